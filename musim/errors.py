@@ -1,0 +1,33 @@
+"""The package's own exception types: every error a user can cause names the object and what to do."""
+
+
+class MusimError(Exception):
+    """Base class for errors musim raises on purpose (bad input, bad configuration, missing data)."""
+
+
+class ConfigError(MusimError):
+    """A setting (environment variable, Airflow connection, CLI option) is missing or invalid."""
+
+
+class IngestError(MusimError):
+    """A dump file cannot be ingested at all (unreadable, unknown format)."""
+
+
+class NotFoundError(MusimError):
+    """A requested object (dump, artist, snapshot, model) does not exist."""
+
+
+class StorageError(MusimError):
+    """The object store failed or holds something unexpected."""
+
+
+class ParameterError(MusimError):
+    """A function got parameters it cannot work with (librosa's ParameterError, in musim's hierarchy)."""
+
+
+class AudioError(MusimError):
+    """Audio could not be decoded or is unusable (silent, too short); names the object key and reason."""
+
+
+class QualityError(MusimError):
+    """A data-quality suite failed; downstream work must stop."""
