@@ -1,0 +1,45 @@
+"""Audio acquisition, provider layer: find an artist on Deezer, iTunes Search, Spotify or a local music
+folder, list its top tracks and download (or read) their audio, politely (rate limits, retries with
+backoff) and checked (every preview must decode to a sane length).
+
+Storing state in the warehouse and objects in storage is the caller's job; this package only talks to
+providers. Entry points: :func:`musim.acquire.providers.build_providers`, :func:`resolve_artist`,
+:func:`get_preview`, :func:`check_preview`, :func:`excerpt_window`.
+"""
+
+from musim.acquire.check import check_preview, get_preview
+from musim.acquire.config import AcquireSettings, RateLimit, RetryPolicy, acquire_settings
+from musim.acquire.errors import ProviderError, RateLimited
+from musim.acquire.matching import match_artist, normalize_name, similarity
+from musim.acquire.models import (
+    ArtistCandidate,
+    ArtistMatch,
+    Preview,
+    RejectedPreview,
+    TrackCandidate,
+    excerpt_window,
+)
+from musim.acquire.resolve import ProviderAttempt, Resolution, resolve_artist
+
+__all__ = [
+    "AcquireSettings",
+    "ArtistCandidate",
+    "ArtistMatch",
+    "Preview",
+    "ProviderAttempt",
+    "ProviderError",
+    "RateLimit",
+    "RateLimited",
+    "RejectedPreview",
+    "Resolution",
+    "RetryPolicy",
+    "TrackCandidate",
+    "acquire_settings",
+    "check_preview",
+    "excerpt_window",
+    "get_preview",
+    "match_artist",
+    "normalize_name",
+    "resolve_artist",
+    "similarity",
+]

@@ -1,0 +1,270 @@
+"""Polite HTTP for providers: a thread-safe rate limiter, a session that waits for it, and a tenacity
+retry policy (exponential backoff with jitter; ``Retry-After`` honoured) that turns failures into
+:class:`~musim.acquire.errors.ProviderError`.
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from musim import __version__
+from musim.acquire.config import RateLimit, RetryPolicy
+from musim.acquire.errors import ProviderError, RateLimited
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+USER_AGENT = f"musim/{__version__} (music-similarity research; polite client)"
+
+
+class RateLimiter:
+    """Sliding-window limiter: at most ``limit.calls`` acquisitions in any ``limit.period_s`` window.
+
+    Thread-safe; :meth:`acquire` blocks until a slot is free. ``clock`` and ``sleep`` are injectable.
+    """
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one slot, waiting as long as needed; return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and now - self._sent[0] >= self.limit.period_s:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit.calls:
+                    self._sent.append(now)
+                    return waited
+                delay = self.limit.period_s - (now - self._sent[0])
+            self._sleep(delay)
+            waited += delay
+
+
+class PoliteSession(requests.Session):
+    """A :class:`requests.Session` that takes a rate-limiter slot before every request and sets a timeout.
+
+    Also given to spotipy (``requests_session=``), so its calls are limited too and not retried by
+    urllib3 behind tenacity's back.
+    """
+
+    def __init__(self, limiter: RateLimiter | None = None, *, timeout_s: float = 10.0) -> None:
+        super().__init__()
+        self.limiter = limiter
+        self.timeout_s = timeout_s
+        self.headers["User-Agent"] = USER_AGENT
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.limiter is not None:
+            self.limiter.acquire()
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout_s
+        return super().request(method, url, *args, **kwargs)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent/invalid."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_for_status(provider: str, status: int, headers: Any, *, what: str) -> ProviderError | None:
+    """The error an HTTP status means (``None`` for 2xx/3xx): 429 and 5xx retryable, other 4xx not."""
+    if status == 429:
+        retry_after = parse_retry_after((headers or {}).get("Retry-After"))
+        reason = f"HTTP 429 rate limited on {what}" + (f" (Retry-After {retry_after:g} s)" if retry_after is not None else "")
+        return RateLimited(provider, reason, retry_after=retry_after)
+    if status >= 500:
+        return ProviderError(provider, f"HTTP {status} server error on {what}", status=status, retryable=True)
+    if status >= 400:
+        return ProviderError(provider, f"HTTP {status} on {what}", status=status, retryable=False)
+    return None
+
+
+def error_for_exception(provider: str, exc: requests.RequestException, *, what: str) -> ProviderError:
+    """Timeouts and connection errors are retryable; other request errors are not."""
+    if isinstance(exc, requests.Timeout):
+        return ProviderError(provider, f"timeout on {what}", retryable=True)
+    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return ProviderError(provider, f"connection error on {what}: {type(exc).__name__}", retryable=True)
+    return ProviderError(provider, f"request failed on {what}: {type(exc).__name__}", retryable=False)
+
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    backoff = wait_exponential_jitter(initial=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return exc.retry_after
+        return float(backoff(state))
+
+    return wait
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    *,
+    provider: str,
+    policy: RetryPolicy,
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``fn`` (which raises :class:`ProviderError`) with tenacity retries per ``policy``.
+
+    Retryable errors are retried up to ``policy.max_attempts`` attempts in all, then a
+    :class:`ProviderError` "gave up after N attempts" with the last reason is raised; other errors are
+    raised at once, and so is a 429 whose ``Retry-After`` exceeds ``policy.max_retry_after_s`` (still
+    ``retryable``: later). ``sleep`` is injectable (tests).
+    """
+
+    def retry_now(exc: BaseException) -> bool:
+        if not (isinstance(exc, ProviderError) and exc.retryable):
+            return False
+        wait = exc.retry_after if isinstance(exc, RateLimited) else None
+        return wait is None or wait <= policy.max_retry_after_s
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "%s: %s; attempt %d/%d, retrying in %.2f s",
+            provider, getattr(exc, "reason", exc), state.attempt_number, policy.max_attempts, delay,
+        )
+
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=_wait(policy),
+        retry=retry_if_exception(retry_now),
+        before_sleep=before_sleep,
+        sleep=sleep,
+    )
+    try:
+        return retrying(fn)
+    except RetryError as err:
+        last = err.last_attempt.exception()
+        attempts = err.last_attempt.attempt_number
+        reason = getattr(last, "reason", repr(last))
+        raise ProviderError(
+            provider,
+            f"gave up after {attempts} attempts: {reason}",
+            status=getattr(last, "status", None),
+            retryable=True,
+            attempts=attempts,
+        ) from last
+    except ProviderError as err:
+        err.attempts = int(retrying.statistics.get("attempt_number", 1))
+        raise
+
+
+class HttpClient:
+    """GET JSON and bytes for one provider: API calls and downloads each behind their own rate limiter.
+
+    Parameters
+    ----------
+    provider : str
+        Name used in errors and logs.
+    limit, download_limit : RateLimit
+        Limits for API calls and for audio downloads (a different host: the provider's CDN).
+    timeout_s : float
+        Connect and read timeout of each request.
+    retry : RetryPolicy
+        Backoff and attempts.
+    sleep : callable
+        Used for retry waits (not for the rate limiter); injectable in tests.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        limit: RateLimit,
+        download_limit: RateLimit,
+        timeout_s: float,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.provider = provider
+        self.retry = retry
+        self.sleep = sleep
+        self.session = PoliteSession(RateLimiter(limit), timeout_s=timeout_s)
+        self.download_session = PoliteSession(RateLimiter(download_limit), timeout_s=timeout_s)
+
+    def call(self, fn: Callable[[], T], *, what: str) -> T:
+        """Retry ``fn`` per this client's policy (for SDK calls such as spotipy's)."""
+        return call_with_retries(fn, provider=self.provider, policy=self.retry, what=what, sleep=self.sleep)
+
+    def _get(self, session: requests.Session, url: str, params: dict[str, Any] | None, what: str) -> requests.Response:
+        try:
+            response = session.get(url, params=params)
+        except requests.RequestException as exc:
+            raise error_for_exception(self.provider, exc, what=what) from None
+        err = error_for_status(self.provider, response.status_code, response.headers, what=what)
+        if err is not None:
+            raise err
+        return response
+
+    def get_json(
+        self,
+        url: str,
+        params: dict[str, Any] | None = None,
+        *,
+        what: str,
+        check: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """GET ``url`` and decode JSON; ``check(body)`` may raise :class:`ProviderError` (retried if so marked)."""
+
+        def attempt() -> Any:
+            response = self._get(self.session, url, params, what)
+            try:
+                body = response.json()
+            except ValueError:
+                raise ProviderError(self.provider, f"invalid JSON from {what}", status=response.status_code) from None
+            if check is not None:
+                check(body)
+            return body
+
+        return self.call(attempt, what=what)
+
+    def get_bytes(self, url: str, *, what: str) -> bytes:
+        """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter."""
+        return self.call(lambda: self._get(self.download_session, url, None, what).content, what=what)
+
+    def close(self) -> None:
+        self.session.close()
+        self.download_session.close()

@@ -1,0 +1,121 @@
+"""Data model of the provider layer: candidates, matches, tracks and the outcome of a download."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from musim.errors import ParameterError
+
+MatchMethod = Literal["exact", "fuzzy"]
+
+
+@dataclass(frozen=True)
+class ArtistCandidate:
+    """An artist as one provider knows it.
+
+    ``popularity`` is the provider's own measure (Deezer ``nb_fan``, Spotify ``popularity``, number of
+    results for iTunes, number of files for a local folder); it breaks ties between equal names.
+    """
+
+    provider: str
+    provider_artist_id: str
+    name: str
+    popularity: float | None = None
+    genres: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArtistMatch:
+    """The candidate chosen for a wanted artist name; ``score`` in [0, 1] (1.0 for ``"exact"``)."""
+
+    candidate: ArtistCandidate
+    score: float
+    method: MatchMethod
+    query: str = ""
+
+    @property
+    def provider(self) -> str:
+        return self.candidate.provider
+
+
+@dataclass(frozen=True)
+class TrackCandidate:
+    """One track of a matched artist, in the provider's popularity order (``rank`` 1 = most popular).
+
+    Exactly one of ``preview_url`` (remote preview, usually 30 s) and ``local_path`` (a whole local file)
+    is set when audio is available; neither is set when the provider has no preview (Spotify since 2024),
+    so the caller falls through to the next provider. ``duration_s`` is the length of the whole track as
+    the provider reports it; ``excerpt`` is the window ``(offset_s, duration_s)`` to analyse for local
+    whole-track files (see :func:`excerpt_window`), ``None`` for previews (use all of it).
+    """
+
+    provider: str
+    provider_track_id: str
+    provider_artist_id: str
+    title: str
+    preview_url: str | None = None
+    local_path: str | None = None
+    format: str | None = None
+    duration_s: float | None = None
+    genre: str | None = None
+    rank: int = 0
+    artist_name: str | None = None
+    popularity: float | None = None
+    excerpt: tuple[float, float] | None = None
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether :meth:`Provider.fetch` can get audio for this track."""
+        return bool(self.preview_url or self.local_path)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Audio that passed :func:`musim.acquire.check_preview`: the bytes and what was measured."""
+
+    track: TrackCandidate
+    data: bytes = field(repr=False)
+    format: str
+    duration_s: float
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class RejectedPreview:
+    """Audio that was downloaded but is unusable (empty, undecodable, too short/long); not an exception."""
+
+    track: TrackCandidate
+    reason: str
+
+
+def excerpt_window(
+    duration_s: float,
+    *,
+    length_s: float = 30.0,
+    anchor: Literal["start", "middle", "end"] | float = "middle",
+) -> tuple[float, float]:
+    """Pick the analysis window of a whole track.
+
+    Parameters
+    ----------
+    duration_s : float
+        Length of the track in seconds (> 0).
+    length_s : float
+        Wanted window length in seconds (> 0); the whole track when it is shorter.
+    anchor : {"start", "middle", "end"} or float
+        Where the window sits: a named position, or a fraction in [0, 1] of the free room before it
+        (0 = start, 0.5 = middle, 1 = end).
+
+    Returns
+    -------
+    (offset_s, window_s) : tuple of float
+        Start of the window and its length, both in seconds.
+    """
+    if not duration_s > 0 or not length_s > 0:
+        raise ParameterError(f"excerpt_window needs duration_s > 0 and length_s > 0, got {duration_s}, {length_s}")
+    fraction = {"start": 0.0, "middle": 0.5, "end": 1.0}.get(anchor) if isinstance(anchor, str) else anchor
+    if fraction is None or not 0.0 <= float(fraction) <= 1.0:
+        raise ParameterError(f"anchor must be 'start', 'middle', 'end' or a fraction in [0, 1], got {anchor!r}")
+    window = min(float(length_s), float(duration_s))
+    return round((duration_s - window) * float(fraction), 3), round(window, 3)

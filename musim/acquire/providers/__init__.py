@@ -1,0 +1,61 @@
+"""The providers and :func:`build_providers`, which makes them in the configured order."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+
+from musim.acquire.config import AcquireSettings, acquire_settings
+from musim.acquire.providers.base import HttpProvider, Provider
+from musim.acquire.providers.deezer import DeezerProvider
+from musim.acquire.providers.itunes import ItunesProvider
+from musim.acquire.providers.local import LocalFolderProvider
+from musim.acquire.providers.spotify import CREDENTIAL_HELP, SpotifyProvider, spotify_credentials
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DeezerProvider",
+    "HttpProvider",
+    "ItunesProvider",
+    "LocalFolderProvider",
+    "Provider",
+    "SpotifyProvider",
+    "build_providers",
+]
+
+
+def build_providers(
+    settings: AcquireSettings | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Provider]:
+    """Make the providers of ``settings.order`` (default: from the environment), in that order.
+
+    A provider that cannot run here is left out with one log line saying why: Spotify without
+    credentials, the local folder without ``MUSIM_LOCAL_MUSIC_DIR``. Credentials are read from ``env``
+    (default ``os.environ``) and never logged. ``sleep`` is used for retry waits (tests pass a fast one).
+    """
+    env = os.environ if env is None else env
+    settings = settings or acquire_settings(env)
+    providers: list[Provider] = []
+    for name in settings.order:
+        if name == "deezer":
+            providers.append(DeezerProvider(settings, sleep=sleep))
+        elif name == "itunes":
+            providers.append(ItunesProvider(settings, sleep=sleep))
+        elif name == "spotify":
+            creds = spotify_credentials(env)
+            if creds is None:
+                log.warning("spotify provider skipped: no credentials; %s", CREDENTIAL_HELP)
+                continue
+            providers.append(SpotifyProvider(settings, creds, sleep=sleep))
+        elif name == "local":
+            if settings.local_dir is None:
+                log.info("local provider skipped: MUSIM_LOCAL_MUSIC_DIR is not set")
+                continue
+            providers.append(LocalFolderProvider(settings))
+    return providers

@@ -1,0 +1,73 @@
+"""The interface every provider implements."""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Callable
+
+from musim.acquire.config import AcquireSettings
+from musim.acquire.errors import ProviderError
+from musim.acquire.http import HttpClient
+from musim.acquire.models import ArtistMatch, TrackCandidate
+
+
+class Provider(abc.ABC):
+    """A source of artists, top tracks and their audio.
+
+    Subclasses set ``name`` and implement :meth:`match_artist`, :meth:`top_tracks` and :meth:`fetch`.
+    Every method raises :class:`~musim.acquire.errors.ProviderError` on failure (after retries) and is
+    safe to call from several threads.
+    """
+
+    name: str = ""
+    #: accepted audio length in seconds (see :func:`musim.acquire.check_preview`); ``None``: no maximum
+    min_audio_s: float = 5.0
+    max_audio_s: float | None = 35.0
+
+    @abc.abstractmethod
+    def match_artist(self, name: str) -> ArtistMatch | None:
+        """Search ``name`` and return the matching artist, or ``None`` when no candidate matches."""
+
+    @abc.abstractmethod
+    def top_tracks(self, match: ArtistMatch, limit: int = 3) -> list[TrackCandidate]:
+        """The artist's most popular tracks, most popular first (at most ``limit``)."""
+
+    @abc.abstractmethod
+    def fetch(self, track: TrackCandidate) -> bytes:
+        """Download the preview (or read the local file) of ``track``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Provider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class HttpProvider(Provider):
+    """A provider that speaks HTTP through a rate-limited, retrying :class:`HttpClient`."""
+
+    def __init__(self, settings: AcquireSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.http = HttpClient(
+            self.name,
+            limit=settings.rate_limit(self.name),
+            download_limit=settings.rate_limit("download"),
+            timeout_s=settings.timeout_s,
+            retry=settings.retry,
+            sleep=sleep,
+        )
+
+    def fetch(self, track: TrackCandidate) -> bytes:
+        if not track.preview_url:
+            raise ProviderError(self.name, f"track {track.provider_track_id} has no preview")
+        return self.http.get_bytes(track.preview_url, what=f"preview of track {track.provider_track_id}")
+
+    def close(self) -> None:
+        self.http.close()

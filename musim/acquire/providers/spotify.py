@@ -1,0 +1,203 @@
+"""Spotify through spotipy: client-credentials auth, artist search and top tracks.
+
+Since late 2024 Spotify returns ``preview_url: null`` for new apps, so this provider mostly matches
+artists; a track without a preview has no audio and the caller falls through to the next provider.
+
+spotipy is pointed at any server by setting the client's ``prefix`` attribute (spotipy 2.26 has no
+constructor argument for it) and the auth manager's ``OAUTH_TOKEN_URL`` (a class attribute, overridden on
+the instance). Both get our own :class:`~musim.acquire.http.PoliteSession`, so spotipy's calls are rate
+limited and are retried only by tenacity (spotipy's urllib3 retries are installed only on sessions it
+builds itself). spotipy logs request headers (the bearer token, the Basic client credentials) at DEBUG:
+a filter on its loggers redacts them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import requests
+import spotipy
+from spotipy.cache_handler import MemoryCacheHandler
+from spotipy.exceptions import SpotifyException, SpotifyOauthError
+
+from musim.acquire.config import AcquireSettings
+from musim.acquire.errors import ProviderError
+from musim.acquire.http import PoliteSession, error_for_exception, error_for_status
+from musim.acquire.matching import match_artist
+from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
+from musim.acquire.providers.base import HttpProvider
+from musim.errors import ConfigError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+CREDENTIAL_HELP = (
+    "set MUSIM_SPOTIFY_CLIENT_ID and MUSIM_SPOTIFY_CLIENT_SECRET (or SPOTIPY_CLIENT_ID and "
+    "SPOTIPY_CLIENT_SECRET, or the Airflow connection AIRFLOW_CONN_MUSIM_SPOTIFY with login/password)"
+)
+
+
+@dataclass(frozen=True)
+class SpotifyCredentials:
+    """Client id and secret (the secret never appears in ``repr``); ``source`` names where they came from."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    source: str = ""
+
+
+def _from_airflow_conn(raw: str) -> tuple[str, str]:
+    """login/password of an Airflow connection in JSON or URI form (never echoes ``raw``)."""
+    raw = raw.strip()
+    if raw.startswith("{"):
+        try:
+            conn = json.loads(raw)
+        except ValueError:
+            raise ConfigError("AIRFLOW_CONN_MUSIM_SPOTIFY is not valid JSON") from None
+        return str(conn.get("login") or ""), str(conn.get("password") or "")
+    parts = urlsplit(raw)
+    return unquote(parts.username or ""), unquote(parts.password or "")
+
+
+def spotify_credentials(env: Mapping[str, str] | None = None) -> SpotifyCredentials | None:
+    """Spotify client credentials from the environment, or ``None`` when there are none.
+
+    Looked up in order: ``MUSIM_SPOTIFY_CLIENT_ID``/``_SECRET``, ``SPOTIPY_CLIENT_ID``/``_SECRET``, the
+    Airflow connection ``musim_spotify`` as ``AIRFLOW_CONN_MUSIM_SPOTIFY`` (JSON with ``login`` and
+    ``password``, or a URI ``spotify://ID:SECRET@``).
+    """
+    env = os.environ if env is None else env
+    for prefix in ("MUSIM_SPOTIFY", "SPOTIPY"):
+        cid, secret = env.get(f"{prefix}_CLIENT_ID"), env.get(f"{prefix}_CLIENT_SECRET")
+        if cid and secret:
+            return SpotifyCredentials(cid, secret, f"{prefix}_CLIENT_ID/_SECRET")
+    if env.get("AIRFLOW_CONN_MUSIM_SPOTIFY"):
+        cid, secret = _from_airflow_conn(env["AIRFLOW_CONN_MUSIM_SPOTIFY"])
+        if cid and secret:
+            return SpotifyCredentials(cid, secret, "AIRFLOW_CONN_MUSIM_SPOTIFY")
+        raise ConfigError("AIRFLOW_CONN_MUSIM_SPOTIFY needs both login (client id) and password (client secret)")
+    return None
+
+
+class RedactSecrets(logging.Filter):
+    """Logging filter that blanks bearer/basic credentials and registered secret strings."""
+
+    _AUTH = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = self._AUTH.sub(r"\1 [redacted]", record.getMessage())
+        for secret in self.secrets:
+            message = message.replace(secret, "[redacted]")
+        record.msg, record.args = message, None
+        return True
+
+
+_REDACT = RedactSecrets()
+
+
+def _install_redaction(creds: SpotifyCredentials) -> None:
+    basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
+    _REDACT.secrets.update({creds.client_secret, basic})
+    for name in ("spotipy", "spotipy.client", "spotipy.oauth2", "spotipy.cache_handler", "spotipy.util"):
+        logger = logging.getLogger(name)
+        if _REDACT not in logger.filters:
+            logger.addFilter(_REDACT)
+
+
+class SpotifyProvider(HttpProvider):
+    """Spotify Web API via spotipy with client credentials (see the module docstring)."""
+
+    name = "spotify"
+
+    def __init__(
+        self,
+        settings: AcquireSettings,
+        credentials: SpotifyCredentials,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(settings, sleep=sleep)
+        _install_redaction(credentials)
+        self._token_session = PoliteSession(None, timeout_s=settings.timeout_s)
+        auth = spotipy.SpotifyClientCredentials(
+            client_id=credentials.client_id,
+            client_secret=credentials.client_secret,
+            requests_session=self._token_session,
+            requests_timeout=settings.timeout_s,
+            cache_handler=MemoryCacheHandler(),
+        )
+        auth.OAUTH_TOKEN_URL = settings.spotify_token_url
+        self.client = spotipy.Spotify(
+            auth_manager=auth,
+            requests_session=self.http.session,
+            requests_timeout=settings.timeout_s,
+            retries=0,
+            status_retries=0,
+        )
+        self.client.prefix = settings.spotify_api_url.rstrip("/") + "/"
+
+    def _call(self, fn: Callable[[], T], what: str) -> T:
+        def attempt() -> T:
+            try:
+                return fn()
+            except SpotifyException as exc:
+                err = error_for_status(self.name, exc.http_status, exc.headers, what=what)
+                raise err or ProviderError(self.name, f"HTTP {exc.http_status} on {what}", status=exc.http_status) from None
+            except SpotifyOauthError as exc:
+                raise ProviderError(self.name, f"client-credentials token refused ({exc.error})", status=401) from None
+            except requests.RequestException as exc:
+                raise error_for_exception(self.name, exc, what=what) from None
+
+        return self.http.call(attempt, what=what)
+
+    def match_artist(self, name: str) -> ArtistMatch | None:
+        body: Any = self._call(lambda: self.client.search(q=name, type="artist", limit=10), "GET /search")
+        candidates = [
+            ArtistCandidate(self.name, a["id"], a.get("name", ""), a.get("popularity"), tuple(a.get("genres") or ()))
+            for a in ((body or {}).get("artists") or {}).get("items", [])
+            if a and "id" in a
+        ]
+        return match_artist(name, candidates, threshold=self.settings.match_threshold)
+
+    def top_tracks(self, match: ArtistMatch, limit: int = 3) -> list[TrackCandidate]:
+        artist_id = match.candidate.provider_artist_id
+        path = f"artists/{artist_id}/top-tracks"
+        # spotipy's artist_top_tracks() sends the legacy ``country``; the Web API documents ``market``.
+        body: Any = self._call(lambda: self.client._get(path, market=self.settings.spotify_market), f"GET /{path}")
+        genre = match.candidate.genres[0] if match.candidate.genres else None
+        tracks = []
+        for rank, t in enumerate(((body or {}).get("tracks") or [])[:limit], start=1):
+            preview = t.get("preview_url") or None
+            artists = t.get("artists") or [{}]
+            tracks.append(
+                TrackCandidate(
+                    provider=self.name,
+                    provider_track_id=str(t.get("id", "")),
+                    provider_artist_id=artist_id,
+                    title=t.get("name", ""),
+                    preview_url=preview,
+                    format="mp3" if preview else None,
+                    duration_s=t["duration_ms"] / 1000.0 if t.get("duration_ms") is not None else None,
+                    genre=genre,
+                    rank=rank,
+                    artist_name=artists[0].get("name", match.candidate.name),
+                    popularity=t.get("popularity"),
+                )
+            )
+        return tracks
+
+    def close(self) -> None:
+        super().close()
+        self._token_session.close()

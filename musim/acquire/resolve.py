@@ -1,0 +1,70 @@
+"""Walk the providers in order until one has the artist with playable tracks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from musim.acquire.errors import ProviderError
+from musim.acquire.models import ArtistMatch, TrackCandidate
+
+if TYPE_CHECKING:
+    from musim.acquire.providers.base import Provider
+
+log = logging.getLogger(__name__)
+AttemptStatus = Literal["found", "no_match", "no_preview", "error"]
+
+
+@dataclass(frozen=True)
+class ProviderAttempt:
+    """What one provider answered for one artist (``detail``: the match score or the error reason)."""
+
+    provider: str
+    status: AttemptStatus
+    detail: str = ""
+    match: ArtistMatch | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The first provider with audio for an artist (``provider`` ``None`` if none), and every attempt."""
+
+    artist: str
+    provider: str | None = None
+    match: ArtistMatch | None = None
+    tracks: list[TrackCandidate] = field(default_factory=list)
+    attempts: list[ProviderAttempt] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.provider is not None
+
+
+def resolve_artist(providers: Sequence[Provider], artist: str, *, limit: int = 3) -> Resolution:
+    """Ask ``providers`` in order for ``artist``; stop at the first with tracks that have audio.
+
+    A provider that fails (:class:`ProviderError`, after its retries), does not know the artist, or
+    has no previews (Spotify) is recorded in ``attempts`` and the next one is asked. Only the tracks
+    with audio are returned, at most ``limit``, most popular first.
+    """
+    attempts: list[ProviderAttempt] = []
+    for provider in providers:
+        try:
+            match = provider.match_artist(artist)
+            if match is None:
+                attempts.append(ProviderAttempt(provider.name, "no_match"))
+                continue
+            tracks = [t for t in provider.top_tracks(match, limit=limit) if t.has_audio][:limit]
+        except ProviderError as err:
+            log.warning("%s failed for artist %r: %s", provider.name, artist, err.reason)
+            attempts.append(ProviderAttempt(provider.name, "error", err.reason))
+            continue
+        detail = f"{match.method} {match.score:.2f} {match.candidate.name!r}"
+        if not tracks:
+            attempts.append(ProviderAttempt(provider.name, "no_preview", detail, match))
+            continue
+        attempts.append(ProviderAttempt(provider.name, "found", detail, match))
+        return Resolution(artist, provider.name, match, tracks, attempts)
+    return Resolution(artist, attempts=attempts)

@@ -1,0 +1,181 @@
+"""``musim ingest lastfm``, ``rejects``, ``dumps``, ``similarity build``, ``publish``, ``similar``, ``sql``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from musim import serving, warehouse
+from musim.cli.output import print_json, print_table
+from musim.similarity import METRICS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ingest = sub.add_parser("ingest", help="load data into the warehouse")
+    isub = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    p = isub.add_parser("lastfm", help="ingest a Last.FM dump (360K plays or 1K events; plain or .gz)")
+    p.add_argument("path", help="usersha1-artmbid-artname-plays.tsv[.gz] or the 1K events file")
+    p.add_argument("--profiles", help="the matching usersha1-profile.tsv (optional)")
+    p.add_argument("--format", default="auto", choices=["auto", "360k", "1k"])
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("rejects", help="list rejected dump lines with their reasons")
+    p.add_argument("--dump", help="dump id (a unique prefix is enough; default: the latest)")
+    p.add_argument("--limit", type=int, default=50, help="lines to show (default 50; 0 = all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rejects)
+
+    p = sub.add_parser("dumps", help="list ingested dumps")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_dumps)
+
+    sim = sub.add_parser("similarity", help="co-listening similarity")
+    ssub = sim.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = ssub.add_parser("build", help="compute the similarity tables of a dump and publish them")
+    p.add_argument("--dump", help="dump id or unique prefix (default: the latest)")
+    p.add_argument("--min-listeners", type=int, default=50, help="artists need this many listeners (default 50)")
+    p.add_argument("--min-co-listeners", type=int, default=2, help="pairs need this many (default 2)")
+    p.add_argument("--k", type=int, default=100, help="neighbours kept per artist and metric (default 100)")
+    p.add_argument("--catalogue-size", type=int, default=1000,
+                   help="top artists whose full pair table is kept (default 1000)")
+    p.add_argument("--no-publish", action="store_true", help="do not publish a new serving snapshot")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_similarity_build)
+
+    p = sub.add_parser("publish", help="publish the warehouse's serving tables as a new read-only snapshot")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("similar", help="artists most similar to NAME (from the published snapshot)")
+    p.add_argument("name", help="artist name (case and spacing do not matter)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--metric", default="seed", choices=METRICS)
+    p.add_argument("--dump", help="dump id or unique prefix (default: the latest built)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("sql", help="run read-only SQL on the published snapshot")
+    p.add_argument("query", help='e.g. "SELECT * FROM similar_artists WHERE artist = \'Radiohead\' LIMIT 5"')
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sql)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from musim.ingest.lastfm import ingest_lastfm
+
+    result = ingest_lastfm(args.path, profiles=args.profiles, fmt=args.format)
+    if args.json:
+        keys = ["dump_id", "format", "lines", "loaded", "rejected", "users", "artists", "already_ingested"]
+        full = result.to_json()
+        print_json({k: full[k] for k in keys} | {k: v for k, v in full.items() if k not in keys})
+        return 0
+    if result.already_ingested:
+        print(f"{args.path}: already ingested as dump {result.dump_id[:12]}; nothing changed.")
+    print(f"dump {result.dump_id[:12]} ({result.format}): {result.lines:,} lines = "
+          f"{result.loaded:,} loaded + {result.rejected:,} rejected; "
+          f"{result.users:,} users, {result.artists:,} artists, {result.plays_rows:,} user-artist rows")
+    if result.profile_lines:
+        print(f"profiles: {result.profile_lines:,} lines = {result.profile_loaded:,} loaded + "
+              f"{result.profile_rejected:,} rejected")
+    if result.rejected or result.profile_rejected:
+        print(f"see the rejected lines with: musim rejects --dump {result.dump_id[:12]}")
+    return 0
+
+
+def cmd_rejects(args: argparse.Namespace) -> int:
+    from musim.similarity.build import resolve_dump
+
+    with warehouse.writer() as con:
+        dump = resolve_dump(con, args.dump)
+        limit = "" if args.limit == 0 else f"LIMIT {int(args.limit)}"
+        rows = con.execute(f"""SELECT file_kind, line_no, reason, raw FROM ingest_rejects WHERE dump_id = ?
+                               ORDER BY file_kind, line_no {limit}""", [dump]).fetchall()
+        summary = con.execute("""SELECT file_kind, regexp_replace(reason, ' \\(.*$', '') AS reason, count(*)
+                                 FROM ingest_rejects WHERE dump_id = ? GROUP BY ALL ORDER BY 3 DESC""",
+                              [dump]).fetchall()
+    if args.json:
+        print_json([{"dump_id": dump, "file_kind": f, "line_no": n, "reason": r, "raw": raw}
+                    for f, n, r, raw in rows])
+        return 0
+    print_table(summary, ["file", "reason", "lines"], title=f"rejected lines of dump {dump[:12]}")
+    print()
+    print_table([(f, n, r, raw if len(raw) < 80 else raw[:77] + "...") for f, n, r, raw in rows],
+                ["file", "line", "reason", "raw"])
+    return 0
+
+
+def cmd_dumps(args: argparse.Namespace) -> int:
+    with warehouse.writer() as con:
+        rows = con.execute("""SELECT dump_id, seq, file_name, format, lines, loaded, rejected, users, artists,
+                                     finished_at FROM lastfm_dump ORDER BY seq""").fetchall()
+    keys = ["dump_id", "seq", "file_name", "format", "lines", "loaded", "rejected", "users", "artists",
+            "ingested_at"]
+    if args.json:
+        print_json([dict(zip(keys, r, strict=True)) for r in rows])
+    else:
+        print_table([(r[0][:12], *r[1:9]) for r in rows], keys[:9])
+    return 0
+
+
+def cmd_similarity_build(args: argparse.Namespace) -> int:
+    from musim.similarity.build import SimilarityParams, build_similarity
+
+    params = SimilarityParams(min_listeners=args.min_listeners, min_co_listeners=args.min_co_listeners,
+                              k=args.k, catalogue_size=args.catalogue_size)
+    with warehouse.writer() as con:
+        result = build_similarity(con, args.dump, params)
+        published = None if args.no_publish else serving.publish(con)
+    if args.json:
+        print_json(result.to_json() | {"published": str(published) if published else None})
+    else:
+        print(f"dump {result.dump_id[:12]}: {result.artists:,} artists with >= {params.min_listeners} listeners, "
+              f"{result.pairs:,} pairs with >= {params.min_co_listeners} co-listeners, "
+              f"{result.neighbors:,} neighbour rows, {result.catalogue_pairs:,} catalogue pairs "
+              f"in {result.seconds:.1f} s")
+        if published:
+            print(f"published {published}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    with warehouse.writer() as con:
+        path = serving.publish(con)
+    print(f"published {path}")
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    from musim.similarity.query import similar_artists
+
+    con = serving.open_snapshot()
+    try:
+        name, neighbors = similar_artists(con, args.name, k=args.k, metric=args.metric, dump_id=args.dump)
+    finally:
+        con.close()
+    if args.json:
+        print_json([{"artist": n.artist, "score": n.score, "co_listeners": n.co_listeners, "rank": n.rank,
+                     "artist_id": n.artist_id, "listeners": n.listeners} for n in neighbors])
+    else:
+        print_table([(n.rank, n.artist, n.score, n.co_listeners, n.listeners) for n in neighbors],
+                    ["rank", "artist", args.metric, "co-listeners", "listeners"],
+                    title=f"artists most similar to {name} ({args.metric})")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    con = serving.open_snapshot()
+    try:
+        cur = con.execute(args.query)
+        headers = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall()
+    finally:
+        con.close()
+    if args.json:
+        print_json([dict(zip(headers, r, strict=True)) for r in rows])
+    else:
+        print_table(rows, headers)
+        print(f"({len(rows)} rows)", file=sys.stderr)
+    return 0
+
+
+

@@ -1,0 +1,156 @@
+"""Ingest a Last.FM dump (360K plays or 1K events, plain or .gz, optional profiles) into the warehouse.
+
+The whole ingest of one dump is one DuckDB transaction: a crash or a kill leaves the warehouse exactly
+as it was, and the rerun produces identical tables. A dump is identified by the sha256 of its content, so
+ingesting the same file twice changes nothing. Every physical line is either loaded or recorded in
+``ingest_rejects`` with its line number, raw text and reason; ``loaded + rejected == lines`` is checked
+before the transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from musim import sql, warehouse
+from musim.config import Settings, get_settings
+from musim.errors import IngestError
+from musim.ingest.formats import FILE_KIND, STAGE_SQL, detect_format
+from musim.ingest.prescan import MARKER, Prescan, prescan
+
+log = logging.getLogger(__name__)
+#: Never occurs in a dump: makes DuckDB keep empty fields as '' and pad missing ones with NULL.
+NULLSTR = "\x1e\x1f\x1e"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Summary of one ingest (the CLI's ``--json`` object)."""
+
+    dump_id: str
+    format: str
+    lines: int
+    loaded: int
+    rejected: int
+    users: int
+    artists: int
+    already_ingested: bool
+    file_name: str = ""
+    plays_rows: int = 0
+    profile_lines: int = 0
+    profile_loaded: int = 0
+    profile_rejected: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, name: str, scan: Prescan, source: Path,
+                sanitised: Path, **params) -> None:
+    path = sanitised if scan.needs_sanitising else source
+    sql.run(con, name, path=str(path), nullstr=NULLSTR, marker=MARKER.decode(), **params)
+
+
+def _insert_prescan_rejects(con: duckdb.DuckDBPyConnection, dump_id: str, kind: str, scan: Prescan) -> None:
+    if scan.rejected:
+        con.executemany(
+            "INSERT INTO ingest_rejects (dump_id, file_kind, line_no, raw, reason) VALUES (?, ?, ?, ?, ?)",
+            [(dump_id, kind, r.line_no, r.raw, r.reason) for r in scan.rejected])
+
+
+def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | None:
+    row = con.execute(
+        """SELECT dump_id, format, lines, loaded, rejected, users, artists, file_name, plays_rows,
+                  profile_lines, profile_loaded, profile_rejected
+           FROM lastfm_dump WHERE dump_id = ?""", [dump_id]).fetchone()
+    if row is None:
+        return None
+    keys = ["dump_id", "format", "lines", "loaded", "rejected", "users", "artists", "file_name", "plays_rows",
+            "profile_lines", "profile_loaded", "profile_rejected"]
+    return IngestResult(already_ingested=True, **dict(zip(keys, row, strict=True)))
+
+
+def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: str = "auto",
+                  settings: Settings | None = None) -> IngestResult:
+    """Ingest one dump file (and optionally its profiles file); return what happened.
+
+    Raises :class:`~musim.errors.IngestError` for a file that cannot be read at all; bad *lines* never
+    raise, they are rejected with a reason.
+    """
+    settings = settings or get_settings()
+    settings.ensure_dirs()
+    started = dt.datetime.now(dt.UTC)
+    source = Path(path)
+    chosen = detect_format(source, fmt)
+    kind = FILE_KIND[chosen]
+    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="ingest-") as scratch:
+        sanitised = Path(scratch) / "plays.tsv"
+        scan = prescan(source, sanitised_path=sanitised)
+        pscan: Prescan | None = None
+        psanitised = Path(scratch) / "profiles.tsv"
+        if profiles is not None:
+            pscan = prescan(profiles, sanitised_path=psanitised)
+        with warehouse.writer(settings) as con:
+            existing = _existing(con, scan.sha256)
+            if existing is not None:
+                log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
+                return existing
+            con.execute("BEGIN TRANSACTION")
+            try:
+                result = _load(con, chosen, kind, source, scan, sanitised, profiles, pscan, psanitised, started)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+    log.info("ingested %s: %d lines, %d loaded, %d rejected", source.name, result.lines, result.loaded,
+             result.rejected)
+    return result
+
+
+def _load(con, chosen, kind, source: Path, scan: Prescan, sanitised: Path, profiles, pscan: Prescan | None,
+          psanitised: Path, started: dt.datetime) -> IngestResult:
+    dump_id = scan.sha256
+    if scan.lines:
+        _stage_file(con, STAGE_SQL[chosen], scan, source, sanitised)
+        _insert_prescan_rejects(con, dump_id, kind, scan)
+        sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
+    profile_counts = (0, 0, 0)
+    if pscan is not None and pscan.lines:
+        _stage_file(con, "ingest/stage_profiles.sql", pscan, Path(profiles), psanitised)
+        _insert_prescan_rejects(con, dump_id, "profiles", pscan)
+        sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id)
+        prej = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = 'profiles'",
+                           [dump_id]).fetchone()[0]
+        profile_counts = (pscan.lines, pscan.lines - prej, prej)
+    rejected = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = ?",
+                           [dump_id, kind]).fetchone()[0]
+    loaded, plays_rows, users, artists = con.execute(
+        """SELECT coalesce(sum(lines), 0), count(*), count(DISTINCT user_id), count(DISTINCT artist_id)
+           FROM lastfm_plays WHERE dump_id = ?""", [dump_id]).fetchone()
+    if loaded + rejected != scan.lines:
+        raise IngestError(
+            f"{source}: {scan.lines} lines but {loaded} loaded + {rejected} rejected; nothing was stored. "
+            "This is a musim bug: please report it with the file.")
+    seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM lastfm_dump").fetchone()[0]
+    finished = dt.datetime.now(dt.UTC)
+    con.execute(
+        """INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, plays_rows,
+               users, artists, profiles_file, profiles_sha256, profile_lines, profile_loaded, profile_rejected,
+               started_at, finished_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [dump_id, seq, source.name, chosen, scan.bytes, scan.lines, loaded, rejected, plays_rows, users, artists,
+         Path(profiles).name if profiles else None, pscan.sha256 if pscan else None, *profile_counts,
+         started, finished])
+    for table in ("stage_checked", "stage_spelling", "stage_profiles"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return IngestResult(dump_id=dump_id, format=chosen, lines=scan.lines, loaded=int(loaded), rejected=int(rejected),
+                        users=int(users), artists=int(artists), already_ingested=False, file_name=source.name,
+                        plays_rows=int(plays_rows), profile_lines=profile_counts[0],
+                        profile_loaded=profile_counts[1], profile_rejected=profile_counts[2],
+                        seconds=(finished - started).total_seconds())

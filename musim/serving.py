@@ -1,0 +1,92 @@
+"""Published read-only snapshots: what every query reads, never the writer's warehouse.
+
+After a successful build, :func:`publish` copies the serving tables into a *new* DuckDB file under
+``$MUSIM_SERVING_DIR/snapshots/`` and then swaps the ``current.duckdb`` symbolic link to it with one
+atomic rename. A query that is running keeps its open file; a new query sees the whole new build; no
+query ever sees half a build or waits for a writer. Older snapshots are pruned (the newest ``keep`` stay).
+
+Open the current snapshot yourself with ``duckdb -readonly $MUSIM_HOME/serving/current.duckdb``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+import duckdb
+
+from musim import sql, warehouse
+from musim.config import Settings, get_settings
+from musim.errors import NotFoundError
+
+CURRENT = "current.duckdb"
+_SNAPSHOT = re.compile(r"^snapshot-\d{8}T\d{6}\d{6}Z\.duckdb$")
+
+
+def current_path(settings: Settings | None = None) -> Path:
+    """The file the ``current.duckdb`` link points to; NotFoundError if nothing was published yet."""
+    settings = settings or get_settings()
+    link = settings.serving_dir / CURRENT
+    if not link.exists():
+        raise NotFoundError(
+            f"nothing has been published under {settings.serving_dir} yet: run `musim similarity build` "
+            "(or the artist_similarity DAG) first")
+    return link.resolve()
+
+
+def open_snapshot(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the current published snapshot."""
+    settings = settings or get_settings()
+    return warehouse.connect(current_path(settings), read_only=True, settings=settings)
+
+
+def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *, keep: int = 3) -> Path:
+    """Write a new snapshot from the warehouse connection ``con`` and make it current; return its path."""
+    settings = settings or get_settings()
+    snapshots = settings.serving_dir / "snapshots"
+    snapshots.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    final = snapshots / f"snapshot-{stamp}.duckdb"
+    partial = final.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    con.execute("ATTACH ? AS snap", [str(partial)])
+    try:
+        sql.run(con, "serving/publish.sql")
+        _publish_extras(con)
+    finally:
+        con.execute("DETACH snap")
+    _fsync(partial)
+    os.replace(partial, final)
+    link_tmp = settings.serving_dir / f".{CURRENT}.{os.getpid()}"
+    link_tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(final, settings.serving_dir), link_tmp)
+    os.replace(link_tmp, settings.serving_dir / CURRENT)
+    _prune(snapshots, final, keep)
+    return final
+
+
+def _publish_extras(con: duckdb.DuckDBPyConnection) -> None:
+    """Serving tables of later stages (audio neighbours, models) that exist in the warehouse."""
+    present = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    for table in ("track", "artist_neighbors_audio", "track_neighbors", "model_registry", "quality_result"):
+        if table in present:
+            con.execute(f"CREATE TABLE snap.{table} AS SELECT * FROM {table}")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(snapshots: Path, newest: Path, keep: int) -> None:
+    files = sorted(p for p in snapshots.iterdir() if _SNAPSHOT.match(p.name))
+    for old in files[:-max(keep, 1)]:
+        if old != newest:
+            old.unlink(missing_ok=True)
+            Path(str(old) + ".wal").unlink(missing_ok=True)

@@ -1,0 +1,230 @@
+"""The backend-neutral part of the object store: :class:`ObjectStore`, :class:`ObjectInfo`, errors, keys."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from musim.errors import NotFoundError, StorageError
+
+log = logging.getLogger(__name__)
+
+TMP_PREFIX = ".musim-tmp-"
+"""Name prefix of in-progress local files; no key segment may start with it."""
+_MAX_KEY_BYTES = 1024
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+_EXT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
+_CHUNK = 1024 * 1024
+
+
+class ObjectNotFound(StorageError, NotFoundError):
+    """No object under the key; the message names the store URL and the key."""
+
+
+class StorageUnavailable(StorageError):
+    """The storage service cannot be reached (after the configured retries); the message names the endpoint."""
+
+
+class InvalidKey(StorageError):
+    """A key or prefix is not acceptable (``..``, leading ``/``, backslash, control characters, ...)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What is known about one stored object.
+
+    ``etag`` is the backend's version token (S3 ETag without quotes; locally size and mtime), ``sha256``
+    the hex digest of the content when known (recorded at upload on S3, computed by content-addressed
+    puts), ``modified`` is timezone-aware UTC.
+    """
+
+    key: str
+    size: int
+    modified: datetime | None = None
+    etag: str | None = None
+    sha256: str | None = None
+    content_type: str | None = None
+
+
+def validate_key(key: str, *, prefix: bool = False) -> str:
+    """Return ``key`` if it is a safe relative object key, else raise :class:`InvalidKey` naming it.
+
+    A key is ``/``-separated, non-empty segments, none ``.``/``..`` or starting with ``.musim-tmp-``,
+    no leading or trailing ``/``, no backslash or control character, at most 1024 UTF-8 bytes. With
+    ``prefix=True`` the empty string and one trailing ``/`` are allowed too (list prefixes).
+    """
+    if not isinstance(key, str):
+        raise InvalidKey(f"object key must be a string, got {type(key).__name__}")
+    body = key[:-1] if prefix and key.endswith("/") else key
+    if prefix and not key:
+        return key
+    problem = None
+    if not body:
+        problem = "it is empty"
+    elif body.startswith("/"):
+        problem = "it starts with '/'"
+    elif _BAD_CHARS.search(body):
+        problem = "it contains a backslash or control character"
+    elif len(key.encode("utf-8")) > _MAX_KEY_BYTES:
+        problem = f"it is longer than {_MAX_KEY_BYTES} bytes"
+    else:
+        for seg in body.split("/"):
+            if seg in ("", ".", ".."):
+                problem = f"it has an empty, '.' or '..' segment ({seg!r})"
+                break
+            if seg.startswith(TMP_PREFIX):
+                problem = f"segments starting with {TMP_PREFIX!r} are reserved"
+                break
+    if problem:
+        raise InvalidKey(f"invalid object key {key!r}: {problem}")
+    return key
+
+
+def check_expires(expires: timedelta) -> int:
+    """``expires`` in whole seconds, between 1 s and 7 days (SigV4's limit), else :class:`StorageError`."""
+    seconds = int(expires.total_seconds())
+    if not 1 <= seconds <= 7 * 24 * 3600:
+        raise StorageError(f"presigned URL expiry must be between 1 second and 7 days, got {expires}")
+    return seconds
+
+
+def create_temp(folder: Path) -> tuple[int, Path]:
+    """Create a new, exclusive ``.musim-tmp-*`` file in ``folder`` (umask-respecting mode): fd and path."""
+    path = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    return os.open(path, flags, 0o666), path
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class ObjectStore(ABC):
+    """A flat namespace of ``/``-separated keys mapping to immutable byte strings.
+
+    Writes are atomic (an object under its final key is always complete), reads of a missing key raise
+    :class:`ObjectNotFound`, an unreachable service raises :class:`StorageUnavailable`, and every other
+    failure a :class:`~musim.errors.StorageError` naming the store and key. Instances are safe to share
+    between threads.
+    """
+
+    #: The store's own URL (``file:///…`` or ``s3://bucket/prefix``), without secrets.
+    root_url: str
+
+    # -- writing ---------------------------------------------------------------------------------
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
+        """Store ``data`` under ``key`` (replacing any object there) and describe what was stored."""
+
+    @abstractmethod
+    def put_file(self, key: str, path: str | os.PathLike[str], *, content_type: str | None = None) -> ObjectInfo:
+        """Store the content of the local file ``path`` under ``key``, streaming large files."""
+
+    def put_content_addressed(self, data: bytes, *, prefix: str, ext: str) -> ObjectInfo:
+        """Store ``data`` under ``f"{prefix}/{sha256}.{ext}"`` unless an identical object is there.
+
+        An existing object of the same size (and, where recorded, the same sha256) is left untouched, so
+        repeated calls cost one metadata request. The returned info always carries ``sha256``.
+        """
+        prefix = prefix.strip("/")
+        validate_key(prefix)
+        if not _EXT_RE.match(ext):
+            raise InvalidKey(f"invalid extension {ext!r} for a content-addressed key (e.g. 'mp3', 'npy')")
+        digest = hashlib.sha256(data).hexdigest()
+        key = f"{prefix}/{digest}.{ext}"
+        try:
+            info = self.stat(key)
+        except ObjectNotFound:
+            info = None
+        if info is not None and info.size == len(data) and info.sha256 in (None, digest):
+            return _with_sha(info, digest)
+        if info is not None:
+            log.warning("replacing %s: its size or sha256 does not match its content-addressed key", self.url(key))
+        return _with_sha(self.put_bytes(key, data), digest)
+
+    # -- reading ---------------------------------------------------------------------------------
+    @abstractmethod
+    def _open(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        """A readable stream of the object and its info, from one request."""
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable binary stream of the object's content; close it (or use ``with``)."""
+        return self._open(key)[0]
+
+    def get_bytes(self, key: str) -> bytes:
+        """The whole content of the object under ``key``."""
+        with self.open(key) as fh:
+            return fh.read()
+
+    def download(self, key: str, path: str | os.PathLike[str]) -> ObjectInfo:
+        """Copy the object to the local file ``path``, atomically (temp file in the same folder, then rename)."""
+        target = Path(path)
+        src, info = self._open(key)
+        with src:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = create_temp(target.parent)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    while chunk := src.read(_CHUNK):
+                        out.write(chunk)
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        return info
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+
+    @abstractmethod
+    def stat(self, key: str) -> ObjectInfo:
+        """Size, modification time, etag and (if known) sha256 of the object under ``key``."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Objects whose key starts with ``prefix`` (a plain string prefix, as in S3), sorted by key."""
+
+    # -- other -----------------------------------------------------------------------------------
+    @abstractmethod
+    def delete(self, key: str, *, missing_ok: bool = True) -> None:
+        """Remove the object under ``key``; a missing key is fine unless ``missing_ok=False``."""
+
+    @abstractmethod
+    def url(self, key: str) -> str:
+        """The object's URL: ``s3://bucket/prefix/key`` or a ``file://`` URI (no network access)."""
+
+    @abstractmethod
+    def presigned_url(self, key: str, *, expires: timedelta = timedelta(hours=1)) -> str:
+        """A URL anyone can GET the object from until ``expires`` passes, without credentials."""
+
+    @abstractmethod
+    def cleanup_incomplete(self, *, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Remove leftovers of interrupted writes older than ``older_than``; return how many."""
+
+    @abstractmethod
+    def fsspec_filesystem(self) -> Any:
+        """An fsspec filesystem reaching this store (for ``duckdb.register_filesystem``)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.root_url!r})"
+
+
+def _with_sha(info: ObjectInfo, digest: str) -> ObjectInfo:
+    if info.sha256 == digest:
+        return info
+    return ObjectInfo(info.key, info.size, info.modified, info.etag, digest, info.content_type)

@@ -1,0 +1,189 @@
+"""The local-folder backend: one file per object under a root folder (the embedded default).
+
+Writes go to a ``.musim-tmp-*`` file in the object's own folder and are renamed into place with
+``os.replace``, so readers see the old object or the new one, never a partial file (``fsync`` first when
+:attr:`TransferOptions.fsync` is set, for crash durability). A key cannot be both an object and a
+"folder" of other keys here (``a`` and ``a/b``), unlike S3; such a write raises :class:`StorageError`.
+``presigned_url`` returns the ``file://`` URI: there is no server to sign for, and ``urllib`` opens that
+URI on this machine, which is where an embedded installation's readers are.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from musim.errors import StorageError
+from musim.storage.base import (
+    TMP_PREFIX,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    check_expires,
+    create_temp,
+    validate_key,
+)
+from musim.storage.config import TransferOptions
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the file descriptor ``fd``."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class LocalStore(ObjectStore):
+    """Objects as files under ``root`` (created on first write)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, options: TransferOptions | None = None) -> None:
+        self.root = Path(root).absolute()
+        self.options = options or TransferOptions()
+        self.root_url = self.root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    @contextmanager
+    def _errors(self, action: str, key: str) -> Iterator[None]:
+        try:
+            yield
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            if action in ("read", "stat", "delete") and not isinstance(exc, FileExistsError):
+                raise ObjectNotFound(f"no object {key!r} in {self.root_url}") from exc
+            if action == "write" and not isinstance(exc, FileNotFoundError):
+                raise StorageError(
+                    f"cannot write {key!r} in {self.root_url}: a key and a key prefix collide "
+                    f"({exc.strerror}); locally 'a' and 'a/b' cannot both be objects"
+                ) from exc
+            raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}") from exc
+
+    def _info(self, key: str, st: os.stat_result, content_type: str | None = None) -> ObjectInfo:
+        return ObjectInfo(
+            key=key,
+            size=st.st_size,
+            modified=datetime.fromtimestamp(st.st_mtime, UTC),
+            etag=f"{st.st_size:x}-{st.st_mtime_ns:x}",
+            content_type=content_type or mimetypes.guess_type(key)[0],
+        )
+
+    def _write(self, key: str, fill: Any, content_type: str | None) -> ObjectInfo:
+        """Create a temp file next to the target, let ``fill(fd, tmp_path)`` write it, rename it into place."""
+        target = self._path(key)
+        with self._errors("write", key):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = create_temp(target.parent)
+            try:
+                try:
+                    fill(fd, tmp)
+                    if self.options.fsync:
+                        os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            return self._info(key, target.stat(), content_type)
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
+        return self._write(key, lambda fd, _tmp: write_all(fd, data), content_type)
+
+    def put_file(self, key: str, path: str | os.PathLike[str], *, content_type: str | None = None) -> ObjectInfo:
+        src = Path(path)
+        if not src.is_file():
+            raise StorageError(f"cannot store {key!r} in {self.root_url}: {src} is not a file")
+
+        def fill(fd: int, _tmp: Path) -> None:
+            with open(src, "rb") as fin, open(fd, "wb", closefd=False) as fout:
+                shutil.copyfileobj(fin, fout, 1024 * 1024)
+
+        return self._write(key, fill, content_type)
+
+    def _open(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        path = self._path(key)
+        with self._errors("read", key):
+            fh = open(path, "rb")
+            return fh, self._info(key, os.fstat(fh.fileno()))
+
+    def get_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        with self._errors("read", key):
+            return path.read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def stat(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        with self._errors("stat", key):
+            st = path.stat()
+            if not path.is_file():
+                raise IsADirectoryError(21, "is a folder", str(path))
+            return self._info(key, st)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        validate_key(prefix, prefix=True)
+        folder = self.root / prefix.rpartition("/")[0]
+        found: list[tuple[str, os.stat_result]] = []
+        with self._errors("list", prefix):
+            for dirpath, _dirs, files in os.walk(folder):
+                rel = Path(dirpath).relative_to(self.root).as_posix()
+                base = "" if rel == "." else rel + "/"
+                for name in files:
+                    key = base + name
+                    if name.startswith(TMP_PREFIX) or not key.startswith(prefix):
+                        continue
+                    try:
+                        found.append((key, os.stat(os.path.join(dirpath, name))))
+                    except FileNotFoundError:  # deleted while listing
+                        continue
+        found.sort(key=lambda item: item[0])
+        return (self._info(key, st) for key, st in found)
+
+    def delete(self, key: str, *, missing_ok: bool = True) -> None:
+        path = self._path(key)
+        try:
+            with self._errors("delete", key):
+                path.unlink()
+        except ObjectNotFound:
+            if not missing_ok:
+                raise
+
+    def url(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def presigned_url(self, key: str, *, expires: timedelta = timedelta(hours=1)) -> str:
+        """The object's ``file://`` URI (see the module docstring); ``expires`` is validated, not enforced."""
+        check_expires(expires)
+        return self.url(key)
+
+    def cleanup_incomplete(self, *, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Delete ``.musim-tmp-*`` files left by killed writers, if older than ``older_than``."""
+        cutoff = time.time() - older_than.total_seconds()
+        removed = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                try:
+                    if name.startswith(TMP_PREFIX) and os.stat(path).st_mtime <= cutoff:
+                        os.unlink(path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
+
+    def fsspec_filesystem(self) -> Any:
+        """fsspec's local filesystem; paths are ``self.url(key)`` or plain paths."""
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem(auto_mkdir=True)

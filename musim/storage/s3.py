@@ -1,0 +1,349 @@
+"""The S3 backend (MinIO in deployment), on boto3.
+
+Objects below ``multipart_threshold`` go up in one ``PutObject``; larger ones in a multipart upload that
+becomes visible only when ``CompleteMultipartUpload`` succeeds and is aborted on any failure (if the
+abort itself cannot reach the server, the parts stay invisible until :meth:`S3Store.cleanup_incomplete`
+or a bucket lifecycle rule removes them). The sha256 of each upload is recorded as user metadata
+(``x-amz-meta-sha256``), so :meth:`S3Store.stat` reports it for objects written by musim. Retries are
+botocore's "standard" mode, bounded by :attr:`TransferOptions.max_attempts` and the timeouts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import mimetypes
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from musim.errors import StorageError
+from musim.storage.base import (
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    StorageUnavailable,
+    check_expires,
+    file_sha256,
+    validate_key,
+)
+from musim.storage.config import S3Config, TransferOptions
+
+log = logging.getLogger(__name__)
+
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+_DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
+
+
+def make_client(config: S3Config, options: TransferOptions) -> Any:
+    """A boto3 S3 client for ``config`` (path-style addressing when an endpoint is set, as MinIO needs)."""
+    session = boto3.session.Session(
+        aws_access_key_id=config.access_key_id,
+        aws_secret_access_key=config.secret_access_key,
+        aws_session_token=config.session_token,
+        region_name=config.region,
+    )
+    return session.client(
+        "s3",
+        endpoint_url=config.endpoint_url,
+        config=Config(
+            connect_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
+            retries={"total_max_attempts": options.max_attempts, "mode": "standard"},
+            s3={"addressing_style": "path" if config.endpoint_url else "auto"},
+            signature_version="s3v4",
+            user_agent_extra="musim",
+        ),
+    )
+
+
+class _Reader(io.RawIOBase):
+    """A botocore body as a raw stream whose transport errors become :class:`StorageError`."""
+
+    def __init__(self, body: Any, on_error: Any) -> None:
+        self._body = body
+        self._on_error = on_error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._body.read(None if size is None or size < 0 else size)
+        except (BotoCoreError, OSError) as exc:
+            raise self._on_error(exc) from exc
+
+    def readall(self) -> bytes:
+        return self.read()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+class S3Store(ObjectStore):
+    """Objects under ``s3://bucket/prefix/`` on an S3-compatible service."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        config: S3Config | None = None,
+        options: TransferOptions | None = None,
+        client: Any = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.config = config or S3Config()
+        self.options = options or TransferOptions()
+        self.client = client or make_client(self.config, self.options)
+        self.root_url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+
+    def __repr__(self) -> str:
+        return (
+            f"S3Store({self.root_url!r}, endpoint={self.config.endpoint_label!r}, "
+            f"region={self.config.region!r}, credentials_from={self.config.source!r})"
+        )
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _full(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _key(self, full: str) -> str:
+        return full[len(self.prefix) + 1 :] if self.prefix else full
+
+    def _error(self, exc: Exception, action: str, key: str) -> StorageError:
+        """Translate a botocore exception into a message naming the store, key and what to check."""
+        where = f"{self.root_url}/{key}" if key else self.root_url
+        endpoint = self.config.endpoint_label
+        if isinstance(exc, ClientError):
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", ""))
+            if code in _NOT_FOUND:
+                return ObjectNotFound(f"no object {key!r} in {self.root_url} (endpoint {endpoint})")
+            if code == "NoSuchBucket":
+                return StorageError(
+                    f"cannot {action} {where}: bucket {self.bucket!r} does not exist at {endpoint}; "
+                    "create it (the compose init service does) or fix MUSIM_OBJECT_STORE"
+                )
+            if code in _DENIED:
+                return StorageError(
+                    f"cannot {action} {where}: {endpoint} denied access ({code}); check the access key "
+                    f"and secret (credentials from {self.config.source})"
+                )
+            return StorageError(f"cannot {action} {where}: {code} {err.get('Message', '')}".rstrip())
+        if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+            return StorageUnavailable(
+                f"cannot reach the S3 endpoint {endpoint} to {action} {where} "
+                f"({type(exc).__name__}, {self.options.max_attempts} attempt(s)): check that the server is "
+                f"running and reachable, and that MUSIM_S3_ENDPOINT_URL or extra.endpoint_url of the "
+                f"connection (credentials from {self.config.source}) points to it"
+            )
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+            return StorageError(
+                f"cannot {action} {where}: no S3 credentials; set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY or the musim_s3 connection (AIRFLOW_CONN_MUSIM_S3)"
+            )
+        return StorageError(f"cannot {action} {where}: {type(exc).__name__}: {exc}")
+
+    @contextmanager
+    def _errors(self, action: str, key: str) -> Iterator[None]:
+        try:
+            yield
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, action, key) from exc
+
+    def _info(self, key: str, resp: Mapping[str, Any], size: int | None = None) -> ObjectInfo:
+        modified = resp.get("LastModified")
+        if modified is None:  # PUT responses carry no LastModified: use the server's Date header
+            date = resp.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+            modified = parsedate_to_datetime(date) if date else None
+        return ObjectInfo(
+            key=key,
+            size=int(resp["ContentLength"] if size is None else size),
+            modified=modified.astimezone(UTC) if modified else None,
+            etag=str(resp.get("ETag", "")).strip('"') or None,
+            sha256=(resp.get("Metadata") or {}).get("sha256"),
+            content_type=resp.get("ContentType"),
+        )
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _upload(
+        self, key: str, source: bytes | BinaryIO, size: int, digest: str, content_type: str | None
+    ) -> ObjectInfo:
+        full = self._full(validate_key(key))
+        extra = {
+            "Metadata": {"sha256": digest},
+            "ContentType": content_type or mimetypes.guess_type(key)[0] or "application/octet-stream",
+        }
+        with self._errors("write", key):
+            if size < self.options.multipart_threshold:
+                body = source if isinstance(source, bytes) else source.read()
+                resp = self.client.put_object(Bucket=self.bucket, Key=full, Body=body, **extra)
+            else:
+                stream = io.BytesIO(source) if isinstance(source, bytes) else source
+                resp = self._multipart(key, full, stream, extra)
+        info = self._info(key, resp, size)
+        return ObjectInfo(info.key, info.size, info.modified, info.etag, digest, extra["ContentType"])
+
+    def _multipart(self, key: str, full: str, source: BinaryIO, extra: dict[str, Any]) -> Mapping[str, Any]:
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full, **extra)["UploadId"]
+        try:
+            parts: list[dict[str, Any]] = []
+            while chunk := source.read(self.options.part_size):
+                number = len(parts) + 1
+                resp = self.client.upload_part(
+                    Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=chunk
+                )
+                part = {"PartNumber": number, "ETag": resp["ETag"]}
+                part.update({k: v for k, v in resp.items() if k.startswith("Checksum") and k != "ChecksumType"})
+                parts.append(part)
+            return self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=full, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
+            except Exception as exc:
+                log.warning(
+                    "could not abort the multipart upload of %s/%s (%s); its parts stay invisible until "
+                    "cleanup_incomplete() or a lifecycle rule removes them",
+                    self.root_url, key, type(exc).__name__,
+                )
+            raise
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
+        digest = hashlib.sha256(data).hexdigest()
+        return self._upload(key, bytes(data), len(data), digest, content_type)
+
+    def put_file(self, key: str, path: str | os.PathLike[str], *, content_type: str | None = None) -> ObjectInfo:
+        src = Path(path)
+        if not src.is_file():
+            raise StorageError(f"cannot store {key!r} in {self.root_url}: {src} is not a file")
+        digest = file_sha256(src)
+        with open(src, "rb") as fh:
+            return self._upload(key, fh, os.fstat(fh.fileno()).st_size, digest, content_type)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _get(self, key: str) -> Mapping[str, Any]:
+        with self._errors("read", key):
+            return self.client.get_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
+
+    def _open(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        resp = self._get(key)
+        raw = _Reader(resp["Body"], lambda exc: self._error(exc, "read", key))
+        return io.BufferedReader(raw, 1024 * 1024), self._info(key, resp)  # type: ignore[return-value]
+
+    def get_bytes(self, key: str) -> bytes:
+        body = self._get(key)["Body"]
+        with self._errors("read", key):
+            try:
+                return body.read()
+            finally:
+                body.close()
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def stat(self, key: str) -> ObjectInfo:
+        with self._errors("stat", key):
+            resp = self.client.head_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
+        return self._info(key, resp)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        validate_key(prefix, prefix=True)
+        full = self._full(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full)
+        with self._errors("list", prefix):
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=self._key(obj["Key"]),
+                        size=int(obj["Size"]),
+                        modified=obj["LastModified"].astimezone(UTC),
+                        etag=str(obj.get("ETag", "")).strip('"') or None,
+                    )
+
+    # -- other -----------------------------------------------------------------------------------
+    def delete(self, key: str, *, missing_ok: bool = True) -> None:
+        if not missing_ok:
+            self.stat(key)
+        with self._errors("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._full(validate_key(key))}"
+
+    def presigned_url(self, key: str, *, expires: timedelta = timedelta(hours=1)) -> str:
+        """A SigV4 presigned GET URL (computed locally: no request, no existence check)."""
+        seconds = check_expires(expires)
+        with self._errors("sign", key):
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self._full(validate_key(key))}, ExpiresIn=seconds
+            )
+
+    def cleanup_incomplete(self, *, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Abort multipart uploads under this store's prefix started more than ``older_than`` ago."""
+        cutoff = datetime.now(UTC) - older_than
+        removed = 0
+        prefix = self.prefix + "/" if self.prefix else ""
+        with self._errors("clean up", ""):
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] <= cutoff:
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        removed += 1
+        return removed
+
+    def fsspec_filesystem(self) -> Any:
+        """An ``s3fs.S3FileSystem`` with this store's endpoint, region, credentials and timeouts.
+
+        Paths are ``self.url(key)`` (``s3://bucket/prefix/key``).
+        """
+        import s3fs  # lazy: pulls aiobotocore
+
+        cfg = self.config
+        return s3fs.S3FileSystem(
+            key=cfg.access_key_id,
+            secret=cfg.secret_access_key,
+            token=cfg.session_token,
+            endpoint_url=cfg.endpoint_url,
+            client_kwargs={"region_name": cfg.region},
+            config_kwargs={
+                "connect_timeout": self.options.connect_timeout,
+                "read_timeout": self.options.read_timeout,
+                "retries": {"total_max_attempts": self.options.max_attempts, "mode": "standard"},
+                "s3": {"addressing_style": "path" if cfg.endpoint_url else "auto"},
+            },
+            skip_instance_cache=True,
+        )

@@ -1,0 +1,1 @@
+"""Synthetic data with known structure, for the demo, the tests and the benchmarks."""

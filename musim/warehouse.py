@@ -1,0 +1,99 @@
+"""The DuckDB warehouse: connections with explicit resources, and numbered migrations.
+
+One process writes the warehouse at a time (Airflow's ``duckdb_writer`` pool has one slot); queries never
+open the writer's file, they read the published snapshot (:mod:`musim.serving`).
+DuckDB's extensions are never installed: ``json``, ``parquet`` and ``icu`` are built in, and there is no
+network to fetch anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from musim.config import Settings, get_settings
+from musim.sql import SQL_DIR, statements
+
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
+    """Set memory, threads, spill directory and insertion order on a connection."""
+    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
+    con.execute(f"SET threads = {int(settings.duckdb_threads)}")
+    con.execute("SET temp_directory = ?", [str(settings.tmp_dir / "duckdb")])
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def connect(path: str | Path | None = None, *, read_only: bool = False,
+            settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (or another DuckDB file) with musim's resource settings.
+
+    The writer's connection also brings the schema up to date (:func:`migrate`).
+    """
+    settings = settings or get_settings()
+    path = Path(path) if path is not None else settings.warehouse_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    configure(con, settings)
+    if not read_only:
+        migrate(con)
+    return con
+
+
+@contextmanager
+def writer(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse writer's connection, closed on exit."""
+    con = connect(settings=settings)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def available_migrations() -> list[tuple[int, str, Path]]:
+    """``(number, name, path)`` of every migration file, in order; numbers must be unique."""
+    found: list[tuple[int, str, Path]] = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        m = _MIGRATION_NAME.match(path.name)
+        if not m:
+            raise ValueError(f"migration file {path} is not named NNN_lower_snake.sql")
+        found.append((int(m.group(1)), path.stem, path))
+    numbers = [n for n, _, _ in found]
+    if len(numbers) != len(set(numbers)):
+        raise ValueError(f"two migrations share a number in {MIGRATIONS_DIR}")
+    return found
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations not yet recorded in ``schema_migrations``; return the names applied.
+
+    Each migration runs in its own transaction together with its record, so a failed migration leaves
+    the schema as it was and re-running is a no-op once everything is applied.
+    """
+    con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())""")
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied: list[str] = []
+    for number, name, path in available_migrations():
+        if number in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for stmt in statements(path.read_text(encoding="utf-8")):
+                con.execute(stmt)
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [number, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

@@ -1,0 +1,41 @@
+-- Stage a Last.FM 360K plays file: one row per physical line, checked.
+-- Lines are 'user-sha1 \t artist-mbid \t artist-name \t plays', no header, no quoting.
+-- $path: the (possibly sanitised) file; row_number() over the order-preserving read = physical line number.
+-- The nullstr is a string that never occurs, so an empty field stays '' and only a missing field is NULL.
+SET preserve_insertion_order = true;
+
+CREATE OR REPLACE TEMP TABLE stage_checked AS
+WITH raw AS (
+    SELECT row_number() OVER () AS line_no, f1, f2, f3, f4, f5
+    FROM read_csv(${path}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false,
+                  columns = {'f1': 'VARCHAR', 'f2': 'VARCHAR', 'f3': 'VARCHAR', 'f4': 'VARCHAR', 'f5': 'VARCHAR'},
+                  null_padding = true, strict_mode = false, nullstr = ${nullstr}, new_line = '\n')
+),
+fields AS (
+    SELECT line_no, f1, f2, f3, f4, f5,
+           trim(f1) AS user_key,
+           try_cast(trim(f2) AS UUID) AS mbid,
+           trim(f3) AS raw_name,
+           try_cast(trim(f4) AS BIGINT) AS plays
+    FROM raw
+    WHERE f1 IS DISTINCT FROM $marker            -- lines the pre-scan already rejected
+),
+checked AS (
+    SELECT *,
+        CASE
+            WHEN f2 IS NULL AND trim(f1) = '' THEN 'blank line'
+            WHEN f4 IS NULL THEN 'too few fields: expected 4 tab-separated fields (user, mbid, artist, plays)'
+            WHEN f5 IS NOT NULL THEN 'too many fields: expected 4 tab-separated fields (user, mbid, artist, plays)'
+            WHEN user_key = '' THEN 'empty user id'
+            WHEN NOT regexp_full_match(user_key, '[0-9a-f]{40}') THEN 'user id is not a 40-character lower-case hex sha1'
+            WHEN raw_name = '' AND mbid IS NULL THEN 'empty artist name and no valid MBID'
+            WHEN plays IS NULL THEN 'plays is not an integer'
+            WHEN plays < 0 THEN 'negative plays'
+        END AS reason
+    FROM fields
+)
+SELECT line_no, user_key, mbid, raw_name, plays, reason,
+       CASE WHEN reason IS NOT NULL THEN concat_ws(chr(9), f1, f2, f3, f4, f5) END AS raw
+FROM checked;
+
+SET preserve_insertion_order = false;

@@ -1,0 +1,22 @@
+-- Metrics of every counted pair. With la, lb the listeners of a and b, co their co-listeners and U the users:
+--   seed    = r / max(r) over the dump, where r = (co/la + co/lb) / 2: co-listeners normalised by each
+--             artist's listeners (the mean of P(b|a) and P(a|b)), then scaled to 0..1 (the origin's metric)
+--   jaccard = co / (la + lb - co)        cosine = co / sqrt(la * lb)
+--   lift    = co * U / (la * lb)         pmi    = ln(lift)
+CREATE OR REPLACE TEMP TABLE sim_scored AS
+WITH raw AS (
+    SELECT ea.artist_id AS artist_a, eb.artist_id AS artist_b, p.co,
+           ea.listeners::DOUBLE AS la, eb.listeners::DOUBLE AS lb,
+           (p.co / ea.listeners + p.co / eb.listeners) / 2.0 AS seed_raw
+    FROM sim_pairs p
+    JOIN sim_eligible ea ON ea.idx = p.idx_a
+    JOIN sim_eligible eb ON eb.idx = p.idx_b
+)
+SELECT artist_a, artist_b, co,
+       seed_raw / max(seed_raw) OVER () AS seed,
+       co / (la + lb - co) AS jaccard,
+       co / sqrt(la * lb) AS cosine,
+       co * $users / (la * lb) AS lift,
+       ln(co * $users / (la * lb)) AS pmi,
+       seed_raw
+FROM raw;
