@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--artists", type=int, default=400)
     p.add_argument("--communities", type=int, default=None, help="taste communities (default: by size, <= 12)")
     p.add_argument("--quirks", type=float, default=0.0, help="share of lines given a real-dump quirk (e.g. 0.01)")
+    p.add_argument("--max-artists-per-user", type=int, default=50, help="the real dump lists each user's top 50")
+    p.add_argument("--home-share", type=float, default=0.85,
+                   help="share of a user's artists drawn from their own taste community (default 0.85)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_synth_lastfm)
@@ -26,7 +29,8 @@ def cmd_synth_lastfm(args: argparse.Namespace) -> int:
     from musim.synth.lastfm import write_lastfm_dump
 
     summary = write_lastfm_dump(args.out, users=args.users, artists=args.artists, communities=args.communities,
-                                quirks=args.quirks, seed=args.seed)
+                                quirks=args.quirks, seed=args.seed,
+                                max_artists_per_user=args.max_artists_per_user, home_share=args.home_share)
     if args.json:
         print_json(dataclasses.asdict(summary))
     else:

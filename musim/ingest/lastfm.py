@@ -102,6 +102,8 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
                 return existing
             con.execute("BEGIN TRANSACTION")
+            log.info("dump %s (%s): loading %d lines in one transaction", scan.sha256[:12], source.name,
+                     scan.lines)
             try:
                 result = _load(con, chosen, kind, source, scan, sanitised, profiles, pscan, psanitised, started)
                 con.execute("COMMIT")

@@ -209,7 +209,7 @@ class ObjectStore(ABC):
         """The object's URL: ``s3://bucket/prefix/key`` or a ``file://`` URI (no network access)."""
 
     @abstractmethod
-    def presigned_url(self, key: str, *, expires: timedelta = timedelta(hours=1)) -> str:
+    def presigned_url(self, key: str, expires: timedelta = timedelta(hours=1)) -> str:
         """A URL anyone can GET the object from until ``expires`` passes, without credentials."""
 
     @abstractmethod

@@ -80,20 +80,24 @@ class LocalStore(ObjectStore):
         """Create a temp file next to the target, let ``fill(fd, tmp_path)`` write it, rename it into place."""
         target = self._path(key)
         with self._errors("write", key):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = create_temp(target.parent)
+            try:
+                fd, tmp = create_temp(target.parent)
+            except FileNotFoundError:  # first object in this folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = create_temp(target.parent)
             try:
                 try:
                     fill(fd, tmp)
                     if self.options.fsync:
                         os.fsync(fd)
+                    st = os.fstat(fd)
                 finally:
                     os.close(fd)
                 os.replace(tmp, target)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-            return self._info(key, target.stat(), content_type)
+            return self._info(key, st, content_type)
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
         return self._write(key, lambda fd, _tmp: write_all(fd, data), content_type)
@@ -162,7 +166,7 @@ class LocalStore(ObjectStore):
     def url(self, key: str) -> str:
         return self._path(key).as_uri()
 
-    def presigned_url(self, key: str, *, expires: timedelta = timedelta(hours=1)) -> str:
+    def presigned_url(self, key: str, expires: timedelta = timedelta(hours=1)) -> str:
         """The object's ``file://`` URI (see the module docstring); ``expires`` is validated, not enforced."""
         check_expires(expires)
         return self.url(key)

@@ -210,13 +210,20 @@ class S3Store(ObjectStore):
         return ObjectInfo(info.key, info.size, info.modified, info.etag, digest, extra["ContentType"])
 
     def _multipart(self, key: str, full: str, source: BinaryIO, extra: dict[str, Any]) -> Mapping[str, Any]:
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full, **extra)["UploadId"]
+        # Declare the parts' checksum up front, as s3transfer does: botocore adds CRC32 to every part by
+        # default, and S3 rejects a completion whose part checksums the upload was not created with.
+        checksum = {}
+        if getattr(self.client.meta.config, "request_checksum_calculation", None) == "when_supported":
+            checksum = {"ChecksumAlgorithm": "CRC32"}
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full, **extra, **checksum)[
+            "UploadId"
+        ]
         try:
             parts: list[dict[str, Any]] = []
             while chunk := source.read(self.options.part_size):
                 number = len(parts) + 1
                 resp = self.client.upload_part(
-                    Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=chunk
+                    Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=chunk, **checksum
                 )
                 part = {"PartNumber": number, "ETag": resp["ETag"]}
                 part.update({k: v for k, v in resp.items() if k.startswith("Checksum") and k != "ChecksumType"})
@@ -278,8 +285,11 @@ class S3Store(ObjectStore):
         return self._info(key, resp)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        validate_key(prefix, prefix=True)
+        validate_key(prefix, prefix=True)  # now, not on first next()
         full = self._full(prefix) if prefix else (self.prefix + "/" if self.prefix else "")
+        return self._list(prefix, full)
+
+    def _list(self, prefix: str, full: str) -> Iterator[ObjectInfo]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full)
         with self._errors("list", prefix):
             for page in pages:
@@ -301,7 +311,7 @@ class S3Store(ObjectStore):
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(validate_key(key))}"
 
-    def presigned_url(self, key: str, *, expires: timedelta = timedelta(hours=1)) -> str:
+    def presigned_url(self, key: str, expires: timedelta = timedelta(hours=1)) -> str:
         """A SigV4 presigned GET URL (computed locally: no request, no existence check)."""
         seconds = check_expires(expires)
         with self._errors("sign", key):

@@ -88,7 +88,7 @@ def _mbids(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def generate_structure(*, users: int, artists: int, communities: int, seed: int,
-                       max_artists_per_user: int = 50, home_share: float = 0.8) -> dict[str, np.ndarray]:
+                       max_artists_per_user: int = 50, home_share: float = 0.85) -> dict[str, np.ndarray]:
     """Draw the user–artist play structure (arrays only, no text).
 
     Returns a dict with ``artist_community`` (M,), ``user_community`` (N,), and the play rows
@@ -98,9 +98,11 @@ def generate_structure(*, users: int, artists: int, communities: int, seed: int,
     artist_comm = rng.integers(0, communities, size=artists)
     popularity = 1.0 / np.power(rng.permutation(artists) + 1.0, 0.9)  # Zipf-like, heavy-tailed
     user_comm = rng.integers(0, communities, size=users)
-    # artists per user: log-normal, mean ~48 capped at max (the real dump gives each user a top-50 list)
-    k = np.clip(np.round(rng.lognormal(mean=3.9, sigma=0.45, size=users)), 1, max_artists_per_user).astype(np.int64)
-    rows_user = np.repeat(np.arange(users, dtype=np.int64), k)
+    # artists per user: log-normal around the cap, capped (the real dump lists each user's top 50; ~48 on average)
+    k = np.clip(np.round(rng.lognormal(mean=np.log(max_artists_per_user * 1.3), sigma=0.45, size=users)), 1,
+                max_artists_per_user).astype(np.int64)
+    # draw 30% extra candidates: repeats of popular artists are dropped below, then each list is cut to k
+    rows_user = np.repeat(np.arange(users, dtype=np.int64), np.ceil(k * 1.3).astype(np.int64))
     total = rows_user.size
     from_home = rng.random(total) < home_share
     # sampling tables: global, and one per community
@@ -127,7 +129,9 @@ def generate_structure(*, users: int, artists: int, communities: int, seed: int,
     # one row per user-artist pair
     key = np.unique(rows_user * artists + row_artist)
     row_user = key // artists
-    row_artist = key % artists
+    first = np.searchsorted(row_user, np.arange(users))
+    keep = (np.arange(key.size) - first[row_user]) < k[row_user]  # artist ids are random: an unbiased cut
+    row_user, row_artist, key = row_user[keep], (key % artists)[keep], key[keep]
     plays = np.maximum(1, np.round(rng.lognormal(mean=4.0, sigma=1.3, size=key.size))).astype(np.int64)
     return {"artist_community": artist_comm, "user_community": user_comm, "row_user": row_user,
             "row_artist": row_artist, "row_plays": plays}
@@ -141,7 +145,8 @@ def _signup(rng: np.random.Generator, n: int) -> list[str]:
 
 def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communities: int | None = None,
                       quirks: float = 0.0, seed: int = 0, max_artists_per_user: int = 50,
-                      mbid_share: float = 0.9, chunk_rows: int = 1_000_000) -> SynthSummary:
+                      mbid_share: float = 0.9, home_share: float = 0.85,
+                      chunk_rows: int = 1_000_000) -> SynthSummary:
     """Write a Last.FM 360K-format dump (plays + profiles + truth) into ``out_dir``."""
     if users < 1 or artists < 2:
         raise ValueError("need at least 1 user and 2 artists")
@@ -150,7 +155,7 @@ def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communit
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed + 1)
     s = generate_structure(users=users, artists=artists, communities=communities, seed=seed,
-                           max_artists_per_user=max_artists_per_user)
+                           max_artists_per_user=max_artists_per_user, home_share=home_share)
     names = np.array(_artist_names(artists, rng), dtype=object)
     mbids = _mbids(artists, rng)
     mbids[rng.random(artists) >= mbid_share] = ""

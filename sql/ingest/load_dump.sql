@@ -37,7 +37,9 @@ INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder
 WITH per_key AS (
     SELECT artist_key,
            any_value(artist_mbid) AS mbid,
-           arg_max(raw_name, lines * 1000000 - length(raw_name)) FILTER (WHERE raw_name <> '') AS name,
+           -- most lines, then the spelling given with a valid MBID, then one with capitals, then by text
+           arg_max(raw_name, {'l': lines, 'm': mbid IS NOT NULL, 'u': raw_name <> lower(raw_name), 'n': raw_name})
+               FILTER (WHERE raw_name <> '') AS name,
            arg_max(name_norm, lines) FILTER (WHERE name_norm <> '') AS name_norm
     FROM stage_spelling
     GROUP BY artist_key

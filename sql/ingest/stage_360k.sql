@@ -16,7 +16,7 @@ fields AS (
            trim(f1) AS user_key,
            try_cast(trim(f2) AS UUID) AS mbid,
            trim(f3) AS raw_name,
-           try_cast(trim(f4) AS BIGINT) AS plays
+           CASE WHEN regexp_full_match(trim(f4), '[+-]?[0-9]{1,18}') THEN trim(f4)::BIGINT END AS plays
     FROM raw
     WHERE f1 IS DISTINCT FROM $marker            -- lines the pre-scan already rejected
 ),

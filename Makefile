@@ -1,0 +1,41 @@
+# musim: two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-fast lint bench bench-quick lock up clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "uv==0.13.9"
+	VIRTUAL_ENV=$(VENV) $(UV) pip sync -q requirements.lock
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)  ## install the locked stack into .venv
+
+demo: $(STAMP)  ## run the whole job end to end through Airflow on embedded defaults (./.musim)
+	$(PY) -m musim.demo
+
+test: $(STAMP)  ## the whole test suite (what CI runs)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: $(STAMP)  ## skip the slow tests
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check musim dags plugins tests benchmarks
+
+bench: $(STAMP)  ## full-scale benchmarks: prints a table, writes benchmarks/results/bench.json
+	$(PY) -m benchmarks.run
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks.run --quick
+
+lock:  ## re-resolve the whole stack (needs uv)
+	$(UV) pip compile pyproject.toml --extra dev --python 3.11 -o requirements.lock
+
+clean:
+	rm -rf .musim benchmarks/results

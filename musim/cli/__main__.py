@@ -1,0 +1,5 @@
+import sys
+
+from musim.cli import main
+
+sys.exit(main())

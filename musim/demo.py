@@ -1,0 +1,140 @@
+"""``make demo``: the whole job end to end through Airflow, on embedded defaults.
+
+Generates a synthetic Last.FM dump with taste communities (and quirks) into the landing folder, runs the
+DAGs with ``airflow dags test`` against a SQLite metadata DB under ``$MUSIM_HOME/airflow``, then prints
+what a user would look at: loaded/rejected counts and the most similar artists of a few artists, each with
+its community, so the structure is visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from musim import serving, warehouse
+from musim.config import get_settings
+from musim.similarity.query import similar_artists
+from musim.synth.lastfm import TRUTH_FILE, write_lastfm_dump
+
+REPO = Path(__file__).resolve().parent.parent
+POOLS = {"duckdb_writer": (1, "one DuckDB writer at a time"), "audio_fetch": (4, "polite provider downloads"),
+         "gpu": (1, "one training job per GPU")}
+
+
+def airflow_env(home: Path) -> dict[str, str]:
+    """Environment for the embedded Airflow: SQLite, LocalExecutor, this repo's DAGs and plugin."""
+    airflow_home = home / "airflow"
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({
+        "MUSIM_HOME": str(home),
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    })
+    return env
+
+
+def _airflow(args: list[str], env: dict[str, str], log: Path) -> None:
+    exe = Path(sys.executable).with_name("airflow")
+    with open(log, "a") as fh:
+        proc = subprocess.run([str(exe), *args], env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise SystemExit(f"`airflow {' '.join(args)}` failed (exit {proc.returncode}); log: {log}\n{tail}")
+
+
+def prepare_airflow(env: dict[str, str], log: Path) -> None:
+    _airflow(["db", "migrate"], env, log)
+    for name, (slots, what) in POOLS.items():
+        _airflow(["pools", "set", name, str(slots), what], env, log)
+
+
+def run_dag(dag_id: str, env: dict[str, str], log: Path, conf: dict | None = None) -> float:
+    started = time.perf_counter()
+    args = ["dags", "test", dag_id] + (["-c", json.dumps(conf)] if conf else [])
+    before = log.stat().st_size if log.exists() else 0
+    _airflow(args, env, log)
+    with open(log, errors="replace") as fh:
+        fh.seek(before)
+        text = fh.read()
+    finished = [line for line in text.splitlines() if f"DagRun Finished: dag_id={dag_id}" in line]
+    if not finished or "state=success" not in finished[-1]:
+        raise SystemExit(f"DAG {dag_id} did not succeed; see {log}")
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=3000)
+    parser.add_argument("--artists", type=int, default=240)
+    parser.add_argument("--communities", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    logs = settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / "demo-airflow.log"
+    env = airflow_env(settings.home)
+    print(f"musim demo: MUSIM_HOME={settings.home}; Airflow logs in {log}")
+
+    dump_dir = Path(settings.landing) / f"demo-{args.seed}"
+    if not (dump_dir / TRUTH_FILE).exists():
+        s = write_lastfm_dump(dump_dir, users=args.users, artists=args.artists, communities=args.communities,
+                              quirks=0.002, seed=args.seed, max_artists_per_user=20)
+        print(f"1. generated a Last.FM dump: {s.lines:,} lines, {s.users:,} users, {s.artists} artists in "
+              f"{s.communities} taste communities, {sum(s.quirk_counts.values())} quirky lines -> {dump_dir}")
+    else:
+        print(f"1. the demo dump is already in the landing folder: {dump_dir}")
+    prepare_airflow(env, log)
+    took = run_dag("lastfm_ingest", env, log)
+    print(f"2. Airflow DAG lastfm_ingest ran in {took:.0f} s")
+    took = run_dag("artist_similarity", env, log, {"min_listeners": 20, "k": 50})
+    print(f"3. Airflow DAG artist_similarity ran in {took:.0f} s and published {serving.current_path().name}")
+
+    with warehouse.writer(settings) as con:
+        rows = con.execute("""SELECT dump_id, file_name, lines, loaded, rejected, users, artists
+                              FROM lastfm_dump ORDER BY seq DESC LIMIT 1""").fetchall()
+    dump_id, name, lines, loaded, rejected, users, artists = rows[0]
+    print(f"\ndump {dump_id[:12]} ({name}): {lines:,} lines = {loaded:,} loaded + {rejected:,} rejected "
+          f"({users:,} users, {artists:,} artists); see them with `musim rejects`")
+    truth = json.loads((dump_dir / TRUTH_FILE).read_text())
+    community = {a["name"]: a["community"] for a in truth["artists"]}
+    genres = truth["genres"]
+    con = serving.open_snapshot(settings)
+    shown: set[int] = set()
+    top = con.execute("""SELECT a.name FROM artist_listeners l JOIN artist a USING (artist_id)
+                         WHERE l.dump_id = (SELECT dump_id FROM latest_dump) AND NOT a.is_placeholder
+                         ORDER BY l.listeners DESC""").fetchall()
+    for (artist,) in top:
+        c = community.get(artist)
+        if c is None or c in shown:
+            continue
+        shown.add(c)
+        display, neighbors = similar_artists(con, artist, k=5, metric="jaccard")
+        same = sum(community.get(n.artist) == c for n in neighbors)
+        print(f"\nmost similar to {display} (community '{genres[c]}'), jaccard: {same}/5 from the same community")
+        for n in neighbors:
+            print(f"  {n.rank}. {n.artist:<24} {n.score:.3f}  {n.co_listeners:>4} co-listeners  "
+                  f"[{genres[community[n.artist]] if n.artist in community else '?'}]")
+        if len(shown) == 3:
+            break
+    print("\nTry: .venv/bin/musim similar \"" + top[0][0] + "\" --metric cosine   |   .venv/bin/musim sql "
+          "\"SELECT * FROM similar_artists LIMIT 5\"")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

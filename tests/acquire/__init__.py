@@ -1,0 +1,1 @@
+"""Tests of the provider layer of audio acquisition (musim.acquire)."""

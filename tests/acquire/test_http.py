@@ -1,0 +1,165 @@
+"""Politeness: the rate limiter, and tenacity retries on 429 / 5xx / timeouts with a bounded budget."""
+
+from __future__ import annotations
+
+import threading
+import time
+from email.utils import formatdate
+
+import pytest
+
+from musim.acquire import ProviderError, RateLimit, RetryPolicy
+from musim.acquire.http import HttpClient, RateLimiter, parse_retry_after
+from musim.acquire.providers import DeezerProvider, ItunesProvider
+from tests.fakes.provider_server import Fault
+
+pytestmark = pytest.mark.server
+
+
+def max_in_window(times: list[float], period: float) -> int:
+    """Most requests seen in any half-open window of ``period`` seconds."""
+    times = sorted(times)
+    return max(sum(1 for u in times[i:] if u - t < period) for i, t in enumerate(times))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_rate_limiter_sliding_window_with_a_fake_clock():
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(3, 1.0), clock=clock, sleep=clock.sleep)
+    stamps = []
+    for _ in range(7):
+        limiter.acquire()
+        stamps.append(clock.now)
+    assert stamps == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0]
+
+
+def test_rate_limit_respected_on_the_wire(provider_server):
+    limit = RateLimit(4, 0.3)
+    settings = provider_server.settings(rate_limits={"deezer": limit, "download": RateLimit(100, 1.0)})
+    with DeezerProvider(settings, fetch_album_genre=False) as deezer:
+        for _ in range(10):
+            deezer.match_artist("Muse")
+    times = provider_server.times(r"^/deezer/search/artist$")
+    assert len(times) == 10
+    # the client sends at most 4 per 0.3 s; allow a little network jitter on the server's clock
+    assert max_in_window(times, limit.period_s - 0.03) <= limit.calls
+    assert times[-1] - times[0] >= 2 * limit.period_s - 0.03
+
+
+def test_rate_limit_is_shared_by_threads(provider_server):
+    limit = RateLimit(3, 0.25)
+    settings = provider_server.settings(rate_limits={"itunes": limit})
+    with ItunesProvider(settings) as itunes:
+        workers = [threading.Thread(target=lambda: [itunes.match_artist("Muse") for _ in range(3)]) for _ in range(3)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    times = provider_server.times(r"^/itunes/search$")
+    assert len(times) == 9
+    assert max_in_window(times, limit.period_s - 0.03) <= limit.calls
+
+
+def test_429_retry_after_is_honoured(provider_server):
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=429, retry_after="1", times=1))
+    with DeezerProvider(provider_server.settings()) as deezer:
+        assert deezer.match_artist("Muse") is not None
+    first, second = provider_server.times(r"^/deezer/search/artist$")
+    assert second - first >= 0.95  # waited the server's Retry-After, not the tiny test backoff
+
+
+def test_429_retry_after_is_the_wait_asked_of_sleep(provider_server, sleeps):
+    provider_server.add_fault(r"^/itunes/search$", Fault("status", status=429, retry_after="7", times=2))
+    settings = provider_server.settings(retry=RetryPolicy(max_attempts=4, initial_s=0.01, max_s=0.05, jitter_s=0))
+    with ItunesProvider(settings, sleep=sleeps) as itunes:
+        assert itunes.match_artist("Muse") is not None
+    assert sleeps.calls == [7.0, 7.0]
+    assert provider_server.count(r"^/itunes/search$") == 3
+
+
+def test_retry_after_beyond_the_limit_fails_at_once(provider_server, sleeps):
+    provider_server.add_fault(r"^/itunes/search$", Fault("status", status=429, retry_after="3600"))
+    with ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes, pytest.raises(ProviderError) as info:
+        itunes.match_artist("Muse")
+    assert info.value.status == 429 and info.value.retryable
+    assert "Retry-After 3600" in info.value.reason
+    assert sleeps.calls == [] and provider_server.count(r"^/itunes/search$") == 1
+
+
+def test_500_is_retried_with_exponential_backoff(provider_server, sleeps):
+    provider_server.add_fault(r"^/deezer/artist/\d+/top$", Fault("status", status=500, times=2))
+    policy = RetryPolicy(max_attempts=4, initial_s=0.5, max_s=30, jitter_s=0.0)
+    with DeezerProvider(provider_server.settings(retry=policy), sleep=sleeps) as deezer:
+        tracks = deezer.top_tracks(deezer.match_artist("Muse"))
+    assert len(tracks) == 3
+    assert sleeps.calls == [0.5, 1.0]
+    assert provider_server.count(r"^/deezer/artist/\d+/top$") == 3
+
+
+def test_gives_up_after_n_attempts_with_a_clear_error(provider_server, sleeps):
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=503))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer, pytest.raises(ProviderError) as info:
+        deezer.match_artist("Muse")
+    err = info.value
+    assert err.attempts == 3 and err.status == 503 and err.provider == "deezer"
+    assert str(err) == "deezer: gave up after 3 attempts: HTTP 503 server error on GET /search/artist"
+    assert provider_server.count(r"^/deezer/search/artist$") == 3 and len(sleeps.calls) == 2
+
+
+def test_other_4xx_are_not_retried(provider_server, sleeps):
+    provider_server.add_fault(r"^/itunes/search$", Fault("status", status=403))
+    with ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes, pytest.raises(ProviderError) as info:
+        itunes.match_artist("Muse")
+    assert info.value.status == 403 and not info.value.retryable and info.value.attempts == 1
+    assert provider_server.count(r"^/itunes/search$") == 1 and sleeps.calls == []
+
+
+def test_deezer_quota_error_in_a_200_is_handled_like_429(provider_server, sleeps):
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("deezer_error", code=4, times=2))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+        assert deezer.match_artist("Muse") is not None
+    assert provider_server.count(r"^/deezer/search/artist$") == 3 and len(sleeps.calls) == 2
+
+
+def test_deezer_other_error_codes_are_not_retried(provider_server, sleeps):
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("deezer_error", code=600))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer, pytest.raises(ProviderError) as info:
+        deezer.match_artist("Muse")
+    assert info.value.status == 600 and provider_server.count(r"^/deezer/search/artist$") == 1
+
+
+def test_timeouts_are_retried(provider_server):
+    provider_server.add_fault(r"^/itunes/search$", Fault("slow", delay_s=0.6, times=1))
+    with ItunesProvider(provider_server.settings(timeout_s=0.2)) as itunes:
+        assert itunes.match_artist("Muse") is not None
+    assert provider_server.count(r"^/itunes/search$") == 2
+
+
+def test_connection_errors_are_retried_then_reported(sleeps):
+    client = HttpClient(
+        "deezer",
+        limit=RateLimit(100, 1.0),
+        download_limit=RateLimit(100, 1.0),
+        timeout_s=0.5,
+        retry=RetryPolicy(max_attempts=2, initial_s=0.01, max_s=0.01, jitter_s=0),
+        sleep=sleeps,
+    )
+    with pytest.raises(ProviderError, match=r"gave up after 2 attempts: connection error"):
+        client.get_json("http://127.0.0.1:9/nothing", what="GET /nothing")  # discard port: refused
+    assert len(sleeps.calls) == 1
+
+
+def test_parse_retry_after():
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    assert parse_retry_after(formatdate(time.time() + 30, usegmt=True)) == pytest.approx(30, abs=2)

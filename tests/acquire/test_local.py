@@ -1,0 +1,122 @@
+"""The local music folder: tags, folder/file-name fallbacks, whole-track durations and excerpt windows."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import mutagen
+import pytest
+
+from musim.acquire import (
+    AcquireSettings,
+    Preview,
+    RejectedPreview,
+    excerpt_window,
+    get_preview,
+    resolve_artist,
+)
+from musim.acquire.providers import LocalFolderProvider, build_providers
+from musim.acquire.providers.local import read_track
+from musim.errors import ConfigError, ParameterError
+from tests.fakes.audio import tone_bytes
+
+
+def write(root: Path, rel: str, seconds: float, tags: dict[str, str] | None = None) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(tone_bytes(path.suffix[1:], seconds))
+    if tags:
+        audio = mutagen.File(path, easy=True)
+        if audio.tags is None:
+            audio.add_tags()
+        for key, value in tags.items():
+            audio[key] = value
+        audio.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("music")
+    write(root, "Radiohead/OK Computer/01 - Airbag.wav", 40)  # no tags: artist folder, numbered file
+    write(root, "Radiohead/02 Paranoid Android.flac", 12, {"artist": "Radiohead", "title": "Paranoid Android", "genre": "Alternative"})
+    write(root, "halo.mp3", 9, {"artist": "Beyoncé", "title": "Halo", "genre": "Pop"})  # tags only
+    write(root, "Muse - Uprising.ogg", 8)  # in the root, no tags: "Artist - Title"
+    write(root, "Downloads/track.m4a", 7, {"artist": "Björk", "title": "Jóga", "genre": "Electronic"})
+    write(root, "Muse/Tiny.wav", 2)
+    (root / "Nobody.mp3").write_bytes(tone_bytes("mp3", 6))  # no tags, no folder, no " - ": skipped
+    (root / "Broken - Junk.mp3").write_bytes(b"not audio at all" * 100)
+    (root / "notes.txt").write_text("not music")
+    return root
+
+
+@pytest.fixture
+def local(music):
+    return LocalFolderProvider(AcquireSettings(local_dir=music))
+
+
+def test_reads_tags_and_falls_back_to_folder_and_file_names(local, music):
+    found = {t.relpath: (t.artist, t.title, t.genre, t.format) for t in local.tracks}
+    assert found == {
+        "Radiohead/OK Computer/01 - Airbag.wav": ("Radiohead", "Airbag", None, "wav"),
+        "Radiohead/02 Paranoid Android.flac": ("Radiohead", "Paranoid Android", "Alternative", "flac"),
+        "halo.mp3": ("Beyoncé", "Halo", "Pop", "mp3"),
+        "Muse - Uprising.ogg": ("Muse", "Uprising", None, "ogg"),
+        "Downloads/track.m4a": ("Björk", "Jóga", "Electronic", "m4a"),
+        "Muse/Tiny.wav": ("Muse", "Tiny", None, "wav"),
+    }
+    assert read_track(music / "Nobody.mp3", music) is None
+
+
+def test_match_top_tracks_and_excerpt_window(local):
+    match = local.match_artist("radiohead")
+    assert match.method == "exact" and match.candidate.popularity == 2
+    tracks = local.top_tracks(match, limit=5)
+    by_title = {t.title: t for t in tracks}
+    airbag = by_title["Airbag"]
+    assert airbag.duration_s == pytest.approx(40, abs=0.01) and airbag.excerpt == (5.0, 30.0)
+    assert by_title["Paranoid Android"].excerpt == (0.0, 12.0)  # shorter than the window: all of it
+    assert airbag.local_path and airbag.has_audio and airbag.preview_url is None
+    assert local.match_artist("Bjork").candidate.name == "Björk"
+    assert local.match_artist("Radiohed").method == "fuzzy"
+    assert local.match_artist("Metallica") is None
+
+
+def test_excerpt_window_is_configurable(music):
+    provider = LocalFolderProvider(AcquireSettings(local_dir=music, excerpt_s=10, excerpt_anchor="start"))
+    (airbag,) = [t for t in provider.top_tracks(provider.match_artist("Radiohead"), 5) if t.title == "Airbag"]
+    assert airbag.excerpt == (0.0, 10.0)
+    assert excerpt_window(40, length_s=10, anchor="end") == (30.0, 10.0)
+    assert excerpt_window(40, length_s=10, anchor=0.25) == (7.5, 10.0)
+    assert excerpt_window(200) == (85.0, 30.0)
+    with pytest.raises(ParameterError):
+        excerpt_window(40, anchor="late")
+    with pytest.raises(ParameterError):
+        excerpt_window(0)
+
+
+def test_whole_local_tracks_are_checked_without_a_maximum(local):
+    tracks = local.top_tracks(local.match_artist("Radiohead"), limit=5)
+    previews = [get_preview(local, t) for t in tracks]
+    assert all(isinstance(p, Preview) for p in previews)
+    assert max(p.duration_s for p in previews) == pytest.approx(40, abs=0.1)
+    (tiny,) = [t for t in local.top_tracks(local.match_artist("Muse"), limit=5) if t.title == "Tiny"]
+    rejected = get_preview(local, tiny)
+    assert isinstance(rejected, RejectedPreview) and "too short" in rejected.reason
+
+
+def test_local_comes_first_when_configured(music, caplog):
+    caplog.set_level(logging.INFO)
+    env = {"MUSIM_LOCAL_MUSIC_DIR": str(music), "MUSIM_ACQUIRE_PROVIDERS": "local,spotify"}
+    providers = build_providers(env=env)
+    assert [p.name for p in providers] == ["local"]
+    result = resolve_artist(providers, "Beyonce")
+    assert result.provider == "local" and result.tracks[0].title == "Halo"
+    assert build_providers(env={"MUSIM_ACQUIRE_PROVIDERS": "local"}) == []
+    assert "local provider skipped: MUSIM_LOCAL_MUSIC_DIR is not set" in caplog.text
+
+
+def test_missing_folder_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        LocalFolderProvider(AcquireSettings(local_dir=tmp_path / "nope"))

@@ -1,0 +1,152 @@
+"""The providers against the fake services: shapes, fallback order, Spotify credentials and secrets."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+import pytest
+
+from musim.acquire import Preview, acquire_settings, get_preview, resolve_artist
+from musim.acquire.providers import DeezerProvider, ItunesProvider, SpotifyProvider, build_providers
+from musim.acquire.providers.spotify import SpotifyCredentials, spotify_credentials
+from musim.errors import ConfigError
+from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack, Fault
+
+pytestmark = pytest.mark.server
+CREDS = SpotifyCredentials("fake-client-id", "fake-client-secret")
+
+
+def test_deezer_match_top_tracks_and_album_genre(provider_server):
+    with DeezerProvider(provider_server.settings()) as deezer:
+        match = deezer.match_artist("the muse")
+        assert match is not None and match.method == "exact" and match.candidate.popularity == 1_500_000
+        tracks = deezer.top_tracks(match, limit=2)
+    assert [t.title for t in tracks] == ["First Song", "Second Song"] and [t.rank for t in tracks] == [1, 2]
+    first = tracks[0]
+    assert (first.provider, first.format, first.genre, first.duration_s) == ("deezer", "mp3", "Rock", 200.0)
+    assert first.preview_url.endswith(f"/audio/deezer/{first.provider_track_id}.mp3")
+    assert provider_server.count(r"^/deezer/album/") == 1  # one album: its genre is cached
+
+
+def test_itunes_groups_songs_by_artist_id(provider_server):
+    with ItunesProvider(provider_server.settings()) as itunes:
+        match = itunes.match_artist("Beyonce")
+        tracks = itunes.top_tracks(match, limit=3)
+    assert match.candidate.provider_artist_id == provider_server.artist_id("itunes", "Beyoncé")
+    assert {t.provider_artist_id for t in tracks} == {match.candidate.provider_artist_id}
+    assert [t.rank for t in tracks] == [1, 2, 3] and tracks[0].format == "m4a" and tracks[0].genre == "Pop"
+    assert provider_server.count(r"^/itunes/search$") == 1  # top tracks came from the matching search
+
+
+def test_spotify_matches_but_reports_no_preview(provider_server):
+    with SpotifyProvider(provider_server.settings(), CREDS) as spotify:
+        match = spotify.match_artist("Radiohead")
+        tracks = spotify.top_tracks(match)
+    assert match.method == "exact" and match.candidate.genres == ("alternative",)
+    assert len(tracks) == 3 and not any(t.has_audio for t in tracks)
+    assert provider_server.matching(r"/top-tracks$")[0].query["market"] == "US"
+    assert provider_server.count(r"^/spotify/api/token$") == 1  # token cached in memory
+
+
+def test_spotify_preview_when_present():
+    artist = FakeArtist("Muse", [FakeTrack("Uprising", spotify_preview=True)])
+    with FakeProviderServer([artist]) as server, SpotifyProvider(server.settings(), CREDS) as spotify:
+        (track,) = spotify.top_tracks(spotify.match_artist("Muse"))
+        assert track.has_audio and track.format == "mp3"
+        preview = get_preview(spotify, track)
+        assert isinstance(preview, Preview) and preview.format == "mp3" and preview.duration_s == 8.0
+
+
+def test_spotify_429_retry_after_and_bad_credentials(provider_server, sleeps):
+    provider_server.add_fault(r"^/spotify/v1/search$", Fault("status", status=429, retry_after="2", times=1))
+    with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify:
+        assert spotify.match_artist("Muse") is not None
+    assert sleeps.calls == [2.0]
+    wrong = SpotifyCredentials("fake-client-id", "wrong")
+    with SpotifyProvider(provider_server.settings(), wrong) as spotify, pytest.raises(Exception) as info:
+        spotify.match_artist("Muse")
+    assert "token refused (invalid_client)" in str(info.value) and "wrong" not in str(info.value)
+
+
+def test_fallback_spotify_without_preview_then_deezer(provider_server):
+    settings = provider_server.settings(order=("spotify", "deezer", "itunes"))
+    providers = build_providers(settings, env={"SPOTIPY_CLIENT_ID": "fake-client-id", "SPOTIPY_CLIENT_SECRET": "fake-client-secret"})
+    assert [p.name for p in providers] == ["spotify", "deezer", "itunes"]
+    result = resolve_artist(providers, "Radiohead", limit=2)
+    assert result.provider == "deezer" and len(result.tracks) == 2
+    assert [(a.provider, a.status) for a in result.attempts] == [("spotify", "no_preview"), ("deezer", "found")]
+    assert provider_server.count(r"^/itunes/") == 0
+    for p in providers:
+        p.close()
+
+
+def test_fallback_past_a_failing_provider_and_an_unknown_artist(provider_server, sleeps):
+    provider_server.add_fault(r"^/deezer/", Fault("status", status=500))
+    settings = provider_server.settings(order=("deezer", "itunes"))
+    providers = build_providers(settings, env={}, sleep=sleeps)
+    result = resolve_artist(providers, "Muse")
+    assert result.provider == "itunes" and result.attempts[0].status == "error"
+    assert "gave up after 3 attempts" in result.attempts[0].detail
+    missing = resolve_artist(providers, "Metallica")
+    assert not missing.found and [a.status for a in missing.attempts] == ["error", "no_match"]
+
+
+def test_misspelled_catalogue_name_matches_fuzzily():
+    artist = FakeArtist("Radiohead", [FakeTrack("Creep")], names={"deezer": "Radiohed", "itunes": "Radiohaed"})
+    with FakeProviderServer([artist, FakeArtist("Muse", [FakeTrack("Uprising")])]) as server:
+        for cls in (DeezerProvider, ItunesProvider):
+            with cls(server.settings()) as provider:
+                match = provider.match_artist("Radiohead")
+                assert match.method == "fuzzy" and 0.85 <= match.score < 1
+                assert provider.match_artist("Portishead") is None
+
+
+def test_empty_results_are_no_match(provider_server):
+    provider_server.add_fault(r"^/(deezer/search|itunes/search)", Fault("empty"))
+    for cls in (DeezerProvider, ItunesProvider):
+        with cls(provider_server.settings()) as provider:
+            assert provider.match_artist("Muse") is None
+
+
+def test_spotify_skipped_with_exactly_one_log_line(provider_server, caplog):
+    caplog.set_level(logging.DEBUG)
+    providers = build_providers(provider_server.settings(order=("spotify", "deezer")), env={})
+    assert [p.name for p in providers] == ["deezer"]
+    lines = [r for r in caplog.records if "spotify" in r.getMessage().lower()]
+    assert len(lines) == 1 and "skipped: no credentials" in lines[0].getMessage()
+
+
+def test_credentials_from_env_and_airflow_connection():
+    assert spotify_credentials({}) is None
+    assert spotify_credentials({"MUSIM_SPOTIFY_CLIENT_ID": "a", "MUSIM_SPOTIFY_CLIENT_SECRET": "b"}).client_id == "a"
+    conn = json.dumps({"conn_type": "generic", "login": "cid", "password": "s3cret"})
+    creds = spotify_credentials({"AIRFLOW_CONN_MUSIM_SPOTIFY": conn})
+    assert (creds.client_id, creds.client_secret) == ("cid", "s3cret") and "s3cret" not in repr(creds)
+    uri = spotify_credentials({"AIRFLOW_CONN_MUSIM_SPOTIFY": "spotify://cid:s%2Fcret@"})
+    assert uri.client_secret == "s/cret"
+    with pytest.raises(ConfigError) as info:
+        spotify_credentials({"AIRFLOW_CONN_MUSIM_SPOTIFY": '{"login": "cid", "password": "s3cret"'})
+    assert "s3cret" not in str(info.value)
+
+
+def test_no_secret_in_logs(caplog, monkeypatch):
+    secret = "very-secret-value-42"
+    caplog.set_level(logging.DEBUG)
+    with FakeProviderServer(client_secret=secret) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("AIRFLOW_CONN_MUSIM_SPOTIFY", json.dumps({"login": "fake-client-id", "password": secret}))
+        monkeypatch.setenv("MUSIM_ACQUIRE_PROVIDERS", "spotify,deezer")
+        providers = build_providers()
+        result = resolve_artist(providers, "Muse")
+        assert result.provider == "deezer"
+        for p in providers:
+            p.close()
+        token = server.access_tokens[0]
+    basic = base64.b64encode(f"fake-client-id:{secret}".encode()).decode()
+    assert "Authorization" in caplog.text  # spotipy did log its headers at DEBUG ...
+    for needle in (secret, basic, token):  # ... but nothing secret
+        assert needle not in caplog.text
+    assert secret not in repr(providers) and secret not in repr(acquire_settings())

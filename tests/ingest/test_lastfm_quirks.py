@@ -1,0 +1,207 @@
+"""Every quirk of the real dump, one by one: each line is loaded or rejected with a reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from musim import warehouse
+from musim.errors import IngestError
+from musim.ingest.lastfm import ingest_lastfm
+from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, tiny_dump, write_lines
+
+
+def _names(con):
+    return {r[0] for r in con.execute("SELECT name FROM artist").fetchall()}
+
+
+def _rejects(con):
+    return con.execute("SELECT line_no, reason, raw FROM ingest_rejects ORDER BY line_no").fetchall()
+
+
+def _plays(con):
+    return con.execute("""SELECT u.user_key, a.name, p.plays, p.lines FROM lastfm_plays p
+                          JOIN lastfm_user u USING (user_id) JOIN artist a USING (artist_id)
+                          ORDER BY 1, 2""").fetchall()
+
+
+def test_quote_characters_are_data(tmp_path):
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", [f'{U1}\t\t"weird al" yankovic\t12']))
+    assert (r.loaded, r.rejected) == (1, 0)
+    with warehouse.writer() as con:
+        assert _names(con) == {'"weird al" yankovic'}
+
+
+def test_carriage_return_inside_a_line_does_not_split_it(tmp_path):
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", [f"{U1}\t{MB_A}\tFoo\rBar\t5", f"{U2}\t{MB_B}\tBaz\t1"]))
+    assert (r.lines, r.loaded, r.rejected) == (2, 2, 0)
+    with warehouse.writer() as con:
+        assert _names(con) == {"Foo Bar", "Baz"}
+
+
+def test_windows_line_endings_are_line_endings(tmp_path):
+    path = tmp_path / "d.tsv"
+    path.write_bytes(f"{U1}\t{MB_A}\tFoo\t5\r\n{U2}\t{MB_B}\tBaz\t1\r\n".encode())
+    r = ingest_lastfm(path)
+    assert (r.lines, r.loaded) == (2, 2)
+    with warehouse.writer() as con:
+        assert [p[2] for p in _plays(con)] == [5, 1]
+
+
+@pytest.mark.parametrize("line, reason", [
+    (f"{U1}\tFoo\t5", "too few fields"),
+    (f"{U1}\t{MB_A}\tFoo\t5\textra", "too many fields"),
+    (f"{U1}\t{MB_A}\tFoo\t5x", "plays is not an integer"),
+    (f"{U1}\t{MB_A}\tFoo\t2.5", "plays is not an integer"),
+    (f"{U1}\t{MB_A}\tFoo\t-3", "negative plays"),
+    (f"{U1}\t\t\t4", "empty artist name and no valid MBID"),
+    (f"\t{MB_A}\tFoo\t4", "empty user id"),
+    (f"nothex{'0' * 34}\t{MB_A}\tFoo\t4", "user id is not"),
+    ("   ", "blank line"),
+    ("", "blank line"),
+])
+def test_bad_lines_are_rejected_with_line_number_and_reason(tmp_path, line, reason):
+    path = write_lines(tmp_path / "d.tsv", [f"{U2}\t{MB_B}\tGood\t1", line, f"{U3}\t{MB_B}\tGood\t2"])
+    r = ingest_lastfm(path)
+    assert (r.lines, r.loaded, r.rejected) == (3, 2, 1)
+    with warehouse.writer() as con:
+        [(line_no, why, raw)] = _rejects(con)
+    assert line_no == 2 and why.startswith(reason) and raw == line
+
+
+def test_invalid_utf8_is_rejected_and_shown_escaped(tmp_path):
+    bad = f"{U1}\t{MB_A}\tBj".encode() + b"\xf6rk\t3"
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", [bad, f"{U2}\t{MB_B}\tGood\t1"]))
+    assert (r.loaded, r.rejected) == (1, 1)
+    with warehouse.writer() as con:
+        [(line_no, why, raw)] = _rejects(con)
+    assert line_no == 1 and why.startswith("invalid UTF-8") and raw.endswith("Bj\\xf6rk\t3")
+
+
+def test_zero_plays_load_but_do_not_make_a_listener(tmp_path):
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", [f"{U1}\t{MB_A}\tFoo\t0"]))
+    assert (r.loaded, r.rejected) == (1, 0)
+    with warehouse.writer() as con:
+        assert _plays(con) == [(U1, "Foo", 0, 1)]
+
+
+def test_empty_name_with_valid_mbid_loads_under_that_artist(tmp_path):
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", [f"{U1}\t{MB_A}\tFoo\t3", f"{U2}\t{MB_A}\t\t4"]))
+    assert (r.loaded, r.rejected, r.artists) == (2, 0, 1)
+
+
+def test_missing_or_malformed_mbid_falls_back_to_the_name(tmp_path):
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", [
+        f"{U1}\t{MB_A}\tFoo\t3",            # Foo has exactly one MBID in the dump ...
+        f"{U2}\t\tfoo\t4",                  # ... so a Foo without one is that artist
+        f"{U3}\tnot-a-uuid\tQux Band\t1",   # malformed MBID: identity by name
+        f"{U1}\t\t qux   band \t2",
+    ]))
+    assert (r.loaded, r.artists) == (4, 2)
+    with warehouse.writer() as con:
+        keys = dict(con.execute("SELECT name, artist_key FROM artist").fetchall())
+        variants = con.execute("SELECT count(*) FROM artist_name_variant").fetchone()[0]
+    assert keys == {"Foo": f"mbid:{MB_A}", "Qux Band": "name:qux band"}
+    assert variants == 4
+
+
+def test_unknown_is_kept_as_placeholder(tmp_path):
+    ingest_lastfm(write_lines(tmp_path / "d.tsv", [f"{U1}\t\t[unknown]\t3", f"{U2}\t\tVarious Artists\t3"]))
+    with warehouse.writer() as con:
+        assert con.execute("SELECT bool_and(is_placeholder) FROM artist").fetchone()[0] is True
+
+
+def test_surrounding_whitespace_is_trimmed(tmp_path):
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", [f"  {U1} \t {MB_A} \t  Foo Fighters  \t 7 "]))
+    assert r.loaded == 1
+    with warehouse.writer() as con:
+        assert _plays(con) == [(U1, "Foo Fighters", 7, 1)]
+
+
+def test_duplicate_user_artist_rows_are_merged(tmp_path):
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", [
+        f"{U1}\t{MB_A}\tFoo\t3", f"{U1}\t{MB_A}\tFOO\t4", f"{U1}\t{MB_A}\tFoo\t3"]))
+    assert (r.lines, r.loaded, r.plays_rows) == (3, 3, 1)
+    with warehouse.writer() as con:
+        assert _plays(con) == [(U1, "Foo", 10, 3)]
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.tsv"
+    path.write_bytes(b"")
+    r = ingest_lastfm(path, fmt="360k")
+    assert (r.lines, r.loaded, r.rejected, r.users) == (0, 0, 0, 0)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(IngestError, match="no such file"):
+        ingest_lastfm(tmp_path / "nope.tsv")
+
+
+def test_same_content_is_ingested_once_even_gzipped(tmp_path):
+    first = ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    packed = tmp_path / "d.tsv.gz"
+    packed.write_bytes(__import__("gzip").compress((tmp_path / "d.tsv").read_bytes()))
+    again = ingest_lastfm(packed)
+    assert not first.already_ingested and again.already_ingested and again.dump_id == first.dump_id
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM lastfm_plays").fetchone()[0] == 9
+
+
+def test_a_new_dump_is_a_new_snapshot_and_ids_are_stable(tmp_path):
+    first = ingest_lastfm(tiny_dump(tmp_path / "d1.tsv"))
+    second = ingest_lastfm(write_lines(tmp_path / "d2.tsv", [f"{U1}\t{MB_A}\tArtist A\t99"]))
+    with warehouse.writer() as con:
+        ids = con.execute("SELECT DISTINCT artist_id FROM lastfm_plays WHERE dump_id = ?",
+                          [second.dump_id]).fetchall()
+        first_ids = con.execute("""SELECT artist_id FROM artist WHERE name = 'Artist A'""").fetchall()
+        assert ids == first_ids
+        assert con.execute("SELECT seq FROM lastfm_dump ORDER BY seq").fetchall() == [(1,), (2,)]
+        assert con.execute("SELECT count(*) FROM lastfm_plays WHERE dump_id = ?", [first.dump_id]).fetchone()[0] == 9
+
+
+def test_profiles(tmp_path):
+    plays = tiny_dump(tmp_path / "d.tsv")
+    profiles = write_lines(tmp_path / "p.tsv", [
+        f"{U1}\tf\t22\tSweden\tFeb 1, 2007",
+        f"{U2}\tm\t\tUnited States\tApr 28, 2008",
+        f"{U3}\tm\tabc\tGermany\tApr 28, 2008",
+        f"{U2}\tm\t30\tUnited States\tApr 28, 2008",
+        "#id\tgender\tage\tcountry\tregistered",
+    ])
+    r = ingest_lastfm(plays, profiles=profiles)
+    assert (r.profile_lines, r.profile_loaded, r.profile_rejected) == (5, 2, 3)
+    with warehouse.writer() as con:
+        rows = con.execute("SELECT gender, age, country, signup::VARCHAR FROM lastfm_profile ORDER BY signup").fetchall()
+        reasons = [r[0] for r in con.execute(
+            "SELECT reason FROM ingest_rejects WHERE file_kind = 'profiles' ORDER BY line_no").fetchall()]
+    assert rows == [("f", 22, "Sweden", "2007-02-01"), ("m", None, "United States", "2008-04-28")]
+    assert reasons[0] == "age is not an integer" and reasons[1].startswith("duplicate user") and reasons[2] == "header line"
+
+
+def test_1k_listening_events_aggregate_to_play_counts(tmp_path):
+    path = write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", [
+        f"user_000001\t2009-05-04T23:08:57Z\t{MB_A}\tDeep Dish\t\tFuck Me Im Famous",
+        f"user_000001\t2009-05-04T13:54:10Z\t{MB_A}\tDeep Dish\t\tAnother",
+        f"user_000002\t2009-05-04T13:54:10Z\t\tSaxon\t\tWheels",
+        f"user_000002\tyesterday\t\tSaxon\t\tWheels",
+        f"user_000002\t2009-05-04T13:54:10Z\t\tSaxon",
+    ])
+    r = ingest_lastfm(path)
+    assert (r.format, r.lines, r.loaded, r.rejected, r.users, r.artists) == ("1k", 5, 3, 2, 2, 2)
+    with warehouse.writer() as con:
+        assert _plays(con) == [("user_000001", "Deep Dish", 2, 2), ("user_000002", "Saxon", 1, 1)]
+        assert {r[1].split(":")[0] for r in _rejects(con)} == {"timestamp is not an ISO-8601 time", "too few fields"}
+
+
+def test_loaded_plus_rejected_is_lines_on_a_quirky_synthetic_dump(tmp_path):
+    from musim.synth.lastfm import write_lastfm_dump
+
+    s = write_lastfm_dump(tmp_path / "synth", users=300, artists=120, quirks=0.05, seed=5)
+    r = ingest_lastfm(s.plays_path, profiles=s.profiles_path)
+    n_lines = (tmp_path / "synth" / "usersha1-artmbid-artname-plays.tsv").read_bytes().count(b"\n")
+    assert r.lines == n_lines == s.lines
+    assert r.loaded + r.rejected == r.lines
+    assert r.rejected >= sum(s.quirk_counts.get(q, 0) for q in (
+        "too_few_fields", "too_many_fields", "plays_not_integer", "negative_plays", "empty_name", "invalid_utf8",
+        "blank_line"))
