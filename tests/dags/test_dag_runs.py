@@ -1,0 +1,45 @@
+"""Whole DAG runs through Airflow (`airflow dags test`, i.e. dag.test()) on a small generated dump."""
+
+from __future__ import annotations
+
+import pytest
+
+from musim import demo, serving, warehouse
+from musim.config import get_settings
+from musim.similarity.query import similar_artists
+from musim.synth.lastfm import write_lastfm_dump
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    """A migrated SQLite Airflow metadata DB with musim's pools, shared by this module's tests."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    env = demo.airflow_env(home)
+    log = home / "airflow.log"
+    demo.prepare_airflow(env, log)
+    return env, log
+
+
+def test_ingest_then_similarity_dags(airflow, musim_home, tmp_path):
+    env, log = airflow
+    env = dict(env, MUSIM_HOME=str(musim_home))
+    settings = get_settings()
+    write_lastfm_dump(f"{settings.landing}/d1", users=400, artists=60, communities=3, quirks=0.01, seed=9)
+
+    demo.run_dag("lastfm_ingest", env, log)
+    with warehouse.writer() as con:
+        dumps = con.execute("SELECT lines, loaded + rejected FROM lastfm_dump").fetchall()
+        assert len(dumps) == 1 and dumps[0][0] == dumps[0][1]
+
+    demo.run_dag("lastfm_ingest", env, log)  # nothing new in the landing folder: no second dump
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 1
+
+    demo.run_dag("artist_similarity", env, log, {"min_listeners": 5, "k": 5})
+    con = serving.open_snapshot()
+    top = con.execute("""SELECT a.name FROM artist_listeners JOIN artist a USING (artist_id)
+                         ORDER BY listeners DESC LIMIT 1""").fetchone()[0]
+    _, neighbors = similar_artists(con, top, k=5)
+    assert len(neighbors) == 5
