@@ -292,6 +292,16 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np
     return basis
 
 
+@functools.lru_cache(maxsize=32)
+def _mel_sparse(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> Any:
+    # Each band is a triangle over a few FFT bins (~2 nonzeros per bin in all): a sparse product is 10-20x
+    # faster than the dense one and, unlike BLAS, never starts threads. Sums differ from the dense product
+    # only in float32 rounding order (relative 1e-7, i.e. ~1e-6 dB).
+    import scipy.sparse
+
+    return scipy.sparse.csr_matrix(_mel_basis(sr, n_fft, n_mels, fmin, fmax))
+
+
 def mel_filterbank(*, sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
     """librosa's Slaney mel filterbank, cached per parameter set (read-only).
 
@@ -392,8 +402,8 @@ def power_to_db(S: np.ndarray, *, ref: str | float = "max", amin: float = AMIN,
 def _mel_power(y: np.ndarray, p: MelParams, max_frames: int | None) -> np.ndarray:
     """Mel power spectrogram, shape (n_mels, t), float32."""
     S = power_spectrogram(y, n_fft=p.n_fft, hop_length=p.hop_length, power=p.power, max_frames=max_frames)
-    basis = mel_filterbank(sr=p.sr, n_fft=p.n_fft, n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax_hz)
-    return basis @ S
+    basis = _mel_sparse(p.sr, p.n_fft, p.n_mels, p.fmin, p.fmax_hz)
+    return np.asarray(basis @ S, dtype=np.float32)
 
 
 def log_mel(y: np.ndarray, *, params: MelParams | None = None) -> np.ndarray:

@@ -42,6 +42,7 @@ __all__ = [
     "track_title",
     "write_clip",
     "write_music_folder",
+    "write_previews",
 ]
 
 #: Genre names of communities 0..11 (the same list as ``musim.synth.lastfm.GENRES``); higher ids are
@@ -406,8 +407,8 @@ def synthesize_clip(*, community: int, artist_seed: int, track_no: int, sr: int 
         f_lead = f_lead * 2.0 ** (st.vibrato / 12.0 * np.sin(2 * np.pi * 5.5 * t_b[:-1]))
     tonal = _oscillator(f_lead, env * 0.5 * art.levels[0], art.harmonics, sr, art.cutoff_hz)
 
-    # Bass: chord roots two octaves below the lead's centre (walking: scale steps toward the next root).
-    bass_root = art.root - 24
+    # Bass: chord roots one or two octaves below the lead's centre (walking: steps up from the root).
+    bass_root = art.root - (24 if art.root >= 52 else 12)  # keep the bass above ~40 Hz
     if st.bass != "none":
         per_beat = {"beats": 1, "eighths": 2, "offbeats": 2, "walking": 1, "sustain": 0.5}[st.bass]
         nb_notes = int(n_bars * 4 * per_beat)
@@ -712,3 +713,45 @@ def write_music_folder(root: str | os.PathLike, artists: Sequence[tuple[str, int
             written.append(path)
     return written
 
+
+def _write_preview(path: str, community: int, artist_seed: int, track_no: int, sr: int, stereo: bool,
+                   duration: float) -> str:
+    y = synthesize_clip(community=community, artist_seed=artist_seed, track_no=track_no, sr=sr, duration=duration)
+    data = np.stack([y, 0.9 * np.roll(y, 11)]) if stereo else y  # a little width, as real stereo previews
+    target = Path(path)
+    tmp = target.with_name(f".{target.stem}.tmp{target.suffix}")
+    write_clip(tmp, data, sr=sr)
+    tmp.replace(target)  # never leave a half-written file under the final name
+    return path
+
+
+def write_previews(folder: str | os.PathLike, n: int, *, fmt: str = "mp3", sr: int = 44100, stereo: bool = True,
+                   duration: float = 30.0, communities: int = 12, workers: int = 1) -> list[Path]:
+    """Write ``n`` preview-like clips ``preview_0000.<fmt>``..., reusing files that already exist.
+
+    Clip ``i`` is community ``i % communities``, artist seed ``1000 + i // communities``, track
+    ``1 + i % 3``; 44.1 kHz stereo by default, like Deezer's 30-second mp3 previews. ``workers > 1`` encodes
+    in that many processes (mp3 encoding dominates: about 1 s per 30 s stereo clip).
+
+    Returns
+    -------
+    list of Path
+        In index order.
+    """
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in _FORMATS:
+        raise ParameterError(f"unsupported format {fmt!r}; use one of {sorted(_FORMATS)}")
+    base = Path(folder)
+    base.mkdir(parents=True, exist_ok=True)
+    paths = [base / f"preview_{i:04d}.{fmt}" for i in range(n)]
+    todo = [(str(p), i % communities, 1000 + i // communities, 1 + i % 3, sr, stereo, duration)
+            for i, p in enumerate(paths) if not p.exists()]
+    if workers > 1 and len(todo) > 1:
+        import concurrent.futures as cf
+
+        with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(_write_preview, *zip(*todo, strict=True)))
+    else:
+        for args in todo:
+            _write_preview(*args)
+    return paths

@@ -1,0 +1,1 @@
+"""Tests of the synthetic data generators (musim.synth)."""
