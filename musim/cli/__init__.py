@@ -14,7 +14,7 @@ import sys
 from musim.errors import MusimError
 
 #: Modules that add subcommands, in help order.
-AREAS = ["musim.cli.lastfm", "musim.cli.synth"]
+AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality"]
 
 
 def build_parser() -> argparse.ArgumentParser:

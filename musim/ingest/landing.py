@@ -1,16 +1,22 @@
 """The landing area: where new Last.FM dumps are dropped for the ``lastfm_ingest`` DAG to pick up.
 
-Layout (folder by default, ``$MUSIM_LANDING``): one dump per sub-folder, or files directly in it::
+``$MUSIM_LANDING`` is a local folder (the default) or an object-store URL (``s3://bucket/prefix``,
+``s3://conn_id@bucket/prefix`` or ``file:///abs/path``, reached through :mod:`musim.storage`). Layout: one
+dump per sub-folder (per key prefix on S3), or files directly in it::
 
     landing/lastfm/2026-11-01/usersha1-artmbid-artname-plays.tsv.gz
     landing/lastfm/2026-11-01/usersha1-profile.tsv.gz          (optional, paired by folder)
     landing/lastfm/userid-timestamp-artid-artname-traid-traname.tsv
 
-A file already ingested (same location, size and modification time) is not hashed again.
+A file already ingested (same location, size and modification time) is not hashed again. Objects are
+downloaded to a temporary folder under ``$MUSIM_TMP`` (keeping their file names) for the ingest, and
+remembered by their object URL, size and last-modified time.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,9 +46,48 @@ def _find(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
     return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
 
 
+def is_object_url(location: str | Path) -> bool:
+    """Whether ``location`` is an object-store URL (``s3://…``, ``file://…``) rather than a folder path."""
+    return "://" in str(location)
+
+
+def _split_url(url: str) -> tuple[str, str]:
+    """``(store URL, key)`` of an object URL: the store is its parent "folder" (keeps ``conn_id@``)."""
+    parent, _, name = url.rpartition("/")
+    return parent, name
+
+
+def _scan_store(url: str) -> list[LandedDump]:
+    from musim.storage import open_store
+
+    root = url.rstrip("/")
+    store = open_store(root)
+    folders: dict[str, list] = {}
+    for info in store.list(""):
+        folder, _, name = info.key.rpartition("/")
+        folders.setdefault(folder, []).append((name, info))
+    found: list[LandedDump] = []
+    for folder in sorted(folders):
+        files = sorted(folders[folder], key=lambda f: f[0])
+
+        def matching(patterns: tuple[str, ...], files=files) -> list:
+            return [(n, i) for n, i in files if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+
+        plays, profiles = matching(PLAYS_PATTERNS), matching(PROFILE_PATTERNS)
+        for _name, info in plays:
+            profile = f"{root}/{profiles[0][1].key}" if len(plays) == 1 and profiles else None
+            modified = info.modified.timestamp() if info.modified else 0.0
+            found.append(LandedDump(plays=f"{root}/{info.key}", profiles=profile, size=info.size, mtime=modified))
+    return found
+
+
 def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
-    """Every dump file in the landing folder (sorted), paired with the profiles file of its folder."""
-    root = Path(landing or get_settings().landing)
+    """Every dump file in the landing folder or under the landing URL (sorted), paired with the profiles
+    file of its folder."""
+    landing = landing or get_settings().landing
+    if is_object_url(landing):
+        return _scan_store(str(landing))
+    root = Path(landing)
     if not root.exists():
         return []
     found: list[LandedDump] = []
@@ -71,8 +116,31 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
     """Ingest one landed dump and remember its file, so the next scan skips it."""
     settings = settings or get_settings()
     d = LandedDump(**dump) if isinstance(dump, dict) else dump
-    result = ingest_lastfm(d.plays, profiles=d.profiles, settings=settings)
+    if is_object_url(d.plays):
+        result = _ingest_object(d, settings)
+    else:
+        result = ingest_lastfm(d.plays, profiles=d.profiles, settings=settings)
     with warehouse.writer(settings) as con:
         con.execute("""INSERT INTO landing_file (location, size, mtime, dump_id) VALUES (?, ?, ?, ?)
                        ON CONFLICT DO NOTHING""", [d.plays, d.size, d.mtime, result.dump_id])
     return result
+
+
+def _ingest_object(d: LandedDump, settings: Settings) -> IngestResult:
+    """Download the dump (and its profiles) to a temporary folder under ``$MUSIM_TMP``, then ingest it."""
+    from musim.storage import open_store
+
+    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="landing-") as scratch:
+        local: list[Path | None] = []
+        for url in (d.plays, d.profiles):
+            if url is None:
+                local.append(None)
+                continue
+            store_url, key = _split_url(url)
+            target = Path(scratch) / key  # the object's own name: the format is told by it
+            open_store(store_url).download(key, target)
+            local.append(target)
+        plays, profiles = local
+        assert plays is not None
+        return ingest_lastfm(plays, profiles=profiles, settings=settings)

@@ -1,6 +1,8 @@
 """Ingest a Last.FM dump (360K plays or 1K events, plain or .gz, optional profiles) into the warehouse.
 
-The whole ingest of one dump is one DuckDB transaction: a crash or a kill leaves the warehouse exactly
+A streaming pre-scan (:mod:`musim.ingest.prescan`) hashes and checks the file and cuts it into parts that
+are staged concurrently into an in-memory scratch database; the load into the warehouse tables is then one
+DuckDB transaction: a crash or a kill leaves the warehouse exactly
 as it was, and the rerun produces identical tables. A dump is identified by the sha256 of its content, so
 ingesting the same file twice changes nothing. Every physical line is either loaded or recorded in
 ``ingest_rejects`` with its line number, raw text and reason; ``loaded + rejected == lines`` is checked
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import IngestError
 from musim.ingest.formats import FILE_KIND, STAGE_SQL, detect_format
-from musim.ingest.prescan import MARKER, Prescan, prescan
+from musim.ingest.prescan import MARKER, Part, Prescan, prescan
 
 log = logging.getLogger(__name__)
 #: Never occurs in a dump: makes DuckDB keep empty fields as '' and pad missing ones with NULL.
@@ -51,10 +54,48 @@ class IngestResult:
         return asdict(self)
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, name: str, scan: Prescan, source: Path,
-                sanitised: Path, **params) -> None:
-    path = sanitised if scan.needs_sanitising else source
-    sql.run(con, name, path=str(path), nullstr=NULLSTR, marker=MARKER.decode(), **params)
+class _Stager:
+    """Stages pre-scanned parts concurrently, each on its own cursor, as soon as the pre-scan hands them over.
+
+    DuckDB numbers a part's rows with ``row_number() OVER ()`` in file order, a streaming step that runs on
+    one thread per query; staging several parts at once keeps every core busy.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, workers: int, sql_name: str):
+        self.con, self.sql_name = con, sql_name
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="musim-stage")
+        self.futures: list[Future] = []
+
+    def _stage(self, part: Part) -> None:
+        cur = self.con.cursor()
+        try:
+            cur.execute("SET preserve_insertion_order = true")
+            sql.run(cur, self.sql_name, path=str(part.path), first_line=part.first_line, nullstr=NULLSTR,
+                    marker=MARKER.decode())
+        finally:
+            cur.close()
+        part.path.unlink(missing_ok=True)
+
+    def submit(self, part: Part) -> None:
+        self.futures.append(self.pool.submit(self._stage, part))
+
+    def wait(self) -> None:
+        try:
+            for future in self.futures:
+                future.result()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, sql_name: str, parts_dir: Path,
+                    workers: int) -> Prescan:
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    stager = _Stager(con, workers, sql_name)
+    try:
+        scan = prescan(path, parts_dir=parts_dir, on_part=stager.submit)
+    finally:
+        stager.wait()
+    return scan
 
 
 def _insert_prescan_rejects(con: duckdb.DuckDBPyConnection, dump_id: str, kind: str, scan: Prescan) -> None:
@@ -89,42 +130,45 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     source = Path(path)
     chosen = detect_format(source, fmt)
     kind = FILE_KIND[chosen]
-    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="ingest-") as scratch:
-        sanitised = Path(scratch) / "plays.tsv"
-        scan = prescan(source, sanitised_path=sanitised)
-        pscan: Prescan | None = None
-        psanitised = Path(scratch) / "profiles.tsv"
-        if profiles is not None:
-            pscan = prescan(profiles, sanitised_path=psanitised)
-        with warehouse.writer(settings) as con:
+    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="ingest-") as scratch, \
+            warehouse.writer(settings) as con:
+        con.execute("ATTACH ':memory:' AS ingest_scratch")
+        try:
+            sql.run(con, "ingest/scratch.sql")
+            scan = _scan_and_stage(con, source, STAGE_SQL[chosen], Path(scratch) / "plays",
+                                   settings.duckdb_threads)
             existing = _existing(con, scan.sha256)
             if existing is not None:
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
                 return existing
+            pscan = None
+            if profiles is not None:
+                pscan = _scan_and_stage(con, Path(profiles), "ingest/stage_profiles.sql",
+                                        Path(scratch) / "profiles", settings.duckdb_threads)
             con.execute("BEGIN TRANSACTION")
             log.info("dump %s (%s): loading %d lines in one transaction", scan.sha256[:12], source.name,
                      scan.lines)
             try:
-                result = _load(con, chosen, kind, source, scan, sanitised, profiles, pscan, psanitised, started)
+                result = _load(con, chosen, kind, source, scan, profiles, pscan, started)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        finally:
+            con.execute("DETACH DATABASE IF EXISTS ingest_scratch")
     log.info("ingested %s: %d lines, %d loaded, %d rejected", source.name, result.lines, result.loaded,
              result.rejected)
     return result
 
 
-def _load(con, chosen, kind, source: Path, scan: Prescan, sanitised: Path, profiles, pscan: Prescan | None,
-          psanitised: Path, started: dt.datetime) -> IngestResult:
+def _load(con, chosen, kind, source: Path, scan: Prescan, profiles, pscan: Prescan | None,
+          started: dt.datetime) -> IngestResult:
     dump_id = scan.sha256
     if scan.lines:
-        _stage_file(con, STAGE_SQL[chosen], scan, source, sanitised)
         _insert_prescan_rejects(con, dump_id, kind, scan)
         sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
     profile_counts = (0, 0, 0)
     if pscan is not None and pscan.lines:
-        _stage_file(con, "ingest/stage_profiles.sql", pscan, Path(profiles), psanitised)
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
         sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id)
         prej = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = 'profiles'",
@@ -149,8 +193,7 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, sanitised: Path, profi
         [dump_id, seq, source.name, chosen, scan.bytes, scan.lines, loaded, rejected, plays_rows, users, artists,
          Path(profiles).name if profiles else None, pscan.sha256 if pscan else None, *profile_counts,
          started, finished])
-    for table in ("stage_checked", "stage_spelling", "stage_profiles"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.execute("DROP TABLE IF EXISTS stage_spelling")
     return IngestResult(dump_id=dump_id, format=chosen, lines=scan.lines, loaded=int(loaded), rejected=int(rejected),
                         users=int(users), artists=int(artists), already_ingested=False, file_name=source.name,
                         plays_rows=int(plays_rows), profile_lines=profile_counts[0],

@@ -58,16 +58,39 @@ def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str) -> tupl
     raise NotFoundError(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
 
 
+class ArtistSimilarity:
+    """Similar-artist questions on one open snapshot connection (the latest dump id resolved once).
+
+    Snapshots never change once published, so caching the resolved dump is safe for the connection's life.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self._dumps: dict[str | None, str] = {}
+
+    def dump(self, dump_id: str | None = None) -> str:
+        if dump_id not in self._dumps:
+            self._dumps[dump_id] = serving_dump(self.con, dump_id)
+        return self._dumps[dump_id]
+
+    def similar(self, name: str, *, k: int = 10, metric: str = "seed",
+                dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
+        """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours), one query."""
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        dump = self.dump(dump_id)
+        rows = self.con.execute(sql.load("serving/similar_by_name.sql"), {
+            "dump_id": dump, "metric": metric, "name_norm": normalise_name(name), "k": k}).fetchall()
+        if not rows:
+            find_artist(self.con, name, dump)  # raises NotFoundError with suggestions
+        return rows[0][0], [Neighbor(artist=r[1], score=float(r[2]), co_listeners=int(r[3]), rank=int(r[4]),
+                                     artist_id=int(r[5]), listeners=None if r[6] is None else int(r[6]))
+                            for r in rows if r[1] is not None]
+
+
 def similar_artists(con: duckdb.DuckDBPyConnection, name: str, *, k: int = 10, metric: str = "seed",
                     dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
-    """The ``k`` most similar artists to ``name`` by ``metric``; returns (display name, neighbours)."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    dump = serving_dump(con, dump_id)
-    artist_id, display = find_artist(con, name, dump)
-    rows = con.execute(sql.load("serving/similar.sql"),
-                       {"dump_id": dump, "metric": metric, "artist_id": artist_id, "k": k}).fetchall()
-    return display, [Neighbor(artist=r[0], score=float(r[1]), co_listeners=int(r[2]), rank=int(r[3]),
-                              artist_id=int(r[4]), listeners=None if r[5] is None else int(r[5])) for r in rows]
+    """The ``k`` most similar artists to ``name`` (see :class:`ArtistSimilarity` for repeated questions)."""
+    return ArtistSimilarity(con).similar(name, k=k, metric=metric, dump_id=dump_id)

@@ -7,7 +7,7 @@
 CREATE OR REPLACE TEMP TABLE stage_spelling AS
 WITH spellings AS (
     SELECT raw_name, mbid, count(*) AS lines
-    FROM stage_checked
+    FROM ingest_scratch.stage_checked
     WHERE reason IS NULL
     GROUP BY ALL
 ),
@@ -63,7 +63,7 @@ GROUP BY ALL;
 -- 3. New users get the next ids.
 INSERT INTO lastfm_user (user_id, user_key)
 WITH keys AS (
-    SELECT DISTINCT user_key FROM stage_checked WHERE reason IS NULL
+    SELECT DISTINCT user_key FROM ingest_scratch.stage_checked WHERE reason IS NULL
 ),
 fresh AS (
     SELECT k.user_key FROM keys k ANTI JOIN lastfm_user u ON u.user_key = k.user_key
@@ -78,7 +78,7 @@ WITH spelling_artist AS (
     FROM stage_spelling s JOIN artist a USING (artist_key)
 )
 SELECT $dump_id, u.user_id, sa.artist_id, sum(c.plays), count(*)
-FROM stage_checked c
+FROM ingest_scratch.stage_checked c
 JOIN lastfm_user u ON u.user_key = c.user_key
 JOIN spelling_artist sa ON sa.raw_name = c.raw_name AND sa.mbid IS NOT DISTINCT FROM c.mbid
 WHERE c.reason IS NULL
@@ -87,5 +87,5 @@ GROUP BY u.user_id, sa.artist_id;
 -- 5. Rejected lines found by the checks (the pre-scan's are inserted alongside).
 INSERT INTO ingest_rejects (dump_id, file_kind, line_no, raw, reason)
 SELECT $dump_id, $file_kind, line_no, raw, reason
-FROM stage_checked
+FROM ingest_scratch.stage_checked
 WHERE reason IS NOT NULL;

@@ -1,11 +1,9 @@
 -- Stage a Last.FM 1K listening-events file: one row per physical line (= one play), checked.
 -- Lines are 'user-id \t timestamp \t artist-mbid \t artist-name \t track-mbid \t track-name'.
 -- Each valid line counts as one play; the load step aggregates to user-artist play counts.
-SET preserve_insertion_order = true;
-
-CREATE OR REPLACE TEMP TABLE stage_checked AS
+INSERT INTO ingest_scratch.stage_checked
 WITH raw AS (
-    SELECT row_number() OVER () AS line_no, f1, f2, f3, f4, f5, f6, f7
+    SELECT row_number() OVER () + $first_line - 1 AS line_no, f1, f2, f3, f4, f5, f6, f7
     FROM read_csv(${path}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false,
                   columns = {'f1': 'VARCHAR', 'f2': 'VARCHAR', 'f3': 'VARCHAR', 'f4': 'VARCHAR',
                              'f5': 'VARCHAR', 'f6': 'VARCHAR', 'f7': 'VARCHAR'},
@@ -35,5 +33,3 @@ checked AS (
 SELECT line_no, user_key, mbid, raw_name, 1::BIGINT AS plays, reason,
        CASE WHEN reason IS NOT NULL THEN concat_ws(chr(9), f1, f2, f3, f4, f5, f6, f7) END AS raw
 FROM checked;
-
-SET preserve_insertion_order = false;

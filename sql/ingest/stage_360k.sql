@@ -1,12 +1,11 @@
 -- Stage a Last.FM 360K plays file: one row per physical line, checked.
 -- Lines are 'user-sha1 \t artist-mbid \t artist-name \t plays', no header, no quoting.
--- $path: the (possibly sanitised) file; row_number() over the order-preserving read = physical line number.
+-- ${path}: one part of the pre-scanned file, whose first line is line $first_line of the dump; the
+-- caller sets preserve_insertion_order, so row_number() over the read is the physical line number.
 -- The nullstr is a string that never occurs, so an empty field stays '' and only a missing field is NULL.
-SET preserve_insertion_order = true;
-
-CREATE OR REPLACE TEMP TABLE stage_checked AS
+INSERT INTO ingest_scratch.stage_checked
 WITH raw AS (
-    SELECT row_number() OVER () AS line_no, f1, f2, f3, f4, f5
+    SELECT row_number() OVER () + $first_line - 1 AS line_no, f1, f2, f3, f4, f5
     FROM read_csv(${path}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false,
                   columns = {'f1': 'VARCHAR', 'f2': 'VARCHAR', 'f3': 'VARCHAR', 'f4': 'VARCHAR', 'f5': 'VARCHAR'},
                   null_padding = true, strict_mode = false, nullstr = ${nullstr}, new_line = '\n')
@@ -37,5 +36,3 @@ checked AS (
 SELECT line_no, user_key, mbid, raw_name, plays, reason,
        CASE WHEN reason IS NOT NULL THEN concat_ws(chr(9), f1, f2, f3, f4, f5) END AS raw
 FROM checked;
-
-SET preserve_insertion_order = false;

@@ -1,10 +1,8 @@
 -- Stage a profiles file: 360K 'user-sha1 \t gender \t age \t country \t signup' (signup like 'Apr 28, 2008'),
 -- or 1K '#id \t gender \t age \t country \t registered' with a header line. One row per physical line.
-SET preserve_insertion_order = true;
-
-CREATE OR REPLACE TEMP TABLE stage_profiles AS
+INSERT INTO ingest_scratch.stage_profiles
 WITH raw AS (
-    SELECT row_number() OVER () AS line_no, f1, f2, f3, f4, f5, f6
+    SELECT row_number() OVER () + $first_line - 1 AS line_no, f1, f2, f3, f4, f5, f6
     FROM read_csv(${path}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false,
                   columns = {'f1': 'VARCHAR', 'f2': 'VARCHAR', 'f3': 'VARCHAR', 'f4': 'VARCHAR',
                              'f5': 'VARCHAR', 'f6': 'VARCHAR'},
@@ -38,5 +36,3 @@ checked AS (
 SELECT line_no, user_key, gender, age, country, signup, reason,
        CASE WHEN reason IS NOT NULL THEN concat_ws(chr(9), f1, f2, f3, f4, f5, f6) END AS raw
 FROM checked;
-
-SET preserve_insertion_order = false;

@@ -17,3 +17,7 @@ CREATE VIEW snap.similar_artists AS
     SELECT n.dump_id, n.metric, a.name AS artist, n.rank, b.name AS neighbor, n.score, n.co_listeners,
            n.artist_id, n.neighbor_id
     FROM artist_neighbors n JOIN artist a ON a.artist_id = n.artist_id JOIN artist b ON b.artist_id = n.neighbor_id;
+-- Point lookups of `musim similar`: an ART index each, so a query reads a handful of rows.
+CREATE INDEX artist_name_norm_idx ON snap.artist (name_norm);
+CREATE INDEX artist_neighbors_lookup_idx ON snap.artist_neighbors (artist_id, metric, dump_id);
+CREATE INDEX artist_listeners_lookup_idx ON snap.artist_listeners (artist_id, dump_id);

@@ -23,8 +23,8 @@ SELECT $dump_id, p.artist_a, p.artist_b, p.co,
        least(1.0, ((p.co / ca.listeners + p.co / cb.listeners) / 2.0) / $seed_raw_max),
        p.co / (ca.listeners + cb.listeners - p.co),
        p.co / sqrt(ca.listeners * cb.listeners),
-       p.co * $users / (ca.listeners * cb.listeners),
-       ln(p.co * $users / (ca.listeners * cb.listeners))
+       p.co::DOUBLE * $users / (ca.listeners::DOUBLE * cb.listeners),
+       ln(p.co::DOUBLE * $users / (ca.listeners::DOUBLE * cb.listeners))
 FROM pairs p
 JOIN catalogue ca ON ca.artist_id = p.artist_a
 JOIN catalogue cb ON cb.artist_id = p.artist_b;

@@ -16,7 +16,7 @@ SELECT artist_a, artist_b, co,
        seed_raw / max(seed_raw) OVER () AS seed,
        co / (la + lb - co) AS jaccard,
        co / sqrt(la * lb) AS cosine,
-       co * $users / (la * lb) AS lift,
-       ln(co * $users / (la * lb)) AS pmi,
+       co::DOUBLE * $users / (la * lb) AS lift,
+       ln(co::DOUBLE * $users / (la * lb)) AS pmi,
        seed_raw
 FROM raw;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.provider_server import provider_server  # noqa: F401 - a fixture
+from tests.storage.conftest import moto_server, s3_env  # noqa: F401 - fixtures (S3 on moto)
 
 CREDENTIAL_VARS = (
     "SPOTIPY_CLIENT_ID",
@@ -37,3 +38,73 @@ class SleepRecorder:
 @pytest.fixture
 def sleeps() -> SleepRecorder:
     return SleepRecorder()
+
+
+# -- the acquisition pipeline: a published snapshot with a known catalogue --------------------------------
+
+#: (name, is_placeholder, listeners) of the snapshot's artists; junk ones must never reach the catalogue.
+SNAPSHOT_ARTISTS = [
+    ("[unknown]", True, 9),          # a placeholder (flagged at ingest)
+    ("Radiohead", False, 8),
+    ("Various Artists", True, 8),    # a placeholder
+    ("Beyoncé", False, 7),
+    ("v/a", False, 7),               # junk the catalogue filter catches itself
+    (None, False, 6),                # no name: ingest shows it by its MBID
+    ("   ", False, 6),               # blank
+    ("Muse", False, 5),
+    ("Metallica", False, 4),         # unknown to the fake providers
+    ("Björk", False, 3),
+]
+REAL = ["Radiohead", "Beyoncé", "Muse", "Metallica", "Björk"]
+DUMP = "d" * 64
+
+
+@pytest.fixture(scope="session")
+def snapshot_serving_dir(tmp_path_factory):
+    """A snapshot published (by :func:`musim.serving.publish`) from a warehouse holding one built dump with
+    the artists and listener counts of SNAPSHOT_ARTISTS; built once per session."""
+    from musim import serving, warehouse
+    from musim.config import get_settings
+
+    home = tmp_path_factory.mktemp("snapshot_home")
+    settings = get_settings({"MUSIM_HOME": str(home), "MUSIM_DUCKDB_MEMORY": "1GB", "MUSIM_DUCKDB_THREADS": "2"})
+    with warehouse.writer(settings) as con:
+        con.execute("""INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected,
+                       plays_rows, users, artists, started_at, finished_at)
+                       VALUES (?, 1, 'plays.tsv', '360k', 1, 63, 63, 0, 63, 9, 10, now(), now())""", [DUMP])
+        for i, (name, placeholder, listeners) in enumerate(SNAPSHOT_ARTISTS, start=1):
+            mbid = f"{i:08d}-0000-4000-8000-000000000000"
+            shown = mbid if name is None else name
+            con.execute("""INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder,
+                           first_dump_id) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                        [i, f"mbid:{mbid}", mbid, shown, " ".join(shown.lower().split()), placeholder, DUMP])
+            con.execute("INSERT INTO artist_listeners VALUES (?, ?, ?, ?)", [DUMP, i, listeners, 10 * listeners])
+        con.execute("""INSERT INTO similarity_build VALUES (?, 1, 1, 5, 9, 10, 0, 1.0, 10, now(), 0.1)""", [DUMP])
+        serving.publish(con, settings)
+    return settings.serving_dir
+
+
+@pytest.fixture
+def snapshot(snapshot_serving_dir, monkeypatch):
+    """The test's MUSIM_HOME reads the session's published snapshot (its own warehouse and objects)."""
+    monkeypatch.setenv("MUSIM_SERVING_DIR", str(snapshot_serving_dir))
+    return snapshot_serving_dir
+
+
+def fake_catalogue(tracks: int = 4):
+    """The fake providers' artists: the catalogue's real artists but Metallica, ``tracks`` tracks each."""
+    from tests.fakes.provider_server import FakeArtist, FakeTrack
+
+    titles = ["First Song", "Second Song", "Third Song", "Fourth Song", "Fifth Song"]
+    return [FakeArtist(name, [FakeTrack(t, 200 + 10 * i) for i, t in enumerate(titles[:tracks])], genre, fans)
+            for name, genre, fans in (("Radiohead", "Alternative", 2_000_000), ("Beyoncé", "Pop", 5_000_000),
+                                      ("Muse", "Rock", 1_500_000), ("Björk", "Electronic", 900_000))]
+
+
+@pytest.fixture
+def fake_server():
+    """The fake provider services with :func:`fake_catalogue`."""
+    from tests.fakes.provider_server import FakeProviderServer
+
+    with FakeProviderServer(fake_catalogue()) as server:
+        yield server

@@ -1,0 +1,49 @@
+"""Helpers shared by the benchmarks: run a measured step in a fresh process, format rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def measure(code: str, *, env: dict[str, str] | None = None, timeout: float = 3600) -> tuple[float, float, dict]:
+    """Run ``code`` in a fresh Python; return (wall seconds, peak RSS MiB, the JSON it printed last).
+
+    Wall time is measured around the step inside the child (the code sets ``RESULT['_wall']``), so
+    interpreter start-up and imports do not count; peak RSS is the child's own high-water mark (VmHWM;
+    ``ru_maxrss`` would carry the parent's over ``exec``).
+    """
+    script = textwrap.dedent(code)
+    wrapper = (
+        "import json, resource, time\n"
+        "RESULT = {}\n"
+        + script
+        + "\nRESULT['_peak_rss_mib'] = [int(x.split()[1]) for x in open('/proc/self/status')"
+        " if x.startswith('VmHWM')][0] / 1024\n"
+        "print('@@RESULT@@' + json.dumps(RESULT))\n"
+    )
+    full_env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", wrapper], env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark step failed:\n{proc.stderr[-4000:]}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@")][-1]
+    result = json.loads(line[len("@@RESULT@@"):])
+    wall = float(result.pop("_wall", elapsed))
+    return wall, float(result.pop("_peak_rss_mib")), result
+
+
+def row(benchmark: str, metric: str, value: float, unit: str, *, baseline: str | None = None,
+        baseline_value: float | None = None, ratio: float | None = None, target: str | None = None,
+        met: bool | None = None, notes: str = "") -> dict:
+    return {"benchmark": benchmark, "metric": metric, "value": value, "unit": unit, "baseline": baseline,
+            "baseline_value": baseline_value, "ratio": ratio, "target": target, "met": met, "notes": notes}

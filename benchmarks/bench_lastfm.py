@@ -1,0 +1,160 @@
+"""The data spine at full scale (360K users, 290K artists, ~16M lines with quirks).
+
+1. ingest (pre-scan, quirk handling, rejects, integer ids, one transaction) vs a bare DuckDB
+   ``read_csv`` -> ``CREATE TABLE`` of the same file into a DuckDB file; ``pandas.read_csv`` for reference.
+2. co-listener counting of all pairs with >= 2 co-listeners among artists with >= 50 listeners, in SQL,
+   vs ``scipy.sparse`` AᵀA on the same (user, artist) edges; the pair counts must match.
+3. ``musim similar`` top-10 latency on the published snapshot (p50, p99) with an open connection.
+
+Every measured step runs in a fresh process (wall time of the step itself, peak RSS of the process).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from benchmarks._util import measure, row
+from musim.synth.lastfm import PLAYS_FILE, write_lastfm_dump
+
+FULL = {"users": 360_000, "artists": 290_000, "quirks": 0.0005, "seed": 7}
+QUICK = {"users": 20_000, "artists": 12_000, "quirks": 0.001, "seed": 7}
+
+
+def _dump(workdir: Path, spec: dict) -> Path:
+    folder = workdir / f"dump-{spec['users']}-{spec['artists']}-{spec['seed']}"
+    if not (folder / "synth-truth.json").exists():
+        write_lastfm_dump(folder, **spec)
+    return folder / PLAYS_FILE
+
+
+def run(*, quick: bool, workdir: Path) -> list[dict]:
+    spec = QUICK if quick else FULL
+    plays = _dump(workdir, spec)
+    home = workdir / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    env = {"MUSIM_HOME": str(home)}
+    rows: list[dict] = []
+
+    ingest_wall, ingest_rss, res = measure(f"""
+        from musim.ingest.lastfm import ingest_lastfm
+        T0 = time.perf_counter()
+        r = ingest_lastfm({str(plays)!r})
+        RESULT['_wall'] = time.perf_counter() - T0
+        RESULT.update(lines=r.lines, loaded=r.loaded, rejected=r.rejected)
+    """, env=env)
+    bare_wall, bare_rss, _ = measure(f"""
+        import duckdb
+        con = duckdb.connect({str(workdir / 'bare.duckdb')!r})
+        con.execute("SET enable_progress_bar = false")
+        T0 = time.perf_counter()
+        con.execute('''CREATE OR REPLACE TABLE plays AS SELECT * FROM read_csv({str(plays)!r}, delim = '\\t',
+            quote = '', escape = '', header = false, strict_mode = false, ignore_errors = true,
+            columns = {{'u': 'VARCHAR', 'm': 'VARCHAR', 'n': 'VARCHAR', 'p': 'VARCHAR'}})''')
+        con.execute("CHECKPOINT")
+        RESULT['_wall'] = time.perf_counter() - T0
+    """)
+    (workdir / "bare.duckdb").unlink(missing_ok=True)
+    pandas_wall, pandas_rss, _ = measure(f"""
+        import csv, pandas as pd
+        T0 = time.perf_counter()
+        df = pd.read_csv({str(plays)!r}, sep='\\t', header=None, quoting=csv.QUOTE_NONE, dtype=str,
+                         on_bad_lines='skip', encoding_errors='replace', engine='c')
+        RESULT['_wall'] = time.perf_counter() - T0
+    """)
+    ratio = ingest_wall / bare_wall
+    rows += [
+        row("lastfm", "ingest wall", ingest_wall, "s", baseline="duckdb read_csv->CREATE TABLE",
+            baseline_value=bare_wall, ratio=ratio, target="<= 1.3x", met=ratio <= 1.3,
+            notes=f"{res['lines']:,} lines = {res['loaded']:,} loaded + {res['rejected']:,} rejected"),
+        row("lastfm", "ingest peak RSS", ingest_rss, "MiB", baseline="duckdb read_csv->CREATE TABLE",
+            baseline_value=bare_rss),
+        row("lastfm", "pandas.read_csv wall", pandas_wall, "s", notes=f"peak RSS {pandas_rss:,.0f} MiB"),
+    ]
+
+    params = "min_listeners=50, min_co_listeners=2" if not quick else "min_listeners=10, min_co_listeners=2"
+    sql_wall, sql_rss, sql_res = measure(f"""
+        from musim import warehouse, sql
+        con = warehouse.connect()
+        dump = con.execute("SELECT dump_id FROM lastfm_dump").fetchone()[0]
+        T0 = time.perf_counter()
+        sql.run(con, "similarity/listeners.sql", dump_id=dump, min_listeners={50 if not quick else 10})
+        n = con.execute("SELECT count(*) FROM sim_eligible").fetchone()[0]
+        sql.run(con, "similarity/pairs.sql", n_artists=n, min_co_listeners=2)
+        RESULT['_wall'] = time.perf_counter() - T0
+        RESULT['pairs'] = con.execute("SELECT count(*) FROM sim_pairs").fetchone()[0]
+        RESULT['checksum'] = con.execute("SELECT sum(co::HUGEINT * (idx_a + 1) + idx_b) FROM sim_pairs").fetchone()[0]
+        con.execute("COPY (SELECT user_id, idx FROM sim_edges) TO {str(workdir / 'edges.parquet')!r}")
+        RESULT['artists'] = n
+    """, env=env)
+    sp_wall, sp_rss, sp_res = measure(f"""
+        import duckdb, numpy as np, scipy.sparse as sp
+        e = duckdb.sql("SELECT user_id, idx FROM {str(workdir / 'edges.parquet')!r}").fetchnumpy()
+        n = {sql_res['artists']}
+        T0 = time.perf_counter()
+        users, rows = np.unique(e['user_id'], return_inverse=True)
+        A = sp.csr_matrix((np.ones(rows.size, dtype=np.int32), (rows, e['idx'])), shape=(users.size, n))
+        C = sp.triu(A.T.tocsr() @ A, k=1).tocoo()
+        keep = C.data >= 2
+        RESULT['_wall'] = time.perf_counter() - T0
+        RESULT['pairs'] = int(keep.sum())
+        RESULT['checksum'] = int((C.data[keep].astype(np.int64) * (C.row[keep].astype(np.int64) + 1)
+                                  + C.col[keep]).sum())
+    """)
+    (workdir / "edges.parquet").unlink(missing_ok=True)
+    same = sql_res["pairs"] == sp_res["pairs"] and int(sql_res["checksum"]) == sp_res["checksum"]
+    ratio = sql_wall / sp_wall
+    rows += [
+        row("lastfm", "pair counting wall", sql_wall, "s", baseline="scipy.sparse A^T A", baseline_value=sp_wall,
+            ratio=ratio, target="<= 1.0x, counts equal", met=ratio <= 1.0 and same,
+            notes=f"{sql_res['pairs']:,} pairs among {sql_res['artists']:,} artists ({params}); "
+                  f"counts {'match' if same else 'DIFFER'}"),
+        row("lastfm", "pair counting peak RSS", sql_rss, "MiB", baseline="scipy.sparse A^T A", baseline_value=sp_rss,
+            target="<= 8192 MiB", met=sql_rss <= 8192),
+    ]
+
+    build_wall, build_rss, build_res = measure(f"""
+        from musim import serving, warehouse
+        from musim.similarity.build import SimilarityParams, build_similarity
+        con = warehouse.connect()
+        T0 = time.perf_counter()
+        r = build_similarity(con, None, SimilarityParams(min_listeners={50 if not quick else 10}))
+        RESULT['build'] = time.perf_counter() - T0
+        serving.publish(con)
+        RESULT['_wall'] = time.perf_counter() - T0
+        RESULT['neighbors'] = r.neighbors
+    """, env=env)
+    rows.append(row("lastfm", "similarity build + publish wall", build_wall, "s",
+                    notes=f"all metrics, top-100, catalogue pairs; {build_res['neighbors']:,} neighbour rows; "
+                          f"peak RSS {build_rss:,.0f} MiB"))
+
+    _, _, lat = measure("""
+        import random, statistics
+        from musim import serving
+        from musim.similarity.query import ArtistSimilarity
+        con = serving.open_snapshot()
+        service = ArtistSimilarity(con)
+        names = [r[0] for r in con.execute('''SELECT a.name FROM artist_neighbors n JOIN artist a USING (artist_id)
+                                             WHERE metric = 'seed' AND rank = 1''').fetchall()]
+        random.seed(1)
+        sample = random.sample(names, min(300, len(names)))
+        for name in sample[:20]:
+            service.similar(name, k=10)
+        times = []
+        for name in sample:
+            t = time.perf_counter(); service.similar(name, k=10); times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        RESULT.update(p50=times[len(times) // 2], p99=times[int(len(times) * 0.99) - 1], n=len(times))
+    """, env=env)
+    rows += [
+        row("lastfm", "similar top-10 p50", lat["p50"], "ms", target="<= 5 ms", met=lat["p50"] <= 5,
+            notes=f"{lat['n']} random artists, open read-only snapshot connection"),
+        row("lastfm", "similar top-10 p99", lat["p99"], "ms"),
+    ]
+    return rows
+
+
+if __name__ == "__main__":
+    import sys
+    print(json.dumps(run(quick="--quick" in sys.argv, workdir=Path("benchmarks/data/lastfm")), indent=2))

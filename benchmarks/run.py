@@ -1,0 +1,69 @@
+"""Run every ``benchmarks/bench_*.py``, print one table and write ``benchmarks/results/bench.json``.
+
+Usage: ``python -m benchmarks.run [--quick] [--only NAME ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import platform
+import sys
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small inputs: checks the harness in seconds")
+    parser.add_argument("--only", nargs="*", help="benchmark module names (e.g. lastfm storage)")
+    parser.add_argument("--workdir", default=str(HERE / "data"), help="where generated inputs are kept")
+    args = parser.parse_args(argv)
+    names = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+    if args.only:
+        names = [n for n in names if n in args.only]
+    rows: list[dict] = []
+    failures = 0
+    for name in names:
+        workdir = Path(args.workdir) / name / ("quick" if args.quick else "full")
+        workdir.mkdir(parents=True, exist_ok=True)
+        print(f"== bench_{name} ({'quick' if args.quick else 'full'}) ...", file=sys.stderr, flush=True)
+        try:
+            rows.extend(importlib.import_module(f"benchmarks.bench_{name}").run(quick=args.quick, workdir=workdir))
+        except Exception:  # noqa: BLE001 - report and go on with the others
+            failures += 1
+            traceback.print_exc()
+            rows.append({"benchmark": name, "metric": "ERROR", "value": None, "unit": "", "notes": "failed"})
+    headers = ["benchmark", "metric", "value", "unit", "baseline", "baseline_value", "ratio", "target", "met"]
+    table = [[_fmt(r.get(h)) for h in headers] for r in rows]
+    widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for t in table:
+        print("  ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)))
+    out = HERE / "results" / ("bench-quick.json" if args.quick else "bench.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"when": dt.datetime.now(dt.UTC).isoformat(), "quick": args.quick,
+                               "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
+                                           "platform": platform.platform()},
+                               "rows": rows}, indent=2, default=str))
+    print(f"\nwrote {out}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

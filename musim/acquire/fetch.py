@@ -1,0 +1,303 @@
+"""The network half of acquisition: resolve a batch of artists, download their previews into the object
+store, journal each artist. Never touches the warehouse (the DAG runs it in pool ``audio_fetch``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from musim.acquire.check import get_preview
+from musim.acquire.config import AcquireSettings, acquire_settings
+from musim.acquire.errors import ProviderError
+from musim.acquire.journal import (
+    JOURNAL_PREFIX,
+    PREVIEW_PREFIX,
+    ArtistOutcome,
+    PreviewOutcome,
+    read_sources_index,
+    track_id_for,
+    write_journal,
+)
+from musim.acquire.models import RejectedPreview, TrackCandidate
+from musim.acquire.resolve import resolve_artist
+from musim.errors import ConfigError, MusimError
+from musim.storage import ObjectStore, open_store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 4
+#: Query parameters that sign or expire a URL (Deezer ``hdnea``, S3/CloudFront signatures): dropped from
+#: the source key, so a re-signed URL of the same preview is recognised.
+VOLATILE_PARAMS = {"hdnea", "hmac", "exp", "expires", "signature", "policy", "key-pair-id", "token", "sig"}
+
+
+def source_key(track: TrackCandidate) -> str | None:
+    """Where ``track``'s audio comes from, stable across runs: ``<provider>:<url without signing
+    parameters>`` or ``local:<absolute path>``; ``None`` without audio."""
+    if track.local_path:
+        return f"local:{Path(track.local_path).absolute().as_posix()}"
+    if not track.preview_url:
+        return None
+    parts = urlsplit(track.preview_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in VOLATILE_PARAMS and not k.lower().startswith("x-amz-")]
+    return f"{track.provider}:{urlunsplit(parts._replace(query=urlencode(query), fragment=''))}"
+
+
+def probe_channels(data: bytes) -> int | None:
+    """Number of audio channels from the header (soundfile, else PyAV); ``None`` if unreadable."""
+    try:
+        import soundfile as sf
+
+        return int(sf.info(io.BytesIO(data)).channels)
+    except Exception:
+        pass
+    try:
+        import av
+
+        with av.open(io.BytesIO(data), mode="r") as container:
+            return int(container.streams.audio[0].codec_context.channels)
+    except Exception:
+        return None
+
+
+def provider_settings(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,
+                      base: AcquireSettings | None = None) -> AcquireSettings:
+    """``base`` (default: from the environment) with the provider order and local folder overridden."""
+    base = base or acquire_settings()
+    changes: dict[str, Any] = {}
+    if providers:
+        changes["order"] = tuple(providers)
+    if local_dir:
+        changes["local_dir"] = Path(local_dir).expanduser()
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def open_providers(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,
+                   base: AcquireSettings | None = None) -> list:
+    """Build the providers that can run here, in order; :class:`ConfigError` if none can."""
+    from musim.acquire.providers import build_providers
+
+    settings = provider_settings(providers, local_dir, base)
+    built = build_providers(settings)
+    if not built:
+        raise ConfigError(
+            f"no audio provider can run with providers={list(settings.order)}: the local provider needs a "
+            "folder (--path / MUSIM_LOCAL_MUSIC_DIR), spotify needs credentials")
+    return built
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _base_outcome(track: TrackCandidate, artist_id: int) -> dict[str, Any]:
+    offset, window = track.excerpt if track.excerpt else (None, None)
+    return {
+        "track_id": track_id_for(artist_id, track.provider, track.provider_track_id),
+        "provider": track.provider,
+        "provider_track_id": track.provider_track_id,
+        "provider_artist_id": track.provider_artist_id,
+        "title": track.title,
+        "genre": track.genre,
+        "provider_rank": track.rank or None,
+        "track_duration_s": track.duration_s,
+        "excerpt_offset_s": offset,
+        "excerpt_duration_s": window,
+        "source_url": track.local_path or track.preview_url,
+        "source_key": source_key(track),
+    }
+
+
+def _download(provider: Any, track: TrackCandidate, artist_id: int, store: ObjectStore) -> PreviewOutcome:
+    base = _base_outcome(track, artist_id)
+    try:
+        got = get_preview(provider, track)
+    except ProviderError as err:
+        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now())
+    if isinstance(got, RejectedPreview):
+        return PreviewOutcome(**base, status="rejected", error=got.reason, fetched_at=_now())
+    fmt = (got.format or Path(track.local_path or "").suffix.lstrip(".") or "bin").lower()
+    try:
+        info = store.put_content_addressed(got.data, prefix=PREVIEW_PREFIX, ext=fmt)
+    except MusimError as err:
+        return PreviewOutcome(**base, status="failed", error=f"object store: {err}", fetched_at=_now())
+    if base["excerpt_offset_s"] is None:  # a preview: analyse all of it
+        base["excerpt_offset_s"], base["excerpt_duration_s"] = 0.0, got.duration_s
+    return PreviewOutcome(
+        **base, status="downloaded", object_key=info.key, sha256=info.sha256, bytes=len(got.data),
+        duration_s=got.duration_s, sample_rate=got.sample_rate, channels=probe_channels(got.data), format=fmt,
+        fetched_at=_now())
+
+
+def _reuse(track: TrackCandidate, artist_id: int, known: Mapping[str, Any]) -> PreviewOutcome:
+    base = _base_outcome(track, artist_id)
+    if base["excerpt_offset_s"] is None:
+        base["excerpt_offset_s"], base["excerpt_duration_s"] = 0.0, known["duration_s"]
+    return PreviewOutcome(
+        **base, status="downloaded", attempts=0, reused=True, object_key=known["object_key"],
+        sha256=known["sha256"], bytes=known["bytes"], duration_s=known["duration_s"],
+        sample_rate=known["sample_rate"], channels=known.get("channels"), format=known["format"],
+        fetched_at=_now())
+
+
+def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: ObjectStore, *, batch_id: str,
+                 per_artist: int, max_attempts: int, download: bool = True,
+                 sources: Mapping[str, Mapping[str, Any]] | None = None) -> ArtistOutcome:
+    """Resolve one artist and download up to ``per_artist`` previews, most popular first.
+
+    ``item`` is a batch entry from :func:`musim.acquire.pipeline.plan`: ``artist_id``, ``name`` and ``known``
+    (``track_id`` -> status and attempts of previews tried before); ``sources`` maps a ``source_key`` to
+    the object it gave. A downloaded or rejected track is never fetched again, a failed one only while
+    its attempts are below ``max_attempts``, and a source whose object is still stored is reused. Only the
+    artist's own tracks are taken (not another artist's track it features on). A rejected track frees its
+    slot for the next one; a failed one keeps it (it is retried next run).
+    """
+    artist_id, name = int(item["artist_id"]), str(item["name"])
+    known: Mapping[str, Any] = item.get("known") or {}
+    sources = sources or {}
+    outcome = ArtistOutcome(artist_id=artist_id, name=name, batch_id=batch_id, resolve_status="no_match",
+                            fetched_at=_now(), wanted=per_artist)
+    res = resolve_artist(providers, name, limit=per_artist + min(per_artist, 2))
+    outcome.providers_tried = [a.provider for a in res.attempts]
+    errors = [f"{a.provider}: {a.detail}" for a in res.attempts if a.status == "error"]
+    if not res.found:
+        if errors:
+            outcome.resolve_status, outcome.error = "failed", "; ".join(errors)[:1000]
+        elif any(a.status == "no_preview" for a in res.attempts):
+            outcome.resolve_status = "no_preview"
+        match = next((a.match for a in res.attempts if a.match is not None), None)
+    else:
+        match = res.match
+    if match is not None:
+        outcome.provider, outcome.provider_name = match.provider, match.candidate.name
+        outcome.provider_artist_id = match.candidate.provider_artist_id
+        outcome.match_score, outcome.match_method = round(float(match.score), 4), match.method
+    if not res.found:
+        return outcome
+    assert match is not None
+    own = [t for t in res.tracks if not t.provider_artist_id or t.provider_artist_id == match.candidate.provider_artist_id]
+    if not own:
+        outcome.resolve_status = "no_preview"
+        return outcome
+    outcome.resolve_status = "found" if download else "matched"
+    if not download:
+        return outcome
+    provider = next(p for p in providers if p.name == res.provider)
+    slots = per_artist
+    for track in own:
+        if slots <= 0:
+            break
+        tid = track_id_for(artist_id, track.provider, track.provider_track_id)
+        before = known.get(tid)
+        if before is not None:
+            if before["status"] == "downloaded":
+                slots -= 1
+                continue
+            if before["status"] == "rejected":
+                continue
+            if before["status"] == "failed" and int(before["attempts"]) >= max_attempts:
+                continue
+        key = source_key(track)
+        stored = sources.get(key) if key else None
+        if stored is not None and _exists(store, stored["object_key"]):
+            result = _reuse(track, artist_id, stored)
+        else:
+            result = _download(provider, track, artist_id, store)
+        outcome.previews.append(result)
+        if result.status != "rejected":
+            slots -= 1
+    return outcome
+
+
+def _exists(store: ObjectStore, key: str) -> bool:
+    try:
+        return store.exists(key)
+    except MusimError:
+        return False
+
+
+def fetch_batch(
+    batch: Mapping[str, Any],
+    *,
+    providers: Sequence[Any] | None = None,
+    store: ObjectStore | None = None,
+    settings: AcquireSettings | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_artist: Callable[[ArtistOutcome], None] | None = None,
+) -> dict[str, Any]:
+    """Fetch every artist of ``batch`` (from :func:`musim.acquire.pipeline.plan`) with ``concurrency`` threads.
+
+    Network and object store only. Each artist's outcome is written as a journal object as soon as it is
+    done, and an artist already journaled for this batch (a retried task) is not fetched again; the return
+    value (JSON-serialisable, small) names the journals and counts what happened, for
+    :func:`musim.acquire.pipeline.record`. ``providers`` (default: built from the batch's provider names and
+    local folder over ``settings``) are shared by the threads, so their rate limits hold for the batch.
+    """
+    started = time.perf_counter()
+    own_providers = providers is None
+    if providers is None:
+        providers = open_providers(batch.get("providers"), batch.get("local_dir"), settings)
+    store = store or open_store()
+    batch_id = str(batch["batch_id"])
+    per_artist, max_attempts = int(batch.get("per_artist", 3)), int(batch.get("max_attempts", 3))
+    download = bool(batch.get("download", True))
+    sources = read_sources_index(store, batch.get("sources_key"))
+    journals: list[str] = []
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def one(item: Mapping[str, Any]) -> None:
+        try:
+            outcome = fetch_artist(item, providers, store, batch_id=batch_id, per_artist=per_artist,
+                                   max_attempts=max_attempts, download=download, sources=sources)
+        except Exception as exc:  # one artist's surprise must not lose the batch: record it as failed
+            log.exception("acquire: artist %r failed", item.get("name"))
+            outcome = ArtistOutcome(artist_id=int(item["artist_id"]), name=str(item["name"]), batch_id=batch_id,
+                                    resolve_status="failed", fetched_at=_now(), wanted=per_artist,
+                                    error=f"{type(exc).__name__}: {exc}"[:1000])
+        key = write_journal(store, outcome)
+        with lock:
+            journals.append(key)
+            counts[f"artists_{outcome.resolve_status}"] += 1
+            for p in outcome.previews:
+                counts["reused" if p.reused else p.status] += 1
+                counts["bytes"] += 0 if p.reused else int(p.bytes or 0)
+        if on_artist is not None:
+            on_artist(outcome)
+
+    try:
+        # A retried task (or a rerun of the same batch) skips the artists journaled by the earlier try.
+        done = {info.key for info in store.list(f"{JOURNAL_PREFIX}{batch_id}/")}
+        artists = []
+        for item in batch.get("artists") or []:
+            key = f"{JOURNAL_PREFIX}{batch_id}/{int(item['artist_id'])}.json"
+            if key in done:
+                journals.append(key)
+                counts["artists_resumed"] += 1
+            else:
+                artists.append(item)
+        if concurrency <= 1 or len(artists) <= 1:
+            for item in artists:
+                one(item)
+        else:
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acquire") as pool:
+                for future in [pool.submit(one, item) for item in artists]:
+                    future.result()
+    finally:
+        if own_providers:
+            for p in providers:
+                p.close()
+    return {"batch_id": batch_id, "journals": sorted(journals), "artists": len(journals),
+            "counts": dict(counts), "seconds": round(time.perf_counter() - started, 3)}

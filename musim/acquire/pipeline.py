@@ -1,0 +1,358 @@
+"""Audio acquisition for the catalogue: plan → fetch (batches, concurrent) → record.
+
+The catalogue is the top ``top_n`` artists by listeners in the latest published snapshot (placeholders and
+junk names left out). The three steps split the work so that the warehouse writer is never held during
+network I/O (the ``audio_acquire`` DAG runs ``plan`` and ``record`` in pool ``duckdb_writer`` and each
+``fetch_batch`` in pool ``audio_fetch``):
+
+:func:`plan`
+    Applies journals a killed run left behind, records the catalogue (new artists ``pending``) and returns
+    batches of the artists with work left, each with what earlier runs did for it. Short transactions.
+:func:`fetch_batch`
+    Network and object store only: resolves each artist with the providers, downloads up to
+    ``per_artist`` previews (most popular first), checks them (decoded length and rate), stores the good
+    ones content-addressed under ``audio/previews/<sha256>.<ext>`` and writes one journal object per
+    artist (:mod:`musim.acquire.journal`). Returns a small JSON-serialisable summary.
+:func:`record`
+    Applies journals to ``acquire_artist``, ``preview``, ``preview_source`` and ``track`` exactly once, then
+    deletes them.
+
+:func:`acquire` runs the three for the CLI. A rerun does only what is left: downloaded previews are
+never fetched again, failed ones are retried while their attempts stay below ``max_attempts``, and a
+source whose object is stored is reused without a download.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from musim import serving, sql, warehouse
+from musim.acquire.config import AcquireSettings
+from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
+from musim.acquire.journal import ArtistOutcome, pending_journals, read_journals, write_sources_index
+from musim.config import Settings, get_settings
+from musim.errors import ParameterError
+from musim.storage import ObjectStore, open_store
+
+__all__ = ["AcquireSummary", "acquire", "catalogue", "fetch_batch", "list_previews", "plan", "record",
+           "status_counts"]
+
+log = logging.getLogger(__name__)
+
+ARTIST_STATUSES = ("pending", "matched", "no_match", "no_preview", "downloaded", "rejected", "failed")
+_RECORD_CHUNK = 200
+
+
+def _query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of the single statement in ``sql/<name>`` as dicts, binding only the parameters it uses."""
+    (stmt,) = sql.statements(sql.load(name))
+    used = sql.params_of(stmt)
+    cur = con.execute(stmt, {k: params[k] for k in used} if used else None)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def _check_counts(top_n: int, per_artist: int, batch_size: int, max_attempts: int) -> None:
+    for label, value in (("top_n", top_n), ("per_artist", per_artist), ("batch_size", batch_size),
+                         ("max_attempts", max_attempts)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ParameterError(f"{label} must be a positive integer, got {value!r}")
+
+
+def catalogue(top_n: int = 1000, *, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The audio catalogue from the published snapshot: ``artist_id``, ``name``, ``listeners``,
+    ``dump_id``, ``catalogue_rank`` of the top ``top_n`` real artists by listeners (latest dump)."""
+    _check_counts(top_n, 1, 1, 1)
+    con = serving.open_snapshot(settings)
+    try:
+        return _query(con, "acquire/catalogue.sql", top_n=top_n)
+    finally:
+        con.close()
+
+
+def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into the staging table ``table`` by column name, in one
+    statement (DuckDB turns the list of dicts into a list of structs)."""
+    if rows:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT unnest($rows, recursive := true)",
+                    {"rows": [dict(r) for r in rows]})
+
+
+def plan(
+    top_n: int = 1000,
+    *,
+    per_artist: int = 3,
+    batch_size: int = 25,
+    max_attempts: int = 3,
+    providers: Sequence[str] | None = None,
+    local_dir: str | Path | None = None,
+    download: bool = True,
+    acquire_settings: AcquireSettings | None = None,
+    settings: Settings | None = None,
+    store: ObjectStore | None = None,
+) -> list[dict[str, Any]]:
+    """Record the catalogue and return the batches of artists with work left (JSON-serialisable).
+
+    Parameters
+    ----------
+    top_n : int
+        Catalogue size: the top artists by listeners in the latest published snapshot.
+    per_artist : int
+        Previews wanted per artist.
+    batch_size : int
+        Artists per batch (one ``fetch_batch`` call, one mapped DAG task).
+    max_attempts : int
+        A failed artist or preview is retried while its attempts stay below this.
+    providers, local_dir
+        Provider order (default ``MUSIM_ACQUIRE_PROVIDERS``) and the local music folder; checked here
+        (a configuration that runs no provider raises :class:`~musim.errors.ConfigError`) and carried in
+        every batch.
+    download : bool
+        ``False``: only match artists (status ``matched``), download nothing.
+
+    Returns
+    -------
+    list of dict
+        ``{"batch_id", "per_artist", "max_attempts", "providers", "local_dir", "download", "artists": [...]}``
+        where each artist is ``{"artist_id", "name", "known"}`` (``known``: ``track_id`` -> status and attempts
+        of the previews tried before), and ``sources_key`` names the object holding every source downloaded
+        so far with the object it gave (written by this call; ``None`` when there is none).
+    """
+    _check_counts(top_n, per_artist, batch_size, max_attempts)
+    settings = settings or get_settings()
+    store = store or open_store(settings.object_store_url)
+    record(store=store, settings=settings, max_attempts=max_attempts)  # journals a killed run left behind
+    names = [p.name for p in _closing(open_providers(providers, local_dir, acquire_settings))]
+    rows = catalogue(top_n, settings=settings)
+    with warehouse.writer(settings) as con:
+        sql.run(con, "acquire/stage_plan.sql")
+        _fill(con, "plan_catalogue", rows)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            sql.run(con, "acquire/plan_catalogue.sql")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        todo = _query(con, "acquire/todo.sql", max_attempts=max_attempts, providers=sorted(names),
+                      per_artist=per_artist)
+        _fill(con, "plan_todo", todo)
+        known = _query(con, "acquire/known_previews.sql")
+        sources = _query(con, "acquire/known_sources.sql") if todo and download else []
+    by_artist: dict[int, dict[str, Any]] = {
+        int(t["artist_id"]): {"artist_id": int(t["artist_id"]), "name": t["name"], "known": {}} for t in todo}
+    for k in known:
+        by_artist[int(k["artist_id"])]["known"][k["track_id"]] = {"status": k["status"],
+                                                                  "attempts": int(k["attempts"])}
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    sources_key = write_sources_index(store, run_id, sources)
+    items = list(by_artist.values())
+    batches = [
+        {"batch_id": f"{run_id}-{i // batch_size:04d}", "per_artist": per_artist, "max_attempts": max_attempts,
+         "providers": names, "local_dir": str(local_dir) if local_dir else None, "download": download,
+         "sources_key": sources_key, "artists": items[i:i + batch_size]}
+        for i in range(0, len(items), batch_size)]
+    log.info("acquire plan: catalogue of %d artists, %d with work left, %d batches (providers %s)",
+             len(rows), len(items), len(batches), ",".join(names))
+    return batches
+
+
+def _closing(providers: list) -> list:
+    for p in providers:
+        p.close()
+    return providers
+
+
+ARTIST_FIELDS = ("artist_id", "name", "resolve_status", "wanted", "providers_tried", "provider",
+                 "provider_artist_id", "provider_name", "match_score", "match_method", "error")
+
+
+def _chunks(journals: list[tuple[str, ArtistOutcome]]) -> Iterable[list[tuple[str, ArtistOutcome]]]:
+    """Journals in fetch order, in chunks where no artist appears twice (one upsert row per key)."""
+    chunk: list[tuple[str, ArtistOutcome]] = []
+    seen: set[int] = set()
+    for key, outcome in sorted(journals, key=lambda j: (j[1].fetched_at, j[0])):
+        if outcome.artist_id in seen or len(chunk) >= _RECORD_CHUNK:
+            yield chunk
+            chunk, seen = [], set()
+        chunk.append((key, outcome))
+        seen.add(outcome.artist_id)
+    if chunk:
+        yield chunk
+
+
+def _apply(con: duckdb.DuckDBPyConnection, chunk: list[tuple[str, ArtistOutcome]], max_attempts: int) -> None:
+    artists, previews = [], []
+    for key, o in chunk:
+        artists.append({**{f: getattr(o, f) for f in ARTIST_FIELDS}, "journal_key": key})
+        for p in o.previews:
+            previews.append({**asdict(p), "artist_id": o.artist_id})
+    sql.run(con, "acquire/stage_journal.sql")
+    _fill(con, "journal_artists", artists)
+    _fill(con, "journal_previews", previews)
+    sql.run(con, "acquire/record_previews.sql")
+    sql.run(con, "acquire/record_artists.sql", max_attempts=max_attempts)
+
+
+def record(
+    fetched: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    max_attempts: int = 3,
+    settings: Settings | None = None,
+    store: ObjectStore | None = None,
+) -> dict[str, Any]:
+    """Apply fetch journals to the warehouse, each exactly once, then delete them.
+
+    ``fetched`` are :func:`fetch_batch` summaries (their ``journals`` are applied); with ``None``, or in
+    addition, every journal left under ``acquire/journal/`` by an interrupted run is applied too. Reads
+    the journals first, then holds the writer only for short transactions (one per chunk of artists).
+
+    Returns
+    -------
+    dict
+        ``journals`` applied, ``already_applied``, ``artists`` (outcome counts) and ``previews`` counts.
+    """
+    settings = settings or get_settings()
+    store = store or open_store(settings.object_store_url)
+    keys = set(pending_journals(store))
+    for summary in fetched or ():
+        keys.update(summary.get("journals") or ())
+    journals = read_journals(store, sorted(keys))
+    applied: list[str] = []
+    already: list[str] = []
+    artists: Counter[str] = Counter()
+    previews: Counter[str] = Counter()
+    if journals:
+        with warehouse.writer(settings) as con:
+            done = {r[0] for r in con.execute(
+                "SELECT journal_key FROM acquire_journal WHERE journal_key IN (SELECT unnest($keys))",
+                {"keys": [k for k, _ in journals]}).fetchall()}
+            fresh = [(k, o) for k, o in journals if k not in done]
+            already = [k for k, _ in journals if k in done]
+            for chunk in _chunks(fresh):
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    _apply(con, chunk, max_attempts)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                applied.extend(k for k, _ in chunk)
+                for _, o in chunk:
+                    artists[o.resolve_status] += 1
+                    for p in o.previews:
+                        previews["reused" if p.reused else p.status] += 1
+    for key in applied + already:  # after the commit: a crash before this only leaves no-op journals
+        store.delete(key)
+    return {"journals": len(applied), "already_applied": len(already), "artists": dict(artists),
+            "previews": dict(previews)}
+
+
+def status_counts(settings: Settings | None = None) -> dict[str, Any]:
+    """Catalogue artists per status (those with a catalogue rank) and the stored tracks."""
+    with warehouse.writer(settings) as con:
+        rows = con.execute("""SELECT status, count(*) FROM acquire_artist WHERE catalogue_rank IS NOT NULL
+                              GROUP BY status""").fetchall()
+        tracks, artists = con.execute("SELECT count(*), count(DISTINCT artist_id) FROM track").fetchone()
+    by_status = dict.fromkeys(ARTIST_STATUSES, 0) | {s: int(n) for s, n in rows}
+    return {"artists": by_status, "tracks": int(tracks), "artists_with_tracks": int(artists)}
+
+
+@dataclass
+class AcquireSummary:
+    """What one :func:`acquire` run did (the CLI's ``--json`` object)."""
+
+    planned: int = 0
+    batches: int = 0
+    matched: int = 0
+    no_match: int = 0
+    no_preview: int = 0
+    artists_failed: int = 0
+    downloaded: int = 0
+    reused: int = 0
+    rejected: int = 0
+    failed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    catalogue: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def previews_per_s(self) -> float:
+        return self.downloaded / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, fetched: Mapping[str, Any]) -> None:
+        c = fetched.get("counts", {})
+        self.matched += c.get("artists_found", 0) + c.get("artists_matched", 0)
+        self.no_match += c.get("artists_no_match", 0)
+        self.no_preview += c.get("artists_no_preview", 0)
+        self.artists_failed += c.get("artists_failed", 0)
+        self.downloaded += c.get("downloaded", 0)
+        self.reused += c.get("reused", 0)
+        self.rejected += c.get("rejected", 0)
+        self.failed += c.get("failed", 0)
+        self.bytes += c.get("bytes", 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"previews_per_s": round(self.previews_per_s, 3)}
+
+
+def acquire(
+    top_n: int = 1000,
+    *,
+    per_artist: int = 3,
+    providers: Sequence[str] | None = None,
+    local_dir: str | Path | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    batch_size: int = 25,
+    max_attempts: int = 3,
+    download: bool = True,
+    acquire_settings: AcquireSettings | None = None,
+    settings: Settings | None = None,
+    store: ObjectStore | None = None,
+    on_plan: Callable[[int], None] | None = None,
+    on_artist: Callable[[ArtistOutcome], None] | None = None,
+) -> AcquireSummary:
+    """Plan, fetch every batch (``concurrency`` threads, one set of providers so rate limits hold across
+    batches) and record after each batch. ``on_plan(n_artists)`` and ``on_artist(outcome)`` report
+    progress (the CLI's progress bar)."""
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    store = store or open_store(settings.object_store_url)
+    batches = plan(top_n, per_artist=per_artist, batch_size=batch_size, max_attempts=max_attempts,
+                   providers=providers, local_dir=local_dir, download=download,
+                   acquire_settings=acquire_settings, settings=settings, store=store)
+    summary = AcquireSummary(planned=sum(len(b["artists"]) for b in batches), batches=len(batches))
+    if on_plan is not None:
+        on_plan(summary.planned)
+    if batches:
+        built = open_providers(providers, local_dir, acquire_settings)
+        try:
+            for batch in batches:
+                fetched = fetch_batch(batch, providers=built, store=store, concurrency=concurrency,
+                                      on_artist=on_artist)
+                summary.add(fetched)
+                record([fetched], max_attempts=max_attempts, settings=settings, store=store)
+        finally:
+            _closing(built)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    summary.catalogue = status_counts(settings)
+    return summary
+
+
+def list_previews(artist: str | None = None, *, all_statuses: bool = False, limit: int | None = None,
+                  settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Previews in the warehouse: stored ones (or every one tried, ``all_statuses``), optionally of the
+    artists whose name contains ``artist`` (case-insensitive; an exact match wins)."""
+    with warehouse.writer(settings) as con:
+        return _query(con, "acquire/previews.sql", artist=artist, all_statuses=all_statuses,
+                      limit=limit if limit and limit > 0 else 1 << 62)

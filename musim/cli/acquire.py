@@ -1,0 +1,104 @@
+"""``musim acquire`` (download previews for the catalogue) and ``musim previews`` (list what is stored)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from musim.acquire.config import KNOWN_PROVIDERS
+from musim.cli.output import print_json, print_table
+
+
+def _providers(text: str) -> list[str]:
+    names = [p.strip().lower() for p in text.split(",") if p.strip()]
+    unknown = sorted(set(names) - set(KNOWN_PROVIDERS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown provider(s) {unknown}; choose from {', '.join(KNOWN_PROVIDERS)}")
+    return names
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "acquire", help="download audio previews of the top artists (resumable; only what is left)",
+        description="Match the top artists by listeners (published snapshot) with the providers and store up "
+                    "to --per-artist previews each in the object store. A rerun does only what is left.")
+    p.add_argument("--provider", dest="providers", type=_providers, action="extend", metavar="NAME[,NAME]",
+                   help=f"provider(s) to ask, in order: {', '.join(KNOWN_PROVIDERS)} (repeatable; default "
+                        "MUSIM_ACQUIRE_PROVIDERS; 'local' when only --path is given)")
+    p.add_argument("--path", help="local music folder for the local provider (default MUSIM_LOCAL_MUSIC_DIR)")
+    p.add_argument("--top", type=int, default=1000, help="catalogue size: top N artists by listeners (1000)")
+    p.add_argument("--per-artist", type=int, default=3, help="previews per artist, most popular first (3)")
+    p.add_argument("--concurrency", type=int, default=4, help="artists fetched at once (4)")
+    p.add_argument("--batch-size", type=int, default=25, help="artists recorded per batch (25)")
+    p.add_argument("--max-attempts", type=int, default=3, help="retry failures while attempts are below this (3)")
+    p.add_argument("--match-only", action="store_true", help="match artists with the providers, download nothing")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_acquire)
+
+    p = sub.add_parser("previews", help="list the audio previews stored for the catalogue")
+    p.add_argument("--artist", help="only this artist (case-insensitive; else names containing it)")
+    p.add_argument("--all", action="store_true", help="also rejected and failed previews, with the reason")
+    p.add_argument("--limit", type=int, default=0, help="at most this many rows (0 = all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_previews)
+
+
+def cmd_acquire(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from musim.acquire.pipeline import acquire
+
+    providers = args.providers or (["local"] if args.path else None)
+    bar: tqdm | None = None
+
+    def on_plan(n: int) -> None:
+        nonlocal bar
+        bar = tqdm(total=n, unit="artist", desc="acquire", file=sys.stderr, disable=None, dynamic_ncols=True)
+
+    def on_artist(outcome) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"{outcome.name[:24]}: {outcome.resolve_status}", refresh=False)
+
+    try:
+        summary = acquire(args.top, per_artist=args.per_artist, providers=providers, local_dir=args.path,
+                          concurrency=args.concurrency, batch_size=args.batch_size,
+                          max_attempts=args.max_attempts, download=not args.match_only,
+                          on_plan=on_plan, on_artist=on_artist)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print_json(summary.to_json())
+        return 0
+    s, cat = summary, summary.catalogue
+    if not s.planned:
+        print(f"nothing to do: every catalogue artist is done or given up (top {args.top})")
+    else:
+        print(f"acquired audio for {s.planned} artists in {s.seconds:.1f} s "
+              f"({s.previews_per_s:.1f} previews/s, {s.bytes / 1e6:.1f} MB)")
+        print(f"  artists:  matched {s.matched}, no match {s.no_match}, no preview {s.no_preview}, "
+              f"failed {s.artists_failed}")
+        print(f"  previews: downloaded {s.downloaded}, already stored {s.reused}, rejected {s.rejected}, "
+              f"failed {s.failed}")
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cat["artists"].items() if v)
+    print(f"catalogue: {counts or 'empty'}; {cat['tracks']} tracks of {cat['artists_with_tracks']} artists stored")
+    if s.rejected or s.failed or cat["artists"].get("failed"):
+        print("see why with: musim previews --all")
+    return 0
+
+
+def cmd_previews(args: argparse.Namespace) -> int:
+    from musim.acquire.pipeline import list_previews
+
+    rows = list_previews(args.artist, all_statuses=args.all, limit=args.limit)
+    if args.json:
+        print_json(rows)
+        return 0
+    headers = ["artist", "title", "provider", "status", "seconds", "format", "object"]
+    table = [(r["artist"], r["title"], r["provider"], r["status"],
+              None if r["duration_s"] is None else round(r["duration_s"], 1), r["format"],
+              r["object_key"] or (r["last_error"] or "")[:60]) for r in rows]
+    print_table(table, headers)
+    print(f"({len(rows)} previews)", file=sys.stderr)
+    return 0

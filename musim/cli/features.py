@@ -1,0 +1,155 @@
+"""``musim features build|list|show``: batch extraction and the feature store's registry."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from musim import warehouse
+from musim.cli.output import print_json, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    feats = sub.add_parser("features", help="audio features: extraction and the feature store")
+    fsub = feats.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    p = fsub.add_parser("build", help="extract the features every stored preview lacks, materialise, publish")
+    p.add_argument("--view", action="append", metavar="NAME",
+                   help="only this view (name or name:version; repeatable; default: every defined view)")
+    p.add_argument("--workers", type=int, help="worker processes (default: every CPU)")
+    p.add_argument("--batch-size", type=int, default=64, help="previews per recorded batch (default 64)")
+    p.add_argument("--limit", type=int, help="compute at most this many previews in this run")
+    p.add_argument("--min-duration", type=float, default=5.0,
+                   help="reject audio shorter than this many seconds (default 5)")
+    p.add_argument("--no-publish", action="store_true", help="do not publish online snapshots")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_build)
+
+    p = fsub.add_parser("list", help="registered feature views and services")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = fsub.add_parser("show", help="one feature view (schema, source, lineage, counts) or service")
+    p.add_argument("name", help="view name (or name:version) or service name")
+    p.add_argument("--version", type=int, help="view version (default: the highest)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from musim.features import BuildOptions, build
+
+    opts = BuildOptions(workers=args.workers, batch_size=args.batch_size, limit=args.limit,
+                        min_duration_s=args.min_duration, progress=False if args.no_progress else None)
+    result = build(args.view, options=opts, publish=not args.no_publish)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print(f"run {result.run_id}: {result.tracks:,} tracks; {result.planned:,} previews computed "
+          f"({result.computed:,} feature rows, {result.reused:,} reused from identical audio), "
+          f"{result.rejected:,} rejections in {result.seconds:.1f} s")
+    for reason, n in result.rejects_by_reason.items():
+        print(f"  rejected ({reason}): {n:,}")
+    for ref, n in result.materialised.items():
+        print(f"materialised {ref}: {n:,} changed values")
+    for path in result.published:
+        print(f"published {path}")
+    if not result.planned and not result.reused:
+        print("nothing new to extract.")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from musim.features import apply, list_services, list_views
+
+    with warehouse.writer() as con:
+        apply(con)
+        views, services = list_views(con), list_services(con)
+    if args.json:
+        print_json({"views": [_jsonable(v) for v in views], "services": [_jsonable(s) for s in services]})
+        return 0
+    print_table([(v["name"], v["version"], v["entity"], v["kind"], v["storage"], v["params_hash"] or "",
+                  v["entities"], v["materialised_at"].strftime("%Y-%m-%d %H:%M") if v["materialised_at"] else "")
+                 for v in views],
+                ["view", "version", "entity", "kind", "storage", "params", "entities", "materialised"],
+                title="feature views")
+    print()
+    print_table([(s["name"], s["model_version"] or "", ", ".join(s["views"]),
+                  s["as_of"].isoformat() if s["as_of"] else "") for s in services],
+                ["service", "model", "views", "as_of"], title="feature services")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from musim.errors import NotFoundError
+    from musim.features import apply, get_service, get_view
+
+    with warehouse.writer() as con:
+        apply(con)
+        try:
+            view = get_view(con, args.name, args.version)
+        except NotFoundError:
+            if args.version is not None or ":" in args.name:
+                raise
+            service = get_service(con, args.name)
+            doc = {"service": service.name, "description": service.description,
+                   "model_version": service.model_version,
+                   "as_of": service.as_of.isoformat() if service.as_of else None,
+                   "views": [{"view": v.name, "version": v.version, "entity": v.entity.name, "kind": v.kind}
+                             for v in service.views]}
+            if args.json:
+                print_json(doc)
+            else:
+                print(f"service {service.name}: {service.description}")
+                print(f"model version: {service.model_version or '-'}; as_of: {doc['as_of'] or '-'}")
+                print_table([(v.name, v.version, v.entity.name, v.kind) for v in service.views],
+                            ["view", "version", "entity", "kind"])
+            return 0
+        doc = _view_doc(con, view)
+    if args.json:
+        print_json(doc)
+        return 0
+    print(f"{view.ref} ({view.entity.name}, {view.kind}, {view.storage}): {view.description}")
+    print(f"source: {json.dumps(doc['source'])}; params hash: {view.params_hash or '-'}"
+          + (f"; model version: {view.model_version}" if view.model_version else ""))
+    print(f"entities with values: {doc['entities']:,}; materialised: {doc['materialised_at'] or '-'}")
+    if doc["lineage"]:
+        print(f"lineage: {json.dumps(doc['lineage'])}")
+    for reason, n in doc["rejects"].items():
+        print(f"rejected ({reason}): {n:,}")
+    schema = doc["schema"]
+    shown = schema if len(schema) <= 12 else schema[:10]
+    print_table([(f["name"], f["dtype"], "x".join("?" if s is None else str(s) for s in f["shape"]) or "scalar")
+                 for f in shown], ["feature", "dtype", "shape"])
+    if len(schema) > len(shown):
+        print(f"... and {len(schema) - len(shown)} more features")
+    return 0
+
+
+def _view_doc(con, view) -> dict:
+    from musim.features import list_views
+
+    row = next(r for r in list_views(con) if r["name"] == view.name and r["version"] == view.version)
+    rejects: dict[str, int] = {}
+    if view.source.extractor is not None:
+        rejects = dict(con.execute("""SELECT reason, count(DISTINCT track_id) FROM feature_reject
+                                      WHERE kind = ? AND params_hash = ? GROUP BY reason ORDER BY reason""",
+                                   [view.source.extractor.kind, view.params_hash]).fetchall())
+    d = view.definition()
+    return {"view": view.name, "version": view.version, "entity": view.entity.name, "kind": view.kind,
+            "storage": view.storage, "description": view.description, "schema": d["schema"], "source": d["source"],
+            "params": d["params"], "params_hash": view.params_hash, "model_version": view.model_version,
+            "lineage": json.loads(row["lineage"]) if isinstance(row["lineage"], str) else row["lineage"],
+            "created_at": row["created_at"].isoformat(),
+            "materialised_at": row["materialised_at"].isoformat() if row["materialised_at"] else None,
+            "entities": row["entities"], "rejects": rejects}
+
+
+def _jsonable(row: dict) -> dict:
+    out = {}
+    for k, v in row.items():
+        if k == "lineage" and isinstance(v, str):
+            v = json.loads(v)
+        out[k] = v.isoformat() if hasattr(v, "isoformat") else v
+    return out

@@ -1,0 +1,98 @@
+"""``musim quality check``, ``quality report``, ``quality suites``: the data-quality suites from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from musim import warehouse
+from musim.cli.output import print_json, print_table
+
+#: Exit status of ``musim quality check`` when a dataset failed its suite (as for musim's own errors).
+FAILED = 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    q = sub.add_parser("quality", help="data-quality suites (Great Expectations): check, report")
+    qsub = q.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    p = qsub.add_parser("check", help="run the quality suites; exit 2 if a dataset fails",
+                        description="Run the quality suites (all that apply, or --dataset), record the results in "
+                                    "the warehouse and publish Data Docs. Exits 2 when a dataset fails, naming "
+                                    "the failed expectations with examples of bad values.")
+    p.add_argument("--dataset", action="append", metavar="NAME",
+                   help="a suite to run (repeatable; default: every suite whose tables exist); see `musim quality suites`")
+    p.add_argument("--dump", help="dump id or unique prefix for dump datasets (default: the latest)")
+    p.add_argument("--no-docs", action="store_true", help="do not build and publish Data Docs")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_check)
+
+    p = qsub.add_parser("report", help="show a recorded quality run and where its Data Docs are")
+    p.add_argument("--run", help="run id or unique prefix (default: the latest run)")
+    p.add_argument("--dataset", help="the latest run that checked this dataset")
+    p.add_argument("--dump", help="... for this dump (id or prefix)")
+    p.add_argument("--presign", action="store_true",
+                   help="print a presigned HTTP URL for Data Docs kept in S3 (valid 12 hours)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = qsub.add_parser("suites", help="list the registered quality suites")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_suites)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from musim.quality import check
+
+    run = check(args.dataset, dump_id=args.dump, docs=not args.no_docs)
+    if args.json:
+        print_json(run.to_json())
+    else:
+        print(run.describe())
+    if not run.success:
+        if not args.json:
+            print(f"musim: data quality check failed: {', '.join(r.dataset for r in run.failed)}", file=sys.stderr)
+        return FAILED
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from musim.quality.report import browsable_url, latest_results
+
+    with warehouse.writer() as con:
+        rows = latest_results(con, run_id=args.run, dataset=args.dataset, dump_id=args.dump)
+    docs = next((r["docs_url"] for r in rows if r["docs_url"]), None)
+    link = browsable_url(docs, presign=args.presign)
+    if args.json:
+        print_json({"run_id": rows[0]["run_id"], "success": all(r["success"] for r in rows), "docs_url": docs,
+                    "docs_link": link, "datasets": rows})
+        return 0
+    print_table([(r["dataset"], (r["dump_id"] or "")[:12], r["status"], r["expectations"], r["failed"],
+                  r["rows_total"], r["rows_validated"], "sample" if r["sampled"] else "all", r["created_at"])
+                 for r in rows],
+                ["dataset", "dump", "status", "expectations", "failed", "rows", "gx rows", "gx saw", "checked at"],
+                title=f"quality run {rows[0]['run_id']}")
+    for r in rows:
+        for f in r["failures"]:
+            ex = f.get("examples") or f.get("observed") or []
+            what = f.get("description") or f"{f['expectation']}({', '.join(f['columns'])})"
+            print(f"  {r['dataset']} FAILED {f['part']}: {what}" + (f"; e.g. {ex[:5]}" if ex else ""))
+    if docs:
+        path = docs[len("file://"):] if docs.startswith("file://") else None
+        print(f"Data Docs: {link}" + (f"\n  (local file: {path})" if path else ""))
+    else:
+        print("Data Docs: none were published for this run")
+    return 0
+
+
+def cmd_suites(args: argparse.Namespace) -> int:
+    from musim.quality import suites
+
+    found = suites()
+    if args.json:
+        print_json([{"name": s.name, "scope": s.scope, "tables": list(s.tables), "parts": [p.name for p in s.parts],
+                     "description": s.description} for s in found.values()])
+    else:
+        print_table([(s.name, s.scope, ", ".join(p.name for p in s.parts), s.description) for s in found.values()],
+                    ["dataset", "scope", "parts", "description"])
+    return 0

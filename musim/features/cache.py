@@ -1,0 +1,141 @@
+"""A local copy of many tracks' log-mels as one array, for fast ``tf.data`` input pipelines.
+
+:func:`cache_log_mels` downloads the ``.npy`` objects of a tensor view for a set of tracks into one
+``(N, frames, n_mels)`` float16 ``.npy`` file (open it as a memmap) plus a JSON index (track ids in row
+order, object keys, parameters). The file name is a digest of the rows' object keys, so the same
+selection is reused without any download, and a different one never overwrites it::
+
+    cache = cache_log_mels(track_ids, con=con)
+    x = cache.array()                      # np.memmap (N, 256, 64) float16
+    ds = tf.data.Dataset.from_tensor_slices(np.asarray(x))
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from musim.config import get_settings
+from musim.errors import ParameterError, StorageError
+from musim.features.registry import FeatureView
+from musim.features.sources import load_latest, utc
+from musim.storage import ObjectStore, open_store
+
+__all__ = ["MelCache", "cache_log_mels", "load_tensor"]
+
+
+def load_tensor(store: ObjectStore, key: str) -> np.ndarray:
+    """The array stored as ``.npy`` under ``key`` (float16, as written by extraction)."""
+    try:
+        return np.load(io.BytesIO(store.get_bytes(key)), allow_pickle=False)
+    except ValueError as exc:
+        raise StorageError(f"{store.url(key)} is not a valid .npy array: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class MelCache:
+    """A materialised local array and its index."""
+
+    path: Path
+    index_path: Path
+    track_ids: tuple[str, ...]
+    object_keys: tuple[str, ...]
+    missing: tuple[str, ...]
+    shape: tuple[int, ...]
+    params_hash: str
+    reused: bool
+
+    def array(self, mmap: bool = True) -> np.ndarray:
+        """The ``(N, frames, n_mels)`` float16 array (memory-mapped read-only by default)."""
+        return np.load(self.path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+    def row(self, track_id: str) -> int:
+        """Row of ``track_id`` in :meth:`array`."""
+        try:
+            return self.track_ids.index(track_id)
+        except ValueError:
+            raise KeyError(track_id) from None
+
+
+def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, view: FeatureView | None = None,
+                   store: ObjectStore | None = None, folder: str | os.PathLike[str] | None = None,
+                   as_of: dt.datetime | str | None = None, threads: int = 8) -> MelCache:
+    """Materialise the tensors of ``track_ids`` (view default: ``track_log_mel``) into one local ``.npy``.
+
+    Tracks without a tensor in the view (not extracted, rejected, or only after ``as_of``) are left out
+    and listed in ``missing``; rows follow the order of ``track_ids`` otherwise.
+
+    Parameters
+    ----------
+    folder : where cache files go (default ``$MUSIM_HOME/cache/features``)
+    as_of : use the tensors available at this moment (default now)
+    threads : parallel downloads
+    """
+    if view is None:
+        from musim.features.definitions import track_log_mel
+
+        view = track_log_mel
+    if view.kind != "tensor" or any(s is None for s in view.schema[0].shape):
+        raise ParameterError(f"{view.ref} is not a fixed-shape tensor view")
+    shape = tuple(int(s) for s in view.schema[0].shape)  # type: ignore[arg-type]
+    store = store or open_store()
+    load_latest(con, view, utc(as_of))
+    keys = dict(con.execute("SELECT entity_key, payload FROM fs_latest").fetchall())
+    ids = list(dict.fromkeys(str(t) for t in track_ids))
+    present = [t for t in ids if t in keys]
+    missing = tuple(t for t in ids if t not in keys)
+    object_keys = [keys[t] for t in present]
+    base = Path(folder) if folder is not None else get_settings().home / "cache" / "features"
+    base = base / (view.params_hash or view.name)
+    base.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256("\n".join(f"{t}\t{k}" for t, k in zip(present, object_keys, strict=True))
+                            .encode()).hexdigest()[:20]
+    path, index_path = base / f"{digest}.npy", base / f"{digest}.json"
+    result = MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
+                      view.params_hash or "", reused=True)
+    if path.exists() and index_path.exists():
+        return result
+    tmp = base / f".{digest}.{os.getpid()}.tmp.npy"
+    if not present:  # a memmap cannot be empty
+        np.save(tmp, np.zeros((0, *shape), dtype=np.float16))
+        os.replace(tmp, path)
+    out = None if not present else np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
+                                                              shape=(len(present), *shape))
+
+    def fetch(i: int) -> None:
+        arr = load_tensor(store, object_keys[i])
+        if arr.shape != shape:
+            raise StorageError(f"{object_keys[i]} has shape {arr.shape}, {view.ref} promises {shape}")
+        out[i] = arr
+
+    if out is not None:
+        try:
+            with cf.ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+                for f in [pool.submit(fetch, i) for i in range(len(present))]:
+                    f.result()
+            out.flush()
+            del out
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    index: dict[str, Any] = {"view": view.ref, "params_hash": view.params_hash, "params": view.params,
+                             "shape": [len(present), *shape], "dtype": "float16", "track_ids": present,
+                             "object_keys": object_keys, "missing": list(missing),
+                             "created_at": dt.datetime.now(dt.UTC).isoformat()}
+    tmp_index = base / f".{digest}.{os.getpid()}.tmp.json"
+    tmp_index.write_text(json.dumps(index, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp_index, index_path)
+    return MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
+                    view.params_hash or "", reused=False)

@@ -1,0 +1,126 @@
+"""Materialising scalar/vector features into the warehouse (``feature_value``).
+
+- :func:`materialise` computes a derived view (``mean_by_artist`` of a track view) from its input's latest
+  values and writes the values that changed, all stamped with one ``created_at``.
+- :func:`write_vectors` writes values computed elsewhere (embeddings of a model version) for a ``push`` view.
+
+Values are appended, never updated: every value keeps the moment it became available, which is what
+point-in-time retrieval (:func:`musim.features.get_training_frame`) compares with. An entity whose value did
+not change gets no new row, so materialising the same inputs twice writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from musim import sql
+from musim.errors import ParameterError
+from musim.features.registry import FeatureView, get_view, register_view
+from musim.features.sources import load_latest, utc
+
+__all__ = ["MaterialiseResult", "materialise", "write_vectors"]
+
+
+@dataclass(frozen=True)
+class MaterialiseResult:
+    view: str
+    created_at: dt.datetime
+    entities: int
+    rows_written: int
+
+
+def _write(con: duckdb.DuckDBPyConnection, view: FeatureView, created_at: dt.datetime,
+           lineage: Mapping[str, Any] | None) -> MaterialiseResult:
+    bad = con.execute("SELECT count(*) FROM fs_new WHERE len(vec) <> ?", [view.dim]).fetchone()[0]
+    if bad:
+        raise ParameterError(f"{bad} values for {view.ref} do not have its dimension {view.dim}")
+    latest = con.execute("""SELECT max(created_at) FROM feature_value WHERE view_name = ? AND view_version = ?""",
+                         [view.name, view.version]).fetchone()[0]
+    if latest is not None and created_at <= latest:
+        raise ParameterError(f"{view.ref} already has values created at {latest.isoformat()}; "
+                             f"new values must be later than that, got {created_at.isoformat()}")
+    sql.run(con, "features/write_values.sql", view_name=view.name, view_version=view.version,
+            created_at=created_at, lineage=json.dumps(dict(lineage or {}), default=str))
+    entities, written = con.execute("""SELECT entities, rows_written FROM feature_materialization
+                                       WHERE view_name = ? AND view_version = ? AND created_at = ?""",
+                                    [view.name, view.version, created_at]).fetchone()
+    return MaterialiseResult(view.ref, created_at, int(entities), int(written))
+
+
+def _transaction(con: duckdb.DuckDBPyConnection, fn: Any) -> Any:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        out = fn()
+        con.execute("COMMIT")
+        return out
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView, *, created_at: dt.datetime | None = None,
+                lineage: Mapping[str, Any] | None = None) -> MaterialiseResult:
+    """Compute the derived ``view`` from its input's latest values and write what changed.
+
+    ``created_at`` (default now) stamps the new values; it must be later than the view's last values.
+    """
+    if view.source.type != "derived":
+        raise ParameterError(f"{view.ref} is not a derived view (its source is {view.source.type})")
+    register_view(con, view)
+    at = utc(created_at) or dt.datetime.now(dt.UTC)
+    input_view = get_view(con, view.source.inputs[0])
+
+    def run() -> MaterialiseResult:
+        load_latest(con, input_view, as_of=at)
+        sql.run(con, "features/artist_mean.sql")
+        lin = {"inputs": [input_view.ref], **dict(lineage or {})}
+        return _write(con, view, at, lin)
+
+    return _transaction(con, run)
+
+
+def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView, entity_ids: Sequence[Any],
+                  vectors: np.ndarray, *, created_at: dt.datetime | None = None,
+                  lineage: Mapping[str, Any] | None = None) -> MaterialiseResult:
+    """Write vectors computed elsewhere (e.g. embeddings) for a ``push`` view; registers the view.
+
+    Parameters
+    ----------
+    entity_ids : sequence of artist ids (int) or track ids (str), length n, distinct
+    vectors : np.ndarray [shape=(n, view.dim)]
+    created_at : when the values became available (default now); later than the view's last values
+    lineage : recorded with the materialisation (the model version is always added)
+    """
+    if view.source.type != "push":
+        raise ParameterError(f"{view.ref} is not a push view; use materialise() for derived views")
+    import pyarrow as pa
+
+    vectors = np.asarray(vectors, dtype=np.float64)
+    ids = [str(i) for i in entity_ids]
+    if vectors.ndim != 2 or vectors.shape != (len(ids), view.dim):
+        raise ParameterError(f"vectors must have shape ({len(ids)}, {view.dim}), got {vectors.shape}")
+    if len(set(ids)) != len(ids):
+        raise ParameterError("entity_ids must be distinct")
+    if not np.all(np.isfinite(vectors)):
+        raise ParameterError("vectors contain NaN or infinite values")
+    register_view(con, view)
+    at = utc(created_at) or dt.datetime.now(dt.UTC)
+    table = pa.table({"entity_key": pa.array(ids, pa.string()),
+                      "vec": pa.array(list(vectors), pa.list_(pa.float64()))})
+
+    def run() -> MaterialiseResult:
+        con.register("fs_push", table)
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE fs_new AS SELECT entity_key, vec FROM fs_push")
+        finally:
+            con.unregister("fs_push")
+        return _write(con, view, at, {"model_version": view.model_version, **dict(lineage or {})})
+
+    return _transaction(con, run)

@@ -1,0 +1,119 @@
+"""Offline retrieval: training frames by point-in-time join.
+
+:func:`get_training_frame` gives, for each entity row, the value of every view of a feature service as it
+was at the row's ``as_of``: the latest value created at or before that moment (DuckDB ``ASOF JOIN`` on
+``created_at``), never a later one, NULL (NaN / None) when there was none yet. Together with the service's
+pinned views and versions (and its pinned ``as_of``) this rebuilds a model's training set exactly.
+
+Columns: the entity frame's own columns, ``as_of``, then per view ``<view>__<feature>``:
+
+- scalars views: one float column per feature;
+- vector views: one column of ``np.ndarray`` (or None);
+- tensor views: one column of object keys (load with :func:`musim.features.load_tensor` or materialise a
+  local array with :func:`musim.features.cache_log_mels`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import numpy as np
+
+from musim import sql, warehouse
+from musim.errors import ParameterError
+from musim.features.registry import FeatureService, get_service
+from musim.features.sources import load_source, utc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["get_training_frame"]
+
+
+def _entity_frame(service: FeatureService, entities: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(entities, pd.DataFrame):
+        return entities.reset_index(drop=True).copy()
+    keys = {v.entity.key for v in service.views}
+    if len(keys) != 1:
+        raise ParameterError(f"service {service.name} has views of several entities ({sorted(keys)}): "
+                             "pass a DataFrame with one column per entity key")
+    key = keys.pop()
+    return pd.DataFrame({key: list(entities)})
+
+
+def get_training_frame(service: FeatureService | str, entities: pd.DataFrame | Sequence[Any],
+                       as_of: dt.datetime | str | None = None, *,
+                       con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """Point-in-time correct features of ``entities`` for every view of ``service``.
+
+    Parameters
+    ----------
+    service : FeatureService or the name of a registered one
+    entities : DataFrame with the entity key columns the views need (``track_id``, ``artist_id``) and
+        optionally an ``as_of`` column (one moment per row), or a sequence of ids of the service's entity.
+    as_of : datetime or ISO string
+        The moment for rows without their own; default: the service's pinned ``as_of``, else now.
+        Naive datetimes are UTC.
+    con : warehouse connection (default: the warehouse opened read-only for this call)
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per entity row, in order (see the module docstring for the columns).
+    """
+    import pandas as pd
+
+    if con is None:
+        own = warehouse.connect(read_only=True)
+        try:
+            return get_training_frame(service, entities, as_of, con=own)
+        finally:
+            own.close()
+    if isinstance(service, str):
+        service = get_service(con, service)
+    frame = _entity_frame(service, entities)
+    default_as_of = utc(as_of) or service.as_of or dt.datetime.now(dt.UTC)
+    if "as_of" in frame.columns:
+        stamps = pd.to_datetime(frame["as_of"])
+        if stamps.dt.tz is None:
+            stamps = stamps.dt.tz_localize("UTC")
+        stamps = stamps.fillna(pd.Timestamp(default_as_of))
+    else:
+        stamps = pd.Series(pd.Timestamp(default_as_of), index=frame.index)
+    frame["as_of"] = stamps.dt.tz_convert("UTC")
+    n = len(frame)
+    for view in service.views:
+        key = view.entity.key
+        if key not in frame.columns:
+            raise ParameterError(f"view {view.ref} needs an entity column {key!r}; the frame has {list(frame.columns)}")
+        ents = pd.DataFrame({"row_id": np.arange(n, dtype=np.int64),
+                             "entity_key": frame[key].map(lambda x: None if pd.isna(x) else str(x)).astype(object),
+                             "as_of": frame["as_of"]})
+        load_source(con, view)
+        con.register("fs_entities", ents)
+        try:
+            sql.run(con, "features/pit.sql")
+        finally:
+            con.unregister("fs_entities")
+        payload = [r[0] for r in con.execute("SELECT payload FROM fs_pit ORDER BY row_id").fetchall()]
+        prefix = f"{view.name}__"
+        if view.kind == "tensor":
+            frame[prefix + view.schema[0].name] = pd.Series(payload, dtype=object)
+        elif view.kind == "vector":
+            frame[prefix + view.schema[0].name] = pd.Series(
+                [None if p is None else np.asarray(p, dtype=view.schema[0].dtype) for p in payload], dtype=object)
+        else:
+            mat = np.full((n, view.dim), np.nan, dtype=np.float64)
+            for i, p in enumerate(payload):
+                if p is not None:
+                    if len(p) != view.dim:
+                        raise ParameterError(f"{view.ref}: stored vector of length {len(p)}, schema has {view.dim}")
+                    mat[i] = p
+            cols = pd.DataFrame(mat, columns=[prefix + f.name for f in view.schema], index=frame.index)
+            frame = pd.concat([frame, cols], axis=1)
+    return frame

@@ -1,0 +1,197 @@
+"""Online retrieval: the latest vector of an entity in microseconds, from an in-process cache.
+
+A view's latest values are published as one compact snapshot (:func:`publish_online`): an ``.npz`` with
+the entity ids and a float32 matrix under ``$MUSIM_SERVING_DIR/online/<view>/``, made current by an atomic
+pointer swap (like the serving snapshot, so readers never open the writer's warehouse). :class:`OnlineStore`
+holds one snapshot in memory (a dict from id to row); :func:`lookup` keeps one per view and process and
+picks up a newly published snapshot within ``refresh_s`` seconds.
+
+    >>> lookup("artist_descriptors_mean", 42)          # np.ndarray (dim,) float32, or None
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from musim.config import Settings, get_settings
+from musim.errors import NotFoundError, ParameterError
+from musim.features.registry import FeatureView
+from musim.features.sources import load_latest
+
+__all__ = ["OnlineStore", "clear_cache", "lookup", "open_online", "publish_online"]
+
+_SNAPSHOT = re.compile(r"^v(\d+)-\d{8}T\d{12}Z\.npz$")
+
+
+@dataclass
+class OnlineStore:
+    """Latest vectors of one view, by entity id (ids are strings; artist ids may be given as int)."""
+
+    view: str
+    ids: np.ndarray
+    matrix: np.ndarray
+    names: tuple[str, ...]
+    created_at: str | None = None
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.matrix = np.ascontiguousarray(self.matrix, dtype=np.float32)
+        self.matrix.setflags(write=False)
+        if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.ids):
+            raise ParameterError(f"online store {self.view}: {len(self.ids)} ids for a matrix {self.matrix.shape}")
+        self.index = {str(k): i for i, k in enumerate(self.ids.tolist())}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, entity_id: object) -> bool:
+        return str(entity_id) in self.index
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def get(self, entity_id: Any) -> np.ndarray | None:
+        """The entity's vector (a read-only view, shape ``(dim,)``, float32), or None if it has none."""
+        i = self.index.get(str(entity_id))
+        return None if i is None else self.matrix[i]
+
+    def get_many(self, entity_ids: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """``(vectors (n, dim) float32, found (n,) bool)``; rows of unknown ids are NaN."""
+        rows = np.array([self.index.get(str(e), -1) for e in entity_ids], dtype=np.int64)
+        found = rows >= 0
+        out = np.full((len(rows), self.dim), np.nan, dtype=np.float32)
+        out[found] = self.matrix[rows[found]]
+        return out, found
+
+    @classmethod
+    def from_warehouse(cls, con: duckdb.DuckDBPyConnection, view: FeatureView,
+                       as_of: dt.datetime | None = None) -> OnlineStore:
+        """Load the latest values of a scalars or vector view from a warehouse connection."""
+        if view.storage != "warehouse":
+            raise ParameterError(f"{view.ref} is a tensor view: tensors are served from the object store")
+        load_latest(con, view, as_of)
+        rows = con.execute("SELECT entity_key, payload FROM fs_latest ORDER BY entity_key").fetchall()
+        newest = con.execute("SELECT max(created_at) FROM fs_latest").fetchone()[0]
+        ids = np.array([r[0] for r in rows], dtype=str)
+        mat = np.array([r[1] for r in rows], dtype=np.float32).reshape(len(rows), view.dim)
+        names = tuple(f.name for f in view.schema) if view.kind == "scalars" else (view.schema[0].name,)
+        return cls(view.ref, ids, mat, names, newest.isoformat() if newest else None)
+
+    def save(self, path: Path) -> None:
+        """Write as ``.npz`` (atomically: temp file, then rename)."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, ids=self.ids.astype(str), matrix=self.matrix,
+                     meta=np.array(json.dumps({"view": self.view, "names": list(self.names),
+                                               "created_at": self.created_at})))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> OnlineStore:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            return cls(meta["view"], z["ids"], z["matrix"], tuple(meta["names"]), meta["created_at"])
+
+
+def _folder(settings: Settings, name: str) -> Path:
+    return settings.serving_dir / "online" / name
+
+
+def _write_pointer(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def publish_online(con: duckdb.DuckDBPyConnection, view: FeatureView, *, settings: Settings | None = None,
+                   keep: int = 2) -> Path:
+    """Publish the latest values of ``view`` as the current online snapshot of its version; return its path."""
+    settings = settings or get_settings()
+    store = OnlineStore.from_warehouse(con, view)
+    folder = _folder(settings, view.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = folder / f"v{view.version}-{stamp}.npz"
+    store.save(path)
+    _write_pointer(folder / f"v{view.version}.current", path.name)
+    latest = folder / "latest"
+    current_latest = int(latest.read_text().strip()) if latest.exists() else 0
+    if view.version >= current_latest:
+        _write_pointer(latest, str(view.version))
+    old = sorted(p for p in folder.iterdir() if (m := _SNAPSHOT.match(p.name)) and int(m.group(1)) == view.version)
+    for p in old[:-max(keep, 1)]:
+        if p != path:
+            p.unlink(missing_ok=True)
+    return path
+
+
+def _current_file(settings: Settings, name: str, version: int | None) -> Path:
+    folder = _folder(settings, name)
+    try:
+        if version is None:
+            version = int((folder / "latest").read_text().strip())
+        return folder / (folder / f"v{version}.current").read_text().strip()
+    except FileNotFoundError:
+        what = name if version is None else f"{name}:{version}"
+        raise NotFoundError(f"no online snapshot of {what} under {folder.parent}: run `musim features build` "
+                            "(or the audio_features DAG) first") from None
+
+
+def open_online(name: str, version: int | None = None, *, settings: Settings | None = None) -> OnlineStore:
+    """Load the current published snapshot of view ``name`` (the latest published version when None)."""
+    return OnlineStore.load(_current_file(settings or get_settings(), name, version))
+
+
+@dataclass
+class _Cached:
+    store: OnlineStore
+    path: Path
+    checked: float
+
+
+_CACHE: dict[tuple[str, int | None, Path], _Cached] = {}
+_LOCK = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every loaded snapshot (the next lookup loads again)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def online_store(name: str, version: int | None = None, *, refresh_s: float = 2.0,
+                 settings: Settings | None = None) -> OnlineStore:
+    """The cached snapshot of ``name``; checks for a newer one at most every ``refresh_s`` seconds."""
+    settings = settings or get_settings()
+    key = (name, version, settings.serving_dir)
+    now = time.monotonic()
+    hit = _CACHE.get(key)
+    if hit is not None and now - hit.checked < refresh_s:
+        return hit.store
+    with _LOCK:
+        hit = _CACHE.get(key)
+        path = _current_file(settings, name, version)
+        if hit is None or hit.path != path:
+            hit = _Cached(OnlineStore.load(path), path, now)
+            _CACHE[key] = hit
+        else:
+            hit.checked = now
+        return hit.store
+
+
+def lookup(name: str, entity_id: Any, *, version: int | None = None, refresh_s: float = 2.0) -> np.ndarray | None:
+    """The latest published vector of ``entity_id`` in view ``name`` (float32, read-only), or None."""
+    return online_store(name, version, refresh_s=refresh_s).get(entity_id)

@@ -1,0 +1,442 @@
+"""The feature registry: entities, feature views, feature services (Feast's concepts, kept small).
+
+A **feature view** is a named, versioned, typed set of features of one entity (``artist`` or ``track``)
+with a source: ``extract`` (computed from the audio by :mod:`musim.features.extract`), ``derived`` (an
+aggregate of another view, materialised by :mod:`musim.features.materialize`) or ``push`` (values written
+by other code, e.g. embeddings with the model version that produced them). Tensor views live in the object
+store (the warehouse keeps their keys); scalar and vector views live in the warehouse.
+
+A **feature service** is the named list of ``(view, version)`` a model was trained on — one per model
+version — optionally with the training set's point in time, so the model can be retrained or evaluated on
+exactly the same features.
+
+Definitions are declarative (:mod:`musim.features.definitions`) and *applied* to the warehouse
+(:func:`apply`): a ``(name, version)`` keeps its definition forever; changing it without a new version
+raises :class:`RegistryError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from musim.errors import MusimError, NotFoundError, ParameterError
+from musim.features.params import Extractor
+
+__all__ = [
+    "ARTIST",
+    "ENTITIES",
+    "TRACK",
+    "Entity",
+    "FeatureService",
+    "FeatureView",
+    "Field",
+    "RegistryError",
+    "Source",
+    "apply",
+    "derived_view",
+    "embedding_view",
+    "extraction_view",
+    "get_service",
+    "get_view",
+    "list_services",
+    "list_views",
+    "register_service",
+    "register_view",
+]
+
+
+class RegistryError(MusimError):
+    """A definition conflicts with what the registry holds (same name and version, different content)."""
+
+
+@dataclass(frozen=True)
+class Entity:
+    """What features describe: its name, the key column in frames and tables, and the key's SQL type."""
+
+    name: str
+    key: str
+    sql_type: str
+
+
+ARTIST = Entity("artist", "artist_id", "INTEGER")
+TRACK = Entity("track", "track_id", "VARCHAR")
+ENTITIES = {e.name: e for e in (ARTIST, TRACK)}
+
+_DTYPES = frozenset({"float16", "float32", "float64"})
+
+
+@dataclass(frozen=True)
+class Field:
+    """One feature: name, element dtype and shape (``()`` for a scalar; None for a variable axis)."""
+
+    name: str
+    dtype: str = "float64"
+    shape: tuple[int | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ParameterError(f"feature name {self.name!r} must be an identifier")
+        if self.dtype not in _DTYPES:
+            raise ParameterError(f"feature {self.name}: dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
+        object.__setattr__(self, "shape", tuple(self.shape))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a view's values come from.
+
+    ``type="extract"``: ``extractor`` computes them from each track's audio. ``type="derived"``: the
+    ``transform`` (``"mean_by_artist"``) of the view ``inputs[0]`` (``"name:version"``). ``type="push"``:
+    written with :func:`musim.features.materialize.write_vectors`.
+    """
+
+    type: str
+    extractor: Extractor | None = None
+    inputs: tuple[str, ...] = ()
+    transform: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in ("extract", "derived", "push"):
+            raise ParameterError(f"source type must be extract, derived or push, got {self.type!r}")
+        if (self.type == "extract") != (self.extractor is not None):
+            raise ParameterError("an extract source needs an extractor, other sources none")
+        if self.type == "derived" and (self.transform not in ("mean_by_artist",) or len(self.inputs) != 1):
+            raise ParameterError("a derived source needs transform='mean_by_artist' and one input view")
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        if self.extractor is not None:
+            out["extractor"] = self.extractor.kind
+        if self.inputs:
+            out["inputs"] = list(self.inputs)
+        if self.transform:
+            out["transform"] = self.transform
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureView:
+    """A named, versioned, typed set of features of one entity.
+
+    ``kind`` is ``"tensor"`` (one array per entity in the object store; frames get its object key),
+    ``"scalars"`` (named float columns, stored as one vector per entity) or ``"vector"`` (one field of
+    shape ``(dim,)``).
+    """
+
+    name: str
+    version: int
+    entity: Entity
+    kind: str
+    schema: tuple[Field, ...]
+    source: Source
+    description: str
+    params: Mapping[str, Any] | None = None
+    params_hash: str | None = None
+    model_version: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier() or "__" in self.name:
+            raise ParameterError(f"view name {self.name!r} must be an identifier without '__'")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise ParameterError(f"view {self.name}: version must be a positive integer, got {self.version!r}")
+        if self.kind not in ("tensor", "scalars", "vector"):
+            raise ParameterError(f"view {self.name}: kind must be tensor, scalars or vector, got {self.kind!r}")
+        object.__setattr__(self, "schema", tuple(self.schema))
+        if not self.schema:
+            raise ParameterError(f"view {self.name}: empty schema")
+        if self.kind in ("tensor", "vector") and len(self.schema) != 1:
+            raise ParameterError(f"view {self.name}: a {self.kind} view has exactly one field")
+        if self.kind == "scalars" and any(f.shape for f in self.schema):
+            raise ParameterError(f"view {self.name}: scalar features have shape ()")
+        if self.kind == "vector" and (len(self.schema[0].shape) != 1 or self.schema[0].shape[0] is None):
+            raise ParameterError(f"view {self.name}: a vector field has shape (dim,)")
+        if self.kind == "tensor" and not (self.source.extractor and self.source.extractor.is_tensor):
+            raise ParameterError(f"view {self.name}: tensor views come from a log_mel or slices extractor")
+        if self.source.extractor is not None and self.source.extractor.kind == "descriptors":
+            if self.kind != "scalars" or self.entity is not TRACK:
+                raise ParameterError(f"view {self.name}: descriptor extraction gives track scalars")
+        if self.source.type == "derived" and self.entity is not ARTIST:
+            raise ParameterError(f"view {self.name}: mean_by_artist gives artist features")
+        if len({f.name for f in self.schema}) != len(self.schema):
+            raise ParameterError(f"view {self.name}: duplicate feature names")
+
+    # -- identity ----------------------------------------------------------------------------------
+    @property
+    def ref(self) -> str:
+        """``"name:version"``."""
+        return f"{self.name}:{self.version}"
+
+    @property
+    def storage(self) -> str:
+        return "object_store" if self.kind == "tensor" else "warehouse"
+
+    @property
+    def dim(self) -> int:
+        """Length of the stored vector (scalars: number of fields; vector: its dimension)."""
+        if self.kind == "tensor":
+            raise ParameterError(f"view {self.name} is a tensor view")
+        return len(self.schema) if self.kind == "scalars" else int(self.schema[0].shape[0])  # type: ignore[arg-type]
+
+    def definition(self) -> dict[str, Any]:
+        """Everything that defines the view's values (what :meth:`definition_hash` covers)."""
+        return {
+            "name": self.name, "version": self.version, "entity": self.entity.name, "kind": self.kind,
+            "schema": [f.to_json() for f in self.schema], "source": self.source.to_json(),
+            "params": dict(self.params) if self.params is not None else None, "params_hash": self.params_hash,
+            "model_version": self.model_version,
+        }
+
+    def definition_hash(self) -> str:
+        return _hash(self.definition())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FeatureView) and self.definition_hash() == other.definition_hash()
+
+    def __hash__(self) -> int:
+        return hash(self.definition_hash())
+
+    def __repr__(self) -> str:
+        return f"FeatureView({self.ref}, {self.entity.name}, {self.kind})"
+
+
+@dataclass(frozen=True)
+class FeatureService:
+    """The exact feature views (with versions) a model is trained and evaluated on.
+
+    ``as_of`` pins the training set's point in time: :func:`musim.features.get_training_frame` uses it
+    when given no other.
+    """
+
+    name: str
+    views: tuple[FeatureView, ...]
+    description: str = ""
+    model_version: str | None = None
+    as_of: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "views", tuple(self.views))
+        if not self.name or any(c.isspace() for c in self.name):
+            raise ParameterError(f"service name {self.name!r} must be non-empty without spaces")
+        if not self.views:
+            raise ParameterError(f"service {self.name}: no views")
+        names = [v.name for v in self.views]
+        if len(set(names)) != len(names):
+            raise ParameterError(f"service {self.name}: a view appears twice ({names})")
+        if self.as_of is not None and self.as_of.tzinfo is None:
+            raise ParameterError(f"service {self.name}: as_of must be timezone-aware")
+
+    def definition(self) -> dict[str, Any]:
+        return {"name": self.name, "views": [v.ref for v in self.views], "model_version": self.model_version,
+                "as_of": self.as_of.astimezone(dt.UTC).isoformat() if self.as_of else None}
+
+    def definition_hash(self) -> str:
+        return _hash(self.definition())
+
+
+# -- helpers to define views -----------------------------------------------------------------------
+def extraction_view(name: str, version: int, *, extractor: Extractor, description: str,
+                    schema: Sequence[Field] | None = None) -> FeatureView:
+    """A track view computed from audio by ``extractor`` (its parameters and hash are recorded)."""
+    if schema is None:
+        if extractor.kind == "log_mel":
+            p = extractor.params
+            schema = [Field("log_mel", "float16", (p.frames, p.n_mels))]  # type: ignore[union-attr]
+        elif extractor.kind == "slices":
+            p = extractor.params
+            schema = [Field("slices", "float16", (None, p.frames, p.n_mels))]  # type: ignore[union-attr]
+        else:
+            schema = [Field(n, "float64") for n in extractor.params.names]  # type: ignore[union-attr]
+    kind = "tensor" if extractor.is_tensor else "scalars"
+    return FeatureView(name, version, TRACK, kind, tuple(schema), Source("extract", extractor), description,
+                       params=extractor.params.to_dict(), params_hash=extractor.params_hash)
+
+
+def derived_view(name: str, version: int, *, input_view: FeatureView, transform: str = "mean_by_artist",
+                 description: str) -> FeatureView:
+    """An artist vector aggregating a track view (``mean_by_artist``: element-wise mean over the tracks)."""
+    if input_view.kind == "tensor" or input_view.entity is not TRACK:
+        raise ParameterError(f"{transform} needs a track scalars/vector view, got {input_view!r}")
+    field_name = f"{input_view.name}_mean" if input_view.kind == "scalars" else f"{input_view.schema[0].name}_mean"
+    return FeatureView(name, version, ARTIST, "vector", (Field(field_name, "float64", (input_view.dim,)),),
+                       Source("derived", inputs=(input_view.ref,), transform=transform), description,
+                       params={"input": input_view.ref, "input_params_hash": input_view.params_hash},
+                       params_hash=input_view.params_hash)
+
+
+def embedding_view(name: str, version: int, *, entity: Entity, dim: int, model_version: str,
+                   description: str, field_name: str = "embedding") -> FeatureView:
+    """A vector view whose values a model writes (:func:`musim.features.write_vectors`)."""
+    return FeatureView(name, version, entity, "vector", (Field(field_name, "float32", (int(dim),)),),
+                       Source("push"), description, model_version=model_version)
+
+
+# -- the warehouse side ----------------------------------------------------------------------------
+def _hash(doc: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def register_view(con: duckdb.DuckDBPyConnection, view: FeatureView) -> bool:
+    """Record ``view`` in the registry; True if new. Raises RegistryError if its version holds another definition."""
+    row = con.execute("SELECT definition_hash FROM feature_view WHERE name = ? AND version = ?",
+                      [view.name, view.version]).fetchone()
+    digest = view.definition_hash()
+    if row is not None:
+        if row[0] != digest:
+            raise RegistryError(
+                f"feature view {view.ref} is already registered with another definition; "
+                f"give the changed definition a new version (e.g. {view.name}:{view.version + 1})")
+        return False
+    d = view.definition()
+    con.execute(
+        """INSERT INTO feature_view (name, version, entity, kind, storage, schema, source, params, params_hash,
+                                     model_version, description, definition_hash, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())""",
+        [view.name, view.version, view.entity.name, view.kind, view.storage, json.dumps(d["schema"]),
+         json.dumps(d["source"]), json.dumps(d["params"]) if d["params"] is not None else None, view.params_hash,
+         view.model_version, view.description, digest])
+    if view.source.extractor is not None:
+        ex = view.source.extractor
+        con.execute("INSERT INTO feature_params (params_hash, kind, params) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    [ex.params_hash, ex.kind, json.dumps(ex.params.to_dict())])
+    return True
+
+
+def register_service(con: duckdb.DuckDBPyConnection, service: FeatureService) -> bool:
+    """Record ``service`` (and its views); True if new. A registered service never changes."""
+    for view in service.views:
+        register_view(con, view)
+    row = con.execute("SELECT definition_hash FROM feature_service WHERE name = ?", [service.name]).fetchone()
+    digest = service.definition_hash()
+    if row is not None:
+        if row[0] != digest:
+            raise RegistryError(f"feature service {service.name!r} is already registered with other views; "
+                                "a service is immutable: register a new name (one per model version)")
+        return False
+    con.execute("""INSERT INTO feature_service (name, description, model_version, as_of, definition_hash, created_at)
+                   VALUES (?, ?, ?, ?, ?, now())""",
+                [service.name, service.description, service.model_version, service.as_of, digest])
+    con.executemany("INSERT INTO feature_service_view VALUES (?, ?, ?, ?)",
+                    [[service.name, i, v.name, v.version] for i, v in enumerate(service.views)])
+    return True
+
+
+def apply(con: duckdb.DuckDBPyConnection, views: Iterable[FeatureView] | None = None,
+          services: Iterable[FeatureService] | None = None) -> dict[str, list[str]]:
+    """Register the definitions (default: everything in :mod:`musim.features.definitions`); idempotent.
+
+    Returns the refs of what was new: ``{"views": [...], "services": [...]}``.
+    """
+    if views is None and services is None:
+        from musim.features import definitions
+
+        views, services = definitions.VIEWS, definitions.SERVICES
+    new: dict[str, list[str]] = {"views": [], "services": []}
+    for view in views or ():
+        if register_view(con, view):
+            new["views"].append(view.ref)
+    for service in services or ():
+        if register_service(con, service):
+            new["services"].append(service.name)
+    return new
+
+
+def _code_views() -> dict[str, FeatureView]:
+    from musim.features import definitions
+
+    return {v.ref: v for v in definitions.VIEWS}
+
+
+def view_from_row(row: Mapping[str, Any]) -> FeatureView:
+    """Rebuild a FeatureView from its registry row (views registered by other code included)."""
+    from musim.features.params import params_from_dict
+
+    schema = tuple(Field(f["name"], f["dtype"], tuple(f["shape"])) for f in _json(row["schema"]))
+    src = _json(row["source"])
+    params = _json(row["params"]) if row["params"] is not None else None
+    extractor = None
+    if src["type"] == "extract":
+        extractor = Extractor(src["extractor"], params_from_dict(src["extractor"], dict(params or {})))
+    source = Source(src["type"], extractor, tuple(src.get("inputs", ())), src.get("transform"))
+    return FeatureView(row["name"], int(row["version"]), ENTITIES[row["entity"]], row["kind"], schema, source,
+                       row["description"], params=params, params_hash=row["params_hash"],
+                       model_version=row["model_version"])
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    cur = con.execute(query, params or [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = None) -> FeatureView:
+    """The registered view ``name`` (the highest version when ``version`` is None); also accepts ``"name:version"``."""
+    if version is None and ":" in name:
+        name, _, v = name.partition(":")
+        version = int(v)
+    q = "SELECT * FROM feature_view WHERE name = ?" + (" AND version = ?" if version is not None else "")
+    rows = _rows(con, q + " ORDER BY version DESC LIMIT 1", [name] + ([version] if version is not None else []))
+    if not rows:
+        known = sorted({r[0] for r in con.execute("SELECT name FROM feature_view").fetchall()})
+        what = f"{name}:{version}" if version is not None else name
+        raise NotFoundError(f"no feature view {what!r}; registered: {', '.join(known) or 'none'}")
+    row = rows[0]
+    code = _code_views().get(f"{row['name']}:{row['version']}")
+    if code is not None and code.definition_hash() == row["definition_hash"]:
+        return code
+    return view_from_row(row)
+
+
+def list_views(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Registry rows of every view, with their row counts (tensors: tracks with an object)."""
+    return _rows(con, """
+        SELECT v.name, v.version, v.entity, v.kind, v.storage, v.params_hash, v.model_version, v.description,
+               v.created_at, v.materialised_at, v.lineage,
+               CASE v.kind
+                 WHEN 'tensor' THEN (SELECT count(DISTINCT m.track_id) FROM track_mel m
+                                     WHERE m.params_hash = v.params_hash
+                                       AND m.kind = json_extract_string(v.source, '$.extractor'))
+                 WHEN 'scalars' THEN (SELECT count(DISTINCT d.track_id) FROM track_descriptors d
+                                      WHERE d.params_hash = v.params_hash)
+                 ELSE (SELECT count(DISTINCT f.entity_id) FROM feature_value f
+                       WHERE f.view_name = v.name AND f.view_version = v.version)
+               END AS entities
+        FROM feature_view v ORDER BY v.name, v.version""")
+
+
+def list_services(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every registered service with its views as ``name:version`` strings."""
+    return _rows(con, """
+        SELECT s.name, s.model_version, s.as_of, s.description, s.created_at,
+               list(v.view_name || ':' || v.view_version ORDER BY v.position) AS views
+        FROM feature_service s JOIN feature_service_view v ON v.service = s.name
+        GROUP BY ALL ORDER BY s.name""")
+
+
+def get_service(con: duckdb.DuckDBPyConnection, name: str) -> FeatureService:
+    """The registered service ``name`` with its views."""
+    rows = _rows(con, "SELECT * FROM feature_service WHERE name = ?", [name])
+    if not rows:
+        known = [r[0] for r in con.execute("SELECT name FROM feature_service ORDER BY name").fetchall()]
+        raise NotFoundError(f"no feature service {name!r}; registered: {', '.join(known) or 'none'}")
+    refs = con.execute("SELECT view_name, view_version FROM feature_service_view WHERE service = ? ORDER BY position",
+                       [name]).fetchall()
+    row = rows[0]
+    as_of = row["as_of"]
+    return FeatureService(name, tuple(get_view(con, n, v) for n, v in refs), row["description"],
+                          row["model_version"], as_of.astimezone(dt.UTC) if as_of is not None else None)
+

@@ -1,0 +1,145 @@
+"""Great Expectations, kept in one place: an ephemeral context, one suite per part, batch validation.
+
+``great_expectations`` is imported only inside these functions (its import takes ~6 s), never at module
+import time. Results of several batches of one part are merged into one outcome per expectation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DOCS_SITE = "musim"
+#: What GX keeps per failed expectation of one batch (enough to show examples, bounded in size).
+_PARTIAL = 20
+
+
+def new_context(docs_dir: Path | None):
+    """An ephemeral GX context (no files of its own), with progress bars off and, if ``docs_dir`` is
+    given, a Data Docs site writing there."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    # Before the import: under Airflow's logging GX would log ~200 "Skipping registering function" lines;
+    # types.base sets itself to INFO (a line per ephemeral context). Keep GX to warnings and worse.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if docs_dir is not None:
+        ctx.add_data_docs_site(site_name=DOCS_SITE, site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        })
+    return ctx
+
+
+@dataclass
+class ExpectationOutcome:
+    """One expectation over every batch of a part."""
+
+    key: str
+    type: str
+    kwargs: dict[str, Any]
+    description: str | None
+    success: bool = True
+    element_count: int = 0
+    unexpected_count: int = 0
+    missing_count: int = 0
+    observed: list[Any] = field(default_factory=list)
+    exception: str | None = None
+    mostly: float | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        kw = self.kwargs
+        if "column" in kw:
+            return [kw["column"]]
+        if "column_A" in kw:
+            return [kw["column_A"], kw["column_B"]]
+        return list(kw.get("column_list") or [])
+
+    def label(self) -> str:
+        return f"{self.type}({', '.join(self.columns)})"
+
+
+class PartValidator:
+    """Validates successive DataFrames of one part against one suite and merges the outcomes."""
+
+    def __init__(self, ctx, suite_name: str, expectations: list[Any], run_name: str):
+        import great_expectations as gx
+
+        self._run_name = run_name
+        suite = ctx.suites.add(gx.ExpectationSuite(name=suite_name))
+        for exp in expectations:
+            suite.add_expectation(exp)
+        try:
+            source = ctx.data_sources.get("musim")
+        except (KeyError, ValueError, LookupError):
+            source = ctx.data_sources.add_pandas(name="musim")
+        asset = source.add_dataframe_asset(name=suite_name)
+        batch = asset.add_batch_definition_whole_dataframe("frame")
+        self._definition = ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+        self.outcomes: dict[str, ExpectationOutcome] = {}
+        self.batches = 0
+
+    def validate(self, df) -> None:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        result = self._definition.run(
+            batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=self._run_name),
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": _PARTIAL})
+        self.batches += 1
+        for r in result.results:
+            cfg = r.expectation_config
+            kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+            key = cfg.id or f"{cfg.type}:{json.dumps(kwargs, sort_keys=True, default=str)}"
+            out = self.outcomes.get(key)
+            if out is None:
+                out = self.outcomes[key] = ExpectationOutcome(
+                    key=key, type=cfg.type, kwargs=kwargs, description=cfg.description,
+                    mostly=kwargs.get("mostly"))
+            res = r.result or {}
+            out.element_count += int(res.get("element_count") or 0)
+            out.unexpected_count += int(res.get("unexpected_count") or 0)
+            out.missing_count += int(res.get("missing_count") or 0)
+            exc = (r.exception_info or {})
+            if exc.get("raised_exception"):
+                out.exception = str(exc.get("exception_message"))[:500]
+            if not r.success:
+                observed = res.get("partial_unexpected_list")
+                if observed is None and "observed_value" in res:
+                    observed = [res["observed_value"]]
+                for value in observed or []:
+                    if len(out.observed) < _PARTIAL:
+                        out.observed.append(value)
+                if out.mostly is None:
+                    out.success = False
+            if out.mostly is not None:  # 'mostly' is judged on all batches together, not per batch
+                nonmissing = out.element_count - out.missing_count
+                share = 1.0 if nonmissing == 0 else 1.0 - out.unexpected_count / nonmissing
+                out.success = out.exception is None and share >= out.mostly
+
+    def finish(self) -> list[ExpectationOutcome]:
+        return list(self.outcomes.values())
+
+
+def build_docs(ctx) -> None:
+    ctx.build_data_docs(site_names=[DOCS_SITE])
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` made JSON-safe (tuples, numpy scalars, timestamps, NaN)."""
+    try:
+        return json.loads(json.dumps(value, default=str, allow_nan=False))
+    except ValueError:
+        return str(value)

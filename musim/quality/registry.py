@@ -1,0 +1,270 @@
+"""The registry of dataset suites: what each dataset is, where its frames come from, what they must satisfy.
+
+A :class:`DatasetSuite` is a named dataset (``lastfm_plays``, ``similarity``, ``previews``, ...) made of
+:class:`Part` s. A part is one GX expectation suite plus a function producing the pandas DataFrames it
+validates (one or several batches). Two kinds of part cover almost everything:
+
+- :func:`sql_invariants`: whole-table facts computed in SQL over *all* rows (counts, bad-row counts,
+  uniqueness, symmetry), returned as a one-row frame and checked by GX; when one fails, an examples query
+  fetches a few offending values to show;
+- :func:`table_rows`: the rows themselves, validated by GX row by row: every row when the table is small
+  (``full_rows_max``), else a reproducible reservoir sample, in batches of ``batch_rows``.
+
+Any other source works too (:class:`Part` with your own ``frames``), e.g. objects opened from the store.
+
+Adding a suite (for a new table, or a frame no table holds, such as a training set)::
+
+    from musim.quality.registry import DatasetSuite, register, sql_invariants, table_rows
+
+    def _expect_rows(ctx):
+        import great_expectations.expectations as gxe     # GX is imported inside functions only
+        return [gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0)]
+
+    register(DatasetSuite(
+        name="my_dataset", description="...", tables=("my_table",),
+        parts=(table_rows("rows", base="quality/my_table_base.sql", rows="quality/my_table_rows.sql",
+                          expectations=_expect_rows),)))
+
+and import the module from :mod:`musim.quality.suites`. ``musim quality check --dataset my_dataset``, the
+DAG gates, the results table and Data Docs then handle it like the built-in ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from musim import sql
+from musim.errors import NotFoundError
+from musim.quality.config import QualityThresholds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Scopes: a ``dump`` dataset is checked for one Last.FM dump; a ``global`` one for the whole warehouse.
+SCOPES = ("dump", "global")
+
+
+@dataclass
+class CheckContext:
+    """What a part needs: the warehouse connection, the dump (for ``dump`` datasets), the thresholds."""
+
+    con: duckdb.DuckDBPyConnection
+    thresholds: QualityThresholds
+    dump_id: str | None = None
+    store: Any = None  # musim.storage.ObjectStore, opened on first use (see :meth:`object_store`)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def params(self, **extra: Any) -> dict[str, Any]:
+        """Named parameters for SQL files: ``dump_id``, the facts of :meth:`facts`, ``extra``."""
+        return {"dump_id": self.dump_id, **self.facts(), **extra}
+
+    def facts(self) -> dict[str, Any]:
+        """Facts about the dump and its similarity build that expectations depend on (cached)."""
+        if "facts" not in self._cache:
+            facts: dict[str, Any] = {}
+            if self.dump_id is not None:
+                row = _one(self.con, "SELECT format, profiles_file FROM lastfm_dump WHERE dump_id = ?", [self.dump_id])
+                if row is None:
+                    raise NotFoundError(f"dump {self.dump_id} is not in the warehouse")
+                facts["format"], facts["profiles_file"] = row
+                facts["user_key_regex"] = USER_KEY_REGEX[row[0]]
+                build = _one(self.con, """SELECT min_listeners, min_co_listeners, k, catalogue_size
+                                          FROM similarity_build WHERE dump_id = ?""", [self.dump_id])
+                facts["has_build"] = build is not None
+                facts["min_listeners"], facts["min_co_listeners"], facts["k"], facts["catalogue_size"] = (
+                    build if build is not None else (1, 1, 1, 1))
+            facts["tolerance"] = self.thresholds.score_tolerance
+            self._cache["facts"] = facts
+        return self._cache["facts"]
+
+    def object_store(self):
+        if self.store is None:
+            from musim.storage import open_store
+
+            self.store = open_store()
+        return self.store
+
+
+#: User keys per dump format: sha1 hex in the 360K dump, ``user_000001`` in the 1K dump.
+USER_KEY_REGEX = {"360k": r"^[0-9a-f]{40}$", "1k": r"^user_[0-9]{6}$"}
+
+
+def _one(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> tuple | None:
+    return con.execute(query, params).fetchone()
+
+
+Expectations = Callable[[CheckContext], list[Any]]
+Frames = Callable[[CheckContext], Iterator["pd.DataFrame"]]
+
+
+@dataclass
+class Coverage:
+    """How much of a part's data GX saw: filled by the frames function while it yields."""
+
+    rows_total: int | None = None
+    rows_validated: int = 0
+    sampled: bool = False
+    how: str = ""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One GX suite over the frames ``frames`` yields (all batches are validated against the same suite).
+
+    ``frames(ctx, coverage)`` yields DataFrames and records in ``coverage`` what they cover;
+    ``examples(ctx, failed_columns)`` returns example bad values per failed column (optional).
+    """
+
+    name: str
+    expectations: Expectations
+    frames: Callable[[CheckContext, Coverage], Iterable[pd.DataFrame]]
+    examples: Callable[[CheckContext, set[str]], dict[str, list[str]]] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSuite:
+    """A dataset and its parts. ``tables`` must all exist for it to apply; ``applies`` may skip it
+    for a reason (e.g. a dump without a profiles file)."""
+
+    name: str
+    description: str
+    parts: tuple[Part, ...]
+    tables: tuple[str, ...] = ()
+    scope: str = "global"
+    applies: Callable[[CheckContext], str | None] | None = None
+    version: Callable[[CheckContext], str | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"suite {self.name}: scope must be one of {SCOPES}, got {self.scope!r}")
+        names = [p.name for p in self.parts]
+        if len(names) != len(set(names)) or not names:
+            raise ValueError(f"suite {self.name}: parts need distinct names (and there must be at least one)")
+
+
+_REGISTRY: dict[str, DatasetSuite] = {}
+
+
+def register(suite: DatasetSuite, *, replace: bool = False) -> DatasetSuite:
+    """Add ``suite`` to the registry (``replace=True`` to redefine one, e.g. in tests)."""
+    if suite.name in _REGISTRY and not replace and _REGISTRY[suite.name] is not suite:
+        raise ValueError(f"a quality suite named {suite.name!r} is already registered")
+    _REGISTRY[suite.name] = suite
+    return suite
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def suites() -> dict[str, DatasetSuite]:
+    """Every registered suite by name (the built-in ones are registered on first call)."""
+    import musim.quality.suites  # noqa: F401  (registers the built-in suites)
+
+    return dict(_REGISTRY)
+
+
+def get_suite(name: str) -> DatasetSuite:
+    known = suites()
+    if name not in known:
+        raise NotFoundError(f"no quality suite named {name!r}; known: {', '.join(sorted(known))}")
+    return known[name]
+
+
+# -- the two common kinds of part ------------------------------------------------------------------------
+
+def sql_invariants(name: str, *, query: str, expectations: Expectations, examples: str | None = None,
+                   description: str = "") -> Part:
+    """A part checking whole-table facts computed by the SQL file ``query`` (one row, one column per fact).
+
+    ``examples`` is an SQL file returning ``(check_name, example)`` rows, ``check_name`` naming a column of
+    the facts (at most ``$limit`` rows each); it runs only when an expectation on such a column failed.
+    """
+
+    def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
+        df = _fetch_df(ctx.con, query, ctx.params())
+        coverage.rows_total = None
+        coverage.rows_validated = 0
+        coverage.how = "all rows, aggregated in SQL"
+        yield df
+
+    def fetch_examples(ctx: CheckContext, failed: set[str]) -> dict[str, list[str]]:
+        if examples is None or not failed:
+            return {}
+        out: dict[str, list[str]] = {}
+        df = _fetch_df(ctx.con, examples, ctx.params(limit=ctx.thresholds.examples))
+        for check, example in zip(df["check_name"], df["example"], strict=True):
+            if check in failed:
+                out.setdefault(check, []).append(str(example))
+        return out
+
+    return Part(name=name, expectations=expectations, frames=frames, examples=fetch_examples,
+                description=description or f"whole-table invariants ({query})")
+
+
+def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, description: str = "") -> Part:
+    """A part validating rows row by row with GX.
+
+    ``base`` is an SQL file selecting the dataset's rows from its table (cheap: no joins), ``rows`` one
+    selecting the columns GX sees from the relation ``q_base`` (it may join other tables). Up to
+    ``full_rows_max`` rows every row is validated; above, a reservoir sample of ``sample_rows`` rows
+    (repeatable with ``seed``). Both are streamed to GX in batches of ``batch_rows``.
+    """
+
+    def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
+        t = ctx.thresholds
+        params = ctx.params()
+        base_stmt = _single(base)
+        base_params = {k: params[k] for k in sql.params_of(base_stmt)}
+        total = ctx.con.execute(f"SELECT count(*) FROM ({base_stmt})", base_params).fetchone()[0]
+        coverage.rows_total = int(total)
+        coverage.sampled = total > t.full_rows_max
+        if coverage.sampled:
+            # sample the base rows before any join; the sample size and seed are integers of our settings
+            ctx.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE q_base AS SELECT * FROM ({base_stmt})
+                    USING SAMPLE reservoir({int(t.sample_rows)} ROWS) REPEATABLE ({int(t.seed)})""", base_params)
+            coverage.how = f"reservoir sample of {min(t.sample_rows, total):,} of {total:,} rows (seed {t.seed})"
+        else:
+            ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE q_base AS {base_stmt}", base_params)
+            coverage.how = f"all {total:,} rows"
+        try:
+            rows_stmt = _single(rows)
+            used = {k: params[k] for k in sql.params_of(rows_stmt)}
+            reader = ctx.con.sql(rows_stmt, params=used or None).to_arrow_reader(t.batch_rows)
+            pending = None
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                df = batch.to_pandas()
+                coverage.rows_validated += len(df)
+                pending = df
+                yield df
+            if pending is None:  # an empty table still gets validated (column-existence expectations)
+                yield _fetch_df(ctx.con, rows, params)
+        finally:
+            ctx.con.execute("DROP TABLE IF EXISTS q_base")
+
+    return Part(name=name, expectations=expectations, frames=frames,
+                description=description or f"row-level expectations ({rows})")
+
+
+def _single(name: str) -> str:
+    stmts = sql.statements(sql.load(name))
+    if len(stmts) != 1:
+        raise ValueError(f"sql/{name} must hold exactly one SELECT statement")
+    return stmts[0]
+
+
+def _fetch_df(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
+    stmt = _single(name)
+    used = sql.params_of(stmt)
+    missing = used - params.keys()
+    if missing:
+        raise KeyError(f"sql/{name} needs parameters {sorted(missing)}")
+    return con.execute(stmt, {k: params[k] for k in used} if used else None).df()

@@ -1,0 +1,336 @@
+"""Run quality suites: validate, record the results in the warehouse, publish Data Docs, gate.
+
+:func:`check` runs the named suites (default: every registered one whose tables exist) on one warehouse
+connection, stores one ``quality_result`` row per dataset, builds GX Data Docs into a scratch folder and
+uploads them to the object store under ``quality/docs/<run_id>/``. :func:`gate` does the same and raises
+:class:`~musim.errors.QualityError` naming the failed expectations, with examples of bad values, when any
+dataset failed: what the DAGs call between a build and its publishing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from musim import warehouse
+from musim.config import Settings, get_settings
+from musim.errors import NotFoundError, QualityError
+from musim.quality.config import QualityThresholds
+from musim.quality.registry import CheckContext, Coverage, DatasetSuite, get_suite, suites
+
+log = logging.getLogger(__name__)
+
+DOCS_PREFIX = "quality/docs"
+
+
+@dataclass
+class Failure:
+    """A failed expectation: where, what, how many rows, and examples of bad values."""
+
+    part: str
+    expectation: str
+    columns: list[str]
+    description: str | None
+    kwargs: dict[str, Any]
+    unexpected_count: int
+    element_count: int
+    observed: list[Any]
+    examples: list[Any]
+    exception: str | None = None
+
+    def line(self) -> str:
+        what = self.description or f"{self.expectation}({', '.join(self.columns)})"
+        bits = [f"{self.part}: {what}"]
+        limits = {k: v for k, v in self.kwargs.items()
+                  if k in ("min_value", "max_value", "value_set", "regex", "mostly", "type_list", "strict_min")}
+        if limits:
+            bits.append(" ".join(f"{k}={v}" for k, v in limits.items()))
+        if self.exception:
+            bits.append(f"error: {self.exception}")
+        elif self.examples:
+            bits.append(f"observed {self._short(self.observed)}; examples: {self._short(self.examples)}")
+        elif self.observed:
+            bits.append(f"{self.unexpected_count:,} of {self.element_count:,} rows unexpected, e.g. "
+                        f"{self._short(self.observed)}")
+        return " | ".join(bits)
+
+    @staticmethod
+    def _short(values: list[Any], n: int = 5) -> str:
+        text = ", ".join(repr(v) if isinstance(v, str) else json.dumps(v, default=str) for v in values[:n])
+        return f"[{text}{', ...' if len(values) > n else ''}]"
+
+
+@dataclass
+class DatasetResult:
+    """The outcome of one dataset's suite in one run (one ``quality_result`` row)."""
+
+    run_id: str
+    dataset: str
+    dump_id: str | None
+    version: str | None
+    status: str  # passed | failed | skipped
+    expectations: int = 0
+    failed: int = 0
+    rows_total: int | None = None
+    rows_validated: int = 0
+    sampled: bool = False
+    failures: list[Failure] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    reason: str | None = None
+    seconds: float = 0.0
+    docs_url: str | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.status != "failed"
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["success"] = self.success
+        return out
+
+    def describe(self) -> list[str]:
+        scope = f" (dump {self.dump_id[:12]})" if self.dump_id else ""
+        if self.status == "skipped":
+            return [f"{self.dataset}{scope}: skipped: {self.reason}"]
+        head = (f"{self.dataset}{scope}: {self.status.upper()}: {self.expectations - self.failed} of "
+                f"{self.expectations} expectations met")
+        cover = "; ".join(f"{p['part']}: {p['coverage']}" for p in self.parts)
+        lines = [head, f"  checked: {cover}"]
+        lines += [f"  FAILED {f.line()}" for f in self.failures]
+        return lines
+
+
+@dataclass
+class QualityRun:
+    """Every dataset checked by one :func:`check` call."""
+
+    run_id: str
+    results: list[DatasetResult]
+    docs_url: str | None
+    docs_error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.results)
+
+    @property
+    def failed(self) -> list[DatasetResult]:
+        return [r for r in self.results if not r.success]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "success": self.success, "docs_url": self.docs_url,
+                "docs_error": self.docs_error, "seconds": round(self.seconds, 3),
+                "datasets": [r.to_json() for r in self.results]}
+
+    def describe(self) -> str:
+        lines = [f"quality run {self.run_id}: {'PASSED' if self.success else 'FAILED'}"]
+        for r in self.results:
+            lines += r.describe()
+        if self.docs_url:
+            lines.append(f"Data Docs: {self.docs_url}")
+        elif self.docs_error:
+            lines.append(f"Data Docs not published: {self.docs_error}")
+        return "\n".join(lines)
+
+
+def new_run_id() -> str:
+    return f"q{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute(
+        """SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()
+           UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database()""").fetchall()}
+
+
+def resolve_datasets(con: duckdb.DuckDBPyConnection, names: Sequence[str] | None) -> list[DatasetSuite]:
+    """The suites named (in order), or every registered suite whose tables exist."""
+    if names:
+        return [get_suite(n) for n in dict.fromkeys(names)]
+    present = _tables(con)
+    return [s for s in suites().values() if set(s.tables) <= present]
+
+
+def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = None, *, dump_id: str | None = None,
+             thresholds: QualityThresholds | None = None, settings: Settings | None = None, docs: bool = True,
+             record: bool = True, run_id: str | None = None) -> QualityRun:
+    """:func:`check` on an open warehouse connection (the writer's, since results are recorded)."""
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    thresholds = thresholds or QualityThresholds.from_env()
+    run_id = run_id or new_run_id()
+    chosen = resolve_datasets(con, datasets)
+    if not chosen:
+        raise NotFoundError("no quality suite applies: the warehouse holds none of their tables")
+    dump = None
+    if any(s.scope == "dump" for s in chosen):
+        from musim.similarity.build import resolve_dump
+
+        try:
+            dump = resolve_dump(con, dump_id)
+        except NotFoundError:
+            if dump_id is not None or datasets:
+                raise
+            # nothing ingested yet and nothing asked for by name: the dump datasets are skipped
+    settings.ensure_dirs()
+    scratch = Path(tempfile.mkdtemp(prefix=f"quality-{run_id}-", dir=settings.tmp_dir))
+    try:
+        from musim.quality import gx
+
+        gx_ctx = gx.new_context(scratch / "docs" if docs else None)
+        present = _tables(con)
+        results = []
+        for suite in chosen:
+            ctx = CheckContext(con=con, thresholds=thresholds, dump_id=dump if suite.scope == "dump" else None)
+            results.append(_run_suite(gx_ctx, suite, ctx, run_id, present))
+        docs_url = docs_error = None
+        if docs:
+            try:
+                gx.build_docs(gx_ctx)
+                docs_url = publish_docs(scratch / "docs", run_id)
+            except Exception as exc:  # the data is judged already; an unreachable store must not hide that
+                docs_error = f"{type(exc).__name__}: {exc}"
+                log.warning("quality run %s: Data Docs were not published: %s", run_id, docs_error)
+        for r in results:
+            r.docs_url = docs_url
+        run = QualityRun(run_id=run_id, results=results, docs_url=docs_url, docs_error=docs_error,
+                         seconds=time.perf_counter() - started)
+        if record:
+            record_results(con, run)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    for r in run.results:
+        log.info("quality %s %s: %s (%d/%d expectations failed) in %.2f s", run_id, r.dataset, r.status,
+                 r.failed, r.expectations, r.seconds)
+    return run
+
+
+def check(datasets: Sequence[str] | None = None, *, dump_id: str | None = None,
+          thresholds: QualityThresholds | None = None, settings: Settings | None = None, docs: bool = True,
+          record: bool = True) -> QualityRun:
+    """Run the suites of ``datasets`` (default: all that apply) for ``dump_id`` (default: the latest dump).
+
+    Opens the warehouse writer (results are recorded in ``quality_result``); never raises for bad data,
+    see :attr:`QualityRun.success`. Use :func:`gate` to stop a pipeline.
+    """
+    settings = settings or get_settings()
+    with warehouse.writer(settings) as con:
+        return check_on(con, datasets, dump_id=dump_id, thresholds=thresholds, settings=settings, docs=docs,
+                        record=record)
+
+
+def gate(datasets: Sequence[str], *, dump_id: str | None = None, thresholds: QualityThresholds | None = None,
+         settings: Settings | None = None) -> QualityRun:
+    """:func:`check` that raises :class:`QualityError` (the report in its message) if a dataset failed."""
+    run = check(datasets, dump_id=dump_id, thresholds=thresholds, settings=settings)
+    if not run.success:
+        raise QualityError(f"data quality gate failed: {', '.join(r.dataset for r in run.failed)}\n"
+                           + run.describe())
+    return run
+
+
+def _run_suite(gx_ctx, suite: DatasetSuite, ctx: CheckContext, run_id: str, present: set[str]) -> DatasetResult:
+    from musim.quality import gx
+
+    started = time.perf_counter()
+    result = DatasetResult(run_id=run_id, dataset=suite.name, dump_id=ctx.dump_id, version=None, status="passed")
+    missing = [t for t in suite.tables if t not in present]
+    reason = f"tables missing from the warehouse: {', '.join(missing)}" if missing else None
+    if reason is None and suite.scope == "dump" and ctx.dump_id is None:
+        reason = "no Last.FM dump has been ingested yet"
+    if reason is None and suite.applies is not None:
+        reason = suite.applies(ctx)
+    if reason is not None:
+        result.status, result.reason = "skipped", reason
+        result.seconds = time.perf_counter() - started
+        return result
+    if suite.version is not None:
+        result.version = suite.version(ctx)
+    for part in suite.parts:
+        part_started = time.perf_counter()
+        name = f"{suite.name}.{part.name}"
+        validator = gx.PartValidator(gx_ctx, name, part.expectations(ctx), run_id)
+        coverage = Coverage()
+        for df in part.frames(ctx, coverage):
+            validator.validate(df)
+        outcomes = validator.finish()
+        failed = [o for o in outcomes if not o.success]
+        examples: dict[str, list[str]] = {}
+        if failed and part.examples is not None:
+            examples = part.examples(ctx, {c for o in failed for c in o.columns})
+        n_examples = ctx.thresholds.examples
+        for o in failed:
+            ex = [e for c in o.columns for e in examples.get(c, [])][:n_examples]
+            result.failures.append(Failure(
+                part=part.name, expectation=o.type, columns=o.columns, description=o.description,
+                kwargs=gx.jsonable(o.kwargs), unexpected_count=o.unexpected_count, element_count=o.element_count,
+                observed=gx.jsonable(o.observed[:n_examples]), examples=gx.jsonable(ex), exception=o.exception))
+        result.expectations += len(outcomes)
+        result.failed += len(failed)
+        if coverage.rows_total is not None:
+            result.rows_total = max(result.rows_total or 0, coverage.rows_total)
+        result.rows_validated += coverage.rows_validated
+        result.sampled = result.sampled or coverage.sampled
+        result.parts.append({"part": part.name, "coverage": coverage.how, "batches": validator.batches,
+                             "rows_total": coverage.rows_total, "rows_validated": coverage.rows_validated,
+                             "expectations": len(outcomes), "failed": len(failed),
+                             "seconds": round(time.perf_counter() - part_started, 3)})
+    result.status = "failed" if result.failed else "passed"
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def publish_docs(folder: Path, run_id: str) -> str:
+    """Upload the Data Docs site in ``folder`` to ``quality/docs/<run_id>/``; return the index's URL.
+
+    GX ships ~4 MB of static images with every site; only files some page or stylesheet refers to are
+    uploaded.
+    """
+    from musim.storage import open_store
+
+    store = open_store()
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    pages = [p for p in files if p.suffix in (".html", ".css", ".js")]
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in pages)
+    prefix = f"{DOCS_PREFIX}/{run_id}"
+    for path in sorted(files):
+        rel = path.relative_to(folder).as_posix()
+        if path in pages or path.name in text:
+            ctype = {".html": "text/html", ".css": "text/css", ".js": "application/javascript"}.get(path.suffix)
+            store.put_file(f"{prefix}/{rel}", path, content_type=ctype)
+    return store.url(f"{prefix}/index.html")
+
+
+def record_results(con: duckdb.DuckDBPyConnection, run: QualityRun) -> None:
+    """Insert one ``quality_result`` row per dataset of ``run`` (a rerun of the same run id replaces them)."""
+    now = dt.datetime.now(dt.UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM quality_result WHERE run_id = ?", [run.run_id])
+        for r in run.results:
+            con.execute(
+                """INSERT INTO quality_result (run_id, dataset, dump_id, version, status, success, expectations,
+                       failed, rows_total, rows_validated, sampled, failures, details, docs_url, seconds, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [r.run_id, r.dataset, r.dump_id, r.version, r.status, r.success, r.expectations, r.failed,
+                 r.rows_total, r.rows_validated, r.sampled,
+                 json.dumps([asdict(f) for f in r.failures], default=str),
+                 json.dumps({"parts": r.parts, "reason": r.reason, "docs_error": run.docs_error}, default=str),
+                 r.docs_url, r.seconds, now])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

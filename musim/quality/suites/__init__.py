@@ -1,0 +1,19 @@
+"""The built-in dataset suites; importing this package registers them (see :mod:`musim.quality.registry`).
+
+================  =======  ==================================================================================
+dataset           scope    tables
+================  =======  ==================================================================================
+lastfm_plays      dump     lastfm_dump, lastfm_plays, lastfm_user, artist, ingest_rejects
+lastfm_profiles   dump     lastfm_dump, lastfm_profile, lastfm_user, ingest_rejects (skipped without profiles)
+artists           global   artist, artist_name_variant
+similarity        dump     similarity_build, artist_neighbors, artist_pair_similarity, artist_listeners
+previews          global   preview, track, artist                               (migration 004)
+features          global   track_mel, track_descriptors, feature_params, feature_reject, track (migration 005)
+================  =======  ==================================================================================
+
+Training sets have no table of their own (they are point-in-time joins computed on demand): add a suite
+whose part has its own ``frames`` function producing the training frame, as described in
+:mod:`musim.quality.registry` and ``musim/quality/README.md``.
+"""
+
+from musim.quality.suites import lastfm, similarity, audio, features  # noqa: F401,I001  (report order)

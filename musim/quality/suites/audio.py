@@ -1,0 +1,69 @@
+"""The ``previews`` suite: acquired audio (``preview`` and ``track``, migration 004).
+
+Every downloaded preview is complete and is a track; every track is a downloaded preview of a known
+artist, stored content-addressed (``audio/previews/<sha256>.<format>``), decoded at a plausible rate,
+with its analysis window inside the audio.
+"""
+
+from __future__ import annotations
+
+from musim.quality.registry import CheckContext, DatasetSuite, register, sql_invariants, table_rows
+
+FORMATS = ["mp3", "m4a", "ogg", "flac", "wav"]
+
+
+def invariants(ctx: CheckContext) -> list:
+    import great_expectations.expectations as gxe
+
+    def zero(column: str, description: str):
+        return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0, description=description)
+
+    return [
+        zero("duplicate_preview_ids", "preview track ids are unique"),
+        zero("duplicate_track_ids", "track ids are unique"),
+        zero("incomplete_downloads", "a downloaded preview has its object, sha256, size, length, rate and format"),
+        zero("negative_attempts", "attempts >= 0"),
+        zero("tracks_without_download", "every track is a downloaded preview"),
+        zero("downloads_without_track", "every downloaded preview is a track"),
+        zero("track_preview_mismatches", "a track points at its preview's object"),
+        zero("tracks_of_unknown_artists", "every track belongs to a known artist"),
+        zero("bad_object_keys", "audio is stored content-addressed: audio/previews/<sha256>.<format>"),
+        zero("implausible_audio", "tracks have a positive length and a sample rate in 8..192 kHz"),
+        zero("excerpt_outside_audio", "the analysis window lies inside the audio"),
+    ]
+
+
+def rows(ctx: CheckContext) -> list:
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToBeUnique(column="track_id", description="track ids are unique"),
+        gxe.ExpectColumnValuesToMatchRegex(column="track_id", regex=r"^[0-9a-f]{16}$",
+                                           description="track ids are 16 hex"),
+        gxe.ExpectColumnValuesToMatchRegex(column="sha256", regex=r"^[0-9a-f]{64}$", description="sha256 is 64 hex"),
+        gxe.ExpectColumnValuesToMatchRegex(column="object_key", regex=r"^audio/previews/[0-9a-f]{64}\.[a-z0-9]+$",
+                                           description="objects are content-addressed under audio/previews/"),
+        gxe.ExpectColumnValuesToBeInSet(column="format", value_set=FORMATS, description="a known audio format"),
+        gxe.ExpectColumnValuesToBeBetween(column="duration_s", min_value=0, strict_min=True,
+                                          description="audio has a positive length"),
+        gxe.ExpectColumnValuesToBeBetween(column="sample_rate", min_value=8000, max_value=192000,
+                                          description="sample rates in 8..192 kHz"),
+        gxe.ExpectColumnValuesToBeBetween(column="channels", min_value=1, max_value=8,
+                                          description="1..8 channels where known"),
+        gxe.ExpectColumnValuesToBeBetween(column="excerpt_offset_s", min_value=0, description="window starts >= 0"),
+        gxe.ExpectColumnValuesToBeBetween(column="excerpt_duration_s", min_value=0, strict_min=True,
+                                          description="window has a positive length"),
+    ]
+
+
+register(DatasetSuite(
+    name="previews",
+    description="Acquired audio: previews tried and the tracks with stored audio",
+    tables=("preview", "track", "artist"),
+    parts=(
+        sql_invariants("invariants", query="quality/previews_invariants.sql",
+                       examples="quality/previews_examples.sql", expectations=invariants),
+        table_rows("track_rows", base="quality/previews_base.sql", rows="quality/previews_rows.sql",
+                   expectations=rows),
+    ),
+))

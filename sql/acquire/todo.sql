@@ -1,0 +1,11 @@
+-- The catalogue artists with work left, in catalogue order: never fetched (pending), matched only,
+-- failed with attempts below $max_attempts, without audio so far but with a provider not asked yet
+-- ($providers), or downloaded with fewer previews asked for than $per_artist.
+SELECT a.artist_id, a.name
+FROM acquire_artist a
+JOIN plan_catalogue c USING (artist_id)
+WHERE a.status IN ('pending', 'matched')
+   OR (a.status = 'failed' AND a.attempts < $max_attempts)
+   OR (a.status IN ('no_match', 'no_preview', 'rejected') AND NOT list_has_all(a.providers_tried, $providers))
+   OR (a.status = 'downloaded' AND coalesce(a.wanted, 0) < $per_artist)
+ORDER BY c.catalogue_rank

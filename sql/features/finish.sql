@@ -1,0 +1,8 @@
+-- Close an extraction run: its counts come from the rows it wrote.
+UPDATE feature_build SET
+    status = $status,
+    computed = (SELECT count(*) FROM track_mel WHERE run_id = $run_id)
+             + (SELECT count(*) FROM track_descriptors WHERE run_id = $run_id) - reused,
+    rejected = (SELECT count(*) FROM feature_reject WHERE run_id = $run_id),
+    finished_at = $now
+WHERE run_id = $run_id;

@@ -1,0 +1,58 @@
+-- Plan an extraction run: every (track, wanted extractor) without a result for the track's audio and
+-- without a final rejection. Results of identical audio already computed for another track are copied
+-- (same parameters, same audio => same object); what is left is computed. Needs fs_track (tracks.sql) and
+-- fs_want(kind, params_hash), the extractors of this run.
+CREATE OR REPLACE TEMP TABLE fs_todo AS
+SELECT t.track_id, t.sha256, t.audio_id, t.object_key, t.whole, t.excerpt_offset_s, t.excerpt_duration_s,
+       w.kind, w.params_hash
+FROM fs_track t CROSS JOIN fs_want w
+WHERE NOT EXISTS (SELECT 1 FROM feature_done d
+                  WHERE d.kind = w.kind AND d.params_hash = w.params_hash
+                    AND d.track_id = t.track_id AND d.audio_id = t.audio_id)
+  AND NOT EXISTS (SELECT 1 FROM feature_reject r
+                  WHERE r.kind = w.kind AND r.params_hash = w.params_hash
+                    AND r.track_id = t.track_id AND r.audio_id = t.audio_id
+                    AND r.reason <> 'missing object');
+
+INSERT INTO track_mel (kind, params_hash, track_id, sha256, audio_id, object_key, shape, dtype, min_db, max_db,
+                       bytes, run_id, created_at)
+SELECT td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id,
+       arg_max(m.object_key, m.created_at), arg_max(m.shape, m.created_at), arg_max(m.dtype, m.created_at),
+       arg_max(m.min_db, m.created_at), arg_max(m.max_db, m.created_at), arg_max(m.bytes, m.created_at),
+       $run_id, $now
+FROM fs_todo td JOIN track_mel m
+  ON m.kind = td.kind AND m.params_hash = td.params_hash AND m.audio_id = td.audio_id
+GROUP BY td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id;
+
+INSERT INTO track_descriptors (params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name, run_id, created_at)
+SELECT td.params_hash, td.track_id, td.sha256, td.audio_id, arg_max(d.vec, d.created_at),
+       arg_max(d.tonic_pc, d.created_at), arg_max(d.key_name, d.created_at), $run_id, $now
+FROM fs_todo td JOIN track_descriptors d
+  ON td.kind = 'descriptors' AND d.params_hash = td.params_hash AND d.audio_id = td.audio_id
+GROUP BY td.params_hash, td.track_id, td.sha256, td.audio_id;
+
+INSERT INTO feature_reject (kind, params_hash, track_id, sha256, audio_id, reason, detail, run_id, created_at)
+SELECT td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id, arg_max(r.reason, r.created_at),
+       arg_max(r.detail, r.created_at), $run_id, $now
+FROM fs_todo td JOIN feature_reject r
+  ON r.kind = td.kind AND r.params_hash = td.params_hash AND r.audio_id = td.audio_id
+ AND r.track_id <> td.track_id AND r.reason <> 'missing object'
+GROUP BY td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id
+ON CONFLICT DO NOTHING;
+
+DELETE FROM fs_todo td
+WHERE EXISTS (SELECT 1 FROM feature_done d
+              WHERE d.kind = td.kind AND d.params_hash = td.params_hash
+                AND d.track_id = td.track_id AND d.audio_id = td.audio_id)
+   OR EXISTS (SELECT 1 FROM feature_reject r
+              WHERE r.kind = td.kind AND r.params_hash = td.params_hash AND r.track_id = td.track_id
+                AND r.audio_id = td.audio_id AND r.reason <> 'missing object');
+
+-- One work item per distinct audio: decoded once, every extractor it still needs, every track it serves.
+CREATE OR REPLACE TEMP TABLE fs_items AS
+SELECT audio_id, any_value(sha256) AS sha256, min(object_key) AS object_key, bool_and(whole) AS whole,
+       any_value(excerpt_offset_s) AS offset_s, any_value(excerpt_duration_s) AS duration_s,
+       list(DISTINCT track_id ORDER BY track_id) AS track_ids,
+       list(DISTINCT params_hash ORDER BY params_hash) AS extractors
+FROM fs_todo
+GROUP BY audio_id;

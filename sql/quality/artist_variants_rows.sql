@@ -1,0 +1,1 @@
+SELECT artist_id, raw_name, dump_id, lines FROM q_base;

@@ -1,0 +1,50 @@
+-- Whole-table facts of extracted features (migration 005), over every row, as one row (features).
+-- Spectrograms: known parameters and track, the track's audio (sha256), a sane shape of one size per
+-- parameter set, float16, finite dB range, the content key; descriptors: one vector length per parameter
+-- set, finite values, a valid tonic. Nothing is both extracted and rejected.
+WITH mel AS (
+    SELECT m.*, t.sha256 AS track_sha256, t.track_id IS NOT NULL AS known_track,
+           p.params_hash IS NOT NULL AS known_params
+    FROM track_mel m
+    LEFT JOIN track t USING (track_id)
+    LEFT JOIN feature_params p USING (params_hash)
+),
+d AS (
+    SELECT x.*, t.sha256 AS track_sha256, t.track_id IS NOT NULL AS known_track,
+           p.params_hash IS NOT NULL AS known_params
+    FROM track_descriptors x
+    LEFT JOIN track t USING (track_id)
+    LEFT JOIN feature_params p USING (params_hash)
+)
+SELECT
+    (SELECT count(*) FROM mel) AS spectrograms,
+    (SELECT count(*) FROM d) AS descriptor_rows,
+    (SELECT count(*) FROM mel WHERE NOT known_params) AS mel_unknown_params,
+    (SELECT count(*) FROM mel WHERE NOT known_track) AS mel_unknown_tracks,
+    (SELECT count(*) FROM mel WHERE known_track AND sha256 <> track_sha256) AS mel_audio_mismatches,
+    (SELECT count(*) FROM mel
+     WHERE len(shape) <> CASE kind WHEN 'log_mel' THEN 2 ELSE 3 END OR list_min(shape) < 1) AS mel_bad_shapes,
+    (SELECT count(*) FROM (
+        SELECT kind, params_hash FROM mel
+        GROUP BY kind, params_hash
+        HAVING count(DISTINCT CASE kind WHEN 'log_mel' THEN shape ELSE shape[2:] END) > 1)) AS mel_mixed_shapes,
+    (SELECT count(*) FROM mel WHERE dtype <> 'float16') AS mel_bad_dtypes,
+    (SELECT count(*) FROM mel WHERE NOT (isfinite(min_db) AND isfinite(max_db) AND min_db <= max_db)) AS mel_bad_db_ranges,
+    (SELECT count(*) FROM mel WHERE bytes <= 0) AS mel_empty_objects,
+    (SELECT count(*) FROM mel
+     WHERE object_key <> 'features/' || CASE kind WHEN 'log_mel' THEN 'mel' ELSE 'slices' END || '/'
+                         || params_hash || '/' || audio_id || '.npy') AS mel_bad_object_keys,
+    (SELECT count(*) FROM mel m
+     WHERE EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = m.kind AND r.params_hash = m.params_hash
+                   AND r.track_id = m.track_id AND r.audio_id = m.audio_id)) AS mel_also_rejected,
+    (SELECT count(*) FROM d WHERE NOT known_params) AS descriptor_unknown_params,
+    (SELECT count(*) FROM d WHERE NOT known_track) AS descriptor_unknown_tracks,
+    (SELECT count(*) FROM d WHERE known_track AND sha256 <> track_sha256) AS descriptor_audio_mismatches,
+    (SELECT count(*) FROM (SELECT params_hash FROM d GROUP BY params_hash HAVING count(DISTINCT len(vec)) > 1))
+        AS descriptor_mixed_lengths,
+    (SELECT count(*) FROM d WHERE len(vec) = 0 OR len(list_filter(vec, lambda x: x IS NULL OR NOT isfinite(x))) > 0)
+        AS descriptor_non_finite,
+    (SELECT count(*) FROM d WHERE tonic_pc IS NOT NULL AND tonic_pc NOT BETWEEN 0 AND 11) AS descriptor_bad_tonic,
+    (SELECT count(*) FROM d x
+     WHERE EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = 'descriptors' AND r.params_hash = x.params_hash
+                   AND r.track_id = x.track_id AND r.audio_id = x.audio_id)) AS descriptor_also_rejected;

@@ -1,0 +1,36 @@
+-- Whole-table facts of the plays of dump $dump_id, over every row, as one row (musim.quality: lastfm_plays).
+-- Bad-row counts must be 0; the counts must agree with the dump's record. $user_key_regex depends on the
+-- dump's format (40-hex sha1 in 360K, user_000001 in 1K).
+WITH d AS (
+    SELECT lines, loaded, rejected, plays_rows FROM lastfm_dump WHERE dump_id = $dump_id
+),
+p AS (
+    SELECT count(*) AS rows_stored,
+           coalesce(sum(lines), 0) AS sum_lines,
+           count(*) FILTER (WHERE plays IS NULL OR plays < 0) AS bad_plays_rows,
+           count(*) FILTER (WHERE lines IS NULL OR lines < 1) AS bad_lines_rows,
+           count(*) - count(DISTINCT (user_id::BIGINT << 32) | artist_id::BIGINT) AS duplicate_rows
+    FROM lastfm_plays
+    WHERE dump_id = $dump_id
+),
+users AS (
+    SELECT count(*) FILTER (WHERE u.user_key IS NULL OR NOT regexp_full_match(u.user_key, $user_key_regex))
+               AS bad_user_keys
+    FROM (SELECT DISTINCT user_id FROM lastfm_plays WHERE dump_id = $dump_id) x
+    LEFT JOIN lastfm_user u USING (user_id)
+),
+artists AS (
+    SELECT count(*) FILTER (WHERE a.artist_id IS NULL OR coalesce(a.artist_key, '') = '') AS missing_artist_keys
+    FROM (SELECT DISTINCT artist_id FROM lastfm_plays WHERE dump_id = $dump_id) x
+    LEFT JOIN artist a USING (artist_id)
+),
+r AS (
+    SELECT count(*) AS rejects_stored
+    FROM ingest_rejects
+    WHERE dump_id = $dump_id AND file_kind IN ('plays', 'events')
+)
+SELECT d.lines, d.loaded, d.rejected, d.loaded + d.rejected AS loaded_plus_rejected,
+       p.sum_lines, r.rejects_stored, d.plays_rows, p.rows_stored,
+       CASE WHEN d.lines > 0 THEN d.rejected / d.lines ELSE 0.0 END AS reject_share,
+       p.bad_plays_rows, p.bad_lines_rows, p.duplicate_rows, users.bad_user_keys, artists.missing_artist_keys
+FROM d, p, r, users, artists;

@@ -1,0 +1,85 @@
+"""``musim acquire`` and ``musim previews``: JSON contracts, the closing summary, the local folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musim.cli import main
+from musim.synth.audio import write_music_folder
+
+pytestmark = pytest.mark.server
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def fake_env(fake_server, monkeypatch):
+    for key, value in fake_server.env().items():
+        monkeypatch.setenv(key, value)
+    for var, value in (("MUSIM_RETRY_INITIAL_S", "0.01"), ("MUSIM_RETRY_MAX_S", "0.02"),
+                       ("MUSIM_RETRY_JITTER_S", "0"), ("MUSIM_DOWNLOAD_RATE_LIMIT", "1000/1"),
+                       ("MUSIM_DEEZER_RATE_LIMIT", "1000/1")):
+        monkeypatch.setenv(var, value)
+    return fake_server
+
+
+def test_acquire_and_previews_json(snapshot, fake_env, capsys):
+    code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "4", "--per-artist", "2", "--json")
+    summary = json.loads(out)
+    assert code == 0
+    assert {k: summary[k] for k in ("planned", "matched", "no_match", "downloaded", "rejected", "failed")} == {
+        "planned": 4, "matched": 3, "no_match": 1, "downloaded": 6, "rejected": 0, "failed": 0}
+    assert summary["catalogue"]["artists"]["downloaded"] == 3 and summary["catalogue"]["tracks"] == 6
+
+    code, out, _ = run(capsys, "previews", "--json")
+    listed = json.loads(out)
+    assert code == 0 and len(listed) == 6
+    assert [r["artist"] for r in listed[:2]] == ["Radiohead", "Radiohead"]  # catalogue order
+    assert {"artist", "title", "provider", "status", "duration_s", "object_key", "sha256", "track_id"} <= listed[0].keys()
+    code, out, _ = run(capsys, "previews", "--artist", "BEYONC", "--json")
+    assert {r["artist"] for r in json.loads(out)} == {"Beyoncé"}
+
+    code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "4", "--per-artist", "2")
+    assert code == 0 and "nothing to do" in out and "6 tracks of 3 artists stored" in out
+
+
+def test_acquire_summary_and_reasons(snapshot, fake_env, capsys):
+    from tests.fakes.provider_server import Fault
+
+    fake_env.add_fault(r"^/audio/deezer/3000000\.mp3$", Fault("empty"))
+    code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "1")
+    assert code == 0
+    assert "matched 1, no match 0, no preview 0, failed 0" in out
+    assert "downloaded 3, already stored 0, rejected 1, failed 0" in out and "musim previews --all" in out
+    code, out, _ = run(capsys, "previews", "--all", "--json")
+    rejected = [r for r in json.loads(out) if r["status"] == "rejected"]
+    assert len(rejected) == 1 and "empty" in rejected[0]["last_error"] and rejected[0]["object_key"] is None
+
+
+def test_acquire_from_a_local_folder(snapshot, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MUSIM_EXCERPT_S", "8")
+    music = tmp_path / "music"
+    write_music_folder(music, [("Radiohead", 0), ("Muse", 1), ("Someone Else", 2)], tracks_per_artist=2,
+                       fmt="ogg", duration=12.0)
+    code, out, _ = run(capsys, "acquire", "--path", str(music), "--top", "3", "--json")
+    summary = json.loads(out)
+    assert code == 0 and (summary["matched"], summary["no_match"], summary["downloaded"]) == (2, 1, 4)
+    listed = json.loads(run(capsys, "previews", "--artist", "muse", "--json")[1])
+    assert len(listed) == 2 and all(r["provider"] == "local" and r["format"] == "ogg" for r in listed)
+    first = listed[0]
+    assert first["duration_s"] == pytest.approx(12.0, abs=0.05) and first["sample_rate"] == 22050
+    assert (first["excerpt_offset_s"], first["excerpt_duration_s"]) == (2.0, 8.0)  # the middle 8 s
+    assert first["source_url"].startswith(str(music)) and first["object_key"].endswith(".ogg")
+
+
+def test_unknown_provider_and_no_runnable_provider(snapshot, capsys):
+    with pytest.raises(SystemExit):
+        main(["acquire", "--provider", "napster"])
+    code, _, err = run(capsys, "acquire", "--provider", "local")
+    assert code == 2 and "no audio provider can run" in err

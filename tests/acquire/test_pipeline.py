@@ -1,0 +1,199 @@
+"""The acquisition pipeline against the fake provider services: plan → fetch → record, resumable."""
+
+from __future__ import annotations
+
+import pytest
+
+from musim import warehouse
+from musim.acquire.pipeline import acquire, catalogue, fetch_batch, plan, record, status_counts
+from musim.storage import open_store
+from tests.acquire.conftest import REAL
+from tests.fakes.provider_server import Fault
+
+pytestmark = pytest.mark.server
+AUDIO = r"^/audio/"
+
+
+def rows(query: str, *params):
+    with warehouse.writer() as con:
+        return con.execute(query, list(params)).fetchall()
+
+
+def test_catalogue_skips_junk_and_keeps_listener_order(snapshot):
+    got = catalogue(10)
+    assert [r["name"] for r in got] == REAL
+    assert [r["catalogue_rank"] for r in got] == [1, 2, 3, 4, 5]
+    assert [r["name"] for r in catalogue(2)] == ["Radiohead", "Beyoncé"]
+
+
+def test_full_pipeline_stores_objects_and_rows(snapshot, fake_server):
+    summary = acquire(10, providers=["deezer"], acquire_settings=fake_server.settings(), batch_size=2)
+    assert summary.planned == 5 and summary.batches == 3
+    assert (summary.matched, summary.no_match, summary.downloaded, summary.rejected, summary.failed) == (4, 1, 12, 0, 0)
+    assert fake_server.count(AUDIO) == 12
+    assert summary.catalogue["artists"]["downloaded"] == 4 and summary.catalogue["artists"]["no_match"] == 1
+    assert summary.catalogue["tracks"] == 12
+    tracks = rows("""SELECT t.title, t.object_key, t.sha256, t.format, t.duration_s, t.sample_rate, t.channels,
+                            t.excerpt_offset_s, t.excerpt_duration_s, t.genre, t.provider_rank
+                     FROM track t JOIN acquire_artist a USING (artist_id) WHERE a.name = 'Muse'
+                     ORDER BY t.provider_rank""")
+    assert [t[0] for t in tracks] == ["First Song", "Second Song", "Third Song"]  # the most popular three
+    store = open_store()
+    for title, key, sha, fmt, dur, sr, ch, off, win, genre, _ in tracks:
+        assert key == f"audio/previews/{sha}.mp3" and store.exists(key) and fmt == "mp3"
+        assert dur == pytest.approx(8.0, abs=0.1) and sr == 22050 and ch == 1
+        assert (off, win) == (0.0, dur) and genre == "Rock"
+    artist = rows("""SELECT provider, provider_artist_id, match_score, match_method, status, attempts
+                     FROM acquire_artist WHERE name = 'Muse'""")[0]
+    assert artist == ("deezer", fake_server.artist_id("deezer", "Muse"), 1.0, "exact", "downloaded", 0)
+    assert not list(store.list("acquire/journal/"))  # applied and removed
+
+    again = acquire(10, providers=["deezer"], acquire_settings=fake_server.settings())
+    assert again.planned == 0 and fake_server.count(AUDIO) == 12  # nothing left to do
+
+
+def test_resumes_after_a_kill_between_fetch_and_record_without_downloading_twice(snapshot, fake_server):
+    settings = fake_server.settings()
+    batches = plan(10, providers=["deezer"], acquire_settings=settings, batch_size=2)
+    assert len(batches) == 3
+    for batch in batches[:2]:  # fetched (objects + journals stored), then the process "dies": no record
+        fetch_batch(batch, settings=settings)
+    assert fake_server.count(AUDIO) == 9
+    assert rows("SELECT count(*) FROM preview") == [(0,)]  # nothing recorded yet
+
+    summary = acquire(10, providers=["deezer"], acquire_settings=settings)  # a fresh run
+    assert summary.planned == 1 and summary.downloaded == 3  # only Björk was left
+    assert fake_server.count(AUDIO) == 12  # every preview downloaded exactly once
+    assert status_counts()["tracks"] == 12
+    assert rows("SELECT count(*) FROM acquire_journal") == [(5,)]
+    assert not list(open_store().list("acquire/journal/"))
+
+
+def test_journal_applied_once_even_if_its_delete_was_lost(snapshot, fake_server):
+    settings = fake_server.settings()
+    (batch,) = plan(1, providers=["deezer"], acquire_settings=settings)
+    fetched = fetch_batch(batch, settings=settings)
+    store = open_store()
+    (key,) = fetched["journals"]
+    data = store.get_bytes(key)
+    assert record([fetched])["journals"] == 1
+    store.put_bytes(key, data)  # as if the process died after the commit, before deleting the journal
+    second = record()
+    assert second == {"journals": 0, "already_applied": 1, "artists": {}, "previews": {}}
+    assert rows("SELECT attempts FROM preview ORDER BY provider_rank") == [(1,), (1,), (1,)]
+    assert not store.exists(key)
+
+
+def test_downloaded_never_again_and_stored_sources_reused(snapshot, fake_server):
+    settings = fake_server.settings()
+    acquire(2, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    assert fake_server.count(AUDIO) == 4
+    more = acquire(2, per_artist=3, providers=["deezer"], acquire_settings=settings)
+    assert (more.planned, more.downloaded) == (2, 2) and fake_server.count(AUDIO) == 6  # only the third ones
+
+    # The preview state is lost but the source -> object mapping is kept: nothing is downloaded again.
+    with warehouse.writer() as con:
+        con.execute("DELETE FROM preview")
+        con.execute("DELETE FROM track")
+        con.execute("UPDATE acquire_artist SET status = 'pending'")
+    again = acquire(2, per_artist=3, providers=["deezer"], acquire_settings=settings)
+    assert (again.downloaded, again.reused) == (0, 6) and fake_server.count(AUDIO) == 6
+    assert status_counts()["tracks"] == 6
+
+    # ... unless the object itself is gone from the store.
+    store = open_store()
+    key = rows("SELECT object_key FROM track ORDER BY track_id LIMIT 1")[0][0]
+    store.delete(key)
+    with warehouse.writer() as con:
+        con.execute("DELETE FROM preview")
+        con.execute("DELETE FROM track")
+        con.execute("UPDATE acquire_artist SET status = 'pending'")
+    last = acquire(2, per_artist=3, providers=["deezer"], acquire_settings=settings)
+    assert (last.downloaded, last.reused) == (1, 5) and store.exists(key)
+
+
+def test_rejects_recorded_not_stored_and_replaced_by_the_next_track(snapshot, fake_server):
+    muse = 2  # index in the fake catalogue
+    bad = fake_server._track_id("deezer", muse, 1)
+    fake_server.add_fault(rf"^/audio/deezer/{bad}\.mp3$", Fault("corrupt"))
+    summary = acquire(3, providers=["deezer"], acquire_settings=fake_server.settings())
+    assert (summary.downloaded, summary.rejected, summary.failed) == (9, 1, 0)
+    (rejected,) = rows("""SELECT title, status, last_error, object_key, attempts FROM preview
+                          WHERE status <> 'downloaded'""")
+    assert rejected[:2] == ("Second Song", "rejected") and "undecodable" in rejected[2]
+    assert rejected[3] is None and rejected[4] == 1
+    titles = [t for (t,) in rows("""SELECT title FROM track JOIN acquire_artist USING (artist_id)
+                                    WHERE name = 'Muse' ORDER BY provider_rank""")]
+    assert titles == ["First Song", "Third Song", "Fourth Song"]  # the next most popular instead
+    assert len(list(open_store().list("audio/previews/"))) == 9
+    again = acquire(3, providers=["deezer"], acquire_settings=fake_server.settings())
+    assert again.planned == 0  # a rejected track is never fetched again
+
+
+def test_failed_is_retried_on_the_next_run_until_max_attempts(snapshot, fake_server):
+    settings = fake_server.settings()  # 3 tries per download (tenacity), tiny waits
+    beyonce = [fake_server._track_id("deezer", 1, j) for j in range(3)]
+    fake_server.add_fault(rf"^/audio/deezer/({'|'.join(beyonce)})\.mp3$", Fault("status", status=503, times=9))
+    fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=503))  # Radiohead #2: always
+    first = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=2)
+    assert (first.downloaded, first.failed) == (2, 4)
+    state = dict((r[0], r[1:]) for r in rows("SELECT name, status, attempts, last_error FROM acquire_artist"))
+    assert state["Beyoncé"][:2] == ("failed", 1) and state["Radiohead"][:2] == ("failed", 1)
+    assert "HTTP 503" in state["Beyoncé"][2] and "gave up after 3 attempts" in state["Beyoncé"][2]
+    assert fake_server.count(AUDIO) == 4 * 3 + 2
+
+    second = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=2)  # both retried
+    assert (second.planned, second.downloaded, second.failed) == (2, 3, 1)
+    state = dict((r[0], r[1:]) for r in rows("SELECT name, status, attempts FROM acquire_artist"))
+    # Beyoncé's previews came through; Radiohead's second one failed twice: given up, the other two count.
+    assert state == {"Beyoncé": ("downloaded", 1), "Radiohead": ("downloaded", 1)}
+    assert rows("SELECT title, attempts FROM preview WHERE status = 'failed'") == [("Second Song", 2)]
+    assert acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=2).planned == 0
+    assert status_counts()["tracks"] == 5 and fake_server.count(AUDIO) == 4 * 3 + 2 + 3 + 3
+
+
+def test_an_artist_failing_every_run_is_given_up_after_max_attempts(snapshot, fake_server):
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=500))
+    for attempt in (1, 2):
+        summary = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2)
+        assert (summary.planned, summary.artists_failed) == (1, 1)
+        assert rows("SELECT status, attempts FROM acquire_artist") == [("failed", attempt)]
+    assert acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2).planned == 0
+    fake_server.clear_faults()
+    later = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=3)
+    assert (later.planned, later.downloaded) == (1, 3)
+    assert rows("SELECT status, attempts, last_error FROM acquire_artist") == [("downloaded", 2, None)]
+
+
+def test_provider_outage_fails_the_artist_and_the_next_provider_is_asked(snapshot, fake_server):
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=500))
+    summary = acquire(2, providers=["deezer", "itunes"], acquire_settings=fake_server.settings())
+    assert summary.downloaded == 6
+    got = rows("SELECT DISTINCT provider, format FROM track")
+    assert got == [("itunes", "m4a")]
+    assert rows("SELECT providers_tried FROM acquire_artist LIMIT 1") == [(["deezer", "itunes"],)]
+
+
+def test_pipeline_on_s3(snapshot, fake_server, s3_env, monkeypatch):
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", s3_env.url)
+    settings = fake_server.settings()
+    batches = plan(3, providers=["itunes"], acquire_settings=settings, batch_size=2)
+    fetch_batch(batches[0], settings=settings)  # killed before record: journals wait in the bucket
+    listed = s3_env.client.list_objects_v2(Bucket=s3_env.bucket, Prefix="musim/acquire/journal/")
+    assert listed["KeyCount"] == 2
+    summary = acquire(3, providers=["itunes"], acquire_settings=settings)
+    assert summary.planned == 1 and fake_server.count(AUDIO) == 9
+    keys = {o["Key"] for o in s3_env.client.list_objects_v2(Bucket=s3_env.bucket, Prefix="musim/")["Contents"]}
+    tracks = rows("SELECT object_key, sha256, format FROM track")
+    assert len(tracks) == 9 and all(f"musim/{k}" in keys and k.endswith(f"{sha}.m4a") for k, sha, _ in tracks)
+    assert not any(k.startswith("musim/acquire/journal/") for k in keys)
+
+
+def test_a_retried_fetch_task_skips_the_artists_it_already_journaled(snapshot, fake_server):
+    settings = fake_server.settings()
+    (batch,) = plan(3, providers=["deezer"], acquire_settings=settings)
+    first = fetch_batch(dict(batch, artists=batch["artists"][:2]), settings=settings)  # died after two
+    retried = fetch_batch(batch, settings=settings)
+    assert retried["counts"]["artists_resumed"] == 2 and retried["journals"][:2] == first["journals"]
+    assert len(retried["journals"]) == 3 and fake_server.count(AUDIO) == 9
+    assert record([retried])["journals"] == 3 and status_counts()["tracks"] == 9
