@@ -36,6 +36,7 @@ bench-quick: $(STAMP)
 
 lock:  ## re-resolve the whole stack (needs uv)
 	$(UV) pip compile pyproject.toml --extra dev --python 3.11 -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --extra gpu --python 3.11 -o requirements-gpu.lock
 
 clean:
 	rm -rf .musim benchmarks/results

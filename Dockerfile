@@ -1,0 +1,25 @@
+# musim on the official Airflow image, with the project's locked stack (requirements.lock) installed.
+# Build: docker build -t musim-airflow:latest .   (docker-compose.yaml builds it for you)
+ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11
+FROM ${AIRFLOW_IMAGE}
+# requirements.lock (CPU) or requirements-gpu.lock (adds tensorflow[and-cuda]: the CUDA libraries as wheels)
+ARG LOCK=requirements.lock
+
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libsndfile1 \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+USER airflow
+
+WORKDIR /opt/musim
+COPY --chown=airflow:root ${LOCK} pyproject.toml README.md ./
+# The lock pins the whole stack (Airflow included) so the image matches every other machine exactly.
+RUN pip install --no-cache-dir "uv==0.13.9" \
+ && uv pip install --no-cache --python "$(command -v python)" -r ${LOCK}
+COPY --chown=airflow:root musim ./musim
+COPY --chown=airflow:root sql ./sql
+RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e .
+COPY --chown=airflow:root dags /opt/airflow/dags
+COPY --chown=airflow:root plugins /opt/airflow/plugins
+
+ENV MUSIM_HOME=/opt/musim/data
