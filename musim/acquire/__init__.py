@@ -2,9 +2,10 @@
 folder, list its top tracks and download (or read) their audio, politely (rate limits, retries with
 backoff) and checked (every preview must decode to a sane length).
 
-Storing state in the warehouse and objects in storage is the caller's job; this package only talks to
-providers. Entry points: :func:`musim.acquire.providers.build_providers`, :func:`resolve_artist`,
-:func:`get_preview`, :func:`check_preview`, :func:`excerpt_window`.
+Provider layer entry points: :func:`musim.acquire.providers.build_providers`, :func:`resolve_artist`,
+:func:`get_preview`, :func:`check_preview`, :func:`excerpt_window`. The acquisition pipeline on top of it
+(catalogue, warehouse state, object store, journals: ``plan`` → ``fetch_batch`` → ``record``, and
+``acquire`` for the CLI) is :mod:`musim.acquire.pipeline`, imported on demand (it needs the warehouse).
 """
 
 from musim.acquire.check import check_preview, get_preview

@@ -196,10 +196,14 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         return outcome
     provider = next(p for p in providers if p.name == res.provider)
     slots = per_artist
+    seen: set[str] = set()
     for track in own:
         if slots <= 0:
             break
         tid = track_id_for(artist_id, track.provider, track.provider_track_id)
+        if tid in seen:  # a provider listing the same track twice
+            continue
+        seen.add(tid)
         before = known.get(tid)
         if before is not None:
             if before["status"] == "downloaded":

@@ -23,13 +23,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from musim import __version__
+import musim
 from musim.acquire.config import RateLimit, RetryPolicy
 from musim.acquire.errors import ProviderError, RateLimited
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-USER_AGENT = f"musim/{__version__} (music-similarity research; polite client)"
+# getattr: an editable install made before musim/__init__.py existed maps musim as a namespace package
+USER_AGENT = f"musim/{getattr(musim, '__version__', '0.1.0')} (music-similarity research; polite client)"
 
 
 class RateLimiter:

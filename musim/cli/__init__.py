@@ -14,7 +14,8 @@ import sys
 from musim.errors import MusimError
 
 #: Modules that add subcommands, in help order.
-AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality"]
+AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality",
+         "musim.cli.models"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,7 +39,7 @@ def test_full_pipeline_stores_objects_and_rows(snapshot, fake_server):
                      ORDER BY t.provider_rank""")
     assert [t[0] for t in tracks] == ["First Song", "Second Song", "Third Song"]  # the most popular three
     store = open_store()
-    for title, key, sha, fmt, dur, sr, ch, off, win, genre, _ in tracks:
+    for _title, key, sha, fmt, dur, sr, ch, off, win, genre, _ in tracks:
         assert key == f"audio/previews/{sha}.mp3" and store.exists(key) and fmt == "mp3"
         assert dur == pytest.approx(8.0, abs=0.1) and sr == 22050 and ch == 1
         assert (off, win) == (0.0, dur) and genre == "Rock"

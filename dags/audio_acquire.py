@@ -1,0 +1,74 @@
+"""
+### Audio acquisition
+
+Downloads up to `per_artist` audio previews for each of the top `top_n` artists by listeners (latest
+published snapshot) from the providers (Deezer, iTunes, Spotify for matching, or a local music folder)
+into the object store (`audio/previews/<sha256>.<ext>`), with the state in the warehouse (`acquire_artist`,
+`preview`, `track`). `plan` records the catalogue and cuts the artists with work left into batches;
+`fetch` runs per batch (network and object store only, pool `audio_fetch`, one at a time so the
+providers' rate limits hold); `record` applies the fetch journals. A rerun does only what is left.
+Emits the **previews** asset, which schedules feature extraction.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Metadata, Param, dag, task
+
+from musim.assets import asset
+
+PREVIEWS = asset("previews")
+
+
+@dag(
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["musim", "audio", "acquire"],
+    doc_md=__doc__,
+    params={
+        "top_n": Param(1000, type="integer", minimum=1, description="Catalogue: the top N artists by listeners"),
+        "providers": Param(None, type=["null", "array"],
+                           description="Providers in order, e.g. [\"deezer\", \"itunes\"] or [\"local\"] "
+                                       "(default: $MUSIM_ACQUIRE_PROVIDERS)"),
+        "per_artist": Param(3, type="integer", minimum=1, maximum=20, description="Previews per artist"),
+        "local_path": Param(None, type=["null", "string"],
+                            description="Local music folder for the local provider (default: $MUSIM_LOCAL_MUSIC_DIR)"),
+        "batch_size": Param(25, type="integer", minimum=1, description="Artists per mapped fetch task"),
+        "concurrency": Param(4, type="integer", minimum=1, maximum=32, description="Artists fetched at once per task"),
+        "max_attempts": Param(3, type="integer", minimum=1, description="Retry failures while attempts are below this"),
+    },
+)
+def audio_acquire():
+    @task(pool="duckdb_writer")
+    def plan(params=None) -> list[dict]:
+        from musim.acquire.pipeline import plan
+
+        return plan(params["top_n"], per_artist=params["per_artist"], batch_size=params["batch_size"],
+                    max_attempts=params["max_attempts"], providers=params["providers"] or None,
+                    local_dir=params["local_path"] or None)
+
+    @task(pool="audio_fetch", max_active_tis_per_dag=1, retries=2, retry_delay=pendulum.duration(minutes=1))
+    def fetch(batch: dict, params=None) -> dict:
+        from musim.acquire.pipeline import fetch_batch
+
+        return fetch_batch(batch, concurrency=params["concurrency"])
+
+    @task(pool="duckdb_writer", outlets=[PREVIEWS], trigger_rule="none_failed")
+    def record(fetched, params=None):
+        from musim.acquire.pipeline import record, status_counts
+
+        fetched = list(fetched or [])
+        applied = record(fetched, max_attempts=params["max_attempts"])
+        totals = status_counts()
+        extra = {"batches": len(fetched), "journals": applied["journals"], **applied["previews"],
+                 "tracks": totals["tracks"], "artists_with_tracks": totals["artists_with_tracks"],
+                 **{f"artists_{k}": v for k, v in totals["artists"].items()}}
+        yield Metadata(PREVIEWS, extra=extra)
+        return extra
+
+    record(fetch.expand(batch=plan()))
+
+
+audio_acquire()
