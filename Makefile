@@ -28,6 +28,9 @@ test-fast: $(STAMP)  ## skip the slow tests
 lint: $(STAMP)
 	$(VENV)/bin/ruff check musim dags plugins tests benchmarks
 
+up: $(STAMP)  ## Airflow standalone with musim's DAGs and plugin; prints the UI address and login
+	$(PY) -m musim.up
+
 bench: $(STAMP)  ## full-scale benchmarks: prints a table, writes benchmarks/results/bench.json
 	$(PY) -m benchmarks.run
 

@@ -76,12 +76,13 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
     params = "min_listeners=50, min_co_listeners=2" if not quick else "min_listeners=10, min_co_listeners=2"
     sql_wall, sql_rss, sql_res = measure(f"""
         from musim import warehouse, sql
+        from musim.similarity.build import count_pairs
         con = warehouse.connect()
         dump = con.execute("SELECT dump_id FROM lastfm_dump").fetchone()[0]
         T0 = time.perf_counter()
         sql.run(con, "similarity/listeners.sql", dump_id=dump, min_listeners={50 if not quick else 10})
         n = con.execute("SELECT count(*) FROM sim_eligible").fetchone()[0]
-        sql.run(con, "similarity/pairs.sql", n_artists=n, min_co_listeners=2)
+        count_pairs(con, n, 2)
         RESULT['_wall'] = time.perf_counter() - T0
         RESULT['pairs'] = con.execute("SELECT count(*) FROM sim_pairs").fetchone()[0]
         RESULT['checksum'] = con.execute("SELECT sum(co::HUGEINT * (idx_a + 1) + idx_b) FROM sim_pairs").fetchone()[0]

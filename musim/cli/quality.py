@@ -86,9 +86,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
-    from musim.quality import suites
+    from musim.quality import all_suites
 
-    found = suites()
+    found = all_suites()
     if args.json:
         print_json([{"name": s.name, "scope": s.scope, "tables": list(s.tables), "parts": [p.name for p in s.parts],
                      "description": s.description} for s in found.values()])

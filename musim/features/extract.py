@@ -251,7 +251,12 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
             items = items[:limit]
         lines = con.execute("SELECT track_id || ':' || sha256 FROM fs_track ORDER BY track_id").fetchall()
         preview_set = hashlib.sha256("\n".join(r[0] for r in lines).encode()).hexdigest()[:16]
-        dump = con.execute("SELECT dump_id FROM lastfm_dump ORDER BY seq DESC LIMIT 1").fetchone()
+        # lineage: the dump whose listeners chose the catalogue (else the latest dump)
+        dump = con.execute("""SELECT coalesce(
+                                  (SELECT dump_id FROM acquire_artist WHERE dump_id IS NOT NULL
+                                   ORDER BY planned_at DESC NULLS LAST LIMIT 1),
+                                  (SELECT dump_id FROM lastfm_dump ORDER BY seq DESC LIMIT 1))""").fetchone()
+        dump = dump if dump and dump[0] else None
         reused = con.execute("""SELECT (SELECT count(*) FROM track_mel WHERE run_id = $r)
                                      + (SELECT count(*) FROM track_descriptors WHERE run_id = $r)""",
                              {"r": run_id}).fetchone()[0]
@@ -548,6 +553,7 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     store = store or open_store()
     from musim.features.registry import apply
 
+    apply(con)  # every code definition (a derived view's inputs included), then any other view asked for
     apply(con, views=chosen)
     extractors = extractors_for(chosen)
     plan = plan_build(con, extractors, limit=opts.limit, views=[v.ref for v in chosen])
@@ -622,7 +628,7 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
     from musim.features.registry import apply
 
     with warehouse.writer() as con:
-        apply(con, views=chosen)
+        apply(con)
         plan = plan_build(con, extractors_for(chosen), limit=limit, run_id=run_id, views=[v.ref for v in chosen])
     return plan.batches(batch_size, opts)
 

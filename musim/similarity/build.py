@@ -69,6 +69,22 @@ def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     return rows[0][0]
 
 
+#: Eligible artists per slice of the pair count (see sql/similarity/pairs.sql).
+ARTISTS_PER_SLICE = 1500
+
+
+def count_pairs(con: duckdb.DuckDBPyConnection, n_artists: int, min_co_listeners: int,
+                artists_per_slice: int = ARTISTS_PER_SLICE) -> int:
+    """Fill ``sim_pairs`` from ``sim_edges`` slice by slice; return the number of pairs."""
+    con.execute("CREATE OR REPLACE TEMP TABLE sim_pairs (idx_a INTEGER, idx_b INTEGER, co INTEGER)")
+    slices = max(1, -(-n_artists // artists_per_slice))
+    bounds = [round(n_artists * i / slices) for i in range(slices + 1)]
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        sql.run(con, "similarity/pairs.sql", n_artists=max(n_artists, 1), min_co_listeners=min_co_listeners,
+                idx_lo=lo, idx_hi=hi)
+    return con.execute("SELECT count(*) FROM sim_pairs").fetchone()[0]
+
+
 def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
                      params: SimilarityParams = SimilarityParams()) -> SimilarityResult:
     """Compute and store the similarity tables of a dump on the writer connection ``con``."""
@@ -80,8 +96,7 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
         n_artists = con.execute("SELECT count(*) FROM sim_eligible").fetchone()[0]
         users = con.execute("SELECT count(DISTINCT user_id) FROM lastfm_plays WHERE dump_id = ? AND plays > 0",
                             [dump_id]).fetchone()[0]
-        sql.run(con, "similarity/pairs.sql", n_artists=max(n_artists, 1),
-                min_co_listeners=params.min_co_listeners)
+        count_pairs(con, n_artists, params.min_co_listeners)
         sql.run(con, "similarity/metrics.sql", users=users)
         pairs, seed_raw_max = con.execute("SELECT count(*), max(seed_raw) FROM sim_scored").fetchone()
         for table in ("artist_listeners", "artist_neighbors", "artist_pair_similarity", "similarity_build"):

@@ -1,0 +1,72 @@
+"""
+### Audio features
+
+Extracts features from every stored preview that lacks them (`track` rows of the warehouse, audio in the
+object store): the log-mel image (`features/mel/<params hash>/<sha256>.npy`, float16), the log-mel slices
+(`features/slices/...`) and the handcrafted descriptors (warehouse `track_descriptors`); a preview that
+cannot be used gets a reason row (`feature_reject`). `plan` registers the feature views and cuts the work
+into batches; `compute` runs per batch on every core of its worker (object store only); `record` writes the
+rows, materialises the derived views (artist means) and publishes the online snapshots. A rerun computes
+only what is missing. Runs whenever **previews** is updated; emits the **features** asset.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Metadata, Param, dag, task
+
+from musim.assets import asset
+
+FEATURES = asset("features")
+
+
+@dag(
+    schedule=[asset("previews")],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["musim", "audio", "features"],
+    doc_md=__doc__,
+    params={
+        "views": Param(None, type=["null", "array"],
+                       description="Feature views to build, e.g. [\"track_log_mel\"] (default: every defined view)"),
+        "batch_size": Param(64, type="integer", minimum=1, description="Previews per mapped compute task"),
+        "workers": Param(None, type=["null", "integer"], minimum=1,
+                         description="Worker processes per compute task (default: every CPU of the worker)"),
+        "min_duration_s": Param(5.0, type="number", minimum=0,
+                                description="Reject audio shorter than this many seconds as too short"),
+        "limit": Param(None, type=["null", "integer"], minimum=0,
+                       description="Compute at most this many previews in this run (default: all)"),
+        "publish": Param(True, type="boolean", description="Publish online snapshots of the warehouse views"),
+    },
+)
+def audio_features():
+    run_id = "audio_features/{{ run_id }}"  # the feature build's id: one per DAG run, kept on retries
+
+    @task(pool="duckdb_writer")
+    def plan(build_id: str, params=None) -> list[dict]:
+        from musim.features.extract import plan_run
+
+        return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
+                        min_duration_s=params["min_duration_s"], limit=params["limit"])
+
+    @task(max_active_tis_per_dag=1, retries=1, retry_delay=pendulum.duration(minutes=1))
+    def compute(batch: dict, params=None) -> dict:
+        from musim.features.extract import compute_batch
+
+        return compute_batch(batch, workers=params["workers"])
+
+    @task(pool="duckdb_writer", outlets=[FEATURES], trigger_rule="none_failed")
+    def record(build_id: str, computed, params=None):
+        from musim.features.extract import record_run
+
+        summary = record_run(build_id, list(computed or []), views=params["views"] or None,
+                             publish=params["publish"])
+        yield Metadata(FEATURES, extra={k: summary[k] for k in (
+            "run_id", "tracks", "planned", "computed", "reused", "rejected", "rejects_by_reason", "materialised",
+            "views")})
+        return summary
+
+    record(run_id, compute.expand(batch=plan(run_id)))
+
+audio_features()

@@ -1,0 +1,29 @@
+"""The local log-mel cache: one (N, 256, 64) float16 array + index, reused when the selection repeats."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from musim.features import cache_log_mels, load_tensor
+
+
+def test_cache_materialises_and_reuses(built, tmp_path):
+    tracks = ["a2t1", "a1t1", "bad", "a2local", "a1t1"]
+    cache = cache_log_mels(tracks, con=built.con, store=built.store, folder=tmp_path)
+    assert not cache.reused
+    assert cache.track_ids == ("a2t1", "a1t1", "a2local") and cache.missing == ("bad",)
+    arr = cache.array()
+    assert isinstance(arr, np.memmap) and arr.shape == (3, 256, 64) and arr.dtype == np.float16
+    for i, key in enumerate(cache.object_keys):
+        np.testing.assert_array_equal(arr[i], load_tensor(built.store, key))
+    assert cache.row("a2local") == 2
+    index = json.loads(cache.index_path.read_text())
+    assert index["track_ids"] == list(cache.track_ids) and index["shape"] == [3, 256, 64]
+    again = cache_log_mels(tracks, con=built.con, store=built.store, folder=tmp_path)
+    assert again.reused and again.path == cache.path
+    other = cache_log_mels(["a1t1"], con=built.con, store=built.store, folder=tmp_path)
+    assert other.path != cache.path and other.array().shape == (1, 256, 64)
+    empty = cache_log_mels(["bad"], con=built.con, store=built.store, folder=tmp_path)
+    assert empty.array().shape == (0, 256, 64)

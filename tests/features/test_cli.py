@@ -1,0 +1,47 @@
+"""`musim features build|list|show` on the per-test MUSIM_HOME."""
+
+from __future__ import annotations
+
+import json
+
+from musim import warehouse
+from musim.cli import main
+from musim.features import clear_cache, lookup
+from musim.storage import open_store
+from tests.features.helpers import Catalogue
+
+
+def test_build_list_show(capsys):
+    con = warehouse.connect()
+    cat = Catalogue(con, open_store())
+    cat.add_clip("t1", 1, community=9)
+    cat.add("bad", 2, b"junk", fmt="mp3", duration_s=6.0)
+    con.close()
+
+    assert main(["features", "build", "--json", "--workers", "1", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["planned"] == 2 and out["computed"] == 3 and out["rejects_by_reason"] == {"undecodable": 3}
+    assert len(out["published"]) == 2
+    clear_cache()
+    assert lookup("artist_descriptors_mean", 1).shape == (42,)
+
+    assert main(["features", "build", "--workers", "1"]) == 0
+    assert "nothing new to extract" in capsys.readouterr().out
+
+    assert main(["features", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    views = {v["name"]: v for v in listed["views"]}
+    assert views["track_log_mel"]["entities"] == 1 and views["artist_descriptors_mean"]["entities"] == 1
+    assert {s["name"] for s in listed["services"]} == {"descriptor_baseline", "siamese_log_mel"}
+
+    assert main(["features", "list"]) == 0
+    assert "track_slices" in capsys.readouterr().out
+
+    assert main(["features", "show", "track_log_mel", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["rejects"] == {"undecodable": 1} and shown["lineage"]["preview_count"] == 2
+    assert shown["schema"][0]["shape"] == [256, 64]
+
+    assert main(["features", "show", "descriptor_baseline"]) == 0
+    assert "track_descriptors" in capsys.readouterr().out
+    assert main(["features", "show", "nope"]) == 2

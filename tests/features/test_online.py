@@ -1,0 +1,86 @@
+"""Online lookup: published snapshots held in memory, vectors by entity id in microseconds."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from musim.errors import NotFoundError
+from musim.features import (
+    ARTIST,
+    OnlineStore,
+    clear_cache,
+    embedding_view,
+    lookup,
+    open_online,
+    publish_online,
+    write_vectors,
+)
+from musim.features import definitions as d
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def test_published_artist_means_match_the_warehouse(built):
+    path = publish_online(built.con, d.artist_descriptors_mean)
+    assert path.exists()
+    expected = dict(built.con.execute("""SELECT entity_id, vec FROM feature_value
+                                         WHERE view_name = 'artist_descriptors_mean'""").fetchall())
+    for artist_id, vec in expected.items():
+        got = lookup("artist_descriptors_mean", int(artist_id))
+        assert got.dtype == np.float32 and got.shape == (len(vec),)
+        np.testing.assert_allclose(got, vec, rtol=1e-6)
+    assert lookup("artist_descriptors_mean", 999) is None
+    store = open_online("artist_descriptors_mean")
+    mat, found = store.get_many([1, 999, 2])
+    assert found.tolist() == [True, False, True] and np.isnan(mat[1]).all()
+    with pytest.raises(ValueError):
+        store.get(1)[0] = 0.0  # read-only
+
+
+def test_new_snapshot_is_picked_up_and_versions_are_separate(con):
+    view = embedding_view("artist_embedding", 1, entity=ARTIST, dim=2, model_version="m1", description="t")
+    write_vectors(con, view, [1, 2], np.array([[1.0, 0.0], [0.0, 1.0]]))
+    publish_online(con, view)
+    assert lookup("artist_embedding", 1, refresh_s=0).tolist() == [1.0, 0.0]
+    write_vectors(con, view, [1], np.array([[0.5, 0.5]]))
+    publish_online(con, view)
+    assert lookup("artist_embedding", 1, refresh_s=0).tolist() == [0.5, 0.5]
+    assert lookup("artist_embedding", 2, refresh_s=0).tolist() == [0.0, 1.0]
+    v2 = embedding_view("artist_embedding", 2, entity=ARTIST, dim=3, model_version="m2", description="t")
+    write_vectors(con, v2, [1], np.array([[1.0, 2.0, 3.0]]))
+    publish_online(con, v2)
+    assert lookup("artist_embedding", 1, refresh_s=0).shape == (3,)  # latest version by default
+    assert lookup("artist_embedding", 1, version=1, refresh_s=0).tolist() == [0.5, 0.5]
+    with pytest.raises(NotFoundError):
+        lookup("never_published", 1)
+
+
+def test_lookup_latency(con):
+    rng = np.random.default_rng(0)
+    n, dim = 5000, 64
+    view = embedding_view("artist_embedding", 1, entity=ARTIST, dim=dim, model_version="m", description="t")
+    write_vectors(con, view, list(range(n)), rng.normal(size=(n, dim)))
+    publish_online(con, view)
+    lookup("artist_embedding", 0)  # load once
+    ids = rng.integers(0, n, 2000)
+    times = []
+    for i in ids:
+        t = time.perf_counter()
+        lookup("artist_embedding", int(i))
+        times.append(time.perf_counter() - t)
+    assert statistics.median(times) < 0.002
+
+
+def test_online_store_from_warehouse(built):
+    store = OnlineStore.from_warehouse(built.con, d.track_descriptors)
+    assert len(store) == 4 and "a1t1" in store and "bad" not in store
+    assert store.names == tuple(f.name for f in d.track_descriptors.schema)

@@ -1,0 +1,92 @@
+"""The registry: declarative definitions applied idempotently, versions immutable, services pinned."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from musim.audio import MelParams
+from musim.errors import NotFoundError, ParameterError
+from musim.features import (
+    ARTIST,
+    TRACK,
+    Extractor,
+    FeatureService,
+    RegistryError,
+    apply,
+    embedding_view,
+    extraction_view,
+    get_service,
+    get_view,
+    list_services,
+    list_views,
+    register_service,
+    register_view,
+)
+from musim.features import definitions as d
+
+
+def test_apply_registers_every_definition_once(con):
+    new = apply(con)
+    assert new["views"] == [v.ref for v in d.VIEWS]
+    assert new["services"] == [s.name for s in d.SERVICES]
+    assert apply(con) == {"views": [], "services": []}
+    rows = {r["name"]: r for r in list_views(con)}
+    assert rows["track_log_mel"]["params_hash"] == MelParams().hash()
+    assert rows["track_log_mel"]["storage"] == "object_store" and rows["track_log_mel"]["kind"] == "tensor"
+    assert rows["track_descriptors"]["storage"] == "warehouse"
+    assert rows["artist_descriptors_mean"]["entity"] == "artist"
+    schema = json.loads(con.execute("SELECT schema FROM feature_view WHERE name = 'track_log_mel'").fetchone()[0])
+    assert schema == [{"name": "log_mel", "dtype": "float16", "shape": [256, 64]}]
+    params = json.loads(con.execute("SELECT params FROM feature_params WHERE params_hash = ?",
+                                    [MelParams().hash()]).fetchone()[0])
+    assert MelParams.from_dict(params) == MelParams()
+
+
+def test_changed_definition_needs_a_new_version(con):
+    apply(con)
+    changed = extraction_view("track_log_mel", 1, extractor=Extractor("log_mel", MelParams(n_mels=96)),
+                              description="changed")
+    with pytest.raises(RegistryError, match="new version"):
+        register_view(con, changed)
+    v2 = extraction_view("track_log_mel", 2, extractor=Extractor("log_mel", MelParams(n_mels=96)),
+                         description="changed")
+    assert register_view(con, v2) is True
+    assert get_view(con, "track_log_mel").version == 2
+    assert get_view(con, "track_log_mel", 1) is d.track_log_mel
+    assert get_view(con, "track_log_mel:2").params_hash == MelParams(n_mels=96).hash()
+
+
+def test_embedding_view_round_trips_through_the_registry(con):
+    view = embedding_view("artist_ae_embedding", 3, entity=ARTIST, dim=16, model_version="ae-7",
+                          description="autoencoder bottleneck, artist mean")
+    register_view(con, view)
+    back = get_view(con, "artist_ae_embedding", 3)
+    assert back == view and back.model_version == "ae-7" and back.dim == 16 and back.entity is ARTIST
+
+
+def test_services_are_immutable_and_pin_versions(con):
+    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    svc = FeatureService("siamese-3", (d.track_log_mel, d.track_descriptors), description="run 3",
+                         model_version="siamese-3", as_of=at)
+    assert register_service(con, svc) is True
+    assert register_service(con, svc) is False
+    back = get_service(con, "siamese-3")
+    assert [v.ref for v in back.views] == ["track_log_mel:1", "track_descriptors:1"]
+    assert back.as_of == at and back.model_version == "siamese-3"
+    with pytest.raises(RegistryError, match="immutable"):
+        register_service(con, FeatureService("siamese-3", (d.track_log_mel,), model_version="siamese-3"))
+    assert [s["name"] for s in list_services(con)] == ["siamese-3"]
+
+
+def test_bad_definitions_and_unknown_names(con):
+    with pytest.raises(ParameterError):
+        embedding_view("bad__name", 1, entity=TRACK, dim=4, model_version="m", description="x")
+    with pytest.raises(ParameterError):
+        FeatureService("dup", (d.track_log_mel, d.track_log_mel))
+    with pytest.raises(NotFoundError, match="no feature view"):
+        get_view(con, "nope")
+    with pytest.raises(NotFoundError, match="no feature service"):
+        get_service(con, "nope")
