@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"3. Airflow DAG artist_similarity ran in {took:.0f} s and published {serving.current_path().name}")
     acquire_demo_audio(dump_dir, env, log, settings, artists=args.audio_artists, clip_s=args.clip_seconds,
                        seed=args.seed)
+    took = run_dag("audio_features", env, log, {"batch_size": 64})
+    with warehouse.writer(settings) as con:
+        mels, rejected = con.execute("""SELECT (SELECT count(*) FROM track_mel), (SELECT count(*) FROM feature_reject)""").fetchone()
+    print(f"5. Airflow DAG audio_features ran in {took:.0f} s: {mels} spectrogram arrays (log-mel and slices), "
+          f"{rejected} rejected previews; see `musim features list`")
 
     with warehouse.writer(settings) as con:
         rows = con.execute("""SELECT dump_id, file_name, lines, loaded, rejected, users, artists

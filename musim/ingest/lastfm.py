@@ -146,8 +146,8 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                 pscan = _scan_and_stage(con, Path(profiles), "ingest/stage_profiles.sql",
                                         Path(scratch) / "profiles", settings.duckdb_threads)
             con.execute("BEGIN TRANSACTION")
-            log.info("dump %s (%s): loading %d lines in one transaction", scan.sha256[:12], source.name,
-                     scan.lines)
+            log.info("dump %s (%s): %d lines pre-scanned and staged in %.1f s; loading them in one transaction",
+                     scan.sha256[:12], source.name, scan.lines, (dt.datetime.now(dt.UTC) - started).total_seconds())
             try:
                 result = _load(con, chosen, kind, source, scan, profiles, pscan, started)
                 con.execute("COMMIT")
@@ -193,7 +193,8 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, profiles, pscan: Presc
         [dump_id, seq, source.name, chosen, scan.bytes, scan.lines, loaded, rejected, plays_rows, users, artists,
          Path(profiles).name if profiles else None, pscan.sha256 if pscan else None, *profile_counts,
          started, finished])
-    con.execute("DROP TABLE IF EXISTS stage_spelling")
+    for table in ("stage_spelling", "stage_user_map", "stage_spelling_map"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     return IngestResult(dump_id=dump_id, format=chosen, lines=scan.lines, loaded=int(loaded), rejected=int(rejected),
                         users=int(users), artists=int(artists), already_ingested=False, file_name=source.name,
                         plays_rows=int(plays_rows), profile_lines=profile_counts[0],
