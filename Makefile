@@ -16,10 +16,18 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)  ## install the locked stack into .venv
 
+# Debian's chromium for the browser test of the Airflow UI page (skipped with a reason when absent)
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the UI browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium: the browser test will be skipped"; \
+	else echo "chromium is missing and cannot be installed here: the browser test will be skipped"; fi
+
 demo: $(STAMP)  ## run the whole job end to end through Airflow on embedded defaults (./.musim)
 	$(PY) -m musim.demo
 
-test: $(STAMP)  ## the whole test suite (what CI runs)
+test: $(STAMP) | /usr/bin/chromium  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: $(STAMP)  ## skip the slow tests

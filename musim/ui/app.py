@@ -1,0 +1,231 @@
+"""The musim web app (FastAPI): one HTML page plus JSON endpoints, reading only the published snapshot.
+
+Mounted by the Airflow plugin (``plugins/musim_plugin.py``) under ``/musim`` on Airflow's API server and
+shown inside the Airflow UI; also runs on its own (``python -m musim.ui.standalone app``). Importing this
+module does not import Airflow.
+
+Routes (relative to where the app is mounted):
+
+=====================================  =============================================================
+``GET /``                              the page (query: ``artist``, ``metric``, ``k``, ``model``,
+                                       ``track``, ``track_id``, ``track_model``)
+``GET /api/status``                    the snapshot: file, latest dump/build, which sections have data
+``GET /api/similar``                   ``artist``, ``metric`` (seed|jaccard|cosine|lift|pmi), ``k``,
+                                       ``source`` (colistening|audio), ``model`` (audio only)
+``GET /api/suggest``                   ``q``: artist names for autocomplete
+``GET /api/tracks``                    ``q``: tracks whose title or artist contains it
+``GET /api/tracks/similar``            ``track_id`` or ``q``, ``k``, ``model``
+``GET /api/models``                    the model leaderboard
+``GET /api/quality``                   the latest data-quality result of every dataset
+``GET /objects/<key>``                 Data Docs (``quality/docs/…``) and model cards (``models/…``)
+                                       from the object store, read-only
+=====================================  =============================================================
+
+A section whose table is not built answers ``{"available": false, "message": "… run DAG X"}`` (HTTP 200);
+an unknown artist answers 404 with ``{"detail": …, "suggestions": [...]}``.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.params import Depends
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from musim.config import Settings, get_settings
+from musim.errors import NotFoundError
+from musim.similarity import METRICS
+from musim.ui import page as html
+from musim.ui import queries
+from musim.ui.snapshot import NotPublished, SnapshotCache
+
+STATIC = Path(__file__).with_name("static")
+NOT_PUBLISHED = ("No snapshot has been published yet: run the lastfm_ingest DAG (it ingests the dumps in the "
+                 "landing folder), then artist_similarity, which publishes the first snapshot.")
+OBJECT_PREFIXES = ("quality/docs/", "models/")
+MetricName = Literal["seed", "jaccard", "cosine", "lift", "pmi"]
+assert set(MetricName.__args__) == set(METRICS)  # noqa: S101 - the Literal mirrors musim.similarity.METRICS
+
+
+def _unpublished() -> dict[str, Any]:
+    return {"available": False, "table": None, "message": NOT_PUBLISHED}
+
+
+def _out(result: dict[str, Any] | queries.Unavailable | list) -> Any:
+    if isinstance(result, queries.Unavailable):
+        return result.to_dict()
+    return result
+
+
+def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], Settings] = get_settings,
+               title: str = "musim") -> FastAPI:
+    """The app; ``dependencies`` guard every route (the Airflow plugin passes its authentication)."""
+    app = FastAPI(title=title, description=__doc__.split("\n\n")[0], dependencies=list(dependencies),
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    cache = SnapshotCache(settings)
+    app.state.snapshots = cache
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def not_found(exc: NotFoundError) -> JSONResponse:
+        body: dict[str, Any] = {"detail": str(exc)}
+        if isinstance(exc, queries.ArtistNotFound):
+            body["suggestions"] = exc.suggestions
+        return JSONResponse(body, status_code=404)
+
+    @app.get("/api/status")
+    def status() -> Any:
+        try:
+            with cache.open() as s:
+                return {"available": True, "snapshot": s.path.name, **queries.overview(s.con, s.snap)}
+        except NotPublished:
+            return _unpublished()
+
+    @app.get("/api/similar")
+    def similar(artist: str = Query(..., min_length=1, description="artist name (case/space-insensitive)"),
+                metric: MetricName = "seed", k: int = Query(10, ge=1, le=100),
+                source: Literal["colistening", "audio"] = "colistening",
+                model: str | None = Query(None, description="audio model version (default: the champion)")) -> Any:
+        try:
+            with cache.open() as s:
+                if source == "audio":
+                    return _out(queries.audio_neighbors(s.con, s.snap, artist, k=k, model=model))
+                return _out(queries.similar_artists(s.con, s.snap, artist, metric=metric, k=k))
+        except NotPublished:
+            return _unpublished()
+        except NotFoundError as exc:
+            return not_found(exc)
+
+    @app.get("/api/suggest")
+    def suggest(q: str = "", limit: int = Query(10, ge=1, le=50)) -> Any:
+        try:
+            with cache.open() as s:
+                return {"names": queries.suggest_artists(s.con, s.snap, q, limit=limit)}
+        except NotPublished:
+            return {"names": []}
+
+    @app.get("/api/tracks")
+    def tracks(q: str = Query(..., min_length=1), limit: int = Query(20, ge=1, le=100)) -> Any:
+        try:
+            with cache.open() as s:
+                found = queries.find_tracks(s.con, s.snap, q, limit=limit)
+                return _out(found) if isinstance(found, queries.Unavailable) else {"available": True, "rows": found}
+        except NotPublished:
+            return _unpublished()
+
+    @app.get("/api/tracks/similar")
+    def tracks_similar(track_id: str | None = None, q: str | None = None, k: int = Query(10, ge=1, le=100),
+                       model: str | None = None) -> Any:
+        if not track_id and not q:
+            raise HTTPException(422, "give track_id or q")
+        try:
+            with cache.open() as s:
+                return _out(queries.similar_tracks(s.con, s.snap, track_id=track_id, q=q, k=k, model=model))
+        except NotPublished:
+            return _unpublished()
+        except NotFoundError as exc:
+            return not_found(exc)
+
+    @app.get("/api/models")
+    def models() -> Any:
+        try:
+            with cache.open() as s:
+                return _out(queries.leaderboard(s.con, s.snap))
+        except NotPublished:
+            return _unpublished()
+
+    @app.get("/api/quality")
+    def quality() -> Any:
+        try:
+            with cache.open() as s:
+                return _out(queries.quality(s.con, s.snap))
+        except NotPublished:
+            return _unpublished()
+
+    @app.get("/objects/{key:path}")
+    def objects(key: str) -> Response:
+        from musim.storage import InvalidKey, ObjectNotFound, StorageUnavailable, open_store, validate_key
+
+        if key.endswith("/"):
+            key += "index.html"
+        if not key.startswith(OBJECT_PREFIXES):
+            raise HTTPException(404, f"only {' and '.join(OBJECT_PREFIXES)} objects are served here")
+        try:
+            data = open_store().get_bytes(validate_key(key))
+        except (InvalidKey, ObjectNotFound):
+            raise HTTPException(404, f"no object {key!r} in the object store") from None
+        except StorageUnavailable as exc:
+            raise HTTPException(503, f"the object store is unavailable: {exc}") from None
+        if key.endswith(".md"):
+            return HTMLResponse(html.markdown_page(data.decode("utf-8", "replace"), key))
+        media = "text/plain; charset=utf-8" if key.endswith((".txt", ".log")) \
+            else mimetypes.guess_type(key)[0] or "application/octet-stream"
+        return Response(data, media_type=media)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(artist: str = "", metric: str = "seed", k: str = "10", model: str = "", track: str = "",
+              track_id: str = "", track_model: str = "") -> HTMLResponse:
+        metric = metric if metric in METRICS else "seed"
+        try:
+            k_int = min(max(int(k), 1), 100)
+        except ValueError:
+            k_int = 10
+        state = {"artist": artist.strip(), "metric": metric, "k": k_int, "model": model or None,
+                 "track": track.strip(), "track_id": track_id or None, "track_model": track_model or None}
+        try:
+            with cache.open() as s:
+                body = _sections(s, state)
+                return HTMLResponse(html.page(state=state, snapshot=queries.overview(s.con, s.snap),
+                                              path_name=s.path.name, not_published=None, **body))
+        except NotPublished:
+            return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=NOT_PUBLISHED,
+                                          artists="", tracks="", models="", quality=""))
+
+    return app
+
+
+def _sections(s, state: dict[str, Any]) -> dict[str, str]:
+    """The page's four sections for one request (each degrades to a notice on its own)."""
+    con, snap = s.con, s.snap
+    colistening: dict[str, Any] | queries.Unavailable | None = None
+    audio: dict[str, Any] | queries.Unavailable | None = None
+    error = audio_note = None
+    if state["artist"]:
+        try:
+            colistening = queries.similar_artists(con, snap, state["artist"], metric=state["metric"], k=state["k"])
+        except queries.ArtistNotFound as exc:
+            error = {"message": str(exc).split("; did you mean")[0], "suggestions": exc.suggestions}
+        if error is None:
+            try:
+                audio = queries.audio_neighbors(con, snap, state["artist"], k=state["k"], model=state["model"])
+            except NotFoundError as exc:
+                audio_note = html.notice("error", html.esc(exc), "audio-error")
+    elif not snap.has("artist_neighbors_audio"):
+        audio = snap.missing("artist_neighbors_audio", "Audio similarity")
+    if colistening is None and error is None and not snap.has("artist_neighbors"):
+        colistening = snap.missing("artist_neighbors", "Co-listening similarity")
+    left = html.colistening_result(colistening, error, state)
+    if not state["artist"] and colistening is None:
+        left = html.examples(queries.top_artists(con, snap), state)
+    if error is not None:
+        audio_note = '<p class="caption">Pick one of the suggested names.</p>'
+    artists = html.artists_block(left, audio_note or html.audio_result(audio, state))
+
+    tracks_res: dict[str, Any] | queries.Unavailable | None = None
+    track_error = None
+    if state["track"] or state["track_id"]:
+        try:
+            tracks_res = queries.similar_tracks(con, snap, track_id=state["track_id"], q=state["track"] or None,
+                                                k=state["k"], model=state["track_model"])
+        except NotFoundError as exc:
+            track_error = str(exc)
+    elif not snap.has("track_neighbors"):
+        tracks_res = snap.missing("track_neighbors", "Track similarity")
+    tracks = html.tracks_result(tracks_res, track_error, state)
+    return {"artists": artists, "tracks": tracks,
+            "models": html.leaderboard_result(queries.leaderboard(con, snap)),
+            "quality": html.quality_result(queries.quality(con, snap))}

@@ -1,0 +1,79 @@
+"""Read-only connections to the published snapshot, cached by the snapshot's path.
+
+``serving.publish`` swaps ``current.duckdb`` to a *new* file, so a file's content never changes: one
+read-only connection per snapshot file is safe to share, and each request gets its own cursor (DuckDB
+cursors are independent connections to the same database, usable from any thread). When a new snapshot
+is published the next request opens it; connections to older files are dropped from the cache (not
+closed, so a request still reading one finishes; DuckDB closes the file when its last cursor goes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from musim import serving, warehouse
+from musim.config import Settings, get_settings
+from musim.errors import NotFoundError
+from musim.ui import queries
+
+
+class NotPublished(NotFoundError):
+    """No snapshot has been published yet."""
+
+
+@dataclass
+class Opened:
+    """One request's view of the current snapshot."""
+
+    path: Path
+    con: duckdb.DuckDBPyConnection
+    snap: queries.Snapshot
+
+
+class SnapshotCache:
+    """``with cache.open() as s:`` → a cursor on the current snapshot and its inspected schema."""
+
+    def __init__(self, settings: Callable[[], Settings] = get_settings, *, keep: int = 2):
+        self._settings = settings
+        self._keep = max(1, keep)
+        self._lock = threading.Lock()
+        self._open: OrderedDict[Path, tuple[duckdb.DuckDBPyConnection, queries.Snapshot]] = OrderedDict()
+
+    def current(self) -> Path:
+        """The current snapshot file; NotFoundError (naming the DAG to run) if none was published."""
+        try:
+            return serving.current_path(self._settings())
+        except NotFoundError as exc:
+            raise NotPublished(str(exc)) from None
+
+    @contextmanager
+    def open(self) -> Iterator[Opened]:
+        path = self.current()
+        with self._lock:
+            entry = self._open.get(path)
+            if entry is None:
+                con = warehouse.connect(path, read_only=True, settings=self._settings())
+                entry = (con, queries.inspect(con))
+                self._open[path] = entry
+                while len(self._open) > self._keep:
+                    self._open.popitem(last=False)
+            else:
+                self._open.move_to_end(path)
+            cur = entry[0].cursor()
+        try:
+            yield Opened(path, cur, entry[1])
+        finally:
+            cur.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            for con, _ in self._open.values():
+                con.close()
+            self._open.clear()

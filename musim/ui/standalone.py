@@ -1,0 +1,95 @@
+"""See the musim page: ``airflow standalone`` with this repo's DAGs and plugins, or the app alone.
+
+Usage (from the repo root, with the project's virtualenv)::
+
+    python -m musim.ui.standalone env       # print the environment (shell `export` lines)
+    python -m musim.ui.standalone airflow   # migrate, create the pools, then `airflow standalone`
+    python -m musim.ui.standalone app       # only the musim app (no Airflow, no login) on 127.0.0.1:8089
+
+The environment is :func:`musim.demo.airflow_env` — SQLite metadata DB and logs under
+``$MUSIM_HOME/airflow``, LocalExecutor, ``AIRFLOW__CORE__DAGS_FOLDER=<repo>/dags``,
+``AIRFLOW__CORE__PLUGINS_FOLDER=<repo>/plugins``, ``AIRFLOW__CORE__PARALLELISM=4``, ``PYTHONPATH=<repo>``
+— so the DAGs and the page read and write the same ``MUSIM_HOME``. Then open
+``http://localhost:8080/plugin/musim`` (the "musim" entry in the UI's navigation; the page alone is
+``/musim/``, its JSON API ``/musim/api/...``). Log in as ``admin`` with the password in
+``$MUSIM_HOME/airflow/simple_auth_manager_passwords.json.generated`` (``airflow standalone`` prints it), or
+set ``AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True`` for a single-user machine (no login at all).
+``airflow plugins`` lists ``musim_ui`` (and ``musim``, the Data Docs link) with this environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from musim.config import get_settings
+
+
+def airflow_env(home: Path | None = None, *, port: int = 8080, all_admins: bool = False) -> dict[str, str]:
+    """The full environment for Airflow processes that show the musim page (``os.environ`` + settings)."""
+    from musim.demo import airflow_env as demo_env
+
+    settings = get_settings()
+    env = demo_env(home or settings.home)
+    env["AIRFLOW__API__PORT"] = str(port)
+    # `airflow standalone` starts its components as `airflow …` found on PATH: this virtualenv's first
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir, *[p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir]])
+    if all_admins:
+        env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+    return env
+
+
+def changed(env: dict[str, str]) -> dict[str, str]:
+    """The variables ``env`` sets or changes compared with this process's environment."""
+    return {k: v for k, v in env.items() if os.environ.get(k) != v}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m musim.ui.standalone", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("env", "airflow"):
+        p = sub.add_parser(name)
+        p.add_argument("--port", type=int, default=8080)
+        p.add_argument("--all-admins", action="store_true", help="no login (SimpleAuthManager all-admins mode)")
+    p_app = sub.add_parser("app", help="serve only the musim app, without Airflow or login")
+    p_app.add_argument("--host", default="127.0.0.1")
+    p_app.add_argument("--port", type=int, default=8089)
+    args = parser.parse_args(argv)
+
+    if args.cmd == "app":
+        import uvicorn
+
+        from musim.ui.app import create_app
+
+        print(f"musim page on http://{args.host}:{args.port}/ (MUSIM_HOME={get_settings().home})")
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+        return 0
+
+    settings = get_settings()
+    env = airflow_env(settings.home, port=args.port, all_admins=args.all_admins)
+    if args.cmd == "env":
+        for key, value in sorted((changed(env) | {"MUSIM_HOME": env["MUSIM_HOME"]}).items()):
+            print(f"export {key}={shlex.quote(value)}")
+        return 0
+
+    from musim.demo import prepare_airflow
+
+    log = settings.home / "logs" / "airflow-standalone-setup.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    prepare_airflow(env, log)
+    airflow_home = env["AIRFLOW_HOME"]
+    login = ("no login (all admins)" if args.all_admins else
+             f"user admin, password in {airflow_home}/simple_auth_manager_passwords.json.generated")
+    print(f"Airflow UI: http://localhost:{args.port}/  ·  musim page: http://localhost:{args.port}/plugin/musim  ·  "
+          f"{login}", flush=True)
+    exe = str(Path(sys.executable).with_name("airflow"))
+    os.execve(exe, [exe, "standalone"], env)
+    return 0  # pragma: no cover - execve does not return
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""The musim web app (FastAPI TestClient) on snapshots published from a synthetic dump."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from musim import serving
+from musim.ui import queries
+from musim.ui.app import create_app
+from tests.ui.conftest import CHALLENGER, CHAMPION, RUN_NEW, use
+
+
+@pytest.fixture
+def minimal(minimal_home, monkeypatch):
+    return use(minimal_home, monkeypatch)
+
+
+@pytest.fixture
+def full(full_home, monkeypatch):
+    return use(full_home, monkeypatch)
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def expected_neighbours(artist: str, metric: str, k: int) -> list[tuple[str, float, int]]:
+    con = serving.open_snapshot()
+    try:
+        return con.execute("""SELECT neighbor, score, co_listeners FROM similar_artists
+                              WHERE artist = ? AND metric = ? AND rank <= ? ORDER BY rank""", [artist, metric, k]).fetchall()
+    finally:
+        con.close()
+
+
+def top_artist() -> str:
+    con = serving.open_snapshot()
+    try:
+        return con.execute("""SELECT a.name FROM artist_listeners l JOIN artist a USING (artist_id)
+                              ORDER BY l.listeners DESC LIMIT 1""").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_nothing_published_is_explained_not_an_error(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'data-testid="not-published"' in page.text
+    assert "lastfm_ingest" in page.text and "artist_similarity" in page.text
+    for url in ("/api/status", "/api/similar?artist=x", "/api/models", "/api/quality", "/api/tracks?q=x",
+                "/api/tracks/similar?q=x"):
+        r = client.get(url)
+        assert r.status_code == 200 and r.json()["available"] is False, url
+    assert client.get("/api/suggest?q=ab").json() == {"names": []}
+
+
+@pytest.mark.parametrize("metric", ["seed", "jaccard", "lift"])
+def test_similar_artists_api_returns_the_snapshot_rows(minimal, client, metric):
+    artist = top_artist()
+    r = client.get("/api/similar", params={"artist": f"  {artist.upper()} ", "metric": metric, "k": 5})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["available"] and body["artist"] == artist and body["metric"] == metric
+    got = [(row["artist"], row["score"], row["co_listeners"]) for row in body["rows"]]
+    assert got == [(a, pytest.approx(s), c) for a, s, c in expected_neighbours(artist, metric, 5)]
+    assert [row["rank"] for row in body["rows"]] == [1, 2, 3, 4, 5]
+    if metric == "seed":  # the synthetic taste communities show: most neighbours share the artist's
+        same = Counter(minimal.community(row["artist"]) == minimal.community(artist) for row in body["rows"])
+        assert same[True] >= 3
+
+
+def test_page_search_renders_the_same_rows(minimal, client):
+    artist = top_artist()
+    page = client.get("/", params={"artist": artist.lower(), "metric": "cosine", "k": "4"})
+    assert page.status_code == 200
+    table = re.search(r'<table[^>]*id="colistening-table".*?</table>', page.text, re.S).group(0)
+    names = re.findall(r'<tr class="result"><td class="num">\d+</td><td><a [^>]*>([^<]+)</a>', table)
+    assert names == [a for a, _, _ in expected_neighbours(artist, "cosine", 4)]
+    assert f'id="artist-name">{artist}<' in page.text
+    # the later stages are not built: clear notices naming the DAG, never an error
+    for table_name, dag in (("artist_neighbors_audio", "train_siamese"), ("track_neighbors", "train_siamese"),
+                            ("model_registry", "train_siamese"), ("quality_result", "quality")):
+        block = re.search(rf'data-testid="missing-{table_name}">(.*?)</div>', page.text, re.S)
+        assert block and "not built yet" in block.group(1) and dag in block.group(1), table_name
+
+
+def test_unknown_artist_gives_suggestions(minimal, client):
+    artist = top_artist()
+    typo = artist[:-1] + ("x" if artist[-1] != "x" else "y")
+    r = client.get("/api/similar", params={"artist": typo})
+    assert r.status_code == 404
+    body = r.json()
+    assert f"no artist named {typo!r}" in body["detail"] and artist in body["suggestions"]
+    page = client.get("/", params={"artist": typo})
+    assert page.status_code == 200 and 'data-testid="artist-not-found"' in page.text
+    assert re.search(rf'<ul class="suggestions" id="suggestions">.*>{re.escape(artist)}</a>', page.text)
+
+
+def test_bad_parameters_are_rejected_by_the_api_and_tolerated_by_the_page(minimal, client):
+    assert client.get("/api/similar", params={"artist": "a", "metric": "nope"}).status_code == 422
+    assert client.get("/api/similar", params={"artist": "a", "k": 0}).status_code == 422
+    page = client.get("/", params={"artist": top_artist(), "metric": "nope", "k": "many"})
+    assert page.status_code == 200 and 'id="colistening-table"' in page.text
+
+
+def test_suggest_and_empty_page_examples(minimal, client):
+    artist = top_artist()
+    names = client.get("/api/suggest", params={"q": artist[:3].lower()}).json()["names"]
+    assert names and names[0].lower().startswith(artist[:3].lower())
+    page = client.get("/")
+    assert f">{artist}</a>" in re.search(r'id="examples">(.*?)</ul>', page.text, re.S).group(1)
+
+
+def test_missing_later_stages_degrade_in_the_api(minimal, client):
+    status = client.get("/api/status").json()
+    assert status["available"] and status["sections"]["artist_neighbors"]
+    assert not any(status["sections"][t] for t in queries.OPTIONAL_TABLES)
+    audio = client.get("/api/similar", params={"artist": top_artist(), "source": "audio"}).json()
+    assert audio["available"] is False and "train_siamese" in audio["message"]
+    for url in ("/api/models", "/api/quality", "/api/tracks?q=a", "/api/tracks/similar?q=a"):
+        r = client.get(url)
+        assert r.status_code == 200 and r.json()["available"] is False and "Run " in r.json()["message"], url
+
+
+def test_audio_neighbours_default_to_the_champion_model(full, client):
+    artist = top_artist()
+    body = client.get("/api/similar", params={"artist": artist, "source": "audio", "k": 3}).json()
+    assert body["available"] and body["model"] == CHAMPION and set(body["models"]) == {CHAMPION, CHALLENGER}
+    con = serving.open_snapshot()
+    want = [r[0] for r in con.execute("""SELECT a.name FROM artist_neighbors_audio n JOIN artist a ON a.artist_id =
+                n.neighbor_id JOIN artist s ON s.artist_id = n.artist_id WHERE s.name = ? AND model_version = ?
+                ORDER BY rank LIMIT 3""", [artist, CHAMPION]).fetchall()]
+    con.close()
+    assert [r["artist"] for r in body["rows"]] == want and [r["rank"] for r in body["rows"]] == [1, 2, 3]
+    other = client.get("/api/similar", params={"artist": artist, "source": "audio", "model": CHALLENGER}).json()
+    assert other["model"] == CHALLENGER and other["rows"] != body["rows"]
+    assert client.get("/api/similar", params={"artist": artist, "source": "audio", "model": "v9"}).status_code == 404
+    page = client.get("/", params={"artist": artist}).text
+    assert 'id="audio-table"' in page and 'id="colistening-table"' in page
+
+
+def test_similar_tracks_by_text_and_by_id(full, client):
+    artist = top_artist()
+    body = client.get("/api/tracks/similar", params={"q": f"{artist} song 2", "k": 3}).json()
+    assert body["available"] and body["track"]["title"] == f"{artist} song 2" and body["model"] == CHAMPION
+    assert len(body["rows"]) == 3 and all(r["title"] and r["artist"] for r in body["rows"])
+    first = body["rows"][0]["track_id"]
+    again = client.get("/api/tracks/similar", params={"track_id": first}).json()
+    assert again["track"]["track_id"] == first
+    assert client.get("/api/tracks/similar", params={"q": "no such song at all"}).status_code == 404
+    found = client.get("/api/tracks", params={"q": artist.lower()}).json()
+    assert found["available"] and {r["title"] for r in found["rows"]} == {f"{artist} song 1", f"{artist} song 2"}
+    page = client.get("/", params={"track": f"{artist} song 1"}).text
+    assert 'id="tracks-table"' in page and f"{artist} song 1" in page
+
+
+def test_leaderboard_ranks_by_primary_metric_with_baselines_and_cards(full, client):
+    body = client.get("/api/models").json()
+    assert body["available"] and body["primary_metrics"] == ["ndcg@10"]
+    rows = body["rows"]
+    assert [r["version"] for r in rows] == [CHALLENGER, CHAMPION, "autoencoder-1", "cnn_classifier-1"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4] and [r["champion"] for r in rows] == [False, True, False, False]
+    assert rows[0]["score"] == {"mean": 0.45, "lo": 0.4, "hi": 0.5, "n": 20}
+    assert rows[0]["best_baseline"]["name"] == "popularity" and rows[0]["vs_best_baseline"] == pytest.approx(0.2)
+    assert rows[2]["best_baseline"]["name"] == "descriptors" and rows[2]["vs_best_baseline"] < 0
+    assert rows[3]["score"] is None  # an evaluation without a value is listed last, not an error
+    assert rows[1]["card_key"] == f"models/siamese/{CHAMPION}/card.md"
+    page = client.get("/").text
+    table = re.search(r'<table[^>]*id="models-table".*?</table>', page, re.S).group(0)
+    assert "★ champion" in table and f'href="objects/models/siamese/{CHAMPION}/card.md"' in table
+    card = client.get(f"/objects/models/siamese/{CHAMPION}/card.md")
+    assert card.status_code == 200 and card.headers["content-type"].startswith("text/html")
+    assert f"<h1>Model card: {CHAMPION}</h1>" in card.text and "<table>" in card.text
+    assert 'href="../../../../static/musim.css"' in card.text
+
+
+def test_quality_latest_per_dataset_with_data_docs(full, client):
+    body = client.get("/api/quality").json()
+    assert body["available"] and (body["passed"], body["failed"]) == (1, 1)
+    by = {r["dataset"]: r for r in body["rows"]}
+    assert by["similarity"]["status"] == "failed" and by["similarity"]["run_id"] == RUN_NEW
+    assert by["similarity"]["docs_key"] == f"quality/docs/{RUN_NEW}/index.html"
+    assert body["rows"][0]["dataset"] == "similarity"  # failures first
+    page = client.get("/").text
+    assert f'href="objects/quality/docs/{RUN_NEW}/index.html"' in page and "expect_column_values_to_be_between" in page
+    docs = client.get(f"/objects/quality/docs/{RUN_NEW}/")
+    assert docs.status_code == 200 and f"Data Docs {RUN_NEW}" in docs.text
+
+
+def test_objects_route_serves_only_docs_and_model_cards(full, client):
+    assert client.get("/objects/audio/previews/x.mp3").status_code == 404
+    assert client.get("/objects/models/../audio/x").status_code == 404
+    assert client.get("/objects/models/nope/card.md").status_code == 404
+
+
+def test_neighbour_tables_of_another_shape_are_recognised():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE artist (artist_id INTEGER, name VARCHAR, name_norm VARCHAR, is_placeholder BOOLEAN)")
+    con.execute("INSERT INTO artist VALUES (1, 'A', 'a', false), (2, 'B', 'b', false), (3, 'C', 'c', false)")
+    con.execute("CREATE TABLE artist_listeners (dump_id VARCHAR, artist_id INTEGER, listeners BIGINT, plays BIGINT)")
+    con.execute("INSERT INTO artist_listeners VALUES ('d', 1, 9, 9), ('d', 2, 8, 8), ('d', 3, 7, 7)")
+    con.execute("CREATE VIEW latest_dump AS SELECT 'd' AS dump_id")
+    con.execute("CREATE TABLE artist_neighbors_audio (model VARCHAR, artist_a INTEGER, artist_b INTEGER, distance DOUBLE)")
+    con.execute("INSERT INTO artist_neighbors_audio VALUES ('m1', 1, 3, 0.1), ('m1', 1, 2, 0.5), ('m1', 1, 1, 0.0)")
+    snap = queries.inspect(con)
+    result = queries.audio_neighbors(con, snap, "a", k=5)
+    assert result["score_kind"] == "distance" and result["model"] == "m1"
+    assert [(r["artist"], r["rank"]) for r in result["rows"]] == [("C", 1), ("B", 2)]
+    con.execute("CREATE TABLE track_neighbors (x VARCHAR, y VARCHAR)")
+    con.execute("INSERT INTO track_neighbors VALUES ('a', 'b')")
+    odd = queries.similar_tracks(con, queries.inspect(con), track_id="a")
+    assert isinstance(odd, queries.Unavailable) and "does not recognise" in odd.message
+
+
+def test_a_new_snapshot_is_served_without_a_restart(tmp_path, client):
+    from musim import warehouse
+    from musim.ingest.lastfm import ingest_lastfm
+    from musim.similarity.build import SimilarityParams, build_similarity
+    from tests.lastfm_files import tiny_dump
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    names = []
+    for _ in range(3):
+        with warehouse.writer() as con:
+            build_similarity(con, None, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+            serving.publish(con)
+        status = client.get("/api/status").json()
+        names.append(status["snapshot"])
+        assert status["snapshot"] == serving.current_path().name
+        rows = client.get("/api/similar", params={"artist": "artist b", "k": 2}).json()["rows"]
+        assert [r["artist"] for r in rows] == ["Artist C", "Artist A"]
+    assert len(set(names)) == 3
+    assert len(client.app.state.snapshots._open) <= 2  # older snapshots' connections are let go
