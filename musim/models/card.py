@@ -1,0 +1,138 @@
+"""Model cards: a markdown page per model version, and its training curves as a PNG.
+
+:func:`render_card` takes JSON-ready pieces (params, training summary, an
+:class:`~musim.models.evaluate.EvaluationReport`), so any family can have a card; :func:`plot_curves`
+draws Keras history with matplotlib's Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from musim.models.constants import CURVES_FILE, PRIMARY_METRIC
+from musim.models.evaluate import EvaluationReport
+
+__all__ = ["metrics_table", "plot_curves", "render_card"]
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def metrics_table(report: EvaluationReport, metrics: Sequence[str] | None = None,
+                  scorers: Sequence[str] | None = None) -> str:
+    """Markdown table: one row per metric, one column per scorer, ``mean [lo, hi]``."""
+    scorers = list(scorers or report.scorers)
+    lines = ["| metric | " + " | ".join(scorers) + " |", "|---|" + "---|" * len(scorers)]
+    for m in metrics or report.metrics:
+        cells = []
+        for s in scorers:
+            c = report.summary[s][m]
+            cells.append("–" if c["n"] == 0 else f"{_fmt(c['mean'])} [{_fmt(c['lo'])}, {_fmt(c['hi'])}]")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_curves(history: Mapping[str, Sequence[float]], path: str | os.PathLike[str], *, title: str = "") -> None:
+    """Loss (and every other metric) per epoch, training vs validation, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    bases = [k for k in history if not k.startswith("val_")]
+    fig, axes = plt.subplots(1, max(len(bases), 1), figsize=(5 * max(len(bases), 1), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], bases, strict=False):
+        epochs = range(1, len(history[key]) + 1)
+        ax.plot(epochs, history[key], marker="o", label="train")
+        if f"val_{key}" in history:
+            ax.plot(range(1, len(history[f"val_{key}"]) + 1), history[f"val_{key}"], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(os.fspath(path), dpi=100)
+    plt.close(fig)
+
+
+def render_card(*, version: str, family: str, report: EvaluationReport, params: Mapping[str, Any],
+                training: Mapping[str, Any] | None = None, feature_service: str | None = None,
+                dump_id: str | None = None, snapshot_id: str | None = None, target_metric: str = "seed",
+                primary_metric: str = PRIMARY_METRIC, model_scorer: str = "model",
+                artist_names: Mapping[int, str] | None = None, curves: bool = True, examples: int = 3) -> str:
+    """The model card as markdown."""
+    names = dict(artist_names or {})
+    training = dict(training or {})
+    data = dict(training.get("data") or {})
+    t = len(report.test_artists)
+    out = [f"# Model card: {version}", "",
+           f"Family **{family}**. Predicts how similar two artists are *to their listeners* "
+           f"(Last.FM co-listening, metric `{target_metric}`) from audio alone.", "",
+           "## Data", "",
+           f"- Last.FM dump: `{dump_id or '–'}`; snapshot: `{snapshot_id or '–'}`",
+           f"- Feature service: `{feature_service or '–'}`",
+           f"- Test artists: {t} (set `{report.test_set_id}`), {len(report.queries)} queries "
+           f"({len(report.skipped_queries)} skipped: no co-listeners with any other test artist)"]
+    if data:
+        split = data.get("split", {})
+        out += [f"- Tracks: {data.get('tracks')}, artists: {data.get('artists')} (train {split.get('train')}, "
+                f"validation {split.get('validation')}, test {split.get('test')}; split seed {split.get('seed')}), "
+                f"{data.get('clips_per_artist')} clips per artist",
+                f"- Training examples (clip pairs): {data.get('train_pairs')} from {data.get('train_artist_pairs')} "
+                f"artist pairs; validation {data.get('validation_pairs')}",
+                f"- Sampling: `{data.get('sampling')}`",
+                f"- Training targets per tenth of 0..1: {data.get('train_target_histogram')}"]
+    out += ["", "## Parameters", "", "| parameter | value |", "|---|---|"]
+    out += [f"| {k} | `{v}` |" for k, v in params.items()]
+    if training:
+        out += ["", "## Training", "",
+                f"- {training.get('epochs_run')} epochs in {training.get('seconds')} s, "
+                f"{training.get('examples_per_second')} examples/s; device: `{training.get('device')}`",
+                f"- Final: `{training.get('final')}`; best loss {_fmt(training.get('best_loss'), 4)}; "
+                f"{training.get('params')} weights"]
+        if curves:
+            out += ["", f"![training curves]({CURVES_FILE})"]
+    chance = {n: n / max(t - 1, 1) for n in report.ns}
+    out += ["", "## Evaluation", "",
+            f"Ranking of the other test artists for each test artist; mean over queries with a "
+            f"{report.confidence:.0%} bootstrap interval over query artists ({report.n_boot} resamples). "
+            f"Chance level of precision@n is about n / (T - 1): "
+            + ", ".join(f"{n}: {c:.3f}" for n, c in chance.items()) + ".", "",
+            metrics_table(report)]
+    others = [s for s in report.scorers if s != model_scorer]
+    if model_scorer in report.scorers and others:
+        out += ["", f"### {model_scorer} vs the others (paired bootstrap of the difference)", "",
+                "| against | metric | difference | CI | verdict |", "|---|---|---|---|---|"]
+        for s in others:
+            for m in dict.fromkeys([primary_metric, "precision@3", "precision@5"]):
+                if m not in report.metrics:
+                    continue
+                c = report.compare(model_scorer, s, m)
+                verdict = "better" if c.a_better else "worse" if c.b_better else "within CI"
+                out.append(f"| {s} | {m} | {_fmt(c.diff)} | [{_fmt(c.lo)}, {_fmt(c.hi)}] | {verdict} |")
+    if examples and report.top.get("truth"):
+        out += ["", "## Examples", ""]
+        label = lambda a: names.get(a, str(a))  # noqa: E731
+        for q in list(report.top["truth"])[:examples]:
+            out += [f"**{label(q)}**", "", "| truth | " + " | ".join(report.scorers) + " |",
+                    "|---|" + "---|" * len(report.scorers)]
+            cols = [report.top["truth"][q]] + [report.top[s].get(q, []) for s in report.scorers]
+            for r in range(min(5, max(len(c) for c in cols))):
+                out.append("| " + " | ".join(label(c[r]) if r < len(c) else "" for c in cols) + " |")
+            out.append("")
+    out += ["", "## Caveats", "",
+            f"- {t} test artists: with few artists, intervals are wide and large n is close to chance "
+            "(the CS230 origin had 49).",
+            "- Targets are co-listening, not audio similarity: artists can sound alike without shared listeners.",
+            ""]
+    return "\n".join(out)

@@ -1,0 +1,354 @@
+"""The model registry: versions in the object store and the warehouse, and champion/challenger promotion.
+
+Layout: ``models/<family>/<version>/`` holds ``model.keras``, ``metrics.json`` (the whole evaluation,
+per-query values included), ``card.md`` and ``curves.png``; the warehouse (migration 007) holds
+``model_registry`` (one row per version), ``model_test_artist``, ``model_eval_query`` (per-query values of
+every scorer) and ``model_promotion`` (every decision).
+
+Versions are ``<family>-<n>`` (n = 1, 2, ... per family). A new version is a **challenger**. It becomes the
+**champion** only if it beats the current champion *on the same test artists* beyond the confidence
+interval of the difference: a paired bootstrap over query artists on the primary metric (default
+nDCG@10) whose lower bound is above 0. The champion's values come from the challenger's own evaluation
+run when the champion was re-scored there (scorer named by its version: what the training pipeline
+does), else from the champion's stored evaluation if its test set is identical; otherwise the
+challenger stays a challenger, with the reason recorded. The first model of a family must beat the
+``random`` baseline of its own run the same way. The old champion is archived.
+
+This module needs no TensorFlow: it stores a ``.keras`` file it is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from musim.config import get_settings
+from musim.errors import NotFoundError, ParameterError
+from musim.models import card as cards
+from musim.models.constants import (
+    ARCHIVED,
+    CARD_FILE,
+    CHALLENGER,
+    CHAMPION,
+    CURVES_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    MODELS_PREFIX,
+    PRIMARY_METRIC,
+)
+from musim.models.evaluate import EvaluationReport, json_safe, paired_bootstrap
+from musim.storage import ObjectStore
+
+__all__ = [
+    "ModelEntry",
+    "PromotionDecision",
+    "champion",
+    "fetch_model_file",
+    "get_model",
+    "list_models",
+    "object_prefix",
+    "promote",
+    "promotions",
+    "query_values",
+    "register_model",
+]
+
+MODEL_SCORER = "model"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of ``model_registry``."""
+
+    version: str
+    family: str
+    seq: int
+    run_id: str | None
+    status: str
+    params: dict[str, Any]
+    feature_service: str | None
+    dump_id: str | None
+    snapshot_id: str | None
+    target_metric: str
+    test_set_id: str
+    primary_metric: str
+    metrics: dict[str, Any]
+    training: dict[str, Any] | None
+    object_prefix: str
+    created_at: dt.datetime
+    status_at: dt.datetime
+
+    def key(self, name: str) -> str:
+        """Object key of one of its files (``model.keras``, ``metrics.json``, ...)."""
+        return f"{self.object_prefix}{name}"
+
+    def score(self, metric: str | None = None, scorer: str = MODEL_SCORER) -> dict[str, float] | None:
+        return (self.metrics.get(scorer) or {}).get(metric or self.primary_metric)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items()}
+
+
+_COLUMNS = ("version, family, seq, run_id, status, params, feature_service, dump_id, snapshot_id, target_metric, "
+            "test_set_id, primary_metric, metrics, training, object_prefix, created_at, status_at")
+
+
+def _entry(row: Sequence[Any]) -> ModelEntry:
+    vals = list(row)
+    for i in (5, 12, 13):
+        vals[i] = json.loads(vals[i]) if isinstance(vals[i], str) else vals[i]
+    return ModelEntry(*vals)
+
+
+def object_prefix(family: str, version: str) -> str:
+    return f"{MODELS_PREFIX}/{family}/{version}/"
+
+
+def list_models(con: duckdb.DuckDBPyConnection, *, family: str | None = None,
+                status: str | None = None) -> list[ModelEntry]:
+    """Registered versions, newest first."""
+    rows = con.execute(f"SELECT {_COLUMNS} FROM model_registry WHERE ($family IS NULL OR family = $family) "
+                       "AND ($status IS NULL OR status = $status) ORDER BY created_at DESC, family, seq DESC",
+                       {"family": family, "status": status}).fetchall()
+    return [_entry(r) for r in rows]
+
+
+def get_model(con: duckdb.DuckDBPyConnection, version: str) -> ModelEntry:
+    """A version by name; ``<family>:champion`` (e.g. ``siamese:champion``) names a family's champion."""
+    if version.endswith(":champion"):
+        found = champion(con, version.split(":", 1)[0])
+        if found is None:
+            raise NotFoundError(f"family {version.split(':', 1)[0]!r} has no champion yet")
+        return found
+    row = con.execute(f"SELECT {_COLUMNS} FROM model_registry WHERE version = ?", [version]).fetchone()
+    if row is None:
+        known = [r[0] for r in con.execute("SELECT version FROM model_registry ORDER BY created_at DESC LIMIT 10")
+                 .fetchall()]
+        raise NotFoundError(f"no model version {version!r}; recent: {', '.join(known) or 'none registered'}")
+    return _entry(row)
+
+
+def champion(con: duckdb.DuckDBPyConnection, family: str) -> ModelEntry | None:
+    """The family's champion, if it has one."""
+    row = con.execute(f"SELECT {_COLUMNS} FROM model_registry WHERE family = ? AND status = 'champion'",
+                      [family]).fetchone()
+    return None if row is None else _entry(row)
+
+
+def query_values(con: duckdb.DuckDBPyConnection, version: str, scorer: str, metric: str) -> dict[int, float]:
+    """Per-query values ``{artist_id: value}`` (NaN where undefined) of a scorer in a version's evaluation."""
+    rows = con.execute("SELECT artist_id, value FROM model_eval_query WHERE version = ? AND scorer = ? AND metric = ?",
+                       [version, scorer, metric]).fetchall()
+    return {int(a): (np.nan if v is None else float(v)) for a, v in rows}
+
+
+def promotions(con: duckdb.DuckDBPyConnection, *, family: str | None = None) -> list[dict[str, Any]]:
+    """Every promotion decision, newest first."""
+    cur = con.execute("SELECT * FROM model_promotion WHERE ($family IS NULL OR family = $family) "
+                      "ORDER BY decided_at DESC", {"family": family})
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _artist_names(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, str]:
+    try:
+        return {int(a): str(n) for a, n in con.execute(
+            "SELECT artist_id, name FROM artist WHERE list_contains(?, artist_id)", [list(map(int, ids))]).fetchall()}
+    except duckdb.Error:
+        return {}
+
+
+def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family: str,
+                   model_file: str | os.PathLike[str], report: EvaluationReport, params: Mapping[str, Any],
+                   target_metric: str, feature_service: str | None = None, dump_id: str | None = None,
+                   snapshot_id: str | None = None, run_id: str | None = None,
+                   training: Mapping[str, Any] | None = None, history: Mapping[str, Sequence[float]] | None = None,
+                   primary_metric: str = PRIMARY_METRIC, model_scorer: str = MODEL_SCORER) -> ModelEntry:
+    """Store a trained model's files and register it as a challenger; return its entry.
+
+    ``report`` is the evaluation run (the model under ``model_scorer`` plus baselines, and the champion
+    re-scored under its version if there is one). With a ``run_id`` already registered, nothing is
+    written and that version is returned (a retried task registers once).
+
+    Files are written before the rows, so a registered version always has its files; a crash in
+    between leaves objects that the next registration of the family overwrites (same version number).
+    """
+    if primary_metric not in report.metrics:
+        raise ParameterError(f"primary metric {primary_metric!r} is not in the evaluation ({', '.join(report.metrics)})")
+    if model_scorer not in report.per_query:
+        raise ParameterError(f"the evaluation has no scorer {model_scorer!r} (the model itself)")
+    if report.queries.size == 0:
+        raise ParameterError(f"the evaluation has no informative query: none of its {report.test_artists.size} test "
+                             "artists has co-listeners among the others (more test artists are needed)")
+    if run_id is not None:
+        row = con.execute("SELECT version FROM model_registry WHERE run_id = ?", [run_id]).fetchone()
+        if row is not None:
+            return get_model(con, row[0])
+    seq = int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM model_registry WHERE family = ?",
+                          [family]).fetchone()[0])
+    version = f"{family}-{seq}"
+    prefix = object_prefix(family, version)
+    now = dt.datetime.now(dt.UTC)
+    params = dict(params)
+    training = dict(training or {})
+    metrics_doc = {"version": version, "family": family, "primary_metric": primary_metric,
+                   "target_metric": target_metric, "dump_id": dump_id, "snapshot_id": snapshot_id,
+                   "feature_service": feature_service, "params": params, "training": training,
+                   "history": dict(history or {}), "evaluation": report.to_json(per_query=True),
+                   "comparisons": [report.compare(model_scorer, s, primary_metric).to_json()
+                                   for s in report.scorers if s != model_scorer]}
+    names = _artist_names(con, report.test_artists.tolist())
+    card_md = cards.render_card(version=version, family=family, report=report, params=params, training=training,
+                                feature_service=feature_service, dump_id=dump_id, snapshot_id=snapshot_id,
+                                target_metric=target_metric, primary_metric=primary_metric,
+                                model_scorer=model_scorer, artist_names=names, curves=bool(history))
+    with tempfile.TemporaryDirectory(prefix="musim-model-") as tmp:
+        if history:
+            cards.plot_curves(history, Path(tmp) / CURVES_FILE, title=version)
+            store.put_file(prefix + CURVES_FILE, Path(tmp) / CURVES_FILE, content_type="image/png")
+    store.put_bytes(prefix + METRICS_FILE, json.dumps(json_safe(metrics_doc), indent=1, default=str).encode(),
+                    content_type="application/json")
+    store.put_bytes(prefix + CARD_FILE, card_md.encode(), content_type="text/markdown")
+    store.put_file(prefix + MODEL_FILE, model_file, content_type="application/octet-stream")
+
+    import pandas as pd
+
+    q_rows = [(version, s, m, int(a), None if np.isnan(v) else float(v))
+              for s, d in report.per_query.items() for m, vals in d.items()
+              for a, v in zip(report.queries.tolist(), vals.tolist(), strict=True)]
+    frame = pd.DataFrame(q_rows, columns=["version", "scorer", "metric", "artist_id", "value"])
+    summary = json.loads(json.dumps(report.to_json(per_query=False)["summary"]))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"INSERT INTO model_registry ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [version, family, seq, run_id, CHALLENGER, json.dumps(json_safe(params), default=str), feature_service,
+                     dump_id, snapshot_id, target_metric, report.test_set_id, primary_metric, json.dumps(summary),
+                     json.dumps(json_safe(training), default=str), prefix, now, now])
+        con.execute("INSERT OR IGNORE INTO model_test_artist SELECT ?, unnest(?)",
+                    [report.test_set_id, report.test_artists.tolist()])
+        con.register("models_eval_rows", frame)
+        con.execute("INSERT INTO model_eval_query SELECT version, scorer, metric, artist_id, value FROM models_eval_rows")
+        con.unregister("models_eval_rows")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return get_model(con, version)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """The outcome of :func:`promote`."""
+
+    version: str
+    against: str | None
+    metric: str
+    diff: float | None
+    lo: float | None
+    hi: float | None
+    n_queries: int
+    confidence: float
+    promoted: bool
+    forced: bool
+    reason: str
+    status: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _nan_none(x: float | None) -> float | None:
+    return None if x is None or np.isnan(x) else float(x)
+
+
+def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None = None, confidence: float = 0.95,
+            n_boot: int = 2000, seed: int = 0, force: bool = False, baseline: str = "random") -> PromotionDecision:
+    """Decide whether ``version`` replaces its family's champion (see the module docstring); record it.
+
+    Parameters
+    ----------
+    metric : the metric compared (default: the version's primary metric, nDCG@10)
+    confidence, n_boot, seed : the paired bootstrap of the per-query differences
+    force : promote whatever the comparison says (recorded as forced)
+    baseline : what the first model of a family must beat (a scorer of its own evaluation)
+    """
+    entry = get_model(con, version)
+    metric = metric or entry.primary_metric
+    current = champion(con, entry.family)
+    if entry.status == CHAMPION:
+        return PromotionDecision(version, None, metric, None, None, None, 0, confidence, False, force,
+                                 "already the champion", CHAMPION)
+    a = query_values(con, version, MODEL_SCORER, metric)
+    if not a:
+        raise NotFoundError(f"{version} has no per-query values of {metric!r}; metrics: "
+                            f"{', '.join(sorted(entry.metrics.get(MODEL_SCORER) or {}))}")
+    b: dict[int, float] | None
+    if current is None:
+        against = baseline
+        b = query_values(con, version, baseline, metric) or None
+        missing = f"the evaluation of {version} has no {baseline!r} baseline"
+    else:
+        against = current.version
+        b = query_values(con, version, current.version, metric) or None
+        if b is None and current.test_set_id == entry.test_set_id:
+            b = query_values(con, current.version, MODEL_SCORER, metric) or None
+        missing = (f"champion {current.version} was not evaluated on the test artists of {version} "
+                   f"(test sets {current.test_set_id} vs {entry.test_set_id}): evaluate both in one run")
+    cmp = None
+    if b is not None:
+        common = sorted(set(a) & set(b))
+        cmp = paired_bootstrap(np.array([a[k] for k in common]), np.array([b[k] for k in common]),
+                               names=(version, against), metric=metric, n_boot=n_boot, confidence=confidence,
+                               seed=seed)
+    if cmp is None:
+        promoted, reason = force, ("forced; " if force else "") + missing
+    elif cmp.a_better:
+        promoted = True
+        reason = f"beats {against} on {metric} by {cmp.diff:+.4f} ({confidence:.0%} CI [{cmp.lo:+.4f}, {cmp.hi:+.4f}])"
+    else:
+        promoted = force
+        reason = (("forced; " if force else "") + f"does not beat {against} on {metric} beyond the CI: "
+                  f"{cmp.diff:+.4f} ({confidence:.0%} CI [{cmp.lo:+.4f}, {cmp.hi:+.4f}])"
+                  if cmp.n else ("forced; " if force else "") + f"no query where both {version} and {against} "
+                  f"have a value of {metric}")
+    now = dt.datetime.now(dt.UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if promoted:
+            if current is not None:
+                con.execute("UPDATE model_registry SET status = ?, status_at = ? WHERE version = ?",
+                            [ARCHIVED, now, current.version])
+            con.execute("UPDATE model_registry SET status = ?, status_at = ? WHERE version = ?",
+                        [CHAMPION, now, version])
+        con.execute("INSERT INTO model_promotion VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [now, entry.family, version, against, metric, _nan_none(cmp.diff) if cmp else None,
+                     _nan_none(cmp.lo) if cmp else None, _nan_none(cmp.hi) if cmp else None,
+                     cmp.n if cmp else 0, confidence, promoted, force and not (cmp is not None and cmp.a_better),
+                     reason])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return PromotionDecision(version, against, metric, _nan_none(cmp.diff) if cmp else None,
+                             _nan_none(cmp.lo) if cmp else None, _nan_none(cmp.hi) if cmp else None,
+                             cmp.n if cmp else 0, confidence, promoted,
+                             force and not (cmp is not None and cmp.a_better), reason,
+                             CHAMPION if promoted else entry.status)
+
+
+def fetch_model_file(store: ObjectStore, entry: ModelEntry, folder: str | os.PathLike[str] | None = None) -> Path:
+    """A local copy of the version's ``model.keras`` (cached under ``$MUSIM_HOME/cache/models/<version>/``)."""
+    base = Path(folder) if folder is not None else get_settings().home / "cache" / "models"
+    path = base / entry.version / MODEL_FILE
+    if not path.exists():
+        store.download(entry.key(MODEL_FILE), path)
+    return path

@@ -1,0 +1,273 @@
+"""Training the siamese network: every hyperparameter an argument, GPU-aware, seeded.
+
+::
+
+    result = train(x, track_artist, targets, HyperParams(epochs=20, conv_filters=(32, 64, 64)))
+    result.model            # float32 keras.Model, ready to save / score / embed
+    result.history          # {"loss": [...], "val_loss": [...], ...}
+    result.data.split.test  # the held-out test artists (evaluate on these)
+
+On a machine with GPUs the run uses mixed precision (float16 compute, float32 weights, loss scaling) and
+``tf.distribute.MirroredStrategy`` over all visible GPUs when there are several (``batch_size`` is the
+global batch, split across replicas); on a CPU it runs in float32 with the default strategy. Either way
+the returned model is float32, so it loads and predicts anywhere.
+
+Importing this module imports Keras (and TensorFlow): import it lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+import keras
+import numpy as np
+
+from musim.errors import ParameterError
+from musim.models.data import (
+    ArtistSplit,
+    PairSampling,
+    PairTargets,
+    TrainingSet,
+    build_training_set,
+    make_dataset,
+)
+from musim.models.siamese import SiameseConfig, build_siamese, float32_copy
+
+__all__ = ["HyperParams", "TrainResult", "fit", "runtime", "train"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HyperParams:
+    """Every knob of a training run, with the defaults of the nightly job.
+
+    Data: ``clips_per_artist`` (clips per artist, pairs = their combinations), ``validation_share`` and
+    ``test_share`` (artists held out, :func:`musim.models.data.split_artists`), ``sampling``,
+    ``train_pairs``, ``validation_pairs`` (artist pairs drawn; each gives up to ``clips_per_artist**2``
+    examples), ``bins``, ``zero_share``, ``zero_threshold``, ``max_repeat`` (see
+    :class:`musim.models.data.PairSampling`).
+
+    Network: see :class:`musim.models.siamese.SiameseConfig`.
+
+    Optimisation: Adam with ``learning_rate``, MSE loss, ``batch_size`` examples per step (global across
+    GPUs), ``epochs`` (an epoch is one pass over the training pairs, or ``steps_per_epoch`` steps),
+    early stopping on validation loss after ``early_stopping_patience`` epochs without improvement
+    (None: off), restoring the best weights.
+
+    Runtime: ``seed`` (split, sampling, shuffling, initial weights), ``deterministic`` (fixed op and
+    input order: reproducible to the bit on the same machine, slower; sets TensorFlow's process-wide op
+    determinism), ``mixed_precision`` and ``distribute`` ("auto": on when GPUs are visible / when
+    several are), ``data_source`` (see :func:`musim.models.data.make_dataset`).
+    """
+
+    # data
+    clips_per_artist: int = 3
+    validation_share: float = 0.15
+    test_share: float = 0.15
+    sampling: Literal["stratified", "natural"] = "stratified"
+    train_pairs: int | None = 20_000
+    validation_pairs: int | None = 5_000
+    bins: int = 10
+    zero_share: float = 0.2
+    zero_threshold: float = 0.0
+    max_repeat: int = 4
+    # network
+    conv_filters: tuple[int, ...] = (32, 64, 64)
+    kernel_size: int = 3
+    pool_size: int = 2
+    zero_padding: int | None = None
+    batchnorm: bool = True
+    dense_units: int = 64
+    dense_activation: str | None = "relu"
+    dropout: float = 0.0
+    l2: float = 0.0
+    # optimisation
+    learning_rate: float = 1e-3
+    batch_size: int = 64
+    epochs: int = 10
+    steps_per_epoch: int | None = None
+    early_stopping_patience: int | None = 3
+    # runtime
+    seed: int = 0
+    deterministic: bool = False
+    mixed_precision: Literal["auto", "on", "off"] = "auto"
+    distribute: Literal["auto", "none", "mirrored"] = "auto"
+    data_source: Literal["auto", "tensor", "numpy"] = "auto"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
+        if self.batch_size < 1 or self.epochs < 1 or self.learning_rate <= 0:
+            raise ParameterError("batch_size and epochs must be >= 1 and learning_rate > 0")
+        if self.mixed_precision not in ("auto", "on", "off") or self.distribute not in ("auto", "none", "mirrored"):
+            raise ParameterError(f"mixed_precision must be auto|on|off and distribute auto|none|mirrored, got "
+                                 f"{self.mixed_precision!r}, {self.distribute!r}")
+        self.siamese_config()
+        self.pair_sampling()
+
+    def siamese_config(self) -> SiameseConfig:
+        return SiameseConfig(conv_filters=self.conv_filters, kernel_size=self.kernel_size, pool_size=self.pool_size,
+                             zero_padding=self.zero_padding, batchnorm=self.batchnorm, dense_units=self.dense_units,
+                             dense_activation=self.dense_activation, dropout=self.dropout, l2=self.l2)
+
+    def pair_sampling(self, *, validation: bool = False) -> PairSampling:
+        return PairSampling(strategy=self.sampling, pairs=self.validation_pairs if validation else self.train_pairs,
+                            bins=self.bins, zero_share=self.zero_share, zero_threshold=self.zero_threshold,
+                            max_repeat=self.max_repeat)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["conv_filters"] = list(self.conv_filters)
+        return d
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HyperParams:
+        """From :meth:`to_json` output; unknown keys are an error (they would be silently ignored otherwise)."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ParameterError(f"unknown hyperparameters: {', '.join(sorted(unknown))}")
+        d = dict(data)
+        if "conv_filters" in d:
+            d["conv_filters"] = tuple(d["conv_filters"])
+        return cls(**d)
+
+
+@dataclass
+class TrainResult:
+    """What a training run gives back."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    data: TrainingSet
+    hparams: HyperParams
+    seconds: float
+    epochs_run: int
+    examples_per_second: float
+    device: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description (no arrays), for metrics.json and the model card."""
+        best = min(self.history.get("val_loss") or self.history.get("loss") or [float("nan")])
+        return {"seconds": round(self.seconds, 2), "epochs_run": self.epochs_run,
+                "examples_per_second": round(self.examples_per_second, 1), "device": self.device,
+                "best_loss": best, "final": {k: v[-1] for k, v in self.history.items() if v},
+                "params": int(self.model.count_params()), "data": self.data.describe()}
+
+
+def runtime(hparams: HyperParams) -> tuple[Any, bool, dict[str, Any]]:
+    """The distribution strategy and precision for ``hparams`` on this machine, and a description."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    mixed = hparams.mixed_precision == "on" or (hparams.mixed_precision == "auto" and bool(gpus))
+    mirrored = hparams.distribute == "mirrored" or (hparams.distribute == "auto" and len(gpus) > 1)
+    strategy = tf.distribute.MirroredStrategy() if mirrored else tf.distribute.get_strategy()
+    return strategy, mixed, {"gpus": len(gpus), "replicas": int(strategy.num_replicas_in_sync),
+                             "strategy": type(strategy).__name__, "mixed_precision": mixed,
+                             "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+class _Timing(keras.callbacks.Callback):
+    """Seconds spent in the training part of each epoch (validation excluded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.train_seconds: list[float] = []
+        self._start = 0.0
+        self._done = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._done = time.perf_counter(), False
+
+    def on_test_begin(self, logs=None):
+        if not self._done:
+            self.train_seconds.append(time.perf_counter() - self._start)
+            self._done = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._done:
+            self.train_seconds.append(time.perf_counter() - self._start)
+            self._done = True
+
+
+def fit(data: TrainingSet, hparams: HyperParams = HyperParams(), *, callbacks: Sequence[Any] = (),
+        verbose: int = 0) -> TrainResult:
+    """Train a new siamese model on a prepared :class:`TrainingSet` (see :func:`train`)."""
+    import tensorflow as tf
+
+    if len(data.train) == 0:
+        raise ParameterError("the training set has no pairs")
+    keras.utils.set_random_seed(hparams.seed)
+    if hparams.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    strategy, mixed, device = runtime(hparams)
+    config = hparams.siamese_config()
+    if tuple(data.x.shape[1:]) != config.input_shape:
+        raise ParameterError(f"spectrograms are {tuple(data.x.shape[1:])}, the network expects {config.input_shape}")
+    steps = hparams.steps_per_epoch
+    train_ds = make_dataset(data.x, data.train, batch_size=hparams.batch_size, shuffle=True, seed=hparams.seed,
+                            deterministic=hparams.deterministic, repeat=steps is not None,
+                            source=hparams.data_source)
+    val_ds = None
+    if len(data.validation):
+        val_ds = make_dataset(data.x, data.validation, batch_size=max(hparams.batch_size, 256), shuffle=False,
+                              seed=hparams.seed, deterministic=True, source=hparams.data_source)
+    with strategy.scope():
+        model = build_siamese(config, dtype_policy="mixed_float16" if mixed else "float32")
+        optimizer: Any = keras.optimizers.Adam(learning_rate=hparams.learning_rate)
+        if mixed:
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    timing = _Timing()
+    cbs: list[Any] = [timing, *callbacks]
+    if val_ds is not None and hparams.early_stopping_patience is not None:
+        cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hparams.early_stopping_patience,
+                                                 restore_best_weights=True))
+    started = time.perf_counter()
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=hparams.epochs, steps_per_epoch=steps,
+                     callbacks=cbs, verbose=verbose, shuffle=False)  # tf.data shuffles
+    seconds = time.perf_counter() - started
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    per_epoch = steps * hparams.batch_size if steps is not None else len(data.train)
+    steady = timing.train_seconds[1:] or timing.train_seconds  # the first epoch includes tracing
+    rate = per_epoch / float(np.median(steady)) if steady else 0.0
+    if mixed:
+        model = float32_copy(model, config)
+    log.info("trained %s epochs in %.1f s (%.0f examples/s, %s)", len(timing.train_seconds), seconds, rate, device)
+    return TrainResult(model, history, data, hparams, seconds, len(timing.train_seconds), rate, device)
+
+
+def train(x: np.ndarray, track_artist: Sequence[int] | np.ndarray, targets: PairTargets,
+          hparams: HyperParams = HyperParams(), *, split: ArtistSplit | None = None,
+          callbacks: Sequence[Any] = (), verbose: int = 0) -> TrainResult:
+    """Build the training set from spectrograms and pair targets, then train a siamese model.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(N, 256, 64)]
+        Log-mel images in dB (float16 from the feature store's cache is fine; a memmap is not copied
+        unless it fits the 1 GiB in-graph limit of :func:`musim.models.data.make_dataset`).
+    track_artist : np.ndarray [shape=(N,)]
+        Artist of each row; rows of an artist in order of preference (the first ``clips_per_artist`` are
+        used).
+    targets : PairTargets
+        The pair targets (:func:`musim.models.data.load_pair_targets`).
+    hparams : HyperParams
+        Every hyperparameter.
+    split : ArtistSplit, optional
+        A given artist split (default: :func:`musim.models.data.split_artists` with the hparams' shares
+        and seed).
+    callbacks : extra Keras callbacks
+    verbose : Keras ``fit`` verbosity
+    """
+    data = build_training_set(x, track_artist, targets, clips_per_artist=hparams.clips_per_artist,
+                              validation=hparams.validation_share, test=hparams.test_share,
+                              sampling=hparams.pair_sampling(),
+                              validation_sampling=hparams.pair_sampling(validation=True), seed=hparams.seed,
+                              split=split)
+    return fit(data, hparams, callbacks=callbacks, verbose=verbose)

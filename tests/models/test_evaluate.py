@@ -1,0 +1,132 @@
+"""The ranking harness: the metrics on hand-computed rankings, bootstrap CIs, paired comparison, scorers."""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+import pytest
+
+from musim.errors import ParameterError
+from musim.models.data import ClipTable, PairTargets
+from musim.models.evaluate import (
+    EvaluationReport,
+    artist_mean,
+    average_precision,
+    bootstrap_ci,
+    embedding_scorer,
+    evaluate,
+    ndcg_at,
+    paired_bootstrap,
+    pixel_scorer,
+    popularity_scorer,
+    precision_at,
+    random_scorer,
+    sequence_ratio_at,
+    spearman,
+)
+
+L3 = 1 / math.log2(3)
+
+
+def test_metrics_of_one_ranking_by_hand():
+    pred, true = list("abcde"), list("baefg")
+    assert precision_at(pred, true, 3) == pytest.approx(2 / 3)          # {a, b} of {a, b, c} / {b, a, e}
+    assert precision_at(pred, true, 5) == pytest.approx(3 / 5)          # a, b, e
+    assert sequence_ratio_at(pred, true, 3) == pytest.approx(2 * 1 / 6)  # one matched item ('a')
+    assert sequence_ratio_at(pred, true, 5) == pytest.approx(2 * 2 / 10)  # 'a' then 'e', in order
+    assert sequence_ratio_at(pred, true, 5) == difflib.SequenceMatcher(None, pred, true).ratio()
+    assert sequence_ratio_at(pred, pred, 3) == 1.0
+    rel = {"b": 1.0, "a": 0.5, "e": 0.25}
+    dcg, idcg = 0.5 + 1.0 * L3, 1.0 + 0.5 * L3 + 0.25 / 2
+    assert ndcg_at(pred, rel, 3) == pytest.approx(dcg / idcg)
+    assert ndcg_at(["b", "a", "e"], rel, 3) == pytest.approx(1.0)
+    assert math.isnan(ndcg_at(pred, {"a": 0.0}, 3))
+    assert average_precision(list("cadb"), {"a", "b"}) == pytest.approx((1 / 2 + 2 / 4) / 2)
+    assert average_precision(list("abcd"), {"a", "b"}) == 1.0
+    assert math.isnan(average_precision(list("abc"), set()))
+    assert spearman(np.array([1, 2, 3, 4.0]), np.array([1, 3, 2, 4.0])) == pytest.approx(0.8)
+    assert math.isnan(spearman(np.ones(4), np.arange(4.0)))
+
+
+TRUTH = np.array([  # artists 10, 20, 30, 40, 50
+    [np.nan, 0.9, 0.5, 0.1, 0.0],
+    [0.9, np.nan, 0.4, 0.2, 0.3],
+    [0.5, 0.4, np.nan, 0.6, 0.7],
+    [0.1, 0.2, 0.6, np.nan, 0.8],
+    [0.0, 0.3, 0.7, 0.8, np.nan]])
+IDS = [10, 20, 30, 40, 50]
+
+
+def test_evaluate_per_query_values_by_hand():
+    S = np.zeros((5, 5))
+    S[0] = [0, 0.1, 0.8, 0.3, 0.2]  # query 10 ranks 30, 40, 50, 20; truth: 20, 30, 40, 50
+    report = evaluate({"s": S, "perfect": np.nan_to_num(TRUTH)}, TRUTH, IDS, ns=(1, 2), relevant_k=2, n_boot=50)
+    q = report.queries.tolist().index(10)
+    v = {m: report.per_query["s"][m][q] for m in report.metrics}
+    assert v["precision@1"] == 0 and v["precision@2"] == 0.5
+    assert v["seqmatch@2"] == pytest.approx(0.5)
+    assert v["ndcg@2"] == pytest.approx((0.5 + 0.1 * L3) / (0.9 + 0.5 * L3))
+    assert v["map"] == pytest.approx((1 / 1 + 2 / 4) / 2)
+    assert v["spearman"] == pytest.approx(-0.2)
+    for m in report.metrics:  # the truth itself scores 1 everywhere
+        assert report.summary["perfect"][m]["mean"] == pytest.approx(1.0)
+    assert report.top["truth"][10] == [20, 30, 40, 50] and report.top["s"][10] == [30, 40, 50, 20]
+    back = EvaluationReport.from_json(report.to_json())
+    assert back.test_set_id == report.test_set_id and back.summary["s"]["map"] == report.summary["s"]["map"]
+    assert np.allclose(back.per_query["s"]["ndcg@2"], report.per_query["s"]["ndcg@2"], equal_nan=True)
+
+
+def test_cutoffs_too_large_and_uninformative_queries():
+    T = np.nan_to_num(TRUTH)
+    T[0, :] = T[:, 0] = 0.0  # artist 10 has no co-listeners with the others
+    report = evaluate({"r": random_scorer(1)}, T, IDS, ns=(3, 5), n_boot=20)
+    assert report.skipped_queries == [10] and 10 not in report.queries.tolist()
+    assert report.summary["r"]["precision@3"]["n"] == 4
+    assert report.summary["r"]["precision@5"]["n"] == 0  # 4 candidates: every ranking shares its top 5
+    with pytest.raises(ParameterError):
+        evaluate({"bad": np.zeros((2, 2))}, T, IDS)
+
+
+def test_random_is_near_chance_and_ci_is_sane():
+    rng = np.random.default_rng(0)
+    n = 60
+    ia, ib = np.triu_indices(n, k=1)
+    truth = PairTargets.from_pairs(np.arange(n), ia, ib, rng.random(ia.size))
+    report = evaluate({"random": random_scorer(0)}, truth, np.arange(n), ns=(5, 10), n_boot=300)
+    for k in (5, 10):
+        s = report.summary["random"][f"precision@{k}"]
+        assert s["lo"] <= s["mean"] <= s["hi"]
+        assert s["lo"] - 0.03 < k / (n - 1) < s["hi"] + 0.03
+
+
+def test_bootstrap_and_paired_comparison():
+    rng = np.random.default_rng(1)
+    ci = bootstrap_ci(rng.normal(0.5, 0.1, 400), n_boot=500)
+    assert ci["lo"] < 0.5 < ci["hi"] and ci["hi"] - ci["lo"] < 0.04 and ci["n"] == 400
+    base = rng.random(100)
+    better = paired_bootstrap(base + 0.05 + rng.normal(0, 0.02, 100), base, names=("new", "old"), metric="m")
+    assert better.a_better and not better.b_better and better.lo > 0
+    same = paired_bootstrap(base + rng.normal(0, 0.02, 100), base)
+    assert not same.a_better and same.lo < 0 < same.hi
+    with_nan = paired_bootstrap(np.array([1.0, np.nan, 2.0]), np.array([0.0, 1.0, np.nan]))
+    assert with_nan.n == 1
+
+
+def test_scorers_artist_mean_embedding_pixel_popularity():
+    owner = np.array([0, 0, 1])
+    clip_scores = np.array([[1.0, 2, 3], [4, 5, 6], [7, 8, 9]])
+    assert np.allclose(artist_mean(clip_scores, owner, 2), [[3.0, 4.5], [7.5, 9.0]])
+    # two communities: clips of a community share an embedding direction / an image
+    track_artist = np.repeat([1, 2, 3, 4], 2)
+    clips = ClipTable.from_track_artist(track_artist, clips_per_artist=2)
+    emb = np.array([[1, 0], [1, 0.1], [0.9, 0], [1, 0], [0, 1], [0.1, 1], [0, 1], [0, 0.9]])
+    S = embedding_scorer(emb, clips)(np.array([1, 2, 3, 4]))
+    assert S.shape == (4, 4) and S[0, 1] > 0.95 and S[0, 2] < 0.2 and np.allclose(S, S.T)
+    x = np.zeros((8, 4, 3), dtype=np.float16)
+    x[4:] = -40
+    P = pixel_scorer(x, clips)(np.array([1, 2, 3, 4]))
+    assert P[0, 1] == 0 and P[0, 2] < P[0, 1] and P[2, 3] == 0
+    pop = popularity_scorer({1: 10, 2: 1000, 3: 100})(np.array([1, 2, 3]))
+    assert np.argmax(pop[0, [1, 2]]) == 0  # the more popular candidate first

@@ -1,0 +1,128 @@
+"""Registry and promotion: files and rows, champion only beyond the CI of the difference."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from musim import warehouse
+from musim.errors import NotFoundError
+from musim.models import registry
+from musim.models.data import PairTargets
+from musim.models.evaluate import evaluate
+from musim.storage import open_store
+
+N = 40
+IDS = np.arange(500, 500 + N)
+
+
+def _truth(seed: int = 0) -> PairTargets:
+    rng = np.random.default_rng(seed)
+    ia, ib = np.triu_indices(N, k=1)
+    return PairTargets.from_pairs(IDS, IDS[ia], IDS[ib], rng.random(ia.size))
+
+
+def _noisy(truth: PairTargets, noise: float, seed: int) -> np.ndarray:
+    m = np.nan_to_num(truth.matrix)
+    return m + np.random.default_rng(seed).normal(0, noise, m.shape)
+
+
+def _report(truth, noise, *, seed=1, others=None, ids=IDS):
+    scorers = {"model": _noisy(truth, noise, seed)[np.ix_(truth.positions(ids), truth.positions(ids))],
+               "random": np.random.default_rng(99).random((len(ids), len(ids)))}
+    for name, (n, s) in (others or {}).items():
+        scorers[name] = _noisy(truth, n, s)[np.ix_(truth.positions(ids), truth.positions(ids))]
+    return evaluate(scorers, truth, ids, n_boot=300)
+
+
+def _register(con, store, tmp_path, report, run_id=None, history=None):
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    return registry.register_model(con, store, family="siamese", model_file=f, report=report,
+                                   params={"epochs": 3, "conv_filters": (8, 16)}, target_metric="seed",
+                                   feature_service="siamese_log_mel", dump_id="d" * 64, snapshot_id="snap-1",
+                                   run_id=run_id, training={"seconds": 1.0, "best_loss": float("nan")},
+                                   history=history)
+
+
+@pytest.fixture
+def con():
+    c = warehouse.connect()
+    yield c
+    c.close()
+
+
+def test_register_writes_files_and_rows(con, tmp_path):
+    store = open_store()
+    truth = _truth()
+    e = _register(con, store, tmp_path, _report(truth, 0.3), run_id="run-1",
+                  history={"loss": [0.3, 0.2], "val_loss": [0.35, 0.3]})
+    assert e.version == "siamese-1" and e.status == "challenger" and e.object_prefix == "models/siamese/siamese-1/"
+    for name in ("model.keras", "metrics.json", "card.md", "curves.png"):
+        assert store.exists(e.key(name)), name
+    doc = json.loads(store.get_bytes(e.key("metrics.json")))
+    assert doc["evaluation"]["test_set_id"] == e.test_set_id and "per_query" in doc["evaluation"]
+    assert doc["training"]["best_loss"] is None  # NaN written as null: strict JSON
+    card = store.get_bytes(e.key("card.md")).decode()
+    assert "# Model card: siamese-1" in card and "ndcg@10" in card and "curves.png" in card and "random" in card
+    assert store.get_bytes(e.key("curves.png"))[:4] == b"\x89PNG"
+    n_test = con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?", [e.test_set_id]).fetchone()[0]
+    assert n_test == N
+    assert len(registry.query_values(con, e.version, "model", "ndcg@10")) == N
+    assert e.score()["lo"] <= e.score()["mean"] <= e.score()["hi"]
+    assert e.params["conv_filters"] == [8, 16]
+    again = _register(con, store, tmp_path, _report(truth, 0.3), run_id="run-1")
+    assert again.version == "siamese-1" and len(registry.list_models(con)) == 1  # a retried run registers once
+    assert registry.get_model(con, "siamese-1").version == "siamese-1"
+    with pytest.raises(NotFoundError):
+        registry.get_model(con, "siamese-9")
+    with pytest.raises(NotFoundError):
+        registry.get_model(con, "siamese:champion")
+
+
+def test_promotion_only_beyond_the_ci(con, tmp_path):
+    store = open_store()
+    truth = _truth()
+    first = _register(con, store, tmp_path, _report(truth, 0.3))
+    d = registry.promote(con, first.version)
+    assert d.promoted and d.against == "random" and d.lo > 0 and d.status == "champion"
+    assert registry.champion(con, "siamese").version == first.version
+
+    # as good as the champion (same noise, other draw) on the same test artists: stays a challenger
+    tie = _register(con, store, tmp_path, _report(truth, 0.3, seed=2, others={first.version: (0.3, 1)}))
+    d = registry.promote(con, tie.version)
+    assert not d.promoted and d.against == first.version and d.lo < 0 < d.hi and d.status == "challenger"
+    assert "does not beat" in d.reason
+    assert registry.get_model(con, tie.version).status == "challenger"
+    assert registry.champion(con, "siamese").version == first.version
+
+    # clearly better on the same test artists: champion; the old one is archived
+    best = _register(con, store, tmp_path, _report(truth, 0.02, seed=3, others={first.version: (0.3, 1)}))
+    d = registry.promote(con, best.version)
+    assert d.promoted and d.lo > 0 and d.n_queries == N
+    assert registry.champion(con, "siamese").version == best.version
+    assert registry.get_model(con, first.version).status == "archived"
+    assert registry.promote(con, best.version).reason == "already the champion"
+
+    # better, but on other test artists and without the champion re-scored: cannot decide, stays challenger
+    other = _register(con, store, tmp_path, _report(truth, 0.0, seed=4, ids=IDS[:30]))
+    d = registry.promote(con, other.version)
+    assert not d.promoted and "test sets" in d.reason
+    forced = registry.promote(con, other.version, force=True)
+    assert forced.promoted and forced.forced and registry.champion(con, "siamese").version == other.version
+
+    log = registry.promotions(con, family="siamese")
+    assert len(log) == 5 and sum(r["promoted"] for r in log) == 3 and sum(r["forced"] for r in log) == 1
+
+
+def test_same_test_set_uses_the_champions_stored_values(con, tmp_path):
+    store = open_store()
+    truth = _truth(1)
+    champ = _register(con, store, tmp_path, _report(truth, 0.5))
+    assert registry.promote(con, champ.version).promoted
+    better = _register(con, store, tmp_path, _report(truth, 0.01, seed=5))  # no champion scorer in its run
+    assert better.test_set_id == champ.test_set_id
+    d = registry.promote(con, better.version)
+    assert d.promoted and d.against == champ.version
