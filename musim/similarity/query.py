@@ -75,19 +75,33 @@ class ArtistSimilarity:
 
     def similar(self, name: str, *, k: int = 10, metric: str = "seed",
                 dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
-        """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours), one query."""
+        """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours).
+
+        Two index lookups in the snapshot (the artist by normalised name, then its neighbours, which carry
+        their names and listeners), no join.
+        """
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         dump = self.dump(dump_id)
-        rows = self.con.execute(sql.load("serving/similar_by_name.sql"), {
-            "dump_id": dump, "metric": metric, "name_norm": normalise_name(name), "k": k}).fetchall()
-        if not rows:
+        candidates = self.con.execute(sql.load("serving/artists_by_name.sql"),
+                                      {"name_norm": normalise_name(name)}).fetchall()
+        if not candidates:
             find_artist(self.con, name, dump)  # raises NotFoundError with suggestions
-        return rows[0][0], [Neighbor(artist=r[1], score=float(r[2]), co_listeners=int(r[3]), rank=int(r[4]),
-                                     artist_id=int(r[5]), listeners=None if r[6] is None else int(r[6]))
-                            for r in rows if r[1] is not None]
+        if len(candidates) > 1:  # several artists share the name: the most listened one
+            candidates.sort(key=lambda c: (-self._listeners(c[0], dump), c[0]))
+        artist_id, display = candidates[0]
+        rows = self.con.execute(sql.load("serving/neighbors_of.sql"),
+                                {"artist_id": artist_id, "metric": metric, "dump_id": dump, "k": k}).fetchall()
+        return display, [Neighbor(artist=r[0], score=float(r[1]), co_listeners=int(r[2]), rank=int(r[3]),
+                                  artist_id=int(r[4]), listeners=None if r[5] is None else int(r[5]))
+                         for r in rows]
+
+    def _listeners(self, artist_id: int, dump: str) -> int:
+        row = self.con.execute(sql.load("serving/listeners_of.sql"),
+                               {"artist_id": artist_id, "dump_id": dump}).fetchone()
+        return int(row[0]) if row else 0
 
 
 def similar_artists(con: duckdb.DuckDBPyConnection, name: str, *, k: int = 10, metric: str = "seed",

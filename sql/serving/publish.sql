@@ -5,8 +5,13 @@ CREATE TABLE snap.similarity_build AS SELECT * FROM similarity_build;
 CREATE TABLE snap.artist AS
     SELECT artist_id, name, name_norm, mbid, is_placeholder FROM artist ORDER BY artist_id;
 CREATE TABLE snap.artist_listeners AS SELECT * FROM artist_listeners ORDER BY dump_id, artist_id;
+-- Neighbours carry their name and listeners, so a lookup reads one table through its index (no join).
 CREATE TABLE snap.artist_neighbors AS
-    SELECT * FROM artist_neighbors ORDER BY dump_id, metric, artist_id, rank;
+    SELECT n.*, a.name AS neighbor_name, l.listeners AS neighbor_listeners
+    FROM artist_neighbors n
+    JOIN artist a ON a.artist_id = n.neighbor_id
+    LEFT JOIN artist_listeners l ON l.dump_id = n.dump_id AND l.artist_id = n.neighbor_id
+    ORDER BY n.dump_id, n.metric, n.artist_id, n.rank;
 CREATE TABLE snap.artist_pair_similarity AS
     SELECT * FROM artist_pair_similarity ORDER BY dump_id, artist_a, artist_b;
 -- The latest built dump, for queries that do not name one.
