@@ -5,6 +5,12 @@ Builds co-listening similarity for a dump in SQL (`sql/similarity/`): listeners 
 per pair, and the `seed`, `jaccard`, `cosine`, `lift` and `pmi` metrics, stored as the top-K neighbours
 per artist and as the full pair table of the catalogue artists. Then publishes a new read-only serving
 snapshot (`musim similar`, `musim sql`). Runs whenever **lastfm_plays** is updated.
+
+`build` → `check_quality` → `publish`: the `similarity` quality suite (`musim quality check --dataset
+similarity`) checks the new build before it is published — scores in their metric's range, no self pairs,
+co-listeners at least the build's threshold, at most K neighbours per artist, symmetric scores. If it
+fails, the task fails with the failed expectations and examples in its log and a **Data Docs** link,
+`publish` does not run and the previous snapshot keeps serving.
 """
 
 from __future__ import annotations
@@ -42,17 +48,25 @@ def artist_similarity():
                              k=params["k"], catalogue_size=params["catalogue_size"])
         return build(params["dump_id"], p).to_json()
 
+    @task(pool="duckdb_writer")
+    def check_quality(built: dict) -> dict:
+        from musim.quality.gates import SIMILARITY_DATASETS, gate_task
+
+        return gate_task(SIMILARITY_DATASETS, built["dump_id"])
+
     @task(pool="duckdb_writer", outlets=[SIMILARITY])
-    def publish(built: dict):
+    def publish(built: dict, quality: dict):
         from musim import serving, warehouse
 
         with warehouse.writer() as con:
             path = serving.publish(con)
         yield Metadata(SIMILARITY, extra={"dump_id": built["dump_id"], "pairs": built["pairs"],
-                                          "artists": built["artists"], "snapshot": path.name})
+                                          "artists": built["artists"], "snapshot": path.name,
+                                          "quality_run": quality["run_id"]})
         return str(path)
 
-    publish(build())
+    built = build()
+    publish(built, check_quality(built))
 
 
 artist_similarity()

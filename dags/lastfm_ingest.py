@@ -5,12 +5,24 @@ Looks for new Last.FM dumps in the landing area (`$MUSIM_LANDING`, one dump per 
 `usersha1-artmbid-artname-plays.tsv[.gz]` with its `usersha1-profile.tsv[.gz]`, or the 1K events file)
 and ingests each new one into the DuckDB warehouse, once. Every line is loaded or rejected with a reason
 (`musim rejects`). Emits the **lastfm_plays** asset, which schedules `artist_similarity`.
+
+Per dump: `ingest` → `check_quality` → `emit`.
+
+**Quality gate.** The ingest commits on its own (one transaction per dump), so a dump is in the warehouse
+before it is judged. `check_quality` then runs the `lastfm_plays`, `lastfm_profiles` and `artists` suites
+(`musim quality check`); only if they pass does `emit` announce the **lastfm_plays** asset. A dump that
+fails stays in the warehouse for inspection (`musim quality report`, `musim rejects`, the task's
+**Data Docs** link) but is *quarantined*: no asset event, so `artist_similarity` does not run, no new
+similarity is built from it and the published snapshot keeps serving the previous build. The landing
+file is remembered, so the next hourly run does not ingest it again; fix the cause (e.g. raise
+`MUSIM_QUALITY_MAX_REJECT_SHARE` if the rejects are acceptable) and clear `check_quality` to re-judge and
+emit. Each dump is gated on its own: one bad dump does not hold back another.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Metadata, Param, dag, task
+from airflow.sdk import Metadata, Param, dag, task, task_group
 
 from musim.assets import asset
 
@@ -36,17 +48,31 @@ def lastfm_ingest():
 
         return [d.to_json() for d in new_dumps(params.get("landing") if params else None)]
 
-    @task(pool="duckdb_writer", outlets=[LASTFM_PLAYS], max_active_tis_per_dag=1)
-    def ingest(dump: dict):
+    @task(pool="duckdb_writer", max_active_tis_per_dag=1)
+    def ingest(dump: dict) -> dict:
         from musim.ingest.landing import ingest_landed
 
-        result = ingest_landed(dump)
-        summary = result.to_json()
+        return ingest_landed(dump).to_json()
+
+    @task(pool="duckdb_writer")
+    def check_quality(summary: dict) -> dict:
+        from musim.quality.gates import INGEST_DATASETS, gate_task
+
+        return gate_task(INGEST_DATASETS, summary["dump_id"])
+
+    @task(outlets=[LASTFM_PLAYS])
+    def emit(summary: dict, quality: dict):
         yield Metadata(LASTFM_PLAYS, extra={k: summary[k] for k in (
-            "dump_id", "format", "lines", "loaded", "rejected", "users", "artists", "already_ingested")})
+            "dump_id", "format", "lines", "loaded", "rejected", "users", "artists", "already_ingested")}
+            | {"quality_run": quality["run_id"]})
         return summary
 
-    ingest.expand(dump=find_new_dumps())
+    @task_group(prefix_group_id=False)
+    def per_dump(dump: dict):
+        summary = ingest(dump)
+        emit(summary, check_quality(summary))
+
+    per_dump.expand(dump=find_new_dumps())
 
 
 lastfm_ingest()

@@ -19,7 +19,7 @@ import duckdb
 
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, QualityError
 
 CURRENT = "current.duckdb"
 _SNAPSHOT = re.compile(r"^snapshot-\d{8}T\d{6}\d{6}Z\.duckdb$")
@@ -42,9 +42,32 @@ def open_snapshot(settings: Settings | None = None) -> duckdb.DuckDBPyConnection
     return warehouse.connect(current_path(settings), read_only=True, settings=settings)
 
 
-def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *, keep: int = 3) -> Path:
-    """Write a new snapshot from the warehouse connection ``con`` and make it current; return its path."""
+def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
+    """A similarity build whose latest quality check failed is never published (force to override)."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'quality_result'").fetchone()[0]:
+        return
+    row = con.execute("""
+        SELECT q.run_id, q.dump_id FROM similarity_build b
+        JOIN quality_result q ON q.dataset = 'similarity' AND q.dump_id = b.dump_id AND q.created_at >= b.built_at
+        QUALIFY row_number() OVER (PARTITION BY b.dump_id ORDER BY q.created_at DESC) = 1
+           AND NOT q.success""").fetchone()
+    if row is not None:
+        raise QualityError(
+            f"the similarity build of dump {row[1][:12]} failed its quality check (run {row[0]}: "
+            f"`musim quality report --run {row[0]}`); nothing was published and the previous snapshot keeps "
+            "serving. Fix the data and rebuild, or publish anyway with force=True (`musim publish --force`).")
+
+
+def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *, keep: int = 3,
+            force: bool = False) -> Path:
+    """Write a new snapshot from the warehouse connection ``con`` and make it current; return its path.
+
+    Refuses (:class:`~musim.errors.QualityError`) while the latest quality check of a similarity build
+    failed, unless ``force``.
+    """
     settings = settings or get_settings()
+    if not force:
+        _refuse_failed_quality(con)
     snapshots = settings.serving_dir / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")

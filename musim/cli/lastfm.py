@@ -40,10 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--catalogue-size", type=int, default=1000,
                    help="top artists whose full pair table is kept (default 1000)")
     p.add_argument("--no-publish", action="store_true", help="do not publish a new serving snapshot")
+    p.add_argument("--skip-quality", action="store_true",
+                   help="publish without running the similarity quality suite first (not recommended)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similarity_build)
 
     p = sub.add_parser("publish", help="publish the warehouse's serving tables as a new read-only snapshot")
+    p.add_argument("--force", action="store_true", help="publish even if the latest quality check failed")
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("similar", help="artists most similar to NAME (from the published snapshot)")
@@ -124,7 +127,12 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
                               k=args.k, catalogue_size=args.catalogue_size)
     with warehouse.writer() as con:
         result = build_similarity(con, args.dump, params)
-        published = None if args.no_publish else serving.publish(con)
+    if not args.no_publish and not args.skip_quality:
+        from musim.quality import gate
+
+        gate(["similarity"], dump_id=result.dump_id)  # raises QualityError: nothing is published
+    with warehouse.writer() as con:
+        published = None if args.no_publish else serving.publish(con, force=args.skip_quality)
     if args.json:
         print_json(result.to_json() | {"published": str(published) if published else None})
     else:
@@ -139,7 +147,7 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     with warehouse.writer() as con:
-        path = serving.publish(con)
+        path = serving.publish(con, force=args.force)
     print(f"published {path}")
     return 0
 

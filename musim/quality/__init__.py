@@ -10,7 +10,15 @@
 """
 
 from musim.quality.config import QualityThresholds
-from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, get_suite, register, suites
+from musim.quality.registry import (
+    CheckContext,
+    Coverage,
+    DatasetSuite,
+    Part,
+    all_suites,
+    get_suite,
+    register,
+)
 from musim.quality.report import latest_results
 from musim.quality.runner import DatasetResult, Failure, QualityRun, check, check_on, gate
 
@@ -27,11 +35,11 @@ __all__ = [
     "Part",
     "QualityRun",
     "QualityThresholds",
+    "all_suites",
     "check",
     "check_on",
     "gate",
     "get_suite",
     "latest_results",
     "register",
-    "suites",
 ]

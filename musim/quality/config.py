@@ -6,6 +6,7 @@ variable                                    default   meaning
 ``MUSIM_QUALITY_MAX_REJECT_SHARE``          0.01      rejected plays/events lines of a dump, as a share of its lines
 ``MUSIM_QUALITY_MAX_PROFILE_REJECT_SHARE``  0.01      rejected profile lines, as a share of the profile lines
 ``MUSIM_QUALITY_PROFILE_MOSTLY``            0.95      share of profile values that must look sane (age, gender, signup)
+``MUSIM_QUALITY_TRAINING_FEATURE_MOSTLY``   0.9       share of catalogue tracks each training feature must cover
 ``MUSIM_QUALITY_FULL_ROWS_MAX``             250000    tables up to this many rows are validated row by row entirely
 ``MUSIM_QUALITY_SAMPLE_ROWS``               100000    larger tables: rows of the reservoir sample GX validates
 ``MUSIM_QUALITY_BATCH_ROWS``                100000    rows per DataFrame handed to GX
@@ -37,6 +38,7 @@ class QualityThresholds:
     max_reject_share: float = 0.01
     max_profile_reject_share: float = 0.01
     profile_mostly: float = 0.95
+    training_feature_mostly: float = 0.9
     full_rows_max: int = 250_000
     sample_rows: int = 100_000
     batch_rows: int = 100_000
@@ -46,7 +48,7 @@ class QualityThresholds:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        for name in ("max_reject_share", "max_profile_reject_share", "profile_mostly"):
+        for name in ("max_reject_share", "max_profile_reject_share", "profile_mostly", "training_feature_mostly"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"quality threshold {name} must be between 0 and 1, got {value}")

@@ -119,8 +119,8 @@ class PartValidator:
                 observed = res.get("partial_unexpected_list")
                 if observed is None and "observed_value" in res:
                     observed = [res["observed_value"]]
-                for value in observed or []:
-                    if len(out.observed) < _PARTIAL:
+                for value in observed or []:  # distinct values: 5 times the same bad id says less than 5 ids
+                    if len(out.observed) < _PARTIAL and value not in out.observed:
                         out.observed.append(value)
                 if out.mostly is None:
                     out.success = False

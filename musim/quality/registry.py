@@ -55,7 +55,7 @@ class CheckContext:
     con: duckdb.DuckDBPyConnection
     thresholds: QualityThresholds
     dump_id: str | None = None
-    store: Any = None  # musim.storage.ObjectStore, opened on first use (see :meth:`object_store`)
+    store_url: str | None = None  # the object store's URL (default: the settings'); see :meth:`object_store`
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def params(self, **extra: Any) -> dict[str, Any]:
@@ -82,11 +82,12 @@ class CheckContext:
         return self._cache["facts"]
 
     def object_store(self):
-        if self.store is None:
+        """The object store (opened on first use)."""
+        if "store" not in self._cache:
             from musim.storage import open_store
 
-            self.store = open_store()
-        return self.store
+            self._cache["store"] = open_store(self.store_url)
+        return self._cache["store"]
 
 
 #: User keys per dump format: sha1 hex in the 360K dump, ``user_000001`` in the 1K dump.
@@ -162,7 +163,7 @@ def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def suites() -> dict[str, DatasetSuite]:
+def all_suites() -> dict[str, DatasetSuite]:
     """Every registered suite by name (the built-in ones are registered on first call)."""
     import musim.quality.suites  # noqa: F401  (registers the built-in suites)
 
@@ -170,7 +171,7 @@ def suites() -> dict[str, DatasetSuite]:
 
 
 def get_suite(name: str) -> DatasetSuite:
-    known = suites()
+    known = all_suites()
     if name not in known:
         raise NotFoundError(f"no quality suite named {name!r}; known: {', '.join(sorted(known))}")
     return known[name]

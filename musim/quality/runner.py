@@ -27,7 +27,7 @@ from musim import warehouse
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, QualityError
 from musim.quality.config import QualityThresholds
-from musim.quality.registry import CheckContext, Coverage, DatasetSuite, get_suite, suites
+from musim.quality.registry import CheckContext, Coverage, DatasetSuite, all_suites, get_suite
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class QualityRun:
     results: list[DatasetResult]
     docs_url: str | None
     docs_error: str | None = None
+    docs_seconds: float = 0.0
     seconds: float = 0.0
 
     @property
@@ -133,6 +134,7 @@ class QualityRun:
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "success": self.success, "docs_url": self.docs_url,
                 "docs_error": self.docs_error, "seconds": round(self.seconds, 3),
+                "docs_seconds": round(self.docs_seconds, 3),
                 "datasets": [r.to_json() for r in self.results]}
 
     def describe(self) -> str:
@@ -161,7 +163,7 @@ def resolve_datasets(con: duckdb.DuckDBPyConnection, names: Sequence[str] | None
     if names:
         return [get_suite(n) for n in dict.fromkeys(names)]
     present = _tables(con)
-    return [s for s in suites().values() if set(s.tables) <= present]
+    return [s for s in all_suites().values() if set(s.tables) <= present]
 
 
 def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = None, *, dump_id: str | None = None,
@@ -194,20 +196,31 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
         present = _tables(con)
         results = []
         for suite in chosen:
-            ctx = CheckContext(con=con, thresholds=thresholds, dump_id=dump if suite.scope == "dump" else None)
-            results.append(_run_suite(gx_ctx, suite, ctx, run_id, present))
+            ctx = CheckContext(con=con, thresholds=thresholds, dump_id=dump if suite.scope == "dump" else None,
+                               store_url=settings.object_store_url)
+            try:
+                results.append(_run_suite(gx_ctx, suite, ctx, run_id, present))
+            except Exception as exc:  # a check that cannot run fails its dataset (recorded, named), not the run
+                log.exception("quality run %s: the %s suite could not run", run_id, suite.name)
+                results.append(DatasetResult(
+                    run_id=run_id, dataset=suite.name, dump_id=ctx.dump_id, version=None, status="failed",
+                    expectations=1, failed=1, reason=f"the suite could not run: {type(exc).__name__}",
+                    failures=[Failure(part="(suite)", expectation="suite_runs", columns=[], description="the suite runs",
+                                      kwargs={}, unexpected_count=0, element_count=0, observed=[], examples=[],
+                                      exception=f"{type(exc).__name__}: {str(exc)[:500]}")]))
         docs_url = docs_error = None
+        docs_started = time.perf_counter()
         if docs:
             try:
                 gx.build_docs(gx_ctx)
-                docs_url = publish_docs(scratch / "docs", run_id)
+                docs_url = publish_docs(scratch / "docs", run_id, settings)
             except Exception as exc:  # the data is judged already; an unreachable store must not hide that
                 docs_error = f"{type(exc).__name__}: {exc}"
                 log.warning("quality run %s: Data Docs were not published: %s", run_id, docs_error)
         for r in results:
             r.docs_url = docs_url
         run = QualityRun(run_id=run_id, results=results, docs_url=docs_url, docs_error=docs_error,
-                         seconds=time.perf_counter() - started)
+                         docs_seconds=time.perf_counter() - docs_started, seconds=time.perf_counter() - started)
         if record:
             record_results(con, run)
     finally:
@@ -293,7 +306,7 @@ def _run_suite(gx_ctx, suite: DatasetSuite, ctx: CheckContext, run_id: str, pres
     return result
 
 
-def publish_docs(folder: Path, run_id: str) -> str:
+def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) -> str:
     """Upload the Data Docs site in ``folder`` to ``quality/docs/<run_id>/``; return the index's URL.
 
     GX ships ~4 MB of static images with every site; only files some page or stylesheet refers to are
@@ -301,7 +314,7 @@ def publish_docs(folder: Path, run_id: str) -> str:
     """
     from musim.storage import open_store
 
-    store = open_store()
+    store = open_store((settings or get_settings()).object_store_url)
     files = [p for p in folder.rglob("*") if p.is_file()]
     pages = [p for p in files if p.suffix in (".html", ".css", ".js")]
     text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in pages)

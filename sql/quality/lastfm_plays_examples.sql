@@ -11,12 +11,16 @@ UNION ALL
  WHERE a.artist_id IS NULL OR coalesce(a.artist_key, '') = ''
  LIMIT $limit)
 UNION ALL
-(SELECT 'bad_plays_rows', 'user_id ' || user_id || ' artist_id ' || artist_id || ' plays ' || coalesce(plays::VARCHAR, 'NULL')
- FROM lastfm_plays WHERE dump_id = $dump_id AND (plays IS NULL OR plays < 0)
+(SELECT 'bad_plays_rows', coalesce(u.user_key, 'user_id ' || p.user_id) || ' / ' || coalesce(a.name, 'artist_id ' || p.artist_id)
+        || ': plays ' || coalesce(p.plays::VARCHAR, 'NULL')
+ FROM lastfm_plays p LEFT JOIN lastfm_user u USING (user_id) LEFT JOIN artist a USING (artist_id)
+ WHERE p.dump_id = $dump_id AND (p.plays IS NULL OR p.plays < 0)
  LIMIT $limit)
 UNION ALL
-(SELECT 'bad_lines_rows', 'user_id ' || user_id || ' artist_id ' || artist_id || ' lines ' || coalesce(lines::VARCHAR, 'NULL')
- FROM lastfm_plays WHERE dump_id = $dump_id AND (lines IS NULL OR lines < 1)
+(SELECT 'bad_lines_rows', coalesce(u.user_key, 'user_id ' || p.user_id) || ' / ' || coalesce(a.name, 'artist_id ' || p.artist_id)
+        || ': lines ' || coalesce(p.lines::VARCHAR, 'NULL')
+ FROM lastfm_plays p LEFT JOIN lastfm_user u USING (user_id) LEFT JOIN artist a USING (artist_id)
+ WHERE p.dump_id = $dump_id AND (p.lines IS NULL OR p.lines < 1)
  LIMIT $limit)
 UNION ALL
 (SELECT 'duplicate_rows', 'user_id ' || user_id || ' artist_id ' || artist_id || ': ' || count(*) || ' rows'

@@ -9,11 +9,11 @@ artists           global   artist, artist_name_variant
 similarity        dump     similarity_build, artist_neighbors, artist_pair_similarity, artist_listeners
 previews          global   preview, track, artist                               (migration 004)
 features          global   track_mel, track_descriptors, feature_params, feature_reject, track (migration 005)
+training_sets     global   feature_service (+ views), track: frames of musim.features.get_training_frame
 ================  =======  ==================================================================================
 
-Training sets have no table of their own (they are point-in-time joins computed on demand): add a suite
-whose part has its own ``frames`` function producing the training frame, as described in
-:mod:`musim.quality.registry` and ``musim/quality/README.md``.
+Training sets have no table of their own (point-in-time joins computed on demand): their part has its own
+``frames`` function calling the feature store, as described in :mod:`musim.quality.registry`.
 """
 
-from musim.quality.suites import lastfm, similarity, audio, features  # noqa: F401,I001  (report order)
+from musim.quality.suites import lastfm, similarity, audio, features, training  # noqa: F401,I001  (report order)

@@ -102,7 +102,7 @@ def object_frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     sample = _fetch_df(ctx.con, "quality/features_object_sample.sql", {"n": n, "seed": ctx.thresholds.seed})
     rows = []
     store = ctx.object_store() if len(sample) else None
-    for kind, track_id, key, shape, dtype in sample.itertuples(index=False):
+    for _kind, track_id, key, shape, dtype in sample.itertuples(index=False):
         row = {"object_key": key, "track_id": track_id, "exists": True, "shape_matches": False,
                "dtype_matches": False, "finite": False}
         try:

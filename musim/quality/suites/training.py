@@ -1,0 +1,131 @@
+"""The ``training_sets`` suite: the point-in-time training frame of every registered feature service.
+
+Training sets have no table: :func:`musim.features.get_training_frame` builds them on demand. This suite
+builds, for each service in ``feature_service``, the frame of the audio catalogue (every ``track``, with
+its ``artist_id``) at the service's pinned ``as_of`` (else now), and checks one fact row per service:
+one frame row per entity, every feature column present for at least ``training_feature_mostly`` of the
+rows, scalar and vector values finite, one vector length per column, tensor values are feature object
+keys. (Leakage is excluded by construction: the join takes the latest value created at or before
+``as_of``.) A training DAG should gate its service with ``gate_task(("training_sets",), None)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, register
+
+_TENSOR_KEY = re.compile(r"^features/[a-z_]+/[^/]+/[^/]+\.npy$")
+_COLUMNS = ["service", "entities", "rows", "feature_columns", "min_coverage", "worst_column",
+            "non_finite_values", "mixed_vector_lengths", "bad_tensor_keys"]
+
+
+def _has_services(ctx: CheckContext) -> str | None:
+    if ctx.con.execute("SELECT count(*) FROM feature_service").fetchone()[0] == 0:
+        return "no feature service is registered (musim features apply)"
+    return None
+
+
+def _describe(service: str, frame, entity_columns: list[str], examples: dict[str, list[str]], limit: int) -> dict:
+    import numpy as np
+
+    feats = [c for c in frame.columns if "__" in c and c not in entity_columns]
+    n = len(frame)
+    coverage, worst = 1.0, ""
+    non_finite = mixed = bad_keys = 0
+
+    def note(check: str, text: str) -> None:
+        if len(examples.setdefault(check, [])) < limit:
+            examples[check].append(f"{service}: {text}")
+
+    for col in feats:
+        values = frame[col]
+        present = values.map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))
+        share = float(present.mean()) if n else 1.0
+        if share < coverage:
+            coverage, worst = share, col
+        if share < 1.0:
+            missing = frame.loc[~present, "track_id"].head(limit).tolist()
+            note("min_coverage", f"{col} missing for {int((~present).sum())} of {n} rows, e.g. tracks {missing}")
+        kept = values[present]
+        if kept.empty:
+            continue
+        first = kept.iloc[0]
+        if isinstance(first, str):
+            bad = kept[~kept.map(lambda k: bool(_TENSOR_KEY.match(k)))]
+            bad_keys += len(bad)
+            for k in bad.head(limit):
+                note("bad_tensor_keys", f"{col} = {k!r}")
+        elif isinstance(first, np.ndarray):
+            lengths = {int(v.size) for v in kept}
+            if len(lengths) > 1:
+                mixed += 1
+                note("mixed_vector_lengths", f"{col} lengths {sorted(lengths)}")
+            bad = kept[~kept.map(lambda v: bool(np.isfinite(np.asarray(v, dtype=float)).all()))]
+            non_finite += len(bad)
+            for i in bad.index[:limit]:
+                note("non_finite_values", f"{col} of track {frame.at[i, 'track_id']}")
+        else:
+            arr = kept.astype(float).to_numpy()
+            bad_idx = kept.index[~np.isfinite(arr)]
+            non_finite += len(bad_idx)
+            for i in bad_idx[:limit]:
+                note("non_finite_values", f"{col} of track {frame.at[i, 'track_id']} = {frame.at[i, col]}")
+    return {"service": service, "feature_columns": len(feats), "min_coverage": coverage, "worst_column": worst,
+            "non_finite_values": non_finite, "mixed_vector_lengths": mixed, "bad_tensor_keys": bad_keys}
+
+
+def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
+    import pandas as pd
+
+    from musim.features import get_training_frame
+
+    entities = ctx.con.execute("SELECT track_id, artist_id FROM track ORDER BY track_id").df()
+    services = [r[0] for r in ctx.con.execute("SELECT name FROM feature_service ORDER BY name").fetchall()]
+    examples: dict[str, list[str]] = {}
+    rows = []
+    for name in services:
+        frame = get_training_frame(name, entities, con=ctx.con)
+        row = _describe(name, frame, ["track_id", "artist_id", "as_of"], examples, ctx.thresholds.examples)
+        rows.append({"entities": len(entities), "rows": len(frame), **row})
+        if len(frame) != len(entities):
+            examples.setdefault("rows", []).append(f"{name}: {len(frame)} rows for {len(entities)} tracks")
+    ctx._cache["training_examples"] = examples
+    coverage.rows_total = len(entities) * len(services)
+    coverage.rows_validated = 0
+    coverage.how = f"training frames of {len(services)} feature service(s) over all {len(entities):,} tracks, summarised"
+    yield pd.DataFrame(rows, columns=_COLUMNS)
+
+
+def fetch_examples(ctx: CheckContext, failed: set[str]) -> dict[str, list[str]]:
+    return {k: v for k, v in ctx._cache.get("training_examples", {}).items() if k in failed}
+
+
+def expectations(ctx: CheckContext) -> list:
+    import great_expectations.expectations as gxe
+
+    mostly = ctx.thresholds.training_feature_mostly
+
+    def zero(column: str, description: str):
+        return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0, description=description)
+
+    return [
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="rows", column_B="entities",
+                                            description="one training row per catalogue track"),
+        gxe.ExpectColumnValuesToBeBetween(column="feature_columns", min_value=1, description="the frame has features"),
+        gxe.ExpectColumnValuesToBeBetween(column="min_coverage", min_value=mostly, max_value=1.0,
+                                          description=f"every feature is present for >= {mostly:.0%} of the tracks"),
+        zero("non_finite_values", "no NaN or infinite feature value"),
+        zero("mixed_vector_lengths", "one vector length per feature column"),
+        zero("bad_tensor_keys", "tensor features are object keys features/<kind>/<params>/<audio>.npy"),
+    ]
+
+
+register(DatasetSuite(
+    name="training_sets", applies=_has_services,
+    description="Point-in-time training frames of the registered feature services over the track catalogue",
+    tables=("feature_service", "feature_service_view", "feature_view", "track"),
+    parts=(Part(name="frames", expectations=expectations, frames=frames, examples=fetch_examples,
+                description="summary of each service's training frame"),),
+))

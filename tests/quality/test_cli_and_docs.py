@@ -1,0 +1,81 @@
+"""``musim quality check/report/suites``: exit codes, JSON, failure messages, Data Docs in the object store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musim import warehouse
+from musim.cli import main
+from musim.errors import QualityError
+from musim.quality import gate
+from musim.storage import open_store
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_passes_with_json_and_publishes_data_docs(good, capsys):
+    code, out, _ = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--dataset", "similarity", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["success"] is True
+    assert [d["dataset"] for d in report["datasets"]] == ["lastfm_plays", "similarity"]
+    assert all(d["status"] == "passed" and d["failures"] == [] for d in report["datasets"])
+    run_id = report["run_id"]
+    assert report["docs_url"].endswith(f"quality/docs/{run_id}/index.html")
+    store = open_store()
+    keys = [o.key for o in store.list(f"quality/docs/{run_id}/")]
+    assert f"quality/docs/{run_id}/index.html" in keys
+    assert any("/validations/lastfm_plays/invariants/" in k for k in keys)
+    assert not any(k.endswith(".gif") for k in keys)  # GX's unused tutorial images are left out
+    assert b"lastfm_plays.rows" in store.get_bytes(f"quality/docs/{run_id}/index.html")
+
+    code, out, _ = cli(capsys, "quality", "report")
+    assert code == 0 and run_id in out and "Data Docs: file://" in out and "index.html" in out
+    code, out, _ = cli(capsys, "quality", "report", "--json")
+    assert json.loads(out)["docs_url"] == report["docs_url"]
+
+
+def test_check_fails_with_exit_2_naming_expectations_and_bad_values(good, capsys):
+    with warehouse.writer() as con:
+        con.execute("UPDATE lastfm_plays SET plays = -5 WHERE user_id = 1")
+    code, out, err = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--no-docs")
+    assert code == 2
+    assert "lastfm_plays" in err and "FAILED" in out
+    assert "plays are integers >= 0" in out and "plays -5" in out  # the invariant with an example row
+    assert "plays >= 0" in out and "-5" in out                      # GX's row-level expectation too
+
+    code, out, _ = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--no-docs", "--json")
+    report = json.loads(out)
+    assert code == 2 and report["success"] is False
+    failed = report["datasets"][0]["failures"]
+    assert {"part", "expectation", "columns", "examples", "observed", "unexpected_count"} <= failed[0].keys()
+    assert any(f["columns"] == ["bad_plays_rows"] and "plays -5" in f["examples"][0] for f in failed)
+
+    code, out, _ = cli(capsys, "quality", "report", "--dataset", "lastfm_plays", "--json")
+    stored = json.loads(out)
+    assert code == 0 and stored["success"] is False and stored["docs_url"] is None
+    assert stored["datasets"][0]["failures"] == failed
+
+
+def test_gate_raises_with_the_report(good):
+    with warehouse.writer() as con:
+        con.execute("UPDATE artist_neighbors SET co_listeners = 0 WHERE rank = 1")
+    with pytest.raises(QualityError, match=r"similarity[\s\S]*co-listeners >= 2"):
+        gate(["similarity"])
+
+
+def test_unknown_dataset_and_empty_warehouse(musim_home, capsys):
+    code, _, err = cli(capsys, "quality", "check", "--dataset", "nope")
+    assert code == 2 and "no quality suite named 'nope'" in err and "lastfm_plays" in err
+    code, out, _ = cli(capsys, "quality", "check", "--dataset", "artists", "--no-docs")
+    assert code == 0 and "artists: PASSED" in out  # nothing ingested: an empty catalogue is consistent
+    code, _, err = cli(capsys, "quality", "check", "--dataset", "lastfm_plays")
+    assert code == 2 and "no dump has been ingested" in err
+    code, out, _ = cli(capsys, "quality", "suites", "--json")
+    assert {"lastfm_plays", "lastfm_profiles", "artists", "similarity", "previews", "features"} <= {
+        s["name"] for s in json.loads(out)}

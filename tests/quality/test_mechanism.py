@@ -1,0 +1,86 @@
+"""The mechanism: thresholds from the environment, sampling and batches, custom suites in the registry."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from musim import warehouse
+from musim.errors import ConfigError
+from musim.quality import Coverage, DatasetSuite, Part, QualityThresholds, check, register
+from musim.quality.registry import unregister
+
+
+def test_thresholds_from_environment():
+    t = QualityThresholds.from_env({"MUSIM_QUALITY_MAX_REJECT_SHARE": "0.05", "MUSIM_QUALITY_SAMPLE_ROWS": "10"},
+                                   batch_rows=7)
+    assert (t.max_reject_share, t.sample_rows, t.batch_rows, t.full_rows_max) == (0.05, 10, 7, 250_000)
+    with pytest.raises(ConfigError, match="MUSIM_QUALITY_SAMPLE_ROWS must be an integer"):
+        QualityThresholds.from_env({"MUSIM_QUALITY_SAMPLE_ROWS": "many"})
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        QualityThresholds(max_reject_share=2.0)
+
+
+def test_large_tables_are_sampled_and_batched_and_all_rows_stay_in_sql(good):
+    t = QualityThresholds(full_rows_max=500, sample_rows=1200, batch_rows=300)
+    with warehouse.writer() as con:
+        total = con.execute("SELECT count(*) FROM lastfm_plays").fetchone()[0]
+        con.execute("UPDATE lastfm_plays SET plays = -1 WHERE user_id = 7")  # a handful of rows
+        bad = con.execute("SELECT count(*) FROM lastfm_plays WHERE plays < 0").fetchone()[0]
+    result = check(["lastfm_plays"], thresholds=t, docs=False).results[0]
+    rows = next(p for p in result.parts if p["part"] == "rows")
+    assert result.sampled and result.rows_total == total > 1200
+    assert rows["rows_validated"] == 1200 and rows["batches"] == 4
+    assert "reservoir sample of 1,200" in rows["coverage"]
+    # the SQL invariant counts every bad row, whether or not the sample caught one
+    (inv,) = [f for f in result.failures if f.columns == ["bad_plays_rows"]]
+    assert inv.observed == [bad] and inv.examples
+    again = check(["lastfm_plays"], thresholds=t, docs=False).results[0]
+    assert again.parts[1]["rows_validated"] == 1200  # same seed, same sample size
+
+
+def test_a_custom_suite_with_its_own_frames(musim_home):
+    """How the audio and training-set suites plug in: a function producing frames, expectations in code."""
+    def expectations(ctx):
+        import great_expectations.expectations as gxe
+
+        return [gxe.ExpectColumnValuesToBeBetween(column="label", min_value=0, max_value=1, description="binary"),
+                gxe.ExpectColumnValuesToNotBeNull(column="left", description="every pair has a left track")]
+
+    frames_seen: list[pd.DataFrame] = []
+
+    def frames(ctx, coverage: Coverage):
+        for df in frames_seen:
+            coverage.rows_validated += len(df)
+            yield df
+        coverage.rows_total, coverage.how = coverage.rows_validated, "all training pairs"
+
+    suite = register(DatasetSuite(name="test_training_set", description="pairs", parts=(
+        Part(name="pairs", expectations=expectations, frames=frames),)), replace=True)
+    try:
+        frames_seen[:] = [pd.DataFrame({"left": ["a", "b"], "label": [0, 1]}),
+                          pd.DataFrame({"left": ["c"], "label": [1]})]
+        ok = check([suite.name], docs=False)
+        assert ok.success and ok.results[0].rows_validated == 3 and ok.results[0].parts[0]["batches"] == 2
+        frames_seen[1] = pd.DataFrame({"left": [None], "label": [3]})
+        bad = check([suite.name], docs=False).results[0]
+        assert bad.status == "failed" and {f.description for f in bad.failures} == {"binary", "every pair has a left track"}
+        assert [f.observed for f in bad.failures if f.description == "binary"] == [[3]]
+    finally:
+        unregister(suite.name)
+
+
+def test_a_suite_that_cannot_run_fails_its_dataset_only(good):
+    def broken(ctx, coverage):
+        raise RuntimeError("table vanished")
+        yield  # pragma: no cover
+
+    suite = register(DatasetSuite(name="test_broken", description="x", parts=(
+        Part(name="p", expectations=lambda ctx: [], frames=broken),)), replace=True)
+    try:
+        run = check(["test_broken", "artists"], docs=False)
+        broken_result, artists = run.results
+        assert broken_result.status == "failed" and "RuntimeError: table vanished" in broken_result.failures[0].line()
+        assert artists.status == "passed"
+    finally:
+        unregister(suite.name)

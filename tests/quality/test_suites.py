@@ -1,0 +1,164 @@
+"""Every built-in suite passes on good data and fails, naming the expectation and bad values, on bad data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musim import warehouse
+from musim.ingest.lastfm import ingest_lastfm
+from musim.quality import QualityThresholds, check
+from musim.storage import open_store
+from tests.lastfm_files import MB_A, MB_B, U1, U2, write_lines
+from tests.quality.conftest import drop_constraints
+
+FAST = QualityThresholds()
+
+
+def run(datasets, **kw):
+    return check(datasets, docs=False, **kw)
+
+
+def failures(result) -> list[dict]:
+    return [{"text": f.line(), "columns": f.columns, "examples": f.examples, "observed": f.observed}
+            for f in result.failures]
+
+
+def test_good_warehouse_passes_every_suite(good):
+    run_ = run(None)
+    by_name = {r.dataset: r for r in run_.results}
+    assert set(by_name) == {"lastfm_plays", "lastfm_profiles", "artists", "similarity", "previews", "features",
+                            "training_sets"}
+    assert run_.success, run_.describe()
+    assert all(r.status == "passed" and r.expectations > 0 for r in run_.results)
+    plays = by_name["lastfm_plays"]
+    assert plays.rows_total and plays.rows_validated == plays.rows_total and not plays.sampled
+    assert by_name["features"].parts[-1]["rows_validated"] == 2  # both spectrogram objects opened
+    with warehouse.writer() as con:
+        stored = con.execute("SELECT dataset, status, success FROM quality_result WHERE run_id = ?",
+                             [run_.run_id]).fetchall()
+    assert sorted(stored) == sorted((r.dataset, "passed", True) for r in run_.results)
+
+
+# (case id, dataset, SQL that breaks the good warehouse, failing column, text in the examples/observed)
+BAD = [
+    ("negative plays", "lastfm_plays",
+     ["UPDATE lastfm_plays SET plays = -7 WHERE user_id = 1"], "bad_plays_rows", "plays -7"),
+    ("user id not sha1", "lastfm_plays",
+     ["UPDATE lastfm_user SET user_key = 'not-a-sha1' WHERE user_id = 2"], "bad_user_keys", "not-a-sha1"),
+    ("artist without key", "lastfm_plays",
+     ["DELETE FROM artist WHERE artist_id = 3"], "missing_artist_keys", "artist_id 3"),
+    ("lost plays rows", "lastfm_plays",
+     ["DELETE FROM lastfm_plays WHERE user_id = 4"], "sum_lines", None),
+    ("rejects not stored", "lastfm_plays",
+     ["DELETE FROM ingest_rejects WHERE file_kind = 'plays'"], "rejects_stored", None),
+    ("duplicate user-artist rows", "lastfm_plays",
+     ["INSERT INTO lastfm_plays SELECT * FROM lastfm_plays WHERE user_id = 5"], "duplicate_rows", "user_id 5"),
+    ("profile user id", "lastfm_profiles",
+     ["UPDATE lastfm_user SET user_key = 'NOPE' WHERE user_id = (SELECT min(user_id) FROM lastfm_profile)"],
+     "bad_user_keys", "NOPE"),
+    ("implausible ages", "lastfm_profiles",
+     ["UPDATE lastfm_profile SET age = 900"], "age", "900"),
+    ("empty display name", "artists",
+     ["UPDATE artist SET name = '   ' WHERE artist_id = 2"], "empty_names", "artist_id 2"),
+    ("duplicate artist key", "artists",
+     ["@drop artist", "INSERT INTO artist SELECT artist_id + 1000, artist_key, mbid, name, name_norm, is_placeholder, "
+      "first_dump_id FROM artist WHERE artist_id = 1"], "duplicate_artist_keys", "2 artists"),
+    ("orphan spelling", "artists",
+     ["INSERT INTO artist_name_variant SELECT 99999, 'Ghost', dump_id, 1 FROM lastfm_dump"], "orphan_variants",
+     "99999"),
+    ("jaccard above 1", "similarity",
+     ["UPDATE artist_neighbors SET score = 1.5 WHERE metric = 'jaccard' AND rank = 1"], "out_of_range_rows",
+     "score 1.5"),
+    ("lift not positive", "similarity",
+     ["UPDATE artist_neighbors SET score = 0 WHERE metric = 'lift' AND rank = 1"], "out_of_range_rows", "lift"),
+    ("self pair", "similarity",
+     ["UPDATE artist_neighbors SET neighbor_id = artist_id WHERE metric = 'seed' AND rank = 1"], "self_pairs",
+     "seed"),
+    ("below co-listener threshold", "similarity",
+     ["UPDATE artist_neighbors SET co_listeners = 1 WHERE metric = 'cosine' AND rank = 2"],
+     "below_min_co_listeners", "< 2"),
+    ("more than K neighbours", "similarity",
+     ["INSERT INTO artist_neighbors SELECT dump_id, metric, artist_id, rank + 5, neighbor_id + 100000, score / 2, "
+      "co_listeners FROM artist_neighbors WHERE metric = 'seed'"], "max_neighbors_per_artist", "> k = 5"),
+    ("asymmetric scores", "similarity",
+     ["UPDATE artist_neighbors SET score = score * 0.5 WHERE metric = 'cosine' AND artist_id > neighbor_id"],
+     "asymmetric_pairs", "but"),
+    ("catalogue pair stored backwards", "similarity",
+     ["@drop artist_pair_similarity",
+      "UPDATE artist_pair_similarity SET artist_a = artist_b, artist_b = artist_a WHERE artist_a % 2 = 0"],
+     "catalogue_unordered", "must be <"),
+    ("track without download", "previews",
+     ["UPDATE preview SET status = 'failed' WHERE track_id = '0000000000000000'"], "tracks_without_download",
+     "0000000000000000"),
+    ("audio not content-addressed", "previews",
+     ["UPDATE track SET object_key = 'audio/previews/x.mp3' WHERE track_id = '0000000000000001'"],
+     "bad_object_keys", "audio/previews/x.mp3"),
+    ("NaN descriptor", "features",
+     ["UPDATE track_descriptors SET vec = list_concat(vec[:1], ['nan'::DOUBLE], vec[3:]) WHERE track_id = '0000000000000001'"],
+     "descriptor_non_finite", "nan"),
+    ("mixed spectrogram sizes", "features",
+     ["UPDATE track_mel SET shape = [9, 4] WHERE track_id = '0000000000000001'"], "mel_mixed_shapes", "[9, 4]"),
+    ("spectrogram object missing", "features", ["@delete-mel-object"], "exists", "false"),
+    ("NaN in a training frame", "training_sets",
+     ["UPDATE track_descriptors SET vec = list_concat(vec[:2], ['inf'::DOUBLE], vec[4:]) WHERE track_id = '0000000000000000'"],
+     "non_finite_values", "of track 0000000000000000"),
+    ("feature missing from the training frame", "training_sets",
+     ["DELETE FROM track_descriptors WHERE track_id = '0000000000000001'"], "min_coverage",
+     "missing for 1 of 2 rows"),
+]
+
+
+@pytest.mark.parametrize(("case", "dataset", "statements", "column", "example"), BAD, ids=[c[0] for c in BAD])
+def test_bad_data_fails_its_suite(good, case, dataset, statements, column, example):
+    with warehouse.writer() as con:
+        for stmt in statements:
+            if stmt.startswith("@drop "):
+                drop_constraints(con, stmt.split()[1])
+            elif stmt == "@delete-mel-object":
+                key = con.execute("SELECT object_key FROM track_mel ORDER BY track_id LIMIT 1").fetchone()[0]
+                open_store().delete(key)
+            else:
+                con.execute(stmt)
+    result = run([dataset]).results[0]
+    assert result.status == "failed", result.describe()
+    hit = [f for f in failures(result) if column in f["columns"]]
+    assert hit, f"expected a failure on {column}: {result.describe()}"
+    if example is not None:
+        shown = json.dumps([f["examples"] + f["observed"] for f in hit], default=str)
+        assert example in shown, shown
+
+
+def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):
+    # 20 lines, 2 rejected (10 %): more than the default 1 %
+    lines = [f"{U1 if i % 2 else U2}\t{MB_A if i % 3 else MB_B}\tArtist {i % 3}\t{i + 1}" for i in range(18)]
+    lines += [f"{U1}\t{MB_A}\tArtist A\tmany", f"{U2}\t{MB_B}\tArtist B\t-4"]
+    ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    result = run(["lastfm_plays"]).results[0]
+    assert result.status == "failed"
+    (share,) = [f for f in result.failures if f.columns == ["reject_share"]]
+    assert share.observed == [pytest.approx(0.1)]
+    assert any("plays is not an integer: 1 lines" in e for e in share.examples)
+    assert any("negative plays: 1 lines" in e for e in share.examples)
+    monkeypatch.setenv("MUSIM_QUALITY_MAX_REJECT_SHARE", "0.2")
+    assert run(["lastfm_plays"]).success
+
+
+def test_1k_dump_user_ids_are_checked_in_their_own_format(tmp_path, musim_home):
+    events = [f"user_{u:06d}\t2009-05-04T23:08:57Z\t{MB_A if u % 2 else MB_B}\tArtist\t\tTrack {u}" for u in range(1, 30)]
+    ingest_lastfm(write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", events))
+    assert run(["lastfm_plays"]).success
+    with warehouse.writer() as con:
+        con.execute(f"UPDATE lastfm_user SET user_key = '{U1}' WHERE user_id = 1")  # a 360K key in a 1K dump
+    result = run(["lastfm_plays"]).results[0]
+    assert not result.success and U1 in json.dumps([f.examples for f in result.failures])
+    assert "user ids are user_NNNNNN (1K dump)" in "\n".join(result.describe())
+
+
+def test_profiles_are_skipped_without_a_profiles_file(tmp_path, musim_home):
+    ingest_lastfm(write_lines(tmp_path / "d.tsv", [f"{U1}\t{MB_A}\tArtist A\t3", f"{U2}\t{MB_B}\tArtist B\t4"]))
+    result = run(["lastfm_profiles", "lastfm_plays"])
+    assert result.success
+    assert [r.status for r in result.results] == ["skipped", "passed"]
+    assert "without a profiles file" in result.results[0].reason
