@@ -114,15 +114,107 @@ def acquire_demo_audio(dump_dir: Path, env: dict[str, str], log: Path, settings,
           "list them with `musim previews`")
 
 
+#: Small settings of the demo's training run (minutes on two CPU cores): a narrower network, 3,000 artist
+#: pairs per epoch, and 30% of the artists held out. The share matters more than the network: with 6
+#: communities a test set of 9 or 18 artists holds 1-3 artists of a query's community, so even a perfect
+#: "same community" scorer does not beat random at precision@5 there (measured: 0.67 vs 0.69 with 9 test
+#: artists of 60); with 36 test artists of 120 it does (0.68-0.79 vs 0.15), and the evaluation can tell
+#: a model from the baselines.
+TRAIN_CONF = {"train_pairs": 3000, "embedding_size": 32, "seed": 0, "k": 10,
+              "hparams": {"conv_filters": [16, 32, 32], "validation_pairs": 600}}
+
+
+def _cell(c: dict | None) -> str:
+    return "" if not c or c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f}, {c['hi']:.3f}]"
+
+
+def train_demo_model(env: dict[str, str], log: Path, settings, *, epochs: int, test_share: float) -> str | None:
+    """Step 6: the train_siamese DAG with small settings; prints the evaluation against the baselines."""
+    from musim.cli.output import print_table
+    from musim.models import registry
+    from musim.models.jobs import comparisons
+
+    conf = TRAIN_CONF | {"epochs": epochs, "hparams": TRAIN_CONF["hparams"] | {"test_share": test_share}}
+    took = run_dag("train_siamese", env, log, conf)
+    with warehouse.writer(settings) as con:
+        entry = registry.list_models(con, family="siamese")[0]
+        decision = next((d for d in registry.promotions(con, family="siamese") if d["version"] == entry.version), None)
+        names = list(dict.fromkeys(["precision@3", "precision@5", entry.primary_metric]))
+        paired = comparisons(con, entry.version, ["precision@3", "precision@5"], against=["random", "pixel"])
+        champ = registry.champion(con, "siamese")
+        n_test = con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?",
+                             [entry.test_set_id]).fetchone()[0]
+        published = con.execute("""SELECT artists, tracks, cold_start FROM audio_neighbors_build
+                                   ORDER BY created_at DESC LIMIT 1""").fetchone()
+    training = entry.training or {}
+    split = (training.get("data") or {}).get("split") or {}
+    print(f"6. Airflow DAG train_siamese ran in {took:.0f} s: {entry.version} trained {training.get('epochs_run')} "
+          f"epochs in {training.get('seconds', 0):.0f} s on {split.get('train')} artists; evaluated on {n_test} "
+          f"held-out artists (mean [95% bootstrap CI] over query artists):")
+    scorers = sorted(entry.metrics, key=lambda s: (s != "model", s))
+    print_table([[s, *[_cell(entry.metrics[s].get(m)) for m in names]] for s in scorers], ["scorer", *names])
+    for c in paired:
+        verdict = "beats it beyond the CI" if c["a_better"] else "does NOT beat it beyond the CI"
+        print(f"   model - {c['b']:<6} {c['metric']}: {c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]  {verdict}")
+    if decision is not None:
+        print(f"   promotion vs {decision['against']} on {decision['metric']}: "
+              f"{'PROMOTED' if decision['promoted'] else 'not promoted'} ({decision['reason']})")
+    if champ is None:
+        print("   no champion yet: no audio neighbours published")
+        return None
+    print(f"   champion: {champ.version}; its embeddings give the audio neighbours of {published[0]} artists and "
+          f"{published[1]} tracks in the new snapshot (`musim models show {champ.version}`)")
+    return champ.version
+
+
+def similar_audio_example(env: dict[str, str], settings, truth: dict, *, clip_s: float) -> None:
+    """Step 7: ``musim similar-audio`` on a new synthesized clip of an artist the champion never trained on."""
+    from musim.models import registry
+    from musim.synth.audio import artist_seed_for, safe_name, synthesize_clip, write_clip
+
+    with warehouse.writer(settings) as con:
+        champ = registry.champion(con, "siamese")
+        held_out = con.execute("""SELECT a.name FROM model_test_artist t JOIN artist a USING (artist_id)
+                                  JOIN artist_listeners l ON l.artist_id = t.artist_id
+                                  WHERE t.test_set_id = ? AND l.dump_id = ?
+                                  ORDER BY l.listeners DESC""", [champ.test_set_id, champ.dump_id]).fetchall()
+    community = {a["name"]: a["community"] for a in truth["artists"]}
+    genres = truth["genres"]
+    name = next(n for (n,) in held_out if n in community)
+    folder = settings.home / "demo-query"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{safe_name(name)} - unreleased.mp3"
+    y = synthesize_clip(community=community[name], artist_seed=artist_seed_for(name), track_no=9, sr=22050,
+                        duration=clip_s)
+    write_clip(path, y, sr=22050, format="mp3")
+    proc = subprocess.run([sys.executable, "-m", "musim.cli", "similar-audio", str(path), "--k", "5", "--json"],
+                          env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print(f"7. musim similar-audio failed: {proc.stderr.strip()[-500:]}")
+        return
+    found = json.loads(proc.stdout)
+    same = sum(community.get(a["artist"]) == community[name] for a in found["artists"])
+    print(f"\n7. a new clip of {name} (community '{genres[community[name]]}', held out of training), by its audio "
+          f"alone — `musim similar-audio \"{path}\" --k 5`: {same}/5 from the same community")
+    for a in found["artists"]:
+        c = community.get(a["artist"])
+        mark = "  <- the artist itself" if a["artist"] == name else ""
+        print(f"  {a['rank']}. {a['artist']:<24} {a['score']:.3f}  [{genres[c] if c is not None else '?'}]{mark}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=3000)
     parser.add_argument("--artists", type=int, default=240)
     parser.add_argument("--communities", type=int, default=6)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--audio-artists", type=int, default=60, help="top artists given synthesized audio")
+    parser.add_argument("--audio-artists", type=int, default=120,
+                        help="top artists given synthesized audio (120: enough held-out artists to rank)")
     parser.add_argument("--clip-seconds", type=float, default=15.0,
                         help="length of each synthesized track (mp3 encoding costs ~0.16 s per 15 s clip)")
+    parser.add_argument("--train-epochs", type=int, default=10, help="epochs of the demo's siamese training")
+    parser.add_argument("--test-share", type=float, default=0.3, help="share of the audio artists held out for testing")
+    parser.add_argument("--no-train", action="store_true", help="stop after the audio features (steps 1-5)")
     args = parser.parse_args(argv)
 
     settings = get_settings()
@@ -153,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         mels, rejected = con.execute("""SELECT (SELECT count(*) FROM track_mel), (SELECT count(*) FROM feature_reject)""").fetchone()
     print(f"5. Airflow DAG audio_features ran in {took:.0f} s: {mels} spectrogram arrays (log-mel and slices), "
           f"{rejected} rejected previews; see `musim features list`")
+    truth = json.loads((dump_dir / TRUTH_FILE).read_text())
+    if not args.no_train and train_demo_model(env, log, settings, epochs=args.train_epochs,
+                                              test_share=args.test_share):
+        similar_audio_example(env, settings, truth, clip_s=args.clip_seconds)
 
     with warehouse.writer(settings) as con:
         rows = con.execute("""SELECT dump_id, file_name, lines, loaded, rejected, users, artists
@@ -160,7 +256,6 @@ def main(argv: list[str] | None = None) -> int:
     dump_id, name, lines, loaded, rejected, users, artists = rows[0]
     print(f"\ndump {dump_id[:12]} ({name}): {lines:,} lines = {loaded:,} loaded + {rejected:,} rejected "
           f"({users:,} users, {artists:,} artists); see them with `musim rejects`")
-    truth = json.loads((dump_dir / TRUTH_FILE).read_text())
     community = {a["name"]: a["community"] for a in truth["artists"]}
     genres = truth["genres"]
     con = serving.open_snapshot(settings)
@@ -183,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             break
     print("\nTry: .venv/bin/musim similar \"" + top[0][0] + "\" --metric cosine   |   .venv/bin/musim sql "
           "\"SELECT * FROM similar_artists LIMIT 5\"")
+    if not args.no_train:
+        print("     .venv/bin/musim models list   |   .venv/bin/musim similar-audio FILE.mp3 --k 10   |   "
+              ".venv/bin/musim embed FOLDER --out embeddings.npz")
     return 0
 
 

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_promote)
 
+    register_train(msub)
+    register_compare(msub)
+
 
 def _primary(entry) -> str:
     s = entry.score()
@@ -97,4 +100,146 @@ def cmd_promote(args: argparse.Namespace) -> int:
         print_json(decision.to_json())
     else:
         print(f"{decision.version}: {'champion' if decision.promoted else decision.status} — {decision.reason}")
+    return 0
+
+
+# -- train (musim.models.jobs) ---------------------------------------------------------------------------
+
+def register_train(msub: argparse._SubParsersAction) -> None:
+    p = msub.add_parser("train", help="train, evaluate, register and promote a siamese model; publish neighbours",
+                        description="One run of the nightly job in this process: the training set of the latest "
+                                    "similarity build (checked first), training, evaluation against the baselines "
+                                    "and the champion on the same held-out artists, registration, promotion, then "
+                                    "the champion's embeddings and audio neighbours with a new serving snapshot.")
+    p.add_argument("--epochs", type=int, help="training epochs (default 10)")
+    p.add_argument("--metric", default="seed", choices=["seed", "jaccard", "cosine", "lift", "pmi"],
+                   help="co-listening metric learned (default seed)")
+    p.add_argument("--dump", help="dump id of the targets (default: the latest similarity build)")
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--embedding-size", type=int, help="size of the encoding (dense_units)")
+    p.add_argument("--sampling", choices=["stratified", "natural"])
+    p.add_argument("--train-pairs", type=int, help="artist pairs drawn for training")
+    p.add_argument("--test-share", type=float, help="share of artists held out for testing (default 0.15)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--hparams", metavar="JSON", help='any other HyperParams fields, e.g. \'{"conv_filters": [16, 32]}\'')
+    p.add_argument("--primary-metric", default="auto", help="promotion metric (default auto: ndcg@10, @5 or @3)")
+    p.add_argument("--k", type=int, default=10, help="neighbours published per artist and track")
+    p.add_argument("--no-publish", action="store_true", help="do not embed and publish the champion's neighbours")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--family", default="siamese", choices=["siamese", "cnn_classifier", "autoencoder", "descriptors"],
+                   help="model family (default siamese); the others run musim.models.families.run_family "
+                        "(--hparams takes their parameters, e.g. '{\"label\": \"artist\"}')")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if getattr(args, "family", "siamese") != "siamese":
+        return cmd_train_family(args)
+    import json
+    from pathlib import Path
+
+    from musim.errors import ParameterError
+    from musim.models.jobs import train_siamese_job
+
+    try:
+        extra = json.loads(args.hparams) if args.hparams else {}
+    except json.JSONDecodeError as exc:
+        raise ParameterError(f"--hparams is not JSON: {exc}") from None
+    result = train_siamese_job(dump_id=args.dump, metric=args.metric, hparams=extra, primary_metric=args.primary_metric,
+                               k=args.k, publish=not args.no_publish, epochs=args.epochs,
+                               learning_rate=args.learning_rate, batch_size=args.batch_size,
+                               dense_units=args.embedding_size, sampling=args.sampling, train_pairs=args.train_pairs,
+                               test_share=args.test_share, seed=args.seed)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    decision = result.decision or {}
+    print(f"{result.version}: {result.status}" + (f" — {decision.get('reason')}" if decision else " (run registered before)"))
+    names = [m for m in result.evaluation[0] if m != "scorer"] if result.evaluation else []
+    rows = [[r["scorer"], *[_cell(r[m]) for m in names]] for r in result.evaluation]
+    print()
+    print_table(rows, ["scorer", *names], title="evaluation on held-out artists (mean [95% CI])")
+    beats = [c for c in result.comparisons if c["a_better"]]
+    if result.comparisons:
+        print("\npaired differences (model - baseline, 95% CI): " + "; ".join(
+            f"{c['metric']} vs {c['b']}: {c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]"
+            for c in result.comparisons) + f" — beats {len(beats)}/{len(result.comparisons)}")
+    pub = result.published or {}
+    if pub.get("champion"):
+        print(f"\nchampion {pub['champion']}: neighbours of {pub['artists']} artists ({pub['cold_start']} without "
+              f"listening data) and {pub['tracks']} tracks published; snapshot {Path(pub['snapshot']).name}")
+    return 0
+
+
+def _cell(c: dict) -> str:
+    return "" if not c or c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f},{c['hi']:.3f}]"
+
+
+# -- train another family (musim.models.families) -------------------------------------------------------
+
+def cmd_train_family(args: argparse.Namespace) -> int:
+    """``musim models train --family cnn_classifier|autoencoder|descriptors``: one run in this process."""
+    import json
+
+    from musim.errors import ParameterError
+    from musim.models.families import load_inputs, run_family
+
+    try:
+        params = json.loads(args.hparams) if args.hparams else {}
+    except json.JSONDecodeError as exc:
+        raise ParameterError(f"--hparams is not JSON: {exc}") from None
+    if args.sampling or args.train_pairs:
+        raise ParameterError("--sampling and --train-pairs are siamese options; use --hparams for this family")
+    if args.embedding_size is not None:
+        if args.family != "cnn_classifier":
+            raise ParameterError("--embedding-size applies to cnn_classifier (the autoencoder's is its code size)")
+        params["embedding_units"] = args.embedding_size
+    for opt, key in (("epochs", "epochs"), ("learning_rate", "learning_rate"), ("batch_size", "batch_size"),
+                     ("seed", "seed")):
+        if getattr(args, opt) is not None and args.family != "descriptors":
+            params[key] = getattr(args, opt)
+    split = {"seed": args.seed or 0} | ({"test_share": args.test_share} if args.test_share is not None else {})
+    with warehouse.writer() as con:
+        needs = {"cnn_classifier": ("log_mel", "slices", "descriptors")}.get(args.family, ("log_mel", "descriptors"))
+        inputs = load_inputs(con, needs=needs, dump_id=args.dump, target_metric=args.metric, **split)
+        out = run_family(args.family, con=con, inputs=inputs, params=params, primary_metric=args.primary_metric,
+                         publish=False if args.no_publish else "champion", k=args.k, snapshot=not args.no_publish)
+    if args.json:
+        print_json(out.to_json())
+        return 0
+    d = out.decision
+    print(f"{out.entry.version}: {d.status if d else out.entry.status}" + (f" — {d.reason}" if d else ""))
+    for name, url in out.files.items():
+        print(f"  {name}: {url}")
+    print("\ncompare every family: musim models compare")
+    return 0
+
+
+# -- compare (musim.models.families.compare_families) ---------------------------------------------------
+
+def register_compare(msub: argparse._SubParsersAction) -> None:
+    p = msub.add_parser("compare", help="one table of every model family and the baselines",
+                        description="Each family's champion (else its latest version) and the baselines, with mean "
+                                    "[95% CI] over the test artists of their evaluation (co-listening ground truth). "
+                                    "Says when versions were evaluated on different test artists; paired "
+                                    "differences of the best family against each other one on the same test set.")
+    p.add_argument("--metric", help="the ranking metric (default: the reference version's primary metric)")
+    p.add_argument("--metrics", nargs="+", help="more columns (default precision@5 map spearman)")
+    p.add_argument("--family", action="append", help="only these families (repeatable)")
+    p.add_argument("--latest", action="store_true", help="each family's newest version instead of its champion")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from musim.models.families import compare_families
+
+    with warehouse.writer() as con:
+        result = compare_families(con, metric=args.metric, metrics=args.metrics, families=args.family,
+                                  latest=args.latest)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print(result.text())
     return 0

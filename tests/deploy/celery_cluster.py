@@ -21,7 +21,6 @@ import psycopg2
 
 REPO = Path(__file__).resolve().parents[2]
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-REDIS_DB = 7
 
 
 def free_port() -> int:
@@ -44,6 +43,9 @@ class CeleryCluster:
     def __init__(self, workdir: Path, dags_folder: Path, extra_env: dict[str, str] | None = None):
         self.workdir = workdir
         self.db = f"musim_celery_{os.getpid()}_{secrets.token_hex(3)}"
+        # a broker of its own: a Redis database and key prefix that no other cluster on this machine uses
+        self.redis_db = 8 + secrets.randbelow(8)
+        self.prefix = f"{self.db}:"
         self.port = free_port()
         home = workdir / "airflow"
         home.mkdir(parents=True, exist_ok=True)
@@ -53,7 +55,7 @@ class CeleryCluster:
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only the DAG under test is unpaused
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.deploy.hostname.worker_name",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
@@ -62,7 +64,8 @@ class CeleryCluster:
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.db}",
-            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{self.redis_db}",
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": self.prefix,
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://postgres@127.0.0.1:5432/{self.db}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
@@ -71,21 +74,23 @@ class CeleryCluster:
             **(extra_env or {}),
         })
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.last_run_id: str | None = None
         self.airflow = str(Path(sys.executable).with_name("airflow"))
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def __enter__(self) -> CeleryCluster:
         self._admin(f'CREATE DATABASE "{self.db}"')
-        subprocess.run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], check=False, capture_output=True)
         self.cli("db", "migrate")
         for pool, slots in (("duckdb_writer", 1), ("audio_fetch", 4), ("gpu", 1)):
             self.cli("pools", "set", pool, str(slots), pool)
         self.start("api-server", ["api-server", "--port", str(self.port), "--host", "127.0.0.1"])
         self.start("scheduler", ["scheduler"])
         self.start("dag-processor", ["dag-processor"])
-        self.start("worker-default", ["celery", "worker", "--queues", "default", "--concurrency", "2"],
+        self.start("worker-default", ["celery", "worker", "--queues", "default", "--concurrency", "2",
+                                      "--celery-hostname", f"default-{self.db}@%h"],
                    {"MUSIM_WORKER_NAME": "musim-cpu-worker"})
-        self.start("worker-gpu", ["celery", "worker", "--queues", "gpu", "--concurrency", "1"],
+        self.start("worker-gpu", ["celery", "worker", "--queues", "gpu", "--concurrency", "1",
+                                  "--celery-hostname", f"gpu-{self.db}@%h"],
                    {"MUSIM_WORKER_NAME": "musim-gpu-worker"})
         self._wait_http(f"http://127.0.0.1:{self.port}/api/v2/version", 180)
         return self
@@ -101,7 +106,10 @@ class CeleryCluster:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        subprocess.run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], check=False, capture_output=True)
+        keys = subprocess.run(["redis-cli", "-n", str(self.redis_db), "--scan", "--pattern", f"{self.prefix}*"],
+                              capture_output=True, text=True, check=False).stdout.split()
+        if keys:
+            subprocess.run(["redis-cli", "-n", str(self.redis_db), "DEL", *keys], check=False, capture_output=True)
         self._admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
 
     def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
@@ -166,6 +174,8 @@ class CeleryCluster:
         self.wait_for_dag(dag_id)
         run_id = f"celery_test_{secrets.token_hex(4)}"
         self.cli("dags", "trigger", dag_id, "--run-id", run_id, "--conf", json.dumps(conf or {}))
+        self.cli("dags", "unpause", dag_id)
+        self.last_run_id = run_id
         deadline = time.monotonic() + timeout
         state = None
         while time.monotonic() < deadline:
@@ -180,5 +190,5 @@ class CeleryCluster:
     def task_hosts(self, dag_id: str) -> dict[str, tuple[str, str, str]]:
         """task_id -> (hostname, queue, state) of the last run's task instances."""
         rows = self.query("""SELECT task_id, hostname, queue, state FROM task_instance WHERE dag_id = %s
-                             AND map_index IN (-1, 0)""", (dag_id,))
+                             AND run_id = %s AND map_index IN (-1, 0)""", (dag_id, self.last_run_id))
         return {t: (h, q, s) for t, h, q, s in rows}

@@ -75,6 +75,10 @@ def _later_stages(con, settings) -> None:
                            f"audio/previews/{tid}.mp3", tid * 4, "mp3", 15.0, 22050, 2, 0.0, 15.0, now))
     con.executemany("INSERT INTO track VALUES (" + ", ".join("?" * 16) + ")", tracks)
 
+    # migration 008 creates both neighbour tables; this fixture writes its own shape of them (the page
+    # recognises columns, see musim.ui.queries.NEIGHBOR_COLUMNS)
+    con.execute("DROP TABLE IF EXISTS artist_neighbors_audio")
+    con.execute("DROP TABLE IF EXISTS track_neighbors")
     con.execute("""CREATE TABLE artist_neighbors_audio (model_version VARCHAR, artist_id INTEGER, rank SMALLINT,
                    neighbor_id INTEGER, score DOUBLE, created_at TIMESTAMPTZ)""")
     ids = [a for a, _ in artists]

@@ -1,0 +1,111 @@
+"""
+### Train the embedding families (weekly, and on new features)
+
+Trains the two other model families of the seeds on the audio features and puts them in the same model
+registry as the siamese network:
+
+- **cnn_classifier**: a CNN on 256 x 256 log-mel slices (5.12 s) predicting the track's genre (or
+  artist); its 128-unit penultimate layer, averaged over a track's slices, is the embedding. Its card has
+  the per-class accuracy on held-out tracks (by track and by artist) and confusion matrices.
+- **autoencoder**: a convolutional autoencoder on the 256 x 64 log-mels of all tracks together; the
+  flattened code is the embedding. Its card has t-SNE, k-means, dendrogram and reconstruction views.
+
+`plan` → `train` (one mapped task per family) → `record`
+
+- `plan` (warehouse, pool `duckdb_writer`): tracks with features, genres, targets of the latest
+  similarity build, listeners, descriptors and the artist split (the siamese family's test artists)
+  → a manifest in the object store (`models/runs/embeddings/<run>/inputs.npz`).
+- `train` runs on **queue `gpu`** in pool `gpu`, reading the object store only: it trains the family,
+  embeds every track and evaluates it with the baselines and its champion on the held-out artists
+  (co-listening ground truth, bootstrap CIs), and stages model, evaluation and views. A retry after
+  success does not train again.
+- `record` (pool `duckdb_writer`) registers each family's version, promotes it only if it beats its
+  champion beyond the CI, publishes the champions' embeddings and audio neighbours and a new serving
+  snapshot. Emits **models**.
+
+Compare every family with `musim models compare`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Param, dag, task
+
+from musim.assets import asset
+
+MODELS = asset("models")
+FAMILIES = ["cnn_classifier", "autoencoder"]
+
+
+@dag(
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 4 * * 1", timezone="UTC"),
+                                 assets=[asset("features")]),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["musim", "models", "cnn_classifier", "autoencoder"],
+    doc_md=__doc__,
+    params={
+        "families": Param(FAMILIES, type="array", items={"enum": [*FAMILIES, "descriptors"]},
+                          description="Families to train: cnn_classifier, autoencoder (and the descriptors "
+                                      "baseline as a servable family)"),
+        "label": Param("genre", enum=["genre", "artist"],
+                       description="What the CNN classifier learns to predict: the track's genre or its artist"),
+        "metric": Param("seed", enum=["seed", "jaccard", "cosine", "lift", "pmi"],
+                        description="Co-listening similarity metric of the evaluation's ground truth"),
+        "dump_id": Param(None, type=["null", "string"],
+                         description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
+        "test_share": Param(0.15, type="number", minimum=0, maximum=0.5,
+                            description="Share of artists held out for testing (the siamese default keeps the "
+                                        "same test artists for every family)"),
+        "seed": Param(0, type="integer", description="Seeds the artist split, the track split and the weights"),
+        "classifier": Param({}, type="object",
+                            description="Other ClassifierParams fields, e.g. {\"epochs\": 30, \"conv_filters\": "
+                                        "[16, 32, 64, 128]}"),
+        "autoencoder": Param({}, type="object",
+                             description="Other AutoencoderParams fields, e.g. {\"loss\": \"mse\", \"perplexity\": "
+                                         "10, \"k\": 8}"),
+        "n_boot": Param(1000, type="integer", minimum=100, description="Bootstrap resamples of the evaluation CIs"),
+        "primary_metric": Param("auto", type="string",
+                                description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
+                                            "artists, else ndcg@5 or ndcg@3"),
+        "publish": Param(True, type="boolean",
+                         description="Publish the champions' embeddings and audio neighbours, and a snapshot"),
+        "k": Param(10, type="integer", minimum=1, description="Neighbours published per artist and per track"),
+    },
+)
+def train_embeddings():
+    run_id = "train_embeddings/{{ run_id }}"  # registry run ids: <this>/<family>, kept on retries
+
+    @task(pool="duckdb_writer")
+    def plan(run: str, params=None) -> list[dict]:
+        from musim.models.families import plan_job
+
+        per_family = {"cnn_classifier": {"label": params["label"], "seed": params["seed"], **params["classifier"]},
+                      "autoencoder": {"seed": params["seed"], **params["autoencoder"]},
+                      "descriptors": {"seed": params["seed"]}}
+        return plan_job(run, families=params["families"], params=per_family, dump_id=params["dump_id"],
+                        target_metric=params["metric"], seed=params["seed"], test_share=params["test_share"])
+
+    @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
+    def train(item: dict, params=None) -> dict:
+        from musim.models.families import train_staged
+
+        return train_staged(item["family"], item["manifest"], item["params"], n_boot=params["n_boot"],
+                            run_id=item["run_id"])
+
+    @task(pool="duckdb_writer", outlets=[MODELS])
+    def record(staged, params=None):
+        from musim.models.families import record_job
+
+        summary = record_job(list(staged), publish=params["publish"], primary_metric=params["primary_metric"],
+                             k=params["k"], snapshot=params["publish"])
+        yield Metadata(MODELS, extra={"versions": [f["version"] for f in summary["families"]],
+                                      "statuses": {f["version"]: f["status"] for f in summary["families"]},
+                                      "snapshot": summary["snapshot"]})
+        return summary
+
+    record(train.expand(item=plan(run_id)))
+
+
+train_embeddings()

@@ -1,0 +1,85 @@
+"""``musim similar-audio`` and ``musim embed``: new audio against the champion model (cold start).
+
+Both read only published data: the serving snapshot (champion, tracks, artists), the online store (the
+champion's track embeddings) and the object store (the model and its manifest), never the writer's
+warehouse. TensorFlow is imported when a command runs, not when the CLI starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from musim.cli.output import print_json, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("similar-audio", help="known artists and tracks most similar to new audio files",
+                       description="Decode the FILEs, compute their log-mels with the champion's feature parameters, "
+                                   "embed them with the champion and rank every known artist and track by the "
+                                   "model's similarity. The files are taken as clips of one query (e.g. a new "
+                                   "artist without listening data): an artist's score is the mean over every "
+                                   "(query clip, artist clip) pair.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (mp3, wav, flac, ogg, m4a) or folders")
+    p.add_argument("--k", type=int, default=10, help="how many artists and tracks (default 10)")
+    p.add_argument("--family", default="siamese", help="model family whose champion is used (default siamese)")
+    p.add_argument("--model", metavar="VERSION", help="a published version instead of the champion")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_similar_audio)
+
+    p = sub.add_parser("embed", help="the champion's embedding of audio files, to an .npz",
+                       description="Write OUT.npz with `files` (the paths, in order) and `embeddings` "
+                                   "(files x dim, float32) from the champion's encoder, plus `model_version`.")
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders (searched recursively)")
+    p.add_argument("--out", required=True, metavar="OUT.npz")
+    p.add_argument("--family", default="siamese")
+    p.add_argument("--model", metavar="VERSION", help="a registered version instead of the champion")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_embed)
+
+
+def cmd_similar_audio(args: argparse.Namespace) -> int:
+    from musim.models.serve import similar_audio
+
+    result = similar_audio(args.files, k=args.k, family=args.family, version=args.model)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    for f, err in result.failed:
+        print(f"skipped {f}: {err}", file=sys.stderr)
+    what = ", ".join(Path(f).name for f in result.files)
+    print_table([(m.rank, m.artist or m.artist_id, round(m.score, 4),
+                  "" if m.listeners is None else m.listeners) for m in result.artists],
+                ["rank", "artist", "score", "listeners"],
+                title=f"artists most similar to {what} ({result.version})")
+    print()
+    print_table([(m.rank, m.title or m.track_id, m.artist or m.artist_id, round(m.score, 4)) for m in result.tracks],
+                ["rank", "track", "artist", "score"], title="tracks")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from musim.models.serve import embed_files
+
+    files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        out = out.with_name(out.name + ".npz")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, files=np.array(files, dtype=str), embeddings=emb.astype(np.float32),
+                 model_version=np.array(champ.entry.version))
+    tmp.replace(out)
+    summary = {"out": str(out), "files": len(files), "dim": int(emb.shape[1]), "model_version": champ.entry.version,
+               "failed": [{"file": f, "error": e} for f, e in failed]}
+    if args.json:
+        print_json(summary)
+    else:
+        for f, err in failed:
+            print(f"skipped {f}: {err}", file=sys.stderr)
+        print(f"wrote {len(files)} embeddings ({emb.shape[1]}-d, {champ.entry.version}) to {out}")
+    return 0

@@ -1,0 +1,29 @@
+-- Replace the family's rows of the audio neighbour tables (migration 008) with the registered frames
+-- `models_artist_neighbors` (artist_id, rank, neighbor_id, score) and `models_track_neighbors`
+-- (track_id, rank, neighbor_track_id, score) of model $model_version, and record the publication.
+-- cold_start: the artist has no co-listening neighbours in the latest similarity build (no listening
+-- data, or too little of it): its place among the others comes from its audio alone.
+DELETE FROM artist_neighbors_audio WHERE family = $family;
+
+INSERT INTO artist_neighbors_audio (family, model_version, artist_id, rank, neighbor_id, score, cold_start, created_at)
+WITH latest AS (
+    SELECT d.dump_id FROM lastfm_dump d JOIN similarity_build b USING (dump_id) ORDER BY d.seq DESC LIMIT 1
+), known AS (
+    SELECT DISTINCT n.artist_id FROM artist_neighbors n JOIN latest USING (dump_id)
+)
+SELECT $family, $model_version, n.artist_id, n.rank, n.neighbor_id, n.score,
+       n.artist_id NOT IN (SELECT artist_id FROM known), $created_at
+FROM models_artist_neighbors n;
+
+DELETE FROM track_neighbors WHERE family = $family;
+
+INSERT INTO track_neighbors (family, model_version, track_id, rank, neighbor_track_id, score, created_at)
+SELECT $family, $model_version, n.track_id, n.rank, n.neighbor_track_id, n.score, $created_at
+FROM models_track_neighbors n;
+
+INSERT INTO audio_neighbors_build (model_version, family, tracks, artists, cold_start, k, track_view, artist_view,
+                                   run_id, created_at)
+SELECT $model_version, $family, $tracks, $artists, count(DISTINCT artist_id) FILTER (WHERE cold_start),
+       $k, $track_view, $artist_view, $run_id, $created_at
+FROM artist_neighbors_audio
+WHERE model_version = $model_version;

@@ -1,0 +1,70 @@
+"""The train_siamese DAG run through Airflow (`airflow dags test`) on a tiny generated catalogue, twice:
+the second run's challenger is evaluated against the first run's champion on the same test artists."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musim import demo, serving, warehouse
+from musim.models.toy import planted_data
+from musim.storage import open_store
+from tests.models.catalogue import COLD_ARTIST, make_catalogue
+
+pytestmark = pytest.mark.slow
+
+CONF = {"epochs": 2, "train_pairs": 240, "batch_size": 32, "embedding_size": 16, "seed": 3, "k": 4,
+        "learning_rate": 3e-3,
+        "hparams": {"conv_filters": [8, 16], "validation_pairs": 60, "early_stopping_patience": None,
+                    "test_share": 0.4}}
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow_home")
+    env = demo.airflow_env(home)
+    log = home / "airflow.log"
+    demo.prepare_airflow(env, log)
+    return env, log
+
+
+def test_train_siamese_dag_trains_evaluates_promotes_publishes(airflow, musim_home):
+    from musim.cli import main
+
+    env, log = airflow
+    env = dict(env, MUSIM_HOME=str(musim_home))
+    store = open_store()
+    with warehouse.writer() as con:
+        make_catalogue(con, store, planted_data(communities=4, artists_per_community=6, clips_per_artist=3, seed=1))
+
+    demo.run_dag("train_siamese", env, log, CONF)
+    with warehouse.writer() as con:
+        version, run_id, status, pm = con.execute(
+            "SELECT version, run_id, status, primary_metric FROM model_registry").fetchone()
+        decided = con.execute("SELECT against, metric FROM model_promotion WHERE version = ?", [version]).fetchone()
+    assert version == "siamese-1" and run_id.startswith("train_siamese/") and pm == "ndcg@5"
+    assert decided == ("random", "ndcg@5")
+    runs = [o.key for o in store.list("models/runs/siamese/")]
+    assert any(k.endswith("/model.keras") for k in runs) and any(k.endswith("/train.json") for k in runs)
+    assert any(k.endswith("/inputs.npz") for k in runs)
+    if status != "champion":
+        assert main(["models", "promote", "siamese-1", "--force"]) == 0
+
+    demo.run_dag("train_siamese", env, log, CONF | {"seed": 4})
+    with warehouse.writer() as con:
+        second = con.execute("SELECT version, metrics FROM model_registry WHERE seq = 2").fetchone()
+        against = con.execute("SELECT against FROM model_promotion WHERE version = 'siamese-2'").fetchone()[0]
+        champion = con.execute("SELECT version FROM model_registry WHERE status = 'champion'").fetchone()[0]
+        published = con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall()
+        cold = con.execute("SELECT bool_and(cold_start), count(*) FROM artist_neighbors_audio WHERE artist_id = ?",
+                           [COLD_ARTIST]).fetchone()
+    assert second[0] == "siamese-2" and "siamese-1" in json.loads(second[1])  # the champion re-scored in the run
+    assert against == "siamese-1"
+    assert published == [(champion,)] and cold == (True, 4)
+    snap = serving.open_snapshot()
+    try:
+        assert snap.execute("SELECT count(*) FROM track_neighbors").fetchone()[0] == 75 * 4
+        assert snap.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 2
+    finally:
+        snap.close()

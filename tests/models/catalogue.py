@@ -1,0 +1,72 @@
+"""A small catalogue in the warehouse and the object store, as acquisition + extraction + similarity leave
+it, from generated data (no audio decoding): tracks, log-mel tensors, descriptors, similarity targets,
+co-listening neighbours, and one artist with audio but no listening data (cold start)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+
+import numpy as np
+
+from musim.features.definitions import track_descriptors, track_log_mel
+from musim.models.toy import ToyData
+from tests.models.conftest import write_similarity
+
+COLD_ARTIST = 99_991
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def make_catalogue(con, store, toy: ToyData, *, cold_artist: int = COLD_ARTIST, cold_like: int | None = None,
+                   created_at: dt.datetime | None = None) -> dict[str, list[str]]:
+    """Write ``toy`` as a catalogue; ``cold_artist`` gets 3 tracks shaped like artist ``cold_like``'s (default:
+    the first artist), no listeners and no targets. Returns ``{"tracks": [...], "cold_tracks": [...]}``."""
+    at = created_at or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    dump_id = write_similarity(con, toy)
+    artists = toy.targets.artist_ids.tolist()
+    con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) VALUES (?, ?, ?, ?, ?)",
+                    [(a, f"k{a}", f"Artist {a}", f"artist {a}", dump_id) for a in [*artists, cold_artist]])
+    # co-listening neighbours (what marks an artist as known): the 3 most similar by target
+    rows = []
+    for i, a in enumerate(artists):
+        sims = np.nan_to_num(toy.targets.matrix[i], nan=-1.0)
+        for r, j in enumerate(np.argsort(-sims, kind="stable")[:3], start=1):
+            if sims[j] > 0:
+                rows.append((dump_id, "seed", a, r, artists[j], float(sims[j]), 3))
+    con.executemany("INSERT INTO artist_neighbors VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    ex = track_log_mel.source.extractor
+    rng = np.random.default_rng(7)
+    cold_like = artists[0] if cold_like is None else cold_like
+    template = np.flatnonzero(toy.track_artist == cold_like)
+    items = []
+    counts: dict[int, int] = {}
+    for i, a in enumerate(toy.track_artist.tolist()):
+        counts[a] = counts.get(a, 0) + 1
+        items.append((a, counts[a], toy.x[i], toy.descriptors[i]))
+    for k, i in enumerate(template, start=1):
+        noisy = np.clip(toy.x[i].astype(np.float32) + rng.normal(0, 2.0, toy.x[i].shape), -80, 0).astype(np.float16)
+        items.append((cold_artist, k, noisy, toy.descriptors[i]))
+    track_rows, mel_rows, desc_rows, tracks, cold = [], [], [], [], []
+    for artist, k, arr, desc in items:
+        tid = f"t{artist}-{k}"
+        sha = hashlib.sha256(tid.encode()).hexdigest()
+        info = store.put_bytes(ex.object_key(sha), _npy(arr.astype(np.float16)))
+        track_rows.append((tid, artist, f"song {k} of {artist}", "rock", "test", tid, k, f"audio/previews/{sha}.wav",
+                           sha, "wav", 30.0, 22050, 1, 0.0, 30.0, at))
+        mel_rows.append(("log_mel", ex.params_hash, tid, sha, sha, info.key, [256, 64], "float16",
+                         float(arr.min()), float(arr.max()), info.size, "test-build", at))
+        vec = np.zeros(track_descriptors.dim)
+        vec[:desc.size] = desc
+        desc_rows.append((track_descriptors.params_hash, tid, sha, sha, vec.tolist(), 0, "C major", "test-build", at))
+        (cold if artist == cold_artist else tracks).append(tid)
+    con.executemany("INSERT INTO track VALUES (" + ", ".join("?" * 16) + ")", track_rows)
+    con.executemany("INSERT INTO track_mel VALUES (" + ", ".join("?" * 13) + ")", mel_rows)
+    con.executemany("INSERT INTO track_descriptors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", desc_rows)
+    return {"tracks": tracks, "cold_tracks": cold}

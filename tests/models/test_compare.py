@@ -1,0 +1,157 @@
+"""Every family in one registry, one evaluation and one serving path; `musim models compare`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import numpy as np
+import pytest
+
+from musim import warehouse
+from musim.cli import main
+from musim.models import registry
+from musim.models.toy import ToyData, planted_data
+from musim.storage import open_store
+from tests.models.conftest import write_similarity
+
+SHAPE = (32, 16)
+AE = {"conv_filters": [8, 4], "epochs": 2, "batch_size": 16, "perplexity": 5, "k": 4}
+CNN = {"conv_filters": [4, 8], "embedding_units": 16, "epochs": 2, "batch_size": 16, "heldout_share": 0.34}
+
+
+@pytest.fixture(scope="module")
+def toy() -> ToyData:
+    return planted_data(communities=4, artists_per_community=6, clips_per_artist=3, shape=SHAPE, seed=1)
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr.astype(np.float16))
+    return buf.getvalue()
+
+
+def seed_catalogue(con, store, toy: ToyData) -> list[str]:
+    """Targets, `track` rows with genres (= community), log-mel and slice objects, descriptors."""
+    from musim.features.definitions import track_descriptors, track_log_mel, track_slices
+
+    write_similarity(con, toy)
+    now = dt.datetime.now(dt.UTC)
+    ids = []
+    for i, (x, a) in enumerate(zip(toy.x, toy.track_artist.tolist(), strict=True)):
+        t = f"t{i:03d}"
+        ids.append(t)
+        con.execute("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) VALUES (?, ?, ?, ?, 'd')"
+                    " ON CONFLICT DO NOTHING", [a, f"a{a}", f"Artist {a}", f"artist {a}"])
+        con.execute("INSERT INTO track (track_id, artist_id, title, genre, provider, provider_track_id, provider_rank, "
+                    "object_key, sha256, format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, "
+                    "added_at) VALUES (?, ?, ?, ?, 'local', ?, ?, 'k', ?, 'mp3', 30, 22050, 0, 30, ?)",
+                    [t, a, f"Song {i}", f"genre-{toy.community[a]}", t, i % 3 + 1, t, now])
+        for view, arr in ((track_log_mel, x), (track_slices, np.stack([x, x[::-1]]))):
+            ex = view.source.extractor
+            key = f"features/{ex.kind}/{ex.params_hash}/{t}.npy"
+            store.put_bytes(key, _npy(arr))
+            con.execute("INSERT INTO track_mel VALUES (?, ?, ?, ?, ?, ?, ?, 'float16', -80, 0, 1, 'r', ?)",
+                        [ex.kind, ex.params_hash, t, t, t, key, list(arr.shape), now])
+        con.execute("INSERT INTO track_descriptors VALUES (?, ?, ?, ?, ?, NULL, NULL, 'r', ?)",
+                    [track_descriptors.source.extractor.params_hash, t, t, t, toy.descriptors[i].tolist(), now])
+    return ids
+
+
+def test_cosine_top_k():
+    from musim.models.families import cosine_top_k
+
+    v = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]])
+    idx, sims = cosine_top_k(v, 2)
+    assert idx[0].tolist() == [1, 2] and idx[3].tolist() == [2, 1]
+    assert sims[0, 0] == pytest.approx(0.9 / np.hypot(0.9, 0.1))
+    idx, _ = cosine_top_k(v, 1, queries=[2], exclude_self=False)
+    assert idx.tolist() == [[2]]
+
+
+def test_staged_runs_register_in_one_registry(toy):
+    """The DAG's path: manifest → train (object store only) → record; same test artists for every family."""
+    from musim.models.families import FamilyInputs, prepare, record_staged, train_staged
+
+    store = open_store()
+    with warehouse.writer() as con:
+        ids = seed_catalogue(con, store, toy)
+        key = prepare(con, "train_embeddings/manual 1", families=("autoencoder", "descriptors"), test_share=0.4)
+    inputs = FamilyInputs.from_bytes(store.get_bytes(key))
+    assert inputs.track_ids == ids and inputs.genres[0] == "genre-0" and inputs.mel is None
+    assert inputs.split.test.size == 10 and inputs.descriptors.shape == (72, 8)
+    assert inputs.artist_names[int(toy.track_artist[0])] == f"Artist {toy.track_artist[0]}"
+    again = FamilyInputs.from_bytes(inputs.to_bytes())
+    assert again.split.test_set_id == inputs.split.test_set_id and again.targets.metric == "seed"
+
+    staged = [train_staged("autoencoder", key, AE, n_boot=200, run_id="r/autoencoder"),
+              train_staged("descriptors", key, {}, n_boot=200, run_id="r/descriptors")]
+    assert train_staged("descriptors", key, {}, run_id="r/descriptors")["prefix"] == staged[1]["prefix"]  # no retrain
+    with warehouse.writer() as con:
+        out = [record_staged(con, s, run_id=s["run_id"]) for s in staged]
+        assert record_staged(con, staged[0], run_id="r/autoencoder")["version"] == "autoencoder-1"  # idempotent
+        rows = con.execute("SELECT family, version, test_set_id, primary_metric FROM model_registry ORDER BY family"
+                           ).fetchall()
+        published = dict(con.execute("SELECT family, count(*) FROM artist_neighbors_audio GROUP BY family").fetchall())
+    assert [r[:2] for r in rows] == [("autoencoder", "autoencoder-1"), ("descriptors", "descriptors-1")]
+    assert rows[0][2] == rows[1][2] == inputs.split.test_set_id and rows[0][3] == "ndcg@5"  # auto: 10 test artists
+    for o in out:
+        if o["status"] == "champion":
+            assert published[o["family"]] > 0
+    files = out[0]["files"]
+    assert {"tsne.png", "kmeans.png", "dendrogram.png", "reconstruction.png", "tsne_descriptors.png"} <= set(files)
+    card = store.get_bytes("models/autoencoder/autoencoder-1/card.md").decode()
+    assert "## Views" in card and "(tsne.png)" in card and card.index("## Views") < card.index("## Caveats")
+    assert store.stat("models/autoencoder/autoencoder-1/dendrogram.png").size > 2000
+
+
+def test_run_family_and_compare(toy, capsys):
+    """In one process: the classifier family beside the others, then one comparison table (and its CLI)."""
+    from musim.models.families import compare_families, embed_features, embed_tracks, load_inputs, run_family
+    from musim.models.siamese import load_model
+
+    store = open_store()
+    with warehouse.writer() as con:
+        seed_catalogue(con, store, toy)
+        inputs = load_inputs(con, store=store, test_share=0.4)
+        assert inputs.slices.shape == (144, *SHAPE) and inputs.mel.shape == (72, *SHAPE)
+        cnn = run_family("cnn_classifier", con=con, inputs=inputs, params=CNN, n_boot=200)
+        desc = run_family("descriptors", con=con, inputs=inputs, n_boot=200)
+        again = run_family("descriptors", con=con, inputs=inputs, n_boot=200, run_id="same")
+        assert run_family("descriptors", con=con, inputs=inputs, run_id="same").reused
+        other = load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4, seed=5)
+        same_artists = compare_families(con)
+        moved = run_family("descriptors", con=con, inputs=other, n_boot=200, promote=False)
+        registry.promote(con, moved.entry.version, force=True)    # now the family's row is on other artists
+        ids, vectors = embed_tracks(con, "cnn_classifier-1", store=store)
+        model = load_model(registry.fetch_model_file(store, registry.get_model(con, "cnn_classifier:champion")))
+        first = embed_features("cnn_classifier", model, slices=inputs.slices[inputs.slice_track == 0],
+                               slice_track=np.zeros(2, np.int64))
+        table = compare_families(con)
+    assert cnn.entry.version == "cnn_classifier-1" and cnn.entry.feature_service == "cnn_classifier_slices"
+    assert set(cnn.entry.metrics) >= {"model", "random", "popularity", "pixel", "descriptors"}
+    cls = cnn.entry.training["classification"]
+    assert set(cls) == {"by_track", "by_artist"}
+    assert cls["by_artist"]["tracks"] + cls["by_artist"]["skipped_tracks"] == 30   # 10 test artists x 3 tracks
+    assert {"confusion_by_artist.png", "confusion_by_track.png", "classification.json"} <= set(cnn.files)
+    card = store.get_bytes("models/cnn_classifier/cnn_classifier-1/card.md").decode()
+    assert "## Classification" in card and "(confusion_by_artist.png)" in card
+    assert len(ids) == 72 and vectors.shape == (72, 16) and ids[0] == "t000"
+    np.testing.assert_allclose(first[0], vectors[0], rtol=1e-5, atol=1e-6)   # new audio: the same embedding
+    assert again.entry.version == "descriptors-2" and "descriptors-1" in again.entry.metrics  # champion re-scored
+    assert desc.entry.test_set_id == cnn.entry.test_set_id != moved.entry.test_set_id
+
+    assert same_artists.same_test_set and len(same_artists.pairs) == 1
+    assert same_artists.pairs[0]["metric"] == "ndcg@5" and same_artists.pairs[0]["n"] == len(cnn.report.queries)
+    names = [r["name"] for r in table.rows]
+    assert {"cnn_classifier", "descriptors"} <= set(names) and "baseline: random" in names
+    assert "baseline: pixel" in names and not table.same_test_set       # descriptors-3 moved to other artists
+    assert any("other test artists" in n for n in table.notes)
+
+    assert main(["models", "compare", "--family", "cnn_classifier", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["same_test_set"] and doc["metric"] == "ndcg@5" and doc["rows"][0]["version"] == "cnn_classifier-1"
+    assert main(["models", "compare", "--latest"]) == 0
+    text = capsys.readouterr().out
+    assert "cnn_classifier-1" in text and "baseline: random" in text and "NOTE:" in text

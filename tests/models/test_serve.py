@@ -1,0 +1,103 @@
+"""Family-agnostic neighbours and their publication (no TensorFlow): scores equal brute force, ranks,
+cold start, feature views, online store, snapshot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musim import serving, warehouse
+from musim.errors import ParameterError
+from musim.features import lookup
+from musim.models.serve import (
+    artist_neighbors,
+    artist_scores,
+    embedding_views,
+    publish_neighbors,
+    track_neighbors,
+)
+from musim.storage import open_store
+
+
+def _data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    owner = np.array([5, 3, 5, 9, 3, 9, 9, 12, 5, 12], dtype=np.int64)
+    emb = rng.normal(size=(owner.size, 4)).astype(np.float32)
+    return emb, owner
+
+
+def _l1_head(a, b):
+    return 1.0 / (1.0 + np.exp(np.abs(a[:, None, :] - b[None, :, :]).sum(-1) - 2.0))
+
+
+def test_artist_scores_match_brute_force(monkeypatch):
+    import musim.models.serve as serve
+
+    monkeypatch.setattr(serve, "_BLOCK", 4)  # force several blocks
+    emb, owner = _data()
+    artists, S = artist_scores(emb, owner, pair_similarity=_l1_head)
+    full = _l1_head(emb, emb)
+    for i, a in enumerate(artists):
+        for j, b in enumerate(artists):
+            assert S[i, j] == pytest.approx(full[np.ix_(owner == a, owner == b)].mean(), rel=1e-6)
+    artists, C = artist_scores(emb, owner)
+    means = np.stack([emb[owner == a].mean(0) for a in artists])
+    unit = means / np.linalg.norm(means, axis=1, keepdims=True)
+    np.testing.assert_allclose(C, unit @ unit.T, rtol=1e-5)
+
+
+@pytest.mark.parametrize("head", [None, _l1_head])
+def test_neighbors_rank_other_artists_and_tracks(head, monkeypatch):
+    import musim.models.serve as serve
+
+    monkeypatch.setattr(serve, "_BLOCK", 3)
+    emb, owner = _data(1)
+    artists, nb, sc = artist_neighbors(emb, owner, k=10, pair_similarity=head)
+    _, S = artist_scores(emb, owner, pair_similarity=head)
+    assert nb.shape == (4, 3)  # k capped at the number of other artists
+    for i, a in enumerate(artists):
+        assert a not in nb[i] and np.all(np.diff(sc[i]) <= 0)
+        want = [artists[j] for j in np.argsort(-np.where(np.arange(4) == i, -np.inf, S[i]), kind="stable")[:3]]
+        assert nb[i].tolist() == want
+    tnb, tsc = track_neighbors(emb, owner, k=4, pair_similarity=head)
+    assert tnb.shape == (10, 4)
+    for t in range(10):
+        assert all(owner[n] != owner[t] for n in tnb[t]) and np.all(np.diff(tsc[t]) <= 0)
+
+
+def test_publish_neighbors_writes_tables_views_online_and_snapshot(tmp_path):
+    emb, owner = _data(2)
+    store = open_store()
+    with warehouse.writer() as con:
+        con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
+                        " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
+                        "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
+                        [(f"x{i}", int(a), f"t{i}", f"x{i}") for i, a in enumerate(owner)])
+        # artist 3 is the only one with co-listening neighbours: the others are cold start
+        con.execute("INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, "
+                    "plays_rows, users, artists, started_at, finished_at) VALUES ('d1', 1, 'x', '360k', 1, 1, 1, 0, 1, "
+                    "1, 1, now(), now())")
+        con.execute("INSERT INTO similarity_build VALUES ('d1', 1, 1, 100, 1000, 2, 0, 1.0, 1000, now(), 0.1)")
+        con.execute("INSERT INTO artist_neighbors VALUES ('d1', 'seed', 3, 1, 5, 0.5, 2)")
+        ids = [f"x{i}" for i in range(owner.size)]
+        with pytest.raises(ParameterError):
+            publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb[:3])
+        res = publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, store=store, snapshot=True)
+        assert (res.artists, res.tracks, res.cold_start, res.artist_rows, res.track_rows) == (4, 10, 3, 8, 20)
+        again = publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2)  # replaces the family's rows
+        assert again.track_view == "track_autoencoder_embedding:2"
+        versions = con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall()
+        assert versions == [("autoencoder-2",)]
+        cold = dict(con.execute("SELECT artist_id, bool_and(cold_start) FROM artist_neighbors_audio GROUP BY 1").fetchall())
+        assert cold == {3: False, 5: True, 9: True, 12: True}
+    snap = serving.open_snapshot()
+    try:  # the first publication's snapshot holds its rows
+        assert snap.execute("SELECT count(*), min(model_version) FROM track_neighbors").fetchone() == (20, "autoencoder-1")
+    finally:
+        snap.close()
+    vec = lookup("artist_autoencoder_embedding", 9, version=2)
+    np.testing.assert_allclose(vec, (emb * 2)[owner == 9].mean(0), rtol=1e-5)
+    assert store.exists("models/autoencoder/autoencoder-1/embedding.json")
+    track, artist = embedding_views("cnn_classifier", "cnn_classifier-7", 128)
+    assert (track.ref, artist.ref, artist.entity.name) == ("track_cnn_classifier_embedding:7",
+                                                           "artist_cnn_classifier_embedding:7", "artist")
