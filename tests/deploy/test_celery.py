@@ -19,7 +19,9 @@ def test_training_runs_on_the_gpu_worker(tmp_path, musim_home):
     workdir.mkdir()
     env = {"MUSIM_HOME": str(musim_home), "MUSIM_DUCKDB_THREADS": "1", "MUSIM_DUCKDB_MEMORY": "1GB"}
     with CeleryCluster(workdir, REPO / "dags", env) as cluster:
-        state = cluster.run_dag("train_siamese", {"epochs": 1, "batch_size": 32}, timeout=900)
+        state = cluster.run_dag("train_siamese", {"epochs": 1, "batch_size": 32, "train_pairs": 600,
+                                                  "hparams": {"test_share": 0.3, "validation_share": 0.2}},
+                                timeout=900)
         hosts = cluster.task_hosts("train_siamese")
     assert state == "success", f"train_siamese ended {state}; tasks: {hosts}; logs in {workdir}"
     gpu_tasks = {t for t, (_, queue, _) in hosts.items() if queue == "gpu"}
