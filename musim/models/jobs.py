@@ -84,6 +84,9 @@ log = logging.getLogger(__name__)
 RUNS_PREFIX = "models/runs/siamese"
 #: The feature service of the siamese inputs (musim.features.definitions.siamese_log_mel).
 FEATURE_SERVICE = "siamese_log_mel"
+#: HyperParams' split defaults (musim.models.train imports Keras; the writer task must not): kept equal by
+#: tests/models/test_jobs.py.
+SPLIT_DEFAULTS = {"validation_share": 0.15, "test_share": 0.15, "seed": 0}
 #: The training-set suite :mod:`musim.quality` may register.
 TRAINING_SET_SUITE = "training_set"
 
@@ -581,6 +584,13 @@ def prepare_run(run_id: str, *, dump_id: str | None = None, metric: str = "seed"
     usable = inputs.usable_artists()
     if usable.size < 6:
         raise QualityError(f"only {usable.size} artists have both clips and targets; at least 6 are needed")
+    h = dict(hparams or {})
+    shares = {k: h.get(k, SPLIT_DEFAULTS[k]) for k in SPLIT_DEFAULTS}
+    n_test = split_artists(usable, validation=float(shares["validation_share"]), test=float(shares["test_share"]),
+                           seed=int(shares["seed"])).test.size
+    if n_test < 5:  # fail here, before a training task is scheduled (validate_training_set says the same)
+        raise QualityError(f"only {n_test} test artists (test_share {shares['test_share']}) of {usable.size}: at "
+                           "least 5 are needed to evaluate; raise test_share or add artists with audio")
     key = run_prefix(run_id) + "inputs.npz"
     store.put_bytes(key, inputs.to_bytes(), content_type="application/octet-stream")
     return {"run_id": run_id, "inputs_key": key, "dump_id": inputs.dump_id, "metric": metric,

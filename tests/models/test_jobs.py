@@ -30,6 +30,20 @@ from tests.models.conftest import TINY
 HP = dict(TINY, epochs=3, learning_rate=3e-3, seed=3, test_share=0.4)
 
 
+def test_prepare_run_fails_early_without_enough_test_artists(toy):
+    from musim.models.jobs import SPLIT_DEFAULTS, prepare_run
+    from musim.models.train import HyperParams
+
+    assert SPLIT_DEFAULTS == {k: getattr(HyperParams(), k) for k in SPLIT_DEFAULTS}
+    store = open_store()
+    with warehouse.writer() as con:
+        make_catalogue(con, store, toy)
+    with pytest.raises(QualityError, match="only 4 test artists"):
+        prepare_run("r0", hparams={"test_share": 0.15})
+    plan = prepare_run("r1", hparams={"test_share": 0.4})
+    assert plan["usable_artists"] == 24 and store.exists(plan["inputs_key"])
+
+
 def test_primary_metric_follows_the_test_artists():
     assert [choose_primary_metric(n) for n in (30, 12, 11, 7, 6, 5)] == [
         "ndcg@10", "ndcg@10", "ndcg@5", "ndcg@5", "ndcg@3", "ndcg@3"]
