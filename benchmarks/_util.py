@@ -42,6 +42,16 @@ def measure(code: str, *, env: dict[str, str] | None = None, timeout: float = 36
     return wall, float(result.pop("_peak_rss_mib")), result
 
 
+def synthetic_dump(workdir: Path, spec: dict) -> Path:
+    """The plays file of a synthetic Last.FM dump for ``spec`` (write_lastfm_dump kwargs), generated once."""
+    from musim.synth.lastfm import PLAYS_FILE, write_lastfm_dump
+
+    folder = workdir / f"dump-{spec['users']}-{spec['artists']}-{spec['seed']}"
+    if not (folder / "synth-truth.json").exists():
+        write_lastfm_dump(folder, **spec)
+    return folder / PLAYS_FILE
+
+
 def row(benchmark: str, metric: str, value: float, unit: str, *, baseline: str | None = None,
         baseline_value: float | None = None, ratio: float | None = None, target: str | None = None,
         met: bool | None = None, notes: str = "") -> dict:

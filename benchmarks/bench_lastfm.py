@@ -15,23 +15,16 @@ import json
 import shutil
 from pathlib import Path
 
-from benchmarks._util import measure, row
-from musim.synth.lastfm import PLAYS_FILE, write_lastfm_dump
+from benchmarks._util import measure, row, synthetic_dump
 
 FULL = {"users": 360_000, "artists": 290_000, "quirks": 0.0005, "seed": 7}
 QUICK = {"users": 20_000, "artists": 12_000, "quirks": 0.001, "seed": 7}
 
 
-def _dump(workdir: Path, spec: dict) -> Path:
-    folder = workdir / f"dump-{spec['users']}-{spec['artists']}-{spec['seed']}"
-    if not (folder / "synth-truth.json").exists():
-        write_lastfm_dump(folder, **spec)
-    return folder / PLAYS_FILE
-
 
 def run(*, quick: bool, workdir: Path) -> list[dict]:
     spec = QUICK if quick else FULL
-    plays = _dump(workdir, spec)
+    plays = synthetic_dump(workdir, spec)
     home = workdir / "home"
     shutil.rmtree(home, ignore_errors=True)
     env = {"MUSIM_HOME": str(home)}
