@@ -12,6 +12,11 @@ Modules (each a few hundred lines):
 - :mod:`~musim.models.card` — markdown model card and training curves
 - :mod:`~musim.models.pipeline` — train → evaluate → register → promote in one call
 - :mod:`~musim.models.toy` — generated data with known structure (tests, benchmarks)
+- :mod:`~musim.models.classifier`, :mod:`~musim.models.autoencoder`, :mod:`~musim.models.views` — the two
+  other families' models and their views
+- :mod:`~musim.models.families` — every family behind one protocol: inputs, train → evaluate → register,
+  the train_embeddings DAG's steps, serving, ``compare`` (a package; see its docstring for the map)
+- :mod:`~musim.models.serve` — neighbour tables and audio-only queries (``similar-audio``, ``embed``)
 
 Importing ``musim.models`` never imports TensorFlow; the names below load their module on first use,
 and only ``layers``, ``siamese``, ``train`` and ``pipeline`` import Keras. ``load_model`` registers

@@ -1,0 +1,111 @@
+"""The family protocol: what a model family is (:class:`Family`), what its training gives (:class:`Trained`),
+the family names, and the helpers every family shares (cosine scoring, input checks, Keras files).
+
+A family is a value, not a class hierarchy: its name, its inputs (``log_mel``, ``slices``,
+``descriptors``), its feature service, and three functions::
+
+    train(inputs: FamilyInputs, params: dict, workdir: Path, verbose: int) -> Trained
+    embed(model, inputs: FamilyInputs, rows) -> (len(rows), d) track vectors
+    scorer(model, inputs, clips) -> Scorer          # optional; default: cosine of mean track vectors
+
+The families themselves are in :mod:`.siamese`, :mod:`.classifier`, :mod:`.autoencoder` and
+:mod:`.descriptors`; :mod:`.lookup` names them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from musim.errors import ParameterError
+from musim.models.constants import SIAMESE
+from musim.models.data import ClipTable
+from musim.models.evaluate import Scorer, embedding_scorer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from musim.models.families.inputs import FamilyInputs
+
+__all__ = ["AUTOENCODER", "CNN_CLASSIFIER", "DESCRIPTORS", "FAMILY_NAMES", "FEATURES", "SIAMESE", "Family",
+           "Trained", "cosine_scorer", "load_keras", "need", "save_keras"]
+
+CNN_CLASSIFIER = "cnn_classifier"
+AUTOENCODER = "autoencoder"
+DESCRIPTORS = "descriptors"
+#: Every family, in the order tables list them.
+FAMILY_NAMES: tuple[str, ...] = (SIAMESE, CNN_CLASSIFIER, AUTOENCODER, DESCRIPTORS)
+#: The inputs a family can need.
+FEATURES = ("log_mel", "slices", "descriptors")
+
+
+@dataclass
+class Trained:
+    """What a family's training gives: the model and what goes next to it."""
+
+    model: keras.Model
+    params: dict[str, Any]
+    training: dict[str, Any]
+    history: dict[str, list[float]]
+    files: dict[str, Path] = field(default_factory=dict)      # extra files for models/<family>/<version>/
+    card: str = ""                                            # a markdown section for the card
+    embeddings: np.ndarray | None = None                      # (N, d) of every track, when computed anyway
+
+
+@dataclass(frozen=True)
+class Family:
+    """One model family: its inputs, how it trains and embeds, and how it scores artist pairs.
+
+    ``train(inputs, params: dict, workdir, verbose) -> Trained``; ``embed(model, inputs, rows) -> (n, d)``
+    track vectors; ``scorer(model, inputs, clips) -> Scorer`` (default: cosine of the artists' mean track
+    vectors, :func:`musim.models.evaluate.embedding_scorer`).
+    """
+
+    name: str
+    description: str
+    inputs: tuple[str, ...]
+    feature_service: str
+    train: Callable[..., Trained]
+    embed: Callable[..., np.ndarray]
+    scorer: Callable[..., Scorer] | None = None
+
+    def make_scorer(self, model: keras.Model, inputs: FamilyInputs, clips: ClipTable) -> Scorer:
+        if self.scorer is not None:
+            return self.scorer(model, inputs, clips)
+        return cosine_scorer(self, model, inputs, clips)
+
+
+def cosine_scorer(fam: Family, model: keras.Model, inputs: FamilyInputs, clips: ClipTable,
+                  vectors: np.ndarray | None = None) -> Scorer:
+    """Artist similarity = cosine of the artists' mean track vectors (``vectors``: precomputed, all tracks)."""
+    def scorer(artist_ids: np.ndarray) -> np.ndarray:
+        rows, _ = clips.flat(artist_ids)
+        v = vectors[rows] if vectors is not None else fam.embed(model, inputs, rows)
+        full = np.zeros((len(inputs), v.shape[1]), dtype=np.float32)
+        full[rows] = v
+        return embedding_scorer(full, clips)(artist_ids)
+
+    return scorer
+
+
+def need(value: Any, what: str) -> Any:
+    """``value``, or a ParameterError saying that the inputs were loaded without ``what``."""
+    if value is None:
+        raise ParameterError(f"these inputs have no {what}; load them with needs including it")
+    return value
+
+
+def load_keras(path: str | Path) -> keras.Model:
+    from musim.models.siamese import load_model
+
+    return load_model(path)
+
+
+def save_keras(model: keras.Model, path: Path) -> None:
+    from musim.models.siamese import save_model
+
+    save_model(model, path)

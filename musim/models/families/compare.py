@@ -1,0 +1,142 @@
+"""``musim models compare``: one table of every family (its champion, else its newest version) and the
+baselines, from the registry alone (no TensorFlow), with paired differences between versions evaluated
+on the same test artists."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from musim.models import registry
+from musim.models.constants import BASELINES, PRIMARY_METRIC
+from musim.models.evaluate import json_safe, paired_bootstrap
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+__all__ = ["FamilyComparison", "compare_families"]
+
+@dataclass
+class FamilyComparison:
+    """One table of every family (its champion, else latest version) and the baselines."""
+
+    metric: str
+    metrics: list[str]
+    rows: list[dict[str, Any]]
+    pairs: list[dict[str, Any]]
+    same_test_set: bool
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return json_safe({"metric": self.metric, "metrics": self.metrics, "rows": self.rows, "pairs": self.pairs,
+                          "same_test_set": self.same_test_set, "notes": self.notes})
+
+    def table(self) -> tuple[list[list[str]], list[str]]:
+        """Rows and headers for :func:`musim.cli.output.print_table`."""
+        def cell(c: Mapping[str, Any] | None) -> str:
+            if not c or c.get("mean") is None or (isinstance(c["mean"], float) and math.isnan(c["mean"])):
+                return "–"
+            return f"{c['mean']:.3f} [{c['lo']:.3f}, {c['hi']:.3f}]"
+
+        headers = ["model", "version", "status", "test set", "queries", *self.metrics]
+        body = [[r["name"], r.get("version") or "", r.get("status") or "", (r.get("test_set_id") or "")[:8],
+                 str(r.get("queries", "")), *[cell(r["metrics"].get(m)) for m in self.metrics]] for r in self.rows]
+        return body, headers
+
+    def text(self) -> str:
+        body, headers = self.table()
+        widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(headers)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
+                 "  ".join("-" * w for w in widths)]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)) for b in body]
+        for p in self.pairs:
+            lines.append(f"{p['a']} vs {p['b']} on {p['metric']}: {_fmt_diff(p)}")
+        return "\n".join(lines + self.notes)
+
+
+def _fmt_diff(p: Mapping[str, Any]) -> str:
+    if not p.get("n"):
+        return "no common query"
+    verdict = "better" if p["a_better"] else "worse" if p["b_better"] else "within the CI"
+    return f"{p['diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}] over {p['n']} queries ({verdict})"
+
+
+def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = None,
+                     metrics: Sequence[str] | None = None, families: Sequence[str] | None = None,
+                     latest: bool = False, n_boot: int = 2000, confidence: float = 0.95) -> FamilyComparison:
+    """Every family's champion (else, or with ``latest``, its newest version) and the baselines, from the
+    registry (no TensorFlow).
+
+    Baselines come from the evaluation of the reference model (the newest entry of the most common test
+    set). Paired differences (bootstrap over the common query artists) of the best family against each
+    other family use the stored per-query values, only between versions evaluated on the same test set;
+    rows on another test set are flagged in ``notes``.
+    """
+    known = [r[0] for r in con.execute("SELECT DISTINCT family FROM model_registry ORDER BY family").fetchall()]
+    chosen: list[registry.ModelEntry] = []
+    for fam in families or known:
+        entry = None if latest else registry.champion(con, fam)
+        if entry is None:
+            newest = registry.list_models(con, family=fam)
+            entry = newest[0] if newest else None
+        if entry is not None:
+            chosen.append(entry)
+    if not chosen:
+        return FamilyComparison(metric or PRIMARY_METRIC, list(metrics or []), [], [], True,
+                                ["no model registered yet: train one (`musim models train`, the train_embeddings "
+                                 "DAG or run_families_demo)"])
+    sets: dict[str, int] = {}
+    for e in chosen:
+        sets[e.test_set_id] = sets.get(e.test_set_id, 0) + 1
+    ref_set = max(sets, key=lambda s: (sets[s], max(e.created_at for e in chosen if e.test_set_id == s)))
+    ref = max((e for e in chosen if e.test_set_id == ref_set), key=lambda e: e.created_at)
+    metric = metric or ref.primary_metric
+    cols = list(dict.fromkeys([metric, *(metrics or ["precision@5", "map", "spearman"])]))
+    n_test = {s: int(con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?", [s]).fetchone()[0])
+              for s in sets}
+
+    def queries(e: registry.ModelEntry) -> int:
+        return len(registry.query_values(con, e.version, registry.MODEL_SCORER, metric))
+
+    rows = [{"name": e.family, "kind": "family", "version": e.version, "status": e.status,
+             "test_set_id": e.test_set_id, "test_artists": n_test.get(e.test_set_id), "queries": queries(e),
+             "metrics": {m: (e.metrics.get(registry.MODEL_SCORER) or {}).get(m) for m in cols}}
+            for e in chosen]
+    rows.sort(key=lambda r: -np.nan_to_num((r["metrics"].get(metric) or {}).get("mean") or math.nan, nan=-9.0))
+    for b in BASELINES:
+        if b in ref.metrics:
+            rows.append({"name": f"baseline: {b}", "kind": "baseline", "version": None, "status": None,
+                         "test_set_id": ref.test_set_id, "test_artists": n_test.get(ref.test_set_id),
+                         "queries": len(registry.query_values(con, ref.version, b, metric)) or None,
+                         "metrics": {m: ref.metrics[b].get(m) for m in cols}, "from": ref.version})
+    notes = []
+    same = len(sets) == 1
+    if same:
+        notes.append(f"All rows are evaluated on the same {n_test.get(ref_set)} test artists (test set "
+                     f"{ref_set[:8]}); baselines from the evaluation of {ref.version}; mean [95% CI] over "
+                     "query artists.")
+    else:
+        for e in chosen:
+            if e.test_set_id != ref_set:
+                notes.append(f"NOTE: {e.version} was evaluated on other test artists (test set {e.test_set_id[:8]}, "
+                             f"{n_test.get(e.test_set_id)} artists) than the others ({ref_set[:8]}, "
+                             f"{n_test.get(ref_set)} artists): its row is not directly comparable.")
+    pairs = []
+    fam_rows = [r for r in rows if r["kind"] == "family" and r["test_set_id"] == ref_set]
+    if len(fam_rows) > 1:
+        best = fam_rows[0]
+        a = registry.query_values(con, best["version"], registry.MODEL_SCORER, metric)
+        for other in fam_rows[1:]:
+            b = registry.query_values(con, other["version"], registry.MODEL_SCORER, metric)
+            common = sorted(set(a) & set(b))
+            c = paired_bootstrap(np.array([a[q] for q in common]), np.array([b[q] for q in common]),
+                                 names=(best["version"], other["version"]), metric=metric, n_boot=n_boot,
+                                 confidence=confidence)
+            pairs.append(c.to_json())
+    return FamilyComparison(metric, cols, rows, pairs, same, notes)
+
+

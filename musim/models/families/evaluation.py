@@ -1,0 +1,133 @@
+"""Train one family and evaluate it: :func:`train_evaluate` (train, save, evaluate with its champion and
+the baselines on the common test artists) and :func:`evaluate_family` (the evaluation alone). The
+result, :class:`FamilyRun`, is local files, not yet registered (:mod:`.record` does that)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from musim.models import registry
+from musim.models.constants import MODEL_FILE
+from musim.models.data import ClipTable
+from musim.models.evaluate import (
+    EvaluationReport,
+    Scorer,
+    descriptor_scorer,
+    evaluate,
+    pixel_scorer,
+    popularity_scorer,
+    random_scorer,
+)
+from musim.models.families.base import Trained, cosine_scorer, load_keras, need, save_keras
+from musim.models.families.inputs import FamilyInputs
+from musim.models.families.lookup import FAMILIES, get_family
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from musim.storage import ObjectStore
+
+__all__ = ["FamilyRun", "baseline_scorers", "evaluate_family", "train_evaluate"]
+
+log = logging.getLogger(__name__)
+
+def baseline_scorers(inputs: FamilyInputs, clips: ClipTable, *, seed: int = 0) -> dict[str, Scorer]:
+    """The baselines of every family's evaluation (each only when its input is loaded)."""
+    out: dict[str, Scorer] = {"random": random_scorer(seed)}
+    if inputs.listeners is not None:
+        out["popularity"] = popularity_scorer(inputs.listeners)
+    if inputs.mel is not None:
+        out["pixel"] = pixel_scorer(inputs.mel, clips)
+    if inputs.descriptors is not None:
+        out["descriptors"] = descriptor_scorer(inputs.descriptors, clips)
+    return out
+
+
+def evaluate_family(family: str, model: keras.Model, inputs: FamilyInputs, *,
+                    others: Mapping[str, tuple[str, keras.Model]] | None = None, vectors: np.ndarray | None = None,
+                    n_boot: int = 1000, seed: int = 0) -> EvaluationReport:
+    """Evaluate ``model`` (scorer ``"model"``), ``others`` (``{scorer name: (family, model)}``: champions)
+    and the baselines on the inputs' test artists, in one run (same queries, same bootstrap resamples)."""
+    fam = get_family(family)
+    split, targets = need(inputs.split, "artist split"), need(inputs.targets, "targets")
+    clips = inputs.clips()
+    scorers: dict[str, Any] = {registry.MODEL_SCORER: (cosine_scorer(fam, model, inputs, clips, vectors)
+                                                       if vectors is not None and fam.scorer is None
+                                                       else fam.make_scorer(model, inputs, clips))}
+    for name, (other_family, other) in (others or {}).items():
+        scorers[name] = get_family(other_family).make_scorer(other, inputs, clips)
+    scorers.update(baseline_scorers(inputs, clips, seed=seed))
+    return evaluate(scorers, targets, split.test, n_boot=n_boot, seed=seed)
+
+
+@dataclass
+class FamilyRun:
+    """A trained and evaluated model, not yet registered (local files)."""
+
+    family: str
+    model_path: Path
+    report: EvaluationReport
+    trained: Trained
+    track_ids: list[str]
+    feature_service: str
+    target_metric: str
+    dump_id: str | None
+    snapshot_id: str | None
+
+    @property
+    def embeddings(self) -> np.ndarray | None:
+        return self.trained.embeddings
+
+
+def _champion_models(inputs: FamilyInputs, store: ObjectStore, families: Sequence[str], folder: Path
+                     ) -> dict[str, tuple[str, keras.Model]]:
+    out: dict[str, tuple[str, keras.Model]] = {}
+    for fam, info in inputs.champions.items():
+        if fam not in families:
+            continue
+        loaded = {"log_mel": inputs.mel is not None, "slices": inputs.slices is not None,
+                  "descriptors": inputs.descriptors is not None}
+        if not all(loaded[n] for n in get_family(fam).inputs):
+            log.info("champion %s not re-scored: its inputs are not loaded", info["version"])
+            continue
+        try:
+            path = folder / info["version"] / MODEL_FILE
+            if not path.exists():
+                store.download(info["key"], path)
+            out[info["version"]] = (fam, load_keras(path))
+        except Exception as exc:  # noqa: BLE001 - the run goes on; promotion then says why it cannot decide
+            log.warning("could not load champion %s: %s", info["version"], exc)
+    return out
+
+
+def train_evaluate(family: str, inputs: FamilyInputs, params: Mapping[str, Any] | None = None, *,
+                   store: ObjectStore | None = None, workdir: str | Path | None = None, n_boot: int = 1000,
+                   cross_family: bool = False, verbose: int = 0) -> FamilyRun:
+    """Train ``family`` on ``inputs``, evaluate it with its champion (and the other families' champions
+    with ``cross_family``; not needed for :func:`compare_families`, which pairs the stored per-query values
+    of versions on the same test artists) and the baselines; save the model and views in ``workdir``.
+    Needs TensorFlow."""
+    from musim.storage import open_store
+
+    fam = get_family(family)
+    folder = Path(workdir or tempfile.mkdtemp(prefix=f"musim-{family}-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    trained = fam.train(inputs, dict(params or {}), folder, verbose)
+    path = folder / MODEL_FILE
+    save_keras(trained.model, path)
+    wanted = list(FAMILIES) if cross_family else [family]
+    others = _champion_models(inputs, store or open_store(), wanted, folder / "champions")
+    seed = int(trained.params.get("seed", 0))
+    report = evaluate_family(family, trained.model, inputs, others=others, vectors=trained.embeddings,
+                             n_boot=n_boot, seed=seed)
+    return FamilyRun(family, path, report, trained, list(inputs.track_ids), fam.feature_service,
+                     inputs.target_metric, inputs.dump_id, inputs.snapshot_id)
+
+

@@ -1,0 +1,245 @@
+"""The inputs every family trains and is evaluated on: :class:`FamilyInputs` (one row per track), read
+from the warehouse by :func:`load_manifest` (no tensors; what a DAG passes between tasks) and
+:func:`load_inputs` (with the log-mels and slices from the object store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from musim.errors import NotFoundError, ParameterError
+from musim.models import registry
+from musim.models.constants import DEFAULT_TARGET, MODEL_FILE
+from musim.models.data import ArtistSplit, ClipTable, PairTargets, split_artists
+from musim.models.families.base import FAMILY_NAMES, FEATURES
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+    from musim.storage import ObjectStore
+
+__all__ = ["FamilyInputs", "current_champions", "load_inputs", "load_manifest"]
+
+log = logging.getLogger(__name__)
+
+@dataclass(eq=False)
+class FamilyInputs:
+    """Everything any family needs, one row per track (tracks of an artist in order of preference).
+
+    Tensors (``mel``, ``slices``) are loaded by :meth:`load_tensors` from the object keys, so the
+    manifest (:meth:`to_bytes`) stays small.
+    """
+
+    track_ids: list[str]
+    track_artist: np.ndarray                       # (N,) int64
+    titles: list[str]
+    genres: list[str | None]
+    artist_names: dict[int, str]
+    mel_keys: list[str | None]
+    slice_keys: list[str | None]
+    descriptors: np.ndarray | None = None          # (N, D) float32
+    targets: PairTargets | None = None
+    split: ArtistSplit | None = None               # over the artists with targets (the common test artists)
+    listeners: dict[int, int] | None = None
+    clips_per_artist: int = 3
+    snapshot_id: str | None = None
+    champions: dict[str, dict[str, str]] = field(default_factory=dict)  # family -> {version, key}
+    mel: np.ndarray | None = None                  # (N, 256, 64) float16 dB
+    slices: np.ndarray | None = None               # (M, frames, n_mels) float16 dB
+    slice_track: np.ndarray | None = None          # (M,) track index of every slice
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    @property
+    def dump_id(self) -> str | None:
+        return None if self.targets is None else self.targets.dump_id
+
+    @property
+    def target_metric(self) -> str:
+        return DEFAULT_TARGET if self.targets is None else self.targets.metric
+
+    def clips(self) -> ClipTable:
+        """Each evaluated artist's first ``clips_per_artist`` tracks (what every scorer averages over)."""
+        artists = None if self.targets is None else self.targets.artist_ids
+        return ClipTable.from_track_artist(self.track_artist, clips_per_artist=self.clips_per_artist, artists=artists)
+
+    def training_split(self) -> ArtistSplit:
+        """The common split with the artists outside the targets (no evaluation role) added to train."""
+        if self.split is None:
+            raise ParameterError("these inputs have no artist split (loaded without targets)")
+        extra = np.setdiff1d(np.unique(self.track_artist),
+                             np.concatenate([self.split.train, self.split.validation, self.split.test]))
+        return ArtistSplit(np.union1d(self.split.train, extra), self.split.validation, self.split.test,
+                           self.split.seed, self.split.validation_share, self.split.test_share)
+
+    def labels(self, by: str = "auto") -> tuple[list[str], str]:
+        """Colour labels of the tracks: genre (``auto`` when most tracks have one) or artist name."""
+        known = sum(g is not None for g in self.genres)
+        if by == "genre" or (by == "auto" and known >= 0.5 * len(self)):
+            return [g if g is not None else "?" for g in self.genres], "genre"
+        return [self.artist_names.get(int(a), str(a)) for a in self.track_artist], "artist"
+
+    def names(self) -> list[str]:
+        return [f"{self.artist_names.get(int(a), str(a))} – {t}" for a, t in zip(self.track_artist, self.titles,
+                                                                                 strict=True)]
+
+    def load_tensors(self, store: ObjectStore, needs: Sequence[str] = FEATURES, *, threads: int = 8) -> FamilyInputs:
+        """Load the log-mels and/or slices named in ``needs`` from the object store (in place; returns self)."""
+        import concurrent.futures as cf
+
+        from musim.features.cache import load_tensor
+
+        def fetch(keys: Sequence[str | None]) -> list[np.ndarray | None]:
+            with cf.ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+                return list(pool.map(lambda k: None if k is None else load_tensor(store, k), keys))
+
+        if "log_mel" in needs and self.mel is None:
+            arrs = fetch(self.mel_keys)
+            shape = next((a.shape for a in arrs if a is not None), None)
+            if shape is None:
+                raise NotFoundError("no track has a log-mel tensor: run the audio_features DAG first")
+            self.mel = np.stack([a.astype(np.float16) if a is not None else np.full(shape, -80.0, np.float16)
+                                 for a in arrs])
+        if "slices" in needs and self.slices is None:
+            arrs = fetch(self.slice_keys)
+            got = [(i, a) for i, a in enumerate(arrs) if a is not None and a.shape[0] > 0]
+            if not got:
+                raise NotFoundError("no track has slices: run the audio_features DAG with the track_slices view")
+            self.slices = np.concatenate([a.astype(np.float16) for _, a in got])
+            self.slice_track = np.concatenate([np.full(a.shape[0], i, np.int64) for i, a in got])
+        return self
+
+    # -- the manifest ------------------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        """The inputs without tensors as one ``.npz`` (arrays + a JSON document)."""
+        doc = {"track_ids": self.track_ids, "titles": self.titles, "genres": self.genres,
+               "artist_names": {str(k): v for k, v in self.artist_names.items()}, "mel_keys": self.mel_keys,
+               "slice_keys": self.slice_keys, "listeners": None if self.listeners is None else
+               {str(k): v for k, v in self.listeners.items()}, "clips_per_artist": self.clips_per_artist,
+               "snapshot_id": self.snapshot_id, "champions": self.champions,
+               "targets": None if self.targets is None else {"metric": self.targets.metric,
+                                                             "dump_id": self.targets.dump_id},
+               "split": None if self.split is None else {"seed": self.split.seed,
+                                                         "validation_share": self.split.validation_share,
+                                                         "test_share": self.split.test_share}}
+        arrays: dict[str, np.ndarray] = {"doc": np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8),
+                                         "track_artist": self.track_artist}
+        if self.descriptors is not None:
+            arrays["descriptors"] = self.descriptors
+        if self.targets is not None:
+            arrays["target_ids"], arrays["target_matrix"] = self.targets.artist_ids, self.targets.matrix
+        if self.split is not None:
+            arrays["split_train"], arrays["split_validation"] = self.split.train, self.split.validation
+            arrays["split_test"] = self.split.test
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FamilyInputs:
+        z = np.load(io.BytesIO(data), allow_pickle=False)
+        doc = json.loads(z["doc"].tobytes().decode())
+        targets = split = None
+        if doc["targets"] is not None:
+            targets = PairTargets(z["target_ids"], z["target_matrix"], doc["targets"]["metric"],
+                                  doc["targets"]["dump_id"])
+        if doc["split"] is not None:
+            split = ArtistSplit(z["split_train"], z["split_validation"], z["split_test"], **doc["split"])
+        return cls(doc["track_ids"], z["track_artist"].astype(np.int64), doc["titles"], doc["genres"],
+                   {int(k): v for k, v in doc["artist_names"].items()}, doc["mel_keys"], doc["slice_keys"],
+                   z["descriptors"] if "descriptors" in z else None, targets, split,
+                   None if doc["listeners"] is None else {int(k): v for k, v in doc["listeners"].items()},
+                   doc["clips_per_artist"], doc["snapshot_id"], doc["champions"])
+
+
+_TRACKS_SQL = """
+SELECT t.track_id, t.artist_id, t.title, nullif(trim(t.genre), '') AS genre, coalesce(a.name, '') AS artist
+FROM track t LEFT JOIN artist a USING (artist_id)
+ORDER BY t.artist_id, t.provider_rank NULLS LAST, t.added_at, t.track_id
+"""
+
+
+def _latest(con: duckdb.DuckDBPyConnection, view: Any, as_of: dt.datetime) -> dict[str, Any]:
+    from musim.features.sources import load_latest
+
+    load_latest(con, view, as_of)
+    return dict(con.execute("SELECT entity_key, payload FROM fs_latest").fetchall())
+
+
+def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEATURES, dump_id: str | None = None,
+                  target_metric: str = DEFAULT_TARGET, with_targets: bool = True, seed: int = 0,
+                  validation_share: float = 0.15, test_share: float = 0.15, clips_per_artist: int = 3,
+                  track_ids: Sequence[str] | None = None, as_of: dt.datetime | None = None) -> FamilyInputs:
+    """Read the inputs (without tensors) from the warehouse: tracks with every feature in ``needs``
+    (log-mel always), their artists, genres and feature keys, the targets, listeners and the common split.
+
+    The split is :func:`split_artists` over the artists that have a log-mel track and targets, with the
+    siamese defaults (seed 0, 15 % validation, 15 % test): every family, the siamese one included, then
+    holds out the same test artists.
+    """
+    from musim.features.definitions import track_descriptors, track_log_mel, track_slices
+    from musim.models.data import load_catalogue, load_pair_targets
+
+    as_of = as_of or dt.datetime.now(dt.UTC)
+    rows = con.execute(_TRACKS_SQL).fetchall()
+    if track_ids is not None:
+        wanted = set(map(str, track_ids))
+        rows = [r for r in rows if r[0] in wanted]
+    mel = _latest(con, track_log_mel, as_of)
+    sl = _latest(con, track_slices, as_of) if "slices" in needs else {}
+    desc = _latest(con, track_descriptors, as_of) if "descriptors" in needs else {}
+    keep = [r for r in rows if r[0] in mel and ("slices" not in needs or r[0] in sl)]
+    if not keep:
+        raise NotFoundError(f"no track has the features {', '.join(sorted({'log_mel', *needs} - {'descriptors'}))}: "
+                            "run the audio_acquire and audio_features DAGs first")
+    dropped = len(rows) - len(keep)
+    if dropped:
+        log.info("%s tracks lack a needed feature and are left out", dropped)
+    ids = [r[0] for r in keep]
+    artist = np.array([r[1] for r in keep], dtype=np.int64)
+    descriptors = None
+    if "descriptors" in needs and desc and all(t in desc for t in ids):
+        descriptors = np.array([desc[t] for t in ids], dtype=np.float32)
+    elif "descriptors" in needs:
+        log.info("descriptors missing for some tracks: the descriptor baseline is left out")
+    targets = split = listeners = None
+    if with_targets:
+        targets = load_pair_targets(con, dump_id=dump_id, metric=target_metric, artist_ids=np.unique(artist))
+        listeners = load_catalogue(con, targets.dump_id)
+        usable = np.intersect1d(np.unique(artist), targets.artist_ids)
+        if usable.size < 6:
+            raise ParameterError(f"only {usable.size} artists have both audio features and co-listening targets; "
+                                 "need at least 6 to hold out test artists")
+        split = split_artists(usable, validation=validation_share, test=test_share, seed=seed)
+    return FamilyInputs(ids, artist, [r[2] for r in keep], [r[3] for r in keep],
+                        {int(r[1]): str(r[4]) or str(r[1]) for r in keep}, [mel[t] for t in ids],
+                        [sl.get(t) for t in ids], descriptors, targets, split, listeners, clips_per_artist,
+                        as_of.isoformat(), current_champions(con))
+
+
+def current_champions(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """``{family: {"version", "key"}}`` of every family's champion (re-scored next to a challenger)."""
+    out = {}
+    for fam in FAMILY_NAMES:
+        entry = registry.champion(con, fam)
+        if entry is not None:
+            out[fam] = {"version": entry.version, "key": entry.key(MODEL_FILE)}
+    return out
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, *, store: ObjectStore | None = None,
+                needs: Sequence[str] = FEATURES, **kwargs: Any) -> FamilyInputs:
+    """:func:`load_manifest` plus the tensors from the object store (see there for the arguments)."""
+    from musim.storage import open_store
+
+    return load_manifest(con, needs=needs, **kwargs).load_tensors(store or open_store(), needs)
+
+

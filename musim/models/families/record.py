@@ -1,0 +1,143 @@
+"""Register, promote, publish: :func:`record_run` puts a trained :class:`~.evaluation.FamilyRun` in the
+model registry (model, metrics, card with the family's section, views next to it), decides promotion and
+publishes the champion's embeddings (:func:`publish_embeddings`); :func:`run_family` is training,
+evaluation and all of this in one process."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from musim.models import registry
+from musim.models.constants import CARD_FILE
+from musim.models.evaluate import EvaluationReport, json_safe
+from musim.models.families.evaluation import FamilyRun, train_evaluate
+from musim.models.families.inputs import FamilyInputs, current_champions, load_inputs
+from musim.models.families.lookup import feature_service, get_family, serving_manifest
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+    from musim.storage import ObjectStore
+
+__all__ = ["FamilyOutcome", "publish_embeddings", "record_run", "run_family"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FamilyOutcome:
+    entry: registry.ModelEntry
+    decision: registry.PromotionDecision | None
+    report: EvaluationReport | None
+    files: dict[str, str] = field(default_factory=dict)        # name -> object-store URL
+    published: dict[str, Any] | None = None
+    reused: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return json_safe({"version": self.entry.version, "family": self.entry.family,
+                          "status": self.decision.status if self.decision else self.entry.status,
+                          "decision": self.decision.to_json() if self.decision else None,
+                          "metrics": self.entry.metrics.get(registry.MODEL_SCORER), "files": self.files,
+                          "published": self.published, "reused": self.reused})
+
+
+def publish_embeddings(con: duckdb.DuckDBPyConnection, family: str, version: str, track_ids: Sequence[str],
+                       vectors: np.ndarray, *, store: ObjectStore | None = None, k: int = 10,
+                       run_id: str | None = None, snapshot: bool = False) -> dict[str, Any]:
+    """Make a version's track embeddings the served ones of its family: feature views, online store,
+    ``artist_neighbors_audio`` / ``track_neighbors`` and ``embedding.json`` via
+    :func:`musim.models.serve.publish_neighbors` (cosine scoring: what the evaluation measured)."""
+    from musim.models.serve import publish_neighbors
+
+    result = publish_neighbors(con, family, version, list(track_ids), np.asarray(vectors, dtype=np.float32), k=k,
+                               store=store, run_id=run_id, snapshot=snapshot, manifest=serving_manifest(family))
+    return result.to_json()
+
+
+def _card_with(store: ObjectStore, entry: registry.ModelEntry, section: str) -> None:
+    key = entry.key(CARD_FILE)
+    card = store.get_bytes(key).decode()
+    marker = "\n## Caveats"
+    text = card.replace(marker, "\n" + section.rstrip() + "\n" + marker, 1) if marker in card else card + "\n" + section
+    store.put_bytes(key, text.encode(), content_type="text/markdown")
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectStore | None = None,
+               run_id: str | None = None, promote: bool = True, publish: bool | str = "champion",
+               primary_metric: str = "auto", k: int = 10, snapshot: bool = False) -> FamilyOutcome:
+    """Register a trained run (model, metrics, card with the family's section, views next to it), decide
+    promotion, and publish its embeddings (``publish="champion"``: when it is the champion afterwards;
+    True: always; False: never). A ``run_id`` already registered returns that version untouched."""
+    from musim.features.registry import register_service
+    from musim.storage import open_store
+
+    store = store or open_store()
+    if run_id is not None:
+        row = con.execute("SELECT version FROM model_registry WHERE run_id = ?", [run_id]).fetchone()
+        if row is not None:
+            return FamilyOutcome(registry.get_model(con, row[0]), None, None, reused=True)
+    if primary_metric == "auto":
+        from musim.models.jobs import choose_primary_metric
+
+        primary_metric = choose_primary_metric(int(run.report.test_artists.size))
+    service = feature_service(run.family)
+    register_service(con, service)
+    trained = run.trained
+    entry = registry.register_model(
+        con, store, family=run.family, model_file=run.model_path, report=run.report, params=trained.params,
+        target_metric=run.target_metric, feature_service=service.name, dump_id=run.dump_id,
+        snapshot_id=run.snapshot_id, run_id=run_id, training=trained.training, history=trained.history or None,
+        primary_metric=primary_metric)
+    files = {}
+    for name, path in trained.files.items():
+        ctype = "image/png" if name.endswith(".png") else "application/json"
+        store.put_file(entry.key(name), path, content_type=ctype)
+        files[name] = store.url(entry.key(name))
+    if trained.card:
+        _card_with(store, entry, trained.card)
+    files[CARD_FILE] = store.url(entry.key(CARD_FILE))
+    decision = registry.promote(con, entry.version, metric=primary_metric) if promote else None
+    status = decision.status if decision else entry.status
+    published = None
+    if publish is True or (publish == "champion" and status == registry.CHAMPION):
+        if run.embeddings is None:  # the siamese family computes no track embeddings while training
+            log.info("%s: embeddings not computed during training; publish with publish_version()", entry.version)
+        else:
+            published = publish_embeddings(con, run.family, entry.version, run.track_ids, run.embeddings,
+                                           store=store, k=k, run_id=run_id, snapshot=snapshot)
+    return FamilyOutcome(registry.get_model(con, entry.version), decision, run.report, files, published)
+
+
+def run_family(family: str, *, con: duckdb.DuckDBPyConnection, store: ObjectStore | None = None,
+               inputs: FamilyInputs | None = None, params: Mapping[str, Any] | None = None,
+               run_id: str | None = None, promote: bool = True, publish: bool | str = "champion",
+               n_boot: int = 1000, primary_metric: str = "auto", workdir: str | Path | None = None,
+               k: int = 10, snapshot: bool = False, verbose: int = 0) -> FamilyOutcome:
+    """Train, evaluate, register, promote and publish one family in this process (idempotent per ``run_id``)."""
+    from musim.storage import open_store
+
+    store = store or open_store()
+    if run_id is not None:
+        row = con.execute("SELECT version FROM model_registry WHERE run_id = ?", [run_id]).fetchone()
+        if row is not None:
+            return FamilyOutcome(registry.get_model(con, row[0]), None, None, reused=True)
+    fam = get_family(family)
+    if inputs is None:
+        inputs = load_inputs(con, store=store, needs=("log_mel", "descriptors", *fam.inputs))
+    else:
+        inputs = dataclasses.replace(inputs, champions=current_champions(con))
+    with tempfile.TemporaryDirectory(prefix=f"musim-{family}-") as tmp:
+        run = train_evaluate(family, inputs, params, store=store, workdir=workdir or tmp, n_boot=n_boot,
+                             verbose=verbose)
+        return record_run(con, run, store=store, run_id=run_id, promote=promote, publish=publish,
+                          primary_metric=primary_metric, k=k, snapshot=snapshot)
+
+
