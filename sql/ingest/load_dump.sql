@@ -1,15 +1,15 @@
 -- Load a checked stage (stage_checked) into the warehouse tables for dump $dump_id.
 -- Runs inside the ingest transaction: all of it lands, or none of it.
 
--- 1. Spellings in this dump and the artist each one resolves to.
+-- 1. Spellings (name and MBID text as in the file) in this dump and the artist each one resolves to.
 --    Identity: the MBID where valid; else, if this normalised name carries exactly one MBID elsewhere in
 --    the dump, that artist; else the normalised name.
 CREATE OR REPLACE TEMP TABLE stage_spelling AS
 WITH spellings AS (
-    SELECT raw_name, mbid, count(*) AS lines
+    SELECT raw_name, mbid_text, try_cast(trim(mbid_text) AS UUID) AS mbid, count(*) AS lines
     FROM ingest_scratch.stage_checked
     WHERE reason IS NULL
-    GROUP BY ALL
+    GROUP BY raw_name, mbid_text
 ),
 normalised AS (
     SELECT *, lower(nfc_normalize(regexp_replace(raw_name, '\s+', ' ', 'g'))) AS name_norm
@@ -22,7 +22,7 @@ name_single_mbid AS (
     GROUP BY name_norm
     HAVING count(DISTINCT mbid) = 1
 )
-SELECT n.raw_name, n.mbid, n.lines, n.name_norm,
+SELECT n.raw_name, n.mbid_text, n.mbid, n.lines, n.name_norm,
        CASE
            WHEN n.mbid IS NOT NULL THEN 'mbid:' || n.mbid::VARCHAR
            WHEN s.mbid IS NOT NULL THEN 'mbid:' || s.mbid::VARCHAR
@@ -81,7 +81,7 @@ FROM lastfm_user u SEMI JOIN (SELECT DISTINCT user_key FROM ingest_scratch.stage
     ON k.user_key = u.user_key;
 
 CREATE OR REPLACE TEMP TABLE stage_spelling_map AS
-SELECT hash(s.raw_name, s.mbid) AS h, a.artist_id
+SELECT hash(s.raw_name, s.mbid_text) AS h, a.artist_id
 FROM stage_spelling s JOIN artist a USING (artist_key);
 
 SELECT CASE WHEN (SELECT count(*) <> count(DISTINCT h) FROM stage_user_map)
@@ -93,7 +93,7 @@ INSERT INTO lastfm_plays (dump_id, user_id, artist_id, plays, lines)
 SELECT $dump_id, u.user_id, s.artist_id, sum(c.plays), count(*)
 FROM ingest_scratch.stage_checked c
 JOIN stage_user_map u ON u.h = hash(c.user_key)
-JOIN stage_spelling_map s ON s.h = hash(c.raw_name, c.mbid)
+JOIN stage_spelling_map s ON s.h = hash(c.raw_name, c.mbid_text)
 WHERE c.reason IS NULL
 GROUP BY u.user_id, s.artist_id;
 

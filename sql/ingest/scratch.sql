@@ -2,7 +2,7 @@
 CREATE TABLE ingest_scratch.stage_checked (
     line_no  BIGINT NOT NULL,
     user_key VARCHAR,
-    mbid     UUID,
+    mbid_text VARCHAR,                  -- as in the file: cast to UUID per distinct spelling by the load
     raw_name VARCHAR,
     plays    BIGINT,
     reason   VARCHAR,

@@ -13,7 +13,7 @@ fields AS (
     SELECT line_no, f1, f2, f3, f4, f5, f6, f7,
            trim(f1) AS user_key,
            try_cast(trim(f2) AS TIMESTAMPTZ) AS played_at,
-           try_cast(trim(f3) AS UUID) AS mbid,
+           f3 AS mbid_text,
            trim(f4) AS raw_name
     FROM raw
     WHERE f1 IS DISTINCT FROM $marker
@@ -26,10 +26,10 @@ checked AS (
             WHEN f7 IS NOT NULL THEN 'too many fields: expected 6 tab-separated fields (user, timestamp, artist mbid, artist, track mbid, track)'
             WHEN user_key = '' THEN 'empty user id'
             WHEN played_at IS NULL THEN 'timestamp is not an ISO-8601 time'
-            WHEN raw_name = '' AND mbid IS NULL THEN 'empty artist name and no valid MBID'
+            WHEN raw_name = '' AND try_cast(trim(f3) AS UUID) IS NULL THEN 'empty artist name and no valid MBID'
         END AS reason
     FROM fields
 )
-SELECT line_no, user_key, mbid, raw_name, 1::BIGINT AS plays, reason,
+SELECT line_no, user_key, mbid_text, raw_name, 1::BIGINT AS plays, reason,
        CASE WHEN reason IS NOT NULL THEN concat_ws(chr(9), f1, f2, f3, f4, f5, f6, f7) END AS raw
 FROM checked;

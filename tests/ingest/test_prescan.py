@@ -1,5 +1,7 @@
 import hashlib
 
+import numpy as np
+
 from musim.ingest.prescan import MARKER, prescan
 from tests.lastfm_files import write_lines
 
@@ -46,3 +48,40 @@ def test_gzip_hashes_the_content(tmp_path):
     packed = write_lines(tmp_path / "a.tsv.gz", ["x\ty"] * 5, gz=True)
     assert prescan(plain).sha256 == prescan(packed).sha256
     assert prescan(packed).lines == 5
+
+
+def test_utf8_check_agrees_with_python_decoding_line_by_line():
+    """The vectorised UTF-8 check flags exactly the lines ``bytes.decode`` refuses (random and edge cases)."""
+    import random
+
+    from musim.ingest.prescan import _utf8_error_offsets
+
+    edge = [b"caf\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x8e\xb5", b"\xc0\xaf", b"\xe0\x80\xaf", b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80", b"\xf5\x80", b"\xc3", b"\xe2\x82", b"\x80", b"\xc3\xa9\xa9", b"\xef\xbf\xbf",
+            b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf", b"\xed\x9f\xbf", b"\xc2\x80", b"\xdf\xbf"]
+    rng = random.Random(3)
+    alphabet = [0x41, 0x20, 0x80, 0x9F, 0xA0, 0xBF, 0xC2, 0xC3, 0xDF, 0xE0, 0xE2, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+    lines = edge + [bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(4000)]
+    block = b"\n".join(lines) + b"\n"
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    flagged = {int(np.searchsorted(starts, off, side="right")) - 1 for off in _utf8_error_offsets(memoryview(block))}
+
+    def invalid(raw: bytes) -> bool:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        return False
+
+    assert flagged == {i for i, line in enumerate(lines) if invalid(line)}
+
+
+def test_lone_carriage_returns_found_in_few_and_in_crlf_blocks():
+    from musim.ingest.prescan import _lone_cr_offsets
+
+    few = bytearray(b"a\rb\r\nc\r")
+    assert _lone_cr_offsets(few, len(few)) == [1, 6]
+    crlf = bytearray(b"x\r\n" * 2000 + b"y\rz\n")
+    assert _lone_cr_offsets(crlf, len(crlf)) == [6001]
