@@ -1,8 +1,13 @@
-"""``musim similar-audio`` and ``musim embed``: new audio against the champion model (cold start).
+"""``musim similar-audio`` and ``musim embed``: new audio against a model of any family (cold start).
 
-Both read only published data: the serving snapshot (champion, tracks, artists), the online store (the
-champion's track embeddings) and the object store (the model and its manifest), never the writer's
-warehouse. TensorFlow is imported when a command runs, not when the CLI starts.
+The model: ``--model VERSION``, else the champion of ``--family`` (siamese, cnn_classifier, autoencoder,
+descriptors), else the serving model (the champion whose audio neighbours were published last:
+:func:`musim.models.serve.serving_model`). Each family embeds with its own features and embedding (siamese:
+encoder of the log-mel; cnn_classifier: mean over 256 x 256 slices of its 128-unit layer; autoencoder:
+flattened encoder output). Both read only published data: the serving snapshot (registry, tracks,
+artists), the online store (the version's track embeddings) and the object store (the model and its
+manifest), never the writer's warehouse. TensorFlow is imported when a command runs, not when the CLI
+starts.
 """
 
 from __future__ import annotations
@@ -13,27 +18,33 @@ from pathlib import Path
 
 from musim.cli.output import print_json, print_table
 
+#: The families ``--family`` takes (musim.models.families.FAMILIES; not imported here: the CLI starts fast).
+FAMILY_CHOICES = ("siamese", "cnn_classifier", "autoencoder", "descriptors")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("similar-audio", help="known artists and tracks most similar to new audio files",
-                       description="Decode the FILEs, compute their log-mels with the champion's feature parameters, "
-                                   "embed them with the champion and rank every known artist and track by the "
-                                   "model's similarity. The files are taken as clips of one query (e.g. a new "
-                                   "artist without listening data): an artist's score is the mean over every "
-                                   "(query clip, artist clip) pair.")
+                       description="Decode the FILEs, compute the model's input features (log-mels or slices) with "
+                                   "its feature parameters, embed them and rank every known artist and track by "
+                                   "the model's similarity. The files are taken as clips of one query (e.g. a new "
+                                   "artist without listening data): siamese scores an artist by the mean model "
+                                   "output over every (query clip, artist clip) pair; the other families by the "
+                                   "cosine of the query's mean embedding and the artist's.")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (mp3, wav, flac, ogg, m4a) or folders")
     p.add_argument("--k", type=int, default=10, help="how many artists and tracks (default 10)")
-    p.add_argument("--family", default="siamese", help="model family whose champion is used (default siamese)")
+    p.add_argument("--family", choices=FAMILY_CHOICES,
+                   help="use this family's champion (default: the serving model, the champion published last)")
     p.add_argument("--model", metavar="VERSION", help="a published version instead of the champion")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar_audio)
 
-    p = sub.add_parser("embed", help="the champion's embedding of audio files, to an .npz",
-                       description="Write OUT.npz with `files` (the paths, in order) and `embeddings` "
-                                   "(files x dim, float32) from the champion's encoder, plus `model_version`.")
+    p = sub.add_parser("embed", help="a model's embedding of audio files, to an .npz",
+                       description="Write OUT.npz with `files` (the paths, in order), `embeddings` (files x dim, "
+                                   "float32: the family's own embedding) and `model_version`, `family`.")
     p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders (searched recursively)")
     p.add_argument("--out", required=True, metavar="OUT.npz")
-    p.add_argument("--family", default="siamese")
+    p.add_argument("--family", choices=FAMILY_CHOICES,
+                   help="use this family's champion (default: the serving model, the champion published last)")
     p.add_argument("--model", metavar="VERSION", help="a registered version instead of the champion")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_embed)
@@ -52,7 +63,7 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
     print_table([(m.rank, m.artist or m.artist_id, round(m.score, 4),
                   "" if m.listeners is None else m.listeners) for m in result.artists],
                 ["rank", "artist", "score", "listeners"],
-                title=f"artists most similar to {what} ({result.version})")
+                title=f"artists most similar to {what} ({result.version}, {result.scoring} scores)")
     print()
     print_table([(m.rank, m.title or m.track_id, m.artist or m.artist_id, round(m.score, 4)) for m in result.tracks],
                 ["rank", "track", "artist", "score"], title="tracks")
@@ -72,10 +83,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
     tmp = out.with_name(f".{out.name}.tmp")
     with open(tmp, "wb") as fh:
         np.savez(fh, files=np.array(files, dtype=str), embeddings=emb.astype(np.float32),
-                 model_version=np.array(champ.entry.version))
+                 model_version=np.array(champ.entry.version), family=np.array(champ.family))
     tmp.replace(out)
     summary = {"out": str(out), "files": len(files), "dim": int(emb.shape[1]), "model_version": champ.entry.version,
-               "failed": [{"file": f, "error": e} for f, e in failed]}
+               "family": champ.family, "failed": [{"file": f, "error": e} for f, e in failed]}
     if args.json:
         print_json(summary)
     else:

@@ -36,6 +36,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_promote)
 
+    p = msub.add_parser("publish", help="serve a version: embed the catalogue, publish its audio neighbours",
+                        description="Embed every track with features with VERSION (any family; the siamese "
+                                    "family publishes its champion only), replace its family's rows of the audio "
+                                    "neighbour tables, put its vectors in the online store and publish a serving "
+                                    "snapshot. The version published last among the champions is the serving "
+                                    "model: what `similar-audio` and `embed` use without --family/--model.")
+    p.add_argument("version", help="e.g. autoencoder-2 or cnn_classifier:champion")
+    p.add_argument("--k", type=int, default=10, help="neighbours per artist and track (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_publish)
+
     register_train(msub)
     register_compare(msub)
 
@@ -100,6 +111,23 @@ def cmd_promote(args: argparse.Namespace) -> int:
         print_json(decision.to_json())
     else:
         print(f"{decision.version}: {'champion' if decision.promoted else decision.status} — {decision.reason}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from musim.models.families import publish_version
+
+    with warehouse.writer() as con:
+        result = publish_version(con, args.version, k=args.k)
+    if args.json:
+        print_json(result)
+        return 0
+    version = result.get("version") or result.get("champion")
+    print(f"{version}: neighbours of {result['artists']} artists ({result['cold_start']} without listening data) "
+          f"and {result['tracks']} tracks published"
+          + (f"; snapshot {Path(result['snapshot']).name}" if result.get("snapshot") else ""))
     return 0
 
 

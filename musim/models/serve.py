@@ -26,8 +26,11 @@ similarity; without it, cosine similarity of the artists' mean embeddings (what
 :func:`musim.models.evaluate.embedding_scorer` evaluates) and of the track embeddings. A track's
 neighbours are tracks of *other* artists.
 
-:func:`similar_audio` and :func:`embed_files` work on new audio files with a family's champion, from the
-published snapshot, the online store and the object store only (never the writer's warehouse).
+:func:`similar_audio` and :func:`embed_files` work on new audio files with any family's model (a named
+version, a family's champion, or by default the serving model: :func:`serving_model`), each with its own
+embedding of its own features (:func:`featurise_file`: log-mels, 256 x 256 slices or descriptors, as the
+feature store computes them), from the published snapshot, the online store and the object store only
+(never the writer's warehouse).
 
 This module imports Keras only inside the functions that load a model.
 """
@@ -64,6 +67,7 @@ __all__ = [
     "load_champion",
     "publish_neighbors",
     "read_manifest",
+    "serving_model",
     "similar_audio",
     "track_neighbors",
 ]
@@ -244,6 +248,7 @@ class NeighborsResult:
 def _track_artists(con: duckdb.DuckDBPyConnection, track_ids: Sequence[str]) -> np.ndarray:
     import pandas as pd
 
+    con.complete()  # a caller's half-read result (a fetchone()) would make register() fail
     con.register("models_track_ids", pd.DataFrame({"track_id": [str(t) for t in track_ids],
                                                    "pos": np.arange(len(track_ids), dtype=np.int64)}))
     try:
@@ -362,9 +367,25 @@ def read_manifest(store: ObjectStore, family: str, version: str) -> dict[str, An
 
     key = object_prefix(family, version) + EMBEDDING_FILE
     if not store.exists(key):
-        raise NotFoundError(f"{version} has no published embeddings ({key}): run the train_siamese DAG "
-                            "(or `musim models train`) to embed the catalogue with it")
+        how = ("the train_siamese DAG or `musim models train`" if family == "siamese" else
+               f"the train_embeddings DAG, `musim models train --family {family}` or `musim models publish {version}`")
+        raise NotFoundError(f"{version} has no published embeddings ({key}): publish them with {how}")
     return json.loads(store.get_bytes(key))
+
+
+def serving_model(con: duckdb.DuckDBPyConnection) -> str:
+    """The version served when no family or version is named: among the champions, the one whose audio
+    neighbours were published last (else the most recently promoted champion)."""
+    present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() "
+                                         "WHERE database_name = current_database()").fetchall()}
+    if "model_registry" not in present:
+        raise NotFoundError("no model registry yet: train a model first (the train_siamese or train_embeddings "
+                            "DAG, or `musim models train`)")
+    name = "serving_model.sql" if "artist_neighbors_audio" in present else "serving_model_unpublished.sql"
+    row = con.execute(sql.load(f"models/{name}")).fetchone()
+    if row is None:
+        raise NotFoundError("no family has a champion yet: promote a model (`musim models promote VERSION`)")
+    return str(row[0])
 
 
 def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
@@ -382,66 +403,113 @@ def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(out))
 
 
-def featurise_file(path: str | Path, mel_params: Any, *, anchor: str | float = "middle") -> np.ndarray:
-    """The log-mel of an audio file as the feature store computes it for a preview: ``(frames, n_mels)``.
+#: Seconds of audio analysed in a longer file when the features have no fixed span (slices, descriptors):
+#: the acquisition's window of whole local tracks (``MUSIM_EXCERPT_S``' default).
+WINDOW_S = 30.0
 
-    A file longer than the spectrogram's span (30 s by default) is cut to a window of that span, placed
-    like the acquisition places it in whole local tracks (``anchor``, default the middle).
+
+def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "middle",
+                   window_s: float = WINDOW_S) -> np.ndarray:
+    """An audio file's features as the feature store computes them for a preview, by the type of
+    ``params``: :class:`~musim.audio.MelParams` → log-mel ``(frames, n_mels)`` float16;
+    :class:`~musim.audio.SliceParams` → slices ``(n, frames, n_mels)`` float16;
+    :class:`~musim.features.params.DescriptorParams` → descriptor vector ``(D,)`` float32.
+
+    A file longer than the analysed span (the log-mel's span, 30 s by default; ``window_s`` otherwise) is
+    cut to a window of that span, placed like the acquisition places it in whole local tracks (``anchor``,
+    default the middle).
     """
     from musim.acquire.models import excerpt_window
-    from musim.audio import load_audio, log_mel
+    from musim.audio import MelParams, SliceParams, load_audio, log_mel, slices
+    from musim.features.params import DescriptorParams
 
-    y, sr = load_audio(Path(path), sr=mel_params.sr, key=str(path))
-    span = mel_params.seconds
-    if span is not None and y.size / sr > span:
+    if not isinstance(params, MelParams | SliceParams | DescriptorParams):
+        raise ParameterError(f"no features for parameters of type {type(params).__name__}")
+    y, sr = load_audio(Path(path), sr=params.sr, key=str(path))
+    span = params.seconds if isinstance(params, MelParams) and params.seconds is not None else window_s
+    if y.size / sr > span:
         offset, length = excerpt_window(y.size / sr, length_s=span, anchor=anchor)
         y = y[int(round(offset * sr)):int(round((offset + length) * sr))]
-    return log_mel(y, params=mel_params).astype(np.float16)
+    if isinstance(params, MelParams):
+        return log_mel(y, params=params).astype(np.float16)
+    if isinstance(params, SliceParams):
+        return slices(y, params=params).astype(np.float16)
+    from musim.audio import descriptor_vector, descriptors
+
+    return np.asarray(descriptor_vector(descriptors(y, sr=sr)), dtype=np.float32)
 
 
 @dataclass
 class Champion:
-    """A family's champion as the serving side sees it: entry, Keras model, input features, manifest."""
+    """A registered version as the serving side sees it (the champion, unless a version was named):
+    entry, Keras model, the input it embeds (``log_mel``, ``slices`` or ``descriptors``) with its
+    feature parameters, and the serving manifest (None when never published)."""
 
     entry: Any
     model: Any
-    mel_params: Any
+    input: str
+    params: Any
     manifest: dict[str, Any] | None
 
+    @property
+    def family(self) -> str:
+        return str(self.entry.family)
 
-def _mel_params_of(manifest: Mapping[str, Any] | None, model: Any) -> Any:
-    from musim.audio import MelParams
+    @property
+    def mel_params(self) -> Any:
+        """The log-mel parameters (families on log-mels), else None."""
+        return self.params if self.input == "log_mel" else None
 
-    if manifest and manifest.get("mel_params"):
-        return MelParams.from_dict(dict(manifest["mel_params"]))
-    params = MelParams()
+
+def _input_of(family: str, manifest: Mapping[str, Any] | None, model: Any) -> tuple[str, Any]:
+    """The input kind and feature parameters a version embeds: from its manifest, else the family's
+    input with the feature store's default parameters (checked against the model's input shape)."""
+    from musim.features.params import params_from_dict
+    from musim.models.families import get_family
+
+    kind = (manifest or {}).get("input") or get_family(family).inputs[0]
+    saved = (manifest or {}).get("input_params") or (manifest or {}).get("mel_params" if kind == "log_mel" else "")
+    if saved:
+        return kind, params_from_dict(kind, dict(saved))
+    from musim.audio import MelParams, SliceParams
+    from musim.features.params import DescriptorParams
+
+    params = {"log_mel": MelParams, "slices": SliceParams, "descriptors": DescriptorParams}[kind]()
     want = tuple(model.inputs[0].shape[1:]) if hasattr(model, "inputs") else None
-    if want is not None and tuple(want) != params.shape:
-        raise NotFoundError(f"the model expects inputs of shape {want} and names no log-mel parameters")
-    return params
+    shape = None if kind == "descriptors" else (params.frames, params.n_mels)
+    if want is not None and shape is not None and tuple(want) != shape:
+        raise NotFoundError(f"the model expects inputs of shape {want} and names no {kind} parameters")
+    return kind, params
 
 
-def load_champion(family: str = "siamese", *, con: duckdb.DuckDBPyConnection | None = None,
+def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
                   store: ObjectStore | None = None, version: str | None = None,
                   require_manifest: bool = True) -> Champion:
-    """The champion (or ``version``) of ``family`` from the published snapshot (or ``con``), loaded."""
+    """A version, loaded: ``version`` if given, else the champion of ``family``, else the serving model
+    (:func:`serving_model`), read from the published snapshot (or ``con``)."""
     from musim import serving
     from musim.models import registry
     from musim.models.siamese import load_model
     from musim.storage import open_store
 
+    if family is not None and version is None:
+        from musim.models.families import get_family
+
+        get_family(family)
     store = store or open_store()
     own = con is None
     con = serving.open_snapshot() if own else con
     try:
         try:
-            entry = registry.get_model(con, version or f"{family}:champion")
+            entry = registry.get_model(con, version or (f"{family}:champion" if family else serving_model(con)))
         except duckdb.CatalogException:
             raise NotFoundError("the published snapshot has no model registry yet: train a model first "
                                 "(the train_siamese DAG or `musim models train`)") from None
     finally:
         if own:
             con.close()
+    if family is not None and entry.family != family:
+        raise ParameterError(f"{entry.version} is a {entry.family} model, not {family}")
     manifest = None
     try:
         manifest = read_manifest(store, entry.family, entry.version)
@@ -449,21 +517,32 @@ def load_champion(family: str = "siamese", *, con: duckdb.DuckDBPyConnection | N
         if require_manifest:
             raise
     model = load_model(registry.fetch_model_file(store, entry))
-    return Champion(entry, model, _mel_params_of(manifest, model), manifest)
+    kind, params = _input_of(entry.family, manifest, model)
+    return Champion(entry, model, kind, params, manifest)
 
 
-def _encode(champ: Champion, x: np.ndarray) -> np.ndarray:
-    from musim.models.siamese import embed, encoder_of
+def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
+    """The version's embeddings of featurised files (one row per file): each family's own embedding
+    (:func:`musim.models.families.embed_features`)."""
+    from musim.models.families import embed_features
 
-    if champ.entry.family != "siamese":
-        raise ParameterError(f"audio queries support the siamese family for now, not {champ.entry.family!r}")
-    return embed(encoder_of(champ.model), x)
+    if champ.input == "slices":
+        counts = [int(f.shape[0]) for f in features]
+        return embed_features(champ.family, champ.model, slices=np.concatenate(list(features)),
+                              slice_track=np.repeat(np.arange(len(counts)), counts), n=len(counts))
+    stacked = np.stack(list(features))
+    if champ.input == "descriptors":
+        return embed_features(champ.family, champ.model, descriptors=stacked)
+    return embed_features(champ.family, champ.model, mel=stacked)
 
 
-def embed_files(paths: Sequence[str | Path], *, family: str = "siamese", version: str | None = None,
+def embed_files(paths: Sequence[str | Path], *, family: str | None = None, version: str | None = None,
                 store: ObjectStore | None = None, champion: Champion | None = None
                 ) -> tuple[list[str], np.ndarray, list[tuple[str, str]], Champion]:
-    """The champion's embedding of each audio file (folders are searched for audio files).
+    """Each audio file's embedding by ``version``, else ``family``'s champion, else the serving model
+    (folders are searched for audio files): the family's own embedding of the features it was trained on
+    (siamese: encoder of the log-mel; cnn_classifier: mean over the 256 x 256 slices of the 128-unit
+    layer; autoencoder: flattened encoder output; descriptors: z-scored descriptors).
 
     Returns ``(files embedded, embeddings (n, d) float32, [(file, error)] of files that failed, champion)``.
     """
@@ -471,16 +550,21 @@ def embed_files(paths: Sequence[str | Path], *, family: str = "siamese", version
 
     champ = champion or load_champion(family, store=store, version=version, require_manifest=False)
     files = find_audio_files(paths)
-    good, mels, failed = [], [], []
+    good, feats, failed = [], [], []
     for f in files:
         try:
-            mels.append(featurise_file(f, champ.mel_params))
-            good.append(str(f))
+            x = featurise_file(f, champ.params)
         except AudioError as exc:
             failed.append((str(f), str(exc)))
-    if not mels:
+            continue
+        if champ.input == "slices" and x.shape[0] == 0:
+            failed.append((str(f), "too short for one slice"))
+            continue
+        feats.append(x)
+        good.append(str(f))
+    if not feats:
         raise ParameterError("no file could be decoded: " + "; ".join(f"{f}: {e}" for f, e in failed))
-    return good, _encode(champ, np.stack(mels)), failed, champ
+    return good, np.asarray(_encode(champ, feats), dtype=np.float32), failed, champ
 
 
 @dataclass(frozen=True)
@@ -509,61 +593,81 @@ class SimilarAudio:
     scoring: str
     artists: list[Match]
     tracks: list[Match]
+    family: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "failed": [{"file": f, "error": e} for f, e in self.failed],
-                "model_version": self.version, "scoring": self.scoring,
+                "model_version": self.version, "family": self.family, "scoring": self.scoring,
                 "artists": [m.to_json() for m in self.artists], "tracks": [m.to_json() for m in self.tracks]}
 
 
-def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str = "siamese", version: str | None = None,
-                  store: ObjectStore | None = None) -> SimilarAudio:
-    """The known artists and tracks most similar to new audio, by the champion's embeddings alone.
+def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | None = None,
+                  version: str | None = None, store: ObjectStore | None = None) -> SimilarAudio:
+    """The known artists and tracks most similar to new audio, by a model's embeddings alone: ``version``
+    if given, else ``family``'s champion, else the serving model (:func:`serving_model`). The version
+    must have published embeddings (its neighbour tables and online vectors).
 
-    The files are taken as clips of **one** query (say, a new artist without listening data): an artist's
-    score is the mean of the pair similarity over every (query clip, artist clip) pair — for the siamese
-    family the model's own output, as in evaluation and in ``artist_neighbors_audio`` — and a track's the
-    mean over the query clips. Reads the published snapshot (``track``, ``artist``), the online store
-    (the version's track embeddings) and the object store (model, manifest).
+    The files are taken as clips of **one** query (say, a new artist without listening data). Scores are
+    the ones the family's evaluation and ``artist_neighbors_audio`` use:
+
+    - siamese (``pair_mean``): an artist's score is the model's own output averaged over every (query
+      clip, artist clip) pair, a track's the mean over the query clips;
+    - the embedding families (``cosine``: cnn_classifier, autoencoder, descriptors): the cosine of the
+      query's mean embedding with the artist's mean track embedding, and with the track's embedding.
+
+    Reads the published snapshot (registry, ``track``, ``artist``), the online store (the version's track
+    embeddings) and the object store (model, manifest).
     """
     from musim import serving
     from musim.features import open_online
-    from musim.models.siamese import pair_scores
     from musim.storage import open_store
 
     if k < 1:
         raise ParameterError(f"k must be >= 1, got {k}")
     store = store or open_store()
-    champ = load_champion(family, store=store, version=version)
-    files, q, failed, _ = embed_files(paths, champion=champ)
-    manifest = champ.manifest or {}
-    name, _, view_version = str(manifest["track_view"]).partition(":")
-    tracks = open_online(name, int(view_version))
-    t_ids = np.asarray(tracks.ids).astype(str)
-    t_emb = tracks.matrix
-    if manifest.get("scoring") == "pair_mean":
-        per_track = pair_scores(champ.model, q, t_emb, chunk=16).mean(axis=0).astype(np.float64)
-    else:
-        per_track = _cosine(q.mean(axis=0, keepdims=True), t_emb)[0]
     con = serving.open_snapshot()
     try:
+        champ = load_champion(family, con=con, store=store, version=version)
+        files, q, failed, _ = embed_files(paths, champion=champ)
+        manifest = champ.manifest or {}
+        name, _, view_version = str(manifest["track_view"]).partition(":")
+        tracks = open_online(name, int(view_version))
+        t_ids = np.asarray(tracks.ids).astype(str)
+        t_emb = np.asarray(tracks.matrix, dtype=np.float32)
+        pair_mean = manifest.get("scoring") == "pair_mean"
+        if pair_mean:
+            from musim.models.siamese import pair_scores
+
+            per_track = pair_scores(champ.model, q, t_emb, chunk=16).mean(axis=0).astype(np.float64)
+        else:
+            query = q.mean(axis=0, keepdims=True)
+            per_track = _cosine(query, t_emb)[0].astype(np.float64)
         import pandas as pd
 
+        con.complete()
         con.register("q_tracks", pd.DataFrame({"track_id": t_ids, "score": per_track}))
         rows = con.execute(sql.load("models/similar_audio_tracks.sql")).fetchall()
         con.unregister("q_tracks")
     finally:
         con.close()
     # rows: track_id, score, artist_id, artist, title, listeners
-    by_artist: dict[int, list[float]] = {}
+    position = {t: i for i, t in enumerate(t_ids.tolist())}
+    by_artist: dict[int, list[int]] = {}
     meta: dict[int, tuple[str | None, int | None]] = {}
-    for _tid, score, aid, aname, _title, listeners in rows:
-        by_artist.setdefault(int(aid), []).append(float(score))
+    for tid, _score, aid, aname, _title, listeners in rows:
+        by_artist.setdefault(int(aid), []).append(position[str(tid)])
         meta[int(aid)] = (aname, None if listeners is None else int(listeners))
-    artist_rank = sorted(by_artist, key=lambda a: (-float(np.mean(by_artist[a])), a))[:k]
-    artists = [Match(i + 1, float(np.mean(by_artist[a])), a, meta[a][0], listeners=meta[a][1])
-               for i, a in enumerate(artist_rank)]
+    if pair_mean:
+        artist_score = {a: float(per_track[idx].mean()) for a, idx in by_artist.items()}
+    else:
+        ids = list(by_artist)
+        means = np.stack([t_emb[by_artist[a]].astype(np.float64).mean(axis=0) for a in ids]) if ids else \
+            np.zeros((0, t_emb.shape[1]))
+        artist_score = dict(zip(ids, _cosine(query, means)[0].astype(float).tolist(), strict=True))
+    artist_rank = sorted(artist_score, key=lambda a: (-artist_score[a], a))[:k]
+    artists = [Match(i + 1, artist_score[a], a, meta[a][0], listeners=meta[a][1]) for i, a in enumerate(artist_rank)]
     top_tracks = sorted(rows, key=lambda r: (-float(r[1]), str(r[0])))[:k]
     track_matches = [Match(i + 1, float(r[1]), int(r[2]), r[3], track_id=str(r[0]), title=r[4],
                            listeners=None if r[5] is None else int(r[5])) for i, r in enumerate(top_tracks)]
-    return SimilarAudio(files, failed, champ.entry.version, str(manifest.get("scoring")), artists, track_matches)
+    return SimilarAudio(files, failed, champ.entry.version, str(manifest.get("scoring")), artists, track_matches,
+                        champ.family)

@@ -58,13 +58,15 @@ def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: Obje
 
 def embed_features(family: str, model: keras.Model, *, mel: np.ndarray | None = None,
                    slices: np.ndarray | None = None, slice_track: np.ndarray | None = None,
-                   descriptors: np.ndarray | None = None) -> np.ndarray:
+                   descriptors: np.ndarray | None = None, n: int | None = None) -> np.ndarray:
     """Embeddings of new audio already featurised (one row per file/track): ``mel`` ``(n, 256, 64)``
     (siamese, autoencoder), ``slices`` ``(m, frames, n_mels)`` with ``slice_track`` ``(m,)`` in 0..n-1
-    (cnn_classifier; track = mean of its slices), or ``descriptors`` ``(n, D)``. For ``similar-audio``."""
+    (cnn_classifier; track = mean of its slices; ``n`` default ``max(slice_track) + 1``), or
+    ``descriptors`` ``(n, D)``. What ``similar-audio`` and ``embed`` use (:mod:`musim.models.serve`)."""
     fam = get_family(family)
-    n = next(int(a.shape[0]) for a in (mel, descriptors) if a is not None) if (
-        mel is not None or descriptors is not None) else int(np.max(need(slice_track, "slice_track")) + 1)
+    if n is None:
+        n = next(int(a.shape[0]) for a in (mel, descriptors) if a is not None) if (
+            mel is not None or descriptors is not None) else int(np.max(need(slice_track, "slice_track")) + 1)
     inputs = FamilyInputs([str(i) for i in range(n)], np.zeros(n, np.int64), [""] * n, [None] * n, {}, [None] * n,
                           [None] * n, descriptors, mel=mel, slices=slices,
                           slice_track=None if slice_track is None else np.asarray(slice_track, np.int64))

@@ -1,0 +1,201 @@
+"""New audio against every family (`musim similar-audio`, `musim embed`, `musim models publish`), on real
+audio: a tiny catalogue synthesized, acquired and featurised through the library (tests.pipeline_data),
+one tiny CNN classifier and one tiny autoencoder trained on it and published, then real files embedded
+with each family's own features and embedding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musim.cli import main
+from musim.errors import ParameterError
+from musim.synth.audio import synthesize_clip, write_clip
+
+CNN = {"conv_filters": [4, 8], "embedding_units": 128, "epochs": 1, "batch_size": 16, "heldout_share": 0.34}
+AE = {"conv_filters": [8, 4], "epochs": 1, "batch_size": 16, "perplexity": 5, "k": 4}
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    """The tiny pipeline (24 artists x 3 clips of 6 s) with cnn_classifier-1 then autoencoder-1 promoted and
+    published (the autoencoder last: the serving model). Its MUSIM_HOME is set again by ``home`` per test."""
+    from musim import serving, warehouse
+    from musim.models import registry
+    from musim.models.families import load_inputs, run_family
+    from tests.pipeline_data import prepare
+
+    root = tmp_path_factory.mktemp("serve_audio")
+    with pytest.MonkeyPatch.context() as mp:
+        _env(mp, root / "home")
+        summary = prepare(root)
+        with warehouse.writer() as con:
+            inputs = load_inputs(con, test_share=0.4)
+            for family, params in (("cnn_classifier", CNN), ("autoencoder", AE)):
+                out = run_family(family, con=con, inputs=inputs, params=params, n_boot=100, promote=False,
+                                 publish=True)
+                registry.promote(con, out.entry.version, force=True)
+            serving.publish(con)
+            previews = con.execute("SELECT track_id, object_key, format FROM track ORDER BY track_id").fetchall()
+    return {"root": root, "home": root / "home", "tracks": summary["tracks"], "previews": previews}
+
+
+def _env(mp: pytest.MonkeyPatch, home: Path) -> None:
+    mp.setenv("MUSIM_HOME", str(home))
+    for var in ("MUSIM_WAREHOUSE", "MUSIM_SERVING_DIR", "MUSIM_OBJECT_STORE", "MUSIM_LANDING", "MUSIM_TMP"):
+        mp.delenv(var, raising=False)
+    mp.setenv("MUSIM_DUCKDB_MEMORY", "2GB")
+    mp.setenv("MUSIM_DUCKDB_THREADS", "2")
+
+
+@pytest.fixture
+def home(catalogue, monkeypatch):
+    _env(monkeypatch, catalogue["home"])
+    return catalogue
+
+
+def _preview_file(cat, folder: Path, i: int = 0) -> tuple[str, Path]:
+    """A catalogue track's preview, as a file: the exact bytes its features were computed from."""
+    from musim.storage import open_store
+
+    track_id, key, fmt = cat["previews"][i]
+    path = folder / f"preview-{i}.{fmt}"
+    open_store().download(key, path)
+    return track_id, path
+
+
+def _new_clips(folder: Path, n: int = 2, community: int = 1) -> list[Path]:
+    out = []
+    for k in range(n):
+        y = synthesize_clip(community=community, artist_seed=777, track_no=k, sr=22050, duration=8.0)
+        out.append(write_clip(folder / f"new-{k}.wav", y, sr=22050))
+    return out
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _online(version: str, family: str):
+    from musim.features import open_online
+
+    return open_online(f"track_{family}_embedding", int(version.rsplit("-", 1)[1]))
+
+
+def test_featurise_file_gives_each_family_its_input(tmp_path):
+    from musim.audio import MelParams, SliceParams
+    from musim.features.params import DescriptorParams
+    from musim.models.serve import featurise_file
+
+    y = synthesize_clip(community=0, artist_seed=5, track_no=0, sr=22050, duration=40.0)
+    path = write_clip(tmp_path / "long.wav", y, sr=22050)
+    assert featurise_file(path, MelParams()).shape == (256, 64)
+    sl = featurise_file(path, SliceParams())       # a 30-second window: 1501 frames at hop 441 -> 5 slices
+    assert sl.shape == (5, 256, 256) and sl.dtype == np.float16
+    d = featurise_file(path, DescriptorParams())
+    assert d.ndim == 1 and d.size > 20 and np.isfinite(d).all()
+    with pytest.raises(ParameterError, match="no features"):
+        featurise_file(path, {"sr": 22050})
+
+
+def test_the_cli_offers_every_family():
+    from musim.cli.audio import FAMILY_CHOICES
+    from musim.models.families import FAMILIES
+
+    assert FAMILY_CHOICES == tuple(FAMILIES)
+
+
+@pytest.mark.parametrize(("family", "dim"), [("cnn_classifier", 128), ("autoencoder", 64 * 16 * 4)])
+def test_embed_gives_the_published_vector_of_a_catalogue_track(home, tmp_path, capsys, family, dim):
+    """A catalogue track's audio, embedded as new audio, gets exactly the vector published for it: the
+    same features (slices / log-mel) and the same embedding (mean of the 128-unit layer / flattened code)."""
+    track_id, path = _preview_file(home, tmp_path, 5)
+    code, out, err = _run(capsys, "embed", str(path), "--family", family, "--out", str(tmp_path / "e"), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    version = f"{family}-1"
+    assert doc["model_version"] == version and doc["family"] == family and doc["dim"] == dim
+    with np.load(tmp_path / "e.npz") as z:
+        emb = z["embeddings"]
+        assert z["files"].tolist() == [str(path)] and str(z["family"]) == family
+    online = _online(version, family)
+    row = online.ids.tolist().index(track_id)
+    np.testing.assert_allclose(emb[0], online.matrix[row], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["cnn_classifier", "autoencoder"])
+def test_similar_audio_with_each_family(home, tmp_path, capsys, family):
+    files = _new_clips(tmp_path)
+    code, out, err = _run(capsys, "similar-audio", *map(str, files), "--family", family, "--k", "4", "--json")
+    assert code == 0, err
+    found = json.loads(out)
+    assert found["model_version"] == f"{family}-1" and found["family"] == family and found["scoring"] == "cosine"
+    assert len(found["artists"]) == 4 and len(found["tracks"]) == 4
+    scores = [a["score"] for a in found["artists"]]
+    assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 + 1e-9 for s in scores)
+
+    # the scores: cosine of the query's mean embedding with the artist's mean track embedding / the track's
+    from musim.models.serve import embed_files
+
+    _, q, _, _ = embed_files(files, family=family)
+    online = _online(f"{family}-1", family)
+    ids = online.ids.tolist()
+    query = q.mean(axis=0)
+
+    def cos(a, b):
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    top = found["artists"][0]
+    mine = [i for i, t in enumerate(ids) if t in _tracks_of(top["artist_id"])]
+    assert top["score"] == pytest.approx(cos(query, online.matrix[mine].mean(axis=0)), rel=1e-4)
+    first = found["tracks"][0]
+    assert first["score"] == pytest.approx(cos(query, online.matrix[ids.index(first["track_id"])]), rel=1e-4)
+
+    # a catalogue track's own audio finds that very track first
+    track_id, path = _preview_file(home, tmp_path, 10)
+    code, out, _ = _run(capsys, "similar-audio", str(path), "--family", family, "--k", "3", "--json")
+    again = json.loads(out)
+    assert code == 0 and again["tracks"][0]["track_id"] == track_id
+    assert again["tracks"][0]["score"] == pytest.approx(1.0, abs=1e-4)
+
+
+def _tracks_of(artist_id: int) -> set[str]:
+    from musim import serving
+
+    con = serving.open_snapshot()
+    try:
+        return {r[0] for r in con.execute("SELECT track_id FROM track WHERE artist_id = ?", [artist_id]).fetchall()}
+    finally:
+        con.close()
+
+
+def test_the_serving_model_is_the_default_and_publish_chooses_it(home, tmp_path, capsys):
+    files = _new_clips(tmp_path, n=1)
+    code, out, err = _run(capsys, "similar-audio", str(files[0]), "--k", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["model_version"] == "autoencoder-1"       # the champion published last
+    code, out, _ = _run(capsys, "embed", str(files[0]), "--out", str(tmp_path / "d.npz"), "--json")
+    assert code == 0 and json.loads(out)["model_version"] == "autoencoder-1"
+
+    code, out, err = _run(capsys, "models", "publish", "cnn_classifier:champion")
+    assert code == 0, err
+    assert out.startswith("cnn_classifier-1: neighbours of 24 artists") and "snapshot" in out
+    code, out, _ = _run(capsys, "similar-audio", str(files[0]), "--k", "2", "--json")
+    assert code == 0 and json.loads(out)["model_version"] == "cnn_classifier-1"
+    code, out, _ = _run(capsys, "similar-audio", str(files[0]), "--k", "2")
+    assert code == 0 and "(cnn_classifier-1, cosine scores)" in out
+
+    # a version of another family than --family says, an unknown family, a family without a champion
+    code, _, err = _run(capsys, "embed", str(files[0]), "--family", "autoencoder", "--model", "cnn_classifier-1",
+                        "--out", str(tmp_path / "x.npz"))
+    assert code == 2 and "is a cnn_classifier model, not autoencoder" in err
+    with pytest.raises(SystemExit):
+        main(["similar-audio", str(files[0]), "--family", "nope"])
+    capsys.readouterr()
+    code, _, err = _run(capsys, "similar-audio", str(files[0]), "--family", "siamese")
+    assert code == 2 and "no champion" in err
