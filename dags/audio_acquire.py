@@ -7,7 +7,11 @@ into the object store (`audio/previews/<sha256>.<ext>`), with the state in the w
 `preview`, `track`). `plan` records the catalogue and cuts the artists with work left into batches;
 `fetch` runs per batch (network and object store only, pool `audio_fetch`, one at a time so the
 providers' rate limits hold); `record` applies the fetch journals. A rerun does only what is left.
-Emits the **previews** asset, which schedules feature extraction.
+
+`record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
+one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
+tracks) must pass before the **previews** asset is emitted, which schedules feature extraction; if it fails,
+the task log names the failed expectations with examples and links the **Data Docs**.
 """
 
 from __future__ import annotations
@@ -55,20 +59,29 @@ def audio_acquire():
 
         return fetch_batch(batch, concurrency=params["concurrency"])
 
-    @task(pool="duckdb_writer", outlets=[PREVIEWS], trigger_rule="none_failed")
-    def record(fetched, params=None):
+    @task(pool="duckdb_writer", trigger_rule="none_failed")
+    def record(fetched, params=None) -> dict:
         from musim.acquire.pipeline import record, status_counts
 
         fetched = list(fetched or [])
         applied = record(fetched, max_attempts=params["max_attempts"])
         totals = status_counts()
-        extra = {"batches": len(fetched), "journals": applied["journals"], **applied["previews"],
-                 "tracks": totals["tracks"], "artists_with_tracks": totals["artists_with_tracks"],
-                 **{f"artists_{k}": v for k, v in totals["artists"].items()}}
-        yield Metadata(PREVIEWS, extra=extra)
-        return extra
+        return {"batches": len(fetched), "journals": applied["journals"], **applied["previews"],
+                "tracks": totals["tracks"], "artists_with_tracks": totals["artists_with_tracks"],
+                **{f"artists_{k}": v for k, v in totals["artists"].items()}}
 
-    record(fetch.expand(batch=plan()))
+    @task(pool="duckdb_writer")
+    def check_quality(recorded: dict) -> dict:
+        from musim.quality.gates import PREVIEWS_DATASETS, gate_task
 
+        return gate_task(PREVIEWS_DATASETS, None)
+
+    @task(outlets=[PREVIEWS])
+    def emit(recorded: dict, quality: dict):
+        yield Metadata(PREVIEWS, extra={**recorded, "quality_run": quality["run_id"]})
+        return recorded
+
+    recorded = record(fetch.expand(batch=plan()))
+    emit(recorded, check_quality(recorded))
 
 audio_acquire()

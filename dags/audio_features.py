@@ -6,8 +6,13 @@ object store): the log-mel image (`features/mel/<params hash>/<sha256>.npy`, flo
 (`features/slices/...`) and the handcrafted descriptors (warehouse `track_descriptors`); a preview that
 cannot be used gets a reason row (`feature_reject`). `plan` registers the feature views and cuts the work
 into batches; `compute` runs per batch on every core of its worker (object store only); `record` writes the
-rows, materialises the derived views (artist means) and publishes the online snapshots. A rerun computes
-only what is missing. Runs whenever **previews** is updated; emits the **features** asset.
+rows and materialises the derived views (artist means). A rerun computes only what is missing.
+
+`record` → `check_quality` → `publish`: the `features` suite (shapes as recorded, finite values, dB range,
+one array per preview and parameter set, objects present) and the `training_sets` suite (the point-in-time
+frames of the feature services) must pass before the online snapshots are published and the **features**
+asset is emitted (which schedules training); on failure the previous snapshots keep serving and the task
+log and **Data Docs** link name what was wrong. Runs whenever **previews** is updated.
 """
 
 from __future__ import annotations
@@ -56,17 +61,30 @@ def audio_features():
 
         return compute_batch(batch, workers=params["workers"])
 
-    @task(pool="duckdb_writer", outlets=[FEATURES], trigger_rule="none_failed")
-    def record(build_id: str, computed, params=None):
+    @task(pool="duckdb_writer", trigger_rule="none_failed")
+    def record(build_id: str, computed, params=None) -> dict:
         from musim.features.extract import record_run
 
-        summary = record_run(build_id, list(computed or []), views=params["views"] or None,
-                             publish=params["publish"])
-        yield Metadata(FEATURES, extra={k: summary[k] for k in (
-            "run_id", "tracks", "planned", "computed", "reused", "rejected", "rejects_by_reason", "materialised",
-            "views")})
-        return summary
+        return record_run(build_id, list(computed or []), views=params["views"] or None, publish=False)
 
-    record(run_id, compute.expand(batch=plan(run_id)))
+    @task(pool="duckdb_writer")
+    def check_quality(summary: dict) -> dict:
+        from musim.quality.gates import FEATURES_DATASETS, gate_task
+
+        return gate_task(FEATURES_DATASETS, None)
+
+    @task(pool="duckdb_writer", outlets=[FEATURES])
+    def publish(summary: dict, quality: dict, params=None):
+        from musim.features.extract import publish_views
+
+        published = publish_views(params["views"] or None) if params["publish"] else []
+        yield Metadata(FEATURES, extra={**{k: summary[k] for k in (
+            "run_id", "tracks", "planned", "computed", "reused", "rejected", "rejects_by_reason", "materialised",
+            "views")}, "published": published, "quality_run": quality["run_id"]})
+        return {**summary, "published": published}
+
+    summary = record(run_id, compute.expand(batch=plan(run_id)))
+    publish(summary, check_quality(summary))
+
 
 audio_features()

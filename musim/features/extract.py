@@ -633,6 +633,18 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
     return plan.batches(batch_size, opts)
 
 
+def publish_views(views: Sequence[str] | None = None) -> list[str]:
+    """Publish the online snapshots of the warehouse-stored ``views`` (default: all); their paths.
+
+    The DAG calls it after the features' quality gate passed, so a failed gate leaves the previous online
+    snapshots serving.
+    """
+    from musim.features.online import publish_online
+
+    with warehouse.writer() as con:
+        return [str(publish_online(con, v)) for v in select_views(views) if v.storage == "warehouse"]
+
+
 def record_run(run_id: str, computed: Sequence[dict[str, Any]], *, views: Sequence[str] | None = None,
                publish: bool = True) -> dict[str, Any]:
     """The DAG's ``record``: record the batches' manifests, close the run, materialise, publish; a summary."""

@@ -26,7 +26,7 @@ n + 2), else nDCG@5 (7 or more), else nDCG@3 (5 or more).
 
 **Quality.** The inputs are checked before training (:func:`validate_training_set`: shapes, finite log-mels
 in range, targets on 0..1 and symmetric, enough artists, a disjoint split with similar pairs to learn from);
-when :mod:`musim.quality` registers a ``training_set`` suite it is run as well. Any failure raises
+then the ``training_split`` quality suite checks the split (GX, Data Docs, recorded). Any failure raises
 :class:`~musim.errors.QualityError` and nothing is trained.
 
 Keras is imported inside the functions that train or load models.
@@ -87,8 +87,8 @@ FEATURE_SERVICE = "siamese_log_mel"
 #: HyperParams' split defaults (musim.models.train imports Keras; the writer task must not): kept equal by
 #: tests/models/test_jobs.py.
 SPLIT_DEFAULTS = {"validation_share": 0.15, "test_share": 0.15, "seed": 0}
-#: The training-set suite :mod:`musim.quality` may register.
-TRAINING_SET_SUITE = "training_set"
+#: The quality suite every training run's split passes before anything is trained.
+TRAINING_SET_SUITE = "training_split"
 
 
 def _safe(run_id: str) -> str:
@@ -366,19 +366,28 @@ def validate_training_set(inputs: TrainingInputs, x: np.ndarray, hparams: Any) -
     return facts
 
 
-def gate_training_set(con: duckdb.DuckDBPyConnection, inputs: TrainingInputs) -> dict[str, Any] | None:
-    """Run :mod:`musim.quality`'s ``training_set`` suite when it has one (QualityError if it fails)."""
-    from musim.quality import all_suites, check_on
+def gate_training_set(con: duckdb.DuckDBPyConnection, inputs: TrainingInputs, *, validation_share: float,
+                      test_share: float, seed: int, zero_threshold: float = 0.0) -> dict[str, Any]:
+    """Run :mod:`musim.quality`'s ``training_split`` suite on the split these shares give (QualityError if it
+    fails: an artist on two sides, targets off 0..1, too few test artists, nothing similar to learn from).
 
-    if TRAINING_SET_SUITE not in all_suites():
-        log.info("musim.quality has no %r suite: the training set is checked by validate_training_set only",
-                 TRAINING_SET_SUITE)
-        return None
-    run = check_on(con, [TRAINING_SET_SUITE], dump_id=inputs.dump_id)
+    Returns the run id, the Data Docs URL and the balance the suite reported (for logs and XCom).
+    """
+    from musim.quality import check_on
+    from musim.quality.suites.training_split import TrainingSplit
+
+    split = split_artists(inputs.usable_artists(), validation=validation_share, test=test_share, seed=seed)
+    payload = TrainingSplit(inputs.targets.artist_ids, inputs.targets.matrix,
+                            {"train": split.train, "validation": split.validation, "test": split.test},
+                            inputs.track_artist, metric=inputs.metric, zero_threshold=zero_threshold,
+                            description=f"siamese training split of dump {inputs.dump_id[:12]}")
+    run = check_on(con, [TRAINING_SET_SUITE], dump_id=inputs.dump_id, payload={TRAINING_SET_SUITE: payload})
     if not run.success:
         raise QualityError(f"the training-set quality gate failed (run {run.run_id}); nothing was trained.\n"
                            + run.describe())
-    return {"run_id": run.run_id, "docs_url": run.docs_url}
+    balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
+    log.info("training split passed its quality gate (run %s): %s", run.run_id, balance)
+    return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
 
 
 # -- reporting -------------------------------------------------------------------------------------------
@@ -519,7 +528,8 @@ def train_siamese_job(*, dump_id: str | None = None, metric: str = "seed", hpara
     hp = make_hparams(hparams, **overrides)
     run_id = run_id or f"cli/{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}"
     inputs = prepare_inputs(con, dump_id=dump_id, metric=metric)
-    gate_training_set(con, inputs)
+    gate_training_set(con, inputs, validation_share=hp.validation_share, test_share=hp.test_share, seed=hp.seed,
+                      zero_threshold=hp.zero_threshold)
     cache = cache_log_mels(inputs.track_ids, con=con, view=get_view(con, inputs.mel_view), as_of=inputs.as_of,
                            store=store)
     if cache.missing:  # pragma: no cover - the tracks were selected by having a tensor at as_of
@@ -580,17 +590,19 @@ def prepare_run(run_id: str, *, dump_id: str | None = None, metric: str = "seed"
     store = store or open_store()
     with warehouse.writer() as con:
         inputs = prepare_inputs(con, dump_id=dump_id, metric=metric)
-        quality = gate_training_set(con, inputs)
-    usable = inputs.usable_artists()
-    if usable.size < 6:
-        raise QualityError(f"only {usable.size} artists have both clips and targets; at least 6 are needed")
-    h = dict(hparams or {})
-    shares = {k: h.get(k, SPLIT_DEFAULTS[k]) for k in SPLIT_DEFAULTS}
-    n_test = split_artists(usable, validation=float(shares["validation_share"]), test=float(shares["test_share"]),
-                           seed=int(shares["seed"])).test.size
-    if n_test < 5:  # fail here, before a training task is scheduled (validate_training_set says the same)
-        raise QualityError(f"only {n_test} test artists (test_share {shares['test_share']}) of {usable.size}: at "
-                           "least 5 are needed to evaluate; raise test_share or add artists with audio")
+        usable = inputs.usable_artists()
+        if usable.size < 6:
+            raise QualityError(f"only {usable.size} artists have both clips and targets; at least 6 are needed")
+        h = dict(hparams or {})
+        shares = {k: h.get(k, SPLIT_DEFAULTS[k]) for k in SPLIT_DEFAULTS}
+        n_test = split_artists(usable, validation=float(shares["validation_share"]), test=float(shares["test_share"]),
+                               seed=int(shares["seed"])).test.size
+        if n_test < 5:  # fail here, before a training task is scheduled (validate_training_set says the same)
+            raise QualityError(f"only {n_test} test artists (test_share {shares['test_share']}) of {usable.size}: at "
+                               "least 5 are needed to evaluate; raise test_share or add artists with audio")
+        quality = gate_training_set(con, inputs, validation_share=float(shares["validation_share"]),
+                                    test_share=float(shares["test_share"]), seed=int(shares["seed"]),
+                                    zero_threshold=float(h.get("zero_threshold", 0.0)))
     key = run_prefix(run_id) + "inputs.npz"
     store.put_bytes(key, inputs.to_bytes(), content_type="application/octet-stream")
     return {"run_id": run_id, "inputs_key": key, "dump_id": inputs.dump_id, "metric": metric,

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 #: What each DAG gates.
 INGEST_DATASETS = ("lastfm_plays", "lastfm_profiles", "artists")
 SIMILARITY_DATASETS = ("similarity",)
+PREVIEWS_DATASETS = ("previews",)
+FEATURES_DATASETS = ("features", "training_sets")
 
 
 def gate_task(datasets: Sequence[str], dump_id: str | None) -> dict:

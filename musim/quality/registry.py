@@ -31,7 +31,7 @@ DAG gates, the results table and Data Docs then handle it like the built-in ones
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,7 @@ class CheckContext:
     thresholds: QualityThresholds
     dump_id: str | None = None
     store_url: str | None = None  # the object store's URL (default: the settings'); see :meth:`object_store`
+    payload: Mapping[str, Any] = field(default_factory=dict)  # data with no table, by dataset name
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def params(self, **extra: Any) -> dict[str, Any]:
@@ -130,7 +131,8 @@ class Part:
 @dataclass(frozen=True)
 class DatasetSuite:
     """A dataset and its parts. ``tables`` must all exist for it to apply; ``applies`` may skip it
-    for a reason (e.g. a dump without a profiles file)."""
+    for a reason (e.g. a dump without a profiles file). An ``on_demand`` suite is left out of "every
+    suite" runs: it runs when named, usually with a ``payload`` (a model run's training split)."""
 
     name: str
     description: str
@@ -139,6 +141,7 @@ class DatasetSuite:
     scope: str = "global"
     applies: Callable[[CheckContext], str | None] | None = None
     version: Callable[[CheckContext], str | None] | None = None
+    on_demand: bool = False
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

@@ -16,7 +16,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,17 +159,21 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def resolve_datasets(con: duckdb.DuckDBPyConnection, names: Sequence[str] | None) -> list[DatasetSuite]:
-    """The suites named (in order), or every registered suite whose tables exist."""
+    """The suites named (in order), or every registered suite whose tables exist (on-demand ones aside)."""
     if names:
         return [get_suite(n) for n in dict.fromkeys(names)]
     present = _tables(con)
-    return [s for s in all_suites().values() if set(s.tables) <= present]
+    return [s for s in all_suites().values() if set(s.tables) <= present and not s.on_demand]
 
 
 def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = None, *, dump_id: str | None = None,
              thresholds: QualityThresholds | None = None, settings: Settings | None = None, docs: bool = True,
-             record: bool = True, run_id: str | None = None) -> QualityRun:
-    """:func:`check` on an open warehouse connection (the writer's, since results are recorded)."""
+             record: bool = True, run_id: str | None = None, payload: Mapping[str, Any] | None = None) -> QualityRun:
+    """:func:`check` on an open warehouse connection (the writer's, since results are recorded).
+
+    ``payload`` hands data that has no table to the suites that read it, by dataset name (e.g. a model
+    run's split: ``{"training_split": TrainingSplit(...)}``).
+    """
     started = time.perf_counter()
     settings = settings or get_settings()
     thresholds = thresholds or QualityThresholds.from_env()
@@ -197,7 +201,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
         results = []
         for suite in chosen:
             ctx = CheckContext(con=con, thresholds=thresholds, dump_id=dump if suite.scope == "dump" else None,
-                               store_url=settings.object_store_url)
+                               store_url=settings.object_store_url, payload=dict(payload or {}))
             try:
                 results.append(_run_suite(gx_ctx, suite, ctx, run_id, present))
             except Exception as exc:  # a check that cannot run fails its dataset (recorded, named), not the run

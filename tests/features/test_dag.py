@@ -5,10 +5,17 @@ from __future__ import annotations
 import pytest
 
 from musim import demo, warehouse
+from musim.config import get_settings
+from musim.features.online import _current_file
 from musim.storage import open_store
 from tests.features.helpers import Catalogue
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
+
+
+def current_online(view: str):
+    """The path of the online snapshot now serving ``view``."""
+    return _current_file(get_settings(), view, None)
 
 
 def test_audio_features_dag(musim_home, tmp_path):
@@ -41,5 +48,23 @@ def test_audio_features_dag(musim_home, tmp_path):
     try:
         rows = con.execute("SELECT status, items_planned, computed FROM feature_build ORDER BY started_at").fetchall()
         assert rows[-1] == ("done", 0, 0) and len(rows) == 2
+        gates = con.execute("""SELECT dataset, status FROM quality_result WHERE dataset = 'features'""").fetchall()
+        assert gates == [("features", "passed")] * 2
     finally:
         con.close()
+    serving_before = current_online("artist_descriptors_mean")
+
+    # a spectrogram whose recorded shape is wrong: the gate fails, nothing is published or announced
+    con = warehouse.connect()
+    con.execute("UPDATE track_mel SET shape = [9, 4] WHERE track_id = 't1'")
+    con.close()
+    with pytest.raises(SystemExit, match="data quality gate failed for features") as failed:
+        demo.run_dag("audio_features", env, log, conf)
+    assert "one image size per parameter set" in str(failed.value)
+    con = warehouse.connect()
+    try:
+        assert con.execute("""SELECT status FROM quality_result WHERE dataset = 'features'
+                              ORDER BY created_at DESC LIMIT 1""").fetchone() == ("failed",)
+    finally:
+        con.close()
+    assert current_online("artist_descriptors_mean") == serving_before  # the previous snapshot keeps serving

@@ -5,7 +5,6 @@ the `similar-audio` / `embed` commands on real audio files."""
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -77,14 +76,21 @@ def test_inputs_round_trip_and_checks(toy):
         validate_training_set(few, x[:9], hp)
 
 
-def test_a_training_set_suite_gates_when_quality_has_one(monkeypatch):
-    import musim.quality as quality
-
-    failed = SimpleNamespace(success=False, run_id="q1", describe=lambda: "training_set: 1 failed", docs_url=None)
-    monkeypatch.setattr(quality, "all_suites", lambda: {"training_set": object()})
-    monkeypatch.setattr(quality, "check_on", lambda con, names, dump_id=None: failed)
-    with pytest.raises(QualityError, match="training-set quality gate failed"):
-        gate_training_set(None, SimpleNamespace(dump_id="d"))
+def test_the_training_split_gate_passes_real_inputs_and_stops_bad_targets(toy):
+    store = open_store()
+    with warehouse.writer() as con:
+        make_catalogue(con, store, toy)
+        inputs = prepare_inputs(con)
+        passed = gate_training_set(con, inputs, validation_share=0.15, test_share=0.4, seed=3)
+        assert "train" in passed["balance"] and "with co-listeners" in passed["balance"]
+        m = inputs.targets.matrix.copy()
+        m[0, 1] = m[1, 0] = 1.7  # a target off the 0..1 scale
+        bad = TrainingInputs(**{**inputs.__dict__, "targets": type(inputs.targets)(inputs.targets.artist_ids, m)})
+        with pytest.raises(QualityError, match="training-set quality gate failed(.|\n)*targets on 0..1"):
+            gate_training_set(con, bad, validation_share=0.15, test_share=0.4, seed=3)
+        stored = con.execute("""SELECT status FROM quality_result WHERE dataset = 'training_split'
+                                ORDER BY created_at""").fetchall()
+    assert stored == [("passed",), ("failed",)]
 
 
 def _clips(folder, n=2, community=0):

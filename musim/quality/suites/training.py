@@ -2,7 +2,7 @@
 
 Training sets have no table: :func:`musim.features.get_training_frame` builds them on demand. This suite
 builds, for each service in ``feature_service``, the frame of the audio catalogue (every ``track``, with
-its ``artist_id``) at the service's pinned ``as_of`` (else now), and checks one fact row per service:
+its ``artist_id``, except those feature extraction rejected with a reason in ``feature_reject``) at the service's pinned ``as_of`` (else now), and checks one fact row per service:
 one frame row per entity, every feature column present for at least ``training_feature_mostly`` of the
 rows, scalar and vector values finite, one vector length per column, tensor values are feature object
 keys. (Leakage is excluded by construction: the join takes the latest value created at or before
@@ -81,7 +81,11 @@ def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
 
     from musim.features import get_training_frame
 
-    entities = ctx.con.execute("SELECT track_id, artist_id FROM track ORDER BY track_id").df()
+    # tracks whose audio feature extraction rejected (with a recorded reason) are not training rows
+    entities = ctx.con.execute("""SELECT track_id, artist_id FROM track
+                                  WHERE track_id NOT IN (SELECT track_id FROM feature_reject)
+                                  ORDER BY track_id""").df()
+    excluded = ctx.con.execute("SELECT count(DISTINCT track_id) FROM feature_reject").fetchone()[0]
     services = [r[0] for r in ctx.con.execute("SELECT name FROM feature_service ORDER BY name").fetchall()]
     examples: dict[str, list[str]] = {}
     rows = []
@@ -94,7 +98,8 @@ def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     ctx._cache["training_examples"] = examples
     coverage.rows_total = len(entities) * len(services)
     coverage.rows_validated = 0
-    coverage.how = f"training frames of {len(services)} feature service(s) over all {len(entities):,} tracks, summarised"
+    coverage.how = (f"training frames of {len(services)} feature service(s) over all {len(entities):,} usable tracks "
+                    f"({excluded:,} rejected by feature extraction left out), summarised")
     yield pd.DataFrame(rows, columns=_COLUMNS)
 
 
