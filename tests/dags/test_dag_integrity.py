@@ -13,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 WRITERS = {"ingest", "build", "publish", "plan", "record"}
+#: DAGs whose data must pass a quality gate before their asset is announced.
+GATED = {"lastfm_ingest", "artist_similarity", "audio_acquire", "audio_features"}
 
 
 def parse(path: Path, tmp_path: Path) -> dict:
@@ -37,4 +39,8 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
     for task_id, task in dag["tasks"].items():
         if task_id in WRITERS:
             assert task["pool"] == "duckdb_writer", f"{task_id} writes the warehouse: pool duckdb_writer"
+    if path.stem in GATED:
+        emitters = [t for t in dag["tasks"].values() if t["outlets"]]
+        assert emitters and all("check_quality" in t["upstream"] for t in emitters), \
+            "the asset is announced only after the check_quality gate passed"
     assert not (tmp_path / "never-used.db").exists() or (tmp_path / "never-used.db").stat().st_size == 0
