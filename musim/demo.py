@@ -1,9 +1,11 @@
 """``make demo``: the whole job end to end through Airflow, on embedded defaults.
 
-Generates a synthetic Last.FM dump with taste communities (and quirks) into the landing folder, runs the
-DAGs with ``airflow dags test`` against a SQLite metadata DB under ``$MUSIM_HOME/airflow``, then prints
-what a user would look at: loaded/rejected counts and the most similar artists of a few artists, each with
-its community, so the structure is visible.
+Generates a synthetic Last.FM dump with taste communities (and quirks) into the landing folder and
+synthesized audio for the top artists, runs the DAGs with ``airflow dags test`` against a SQLite metadata
+DB under ``$MUSIM_HOME/airflow`` (ingest → similarity → acquire → features → train_siamese →
+train_embeddings), then prints what a user would look at: loaded/rejected counts, the most similar
+artists of a few artists, each with its community, so the structure is visible, the comparison table of
+every model family and where their plots and model cards are.
 """
 
 from __future__ import annotations
@@ -167,8 +169,9 @@ def train_demo_model(env: dict[str, str], log: Path, settings, *, epochs: int, t
     return champ.version
 
 
-def similar_audio_example(env: dict[str, str], settings, truth: dict, *, clip_s: float) -> None:
-    """Step 7: ``musim similar-audio`` on a new synthesized clip of an artist the champion never trained on."""
+def similar_audio_example(env: dict[str, str], settings, truth: dict, *, clip_s: float) -> tuple[str, Path] | None:
+    """Step 7: ``musim similar-audio`` on a new synthesized clip of an artist the champion never trained on
+    (returns the artist and the clip, for step 8's families)."""
     from musim.models import registry
     from musim.synth.audio import artist_seed_for, safe_name, synthesize_clip, write_clip
 
@@ -187,19 +190,119 @@ def similar_audio_example(env: dict[str, str], settings, truth: dict, *, clip_s:
     y = synthesize_clip(community=community[name], artist_seed=artist_seed_for(name), track_no=9, sr=22050,
                         duration=clip_s)
     write_clip(path, y, sr=22050, format="mp3")
-    proc = subprocess.run([sys.executable, "-m", "musim.cli", "similar-audio", str(path), "--k", "5", "--json"],
-                          env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        print(f"7. musim similar-audio failed: {proc.stderr.strip()[-500:]}")
-        return
-    found = json.loads(proc.stdout)
+    found = _similar_audio(env, path, "siamese")
+    if isinstance(found, str):
+        print(f"7. musim similar-audio failed: {found}")
+        return None
     same = sum(community.get(a["artist"]) == community[name] for a in found["artists"])
     print(f"\n7. a new clip of {name} (community '{genres[community[name]]}', held out of training), by its audio "
-          f"alone — `musim similar-audio \"{path}\" --k 5`: {same}/5 from the same community")
+          f"alone — `musim similar-audio \"{path}\" --family siamese --k 5`: {same}/5 from the same community")
     for a in found["artists"]:
         c = community.get(a["artist"])
         mark = "  <- the artist itself" if a["artist"] == name else ""
         print(f"  {a['rank']}. {a['artist']:<24} {a['score']:.3f}  [{genres[c] if c is not None else '?'}]{mark}")
+    return name, path
+
+
+def _similar_audio(env: dict[str, str], path: Path, family: str, k: int = 5) -> dict | str:
+    """``musim similar-audio PATH --family FAMILY --json`` in a fresh process: its result, or its error."""
+    proc = subprocess.run([sys.executable, "-m", "musim.cli", "similar-audio", str(path), "--family", family,
+                           "--k", str(k), "--json"], env=env, capture_output=True, text=True, check=False)
+    return json.loads(proc.stdout) if proc.returncode == 0 else proc.stderr.strip()[-500:]
+
+
+#: Small settings of the demo's train_embeddings run (a few minutes on two CPU cores): the families' demo
+#: parameters (:data:`musim.models.families.DEMO_PARAMS`: narrow networks, few epochs) and the siamese run's
+#: seed and test share, so every family holds out the same test artists and the comparison table pairs them.
+EMBEDDINGS_CONF = {"families": ["cnn_classifier", "autoencoder"], "seed": 0, "n_boot": 500, "k": 10}
+
+
+def train_demo_families(env: dict[str, str], log: Path, settings, *, test_share: float) -> list[str]:
+    """Step 8: the train_embeddings DAG with small settings: a CNN genre classifier on 256 x 256 slices and a
+    convolutional autoencoder on the log-mels, evaluated on the siamese model's test artists."""
+    from musim.models import registry
+    from musim.models.families import DEMO_PARAMS
+
+    conf = EMBEDDINGS_CONF | {"test_share": test_share, "classifier": DEMO_PARAMS["cnn_classifier"],
+                              "autoencoder": DEMO_PARAMS["autoencoder"]}
+    took = run_dag("train_embeddings", env, log, conf)
+    with warehouse.writer(settings) as con:
+        entries = [registry.list_models(con, family=f)[0] for f in conf["families"]]
+        n_test = con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?",
+                             [entries[0].test_set_id]).fetchone()[0]
+    print(f"\n8. Airflow DAG train_embeddings ran in {took:.0f} s: {len(entries)} families trained on the same audio "
+          f"features and evaluated on the same {n_test} held-out artists:")
+    for e in entries:
+        training = e.training or {}
+        what = []
+        for key, rep in (training.get("classification") or {}).items():
+            if rep.get("accuracy") is not None:
+                what.append(f"{training.get('label', 'genre')} accuracy {key.replace('_', ' ')} {rep['accuracy']:.0%}")
+        rec = training.get("reconstruction") or {}
+        if rec.get("mae_db") is not None:
+            what.append(f"reconstruction error {rec['mae_db']:.1f} dB")
+        score = e.score() or {}
+        if score.get("mean") is not None:
+            what.append(f"{e.primary_metric} {score['mean']:.3f} [{score['lo']:.3f}, {score['hi']:.3f}]")
+        print(f"   {e.version}: {e.status}, {training.get('epochs_run')} epochs in {training.get('seconds', 0):.0f} s; "
+              + "; ".join(what))
+    return [e.version for e in entries]
+
+
+def families_similar_audio(env: dict[str, str], settings, truth: dict, name: str, clip: Path) -> None:
+    """Step 8, continued: step 7's new clip of ``name`` by each embedding family's champion (cosine of
+    embeddings)."""
+    from musim.models import registry
+
+    community = {a["name"]: a["community"] for a in truth["artists"]}
+    with warehouse.writer(settings) as con:
+        champions = {f: registry.champion(con, f) for f in EMBEDDINGS_CONF["families"]}
+    for family, entry in champions.items():
+        if entry is None:
+            print(f"   {family}: no champion (not better than random beyond the CI), nothing served: "
+                  f"`musim models promote {family}-1 --force` then `musim models publish {family}-1`")
+            continue
+        found = _similar_audio(env, clip, family)
+        if isinstance(found, str):
+            print(f"   musim similar-audio --family {family} failed: {found}")
+            continue
+        same = sum(community.get(a["artist"]) == community.get(name) for a in found["artists"])
+        print(f"   the new clip by {found['model_version']} (`--family {family}`): {same}/5 from the same community "
+              f"({', '.join(a['artist'] for a in found['artists'][:3])}, …)")
+
+
+#: The plots next to a model, in the order printed, with what they show.
+PLOTS = {"confusion_by_track.png": "confusion matrix, held-out tracks", "confusion_by_artist.png":
+         "confusion matrix, held-out artists", "tsne.png": "t-SNE of the embeddings", "kmeans.png":
+         "k-means clusters on the t-SNE", "dendrogram.png": "dendrogram (agglomerative clustering)",
+         "reconstruction.png": "original vs reconstructed spectrogram", "tsne_descriptors.png":
+         "t-SNE of the handcrafted descriptors", "curves.png": "training curves"}
+
+
+def print_models(settings) -> None:
+    """The comparison table of every family (what `musim models compare` prints) and, per model shown,
+    the URLs of its plots and model card."""
+    from musim.models.constants import CARD_FILE
+    from musim.models.families import compare_families
+    from musim.models.registry import object_prefix
+    from musim.storage import open_store
+
+    store = open_store(settings.object_store_url)
+    with warehouse.writer(settings) as con:
+        comparison = compare_families(con)
+    print("\nmodel families compared on co-listening similarity of held-out artists (`musim models compare`):")
+    print(comparison.text())
+    versions = [(r["name"], r["version"]) for r in comparison.rows if r["kind"] == "family"]
+    if versions:
+        print("\nplots and model cards:")
+    for family, version in versions:
+        keys = {o.key.rsplit("/", 1)[-1]: o.key for o in store.list(object_prefix(family, version))}
+        print(f"  {version}:")
+        for name, what in PLOTS.items():
+            if name in keys:
+                print(f"    {what + ':':<42} {store.url(keys[name])}")
+        if CARD_FILE in keys:
+            print(f"    {'model card:':<42} {store.url(keys[CARD_FILE])}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-epochs", type=int, default=10, help="epochs of the demo's siamese training")
     parser.add_argument("--test-share", type=float, default=0.3, help="share of the audio artists held out for testing")
     parser.add_argument("--no-train", action="store_true", help="stop after the audio features (steps 1-5)")
+    parser.add_argument("--no-families", action="store_true",
+                        help="train the siamese model only (skip step 8: the classifier and autoencoder families)")
     args = parser.parse_args(argv)
 
     settings = get_settings()
@@ -246,14 +351,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"5. Airflow DAG audio_features ran in {took:.0f} s: {mels} spectrogram arrays (log-mel and slices), "
           f"{rejected} rejected previews; see `musim features list`")
     truth = json.loads((dump_dir / TRUTH_FILE).read_text())
+    clip = None
     if not args.no_train and train_demo_model(env, log, settings, epochs=args.train_epochs,
                                               test_share=args.test_share):
-        similar_audio_example(env, settings, truth, clip_s=args.clip_seconds)
+        clip = similar_audio_example(env, settings, truth, clip_s=args.clip_seconds)
+    families = not args.no_train and not args.no_families
+    if families:
+        train_demo_families(env, log, settings, test_share=args.test_share)
+        if clip is not None:
+            families_similar_audio(env, settings, truth, *clip)
 
     with warehouse.writer(settings) as con:
         rows = con.execute("""SELECT dump_id, file_name, lines, loaded, rejected, users, artists
                               FROM lastfm_dump ORDER BY seq DESC LIMIT 1""").fetchall()
     dump_id, name, lines, loaded, rejected, users, artists = rows[0]
+    print("\n" + "=" * 40 + " what to look at " + "=" * 40)
     print(f"\ndump {dump_id[:12]} ({name}): {lines:,} lines = {loaded:,} loaded + {rejected:,} rejected "
           f"({users:,} users, {artists:,} artists); see them with `musim rejects`")
     community = {a["name"]: a["community"] for a in truth["artists"]}
@@ -276,11 +388,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"[{genres[community[n.artist]] if n.artist in community else '?'}]")
         if len(shown) == 3:
             break
+    con.close()
+    if not args.no_train:
+        print_models(settings)
     print("\nTry: .venv/bin/musim similar \"" + top[0][0] + "\" --metric cosine   |   .venv/bin/musim sql "
           "\"SELECT * FROM similar_artists LIMIT 5\"")
     if not args.no_train:
-        print("     .venv/bin/musim models list   |   .venv/bin/musim similar-audio FILE.mp3 --k 10   |   "
-              ".venv/bin/musim embed FOLDER --out embeddings.npz")
+        print("     .venv/bin/musim models list   |   .venv/bin/musim models compare   |   "
+              ".venv/bin/musim models show VERSION")
+        print("     .venv/bin/musim similar-audio FILE.mp3 --k 10 [--family siamese|cnn_classifier|autoencoder]   |   "
+              ".venv/bin/musim embed FOLDER --out embeddings.npz [--family ...]")
     return 0
 
 

@@ -1,6 +1,7 @@
-"""A small catalogue in the warehouse and the object store, as acquisition + extraction + similarity leave
-it, from generated data (no audio decoding): tracks, log-mel tensors, descriptors, similarity targets,
-co-listening neighbours, and one artist with audio but no listening data (cold start)."""
+"""Small catalogues in the warehouse and the object store, as acquisition + extraction + similarity leave
+them, from generated data (no audio decoding): :func:`make_catalogue` (tracks, log-mel tensors,
+descriptors, similarity targets, co-listening neighbours, and one artist with audio but no listening
+data: cold start) and :func:`seed_catalogue` (the inputs of every family: genres and slices too)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,32 @@ def make_catalogue(con, store, toy: ToyData, *, cold_artist: int = COLD_ARTIST, 
     con.executemany("INSERT INTO track_mel VALUES (" + ", ".join("?" * 13) + ")", mel_rows)
     con.executemany("INSERT INTO track_descriptors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", desc_rows)
     return {"tracks": tracks, "cold_tracks": cold}
+
+
+def seed_catalogue(con, store, toy: ToyData) -> list[str]:
+    """The inputs of every family from generated data (no audio decoding): targets, `track` rows with
+    genres (= community), log-mel and slice objects (two slices per track), descriptors. Returns the
+    track ids in ``toy`` order."""
+    from musim.features.definitions import track_slices
+
+    write_similarity(con, toy)
+    now = dt.datetime.now(dt.UTC)
+    ids = []
+    for i, (x, a) in enumerate(zip(toy.x, toy.track_artist.tolist(), strict=True)):
+        t = f"t{i:03d}"
+        ids.append(t)
+        con.execute("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) VALUES (?, ?, ?, ?, 'd')"
+                    " ON CONFLICT DO NOTHING", [a, f"a{a}", f"Artist {a}", f"artist {a}"])
+        con.execute("INSERT INTO track (track_id, artist_id, title, genre, provider, provider_track_id, provider_rank, "
+                    "object_key, sha256, format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, "
+                    "added_at) VALUES (?, ?, ?, ?, 'local', ?, ?, 'k', ?, 'mp3', 30, 22050, 0, 30, ?)",
+                    [t, a, f"Song {i}", f"genre-{toy.community[a]}", t, i % 3 + 1, t, now])
+        for view, arr in ((track_log_mel, x), (track_slices, np.stack([x, x[::-1]]))):
+            ex = view.source.extractor
+            key = f"features/{ex.kind}/{ex.params_hash}/{t}.npy"
+            store.put_bytes(key, _npy(arr.astype(np.float16)))
+            con.execute("INSERT INTO track_mel VALUES (?, ?, ?, ?, ?, ?, ?, 'float16', -80, 0, 1, 'r', ?)",
+                        [ex.kind, ex.params_hash, t, t, t, key, list(arr.shape), now])
+        con.execute("INSERT INTO track_descriptors VALUES (?, ?, ?, ?, ?, NULL, NULL, 'r', ?)",
+                    [track_descriptors.source.extractor.params_hash, t, t, t, toy.descriptors[i].tolist(), now])
+    return ids

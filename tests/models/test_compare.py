@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import json
 
 import numpy as np
@@ -14,7 +12,7 @@ from musim.cli import main
 from musim.models import registry
 from musim.models.toy import ToyData, planted_data
 from musim.storage import open_store
-from tests.models.conftest import write_similarity
+from tests.models.catalogue import seed_catalogue
 
 SHAPE = (32, 16)
 AE = {"conv_filters": [8, 4], "epochs": 2, "batch_size": 16, "perplexity": 5, "k": 4}
@@ -24,39 +22,6 @@ CNN = {"conv_filters": [4, 8], "embedding_units": 16, "epochs": 2, "batch_size":
 @pytest.fixture(scope="module")
 def toy() -> ToyData:
     return planted_data(communities=4, artists_per_community=6, clips_per_artist=3, shape=SHAPE, seed=1)
-
-
-def _npy(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr.astype(np.float16))
-    return buf.getvalue()
-
-
-def seed_catalogue(con, store, toy: ToyData) -> list[str]:
-    """Targets, `track` rows with genres (= community), log-mel and slice objects, descriptors."""
-    from musim.features.definitions import track_descriptors, track_log_mel, track_slices
-
-    write_similarity(con, toy)
-    now = dt.datetime.now(dt.UTC)
-    ids = []
-    for i, (x, a) in enumerate(zip(toy.x, toy.track_artist.tolist(), strict=True)):
-        t = f"t{i:03d}"
-        ids.append(t)
-        con.execute("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) VALUES (?, ?, ?, ?, 'd')"
-                    " ON CONFLICT DO NOTHING", [a, f"a{a}", f"Artist {a}", f"artist {a}"])
-        con.execute("INSERT INTO track (track_id, artist_id, title, genre, provider, provider_track_id, provider_rank, "
-                    "object_key, sha256, format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, "
-                    "added_at) VALUES (?, ?, ?, ?, 'local', ?, ?, 'k', ?, 'mp3', 30, 22050, 0, 30, ?)",
-                    [t, a, f"Song {i}", f"genre-{toy.community[a]}", t, i % 3 + 1, t, now])
-        for view, arr in ((track_log_mel, x), (track_slices, np.stack([x, x[::-1]]))):
-            ex = view.source.extractor
-            key = f"features/{ex.kind}/{ex.params_hash}/{t}.npy"
-            store.put_bytes(key, _npy(arr))
-            con.execute("INSERT INTO track_mel VALUES (?, ?, ?, ?, ?, ?, ?, 'float16', -80, 0, 1, 'r', ?)",
-                        [ex.kind, ex.params_hash, t, t, t, key, list(arr.shape), now])
-        con.execute("INSERT INTO track_descriptors VALUES (?, ?, ?, ?, ?, NULL, NULL, 'r', ?)",
-                    [track_descriptors.source.extractor.params_hash, t, t, t, toy.descriptors[i].tolist(), now])
-    return ids
 
 
 def test_cosine_top_k():
