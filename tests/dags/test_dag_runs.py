@@ -12,19 +12,9 @@ from musim.synth.lastfm import write_lastfm_dump
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    """A migrated SQLite Airflow metadata DB with musim's pools, shared by this module's tests."""
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = demo.airflow_env(home)
-    log = home / "airflow.log"
-    demo.prepare_airflow(env, log)
-    return env, log
-
 
 def test_ingest_then_similarity_dags(airflow, musim_home, tmp_path):
     env, log = airflow
-    env = dict(env, MUSIM_HOME=str(musim_home))
     settings = get_settings()
     write_lastfm_dump(f"{settings.landing}/d1", users=400, artists=60, communities=3, quirks=0.01, seed=9)
 

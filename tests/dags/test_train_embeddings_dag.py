@@ -21,12 +21,10 @@ CONF = {"families": ["cnn_classifier", "autoencoder"], "test_share": 0.4, "seed"
         "autoencoder": {"conv_filters": [8, 4], "epochs": 1, "batch_size": 16, "perplexity": 5, "k": 4}}
 
 
-def test_train_embeddings_dag_trains_registers_and_publishes_both_families(tmp_path, musim_home, capsys):
+def test_train_embeddings_dag_trains_registers_and_publishes_both_families(airflow, tmp_path, musim_home, capsys):
     from musim.cli import main
 
-    env = dict(demo.airflow_env(tmp_path / "airflow_home"), MUSIM_HOME=str(musim_home))
-    log = tmp_path / "airflow.log"
-    demo.prepare_airflow(env, log)
+    env, log = airflow
     store = open_store()
     with warehouse.writer() as con:
         seed_catalogue(con, store, planted_data(communities=4, artists_per_community=6, clips_per_artist=3,

@@ -20,20 +20,11 @@ CONF = {"epochs": 2, "train_pairs": 240, "batch_size": 32, "embedding_size": 16,
                     "test_share": 0.4}}
 
 
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = demo.airflow_env(home)
-    log = home / "airflow.log"
-    demo.prepare_airflow(env, log)
-    return env, log
-
 
 def test_train_siamese_dag_trains_evaluates_promotes_publishes(airflow, musim_home):
     from musim.cli import main
 
     env, log = airflow
-    env = dict(env, MUSIM_HOME=str(musim_home))
     store = open_store()
     with warehouse.writer() as con:
         make_catalogue(con, store, planted_data(communities=4, artists_per_community=6, clips_per_artist=3, seed=1))

@@ -18,10 +18,8 @@ def current_online(view: str):
     return _current_file(get_settings(), view, None)
 
 
-def test_audio_features_dag(musim_home, tmp_path):
-    env = dict(demo.airflow_env(tmp_path), MUSIM_HOME=str(musim_home))
-    log = tmp_path / "airflow.log"
-    demo.prepare_airflow(env, log)
+def test_audio_features_dag(airflow, musim_home):
+    env, log = airflow
     con = warehouse.connect()
     cat = Catalogue(con, open_store())
     cat.add_clip("t1", 1, community=10)

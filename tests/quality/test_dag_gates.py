@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -41,7 +42,7 @@ print("@@" + json.dumps(states))
 """
 
 
-def test_failed_gates_stop_the_asset_event_and_the_publishing(musim_home, tmp_path):
+def test_failed_gates_stop_the_asset_event_and_the_publishing(musim_home, tmp_path, airflow_db_template):
     settings = get_settings()
     # a good dump, built and published: what serves before the bad runs
     good = write_lastfm_dump(tmp_path / "good", users=300, artists=40, communities=3, seed=5, max_artists_per_user=15)
@@ -55,6 +56,7 @@ def test_failed_gates_stop_the_asset_event_and_the_publishing(musim_home, tmp_pa
                 lines + [f"{U1}\tx\ty\tz\tw", f"{U2}\t\t\t1"])
 
     airflow_db = tmp_path / "airflow.db"
+    shutil.copy(airflow_db_template, airflow_db)  # migrated once per session; upgradedb below is then a no-op
     env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
                AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{airflow_db}",
                AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"), AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
