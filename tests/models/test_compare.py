@@ -120,3 +120,27 @@ def test_run_family_and_compare(toy, capsys):
     assert main(["models", "compare", "--latest"]) == 0
     text = capsys.readouterr().out
     assert "cnn_classifier-1" in text and "baseline: random" in text and "NOTE:" in text
+
+
+def test_family_runs_are_gated_by_the_training_split_suite(toy):
+    """The families' split passes the quality gate (genre balance reported); a test genre never seen in
+    training stops the run before anything is trained."""
+    import dataclasses
+
+    from musim.errors import QualityError
+    from musim.models.families import gate_inputs, load_inputs, run_family
+
+    store = open_store()
+    with warehouse.writer() as con:
+        seed_catalogue(con, store, toy)
+        inputs = load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4)
+        passed = gate_inputs(con, inputs)
+        assert "with co-listeners" in passed["balance"]
+        test_artist = int(inputs.split.test[0])
+        genres = [("polka" if a == test_artist else g) for g, a in zip(inputs.genres, inputs.track_artist, strict=True)]
+        with pytest.raises(QualityError, match="every test label occurs in training"):
+            run_family("descriptors", con=con, inputs=dataclasses.replace(inputs, genres=genres), n_boot=50)
+        assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0
+        details = con.execute("""SELECT status, failures FROM quality_result WHERE dataset = 'training_split'
+                                 ORDER BY created_at""").fetchall()
+    assert [d[0] for d in details] == ["passed", "failed"] and "polka" in details[1][1]

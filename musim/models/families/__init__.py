@@ -24,7 +24,7 @@ Where things are (each module a few hundred lines at most; every name below is i
   trains (and what it writes next to the model: confusion matrices, views, card sections) and embeds
 - :mod:`.lookup` — :data:`FAMILIES` by name, :func:`get_family`, each family's feature service and serving
   manifest
-- :mod:`.inputs` — :class:`FamilyInputs`, :func:`load_manifest`, :func:`load_inputs`
+- :mod:`.inputs` — :class:`FamilyInputs`, :func:`load_manifest`, :func:`load_inputs`, :func:`gate_inputs` (the training_split quality gate)
 - :mod:`.evaluation` — :func:`train_evaluate`, :func:`evaluate_family`, :class:`FamilyRun`
 - :mod:`.record` — :func:`record_run` (register, promote, publish), :func:`run_family` (all in one process)
 - :mod:`.staged` — the train_embeddings DAG's steps: :func:`plan_job`/:func:`prepare`, :func:`train_staged`,
@@ -70,7 +70,13 @@ from musim.models.families.compare import FamilyComparison, compare_families
 from musim.models.families.demo import DEMO_PARAMS, run_families_demo
 from musim.models.families.embedding import cosine_top_k, embed_features, embed_tracks, publish_version
 from musim.models.families.evaluation import FamilyRun, baseline_scorers, evaluate_family, train_evaluate
-from musim.models.families.inputs import FamilyInputs, current_champions, load_inputs, load_manifest
+from musim.models.families.inputs import (
+    FamilyInputs,
+    current_champions,
+    gate_inputs,
+    load_inputs,
+    load_manifest,
+)
 from musim.models.families.lookup import FAMILIES, feature_service, get_family, serving_manifest
 from musim.models.families.record import FamilyOutcome, publish_embeddings, record_run, run_family
 from musim.models.families.staged import (
@@ -107,6 +113,7 @@ __all__ = [
     "evaluate_family",
     "feature_service",
     "get_family",
+    "gate_inputs",
     "load_inputs",
     "load_manifest",
     "plan_job",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from musim.storage import ObjectStore
 
-__all__ = ["FamilyInputs", "current_champions", "load_inputs", "load_manifest"]
+__all__ = ["FamilyInputs", "current_champions", "gate_inputs", "load_inputs", "load_manifest"]
 
 log = logging.getLogger(__name__)
 
@@ -243,3 +243,32 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, store: ObjectStore | None = N
     return load_manifest(con, needs=needs, **kwargs).load_tensors(store or open_store(), needs)
 
 
+
+
+def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs) -> dict[str, Any] | None:
+    """Run the ``training_split`` quality suite on the families' split (QualityError if it fails).
+
+    Sides: the common split over the artists with targets, plus the artists without targets on the training
+    side; genre labels (when most tracks have one) for the class balance and "every test genre was seen in
+    training". Returns the run id, Data Docs URL and the reported balance; None without targets (nothing is
+    ranked then).
+    """
+    from musim.errors import QualityError
+    from musim.quality import check_on
+    from musim.quality.suites.training_split import NAME, TrainingSplit
+
+    if inputs.targets is None or inputs.split is None:
+        return None
+    split = inputs.training_split()
+    labels, by = inputs.labels()
+    payload = TrainingSplit(inputs.targets.artist_ids, inputs.targets.matrix,
+                            {"train": split.train, "validation": split.validation, "test": split.test},
+                            inputs.track_artist, track_labels=np.array(labels) if by == "genre" else None,
+                            metric=inputs.targets.metric, description="the model families' common split")
+    run = check_on(con, [NAME], dump_id=inputs.dump_id, payload={NAME: payload})
+    if not run.success:
+        raise QualityError(f"the training-set quality gate failed (run {run.run_id}); nothing was trained.\n"
+                           + run.describe())
+    balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
+    log.info("families' training split passed its quality gate (run %s): %s", run.run_id, balance)
+    return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}

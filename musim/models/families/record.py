@@ -19,7 +19,7 @@ from musim.models import registry
 from musim.models.constants import CARD_FILE
 from musim.models.evaluate import EvaluationReport, json_safe
 from musim.models.families.evaluation import FamilyRun, train_evaluate
-from musim.models.families.inputs import FamilyInputs, current_champions, load_inputs
+from musim.models.families.inputs import FamilyInputs, current_champions, gate_inputs, load_inputs
 from musim.models.families.lookup import feature_service, get_family, serving_manifest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,6 +134,7 @@ def run_family(family: str, *, con: duckdb.DuckDBPyConnection, store: ObjectStor
         inputs = load_inputs(con, store=store, needs=("log_mel", "descriptors", *fam.inputs))
     else:
         inputs = dataclasses.replace(inputs, champions=current_champions(con))
+    gate_inputs(con, inputs)
     with tempfile.TemporaryDirectory(prefix=f"musim-{family}-") as tmp:
         run = train_evaluate(family, inputs, params, store=store, workdir=workdir or tmp, n_boot=n_boot,
                              verbose=verbose)

@@ -23,7 +23,7 @@ from musim.models.constants import MODEL_FILE, MODELS_PREFIX
 from musim.models.evaluate import EvaluationReport, json_safe
 from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, Trained
 from musim.models.families.evaluation import FamilyRun, train_evaluate
-from musim.models.families.inputs import FamilyInputs, load_manifest
+from musim.models.families.inputs import FamilyInputs, gate_inputs, load_manifest
 from musim.models.families.lookup import get_family
 from musim.models.families.record import record_run
 
@@ -47,6 +47,7 @@ def prepare(con: duckdb.DuckDBPyConnection, run_id: str, *, store: ObjectStore |
 
     needs = {"log_mel", "descriptors"} | {n for f in families for n in get_family(f).inputs}
     inputs = load_manifest(con, needs=tuple(sorted(needs)), **kwargs)
+    gate_inputs(con, inputs)
     key = f"{STAGING_PREFIX}/{_safe(run_id)}/inputs.npz"
     (store or open_store()).put_bytes(key, inputs.to_bytes(), content_type="application/octet-stream")
     return key
