@@ -87,8 +87,6 @@ FEATURE_SERVICE = "siamese_log_mel"
 #: HyperParams' split defaults (musim.models.train imports Keras; the writer task must not): kept equal by
 #: tests/models/test_jobs.py.
 SPLIT_DEFAULTS = {"validation_share": 0.15, "test_share": 0.15, "seed": 0}
-#: The quality suite every training run's split passes before anything is trained.
-TRAINING_SET_SUITE = "training_split"
 
 
 def _safe(run_id: str) -> str:
@@ -373,21 +371,14 @@ def gate_training_set(con: duckdb.DuckDBPyConnection, inputs: TrainingInputs, *,
 
     Returns the run id, the Data Docs URL and the balance the suite reported (for logs and XCom).
     """
-    from musim.quality import check_on
-    from musim.quality.suites.training_split import TrainingSplit
+    from musim.quality.suites.training_split import TrainingSplit, gate_split
 
     split = split_artists(inputs.usable_artists(), validation=validation_share, test=test_share, seed=seed)
     payload = TrainingSplit(inputs.targets.artist_ids, inputs.targets.matrix,
                             {"train": split.train, "validation": split.validation, "test": split.test},
                             inputs.track_artist, metric=inputs.metric, zero_threshold=zero_threshold,
                             description=f"siamese training split of dump {inputs.dump_id[:12]}")
-    run = check_on(con, [TRAINING_SET_SUITE], dump_id=inputs.dump_id, payload={TRAINING_SET_SUITE: payload})
-    if not run.success:
-        raise QualityError(f"the training-set quality gate failed (run {run.run_id}); nothing was trained.\n"
-                           + run.describe())
-    balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
-    log.info("training split passed its quality gate (run %s): %s", run.run_id, balance)
-    return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
+    return gate_split(con, payload, dump_id=inputs.dump_id)
 
 
 # -- reporting -------------------------------------------------------------------------------------------

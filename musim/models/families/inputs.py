@@ -253,9 +253,7 @@ def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs) -> dict[st
     training". Returns the run id, Data Docs URL and the reported balance; None without targets (nothing is
     ranked then).
     """
-    from musim.errors import QualityError
-    from musim.quality import check_on
-    from musim.quality.suites.training_split import NAME, TrainingSplit
+    from musim.quality.suites.training_split import TrainingSplit, gate_split
 
     if inputs.targets is None or inputs.split is None:
         return None
@@ -265,10 +263,4 @@ def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs) -> dict[st
                             {"train": split.train, "validation": split.validation, "test": split.test},
                             inputs.track_artist, track_labels=np.array(labels) if by == "genre" else None,
                             metric=inputs.targets.metric, description="the model families' common split")
-    run = check_on(con, [NAME], dump_id=inputs.dump_id, payload={NAME: payload})
-    if not run.success:
-        raise QualityError(f"the training-set quality gate failed (run {run.run_id}); nothing was trained.\n"
-                           + run.describe())
-    balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
-    log.info("families' training split passed its quality gate (run %s): %s", run.run_id, balance)
-    return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
+    return gate_split(con, payload, dump_id=inputs.dump_id)

@@ -60,6 +60,27 @@ class TrainingSplit:
         return np.where(found, pos, -1)
 
 
+def gate_split(con, split: TrainingSplit, *, dump_id: str | None) -> dict[str, Any]:
+    """Check a training run's ``split`` with this suite (recorded, with Data Docs); raise
+    :class:`~musim.errors.QualityError` naming the failed expectations if it fails, so nothing is trained.
+
+    Returns the run id, the Data Docs URL and the balance the suite reported (for logs and XCom).
+    """
+    import logging
+
+    from musim.errors import QualityError
+    from musim.quality.runner import check_on
+
+    run = check_on(con, [NAME], dump_id=dump_id, payload={NAME: split})
+    if not run.success:
+        raise QualityError(f"the training-set quality gate failed (run {run.run_id}); nothing was trained.\n"
+                           + run.describe())
+    balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
+    logging.getLogger(__name__).info("%s passed its quality gate (run %s): %s", split.description or "training split",
+                                     run.run_id, balance)
+    return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
+
+
 def _split_from_warehouse(ctx: CheckContext) -> TrainingSplit:
     """The split the nightly siamese job would train on now (its default shares and seed)."""
     from musim.models.data import split_artists
