@@ -279,6 +279,30 @@ PLOTS = {"confusion_by_track.png": "confusion matrix, held-out tracks", "confusi
          "t-SNE of the handcrafted descriptors", "curves.png": "training curves"}
 
 
+def print_quality(settings) -> None:
+    """The latest result of every quality gate the DAGs ran, and where its Data Docs are."""
+    from musim import sql
+
+    con = warehouse.connect(settings=settings, read_only=True)
+    try:
+        rows = con.execute(sql.load("ui/quality_latest.sql")).fetchall()
+        cols = [d[0] for d in con.description]
+    finally:
+        con.close()
+    if not rows:
+        return
+    results = [dict(zip(cols, r, strict=True)) for r in rows]
+    print("\ndata-quality gates (Great Expectations; `musim quality report`):")
+    for r in results:
+        rows_note = f"{r['rows_validated']:,} rows validated" if r["rows_validated"] else "whole-table facts"
+        print(f"  {r['dataset']:<16} {r['status'].upper():<7} {r['expectations'] - r['failed']}/{r['expectations']} "
+              f"expectations, {rows_note}")
+    docs = next((r["docs_url"] for r in sorted(results, key=lambda r: r["created_at"], reverse=True) if r["docs_url"]),
+                None)
+    if docs:
+        print(f"  Data Docs of the latest run: {docs}")
+
+
 def print_models(settings) -> None:
     """The comparison table of every family (what `musim models compare` prints) and, per model shown,
     the URLs of its plots and model card."""
@@ -389,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(shown) == 3:
             break
     con.close()
+    print_quality(settings)
     if not args.no_train:
         print_models(settings)
     print("\nTry: .venv/bin/musim similar \"" + top[0][0] + "\" --metric cosine   |   .venv/bin/musim sql "
