@@ -90,9 +90,9 @@ def cmd_suites(args: argparse.Namespace) -> int:
 
     found = all_suites()
     if args.json:
-        print_json([{"name": s.name, "scope": s.scope, "tables": list(s.tables), "parts": [p.name for p in s.parts],
-                     "description": s.description} for s in found.values()])
+        print_json([{"name": s.name, "scope": s.scope, "on_demand": s.on_demand, "tables": list(s.tables),
+                     "parts": [p.name for p in s.parts], "description": s.description} for s in found.values()])
     else:
-        print_table([(s.name, s.scope, ", ".join(p.name for p in s.parts), s.description) for s in found.values()],
-                    ["dataset", "scope", "parts", "description"])
+        print_table([(s.name, s.scope + (", on demand" if s.on_demand else ""), ", ".join(p.name for p in s.parts),
+                      s.description) for s in found.values()], ["dataset", "scope", "parts", "description"])
     return 0
