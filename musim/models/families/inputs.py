@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from musim.storage import ObjectStore
 
-__all__ = ["FamilyInputs", "current_champions", "gate_inputs", "load_inputs", "load_manifest"]
+__all__ = ["SLICES_IN_MEMORY_MAX", "FamilyInputs", "current_champions", "gate_inputs", "load_inputs", "load_manifest",
+           "load_slices"]
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,7 @@ class FamilyInputs:
             self.mel = np.stack([a.astype(np.float16) if a is not None else np.full(shape, -80.0, np.float16)
                                  for a in arrs])
         if "slices" in needs and self.slices is None:
-            arrs = fetch(self.slice_keys)
-            got = [(i, a) for i, a in enumerate(arrs) if a is not None and a.shape[0] > 0]
-            if not got:
-                raise NotFoundError("no track has slices: run the audio_features DAG with the track_slices view")
-            self.slices = np.concatenate([a.astype(np.float16) for _, a in got])
-            self.slice_track = np.concatenate([np.full(a.shape[0], i, np.int64) for i, a in got])
+            self.slices, self.slice_track = load_slices(self.slice_keys, fetch)
         return self
 
     # -- the manifest ------------------------------------------------------------------------------------
@@ -165,6 +161,66 @@ SELECT t.track_id, t.artist_id, t.title, nullif(trim(t.genre), '') AS genre, coa
 FROM track t LEFT JOIN artist a USING (artist_id)
 ORDER BY t.artist_id, t.provider_rank NULLS LAST, t.added_at, t.track_id
 """
+
+
+#: Slices of more bytes than this are kept in a local memory-mapped cache file, not in RAM.
+SLICES_IN_MEMORY_MAX = 1 << 30
+
+
+def load_slices(keys: Sequence[str | None], fetch: Any, *, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Every track's slices stacked ``(M, frames, n_mels)`` float16, and the track index of each slice.
+
+    Streams the objects ``chunk`` tracks at a time into a local file, so memory stays bounded: up to
+    :data:`SLICES_IN_MEMORY_MAX` bytes the result is read into RAM (and the file removed); above, it is a
+    read-only memory map of ``$MUSIM_HOME/cache/slices/<digest>.f16`` (the digest is over the content-addressed
+    object keys, so a later run with the same slices reuses the file; its ``.json`` is written last and marks
+    it complete). ``fetch(keys)`` returns the arrays (None where missing).
+    """
+    import hashlib
+    import os
+
+    from musim.config import get_settings
+
+    present = [(i, k) for i, k in enumerate(keys) if k is not None]
+    digest = hashlib.sha256("\n".join(k for _, k in present).encode()).hexdigest()[:20]
+    base = get_settings().home / "cache" / "slices"
+    raw_path, meta_path = base / f"{digest}.f16", base / f"{digest}.json"
+    if raw_path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        slices = np.memmap(raw_path, dtype=np.float16, mode="r", shape=(meta["slices"], *meta["shape"]))
+        return slices, np.asarray(meta["slice_track"], dtype=np.int64)
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = base / f".{digest}.{os.getpid()}.tmp"
+    shape: tuple[int, ...] | None = None
+    owners: list[np.ndarray] = []
+    try:
+        with open(tmp, "wb") as fh:
+            for start in range(0, len(present), chunk):
+                part = present[start:start + chunk]
+                for (i, key), a in zip(part, fetch([k for _, k in part]), strict=True):
+                    if a is None or a.shape[0] == 0:
+                        continue
+                    if shape is None:
+                        shape = tuple(int(d) for d in a.shape[1:])
+                    elif tuple(a.shape[1:]) != shape:
+                        raise ParameterError(f"{key}: slices of shape {tuple(a.shape[1:])}, the others are {shape}; "
+                                             "rebuild the track_slices view with one parameter set")
+                    fh.write(np.ascontiguousarray(a, dtype=np.float16).tobytes())
+                    owners.append(np.full(a.shape[0], i, np.int64))
+        if shape is None:
+            raise NotFoundError("no track has slices: run the audio_features DAG with the track_slices view")
+        slice_track = np.concatenate(owners)
+        m = int(slice_track.size)
+        if m * int(np.prod(shape)) * 2 <= SLICES_IN_MEMORY_MAX:
+            return np.fromfile(tmp, dtype=np.float16).reshape(m, *shape), slice_track
+        os.replace(tmp, raw_path)
+        meta_path.write_text(json.dumps({"slices": m, "shape": list(shape), "slice_track": slice_track.tolist()}),
+                             encoding="utf-8")
+        log.info("slices of %d tracks (%d slices, %.1f GiB) memory-mapped from %s", len(owners), m,
+                 m * int(np.prod(shape)) * 2 / 2**30, raw_path)
+        return np.memmap(raw_path, dtype=np.float16, mode="r", shape=(m, *shape)), slice_track
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _latest(con: duckdb.DuckDBPyConnection, view: Any, as_of: dt.datetime) -> dict[str, Any]:

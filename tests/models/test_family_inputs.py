@@ -1,0 +1,62 @@
+"""Loading the families' inputs: slices streamed from the object store, memory-mapped when large."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musim import warehouse
+from musim.models.toy import planted_data
+from musim.storage import open_store
+from tests.models.catalogue import seed_catalogue
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return planted_data(communities=4, artists_per_community=6, clips_per_artist=3, shape=(32, 16), seed=1)
+
+
+def test_large_slices_are_memory_mapped_and_reused(toy, monkeypatch, musim_home):
+    import musim.models.families.inputs as inputs_module
+    from musim.models.families import load_inputs
+
+    store = open_store()
+    with warehouse.writer() as con:
+        seed_catalogue(con, store, toy)
+        in_ram = load_inputs(con, store=store, needs=("log_mel", "slices"))
+        monkeypatch.setattr(inputs_module, "SLICES_IN_MEMORY_MAX", 0)
+        mapped = load_inputs(con, store=store, needs=("log_mel", "slices"))
+        again = load_inputs(con, store=store, needs=("log_mel", "slices"))
+    assert not isinstance(in_ram.slices, np.memmap) and isinstance(mapped.slices, np.memmap)
+    assert in_ram.slices.shape == (2 * len(in_ram), 32, 16)  # two slices per track
+    np.testing.assert_array_equal(np.asarray(mapped.slices), in_ram.slices)
+    np.testing.assert_array_equal(mapped.slice_track, in_ram.slice_track)
+    cached = sorted((musim_home / "cache" / "slices").iterdir())
+    assert [p.suffix for p in cached] == [".f16", ".json"]  # one cache entry, no temporary file left
+    assert again.slices.filename == mapped.slices.filename
+
+
+def test_slices_of_two_shapes_are_refused(musim_home):
+    from musim.errors import ParameterError
+    from musim.models.families.inputs import load_slices
+
+    arrays = {"a": np.zeros((2, 4, 4), np.float16), "b": np.zeros((1, 4, 5), np.float16)}
+    with pytest.raises(ParameterError, match="b: slices of shape"):
+        load_slices(["a", None, "b"], lambda keys: [arrays[k] for k in keys])
+    assert not any((musim_home / "cache" / "slices").iterdir())
+
+
+def test_the_classifier_trains_on_memory_mapped_slices(toy, monkeypatch):
+    import musim.models.families.inputs as inputs_module
+    from musim.models.families import load_inputs, run_family
+
+    monkeypatch.setattr(inputs_module, "SLICES_IN_MEMORY_MAX", 0)
+    store = open_store()
+    with warehouse.writer() as con:
+        seed_catalogue(con, store, toy)
+        inputs = load_inputs(con, store=store, needs=("log_mel", "descriptors", "slices"), test_share=0.4)
+        assert isinstance(inputs.slices, np.memmap)
+        outcome = run_family("cnn_classifier", con=con, inputs=inputs, n_boot=50, publish=False,
+                             params={"conv_filters": [4, 8], "embedding_units": 8, "epochs": 1, "batch_size": 8,
+                                     "heldout_share": 0.34})
+    assert outcome.entry.family == "cnn_classifier" and outcome.report is not None
