@@ -22,10 +22,9 @@ import shutil
 from pathlib import Path
 
 from benchmarks._util import measure, row, synthetic_dump
+from benchmarks.bench_lastfm import FULL  # the same full-scale dump as the data-spine benchmark
 
-FULL = {"users": 360_000, "artists": 290_000, "quirks": 0.0005, "seed": 7}
 QUICK = {"users": 4_000, "artists": 3_000, "quirks": 0.0005, "seed": 7}
-
 
 
 def run(*, quick: bool, workdir: Path) -> list[dict]:
