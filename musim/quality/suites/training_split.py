@@ -20,6 +20,7 @@ Three parts:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, register
+
+log = logging.getLogger(__name__)
 
 NAME = "training_split"
 SIDES = ("train", "validation", "test")
@@ -66,8 +69,6 @@ def gate_split(con, split: TrainingSplit, *, dump_id: str | None) -> dict[str, A
 
     Returns the run id, the Data Docs URL and the balance the suite reported (for logs and XCom).
     """
-    import logging
-
     from musim.errors import QualityError
     from musim.quality.runner import check_on
 
@@ -76,9 +77,15 @@ def gate_split(con, split: TrainingSplit, *, dump_id: str | None) -> dict[str, A
         raise QualityError(f"the training-set quality gate failed (run {run.run_id}); nothing was trained.\n"
                            + run.describe())
     balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
-    logging.getLogger(__name__).info("%s passed its quality gate (run %s): %s", split.description or "training split",
-                                     run.run_id, balance)
+    log.info("%s passed its quality gate (run %s): %s", split.description or "training split", run.run_id, balance)
     return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
+
+
+def _side_labels(s: TrainingSplit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All clip labels (as text), and those of the training and of the test side's clips."""
+    labels = np.asarray(s.track_labels).astype(str)
+    return (labels, labels[np.isin(s.track_artist, s.sides.get("train", []))],
+            labels[np.isin(s.track_artist, s.sides.get("test", []))])
 
 
 def _split_from_warehouse(ctx: CheckContext) -> TrainingSplit:
@@ -195,16 +202,14 @@ def _balance(ctx: CheckContext) -> dict[str, Any]:
         row[f"{side}_positive_share"] = float((t > s.zero_threshold).mean()) if t.size else 0.0
         row[f"{side}_target_mean"] = float(np.nanmean(t)) if t.size else 0.0
     if s.track_labels is not None:
-        labels = np.asarray(s.track_labels).astype(str)
-        row["labels_misaligned"] = int(labels.shape != np.shape(s.track_artist))
+        row["labels_misaligned"] = int(np.shape(s.track_labels) != np.shape(s.track_artist))
         if row["labels_misaligned"]:
             return row
-        train = set(labels[np.isin(s.track_artist, s.sides.get("train", []))].tolist())
-        test = labels[np.isin(s.track_artist, s.sides.get("test", []))]
+        labels, train, test = _side_labels(s)
         row["classes"] = len(set(labels.tolist()))
-        _, counts = np.unique(labels[np.isin(s.track_artist, s.sides.get("train", []))], return_counts=True)
+        _, counts = np.unique(train, return_counts=True)
         row["train_min_class_share"] = float(counts.min() / counts.sum()) if counts.size else 0.0
-        row["test_tracks_of_unseen_classes"] = int(sum(1 for v in test.tolist() if v not in train))
+        row["test_tracks_of_unseen_classes"] = int((~np.isin(test, train)).sum())
     return row
 
 
@@ -299,10 +304,8 @@ def fetch_examples(ctx: CheckContext, failed: set[str]) -> dict[str, list[str]]:
         for key in ("targets_out_of_range", "non_finite_targets", "target"):
             out[key] = text
     if "test_tracks_of_unseen_classes" in failed and s.track_labels is not None:
-        labels = np.asarray(s.track_labels).astype(str)
-        train = set(labels[np.isin(s.track_artist, s.sides.get("train", []))].tolist())
-        unseen = sorted({v for v in labels[np.isin(s.track_artist, s.sides.get("test", []))].tolist()
-                         if v not in train})
+        _, train, test = _side_labels(s)
+        unseen = sorted(set(test[~np.isin(test, train)].tolist()))
         out["test_tracks_of_unseen_classes"] = [f"label {v!r}" for v in unseen[:limit]]
     return out
 
