@@ -1,9 +1,9 @@
 """Ingest a Last.FM dump (360K plays or 1K events, plain or .gz, optional profiles) into the warehouse.
 
-A streaming pre-scan (:mod:`musim.ingest.prescan`) hashes and checks the file and cuts it into parts that
-are staged concurrently into an in-memory scratch database; the load into the warehouse tables is then one
-DuckDB transaction: a crash or a kill leaves the warehouse exactly
-as it was, and the rerun produces identical tables. A dump is identified by the sha256 of its content, so
+DuckDB reads and checks the file into an in-memory scratch database while a streaming pre-scan hashes it
+and finds its irregular lines (:mod:`musim.ingest.staging`); the load into the warehouse tables is then
+one DuckDB transaction: a crash or a kill leaves the warehouse exactly as it was, and the rerun produces
+identical tables. A dump is identified by the sha256 of its content, so
 ingesting the same file twice changes nothing. Every physical line is either loaded or recorded in
 ``ingest_rejects`` with its line number, raw text and reason; ``loaded + rejected == lines`` is checked
 before the transaction commits.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,11 +23,13 @@ from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import IngestError
 from musim.ingest.formats import FILE_KIND, STAGE_SQL, detect_format
-from musim.ingest.prescan import MARKER, Part, Prescan, prescan
+from musim.ingest.prescan import Prescan
+from musim.ingest.staging import scan_and_stage
 
 log = logging.getLogger(__name__)
-#: Never occurs in a dump: makes DuckDB keep empty fields as '' and pad missing ones with NULL.
-NULLSTR = "\x1e\x1f\x1e"
+#: Temporary tables of sql/ingest/load_dump.sql, dropped once the dump is loaded.
+_LOAD_TEMP_TABLES = ("stage_user", "stage_spelling_hash", "stage_late", "stage_user_live", "stage_spelling_live",
+                     "stage_spelling", "stage_user_map", "stage_spelling_map")
 
 
 @dataclass(frozen=True)
@@ -54,55 +55,13 @@ class IngestResult:
         return asdict(self)
 
 
-class _Stager:
-    """Stages pre-scanned parts concurrently, each on its own cursor, as soon as the pre-scan hands them over.
-
-    DuckDB numbers a part's rows with ``row_number() OVER ()`` in file order, a streaming step that runs on
-    one thread per query; staging several parts at once keeps every core busy.
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, workers: int, sql_name: str):
-        self.con, self.sql_name = con, sql_name
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="musim-stage")
-        self.futures: list[Future] = []
-
-    def _stage(self, part: Part) -> None:
-        cur = self.con.cursor()
-        try:
-            cur.execute("SET preserve_insertion_order = true")
-            sql.run(cur, self.sql_name, path=str(part.path), first_line=part.first_line, nullstr=NULLSTR,
-                    marker=MARKER.decode())
-        finally:
-            cur.close()
-        part.path.unlink(missing_ok=True)
-
-    def submit(self, part: Part) -> None:
-        self.futures.append(self.pool.submit(self._stage, part))
-
-    def wait(self) -> None:
-        try:
-            for future in self.futures:
-                future.result()
-        finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, sql_name: str, parts_dir: Path,
-                    workers: int) -> Prescan:
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    stager = _Stager(con, workers, sql_name)
-    try:
-        scan = prescan(path, parts_dir=parts_dir, on_part=stager.submit)
-    finally:
-        stager.wait()
-    return scan
-
-
 def _insert_prescan_rejects(con: duckdb.DuckDBPyConnection, dump_id: str, kind: str, scan: Prescan) -> None:
     if scan.rejected:
-        con.executemany(
-            "INSERT INTO ingest_rejects (dump_id, file_kind, line_no, raw, reason) VALUES (?, ?, ?, ?, ?)",
-            [(dump_id, kind, r.line_no, r.raw, r.reason) for r in scan.rejected])
+        con.execute(
+            """INSERT INTO ingest_rejects (dump_id, file_kind, line_no, raw, reason)
+               SELECT ?, ?, unnest(?), unnest(?), unnest(?)""",
+            [dump_id, kind, [r.line_no for r in scan.rejected], [r.raw for r in scan.rejected],
+             [r.reason for r in scan.rejected]])
 
 
 def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | None:
@@ -135,22 +94,24 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
         con.execute("ATTACH ':memory:' AS ingest_scratch")
         try:
             sql.run(con, "ingest/scratch.sql")
-            scan = _scan_and_stage(con, source, STAGE_SQL[chosen], Path(scratch) / "plays",
-                                   settings.duckdb_threads)
+            scan = scan_and_stage(con, source, "stage_checked", STAGE_SQL[chosen], Path(scratch))
             existing = _existing(con, scan.sha256)
             if existing is not None:
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
                 return existing
             pscan = None
             if profiles is not None:
-                pscan = _scan_and_stage(con, Path(profiles), "ingest/stage_profiles.sql",
-                                        Path(scratch) / "profiles", settings.duckdb_threads)
+                pscan = scan_and_stage(con, Path(profiles), "stage_profiles", "ingest/stage_profiles.sql",
+                                       Path(scratch))
             con.execute("BEGIN TRANSACTION")
             log.info("dump %s (%s): %d lines pre-scanned and staged in %.1f s; loading them in one transaction",
                      scan.sha256[:12], source.name, scan.lines, (dt.datetime.now(dt.UTC) - started).total_seconds())
             try:
                 result = _load(con, chosen, kind, source, scan, profiles, pscan, started)
+                committing = dt.datetime.now(dt.UTC)
                 con.execute("COMMIT")
+                log.debug("loaded %.1f s after the start; committed in %.1f s", (committing - started).total_seconds(),
+                          (dt.datetime.now(dt.UTC) - committing).total_seconds())
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
@@ -164,9 +125,12 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
 def _load(con, chosen, kind, source: Path, scan: Prescan, profiles, pscan: Prescan | None,
           started: dt.datetime) -> IngestResult:
     dump_id = scan.sha256
+    users = artists = 0
     if scan.lines:
         _insert_prescan_rejects(con, dump_id, kind, scan)
-        sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
+        sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind, format=chosen)
+        users, artists = con.execute("""SELECT (SELECT count(DISTINCT user_id) FROM stage_user_map),
+                                               (SELECT count(DISTINCT artist_id) FROM stage_spelling_map)""").fetchone()
     profile_counts = (0, 0, 0)
     if pscan is not None and pscan.lines:
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
@@ -176,9 +140,8 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, profiles, pscan: Presc
         profile_counts = (pscan.lines, pscan.lines - prej, prej)
     rejected = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = ?",
                            [dump_id, kind]).fetchone()[0]
-    loaded, plays_rows, users, artists = con.execute(
-        """SELECT coalesce(sum(lines), 0), count(*), count(DISTINCT user_id), count(DISTINCT artist_id)
-           FROM lastfm_plays WHERE dump_id = ?""", [dump_id]).fetchone()
+    loaded, plays_rows = con.execute(
+        "SELECT coalesce(sum(lines), 0), count(*) FROM lastfm_plays WHERE dump_id = ?", [dump_id]).fetchone()
     if loaded + rejected != scan.lines:
         raise IngestError(
             f"{source}: {scan.lines} lines but {loaded} loaded + {rejected} rejected; nothing was stored. "
@@ -193,7 +156,7 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, profiles, pscan: Presc
         [dump_id, seq, source.name, chosen, scan.bytes, scan.lines, loaded, rejected, plays_rows, users, artists,
          Path(profiles).name if profiles else None, pscan.sha256 if pscan else None, *profile_counts,
          started, finished])
-    for table in ("stage_spelling", "stage_user_map", "stage_spelling_map"):
+    for table in _LOAD_TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return IngestResult(dump_id=dump_id, format=chosen, lines=scan.lines, loaded=int(loaded), rejected=int(rejected),
                         users=int(users), artists=int(artists), already_ingested=False, file_name=source.name,

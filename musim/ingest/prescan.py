@@ -1,20 +1,18 @@
-"""One streaming pass over a dump file before DuckDB reads it.
+"""One streaming pass over a dump file, beside DuckDB's own parallel read of it.
 
-DuckDB's CSV reader is fast but counts lines its own way: it splits on a lone carriage return, skips
-blank lines and refuses invalid UTF-8. So that every physical line ('\\n'-separated) keeps its number and
-ends up loaded or rejected, this pass
+DuckDB's CSV reader is fast but counts lines its own way: it splits a line at a lone carriage return,
+skips empty lines and (with ``ignore_errors``) drops lines with invalid UTF-8. So that every physical line
+('\\n'-separated) keeps its number and ends up loaded or rejected, this pass
 
 - hashes the content (sha256 of the decompressed bytes: the dump id) and counts lines and bytes;
-- finds the few *irregular* lines: empty lines and lines with invalid UTF-8 (rejected here, with their
-  line number and raw text), and lines with a lone carriage return (kept: the CR becomes a space);
-- writes the content as *parts* of whole lines (``part_bytes`` each), with each irregular line still taking
-  exactly one line (rejected ones become a marker line the SQL skips). Each part knows the number of its
-  first line, so DuckDB numbers rows per part (``row_number() OVER ()`` in file order) and several parts
-  are staged at once, on all cores, while this pass goes on writing the next ones.
+- finds the few *irregular* lines, the only ones DuckDB may not read as exactly one row: empty lines,
+  lines with invalid UTF-8 (both rejected here, with their line number and raw text) and lines with a
+  lone carriage return (kept: :attr:`Prescan.fixed` holds them with the CR turned into a space).
 
+:mod:`musim.ingest.staging` then maps DuckDB's rows back to physical lines with what this pass found.
 The pass is cheap per byte: one reused buffer, ``bytes.count``/``find`` at memchr speed, the sha256 on a
-second thread (hashlib releases the GIL) while the block is checked and written, a UTF-8 check vectorised
-over the non-ASCII bytes only (numpy), and a slow path only for the lines found irregular.
+second thread (hashlib releases the GIL) while the block is checked, a UTF-8 check vectorised over the
+non-ASCII bytes only (numpy), and a slow path only for the lines found irregular.
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +30,6 @@ import numpy as np
 from musim.errors import IngestError
 
 CHUNK_BYTES = 16 * 1024 * 1024
-PART_BYTES = 96 * 1024 * 1024
-#: What a rejected irregular line becomes in the parts; staging SQL drops rows starting with it.
-MARKER = b"\x1d"
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _BLANK = re.compile(rb"[ \t\r]*")
 
@@ -50,12 +44,11 @@ class IrregularLine:
 
 
 @dataclass(frozen=True)
-class Part:
-    """A file of whole, sanitised lines; its first line is line ``first_line`` (1-based) of the dump."""
+class FixedLine:
+    """An irregular line that is kept: its text with each lone carriage return turned into a space."""
 
-    path: Path
-    first_line: int
-    lines: int
+    line_no: int
+    text: bytes
 
 
 @dataclass
@@ -67,18 +60,28 @@ class Prescan:
     bytes: int
     lines: int
     rejected: list[IrregularLine] = field(default_factory=list)
-    lone_cr_lines: int = 0
-    parts: list[Part] = field(default_factory=list)
+    fixed: list[FixedLine] = field(default_factory=list)
+    #: ``(line_no, raw bytes)`` of every irregular line (rejected or fixed), in file order.
+    irregular: list[tuple[int, bytes]] = field(default_factory=list)
+    compressed: bool = False
+
+    @property
+    def lone_cr_lines(self) -> int:
+        return len(self.fixed)
 
 
-def open_dump(path: str | Path) -> BinaryIO:
-    """Open a dump file for reading bytes, transparently gunzipping ``.gz``."""
+def is_gzip(path: str | Path) -> bool:
+    """Whether the dump file at ``path`` is gzip-compressed (by its magic bytes, whatever its name)."""
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"{path}: no such file; give the path of a Last.FM dump (.tsv or .tsv.gz)")
     with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def open_dump(path: str | Path) -> BinaryIO:
+    """Open a dump file for reading bytes, transparently gunzipping ``.gz``."""
+    if is_gzip(path):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
@@ -142,83 +145,57 @@ def _lone_cr_offsets(buf: bytearray, end: int) -> list[int]:
     return found
 
 
-def _irregular_line_starts(buf: bytearray, end: int, at_file_start: bool) -> list[int]:
-    """Sorted start offsets of the lines in ``buf[:end]`` that need attention (usually none)."""
-    hits: list[int] = []
-    pos = buf.find(b"\n\n", 0, end)
-    while pos >= 0:
-        hits.append(pos + 1)
-        pos = buf.find(b"\n\n", pos + 1, end)
-    if at_file_start and end and buf[0] == 0x0A:
-        hits.append(0)
-    block = memoryview(buf)[:end]
-    hits.extend(_lone_cr_offsets(buf, end))
-    hits.extend(_utf8_error_offsets(block).tolist())
-    return sorted({buf.rfind(b"\n", 0, pos) + 1 for pos in hits})
+def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int]]]:
+    """Lines in ``buf[:end]`` (whole lines, the last one maybe without its newline) and, for each irregular
+    one, ``(index of the line in the block, start, stop)``: usually none.
+
+    One vectorised pass finds every newline; a line is empty where a newline follows a newline (or opens
+    the block), and a hit (lone CR, invalid UTF-8) belongs to the line of the newlines before it.
+    """
+    b = np.frombuffer(memoryview(buf)[:end], dtype=np.uint8)
+    nl = np.flatnonzero(b == 0x0A)
+    n_lines = nl.size + (0 if b[end - 1] == 0x0A else 1)
+    hits = [nl[1:][np.diff(nl) == 1], nl[:1][nl[:1] == 0],
+            np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end])]
+    found = np.concatenate(hits)
+    if not found.size:
+        return n_lines, []
+    lines = []
+    for idx in np.unique(np.searchsorted(nl, found, side="left")).tolist():
+        start = int(nl[idx - 1]) + 1 if idx else 0
+        stop = int(nl[idx]) if idx < nl.size else end
+        lines.append((idx, start, stop))
+    return n_lines, lines
 
 
-def _line_fix(raw: bytes, line_no: int, rejected: list[IrregularLine]) -> tuple[bytes, bool]:
-    """The sanitised form of one irregular line, and whether it had a lone carriage return kept."""
+def _classify(raw: bytes, line_no: int, scan: Prescan) -> None:
+    """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR)."""
+    scan.irregular.append((line_no, raw))
     if _BLANK.fullmatch(raw):
-        rejected.append(IrregularLine(line_no, show_bytes(raw), "blank line"))
-        return MARKER, False
+        scan.rejected.append(IrregularLine(line_no, show_bytes(raw), "blank line"))
+        return
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = raw[exc.start:exc.start + 1].hex()
-        rejected.append(IrregularLine(
+        scan.rejected.append(IrregularLine(
             line_no, show_bytes(raw),
             f"invalid UTF-8 (byte 0x{bad} at column {exc.start + 1}); re-encode the file as UTF-8"))
-        return MARKER, False
-    fixed, n = _LONE_CR.subn(b" ", raw)
-    return fixed, n > 0
+        return
+    scan.fixed.append(FixedLine(line_no, _LONE_CR.sub(b" ", raw)))
 
 
-class _PartWriter:
-    def __init__(self, out_dir: Path | None, part_bytes: int, on_part: Callable[[Part], None] | None):
-        self.out_dir, self.part_bytes, self.on_part = out_dir, part_bytes, on_part
-        self.parts: list[Part] = []
-        self.fh: BinaryIO | None = None
-        self.size = self.first = self.lines = 0
-
-    def write(self, data, first_line: int, lines: int) -> None:
-        if self.out_dir is None or not lines:
-            return
-        if self.fh is None:
-            path = self.out_dir / f"part-{len(self.parts):05d}.tsv"
-            self.fh, self.size, self.first, self.lines = open(path, "wb"), 0, first_line, 0
-        self.fh.write(data)
-        self.size += len(data)
-        self.lines += lines
-        if self.size >= self.part_bytes:
-            self.close_part()
-
-    def close_part(self) -> None:
-        if self.fh is None:
-            return
-        self.fh.close()
-        part = Part(Path(self.fh.name), self.first, self.lines)
-        self.fh = None
-        self.parts.append(part)
-        if self.on_part is not None:
-            self.on_part(part)
-
-
-def prescan(path: str | Path, *, parts_dir: str | Path | None = None, part_bytes: int = PART_BYTES,
-            on_part: Callable[[Part], None] | None = None) -> Prescan:
-    """Hash, count and check ``path``; with ``parts_dir``, also write it as sanitised parts.
-
-    ``on_part`` is called with each part as soon as it is complete (the ingest stages it at once).
-    """
+def prescan(path: str | Path) -> Prescan:
+    """Hash, count and check ``path`` (plain or gzip): its dump id, line count and irregular lines."""
     digest = hashlib.sha256()
-    writer = _PartWriter(Path(parts_dir) if parts_dir is not None else None, part_bytes, on_part)
-    rejected: list[IrregularLine] = []
-    total_bytes = line_no = lone_cr = 0
+    scan = Prescan(path=Path(path), sha256="", bytes=0, lines=0)
+    line_no = 0
     buf = bytearray(CHUNK_BYTES * 2)
     filled = 0
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-sha256")
     try:
         with open_dump(path) as fh:
+            scan.compressed = isinstance(fh, gzip.GzipFile)
             while True:
                 if len(buf) - filled < CHUNK_BYTES:  # a line longer than a chunk: grow
                     buf.extend(bytes(CHUNK_BYTES))
@@ -234,15 +211,10 @@ def prescan(path: str | Path, *, parts_dir: str | Path | None = None, part_bytes
                 if cut:
                     block = memoryview(buf)[:cut]
                     hashed = hasher.submit(digest.update, block)  # releases the GIL: runs beside the checks
-                    total_bytes += cut
-                    n_lines = buf.count(b"\n", 0, cut) + (0 if buf[cut - 1] == 0x0A else 1)
-                    starts = _irregular_line_starts(buf, cut, at_file_start=line_no == 0)
-                    if starts:
-                        data, cr = _sanitise(bytes(block), starts, line_no, rejected)
-                        lone_cr += cr
-                        writer.write(data, line_no + 1, n_lines)
-                    else:
-                        writer.write(block if buf[cut - 1] == 0x0A else bytes(block) + b"\n", line_no + 1, n_lines)
+                    scan.bytes += cut
+                    n_lines, irregular = _scan_block(buf, cut)
+                    for idx, start, stop in irregular:
+                        _classify(bytes(buf[start:stop]), line_no + idx + 1, scan)
                     line_no += n_lines
                     hashed.result()
                     del block
@@ -250,30 +222,7 @@ def prescan(path: str | Path, *, parts_dir: str | Path | None = None, part_bytes
                     break
                 buf[:end - cut] = buf[cut:end]
                 filled = end - cut
-        writer.close_part()
     finally:
         hasher.shutdown(wait=True)
-        if writer.fh is not None:
-            writer.fh.close()
-    return Prescan(path=Path(path), sha256=digest.hexdigest(), bytes=total_bytes, lines=line_no,
-                   rejected=rejected, lone_cr_lines=lone_cr, parts=writer.parts)
-
-
-def _sanitise(block: bytes, starts: list[int], line_no: int, rejected: list[IrregularLine]) -> tuple[bytes, int]:
-    """``block`` with its irregular lines (at ``starts``) fixed; returns (bytes, lone-CR lines kept)."""
-    pieces: list[bytes] = []
-    pos = 0
-    counted = line_no
-    lone_cr = 0
-    for start in starts:
-        end = block.find(b"\n", start)
-        end = len(block) if end < 0 else end
-        counted += block.count(b"\n", pos, start)
-        pieces.append(block[pos:start])
-        fixed, had_cr = _line_fix(block[start:end], counted + 1, rejected)
-        lone_cr += had_cr
-        pieces.append(fixed)
-        pos = end
-    pieces.append(block[pos:])
-    data = b"".join(pieces)
-    return (data if data.endswith(b"\n") else data + b"\n"), lone_cr
+    scan.sha256, scan.lines = digest.hexdigest(), line_no
+    return scan

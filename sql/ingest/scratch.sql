@@ -1,16 +1,31 @@
--- The in-memory scratch database shared by the staging cursors of one ingest (attached per ingest).
+-- The in-memory scratch database of one ingest (attached per ingest, shared by its staging cursors).
+
+-- The checks of a user id and of an artist spelling: per line for rejected lines (sql/ingest/stage_*.sql),
+-- per distinct value for the rest (sql/ingest/load_dump.sql). NULL: fine.
+CREATE MACRO ingest_scratch.user_reason(user_raw, fmt) AS
+    CASE
+        WHEN trim(user_raw) = '' THEN 'empty user id'
+        WHEN fmt = '360k' AND NOT regexp_full_match(trim(user_raw), '[0-9a-f]{40}')
+            THEN 'user id is not a 40-character lower-case hex sha1'
+    END;
+
+CREATE MACRO ingest_scratch.spelling_reason(name_raw, mbid_raw) AS
+    CASE WHEN trim(name_raw) = '' AND try_cast(trim(mbid_raw) AS UUID) IS NULL
+         THEN 'empty artist name and no valid MBID' END;
+
+-- Plays or events, one row per row read (columns in the order of the stage SELECTs).
 CREATE TABLE ingest_scratch.stage_checked (
-    line_no  BIGINT NOT NULL,
-    user_key VARCHAR,
-    mbid_text VARCHAR,                  -- as in the file: cast to UUID per distinct spelling by the load
-    raw_name VARCHAR,
-    plays    BIGINT,
-    reason   VARCHAR,
-    raw      VARCHAR
+    user_key      VARCHAR,            -- as in the file: trimmed and checked per distinct value by the load
+    mbid_text     VARCHAR,            -- as in the file: cast to UUID per distinct spelling by the load
+    raw_name      VARCHAR,            -- as in the file: trimmed per distinct spelling by the load
+    plays         BIGINT,
+    reason        VARCHAR,            -- why the line is rejected, when the line alone says so
+    raw           VARCHAR,            -- the line, where the fields above cannot rebuild it
+    user_hash     UBIGINT,
+    spelling_hash UBIGINT
 );
 
 CREATE TABLE ingest_scratch.stage_profiles (
-    line_no  BIGINT NOT NULL,
     user_key VARCHAR,
     gender   VARCHAR,
     age      SMALLINT,

@@ -2,45 +2,44 @@ import hashlib
 
 import numpy as np
 
-from musim.ingest.prescan import MARKER, prescan
+from musim.ingest.prescan import prescan
 from tests.lastfm_files import write_lines
 
 
-def _joined(scan) -> bytes:
-    return b"".join(p.path.read_bytes() for p in scan.parts)
-
-
-def test_clean_file_is_hashed_counted_and_copied_as_is(tmp_path):
+def test_clean_file_is_hashed_and_counted(tmp_path):
     path = write_lines(tmp_path / "a.tsv", ["x\ty", "z\tw"])
-    scan = prescan(path, parts_dir=tmp_path)
-    assert scan.lines == 2 and not scan.rejected and scan.lone_cr_lines == 0
+    scan = prescan(path)
+    assert scan.lines == 2 and scan.bytes == path.stat().st_size
+    assert not scan.rejected and not scan.fixed and not scan.irregular
     assert scan.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert _joined(scan) == path.read_bytes()
 
 
 def test_irregular_lines_keep_their_numbers(tmp_path, monkeypatch):
     monkeypatch.setattr("musim.ingest.prescan.CHUNK_BYTES", 16)  # many blocks: exercise the block seams
-    lines = [b"", b"one\tok", b"two\r(live)\tok", b"", b"bad\xff\tbyte", b"last\tline"]
+    lines = [b"", b"one\tok", b"two\r(live)\tok", b"", b"", b"bad\xff\tbyte", b"last\tline", b"", b" \t\r "]
     path = write_lines(tmp_path / "a.tsv", lines, newline_at_end=False)
-    scan = prescan(path, parts_dir=tmp_path, part_bytes=20)
-    assert scan.lines == 6
+    scan = prescan(path)
+    assert scan.lines == 9
     assert [(r.line_no, r.reason.split(" (")[0]) for r in scan.rejected] == [
-        (1, "blank line"), (4, "blank line"), (5, "invalid UTF-8")]
-    assert scan.rejected[2].raw == "bad\\xff\tbyte"
-    assert scan.lone_cr_lines == 1
-    assert _joined(scan).split(b"\n")[:6] == [MARKER, b"one\tok", b"two (live)\tok", MARKER, MARKER, b"last\tline"]
-    # parts are whole lines and know where they start
-    assert len(scan.parts) > 1 and scan.parts[0].first_line == 1
-    assert sum(p.lines for p in scan.parts) == 6
-    for a, b in zip(scan.parts, scan.parts[1:], strict=False):
-        assert b.first_line == a.first_line + a.lines
+        (1, "blank line"), (4, "blank line"), (5, "blank line"), (6, "invalid UTF-8"), (8, "blank line"),
+        (9, "blank line")]
+    assert scan.rejected[3].raw == "bad\\xff\tbyte"
+    assert [(f.line_no, f.text) for f in scan.fixed] == [(3, b"two (live)\tok")]
+    assert scan.irregular == [(i + 1, lines[i]) for i in (0, 2, 3, 4, 5, 7, 8)]
+
+
+def test_blank_line_at_the_start_of_a_block_is_found(tmp_path, monkeypatch):
+    monkeypatch.setattr("musim.ingest.prescan.CHUNK_BYTES", 8)
+    path = write_lines(tmp_path / "a.tsv", [b"abcdefg", b"", b"x"])  # the 2nd read starts at the empty line
+    scan = prescan(path)
+    assert [(r.line_no, r.reason) for r in scan.rejected] == [(2, "blank line")]
 
 
 def test_long_lines_grow_the_buffer(tmp_path, monkeypatch):
     monkeypatch.setattr("musim.ingest.prescan.CHUNK_BYTES", 8)
-    path = write_lines(tmp_path / "a.tsv", ["x" * 100, "y\tz"])
-    scan = prescan(path, parts_dir=tmp_path)
-    assert scan.lines == 2 and _joined(scan) == path.read_bytes()
+    path = write_lines(tmp_path / "a.tsv", ["x" * 100, "y\tz\r!"])
+    scan = prescan(path)
+    assert scan.lines == 2 and [(f.line_no, f.text) for f in scan.fixed] == [(2, b"y\tz !")]
 
 
 def test_gzip_hashes_the_content(tmp_path):

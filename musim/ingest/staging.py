@@ -1,0 +1,138 @@
+"""Stage a dump file into the ingest's scratch database: DuckDB reads the file itself, in parallel.
+
+The staging SQL (``sql/ingest/stage_*.sql``) is a ``SELECT`` over ``read_csv`` of the whole file; it is
+inserted into a scratch table with ``preserve_insertion_order`` on, so the table's ``rowid`` is the order in
+which DuckDB read the rows. While DuckDB reads, the pre-scan (:mod:`musim.ingest.prescan`) hashes the same
+file and finds its few irregular lines, the only ones DuckDB may not read as exactly one row.
+
+How many rows DuckDB makes of each irregular line is *measured*, not assumed: those lines are read again,
+alone, between sentinel lines, with the same SQL. From that, every row maps to its physical line: the rows
+of irregular lines are deleted (the pre-scan rejected or fixed those lines; fixed ones are staged again from
+their clean text, after the rest), and :func:`line_map` gives each remaining row its line number as
+``rowid + shift`` (the scratch table ``<table>_lines``, joined ``ASOF`` by the loads). The row count must
+come out exactly as predicted, or the ingest stops before anything is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+
+from musim import sql
+from musim.errors import IngestError
+from musim.ingest.prescan import Prescan, is_gzip, prescan
+
+log = logging.getLogger(__name__)
+
+#: Never occurs in a dump: makes DuckDB keep empty fields as '' and pad missing ones with NULL.
+NULLSTR = "\x1e\x1f\x1e"
+#: Separates the irregular lines when they are read again one by one; its first field is unmistakable.
+SENTINEL = b"\x1d\x1e musim line end \x1e\x1d"
+SCRATCH = "ingest_scratch"
+
+
+def _insert(cur: duckdb.DuckDBPyConnection, table: str, sql_name: str, path: Path, compressed: bool) -> int:
+    """Append what ``sql_name`` reads from ``path`` to ``table`` in read order; the number of rows."""
+    cur.execute("SET preserve_insertion_order = true")
+    text = sql.render(sql_name, path=str(path), nullstr=NULLSTR, compression="gzip" if compressed else "none")
+    return int(cur.execute(f"INSERT INTO {SCRATCH}.{table} {text}").fetchone()[0])
+
+
+def _stage_in_background(con: duckdb.DuckDBPyConnection, table: str, sql_name: str, path: Path,
+                         compressed: bool) -> int:
+    cur = con.cursor()
+    try:
+        return _insert(cur, table, sql_name, path, compressed)
+    finally:
+        cur.close()
+
+
+def rows_per_line(con: duckdb.DuckDBPyConnection, lines: list[bytes], table: str, sql_name: str,
+                  workdir: Path) -> list[int]:
+    """How many rows the staging SQL makes of each of ``lines`` (read alone, between sentinel lines)."""
+    if not lines:
+        return []
+    probe = workdir / "irregular.tsv"
+    probe.write_bytes(b"".join(line + b"\n" + SENTINEL + b"\n" for line in lines))
+    con.execute(f"CREATE OR REPLACE TABLE {SCRATCH}.probe AS SELECT * FROM {SCRATCH}.{table} LIMIT 0")
+    _insert(con, "probe", sql_name, probe, compressed=False)
+    sentinel = SENTINEL.decode()
+    first = [r[0] for r in con.execute(f"SELECT user_key FROM {SCRATCH}.probe ORDER BY rowid").fetchall()]
+    con.execute(f"DROP TABLE {SCRATCH}.probe")
+    counts, run = [], 0
+    for value in first:
+        if value == sentinel:
+            counts.append(run)
+            run = 0
+        else:
+            run += 1
+    if len(counts) != len(lines) or run:
+        raise IngestError("could not tell how DuckDB reads the irregular lines of this file; nothing was stored. "
+                          "This is a musim bug: please report it with the file.")
+    return counts
+
+
+def line_map(scan: Prescan, counts: list[int], main_rows: int) -> tuple[list[int], dict[int, int]]:
+    """Rows to delete (those DuckDB made of irregular lines) and ``{first rowid: shift}``: a row's line is
+    ``rowid + shift`` of the last entry at or below its rowid. The fixed lines follow the main rows, in order.
+    """
+    drops: list[int] = []
+    shift = 1
+    shifts = {0: shift}
+    for (line_no, _), rows in zip(scan.irregular, counts, strict=True):
+        start = line_no - shift
+        drops.extend(range(start, start + rows))
+        shift += 1 - rows
+        shifts[start + rows] = shift
+    for k, fixed in enumerate(scan.fixed):
+        shifts[main_rows + k] = fixed.line_no - (main_rows + k)
+    return drops, shifts
+
+
+def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str,
+                   workdir: Path) -> Prescan:
+    """Pre-scan ``path`` while DuckDB stages it into ``ingest_scratch.<table>``; map rows to lines.
+
+    Afterwards the table holds one row per line that is not an irregular line the pre-scan rejected, and
+    ``ingest_scratch.<table>_lines`` maps its rowids to line numbers.
+    """
+    compressed = is_gzip(path)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-stage") as pool:
+        staged = pool.submit(_stage_in_background, con, table, sql_name, path, compressed)
+        try:
+            scan = prescan(path)
+        finally:
+            main_rows = staged.result()
+    counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
+    expected = scan.lines - len(scan.irregular) + sum(counts)
+    if main_rows != expected:
+        raise IngestError(
+            f"{path}: DuckDB read {main_rows} rows where {expected} were expected from its {scan.lines} lines; "
+            "nothing was stored. This is a musim bug: please report it with the file.")
+    drops, shifts = line_map(scan, counts, main_rows)
+    try:
+        _apply(con, path, table, sql_name, workdir, scan, drops, shifts)
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    log.debug("%s: %d rows staged, %d irregular lines (%d rows dropped, %d fixed)", path.name, main_rows,
+              len(scan.irregular), len(drops), len(scan.fixed))
+    return scan
+
+
+def _apply(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str, workdir: Path, scan: Prescan,
+           drops: list[int], shifts: dict[int, int]) -> None:
+    if drops:
+        con.execute(f"DELETE FROM {SCRATCH}.{table} WHERE rowid IN (SELECT unnest($rows))", {"rows": drops})
+    if scan.fixed:
+        fixed = workdir / "fixed.tsv"
+        fixed.write_bytes(b"".join(f.text + b"\n" for f in scan.fixed))
+        added = _insert(con, table, sql_name, fixed, compressed=False)
+        if added != len(scan.fixed):
+            raise IngestError(f"{path}: {len(scan.fixed)} lines with a lone carriage return made {added} rows; "
+                              "nothing was stored. This is a musim bug: please report it with the file.")
+    con.execute(f"CREATE OR REPLACE TABLE {SCRATCH}.{table}_lines AS "
+                "SELECT unnest($first) AS first_rowid, unnest($shift) AS shift",
+                {"first": list(shifts), "shift": list(shifts.values())})
