@@ -29,7 +29,7 @@ from musim.ingest.staging import scan_and_stage
 log = logging.getLogger(__name__)
 #: Temporary tables of sql/ingest/load_dump.sql, dropped once the dump is loaded.
 _LOAD_TEMP_TABLES = ("stage_user", "stage_spelling_hash", "stage_late", "stage_user_live", "stage_spelling_live",
-                     "stage_spelling", "stage_user_map", "stage_spelling_map")
+                     "stage_spelling", "stage_user_map", "stage_spelling_map", "stage_sum_fits")
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,14 @@ def test_1k_events_with_irregular_lines(tmp_path):
     with warehouse.writer() as con:
         assert con.execute("SELECT plays FROM lastfm_plays").fetchall() == [(2,)]
         assert [n for (n,) in con.execute("SELECT line_no FROM ingest_rejects ORDER BY 1").fetchall()] == [1, 4, 5]
+
+
+def test_huge_play_counts_are_summed_exactly(tmp_path):
+    """Plays that could overflow a 64-bit sum take the exact 128-bit path (the common case sums in 64 bits)."""
+    big = 999_999_999_999_999_999
+    lines = [f"{U1}\t{MB_A}\tFoo\t{big}", f"{U1}\t{MB_A}\tFoo\t{big}"] + [
+        f"{_user(i)}\t{MB_A}\tFoo\t1" for i in range(10)]
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    assert (r.loaded, r.plays_rows) == (12, 11)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT max(plays), sum(plays) FROM lastfm_plays").fetchone() == (2 * big, 2 * big + 10)
