@@ -64,6 +64,8 @@ class Prescan:
     #: ``(line_no, raw bytes)`` of every irregular line (rejected or fixed), in file order.
     irregular: list[tuple[int, bytes]] = field(default_factory=list)
     compressed: bool = False
+    #: ``(bytes, line number)`` of the longest line.
+    longest_line: tuple[int, int] = (0, 0)
 
     @property
     def lone_cr_lines(self) -> int:
@@ -145,9 +147,10 @@ def _lone_cr_offsets(buf: bytearray, end: int) -> list[int]:
     return found
 
 
-def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int]]]:
-    """Lines in ``buf[:end]`` (whole lines, the last one maybe without its newline) and, for each irregular
-    one, ``(index of the line in the block, start, stop)``: usually none.
+def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int]], tuple[int, int]]:
+    """Lines in ``buf[:end]`` (whole lines, the last one maybe without its newline); for each irregular
+    one, ``(index of the line in the block, start, stop)`` (usually none); and the longest line's
+    ``(length, index)``.
 
     One vectorised pass finds every newline; a line is empty where a newline follows a newline (or opens
     the block), and a hit (lone CR, invalid UTF-8) belongs to the line of the newlines before it.
@@ -155,17 +158,21 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     b = np.frombuffer(memoryview(buf)[:end], dtype=np.uint8)
     nl = np.flatnonzero(b == 0x0A)
     n_lines = nl.size + (0 if b[end - 1] == 0x0A else 1)
-    hits = [nl[1:][np.diff(nl) == 1], nl[:1][nl[:1] == 0],
+    ends = np.append(nl, end) if n_lines > nl.size else nl
+    lengths = np.diff(ends, prepend=-1) - 1  # bytes before each line's newline
+    widest = int(np.argmax(lengths))
+    longest = (int(lengths[widest]), widest)
+    hits = [nl[1:][lengths[1:nl.size] == 0], nl[:1][nl[:1] == 0],
             np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end])]
     found = np.concatenate(hits)
     if not found.size:
-        return n_lines, []
+        return n_lines, [], longest
     lines = []
     for idx in np.unique(np.searchsorted(nl, found, side="left")).tolist():
         start = int(nl[idx - 1]) + 1 if idx else 0
         stop = int(nl[idx]) if idx < nl.size else end
         lines.append((idx, start, stop))
-    return n_lines, lines
+    return n_lines, lines, longest
 
 
 def _classify(raw: bytes, line_no: int, scan: Prescan) -> None:
@@ -212,9 +219,11 @@ def prescan(path: str | Path) -> Prescan:
                     block = memoryview(buf)[:cut]
                     hashed = hasher.submit(digest.update, block)  # releases the GIL: runs beside the checks
                     scan.bytes += cut
-                    n_lines, irregular = _scan_block(buf, cut)
-                    for idx, start, stop in irregular:
-                        _classify(bytes(buf[start:stop]), line_no + idx + 1, scan)
+                    n_lines, irregular, (width, idx) = _scan_block(buf, cut)
+                    for i, start, stop in irregular:
+                        _classify(bytes(buf[start:stop]), line_no + i + 1, scan)
+                    if width > scan.longest_line[0]:
+                        scan.longest_line = (width, line_no + idx + 1)
                     line_no += n_lines
                     hashed.result()
                     del block

@@ -32,6 +32,8 @@ NULLSTR = "\x1e\x1f\x1e"
 #: Separates the irregular lines when they are read again one by one; its first field is unmistakable.
 SENTINEL = b"\x1d\x1e musim line end \x1e\x1d"
 SCRATCH = "ingest_scratch"
+#: DuckDB's CSV reader refuses longer lines (its ``max_line_size``).
+MAX_LINE_BYTES = 2_000_000
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, sql_name: str, path: Path, compressed: bool) -> int:
@@ -106,6 +108,10 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
             scan = prescan(path)
         finally:
             main_rows = staged.result()
+    width, line_no = scan.longest_line
+    if width > MAX_LINE_BYTES:
+        raise IngestError(f"{path}: line {line_no} is {width:,} bytes long; a dump line is at most "
+                          f"{MAX_LINE_BYTES:,} bytes (is this a Last.FM dump?). Nothing was stored.")
     counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
     expected = scan.lines - len(scan.irregular) + sum(counts)
     if main_rows != expected:

@@ -84,3 +84,9 @@ def test_lone_carriage_returns_found_in_few_and_in_crlf_blocks():
     assert _lone_cr_offsets(few, len(few)) == [1, 6]
     crlf = bytearray(b"x\r\n" * 2000 + b"y\rz\n")
     assert _lone_cr_offsets(crlf, len(crlf)) == [6001]
+
+
+def test_the_longest_line_is_found(tmp_path, monkeypatch):
+    monkeypatch.setattr("musim.ingest.prescan.CHUNK_BYTES", 16)
+    path = write_lines(tmp_path / "a.tsv", ["ab", "x" * 40, "", "abc"], newline_at_end=False)
+    assert prescan(path).longest_line == (40, 2)

@@ -109,3 +109,14 @@ def test_huge_play_counts_are_summed_exactly(tmp_path):
     assert (r.loaded, r.plays_rows) == (12, 11)
     with warehouse.writer() as con:
         assert con.execute("SELECT max(plays), sum(plays) FROM lastfm_plays").fetchone() == (2 * big, 2 * big + 10)
+
+
+def test_a_line_too_long_for_duckdb_is_a_clear_error(tmp_path, monkeypatch):
+    import pytest
+
+    from musim.errors import IngestError
+
+    monkeypatch.setattr("musim.ingest.staging.MAX_LINE_BYTES", 100)
+    path = write_lines(tmp_path / "d.tsv", [f"{U1}\t{MB_A}\tFoo\t1", f"{U2}\t{MB_A}\t{'x' * 200}\t1"])
+    with pytest.raises(IngestError, match=r"line 2 is 2\d\d bytes long"):
+        ingest_lastfm(path)
