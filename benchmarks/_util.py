@@ -42,6 +42,15 @@ def measure(code: str, *, env: dict[str, str] | None = None, timeout: float = 36
     return wall, float(result.pop("_peak_rss_mib")), result
 
 
+def warm(path: Path) -> None:
+    """Read ``path`` once so the step that follows finds it in the page cache, as the steps it is compared
+    with do (this machine's kernel reclaims idle page cache, so a file read minutes ago may be on disk again).
+    """
+    with open(path, "rb") as fh:
+        while fh.read(64 * 1024 * 1024):
+            pass
+
+
 def synthetic_dump(workdir: Path, spec: dict) -> Path:
     """The plays file of a synthetic Last.FM dump for ``spec`` (write_lastfm_dump kwargs), generated once."""
     from musim.synth.lastfm import PLAYS_FILE, write_lastfm_dump

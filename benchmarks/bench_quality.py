@@ -21,7 +21,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from benchmarks._util import measure, row, synthetic_dump
+from benchmarks._util import measure, row, synthetic_dump, warm
 from benchmarks.bench_lastfm import FULL  # the same full-scale dump as the data-spine benchmark
 
 QUICK = {"users": 4_000, "artists": 3_000, "quirks": 0.0005, "seed": 7}
@@ -34,6 +34,7 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
     shutil.rmtree(home, ignore_errors=True)
     env = {"MUSIM_HOME": str(home)}
 
+    warm(plays)
     ingest_wall, ingest_rss, ing = measure(f"""
         from musim.ingest.lastfm import ingest_lastfm
         T0 = time.perf_counter()
