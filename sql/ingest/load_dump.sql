@@ -143,28 +143,23 @@ SELECT coalesce(max(plays), 0)::HUGEINT * count(*) < 9223372036854775807 AS fits
 FROM ingest_scratch.stage_checked
 WHERE reason IS NULL;
 
+CREATE OR REPLACE TEMP VIEW stage_play_rows AS
+SELECT (u.user_id::BIGINT << 32) | s.artist_id AS k, c.plays
+FROM ingest_scratch.stage_checked c
+JOIN stage_user_map u USING (user_hash)
+JOIN stage_spelling_map s USING (spelling_hash)
+WHERE c.reason IS NULL;
+
 SET disabled_optimizers = 'join_filter_pushdown';
 
 INSERT INTO lastfm_plays (dump_id, user_id, artist_id, plays, lines)
 SELECT $dump_id, (k >> 32)::INTEGER, (k & 4294967295)::INTEGER, plays, lines
 FROM (
-    SELECT (u.user_id::BIGINT << 32) | s.artist_id AS k, sum_no_overflow(c.plays) AS plays, count(*) AS lines
-    FROM ingest_scratch.stage_checked c
-    JOIN stage_user_map u USING (user_hash)
-    JOIN stage_spelling_map s USING (spelling_hash)
-    WHERE c.reason IS NULL AND (SELECT fits FROM stage_sum_fits)
-    GROUP BY k
-);
-
-INSERT INTO lastfm_plays (dump_id, user_id, artist_id, plays, lines)
-SELECT $dump_id, (k >> 32)::INTEGER, (k & 4294967295)::INTEGER, plays, lines
-FROM (
-    SELECT (u.user_id::BIGINT << 32) | s.artist_id AS k, sum(c.plays) AS plays, count(*) AS lines
-    FROM ingest_scratch.stage_checked c
-    JOIN stage_user_map u USING (user_hash)
-    JOIN stage_spelling_map s USING (spelling_hash)
-    WHERE c.reason IS NULL AND NOT (SELECT fits FROM stage_sum_fits)
-    GROUP BY k
+    SELECT k, sum_no_overflow(plays) AS plays, count(*) AS lines
+    FROM stage_play_rows WHERE (SELECT fits FROM stage_sum_fits) GROUP BY k
+    UNION ALL
+    SELECT k, sum(plays), count(*)
+    FROM stage_play_rows WHERE NOT (SELECT fits FROM stage_sum_fits) GROUP BY k
 );
 
 RESET disabled_optimizers;
