@@ -112,14 +112,14 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
     if width > MAX_LINE_BYTES:
         raise IngestError(f"{path}: line {line_no} is {width:,} bytes long; a dump line is at most "
                           f"{MAX_LINE_BYTES:,} bytes (is this a Last.FM dump?). Nothing was stored.")
-    counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
-    expected = scan.lines - len(scan.irregular) + sum(counts)
-    if main_rows != expected:
-        raise IngestError(
-            f"{path}: DuckDB read {main_rows} rows where {expected} were expected from its {scan.lines} lines; "
-            "nothing was stored. This is a musim bug: please report it with the file.")
-    drops, shifts = line_map(scan, counts, main_rows)
     try:
+        counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
+        expected = scan.lines - len(scan.irregular) + sum(counts)
+        if main_rows != expected:
+            raise IngestError(
+                f"{path}: DuckDB read {main_rows} rows where {expected} were expected from its {scan.lines} "
+                "lines; nothing was stored. This is a musim bug: please report it with the file.")
+        drops, shifts = line_map(scan, counts, main_rows)
         _apply(con, path, table, sql_name, workdir, scan, drops, shifts)
     finally:
         con.execute("SET preserve_insertion_order = false")
