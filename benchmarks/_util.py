@@ -42,13 +42,16 @@ def measure(code: str, *, env: dict[str, str] | None = None, timeout: float = 36
     return wall, float(result.pop("_peak_rss_mib")), result
 
 
-def warm(path: Path) -> None:
+def warm(path: Path) -> int:
     """Read ``path`` once so the step that follows finds it in the page cache, as the steps it is compared
     with do (this machine's kernel reclaims idle page cache, so a file read minutes ago may be on disk again).
+    Returns the bytes read.
     """
+    read = 0
     with open(path, "rb") as fh:
-        while fh.read(64 * 1024 * 1024):
-            pass
+        while chunk := fh.read(64 * 1024 * 1024):
+            read += len(chunk)
+    return read
 
 
 def synthetic_dump(workdir: Path, spec: dict) -> Path:
