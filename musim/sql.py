@@ -44,14 +44,19 @@ def literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def single(name: str) -> str:
+    """The one statement of ``sql/<name>`` (a file meant to hold exactly one)."""
+    found = statements(load(name))
+    if len(found) != 1:
+        raise ValueError(f"sql/{name} must hold exactly one statement")
+    return found[0]
+
+
 def render(name: str, **literals) -> str:
     """The one statement of ``sql/<name>`` with its ``${...}`` literals filled in (to embed in a statement
     the caller completes, e.g. ``INSERT INTO <scratch table> <this SELECT>``); it may have no ``$named``
     parameters."""
-    found = statements(load(name))
-    if len(found) != 1:
-        raise ValueError(f"sql/{name} must hold exactly one statement to be rendered")
-    text = _LITERAL.sub(lambda m: literal(literals[m.group(1)]), found[0])
+    text = _LITERAL.sub(lambda m: literal(literals[m.group(1)]), single(name))
     if params_of(text):
         raise ValueError(f"sql/{name} has parameters {sorted(params_of(text))}: use sql.run for it")
     return text

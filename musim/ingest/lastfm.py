@@ -27,10 +27,6 @@ from musim.ingest.prescan import Prescan
 from musim.ingest.staging import scan_and_stage
 
 log = logging.getLogger(__name__)
-#: Temporary tables of sql/ingest/load_dump.sql, dropped once the dump is loaded.
-_LOAD_TEMP_TABLES = ("stage_user", "stage_spelling_hash", "stage_late", "stage_user_live", "stage_spelling_live",
-                     "stage_spelling", "stage_user_map", "stage_spelling_map", "stage_sum_fits")
-_LOAD_TEMP_VIEWS = ("stage_play_rows",)
 
 
 @dataclass(frozen=True)
@@ -157,10 +153,6 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, profiles, pscan: Presc
         [dump_id, seq, source.name, chosen, scan.bytes, scan.lines, loaded, rejected, plays_rows, users, artists,
          Path(profiles).name if profiles else None, pscan.sha256 if pscan else None, *profile_counts,
          started, finished])
-    for view in _LOAD_TEMP_VIEWS:
-        con.execute(f"DROP VIEW IF EXISTS {view}")
-    for table in _LOAD_TEMP_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
     return IngestResult(dump_id=dump_id, format=chosen, lines=scan.lines, loaded=int(loaded), rejected=int(rejected),
                         users=int(users), artists=int(artists), already_ingested=False, file_name=source.name,
                         plays_rows=int(plays_rows), profile_lines=profile_counts[0],

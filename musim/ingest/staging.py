@@ -54,7 +54,11 @@ def _stage_in_background(con: duckdb.DuckDBPyConnection, table: str, sql_name: s
 
 def rows_per_line(con: duckdb.DuckDBPyConnection, lines: list[bytes], table: str, sql_name: str,
                   workdir: Path) -> list[int]:
-    """How many rows the staging SQL makes of each of ``lines`` (read alone, between sentinel lines)."""
+    """How many rows the staging SQL makes of each of ``lines`` (read alone, between sentinel lines).
+
+    Every ``sql/ingest/stage_*.sql`` outputs the line's first field, at most trimmed, as ``user_key``: that is
+    how the sentinel rows are told apart.
+    """
     if not lines:
         return []
     probe = workdir / "irregular.tsv"

@@ -223,7 +223,7 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, d
     def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
         t = ctx.thresholds
         params = ctx.params()
-        base_stmt = _single(base)
+        base_stmt = sql.single(base)
         base_params = {k: params[k] for k in sql.params_of(base_stmt)}
         total = ctx.con.execute(f"SELECT count(*) FROM ({base_stmt})", base_params).fetchone()[0]
         coverage.rows_total = int(total)
@@ -238,7 +238,7 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, d
             ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE q_base AS {base_stmt}", base_params)
             coverage.how = f"all {total:,} rows"
         try:
-            rows_stmt = _single(rows)
+            rows_stmt = sql.single(rows)
             used = {k: params[k] for k in sql.params_of(rows_stmt)}
             reader = ctx.con.sql(rows_stmt, params=used or None).to_arrow_reader(t.batch_rows)
             pending = None
@@ -258,15 +258,8 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, d
                 description=description or f"row-level expectations ({rows})")
 
 
-def _single(name: str) -> str:
-    stmts = sql.statements(sql.load(name))
-    if len(stmts) != 1:
-        raise ValueError(f"sql/{name} must hold exactly one SELECT statement")
-    return stmts[0]
-
-
 def _fetch_df(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pd.DataFrame:
-    stmt = _single(name)
+    stmt = sql.single(name)
     used = sql.params_of(stmt)
     missing = used - params.keys()
     if missing:

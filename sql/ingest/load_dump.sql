@@ -4,6 +4,7 @@
 -- file, with 64-bit hashes of both: users and spellings are checked, trimmed and resolved once per distinct
 -- value here, and the sixteen million rows meet them through joins on the hashes. A hash shared by two
 -- different strings would stop the ingest (checked below), never mix two users or artists.
+-- Its TEMP tables and view go with the writer's connection, which the ingest closes when it is done.
 
 -- 1. Distinct user ids and artist spellings, each checked once ($format: 360k or 1k).
 CREATE OR REPLACE TEMP TABLE stage_user AS
