@@ -26,3 +26,29 @@ def test_a_failing_migration_leaves_nothing(monkeypatch, tmp_path, musim_home):
     monkeypatch.setattr(wh, "available_migrations", lambda: good)
     con = wh.connect()
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'half_done'").fetchone()[0] == 0
+
+
+def test_the_bulk_load_migration_keeps_every_row(monkeypatch, musim_home):
+    """009 rebuilds users, artists and spellings without their key indexes: a warehouse filled under 008
+    keeps every row, and the tables no longer carry an index to maintain on each ingest."""
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 9])
+    con = wh.connect()
+    con.execute("INSERT INTO lastfm_user VALUES (1, 'a'), (2, 'b')")
+    con.execute("INSERT INTO artist VALUES (1, 'name:x', NULL, 'X', 'x', false, 'd1'), "
+                "(2, 'mbid:00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000001', 'Y', 'y', "
+                "false, 'd1')")
+    con.execute("INSERT INTO artist_name_variant VALUES (1, 'X', 'd1', 3), (2, 'Y', 'd1', 4)")
+    before = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+              for t in ("lastfm_user", "artist", "artist_name_variant")}
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    con = wh.connect()
+    for table, rows in before.items():
+        assert con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == rows
+    indexed = con.execute("""SELECT DISTINCT table_name FROM duckdb_constraints()
+                             WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')
+                               AND table_name IN ('lastfm_user', 'artist', 'artist_name_variant')""").fetchall()
+    assert indexed == []

@@ -5,6 +5,14 @@
  WHERE u.user_key IS NULL OR NOT regexp_full_match(u.user_key, $user_key_regex)
  LIMIT $limit)
 UNION ALL
+(SELECT 'duplicate_user_ids', 'user_id ' || user_id || ': ' || count(*) || ' users'
+ FROM lastfm_user GROUP BY user_id HAVING count(*) > 1
+ LIMIT $limit)
+UNION ALL
+(SELECT 'duplicate_user_keys', user_key || ': ' || count(*) || ' users'
+ FROM lastfm_user GROUP BY user_key HAVING count(*) > 1
+ LIMIT $limit)
+UNION ALL
 (SELECT 'missing_artist_keys', 'artist_id ' || x.artist_id || coalesce(' (' || a.name || ')', ' has no artist')
  FROM (SELECT DISTINCT artist_id FROM lastfm_plays WHERE dump_id = $dump_id) x
  LEFT JOIN artist a USING (artist_id)

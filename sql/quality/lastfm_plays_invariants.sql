@@ -26,6 +26,12 @@ users AS (
     FROM (SELECT DISTINCT user_id FROM lastfm_plays WHERE dump_id = $dump_id) x
     LEFT JOIN lastfm_user u USING (user_id)
 ),
+user_table AS (
+    -- lastfm_user has no key constraint (sql/migrations/009_bulk_load_tables.sql): ids and keys are checked here
+    SELECT count(*) - count(DISTINCT user_id) AS duplicate_user_ids,
+           count(*) - count(DISTINCT user_key) AS duplicate_user_keys
+    FROM lastfm_user
+),
 artists AS (
     SELECT count(*) FILTER (WHERE a.artist_id IS NULL OR coalesce(a.artist_key, '') = '') AS missing_artist_keys
     FROM (SELECT DISTINCT artist_id FROM lastfm_plays WHERE dump_id = $dump_id) x
@@ -39,5 +45,6 @@ r AS (
 SELECT d.lines, d.loaded, d.rejected, d.loaded + d.rejected AS loaded_plus_rejected,
        p.sum_lines, r.rejects_stored, d.plays_rows, p.rows_stored,
        CASE WHEN d.lines > 0 THEN d.rejected / d.lines ELSE 0.0 END AS reject_share,
-       p.bad_plays_rows, p.bad_lines_rows, dup.duplicate_rows, users.bad_user_keys, artists.missing_artist_keys
-FROM d, p, dup, r, users, artists;
+       p.bad_plays_rows, p.bad_lines_rows, dup.duplicate_rows, users.bad_user_keys, user_table.duplicate_user_ids, user_table.duplicate_user_keys,
+       artists.missing_artist_keys
+FROM d, p, dup, r, users, user_table, artists;

@@ -47,6 +47,9 @@ BAD = [
      ["UPDATE lastfm_plays SET plays = -7 WHERE user_id = 1"], "bad_plays_rows", "plays -7"),
     ("user id not sha1", "lastfm_plays",
      ["UPDATE lastfm_user SET user_key = 'not-a-sha1' WHERE user_id = 2"], "bad_user_keys", "not-a-sha1"),
+    ("user key twice", "lastfm_plays",
+     ["INSERT INTO lastfm_user SELECT (SELECT max(user_id) + 1 FROM lastfm_user), user_key FROM lastfm_user "
+      "WHERE user_id = 2"], "duplicate_user_keys", "2 users"),
     ("artist without key", "lastfm_plays",
      ["DELETE FROM artist WHERE artist_id = 3"], "missing_artist_keys", "artist_id 3"),
     ("lost plays rows", "lastfm_plays",

@@ -43,6 +43,8 @@ def plays_invariants(ctx: CheckContext) -> list:
         _zero(gxe, "bad_lines_rows", "every row merges >= 1 line"),
         _zero(gxe, "duplicate_rows", "one row per user and artist"),
         _zero(gxe, "bad_user_keys", f"user ids are {fmt}"),
+        _zero(gxe, "duplicate_user_ids", "user ids are unique"),
+        _zero(gxe, "duplicate_user_keys", "one user id per user key"),
         _zero(gxe, "missing_artist_keys", "every artist played has an artist row with a key"),
     ]
 
