@@ -42,6 +42,11 @@ def measure(code: str, *, env: dict[str, str] | None = None, timeout: float = 36
     return wall, float(result.pop("_peak_rss_mib")), result
 
 
+def median_run(runs: list[tuple[float, float, dict]]) -> tuple[float, float, dict]:
+    """The :func:`measure` result with the median wall time (its peak RSS and result with it)."""
+    return sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+
+
 def warm(path: Path) -> int:
     """Read ``path`` once so the step that follows finds it in the page cache, as the steps it is compared
     with do (this machine's kernel reclaims idle page cache, so a file read minutes ago may be on disk again).

@@ -16,17 +16,11 @@ import json
 import shutil
 from pathlib import Path
 
-from benchmarks._util import measure, row, synthetic_dump, warm
+from benchmarks._util import measure, median_run, row, synthetic_dump, warm
 
 FULL = {"users": 360_000, "artists": 290_000, "quirks": 0.0005, "seed": 7}
 QUICK = {"users": 20_000, "artists": 12_000, "quirks": 0.001, "seed": 7}
 REPEATS = 3
-
-
-def _median(runs: list[tuple[float, float, dict]]) -> tuple[float, float, dict]:
-    """The run with the median wall time (its RSS and result with it)."""
-    return sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-
 
 
 def run(*, quick: bool, workdir: Path) -> list[dict]:
@@ -65,8 +59,8 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
         warm(plays)
         bares.append(measure(bare_code))
         (workdir / "bare.duckdb").unlink(missing_ok=True)
-    ingest_wall, ingest_rss, res = _median(ingests)
-    bare_wall, bare_rss, _ = _median(bares)
+    ingest_wall, ingest_rss, res = median_run(ingests)
+    bare_wall, bare_rss, _ = median_run(bares)
     (workdir / "bare.duckdb").unlink(missing_ok=True)
     warm(plays)
     pandas_wall, pandas_rss, _ = measure(f"""
