@@ -120,3 +120,18 @@ def test_a_line_too_long_for_duckdb_is_a_clear_error(tmp_path, monkeypatch):
     path = write_lines(tmp_path / "d.tsv", [f"{U1}\t{MB_A}\tFoo\t1", f"{U2}\t{MB_A}\t{'x' * 200}\t1"])
     with pytest.raises(IngestError, match=r"line 2 is 2\d\d bytes long"):
         ingest_lastfm(path)
+
+
+def test_a_key_stored_twice_stops_the_ingest_before_anything_is_stored(tmp_path):
+    """The users and artists tables have no key index (migration 009): the load checks the keys itself."""
+    import duckdb
+    import pytest
+
+    with warehouse.writer() as con:  # a warehouse damaged by hand: one user key under two ids
+        con.execute("INSERT INTO lastfm_user VALUES (1, ?), (2, ?)", [U2, U2])
+    with pytest.raises(duckdb.Error, match="a user or artist key is now stored twice"):
+        ingest_lastfm(write_lines(tmp_path / "d.tsv", [f"{U1}\t{MB_A}\tFoo\t3"]))
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM lastfm_plays").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM artist").fetchone()[0] == 0
