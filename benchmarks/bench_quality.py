@@ -7,9 +7,9 @@ scale, medians reported:
 1. **ingest**: :func:`musim.ingest.lastfm.ingest_lastfm` of the plays file (the baseline);
 2. **plays suite**: :func:`musim.quality.check` of ``lastfm_plays`` for that dump, as the DAG gate runs it:
    SQL invariants over *every* row (bad user ids, negative plays, missing artist keys, duplicate
-   user-artist rows, counts against the dump record and ``ingest_rejects``, reject share), GX row by row
-   on a seeded reservoir sample of 100,000 rows (every row below 250,000), results recorded, Data Docs
-   built and published. Measured after ``import great_expectations`` (a per-process constant, reported on
+   user-artist rows, user ids and keys unique, counts against the dump record and ``ingest_rejects``,
+   reject share), GX row by row on a seeded reservoir sample of 100,000 rows (every row below 250,000),
+   results recorded, Data Docs built and published. Measured after ``import great_expectations`` (a per-process constant, reported on
    its own row); target: at most 20% of the ingest.
 
 Also reported: the parts (SQL invariants, GX on the sample, Data Docs) and what GX row by row over *all*
@@ -89,8 +89,8 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
             ratio=round(with_import / ingest_wall, 3),
             notes=f"import great_expectations {res['import_s']:.1f} s, once per process"),
         row("quality", "SQL invariants (every row)", round(inv["seconds"], 2), "s",
-            notes="11 facts: counts vs dump record and rejects, reject share, bad plays/lines, duplicate "
-                  "user-artist rows, user id format, artist keys"),
+            notes="13 facts: counts vs dump record and rejects, reject share, bad plays/lines, duplicate "
+                  "user-artist rows, user id format, unique user ids and keys, artist keys"),
         row("quality", "GX row-level expectations (sample)", round(rows_part["seconds"], 2), "s",
             notes=f"{rows_part['expectations']} expectations on {sampled:,} rows in {rows_part['batches']} batches"),
         row("quality", "Data Docs build + publish", round(res["docs_s"], 2), "s", notes=res["docs_url"] or ""),

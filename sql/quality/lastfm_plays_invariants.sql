@@ -45,6 +45,6 @@ r AS (
 SELECT d.lines, d.loaded, d.rejected, d.loaded + d.rejected AS loaded_plus_rejected,
        p.sum_lines, r.rejects_stored, d.plays_rows, p.rows_stored,
        CASE WHEN d.lines > 0 THEN d.rejected / d.lines ELSE 0.0 END AS reject_share,
-       p.bad_plays_rows, p.bad_lines_rows, dup.duplicate_rows, users.bad_user_keys, user_table.duplicate_user_ids, user_table.duplicate_user_keys,
-       artists.missing_artist_keys
+       p.bad_plays_rows, p.bad_lines_rows, dup.duplicate_rows, users.bad_user_keys,
+       user_table.duplicate_user_ids, user_table.duplicate_user_keys, artists.missing_artist_keys
 FROM d, p, dup, r, users, user_table, artists;
