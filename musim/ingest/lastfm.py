@@ -135,6 +135,7 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, profiles, pscan: Presc
         prej = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = 'profiles'",
                            [dump_id]).fetchone()[0]
         profile_counts = (pscan.lines, pscan.lines - prej, prej)
+    sql.run(con, "ingest/check_keys.sql")
     rejected = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = ?",
                            [dump_id, kind]).fetchone()[0]
     loaded, plays_rows = con.execute(

@@ -3,7 +3,7 @@
 -- out at commit: on a full 360K dump they cost about a tenth of the whole ingest, and nothing reads
 -- through them (queries scan; the serving snapshot builds its own index). Uniqueness holds by
 -- construction in sql/ingest/load_dump.sql (new ids numbered past the current maximum, for keys absent
--- from the table), is checked by that load before it commits (user and artist keys), and is verified
+-- from the table), is checked before the ingest commits (sql/ingest/check_keys.sql), and is verified
 -- again by the quality suites (artists: duplicate ids, keys and spellings; lastfm_plays: user ids and keys).
 
 CREATE TABLE lastfm_user_new (

@@ -123,7 +123,7 @@ def test_a_line_too_long_for_duckdb_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_a_key_stored_twice_stops_the_ingest_before_anything_is_stored(tmp_path):
-    """The users and artists tables have no key index (migration 009): the load checks the keys itself."""
+    """The users and artists tables have no key index (migration 009): the ingest checks the keys itself."""
     import duckdb
     import pytest
 

@@ -81,12 +81,13 @@ def seed_catalogue(con, store, toy: ToyData) -> list[str]:
 
     write_similarity(con, toy)
     now = dt.datetime.now(dt.UTC)
+    con.execute("""INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id)
+                   SELECT a, 'a' || a, 'Artist ' || a, 'artist ' || a, 'd' FROM (SELECT DISTINCT unnest(?) AS a)
+                   WHERE a NOT IN (SELECT artist_id FROM artist)""", [toy.track_artist.tolist()])
     ids = []
     for i, (x, a) in enumerate(zip(toy.x, toy.track_artist.tolist(), strict=True)):
         t = f"t{i:03d}"
         ids.append(t)
-        con.execute("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) VALUES (?, ?, ?, ?, 'd')"
-                    " ON CONFLICT DO NOTHING", [a, f"a{a}", f"Artist {a}", f"artist {a}"])
         con.execute("INSERT INTO track (track_id, artist_id, title, genre, provider, provider_track_id, provider_rank, "
                     "object_key, sha256, format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, "
                     "added_at) VALUES (?, ?, ?, ?, 'local', ?, ?, 'k', ?, 'mp3', 30, 22050, 0, 30, ?)",
