@@ -20,7 +20,7 @@ from benchmarks._util import measure, median_run, row, synthetic_dump, warm
 
 FULL = {"users": 360_000, "artists": 290_000, "quirks": 0.0005, "seed": 7}
 QUICK = {"users": 20_000, "artists": 12_000, "quirks": 0.001, "seed": 7}
-REPEATS = 3
+REPEATS = 5
 
 
 def run(*, quick: bool, workdir: Path) -> list[dict]:

@@ -1,7 +1,7 @@
 """Data quality: validating a dump's plays (the ``lastfm_plays`` suite) against ingesting the same dump.
 
 Full scale: ``write_lastfm_dump(users=360000, artists=290000, quirks=0.0005)`` (~17M lines); quick: a small
-dump. In one run, each in a fresh process (wall time of the step itself), three interleaved pairs at full
+dump. In one run, each in a fresh process (wall time of the step itself), five interleaved pairs at full
 scale, medians reported:
 
 1. **ingest**: :func:`musim.ingest.lastfm.ingest_lastfm` of the plays file (the baseline);

@@ -20,11 +20,20 @@ dup AS (
           FROM (SELECT (user_id::BIGINT << 32) | artist_id::BIGINT AS k FROM lastfm_plays WHERE dump_id = $dump_id))
     WHERE k = previous
 ),
+-- Users and artists played must have a row with a good key. Ids are numbered from 1 (sql/ingest), so the
+-- ids that would fail are the few gaps and bad rows of the small tables, and a played id fails when it is
+-- one of those or beyond the largest id: no distinct over the 16M plays rows (0.25 s at full scale).
+bad_user_ids AS (
+    SELECT r.user_id
+    FROM range(1, (SELECT coalesce(max(user_id), 0) + 1 FROM lastfm_user)) r(user_id)
+    ANTI JOIN (SELECT user_id FROM lastfm_user WHERE regexp_full_match(user_key, $user_key_regex)) u USING (user_id)
+),
 users AS (
-    SELECT count(*) FILTER (WHERE u.user_key IS NULL OR NOT regexp_full_match(u.user_key, $user_key_regex))
-               AS bad_user_keys
-    FROM (SELECT DISTINCT user_id FROM lastfm_plays WHERE dump_id = $dump_id) x
-    LEFT JOIN lastfm_user u USING (user_id)
+    SELECT count(DISTINCT user_id) AS bad_user_keys
+    FROM lastfm_plays
+    WHERE dump_id = $dump_id
+      AND (user_id NOT BETWEEN 1 AND (SELECT coalesce(max(user_id), 0) FROM lastfm_user)
+           OR user_id IN (SELECT user_id FROM bad_user_ids))
 ),
 user_table AS (
     -- lastfm_user has no key constraint (sql/migrations/009_bulk_load_tables.sql): ids and keys are checked here
@@ -32,10 +41,17 @@ user_table AS (
            count(*) - count(DISTINCT user_key) AS duplicate_user_keys
     FROM lastfm_user
 ),
+bad_artist_ids AS (
+    SELECT r.artist_id
+    FROM range(1, (SELECT coalesce(max(artist_id), 0) + 1 FROM artist)) r(artist_id)
+    ANTI JOIN (SELECT artist_id FROM artist WHERE coalesce(artist_key, '') <> '') a USING (artist_id)
+),
 artists AS (
-    SELECT count(*) FILTER (WHERE a.artist_id IS NULL OR coalesce(a.artist_key, '') = '') AS missing_artist_keys
-    FROM (SELECT DISTINCT artist_id FROM lastfm_plays WHERE dump_id = $dump_id) x
-    LEFT JOIN artist a USING (artist_id)
+    SELECT count(DISTINCT artist_id) AS missing_artist_keys
+    FROM lastfm_plays
+    WHERE dump_id = $dump_id
+      AND (artist_id NOT BETWEEN 1 AND (SELECT coalesce(max(artist_id), 0) FROM artist)
+           OR artist_id IN (SELECT artist_id FROM bad_artist_ids))
 ),
 r AS (
     SELECT count(*) AS rejects_stored
