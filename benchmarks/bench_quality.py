@@ -9,8 +9,8 @@ scale, medians reported:
    SQL invariants over *every* row (bad user ids, negative plays, missing artist keys, duplicate
    user-artist rows, user ids and keys unique, counts against the dump record and ``ingest_rejects``,
    reject share), GX row by row on a seeded reservoir sample of 100,000 rows (every row below 250,000),
-   results recorded, Data Docs built and published. Measured after ``import great_expectations`` (a per-process constant, reported on
-   its own row); target: at most 20% of the ingest.
+   results recorded, Data Docs built and published. Measured after ``import great_expectations`` (a
+   per-process constant, reported on its own row); target: at most 20% of the ingest.
 
 Also reported: the parts (SQL invariants, GX on the sample, Data Docs) and what GX row by row over *all*
 rows would cost, extrapolated from its measured time per row on the sample — why only a sample goes
