@@ -12,7 +12,6 @@ Format = Literal["360k", "1k"]
 
 #: Fields per line of each plays/events format.
 FIELDS: dict[str, int] = {"360k": 4, "1k": 6}
-STAGE_SQL: dict[str, str] = {"360k": "ingest/stage_360k.sql", "1k": "ingest/stage_1k.sql"}
 FILE_KIND: dict[str, str] = {"360k": "plays", "1k": "events"}
 
 

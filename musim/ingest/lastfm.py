@@ -1,8 +1,9 @@
 """Ingest a Last.FM dump (360K plays or 1K events, plain or .gz, optional profiles) into the warehouse.
 
-DuckDB reads and checks the file into an in-memory scratch database while a streaming pre-scan hashes it
-and finds its irregular lines (:mod:`musim.ingest.staging`); the load into the warehouse tables is then
-one DuckDB transaction: a crash or a kill leaves the warehouse exactly as it was, and the rerun produces
+A 360K plays file is scanned in one pass, in C, into integer rows (:mod:`musim.ingest.plays_360k`); a 1K
+events file (and a profiles file) is read and checked by DuckDB into an in-memory scratch database while a
+streaming pre-scan hashes it and finds its irregular lines (:mod:`musim.ingest.staging`). The load into
+the warehouse tables is then one DuckDB transaction: a crash or a kill leaves the warehouse exactly as it was, and the rerun produces
 identical tables. A dump is identified by the sha256 of its content, so
 ingesting the same file twice changes nothing. Every physical line is either loaded or recorded in
 ``ingest_rejects`` with its line number, raw text and reason; ``loaded + rejected == lines`` is checked
@@ -22,9 +23,10 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import IngestError
-from musim.ingest.formats import FILE_KIND, STAGE_SQL, detect_format
+from musim.ingest.formats import FILE_KIND, detect_format
+from musim.ingest.plays_360k import Scanned360k, merge_plays, register, scan_360k
 from musim.ingest.prescan import Prescan
-from musim.ingest.staging import scan_and_stage
+from musim.ingest.staging import check_longest_line, scan_and_stage
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,15 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
         con.execute("ATTACH ':memory:' AS ingest_scratch")
         try:
             sql.run(con, "ingest/scratch.sql")
-            scan = scan_and_stage(con, source, "stage_checked", STAGE_SQL[chosen], Path(scratch))
+            rows = None
+            if chosen == "360k":
+                scan, rows = scan_360k(source)
+                check_longest_line(source, scan)
+                register(con, rows)
+                sql.run(con, "ingest/group_360k.sql")
+            else:
+                scan = scan_and_stage(con, source, "stage_checked", "ingest/stage_1k.sql", Path(scratch))
+                sql.run(con, "ingest/group_1k.sql")
             existing = _existing(con, scan.sha256)
             if existing is not None:
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
@@ -104,7 +114,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
             log.info("dump %s (%s): %d lines pre-scanned and staged in %.1f s; loading them in one transaction",
                      scan.sha256[:12], source.name, scan.lines, (dt.datetime.now(dt.UTC) - started).total_seconds())
             try:
-                result = _load(con, chosen, kind, source, scan, profiles, pscan, started)
+                result = _load(con, chosen, kind, source, scan, rows, profiles, pscan, started)
                 committing = dt.datetime.now(dt.UTC)
                 con.execute("COMMIT")
                 log.debug("loaded %.1f s after the start; committed in %.1f s", (committing - started).total_seconds(),
@@ -119,13 +129,19 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     return result
 
 
-def _load(con, chosen, kind, source: Path, scan: Prescan, profiles, pscan: Prescan | None,
-          started: dt.datetime) -> IngestResult:
+def _load(con, chosen, kind, source: Path, scan: Prescan, rows: Scanned360k | None, profiles,
+          pscan: Prescan | None, started: dt.datetime) -> IngestResult:
     dump_id = scan.sha256
     users = artists = 0
     if scan.lines:
         _insert_prescan_rejects(con, dump_id, kind, scan)
-        sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind, format=chosen)
+        sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
+        merged = merge_plays(con, rows) if rows is not None else None
+        if merged is not None:
+            con.register("merged_plays", merged)
+            sql.run(con, "ingest/insert_merged_plays.sql", dump_id=dump_id)
+        else:
+            sql.run(con, "ingest/insert_plays.sql", dump_id=dump_id)
         users, artists = con.execute("""SELECT (SELECT count(DISTINCT user_id) FROM stage_user_map),
                                                (SELECT count(DISTINCT artist_id) FROM stage_spelling_map)""").fetchone()
     profile_counts = (0, 0, 0)

@@ -23,6 +23,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import BinaryIO
 
 import numpy as np
@@ -192,11 +193,12 @@ def _classify(raw: bytes, line_no: int, scan: Prescan) -> None:
     scan.fixed.append(FixedLine(line_no, _LONE_CR.sub(b" ", raw)))
 
 
-def prescan(path: str | Path) -> Prescan:
-    """Hash, count and check ``path`` (plain or gzip): its dump id, line count and irregular lines."""
+def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], None]) -> None:
+    """Read ``path`` (plain or gzip) in blocks of whole lines; ``check(block)`` each one while a second thread
+    hashes it (hashlib releases the GIL). Sets ``scan.sha256`` (the dump id), ``scan.bytes`` and
+    ``scan.compressed``. The last block may end without a newline.
+    """
     digest = hashlib.sha256()
-    scan = Prescan(path=Path(path), sha256="", bytes=0, lines=0)
-    line_no = 0
     buf = bytearray(CHUNK_BYTES * 2)
     filled = 0
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-sha256")
@@ -217,15 +219,12 @@ def prescan(path: str | Path) -> Prescan:
                     cut = end  # the last line, without a final newline
                 if cut:
                     block = memoryview(buf)[:cut]
-                    hashed = hasher.submit(digest.update, block)  # releases the GIL: runs beside the checks
+                    hashed = hasher.submit(digest.update, block)
                     scan.bytes += cut
-                    n_lines, irregular, (width, idx) = _scan_block(buf, cut)
-                    for i, start, stop in irregular:
-                        _classify(bytes(buf[start:stop]), line_no + i + 1, scan)
-                    if width > scan.longest_line[0]:
-                        scan.longest_line = (width, line_no + idx + 1)
-                    line_no += n_lines
-                    hashed.result()
+                    try:
+                        check(block)
+                    finally:
+                        hashed.result()
                     del block
                 if not n:
                     break
@@ -233,5 +232,21 @@ def prescan(path: str | Path) -> Prescan:
                 filled = end - cut
     finally:
         hasher.shutdown(wait=True)
-    scan.sha256, scan.lines = digest.hexdigest(), line_no
+    scan.sha256 = digest.hexdigest()
+
+
+def prescan(path: str | Path) -> Prescan:
+    """Hash, count and check ``path`` (plain or gzip): its dump id, line count and irregular lines."""
+    scan = Prescan(path=Path(path), sha256="", bytes=0, lines=0)
+
+    def check(block: memoryview) -> None:
+        buf = block.obj
+        n_lines, irregular, (width, idx) = _scan_block(buf, len(block))
+        for i, start, stop in irregular:
+            _classify(bytes(buf[start:stop]), scan.lines + i + 1, scan)
+        if width > scan.longest_line[0]:
+            scan.longest_line = (width, scan.lines + idx + 1)
+        scan.lines += n_lines
+
+    read_blocks(path, scan, check)
     return scan

@@ -36,6 +36,14 @@ SCRATCH = "ingest_scratch"
 MAX_LINE_BYTES = 2_000_000
 
 
+def check_longest_line(path: Path, scan: Prescan) -> None:
+    """Refuse a file with a line longer than :data:`MAX_LINE_BYTES` (not a Last.FM dump)."""
+    width, line_no = scan.longest_line
+    if width > MAX_LINE_BYTES:
+        raise IngestError(f"{path}: line {line_no} is {width:,} bytes long; a dump line is at most "
+                          f"{MAX_LINE_BYTES:,} bytes (is this a Last.FM dump?). Nothing was stored.")
+
+
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, sql_name: str, path: Path, compressed: bool) -> int:
     """Append what ``sql_name`` reads from ``path`` to ``table`` in read order; the number of rows."""
     cur.execute("SET preserve_insertion_order = true")
@@ -112,10 +120,7 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
             scan = prescan(path)
         finally:
             main_rows = staged.result()
-    width, line_no = scan.longest_line
-    if width > MAX_LINE_BYTES:
-        raise IngestError(f"{path}: line {line_no} is {width:,} bytes long; a dump line is at most "
-                          f"{MAX_LINE_BYTES:,} bytes (is this a Last.FM dump?). Nothing was stored.")
+    check_longest_line(path, scan)
     try:
         counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
         expected = scan.lines - len(scan.irregular) + sum(counts)

@@ -30,7 +30,7 @@ def _fingerprint(con) -> dict[str, tuple]:
 
 @pytest.mark.slow
 def test_kill_mid_ingest_then_rerun_is_identical(tmp_path, musim_home, monkeypatch):
-    s = write_lastfm_dump(tmp_path / "synth", users=40_000, artists=3_000, quirks=0.002, seed=2)
+    s = write_lastfm_dump(tmp_path / "synth", users=60_000, artists=3_000, quirks=0.002, seed=2)
     env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-m", "musim.cli", "-v", "ingest", "lastfm", s.plays_path],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -38,7 +38,7 @@ def test_kill_mid_ingest_then_rerun_is_identical(tmp_path, musim_home, monkeypat
     for line in proc.stderr:
         if "in one transaction" in line:
             break
-    time.sleep(0.3)
+    time.sleep(0.05)
     assert proc.poll() is None, "the ingest finished before it could be killed; make the dump larger"
     proc.send_signal(signal.SIGKILL)
     proc.wait()

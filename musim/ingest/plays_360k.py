@@ -1,0 +1,145 @@
+"""Scan a Last.FM 360K plays file in one pass, in C, into integer rows for the load.
+
+The scanner (``musim/ingest/_scan360k.c``) reads the file in blocks of whole lines beside the sha256
+thread (:func:`musim.ingest.prescan.read_blocks`). Per line it does only what must be done line by line:
+irregular bytes, the field count and the plays. A good line becomes one row of integers: its user id's
+index and its artist spelling's index (each distinct value stored once, exactly as in the file), its plays
+and its line number. The rare other lines come back as events:
+
+- irregular lines (lone carriage return, invalid UTF-8) and blank lines, classified here as the pre-scan
+  does (:func:`musim.ingest.prescan._classify`): rejected, or fixed and scanned again;
+- lines with the wrong number of fields or plays that are not a non-negative integer: their reason is
+  given in SQL (``sql/ingest/group_360k.sql``), with the same checks in the same order as every other line;
+- good lines whose plays are not written as a plain integer: their raw text is kept, in case a later
+  per-distinct check rejects them.
+
+:func:`register` hands the result to DuckDB (numpy arrays, no copy) for ``sql/ingest/group_360k.sql``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from musim.errors import IngestError
+from musim.ingest import _scan360k
+from musim.ingest.prescan import Prescan, _classify, read_blocks
+
+_BLANK = re.compile(rb"[ \t\r]*")
+#: The events whose reason ``sql/ingest/group_360k.sql`` gives.
+LINE_EVENTS = {_scan360k.TOO_FEW: "too few fields", _scan360k.TOO_MANY: "too many fields",
+               _scan360k.NOT_INTEGER: "plays is not an integer", _scan360k.NEGATIVE: "negative plays"}
+
+
+@dataclass
+class Scanned360k:
+    """The rows and distinct values of a scanned plays file (indices into ``users`` and the spellings)."""
+
+    users: pa.Array
+    names: pa.Array
+    mbids: pa.Array
+    row_user: np.ndarray
+    row_spelling: np.ndarray
+    row_plays: np.ndarray
+    row_line: np.ndarray
+    #: ``(line_no, event, raw)`` of lines rejected for their fields or plays (reason given in SQL).
+    line_events: list[tuple[int, str, str]] = field(default_factory=list)
+    #: ``(line_no, raw)`` of good lines whose plays are not written as a plain integer.
+    kept_raw: list[tuple[int, str]] = field(default_factory=list)
+
+
+def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
+    """Hash, count, check and scan ``path`` (plain or gzip): what the pre-scan finds, and the rows."""
+    scan = Prescan(path=Path(path), sha256="", bytes=0, lines=0)
+    scanner = _scan360k.Scanner()
+
+    def check(block: memoryview) -> None:
+        scan.lines += scanner.feed(block, scan.lines + 1)
+
+    read_blocks(path, scan, check)
+    events = scanner.take_events()
+    for kind, line_no, raw in events:
+        if kind == _scan360k.IRREGULAR or (kind != _scan360k.NOT_CANONICAL and _BLANK.fullmatch(raw)):
+            _classify(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
+    if scan.fixed:  # the scanner reads lines with a lone CR itself, as the lines they are meant to be
+        raise IngestError(f"{path}: line {scan.fixed[0].line_no} was left to fix; nothing was stored. This is a "
+                          "musim bug: please report it with the file.")
+    result = scanner.result()
+    rows = Scanned360k(
+        users=_strings(result["users"]), names=_strings(result["names"]), mbids=_strings(result["mbids"]),
+        row_user=np.frombuffer(result["row_user"], dtype=np.int32),
+        row_spelling=np.frombuffer(result["row_spelling"], dtype=np.int32),
+        row_plays=np.frombuffer(result["row_plays"], dtype=np.int64),
+        row_line=np.frombuffer(result["row_line"], dtype=np.int64))
+    for kind, line_no, raw in events:
+        if kind == _scan360k.NOT_CANONICAL:
+            rows.kept_raw.append((line_no, raw.decode()))
+        elif kind in LINE_EVENTS and not _BLANK.fullmatch(raw):
+            rows.line_events.append((line_no, LINE_EVENTS[kind], raw.decode()))
+    scan.longest_line = (result["longest"], result["longest_line"])
+    return scan, rows
+
+
+def _strings(buffers: tuple) -> pa.Array:
+    """The scanner's (data, int64 offsets) buffers as an Arrow string array (no copy, no Python strings)."""
+    data, offsets = buffers
+    n = len(memoryview(offsets)) // 8 - 1
+    return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _table(**columns: np.ndarray | pa.Array) -> pa.Table:
+    """An Arrow table over numpy arrays without a copy (and without pyarrow's numpy path, which imports
+    pandas: a second's work)."""
+    arrays = [c if isinstance(c, pa.Array) else
+              pa.Array.from_buffers(pa.from_numpy_dtype(c.dtype), len(c), [None, pa.py_buffer(c)])
+              for c in columns.values()]
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def register(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> None:
+    """Make the scan visible to SQL as ``scan_users``, ``scan_spellings`` and ``scan_rows`` (views on this
+    connection, over the arrays: no copy), ``scan_events`` and ``scan_kept_raw`` (small temp tables)."""
+    user_lines = np.bincount(rows.row_user, minlength=len(rows.users))
+    spelling_lines = np.bincount(rows.row_spelling, minlength=len(rows.names))
+    con.register("scan_users", _table(user_ref=np.arange(len(rows.users), dtype=np.int32), user_raw=rows.users,
+                                      lines=user_lines))
+    con.register("scan_spellings", _table(spelling_ref=np.arange(len(rows.names), dtype=np.int32),
+                                          name_raw=rows.names, mbid_text=rows.mbids, lines=spelling_lines))
+    con.register("scan_rows", _table(row_id=rows.row_line, user_ref=rows.row_user, spelling_ref=rows.row_spelling,
+                                     plays=rows.row_plays))
+    # (small lists: converted by DuckDB itself)
+    con.execute("CREATE OR REPLACE TEMP TABLE scan_events AS "
+                "SELECT unnest($row_id)::BIGINT AS row_id, unnest($event) AS event, unnest($raw) AS raw",
+                {"row_id": [e[0] for e in rows.line_events], "event": [e[1] for e in rows.line_events],
+                 "raw": [e[2] for e in rows.line_events]})
+    con.execute("CREATE OR REPLACE TEMP TABLE scan_kept_raw AS "
+                "SELECT unnest($row_id)::BIGINT AS row_id, unnest($raw) AS raw",
+                {"row_id": [k[0] for k in rows.kept_raw], "raw": [k[1] for k in rows.kept_raw]})
+
+
+def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table | None:
+    """The rows as plays (``user_id, artist_id, plays, lines``) with duplicate user-artist lines merged, once
+    ``sql/ingest/load_dump.sql`` has given users and spellings their ids (``stage_user_map``,
+    ``stage_spelling_map``; a row whose user or spelling is not there was rejected).
+
+    In a Last.FM dump each user's lines are contiguous, so duplicates are merged per user's run of lines,
+    in C. ``None`` when the file is not like that (or a sum overflows 64 bits): then
+    ``sql/ingest/insert_plays.sql`` groups them instead.
+    """
+    users = con.execute("SELECT user_ref, user_id FROM stage_user_map").fetchnumpy()
+    spellings = con.execute("SELECT spelling_ref, artist_id FROM stage_spelling_map").fetchnumpy()
+    user_of = np.full(len(rows.users), -1, dtype=np.int32)
+    user_of[users["user_ref"]] = users["user_id"]
+    artist_of = np.full(len(rows.names), -1, dtype=np.int32)
+    artist_of[spellings["spelling_ref"]] = spellings["artist_id"]
+    max_user = int(users["user_id"].max()) if len(users["user_id"]) else 0
+    merged = _scan360k.merge_runs(user_of[rows.row_user], artist_of[rows.row_spelling], rows.row_plays, max_user)
+    if merged is None:
+        return None
+    return _table(**{name: np.frombuffer(merged[name], dtype=dtype) for name, dtype in
+                     (("user_id", np.int32), ("artist_id", np.int32), ("plays", np.int64), ("lines", np.int32))})

@@ -1,0 +1,4 @@
+-- Plays of dump $dump_id, merged in C (musim.ingest.plays_360k.merge_plays registers merged_plays: one row
+-- per user and artist, plays summed and lines counted).
+INSERT INTO lastfm_plays (dump_id, user_id, artist_id, plays, lines)
+SELECT $dump_id, user_id, artist_id, plays, lines FROM merged_plays;
