@@ -227,6 +227,7 @@ typedef struct {
     PyObject_HEAD
     strtab users, spellings;
     vec row_user, row_spelling, row_plays, row_line;
+    vec user_first;            /* int64 per user id: the line it first appears on */
     vec events;
     vec fixed;                 /* char *: the fixed copies of lines with a lone carriage return */
     int64_t longest, longest_line;
@@ -238,7 +239,7 @@ static void Scanner_dealloc(Scanner *self) {
     strtab_free(&self->users);
     strtab_free(&self->spellings);
     free(self->row_user.data); free(self->row_spelling.data); free(self->row_plays.data);
-    free(self->row_line.data); free(self->events.data);
+    free(self->row_line.data); free(self->events.data); free(self->user_first.data);
     for (size_t i = 0; i < self->fixed.len; i++) free(((char **)self->fixed.data)[i]);
     free(self->fixed.data);
     Py_XDECREF(self->out);
@@ -250,7 +251,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "", kwlist)) return -1;
     if (strtab_init(&self->users) || strtab_init(&self->spellings)) { PyErr_NoMemory(); return -1; }
     self->row_user.item = self->row_spelling.item = sizeof(int32_t);
-    self->row_plays.item = self->row_line.item = sizeof(int64_t);
+    self->row_plays.item = self->row_line.item = self->user_first.item = sizeof(int64_t);
     self->events.item = sizeof(event);
     self->fixed.item = sizeof(char *);
     self->last_user = -1;
@@ -408,8 +409,13 @@ static int commit_batch(Scanner *self, parsed *batch, int count) {
         int64_t user = self->last_user;
         if (!r->same_user || user < 0) {
             uint64_t h = r->same_user ? hash_bytes((const unsigned char *)r->user, r->n_user, 1) : r->user_hash;
+            size_t known = self->users.count;
             user = strtab_find(&self->users, r->user, r->n_user, "", 0, h);
             if (user < 0) return -1;
+            if (self->users.count > known) { /* a new user id: where it first appears */
+                if (vec_reserve(&self->user_first, 1)) return -1;
+                VEC_PUSH(self->user_first, int64_t, r->line_no);
+            }
             self->last_user = user;
         }
         int64_t spelling = strtab_find(&self->spellings, r->mbid, r->n_mbid, r->name, r->n_name, r->spelling_hash);
@@ -517,8 +523,8 @@ static PyObject *Scanner_result(Scanner *self, PyObject *Py_UNUSED(ignored)) {
     PyObject *names = mbids ? strings(&self->spellings, 1) : NULL;
     if (!names) { Py_XDECREF(users); Py_XDECREF(mbids); return NULL; }
     return Py_BuildValue(
-        "{s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:L,s:L}",
-        "users", users, "mbids", mbids, "names", names,
+        "{s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:L,s:L}",
+        "users", users, "user_first_line", buffer_from_vec(&self->user_first), "mbids", mbids, "names", names,
         "row_user", buffer_from_vec(&self->row_user), "row_spelling", buffer_from_vec(&self->row_spelling),
         "row_plays", buffer_from_vec(&self->row_plays), "row_line", buffer_from_vec(&self->row_line),
         "longest", (long long)self->longest, "longest_line", (long long)self->longest_line);
@@ -539,7 +545,8 @@ static PyMethodDef Scanner_methods[] = {
     {"take_events", (PyCFunction)Scanner_take_events, METH_NOARGS,
      "take_events() -> list of (kind, line_no, raw bytes): the events since the last call."},
     {"result", (PyCFunction)Scanner_result, METH_NOARGS,
-     "result() -> dict: the distinct users, mbids and names as (data, int64 offsets) buffers; the rows as "
+     "result() -> dict: the distinct users, mbids and names as (data, int64 offsets) buffers, and the line "
+     "each user first appears on (int64); the rows as "
      "buffers of int32 user, int32 spelling, int64 plays, int64 line; the longest line and its number. "
      "Call once, at the end (after take_events)."},
     {NULL, NULL, 0, NULL},
@@ -561,83 +568,124 @@ static PyTypeObject ScannerType = {
 
 enum { MERGED = 0, NOT_GROUPED = 1, OVERFLOW = 2, NO_MEMORY = -1 };
 
-static int merge(const int32_t *user, const int32_t *artist, const int64_t *plays, size_t n, int64_t max_user,
-                 vec *out_user, vec *out_artist, vec *out_plays, vec *out_lines) {
-    unsigned char *seen = calloc((size_t)max_user + 1, 1);
+typedef struct {
+    int32_t artist;
+    int32_t lines;
+    int64_t plays;
+} merged_play;
+
+static int by_key(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* User uid's rows among [i, j) merged by artist into run[], in artist order; their number, or -1 on
+   overflow. A small open-addressing table finds duplicates; the merged entries are then sorted as 64-bit
+   keys (artist, entry), by insertion for a user's usual few dozen. */
+static int64_t merge_run(int32_t uid, const int32_t *user, const int32_t *artist, const int64_t *plays, size_t i,
+                         size_t j, merged_play *merged, merged_play *run, uint64_t *keys, uint32_t *slots,
+                         size_t mask) {
+    size_t count = 0;
+    memset(slots, 0, (mask + 1) * sizeof *slots);
+    for (size_t r = i; r < j; r++) {
+        int32_t aid = artist[r];
+        if (aid < 0 || user[r] != uid) continue; /* a row whose spelling or user was rejected */
+        size_t s = ((uint32_t)aid * 2654435761u) & mask;
+        for (;;) {
+            uint32_t slot = slots[s];
+            if (!slot) {
+                slots[s] = (uint32_t)(count + 1);
+                merged[count].artist = aid;
+                merged[count].plays = plays[r];
+                merged[count].lines = 1;
+                count++;
+                break;
+            }
+            merged_play *m = &merged[slot - 1];
+            if (m->artist == aid) {
+                if (__builtin_add_overflow(m->plays, plays[r], &m->plays) || m->lines == INT32_MAX) return -1;
+                m->lines++;
+                break;
+            }
+            s = (s + 1) & mask;
+        }
+    }
+    for (size_t x = 0; x < count; x++) keys[x] = ((uint64_t)(uint32_t)merged[x].artist << 32) | x;
+    if (count <= 64) {
+        for (size_t x = 1; x < count; x++) {
+            uint64_t v = keys[x];
+            size_t y = x;
+            while (y > 0 && keys[y - 1] > v) { keys[y] = keys[y - 1]; y--; }
+            keys[y] = v;
+        }
+    } else {
+        qsort(keys, count, sizeof *keys, by_key);
+    }
+    for (size_t x = 0; x < count; x++) run[x] = merged[(uint32_t)keys[x]];
+    return (int64_t)count;
+}
+
+/* The rows merged per (user, artist), in (user, artist) order. Users must be numbered in the order they
+   first appear, and each user's rows must be contiguous (rows of rejected users, id < 0, aside): then the
+   runs come in id order and one sequential pass merges them. */
+static int merge(const int32_t *user, const int32_t *artist, const int64_t *plays, size_t n, vec *out_user,
+                 vec *out_artist, vec *out_plays, vec *out_lines) {
+    merged_play *run = NULL, *merged = NULL;
+    uint64_t *keys = NULL;
     uint32_t *slots = NULL;
-    size_t cap = 0;
+    size_t cap = 0, out = 0;
+    int32_t last = -1;
     int status = MERGED;
-    if (!seen) return NO_MEMORY;
     if (vec_reserve(out_user, n) || vec_reserve(out_artist, n) || vec_reserve(out_plays, n)
-        || vec_reserve(out_lines, n)) { free(seen); return NO_MEMORY; }
+        || vec_reserve(out_lines, n)) return NO_MEMORY;
     int32_t *ou = (int32_t *)out_user->data, *oa = (int32_t *)out_artist->data, *ol = (int32_t *)out_lines->data;
     int64_t *op = (int64_t *)out_plays->data;
-    size_t out = 0, i = 0;
-    while (i < n) {
+    for (size_t i = 0; i < n;) {
         int32_t uid = user[i];
+        if (uid < 0) { i++; continue; }
         size_t j = i + 1;
-        while (j < n && user[j] == uid) j++;
-        if (uid >= 0) {
-            if (uid > max_user || seen[uid]) { status = NOT_GROUPED; break; }
-            seen[uid] = 1;
-            size_t want = 16;
-            while (want < 2 * (j - i)) want *= 2;
-            if (want > cap) {
-                free(slots);
-                slots = malloc(want * sizeof *slots);
-                if (!slots) { status = NO_MEMORY; break; }
-                cap = want;
-            }
-            memset(slots, 0, want * sizeof *slots);
-            size_t first = out, mask = want - 1;
-            for (size_t r = i; r < j; r++) {
-                int32_t aid = artist[r];
-                if (aid < 0) continue; /* a row whose spelling was rejected */
-                size_t s = ((uint32_t)aid * 2654435761u) & mask;
-                for (;;) {
-                    uint32_t slot = slots[s];
-                    if (!slot) {
-                        slots[s] = (uint32_t)(out - first + 1);
-                        ou[out] = uid; oa[out] = aid; op[out] = plays[r]; ol[out] = 1;
-                        out++;
-                        break;
-                    }
-                    size_t k = first + slot - 1;
-                    if (oa[k] == aid) {
-                        if (__builtin_add_overflow(op[k], plays[r], &op[k]) || ol[k] == INT32_MAX) status = OVERFLOW;
-                        ol[k]++;
-                        break;
-                    }
-                    s = (s + 1) & mask;
-                }
-                if (status != MERGED) break;
-            }
-            if (status != MERGED) break;
+        while (j < n && (user[j] == uid || user[j] < 0)) j++;
+        if (uid <= last) { status = NOT_GROUPED; break; }
+        last = uid;
+        size_t mask = 15;
+        while (mask + 1 < 2 * (j - i)) mask = mask * 2 + 1;
+        if (mask + 1 > cap) {
+            free(run); free(merged); free(keys); free(slots);
+            cap = mask + 1;
+            run = malloc(cap * sizeof *run);
+            merged = malloc(cap * sizeof *merged);
+            keys = malloc(cap * sizeof *keys);
+            slots = malloc(cap * sizeof *slots);
+            if (!run || !merged || !keys || !slots) { status = NO_MEMORY; break; }
+        }
+        int64_t count = merge_run(uid, user, artist, plays, i, j, merged, run, keys, slots, mask);
+        if (count < 0) { status = OVERFLOW; break; }
+        for (int64_t k = 0; k < count; k++) {
+            ou[out] = uid; oa[out] = run[k].artist; op[out] = run[k].plays; ol[out] = run[k].lines;
+            out++;
         }
         i = j;
     }
-    free(slots);
-    free(seen);
     out_user->len = out_artist->len = out_plays->len = out_lines->len = out;
+    free(run); free(merged); free(keys); free(slots);
     return status;
 }
 
 static PyObject *merge_runs(PyObject *module, PyObject *args) {
     Py_buffer u, a, p;
-    long long max_user;
-    if (!PyArg_ParseTuple(args, "y*y*y*L", &u, &a, &p, &max_user)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &u, &a, &p)) return NULL;
     size_t n = (size_t)u.len / sizeof(int32_t);
     PyObject *result = NULL;
-    if ((size_t)a.len != n * sizeof(int32_t) || (size_t)p.len != n * sizeof(int64_t) || max_user < 0) {
+    if ((size_t)a.len != n * sizeof(int32_t) || (size_t)p.len != n * sizeof(int64_t)) {
         PyErr_SetString(PyExc_ValueError, "merge_runs: user and artist ids (int32) and plays (int64) of the same "
-                                          "length, and the largest user id, are needed");
+                                          "length are needed");
         goto done;
     }
     vec ou = {NULL, 0, 0, sizeof(int32_t)}, oa = {NULL, 0, 0, sizeof(int32_t)};
     vec op = {NULL, 0, 0, sizeof(int64_t)}, ol = {NULL, 0, 0, sizeof(int32_t)};
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = merge(u.buf, a.buf, p.buf, n, max_user, &ou, &oa, &op, &ol);
+    status = merge(u.buf, a.buf, p.buf, n, &ou, &oa, &op, &ol);
     Py_END_ALLOW_THREADS
     if (status == MERGED) {
         result = Py_BuildValue("{s:N,s:N,s:N,s:N}", "user_id", buffer_from_vec(&ou), "artist_id",
@@ -658,11 +706,11 @@ done:
 
 static PyMethodDef module_methods[] = {
     {"merge_runs", merge_runs, METH_VARARGS,
-     "merge_runs(user_id, artist_id, plays, max_user) -> dict | None: the rows (int32 user and artist ids, "
-     "int64 plays; an id < 0 drops the row) with duplicate user-artist pairs merged: plays summed, lines "
-     "counted, as buffers user_id, artist_id, plays, lines (int32). Each user's rows must be contiguous, "
-     "as in a Last.FM dump: None when they are not (or a sum overflows), so that the caller merges "
-     "another way."},
+     "merge_runs(user_id, artist_id, plays) -> dict | None: the rows (int32 user and artist ids, int64 "
+     "plays; an id < 0 drops the row) with duplicate user-artist pairs merged: plays summed, lines "
+     "counted, in (user, artist) order, as buffers user_id, artist_id, plays, lines (int32). Each user's "
+     "rows must be contiguous, as in a Last.FM dump, and users numbered in the order they first appear: "
+     "None when they are not (or a sum overflows), so that the caller merges another way."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -41,6 +41,8 @@ class Scanned360k:
     """The rows and distinct values of a scanned plays file (indices into ``users`` and the spellings)."""
 
     users: pa.Array
+    #: the line each user id first appears on
+    user_first_line: np.ndarray
     names: pa.Array
     mbids: pa.Array
     row_user: np.ndarray
@@ -71,7 +73,8 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
                           "musim bug: please report it with the file.")
     result = scanner.result()
     rows = Scanned360k(
-        users=_strings(result["users"]), names=_strings(result["names"]), mbids=_strings(result["mbids"]),
+        users=_strings(result["users"]), user_first_line=np.frombuffer(result["user_first_line"], dtype=np.int64),
+        names=_strings(result["names"]), mbids=_strings(result["mbids"]),
         row_user=np.frombuffer(result["row_user"], dtype=np.int32),
         row_spelling=np.frombuffer(result["row_spelling"], dtype=np.int32),
         row_plays=np.frombuffer(result["row_plays"], dtype=np.int64),
@@ -107,7 +110,7 @@ def register(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> None:
     user_lines = np.bincount(rows.row_user, minlength=len(rows.users))
     spelling_lines = np.bincount(rows.row_spelling, minlength=len(rows.names))
     con.register("scan_users", _table(user_ref=np.arange(len(rows.users), dtype=np.int32), user_raw=rows.users,
-                                      lines=user_lines))
+                                      first_line=rows.user_first_line, lines=user_lines))
     con.register("scan_spellings", _table(spelling_ref=np.arange(len(rows.names), dtype=np.int32),
                                           name_raw=rows.names, mbid_text=rows.mbids, lines=spelling_lines))
     con.register("scan_rows", _table(row_id=rows.row_line, user_ref=rows.row_user, spelling_ref=rows.row_spelling,
@@ -127,8 +130,9 @@ def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table |
     ``sql/ingest/load_dump.sql`` has given users and spellings their ids (``stage_user_map``,
     ``stage_spelling_map``; a row whose user or spelling is not there was rejected).
 
-    In a Last.FM dump each user's lines are contiguous, so duplicates are merged per user's run of lines,
-    in C. ``None`` when the file is not like that (or a sum overflows 64 bits): then
+    In a Last.FM dump each user's lines are contiguous, and users are numbered in the order they first
+    appear, so duplicates are merged per user's run of lines in one sequential pass in C, and come out in
+    (user, artist) order. ``None`` when the file is not like that (or a sum overflows 64 bits): then
     ``sql/ingest/insert_plays.sql`` groups them instead.
     """
     users = con.execute("SELECT user_ref, user_id FROM stage_user_map").fetchnumpy()
@@ -137,8 +141,7 @@ def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table |
     user_of[users["user_ref"]] = users["user_id"]
     artist_of = np.full(len(rows.names), -1, dtype=np.int32)
     artist_of[spellings["spelling_ref"]] = spellings["artist_id"]
-    max_user = int(users["user_id"].max()) if len(users["user_id"]) else 0
-    merged = _scan360k.merge_runs(user_of[rows.row_user], artist_of[rows.row_spelling], rows.row_plays, max_user)
+    merged = _scan360k.merge_runs(user_of[rows.row_user], artist_of[rows.row_spelling], rows.row_plays)
     if merged is None:
         return None
     return _table(**{name: np.frombuffer(merged[name], dtype=dtype) for name, dtype in

@@ -8,9 +8,10 @@ CREATE OR REPLACE TEMP TABLE stage_user AS
 SELECT user_ref, user_raw,
        CASE WHEN regexp_full_match(user_raw, '[0-9a-f]{40}') THEN user_raw ELSE trim(user_raw) END AS user_key,
        ingest_scratch.user_reason(user_raw, '1k') AS reason,
-       lines
+       first_line, lines
 FROM (
-    SELECT user_key AS user_raw, any_value(user_hash) AS user_ref, count(*) AS lines
+    -- first_line: the first staged row (file order; a line with a lone CR is staged after the others)
+    SELECT user_key AS user_raw, any_value(user_hash) AS user_ref, min(rowid) AS first_line, count(*) AS lines
     FROM ingest_scratch.stage_checked
     WHERE reason IS NULL
     GROUP BY user_key

@@ -8,7 +8,7 @@ CREATE OR REPLACE TEMP TABLE stage_user AS
 SELECT user_ref, user_raw,
        CASE WHEN regexp_full_match(user_raw, '[0-9a-f]{40}') THEN user_raw ELSE trim(user_raw) END AS user_key,
        ingest_scratch.user_reason(user_raw, '360k') AS reason,
-       lines
+       first_line, lines
 FROM scan_users;
 
 CREATE OR REPLACE TEMP TABLE stage_spelling_ref AS

@@ -33,7 +33,7 @@ LEFT JOIN stage_kept_raw k USING (row_id);
 -- Good users and spellings, with the lines they keep (a user or spelling only seen on rejected lines is
 -- not registered).
 CREATE OR REPLACE TEMP TABLE stage_user_live AS
-SELECT u.user_ref, u.user_key
+SELECT u.user_ref, u.user_key, u.first_line
 FROM stage_user u LEFT JOIN (SELECT user_ref, count(*) AS n FROM stage_late GROUP BY ALL) l USING (user_ref)
 WHERE u.reason IS NULL AND u.lines > coalesce(l.n, 0);
 
@@ -101,12 +101,16 @@ SELECT a.artist_id, s.raw_name, $dump_id, sum(s.lines)
 FROM stage_spelling s JOIN artist a USING (artist_key)
 GROUP BY ALL;
 
--- 4. New users get the next ids.
+-- 4. New users get the next ids, in the order they first appear in the dump (a Last.FM dump lists each
+--    user's lines together: the plays then come in user order, see musim.ingest.plays_360k.merge_plays).
 INSERT INTO lastfm_user (user_id, user_key)
 WITH fresh AS (
-    SELECT DISTINCT k.user_key FROM stage_user_live k ANTI JOIN lastfm_user u ON u.user_key = k.user_key
+    SELECT k.user_key, min(k.first_line) AS first_line
+    FROM stage_user_live k ANTI JOIN lastfm_user u ON u.user_key = k.user_key
+    GROUP BY k.user_key
 )
-SELECT (SELECT coalesce(max(user_id), 0) FROM lastfm_user) + row_number() OVER (ORDER BY user_key), user_key
+SELECT (SELECT coalesce(max(user_id), 0) FROM lastfm_user) + row_number() OVER (ORDER BY first_line, user_key),
+       user_key
 FROM fresh;
 
 -- 5. Users' and spellings' ids, for the plays (sql/ingest/insert_plays.sql, or merged in C by
