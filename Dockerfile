@@ -6,8 +6,9 @@ FROM ${AIRFLOW_IMAGE}
 ARG LOCK=requirements.lock
 
 USER root
+# libsndfile1: soundfile; gcc, libc6-dev: musim's C line scanner (musim/ingest/_scan360k.c), built at install
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libsndfile1 \
+ && apt-get install -y --no-install-recommends libsndfile1 gcc libc6-dev \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 USER airflow
 

@@ -71,3 +71,13 @@ def run(con, name: str, **params) -> None:
         if missing:
             raise KeyError(f"sql/{name} needs parameters {sorted(missing)}")
         con.execute(stmt, {k: params[k] for k in used} if used else None)
+
+
+def query(con, name: str, **params):
+    """Execute the single statement of ``sql/<name>``, binding the parameters it uses; the result to fetch."""
+    stmt = single(name)
+    used = params_of(stmt)
+    missing = used - params.keys()
+    if missing:
+        raise KeyError(f"sql/{name} needs parameters {sorted(missing)}")
+    return con.execute(stmt, {k: params[k] for k in used} if used else None)

@@ -181,7 +181,7 @@ static int64_t strtab_find(strtab *t, const char *a, size_t na, const char *b, s
         s = (s + 1) & t->mask;
     }
     size_t size = (sizeof(keyhead) + n + 7) & ~(size_t)7;
-    if (t->count >= UINT32_MAX - 1 || n >= UINT32_MAX || (t->arena.len + size) / 8 >= UINT32_MAX) return -1;
+    if (t->count >= INT32_MAX - 1 || n >= UINT32_MAX || (t->arena.len + size) / 8 >= UINT32_MAX) return -1;
     if (vec_reserve(&t->arena, size) || vec_reserve(&t->records, 1)) return -1;
     keyhead head = {(uint32_t)n, (uint32_t)na};
     char *rec = t->arena.data + t->arena.len;

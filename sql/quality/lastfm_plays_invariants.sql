@@ -1,5 +1,6 @@
--- Whole-table facts of the plays of dump $dump_id, over every row, as one row (musim.quality: lastfm_plays).
--- Bad-row counts must be 0; the counts must agree with the dump's record. $user_key_regex depends on the
+-- Whole-table facts of the plays of dump $dump_id, over every row, as one row (musim.quality: lastfm_plays;
+-- duplicate_rows comes from sql/quality/lastfm_plays_keys.sql). Bad-row counts must be 0; the counts must
+-- agree with the dump's record. $user_key_regex depends on the
 -- dump's format (40-hex sha1 in 360K, user_000001 in 1K).
 WITH d AS (
     SELECT lines, loaded, rejected, plays_rows FROM lastfm_dump WHERE dump_id = $dump_id
@@ -11,14 +12,6 @@ p AS (
            count(*) FILTER (WHERE lines IS NULL OR lines < 1) AS bad_lines_rows
     FROM lastfm_plays
     WHERE dump_id = $dump_id
-),
-dup AS (
-    -- rows whose (user, artist) equals the previous row's in key order = rows - distinct keys; a sort and
-    -- one comparison per row cost half a 16M-key distinct count
-    SELECT count(*) AS duplicate_rows
-    FROM (SELECT k, lag(k) OVER (ORDER BY k) AS previous
-          FROM (SELECT (user_id::BIGINT << 32) | artist_id::BIGINT AS k FROM lastfm_plays WHERE dump_id = $dump_id))
-    WHERE k = previous
 ),
 -- Users and artists played must have a row with a good key. Ids are numbered from 1 (sql/ingest), so the
 -- ids that would fail are the few gaps and bad rows of the small tables, and a played id fails when it is
@@ -61,6 +54,6 @@ r AS (
 SELECT d.lines, d.loaded, d.rejected, d.loaded + d.rejected AS loaded_plus_rejected,
        p.sum_lines, r.rejects_stored, d.plays_rows, p.rows_stored,
        CASE WHEN d.lines > 0 THEN d.rejected / d.lines ELSE 0.0 END AS reject_share,
-       p.bad_plays_rows, p.bad_lines_rows, dup.duplicate_rows, users.bad_user_keys,
+       p.bad_plays_rows, p.bad_lines_rows, users.bad_user_keys,
        user_table.duplicate_user_ids, user_table.duplicate_user_keys, artists.missing_artist_keys
-FROM d, p, dup, r, users, user_table, artists;
+FROM d, p, r, users, user_table, artists;

@@ -31,12 +31,37 @@ def test_large_tables_are_sampled_and_batched_and_all_rows_stay_in_sql(good):
     rows = next(p for p in result.parts if p["part"] == "rows")
     assert result.sampled and result.rows_total == total > 1200
     assert rows["rows_validated"] == 1200 and rows["batches"] == 4
-    assert "reservoir sample of 1,200" in rows["coverage"]
+    assert "simple random sample of 1,200" in rows["coverage"]  # a dump's plays have contiguous row ids
     # the SQL invariant counts every bad row, whether or not the sample caught one
     (inv,) = [f for f in result.failures if f.columns == ["bad_plays_rows"]]
     assert inv.observed == [bad] and inv.examples
     again = check(["lastfm_plays"], thresholds=t, docs=False).results[0]
     assert again.parts[1]["rows_validated"] == 1200  # same seed, same sample size
+
+
+def _sample(con, *, by_rowid: bool, t: QualityThresholds) -> tuple[str, list[tuple]]:
+    from musim.quality.registry import CheckContext, table_rows
+
+    part = table_rows("rows", base="quality/lastfm_plays_base.sql", rows="quality/lastfm_plays_rows.sql",
+                      expectations=lambda ctx: [], by_rowid=by_rowid)
+    dump = con.execute("SELECT dump_id FROM lastfm_dump").fetchone()[0]
+    coverage = Coverage()
+    frames = list(part.frames(CheckContext(con=con, thresholds=t, dump_id=dump), coverage))
+    rows = sorted(tuple(r) for df in frames for r in df[["user_key", "artist_key", "plays"]].itertuples(index=False))
+    return coverage.how, rows
+
+
+def test_samples_by_row_id_are_seeded_and_fall_back_to_the_reservoir_when_ids_have_gaps(good):
+    t = QualityThresholds(full_rows_max=500, sample_rows=700, batch_rows=300)
+    with warehouse.writer() as con:
+        how, first = _sample(con, by_rowid=True, t=t)
+        _, again = _sample(con, by_rowid=True, t=t)
+        _, other_seed = _sample(con, by_rowid=True, t=QualityThresholds(full_rows_max=500, sample_rows=700, seed=7))
+        assert how.startswith("simple random sample of 700 of") and first == again != other_seed
+        assert len(set(first)) == 700  # drawn without replacement
+        con.execute("DELETE FROM lastfm_plays WHERE rowid = 3")  # a gap in the ids: they no longer count rows
+        how, rows = _sample(con, by_rowid=True, t=t)
+        assert how.startswith("reservoir sample of 700 of") and len(rows) == 700
 
 
 def test_a_custom_suite_with_its_own_frames(musim_home):

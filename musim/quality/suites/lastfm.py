@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
+from musim import sql
 from musim.quality.registry import CheckContext, DatasetSuite, register, sql_invariants, table_rows
 
 ARTIST_KEY_REGEX = r"^(?:mbid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|name:.+)$"
@@ -70,15 +73,35 @@ def plays_rows(ctx: CheckContext) -> list:
     ]
 
 
+def duplicate_plays_rows(ctx: CheckContext) -> dict[str, int]:
+    """``duplicate_rows``: rows of the dump whose (user, artist) another row has, counted exactly.
+
+    The ingest stores a dump's plays in (user, artist) order, so the keys usually come strictly increasing in
+    storage order, which proves there is no duplicate in one pass (0.2 s for 16M rows, against 0.5 s to
+    sort them). Otherwise (plays stored in another order: a 1K dump, rows added by hand) they are sorted in
+    SQL and counted.
+    """
+    con = ctx.con
+    con.execute("SET preserve_insertion_order = true")  # the table's own order, if it is increasing
+    try:
+        keys = sql.query(con, "quality/lastfm_plays_keys.sql", **ctx.params()).fetchnumpy()["k"]
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    if bool(np.all(keys[1:] > keys[:-1])):
+        return {"duplicate_rows": 0}
+    del keys
+    return {"duplicate_rows": int(sql.query(con, "quality/lastfm_plays_duplicates.sql", **ctx.params()).fetchone()[0])}
+
+
 register(DatasetSuite(
     name="lastfm_plays", scope="dump",
     description="The user-artist plays of one Last.FM dump, against the dump's record and its rejects",
     tables=("lastfm_dump", "lastfm_plays", "lastfm_user", "artist", "ingest_rejects"),
     parts=(
-        sql_invariants("invariants", query="quality/lastfm_plays_invariants.sql",
+        sql_invariants("invariants", query="quality/lastfm_plays_invariants.sql", facts=duplicate_plays_rows,
                        examples="quality/lastfm_plays_examples.sql", expectations=plays_invariants),
         table_rows("rows", base="quality/lastfm_plays_base.sql", rows="quality/lastfm_plays_rows.sql",
-                   expectations=plays_rows),
+                   expectations=plays_rows, by_rowid=True),
     ),
 ))
 

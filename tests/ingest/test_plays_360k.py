@@ -1,0 +1,169 @@
+"""The C scanner of 360K plays files and the C merge of their duplicate rows, on crafted lines."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from musim import warehouse
+from musim.ingest import _scan360k
+from musim.ingest.lastfm import ingest_lastfm
+from musim.ingest.plays_360k import scan_360k
+from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, write_lines
+
+
+def _scan(tmp_path, lines, **kw):
+    return scan_360k(write_lines(tmp_path / "d.tsv", lines, **kw))
+
+
+def _rows(rows):
+    """(line, user, mbid, name, plays) per row, from the scan's integer rows."""
+    users, mbids, names = rows.users.to_pylist(), rows.mbids.to_pylist(), rows.names.to_pylist()
+    return [(int(ln), users[u], mbids[s], names[s], int(p))
+            for ln, u, s, p in zip(rows.row_line, rows.row_user, rows.row_spelling, rows.row_plays, strict=True)]
+
+
+def test_good_lines_become_rows_of_indices_into_distinct_values(tmp_path):
+    scan, rows = _scan(tmp_path, [f"{U1}\t{MB_A}\tFoo\t3", f"{U1}\t\tBar\t0", f"{U2}\t{MB_A}\tFoo\t12",
+                                  f"{U1}\t{MB_A}\tFoo\t1"])
+    assert scan.lines == 4 and not scan.rejected
+    assert _rows(rows) == [(1, U1, MB_A, "Foo", 3), (2, U1, "", "Bar", 0), (3, U2, MB_A, "Foo", 12),
+                           (4, U1, MB_A, "Foo", 1)]
+    assert rows.users.to_pylist() == [U1, U2] and len(rows.names) == 2  # each distinct value once
+    assert rows.user_first_line.tolist() == [1, 3]
+    assert not rows.line_events and not rows.kept_raw
+
+
+def test_fields_as_in_the_file_and_plays_not_written_plainly_keep_their_raw_text(tmp_path):
+    lines = [f" {U1} \t {MB_A}\t  Foo \t 7 ", f"{U2}\t{MB_A}\tFoo\t+5", f"{U2}\t{MB_B}\tBar\t007", f"{U3}\t\tX\t0"]
+    _, rows = _scan(tmp_path, lines)
+    assert _rows(rows) == [(1, f" {U1} ", f" {MB_A}", "  Foo ", 7), (2, U2, MB_A, "Foo", 5), (3, U2, MB_B, "Bar", 7),
+                           (4, U3, "", "X", 0)]
+    assert rows.kept_raw == [(1, lines[0]), (2, lines[1]), (3, lines[2])]
+
+
+@pytest.mark.parametrize("plays, event", [("5x", "plays is not an integer"), ("2.5", "plays is not an integer"),
+                                          ("", "plays is not an integer"), ("1" * 19, "plays is not an integer"),
+                                          ("-3", "negative plays"), (" -1 ", "negative plays")])
+def test_bad_plays_are_events(tmp_path, plays, event):
+    line = f"{U1}\t{MB_A}\tFoo\t{plays}"
+    _, rows = _scan(tmp_path, [f"{U2}\t{MB_B}\tBar\t1", line])
+    assert rows.line_events == [(2, event, line)] and len(rows.row_line) == 1
+
+
+def test_field_counts_blank_lines_and_line_endings(tmp_path):
+    _, rows = _scan(tmp_path, [f"{U1}\tFoo\t5", f"{U1}\t{MB_A}\tFoo\t5\tx", "", " \t ", f"{U2}\t{MB_B}\tBar\t4\r"])
+    assert rows.line_events == [(1, "too few fields", f"{U1}\tFoo\t5"), (2, "too many fields", f"{U1}\t{MB_A}\tFoo\t5\tx")]
+    assert _rows(rows) == [(5, U2, MB_B, "Bar", 4)]  # a CR before the newline ends the line
+
+
+def test_blank_and_invalid_utf8_lines_are_rejected_by_the_prescan_rules(tmp_path):
+    scan, rows = _scan(tmp_path, [b"", b" \r\t", f"{U1}\t{MB_A}\tBj".encode() + b"\xf6rk\t3", f"{U2}\t\tOk\t1".encode()])
+    assert [(r.line_no, r.reason.split(" (")[0]) for r in scan.rejected] == [
+        (1, "blank line"), (2, "blank line"), (3, "invalid UTF-8")]
+    assert _rows(rows) == [(4, U2, "", "Ok", 1)]
+
+
+def test_a_lone_carriage_return_is_a_space_and_the_line_keeps_its_place(tmp_path):
+    _, rows = _scan(tmp_path, [f"{U1}\t{MB_A}\tFoo\rBar\t5", f"{U1}\t{MB_B}\tBaz\t2\r\r", f"{U2}\tx\ty\t1\rz"])
+    assert _rows(rows) == [(1, U1, MB_A, "Foo Bar", 5), (2, U1, MB_B, "Baz", 2)]
+    assert rows.line_events == [(3, "plays is not an integer", f"{U2}\tx\ty\t1 z")]  # raw: the fixed text
+
+
+def test_the_last_line_without_a_newline_and_an_empty_file(tmp_path):
+    scan, rows = _scan(tmp_path, [f"{U1}\t{MB_A}\tFoo\t5", f"{U2}\t{MB_A}\tFoo\t6"], newline_at_end=False)
+    assert scan.lines == 2 and [r[4] for r in _rows(rows)] == [5, 6]
+    scan, rows = _scan(tmp_path, [])
+    assert scan.lines == 0 and len(rows.row_line) == 0 and len(rows.users) == 0
+
+
+def test_utf8_checks_agree_with_pythons_decoder(tmp_path):
+    rng = random.Random(5)
+    tails = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 6))) for _ in range(3000)]
+    tails += [b"\xe2\x82\xac", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\xf0\x9f\x8e\xb5", b"\xe0\x80\xaf"]
+    tails = [t.replace(b"\n", b"").replace(b"\r", b"").replace(b"\t", b"") for t in tails]
+    lines = [f"{U1}\t\tName ".encode() + t + b"\t1" for t in tails]
+    scan, rows = _scan(tmp_path, lines)
+    bad = {r.line_no for r in scan.rejected}
+    for n, line in enumerate(lines, 1):
+        try:
+            line.decode("utf-8")
+            assert n not in bad, line
+        except UnicodeDecodeError:
+            assert n in bad, line
+    assert len(rows.row_line) == len(lines) - len(bad)
+
+
+def test_many_distinct_values_over_several_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr("musim.ingest.prescan.CHUNK_BYTES", 64 * 1024)  # many blocks: lines cut across them
+    users = [f"{i:040x}" for i in range(3000)]
+    lines = [f"{users[i // 30]}\t\tArtist {i % 70_001}\t{i}" for i in range(90_000)]
+    scan, rows = _scan(tmp_path, lines)
+    assert scan.lines == 90_000
+    assert rows.users.to_pylist() == users and len(rows.names) == 70_001  # the tables grew past 65,536 keys
+    got = _rows(rows)
+    assert all(g == (i + 1, users[i // 30], "", f"Artist {i % 70_001}", i) for i, g in enumerate(got))
+
+
+def _merge(users, artists, plays):
+    out = _scan360k.merge_runs(np.array(users, dtype=np.int32), np.array(artists, dtype=np.int32),
+                               np.array(plays, dtype=np.int64))
+    if out is None:
+        return None
+    cols = [np.frombuffer(out[c], dtype=d).tolist() for c, d in
+            (("user_id", np.int32), ("artist_id", np.int32), ("plays", np.int64), ("lines", np.int32))]
+    return list(zip(*cols, strict=True))
+
+
+def test_merge_sums_duplicates_per_user_in_artist_order():
+    assert _merge([1, 1, 1, 1, 2, 2, 3], [9, 4, 9, 9, 4, 1, 7], [1, 2, 3, 4, 5, 6, 7]) == [
+        (1, 4, 2, 1), (1, 9, 8, 3), (2, 1, 6, 1), (2, 4, 5, 1), (3, 7, 7, 1)]
+
+
+def test_merge_drops_rejected_rows_without_ending_a_run():
+    # -1: a rejected user or spelling; user 1's rows around a rejected user's row are still one run
+    assert _merge([1, -1, 1, 2, 2], [5, 5, 5, -1, 6], [1, 9, 2, 3, 4]) == [(1, 5, 3, 2), (2, 6, 4, 1)]
+
+
+def test_merge_many_artists_per_user():
+    artists = list(range(500, 0, -1)) * 2
+    assert _merge([1] * 1000, artists, [1] * 1000) == [(1, a, 2, 2) for a in range(1, 501)]
+
+
+@pytest.mark.parametrize("users", [[1, 2, 1], [2, 1]], ids=["split run", "not in order of appearance"])
+def test_merge_declines_users_whose_lines_are_not_together(users):
+    assert _merge(users, [1] * len(users), [1] * len(users)) is None
+
+
+def test_merge_declines_a_sum_beyond_64_bits():
+    assert _merge([1, 1], [1, 1], [2**62, 2**62]) is None
+
+
+def test_a_dump_whose_users_are_not_together_is_merged_all_the_same(tmp_path, monkeypatch):
+    """The general merge (SQL) gives what the C merge gives for the same plays."""
+    lines = [f"{U1}\t{MB_A}\tFoo\t3", f"{U2}\t{MB_A}\tFoo\t1", f"{U1}\t{MB_A}\tFOO\t4", f"{U1}\t{MB_B}\tBar\t2",
+             f"{U3}\t{MB_B}\tBar\t-1"]
+    used = []
+    monkeypatch.setattr(_scan360k, "merge_runs", lambda *a: used.append(a) or None)  # as if declined
+    ingest_lastfm(write_lines(tmp_path / "split.tsv", lines))
+    assert used
+    with warehouse.writer() as con:
+        plays = con.execute("""SELECT u.user_key, a.name, p.plays, p.lines FROM lastfm_plays p
+                               JOIN lastfm_user u USING (user_id) JOIN artist a USING (artist_id) ORDER BY 1, 2""").fetchall()
+        ids = con.execute("SELECT user_key FROM lastfm_user ORDER BY user_id").fetchall()
+    assert plays == [(U1, "Bar", 2, 1), (U1, "Foo", 7, 2), (U2, "Foo", 1, 1)]
+    assert ids == [(U1,), (U2,)]  # numbered in the order they first appear
+
+
+def test_a_dump_as_last_fm_writes_them_is_merged_in_c(tmp_path, monkeypatch):
+    merged = []
+    real = _scan360k.merge_runs
+    monkeypatch.setattr(_scan360k, "merge_runs", lambda *a: merged.append(real(*a)) or merged[-1])
+    lines = [f"{U2}\t{MB_A}\tFoo\t3", f"{U2}\t{MB_A}\tFOO\t4", f"  {U2}\t{MB_B}\tBar\t1", f"{U1}\t{MB_B}\tBar\t2"]
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    assert merged and merged[0] is not None and (r.loaded, r.plays_rows) == (4, 3)
+    with warehouse.writer() as con:
+        stored = con.execute("SELECT user_id, artist_id, plays, lines FROM lastfm_plays").fetchall()
+    assert stored == sorted(stored) and [s[2:] for s in stored] == [(7, 2), (1, 1), (2, 1)]  # (user, artist) order
