@@ -6,8 +6,9 @@ irregular bytes, the field count and the plays. A good line becomes one row of i
 index and its artist spelling's index (each distinct value stored once, exactly as in the file), its plays
 and its line number. The rare other lines come back as events:
 
-- irregular lines (lone carriage return, invalid UTF-8) and blank lines, classified here as the pre-scan
-  does (:func:`musim.ingest.prescan._classify`): rejected, or fixed and scanned again;
+- blank lines and lines with invalid UTF-8, rejected here as the pre-scan rejects them
+  (:func:`musim.ingest.prescan.classify_line`); a line with a lone carriage return is not one of them: the
+  scanner reads it with each lone CR as a space, in its place;
 - lines with the wrong number of fields or plays that are not a non-negative integer: their reason is
   given in SQL (``sql/ingest/group_360k.sql``), with the same checks in the same order as every other line;
 - good lines whose plays are not written as a plain integer: their raw text is kept, in case a later
@@ -26,9 +27,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from musim import sql
 from musim.errors import IngestError
 from musim.ingest import _scan360k
-from musim.ingest.prescan import Prescan, _classify, read_blocks
+from musim.ingest.prescan import Prescan, classify_line, read_blocks
 
 _BLANK = re.compile(rb"[ \t\r]*")
 #: The events whose reason ``sql/ingest/group_360k.sql`` gives.
@@ -67,7 +69,7 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
     events = scanner.take_events()
     for kind, line_no, raw in events:
         if kind == _scan360k.IRREGULAR or (kind != _scan360k.NOT_CANONICAL and _BLANK.fullmatch(raw)):
-            _classify(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
+            classify_line(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
     if scan.fixed:  # the scanner reads lines with a lone CR itself, as the lines they are meant to be
         raise IngestError(f"{path}: line {scan.fixed[0].line_no} was left to fix; nothing was stored. This is a "
                           "musim bug: please report it with the file.")
@@ -106,7 +108,8 @@ def _table(**columns: np.ndarray | pa.Array) -> pa.Table:
 
 def register(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> None:
     """Make the scan visible to SQL as ``scan_users``, ``scan_spellings`` and ``scan_rows`` (views on this
-    connection, over the arrays: no copy), ``scan_events`` and ``scan_kept_raw`` (small temp tables)."""
+    connection, over the arrays: no copy), ``scan_events`` and ``scan_kept_raw`` (small temp tables,
+    ``sql/ingest/scan_events.sql``)."""
     user_lines = np.bincount(rows.row_user, minlength=len(rows.users))
     spelling_lines = np.bincount(rows.row_spelling, minlength=len(rows.names))
     con.register("scan_users", _table(user_ref=np.arange(len(rows.users), dtype=np.int32), user_raw=rows.users,
@@ -115,14 +118,10 @@ def register(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> None:
                                           name_raw=rows.names, mbid_text=rows.mbids, lines=spelling_lines))
     con.register("scan_rows", _table(row_id=rows.row_line, user_ref=rows.row_user, spelling_ref=rows.row_spelling,
                                      plays=rows.row_plays))
-    # (small lists: converted by DuckDB itself)
-    con.execute("CREATE OR REPLACE TEMP TABLE scan_events AS "
-                "SELECT unnest($row_id)::BIGINT AS row_id, unnest($event) AS event, unnest($raw) AS raw",
-                {"row_id": [e[0] for e in rows.line_events], "event": [e[1] for e in rows.line_events],
-                 "raw": [e[2] for e in rows.line_events]})
-    con.execute("CREATE OR REPLACE TEMP TABLE scan_kept_raw AS "
-                "SELECT unnest($row_id)::BIGINT AS row_id, unnest($raw) AS raw",
-                {"row_id": [k[0] for k in rows.kept_raw], "raw": [k[1] for k in rows.kept_raw]})
+    sql.run(con, "ingest/scan_events.sql",
+            event_row_id=[e[0] for e in rows.line_events], event=[e[1] for e in rows.line_events],
+            event_raw=[e[2] for e in rows.line_events],
+            kept_row_id=[k[0] for k in rows.kept_raw], kept_raw=[k[1] for k in rows.kept_raw])
 
 
 def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table | None:

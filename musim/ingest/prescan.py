@@ -176,7 +176,7 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     return n_lines, lines, longest
 
 
-def _classify(raw: bytes, line_no: int, scan: Prescan) -> None:
+def classify_line(raw: bytes, line_no: int, scan: Prescan) -> None:
     """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR)."""
     scan.irregular.append((line_no, raw))
     if _BLANK.fullmatch(raw):
@@ -243,7 +243,7 @@ def prescan(path: str | Path) -> Prescan:
         buf = block.obj
         n_lines, irregular, (width, idx) = _scan_block(buf, len(block))
         for i, start, stop in irregular:
-            _classify(bytes(buf[start:stop]), scan.lines + i + 1, scan)
+            classify_line(bytes(buf[start:stop]), scan.lines + i + 1, scan)
         if width > scan.longest_line[0]:
             scan.longest_line = (width, scan.lines + idx + 1)
         scan.lines += n_lines
