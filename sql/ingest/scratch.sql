@@ -1,7 +1,8 @@
 -- The in-memory scratch database of one ingest (attached per ingest, shared by its staging cursors).
 
--- The checks of a user id and of an artist spelling: per line for rejected lines (sql/ingest/stage_*.sql),
--- per distinct value for the rest (sql/ingest/load_dump.sql). NULL: fine.
+-- The checks of a user id and of an artist spelling: per line where a line is rejected anyway
+-- (sql/ingest/stage_1k.sql, group_360k.sql), per distinct value for the rest (sql/ingest/group_*.sql).
+-- NULL: fine.
 CREATE MACRO ingest_scratch.user_reason(user_raw, fmt) AS
     CASE
         WHEN trim(user_raw) = '' THEN 'empty user id'
@@ -13,9 +14,9 @@ CREATE MACRO ingest_scratch.spelling_reason(name_raw, mbid_raw) AS
     CASE WHEN trim(name_raw) = '' AND try_cast(trim(mbid_raw) AS UUID) IS NULL
          THEN 'empty artist name and no valid MBID' END;
 
--- Plays or events, one row per row read (columns in the order of the stage SELECTs).
+-- Events of a 1K file, one row per row DuckDB read (columns in the order of sql/ingest/stage_1k.sql's SELECT).
 CREATE TABLE ingest_scratch.stage_checked (
-    user_key      VARCHAR,            -- as in the file: trimmed and checked per distinct value by the load
+    user_key      VARCHAR,            -- as in the file: trimmed per distinct value by the load
     mbid_text     VARCHAR,            -- as in the file: cast to UUID per distinct spelling by the load
     raw_name      VARCHAR,            -- as in the file: trimmed per distinct spelling by the load
     plays         BIGINT,

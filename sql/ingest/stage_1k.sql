@@ -1,6 +1,8 @@
--- Stage a Last.FM 1K listening-events file: one row per row DuckDB reads, in file order (see
--- stage_360k.sql). Lines are 'user-id \t timestamp \t artist-mbid \t artist-name \t track-mbid \t track-name';
--- each valid line counts as one play and the load aggregates them to user-artist play counts.
+-- Stage a Last.FM 1K listening-events file: one row per row DuckDB reads, in file order (musim.ingest.staging
+-- maps rows to physical lines and drops the rows of irregular lines). Lines are
+-- 'user-id \t timestamp \t artist-mbid \t artist-name \t track-mbid \t track-name'; each valid line counts
+-- as one play and the load aggregates them to user-artist play counts. The nullstr is a string that never
+-- occurs, so an empty field stays '' and only a missing field is NULL.
 -- Every check runs here, line by line (the load's per-distinct checks then find nothing more): a rejected
 -- line's raw text cannot be rebuilt from the stored fields of this format.
 SELECT
