@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,18 @@ from musim.storage import ObjectStore, open_store
 __all__ = ["MelCache", "cache_log_mels", "load_tensor"]
 
 
+#: numpy parses a ``.npy`` header with ``ast.literal_eval``, and CPython 3.11's parser is not thread-safe:
+#: parses on several threads at once can fail with "SystemError: AST constructor recursion depth mismatch"
+#: (python/cpython#106905). Tensors are fetched on many threads; their few-microsecond decoding takes turns.
+_DECODE = threading.Lock()
+
+
 def load_tensor(store: ObjectStore, key: str) -> np.ndarray:
-    """The array stored as ``.npy`` under ``key`` (float16, as written by extraction)."""
+    """The array stored as ``.npy`` under ``key`` (float16, as written by extraction). Thread-safe."""
+    data = store.get_bytes(key)
     try:
-        return np.load(io.BytesIO(store.get_bytes(key)), allow_pickle=False)
+        with _DECODE:
+            return np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as exc:
         raise StorageError(f"{store.url(key)} is not a valid .npy array: {exc}") from exc
 
