@@ -131,6 +131,9 @@ class Part:
     frames: Callable[[CheckContext, Coverage], Iterable[pd.DataFrame]]
     examples: Callable[[CheckContext, set[str]], dict[str, list[str]]] | None = None
     description: str = ""
+    #: the frames need nothing but their context's connection and fit in memory together: the runner may
+    #: fetch them on a cursor of their own while the parts before them are validated
+    prefetch: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,8 +240,8 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
     ``full_rows_max`` rows every row is validated; above, a sample of ``sample_rows`` rows (repeatable with
     ``seed``): a reservoir sample, or with ``by_rowid`` (``base`` then also selects the table's ``rowid AS
     q_rowid``), where the rows' ids are contiguous, as for rows inserted together, a simple random sample of
-    their ids (a third of the reservoir's cost on 16M rows). Both are streamed to GX in frames of
-    ``batch_rows``.
+    their ids (a third of the reservoir's cost on 16M rows). Both go to GX in frames of ``batch_rows``, and
+    may be fetched while the parts before are validated (at most ``max(full_rows_max, sample_rows)`` rows).
     """
 
     def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
@@ -290,7 +293,7 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
         finally:
             ctx.con.execute("DROP TABLE IF EXISTS q_base")
 
-    return Part(name=name, expectations=expectations, frames=frames,
+    return Part(name=name, expectations=expectations, frames=frames, prefetch=True,
                 description=description or f"row-level expectations ({rows})")
 
 

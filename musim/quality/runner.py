@@ -9,6 +9,7 @@ dataset failed: what the DAGs call between a build and its publishing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -17,17 +18,21 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from musim import warehouse
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, QualityError
 from musim.quality.config import QualityThresholds
-from musim.quality.registry import CheckContext, Coverage, DatasetSuite, all_suites, get_suite
+from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, all_suites, get_suite
 
 log = logging.getLogger(__name__)
 
@@ -260,8 +265,6 @@ def gate(datasets: Sequence[str], *, dump_id: str | None = None, thresholds: Qua
 
 
 def _run_suite(gx_ctx, suite: DatasetSuite, ctx: CheckContext, run_id: str, present: set[str]) -> DatasetResult:
-    from musim.quality import gx
-
     started = time.perf_counter()
     result = DatasetResult(run_id=run_id, dataset=suite.name, dump_id=ctx.dump_id, version=None, status="passed")
     missing = [t for t in suite.tables if t not in present]
@@ -276,38 +279,62 @@ def _run_suite(gx_ctx, suite: DatasetSuite, ctx: CheckContext, run_id: str, pres
         return result
     if suite.version is not None:
         result.version = suite.version(ctx)
-    for part in suite.parts:
-        part_started = time.perf_counter()
-        name = f"{suite.name}.{part.name}"
-        validator = gx.PartValidator(gx_ctx, name, part.expectations(ctx), run_id)
-        coverage = Coverage()
-        for df in part.frames(ctx, coverage):
-            validator.validate(df)
-        outcomes = validator.finish()
-        failed = [o for o in outcomes if not o.success]
-        examples: dict[str, list[str]] = {}
-        if failed and part.examples is not None:
-            examples = part.examples(ctx, {c for o in failed for c in o.columns})
-        n_examples = ctx.thresholds.examples
-        for o in failed:
-            ex = [e for c in o.columns for e in examples.get(c, [])][:n_examples]
-            result.failures.append(Failure(
-                part=part.name, expectation=o.type, columns=o.columns, description=o.description,
-                kwargs=gx.jsonable(o.kwargs), unexpected_count=o.unexpected_count, element_count=o.element_count,
-                observed=gx.jsonable(o.observed[:n_examples]), examples=gx.jsonable(ex), exception=o.exception))
-        result.expectations += len(outcomes)
-        result.failed += len(failed)
-        if coverage.rows_total is not None:
-            result.rows_total = max(result.rows_total or 0, coverage.rows_total)
-        result.rows_validated += coverage.rows_validated
-        result.sampled = result.sampled or coverage.sampled
-        result.parts.append({"part": part.name, "coverage": coverage.how, "batches": validator.batches,
-                             "rows_total": coverage.rows_total, "rows_validated": coverage.rows_validated,
-                             "expectations": len(outcomes), "failed": len(failed),
-                             "seconds": round(time.perf_counter() - part_started, 3)})
+    cursor = ctx.con.cursor()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-frames") as pool:
+            # frames of later parts fetched on their own cursor while the parts before them are validated
+            early = {i: pool.submit(_fetch_frames, part, dataclasses.replace(ctx, con=cursor))
+                     for i, part in enumerate(suite.parts) if i > 0 and part.prefetch}
+            for i, part in enumerate(suite.parts):
+                _run_part(gx_ctx, suite, part, ctx, run_id, result, early.get(i))
+    finally:
+        cursor.close()
     result.status = "failed" if result.failed else "passed"
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _fetch_frames(part: Part, ctx: CheckContext) -> tuple[list[pd.DataFrame], Coverage]:
+    coverage = Coverage()
+    return list(part.frames(ctx, coverage)), coverage
+
+
+def _run_part(gx_ctx, suite: DatasetSuite, part: Part, ctx: CheckContext, run_id: str, result: DatasetResult,
+              fetched: Future | None) -> None:
+    from musim.quality import gx
+
+    part_started = time.perf_counter()
+    name = f"{suite.name}.{part.name}"
+    validator = gx.PartValidator(gx_ctx, name, part.expectations(ctx), run_id)
+    if fetched is not None:
+        frames, coverage = fetched.result()
+    else:
+        coverage = Coverage()
+        frames = part.frames(ctx, coverage)
+    for df in frames:
+        validator.validate(df)
+    outcomes = validator.finish()
+    failed = [o for o in outcomes if not o.success]
+    examples: dict[str, list[str]] = {}
+    if failed and part.examples is not None:
+        examples = part.examples(ctx, {c for o in failed for c in o.columns})
+    n_examples = ctx.thresholds.examples
+    for o in failed:
+        ex = [e for c in o.columns for e in examples.get(c, [])][:n_examples]
+        result.failures.append(Failure(
+            part=part.name, expectation=o.type, columns=o.columns, description=o.description,
+            kwargs=gx.jsonable(o.kwargs), unexpected_count=o.unexpected_count, element_count=o.element_count,
+            observed=gx.jsonable(o.observed[:n_examples]), examples=gx.jsonable(ex), exception=o.exception))
+    result.expectations += len(outcomes)
+    result.failed += len(failed)
+    if coverage.rows_total is not None:
+        result.rows_total = max(result.rows_total or 0, coverage.rows_total)
+    result.rows_validated += coverage.rows_validated
+    result.sampled = result.sampled or coverage.sampled
+    result.parts.append({"part": part.name, "coverage": coverage.how, "batches": validator.batches,
+                         "rows_total": coverage.rows_total, "rows_validated": coverage.rows_validated,
+                         "expectations": len(outcomes), "failed": len(failed),
+                         "seconds": round(time.perf_counter() - part_started, 3)})
 
 
 def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) -> str:
