@@ -5,9 +5,12 @@
  * sha256 thread). Per line it checks what must be checked line by line (irregular bytes, field count,
  * plays) and, for a good line, appends one row of integers: the index of its user id and of its artist
  * spelling (each distinct value stored once, exactly as in the file), its plays and its line number.
- * Everything else (the per-distinct checks, identities, ids, the duplicate merge) happens in SQL on those
- * integers. Rare lines (irregular, rejected, plays not written as a plain integer) are reported back as
- * events; Python and SQL give them their reasons.
+ * The per-distinct checks, identities and ids happen in SQL on those integers. Rare lines (irregular,
+ * rejected, plays not written as a plain integer) are reported back as events; Python and SQL give them
+ * their reasons.
+ *
+ * merge_runs() then merges duplicate user-artist rows once users and spellings have ids: one sequential
+ * pass, one user's run of rows at a time, as a Last.FM dump lists each user's lines together.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -42,7 +45,6 @@ typedef struct {
     PyObject_HEAD
     char *data;
     Py_ssize_t nbytes;
-    Py_ssize_t exports;
 } Buffer;
 
 static void Buffer_dealloc(Buffer *self) {
@@ -50,15 +52,12 @@ static void Buffer_dealloc(Buffer *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* A view holds a reference to the Buffer (PyBuffer_FillInfo), so the memory outlives every view. */
 static int Buffer_getbuffer(Buffer *self, Py_buffer *view, int flags) {
-    int rc = PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : "", self->nbytes, 1, flags);
-    if (rc == 0) self->exports++;
-    return rc;
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : "", self->nbytes, 1, flags);
 }
 
-static void Buffer_releasebuffer(Buffer *self, Py_buffer *view) { self->exports--; }
-
-static PyBufferProcs Buffer_as_buffer = {(getbufferproc)Buffer_getbuffer, (releasebufferproc)Buffer_releasebuffer};
+static PyBufferProcs Buffer_as_buffer = {(getbufferproc)Buffer_getbuffer, NULL};
 
 static PyTypeObject BufferType = {
     PyVarObject_HEAD_INIT(NULL, 0)
@@ -76,7 +75,6 @@ static PyObject *buffer_from_vec(vec *v) {
     if (!b) return NULL;
     b->data = v->data;
     b->nbytes = (Py_ssize_t)(v->len * v->item);
-    b->exports = 0;
     v->data = NULL;
     v->len = v->cap = 0;
     return (PyObject *)b;
