@@ -67,12 +67,6 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
 
     read_blocks(path, scan, check)
     events = scanner.take_events()
-    for kind, line_no, raw in events:
-        if kind == _scan360k.IRREGULAR or (kind != _scan360k.NOT_CANONICAL and _BLANK.fullmatch(raw)):
-            classify_line(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
-    if scan.fixed:  # the scanner reads lines with a lone CR itself, as the lines they are meant to be
-        raise IngestError(f"{path}: line {scan.fixed[0].line_no} was left to fix; nothing was stored. This is a "
-                          "musim bug: please report it with the file.")
     result = scanner.result()
     rows = Scanned360k(
         users=_strings(result["users"]), user_first_line=np.frombuffer(result["user_first_line"], dtype=np.int64),
@@ -84,8 +78,13 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
     for kind, line_no, raw in events:
         if kind == _scan360k.NOT_CANONICAL:
             rows.kept_raw.append((line_no, raw.decode()))
-        elif kind in LINE_EVENTS and not _BLANK.fullmatch(raw):
+        elif kind == _scan360k.IRREGULAR or _BLANK.fullmatch(raw):
+            classify_line(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
+        else:
             rows.line_events.append((line_no, LINE_EVENTS[kind], raw.decode()))
+    if scan.fixed:  # the scanner reads lines with a lone CR itself, as the lines they are meant to be
+        raise IngestError(f"{path}: line {scan.fixed[0].line_no} was left to fix; nothing was stored. This is a "
+                          "musim bug: please report it with the file.")
     scan.longest_line = (result["longest"], result["longest_line"])
     return scan, rows
 
