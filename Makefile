@@ -35,6 +35,7 @@ test-fast: $(STAMP)  ## skip the slow tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check musim dags plugins tests benchmarks
+	$(VENV)/bin/lint-imports
 
 up: $(STAMP)  ## Airflow standalone with musim's DAGs and plugin; prints the UI address and login
 	$(PY) -m musim.up

@@ -20,60 +20,10 @@ from pathlib import Path
 
 from musim import serving, warehouse
 from musim.config import get_settings
+from musim.embedded import airflow_env, prepare_airflow, run_dag
+from musim.errors import MusimError
 from musim.similarity.query import similar_artists
 from musim.synth.lastfm import TRUTH_FILE, write_lastfm_dump
-
-REPO = Path(__file__).resolve().parent.parent
-POOLS = {"duckdb_writer": (1, "one DuckDB writer at a time"), "audio_fetch": (4, "polite provider downloads"),
-         "gpu": (1, "one training job per GPU")}
-
-
-def airflow_env(home: Path) -> dict[str, str]:
-    """Environment for the embedded Airflow: SQLite, LocalExecutor, this repo's DAGs and plugin."""
-    airflow_home = home / "airflow"
-    airflow_home.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update({
-        "MUSIM_HOME": str(home),
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-    })
-    return env
-
-
-def _airflow(args: list[str], env: dict[str, str], log: Path) -> None:
-    exe = Path(sys.executable).with_name("airflow")
-    with open(log, "a") as fh:
-        proc = subprocess.run([str(exe), *args], env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        raise SystemExit(f"`airflow {' '.join(args)}` failed (exit {proc.returncode}); log: {log}\n{tail}")
-
-
-def prepare_airflow(env: dict[str, str], log: Path) -> None:
-    _airflow(["db", "migrate"], env, log)
-    for name, (slots, what) in POOLS.items():
-        _airflow(["pools", "set", name, str(slots), what], env, log)
-
-
-def run_dag(dag_id: str, env: dict[str, str], log: Path, conf: dict | None = None) -> float:
-    started = time.perf_counter()
-    args = ["dags", "test", dag_id] + (["-c", json.dumps(conf)] if conf else [])
-    before = log.stat().st_size if log.exists() else 0
-    _airflow(args, env, log)
-    with open(log, errors="replace") as fh:
-        fh.seek(before)
-        text = fh.read()
-    finished = [line for line in text.splitlines() if f"DagRun Finished: dag_id={dag_id}" in line]
-    if not finished or "state=success" not in finished[-1]:
-        raise SystemExit(f"DAG {dag_id} did not succeed; see {log}")
-    return time.perf_counter() - started
 
 
 def acquire_demo_audio(dump_dir: Path, env: dict[str, str], log: Path, settings, *, artists: int, clip_s: float,
@@ -427,4 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except MusimError as exc:
+        sys.exit(f"musim demo: error: {exc}")

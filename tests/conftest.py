@@ -27,20 +27,20 @@ def musim_home(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def airflow_db_template(tmp_path_factory) -> Path:
     """An embedded Airflow metadata DB (SQLite), migrated and with musim's pools, made once per session."""
-    from musim import demo
+    from musim import embedded
 
     home = tmp_path_factory.mktemp("airflow_template")
-    demo.prepare_airflow(demo.airflow_env(home), home / "airflow.log")
+    embedded.prepare_airflow(embedded.airflow_env(home), home / "airflow.log")
     return home / "airflow" / "airflow.db"
 
 
 @pytest.fixture
 def airflow(airflow_db_template, tmp_path_factory, musim_home) -> tuple[dict[str, str], Path]:
-    """``(env, log)`` for ``musim.demo.run_dag``: this test's own copy of the migrated metadata DB, this repo's
+    """``(env, log)`` for ``musim.embedded.run_dag``: this test's own copy of the migrated metadata DB, this repo's
     DAGs and plugin, and the test's MUSIM_HOME."""
-    from musim import demo
+    from musim import embedded
 
     home = tmp_path_factory.mktemp("airflow_home")
-    env = dict(demo.airflow_env(home), MUSIM_HOME=str(musim_home))
+    env = dict(embedded.airflow_env(home), MUSIM_HOME=str(musim_home))
     shutil.copy(airflow_db_template, home / "airflow" / "airflow.db")
     return env, home / "airflow.log"

@@ -6,7 +6,7 @@ Usage (from the repo root, with the project's virtualenv)::
     python -m musim.ui.standalone airflow   # migrate, create the pools, then `airflow standalone`
     python -m musim.ui.standalone app       # only the musim app (no Airflow, no login) on 127.0.0.1:8089
 
-The environment is :func:`musim.demo.airflow_env` — SQLite metadata DB and logs under
+The environment is :func:`musim.embedded.airflow_env` — SQLite metadata DB and logs under
 ``$MUSIM_HOME/airflow``, LocalExecutor, ``AIRFLOW__CORE__DAGS_FOLDER=<repo>/dags``,
 ``AIRFLOW__CORE__PLUGINS_FOLDER=<repo>/plugins``, ``AIRFLOW__CORE__PARALLELISM=4``, ``PYTHONPATH=<repo>``
 — so the DAGs and the page read and write the same ``MUSIM_HOME``. Then open
@@ -22,25 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import sys
-from pathlib import Path
 
 from musim.config import get_settings
-
-
-def airflow_env(home: Path | None = None, *, port: int = 8080, all_admins: bool = False) -> dict[str, str]:
-    """The full environment for Airflow processes that show the musim page (``os.environ`` + settings)."""
-    from musim.demo import airflow_env as demo_env
-
-    settings = get_settings()
-    env = demo_env(home or settings.home)
-    env["AIRFLOW__API__PORT"] = str(port)
-    # `airflow standalone` starts its components as `airflow …` found on PATH: this virtualenv's first
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([bindir, *[p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir]])
-    if all_admins:
-        env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
-    return env
+from musim.embedded import airflow_env, standalone
 
 
 def changed(env: dict[str, str]) -> dict[str, str]:
@@ -76,18 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export {key}={shlex.quote(value)}")
         return 0
 
-    from musim.demo import prepare_airflow
-
-    log = settings.home / "logs" / "airflow-standalone-setup.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    prepare_airflow(env, log)
-    airflow_home = env["AIRFLOW_HOME"]
-    login = ("no login (all admins)" if args.all_admins else
-             f"user admin, password in {airflow_home}/simple_auth_manager_passwords.json.generated")
-    print(f"Airflow UI: http://localhost:{args.port}/  ·  musim page: http://localhost:{args.port}/plugin/musim  ·  "
-          f"{login}", flush=True)
-    exe = str(Path(sys.executable).with_name("airflow"))
-    os.execve(exe, [exe, "standalone"], env)
+    standalone(env, settings.home / "logs" / "airflow-standalone-setup.log", port=args.port)
     return 0  # pragma: no cover - execve does not return
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from musim import demo, serving, warehouse
+from musim import embedded, serving, warehouse
 from musim.config import get_settings
 from musim.similarity.query import similar_artists
 from musim.synth.lastfm import write_lastfm_dump
@@ -18,16 +18,16 @@ def test_ingest_then_similarity_dags(airflow, musim_home, tmp_path):
     settings = get_settings()
     write_lastfm_dump(f"{settings.landing}/d1", users=400, artists=60, communities=3, quirks=0.01, seed=9)
 
-    demo.run_dag("lastfm_ingest", env, log)
+    embedded.run_dag("lastfm_ingest", env, log)
     with warehouse.writer() as con:
         dumps = con.execute("SELECT lines, loaded + rejected FROM lastfm_dump").fetchall()
         assert len(dumps) == 1 and dumps[0][0] == dumps[0][1]
 
-    demo.run_dag("lastfm_ingest", env, log)  # nothing new in the landing folder: no second dump
+    embedded.run_dag("lastfm_ingest", env, log)  # nothing new in the landing folder: no second dump
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 1
 
-    demo.run_dag("artist_similarity", env, log, {"min_listeners": 5, "k": 5})
+    embedded.run_dag("artist_similarity", env, log, {"min_listeners": 5, "k": 5})
     con = serving.open_snapshot()
     top = con.execute("""SELECT a.name FROM artist_listeners JOIN artist a USING (artist_id)
                          ORDER BY listeners DESC LIMIT 1""").fetchone()[0]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from musim import demo, serving, warehouse
+from musim import demo, embedded, serving, warehouse
 from musim.models.toy import planted_data
 from musim.storage import open_store
 from tests.models.catalogue import seed_catalogue
@@ -30,7 +30,7 @@ def test_train_embeddings_dag_trains_registers_and_publishes_both_families(airfl
         seed_catalogue(con, store, planted_data(communities=4, artists_per_community=6, clips_per_artist=3,
                                                 shape=(32, 16), seed=1))
 
-    demo.run_dag("train_embeddings", env, log, CONF)
+    embedded.run_dag("train_embeddings", env, log, CONF)
     with warehouse.writer() as con:
         rows = con.execute("SELECT family, version, run_id, test_set_id, status FROM model_registry ORDER BY family"
                            ).fetchall()

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from musim import demo, serving, warehouse
+from musim import embedded, serving, warehouse
 from musim.models.toy import planted_data
 from musim.storage import open_store
 from tests.models.catalogue import COLD_ARTIST, make_catalogue
@@ -29,7 +29,7 @@ def test_train_siamese_dag_trains_evaluates_promotes_publishes(airflow, musim_ho
     with warehouse.writer() as con:
         make_catalogue(con, store, planted_data(communities=4, artists_per_community=6, clips_per_artist=3, seed=1))
 
-    demo.run_dag("train_siamese", env, log, CONF)
+    embedded.run_dag("train_siamese", env, log, CONF)
     with warehouse.writer() as con:
         version, run_id, status, pm = con.execute(
             "SELECT version, run_id, status, primary_metric FROM model_registry").fetchone()
@@ -42,7 +42,7 @@ def test_train_siamese_dag_trains_evaluates_promotes_publishes(airflow, musim_ho
     if status != "champion":
         assert main(["models", "promote", "siamese-1", "--force"]) == 0
 
-    demo.run_dag("train_siamese", env, log, CONF | {"seed": 4})
+    embedded.run_dag("train_siamese", env, log, CONF | {"seed": 4})
     with warehouse.writer() as con:
         second = con.execute("SELECT version, metrics FROM model_registry WHERE seq = 2").fetchone()
         against = con.execute("SELECT against FROM model_promotion WHERE version = 'siamese-2'").fetchone()[0]

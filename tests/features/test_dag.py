@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from musim import demo, warehouse
+from musim import embedded, warehouse
 from musim.config import get_settings
 from musim.features.online import _current_file
 from musim.storage import open_store
@@ -29,7 +29,7 @@ def test_audio_features_dag(airflow, musim_home):
     con.close()
 
     conf = {"batch_size": 2, "workers": 1, "views": ["track_log_mel", "artist_descriptors_mean"]}
-    demo.run_dag("audio_features", env, log, conf)
+    embedded.run_dag("audio_features", env, log, conf)
     con = warehouse.connect()
     try:
         assert con.execute("SELECT count(*) FROM track_mel").fetchone()[0] == 3
@@ -41,7 +41,7 @@ def test_audio_features_dag(airflow, musim_home):
     finally:
         con.close()
     # a second run finds nothing to do: compute is skipped, record still closes the run
-    demo.run_dag("audio_features", env, log, conf)
+    embedded.run_dag("audio_features", env, log, conf)
     con = warehouse.connect()
     try:
         rows = con.execute("SELECT status, items_planned, computed FROM feature_build ORDER BY started_at").fetchall()
@@ -56,8 +56,8 @@ def test_audio_features_dag(airflow, musim_home):
     con = warehouse.connect()
     con.execute("UPDATE track_mel SET shape = [9, 4] WHERE track_id = 't1'")
     con.close()
-    with pytest.raises(SystemExit, match="data quality gate failed for features") as failed:
-        demo.run_dag("audio_features", env, log, conf)
+    with pytest.raises(embedded.AirflowRunError, match="data quality gate failed for features") as failed:
+        embedded.run_dag("audio_features", env, log, conf)
     assert "one image size per parameter set" in str(failed.value)
     con = warehouse.connect()
     try:

@@ -1,0 +1,107 @@
+"""Embedded Airflow: one environment and one runner for the demo, ``make up``, the UI runner and the tests.
+
+Airflow runs against a SQLite metadata DB under ``$MUSIM_HOME/airflow`` with the LocalExecutor, this repo's
+``dags/`` and ``plugins/`` and ``PYTHONPATH=<repo>``, so the DAGs and the musim page read and write the same
+``MUSIM_HOME``. :func:`prepare_airflow` migrates the DB and creates the pools, :func:`run_dag` runs one DAG
+to completion with ``airflow dags test``, :func:`standalone` starts ``airflow standalone`` (UI + scheduler).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from musim.errors import MusimError
+
+REPO = Path(__file__).resolve().parent.parent
+#: The pools every deployment has (the compose init creates the same ones).
+POOLS = {"duckdb_writer": (1, "one DuckDB writer at a time"), "audio_fetch": (4, "polite provider downloads"),
+         "gpu": (1, "one training job per GPU")}
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+
+
+class AirflowRunError(MusimError):
+    """An embedded ``airflow`` command or DAG run failed; the message names the log to read."""
+
+
+def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False) -> dict[str, str]:
+    """The environment of embedded Airflow processes (``os.environ`` plus Airflow's and musim's settings).
+
+    ``port`` sets the API server's port; ``all_admins`` turns the login off (a single-user machine).
+    """
+    airflow_home = home / "airflow"
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({
+        "MUSIM_HOME": str(home),
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    })
+    # `airflow standalone` starts its components as `airflow …` found on PATH: this virtualenv's first
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir, *[p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir]])
+    if port is not None:
+        env["AIRFLOW__API__PORT"] = str(port)
+    if all_admins:
+        env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+    return env
+
+
+def _airflow_exe() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def _airflow(args: list[str], env: dict[str, str], log: Path) -> None:
+    with open(log, "a") as fh:
+        proc = subprocess.run([_airflow_exe(), *args], env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise AirflowRunError(f"`airflow {' '.join(args)}` failed (exit {proc.returncode}); log: {log}\n{tail}")
+
+
+def prepare_airflow(env: dict[str, str], log: Path) -> None:
+    """Migrate the metadata DB and create the pools (idempotent)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    _airflow(["db", "migrate"], env, log)
+    for name, (slots, what) in POOLS.items():
+        _airflow(["pools", "set", name, str(slots), what], env, log)
+
+
+def run_dag(dag_id: str, env: dict[str, str], log: Path, conf: dict | None = None) -> float:
+    """Run ``dag_id`` once to completion (``airflow dags test``); its wall time in seconds.
+
+    Raises :class:`AirflowRunError` naming the log unless the run finished in state success.
+    """
+    started = time.perf_counter()
+    args = ["dags", "test", dag_id] + (["-c", json.dumps(conf)] if conf else [])
+    before = log.stat().st_size if log.exists() else 0
+    _airflow(args, env, log)
+    with open(log, errors="replace") as fh:
+        fh.seek(before)
+        text = fh.read()
+    finished = [line for line in text.splitlines() if f"DagRun Finished: dag_id={dag_id}" in line]
+    if not finished or "state=success" not in finished[-1]:
+        raise AirflowRunError(f"DAG {dag_id} did not succeed; see {log}")
+    return time.perf_counter() - started
+
+
+def standalone(env: dict[str, str], log: Path, *, port: int) -> None:
+    """Migrate, create the pools, print the UI address and login, then become ``airflow standalone``."""
+    prepare_airflow(env, log)
+    airflow_home = Path(env["AIRFLOW_HOME"])
+    login = ("no login (all admins)" if env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS") == "True" else
+             f"user admin, password in {airflow_home / PASSWORDS_FILE} (written once Airflow is up)")
+    print(f"Airflow UI: http://localhost:{port}/  ·  musim page: http://localhost:{port}/plugin/musim  ·  {login}\n"
+          "Ctrl-C stops Airflow.", flush=True)
+    exe = _airflow_exe()
+    os.execve(exe, [exe, "standalone"], env)

@@ -1,0 +1,61 @@
+"""The embedded-Airflow helpers shared by the demo, `make up`, the UI runner and the tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from musim import embedded, up
+from musim.ui import standalone
+
+
+def test_airflow_env_points_airflow_at_this_repo_and_home(tmp_path):
+    env = embedded.airflow_env(tmp_path, port=8123, all_admins=True)
+    assert env["MUSIM_HOME"] == str(tmp_path)
+    assert env["AIRFLOW_HOME"] == str(tmp_path / "airflow") and (tmp_path / "airflow").is_dir()
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(embedded.REPO / "dags")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path / 'airflow' / 'airflow.db'}"
+    assert env["AIRFLOW__API__PORT"] == "8123"
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "True"
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+
+
+def _fake_airflow(monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(embedded, "_airflow", lambda args, env, log: calls.append(("airflow", *args)))
+
+    def execve(exe, argv, env):
+        calls.append(("execve", *argv[1:], env["AIRFLOW__API__PORT"]))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(embedded.os, "execve", execve)
+    return calls
+
+
+@pytest.mark.parametrize("entry", ["make up", "ui standalone"])
+def test_both_entry_points_run_the_one_standalone_runner(entry, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__API__PORT", "8456")
+    calls = _fake_airflow(monkeypatch)
+    with pytest.raises(SystemExit):
+        up.main() if entry == "make up" else standalone.main(["airflow", "--port", "8456"])
+    assert calls[0] == ("airflow", "db", "migrate")
+    assert {c[3] for c in calls if c[:3] == ("airflow", "pools", "set")} == set(embedded.POOLS)
+    assert calls[-1] == ("execve", "standalone", "8456")
+    assert "http://localhost:8456/plugin/musim" in capsys.readouterr().out
+
+
+def test_a_failing_airflow_command_names_its_log(tmp_path, monkeypatch):
+    env = embedded.airflow_env(tmp_path)
+    fake = tmp_path / "bin" / "airflow"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'boom: no such table' ; exit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(embedded, "_airflow_exe", lambda: str(fake))
+    log = tmp_path / "logs" / "setup.log"
+    with pytest.raises(embedded.AirflowRunError, match=r"`airflow db migrate` failed \(exit 3\); log: .*setup.log"):
+        embedded.prepare_airflow(env, log)
+    assert "boom: no such table" in log.read_text()
