@@ -1,4 +1,4 @@
-"""The audio layer: decoding, log-mel spectrograms, slices, handcrafted descriptors, batch extraction.
+"""The audio layer: decoding, log-mel spectrograms, slices, handcrafted descriptors.
 
 Functions follow librosa's style: keyword-only typed arguments, array in, array out, numpydoc docstrings
 with shapes and units. Bad audio raises :class:`BadAudioError` (an :class:`musim.errors.AudioError`) naming
@@ -7,7 +7,7 @@ the object key and the reason; bad arguments raise :class:`musim.errors.Paramete
 librosa is imported lazily, inside the functions that need it.
 """
 
-from musim.audio.batch import compute_log_mels, default_workers, log_mel_of
+from musim.audio.batch import default_workers
 from musim.audio.descriptors import (
     DESCRIPTOR_NAMES,
     PITCH_CLASSES,
@@ -33,14 +33,12 @@ __all__ = [
     "BadAudioError",
     "MelParams",
     "SliceParams",
-    "compute_log_mels",
     "default_workers",
     "descriptor_vector",
     "descriptors",
     "estimate_key",
     "load_audio",
     "log_mel",
-    "log_mel_of",
     "mel_filterbank",
     "power_spectrogram",
     "power_to_db",
