@@ -3,7 +3,8 @@
 Transformations are SQL files with DuckDB named parameters (``$min_listeners``), bound by DuckDB. Table
 functions such as ``read_csv`` cannot take bound parameters, so their arguments are written ``${path}``
 and replaced by a quoted SQL string literal (:func:`literal`) — file paths and settings only, never data.
-A file may hold several statements separated by ``;`` at line end.
+A file may hold several statements; DuckDB's own parser splits them and names their parameters
+(``duckdb.extract_statements``), so semicolons and ``--`` inside strings are data.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import re
 from functools import cache
 from pathlib import Path
 
+import duckdb
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-_PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
 _LITERAL = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
+
 
 
 @cache
@@ -26,17 +29,26 @@ def load(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _without_terminator(statement: str) -> str:
+    """``statement`` without its final ``;`` and the comments after it (found by DuckDB's tokenizer)."""
+    tokens = [t for t in duckdb.tokenize(statement) if t[1] != duckdb.token_type.comment]
+    if tokens and tokens[-1][1] == duckdb.token_type.operator and statement[tokens[-1][0]] == ";":
+        statement = statement[:tokens[-1][0]]
+    elif tokens:  # no terminator: drop trailing comments only
+        last = tokens[-1][0]
+        following = [t[0] for t in duckdb.tokenize(statement) if t[0] > last]
+        statement = statement[:following[0]] if following else statement
+    return statement.strip()
+
+
 def statements(text: str) -> list[str]:
-    """Split a SQL file into statements on ``;`` at the end of a line (our files never put one elsewhere)."""
-    text = re.sub(r"(?m)^\s*--[^\n]*\n", "", text + "\n")  # whole-line comments
-    text = re.sub(r"(?m)[ \t]+--[^'\n]*$", "", text)  # trailing comments (never inside our strings)
-    parts = re.split(r";[ \t]*\n", text)
-    return [p.strip() for p in parts if p.strip()]
+    """The statements of ``text`` as DuckDB's parser splits them, each without its terminating ``;``."""
+    return [_without_terminator(st.query) for st in duckdb.extract_statements(text)]
 
 
 def params_of(statement: str) -> set[str]:
-    """Names of the ``$named`` parameters a statement uses."""
-    return set(_PARAM.findall(statement))
+    """Names of the ``$named`` parameters a statement uses (DuckDB's parser tells)."""
+    return set().union(*(st.named_parameters for st in duckdb.extract_statements(statement)))
 
 
 def literal(value: object) -> str:
@@ -44,40 +56,44 @@ def literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def single(name: str) -> str:
-    """The one statement of ``sql/<name>`` (a file meant to hold exactly one)."""
-    found = statements(load(name))
+def _one(name: str, text: str) -> str:
+    found = statements(text)
     if len(found) != 1:
         raise ValueError(f"sql/{name} must hold exactly one statement")
     return found[0]
+
+
+def single(name: str) -> str:
+    """The one statement of ``sql/<name>`` (a file meant to hold exactly one)."""
+    return _one(name, load(name))
 
 
 def render(name: str, **literals) -> str:
     """The one statement of ``sql/<name>`` with its ``${...}`` literals filled in (to embed in a statement
     the caller completes, e.g. ``INSERT INTO <scratch table> <this SELECT>``); it may have no ``$named``
     parameters."""
-    text = _LITERAL.sub(lambda m: literal(literals[m.group(1)]), single(name))
+    text = _one(name, _LITERAL.sub(lambda m: literal(literals[m.group(1)]), load(name)))
     if params_of(text):
         raise ValueError(f"sql/{name} has parameters {sorted(params_of(text))}: use sql.run for it")
     return text
 
 
+def _bound(name: str, stmt: str, params: dict) -> dict | None:
+    used = params_of(stmt)
+    missing = used - params.keys()
+    if missing:
+        raise KeyError(f"sql/{name} needs parameters {sorted(missing)}")
+    return {k: params[k] for k in used} if used else None
+
+
 def run(con, name: str, **params) -> None:
     """Execute every statement of ``sql/<name>``, binding only the parameters each statement uses."""
-    for stmt in statements(load(name)):
-        stmt = _LITERAL.sub(lambda m: literal(params[m.group(1)]), stmt)
-        used = params_of(stmt)
-        missing = used - params.keys()
-        if missing:
-            raise KeyError(f"sql/{name} needs parameters {sorted(missing)}")
-        con.execute(stmt, {k: params[k] for k in used} if used else None)
+    text = _LITERAL.sub(lambda m: literal(params[m.group(1)]), load(name))
+    for stmt in statements(text):
+        con.execute(stmt, _bound(name, stmt, params))
 
 
 def query(con, name: str, **params):
     """Execute the single statement of ``sql/<name>``, binding the parameters it uses; the result to fetch."""
     stmt = single(name)
-    used = params_of(stmt)
-    missing = used - params.keys()
-    if missing:
-        raise KeyError(f"sql/{name} needs parameters {sorted(missing)}")
-    return con.execute(stmt, {k: params[k] for k in used} if used else None)
+    return con.execute(stmt, _bound(name, stmt, params))

@@ -141,14 +141,12 @@ def _q(ident: str) -> str:
 
 def _render(name: str, **parts: str) -> str:
     """``sql/ui/<name>`` with its ``{{part}}`` placeholders filled (identifiers and fixed fragments)."""
-    text = sql.statements(sql.load(name))[0]
-
     def fill(m: re.Match[str]) -> str:
         if m.group(1) not in parts:
             raise KeyError(f"sql/{name} needs the fragment {m.group(1)!r}")
         return parts[m.group(1)]
 
-    return _PLACEHOLDER.sub(fill, text)
+    return sql.statements(_PLACEHOLDER.sub(fill, sql.load(name)))[0]
 
 
 def _jsonable(value: Any) -> Any:
