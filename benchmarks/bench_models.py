@@ -6,7 +6,7 @@ float16 log-mels, 3 clips per artist, pairs from the stratified sampler), with t
 
 - **model consumption**: training steps fed from one batch held in memory (``Dataset.from_tensors(batch)
   .repeat()``): what a step consumes when input costs nothing;
-- **input pipeline**: :func:`musim.models.data.make_dataset` iterated alone (shuffle, batch, gather from the
+- **input pipeline**: :func:`musim.models.pairs.make_dataset` iterated alone (shuffle, batch, gather from the
   float16 array, cast, prefetch), no model: what the pipeline can deliver;
 - **training**: ``model.fit`` on the real pipeline: pairs per second end to end (the headline number).
 
@@ -31,7 +31,7 @@ def _child(*, artists: int, steps: int, epochs: int, batch: int, pipeline_batche
     import numpy as np
     import tensorflow as tf
 
-    from musim.models.data import build_training_set, make_dataset
+    from musim.models.pairs import build_training_set, make_dataset
     from musim.models.siamese import build_siamese
     from musim.models.toy import planted_data
     from musim.models.train import HyperParams

@@ -17,8 +17,6 @@ from musim.audio.descriptors import (
 )
 from musim.audio.io import BadAudioError, load_audio, resample, sniff_format
 from musim.audio.mel import (
-    MelParams,
-    SliceParams,
     log_mel,
     mel_filterbank,
     power_spectrogram,
@@ -26,6 +24,7 @@ from musim.audio.mel import (
     slice_spectrogram,
     slices,
 )
+from musim.audio.params import MelParams, SliceParams
 
 __all__ = [
     "DESCRIPTOR_NAMES",

@@ -59,7 +59,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_split_tracks_keeps_test_artists_out(data):
-    from musim.models.classifier import split_tracks
+    from musim.models.class_split import split_tracks
 
     toy, _, _, ids, _, split = data
     ta = toy.track_artist
@@ -84,7 +84,7 @@ def test_class_labels_drop_rare_and_missing():
 
 
 def test_report_of_a_hand_made_case():
-    from musim.models.classifier import ClassReport
+    from musim.models.class_split import ClassReport
 
     rep = ClassReport("held out", ["a", "b", "c"], np.array([[3, 1, 0], [0, 2, 2], [0, 0, 0]]), 0.6, 16)
     assert rep.tracks == 8 and rep.accuracy == pytest.approx(5 / 8)

@@ -9,16 +9,13 @@ from musim import warehouse
 from musim.errors import ParameterError
 from musim.models.data import (
     ClipTable,
-    PairSampling,
     PairTargets,
-    build_training_set,
-    expand_clip_pairs,
     load_catalogue,
     load_pair_targets,
-    sample_artist_pairs,
     split_artists,
     to_unit_scale,
 )
+from musim.models.pairs import PairSampling, build_training_set, expand_clip_pairs, sample_artist_pairs
 from tests.models.conftest import write_similarity
 
 
@@ -116,7 +113,7 @@ def test_training_set_keeps_split_artists_apart(toy):
 
 
 def test_make_dataset_gathers_the_right_rows(toy):
-    from musim.models.data import make_dataset
+    from musim.models.pairs import make_dataset
 
     ts = build_training_set(toy.x, toy.track_artist, toy.targets, sampling=PairSampling(pairs=20), seed=0)
     for source in ("tensor", "numpy"):
