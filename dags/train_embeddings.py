@@ -10,18 +10,19 @@ registry as the siamese network:
 - **autoencoder**: a convolutional autoencoder on the 256 x 64 log-mels of all tracks together; the
   flattened code is the embedding. Its card has t-SNE, k-means, dendrogram and reconstruction views.
 
-`plan` → `train` (one mapped task per family) → `record`
+The one model path of every family (`musim.models.families.staged`, shared with `train_siamese`):
+`prepare` → `train` → `evaluate` (one mapped task per family) → `promote` → `publish`
 
-- `plan` (warehouse, pool `duckdb_writer`): tracks with features, genres, targets of the latest
-  similarity build, listeners, descriptors and the artist split (the siamese family's test artists)
-  → a manifest in the object store (`models/runs/embeddings/<run>/inputs.npz`).
-- `train` runs on **queue `gpu`** in pool `gpu`, reading the object store only: it trains the family,
-  embeds every track and evaluates it with the baselines and its champion on the held-out artists
-  (co-listening ground truth, bootstrap CIs), and stages model, evaluation and views. A retry after
-  success does not train again.
-- `record` (pool `duckdb_writer`) registers each family's version, promotes it only if it beats its
-  champion beyond the CI, publishes the champions' embeddings and audio neighbours and a new serving
-  snapshot. Emits **models**.
+- `prepare` (warehouse, pool `duckdb_writer`): tracks with features as of now (the feature store's
+  point-in-time frame), genres, targets of the latest similarity build, listeners, descriptors and the
+  common artist split (the siamese family's test artists), gated by `training_split` → a manifest in the
+  object store (`models/runs/<run>/inputs.npz`).
+- `train` and `evaluate` run on **queue `gpu`** in pool `gpu`, reading the object store only: train the
+  family and embed every track; evaluate it with the baselines and its champion on the held-out artists
+  (co-listening ground truth, bootstrap CIs). A retry after success does not train again.
+- `promote` (pool `duckdb_writer`) registers each family's version and promotes it only if it beats its
+  champion beyond the CI; `publish` serves the champions' embeddings and audio neighbours with a new
+  serving snapshot. Emits **models**.
 
 Compare every family with `musim models compare`.
 """
@@ -55,9 +56,10 @@ FAMILIES = ["cnn_classifier", "autoencoder"]
                         description="Co-listening similarity metric of the evaluation's ground truth"),
         "dump_id": Param(None, type=["null", "string"],
                          description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
-        "test_share": Param(0.15, type="number", minimum=0, maximum=0.5,
-                            description="Share of artists held out for testing (the siamese default keeps the "
-                                        "same test artists for every family)"),
+        "test_share": Param(None, type=["null", "number"], minimum=0, maximum=0.5,
+                            description="Share of artists held out for testing (default: 15%, at least 10 "
+                                        "artists while a third of the catalogue allows it; the siamese default, "
+                                        "so every family holds out the same test artists)"),
         "seed": Param(0, type="integer", description="Seeds the artist split, the track split and the weights"),
         "classifier": Param({}, type="object",
                             description="Other ClassifierParams fields, e.g. {\"epochs\": 30, \"conv_filters\": "
@@ -78,7 +80,7 @@ def train_embeddings():
     run_id = "train_embeddings/{{ run_id }}"  # registry run ids: <this>/<family>, kept on retries
 
     @task(pool="duckdb_writer")
-    def plan(run: str, params=None) -> list[dict]:
+    def prepare(run: str, params=None) -> list[dict]:
         from musim.models.families import plan_job
 
         per_family = {"cnn_classifier": {"label": params["label"], "seed": params["seed"], **params["classifier"]},
@@ -88,24 +90,34 @@ def train_embeddings():
                         target_metric=params["metric"], seed=params["seed"], test_share=params["test_share"])
 
     @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
-    def train(item: dict, params=None) -> dict:
+    def train(item: dict) -> dict:
         from musim.models.families import train_staged
 
-        return train_staged(item["family"], item["manifest"], item["params"], n_boot=params["n_boot"],
-                            run_id=item["run_id"])
+        return train_staged(item)
+
+    @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
+    def evaluate(item: dict, params=None) -> dict:
+        from musim.models.families import evaluate_staged
+
+        return evaluate_staged(item, n_boot=params["n_boot"])
+
+    @task(pool="duckdb_writer")
+    def promote(evaluated, params=None) -> list[dict]:
+        from musim.models.families import promote_job
+
+        return promote_job(list(evaluated), primary_metric=params["primary_metric"])
 
     @task(pool="duckdb_writer", outlets=[MODELS])
-    def record(staged, params=None):
-        from musim.models.families import record_job
+    def publish(decisions: list[dict], params=None):
+        from musim.models.families import publish_job
 
-        summary = record_job(list(staged), publish=params["publish"], primary_metric=params["primary_metric"],
-                             k=params["k"], snapshot=params["publish"])
-        yield Metadata(MODELS, extra={"versions": [f["version"] for f in summary["families"]],
-                                      "statuses": {f["version"]: f["status"] for f in summary["families"]},
+        summary = publish_job(decisions, k=params["k"]) if params["publish"] else {"champions": [], "snapshot": None}
+        yield Metadata(MODELS, extra={"versions": [d["version"] for d in decisions],
+                                      "statuses": {d["version"]: d["status"] for d in decisions},
                                       "snapshot": summary["snapshot"]})
         return summary
 
-    record(train.expand(item=plan(run_id)))
+    publish(promote(evaluate.expand(item=train.expand(item=prepare(run_id)))))
 
 
 train_embeddings()

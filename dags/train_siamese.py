@@ -7,16 +7,18 @@ beyond the confidence interval, then embeds every track and artist with the **ch
 the audio neighbours (`artist_neighbors_audio`, `track_neighbors`, artists without listening data
 included) with a new serving snapshot. Emits the **models** asset.
 
+The one model path of every family (`musim.models.families.staged`, shared with `train_embeddings`):
 `prepare` → `train` → `evaluate` → `promote` → `publish`
 
-- `prepare` (warehouse): targets, tracks, listeners and descriptors as of now; the training-set checks
-  (and `musim.quality`'s `training_set` suite when there is one) — a failure stops the run; the inputs go
-  to the object store (`models/runs/siamese/<run>/inputs.npz`).
-- `train` runs on **queue `gpu`** in pool `gpu` (a Celery worker with an NVIDIA device in deployed mode;
-  ignored under the embedded LocalExecutor): it reads the inputs and the log-mels from the object store
-  only and stores `model.keras` + `train.json` there. A retry after success does not train again.
-- `evaluate`, `promote`, `publish` write the warehouse (pool `duckdb_writer`): registry row, promotion
-  decision, embeddings as feature views (online store), neighbour tables, snapshot.
+- `prepare` (warehouse): tracks with features as of now (the feature store's point-in-time frame), targets,
+  listeners, the common artist split; the `training_split` quality gate — a failure stops the run; the
+  manifest goes to the object store (`models/runs/<run>/inputs.npz`).
+- `train` and `evaluate` run on **queue `gpu`** in pool `gpu` (a Celery worker with an NVIDIA device in
+  deployed mode; ignored under the embedded LocalExecutor): they read the object store only and stage the
+  model, its embeddings and the evaluation (model, champion and baselines on the same test artists). A retry
+  after success does not train again.
+- `promote`, `publish` write the warehouse (pool `duckdb_writer`): registry row, promotion decision, the
+  champion's embeddings as feature views (online store), neighbour tables, snapshot.
 
 Only keys and ids travel through XCom. See `musim models list|show` and the musim page for the results.
 """
@@ -64,51 +66,51 @@ MODELS = asset("models")
     },
 )
 def train_siamese():
-    run_id = "train_siamese/{{ run_id }}"  # the registry's run id: one model per DAG run, kept on retries
+    run_id = "train_siamese/{{ run_id }}"  # registry run ids: <this>/siamese, kept on retries
 
     @task(pool="duckdb_writer")
-    def prepare(run: str, params=None) -> dict:
-        from musim.models.jobs import prepare_run
+    def prepare(run: str, params=None) -> list[dict]:
+        from musim.models.families import plan_job
 
         hparams = dict(params["hparams"] or {}) | {
             "epochs": params["epochs"], "learning_rate": params["learning_rate"],
             "batch_size": params["batch_size"], "dense_units": params["embedding_size"],
             "sampling": params["sampling"], "train_pairs": params["train_pairs"], "seed": params["seed"]}
-        return prepare_run(run, dump_id=params["dump_id"], metric=params["metric"], hparams=hparams,
-                           primary_metric=params["primary_metric"])
+        split = {k: hparams[k] for k in ("validation_share", "test_share") if k in hparams} | {"seed": params["seed"]}
+        return plan_job(run, families=["siamese"], params={"siamese": hparams}, dump_id=params["dump_id"],
+                        target_metric=params["metric"], **split)
 
     @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
-    def train(plan: dict) -> dict:
-        from musim.models.jobs import train_run
+    def train(item: dict) -> dict:
+        from musim.models.families import train_staged
 
-        return train_run(plan)
+        return train_staged(item)
+
+    @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
+    def evaluate(item: dict) -> dict:
+        from musim.models.families import evaluate_staged
+
+        return evaluate_staged(item)
 
     @task(pool="duckdb_writer")
-    def evaluate(plan: dict, trained: dict) -> dict:
-        from musim.models.jobs import evaluate_run
+    def promote(evaluated, params=None) -> list[dict]:
+        from musim.models.families import promote_job
 
-        return evaluate_run(plan, trained)
-
-    @task(pool="duckdb_writer")
-    def promote(evaluated: dict) -> dict:
-        from musim.models.jobs import promote_run
-
-        return promote_run(evaluated)
+        return promote_job(list(evaluated), primary_metric=params["primary_metric"])
 
     @task(pool="duckdb_writer", outlets=[MODELS])
-    def publish(run: str, decision: dict, params=None):
-        from musim.models.jobs import publish_run
+    def publish(decisions: list[dict], params=None):
+        from musim.models.families import publish_job
 
-        summary = publish_run(run, k=params["k"])
-        yield Metadata(MODELS, extra={"champion": summary.get("champion"), "challenger": decision["version"],
-                                      "promoted": decision["promoted"], "tracks": summary.get("tracks"),
-                                      "artists": summary.get("artists"), "cold_start": summary.get("cold_start"),
-                                      "snapshot": summary.get("snapshot")})
+        summary = publish_job(decisions, k=params["k"])
+        champ = next(iter(summary["champions"]), {})
+        yield Metadata(MODELS, extra={"champion": champ.get("version"), "challenger": decisions[0]["version"],
+                                      "promoted": decisions[0]["status"] == "champion",
+                                      "tracks": champ.get("tracks"), "artists": champ.get("artists"),
+                                      "cold_start": champ.get("cold_start"), "snapshot": summary["snapshot"]})
         return summary
 
-    plan = prepare(run_id)
-    decision = promote(evaluate(plan, train(plan)))
-    publish(run_id, decision)
+    publish(promote(evaluate.expand(item=train.expand(item=prepare(run_id)))))
 
 
 train_siamese()

@@ -48,6 +48,8 @@ class Settings:
     tmp_dir: Path
     duckdb_memory_limit: str
     duckdb_threads: int
+    promotion_min_test_artists: int = 10
+    promotion_min_queries: int = 10
 
     def ensure_dirs(self) -> None:
         """Create the local folders the settings point to (never touches remote stores)."""
@@ -55,6 +57,19 @@ class Settings:
             path.mkdir(parents=True, exist_ok=True)
         if "://" not in self.landing:
             Path(self.landing).mkdir(parents=True, exist_ok=True)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+        if value < 1:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer, got {raw!r}") from None
+    return value
 
 
 def get_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -78,4 +93,6 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         tmp_dir=Path(env.get("MUSIM_TMP") or home / "tmp").expanduser().absolute(),
         duckdb_memory_limit=memory,
         duckdb_threads=threads,
+        promotion_min_test_artists=_count(env, "MUSIM_PROMOTION_MIN_TEST_ARTISTS", 10),
+        promotion_min_queries=_count(env, "MUSIM_PROMOTION_MIN_QUERIES", 10),
     )

@@ -84,7 +84,7 @@ def train_demo_model(env: dict[str, str], log: Path, settings, *, epochs: int, t
     """Step 6: the train_siamese DAG with small settings; prints the evaluation against the baselines."""
     from musim.cli.output import print_table
     from musim.models import registry
-    from musim.models.jobs import comparisons
+    from musim.models.families.compare import version_comparisons
 
     conf = TRAIN_CONF | {"epochs": epochs, "hparams": TRAIN_CONF["hparams"] | {"test_share": test_share}}
     took = run_dag("train_siamese", env, log, conf)
@@ -92,7 +92,7 @@ def train_demo_model(env: dict[str, str], log: Path, settings, *, epochs: int, t
         entry = registry.list_models(con, family="siamese")[0]
         decision = next((d for d in registry.promotions(con, family="siamese") if d["version"] == entry.version), None)
         names = list(dict.fromkeys(["precision@3", "precision@5", entry.primary_metric]))
-        paired = comparisons(con, entry.version, ["precision@3", "precision@5"], against=["random", "pixel"])
+        paired = version_comparisons(con, entry.version, ["precision@3", "precision@5"], against=["random", "pixel"])
         champ = registry.champion(con, "siamese")
         n_test = con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?",
                              [entry.test_set_id]).fetchone()[0]

@@ -17,9 +17,7 @@ import sys
 from pathlib import Path
 
 from musim.cli.output import print_json, print_table
-
-#: The families ``--family`` takes (musim.models.families.FAMILIES; not imported here: the CLI starts fast).
-FAMILY_CHOICES = ("siamese", "cnn_classifier", "autoencoder", "descriptors")
+from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,6 +7,7 @@ import argparse
 
 from musim import warehouse
 from musim.cli.output import print_json, print_table
+from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     register_train(msub)
     register_compare(msub)
+    register_evaluate(msub)
 
 
 def _primary(entry) -> str:
@@ -131,117 +133,114 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- train (musim.models.jobs) ---------------------------------------------------------------------------
+# -- train (musim.models.families: the one model path, in this process) --------------------------------
+
+
 
 def register_train(msub: argparse._SubParsersAction) -> None:
-    p = msub.add_parser("train", help="train, evaluate, register and promote a siamese model; publish neighbours",
-                        description="One run of the nightly job in this process: the training set of the latest "
-                                    "similarity build (checked first), training, evaluation against the baselines "
-                                    "and the champion on the same held-out artists, registration, promotion, then "
-                                    "the champion's embeddings and audio neighbours with a new serving snapshot.")
-    p.add_argument("--epochs", type=int, help="training epochs (default 10)")
+    p = msub.add_parser("train", help="train, evaluate, register and promote a model; publish the champion's neighbours",
+                        description="One run of the nightly job in this process, for any family: the inputs of the "
+                                    "latest similarity build (checked by the training_split gate first), training, "
+                                    "evaluation against the baselines and the champion on the same held-out "
+                                    "artists, registration, promotion, then the champion's embeddings and audio "
+                                    "neighbours with a new serving snapshot.")
+    p.add_argument("--family", default="siamese", choices=FAMILY_CHOICES, help="model family (default siamese)")
+    p.add_argument("--epochs", type=int, help="training epochs")
     p.add_argument("--metric", default="seed", choices=["seed", "jaccard", "cosine", "lift", "pmi"],
-                   help="co-listening metric learned (default seed)")
+                   help="co-listening metric learned and ranked against (default seed)")
     p.add_argument("--dump", help="dump id of the targets (default: the latest similarity build)")
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--embedding-size", type=int, help="size of the encoding (dense_units)")
-    p.add_argument("--sampling", choices=["stratified", "natural"])
-    p.add_argument("--train-pairs", type=int, help="artist pairs drawn for training")
-    p.add_argument("--test-share", type=float, help="share of artists held out for testing (default 0.15)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--hparams", metavar="JSON", help='any other HyperParams fields, e.g. \'{"conv_filters": [16, 32]}\'')
+    p.add_argument("--embedding-size", type=int,
+                   help="size of the embedding (siamese: dense_units; cnn_classifier: embedding_units)")
+    p.add_argument("--sampling", choices=["stratified", "natural"], help="siamese: how artist pairs are drawn")
+    p.add_argument("--train-pairs", type=int, help="siamese: artist pairs drawn for training")
+    p.add_argument("--test-share", type=float,
+                   help="share of artists held out for testing (default 15%%, at least 10 artists while a third of "
+                        "the catalogue allows it)")
+    p.add_argument("--seed", type=int, help="seeds the artist split, the sampling and the weights (default 0)")
+    p.add_argument("--hparams", metavar="JSON",
+                   help='any other parameter of the family, e.g. \'{"conv_filters": [16, 32]}\' or \'{"label": "artist"}\'')
     p.add_argument("--primary-metric", default="auto", help="promotion metric (default auto: ndcg@10, @5 or @3)")
     p.add_argument("--k", type=int, default=10, help="neighbours published per artist and track")
     p.add_argument("--no-publish", action="store_true", help="do not embed and publish the champion's neighbours")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--family", default="siamese", choices=["siamese", "cnn_classifier", "autoencoder", "descriptors"],
-                   help="model family (default siamese); the others run musim.models.families.run_family "
-                        "(--hparams takes their parameters, e.g. '{\"label\": \"artist\"}')")
     p.set_defaults(func=cmd_train)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    if getattr(args, "family", "siamese") != "siamese":
-        return cmd_train_family(args)
-    import json
-    from pathlib import Path
-
-    from musim.errors import ParameterError
-    from musim.models.jobs import train_siamese_job
-
-    try:
-        extra = json.loads(args.hparams) if args.hparams else {}
-    except json.JSONDecodeError as exc:
-        raise ParameterError(f"--hparams is not JSON: {exc}") from None
-    result = train_siamese_job(dump_id=args.dump, metric=args.metric, hparams=extra, primary_metric=args.primary_metric,
-                               k=args.k, publish=not args.no_publish, epochs=args.epochs,
-                               learning_rate=args.learning_rate, batch_size=args.batch_size,
-                               dense_units=args.embedding_size, sampling=args.sampling, train_pairs=args.train_pairs,
-                               test_share=args.test_share, seed=args.seed)
-    if args.json:
-        print_json(result.to_json())
-        return 0
-    decision = result.decision or {}
-    print(f"{result.version}: {result.status}" + (f" — {decision.get('reason')}" if decision else " (run registered before)"))
-    names = [m for m in result.evaluation[0] if m != "scorer"] if result.evaluation else []
-    rows = [[r["scorer"], *[_cell(r[m]) for m in names]] for r in result.evaluation]
-    print()
-    print_table(rows, ["scorer", *names], title="evaluation on held-out artists (mean [95% CI])")
-    beats = [c for c in result.comparisons if c["a_better"]]
-    if result.comparisons:
-        print("\npaired differences (model - baseline, 95% CI): " + "; ".join(
-            f"{c['metric']} vs {c['b']}: {c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]"
-            for c in result.comparisons) + f" — beats {len(beats)}/{len(result.comparisons)}")
-    pub = result.published or {}
-    if pub.get("champion"):
-        print(f"\nchampion {pub['champion']}: neighbours of {pub['artists']} artists ({pub['cold_start']} without "
-              f"listening data) and {pub['tracks']} tracks published; snapshot {Path(pub['snapshot']).name}")
-    return 0
-
-
-def _cell(c: dict) -> str:
-    return "" if not c or c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f},{c['hi']:.3f}]"
-
-
-# -- train another family (musim.models.families) -------------------------------------------------------
-
-def cmd_train_family(args: argparse.Namespace) -> int:
-    """``musim models train --family cnn_classifier|autoencoder|descriptors``: one run in this process."""
+def _train_params(args: argparse.Namespace) -> dict:
+    """The family's parameters from ``--hparams`` and the named options."""
     import json
 
     from musim.errors import ParameterError
-    from musim.models.families import load_inputs, run_family
 
     try:
         params = json.loads(args.hparams) if args.hparams else {}
     except json.JSONDecodeError as exc:
         raise ParameterError(f"--hparams is not JSON: {exc}") from None
-    if args.sampling or args.train_pairs:
+    if not isinstance(params, dict):
+        raise ParameterError("--hparams must be a JSON object of parameter names and values")
+    siamese = args.family == "siamese"
+    if (args.sampling or args.train_pairs) and not siamese:
         raise ParameterError("--sampling and --train-pairs are siamese options; use --hparams for this family")
     if args.embedding_size is not None:
-        if args.family != "cnn_classifier":
-            raise ParameterError("--embedding-size applies to cnn_classifier (the autoencoder's is its code size)")
-        params["embedding_units"] = args.embedding_size
-    for opt, key in (("epochs", "epochs"), ("learning_rate", "learning_rate"), ("batch_size", "batch_size"),
-                     ("seed", "seed")):
-        if getattr(args, opt) is not None and args.family != "descriptors":
-            params[key] = getattr(args, opt)
-    split = {"seed": args.seed or 0} | ({"test_share": args.test_share} if args.test_share is not None else {})
+        if args.family not in ("siamese", "cnn_classifier"):
+            raise ParameterError("--embedding-size applies to siamese and cnn_classifier (the autoencoder's is "
+                                 "its code size)")
+        params["dense_units" if siamese else "embedding_units"] = args.embedding_size
+    named = {"epochs": args.epochs, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+             "seed": args.seed, "sampling": args.sampling, "train_pairs": args.train_pairs}
+    for key, value in named.items():
+        if value is not None and (args.family != "descriptors" or key == "seed"):
+            params[key] = value
+    return params
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from musim.models.constants import SPLIT_DEFAULTS
+    from musim.models.families import load_inputs, run_family
+    from musim.models.families.compare import evaluation_rows, version_comparisons
+
+    params = _train_params(args)
+    split = {k: float(params.pop(k)) for k in ("validation_share", "test_share") if k in params}
+    split["seed"] = int(params.get("seed", SPLIT_DEFAULTS["seed"]))
+    if args.test_share is not None:
+        split["test_share"] = args.test_share
+    needs = {"cnn_classifier": ("log_mel", "slices", "descriptors")}.get(args.family, ("log_mel", "descriptors"))
     with warehouse.writer() as con:
-        needs = {"cnn_classifier": ("log_mel", "slices", "descriptors")}.get(args.family, ("log_mel", "descriptors"))
         inputs = load_inputs(con, needs=needs, dump_id=args.dump, target_metric=args.metric, **split)
         out = run_family(args.family, con=con, inputs=inputs, params=params, primary_metric=args.primary_metric,
                          publish=False if args.no_publish else "champion", k=args.k, snapshot=not args.no_publish)
+        names = list(dict.fromkeys(["precision@3", "precision@5", out.entry.primary_metric]))
+        rows = evaluation_rows(out.entry.metrics, names)
+        paired = version_comparisons(con, out.entry.version, names, against=[
+            b for b in ("random", "pixel") if b in out.entry.metrics])
     if args.json:
-        print_json(out.to_json())
+        print_json(out.to_json() | {"evaluation": rows, "comparisons": paired})
         return 0
     d = out.decision
-    print(f"{out.entry.version}: {d.status if d else out.entry.status}" + (f" — {d.reason}" if d else ""))
+    print(f"{out.entry.version}: {d.status if d else out.entry.status}"
+          + (f" — {d.reason}" if d else " (run registered before)"))
+    print()
+    print_table([[r["scorer"], *[_cell(r[m]) for m in names]] for r in rows], ["scorer", *names],
+                title="evaluation on held-out artists (mean [95% CI])")
+    if paired:
+        beats = [c for c in paired if c["a_better"]]
+        print("\npaired differences (model - baseline, 95% CI): " + "; ".join(
+            f"{c['metric']} vs {c['b']}: {c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]" for c in paired)
+            + f" — beats {len(beats)}/{len(paired)}")
     for name, url in out.files.items():
         print(f"  {name}: {url}")
+    pub = out.published or {}
+    if pub:
+        print(f"\n{pub['version']}: neighbours of {pub['artists']} artists ({pub['cold_start']} without listening "
+              f"data) and {pub['tracks']} tracks published" + (f"; snapshot {pub['snapshot']}" if pub.get("snapshot") else ""))
     print("\ncompare every family: musim models compare")
     return 0
+
+
+def _cell(c: dict) -> str:
+    return "" if not c or c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f},{c['hi']:.3f}]"
 
 
 # -- compare (musim.models.families.compare_families) ---------------------------------------------------
@@ -270,4 +269,49 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return 0
     print(result.text())
+    return 0
+
+
+# -- evaluate against labels (musim.models.label_eval) -------------------------------------------------
+
+def register_evaluate(msub: argparse._SubParsersAction) -> None:
+    p = msub.add_parser("evaluate", help="retrieval of each track's artist (or any label) by a model and the baselines",
+                        description="Without listening data: every track of the labels file is a query; an "
+                                    "embedding is good when a track's nearest tracks are by the same artist. "
+                                    "Reports, per embedding, the AUC of same-artist against other-artist tracks "
+                                    "within the track's group (--group-by: album, soundtrack...) and overall, mAP "
+                                    "and precision@1, each with a bootstrap CI over query tracks; the model (its "
+                                    "family's champion, a named version, or the serving model) beside the "
+                                    "baselines on the same tracks.")
+    p.add_argument("--labels", required=True, metavar="CSV",
+                   help="columns path (relative to the CSV's folder), artist and optionally the --group-by column")
+    p.add_argument("--group-by", metavar="COLUMN", help="a column of the CSV grouping tracks (e.g. album, source)")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--family", choices=FAMILY_CHOICES, help="this family's champion (default: the serving model)")
+    who.add_argument("--model", metavar="VERSION", help="a registered version")
+    who.add_argument("--baselines-only", action="store_true", help="no model: the baselines alone")
+    p.add_argument("--baselines", default="random,mfcc,descriptors",
+                   help="comma-separated: random, mfcc (20 MFCC mean+std), descriptors, musly (libmusly timbre)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples of the CIs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from musim.models.label_eval import METRICS, evaluate_labels, read_labels
+
+    labels = read_labels(args.labels, group_by=args.group_by)
+    names = [b.strip() for b in args.baselines.split(",") if b.strip()]
+    result = evaluate_labels(labels, family=args.family, version=args.model, with_model=not args.baselines_only,
+                             baseline_names=names, n_boot=args.n_boot)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    metrics = [m for m in METRICS if m != "auc_group" or labels.groups is not None]
+    rows = [[r.name, *[_cell(r.summary[m]) for m in metrics]] for r in result.reports]
+    print_table(rows, ["embedding", *metrics],
+                title=f"{len(result.labels)} tracks of {len(set(result.labels.artists))} artists "
+                      f"(mean [95% CI] over query tracks; AUC chance 0.5)")
+    for path, reason in result.skipped:
+        print(f"  skipped {path}: {reason}")
     return 0

@@ -41,10 +41,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_suites)
 
 
+def _next_training_split() -> dict:
+    """The payload of the ``training_split`` suite: the split the next model run would use (default shares)."""
+    from musim.errors import MusimError
+    from musim.models.families.inputs import load_manifest, split_payload
+
+    with warehouse.writer() as con:
+        try:
+            return {"training_split": split_payload(load_manifest(con, needs=("log_mel",)))}
+        except MusimError as exc:  # nothing to train on yet: the suite then says it does not apply
+            print(f"musim: no training split to check yet: {exc}", file=sys.stderr)
+            return {}
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from musim.quality import check
 
-    run = check(args.dataset, dump_id=args.dump, docs=not args.no_docs)
+    payload = _next_training_split() if args.dataset and "training_split" in args.dataset else None
+    run = check(args.dataset, dump_id=args.dump, docs=not args.no_docs, payload=payload)
     if args.json:
         print_json(run.to_json())
     else:

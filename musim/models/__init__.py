@@ -1,25 +1,27 @@
-"""musim's models: the siamese network of the origin, its training sets, evaluation, registry and cards.
+"""musim's models: the model families (the origin's siamese network and the others), their training sets,
+evaluation, registry, cards and serving — one model path for every family (:mod:`~musim.models.families`).
 
 Modules (each a few hundred lines):
 
 - :mod:`~musim.models.constants` — shapes, cut-offs, registry layout, statuses
-- :mod:`~musim.models.data` — pair targets, artist split, clip pairs, sampling, ``tf.data`` pipeline
+- :mod:`~musim.models.data` — pair targets, the artist split, each artist's clips (every family)
+- :mod:`~musim.models.pairs` — the siamese family's pair sampling, clip pairs, ``tf.data`` pipeline
 - :mod:`~musim.models.layers` — registered Keras layers (``LogMelScale``, ``L1Distance``)
 - :mod:`~musim.models.siamese` — encoder, siamese model, save/load, embeddings, pair scores, scorer
 - :mod:`~musim.models.train` — ``HyperParams`` and ``train(...)`` (GPU: mixed precision, MirroredStrategy)
 - :mod:`~musim.models.evaluate` — family-agnostic ranking harness, baselines, bootstrap CIs
 - :mod:`~musim.models.registry` — ``models/<family>/<version>/`` + warehouse rows, promotion
 - :mod:`~musim.models.card` — markdown model card and training curves
-- :mod:`~musim.models.pipeline` — train → evaluate → register → promote in one call
 - :mod:`~musim.models.toy` — generated data with known structure (tests, benchmarks)
 - :mod:`~musim.models.classifier`, :mod:`~musim.models.autoencoder`, :mod:`~musim.models.views` — the two
   other families' models and their views
-- :mod:`~musim.models.families` — every family behind one protocol: inputs, train → evaluate → register,
-  the train_embeddings DAG's steps, serving, ``compare`` (a package; see its docstring for the map)
+- :mod:`~musim.models.families` — every family behind one protocol and one path: inputs (the feature store's
+  point-in-time frames), the training_split gate, train → evaluate → register → promote → publish in one
+  process or as the training DAGs' five phases, serving, ``compare`` (a package; see its docstring)
 - :mod:`~musim.models.serve` — neighbour tables and audio-only queries (``similar-audio``, ``embed``)
 
 Importing ``musim.models`` never imports TensorFlow; the names below load their module on first use,
-and only ``layers``, ``siamese``, ``train`` and ``pipeline`` import Keras. ``load_model`` registers
+and only ``layers``, ``siamese`` and ``train`` import Keras. ``load_model`` registers
 musim's layers, so a ``.keras`` file loads without the training code. The functions ``train`` and
 ``evaluate`` share their module's name: import them from ``musim.models.train`` / ``musim.models.evaluate``.
 """
@@ -30,17 +32,17 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "ArtistSplit": "data", "ClipTable": "data", "PairSampling": "data", "PairSet": "data", "PairTargets": "data",
-    "TrainingSet": "data", "build_training_set": "data", "load_pair_targets": "data", "load_catalogue": "data",
-    "make_dataset": "data", "split_artists": "data", "sample_artist_pairs": "data",
+    "ArtistSplit": "data", "ClipTable": "data", "PairTargets": "data", "load_pair_targets": "data",
+    "load_catalogue": "data", "split_artists": "data",
+    "PairSampling": "pairs", "PairSet": "pairs", "TrainingSet": "pairs", "build_training_set": "pairs",
+    "make_dataset": "pairs", "sample_artist_pairs": "pairs",
     "SiameseConfig": "siamese", "build_siamese": "siamese", "build_encoder": "siamese", "encoder_of": "siamese",
     "load_model": "siamese", "save_model": "siamese", "embed": "siamese", "siamese_scorer": "siamese",
     "HyperParams": "train", "TrainResult": "train", "fit": "train",
-    "EvaluationReport": "evaluate", "baseline_scorers": "evaluate",
+    "EvaluationReport": "evaluate", "choose_primary_metric": "evaluate",
     "embedding_scorer": "evaluate", "paired_bootstrap": "evaluate",
     "register_model": "registry", "promote": "registry", "list_models": "registry", "get_model": "registry",
     "champion": "registry",
-    "train_evaluate_register": "pipeline", "evaluate_siamese": "pipeline", "load_registered": "pipeline",
 }
 
 __all__ = sorted(_LAZY)

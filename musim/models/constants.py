@@ -14,9 +14,25 @@ INPUT_SHAPE: tuple[int, int] = (FRAMES, N_MELS)
 #: encoder maps them to [0, 1] with ``x / TOP_DB + 1``.
 TOP_DB = 80.0
 
-#: Model families the registry knows (the harness in :mod:`musim.models.evaluate` is family-agnostic).
-FAMILIES: tuple[str, ...] = ("siamese", "cnn_classifier", "autoencoder")
 SIAMESE = "siamese"
+#: Every model family, in the order tables list them (:mod:`musim.models.families` implements each).
+FAMILY_NAMES: tuple[str, ...] = ("siamese", "cnn_classifier", "autoencoder", "contrastive", "descriptors")
+
+#: The common artist split every family trains and is evaluated on (:func:`musim.models.data.split_artists`
+#: over the artists with audio features and co-listening targets): shares and seed.
+SPLIT_DEFAULTS: dict[str, float | int] = {"validation_share": 0.15, "test_share": 0.15, "seed": 0}
+#: The fewest artists with features and targets a run trains on, and the fewest test artists it is ranked on
+#: (nDCG@3, the smallest cut-off, needs 3 + 2 ranked artists: a query and two candidates beyond the cut-off).
+MIN_USABLE_ARTISTS = 6
+MIN_TEST_ARTISTS = 5
+
+#: The evidence a promotion needs (``MUSIM_PROMOTION_MIN_TEST_ARTISTS`` / ``MUSIM_PROMOTION_MIN_QUERIES``): the
+#: decision is a percentile bootstrap of a mean over query artists, whose 95% interval is too narrow (it
+#: undercovers) below about ten values, and nDCG@3 over five ranked artists leaves too few orderings to tell a
+#: model from a baseline (with 27 artists and the old fixed 15% share, 5 test artists gave 3 queries, every
+#: model became champion and the pixel baseline scored ndcg@3 1.000). Ten of each is the least that decides.
+PROMOTION_MIN_TEST_ARTISTS = 10
+PROMOTION_MIN_QUERIES = 10
 
 #: Similarity metrics of ``artist_pair_similarity`` a model can be trained and evaluated on.
 TARGET_METRICS: tuple[str, ...] = ("seed", "jaccard", "cosine", "lift", "pmi")

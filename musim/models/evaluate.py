@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from musim.errors import ParameterError
-from musim.models.constants import RANK_CUTOFFS
+from musim.models.constants import MIN_TEST_ARTISTS, RANK_CUTOFFS
 
 __all__ = [
     "Comparison",
@@ -53,7 +53,6 @@ __all__ = [
     "Scorer",
     "artist_mean",
     "average_precision",
-    "baseline_scorers",
     "bootstrap_ci",
     "descriptor_scorer",
     "embedding_scorer",
@@ -127,6 +126,16 @@ def metric_names(ns: Sequence[int] = RANK_CUTOFFS) -> list[str]:
 
 
 # -- bootstrap -------------------------------------------------------------------------------------------
+
+def choose_primary_metric(n_test: int) -> str:
+    """The promotion metric of ``"auto"``: nDCG at the largest of 10, 5, 3 that ``n_test`` test artists can
+    measure (a cut-off n needs n + 2 of them: the query and at least two beyond the cut-off)."""
+    for n in (10, 5, 3):
+        if n_test >= n + 2:
+            return f"ndcg@{n}"
+    raise ParameterError(f"only {n_test} test artists: at least {MIN_TEST_ARTISTS} are needed to rank anything "
+                         "(raise test_share or add artists with audio)")
+
 
 def _resamples(n: int, n_boot: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed, 0xB007])
@@ -439,19 +448,3 @@ def embedding_scorer(vectors: np.ndarray, clips: Any, *, standardize: bool = Fal
 def descriptor_scorer(descriptors: np.ndarray, clips: Any) -> Scorer:
     """Cosine on handcrafted descriptors (``musim.audio.descriptor_vector`` per track), z-scored per dimension."""
     return embedding_scorer(descriptors, clips, standardize=True)
-
-
-def baseline_scorers(x: np.ndarray, clips: Any, *, listeners: Mapping[int, int] | None = None,
-                     descriptors: np.ndarray | None = None, seed: int = 0) -> dict[str, Scorer]:
-    """The baselines every model is evaluated against: random, popularity, pixel, descriptors.
-
-    Popularity needs ``listeners`` and descriptors ``descriptors`` (``(N, D)``, rows as in ``x``); a
-    baseline whose input is missing is left out.
-    """
-    out: dict[str, Scorer] = {"random": random_scorer(seed)}
-    if listeners is not None:
-        out["popularity"] = popularity_scorer(listeners)
-    out["pixel"] = pixel_scorer(x, clips)
-    if descriptors is not None:
-        out["descriptors"] = descriptor_scorer(descriptors, clips)
-    return out

@@ -12,7 +12,10 @@ nDCG@10) whose lower bound is above 0. The champion's values come from the chall
 run when the champion was re-scored there (scorer named by its version: what the training pipeline
 does), else from the champion's stored evaluation if its test set is identical; otherwise the
 challenger stays a challenger, with the reason recorded. The first model of a family must beat the
-``random`` baseline of its own run the same way. The old champion is archived.
+``random`` baseline of its own run the same way. Two more conditions, both stated in the decision's reason
+when they fail: the evaluation has enough evidence (at least ``MUSIM_PROMOTION_MIN_TEST_ARTISTS`` test artists
+and ``MUSIM_PROMOTION_MIN_QUERIES`` queries, 10 each by default), and the challenger beats every baseline of
+the same evaluation on the metric (its mean above theirs). The old champion is archived.
 
 This module needs no TensorFlow: it stores a ``.keras`` file it is given.
 """
@@ -36,6 +39,7 @@ from musim.errors import NotFoundError, ParameterError
 from musim.models import card as cards
 from musim.models.constants import (
     ARCHIVED,
+    BASELINES,
     CARD_FILE,
     CHALLENGER,
     CHAMPION,
@@ -270,17 +274,46 @@ def _nan_none(x: float | None) -> float | None:
     return None if x is None or np.isnan(x) else float(x)
 
 
+def _evidence(con: duckdb.DuckDBPyConnection, entry: ModelEntry, metric: str, n_queries: int,
+              min_test_artists: int, min_queries: int) -> str | None:
+    """Why the evaluation of ``entry`` cannot decide a promotion, or None: too few test artists or queries, or a
+    baseline of the same evaluation at least as good on ``metric``."""
+    n_test = con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?",
+                         [entry.test_set_id]).fetchone()[0]
+    if n_test < min_test_artists or n_queries < min_queries:
+        return (f"too little evidence: {n_test} test artists and {n_queries} queries (at least {min_test_artists} "
+                f"and {min_queries}: add artists with audio, raise test_share, or lower "
+                "MUSIM_PROMOTION_MIN_TEST_ARTISTS / MUSIM_PROMOTION_MIN_QUERIES)")
+    own = (entry.metrics.get(MODEL_SCORER) or {}).get(metric) or {}
+    ahead = [(b, (entry.metrics.get(b) or {}).get(metric, {}).get("mean")) for b in BASELINES]
+    ahead = [(b, m) for b, m in ahead if m is not None and own.get("mean") is not None and m >= own["mean"]]
+    if ahead:
+        return "a baseline is at least as good on " + metric + ": " + ", ".join(
+            f"{b} {m:.4f} vs {own['mean']:.4f}" for b, m in ahead)
+    return None
+
+
 def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None = None, confidence: float = 0.95,
-            n_boot: int = 2000, seed: int = 0, force: bool = False, baseline: str = "random") -> PromotionDecision:
+            n_boot: int = 2000, seed: int = 0, force: bool = False, baseline: str = "random",
+            min_test_artists: int | None = None, min_queries: int | None = None) -> PromotionDecision:
     """Decide whether ``version`` replaces its family's champion (see the module docstring); record it.
+
+    A challenger is promoted only when its evaluation has enough evidence (``min_test_artists`` test artists
+    and ``min_queries`` queries; default from the settings, see
+    :data:`~musim.models.constants.PROMOTION_MIN_TEST_ARTISTS`), it beats every baseline of the same evaluation
+    on the metric, and the CI of its paired difference to the champion (the ``baseline`` for a family's first
+    model) is above 0.
 
     Parameters
     ----------
     metric : the metric compared (default: the version's primary metric, nDCG@10)
     confidence, n_boot, seed : the paired bootstrap of the per-query differences
     force : promote whatever the comparison says (recorded as forced)
-    baseline : what the first model of a family must beat (a scorer of its own evaluation)
+    baseline : what the first model of a family must beat beyond the CI (a scorer of its own evaluation)
     """
+    settings = get_settings()
+    min_test_artists = settings.promotion_min_test_artists if min_test_artists is None else min_test_artists
+    min_queries = settings.promotion_min_queries if min_queries is None else min_queries
     entry = get_model(con, version)
     metric = metric or entry.primary_metric
     current = champion(con, entry.family)
@@ -309,7 +342,10 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
         cmp = paired_bootstrap(np.array([a[k] for k in common]), np.array([b[k] for k in common]),
                                names=(version, against), metric=metric, n_boot=n_boot, confidence=confidence,
                                seed=seed)
-    if cmp is None:
+    weak = _evidence(con, entry, metric, len(a), min_test_artists, min_queries)
+    if weak is not None:
+        promoted, reason = force, ("forced; " if force else "not promoted: ") + weak
+    elif cmp is None:
         promoted, reason = force, ("forced; " if force else "") + missing
     elif cmp.a_better:
         promoted = True
@@ -332,8 +368,8 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
         con.execute("INSERT INTO model_promotion VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [now, entry.family, version, against, metric, _nan_none(cmp.diff) if cmp else None,
                      _nan_none(cmp.lo) if cmp else None, _nan_none(cmp.hi) if cmp else None,
-                     cmp.n if cmp else 0, confidence, promoted, force and not (cmp is not None and cmp.a_better),
-                     reason])
+                     cmp.n if cmp else 0, confidence, promoted,
+                     force and not (weak is None and cmp is not None and cmp.a_better), reason])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -341,7 +377,7 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
     return PromotionDecision(version, against, metric, _nan_none(cmp.diff) if cmp else None,
                              _nan_none(cmp.lo) if cmp else None, _nan_none(cmp.hi) if cmp else None,
                              cmp.n if cmp else 0, confidence, promoted,
-                             force and not (cmp is not None and cmp.a_better), reason,
+                             force and not (weak is None and cmp is not None and cmp.a_better), reason,
                              CHAMPION if promoted else entry.status)
 
 

@@ -27,15 +27,10 @@ import keras
 import numpy as np
 
 from musim.errors import ParameterError
-from musim.models.data import (
-    ArtistSplit,
-    PairSampling,
-    PairTargets,
-    TrainingSet,
-    build_training_set,
-    make_dataset,
-)
-from musim.models.siamese import SiameseConfig, build_siamese, float32_copy
+from musim.models.constants import SPLIT_DEFAULTS
+from musim.models.data import ArtistSplit, PairTargets
+from musim.models.pairs import PairSampling, TrainingSet, build_training_set, make_dataset
+from musim.models.siamese import ENCODER, SiameseConfig, build_siamese, float32_copy
 
 __all__ = ["HyperParams", "TrainResult", "fit", "runtime", "train"]
 
@@ -50,7 +45,7 @@ class HyperParams:
     ``test_share`` (artists held out, :func:`musim.models.data.split_artists`), ``sampling``,
     ``train_pairs``, ``validation_pairs`` (artist pairs drawn; each gives up to ``clips_per_artist**2``
     examples), ``bins``, ``zero_share``, ``zero_threshold``, ``max_repeat`` (see
-    :class:`musim.models.data.PairSampling`).
+    :class:`musim.models.pairs.PairSampling`).
 
     Network: see :class:`musim.models.siamese.SiameseConfig`.
 
@@ -62,13 +57,13 @@ class HyperParams:
     Runtime: ``seed`` (split, sampling, shuffling, initial weights), ``deterministic`` (fixed op and
     input order: reproducible to the bit on the same machine, slower; sets TensorFlow's process-wide op
     determinism), ``mixed_precision`` and ``distribute`` ("auto": on when GPUs are visible / when
-    several are), ``data_source`` (see :func:`musim.models.data.make_dataset`).
+    several are), ``data_source`` (see :func:`musim.models.pairs.make_dataset`).
     """
 
     # data
     clips_per_artist: int = 3
-    validation_share: float = 0.15
-    test_share: float = 0.15
+    validation_share: float = float(SPLIT_DEFAULTS["validation_share"])
+    test_share: float = float(SPLIT_DEFAULTS["test_share"])
     sampling: Literal["stratified", "natural"] = "stratified"
     train_pairs: int | None = 20_000
     validation_pairs: int | None = 5_000
@@ -93,7 +88,7 @@ class HyperParams:
     steps_per_epoch: int | None = None
     early_stopping_patience: int | None = 3
     # runtime
-    seed: int = 0
+    seed: int = int(SPLIT_DEFAULTS["seed"])
     deterministic: bool = False
     mixed_precision: Literal["auto", "on", "off"] = "auto"
     distribute: Literal["auto", "none", "mirrored"] = "auto"
@@ -195,9 +190,29 @@ class _Timing(keras.callbacks.Callback):
             self._done = True
 
 
+def start_from(model: keras.Model, encoder: keras.Model) -> None:
+    """Copy a pretrained ``encoder``'s weights (e.g. the contrastive family's, same architecture) into the siamese
+    ``model``'s encoder, layer by layer by name; ParameterError naming the first layer that does not fit."""
+    own = model.get_layer(ENCODER)
+    for layer in encoder.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        try:
+            target = own.get_layer(layer.name)
+        except ValueError:
+            raise ParameterError(f"the initial encoder has a layer {layer.name!r} the siamese encoder lacks: "
+                                 "give the siamese family the same conv_filters, kernel_size and pool_size") from None
+        if [w.shape for w in target.get_weights()] != [w.shape for w in weights]:
+            raise ParameterError(f"layer {layer.name!r} of the initial encoder has other shapes than the siamese "
+                                 "encoder's: give both the same conv_filters, kernel_size and dense_units")
+        target.set_weights(weights)
+
+
 def fit(data: TrainingSet, hparams: HyperParams = HyperParams(), *, callbacks: Sequence[Any] = (),
-        verbose: int = 0) -> TrainResult:
-    """Train a new siamese model on a prepared :class:`TrainingSet` (see :func:`train`)."""
+        verbose: int = 0, init_encoder: keras.Model | None = None) -> TrainResult:
+    """Train a new siamese model on a prepared :class:`TrainingSet` (see :func:`train`); ``init_encoder``: start
+    from this encoder's weights instead of random ones."""
     import tensorflow as tf
 
     if len(data.train) == 0:
@@ -219,6 +234,8 @@ def fit(data: TrainingSet, hparams: HyperParams = HyperParams(), *, callbacks: S
                               seed=hparams.seed, deterministic=True, source=hparams.data_source)
     with strategy.scope():
         model = build_siamese(config, dtype_policy="mixed_float16" if mixed else "float32")
+        if init_encoder is not None:
+            start_from(model, init_encoder)
         optimizer: Any = keras.optimizers.Adam(learning_rate=hparams.learning_rate)
         if mixed:
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -244,14 +261,14 @@ def fit(data: TrainingSet, hparams: HyperParams = HyperParams(), *, callbacks: S
 
 def train(x: np.ndarray, track_artist: Sequence[int] | np.ndarray, targets: PairTargets,
           hparams: HyperParams = HyperParams(), *, split: ArtistSplit | None = None,
-          callbacks: Sequence[Any] = (), verbose: int = 0) -> TrainResult:
+          callbacks: Sequence[Any] = (), verbose: int = 0, init_encoder: keras.Model | None = None) -> TrainResult:
     """Build the training set from spectrograms and pair targets, then train a siamese model.
 
     Parameters
     ----------
     x : np.ndarray [shape=(N, 256, 64)]
         Log-mel images in dB (float16 from the feature store's cache is fine; a memmap is not copied
-        unless it fits the 1 GiB in-graph limit of :func:`musim.models.data.make_dataset`).
+        unless it fits the 1 GiB in-graph limit of :func:`musim.models.pairs.make_dataset`).
     track_artist : np.ndarray [shape=(N,)]
         Artist of each row; rows of an artist in order of preference (the first ``clips_per_artist`` are
         used).
@@ -264,10 +281,11 @@ def train(x: np.ndarray, track_artist: Sequence[int] | np.ndarray, targets: Pair
         and seed).
     callbacks : extra Keras callbacks
     verbose : Keras ``fit`` verbosity
+    init_encoder : a pretrained encoder of the same architecture to start from (the contrastive family's)
     """
     data = build_training_set(x, track_artist, targets, clips_per_artist=hparams.clips_per_artist,
                               validation=hparams.validation_share, test=hparams.test_share,
                               sampling=hparams.pair_sampling(),
                               validation_sampling=hparams.pair_sampling(validation=True), seed=hparams.seed,
                               split=split)
-    return fit(data, hparams, callbacks=callbacks, verbose=verbose)
+    return fit(data, hparams, callbacks=callbacks, verbose=verbose, init_encoder=init_encoder)

@@ -242,7 +242,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
 
 def check(datasets: Sequence[str] | None = None, *, dump_id: str | None = None,
           thresholds: QualityThresholds | None = None, settings: Settings | None = None, docs: bool = True,
-          record: bool = True) -> QualityRun:
+          record: bool = True, payload: Mapping[str, Any] | None = None) -> QualityRun:
     """Run the suites of ``datasets`` (default: all that apply) for ``dump_id`` (default: the latest dump).
 
     Opens the warehouse writer (results are recorded in ``quality_result``); never raises for bad data,
@@ -251,7 +251,7 @@ def check(datasets: Sequence[str] | None = None, *, dump_id: str | None = None,
     settings = settings or get_settings()
     with warehouse.writer(settings) as con:
         return check_on(con, datasets, dump_id=dump_id, thresholds=thresholds, settings=settings, docs=docs,
-                        record=record)
+                        record=record, payload=payload)
 
 
 def gate(datasets: Sequence[str], *, dump_id: str | None = None, thresholds: QualityThresholds | None = None,

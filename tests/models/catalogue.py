@@ -98,6 +98,8 @@ def seed_catalogue(con, store, toy: ToyData) -> list[str]:
             store.put_bytes(key, _npy(arr.astype(np.float16)))
             con.execute("INSERT INTO track_mel VALUES (?, ?, ?, ?, ?, ?, ?, 'float16', -80, 0, 1, 'r', ?)",
                         [ex.kind, ex.params_hash, t, t, t, key, list(arr.shape), now])
+        vec = np.zeros(track_descriptors.dim)  # the toy's descriptors, in the view's schema (zeros after them)
+        vec[:toy.descriptors.shape[1]] = toy.descriptors[i]
         con.execute("INSERT INTO track_descriptors VALUES (?, ?, ?, ?, ?, NULL, NULL, 'r', ?)",
-                    [track_descriptors.source.extractor.params_hash, t, t, t, toy.descriptors[i].tolist(), now])
+                    [track_descriptors.source.extractor.params_hash, t, t, t, vec.tolist(), now])
     return ids

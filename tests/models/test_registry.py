@@ -126,3 +126,28 @@ def test_same_test_set_uses_the_champions_stored_values(con, tmp_path):
     assert better.test_set_id == champ.test_set_id
     d = registry.promote(con, better.version)
     assert d.promoted and d.against == champ.version
+
+
+def test_too_little_evidence_is_never_promoted(con, tmp_path, monkeypatch):
+    store = open_store()
+    truth = _truth()
+    clear = _register(con, store, tmp_path, _report(truth, 0.01))   # far better than random, 40 test artists
+    d = registry.promote(con, clear.version, min_test_artists=41)
+    assert not d.promoted and d.status == "challenger" and "too little evidence: 40 test artists" in d.reason
+    assert d.lo > 0  # the comparison itself was clear: evidence is a condition of its own
+    monkeypatch.setenv("MUSIM_PROMOTION_MIN_QUERIES", "41")          # the settings give the defaults
+    assert "40 queries (at least 10 and 41" in registry.promote(con, clear.version).reason
+    monkeypatch.delenv("MUSIM_PROMOTION_MIN_QUERIES")
+    assert registry.promote(con, clear.version).promoted
+
+
+def test_a_baseline_ahead_blocks_promotion(con, tmp_path):
+    store = open_store()
+    truth = _truth()
+    # the model beats random beyond the CI, but the descriptor baseline of the same run is better still
+    report = _report(truth, 0.3, others={"descriptors": (0.05, 7)})
+    e = _register(con, store, tmp_path, report)
+    d = registry.promote(con, e.version)
+    assert not d.promoted and "a baseline is at least as good on ndcg@10: descriptors" in d.reason
+    forced = registry.promote(con, e.version, force=True)
+    assert forced.promoted and forced.forced

@@ -27,8 +27,8 @@ Where things are (each module a few hundred lines at most; every name below is i
 - :mod:`.inputs` — :class:`FamilyInputs`, :func:`load_manifest`, :func:`load_inputs`, :func:`gate_inputs` (the training_split quality gate)
 - :mod:`.evaluation` — :func:`train_evaluate`, :func:`evaluate_family`, :class:`FamilyRun`
 - :mod:`.record` — :func:`record_run` (register, promote, publish), :func:`run_family` (all in one process)
-- :mod:`.staged` — the train_embeddings DAG's steps: :func:`plan_job`/:func:`prepare`, :func:`train_staged`,
-  :func:`record_job`/:func:`record_staged`
+- :mod:`.staged` — the training DAGs' five phases: :func:`plan_job` (prepare), :func:`train_staged`,
+  :func:`evaluate_staged`, :func:`promote_job`, :func:`publish_job`
 - :mod:`.embedding` — serving: :func:`embed_tracks`, :func:`publish_version`, :func:`embed_features`,
   :func:`cosine_top_k`
 - :mod:`.compare` — :func:`compare_families` (``musim models compare``)
@@ -42,10 +42,11 @@ In one process::
         out.entry.version, out.decision.promoted, out.files     # PNGs next to the model
         print(compare_families(con).text())
 
-In a DAG the same steps run in three places, passing object-store keys: :func:`prepare` (warehouse →
-a manifest of track ids, labels, feature keys, targets, split), :func:`train_staged` (object store only,
-GPU: train, embed, evaluate, write views) and :func:`record_staged`
-(warehouse: register, promote, publish). Staged objects live under ``models/runs/embeddings/<run>/``.
+In the DAGs (``train_siamese``, ``train_embeddings``: the same five phases) the steps pass object-store keys:
+:func:`plan_job` (warehouse → a manifest of track ids, labels, feature keys, targets, split, gated by the
+``training_split`` suite), :func:`train_staged` and :func:`evaluate_staged` (object store only, queue ``gpu``),
+:func:`promote_job` (register, decide) and :func:`publish_job` (the champions' neighbours, one snapshot).
+Staged objects live under ``models/runs/<run>/``.
 
 Serving: :func:`embed_tracks` gives the track embeddings of any registered version (``autoencoder:champion``
 works), :func:`publish_version` writes them where the neighbour tables are built from, and
@@ -78,13 +79,14 @@ from musim.models.families.inputs import (
     load_manifest,
 )
 from musim.models.families.lookup import FAMILIES, feature_service, get_family, serving_manifest
-from musim.models.families.record import FamilyOutcome, publish_embeddings, record_run, run_family
+from musim.models.families.record import FamilyOutcome, record_run, run_family
 from musim.models.families.staged import (
     STAGING_PREFIX,
+    evaluate_staged,
     plan_job,
     prepare,
-    record_job,
-    record_staged,
+    promote_job,
+    publish_job,
     train_staged,
 )
 
@@ -118,11 +120,11 @@ __all__ = [
     "load_manifest",
     "plan_job",
     "prepare",
-    "publish_embeddings",
     "publish_version",
-    "record_job",
+    "promote_job",
+    "publish_job",
     "record_run",
-    "record_staged",
+    "evaluate_staged",
     "run_families_demo",
     "run_family",
     "serving_manifest",

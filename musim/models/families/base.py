@@ -7,6 +7,8 @@ A family is a value, not a class hierarchy: its name, its inputs (``log_mel``, `
     train(inputs: FamilyInputs, params: dict, workdir: Path, verbose: int) -> Trained
     embed(model, inputs: FamilyInputs, rows) -> (len(rows), d) track vectors
     scorer(model, inputs, clips) -> Scorer          # optional; default: cosine of mean track vectors
+    pair_similarity(model) -> (a (n, d), b (m, d)) -> (n, m)   # optional; how served neighbours are scored
+                                                               # from embeddings (default: cosine)
 
 The families themselves are in :mod:`.siamese`, :mod:`.classifier`, :mod:`.autoencoder` and
 :mod:`.descriptors`; :mod:`.lookup` names them all.
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim.errors import ParameterError
-from musim.models.constants import SIAMESE
+from musim.models.constants import FAMILY_NAMES, SIAMESE
 from musim.models.data import ClipTable
 from musim.models.evaluate import Scorer, embedding_scorer
 
@@ -31,14 +33,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from musim.models.families.inputs import FamilyInputs
 
-__all__ = ["AUTOENCODER", "CNN_CLASSIFIER", "DESCRIPTORS", "FAMILY_NAMES", "FEATURES", "SIAMESE", "Family",
+__all__ = ["AUTOENCODER", "CNN_CLASSIFIER", "CONTRASTIVE", "DESCRIPTORS", "FAMILY_NAMES", "FEATURES", "SIAMESE", "Family",
            "Trained", "cosine_scorer", "load_keras", "need", "save_keras"]
 
 CNN_CLASSIFIER = "cnn_classifier"
 AUTOENCODER = "autoencoder"
 DESCRIPTORS = "descriptors"
-#: Every family, in the order tables list them.
-FAMILY_NAMES: tuple[str, ...] = (SIAMESE, CNN_CLASSIFIER, AUTOENCODER, DESCRIPTORS)
+CONTRASTIVE = "contrastive"
+assert FAMILY_NAMES == (SIAMESE, CNN_CLASSIFIER, AUTOENCODER, CONTRASTIVE, DESCRIPTORS)
 #: The inputs a family can need.
 FEATURES = ("log_mel", "slices", "descriptors")
 
@@ -72,6 +74,7 @@ class Family:
     train: Callable[..., Trained]
     embed: Callable[..., np.ndarray]
     scorer: Callable[..., Scorer] | None = None
+    pair_similarity: Callable[[keras.Model], Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None
 
     def make_scorer(self, model: keras.Model, inputs: FamilyInputs, clips: ClipTable) -> Scorer:
         if self.scorer is not None:

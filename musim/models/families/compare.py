@@ -18,7 +18,7 @@ from musim.models.evaluate import json_safe, paired_bootstrap
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-__all__ = ["FamilyComparison", "compare_families"]
+__all__ = ["FamilyComparison", "compare_families", "evaluation_rows", "version_comparisons"]
 
 @dataclass
 class FamilyComparison:
@@ -140,3 +140,30 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
     return FamilyComparison(metric, cols, rows, pairs, same, notes)
 
 
+
+
+def evaluation_rows(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                    names: Sequence[str] = ("precision@3", "precision@5", "ndcg@10")) -> list[dict[str, Any]]:
+    """``[{scorer, metric: {mean, lo, hi, n}, ...}]`` of one version's evaluation for the named metrics
+    (the model first, then the champion and the baselines)."""
+    scorers = sorted(metrics, key=lambda s: (s != registry.MODEL_SCORER, s))
+    return [{"scorer": s, **{m: dict(metrics[s].get(m) or {}) for m in names}} for s in scorers]
+
+
+def version_comparisons(con: duckdb.DuckDBPyConnection, version: str, names: Sequence[str], *,
+                        against: Sequence[str] | None = None, n_boot: int = 2000) -> list[dict[str, Any]]:
+    """Paired bootstrap CIs of (model − scorer) per metric over the same queries of ``version``'s evaluation
+    (``against``: scorer names, default every other scorer of that evaluation)."""
+    entry = registry.get_model(con, version)
+    out = []
+    for other in against or [s for s in entry.metrics if s != registry.MODEL_SCORER]:
+        for m in names:
+            a = registry.query_values(con, version, registry.MODEL_SCORER, m)
+            b = registry.query_values(con, version, other, m)
+            common = sorted(set(a) & set(b))
+            if not common:
+                continue
+            cmp = paired_bootstrap(np.array([a[q] for q in common]), np.array([b[q] for q in common]),
+                                   names=("model", other), metric=m, n_boot=n_boot)
+            out.append(cmp.to_json())
+    return out

@@ -1,22 +1,21 @@
 """Serving any family's embeddings: :func:`embed_tracks` (the catalogue's track embeddings of any
-registered version), :func:`publish_version` (make a version's neighbours the served ones),
+registered version), :func:`publish_version` (make a version's neighbours the served ones, scored as its
+family scores pairs: cosine, or the siamese head),
 :func:`embed_features` (new audio already featurised: what ``similar-audio`` and ``embed`` use) and
 :func:`cosine_top_k` (the recommender of the embedding families)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musim.errors import ParameterError
 from musim.models import registry
-from musim.models.constants import SIAMESE
 from musim.models.families.base import load_keras, need
 from musim.models.families.inputs import FamilyInputs, load_inputs
-from musim.models.families.lookup import get_family
-from musim.models.families.record import publish_embeddings
+from musim.models.families.lookup import get_family, serving_manifest
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -26,34 +25,52 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["cosine_top_k", "embed_features", "embed_tracks", "publish_version"]
 
+
+def _embed_all(con: duckdb.DuckDBPyConnection, entry: registry.ModelEntry, store: ObjectStore,
+               track_ids: Sequence[str] | None = None) -> tuple[list[str], np.ndarray, keras.Model]:
+    fam = get_family(entry.family)
+    inputs = load_inputs(con, store=store, needs=fam.inputs, with_targets=False, track_ids=track_ids)
+    model = load_keras(registry.fetch_model_file(store, entry))
+    return list(inputs.track_ids), fam.embed(model, inputs, np.arange(len(inputs))), model
+
 def embed_tracks(con: duckdb.DuckDBPyConnection, version: str, *, store: ObjectStore | None = None,
                  track_ids: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
     """Track embeddings ``(ids, (n, d))`` of any registered version (``<family>:champion`` works): the
     serving path shared by every family (``similar-audio``, ``embed``, neighbour tables)."""
     from musim.storage import open_store
 
-    store = store or open_store()
-    entry = registry.get_model(con, version)
-    fam = get_family(entry.family)
-    inputs = load_inputs(con, store=store, needs=fam.inputs, with_targets=False, track_ids=track_ids)
-    model = load_keras(registry.fetch_model_file(store, entry))
-    return list(inputs.track_ids), fam.embed(model, inputs, np.arange(len(inputs)))
+    ids, vectors, _ = _embed_all(con, registry.get_model(con, version), store or open_store(), track_ids)
+    return ids, vectors
 
 
 def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: ObjectStore | None = None,
-                    k: int = 10, snapshot: bool = True) -> dict[str, Any]:
-    """Serve ``version`` (any family; ``autoencoder:champion`` works): embed every track with features and
-    publish its family's neighbour tables and online vectors (and a new serving snapshot)."""
-    entry = registry.get_model(con, version)
-    if entry.family == SIAMESE:
-        from musim.models.jobs import publish_champion
+                    k: int = 10, snapshot: bool = True, run_id: str | None = None,
+                    embeddings: tuple[Sequence[str], np.ndarray] | None = None,
+                    model_path: str | Path | None = None) -> dict[str, Any]:
+    """Serve ``version`` (any family; ``autoencoder:champion`` works): its track embeddings (``embeddings``:
+    computed already, e.g. while training; else every track with features is embedded now), its family's
+    neighbour tables (scored with the family's pair similarity) and online vectors, ``embedding.json``, and a
+    new serving snapshot (``snapshot``). ``model_path``: a local copy of the model, if there is one."""
+    from musim.models.serve import publish_neighbors
+    from musim.storage import open_store
 
-        current = registry.champion(con, SIAMESE)
-        if current is None or current.version != entry.version:
-            raise ParameterError("the siamese family publishes its champion only: promote it first")
-        return publish_champion(con, store=store, k=k, snapshot=snapshot)
-    ids, vectors = embed_tracks(con, entry.version, store=store)
-    return publish_embeddings(con, entry.family, entry.version, ids, vectors, store=store, k=k, snapshot=snapshot)
+    store = store or open_store()
+    entry = registry.get_model(con, version)
+    fam = get_family(entry.family)
+    model = None
+    if embeddings is None:
+        ids, vectors, model = _embed_all(con, entry, store)
+    else:
+        ids, vectors = list(embeddings[0]), np.asarray(embeddings[1], dtype=np.float32)
+    pair = None
+    if fam.pair_similarity is not None:
+        if model is None:
+            model = load_keras(model_path or registry.fetch_model_file(store, entry))
+        pair = fam.pair_similarity(model)
+    result = publish_neighbors(con, fam.name, entry.version, [str(t) for t in ids], np.asarray(vectors, np.float32),
+                               pair_similarity=pair, k=k, store=store, run_id=run_id, snapshot=snapshot,
+                               manifest=serving_manifest(fam.name))
+    return {"version": entry.version, **result.to_json()}
 
 
 def embed_features(family: str, model: keras.Model, *, mel: np.ndarray | None = None,

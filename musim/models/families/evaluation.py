@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from musim.errors import ParameterError
 from musim.models import registry
 from musim.models.constants import MODEL_FILE
 from musim.models.data import ClipTable
@@ -34,7 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from musim.storage import ObjectStore
 
-__all__ = ["FamilyRun", "baseline_scorers", "evaluate_family", "train_evaluate"]
+__all__ = ["FamilyRun", "baseline_scorers", "champion_models", "evaluate_family", "resolve_init_encoder",
+           "train_evaluate"]
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ class FamilyRun:
         return self.trained.embeddings
 
 
-def _champion_models(inputs: FamilyInputs, store: ObjectStore, families: Sequence[str], folder: Path
+def champion_models(inputs: FamilyInputs, store: ObjectStore, families: Sequence[str], folder: Path
                      ) -> dict[str, tuple[str, keras.Model]]:
     out: dict[str, tuple[str, keras.Model]] = {}
     for fam, info in inputs.champions.items():
@@ -107,6 +109,33 @@ def _champion_models(inputs: FamilyInputs, store: ObjectStore, families: Sequenc
     return out
 
 
+def resolve_init_encoder(params: Mapping[str, Any] | None, inputs: FamilyInputs, store: ObjectStore,
+                         folder: Path) -> dict[str, Any]:
+    """``params`` with ``init_encoder`` (a family's name: its champion when the inputs were loaded; or a version,
+    ``contrastive-3``) resolved to a local model file, ``init_encoder_path``."""
+    from musim.models.constants import MODELS_PREFIX
+
+    out = dict(params or {})
+    start = out.get("init_encoder")
+    if not start:
+        return out
+    if start in inputs.champions:
+        version, key = inputs.champions[start]["version"], inputs.champions[start]["key"]
+    elif "-" in str(start) and str(start).rsplit("-", 1)[1].isdigit():
+        version = str(start)
+        key = f"{MODELS_PREFIX}/{version.rsplit('-', 1)[0]}/{version}/{MODEL_FILE}"
+    else:
+        raise ParameterError(f"init_encoder {start!r}: no champion of that family when the inputs were loaded "
+                             "(train it first) and not a version such as contrastive-3")
+    path = folder / "init" / version / MODEL_FILE
+    if not path.exists():
+        if not store.exists(key):
+            raise ParameterError(f"init_encoder {start!r}: {key} is not in the object store")
+        store.download(key, path)
+    out["init_encoder"], out["init_encoder_path"] = version, str(path)
+    return out
+
+
 def train_evaluate(family: str, inputs: FamilyInputs, params: Mapping[str, Any] | None = None, *,
                    store: ObjectStore | None = None, workdir: str | Path | None = None, n_boot: int = 1000,
                    cross_family: bool = False, verbose: int = 0) -> FamilyRun:
@@ -119,11 +148,12 @@ def train_evaluate(family: str, inputs: FamilyInputs, params: Mapping[str, Any] 
     fam = get_family(family)
     folder = Path(workdir or tempfile.mkdtemp(prefix=f"musim-{family}-"))
     folder.mkdir(parents=True, exist_ok=True)
-    trained = fam.train(inputs, dict(params or {}), folder, verbose)
+    store = store or open_store()
+    trained = fam.train(inputs, resolve_init_encoder(params, inputs, store, folder), folder, verbose)
     path = folder / MODEL_FILE
     save_keras(trained.model, path)
     wanted = list(FAMILIES) if cross_family else [family]
-    others = _champion_models(inputs, store or open_store(), wanted, folder / "champions")
+    others = champion_models(inputs, store, wanted, folder / "champions")
     seed = int(trained.params.get("seed", 0))
     report = evaluate_family(family, trained.model, inputs, others=others, vectors=trained.embeddings,
                              n_boot=n_boot, seed=seed)

@@ -16,8 +16,8 @@ import numpy as np
 
 from musim.errors import NotFoundError, ParameterError
 from musim.models import registry
-from musim.models.constants import DEFAULT_TARGET, MODEL_FILE
-from musim.models.data import ArtistSplit, ClipTable, PairTargets, split_artists
+from musim.models.constants import DEFAULT_TARGET, MIN_USABLE_ARTISTS, MODEL_FILE, SPLIT_DEFAULTS
+from musim.models.data import ArtistSplit, ClipTable, PairTargets, default_test_share, split_artists
 from musim.models.families.base import FAMILY_NAMES, FEATURES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from musim.storage import ObjectStore
 
 __all__ = ["SLICES_IN_MEMORY_MAX", "FamilyInputs", "current_champions", "gate_inputs", "load_inputs", "load_manifest",
-           "load_slices"]
+           "load_slices", "split_payload"]
 
 log = logging.getLogger(__name__)
 
@@ -223,25 +223,54 @@ def load_slices(keys: Sequence[str | None], fetch: Any, *, chunk: int = 256) -> 
         tmp.unlink(missing_ok=True)
 
 
-def _latest(con: duckdb.DuckDBPyConnection, view: Any, as_of: dt.datetime) -> dict[str, Any]:
-    from musim.features.sources import load_latest
+def _feature_frame(con: duckdb.DuckDBPyConnection, needs: Sequence[str], track_ids: Sequence[str],
+                   as_of: dt.datetime) -> Any:
+    """The tracks' features as of ``as_of`` through the feature store's point-in-time retrieval
+    (:func:`musim.features.get_training_frame`): object keys of the tensors, descriptor values."""
+    from musim.features import apply, get_training_frame
+    from musim.features.definitions import track_descriptors, track_log_mel, track_slices
+    from musim.features.registry import FeatureService
 
-    load_latest(con, view, as_of)
-    return dict(con.execute("SELECT entity_key, payload FROM fs_latest").fetchall())
+    apply(con)
+    views = [track_log_mel, *([track_slices] if "slices" in needs else []),
+             *([track_descriptors] if "descriptors" in needs else [])]
+    service = FeatureService("model_inputs", tuple(views), description="the inputs of a model run")
+    return get_training_frame(service, list(track_ids), as_of, con=con)
+
+
+def _tensor_keys(frame: Any, view: Any) -> list[str | None]:
+    return [k if isinstance(k, str) else None for k in frame[f"{view.name}__{view.schema[0].name}"]]
+
+
+def _descriptor_rows(frame: Any, keep: np.ndarray) -> np.ndarray | None:
+    """Descriptor matrix of the kept rows; None unless every kept track has a full row."""
+    from musim.features.definitions import track_descriptors
+
+    cols = [f"{track_descriptors.name}__{f.name}" for f in track_descriptors.schema]
+    if not all(c in frame.columns for c in cols):
+        return None
+    mat = frame.loc[keep, cols].to_numpy(dtype=np.float64)
+    if mat.size == 0 or not np.isfinite(mat).all():
+        return None
+    return mat.astype(np.float32)
 
 
 def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEATURES, dump_id: str | None = None,
-                  target_metric: str = DEFAULT_TARGET, with_targets: bool = True, seed: int = 0,
-                  validation_share: float = 0.15, test_share: float = 0.15, clips_per_artist: int = 3,
+                  target_metric: str = DEFAULT_TARGET, with_targets: bool = True,
+                  seed: int = int(SPLIT_DEFAULTS["seed"]),
+                  validation_share: float = float(SPLIT_DEFAULTS["validation_share"]),
+                  test_share: float | None = None, clips_per_artist: int = 3,
                   track_ids: Sequence[str] | None = None, as_of: dt.datetime | None = None) -> FamilyInputs:
     """Read the inputs (without tensors) from the warehouse: tracks with every feature in ``needs``
-    (log-mel always), their artists, genres and feature keys, the targets, listeners and the common split.
+    (log-mel always) as of ``as_of`` (point in time, through :func:`musim.features.get_training_frame`),
+    their artists, genres and feature keys, the targets, listeners and the common split.
 
-    The split is :func:`split_artists` over the artists that have a log-mel track and targets, with the
-    siamese defaults (seed 0, 15 % validation, 15 % test): every family, the siamese one included, then
+    The split is :func:`split_artists` over the artists that have a log-mel track and targets, with
+    :data:`~musim.models.constants.SPLIT_DEFAULTS` unless given, and a test share that adapts to small
+    catalogues (:func:`~musim.models.data.default_test_share`) unless ``test_share`` is given: every family
     holds out the same test artists.
     """
-    from musim.features.definitions import track_descriptors, track_log_mel, track_slices
+    from musim.features.definitions import track_log_mel, track_slices
     from musim.models.data import load_catalogue, load_pair_targets
 
     as_of = as_of or dt.datetime.now(dt.UTC)
@@ -249,36 +278,37 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
     if track_ids is not None:
         wanted = set(map(str, track_ids))
         rows = [r for r in rows if r[0] in wanted]
-    mel = _latest(con, track_log_mel, as_of)
-    sl = _latest(con, track_slices, as_of) if "slices" in needs else {}
-    desc = _latest(con, track_descriptors, as_of) if "descriptors" in needs else {}
-    keep = [r for r in rows if r[0] in mel and ("slices" not in needs or r[0] in sl)]
-    if not keep:
+    frame = _feature_frame(con, needs, [r[0] for r in rows], as_of)
+    mel_keys = _tensor_keys(frame, track_log_mel)
+    slice_keys = _tensor_keys(frame, track_slices) if "slices" in needs else [None] * len(rows)
+    keep = np.array([m is not None and ("slices" not in needs or s is not None)
+                     for m, s in zip(mel_keys, slice_keys, strict=True)], dtype=bool)
+    if not keep.any():
         raise NotFoundError(f"no track has the features {', '.join(sorted({'log_mel', *needs} - {'descriptors'}))}: "
                             "run the audio_acquire and audio_features DAGs first")
-    dropped = len(rows) - len(keep)
-    if dropped:
-        log.info("%s tracks lack a needed feature and are left out", dropped)
-    ids = [r[0] for r in keep]
-    artist = np.array([r[1] for r in keep], dtype=np.int64)
-    descriptors = None
-    if "descriptors" in needs and desc and all(t in desc for t in ids):
-        descriptors = np.array([desc[t] for t in ids], dtype=np.float32)
-    elif "descriptors" in needs:
+    if (~keep).sum():
+        log.info("%s tracks lack a needed feature and are left out", int((~keep).sum()))
+    kept = [r for r, k in zip(rows, keep, strict=True) if k]
+    ids = [r[0] for r in kept]
+    artist = np.array([r[1] for r in kept], dtype=np.int64)
+    descriptors = _descriptor_rows(frame, keep) if "descriptors" in needs else None
+    if "descriptors" in needs and descriptors is None:
         log.info("descriptors missing for some tracks: the descriptor baseline is left out")
     targets = split = listeners = None
     if with_targets:
         targets = load_pair_targets(con, dump_id=dump_id, metric=target_metric, artist_ids=np.unique(artist))
         listeners = load_catalogue(con, targets.dump_id)
         usable = np.intersect1d(np.unique(artist), targets.artist_ids)
-        if usable.size < 6:
+        if usable.size < MIN_USABLE_ARTISTS:
             raise ParameterError(f"only {usable.size} artists have both audio features and co-listening targets; "
-                                 "need at least 6 to hold out test artists")
-        split = split_artists(usable, validation=validation_share, test=test_share, seed=seed)
-    return FamilyInputs(ids, artist, [r[2] for r in keep], [r[3] for r in keep],
-                        {int(r[1]): str(r[4]) or str(r[1]) for r in keep}, [mel[t] for t in ids],
-                        [sl.get(t) for t in ids], descriptors, targets, split, listeners, clips_per_artist,
-                        as_of.isoformat(), current_champions(con))
+                                 f"need at least {MIN_USABLE_ARTISTS} to hold out test artists")
+        share = default_test_share(usable.size) if test_share is None else test_share
+        split = split_artists(usable, validation=validation_share, test=share, seed=seed)
+    return FamilyInputs(ids, artist, [r[2] for r in kept], [r[3] for r in kept],
+                        {int(r[1]): str(r[4]) or str(r[1]) for r in kept},
+                        [k for k, ok in zip(mel_keys, keep, strict=True) if ok],
+                        [k for k, ok in zip(slice_keys, keep, strict=True) if ok], descriptors, targets, split,
+                        listeners, clips_per_artist, as_of.isoformat(), current_champions(con))
 
 
 def current_champions(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
@@ -301,22 +331,32 @@ def load_inputs(con: duckdb.DuckDBPyConnection, *, store: ObjectStore | None = N
 
 
 
-def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs) -> dict[str, Any] | None:
-    """Run the ``training_split`` quality suite on the families' split (QualityError if it fails).
+def split_payload(inputs: FamilyInputs) -> Any:
+    """What the ``training_split`` quality suite checks of a run: its sides (the common split, plus the artists
+    without targets on the training side), targets, clips and genre labels (when most tracks have one)."""
+    from musim.quality.suites.training_split import TrainingSplit
 
-    Sides: the common split over the artists with targets, plus the artists without targets on the training
-    side; genre labels (when most tracks have one) for the class balance and "every test genre was seen in
-    training". Returns the run id, Data Docs URL and the reported balance; None without targets (nothing is
-    ranked then).
+    split = inputs.training_split()
+    labels, by = inputs.labels()
+    return TrainingSplit(need_targets(inputs).artist_ids, need_targets(inputs).matrix,
+                         {"train": split.train, "validation": split.validation, "test": split.test},
+                         inputs.track_artist, track_labels=np.array(labels) if by == "genre" else None,
+                         metric=need_targets(inputs).metric, description="the model families' common split")
+
+
+def need_targets(inputs: FamilyInputs) -> PairTargets:
+    if inputs.targets is None or inputs.split is None:
+        raise ParameterError("these inputs have no targets and split (loaded with with_targets=False)")
+    return inputs.targets
+
+
+def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs) -> dict[str, Any] | None:
+    """Run the ``training_split`` quality suite on the run's split (QualityError if it fails): the one gate of
+    every family's training. Returns the run id, Data Docs URL and the reported balance; None without targets
+    (nothing is ranked then).
     """
-    from musim.quality.suites.training_split import TrainingSplit, gate_split
+    from musim.quality.suites.training_split import gate_split
 
     if inputs.targets is None or inputs.split is None:
         return None
-    split = inputs.training_split()
-    labels, by = inputs.labels()
-    payload = TrainingSplit(inputs.targets.artist_ids, inputs.targets.matrix,
-                            {"train": split.train, "validation": split.validation, "test": split.test},
-                            inputs.track_artist, track_labels=np.array(labels) if by == "genre" else None,
-                            metric=inputs.targets.metric, description="the model families' common split")
-    return gate_split(con, payload, dump_id=inputs.dump_id)
+    return gate_split(con, split_payload(inputs), dump_id=inputs.dump_id)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from musim.errors import ParameterError
-from musim.models.families import autoencoder, classifier, descriptors, siamese
-from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, DESCRIPTORS, SIAMESE, Family
+from musim.models.families import autoencoder, classifier, contrastive, descriptors, siamese
+from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, CONTRASTIVE, DESCRIPTORS, SIAMESE, Family
 
 __all__ = ["FAMILIES", "feature_service", "get_family", "serving_manifest"]
 
@@ -16,6 +16,7 @@ FAMILIES: dict[str, Family] = {
     SIAMESE: siamese.FAMILY,
     CNN_CLASSIFIER: classifier.FAMILY,
     AUTOENCODER: autoencoder.FAMILY,
+    CONTRASTIVE: contrastive.FAMILY,
     DESCRIPTORS: descriptors.FAMILY,
 }
 
@@ -36,15 +37,17 @@ def feature_service(name: str) -> Any:
             CNN_CLASSIFIER: FeatureService("cnn_classifier_slices", (track_slices,),
                                            description="inputs of the CNN classifier family"),
             AUTOENCODER: FeatureService("autoencoder_log_mel", (track_log_mel,),
-                                        description="inputs of the autoencoder family")}[name]
+                                        description="inputs of the autoencoder family"),
+            CONTRASTIVE: FeatureService("contrastive_log_mel", (track_log_mel,),
+                                        description="inputs of the self-supervised contrastive family")}[name]
 
 
 def serving_manifest(family: str) -> dict[str, Any]:
     """What the serving side needs to featurise new audio for ``family`` (``embedding.json``)."""
     from musim.features.definitions import track_descriptors, track_log_mel, track_slices
 
-    view = {SIAMESE: track_log_mel, AUTOENCODER: track_log_mel, CNN_CLASSIFIER: track_slices,
-            DESCRIPTORS: track_descriptors}[family]
+    view = {SIAMESE: track_log_mel, AUTOENCODER: track_log_mel, CONTRASTIVE: track_log_mel,
+            CNN_CLASSIFIER: track_slices, DESCRIPTORS: track_descriptors}[family]
     doc: dict[str, Any] = {"input": {CNN_CLASSIFIER: "slices", DESCRIPTORS: "descriptors"}.get(family, "log_mel"),
                            "input_view": view.ref, "input_params": dict(view.params or {}),
                            "input_params_hash": view.params_hash,

@@ -1,33 +1,33 @@
 """Register, promote, publish: :func:`record_run` puts a trained :class:`~.evaluation.FamilyRun` in the
-model registry (model, metrics, card with the family's section, views next to it), decides promotion and
-publishes the champion's embeddings (:func:`publish_embeddings`); :func:`run_family` is training,
-evaluation and all of this in one process."""
+model registry (model, metrics, card with the family's section, views next to it, the version's feature
+service pinned at the training set's moment), decides promotion and publishes the champion's embeddings
+(:func:`~.embedding.publish_version`); :func:`run_family` is training, evaluation and all of this in one
+process."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from musim.models import registry
 from musim.models.constants import CARD_FILE
-from musim.models.evaluate import EvaluationReport, json_safe
+from musim.models.evaluate import EvaluationReport, choose_primary_metric, json_safe
+from musim.models.families.embedding import publish_version
 from musim.models.families.evaluation import FamilyRun, train_evaluate
 from musim.models.families.inputs import FamilyInputs, current_champions, gate_inputs, load_inputs
-from musim.models.families.lookup import feature_service, get_family, serving_manifest
+from musim.models.families.lookup import feature_service, get_family
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
     from musim.storage import ObjectStore
 
-__all__ = ["FamilyOutcome", "publish_embeddings", "record_run", "run_family"]
+__all__ = ["FamilyOutcome", "record_run", "register_version_service", "run_family"]
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +49,24 @@ class FamilyOutcome:
                           "published": self.published, "reused": self.reused})
 
 
-def publish_embeddings(con: duckdb.DuckDBPyConnection, family: str, version: str, track_ids: Sequence[str],
-                       vectors: np.ndarray, *, store: ObjectStore | None = None, k: int = 10,
-                       run_id: str | None = None, snapshot: bool = False) -> dict[str, Any]:
-    """Make a version's track embeddings the served ones of its family: feature views, online store,
-    ``artist_neighbors_audio`` / ``track_neighbors`` and ``embedding.json`` via
-    :func:`musim.models.serve.publish_neighbors` (cosine scoring: what the evaluation measured)."""
-    from musim.models.serve import publish_neighbors
+def register_version_service(con: duckdb.DuckDBPyConnection, version: str, base: Any,
+                             snapshot_id: str | None) -> None:
+    """The feature service of one model version: its family's views, pinned at the training set's moment
+    (what :func:`musim.features.get_training_frame` rebuilds the training set from). Kept on a retried run."""
+    import datetime as dt
 
-    result = publish_neighbors(con, family, version, list(track_ids), np.asarray(vectors, dtype=np.float32), k=k,
-                               store=store, run_id=run_id, snapshot=snapshot, manifest=serving_manifest(family))
-    return result.to_json()
+    from musim.errors import NotFoundError
+    from musim.features import get_service, register_service
+    from musim.features.registry import FeatureService
+
+    try:
+        get_service(con, version)
+        return
+    except NotFoundError:
+        pass
+    as_of = dt.datetime.fromisoformat(snapshot_id) if snapshot_id else None
+    register_service(con, FeatureService(version, base.views, description=f"inputs of model {version}",
+                                         model_version=version, as_of=as_of))
 
 
 def _card_with(store: ObjectStore, entry: registry.ModelEntry, section: str) -> None:
@@ -85,8 +92,6 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
         if row is not None:
             return FamilyOutcome(registry.get_model(con, row[0]), None, None, reused=True)
     if primary_metric == "auto":
-        from musim.models.jobs import choose_primary_metric
-
         primary_metric = choose_primary_metric(int(run.report.test_artists.size))
     service = feature_service(run.family)
     register_service(con, service)
@@ -101,18 +106,20 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
         ctype = "image/png" if name.endswith(".png") else "application/json"
         store.put_file(entry.key(name), path, content_type=ctype)
         files[name] = store.url(entry.key(name))
+    register_version_service(con, entry.version, service, run.snapshot_id)
     if trained.card:
         _card_with(store, entry, trained.card)
     files[CARD_FILE] = store.url(entry.key(CARD_FILE))
     decision = registry.promote(con, entry.version, metric=primary_metric) if promote else None
+    if decision is not None:
+        _card_with(store, entry, f"## Promotion\n\n**{decision.status}** against {decision.against} on "
+                                 f"{decision.metric}: {decision.reason}\n")
     status = decision.status if decision else entry.status
     published = None
     if publish is True or (publish == "champion" and status == registry.CHAMPION):
-        if run.embeddings is None:  # the siamese family computes no track embeddings while training
-            log.info("%s: embeddings not computed during training; publish with publish_version()", entry.version)
-        else:
-            published = publish_embeddings(con, run.family, entry.version, run.track_ids, run.embeddings,
-                                           store=store, k=k, run_id=run_id, snapshot=snapshot)
+        published = publish_version(con, entry.version, store=store, k=k, run_id=run_id, snapshot=snapshot,
+                                    embeddings=None if run.embeddings is None else (run.track_ids, run.embeddings),
+                                    model_path=run.model_path)
     return FamilyOutcome(registry.get_model(con, entry.version), decision, run.report, files, published)
 
 

@@ -1,9 +1,10 @@
 """The siamese family (:mod:`musim.models.siamese`, trained on co-listening pairs) as a :class:`Family`:
-it scores an artist pair with the model's own output averaged over their clip pairs."""
+it scores an artist pair with the model's own output averaged over their clip pairs, in the evaluation and in
+the served neighbour tables alike (the head on the encodings, :func:`pair_similarity`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,24 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     from musim.models.train import HyperParams
     from musim.models.train import train as train_siamese
 
-    hp = HyperParams.from_json(dict(params))
+    params = dict(params)
+    init_path = params.pop("init_encoder_path", None)
+    start = params.pop("init_encoder", None)
+    hp = HyperParams.from_json(params)
+    init = None
+    if init_path:
+        from musim.models.families.base import load_keras
+
+        init = load_keras(init_path)
     result = train_siamese(need(inputs.mel, "log-mels"), inputs.track_artist, need(inputs.targets, "targets"), hp,
-                   split=inputs.split, verbose=verbose)
-    return Trained(result.model, hp.to_json(), result.summary(), result.history)
+                           split=inputs.split, verbose=verbose, init_encoder=init)
+    vectors = embed(result.model, inputs, np.arange(len(inputs)))
+    card = (f"## Start\n\nThe encoder started from {start}'s weights (self-supervised on the audio alone) and was "
+            "fine-tuned on co-listening targets." if start else
+            "## Start\n\nThe encoder started from random weights (`init_encoder` starts it from a contrastive "
+            "encoder of the same architecture).")
+    return Trained(result.model, hp.to_json() | {"init_encoder": start}, result.summary(), result.history,
+                   card=card, embeddings=vectors)
 
 
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
@@ -43,5 +58,15 @@ def scorer(model: keras.Model, inputs: FamilyInputs, clips: ClipTable) -> Scorer
     return siamese_scorer(model, need(inputs.mel, "log-mels"), clips)
 
 
+def pair_similarity(model: keras.Model) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The model's head on two sets of encodings: ``(n, d), (m, d) -> (n, m)`` outputs in 0..1."""
+    from musim.models.siamese import pair_scores
+
+    def head(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return pair_scores(model, a, b, chunk=16)
+
+    return head
+
+
 FAMILY = Family(SIAMESE, "siamese CNN on clip pairs, trained on co-listening similarity", ("log_mel",),
-                "siamese_log_mel", train, embed, scorer)
+                "siamese_log_mel", train, embed, scorer, pair_similarity)

@@ -1,16 +1,28 @@
-"""The train_embeddings DAG's steps, split where they touch different things:
+"""The one model path, as the training DAGs run it: five phases that pass object-store keys, never local
+files, so that training and evaluation can run on a GPU worker that never opens the warehouse.
 
-``plan_job`` / :func:`prepare` (warehouse → a manifest of track ids, labels, feature keys, targets,
-split in the object store) → :func:`train_staged` (object store only, queue ``gpu``: train, embed,
-evaluate, write views) → ``record_job`` / :func:`record_staged` (warehouse: register, promote,
-publish). Staged objects live under ``models/runs/embeddings/<run>/``; a retry after success reuses them.
+==================  ==========  ==========================================================================
+:func:`plan_job`    writer      inputs as of now (tracks, feature keys, targets, listeners, the common
+                                split) → the ``training_split`` gate → ``models/runs/<run>/inputs.npz``;
+                                one work item per family
+:func:`train_staged`  gpu       manifest + tensors → train → ``<family>/model.keras``, ``embeddings.npy``,
+                                ``files/`` and ``trained.json`` next to the manifest
+:func:`evaluate_staged` gpu     the model, its family's champion and the baselines on the same test artists
+                                → ``<family>/run.json`` (the report, per query)
+:func:`promote_job`  writer     register every staged version (model, metrics, card, views, feature
+                                service) and decide promotion
+:func:`publish_job`  writer     each family's champion embeds the catalogue → neighbour tables, online
+                                vectors; then one serving snapshot
+==================  ==========  ==========================================================================
+
+Every phase is idempotent per run: a retry after success reuses what is staged or registered. The same steps
+in one process are :func:`~.record.run_family` (``musim models train``).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,133 +33,191 @@ import numpy as np
 from musim.models import registry
 from musim.models.constants import MODEL_FILE, MODELS_PREFIX
 from musim.models.evaluate import EvaluationReport, json_safe
-from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, Trained
-from musim.models.families.evaluation import FamilyRun, train_evaluate
+from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, Trained, save_keras
+from musim.models.families.evaluation import FamilyRun, champion_models, evaluate_family, resolve_init_encoder
 from musim.models.families.inputs import FamilyInputs, gate_inputs, load_manifest
 from musim.models.families.lookup import get_family
 from musim.models.families.record import record_run
+from musim.runs import run_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
     from musim.storage import ObjectStore
 
-__all__ = ["STAGING_PREFIX", "plan_job", "prepare", "record_job", "record_staged", "train_staged"]
+__all__ = ["STAGING_PREFIX", "evaluate_staged", "plan_job", "prepare", "promote_job", "publish_job",
+           "train_staged"]
 
-STAGING_PREFIX = f"{MODELS_PREFIX}/runs/embeddings"
+STAGING_PREFIX = f"{MODELS_PREFIX}/runs"
+TRAINED_DOC, RUN_DOC, EMBEDDINGS = "trained.json", "run.json", "embeddings.npy"
 
-def _safe(run_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("_")[:120] or "run"
+
+def _store(store: ObjectStore | None) -> ObjectStore:
+    from musim.storage import open_store
+
+    return store or open_store()
 
 
 def prepare(con: duckdb.DuckDBPyConnection, run_id: str, *, store: ObjectStore | None = None,
             families: Sequence[str] = (CNN_CLASSIFIER, AUTOENCODER), **kwargs: Any) -> str:
-    """Write the run's input manifest to the object store; return its key (``kwargs``: :func:`load_manifest`)."""
-    from musim.storage import open_store
-
+    """Load the run's inputs (``kwargs``: :func:`load_manifest`), gate them with the ``training_split`` suite,
+    and write the manifest to the object store; return its key."""
     needs = {"log_mel", "descriptors"} | {n for f in families for n in get_family(f).inputs}
     inputs = load_manifest(con, needs=tuple(sorted(needs)), **kwargs)
     gate_inputs(con, inputs)
-    key = f"{STAGING_PREFIX}/{_safe(run_id)}/inputs.npz"
-    (store or open_store()).put_bytes(key, inputs.to_bytes(), content_type="application/octet-stream")
+    key = f"{STAGING_PREFIX}/{run_key(run_id)}/inputs.npz"
+    _store(store).put_bytes(key, inputs.to_bytes(), content_type="application/octet-stream")
     return key
 
 
-def train_staged(family: str, manifest_key: str, params: Mapping[str, Any] | None = None, *,
-                 store: ObjectStore | None = None, n_boot: int = 1000, run_id: str | None = None,
-                 verbose: int = 0) -> dict[str, Any]:
-    """Train and evaluate ``family`` from a manifest (object store only: no warehouse), and stage the
-    model, report, embeddings and views next to the manifest. A staged run is not trained again."""
-    from musim.storage import open_store
-
-    store = store or open_store()
-    prefix = f"{manifest_key.rsplit('/', 1)[0]}/{family}/"
-    if store.exists(prefix + "run.json"):  # a retry after success: staged already
-        doc = json.loads(store.get_bytes(prefix + "run.json"))
-        return json_safe({k: doc[k] for k in ("family", "prefix", "manifest", "test_set_id")} | {"run_id": run_id})
-    fam = get_family(family)
-    inputs = FamilyInputs.from_bytes(store.get_bytes(manifest_key))
-    needs = {"log_mel", *fam.inputs} | {n for f in inputs.champions for n in get_family(f).inputs}
-    inputs.load_tensors(store, tuple(needs))
-    with tempfile.TemporaryDirectory(prefix=f"musim-{family}-") as tmp:
-        run = train_evaluate(family, inputs, params, store=store, workdir=tmp, n_boot=n_boot, verbose=verbose)
-        store.put_file(prefix + MODEL_FILE, run.model_path, content_type="application/octet-stream")
-        files = {}
-        for name, path in run.trained.files.items():
-            store.put_file(prefix + "files/" + name, path)
-            files[name] = prefix + "files/" + name
-        if run.embeddings is not None:
-            buf = io.BytesIO()
-            np.save(buf, run.embeddings.astype(np.float32))
-            store.put_bytes(prefix + "embeddings.npy", buf.getvalue())
-        t = run.trained
-        doc = {"family": family, "prefix": prefix, "manifest": manifest_key, "model": prefix + MODEL_FILE,
-               "files": files, "embeddings": prefix + "embeddings.npy" if run.embeddings is not None else None,
-               "params": t.params, "training": t.training, "history": t.history, "card": t.card,
-               "feature_service": run.feature_service, "target_metric": run.target_metric,
-               "dump_id": run.dump_id, "snapshot_id": run.snapshot_id, "test_set_id": run.report.test_set_id,
-               "report": run.report.to_json(per_query=True)}
-        store.put_bytes(prefix + "run.json", json.dumps(json_safe(doc), default=str).encode(),
-                        content_type="application/json")
-    return json_safe({k: doc[k] for k in ("family", "prefix", "manifest", "test_set_id")} | {"run_id": run_id} | {
-        "summary": {m: run.report.summary[registry.MODEL_SCORER].get(m) for m in ("ndcg@5", "ndcg@10")}})
-
-
-def record_staged(con: duckdb.DuckDBPyConnection, staged: Mapping[str, Any], *, run_id: str,
-                  store: ObjectStore | None = None, promote: bool = True, publish: bool | str = "champion",
-                  primary_metric: str = "auto", k: int = 10) -> dict[str, Any]:
-    """Register a staged run (see :func:`train_staged`) as :func:`record_run` does; idempotent per ``run_id``."""
-    from musim.storage import open_store
-
-    store = store or open_store()
-    doc = json.loads(store.get_bytes(f"{staged['prefix']}run.json"))
-    inputs = FamilyInputs.from_bytes(store.get_bytes(doc["manifest"]))
-    with tempfile.TemporaryDirectory(prefix="musim-record-") as tmp:
-        folder = Path(tmp)
-        model_path = folder / MODEL_FILE
-        store.download(doc["model"], model_path)
-        files = {}
-        for name, key in doc["files"].items():
-            store.download(key, folder / name)
-            files[name] = folder / name
-        emb = None
-        if doc.get("embeddings"):
-            emb = np.load(io.BytesIO(store.get_bytes(doc["embeddings"])), allow_pickle=False)
-        trained = Trained(None, doc["params"], doc["training"], doc["history"], files, doc["card"], emb)  # type: ignore[arg-type]
-        run = FamilyRun(doc["family"], model_path, EvaluationReport.from_json(doc["report"]), trained,
-                        inputs.track_ids, doc["feature_service"], doc["target_metric"], doc["dump_id"],
-                        doc["snapshot_id"])
-        out = record_run(con, run, store=store, run_id=run_id, promote=promote, publish=publish,
-                         primary_metric=primary_metric, k=k)
-    return json_safe(out.to_json())
-
-
 def plan_job(run_id: str, *, families: Sequence[str] = (CNN_CLASSIFIER, AUTOENCODER),
-             params: Mapping[str, Mapping[str, Any]] | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-    """The DAG's ``plan`` task: write the manifest (warehouse writer) and return one work item per family
+             params: Mapping[str, Mapping[str, Any]] | None = None, store: ObjectStore | None = None,
+             **kwargs: Any) -> list[dict[str, Any]]:
+    """Phase ``prepare`` (warehouse writer): the manifest, and one work item per family
     (``{"family", "manifest", "params", "run_id"}``) for the mapped ``train`` task."""
     from musim import warehouse
 
     for f in families:
         get_family(f)
     with warehouse.writer() as con:
-        key = prepare(con, run_id, families=families, **kwargs)
+        key = prepare(con, run_id, families=families, store=store, **kwargs)
     return [{"family": f, "manifest": key, "params": dict((params or {}).get(f) or {}),
              "run_id": f"{run_id}/{f}"} for f in families]
 
 
-def record_job(staged: Sequence[Mapping[str, Any]], *, promote: bool = True, publish: bool = True,
-               primary_metric: str = "auto", k: int = 10, snapshot: bool = True) -> dict[str, Any]:
-    """The DAG's ``record`` task: register every staged family (``train_staged`` outputs with their
-    ``run_id``), decide promotion, publish the champions' neighbours, then one serving snapshot."""
+def _prefix(item: Mapping[str, Any]) -> str:
+    return f"{item['manifest'].rsplit('/', 1)[0]}/{item['family']}/"
+
+
+def _inputs(store: ObjectStore, item: Mapping[str, Any], needs: Sequence[str]) -> FamilyInputs:
+    inputs = FamilyInputs.from_bytes(store.get_bytes(item["manifest"]))
+    return inputs.load_tensors(store, tuple(needs))
+
+
+def train_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, verbose: int = 0) -> dict[str, Any]:
+    """Phase ``train`` (object store only; queue ``gpu``): train the item's family on the manifest, and stage
+    the model, its track embeddings, its files and what training reported. A staged item is not trained again."""
+    store = _store(store)
+    prefix = _prefix(item)
+    out = {**item, "prefix": prefix}
+    if store.exists(prefix + TRAINED_DOC):
+        return json_safe(out)
+    fam = get_family(item["family"])
+    inputs = _inputs(store, item, ("log_mel", *fam.inputs))
+    with tempfile.TemporaryDirectory(prefix=f"musim-{fam.name}-") as tmp:
+        folder = Path(tmp)
+        params = resolve_init_encoder(item.get("params"), inputs, store, folder)
+        trained = fam.train(inputs, params, folder, verbose)
+        save_keras(trained.model, folder / MODEL_FILE)
+        store.put_file(prefix + MODEL_FILE, folder / MODEL_FILE, content_type="application/octet-stream")
+        files = {}
+        for name, path in trained.files.items():
+            store.put_file(prefix + "files/" + name, path)
+            files[name] = prefix + "files/" + name
+        if trained.embeddings is not None:
+            buf = io.BytesIO()
+            np.save(buf, np.asarray(trained.embeddings, dtype=np.float32))
+            store.put_bytes(prefix + EMBEDDINGS, buf.getvalue())
+        doc = {"family": fam.name, "params": trained.params, "training": trained.training,
+               "history": trained.history, "card": trained.card, "files": files,
+               "embeddings": prefix + EMBEDDINGS if trained.embeddings is not None else None}
+        store.put_bytes(prefix + TRAINED_DOC, json.dumps(json_safe(doc), default=str).encode(),
+                        content_type="application/json")
+    return json_safe(out)
+
+
+def _trained(store: ObjectStore, item: Mapping[str, Any], folder: Path) -> tuple[Trained, Path, dict[str, Any]]:
+    """The staged training of ``item`` with its model file and files downloaded into ``folder``."""
+    prefix = _prefix(item)
+    doc = json.loads(store.get_bytes(prefix + TRAINED_DOC))
+    model_path = folder / MODEL_FILE
+    store.download(prefix + MODEL_FILE, model_path)
+    files = {}
+    for name, key in doc["files"].items():
+        store.download(key, folder / name)
+        files[name] = folder / name
+    emb = None
+    if doc.get("embeddings"):
+        emb = np.load(io.BytesIO(store.get_bytes(doc["embeddings"])), allow_pickle=False)
+    return Trained(None, doc["params"], doc["training"], doc["history"], files, doc["card"], emb), model_path, doc  # type: ignore[arg-type]
+
+
+def evaluate_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, n_boot: int = 1000
+                    ) -> dict[str, Any]:
+    """Phase ``evaluate`` (object store only; queue ``gpu``): the staged model, its family's champion and the
+    baselines on the manifest's test artists in one run (same queries, same resamples); stages the report."""
+    from musim.models.families.base import load_keras
+
+    store = _store(store)
+    prefix = _prefix(item)
+    if store.exists(prefix + RUN_DOC):
+        doc = json.loads(store.get_bytes(prefix + RUN_DOC))
+        return json_safe({**item, "prefix": prefix, "test_set_id": doc["test_set_id"]})
+    fam = get_family(item["family"])
+    manifest = FamilyInputs.from_bytes(store.get_bytes(item["manifest"]))
+    inputs = manifest.load_tensors(store, ("log_mel", *fam.inputs))
+    with tempfile.TemporaryDirectory(prefix=f"musim-eval-{fam.name}-") as tmp:
+        trained, model_path, _ = _trained(store, item, Path(tmp))
+        model = load_keras(model_path)
+        others = champion_models(inputs, store, [fam.name], Path(tmp) / "champions")
+        report = evaluate_family(fam.name, model, inputs, others=others, vectors=trained.embeddings, n_boot=n_boot,
+                                 seed=int(trained.params.get("seed", 0)))
+    doc = {"family": fam.name, "feature_service": fam.feature_service, "target_metric": inputs.target_metric,
+           "dump_id": inputs.dump_id, "snapshot_id": inputs.snapshot_id, "test_set_id": report.test_set_id,
+           "report": report.to_json(per_query=True)}
+    store.put_bytes(prefix + RUN_DOC, json.dumps(json_safe(doc), default=str).encode(), content_type="application/json")
+    return json_safe({**item, "prefix": prefix, "test_set_id": report.test_set_id,
+                      "summary": {m: report.summary[registry.MODEL_SCORER].get(m) for m in ("ndcg@5", "ndcg@10")}})
+
+
+def _record(con: duckdb.DuckDBPyConnection, store: ObjectStore, item: Mapping[str, Any], *,
+            primary_metric: str) -> dict[str, Any]:
+    prefix = _prefix(item)
+    doc = json.loads(store.get_bytes(prefix + RUN_DOC))
+    inputs = FamilyInputs.from_bytes(store.get_bytes(item["manifest"]))
+    with tempfile.TemporaryDirectory(prefix="musim-record-") as tmp:
+        trained, model_path, _ = _trained(store, item, Path(tmp))
+        run = FamilyRun(doc["family"], model_path, EvaluationReport.from_json(doc["report"]), trained,
+                        inputs.track_ids, doc["feature_service"], doc["target_metric"], doc["dump_id"],
+                        doc["snapshot_id"])
+        out = record_run(con, run, store=store, run_id=item["run_id"], promote=True, publish=False,
+                         primary_metric=primary_metric)
+    return json_safe({**out.to_json(), "run_id": item["run_id"], "prefix": prefix, "manifest": item["manifest"]})
+
+
+def promote_job(evaluated: Sequence[Mapping[str, Any]], *, primary_metric: str = "auto",
+                store: ObjectStore | None = None) -> list[dict[str, Any]]:
+    """Phase ``promote`` (warehouse writer): register every evaluated item (idempotent per run id) and decide
+    its promotion; one decision per family."""
+    from musim import warehouse
+
+    store = _store(store)
+    with warehouse.writer() as con:
+        return [_record(con, store, item, primary_metric=primary_metric) for item in evaluated]
+
+
+def publish_job(decisions: Sequence[Mapping[str, Any]], *, k: int = 10, snapshot: bool = True,
+                store: ObjectStore | None = None) -> dict[str, Any]:
+    """Phase ``publish`` (warehouse writer): each family's champion (the new version, or the one it did not
+    beat) embeds every track with features and serves its neighbours; then one serving snapshot."""
     from musim import serving, warehouse
 
-    out = []
+    store = _store(store)
+    published = []
     with warehouse.writer() as con:
-        for item in staged:
-            out.append(record_staged(con, item, run_id=item["run_id"], promote=promote,
-                                     publish="champion" if publish else False, primary_metric=primary_metric, k=k))
+        for d in decisions:
+            champ = registry.champion(con, d["family"])
+            if champ is None:
+                continue
+            staged = None
+            if champ.version == d["version"]:  # embedded while training: reuse those vectors
+                doc = json.loads(store.get_bytes(d["prefix"] + TRAINED_DOC))
+                if doc.get("embeddings"):
+                    ids = FamilyInputs.from_bytes(store.get_bytes(d["manifest"])).track_ids
+                    staged = (ids, np.load(io.BytesIO(store.get_bytes(doc["embeddings"])), allow_pickle=False))
+            from musim.models.families.embedding import publish_version
+
+            published.append(publish_version(con, champ.version, store=store, k=k, snapshot=False,
+                                             run_id=d.get("run_id"), embeddings=staged))
         snap = str(serving.publish(con)) if snapshot else None
-    return json_safe({"families": out, "snapshot": snap})
-
-
+    return json_safe({"champions": published, "snapshot": snap})

@@ -2,9 +2,9 @@
 
 A model's training set has no table: the training job builds it from the warehouse (tracks with log-mels,
 pair targets of one dump, an artist split) and hands it to this suite as a :class:`TrainingSplit`
-(``check_on(..., payload={"training_split": split})``; :func:`musim.models.jobs.gate_training_set` does).
-Run from the command line (``musim quality check --dataset training_split``), the suite builds the split the
-nightly siamese job would train on now (default split shares and seed).
+(``check_on(..., payload={"training_split": split})``; :func:`musim.models.families.gate_inputs` does for
+every family). The suite imports no model code: from the command line (``musim quality check --dataset
+training_split``) the CLI hands it the split the next training run would use (default shares and seed).
 
 Three parts:
 
@@ -88,37 +88,15 @@ def _side_labels(s: TrainingSplit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             labels[np.isin(s.track_artist, s.sides.get("test", []))])
 
 
-def _split_from_warehouse(ctx: CheckContext) -> TrainingSplit:
-    """The split the nightly siamese job would train on now (its default shares and seed)."""
-    from musim.models.data import split_artists
-    from musim.models.jobs import SPLIT_DEFAULTS, prepare_inputs
-
-    inputs = prepare_inputs(ctx.con, dump_id=ctx.dump_id)
-    split = split_artists(inputs.usable_artists(), validation=SPLIT_DEFAULTS["validation_share"],
-                          test=SPLIT_DEFAULTS["test_share"], seed=SPLIT_DEFAULTS["seed"])
-    return TrainingSplit(inputs.targets.artist_ids, inputs.targets.matrix,
-                         {"train": split.train, "validation": split.validation, "test": split.test},
-                         inputs.track_artist, metric=inputs.metric,
-                         description=f"the siamese job's split of dump {inputs.dump_id[:12]} (default shares)")
-
-
 def _split(ctx: CheckContext) -> TrainingSplit:
-    if "split" not in ctx._cache:
-        given = ctx.payload.get(NAME)
-        ctx._cache["split"] = given if given is not None else _split_from_warehouse(ctx)
-    return ctx._cache["split"]
+    return ctx.payload[NAME]
 
 
 def _applies(ctx: CheckContext) -> str | None:
     if ctx.payload.get(NAME) is not None:
         return None
-    from musim.errors import MusimError
-
-    try:
-        _split(ctx)
-    except MusimError as exc:  # nothing to train on yet: no features, no targets, no dump
-        return f"no training set to check: {exc}"
-    return None
+    return ("no training split given: each model run checks its own (payload); `musim quality check --dataset "
+            "training_split` checks the split the next run would use once audio features and targets exist")
 
 
 # -- frames ---------------------------------------------------------------------------------------------

@@ -35,36 +35,55 @@ def test_cosine_top_k():
     assert idx.tolist() == [[2]]
 
 
-def test_staged_runs_register_in_one_registry(toy):
-    """The DAG's path: manifest → train (object store only) → record; same test artists for every family."""
-    from musim.models.families import FamilyInputs, prepare, record_staged, train_staged
+def test_the_five_phases_register_every_family_in_one_registry(toy):
+    """The DAGs' path: prepare (manifest, gate) → train → evaluate (object store only) → promote → publish;
+    the same test artists for every family; every phase idempotent."""
+    from musim.models.families import (
+        FamilyInputs,
+        evaluate_staged,
+        plan_job,
+        promote_job,
+        publish_job,
+        train_staged,
+    )
 
     store = open_store()
     with warehouse.writer() as con:
         ids = seed_catalogue(con, store, toy)
-        key = prepare(con, "train_embeddings/manual 1", families=("autoencoder", "descriptors"), test_share=0.4)
+    items = plan_job("train_embeddings/manual 1", families=("autoencoder", "descriptors"),
+                     params={"autoencoder": AE}, test_share=0.4)
+    key = items[0]["manifest"]
+    assert key == "models/runs/train_embeddings_manual_1/inputs.npz" and items[1]["manifest"] == key
+    assert [i["run_id"] for i in items] == ["train_embeddings/manual 1/autoencoder", "train_embeddings/manual 1/descriptors"]
     inputs = FamilyInputs.from_bytes(store.get_bytes(key))
     assert inputs.track_ids == ids and inputs.genres[0] == "genre-0" and inputs.mel is None
-    assert inputs.split.test.size == 10 and inputs.descriptors.shape == (72, 8)
+    assert inputs.split.test.size == 10 and inputs.descriptors.shape == (72, 42)
     assert inputs.artist_names[int(toy.track_artist[0])] == f"Artist {toy.track_artist[0]}"
     again = FamilyInputs.from_bytes(inputs.to_bytes())
     assert again.split.test_set_id == inputs.split.test_set_id and again.targets.metric == "seed"
 
-    staged = [train_staged("autoencoder", key, AE, n_boot=200, run_id="r/autoencoder"),
-              train_staged("descriptors", key, {}, n_boot=200, run_id="r/descriptors")]
-    assert train_staged("descriptors", key, {}, run_id="r/descriptors")["prefix"] == staged[1]["prefix"]  # no retrain
+    trained = [train_staged(i) for i in items]
+    assert train_staged(items[1])["prefix"] == trained[1]["prefix"]          # staged: no retrain
+    assert store.exists(trained[0]["prefix"] + "embeddings.npy")
+    evaluated = [evaluate_staged(t, n_boot=200) for t in trained]
+    assert evaluated[0]["test_set_id"] == evaluated[1]["test_set_id"] == inputs.split.test_set_id
+    assert evaluate_staged(trained[0])["test_set_id"] == inputs.split.test_set_id   # staged: reused
+    decisions = promote_job(evaluated)
+    assert promote_job(evaluated)[0]["version"] == "autoencoder-1"             # idempotent per run id
+    summary = publish_job(decisions, k=5)
     with warehouse.writer() as con:
-        out = [record_staged(con, s, run_id=s["run_id"]) for s in staged]
-        assert record_staged(con, staged[0], run_id="r/autoencoder")["version"] == "autoencoder-1"  # idempotent
         rows = con.execute("SELECT family, version, test_set_id, primary_metric FROM model_registry ORDER BY family"
                            ).fetchall()
         published = dict(con.execute("SELECT family, count(*) FROM artist_neighbors_audio GROUP BY family").fetchall())
+        services = con.execute("SELECT name, model_version, as_of IS NOT NULL FROM feature_service "
+                               "WHERE model_version IS NOT NULL ORDER BY name").fetchall()
     assert [r[:2] for r in rows] == [("autoencoder", "autoencoder-1"), ("descriptors", "descriptors-1")]
     assert rows[0][2] == rows[1][2] == inputs.split.test_set_id and rows[0][3] == "ndcg@5"  # auto: 10 test artists
-    for o in out:
-        if o["status"] == "champion":
-            assert published[o["family"]] > 0
-    files = out[0]["files"]
+    assert services == [("autoencoder-1", "autoencoder-1", True), ("descriptors-1", "descriptors-1", True)]
+    champions = {d["family"] for d in decisions if d["status"] == "champion"}
+    assert {p["version"].split("-")[0] for p in summary["champions"]} == champions
+    assert all(published[f] > 0 for f in champions) and summary["snapshot"]
+    files = decisions[0]["files"]
     assert {"tsne.png", "kmeans.png", "dendrogram.png", "reconstruction.png", "tsne_descriptors.png"} <= set(files)
     card = store.get_bytes("models/autoencoder/autoencoder-1/card.md").decode()
     assert "## Views" in card and "(tsne.png)" in card and card.index("## Views") < card.index("## Caveats")

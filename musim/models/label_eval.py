@@ -1,0 +1,310 @@
+"""Evaluation without listening data: how well an embedding retrieves a track's own artist (or any label).
+
+Given one vector per track (or a track × track similarity matrix) and each track's artist, optionally a
+group (album, soundtrack, source package), every track is a query:
+
+- ``auc_group``: the AUC of the query's same-artist tracks against the other artists' tracks **of its
+  group** (so a shared production style does not give the artist away); undefined when the group holds no
+  same-artist track or no other artist's track;
+- ``auc``: the same against every other artist's track;
+- ``ap``: average precision of same-artist retrieval over all other tracks (ranked by similarity); its mean
+  is mAP;
+- ``p1``: whether the most similar other track is by the same artist.
+
+Each summary is the mean over the queries where the metric is defined, with a bootstrap CI over query tracks
+(:func:`musim.models.evaluate.bootstrap_ci`). Ties count half (AUC) and are broken by track order (ranks).
+Chance: AUC 0.5, p@1 and AP about the share of same-artist tracks.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musim.errors import ParameterError
+from musim.models.evaluate import bootstrap_ci, json_safe
+
+__all__ = ["METRICS", "LabelSet", "RetrievalReport", "cosine_similarity", "mfcc_stats", "query_metrics",
+           "read_labels", "retrieval_report"]
+
+#: The summary metrics, in table order.
+METRICS: tuple[str, ...] = ("auc_group", "auc", "ap", "p1")
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """Tracks with their labels: ``paths`` (absolute), ``artists`` and optional ``groups`` (one per track)."""
+
+    paths: list[Path]
+    artists: list[str]
+    groups: list[str] | None = None
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def subset(self, keep: Sequence[int]) -> LabelSet:
+        idx = list(keep)
+        return LabelSet([self.paths[i] for i in idx], [self.artists[i] for i in idx],
+                        None if self.groups is None else [self.groups[i] for i in idx], self.source)
+
+
+def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
+    """A CSV with columns ``path`` and ``artist`` (and ``group_by``, e.g. ``album`` or ``source``); relative
+    paths are relative to the CSV's folder. Rows with an empty artist are left out."""
+    csv_path = Path(path)
+    if not csv_path.is_file():
+        raise ParameterError(f"{csv_path}: no such labels file (a CSV with columns path, artist[, group])")
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        columns = reader.fieldnames or []
+        need = ["path", "artist", *([group_by] if group_by else [])]
+        missing = [c for c in need if c not in columns]
+        if missing:
+            raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; it has {', '.join(columns)}")
+        rows = [r for r in reader if (r.get("artist") or "").strip()]
+    if not rows:
+        raise ParameterError(f"{csv_path}: no row with an artist")
+    paths = [(csv_path.parent / r["path"]).resolve() if not Path(r["path"]).is_absolute() else Path(r["path"])
+             for r in rows]
+    return LabelSet(paths, [r["artist"].strip() for r in rows],
+                    [(r[group_by] or "").strip() for r in rows] if group_by else None, str(csv_path))
+
+
+def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
+    """``(n, d)`` vectors → ``(n, n)`` cosine similarities (a zero vector is similar to nothing)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    unit = v / np.where(norms > 0, norms, 1.0)
+    return unit @ unit.T
+
+
+def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """P(a positive scores above a negative), ties half (Mann-Whitney U / (|pos| |neg|))."""
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    allv = np.concatenate([pos, neg])
+    order = np.argsort(allv, kind="mergesort")
+    ranks = np.empty(allv.size, dtype=np.float64)
+    ranks[order] = np.arange(1, allv.size + 1)
+    for value in np.unique(allv):  # average ranks of ties
+        tied = allv == value
+        if tied.sum() > 1:
+            ranks[tied] = ranks[tied].mean()
+    u = ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2
+    return float(u / (pos.size * neg.size))
+
+
+def query_metrics(similarity: np.ndarray, artists: Sequence[Any], groups: Sequence[Any] | None = None
+                  ) -> dict[str, np.ndarray]:
+    """Per query track: ``auc_group``, ``auc``, ``ap``, ``p1`` (NaN where undefined; see the module docstring)."""
+    s = np.asarray(similarity, dtype=np.float64)
+    n = s.shape[0]
+    if s.shape != (n, n):
+        raise ParameterError(f"similarity must be square, got {s.shape}")
+    a = np.asarray([str(x) for x in artists])
+    g = None if groups is None else np.asarray([str(x) for x in groups])
+    if a.size != n or (g is not None and g.size != n):
+        raise ParameterError("one artist (and group) per track is needed")
+    out = {m: np.full(n, np.nan) for m in METRICS}
+    for i in range(n):
+        others = np.arange(n) != i
+        same = (a == a[i]) & others
+        diff = (a != a[i])
+        out["auc"][i] = _auc(s[i, same], s[i, diff])
+        if g is not None:
+            in_group = g == g[i]
+            out["auc_group"][i] = _auc(s[i, same & in_group], s[i, diff & in_group])
+        if same.any():
+            idx = np.flatnonzero(others)
+            order = idx[np.argsort(-s[i, idx], kind="stable")]
+            hits = same[order].astype(np.float64)
+            ranks = np.flatnonzero(hits) + 1
+            out["ap"][i] = float(np.mean(np.arange(1, ranks.size + 1) / ranks))
+            out["p1"][i] = hits[0]
+    return out
+
+
+@dataclass
+class RetrievalReport:
+    """One embedding's label retrieval: per-query values and their summaries (mean, CI, n)."""
+
+    name: str
+    per_query: dict[str, np.ndarray]
+    summary: dict[str, dict[str, float | int | None]]
+    groups: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    notes: str = ""
+
+    def to_json(self, *, per_query: bool = False) -> dict[str, Any]:
+        doc = {"name": self.name, "summary": self.summary, "groups": self.groups, "notes": self.notes}
+        if per_query:
+            doc["per_query"] = {k: v.tolist() for k, v in self.per_query.items()}
+        return json_safe(doc)
+
+
+def retrieval_report(name: str, artists: Sequence[Any], groups: Sequence[Any] | None = None, *,
+                     vectors: np.ndarray | None = None, similarity: np.ndarray | None = None, n_boot: int = 1000,
+                     seed: int = 0, notes: str = "") -> RetrievalReport:
+    """Label retrieval of an embedding (``vectors``, compared by cosine) or of a ``similarity`` matrix."""
+    if (vectors is None) == (similarity is None):
+        raise ParameterError("give vectors or a similarity matrix")
+    s = cosine_similarity(vectors) if similarity is None else np.asarray(similarity, dtype=np.float64)
+    per = query_metrics(s, artists, groups)
+    summary = {m: _summary(per[m], n_boot=n_boot, seed=seed) for m in METRICS}
+    by_group: dict[str, dict[str, float | int | None]] = {}
+    if groups is not None:
+        g = np.asarray([str(x) for x in groups])
+        for value in sorted(set(g.tolist())):
+            vals = per["auc_group"][g == value]
+            ok = vals[np.isfinite(vals)]
+            by_group[value] = {"auc": float(ok.mean()) if ok.size else None, "n": int(ok.size)}
+    return RetrievalReport(name, per, summary, by_group, notes)
+
+
+def _summary(values: np.ndarray, *, n_boot: int, seed: int) -> dict[str, float | int | None]:
+    ok = values[np.isfinite(values)]
+    if ok.size == 0:
+        return {"mean": None, "lo": None, "hi": None, "n": 0}
+    return bootstrap_ci(ok, n_boot=n_boot, seed=seed)
+
+
+def mfcc_stats(excerpts: Sequence[np.ndarray], *, sr: int, n_mfcc: int = 20) -> np.ndarray:
+    """The plain baseline: mean and standard deviation of ``n_mfcc`` MFCCs over each excerpt, ``(n, 2 n_mfcc)``."""
+    import librosa
+
+    out = np.zeros((len(excerpts), 2 * n_mfcc), dtype=np.float32)
+    for i, y in enumerate(excerpts):
+        m = librosa.feature.mfcc(y=np.asarray(y, dtype=np.float32), sr=sr, n_mfcc=n_mfcc)
+        out[i] = np.concatenate([m.mean(axis=1), m.std(axis=1)])
+    return out
+
+
+def standardized(vectors: np.ndarray) -> np.ndarray:
+    """Columns z-scored over the tracks (constant columns become 0): what cosine on descriptors needs."""
+    v = np.asarray(vectors, dtype=np.float64)
+    sd = v.std(axis=0)
+    return ((v - v.mean(axis=0)) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
+
+
+def musly_similarity(excerpts: Sequence[np.ndarray], *, sr: int, method: str = "timbre") -> np.ndarray:
+    """libmusly's track similarity (pymusly; its ``timbre`` method: a Gaussian of MFCC frames per track compared by
+    a normalised divergence) as a ``(n, n)`` similarity (the negated distance). ``sr`` must be 22050."""
+    import pymusly
+
+    if sr != 22050:
+        raise ParameterError(f"libmusly analyses 22050 Hz mono, got {sr} Hz")
+    box = pymusly.MuslyJukebox(method=method)
+    tracks = [box.track_from_audiodata(np.asarray(y, dtype=np.float32).tolist()) for y in excerpts]
+    ids = list(range(len(tracks)))
+    box.set_style(tracks)
+    box.add_tracks(list(zip(ids, tracks, strict=True)))
+    dist = np.array([box.compute_similarity((i, tracks[i]), list(zip(ids, tracks, strict=True))) for i in ids])
+    return -dist
+
+
+#: Baselines computed from the excerpts alone: name → (excerpts, sr) → vectors or ("similarity", matrix).
+Baseline = Callable[[Sequence[np.ndarray], int], tuple[str, np.ndarray]]
+
+
+def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
+    """The label-free baselines by name: ``random``, ``mfcc`` (20 MFCC mean + std), ``descriptors`` (musim's
+    handcrafted descriptors, z-scored), ``musly`` (libmusly timbre; needs pymusly)."""
+    def random(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
+        return "vectors", np.random.default_rng(seed).normal(size=(len(excerpts), 32)).astype(np.float32)
+
+    def mfcc(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
+        return "vectors", mfcc_stats(excerpts, sr=sr)
+
+    def descriptors(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
+        from musim.audio import descriptor_vector
+        from musim.audio import descriptors as describe
+
+        return "vectors", standardized(np.stack([descriptor_vector(describe(y, sr=sr)) for y in excerpts]))
+
+    def musly(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
+        return "similarity", musly_similarity(excerpts, sr=sr)
+
+    known = {"random": random, "mfcc": mfcc, "descriptors": descriptors, "musly": musly}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ParameterError(f"unknown baseline(s) {', '.join(unknown)}; one of {', '.join(known)}")
+    return {n: known[n] for n in names}
+
+
+#: The analysed span of a track: the same 30-second window the feature store analyses (the middle of a longer file).
+EXCERPT_S = 30.0
+
+
+def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = EXCERPT_S
+                  ) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
+    """Mono ``sr`` excerpts (the middle ``window_s`` seconds) of the files that decode: ``(kept indices,
+    excerpts, [(path, reason)] of the others)``."""
+    from musim.acquire.models import excerpt_window
+    from musim.audio import load_audio
+    from musim.errors import AudioError
+
+    kept, excerpts, failed = [], [], []
+    for i, path in enumerate(paths):
+        try:
+            y, _ = load_audio(path, sr=sr, key=str(path))
+        except (AudioError, OSError) as exc:
+            failed.append((str(path), str(exc)))
+            continue
+        if y.size / sr > window_s:
+            offset, length = excerpt_window(y.size / sr, length_s=window_s, anchor="middle")
+            y = y[int(round(offset * sr)):int(round((offset + length) * sr))]
+        kept.append(i)
+        excerpts.append(y)
+    return kept, excerpts, failed
+
+
+@dataclass
+class LabelEvaluation:
+    """Every embedding evaluated on the same tracks and queries: the model (if any) and the baselines."""
+
+    labels: LabelSet
+    reports: list[RetrievalReport]
+    skipped: list[tuple[str, str]]
+    model_version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return json_safe({"labels": self.labels.source, "tracks": len(self.labels),
+                          "artists": len(set(self.labels.artists)),
+                          "groups": None if self.labels.groups is None else len(set(self.labels.groups)),
+                          "model_version": self.model_version, "metrics": list(METRICS),
+                          "reports": [r.to_json() for r in self.reports],
+                          "skipped": [{"path": p, "reason": r} for p, r in self.skipped]})
+
+
+def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str | None = None,
+                    with_model: bool = True, baseline_names: Sequence[str] = ("random", "mfcc", "descriptors"),
+                    n_boot: int = 1000, seed: int = 0) -> LabelEvaluation:
+    """Label retrieval of a registered model (``version``, else ``family``'s champion, else the serving model;
+    none with ``with_model=False``) and of the baselines, on the tracks of ``labels`` that decode."""
+    kept, excerpts, skipped = read_excerpts(labels.paths)
+    if len(kept) < 2:
+        raise ParameterError(f"{labels.source}: fewer than two files decode; nothing to evaluate")
+    labels = labels.subset(kept)
+    reports, model_version = [], None
+    if with_model:
+        from musim.models.serve import embed_files
+
+        files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], family=family, version=version)
+        if failed:
+            keep = [i for i, p in enumerate(labels.paths) if str(p) in set(files)]
+            skipped += failed
+            labels, excerpts = labels.subset(keep), [excerpts[i] for i in keep]
+        model_version = champ.entry.version
+        reports.append(retrieval_report(model_version, labels.artists, labels.groups, vectors=vectors,
+                                        n_boot=n_boot, seed=seed))
+    for name, fn in baselines(baseline_names, seed=seed).items():
+        kind, value = fn(excerpts, 22050)
+        arg = {"vectors": value} if kind == "vectors" else {"similarity": value}
+        reports.append(retrieval_report(f"baseline: {name}", labels.artists, labels.groups, n_boot=n_boot,
+                                        seed=seed, **arg))
+    return LabelEvaluation(labels, reports, skipped, model_version)

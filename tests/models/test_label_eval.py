@@ -1,0 +1,100 @@
+"""Label retrieval maths on matrices computed by hand, the labels file, and the plain baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musim.errors import ParameterError
+from musim.models.label_eval import baselines, query_metrics, read_labels, retrieval_report
+
+S = np.array([[1.0, 0.9, 0.5, 0.8],
+              [0.9, 1.0, 0.7, 0.1],
+              [0.5, 0.7, 1.0, 0.6],
+              [0.8, 0.1, 0.6, 1.0]])
+ARTISTS = ["A", "A", "B", "B"]
+GROUPS = ["g", "g", "g", "h"]
+
+
+def test_per_query_auc_ap_and_precision_at_1_by_hand():
+    per = query_metrics(S, ARTISTS, GROUPS)
+    # t2's one same-artist track (0.6) beats t0 (0.5) but not t1 (0.7): AUC 0.5; it ranks second: AP 1/2
+    np.testing.assert_allclose(per["auc"], [1.0, 1.0, 0.5, 0.5])
+    np.testing.assert_allclose(per["ap"], [1.0, 1.0, 0.5, 0.5])
+    np.testing.assert_allclose(per["p1"], [1.0, 1.0, 0.0, 0.0])
+    # within the group: t2's artist-mate is in group h, t3 is alone in h: undefined
+    np.testing.assert_allclose(per["auc_group"], [1.0, 1.0, np.nan, np.nan])
+
+
+def test_summaries_are_means_over_defined_queries_with_bootstrap_cis():
+    r = retrieval_report("hand", ARTISTS, GROUPS, similarity=S, n_boot=500)
+    assert r.summary["auc"]["mean"] == pytest.approx(0.75) and r.summary["auc"]["n"] == 4
+    assert r.summary["ap"]["mean"] == pytest.approx(0.75) and r.summary["p1"]["mean"] == pytest.approx(0.5)
+    assert r.summary["auc_group"] == {"mean": 1.0, "lo": 1.0, "hi": 1.0, "n": 2}
+    assert 0.5 <= r.summary["auc"]["lo"] <= 0.75 <= r.summary["auc"]["hi"] <= 1.0
+    assert r.groups == {"g": {"auc": 1.0, "n": 2}, "h": {"auc": None, "n": 0}}
+
+
+def test_ties_count_half_and_vectors_use_cosine():
+    tied = np.array([[1.0, 0.5, 0.5], [0.5, 1.0, 0.2], [0.5, 0.2, 1.0]])
+    assert query_metrics(tied, ["A", "A", "B"])["auc"][0] == pytest.approx(0.5)
+    v = np.array([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [0.1, 3.0]])  # same direction = same artist
+    r = retrieval_report("vec", ARTISTS, vectors=v, n_boot=100)
+    assert r.summary["auc"]["mean"] == 1.0 and r.summary["p1"]["mean"] == 1.0
+    with pytest.raises(ParameterError):
+        retrieval_report("none", ARTISTS)
+
+
+def test_labels_file(tmp_path):
+    (tmp_path / "labels.csv").write_text("path,artist,album\na/1.ogg,Bach,Suites\n/abs/2.ogg,Mozart,\nx.ogg,,Y\n")
+    labels = read_labels(tmp_path / "labels.csv", group_by="album")
+    assert labels.paths == [(tmp_path / "a/1.ogg").resolve(), __import__("pathlib").Path("/abs/2.ogg")]
+    assert labels.artists == ["Bach", "Mozart"] and labels.groups == ["Suites", ""]
+    with pytest.raises(ParameterError, match="missing column.*source"):
+        read_labels(tmp_path / "labels.csv", group_by="source")
+    with pytest.raises(ParameterError, match="no such labels file"):
+        read_labels(tmp_path / "nope.csv")
+
+
+def test_the_mfcc_baseline_tells_timbres_apart():
+    sr, rng = 22050, np.random.default_rng(0)
+    t = np.arange(3 * sr) / sr
+    excerpts, artists = [], []
+    for a, f in enumerate((220.0, 880.0, 3000.0)):
+        for _ in range(3):
+            excerpts.append((0.3 * np.sin(2 * np.pi * f * t) + 0.02 * rng.normal(size=t.size)).astype(np.float32))
+            artists.append(str(a))
+    kind, vectors = baselines(["mfcc"])["mfcc"](excerpts, sr)
+    assert kind == "vectors" and vectors.shape == (9, 40)
+    assert retrieval_report("mfcc", artists, vectors=vectors, n_boot=100).summary["auc"]["mean"] == 1.0
+    with pytest.raises(ParameterError, match="unknown baseline"):
+        baselines(["nope"])
+
+
+def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
+    import json
+
+    from musim.cli import main
+    from musim.synth.audio import synthesize_clip, write_clip
+
+    rows = ["path,artist,source"]
+    for a in range(3):
+        for k in range(3):
+            y = synthesize_clip(community=a, artist_seed=100 + a, track_no=k, sr=22050, duration=4.0)
+            write_clip(tmp_path / f"a{a}-{k}.ogg", y, sr=22050)
+            rows.append(f"a{a}-{k}.ogg,Artist {a},pack{k % 2}")
+    (tmp_path / "broken.ogg").write_bytes(b"OggS not really")
+    rows.append("broken.ogg,Artist 0,pack0")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--group-by", "source",
+                 "--baselines-only", "--baselines", "random,mfcc,musly", "--n-boot", "100", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["tracks"] == 9 and doc["artists"] == 3 and doc["groups"] == 2 and doc["model_version"] is None
+    assert [r["name"] for r in doc["reports"]] == ["baseline: random", "baseline: mfcc", "baseline: musly"]
+    assert doc["skipped"][0]["path"].endswith("broken.ogg")
+    mfcc = doc["reports"][1]["summary"]
+    assert mfcc["auc"]["mean"] > 0.9 and mfcc["auc"]["n"] == 9  # synthesized artists differ in timbre
+    assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only",
+                 "--baselines", "mfcc", "--n-boot", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "baseline: mfcc" in out and "auc_group" not in out and "skipped" in out
