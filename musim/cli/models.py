@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from musim import warehouse
+from musim import sandbox, warehouse
+from musim.cli.options import count, number, open_share, positive, seed
 from musim.cli.output import print_json, print_table
 
 
@@ -31,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "stays a challenger. The decision is recorded either way.")
     p.add_argument("version")
     p.add_argument("--metric", help="compare on this metric (default: the version's primary metric, ndcg@10)")
-    p.add_argument("--confidence", type=float, default=0.95)
+    p.add_argument("--confidence", type=open_share, default=0.95)
     p.add_argument("--force", action="store_true", help="promote whatever the comparison says (recorded)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_promote)
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "snapshot. The version published last among the champions is the serving "
                                     "model: what `similar-audio` and `embed` use without --family/--model.")
     p.add_argument("version", help="e.g. autoencoder-2 or cnn_classifier:champion")
-    p.add_argument("--k", type=int, default=10, help="neighbours per artist and track (default 10)")
+    p.add_argument("--k", type=positive, default=10, help="neighbours per artist and track (default 10)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_publish)
 
@@ -59,7 +60,7 @@ def _primary(entry) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     from musim.models.registry import list_models
 
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         entries = list_models(con, family=args.family, status=args.status)
     if args.json:
         print_json([{k: v for k, v in e.to_json().items() if k not in ("metrics", "training")} | {
@@ -74,7 +75,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from musim.models.registry import get_model, promotions
 
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         entry = get_model(con, args.version)
         decisions = [d for d in promotions(con, family=entry.family) if d["version"] == entry.version]
     if args.json:
@@ -139,20 +140,20 @@ def register_train(msub: argparse._SubParsersAction) -> None:
                                     "similarity build (checked first), training, evaluation against the baselines "
                                     "and the champion on the same held-out artists, registration, promotion, then "
                                     "the champion's embeddings and audio neighbours with a new serving snapshot.")
-    p.add_argument("--epochs", type=int, help="training epochs (default 10)")
+    p.add_argument("--epochs", type=positive, help="training epochs (default 10)")
     p.add_argument("--metric", default="seed", choices=["seed", "jaccard", "cosine", "lift", "pmi"],
                    help="co-listening metric learned (default seed)")
     p.add_argument("--dump", help="dump id of the targets (default: the latest similarity build)")
-    p.add_argument("--learning-rate", type=float)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--embedding-size", type=int, help="size of the encoding (dense_units)")
+    p.add_argument("--learning-rate", type=number(0.0, 10.0, above=True))
+    p.add_argument("--batch-size", type=count(1, 1_000_000))
+    p.add_argument("--embedding-size", type=count(1, 1_000_000), help="size of the encoding (dense_units)")
     p.add_argument("--sampling", choices=["stratified", "natural"])
-    p.add_argument("--train-pairs", type=int, help="artist pairs drawn for training")
-    p.add_argument("--test-share", type=float, help="share of artists held out for testing (default 0.15)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--train-pairs", type=positive, help="artist pairs drawn for training")
+    p.add_argument("--test-share", type=open_share, help="share of artists held out for testing (default 0.15)")
+    p.add_argument("--seed", type=seed)
     p.add_argument("--hparams", metavar="JSON", help='any other HyperParams fields, e.g. \'{"conv_filters": [16, 32]}\'')
     p.add_argument("--primary-metric", default="auto", help="promotion metric (default auto: ndcg@10, @5 or @3)")
-    p.add_argument("--k", type=int, default=10, help="neighbours published per artist and track")
+    p.add_argument("--k", type=positive, default=10, help="neighbours published per artist and track")
     p.add_argument("--no-publish", action="store_true", help="do not embed and publish the champion's neighbours")
     p.add_argument("--json", action="store_true")
     p.add_argument("--family", default="siamese", choices=["siamese", "cnn_classifier", "autoencoder", "descriptors"],
