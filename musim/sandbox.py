@@ -186,8 +186,10 @@ def first_line(exc: BaseException) -> str:
 
 # -- reading the warehouse without the writer's lock -------------------------------------------------
 
-def _lock_holder(exc: duckdb.Error) -> str | None:
+def lock_holder(exc: BaseException) -> str | None:
     """``"pid N"`` when ``exc`` is DuckDB's conflicting-lock error, else None."""
+    if not isinstance(exc, duckdb.IOException):
+        return None
     text = str(exc)
     if "Could not set lock" not in text and "Conflicting lock" not in text:
         return None
@@ -203,7 +205,7 @@ def _open_waiting(opener, path: Path, wait_s: float):
         try:
             return opener()
         except duckdb.IOException as exc:
-            holder = _lock_holder(exc)
+            holder = lock_holder(exc)
             if holder is None:
                 raise
             if time.monotonic() >= deadline:

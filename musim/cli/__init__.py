@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="musim", description="Content-based music similarity: ingest, similarity, audio, models.")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log progress details to stderr; show the traceback of an unexpected error")
-    parser.add_argument("--width", type=non_negative, default=output.CELL_WIDTH, metavar="CHARS",
-                        help=f"cut table cells to CHARS characters (default {output.CELL_WIDTH}; 0 = never)")
+    parser.add_argument("--width", type=non_negative, default=output.DEFAULT_CELL_WIDTH, metavar="CHARS",
+                        help=f"cut table cells to CHARS characters (default {output.DEFAULT_CELL_WIDTH}; 0 = never)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in AREAS:
         importlib.import_module(name).register(sub)
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    output.set_cell_width(args.width)
+    previous_width = output.set_cell_width(args.width)
     try:
         return int(args.func(args) or 0)
     except MusimError as exc:
@@ -55,10 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()
+        from musim.sandbox import lock_holder
+
+        holder = lock_holder(exc)
+        if holder is not None:  # a command that writes met another writer
+            print(f"musim: error: the warehouse is being written by another process ({holder}); try again when "
+                  "it finishes", file=sys.stderr)
+            return 2
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
         print(f"musim: error: {type(exc).__name__}: {output.printable(first, 0)} (run with -v for the traceback)",
               file=sys.stderr)
         return 1
+    finally:
+        output.set_cell_width(previous_width)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,7 @@ import sys
 
 from musim.acquire.config import KNOWN_PROVIDERS
 from musim.cli.options import count, non_negative, positive
-from musim.cli.output import print_json, print_table
+from musim.cli.output import print_json, print_table, printable
 
 
 def _providers(text: str) -> list[str]:
@@ -59,7 +59,7 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     def on_artist(outcome) -> None:
         if bar is not None:
             bar.update(1)
-            bar.set_postfix_str(f"{outcome.name[:24]}: {outcome.resolve_status}", refresh=False)
+            bar.set_postfix_str(f"{printable(outcome.name, 24)}: {outcome.resolve_status}", refresh=False)
 
     try:
         summary = acquire(args.top, per_artist=args.per_artist, providers=providers, local_dir=args.path,

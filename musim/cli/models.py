@@ -264,7 +264,7 @@ def register_compare(msub: argparse._SubParsersAction) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from musim.models.families import compare_families
 
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         result = compare_families(con, metric=args.metric, metrics=args.metrics, families=args.family,
                                   latest=args.latest)
     if args.json:

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 #: Characters of a table cell shown at most (``musim --width N``; 0 = no limit).
-CELL_WIDTH = 60
+DEFAULT_CELL_WIDTH = 60
+CELL_WIDTH = DEFAULT_CELL_WIDTH
 ELLIPSIS = "…"
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # C0, DEL, C1, and the format characters that reorder or hide text (bidi embeddings, overrides, isolates,
@@ -52,9 +53,11 @@ def safe_line(text: Any) -> str:
     return "\n".join(printable(line, 0) for line in str(text).split("\n"))
 
 
-def set_cell_width(width: int) -> None:
+def set_cell_width(width: int) -> int:
+    """Set :data:`CELL_WIDTH`; return the previous width."""
     global CELL_WIDTH
-    CELL_WIDTH = width
+    previous, CELL_WIDTH = CELL_WIDTH, width
+    return previous
 
 
 def _json_escape(m: re.Match[str]) -> str:

@@ -208,3 +208,9 @@ def test_readers_do_not_take_the_writers_lock(hostile, capsys):
         code, out, _ = run(capsys, "rejects", "--json")
         assert code == 0 and json.loads(out)[0]["raw"] == BAD_LINE
         assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 1
+
+
+def test_a_writer_meeting_another_writer_gets_one_line(writer_elsewhere, capsys):
+    code, _, err = run(capsys, "publish")
+    assert code == 2 and one_line_error(err) == ("musim: error: the warehouse is being written by another process "
+                                                 f"(pid {writer_elsewhere.pid}); try again when it finishes\n")
