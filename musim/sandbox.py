@@ -160,7 +160,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | Non
         raise QueryError(f"the query ran longer than {timeout_s:g} s and was stopped: narrow it, or raise the "
                          "limit with --timeout SECONDS (0 = none)") from None
     except duckdb.Error as exc:
-        raise QueryError(f"{type(exc).__name__.removesuffix('Exception')} error: {first_line(exc)}") from None
+        raise QueryError(f"the query failed: {first_line(exc)}{_hint(exc)}") from None
     finally:
         if timer is not None:
             timer.cancel()
@@ -176,6 +176,17 @@ def query_file(path: str | Path, query: str, *, max_rows: int | None = DEFAULT_M
         return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s)
     finally:
         con.close()
+
+
+def _hint(exc: duckdb.Error) -> str:
+    """What to do about a failed query, by the kind of DuckDB error."""
+    if isinstance(exc, duckdb.PermissionException):
+        return " (the query door reads only the published snapshot: no files, ATTACH, COPY or extensions)"
+    if isinstance(exc, duckdb.CatalogException):
+        return ' (list the tables with `musim sql "SHOW TABLES"`, a table\'s columns with `DESCRIBE name`)'
+    if isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in str(exc):
+        return " (settings cannot be changed through the query door)"
+    return ""
 
 
 def first_line(exc: BaseException) -> str:

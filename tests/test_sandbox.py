@@ -87,7 +87,7 @@ def test_run_query_limits_rows_and_reports_errors_in_one_line(snapshot_file):
     assert len(res.rows) == 50 and not res.truncated
     with pytest.raises(QueryError) as err:
         sandbox.query_file(snapshot_file, "SELECT nope FROM artist")
-    assert "\n" not in str(err.value) and "Binder error" in str(err.value)
+    assert "\n" not in str(err.value) and "the query failed: Binder Error" in str(err.value)
 
 
 def test_run_query_interrupts_a_query_past_its_time(snapshot_file):

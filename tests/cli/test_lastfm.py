@@ -46,7 +46,7 @@ def attacks(home) -> list[tuple[str, str]]:
         (f"COPY artist TO '{snap}' (FORMAT csv)", "COPY statements are not allowed"),
         ("COPY (SELECT * FROM artist) TO 'stolen.csv'", "COPY statements are not allowed"),
         (f"EXPORT DATABASE '{home.path / 'exported'}'", "EXPORT statements are not allowed"),
-        (f"SELECT * FROM read_text('{secret}')", "disabled by configuration"),
+        (f"SELECT * FROM read_text('{secret}')", "disabled by configuration (the query door reads only"),
         (f"SELECT * FROM read_csv('{secret}')", "disabled by configuration"),
         (f"SELECT * FROM read_blob('{secret}')", "disabled by configuration"),
         (f"SELECT * FROM glob('{home.path}/*')", "disabled by configuration"),
@@ -84,9 +84,10 @@ def test_every_attack_fails_in_one_line_and_changes_nothing(hostile, capsys):
 
 @pytest.mark.parametrize(("statement", "kind"), [
     ("SELEC name FROM artist", "the query does not parse: Parser Error: syntax error"),
-    ("SELECT * FROM no_such_table", "Catalog error: Catalog Error: Table with name no_such_table does not exist"),
-    ("SELECT nope FROM artist", "Binder error"),
-    ("SELECT 1/0::INTEGER + 'x'::INTEGER", "Conversion error"),
+    ("SELECT * FROM no_such_table", "the query failed: Catalog Error: Table with name no_such_table does not "
+                                     'exist! (list the tables with `musim sql "SHOW TABLES"`'),
+    ("SELECT nope FROM artist", "the query failed: Binder Error"),
+    ("SELECT 1/0::INTEGER + 'x'::INTEGER", "the query failed: Conversion Error"),
     ("   ", "exactly one SQL statement (got 0)"),
 ])
 def test_sql_errors_are_one_clear_line(hostile, capsys, statement, kind):
