@@ -4,8 +4,8 @@ Everything a user can point a query at goes through here: ``musim sql`` and the 
 snapshot with :func:`open_sandbox`; commands that only read the warehouse (``musim dumps``, ``rejects``,
 ``quality report``, ``models list``...) use :func:`reader`, never the writer's lock.
 
-The sandbox (:func:`open_sandbox`): the file is opened ``read_only``; then ``enable_external_access =
-false`` (no file, ATTACH, COPY, EXPORT, extension or network access: ``read_csv``, ``read_text``, ``glob``
+The sandbox (:func:`open_sandbox`): the file is attached ``READ_ONLY`` to a private in-memory DuckDB (so
+the lock below stays inside it); then ``enable_external_access = false`` (no file, ATTACH, COPY, EXPORT, extension or network access: ``read_csv``, ``read_text``, ``glob``
 and friends fail with a permission error) and ``lock_configuration = true`` (no ``SET``/``RESET``/``PRAGMA``
 can undo it). On top of that, :func:`check_statement` lets exactly one statement through, and only one
 that reads: ``SELECT`` (with ``FROM``-first, ``DESCRIBE``, ``SHOW``, ``SUMMARIZE``, ``VALUES``, ``WITH``),
