@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -82,8 +83,9 @@ class ArtistSimilarity:
         """
         if metric not in METRICS:
             raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
+        k = int(k)
         dump = self.dump(dump_id)
         candidates = self.con.execute(sql.load("serving/artists_by_name.sql"),
                                       {"name_norm": normalise_name(name)}).fetchall()

@@ -215,3 +215,19 @@ def test_a_writer_meeting_another_writer_gets_one_line(writer_elsewhere, capsys)
     code, _, err = run(capsys, "publish")
     assert code == 2 and one_line_error(err) == ("musim: error: the warehouse is being written by another process "
                                                  f"(pid {writer_elsewhere.pid}); try again when it finishes\n")
+
+
+def test_similar_k_in_the_library_is_a_musim_error(hostile):
+    import numpy as np
+
+    from musim.errors import ParameterError
+    from musim.similarity.query import similar_artists
+
+    con = sandbox.open_sandbox(hostile.snapshot)
+    try:
+        for bad in (0, -1, 2.5, True):
+            with pytest.raises(ParameterError, match="k must be a whole number"):
+                similar_artists(con, RED, k=bad)
+        assert len(similar_artists(con, RED, k=np.int64(2))[1]) == 2
+    finally:
+        con.close()
