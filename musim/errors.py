@@ -31,3 +31,11 @@ class AudioError(MusimError):
 
 class QualityError(MusimError):
     """A data-quality suite failed; downstream work must stop."""
+
+
+class QueryError(MusimError):
+    """A query through the read-only door (``musim sql``) was refused, failed, or ran past its limits."""
+
+
+class BusyError(MusimError):
+    """The warehouse is being written by another process; a reader waited and gave up."""

@@ -34,7 +34,7 @@ def test_similar_by_name_is_case_and_space_insensitive(tmp_path):
     name, rows = similar_artists(con, "  artist   b ", k=2)
     assert name == "Artist B" and [r.artist for r in rows] == ["Artist C", "Artist A"]
     assert rows[0].score == pytest.approx(1.0) and rows[0].co_listeners == 2
-    with pytest.raises(NotFoundError, match="did you mean: Artist"):
+    with pytest.raises(NotFoundError, match="did you mean: 'Artist"):
         similar_artists(con, "Artist Q")
 
 

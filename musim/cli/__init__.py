@@ -1,7 +1,9 @@
 """The ``musim`` command line: thin wrappers over the library.
 
 Each area registers its subcommands from its own module (``musim/cli/<area>.py``, a ``register``
-function); errors musim raises on purpose print one clear line and exit with status 2.
+function); errors musim raises on purpose print one clear line and exit with status 2; any other error
+prints one line naming its type and exits 1 (``-v`` shows the traceback). Messages are printed with their
+control characters escaped (:func:`musim.cli.output.safe_line`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 
+from musim.cli import output
+from musim.cli.options import non_negative
 from musim.errors import MusimError
 
 #: Modules that add subcommands, in help order.
@@ -21,7 +26,10 @@ AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="musim", description="Content-based music similarity: ingest, similarity, audio, models.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress details to stderr; show the traceback of an unexpected error")
+    parser.add_argument("--width", type=non_negative, default=output.DEFAULT_CELL_WIDTH, metavar="CHARS",
+                        help=f"cut table cells to CHARS characters (default {output.DEFAULT_CELL_WIDTH}; 0 = never)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in AREAS:
         importlib.import_module(name).register(sub)
@@ -33,14 +41,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    previous_width = output.set_cell_width(args.width)
     try:
         return int(args.func(args) or 0)
     except MusimError as exc:
-        print(f"musim: error: {exc}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        print(f"musim: error: {output.safe_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("musim: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        from musim.sandbox import lock_holder
+
+        holder = lock_holder(exc)
+        if holder is not None:  # a command that writes met another writer
+            print(f"musim: error: the warehouse is being written by another process ({holder}); try again when "
+                  "it finishes", file=sys.stderr)
+            return 2
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        print(f"musim: error: {type(exc).__name__}: {output.printable(first, 0)} (run with -v for the traceback)",
+              file=sys.stderr)
+        return 1
+    finally:
+        output.set_cell_width(previous_width)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from musim.acquire.config import KNOWN_PROVIDERS
-from musim.cli.output import print_json, print_table
+from musim.cli.options import count, non_negative, positive
+from musim.cli.output import print_json, print_table, printable
 
 
 def _providers(text: str) -> list[str]:
@@ -26,11 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"provider(s) to ask, in order: {', '.join(KNOWN_PROVIDERS)} (repeatable; default "
                         "MUSIM_ACQUIRE_PROVIDERS; 'local' when only --path is given)")
     p.add_argument("--path", help="local music folder for the local provider (default MUSIM_LOCAL_MUSIC_DIR)")
-    p.add_argument("--top", type=int, default=1000, help="catalogue size: top N artists by listeners (1000)")
-    p.add_argument("--per-artist", type=int, default=3, help="previews per artist, most popular first (3)")
-    p.add_argument("--concurrency", type=int, default=4, help="artists fetched at once (4)")
-    p.add_argument("--batch-size", type=int, default=25, help="artists recorded per batch (25)")
-    p.add_argument("--max-attempts", type=int, default=3, help="retry failures while attempts are below this (3)")
+    p.add_argument("--top", type=positive, default=1000, help="catalogue size: top N artists by listeners (1000)")
+    p.add_argument("--per-artist", type=count(1, 1000), default=3, help="previews per artist, most popular first (3)")
+    p.add_argument("--concurrency", type=count(1, 256), default=4, help="artists fetched at once (4)")
+    p.add_argument("--batch-size", type=positive, default=25, help="artists recorded per batch (25)")
+    p.add_argument("--max-attempts", type=count(1, 1000), default=3, help="retry failures while attempts are below this (3)")
     p.add_argument("--match-only", action="store_true", help="match artists with the providers, download nothing")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_acquire)
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("previews", help="list the audio previews stored for the catalogue")
     p.add_argument("--artist", help="only this artist (case-insensitive; else names containing it)")
     p.add_argument("--all", action="store_true", help="also rejected and failed previews, with the reason")
-    p.add_argument("--limit", type=int, default=0, help="at most this many rows (0 = all)")
+    p.add_argument("--limit", type=non_negative, default=0, help="at most this many rows (0 = all)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_previews)
 
@@ -58,7 +59,7 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     def on_artist(outcome) -> None:
         if bar is not None:
             bar.update(1)
-            bar.set_postfix_str(f"{outcome.name[:24]}: {outcome.resolve_status}", refresh=False)
+            bar.set_postfix_str(f"{printable(outcome.name, 24)}: {outcome.resolve_status}", refresh=False)
 
     try:
         summary = acquire(args.top, per_artist=args.per_artist, providers=providers, local_dir=args.path,

@@ -13,10 +13,14 @@ starts.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from musim.cli.output import print_json, print_table
+from musim.cli.options import positive
+from musim.cli.output import print_json, print_table, printable
+from musim.errors import NotFoundError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 
 
@@ -29,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "output over every (query clip, artist clip) pair; the other families by the "
                                    "cosine of the query's mean embedding and the artist's.")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (mp3, wav, flac, ogg, m4a) or folders")
-    p.add_argument("--k", type=int, default=10, help="how many artists and tracks (default 10)")
+    p.add_argument("--k", type=positive, default=10, help="how many artists and tracks (default 10)")
     p.add_argument("--family", choices=FAMILY_CHOICES,
                    help="use this family's champion (default: the serving model, the champion published last)")
     p.add_argument("--model", metavar="VERSION", help="a published version instead of the champion")
@@ -48,7 +52,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_embed)
 
 
+def check_inputs(paths: Sequence[str]) -> None:
+    """Every path exists and is a readable file or a searchable folder, checked before any model loads."""
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            if not os.access(path, os.R_OK | os.X_OK):
+                raise NotFoundError(f"cannot read the folder {printable(text, 0)}: check its permissions")
+        elif path.is_file():
+            if not os.access(path, os.R_OK):
+                raise NotFoundError(f"cannot read {printable(text, 0)}: check its permissions")
+        elif path.exists():
+            raise NotFoundError(f"{printable(text, 0)} is neither a file nor a folder: give audio files or folders")
+        else:
+            raise NotFoundError(f"no such file or folder: {printable(text, 0)}")
+
+
 def cmd_similar_audio(args: argparse.Namespace) -> int:
+    check_inputs(args.files)
     from musim.models.serve import similar_audio
 
     result = similar_audio(args.files, k=args.k, family=args.family, version=args.model)
@@ -56,8 +77,8 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return 0
     for f, err in result.failed:
-        print(f"skipped {f}: {err}", file=sys.stderr)
-    what = ", ".join(Path(f).name for f in result.files)
+        print(printable(f"skipped {f}: {err}", 0), file=sys.stderr)
+    what = printable(", ".join(Path(f).name for f in result.files))
     print_table([(m.rank, m.artist or m.artist_id, round(m.score, 4),
                   "" if m.listeners is None else m.listeners) for m in result.artists],
                 ["rank", "artist", "score", "listeners"],
@@ -69,6 +90,7 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    check_inputs(args.paths)
     import numpy as np
 
     from musim.models.serve import embed_files
@@ -89,6 +111,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
         print_json(summary)
     else:
         for f, err in failed:
-            print(f"skipped {f}: {err}", file=sys.stderr)
+            print(printable(f"skipped {f}: {err}", 0), file=sys.stderr)
         print(f"wrote {len(files)} embeddings ({emb.shape[1]}-d, {champ.entry.version}) to {out}")
     return 0

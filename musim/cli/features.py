@@ -6,6 +6,7 @@ import argparse
 import json
 
 from musim import warehouse
+from musim.cli.options import count, number, positive
 from musim.cli.output import print_json, print_table
 
 
@@ -16,10 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = fsub.add_parser("build", help="extract the features every stored preview lacks, materialise, publish")
     p.add_argument("--view", action="append", metavar="NAME",
                    help="only this view (name or name:version; repeatable; default: every defined view)")
-    p.add_argument("--workers", type=int, help="worker processes (default: every CPU)")
-    p.add_argument("--batch-size", type=int, default=64, help="previews per recorded batch (default 64)")
-    p.add_argument("--limit", type=int, help="compute at most this many previews in this run")
-    p.add_argument("--min-duration", type=float, default=5.0,
+    p.add_argument("--workers", type=count(1, 1024), help="worker processes (default: every CPU)")
+    p.add_argument("--batch-size", type=positive, default=64, help="previews per recorded batch (default 64)")
+    p.add_argument("--limit", type=positive, help="compute at most this many previews in this run")
+    p.add_argument("--min-duration", type=number(0.0, 3600.0), default=5.0,
                    help="reject audio shorter than this many seconds (default 5)")
     p.add_argument("--no-publish", action="store_true", help="do not publish online snapshots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = fsub.add_parser("show", help="one feature view (schema, source, lineage, counts) or service")
     p.add_argument("name", help="view name (or name:version) or service name")
-    p.add_argument("--version", type=int, help="view version (default: the highest)")
+    p.add_argument("--version", type=positive, help="view version (default: the highest)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
 

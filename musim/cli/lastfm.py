@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from musim import serving, warehouse
-from musim.cli.output import print_json, print_table
+from musim import sandbox, serving, warehouse
+from musim.cli.options import non_negative, number, positive
+from musim.cli.output import print_json, print_table, printable
 from musim.similarity import METRICS
 
 
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("rejects", help="list rejected dump lines with their reasons")
     p.add_argument("--dump", help="dump id (a unique prefix is enough; default: the latest)")
-    p.add_argument("--limit", type=int, default=50, help="lines to show (default 50; 0 = all)")
+    p.add_argument("--limit", type=non_negative, default=50, help="lines to show (default 50; 0 = all)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rejects)
 
@@ -34,10 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     ssub = sim.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = ssub.add_parser("build", help="compute the similarity tables of a dump and publish them")
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest)")
-    p.add_argument("--min-listeners", type=int, default=50, help="artists need this many listeners (default 50)")
-    p.add_argument("--min-co-listeners", type=int, default=2, help="pairs need this many (default 2)")
-    p.add_argument("--k", type=int, default=100, help="neighbours kept per artist and metric (default 100)")
-    p.add_argument("--catalogue-size", type=int, default=1000,
+    p.add_argument("--min-listeners", type=positive, default=50, help="artists need this many listeners (default 50)")
+    p.add_argument("--min-co-listeners", type=positive, default=2, help="pairs need this many (default 2)")
+    p.add_argument("--k", type=positive, default=100, help="neighbours kept per artist and metric (default 100)")
+    p.add_argument("--catalogue-size", type=positive, default=1000,
                    help="top artists whose full pair table is kept (default 1000)")
     p.add_argument("--no-publish", action="store_true", help="do not publish a new serving snapshot")
     p.add_argument("--skip-quality", action="store_true",
@@ -51,14 +52,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("similar", help="artists most similar to NAME (from the published snapshot)")
     p.add_argument("name", help="artist name (case and spacing do not matter)")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10)")
     p.add_argument("--metric", default="seed", choices=METRICS)
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest built)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 
-    p = sub.add_parser("sql", help="run read-only SQL on the published snapshot")
+    p = sub.add_parser("sql", help="run one read-only SQL query on the published snapshot (sandboxed)",
+                       description="Run ONE statement (SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, read-only PRAGMA) "
+                                   "on the published snapshot, opened read-only with DuckDB's external access "
+                                   "off and its configuration locked: no ATTACH, COPY, EXPORT, INSTALL/LOAD, "
+                                   "SET/RESET, writes, or file-reading functions (read_csv, read_text, glob...).")
     p.add_argument("query", help='e.g. "SELECT * FROM similar_artists WHERE artist = \'Radiohead\' LIMIT 5"')
+    p.add_argument("--limit", type=non_negative, default=sandbox.DEFAULT_MAX_ROWS, metavar="ROWS",
+                   help=f"return at most ROWS rows (default {sandbox.DEFAULT_MAX_ROWS}; 0 = no limit)")
+    p.add_argument("--timeout", type=number(0.0), default=sandbox.DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                   help=f"stop the query after SECONDS (default {sandbox.DEFAULT_TIMEOUT_S:g}; 0 = no limit)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sql)
 
@@ -88,7 +97,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_rejects(args: argparse.Namespace) -> int:
     from musim.similarity.build import resolve_dump
 
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         dump = resolve_dump(con, args.dump)
         limit = "" if args.limit == 0 else f"LIMIT {int(args.limit)}"
         rows = con.execute(f"""SELECT file_kind, line_no, reason, raw FROM ingest_rejects WHERE dump_id = ?
@@ -102,13 +111,12 @@ def cmd_rejects(args: argparse.Namespace) -> int:
         return 0
     print_table(summary, ["file", "reason", "lines"], title=f"rejected lines of dump {dump[:12]}")
     print()
-    print_table([(f, n, r, raw if len(raw) < 80 else raw[:77] + "...") for f, n, r, raw in rows],
-                ["file", "line", "reason", "raw"])
+    print_table([(f, n, r, raw) for f, n, r, raw in rows], ["file", "line", "reason", "raw"])
     return 0
 
 
 def cmd_dumps(args: argparse.Namespace) -> int:
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         rows = con.execute("""SELECT dump_id, seq, file_name, format, lines, loaded, rejected, users, artists,
                                      finished_at FROM lastfm_dump ORDER BY seq""").fetchall()
     keys = ["dump_id", "seq", "file_name", "format", "lines", "loaded", "rejected", "users", "artists",
@@ -155,7 +163,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     from musim.similarity.query import similar_artists
 
-    con = serving.open_snapshot()
+    con = sandbox.open_sandbox(serving.current_path())
     try:
         name, neighbors = similar_artists(con, args.name, k=args.k, metric=args.metric, dump_id=args.dump)
     finally:
@@ -166,24 +174,16 @@ def cmd_similar(args: argparse.Namespace) -> int:
     else:
         print_table([(n.rank, n.artist, n.score, n.co_listeners, n.listeners) for n in neighbors],
                     ["rank", "artist", args.metric, "co-listeners", "listeners"],
-                    title=f"artists most similar to {name} ({args.metric})")
+                    title=f"artists most similar to {printable(name)} ({args.metric})")
     return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    con = serving.open_snapshot()
-    try:
-        cur = con.execute(args.query)
-        headers = [d[0] for d in cur.description] if cur.description else []
-        rows = cur.fetchall()
-    finally:
-        con.close()
+    result = sandbox.query_file(serving.current_path(), args.query, max_rows=args.limit, timeout_s=args.timeout)
     if args.json:
-        print_json([dict(zip(headers, r, strict=True)) for r in rows])
+        print_json([dict(zip(result.columns, r, strict=True)) for r in result.rows])
     else:
-        print_table(rows, headers)
-        print(f"({len(rows)} rows)", file=sys.stderr)
+        print_table(result.rows, result.columns)
+    more = "; more exist: raise --limit (0 = no limit) or add LIMIT/WHERE" if result.truncated else ""
+    print(f"({len(result.rows)} rows{more})", file=sys.stderr)
     return 0
-
-
-

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from musim import warehouse
+from musim import sandbox, warehouse
+from musim.cli.options import count, number, open_share, positive, seed
 from musim.cli.output import print_json, print_table
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "stays a challenger. The decision is recorded either way.")
     p.add_argument("version")
     p.add_argument("--metric", help="compare on this metric (default: the version's primary metric, ndcg@10)")
-    p.add_argument("--confidence", type=float, default=0.95)
+    p.add_argument("--confidence", type=open_share, default=0.95)
     p.add_argument("--force", action="store_true", help="promote whatever the comparison says (recorded)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_promote)
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "snapshot. The version published last among the champions is the serving "
                                     "model: what `similar-audio` and `embed` use without --family/--model.")
     p.add_argument("version", help="e.g. autoencoder-2 or cnn_classifier:champion")
-    p.add_argument("--k", type=int, default=10, help="neighbours per artist and track (default 10)")
+    p.add_argument("--k", type=positive, default=10, help="neighbours per artist and track (default 10)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_publish)
 
@@ -61,7 +62,7 @@ def _primary(entry) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     from musim.models.registry import list_models
 
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         entries = list_models(con, family=args.family, status=args.status)
     if args.json:
         print_json([{k: v for k, v in e.to_json().items() if k not in ("metrics", "training")} | {
@@ -76,7 +77,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from musim.models.registry import get_model, promotions
 
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         entry = get_model(con, args.version)
         decisions = [d for d in promotions(con, family=entry.family) if d["version"] == entry.version]
     if args.json:
@@ -135,8 +136,6 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 # -- train (musim.models.families: the one model path, in this process) --------------------------------
 
-
-
 def register_train(msub: argparse._SubParsersAction) -> None:
     p = msub.add_parser("train", help="train, evaluate, register and promote a model; publish the champion's neighbours",
                         description="One run of the nightly job in this process, for any family: the inputs of the "
@@ -145,24 +144,24 @@ def register_train(msub: argparse._SubParsersAction) -> None:
                                     "artists, registration, promotion, then the champion's embeddings and audio "
                                     "neighbours with a new serving snapshot.")
     p.add_argument("--family", default="siamese", choices=FAMILY_CHOICES, help="model family (default siamese)")
-    p.add_argument("--epochs", type=int, help="training epochs")
+    p.add_argument("--epochs", type=positive, help="training epochs")
     p.add_argument("--metric", default="seed", choices=["seed", "jaccard", "cosine", "lift", "pmi"],
                    help="co-listening metric learned and ranked against (default seed)")
     p.add_argument("--dump", help="dump id of the targets (default: the latest similarity build)")
-    p.add_argument("--learning-rate", type=float)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--embedding-size", type=int,
+    p.add_argument("--learning-rate", type=number(0.0, 10.0, above=True))
+    p.add_argument("--batch-size", type=count(1, 1_000_000))
+    p.add_argument("--embedding-size", type=count(1, 1_000_000),
                    help="size of the embedding (siamese: dense_units; cnn_classifier: embedding_units)")
     p.add_argument("--sampling", choices=["stratified", "natural"], help="siamese: how artist pairs are drawn")
-    p.add_argument("--train-pairs", type=int, help="siamese: artist pairs drawn for training")
-    p.add_argument("--test-share", type=float,
+    p.add_argument("--train-pairs", type=positive, help="siamese: artist pairs drawn for training")
+    p.add_argument("--test-share", type=open_share,
                    help="share of artists held out for testing (default 15%%, at least 10 artists while a third of "
                         "the catalogue allows it)")
-    p.add_argument("--seed", type=int, help="seeds the artist split, the sampling and the weights (default 0)")
+    p.add_argument("--seed", type=seed, help="seeds the artist split, the sampling and the weights (default 0)")
     p.add_argument("--hparams", metavar="JSON",
                    help='any other parameter of the family, e.g. \'{"conv_filters": [16, 32]}\' or \'{"label": "artist"}\'')
     p.add_argument("--primary-metric", default="auto", help="promotion metric (default auto: ndcg@10, @5 or @3)")
-    p.add_argument("--k", type=int, default=10, help="neighbours published per artist and track")
+    p.add_argument("--k", type=positive, default=10, help="neighbours published per artist and track")
     p.add_argument("--no-publish", action="store_true", help="do not embed and publish the champion's neighbours")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
@@ -262,7 +261,7 @@ def register_compare(msub: argparse._SubParsersAction) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from musim.models.families import compare_families
 
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         result = compare_families(con, metric=args.metric, metrics=args.metrics, families=args.family,
                                   latest=args.latest)
     if args.json:
@@ -292,7 +291,7 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
     who.add_argument("--baselines-only", action="store_true", help="no model: the baselines alone")
     p.add_argument("--baselines", default="random,mfcc,descriptors",
                    help="comma-separated: random, mfcc (20 MFCC mean+std), descriptors, musly (libmusly timbre)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples of the CIs")
+    p.add_argument("--n-boot", type=count(100, 1_000_000), default=1000, help="bootstrap resamples of the CIs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

@@ -1,15 +1,77 @@
-"""Printing results: a readable table for people, ``--json`` for programs."""
+"""Printing results: a readable table for people, ``--json`` for programs.
+
+Text for people goes through :func:`printable`: control characters (ESC, CR, LF, NUL, the other C0 and C1
+codes, DEL) and the invisible bidirectional/format controls (U+202E and friends) are shown escaped
+(``\\x1b``, ``\\r``, ``\\u202e``), so a hostile artist name or dump line cannot move the cursor, recolour
+or rewrite the terminal; long values are cut to :data:`CELL_WIDTH` characters with an ellipsis (``musim
+--width N``; 0 = never cut). JSON keeps every string exact (controls are JSON escapes, so they are still
+inert on a terminal).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+#: Characters of a table cell shown at most (``musim --width N``; 0 = no limit).
+DEFAULT_CELL_WIDTH = 60
+CELL_WIDTH = DEFAULT_CELL_WIDTH
+ELLIPSIS = "…"
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# C0, DEL, C1, and the format characters that reorder or hide text (bidi embeddings, overrides, isolates,
+# marks, zero-width joiners, the BOM, the soft hyphen, interlinear annotations, tags).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+                     "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+# The same set without the line break, for JSON text (the encoder escapes C0 itself).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+                          "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = m.group(0)
+    if c in _SHORT:
+        return _SHORT[c]
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(text: Any, width: int | None = None) -> str:
+    """``text`` safe for a terminal: controls escaped, cut to ``width`` characters (default :data:`CELL_WIDTH`;
+    0 = whole) with an ellipsis."""
+    out = _UNSAFE.sub(_escape, str(text))
+    width = CELL_WIDTH if width is None else width
+    if width and len(out) > width:
+        out = out[:max(width - 1, 1)] + ELLIPSIS
+    return out
+
+
+def safe_line(text: Any) -> str:
+    """A message for stderr: controls escaped (line breaks kept, other controls shown), never cut."""
+    return "\n".join(printable(line, 0) for line in str(text).split("\n"))
+
+
+def set_cell_width(width: int) -> int:
+    """Set :data:`CELL_WIDTH`; return the previous width."""
+    global CELL_WIDTH
+    previous, CELL_WIDTH = CELL_WIDTH, width
+    return previous
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    """``obj`` as JSON: strings exact; DEL, C1 and invisible format characters written as ``\\uXXXX``."""
+    text = json.dumps(obj, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, text))
     sys.stdout.write("\n")
 
 
@@ -20,19 +82,20 @@ def _fmt(value: Any) -> str:
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}" if abs(value) >= 10000 else str(value)
-    return str(value)
+    return printable(value)
 
 
 def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str], *, title: str | None = None) -> None:
-    """A plain aligned text table (numbers right-aligned)."""
+    """A plain aligned text table (numbers right-aligned); every cell through :func:`printable`."""
     cells = [[_fmt(v) for v in row] for row in rows]
+    headers = [printable(h) for h in headers]
     widths = [len(h) for h in headers]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     numeric = [all(_is_number(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
     out = sys.stdout
     if title:
-        out.write(title + "\n")
+        out.write(printable(title, 0) + "\n")
     out.write("  ".join(h.rjust(w) if n else h.ljust(w) for h, w, n in zip(headers, widths, numeric, strict=True))
               .rstrip() + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n")

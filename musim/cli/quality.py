@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from musim import warehouse
-from musim.cli.output import print_json, print_table
+from musim import sandbox
+from musim.cli.output import print_json, print_table, printable
 
 #: Exit status of ``musim quality check`` when a dataset failed its suite (as for musim's own errors).
 FAILED = 2
@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _next_training_split() -> dict:
     """The payload of the ``training_split`` suite: the split the next model run would use (default shares)."""
+    from musim import warehouse
     from musim.errors import MusimError
     from musim.models.families.inputs import load_manifest, split_payload
 
@@ -73,7 +74,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from musim.quality.report import browsable_url, latest_results
 
-    with warehouse.writer() as con:
+    with sandbox.reader() as con:
         rows = latest_results(con, run_id=args.run, dataset=args.dataset, dump_id=args.dump)
     docs = next((r["docs_url"] for r in rows if r["docs_url"]), None)
     link = browsable_url(docs, presign=args.presign)
@@ -90,7 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         for f in r["failures"]:
             ex = f.get("examples") or f.get("observed") or []
             what = f.get("description") or f"{f['expectation']}({', '.join(f['columns'])})"
-            print(f"  {r['dataset']} FAILED {f['part']}: {what}" + (f"; e.g. {ex[:5]}" if ex else ""))
+            print(printable(f"  {r['dataset']} FAILED {f['part']}: {what}" + (f"; e.g. {ex[:5]}" if ex else ""), 0))
     if docs:
         path = docs[len("file://"):] if docs.startswith("file://") else None
         print(f"Data Docs: {link}" + (f"\n  (local file: {path})" if path else ""))

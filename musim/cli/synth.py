@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from musim.cli.options import count, positive, seed, share
 from musim.cli.output import print_json
 
 
@@ -13,14 +14,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ssub = synth.add_subparsers(dest="kind", required=True, metavar="KIND")
     p = ssub.add_parser("lastfm", help="a Last.FM 360K-format dump (plays + profiles + truth)")
     p.add_argument("out", help="output folder")
-    p.add_argument("--users", type=int, default=2000)
-    p.add_argument("--artists", type=int, default=400)
-    p.add_argument("--communities", type=int, default=None, help="taste communities (default: by size, <= 12)")
-    p.add_argument("--quirks", type=float, default=0.0, help="share of lines given a real-dump quirk (e.g. 0.01)")
-    p.add_argument("--max-artists-per-user", type=int, default=50, help="the real dump lists each user's top 50")
-    p.add_argument("--home-share", type=float, default=0.85,
+    p.add_argument("--users", type=positive, default=2000)
+    p.add_argument("--artists", type=positive, default=400)
+    p.add_argument("--communities", type=positive, default=None, help="taste communities (default: by size, <= 12)")
+    p.add_argument("--quirks", type=share, default=0.0, help="share of lines given a real-dump quirk (e.g. 0.01)")
+    p.add_argument("--max-artists-per-user", type=count(1, 100_000), default=50, help="the real dump lists each user's top 50")
+    p.add_argument("--home-share", type=share, default=0.85,
                    help="share of a user's artists drawn from their own taste community (default 0.85)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_synth_lastfm)
 

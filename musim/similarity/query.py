@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import duckdb
 
 from musim import sql
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, ParameterError
 from musim.similarity import METRICS
 
 
@@ -54,7 +55,7 @@ def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str) -> tupl
         return int(row[0]), str(row[1])
     close = [r[0] for r in con.execute(sql.load("serving/suggest_artist.sql"),
                                        {"name_norm": norm, "dump_id": dump_id, "limit": 5}).fetchall()]
-    hint = f"; did you mean: {', '.join(close)}?" if close else ""
+    hint = f"; did you mean: {', '.join(map(repr, close))}?" if close else ""
     raise NotFoundError(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
 
 
@@ -81,9 +82,10 @@ class ArtistSimilarity:
         their names and listeners), no join.
         """
         if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
+        k = int(k)
         dump = self.dump(dump_id)
         candidates = self.con.execute(sql.load("serving/artists_by_name.sql"),
                                       {"name_norm": normalise_name(name)}).fetchall()

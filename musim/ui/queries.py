@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 from musim import sql
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, ParameterError
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistSimilarity, normalise_name
 
@@ -86,7 +86,7 @@ class ArtistNotFound(NotFoundError):
 
     def __init__(self, name: str, dump_id: str, suggestions: list[str]):
         self.name, self.dump_id, self.suggestions = name, dump_id, suggestions
-        hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        hint = f"; did you mean: {', '.join(map(repr, suggestions))}?" if suggestions else ""
         super().__init__(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
 
 
@@ -230,7 +230,7 @@ def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
                     k: int = 10) -> dict[str, Any] | Unavailable:
     """Co-listening neighbours of ``name`` by ``metric`` (``ArtistSimilarity`` on the snapshot)."""
     if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
+        raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
     if not snap.has("similarity_build") or not snap.has("artist_neighbors"):
         return snap.missing("artist_neighbors", "Co-listening similarity")
     sim = ArtistSimilarity(con)

@@ -1,4 +1,7 @@
-"""Read-only connections to the published snapshot, cached by the snapshot's path.
+"""Read-only, sandboxed connections to the published snapshot, cached by the snapshot's path.
+
+The connections come from :func:`musim.sandbox.open_sandbox` (the door ``musim sql`` uses): read-only,
+no external access (files, ATTACH, COPY, extensions), configuration locked; their cursors share that.
 
 ``serving.publish`` swaps ``current.duckdb`` to a *new* file, so a file's content never changes: one
 read-only connection per snapshot file is safe to share, and each request gets its own cursor (DuckDB
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from musim import serving, warehouse
+from musim import sandbox, serving
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError
 from musim.ui import queries
@@ -59,14 +62,14 @@ class SnapshotCache:
         with self._lock:
             entry = self._open.get(path)
             if entry is None:
-                con = warehouse.connect(path, read_only=True, settings=self._settings())
+                con = sandbox.open_sandbox(path, self._settings())
                 entry = (con, queries.inspect(con))
                 self._open[path] = entry
                 while len(self._open) > self._keep:
                     self._open.popitem(last=False)
             else:
                 self._open.move_to_end(path)
-            cur = entry[0].cursor()
+            cur = sandbox.cursor(entry[0])
         try:
             yield Opened(path, cur, entry[1])
         finally:

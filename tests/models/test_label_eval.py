@@ -95,6 +95,6 @@ def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
     mfcc = doc["reports"][1]["summary"]
     assert mfcc["auc"]["mean"] > 0.9 and mfcc["auc"]["n"] == 9  # synthesized artists differ in timbre
     assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only",
-                 "--baselines", "mfcc", "--n-boot", "50"]) == 0
+                 "--baselines", "mfcc", "--n-boot", "100"]) == 0
     out = capsys.readouterr().out
     assert "baseline: mfcc" in out and "auc_group" not in out and "skipped" in out

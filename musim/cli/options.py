@@ -1,0 +1,55 @@
+"""Argument types for numeric options: a bad value is argparse's one-line usage error (exit 2), not a
+traceback from deep inside a command."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+#: The largest count any option takes (beyond it DuckDB's integers and memory give out first).
+MAX_COUNT = 1_000_000_000
+
+
+def count(minimum: int = 1, maximum: int = MAX_COUNT) -> Callable[[str], int]:
+    """An integer option in ``[minimum, maximum]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be between {minimum:,} and {maximum:,}, got {text}")
+        return value
+
+    parse.__name__ = "count"  # argparse names the type in its messages
+    return parse
+
+
+def number(minimum: float = 0.0, maximum: float = math.inf, *, above: bool = False,
+           below: bool = False) -> Callable[[str], float]:
+    """A finite float option in ``[minimum, maximum]`` (``above``/``below``: the bound itself excluded)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        low_ok = value > minimum if above else value >= minimum
+        high_ok = value < maximum if below else value <= maximum
+        if not math.isfinite(value) or not low_ok or not high_ok:
+            lo, hi = "(" if above else "[", ")" if below else "]"
+            raise argparse.ArgumentTypeError(f"must be in {lo}{minimum:g}, {maximum:g}{hi}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+positive = count(1)
+non_negative = count(0)
+#: Seeds of NumPy's generators: 0 .. 2**32 - 1.
+seed = count(0, 2**32 - 1)
+share = number(0.0, 1.0)
+open_share = number(0.0, 1.0, above=True, below=True)

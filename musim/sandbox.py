@@ -1,0 +1,269 @@
+"""The query door: read-only, sandboxed DuckDB connections, and the rules for one user statement.
+
+Everything a user can point a query at goes through here: ``musim sql`` and the web page read the published
+snapshot with :func:`open_sandbox`; commands that only read the warehouse (``musim dumps``, ``rejects``,
+``quality report``, ``models list``...) use :func:`reader`, never the writer's lock.
+
+The sandbox (:func:`open_sandbox`): the file is attached ``READ_ONLY`` to a private in-memory DuckDB (so
+the lock below stays inside it); then ``enable_external_access = false`` (no file, ATTACH, COPY, EXPORT, extension or network access: ``read_csv``, ``read_text``, ``glob``
+and friends fail with a permission error) and ``lock_configuration = true`` (no ``SET``/``RESET``/``PRAGMA``
+can undo it). On top of that, :func:`check_statement` lets exactly one statement through, and only one
+that reads: ``SELECT`` (with ``FROM``-first, ``DESCRIBE``, ``SHOW``, ``SUMMARIZE``, ``VALUES``, ``WITH``),
+``EXPLAIN [ANALYZE]`` of a SELECT, and the read-only ``PRAGMA``\\s of :data:`READ_PRAGMAS`. :func:`run_query`
+returns at most ``max_rows`` rows and interrupts a query that runs longer than ``timeout_s``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from musim import warehouse
+from musim.config import Settings, get_settings
+from musim.errors import BusyError, NotFoundError, QueryError
+
+#: Rows ``musim sql`` returns unless told otherwise (``--limit``), and seconds before a query is stopped.
+DEFAULT_MAX_ROWS = 1000
+DEFAULT_TIMEOUT_S = 30.0
+#: Seconds a reader waits for a writer holding the warehouse before giving up (tests lower it).
+LOCK_WAIT_S = 10.0
+#: PRAGMAs that only read (every other PRAGMA is refused; those that change settings are SET statements).
+READ_PRAGMAS = frozenset({"show_tables", "show_tables_expanded", "table_info", "show", "database_list",
+                          "database_size", "storage_info", "version", "platform", "functions", "collations",
+                          "metadata_info"})
+_READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PRAGMA}
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
+_PRAGMA = re.compile(r"^\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+#: What the attached file is called inside a sandbox (``current_database()``).
+SNAPSHOT_ALIAS = "snapshot"
+WAREHOUSE_ALIAS = "warehouse"
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """No external access (files, ATTACH, COPY, extensions, network) and no configuration changes from now on."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB with ``path`` attached read-only as ``alias`` (the default database),
+    then locked down.
+
+    Private: DuckDB shares one instance per file within a process, and a locked configuration would
+    leak into every other connection of this process to the same file (``warehouse.connect`` sets memory
+    and threads on each new connection); an instance of our own keeps the lock to ourselves.
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        warehouse.configure(con, settings)
+        con.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(path)])
+        con.execute(f"USE {alias}")
+        return lock_down(con)
+    except BaseException:
+        con.close()
+        raise
+
+
+def open_sandbox(path: str | Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only, locked-down connection whose default database is the DuckDB file ``path`` (a published
+    snapshot), attached as ``snapshot``.
+
+    Its cursors share the sandbox (the settings are the instance's) but start in the in-memory database:
+    take them with :func:`cursor`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"no snapshot file {path}: run `musim similarity build` (or `musim publish`)")
+    return _attach_read_only(path, SNAPSHOT_ALIAS, settings or get_settings())
+
+
+def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckdb.DuckDBPyConnection:
+    """A cursor of a sandbox connection, with the attached file (``alias``) as its default database."""
+    cur = con.cursor()
+    try:
+        cur.execute(f"USE {alias}")
+    except BaseException:
+        cur.close()
+        raise
+    return cur
+
+
+def check_statement(query: str) -> duckdb.Statement:
+    """The one reading statement in ``query``; :class:`QueryError` for anything else (see the module doc)."""
+    try:
+        found = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise QueryError(f"the query does not parse: {first_line(exc)}") from None
+    if len(found) != 1:
+        raise QueryError(f"give exactly one SQL statement (got {len(found)}); run several queries one by one")
+    stmt = found[0]
+    kind = stmt.type
+    if kind == duckdb.StatementType.EXPLAIN:
+        inner = _EXPLAIN.sub("", stmt.query, count=1)
+        try:
+            inner_found = duckdb.extract_statements(inner)
+        except duckdb.Error:
+            inner_found = []
+        if len(inner_found) != 1 or inner_found[0].type != duckdb.StatementType.SELECT:
+            raise QueryError("only EXPLAIN of a SELECT is allowed through `musim sql` (the snapshot is read-only)")
+    elif kind == duckdb.StatementType.PRAGMA:
+        m = _PRAGMA.match(stmt.query)
+        if not m or m.group(1).lower() not in READ_PRAGMAS:
+            raise QueryError(f"only the read-only PRAGMAs ({', '.join(sorted(READ_PRAGMAS))}) are allowed; "
+                             "use SELECT * FROM duckdb_settings() to read settings")
+    elif kind not in _READING:
+        raise QueryError(f"{kind.name} statements are not allowed: `musim sql` runs one SELECT (or DESCRIBE, "
+                         "SHOW, SUMMARIZE, EXPLAIN) on the published snapshot, without file, ATTACH or setting "
+                         "changes")
+    return stmt
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one query returned: its ``columns``, at most ``max_rows`` ``rows``, and whether more existed."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+    seconds: float
+
+
+def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | None = DEFAULT_MAX_ROWS,
+              timeout_s: float | None = DEFAULT_TIMEOUT_S) -> QueryResult:
+    """Run one checked statement on a sandboxed connection; ``None`` or 0 lifts a limit.
+
+    Every DuckDB error becomes a one-line :class:`QueryError`; a query past ``timeout_s`` is interrupted.
+    Leaves ``con`` with an unfinished result when rows were cut off: use a connection of its own.
+    """
+    stmt = check_statement(query)
+    timer = threading.Timer(timeout_s, con.interrupt) if timeout_s else None
+    start = time.perf_counter()
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        cur = con.execute(stmt.query)
+        columns = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchmany(max_rows + 1) if max_rows else cur.fetchall()
+    except duckdb.InterruptException:
+        raise QueryError(f"the query ran longer than {timeout_s:g} s and was stopped: narrow it, or raise the "
+                         "limit with --timeout SECONDS (0 = none)") from None
+    except duckdb.Error as exc:
+        raise QueryError(f"the query failed: {first_line(exc)}{_hint(exc)}") from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+    truncated = bool(max_rows) and len(rows) > max_rows
+    return QueryResult(columns, rows[:max_rows] if truncated else rows, truncated, time.perf_counter() - start)
+
+
+def query_file(path: str | Path, query: str, *, max_rows: int | None = DEFAULT_MAX_ROWS,
+               timeout_s: float | None = DEFAULT_TIMEOUT_S, settings: Settings | None = None) -> QueryResult:
+    """:func:`run_query` on a fresh sandbox of the DuckDB file ``path``, closed afterwards."""
+    con = open_sandbox(path, settings)
+    try:
+        return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s)
+    finally:
+        con.close()
+
+
+def _hint(exc: duckdb.Error) -> str:
+    """What to do about a failed query, by the kind of DuckDB error."""
+    if isinstance(exc, duckdb.PermissionException):
+        return " (the query door reads only the published snapshot: no files, ATTACH, COPY or extensions)"
+    if isinstance(exc, duckdb.CatalogException):
+        return ' (list the tables with `musim sql "SHOW TABLES"`, a table\'s columns with `DESCRIBE name`)'
+    if isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in str(exc):
+        return " (settings cannot be changed through the query door)"
+    return ""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (DuckDB adds context lines and carets)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+# -- reading the warehouse without the writer's lock -------------------------------------------------
+
+def lock_holder(exc: BaseException) -> str | None:
+    """``"pid N"`` when ``exc`` is DuckDB's conflicting-lock error, else None."""
+    if not isinstance(exc, duckdb.IOException):
+        return None
+    text = str(exc)
+    if "Could not set lock" not in text and "Conflicting lock" not in text:
+        return None
+    m = _LOCK_PID.search(text)
+    return f"pid {m.group(1)}" if m else "another process"
+
+
+def _open_waiting(opener, path: Path, wait_s: float):
+    """``opener()``, retried while another process holds the warehouse, for up to ``wait_s`` seconds."""
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            return opener()
+        except duckdb.IOException as exc:
+            holder = lock_holder(exc)
+            if holder is None:
+                raise
+            if time.monotonic() >= deadline:
+                raise BusyError(f"the warehouse {path} is being written by another process ({holder}); "
+                                "try again when it finishes") from None
+            if not told:
+                print(f"musim: the warehouse is being written by another process ({holder}); waiting up to "
+                      f"{wait_s:g} s", file=sys.stderr)
+                told = True
+            time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
+
+
+def _behind(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse lacks migrations this musim knows (a reader cannot apply them)."""
+    try:
+        have = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    except duckdb.CatalogException:
+        return True
+    return not {n for n, _, _ in warehouse.available_migrations()} <= have
+
+
+@contextmanager
+def reader(settings: Settings | None = None, *, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only, locked-down connection to the warehouse (attached as ``warehouse``), closed on exit.
+
+    Takes no writer's lock. While another process writes the warehouse it waits up to ``wait_s`` seconds
+    (default :data:`LOCK_WAIT_S`, saying so on stderr), then raises :class:`BusyError` naming the writer's
+    pid. A warehouse that does not exist yet or lacks migrations is first brought up to date by a writer.
+    """
+    settings = settings or get_settings()
+    wait = LOCK_WAIT_S if wait_s is None else wait_s
+    path = settings.warehouse_path
+
+    def open_ro() -> duckdb.DuckDBPyConnection:
+        return _attach_read_only(path, WAREHOUSE_ALIAS, settings)
+
+    def migrate() -> None:
+        warehouse.connect(path, settings=settings).close()
+
+    if not path.exists():
+        _open_waiting(migrate, path, wait)
+    con = _open_waiting(open_ro, path, wait)
+    if _behind(con):
+        con.close()
+        _open_waiting(migrate, path, wait)
+        con = _open_waiting(open_ro, path, wait)
+    try:
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,48 @@
+"""``musim similar-audio`` and ``musim embed`` check their paths before any model is loaded."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import musim.models.serve as serve
+from musim.cli import main
+
+
+@pytest.fixture(autouse=True)
+def no_model(monkeypatch):
+    """Loading a model (or reaching the library at all) fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded before the paths were checked")
+
+    for name in ("load_champion", "similar_audio", "embed_files"):
+        monkeypatch.setattr(serve, name, refuse)
+
+
+@pytest.mark.parametrize("command", [["similar-audio"], ["embed", "--out", "x.npz"]])
+def test_a_missing_path_fails_before_the_model_loads(tmp_path, capsys, command):
+    real = tmp_path / "real.wav"
+    real.write_bytes(b"RIFF")
+    missing = tmp_path / "missing.mp3"
+    assert main([*command, str(real), str(missing)]) == 2
+    assert capsys.readouterr().err == f"musim: error: no such file or folder: {missing}\n"
+
+
+def test_a_path_that_is_no_file_or_folder_is_refused(tmp_path, capsys):
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    assert main(["similar-audio", str(fifo)]) == 2
+    assert "is neither a file nor a folder" in capsys.readouterr().err
+
+
+def test_a_hostile_path_is_escaped_in_the_error(tmp_path, capsys):
+    assert main(["similar-audio", str(tmp_path / "a\x1b[2Jb.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "a\\x1b[2Jb.wav" in err
+
+
+def test_existing_paths_reach_the_library(tmp_path, capsys):
+    (tmp_path / "clip.wav").write_bytes(b"RIFF")
+    assert main(["similar-audio", str(tmp_path), str(tmp_path / "clip.wav")]) == 1
+    assert "AssertionError: the model was loaded" in capsys.readouterr().err

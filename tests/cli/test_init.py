@@ -1,0 +1,46 @@
+"""The top-level ``main``: musim's errors and unexpected ones are one line; ``-v`` shows the traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from musim.cli import lastfm, main
+from musim.errors import NotFoundError
+
+
+def boom(args):
+    raise RuntimeError("the disk caught fire\nsecond line of detail")
+
+
+def musim_error(args):
+    raise NotFoundError("no artist named '\x1b[2J'; did you mean: \x1b]0;owned\x07?")
+
+
+def test_unexpected_error_is_one_line_with_exit_1(monkeypatch, capsys):
+    monkeypatch.setattr(lastfm, "cmd_dumps", boom)
+    assert main(["dumps"]) == 1
+    err = capsys.readouterr().err
+    assert err == "musim: error: RuntimeError: the disk caught fire (run with -v for the traceback)\n"
+
+
+def test_verbose_shows_the_traceback(monkeypatch, capsys):
+    monkeypatch.setattr(lastfm, "cmd_dumps", boom)
+    assert main(["-v", "dumps"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "second line of detail" in err
+    assert err.splitlines()[-1].startswith("musim: error: RuntimeError: the disk caught fire")
+
+
+def test_error_messages_are_escaped(monkeypatch, capsys):
+    monkeypatch.setattr(lastfm, "cmd_dumps", musim_error)
+    assert main(["dumps"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert err == "musim: error: no artist named '\\x1b[2J'; did you mean: \\x1b]0;owned\\x07?\n"
+
+
+@pytest.mark.parametrize("width", ["-1", "x"])
+def test_width_is_checked(width, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--width", width, "dumps"])
+    assert stop.value.code == 2 and "argument --width" in capsys.readouterr().err

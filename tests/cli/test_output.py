@@ -1,0 +1,43 @@
+"""Human output is safe for a terminal (controls escaped, long cells cut); JSON keeps strings exact."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musim.cli import output
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("\x1b[31mred", "\\x1b[31mred"), ("a\rb", "a\\rb"), ("a\nb", "a\\nb"), ("nul\x00", "nul\\x00"),
+    ("del\x7f", "del\\x7f"), ("csi\x9b", "csi\\x9b"), ("rtl\u202eltr", "rtl\\u202eltr"), ("iso\u2066x", "iso\\u2066x"),
+    ("tag\U000e0041", "tag\\U000e0041"), ("Björk 日本", "Björk 日本"), ("tab\there", "tab\\there"),
+])
+def test_printable_escapes_controls(text, shown):
+    assert output.printable(text) == shown
+
+
+def test_printable_cuts_long_values(monkeypatch):
+    assert output.printable("x" * 5000) == "x" * 59 + "…"
+    assert output.printable("x" * 5000, 10) == "x" * 9 + "…"
+    assert output.printable("x" * 5000, 0) == "x" * 5000
+    monkeypatch.setattr(output, "CELL_WIDTH", 8)
+    assert output.printable("abcdefghij") == "abcdefg…"
+
+
+def test_table_bytes_hold_no_controls(capsys):
+    output.print_table([(1, "a\x1b[2Jb", "c\rd"), (2, "e\x00f", "y" * 5000)], ["n", "na\x1bme", "other"],
+                       title="t\x1b]0;x\x07")
+    out = capsys.readouterr().out
+    assert all(c == "\n" or 0x20 <= ord(c) < 0x7f or ord(c) > 0x9f for c in out)
+    assert "a\\x1b[2Jb" in out and "c\\rd" in out and "e\\x00f" in out and "na\\x1bme" in out
+    assert max(len(line) for line in out.splitlines()) < 100
+
+
+def test_json_is_exact_and_inert(capsys):
+    names = ["\x1b[31mred", "rtl\u202e", "c1\x9b", "nul\x00", "plain é"]
+    output.print_json({"names": names})
+    out = capsys.readouterr().out
+    assert json.loads(out) == {"names": names}
+    assert not any(c in out for c in "\x1b\u202e\x9b\x00")

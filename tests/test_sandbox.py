@@ -1,0 +1,136 @@
+"""The query door (musim.sandbox): statement rules, DuckDB's own sandbox underneath, limits, readers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import duckdb
+import pytest
+
+from musim import sandbox, warehouse
+from musim.config import get_settings
+from musim.errors import BusyError, QueryError
+
+
+@pytest.fixture
+def snapshot_file(tmp_path):
+    path = tmp_path / "snap.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE artist AS SELECT range AS artist_id, 'a' || range AS name FROM range(50)")
+    return path
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT 1", "  select 1 ;", "FROM artist", "WITH x AS (SELECT 1) SELECT * FROM x", "DESCRIBE artist",
+    "SHOW TABLES", "SUMMARIZE artist", "EXPLAIN SELECT 1", "EXPLAIN ANALYZE SELECT 1", "PRAGMA show_tables",
+    "PRAGMA table_info('artist')", "VALUES (1), (2)", "-- a comment\nSELECT 2",
+])
+def test_reading_statements_are_let_through(statement):
+    assert sandbox.check_statement(statement).query
+
+
+@pytest.mark.parametrize(("statement", "why"), [
+    ("SELECT 1; SELECT 2", "exactly one"), ("", "exactly one"), ("ATTACH 'x.duckdb'", "ATTACH"),
+    ("COPY artist TO 'x.csv'", "COPY"), ("INSTALL httpfs", "LOAD"), ("SET threads = 1", "SET"),
+    ("RESET threads", "SET"), ("USE memory", "SET"), ("SET VARIABLE v = 1", "SET"), ("PRAGMA threads = 1", "SET"),
+    ("PRAGMA disable_checkpoint_on_shutdown", "read-only PRAGMAs"), ("CALL pragma_version()", "CALL"),
+    ("EXPLAIN DELETE FROM artist", "EXPLAIN of a SELECT"), ("CREATE MACRO m() AS 1", "CREATE"),
+    ("CHECKPOINT", "CALL"), ("VACUUM", "VACUUM"), ("DETACH snapshot", "DETACH"), ("SELEC 1", "does not parse"),
+])
+def test_everything_else_is_refused(statement, why):
+    with pytest.raises(QueryError, match=why):
+        sandbox.check_statement(statement)
+
+
+def test_duckdb_itself_refuses_files_attach_and_settings(snapshot_file, tmp_path):
+    """Below the statement rules: the connection cannot read files, attach, or change settings at all."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    con = sandbox.open_sandbox(snapshot_file)
+    try:
+        for sql in (f"SELECT * FROM read_text('{secret}')", f"SELECT * FROM read_csv('{secret}')",
+                    f"ATTACH '{tmp_path / 'other.duckdb'}' AS o", f"COPY artist TO '{tmp_path / 'out.csv'}'"):
+            with pytest.raises(duckdb.PermissionException, match="disabled by configuration"):
+                con.execute(sql)
+        for sql in ("SET enable_external_access = true", "RESET lock_configuration", "SET memory_limit = '1TB'"):
+            with pytest.raises(duckdb.InvalidInputException, match="configuration has been locked"):
+                con.execute(sql)
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("DELETE FROM artist")
+        cur = sandbox.cursor(con)  # cursors share the sandbox and see the snapshot
+        assert cur.execute("SELECT count(*) FROM artist").fetchone() == (50,)
+        with pytest.raises(duckdb.PermissionException):
+            cur.execute(f"SELECT * FROM read_text('{secret}')")
+    finally:
+        con.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.txt", "snap.duckdb"]
+
+
+def test_the_lock_stays_inside_the_sandbox(snapshot_file):
+    """Other connections of this process to the same file keep their own settings (no shared instance)."""
+    con = sandbox.open_sandbox(snapshot_file)
+    try:
+        other = warehouse.connect(snapshot_file, read_only=True)  # sets memory_limit, threads...
+        assert other.execute("SELECT count(*) FROM artist").fetchone() == (50,)
+        other.close()
+    finally:
+        con.close()
+
+
+def test_run_query_limits_rows_and_reports_errors_in_one_line(snapshot_file):
+    res = sandbox.query_file(snapshot_file, "SELECT * FROM artist ORDER BY artist_id", max_rows=10)
+    assert res.columns == ["artist_id", "name"] and len(res.rows) == 10 and res.truncated
+    assert res.rows[0] == (0, "a0")
+    res = sandbox.query_file(snapshot_file, "SELECT * FROM artist", max_rows=50)
+    assert len(res.rows) == 50 and not res.truncated
+    with pytest.raises(QueryError) as err:
+        sandbox.query_file(snapshot_file, "SELECT nope FROM artist")
+    assert "\n" not in str(err.value) and "the query failed: Binder Error" in str(err.value)
+
+
+def test_run_query_interrupts_a_query_past_its_time(snapshot_file):
+    forever = "SELECT count(*) FROM range(3000000) a, range(3000000) b WHERE a.range + b.range = 7"
+    with pytest.raises(QueryError, match="ran longer than 0.2 s"):
+        sandbox.query_file(snapshot_file, forever, timeout_s=0.2)
+
+
+HOLD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_reader_waits_for_a_writer_then_reads(capsys):
+    settings = get_settings()
+    warehouse.connect(settings=settings).close()
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(settings.warehouse_path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "holding"
+        with pytest.raises(BusyError, match=f"pid {proc.pid}"):
+            with sandbox.reader(wait_s=0.2):
+                pass
+        release = threading.Timer(0.5, lambda: (proc.stdin.write("done\n"), proc.stdin.flush()))
+        release.start()
+        with sandbox.reader(wait_s=60) as con:  # the writer lets go while the reader waits
+            assert con.execute("SELECT count(*) > 0 FROM schema_migrations").fetchone() == (True,)
+        release.join()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "being written by another process" in capsys.readouterr().err
+
+
+def test_reader_creates_a_missing_warehouse_and_is_locked_down(tmp_path):
+    settings = get_settings()
+    assert not settings.warehouse_path.exists()
+    with sandbox.reader() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone() == (0,)
+        with pytest.raises(duckdb.PermissionException):
+            con.execute(f"COPY lastfm_dump TO '{tmp_path / 'x.csv'}'")
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("DELETE FROM lastfm_dump")
