@@ -33,7 +33,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from musim.errors import StorageError
+from musim.errors import ConfigError, StorageError
+from musim.redact import has_secret, redact, register_secret
 from musim.storage.base import (
     ObjectInfo,
     ObjectNotFound,
@@ -52,7 +53,22 @@ _DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
 
 
 def make_client(config: S3Config, options: TransferOptions) -> Any:
-    """A boto3 S3 client for ``config`` (path-style addressing when an endpoint is set, as MinIO needs)."""
+    """A boto3 S3 client for ``config`` (path-style addressing when an endpoint is set, as MinIO needs).
+
+    Raises :class:`ConfigError` (credentials hidden) if botocore refuses the endpoint or region.
+    """
+    register_secret(config.secret_access_key)
+    register_secret(config.session_token)
+    try:
+        return _client(config, options)
+    except (ValueError, BotoCoreError) as exc:  # "Invalid endpoint: <url>", a bad region name
+        raise ConfigError(
+            f"cannot set up the S3 client for {config.endpoint_label} (credentials from {config.source}): "
+            f"{redact(exc)}"
+        ) from None
+
+
+def _client(config: S3Config, options: TransferOptions) -> Any:
     session = boto3.session.Session(
         aws_access_key_id=config.access_key_id,
         aws_secret_access_key=config.secret_access_key,
@@ -92,7 +108,7 @@ class _Reader(io.RawIOBase):
         try:
             return self._body.read(None if size is None or size < 0 else size)
         except (BotoCoreError, OSError) as exc:
-            raise self._on_error(exc) from exc
+            raise self._on_error(exc) from (None if has_secret(exc) else exc)
 
     def readall(self) -> bytes:
         return self.read()
@@ -154,7 +170,7 @@ class S3Store(ObjectStore):
                     f"cannot {action} {where}: {endpoint} denied access ({code}); check the access key "
                     f"and secret (credentials from {self.config.source})"
                 )
-            return StorageError(f"cannot {action} {where}: {code} {err.get('Message', '')}".rstrip())
+            return StorageError(redact(f"cannot {action} {where}: {code} {err.get('Message', '')}".rstrip()))
         if isinstance(exc, (BotoConnectionError, HTTPClientError)):
             return StorageUnavailable(
                 f"cannot reach the S3 endpoint {endpoint} to {action} {where} "
@@ -167,14 +183,15 @@ class S3Store(ObjectStore):
                 f"cannot {action} {where}: no S3 credentials; set AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY or the musim_s3 connection (AIRFLOW_CONN_MUSIM_S3)"
             )
-        return StorageError(f"cannot {action} {where}: {type(exc).__name__}: {exc}")
+        return StorageError(redact(f"cannot {action} {where}: {type(exc).__name__}: {exc}"))
 
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
         try:
             yield
-        except (BotoCoreError, ClientError) as exc:
-            raise self._error(exc, action, key) from exc
+        except (BotoCoreError, ClientError, ValueError) as exc:
+            # botocore's own messages may quote the endpoint URL (with credentials): such a cause is not chained
+            raise self._error(exc, action, key) from (None if has_secret(exc) else exc)
 
     def _info(self, key: str, resp: Mapping[str, Any], size: int | None = None) -> ObjectInfo:
         modified = resp.get("LastModified")
