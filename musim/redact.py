@@ -39,8 +39,9 @@ _BARE_FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*:\s*)
                          re.IGNORECASE)
 _PAIR = re.compile(rf"""(?P<name>(?<![A-Za-z0-9_.-]){_NAME})(?P<sep>=)(?P<value>[^&\s"',;#]+)""", re.IGNORECASE)
 _AUTH = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
-# scheme://userinfo@ : userinfo is everything up to the last '@' before whitespace or a quote
-_USERINFO = re.compile(r"""(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*)://(?P<info>[^\s"'<>]*)@""")
+# scheme://userinfo@ : userinfo is everything up to the last '@' before whitespace, '"', '<' or '>' (a
+# single quote is a legal password character; repr() quotes such strings with '"')
+_USERINFO = re.compile(r"""(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*)://(?P<info>[^\s"<>]*)@""")
 
 _secrets: set[str] = set()
 _lock = threading.Lock()

@@ -143,8 +143,9 @@ def redact_url(url: str) -> str:
 def _split(url: str, what: str) -> SplitResult:
     try:
         return urlsplit(url)
-    except ValueError as exc:  # unbalanced '[', characters that change under NFKC normalisation
-        raise ConfigError(f"{what} {redact(url)!r} is not a valid URL ({exc})") from None
+    except ValueError as exc:  # its text quotes the raw host part: never shown
+        reason = "unbalanced '[' or ']'" if "IPv6" in str(exc) else "characters that change under NFKC normalisation"
+        raise ConfigError(f"{what} {redact(url)!r} is not a valid URL ({reason})") from None
 
 
 def parse_store_url(url: str) -> StoreLocation:
@@ -243,7 +244,8 @@ def parse_airflow_connection(raw: str, *, name: str) -> dict[str, Any]:
     _register_connection_secrets(doc.get("password"), extra)
     conn_type = doc.get("conn_type")
     if conn_type not in (None, "aws", "s3"):
-        raise ConfigError(f"{name}: connection type must be 'aws', got {redact(conn_type)!r}"[:300])
+        got = repr(redact(conn_type))[:60] if isinstance(conn_type, str) else f"a JSON {type(conn_type).__name__}"
+        raise ConfigError(f"{name}: connection type must be 'aws', got {got}")
     for field_name in ("login", "password"):
         if doc.get(field_name) is not None and not isinstance(doc[field_name], str):
             raise ConfigError(f"{name}: '{field_name}' must be a string")
@@ -289,7 +291,9 @@ def check_endpoint_url(url: str, name: str) -> str:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
         port_ok = False
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok:
+    from botocore.utils import is_valid_uri  # lazy: what botocore will accept, checked before it sees the URL
+
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok or not is_valid_uri(url):
         raise ConfigError(f"{name}: {shown!r} is not an endpoint URL (http://host:port or https://host)"[:400])
     if "@" in parts.netloc:
         raise ConfigError(

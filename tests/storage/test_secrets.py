@@ -175,6 +175,7 @@ def test_redact_keeps_what_is_not_secret():
     assert redact('{"login": "AKIA", "password": "p"}') == '{"login": "AKIA", "password": "***"}'
 
 
+@pytest.mark.slow
 def test_subprocess_stderr_has_no_planted_secret(tmp_path):
     """The real thing: ``python -m musim`` with secrets in the environment, failing; stdout and stderr grepped."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AIRFLOW_CONN_", "MUSIM_"))}
