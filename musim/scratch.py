@@ -123,3 +123,13 @@ def sweep(folder: Path, prefix: str) -> list[Path]:
         log.info("removed %d leftover(s) of killed processes in %s: %s", len(removed), folder,
                  ", ".join(sorted(p.name for p in removed)[:10]))
     return removed
+
+
+@contextlib.contextmanager
+def temp_file(folder: Path, prefix: str, suffix: str = "") -> Iterator[Path]:
+    """A temp file path ``folder/<prefix><pid>-<random><suffix>`` owned as in :func:`owned_scratch`, after a
+    :func:`sweep` of ``prefix`` (the leftovers of killed writers). Move it into place (``os.replace``) before the
+    block ends; otherwise it is removed."""
+    sweep(folder, prefix)
+    with owned_scratch(folder, prefix) as base:
+        yield base.with_name(base.name + suffix)

@@ -260,7 +260,8 @@ def fetch_mels(inputs: TrainingInputs, *, store: ObjectStore | None = None, fold
     The file is the one :func:`musim.features.cache_log_mels` makes for the same rows (same folder and
     name), so whichever runs first serves the other.
     """
-    from musim.features.cache import load_tensor
+    from musim.features.cache import TMP_PREFIX, load_tensor
+    from musim.scratch import temp_file
 
     store = store or open_store()
     base = Path(folder) if folder is not None else get_settings().home / "cache" / "features"
@@ -274,24 +275,20 @@ def fetch_mels(inputs: TrainingInputs, *, store: ObjectStore | None = None, fold
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
         if arr.shape == shape:
             return arr
-    tmp = base / f".{digest}.{os.getpid()}.tmp.npy"
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
+    with temp_file(base, TMP_PREFIX, ".npy") as tmp:  # the cache folder of musim.features.cache_log_mels
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
 
-    def fetch(i: int) -> None:
-        a = load_tensor(store, inputs.object_keys[i])
-        if a.shape != tuple(inputs.mel_shape):
-            raise ParameterError(f"{inputs.object_keys[i]} has shape {a.shape}, expected {inputs.mel_shape}")
-        out[i] = a
+        def fetch(i: int) -> None:
+            a = load_tensor(store, inputs.object_keys[i])
+            if a.shape != tuple(inputs.mel_shape):
+                raise ParameterError(f"{inputs.object_keys[i]} has shape {a.shape}, expected {inputs.mel_shape}")
+            out[i] = a
 
-    try:
         with cf.ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             for f in [pool.submit(fetch, i) for i in range(shape[0])]:
                 f.result()
         out.flush()
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     index = {"view": inputs.mel_view, "params_hash": inputs.mel_params_hash, "params": inputs.mel_params,
              "shape": list(shape), "dtype": "float16", "track_ids": inputs.track_ids,
              "object_keys": inputs.object_keys, "missing": [], "created_at": dt.datetime.now(dt.UTC).isoformat()}
