@@ -1,6 +1,7 @@
 """The S3 backend (MinIO in deployment), on boto3.
 
-Objects below ``multipart_threshold`` go up in one ``PutObject``; larger ones in a multipart upload that
+Objects below ``multipart_threshold`` go up in one ``PutObject``; larger ones through boto3's managed
+transfer (``upload_fileobj``, s3transfer: ``part_size`` parts, sent concurrently), a multipart upload that
 becomes visible only when ``CompleteMultipartUpload`` succeeds and is aborted on any failure (if the
 abort itself cannot reach the server, the parts stay invisible until :meth:`S3Store.cleanup_incomplete`
 or a bucket lifecycle rule removes them). The sha256 of each upload is recorded as user metadata
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -148,6 +151,8 @@ class S3Store(ObjectStore):
         self.config = config or S3Config()
         self.options = options or TransferOptions()
         self.client = client or make_client(self.config, self.options)
+        self._transfer = TransferConfig(multipart_threshold=self.options.multipart_threshold,
+                                        multipart_chunksize=self.options.part_size)
         self.root_url = f"s3://{bucket}/{self.prefix}".rstrip("/")
 
     def __repr__(self) -> str:
@@ -167,6 +172,8 @@ class S3Store(ObjectStore):
         """Translate a botocore exception into a message naming the store, key and what to check."""
         where = f"{self.root_url}/{key}" if key else self.root_url
         endpoint = self.config.endpoint_label
+        if isinstance(exc, S3UploadFailedError) and isinstance(exc.__context__, BotoCoreError | ClientError):
+            exc = exc.__context__  # boto3 re-raises a part's ClientError as this, its text only
         if isinstance(exc, ClientError):
             err = exc.response.get("Error", {})
             code = str(err.get("Code", ""))
@@ -201,7 +208,7 @@ class S3Store(ObjectStore):
     def _errors(self, action: str, key: str) -> Iterator[None]:
         try:
             yield
-        except (BotoCoreError, ClientError, ValueError) as exc:
+        except (BotoCoreError, ClientError, S3UploadFailedError, ValueError) as exc:
             # botocore's own messages may quote the endpoint URL (with credentials): such a cause is not chained
             raise self._error(exc, action, key) from (None if has_secret(exc) else exc)
 
@@ -234,42 +241,15 @@ class S3Store(ObjectStore):
                 resp = self.client.put_object(Bucket=self.bucket, Key=full, Body=body, **extra)
             else:
                 stream = io.BytesIO(source) if isinstance(source, bytes) else source
-                resp = self._multipart(key, full, stream, extra)
+                resp = self._multipart(full, stream, extra)
         info = self._info(key, resp, size)
         return ObjectInfo(info.key, info.size, info.modified, info.etag, digest, extra["ContentType"])
 
-    def _multipart(self, key: str, full: str, source: BinaryIO, extra: dict[str, Any]) -> Mapping[str, Any]:
-        # Declare the parts' checksum up front, as s3transfer does: botocore adds CRC32 to every part by
-        # default, and S3 rejects a completion whose part checksums the upload was not created with.
-        checksum = {}
-        if getattr(self.client.meta.config, "request_checksum_calculation", None) == "when_supported":
-            checksum = {"ChecksumAlgorithm": "CRC32"}
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full, **extra, **checksum)[
-            "UploadId"
-        ]
-        try:
-            parts: list[dict[str, Any]] = []
-            while chunk := source.read(self.options.part_size):
-                number = len(parts) + 1
-                resp = self.client.upload_part(
-                    Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=chunk, **checksum
-                )
-                part = {"PartNumber": number, "ETag": resp["ETag"]}
-                part.update({k: v for k, v in resp.items() if k.startswith("Checksum") and k != "ChecksumType"})
-                parts.append(part)
-            return self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=full, UploadId=upload_id, MultipartUpload={"Parts": parts}
-            )
-        except BaseException:
-            try:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
-            except Exception as exc:
-                log.warning(
-                    "could not abort the multipart upload of %s/%s (%s); its parts stay invisible until "
-                    "cleanup_incomplete() or a lifecycle rule removes them",
-                    self.root_url, key, type(exc).__name__,
-                )
-            raise
+    def _multipart(self, full: str, source: BinaryIO, extra: dict[str, Any]) -> Mapping[str, Any]:
+        """boto3's managed transfer (s3transfer): parts of ``part_size`` sent concurrently, the upload
+        completed only when every part arrived and aborted on failure; then one HEAD for the stored info."""
+        self.client.upload_fileobj(source, self.bucket, full, ExtraArgs=extra, Config=self._transfer)
+        return self.client.head_object(Bucket=self.bucket, Key=full)
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
         digest = hashlib.sha256(data).hexdigest()
