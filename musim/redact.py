@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -48,10 +49,24 @@ _lock = threading.Lock()
 
 
 def register_secret(value: object) -> None:
-    """Hide ``value`` wherever it appears in text passed to :func:`redact` (and so in every log line)."""
-    if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN:
-        with _lock:
-            _secrets.add(value)
+    """Hide ``value`` wherever it appears in text passed to :func:`redact` (and so in every log line).
+
+    Inside an Airflow process (``airflow.sdk`` already imported) Airflow's own masker learns it too, so the
+    task's log output is masked by the supervisor as well.
+    """
+    if not (isinstance(value, str) and len(value) >= _MIN_SECRET_LEN):
+        return
+    with _lock:
+        if value in _secrets:
+            return
+        _secrets.add(value)
+    if "airflow.sdk" in sys.modules:
+        try:
+            from airflow.sdk.log import mask_secret
+
+            mask_secret(value)
+        except Exception:  # an Airflow without it: musim's own redaction still applies
+            pass
 
 
 def is_secret_name(name: str) -> bool:

@@ -190,3 +190,14 @@ def test_subprocess_stderr_has_no_planted_secret(tmp_path):
                               env={**base, **extra}, capture_output=True, text=True, timeout=120, cwd=tmp_path)
         _assert_clean(proc.stdout, proc.stderr)
         assert proc.returncode == 2 and "musim: error:" in proc.stderr, proc.stderr
+
+
+@pytest.mark.slow
+def test_registered_secrets_reach_airflows_masker_inside_airflow():
+    pytest.importorskip("airflow.sdk")
+    from airflow.sdk.log import _secrets_masker
+
+    from musim.redact import register_secret
+
+    register_secret("airflow-" + PLANTED)
+    assert _secrets_masker().redact(f"value airflow-{PLANTED} here") == "value *** here"
