@@ -22,7 +22,10 @@ Resolved field by field; the first source that sets a field wins:
    ``AWS_DEFAULT_REGION`` (default ``us-east-1``);
 3. whatever boto3's own credential chain finds (instance profile, ``~/.aws``) for keys still unset.
 
-Secrets are kept in fields excluded from ``repr`` and never appear in error messages or logs.
+Secrets are kept in fields excluded from ``repr`` and never appear in error messages or logs: a store URL or
+endpoint URL with credentials in it is refused (shown redacted), every value read from a secret field is
+registered with :func:`musim.redact.register_secret`, and every message shows URLs through
+:func:`musim.redact.redact`.
 
 Transfer options (environment)
 ------------------------------
@@ -174,9 +177,9 @@ def parse_store_url(url: str) -> StoreLocation:
         conn_id, at, bucket = parts.netloc.rpartition("@")
         if ":" in conn_id or (at and not _CONN_ID_RE.match(conn_id)):
             raise ConfigError(
-                f"object store URL {shown!r}: the part before '@' names an Airflow connection "
-                "(s3://conn_id@bucket/prefix), it cannot carry credentials; put the keys in the connection "
-                "or in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                f"object store URL {shown!r}: the part before '@' must be an Airflow connection id "
+                "(s3://conn_id@bucket/prefix: letters, digits, '_', '.', '-'), never credentials; put the keys "
+                "in that connection or in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
             )
         if not _BUCKET_RE.match(bucket) or ".." in bucket:
             raise ConfigError(
