@@ -6,3 +6,7 @@ importable and usable without Airflow.
 """
 
 __version__ = "0.1.0"
+
+from musim.redact import install_log_redaction as _install_log_redaction
+
+_install_log_redaction()  # no secret in any log line of a process that uses musim (musim.redact)

@@ -4,6 +4,8 @@ After a successful build, :func:`publish` copies the serving tables into a *new*
 ``$MUSIM_SERVING_DIR/snapshots/`` and then swaps the ``current.duckdb`` symbolic link to it with one
 atomic rename. A query that is running keeps its open file; a new query sees the whole new build; no
 query ever sees half a build or waits for a writer. Older snapshots are pruned (the newest ``keep`` stay).
+A publish killed half-way leaves a ``publish-*.partial`` file that the next publish removes
+(:func:`clean_leftovers`; a partial file whose writer is alive is left alone, see :mod:`musim.scratch`).
 
 Open the current snapshot yourself with ``duckdb -readonly $MUSIM_HOME/serving/current.duckdb``.
 """
@@ -17,11 +19,14 @@ from pathlib import Path
 
 import duckdb
 
-from musim import sql, warehouse
+from musim import scratch, sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, QualityError
 
 CURRENT = "current.duckdb"
+PARTIAL_PREFIX = "publish-"
+"""Snapshots being written: ``snapshots/publish-<pid>-<random>.partial`` (+ ``.wal``), owned by a lock."""
+LINK_PREFIX = ".current-link-"
 _SNAPSHOT = re.compile(r"^snapshot-\d{8}T\d{6}\d{6}Z\.duckdb$")
 
 
@@ -70,24 +75,41 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         _refuse_failed_quality(con)
     snapshots = settings.serving_dir / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(settings)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = snapshots / f"snapshot-{stamp}.duckdb"
-    partial = final.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    con.execute("ATTACH ? AS snap", [str(partial)])
-    try:
-        sql.run(con, "serving/publish.sql")
-        _publish_extras(con)
-    finally:
-        con.execute("DETACH snap")
-    _fsync(partial)
-    os.replace(partial, final)
-    link_tmp = settings.serving_dir / f".{CURRENT}.{os.getpid()}"
-    link_tmp.unlink(missing_ok=True)
-    os.symlink(os.path.relpath(final, settings.serving_dir), link_tmp)
-    os.replace(link_tmp, settings.serving_dir / CURRENT)
+    with scratch.owned_scratch(snapshots, PARTIAL_PREFIX) as base:
+        partial = base.with_name(base.name + ".partial")
+        con.execute("ATTACH ? AS snap", [str(partial)])
+        try:
+            sql.run(con, "serving/publish.sql")
+            _publish_extras(con)
+        finally:
+            con.execute("DETACH snap")
+        _fsync(partial)
+        os.replace(partial, final)
+    with scratch.owned_scratch(settings.serving_dir, LINK_PREFIX) as link_tmp:
+        os.symlink(os.path.relpath(final, settings.serving_dir), link_tmp)
+        os.replace(link_tmp, settings.serving_dir / CURRENT)
     _prune(snapshots, final, keep)
     return final
+
+
+def clean_leftovers(settings: Settings | None = None) -> list[Path]:
+    """Remove what killed publishes left (partial snapshots, their WAL, link temps) that no live process owns.
+
+    Done at the start of every :func:`publish`; returns the paths removed.
+    """
+    settings = settings or get_settings()
+    snapshots = settings.serving_dir / "snapshots"
+    removed = scratch.sweep(snapshots, PARTIAL_PREFIX) + scratch.sweep(settings.serving_dir, LINK_PREFIX)
+    # names of versions before the owner locks: no process owns them any more
+    removed += scratch.sweep(settings.serving_dir, f".{CURRENT}.")
+    if snapshots.is_dir():
+        for old in snapshots.glob("snapshot-*.partial*"):
+            old.unlink(missing_ok=True)
+            removed.append(old)
+    return removed
 
 
 def _publish_extras(con: duckdb.DuckDBPyConnection) -> None:

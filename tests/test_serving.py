@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +17,9 @@ from musim.ingest.lastfm import ingest_lastfm
 from musim.similarity.build import SimilarityParams, build_similarity
 from musim.similarity.query import similar_artists
 from tests.lastfm_files import U1, tiny_dump, write_lines
+from tests.scratch_owner import kill
 
+REPO = Path(__file__).resolve().parents[1]
 P = SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)
 
 
@@ -81,3 +88,63 @@ def test_old_snapshots_are_pruned(tmp_path, musim_home):
     for _ in range(5):
         _build_and_publish()
     assert len(list((musim_home / "serving" / "snapshots").glob("snapshot-*.duckdb"))) == 3
+
+
+_SLOW_PUBLISH = """
+import sys, time
+from pathlib import Path
+from musim import serving, warehouse
+
+def stuck(con):  # the partial snapshot is written: stop here until killed
+    Path(sys.argv[1]).write_text("ready")
+    time.sleep(600)
+
+serving._publish_extras = stuck
+with warehouse.writer() as con:
+    serving.publish(con)
+"""
+
+
+def test_a_publish_killed_half_way_leaves_nothing_the_next_publish_keeps(tmp_path, musim_home):
+    """kill -9 during a publish: the previous snapshot serves on; the next publish removes the partial files."""
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    first = _build_and_publish()
+    snapshots, serving_dir = musim_home / "serving" / "snapshots", musim_home / "serving"
+    (snapshots / "snapshot-20200101T000000000000Z.partial").write_bytes(b"x")  # an older version's leftovers
+    (snapshots / "snapshot-20200101T000000000000Z.partial.wal").write_bytes(b"x")
+    os.symlink("snapshots/nowhere", serving_dir / ".current.duckdb.999999")
+    ready = tmp_path / "ready"
+    child = subprocess.Popen([sys.executable, "-c", _SLOW_PUBLISH, str(ready)], cwd=REPO,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        for _ in range(600):
+            if ready.exists() or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert ready.exists(), "the child publish did not reach its pause"
+        partial = [p.name for p in snapshots.glob("publish-*.partial*")]
+        assert partial and all(p.startswith(f"publish-{child.pid}-") for p in partial)
+        serving.clean_leftovers()  # while its writer lives, the partial snapshot stays ...
+        assert [p.name for p in snapshots.glob("publish-*.partial*")] == partial
+    finally:
+        kill(child)
+    assert [p.name for p in snapshots.glob("publish-*.partial*")] == partial  # ... and a kill leaves it behind
+    assert serving.current_path() == first  # the previous snapshot still serves
+    assert serving.open_snapshot().execute("SELECT count(*) FROM artist_neighbors").fetchone()[0] == 30
+    second = _build_and_publish()
+    assert serving.current_path() == second
+    assert sorted(p.name for p in snapshots.iterdir()) == sorted([first.name, second.name])
+    assert sorted(p.name for p in serving_dir.iterdir()) == ["current.duckdb", "snapshots"]
+
+
+def test_a_failed_publish_removes_its_partial_snapshot(tmp_path, musim_home, monkeypatch):
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    first = _build_and_publish()
+
+    def broken(con):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(serving, "_publish_extras", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _build_and_publish()
+    assert [p.name for p in (musim_home / "serving" / "snapshots").iterdir()] == [first.name]

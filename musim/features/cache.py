@@ -31,6 +31,7 @@ from musim.config import get_settings
 from musim.errors import ParameterError, StorageError
 from musim.features.registry import FeatureView
 from musim.features.sources import load_latest, utc
+from musim.scratch import temp_file
 from musim.storage import ObjectStore, open_store
 
 __all__ = ["MelCache", "cache_log_mels", "load_tensor"]
@@ -40,6 +41,8 @@ __all__ = ["MelCache", "cache_log_mels", "load_tensor"]
 #: parses on several threads at once can fail with "SystemError: AST constructor recursion depth mismatch"
 #: (python/cpython#106905). Tensors are fetched on many threads; their few-microsecond decoding takes turns.
 _DECODE = threading.Lock()
+TMP_PREFIX = ".tmp-"
+"""Files being written in a cache folder: ``.tmp-<pid>-<random>.npy``; a killed writer's are removed by the next."""
 
 
 def load_tensor(store: ObjectStore, key: str) -> np.ndarray:
@@ -115,36 +118,32 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
                       view.params_hash or "", reused=True)
     if path.exists() and index_path.exists():
         return result
-    tmp = base / f".{digest}.{os.getpid()}.tmp.npy"
-    if not present:  # a memmap cannot be empty
-        np.save(tmp, np.zeros((0, *shape), dtype=np.float16))
-        os.replace(tmp, path)
-    out = None if not present else np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
-                                                              shape=(len(present), *shape))
+    with temp_file(base, TMP_PREFIX, ".npy") as tmp:
+        if not present:  # a memmap cannot be empty
+            np.save(tmp, np.zeros((0, *shape), dtype=np.float16))
+            os.replace(tmp, path)
+        out = None if not present else np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
+                                                                  shape=(len(present), *shape))
 
-    def fetch(i: int) -> None:
-        arr = load_tensor(store, object_keys[i])
-        if arr.shape != shape:
-            raise StorageError(f"{object_keys[i]} has shape {arr.shape}, {view.ref} promises {shape}")
-        out[i] = arr
+        def fetch(i: int) -> None:
+            arr = load_tensor(store, object_keys[i])
+            if arr.shape != shape:
+                raise StorageError(f"{object_keys[i]} has shape {arr.shape}, {view.ref} promises {shape}")
+            out[i] = arr
 
-    if out is not None:
-        try:
+        if out is not None:
             with cf.ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
                 for f in [pool.submit(fetch, i) for i in range(len(present))]:
                     f.result()
             out.flush()
             del out
             os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
     index: dict[str, Any] = {"view": view.ref, "params_hash": view.params_hash, "params": view.params,
                              "shape": [len(present), *shape], "dtype": "float16", "track_ids": present,
                              "object_keys": object_keys, "missing": list(missing),
                              "created_at": dt.datetime.now(dt.UTC).isoformat()}
-    tmp_index = base / f".{digest}.{os.getpid()}.tmp.json"
-    tmp_index.write_text(json.dumps(index, indent=1, default=str), encoding="utf-8")
-    os.replace(tmp_index, index_path)
+    with temp_file(base, TMP_PREFIX, ".json") as tmp_index:
+        tmp_index.write_text(json.dumps(index, indent=1, default=str), encoding="utf-8")
+        os.replace(tmp_index, index_path)
     return MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
                     view.params_hash or "", reused=False)

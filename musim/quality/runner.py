@@ -2,7 +2,8 @@
 
 :func:`check` runs the named suites (default: every registered one whose tables exist) on one warehouse
 connection, stores one ``quality_result`` row per dataset, builds GX Data Docs into a scratch folder and
-uploads them to the object store under ``quality/docs/<run_id>/``. :func:`gate` does the same and raises
+uploads them to the object store under ``quality/docs/<run_id>/``. The scratch folder
+(``$MUSIM_TMP/quality-<pid>-<random>``) is owned through a lock; a run removes those of killed runs first. :func:`gate` does the same and raises
 :class:`~musim.errors.QualityError` naming the failed expectations, with examples of bad values, when any
 dataset failed: what the DAGs call between a build and its publishing.
 """
@@ -14,8 +15,6 @@ import datetime as dt
 import json
 import logging
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,10 +32,13 @@ from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, QualityError
 from musim.quality.config import QualityThresholds
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, all_suites, get_suite
+from musim.scratch import owned_scratch, sweep
 
 log = logging.getLogger(__name__)
 
 DOCS_PREFIX = "quality/docs"
+SCRATCH_PREFIX = "quality-"
+"""Scratch folders of runs under ``$MUSIM_TMP``: ``quality-<pid>-<random>`` (see :mod:`musim.scratch`)."""
 
 
 @dataclass
@@ -197,8 +199,9 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
                 raise
             # nothing ingested yet and nothing asked for by name: the dump datasets are skipped
     settings.ensure_dirs()
-    scratch = Path(tempfile.mkdtemp(prefix=f"quality-{run_id}-", dir=settings.tmp_dir))
-    try:
+    sweep(settings.tmp_dir, SCRATCH_PREFIX)  # scratch folders of killed runs
+    with owned_scratch(settings.tmp_dir, SCRATCH_PREFIX) as scratch:
+        scratch.mkdir()
         from musim.quality import gx
 
         gx_ctx = gx.new_context(scratch / "docs" if docs else None)
@@ -232,8 +235,6 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
                          docs_seconds=time.perf_counter() - docs_started, seconds=time.perf_counter() - started)
         if record:
             record_results(con, run)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     for r in run.results:
         log.info("quality %s %s: %s (%d/%d expectations failed) in %.2f s", run_id, r.dataset, r.status,
                  r.failed, r.expectations, r.seconds)

@@ -22,7 +22,10 @@ Resolved field by field; the first source that sets a field wins:
    ``AWS_DEFAULT_REGION`` (default ``us-east-1``);
 3. whatever boto3's own credential chain finds (instance profile, ``~/.aws``) for keys still unset.
 
-Secrets are kept in fields excluded from ``repr`` and never appear in error messages or logs.
+Secrets are kept in fields excluded from ``repr`` and never appear in error messages or logs: a store URL or
+endpoint URL with credentials in it is refused (shown redacted), every value read from a secret field is
+registered with :func:`musim.redact.register_secret`, and every message shows URLs through
+:func:`musim.redact.redact`.
 
 Transfer options (environment)
 ------------------------------
@@ -43,9 +46,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 from musim.errors import ConfigError
+from musim.redact import is_secret_name, redact, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,8 @@ DEFAULT_REGION = "us-east-1"
 MIB = 1024 * 1024
 S3_MIN_PART_SIZE = 5 * MIB
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_CONN_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,249}$")
+_BAD_PREFIX_RE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 @dataclass(frozen=True)
@@ -133,38 +139,73 @@ class StoreLocation:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without user info (``http://key:secret@host`` → ``http://host``)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    """``url`` for messages: credentials hidden (user info, secret query parameters; :func:`musim.redact.redact`)."""
+    return redact(url)
+
+
+def _split(url: str, what: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError as exc:  # its text quotes the raw host part: never shown
+        reason = "unbalanced '[' or ']'" if "IPv6" in str(exc) else "characters that change under NFKC normalisation"
+        raise ConfigError(f"{what} {redact(url)!r} is not a valid URL ({reason})") from None
 
 
 def parse_store_url(url: str) -> StoreLocation:
-    """Parse a store URL (see the module docstring); raise :class:`ConfigError` naming it if invalid."""
+    """Parse a store URL (see the module docstring); raise :class:`ConfigError` naming it if invalid.
+
+    Every message shows the URL with credentials hidden (:func:`musim.redact.redact`).
+    """
     url = url.strip()
     if not url:
         raise ConfigError("object store URL is empty; set MUSIM_OBJECT_STORE (file:///path or s3://bucket/prefix)")
+    shown = redact(url)
+    if "\x00" in url:
+        raise ConfigError(f"object store URL {shown!r} contains a NUL character")
     if "://" not in url:
-        return StoreLocation("local", path=Path(url).expanduser().absolute())
-    parts = urlsplit(url)
+        try:
+            return StoreLocation("local", path=Path(url).expanduser().absolute())
+        except RuntimeError as exc:  # ~user that does not exist
+            raise ConfigError(f"object store path {shown!r}: {exc}") from None
+    parts = _split(url, "object store URL")
     scheme = parts.scheme.lower()
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
-            raise ConfigError(f"object store URL {url!r}: file URLs must be absolute (file:///abs/path)")
+            raise ConfigError(f"object store URL {shown!r}: file URLs must be absolute (file:///abs/path)")
         return StoreLocation("local", path=Path(unquote(parts.path)).absolute())
     if scheme == "s3":
-        conn_id, _, bucket = parts.netloc.rpartition("@")
+        conn_id, at, bucket = parts.netloc.rpartition("@")
+        if ":" in conn_id or (at and not _CONN_ID_RE.match(conn_id)):
+            raise ConfigError(
+                f"object store URL {shown!r}: the part before '@' must be an Airflow connection id "
+                "(s3://conn_id@bucket/prefix: letters, digits, '_', '.', '-'), never credentials; put the keys "
+                "in that connection or in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            )
         if not _BUCKET_RE.match(bucket) or ".." in bucket:
             raise ConfigError(
-                f"object store URL {redact_url(url)!r}: {bucket!r} is not a valid bucket name "
+                f"object store URL {shown!r}: {bucket!r} is not a valid bucket name "
                 "(3-63 characters: lowercase letters, digits, dots, hyphens)"
             )
+        if parts.query or parts.fragment:
+            raise ConfigError(f"object store URL {shown!r}: s3:// URLs take no '?' or '#' part")
         prefix = unquote(parts.path).strip("/")
-        if prefix and any(seg in ("", ".", "..") for seg in prefix.split("/")):
-            raise ConfigError(f"object store URL {url!r}: invalid prefix {prefix!r}")
+        if prefix and (any(seg in ("", ".", "..") for seg in prefix.split("/")) or _BAD_PREFIX_RE.search(prefix)):
+            raise ConfigError(
+                f"object store URL {shown!r}: invalid prefix {redact(prefix)!r} (no empty, '.' or '..' "
+                "segment, backslash or control character)"
+            )
         return StoreLocation("s3", bucket=bucket, prefix=prefix, conn_id=conn_id or DEFAULT_CONN_ID)
-    raise ConfigError(f"object store URL {redact_url(url)!r}: unsupported scheme {scheme!r} (use file:// or s3://)")
+    raise ConfigError(f"object store URL {shown!r}: unsupported scheme {scheme!r} (use file:// or s3://)")
+
+
+def format_store_url(location: StoreLocation) -> str:
+    """The URL :func:`parse_store_url` reads back as ``location`` (``file://`` URI or ``s3://``)."""
+    if location.kind == "local":
+        assert location.path is not None
+        return location.path.as_uri()
+    conn = "" if location.conn_id == DEFAULT_CONN_ID else f"{location.conn_id}@"
+    prefix = f"/{quote(location.prefix, safe='/')}" if location.prefix else ""
+    return f"s3://{conn}{location.bucket}{prefix}"
 
 
 def _conn_env_var(conn_id: str) -> str:
@@ -186,7 +227,7 @@ def parse_airflow_connection(raw: str, *, name: str) -> dict[str, Any]:
             raise ConfigError(f"{name} must be a JSON object")
         extra = doc.get("extra") or {}
     else:
-        parts = urlsplit(raw)
+        parts = _split(raw, name)
         if not parts.scheme:
             raise ConfigError(f"{name} is neither JSON nor a connection URI (aws://KEY:SECRET@/?endpoint_url=...)")
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -203,10 +244,23 @@ def parse_airflow_connection(raw: str, *, name: str) -> dict[str, Any]:
             raise ConfigError(f"{name}: 'extra' is not valid JSON") from None
     if not isinstance(extra, dict):
         raise ConfigError(f"{name}: 'extra' must be a JSON object")
+    _register_connection_secrets(doc.get("password"), extra)
     conn_type = doc.get("conn_type")
     if conn_type not in (None, "aws", "s3"):
-        raise ConfigError(f"{name}: connection type must be 'aws', got {conn_type!r}")
+        got = repr(redact(conn_type))[:60] if isinstance(conn_type, str) else f"a JSON {type(conn_type).__name__}"
+        raise ConfigError(f"{name}: connection type must be 'aws', got {got}")
+    for field_name in ("login", "password"):
+        if doc.get(field_name) is not None and not isinstance(doc[field_name], str):
+            raise ConfigError(f"{name}: '{field_name}' must be a string")
     return {"login": doc.get("login"), "password": doc.get("password"), "extra": extra}
+
+
+def _register_connection_secrets(password: Any, extra: Mapping[str, Any]) -> None:
+    """Make the password and every secret-named extra field unprintable (:func:`musim.redact.register_secret`)."""
+    register_secret(password)
+    for key, value in extra.items():
+        if isinstance(key, str) and is_secret_name(key):
+            register_secret(value)
 
 
 def _airflow_connection(conn_id: str, env: Mapping[str, str]) -> tuple[dict[str, Any], str] | None:
@@ -225,7 +279,33 @@ def _airflow_connection(conn_id: str, env: Mapping[str, str]) -> tuple[dict[str,
         log.debug("no Airflow connection %r (%s); using the environment", conn_id, type(exc).__name__)
         return None
     extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
+    _register_connection_secrets(conn.password, dict(extra or {}))
     return {"login": conn.login, "password": conn.password, "extra": dict(extra or {})}, f"Airflow connection {conn_id!r}"
+
+
+def check_endpoint_url(url: str, name: str) -> str:
+    """``url`` if it is an ``http(s)://host[:port][/path]`` endpoint without credentials, else ConfigError.
+
+    ``name`` says where it came from; the message shows the URL with credentials hidden.
+    """
+    shown = redact(url)
+    parts = _split(url, name)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    from botocore.utils import is_valid_uri  # lazy: what botocore will accept, checked before it sees the URL
+
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok or not is_valid_uri(url):
+        raise ConfigError(f"{name}: {shown!r} is not an endpoint URL (http://host:port or https://host)"[:400])
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"{name}: the endpoint URL {shown!r} carries credentials; give only http(s)://host:port and put the "
+            "keys in the connection's login/password or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"[:500]
+        )
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise ConfigError(f"{name}: the endpoint URL {shown!r} contains spaces or control characters")
+    return url
 
 
 def resolve_s3_config(conn_id: str = DEFAULT_CONN_ID, env: Mapping[str, str] | None = None) -> S3Config:
@@ -238,6 +318,9 @@ def resolve_s3_config(conn_id: str = DEFAULT_CONN_ID, env: Mapping[str, str] | N
     def pick(*values: Any) -> str | None:
         return next((str(v) for v in values if v), None)
 
+    def named(*pairs: tuple[str, Any]) -> tuple[str | None, str]:
+        return next(((str(v), n) for n, v in pairs if v), (None, ""))
+
     # Keys travel as a set: never pair the connection's key with a session token from the environment.
     conn_key = pick(conn.get("login"), extra.get("aws_access_key_id"))
     if conn_key:
@@ -245,13 +328,16 @@ def resolve_s3_config(conn_id: str = DEFAULT_CONN_ID, env: Mapping[str, str] | N
         keys = (conn_key, secret, pick(extra.get("aws_session_token")))
     else:
         keys = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"), env.get("AWS_SESSION_TOKEN"))
+    register_secret(keys[1])
+    register_secret(keys[2])
+    endpoint, endpoint_from = named(
+        (f"extra.endpoint_url of {source}", extra.get("endpoint_url")),
+        ("MUSIM_S3_ENDPOINT_URL", env.get("MUSIM_S3_ENDPOINT_URL")),
+        ("AWS_ENDPOINT_URL_S3", env.get("AWS_ENDPOINT_URL_S3")),
+        ("AWS_ENDPOINT_URL", env.get("AWS_ENDPOINT_URL")),
+    )
     return S3Config(
-        endpoint_url=pick(
-            extra.get("endpoint_url"),
-            env.get("MUSIM_S3_ENDPOINT_URL"),
-            env.get("AWS_ENDPOINT_URL_S3"),
-            env.get("AWS_ENDPOINT_URL"),
-        ),
+        endpoint_url=check_endpoint_url(endpoint, endpoint_from) if endpoint else None,
         region=pick(extra.get("region_name"), env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"))
         or DEFAULT_REGION,
         access_key_id=keys[0] or None,

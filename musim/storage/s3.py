@@ -1,6 +1,7 @@
 """The S3 backend (MinIO in deployment), on boto3.
 
-Objects below ``multipart_threshold`` go up in one ``PutObject``; larger ones in a multipart upload that
+Objects below ``multipart_threshold`` go up in one ``PutObject``; larger ones through boto3's managed
+transfer (``upload_fileobj``, s3transfer: ``part_size`` parts, sent concurrently), a multipart upload that
 becomes visible only when ``CompleteMultipartUpload`` succeeds and is aborted on any failure (if the
 abort itself cannot reach the server, the parts stay invisible until :meth:`S3Store.cleanup_incomplete`
 or a bucket lifecycle rule removes them). The sha256 of each upload is recorded as user metadata
@@ -15,6 +16,7 @@ import io
 import logging
 import mimetypes
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -33,7 +37,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from musim.errors import StorageError
+from musim.errors import ConfigError, StorageError
+from musim.redact import has_secret, redact, register_secret
 from musim.storage.base import (
     ObjectInfo,
     ObjectNotFound,
@@ -52,25 +57,51 @@ _DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
 
 
 def make_client(config: S3Config, options: TransferOptions) -> Any:
-    """A boto3 S3 client for ``config`` (path-style addressing when an endpoint is set, as MinIO needs)."""
-    session = boto3.session.Session(
-        aws_access_key_id=config.access_key_id,
-        aws_secret_access_key=config.secret_access_key,
-        aws_session_token=config.session_token,
-        region_name=config.region,
+    """A boto3 S3 client for ``config`` (path-style addressing when an endpoint is set, as MinIO needs).
+
+    Raises :class:`ConfigError` (credentials hidden) if botocore refuses the endpoint or region.
+    """
+    register_secret(config.secret_access_key)
+    register_secret(config.session_token)
+    try:
+        return _client(config, options)
+    except (ValueError, BotoCoreError) as exc:  # "Invalid endpoint: <url>", a bad region name
+        raise ConfigError(_one_line(
+            f"cannot set up the S3 client for {config.endpoint_label} (credentials from {config.source}): {exc}"
+        )) from None
+
+
+_shared_session: boto3.session.Session | None = None
+_session_lock = threading.Lock()
+
+
+def _client(config: S3Config, options: TransferOptions) -> Any:
+    """The client; with explicit keys it comes from one shared session (its loaded service models make a
+    client ~20x cheaper to create), under a lock as sessions are not thread-safe."""
+    global _shared_session
+    client_config = Config(
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        retries={"total_max_attempts": options.max_attempts, "mode": "standard"},
+        s3={"addressing_style": "path" if config.endpoint_url else "auto"},
+        signature_version="s3v4",
+        user_agent_extra="musim",
     )
-    return session.client(
-        "s3",
-        endpoint_url=config.endpoint_url,
-        config=Config(
-            connect_timeout=options.connect_timeout,
-            read_timeout=options.read_timeout,
-            retries={"total_max_attempts": options.max_attempts, "mode": "standard"},
-            s3={"addressing_style": "path" if config.endpoint_url else "auto"},
-            signature_version="s3v4",
-            user_agent_extra="musim",
-        ),
-    )
+    keys = {"aws_access_key_id": config.access_key_id, "aws_secret_access_key": config.secret_access_key,
+            "aws_session_token": config.session_token}
+    if not config.access_key_id:  # boto3's own chain (profile, instance role): a fresh session resolves it now
+        session = boto3.session.Session(**keys, region_name=config.region)
+        return session.client("s3", endpoint_url=config.endpoint_url, config=client_config)
+    with _session_lock:
+        if _shared_session is None:
+            _shared_session = boto3.session.Session()
+        return _shared_session.client("s3", endpoint_url=config.endpoint_url, config=client_config,
+                                      region_name=config.region, **keys)
+
+
+def _one_line(text: object) -> str:
+    """``text`` redacted, on one line (botocore and server messages may hold URLs and newlines)."""
+    return " ".join(redact(text).split())
 
 
 class _Reader(io.RawIOBase):
@@ -92,7 +123,7 @@ class _Reader(io.RawIOBase):
         try:
             return self._body.read(None if size is None or size < 0 else size)
         except (BotoCoreError, OSError) as exc:
-            raise self._on_error(exc) from exc
+            raise self._on_error(exc) from (None if has_secret(exc) else exc)
 
     def readall(self) -> bytes:
         return self.read()
@@ -120,6 +151,8 @@ class S3Store(ObjectStore):
         self.config = config or S3Config()
         self.options = options or TransferOptions()
         self.client = client or make_client(self.config, self.options)
+        self._transfer = TransferConfig(multipart_threshold=self.options.multipart_threshold,
+                                        multipart_chunksize=self.options.part_size)
         self.root_url = f"s3://{bucket}/{self.prefix}".rstrip("/")
 
     def __repr__(self) -> str:
@@ -139,6 +172,8 @@ class S3Store(ObjectStore):
         """Translate a botocore exception into a message naming the store, key and what to check."""
         where = f"{self.root_url}/{key}" if key else self.root_url
         endpoint = self.config.endpoint_label
+        if isinstance(exc, S3UploadFailedError) and isinstance(exc.__context__, BotoCoreError | ClientError):
+            exc = exc.__context__  # boto3 re-raises a part's ClientError as this, its text only
         if isinstance(exc, ClientError):
             err = exc.response.get("Error", {})
             code = str(err.get("Code", ""))
@@ -154,7 +189,7 @@ class S3Store(ObjectStore):
                     f"cannot {action} {where}: {endpoint} denied access ({code}); check the access key "
                     f"and secret (credentials from {self.config.source})"
                 )
-            return StorageError(f"cannot {action} {where}: {code} {err.get('Message', '')}".rstrip())
+            return StorageError(_one_line(f"cannot {action} {where}: {code} {err.get('Message', '')}"))
         if isinstance(exc, (BotoConnectionError, HTTPClientError)):
             return StorageUnavailable(
                 f"cannot reach the S3 endpoint {endpoint} to {action} {where} "
@@ -167,14 +202,15 @@ class S3Store(ObjectStore):
                 f"cannot {action} {where}: no S3 credentials; set AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY or the musim_s3 connection (AIRFLOW_CONN_MUSIM_S3)"
             )
-        return StorageError(f"cannot {action} {where}: {type(exc).__name__}: {exc}")
+        return StorageError(_one_line(f"cannot {action} {where}: {type(exc).__name__}: {exc}"))
 
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
         try:
             yield
-        except (BotoCoreError, ClientError) as exc:
-            raise self._error(exc, action, key) from exc
+        except (BotoCoreError, ClientError, S3UploadFailedError, ValueError) as exc:
+            # botocore's own messages may quote the endpoint URL (with credentials): such a cause is not chained
+            raise self._error(exc, action, key) from (None if has_secret(exc) else exc)
 
     def _info(self, key: str, resp: Mapping[str, Any], size: int | None = None) -> ObjectInfo:
         modified = resp.get("LastModified")
@@ -205,42 +241,15 @@ class S3Store(ObjectStore):
                 resp = self.client.put_object(Bucket=self.bucket, Key=full, Body=body, **extra)
             else:
                 stream = io.BytesIO(source) if isinstance(source, bytes) else source
-                resp = self._multipart(key, full, stream, extra)
+                resp = self._multipart(full, stream, extra)
         info = self._info(key, resp, size)
         return ObjectInfo(info.key, info.size, info.modified, info.etag, digest, extra["ContentType"])
 
-    def _multipart(self, key: str, full: str, source: BinaryIO, extra: dict[str, Any]) -> Mapping[str, Any]:
-        # Declare the parts' checksum up front, as s3transfer does: botocore adds CRC32 to every part by
-        # default, and S3 rejects a completion whose part checksums the upload was not created with.
-        checksum = {}
-        if getattr(self.client.meta.config, "request_checksum_calculation", None) == "when_supported":
-            checksum = {"ChecksumAlgorithm": "CRC32"}
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full, **extra, **checksum)[
-            "UploadId"
-        ]
-        try:
-            parts: list[dict[str, Any]] = []
-            while chunk := source.read(self.options.part_size):
-                number = len(parts) + 1
-                resp = self.client.upload_part(
-                    Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=chunk, **checksum
-                )
-                part = {"PartNumber": number, "ETag": resp["ETag"]}
-                part.update({k: v for k, v in resp.items() if k.startswith("Checksum") and k != "ChecksumType"})
-                parts.append(part)
-            return self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=full, UploadId=upload_id, MultipartUpload={"Parts": parts}
-            )
-        except BaseException:
-            try:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
-            except Exception as exc:
-                log.warning(
-                    "could not abort the multipart upload of %s/%s (%s); its parts stay invisible until "
-                    "cleanup_incomplete() or a lifecycle rule removes them",
-                    self.root_url, key, type(exc).__name__,
-                )
-            raise
+    def _multipart(self, full: str, source: BinaryIO, extra: dict[str, Any]) -> Mapping[str, Any]:
+        """boto3's managed transfer (s3transfer): parts of ``part_size`` sent concurrently, the upload
+        completed only when every part arrived and aborted on failure; then one HEAD for the stored info."""
+        self.client.upload_fileobj(source, self.bucket, full, ExtraArgs=extra, Config=self._transfer)
+        return self.client.head_object(Bucket=self.bucket, Key=full)
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:
         digest = hashlib.sha256(data).hexdigest()

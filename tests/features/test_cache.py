@@ -27,3 +27,17 @@ def test_cache_materialises_and_reuses(built, tmp_path):
     assert other.path != cache.path and other.array().shape == (1, 256, 64)
     empty = cache_log_mels(["bad"], con=built.con, store=built.store, folder=tmp_path)
     assert empty.array().shape == (0, 256, 64)
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_and_a_live_ones_kept(built, tmp_path):
+    from musim.features.cache import TMP_PREFIX
+    from tests.scratch_owner import kill, scratch_owner
+
+    cache = cache_log_mels(["a1t1"], con=built.con, store=built.store, folder=tmp_path)
+    folder = cache.path.parent
+    with scratch_owner(folder, TMP_PREFIX) as (live, live_tmp), scratch_owner(folder, TMP_PREFIX) as (dead, dead_tmp):
+        kill(dead)  # a writer killed half-way through its (large) temp file
+        cache_log_mels(["a2t1", "a1t1"], con=built.con, store=built.store, folder=tmp_path)
+        assert live_tmp.exists() and not dead_tmp.exists()
+        assert sorted(p.name for p in folder.iterdir() if p.name.startswith(TMP_PREFIX)) == \
+            sorted([live_tmp.name, live_tmp.name + ".lock"])

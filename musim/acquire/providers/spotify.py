@@ -36,6 +36,7 @@ from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import HttpProvider
 from musim.errors import ConfigError
+from musim.redact import register_secret
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -110,6 +111,8 @@ _REDACT = RedactSecrets()
 def _install_redaction(creds: SpotifyCredentials) -> None:
     basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
     _REDACT.secrets.update({creds.client_secret, basic})
+    for secret in (creds.client_secret, basic):
+        register_secret(secret)  # every other log line and message too (musim.redact)
     for name in ("spotipy", "spotipy.client", "spotipy.oauth2", "spotipy.cache_handler", "spotipy.util"):
         logger = logging.getLogger(name)
         if _REDACT not in logger.filters:

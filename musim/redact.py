@@ -1,0 +1,142 @@
+"""Keep secrets out of messages and logs: :func:`redact` for text, a log-record hook for everything logged.
+
+What is hidden (replaced by ``***``):
+
+- the password of a URL's user info (``http://user:pass@host`` → ``http://user:***@host``); user info
+  without a password is hidden whole except in ``s3://conn_id@bucket`` URLs, where it names a connection;
+- the values of secret-looking ``name=value`` pairs (URL query parameters, ``key=value`` text) and JSON or
+  Python-dict fields (``"password": "..."``): names containing ``password``, ``passwd``, ``secret``,
+  ``token``, ``signature``, ``credential`` or ``api_key`` (``aws_secret_access_key``, ``aws_session_token``,
+  ``client_secret``, ``X-Amz-Signature``, ...);
+- ``Authorization``-style ``Bearer``/``Basic`` credentials;
+- every value registered with :func:`register_secret` (musim registers the S3 secret key and session token
+  and the provider client secrets it resolves, whatever they are called where they came from).
+
+:func:`install_log_redaction` (done when :mod:`musim` is imported) makes every log record of the process,
+musim's, botocore's or Airflow's alike, pass through :func:`redact` before any handler sees it, including
+the text of a logged exception's traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+MASK = "***"
+_MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
+
+_NAME = r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd)[A-Za-z0-9_.-]*"
+_NAME_RE = re.compile(rf"^{_NAME}$", re.IGNORECASE)
+# "name": "value" / 'name': 'value' (JSON, Python reprs), quotes kept, escapes inside the value honoured
+_FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*[:=]\s*)(?P<vq>["'])(?:\\.|(?!(?P=vq)).)*(?P=vq)""",
+                    re.IGNORECASE | re.DOTALL)
+# name=value in query strings and plain text (value up to &, whitespace, quote, comma or ;)
+_BARE_FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*:\s*)(?!["'\[{{]|null\b|None\b)[^,}}\]\s]+""",
+                         re.IGNORECASE)
+_PAIR = re.compile(rf"""(?P<name>(?<![A-Za-z0-9_.-]){_NAME})(?P<sep>=)(?P<value>[^&\s"',;#]+)""", re.IGNORECASE)
+_AUTH = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
+# scheme://userinfo@ : userinfo is everything up to the last '@' before whitespace, '"', '<' or '>' (a
+# single quote is a legal password character; repr() quotes such strings with '"')
+_USERINFO = re.compile(r"""(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*)://(?P<info>[^\s"<>]*)@""")
+
+_secrets: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(value: object) -> None:
+    """Hide ``value`` wherever it appears in text passed to :func:`redact` (and so in every log line).
+
+    Inside an Airflow process (``airflow.sdk`` already imported) Airflow's own masker learns it too, so the
+    task's log output is masked by the supervisor as well.
+    """
+    if not (isinstance(value, str) and len(value) >= _MIN_SECRET_LEN):
+        return
+    with _lock:
+        if value in _secrets:
+            return
+        _secrets.add(value)
+    if "airflow.sdk" in sys.modules:
+        try:
+            from airflow.sdk.log import mask_secret
+
+            mask_secret(value)
+        except Exception:  # an Airflow without it: musim's own redaction still applies
+            pass
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a field or parameter called ``name`` holds a secret (``password``, ``aws_session_token``...)."""
+    return bool(_NAME_RE.match(name))
+
+
+def _userinfo(match: re.Match[str]) -> str:
+    scheme, info = match["scheme"], match["info"]
+    user, colon, _ = info.partition(":")
+    if colon:
+        return f"{scheme}://{user}:{MASK}@"
+    if scheme.lower() == "s3":
+        return match[0]  # s3://conn_id@bucket: the name of a connection, not a secret
+    return f"{scheme}://{MASK}@"
+
+
+def redact(text: object) -> str:
+    """``str(text)`` with credentials hidden (see the module docstring)."""
+    out = str(text)
+    if _secrets:
+        with _lock:
+            known = sorted(_secrets, key=len, reverse=True)
+        for secret in known:
+            if secret in out:
+                out = out.replace(secret, MASK)
+    out = _FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{m['vq']}{MASK}{m['vq']}", out)
+    out = _BARE_FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{MASK}", out)
+    out = _PAIR.sub(lambda m: f"{m['name']}={MASK}", out)
+    out = _AUTH.sub(rf"\1 {MASK}", out)
+    return _USERINFO.sub(_userinfo, out)
+
+
+def has_secret(text: object) -> bool:
+    """Whether :func:`redact` would change ``text``."""
+    return redact(text) != str(text)
+
+
+def format_exception(exc: BaseException) -> str:
+    """The traceback of ``exc`` (with its causes), redacted: what ``-v`` may print."""
+    return redact("".join(traceback.format_exception(exc)))
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: leave it to logging's own error report
+        return
+    record.msg, record.args = redact(message), None
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        record.exc_text = redact("".join(traceback.format_exception(*record.exc_info))).rstrip("\n")
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Redact every log record made from now on in this process (idempotent); see the module docstring."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            _redact_record(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
