@@ -12,8 +12,8 @@ import argparse
 import importlib
 import logging
 import sys
-import traceback
 
+from musim import redact
 from musim.cli import output
 from musim.cli.options import non_negative
 from musim.errors import MusimError
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except MusimError as exc:
         if args.verbose:
-            traceback.print_exc()
+            sys.stderr.write(redact.format_exception(exc))
         print(f"musim: error: {output.safe_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover - interactive
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if args.verbose:
-            traceback.print_exc()
+            sys.stderr.write(redact.format_exception(exc))
         from musim.sandbox import lock_holder
 
         holder = lock_holder(exc)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"musim: error: the warehouse is being written by another process ({holder}); try again when "
                   "it finishes", file=sys.stderr)
             return 2
-        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        first = next((line.strip() for line in redact.redact(exc).splitlines() if line.strip()), "")
         print(f"musim: error: {type(exc).__name__}: {output.printable(first, 0)} (run with -v for the traceback)",
               file=sys.stderr)
         return 1
