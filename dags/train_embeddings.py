@@ -1,14 +1,16 @@
 """
 ### Train the embedding families (weekly, and on new features)
 
-Trains the two other model families of the seeds on the audio features and puts them in the same model
-registry as the siamese network:
+Trains the other model families on the audio features and puts them in the same model registry as the
+siamese network:
 
 - **cnn_classifier**: a CNN on 256 x 256 log-mel slices (5.12 s) predicting the track's genre (or
   artist); its 128-unit penultimate layer, averaged over a track's slices, is the embedding. Its card has
   the per-class accuracy on held-out tracks (by track and by artist) and confusion matrices.
 - **autoencoder**: a convolutional autoencoder on the 256 x 64 log-mels of all tracks together; the
   flattened code is the embedding. Its card has t-SNE, k-means, dendrogram and reconstruction views.
+- **contrastive**: self-supervised on the audio alone (two augmented crops of a track against the batch's
+  other tracks, InfoNCE); a track's embedding is the encoder's mean over five crops of its excerpt.
 
 The one model path of every family (`musim.models.families.staged`, shared with `train_siamese`):
 `prepare` → `train` → `evaluate` (one mapped task per family) → `promote` → `publish`
@@ -35,7 +37,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Par
 from musim.assets import asset
 
 MODELS = asset("models")
-FAMILIES = ["cnn_classifier", "autoencoder"]
+FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
 
 
 @dag(
@@ -48,8 +50,8 @@ FAMILIES = ["cnn_classifier", "autoencoder"]
     doc_md=__doc__,
     params={
         "families": Param(FAMILIES, type="array", items={"enum": [*FAMILIES, "descriptors"]},
-                          description="Families to train: cnn_classifier, autoencoder (and the descriptors "
-                                      "baseline as a servable family)"),
+                          description="Families to train: cnn_classifier, autoencoder, contrastive "
+                                      "(self-supervised), and the descriptors baseline as a servable family"),
         "label": Param("genre", enum=["genre", "artist"],
                        description="What the CNN classifier learns to predict: the track's genre or its artist"),
         "metric": Param("seed", enum=["seed", "jaccard", "cosine", "lift", "pmi"],
@@ -67,6 +69,9 @@ FAMILIES = ["cnn_classifier", "autoencoder"]
         "autoencoder": Param({}, type="object",
                              description="Other AutoencoderParams fields, e.g. {\"loss\": \"mse\", \"perplexity\": "
                                          "10, \"k\": 8}"),
+        "contrastive": Param({}, type="object",
+                             description="ContrastiveParams fields, e.g. {\"epochs\": 40, \"crop_frames\": 96, "
+                                         "\"temperature\": 0.1}"),
         "n_boot": Param(1000, type="integer", minimum=100, description="Bootstrap resamples of the evaluation CIs"),
         "primary_metric": Param("auto", type="string",
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
@@ -85,6 +90,7 @@ def train_embeddings():
 
         per_family = {"cnn_classifier": {"label": params["label"], "seed": params["seed"], **params["classifier"]},
                       "autoencoder": {"seed": params["seed"], **params["autoencoder"]},
+                      "contrastive": {"seed": params["seed"], **params["contrastive"]},
                       "descriptors": {"seed": params["seed"]}}
         return plan_job(run, families=params["families"], params=per_family, dump_id=params["dump_id"],
                         target_metric=params["metric"], seed=params["seed"], test_share=params["test_share"])

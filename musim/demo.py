@@ -164,17 +164,18 @@ def _similar_audio(env: dict[str, str], path: Path, family: str, k: int = 5) -> 
 #: Small settings of the demo's train_embeddings run (a few minutes on two CPU cores): the families' demo
 #: parameters (:data:`musim.models.families.DEMO_PARAMS`: narrow networks, few epochs) and the siamese run's
 #: seed and test share, so every family holds out the same test artists and the comparison table pairs them.
-EMBEDDINGS_CONF = {"families": ["cnn_classifier", "autoencoder"], "seed": 0, "n_boot": 500, "k": 10}
+EMBEDDINGS_CONF = {"families": ["cnn_classifier", "autoencoder", "contrastive"], "seed": 0, "n_boot": 500, "k": 10}
 
 
 def train_demo_families(env: dict[str, str], log: Path, settings, *, test_share: float) -> list[str]:
-    """Step 8: the train_embeddings DAG with small settings: a CNN genre classifier on 256 x 256 slices and a
-    convolutional autoencoder on the log-mels, evaluated on the siamese model's test artists."""
+    """Step 8: the train_embeddings DAG with small settings: a CNN genre classifier on 256 x 256 slices, a
+    convolutional autoencoder on the log-mels and the self-supervised contrastive encoder, evaluated on the
+    siamese model's test artists."""
     from musim.models import registry
     from musim.models.families import DEMO_PARAMS
 
     conf = EMBEDDINGS_CONF | {"test_share": test_share, "classifier": DEMO_PARAMS["cnn_classifier"],
-                              "autoencoder": DEMO_PARAMS["autoencoder"]}
+                              "autoencoder": DEMO_PARAMS["autoencoder"], "contrastive": DEMO_PARAMS["contrastive"]}
     took = run_dag("train_embeddings", env, log, conf)
     with warehouse.writer(settings) as con:
         entries = [registry.list_models(con, family=f)[0] for f in conf["families"]]

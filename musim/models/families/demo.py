@@ -12,7 +12,7 @@ import numpy as np
 
 from musim.models import registry
 from musim.models.constants import SIAMESE
-from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, DESCRIPTORS
+from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, CONTRASTIVE, DESCRIPTORS
 from musim.models.families.compare import compare_families
 from musim.models.families.inputs import load_inputs
 from musim.models.families.lookup import get_family
@@ -29,6 +29,8 @@ DEMO_PARAMS: dict[str, dict[str, Any]] = {
                      "learning_rate": 2e-3, "early_stopping_patience": 3},
     AUTOENCODER: {"conv_filters": [16, 8, 8], "epochs": 15, "batch_size": 16, "early_stopping_patience": 4,
                   "perplexity": 8.0, "tsne_learning_rate": 100.0, "k": 6},
+    CONTRASTIVE: {"conv_filters": [16, 32, 32], "dense_units": 32, "projection_units": 32, "epochs": 15,
+                  "batch_size": 32},
     DESCRIPTORS: {},
 }
 

@@ -1,0 +1,53 @@
+"""The contrastive family on the one model path: trained on the catalogue's audio alone, registered, evaluated
+like every family, served (`similar-audio --family contrastive`); the siamese family started from its encoder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musim import warehouse
+from musim.cli import main
+from musim.models import registry
+from musim.storage import open_store
+from tests.models.catalogue import make_catalogue
+from tests.models.conftest import TINY
+
+CONTRASTIVE = {"crop_frames": 64, "conv_filters": [8, 16], "dense_units": 16, "projection_units": 16,
+               "epochs": 2, "batch_size": 16, "embed_crops": 3}
+
+
+@pytest.mark.slow
+def test_contrastive_trains_registers_serves_and_starts_the_siamese_network(toy, tmp_path, capsys):
+    from musim.models.families import load_inputs, run_family
+    from musim.synth.audio import synthesize_clip, write_clip
+
+    store = open_store()
+    with warehouse.writer() as con:
+        make_catalogue(con, store, toy)
+        inputs = load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4, seed=3)
+        out = run_family("contrastive", con=con, inputs=inputs, params=CONTRASTIVE, n_boot=100, k=5, snapshot=True)
+        assert out.entry.version == "contrastive-1" and out.entry.feature_service == "contrastive_log_mel"
+        assert {"model", "random", "pixel", "descriptors", "popularity"} <= set(out.entry.metrics)
+        assert out.entry.training["epochs_run"] == 2
+        card = store.get_bytes(out.entry.key("card.md")).decode()
+        assert "## Self-supervised training" in card and "## Promotion" in card
+        if out.decision.status != "champion":
+            registry.promote(con, "contrastive-1", force=True)
+        from musim.models.families import publish_version
+
+        publish_version(con, "contrastive-1", store=store, k=5)
+
+        siamese = run_family("siamese", con=con, params=dict(TINY, epochs=1, seed=3, conv_filters=[8, 16],
+                                                             init_encoder="contrastive"),
+                             inputs=load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4,
+                                                seed=3), n_boot=100, publish=False)
+        assert siamese.entry.params["init_encoder"] == "contrastive-1"
+        assert "started from contrastive-1" in store.get_bytes(siamese.entry.key("card.md")).decode()
+
+    y = synthesize_clip(community=0, artist_seed=77, track_no=0, sr=22050, duration=8.0)
+    clip = write_clip(tmp_path / "new.wav", y, sr=22050)
+    assert main(["similar-audio", str(clip), "--family", "contrastive", "--k", "3", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["model_version"] == "contrastive-1" and len(found["artists"]) == 3
