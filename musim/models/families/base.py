@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from musim.models.families.inputs import FamilyInputs
 
 __all__ = ["AUTOENCODER", "CNN_CLASSIFIER", "CONTRASTIVE", "DESCRIPTORS", "FAMILY_NAMES", "FEATURES", "SIAMESE", "Family",
-           "Trained", "cosine_scorer", "load_keras", "need", "save_keras"]
+           "Trained", "cosine_scorer", "load_keras", "need", "need_listening", "save_keras"]
 
 CNN_CLASSIFIER = "cnn_classifier"
 AUTOENCODER = "autoencoder"
@@ -93,6 +93,14 @@ def cosine_scorer(fam: Family, model: keras.Model, inputs: FamilyInputs, clips: 
         return embedding_scorer(full, clips)(artist_ids)
 
     return scorer
+
+
+def need_listening(inputs: FamilyInputs, family: str) -> None:
+    """ParameterError unless the inputs have co-listening targets and the common split (``family`` needs them)."""
+    if inputs.targets is None or inputs.split is None:
+        raise ParameterError(f"the {family} family learns from listening data: it needs a Last.FM dump and a "
+                             "similarity build (`musim ingest lastfm`, `musim similarity build`); on a music library "
+                             "without one, train contrastive, autoencoder or descriptors")
 
 
 def need(value: Any, what: str) -> Any:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim.models.evaluate import json_safe
-from musim.models.families.base import CNN_CLASSIFIER, Family, Trained, need
+from musim.models.families.base import CNN_CLASSIFIER, Family, Trained, need, need_listening
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbose: int) -> Trained:
+    need_listening(inputs, CNN_CLASSIFIER)
     from musim.models.classifier import ClassifierParams, track_embeddings, train_classifier
 
     p = ClassifierParams.from_json(dict(params))

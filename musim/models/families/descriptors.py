@@ -26,7 +26,8 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     unknown = set(params) - {"seed"}
     if unknown:
         raise ParameterError(f"unknown descriptor parameters: {', '.join(sorted(unknown))}")
-    rows = np.flatnonzero(np.isin(inputs.track_artist, inputs.training_split().train))
+    rows = (np.flatnonzero(np.isin(inputs.track_artist, inputs.training_split().train)) if inputs.split is not None
+            else np.arange(len(inputs)))  # no listening data: no split, every track
     ref = d[rows] if rows.size else d
     mean, var = ref.mean(axis=0), ref.var(axis=0)
     var = np.where(var > 0, var, 1.0)

@@ -35,7 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from musim.storage import ObjectStore
 
-__all__ = ["FamilyRun", "baseline_scorers", "champion_models", "evaluate_family", "resolve_init_encoder",
+__all__ = ["IDENTITY_METRICS", "FamilyRun", "baseline_scorers", "champion_models", "evaluate_by_artist",
+           "evaluate_family", "resolve_init_encoder",
            "train_evaluate"]
 
 log = logging.getLogger(__name__)
@@ -52,11 +53,58 @@ def baseline_scorers(inputs: FamilyInputs, clips: ClipTable, *, seed: int = 0) -
     return out
 
 
+#: The metrics of an evaluation by artist identity (no listening data); the first decides promotion.
+IDENTITY_METRICS: tuple[str, ...] = ("auc", "ap", "p1")
+
+
+def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
+                       others: Mapping[str, tuple[str, keras.Model]] | None = None, vectors: np.ndarray | None = None,
+                       n_boot: int = 1000, seed: int = 0) -> EvaluationReport:
+    """Evaluate without listening data: every track whose artist has another track is a query, and an embedding
+    is good when it ranks the artist's other tracks first (:mod:`musim.models.label_eval`: AUC of same-artist
+    against other-artist tracks, average precision, precision@1, bootstrap CIs over query tracks). Scorers: the
+    model, ``others`` (champions) and the baselines random, pixel (the flattened log-mel) and descriptors (z-scored),
+    all on the same tracks. Query ids are track positions; the report's "test artists" are those tracks."""
+    import hashlib
+
+    from musim.models.evaluate import bootstrap_ci
+    from musim.models.label_eval import cosine_similarity, query_metrics, standardized
+
+    fam = get_family(family)
+    rows = np.arange(len(inputs))
+    embeddings: dict[str, np.ndarray] = {
+        registry.MODEL_SCORER: vectors if vectors is not None else fam.embed(model, inputs, rows)}
+    for name, (other_family, other) in (others or {}).items():
+        embeddings[name] = get_family(other_family).embed(other, inputs, rows)
+    embeddings["random"] = np.random.default_rng(seed).normal(size=(len(inputs), 32))
+    if inputs.mel is not None:
+        embeddings["pixel"] = np.asarray(inputs.mel, dtype=np.float32).reshape(len(inputs), -1)
+    if inputs.descriptors is not None:
+        embeddings["descriptors"] = standardized(inputs.descriptors)
+    artists = inputs.track_artist
+    per_query: dict[str, dict[str, np.ndarray]] = {}
+    for name, v in embeddings.items():
+        per_query[name] = query_metrics(cosine_similarity(v), artists)
+    informative = np.flatnonzero(np.isfinite(per_query[registry.MODEL_SCORER]["auc"]))
+    if informative.size == 0:
+        raise ParameterError("no artist has two tracks: nothing to evaluate by artist identity")
+    per = {n: {m: vals[m][informative] for m in IDENTITY_METRICS} for n, vals in per_query.items()}
+    summary = {n: {m: bootstrap_ci(v[m], n_boot=n_boot, seed=seed) for m in IDENTITY_METRICS} for n, v in per.items()}
+    ids = np.asarray(informative, dtype=np.int64)
+    report = EvaluationReport(ids, ids, [], list(IDENTITY_METRICS), per, summary, n_boot=n_boot, seed=seed)
+    log.info("%s evaluated by artist identity on %d tracks of %d artists (set %s)", family, ids.size,
+             np.unique(artists[ids]).size, hashlib.sha256(",".join(inputs.track_ids).encode()).hexdigest()[:12])
+    return report
+
+
 def evaluate_family(family: str, model: keras.Model, inputs: FamilyInputs, *,
                     others: Mapping[str, tuple[str, keras.Model]] | None = None, vectors: np.ndarray | None = None,
                     n_boot: int = 1000, seed: int = 0) -> EvaluationReport:
     """Evaluate ``model`` (scorer ``"model"``), ``others`` (``{scorer name: (family, model)}``: champions)
-    and the baselines on the inputs' test artists, in one run (same queries, same bootstrap resamples)."""
+    and the baselines on the inputs' test artists, in one run (same queries, same bootstrap resamples).
+    Inputs without listening data are evaluated by artist identity (:func:`evaluate_by_artist`)."""
+    if inputs.targets is None:
+        return evaluate_by_artist(family, model, inputs, others=others, vectors=vectors, n_boot=n_boot, seed=seed)
     fam = get_family(family)
     split, targets = need(inputs.split, "artist split"), need(inputs.targets, "targets")
     clips = inputs.clips()

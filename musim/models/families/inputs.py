@@ -256,14 +256,16 @@ def _descriptor_rows(frame: Any, keep: np.ndarray) -> np.ndarray | None:
 
 
 def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEATURES, dump_id: str | None = None,
-                  target_metric: str = DEFAULT_TARGET, with_targets: bool = True,
+                  target_metric: str = DEFAULT_TARGET, with_targets: bool | None = None,
                   seed: int = int(SPLIT_DEFAULTS["seed"]),
                   validation_share: float = float(SPLIT_DEFAULTS["validation_share"]),
                   test_share: float | None = None, clips_per_artist: int = 3,
                   track_ids: Sequence[str] | None = None, as_of: dt.datetime | None = None) -> FamilyInputs:
     """Read the inputs (without tensors) from the warehouse: tracks with every feature in ``needs``
     (log-mel always) as of ``as_of`` (point in time, through :func:`musim.features.get_training_frame`),
-    their artists, genres and feature keys, the targets, listeners and the common split.
+    their artists, genres and feature keys, the targets, listeners and the common split. ``with_targets=None``
+    takes the targets when a similarity build exists, else none (a music library without listening data:
+    the families that need no co-listening train, and are evaluated by artist identity).
 
     The split is :func:`split_artists` over the artists that have a log-mel track and targets, with
     :data:`~musim.models.constants.SPLIT_DEFAULTS` unless given, and a test share that adapts to small
@@ -295,6 +297,10 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
     if "descriptors" in needs and descriptors is None:
         log.info("descriptors missing for some tracks: the descriptor baseline is left out")
     targets = split = listeners = None
+    if with_targets is None:  # auto: with the co-listening targets when a similarity build exists
+        with_targets = dump_id is not None or _has_similarity(con)
+        if not with_targets:
+            log.info("no similarity build: the inputs have no listening data (evaluation by artist identity)")
     if with_targets:
         targets = load_pair_targets(con, dump_id=dump_id, metric=target_metric, artist_ids=np.unique(artist))
         listeners = load_catalogue(con, targets.dump_id)
@@ -309,6 +315,16 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
                         [k for k, ok in zip(mel_keys, keep, strict=True) if ok],
                         [k for k, ok in zip(slice_keys, keep, strict=True) if ok], descriptors, targets, split,
                         listeners, clips_per_artist, as_of.isoformat(), current_champions(con))
+
+
+def _has_similarity(con: duckdb.DuckDBPyConnection) -> bool:
+    from musim.models.data import latest_dump
+
+    try:
+        latest_dump(con)
+    except NotFoundError:
+        return False
+    return True
 
 
 def current_champions(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:

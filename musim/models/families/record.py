@@ -92,7 +92,8 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
         if row is not None:
             return FamilyOutcome(registry.get_model(con, row[0]), None, None, reused=True)
     if primary_metric == "auto":
-        primary_metric = choose_primary_metric(int(run.report.test_artists.size))
+        primary_metric = (choose_primary_metric(int(run.report.test_artists.size))
+                          if any(m.startswith("ndcg@") for m in run.report.metrics) else run.report.metrics[0])
     service = feature_service(run.family)
     register_service(con, service)
     trained = run.trained

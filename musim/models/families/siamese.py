@@ -13,7 +13,7 @@ import numpy as np
 from musim.models.constants import SIAMESE
 from musim.models.data import ClipTable
 from musim.models.evaluate import Scorer
-from musim.models.families.base import Family, Trained, need
+from musim.models.families.base import Family, Trained, need, need_listening
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbose: int) -> Trained:
+    need_listening(inputs, SIAMESE)
     from musim.models.train import HyperParams
     from musim.models.train import train as train_siamese
 

@@ -51,3 +51,29 @@ def test_contrastive_trains_registers_serves_and_starts_the_siamese_network(toy,
     assert main(["similar-audio", str(clip), "--family", "contrastive", "--k", "3", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["model_version"] == "contrastive-1" and len(found["artists"]) == 3
+
+
+@pytest.mark.slow
+def test_without_listening_data_families_are_evaluated_by_artist_identity(toy):
+    """A music library without a Last.FM dump: no similarity build, so no co-listening targets. The families that
+    need none train; every family is evaluated on whether a track's nearest tracks are its artist's."""
+    from musim.errors import ParameterError
+    from musim.models.families import load_inputs, run_family
+
+    store = open_store()
+    with warehouse.writer() as con:
+        make_catalogue(con, store, toy)
+        con.execute("DELETE FROM similarity_build")
+        inputs = load_inputs(con, store=store, needs=("log_mel", "descriptors"))
+        assert inputs.targets is None and inputs.split is None and len(inputs) == 75
+        out = run_family("contrastive", con=con, inputs=inputs, params=CONTRASTIVE, n_boot=100, k=5)
+        entry = out.entry
+        assert entry.primary_metric == "auc" and entry.dump_id is None
+        assert {"model", "random", "pixel", "descriptors"} <= set(entry.metrics)
+        assert set(entry.metrics["model"]) == {"auc", "ap", "p1"}
+        assert entry.metrics["random"]["auc"]["mean"] == pytest.approx(0.5, abs=0.1)
+        assert out.decision.against == "random" and out.decision.n_queries == 75
+        desc = run_family("descriptors", con=con, inputs=inputs, n_boot=100)
+        assert desc.entry.primary_metric == "auc" and desc.entry.test_set_id == entry.test_set_id
+        with pytest.raises(ParameterError, match="learns from listening data"):
+            run_family("siamese", con=con, inputs=inputs, params=TINY)
