@@ -25,7 +25,7 @@ from musim.config import Settings, get_settings
 from musim.errors import IngestError
 from musim.ingest.formats import FILE_KIND, detect_format
 from musim.ingest.plays_360k import Scanned360k, merge_plays, register, scan_360k
-from musim.ingest.prescan import Prescan
+from musim.ingest.prescan import Prescan, check_input
 from musim.ingest.staging import check_longest_line, scan_and_stage
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,16 @@ def _insert_prescan_rejects(con: duckdb.DuckDBPyConnection, dump_id: str, kind: 
              [r.reason for r in scan.rejected]])
 
 
+def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: str, kind: str, lines: int) -> None:
+    """Raise: every one of the file's ``lines`` was rejected. A file like that never becomes a dump (nor the
+    default one of ``rejects``, ``similarity build`` and the DAGs): the message says why its lines failed."""
+    reasons = sql.query(con, "ingest/reject_summary.sql", dump_id=dump_id, file_kind=kind).fetchall()
+    why = "; ".join(f"{n:,} {reason} (first: line {line_no})" for reason, n, line_no in reasons[:3])
+    more = f"; {len(reasons) - 3} more reasons" if len(reasons) > 3 else ""
+    raise IngestError(f"{path}: all {lines:,} lines were rejected ({why}{more}); nothing was stored. "
+                      "Is this the right file and format (--format)?")
+
+
 def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | None:
     row = con.execute(
         """SELECT dump_id, format, lines, loaded, rejected, users, artists, file_name, plays_rows,
@@ -83,9 +93,11 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     raise, they are rejected with a reason.
     """
     settings = settings or get_settings()
+    source = check_input(path, "plays")
+    if profiles is not None:
+        profiles = check_input(profiles, "profiles")
     settings.ensure_dirs()
     started = dt.datetime.now(dt.UTC)
-    source = Path(path)
     chosen = detect_format(source, fmt)
     kind = FILE_KIND[chosen]
     with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="ingest-") as scratch, \
@@ -102,6 +114,9 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
             else:
                 scan = scan_and_stage(con, source, "stage_checked", "ingest/stage_1k.sql", Path(scratch))
                 sql.run(con, "ingest/group_1k.sql")
+            if not scan.lines:
+                raise IngestError(f"{source}: the file is empty (0 lines); nothing was stored. Pass a Last.FM "
+                                  "dump (download it again if it should not be empty).")
             existing = _existing(con, scan.sha256)
             if existing is not None:
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
@@ -133,7 +148,7 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows: Scanned360k | No
           pscan: Prescan | None, started: dt.datetime) -> IngestResult:
     dump_id = scan.sha256
     users = artists = 0
-    if scan.lines:
+    if scan.lines:  # (an empty file was refused)
         _insert_prescan_rejects(con, dump_id, kind, scan)
         sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
         merged = merge_plays(con, rows) if rows is not None else None
@@ -156,6 +171,10 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows: Scanned360k | No
                            [dump_id, kind]).fetchone()[0]
     loaded, plays_rows = con.execute(
         "SELECT coalesce(sum(lines), 0), count(*) FROM lastfm_plays WHERE dump_id = ?", [dump_id]).fetchone()
+    if not loaded:
+        _refuse_all_rejected(con, source, dump_id, kind, scan.lines)
+    if pscan is not None and pscan.lines and not profile_counts[1]:
+        _refuse_all_rejected(con, Path(profiles), dump_id, "profiles", pscan.lines)
     if loaded + rejected != scan.lines:
         raise IngestError(
             f"{source}: {scan.lines} lines but {loaded} loaded + {rejected} rejected; nothing was stored. "

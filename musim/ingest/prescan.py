@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -73,12 +76,57 @@ class Prescan:
         return len(self.fixed)
 
 
+#: The file names of a Last.FM dump (plays or events, profiles), as they come; plain or gzipped.
+PLAYS_PATTERNS = ("*artmbid-artname-plays.tsv", "*artmbid-artname-plays.tsv.gz",
+                  "*timestamp-artid-artname-traid-traname.tsv", "*timestamp-artid-artname-traid-traname.tsv.gz")
+PROFILE_PATTERNS = ("*profile.tsv", "*profile.tsv.gz")
+_EXAMPLE = {"plays": "usersha1-artmbid-artname-plays.tsv[.gz] or the 1K userid-timestamp-artid-artname-traid-"
+                     "traname.tsv[.gz]", "profiles": "usersha1-profile.tsv[.gz]"}
+
+
+def check_input(path: str | Path, role: str = "plays") -> Path:
+    """``path`` if it is a readable file; else an :class:`IngestError` saying what is wrong with it and what to
+    pass instead (``role``: ``plays`` for the dump file, ``profiles`` for its profiles file)."""
+    path = Path(path)
+    what = "the profiles file (--profiles)" if role == "profiles" else "the dump file"
+    if path.is_dir():
+        patterns = PROFILE_PATTERNS if role == "profiles" else PLAYS_PATTERNS
+        found = sorted({p.name for pattern in patterns for p in path.glob(pattern) if p.is_file()})
+        inside = f"; it holds {', '.join(found)}" if found else ""
+        raise IngestError(f"{path} is a directory: pass {what} itself ({_EXAMPLE[role]}){inside}")
+    if not path.exists():
+        raise IngestError(f"{path}: no such file; give the path of {what} ({_EXAMPLE[role]})")
+    if not path.is_file():
+        raise IngestError(f"{path}: not a regular file; give the path of {what} ({_EXAMPLE[role]})")
+    with reading(path):
+        with open(path, "rb"):
+            pass
+    return path
+
+
+@contextmanager
+def reading(path: str | Path) -> Iterator[None]:
+    """Turns what reading ``path`` can raise (a truncated or corrupt gzip stream, a read error) into one
+    :class:`IngestError` line naming the file and what to do."""
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise IngestError(f"{path}: the gzip stream is truncated or corrupt ({exc}); nothing was stored. "
+                          "Download the file again (or gunzip -t it to check).") from exc
+    except PermissionError as exc:
+        raise IngestError(f"{path}: cannot be read ({exc.strerror}); make it readable by this user") from exc
+    except IsADirectoryError as exc:
+        raise IngestError(f"{path} is a directory: pass the dump file itself ({_EXAMPLE['plays']})") from exc
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise IngestError(f"{path}: cannot be read ({os.strerror(exc.errno)}); nothing was stored") from exc
+
+
 def is_gzip(path: str | Path) -> bool:
     """Whether the dump file at ``path`` is gzip-compressed (by its magic bytes, whatever its name)."""
-    path = Path(path)
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file; give the path of a Last.FM dump (.tsv or .tsv.gz)")
-    with open(path, "rb") as fh:
+    path = check_input(path)
+    with reading(path), open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
 
 
@@ -203,7 +251,7 @@ def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], N
     filled = 0
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-sha256")
     try:
-        with open_dump(path) as fh:
+        with reading(path), open_dump(path) as fh:
             scan.compressed = isinstance(fh, gzip.GzipFile)
             while True:
                 if len(buf) - filled < CHUNK_BYTES:  # a line longer than a chunk: grow

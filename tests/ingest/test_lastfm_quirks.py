@@ -125,11 +125,6 @@ def test_duplicate_user_artist_rows_are_merged(tmp_path):
         assert _plays(con) == [(U1, "Foo", 10, 3)]
 
 
-def test_empty_file(tmp_path):
-    path = tmp_path / "empty.tsv"
-    path.write_bytes(b"")
-    r = ingest_lastfm(path, fmt="360k")
-    assert (r.lines, r.loaded, r.rejected, r.users) == (0, 0, 0, 0)
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
