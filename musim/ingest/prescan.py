@@ -32,10 +32,13 @@ from typing import BinaryIO
 import numpy as np
 
 from musim.errors import IngestError
+from musim.ingest.prescan_rules import BLANK, LONE_CR_AS, UTF8_LEAD
 
 CHUNK_BYTES = 16 * 1024 * 1024
 _LONE_CR = re.compile(rb"\r(?!\n)")
-_BLANK = re.compile(rb"[ \t\r]*")
+#: A blank line (rule 2 of :mod:`musim.ingest.prescan_rules`).
+BLANK_LINE = re.compile(b"[" + re.escape(BLANK) + b"]*")
+_BLANK_BYTE = np.isin(np.arange(256), list(BLANK))
 
 
 @dataclass(frozen=True)
@@ -142,35 +145,36 @@ def show_bytes(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+_NEED = np.array([n for n, _, _ in UTF8_LEAD], dtype=np.int8)
+_LO = np.array([lo for _, lo, _ in UTF8_LEAD], dtype=np.uint8)
+_HI = np.array([hi for _, _, hi in UTF8_LEAD], dtype=np.uint8)
+
+
 def _utf8_error_offsets(block: memoryview) -> np.ndarray:
     """Offsets of bytes that break UTF-8 in ``block`` (at least one per invalid sequence; none for valid text).
 
-    Vectorised over the non-ASCII bytes only: a lead byte must be followed by exactly the continuation
-    bytes it announces (with the overlong / surrogate / > U+10FFFF limits of RFC 3629 on the second byte),
-    and every continuation byte must belong to such a lead. Same verdict per line as ``bytes.decode``.
+    Vectorised over the non-ASCII bytes only, by the tables of :mod:`musim.ingest.prescan_rules` (as the C
+    scanner): a lead byte must be followed by exactly the continuation bytes it announces, its second byte
+    within the lead's limits, and every continuation byte must belong to such a lead. Same verdict per line
+    as ``bytes.decode``.
     """
     b = np.frombuffer(block, dtype=np.uint8)
     hi = np.flatnonzero(b >= 0x80)
     if not hi.size:
         return hi
     v = b[hi]
-    need = np.zeros(hi.size, dtype=np.int8)
-    need[(v >= 0xC2) & (v <= 0xDF)] = 1
-    need[(v & 0xF0) == 0xE0] = 2
-    need[(v >= 0xF0) & (v <= 0xF4)] = 3
+    need = _NEED[v]
     cont = (v & 0xC0) == 0x80
     lead_ok = need > 0
     padded = np.concatenate([b, np.zeros(3, dtype=np.uint8)])  # a sequence cut by the block's end is invalid
-    for k in (1, 2, 3):
-        follow = padded[hi + k]
-        lead_ok &= (need < k) | ((follow & 0xC0) == 0x80)
     second = padded[hi + 1]
-    lead_ok &= ~(((v == 0xE0) & (second < 0xA0)) | ((v == 0xED) & (second > 0x9F))
-                 | ((v == 0xF0) & (second < 0x90)) | ((v == 0xF4) & (second > 0x8F)))
+    lead_ok &= (second >= _LO[v]) & (second <= _HI[v])
+    for k in (2, 3):
+        lead_ok &= (need < k) | ((padded[hi + k] & 0xC0) == 0x80)
     claimed = np.zeros(b.size + 3, dtype=bool)
     for k in (1, 2, 3):
         claimed[hi[lead_ok & (need >= k)] + k] = True
-    bad = (need > 0) & ~lead_ok | (cont & ~claimed[hi]) | ((need == 0) & ~cont)
+    bad = (need > 0) & ~lead_ok | (cont & ~claimed[hi]) | ((need < 0) & ~cont)
     return hi[bad]
 
 
@@ -196,6 +200,16 @@ def _lone_cr_offsets(buf: bytearray, end: int) -> list[int]:
     return found
 
 
+def _blank_line_starts(buf: bytearray, b: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Where the non-empty blank lines start (empty ones are found apart). Only the lines whose first byte
+    is blank are looked at: a handful in a real dump."""
+    starts = ends - lengths
+    full = np.flatnonzero(lengths > 0)
+    lead = full[_BLANK_BYTE[b[starts[full]]]].tolist()
+    return np.asarray([starts[i] for i in lead if BLANK_LINE.fullmatch(buf, int(starts[i]), int(ends[i]))],
+                      dtype=np.int64)
+
+
 def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int]], tuple[int, int]]:
     """Lines in ``buf[:end]`` (whole lines, the last one maybe without its newline); for each irregular
     one, ``(index of the line in the block, start, stop)`` (usually none); and the longest line's
@@ -211,7 +225,7 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     lengths = np.diff(ends, prepend=-1) - 1  # bytes before each line's newline
     widest = int(np.argmax(lengths))
     longest = (int(lengths[widest]), widest)
-    hits = [nl[1:][lengths[1:nl.size] == 0], nl[:1][nl[:1] == 0],
+    hits = [nl[1:][lengths[1:nl.size] == 0], nl[:1][nl[:1] == 0], _blank_line_starts(buf, b, ends, lengths),
             np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end])]
     found = np.concatenate(hits)
     if not found.size:
@@ -227,7 +241,7 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
 def classify_line(raw: bytes, line_no: int, scan: Prescan) -> None:
     """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR)."""
     scan.irregular.append((line_no, raw))
-    if _BLANK.fullmatch(raw):
+    if BLANK_LINE.fullmatch(raw):
         scan.rejected.append(IrregularLine(line_no, show_bytes(raw), "blank line"))
         return
     try:
@@ -238,7 +252,7 @@ def classify_line(raw: bytes, line_no: int, scan: Prescan) -> None:
             line_no, show_bytes(raw),
             f"invalid UTF-8 (byte 0x{bad} at column {exc.start + 1}); re-encode the file as UTF-8"))
         return
-    scan.fixed.append(FixedLine(line_no, _LONE_CR.sub(b" ", raw)))
+    scan.fixed.append(FixedLine(line_no, _LONE_CR.sub(bytes([LONE_CR_AS]), raw)))
 
 
 def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], None]) -> None:
