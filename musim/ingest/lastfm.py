@@ -1,8 +1,9 @@
 """Ingest a Last.FM dump (360K plays or 1K events, plain or .gz, optional profiles) into the warehouse.
 
-A 360K plays file is scanned in one pass, in C, into integer rows (:mod:`musim.ingest.plays_360k`); a 1K
-events file (and a profiles file) is read and checked by DuckDB into an in-memory scratch database while a
-streaming pre-scan hashes it and finds its irregular lines (:mod:`musim.ingest.staging`). The load into
+A 360K plays file is scanned in one pass, in C, into integer rows (:mod:`musim.ingest.plays_360k`), or read
+by DuckDB like the others (:mod:`musim.ingest.engines` chooses); a 1K events file (and a profiles file) is
+read and checked by DuckDB into an in-memory scratch database while a streaming pre-scan hashes it and finds
+its irregular lines (:mod:`musim.ingest.staging`). The load into
 the warehouse tables is then one DuckDB transaction: a crash or a kill leaves the warehouse exactly as it was, and the rerun produces
 identical tables. A dump is identified by the sha256 of its content, so
 ingesting the same file twice changes nothing. Every physical line is either loaded or recorded in
@@ -15,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -23,8 +24,8 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import IngestError
+from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
-from musim.ingest.plays_360k import Scanned360k, merge_plays, register, scan_360k
 from musim.ingest.prescan import Prescan, check_input
 from musim.ingest.staging import check_longest_line, scan_and_stage
 
@@ -49,6 +50,8 @@ class IngestResult:
     profile_loaded: int = 0
     profile_rejected: int = 0
     seconds: float = 0.0
+    #: the engine that read the file (``c`` or ``duckdb``; empty for a dump ingested before)
+    engine: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -86,8 +89,9 @@ def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | No
 
 
 def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: str = "auto",
-                  settings: Settings | None = None) -> IngestResult:
-    """Ingest one dump file (and optionally its profiles file); return what happened.
+                  settings: Settings | None = None, engine: str | None = None) -> IngestResult:
+    """Ingest one dump file (and optionally its profiles file); return what happened. ``engine`` reads a
+    360K file (``c`` or ``duckdb``; default: :func:`musim.ingest.engines.choose_engine`).
 
     Raises :class:`~musim.errors.IngestError` for a file that cannot be read at all; bad *lines* never
     raise, they are rejected with a reason.
@@ -99,6 +103,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     settings.ensure_dirs()
     started = dt.datetime.now(dt.UTC)
     chosen = detect_format(source, fmt)
+    used = choose_engine(engine) if chosen == "360k" else "duckdb"
     kind = FILE_KIND[chosen]
     with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="ingest-") as scratch, \
             warehouse.writer(settings) as con:
@@ -106,14 +111,16 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
         try:
             sql.run(con, "ingest/scratch.sql")
             rows = None
-            if chosen == "360k":
+            if chosen == "360k" and used == "c":
+                from musim.ingest.plays_360k import register, scan_360k
+
                 scan, rows = scan_360k(source)
                 check_longest_line(source, scan)
                 register(con, rows)
                 sql.run(con, "ingest/group_360k.sql")
             else:
-                scan = scan_and_stage(con, source, "stage_checked", "ingest/stage_1k.sql", Path(scratch))
-                sql.run(con, "ingest/group_1k.sql")
+                scan = scan_and_stage(con, source, "stage_checked", f"ingest/stage_{chosen}.sql", Path(scratch))
+                sql.run(con, "ingest/group_staged.sql", format=chosen, fixed_from=scan.staged_rows)
             if not scan.lines:
                 raise IngestError(f"{source}: the file is empty (0 lines); nothing was stored. Pass a Last.FM "
                                   "dump (download it again if it should not be empty).")
@@ -130,6 +137,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                      scan.sha256[:12], source.name, scan.lines, (dt.datetime.now(dt.UTC) - started).total_seconds())
             try:
                 result = _load(con, chosen, kind, source, scan, rows, profiles, pscan, started)
+                result = replace(result, engine=used)
                 committing = dt.datetime.now(dt.UTC)
                 con.execute("COMMIT")
                 log.debug("loaded %.1f s after the start; committed in %.1f s", (committing - started).total_seconds(),
@@ -144,14 +152,18 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     return result
 
 
-def _load(con, chosen, kind, source: Path, scan: Prescan, rows: Scanned360k | None, profiles,
+def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
           pscan: Prescan | None, started: dt.datetime) -> IngestResult:
     dump_id = scan.sha256
     users = artists = 0
     if scan.lines:  # (an empty file was refused)
         _insert_prescan_rejects(con, dump_id, kind, scan)
         sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
-        merged = merge_plays(con, rows) if rows is not None else None
+        merged = None
+        if rows is not None:  # the C engine's rows: merged per user run in C
+            from musim.ingest.plays_360k import merge_plays
+
+            merged = merge_plays(con, rows)
         if merged is not None:
             con.register("merged_plays", merged)
             sql.run(con, "ingest/insert_merged_plays.sql", dump_id=dump_id)

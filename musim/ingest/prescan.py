@@ -73,6 +73,8 @@ class Prescan:
     compressed: bool = False
     #: ``(bytes, line number)`` of the longest line.
     longest_line: tuple[int, int] = (0, 0)
+    #: rows DuckDB read from the file in one go (staging only); the fixed lines' rows come after them
+    staged_rows: int = 0
 
     @property
     def lone_cr_lines(self) -> int:

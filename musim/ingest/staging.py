@@ -128,6 +128,7 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
             raise IngestError(f"{path}: DuckDB could not read it ({first}); nothing was stored. "
                               "Download the file again.") from exc
     check_longest_line(path, scan)
+    scan.staged_rows = main_rows
     try:
         counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
         expected = scan.lines - len(scan.irregular) + sum(counts)

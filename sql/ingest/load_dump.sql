@@ -1,6 +1,6 @@
 -- Load a scanned or staged plays/events file into the warehouse tables for dump $dump_id.
 -- Runs inside the ingest transaction: all of it lands, or none of it.
--- It starts from what sql/ingest/group_360k.sql or group_1k.sql prepared:
+-- It starts from what sql/ingest/group_360k.sql (C engine) or group_staged.sql (DuckDB) prepared:
 --   stage_user (user_ref, user_raw, user_key, reason, lines) and stage_spelling_ref (spelling_ref, name_raw,
 --   mbid_text, reason, lines): the distinct user ids and artist spellings of the lines that passed the line
 --   checks, each checked once here rather than once per line;
