@@ -11,6 +11,7 @@ are always read by DuckDB.
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 
@@ -26,7 +27,7 @@ ENV = "MUSIM_INGEST_ENGINE"
 def c_scanner_missing() -> str | None:
     """Why the C scanner cannot be used here (``None`` when it can)."""
     try:
-        from musim.ingest import _scan360k  # noqa: F401
+        importlib.import_module("musim.ingest._scan360k")
     except ImportError as exc:
         return str(exc)
     return None

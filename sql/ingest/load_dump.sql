@@ -81,7 +81,9 @@ WITH per_key AS (
            -- most lines, then the spelling given with a valid MBID, then one with capitals, then by text
            arg_max(raw_name, {'l': lines, 'm': mbid IS NOT NULL, 'u': raw_name <> lower(raw_name), 'n': raw_name})
                FILTER (WHERE raw_name <> '') AS name,
-           arg_max(name_norm, lines) FILTER (WHERE name_norm <> '') AS name_norm
+           -- the display name's own normal form (the same order: a tie in lines never picks at random)
+           arg_max(name_norm, {'l': lines, 'm': mbid IS NOT NULL, 'u': raw_name <> lower(raw_name), 'n': raw_name})
+               FILTER (WHERE name_norm <> '') AS name_norm
     FROM stage_spelling
     GROUP BY artist_key
 ),
