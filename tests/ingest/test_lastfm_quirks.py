@@ -1,4 +1,4 @@
-"""Every quirk of the real dump, one by one: each line is loaded or rejected with a reason."""
+"""Every quirk of the real dump, one by one, on both 360K engines: each line is loaded or rejected with a reason."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ from musim import warehouse
 from musim.errors import IngestError
 from musim.ingest.lastfm import ingest_lastfm
 from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, tiny_dump, write_lines
+
+
+@pytest.fixture(autouse=True, params=["c", "duckdb"])
+def engine(request, monkeypatch):
+    """Every quirk on both 360K engines (tests/ingest/test_engines.py compares their tables)."""
+    monkeypatch.setenv("MUSIM_INGEST_ENGINE", request.param)
+    return request.param
 
 
 def _names(con):
