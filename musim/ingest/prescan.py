@@ -240,9 +240,13 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     return n_lines, lines, longest
 
 
-def classify_line(raw: bytes, line_no: int, scan: Prescan) -> None:
-    """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR)."""
+def classify_line(raw: bytes, line_no: int, scan: Prescan, *, newline: bool = False) -> None:
+    """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR).
+    ``newline``: the line ends with a newline in the file, so a carriage return just before it ends the line
+    (rule 1 of :mod:`musim.ingest.prescan_rules`) and is not part of it."""
     scan.irregular.append((line_no, raw))
+    if newline and raw.endswith(b"\r"):
+        raw = raw[:-1]
     if BLANK_LINE.fullmatch(raw):
         scan.rejected.append(IrregularLine(line_no, show_bytes(raw), "blank line"))
         return
@@ -307,7 +311,7 @@ def prescan(path: str | Path) -> Prescan:
         buf = block.obj
         n_lines, irregular, (width, idx) = _scan_block(buf, len(block))
         for i, start, stop in irregular:
-            classify_line(bytes(buf[start:stop]), scan.lines + i + 1, scan)
+            classify_line(bytes(buf[start:stop]), scan.lines + i + 1, scan, newline=stop < len(block))
         if width > scan.longest_line[0]:
             scan.longest_line = (width, scan.lines + idx + 1)
         scan.lines += n_lines
