@@ -5,9 +5,10 @@ skips empty lines and (with ``ignore_errors``) drops lines with invalid UTF-8. S
 ('\\n'-separated) keeps its number and ends up loaded or rejected, this pass
 
 - hashes the content (sha256 of the decompressed bytes: the dump id) and counts lines and bytes;
-- finds the few *irregular* lines, the only ones DuckDB may not read as exactly one row: empty lines,
-  lines with invalid UTF-8 (both rejected here, with their line number and raw text) and lines with a
-  lone carriage return (kept: :attr:`Prescan.fixed` holds them with the CR turned into a space).
+- finds the few *irregular* lines, the only ones DuckDB may not read as exactly one row, by the pre-scan
+  rules of :mod:`musim.ingest.prescan_rules` (the C scanner follows the same): blank lines and lines with
+  invalid UTF-8 (both rejected here, with their line number and raw text) and lines with a lone carriage
+  return (kept: :attr:`Prescan.fixed` holds them with the CR turned into a space).
 
 :mod:`musim.ingest.staging` then maps DuckDB's rows back to physical lines with what this pass found.
 The pass is cheap per byte: one reused buffer, ``bytes.count``/``find`` at memchr speed, the sha256 on a
