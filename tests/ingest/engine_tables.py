@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from musim import warehouse
 from musim.config import Settings, get_settings
 from musim.errors import IngestError
+from musim.ingest.engines import c_scanner_missing
 from musim.ingest.lastfm import ingest_lastfm
 from tests.lastfm_files import MB_A, MB_B, MB_C, U1, U2, U3
+
+#: For tests of the C engine: skipped where the extension is not built (then DuckDB reads 360K files).
+needs_c_scanner = pytest.mark.skipif(c_scanner_missing() is not None,
+                                     reason=f"the C scanner is not built here ({c_scanner_missing()})")
 
 #: What each table holds, in an order independent of how it was stored.
 TABLES = {

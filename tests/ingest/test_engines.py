@@ -12,7 +12,7 @@ import pytest
 from musim.errors import ConfigError
 from musim.ingest import engines
 from musim.ingest.lastfm import ingest_lastfm
-from tests.ingest.engine_tables import QUIRK_LINES, ingest_with, physical_lines
+from tests.ingest.engine_tables import QUIRK_LINES, ingest_with, needs_c_scanner, physical_lines
 from tests.lastfm_files import tiny_dump, write_lines
 
 
@@ -26,6 +26,7 @@ def no_c_scanner(monkeypatch):
     engines.c_scanner_missing.cache_clear()
 
 
+@needs_c_scanner
 def test_the_c_scanner_is_the_default_where_it_is_built(monkeypatch):
     monkeypatch.delenv(engines.ENV, raising=False)
     assert engines.choose_engine() == "c"
@@ -50,6 +51,7 @@ def test_an_unknown_engine_is_a_config_error(monkeypatch):
         engines.choose_engine()
 
 
+@needs_c_scanner
 @pytest.mark.parametrize("gz", [False, True])
 def test_both_engines_load_identical_tables_from_the_quirk_file(tmp_path, gz):
     path = write_lines(tmp_path / "quirks.tsv", QUIRK_LINES, newline_at_end=False, gz=gz)

@@ -20,9 +20,8 @@ from hypothesis import strategies as st
 from musim import warehouse
 from musim.ingest import prescan as prescan_module
 from musim.ingest.lastfm import ingest_lastfm
-from musim.ingest.plays_360k import scan_360k
 from musim.ingest.prescan import prescan
-from tests.ingest.engine_tables import ingest_with, physical_lines, settings_for
+from tests.ingest.engine_tables import ingest_with, needs_c_scanner, physical_lines, settings_for
 from tests.lastfm_files import MB_A, MB_B, U1, U2, U3
 
 EXAMPLES = int(os.environ.get("MUSIM_FUZZ_EXAMPLES", "20"))
@@ -82,6 +81,7 @@ def warehouses(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.mark.slow
+@needs_c_scanner
 @FUZZ
 @given(data=plays_file(), gz=st.booleans(), chunk=CHUNKS)
 def test_both_engines_load_the_same_tables_and_account_for_every_line(warehouses, data, gz, chunk):
@@ -102,10 +102,13 @@ def test_both_engines_load_the_same_tables_and_account_for_every_line(warehouses
     assert len(set(line_nos)) == len(line_nos) == c_outcome.rejected and set(line_nos) <= set(range(1, lines + 1))
 
 
+@needs_c_scanner
 @settings(FUZZ, max_examples=EXAMPLES * 5)
 @given(data=plays_file(), chunk=CHUNKS)
 def test_the_c_scanner_and_the_python_prescan_reject_the_same_lines(data, chunk):
     """The pre-scan rules (musim.ingest.prescan_rules), as C and as numpy: same lines, same reasons."""
+    from musim.ingest.plays_360k import scan_360k
+
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(prescan_module, "CHUNK_BYTES", chunk):
         path = _write(Path(tmp), data, gz=False)
         by_c, _ = scan_360k(path)

@@ -7,10 +7,11 @@ import pytest
 from musim import warehouse
 from musim.errors import IngestError
 from musim.ingest.lastfm import ingest_lastfm
+from tests.ingest.engine_tables import needs_c_scanner
 from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, tiny_dump, write_lines
 
 
-@pytest.fixture(autouse=True, params=["c", "duckdb"])
+@pytest.fixture(autouse=True, params=[pytest.param("c", marks=needs_c_scanner), "duckdb"])
 def engine(request, monkeypatch):
     """Every quirk on both 360K engines (tests/ingest/test_engines.py compares their tables)."""
     monkeypatch.setenv("MUSIM_INGEST_ENGINE", request.param)
