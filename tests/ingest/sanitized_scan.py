@@ -58,8 +58,7 @@ def main(extension: str, examples: int) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from tests.ingest.engine_tables import QUIRK_LINES
-    from tests.ingest.test_fuzz import plays_file
+    from tests.ingest.corpus import QUIRK_LINES, plays_file
 
     with tempfile.TemporaryDirectory() as tmp:
         quirks = Path(tmp) / "quirks.tsv"

@@ -12,7 +12,8 @@ import pytest
 from musim.errors import ConfigError
 from musim.ingest import engines
 from musim.ingest.lastfm import ingest_lastfm
-from tests.ingest.engine_tables import QUIRK_LINES, ingest_with, needs_c_scanner, physical_lines
+from tests.ingest.corpus import QUIRK_LINES
+from tests.ingest.engine_tables import ingest_with, needs_c_scanner, physical_lines
 from tests.lastfm_files import tiny_dump, write_lines
 
 

@@ -21,47 +21,12 @@ from musim import warehouse
 from musim.ingest import prescan as prescan_module
 from musim.ingest.lastfm import ingest_lastfm
 from musim.ingest.prescan import prescan
+from tests.ingest.corpus import MBIDS, NAMES, NASTY, USERS, plays_file
 from tests.ingest.engine_tables import ingest_with, needs_c_scanner, physical_lines, settings_for
-from tests.lastfm_files import MB_A, MB_B, U1, U2, U3
 
 EXAMPLES = int(os.environ.get("MUSIM_FUZZ_EXAMPLES", "20"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-USERS = st.sampled_from([U1, U2, U3, "", " ", f" {U1} ", U1.upper(), "nothex" + "0" * 34, U2[:39]])
-MBIDS = st.sampled_from([MB_A, MB_B, "", "not-a-uuid", f" {MB_A} ", MB_A.upper()])
-NAMES = st.one_of(st.sampled_from(["Foo", "foo", " Foo  Fighters ", "[unknown]", "", "Björk", "\"quoted\"", "x" * 3000]),
-                  st.text(st.characters(codec="utf-8", exclude_characters="\t\n"), max_size=12))
-PLAYS = st.one_of(st.integers(-5, 10**6).map(str),
-                  st.sampled_from(["", "007", "+5", "-0", " 7 ", "2.5", "1e3", "0x10", "1_000", "5x",
-                                   "123456789012345678", "1234567890123456789", "99999999999999999999"]))
-#: Bytes that make lines irregular: invalid UTF-8 (lone continuation, cut sequences, surrogates, overlong
-#: forms), NUL, CR, a BOM, tabs, a newline (a split line).
-NASTY = st.sampled_from([b"\xff", b"\x80", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80",
-                         b"\x00", b"\r", b"\r\r", b"\xef\xbb\xbf", b"\t", b" ", b"\n", b"\r\n", b"\xc3\xa9"])
-
-
-@st.composite
-def plays_line(draw) -> bytes:
-    fields = [draw(USERS), draw(MBIDS), draw(NAMES), draw(PLAYS)]
-    if draw(st.booleans()):  # a field too few or too many
-        fields = fields[:-1] if draw(st.booleans()) else [*fields, draw(PLAYS)]
-    line = "\t".join(fields).encode()
-    for _ in range(draw(st.integers(0, 2))):  # nasty bytes anywhere
-        at = draw(st.integers(0, len(line)))
-        line = line[:at] + draw(NASTY) + line[at:]
-    return line
-
-
-@st.composite
-def plays_file(draw) -> bytes:
-    lines = draw(st.lists(st.one_of(plays_line(), st.binary(max_size=20)), max_size=25))
-    ending = draw(st.sampled_from([b"\n", b"\r\n"]))
-    data = ending.join(lines)
-    if lines and draw(st.booleans()):
-        data += ending  # else: no newline at the end of the file
-    return b"#" + data if data.startswith(b"\x1f\x8b") else data  # (those two bytes make it a gzip file)
-
 
 #: Blocks of a few bytes (lines cut across blocks, lines longer than a block) as well as the usual size.
 CHUNKS = st.sampled_from([5, 64, 4096, prescan_module.CHUNK_BYTES])
