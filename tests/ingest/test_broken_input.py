@@ -12,7 +12,15 @@ from musim.cli import main
 from musim.errors import IngestError
 from musim.ingest.landing import LandedDump, ingest_landed, new_dumps
 from musim.ingest.lastfm import ingest_lastfm
+from tests.ingest.engine_tables import needs_c_scanner
 from tests.lastfm_files import MB_A, U1, U2, tiny_dump, write_lines
+
+
+@pytest.fixture(autouse=True, params=[pytest.param("c", marks=needs_c_scanner), "duckdb"])
+def engine(request, monkeypatch):
+    """Every refusal on both 360K engines."""
+    monkeypatch.setenv("MUSIM_INGEST_ENGINE", request.param)
+    return request.param
 
 
 def _stored(con) -> dict[str, int]:
