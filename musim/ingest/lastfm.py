@@ -132,6 +132,9 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
             if profiles is not None:
                 pscan = scan_and_stage(con, Path(profiles), "stage_profiles", "ingest/stage_profiles.sql",
                                        Path(scratch))
+                if not pscan.lines:
+                    raise IngestError(f"{profiles}: the profiles file is empty (0 lines); nothing was stored. "
+                                      "Pass its usersha1-profile.tsv, or leave --profiles out.")
             con.execute("BEGIN TRANSACTION")
             log.info("dump %s (%s): %d lines pre-scanned and staged in %.1f s; loading them in one transaction",
                      scan.sha256[:12], source.name, scan.lines, (dt.datetime.now(dt.UTC) - started).total_seconds())
@@ -155,24 +158,22 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
 def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
           pscan: Prescan | None, started: dt.datetime) -> IngestResult:
     dump_id = scan.sha256
-    users = artists = 0
-    if scan.lines:  # (an empty file was refused)
-        _insert_prescan_rejects(con, dump_id, kind, scan)
-        sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
-        merged = None
-        if rows is not None:  # the C engine's rows: merged per user run in C
-            from musim.ingest.plays_360k import merge_plays
+    _insert_prescan_rejects(con, dump_id, kind, scan)
+    sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
+    merged = None
+    if rows is not None:  # the C engine's rows: merged per user run in C
+        from musim.ingest.plays_360k import merge_plays
 
-            merged = merge_plays(con, rows)
-        if merged is not None:
-            con.register("merged_plays", merged)
-            sql.run(con, "ingest/insert_merged_plays.sql", dump_id=dump_id)
-        else:
-            sql.run(con, "ingest/insert_plays.sql", dump_id=dump_id)
-        users, artists = con.execute("""SELECT (SELECT count(DISTINCT user_id) FROM stage_user_map),
-                                               (SELECT count(DISTINCT artist_id) FROM stage_spelling_map)""").fetchone()
+        merged = merge_plays(con, rows)
+    if merged is not None:
+        con.register("merged_plays", merged)
+        sql.run(con, "ingest/insert_merged_plays.sql", dump_id=dump_id)
+    else:
+        sql.run(con, "ingest/insert_plays.sql", dump_id=dump_id)
+    users, artists = con.execute("""SELECT (SELECT count(DISTINCT user_id) FROM stage_user_map),
+                                           (SELECT count(DISTINCT artist_id) FROM stage_spelling_map)""").fetchone()
     profile_counts = (0, 0, 0)
-    if pscan is not None and pscan.lines:
+    if pscan is not None:
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
         sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id)
         prej = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = 'profiles'",
@@ -185,7 +186,7 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
         "SELECT coalesce(sum(lines), 0), count(*) FROM lastfm_plays WHERE dump_id = ?", [dump_id]).fetchone()
     if not loaded:
         _refuse_all_rejected(con, source, dump_id, kind, scan.lines)
-    if pscan is not None and pscan.lines and not profile_counts[1]:
+    if pscan is not None and not profile_counts[1]:
         _refuse_all_rejected(con, Path(profiles), dump_id, "profiles", pscan.lines)
     if loaded + rejected != scan.lines:
         raise IngestError(

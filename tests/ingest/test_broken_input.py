@@ -63,6 +63,13 @@ def test_a_profiles_file_whose_every_line_is_rejected_is_refused(tmp_path):
     _nothing_stored()
 
 
+def test_an_empty_profiles_file_is_refused(tmp_path):
+    (tmp_path / "profiles.tsv").write_bytes(b"")
+    with pytest.raises(IngestError, match="profiles.tsv: the profiles file is empty"):
+        ingest_lastfm(tiny_dump(tmp_path / "plays.tsv"), profiles=tmp_path / "profiles.tsv")
+    _nothing_stored()
+
+
 def test_the_cli_exits_2_with_one_line(tmp_path, capsys):
     path = tmp_path / "empty.tsv"
     path.write_bytes(b"")
