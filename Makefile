@@ -5,9 +5,9 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench bench-quick lock up clean
+.PHONY: install demo test test-fast test-sanitizers lint bench bench-quick lock up clean
 
-$(STAMP): requirements.lock pyproject.toml musim/ingest/_scan360k.c
+$(STAMP): requirements.lock pyproject.toml musim/ingest/_scan360k.c musim/ingest/_prescan_rules.h
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "uv==0.13.9"
 	VIRTUAL_ENV=$(VENV) $(UV) pip sync -q requirements.lock
@@ -32,6 +32,9 @@ test: $(STAMP) | /usr/bin/chromium  ## the whole test suite (what CI runs)
 
 test-fast: $(STAMP)  ## skip the slow tests
 	$(PY) -m pytest -q -m "not slow"
+
+test-sanitizers: $(STAMP)  ## the C scanner built with ASan+UBSan (build/asan/) over the quirk file and a fuzz corpus (part of `make test`)
+	$(PY) -m pytest -q -p no:cacheprovider tests/ingest/test_scan360k_sanitizers.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check musim dags plugins tests benchmarks

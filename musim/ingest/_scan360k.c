@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_prescan_rules.h" /* the pre-scan rules, generated from musim/ingest/prescan_rules.py */
+
 /* ---------- a growable array of plain values ---------- */
 
 typedef struct {
@@ -257,23 +259,19 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     return self->out ? 0 : -1;
 }
 
-/* RFC 3629 UTF-8, as Python's strict decoder: 1 when valid. */
+/* RFC 3629 UTF-8, as Python's strict decoder (the tables of _prescan_rules.h): 1 when valid. */
 static int valid_utf8(const unsigned char *p, size_t n) {
     size_t i = 0;
     while (i < n) {
         unsigned c = p[i];
         if (c < 0x80) { i++; continue; }
-        size_t need;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) need = 1;
-        else if (c >= 0xE0 && c <= 0xEF) { need = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
-        else if (c >= 0xF0 && c <= 0xF4) { need = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
-        else return 0;
-        if (i + need >= n) return 0; /* cut short by the line's end */
-        if (p[i + 1] < lo || p[i + 1] > hi) return 0;
-        for (size_t k = 2; k <= need; k++)
+        int need = PRESCAN_UTF8_NEED[c];
+        if (need < 0) return 0;
+        if (i + (size_t)need >= n) return 0; /* cut short by the line's end */
+        if (p[i + 1] < PRESCAN_UTF8_LO[c] || p[i + 1] > PRESCAN_UTF8_HI[c]) return 0;
+        for (int k = 2; k <= need; k++)
             if ((p[i + k] & 0xC0) != 0x80) return 0;
-        i += need + 1;
+        i += (size_t)need + 1;
     }
     return 1;
 }
@@ -300,7 +298,16 @@ static int parse_plays(const char *p, size_t n, int64_t *value, int *canonical) 
     return 1;
 }
 
+/* Whether a line is made only of blank bytes (the pre-scan's blank line). */
+static int is_blank(const char *line, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!PRESCAN_BLANK[(unsigned char)line[i]]) return 0;
+    return 1;
+}
+
+/* A rejected line: a blank one is IRREGULAR (rejected as the pre-scan rejects it), whatever else is wrong. */
 static int push_event(Scanner *self, int kind, int64_t line_no, const char *line, size_t length) {
+    if (kind != EV_NOT_CANONICAL && is_blank(line, length)) kind = EV_IRREGULAR;
     if (vec_reserve(&self->events, 1)) return -1;
     event e = {kind, line_no, line, length};
     VEC_PUSH(self->events, event, e);
@@ -340,23 +347,21 @@ static int parse_line(Scanner *self, const char *line, size_t n, int64_t line_no
     }
     for (; i < n; i++) {
         high |= p[i];
-        cr |= p[i] == '\r' ? 0x80 : 0;
+        cr |= p[i] == PRESCAN_CR ? 0x80 : 0;
     }
     if ((high & 0x8080808080808080ULL) && !valid_utf8(p, n))
         return push_event(self, EV_IRREGULAR, line_no, line, n);
     if (cr & 0x8080808080808080ULL) {
         /* A lone carriage return inside a line does not end it: it stands for a space. The line is read
            from a fixed copy (kept until the scanner goes). A line of nothing but blanks stays irregular. */
-        int solid = 0;
-        for (i = 0; i < n; i++) solid |= p[i] != ' ' && p[i] != '\t' && p[i] != '\r';
-        if (!solid) return push_event(self, EV_IRREGULAR, line_no, line, n);
+        if (is_blank(line, n)) return push_event(self, EV_IRREGULAR, line_no, line, n);
         char *copy = malloc(n ? n : 1);
         if (!copy || vec_reserve(&self->fixed, 1)) { free(copy); return -1; }
         VEC_PUSH(self->fixed, char *, copy);
-        for (i = 0; i < n; i++) copy[i] = line[i] == '\r' ? ' ' : line[i];
+        for (i = 0; i < n; i++) copy[i] = p[i] == PRESCAN_CR ? (char)PRESCAN_LONE_CR_AS : line[i];
         return parse_line(self, copy, n, line_no, out, prev);
     }
-    /* (a blank line cannot pass the plays check: Python tells blank lines apart among the events) */
+    /* (a blank line cannot pass the plays check: push_event tells it apart) */
     const char *stop = line + n;
     const char *t1 = memchr(line, '\t', n);
     const char *t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(stop - t1 - 1)) : NULL;
@@ -441,7 +446,7 @@ static int scan_block(Scanner *self, const char *base, size_t n, int64_t first_l
         size_t e = nl ? (size_t)(nl - base) : n;
         if ((int64_t)(e - s) > self->longest) { self->longest = (int64_t)(e - s); self->longest_line = line_no; }
         size_t end = e;
-        if (nl && end > s && base[end - 1] == '\r') end--; /* a Windows line ending */
+        if (nl && end > s && base[end - 1] == PRESCAN_CR) end--; /* a Windows line ending */
         int rc = parse_line(self, base + s, end - s, line_no, &batch[count], have_last ? &last : NULL);
         if (rc < 0) return -1;
         if (rc == 1) {

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from musim.errors import IngestError
-from musim.ingest.prescan import open_dump
+from musim.ingest.prescan import open_dump, reading
 
 Format = Literal["360k", "1k"]
 
@@ -27,7 +27,7 @@ def detect_format(path: str | Path, requested: str = "auto") -> Format:
     if "timestamp-artid-artname-traid-traname" in name:
         return "1k"
     counts: dict[int, int] = {}
-    with open_dump(path) as fh:
+    with reading(path), open_dump(path) as fh:
         for i, raw in enumerate(fh):
             if i >= 200:
                 break

@@ -23,10 +23,7 @@ from pathlib import Path
 from musim import warehouse
 from musim.config import Settings, get_settings
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-
-PLAYS_PATTERNS = ("*artmbid-artname-plays.tsv", "*artmbid-artname-plays.tsv.gz",
-                  "*timestamp-artid-artname-traid-traname.tsv", "*timestamp-artid-artname-traid-traname.tsv.gz")
-PROFILE_PATTERNS = ("*profile.tsv", "*profile.tsv.gz")
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS
 
 
 @dataclass(frozen=True)

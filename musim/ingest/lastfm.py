@@ -1,8 +1,9 @@
 """Ingest a Last.FM dump (360K plays or 1K events, plain or .gz, optional profiles) into the warehouse.
 
-A 360K plays file is scanned in one pass, in C, into integer rows (:mod:`musim.ingest.plays_360k`); a 1K
-events file (and a profiles file) is read and checked by DuckDB into an in-memory scratch database while a
-streaming pre-scan hashes it and finds its irregular lines (:mod:`musim.ingest.staging`). The load into
+A 360K plays file is scanned in one pass, in C, into integer rows (:mod:`musim.ingest.plays_360k`), or read
+by DuckDB like the others (:mod:`musim.ingest.engines` chooses); a 1K events file (and a profiles file) is
+read and checked by DuckDB into an in-memory scratch database while a streaming pre-scan hashes it and finds
+its irregular lines (:mod:`musim.ingest.staging`). The load into
 the warehouse tables is then one DuckDB transaction: a crash or a kill leaves the warehouse exactly as it was, and the rerun produces
 identical tables. A dump is identified by the sha256 of its content, so
 ingesting the same file twice changes nothing. Every physical line is either loaded or recorded in
@@ -15,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -23,9 +24,9 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import IngestError
+from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
-from musim.ingest.plays_360k import Scanned360k, merge_plays, register, scan_360k
-from musim.ingest.prescan import Prescan
+from musim.ingest.prescan import Prescan, check_input
 from musim.ingest.staging import check_longest_line, scan_and_stage
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class IngestResult:
     profile_loaded: int = 0
     profile_rejected: int = 0
     seconds: float = 0.0
+    #: the engine that read the file (``c`` or ``duckdb``; empty for a dump ingested before)
+    engine: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -61,6 +64,16 @@ def _insert_prescan_rejects(con: duckdb.DuckDBPyConnection, dump_id: str, kind: 
                SELECT ?, ?, unnest(?), unnest(?), unnest(?)""",
             [dump_id, kind, [r.line_no for r in scan.rejected], [r.raw for r in scan.rejected],
              [r.reason for r in scan.rejected]])
+
+
+def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: str, kind: str, lines: int) -> None:
+    """Raise: every one of the file's ``lines`` was rejected. A file like that never becomes a dump (nor the
+    default one of ``rejects``, ``similarity build`` and the DAGs): the message says why its lines failed."""
+    reasons = sql.query(con, "ingest/reject_summary.sql", dump_id=dump_id, file_kind=kind).fetchall()
+    why = "; ".join(f"{n:,} {reason} (first: line {line_no})" for reason, n, line_no in reasons[:3])
+    more = f"; {len(reasons) - 3} more reasons" if len(reasons) > 3 else ""
+    raise IngestError(f"{path}: all {lines:,} lines were rejected ({why}{more}); nothing was stored. "
+                      "Is this the right file and format (--format)?")
 
 
 def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | None:
@@ -76,17 +89,21 @@ def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | No
 
 
 def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: str = "auto",
-                  settings: Settings | None = None) -> IngestResult:
-    """Ingest one dump file (and optionally its profiles file); return what happened.
+                  settings: Settings | None = None, engine: str | None = None) -> IngestResult:
+    """Ingest one dump file (and optionally its profiles file); return what happened. ``engine`` reads a
+    360K file (``c`` or ``duckdb``; default: :func:`musim.ingest.engines.choose_engine`).
 
     Raises :class:`~musim.errors.IngestError` for a file that cannot be read at all; bad *lines* never
     raise, they are rejected with a reason.
     """
     settings = settings or get_settings()
+    source = check_input(path, "plays")
+    if profiles is not None:
+        profiles = check_input(profiles, "profiles")
     settings.ensure_dirs()
     started = dt.datetime.now(dt.UTC)
-    source = Path(path)
     chosen = detect_format(source, fmt)
+    used = choose_engine(engine) if chosen == "360k" else "duckdb"
     kind = FILE_KIND[chosen]
     with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="ingest-") as scratch, \
             warehouse.writer(settings) as con:
@@ -94,14 +111,19 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
         try:
             sql.run(con, "ingest/scratch.sql")
             rows = None
-            if chosen == "360k":
+            if chosen == "360k" and used == "c":
+                from musim.ingest.plays_360k import register, scan_360k
+
                 scan, rows = scan_360k(source)
                 check_longest_line(source, scan)
                 register(con, rows)
                 sql.run(con, "ingest/group_360k.sql")
             else:
-                scan = scan_and_stage(con, source, "stage_checked", "ingest/stage_1k.sql", Path(scratch))
-                sql.run(con, "ingest/group_1k.sql")
+                scan = scan_and_stage(con, source, "stage_checked", f"ingest/stage_{chosen}.sql", Path(scratch))
+                sql.run(con, "ingest/group_staged.sql", format=chosen, fixed_from=scan.staged_rows)
+            if not scan.lines:
+                raise IngestError(f"{source}: the file is empty (0 lines); nothing was stored. Pass a Last.FM "
+                                  "dump (download it again if it should not be empty).")
             existing = _existing(con, scan.sha256)
             if existing is not None:
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
@@ -110,11 +132,15 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
             if profiles is not None:
                 pscan = scan_and_stage(con, Path(profiles), "stage_profiles", "ingest/stage_profiles.sql",
                                        Path(scratch))
+                if not pscan.lines:
+                    raise IngestError(f"{profiles}: the profiles file is empty (0 lines); nothing was stored. "
+                                      "Pass its usersha1-profile.tsv, or leave --profiles out.")
             con.execute("BEGIN TRANSACTION")
             log.info("dump %s (%s): %d lines pre-scanned and staged in %.1f s; loading them in one transaction",
                      scan.sha256[:12], source.name, scan.lines, (dt.datetime.now(dt.UTC) - started).total_seconds())
             try:
                 result = _load(con, chosen, kind, source, scan, rows, profiles, pscan, started)
+                result = replace(result, engine=used)
                 committing = dt.datetime.now(dt.UTC)
                 con.execute("COMMIT")
                 log.debug("loaded %.1f s after the start; committed in %.1f s", (committing - started).total_seconds(),
@@ -129,23 +155,25 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     return result
 
 
-def _load(con, chosen, kind, source: Path, scan: Prescan, rows: Scanned360k | None, profiles,
+def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
           pscan: Prescan | None, started: dt.datetime) -> IngestResult:
     dump_id = scan.sha256
-    users = artists = 0
-    if scan.lines:
-        _insert_prescan_rejects(con, dump_id, kind, scan)
-        sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
-        merged = merge_plays(con, rows) if rows is not None else None
-        if merged is not None:
-            con.register("merged_plays", merged)
-            sql.run(con, "ingest/insert_merged_plays.sql", dump_id=dump_id)
-        else:
-            sql.run(con, "ingest/insert_plays.sql", dump_id=dump_id)
-        users, artists = con.execute("""SELECT (SELECT count(DISTINCT user_id) FROM stage_user_map),
-                                               (SELECT count(DISTINCT artist_id) FROM stage_spelling_map)""").fetchone()
+    _insert_prescan_rejects(con, dump_id, kind, scan)
+    sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
+    merged = None
+    if rows is not None:  # the C engine's rows: merged per user run in C
+        from musim.ingest.plays_360k import merge_plays
+
+        merged = merge_plays(con, rows)
+    if merged is not None:
+        con.register("merged_plays", merged)
+        sql.run(con, "ingest/insert_merged_plays.sql", dump_id=dump_id)
+    else:
+        sql.run(con, "ingest/insert_plays.sql", dump_id=dump_id)
+    users, artists = con.execute("""SELECT (SELECT count(DISTINCT user_id) FROM stage_user_map),
+                                           (SELECT count(DISTINCT artist_id) FROM stage_spelling_map)""").fetchone()
     profile_counts = (0, 0, 0)
-    if pscan is not None and pscan.lines:
+    if pscan is not None:
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
         sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id)
         prej = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = 'profiles'",
@@ -156,6 +184,10 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows: Scanned360k | No
                            [dump_id, kind]).fetchone()[0]
     loaded, plays_rows = con.execute(
         "SELECT coalesce(sum(lines), 0), count(*) FROM lastfm_plays WHERE dump_id = ?", [dump_id]).fetchone()
+    if not loaded:
+        _refuse_all_rejected(con, source, dump_id, kind, scan.lines)
+    if pscan is not None and not profile_counts[1]:
+        _refuse_all_rejected(con, Path(profiles), dump_id, "profiles", pscan.lines)
     if loaded + rejected != scan.lines:
         raise IngestError(
             f"{source}: {scan.lines} lines but {loaded} loaded + {rejected} rejected; nothing was stored. "

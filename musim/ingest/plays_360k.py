@@ -19,7 +19,6 @@ and its line number. The rare other lines come back as events:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +31,6 @@ from musim.errors import IngestError
 from musim.ingest import _scan360k
 from musim.ingest.prescan import Prescan, classify_line, read_blocks
 
-_BLANK = re.compile(rb"[ \t\r]*")
 #: The events whose reason ``sql/ingest/group_360k.sql`` gives.
 LINE_EVENTS = {_scan360k.TOO_FEW: "too few fields", _scan360k.TOO_MANY: "too many fields",
                _scan360k.NOT_INTEGER: "plays is not an integer", _scan360k.NEGATIVE: "negative plays"}
@@ -78,7 +76,7 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
     for kind, line_no, raw in events:
         if kind == _scan360k.NOT_CANONICAL:
             rows.kept_raw.append((line_no, raw.decode()))
-        elif kind == _scan360k.IRREGULAR or _BLANK.fullmatch(raw):
+        elif kind == _scan360k.IRREGULAR:
             classify_line(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
         else:
             rows.line_events.append((line_no, LINE_EVENTS[kind], raw.decode()))

@@ -5,9 +5,10 @@ skips empty lines and (with ``ignore_errors``) drops lines with invalid UTF-8. S
 ('\\n'-separated) keeps its number and ends up loaded or rejected, this pass
 
 - hashes the content (sha256 of the decompressed bytes: the dump id) and counts lines and bytes;
-- finds the few *irregular* lines, the only ones DuckDB may not read as exactly one row: empty lines,
-  lines with invalid UTF-8 (both rejected here, with their line number and raw text) and lines with a
-  lone carriage return (kept: :attr:`Prescan.fixed` holds them with the CR turned into a space).
+- finds the few *irregular* lines, the only ones DuckDB may not read as exactly one row, by the pre-scan
+  rules of :mod:`musim.ingest.prescan_rules` (the C scanner follows the same): blank lines and lines with
+  invalid UTF-8 (both rejected here, with their line number and raw text) and lines with a lone carriage
+  return (kept: :attr:`Prescan.fixed` holds them with the CR turned into a space).
 
 :mod:`musim.ingest.staging` then maps DuckDB's rows back to physical lines with what this pass found.
 The pass is cheap per byte: one reused buffer, ``bytes.count``/``find`` at memchr speed, the sha256 on a
@@ -19,9 +20,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import re
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -29,10 +33,13 @@ from typing import BinaryIO
 import numpy as np
 
 from musim.errors import IngestError
+from musim.ingest.prescan_rules import BLANK, LONE_CR_AS, UTF8_LEAD
 
 CHUNK_BYTES = 16 * 1024 * 1024
 _LONE_CR = re.compile(rb"\r(?!\n)")
-_BLANK = re.compile(rb"[ \t\r]*")
+#: A blank line (rule 2 of :mod:`musim.ingest.prescan_rules`).
+BLANK_LINE = re.compile(b"[" + re.escape(BLANK) + b"]*")
+_BLANK_BYTE = np.isin(np.arange(256), list(BLANK))
 
 
 @dataclass(frozen=True)
@@ -67,18 +74,65 @@ class Prescan:
     compressed: bool = False
     #: ``(bytes, line number)`` of the longest line.
     longest_line: tuple[int, int] = (0, 0)
+    #: rows DuckDB read from the file in one go (staging only); the fixed lines' rows come after them
+    staged_rows: int = 0
 
     @property
     def lone_cr_lines(self) -> int:
         return len(self.fixed)
 
 
+#: The file names of a Last.FM dump (plays or events, profiles), as they come; plain or gzipped.
+PLAYS_PATTERNS = ("*artmbid-artname-plays.tsv", "*artmbid-artname-plays.tsv.gz",
+                  "*timestamp-artid-artname-traid-traname.tsv", "*timestamp-artid-artname-traid-traname.tsv.gz")
+PROFILE_PATTERNS = ("*profile.tsv", "*profile.tsv.gz")
+_EXAMPLE = {"plays": "usersha1-artmbid-artname-plays.tsv[.gz] or the 1K userid-timestamp-artid-artname-traid-"
+                     "traname.tsv[.gz]", "profiles": "usersha1-profile.tsv[.gz]"}
+
+
+def check_input(path: str | Path, role: str = "plays") -> Path:
+    """``path`` if it is a readable file; else an :class:`IngestError` saying what is wrong with it and what to
+    pass instead (``role``: ``plays`` for the dump file, ``profiles`` for its profiles file)."""
+    path = Path(path)
+    what = "the profiles file (--profiles)" if role == "profiles" else "the dump file"
+    if path.is_dir():
+        patterns = PROFILE_PATTERNS if role == "profiles" else PLAYS_PATTERNS
+        found = sorted({p.name for pattern in patterns for p in path.glob(pattern) if p.is_file()})
+        inside = f"; it holds {', '.join(found)}" if found else ""
+        raise IngestError(f"{path} is a directory: pass {what} itself ({_EXAMPLE[role]}){inside}")
+    if not path.exists():
+        raise IngestError(f"{path}: no such file; give the path of {what} ({_EXAMPLE[role]})")
+    if not path.is_file():
+        raise IngestError(f"{path}: not a regular file; give the path of {what} ({_EXAMPLE[role]})")
+    with reading(path):
+        with open(path, "rb"):
+            pass
+    return path
+
+
+@contextmanager
+def reading(path: str | Path) -> Iterator[None]:
+    """Turns what reading ``path`` can raise (a truncated or corrupt gzip stream, a read error) into one
+    :class:`IngestError` line naming the file and what to do."""
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise IngestError(f"{path}: the gzip stream is truncated or corrupt ({exc}); nothing was stored. "
+                          "Download the file again (or gunzip -t it to check).") from exc
+    except PermissionError as exc:
+        raise IngestError(f"{path}: cannot be read ({exc.strerror}); make it readable by this user") from exc
+    except IsADirectoryError as exc:
+        raise IngestError(f"{path} is a directory: pass the dump file itself ({_EXAMPLE['plays']})") from exc
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise IngestError(f"{path}: cannot be read ({os.strerror(exc.errno)}); nothing was stored") from exc
+
+
 def is_gzip(path: str | Path) -> bool:
     """Whether the dump file at ``path`` is gzip-compressed (by its magic bytes, whatever its name)."""
-    path = Path(path)
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file; give the path of a Last.FM dump (.tsv or .tsv.gz)")
-    with open(path, "rb") as fh:
+    path = check_input(path)
+    with reading(path), open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
 
 
@@ -94,35 +148,36 @@ def show_bytes(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+_NEED = np.array([n for n, _, _ in UTF8_LEAD], dtype=np.int8)
+_LO = np.array([lo for _, lo, _ in UTF8_LEAD], dtype=np.uint8)
+_HI = np.array([hi for _, _, hi in UTF8_LEAD], dtype=np.uint8)
+
+
 def _utf8_error_offsets(block: memoryview) -> np.ndarray:
     """Offsets of bytes that break UTF-8 in ``block`` (at least one per invalid sequence; none for valid text).
 
-    Vectorised over the non-ASCII bytes only: a lead byte must be followed by exactly the continuation
-    bytes it announces (with the overlong / surrogate / > U+10FFFF limits of RFC 3629 on the second byte),
-    and every continuation byte must belong to such a lead. Same verdict per line as ``bytes.decode``.
+    Vectorised over the non-ASCII bytes only, by the tables of :mod:`musim.ingest.prescan_rules` (as the C
+    scanner): a lead byte must be followed by exactly the continuation bytes it announces, its second byte
+    within the lead's limits, and every continuation byte must belong to such a lead. Same verdict per line
+    as ``bytes.decode``.
     """
     b = np.frombuffer(block, dtype=np.uint8)
     hi = np.flatnonzero(b >= 0x80)
     if not hi.size:
         return hi
     v = b[hi]
-    need = np.zeros(hi.size, dtype=np.int8)
-    need[(v >= 0xC2) & (v <= 0xDF)] = 1
-    need[(v & 0xF0) == 0xE0] = 2
-    need[(v >= 0xF0) & (v <= 0xF4)] = 3
+    need = _NEED[v]
     cont = (v & 0xC0) == 0x80
     lead_ok = need > 0
     padded = np.concatenate([b, np.zeros(3, dtype=np.uint8)])  # a sequence cut by the block's end is invalid
-    for k in (1, 2, 3):
-        follow = padded[hi + k]
-        lead_ok &= (need < k) | ((follow & 0xC0) == 0x80)
     second = padded[hi + 1]
-    lead_ok &= ~(((v == 0xE0) & (second < 0xA0)) | ((v == 0xED) & (second > 0x9F))
-                 | ((v == 0xF0) & (second < 0x90)) | ((v == 0xF4) & (second > 0x8F)))
+    lead_ok &= (second >= _LO[v]) & (second <= _HI[v])
+    for k in (2, 3):
+        lead_ok &= (need < k) | ((padded[hi + k] & 0xC0) == 0x80)
     claimed = np.zeros(b.size + 3, dtype=bool)
     for k in (1, 2, 3):
         claimed[hi[lead_ok & (need >= k)] + k] = True
-    bad = (need > 0) & ~lead_ok | (cont & ~claimed[hi]) | ((need == 0) & ~cont)
+    bad = (need > 0) & ~lead_ok | (cont & ~claimed[hi]) | ((need < 0) & ~cont)
     return hi[bad]
 
 
@@ -148,6 +203,16 @@ def _lone_cr_offsets(buf: bytearray, end: int) -> list[int]:
     return found
 
 
+def _blank_line_starts(buf: bytearray, b: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Where the non-empty blank lines start (empty ones are found apart). Only the lines whose first byte
+    is blank are looked at: a handful in a real dump."""
+    starts = ends - lengths
+    full = np.flatnonzero(lengths > 0)
+    lead = full[_BLANK_BYTE[b[starts[full]]]].tolist()
+    return np.asarray([starts[i] for i in lead if BLANK_LINE.fullmatch(buf, int(starts[i]), int(ends[i]))],
+                      dtype=np.int64)
+
+
 def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int]], tuple[int, int]]:
     """Lines in ``buf[:end]`` (whole lines, the last one maybe without its newline); for each irregular
     one, ``(index of the line in the block, start, stop)`` (usually none); and the longest line's
@@ -163,7 +228,7 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     lengths = np.diff(ends, prepend=-1) - 1  # bytes before each line's newline
     widest = int(np.argmax(lengths))
     longest = (int(lengths[widest]), widest)
-    hits = [nl[1:][lengths[1:nl.size] == 0], nl[:1][nl[:1] == 0],
+    hits = [nl[1:][lengths[1:nl.size] == 0], nl[:1][nl[:1] == 0], _blank_line_starts(buf, b, ends, lengths),
             np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end])]
     found = np.concatenate(hits)
     if not found.size:
@@ -176,10 +241,14 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     return n_lines, lines, longest
 
 
-def classify_line(raw: bytes, line_no: int, scan: Prescan) -> None:
-    """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR)."""
+def classify_line(raw: bytes, line_no: int, scan: Prescan, *, newline: bool = False) -> None:
+    """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR).
+    ``newline``: the line ends with a newline in the file, so a carriage return just before it ends the line
+    (rule 1 of :mod:`musim.ingest.prescan_rules`) and is not part of it."""
     scan.irregular.append((line_no, raw))
-    if _BLANK.fullmatch(raw):
+    if newline and raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if BLANK_LINE.fullmatch(raw):
         scan.rejected.append(IrregularLine(line_no, show_bytes(raw), "blank line"))
         return
     try:
@@ -190,7 +259,7 @@ def classify_line(raw: bytes, line_no: int, scan: Prescan) -> None:
             line_no, show_bytes(raw),
             f"invalid UTF-8 (byte 0x{bad} at column {exc.start + 1}); re-encode the file as UTF-8"))
         return
-    scan.fixed.append(FixedLine(line_no, _LONE_CR.sub(b" ", raw)))
+    scan.fixed.append(FixedLine(line_no, _LONE_CR.sub(bytes([LONE_CR_AS]), raw)))
 
 
 def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], None]) -> None:
@@ -203,7 +272,7 @@ def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], N
     filled = 0
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-sha256")
     try:
-        with open_dump(path) as fh:
+        with reading(path), open_dump(path) as fh:
             scan.compressed = isinstance(fh, gzip.GzipFile)
             while True:
                 if len(buf) - filled < CHUNK_BYTES:  # a line longer than a chunk: grow
@@ -243,7 +312,7 @@ def prescan(path: str | Path) -> Prescan:
         buf = block.obj
         n_lines, irregular, (width, idx) = _scan_block(buf, len(block))
         for i, start, stop in irregular:
-            classify_line(bytes(buf[start:stop]), scan.lines + i + 1, scan)
+            classify_line(bytes(buf[start:stop]), scan.lines + i + 1, scan, newline=stop < len(block))
         if width > scan.longest_line[0]:
             scan.longest_line = (width, scan.lines + idx + 1)
         scan.lines += n_lines

@@ -16,7 +16,7 @@ come out exactly as predicted, or the ingest stops before anything is stored.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import duckdb
@@ -118,9 +118,17 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
         staged = pool.submit(_stage_in_background, con, table, sql_name, path, compressed)
         try:
             scan = prescan(path)
-        finally:
+        except BaseException:
+            wait([staged])  # the pre-scan's error (one line) is the one to report
+            raise
+        try:
             main_rows = staged.result()
+        except duckdb.IOException as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise IngestError(f"{path}: DuckDB could not read it ({first}); nothing was stored. "
+                              "Download the file again.") from exc
     check_longest_line(path, scan)
+    scan.staged_rows = main_rows
     try:
         counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
         expected = scan.lines - len(scan.irregular) + sum(counts)

@@ -1,6 +1,6 @@
 -- Load a scanned or staged plays/events file into the warehouse tables for dump $dump_id.
 -- Runs inside the ingest transaction: all of it lands, or none of it.
--- It starts from what sql/ingest/group_360k.sql or group_1k.sql prepared:
+-- It starts from what sql/ingest/group_360k.sql (C engine) or group_staged.sql (DuckDB) prepared:
 --   stage_user (user_ref, user_raw, user_key, reason, lines) and stage_spelling_ref (spelling_ref, name_raw,
 --   mbid_text, reason, lines): the distinct user ids and artist spellings of the lines that passed the line
 --   checks, each checked once here rather than once per line;
@@ -81,7 +81,9 @@ WITH per_key AS (
            -- most lines, then the spelling given with a valid MBID, then one with capitals, then by text
            arg_max(raw_name, {'l': lines, 'm': mbid IS NOT NULL, 'u': raw_name <> lower(raw_name), 'n': raw_name})
                FILTER (WHERE raw_name <> '') AS name,
-           arg_max(name_norm, lines) FILTER (WHERE name_norm <> '') AS name_norm
+           -- the display name's own normal form (the same order: a tie in lines never picks at random)
+           arg_max(name_norm, {'l': lines, 'm': mbid IS NOT NULL, 'u': raw_name <> lower(raw_name), 'n': raw_name})
+               FILTER (WHERE name_norm <> '') AS name_norm
     FROM stage_spelling
     GROUP BY artist_key
 ),

