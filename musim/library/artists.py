@@ -5,8 +5,10 @@ Rules, in order (the one used is recorded per track):
 ``mbid``          the MusicBrainz artist id tag (the name from the album-artist or artist tag);
 ``albumartist``   the album-artist tag;
 ``artist``        the artist tag;
-``folder``        the nearest folder above the file that is not the scanned root and not a generic name
-                  (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ...);
+``folder``        the nearest folder above the file that is not the scanned root, not a generic name
+                  (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ...) and not the album tag
+                  (a numbered file ``01 - Title.ext`` with two such folders above it: the upper one,
+                  as in ``Artist/Album/01 - Title.ext``);
 ``filename``      ``Artist - Title.ext`` for a file directly in the root;
 ``unknown``       nothing named an artist: the placeholder artist :data:`UNKNOWN_ARTIST`.
 
@@ -42,6 +44,7 @@ _GENERIC = re.compile(
     r"|(?:cd|disc|disk|side|part|vol|volume)\s*\.?\s*\d*[a-z]?|\d+|music \d+|share|usr|games?)$")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
                   r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
+_NUMBERED = re.compile(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)\S")
 _PAREN = re.compile(r"^(.*?\S)\s*[(\[][^)\]]*[)\]]\s*$")
 
 
@@ -94,21 +97,24 @@ def _from_tags(tags: Tags) -> Resolved | None:
     return None
 
 
-def _from_folders(path: Path, root: Path) -> Resolved | None:
+def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved | None:
     try:
         rel = path.relative_to(root)
     except ValueError:
         return None
-    for folder in reversed(rel.parts[:-1]):
-        if not is_generic_folder(folder) and not is_placeholder(folder):
-            return Resolved(folder.strip(), "folder")
-    return None
+    album_key = name_key(album) if album else None
+    named = [f for f in reversed(rel.parts[:-1])
+             if not (is_generic_folder(f) or is_placeholder(f) or name_key(f) == album_key)]
+    if len(named) >= 2 and _NUMBERED.match(path.stem):
+        named = named[1:]  # numbered tracks sit in an album folder: Artist/Album/01 - Title.ext
+    return Resolved(named[0].strip(), "folder") if named else None
 
 
 def _from_filename(path: Path, root: Path) -> Resolved | None:
-    if path.parent != root or " - " not in path.stem:
+    stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", path.stem)
+    if path.parent != root or " - " not in stem:
         return None
-    artist = re.sub(r"^\s*\d{1,3}\s*[-._)]?\s*", "", path.stem.split(" - ", 1)[0]).strip()
+    artist = stem.split(" - ", 1)[0].strip()
     return None if is_placeholder(artist) else Resolved(artist, "filename")
 
 
@@ -118,7 +124,7 @@ def resolve_artist(tags: Tags, path: Path, root: Path, *, artist_from: ArtistFro
         raise ParameterError(f"artist_from must be 'auto', 'tag' or 'folder', got {artist_from!r}")
     found = _from_tags(tags) if artist_from in ("auto", "tag") else None
     if found is None and artist_from in ("auto", "folder"):
-        found = _from_folders(path, root) or _from_filename(path, root)
+        found = _from_folders(path, root, tags.album) or _from_filename(path, root)
     return found or Resolved(UNKNOWN_ARTIST, "unknown")
 
 

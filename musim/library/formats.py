@@ -201,8 +201,6 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
         raise FileSkipped("not_audio", tag_error or "no audio container recognised", key=name)
     declared = getattr(getattr(mf, "info", None), "length", None)
     declared = float(declared) if declared and math.isfinite(declared) and declared > 0 else None
-    if fmt in ("ogg", "opus") and not _ogg_finished(src):
-        raise FileSkipped("truncated", "the Ogg stream has no end-of-stream page", key=name)
     readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
     errors = []
     for reader in readers:
@@ -213,6 +211,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
             errors.append(f"{type(exc).__name__}: {exc}"[:200])
     else:
         raise FileSkipped("undecodable", "; ".join(errors), key=name)
+    if fmt in ("ogg", "opus") and not _ogg_finished(src):
+        raise FileSkipped("truncated", "the Ogg stream has no end-of-stream page", key=name)
     if tail < min(0.5, 0.5 * length):
         raise FileSkipped("truncated", f"nothing decodes in the last second of {length:.2f} s declared", key=name)
     if declared and length < 0.9 * declared - 0.5:

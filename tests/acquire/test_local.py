@@ -65,8 +65,10 @@ def test_reads_tags_and_falls_back_to_folder_and_file_names(local, music):
         "Muse - Uprising.ogg": ("Muse", "Uprising", None, "ogg"),
         "Downloads/track.m4a": ("Björk", "Jóga", "Electronic", "m4a"),
         "Muse/Tiny.wav": ("Muse", "Tiny", None, "wav"),
+        "Broken - Junk.mp3": ("Broken", "Junk", None, "mp3"),  # not audio: offered, then rejected with the reason
     }
     assert read_track(music / "Nobody.mp3", music) is None
+    assert sorted(local.skipped) == ["Nobody.mp3", "notes.txt"]
 
 
 def test_match_top_tracks_and_excerpt_window(local):
@@ -103,7 +105,7 @@ def test_whole_local_tracks_are_checked_without_a_maximum(local):
     assert max(p.duration_s for p in previews) == pytest.approx(40, abs=0.1)
     (tiny,) = [t for t in local.top_tracks(local.match_artist("Muse"), limit=5) if t.title == "Tiny"]
     rejected = get_preview(local, tiny)
-    assert isinstance(rejected, RejectedPreview) and "too short" in rejected.reason
+    assert isinstance(rejected, RejectedPreview) and "too_short" in rejected.reason
 
 
 def test_local_comes_first_when_configured(music, caplog):
