@@ -132,7 +132,12 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
             mid = midi_dir / f"{composer}__{stem}.mid"
             try:
                 if not mid.exists():
-                    m21.parse(score_path).write("midi", fp=str(mid))
+                    score = m21.parse(score_path)
+                    try:  # render only the opening (MIDI_SECONDS are kept): long movements cost minutes
+                        score = score.measures(1, 48)
+                    except Exception:  # noqa: BLE001 - scores without measures: render all of it
+                        pass
+                    score.write("midi", fp=str(mid))
             except Exception as exc:  # noqa: BLE001 - some scores do not expand (ExpanderException, ...)
                 print(f"corpus: {composer}/{stem}: not rendered ({type(exc).__name__})", file=sys.stderr)
                 continue
