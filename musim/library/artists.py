@@ -145,7 +145,9 @@ def display_name(spellings: Iterable[str]) -> str:
         plain = _fold(s) == re.sub(r"\s+", " ", _fold(s)) and name_key(s) == re.sub(r"[\W_]+", "", _fold(s))
         return (-counts[s], not plain, s == s.lower(), len(s), s)
 
-    return min(counts, key=rank)
+    best = min(counts, key=rank)
+    url = _URL.match(best.strip()) if " " not in best.strip() else None
+    return url.group(1) if url and url.group(1) else best  # only URL spellings: the name inside
 
 
 def lastfm_norm(name: str) -> str:

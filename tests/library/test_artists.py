@@ -86,6 +86,7 @@ def test_display_name_prefers_the_common_plain_spelling():
     assert display_name(["www.elysis.de", "Elysis", "Elysis"]) == "Elysis"
     assert display_name(["Maxstack (Max McCracken)", "Maxstack"]) == "Maxstack"
     assert display_name(["maxstack", "Maxstack"]) == "Maxstack"
+    assert display_name(["http://zhaymusic.com/", "www.zhaymusic.com"]) == "zhaymusic"
 
 
 def test_titles():
