@@ -128,7 +128,8 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
         for score_path in m21.getComposer(composer):
             if done >= per_composer:
                 break
-            stem = safe(Path(str(score_path)).stem)
+            score_file = Path(str(score_path))
+            stem = safe(f"{score_file.parent.name}_{score_file.stem}")  # movement2 of several works
             mid = midi_dir / f"{composer}__{stem}.mid"
             try:
                 if not mid.exists():
@@ -146,8 +147,13 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
                 out.parent.mkdir(parents=True, exist_ok=True)
                 if not out.exists():
                     wav = midi_dir / f"{composer}__{stem}__{font}.wav"
-                    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.7", "-r", "22050", "-F", str(wav), str(sf2),
-                                    str(mid)], check=True, capture_output=True, timeout=600)
+                    try:
+                        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.7", "-r", "22050", "-F", str(wav),
+                                        str(sf2), str(mid)], check=True, capture_output=True, timeout=180)
+                    except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
+                        print(f"corpus: {stem} with {font}: not rendered ({type(exc).__name__})", file=sys.stderr)
+                        wav.unlink(missing_ok=True)
+                        continue
                     y, sr = sf.read(str(wav), dtype="float32")
                     y = y[: int(seconds * sr)]
                     if y.size == 0 or float(np.abs(y).max()) == 0.0:
