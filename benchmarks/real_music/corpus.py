@@ -125,11 +125,16 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
     for composer in composers:
         name = composer.capitalize()
         done = 0
+        seen: set[str] = set()
         for score_path in m21.getComposer(composer):
             if done >= per_composer:
                 break
             score_file = Path(str(score_path))
             stem = safe(f"{score_file.parent.name}_{score_file.stem}")  # movement2 of several works
+            if stem in seen:  # the same score in two encodings (.mxl and .xml, ...)
+                continue
+            seen.add(stem)
+            rendered = 0
             mid = midi_dir / f"{composer}__{stem}.mid"
             try:
                 if not mid.exists():
@@ -168,7 +173,8 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
                              "source_package": "music21-corpus", "licence": "public-domain score; soundfont "
                              + ("MIT (fluid-soundfont-gm)" if font == "fluidr3" else "GPL-2 (timgm6mb-soundfont)"),
                              "artist_source": "music21", "timbre": font})
-            done += 1
+                rendered += 1
+            done += rendered > 0
         print(f"corpus: {name}: {done} scores x {len(fonts)} soundfonts")
 
 
