@@ -49,6 +49,6 @@ for pkg in $PACKAGES; do
 done
 
 "$PYTHON" "$HERE/corpus.py" --data "$DATA" --packages $PACKAGES --deny $DENY \
-  --midi-composers ${MIDI_COMPOSERS:-bach palestrina monteverdi mozart beethoven josquin} \
+  --midi-composers ${MIDI_COMPOSERS:-bach palestrina monteverdi mozart} \
   --midi-per-composer "${MIDI_PER_COMPOSER:-6}" --midi-seconds "${MIDI_SECONDS:-60}"
 echo "make_corpus: corpus in $DATA/corpus, manifest $DATA/manifest.csv"
