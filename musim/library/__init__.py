@@ -2,7 +2,7 @@
 
 :func:`add` scans files and folders and accounts for every file (stored, already stored, or skipped with a
 reason from :data:`SKIP_REASONS`), resolves artists from tags and folders, stores each file's analysis
-excerpt (FLAC, read by seeking) content-addressed, and records library tracks as catalogue tracks, so the
+excerpt (16-bit FLAC, read by seeking) content-addressed, and records library tracks as catalogue tracks, so the
 feature build and the families that need no listening data follow unchanged. The tag reader
 (:mod:`musim.library.tags`) and the format list (:mod:`musim.library.formats`) are the ones the local
 acquisition provider uses too.

@@ -288,11 +288,12 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
 
 
 def encode_flac(data: np.ndarray, sample_rate: int) -> bytes:
-    """``(channels, n)`` float samples as FLAC (24-bit), the lossless excerpt that is stored."""
+    """``(channels, n)`` float samples as 16-bit FLAC: the stored excerpt (the decoded audio of a 16-bit
+    source, lossless; the excerpts of lossy sources need no more bits)."""
     import soundfile as sf
 
     buf = io.BytesIO()
-    sf.write(buf, np.clip(data.T, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_24")
+    sf.write(buf, np.clip(data.T, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
     return buf.getvalue()
 
 
