@@ -78,24 +78,30 @@ def check_preview(
     Raises
     ------
     AudioError
-        With the reason the file is unusable: ``empty``, ``undecodable``, ``silent``, ``truncated``,
-        ``too short``, ``too long``, ``implausible sample rate``.
+        Starting with the reason the file is unusable: the library's words (``empty``, ``not_audio``,
+        ``undecodable``, ``truncated``, ``too_short``, ``silent``), or ``too long``, ``implausible sample rate``.
     """
     from musim.audio import BadAudioError, load_audio
+    from musim.library.formats import FileSkipped, canonical_reason, probe
 
     if not data:
-        raise AudioError("empty download (0 bytes)")
+        raise AudioError("empty: 0 bytes downloaded")
+    try:  # the library's checks, by content: not_audio, undecodable, truncated (an Ogg stream without its end)
+        probe(data, min_seconds=0.0, key=key)
+    except FileSkipped as err:
+        raise AudioError(f"{err.reason}: {err.detail[:200]}" if err.detail else err.reason) from None
     try:
         y, sr = load_audio(data, sr=None, mono=True, key=key or f"<{fmt or 'audio'} bytes>", min_duration=0.0)
     except BadAudioError as err:
-        raise AudioError(f"{err.reason}: {err.detail[:200]}" if err.detail else err.reason) from None
+        reason = canonical_reason(err.reason)
+        raise AudioError(f"{reason}: {err.detail[:200]}" if err.detail else reason) from None
     info = AudioInfo(y.shape[-1] / sr, declared_duration(data), int(sr))
     if not MIN_SR <= info.sample_rate <= MAX_SR:
         raise AudioError(f"implausible sample rate {info.sample_rate} Hz")
     if info.declared_s and info.duration_s < 0.9 * info.declared_s - 0.5:
         raise AudioError(f"truncated: decodes to {info.duration_s:.2f} s of {info.declared_s:.2f} s declared")
     if info.duration_s < min_s:
-        raise AudioError(f"too short: {info.duration_s:.2f} s < {min_s:g} s")
+        raise AudioError(f"too_short: {info.duration_s:.2f} s < {min_s:g} s")
     if max_s is not None and info.duration_s > max_s:
         raise AudioError(f"too long for a preview: {info.duration_s:.2f} s > {max_s:g} s")
     return info

@@ -20,7 +20,7 @@ from musim.errors import MusimError
 
 #: Modules that add subcommands, in help order.
 AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality",
-         "musim.cli.models", "musim.cli.audio"]
+         "musim.cli.models", "musim.cli.audio", "musim.cli.library"]
 
 
 def build_parser() -> argparse.ArgumentParser:

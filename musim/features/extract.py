@@ -8,8 +8,9 @@ Three steps, so that Airflow can map the middle one over batches while one write
 2. :func:`compute` / :func:`compute_batch` (no warehouse): streams each preview from the object store,
    decodes it once (its excerpt window for local whole tracks) and computes every wanted extractor in a
    pool of worker processes on all cores; writes each tensor as a float16 ``.npy`` under a key holding
-   the parameter hash (``features/mel/<hash>/<audio_id>.npy``). Unusable audio (undecodable, empty,
-   silent, too short) becomes a rejection with its reason instead of stopping the batch.
+   the parameter hash (``features/mel/<hash>/<audio_id>.npy``). Unusable audio becomes a rejection with
+   the library's reason (:data:`musim.library.formats.SKIP_REASONS`: empty, not_audio, undecodable,
+   truncated, too_short, silent) instead of stopping the batch.
 3. :func:`record` + :func:`complete_build` (warehouse writer): inserts the rows (idempotent), closes the
    run, materialises derived views and publishes the online snapshots.
 
@@ -296,7 +297,12 @@ def _extract(data: bytes, key: str, offset_s: float, duration_s: float | None,
              silence_db: float | None) -> dict[str, Any]:
     """Worker: decode once per rate, compute every extractor. Returns outputs or the rejection reason."""
     from musim.audio import descriptor_vector, descriptors, load_audio, log_mel, slices
+    from musim.library.formats import FileSkipped, canonical_reason, probe
 
+    try:  # the library's checks and words: empty, not_audio, undecodable, truncated
+        probe(data, min_seconds=0.0, key=key)
+    except FileSkipped as exc:
+        return {"reject": (exc.reason, exc.detail or str(exc))}
     decoded: dict[int, np.ndarray] = {}
     try:
         for ex in extractors:
@@ -304,7 +310,8 @@ def _extract(data: bytes, key: str, offset_s: float, duration_s: float | None,
                 decoded[ex.sr], _ = load_audio(data, sr=ex.sr, offset=offset_s, duration=duration_s, key=key,
                                                min_duration=min_duration_s, silence_db=silence_db)
     except AudioError as exc:
-        return {"reject": (getattr(exc, "reason", "unusable"), getattr(exc, "detail", str(exc)) or str(exc))}
+        return {"reject": (canonical_reason(getattr(exc, "reason", "undecodable")),
+                           getattr(exc, "detail", str(exc)) or str(exc))}
     outputs: dict[str, dict[str, Any]] = {}
     for ex in extractors:
         y = decoded[ex.sr]

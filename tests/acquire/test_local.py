@@ -65,8 +65,10 @@ def test_reads_tags_and_falls_back_to_folder_and_file_names(local, music):
         "Muse - Uprising.ogg": ("Muse", "Uprising", None, "ogg"),
         "Downloads/track.m4a": ("Björk", "Jóga", "Electronic", "m4a"),
         "Muse/Tiny.wav": ("Muse", "Tiny", None, "wav"),
+        "Broken - Junk.mp3": ("Broken", "Junk", None, "mp3"),  # not audio: offered, then rejected with the reason
     }
     assert read_track(music / "Nobody.mp3", music) is None
+    assert sorted(local.skipped) == ["Nobody.mp3", "notes.txt"]
 
 
 def test_match_top_tracks_and_excerpt_window(local):
@@ -103,7 +105,7 @@ def test_whole_local_tracks_are_checked_without_a_maximum(local):
     assert max(p.duration_s for p in previews) == pytest.approx(40, abs=0.1)
     (tiny,) = [t for t in local.top_tracks(local.match_artist("Muse"), limit=5) if t.title == "Tiny"]
     rejected = get_preview(local, tiny)
-    assert isinstance(rejected, RejectedPreview) and "too short" in rejected.reason
+    assert isinstance(rejected, RejectedPreview) and "too_short" in rejected.reason
 
 
 def test_local_comes_first_when_configured(music, caplog):
@@ -120,3 +122,27 @@ def test_local_comes_first_when_configured(music, caplog):
 def test_missing_folder_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         LocalFolderProvider(AcquireSettings(local_dir=tmp_path / "nope"))
+
+
+@pytest.mark.server
+def test_bad_local_files_are_recorded_with_a_reason_never_as_previews(snapshot, tmp_path):
+    """#15 item 6: a zero-byte file, a non-audio file and a cut ogg each end as a rejected preview with the
+    library's reason; the good file is the artist's only track."""
+    from musim import warehouse
+    from musim.acquire.pipeline import acquire
+    from tests.library.conftest import write_audio
+
+    root = tmp_path / "music"
+    write_audio(root / "Muse" / "good.ogg", "ogg", seconds=12)
+    (root / "Muse" / "zero.mp3").write_bytes(b"")
+    (root / "Muse" / "notes.mp3").write_text("not music at all\n" * 50)
+    whole = write_audio(root / "whole.ogg", "ogg", seconds=20).read_bytes()
+    (root / "Muse" / "cut.ogg").write_bytes(whole[: len(whole) // 2])
+    acquire(10, providers=["local"], local_dir=root, acquire_settings=AcquireSettings(local_dir=root))
+    with warehouse.writer() as con:
+        previews = con.execute("""SELECT provider_track_id, status, split_part(last_error, ':', 1) FROM preview
+                                  ORDER BY provider_track_id""").fetchall()
+        tracks = con.execute("SELECT provider_track_id FROM track").fetchall()
+    assert previews == [("Muse/cut.ogg", "rejected", "truncated"), ("Muse/good.ogg", "downloaded", None),
+                        ("Muse/notes.mp3", "rejected", "not_audio"), ("Muse/zero.mp3", "rejected", "empty")]
+    assert tracks == [("Muse/good.ogg",)]

@@ -120,7 +120,7 @@ def test_rejects_recorded_not_stored_and_replaced_by_the_next_track(snapshot, fa
     assert (summary.downloaded, summary.rejected, summary.failed) == (9, 1, 0)
     (rejected,) = rows("""SELECT title, status, last_error, object_key, attempts FROM preview
                           WHERE status <> 'downloaded'""")
-    assert rejected[:2] == ("Second Song", "rejected") and "undecodable" in rejected[2]
+    assert rejected[:2] == ("Second Song", "rejected") and "not_audio" in rejected[2]
     assert rejected[3] is None and rejected[4] == 1
     titles = [t for (t,) in rows("""SELECT title FROM track JOIN acquire_artist USING (artist_id)
                                     WHERE name = 'Muse' ORDER BY provider_rank""")]

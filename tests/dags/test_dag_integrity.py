@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 WRITERS = {"ingest", "build", "publish", "plan", "record"}
 #: DAGs whose data must pass a quality gate before their asset is announced.
-GATED = {"lastfm_ingest", "artist_similarity", "audio_acquire", "audio_features"}
+GATED = {"lastfm_ingest", "artist_similarity", "audio_acquire", "audio_features", "library_scan"}
 
 
 def parse(path: Path, tmp_path: Path) -> dict:

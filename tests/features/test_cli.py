@@ -20,7 +20,7 @@ def test_build_list_show(capsys):
 
     assert main(["features", "build", "--json", "--workers", "1", "--no-progress"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["planned"] == 2 and out["computed"] == 3 and out["rejects_by_reason"] == {"undecodable": 3}
+    assert out["planned"] == 2 and out["computed"] == 3 and out["rejects_by_reason"] == {"not_audio": 3}
     assert len(out["published"]) == 2
     clear_cache()
     assert lookup("artist_descriptors_mean", 1).shape == (42,)
@@ -39,7 +39,7 @@ def test_build_list_show(capsys):
 
     assert main(["features", "show", "track_log_mel", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["rejects"] == {"undecodable": 1} and shown["lineage"]["preview_count"] == 2
+    assert shown["rejects"] == {"not_audio": 1} and shown["lineage"]["preview_count"] == 2
     assert shown["schema"][0]["shape"] == [256, 64]
 
     assert main(["features", "show", "descriptor_baseline"]) == 0

@@ -15,7 +15,7 @@ from tests.features.conftest import OPTIONS
 from tests.features.helpers import clip, encode
 
 GOOD = ("a1t1", "a1t2", "a2t1", "a2local")
-BAD = {"bad": "undecodable", "quiet": "silent", "short": "too short"}
+BAD = {"bad": "undecodable", "quiet": "silent", "short": "too_short"}
 
 
 def _rows(con, query, params=None):
@@ -199,9 +199,26 @@ def test_extraction_against_s3(s3_env, monkeypatch, con):
     cat.add_clip("t1", 1, community=8, fmt="mp3")
     cat.add("bad", 1, b"\x00" * 100, fmt="mp3", duration_s=6.0)
     result = build(["track_log_mel"], con=con, options=BuildOptions(workers=1, progress=False), publish=False)
-    assert result.computed == 1 and result.rejects_by_reason == {"undecodable": 1}
+    assert result.computed == 1 and result.rejects_by_reason == {"not_audio": 1}
     key = con.execute("SELECT object_key FROM track_mel").fetchone()[0]
     body = s3_env.client.get_object(Bucket=s3_env.bucket, Key=f"musim/{key}")["Body"].read()
     arr = np.load(io.BytesIO(body))
     assert arr.dtype == np.float16 and arr.shape == (256, 64)
     assert key.startswith(f"features/mel/{MelParams().hash()}/")
+
+
+def test_bad_local_audio_is_rejected_with_the_library_reasons(con, store, tmp_path):
+    """#15 item 6: an empty object, a non-audio object and a cut Ogg file each get the library's reason."""
+    from tests.features.helpers import Catalogue
+    from tests.library.conftest import write_audio
+
+    cat = Catalogue(con, store)
+    cat.add_clip("good", 1, community=3)
+    data = write_audio(tmp_path / "whole.ogg", "ogg", seconds=20).read_bytes()
+    cat.add("empty", 2, b"", fmt="mp3", duration_s=6.0)
+    cat.add("text", 2, b"these are my notes, not a song\n" * 40, fmt="mp3", duration_s=6.0)
+    cat.add("cut", 2, data[: len(data) // 2], fmt="ogg", duration_s=20.0)
+    build(["track_log_mel"], con=con, options=BuildOptions(workers=1, progress=False), publish=False)
+    got = dict(con.execute("SELECT track_id, reason FROM feature_reject").fetchall())
+    assert got == {"empty": "empty", "text": "not_audio", "cut": "truncated"}
+    assert [r[0] for r in con.execute("SELECT track_id FROM track_mel").fetchall()] == ["good"]

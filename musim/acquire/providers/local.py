@@ -1,20 +1,20 @@
-"""A folder of the user's own music (mp3, ogg, flac, wav, m4a): whole tracks, read from disk.
+"""A folder of the user's own music: whole tracks, read from disk.
 
-Artist, title and genre come from the tags (mutagen); without tags the artist is the top-level folder
-under the root (``Artist/Album/NN - Title.ext`` or ``Artist/NN - Title.ext``) or, for a file directly in
-the root, the part before `` - `` in ``Artist - Title.ext``; the title is the file name without a leading
-track number. Each track carries its full duration and the analysis window picked by
-:func:`musim.acquire.excerpt_window` with the configured length and anchor.
+Shares the library's code (:mod:`musim.library`): the one format list (formats told by content), the one
+tag reader and the artist rules (tags, then the nearest non-generic folder, then ``Artist - Title.ext``).
+Every audio file of the folder is offered for its artist, the unusable ones too, so that each is checked
+and recorded with the library's reason (``empty``, ``not_audio``, ``truncated``, ...) as a rejected
+preview instead of disappearing; files that name no artist, and files that are neither named nor made
+like audio, are listed in :attr:`LocalFolderProvider.skipped` and logged. Each track carries its full
+duration and the analysis window picked by :func:`musim.acquire.excerpt_window`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from musim.acquire.config import AcquireSettings
 from musim.acquire.errors import ProviderError
@@ -22,20 +22,19 @@ from musim.acquire.matching import match_artist, normalize_name
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate, excerpt_window
 from musim.acquire.providers.base import Provider
 from musim.errors import ConfigError
+from musim.library.artists import resolve_artist, title_of
+from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, suffix_format
+from musim.library.scan import find_files
+from musim.library.tags import read_tags
 
 log = logging.getLogger(__name__)
-FORMATS = {".mp3": "mp3", ".ogg": "ogg", ".oga": "ogg", ".flac": "flac", ".wav": "wav", ".m4a": "m4a"}
-_TRACK_NO = re.compile(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)")
-_TAG_KEYS = {
-    "artist": ("artist", "albumartist", "TPE1", "TPE2", "\xa9ART", "aART"),
-    "title": ("title", "TIT2", "\xa9nam"),
-    "genre": ("genre", "TCON", "\xa9gen"),
-}
+__all__ = ["FORMATS", "LocalFolderProvider", "LocalTrack", "read_track"]
 
 
 @dataclass(frozen=True)
 class LocalTrack:
-    """One audio file of the folder with what was read from it."""
+    """One audio file of the folder with what was read from it (``duration_s`` 0 when it does not
+    decode: checking its audio then rejects it with the reason)."""
 
     path: Path
     relpath: str
@@ -46,64 +45,31 @@ class LocalTrack:
     format: str
 
 
-def _tag(tags: Any, field: str) -> str | None:
-    if not tags:
-        return None
-    for key in _TAG_KEYS[field]:
-        try:
-            value = tags.get(key)
-        except (KeyError, ValueError, TypeError):
-            continue
-        if value is None:
-            continue
-        value = getattr(value, "text", value)
-        if isinstance(value, list | tuple):
-            value = value[0] if value else None
-        text = str(value).strip() if value is not None else ""
-        if text:
-            return text
-    return None
-
-
 def read_track(path: Path, root: Path) -> LocalTrack | None:
-    """Tags, names and duration of one file; ``None`` (logged) when it is unreadable or has no artist."""
+    """Tags, artist and duration of one file; ``None`` (logged) when it names no artist or is not audio
+    at all (neither an audio suffix nor audio content)."""
     import mutagen
 
     rel = path.relative_to(root)
     try:
-        audio = mutagen.File(path, easy=True)
-    except Exception as exc:  # mutagen raises many types for broken files
-        log.info("local: cannot read tags of %s (%s)", rel, type(exc).__name__)
-        audio = None
-    tags = getattr(audio, "tags", None)
-    duration = float(getattr(getattr(audio, "info", None), "length", 0.0) or 0.0)
-    if duration <= 0:
-        try:
-            import soundfile as sf
-
-            duration = float(sf.info(str(path)).duration)
-        except Exception:
-            log.info("local: skipped %s: cannot tell its duration", rel)
+        info = probe(path, min_seconds=0.0)
+        audio, fmt, duration = info.mutagen, info.format, info.duration_s
+    except FileSkipped as skip:
+        if skip.reason == "not_audio" and path.suffix.lower() not in AUDIO_SUFFIXES:
+            log.info("local: skipped %s: %s", rel, skip)
             return None
-    stem = _TRACK_NO.sub("", path.stem).strip() or path.stem
-    artist_from_name = None
-    if len(rel.parts) > 1:
-        artist_from_name = rel.parts[0]
-    elif " - " in stem:
-        artist_from_name, stem = (s.strip() for s in stem.split(" - ", 1))
-    artist = _tag(tags, "artist") or artist_from_name
-    if not artist:
-        log.info("local: skipped %s: no artist tag and no artist folder", rel)
+        try:
+            audio = mutagen.File(path)
+        except Exception:  # noqa: BLE001 - broken files: no tags
+            audio = None
+        fmt, duration = suffix_format(path) or "unknown", 0.0
+    tags = read_tags(audio)
+    artist = resolve_artist(tags, path, root)
+    if artist.rule == "unknown":
+        log.info("local: skipped %s: no artist tag, artist folder or 'Artist - Title' name", rel)
         return None
-    return LocalTrack(
-        path=path,
-        relpath=rel.as_posix(),
-        artist=artist,
-        title=_tag(tags, "title") or stem,
-        genre=_tag(tags, "genre"),
-        duration_s=round(duration, 3),
-        format=FORMATS[path.suffix.lower()],
-    )
+    return LocalTrack(path=path, relpath=rel.as_posix(), artist=artist.name, title=title_of(tags, path),
+                      genre=tags.genre, duration_s=round(duration, 3), format=fmt)
 
 
 class LocalFolderProvider(Provider):
@@ -119,15 +85,18 @@ class LocalFolderProvider(Provider):
         self.root = Path(root).absolute()
         self.settings = settings
         self._tracks: list[LocalTrack] | None = None
+        self.skipped: list[str] = []
         self._lock = threading.Lock()
 
     def refresh(self) -> list[LocalTrack]:
-        """Scan the folder again; return every usable track, sorted by path."""
-        files = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in FORMATS and p.is_file())
-        tracks = [t for t in (read_track(p, self.root) for p in files) if t is not None]
+        """Scan the folder again; return every track that names an artist, sorted by path."""
+        files = [f.path for f in find_files([self.root])]
+        read = [(p, read_track(p, self.root)) for p in files]
+        tracks = [t for _, t in read if t is not None]
         with self._lock:
             self._tracks = tracks
-        log.info("local: %d tracks in %s", len(tracks), self.root)
+            self.skipped = [p.relative_to(self.root).as_posix() for p, t in read if t is None]
+        log.info("local: %d tracks in %s (%d other files)", len(tracks), self.root, len(self.skipped))
         return tracks
 
     @property
@@ -144,8 +113,12 @@ class LocalFolderProvider(Provider):
         return match_artist(name, candidates, threshold=self.settings.match_threshold)
 
     def top_tracks(self, match: ArtistMatch, limit: int = 3) -> list[TrackCandidate]:
+        """Up to ``limit`` usable tracks of the artist, then every unusable file of it (checked and rejected
+        with its reason, never downloaded: they cost nothing)."""
         key = match.candidate.provider_artist_id
-        mine = [t for t in self.tracks if normalize_name(t.artist) == key][:limit]
+        mine = [t for t in self.tracks if normalize_name(t.artist) == key]
+        good = [t for t in mine if t.duration_s > 0][:limit]
+        bad = [t for t in mine if t.duration_s <= 0]
         return [
             TrackCandidate(
                 provider=self.name,
@@ -154,13 +127,15 @@ class LocalFolderProvider(Provider):
                 title=t.title,
                 local_path=str(t.path),
                 format=t.format,
-                duration_s=t.duration_s,
+                duration_s=t.duration_s or None,
                 genre=t.genre,
                 rank=rank,
                 artist_name=t.artist,
-                excerpt=excerpt_window(t.duration_s, length_s=self.settings.excerpt_s, anchor=self.settings.excerpt_anchor),  # type: ignore[arg-type]
+                excerpt=excerpt_window(t.duration_s, length_s=self.settings.excerpt_s,
+                                       anchor=self.settings.excerpt_anchor)  # type: ignore[arg-type]
+                if t.duration_s > 0 else None,
             )
-            for rank, t in enumerate(mine, start=1)
+            for rank, t in enumerate(good + bad, start=1)
         ]
 
     def fetch(self, track: TrackCandidate) -> bytes:

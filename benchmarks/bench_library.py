@@ -1,0 +1,74 @@
+"""Reading the analysis window of whole tracks: by seeking (the library's ``probe`` + ``read_excerpt``,
+what ``musim library add`` does) against decoding the whole file and cutting 30 s (what ``musim embed`` does
+today, ``musim.models.serve``), on the same multi-minute files (ogg, mp3, flac, m4a); plus the throughput of
+``musim library add`` on them (fresh warehouse and object store)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _tracks(workdir: Path, n: int, seconds: float) -> list[Path]:
+    sys.path.insert(0, str(REPO))
+    from tests.library.conftest import write_audio
+
+    fmts = ("ogg", "mp3", "flac", "m4a")
+    out = []
+    for i in range(n):
+        fmt = fmts[i % len(fmts)]
+        path = workdir / f"tracks-{seconds:g}" / f"Artist {i % 5}" / f"{i:03d} track.{fmt}"
+        if not path.exists():
+            write_audio(path, fmt, seconds=seconds, seed=i, freq=150 + 20 * i)
+        out.append(path)
+    return out
+
+
+def run(*, quick: bool = False, workdir: Path) -> list[dict]:
+    from musim.acquire.models import excerpt_window
+    from musim.audio import load_audio, resample
+    from musim.library.formats import probe, read_excerpt
+
+    n, seconds = (4, 90.0) if quick else (24, 300.0)
+    paths = _tracks(workdir, n, seconds)
+    for p in paths:  # page cache warm for both
+        p.read_bytes()
+
+    started = time.perf_counter()
+    for p in paths:
+        y, sr = load_audio(p, sr=22050, key=str(p))
+        offset, length = excerpt_window(y.size / sr)
+        y = y[int(offset * sr):int((offset + length) * sr)]
+    whole = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for p in paths:
+        info = probe(p)
+        offset, length = excerpt_window(info.duration_s)
+        x = read_excerpt(p, info, offset_s=offset, duration_s=length).mean(axis=0)
+        x = resample(x, orig_sr=info.sample_rate, target_sr=22050)
+    seek = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["MUSIM_HOME"] = home
+        from musim.config import get_settings
+        from musim.library import add
+
+        started = time.perf_counter()
+        summary = add([paths[0].parent.parent], settings=get_settings())
+        added = time.perf_counter() - started
+        os.environ.pop("MUSIM_HOME")
+    notes = f"{n} tracks of {seconds:g} s (ogg, mp3, flac, m4a)"
+    return [
+        {"benchmark": "library", "metric": "30-s window by seeking", "value": round(seek, 3), "unit": "s",
+         "baseline": "whole decode + cut", "baseline_value": round(whole, 3), "ratio": round(seek / whole, 3),
+         "target": "<= 1.0x", "met": seek <= whole, "notes": notes},
+        {"benchmark": "library", "metric": "library add", "value": round(summary.stored / added, 2),
+         "unit": "tracks/s", "baseline": None, "baseline_value": None, "ratio": None, "target": None, "met": None,
+         "notes": f"{summary.stored} stored of {summary.files} files, FLAC excerpts"},
+    ]

@@ -1,0 +1,203 @@
+"""Helper of make_corpus.sh: label the unpacked soundtrack packages, render the MIDI scores, write the manifest.
+
+Artists come from the files' tags (musim's tag reader), else from the most specific ``Files:`` stanza of
+``usr/share/doc/PKG/copyright`` that names the file (the catch-all ``Files: *`` names the game's authors,
+not a composer: such files are left out and counted). MIDI scores from the music21 corpus are rendered by
+fluidsynth with each soundfont, so the same composer appears in several timbres.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fnmatch
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from musim.library.artists import is_placeholder
+from musim.library.formats import AUDIO_SUFFIXES
+from musim.library.tags import read_tags_of
+
+SOUNDFONTS = {"fluidr3": Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
+              "timgm6mb": Path("/usr/share/sounds/sf2/TimGM6mb.sf2")}
+_YEARS = re.compile(r"(?:\(c\)|©|copyright)?\s*\d{4}(?:\s*[-–,]\s*\d{2,4})*\s*,?", re.I)
+
+
+def copyright_stanzas(path: Path) -> list[dict[str, str]]:
+    """DEP-5 stanzas with a ``Files:`` field: ``files`` (patterns), ``holder`` (first holder), ``licence``."""
+    if not path.is_file():
+        return []
+    stanzas, current, key = [], {}, None
+    for line in path.read_text(errors="replace").splitlines() + [""]:
+        if not line.strip():
+            if "files" in current:
+                stanzas.append(current)
+            current, key = {}, None
+        elif line[0] in " \t" and key:
+            current[key] += "\n" + line.strip()
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            key = key.strip().lower()
+            current[key] = value.strip()
+    out = []
+    for s in stanzas:
+        holders = [h for h in (s.get("copyright") or "").split("\n") if h.strip()]
+        holder = re.sub(r"<[^>]*>", "", _YEARS.sub("", holders[0])).strip(" ,.") if holders else ""
+        out.append({"files": s["files"].split(), "holder": holder, "licence": (s.get("license") or "").split("\n")[0]})
+    return out
+
+
+def match_stanza(rel: str, stanzas: list[dict[str, str]]) -> dict[str, str] | None:
+    """The most specific stanza whose pattern matches the end of the installed path ``rel``."""
+    best, best_len = None, 0
+    for s in stanzas:
+        for pattern in s["files"]:
+            if pattern == "*":
+                continue
+            parts = pattern.split("/")
+            for i in range(len(parts)):
+                tail = "/".join(parts[i:])
+                if tail and tail != "*" and (fnmatch.fnmatch(rel, "*/" + tail) or fnmatch.fnmatch(rel, tail)):
+                    if len(tail) > best_len:
+                        best, best_len = s, len(tail)
+                    break
+    return best
+
+
+def safe(name: str) -> str:
+    return re.sub(r"[/\\\x00-\x1f]+", " ", name).strip()[:80] or "unnamed"
+
+
+def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[dict[str, str]]) -> None:
+    corpus = data / "corpus"
+    for pkg in packages:
+        if pkg in deny:
+            raise SystemExit(f"corpus: {pkg} is reserved for independent evaluation")
+        root = data / "pkgs" / pkg
+        if not root.is_dir():
+            continue
+        stanzas = copyright_stanzas(root / "usr" / "share" / "doc" / pkg / "copyright")
+        licence_all = next((s["licence"] for s in copyright_stanzas(root / "usr/share/doc" / pkg / "copyright")
+                            if "*" in s["files"]), "")
+        kept = dropped = 0
+        for f in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES):
+            rel = f.relative_to(root).as_posix()
+            if "/music" not in rel.lower() and "/sound/music" not in rel.lower() and pkg not in (
+                    "drascula-music", "planetblupi-music-ogg", "tomatoes-data"):
+                continue  # sound effects are not music
+            tags = read_tags_of(str(f))
+            stanza = match_stanza(rel, stanzas)
+            artist = next((a for a in (tags.albumartist, tags.artist) if not is_placeholder(a)), None)
+            source = "tag"
+            if artist is None and stanza and stanza["holder"]:
+                artist, source = stanza["holder"], "copyright"
+            if artist is None:
+                dropped += 1
+                continue
+            dest = corpus / safe(artist) / f"{pkg}__{f.name}"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if not dest.exists():
+                dest.symlink_to(f)
+            rows.append({"path": str(dest.relative_to(data)), "artist": artist, "title": tags.title or f.stem,
+                         "source_package": pkg, "licence": (stanza or {}).get("licence") or licence_all,
+                         "artist_source": source, "timbre": ""})
+            kept += 1
+        print(f"corpus: {pkg}: {kept} music files labelled, {dropped} without a credited composer left out")
+
+
+def render_midi(data: Path, composers: list[str], per_composer: int, seconds: float,
+                rows: list[dict[str, str]]) -> None:
+    fonts = {k: v for k, v in SOUNDFONTS.items() if v.is_file()}
+    if not shutil.which("fluidsynth") or len(fonts) < 2:
+        print("corpus: fluidsynth or the soundfonts are missing: MIDI part skipped "
+              "(apt-get install -y fluidsynth fluid-soundfont-gm timgm6mb-soundfont)", file=sys.stderr)
+        return
+    import mutagen
+    import numpy as np
+    import soundfile as sf
+    from music21 import corpus as m21
+
+    midi_dir = data / "midi"
+    midi_dir.mkdir(parents=True, exist_ok=True)
+    for composer in composers:
+        name = composer.capitalize()
+        done = 0
+        seen: set[str] = set()
+        for score_path in m21.getComposer(composer):
+            if done >= per_composer:
+                break
+            score_file = Path(str(score_path))
+            stem = safe(f"{score_file.parent.name}_{score_file.stem}")  # movement2 of several works
+            if stem in seen:  # the same score in two encodings (.mxl and .xml, ...)
+                continue
+            seen.add(stem)
+            rendered = 0
+            mid = midi_dir / f"{composer}__{stem}.mid"
+            try:
+                if not mid.exists():
+                    score = m21.parse(score_path)
+                    try:  # render only the opening (MIDI_SECONDS are kept): long movements cost minutes
+                        score = score.measures(1, 48)
+                    except Exception:  # noqa: BLE001 - scores without measures: render all of it
+                        pass
+                    score.write("midi", fp=str(mid))
+            except Exception as exc:  # noqa: BLE001 - some scores do not expand (ExpanderException, ...)
+                print(f"corpus: {composer}/{stem}: not rendered ({type(exc).__name__})", file=sys.stderr)
+                continue
+            for font, sf2 in fonts.items():
+                out = data / "corpus" / name / f"{stem}__{font}.flac"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if not out.exists():
+                    wav = midi_dir / f"{composer}__{stem}__{font}.wav"
+                    try:
+                        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.7", "-r", "22050", "-F", str(wav),
+                                        str(sf2), str(mid)], check=True, capture_output=True, timeout=180)
+                    except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
+                        print(f"corpus: {stem} with {font}: not rendered ({type(exc).__name__})", file=sys.stderr)
+                        wav.unlink(missing_ok=True)
+                        continue
+                    y, sr = sf.read(str(wav), dtype="float32")
+                    y = y[: int(seconds * sr)]
+                    if y.size == 0 or float(np.abs(y).max()) == 0.0:
+                        wav.unlink()
+                        continue
+                    sf.write(str(out), y, sr, format="FLAC")
+                    wav.unlink()
+                    tagged = mutagen.File(out)
+                    tagged["artist"], tagged["title"], tagged["genre"] = name, stem, f"rendered: {font}"
+                    tagged.save()
+                rows.append({"path": str(out.relative_to(data)), "artist": name, "title": stem,
+                             "source_package": "music21-corpus", "licence": "public-domain score; soundfont "
+                             + ("MIT (fluid-soundfont-gm)" if font == "fluidr3" else "GPL-2 (timgm6mb-soundfont)"),
+                             "artist_source": "music21", "timbre": font})
+                rendered += 1
+            done += rendered > 0
+        print(f"corpus: {name}: {done} scores x {len(fonts)} soundfonts")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--packages", nargs="*", default=[])
+    ap.add_argument("--deny", nargs="*", default=[])
+    ap.add_argument("--midi-composers", nargs="*", default=[])
+    ap.add_argument("--midi-per-composer", type=int, default=6)
+    ap.add_argument("--midi-seconds", type=float, default=60.0)
+    args = ap.parse_args()
+    rows: list[dict[str, str]] = []
+    label_packages(args.data, args.packages, set(args.deny), rows)
+    render_midi(args.data, args.midi_composers, args.midi_per_composer, args.midi_seconds, rows)
+    with open(args.data / "manifest.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, ["path", "artist", "title", "source_package", "licence", "artist_source", "timbre"])
+        writer.writeheader()
+        writer.writerows(rows)
+    artists = {r["artist"] for r in rows}
+    print(f"corpus: {len(rows)} files by {len(artists)} artists; manifest {args.data / 'manifest.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

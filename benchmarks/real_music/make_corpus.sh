@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Assemble a composer-labelled real-music corpus for development and benchmarks (data never committed).
+#
+#   benchmarks/real_music/make_corpus.sh [DATA_DIR]      (default: benchmarks/data/real_music, git-ignored)
+#
+# 1. Game soundtracks from Debian: `apt-get download` + `dpkg -x` (nothing is installed); composers from the
+#    files' Vorbis/ID3 tags, else from usr/share/doc/PKG/copyright `Files:` stanzas; licences from there too.
+# 2. Scores with known composers from the music21 corpus, written to MIDI and rendered by fluidsynth with two
+#    General MIDI soundfonts, so that composer and timbre vary independently.
+# Then DATA_DIR/corpus/<Artist>/... holds the audio and DATA_DIR/manifest.csv lists
+# path,artist,title,source_package,licence,artist_source,timbre.
+#
+# Environment: PACKAGES (space-separated, default below), MIDI_COMPOSERS, MIDI_PER_COMPOSER (default 6),
+# MIDI_SECONDS (default 60), PYTHON (default .venv/bin/python). Needs `apt-get update` done once, and
+# `apt-get install -y fluidsynth fluid-soundfont-gm timgm6mb-soundfont` for the MIDI part (skipped without).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+DATA="$(realpath -m "${1:-$REPO/benchmarks/data/real_music}")"
+PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
+PACKAGES="${PACKAGES:-supertux-data freedroidrpg-data hedgewars-data flare-game supertuxkart-data drascula-music planetblupi-music-ogg pushover-data tomatoes-data}"
+
+# Kept for the independent evaluation of this project: never fetched, never used here.
+DENY="wesnoth-1.16-music singularity-music nexuiz-music ufoai-music warzone2100-music hyperrogue-music asc-music frozen-bubble-data openttd-openmsx"
+
+for pkg in $PACKAGES; do
+  for denied in $DENY; do
+    if [[ "$pkg" == "$denied" || "$pkg" == wesnoth*-music ]]; then
+      echo "make_corpus: $pkg is reserved for independent evaluation; remove it from PACKAGES" >&2
+      exit 2
+    fi
+  done
+done
+
+mkdir -p "$DATA/debs" "$DATA/pkgs"
+cd "$DATA/debs"
+for pkg in $PACKAGES; do
+  if [[ -d "$DATA/pkgs/$pkg" ]]; then
+    echo "make_corpus: $pkg already unpacked"
+    continue
+  fi
+  if ! ls "$pkg"_*.deb >/dev/null 2>&1; then
+    echo "make_corpus: downloading $pkg"
+    apt-get download "$pkg" || { echo "make_corpus: cannot download $pkg (run apt-get update?); skipped" >&2; continue; }
+  fi
+  dpkg -x "$(ls "$pkg"_*.deb | head -1)" "$DATA/pkgs/$pkg.partial"
+  mv "$DATA/pkgs/$pkg.partial" "$DATA/pkgs/$pkg"
+done
+
+"$PYTHON" "$HERE/corpus.py" --data "$DATA" --packages $PACKAGES --deny $DENY \
+  --midi-composers ${MIDI_COMPOSERS:-bach palestrina monteverdi mozart} \
+  --midi-per-composer "${MIDI_PER_COMPOSER:-6}" --midi-seconds "${MIDI_SECONDS:-60}"
+echo "make_corpus: corpus in $DATA/corpus, manifest $DATA/manifest.csv"

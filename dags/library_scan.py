@@ -1,0 +1,69 @@
+"""
+### Library scan
+
+Adds the music dropped in the library landing folder (`$MUSIM_LIBRARY_LANDING`, default
+`$MUSIM_HOME/landing/library`) to the library, as `musim library add` does: every file is stored (its 30-s
+analysis excerpt, FLAC), already stored, or skipped with a reason (`musim library skipped`); artists come
+from tags, then folders. Library artists need no listening data.
+
+`scan` → `has_new` → `check_quality` → `emit`: when the scan stored new tracks, the `previews` quality
+suite must pass before the **previews** asset is emitted, which schedules feature extraction
+(`audio_features`) and, after it, the families that need no listening data. A scan that stores nothing
+stops at `has_new` (no asset event, nothing downstream runs).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Metadata, Param, dag, task
+
+from musim.assets import asset
+
+PREVIEWS = asset("previews")
+
+
+@dag(
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["musim", "library", "audio"],
+    doc_md=__doc__,
+    params={
+        "folder": Param(None, type=["null", "string"],
+                        description="Folder to scan (default: $MUSIM_LIBRARY_LANDING, e.g. .musim/landing/library)"),
+        "retry": Param(False, type="boolean", description="Examine files skipped before again, even if unchanged"),
+    },
+)
+def library_scan():
+    @task(pool="duckdb_writer")
+    def scan(params=None) -> dict:
+        from musim.library.landing import scan_landing
+
+        params = params or {}
+        return scan_landing(params.get("folder"), retry=bool(params.get("retry")))
+
+    @task.short_circuit
+    def has_new(summary: dict) -> bool:
+        return summary["stored"] > 0
+
+    @task(pool="duckdb_writer")
+    def check_quality(summary: dict) -> dict:
+        from musim.quality.gates import PREVIEWS_DATASETS, gate_task
+
+        return gate_task(PREVIEWS_DATASETS, None)
+
+    @task(outlets=[PREVIEWS])
+    def emit(summary: dict, quality: dict):
+        yield Metadata(PREVIEWS, extra={k: summary[k] for k in ("files", "stored", "already_stored", "artists")}
+                       | {"skipped": len(summary["skipped"]), "source": "library", "quality_run": quality["run_id"]})
+        return summary
+
+    summary = scan()
+    gate = has_new(summary)
+    quality = check_quality(summary)
+    gate >> quality
+    emit(summary, quality)
+
+
+library_scan()

@@ -1,0 +1,111 @@
+"""``musim library add|list|show|remove|skipped``: bring your own music."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from musim.cli.output import print_json, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    lib = sub.add_parser("library", help="your own music: add files and folders, list, show, remove",
+                         description="A local music library as a source: every file is stored (its 30-s "
+                                     "analysis excerpt), already stored, or skipped with a reason.")
+    cmds = lib.add_subparsers(dest="library_command", required=True, metavar="ACTION")
+
+    p = cmds.add_parser("add", help="scan files and folders and store every usable file not stored yet")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
+    p.add_argument("--artist-from", choices=("auto", "tag", "folder"), default="auto",
+                   help="where artists come from: tags then folders (auto, default), only tags, only folders")
+    p.add_argument("--keep-whole", action="store_true", help="store whole files instead of the analysis excerpt")
+    p.add_argument("--retry", action="store_true", help="examine files skipped before again, even if unchanged")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_add)
+
+    p = cmds.add_parser("list", help="library tracks, with the rule that named each artist")
+    p.add_argument("--artist", help="only this artist (any spelling, up to case and punctuation)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = cmds.add_parser("show", help="everything recorded of one track")
+    p.add_argument("track", metavar="TRACK", help="track id (or 6+ leading characters) or source path")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = cmds.add_parser("remove", help="remove tracks (and their stored excerpts) from the library")
+    p.add_argument("tracks", nargs="*", metavar="TRACK", help="track ids, prefixes or source paths")
+    p.add_argument("--artist", help="every track of this artist")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_remove)
+
+    p = cmds.add_parser("skipped", help="files the scans skipped, with the reason")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_skipped)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from musim.library import add
+
+    summary = add(args.paths, artist_from=args.artist_from, keep_whole=args.keep_whole, retry=args.retry)
+    if args.json:
+        print_json(summary.to_json())
+        return 0
+    print(f"{summary.files} files: {summary.stored} stored, {summary.already_stored} already stored, "
+          f"{len(summary.skipped)} skipped; {summary.artists} artists")
+    if summary.skipped:
+        print_table([(s["reason"], s["path"], summary.details.get(s["path"], "")[:80]) for s in summary.skipped],
+                    ["reason", "path", "detail"], title="skipped")
+    if summary.tracks_by_artist:
+        print_table(sorted(summary.tracks_by_artist.items()), ["artist", "tracks"], title="tracks by artist")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from musim.library import list_tracks
+
+    rows = list_tracks(args.artist)
+    if args.json:
+        print_json(rows)
+    elif not rows:
+        print("no library tracks" + (f" of {args.artist!r}" if args.artist else "") + "; add some with "
+              "`musim library add PATH`", file=sys.stderr)
+    else:
+        print_table([(r["artist"], r["title"], r["artist_rule"], r["artist_spelling"], r["lastfm_match"],
+                      r["source_format"], r["duration_s"], r["track_id"]) for r in rows],
+                    ["artist", "title", "rule", "spelling", "last.fm", "format", "seconds", "track"])
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from musim.library import show_track
+
+    row = show_track(args.track)
+    if args.json:
+        print_json(row)
+    else:
+        print_table([(k, v) for k, v in row.items()], ["field", "value"])
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from musim.library import remove_tracks
+
+    ids = remove_tracks(args.tracks, artist=args.artist)
+    if args.json:
+        print_json({"removed": ids})
+    else:
+        print(f"removed {len(ids)} library tracks")
+    return 0
+
+
+def cmd_skipped(args: argparse.Namespace) -> int:
+    from musim.library import skipped_files
+
+    rows = skipped_files()
+    if args.json:
+        print_json(rows)
+    else:
+        print_table([(r["reason"], r["source_path"], (r["detail"] or "")[:80]) for r in rows],
+                    ["reason", "path", "detail"])
+    return 0

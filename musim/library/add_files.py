@@ -1,0 +1,273 @@
+"""``musim library add``: every file under the paths given ends in exactly one outcome.
+
+``stored`` (its analysis excerpt, or with ``keep_whole`` the whole file, is in the object store and it is a
+track), ``already_stored`` (the same content was stored from this path before) or ``skipped`` with one of
+:data:`musim.library.formats.SKIP_REASONS`. The warehouse is read once at the start and written once at the
+end (one transaction); the work between holds no lock. Objects are content-addressed, so a run killed
+between storing and recording leaves nothing half-written: the next run stores the same keys again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from musim import sql, warehouse
+from musim.config import Settings, get_settings
+from musim.library.artists import (
+    UNKNOWN_ARTIST,
+    ArtistFrom,
+    display_name,
+    lastfm_norm,
+    name_key,
+)
+from musim.library.formats import FileSkipped
+from musim.library.scan import Examined, examine, find_files, hash_file
+from musim.storage import ObjectStore, open_store
+
+log = logging.getLogger(__name__)
+PROVIDER = "library"
+OBJECT_PREFIX = "audio/previews"
+
+
+@dataclass
+class AddSummary:
+    """What one run did: the ``--json`` object; ``files = stored + already_stored + len(skipped)``."""
+
+    files: int = 0
+    stored: int = 0
+    already_stored: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    artists: int = 0
+    tracks_by_artist: dict[str, int] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)  # path -> detail of its skip (not in the JSON)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
+                "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist}
+
+
+def track_id_of(source_sha256: str) -> str:
+    """The stable id of a library track: 16 hex of sha256('library|' + the file's content sha256)."""
+    return hashlib.sha256(f"{PROVIDER}|{source_sha256}".encode()).hexdigest()[:16]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
+    cur = sql.query(con, name, **params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT unnest($rows, recursive := true)",
+                    {"rows": [dict(r) for r in rows]})
+
+
+@dataclass
+class _State:
+    tracks: dict[str, dict[str, Any]]        # source sha256 -> stored track
+    skips: dict[str, dict[str, Any]]         # path -> recorded skip
+    artists: dict[str, dict[str, Any]]       # name_key -> library artist
+
+
+def _load_state(settings: Settings) -> _State:
+    with warehouse.writer(settings) as con:
+        return _State({r["source_sha256"]: r for r in _rows(con, "library/known_tracks.sql")},
+                      {r["source_path"]: r for r in _rows(con, "library/known_skips.sql")},
+                      {r["name_key"]: r for r in _rows(con, "library/known_artists.sql")})
+
+
+def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -> tuple[str, str] | None:
+    """The outcome known before examining the file: ``("already_stored", artist)``, ``("skipped",
+    reason)`` or ``None`` (examine it)."""
+    if item.skip is not None:
+        return "skipped", item.skip.reason
+    assert item.sha256 is not None
+    path = str(item.path)
+    if item.sha256 in seen:
+        item.skip = FileSkipped("duplicate_content", f"same content as {seen[item.sha256]}")
+        return "skipped", "duplicate_content"
+    known = state.tracks.get(item.sha256)
+    if known is not None:
+        if known["source_path"] == path or not Path(known["source_path"]).exists():
+            return "already_stored", known["artist"]
+        item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored)")
+        return "skipped", "duplicate_content"
+    recorded = state.skips.get(path)
+    if not retry and recorded and recorded["source_sha256"] == item.sha256 and recorded["reason"] != "duplicate_content":
+        item.skip = FileSkipped(recorded["reason"], (recorded["detail"] or "") + " (recorded; --retry examines it again)")
+        return "skipped", recorded["reason"]
+    return None
+
+
+def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str, Any]]) -> None:
+    """Give each new artist group the catalogue artist it is (by MBID, normalised name, then any known
+    spelling with the same key), or a new catalogue artist."""
+    names = _rows(con, "library/catalogue_names.sql")
+    by_mbid = {r["mbid"]: r["artist_id"] for r in names if r["mbid"]}
+    by_norm: dict[str, int] = {}
+    by_key: dict[str, int] = {}
+    for r in names:
+        if r["source"] == "name":
+            by_norm.setdefault(r["name_norm"], r["artist_id"])
+        by_key.setdefault(name_key(r["name"] or ""), r["artist_id"])
+    by_key.pop("", None)
+    next_id = int(con.execute("SELECT coalesce(max(artist_id), 0) FROM artist").fetchone()[0]) + 1
+    for key in sorted(groups):
+        g = groups[key]
+        if g.get("artist_id") is not None:
+            continue
+        norms = {lastfm_norm(s) for s in g["spellings"]}
+        match = None
+        if g["mbid"] and g["mbid"] in by_mbid:
+            match = ("mbid", by_mbid[g["mbid"]])
+        elif key != name_key(UNKNOWN_ARTIST):
+            hit = next((by_norm[n] for n in sorted(norms) if n in by_norm), None)
+            match = ("name", hit) if hit is not None else (("variant", by_key[key]) if key in by_key else None)
+        if match is not None:
+            g["lastfm_match"], g["artist_id"], g["is_new"] = match[0], match[1], False
+        else:
+            g.update(lastfm_match="none", artist_id=next_id, is_new=True)
+            next_id += 1
+        g["artist_key"] = f"mbid:{g['mbid']}" if g["mbid"] else f"name:{lastfm_norm(g['name'])}"
+        g["name_norm"] = lastfm_norm(g["name"])
+        g["is_placeholder"] = key == name_key(UNKNOWN_ARTIST)
+
+
+def _track_row(item: Examined, group: dict[str, Any], key: str, store: ObjectStore, keep_whole: bool) -> dict[str, Any]:
+    info = item.info
+    assert info is not None and item.artist is not None and item.sha256 is not None
+    obj = store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format)
+    offset, window = item.window
+    return {
+        "track_id": track_id_of(item.sha256), "artist_id": group["artist_id"], "name_key": key,
+        "artist_spelling": item.artist.name, "artist_rule": item.artist.rule, "title": item.title,
+        "album": item.tags.album, "genre": item.tags.genre, "tracknumber": item.tags.tracknumber,
+        "source_path": str(item.path), "source_sha256": item.sha256, "source_bytes": item.bytes,
+        "source_format": info.format, "duration_s": info.duration_s, "excerpt_offset_s": offset,
+        "excerpt_duration_s": window, "stored": "whole" if keep_whole else "excerpt", "object_key": obj.key,
+        "sha256": obj.sha256, "object_bytes": obj.size, "object_format": item.stored_format,
+        "object_duration_s": info.duration_s if keep_whole else window,
+        "object_offset_s": offset if keep_whole else 0.0, "object_window_s": window,
+        "sample_rate": info.sample_rate, "channels": info.channels,
+    }
+
+
+def add(
+    paths: Iterable[str | os.PathLike],
+    *,
+    artist_from: ArtistFrom = "auto",
+    keep_whole: bool = False,
+    retry: bool = False,
+    excerpt_s: float | None = None,
+    anchor: str | float | None = None,
+    min_seconds: float = 5.0,
+    settings: Settings | None = None,
+    store: ObjectStore | None = None,
+    on_file: Callable[[Path, str], None] | None = None,
+) -> AddSummary:
+    """Scan ``paths`` (files or folders) and store every usable file not stored yet; see the module doc.
+
+    ``excerpt_s`` and ``anchor`` default to the acquisition settings (``MUSIM_EXCERPT_S``, the middle);
+    ``on_file(path, outcome)`` reports progress.
+    """
+    from musim.acquire.config import acquire_settings
+
+    settings = settings or get_settings()
+    acq = acquire_settings()
+    excerpt_s = acq.excerpt_s if excerpt_s is None else excerpt_s
+    anchor = acq.excerpt_anchor if anchor is None else anchor
+    found = find_files(paths)
+    store = store or open_store(settings.object_store_url)
+    state = _load_state(settings)
+    summary = AddSummary(files=len(found))
+    seen: dict[str, Path] = {}
+    usable: list[Examined] = []
+    skipped: list[Examined] = []
+    moved: list[dict[str, str]] = []
+    by_artist: Counter[str] = Counter()
+    for f in found:
+        item = hash_file(f)
+        decided = _decide(item, state, seen, retry)
+        if decided is None:
+            examine(item, excerpt_s=excerpt_s, anchor=anchor, artist_from=artist_from, keep_whole=keep_whole,
+                    min_seconds=min_seconds)
+            decided = ("skipped", item.skip.reason) if item.skip else ("stored", "")
+        if item.sha256 and decided[0] != "skipped":
+            seen[item.sha256] = item.path
+        if decided[0] == "already_stored":
+            summary.already_stored += 1
+            by_artist[decided[1]] += 1
+            if state.tracks[item.sha256]["source_path"] != str(item.path):  # type: ignore[index]
+                moved.append({"source_sha256": item.sha256, "source_path": str(item.path)})  # type: ignore[dict-item]
+        elif decided[0] == "skipped":
+            skipped.append(item)
+        else:
+            usable.append(item)
+        if on_file:
+            on_file(item.path, decided[0])
+    groups = _groups(usable, state)
+    rows: list[dict[str, Any]] = []
+    with warehouse.writer(settings) as con:
+        _match_catalogue(con, groups)
+        for item in usable:
+            key = name_key(item.artist.name) or name_key(UNKNOWN_ARTIST)  # type: ignore[union-attr]
+            rows.append(_track_row(item, groups[key], key, store, keep_whole))
+            by_artist[groups[key]["name"]] += 1
+            item.payload = b""
+        skip_rows = [{"source_path": str(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
+                      "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
+        sql.run(con, "library/stage.sql")
+        _fill(con, "lib_artists", [{k: g.get(k) for k in ("name_key", "artist_id", "name", "mbid", "lastfm_match",
+                                                          "spellings", "is_new", "artist_key", "name_norm",
+                                                          "is_placeholder")} | {"name_key": key}
+                                   for key, g in groups.items()])
+        _fill(con, "lib_tracks", rows)
+        _fill(con, "lib_skips", skip_rows)
+        _fill(con, "lib_moved", moved)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            sql.run(con, "library/record.sql")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    summary.stored = len(rows)
+    summary.skipped = [{"path": str(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
+    summary.details = {str(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]
+    summary.tracks_by_artist = dict(sorted(by_artist.items()))
+    summary.artists = len(by_artist)
+    log.info("library add: %d files, %d stored, %d already stored, %d skipped", summary.files, summary.stored,
+             summary.already_stored, len(summary.skipped))
+    return summary
+
+
+def _groups(usable: list[Examined], state: _State) -> dict[str, dict[str, Any]]:
+    """One group per artist key among the new files, merged with what the library knew of it."""
+    spellings: dict[str, list[str]] = defaultdict(list)
+    mbids: dict[str, str] = {}
+    for item in usable:
+        assert item.artist is not None
+        key = name_key(item.artist.name) or name_key(UNKNOWN_ARTIST)
+        spellings[key].append(item.artist.name)
+        if item.artist.mbid:
+            mbids.setdefault(key, item.artist.mbid)
+    groups: dict[str, dict[str, Any]] = {}
+    for key, names in spellings.items():
+        known = state.artists.get(key)
+        all_names = names + list(known["spellings"] if known else [])
+        g = {"spellings": sorted(set(all_names)), "name": display_name(all_names),
+             "mbid": (known or {}).get("mbid") or mbids.get(key)}
+        if known:
+            g.update(artist_id=known["artist_id"], lastfm_match=known["lastfm_match"], is_new=False)
+        groups[key] = g
+    return groups

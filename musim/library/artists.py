@@ -1,0 +1,155 @@
+"""Who made a file: artist resolution from tags and folders, and one key per artist over its spellings.
+
+Rules, in order (the one used is recorded per track):
+
+``mbid``          the MusicBrainz artist id tag (the name from the album-artist or artist tag);
+``albumartist``   the album-artist tag;
+``artist``        the artist tag;
+``folder``        the nearest folder above the file that is not the scanned root, not a generic name
+                  (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ...) and not the album tag
+                  (a numbered file ``01 - Title.ext`` with two such folders above it: the upper one,
+                  as in ``Artist/Album/01 - Title.ext``);
+``filename``      ``Artist - Title.ext`` for a file directly in the root;
+``unknown``       nothing named an artist: the placeholder artist :data:`UNKNOWN_ARTIST`.
+
+Placeholder tags (``<Unknown>``, ``Unknown Artist``, ``Various Artists``, empty) count as missing.
+``--artist-from tag`` uses only the tag rules, ``--artist-from folder`` only the folder rules.
+Spellings of one artist share a :func:`name_key`: equal up to case, accents, punctuation and spacing, URL
+decoration (``www.elysis.de`` = ``elysis``) and a parenthesised real name (``Maxstack (Max McCracken)``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from musim.errors import ParameterError
+from musim.library.tags import Tags
+
+ArtistFrom = Literal["auto", "tag", "folder"]
+RULES = ("mbid", "albumartist", "artist", "folder", "filename", "unknown")
+UNKNOWN_ARTIST = "Unknown artist"
+
+_PLACEHOLDERS = {"", "unknown", "unknown artist", "unknownartist", "various artists", "various", "va", "v a",
+                 "no artist", "artist", "none", "null", "n a", "na", "untitled", "track"}
+_GENERIC = re.compile(
+    r"^(?:music|my music|musik|musique|audio|sound|sounds|songs?|tracks?|mp3s?|oggs?|opus|flac|wav|m4a|aac|aiff"
+    r"|ogg vorbis|data|media|files?|downloads?|albums?|singles?|misc|various|various artists|unknown"
+    r"|unknown artist|compilations?|soundtracks?|ost|original soundtrack|game music|bgm|bonus|extras?"
+    r"|(?:cd|disc|disk|side|part|vol|volume)\s*\.?\s*\d*[a-z]?|\d+|music \d+|share|usr|games?)$")
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
+                  r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
+_NUMBERED = re.compile(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)\S")
+_PAREN = re.compile(r"^(.*?\S)\s*[(\[][^)\]]*[)\]]\s*$")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The artist name a file gives, the rule that gave it, and the MusicBrainz id when tagged."""
+
+    name: str
+    rule: str
+    mbid: str | None = None
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold().strip()
+
+
+def is_placeholder(name: str | None) -> bool:
+    """Whether a tag value names no real artist (``<Unknown>``, ``Various Artists``, empty, ...)."""
+    if name is None:
+        return True
+    words = re.sub(r"[\W_]+", " ", _fold(name)).strip()
+    return words in _PLACEHOLDERS
+
+
+def is_generic_folder(name: str) -> bool:
+    """Whether a folder name says nothing about the artist (``music``, ``mp3``, ``CD1``, ``Disc 1``, ...)."""
+    words = re.sub(r"[\W_]+", " ", _fold(name)).strip()
+    return not words or bool(_GENERIC.match(words))
+
+
+def name_key(name: str) -> str:
+    """The key shared by the spellings of one artist (see the module docstring); ``""`` for no name."""
+    text = _fold(name)
+    paren = _PAREN.match(text)
+    if paren:
+        text = paren.group(1)
+    if " " not in text:
+        url = _URL.match(text)
+        if url and ("." in text or "://" in text):
+            text = url.group(1)
+    return re.sub(r"[\W_]+", "", text)
+
+
+def _from_tags(tags: Tags) -> Resolved | None:
+    for rule, value in (("albumartist", tags.albumartist), ("artist", tags.artist)):
+        if not is_placeholder(value):
+            assert value is not None
+            return Resolved(value, "mbid" if tags.mbid else rule, tags.mbid)
+    return None
+
+
+def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved | None:
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return None
+    album_key = name_key(album) if album else None
+    named = [f for f in reversed(rel.parts[:-1])
+             if not (is_generic_folder(f) or is_placeholder(f) or name_key(f) == album_key)]
+    if len(named) >= 2 and _NUMBERED.match(path.stem):
+        named = named[1:]  # numbered tracks sit in an album folder: Artist/Album/01 - Title.ext
+    return Resolved(named[0].strip(), "folder") if named else None
+
+
+def _from_filename(path: Path, root: Path) -> Resolved | None:
+    stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", path.stem)
+    if path.parent != root or " - " not in stem:
+        return None
+    artist = stem.split(" - ", 1)[0].strip()
+    return None if is_placeholder(artist) else Resolved(artist, "filename")
+
+
+def resolve_artist(tags: Tags, path: Path, root: Path, *, artist_from: ArtistFrom = "auto") -> Resolved:
+    """The artist of the file at ``path`` found under the scanned folder ``root``."""
+    if artist_from not in ("auto", "tag", "folder"):
+        raise ParameterError(f"artist_from must be 'auto', 'tag' or 'folder', got {artist_from!r}")
+    found = _from_tags(tags) if artist_from in ("auto", "tag") else None
+    if found is None and artist_from in ("auto", "folder"):
+        found = _from_folders(path, root, tags.album) or _from_filename(path, root)
+    return found or Resolved(UNKNOWN_ARTIST, "unknown")
+
+
+def title_of(tags: Tags, path: Path) -> str:
+    """The title tag, else the file name without a leading track number or ``Artist -`` part."""
+    if tags.title:
+        return tags.title
+    stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", path.stem).strip() or path.stem
+    return stem.split(" - ", 1)[1].strip() if " - " in stem else stem
+
+
+def display_name(spellings: Iterable[str]) -> str:
+    """The name shown for merged spellings: the most used, then one without decoration, then with
+    capitals, then the shortest."""
+    counts = Counter(spellings)
+
+    def rank(s: str) -> tuple:
+        plain = _fold(s) == re.sub(r"\s+", " ", _fold(s)) and name_key(s) == re.sub(r"[\W_]+", "", _fold(s))
+        return (-counts[s], not plain, s == s.lower(), len(s), s)
+
+    best = min(counts, key=rank)
+    url = _URL.match(best.strip()) if " " not in best.strip() else None
+    return url.group(1) if url and url.group(1) else best  # only URL spellings: the name inside
+
+
+def lastfm_norm(name: str) -> str:
+    """Last.FM's normalisation of a name (``artist.name_norm``): NFC, lower case, whitespace collapsed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip().lower()

@@ -1,0 +1,303 @@
+"""The one list of audio formats musim accepts, and the checks every audio file passes before it counts.
+
+A file's format is chosen by its content (the tag library's parser, then the magic bytes), never by its
+name alone. :func:`probe` opens the file once, reads the length its container declares and checks the file
+is whole (an Ogg stream ends with its end-of-stream page; the decoder can read the last second the
+container declares; the decodable length agrees with the declared one) without decoding the whole file.
+:func:`read_excerpt` then reads only the analysis window, by seeking.
+
+Every reason a file is not used is one of :data:`SKIP_REASONS`; the library, the acquisition path and the
+feature path all report these words.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musim.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+#: Every reason a file can be skipped, in the order the checks run.
+SKIP_REASONS = ("empty", "unreadable", "not_audio", "undecodable", "truncated", "too_short", "silent",
+                "duplicate_content")
+
+#: The accepted formats: name -> file suffixes that usually carry it (a hint only; content decides).
+FORMATS: dict[str, tuple[str, ...]] = {
+    "mp3": (".mp3",),
+    "ogg": (".ogg", ".oga"),
+    "opus": (".opus",),
+    "flac": (".flac",),
+    "wav": (".wav", ".wave"),
+    "aiff": (".aif", ".aiff", ".aifc"),
+    "m4a": (".m4a", ".mp4", ".m4b", ".aac"),
+}
+#: Formats PyAV (FFmpeg) decodes; libsndfile (soundfile) reads the others and seeks in them.
+PYAV_FORMATS = frozenset({"m4a"})
+AUDIO_SUFFIXES = frozenset(s for suffixes in FORMATS.values() for s in suffixes)
+
+_MUTAGEN_FORMATS = {"MP3": "mp3", "EasyMP3": "mp3", "OggVorbis": "ogg", "OggOpus": "opus", "FLAC": "flac",
+                    "WAVE": "wav", "AIFF": "aiff", "MP4": "m4a", "EasyMP4": "m4a", "AAC": "m4a"}
+_SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "aiff", "mp4": "m4a", "aac": "m4a"}
+#: Canonical words for the reasons :class:`musim.audio.BadAudioError` gives.
+_DECODER_REASONS = {"too short": "too_short", "missing channel": "undecodable"}
+SILENCE_DB = -60.0
+
+
+class FileSkipped(AudioError):
+    """A file that is not used, with one of :data:`SKIP_REASONS` and a detail."""
+
+    def __init__(self, reason: str, detail: str = "", *, key: str = "") -> None:
+        if reason not in SKIP_REASONS:
+            raise ValueError(f"unknown skip reason {reason!r}")
+        self.reason, self.detail, self.key = reason, detail, key
+        where = f"{key}: " if key else ""
+        super().__init__(f"{where}{reason}" + (f" ({detail})" if detail else ""))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.reason, self.detail, self.key))
+
+
+def _rebuild(reason: str, detail: str, key: str) -> FileSkipped:
+    return FileSkipped(reason, detail, key=key)
+
+
+def canonical_reason(reason: str) -> str:
+    """The :data:`SKIP_REASONS` word for a decoder's reason (``"too short"`` -> ``"too_short"``)."""
+    reason = _DECODER_REASONS.get(reason, reason)
+    return reason if reason in SKIP_REASONS else "undecodable"
+
+
+@dataclass(frozen=True)
+class AudioProbe:
+    """What :func:`probe` measured. ``duration_s`` is the usable length (the smaller of the declared and
+    the decoder's length); ``mutagen`` is the tag library's object (``None`` if it could not parse)."""
+
+    format: str
+    duration_s: float
+    declared_s: float | None
+    sample_rate: int
+    channels: int
+    mutagen: Any = None
+
+
+def _mutagen_file(src: Any) -> tuple[Any, str | None]:
+    import mutagen
+
+    try:
+        if isinstance(src, bytes):
+            return mutagen.File(io.BytesIO(src)), None
+        return mutagen.File(src), None
+    except Exception as exc:  # mutagen raises many types for broken files
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _header(src: str | bytes) -> bytes:
+    if isinstance(src, bytes):
+        return src[:12]
+    with open(src, "rb") as fh:
+        return fh.read(12)
+
+
+def _ogg_finished(src: str | bytes) -> bool:
+    """Whether the last Ogg page carries the end-of-stream flag (a cut file ends without it)."""
+    if isinstance(src, bytes):
+        tail = src[-65536:]
+    else:
+        with open(src, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 65536))
+            tail = fh.read()
+    i = tail.rfind(b"OggS")
+    return i >= 0 and i + 5 < len(tail) and bool(tail[i + 5] & 0x04)
+
+
+def _source(src: str | bytes) -> Any:
+    return io.BytesIO(src) if isinstance(src, bytes) else src
+
+
+def _soundfile_lengths(src: str | bytes) -> tuple[float, int, int, float]:
+    """(container length s, rate, channels, seconds readable from the last second) with libsndfile."""
+    import soundfile as sf
+
+    with sf.SoundFile(_source(src)) as f:
+        frames, sr, channels = int(f.frames), int(f.samplerate), int(f.channels)
+        want = min(sr, frames)
+        f.seek(max(0, frames - want))
+        got = len(f.read(want, dtype="float32", always_2d=True))
+    return frames / sr, sr, channels, got / sr if want else 0.0
+
+
+def _pyav_lengths(src: str | bytes) -> tuple[float, int, int, float]:
+    """The same with PyAV: the stream's declared length, and what decodes after seeking to its last second."""
+    import av
+
+    with av.open(_source(src), mode="r") as container:
+        if not container.streams.audio:
+            raise ValueError("no audio stream")
+        stream = container.streams.audio[0]
+        sr = int(stream.codec_context.sample_rate or stream.rate or 0)
+        channels = int(stream.codec_context.channels or 1)
+        if stream.duration and stream.time_base:
+            length = float(stream.duration * stream.time_base)
+        elif container.duration:
+            length = container.duration / 1e6
+        else:
+            raise ValueError("unknown length")
+        if sr <= 0:
+            raise ValueError("unknown sampling rate")
+        start = max(0.0, length - 1.0)
+        container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
+        got = 0
+        for frame in container.decode(stream):
+            t = float(frame.pts * stream.time_base) if frame.pts is not None else start
+            if t + frame.samples / sr > start:
+                got += frame.samples
+    return length, sr, channels, min(got / sr, 1.0)
+
+
+def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: str | None = None) -> AudioProbe:
+    """Check one audio file or its bytes without decoding all of it.
+
+    Parameters
+    ----------
+    source : path or bytes
+    min_seconds : float
+        Shorter audio is ``too_short``.
+    key : str or None
+        Name in messages (default: the path).
+
+    Returns
+    -------
+    AudioProbe
+
+    Raises
+    ------
+    FileSkipped
+        ``empty``, ``unreadable``, ``not_audio``, ``undecodable``, ``truncated`` or ``too_short``.
+    """
+    src: str | bytes = source if isinstance(source, bytes) else os.fspath(source)
+    name = key or ("<bytes>" if isinstance(src, bytes) else src)
+    try:
+        header = _header(src)
+    except OSError as exc:
+        raise FileSkipped("unreadable", exc.strerror or str(exc), key=name) from None
+    if not header:
+        raise FileSkipped("empty", "0 bytes", key=name)
+    from musim.audio.io import sniff_format
+
+    mf, tag_error = _mutagen_file(src)
+    fmt = _MUTAGEN_FORMATS.get(type(mf).__name__) if mf is not None else None
+    fmt = fmt or _SNIFFED.get(sniff_format(header) or "")
+    if fmt is None:
+        raise FileSkipped("not_audio", tag_error or "no audio container recognised", key=name)
+    declared = getattr(getattr(mf, "info", None), "length", None)
+    declared = float(declared) if declared and math.isfinite(declared) and declared > 0 else None
+    readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
+    errors = []
+    for reader in readers:
+        try:
+            length, sr, channels, tail = reader(src)
+            break
+        except Exception as exc:  # noqa: BLE001 - decoders raise many types
+            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+    else:
+        raise FileSkipped("undecodable", "; ".join(errors), key=name)
+    if fmt in ("ogg", "opus") and not _ogg_finished(src):
+        raise FileSkipped("truncated", "the Ogg stream has no end-of-stream page", key=name)
+    if tail < min(0.5, 0.5 * length):
+        raise FileSkipped("truncated", f"nothing decodes in the last second of {length:.2f} s declared", key=name)
+    if declared and length < 0.9 * declared - 0.5:
+        raise FileSkipped("truncated", f"decodes to {length:.2f} s of {declared:.2f} s declared", key=name)
+    duration = min(length, declared) if declared else length
+    if duration < min_seconds:
+        raise FileSkipped("too_short", f"{duration:.2f} s < {min_seconds:g} s", key=name)
+    return AudioProbe(fmt, round(duration, 3), declared, sr, channels, mf)
+
+
+def _excerpt_pyav(src: str | bytes, offset_s: float, duration_s: float) -> np.ndarray:
+    import av
+
+    chunks: list[np.ndarray] = []
+    with av.open(_source(src), mode="r") as container:
+        stream = container.streams.audio[0]
+        sr = int(stream.codec_context.sample_rate or stream.rate)
+        if offset_s > 0:
+            container.seek(int(offset_s / stream.time_base), stream=stream, backward=True, any_frame=False)
+        resampler = av.AudioResampler(format="fltp")
+        first: float | None = None
+        have, want = 0, int(round(duration_s * sr))
+        for frame in container.decode(stream):
+            if first is None:
+                first = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
+            for out in resampler.resample(frame):
+                arr = out.to_ndarray()
+                chunks.append(arr.reshape(-1, arr.shape[-1]))
+                have += arr.shape[-1]
+            if first is not None and have >= want + int((offset_s - first) * sr):
+                break
+    if not chunks:
+        return np.zeros((1, 0), dtype=np.float32)
+    data = np.concatenate(chunks, axis=1)
+    skip = max(0, int(round((offset_s - (first or 0.0)) * sr)))
+    return np.ascontiguousarray(data[:, skip:skip + want], dtype=np.float32)
+
+
+def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_s: float,
+                 duration_s: float) -> np.ndarray:
+    """Samples of the window ``[offset_s, offset_s + duration_s)`` at the native rate, read by seeking.
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, n), dtype=float32]
+
+    Raises
+    ------
+    FileSkipped
+        ``undecodable`` when the window does not decode, ``silent`` when its level is below -60 dBFS.
+    """
+    src: str | bytes = source if isinstance(source, bytes) else os.fspath(source)
+    try:
+        if info.format in PYAV_FORMATS:
+            data = _excerpt_pyav(src, offset_s, duration_s)
+        else:
+            import soundfile as sf
+
+            with sf.SoundFile(_source(src)) as f:
+                f.seek(int(offset_s * f.samplerate))
+                data = f.read(int(round(duration_s * f.samplerate)), dtype="float32", always_2d=True).T
+    except Exception as exc:  # noqa: BLE001
+        raise FileSkipped("undecodable", f"the analysis window does not decode: {type(exc).__name__}: {exc}"[:300]) \
+            from None
+    if data.shape[-1] < 0.9 * duration_s * info.sample_rate - 1:
+        raise FileSkipped("truncated", f"the analysis window decodes to {data.shape[-1] / info.sample_rate:.2f} s "
+                                       f"of {duration_s:.2f} s")
+    rms = float(np.sqrt(np.mean(np.square(data, dtype=np.float64)))) if data.size else 0.0
+    if rms <= 0 or 20 * math.log10(rms) < SILENCE_DB:
+        level = "-inf" if rms <= 0 else f"{20 * math.log10(rms):.1f}"
+        raise FileSkipped("silent", f"RMS level {level} dBFS < {SILENCE_DB:g} dBFS")
+    return data
+
+
+def encode_flac(data: np.ndarray, sample_rate: int) -> bytes:
+    """``(channels, n)`` float samples as 16-bit FLAC: the stored excerpt (the decoded audio of a 16-bit
+    source, lossless; the excerpts of lossy sources need no more bits)."""
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(data.T, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def suffix_format(path: Path) -> str | None:
+    """The format a file's suffix suggests (a hint for messages; :func:`probe` decides by content)."""
+    suffix = path.suffix.lower()
+    return next((fmt for fmt, suffixes in FORMATS.items() if suffix in suffixes), None)

@@ -1,0 +1,84 @@
+"""Reading and removing library tracks: ``musim library list|show|remove``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from musim import sql, warehouse
+from musim.config import Settings
+from musim.errors import NotFoundError, ParameterError
+from musim.library.artists import name_key
+from musim.storage import ObjectStore, open_store
+
+
+def _rows(cur: Any) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def list_tracks(artist: str | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Library tracks (of ``artist``: any of its spellings, up to case and punctuation)."""
+    with warehouse.writer(settings) as con:
+        return _rows(sql.query(con, "library/list.sql", artist=artist,
+                               artist_key=name_key(artist) if artist else None))
+
+
+def skipped_files(*, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Every file the scans skipped, with its reason."""
+    with warehouse.writer(settings) as con:
+        return _rows(sql.query(con, "library/skips.sql"))
+
+
+def show_track(track: str, *, settings: Settings | None = None) -> dict[str, Any]:
+    """Everything recorded of one library track, by id, id prefix (6+ characters) or source path.
+
+    Raises NotFoundError when nothing matches, ParameterError when a prefix matches several tracks.
+    """
+    with warehouse.writer(settings) as con:
+        rows = _rows(sql.query(con, "library/show.sql", track=str(track)))
+    if not rows:
+        raise NotFoundError(f"no library track {track!r}; `musim library list` shows the tracks")
+    if len(rows) > 1:
+        raise ParameterError(f"{track!r} matches {len(rows)} library tracks; give more of the track id")
+    return rows[0]
+
+
+def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None, settings: Settings | None = None,
+                  store: ObjectStore | None = None) -> list[str]:
+    """Remove library tracks (by id/prefix/path, or every track of ``artist``); return their ids.
+
+    Their stored objects are deleted unless another track still points at the same object.
+    """
+    if not tracks and not artist:
+        raise ParameterError("name the tracks to remove, or --artist NAME")
+    ids = [show_track(t, settings=settings)["track_id"] for t in tracks or ()]
+    if artist:
+        found = list_tracks(artist, settings=settings)
+        if not found:
+            raise NotFoundError(f"no library artist {artist!r}; `musim library list` shows the artists")
+        ids += [r["track_id"] for r in found]
+    ids = sorted(set(ids))
+    with warehouse.writer(settings) as con:
+        keys = [r[0] for r in con.execute("SELECT DISTINCT object_key FROM library_track WHERE track_id IN "
+                                          "(SELECT unnest($ids))", {"ids": ids}).fetchall()]
+        con.execute("CREATE OR REPLACE TEMP TABLE lib_remove AS SELECT unnest($ids) AS track_id", {"ids": ids})
+        con.execute("BEGIN TRANSACTION")
+        try:
+            sql.run(con, "library/remove.sql")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        still = {r[0] for r in con.execute("SELECT object_key FROM track WHERE object_key IN (SELECT unnest($k))",
+                                           {"k": keys}).fetchall()}
+    store = store or open_store((settings or _settings()).object_store_url)
+    for key in keys:
+        if key not in still:
+            store.delete(key)
+    return ids
+
+
+def _settings() -> Settings:
+    from musim.config import get_settings
+
+    return get_settings()

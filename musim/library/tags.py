@@ -1,0 +1,101 @@
+"""The one tag reader: artist, album artist, MusicBrainz artist id, title, album, genre and track number from
+ID3 (mp3), Vorbis comments (ogg, opus, flac), MP4 atoms (m4a) and RIFF/AIFF ID3 chunks, with mutagen."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+#: Keys per field, across tag formats: easy/Vorbis names, ID3 frames, MP4 atoms (freeform for MusicBrainz).
+_KEYS: dict[str, tuple[str, ...]] = {
+    "artist": ("artist", "ARTIST", "TPE1", "\xa9ART"),
+    "albumartist": ("albumartist", "ALBUMARTIST", "album artist", "TPE2", "aART"),
+    "title": ("title", "TITLE", "TIT2", "\xa9nam"),
+    "album": ("album", "ALBUM", "TALB", "\xa9alb"),
+    "genre": ("genre", "GENRE", "TCON", "\xa9gen"),
+    "tracknumber": ("tracknumber", "TRACKNUMBER", "TRCK", "trkn"),
+    "mbid": ("musicbrainz_artistid", "MUSICBRAINZ_ARTISTID", "musicbrainz_albumartistid",
+             "TXXX:MusicBrainz Artist Id", "TXXX:MUSICBRAINZ_ARTISTID", "TXXX:MusicBrainz Album Artist Id",
+             "----:com.apple.iTunes:MusicBrainz Artist Id", "----:com.apple.iTunes:MusicBrainz Album Artist Id"),
+}
+_NUMBER = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class Tags:
+    """The tags musim uses; every field ``None`` when absent or empty."""
+
+    artist: str | None = None
+    albumartist: str | None = None
+    mbid: str | None = None
+    title: str | None = None
+    album: str | None = None
+    genre: str | None = None
+    tracknumber: int | None = None
+
+
+def _text(value: Any) -> str | None:
+    value = getattr(value, "text", value)  # ID3 frames
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    if isinstance(value, tuple):  # MP4 trkn: (number, total)
+        value = value[0]
+    if isinstance(value, bytes | bytearray):  # MP4 freeform atoms
+        value = bytes(value).decode("utf-8", "replace")
+    if value is None:
+        return None
+    text = str(value).replace("\x00", " ").strip()
+    return text or None
+
+
+def _get(tags: Any, field: str) -> str | None:
+    for key in _KEYS[field]:
+        try:
+            value = tags.get(key) if hasattr(tags, "get") else None
+        except (KeyError, ValueError, TypeError):
+            continue
+        if field == "tracknumber" and isinstance(value, list) and value and isinstance(value[0], tuple):
+            value = value[0][0]
+        text = _text(value)
+        if text:
+            return text
+    return None
+
+
+def _mbid(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        return str(uuid.UUID(text.split("/")[0].strip()))  # several artists: the first
+    except ValueError:
+        return None
+
+
+def read_tags(audio: Any) -> Tags:
+    """Tags of a parsed file (``mutagen.File(...)`` result, or ``None`` for no tags)."""
+    tags = getattr(audio, "tags", None)
+    if not tags:
+        return Tags()
+    number = _get(tags, "tracknumber")
+    match = _NUMBER.search(number) if number else None
+    return Tags(
+        artist=_get(tags, "artist"),
+        albumartist=_get(tags, "albumartist"),
+        mbid=_mbid(_get(tags, "mbid")),
+        title=_get(tags, "title"),
+        album=_get(tags, "album"),
+        genre=_get(tags, "genre"),
+        tracknumber=int(match.group()) if match else None,
+    )
+
+
+def read_tags_of(path: str) -> Tags:
+    """Tags of the file at ``path`` (empty :class:`Tags` when the tag library cannot parse it)."""
+    import mutagen
+
+    try:
+        return read_tags(mutagen.File(path))
+    except Exception:  # noqa: BLE001 - mutagen raises many types for broken files
+        return Tags()

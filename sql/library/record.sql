@@ -1,0 +1,63 @@
+-- Record one `musim library add` (staged in lib_artists, lib_tracks, lib_skips, lib_moved), in one
+-- transaction. New library-only artists become catalogue artists (first_dump_id 'library', no plays);
+-- every stored file is a library_track, a downloaded `preview` and a `track` (provider 'library'), so the
+-- feature build and the gates read it like any preview.
+INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder, first_dump_id)
+SELECT artist_id, artist_key, try_cast(mbid AS UUID), name, name_norm, is_placeholder, 'library'
+FROM lib_artists
+WHERE is_new;
+
+INSERT INTO library_artist (name_key, artist_id, name, mbid, lastfm_match, spellings)
+SELECT name_key, artist_id, name, try_cast(mbid AS UUID), lastfm_match, spellings FROM lib_artists
+ON CONFLICT (name_key) DO UPDATE SET
+    name = excluded.name,
+    mbid = coalesce(library_artist.mbid, excluded.mbid),
+    spellings = excluded.spellings,
+    updated_at = now();
+
+INSERT INTO library_track (track_id, artist_id, name_key, artist_spelling, artist_rule, title, album, genre,
+                           tracknumber, source_path, source_sha256, source_bytes, source_format, duration_s,
+                           excerpt_offset_s, excerpt_duration_s, stored, object_key, sha256)
+SELECT track_id, artist_id, name_key, artist_spelling, artist_rule, title, album, genre, tracknumber,
+       source_path, source_sha256, source_bytes, source_format, duration_s, excerpt_offset_s,
+       excerpt_duration_s, stored, object_key, sha256
+FROM lib_tracks
+ON CONFLICT (track_id) DO NOTHING;
+
+UPDATE library_track SET source_path = m.source_path
+FROM lib_moved m WHERE library_track.source_sha256 = m.source_sha256;
+
+INSERT INTO preview (track_id, artist_id, provider, provider_track_id, provider_artist_id, title, genre,
+                     provider_rank, status, attempts, object_key, sha256, bytes, duration_s, sample_rate,
+                     channels, format, track_duration_s, excerpt_offset_s, excerpt_duration_s, source_url,
+                     fetched_at, updated_at)
+SELECT track_id, artist_id, 'library', source_sha256, name_key, title, genre, tracknumber, 'downloaded', 1,
+       object_key, sha256, object_bytes, object_duration_s, sample_rate, channels, object_format, duration_s,
+       object_offset_s, object_window_s, source_path, now(), now()
+FROM lib_tracks
+ON CONFLICT (track_id) DO NOTHING;
+
+INSERT INTO track (track_id, artist_id, title, genre, provider, provider_track_id, provider_rank, object_key,
+                   sha256, format, duration_s, sample_rate, channels, excerpt_offset_s, excerpt_duration_s,
+                   added_at)
+SELECT track_id, artist_id, title, genre, 'library', source_sha256, tracknumber, object_key, sha256,
+       object_format, object_duration_s, sample_rate, channels, object_offset_s, object_window_s, now()
+FROM lib_tracks
+ON CONFLICT (track_id) DO NOTHING;
+
+-- The spellings each library file gave, as the artist's 'library' variants (counted over every file).
+DELETE FROM artist_name_variant
+WHERE dump_id = 'library' AND artist_id IN (SELECT artist_id FROM lib_artists);
+
+INSERT INTO artist_name_variant (artist_id, raw_name, dump_id, lines)
+SELECT artist_id, artist_spelling, 'library', count(*)
+FROM library_track
+WHERE artist_id IN (SELECT artist_id FROM lib_artists)
+GROUP BY artist_id, artist_spelling;
+
+INSERT INTO library_skip (source_path, source_sha256, reason, detail)
+SELECT source_path, source_sha256, reason, detail FROM lib_skips
+ON CONFLICT (source_path) DO UPDATE SET
+    source_sha256 = excluded.source_sha256, reason = excluded.reason, detail = excluded.detail, seen_at = now();
+
+DELETE FROM library_skip WHERE source_path IN (SELECT source_path FROM lib_tracks);

@@ -1,0 +1,17 @@
+-- Staging tables of one `musim library add` (filled from Python with INSERT ... BY NAME).
+CREATE OR REPLACE TEMP TABLE lib_artists (
+    name_key VARCHAR, artist_id INTEGER, name VARCHAR, mbid VARCHAR, lastfm_match VARCHAR, spellings VARCHAR[],
+    is_new BOOLEAN, artist_key VARCHAR, name_norm VARCHAR, is_placeholder BOOLEAN
+);
+CREATE OR REPLACE TEMP TABLE lib_tracks (
+    track_id VARCHAR, artist_id INTEGER, name_key VARCHAR, artist_spelling VARCHAR, artist_rule VARCHAR,
+    title VARCHAR, album VARCHAR, genre VARCHAR, tracknumber INTEGER, source_path VARCHAR, source_sha256 VARCHAR,
+    source_bytes BIGINT, source_format VARCHAR, duration_s DOUBLE, excerpt_offset_s DOUBLE,
+    excerpt_duration_s DOUBLE, stored VARCHAR, object_key VARCHAR, sha256 VARCHAR, object_bytes BIGINT,
+    object_format VARCHAR, object_duration_s DOUBLE, object_offset_s DOUBLE, object_window_s DOUBLE,
+    sample_rate INTEGER, channels SMALLINT
+);
+CREATE OR REPLACE TEMP TABLE lib_skips (
+    source_path VARCHAR, source_sha256 VARCHAR, reason VARCHAR, detail VARCHAR
+);
+CREATE OR REPLACE TEMP TABLE lib_moved (source_sha256 VARCHAR, source_path VARCHAR);

@@ -1,0 +1,92 @@
+"""Small generated audio files in every format, with tags written by the tag library (mutagen)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+FORMATS = ("mp3", "ogg", "opus", "flac", "wav", "aiff", "m4a")
+_SF = {"mp3": ("MP3", "MPEG_LAYER_III"), "ogg": ("OGG", "VORBIS"), "opus": ("OGG", "OPUS"), "flac": ("FLAC", None),
+       "wav": ("WAV", None), "aiff": ("AIFF", None)}
+
+
+def tone(seconds: float, sr: int, *, freq: float = 330.0, seed: int = 0, level: float = 0.3) -> np.ndarray:
+    """A tone with a little noise, (n,) float32."""
+    t = np.arange(int(seconds * sr)) / sr
+    rng = np.random.default_rng(seed)
+    y = level * (np.sin(2 * math.pi * freq * t) + 0.05 * rng.standard_normal(t.size))
+    return y.astype(np.float32)
+
+
+def _write_m4a(path: Path, y: np.ndarray, sr: int) -> None:
+    import av
+
+    with av.open(str(path), mode="w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=sr)
+        stream.layout = "mono"
+        frame_size = 1024
+        for i in range(0, y.size, frame_size):
+            chunk = y[i:i + frame_size][None, :]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
+            frame.sample_rate = sr
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def write_audio(path: Path, fmt: str, *, seconds: float = 8.0, freq: float = 330.0, seed: int = 0,
+                level: float = 0.3) -> Path:
+    """Write ``seconds`` of a tone as ``fmt`` at ``path`` (any suffix: formats are told by content)."""
+    import soundfile as sf
+
+    sr = 48000 if fmt == "opus" else 22050
+    if fmt == "m4a":
+        sr = 44100
+    y = tone(seconds, sr, freq=freq, seed=seed, level=level)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "m4a":
+        _write_m4a(path, y, sr)
+    else:
+        container, subtype = _SF[fmt]
+        sf.write(str(path), y, sr, format=container, subtype=subtype)
+    return path
+
+
+def write_tags(path: Path, fmt: str, **tags: str) -> None:
+    """Tag a file with the tag library: artist, albumartist, title, album, genre, mbid."""
+    import mutagen
+    from mutagen.id3 import ID3, TALB, TCON, TIT2, TPE1, TPE2, TXXX
+    from mutagen.mp4 import MP4, MP4FreeForm
+
+    if fmt in ("ogg", "opus", "flac"):
+        f = mutagen.File(path)
+        if f.tags is None:
+            f.add_tags()
+        for k, v in tags.items():
+            f.tags["musicbrainz_artistid" if k == "mbid" else k] = [v]
+        f.save()
+    elif fmt == "m4a":
+        f = MP4(path)
+        if f.tags is None:
+            f.add_tags()
+        atoms = {"artist": "\xa9ART", "albumartist": "aART", "title": "\xa9nam", "album": "\xa9alb", "genre": "\xa9gen"}
+        for k, v in tags.items():
+            if k == "mbid":
+                f.tags["----:com.apple.iTunes:MusicBrainz Artist Id"] = [MP4FreeForm(v.encode())]
+            else:
+                f.tags[atoms[k]] = [v]
+        f.save()
+    else:  # mp3, wav, aiff: ID3 (a chunk in wav/aiff)
+        f = mutagen.File(path)
+        if f.tags is None:
+            f.add_tags()
+        frames = {"artist": TPE1, "albumartist": TPE2, "title": TIT2, "album": TALB, "genre": TCON}
+        for k, v in tags.items():
+            f.tags.add(TXXX(encoding=3, desc="MusicBrainz Artist Id", text=[v]) if k == "mbid"
+                       else frames[k](encoding=3, text=[v]))
+        f.save()
+        assert isinstance(f.tags, ID3)

@@ -1,0 +1,186 @@
+"""`musim library add`: one outcome per file, the JSON accounting, reruns, --retry, artists and the catalogue."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musim import warehouse
+from musim.cli import main
+from musim.library import add, list_tracks, remove_tracks, show_track
+from musim.storage import open_store
+from tests.library.conftest import FORMATS, write_audio, write_tags
+
+MBID = "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
+
+
+def rows(query: str, *params):
+    with warehouse.writer() as con:
+        return con.execute(query, list(params)).fetchall()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A small library: every format by one composer under two spellings, a folder-only artist, and one
+    file for every skip reason."""
+    root = tmp_path / "music"
+    for i, fmt in enumerate(FORMATS):
+        path = write_audio(root / "soundtrack" / f"{i:02d} track.{fmt}", fmt, seconds=8, seed=i, freq=200 + 50 * i)
+        write_tags(path, fmt, artist="www.elysis.de" if i % 2 else "Elysis", title=f"Theme {fmt}")
+    write_audio(root / "Maxstack" / "CD1" / "long.ogg", "ogg", seconds=40, freq=500)
+    long_ogg = root / "Maxstack" / "CD1" / "long.ogg"
+    write_tags(long_ogg, "ogg", artist="Maxstack (Max McCracken)", title="Long")
+    write_audio(root / "Maxstack" / "untagged.flac", "flac", seconds=8, freq=600)
+    (root / "broken").mkdir()
+    (root / "broken" / "empty.ogg").write_bytes(b"")
+    (root / "broken" / "cover.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    cut = long_ogg.read_bytes()
+    (root / "broken" / "cut.ogg").write_bytes(cut[: len(cut) // 3])
+    (root / "broken" / "junk.ogg").write_bytes(b"OggS" + np.random.default_rng(1).bytes(4000))
+    write_audio(root / "broken" / "short.wav", "wav", seconds=2)
+    write_audio(root / "broken" / "silent.wav", "wav", seconds=8, level=0.0)
+    (root / "broken" / "copy.ogg").write_bytes(long_ogg.read_bytes())
+    os.symlink(root / "nowhere.mp3", root / "broken" / "dangling.mp3")
+    return root
+
+
+EXPECTED_SKIPS = {"empty.ogg": "empty", "cover.jpg": "not_audio", "cut.ogg": "truncated", "junk.ogg": "undecodable",
+                  "short.wav": "too_short", "silent.wav": "silent", "copy.ogg": "duplicate_content",
+                  "dangling.mp3": "unreadable"}
+
+
+def _skips(summary) -> dict[str, str]:
+    return {os.path.basename(s["path"]): s["reason"] for s in summary["skipped"]}
+
+
+def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
+    assert main(["library", "add", str(folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist"}
+    assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
+    assert _skips(out) == EXPECTED_SKIPS
+    assert out["stored"] == 9 and out["already_stored"] == 0
+    assert out["tracks_by_artist"] == {"Elysis": 7, "Maxstack": 2} and out["artists"] == 2
+    recorded = dict(rows("SELECT reason, count(*) FROM library_skip GROUP BY reason"))
+    assert recorded == {r: 1 for r in EXPECTED_SKIPS.values()}
+
+
+def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, capsys):
+    first = add([folder]).to_json()
+    objects = sorted(o.key for o in open_store().list("audio/previews/"))
+    again = add([folder]).to_json()
+    assert (again["stored"], again["already_stored"], _skips(again)) == (0, 9, EXPECTED_SKIPS)
+    assert again["tracks_by_artist"] == first["tracks_by_artist"]
+    assert sorted(o.key for o in open_store().list("audio/previews/")) == objects
+    assert rows("SELECT count(*) FROM track")[0][0] == 9
+
+    short = folder / "broken" / "short.wav"
+    write_audio(short, "wav", seconds=9, freq=700)  # fixed: new content is examined without --retry
+    (folder / "broken" / "notes.txt").write_text("hello")
+    fixed = add([folder]).to_json()
+    assert fixed["stored"] == 1 and "short.wav" not in _skips(fixed) and _skips(fixed)["notes.txt"] == "not_audio"
+    assert fixed["files"] == fixed["stored"] + fixed["already_stored"] + len(fixed["skipped"]) == 18
+    assert not rows("SELECT * FROM library_skip WHERE source_path = ?", str(short))
+
+    calls: list[str] = []
+    import musim.library.add_files as add_files
+
+    real = add_files.examine
+    add_files.examine = lambda item, **kw: (calls.append(item.path.name), real(item, **kw))[1]
+    try:
+        add([folder])
+        assert calls == []  # unchanged skipped files are not decoded again
+        retried = add([folder], retry=True).to_json()
+    finally:
+        add_files.examine = real
+    # empty, unreadable and duplicate files are told before decoding; short.wav is stored now
+    assert sorted(calls) == ["cover.jpg", "cut.ogg", "junk.ogg", "notes.txt", "silent.wav"]
+    assert retried["stored"] == 0 and len(retried["skipped"]) == 8
+
+
+def test_the_analysis_excerpt_is_stored_with_its_offsets(folder):
+    add([folder / "Maxstack"])
+    (track,) = [t for t in list_tracks("Maxstack") if t["title"] == "Long"]
+    shown = show_track(track["track_id"][:8])
+    assert shown["stored"] == "excerpt" and shown["source_path"].endswith("CD1/long.ogg")
+    assert (shown["excerpt_offset_s"], shown["excerpt_duration_s"], shown["duration_s"]) == (5.0, 30.0, 40.0)
+    data = open_store().get_bytes(shown["object_key"])
+    assert shown["object_key"] == f"audio/previews/{shown['sha256']}.flac"
+    excerpt, sr = sf.read(io.BytesIO(data), dtype="float32")
+    whole, sr2 = sf.read(shown["source_path"], dtype="float32")
+    assert sr == sr2 and len(excerpt) == 30 * sr
+    assert np.allclose(excerpt, whole[5 * sr: 35 * sr], atol=1e-4)
+    t = rows("""SELECT provider, format, duration_s, excerpt_offset_s, excerpt_duration_s FROM track
+                WHERE track_id = ?""", shown["track_id"])[0]
+    assert t == ("library", "flac", 30.0, 0.0, 30.0)  # features analyse all of the stored excerpt
+
+
+def test_keep_whole_stores_the_file(folder):
+    add([folder / "Maxstack" / "CD1"], keep_whole=True)
+    (t,) = list_tracks()
+    assert t["stored"] == "whole"
+    assert open_store().get_bytes(t["object_key"]) == (folder / "Maxstack" / "CD1" / "long.ogg").read_bytes()
+    assert rows("SELECT format, excerpt_offset_s, excerpt_duration_s FROM track")[0] == ("ogg", 5.0, 30.0)
+
+
+def test_list_shows_the_rule_per_track_and_artist_from_overrides(folder, capsys):
+    add([folder])
+    rules = {(t["title"], t["artist_rule"], t["artist_spelling"]) for t in list_tracks("maxstack (max mccracken)")}
+    assert rules == {("Long", "artist", "Maxstack (Max McCracken)"), ("untagged", "folder", "Maxstack")}
+    assert main(["library", "list", "--artist", "ELYSIS"]) == 0
+    shown = capsys.readouterr().out
+    assert "www.elysis.de" in shown and "artist" in shown and "Theme ogg" in shown
+
+    remove_tracks(artist="Elysis")
+    out = add([folder / "soundtrack"], artist_from="folder").to_json()
+    assert out["tracks_by_artist"] == {"Unknown artist": 7}  # "soundtrack" is generic, the root is no artist
+    assert rows("SELECT is_placeholder FROM artist WHERE name = 'Unknown artist'") == [(True,)]
+
+
+def test_library_artists_are_catalogue_artists_matched_to_lastfm(folder):
+    with warehouse.writer() as con:
+        for i, (name, mbid) in enumerate((("ELYSIS", None), ("Someone", MBID), ("Max-Stack", None)), start=1):
+            con.execute("""INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder,
+                           first_dump_id) VALUES (?, ?, ?, ?, ?, false, 'd1')""",
+                        [i, f"mbid:{mbid}" if mbid else f"name:{name.lower()}", mbid, name, name.lower()])
+    tagged = write_audio(folder / "other" / "Q" / "q.mp3", "mp3", seconds=8, freq=900)
+    write_tags(tagged, "mp3", artist="Someone Else", mbid=MBID)
+    add([folder])
+    got = dict(rows("SELECT name, lastfm_match FROM library_artist"))
+    ids = dict(rows("SELECT name, artist_id FROM library_artist"))
+    assert got == {"Elysis": "name", "Someone Else": "mbid", "Maxstack": "variant"}
+    assert ids == {"Elysis": 1, "Someone Else": 2, "Maxstack": 3}
+    assert rows("SELECT count(*) FROM artist")[0][0] == 3  # no new catalogue artist
+    assert rows("SELECT count(DISTINCT artist_id) FROM track")[0][0] == 3
+
+
+def test_library_only_artists_are_new_catalogue_artists_without_plays(folder):
+    add([folder])
+    got = rows("""SELECT a.name, a.first_dump_id, l.lastfm_match, (SELECT count(*) FROM lastfm_plays p
+                  WHERE p.artist_id = a.artist_id) FROM artist a JOIN library_artist l USING (artist_id)
+                  ORDER BY a.name""")
+    assert got == [("Elysis", "library", "none", 0), ("Maxstack", "library", "none", 0)]
+    variants = rows("SELECT raw_name, lines FROM artist_name_variant ORDER BY raw_name")
+    assert variants == [("Elysis", 4), ("Maxstack", 1), ("Maxstack (Max McCracken)", 1), ("www.elysis.de", 3)]
+
+
+def test_remove_deletes_rows_and_unshared_objects(folder, capsys):
+    add([folder / "Maxstack"])
+    (t, _) = sorted(list_tracks(), key=lambda r: r["title"])
+    assert main(["library", "remove", t["track_id"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"removed": [t["track_id"]]}
+    assert not open_store().exists(t["object_key"]) and len(list_tracks()) == 1
+    assert rows("SELECT count(*) FROM track")[0][0] == rows("SELECT count(*) FROM preview")[0][0] == 1
+    assert main(["library", "show", "nope-nope"]) == 2
+    assert "no library track" in capsys.readouterr().err
+
+
+def test_a_missing_path_is_one_clear_error(tmp_path, capsys):
+    assert main(["library", "add", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musim: error: ") and "nowhere" in err and "Traceback" not in err

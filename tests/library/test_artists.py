@@ -1,0 +1,95 @@
+"""Artist resolution: every rule, placeholders, generic folders, and one key over an artist's spellings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from musim.errors import ParameterError
+from musim.library.artists import (
+    UNKNOWN_ARTIST,
+    display_name,
+    is_generic_folder,
+    is_placeholder,
+    name_key,
+    resolve_artist,
+    title_of,
+)
+from musim.library.tags import Tags
+
+ROOT = Path("/music")
+MBID = "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
+
+
+def resolve(rel: str, mode: str = "auto", **tags: str):
+    r = resolve_artist(Tags(**tags), ROOT / rel, ROOT, artist_from=mode)  # type: ignore[arg-type]
+    return r.name, r.rule
+
+
+def test_tags_first_album_artist_before_artist_and_mbid_recorded():
+    assert resolve("X/a.ogg", artist="Solo", albumartist="Band") == ("Band", "albumartist")
+    assert resolve("X/a.ogg", artist="Solo") == ("Solo", "artist")
+    r = resolve_artist(Tags(artist="Solo", mbid=MBID), ROOT / "a.ogg", ROOT)
+    assert (r.name, r.rule, r.mbid) == ("Solo", "mbid", MBID)
+
+
+@pytest.mark.parametrize("placeholder", ["<Unknown>", "Unknown Artist", "", "Various Artists", "[unknown]", "VA"])
+def test_placeholders_count_as_missing(placeholder):
+    assert is_placeholder(placeholder)
+    assert resolve("Composer/a.ogg", artist=placeholder, albumartist=placeholder) == ("Composer", "folder")
+
+
+def test_nearest_folder_not_root_not_generic():
+    assert resolve("Music/Composer/Soundtrack/CD1/a.ogg") == ("Composer", "folder")
+    assert resolve("Game OST/Composer/a.ogg") == ("Composer", "folder")
+    assert resolve("Composer/Disc 2/mp3/a.ogg") == ("Composer", "folder")
+    assert resolve("music/a.ogg") == (UNKNOWN_ARTIST, "unknown")  # only generic folders, then the root
+    assert resolve("a.ogg") == (UNKNOWN_ARTIST, "unknown")
+    for generic in ("music", "MP3", "ogg", "cd1", "Disc 1", "soundtrack", "OST", "CD 2", "01"):
+        assert is_generic_folder(generic), generic
+    assert not is_generic_folder("Maxstack")
+
+
+def test_album_folders_are_not_artists():
+    assert resolve("Radiohead/OK Computer/01 - Airbag.wav") == ("Radiohead", "folder")
+    assert resolve("Radiohead/OK Computer/Airbag.wav", album="OK Computer") == ("Radiohead", "folder")
+
+
+def test_file_name_then_unknown():
+    assert resolve("Muse - Uprising.ogg") == ("Muse", "filename")
+    assert resolve("03 - Muse - Uprising.ogg") == ("Muse", "filename")
+    assert resolve("Nobody.ogg") == (UNKNOWN_ARTIST, "unknown")
+
+
+def test_artist_from_overrides():
+    assert resolve("Composer/a.ogg", "folder", artist="Tagged") == ("Composer", "folder")
+    assert resolve("Composer/a.ogg", "tag") == (UNKNOWN_ARTIST, "unknown")
+    assert resolve("Composer/a.ogg", "tag", artist="Tagged") == ("Tagged", "artist")
+    with pytest.raises(ParameterError):
+        resolve("a.ogg", "guess")
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("elysis", "www.elysis.de"), ("Elysis", "http://www.elysis.de/"), ("Maxstack", "Maxstack (Max McCracken)"),
+    ("AC/DC", "ac dc"), ("Björk", "bjork"), ("The  Band", "the band."), ("Maxstack", "maxstack.co.uk"),
+])
+def test_spellings_of_one_artist_share_a_key(a, b):
+    assert name_key(a) == name_key(b) != ""
+
+
+def test_different_artists_keep_different_keys():
+    assert len({name_key(n) for n in ("Elysis", "Elysium", "Max", "Maxstack", "Muse", "Mouse")}) == 6
+
+
+def test_display_name_prefers_the_common_plain_spelling():
+    assert display_name(["www.elysis.de", "Elysis", "Elysis"]) == "Elysis"
+    assert display_name(["Maxstack (Max McCracken)", "Maxstack"]) == "Maxstack"
+    assert display_name(["maxstack", "Maxstack"]) == "Maxstack"
+    assert display_name(["http://zhaymusic.com/", "www.zhaymusic.com"]) == "zhaymusic"
+
+
+def test_titles():
+    assert title_of(Tags(title="Tagged"), Path("x/01 - a.ogg")) == "Tagged"
+    assert title_of(Tags(), Path("x/01 - Airbag.wav")) == "Airbag"
+    assert title_of(Tags(), Path("Muse - Uprising.ogg")) == "Uprising"

@@ -1,0 +1,95 @@
+"""Formats told by content, and every skip reason of the checks, on small generated files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musim.library.formats import (
+    SKIP_REASONS,
+    FileSkipped,
+    canonical_reason,
+    encode_flac,
+    probe,
+    read_excerpt,
+)
+from tests.library.conftest import FORMATS, write_audio
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_is_told_by_content_and_read_by_seeking(tmp_path, fmt):
+    path = write_audio(tmp_path / "no-suffix-hint.bin", fmt, seconds=12)
+    info = probe(path)
+    assert info.format == fmt and info.duration_s == pytest.approx(12, abs=0.1) and info.channels == 1
+    window = read_excerpt(path, info, offset_s=4.0, duration_s=5.0)
+    assert window.shape == (1, int(5.0 * info.sample_rate))
+    whole, sr = sf.read(str(path), dtype="float32") if fmt != "m4a" else (None, None)
+    if whole is not None:  # libsndfile formats: the seek lands on the same samples as a full decode
+        start = 4 * sr
+        assert np.allclose(window[0], whole[start:start + window.shape[1]], atol=2e-3)
+
+
+def test_probe_reads_bytes_like_files(tmp_path):
+    path = write_audio(tmp_path / "a.ogg", "ogg", seconds=8)
+    assert probe(path.read_bytes()).format == "ogg"
+
+
+def _skip(path, **kw) -> FileSkipped:
+    with pytest.raises(FileSkipped) as err:
+        info = probe(path, **kw)
+        read_excerpt(path, info, offset_s=0.0, duration_s=min(info.duration_s, 30.0))
+    return err.value
+
+
+def test_empty_unreadable_and_not_audio(tmp_path):
+    (tmp_path / "empty.mp3").write_bytes(b"")
+    assert _skip(tmp_path / "empty.mp3").reason == "empty"
+    assert _skip(tmp_path / "missing.ogg").reason == "unreadable"
+    (tmp_path / "notes.mp3").write_text("these are my notes, not a song\n" * 20)
+    assert _skip(tmp_path / "notes.mp3").reason == "not_audio"
+    (tmp_path / "page.m4a").write_bytes(b"<html><body>403 Forbidden</body></html>")
+    assert _skip(tmp_path / "page.m4a").reason == "not_audio"
+
+
+def test_undecodable_container_with_garbage(tmp_path):
+    (tmp_path / "junk.ogg").write_bytes(b"OggS" + np.random.default_rng(0).bytes(5000))
+    assert _skip(tmp_path / "junk.ogg").reason == "undecodable"
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "opus", "mp3", "wav", "aiff"])
+def test_a_cut_file_is_truncated_not_a_short_clip(tmp_path, fmt):
+    data = write_audio(tmp_path / f"whole.{fmt}", fmt, seconds=20).read_bytes()
+    cut = tmp_path / f"cut.{fmt}"
+    cut.write_bytes(data[: len(data) // 2])
+    err = _skip(cut)
+    assert err.reason == "truncated", err
+
+
+@pytest.mark.parametrize("fmt", ["flac", "m4a"])
+def test_a_cut_file_whose_container_breaks_is_undecodable(tmp_path, fmt):
+    data = write_audio(tmp_path / f"whole.{fmt}", fmt, seconds=20).read_bytes()
+    cut = tmp_path / f"cut.{fmt}"
+    cut.write_bytes(data[: len(data) // 2])
+    assert _skip(cut).reason in ("truncated", "undecodable")
+
+
+def test_too_short_and_silent(tmp_path):
+    assert _skip(write_audio(tmp_path / "short.wav", "wav", seconds=2)).reason == "too_short"
+    assert probe(tmp_path / "short.wav", min_seconds=1.0).duration_s == pytest.approx(2.0)
+    assert _skip(write_audio(tmp_path / "silent.flac", "flac", seconds=8, level=0.0)).reason == "silent"
+
+
+def test_reasons_are_a_fixed_list():
+    assert set(SKIP_REASONS) == {"empty", "not_audio", "truncated", "undecodable", "too_short", "silent",
+                                 "duplicate_content", "unreadable"}
+    with pytest.raises(ValueError):
+        FileSkipped("bad vibes")
+    assert canonical_reason("too short") == "too_short" and canonical_reason("silent") == "silent"
+    assert canonical_reason("anything else") == "undecodable"
+
+
+def test_excerpt_is_stored_losslessly_as_flac():
+    y = (0.25 * np.sin(np.linspace(0, 400, 22050))).astype(np.float32)[None, :]
+    back, sr = sf.read(__import__("io").BytesIO(encode_flac(y, 22050)), dtype="float32")
+    assert sr == 22050 and np.allclose(back, y[0], atol=1e-4)

@@ -1,0 +1,30 @@
+"""The one tag reader, over every tag format (written with mutagen)."""
+
+from __future__ import annotations
+
+import pytest
+
+from musim.library.tags import Tags, read_tags, read_tags_of
+from tests.library.conftest import FORMATS, write_audio, write_tags
+
+MBID = "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_reads_every_field_in_every_format(tmp_path, fmt):
+    path = write_audio(tmp_path / f"a.{fmt}", fmt, seconds=6)
+    write_tags(path, fmt, artist="Björk", albumartist="Björk & Friends", title="Jóga", album="Homogenic",
+               genre="Electronic", mbid=MBID)
+    tags = read_tags_of(str(path))
+    assert tags == Tags(artist="Björk", albumartist="Björk & Friends", mbid=MBID, title="Jóga",
+                        album="Homogenic", genre="Electronic")
+
+
+def test_untagged_broken_and_invalid_mbid(tmp_path):
+    assert read_tags_of(str(write_audio(tmp_path / "plain.wav", "wav", seconds=6))) == Tags()
+    (tmp_path / "x.mp3").write_bytes(b"junk")
+    assert read_tags_of(str(tmp_path / "x.mp3")) == Tags()
+    assert read_tags(None) == Tags()
+    path = write_audio(tmp_path / "b.ogg", "ogg", seconds=6)
+    write_tags(path, "ogg", artist="  ", mbid="not-a-uuid")
+    assert read_tags_of(str(path)) == Tags()
