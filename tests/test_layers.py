@@ -22,7 +22,7 @@ def test_every_import_contract_is_kept():
 
 def test_an_arrow_back_up_breaks_the_contract(tmp_path):
     config = tmp_path / "contract.toml"
-    capabilities = '"ingest : similarity : acquire : features : quality : models : synth",'
+    capabilities = '"ingest : similarity : library : acquire : features : quality : models : synth",'
     text = (REPO / "pyproject.toml").read_text()
     assert capabilities + '\n  "serving",' in text
     config.write_text(text.replace(capabilities + '\n  "serving",', '"serving",\n  ' + capabilities))
