@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from musim import serving, warehouse
+from musim import serving, sql, warehouse
 from musim.config import get_settings
 from musim.embedded import airflow_env, prepare_airflow, run_dag
 from musim.errors import MusimError
@@ -94,10 +94,8 @@ def train_demo_model(env: dict[str, str], log: Path, settings, *, epochs: int, t
         names = list(dict.fromkeys(["precision@3", "precision@5", entry.primary_metric]))
         paired = version_comparisons(con, entry.version, ["precision@3", "precision@5"], against=["random", "pixel"])
         champ = registry.champion(con, "siamese")
-        n_test = con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?",
-                             [entry.test_set_id]).fetchone()[0]
-        published = con.execute("""SELECT artists, tracks, cold_start FROM audio_neighbors_build
-                                   ORDER BY created_at DESC LIMIT 1""").fetchone()
+        n_test = sql.query(con, "demo/test_set_size.sql", test_set_id=entry.test_set_id).fetchone()[0]
+        published = sql.query(con, "demo/latest_audio_build.sql").fetchone()
     training = entry.training or {}
     split = (training.get("data") or {}).get("split") or {}
     print(f"6. Airflow DAG train_siamese ran in {took:.0f} s: {entry.version} trained {training.get('epochs_run')} "
@@ -127,10 +125,8 @@ def similar_audio_example(env: dict[str, str], settings, truth: dict, *, clip_s:
 
     with warehouse.writer(settings) as con:
         champ = registry.champion(con, "siamese")
-        held_out = con.execute("""SELECT a.name FROM model_test_artist t JOIN artist a USING (artist_id)
-                                  JOIN artist_listeners l ON l.artist_id = t.artist_id
-                                  WHERE t.test_set_id = ? AND l.dump_id = ?
-                                  ORDER BY l.listeners DESC""", [champ.test_set_id, champ.dump_id]).fetchall()
+        held_out = sql.query(con, "demo/held_out_artists.sql", test_set_id=champ.test_set_id,
+                             dump_id=champ.dump_id).fetchall()
     community = {a["name"]: a["community"] for a in truth["artists"]}
     genres = truth["genres"]
     name = next(n for (n,) in held_out if n in community)
@@ -179,8 +175,7 @@ def train_demo_families(env: dict[str, str], log: Path, settings, *, test_share:
     took = run_dag("train_embeddings", env, log, conf)
     with warehouse.writer(settings) as con:
         entries = [registry.list_models(con, family=f)[0] for f in conf["families"]]
-        n_test = con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?",
-                             [entries[0].test_set_id]).fetchone()[0]
+        n_test = sql.query(con, "demo/test_set_size.sql", test_set_id=entries[0].test_set_id).fetchone()[0]
     print(f"\n8. Airflow DAG train_embeddings ran in {took:.0f} s: {len(entries)} families trained on the same audio "
           f"features and evaluated on the same {n_test} held-out artists:")
     for e in entries:
@@ -232,11 +227,9 @@ PLOTS = {"confusion_by_track.png": "confusion matrix, held-out tracks", "confusi
 
 def print_quality(settings) -> None:
     """The latest result of every quality gate the DAGs ran, and where its Data Docs are."""
-    from musim import sql
-
     con = warehouse.connect(settings=settings, read_only=True)
     try:
-        rows = con.execute(sql.load("ui/quality_latest.sql")).fetchall()
+        rows = sql.query(con, "ui/quality_latest.sql").fetchall()
         cols = [d[0] for d in con.description]
     finally:
         con.close()
@@ -322,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                        seed=args.seed)
     took = run_dag("audio_features", env, log, {"batch_size": 64})
     with warehouse.writer(settings) as con:
-        mels, rejected = con.execute("""SELECT (SELECT count(*) FROM track_mel), (SELECT count(*) FROM feature_reject)""").fetchone()
+        mels, rejected = sql.query(con, "demo/feature_counts.sql").fetchone()
     print(f"5. Airflow DAG audio_features ran in {took:.0f} s: {mels} spectrogram arrays (log-mel and slices), "
           f"{rejected} rejected previews; see `musim features list`")
     truth = json.loads((dump_dir / TRUTH_FILE).read_text())
@@ -337,8 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             families_similar_audio(env, settings, truth, *clip)
 
     with warehouse.writer(settings) as con:
-        rows = con.execute("""SELECT dump_id, file_name, lines, loaded, rejected, users, artists
-                              FROM lastfm_dump ORDER BY seq DESC LIMIT 1""").fetchall()
+        rows = sql.query(con, "demo/latest_dump.sql").fetchall()
     dump_id, name, lines, loaded, rejected, users, artists = rows[0]
     print("\n" + "=" * 40 + " what to look at " + "=" * 40)
     print(f"\ndump {dump_id[:12]} ({name}): {lines:,} lines = {loaded:,} loaded + {rejected:,} rejected "
@@ -347,9 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     genres = truth["genres"]
     con = serving.open_snapshot(settings)
     shown: set[int] = set()
-    top = con.execute("""SELECT a.name FROM artist_listeners l JOIN artist a USING (artist_id)
-                         WHERE l.dump_id = (SELECT dump_id FROM latest_dump) AND NOT a.is_placeholder
-                         ORDER BY l.listeners DESC""").fetchall()
+    top = sql.query(con, "demo/top_artists.sql").fetchall()
     for (artist,) in top:
         c = community.get(artist)
         if c is None or c in shown:

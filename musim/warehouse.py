@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from musim.config import Settings, get_settings
-from musim.sql import SQL_DIR, statements
+from musim.sql import SQL_DIR, query, run, statements
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -25,11 +25,8 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
     """Set memory, threads, spill directory and insertion order on a connection."""
     settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    con.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
-    con.execute(f"SET threads = {int(settings.duckdb_threads)}")
-    con.execute("SET temp_directory = ?", [str(settings.tmp_dir / "duckdb")])
-    con.execute("SET preserve_insertion_order = false")
-    con.execute("SET enable_progress_bar = false")
+    run(con, "warehouse/configure.sql", memory_limit=str(settings.duckdb_memory_limit),
+        threads=int(settings.duckdb_threads), temp_directory=str(settings.tmp_dir / "duckdb"))
     return con
 
 
@@ -59,6 +56,19 @@ def writer(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnecti
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction on ``con``: committed when the block ends, rolled back (and the error re-raised) when it
+    raises, so nothing is half-written."""
+    con.begin()
+    try:
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
 def available_migrations() -> list[tuple[int, str, Path]]:
     """``(number, name, path)`` of every migration file, in order; numbers must be unique."""
     found: list[tuple[int, str, Path]] = []
@@ -79,21 +89,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     Each migration runs in its own transaction together with its record, so a failed migration leaves
     the schema as it was and re-running is a no-op once everything is applied.
     """
-    con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
-        version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())""")
-    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    run(con, "warehouse/schema_migrations.sql")
+    done = {row[0] for row in query(con, "warehouse/applied_migrations.sql").fetchall()}
     applied: list[str] = []
     for number, name, path in available_migrations():
         if number in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for stmt in statements(path.read_text(encoding="utf-8")):
                 con.execute(stmt)
-            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [number, name])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            run(con, "warehouse/record_migration.sql", version=number, migration=name)
         applied.append(name)
     return applied

@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from musim import sql
 from musim.config import get_settings
 from musim.errors import ParameterError, StorageError
 from musim.features.registry import FeatureView
@@ -103,7 +104,7 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
     shape = tuple(int(s) for s in view.schema[0].shape)  # type: ignore[arg-type]
     store = store or open_store()
     load_latest(con, view, utc(as_of))
-    keys = dict(con.execute("SELECT entity_key, payload FROM fs_latest").fetchall())
+    keys = dict(sql.query(con, "features/latest_payloads.sql").fetchall())
     ids = list(dict.fromkeys(str(t) for t in track_ids))
     present = [t for t in ids if t in keys]
     missing = tuple(t for t in ids if t not in keys)

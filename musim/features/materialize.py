@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from musim import sql
+from musim import sql, warehouse
 from musim.errors import ParameterError
 from musim.features.registry import FeatureView, get_view, register_view
 from musim.features.sources import load_latest, utc
@@ -38,31 +38,24 @@ class MaterialiseResult:
 
 def _write(con: duckdb.DuckDBPyConnection, view: FeatureView, created_at: dt.datetime,
            lineage: Mapping[str, Any] | None) -> MaterialiseResult:
-    bad = con.execute("SELECT count(*) FROM fs_new WHERE len(vec) <> ?", [view.dim]).fetchone()[0]
+    bad = sql.query(con, "features/bad_dimension.sql", dim=view.dim).fetchone()[0]
     if bad:
         raise ParameterError(f"{bad} values for {view.ref} do not have its dimension {view.dim}")
-    latest = con.execute("""SELECT max(created_at) FROM feature_value WHERE view_name = ? AND view_version = ?""",
-                         [view.name, view.version]).fetchone()[0]
+    latest = sql.query(con, "features/last_created.sql", view_name=view.name,
+                       view_version=view.version).fetchone()[0]
     if latest is not None and created_at <= latest:
         raise ParameterError(f"{view.ref} already has values created at {latest.isoformat()}; "
                              f"new values must be later than that, got {created_at.isoformat()}")
     sql.run(con, "features/write_values.sql", view_name=view.name, view_version=view.version,
             created_at=created_at, lineage=json.dumps(dict(lineage or {}), default=str))
-    entities, written = con.execute("""SELECT entities, rows_written FROM feature_materialization
-                                       WHERE view_name = ? AND view_version = ? AND created_at = ?""",
-                                    [view.name, view.version, created_at]).fetchone()
+    entities, written = sql.query(con, "features/materialization.sql", view_name=view.name,
+                                  view_version=view.version, created_at=created_at).fetchone()
     return MaterialiseResult(view.ref, created_at, int(entities), int(written))
 
 
 def _transaction(con: duckdb.DuckDBPyConnection, fn: Any) -> Any:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        out = fn()
-        con.execute("COMMIT")
-        return out
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    with warehouse.transaction(con):
+        return fn()
 
 
 def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView, *, created_at: dt.datetime | None = None,
@@ -118,7 +111,7 @@ def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView, entity_ids:
     def run() -> MaterialiseResult:
         con.register("fs_push", table)
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE fs_new AS SELECT entity_key, vec FROM fs_push")
+            sql.run(con, "features/new_from_push.sql")
         finally:
             con.unregister("fs_push")
         return _write(con, view, at, {"model_version": view.model_version, **dict(lineage or {})})

@@ -100,7 +100,7 @@ def get_training_frame(service: FeatureService | str, entities: pd.DataFrame | S
             sql.run(con, "features/pit.sql")
         finally:
             con.unregister("fs_entities")
-        payload = [r[0] for r in con.execute("SELECT payload FROM fs_pit ORDER BY row_id").fetchall()]
+        payload = [r[0] for r in sql.query(con, "features/pit_payloads.sql").fetchall()]
         prefix = f"{view.name}__"
         if view.kind == "tensor":
             frame[prefix + view.schema[0].name] = pd.Series(payload, dtype=object)

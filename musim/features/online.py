@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from musim import sql
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, ParameterError
 from musim.features.registry import FeatureView
@@ -83,8 +84,8 @@ class OnlineStore:
         if view.storage != "warehouse":
             raise ParameterError(f"{view.ref} is a tensor view: tensors are served from the object store")
         load_latest(con, view, as_of)
-        rows = con.execute("SELECT entity_key, payload FROM fs_latest ORDER BY entity_key").fetchall()
-        newest = con.execute("SELECT max(created_at) FROM fs_latest").fetchone()[0]
+        rows = sql.query(con, "features/latest_payloads.sql").fetchall()
+        newest = sql.query(con, "features/latest_created.sql").fetchone()[0]
         ids = np.array([r[0] for r in rows], dtype=str)
         mat = np.array([r[1] for r in rows], dtype=np.float32).reshape(len(rows), view.dim)
         names = tuple(f.name for f in view.schema) if view.kind == "scalars" else (view.schema[0].name,)

@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from musim import sql
 from musim.errors import MusimError, NotFoundError, ParameterError
 from musim.features.params import Extractor
 
@@ -288,8 +289,7 @@ def _hash(doc: Mapping[str, Any]) -> str:
 
 def register_view(con: duckdb.DuckDBPyConnection, view: FeatureView) -> bool:
     """Record ``view`` in the registry; True if new. Raises RegistryError if its version holds another definition."""
-    row = con.execute("SELECT definition_hash FROM feature_view WHERE name = ? AND version = ?",
-                      [view.name, view.version]).fetchone()
+    row = sql.query(con, "features/view_hash.sql", view_name=view.name, view_version=view.version).fetchone()
     digest = view.definition_hash()
     if row is not None:
         if row[0] != digest:
@@ -298,17 +298,15 @@ def register_view(con: duckdb.DuckDBPyConnection, view: FeatureView) -> bool:
                 f"give the changed definition a new version (e.g. {view.name}:{view.version + 1})")
         return False
     d = view.definition()
-    con.execute(
-        """INSERT INTO feature_view (name, version, entity, kind, storage, schema, source, params, params_hash,
-                                     model_version, description, definition_hash, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())""",
-        [view.name, view.version, view.entity.name, view.kind, view.storage, json.dumps(d["schema"]),
-         json.dumps(d["source"]), json.dumps(d["params"]) if d["params"] is not None else None, view.params_hash,
-         view.model_version, view.description, digest])
+    sql.run(con, "features/register_view.sql", view_name=view.name, view_version=view.version,
+            entity=view.entity.name, kind=view.kind, storage=view.storage, schema=json.dumps(d["schema"]),
+            source=json.dumps(d["source"]), params=json.dumps(d["params"]) if d["params"] is not None else None,
+            params_hash=view.params_hash, model_version=view.model_version, description=view.description,
+            definition_hash=digest)
     if view.source.extractor is not None:
         ex = view.source.extractor
-        con.execute("INSERT INTO feature_params (params_hash, kind, params) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    [ex.params_hash, ex.kind, json.dumps(ex.params.to_dict())])
+        sql.run(con, "features/register_params.sql", params_hash=ex.params_hash, kind=ex.kind,
+                params=json.dumps(ex.params.to_dict()))
     return True
 
 
@@ -316,18 +314,18 @@ def register_service(con: duckdb.DuckDBPyConnection, service: FeatureService) ->
     """Record ``service`` (and its views); True if new. A registered service never changes."""
     for view in service.views:
         register_view(con, view)
-    row = con.execute("SELECT definition_hash FROM feature_service WHERE name = ?", [service.name]).fetchone()
+    row = sql.query(con, "features/service_hash.sql", service=service.name).fetchone()
     digest = service.definition_hash()
     if row is not None:
         if row[0] != digest:
             raise RegistryError(f"feature service {service.name!r} is already registered with other views; "
                                 "a service is immutable: register a new name (one per model version)")
         return False
-    con.execute("""INSERT INTO feature_service (name, description, model_version, as_of, definition_hash, created_at)
-                   VALUES (?, ?, ?, ?, ?, now())""",
-                [service.name, service.description, service.model_version, service.as_of, digest])
-    con.executemany("INSERT INTO feature_service_view VALUES (?, ?, ?, ?)",
-                    [[service.name, i, v.name, v.version] for i, v in enumerate(service.views)])
+    sql.run(con, "features/register_service.sql", service=service.name, description=service.description,
+            model_version=service.model_version, as_of=service.as_of, definition_hash=digest)
+    for i, v in enumerate(service.views):
+        sql.run(con, "features/register_service_view.sql", service=service.name, position=i, view_name=v.name,
+                view_version=v.version)
     return True
 
 
@@ -377,8 +375,9 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(query, params or [])
+def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of ``sql/features/<name>.sql`` as dicts."""
+    cur = sql.query(con, f"features/{name}.sql", **params)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
@@ -388,10 +387,9 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
     if version is None and ":" in name:
         name, _, v = name.partition(":")
         version = int(v)
-    q = "SELECT * FROM feature_view WHERE name = ?" + (" AND version = ?" if version is not None else "")
-    rows = _rows(con, q + " ORDER BY version DESC LIMIT 1", [name] + ([version] if version is not None else []))
+    rows = _rows(con, "view_latest", view_name=name, view_version=version)
     if not rows:
-        known = sorted({r[0] for r in con.execute("SELECT name FROM feature_view").fetchall()})
+        known = sorted({r[0] for r in sql.query(con, "features/view_names.sql").fetchall()})
         what = f"{name}:{version}" if version is not None else name
         raise NotFoundError(f"no feature view {what!r}; registered: {', '.join(known) or 'none'}")
     row = rows[0]
@@ -403,38 +401,21 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
 
 def list_views(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Registry rows of every view, with their row counts (tensors: tracks with an object)."""
-    return _rows(con, """
-        SELECT v.name, v.version, v.entity, v.kind, v.storage, v.params_hash, v.model_version, v.description,
-               v.created_at, v.materialised_at, v.lineage,
-               CASE v.kind
-                 WHEN 'tensor' THEN (SELECT count(DISTINCT m.track_id) FROM track_mel m
-                                     WHERE m.params_hash = v.params_hash
-                                       AND m.kind = json_extract_string(v.source, '$.extractor'))
-                 WHEN 'scalars' THEN (SELECT count(DISTINCT d.track_id) FROM track_descriptors d
-                                      WHERE d.params_hash = v.params_hash)
-                 ELSE (SELECT count(DISTINCT f.entity_id) FROM feature_value f
-                       WHERE f.view_name = v.name AND f.view_version = v.version)
-               END AS entities
-        FROM feature_view v ORDER BY v.name, v.version""")
+    return _rows(con, "list_views")
 
 
 def list_services(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every registered service with its views as ``name:version`` strings."""
-    return _rows(con, """
-        SELECT s.name, s.model_version, s.as_of, s.description, s.created_at,
-               list(v.view_name || ':' || v.view_version ORDER BY v.position) AS views
-        FROM feature_service s JOIN feature_service_view v ON v.service = s.name
-        GROUP BY ALL ORDER BY s.name""")
+    return _rows(con, "list_services")
 
 
 def get_service(con: duckdb.DuckDBPyConnection, name: str) -> FeatureService:
     """The registered service ``name`` with its views."""
-    rows = _rows(con, "SELECT * FROM feature_service WHERE name = ?", [name])
+    rows = _rows(con, "service", service=name)
     if not rows:
-        known = [r[0] for r in con.execute("SELECT name FROM feature_service ORDER BY name").fetchall()]
+        known = [r[0] for r in sql.query(con, "features/service_names.sql").fetchall()]
         raise NotFoundError(f"no feature service {name!r}; registered: {', '.join(known) or 'none'}")
-    refs = con.execute("SELECT view_name, view_version FROM feature_service_view WHERE service = ? ORDER BY position",
-                       [name]).fetchall()
+    refs = sql.query(con, "features/service_views.sql", service=name).fetchall()
     row = rows[0]
     as_of = row["as_of"]
     return FeatureService(name, tuple(get_view(con, n, v) for n, v in refs), row["description"],

@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from musim import sql, warehouse
 from musim.config import get_settings
 from musim.errors import NotFoundError, ParameterError
 from musim.models import card as cards
@@ -102,10 +103,6 @@ class ModelEntry:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items()}
 
 
-_COLUMNS = ("version, family, seq, run_id, status, params, feature_service, dump_id, snapshot_id, target_metric, "
-            "test_set_id, primary_metric, metrics, training, object_prefix, created_at, status_at")
-
-
 def _entry(row: Sequence[Any]) -> ModelEntry:
     vals = list(row)
     for i in (5, 12, 13):
@@ -120,9 +117,7 @@ def object_prefix(family: str, version: str) -> str:
 def list_models(con: duckdb.DuckDBPyConnection, *, family: str | None = None,
                 status: str | None = None) -> list[ModelEntry]:
     """Registered versions, newest first."""
-    rows = con.execute(f"SELECT {_COLUMNS} FROM model_registry WHERE ($family IS NULL OR family = $family) "
-                       "AND ($status IS NULL OR status = $status) ORDER BY created_at DESC, family, seq DESC",
-                       {"family": family, "status": status}).fetchall()
+    rows = sql.query(con, "models/registry_list.sql", family=family, status=status).fetchall()
     return [_entry(r) for r in rows]
 
 
@@ -133,40 +128,36 @@ def get_model(con: duckdb.DuckDBPyConnection, version: str) -> ModelEntry:
         if found is None:
             raise NotFoundError(f"family {version.split(':', 1)[0]!r} has no champion yet")
         return found
-    row = con.execute(f"SELECT {_COLUMNS} FROM model_registry WHERE version = ?", [version]).fetchone()
+    row = sql.query(con, "models/registry_get.sql", version=version).fetchone()
     if row is None:
-        known = [r[0] for r in con.execute("SELECT version FROM model_registry ORDER BY created_at DESC LIMIT 10")
-                 .fetchall()]
+        known = [r[0] for r in sql.query(con, "models/registry_recent_versions.sql").fetchall()]
         raise NotFoundError(f"no model version {version!r}; recent: {', '.join(known) or 'none registered'}")
     return _entry(row)
 
 
 def champion(con: duckdb.DuckDBPyConnection, family: str) -> ModelEntry | None:
     """The family's champion, if it has one."""
-    row = con.execute(f"SELECT {_COLUMNS} FROM model_registry WHERE family = ? AND status = 'champion'",
-                      [family]).fetchone()
+    row = sql.query(con, "models/registry_champion.sql", family=family).fetchone()
     return None if row is None else _entry(row)
 
 
 def query_values(con: duckdb.DuckDBPyConnection, version: str, scorer: str, metric: str) -> dict[int, float]:
     """Per-query values ``{artist_id: value}`` (NaN where undefined) of a scorer in a version's evaluation."""
-    rows = con.execute("SELECT artist_id, value FROM model_eval_query WHERE version = ? AND scorer = ? AND metric = ?",
-                       [version, scorer, metric]).fetchall()
+    rows = sql.query(con, "models/registry_query_values.sql", version=version, scorer=scorer, metric=metric).fetchall()
     return {int(a): (np.nan if v is None else float(v)) for a, v in rows}
 
 
 def promotions(con: duckdb.DuckDBPyConnection, *, family: str | None = None) -> list[dict[str, Any]]:
     """Every promotion decision, newest first."""
-    cur = con.execute("SELECT * FROM model_promotion WHERE ($family IS NULL OR family = $family) "
-                      "ORDER BY decided_at DESC", {"family": family})
+    cur = sql.query(con, "models/registry_promotions.sql", family=family)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def _artist_names(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, str]:
     try:
-        return {int(a): str(n) for a, n in con.execute(
-            "SELECT artist_id, name FROM artist WHERE list_contains(?, artist_id)", [list(map(int, ids))]).fetchall()}
+        return {int(a): str(n) for a, n in sql.query(con, "models/registry_artist_names.sql",
+                                                    ids=list(map(int, ids))).fetchall()}
     except duckdb.Error:
         return {}
 
@@ -194,11 +185,10 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
         raise ParameterError(f"the evaluation has no informative query: none of its {report.test_artists.size} test "
                              "artists has co-listeners among the others (more test artists are needed)")
     if run_id is not None:
-        row = con.execute("SELECT version FROM model_registry WHERE run_id = ?", [run_id]).fetchone()
+        row = sql.query(con, "models/registry_version_of_run.sql", run_id=run_id).fetchone()
         if row is not None:
             return get_model(con, row[0])
-    seq = int(con.execute("SELECT coalesce(max(seq), 0) + 1 FROM model_registry WHERE family = ?",
-                          [family]).fetchone()[0])
+    seq = int(sql.query(con, "models/registry_next_seq.sql", family=family).fetchone()[0])
     version = f"{family}-{seq}"
     prefix = object_prefix(family, version)
     now = dt.datetime.now(dt.UTC)
@@ -231,21 +221,18 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
               for a, v in zip(report.queries.tolist(), vals.tolist(), strict=True)]
     frame = pd.DataFrame(q_rows, columns=["version", "scorer", "metric", "artist_id", "value"])
     summary = json.loads(json.dumps(report.to_json(per_query=False)["summary"]))
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"INSERT INTO model_registry ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [version, family, seq, run_id, CHALLENGER, json.dumps(json_safe(params), default=str), feature_service,
-                     dump_id, snapshot_id, target_metric, report.test_set_id, primary_metric, json.dumps(summary),
-                     json.dumps(json_safe(training), default=str), prefix, now, now])
-        con.execute("INSERT OR IGNORE INTO model_test_artist SELECT ?, unnest(?)",
-                    [report.test_set_id, report.test_artists.tolist()])
+    with warehouse.transaction(con):
+        sql.run(con, "models/registry_insert.sql", version=version, family=family, seq=seq, run_id=run_id,
+                status=CHALLENGER, params=json.dumps(json_safe(params), default=str), feature_service=feature_service,
+                dump_id=dump_id, snapshot_id=snapshot_id, target_metric=target_metric,
+                test_set_id=report.test_set_id, primary_metric=primary_metric, metrics=json.dumps(summary),
+                training=json.dumps(json_safe(training), default=str), object_prefix=prefix, created_at=now,
+                status_at=now)
+        sql.run(con, "models/registry_test_artists.sql", test_set_id=report.test_set_id,
+                artists=report.test_artists.tolist())
         con.register("models_eval_rows", frame)
-        con.execute("INSERT INTO model_eval_query SELECT version, scorer, metric, artist_id, value FROM models_eval_rows")
+        sql.run(con, "models/registry_eval_rows.sql")
         con.unregister("models_eval_rows")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return get_model(con, version)
 
 
@@ -278,8 +265,7 @@ def _evidence(con: duckdb.DuckDBPyConnection, entry: ModelEntry, metric: str, n_
               min_test_artists: int, min_queries: int) -> str | None:
     """Why the evaluation of ``entry`` cannot decide a promotion, or None: too few test artists or queries, or a
     baseline of the same evaluation at least as good on ``metric``."""
-    n_test = con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?",
-                         [entry.test_set_id]).fetchone()[0]
+    n_test = sql.query(con, "models/registry_test_set_size.sql", test_set_id=entry.test_set_id).fetchone()[0]
     if n_test < min_test_artists or n_queries < min_queries:
         return (f"too little evidence: {n_test} test artists and {n_queries} queries (at least {min_test_artists} "
                 f"and {min_queries}: add artists with audio, raise test_share, or lower "
@@ -357,23 +343,17 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
                   if cmp.n else ("forced; " if force else "") + f"no query where both {version} and {against} "
                   f"have a value of {metric}")
     now = dt.datetime.now(dt.UTC)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         if promoted:
             if current is not None:
-                con.execute("UPDATE model_registry SET status = ?, status_at = ? WHERE version = ?",
-                            [ARCHIVED, now, current.version])
-            con.execute("UPDATE model_registry SET status = ?, status_at = ? WHERE version = ?",
-                        [CHAMPION, now, version])
-        con.execute("INSERT INTO model_promotion VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [now, entry.family, version, against, metric, _nan_none(cmp.diff) if cmp else None,
-                     _nan_none(cmp.lo) if cmp else None, _nan_none(cmp.hi) if cmp else None,
-                     cmp.n if cmp else 0, confidence, promoted,
-                     force and not (weak is None and cmp is not None and cmp.a_better), reason])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+                sql.run(con, "models/registry_set_status.sql", status=ARCHIVED, status_at=now,
+                        version=current.version)
+            sql.run(con, "models/registry_set_status.sql", status=CHAMPION, status_at=now, version=version)
+        sql.run(con, "models/registry_promotion.sql", decided_at=now, family=entry.family, version=version,
+                against=against, metric=metric, diff=_nan_none(cmp.diff) if cmp else None,
+                lo=_nan_none(cmp.lo) if cmp else None, hi=_nan_none(cmp.hi) if cmp else None, n=cmp.n if cmp else 0,
+                confidence=confidence, promoted=promoted,
+                forced=force and not (weak is None and cmp is not None and cmp.a_better), reason=reason)
     return PromotionDecision(version, against, metric, _nan_none(cmp.diff) if cmp else None,
                              _nan_none(cmp.lo) if cmp else None, _nan_none(cmp.hi) if cmp else None,
                              cmp.n if cmp else 0, confidence, promoted,

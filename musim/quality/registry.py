@@ -73,13 +73,12 @@ class CheckContext:
         if "facts" not in self._cache:
             facts: dict[str, Any] = {}
             if self.dump_id is not None:
-                row = _one(self.con, "SELECT format, profiles_file FROM lastfm_dump WHERE dump_id = ?", [self.dump_id])
+                row = sql.query(self.con, "quality/dump_format.sql", dump_id=self.dump_id).fetchone()
                 if row is None:
                     raise NotFoundError(f"dump {self.dump_id} is not in the warehouse")
                 facts["format"], facts["profiles_file"] = row
                 facts["user_key_regex"] = USER_KEY_REGEX[row[0]]
-                build = _one(self.con, """SELECT min_listeners, min_co_listeners, k, catalogue_size
-                                          FROM similarity_build WHERE dump_id = ?""", [self.dump_id])
+                build = sql.query(self.con, "quality/similarity_build_params.sql", dump_id=self.dump_id).fetchone()
                 facts["has_build"] = build is not None
                 facts["min_listeners"], facts["min_co_listeners"], facts["k"], facts["catalogue_size"] = (
                     build if build is not None else (1, 1, 1, 1))
@@ -98,10 +97,6 @@ class CheckContext:
 
 #: User keys per dump format: sha1 hex in the 360K dump, ``user_000001`` in the 1K dump.
 USER_KEY_REGEX = {"360k": r"^[0-9a-f]{40}$", "1k": r"^user_[0-9]{6}$"}
-
-
-def _one(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> tuple | None:
-    return con.execute(query, params).fetchone()
 
 
 Expectations = Callable[[CheckContext], list[Any]]
@@ -250,23 +245,26 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
         base_stmt = sql.single(base)
         base_params = {k: params[k] for k in sql.params_of(base_stmt)}
         span = "max(q_rowid) - min(q_rowid) + 1, min(q_rowid)" if by_rowid else "NULL, NULL"
+        # sql-in-python: wraps the statement of the sql/ file `base`; `span` is one of two fixed expressions
         total, ids, first_id = ctx.con.execute(f"SELECT count(*), {span} FROM ({base_stmt})", base_params).fetchone()
         coverage.rows_total = int(total)
         coverage.sampled = total > t.full_rows_max
         if coverage.sampled and ids == total:
             picked = np.random.default_rng(t.seed).choice(int(total), size=min(int(t.sample_rows), int(total)),
                                                            replace=False)
+            # sql-in-python: wraps the statement of the sql/ file `base` (the sampled ids are bound)
             ctx.con.execute(f"""CREATE OR REPLACE TEMP TABLE q_base AS SELECT * FROM ({base_stmt})
                                 WHERE q_rowid IN (SELECT unnest($q_rowids))""",
                             {**base_params, "q_rowids": (np.sort(picked) + int(first_id)).tolist()})
             coverage.how = f"simple random sample of {len(picked):,} of {total:,} rows (seed {t.seed})"
         elif coverage.sampled:
             # sample the base rows before any join; the sample size and seed are integers of our settings
-            ctx.con.execute(
+            ctx.con.execute(  # sql-in-python: wraps the sql/ file `base`; sample size and seed are ints
                 f"""CREATE OR REPLACE TEMP TABLE q_base AS SELECT * FROM ({base_stmt})
                     USING SAMPLE reservoir({int(t.sample_rows)} ROWS) REPEATABLE ({int(t.seed)})""", base_params)
             coverage.how = f"reservoir sample of {min(t.sample_rows, total):,} of {total:,} rows (seed {t.seed})"
         else:
+            # sql-in-python: copies the rows of the statement of the sql/ file `base`
             ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE q_base AS {base_stmt}", base_params)
             coverage.how = f"all {total:,} rows"
         try:
@@ -291,7 +289,7 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
             if not yielded:  # an empty table still gets validated (column-existence expectations)
                 yield _fetch_df(ctx.con, rows, params)
         finally:
-            ctx.con.execute("DROP TABLE IF EXISTS q_base")
+            ctx.con.execute("DROP TABLE IF EXISTS q_base")  # sql-in-python: cleanup of musim's temp table
 
     return Part(name=name, expectations=expectations, frames=frames, prefetch=True,
                 description=description or f"row-level expectations ({rows})")

@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 
+from musim import sql
 from musim.errors import NotFoundError
 
 _COLUMNS = ["run_id", "dataset", "dump_id", "version", "status", "success", "expectations", "failed", "rows_total",
@@ -18,27 +19,16 @@ def latest_results(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None,
                    dump_id: str | None = None) -> list[dict[str, Any]]:
     """The rows of one quality run: ``run_id`` (a unique prefix is enough), else the latest run that
     checked ``dataset`` (and ``dump_id``, a prefix), else the latest run."""
-    where, params = [], []
-    if run_id:
-        where.append("starts_with(run_id, ?)")
-        params.append(run_id)
-    if dataset:
-        where.append("dataset = ?")
-        params.append(dataset)
-    if dump_id:
-        where.append("starts_with(dump_id, ?)")
-        params.append(dump_id)
-    cond = " AND ".join(where) or "true"
-    runs = con.execute(f"""SELECT run_id FROM quality_result WHERE {cond}
-                           GROUP BY run_id ORDER BY max(created_at) DESC, run_id DESC""", params).fetchall()
+    runs = sql.query(con, "quality/report_runs.sql", run_id=run_id or None, dataset=dataset or None,
+                     dump_id=dump_id or None).fetchall()
     if not runs:
         what = " matching " + ", ".join(f"{k}={v}" for k, v in
-                                        (("run", run_id), ("dataset", dataset), ("dump", dump_id)) if v) if where else ""
+                                        (("run", run_id), ("dataset", dataset), ("dump", dump_id)) if v) \
+            if run_id or dataset or dump_id else ""
         raise NotFoundError(f"no quality results{what} yet: run `musim quality check` first")
     if run_id and len(runs) > 1:
         raise NotFoundError(f"run id {run_id!r} matches several runs: {', '.join(r[0] for r in runs[:5])}")
-    rows = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM quality_result WHERE run_id = ? ORDER BY dataset",
-                       [runs[0][0]]).fetchall()
+    rows = sql.query(con, "quality/report_results.sql", run_id=runs[0][0]).fetchall()
     out = []
     for row in rows:
         d = dict(zip(_COLUMNS, row, strict=True))

@@ -57,13 +57,13 @@ class SimilarityResult:
 def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     """The full id of ``dump_id`` (a unique prefix is enough), or of the latest dump when None."""
     if dump_id is None:
-        row = con.execute("SELECT dump_id FROM lastfm_dump ORDER BY seq DESC LIMIT 1").fetchone()
+        row = sql.query(con, "similarity/latest_dump.sql").fetchone()
         if row is None:
             raise NotFoundError("no dump has been ingested yet: run `musim ingest lastfm PATH` first")
         return row[0]
-    rows = con.execute("SELECT dump_id FROM lastfm_dump WHERE starts_with(dump_id, ?)", [dump_id]).fetchall()
+    rows = sql.query(con, "similarity/dumps_with_prefix.sql", prefix=dump_id).fetchall()
     if len(rows) != 1:
-        known = [r[0][:12] for r in con.execute("SELECT dump_id FROM lastfm_dump ORDER BY seq").fetchall()]
+        known = [r[0][:12] for r in sql.query(con, "similarity/dumps.sql").fetchall()]
         what = "matches no dump" if not rows else "matches several dumps"
         raise NotFoundError(f"dump id {dump_id!r} {what}; known dumps: {', '.join(known) or 'none'}")
     return rows[0][0]
@@ -76,13 +76,13 @@ ARTISTS_PER_SLICE = 1500
 def count_pairs(con: duckdb.DuckDBPyConnection, n_artists: int, min_co_listeners: int,
                 artists_per_slice: int = ARTISTS_PER_SLICE) -> int:
     """Fill ``sim_pairs`` from ``sim_edges`` slice by slice; return the number of pairs."""
-    con.execute("CREATE OR REPLACE TEMP TABLE sim_pairs (idx_a INTEGER, idx_b INTEGER, co INTEGER)")
+    sql.run(con, "similarity/pairs_table.sql")
     slices = max(1, -(-n_artists // artists_per_slice))
     bounds = [round(n_artists * i / slices) for i in range(slices + 1)]
     for lo, hi in zip(bounds, bounds[1:], strict=False):
         sql.run(con, "similarity/pairs.sql", n_artists=max(n_artists, 1), min_co_listeners=min_co_listeners,
                 idx_lo=lo, idx_hi=hi)
-    return con.execute("SELECT count(*) FROM sim_pairs").fetchone()[0]
+    return sql.query(con, "similarity/pair_count.sql").fetchone()[0]
 
 
 def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
@@ -90,36 +90,25 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
     """Compute and store the similarity tables of a dump on the writer connection ``con``."""
     started = time.perf_counter()
     dump_id = resolve_dump(con, dump_id)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         sql.run(con, "similarity/listeners.sql", dump_id=dump_id, min_listeners=params.min_listeners)
-        n_artists = con.execute("SELECT count(*) FROM sim_eligible").fetchone()[0]
-        users = con.execute("SELECT count(DISTINCT user_id) FROM lastfm_plays WHERE dump_id = ? AND plays > 0",
-                            [dump_id]).fetchone()[0]
+        n_artists = sql.query(con, "similarity/eligible_count.sql").fetchone()[0]
+        users = sql.query(con, "similarity/users.sql", dump_id=dump_id).fetchone()[0]
         count_pairs(con, n_artists, params.min_co_listeners)
         sql.run(con, "similarity/metrics.sql", users=users)
-        pairs, seed_raw_max = con.execute("SELECT count(*), max(seed_raw) FROM sim_scored").fetchone()
-        for table in ("artist_listeners", "artist_neighbors", "artist_pair_similarity", "similarity_build"):
-            con.execute(f"DELETE FROM {table} WHERE dump_id = ?", [dump_id])
-        con.execute("""INSERT INTO artist_listeners SELECT ?, artist_id, listeners, plays FROM sim_listeners""",
-                    [dump_id])
+        pairs, seed_raw_max = sql.query(con, "similarity/scored_summary.sql").fetchone()
+        sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id)
+        sql.run(con, "similarity/store_listeners.sql", dump_id=dump_id)
         sql.run(con, "similarity/neighbors.sql", dump_id=dump_id, k=params.k)
         sql.run(con, "similarity/catalogue_pairs.sql", dump_id=dump_id, catalogue_size=params.catalogue_size,
                 users=users, seed_raw_max=seed_raw_max or 1.0)
-        neighbors = con.execute("SELECT count(*) FROM artist_neighbors WHERE dump_id = ?", [dump_id]).fetchone()[0]
-        cat_pairs = con.execute("SELECT count(*) FROM artist_pair_similarity WHERE dump_id = ?",
-                                [dump_id]).fetchone()[0]
+        neighbors, cat_pairs = sql.query(con, "similarity/stored_counts.sql", dump_id=dump_id).fetchone()
         catalogue = min(params.catalogue_size, n_artists)
         seconds = time.perf_counter() - started
-        con.execute("""INSERT INTO similarity_build VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    [dump_id, params.min_listeners, params.min_co_listeners, params.k, users, n_artists, pairs,
-                     seed_raw_max, catalogue, dt.datetime.now(dt.UTC), seconds])
-        for table in ("sim_listeners", "sim_eligible", "sim_edges", "sim_pairs", "sim_scored"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        sql.run(con, "similarity/record_build.sql", dump_id=dump_id, min_listeners=params.min_listeners,
+                min_co_listeners=params.min_co_listeners, k=params.k, users=users, artists=n_artists, pairs=pairs,
+                seed_raw_max=seed_raw_max, catalogue=catalogue, built_at=dt.datetime.now(dt.UTC), seconds=seconds)
+        sql.run(con, "similarity/drop_scratch.sql")
     log.info("similarity of dump %s: %d artists, %d pairs in %.1f s", dump_id[:12], n_artists, pairs, seconds)
     return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=neighbors,
                             catalogue_pairs=cat_pairs, seconds=seconds, params=params)

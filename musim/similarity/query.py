@@ -32,13 +32,13 @@ def normalise_name(name: str) -> str:
 def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     """The dump to answer from: a unique id prefix, or the latest dump with a similarity build."""
     if dump_id is None:
-        row = con.execute("SELECT dump_id FROM latest_dump").fetchone()
+        row = sql.query(con, "similarity/snapshot_latest_dump.sql").fetchone()
         if row is None:
             raise NotFoundError("the published snapshot has no similarity build yet: run `musim similarity build`")
         return row[0]
-    rows = con.execute("SELECT dump_id FROM similarity_build WHERE starts_with(dump_id, ?)", [dump_id]).fetchall()
+    rows = sql.query(con, "similarity/built_dumps_with_prefix.sql", prefix=dump_id).fetchall()
     if len(rows) != 1:
-        known = ", ".join(r[0][:12] for r in con.execute("SELECT dump_id FROM similarity_build").fetchall())
+        known = ", ".join(r[0][:12] for r in sql.query(con, "similarity/built_dumps.sql").fetchall())
         raise NotFoundError(f"dump {dump_id!r} has {'no' if not rows else 'an ambiguous'} similarity build in the "
                             f"published snapshot; built dumps: {known or 'none'}")
     return rows[0][0]
@@ -50,11 +50,11 @@ def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str) -> tupl
     Unknown names raise :class:`NotFoundError` listing the closest known names.
     """
     norm = normalise_name(name)
-    row = con.execute(sql.load("serving/find_artist.sql"), {"name_norm": norm, "dump_id": dump_id}).fetchone()
+    row = sql.query(con, "serving/find_artist.sql", name_norm=norm, dump_id=dump_id).fetchone()
     if row is not None:
         return int(row[0]), str(row[1])
-    close = [r[0] for r in con.execute(sql.load("serving/suggest_artist.sql"),
-                                       {"name_norm": norm, "dump_id": dump_id, "limit": 5}).fetchall()]
+    close = [r[0] for r in sql.query(con, "serving/suggest_artist.sql", name_norm=norm, dump_id=dump_id,
+                                     limit=5).fetchall()]
     hint = f"; did you mean: {', '.join(map(repr, close))}?" if close else ""
     raise NotFoundError(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
 
@@ -87,22 +87,20 @@ class ArtistSimilarity:
             raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
         k = int(k)
         dump = self.dump(dump_id)
-        candidates = self.con.execute(sql.load("serving/artists_by_name.sql"),
-                                      {"name_norm": normalise_name(name)}).fetchall()
+        candidates = sql.query(self.con, "serving/artists_by_name.sql", name_norm=normalise_name(name)).fetchall()
         if not candidates:
             find_artist(self.con, name, dump)  # raises NotFoundError with suggestions
         if len(candidates) > 1:  # several artists share the name: the most listened one
             candidates.sort(key=lambda c: (-self._listeners(c[0], dump), c[0]))
         artist_id, display = candidates[0]
-        rows = self.con.execute(sql.load("serving/neighbors_of.sql"),
-                                {"artist_id": artist_id, "metric": metric, "dump_id": dump, "k": k}).fetchall()
+        rows = sql.query(self.con, "serving/neighbors_of.sql", artist_id=artist_id, metric=metric, dump_id=dump,
+                         k=k).fetchall()
         return display, [Neighbor(artist=r[0], score=float(r[1]), co_listeners=int(r[2]), rank=int(r[3]),
                                   artist_id=int(r[4]), listeners=None if r[5] is None else int(r[5]))
                          for r in rows]
 
     def _listeners(self, artist_id: int, dump: str) -> int:
-        row = self.con.execute(sql.load("serving/listeners_of.sql"),
-                               {"artist_id": artist_id, "dump_id": dump}).fetchone()
+        row = sql.query(self.con, "serving/listeners_of.sql", artist_id=artist_id, dump_id=dump).fetchone()
         return int(row[0]) if row else 0
 
 

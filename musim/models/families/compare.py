@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from musim import sql
 from musim.models import registry
 from musim.models.constants import BASELINES, PRIMARY_METRIC
 from musim.models.evaluate import json_safe, paired_bootstrap
@@ -76,7 +77,7 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
     other family use the stored per-query values, only between versions evaluated on the same test set;
     rows on another test set are flagged in ``notes``.
     """
-    known = [r[0] for r in con.execute("SELECT DISTINCT family FROM model_registry ORDER BY family").fetchall()]
+    known = [r[0] for r in sql.query(con, "models/registry_families.sql").fetchall()]
     chosen: list[registry.ModelEntry] = []
     for fam in families or known:
         entry = None if latest else registry.champion(con, fam)
@@ -96,8 +97,7 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
     ref = max((e for e in chosen if e.test_set_id == ref_set), key=lambda e: e.created_at)
     metric = metric or ref.primary_metric
     cols = list(dict.fromkeys([metric, *(metrics or ["precision@5", "map", "spearman"])]))
-    n_test = {s: int(con.execute("SELECT count(*) FROM model_test_artist WHERE test_set_id = ?", [s]).fetchone()[0])
-              for s in sets}
+    n_test = {s: int(sql.query(con, "models/registry_test_set_size.sql", test_set_id=s).fetchone()[0]) for s in sets}
 
     def queries(e: registry.ModelEntry) -> int:
         return len(registry.query_values(con, e.version, registry.MODEL_SCORER, metric))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.models import registry
 from musim.models.constants import DEFAULT_TARGET, MIN_USABLE_ARTISTS, MODEL_FILE, SPLIT_DEFAULTS
@@ -156,13 +157,6 @@ class FamilyInputs:
                    doc["clips_per_artist"], doc["snapshot_id"], doc["champions"])
 
 
-_TRACKS_SQL = """
-SELECT t.track_id, t.artist_id, t.title, nullif(trim(t.genre), '') AS genre, coalesce(a.name, '') AS artist
-FROM track t LEFT JOIN artist a USING (artist_id)
-ORDER BY t.artist_id, t.provider_rank NULLS LAST, t.added_at, t.track_id
-"""
-
-
 #: Slices of more bytes than this are kept in a local memory-mapped cache file, not in RAM.
 SLICES_IN_MEMORY_MAX = 1 << 30
 
@@ -276,7 +270,7 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
     from musim.models.data import load_catalogue, load_pair_targets
 
     as_of = as_of or dt.datetime.now(dt.UTC)
-    rows = con.execute(_TRACKS_SQL).fetchall()
+    rows = sql.query(con, "models/library_tracks.sql").fetchall()
     if track_ids is not None:
         wanted = set(map(str, track_ids))
         rows = [r for r in rows if r[0] in wanted]

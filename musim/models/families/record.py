@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from musim import sql
 from musim.models import registry
 from musim.models.constants import CARD_FILE
 from musim.models.evaluate import EvaluationReport, choose_primary_metric, json_safe
@@ -88,7 +89,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
 
     store = store or open_store()
     if run_id is not None:
-        row = con.execute("SELECT version FROM model_registry WHERE run_id = ?", [run_id]).fetchone()
+        row = sql.query(con, "models/registry_version_of_run.sql", run_id=run_id).fetchone()
         if row is not None:
             return FamilyOutcome(registry.get_model(con, row[0]), None, None, reused=True)
     if primary_metric == "auto":
@@ -134,7 +135,7 @@ def run_family(family: str, *, con: duckdb.DuckDBPyConnection, store: ObjectStor
 
     store = store or open_store()
     if run_id is not None:
-        row = con.execute("SELECT version FROM model_registry WHERE run_id = ?", [run_id]).fetchone()
+        row = sql.query(con, "models/registry_version_of_run.sql", run_id=run_id).fetchone()
         if row is not None:
             return FamilyOutcome(registry.get_model(con, row[0]), None, None, reused=True)
     fam = get_family(family)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
+from musim import sql
 from musim.quality.registry import (
     CheckContext,
     Coverage,
@@ -116,7 +117,7 @@ def object_frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
             row["dtype_matches"] = str(arr.dtype) == dtype
             row["finite"] = bool(np.isfinite(arr).all())
         rows.append(row)
-    total = ctx.con.execute("SELECT count(*) FROM track_mel").fetchone()[0]
+    total = sql.query(ctx.con, "quality/mel_objects.sql").fetchone()[0]
     coverage.rows_total, coverage.rows_validated, coverage.sampled = total, len(rows), len(rows) < total
     coverage.how = f"{len(rows)} of {total:,} stored objects opened (seeded sample)"
     yield pd.DataFrame(rows, columns=["object_key", "track_id", "exists", "shape_matches", "dtype_matches", "finite"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from musim import sql
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, register
 
 _TENSOR_KEY = re.compile(r"^features/[a-z_]+/[^/]+/[^/]+\.npy$")
@@ -22,7 +23,7 @@ _COLUMNS = ["service", "entities", "rows", "feature_columns", "min_coverage", "w
 
 
 def _has_services(ctx: CheckContext) -> str | None:
-    if ctx.con.execute("SELECT count(*) FROM feature_service").fetchone()[0] == 0:
+    if sql.query(ctx.con, "quality/feature_service_count.sql").fetchone()[0] == 0:
         return "no feature service is registered (musim features apply)"
     return None
 
@@ -82,11 +83,9 @@ def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     from musim.features import get_training_frame
 
     # tracks whose audio feature extraction rejected (with a recorded reason) are not training rows
-    entities = ctx.con.execute("""SELECT track_id, artist_id FROM track
-                                  WHERE track_id NOT IN (SELECT track_id FROM feature_reject)
-                                  ORDER BY track_id""").df()
-    excluded = ctx.con.execute("SELECT count(DISTINCT track_id) FROM feature_reject").fetchone()[0]
-    services = [r[0] for r in ctx.con.execute("SELECT name FROM feature_service ORDER BY name").fetchall()]
+    entities = sql.query(ctx.con, "quality/training_entities.sql").df()
+    excluded = sql.query(ctx.con, "quality/rejected_tracks.sql").fetchone()[0]
+    services = [r[0] for r in sql.query(ctx.con, "quality/feature_services.sql").fetchall()]
     examples: dict[str, list[str]] = {}
     rows = []
     for name in services:

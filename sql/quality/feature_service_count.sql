@@ -1,0 +1,2 @@
+-- How many feature services are registered.
+SELECT count(*) FROM feature_service;

@@ -1,0 +1,2 @@
+-- How many distinct tracks feature extraction rejected.
+SELECT count(DISTINCT track_id) FROM feature_reject;

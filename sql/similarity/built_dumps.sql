@@ -1,0 +1,2 @@
+-- Every dump with a similarity build.
+SELECT dump_id FROM similarity_build;

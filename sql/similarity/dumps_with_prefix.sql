@@ -1,0 +1,2 @@
+-- The ids of the dumps whose id starts with $prefix.
+SELECT dump_id FROM lastfm_dump WHERE starts_with(dump_id, $prefix);

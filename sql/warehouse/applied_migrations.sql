@@ -1,0 +1,2 @@
+-- The numbers of the migrations already applied.
+SELECT version FROM schema_migrations;
