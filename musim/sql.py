@@ -86,14 +86,14 @@ def _bound(name: str, stmt: str, params: dict) -> dict | None:
     return {k: params[k] for k in used} if used else None
 
 
-def run(con, name: str, **params) -> None:
+def run(con, name: str, /, **params) -> None:
     """Execute every statement of ``sql/<name>``, binding only the parameters each statement uses."""
     text = _LITERAL.sub(lambda m: literal(params[m.group(1)]), load(name))
     for stmt in statements(text):
         con.execute(stmt, _bound(name, stmt, params))
 
 
-def query(con, name: str, **params):
+def query(con, name: str, /, **params):
     """Execute the single statement of ``sql/<name>``, binding the parameters it uses; the result to fetch."""
     stmt = single(name)
     return con.execute(stmt, _bound(name, stmt, params))

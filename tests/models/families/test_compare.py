@@ -102,6 +102,10 @@ def test_run_family_and_compare(toy, capsys):
         assert inputs.slices.shape == (144, *SHAPE) and inputs.mel.shape == (72, *SHAPE)
         cnn = run_family("cnn_classifier", con=con, inputs=inputs, params=CNN, n_boot=200)
         desc = run_family("descriptors", con=con, inputs=inputs, n_boot=200)
+        for out in (cnn, desc):  # 10 test artists give too few queries to decide (honest promotion): force
+            if out.decision.status != "champion":
+                assert "too little evidence" in out.decision.reason or "baseline" in out.decision.reason
+                registry.promote(con, out.entry.version, force=True)
         again = run_family("descriptors", con=con, inputs=inputs, n_boot=200, run_id="same")
         assert run_family("descriptors", con=con, inputs=inputs, run_id="same").reused
         other = load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4, seed=5)
