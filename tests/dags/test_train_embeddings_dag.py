@@ -1,5 +1,5 @@
-"""The train_embeddings DAG run through Airflow (`airflow dags test`) on a tiny generated catalogue: plan →
-train (one mapped task per family, queue gpu) → record; both families in the registry on the same test
+"""The train_embeddings DAG run through Airflow (`airflow dags test`) on a tiny generated catalogue: prepare →
+train → evaluate (one mapped task per family, queue gpu) → promote → publish; both families in the registry on the same test
 artists, with their views and cards, their neighbours published and `musim models compare` showing them."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def test_train_embeddings_dag_trains_registers_and_publishes_both_families(airfl
         assert f"models/autoencoder/autoencoder-1/{name}" in keys
     for name in ("confusion_by_track.png", "confusion_by_artist.png", "card.md"):
         assert f"models/cnn_classifier/cnn_classifier-1/{name}" in keys
-    assert any(k.startswith("models/runs/embeddings/") and k.endswith("/inputs.npz") for k in keys)
+    assert any(k.startswith("models/runs/train_embeddings_") and k.endswith("/inputs.npz") for k in keys)
     snap = serving.open_snapshot()
     try:
         assert snap.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 2
