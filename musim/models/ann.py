@@ -52,10 +52,12 @@ __all__ = [
     "cached_index",
     "clear_cache",
     "fingerprint",
+    "index_key",
     "load_index",
     "min_tracks",
     "save_index",
     "search_mode",
+    "stored_index",
     "unit_rows",
 ]
 
@@ -195,19 +197,39 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def index_key(family: str, version: str, params: AnnParams, track_ids: Sequence[str],
+              embeddings: np.ndarray) -> str:
+    """``models/<family>/<version>/ann/<params>-<fingerprint[:16]>.voy``."""
+    from musim.models.registry import object_prefix
+
+    return f"{object_prefix(family, version)}ann/{params.tag}-{fingerprint(track_ids, embeddings)[:16]}.voy"
+
+
+def stored_index(store: ObjectStore, entry: Mapping[str, Any] | None, key: str,
+                 track_ids: Sequence[str]) -> AnnIndex | None:
+    """The index a previous publication stored (its manifest ``entry``) if it is the one ``key`` names
+    (same vectors and parameters) and loads cleanly; else None (then build it)."""
+    if not entry or entry.get("key") != key:
+        return None
+    found = load_index(store, entry)
+    if found is None or found[1] != [str(t) for t in track_ids]:
+        return None
+    return found[0]
+
+
 def save_index(store: ObjectStore, family: str, version: str, index: AnnIndex, track_ids: Sequence[str],
                embeddings: np.ndarray) -> dict[str, Any]:
     """Store ``index`` (built on ``embeddings``, rows = ``track_ids``) next to the model version; returns
     the manifest entry (``key``, ``ids_key``, ``sha256``, ``params``, ``tracks``, ``dim``). The same vectors
     and parameters give the same key (a rebuild replaces the object atomically; its sha256 is the entry's)."""
     from musim.config import get_settings
-    from musim.models.registry import object_prefix
 
     ids = [str(t) for t in track_ids]
     if len(ids) != index.n:
         raise ParameterError(f"{len(ids)} track ids for an index of {index.n} vectors")
-    base = f"{object_prefix(family, version)}ann/{index.params.tag}-{fingerprint(ids, embeddings)[:16]}"
-    entry: dict[str, Any] = {"library": "voyager", "key": base + ".voy", "ids_key": base + ".ids.json",
+    key = index_key(family, version, index.params, ids, embeddings)
+    base = key.removesuffix(".voy")
+    entry: dict[str, Any] = {"library": "voyager", "key": key, "ids_key": base + ".ids.json",
                              "params": asdict(index.params), "tracks": index.n, "dim": index.dim}
     tmp_dir = get_settings().tmp_dir
     tmp_dir.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ import numpy as np
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.features.registry import ARTIST, TRACK, FeatureView, embedding_view
-from musim.models.ann import AnnIndex, AnnParams, save_index, search_mode
+from musim.models.ann import AnnIndex, AnnParams, index_key, save_index, search_mode, stored_index
 from musim.models.neighbours import (
     PairSimilarity,
     _cosine,
@@ -200,7 +200,7 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     write_vectors(con, artist_view, artists.tolist(), means, created_at=at, lineage=lineage)
 
     mode = "exact" if pair_similarity is not None else search_mode(len(ids), search)
-    index = AnnIndex.build(e, params=ann_params) if mode == "ann" else None
+    index, ann = _track_index(store, family, version, ids, e, ann_params) if mode == "ann" else (None, None)
     a_ids, a_nb, a_sc = artist_neighbors(e, owner, k=k, pair_similarity=pair_similarity, search=search,
                                          params=ann_params)
     t_nb, t_sc = track_neighbors(e, owner, k=k, pair_similarity=pair_similarity, search=mode, index=index)
@@ -236,7 +236,8 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     if store is not None:
         from musim.models.registry import object_prefix
 
-        ann = None if index is None else save_index(store, family, version, index, ids, e)
+        if index is not None and ann is None:
+            ann = save_index(store, family, version, index, ids, e)
         doc = {"family": family, "version": version, "dim": int(e.shape[1]), "track_view": track_view.ref,
                "artist_view": artist_view.ref, "scoring": "pair_mean" if pair_similarity else "cosine",
                "k": k, "search": mode, "ann": ann, "tracks": len(ids), "artists": int(artists.size),
@@ -257,6 +258,24 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,
                            int(artist_rows.num_rows), int(track_rows.num_rows), at, published, snap, manifest_key, mode,
                            ann["key"] if store is not None and ann else None)
+
+
+def _track_index(store: ObjectStore | None, family: str, version: str, ids: list[str], e: np.ndarray,
+                 params: AnnParams | None) -> tuple[AnnIndex, dict[str, Any] | None]:
+    """The index of these tracks' embeddings: the one this version stored before when it is the same
+    (republishing the same vectors), else a new one (stored by the caller); with the stored entry."""
+    params = params or AnnParams()
+    if store is not None:
+        try:
+            previous = read_manifest(store, family, version).get("ann")
+        except NotFoundError:
+            previous = None
+        reused = stored_index(store, previous, index_key(family, version, params, ids, e), ids)
+        if reused is not None:
+            log.info("%s: reusing the stored ANN index %s", version, previous["key"])
+            reused.params, reused.index.ef = params, params.ef  # the search depth is not part of the key
+            return reused, dict(previous, params=asdict(params))
+    return AnnIndex.build(e, params=params), None
 
 
 # -- new audio: featurise, embed, query ------------------------------------------------------------------

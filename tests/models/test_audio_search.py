@@ -60,25 +60,31 @@ def published(catalogue, monkeypatch):
     return dict(catalogue, store=open_store())
 
 
-def _publish() -> dict:
+def _seed(con) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """40 artists x 10 tracks in the warehouse: ``(track ids, owners, embeddings)``."""
     rng = np.random.default_rng(7)
     owner = np.repeat(np.arange(N_ARTISTS) + 1, PER_ARTIST)
     emb = (rng.normal(size=(N_ARTISTS + 1, DIM))[owner] + rng.normal(scale=0.6, size=(owner.size, DIM)))
     emb = emb.astype(np.float32)
     ids = [f"x{i:03d}" for i in range(owner.size)]
+    con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
+                    "VALUES (?, ?, ?, ?, 'd1')", [(a, f"a{a}", f"Artist {a}", f"artist {a}")
+                                                  for a in range(1, N_ARTISTS + 1)])
+    con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
+                    " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
+                    "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
+                    [(t, int(a), f"title {t}", t) for t, a in zip(ids, owner, strict=True)])
+    con.execute("INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, "
+                "plays_rows, users, artists, started_at, finished_at) VALUES ('d1', 1, 'x', '360k', 1, 1, 1, 0, 1, "
+                "1, 1, now(), now())")
+    return ids, owner, emb
+
+
+def _publish() -> dict:
     store = open_store()
-    out = {"store": store, "ids": ids, "owner": owner, "emb": emb}
     with warehouse.writer() as con:
-        con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
-                        "VALUES (?, ?, ?, ?, 'd1')", [(a, f"a{a}", f"Artist {a}", f"artist {a}")
-                                                      for a in range(1, N_ARTISTS + 1)])
-        con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
-                        " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
-                        "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
-                        [(t, int(a), f"title {t}", t) for t, a in zip(ids, owner, strict=True)])
-        con.execute("INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, "
-                    "plays_rows, users, artists, started_at, finished_at) VALUES ('d1', 1, 'x', '360k', 1, 1, 1, 0, 1, "
-                    "1, 1, now(), now())")
+        ids, owner, emb = _seed(con)
+        out = {"ids": ids, "owner": owner, "emb": emb}
         res = publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=5, store=store, snapshot=True,
                                 search="ann", ann_params=AnnParams(ef=400))
         out["ann_result"] = res
@@ -157,3 +163,24 @@ def test_a_version_without_an_index(published, monkeypatch, caplog):
         assert track_index(store, first) is None and first["ann"]["key"] in caplog.text
     finally:
         store.put_bytes(first["ann"]["key"], good)
+
+
+def test_republishing_the_same_vectors_reuses_the_stored_index(monkeypatch, caplog):
+    store = open_store()
+    with warehouse.writer() as con:
+        ids, _, emb = _seed(con)
+        first = publish_neighbors(con, "cnn_classifier", "cnn_classifier-1", ids, emb, k=3, store=store,
+                                  search="ann", online=False)
+        ann.clear_cache()
+        built = []
+        real = ann.AnnIndex.build
+        monkeypatch.setattr(ann.AnnIndex, "build", lambda *a, **kw: built.append(1) or real(*a, **kw))
+        caplog.set_level(logging.INFO, logger="musim.models.serve")
+        again = publish_neighbors(con, "cnn_classifier", "cnn_classifier-1", ids, emb, k=3, store=store,
+                                  search="ann", online=False, ann_params=AnnParams(ef=64))
+        assert again.ann_key == first.ann_key and "reusing the stored ANN index" in caplog.text
+        assert built == [1]  # the artists' index only: the tracks' came from the store
+        assert read_manifest(store, "cnn_classifier", "cnn_classifier-1")["ann"]["params"]["ef"] == 64
+        changed = publish_neighbors(con, "cnn_classifier", "cnn_classifier-1", ids, emb * 1.5 + 0.1, k=3,
+                                    store=store, search="ann", online=False)
+        assert changed.ann_key != first.ann_key and store.exists(changed.ann_key) and len(built) == 3
