@@ -47,11 +47,12 @@ def unit(x: np.ndarray) -> np.ndarray:
 def exact_top(x: np.ndarray, queries: np.ndarray, k: int = K) -> np.ndarray:
     """Exact top-``k`` row positions of each query (cosine; x and queries L2-normalised), in blocks."""
     out = np.empty((queries.shape[0], k), dtype=np.int64)
-    for s in range(0, queries.shape[0], 256):
-        sims = queries[s:s + 256] @ x.T
+    step = max(1, 2**25 // x.shape[0])  # ~128 MB of scores per block
+    for s in range(0, queries.shape[0], step):
+        sims = queries[s:s + step] @ x.T
         part = np.argpartition(-sims, k, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1, kind="stable")
-        out[s:s + 256] = np.take_along_axis(part, order, axis=1)
+        out[s:s + step] = np.take_along_axis(part, order, axis=1)
     return out
 
 

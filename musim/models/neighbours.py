@@ -107,8 +107,7 @@ def _track_neighbors_exact(e: np.ndarray, own: np.ndarray, *, k: int, pair_simil
     return nb, sc
 
 
-def _best(rows: np.ndarray, pos: np.ndarray, sims: np.ndarray, invalid: np.ndarray,
-          kk: int) -> tuple[np.ndarray, np.ndarray]:
+def _best(pos: np.ndarray, sims: np.ndarray, invalid: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``kk`` best valid candidates per row, ordered like :func:`_top_k` (score desc, position asc)."""
     sims = np.where(invalid, -np.inf, sims)
     order = np.lexsort((pos, -sims), axis=-1)[:, :kk]
@@ -150,7 +149,7 @@ def track_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, in
             r = rows_k[s:s + step]
             pos, _ = index.search(e[r], int(depth_k))
             sims = np.einsum("qd,qkd->qk", u[r], u[np.maximum(pos, 0)]).astype(np.float64)
-            nb[r], sc[r] = _best(r, pos, sims, (pos < 0) | (own[np.maximum(pos, 0)] == own[r, None]), kk)
+            nb[r], sc[r] = _best(pos, sims, (pos < 0) | (own[np.maximum(pos, 0)] == own[r, None]), kk)
     if exact.any():
         rows_x = np.flatnonzero(exact)
         nb[rows_x], sc[rows_x] = _track_neighbors_exact(e, own, k=kk, pair_similarity=None, rows=rows_x)
@@ -243,7 +242,7 @@ def artist_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, p
         r = np.arange(s, min(s + batch, artists.size))
         pos, _ = index.search(means[r].astype(np.float32), kk + 1)
         sims = np.einsum("qd,qkd->qk", unit[r], unit[np.maximum(pos, 0)])
-        top, val = _best(r, pos, sims, (pos < 0) | (pos == r[:, None]), kk)
+        top, val = _best(pos, sims, (pos < 0) | (pos == r[:, None]), kk)
         nb[r] = np.where(top >= 0, artists[np.maximum(top, 0)], -1)
         sc[r] = val
     return artists, nb, sc
