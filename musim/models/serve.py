@@ -15,7 +15,9 @@ optionally, a pair similarity of two sets of embeddings (the siamese head); ever
   mean embedding);
 - computes, for **every artist and track with audio** (artists without listening data included: cold
   start), the top-k most similar artists and tracks, and replaces the family's rows of
-  ``artist_neighbors_audio`` and ``track_neighbors`` (migration 008) in one transaction;
+  ``artist_neighbors_audio`` and ``track_neighbors`` (migration 008) in one transaction (the tables:
+  :mod:`musim.models.neighbours`, exact or, for the cosine families from ``MUSIM_ANN_MIN_TRACKS`` tracks,
+  through a Voyager index that is stored next to the model: :mod:`musim.models.ann`);
 - writes ``models/<family>/<version>/embedding.json`` (the input features and the views; what
   :func:`similar_audio` and :func:`embed_files` read) when given the store;
 - and (``snapshot=True``) publishes a new serving snapshot.
