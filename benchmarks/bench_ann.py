@@ -35,6 +35,7 @@ def step(n: int, dim: int, workdir: str) -> dict[str, Any]:
     import time
 
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     from benchmarks.ann_libraries import catalogue, exact_top, recall, unit
     from musim.models import neighbours
@@ -57,15 +58,16 @@ def step(n: int, dim: int, workdir: str) -> dict[str, Any]:
     found = np.stack([index.search(x[i], K, threads=1)[0][0] for i in sample])
     out["recall_at_10"] = recall(found, exact_top(x, x[sample]))
     ann_t, exact_t = [], []
-    for i in sample[:300]:
-        t = time.perf_counter()
-        index.search(x[i], K, threads=1)
-        ann_t.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        s = x @ x[i]
-        top = np.argpartition(-s, K)[:K]
-        top[np.argsort(-s[top])]
-        exact_t.append(time.perf_counter() - t)
+    with threadpool_limits(1):  # one query, one thread on both sides (BLAS threads on shared cores only wait)
+        for i in sample[:300]:
+            t = time.perf_counter()
+            index.search(x[i], K, threads=1)
+            ann_t.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            s = x @ x[i]
+            top = np.argpartition(-s, K)[:K]
+            top[np.argsort(-s[top])]
+            exact_t.append(time.perf_counter() - t)
     out["search_p50_ms"] = float(np.median(ann_t)) * 1e3
     out["exact_search_p50_ms"] = float(np.median(exact_t)) * 1e3
 
@@ -111,7 +113,7 @@ def run(*, quick: bool = False, workdir: Path) -> list[dict]:
             row(name, "index size", round(r["index_mib"], 1), "MiB"),
             row(name, "recall@10 vs exact", round(r["recall_at_10"], 4), "", target=">= 0.95",
                 met=r["recall_at_10"] >= 0.95, notes=f"{SAMPLE_QUERIES} sampled queries, ef=128"),
-            row(name, "top-10 search p50", round(r["search_p50_ms"], 3), "ms", baseline="exact (numpy matvec)",
+            row(name, "top-10 search p50", round(r["search_p50_ms"], 3), "ms", baseline="exact (numpy matvec, 1 thread)",
                 baseline_value=round(r["exact_search_p50_ms"], 3),
                 ratio=round(r["search_p50_ms"] / r["exact_search_p50_ms"], 4), target="<= 2 ms",
                 met=r["search_p50_ms"] <= 2.0, notes="one query, one thread"),
