@@ -20,6 +20,7 @@ for recall@10 >= 0.95, one-query p50 (:mod:`benchmarks.ann_libraries`). Run alon
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,11 @@ from benchmarks._util import measure, row
 K = 10
 SAMPLE_QUERIES = 1000
 SAMPLE_TABLE_ROWS = 512
+
+
+def _progress(out: dict[str, Any], what: str) -> None:
+    """A line on stderr per stage (a 1M run takes many minutes on shared cores)."""
+    print(f"bench_ann {out['n']} x {out['dim']}: {what}: {out}", file=sys.stderr, flush=True)
 
 
 def step(n: int, dim: int, workdir: str) -> dict[str, Any]:
@@ -48,6 +54,7 @@ def step(n: int, dim: int, workdir: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     index = AnnIndex.build(emb)
     out["build_s"] = time.perf_counter() - t0
+    _progress(out, "index built")
     path = Path(workdir) / f"index-{n}-{dim}.voy"
     index.save(path)
     out["index_mib"] = path.stat().st_size / 2**20
@@ -70,16 +77,19 @@ def step(n: int, dim: int, workdir: str) -> dict[str, Any]:
             exact_t.append(time.perf_counter() - t)
     out["search_p50_ms"] = float(np.median(ann_t)) * 1e3
     out["exact_search_p50_ms"] = float(np.median(exact_t)) * 1e3
+    _progress(out, "searched")
 
     t0 = time.perf_counter()
     nb, _ = track_neighbors(emb, owner, k=K, search="ann", index=index)
     out["track_table_s"] = time.perf_counter() - t0
+    _progress(out, "track table through the index")
     rows = rng.choice(n, size=min(SAMPLE_TABLE_ROWS, n), replace=False)
     neighbours._BLOCK = 32  # same work per row as the default 256, an eighth of the memory at 1M tracks
     t0 = time.perf_counter()
     want, _ = _track_neighbors_exact(emb, owner, k=K, pair_similarity=None, rows=rows)
     out["exact_track_table_s"] = (time.perf_counter() - t0) * n / rows.size
     out["table_recall_at_10"] = recall(nb[rows], want)
+    _progress(out, "exact sample")
     t0 = time.perf_counter()
     artists, _, _ = artist_neighbors(emb, owner, k=K, search="ann")
     out["artist_table_s"] = time.perf_counter() - t0
