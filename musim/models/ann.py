@@ -250,7 +250,7 @@ def load_index(store: ObjectStore, entry: Mapping[str, Any] | None) -> tuple[Ann
     if not entry:
         return None
     key = str(entry.get("key"))
-    cache_key = (store.url(key) if entry.get("key") else "", str(entry.get("sha256")))
+    cache_key = (f"{store!r} {key}", str(entry.get("sha256")))
     if cache_key in _cache:
         _cache.move_to_end(cache_key)
         return _cache[cache_key]
