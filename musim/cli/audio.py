@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--family", choices=FAMILY_CHOICES,
                    help="use this family's champion (default: the serving model, the champion published last)")
     p.add_argument("--model", metavar="VERSION", help="a published version instead of the champion")
+    p.add_argument("--search", choices=("auto", "exact", "ann"),
+                   help="tracks by brute force or through the version's ANN index (default auto: "
+                        "MUSIM_AUDIO_SEARCH, else the index from MUSIM_ANN_MIN_TRACKS tracks, 20,000)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar_audio)
 
@@ -72,7 +75,7 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
     check_inputs(args.files)
     from musim.models.serve import similar_audio
 
-    result = similar_audio(args.files, k=args.k, family=args.family, version=args.model)
+    result = similar_audio(args.files, k=args.k, family=args.family, version=args.model, search=args.search)
     if args.json:
         print_json(result.to_json())
         return 0
@@ -82,7 +85,8 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
     print_table([(m.rank, m.artist or m.artist_id, round(m.score, 4),
                   "" if m.listeners is None else m.listeners) for m in result.artists],
                 ["rank", "artist", "score", "listeners"],
-                title=f"artists most similar to {what} ({result.version}, {result.scoring} scores)")
+                title=f"artists most similar to {what} ({result.version}, {result.scoring} scores"
+                      f"{', ANN search' if result.search == 'ann' else ''})")
     print()
     print_table([(m.rank, m.title or m.track_id, m.artist or m.artist_id, round(m.score, 4)) for m in result.tracks],
                 ["rank", "track", "artist", "score"], title="tracks")

@@ -15,7 +15,9 @@ optionally, a pair similarity of two sets of embeddings (the siamese head); ever
   mean embedding);
 - computes, for **every artist and track with audio** (artists without listening data included: cold
   start), the top-k most similar artists and tracks, and replaces the family's rows of
-  ``artist_neighbors_audio`` and ``track_neighbors`` (migration 008) in one transaction;
+  ``artist_neighbors_audio`` and ``track_neighbors`` (migration 008) in one transaction (the tables:
+  :mod:`musim.models.neighbours`, exact or, for the cosine families from ``MUSIM_ANN_MIN_TRACKS`` tracks,
+  through a Voyager index that is stored next to the model: :mod:`musim.models.ann`);
 - writes ``models/<family>/<version>/embedding.json`` (the input features and the views; what
   :func:`similar_audio` and :func:`embed_files` read) when given the store;
 - and (``snapshot=True``) publishes a new serving snapshot.
@@ -40,8 +42,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,15 @@ import numpy as np
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.features.registry import ARTIST, TRACK, FeatureView, embedding_view
+from musim.models.ann import AnnIndex, AnnParams, index_key, save_index, search_mode, stored_index
+from musim.models.neighbours import (
+    PairSimilarity,
+    _cosine,
+    _group,
+    artist_neighbors,
+    artist_scores,
+    track_neighbors,
+)
 from musim.storage import ObjectStore
 
 __all__ = [
@@ -60,6 +71,7 @@ __all__ = [
     "NeighborsResult",
     "SimilarAudio",
     "artist_neighbors",
+    "artist_scores",
     "embed_files",
     "embedding_views",
     "featurise_file",
@@ -74,14 +86,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PairSimilarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
 #: The serving manifest of a published version, next to its model: ``models/<family>/<version>/embedding.json``.
 EMBEDDING_FILE = "embedding.json"
 #: What :func:`find_audio_files` picks up in a folder.
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac")
-#: Track rows per block when scoring (bounds memory: block x tracks x dim floats inside the pair head).
-_BLOCK = 256
 
 
 # -- feature views ---------------------------------------------------------------------------------------
@@ -101,123 +109,6 @@ def embedding_views(family: str, version: str, dim: int) -> tuple[FeatureView, F
     artist = embedding_view(f"artist_{family}_embedding", seq, entity=ARTIST, dim=dim, model_version=version,
                             description=f"mean {family} embedding of the artist's tracks, by model {version}")
     return track, artist
-
-
-# -- neighbours (numpy) ----------------------------------------------------------------------------------
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    na = np.linalg.norm(a, axis=1, keepdims=True)
-    nb = np.linalg.norm(b, axis=1, keepdims=True)
-    return (a / np.where(na > 0, na, 1.0)) @ (b / np.where(nb > 0, nb, 1.0)).T
-
-
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: positions of the ``k`` highest finite scores (ties: lower position first) and the scores."""
-    n = scores.shape[1]
-    k = min(k, n)
-    s = np.where(np.isfinite(scores), scores, -np.inf)
-    # lexicographic (score desc, position asc): stable argsort of -score
-    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
-    return order, np.take_along_axis(s, order, axis=1)
-
-
-def _group(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows sorted by owner: ``(order, owners (A,), starts (A,), counts (A,))``."""
-    order = np.argsort(owner, kind="stable")
-    owners, starts, counts = np.unique(owner[order], return_index=True, return_counts=True)
-    return order, owners, starts, counts
-
-
-def track_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
-                    pair_similarity: PairSimilarity | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` most similar tracks of other artists for every track.
-
-    Parameters
-    ----------
-    embeddings : np.ndarray [shape=(N, d)]
-    owner : np.ndarray [shape=(N,)] the artist of each track
-    pair_similarity : ``f(a (n, d), b (m, d)) -> (n, m)``, higher = more similar (default: cosine)
-
-    Returns
-    -------
-    (neighbors, scores) : np.ndarray [shape=(N, k')] int64 row positions (-1 where fewer exist), float64
-    """
-    e = np.asarray(embeddings, dtype=np.float32)
-    own = np.asarray(owner, dtype=np.int64)
-    sim = pair_similarity or _cosine
-    n = e.shape[0]
-    kk = max(0, min(k, n - 1))
-    nb = np.full((n, kk), -1, dtype=np.int64)
-    sc = np.full((n, kk), np.nan, dtype=np.float64)
-    for s in range(0, n, _BLOCK):
-        block = np.asarray(sim(e[s:s + _BLOCK], e), dtype=np.float64)
-        block[own[s:s + _BLOCK, None] == own[None, :]] = -np.inf  # itself and its artist's other tracks
-        pos, val = _top_k(block, kk)
-        ok = np.isfinite(val)
-        nb[s:s + _BLOCK] = np.where(ok, pos, -1)
-        sc[s:s + _BLOCK] = np.where(ok, val, np.nan)
-    return nb, sc
-
-
-def artist_scores(embeddings: np.ndarray, owner: np.ndarray, *, pair_similarity: PairSimilarity | None = None,
-                  rows: Sequence[int] | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Artist x artist similarity: ``(artists (A,), S (A, A))`` (or the rows of the artists ``rows``).
-
-    With ``pair_similarity``: the mean over the two artists' track pairs; without: cosine of their mean
-    embeddings. Memory is bounded by scoring a block of artists' tracks against all tracks at a time.
-    """
-    e = np.asarray(embeddings, dtype=np.float32)
-    own = np.asarray(owner, dtype=np.int64)
-    order, artists, starts, counts = _group(own)
-    want = np.arange(artists.size) if rows is None else np.asarray(rows, dtype=np.int64)
-    if pair_similarity is None:
-        sums = np.add.reduceat(e[order].astype(np.float64), starts, axis=0)
-        means = sums / counts[:, None]
-        return artists, _cosine(means[want], means)
-    es = e[order]
-    out = np.empty((want.size, artists.size), dtype=np.float64)
-    i = 0
-    while i < want.size:
-        # a block of artists whose tracks make at most ~_BLOCK rows
-        j, rows_n = i, 0
-        while j < want.size and (rows_n == 0 or rows_n + counts[want[j]] <= _BLOCK):
-            rows_n += counts[want[j]]
-            j += 1
-        block_artists = want[i:j]
-        idx = np.concatenate([np.arange(starts[a], starts[a] + counts[a]) for a in block_artists])
-        s = np.asarray(pair_similarity(es[idx], es), dtype=np.float64)       # (rows, N)
-        cols = np.add.reduceat(s, starts, axis=1) / counts[None, :]          # (rows, A): mean over b's tracks
-        local = np.repeat(np.arange(block_artists.size), counts[block_artists])
-        sums = np.zeros((block_artists.size, artists.size))
-        np.add.at(sums, local, cols)
-        out[i:j] = sums / counts[block_artists][:, None]                     # mean over a's tracks
-        i = j
-    return artists, out
-
-
-def artist_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
-                     pair_similarity: PairSimilarity | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ``k`` most similar other artists of every artist with tracks.
-
-    Returns
-    -------
-    (artists (A,), neighbors (A, k') artist ids (-1 where fewer), scores (A, k'))
-    """
-    own = np.asarray(owner, dtype=np.int64)
-    artists = np.unique(own)
-    kk = max(0, min(k, artists.size - 1))
-    nb = np.full((artists.size, kk), -1, dtype=np.int64)
-    sc = np.full((artists.size, kk), np.nan)
-    step = max(1, _BLOCK // 3)
-    for s in range(0, artists.size, step):
-        rows = np.arange(s, min(s + step, artists.size))
-        _, S = artist_scores(embeddings, own, pair_similarity=pair_similarity, rows=rows)
-        S[np.arange(rows.size), rows] = -np.inf
-        pos, val = _top_k(S, kk)
-        ok = np.isfinite(val)
-        nb[rows] = np.where(ok, artists[pos], -1)
-        sc[rows] = np.where(ok, val, np.nan)
-    return artists, nb, sc
 
 
 # -- publishing ------------------------------------------------------------------------------------------
@@ -240,6 +131,8 @@ class NeighborsResult:
     online: list[str] = field(default_factory=list)
     snapshot: str | None = None
     manifest_key: str | None = None
+    search: str = "exact"
+    ann_key: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items()}
@@ -268,7 +161,8 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                       track_embeddings: np.ndarray, *, pair_similarity: PairSimilarity | None = None, k: int = 10,
                       store: ObjectStore | None = None, manifest: Mapping[str, Any] | None = None,
                       created_at: dt.datetime | None = None, run_id: str | None = None, online: bool = True,
-                      snapshot: bool = False, settings: Any = None) -> NeighborsResult:
+                      snapshot: bool = False, settings: Any = None, search: str | None = None,
+                      ann_params: AnnParams | None = None) -> NeighborsResult:
     """Register and write a model version's embeddings, compute and replace the family's neighbour rows.
 
     Parameters
@@ -283,6 +177,8 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     created_at : the rows' and vectors' time (default now)
     online : publish both views to the online store
     snapshot : publish a new serving snapshot afterwards
+    search : ``auto`` / ``exact`` / ``ann`` for the cosine tables (:func:`musim.models.ann.search_mode`); with
+        ANN, the track index (``ann_params``) is stored next to the model (``store``) and named in the manifest
     """
     from musim.features import publish_online, write_vectors
 
@@ -305,8 +201,11 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     write_vectors(con, track_view, ids, e, created_at=at, lineage=lineage)
     write_vectors(con, artist_view, artists.tolist(), means, created_at=at, lineage=lineage)
 
-    a_ids, a_nb, a_sc = artist_neighbors(e, owner, k=k, pair_similarity=pair_similarity)
-    t_nb, t_sc = track_neighbors(e, owner, k=k, pair_similarity=pair_similarity)
+    mode = "exact" if pair_similarity is not None else search_mode(len(ids), search)
+    index, ann = _track_index(store, family, version, ids, e, ann_params) if mode == "ann" else (None, None)
+    a_ids, a_nb, a_sc = artist_neighbors(e, owner, k=k, pair_similarity=pair_similarity, search=search,
+                                         params=ann_params)
+    t_nb, t_sc = track_neighbors(e, owner, k=k, pair_similarity=pair_similarity, search=mode, index=index)
     import pyarrow as pa
 
     ranks = np.broadcast_to(np.arange(1, a_nb.shape[1] + 1), a_nb.shape)
@@ -339,9 +238,12 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     if store is not None:
         from musim.models.registry import object_prefix
 
+        if index is not None and ann is None:
+            ann = save_index(store, family, version, index, ids, e)
         doc = {"family": family, "version": version, "dim": int(e.shape[1]), "track_view": track_view.ref,
                "artist_view": artist_view.ref, "scoring": "pair_mean" if pair_similarity else "cosine",
-               "k": k, "tracks": len(ids), "artists": int(artists.size), "created_at": at.isoformat(),
+               "k": k, "search": mode, "ann": ann, "tracks": len(ids), "artists": int(artists.size),
+               "created_at": at.isoformat(),
                **dict(manifest or {})}
         manifest_key = object_prefix(family, version) + EMBEDDING_FILE
         store.put_bytes(manifest_key, json.dumps(doc, indent=1, default=str).encode(), content_type="application/json")
@@ -353,10 +255,29 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
         from musim import serving
 
         snap = str(serving.publish(con, settings))
-    log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published", version, artists.size, cold,
-             len(ids))
+    log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published (%s search)", version,
+             artists.size, cold, len(ids), mode)
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,
-                           int(artist_rows.num_rows), int(track_rows.num_rows), at, published, snap, manifest_key)
+                           int(artist_rows.num_rows), int(track_rows.num_rows), at, published, snap, manifest_key, mode,
+                           ann["key"] if store is not None and ann else None)
+
+
+def _track_index(store: ObjectStore | None, family: str, version: str, ids: list[str], e: np.ndarray,
+                 params: AnnParams | None) -> tuple[AnnIndex, dict[str, Any] | None]:
+    """The index of these tracks' embeddings: the one this version stored before when it is the same
+    (republishing the same vectors), else a new one (stored by the caller); with the stored entry."""
+    params = params or AnnParams()
+    if store is not None:
+        try:
+            previous = read_manifest(store, family, version).get("ann")
+        except NotFoundError:
+            previous = None
+        reused = stored_index(store, previous, index_key(family, version, params, ids, e), ids)
+        if reused is not None:
+            log.info("%s: reusing the stored ANN index %s", version, previous["key"])
+            reused.params, reused.index.ef = params, params.ef  # the search depth is not part of the key
+            return reused, dict(previous, params=asdict(params))
+    return AnnIndex.build(e, params=params), None
 
 
 # -- new audio: featurise, embed, query ------------------------------------------------------------------
@@ -594,15 +515,18 @@ class SimilarAudio:
     artists: list[Match]
     tracks: list[Match]
     family: str = ""
+    search: str = "exact"
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "failed": [{"file": f, "error": e} for f, e in self.failed],
                 "model_version": self.version, "family": self.family, "scoring": self.scoring,
+                "search": self.search,
                 "artists": [m.to_json() for m in self.artists], "tracks": [m.to_json() for m in self.tracks]}
 
 
 def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | None = None,
-                  version: str | None = None, store: ObjectStore | None = None) -> SimilarAudio:
+                  version: str | None = None, store: ObjectStore | None = None,
+                  search: str | None = None) -> SimilarAudio:
     """The known artists and tracks most similar to new audio, by a model's embeddings alone: ``version``
     if given, else ``family``'s champion, else the serving model (:func:`serving_model`). The version
     must have published embeddings (its neighbour tables and online vectors).
@@ -615,11 +539,16 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
     - the embedding families (``cosine``: cnn_classifier, autoencoder, descriptors): the cosine of the
       query's mean embedding with the artist's mean track embedding, and with the track's embedding.
 
+    ``search`` (``auto``: ``MUSIM_AUDIO_SEARCH``, else the index from ``MUSIM_ANN_MIN_TRACKS`` tracks;
+    ``exact``; ``ann``): the cosine families search the version's stored ANN index for the tracks
+    (:mod:`musim.models.audio_search`); siamese always scores every track.
+
     Reads the published snapshot (registry, ``track``, ``artist``), the online store (the version's track
-    embeddings) and the object store (model, manifest).
+    embeddings) and the object store (model, manifest, index).
     """
     from musim import serving
     from musim.features import open_online
+    from musim.models.audio_search import search_through_index, track_index
     from musim.storage import open_store
 
     if k < 1:
@@ -630,6 +559,16 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
         champ = load_champion(family, con=con, store=store, version=version)
         files, q, failed, _ = embed_files(paths, champion=champ)
         manifest = champ.manifest or {}
+        found = track_index(store, manifest, search=search)
+        if found is not None:
+            t_rows, a_rows = search_through_index(con, q.mean(axis=0, keepdims=True), k, found, manifest)
+            return SimilarAudio(
+                files, failed, champ.entry.version, str(manifest.get("scoring")),
+                [Match(i + 1, float(r[1]), int(r[0]), r[2], listeners=None if r[3] is None else int(r[3]))
+                 for i, r in enumerate(a_rows)],
+                [Match(i + 1, float(r[1]), int(r[2]), r[3], track_id=str(r[0]), title=r[4],
+                       listeners=None if r[5] is None else int(r[5])) for i, r in enumerate(t_rows)],
+                champ.family, "ann")
         name, _, view_version = str(manifest["track_view"]).partition(":")
         tracks = open_online(name, int(view_version))
         t_ids = np.asarray(tracks.ids).astype(str)

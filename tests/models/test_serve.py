@@ -31,9 +31,9 @@ def _l1_head(a, b):
 
 
 def test_artist_scores_match_brute_force(monkeypatch):
-    import musim.models.serve as serve
+    import musim.models.neighbours as neighbours
 
-    monkeypatch.setattr(serve, "_BLOCK", 4)  # force several blocks
+    monkeypatch.setattr(neighbours, "_BLOCK", 4)  # force several blocks
     emb, owner = _data()
     artists, S = artist_scores(emb, owner, pair_similarity=_l1_head)
     full = _l1_head(emb, emb)
@@ -48,9 +48,9 @@ def test_artist_scores_match_brute_force(monkeypatch):
 
 @pytest.mark.parametrize("head", [None, _l1_head])
 def test_neighbors_rank_other_artists_and_tracks(head, monkeypatch):
-    import musim.models.serve as serve
+    import musim.models.neighbours as neighbours
 
-    monkeypatch.setattr(serve, "_BLOCK", 3)
+    monkeypatch.setattr(neighbours, "_BLOCK", 3)
     emb, owner = _data(1)
     artists, nb, sc = artist_neighbors(emb, owner, k=10, pair_similarity=head)
     _, S = artist_scores(emb, owner, pair_similarity=head)

@@ -156,6 +156,17 @@ def test_similar_audio_with_each_family(home, tmp_path, capsys, family):
     first = found["tracks"][0]
     assert first["score"] == pytest.approx(cos(query, online.matrix[ids.index(first["track_id"])]), rel=1e-4)
 
+    # through an ANN index (forced: built from the online store): the same artists and tracks
+    code, out, err = _run(capsys, "similar-audio", *map(str, files), "--family", family, "--k", "4", "--json",
+                          "--search", "ann")
+    assert code == 0, err
+    via = json.loads(out)
+    assert via["search"] == "ann" and found["search"] == "exact"
+    for part in ("artists", "tracks"):
+        assert [(m["artist_id"], m["track_id"]) for m in via[part]] == [(m["artist_id"], m["track_id"])
+                                                                       for m in found[part]]
+        np.testing.assert_allclose([m["score"] for m in via[part]], [m["score"] for m in found[part]], atol=1e-5)
+
     # a catalogue track's own audio finds that very track first
     track_id, path = _preview_file(home, tmp_path, 10)
     code, out, _ = _run(capsys, "similar-audio", str(path), "--family", family, "--k", "3", "--json")

@@ -1,0 +1,248 @@
+"""Audio neighbours of embeddings: exact brute force (the reference) and the same tables through an ANN index.
+
+:func:`track_neighbors` (the ``k`` most similar tracks of *other* artists per track) and
+:func:`artist_neighbors` (the ``k`` most similar other artists) score with a family's pair similarity (the
+siamese head: always exact) or, by default, cosine. Cosine tables are computed exactly below
+``MUSIM_ANN_MIN_TRACKS`` vectors and through a Voyager index (:mod:`musim.models.ann`) from there on (or as
+``search=`` / ``MUSIM_AUDIO_SEARCH`` say); both give the same table shape, and the ANN candidates are
+rescored exactly and ranked with the same tie rule (score desc, then position), so on small catalogues
+with a deep enough search the two are identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from musim.errors import ParameterError
+from musim.models.ann import AnnIndex, AnnParams, search_mode, unit_rows
+
+__all__ = [
+    "ANN_BATCH",
+    "MAX_CANDIDATES",
+    "PairSimilarity",
+    "artist_neighbors",
+    "artist_neighbors_ann",
+    "artist_scores",
+    "track_neighbors",
+    "track_neighbors_ann",
+]
+
+PairSimilarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: Track rows per block when scoring (bounds memory: block x tracks x dim floats inside the pair head).
+_BLOCK = 256
+#: Queries per index call when building tables through the index.
+ANN_BATCH = 8192
+#: Deepest ANN search per track (k + the artist's tracks); tracks of bigger artists are searched exactly.
+MAX_CANDIDATES = 1024
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    na = np.linalg.norm(a, axis=1, keepdims=True)
+    nb = np.linalg.norm(b, axis=1, keepdims=True)
+    return (a / np.where(na > 0, na, 1.0)) @ (b / np.where(nb > 0, nb, 1.0)).T
+
+
+def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: positions of the ``k`` highest finite scores (ties: lower position first) and the scores."""
+    n = scores.shape[1]
+    k = min(k, n)
+    s = np.where(np.isfinite(scores), scores, -np.inf)
+    # lexicographic (score desc, position asc): stable argsort of -score
+    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(s, order, axis=1)
+
+
+def _group(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by owner: ``(order, owners (A,), starts (A,), counts (A,))``."""
+    order = np.argsort(owner, kind="stable")
+    owners, starts, counts = np.unique(owner[order], return_index=True, return_counts=True)
+    return order, owners, starts, counts
+
+
+def track_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
+                    pair_similarity: PairSimilarity | None = None, search: str | None = None,
+                    index: AnnIndex | None = None, params: AnnParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most similar tracks of other artists for every track.
+
+    Parameters
+    ----------
+    embeddings : np.ndarray [shape=(N, d)]
+    owner : np.ndarray [shape=(N,)] the artist of each track
+    pair_similarity : ``f(a (n, d), b (m, d)) -> (n, m)``, higher = more similar (default: cosine)
+    search : ``auto`` (default: ``MUSIM_AUDIO_SEARCH``, else ANN from ``MUSIM_ANN_MIN_TRACKS`` tracks),
+        ``exact`` or ``ann`` (:func:`musim.models.ann.search_mode`); a pair head is always searched exactly
+    index : an index of ``embeddings`` to search (built with ``params`` when ANN is chosen and none is given)
+
+    Returns
+    -------
+    (neighbors, scores) : np.ndarray [shape=(N, k')] int64 row positions (-1 where fewer exist), float64
+    """
+    e = np.asarray(embeddings, dtype=np.float32)
+    own = np.asarray(owner, dtype=np.int64)
+    if pair_similarity is None and search_mode(e.shape[0], search) == "ann":
+        return track_neighbors_ann(e, own, k=k, index=index or AnnIndex.build(e, params=params))
+    return _track_neighbors_exact(e, own, k=k, pair_similarity=pair_similarity)
+
+
+def _track_neighbors_exact(e: np.ndarray, own: np.ndarray, *, k: int, pair_similarity: PairSimilarity | None,
+                           rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Brute force (the reference): every row of ``rows`` (default all) scored against every track."""
+    sim = pair_similarity or _cosine
+    n = e.shape[0]
+    want = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    kk = max(0, min(k, n - 1))
+    nb = np.full((want.size, kk), -1, dtype=np.int64)
+    sc = np.full((want.size, kk), np.nan, dtype=np.float64)
+    for s in range(0, want.size, _BLOCK):
+        r = want[s:s + _BLOCK]
+        block = np.asarray(sim(e[r], e), dtype=np.float64)
+        block[own[r, None] == own[None, :]] = -np.inf  # itself and its artist's other tracks
+        pos, val = _top_k(block, kk)
+        ok = np.isfinite(val)
+        nb[s:s + _BLOCK] = np.where(ok, pos, -1)
+        sc[s:s + _BLOCK] = np.where(ok, val, np.nan)
+    return nb, sc
+
+
+def _best(pos: np.ndarray, sims: np.ndarray, invalid: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``kk`` best valid candidates per row, ordered like :func:`_top_k` (score desc, position asc)."""
+    sims = np.where(invalid, -np.inf, sims)
+    order = np.lexsort((pos, -sims), axis=-1)[:, :kk]
+    top_pos = np.take_along_axis(pos, order, axis=1)
+    top_val = np.take_along_axis(sims, order, axis=1)
+    ok = np.isfinite(top_val)
+    return np.where(ok, top_pos, -1), np.where(ok, top_val, np.nan)
+
+
+def track_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, index: AnnIndex,
+                        batch: int = ANN_BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`track_neighbors` (cosine) through an index of ``embeddings``, in batches of queries.
+
+    Each track asks for ``k`` + its artist's track count candidates (its own artist's tracks, itself
+    included, are dropped afterwards, so ``k`` others always remain), rounded up to a power of two so
+    that queries of similar depth go together; the candidates are rescored exactly (float32 cosine, as
+    brute force does) and ranked like brute force (score desc, then position). Tracks of artists with
+    more than :data:`MAX_CANDIDATES` tracks are searched exactly.
+    """
+    e = np.asarray(embeddings, dtype=np.float32)
+    own = np.asarray(owner, dtype=np.int64)
+    n = e.shape[0]
+    kk = max(0, min(k, n - 1))
+    nb = np.full((n, kk), -1, dtype=np.int64)
+    sc = np.full((n, kk), np.nan, dtype=np.float64)
+    if kk == 0:
+        return nb, sc
+    if index.n != n:
+        raise ParameterError(f"the index holds {index.n} vectors, the catalogue {n}")
+    u = unit_rows(e)
+    _, inverse, counts = np.unique(own, return_inverse=True, return_counts=True)
+    need = np.minimum(kk + counts[inverse], n)
+    depth = np.minimum(2 ** np.ceil(np.log2(need)).astype(np.int64), n)
+    exact = need > MAX_CANDIDATES
+    for depth_k in np.unique(depth[~exact]):
+        rows_k = np.flatnonzero((depth == depth_k) & ~exact)
+        step = max(1, batch * 16 // int(depth_k))  # bounds the (rows, depth, d) gather below
+        for s in range(0, rows_k.size, step):
+            r = rows_k[s:s + step]
+            pos, _ = index.search(e[r], int(depth_k))
+            sims = np.einsum("qd,qkd->qk", u[r], u[np.maximum(pos, 0)]).astype(np.float64)
+            nb[r], sc[r] = _best(pos, sims, (pos < 0) | (own[np.maximum(pos, 0)] == own[r, None]), kk)
+    if exact.any():
+        rows_x = np.flatnonzero(exact)
+        nb[rows_x], sc[rows_x] = _track_neighbors_exact(e, own, k=kk, pair_similarity=None, rows=rows_x)
+    return nb, sc
+
+
+def artist_scores(embeddings: np.ndarray, owner: np.ndarray, *, pair_similarity: PairSimilarity | None = None,
+                  rows: Sequence[int] | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Artist x artist similarity: ``(artists (A,), S (A, A))`` (or the rows of the artists ``rows``).
+
+    With ``pair_similarity``: the mean over the two artists' track pairs; without: cosine of their mean
+    embeddings. Memory is bounded by scoring a block of artists' tracks against all tracks at a time.
+    """
+    e = np.asarray(embeddings, dtype=np.float32)
+    own = np.asarray(owner, dtype=np.int64)
+    order, artists, starts, counts = _group(own)
+    want = np.arange(artists.size) if rows is None else np.asarray(rows, dtype=np.int64)
+    if pair_similarity is None:
+        sums = np.add.reduceat(e[order].astype(np.float64), starts, axis=0)
+        means = sums / counts[:, None]
+        return artists, _cosine(means[want], means)
+    es = e[order]
+    out = np.empty((want.size, artists.size), dtype=np.float64)
+    i = 0
+    while i < want.size:
+        # a block of artists whose tracks make at most ~_BLOCK rows
+        j, rows_n = i, 0
+        while j < want.size and (rows_n == 0 or rows_n + counts[want[j]] <= _BLOCK):
+            rows_n += counts[want[j]]
+            j += 1
+        block_artists = want[i:j]
+        idx = np.concatenate([np.arange(starts[a], starts[a] + counts[a]) for a in block_artists])
+        s = np.asarray(pair_similarity(es[idx], es), dtype=np.float64)       # (rows, N)
+        cols = np.add.reduceat(s, starts, axis=1) / counts[None, :]          # (rows, A): mean over b's tracks
+        local = np.repeat(np.arange(block_artists.size), counts[block_artists])
+        sums = np.zeros((block_artists.size, artists.size))
+        np.add.at(sums, local, cols)
+        out[i:j] = sums / counts[block_artists][:, None]                     # mean over a's tracks
+        i = j
+    return artists, out
+
+
+def artist_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
+                     pair_similarity: PairSimilarity | None = None, search: str | None = None,
+                     params: AnnParams | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` most similar other artists of every artist with tracks (``search``: as
+    :func:`track_neighbors`, on the number of artists; cosine of mean embeddings only).
+
+    Returns
+    -------
+    (artists (A,), neighbors (A, k') artist ids (-1 where fewer), scores (A, k'))
+    """
+    own = np.asarray(owner, dtype=np.int64)
+    artists = np.unique(own)
+    if pair_similarity is None and search_mode(artists.size, search) == "ann":
+        return artist_neighbors_ann(embeddings, own, k=k, params=params)
+    kk = max(0, min(k, artists.size - 1))
+    nb = np.full((artists.size, kk), -1, dtype=np.int64)
+    sc = np.full((artists.size, kk), np.nan)
+    step = max(1, _BLOCK // 3)
+    for s in range(0, artists.size, step):
+        rows = np.arange(s, min(s + step, artists.size))
+        _, S = artist_scores(embeddings, own, pair_similarity=pair_similarity, rows=rows)
+        S[np.arange(rows.size), rows] = -np.inf
+        pos, val = _top_k(S, kk)
+        ok = np.isfinite(val)
+        nb[rows] = np.where(ok, artists[pos], -1)
+        sc[rows] = np.where(ok, val, np.nan)
+    return artists, nb, sc
+
+
+
+
+def artist_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, params: AnnParams | None = None,
+                         batch: int = ANN_BATCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`artist_neighbors` (cosine of mean embeddings) through an index of the artists' means: each
+    artist asks for ``k + 1`` candidates, itself is dropped, the rest rescored exactly (float64)."""
+    e = np.asarray(embeddings, dtype=np.float32)
+    order, artists, starts, counts = _group(np.asarray(owner, dtype=np.int64))
+    means = np.add.reduceat(e[order].astype(np.float64), starts, axis=0) / counts[:, None]
+    kk = max(0, min(k, artists.size - 1))
+    nb = np.full((artists.size, kk), -1, dtype=np.int64)
+    sc = np.full((artists.size, kk), np.nan)
+    if kk == 0:
+        return artists, nb, sc
+    norms = np.linalg.norm(means, axis=1, keepdims=True)
+    unit = means / np.where(norms > 0, norms, 1.0)
+    index = AnnIndex.build(means.astype(np.float32), params=params)
+    for s in range(0, artists.size, batch):
+        r = np.arange(s, min(s + batch, artists.size))
+        pos, _ = index.search(means[r].astype(np.float32), kk + 1)
+        sims = np.einsum("qd,qkd->qk", unit[r], unit[np.maximum(pos, 0)])
+        top, val = _best(pos, sims, (pos < 0) | (pos == r[:, None]), kk)
+        nb[r] = np.where(top >= 0, artists[np.maximum(top, 0)], -1)
+        sc[r] = val
+    return artists, nb, sc

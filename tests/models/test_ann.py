@@ -1,0 +1,138 @@
+"""The ANN index (musim.models.ann): search against brute force, when it is used, and its life in the object
+store (local folder and a real S3 server on 127.0.0.1): round trip, cache, missing or corrupt objects."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+import numpy as np
+import pytest
+
+from musim.errors import ConfigError, ParameterError
+from musim.models import ann
+from musim.models.ann import AnnIndex, AnnParams, fingerprint, load_index, save_index, search_mode
+from musim.storage import open_store
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(monkeypatch):
+    ann.clear_cache()
+    monkeypatch.delenv(ann.SEARCH_ENV, raising=False)
+    monkeypatch.delenv(ann.MIN_TRACKS_ENV, raising=False)
+    yield
+    ann.clear_cache()
+
+
+def _vectors(n: int = 800, d: int = 16, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+
+
+def _exact(x: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    v = q / np.linalg.norm(q, axis=1, keepdims=True)
+    s = v @ u.T
+    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(s, order, axis=1)
+
+
+def test_search_finds_the_exact_neighbours_with_a_deep_search():
+    x = _vectors()
+    index = AnnIndex.build(x, params=AnnParams(ef=400))
+    q = _vectors(50, seed=1)
+    pos, sim = index.search(q, 10)
+    want, want_sim = _exact(x, q, 10)
+    assert pos.shape == (50, 10) and pos.dtype == np.int64
+    np.testing.assert_array_equal(pos, want)
+    np.testing.assert_allclose(sim, want_sim, atol=1e-5)
+    assert index.search(q, 5000)[0].shape == (50, 800)  # k capped at n
+    with pytest.raises(ParameterError, match="dimensions"):
+        index.search(np.ones((1, 3), dtype=np.float32), 2)
+
+
+def test_search_mode_threshold_and_overrides(monkeypatch):
+    assert ann.DEFAULT_MIN_TRACKS == 20_000
+    assert search_mode(19_999) == "exact" and search_mode(20_000) == "ann"
+    monkeypatch.setenv(ann.MIN_TRACKS_ENV, "100")
+    assert search_mode(99) == "exact" and search_mode(100) == "ann"
+    assert search_mode(10**6, "exact") == "exact" and search_mode(5, "ann") == "ann"
+    monkeypatch.setenv(ann.SEARCH_ENV, "exact")
+    assert search_mode(10**6) == "exact" and search_mode(10**6, "auto") == "ann"
+    monkeypatch.setenv(ann.SEARCH_ENV, "fast")
+    with pytest.raises(ConfigError, match="MUSIM_AUDIO_SEARCH"):
+        search_mode(10)
+    monkeypatch.setenv(ann.MIN_TRACKS_ENV, "many")
+    with pytest.raises(ConfigError, match="MUSIM_ANN_MIN_TRACKS"):
+        search_mode(10, "auto")
+
+
+def _round_trip(store, family: str = "cnn_classifier", version: str = "cnn_classifier-3"):
+    x = _vectors(600, 8, seed=4)
+    ids = [f"t{i:04d}" for i in range(x.shape[0])]
+    index = AnnIndex.build(x, params=AnnParams(ef=300))
+    entry = save_index(store, family, version, index, ids, x)
+    assert entry["key"] == (f"models/{family}/{version}/ann/voyager-m16-efc200-s1-"
+                            f"{fingerprint(ids, x)[:16]}.voy")
+    assert entry["ids_key"].endswith(".ids.json") and (entry["tracks"], entry["dim"]) == (600, 8)
+    assert json.loads(store.get_bytes(entry["ids_key"])) == ids
+    loaded = load_index(store, entry)
+    assert loaded is not None
+    again, got_ids = loaded
+    assert got_ids == ids and again.params == AnnParams(ef=300)
+    q = _vectors(20, 8, seed=5)
+    np.testing.assert_array_equal(again.search(q, 10)[0], index.search(q, 10)[0])
+    assert load_index(store, entry) is loaded  # cached
+    return entry, x, ids
+
+
+def test_index_round_trips_through_the_local_store():
+    _round_trip(open_store())
+
+
+@pytest.mark.server
+def test_index_round_trips_through_s3(monkeypatch):
+    from tests.s3_server import s3_server
+    from tests.storage.conftest import s3_environment
+
+    with s3_server() as server:
+        s3_environment(monkeypatch, server)
+        bucket = f"musim-ann-{uuid.uuid4().hex[:8]}"
+        server.client().create_bucket(Bucket=bucket)
+        _round_trip(open_store(f"s3://{bucket}/root"))
+
+
+def test_a_missing_or_corrupt_index_falls_back_with_a_warning(caplog):
+    store = open_store()
+    entry, x, ids = _round_trip(store)
+    ann.clear_cache()
+    caplog.set_level(logging.WARNING, logger="musim.models.ann")
+    good = store.get_bytes(entry["key"])
+    store.put_bytes(entry["key"], good[:-100] + bytes(100))  # flipped bytes: the sha256 check catches them
+    assert load_index(store, entry) is None
+    assert entry["key"] in caplog.text and "searching exactly" in caplog.text
+    store.put_bytes(entry["key"], b"not an index")
+    assert load_index(store, dict(entry, sha256=None)) is None  # voyager itself refuses it
+    store.put_bytes(entry["key"], good)
+    assert load_index(store, dict(entry, tracks=599)) is None  # does not match its entry
+    store.delete(entry["key"])
+    caplog.clear()
+    assert load_index(store, entry) is None and "unusable" in caplog.text
+    assert load_index(store, None) is None
+
+
+def test_cached_index_is_built_once():
+    x = _vectors(100, 4)
+    first = ann.cached_index("v:1", x, [str(i) for i in range(100)])
+    assert ann.cached_index("v:1", x * 2, ["x"]) is first
+    assert first[1][:2] == ["0", "1"] and first[0].n == 100
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ParameterError):
+        AnnParams(m=1)
+    with pytest.raises(ParameterError):
+        AnnIndex.build(np.full((3, 2), np.nan, dtype=np.float32))
+    index = AnnIndex.build(_vectors(10, 4))
+    with pytest.raises(ParameterError, match="track ids"):
+        save_index(open_store(), "autoencoder", "autoencoder-1", index, ["a"], _vectors(10, 4))

@@ -1,0 +1,82 @@
+"""Neighbour tables through the ANN index equal brute force on small catalogues (ids, order, scores), for
+tracks (other artists only, big artists searched exactly) and artists; the threshold picks the path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musim.models import ann, neighbours
+from musim.models.ann import AnnIndex, AnnParams
+from musim.models.neighbours import artist_neighbors, track_neighbors
+
+DEEP = AnnParams(ef=512)
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch):
+    monkeypatch.delenv(ann.SEARCH_ENV, raising=False)
+    monkeypatch.delenv(ann.MIN_TRACKS_ENV, raising=False)
+
+
+def _catalogue(n: int = 1500, d: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Tracks grouped by artist (1 to 12 tracks each), embeddings around each artist's centre."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 13, size=n)
+    owner = np.repeat(np.arange(sizes.size) * 7 + 3, sizes)[:n]
+    centres = rng.normal(size=(owner.max() + 1, d))
+    emb = (centres[owner] + rng.normal(scale=0.7, size=(n, d))).astype(np.float32)
+    perm = rng.permutation(n)  # tracks of an artist are not contiguous
+    return emb[perm], owner[perm]
+
+
+def test_track_tables_through_the_index_equal_brute_force():
+    emb, owner = _catalogue()
+    exact_nb, exact_sc = track_neighbors(emb, owner, k=10, search="exact")
+    index = AnnIndex.build(emb, params=DEEP)
+    ann_nb, ann_sc = track_neighbors(emb, owner, k=10, search="ann", index=index)
+    assert ann_nb.shape == exact_nb.shape == (1500, 10)
+    np.testing.assert_array_equal(ann_nb, exact_nb)
+    np.testing.assert_allclose(ann_sc, exact_sc, atol=1e-6)
+    assert np.all(owner[ann_nb] != owner[:, None])
+
+
+def test_big_artists_are_searched_exactly(monkeypatch):
+    emb, owner = _catalogue(600, 8, seed=1)
+    owner[:200] = 1  # one artist with a third of the catalogue
+    monkeypatch.setattr(neighbours, "MAX_CANDIDATES", 64)
+    got = track_neighbors(emb, owner, k=5, search="ann", index=AnnIndex.build(emb, params=DEEP))
+    want = track_neighbors(emb, owner, k=5, search="exact")
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], atol=1e-6)
+
+
+def test_artist_tables_through_the_index_equal_brute_force():
+    emb, owner = _catalogue(2000, 16, seed=2)
+    a_exact, nb_exact, sc_exact = artist_neighbors(emb, owner, k=10, search="exact")
+    a_ann, nb_ann, sc_ann = artist_neighbors(emb, owner, k=10, search="ann", params=DEEP)
+    np.testing.assert_array_equal(a_ann, a_exact)
+    np.testing.assert_array_equal(nb_ann, nb_exact)
+    np.testing.assert_allclose(sc_ann, sc_exact, atol=1e-9)
+
+
+def test_tiny_catalogues_and_the_threshold(monkeypatch):
+    emb, owner = _catalogue(30, 4, seed=3)
+    calls = []
+    real = neighbours.track_neighbors_ann
+    monkeypatch.setattr(neighbours, "track_neighbors_ann", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    track_neighbors(emb, owner, k=3)
+    assert calls == []  # 30 < 20,000: exact
+    monkeypatch.setenv(ann.MIN_TRACKS_ENV, "30")
+    got = track_neighbors(emb, owner, k=3)
+    assert calls == [1]
+    np.testing.assert_array_equal(got[0], track_neighbors(emb, owner, k=3, search="exact")[0])
+    # a pair head is never searched through an index of embeddings
+    head = lambda a, b: -np.abs(a[:, None, :] - b[None, :, :]).sum(-1)  # noqa: E731
+    track_neighbors(emb, owner, k=3, pair_similarity=head, search="ann")
+    assert calls == [1]
+    one = np.zeros(3, dtype=np.int64)  # a single artist: nobody to recommend
+    nb, sc = track_neighbors(emb[:3], one, k=3, search="ann")
+    assert nb.shape == (3, 2) and np.all(nb == -1) and np.all(np.isnan(sc))
+    artists, anb, _ = artist_neighbors(emb[:1], one[:1], k=3, search="ann")
+    assert artists.tolist() == [0] and anb.shape == (1, 0)
