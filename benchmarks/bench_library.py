@@ -30,8 +30,8 @@ def _tracks(workdir: Path, n: int, seconds: float) -> list[Path]:
 
 
 def run(*, quick: bool = False, workdir: Path) -> list[dict]:
-    from musim.acquire.models import excerpt_window
     from musim.audio import load_audio, resample
+    from musim.audio.excerpt import excerpt_window
     from musim.library.formats import probe, read_excerpt
 
     n, seconds = (4, 90.0) if quick else (24, 300.0)

@@ -3,7 +3,8 @@ folder, list its top tracks and download (or read) their audio, politely (rate l
 backoff) and checked (every preview must decode to a sane length).
 
 Provider layer entry points: :func:`musim.acquire.providers.build_providers`, :func:`resolve_artist`,
-:func:`get_preview`, :func:`check_preview`, :func:`excerpt_window`. The acquisition pipeline on top of it
+:func:`get_preview`, :func:`check_preview` (the analysis window of whole tracks is
+:func:`musim.audio.excerpt.excerpt_window`). The acquisition pipeline on top of it
 (catalogue, warehouse state, object store, journals: ``plan`` → ``fetch_batch`` → ``record``, and
 ``acquire`` for the CLI) is :mod:`musim.acquire.pipeline`, imported on demand (it needs the warehouse).
 """
@@ -18,7 +19,6 @@ from musim.acquire.models import (
     Preview,
     RejectedPreview,
     TrackCandidate,
-    excerpt_window,
 )
 from musim.acquire.resolve import ProviderAttempt, Resolution, resolve_artist
 
@@ -37,7 +37,6 @@ __all__ = [
     "TrackCandidate",
     "acquire_settings",
     "check_preview",
-    "excerpt_window",
     "get_preview",
     "match_artist",
     "normalize_name",

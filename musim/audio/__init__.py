@@ -15,6 +15,7 @@ from musim.audio.descriptors import (
     descriptors,
     estimate_key,
 )
+from musim.audio.excerpt import excerpt_window
 from musim.audio.io import BadAudioError, load_audio, resample, sniff_format
 from musim.audio.mel import (
     log_mel,
@@ -36,6 +37,7 @@ __all__ = [
     "descriptor_vector",
     "descriptors",
     "estimate_key",
+    "excerpt_window",
     "load_audio",
     "log_mel",
     "mel_filterbank",

@@ -104,7 +104,7 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
 
     Fills ``item`` in place and returns it; a file that fails a check gets ``item.skip``.
     """
-    from musim.acquire.models import excerpt_window
+    from musim.audio.excerpt import excerpt_window
 
     try:
         info = probe(item.path, min_seconds=min_seconds)

@@ -244,8 +244,8 @@ def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = E
                   ) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
     """Mono ``sr`` excerpts (the middle ``window_s`` seconds) of the files that decode: ``(kept indices,
     excerpts, [(path, reason)] of the others)``."""
-    from musim.acquire.models import excerpt_window
     from musim.audio import load_audio
+    from musim.audio.excerpt import excerpt_window
     from musim.errors import AudioError
 
     kept, excerpts, failed = [], [], []

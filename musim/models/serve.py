@@ -340,8 +340,8 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
     cut to a window of that span, placed like the acquisition places it in whole local tracks (``anchor``,
     default the middle).
     """
-    from musim.acquire.models import excerpt_window
     from musim.audio import MelParams, SliceParams, load_audio, log_mel, slices
+    from musim.audio.excerpt import excerpt_window
     from musim.features.params import DescriptorParams
 
     if not isinstance(params, MelParams | SliceParams | DescriptorParams):

@@ -12,12 +12,12 @@ from musim.acquire import (
     AcquireSettings,
     Preview,
     RejectedPreview,
-    excerpt_window,
     get_preview,
     resolve_artist,
 )
 from musim.acquire.providers import LocalFolderProvider, build_providers
 from musim.acquire.providers.local import read_track
+from musim.audio.excerpt import excerpt_window
 from musim.errors import ConfigError, ParameterError
 from tests.fakes.audio import tone_bytes
 

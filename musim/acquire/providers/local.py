@@ -6,7 +6,7 @@ Every audio file of the folder is offered for its artist, the unusable ones too,
 and recorded with the library's reason (``empty``, ``not_audio``, ``truncated``, ...) as a rejected
 preview instead of disappearing; files that name no artist, and files that are neither named nor made
 like audio, are listed in :attr:`LocalFolderProvider.skipped` and logged. Each track carries its full
-duration and the analysis window picked by :func:`musim.acquire.excerpt_window`.
+duration and the analysis window picked by :func:`musim.audio.excerpt.excerpt_window`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from pathlib import Path
 from musim.acquire.config import AcquireSettings
 from musim.acquire.errors import ProviderError
 from musim.acquire.matching import match_artist, normalize_name
-from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate, excerpt_window
+from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import Provider
+from musim.audio.excerpt import excerpt_window
 from musim.errors import ConfigError
 from musim.library.artists import resolve_artist, title_of
 from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, suffix_format
