@@ -2,7 +2,7 @@
 
 The model: ``--model VERSION``, else the champion of ``--family`` (siamese, cnn_classifier, autoencoder,
 descriptors), else the serving model (the champion whose audio neighbours were published last:
-:func:`musim.models.serve.serving_model`). Each family embeds with its own features and embedding (siamese:
+:func:`musim.models.new_audio.serving_model`). Each family embeds with its own features and embedding (siamese:
 encoder of the log-mel; cnn_classifier: mean over 256 x 256 slices of its 128-unit layer; autoencoder:
 flattened encoder output). Both read only published data: the serving snapshot (registry, tracks,
 artists), the online store (the version's track embeddings) and the object store (the model and its
@@ -73,7 +73,7 @@ def check_inputs(paths: Sequence[str]) -> None:
 
 def cmd_similar_audio(args: argparse.Namespace) -> int:
     check_inputs(args.files)
-    from musim.models.serve import similar_audio
+    from musim.models.new_audio import similar_audio
 
     result = similar_audio(args.files, k=args.k, family=args.family, version=args.model, search=args.search)
     if args.json:
@@ -97,7 +97,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     check_inputs(args.paths)
     import numpy as np
 
-    from musim.models.serve import embed_files
+    from musim.models.new_audio import embed_files
 
     files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
     out = Path(args.out)

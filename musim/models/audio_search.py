@@ -1,7 +1,7 @@
 """``similar-audio`` through the ANN index: the few best tracks from the version's stored index, artists by
 exact cosine of their mean embeddings (one matrix-vector product over the artist view).
 
-Used by :func:`musim.models.serve.similar_audio` for the cosine families when :func:`track_index` finds an
+Used by :func:`musim.models.new_audio.similar_audio` for the cosine families when :func:`track_index` finds an
 index to search (see :mod:`musim.models.ann` for when); the scores are those of the exact path (cosine of
 the query's mean embedding with each track's and each artist's mean embedding), only the track candidates
 come from the index.

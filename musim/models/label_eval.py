@@ -292,7 +292,7 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     labels = labels.subset(kept)
     reports, model_version = [], None
     if with_model:
-        from musim.models.serve import embed_files
+        from musim.models.new_audio import embed_files
 
         files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], family=family, version=version)
         if failed:

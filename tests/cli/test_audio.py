@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-import musim.models.serve as serve
+import musim.models.new_audio as new_audio
 from musim.cli import main
 
 
@@ -17,7 +17,7 @@ def no_model(monkeypatch):
         raise AssertionError("the model was loaded before the paths were checked")
 
     for name in ("load_champion", "similar_audio", "embed_files"):
-        monkeypatch.setattr(serve, name, refuse)
+        monkeypatch.setattr(new_audio, name, refuse)
 
 
 @pytest.mark.parametrize("command", [["similar-audio"], ["embed", "--out", "x.npz"]])

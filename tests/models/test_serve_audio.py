@@ -90,7 +90,7 @@ def _online(version: str, family: str):
 def test_featurise_file_gives_each_family_its_input(tmp_path):
     from musim.audio import MelParams, SliceParams
     from musim.features.params import DescriptorParams
-    from musim.models.serve import featurise_file
+    from musim.models.new_audio import featurise_file
 
     y = synthesize_clip(community=0, artist_seed=5, track_no=0, sr=22050, duration=40.0)
     path = write_clip(tmp_path / "long.wav", y, sr=22050)
@@ -140,7 +140,7 @@ def test_similar_audio_with_each_family(home, tmp_path, capsys, family):
     assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 + 1e-9 for s in scores)
 
     # the scores: cosine of the query's mean embedding with the artist's mean track embedding / the track's
-    from musim.models.serve import embed_files
+    from musim.models.new_audio import embed_files
 
     _, q, _, _ = embed_files(files, family=family)
     online = _online(f"{family}-1", family)

@@ -115,7 +115,7 @@ def test_siamese_end_to_end_then_serving_and_cold_start(toy, tmp_path, capsys):
         q = z["embeddings"]
     # the top artist's score is the mean model output over (query clip, artist clip) pairs
     from musim.features import open_online
-    from musim.models.serve import load_champion
+    from musim.models.new_audio import load_champion
 
     champ = load_champion()
     online = open_online("track_siamese_embedding", 1)

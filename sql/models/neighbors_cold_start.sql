@@ -1,0 +1,2 @@
+-- How many artists without listening data (cold start) a published neighbour build served.
+SELECT cold_start FROM audio_neighbors_build WHERE model_version = $model_version AND created_at = $created_at
