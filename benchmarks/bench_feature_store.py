@@ -89,7 +89,8 @@ def _extraction(quick: bool, workdir: Path) -> list[dict]:
     from musim import warehouse
     from musim.audio.batch import default_workers
     from musim.features import BuildOptions, build
-    from musim.features.extract import extractors_for, select_views, warm_up
+    from musim.features.extract import extractors_for, select_views
+    from musim.features.pool import warm_up
     from musim.storage import open_store
     from musim.synth.audio import write_previews
 

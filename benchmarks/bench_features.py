@@ -12,7 +12,7 @@ Both sides decode the same mp3 files (synthesised demo previews, 44.1 kHz stereo
   ``librosa.power_to_db(ref=np.max, top_db=80)``.
 
 Warm-up is excluded from both timings the same way: each side computes one clip untimed first (librosa's
-lazy imports, the mel filterbank, numba; the build's :func:`~musim.features.extract.warm_up`), so the
+lazy imports, the mel filterbank, numba; the build's :func:`~musim.features.pool.warm_up`), so the
 pool's workers are forked warm. Each side runs twice, interleaved, and the best round counts (the machine
 may be shared); CPU seconds per preview (all processes, per core-second) are reported for both, since they
 do not depend on what else runs.
@@ -94,7 +94,8 @@ def _prepare_home(home: Path, paths: list[Path]) -> None:
 _BUILD = """
 import resource, shutil, sys
 from musim.features import BuildOptions, build
-from musim.features.extract import extractors_for, select_views, warm_up
+from musim.features.extract import extractors_for, select_views
+from musim.features.pool import warm_up
 
 def cpu():
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

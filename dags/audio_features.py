@@ -50,20 +50,20 @@ def audio_features():
 
     @task(pool="duckdb_writer")
     def plan(build_id: str, params=None) -> list[dict]:
-        from musim.features.extract import plan_run
+        from musim.features.staged import plan_run
 
         return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
                         min_duration_s=params["min_duration_s"], limit=params["limit"])
 
     @task(max_active_tis_per_dag=1, retries=1, retry_delay=pendulum.duration(minutes=1))
     def compute(batch: dict, params=None) -> dict:
-        from musim.features.extract import compute_batch
+        from musim.features.staged import compute_batch
 
         return compute_batch(batch, workers=params["workers"])
 
     @task(pool="duckdb_writer", trigger_rule="none_failed")
     def record(build_id: str, computed, params=None) -> dict:
-        from musim.features.extract import record_run
+        from musim.features.staged import record_run
 
         return record_run(build_id, list(computed or []), views=params["views"] or None, publish=False)
 
@@ -75,7 +75,7 @@ def audio_features():
 
     @task(pool="duckdb_writer", outlets=[FEATURES])
     def publish(summary: dict, quality: dict, params=None):
-        from musim.features.extract import publish_views
+        from musim.features.staged import publish_views
 
         published = publish_views(params["views"] or None) if params["publish"] else []
         yield Metadata(FEATURES, extra={**{k: summary[k] for k in (

@@ -1,6 +1,6 @@
 """How many worker processes audio work may use.
 
-The audio path has one process pool: the feature build's (:func:`musim.features.extract.compute`), which
+The audio path has one process pool: the feature build's (:func:`musim.features.pool.compute`), which
 decodes each preview once and runs every extractor on it. This module only sizes it.
 """
 

@@ -17,14 +17,7 @@ The concepts of Feast, built small on the DuckDB warehouse and the object store:
 """
 
 from musim.features.cache import MelCache, cache_log_mels, load_tensor
-from musim.features.extract import (
-    BuildOptions,
-    BuildResult,
-    build,
-    compute_batch,
-    plan_build,
-    record_batches,
-)
+from musim.features.extract import build, plan_build
 from musim.features.materialize import MaterialiseResult, materialise, write_vectors
 from musim.features.offline import get_training_frame
 from musim.features.online import OnlineStore, clear_cache, lookup, open_online, publish_online
@@ -49,6 +42,8 @@ from musim.features.registry import (
     register_service,
     register_view,
 )
+from musim.features.staged import compute_batch, record_batches
+from musim.features.work import BuildOptions, BuildResult
 
 __all__ = [
     "ARTIST",

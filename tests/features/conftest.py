@@ -2,7 +2,7 @@
 fresh warehouse + local store per test for the tests that change things.
 
 Extraction runs on two worker processes; the parent warms librosa up once per session so every later
-pool starts warm (see musim.features.extract.warm_up).
+pool starts warm (see musim.features.pool.warm_up).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ import pytest
 
 from musim.audio import DESCRIPTOR_NAMES, MelParams, SliceParams, load_audio, log_mel
 from musim.features import BuildOptions, Extractor, build, extraction_view, load_tensor
-from musim.features.extract import compute_batch, plan_build, record_batches
+from musim.features.extract import plan_build
 from musim.features.params import DescriptorParams
+from musim.features.staged import compute_batch, record_batches
 from tests.features.conftest import OPTIONS
 from tests.features.helpers import clip, encode
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from musim.features import BuildOptions, build, load_tensor
-from musim.features.extract import compute, extractors_for, plan_build, select_views
+from musim.features.extract import extractors_for, plan_build, select_views
+from musim.features.pool import compute
 
 
 def _run(items, extractors, store, workers: int) -> dict[str, tuple]:
@@ -27,7 +28,7 @@ def test_two_workers_compute_what_one_process_computes(catalogue, con, store):
 
     one, two = _run(items, extractors, store, 1), _run(items, extractors, store, 2)
     assert sorted(one) == sorted(two) == sorted(i.audio_id for i in items)
-    assert sorted(r[0][0] for r in two.values() if r[0]) == ["undecodable"]
+    assert sorted(r[0][0] for r in two.values() if r[0]) == ["not_audio"]
     for audio_id, (reject, arrays) in one.items():
         assert (two[audio_id][0] or [None])[0] == (reject or [None])[0]  # the reason (details name the bytes)
         assert arrays.keys() == two[audio_id][1].keys()
@@ -36,4 +37,4 @@ def test_two_workers_compute_what_one_process_computes(catalogue, con, store):
 
     result = build(["track_log_mel"], con=con, store=store, options=BuildOptions(workers=2, progress=False),
                    publish=False)
-    assert (result.computed, result.rejects_by_reason) == (5, {"undecodable": 1})
+    assert (result.computed, result.rejects_by_reason) == (5, {"not_audio": 1})

@@ -1,0 +1,202 @@
+"""Step 2 of a feature build (no warehouse): decode each preview once and compute every wanted extractor in the
+one process pool of the audio path (:func:`compute`), then the rows to record (:func:`rows_of`)."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import logging
+import multiprocessing
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from musim.audio.batch import default_workers
+from musim.errors import AudioError, ParameterError
+from musim.features.params import Extractor
+from musim.features.work import MISSING_OBJECT, BuildOptions, ItemResult, WorkItem
+from musim.storage import ObjectNotFound, ObjectStore
+
+log = logging.getLogger(__name__)
+
+__all__ = ["compute", "rows_of", "warm_up"]
+
+# -- 2. compute ----------------------------------------------------------------------------------------
+def _init_worker() -> None:
+    # One BLAS/OpenMP thread per worker: the pool is the parallelism.
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _extract(data: bytes, key: str, offset_s: float, duration_s: float | None,
+             extractors: tuple[Extractor, ...], min_duration_s: float,
+             silence_db: float | None) -> dict[str, Any]:
+    """Worker: decode once per rate, compute every extractor. Returns outputs or the rejection reason."""
+    from musim.audio import descriptor_vector, descriptors, load_audio, log_mel, slices
+    from musim.library.formats import FileSkipped, canonical_reason, probe
+
+    try:  # the library's checks and words: empty, not_audio, undecodable, truncated
+        probe(data, min_seconds=0.0, key=key)
+    except FileSkipped as exc:
+        return {"reject": (exc.reason, exc.detail or str(exc))}
+    decoded: dict[int, np.ndarray] = {}
+    try:
+        for ex in extractors:
+            if ex.sr not in decoded:
+                decoded[ex.sr], _ = load_audio(data, sr=ex.sr, offset=offset_s, duration=duration_s, key=key,
+                                               min_duration=min_duration_s, silence_db=silence_db)
+    except AudioError as exc:
+        return {"reject": (canonical_reason(getattr(exc, "reason", "undecodable")),
+                           getattr(exc, "detail", str(exc)) or str(exc))}
+    outputs: dict[str, dict[str, Any]] = {}
+    for ex in extractors:
+        y = decoded[ex.sr]
+        if ex.is_tensor:
+            arr = log_mel(y, params=ex.params) if ex.kind == "log_mel" else slices(y, params=ex.params)
+            a16 = arr.astype(np.float16)
+            outputs[ex.params_hash] = {
+                "npy": _npy(a16), "shape": list(a16.shape), "dtype": str(a16.dtype),
+                "min_db": float(a16.min()) if a16.size else 0.0, "max_db": float(a16.max()) if a16.size else 0.0}
+        else:
+            d = descriptors(y, sr=ex.sr)
+            outputs[ex.params_hash] = {"vec": descriptor_vector(d).tolist(), "tonic_pc": int(d["tonic_pc"]),
+                                       "key_name": str(d["key_name"])}
+    return {"outputs": outputs}
+
+
+_WARM: set[str] = set()
+
+
+def warm_up(extractors: Sequence[Extractor]) -> None:
+    """Run every extractor once on a short noise clip in this process (once per process and extractor).
+
+    Importing librosa's and scipy's submodules and loading numba's kernels costs seconds per process; a
+    forked pool inherits all of it from a warm parent instead of paying it again in every worker.
+    """
+    todo = tuple(e for e in extractors if e.params_hash not in _WARM)
+    if not todo:
+        return
+    import soundfile as sf
+
+    sr = max(e.sr for e in todo)
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, int(1.5 * sr)).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, noise, sr, format="WAV")
+    _extract(buf.getvalue(), "warm-up", 0.0, None, todo, 0.0, None)
+    _WARM.update(e.params_hash for e in todo)
+
+
+def _store_outputs(store: ObjectStore, item: WorkItem, raw: dict[str, Any],
+                   by_hash: dict[str, Extractor]) -> ItemResult:
+    if "reject" in raw:
+        return ItemResult(item, {}, tuple(raw["reject"]))  # type: ignore[arg-type]
+    outputs = {}
+    for h, out in raw["outputs"].items():
+        ex = by_hash[h]
+        if ex.is_tensor:
+            npy = out.pop("npy")
+            key = ex.object_key(item.audio_id)
+            store.put_bytes(key, npy, content_type="application/octet-stream")
+            out = {**out, "object_key": key, "bytes": len(npy)}
+        outputs[h] = out
+    return ItemResult(item, outputs)
+
+
+def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store: ObjectStore,
+            options: BuildOptions | None = None, mp_context: str | None = None) -> Iterator[ItemResult]:
+    """Compute and store the features of ``items``; yields one result per item, in completion order.
+
+    Previews are read from ``store`` in this process (at most ``4 * workers`` ahead of the pool) and sent
+    to the workers as bytes; tensors come back as ``.npy`` bytes and are written here. A preview missing
+    from the store is rejected as ``"missing object"`` (retried by the next build).
+    """
+    opts = options or BuildOptions()
+    by_hash = {e.params_hash: e for e in extractors}
+    n_workers = opts.workers or default_workers()
+    limit = 4 * n_workers
+    if isinstance(items, Sequence):
+        if not items:
+            return
+        n_workers = min(n_workers, len(items))
+
+    def job(item: WorkItem) -> tuple[Any, ...] | ItemResult:
+        missing = [h for h in item.extractors if h not in by_hash]
+        if missing:
+            raise ParameterError(f"work item {item.audio_id} needs extractors {missing} this run does not have")
+        try:
+            data = store.get_bytes(item.object_key)
+        except ObjectNotFound as exc:
+            return ItemResult(item, {}, (MISSING_OBJECT, str(exc)))
+        exs = tuple(by_hash[h] for h in item.extractors)
+        return (data, item.object_key, item.offset_s, item.duration_s, exs, opts.min_duration_s, opts.silence_db)
+
+    if n_workers == 1:
+        for item in items:
+            args = job(item)
+            yield args if isinstance(args, ItemResult) else _store_outputs(store, item, _extract(*args), by_hash)
+        return
+    ctx = multiprocessing.get_context(mp_context) if mp_context else None
+    if (ctx.get_start_method() if ctx else multiprocessing.get_start_method()) == "fork":
+        warm_up(extractors)
+    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
+    pending: dict[cf.Future[dict[str, Any]], WorkItem] = {}
+    try:
+        source = iter(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < limit:
+                item = next(source, None)
+                if item is None:
+                    exhausted = True
+                    break
+                args = job(item)
+                if isinstance(args, ItemResult):
+                    yield args
+                else:
+                    pending[pool.submit(_extract, *args)] = item
+            if not pending:
+                break
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                item = pending.pop(fut)
+                yield _store_outputs(store, item, fut.result(), by_hash)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def rows_of(results: Iterable[ItemResult], extractors: Sequence[Extractor]) -> dict[str, list[dict[str, Any]]]:
+    """Warehouse rows (without run id and time) of computed results: ``{"mel": [...], "desc": [...], "reject": [...]}``."""
+    by_hash = {e.params_hash: e for e in extractors}
+    rows: dict[str, list[dict[str, Any]]] = {"mel": [], "desc": [], "reject": []}
+    for res in results:
+        it = res.item
+        for track_id in it.track_ids:
+            for h in it.extractors:
+                ex = by_hash[h]
+                base = {"kind": ex.kind, "params_hash": h, "track_id": track_id, "sha256": it.sha256,
+                        "audio_id": it.audio_id}
+                if res.reject is not None:
+                    rows["reject"].append({**base, "reason": res.reject[0], "detail": res.reject[1][:2000]})
+                elif ex.is_tensor:
+                    o = res.outputs[h]
+                    rows["mel"].append({**base, "object_key": o["object_key"], "shape": o["shape"],
+                                        "dtype": o["dtype"], "min_db": o["min_db"], "max_db": o["max_db"],
+                                        "bytes": o["bytes"]})
+                else:
+                    o = res.outputs[h]
+                    rows["desc"].append({**base, "vec": o["vec"], "tonic_pc": o["tonic_pc"],
+                                         "key_name": o["key_name"]})
+    return rows
+
+

@@ -1,0 +1,97 @@
+"""The audio_features DAG's tasks over one build: plan a run (writer), compute batches (mapped, no warehouse; each
+writes a manifest to the object store), record every batch (writer), publish the online views."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from musim import warehouse
+from musim.errors import ParameterError
+from musim.features.extract import complete_build, extractors_for, plan_build, record, select_views
+from musim.features.params import Extractor
+from musim.features.pool import compute, rows_of
+from musim.features.registry import FeatureView
+from musim.features.work import MANIFEST_PREFIX, BuildOptions, BuildResult, WorkItem
+from musim.runs import run_key
+from musim.storage import ObjectStore, open_store
+
+log = logging.getLogger(__name__)
+
+__all__ = ["compute_batch", "plan_run", "publish_views", "record_batches", "record_run"]
+
+# -- the DAG's mapped task and its recorder ----------------------------------------------------------------
+def compute_batch(batch: dict[str, Any], *, store: ObjectStore | None = None, workers: int | None = None) -> dict[str, Any]:
+    """Compute one planned batch and write its rows as a JSON manifest in the object store (no warehouse).
+
+    Returns ``{"run_id", "batch_no", "manifest", "items", "rejected"}`` (small: fit for XCom). Rerunning
+    recomputes and overwrites the same objects and manifest.
+    """
+    store = store or open_store()
+    extractors = [Extractor.from_json(e) for e in batch["extractors"]]
+    items = [WorkItem.from_json(d) for d in batch["items"]]
+    opts = BuildOptions(workers=workers, min_duration_s=float(batch.get("min_duration_s", 5.0)),
+                        silence_db=batch.get("silence_db", -60.0), progress=False)
+    results = list(compute(items, extractors, store=store, options=opts))
+    rows = rows_of(results, extractors)
+    key = f"{MANIFEST_PREFIX}/{run_key(batch['run_id'])}/batch-{int(batch['batch_no']):05d}.json"
+    store.put_bytes(key, json.dumps({"run_id": batch["run_id"], "extractors": batch["extractors"], "rows": rows})
+                    .encode(), content_type="application/json")
+    return {"run_id": batch["run_id"], "batch_no": batch["batch_no"], "manifest": key, "items": len(items),
+            "rejected": dict(Counter(r.reject[0] for r in results if r.reject))}
+
+
+def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBPyConnection,
+                   store: ObjectStore | None = None, views: Sequence[FeatureView] | None = None,
+                   materialise: bool = True, publish: bool = True) -> BuildResult:
+    """Record the manifests written by :func:`compute_batch`, then :func:`complete_build` the run."""
+    store = store or open_store()
+    for key in manifests:
+        doc = json.loads(store.get_bytes(key))
+        if doc["run_id"] != run_id:
+            raise ParameterError(f"manifest {key} belongs to run {doc['run_id']}, not {run_id}")
+        record(con, run_id, doc["rows"])
+    return complete_build(con, run_id, views=views, materialise=materialise, publish=publish)
+
+
+def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int = 64,
+             min_duration_s: float = 5.0, limit: int | None = None) -> list[dict[str, Any]]:
+    """The DAG's ``plan``: open the warehouse writer, register the views, plan run ``run_id``, cut it into batches.
+
+    Planning the same ``run_id`` again (a retried task) replaces the run's plan. Returns the batches (JSON,
+    fit for XCom; empty when nothing is missing).
+    """
+    opts = BuildOptions(batch_size=batch_size, min_duration_s=min_duration_s, limit=limit)
+    chosen = select_views(views)
+    from musim.features.registry import apply
+
+    with warehouse.writer() as con:
+        apply(con)
+        plan = plan_build(con, extractors_for(chosen), limit=limit, run_id=run_id, views=[v.ref for v in chosen])
+    return plan.batches(batch_size, opts)
+
+
+def publish_views(views: Sequence[str] | None = None) -> list[str]:
+    """Publish the online snapshots of the warehouse-stored ``views`` (default: all); their paths.
+
+    The DAG calls it after the features' quality gate passed, so a failed gate leaves the previous online
+    snapshots serving.
+    """
+    from musim.features.online import publish_online
+
+    with warehouse.writer() as con:
+        return [str(publish_online(con, v)) for v in select_views(views) if v.storage == "warehouse"]
+
+
+def record_run(run_id: str, computed: Sequence[dict[str, Any]], *, views: Sequence[str] | None = None,
+               publish: bool = True) -> dict[str, Any]:
+    """The DAG's ``record``: record the batches' manifests, close the run, materialise, publish; a summary."""
+    with warehouse.writer() as con:
+        result = record_batches(run_id, [c["manifest"] for c in computed], con=con, views=select_views(views),
+                                publish=publish)
+    return result.to_json()
