@@ -36,9 +36,9 @@ def test_train_siamese_dag_trains_evaluates_promotes_publishes(airflow, musim_ho
         decided = con.execute("SELECT against, metric FROM model_promotion WHERE version = ?", [version]).fetchone()
     assert version == "siamese-1" and run_id.startswith("train_siamese/") and pm == "ndcg@5"
     assert decided == ("random", "ndcg@5")
-    runs = [o.key for o in store.list("models/runs/siamese/")]
-    assert any(k.endswith("/model.keras") for k in runs) and any(k.endswith("/train.json") for k in runs)
-    assert any(k.endswith("/inputs.npz") for k in runs)
+    runs = [o.key for o in store.list("models/runs/") if o.key.startswith("models/runs/train_siamese_")]
+    assert any(k.endswith("/siamese/model.keras") for k in runs) and any(k.endswith("/siamese/trained.json") for k in runs)
+    assert any(k.endswith("/siamese/run.json") for k in runs) and any(k.endswith("/inputs.npz") for k in runs)
     if status != "champion":
         assert main(["models", "promote", "siamese-1", "--force"]) == 0
 
