@@ -59,16 +59,19 @@ class Settings:
             Path(self.landing).mkdir(parents=True, exist_ok=True)
 
 
-def _count(env: Mapping[str, str], name: str, default: int) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    """The integer variable ``name`` of ``env`` (``default`` when unset or empty); ConfigError below ``minimum``."""
     raw = env.get(name)
     if not raw:
         return default
     try:
         value = int(raw)
-        if value < 1:
+        if value < minimum:
             raise ValueError
     except ValueError:
-        raise ConfigError(f"{name} must be a positive integer, got {raw!r}") from None
+        what = "a positive integer" if minimum == 1 else ("a non-negative integer" if minimum == 0
+                                                           else f"an integer >= {minimum}")
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
     return value
 
 
@@ -76,13 +79,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
     home = Path(env.get("MUSIM_HOME") or ".musim").expanduser().absolute()
-    threads_raw = env.get("MUSIM_DUCKDB_THREADS") or str(os.cpu_count() or 1)
-    try:
-        threads = int(threads_raw)
-        if threads < 1:
-            raise ValueError
-    except ValueError:
-        raise ConfigError(f"MUSIM_DUCKDB_THREADS must be a positive integer, got {threads_raw!r}") from None
+    threads = env_int(env, "MUSIM_DUCKDB_THREADS", os.cpu_count() or 1)
     memory = env.get("MUSIM_DUCKDB_MEMORY") or f"{int(_total_memory_bytes() * 0.6 / 1024**2)}MB"
     return Settings(
         home=home,
@@ -93,6 +90,6 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
         tmp_dir=Path(env.get("MUSIM_TMP") or home / "tmp").expanduser().absolute(),
         duckdb_memory_limit=memory,
         duckdb_threads=threads,
-        promotion_min_test_artists=_count(env, "MUSIM_PROMOTION_MIN_TEST_ARTISTS", 10),
-        promotion_min_queries=_count(env, "MUSIM_PROMOTION_MIN_QUERIES", 10),
+        promotion_min_test_artists=env_int(env, "MUSIM_PROMOTION_MIN_TEST_ARTISTS", 10),
+        promotion_min_queries=env_int(env, "MUSIM_PROMOTION_MIN_QUERIES", 10),
     )

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from musim.config import env_int
 from musim.errors import ConfigError, ParameterError
 from musim.storage import ObjectStore
 
@@ -95,15 +96,7 @@ class AnnParams:
 
 def min_tracks(env: Mapping[str, str] | None = None) -> int:
     """The catalogue size from which ``auto`` search uses the index (``MUSIM_ANN_MIN_TRACKS``)."""
-    env = os.environ if env is None else env
-    raw = env.get(MIN_TRACKS_ENV) or str(DEFAULT_MIN_TRACKS)
-    try:
-        value = int(raw)
-        if value < 0:
-            raise ValueError
-    except ValueError:
-        raise ConfigError(f"{MIN_TRACKS_ENV} must be a non-negative integer, got {raw!r}") from None
-    return value
+    return env_int(os.environ if env is None else env, MIN_TRACKS_ENV, DEFAULT_MIN_TRACKS, minimum=0)
 
 
 def search_mode(n: int, mode: str | None = None, env: Mapping[str, str] | None = None) -> str:
