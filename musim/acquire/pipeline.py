@@ -137,13 +137,8 @@ def plan(
     with warehouse.writer(settings) as con:
         sql.run(con, "acquire/stage_plan.sql")
         _fill(con, "plan_catalogue", rows)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with warehouse.transaction(con):
             sql.run(con, "acquire/plan_catalogue.sql")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         todo = _query(con, "acquire/todo.sql", max_attempts=max_attempts, providers=sorted(names),
                       per_artist=per_artist)
         _fill(con, "plan_todo", todo)

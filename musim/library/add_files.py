@@ -234,13 +234,8 @@ def add(
         _fill(con, "lib_tracks", rows)
         _fill(con, "lib_skips", skip_rows)
         _fill(con, "lib_moved", moved)
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with warehouse.transaction(con):
             sql.run(con, "library/record.sql")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     summary.stored = len(rows)
     summary.skipped = [{"path": str(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
     summary.details = {str(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]

@@ -62,13 +62,8 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
         keys = [r[0] for r in con.execute("SELECT DISTINCT object_key FROM library_track WHERE track_id IN "
                                           "(SELECT unnest($ids))", {"ids": ids}).fetchall()]
         con.execute("CREATE OR REPLACE TEMP TABLE lib_remove AS SELECT unnest($ids) AS track_id", {"ids": ids})
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with warehouse.transaction(con):
             sql.run(con, "library/remove.sql")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         still = {r[0] for r in con.execute("SELECT object_key FROM track WHERE object_key IN (SELECT unnest($k))",
                                            {"k": keys}).fetchall()}
     store = store or open_store((settings or _settings()).object_store_url)
