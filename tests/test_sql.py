@@ -56,8 +56,6 @@ STILL_TO_CONVERT = {
     "musim/ingest/lastfm.py": 13,
     "musim/ingest/plays_360k.py": 2,
     "musim/ingest/staging.py": 8,
-    "musim/library/add_files.py": 2,
-    "musim/library/registry.py": 3,
     "musim/quality/runner.py": 6,
     "musim/sandbox.py": 6,
     "musim/serving.py": 6,

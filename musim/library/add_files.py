@@ -66,10 +66,10 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
-def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+def _fill(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add ``rows`` to a staging table by ``sql/<name>`` (nothing to add: the insert could not name its columns)."""
     if rows:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT unnest($rows, recursive := true)",
-                    {"rows": [dict(r) for r in rows]})
+        sql.run(con, name, rows=[dict(r) for r in rows])
 
 
 @dataclass
@@ -121,7 +121,7 @@ def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str,
             by_norm.setdefault(r["name_norm"], r["artist_id"])
         by_key.setdefault(name_key(r["name"] or ""), r["artist_id"])
     by_key.pop("", None)
-    next_id = int(con.execute("SELECT coalesce(max(artist_id), 0) FROM artist").fetchone()[0]) + 1
+    next_id = int(sql.query(con, "library/next_artist_id.sql").fetchone()[0])
     for key in sorted(groups):
         g = groups[key]
         if g.get("artist_id") is not None:
@@ -227,13 +227,13 @@ def add(
         skip_rows = [{"source_path": str(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
         sql.run(con, "library/stage.sql")
-        _fill(con, "lib_artists", [{k: g.get(k) for k in ("name_key", "artist_id", "name", "mbid", "lastfm_match",
-                                                          "spellings", "is_new", "artist_key", "name_norm",
-                                                          "is_placeholder")} | {"name_key": key}
-                                   for key, g in groups.items()])
-        _fill(con, "lib_tracks", rows)
-        _fill(con, "lib_skips", skip_rows)
-        _fill(con, "lib_moved", moved)
+        _fill(con, "library/fill_artists.sql",
+              [{k: g.get(k) for k in ("name_key", "artist_id", "name", "mbid", "lastfm_match", "spellings", "is_new",
+                                      "artist_key", "name_norm", "is_placeholder")} | {"name_key": key}
+               for key, g in groups.items()])
+        _fill(con, "library/fill_tracks.sql", rows)
+        _fill(con, "library/fill_skips.sql", skip_rows)
+        _fill(con, "library/fill_moved.sql", moved)
         with warehouse.transaction(con):
             sql.run(con, "library/record.sql")
     summary.stored = len(rows)
