@@ -128,7 +128,7 @@ def inspect(con: duckdb.DuckDBPyConnection) -> Snapshot:
         types[(table, column)] = str(dtype)
     snap = Snapshot(columns, types)
     for table in ("artist_neighbors", "similarity_build", *OPTIONAL_TABLES):
-        if table in columns and con.execute(_render("ui/nonempty.sql", table=_q(table))).fetchone()[0]:
+        if table in columns and sql.query(con, "ui/nonempty.sql", table=table).fetchone()[0]:
             snap.nonempty.add(table)
     return snap
 

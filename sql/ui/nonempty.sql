@@ -1,3 +1,2 @@
--- Whether the snapshot's table `table` (a quoted identifier from the fixed list of tables the page reads)
--- holds any row.
+-- Whether the snapshot's table {{table}} (one of the fixed list the page reads) holds any row.
 SELECT EXISTS (SELECT 1 FROM {{table}});
