@@ -76,7 +76,6 @@ STILL_TO_CONVERT = {
     "musim/ingest/lastfm.py": 13,
     "musim/ingest/plays_360k.py": 2,
     "musim/quality/runner.py": 6,
-    "musim/sandbox.py": 6,
     "musim/serving.py": 6,
 }
 #: At most this many statements may stay in Python, each marked ``# sql-in-python: <reason>`` (issue 16).
