@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,12 +64,6 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict
     cur = sql.query(con, name, **params)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
-def _fill(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Add ``rows`` to a staging table by ``sql/<name>`` (nothing to add: the insert could not name its columns)."""
-    if rows:
-        sql.run(con, name, rows=[dict(r) for r in rows])
 
 
 @dataclass
@@ -227,13 +221,13 @@ def add(
         skip_rows = [{"source_path": str(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
         sql.run(con, "library/stage.sql")
-        _fill(con, "library/fill_artists.sql",
+        warehouse.fill(con, "lib_artists",
               [{k: g.get(k) for k in ("name_key", "artist_id", "name", "mbid", "lastfm_match", "spellings", "is_new",
                                       "artist_key", "name_norm", "is_placeholder")} | {"name_key": key}
                for key, g in groups.items()])
-        _fill(con, "library/fill_tracks.sql", rows)
-        _fill(con, "library/fill_skips.sql", skip_rows)
-        _fill(con, "library/fill_moved.sql", moved)
+        warehouse.fill(con, "lib_tracks", rows)
+        warehouse.fill(con, "lib_skips", skip_rows)
+        warehouse.fill(con, "lib_moved", moved)
         with warehouse.transaction(con):
             sql.run(con, "library/record.sql")
     summary.stored = len(rows)
