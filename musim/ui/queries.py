@@ -134,9 +134,8 @@ def inspect(con: duckdb.DuckDBPyConnection) -> Snapshot:
 
 
 def _q(ident: str) -> str:
-    if not _IDENT.match(ident):  # pragma: no cover - guarded by Snapshot.pick
-        raise ValueError(f"not a plain identifier: {ident!r}")
-    return f'"{ident}"'
+    """A column of the snapshot (chosen by Snapshot.pick) as a quoted identifier for a fragment."""
+    return sql.identifier(ident)
 
 
 def _render(name: str, **parts: str) -> str:
