@@ -9,9 +9,10 @@ network to fetch anything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -67,6 +68,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     except BaseException:
         con.rollback()
         raise
+
+
+def fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts keyed by column name) into the staging table ``table`` in one statement (DuckDB
+    turns the list of dicts into a list of structs); no rows, nothing to insert."""
+    if rows:
+        run(con, "warehouse/fill.sql", table=table, rows=[dict(r) for r in rows])
 
 
 def available_migrations() -> list[tuple[int, str, Path]]:
