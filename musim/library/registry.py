@@ -66,7 +66,7 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
             sql.run(con, "library/remove.sql")
         still = {r[0] for r in con.execute("SELECT object_key FROM track WHERE object_key IN (SELECT unnest($k))",
                                            {"k": keys}).fetchall()}
-    store = store or open_store((settings or _settings()).object_store_url)
+    store = store or open_store((settings or _settings()).storage.object_store)
     for key in keys:
         if key not in still:
             store.delete(key)
