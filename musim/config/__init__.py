@@ -147,7 +147,11 @@ class Settings(BaseSettings):
         """Fill the path defaults in under ``MUSIM_HOME``."""
         if not isinstance(data, dict):
             return data
-        home = Path(data.get("MUSIM_HOME") or data.get("home") or ".musim").expanduser().absolute()
+        raw = data.get("MUSIM_HOME") or data.get("home") or ".musim"
+        try:
+            home = Path(raw).expanduser().absolute()
+        except RuntimeError:  # ~user that does not exist: the field's own check names MUSIM_HOME
+            return {**data, "MUSIM_HOME": raw}
         data = {"MUSIM_HOME": home, **{k: v for k, v in data.items() if k not in ("home", "MUSIM_HOME")}}
         data.setdefault("MUSIM_TMP", home / "tmp")
         data.setdefault("MUSIM_SERVING_DIR", home / "serving")
@@ -184,15 +188,16 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (default: ``os.environ``); a bad value is one ConfigError line.
 
     Reading is cached by the values of the variables it depends on (and the working directory, which
-    the default ``MUSIM_HOME`` is relative to): change the environment and the next call reads again.
+    the default ``MUSIM_HOME`` is relative to, and the home folder ``~`` expands to): change the environment
+    and the next call reads again.
     """
     env = os.environ if env is None else env
     relevant = tuple(sorted((k, v) for k, v in env.items() if k.startswith(_PREFIXES)))
-    return _read(relevant, os.getcwd())
+    return _read(relevant, os.getcwd(), os.path.expanduser("~"))
 
 
 @functools.lru_cache(maxsize=16)
-def _read(relevant: tuple[tuple[str, str], ...], cwd: str) -> Settings:
+def _read(relevant: tuple[tuple[str, str], ...], cwd: str, user_home: str) -> Settings:
     env = dict(relevant)
     token = _ENV.set(env)
     try:

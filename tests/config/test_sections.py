@@ -1,4 +1,4 @@
-"""Settings from the environment: real endpoints by default, everything overridable."""
+"""The acquire section of the settings: real endpoints by default, everything overridable, bad values named."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from musim.config.__main__ import main
 from musim.errors import ConfigError
 from musim.models.ann import search_mode
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 BEGIN, END = "<!-- settings-table:begin -->", "<!-- settings-table:end -->"
 
 
