@@ -1,4 +1,4 @@
-"""Where an object store lives and how to reach it: URL parsing, transfer options, S3 credentials.
+"""Where an object store lives and how to reach it: store URLs and S3 endpoint and credentials.
 
 Store URLs
 ----------
