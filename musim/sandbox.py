@@ -246,7 +246,7 @@ def reader(settings: Settings | None = None, *, wait_s: float | None = None) -> 
     """
     settings = settings or get_settings()
     wait = LOCK_WAIT_S if wait_s is None else wait_s
-    path = settings.warehouse_path
+    path = settings.warehouse.path
 
     def open_ro() -> duckdb.DuckDBPyConnection:
         return _attach_read_only(path, WAREHOUSE_ALIAS, settings)

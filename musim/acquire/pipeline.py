@@ -37,10 +37,9 @@ from typing import Any
 import duckdb
 
 from musim import serving, sql, warehouse
-from musim.acquire.config import AcquireSettings
 from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
 from musim.acquire.journal import ArtistOutcome, pending_journals, read_journals, write_sources_index
-from musim.config import Settings, get_settings
+from musim.config import AcquireSettings, Settings, get_settings
 from musim.errors import ParameterError
 from musim.storage import ObjectStore, open_store
 
@@ -120,7 +119,7 @@ def plan(
     """
     _check_counts(top_n, per_artist, batch_size, max_attempts)
     settings = settings or get_settings()
-    store = store or open_store(settings.object_store_url)
+    store = store or open_store(settings.storage.object_store)
     record(store=store, settings=settings, max_attempts=max_attempts)  # journals a killed run left behind
     names = [p.name for p in _closing(open_providers(providers, local_dir, acquire_settings))]
     rows = catalogue(top_n, settings=settings)
@@ -208,7 +207,7 @@ def record(
         ``journals`` applied, ``already_applied``, ``artists`` (outcome counts) and ``previews`` counts.
     """
     settings = settings or get_settings()
-    store = store or open_store(settings.object_store_url)
+    store = store or open_store(settings.storage.object_store)
     keys = set(pending_journals(store))
     for summary in fetched or ():
         keys.update(summary.get("journals") or ())
@@ -305,7 +304,7 @@ def acquire(
     progress (the CLI's progress bar)."""
     started = time.perf_counter()
     settings = settings or get_settings()
-    store = store or open_store(settings.object_store_url)
+    store = store or open_store(settings.storage.object_store)
     batches = plan(top_n, per_artist=per_artist, batch_size=batch_size, max_attempts=max_attempts,
                    providers=providers, local_dir=local_dir, download=download,
                    acquire_settings=acquire_settings, settings=settings, store=store)

@@ -81,7 +81,7 @@ def _scan_store(url: str) -> list[LandedDump]:
 def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
     """Every dump file in the landing folder or under the landing URL (sorted), paired with the profiles
     file of its folder."""
-    landing = landing or get_settings().landing
+    landing = landing or get_settings().ingest.landing
     if is_object_url(landing):
         return _scan_store(str(landing))
     root = Path(landing)
@@ -101,7 +101,7 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
 def new_dumps(landing: str | Path | None = None, settings: Settings | None = None) -> list[LandedDump]:
     """The landed dumps not yet ingested (by location, size and modification time)."""
     settings = settings or get_settings()
-    landed = scan_landing(landing or settings.landing)
+    landed = scan_landing(landing or settings.ingest.landing)
     if not landed:
         return []
     with warehouse.writer(settings) as con:

@@ -174,14 +174,12 @@ def add(
     ``excerpt_s`` and ``anchor`` default to the acquisition settings (``MUSIM_EXCERPT_S``, the middle);
     ``on_file(path, outcome)`` reports progress.
     """
-    from musim.acquire.config import acquire_settings
-
     settings = settings or get_settings()
-    acq = acquire_settings()
+    acq = settings.acquire
     excerpt_s = acq.excerpt_s if excerpt_s is None else excerpt_s
     anchor = acq.excerpt_anchor if anchor is None else anchor
     found = find_files(paths)
-    store = store or open_store(settings.object_store_url)
+    store = store or open_store(settings.storage.object_store)
     state = _load_state(settings)
     summary = AddSummary(files=len(found))
     seen: dict[str, Path] = {}

@@ -63,7 +63,7 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
         with warehouse.transaction(con):
             sql.run(con, "library/remove.sql", ids=ids)
         still = {r[0] for r in sql.query(con, "library/objects_in_use.sql", keys=keys).fetchall()}
-    store = store or open_store((settings or _settings()).object_store_url)
+    store = store or open_store((settings or _settings()).storage.object_store)
     for key in keys:
         if key not in still:
             store.delete(key)

@@ -28,9 +28,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from musim import sql, warehouse
-from musim.config import Settings, get_settings
+from musim.config import QualityThresholds, Settings, get_settings
 from musim.errors import NotFoundError, QualityError
-from musim.quality.config import QualityThresholds
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, all_suites, get_suite
 from musim.scratch import owned_scratch, sweep
 
@@ -181,7 +180,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
     """
     started = time.perf_counter()
     settings = settings or get_settings()
-    thresholds = thresholds or QualityThresholds.from_env()
+    thresholds = thresholds or settings.quality
     run_id = run_id or new_run_id()
     chosen = resolve_datasets(con, datasets)
     if not chosen:
@@ -207,7 +206,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
         results = []
         for suite in chosen:
             ctx = CheckContext(con=con, thresholds=thresholds, dump_id=dump if suite.scope == "dump" else None,
-                               store_url=settings.object_store_url, payload=dict(payload or {}))
+                               store_url=settings.storage.object_store, payload=dict(payload or {}))
             try:
                 results.append(_run_suite(gx_ctx, suite, ctx, run_id, present))
             except Exception as exc:  # a check that cannot run fails its dataset (recorded, named), not the run
@@ -344,7 +343,7 @@ def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) ->
     """
     from musim.storage import open_store
 
-    store = open_store((settings or get_settings()).object_store_url)
+    store = open_store((settings or get_settings()).storage.object_store)
     files = [p for p in folder.rglob("*") if p.is_file()]
     pages = [p for p in files if p.suffix in (".html", ".css", ".js")]
     text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in pages)
