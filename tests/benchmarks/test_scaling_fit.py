@@ -68,7 +68,8 @@ def _size(lines: int, *, fail: tuple[str, str] | None = None) -> dict:
     """A measured size whose step s costs (i+1) * lines^1 seconds and (i+1) * 1e-4 * lines MiB."""
     steps = {}
     for i, step in enumerate(STEPS):
-        steps[step] = {"status": "ok", "wall_s": (i + 1) * lines * 1e-6, "peak_rss_mib": (i + 1) * 1e-4 * lines}
+        steps[step] = {"status": "ok", "wall_s": (i + 1) * lines * 1e-6, "peak_rss_mib": (i + 1) * 1e-4 * lines,
+                       "cpu_s": (i + 1) * lines * 1.5e-6}
         if fail and fail[0] == step:
             steps[step]["status"] = fail[1]
             break
@@ -76,15 +77,16 @@ def _size(lines: int, *, fail: tuple[str, str] | None = None) -> dict:
 
 
 def test_limits_extrapolate_time_and_memory_from_the_fits():
-    lim = limits([_size(1_000_000), _size(2_000_000), _size(4_000_000)], ram_mib=24 * 1024, budget_s=7200)
+    lim = limits([_size(1_000_000), _size(2_000_000), _size(4_000_000)], ram_mib=24 * 1024, budget_s=7200, cores=2)
     assert lim["time_lines"] == pytest.approx(7200 / (10 * 1e-6), rel=1e-6)  # sum of 1..4 = 10 per line
+    assert lim["cpu_lines"] == pytest.approx(2 * 7200 / (10 * 1.5e-6), rel=1e-6)  # 2 cores busy the whole window
     assert lim["ram_lines"] == pytest.approx(24 * 1024 / (4e-4), rel=1e-6) and lim["ram_step"] == "publish"
     assert lim["ram_measured"] is None and lim["time_measured"] is None
 
 
 def test_a_step_out_of_memory_is_the_measured_answer():
     sizes = [_size(1_000_000), _size(2_000_000), _size(4_000_000, fail=("quality", "oom"))]
-    lim = limits(sizes, ram_mib=24 * 1024, budget_s=7200)
+    lim = limits(sizes, ram_mib=24 * 1024, budget_s=7200, cores=2)
     assert lim["ram_lines"] == 4_000_000 and lim["ram_measured"] == (4_000_000, "quality")
     # the failed size is left out of the fits of the steps that did not succeed there
     assert lim["rss_fits"]["quality"].points == 2 and lim["rss_fits"]["ingest"].points == 3
@@ -92,6 +94,7 @@ def test_a_step_out_of_memory_is_the_measured_answer():
 
 
 def test_a_step_past_the_budget_is_the_measured_time_limit():
-    lim = limits([_size(1_000_000), _size(2_000_000, fail=("build", "timeout"))], ram_mib=24 * 1024, budget_s=7200)
-    assert lim["time_measured"] == (2_000_000, "build") and lim["time_lines"] == 2_000_000
+    lim = limits([_size(1_000_000), _size(2_000_000, fail=("build", "timeout"))], ram_mib=24 * 1024, budget_s=7200,
+                 cores=2)
+    assert lim["time_measured"] == (2_000_000, "build") and lim["time_lines"] == lim["cpu_lines"] == 2_000_000
     assert lim["wall_fits"].keys() == {"ingest"}  # one size is not a fit: nothing extrapolated but ingest
