@@ -120,12 +120,13 @@ def disk_mib(path: Path) -> float:
     return total / 2**20
 
 
-def run_step(argv: list[str], *, env: dict[str, str], timeout: float, logs: Path) -> dict:
-    """One CLI step in its own process group: wall, CPU, peak RSS, status (ok, oom, timeout, failed)."""
+def run_step(command: list[str], *, env: dict[str, str], timeout: float, logs: Path) -> dict:
+    """One step (``command``) in its own process group: wall, CPU, peak RSS, status (ok, oom, timeout,
+    failed). Out of memory is a kill by SIGKILL (the kernel's OOM killer) or an allocation error in stderr."""
     logs.mkdir(parents=True, exist_ok=True)
     stats = logs / "stats.json"
     stats.unlink(missing_ok=True)
-    cmd = [sys.executable, "-c", LAUNCHER, str(stats), sys.executable, "-m", "musim.cli", *argv]
+    cmd = [sys.executable, "-c", LAUNCHER, str(stats), *command]
     started = time.perf_counter()
     with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
         proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=err, start_new_session=True)
@@ -174,7 +175,8 @@ def measure_size(scale: float, dump: dict, *, workdir: Path, timeout: float) -> 
         if step == "ingest":
             warm(Path(dump["plays"]))
         print(f"   {scale:g}x {step} ...", file=sys.stderr, flush=True)
-        res = run_step(step_args(step, dump), env=env, timeout=timeout, logs=workdir / "logs" / f"{scale:g}-{step}")
+        res = run_step([sys.executable, "-m", "musim.cli", *step_args(step, dump)], env=env, timeout=timeout,
+                       logs=workdir / "logs" / f"{scale:g}-{step}")
         res["warehouse_mib"] = disk_mib(home / "warehouse.duckdb")
         res["home_mib"] = disk_mib(home)
         out["steps"][step] = res

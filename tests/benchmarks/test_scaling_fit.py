@@ -1,13 +1,16 @@
-"""The scaling curve's maths: power-law fits, where summed or maxed curves cross a limit, and what the
-benchmark reports as the size where one machine stops (extrapolated, or measured where a step ran out)."""
+"""The scaling curve's maths: power-law fits, where summed or maxed curves cross a limit, what the
+benchmark reports as the size where one machine stops (extrapolated, or measured where a step ran out),
+and how a step that runs out of memory or time is recorded instead of stopping the benchmark."""
 
 from __future__ import annotations
 
 import math
+import os
+import sys
 
 import pytest
 
-from benchmarks.bench_scaling import STEPS, limits
+from benchmarks.bench_scaling import STEPS, limits, run_step
 from benchmarks.scaling_fit import crossing, fit_power, max_of, sum_of
 
 
@@ -98,3 +101,20 @@ def test_a_step_past_the_budget_is_the_measured_time_limit():
                  cores=2)
     assert lim["time_measured"] == (2_000_000, "build") and lim["time_lines"] == lim["cpu_lines"] == 2_000_000
     assert lim["wall_fits"].keys() == {"ingest"}  # one size is not a fit: nothing extrapolated but ingest
+
+
+@pytest.mark.parametrize(("code", "status"), [
+    ("print('{\"loaded\": 3}')", "ok"),
+    ("raise MemoryError", "oom"),  # an allocation error in stderr
+    ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "oom"),  # what the kernel's OOM killer does
+    ("raise SystemExit('musim: error: no such dump')", "failed"),
+    ("import time; time.sleep(30)", "timeout"),
+])
+def test_a_step_is_recorded_with_its_status_and_never_raises(tmp_path, code, status):
+    res = run_step([sys.executable, "-c", code], env=dict(os.environ), timeout=2 if status == "timeout" else 120,
+                   logs=tmp_path)
+    assert res["status"] == status
+    assert res["wall_s"] > 0 and (status == "timeout" or res["peak_rss_mib"] > 0)
+    assert res["output"] == ({"loaded": 3} if status == "ok" else {})
+    if status == "failed":
+        assert res["error"] == "musim: error: no such dump" and res["rc"] == 1
