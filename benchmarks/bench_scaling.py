@@ -243,15 +243,19 @@ def limits(sizes: list[dict], ram_mib: float, budget_s: float, cores: int) -> di
 
 
 def plot(sizes: list[dict], lim: dict, ram_mib: float, budget_s: float, path: Path) -> None:
+    """Wall time, CPU time and peak RSS against lines, per step: points, fitted lines, the limits."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4.5))
-    ax_t, ax_m = fig.subplots(1, 2)
+    fig = Figure(figsize=(16, 4.8))
     measured = [s["lines"] for s in sizes]
-    far = max([x for x in (lim["time_lines"], lim["ram_lines"]) if x and math.isfinite(x)] + measured) * 1.5
+    stops = [lim[k] for k in ("time_lines", "cpu_lines", "ram_lines")]
+    far = max([x for x in stops if x and math.isfinite(x) and x < 100 * max(measured)] + measured) * 1.5
     xs = [min(measured) * (far / min(measured)) ** (i / 60) for i in range(61)]
-    for ax, key, fits, limit, label in ((ax_t, "wall_s", lim["wall_fits"], budget_s, "wall time (s)"),
-                                        (ax_m, "peak_rss_mib", lim["rss_fits"], ram_mib, "peak RSS (MiB)")):
+    panels = (("wall_s", "wall_fits", budget_s, "wall time (s)", "time_lines"),
+              ("cpu_s", "cpu_fits", budget_s * CORES, f"CPU time (s; limit = window x {CORES} cores)", "cpu_lines"),
+              ("peak_rss_mib", "rss_fits", ram_mib, "peak RSS (MiB)", "ram_lines"))
+    for ax, (key, fits_key, limit, label, stop_key) in zip(fig.subplots(1, 3), panels, strict=True):
+        fits = lim[fits_key]
         for step in STEPS:
             pts = [(s["lines"], s["steps"][step][key]) for s in sizes
                    if step in s["steps"] and s["steps"][step][key]]
@@ -262,16 +266,16 @@ def plot(sizes: list[dict], lim: dict, ram_mib: float, budget_s: float, path: Pa
                 ax.plot(xs, [fits[step].at(x) for x in xs], "-", color=line.get_color(), alpha=0.5,
                         label=f"  fit: lines^{fits[step].exponent:.2f}")
         ax.axhline(limit, color="red", ls="--", label=f"limit {limit:,.0f}")
-        if key == "wall_s" and len(fits) == len(STEPS):
+        if key != "peak_rss_mib" and len(fits) == len(STEPS):
             ax.plot(xs, [sum_of(list(fits.values()))(x) for x in xs], "k-", label="all steps (sum of fits)")
-        stop = lim["time_lines" if key == "wall_s" else "ram_lines"]
+        stop = lim[stop_key]
         if stop and math.isfinite(stop) and stop <= far:
             ax.axvline(stop, color="red", ls=":")
         ax.set(xscale="log", yscale="log", xlabel="lines in the dump", ylabel=label)
         ax.legend(fontsize=7)
-    fig.suptitle(f"musim on one machine ({os.cpu_count()} CPUs), {dt.date.today()}")
+    fig.suptitle(f"musim on one machine ({CORES} CPUs), {dt.date.today()}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
 
 
 def _finite(x: float | None) -> float | None:
