@@ -117,8 +117,8 @@ def _finish_snapshot(path: Path, settings: Settings) -> None:
     connection so that they name its tables."""
     con = warehouse.configure(duckdb.connect(str(path)), settings)
     try:
+        sql.run(con, "serving/snapshot_lookups.sql")
         sql.run(con, "similarity/views.sql")
-        sql.run(con, "serving/snapshot_indexes.sql")
     finally:
         con.close()
 

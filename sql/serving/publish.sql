@@ -1,13 +1,23 @@
 -- Copy the serving tables from the warehouse into the attached new snapshot `snap` (compressed columnar
--- tables, copied whole: no row is re-scored). Co-listening pairs are stored once per pair, in the order the
--- build wrote them (by dump, artist_a, artist_b); the metrics and neighbours are the views of
--- sql/similarity/views.sql, created with the indexes by sql/serving/snapshot_views.sql.
+-- tables, copied whole: nothing is scored here). The metrics and neighbours are the views of
+-- sql/similarity/views.sql, created with the indexes by sql/serving/snapshot_lookups.sql.
 CREATE TABLE snap.lastfm_dump AS SELECT * FROM lastfm_dump ORDER BY seq;
 CREATE TABLE snap.similarity_build AS SELECT * FROM similarity_build;
 CREATE TABLE snap.artist AS
     SELECT artist_id, name, name_norm, mbid, is_placeholder FROM artist ORDER BY artist_id;
 CREATE TABLE snap.artist_listeners AS SELECT * FROM artist_listeners ORDER BY dump_id, artist_id;
-CREATE TABLE snap.artist_pairs AS SELECT * FROM artist_pairs;
+-- The co-listened pairs in both directions, sorted by artist: the pairs of one artist are a few hundred
+-- consecutive rows that one zone-map probe finds (`musim similar`, sql/serving/neighbors_of.sql). An ART
+-- index instead builds slower (~1 s per million rows here) and fetches slower (a random row fetch per
+-- pair); a list per artist reads its whole row group's lists. The snapshot's artist_pairs (each pair once,
+-- as in the warehouse) is a view of it (sql/serving/snapshot_lookups.sql).
+CREATE TABLE snap.artist_pair_lookup AS
+    SELECT d.dump_id, d.artist_id, d.neighbor_id, d.co_listeners, l.listeners AS neighbor_listeners
+    FROM (SELECT dump_id, artist_a AS artist_id, artist_b AS neighbor_id, co_listeners FROM artist_pairs
+          UNION ALL
+          SELECT dump_id, artist_b, artist_a, co_listeners FROM artist_pairs) d
+    JOIN artist_listeners l ON l.dump_id = d.dump_id AND l.artist_id = d.neighbor_id
+    ORDER BY d.artist_id, d.dump_id;
 CREATE TABLE snap.artist_pair_similarity AS
     SELECT * FROM artist_pair_similarity ORDER BY dump_id, artist_a, artist_b;
 -- The latest built dump, for queries that do not name one.
