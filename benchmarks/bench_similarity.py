@@ -59,13 +59,13 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
             WITH l AS (SELECT p.artist_id FROM lastfm_plays p JOIN artist a USING (artist_id)
                        WHERE p.plays > 0 AND NOT a.is_placeholder GROUP BY 1 HAVING count(*) >= {min_listeners})
             SELECT p.user_id, p.artist_id FROM lastfm_plays p JOIN l USING (artist_id) WHERE p.plays > 0)
-            TO {str(edges)!r}''')
+            TO '{edges}' (FORMAT parquet)''')
     """, env=env)
 
     implicit_wall, implicit_rss, imp = measure(f"""
         import duckdb, numpy as np, scipy.sparse as sp
         from implicit.nearest_neighbours import CosineRecommender
-        e = duckdb.sql("SELECT user_id, artist_id FROM {str(edges)!r}").fetchnumpy()
+        e = duckdb.sql("SELECT user_id, artist_id FROM '{edges}'").fetchnumpy()
         users, rows = np.unique(e['user_id'], return_inverse=True)
         items, cols = np.unique(e['artist_id'], return_inverse=True)
         m = sp.csr_matrix((np.ones(rows.size, dtype=np.float32), (rows, cols)), shape=(users.size, items.size))

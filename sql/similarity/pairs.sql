@@ -13,5 +13,4 @@ FROM (
     WHERE a.artist_id >= $artist_lo AND a.artist_id < $artist_hi
     GROUP BY pair
     HAVING count(*) >= $min_co_listeners
-)
-ORDER BY 2, 3;
+);
