@@ -8,8 +8,10 @@ mine AS (
     SELECT listeners FROM artist_listeners WHERE artist_id = $artist_id AND dump_id = $dump_id
 ),
 p AS (
-    SELECT neighbor_id, co_listeners, neighbor_listeners
-    FROM artist_pair_lookup WHERE artist_id = $artist_id AND dump_id = $dump_id
+    SELECT q.neighbor_id, q.co_listeners, l.listeners AS neighbor_listeners
+    FROM artist_pair_lookup q
+    JOIN artist_listeners l ON l.artist_id = q.neighbor_id AND l.dump_id = $dump_id
+    WHERE q.artist_id = $artist_id AND q.dump_id = $dump_id
 ),
 top AS (
     SELECT p.neighbor_id, p.co_listeners, p.neighbor_listeners,

@@ -7,17 +7,17 @@ CREATE TABLE snap.artist AS
     SELECT artist_id, name, name_norm, mbid, is_placeholder FROM artist ORDER BY artist_id;
 CREATE TABLE snap.artist_listeners AS SELECT * FROM artist_listeners ORDER BY dump_id, artist_id;
 -- The co-listened pairs in both directions, sorted by artist: the pairs of one artist are a few hundred
--- consecutive rows that one zone-map probe finds (`musim similar`, sql/serving/neighbors_of.sql). An ART
--- index instead builds slower (~1 s per million rows here) and fetches slower (a random row fetch per
--- pair); a list per artist reads its whole row group's lists. The snapshot's artist_pairs (each pair once,
--- as in the warehouse) is a view of it (sql/serving/snapshot_lookups.sql).
+-- consecutive rows that one zone-map probe finds (`musim similar`, sql/serving/neighbors_of.sql). Sorted on
+-- the integer artist alone, and without the neighbours' listeners (a join of every row on the dump id: the
+-- question joins its few hundred rows instead). An ART index over the pairs builds slower (~1 s per
+-- million rows here) and fetches slower (a random row fetch per pair); a list per artist reads its whole
+-- row group's lists. The snapshot's artist_pairs (each pair once, as in the warehouse) is a view of it
+-- (sql/serving/snapshot_lookups.sql).
 CREATE TABLE snap.artist_pair_lookup AS
-    SELECT d.dump_id, d.artist_id, d.neighbor_id, d.co_listeners, l.listeners AS neighbor_listeners
-    FROM (SELECT dump_id, artist_a AS artist_id, artist_b AS neighbor_id, co_listeners FROM artist_pairs
-          UNION ALL
-          SELECT dump_id, artist_b, artist_a, co_listeners FROM artist_pairs) d
-    JOIN artist_listeners l ON l.dump_id = d.dump_id AND l.artist_id = d.neighbor_id
-    ORDER BY d.artist_id, d.dump_id;
+    SELECT dump_id, artist_a AS artist_id, artist_b AS neighbor_id, co_listeners FROM artist_pairs
+    UNION ALL
+    SELECT dump_id, artist_b, artist_a, co_listeners FROM artist_pairs
+    ORDER BY artist_id;
 CREATE TABLE snap.artist_pair_similarity AS
     SELECT * FROM artist_pair_similarity ORDER BY dump_id, artist_a, artist_b;
 -- The latest built dump, for queries that do not name one.
