@@ -13,10 +13,17 @@ Targets (issue 19): whole build <= 2.0x implicit, peak RSS <= 4 GiB, gate <= 0.2
 <= 5 ms and p99 <= 20 ms. This machine is shared (2 cores, other jobs): wall times drift by +-20% or more.
 ``MUSIM_BENCH_SIMILARITY_FRACTION`` (e.g. 0.25) scales the full dump's users and artists down.
 
-What was tried and did not help (measured at 1/4 scale): an ART index on artist_pairs(artist_a) and
-(artist_b) in the snapshot (DuckDB uses an ART index only when it is the scan's sole filter, and fetches
-each matching row separately: 6-9 ms for a few hundred rows, ~1 s per million rows to build); one list of
-(neighbour, co-listeners, listeners) per artist (a probe reads its row group's whole lists: ~30 ms).
+What was tried (at 1/4 scale, load average 11-14 on the 2 cores: absolute times are 4-7x a quiet run's):
+- an ART index on artist_pairs(artist_a) and (artist_b) in the snapshot: DuckDB uses an ART index only when
+  it is the scan's sole filter (adding the dump id made it a full scan) and fetches each matching row
+  separately (6-9 ms for a few hundred rows), and builds it at ~1 s per million rows: dropped;
+- one list of (neighbour, co-listeners, listeners) per artist: a probe reads its row group's whole lists
+  (~30 ms): dropped;
+- the pairs in both directions sorted by (artist, dump id) with the neighbours' listeners joined in: the
+  publish took 85.6 s; sorted on the integer artist alone and joined per question instead: 24.4 s;
+- where `similar` spends its time (DuckDB's profiler): binding and rewriting the metric expressions
+  (~40 + 20 ms under load) dwarf the execution (~6 ms); a SQL PREPARE/EXECUTE did not help (EXECUTE
+  rebinds). Still open: the gate's time is mostly importing Great Expectations (63 s of it under load).
 """
 
 from __future__ import annotations
