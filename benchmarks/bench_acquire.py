@@ -11,7 +11,6 @@ downloads 10 / s) cap it instead; the full run adds one informational row with t
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import sys
@@ -124,9 +123,9 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
         rows.append(_row("acquire.previews", n / best[DEFAULT_CONCURRENCY], "concurrency 1", n / best[1],
                          ">= 2x", f"concurrency {DEFAULT_CONCURRENCY}; " + note))
         if not quick:
-            from musim.acquire.config import AcquireSettings
+            from musim.config import RateLimits
 
-            polite = dataclasses.replace(fast, rate_limits=AcquireSettings().rate_limits)
+            polite = fast.model_copy(update={"rate_limits": RateLimits()})
             started = time.perf_counter()
             seconds, _ = _one_run(workdir, serving_dir, top_n, DEFAULT_CONCURRENCY, polite, "polite")
             rows.append(_row("acquire.previews.default_limits", n / seconds, None, None, None,

@@ -77,7 +77,7 @@ def _prepare_home(home: Path, paths: list[Path]) -> None:
 
     settings = get_settings({"MUSIM_HOME": str(home)})
     settings.ensure_dirs()
-    store = open_store(settings.object_store_url)
+    store = open_store(settings.storage.object_store)
     with warehouse.writer(settings) as con:
         for i, path in enumerate(paths):
             data = path.read_bytes()
@@ -118,8 +118,8 @@ def _stored_arrays(home: Path) -> dict[str, np.ndarray]:
     from musim.storage import open_store
 
     settings = get_settings({"MUSIM_HOME": str(home)})
-    store = open_store(settings.object_store_url)
-    con = warehouse.connect(settings.warehouse_path, read_only=True, settings=settings)
+    store = open_store(settings.storage.object_store)
+    con = warehouse.connect(settings.warehouse.path, read_only=True, settings=settings)
     try:
         rows = con.execute("SELECT track_id, object_key FROM track_mel WHERE kind = 'log_mel'").fetchall()
     finally:

@@ -62,7 +62,7 @@ def acquire_demo_audio(dump_dir: Path, env: dict[str, str], log: Path, settings,
     counts = status_counts(settings)
     by_status = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts["artists"].items() if v)
     print(f"   Airflow DAG audio_acquire ran in {took:.0f} s: {counts['tracks']} previews of "
-          f"{counts['artists_with_tracks']} artists in {settings.object_store_url} (artists: {by_status}); "
+          f"{counts['artists_with_tracks']} artists in {settings.storage.object_store} (artists: {by_status}); "
           "list them with `musim previews`")
 
 
@@ -255,7 +255,7 @@ def print_models(settings) -> None:
     from musim.models.registry import object_prefix
     from musim.storage import open_store
 
-    store = open_store(settings.object_store_url)
+    store = open_store(settings.storage.object_store)
     with warehouse.writer(settings) as con:
         comparison = compare_families(con)
     print("\nmodel families compared on co-listening similarity of held-out artists (`musim models compare`):")
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     env = airflow_env(settings.home)
     print(f"musim demo: MUSIM_HOME={settings.home}; Airflow logs in {log}")
 
-    dump_dir = Path(settings.landing) / f"demo-{args.seed}"
+    dump_dir = Path(settings.ingest.landing) / f"demo-{args.seed}"
     if not (dump_dir / TRUTH_FILE).exists():
         s = write_lastfm_dump(dump_dir, users=args.users, artists=args.artists, communities=args.communities,
                               quirks=0.002, seed=args.seed, max_artists_per_user=20)

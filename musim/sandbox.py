@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from musim import warehouse
+from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import BusyError, NotFoundError, QueryError
 
@@ -51,8 +51,7 @@ WAREHOUSE_ALIAS = "warehouse"
 
 def lock_down(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """No external access (files, ATTACH, COPY, extensions, network) and no configuration changes from now on."""
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
+    sql.run(con, "sandbox/lock_down.sql")
     return con
 
 
@@ -67,8 +66,7 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
     con = duckdb.connect(":memory:")
     try:
         warehouse.configure(con, settings)
-        con.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(path)])
-        con.execute(f"USE {alias}")
+        sql.run(con, "sandbox/attach.sql", path=str(path), alias=alias)
         return lock_down(con)
     except BaseException:
         con.close()
@@ -92,7 +90,7 @@ def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckd
     """A cursor of a sandbox connection, with the attached file (``alias``) as its default database."""
     cur = con.cursor()
     try:
-        cur.execute(f"USE {alias}")
+        sql.run(cur, "sandbox/use.sql", alias=alias)
     except BaseException:
         cur.close()
         raise
@@ -232,7 +230,7 @@ def _open_waiting(opener, path: Path, wait_s: float):
 def _behind(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse lacks migrations this musim knows (a reader cannot apply them)."""
     try:
-        have = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        have = {r[0] for r in sql.query(con, "warehouse/applied_migrations.sql").fetchall()}
     except duckdb.CatalogException:
         return True
     return not {n for n, _, _ in warehouse.available_migrations()} <= have
@@ -248,7 +246,7 @@ def reader(settings: Settings | None = None, *, wait_s: float | None = None) -> 
     """
     settings = settings or get_settings()
     wait = LOCK_WAIT_S if wait_s is None else wait_s
-    path = settings.warehouse_path
+    path = settings.warehouse.path
 
     def open_ro() -> duckdb.DuckDBPyConnection:
         return _attach_read_only(path, WAREHOUSE_ALIAS, settings)

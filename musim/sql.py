@@ -3,6 +3,10 @@
 Transformations are SQL files with DuckDB named parameters (``$min_listeners``), bound by DuckDB. Table
 functions such as ``read_csv`` cannot take bound parameters, so their arguments are written ``${path}``
 and replaced by a quoted SQL string literal (:func:`literal`) — file paths and settings only, never data.
+DuckDB binds values, not names: a table or database that musim's code chooses from a fixed few (a staging
+table, an attached database's alias) is written ``{{table}}`` and replaced by a quoted identifier
+(:func:`identifier`, plain names only), never a name from a request. (The web page's files in ``sql/ui``
+also take fixed expressions in ``{{...}}``, filled by ``musim.ui.queries``.)
 A file may hold several statements; DuckDB's own parser splits them and names their parameters
 (``duckdb.extract_statements``), so semicolons and ``--`` inside strings are data.
 """
@@ -17,6 +21,8 @@ import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _LITERAL = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
+_IDENTIFIER = re.compile(r"\{\{([a-z_][a-z0-9_]*)\}\}")
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 
@@ -56,6 +62,25 @@ def literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def identifier(value: object) -> str:
+    """``value`` as a quoted DuckDB identifier; a ValueError unless it is a plain name (letters, digits, ``_``)."""
+    text = str(value)
+    if not _PLAIN_NAME.fullmatch(text):
+        raise ValueError(f"{text!r} is not a plain SQL name (letters, digits and _ only)")
+    return f'"{text}"'
+
+
+def _filled(name: str, params: dict) -> str:
+    """The text of ``sql/<name>`` with its ``${...}`` literals and ``{{...}}`` identifiers from ``params``."""
+    def value(m: re.Match[str]) -> object:
+        if m.group(1) not in params:
+            raise KeyError(f"sql/{name} needs parameters {[m.group(1)]}")
+        return params[m.group(1)]
+
+    text = _LITERAL.sub(lambda m: literal(value(m)), load(name))
+    return _IDENTIFIER.sub(lambda m: identifier(value(m)), text)
+
+
 def _one(name: str, text: str) -> str:
     found = statements(text)
     if len(found) != 1:
@@ -68,16 +93,6 @@ def single(name: str) -> str:
     return _one(name, load(name))
 
 
-def render(name: str, **literals) -> str:
-    """The one statement of ``sql/<name>`` with its ``${...}`` literals filled in (to embed in a statement
-    the caller completes, e.g. ``INSERT INTO <scratch table> <this SELECT>``); it may have no ``$named``
-    parameters."""
-    text = _one(name, _LITERAL.sub(lambda m: literal(literals[m.group(1)]), load(name)))
-    if params_of(text):
-        raise ValueError(f"sql/{name} has parameters {sorted(params_of(text))}: use sql.run for it")
-    return text
-
-
 def _bound(name: str, stmt: str, params: dict) -> dict | None:
     used = params_of(stmt)
     missing = used - params.keys()
@@ -87,13 +102,14 @@ def _bound(name: str, stmt: str, params: dict) -> dict | None:
 
 
 def run(con, name: str, /, **params) -> None:
-    """Execute every statement of ``sql/<name>``, binding only the parameters each statement uses."""
-    text = _LITERAL.sub(lambda m: literal(params[m.group(1)]), load(name))
-    for stmt in statements(text):
+    """Execute every statement of ``sql/<name>``, binding only the parameters each statement uses (and
+    filling its ``${...}`` literals and ``{{...}}`` identifiers from the same ``params``)."""
+    for stmt in statements(_filled(name, params)):
         con.execute(stmt, _bound(name, stmt, params))
 
 
 def query(con, name: str, /, **params):
-    """Execute the single statement of ``sql/<name>``, binding the parameters it uses; the result to fetch."""
-    stmt = single(name)
+    """Execute the single statement of ``sql/<name>``, binding the parameters it uses (literals and
+    identifiers filled as by :func:`run`); the result to fetch."""
+    stmt = _one(name, _filled(name, params))
     return con.execute(stmt, _bound(name, stmt, params))

@@ -9,9 +9,10 @@ network to fetch anything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -25,8 +26,8 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
     """Set memory, threads, spill directory and insertion order on a connection."""
     settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    run(con, "warehouse/configure.sql", memory_limit=str(settings.duckdb_memory_limit),
-        threads=int(settings.duckdb_threads), temp_directory=str(settings.tmp_dir / "duckdb"))
+    run(con, "warehouse/configure.sql", memory_limit=str(settings.warehouse.memory_limit),
+        threads=int(settings.warehouse.threads), temp_directory=str(settings.tmp_dir / "duckdb"))
     return con
 
 
@@ -37,7 +38,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
     The writer's connection also brings the schema up to date (:func:`migrate`).
     """
     settings = settings or get_settings()
-    path = Path(path) if path is not None else settings.warehouse_path
+    path = Path(path) if path is not None else settings.warehouse.path
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     configure(con, settings)
@@ -67,6 +68,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     except BaseException:
         con.rollback()
         raise
+
+
+def fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts keyed by column name) into the staging table ``table`` in one statement (DuckDB
+    turns the list of dicts into a list of structs); no rows, nothing to insert."""
+    if rows:
+        run(con, "warehouse/fill.sql", table=table, rows=[dict(r) for r in rows])
 
 
 def available_migrations() -> list[tuple[int, str, Path]]:

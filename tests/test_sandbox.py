@@ -107,7 +107,7 @@ sys.stdin.readline()
 def test_reader_waits_for_a_writer_then_reads(capsys):
     settings = get_settings()
     warehouse.connect(settings=settings).close()
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(settings.warehouse_path)], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(settings.warehouse.path)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "holding"
@@ -127,7 +127,7 @@ def test_reader_waits_for_a_writer_then_reads(capsys):
 
 def test_reader_creates_a_missing_warehouse_and_is_locked_down(tmp_path):
     settings = get_settings()
-    assert not settings.warehouse_path.exists()
+    assert not settings.warehouse.path.exists()
     with sandbox.reader() as con:
         assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone() == (0,)
         with pytest.raises(duckdb.PermissionException):

@@ -10,7 +10,6 @@ Provider layer entry points: :func:`musim.acquire.providers.build_providers`, :f
 """
 
 from musim.acquire.check import check_preview, get_preview
-from musim.acquire.config import AcquireSettings, RateLimit, RetryPolicy, acquire_settings
 from musim.acquire.errors import ProviderError, RateLimited
 from musim.acquire.matching import match_artist, normalize_name, similarity
 from musim.acquire.models import (
@@ -21,6 +20,7 @@ from musim.acquire.models import (
     TrackCandidate,
 )
 from musim.acquire.resolve import ProviderAttempt, Resolution, resolve_artist
+from musim.config import AcquireSettings, RateLimit, RetryPolicy
 
 __all__ = [
     "AcquireSettings",
@@ -35,7 +35,6 @@ __all__ = [
     "Resolution",
     "RetryPolicy",
     "TrackCandidate",
-    "acquire_settings",
     "check_preview",
     "get_preview",
     "match_artist",

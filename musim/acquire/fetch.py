@@ -4,7 +4,6 @@ store, journal each artist. Never touches the warehouse (the DAG runs it in pool
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import io
 import logging
@@ -18,7 +17,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from musim.acquire.check import get_preview
-from musim.acquire.config import AcquireSettings, acquire_settings
 from musim.acquire.errors import ProviderError
 from musim.acquire.journal import (
     JOURNAL_PREFIX,
@@ -31,6 +29,7 @@ from musim.acquire.journal import (
 )
 from musim.acquire.models import RejectedPreview, TrackCandidate
 from musim.acquire.resolve import resolve_artist
+from musim.config import AcquireSettings, get_settings
 from musim.errors import ConfigError, MusimError
 from musim.storage import ObjectStore, open_store
 
@@ -75,13 +74,13 @@ def probe_channels(data: bytes) -> int | None:
 def provider_settings(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,
                       base: AcquireSettings | None = None) -> AcquireSettings:
     """``base`` (default: from the environment) with the provider order and local folder overridden."""
-    base = base or acquire_settings()
+    base = base or get_settings().acquire
     changes: dict[str, Any] = {}
     if providers:
         changes["order"] = tuple(providers)
     if local_dir:
         changes["local_dir"] = Path(local_dir).expanduser()
-    return dataclasses.replace(base, **changes) if changes else base
+    return base.model_copy(update=changes) if changes else base
 
 
 def open_providers(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,

@@ -24,8 +24,8 @@ from tenacity import (
 )
 
 import musim
-from musim.acquire.config import RateLimit, RetryPolicy
 from musim.acquire.errors import ProviderError, RateLimited
+from musim.config import RateLimit, RetryPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -37,10 +37,9 @@ from typing import Any
 import duckdb
 
 from musim import serving, sql, warehouse
-from musim.acquire.config import AcquireSettings
 from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
 from musim.acquire.journal import ArtistOutcome, pending_journals, read_journals, write_sources_index
-from musim.config import Settings, get_settings
+from musim.config import AcquireSettings, Settings, get_settings
 from musim.errors import ParameterError
 from musim.storage import ObjectStore, open_store
 
@@ -55,9 +54,7 @@ _RECORD_CHUNK = 200
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
     """Rows of the single statement in ``sql/<name>`` as dicts, binding only the parameters it uses."""
-    (stmt,) = sql.statements(sql.load(name))
-    used = sql.params_of(stmt)
-    cur = con.execute(stmt, {k: params[k] for k in used} if used else None)
+    cur = sql.query(con, name, **params)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
@@ -78,14 +75,6 @@ def catalogue(top_n: int = 1000, *, settings: Settings | None = None) -> list[di
         return _query(con, "acquire/catalogue.sql", top_n=top_n)
     finally:
         con.close()
-
-
-def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into the staging table ``table`` by column name, in one
-    statement (DuckDB turns the list of dicts into a list of structs)."""
-    if rows:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT unnest($rows, recursive := true)",
-                    {"rows": [dict(r) for r in rows]})
 
 
 def plan(
@@ -130,18 +119,18 @@ def plan(
     """
     _check_counts(top_n, per_artist, batch_size, max_attempts)
     settings = settings or get_settings()
-    store = store or open_store(settings.object_store_url)
+    store = store or open_store(settings.storage.object_store)
     record(store=store, settings=settings, max_attempts=max_attempts)  # journals a killed run left behind
     names = [p.name for p in _closing(open_providers(providers, local_dir, acquire_settings))]
     rows = catalogue(top_n, settings=settings)
     with warehouse.writer(settings) as con:
         sql.run(con, "acquire/stage_plan.sql")
-        _fill(con, "plan_catalogue", rows)
+        warehouse.fill(con, "plan_catalogue", rows)
         with warehouse.transaction(con):
             sql.run(con, "acquire/plan_catalogue.sql")
         todo = _query(con, "acquire/todo.sql", max_attempts=max_attempts, providers=sorted(names),
                       per_artist=per_artist)
-        _fill(con, "plan_todo", todo)
+        warehouse.fill(con, "plan_todo", todo)
         known = _query(con, "acquire/known_previews.sql")
         sources = _query(con, "acquire/known_sources.sql") if todo and download else []
     by_artist: dict[int, dict[str, Any]] = {
@@ -193,8 +182,8 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: list[tuple[str, ArtistOutcome]
         for p in o.previews:
             previews.append({**asdict(p), "artist_id": o.artist_id})
     sql.run(con, "acquire/stage_journal.sql")
-    _fill(con, "journal_artists", artists)
-    _fill(con, "journal_previews", previews)
+    warehouse.fill(con, "journal_artists", artists)
+    warehouse.fill(con, "journal_previews", previews)
     sql.run(con, "acquire/record_previews.sql")
     sql.run(con, "acquire/record_artists.sql", max_attempts=max_attempts)
 
@@ -218,7 +207,7 @@ def record(
         ``journals`` applied, ``already_applied``, ``artists`` (outcome counts) and ``previews`` counts.
     """
     settings = settings or get_settings()
-    store = store or open_store(settings.object_store_url)
+    store = store or open_store(settings.storage.object_store)
     keys = set(pending_journals(store))
     for summary in fetched or ():
         keys.update(summary.get("journals") or ())
@@ -229,19 +218,13 @@ def record(
     previews: Counter[str] = Counter()
     if journals:
         with warehouse.writer(settings) as con:
-            done = {r[0] for r in con.execute(
-                "SELECT journal_key FROM acquire_journal WHERE journal_key IN (SELECT unnest($keys))",
-                {"keys": [k for k, _ in journals]}).fetchall()}
+            done = {r[0] for r in sql.query(con, "acquire/applied_journals.sql",
+                                            keys=[k for k, _ in journals]).fetchall()}
             fresh = [(k, o) for k, o in journals if k not in done]
             already = [k for k, _ in journals if k in done]
             for chunk in _chunks(fresh):
-                con.execute("BEGIN TRANSACTION")
-                try:
+                with warehouse.transaction(con):
                     _apply(con, chunk, max_attempts)
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
                 applied.extend(k for k, _ in chunk)
                 for _, o in chunk:
                     artists[o.resolve_status] += 1
@@ -256,9 +239,8 @@ def record(
 def status_counts(settings: Settings | None = None) -> dict[str, Any]:
     """Catalogue artists per status (those with a catalogue rank) and the stored tracks."""
     with warehouse.writer(settings) as con:
-        rows = con.execute("""SELECT status, count(*) FROM acquire_artist WHERE catalogue_rank IS NOT NULL
-                              GROUP BY status""").fetchall()
-        tracks, artists = con.execute("SELECT count(*), count(DISTINCT artist_id) FROM track").fetchone()
+        rows = sql.query(con, "acquire/status_counts.sql").fetchall()
+        tracks, artists = sql.query(con, "acquire/track_counts.sql").fetchone()
     by_status = dict.fromkeys(ARTIST_STATUSES, 0) | {s: int(n) for s, n in rows}
     return {"artists": by_status, "tracks": int(tracks), "artists_with_tracks": int(artists)}
 
@@ -322,7 +304,7 @@ def acquire(
     progress (the CLI's progress bar)."""
     started = time.perf_counter()
     settings = settings or get_settings()
-    store = store or open_store(settings.object_store_url)
+    store = store or open_store(settings.storage.object_store)
     batches = plan(top_n, per_artist=per_artist, batch_size=batch_size, max_attempts=max_attempts,
                    providers=providers, local_dir=local_dir, download=download,
                    acquire_settings=acquire_settings, settings=settings, store=store)

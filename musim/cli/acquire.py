@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from musim.acquire.config import KNOWN_PROVIDERS
 from musim.cli.options import count, non_negative, positive
 from musim.cli.output import print_json, print_table, printable
+from musim.config import KNOWN_PROVIDERS
 
 
 def _providers(text: str) -> list[str]:

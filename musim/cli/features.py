@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from musim import warehouse
+from musim import sql, warehouse
 from musim.cli.options import count, number, positive
 from musim.cli.output import print_json, print_table
 
@@ -134,9 +134,8 @@ def _view_doc(con, view) -> dict:
     row = next(r for r in list_views(con) if r["name"] == view.name and r["version"] == view.version)
     rejects: dict[str, int] = {}
     if view.source.extractor is not None:
-        rejects = dict(con.execute("""SELECT reason, count(DISTINCT track_id) FROM feature_reject
-                                      WHERE kind = ? AND params_hash = ? GROUP BY reason ORDER BY reason""",
-                                   [view.source.extractor.kind, view.params_hash]).fetchall())
+        rejects = dict(sql.query(con, "cli/view_rejects.sql", kind=view.source.extractor.kind,
+                                 params_hash=view.params_hash).fetchall())
     d = view.definition()
     return {"view": view.name, "version": view.version, "entity": view.entity.name, "kind": view.kind,
             "storage": view.storage, "description": view.description, "schema": d["schema"], "source": d["source"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from musim import sandbox, serving, warehouse
+from musim import sandbox, serving, sql, warehouse
 from musim.cli.options import non_negative, number, positive
 from musim.cli.output import print_json, print_table, printable
 from musim.similarity import METRICS
@@ -99,12 +99,9 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
     with sandbox.reader() as con:
         dump = resolve_dump(con, args.dump)
-        limit = "" if args.limit == 0 else f"LIMIT {int(args.limit)}"
-        rows = con.execute(f"""SELECT file_kind, line_no, reason, raw FROM ingest_rejects WHERE dump_id = ?
-                               ORDER BY file_kind, line_no {limit}""", [dump]).fetchall()
-        summary = con.execute("""SELECT file_kind, regexp_replace(reason, ' \\(.*$', '') AS reason, count(*)
-                                 FROM ingest_rejects WHERE dump_id = ? GROUP BY ALL ORDER BY 3 DESC""",
-                              [dump]).fetchall()
+        rows = sql.query(con, "cli/rejects.sql", dump_id=dump,
+                         limit=None if args.limit == 0 else int(args.limit)).fetchall()
+        summary = sql.query(con, "cli/reject_summary.sql", dump_id=dump).fetchall()
     if args.json:
         print_json([{"dump_id": dump, "file_kind": f, "line_no": n, "reason": r, "raw": raw}
                     for f, n, r, raw in rows])
@@ -117,8 +114,7 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 def cmd_dumps(args: argparse.Namespace) -> int:
     with sandbox.reader() as con:
-        rows = con.execute("""SELECT dump_id, seq, file_name, format, lines, loaded, rejected, users, artists,
-                                     finished_at FROM lastfm_dump ORDER BY seq""").fetchall()
+        rows = sql.query(con, "cli/dumps.sql").fetchall()
     keys = ["dump_id", "seq", "file_name", "format", "lines", "loaded", "rejected", "users", "artists",
             "ingested_at"]
     if args.json:

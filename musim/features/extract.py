@@ -96,44 +96,30 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
         raise ParameterError("nothing to extract: no view with an extraction source was selected")
     run_id = run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     now = dt.datetime.now(dt.UTC)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         for ex in extractors:
-            con.execute("INSERT INTO feature_params (params_hash, kind, params) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                        [ex.params_hash, ex.kind, json.dumps(ex.params.to_dict())])
+            sql.run(con, "features/register_params.sql", params_hash=ex.params_hash, kind=ex.kind,
+                    params=json.dumps(ex.params.to_dict()))
         con.register("fs_want", _arrow_want(extractors))
         try:
             sql.run(con, "features/tracks.sql")
             sql.run(con, "features/plan.sql", run_id=run_id, now=now)
         finally:
             con.unregister("fs_want")
-        rows = con.execute("""SELECT audio_id, sha256, object_key, whole, offset_s, duration_s, track_ids, extractors
-                              FROM fs_items ORDER BY audio_id""").fetchall()
+        rows = sql.query(con, "features/plan_items.sql").fetchall()
         items = [WorkItem(a, s, k, 0.0 if whole else float(off), None if whole else float(dur),
                           tuple(tids), tuple(exs)) for a, s, k, whole, off, dur, tids, exs in rows]
         if limit is not None:
             items = items[:limit]
-        lines = con.execute("SELECT track_id || ':' || sha256 FROM fs_track ORDER BY track_id").fetchall()
+        lines = sql.query(con, "features/preview_lines.sql").fetchall()
         preview_set = hashlib.sha256("\n".join(r[0] for r in lines).encode()).hexdigest()[:16]
-        # lineage: the dump whose listeners chose the catalogue (else the latest dump)
-        dump = con.execute("""SELECT coalesce(
-                                  (SELECT dump_id FROM acquire_artist WHERE dump_id IS NOT NULL
-                                   ORDER BY planned_at DESC NULLS LAST LIMIT 1),
-                                  (SELECT dump_id FROM lastfm_dump ORDER BY seq DESC LIMIT 1))""").fetchone()
+        dump = sql.query(con, "features/lineage_dump.sql").fetchone()
         dump = dump if dump and dump[0] else None
-        reused = con.execute("""SELECT (SELECT count(*) FROM track_mel WHERE run_id = $r)
-                                     + (SELECT count(*) FROM track_descriptors WHERE run_id = $r)""",
-                             {"r": run_id}).fetchone()[0]
-        con.execute("DELETE FROM feature_build WHERE run_id = ?", [run_id])
-        con.execute("""INSERT INTO feature_build (run_id, status, extractors, tracks, items_planned, reused,
-                                                  preview_set, dump_id, started_at)
-                       VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?)""",
-                    [run_id, json.dumps([{"kind": e.kind, "params_hash": e.params_hash} for e in extractors]),
-                     len(lines), len(items), reused, preview_set, dump[0] if dump else None, now])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        reused = sql.query(con, "features/reused.sql", run_id=run_id).fetchone()[0]
+        sql.run(con, "features/start_build.sql", run_id=run_id,
+                extractors=json.dumps([{"kind": e.kind, "params_hash": e.params_hash} for e in extractors]),
+                tracks=len(lines), items_planned=len(items), reused=reused, preview_set=preview_set,
+                dump_id=dump[0] if dump else None, now=now)
     return Plan(run_id, list(extractors), items, len(lines), int(reused), preview_set,
                 dump[0] if dump else None, list(views))
 
@@ -157,15 +143,11 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
            *, now: dt.datetime | None = None) -> None:
     """Insert the rows of computed results (one transaction; rerunning it changes nothing)."""
     tables = _arrow_rows(rows)
-    con.execute("BEGIN TRANSACTION")
     try:
-        for name, table in tables.items():
-            con.register(f"fs_in_{name}", table)
-        sql.run(con, "features/record.sql", run_id=run_id, now=now or dt.datetime.now(dt.UTC))
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with warehouse.transaction(con):
+            for name, table in tables.items():
+                con.register(f"fs_in_{name}", table)
+            sql.run(con, "features/record.sql", run_id=run_id, now=now or dt.datetime.now(dt.UTC))
     finally:
         for name in tables:
             con.unregister(f"fs_in_{name}")
@@ -180,8 +162,7 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
 
     views = list(views) if views is not None else select_views(None)
     now = dt.datetime.now(dt.UTC)
-    row = con.execute("SELECT preview_set, tracks, dump_id, items_planned FROM feature_build WHERE run_id = ?",
-                      [run_id]).fetchone()
+    row = sql.query(con, "features/build_lineage.sql", run_id=run_id).fetchone()
     if row is None:
         raise NotFoundError(f"no feature build {run_id!r}")
     preview_set, tracks, dump_id, planned = row
@@ -190,8 +171,8 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
     apply(con, views=views)
     for v in views:
         if v.source.type == "extract":
-            con.execute("UPDATE feature_view SET lineage = ?, materialised_at = ? WHERE name = ? AND version = ?",
-                        [json.dumps(lineage), now, v.name, v.version])
+            sql.run(con, "features/set_lineage.sql", lineage=json.dumps(lineage), now=now, name=v.name,
+                    version=v.version)
     materialised: dict[str, int] = {}
     if materialise:
         for v in views:
@@ -202,10 +183,8 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
         for v in views:
             if v.storage == "warehouse":
                 published.append(str(publish_online(con, v)))
-    computed, reused, rejected = con.execute(
-        "SELECT computed, reused, rejected FROM feature_build WHERE run_id = ?", [run_id]).fetchone()
-    reasons = dict(con.execute("""SELECT reason, count(*) FROM feature_reject WHERE run_id = ?
-                                  GROUP BY reason ORDER BY reason""", [run_id]).fetchall())
+    computed, reused, rejected = sql.query(con, "features/build_counts.sql", run_id=run_id).fetchone()
+    reasons = dict(sql.query(con, "features/reject_reasons.sql", run_id=run_id).fetchall())
     return BuildResult(run_id, int(tracks), int(planned), int(computed), int(reused), int(rejected), reasons,
                        materialised, published, round(time.perf_counter() - started, 3) if started else 0.0,
                        [v.ref for v in views])

@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-import os
 
+from musim.config import get_settings
 from musim.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,9 @@ def _say_fallback(why: str) -> None:
 
 def choose_engine(requested: str | None = None) -> str:
     """``c`` or ``duckdb``: ``requested``, else ``$MUSIM_INGEST_ENGINE``, else the C scanner when it is built."""
-    wanted = (requested or os.environ.get(ENV) or "auto").strip().lower()
+    wanted = (requested or "").strip().lower() or get_settings().ingest.engine
     if wanted not in (*ENGINES, "auto"):
-        raise ConfigError(f"{ENV}={wanted!r} is not an ingest engine: use c, duckdb or auto")
+        raise ConfigError(f"engine {wanted!r} is not an ingest engine: use c, duckdb or auto")
     missing = c_scanner_missing()
     if wanted == "c" and missing:
         raise ConfigError(f"{ENV}=c but the C scanner is not built ({missing}); run `make install` (needs a C "

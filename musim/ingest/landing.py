@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from musim import warehouse
+from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
 from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS
@@ -81,7 +81,7 @@ def _scan_store(url: str) -> list[LandedDump]:
 def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
     """Every dump file in the landing folder or under the landing URL (sorted), paired with the profiles
     file of its folder."""
-    landing = landing or get_settings().landing
+    landing = landing or get_settings().ingest.landing
     if is_object_url(landing):
         return _scan_store(str(landing))
     root = Path(landing)
@@ -101,11 +101,11 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
 def new_dumps(landing: str | Path | None = None, settings: Settings | None = None) -> list[LandedDump]:
     """The landed dumps not yet ingested (by location, size and modification time)."""
     settings = settings or get_settings()
-    landed = scan_landing(landing or settings.landing)
+    landed = scan_landing(landing or settings.ingest.landing)
     if not landed:
         return []
     with warehouse.writer(settings) as con:
-        seen = set(con.execute("SELECT location, size, mtime FROM landing_file").fetchall())
+        seen = set(sql.query(con, "ingest/landed_files.sql").fetchall())
     return [d for d in landed if (d.plays, d.size, d.mtime) not in seen]
 
 
@@ -118,8 +118,8 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
     else:
         result = ingest_lastfm(d.plays, profiles=d.profiles, settings=settings)
     with warehouse.writer(settings) as con:
-        con.execute("""INSERT INTO landing_file (location, size, mtime, dump_id) VALUES (?, ?, ?, ?)
-                       ON CONFLICT DO NOTHING""", [d.plays, d.size, d.mtime, result.dump_id])
+        sql.run(con, "ingest/record_landed.sql", location=d.plays, size=d.size, mtime=d.mtime,
+                dump_id=result.dump_id)
     return result
 
 

@@ -59,11 +59,9 @@ class IngestResult:
 
 def _insert_prescan_rejects(con: duckdb.DuckDBPyConnection, dump_id: str, kind: str, scan: Prescan) -> None:
     if scan.rejected:
-        con.execute(
-            """INSERT INTO ingest_rejects (dump_id, file_kind, line_no, raw, reason)
-               SELECT ?, ?, unnest(?), unnest(?), unnest(?)""",
-            [dump_id, kind, [r.line_no for r in scan.rejected], [r.raw for r in scan.rejected],
-             [r.reason for r in scan.rejected]])
+        sql.run(con, "ingest/prescan_rejects.sql", dump_id=dump_id, file_kind=kind,
+                line_nos=[r.line_no for r in scan.rejected], raws=[r.raw for r in scan.rejected],
+                reasons=[r.reason for r in scan.rejected])
 
 
 def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: str, kind: str, lines: int) -> None:
@@ -77,10 +75,7 @@ def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: st
 
 
 def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | None:
-    row = con.execute(
-        """SELECT dump_id, format, lines, loaded, rejected, users, artists, file_name, plays_rows,
-                  profile_lines, profile_loaded, profile_rejected
-           FROM lastfm_dump WHERE dump_id = ?""", [dump_id]).fetchone()
+    row = sql.query(con, "ingest/existing_dump.sql", dump_id=dump_id).fetchone()
     if row is None:
         return None
     keys = ["dump_id", "format", "lines", "loaded", "rejected", "users", "artists", "file_name", "plays_rows",
@@ -107,7 +102,6 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     kind = FILE_KIND[chosen]
     with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="ingest-") as scratch, \
             warehouse.writer(settings) as con:
-        con.execute("ATTACH ':memory:' AS ingest_scratch")
         try:
             sql.run(con, "ingest/scratch.sql")
             rows = None
@@ -135,21 +129,16 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                 if not pscan.lines:
                     raise IngestError(f"{profiles}: the profiles file is empty (0 lines); nothing was stored. "
                                       "Pass its usersha1-profile.tsv, or leave --profiles out.")
-            con.execute("BEGIN TRANSACTION")
             log.info("dump %s (%s): %d lines pre-scanned and staged in %.1f s; loading them in one transaction",
                      scan.sha256[:12], source.name, scan.lines, (dt.datetime.now(dt.UTC) - started).total_seconds())
-            try:
+            with warehouse.transaction(con):
                 result = _load(con, chosen, kind, source, scan, rows, profiles, pscan, started)
                 result = replace(result, engine=used)
                 committing = dt.datetime.now(dt.UTC)
-                con.execute("COMMIT")
-                log.debug("loaded %.1f s after the start; committed in %.1f s", (committing - started).total_seconds(),
-                          (dt.datetime.now(dt.UTC) - committing).total_seconds())
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            log.debug("loaded %.1f s after the start; committed in %.1f s", (committing - started).total_seconds(),
+                      (dt.datetime.now(dt.UTC) - committing).total_seconds())
         finally:
-            con.execute("DETACH DATABASE IF EXISTS ingest_scratch")
+            sql.run(con, "ingest/detach_scratch.sql")
     log.info("ingested %s: %d lines, %d loaded, %d rejected", source.name, result.lines, result.loaded,
              result.rejected)
     return result
@@ -170,20 +159,16 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
         sql.run(con, "ingest/insert_merged_plays.sql", dump_id=dump_id)
     else:
         sql.run(con, "ingest/insert_plays.sql", dump_id=dump_id)
-    users, artists = con.execute("""SELECT (SELECT count(DISTINCT user_id) FROM stage_user_map),
-                                           (SELECT count(DISTINCT artist_id) FROM stage_spelling_map)""").fetchone()
+    users, artists = sql.query(con, "ingest/dump_counts.sql").fetchone()
     profile_counts = (0, 0, 0)
     if pscan is not None:
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
         sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id)
-        prej = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = 'profiles'",
-                           [dump_id]).fetchone()[0]
+        prej = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind="profiles").fetchone()[0]
         profile_counts = (pscan.lines, pscan.lines - prej, prej)
     sql.run(con, "ingest/check_keys.sql")
-    rejected = con.execute("SELECT count(*) FROM ingest_rejects WHERE dump_id = ? AND file_kind = ?",
-                           [dump_id, kind]).fetchone()[0]
-    loaded, plays_rows = con.execute(
-        "SELECT coalesce(sum(lines), 0), count(*) FROM lastfm_plays WHERE dump_id = ?", [dump_id]).fetchone()
+    rejected = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind=kind).fetchone()[0]
+    loaded, plays_rows = sql.query(con, "ingest/plays_counts.sql", dump_id=dump_id).fetchone()
     if not loaded:
         _refuse_all_rejected(con, source, dump_id, kind, scan.lines)
     if pscan is not None and not profile_counts[1]:
@@ -192,16 +177,12 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
         raise IngestError(
             f"{source}: {scan.lines} lines but {loaded} loaded + {rejected} rejected; nothing was stored. "
             "This is a musim bug: please report it with the file.")
-    seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM lastfm_dump").fetchone()[0]
     finished = dt.datetime.now(dt.UTC)
-    con.execute(
-        """INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, plays_rows,
-               users, artists, profiles_file, profiles_sha256, profile_lines, profile_loaded, profile_rejected,
-               started_at, finished_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [dump_id, seq, source.name, chosen, scan.bytes, scan.lines, loaded, rejected, plays_rows, users, artists,
-         Path(profiles).name if profiles else None, pscan.sha256 if pscan else None, *profile_counts,
-         started, finished])
+    sql.run(con, "ingest/record_dump.sql", dump_id=dump_id, file_name=source.name, format=chosen, bytes=scan.bytes,
+            lines=scan.lines, loaded=loaded, rejected=rejected, plays_rows=plays_rows, users=users, artists=artists,
+            profiles_file=Path(profiles).name if profiles else None, profiles_sha256=pscan.sha256 if pscan else None,
+            profile_lines=profile_counts[0], profile_loaded=profile_counts[1], profile_rejected=profile_counts[2],
+            started_at=started, finished_at=finished)
     return IngestResult(dump_id=dump_id, format=chosen, lines=scan.lines, loaded=int(loaded), rejected=int(rejected),
                         users=int(users), artists=int(artists), already_ingested=False, file_name=source.name,
                         plays_rows=int(plays_rows), profile_lines=profile_counts[0],

@@ -131,8 +131,8 @@ def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table |
     (user, artist) order. ``None`` when the file is not like that (or a sum overflows 64 bits): then
     ``sql/ingest/insert_plays.sql`` groups them instead.
     """
-    users = con.execute("SELECT user_ref, user_id FROM stage_user_map").fetchnumpy()
-    spellings = con.execute("SELECT spelling_ref, artist_id FROM stage_spelling_map").fetchnumpy()
+    users = sql.query(con, "ingest/user_map.sql").fetchnumpy()
+    spellings = sql.query(con, "ingest/spelling_map.sql").fetchnumpy()
     user_of = np.full(len(rows.users), -1, dtype=np.int32)
     user_of[users["user_ref"]] = users["user_id"]
     artist_of = np.full(len(rows.names), -1, dtype=np.int32)

@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 NULLSTR = "\x1e\x1f\x1e"
 #: Separates the irregular lines when they are read again one by one; its first field is unmistakable.
 SENTINEL = b"\x1d\x1e musim line end \x1e\x1d"
-SCRATCH = "ingest_scratch"
 #: DuckDB's CSV reader refuses longer lines (its ``max_line_size``).
 MAX_LINE_BYTES = 2_000_000
 
@@ -45,10 +44,11 @@ def check_longest_line(path: Path, scan: Prescan) -> None:
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, sql_name: str, path: Path, compressed: bool) -> int:
-    """Append what ``sql_name`` reads from ``path`` to ``table`` in read order; the number of rows."""
-    cur.execute("SET preserve_insertion_order = true")
-    text = sql.render(sql_name, path=str(path), nullstr=NULLSTR, compression="gzip" if compressed else "none")
-    return int(cur.execute(f"INSERT INTO {SCRATCH}.{table} {text}").fetchone()[0])
+    """Append what ``sql_name`` reads from ``path`` to ``ingest_scratch.<table>`` in read order; the number of
+    rows."""
+    sql.run(cur, "warehouse/insertion_order.sql", keep=True)
+    return int(sql.query(cur, sql_name, table=table, path=str(path), nullstr=NULLSTR,
+                         compression="gzip" if compressed else "none").fetchone()[0])
 
 
 def _stage_in_background(con: duckdb.DuckDBPyConnection, table: str, sql_name: str, path: Path,
@@ -71,11 +71,11 @@ def rows_per_line(con: duckdb.DuckDBPyConnection, lines: list[bytes], table: str
         return []
     probe = workdir / "irregular.tsv"
     probe.write_bytes(b"".join(line + b"\n" + SENTINEL + b"\n" for line in lines))
-    con.execute(f"CREATE OR REPLACE TABLE {SCRATCH}.probe AS SELECT * FROM {SCRATCH}.{table} LIMIT 0")
+    sql.run(con, "ingest/probe.sql", table=table)
     _insert(con, "probe", sql_name, probe, compressed=False)
     sentinel = SENTINEL.decode()
-    first = [r[0] for r in con.execute(f"SELECT user_key FROM {SCRATCH}.probe ORDER BY rowid").fetchall()]
-    con.execute(f"DROP TABLE {SCRATCH}.probe")
+    first = [r[0] for r in sql.query(con, "ingest/probe_first_fields.sql").fetchall()]
+    sql.run(con, "ingest/drop_probe.sql")
     counts, run = [], 0
     for value in first:
         if value == sentinel:
@@ -139,7 +139,7 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
         drops, shifts = line_map(scan, counts, main_rows)
         _apply(con, path, table, sql_name, workdir, scan, drops, shifts)
     finally:
-        con.execute("SET preserve_insertion_order = false")
+        sql.run(con, "warehouse/insertion_order.sql", keep=False)
     log.debug("%s: %d rows staged, %d irregular lines (%d rows dropped, %d fixed)", path.name, main_rows,
               len(scan.irregular), len(drops), len(scan.fixed))
     return scan
@@ -148,7 +148,7 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
 def _apply(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str, workdir: Path, scan: Prescan,
            drops: list[int], shifts: dict[int, int]) -> None:
     if drops:
-        con.execute(f"DELETE FROM {SCRATCH}.{table} WHERE rowid IN (SELECT unnest($rows))", {"rows": drops})
+        sql.run(con, "ingest/drop_rows.sql", table=table, rows=drops)
     if scan.fixed:
         fixed = workdir / "fixed.tsv"
         fixed.write_bytes(b"".join(f.text + b"\n" for f in scan.fixed))
@@ -156,6 +156,4 @@ def _apply(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str
         if added != len(scan.fixed):
             raise IngestError(f"{path}: {len(scan.fixed)} lines with a lone carriage return made {added} rows; "
                               "nothing was stored. This is a musim bug: please report it with the file.")
-    con.execute(f"CREATE OR REPLACE TABLE {SCRATCH}.{table}_lines AS "
-                "SELECT unnest($first) AS first_rowid, unnest($shift) AS shift",
-                {"first": list(shifts), "shift": list(shifts.values())})
+    sql.run(con, "ingest/line_map.sql", lines=f"{table}_lines", first=list(shifts), shift=list(shifts.values()))

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,12 +66,6 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
-def _fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT unnest($rows, recursive := true)",
-                    {"rows": [dict(r) for r in rows]})
-
-
 @dataclass
 class _State:
     tracks: dict[str, dict[str, Any]]        # source sha256 -> stored track
@@ -121,7 +115,7 @@ def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str,
             by_norm.setdefault(r["name_norm"], r["artist_id"])
         by_key.setdefault(name_key(r["name"] or ""), r["artist_id"])
     by_key.pop("", None)
-    next_id = int(con.execute("SELECT coalesce(max(artist_id), 0) FROM artist").fetchone()[0]) + 1
+    next_id = int(sql.query(con, "library/next_artist_id.sql").fetchone()[0])
     for key in sorted(groups):
         g = groups[key]
         if g.get("artist_id") is not None:
@@ -180,14 +174,12 @@ def add(
     ``excerpt_s`` and ``anchor`` default to the acquisition settings (``MUSIM_EXCERPT_S``, the middle);
     ``on_file(path, outcome)`` reports progress.
     """
-    from musim.acquire.config import acquire_settings
-
     settings = settings or get_settings()
-    acq = acquire_settings()
+    acq = settings.acquire
     excerpt_s = acq.excerpt_s if excerpt_s is None else excerpt_s
     anchor = acq.excerpt_anchor if anchor is None else anchor
     found = find_files(paths)
-    store = store or open_store(settings.object_store_url)
+    store = store or open_store(settings.storage.object_store)
     state = _load_state(settings)
     summary = AddSummary(files=len(found))
     seen: dict[str, Path] = {}
@@ -227,13 +219,13 @@ def add(
         skip_rows = [{"source_path": str(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
         sql.run(con, "library/stage.sql")
-        _fill(con, "lib_artists", [{k: g.get(k) for k in ("name_key", "artist_id", "name", "mbid", "lastfm_match",
-                                                          "spellings", "is_new", "artist_key", "name_norm",
-                                                          "is_placeholder")} | {"name_key": key}
-                                   for key, g in groups.items()])
-        _fill(con, "lib_tracks", rows)
-        _fill(con, "lib_skips", skip_rows)
-        _fill(con, "lib_moved", moved)
+        warehouse.fill(con, "lib_artists",
+              [{k: g.get(k) for k in ("name_key", "artist_id", "name", "mbid", "lastfm_match", "spellings", "is_new",
+                                      "artist_key", "name_norm", "is_placeholder")} | {"name_key": key}
+               for key, g in groups.items()])
+        warehouse.fill(con, "lib_tracks", rows)
+        warehouse.fill(con, "lib_skips", skip_rows)
+        warehouse.fill(con, "lib_moved", moved)
         with warehouse.transaction(con):
             sql.run(con, "library/record.sql")
     summary.stored = len(rows)

@@ -12,11 +12,9 @@ from typing import Any
 from musim.config import Settings, get_settings
 
 
-def landing_folder(settings: Settings | None = None, env: dict[str, str] | None = None) -> Path:
+def landing_folder(settings: Settings | None = None) -> Path:
     """The folder ``library_scan`` scans (created if missing)."""
-    env = dict(os.environ) if env is None else env
-    settings = settings or get_settings(env)
-    folder = Path(env.get("MUSIM_LIBRARY_LANDING") or settings.home / "landing" / "library").expanduser().absolute()
+    folder = (settings or get_settings()).library.landing
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

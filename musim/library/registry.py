@@ -59,14 +59,11 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
         ids += [r["track_id"] for r in found]
     ids = sorted(set(ids))
     with warehouse.writer(settings) as con:
-        keys = [r[0] for r in con.execute("SELECT DISTINCT object_key FROM library_track WHERE track_id IN "
-                                          "(SELECT unnest($ids))", {"ids": ids}).fetchall()]
-        con.execute("CREATE OR REPLACE TEMP TABLE lib_remove AS SELECT unnest($ids) AS track_id", {"ids": ids})
+        keys = [r[0] for r in sql.query(con, "library/object_keys.sql", ids=ids).fetchall()]
         with warehouse.transaction(con):
-            sql.run(con, "library/remove.sql")
-        still = {r[0] for r in con.execute("SELECT object_key FROM track WHERE object_key IN (SELECT unnest($k))",
-                                           {"k": keys}).fetchall()}
-    store = store or open_store((settings or _settings()).object_store_url)
+            sql.run(con, "library/remove.sql", ids=ids)
+        still = {r[0] for r in sql.query(con, "library/objects_in_use.sql", keys=keys).fetchall()}
+    store = store or open_store((settings or _settings()).storage.object_store)
     for key in keys:
         if key not in still:
             store.delete(key)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -39,12 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from musim.config import env_int
+from musim.config import Settings, get_settings
 from musim.errors import ConfigError, ParameterError
 from musim.storage import ObjectStore
 
 __all__ = [
-    "DEFAULT_MIN_TRACKS",
     "MIN_TRACKS_ENV",
     "SEARCH_ENV",
     "SEARCH_MODES",
@@ -55,7 +53,6 @@ __all__ = [
     "fingerprint",
     "index_key",
     "load_index",
-    "min_tracks",
     "save_index",
     "search_mode",
     "stored_index",
@@ -64,10 +61,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The variables of the search (the settings' ``models`` section): below ``MUSIM_ANN_MIN_TRACKS`` vectors
+#: (default 20,000: a 20,000 x 64 product is ~1 ms) exact search is fast enough, and exact.
 MIN_TRACKS_ENV = "MUSIM_ANN_MIN_TRACKS"
 SEARCH_ENV = "MUSIM_AUDIO_SEARCH"
-#: Below this many vectors exact search is fast enough (a 20,000 x 64 product is ~1 ms) and exact.
-DEFAULT_MIN_TRACKS = 20_000
 SEARCH_MODES = ("auto", "exact", "ann")
 #: Index objects kept loaded in this process (``similar-audio`` in a server, the neighbour builders).
 _CACHE_SIZE = 2
@@ -94,21 +91,18 @@ class AnnParams:
         return f"voyager-m{self.m}-efc{self.ef_construction}-s{self.seed}"
 
 
-def min_tracks(env: Mapping[str, str] | None = None) -> int:
-    """The catalogue size from which ``auto`` search uses the index (``MUSIM_ANN_MIN_TRACKS``)."""
-    return env_int(os.environ if env is None else env, MIN_TRACKS_ENV, DEFAULT_MIN_TRACKS, minimum=0)
-
-
-def search_mode(n: int, mode: str | None = None, env: Mapping[str, str] | None = None) -> str:
+def search_mode(n: int, mode: str | None = None, settings: Settings | None = None) -> str:
     """``"exact"`` or ``"ann"`` for a catalogue of ``n`` vectors: ``mode`` (else ``MUSIM_AUDIO_SEARCH``, else
-    ``auto``); ``auto`` is ``ann`` from :func:`min_tracks` vectors on."""
-    env = os.environ if env is None else env
-    chosen = (mode or env.get(SEARCH_ENV) or "auto").strip().lower()
-    if chosen not in SEARCH_MODES:
-        where = "search" if mode else SEARCH_ENV
-        raise ConfigError(f"{where} must be one of {', '.join(SEARCH_MODES)}, got {chosen!r}")
+    ``auto``); ``auto`` is ``ann`` from ``MUSIM_ANN_MIN_TRACKS`` vectors on (the settings' ``models`` section)."""
+    chosen = (mode or "").strip().lower()
+    if chosen and chosen not in SEARCH_MODES:
+        raise ConfigError(f"search must be one of {', '.join(SEARCH_MODES)}, got {chosen!r}")
+    if chosen in ("exact", "ann"):
+        return chosen
+    models = (settings or get_settings()).models
+    chosen = chosen or models.audio_search
     if chosen == "auto":
-        return "ann" if n >= min_tracks(env) else "exact"
+        return "ann" if n >= models.ann_min_tracks else "exact"
     return chosen
 
 

@@ -10,7 +10,6 @@ come from the index.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,8 +17,9 @@ import duckdb
 import numpy as np
 
 from musim import sql
+from musim.config import get_settings
 from musim.errors import ParameterError
-from musim.models.ann import SEARCH_ENV, AnnIndex, cached_index, load_index, search_mode, unit_rows
+from musim.models.ann import AnnIndex, cached_index, load_index, search_mode, unit_rows
 from musim.storage import ObjectStore
 
 __all__ = ["search_through_index", "track_index"]
@@ -31,7 +31,7 @@ _SLACK = 2
 
 
 def _forced(search: str | None) -> bool:
-    return (search or os.environ.get(SEARCH_ENV) or "").strip().lower() == "ann"
+    return (search or get_settings().models.audio_search).strip().lower() == "ann"
 
 
 def track_index(store: ObjectStore, manifest: Mapping[str, Any], *,

@@ -298,8 +298,8 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
     baseline : what the first model of a family must beat beyond the CI (a scorer of its own evaluation)
     """
     settings = get_settings()
-    min_test_artists = settings.promotion_min_test_artists if min_test_artists is None else min_test_artists
-    min_queries = settings.promotion_min_queries if min_queries is None else min_queries
+    min_test_artists = settings.models.promotion_min_test_artists if min_test_artists is None else min_test_artists
+    min_queries = settings.models.promotion_min_queries if min_queries is None else min_queries
     entry = get_model(con, version)
     metric = metric or entry.primary_metric
     current = champion(con, entry.family)

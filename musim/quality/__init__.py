@@ -9,7 +9,7 @@
 ``great_expectations`` is imported only while a check runs.
 """
 
-from musim.quality.config import QualityThresholds
+from musim.config import QualityThresholds
 from musim.quality.registry import (
     CheckContext,
     Coverage,

@@ -43,8 +43,8 @@ import numpy as np
 import pyarrow as pa
 
 from musim import sql
+from musim.config import QualityThresholds
 from musim.errors import NotFoundError
-from musim.quality.config import QualityThresholds
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -27,10 +27,9 @@ import duckdb
 if TYPE_CHECKING:
     import pandas as pd
 
-from musim import warehouse
-from musim.config import Settings, get_settings
+from musim import sql, warehouse
+from musim.config import QualityThresholds, Settings, get_settings
 from musim.errors import NotFoundError, QualityError
-from musim.quality.config import QualityThresholds
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, all_suites, get_suite
 from musim.scratch import owned_scratch, sweep
 
@@ -160,9 +159,7 @@ def new_run_id() -> str:
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute(
-        """SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()
-           UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database()""").fetchall()}
+    return {r[0] for r in sql.query(con, "quality/present_tables.sql").fetchall()}
 
 
 def resolve_datasets(con: duckdb.DuckDBPyConnection, names: Sequence[str] | None) -> list[DatasetSuite]:
@@ -183,7 +180,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
     """
     started = time.perf_counter()
     settings = settings or get_settings()
-    thresholds = thresholds or QualityThresholds.from_env()
+    thresholds = thresholds or settings.quality
     run_id = run_id or new_run_id()
     chosen = resolve_datasets(con, datasets)
     if not chosen:
@@ -209,7 +206,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
         results = []
         for suite in chosen:
             ctx = CheckContext(con=con, thresholds=thresholds, dump_id=dump if suite.scope == "dump" else None,
-                               store_url=settings.object_store_url, payload=dict(payload or {}))
+                               store_url=settings.storage.object_store, payload=dict(payload or {}))
             try:
                 results.append(_run_suite(gx_ctx, suite, ctx, run_id, present))
             except Exception as exc:  # a check that cannot run fails its dataset (recorded, named), not the run
@@ -346,7 +343,7 @@ def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) ->
     """
     from musim.storage import open_store
 
-    store = open_store((settings or get_settings()).object_store_url)
+    store = open_store((settings or get_settings()).storage.object_store)
     files = [p for p in folder.rglob("*") if p.is_file()]
     pages = [p for p in files if p.suffix in (".html", ".css", ".js")]
     text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in pages)
@@ -362,20 +359,13 @@ def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) ->
 def record_results(con: duckdb.DuckDBPyConnection, run: QualityRun) -> None:
     """Insert one ``quality_result`` row per dataset of ``run`` (a rerun of the same run id replaces them)."""
     now = dt.datetime.now(dt.UTC)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM quality_result WHERE run_id = ?", [run.run_id])
+    with warehouse.transaction(con):
+        sql.run(con, "quality/clear_results.sql", run_id=run.run_id)
         for r in run.results:
-            con.execute(
-                """INSERT INTO quality_result (run_id, dataset, dump_id, version, status, success, expectations,
-                       failed, rows_total, rows_validated, sampled, failures, details, docs_url, seconds, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [r.run_id, r.dataset, r.dump_id, r.version, r.status, r.success, r.expectations, r.failed,
-                 r.rows_total, r.rows_validated, r.sampled,
-                 json.dumps([asdict(f) for f in r.failures], default=str),
-                 json.dumps({"parts": r.parts, "reason": r.reason, "docs_error": run.docs_error}, default=str),
-                 r.docs_url, r.seconds, now])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            sql.run(con, "quality/record_result.sql", run_id=r.run_id, dataset=r.dataset, dump_id=r.dump_id,
+                    version=r.version, status=r.status, success=r.success, expectations=r.expectations,
+                    failed=r.failed, rows_total=r.rows_total, rows_validated=r.rows_validated, sampled=r.sampled,
+                    failures=json.dumps([asdict(f) for f in r.failures], default=str),
+                    details=json.dumps({"parts": r.parts, "reason": r.reason, "docs_error": run.docs_error},
+                                       default=str),
+                    docs_url=r.docs_url, seconds=r.seconds, created_at=now)

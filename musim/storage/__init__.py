@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from musim.config import get_settings
+from musim.config import TransferOptions, get_settings
 from musim.storage.base import (
     InvalidKey,
     ObjectInfo,
@@ -30,12 +30,7 @@ from musim.storage.base import (
     StorageUnavailable,
     validate_key,
 )
-from musim.storage.config import (
-    S3Config,
-    TransferOptions,
-    parse_store_url,
-    resolve_s3_config,
-)
+from musim.storage.config import S3Config, parse_store_url, resolve_s3_config
 
 __all__ = [
     "InvalidKey",
@@ -57,14 +52,14 @@ def open_store(
     options: TransferOptions | None = None,
     s3_config: S3Config | None = None,
 ) -> ObjectStore:
-    """Open the object store at ``url`` (default: ``get_settings().object_store_url``).
+    """Open the object store at ``url`` (default: ``get_settings().storage.object_store``).
 
     Parameters
     ----------
     url
         ``file:///abs/path``, a plain path, ``s3://bucket/prefix`` or ``s3://conn_id@bucket/prefix``.
     options
-        Transfer knobs; default :meth:`TransferOptions.from_env`.
+        Transfer knobs; default ``get_settings().storage.transfer`` (``MUSIM_S3_*``, ``MUSIM_LOCAL_FSYNC``).
     s3_config
         Endpoint and credentials for S3; default resolved from the Airflow connection and environment
         (:func:`musim.storage.config.resolve_s3_config`).
@@ -72,8 +67,9 @@ def open_store(
     Opening makes no request: a wrong endpoint or missing bucket shows on first use, as a
     :class:`~musim.errors.StorageError` that names it.
     """
-    location = parse_store_url(url if url is not None else get_settings().object_store_url)
-    options = options or TransferOptions.from_env()
+    settings = get_settings()
+    location = parse_store_url(url if url is not None else settings.storage.object_store)
+    options = options or settings.storage.transfer
     if location.kind == "local":
         from musim.storage.local import LocalStore
 
@@ -81,7 +77,7 @@ def open_store(
         return LocalStore(location.path, options=options)
     from musim.storage.s3 import S3Store
 
-    config = s3_config or resolve_s3_config(location.conn_id)
+    config = s3_config or resolve_s3_config(location.conn_id, settings)
     return S3Store(location.bucket, location.prefix, config=config, options=options)
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from musim.config import TransferOptions
 from musim.errors import StorageError
 from musim.storage.base import (
     TMP_PREFIX,
@@ -30,7 +31,6 @@ from musim.storage.base import (
     create_temp,
     validate_key,
 )
-from musim.storage.config import TransferOptions
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -37,6 +37,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from musim.config import TransferOptions
 from musim.errors import ConfigError, StorageError
 from musim.redact import has_secret, redact, register_secret
 from musim.storage.base import (
@@ -48,7 +49,7 @@ from musim.storage.base import (
     file_sha256,
     validate_key,
 )
-from musim.storage.config import S3Config, TransferOptions
+from musim.storage.config import S3Config
 
 log = logging.getLogger(__name__)
 

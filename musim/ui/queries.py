@@ -130,16 +130,14 @@ def inspect(con: duckdb.DuckDBPyConnection) -> Snapshot:
     for table in ("artist_neighbors", "similarity_build", *OPTIONAL_TABLES):
         # artist_neighbors is a view scoring every stored pair: it has rows when artist_pairs has
         probe = "artist_pairs" if table == "artist_neighbors" else table
-        if table in columns and probe in columns and con.execute(
-                f'SELECT EXISTS (SELECT 1 FROM "{probe}")').fetchone()[0]:
+        if table in columns and probe in columns and sql.query(con, "ui/nonempty.sql", table=probe).fetchone()[0]:
             snap.nonempty.add(table)
     return snap
 
 
 def _q(ident: str) -> str:
-    if not _IDENT.match(ident):  # pragma: no cover - guarded by Snapshot.pick
-        raise ValueError(f"not a plain identifier: {ident!r}")
-    return f'"{ident}"'
+    """A column of the snapshot (chosen by Snapshot.pick) as a quoted identifier for a fragment."""
+    return sql.identifier(ident)
 
 
 def _render(name: str, **parts: str) -> str:
@@ -187,7 +185,7 @@ def overview(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
 
 
 def latest_dump(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute("SELECT dump_id FROM latest_dump").fetchone()
+    row = con.execute(sql.load("ui/latest_dump.sql")).fetchone()
     return row[0] if row else None
 
 
@@ -240,7 +238,7 @@ def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
     dump = sim.dump()
     artist_id, display = resolve_artist(con, name, dump)
     _, neighbors = sim.similar(name, k=k, metric=metric)
-    build = con.execute("SELECT min_listeners FROM similarity_build WHERE dump_id = ?", [dump]).fetchone()
+    build = con.execute(sql.load("ui/min_listeners.sql"), {"dump_id": dump}).fetchone()
     return {"available": True, "query": name, "artist": display, "artist_id": artist_id, "metric": metric,
             "k": k, "dump_id": dump, "min_listeners": build[0] if build else None,
             "rows": [{"rank": n.rank, "artist": n.artist, "artist_id": n.artist_id, "score": n.score,
@@ -399,8 +397,7 @@ def champion_versions(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> list[st
     """The registry's champion version(s), one per family."""
     if not snap.has("model_registry"):
         return []
-    return [r[0] for r in con.execute("SELECT version FROM model_registry WHERE status = 'champion' "
-                                      "ORDER BY status_at DESC").fetchall()]
+    return [r[0] for r in con.execute(sql.load("ui/champions.sql")).fetchall()]
 
 
 def object_key(value: Any, prefix_pattern: re.Pattern[str] = _MODEL_OBJECT) -> str | None:

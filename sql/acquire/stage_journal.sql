@@ -1,4 +1,4 @@
--- Staging tables for one chunk of journals (filled from Python with INSERT ... BY NAME).
+-- Staging tables for one chunk of journals (filled by musim.warehouse.fill).
 CREATE OR REPLACE TEMP TABLE journal_artists (
     artist_id INTEGER, name VARCHAR, resolve_status VARCHAR, wanted INTEGER, providers_tried VARCHAR[],
     provider VARCHAR, provider_artist_id VARCHAR, provider_name VARCHAR, match_score DOUBLE,

@@ -1,4 +1,5 @@
 -- The in-memory scratch database of one ingest (attached per ingest, shared by its staging cursors).
+ATTACH ':memory:' AS ingest_scratch;
 
 -- The checks of a user id and of an artist spelling: per line where a line is rejected anyway
 -- (sql/ingest/stage_1k.sql, group_360k.sql), per distinct value for the rest (sql/ingest/group_*.sql).

@@ -5,6 +5,8 @@
 -- occurs, so an empty field stays '' and only a missing field is NULL.
 -- Every check runs here, line by line (the load's per-distinct checks then find nothing more): a rejected
 -- line's raw text cannot be rebuilt from the stored fields of this format.
+-- Appended to the scratch table {{table}} (the staged rows, or the probe of the irregular lines).
+INSERT INTO ingest_scratch.{{table}}
 SELECT
     f1 AS user_key,
     f3 AS mbid_text,

@@ -10,6 +10,8 @@
 -- as in the file (with their hashes): they are checked, trimmed and resolved once per distinct value by
 -- sql/ingest/group_staged.sql and load_dump.sql. raw is kept where the line cannot be rebuilt from the
 -- stored fields (a rejected line, or plays written some other way than the plain integer).
+-- Appended to the scratch table {{table}} (the staged rows, or the probe of the irregular lines).
+INSERT INTO ingest_scratch.{{table}}
 SELECT
     f[1] AS user_key,
     f[2] AS mbid_text,

@@ -2,6 +2,8 @@
 -- or 1K '#id \t gender \t age \t country \t registered' with a header line. One row per row DuckDB reads, in
 -- file order (see stage_1k.sql); the load rejects repeated users, keeping the first line of each, so
 -- every line keeps its raw text (a profiles file is small).
+-- Appended to the scratch table {{table}} (the staged rows, or the probe of the irregular lines).
+INSERT INTO ingest_scratch.{{table}}
 SELECT user_key, gender, age, country, signup, reason, concat_ws(chr(9), f1, f2, f3, f4, f5, f6) AS raw
 FROM (
     SELECT *,

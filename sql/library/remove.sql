@@ -1,5 +1,6 @@
--- Remove the library tracks of lib_remove (track_id) from the library, `preview` and `track`; artists left
+-- Remove the library tracks $ids (a list of track ids) from the library, `preview` and `track`; artists left
 -- without library tracks leave the library (their catalogue row stays: ids are never reused).
+CREATE OR REPLACE TEMP TABLE lib_remove AS SELECT unnest($ids) AS track_id;
 DELETE FROM track WHERE track_id IN (SELECT track_id FROM lib_remove) AND provider = 'library';
 DELETE FROM preview WHERE track_id IN (SELECT track_id FROM lib_remove) AND provider = 'library';
 DELETE FROM library_track WHERE track_id IN (SELECT track_id FROM lib_remove);

@@ -1,4 +1,4 @@
--- Staging tables of one `musim library add` (filled from Python with INSERT ... BY NAME).
+-- Staging tables of one `musim library add` (filled by musim.warehouse.fill).
 CREATE OR REPLACE TEMP TABLE lib_artists (
     name_key VARCHAR, artist_id INTEGER, name VARCHAR, mbid VARCHAR, lastfm_match VARCHAR, spellings VARCHAR[],
     is_new BOOLEAN, artist_key VARCHAR, name_norm VARCHAR, is_placeholder BOOLEAN

@@ -8,9 +8,10 @@ import logging
 
 import pytest
 
-from musim.acquire import Preview, acquire_settings, get_preview, resolve_artist
+from musim.acquire import Preview, get_preview, resolve_artist
 from musim.acquire.providers import DeezerProvider, ItunesProvider, SpotifyProvider, build_providers
 from musim.acquire.providers.spotify import SpotifyCredentials, spotify_credentials
+from musim.config import get_settings
 from musim.errors import ConfigError
 from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack, Fault
 
@@ -119,16 +120,22 @@ def test_spotify_skipped_with_exactly_one_log_line(provider_server, caplog):
 
 
 def test_credentials_from_env_and_airflow_connection():
-    assert spotify_credentials({}) is None
-    assert spotify_credentials({"MUSIM_SPOTIFY_CLIENT_ID": "a", "MUSIM_SPOTIFY_CLIENT_SECRET": "b"}).client_id == "a"
+    def creds(env):
+        return spotify_credentials(get_settings(env))
+
+    assert creds({}) is None
+    assert creds({"MUSIM_SPOTIFY_CLIENT_ID": "a", "MUSIM_SPOTIFY_CLIENT_SECRET": "b"}).client_id == "a"
+    assert creds({"MUSIM_SPOTIFY_CLIENT_ID": "a", "SPOTIPY_CLIENT_ID": "c", "SPOTIPY_CLIENT_SECRET": "d"}).client_id == "c"
     conn = json.dumps({"conn_type": "generic", "login": "cid", "password": "s3cret"})
-    creds = spotify_credentials({"AIRFLOW_CONN_MUSIM_SPOTIFY": conn})
-    assert (creds.client_id, creds.client_secret) == ("cid", "s3cret") and "s3cret" not in repr(creds)
-    uri = spotify_credentials({"AIRFLOW_CONN_MUSIM_SPOTIFY": "spotify://cid:s%2Fcret@"})
+    found = creds({"AIRFLOW_CONN_MUSIM_SPOTIFY": conn})
+    assert (found.client_id, found.client_secret) == ("cid", "s3cret") and "s3cret" not in repr(found)
+    uri = creds({"AIRFLOW_CONN_MUSIM_SPOTIFY": "spotify://cid:s%2Fcret@"})
     assert uri.client_secret == "s/cret"
     with pytest.raises(ConfigError) as info:
-        spotify_credentials({"AIRFLOW_CONN_MUSIM_SPOTIFY": '{"login": "cid", "password": "s3cret"'})
+        creds({"AIRFLOW_CONN_MUSIM_SPOTIFY": '{"login": "cid", "password": "s3cret"'})
     assert "s3cret" not in str(info.value)
+    with pytest.raises(ConfigError, match="AIRFLOW_CONN_MUSIM_SPOTIFY needs both login"):
+        creds({"AIRFLOW_CONN_MUSIM_SPOTIFY": '{"login": "cid"}'})
 
 
 def test_no_secret_in_logs(caplog, monkeypatch):
@@ -149,4 +156,4 @@ def test_no_secret_in_logs(caplog, monkeypatch):
     assert "Authorization" in caplog.text  # spotipy did log its headers at DEBUG ...
     for needle in (secret, basic, token):  # ... but nothing secret
         assert needle not in caplog.text
-    assert secret not in repr(providers) and secret not in repr(acquire_settings())
+    assert secret not in repr(providers) and secret not in repr(get_settings())

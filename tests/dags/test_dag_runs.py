@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_ingest_then_similarity_dags(airflow, musim_home, tmp_path):
     env, log = airflow
     settings = get_settings()
-    write_lastfm_dump(f"{settings.landing}/d1", users=400, artists=60, communities=3, quirks=0.01, seed=9)
+    write_lastfm_dump(f"{settings.ingest.landing}/d1", users=400, artists=60, communities=3, quirks=0.01, seed=9)
 
     embedded.run_dag("lastfm_ingest", env, log)
     with warehouse.writer() as con:

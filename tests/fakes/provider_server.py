@@ -177,7 +177,7 @@ class FakeProviderServer:
 
     def settings(self, **overrides: Any) -> Any:
         """:class:`AcquireSettings` for this server with fast limits and tiny retry waits."""
-        from musim.acquire.config import AcquireSettings, RateLimit, RetryPolicy
+        from musim.config import AcquireSettings, RateLimit, RetryPolicy
 
         env = self.env()
         fast = {name: RateLimit(1000, 1.0) for name in ("deezer", "itunes", "spotify", "download")}
@@ -190,7 +190,7 @@ class FakeProviderServer:
             timeout_s=2.0,
             retry=RetryPolicy(max_attempts=3, initial_s=0.01, max_s=0.05, jitter_s=0.01, max_retry_after_s=5),
         )
-        return dataclasses.replace(base, **overrides)
+        return base.model_copy(update=overrides)
 
     # faults and the request log
     def add_fault(self, path_pattern: str, fault: Fault) -> None:

@@ -61,7 +61,7 @@ def built(tmp_path_factory) -> Iterator[Built]:
             mp.delenv(var, raising=False)
         settings = get_settings()
         con = warehouse.connect(settings=settings)
-        store = open_store(settings.object_store_url)
+        store = open_store(settings.storage.object_store)
         keys = add_standard_tracks(Catalogue(con, store))
         result = build(con=con, store=store, options=OPTIONS, publish=False)
     yield Built(con, store, result, keys)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 import pytest
 
@@ -64,20 +61,16 @@ def test_new_snapshot_is_picked_up_and_versions_are_separate(con):
         lookup("never_published", 1)
 
 
-def test_lookup_latency(con):
+def test_lookup_returns_each_published_vector(con):
+    """Many single lookups against one loaded snapshot return exactly what was written (latency: bench_feature_store)."""
     rng = np.random.default_rng(0)
     n, dim = 5000, 64
+    vectors = rng.normal(size=(n, dim))
     view = embedding_view("artist_embedding", 1, entity=ARTIST, dim=dim, model_version="m", description="t")
-    write_vectors(con, view, list(range(n)), rng.normal(size=(n, dim)))
+    write_vectors(con, view, list(range(n)), vectors)
     publish_online(con, view)
-    lookup("artist_embedding", 0)  # load once
-    ids = rng.integers(0, n, 2000)
-    times = []
-    for i in ids:
-        t = time.perf_counter()
-        lookup("artist_embedding", int(i))
-        times.append(time.perf_counter() - t)
-    assert statistics.median(times) < 0.002
+    for i in rng.integers(0, n, 2000):
+        np.testing.assert_allclose(lookup("artist_embedding", int(i)), vectors[i], rtol=1e-6)
 
 
 def test_online_store_from_warehouse(built):

@@ -48,8 +48,10 @@ def test_without_the_c_scanner_duckdb_reads_360k_files_and_says_so(tmp_path, mon
 
 def test_an_unknown_engine_is_a_config_error(monkeypatch):
     monkeypatch.setenv(engines.ENV, "rust")
-    with pytest.raises(ConfigError, match="'rust' is not an ingest engine: use c, duckdb or auto"):
+    with pytest.raises(ConfigError, match="MUSIM_INGEST_ENGINE must be one of auto, c, duckdb, got 'rust'"):
         engines.choose_engine()
+    with pytest.raises(ConfigError, match="'rust' is not an ingest engine: use c, duckdb or auto"):
+        engines.choose_engine("rust")
 
 
 @needs_c_scanner

@@ -10,6 +10,7 @@ import uuid
 import numpy as np
 import pytest
 
+from musim.config import get_settings
 from musim.errors import ConfigError, ParameterError
 from musim.models import ann
 from musim.models.ann import AnnIndex, AnnParams, fingerprint, load_index, save_index, search_mode
@@ -52,7 +53,7 @@ def test_search_finds_the_exact_neighbours_with_a_deep_search():
 
 
 def test_search_mode_threshold_and_overrides(monkeypatch):
-    assert ann.DEFAULT_MIN_TRACKS == 20_000
+    assert get_settings().models.ann_min_tracks == 20_000
     assert search_mode(19_999) == "exact" and search_mode(20_000) == "ann"
     monkeypatch.setenv(ann.MIN_TRACKS_ENV, "100")
     assert search_mode(99) == "exact" and search_mode(100) == "ann"

@@ -67,7 +67,7 @@ def good_template(tmp_path_factory) -> Path:
     ingest_lastfm(s.plays_path, profiles=s.profiles_path, settings=settings)
     build(params=SimilarityParams(min_listeners=5, min_co_listeners=2, k=5, catalogue_size=20), settings=settings)
     with warehouse.writer(settings) as con:
-        add_audio(con, open_store(settings.object_store_url))
+        add_audio(con, open_store(settings.storage.object_store))
     return home
 
 

@@ -52,7 +52,7 @@ def test_failed_gates_stop_the_asset_event_and_the_publishing(musim_home, tmp_pa
         published = serving.publish(con)
     # a dump with 10 % rejected lines lands
     lines = [f"{U1 if i % 2 else U2}\t{MB_A if i % 3 else MB_B}\tArtist {i % 3}\t{i + 1}" for i in range(18)]
-    write_lines(Path(settings.landing) / "bad" / "usersha1-artmbid-artname-plays.tsv",
+    write_lines(Path(settings.ingest.landing) / "bad" / "usersha1-artmbid-artname-plays.tsv",
                 lines + [f"{U1}\tx\ty\tz\tw", f"{U2}\t\t\t1"])
 
     airflow_db = tmp_path / "airflow.db"

@@ -6,17 +6,17 @@ import pandas as pd
 import pytest
 
 from musim import warehouse
+from musim.config import get_settings
 from musim.errors import ConfigError
 from musim.quality import Coverage, DatasetSuite, Part, QualityThresholds, check, register
 from musim.quality.registry import unregister
 
 
 def test_thresholds_from_environment():
-    t = QualityThresholds.from_env({"MUSIM_QUALITY_MAX_REJECT_SHARE": "0.05", "MUSIM_QUALITY_SAMPLE_ROWS": "10"},
-                                   batch_rows=7)
-    assert (t.max_reject_share, t.sample_rows, t.batch_rows, t.full_rows_max) == (0.05, 10, 7, 250_000)
-    with pytest.raises(ConfigError, match="MUSIM_QUALITY_SAMPLE_ROWS must be an integer"):
-        QualityThresholds.from_env({"MUSIM_QUALITY_SAMPLE_ROWS": "many"})
+    t = get_settings({"MUSIM_QUALITY_MAX_REJECT_SHARE": "0.05", "MUSIM_QUALITY_SAMPLE_ROWS": "10"}).quality
+    assert (t.max_reject_share, t.sample_rows, t.batch_rows, t.full_rows_max) == (0.05, 10, 100_000, 250_000)
+    with pytest.raises(ConfigError, match="MUSIM_QUALITY_SAMPLE_ROWS must be a positive integer, got 'many'"):
+        get_settings({"MUSIM_QUALITY_SAMPLE_ROWS": "many"})
     with pytest.raises(ConfigError, match="between 0 and 1"):
         QualityThresholds(max_reject_share=2.0)
 

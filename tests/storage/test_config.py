@@ -11,9 +11,11 @@ from urllib.parse import quote
 
 import pytest
 
+from musim.config import TransferOptions, get_settings
+from musim.config.connections import parse_airflow_connection
 from musim.errors import ConfigError, StorageError
-from musim.storage import StorageUnavailable, TransferOptions, open_store
-from musim.storage.config import parse_airflow_connection, parse_store_url, resolve_s3_config
+from musim.storage import StorageUnavailable, open_store
+from musim.storage.config import parse_store_url, resolve_s3_config
 from tests.s3_server import ACCESS_KEY, S3TestServer, free_port
 from tests.storage.conftest import S3Env, s3_environment
 
@@ -97,13 +99,13 @@ def test_environment_resolution() -> None:
     env = {"AWS_ENDPOINT_URL": "http://generic:1", "MUSIM_S3_ENDPOINT_URL": "http://musim:2",
            "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_DEFAULT_REGION": "ap-south-1",
            "MUSIM_S3_AIRFLOW_LOOKUP": "never"}
-    cfg = resolve_s3_config(env=env)
+    cfg = resolve_s3_config(settings=get_settings(env))
     assert (cfg.endpoint_url, cfg.access_key_id, cfg.region, cfg.source) == (
         "http://musim:2", "k", "ap-south-1", "environment")
-    assert resolve_s3_config(env={"MUSIM_S3_AIRFLOW_LOOKUP": "never"}).region == "us-east-1"
+    assert resolve_s3_config(settings=get_settings({"MUSIM_S3_AIRFLOW_LOOKUP": "never"})).region == "us-east-1"
     # A connection that only sets the endpoint keeps the environment's keys.
     env["AIRFLOW_CONN_OTHER"] = '{"conn_type": "aws", "extra": {"endpoint_url": "http://conn:3"}}'
-    cfg = resolve_s3_config("other", env=env)
+    cfg = resolve_s3_config("other", get_settings(env))
     assert (cfg.endpoint_url, cfg.access_key_id, cfg.source) == ("http://conn:3", "k", "AIRFLOW_CONN_OTHER")
 
 
@@ -123,15 +125,15 @@ def test_airflow_metastore_connection_fallback(monkeypatch: pytest.MonkeyPatch) 
     asked: list[str] = []
     _fake_airflow(monkeypatch, lambda conn_id: asked.append(conn_id) or conn)
     env = {"AWS_ACCESS_KEY_ID": "env-key"}
-    cfg = resolve_s3_config(env=env)  # auto: Airflow is (fake-)imported, so it is asked
+    cfg = resolve_s3_config(settings=get_settings(env))  # auto: Airflow is (fake-)imported, so it is asked
     assert asked == ["musim_s3"]
     assert (cfg.endpoint_url, cfg.access_key_id, cfg.region) == ("http://af:9000", "af-key", "eu-north-1")
     assert cfg.source == "Airflow connection 'musim_s3'"
-    assert resolve_s3_config(env={**env, "MUSIM_S3_AIRFLOW_LOOKUP": "never"}).access_key_id == "env-key"
+    assert resolve_s3_config(settings=get_settings({**env, "MUSIM_S3_AIRFLOW_LOOKUP": "never"})).access_key_id == "env-key"
     # The environment variable is read first, without asking Airflow.
     asked.clear()
     env["AIRFLOW_CONN_MUSIM_S3"] = '{"conn_type": "aws", "login": "var-key"}'
-    assert resolve_s3_config(env=env).access_key_id == "var-key" and asked == []
+    assert resolve_s3_config(settings=get_settings(env)).access_key_id == "var-key" and asked == []
 
 
 def test_airflow_lookup_failure_falls_back_to_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,26 +141,28 @@ def test_airflow_lookup_failure_falls_back_to_environment(monkeypatch: pytest.Mo
         raise LookupError(f"The conn_id `{conn_id}` isn't defined")
 
     _fake_airflow(monkeypatch, missing)
-    cfg = resolve_s3_config(env={"AWS_ACCESS_KEY_ID": "env-key", "MUSIM_S3_AIRFLOW_LOOKUP": "always"})
+    cfg = resolve_s3_config(settings=get_settings({"AWS_ACCESS_KEY_ID": "env-key", "MUSIM_S3_AIRFLOW_LOOKUP": "always"}))
     assert (cfg.access_key_id, cfg.source) == ("env-key", "environment")
 
 
 def test_auto_lookup_does_not_import_airflow(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [m for m in sys.modules if m == "airflow" or m.startswith("airflow.")]:
         monkeypatch.delitem(sys.modules, name)
-    resolve_s3_config(env={})
+    resolve_s3_config(settings=get_settings({}))
     assert "airflow" not in sys.modules
 
 
 def test_transfer_options_from_env() -> None:
-    opts = TransferOptions.from_env({"MUSIM_S3_PART_SIZE": str(6 * 2**20), "MUSIM_S3_MAX_ATTEMPTS": "2",
-                                     "MUSIM_S3_CONNECT_TIMEOUT": "0.5", "MUSIM_LOCAL_FSYNC": "1"})
+    opts = get_settings({"MUSIM_S3_PART_SIZE": str(6 * 2**20), "MUSIM_S3_MAX_ATTEMPTS": "2",
+                         "MUSIM_S3_CONNECT_TIMEOUT": "0.5", "MUSIM_LOCAL_FSYNC": "1"}).storage.transfer
     assert (opts.part_size, opts.max_attempts, opts.connect_timeout, opts.fsync) == (6 * 2**20, 2, 0.5, True)
-    assert TransferOptions.from_env({}) == TransferOptions()
-    with pytest.raises(ConfigError, match="5 MiB"):
+    assert get_settings({}).storage.transfer == TransferOptions()
+    with pytest.raises(ConfigError, match="part_size must be a number of bytes of at least 5 MiB"):
         TransferOptions(part_size=2**20)
-    with pytest.raises(ConfigError, match="MUSIM_S3_MAX_ATTEMPTS"):
-        TransferOptions.from_env({"MUSIM_S3_MAX_ATTEMPTS": "many"})
+    with pytest.raises(ConfigError, match="MUSIM_S3_MAX_ATTEMPTS must be a positive integer, got 'many'"):
+        get_settings({"MUSIM_S3_MAX_ATTEMPTS": "many"})
+    with pytest.raises(ConfigError, match="MUSIM_S3_AIRFLOW_LOOKUP must be auto, always or never"):
+        get_settings({"MUSIM_S3_AIRFLOW_LOOKUP": "sometimes"})
 
 
 def test_local_fsync_option(tmp_path: Path) -> None:

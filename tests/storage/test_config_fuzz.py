@@ -13,15 +13,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from musim.config import TransferOptions, get_settings
+from musim.config.connections import parse_airflow_connection
 from musim.errors import ConfigError, StorageError
 from musim.storage.config import (
     DEFAULT_CONN_ID,
     S3Config,
     StoreLocation,
-    TransferOptions,
     check_endpoint_url,
     format_store_url,
-    parse_airflow_connection,
     parse_store_url,
     resolve_s3_config,
 )
@@ -123,8 +123,9 @@ def test_any_connection_resolves_or_fails_with_one_line_and_no_password(case):
     password, raw = case
     try:
         parse_airflow_connection(raw, name="AIRFLOW_CONN_MUSIM_S3")
-        config = resolve_s3_config(env={"AIRFLOW_CONN_MUSIM_S3": raw, "MUSIM_S3_AIRFLOW_LOOKUP": "never",
-                                        "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"})
+        config = resolve_s3_config(settings=get_settings({
+            "AIRFLOW_CONN_MUSIM_S3": raw, "MUSIM_S3_AIRFLOW_LOOKUP": "never", "AWS_ACCESS_KEY_ID": "k",
+            "AWS_SECRET_ACCESS_KEY": "s"}))
         client = make_client(config, TransferOptions())  # an accepted endpoint is one botocore accepts
     except Exception as exc:  # noqa: BLE001
         _one_line_error(exc, password)

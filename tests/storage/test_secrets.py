@@ -135,9 +135,9 @@ def test_missing_bucket_with_a_connection(moto_server, monkeypatch, capsys, capl
 
 
 def test_spotify_client_secret_never_printed(monkeypatch, caplog):
-    from musim.acquire import acquire_settings
     from musim.acquire.errors import ProviderError
     from musim.acquire.providers import build_providers
+    from musim.config import get_settings
 
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("SPOTIPY_CLIENT_ID", "client-id")
@@ -145,7 +145,7 @@ def test_spotify_client_secret_never_printed(monkeypatch, caplog):
     monkeypatch.setenv("MUSIM_ACQUIRE_PROVIDERS", "spotify")
     monkeypatch.setenv("MUSIM_SPOTIFY_TOKEN_URL", f"{_closed()}/api/token?client_secret={PLANTED}")
     monkeypatch.setenv("MUSIM_RETRY_ATTEMPTS", "1")
-    (provider,) = build_providers(acquire_settings())
+    (provider,) = build_providers(get_settings().acquire)
     with pytest.raises(ProviderError) as info:
         provider.match_artist("Muse")
     provider.close()

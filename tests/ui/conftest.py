@@ -97,7 +97,7 @@ def _later_stages(con, settings) -> None:
                     [(CHAMPION, t, r, tids[(k + r) % len(tids)], round(1 - r / 10, 3))
                      for k, t in enumerate(tids) for r in range(1, 4)])
 
-    store = open_store(settings.object_store_url)
+    store = open_store(settings.storage.object_store)
     for family, version, seq, status, model, baselines, age in REGISTRY:
         metrics = {"model": _ci(model, **{"precision@5": model + 0.1}) if model is not None
                    else {"ndcg@10": {"mean": None, "lo": None, "hi": None, "n": 0}}}  # NaN is stored as null

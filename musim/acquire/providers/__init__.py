@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping
 
-from musim.acquire.config import AcquireSettings, acquire_settings
 from musim.acquire.providers.base import HttpProvider, Provider
 from musim.acquire.providers.deezer import DeezerProvider
 from musim.acquire.providers.itunes import ItunesProvider
 from musim.acquire.providers.local import LocalFolderProvider
 from musim.acquire.providers.spotify import CREDENTIAL_HELP, SpotifyProvider, spotify_credentials
+from musim.config import AcquireSettings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +35,11 @@ def build_providers(
     """Make the providers of ``settings.order`` (default: from the environment), in that order.
 
     A provider that cannot run here is left out with one log line saying why: Spotify without
-    credentials, the local folder without ``MUSIM_LOCAL_MUSIC_DIR``. Credentials are read from ``env``
-    (default ``os.environ``) and never logged. ``sleep`` is used for retry waits (tests pass a fast one).
+    credentials, the local folder without ``MUSIM_LOCAL_MUSIC_DIR``. Credentials are read from the settings
+    of ``env`` (default ``os.environ``) and never logged. ``sleep`` is used for retry waits (tests pass a fast one).
     """
-    env = os.environ if env is None else env
-    settings = settings or acquire_settings(env)
+    everything = get_settings(env)
+    settings = settings or everything.acquire
     providers: list[Provider] = []
     for name in settings.order:
         if name == "deezer":
@@ -48,7 +47,7 @@ def build_providers(
         elif name == "itunes":
             providers.append(ItunesProvider(settings, sleep=sleep))
         elif name == "spotify":
-            creds = spotify_credentials(env)
+            creds = spotify_credentials(everything)
             if creds is None:
                 log.warning("spotify provider skipped: no credentials; %s", CREDENTIAL_HELP)
                 continue

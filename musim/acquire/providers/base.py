@@ -6,10 +6,10 @@ import abc
 import time
 from collections.abc import Callable
 
-from musim.acquire.config import AcquireSettings
 from musim.acquire.errors import ProviderError
 from musim.acquire.http import HttpClient
 from musim.acquire.models import ArtistMatch, TrackCandidate
+from musim.config import AcquireSettings
 
 
 class Provider(abc.ABC):

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from musim.acquire.config import AcquireSettings
 from musim.acquire.errors import ProviderError, RateLimited
 from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import HttpProvider
+from musim.config import AcquireSettings
 
 log = logging.getLogger(__name__)
 QUOTA, BUSY, NO_DATA = 4, 700, 800

@@ -16,12 +16,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from musim.acquire.config import AcquireSettings
 from musim.acquire.errors import ProviderError
 from musim.acquire.matching import match_artist, normalize_name
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import Provider
 from musim.audio.excerpt import excerpt_window
+from musim.config import AcquireSettings
 from musim.errors import ConfigError
 from musim.library.artists import resolve_artist, title_of
 from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, suffix_format

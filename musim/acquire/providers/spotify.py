@@ -14,27 +14,24 @@ a filter on its loggers redacts them.
 from __future__ import annotations
 
 import base64
-import json
 import logging
-import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import requests
 import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
-from musim.acquire.config import AcquireSettings
 from musim.acquire.errors import ProviderError
 from musim.acquire.http import PoliteSession, error_for_exception, error_for_status
 from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import HttpProvider
+from musim.config import AcquireSettings, Settings, get_settings
 from musim.errors import ConfigError
 from musim.redact import register_secret
 
@@ -55,36 +52,25 @@ class SpotifyCredentials:
     source: str = ""
 
 
-def _from_airflow_conn(raw: str) -> tuple[str, str]:
-    """login/password of an Airflow connection in JSON or URI form (never echoes ``raw``)."""
-    raw = raw.strip()
-    if raw.startswith("{"):
-        try:
-            conn = json.loads(raw)
-        except ValueError:
-            raise ConfigError("AIRFLOW_CONN_MUSIM_SPOTIFY is not valid JSON") from None
-        return str(conn.get("login") or ""), str(conn.get("password") or "")
-    parts = urlsplit(raw)
-    return unquote(parts.username or ""), unquote(parts.password or "")
-
-
-def spotify_credentials(env: Mapping[str, str] | None = None) -> SpotifyCredentials | None:
-    """Spotify client credentials from the environment, or ``None`` when there are none.
+def spotify_credentials(settings: Settings | None = None) -> SpotifyCredentials | None:
+    """Spotify client credentials from the settings (default: the environment), or ``None`` when there are none.
 
     Looked up in order: ``MUSIM_SPOTIFY_CLIENT_ID``/``_SECRET``, ``SPOTIPY_CLIENT_ID``/``_SECRET``, the
     Airflow connection ``musim_spotify`` as ``AIRFLOW_CONN_MUSIM_SPOTIFY`` (JSON with ``login`` and
     ``password``, or a URI ``spotify://ID:SECRET@``).
     """
-    env = os.environ if env is None else env
-    for prefix in ("MUSIM_SPOTIFY", "SPOTIPY"):
-        cid, secret = env.get(f"{prefix}_CLIENT_ID"), env.get(f"{prefix}_CLIENT_SECRET")
+    settings = settings or get_settings()
+    acq = settings.acquire
+    for cid, secret, source in ((acq.spotify_client_id, acq.spotify_client_secret, "MUSIM_SPOTIFY_CLIENT_ID/_SECRET"),
+                                (acq.spotipy_client_id, acq.spotipy_client_secret, "SPOTIPY_CLIENT_ID/_SECRET")):
         if cid and secret:
-            return SpotifyCredentials(cid, secret, f"{prefix}_CLIENT_ID/_SECRET")
-    if env.get("AIRFLOW_CONN_MUSIM_SPOTIFY"):
-        cid, secret = _from_airflow_conn(env["AIRFLOW_CONN_MUSIM_SPOTIFY"])
-        if cid and secret:
-            return SpotifyCredentials(cid, secret, "AIRFLOW_CONN_MUSIM_SPOTIFY")
-        raise ConfigError("AIRFLOW_CONN_MUSIM_SPOTIFY needs both login (client id) and password (client secret)")
+            return SpotifyCredentials(cid, secret.get_secret_value(), source)
+    found = settings.connection("musim_spotify", ask_airflow=False)
+    if found:
+        conn, source = found
+        if conn["login"] and conn["password"]:
+            return SpotifyCredentials(conn["login"], conn["password"], source)
+        raise ConfigError(f"{source} needs both login (client id) and password (client secret)")
     return None
 
 

@@ -57,7 +57,7 @@ def run_families_demo(settings: Settings | None = None, *,
     from musim.storage import open_store
 
     say = print_fn or (lambda s: None)
-    store = open_store(settings.object_store_url) if settings is not None else open_store()
+    store = open_store(settings.storage.object_store) if settings is not None else open_store()
     outcomes: dict[str, FamilyOutcome] = {}
     plots: dict[str, list[str]] = {}
     with warehouse.writer(settings) as con:

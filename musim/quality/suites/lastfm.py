@@ -82,11 +82,11 @@ def duplicate_plays_rows(ctx: CheckContext) -> dict[str, int]:
     SQL and counted.
     """
     con = ctx.con
-    sql.run(con, "quality/insertion_order.sql", keep=True)  # the table's own order, if it is increasing
+    sql.run(con, "warehouse/insertion_order.sql", keep=True)  # the table's own order, if it is increasing
     try:
         keys = sql.query(con, "quality/lastfm_plays_keys.sql", **ctx.params()).fetchnumpy()["k"]
     finally:
-        sql.run(con, "quality/insertion_order.sql", keep=False)
+        sql.run(con, "warehouse/insertion_order.sql", keep=False)
     if bool(np.all(keys[1:] > keys[:-1])):
         return {"duplicate_rows": 0}
     del keys

@@ -1,11 +1,16 @@
-"""Settings from the environment: real endpoints by default, everything overridable."""
+"""The acquire section of the settings: real endpoints by default, everything overridable, bad values named."""
 
 from __future__ import annotations
 
 import pytest
 
-from musim.acquire import RateLimit, acquire_settings
+from musim.acquire import RateLimit
+from musim.config import get_settings
 from musim.errors import ConfigError
+
+
+def acquire_settings(env):
+    return get_settings(env).acquire
 
 
 def test_defaults_are_the_real_public_endpoints():
@@ -33,6 +38,7 @@ def test_everything_is_overridable():
     assert s.spotify_token_url.endswith("/token") and s.rate_limit("deezer") == RateLimit(5, 0.5)
     assert s.retry.max_attempts == 2 and s.match_threshold == 0.9 and s.excerpt_anchor == 0.25
     assert str(s.local_dir) == "/music"
+    assert acquire_settings({"MUSIM_EXCERPT_ANCHOR": "end"}).excerpt_anchor == "end"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,248 @@
+"""Settings from the environment: one :class:`Settings` (pydantic-settings) with a section per concern.
+
+Every path lives under ``MUSIM_HOME`` (default ``./.musim``) unless its own variable overrides it. The
+variables, their sections, defaults and meanings are listed in the README's table, generated from the
+fields' descriptions (``python -m musim.config --markdown``; a test keeps the two equal).
+
+Settings are read on every call to :func:`get_settings` so that tests and Airflow tasks can change the
+environment; nothing is cached. A bad value is one :class:`~musim.errors.ConfigError` line naming the
+variable and what it must be; secrets (``AWS_SECRET_ACCESS_KEY``, client secrets, connection passwords) are
+``SecretStr`` fields, registered with :func:`musim.redact.register_secret` as soon as they are read.
+Airflow connections (the object store's ``musim_s3``, Spotify's ``musim_spotify``) are read through
+:meth:`Settings.connection` (see :mod:`musim.config.connections`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from musim.config.connections import airflow_connection
+from musim.config.errors import config_error
+from musim.config.sections import (
+    KNOWN_PROVIDERS,
+    AcquireSettings,
+    IngestSettings,
+    LibrarySettings,
+    ModelSettings,
+    QualityThresholds,
+    RateLimits,
+    RetryPolicy,
+    StorageSettings,
+    TransferOptions,
+    WarehouseSettings,
+    home_paths,
+    var,
+)
+from musim.config.values import PathValue, RateLimit
+
+__all__ = [
+    "KNOWN_PROVIDERS",
+    "AcquireSettings",
+    "IngestSettings",
+    "LibrarySettings",
+    "ModelSettings",
+    "QualityThresholds",
+    "RateLimit",
+    "RateLimits",
+    "RetryPolicy",
+    "Settings",
+    "StorageSettings",
+    "TransferOptions",
+    "WarehouseSettings",
+    "get_settings",
+    "markdown_table",
+    "variables",
+]
+
+_ENV: ContextVar[Mapping[str, str] | None] = ContextVar("musim_settings_env", default=None)
+
+
+def _names(field: FieldInfo) -> tuple[str, ...]:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    return (alias,) if isinstance(alias, str) else ()
+
+
+def _section(field: FieldInfo) -> type[BaseModel] | None:
+    kind = field.annotation
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+@functools.cache
+def _plan(model: type[BaseModel]) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """``(section path, variable names)`` of every field of ``model``, its sections' fields included."""
+    out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for name, field in model.model_fields.items():
+        section = _section(field)
+        if section is not None:
+            out += [((name, *path), names) for path, names in _plan(section)]
+        elif names := _names(field):
+            out.append(((), names))
+    return tuple(out)
+
+
+def _collect(model: type[BaseModel], env: Mapping[str, str]) -> dict[str, Any]:
+    """The set, non-empty variables of ``model``'s fields, nested as its sections are."""
+    env = dict(env)  # os.environ encodes on every lookup
+    out: dict[str, Any] = {}
+    for path, names in _plan(model):
+        for variable in names:
+            if (env.get(variable) or "").strip():
+                target = out
+                for part in path:
+                    target = target.setdefault(part, {})
+                target[variable] = env[variable]
+                break
+    return out
+
+
+class _FlatEnvironment(PydanticBaseSettingsSource):
+    """Each field from its own variable (its alias), whatever section it sits in: the names users know."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        raise NotImplementedError  # everything is read at once by __call__
+
+    def __call__(self) -> dict[str, Any]:
+        env = _ENV.get()
+        return _collect(self.settings_cls, os.environ if env is None else env)
+
+
+class Settings(BaseSettings):
+    """Resolved configuration of one musim installation."""
+
+    model_config = SettingsConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True, extra="forbid")
+
+    home: PathValue = var("MUSIM_HOME", default=..., shown="./.musim", description="root of everything local")
+    tmp_dir: PathValue = var("MUSIM_TMP", default=..., shown="$MUSIM_HOME/tmp",
+                             description="DuckDB spill directory and scratch files")
+    serving_dir: PathValue = var("MUSIM_SERVING_DIR", default=..., shown="$MUSIM_HOME/serving",
+                                 description="published read-only snapshots and CURRENT")
+    warehouse: WarehouseSettings
+    storage: StorageSettings
+    ingest: IngestSettings
+    library: LibrarySettings
+    acquire: AcquireSettings = Field(default_factory=AcquireSettings)
+    quality: QualityThresholds = Field(default_factory=QualityThresholds)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    _env: Mapping[str, str] = PrivateAttr(default_factory=lambda: os.environ)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   **sources: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _FlatEnvironment(settings_cls)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _under_home(cls, data: Any) -> Any:
+        """Fill the path defaults in under ``MUSIM_HOME``."""
+        if not isinstance(data, dict):
+            return data
+        raw = data.get("MUSIM_HOME") or data.get("home") or ".musim"
+        try:
+            home = Path(raw).expanduser().absolute()
+        except RuntimeError:  # ~user that does not exist: the field's own check names MUSIM_HOME
+            return {**data, "MUSIM_HOME": raw}
+        data = {"MUSIM_HOME": home, **{k: v for k, v in data.items() if k not in ("home", "MUSIM_HOME")}}
+        data.setdefault("MUSIM_TMP", home / "tmp")
+        data.setdefault("MUSIM_SERVING_DIR", home / "serving")
+        for section, defaults in home_paths(home).items():
+            values = data.setdefault(section, {})
+            if isinstance(values, dict):
+                data[section] = {**defaults, **values}
+        return data
+
+    def ensure_dirs(self) -> None:
+        """Create the local folders the settings point to (never touches remote stores)."""
+        for path in (self.home, self.warehouse.path.parent, self.serving_dir, self.tmp_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        if "://" not in self.ingest.landing:
+            Path(self.ingest.landing).mkdir(parents=True, exist_ok=True)
+
+    def connection(self, conn_id: str, *, types: tuple[str, ...] = (),
+                   ask_airflow: bool = True) -> tuple[dict[str, Any], str] | None:
+        """The Airflow connection ``conn_id`` as ``({"login", "password", "extra"}, source)``, or ``None``.
+
+        ``AIRFLOW_CONN_<CONN_ID>`` of the environment these settings were read from, else Airflow itself as
+        ``MUSIM_S3_AIRFLOW_LOOKUP`` allows (never when not ``ask_airflow``; see :mod:`musim.config.connections`);
+        a connection type other than ``types`` (when given) is a ConfigError.
+        """
+        lookup = self.storage.airflow_lookup if ask_airflow else "never"
+        return airflow_connection(conn_id, self._env, lookup=lookup, types=types)
+
+
+#: The variables settings are read from (every field's, and the Airflow connections').
+_PREFIXES = ("MUSIM_", "AWS_", "SPOTIPY_", "AIRFLOW_CONN_")
+
+
+def get_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (default: ``os.environ``); a bad value is one ConfigError line.
+
+    Reading is cached by the values of the variables it depends on (and the working directory, which
+    the default ``MUSIM_HOME`` is relative to, and the home folder ``~`` expands to): change the environment
+    and the next call reads again.
+    """
+    env = os.environ if env is None else env
+    relevant = tuple(sorted((k, v) for k, v in env.items() if k.startswith(_PREFIXES)))
+    return _read(relevant, os.getcwd(), os.path.expanduser("~"))
+
+
+@functools.lru_cache(maxsize=16)
+def _read(relevant: tuple[tuple[str, str], ...], cwd: str, user_home: str) -> Settings:
+    env = dict(relevant)
+    token = _ENV.set(env)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise config_error(exc) from None
+    finally:
+        _ENV.reset(token)
+    settings._env = env
+    return settings
+
+
+def variables() -> Iterator[tuple[str, str, str, str]]:
+    """``(variables, section, default, description)`` of every setting, in declaration order."""
+
+    def walk(model: type[BaseModel], section: str) -> Iterator[tuple[str, str, str, str]]:
+        for name, field in model.model_fields.items():
+            sub = _section(field)
+            if sub is not None:
+                yield from walk(sub, section or name)
+                continue
+            names = _names(field)
+            if names:
+                shown = (field.json_schema_extra or {}).get("shown")  # type: ignore[union-attr]
+                yield ", ".join(f"`{n}`" for n in names), section or "general", _shown(field, shown), field.description or ""
+
+    yield from walk(Settings, "")
+
+
+def _shown(field: FieldInfo, shown: Any) -> str:
+    if shown is not None:
+        return str(shown)
+    value = field.get_default(call_default_factory=True)
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def markdown_table() -> str:
+    """The README's table of every variable (``python -m musim.config --markdown`` prints it)."""
+    rows = ["| variable | section | default | meaning |", "|---|---|---|---|"]
+    rows += [f"| {names} | {section} | {default.replace('|', '/')} | {meaning.replace('|', '/')} |"
+             for names, section, default, meaning in variables()]
+    return "\n".join(rows) + "\n"

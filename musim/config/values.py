@@ -1,0 +1,133 @@
+"""Value types of the settings: what one variable may hold, and the words its error message uses.
+
+Each type parses the text of an environment variable (or a Python value given directly) and, when it cannot,
+raises ``ValueError`` whose text completes ``<VARIABLE> must be ...`` (e.g. ``a positive integer``);
+:func:`musim.config.get_settings` turns that into one :class:`~musim.errors.ConfigError` line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+__all__ = ["Bool", "Choice", "Fraction", "Integer", "NonNegative", "NonNegativeInt", "PathValue", "Positive",
+           "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
+
+
+def _int(minimum: int | None) -> BeforeValidator:
+    what = ("an integer" if minimum is None else "a positive integer" if minimum == 1
+            else "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}")
+
+    def parse(raw: Any) -> int:
+        try:
+            value = int(raw.strip()) if isinstance(raw, str) else raw
+            ok = isinstance(value, int) and not isinstance(value, bool) and (minimum is None or value >= minimum)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(what)
+        return value
+
+    return BeforeValidator(parse)
+
+
+def _number(minimum: float, maximum: float | None, *, above: bool = False) -> BeforeValidator:
+    what = (f"a number between {minimum:g} and {maximum:g}" if maximum is not None
+            else f"a number > {minimum:g}" if above else f"a number >= {minimum:g}")
+
+    def parse(raw: Any) -> float:
+        try:
+            value = float(raw.strip()) if isinstance(raw, str) else float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(what) from None
+        if not (value > minimum if above else value >= minimum) or (maximum is not None and value > maximum):
+            raise ValueError(what)
+        return value
+
+    return BeforeValidator(parse)
+
+
+#: Integers: any, at least 1, at least 0.
+Integer = Annotated[int, _int(None)]
+PositiveInt = Annotated[int, _int(1)]
+NonNegativeInt = Annotated[int, _int(0)]
+#: Numbers: at least 0, more than 0, at least a millisecond.
+NonNegative = Annotated[float, _number(0.0, None)]
+Positive = Annotated[float, _number(0.0, None, above=True)]
+Seconds = Annotated[float, _number(0.001, None)]
+
+
+#: A share: a number between 0 and 1.
+Fraction = Annotated[float, _number(0.0, 1.0)]
+
+
+def _bool(raw: Any) -> bool:
+    return raw if isinstance(raw, bool) else str(raw).strip().lower() in ("1", "true", "yes")
+
+
+#: ``1``, ``true`` or ``yes`` (any case) is on; anything else is off.
+Bool = Annotated[bool, BeforeValidator(_bool)]
+
+
+def Choice(*choices: str) -> Any:  # noqa: N802 - makes a type
+    """One of ``choices`` (any case, surrounding blanks ignored)."""
+    what = "one of " + ", ".join(choices)
+
+    def parse(raw: Any) -> str:
+        value = str(raw).strip().lower()
+        if value not in choices:
+            raise ValueError(what)
+        return value
+
+    return Annotated[str, BeforeValidator(parse)]
+
+
+def _words(raw: Any) -> tuple[str, ...]:
+    parts = raw.split(",") if isinstance(raw, str) else raw
+    return tuple(p.strip().lower() for p in parts if p.strip())
+
+
+#: A comma-separated list of lower-case words.
+Words = Annotated[tuple[str, ...], BeforeValidator(_words), PlainSerializer(lambda v: ",".join(v))]
+
+
+def _path(raw: Any) -> Path:
+    try:
+        return Path(raw).expanduser().absolute()
+    except (TypeError, RuntimeError):  # not a path; ~user that does not exist
+        raise ValueError("a path (and no unknown ~user)") from None
+
+
+#: A local path, ``~`` expanded and made absolute.
+PathValue = Annotated[Path, BeforeValidator(_path)]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``calls`` requests in any window of ``period_s`` seconds."""
+
+    calls: int
+    period_s: float
+
+    def __str__(self) -> str:
+        return f"{self.calls}/{self.period_s:g}"
+
+
+def _rate_limit(raw: Any) -> RateLimit:
+    if isinstance(raw, RateLimit):
+        return raw
+    try:
+        calls, period = str(raw).split("/")
+        limit = RateLimit(int(calls), float(period))
+    except ValueError:
+        raise ValueError("CALLS/SECONDS (e.g. 50/5)") from None
+    if limit.calls < 1 or not limit.period_s > 0:
+        raise ValueError("CALLS/SECONDS with CALLS >= 1 and SECONDS > 0")
+    return limit
+
+
+#: ``CALLS/SECONDS`` (e.g. ``50/5``).
+RateLimitValue = Annotated[RateLimit, BeforeValidator(_rate_limit), PlainSerializer(str)]

@@ -1,0 +1,2 @@
+-- Drop the probe of the irregular lines.
+DROP TABLE ingest_scratch.probe;

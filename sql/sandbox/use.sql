@@ -1,0 +1,2 @@
+-- Make the attached database {{alias}} the default one.
+USE {{alias}};

@@ -1,0 +1,90 @@
+"""The one Settings: defaults under MUSIM_HOME, one-line errors naming the variable, re-read when the environment
+changes, secrets unprintable, and the README's table of variables generated from the fields."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from musim.config import QualityThresholds, TransferOptions, get_settings, markdown_table, variables
+from musim.config.__main__ import main
+from musim.errors import ConfigError
+from musim.models.ann import search_mode
+
+REPO = Path(__file__).resolve().parents[2]
+BEGIN, END = "<!-- settings-table:begin -->", "<!-- settings-table:end -->"
+
+
+def test_defaults_live_under_home(tmp_path):
+    s = get_settings({"MUSIM_HOME": str(tmp_path)})
+    assert (s.home, s.tmp_dir, s.serving_dir) == (tmp_path, tmp_path / "tmp", tmp_path / "serving")
+    assert s.warehouse.path == tmp_path / "warehouse.duckdb" and s.library.landing == tmp_path / "landing" / "library"
+    assert s.storage.object_store == (tmp_path / "objects").as_uri()
+    assert s.ingest.landing == str(tmp_path / "landing" / "lastfm") and s.ingest.engine == "auto"
+    assert s.warehouse.threads >= 1 and s.warehouse.memory_limit.endswith("MB")
+    assert (s.models.promotion_min_queries, s.models.ann_min_tracks, s.quality.sample_rows) == (10, 20_000, 100_000)
+    assert s.storage.transfer == TransferOptions() and s.acquire.order == ("local", "deezer", "itunes", "spotify")
+    moved = get_settings({"MUSIM_HOME": str(tmp_path), "MUSIM_WAREHOUSE": "~/w.duckdb", "MUSIM_LANDING": "s3://b/l",
+                          "MUSIM_PROMOTION_MIN_QUERIES": "4", "MUSIM_DUCKDB_THREADS": " 3 "})
+    assert moved.warehouse.path == Path("~/w.duckdb").expanduser() and moved.ingest.landing == "s3://b/l"
+    assert (moved.models.promotion_min_queries, moved.warehouse.threads) == (4, 3)
+    assert get_settings({"MUSIM_HOME": str(tmp_path), "MUSIM_TMP": ""}).tmp_dir == tmp_path / "tmp"  # empty = unset
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"MUSIM_DUCKDB_THREADS": "two"}, "MUSIM_DUCKDB_THREADS must be a positive integer, got 'two'"),
+    ({"MUSIM_ANN_MIN_TRACKS": "-1"}, "MUSIM_ANN_MIN_TRACKS must be a non-negative integer, got '-1'"),
+    ({"MUSIM_QUALITY_PROFILE_MOSTLY": "95"}, "MUSIM_QUALITY_PROFILE_MOSTLY must be a number between 0 and 1, got '95'"),
+    ({"MUSIM_S3_READ_TIMEOUT": "0"}, "MUSIM_S3_READ_TIMEOUT must be a number > 0, got '0'"),
+    ({"MUSIM_AUDIO_SEARCH": "fast"}, "MUSIM_AUDIO_SEARCH must be one of auto, exact, ann, got 'fast'"),
+    ({"MUSIM_DEEZER_RATE_LIMIT": "fast"}, r"MUSIM_DEEZER_RATE_LIMIT must be CALLS/SECONDS \(e.g. 50/5\), got 'fast'"),
+])
+def test_a_bad_value_is_one_line_naming_the_variable(env, message):
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        get_settings(env)
+
+
+def test_sections_built_in_python_say_which_field():
+    with pytest.raises(ConfigError, match="^max_reject_share must be a number between 0 and 1, got 2.0$"):
+        QualityThresholds(max_reject_share=2.0)
+    with pytest.raises(ConfigError, match="no_such_knob is not a setting"):
+        QualityThresholds(no_such_knob=1)
+    assert QualityThresholds(sample_rows=7).sample_rows == 7
+
+
+def test_the_environment_is_read_again_when_it_changes(monkeypatch):
+    monkeypatch.setenv("MUSIM_ANN_MIN_TRACKS", "100")
+    assert get_settings().models.ann_min_tracks == 100 and search_mode(100) == "ann"
+    monkeypatch.setenv("MUSIM_ANN_MIN_TRACKS", "200")
+    assert get_settings().models.ann_min_tracks == 200 and search_mode(100) == "exact"
+    monkeypatch.delenv("MUSIM_ANN_MIN_TRACKS")
+    assert get_settings().models.ann_min_tracks == 20_000
+
+
+def test_secrets_never_show():
+    s = get_settings({"AWS_SECRET_ACCESS_KEY": "aws-secret-1234", "SPOTIPY_CLIENT_SECRET": "spotify-secret-1234"})
+    assert s.storage.secret_access_key.get_secret_value() == "aws-secret-1234"
+    for text in (repr(s), str(s), s.model_dump_json()):
+        assert "aws-secret-1234" not in text and "spotify-secret-1234" not in text
+    from musim.redact import redact
+
+    assert redact("key aws-secret-1234 leaked") == "key *** leaked"  # registered when read
+
+
+def test_every_variable_the_code_names_is_a_setting():
+    known = {n for names, *_ in variables() for n in re.findall(r"`([A-Z0-9_]+)`", names)}
+    named = {m for folder in ("musim", "dags", "plugins") for path in (REPO / folder).rglob("*.py")
+             for m in re.findall(r"\bMUSIM_[A-Z0-9_]*[A-Z0-9]\b", path.read_text())}
+    named -= {"MUSIM_PRESCAN_RULES_H"}  # the C header's include guard
+    assert named <= known, f"variables read outside the settings: {sorted(named - known)}"
+    assert all(meaning for *_, meaning in variables())
+
+
+def test_readme_table_is_the_generated_one(capsys):
+    readme = (REPO / "README.md").read_text()
+    assert BEGIN in readme and END in readme, f"README.md lost its {BEGIN} ... {END} markers"
+    table = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n") + "\n"
+    assert table == markdown_table(), "README's table of variables is stale: paste `python -m musim.config --markdown`"
+    assert main(["--markdown"]) == 0 and capsys.readouterr().out == markdown_table()
