@@ -49,13 +49,7 @@ def open_snapshot(settings: Settings | None = None) -> duckdb.DuckDBPyConnection
 
 def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
     """A similarity build whose latest quality check failed is never published (force to override)."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'quality_result'").fetchone()[0]:
-        return
-    row = con.execute("""
-        SELECT q.run_id, q.dump_id FROM similarity_build b
-        JOIN quality_result q ON q.dataset = 'similarity' AND q.dump_id = b.dump_id AND q.created_at >= b.built_at
-        QUALIFY row_number() OVER (PARTITION BY b.dump_id ORDER BY q.created_at DESC) = 1
-           AND NOT q.success""").fetchone()
+    row = sql.query(con, "serving/failed_quality.sql").fetchone()
     if row is not None:
         raise QualityError(
             f"the similarity build of dump {row[1][:12]} failed its quality check (run {row[0]}: "
@@ -80,12 +74,13 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
     final = snapshots / f"snapshot-{stamp}.duckdb"
     with scratch.owned_scratch(snapshots, PARTIAL_PREFIX) as base:
         partial = base.with_name(base.name + ".partial")
-        con.execute("ATTACH ? AS snap", [str(partial)])
+        sql.run(con, "serving/attach.sql", path=str(partial))
         try:
             sql.run(con, "serving/publish.sql")
             _publish_extras(con)
         finally:
-            con.execute("DETACH snap")
+            sql.run(con, "serving/detach.sql")
+        _finish_snapshot(partial, settings)
         _fsync(partial)
         os.replace(partial, final)
     with scratch.owned_scratch(settings.serving_dir, LINK_PREFIX) as link_tmp:
@@ -113,12 +108,19 @@ def clean_leftovers(settings: Settings | None = None) -> list[Path]:
 
 
 def _publish_extras(con: duckdb.DuckDBPyConnection) -> None:
-    """Serving tables of later stages (audio neighbours, models) that exist in the warehouse."""
-    present = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
-    for table in ("track", "artist_neighbors_audio", "track_neighbors", "model_registry", "quality_result"):
-        if table in present:
-            con.execute(f"CREATE TABLE snap.{table} AS SELECT * FROM {table}")
+    """Serving tables of later stages (audio neighbours, models, quality results)."""
+    sql.run(con, "serving/publish_extras.sql")
+
+
+def _finish_snapshot(path: Path, settings: Settings) -> None:
+    """The views (the five metrics, top-K neighbours) and lookup indexes, created on the snapshot's own
+    connection so that they name its tables."""
+    con = warehouse.configure(duckdb.connect(str(path)), settings)
+    try:
+        sql.run(con, "serving/snapshot_lookups.sql")
+        sql.run(con, "similarity/views.sql")
+    finally:
+        con.close()
 
 
 def _fsync(path: Path) -> None:

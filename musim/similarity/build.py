@@ -1,9 +1,12 @@
-"""Build the similarity tables of one dump: listeners, top-K neighbours per metric, catalogue pairs.
+"""Build the similarity tables of one dump: listeners, co-listened pairs (stored once), catalogue pairs.
 
-The build runs in one transaction: the previous build of the same dump stays visible until the new one
-commits. The heavy part is counting co-listeners of every pair of eligible artists
-(``sql/similarity/pairs.sql``); see ``benchmarks/bench_similarity.py`` for how it compares with a sparse
-matrix product and what was tried.
+Each co-listened pair of eligible artists is stored once with its co-listener count (``artist_pairs``);
+with the listeners per artist and the dump's user count, that is all the five metrics need: they and the
+top-K neighbours are derived at query time (``sql/similarity/views.sql``: the ``artist_neighbors`` and
+``similar_artists`` views; ``musim similar`` scores one artist's pairs). The build runs in one
+transaction: the previous build of the same dump stays visible until the new one commits. The heavy part
+is counting co-listeners of every pair (``sql/similarity/pairs.sql``); see
+``benchmarks/bench_similarity.py`` for how the whole build compares with implicit and what was tried.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class SimilarityResult:
     users: int
     artists: int
     pairs: int
-    neighbors: int
+    neighbors: int  # rows the artist_neighbors view serves (top k x 5 metrics per artist), not stored
     catalogue_pairs: int
     seconds: float
     params: SimilarityParams
@@ -73,16 +76,15 @@ def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
 ARTISTS_PER_SLICE = 1500
 
 
-def count_pairs(con: duckdb.DuckDBPyConnection, n_artists: int, min_co_listeners: int,
-                artists_per_slice: int = ARTISTS_PER_SLICE) -> int:
-    """Fill ``sim_pairs`` from ``sim_edges`` slice by slice; return the number of pairs."""
-    sql.run(con, "similarity/pairs_table.sql")
-    slices = max(1, -(-n_artists // artists_per_slice))
-    bounds = [round(n_artists * i / slices) for i in range(slices + 1)]
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
-        sql.run(con, "similarity/pairs.sql", n_artists=max(n_artists, 1), min_co_listeners=min_co_listeners,
-                idx_lo=lo, idx_hi=hi)
-    return sql.query(con, "similarity/pair_count.sql").fetchone()[0]
+def count_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: int,
+                artists_per_slice: int = ARTISTS_PER_SLICE) -> None:
+    """Store the co-listened pairs of the eligible artists (``sim_edges``) in ``artist_pairs``, slice by slice."""
+    starts, id_span = sql.query(con, "similarity/slice_bounds.sql", per_slice=artists_per_slice).fetchone()
+    if not starts:
+        return
+    for lo, hi in zip(starts, [*starts[1:], id_span], strict=True):
+        sql.run(con, "similarity/pairs.sql", dump_id=dump_id, id_span=id_span, min_co_listeners=min_co_listeners,
+                artist_lo=lo, artist_hi=hi)
 
 
 def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
@@ -91,18 +93,18 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
     started = time.perf_counter()
     dump_id = resolve_dump(con, dump_id)
     with warehouse.transaction(con):
+        sql.run(con, "similarity/views.sql")
         sql.run(con, "similarity/listeners.sql", dump_id=dump_id, min_listeners=params.min_listeners)
         n_artists = sql.query(con, "similarity/eligible_count.sql").fetchone()[0]
         users = sql.query(con, "similarity/users.sql", dump_id=dump_id).fetchone()[0]
-        count_pairs(con, n_artists, params.min_co_listeners)
-        sql.run(con, "similarity/metrics.sql", users=users)
-        pairs, seed_raw_max = sql.query(con, "similarity/scored_summary.sql").fetchone()
         sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id)
+        count_pairs(con, dump_id, params.min_co_listeners)
+        pairs, seed_raw_max, neighbors = sql.query(con, "similarity/pair_summary.sql", dump_id=dump_id,
+                                                   k=params.k).fetchone()
         sql.run(con, "similarity/store_listeners.sql", dump_id=dump_id)
-        sql.run(con, "similarity/neighbors.sql", dump_id=dump_id, k=params.k)
         sql.run(con, "similarity/catalogue_pairs.sql", dump_id=dump_id, catalogue_size=params.catalogue_size,
                 users=users, seed_raw_max=seed_raw_max or 1.0)
-        neighbors, cat_pairs = sql.query(con, "similarity/stored_counts.sql", dump_id=dump_id).fetchone()
+        cat_pairs = sql.query(con, "similarity/catalogue_count.sql", dump_id=dump_id).fetchone()[0]
         catalogue = min(params.catalogue_size, n_artists)
         seconds = time.perf_counter() - started
         sql.run(con, "similarity/record_build.sql", dump_id=dump_id, min_listeners=params.min_listeners,
@@ -110,7 +112,7 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
                 seed_raw_max=seed_raw_max, catalogue=catalogue, built_at=dt.datetime.now(dt.UTC), seconds=seconds)
         sql.run(con, "similarity/drop_scratch.sql")
     log.info("similarity of dump %s: %d artists, %d pairs in %.1f s", dump_id[:12], n_artists, pairs, seconds)
-    return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=neighbors,
+    return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=int(neighbors),
                             catalogue_pairs=cat_pairs, seconds=seconds, params=params)
 
 

@@ -78,8 +78,8 @@ class ArtistSimilarity:
                 dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
         """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours).
 
-        Two index lookups in the snapshot (the artist by normalised name, then its neighbours, which carry
-        their names and listeners), no join.
+        The artist by normalised name (an index lookup), then its co-listened pairs (consecutive rows of the
+        snapshot's ``artist_pair_lookup``) scored now with ``metric`` and ranked (sql/serving/neighbors_of.sql).
         """
         if metric not in METRICS:
             raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")

@@ -128,7 +128,9 @@ def inspect(con: duckdb.DuckDBPyConnection) -> Snapshot:
         types[(table, column)] = str(dtype)
     snap = Snapshot(columns, types)
     for table in ("artist_neighbors", "similarity_build", *OPTIONAL_TABLES):
-        if table in columns and sql.query(con, "ui/nonempty.sql", table=table).fetchone()[0]:
+        # artist_neighbors is a view scoring every stored pair: it has rows when artist_pairs has
+        probe = "artist_pairs" if table == "artist_neighbors" else table
+        if table in columns and probe in columns and sql.query(con, "ui/nonempty.sql", table=probe).fetchone()[0]:
             snap.nonempty.add(table)
     return snap
 

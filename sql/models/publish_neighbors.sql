@@ -9,7 +9,8 @@ INSERT INTO artist_neighbors_audio (family, model_version, artist_id, rank, neig
 WITH latest AS (
     SELECT d.dump_id FROM lastfm_dump d JOIN similarity_build b USING (dump_id) ORDER BY d.seq DESC LIMIT 1
 ), known AS (
-    SELECT DISTINCT n.artist_id FROM artist_neighbors n JOIN latest USING (dump_id)
+    SELECT n.artist_a AS artist_id FROM artist_pairs n JOIN latest USING (dump_id)
+    UNION SELECT n.artist_b FROM artist_pairs n JOIN latest USING (dump_id)
 )
 SELECT $family, $model_version, n.artist_id, n.rank, n.neighbor_id, n.score,
        n.artist_id NOT IN (SELECT artist_id FROM known), $created_at

@@ -1,44 +1,46 @@
 -- Whole-table facts of the similarity build of dump $dump_id, over every row, as one row (similarity).
--- Thresholds come from the build's own record: $min_listeners, $min_co_listeners, $k, $catalogue_size.
--- Every metric is symmetric, so a -> b and b -> a must carry the same score (up to $tolerance, relative).
-WITH n AS (
-    SELECT metric, artist_id, rank, neighbor_id, score, co_listeners FROM artist_neighbors WHERE dump_id = $dump_id
+-- Thresholds come from the build's own record: $min_listeners, $min_co_listeners, $catalogue_size.
+-- Each co-listened pair is stored once (artist_pairs) and the five metrics and top-K neighbours derive from
+-- its counts (sql/similarity/views.sql), so the counts are what is checked: pairs ordered and unique,
+-- co-listeners between the build's threshold and either artist's listeners, listeners at most the users
+-- (together: seed, jaccard, cosine in 0..1, lift > 0, pmi finite, for every pair), both artists eligible,
+-- and the build's record (pair count, seed scale) equal to the pairs. The catalogue pairs are stored once
+-- with their scores, which equal the metrics of the same pair (up to $tolerance, relative).
+WITH b AS (
+    SELECT users, pairs, seed_raw_max FROM similarity_build WHERE dump_id = $dump_id
+),
+l AS (
+    SELECT artist_id, listeners FROM artist_listeners WHERE dump_id = $dump_id
+),
+p AS (
+    SELECT p.artist_a, p.artist_b, p.co_listeners AS co, la.listeners AS la, lb.listeners AS lb
+    FROM artist_pairs p
+    LEFT JOIN l la ON la.artist_id = p.artist_a
+    LEFT JOIN l lb ON lb.artist_id = p.artist_b
+    WHERE p.dump_id = $dump_id
+),
+pairs_ AS (
+    SELECT count(*) AS pair_rows,
+           count(*) FILTER (WHERE artist_a >= artist_b) AS unordered_pairs,
+           count(*) - count(DISTINCT artist_a::BIGINT * 4294967296 + artist_b) AS duplicate_pairs,
+           count(*) FILTER (WHERE co IS NULL OR co < $min_co_listeners) AS below_min_co_listeners,
+           count(*) FILTER (WHERE co > least(la, lb)) AS co_listeners_above_listeners,
+           count(*) FILTER (WHERE la IS NULL OR lb IS NULL OR la < $min_listeners OR lb < $min_listeners)
+               AS ineligible_pairs,
+           max(sim_seed_raw(co, la, lb)) AS seed_raw_max
+    FROM p
+),
+listeners_ AS (
+    SELECT count(*) FILTER (WHERE l.listeners < 1 OR l.listeners > b.users) AS listeners_out_of_range
+    FROM l CROSS JOIN b
+),
+record AS (
+    SELECT (pairs_.pair_rows IS DISTINCT FROM b.pairs)::INTEGER
+           + (pairs_.seed_raw_max IS DISTINCT FROM b.seed_raw_max)::INTEGER AS build_record_mismatches
+    FROM pairs_ LEFT JOIN b ON true
 ),
 c AS (
     SELECT * FROM artist_pair_similarity WHERE dump_id = $dump_id
-),
-eligible AS (
-    SELECT artist_id FROM artist_listeners WHERE dump_id = $dump_id AND listeners >= $min_listeners
-),
-rows_ AS (
-    SELECT count(*) AS neighbor_rows,
-           count(*) FILTER (WHERE score IS NULL OR isnan(score) OR CASE metric
-               WHEN 'lift' THEN NOT (score > 0)
-               WHEN 'pmi' THEN NOT isfinite(score)
-               ELSE NOT (score BETWEEN 0 AND 1) END) AS out_of_range_rows,
-           count(*) FILTER (WHERE artist_id = neighbor_id) AS self_pairs,
-           count(*) FILTER (WHERE co_listeners IS NULL OR co_listeners < $min_co_listeners) AS below_min_co_listeners,
-           count(*) - count(DISTINCT (metric, artist_id, neighbor_id)) AS duplicate_neighbors
-    FROM n
-),
-per_artist AS (
-    SELECT coalesce(max(cnt), 0) AS max_neighbors_per_artist,
-           count(*) FILTER (WHERE lo <> 1 OR hi <> cnt OR ranks <> cnt) AS rank_gaps
-    FROM (SELECT metric, artist_id, count(*) AS cnt, min(rank) AS lo, max(rank) AS hi, count(DISTINCT rank) AS ranks
-          FROM n GROUP BY metric, artist_id)
-),
-sym AS (
-    SELECT count(*) AS asymmetric_pairs
-    FROM n x
-    JOIN n y ON y.metric = x.metric AND y.artist_id = x.neighbor_id AND y.neighbor_id = x.artist_id
-    WHERE x.artist_id < x.neighbor_id
-      AND NOT (abs(x.score - y.score) <= $tolerance * greatest(1.0, abs(x.score))
-               AND x.co_listeners = y.co_listeners)
-),
-ineligible AS (
-    SELECT count(*) AS ineligible_rows
-    FROM n
-    WHERE artist_id NOT IN (SELECT artist_id FROM eligible) OR neighbor_id NOT IN (SELECT artist_id FROM eligible)
 ),
 cat AS (
     SELECT count(*) AS catalogue_pairs,
@@ -55,12 +57,20 @@ cat_artists AS (
     SELECT count(*) AS catalogue_artists FROM (SELECT artist_a AS a FROM c UNION SELECT artist_b FROM c)
 ),
 cross_ AS (
-    SELECT count(*) AS catalogue_mismatches
-    FROM n
-    JOIN c ON c.artist_a = least(n.artist_id, n.neighbor_id) AND c.artist_b = greatest(n.artist_id, n.neighbor_id)
-    WHERE NOT (abs(n.score - CASE n.metric WHEN 'seed' THEN c.seed WHEN 'jaccard' THEN c.jaccard
-                                           WHEN 'cosine' THEN c.cosine WHEN 'lift' THEN c.lift ELSE c.pmi END)
-               <= $tolerance * greatest(1.0, abs(n.score))
-               AND n.co_listeners = c.co_listeners)
+    SELECT count(*) FILTER (WHERE p.artist_a IS NOT NULL AND NOT (
+               c.co_listeners = p.co
+               AND abs(c.seed - least(1.0, sim_score('seed', p.co, p.la, p.lb, b.users, b.seed_raw_max)))
+                   <= $tolerance * greatest(1.0, abs(c.seed))
+               AND abs(c.jaccard - sim_score('jaccard', p.co, p.la, p.lb, b.users, b.seed_raw_max))
+                   <= $tolerance * greatest(1.0, abs(c.jaccard))
+               AND abs(c.cosine - sim_score('cosine', p.co, p.la, p.lb, b.users, b.seed_raw_max))
+                   <= $tolerance * greatest(1.0, abs(c.cosine))
+               AND abs(c.lift - sim_score('lift', p.co, p.la, p.lb, b.users, b.seed_raw_max))
+                   <= $tolerance * greatest(1.0, abs(c.lift)))) AS catalogue_mismatches,
+           count(*) FILTER (WHERE p.artist_a IS NULL AND c.co_listeners >= $min_co_listeners) AS catalogue_missing_pairs
+    FROM c
+    LEFT JOIN p ON p.artist_a = c.artist_a AND p.artist_b = c.artist_b
+    LEFT JOIN b ON true
 )
-SELECT * FROM rows_, per_artist, sym, ineligible, cat, cat_artists, cross_;
+SELECT pairs_.* EXCLUDE (seed_raw_max), listeners_.*, record.*, cat.*, cat_artists.*, cross_.*
+FROM pairs_, listeners_, record, cat, cat_artists, cross_;

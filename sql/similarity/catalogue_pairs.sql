@@ -1,7 +1,7 @@
 -- Full pair table among the catalogue: the $catalogue_size artists with the most listeners (ties: lower id)
 -- and at least $min_listeners listeners. Every pair with >= 1 co-listener is kept (absent pair = 0).
 -- seed uses the dump-wide scale (the max of r over all counted pairs, $seed_raw_max), so catalogue
--- scores equal the neighbour tables' scores for the same pair.
+-- scores equal the neighbour views' scores for the same pair (the metrics of sql/similarity/views.sql).
 INSERT INTO artist_pair_similarity (dump_id, artist_a, artist_b, co_listeners, seed, jaccard, cosine, lift, pmi)
 WITH catalogue AS (
     SELECT artist_id, listeners
@@ -20,11 +20,11 @@ pairs AS (
     GROUP BY ALL
 )
 SELECT $dump_id, p.artist_a, p.artist_b, p.co,
-       least(1.0, ((p.co / ca.listeners + p.co / cb.listeners) / 2.0) / $seed_raw_max),
-       p.co / (ca.listeners + cb.listeners - p.co),
-       p.co / sqrt(ca.listeners * cb.listeners),
-       p.co::DOUBLE * $users / (ca.listeners::DOUBLE * cb.listeners),
-       ln(p.co::DOUBLE * $users / (ca.listeners::DOUBLE * cb.listeners))
+       least(1.0, sim_score('seed', p.co, ca.listeners, cb.listeners, $users, $seed_raw_max)),
+       sim_score('jaccard', p.co, ca.listeners, cb.listeners, $users, $seed_raw_max),
+       sim_score('cosine', p.co, ca.listeners, cb.listeners, $users, $seed_raw_max),
+       sim_score('lift', p.co, ca.listeners, cb.listeners, $users, $seed_raw_max),
+       sim_score('pmi', p.co, ca.listeners, cb.listeners, $users, $seed_raw_max)
 FROM pairs p
 JOIN catalogue ca ON ca.artist_id = p.artist_a
 JOIN catalogue cb ON cb.artist_id = p.artist_b;

@@ -2,5 +2,3 @@
 DROP TABLE IF EXISTS sim_listeners;
 DROP TABLE IF EXISTS sim_eligible;
 DROP TABLE IF EXISTS sim_edges;
-DROP TABLE IF EXISTS sim_pairs;
-DROP TABLE IF EXISTS sim_scored;

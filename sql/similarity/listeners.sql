@@ -1,6 +1,5 @@
 -- Listeners per artist for dump $dump_id (placeholders such as '[unknown]' excluded), and the edges
--- (user, artist) of eligible artists (>= $min_listeners listeners), with artists renumbered densely
--- 0..E-1 so that a pair packs into one BIGINT.
+-- (user, artist) of eligible artists (>= $min_listeners listeners), numbered densely 0..E-1 by id in idx.
 CREATE OR REPLACE TEMP TABLE sim_listeners AS
 SELECT p.artist_id, count(*) AS listeners, sum(p.plays) AS plays
 FROM lastfm_plays p
@@ -14,7 +13,7 @@ FROM sim_listeners
 WHERE listeners >= $min_listeners;
 
 CREATE OR REPLACE TEMP TABLE sim_edges AS
-SELECT p.user_id, e.idx
+SELECT p.user_id, p.artist_id
 FROM lastfm_plays p
 JOIN sim_eligible e USING (artist_id)
 WHERE p.dump_id = $dump_id AND p.plays > 0;

@@ -33,14 +33,14 @@ def make_catalogue(con, store, toy: ToyData, *, cold_artist: int = COLD_ARTIST, 
     artists = toy.targets.artist_ids.tolist()
     con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) VALUES (?, ?, ?, ?, ?)",
                     [(a, f"k{a}", f"Artist {a}", f"artist {a}", dump_id) for a in [*artists, cold_artist]])
-    # co-listening neighbours (what marks an artist as known): the 3 most similar by target
-    rows = []
+    # co-listened pairs (what marks an artist as known): each artist with its 3 most similar by target
+    pairs = set()
     for i, a in enumerate(artists):
         sims = np.nan_to_num(toy.targets.matrix[i], nan=-1.0)
-        for r, j in enumerate(np.argsort(-sims, kind="stable")[:3], start=1):
+        for j in np.argsort(-sims, kind="stable")[:3]:
             if sims[j] > 0:
-                rows.append((dump_id, "seed", a, r, artists[j], float(sims[j]), 3))
-    con.executemany("INSERT INTO artist_neighbors VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                pairs.add((min(a, artists[j]), max(a, artists[j])))
+    con.executemany("INSERT INTO artist_pairs VALUES (?, ?, ?, ?)", [(dump_id, a, b, 3) for a, b in sorted(pairs)])
 
     ex = track_log_mel.source.extractor
     rng = np.random.default_rng(7)

@@ -1,0 +1,2 @@
+-- Detach the new snapshot `snap` (its file is complete once detached).
+DETACH snap;

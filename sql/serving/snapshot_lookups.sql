@@ -1,0 +1,8 @@
+-- In a new snapshot (run on the snapshot's own connection, before sql/similarity/views.sql): the pairs once
+-- each, as in the warehouse, and the point lookups of `musim similar` (an ART index each on the small
+-- tables, so that a question reads a handful of rows; artist_pair_lookup is sorted by artist instead).
+CREATE VIEW artist_pairs AS
+    SELECT dump_id, artist_id AS artist_a, neighbor_id AS artist_b, co_listeners
+    FROM artist_pair_lookup WHERE artist_id < neighbor_id;
+CREATE INDEX artist_name_norm_idx ON artist (name_norm);
+CREATE INDEX artist_listeners_lookup_idx ON artist_listeners (artist_id, dump_id);

@@ -1,0 +1,53 @@
+-- The metrics of a pair and the user-facing views over artist_pairs, created in the warehouse by every
+-- similarity build and in every published snapshot (the one definition of the five metrics).
+-- With co the co-listeners of a and b, la and lb their listeners and U the users of the dump:
+--   seed    = r / max(r) over the dump (similarity_build.seed_raw_max), where r = (co/la + co/lb) / 2:
+--             co-listeners normalised by each artist's listeners (the mean of P(b|a) and P(a|b)), 0..1
+--   jaccard = co / (la + lb - co)        cosine = co / sqrt(la * lb)
+--   lift    = co * U / (la * lb)         pmi    = ln(lift)
+-- Neighbours rank by score, then co-listeners, then the lower artist id; pmi ranks by lift (ln is monotone,
+-- but two lifts one ulp apart can share a logarithm).
+CREATE OR REPLACE MACRO sim_seed_raw(co, la, lb) AS (co / la + co / lb) / 2.0;
+
+CREATE OR REPLACE MACRO sim_score(metric, co, la, lb, users, seed_raw_max) AS CASE metric
+    WHEN 'seed' THEN sim_seed_raw(co, la, lb) / seed_raw_max
+    WHEN 'jaccard' THEN co / (la::DOUBLE + lb::DOUBLE - co)
+    WHEN 'cosine' THEN co / sqrt(la::DOUBLE * lb::DOUBLE)
+    WHEN 'lift' THEN co::DOUBLE * users / (la::DOUBLE * lb::DOUBLE)
+    WHEN 'pmi' THEN ln(co::DOUBLE * users / (la::DOUBLE * lb::DOUBLE)) END;
+
+CREATE OR REPLACE MACRO sim_rank_key(metric, co, la, lb, users, seed_raw_max) AS
+    sim_score(CASE metric WHEN 'pmi' THEN 'lift' ELSE metric END, co, la, lb, users, seed_raw_max);
+
+-- The top-k neighbours (k of the build) of every artist for each metric, in both directions; the columns
+-- of the table this view replaced, with the neighbour's name and listeners. Scoring a whole dump takes
+-- seconds per million pairs: filter on dump_id, metric and artist_id (or use `musim similar`).
+CREATE OR REPLACE VIEW artist_neighbors AS
+WITH directed AS (
+    SELECT dump_id, artist_a AS artist_id, artist_b AS neighbor_id, co_listeners FROM artist_pairs
+    UNION ALL
+    SELECT dump_id, artist_b, artist_a, co_listeners FROM artist_pairs
+),
+scored AS (
+    SELECT d.dump_id, m.metric, d.artist_id, d.neighbor_id, d.co_listeners, b.k, ln.listeners AS neighbor_listeners,
+           sim_score(m.metric, d.co_listeners, la.listeners, ln.listeners, b.users, b.seed_raw_max) AS score,
+           sim_rank_key(m.metric, d.co_listeners, la.listeners, ln.listeners, b.users, b.seed_raw_max) AS rank_key
+    FROM directed d
+    JOIN similarity_build b USING (dump_id)
+    JOIN artist_listeners la ON la.dump_id = d.dump_id AND la.artist_id = d.artist_id
+    JOIN artist_listeners ln ON ln.dump_id = d.dump_id AND ln.artist_id = d.neighbor_id
+    CROSS JOIN (VALUES ('seed'), ('jaccard'), ('cosine'), ('lift'), ('pmi')) m(metric)
+)
+SELECT s.dump_id, s.metric, s.artist_id,
+       (row_number() OVER (PARTITION BY s.dump_id, s.metric, s.artist_id
+                           ORDER BY s.rank_key DESC, s.co_listeners DESC, s.neighbor_id))::SMALLINT AS rank,
+       s.neighbor_id, s.score, s.co_listeners, a.name AS neighbor_name, s.neighbor_listeners
+FROM scored s
+JOIN artist a ON a.artist_id = s.neighbor_id
+QUALIFY rank <= s.k;
+
+-- Convenience: neighbours with names, for ad-hoc SQL.
+CREATE OR REPLACE VIEW similar_artists AS
+    SELECT n.dump_id, n.metric, a.name AS artist, n.rank, n.neighbor_name AS neighbor, n.score, n.co_listeners,
+           n.artist_id, n.neighbor_id
+    FROM artist_neighbors n JOIN artist a ON a.artist_id = n.artist_id;

@@ -1,0 +1,20 @@
+-- Listeners per artist for dump $dump_id (placeholders such as '[unknown]' excluded), and the edges
+-- (user, artist) of eligible artists (>= $min_listeners listeners), with artists renumbered densely
+-- 0..E-1 so that a pair packs into one BIGINT.
+CREATE OR REPLACE TEMP TABLE sim_listeners AS
+SELECT p.artist_id, count(*) AS listeners, sum(p.plays) AS plays
+FROM lastfm_plays p
+JOIN artist a USING (artist_id)
+WHERE p.dump_id = $dump_id AND p.plays > 0 AND NOT a.is_placeholder
+GROUP BY p.artist_id;
+
+CREATE OR REPLACE TEMP TABLE sim_eligible AS
+SELECT artist_id, listeners, (row_number() OVER (ORDER BY artist_id) - 1)::INTEGER AS idx
+FROM sim_listeners
+WHERE listeners >= $min_listeners;
+
+CREATE OR REPLACE TEMP TABLE sim_edges AS
+SELECT p.user_id, e.idx
+FROM lastfm_plays p
+JOIN sim_eligible e USING (artist_id)
+WHERE p.dump_id = $dump_id AND p.plays > 0;
