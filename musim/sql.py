@@ -14,7 +14,7 @@ A file may hold several statements; DuckDB's own parser splits them and names th
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import duckdb
@@ -49,12 +49,22 @@ def _without_terminator(statement: str) -> str:
 
 def statements(text: str) -> list[str]:
     """The statements of ``text`` as DuckDB's parser splits them, each without its terminating ``;``."""
-    return [_without_terminator(st.query) for st in duckdb.extract_statements(text)]
+    return list(_statements(text))
+
+
+@lru_cache(maxsize=4096)
+def _statements(text: str) -> tuple[str, ...]:  # parsed once per text: a hot query pays no parse in Python
+    return tuple(_without_terminator(st.query) for st in duckdb.extract_statements(text))
 
 
 def params_of(statement: str) -> set[str]:
     """Names of the ``$named`` parameters a statement uses (DuckDB's parser tells)."""
-    return set().union(*(st.named_parameters for st in duckdb.extract_statements(statement)))
+    return set(_params_of(statement))
+
+
+@lru_cache(maxsize=4096)
+def _params_of(statement: str) -> frozenset[str]:
+    return frozenset().union(*(st.named_parameters for st in duckdb.extract_statements(statement)))
 
 
 def literal(value: object) -> str:

@@ -8,10 +8,11 @@ import unicodedata
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
-from musim.similarity import METRICS
+from musim.similarity import METRICS, metrics
 
 
 @dataclass(frozen=True)
@@ -60,48 +61,72 @@ def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str) -> tupl
 
 
 class ArtistSimilarity:
-    """Similar-artist questions on one open snapshot connection (the latest dump id resolved once).
+    """Similar-artist questions on one open snapshot connection.
 
-    Snapshots never change once published, so caching the resolved dump is safe for the connection's life.
+    Snapshots never change once published, so the resolved dump, its build and its artists' listeners are
+    read once per connection; each question is then a name lookup, one probe of the artist's pairs, scoring
+    in Python (:mod:`musim.similarity.metrics`) and the neighbours' names.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         self._dumps: dict[str | None, str] = {}
+        self._builds: dict[str, tuple[int, float, int]] = {}
+        self._listeners: dict[str, np.ndarray] = {}
 
     def dump(self, dump_id: str | None = None) -> str:
         if dump_id not in self._dumps:
             self._dumps[dump_id] = serving_dump(self.con, dump_id)
         return self._dumps[dump_id]
 
+    def listeners(self, dump: str) -> np.ndarray:
+        """Every artist's listeners in ``dump``, indexed by artist id (0 where it has none)."""
+        if dump not in self._listeners:
+            found = sql.query(self.con, "serving/dump_listeners.sql", dump_id=dump).fetchnumpy()
+            ids = np.asarray(found["artist_id"], dtype=np.int64)
+            by_id = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=np.int64)
+            by_id[ids] = found["listeners"]
+            self._listeners[dump] = by_id
+        return self._listeners[dump]
+
+    def build(self, dump: str) -> tuple[int, float, int]:
+        """``(users, seed_raw_max, k)`` of the dump's similarity build."""
+        if dump not in self._builds:
+            users, seed_raw_max, k = sql.query(self.con, "serving/build_of.sql", dump_id=dump).fetchone()
+            self._builds[dump] = (int(users), float(seed_raw_max), int(k))
+        return self._builds[dump]
+
     def similar(self, name: str, *, k: int = 10, metric: str = "seed",
                 dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
-        """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours).
-
-        The artist by normalised name (an index lookup), then its co-listened pairs (consecutive rows of the
-        snapshot's ``artist_pair_lookup``) scored now with ``metric`` and ranked (sql/serving/neighbors_of.sql).
-        """
+        """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours), ranked like
+        the ``artist_neighbors`` view (score, co-listeners, lower id), at most the build's k."""
         if metric not in METRICS:
             raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
-        k = int(k)
         dump = self.dump(dump_id)
+        listeners = self.listeners(dump)
         candidates = sql.query(self.con, "serving/artists_by_name.sql", name_norm=normalise_name(name)).fetchall()
         if not candidates:
             find_artist(self.con, name, dump)  # raises NotFoundError with suggestions
         if len(candidates) > 1:  # several artists share the name: the most listened one
-            candidates.sort(key=lambda c: (-self._listeners(c[0], dump), c[0]))
+            candidates.sort(key=lambda c: (-_listeners_of(listeners, c[0]), c[0]))
         artist_id, display = candidates[0]
-        rows = sql.query(self.con, "serving/neighbors_of.sql", artist_id=artist_id, metric=metric, dump_id=dump,
-                         k=k).fetchall()
-        return display, [Neighbor(artist=r[0], score=float(r[1]), co_listeners=int(r[2]), rank=int(r[3]),
-                                  artist_id=int(r[4]), listeners=None if r[5] is None else int(r[5]))
-                         for r in rows]
+        if not _listeners_of(listeners, artist_id):
+            return display, []
+        users, seed_raw_max, build_k = self.build(dump)
+        pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, dump_id=dump).fetchnumpy()
+        ids = np.asarray(pairs["neighbor_id"], dtype=np.int64)
+        top = metrics.top_k(metric, ids, np.asarray(pairs["co_listeners"], dtype=np.int64), listeners[ids],
+                            int(listeners[artist_id]), users, seed_raw_max, min(int(k), build_k))
+        names = dict(sql.query(self.con, "serving/names_of.sql", ids=[t[0] for t in top]).fetchall()) if top else {}
+        return display, [Neighbor(artist=names[nid], score=value, co_listeners=co, rank=rank, artist_id=nid,
+                                  listeners=lb)
+                         for rank, (nid, value, co, lb) in enumerate(top, start=1)]
 
-    def _listeners(self, artist_id: int, dump: str) -> int:
-        row = sql.query(self.con, "serving/listeners_of.sql", artist_id=artist_id, dump_id=dump).fetchone()
-        return int(row[0]) if row else 0
+
+def _listeners_of(listeners: np.ndarray, artist_id: int) -> int:
+    return int(listeners[artist_id]) if 0 <= artist_id < len(listeners) else 0
 
 
 def similar_artists(con: duckdb.DuckDBPyConnection, name: str, *, k: int = 10, metric: str = "seed",

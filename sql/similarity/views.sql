@@ -20,8 +20,10 @@ CREATE OR REPLACE MACRO sim_rank_key(metric, co, la, lb, users, seed_raw_max) AS
     sim_score(CASE metric WHEN 'pmi' THEN 'lift' ELSE metric END, co, la, lb, users, seed_raw_max);
 
 -- The top-k neighbours (k of the build) of every artist for each metric, in both directions; the columns
--- of the table this view replaced, with the neighbour's name and listeners. Scoring a whole dump takes
--- seconds per million pairs: filter on dump_id, metric and artist_id (or use `musim similar`).
+-- of the table this view replaced, with the neighbour's name and listeners and the artist's name. Scoring a
+-- whole dump takes seconds per million pairs: filter on artist_id or artist_name (both are partition keys of
+-- the ranking, so DuckDB pushes such a filter below it and scores only that artist's pairs), or use
+-- `musim similar`. A filter on a subquery's result is not pushed down: look the id up first.
 CREATE OR REPLACE VIEW artist_neighbors AS
 WITH directed AS (
     SELECT dump_id, artist_a AS artist_id, artist_b AS neighbor_id, co_listeners FROM artist_pairs
@@ -29,25 +31,26 @@ WITH directed AS (
     SELECT dump_id, artist_b, artist_a, co_listeners FROM artist_pairs
 ),
 scored AS (
-    SELECT d.dump_id, m.metric, d.artist_id, d.neighbor_id, d.co_listeners, b.k, ln.listeners AS neighbor_listeners,
+    SELECT d.dump_id, m.metric, d.artist_id, an.name AS artist_name, d.neighbor_id, d.co_listeners, b.k, ln.listeners AS neighbor_listeners,
            sim_score(m.metric, d.co_listeners, la.listeners, ln.listeners, b.users, b.seed_raw_max) AS score,
            sim_rank_key(m.metric, d.co_listeners, la.listeners, ln.listeners, b.users, b.seed_raw_max) AS rank_key
     FROM directed d
     JOIN similarity_build b USING (dump_id)
+    JOIN artist an ON an.artist_id = d.artist_id
     JOIN artist_listeners la ON la.dump_id = d.dump_id AND la.artist_id = d.artist_id
     JOIN artist_listeners ln ON ln.dump_id = d.dump_id AND ln.artist_id = d.neighbor_id
     CROSS JOIN (VALUES ('seed'), ('jaccard'), ('cosine'), ('lift'), ('pmi')) m(metric)
 )
 SELECT s.dump_id, s.metric, s.artist_id,
-       (row_number() OVER (PARTITION BY s.dump_id, s.metric, s.artist_id
+       (row_number() OVER (PARTITION BY s.dump_id, s.metric, s.artist_id, s.artist_name
                            ORDER BY s.rank_key DESC, s.co_listeners DESC, s.neighbor_id))::SMALLINT AS rank,
-       s.neighbor_id, s.score, s.co_listeners, a.name AS neighbor_name, s.neighbor_listeners
+       s.neighbor_id, s.score, s.co_listeners, a.name AS neighbor_name, s.neighbor_listeners, s.artist_name
 FROM scored s
 JOIN artist a ON a.artist_id = s.neighbor_id
 QUALIFY rank <= s.k;
 
 -- Convenience: neighbours with names, for ad-hoc SQL.
 CREATE OR REPLACE VIEW similar_artists AS
-    SELECT n.dump_id, n.metric, a.name AS artist, n.rank, n.neighbor_name AS neighbor, n.score, n.co_listeners,
+    SELECT n.dump_id, n.metric, n.artist_name AS artist, n.rank, n.neighbor_name AS neighbor, n.score, n.co_listeners,
            n.artist_id, n.neighbor_id
-    FROM artist_neighbors n JOIN artist a ON a.artist_id = n.artist_id;
+    FROM artist_neighbors n;
