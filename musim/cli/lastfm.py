@@ -129,9 +129,14 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
 
     params = SimilarityParams(min_listeners=args.min_listeners, min_co_listeners=args.min_co_listeners,
                               k=args.k, catalogue_size=args.catalogue_size)
+    gating = not args.no_publish and not args.skip_quality
+    if gating:
+        from musim.quality import preload
+
+        preload()  # Great Expectations' import overlaps the build
     with warehouse.writer() as con:
         result = build_similarity(con, args.dump, params)
-    if not args.no_publish and not args.skip_quality:
+    if gating:
         from musim.quality import gate
 
         gate(["similarity"], dump_id=result.dump_id)  # raises QualityError: nothing is published

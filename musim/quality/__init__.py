@@ -6,8 +6,12 @@
 - the suites live in :mod:`musim.quality.suites`, the mechanism to add one in :mod:`musim.quality.registry`;
 - thresholds in :class:`QualityThresholds` (``MUSIM_QUALITY_*`` variables).
 
-``great_expectations`` is imported only while a check runs.
+``great_expectations`` is imported only while a check runs, or ahead of it by :func:`preload` (its import
+takes 10-20 s of CPU: a command that will check after a long step starts it in the background first).
 """
+
+import importlib
+import threading
 
 from musim.config import QualityThresholds
 from musim.quality.registry import (
@@ -21,6 +25,17 @@ from musim.quality.registry import (
 )
 from musim.quality.report import latest_results
 from musim.quality.runner import DatasetResult, Failure, QualityRun, check, check_on, gate
+
+
+def preload() -> threading.Thread:
+    """Import Great Expectations in a background thread, so that a gate after a long step (the similarity
+    build, whose DuckDB work releases the GIL) does not wait for it; joining is optional (a later import of
+    the same module waits for this one)."""
+    thread = threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True,
+                              name="musim-preload-gx")
+    thread.start()
+    return thread
+
 
 #: XCom key under which DAG tasks push the Data Docs URL; plugins/musim_links.py reads it.
 DOCS_LINK_XCOM_KEY = "musim_quality_docs"
@@ -40,6 +55,7 @@ __all__ = [
     "check_on",
     "gate",
     "get_suite",
+    "preload",
     "latest_results",
     "register",
 ]
