@@ -208,8 +208,7 @@ def lock_holder(exc: BaseException) -> str | None:
 
 def _open_waiting(opener, path: Path, wait_s: float):
     """``opener()``, retried while another process holds the warehouse, for up to ``wait_s`` seconds."""
-    deadline = time.monotonic() + wait_s
-    told = False
+    deadline = None  # counted from the first refusal, so a slow open does not eat the wait
     while True:
         try:
             return opener()
@@ -217,13 +216,13 @@ def _open_waiting(opener, path: Path, wait_s: float):
             holder = lock_holder(exc)
             if holder is None:
                 raise
+            if deadline is None:
+                deadline = time.monotonic() + wait_s
+                print(f"musim: the warehouse is being written by another process ({holder}); waiting up to "
+                      f"{wait_s:g} s", file=sys.stderr)
             if time.monotonic() >= deadline:
                 raise BusyError(f"the warehouse {path} is being written by another process ({holder}); "
                                 "try again when it finishes") from None
-            if not told:
-                print(f"musim: the warehouse is being written by another process ({holder}); waiting up to "
-                      f"{wait_s:g} s", file=sys.stderr)
-                told = True
             time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
 
 
