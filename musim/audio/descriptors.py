@@ -29,6 +29,9 @@ Definitions (all means and standard deviations are over STFT frames unless said 
                                   spectral spreads the centre of mass lies above (+) or below (-) the tonic
 ``mfcc_mean_k``, ``mfcc_std_k``   mean and standard deviation of MFCC k = 1..13 (DCT-II of the log-mel spectrogram,
                                   librosa's ``mfcc`` with 128 bands)
+``timbre_mean_k``,                the timbre model (:mod:`musim.audio.timbre`): mean and the upper triangle of the
+``timbre_logcov_i_j``             matrix logarithm of the full covariance of the MFCC frames (20 coefficients of a
+                                  36-band log-mel, off-diagonal entries times sqrt 2)
 ================================  =================================================================================
 
 The key estimate is Krumhansl-Schmuckler: correlate the time-averaged chroma vector (``chroma_stft``,
@@ -47,6 +50,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from musim.audio.mel import _mel_sparse, power_spectrogram, power_to_db
+from musim.audio.timbre import N_TIMBRE_MELS, TIMBRE_NAMES, mfcc_frames, timbre_gaussian, timbre_vector
 from musim.errors import ParameterError
 
 __all__ = [
@@ -88,6 +92,7 @@ DESCRIPTOR_NAMES: tuple[str, ...] = (
     "tonic_distance_z",
     *(f"mfcc_mean_{k}" for k in range(1, N_MFCC + 1)),
     *(f"mfcc_std_{k}" for k in range(1, N_MFCC + 1)),
+    *TIMBRE_NAMES,
 )
 
 
@@ -206,6 +211,9 @@ def descriptors(y: np.ndarray, *, sr: int = 22050) -> dict[str, float | str]:
     for k in range(N_MFCC):
         out[f"mfcc_mean_{k + 1}"] = _finite(np.mean(mfcc[k]))
         out[f"mfcc_std_{k + 1}"] = _finite(np.std(mfcc[k]))
+    mel_t = np.asarray(_mel_sparse(sr, _N_FFT, N_TIMBRE_MELS, 0.0, sr / 2.0) @ S, dtype=np.float32)
+    timbre = timbre_vector(*timbre_gaussian(mfcc_frames(power_to_db(mel_t, ref=1.0, top_db=80.0))))
+    out.update(zip(TIMBRE_NAMES, (_finite(v) for v in timbre), strict=True))
 
     ordered: dict[str, float | str] = {name: float(out[name]) for name in DESCRIPTOR_NAMES}
     ordered["tonic_pc"] = float(tonic)
