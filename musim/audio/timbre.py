@@ -25,7 +25,7 @@ from musim.errors import ParameterError
 __all__ = ["N_TIMBRE_MELS", "N_TIMBRE_MFCC", "TIMBRE_NAMES", "mfcc_frames", "symmetric_kl", "timbre_gaussian",
            "timbre_vector"]
 
-#: Mel bands and MFCCs of the timbre model (libmusly's choice: 36 bands, 25 coefficients; 20 did as well here).
+#: Mel bands and MFCCs of the timbre model (libmusly: 36 bands, 25 coefficients; 20 did better on the dev composers).
 N_TIMBRE_MELS = 36
 N_TIMBRE_MFCC = 20
 #: Added to the covariance's diagonal (in squared MFCC units) so silence and constant signals stay finite.
