@@ -80,3 +80,26 @@ def test_the_siamese_network_starts_from_the_contrastive_encoder():
     other = build_siamese(SiameseConfig(input_shape=(64, 16), conv_filters=(8, 32), dense_units=16))
     with pytest.raises(ParameterError, match="conv1"):
         start_from(other, enc)
+
+
+def test_track_embeddings_pool_the_encoder_over_several_crops():
+    """A track's embedding is the encoder's mean over evenly spaced crops of its excerpt (then unit length): not
+    one crop, so a track whose halves differ embeds between them."""
+    import keras
+
+    from musim.models.contrastive import ContrastiveParams, crops_of, embed
+    from musim.models.siamese import build_encoder
+
+    keras.utils.set_random_seed(0)
+    p = ContrastiveParams(**SMALL)
+    encoder = build_encoder(p.encoder_config(16))
+    x, _ = _signatures(artists=2, tracks=1, frames=96)
+    mixed = np.concatenate([x[0][:48], x[1][48:]])[None]  # first half track 0's signature, second half track 1's
+    z = embed(encoder, np.concatenate([x, mixed]), crops=4)
+    for i, mel in enumerate([x[0], x[1], mixed[0]]):
+        mean = np.asarray(encoder(crops_of(mel, 24, 4), training=False)).mean(axis=0)
+        assert np.allclose(z[i], mean / np.linalg.norm(mean), atol=1e-5)
+    first, last = (np.asarray(encoder(crops_of(mixed[0], 24, 4)[[k]], training=False))[0] for k in (0, 3))
+    assert not np.allclose(first / np.linalg.norm(first), z[2], atol=1e-3)   # neither end alone
+    assert not np.allclose(last / np.linalg.norm(last), z[2], atol=1e-3)
+    assert not np.allclose(embed(encoder, mixed, crops=1)[0], z[2], atol=1e-3)   # one crop is not the pool

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from musim import warehouse
+from musim.audio import DESCRIPTOR_NAMES
 from musim.cli import main
 from musim.models import registry
 from musim.models.toy import ToyData, planted_data
@@ -57,7 +58,7 @@ def test_the_five_phases_register_every_family_in_one_registry(toy):
     assert [i["run_id"] for i in items] == ["train_embeddings/manual 1/autoencoder", "train_embeddings/manual 1/descriptors"]
     inputs = FamilyInputs.from_bytes(store.get_bytes(key))
     assert inputs.track_ids == ids and inputs.genres[0] == "genre-0" and inputs.mel is None
-    assert inputs.split.test.size == 10 and inputs.descriptors.shape == (72, 42)
+    assert inputs.split.test.size == 10 and inputs.descriptors.shape == (72, len(DESCRIPTOR_NAMES))
     assert inputs.artist_names[int(toy.track_artist[0])] == f"Artist {toy.track_artist[0]}"
     again = FamilyInputs.from_bytes(inputs.to_bytes())
     assert again.split.test_set_id == inputs.split.test_set_id and again.targets.metric == "seed"

@@ -1,0 +1,215 @@
+"""Development harness for the descriptor family's timbre block (issue 18): candidate timbre embeddings and block
+weights scored on a development half of the real-music corpus's composers, then once on the other half.
+
+    MUSIM_REAL_MUSIC=benchmarks/data/real_music .venv/bin/python -m benchmarks.real_music.timbre_dev [CACHE_DIR]
+
+The first run decodes every track's 30-second excerpt once and caches its frame features under ``CACHE_DIR``
+(default ``/tmp/musim_timbre_dev``): 128- and 36-band log-mel frames, spectral-contrast frames, the current
+descriptor vector, the 20-MFCC baseline and libmusly's similarity matrix. Later runs only score.
+
+The split: within each source package the composers are sorted and alternately assigned to ``dev`` and
+``test`` (so each half keeps several composers per package, which the within-package AUC needs). Every
+candidate is scored on dev (composer AUC within a package, :func:`musim.models.label_eval.query_metrics` on the
+dev tracks alone); the weights of the descriptor family are chosen there; the test half is only reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from musim.models.label_eval import cosine_similarity, query_metrics, read_labels, standardized
+
+SR = 22050
+HOP = 512
+
+
+def _split(labels) -> np.ndarray:
+    """True for dev tracks: composers sorted within each package, alternately dev and test."""
+    artists, groups = np.asarray(labels.artists), np.asarray(labels.groups)
+    dev = np.zeros(len(artists), bool)
+    for g in sorted(set(groups)):
+        names = sorted(set(artists[groups == g]))
+        for j, name in enumerate(names):
+            if j % 2 == 0:
+                dev[(groups == g) & (artists == name)] = True
+    return dev
+
+
+def _cache(labels, path: Path) -> dict[str, object]:
+    if path.is_file():
+        return dict(np.load(path, allow_pickle=True))
+    import librosa
+
+    from musim.audio import descriptor_vector, descriptors
+    from musim.audio.mel import _mel_sparse, power_spectrogram, power_to_db
+    from musim.models.label_eval import mfcc_stats, musly_similarity, read_excerpts
+
+    kept, excerpts, failed = read_excerpts(labels.paths, sr=SR)
+    print(f"decoded {len(kept)} of {len(labels)} ({len(failed)} failed)", file=sys.stderr)
+    mel128, mel36, contrast, desc = [], [], [], []
+    fb128 = _mel_sparse(SR, 2048, 128, 0.0, SR / 2.0)
+    fb36 = _mel_sparse(SR, 2048, 36, 0.0, SR / 2.0)
+    for i, y in enumerate(excerpts):
+        y = np.asarray(y, np.float32)
+        S = power_spectrogram(y, n_fft=2048, hop_length=HOP, power=2.0)
+        mel128.append(power_to_db(np.asarray(fb128 @ S, np.float32), ref=1.0, top_db=80.0).astype(np.float32))
+        mel36.append(power_to_db(np.asarray(fb36 @ S, np.float32), ref=1.0, top_db=80.0).astype(np.float32))
+        contrast.append(librosa.feature.spectral_contrast(S=np.sqrt(S), sr=SR).astype(np.float32))
+        desc.append(descriptor_vector(descriptors(y, sr=SR)))
+        if i % 20 == 0:
+            print(f"  {i}/{len(excerpts)}", file=sys.stderr)
+    out = {"kept": np.asarray(kept), "desc": np.stack(desc), "mfcc20": mfcc_stats(excerpts, sr=SR),
+           "musly": musly_similarity(excerpts, sr=SR)}
+    for name, frames in (("mel128", mel128), ("mel36", mel36), ("contrast", contrast)):
+        out[name] = np.empty(len(frames), dtype=object)
+        out[name][:] = frames
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def _dct(n_bands: int, n: int) -> np.ndarray:
+    import scipy.fft
+
+    return scipy.fft.dct(np.eye(n_bands), type=2, norm="ortho", axis=0)[:n]
+
+
+def gaussians(mels, n_mfcc: int, *, drop_c0: bool = False, deltas: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per track mean ``(n, k)`` and full covariance ``(n, k, k)`` of the MFCC frames."""
+    means, covs = [], []
+    for m in mels:
+        c = _dct(m.shape[0], n_mfcc) @ m
+        if drop_c0:
+            c = c[1:]
+        if deltas:
+            import librosa
+
+            c = np.concatenate([c, librosa.feature.delta(c)])
+        means.append(c.mean(axis=1))
+        covs.append(np.cov(c) + 1e-3 * np.eye(c.shape[0]))
+    return np.stack(means), np.stack(covs)
+
+
+def skl_similarity(mu: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Negated symmetric KL divergence between full Gaussians (musly's timbre distance before normalisation)."""
+    inv = np.linalg.inv(cov)
+    n, k = mu.shape
+    tr = np.einsum("aij,bji->ab", inv, cov)  # tr(inv_a cov_b)
+    d = mu[:, None, :] - mu[None, :, :]
+    mah = np.einsum("abi,aij,abj->ab", d, inv, d)
+    skl = 0.25 * (tr + tr.T + mah + mah.T) - 0.5 * k
+    return -skl
+
+
+def mutual_proximity(sim: np.ndarray) -> np.ndarray:
+    """Empirical mutual proximity of a similarity matrix (musly's hubness correction)."""
+    n = sim.shape[0]
+    out = np.zeros_like(sim)
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = np.mean((sim[i] < sim[i, j]) & (sim[j] < sim[i, j]))
+    return out
+
+
+def gauss_vector(mu: np.ndarray, cov: np.ndarray, *, logm: bool = True) -> np.ndarray:
+    """Mean + upper triangle of log(cov) (or of cov), the off-diagonal scaled by sqrt(2) (Frobenius-preserving)."""
+    k = mu.shape[1]
+    iu = np.triu_indices(k)
+    scale = np.where(iu[0] == iu[1], 1.0, np.sqrt(2.0))
+    rows = []
+    for m, c in zip(mu, cov, strict=True):
+        if logm:
+            w, v = np.linalg.eigh(c)
+            c = (v * np.log(np.maximum(w, 1e-6))) @ v.T
+        rows.append(np.concatenate([m, c[iu] * scale]))
+    return np.stack(rows)
+
+
+def score(sim: np.ndarray, labels, mask: np.ndarray) -> float:
+    idx = np.flatnonzero(mask)
+    s = sim[np.ix_(idx, idx)]
+    per = query_metrics(s, [labels.artists[i] for i in idx], [labels.groups[i] for i in idx])["auc_group"]
+    return float(np.nanmean(per))
+
+
+def main() -> None:
+    corpus = Path(os.environ.get("MUSIM_REAL_MUSIC") or "benchmarks/data/real_music")
+    cache_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/musim_timbre_dev")
+    labels = read_labels(corpus / "manifest.csv", group_by="source_package")
+    from musim.audio import DESCRIPTOR_NAMES
+
+    feats = _cache(labels, cache_dir / f"features-{len(DESCRIPTOR_NAMES)}.npz")  # a new descriptor set: a new cache
+    labels = labels.subset([int(i) for i in feats["kept"]])
+    dev = _split(labels)
+    print(f"{len(labels)} tracks, {len(set(labels.artists))} composers; dev {dev.sum()} tracks of "
+          f"{len(set(np.asarray(labels.artists)[dev]))} composers, test {(~dev).sum()}")
+    rows: list[tuple[str, float, float]] = []
+
+    def add(name: str, sim: np.ndarray) -> None:
+        rows.append((name, score(sim, labels, dev), score(sim, labels, ~dev)))
+        print(f"{name:60s} dev {rows[-1][1]:.3f}  test {rows[-1][2]:.3f}", flush=True)
+
+    names = list(DESCRIPTOR_NAMES)
+    base = [i for i, n in enumerate(names) if not n.startswith(("timbre_", "contrast_"))]
+    desc = feats["desc"][:, base]
+    add("baseline: random", cosine_similarity(np.random.default_rng(0).normal(size=(len(labels), 32))))
+    add("baseline: 20-MFCC mean+std", cosine_similarity(feats["mfcc20"]))
+    add("baseline: musly timbre", feats["musly"])
+    add(f"descriptors without timbre ({desc.shape[1]}, z-scored)", cosine_similarity(standardized(desc)))
+    in_desc = [i for i, n in enumerate(names) if n.startswith("timbre_")]
+    if in_desc:
+        add("timbre block as computed in musim.audio.descriptors (z)",
+            cosine_similarity(standardized(feats["desc"][:, in_desc])))
+    not_mfcc = [i for i, n in enumerate(names) if not n.startswith(("mfcc_", "timbre_", "contrast_"))]
+    rhythm_tonal = standardized(feats["desc"][:, not_mfcc])
+    mfcc_stats13 = standardized(feats["desc"][:, [i for i, n in enumerate(names) if n.startswith("mfcc_")]])
+    add("descriptors without MFCC stats (16)", cosine_similarity(rhythm_tonal))
+    contrast = np.stack([np.concatenate([c.mean(axis=1), c.std(axis=1)]) for c in feats["contrast"]])
+    add("spectral contrast mean+std (14)", cosine_similarity(standardized(contrast)))
+
+    candidates: dict[str, np.ndarray] = {}
+    for bands, n_mfcc, c0, deltas in itertools.product(("mel36", "mel128"), (13, 20, 25), (False, True), (False,)):
+        mu, cov = gaussians(feats[bands], n_mfcc, drop_c0=c0, deltas=deltas)
+        tag = f"{bands} {n_mfcc} MFCC{' no c0' if c0 else ''}"
+        skl = skl_similarity(mu, cov)
+        add(f"Gaussian SKL {tag}", skl)
+        add(f"Gaussian SKL + mutual proximity {tag}", mutual_proximity(skl))
+        v = standardized(gauss_vector(mu, cov))
+        candidates[tag] = v
+        add(f"vector mean+logm(cov) z {tag}", cosine_similarity(v))
+        add(f"vector mean+cov z {tag}", cosine_similarity(standardized(gauss_vector(mu, cov, logm=False))))
+        diag = standardized(np.concatenate([mu, np.log(np.diagonal(cov, axis1=1, axis2=2))], axis=1))
+        add(f"vector mean+log diag z {tag}", cosine_similarity(diag))
+    for bands, n_mfcc in (("mel36", 20),):
+        mu, cov = gaussians(feats[bands], n_mfcc, deltas=True)
+        add(f"Gaussian SKL {bands} {n_mfcc} MFCC + deltas", skl_similarity(mu, cov))
+        add(f"vector mean+logm(cov) z {bands} {n_mfcc} MFCC + deltas", cosine_similarity(standardized(
+            gauss_vector(mu, cov))))
+    # cepstral mean normalisation: the per-track mean removed (covariance only).
+    for tag, v in list(candidates.items())[:2]:
+        k = int(tag.split()[1])
+        add(f"vector logm(cov) only (CMN) {tag}", cosine_similarity(v[:, k:]))
+
+    best_tag = max(candidates, key=lambda t: next(r[1] for r in rows if r[0] == f"vector mean+logm(cov) z {t}"))
+    timbre = candidates[best_tag]
+    print(f"\nbest timbre vector on dev: {best_tag}")
+    blocks = {"rhythm_tonal": rhythm_tonal, "mfcc_stats": mfcc_stats13, "contrast": standardized(contrast)}
+    grid = (0.0, 0.25, 0.5, 1.0)
+    results = []
+    for ws in itertools.product(grid, repeat=len(blocks)):
+        parts = [timbre / np.sqrt(timbre.shape[1])]
+        parts += [w * b / np.sqrt(b.shape[1]) for w, b in zip(ws, blocks.values(), strict=True)]
+        sim = cosine_similarity(np.concatenate(parts, axis=1))
+        results.append((ws, score(sim, labels, dev), score(sim, labels, ~dev)))
+    results.sort(key=lambda r: -r[1])
+    print(f"block weights (timbre 1): {', '.join(blocks)} -> dev, test")
+    for ws, d, t in results[:10]:
+        print(f"  {' '.join(f'{w:.2f}' for w in ws)} -> dev {d:.3f} test {t:.3f}")
+
+if __name__ == "__main__":
+    main()

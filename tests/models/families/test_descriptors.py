@@ -1,0 +1,49 @@
+"""The descriptor family: z-scored descriptors with each block (rhythm/tonal, MFCC statistics, timbre model)
+weighted by w / sqrt(columns); the weights are saved with the model and recorded in its parameters and card."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musim.audio import DESCRIPTOR_NAMES
+from musim.errors import ParameterError
+from musim.models.families import FamilyInputs
+from musim.models.families import descriptors as fam
+from musim.models.families.base import load_keras, save_keras
+
+
+def _inputs(n: int = 12, dims: int = len(DESCRIPTOR_NAMES)) -> FamilyInputs:
+    d = np.random.default_rng(0).normal(size=(n, dims)).astype(np.float32) * 5 + 3
+    return FamilyInputs([f"t{i}" for i in range(n)], np.arange(n) // 2, [""] * n, [None] * n, {}, [None] * n,
+                        [None] * n, d)
+
+
+def test_blocks_share_the_norm_by_their_weights(tmp_path):
+    inputs = _inputs(200)
+    blocks = np.array([fam.block_of(n) for n in DESCRIPTOR_NAMES])
+    assert {b: int((blocks == b).sum()) for b in fam.BLOCKS} == {"rhythm_tonal": 16, "mfcc": 26, "contrast": 14,
+                                                                  "timbre": 230}
+    trained = fam.train(inputs, {"weights": {"rhythm_tonal": 1.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 2.0}},
+                        tmp_path, 0)
+    emb = trained.embeddings
+    share = {b: float(np.mean(np.sum(emb[:, blocks == b] ** 2, axis=1))) for b in fam.BLOCKS}
+    assert share["mfcc"] == 0.0
+    assert share["rhythm_tonal"] == pytest.approx(1.0, rel=0.02) and share["timbre"] == pytest.approx(4.0, rel=0.02)
+    assert trained.params["weights"] == {"rhythm_tonal": 1.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 2.0}
+    assert "timbre (230 columns) 2" in trained.card
+    path = tmp_path / "model.keras"
+    save_keras(trained.model, path)
+    again = fam.embed(load_keras(path), inputs, np.arange(5))
+    assert np.allclose(again, emb[:5], atol=1e-5)
+
+
+def test_default_weights_and_bad_parameters(tmp_path):
+    trained = fam.train(_inputs(), {}, tmp_path, 0)
+    assert trained.params["weights"] == fam.DEFAULT_WEIGHTS
+    with pytest.raises(ParameterError, match="blocks are"):
+        fam.train(_inputs(), {"weights": {"tempo": 1.0}}, tmp_path, 0)
+    with pytest.raises(ParameterError, match="blocks are"):
+        fam.train(_inputs(), {"weights": {"timbre": -1}}, tmp_path, 0)
+    with pytest.raises(ParameterError, match="rebuild the features"):
+        fam.train(_inputs(dims=42), {}, tmp_path, 0)
