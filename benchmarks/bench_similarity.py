@@ -23,7 +23,8 @@ What was tried (at 1/4 scale, load average 11-14 on the 2 cores: absolute times 
   publish took 85.6 s; sorted on the integer artist alone and joined per question instead: 24.4 s;
 - where `similar` spends its time (DuckDB's profiler): binding and rewriting the metric expressions
   (~40 + 20 ms under load) dwarf the execution (~6 ms); a SQL PREPARE/EXECUTE did not help (EXECUTE
-  rebinds); scored in Python instead (musim/similarity/metrics.py, the same arithmetic): ~4 ms. The gate's
+  rebinds); scored in Python instead (musim/similarity/metrics.py, the same arithmetic) with the dump's
+  artists (listeners, names) read once per connection: one probe per question, ~2 ms p50. The gate's
   time was mostly importing Great Expectations (10-20 s of CPU): the CLI now imports it in a background
   thread while the build runs (musim.quality.preload).
 """

@@ -60,34 +60,51 @@ def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str) -> tupl
     raise NotFoundError(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
 
 
+@dataclass(frozen=True)
+class DumpArtists:
+    """The artists with listeners in one dump, for answering many questions from memory."""
+
+    listeners: np.ndarray  # indexed by artist id, 0 where the artist has none
+    names: dict[int, str]
+    by_name: dict[str, int]  # normalised name -> the most listened artist of that name (then the lower id)
+
+    def listeners_of(self, artist_id: int) -> int:
+        return int(self.listeners[artist_id]) if 0 <= artist_id < len(self.listeners) else 0
+
+
 class ArtistSimilarity:
     """Similar-artist questions on one open snapshot connection.
 
-    Snapshots never change once published, so the resolved dump, its build and its artists' listeners are
-    read once per connection; each question is then a name lookup, one probe of the artist's pairs, scoring
-    in Python (:mod:`musim.similarity.metrics`) and the neighbours' names.
+    Snapshots never change once published, so the resolved dump, its build and its artists (listeners and
+    names) are read once per connection; a question is then one probe of the artist's pairs in the snapshot,
+    scored and ranked in Python (:mod:`musim.similarity.metrics`).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         self._dumps: dict[str | None, str] = {}
         self._builds: dict[str, tuple[int, float, int]] = {}
-        self._listeners: dict[str, np.ndarray] = {}
+        self._artists: dict[str, DumpArtists] = {}
 
     def dump(self, dump_id: str | None = None) -> str:
         if dump_id not in self._dumps:
             self._dumps[dump_id] = serving_dump(self.con, dump_id)
         return self._dumps[dump_id]
 
-    def listeners(self, dump: str) -> np.ndarray:
-        """Every artist's listeners in ``dump``, indexed by artist id (0 where it has none)."""
-        if dump not in self._listeners:
-            found = sql.query(self.con, "serving/dump_listeners.sql", dump_id=dump).fetchnumpy()
+    def artists(self, dump: str) -> DumpArtists:
+        """The artists with listeners in ``dump``."""
+        if dump not in self._artists:
+            found = sql.query(self.con, "serving/dump_artists.sql", dump_id=dump).fetchnumpy()
             ids = np.asarray(found["artist_id"], dtype=np.int64)
-            by_id = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=np.int64)
-            by_id[ids] = found["listeners"]
-            self._listeners[dump] = by_id
-        return self._listeners[dump]
+            listeners = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=np.int64)
+            listeners[ids] = found["listeners"]
+            by_name: dict[str, int] = {}
+            for artist_id, norm in sorted(zip(ids.tolist(), found["name_norm"].tolist(), strict=True),
+                                          key=lambda a: (-listeners[a[0]], a[0])):
+                by_name.setdefault(norm, artist_id)
+            self._artists[dump] = DumpArtists(listeners, dict(zip(ids.tolist(), found["name"].tolist(), strict=True)),
+                                              by_name)
+        return self._artists[dump]
 
     def build(self, dump: str) -> tuple[int, float, int]:
         """``(users, seed_raw_max, k)`` of the dump's similarity build."""
@@ -99,34 +116,28 @@ class ArtistSimilarity:
     def similar(self, name: str, *, k: int = 10, metric: str = "seed",
                 dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
         """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours), ranked like
-        the ``artist_neighbors`` view (score, co-listeners, lower id), at most the build's k."""
+        the ``artist_neighbors`` view (score, co-listeners, lower id), at most the build's k. Several artists
+        sharing the name: the most listened one."""
         if metric not in METRICS:
             raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
         dump = self.dump(dump_id)
-        listeners = self.listeners(dump)
-        candidates = sql.query(self.con, "serving/artists_by_name.sql", name_norm=normalise_name(name)).fetchall()
-        if not candidates:
-            find_artist(self.con, name, dump)  # raises NotFoundError with suggestions
-        if len(candidates) > 1:  # several artists share the name: the most listened one
-            candidates.sort(key=lambda c: (-_listeners_of(listeners, c[0]), c[0]))
-        artist_id, display = candidates[0]
-        if not _listeners_of(listeners, artist_id):
-            return display, []
+        artists = self.artists(dump)
+        artist_id = artists.by_name.get(normalise_name(name))
+        if artist_id is None:  # an artist without listeners in this dump, or none of that name
+            candidates = sql.query(self.con, "serving/artists_by_name.sql", name_norm=normalise_name(name)).fetchall()
+            if not candidates:
+                find_artist(self.con, name, dump)  # raises NotFoundError with suggestions
+            return min(candidates)[1], []
         users, seed_raw_max, build_k = self.build(dump)
         pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, dump_id=dump).fetchnumpy()
         ids = np.asarray(pairs["neighbor_id"], dtype=np.int64)
-        top = metrics.top_k(metric, ids, np.asarray(pairs["co_listeners"], dtype=np.int64), listeners[ids],
-                            int(listeners[artist_id]), users, seed_raw_max, min(int(k), build_k))
-        names = dict(sql.query(self.con, "serving/names_of.sql", ids=[t[0] for t in top]).fetchall()) if top else {}
-        return display, [Neighbor(artist=names[nid], score=value, co_listeners=co, rank=rank, artist_id=nid,
-                                  listeners=lb)
-                         for rank, (nid, value, co, lb) in enumerate(top, start=1)]
-
-
-def _listeners_of(listeners: np.ndarray, artist_id: int) -> int:
-    return int(listeners[artist_id]) if 0 <= artist_id < len(listeners) else 0
+        top = metrics.top_k(metric, ids, np.asarray(pairs["co_listeners"], dtype=np.int64), artists.listeners[ids],
+                            artists.listeners_of(artist_id), users, seed_raw_max, min(int(k), build_k))
+        return artists.names[artist_id], [
+            Neighbor(artist=artists.names[nid], score=value, co_listeners=co, rank=rank, artist_id=nid, listeners=lb)
+            for rank, (nid, value, co, lb) in enumerate(top, start=1)]
 
 
 def similar_artists(con: duckdb.DuckDBPyConnection, name: str, *, k: int = 10, metric: str = "seed",
