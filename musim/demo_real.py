@@ -88,6 +88,42 @@ def train_families(env: dict[str, str], log: Path, families: list[str], params: 
     return [e.version for e in entries]
 
 
+def latest_versions(families: list[str]) -> list[str]:
+    """The newest version of each family (``--report-only``)."""
+    from musim import warehouse
+    from musim.errors import NotFoundError
+    from musim.models import registry
+
+    with warehouse.writer() as con:
+        found = [registry.list_models(con, family=f) for f in families]
+    if not all(found):
+        raise NotFoundError("no trained version of " + ", ".join(f for f, v in zip(families, found, strict=True)
+                                                                  if not v) + ": run the demo without --report-only")
+    return [v[0].version for v in found]
+
+
+def serve_for_comparison(versions: list[str]) -> None:
+    """Versions that were not promoted are published by version (``musim models publish VERSION``: their
+    embeddings and neighbours served, no champion changed), so the table and the queries can use them."""
+    from musim import serving, sql, warehouse
+    from musim.models import registry
+    from musim.models.families import publish_version
+
+    with warehouse.writer() as con:
+        published = {r for (r,) in sql.query(con, "demo/published_versions.sql").fetchall()}
+        todo = [v for v in versions if v not in published]
+        for version in todo:
+            entry = registry.get_model(con, version)
+            decision = next((d for d in registry.promotions(con, family=entry.family) if d["version"] == version),
+                            None)
+            why = f" ({decision['reason']})" if decision else ""
+            print(f"   {version} is {entry.status}{why}: published by version for the comparison "
+                  f"(`musim models publish {version}`)")
+            publish_version(con, version, k=10, snapshot=False)
+        if todo:
+            serving.publish(con)
+
+
 def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int) -> None:
     """Step 4: ``musim models evaluate --labels manifest.csv --group-by source_package`` of every version
     beside the baselines, on the same tracks."""
@@ -133,30 +169,22 @@ def pick_examples(manifest: Path, n: int) -> list[tuple[Path, str]]:
 
 
 def print_examples(examples: list[tuple[Path, str]], owners: dict[str, tuple[str, str]],
-                   families: list[str]) -> None:
-    """Step 5: ``musim similar-audio FILE --family F`` of a few corpus files by every family's champion: the
+                   versions: list[str]) -> None:
+    """Step 5: ``musim similar-audio FILE --model VERSION`` of a few corpus files by every version: the
     nearest other tracks, marked when they are by the query's composer."""
-    from musim import warehouse
     from musim.errors import MusimError
-    from musim.models import registry
     from musim.models.new_audio import similar_audio
 
-    with warehouse.writer() as con:
-        champions = [f for f in families if registry.champion(con, f) is not None]
-    print("\n5. similar tracks of a few corpus files (`musim similar-audio FILE --family F --k 5`; the query's own "
-          "track left out; * = by the query's composer):")
-    if not champions:
-        print("   no family was promoted (none beat the baselines beyond the CI), so none serves neighbours: "
-              "`musim models promote VERSION --force` then `musim models publish VERSION`")
-        return
+    print("\n5. similar tracks of a few corpus files (`musim similar-audio FILE --model VERSION --k 5`; the query's "
+          "own track left out; * = by the query's composer):")
     for path, composer in examples:
         own, own_id = owners.get(str(path), (None, None))
         print(f"\n   {path.name} by {composer}:")
-        for family in champions:
+        for version in versions:
             try:
-                found = similar_audio([path], k=6, family=family)
+                found = similar_audio([path], k=6, version=version)
             except MusimError as exc:
-                print(f"     {family}: {exc}")
+                print(f"     {version}: {exc}")
                 continue
             tracks = [m for m in found.tracks if m.track_id != own_id][:5]
             same = sum(own is not None and m.artist == own for m in tracks)
@@ -174,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated label-free families")
     parser.add_argument("--examples", type=int, default=3, help="similar-audio queries shown")
     parser.add_argument("--quick", action="store_true", help="tiny training settings (checks the path, not the models)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="no DAG runs: print the table and the queries of the newest version of each family")
     args = parser.parse_args(argv)
 
     corpus = (args.corpus or corpus_dir()).expanduser().absolute()
@@ -197,21 +227,28 @@ def main(argv: list[str] | None = None) -> int:
     settings.ensure_dirs()
     log = settings.home / "logs" / "demo-real-airflow.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = airflow_env(settings.home)
     print(f"musim demo --real: corpus {corpus}; MUSIM_HOME={settings.home}; Airflow logs in {log}")
-    prepare_airflow(env, log)
-    folder = (corpus / "corpus" if (corpus / "corpus").is_dir() else corpus).resolve()
-    took = run_dag("library_scan", env, log, {"folder": str(folder)})
-    owners = print_library(took, folder)
-    took = run_dag("audio_features", env, log, {"batch_size": 64})
-    with warehouse.writer(settings) as con:
-        mels, rejected = sql.query(con, "demo/feature_counts.sql").fetchone()
-    print(f"2. Airflow DAG audio_features ran in {took:.0f} s: {mels} spectrogram arrays, {rejected} rejected "
-          "excerpts; see `musim features list`")
-    params = QUICK_PARAMS if args.quick else {f: DEMO_PARAMS[f] for f in FAMILIES}
-    versions = train_families(env, log, families, params)
+    if args.report_only:
+        from musim.library import list_tracks
+
+        owners = {str(t["source_path"]): (t["artist"], t["track_id"]) for t in list_tracks()}
+        versions = latest_versions(families)
+    else:
+        env = airflow_env(settings.home)
+        prepare_airflow(env, log)
+        folder = (corpus / "corpus" if (corpus / "corpus").is_dir() else corpus).resolve()
+        took = run_dag("library_scan", env, log, {"folder": str(folder)})
+        owners = print_library(took, folder)
+        took = run_dag("audio_features", env, log, {"batch_size": 64})
+        with warehouse.writer(settings) as con:
+            mels, rejected = sql.query(con, "demo/feature_counts.sql").fetchone()
+        print(f"2. Airflow DAG audio_features ran in {took:.0f} s: {mels} spectrogram arrays, {rejected} rejected "
+              "excerpts; see `musim features list`")
+        params = QUICK_PARAMS if args.quick else {f: DEMO_PARAMS[f] for f in FAMILIES}
+        versions = train_families(env, log, families, params)
+    serve_for_comparison(versions)
     print_evaluation(manifest, versions, n_boot=100 if args.quick else 1000)
-    print_examples(pick_examples(manifest, args.examples), owners, families)
+    print_examples(pick_examples(manifest, args.examples), owners, versions)
     print(f"\nTry (MUSIM_HOME={settings.home}): musim library list --artist NAME   |   musim models list   |   "
           "musim models show VERSION\n     musim similar-audio FILE --family contrastive --k 10   |   "
           "musim embed FOLDER --out embeddings.npz --family autoencoder")

@@ -78,3 +78,12 @@ def test_baselines_include_libmusly_only_when_importable(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "pymusly" else real(name))
     assert demo_real.baseline_names() == ("random", "mfcc", "descriptors")
+
+
+def test_report_only_needs_a_trained_version_of_each_family(tmp_path, monkeypatch, capsys):
+    from musim.errors import NotFoundError
+
+    make_corpus(tmp_path)
+    monkeypatch.setenv("MUSIM_REAL_MUSIC", str(tmp_path))
+    with pytest.raises(NotFoundError, match="no trained version of contrastive, autoencoder, descriptors"):
+        demo_real.main(["--report-only", "--home", str(tmp_path / "home")])

@@ -239,13 +239,14 @@ def test_models_evaluate_compares_several_versions_and_baselines_on_the_same_tra
     assert code == 0 and "cnn_classifier-1" in out and "autoencoder-1" in out and "auc_group" in out
 
 
-def test_the_real_demo_shows_similar_tracks_of_a_file_by_each_champion(home, tmp_path, capsys):
+def test_the_real_demo_shows_similar_tracks_of_a_file_by_each_version(home, tmp_path, capsys):
     from musim import demo_real
 
     _, path = _preview_file(home, tmp_path, 2)
-    demo_real.print_examples([(path, "Someone")], {}, ["cnn_classifier", "autoencoder", "contrastive"])
+    demo_real.print_examples([(path, "Someone")], {}, ["cnn_classifier-1", "autoencoder-1", "contrastive-9"])
     out = capsys.readouterr().out
     assert f"{path.name} by Someone:" in out
     lines = [line.split() for line in out.splitlines() if line.strip().startswith(("cnn_classifier-", "autoencoder-"))]
-    assert [line[0] for line in lines] == ["cnn_classifier-1", "autoencoder-1"]  # contrastive: no champion
+    assert [line[0] for line in lines] == ["cnn_classifier-1", "autoencoder-1"]
     assert all(line[1] == "0/5" and line[2] == "same" for line in lines)  # an unknown composer: none marked
+    assert "contrastive-9:" in out  # an unknown version: its error, the others still shown
