@@ -63,7 +63,13 @@ def print_library(took: float, folder: Path) -> dict[str, tuple[str, str]]:
     print(f"1. Airflow DAG library_scan ran in {took:.0f} s on {folder}: {len(tracks)} library tracks of "
           f"{len(artists)} artists (artists by rule: {', '.join(f'{r} {n}' for r, n in rules.most_common())}); "
           f"skipped: {reasons}. See `musim library list` and `musim library skipped`")
-    return {str(t["source_path"]): (t["artist"], t["track_id"]) for t in tracks}
+    return owners_of(tracks)
+
+
+def owners_of(tracks: list[dict]) -> dict[str, tuple[str, str]]:
+    """``{resolved source path: (library artist, track id)}``: the manifest's paths are resolved (the corpus
+    links its files into the packages), the library keeps the path it scanned."""
+    return {str(Path(t["source_path"]).resolve()): (t["artist"], t["track_id"]) for t in tracks}
 
 
 def train_families(env: dict[str, str], log: Path, families: list[str], params: dict[str, dict]) -> list[str]:
@@ -178,7 +184,7 @@ def print_examples(examples: list[tuple[Path, str]], owners: dict[str, tuple[str
     print("\n5. similar tracks of a few corpus files (`musim similar-audio FILE --model VERSION --k 5`; the query's "
           "own track left out; * = by the query's composer):")
     for path, composer in examples:
-        own, own_id = owners.get(str(path), (None, None))
+        own, own_id = owners.get(str(path.resolve()), (None, None))
         print(f"\n   {path.name} by {composer}:")
         for version in versions:
             try:
@@ -231,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         from musim.library import list_tracks
 
-        owners = {str(t["source_path"]): (t["artist"], t["track_id"]) for t in list_tracks()}
+        owners = owners_of(list_tracks())
         versions = latest_versions(families)
     else:
         env = airflow_env(settings.home)

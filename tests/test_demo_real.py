@@ -68,8 +68,17 @@ def test_the_library_summary_names_tracks_artists_rules_and_skips(tmp_path, caps
     out = capsys.readouterr().out
     assert "ran in 12 s" in out and "7 library tracks of 3 artists" in out and "folder 7" in out
     assert "skipped: not_audio 1" in out
-    path = str(tmp_path / "corpus" / "Bob Writer" / "track 1.wav")
+    path = str((tmp_path / "corpus" / "Bob Writer" / "track 1.wav").resolve())
     assert owners[path][0] == "Bob Writer" and len(owners) == 7
+
+
+def test_owners_are_found_by_the_resolved_path_the_manifest_gives(tmp_path):
+    target = write_audio(tmp_path / "pkgs" / "Art.ogg", "ogg", seconds=6)
+    link = tmp_path / "corpus" / "Composer" / "pkg__Art.ogg"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    owners = demo_real.owners_of([{"source_path": str(link), "artist": "Composer", "track_id": "t1"}])
+    assert owners == {str(target.resolve()): ("Composer", "t1")}
 
 
 def test_baselines_include_libmusly_only_when_importable(monkeypatch):
