@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast test-sanitizers lint bench bench-quick lock up clean
+.PHONY: install demo demo-real test test-fast test-sanitizers lint bench bench-quick lock up clean
 
 $(STAMP): requirements.lock pyproject.toml musim/ingest/_scan360k.c musim/ingest/_prescan_rules.h
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ install: $(STAMP)  ## install the locked stack into .venv
 
 demo: $(STAMP)  ## run the whole job end to end through Airflow on embedded defaults (./.musim)
 	$(PY) -m musim.demo
+
+demo-real: $(STAMP)  ## the audio path on the real-music corpus through Airflow (./.musim-real; corpus: $$MUSIM_REAL_MUSIC or benchmarks/data/real_music, made by benchmarks/real_music/make_corpus.sh)
+	$(PY) -m musim.demo --real
 
 test: $(STAMP) | /usr/bin/chromium  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -q -p no:cacheprovider
@@ -54,4 +57,4 @@ lock:  ## re-resolve the whole stack (needs uv)
 	$(UV) pip compile pyproject.toml --extra dev --extra bench --extra gpu --python 3.11 -o requirements-gpu.lock
 
 clean:
-	rm -rf .musim benchmarks/results
+	rm -rf .musim .musim-real benchmarks/results

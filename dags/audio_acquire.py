@@ -42,6 +42,9 @@ PREVIEWS = asset("previews")
         "batch_size": Param(25, type="integer", minimum=1, description="Artists per mapped fetch task"),
         "concurrency": Param(4, type="integer", minimum=1, maximum=32, description="Artists fetched at once per task"),
         "max_attempts": Param(3, type="integer", minimum=1, description="Retry failures while attempts are below this"),
+        "retry": Param(False, type="boolean",
+                       description="Also re-plan artists given up (no match, no preview, only rejects) or failed "
+                                   "past max_attempts, as `musim acquire --retry`"),
     },
 )
 def audio_acquire():
@@ -51,7 +54,7 @@ def audio_acquire():
 
         return plan(params["top_n"], per_artist=params["per_artist"], batch_size=params["batch_size"],
                     max_attempts=params["max_attempts"], providers=params["providers"] or None,
-                    local_dir=params["local_path"] or None)
+                    local_dir=params["local_path"] or None, retry=bool(params.get("retry")))
 
     @task(pool="audio_fetch", max_active_tis_per_dag=1, retries=2, retry_delay=pendulum.duration(minutes=1))
     def fetch(batch: dict, params=None) -> dict:

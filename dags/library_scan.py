@@ -1,10 +1,12 @@
 """
 ### Library scan
 
-Adds the music dropped in the library landing folder (`$MUSIM_LIBRARY_LANDING`, default
-`$MUSIM_HOME/landing/library`) to the library, as `musim library add` does: every file is stored (its 30-s
-analysis excerpt, FLAC), already stored, or skipped with a reason (`musim library skipped`); artists come
-from tags, then folders. Library artists need no listening data.
+Adds the music dropped in the library landing area (`$MUSIM_LIBRARY_LANDING`, default
+`$MUSIM_HOME/landing/library`: a folder, or an object-store prefix such as `s3://bucket/music/` like
+`lastfm_ingest`'s landing, mirrored locally and downloading only new or changed objects) to the library, as
+`musim library add` does: every file is stored (its 30-s analysis excerpt, FLAC), already stored, or skipped
+with a reason (`musim library skipped`); artists come from tags, then folders. Library artists need no
+listening data.
 
 `scan` → `has_new` → `check_quality` → `emit`: when the scan stored new tracks, the `previews` quality
 suite must pass before the **previews** asset is emitted, which schedules feature extraction
@@ -31,7 +33,8 @@ PREVIEWS = asset("previews")
     doc_md=__doc__,
     params={
         "folder": Param(None, type=["null", "string"],
-                        description="Folder to scan (default: $MUSIM_LIBRARY_LANDING, e.g. .musim/landing/library)"),
+                        description="Folder or object-store prefix (s3://bucket/prefix) to scan (default: "
+                                    "$MUSIM_LIBRARY_LANDING, e.g. .musim/landing/library)"),
         "retry": Param(False, type="boolean", description="Examine files skipped before again, even if unchanged"),
     },
 )

@@ -274,7 +274,14 @@ def print_models(settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--real" in argv:  # `make demo-real`: the audio path on the real-music corpus (musim.demo_real)
+        from musim.demo_real import main as real_main
+
+        return real_main([a for a in argv if a != "--real"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", action="store_true",
+                        help="the real-music demo instead (`python -m musim.demo --real --help`)")
     parser.add_argument("--users", type=int, default=3000)
     parser.add_argument("--artists", type=int, default=240)
     parser.add_argument("--communities", type=int, default=6)

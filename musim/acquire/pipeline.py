@@ -86,6 +86,7 @@ def plan(
     providers: Sequence[str] | None = None,
     local_dir: str | Path | None = None,
     download: bool = True,
+    retry: bool = False,
     acquire_settings: AcquireSettings | None = None,
     settings: Settings | None = None,
     store: ObjectStore | None = None,
@@ -108,6 +109,10 @@ def plan(
         every batch.
     download : bool
         ``False``: only match artists (status ``matched``), download nothing.
+    retry : bool
+        Also plan the artists given up (matched nothing, no preview, only rejects), failed past
+        ``max_attempts`` or with a failed or rejected preview, and try those previews again
+        (``musim acquire --retry``).
 
     Returns
     -------
@@ -129,9 +134,9 @@ def plan(
         with warehouse.transaction(con):
             sql.run(con, "acquire/plan_catalogue.sql")
         todo = _query(con, "acquire/todo.sql", max_attempts=max_attempts, providers=sorted(names),
-                      per_artist=per_artist)
+                      per_artist=per_artist, retry=retry)
         warehouse.fill(con, "plan_todo", todo)
-        known = _query(con, "acquire/known_previews.sql")
+        known = _query(con, "acquire/known_previews.sql", retry=retry)
         sources = _query(con, "acquire/known_sources.sql") if todo and download else []
     by_artist: dict[int, dict[str, Any]] = {
         int(t["artist_id"]): {"artist_id": int(t["artist_id"]), "name": t["name"], "known": {}} for t in todo}
@@ -293,6 +298,7 @@ def acquire(
     batch_size: int = 25,
     max_attempts: int = 3,
     download: bool = True,
+    retry: bool = False,
     acquire_settings: AcquireSettings | None = None,
     settings: Settings | None = None,
     store: ObjectStore | None = None,
@@ -300,13 +306,13 @@ def acquire(
     on_artist: Callable[[ArtistOutcome], None] | None = None,
 ) -> AcquireSummary:
     """Plan, fetch every batch (``concurrency`` threads, one set of providers so rate limits hold across
-    batches) and record after each batch. ``on_plan(n_artists)`` and ``on_artist(outcome)`` report
+    batches) and record after each batch (``retry``: see :func:`plan`). ``on_plan(n_artists)`` and ``on_artist(outcome)`` report
     progress (the CLI's progress bar)."""
     started = time.perf_counter()
     settings = settings or get_settings()
     store = store or open_store(settings.storage.object_store)
     batches = plan(top_n, per_artist=per_artist, batch_size=batch_size, max_attempts=max_attempts,
-                   providers=providers, local_dir=local_dir, download=download,
+                   providers=providers, local_dir=local_dir, download=download, retry=retry,
                    acquire_settings=acquire_settings, settings=settings, store=store)
     summary = AcquireSummary(planned=sum(len(b["artists"]) for b in batches), batches=len(batches))
     if on_plan is not None:

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive, default=25, help="artists recorded per batch (25)")
     p.add_argument("--max-attempts", type=count(1, 1000), default=3, help="retry failures while attempts are below this (3)")
     p.add_argument("--match-only", action="store_true", help="match artists with the providers, download nothing")
+    p.add_argument("--retry", action="store_true",
+                   help="also re-plan the artists given up (matched nothing, no preview, only rejects) or failed past "
+                        "--max-attempts, and try their failed and rejected previews again")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_acquire)
 
@@ -64,7 +67,7 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     try:
         summary = acquire(args.top, per_artist=args.per_artist, providers=providers, local_dir=args.path,
                           concurrency=args.concurrency, batch_size=args.batch_size,
-                          max_attempts=args.max_attempts, download=not args.match_only,
+                          max_attempts=args.max_attempts, download=not args.match_only, retry=args.retry,
                           on_plan=on_plan, on_artist=on_artist)
     finally:
         if bar is not None:

@@ -287,7 +287,8 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--group-by", metavar="COLUMN", help="a column of the CSV grouping tracks (e.g. album, source)")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--family", choices=FAMILY_CHOICES, help="this family's champion (default: the serving model)")
-    who.add_argument("--model", metavar="VERSION", help="a registered version")
+    who.add_argument("--model", metavar="VERSION", action="append",
+                     help="a registered version (repeat to compare several on the same tracks)")
     who.add_argument("--baselines-only", action="store_true", help="no model: the baselines alone")
     p.add_argument("--baselines", default="random,mfcc,descriptors",
                    help="comma-separated: random, mfcc (20 MFCC mean+std), descriptors, musly (libmusly timbre)")
@@ -297,20 +298,17 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from musim.models.label_eval import METRICS, evaluate_labels, read_labels
+    from musim.models.label_eval import evaluate_labels, read_labels
 
     labels = read_labels(args.labels, group_by=args.group_by)
     names = [b.strip() for b in args.baselines.split(",") if b.strip()]
-    result = evaluate_labels(labels, family=args.family, version=args.model, with_model=not args.baselines_only,
-                             baseline_names=names, n_boot=args.n_boot)
+    result = evaluate_labels(labels, family=args.family, versions=args.model or (),
+                             with_model=not args.baselines_only, baseline_names=names, n_boot=args.n_boot)
     if args.json:
         print_json(result.to_json())
         return 0
-    metrics = [m for m in METRICS if m != "auc_group" or labels.groups is not None]
-    rows = [[r.name, *[_cell(r.summary[m]) for m in metrics]] for r in result.reports]
-    print_table(rows, ["embedding", *metrics],
-                title=f"{len(result.labels)} tracks of {len(set(result.labels.artists))} artists "
-                      f"(mean [95% CI] over query tracks; AUC chance 0.5)")
+    columns, rows, title = result.table()
+    print_table(rows, columns, title=title)
     for path, reason in result.skipped:
         print(f"  skipped {path}: {reason}")
     return 0

@@ -276,8 +276,13 @@ class IngestSettings(Section):
 class LibrarySettings(Section):
     """The user's own music library."""
 
-    landing: PathValue = var("MUSIM_LIBRARY_LANDING", default=..., shown="$MUSIM_HOME/landing/library",
-                             description="folder the library_scan DAG adds music from")
+    landing: str = var("MUSIM_LIBRARY_LANDING", default=..., shown="$MUSIM_HOME/landing/library",
+                       description="folder or object-store prefix (s3://bucket/prefix) the library_scan DAG adds "
+                                   "music from")
+    real_music: PathValue = var("MUSIM_REAL_MUSIC", factory=lambda: _REPO / "benchmarks" / "data" / "real_music",
+                                shown="benchmarks/data/real_music",
+                                description="the real-music corpus (manifest.csv) of make demo-real and "
+                                            "bench_real_music, made by benchmarks/real_music/make_corpus.sh")
 
 
 class ModelSettings(Section):
@@ -293,11 +298,15 @@ class ModelSettings(Section):
         "MUSIM_AUDIO_SEARCH", default="auto", description="neighbour search: auto, exact or ann")
 
 
+#: The source checkout (where ``benchmarks/`` lives in a clone).
+_REPO = Path(__file__).resolve().parents[2]
+
+
 def home_paths(home: Path) -> dict[str, dict[str, Any]]:
     """The defaults under ``home`` of the path fields, by section and variable."""
     return {
         "warehouse": {"MUSIM_WAREHOUSE": home / "warehouse.duckdb"},
         "storage": {"MUSIM_OBJECT_STORE": (home / "objects").as_uri()},
         "ingest": {"MUSIM_LANDING": str(home / "landing" / "lastfm")},
-        "library": {"MUSIM_LIBRARY_LANDING": home / "landing" / "library"},
+        "library": {"MUSIM_LIBRARY_LANDING": str(home / "landing" / "library")},
     }

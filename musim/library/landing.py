@@ -1,28 +1,92 @@
-"""The library's landing folder, scanned by the ``library_scan`` DAG: drop music there and it is added.
+"""The library's landing area, scanned by the ``library_scan`` DAG: drop music there and it is added.
 
-``MUSIM_LIBRARY_LANDING`` (default ``$MUSIM_HOME/landing/library``, beside the Last.FM landing folder).
+``MUSIM_LIBRARY_LANDING`` (default ``$MUSIM_HOME/landing/library``, beside the Last.FM landing folder) is a
+local folder or, like ``MUSIM_LANDING``, an object-store prefix (``s3://bucket/prefix``,
+``s3://conn_id@bucket/prefix``, ``file:///abs/path``, reached through :mod:`musim.storage`). The objects under
+a prefix are mirrored into ``$MUSIM_TMP/library-landing/<hash of the URL>/`` keeping their key layout (so the
+artist folders still name artists), downloading only objects that are new or changed (size or modification
+time) and dropping files whose object is gone; the mirror is then added like a folder. The mirror is a cache:
+deleting it costs one download of everything, and nothing is stored twice (the library knows each file's
+content).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 from musim.config import Settings, get_settings
 
+MIRROR_DIR = "library-landing"
+
+
+def is_object_url(location: str | os.PathLike) -> bool:
+    """Whether ``location`` is an object-store URL (``s3://…``, ``file://…``) rather than a folder path."""
+    return "://" in str(location)
+
+
+def landing_location(settings: Settings | None = None) -> str:
+    """``MUSIM_LIBRARY_LANDING`` as given when it is an object-store URL, else the folder (created if missing)."""
+    given = (settings or get_settings()).library.landing
+    return given if is_object_url(given) else str(landing_folder(settings))
+
 
 def landing_folder(settings: Settings | None = None) -> Path:
-    """The folder ``library_scan`` scans (created if missing)."""
-    folder = (settings or get_settings()).library.landing
+    """The local folder ``library_scan`` scans (created if missing)."""
+    folder = Path((settings or get_settings()).library.landing).expanduser().absolute()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
+def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Bring the local mirror of the objects under ``url`` up to date; ``{"mirror", "objects", "downloaded",
+    "removed"}``."""
+    from musim.storage import open_store
+
+    settings = settings or get_settings()
+    root = url.rstrip("/")
+    store = open_store(root)
+    mirror = settings.tmp_dir / MIRROR_DIR / hashlib.sha256(root.encode()).hexdigest()[:16]
+    mirror.mkdir(parents=True, exist_ok=True)
+    wanted: set[Path] = set()
+    downloaded = 0
+    for info in store.list(""):
+        target = mirror / info.key
+        wanted.add(target)
+        modified = info.modified.timestamp() if info.modified else None
+        if target.is_file():
+            st = target.stat()
+            if st.st_size == info.size and (modified is None or abs(st.st_mtime - modified) < 1e-3):
+                continue
+        store.download(info.key, target)  # to a temporary name, then renamed: never half-written
+        if modified is not None:
+            os.utime(target, (dt.datetime.now().timestamp(), modified))
+        downloaded += 1
+    removed = 0
+    for path in sorted(p for p in mirror.rglob("*") if p.is_file()):
+        if path not in wanted:
+            path.unlink()
+            removed += 1
+    return {"mirror": str(mirror), "objects": len(wanted), "downloaded": downloaded, "removed": removed}
+
+
 def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False,
                  settings: Settings | None = None) -> dict[str, Any]:
-    """:func:`musim.library.add` over the landing folder; the run's JSON summary plus ``folder``."""
+    """:func:`musim.library.add` over the landing folder or prefix; the run's JSON summary plus ``folder``
+    (and, for a prefix, ``mirror``, ``objects``, ``downloaded``, ``removed``, with skipped paths given as
+    object URLs)."""
     from musim.library.add_files import add
 
-    path = Path(folder) if folder else landing_folder(settings)
-    return add([path], retry=retry, settings=settings).to_json() | {"folder": str(path)}
+    location = str(folder) if folder else landing_location(settings)
+    if not is_object_url(location):
+        path = Path(location)
+        return add([path], retry=retry, settings=settings).to_json() | {"folder": str(path)}
+    mirrored = mirror_prefix(location, settings)
+    summary = add([Path(mirrored["mirror"])], retry=retry, settings=settings).to_json()
+    root, mirror = location.rstrip("/"), mirrored["mirror"]
+    summary["skipped"] = [s | {"path": root + s["path"][len(mirror):] if s["path"].startswith(mirror) else s["path"]}
+                          for s in summary["skipped"]]
+    return summary | mirrored | {"folder": location}

@@ -242,22 +242,22 @@ EXCERPT_S = 30.0
 
 def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = EXCERPT_S
                   ) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
-    """Mono ``sr`` excerpts (the middle ``window_s`` seconds) of the files that decode: ``(kept indices,
-    excerpts, [(path, reason)] of the others)``."""
+    """Mono ``sr`` excerpts (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads them)
+    of the files that decode: ``(kept indices, excerpts, [(path, reason)] of the others)``."""
     from musim.audio import load_audio
     from musim.audio.excerpt import excerpt_window
     from musim.errors import AudioError
+    from musim.library.formats import probe
 
     kept, excerpts, failed = [], [], []
     for i, path in enumerate(paths):
         try:
-            y, _ = load_audio(path, sr=sr, key=str(path))
+            info = probe(Path(path), min_seconds=1.0, key=str(path))
+            offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
+            y, _ = load_audio(path, sr=sr, key=str(path), offset=offset, duration=length)
         except (AudioError, OSError) as exc:
             failed.append((str(path), str(exc)))
             continue
-        if y.size / sr > window_s:
-            offset, length = excerpt_window(y.size / sr, length_s=window_s, anchor="middle")
-            y = y[int(round(offset * sr)):int(round((offset + length) * sr))]
         kept.append(i)
         excerpts.append(y)
     return kept, excerpts, failed
@@ -265,46 +265,67 @@ def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = E
 
 @dataclass
 class LabelEvaluation:
-    """Every embedding evaluated on the same tracks and queries: the model (if any) and the baselines."""
+    """Every embedding evaluated on the same tracks and queries: the models (if any) and the baselines."""
 
     labels: LabelSet
     reports: list[RetrievalReport]
     skipped: list[tuple[str, str]]
     model_version: str | None = None
+    model_versions: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return json_safe({"labels": self.labels.source, "tracks": len(self.labels),
                           "artists": len(set(self.labels.artists)),
                           "groups": None if self.labels.groups is None else len(set(self.labels.groups)),
-                          "model_version": self.model_version, "metrics": list(METRICS),
-                          "reports": [r.to_json() for r in self.reports],
+                          "model_version": self.model_version, "model_versions": self.model_versions,
+                          "metrics": list(METRICS), "reports": [r.to_json() for r in self.reports],
                           "skipped": [{"path": p, "reason": r} for p, r in self.skipped]})
+
+    def table(self) -> tuple[list[str], list[list[str]], str]:
+        """``(columns, rows, title)`` of the comparison table (``musim models evaluate``, ``make demo-real``):
+        one row per embedding, mean [95% CI] of each metric (``auc_group`` only with groups)."""
+        metrics = [m for m in METRICS if m != "auc_group" or self.labels.groups is not None]
+        rows = [[r.name, *[_ci_cell(r.summary[m]) for m in metrics]] for r in self.reports]
+        title = (f"{len(self.labels)} tracks of {len(set(self.labels.artists))} artists "
+                 f"(mean [95% CI] over query tracks; AUC chance 0.5)")
+        return ["embedding", *metrics], rows, title
+
+
+def _ci_cell(c: Mapping[str, Any] | None) -> str:
+    return "" if not c or c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f}, {c['hi']:.3f}]"
 
 
 def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str | None = None,
-                    with_model: bool = True, baseline_names: Sequence[str] = ("random", "mfcc", "descriptors"),
+                    versions: Sequence[str] = (), with_model: bool = True,
+                    baseline_names: Sequence[str] = ("random", "mfcc", "descriptors"),
                     n_boot: int = 1000, seed: int = 0) -> LabelEvaluation:
-    """Label retrieval of a registered model (``version``, else ``family``'s champion, else the serving model;
-    none with ``with_model=False``) and of the baselines, on the tracks of ``labels`` that decode."""
+    """Label retrieval of registered models and of the baselines, on the tracks of ``labels`` that decode and
+    that every model embeds: the ``versions`` given, else one model (``version``, else ``family``'s
+    champion, else the serving model; none with ``with_model=False``)."""
     kept, excerpts, skipped = read_excerpts(labels.paths)
     if len(kept) < 2:
         raise ParameterError(f"{labels.source}: fewer than two files decode; nothing to evaluate")
     labels = labels.subset(kept)
-    reports, model_version = [], None
-    if with_model:
+    models: list[dict[str, Any]] = ([{"version": v} for v in versions] if versions else
+                                    [{"family": family, "version": version}] if with_model else [])
+    embedded: list[tuple[str, dict[str, np.ndarray]]] = []
+    if models:
         from musim.models.new_audio import embed_files
 
-        files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], family=family, version=version)
-        if failed:
-            keep = [i for i, p in enumerate(labels.paths) if str(p) in set(files)]
-            skipped += failed
-            labels, excerpts = labels.subset(keep), [excerpts[i] for i in keep]
-        model_version = champ.entry.version
-        reports.append(retrieval_report(model_version, labels.artists, labels.groups, vectors=vectors,
-                                        n_boot=n_boot, seed=seed))
+        for who in models:
+            files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], **who)
+            embedded.append((champ.entry.version, dict(zip(files, vectors, strict=True))))
+            known = {p for p, _ in skipped}
+            skipped += [(p, f"{champ.entry.version}: {e}") for p, e in failed if p not in known]
+        keep = [i for i, p in enumerate(labels.paths) if all(str(p) in vecs for _, vecs in embedded)]
+        labels, excerpts = labels.subset(keep), [excerpts[i] for i in keep]
+    reports = [retrieval_report(name, labels.artists, labels.groups, n_boot=n_boot, seed=seed,
+                                vectors=np.stack([vecs[str(p)] for p in labels.paths]))
+               for name, vecs in embedded]
     for name, fn in baselines(baseline_names, seed=seed).items():
         kind, value = fn(excerpts, 22050)
         arg = {"vectors": value} if kind == "vectors" else {"similarity": value}
         reports.append(retrieval_report(f"baseline: {name}", labels.artists, labels.groups, n_boot=n_boot,
                                         seed=seed, **arg))
-    return LabelEvaluation(labels, reports, skipped, model_version)
+    names = [name for name, _ in embedded]
+    return LabelEvaluation(labels, reports, skipped, names[0] if len(names) == 1 else None, names)

@@ -83,3 +83,20 @@ def test_unknown_provider_and_no_runnable_provider(snapshot, capsys):
         main(["acquire", "--provider", "napster"])
     code, _, err = run(capsys, "acquire", "--provider", "local")
     assert code == 2 and "no audio provider can run" in err
+
+
+def test_retry_replans_an_artist_that_matched_nothing_once_its_files_are_there(snapshot, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MUSIM_EXCERPT_S", "8")
+    music = tmp_path / "music"
+    write_music_folder(music, [("Radiohead", 0), ("Muse", 1)], tracks_per_artist=2, fmt="ogg", duration=10.0)
+    summary = json.loads(run(capsys, "acquire", "--path", str(music), "--top", "3", "--json")[1])
+    assert (summary["planned"], summary["no_match"], summary["downloaded"]) == (3, 1, 4)  # Beyoncé: nothing
+
+    write_music_folder(music / "later", [("Beyoncé", 2)], tracks_per_artist=2, fmt="ogg", duration=10.0)
+    again = json.loads(run(capsys, "acquire", "--path", str(music), "--top", "3", "--json")[1])
+    assert again["planned"] == 0  # given up: a plain rerun plans nothing
+    code, out, _ = run(capsys, "acquire", "--path", str(music), "--top", "3", "--retry", "--json")
+    retried = json.loads(out)
+    assert code == 0 and (retried["planned"], retried["matched"], retried["downloaded"]) == (1, 1, 2)
+    assert retried["catalogue"]["artists"]["downloaded"] == 3 and retried["catalogue"]["tracks"] == 6
+    assert json.loads(run(capsys, "acquire", "--path", str(music), "--top", "3", "--retry", "--json")[1])["planned"] == 0

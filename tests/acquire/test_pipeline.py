@@ -197,3 +197,25 @@ def test_a_retried_fetch_task_skips_the_artists_it_already_journaled(snapshot, f
     assert retried["counts"]["artists_resumed"] == 2 and retried["journals"][:2] == first["journals"]
     assert len(retried["journals"]) == 3 and fake_server.count(AUDIO) == 9
     assert record([retried])["journals"] == 3 and status_counts()["tracks"] == 9
+
+
+def test_retry_replans_artists_and_previews_failed_past_max_attempts(snapshot, fake_server):
+    settings = fake_server.settings()
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=500))  # the artist search fails: artist failed
+    fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=503))  # Radiohead #2: always
+    acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
+    assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "failed", "Beyoncé": "failed"}
+    assert acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1).planned == 0  # given up
+    fake_server.clear_faults()
+    fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=503))
+    first = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, retry=True)
+    assert (first.planned, first.failed) == (2, 1)
+    assert rows("SELECT title, status, attempts FROM preview WHERE status = 'failed'") == [("Second Song", "failed", 1)]
+    assert acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1).planned == 0  # given up
+
+    fake_server.clear_faults()
+    retried = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, retry=True)
+    assert (retried.planned, retried.downloaded, retried.failed) == (1, 1, 0)  # only the failed preview
+    assert rows("SELECT title, status, attempts FROM preview WHERE title = 'Second Song' AND artist_id = "
+                "(SELECT artist_id FROM acquire_artist WHERE name = 'Radiohead')") == [("Second Song", "downloaded", 2)]
+    assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "downloaded", "Beyoncé": "downloaded"}

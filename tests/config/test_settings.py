@@ -20,7 +20,7 @@ BEGIN, END = "<!-- settings-table:begin -->", "<!-- settings-table:end -->"
 def test_defaults_live_under_home(tmp_path):
     s = get_settings({"MUSIM_HOME": str(tmp_path)})
     assert (s.home, s.tmp_dir, s.serving_dir) == (tmp_path, tmp_path / "tmp", tmp_path / "serving")
-    assert s.warehouse.path == tmp_path / "warehouse.duckdb" and s.library.landing == tmp_path / "landing" / "library"
+    assert s.warehouse.path == tmp_path / "warehouse.duckdb" and s.library.landing == str(tmp_path / "landing" / "library")
     assert s.storage.object_store == (tmp_path / "objects").as_uri()
     assert s.ingest.landing == str(tmp_path / "landing" / "lastfm") and s.ingest.engine == "auto"
     assert s.warehouse.threads >= 1 and s.warehouse.memory_limit.endswith("MB")

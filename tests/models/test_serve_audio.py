@@ -210,3 +210,43 @@ def test_the_serving_model_is_the_default_and_publish_chooses_it(home, tmp_path,
     capsys.readouterr()
     code, _, err = _run(capsys, "similar-audio", str(files[0]), "--family", "siamese")
     assert code == 2 and "no champion" in err
+
+
+def test_models_evaluate_compares_several_versions_and_baselines_on_the_same_tracks(home, tmp_path, capsys):
+    from musim.models.label_eval import read_labels, retrieval_report
+    from musim.models.new_audio import embed_files
+
+    rows = ["path,artist,package"]
+    for a in range(2):
+        for k in range(2):
+            y = synthesize_clip(community=a, artist_seed=300 + a, track_no=k, sr=22050, duration=6.0)
+            write_clip(tmp_path / f"a{a}-{k}.wav", y, sr=22050)
+            rows.append(f"a{a}-{k}.wav,Artist {a},pack")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    args = ["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--group-by", "package",
+            "--model", "cnn_classifier-1", "--model", "autoencoder-1", "--baselines", "random", "--n-boot", "100"]
+    code, out, err = _run(capsys, *args, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert [r["name"] for r in doc["reports"]] == ["cnn_classifier-1", "autoencoder-1", "baseline: random"]
+    assert doc["model_versions"] == ["cnn_classifier-1", "autoencoder-1"] and doc["model_version"] is None
+    assert doc["tracks"] == 4 and not doc["skipped"]
+    labels = read_labels(tmp_path / "labels.csv", group_by="package")
+    _, vectors, _, _ = embed_files([str(p) for p in labels.paths], version="autoencoder-1")
+    alone = retrieval_report("autoencoder-1", labels.artists, labels.groups, vectors=vectors, n_boot=100)
+    assert doc["reports"][1]["summary"]["auc"] == pytest.approx(alone.summary["auc"])  # the same as on its own
+    code, out, _ = _run(capsys, *args)
+    assert code == 0 and "cnn_classifier-1" in out and "autoencoder-1" in out and "auc_group" in out
+
+
+def test_the_real_demo_shows_similar_tracks_of_a_file_by_each_version(home, tmp_path, capsys):
+    from musim import demo_real
+
+    _, path = _preview_file(home, tmp_path, 2)
+    demo_real.print_examples([(path, "Someone")], {}, ["cnn_classifier-1", "autoencoder-1", "contrastive-9"])
+    out = capsys.readouterr().out
+    assert f"{path.name} by Someone:" in out
+    lines = [line.split() for line in out.splitlines() if line.strip().startswith(("cnn_classifier-", "autoencoder-"))]
+    assert [line[0] for line in lines] == ["cnn_classifier-1", "autoencoder-1"]
+    assert all(line[1] == "0/5" and line[2] == "same" for line in lines)  # an unknown composer: none marked
+    assert "contrastive-9:" in out  # an unknown version: its error, the others still shown

@@ -1,0 +1,60 @@
+"""The library landing area: a folder, or an object-store prefix mirrored locally (S3 on moto)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from musim import warehouse
+from musim.library.landing import landing_folder, landing_location, scan_landing
+from tests.library.conftest import write_audio
+from tests.storage.conftest import moto_server, s3_env  # noqa: F401 - fixtures (S3 on moto)
+
+
+def test_the_landing_is_a_folder_by_default_or_the_url_given(musim_home, monkeypatch):
+    monkeypatch.delenv("MUSIM_LIBRARY_LANDING", raising=False)
+    assert landing_location() == str(musim_home / "landing" / "library") and landing_folder().is_dir()
+    monkeypatch.setenv("MUSIM_LIBRARY_LANDING", "s3://bucket/music")
+    assert landing_location() == "s3://bucket/music"
+
+
+def test_a_folder_is_added_as_it_is(tmp_path, monkeypatch):
+    folder = tmp_path / "landing"
+    write_audio(folder / "Composer" / "a.ogg", "ogg", seconds=6)
+    monkeypatch.setenv("MUSIM_LIBRARY_LANDING", str(folder))
+    summary = scan_landing()
+    assert (summary["files"], summary["stored"], summary["folder"]) == (1, 1, str(folder))
+
+
+@pytest.mark.server
+def test_a_prefix_is_mirrored_downloading_only_what_changed(s3_env, tmp_path, monkeypatch):  # noqa: F811
+    made = tmp_path / "made"
+    a = write_audio(made / "a.ogg", "ogg", seconds=6, freq=300)
+    b = write_audio(made / "b.flac", "flac", seconds=6, freq=500)
+    c = write_audio(made / "c.wav", "wav", seconds=6, freq=700)
+    put = s3_env.client.upload_file
+    put(str(a), s3_env.bucket, "music/Composer One/a.ogg")
+    put(str(b), s3_env.bucket, "music/Composer One/Album/b.flac")
+    s3_env.client.put_object(Bucket=s3_env.bucket, Key="music/Composer One/empty.mp3", Body=b"")
+    url = f"s3://{s3_env.bucket}/music"
+    monkeypatch.setenv("MUSIM_LIBRARY_LANDING", url)
+
+    first = scan_landing()
+    assert (first["objects"], first["downloaded"], first["removed"]) == (3, 3, 0)
+    assert (first["files"], first["stored"], first["already_stored"]) == (3, 2, 0)
+    assert first["skipped"] == [{"path": f"{url}/Composer One/empty.mp3", "reason": "empty"}]
+    assert first["tracks_by_artist"] == {"Composer One": 2} and first["folder"] == url
+    with warehouse.writer() as con:
+        rules = con.execute("SELECT DISTINCT artist_rule FROM library_track").fetchall()
+    assert rules == [("folder",)]  # the key layout names the artist, as a folder would
+
+    again = scan_landing()
+    assert (again["downloaded"], again["stored"], again["already_stored"]) == (0, 0, 2)
+
+    s3_env.client.delete_object(Bucket=s3_env.bucket, Key="music/Composer One/a.ogg")
+    put(str(c), s3_env.bucket, "music/Composer Two/c.wav")
+    third = scan_landing()
+    assert (third["objects"], third["downloaded"], third["removed"]) == (3, 1, 1)
+    assert third["stored"] == 1 and third["tracks_by_artist"] == {"Composer One": 1, "Composer Two": 1}
+    assert not (Path(third["mirror"]) / "Composer One" / "a.ogg").exists()

@@ -1,0 +1,98 @@
+"""``make demo-real`` (``python -m musim.demo --real``): its pieces on a tiny generated corpus. The whole path
+through Airflow takes minutes even on a few files (three DAG runs and training), so it is run by hand
+(README: make demo-real); here: the missing corpus, the dispatch, the library summary and the query choice."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from musim import demo, demo_real
+from tests.library.conftest import write_audio
+
+ARTISTS = [("Ann Composer", "pkg-a", 3), ("Bob Writer", "pkg-a", 2), ("Cy Maker", "pkg-b", 2)]
+
+
+def make_corpus(root: Path) -> Path:
+    """``root/corpus/<artist>/*.wav`` and ``root/manifest.csv``, as make_corpus.sh lays them out."""
+    rows = []
+    for a, (artist, package, n) in enumerate(ARTISTS):
+        for t in range(n):
+            rel = Path("corpus") / artist / f"track {t}.wav"
+            write_audio(root / rel, "wav", seconds=6, freq=200 + 150 * a + 10 * t, seed=10 * a + t)
+            rows.append({"path": str(rel), "artist": artist, "title": f"track {t}", "source_package": package,
+                         "licence": "CC0-1.0"})
+    with open(root / "manifest.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
+
+
+def test_without_a_corpus_one_line_says_how_to_make_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MUSIM_REAL_MUSIC", str(tmp_path / "nowhere"))
+    assert demo.main(["--real", "--home", str(tmp_path / "home")]) == 2  # through `python -m musim.demo --real`
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert str(tmp_path / "nowhere") in err and "benchmarks/real_music/make_corpus.sh" in err
+    assert not (tmp_path / "home").exists()  # nothing started
+
+
+def test_corpus_location_and_families_are_checked(tmp_path, monkeypatch):
+    monkeypatch.delenv("MUSIM_REAL_MUSIC", raising=False)
+    assert demo_real.corpus_dir() == demo_real.DEFAULT_CORPUS
+    monkeypatch.setenv("MUSIM_REAL_MUSIC", str(tmp_path))
+    assert demo_real.corpus_dir() == tmp_path
+    make_corpus(tmp_path)
+    with pytest.raises(SystemExit):
+        demo_real.main(["--families", "siamese", "--home", str(tmp_path / "home")])  # needs listening data
+
+
+def test_examples_are_of_different_composers_and_packages(tmp_path):
+    make_corpus(tmp_path)
+    picked = demo_real.pick_examples(tmp_path / "manifest.csv", 3)
+    assert [(p.relative_to(tmp_path).as_posix(), a) for p, a in picked] == [
+        ("corpus/Ann Composer/track 0.wav", "Ann Composer"), ("corpus/Cy Maker/track 0.wav", "Cy Maker")]
+    assert demo_real.pick_examples(tmp_path / "manifest.csv", 1)[0][1] == "Ann Composer"
+
+
+def test_the_library_summary_names_tracks_artists_rules_and_skips(tmp_path, capsys):
+    from musim.library import add
+
+    make_corpus(tmp_path)
+    (tmp_path / "corpus" / "Cy Maker" / "notes.txt").write_text("not music")
+    add([tmp_path / "corpus"])
+    owners = demo_real.print_library(12.3, tmp_path / "corpus")
+    out = capsys.readouterr().out
+    assert "ran in 12 s" in out and "7 library tracks of 3 artists" in out and "folder 7" in out
+    assert "skipped: not_audio 1" in out
+    path = str((tmp_path / "corpus" / "Bob Writer" / "track 1.wav").resolve())
+    assert owners[path][0] == "Bob Writer" and len(owners) == 7
+
+
+def test_owners_are_found_by_the_resolved_path_the_manifest_gives(tmp_path):
+    target = write_audio(tmp_path / "pkgs" / "Art.ogg", "ogg", seconds=6)
+    link = tmp_path / "corpus" / "Composer" / "pkg__Art.ogg"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    owners = demo_real.owners_of([{"source_path": str(link), "artist": "Composer", "track_id": "t1"}])
+    assert owners == {str(target.resolve()): ("Composer", "t1")}
+
+
+def test_baselines_include_libmusly_only_when_importable(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "pymusly" else real(name))
+    assert demo_real.baseline_names() == ("random", "mfcc", "descriptors")
+
+
+def test_report_only_needs_a_trained_version_of_each_family(tmp_path, monkeypatch, capsys):
+    from musim.errors import NotFoundError
+
+    make_corpus(tmp_path)
+    monkeypatch.setenv("MUSIM_REAL_MUSIC", str(tmp_path))
+    with pytest.raises(NotFoundError, match="no trained version of contrastive, autoencoder, descriptors"):
+        demo_real.main(["--report-only", "--home", str(tmp_path / "home")])
