@@ -30,11 +30,11 @@ demo: $(STAMP)  ## run the whole job end to end through Airflow on embedded defa
 demo-real: $(STAMP)  ## the audio path on the real-music corpus through Airflow (./.musim-real; corpus: $$MUSIM_REAL_MUSIC or benchmarks/data/real_music, made by benchmarks/real_music/make_corpus.sh)
 	$(PY) -m musim.demo --real
 
-test: $(STAMP) | /usr/bin/chromium  ## the whole test suite (what CI runs)
-	$(PY) -m pytest -q -p no:cacheprovider
+test: $(STAMP) | /usr/bin/chromium  ## the whole test suite (what CI runs), one pytest-xdist worker per core, a file per worker
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 test-fast: $(STAMP)  ## skip the slow tests
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n auto --dist loadfile -m "not slow"
 
 test-sanitizers: $(STAMP)  ## the C scanner built with ASan+UBSan (build/asan/) over the quirk file and a fuzz corpus (part of `make test`)
 	$(PY) -m pytest -q -p no:cacheprovider tests/ingest/test_scan360k_sanitizers.py

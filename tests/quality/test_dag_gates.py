@@ -90,4 +90,4 @@ def test_failed_gates_stop_the_asset_event_and_the_publishing(musim_home, tmp_pa
     assert states["artist_similarity.check_quality"] == "failed"
     assert states["artist_similarity.publish"] == "upstream_failed"
     assert serving.current_path() == published
-    assert "the build has neighbours to serve" in out
+    assert "the build has co-listened pairs to serve" in out
