@@ -42,6 +42,28 @@ def measure(code: str, *, env: dict[str, str] | None = None, timeout: float = 36
     return wall, float(result.pop("_peak_rss_mib")), result
 
 
+#: ``musim similar`` top-10 latency on the published snapshot, one open connection (code for :func:`measure`):
+#: 300 random artists with pairs after 20 warm-up questions; ``RESULT`` gets p50 and p99 (ms) and n.
+SIMILAR_LATENCY = """
+    import random
+    from musim import serving
+    from musim.similarity.query import ArtistSimilarity
+    con = serving.open_snapshot()
+    service = ArtistSimilarity(con)
+    names = [r[0] for r in con.execute('''SELECT a.name FROM artist a JOIN artist_listeners l USING (artist_id)
+        WHERE l.artist_id IN (SELECT artist_id FROM artist_pair_lookup) ORDER BY a.artist_id''').fetchall()]
+    random.seed(1)
+    sample = random.sample(names, min(300, len(names)))
+    for name in sample[:20]:
+        service.similar(name, k=10)
+    times = []
+    for name in sample:
+        t = time.perf_counter(); service.similar(name, k=10); times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    RESULT.update(p50=times[len(times) // 2], p99=times[max(0, int(len(times) * 0.99) - 1)], n=len(times))
+"""
+
+
 def median_run(runs: list[tuple[float, float, dict]]) -> tuple[float, float, dict]:
     """The :func:`measure` result with the median wall time (its peak RSS and result with it)."""
     return sorted(runs, key=lambda r: r[0])[len(runs) // 2]

@@ -17,7 +17,7 @@ import json
 import shutil
 from pathlib import Path
 
-from benchmarks._util import measure, median_run, row, synthetic_dump, warm
+from benchmarks._util import SIMILAR_LATENCY, measure, median_run, row, synthetic_dump, warm
 
 FULL = {"users": 360_000, "artists": 290_000, "quirks": 0.0005, "seed": 7}
 QUICK = {"users": 20_000, "artists": 12_000, "quirks": 0.001, "seed": 7}
@@ -159,24 +159,7 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
                     notes=f"pairs stored once, catalogue pairs; {build_res['neighbors']:,} neighbour rows served by views; "
                           f"peak RSS {build_rss:,.0f} MiB"))
 
-    _, _, lat = measure("""
-        import random, statistics
-        from musim import serving
-        from musim.similarity.query import ArtistSimilarity
-        con = serving.open_snapshot()
-        service = ArtistSimilarity(con)
-        names = [r[0] for r in con.execute('''SELECT a.name FROM artist a
-                                             WHERE artist_id IN (SELECT artist_id FROM artist_pair_lookup) ORDER BY artist_id''').fetchall()]
-        random.seed(1)
-        sample = random.sample(names, min(300, len(names)))
-        for name in sample[:20]:
-            service.similar(name, k=10)
-        times = []
-        for name in sample:
-            t = time.perf_counter(); service.similar(name, k=10); times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        RESULT.update(p50=times[len(times) // 2], p99=times[int(len(times) * 0.99) - 1], n=len(times))
-    """, env=env)
+    _, _, lat = measure(SIMILAR_LATENCY, env=env)
     rows += [
         row("lastfm", "similar top-10 p50", lat["p50"], "ms", target="<= 5 ms", met=lat["p50"] <= 5,
             notes=f"{lat['n']} random artists, open read-only snapshot connection"),

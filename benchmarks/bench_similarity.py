@@ -36,7 +36,7 @@ import os
 import shutil
 from pathlib import Path
 
-from benchmarks._util import measure, row, synthetic_dump, warm
+from benchmarks._util import SIMILAR_LATENCY, measure, row, synthetic_dump, warm
 from benchmarks.bench_lastfm import FULL, QUICK
 
 K = 100
@@ -106,24 +106,7 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
                       users=r.users, seconds=r.seconds)
     """, env=env)
 
-    _, _, lat = measure("""
-        import random
-        from musim import serving
-        from musim.similarity.query import ArtistSimilarity
-        con = serving.open_snapshot()
-        service = ArtistSimilarity(con)
-        names = [r[0] for r in con.execute('''SELECT a.name FROM artist a JOIN artist_listeners l USING (artist_id)
-            WHERE l.artist_id IN (SELECT artist_id FROM artist_pair_lookup) ORDER BY a.artist_id''').fetchall()]
-        random.seed(1)
-        sample = random.sample(names, min(300, len(names)))
-        for name in sample[:20]:
-            service.similar(name, k=10)
-        times = []
-        for name in sample:
-            t = time.perf_counter(); service.similar(name, k=10); times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        RESULT.update(p50=times[len(times) // 2], p99=times[max(0, int(len(times) * 0.99) - 1)], n=len(times))
-    """, env=env)
+    _, _, lat = measure(SIMILAR_LATENCY, env=env)
     size = sum(p.stat().st_size for p in (home / "serving" / "snapshots").glob("snapshot-*.duckdb"))
 
     ratio = musim_wall / implicit_wall
