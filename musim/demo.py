@@ -364,8 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     print_quality(settings)
     if not args.no_train:
         print_models(settings)
-    print("\nTry: .venv/bin/musim similar \"" + top[0][0] + "\" --metric cosine   |   .venv/bin/musim sql "
-          "\"SELECT * FROM similar_artists LIMIT 5\"")
+    name = top[0][0]
+    quoted = name.replace("'", "''")
+    print(f"\nTry: .venv/bin/musim similar \"{name}\" --metric cosine   |   .venv/bin/musim sql "
+          f"\"SELECT * FROM similar_artists WHERE artist = '{quoted}' AND metric = 'cosine' LIMIT 5\"")
     if not args.no_train:
         print("     .venv/bin/musim models list   |   .venv/bin/musim models compare   |   "
               ".venv/bin/musim models show VERSION")
