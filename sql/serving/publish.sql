@@ -7,7 +7,7 @@ CREATE TABLE snap.artist AS
     SELECT artist_id, name, name_norm, mbid, is_placeholder FROM artist ORDER BY artist_id;
 CREATE TABLE snap.artist_listeners AS SELECT * FROM artist_listeners ORDER BY dump_id, artist_id;
 -- The co-listened pairs in both directions, sorted by artist: the pairs of one artist are a few hundred
--- consecutive rows that one zone-map probe finds (`musim similar`, sql/serving/neighbors_of.sql). Sorted on
+-- consecutive rows that one zone-map probe finds (`musim similar`, musim/similarity/metrics.py over sql/serving/pairs_of.sql). Sorted on
 -- the integer artist alone, and without the neighbours' listeners (a join of every row on the dump id: the
 -- question joins its few hundred rows instead). An ART index over the pairs builds slower (~1 s per
 -- million rows here) and fetches slower (a random row fetch per pair); a list per artist reads its whole
