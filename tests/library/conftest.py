@@ -52,7 +52,11 @@ def write_audio(path: Path, fmt: str, *, seconds: float = 8.0, freq: float = 330
         _write_m4a(path, y, sr)
     else:
         container, subtype = _SF[fmt]
-        sf.write(str(path), y, sr, format=container, subtype=subtype)
+        # in blocks: libsndfile's Vorbis encoder overflows its stack on one write of minutes of audio
+        with sf.SoundFile(str(path), "w", sr, channels=1 if y.ndim == 1 else y.shape[1], format=container,
+                          subtype=subtype) as out:
+            for start in range(0, len(y), 1 << 16):
+                out.write(y[start:start + (1 << 16)])
     return path
 
 
