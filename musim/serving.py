@@ -77,6 +77,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         sql.run(con, "serving/attach.sql", path=str(partial))
         try:
             sql.run(con, "serving/publish.sql")
+            for (dump_id,) in sql.query(con, "similarity/built_dumps.sql").fetchall():
+                sql.run(con, "serving/publish_pair_lookup.sql", dump_id=dump_id)
             _publish_extras(con)
         finally:
             sql.run(con, "serving/detach.sql")

@@ -36,6 +36,7 @@ from musim.config.sections import (
     QualityThresholds,
     RateLimits,
     RetryPolicy,
+    SimilaritySettings,
     StorageSettings,
     TransferOptions,
     WarehouseSettings,
@@ -55,6 +56,7 @@ __all__ = [
     "RateLimits",
     "RetryPolicy",
     "Settings",
+    "SimilaritySettings",
     "StorageSettings",
     "TransferOptions",
     "WarehouseSettings",
@@ -131,6 +133,7 @@ class Settings(BaseSettings):
     storage: StorageSettings
     ingest: IngestSettings
     library: LibrarySettings
+    similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
     acquire: AcquireSettings = Field(default_factory=AcquireSettings)
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
     models: ModelSettings = Field(default_factory=ModelSettings)

@@ -46,6 +46,7 @@ MIB = 1024 * 1024
 S3_MIN_PART_SIZE = 5 * MIB
 KNOWN_PROVIDERS = ("local", "deezer", "itunes", "spotify")
 IngestEngine = Choice("auto", "c", "duckdb")
+SimilarityEngine = Choice("auto", "c", "duckdb")
 SearchMode = Choice("auto", "exact", "ann")
 
 
@@ -271,6 +272,14 @@ class IngestSettings(Section):
                        description="where new Last.FM dumps are dropped (a folder or s3:// URL)")
     engine: IngestEngine = var(
         "MUSIM_INGEST_ENGINE", default="auto", description="360K plays reader: c, duckdb, or auto (c when it is built)")
+
+
+class SimilaritySettings(Section):
+    """How the co-listening similarity of a dump is computed."""
+
+    engine: SimilarityEngine = var(
+        "MUSIM_SIMILARITY_ENGINE", default="auto",
+        description="co-listened pair counter: c, duckdb, or auto (c when it is built)")
 
 
 class LibrarySettings(Section):

@@ -5,7 +5,8 @@ with the listeners per artist and the dump's user count, that is all the five me
 top-K neighbours are derived at query time (``sql/similarity/views.sql``: the ``artist_neighbors`` and
 ``similar_artists`` views; ``musim similar`` scores one artist's pairs). The build runs in one
 transaction: the previous build of the same dump stays visible until the new one commits. The heavy part
-is counting co-listeners of every pair (``sql/similarity/pairs.sql``); see
+is counting co-listeners of every pair (:mod:`musim.similarity.colisten`: a C sparse accumulator, or
+DuckDB's self-join in ``sql/similarity/pairs.sql``); see
 ``benchmarks/bench_similarity.py`` for how the whole build compares with implicit and what was tried.
 """
 
@@ -21,6 +22,7 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError
+from musim.similarity.colisten import choose_engine, store_catalogue_pairs, store_pairs
 
 log = logging.getLogger(__name__)
 
@@ -72,38 +74,28 @@ def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     return rows[0][0]
 
 
-#: Eligible artists per slice of the pair count (see sql/similarity/pairs.sql).
-ARTISTS_PER_SLICE = 1500
-
-
-def count_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: int,
-                artists_per_slice: int = ARTISTS_PER_SLICE) -> None:
-    """Store the co-listened pairs of the eligible artists (``sim_edges``) in ``artist_pairs``, slice by slice."""
-    starts, id_span = sql.query(con, "similarity/slice_bounds.sql", per_slice=artists_per_slice).fetchone()
-    if not starts:
-        return
-    for lo, hi in zip(starts, [*starts[1:], id_span], strict=True):
-        sql.run(con, "similarity/pairs.sql", dump_id=dump_id, id_span=id_span, min_co_listeners=min_co_listeners,
-                artist_lo=lo, artist_hi=hi)
-
-
 def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
-                     params: SimilarityParams = SimilarityParams()) -> SimilarityResult:
-    """Compute and store the similarity tables of a dump on the writer connection ``con``."""
+                     params: SimilarityParams = SimilarityParams(), engine: str | None = None) -> SimilarityResult:
+    """Compute and store the similarity tables of a dump on the writer connection ``con``.
+
+    ``engine`` counts the co-listened pairs: ``c`` or ``duckdb`` (default: ``$MUSIM_SIMILARITY_ENGINE``,
+    else ``c`` where it is built; :mod:`musim.similarity.colisten`).
+    """
     started = time.perf_counter()
     dump_id = resolve_dump(con, dump_id)
+    engine, threads = choose_engine(engine), get_settings().warehouse.threads
     with warehouse.transaction(con):
         sql.run(con, "similarity/views.sql")
         sql.run(con, "similarity/listeners.sql", dump_id=dump_id, min_listeners=params.min_listeners)
         n_artists = sql.query(con, "similarity/eligible_count.sql").fetchone()[0]
         users = sql.query(con, "similarity/users.sql", dump_id=dump_id).fetchone()[0]
         sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id)
-        count_pairs(con, dump_id, params.min_co_listeners)
+        store_pairs(con, dump_id, params.min_co_listeners, engine, threads)
         pairs, seed_raw_max, neighbors = sql.query(con, "similarity/pair_summary.sql", dump_id=dump_id,
                                                    k=params.k).fetchone()
         sql.run(con, "similarity/store_listeners.sql", dump_id=dump_id)
-        sql.run(con, "similarity/catalogue_pairs.sql", dump_id=dump_id, catalogue_size=params.catalogue_size,
-                users=users, seed_raw_max=seed_raw_max or 1.0)
+        sql.run(con, "similarity/catalogue.sql", catalogue_size=params.catalogue_size)
+        store_catalogue_pairs(con, dump_id, users, seed_raw_max or 1.0, engine, threads)
         cat_pairs = sql.query(con, "similarity/catalogue_count.sql", dump_id=dump_id).fetchone()[0]
         catalogue = min(params.catalogue_size, n_artists)
         seconds = time.perf_counter() - started

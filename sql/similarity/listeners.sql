@@ -13,7 +13,7 @@ FROM sim_listeners
 WHERE listeners >= $min_listeners;
 
 CREATE OR REPLACE TEMP TABLE sim_edges AS
-SELECT p.user_id, p.artist_id
+SELECT p.user_id, p.artist_id, e.idx
 FROM lastfm_plays p
 JOIN sim_eligible e USING (artist_id)
 WHERE p.dump_id = $dump_id AND p.plays > 0;

@@ -88,7 +88,8 @@ def test_query_time_metrics_equal_the_materialised_ones(tmp_path, dump, params):
             assert [(r.artist_id, r.score, r.co_listeners, r.rank) for r in rows] == expected, (name, metric)
 
 
-def test_pair_counts_equal_scipy_ata(tmp_path):
+@pytest.mark.parametrize("engine", ["c", "duckdb"])
+def test_pair_counts_equal_scipy_ata(tmp_path, engine):
     import scipy.sparse as sp
 
     from musim.synth.lastfm import write_lastfm_dump
@@ -97,7 +98,7 @@ def test_pair_counts_equal_scipy_ata(tmp_path):
     dump_id = ingest_lastfm(plays).dump_id
     params = SimilarityParams(min_listeners=4, min_co_listeners=2, k=5)
     with warehouse.writer() as con:
-        result = build_similarity(con, dump_id, params)
+        result = build_similarity(con, dump_id, params, engine=engine)
         users, artists = con.execute(
             """SELECT p.user_id, p.artist_id FROM lastfm_plays p JOIN artist a USING (artist_id)
                WHERE p.dump_id = ? AND p.plays > 0 AND NOT a.is_placeholder""", [dump_id]).fetchnumpy().values()

@@ -1,0 +1,310 @@
+/*
+ * Co-listeners of every pair of artists, in C: a sparse accumulator over the user x artist edges.
+ *
+ * layout() lays the edges (user, artist) out twice, by a counting sort: rows (each user's artists,
+ * ascending) and columns (each artist's users, with where the artist sits in that user's row). pairs() then
+ * takes one artist a at a time and walks, for each of its users, the rest of that user's row (the artists
+ * b > a), counting each b in a dense array of counters; the touched b with enough co-listeners are emitted
+ * in ascending order and their counters reset. Work is sum over users of d(d-1)/2 increments (d: the
+ * user's eligible artists) in a counter array that stays in cache, without hashing or sorting pairs.
+ * pairs() releases the GIL, so that Python threads can take disjoint ranges of artists
+ * (musim.similarity.colisten). The plain fallback is DuckDB's self-join (sql/similarity/pairs.sql);
+ * tests/similarity/test_colisten.py checks both give the same pairs.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------- a buffer object handing malloc'd memory to numpy without a copy ---------- */
+
+typedef struct {
+    PyObject_HEAD
+    char *data;
+    Py_ssize_t nbytes;
+} Buffer;
+
+static void Buffer_dealloc(Buffer *self) {
+    free(self->data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Buffer_getbuffer(Buffer *self, Py_buffer *view, int flags) {
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : "", self->nbytes, 1, flags);
+}
+
+static PyBufferProcs Buffer_as_buffer = {(getbufferproc)Buffer_getbuffer, NULL};
+
+static PyTypeObject BufferType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "musim.similarity._colisten.Buffer",
+    .tp_basicsize = sizeof(Buffer),
+    .tp_dealloc = (destructor)Buffer_dealloc,
+    .tp_as_buffer = &Buffer_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Memory owned by the extension, readable through the buffer protocol (numpy.frombuffer).",
+};
+
+/* Takes ownership of data (freed with the object, or here on failure). */
+static PyObject *buffer_from(void *data, size_t nbytes) {
+    Buffer *b = PyObject_New(Buffer, &BufferType);
+    if (!b) {
+        free(data);
+        return NULL;
+    }
+    b->data = data;
+    b->nbytes = (Py_ssize_t)nbytes;
+    return (PyObject *)b;
+}
+
+/* ---------- layout ---------- */
+
+static int get_array(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS) < 0) return -1;
+    if (view->len % itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes is not a whole number of %zd-byte items", what, view->len,
+                     itemsize);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(layout_doc,
+"layout(users, artists, n_users, n_artists) -> (row_ptr, row_artists, col_ptr, col_user, col_tail)\n\n"
+"users, artists: int32 arrays, one edge (user, artist) each, in any order, no edge twice; ids in\n"
+"0..n_users-1 and 0..n_artists-1. Returns buffers: row_ptr (int64, n_users+1) and row_artists (int32):\n"
+"each user's artists ascending; col_ptr (int64, n_artists+1), col_user (int32) and col_tail (int64):\n"
+"each artist's users and the position just after the artist in that user's row.");
+
+static PyObject *layout(PyObject *self, PyObject *args) {
+    PyObject *users_obj, *artists_obj;
+    Py_ssize_t n_users, n_artists;
+    if (!PyArg_ParseTuple(args, "OOnn", &users_obj, &artists_obj, &n_users, &n_artists)) return NULL;
+    if (n_users < 0 || n_artists < 0) return PyErr_Format(PyExc_ValueError, "negative n_users or n_artists");
+    Py_buffer ub, ab;
+    if (get_array(users_obj, &ub, 4, "users") < 0) return NULL;
+    if (get_array(artists_obj, &ab, 4, "artists") < 0) {
+        PyBuffer_Release(&ub);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const int32_t *users = ub.buf, *artists = ab.buf;
+    size_t n = (size_t)(ub.len / 4);
+    int64_t *row_ptr = calloc((size_t)n_users + 1, sizeof(int64_t));
+    int64_t *col_ptr = calloc((size_t)n_artists + 1, sizeof(int64_t));
+    int64_t *fill = calloc((size_t)n_users + 1, sizeof(int64_t));
+    size_t *by_artist = malloc((n ? n : 1) * sizeof(size_t));
+    int32_t *row_artists = malloc((n ? n : 1) * sizeof(int32_t));
+    int32_t *col_user = malloc((n ? n : 1) * sizeof(int32_t));
+    int64_t *col_tail = malloc((n ? n : 1) * sizeof(int64_t));
+    if (!row_ptr || !col_ptr || !fill || !by_artist || !row_artists || !col_user || !col_tail) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if ((size_t)(ab.len / 4) != n) {
+        PyErr_Format(PyExc_ValueError, "users and artists differ in length (%zd and %zd edges)", ub.len / 4,
+                     ab.len / 4);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (users[i] < 0 || users[i] >= n_users || artists[i] < 0 || artists[i] >= n_artists) {
+            PyErr_Format(PyExc_ValueError, "edge %zu (user %d, artist %d) is outside 0..%zd x 0..%zd", i,
+                         (int)users[i], (int)artists[i], n_users - 1, n_artists - 1);
+            goto done;
+        }
+        row_ptr[users[i] + 1]++;
+        col_ptr[artists[i] + 1]++;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t u = 0; u < n_users; u++) row_ptr[u + 1] += row_ptr[u];
+    for (Py_ssize_t a = 0; a < n_artists; a++) col_ptr[a + 1] += col_ptr[a];
+    /* counting sort of the edges by artist (stable) */
+    memcpy(fill, col_ptr, (size_t)n_artists * sizeof(int64_t));
+    for (size_t i = 0; i < n; i++) by_artist[fill[artists[i]]++] = i;
+    /* artists in ascending order into the users' rows: each row ends up sorted */
+    memcpy(fill, row_ptr, (size_t)n_users * sizeof(int64_t));
+    for (size_t k = 0; k < n; k++) {
+        size_t i = by_artist[k];
+        int32_t u = users[i];
+        int64_t pos = fill[u]++;
+        row_artists[pos] = artists[i];
+        col_user[k] = u;
+        col_tail[k] = pos + 1;
+    }
+    Py_END_ALLOW_THREADS
+    for (Py_ssize_t u = 0; u < n_users; u++) {
+        for (int64_t q = row_ptr[u] + 1; q < row_ptr[u + 1]; q++) {
+            if (row_artists[q] == row_artists[q - 1]) {
+                PyErr_Format(PyExc_ValueError, "the edge (user %zd, artist %d) is given twice", u,
+                             (int)row_artists[q]);
+                goto done;
+            }
+        }
+    }
+    PyObject *bufs[5] = {
+        buffer_from(row_ptr, ((size_t)n_users + 1) * sizeof(int64_t)),
+        buffer_from(row_artists, n * sizeof(int32_t)),
+        buffer_from(col_ptr, ((size_t)n_artists + 1) * sizeof(int64_t)),
+        buffer_from(col_user, n * sizeof(int32_t)),
+        buffer_from(col_tail, n * sizeof(int64_t)),
+    };
+    row_ptr = col_ptr = col_tail = NULL;
+    row_artists = col_user = NULL;
+    if (bufs[0] && bufs[1] && bufs[2] && bufs[3] && bufs[4])
+        result = PyTuple_Pack(5, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4]);
+    for (int i = 0; i < 5; i++) Py_XDECREF(bufs[i]);
+done:
+    free(row_ptr);
+    free(col_ptr);
+    free(fill);
+    free(by_artist);
+    free(row_artists);
+    free(col_user);
+    free(col_tail);
+    PyBuffer_Release(&ub);
+    PyBuffer_Release(&ab);
+    return result;
+}
+
+/* ---------- pairs ---------- */
+
+typedef struct {
+    int32_t *a, *b, *co;
+    size_t len, cap;
+} pairs_out;
+
+static int out_reserve(pairs_out *o, size_t more) {
+    if (o->len + more <= o->cap) return 0;
+    size_t cap = o->cap ? o->cap : 4096;
+    while (cap < o->len + more) cap *= 2;
+    int32_t *a = realloc(o->a, cap * sizeof(int32_t));
+    if (a) o->a = a;
+    int32_t *b = realloc(o->b, cap * sizeof(int32_t));
+    if (b) o->b = b;
+    int32_t *co = realloc(o->co, cap * sizeof(int32_t));
+    if (co) o->co = co;
+    if (!a || !b || !co) return -1;
+    o->cap = cap;
+    return 0;
+}
+
+static int cmp_int32(const void *x, const void *y) {
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return (a > b) - (a < b);
+}
+
+PyDoc_STRVAR(pairs_doc,
+"pairs(row_ptr, row_artists, col_ptr, col_user, col_tail, lo, hi, min_co) -> (a, b, co)\n\n"
+"The pairs (a, b) with lo <= a < hi, a < b and at least min_co co-listeners, from layout()'s buffers;\n"
+"int32 buffers, ordered by a then b. Releases the GIL.");
+
+static PyObject *pairs(PyObject *self, PyObject *args) {
+    PyObject *objs[5];
+    Py_ssize_t lo, hi;
+    int min_co;
+    if (!PyArg_ParseTuple(args, "OOOOOnni", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &lo, &hi, &min_co))
+        return NULL;
+    Py_buffer v[5];
+    const Py_ssize_t sizes[5] = {8, 4, 8, 4, 8};
+    const char *names[5] = {"row_ptr", "row_artists", "col_ptr", "col_user", "col_tail"};
+    int got = 0;
+    for (; got < 5; got++)
+        if (get_array(objs[got], &v[got], sizes[got], names[got]) < 0) break;
+    PyObject *result = NULL;
+    pairs_out out = {0};
+    int32_t *counts = NULL, *touched = NULL;
+    int failed = 0;
+    if (got < 5) goto done;
+    const int64_t *row_ptr = v[0].buf, *col_ptr = v[2].buf, *col_tail = v[4].buf;
+    const int32_t *row_artists = v[1].buf, *col_user = v[3].buf;
+    Py_ssize_t n_artists = v[2].len / 8 - 1;
+    if (n_artists < 0 || lo < 0 || hi > n_artists || lo > hi) {
+        PyErr_Format(PyExc_ValueError, "artists %zd..%zd are not within 0..%zd", lo, hi, n_artists);
+        goto done;
+    }
+    if (min_co < 1) min_co = 1;
+    counts = calloc((size_t)n_artists + 1, sizeof(int32_t));
+    touched = malloc(((size_t)n_artists + 1) * sizeof(int32_t));
+    if (!counts || !touched) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t a = lo; a < hi && !failed; a++) {
+        size_t t = 0;
+        for (int64_t k = col_ptr[a]; k < col_ptr[a + 1]; k++) {
+            int64_t end = row_ptr[col_user[k] + 1];
+            for (int64_t q = col_tail[k]; q < end; q++) {
+                int32_t b = row_artists[q];
+                if (counts[b]++ == 0) touched[t++] = b;
+            }
+        }
+        if (t == 0) continue;
+        if (out_reserve(&out, t) < 0) {
+            failed = 1;
+            break;
+        }
+        if (t * 16 >= (size_t)(n_artists - a)) { /* dense: scan the counters in order */
+            for (Py_ssize_t b = a + 1; b < n_artists; b++) {
+                int32_t c = counts[b];
+                if (!c) continue;
+                if (c >= min_co) {
+                    out.a[out.len] = (int32_t)a;
+                    out.b[out.len] = (int32_t)b;
+                    out.co[out.len++] = c;
+                }
+                counts[b] = 0;
+            }
+        } else { /* sparse: sort the touched artists */
+            qsort(touched, t, sizeof(int32_t), cmp_int32);
+            for (size_t i = 0; i < t; i++) {
+                int32_t b = touched[i], c = counts[b];
+                if (c >= min_co) {
+                    out.a[out.len] = (int32_t)a;
+                    out.b[out.len] = b;
+                    out.co[out.len++] = c;
+                }
+                counts[b] = 0;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *a_buf = buffer_from(out.a, out.len * sizeof(int32_t));
+    PyObject *b_buf = buffer_from(out.b, out.len * sizeof(int32_t));
+    PyObject *co_buf = buffer_from(out.co, out.len * sizeof(int32_t));
+    out.a = out.b = out.co = NULL;
+    if (a_buf && b_buf && co_buf) result = PyTuple_Pack(3, a_buf, b_buf, co_buf);
+    Py_XDECREF(a_buf);
+    Py_XDECREF(b_buf);
+    Py_XDECREF(co_buf);
+done:
+    free(out.a);
+    free(out.b);
+    free(out.co);
+    free(counts);
+    free(touched);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"layout", layout, METH_VARARGS, layout_doc},
+    {"pairs", pairs, METH_VARARGS, pairs_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_colisten",
+    "Co-listeners of artist pairs by a sparse accumulator (see musim.similarity.colisten).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__colisten(void) {
+    if (PyType_Ready(&BufferType) < 0) return NULL;
+    return PyModule_Create(&module);
+}
