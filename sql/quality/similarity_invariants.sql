@@ -19,16 +19,21 @@ p AS (
     LEFT JOIN l lb ON lb.artist_id = p.artist_b
     WHERE p.dump_id = $dump_id
 ),
-pairs_ AS (
+pairs_ AS MATERIALIZED (
     SELECT count(*) AS pair_rows,
            count(*) FILTER (WHERE artist_a >= artist_b) AS unordered_pairs,
-           count(*) - count(DISTINCT artist_a::BIGINT * 4294967296 + artist_b) AS duplicate_pairs,
            count(*) FILTER (WHERE co IS NULL OR co < $min_co_listeners) AS below_min_co_listeners,
            count(*) FILTER (WHERE co > least(la, lb)) AS co_listeners_above_listeners,
            count(*) FILTER (WHERE la IS NULL OR lb IS NULL OR la < $min_listeners OR lb < $min_listeners)
                AS ineligible_pairs,
            max(sim_seed_raw(co, la, lb)) AS seed_raw_max
     FROM p
+),
+-- Pairs stored more than once: a parallel GROUP BY of the packed pair (half the time of count(DISTINCT)).
+dup AS (
+    SELECT coalesce(sum(n - 1), 0)::BIGINT AS duplicate_pairs
+    FROM (SELECT count(*) AS n FROM artist_pairs WHERE dump_id = $dump_id
+          GROUP BY artist_a::BIGINT * 4294967296 + artist_b HAVING count(*) > 1)
 ),
 listeners_ AS (
     SELECT count(*) FILTER (WHERE l.listeners < 1 OR l.listeners > b.users) AS listeners_out_of_range
@@ -58,19 +63,25 @@ cat_artists AS (
 ),
 cross_ AS (
     SELECT count(*) FILTER (WHERE p.artist_a IS NOT NULL AND NOT (
-               c.co_listeners = p.co
-               AND abs(c.seed - least(1.0, sim_score('seed', p.co, p.la, p.lb, b.users, b.seed_raw_max)))
+               c.co_listeners = p.co_listeners
+               AND abs(c.seed - least(1.0, sim_score('seed', p.co_listeners, la.listeners, lb.listeners, b.users,
+                                                     b.seed_raw_max)))
                    <= $tolerance * greatest(1.0, abs(c.seed))
-               AND abs(c.jaccard - sim_score('jaccard', p.co, p.la, p.lb, b.users, b.seed_raw_max))
+               AND abs(c.jaccard - sim_score('jaccard', p.co_listeners, la.listeners, lb.listeners, b.users,
+                                             b.seed_raw_max))
                    <= $tolerance * greatest(1.0, abs(c.jaccard))
-               AND abs(c.cosine - sim_score('cosine', p.co, p.la, p.lb, b.users, b.seed_raw_max))
+               AND abs(c.cosine - sim_score('cosine', p.co_listeners, la.listeners, lb.listeners, b.users,
+                                            b.seed_raw_max))
                    <= $tolerance * greatest(1.0, abs(c.cosine))
-               AND abs(c.lift - sim_score('lift', p.co, p.la, p.lb, b.users, b.seed_raw_max))
+               AND abs(c.lift - sim_score('lift', p.co_listeners, la.listeners, lb.listeners, b.users,
+                                          b.seed_raw_max))
                    <= $tolerance * greatest(1.0, abs(c.lift)))) AS catalogue_mismatches,
            count(*) FILTER (WHERE p.artist_a IS NULL AND c.co_listeners >= $min_co_listeners) AS catalogue_missing_pairs
     FROM c
-    LEFT JOIN p ON p.artist_a = c.artist_a AND p.artist_b = c.artist_b
+    LEFT JOIN artist_pairs p ON p.dump_id = $dump_id AND p.artist_a = c.artist_a AND p.artist_b = c.artist_b
+    LEFT JOIN l la ON la.artist_id = c.artist_a
+    LEFT JOIN l lb ON lb.artist_id = c.artist_b
     LEFT JOIN b ON true
 )
-SELECT pairs_.* EXCLUDE (seed_raw_max), listeners_.*, record.*, cat.*, cat_artists.*, cross_.*
-FROM pairs_, listeners_, record, cat, cat_artists, cross_;
+SELECT pairs_.* EXCLUDE (seed_raw_max), dup.*, listeners_.*, record.*, cat.*, cat_artists.*, cross_.*
+FROM pairs_, dup, listeners_, record, cat, cat_artists, cross_;
