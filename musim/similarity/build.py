@@ -21,8 +21,9 @@ import duckdb
 
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
+from musim.cooccurrence import choose_engine
 from musim.errors import NotFoundError
-from musim.similarity.colisten import choose_engine, store_catalogue_pairs, store_pairs
+from musim.similarity.colisten import store_catalogue_pairs, store_pairs
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
 -- Stores the pairs counted by the C co-listener counter (musim/similarity/colisten.py registers them as the
--- table sim_new_pairs, numpy arrays: artist_a < artist_b, co_listeners) for dump $dump_id.
+-- Arrow table sim_new_pairs: artist_a < artist_b, co_listeners) for dump $dump_id.
 INSERT INTO artist_pairs (dump_id, artist_a, artist_b, co_listeners)
 SELECT $dump_id, artist_a, artist_b, co_listeners FROM sim_new_pairs;

@@ -1,76 +1,15 @@
-"""The C co-listener counter against a brute-force count, and both engines of the build against each other."""
+"""Both engines of the similarity build (the C kernels, DuckDB's self-join) store identical tables."""
 
 from __future__ import annotations
 
-import logging
-import sys
-
-import numpy as np
 import pytest
 
-from musim import warehouse
-from musim.errors import ConfigError
+from musim import cooccurrence, warehouse
 from musim.ingest.lastfm import ingest_lastfm
-from musim.similarity import colisten
 from musim.similarity.build import SimilarityParams, build_similarity
 
-needs_c_counter = pytest.mark.skipif(colisten.c_counter_missing() is not None,
-                                     reason=f"the C co-listener counter is not built ({colisten.c_counter_missing()})")
 
-
-def _brute_force(users, artists, min_co):
-    by_user: dict[int, set[int]] = {}
-    for u, a in zip(users.tolist(), artists.tolist(), strict=True):
-        by_user.setdefault(u, set()).add(a)
-    counts: dict[tuple[int, int], int] = {}
-    for items in by_user.values():
-        ordered = sorted(items)
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1:]:
-                counts[(a, b)] = counts.get((a, b), 0) + 1
-    return sorted((a, b, c) for (a, b), c in counts.items() if c >= min_co)
-
-
-def _random_edges(rng, n_users, n_artists, density):
-    mask = rng.random((n_users, n_artists)) < density
-    mask[:, n_artists // 2] |= rng.random(n_users) < 0.5  # one popular artist: the counter's dense branch
-    users, artists = np.nonzero(mask)
-    order = rng.permutation(users.size)  # edges in any order
-    return users[order].astype(np.int32), artists[order].astype(np.int32)
-
-
-@needs_c_counter
-@pytest.mark.parametrize("threads", [1, 2, 3])
-@pytest.mark.parametrize("min_co", [1, 2, 4])
-def test_counter_equals_brute_force(threads, min_co):
-    rng = np.random.default_rng(threads * 10 + min_co)
-    users, artists = _random_edges(rng, n_users=120, n_artists=60, density=0.08)
-    a, b, co = colisten.pair_counts(users, artists, 120, 60, min_co, threads)
-    got = list(zip(a.tolist(), b.tolist(), co.tolist(), strict=True))
-    assert got == _brute_force(users, artists, min_co)  # ordered by a then b
-    assert len(got) > 50
-
-
-@needs_c_counter
-def test_counter_handles_empty_and_lonely_inputs():
-    empty = np.empty(0, np.int32)
-    assert [x.size for x in colisten.pair_counts(empty, empty, 0, 0, 1)] == [0, 0, 0]
-    assert [x.size for x in colisten.pair_counts(empty, empty, 5, 3, 1, threads=2)] == [0, 0, 0]
-    one = np.zeros(3, np.int32)  # one user, three artists
-    a, b, co = colisten.pair_counts(one, np.arange(3, dtype=np.int32), 1, 3, 1)
-    assert list(zip(a.tolist(), b.tolist(), co.tolist(), strict=True)) == [(0, 1, 1), (0, 2, 1), (1, 2, 1)]
-
-
-@needs_c_counter
-def test_counter_refuses_bad_edges_with_the_edge_named():
-    users, artists = np.array([0, 1, 1], np.int32), np.array([2, 0, 0], np.int32)
-    with pytest.raises(ValueError, match=r"the edge \(user 1, artist 0\) is given twice"):
-        colisten.pair_counts(users, artists, 2, 3, 1)
-    with pytest.raises(ValueError, match=r"edge 0 \(user 0, artist 7\) is outside 0..1 x 0..2"):
-        colisten.pair_counts(np.array([0], np.int32), np.array([7], np.int32), 2, 3, 1)
-
-
-@needs_c_counter
+@pytest.mark.skipif(cooccurrence.c_kernels_missing() is not None, reason="the C co-occurrence kernels are not built")
 def test_both_engines_store_identical_tables(tmp_path):
     from musim.synth.lastfm import write_lastfm_dump
 
@@ -88,30 +27,3 @@ def test_both_engines_store_identical_tables(tmp_path):
                 con.execute("SELECT * FROM artist_neighbors ORDER BY ALL").fetchall())
     assert tables["c"][2] and tables["c"][3]
     assert tables["c"] == tables["duckdb"]
-
-
-@pytest.fixture
-def no_c_counter(monkeypatch):
-    """As on a machine where the extension was not built: importing it fails."""
-    monkeypatch.setitem(sys.modules, "musim.similarity._colisten", None)
-    colisten.c_counter_missing.cache_clear()
-    colisten._say_fallback.cache_clear()
-    yield
-    colisten.c_counter_missing.cache_clear()
-
-
-def test_without_the_c_counter_duckdb_counts_and_says_so(monkeypatch, no_c_counter, caplog):
-    monkeypatch.delenv(colisten.ENV, raising=False)
-    with caplog.at_level(logging.INFO, logger="musim.similarity.colisten"):
-        assert colisten.choose_engine() == "duckdb"
-    assert "the C co-listener counter is not built" in caplog.text
-    with pytest.raises(ConfigError, match="MUSIM_SIMILARITY_ENGINE=c but the C co-listener counter is not built"):
-        colisten.choose_engine("c")
-
-
-def test_an_unknown_engine_is_a_config_error(monkeypatch):
-    monkeypatch.setenv(colisten.ENV, "gpu")
-    with pytest.raises(ConfigError, match="MUSIM_SIMILARITY_ENGINE must be one of auto, c, duckdb, got 'gpu'"):
-        colisten.choose_engine()
-    with pytest.raises(ConfigError, match="'gpu' is not a similarity engine"):
-        colisten.choose_engine("gpu")

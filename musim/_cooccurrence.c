@@ -1,5 +1,6 @@
 /*
- * Co-listeners of every pair of artists, in C: a sparse accumulator over the user x artist edges.
+ * Co-occurrence kernels in C (musim.cooccurrence): co-listeners of every pair of artists by a sparse
+ * accumulator over the user x artist edges.
  *
  * layout() lays the edges (user, artist) out twice, by a counting sort: rows (each user's artists,
  * ascending) and columns (each artist's users, with where the artist sits in that user's row). pairs() then
@@ -8,8 +9,8 @@
  * in ascending order and their counters reset. Work is sum over users of d(d-1)/2 increments (d: the
  * user's eligible artists) in a counter array that stays in cache, without hashing or sorting pairs.
  * pairs() releases the GIL, so that Python threads can take disjoint ranges of artists
- * (musim.similarity.colisten). The plain fallback is DuckDB's self-join (sql/similarity/pairs.sql);
- * tests/similarity/test_colisten.py checks both give the same pairs.
+ * (musim.cooccurrence). The plain fallback is DuckDB's self-join (sql/similarity/pairs.sql);
+ * tests/test_cooccurrence.py and tests/similarity/test_colisten.py check both give the same pairs.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -38,7 +39,7 @@ static PyBufferProcs Buffer_as_buffer = {(getbufferproc)Buffer_getbuffer, NULL};
 
 static PyTypeObject BufferType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "musim.similarity._colisten.Buffer",
+    .tp_name = "musim._cooccurrence.Buffer",
     .tp_basicsize = sizeof(Buffer),
     .tp_dealloc = (destructor)Buffer_dealloc,
     .tp_as_buffer = &Buffer_as_buffer,
@@ -300,11 +301,12 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_colisten",
-    "Co-listeners of artist pairs by a sparse accumulator (see musim.similarity.colisten).", -1, methods,
+    PyModuleDef_HEAD_INIT, "_cooccurrence",
+    "Co-occurrence kernels: pair counts by a sparse accumulator (musim.cooccurrence).",
+    -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__colisten(void) {
+PyMODINIT_FUNC PyInit__cooccurrence(void) {
     if (PyType_Ready(&BufferType) < 0) return NULL;
     return PyModule_Create(&module);
 }

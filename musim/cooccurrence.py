@@ -1,0 +1,104 @@
+"""Co-occurrence kernels in C (``musim/_cooccurrence.c``, built by ``make install``) and which engine runs them.
+
+- :func:`pair_counts`: the pairs of artists that users share and how many users share each: the edges are
+  laid out by user and by artist once, and each artist's pairs are counted in a dense counter array, ranges
+  of artists on several threads (the GIL is released).
+
+``MUSIM_SIMILARITY_ENGINE``: ``c`` (these kernels), ``duckdb`` (the SQL fallbacks: a self-join in
+``sql/similarity/pairs.sql``, an ORDER BY in ``sql/serving/publish_pair_lookup.sql``) or unset/``auto``
+(``c`` when the extension imports). Both give the same rows (``tests/test_cooccurrence.py``,
+``tests/similarity/test_cooccurrence.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from musim.config import get_settings
+from musim.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("c", "duckdb")
+ENV = "MUSIM_SIMILARITY_ENGINE"
+#: Ranges of artists per thread of the C engine (more ranges than threads even out their work).
+RANGES_PER_THREAD = 4
+
+
+@functools.cache
+def c_kernels_missing() -> str | None:
+    """Why the C co-occurrence kernels cannot be used here (``None`` when they can)."""
+    try:
+        importlib.import_module("musim._cooccurrence")
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
+@functools.cache
+def _say_fallback(why: str) -> None:
+    log.info("the C co-occurrence kernels are not built (%s): DuckDB counts the co-listened pairs (slower; "
+             "`make install` builds them, %s=duckdb silences this)", why, ENV)
+
+
+def choose_engine(requested: str | None = None) -> str:
+    """``c`` or ``duckdb``: ``requested``, else ``$MUSIM_SIMILARITY_ENGINE``, else ``c`` when it is built."""
+    wanted = (requested or "").strip().lower() or get_settings().similarity.engine
+    if wanted not in (*ENGINES, "auto"):
+        raise ConfigError(f"engine {wanted!r} is not a similarity engine: use c, duckdb or auto")
+    missing = c_kernels_missing()
+    if wanted == "c" and missing:
+        raise ConfigError(f"{ENV}=c but the C co-occurrence kernels are not built ({missing}); run `make install` "
+                          f"(needs a C compiler) or use {ENV}=duckdb")
+    if wanted == "auto":
+        if missing:
+            _say_fallback(missing)
+            return "duckdb"
+        return "c"
+    return wanted
+
+
+def pair_counts(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists: int, min_co_listeners: int,
+                threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(a, b, co)``: every pair of artists ``a < b`` that at least ``min_co_listeners`` users share.
+
+    ``users``/``artists`` are the edges (int32 ids in ``0..n_users-1`` and ``0..n_artists-1``, each edge
+    once); the pairs come ordered by ``a`` then ``b``, counted by the C extension on ``threads`` threads.
+    """
+    from musim import _cooccurrence
+
+    row_ptr, row_artists, col_ptr, col_user, col_tail = _cooccurrence.layout(
+        np.ascontiguousarray(users, dtype=np.int32), np.ascontiguousarray(artists, dtype=np.int32),
+        int(n_users), int(n_artists))
+    bounds = _balanced_ranges(np.frombuffer(row_ptr, np.int64), np.frombuffer(col_ptr, np.int64),
+                              np.frombuffer(col_user, np.int32), np.frombuffer(col_tail, np.int64),
+                              max(1, threads) * RANGES_PER_THREAD)
+
+    def count(lo_hi: tuple[int, int]) -> tuple:
+        return _cooccurrence.pairs(row_ptr, row_artists, col_ptr, col_user, col_tail, lo_hi[0], lo_hi[1],
+                               int(min_co_listeners))
+
+    ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if not ranges:
+        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        parts = list(pool.map(count, ranges))
+    a, b, co = ([np.frombuffer(part[i], np.int32) for part in parts] for i in range(3))
+    return np.concatenate(a), np.concatenate(b), np.concatenate(co)
+
+
+def _balanced_ranges(row_ptr: np.ndarray, col_ptr: np.ndarray, col_user: np.ndarray, col_tail: np.ndarray,
+                     n_ranges: int) -> list[int]:
+    """Artist boundaries ``0 = b0 < ... = n_artists`` cutting the counting work into ``n_ranges`` equal parts."""
+    n_artists = col_ptr.size - 1
+    work = np.cumsum(row_ptr[col_user.astype(np.int64) + 1] - col_tail)  # increments up to each column entry
+    per_artist = np.concatenate([[0], work])[col_ptr]  # work done before each artist, and in all
+    targets = per_artist[-1] * np.arange(1, n_ranges) / n_ranges
+    cuts = np.searchsorted(per_artist, targets)
+    return sorted({0, n_artists, *(int(c) for c in cuts if 0 < c < n_artists)})
+
