@@ -36,8 +36,8 @@ test: $(STAMP) | /usr/bin/chromium  ## the whole test suite (what CI runs), one 
 test-fast: $(STAMP)  ## skip the slow tests
 	$(PY) -m pytest -q -n auto --dist loadfile -m "not slow"
 
-test-sanitizers: $(STAMP)  ## the C scanner built with ASan+UBSan (build/asan/) over the quirk file and a fuzz corpus (part of `make test`)
-	$(PY) -m pytest -q -p no:cacheprovider tests/ingest/test_scan360k_sanitizers.py
+test-sanitizers: $(STAMP)  ## the C extensions built with ASan+UBSan (build/asan/): the scanner over the quirk file and a fuzz corpus, the co-occurrence kernels over random edges (part of `make test`)
+	$(PY) -m pytest -q -p no:cacheprovider tests/ingest/test_scan360k_sanitizers.py tests/test_cooccurrence_sanitizers.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check musim dags plugins tests benchmarks

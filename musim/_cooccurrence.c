@@ -95,7 +95,8 @@ static PyObject *layout(PyObject *self, PyObject *args) {
     size_t n = (size_t)(ub.len / 4);
     int64_t *row_ptr = calloc((size_t)n_users + 1, sizeof(int64_t));
     int64_t *col_ptr = calloc((size_t)n_artists + 1, sizeof(int64_t));
-    int64_t *fill = calloc((size_t)n_users + 1, sizeof(int64_t));
+    /* the fill positions of the columns, then of the rows */
+    int64_t *fill = calloc((size_t)(n_users > n_artists ? n_users : n_artists) + 1, sizeof(int64_t));
     size_t *by_artist = malloc((n ? n : 1) * sizeof(size_t));
     int32_t *row_artists = malloc((n ? n : 1) * sizeof(int32_t));
     int32_t *col_user = malloc((n ? n : 1) * sizeof(int32_t));

@@ -7,21 +7,11 @@ Only numpy is imported beside the extension (no DuckDB, no Arrow): a report can 
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
 
-
-def load_extension(path: str) -> None:
-    """Import the extension at ``path`` as ``musim.ingest._scan360k`` (in place of the normal build)."""
-    spec = importlib.util.spec_from_file_location("musim.ingest._scan360k", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules["musim.ingest._scan360k"] = module
-    import musim.ingest
-
-    musim.ingest._scan360k = module
+from tests.sanitizers import load_extension
 
 
 def scan(path: Path, chunk: int) -> int:
@@ -54,7 +44,7 @@ def scan(path: Path, chunk: int) -> int:
 
 
 def main(extension: str, examples: int) -> None:
-    load_extension(extension)
+    load_extension(extension, "musim.ingest._scan360k")
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 

@@ -1,0 +1,54 @@
+"""Run the C co-occurrence kernels built with AddressSanitizer and UndefinedBehaviorSanitizer over random
+edge sets, edge cases and bad input (run by tests/test_cooccurrence_sanitizers.py in its own process, with
+the sanitizer runtimes preloaded). Usage: ``python -m tests.sanitized_cooccurrence EXTENSION``.
+
+Only numpy is imported beside the extension: a report can only come from the kernels.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tests.sanitizers import load_extension
+
+
+def main(extension: str) -> None:
+    load_extension(extension, "musim._cooccurrence")
+    import numpy as np
+
+    from musim.cooccurrence import pair_counts
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for trial in range(40):
+        n_users, n_artists = int(rng.integers(0, 60)), int(rng.integers(0, 50))
+        if n_users and n_artists:
+            mask = rng.random((n_users, n_artists)) < rng.uniform(0.01, 0.6)
+            users, artists = (x.astype(np.int32) for x in np.nonzero(mask))
+            order = rng.permutation(users.size)
+            users, artists = users[order], artists[order]
+            dense = mask.astype(np.int64)
+            want = dense.T @ dense
+        else:
+            users = artists = np.empty(0, np.int32)
+            want = np.zeros((n_artists, n_artists), np.int64)
+        for min_co in (1, 3):
+            a, b, co = pair_counts(users, artists, n_users, n_artists, min_co, threads=1 + trial % 3)
+            ia, ib = np.triu_indices(n_artists, k=1)
+            keep = want[ia, ib] >= min_co
+            assert np.array_equal(a, ia[keep]) and np.array_equal(b, ib[keep]), trial
+            assert np.array_equal(co, want[ia, ib][keep]), trial
+            checked += 1
+    for users, artists, n_users, n_artists in (([0, 0], [1, 1], 1, 2), ([0], [5], 1, 2), ([-1], [0], 1, 1),
+                                               ([0, 1], [0], 2, 1)):
+        try:
+            pair_counts(np.array(users, np.int32), np.array(artists, np.int32), n_users, n_artists, 1)
+        except ValueError:
+            checked += 1
+        else:
+            raise AssertionError(f"bad edges accepted: {users}, {artists}")
+    print(f"{checked} checks of the co-occurrence kernels under the sanitizers")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
