@@ -23,7 +23,8 @@ enough. The curve goes to ``benchmarks/results/scaling[-quick].json`` and ``.png
 
 Environment: ``MUSIM_BENCH_SCALES`` (e.g. ``0.25,0.5,1``; default ``0.25,0.5,1,2,4``, quick
 ``0.01,0.02``), ``MUSIM_BENCH_RAM_GIB`` (24), ``MUSIM_BENCH_BUDGET_S`` (7200).
-``MUSIM_DUCKDB_MEMORY``, ``MUSIM_DUCKDB_THREADS`` and ``MUSIM_INGEST_ENGINE`` pass through to the steps.
+``MUSIM_DUCKDB_MEMORY``, ``MUSIM_DUCKDB_THREADS``, ``MUSIM_INGEST_ENGINE`` and ``MUSIM_SIMILARITY_ENGINE`` pass
+through to the steps.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ BASE = {"users": 360_000, "artists": 290_000, "quirks": 0.0005, "seed": 7}  # be
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 QUICK_SCALES = (0.01, 0.02)
 STEPS = ("ingest", "build", "quality", "publish")
-PASS_THROUGH = ("MUSIM_DUCKDB_MEMORY", "MUSIM_DUCKDB_THREADS", "MUSIM_INGEST_ENGINE")
+PASS_THROUGH = ("MUSIM_DUCKDB_MEMORY", "MUSIM_DUCKDB_THREADS", "MUSIM_INGEST_ENGINE", "MUSIM_SIMILARITY_ENGINE")
 CORES = os.cpu_count() or 1
 RESULTS = Path(__file__).resolve().parent / "results"
 OOM = re.compile(r"out of memory|outofmemory|memoryerror|cannot allocate memory|failed to allocate", re.I)

@@ -27,6 +27,24 @@ What was tried (at 1/4 scale, load average 11-14 on the 2 cores: absolute times 
   artists (listeners, names) read once per connection: one probe per question, ~2 ms p50. The gate's
   time was mostly importing Great Expectations (10-20 s of CPU): the CLI now imports it in a background
   thread while the build runs (musim.quality.preload).
+
+Since (full scale, 19.7M pairs among 45K artists; the machine shared, so single times drift):
+- the pairs counted by a C sparse accumulator (musim/_cooccurrence.c: edges laid out by user and by artist,
+  one dense counter array per artist range, GIL released) instead of DuckDB's self-join: the counting itself
+  about 4 s on one core where implicit's fit takes 8-9 s on two; the self-join stays as the fallback
+  (MUSIM_SIMILARITY_ENGINE=duckdb) and as the differential reference. The catalogue's pairs too (0.9 s ->
+  0.1 s at 1/4 scale). Two threads gained nothing while another job held a core;
+- the counted pairs handed to DuckDB as an Arrow table rather than numpy columns: insert 1.5 s -> 1.1 s
+  for 19.7M rows (Arrow is imported anyway, by Great Expectations' preload);
+- the publish's pair lookup sorted dump by dump on three integers, the dump id added after the sort: the
+  sort of all dumps with the 64-character id took 3x as long;
+- the lookup laid out in both directions by a counting sort in C and inserted from numpy: slower than
+  DuckDB's integer sort (6.9 s against 4.1 s for 39.5M rows): dropped;
+- the gate's duplicate-pair check as a parallel GROUP BY ... HAVING instead of count(DISTINCT): 2.1 s ->
+  1.4 s; the catalogue cross-check joins the catalogue's pairs only, not every pair with its listeners.
+Still the same shape: musim writes every pair twice (warehouse, then snapshot in both directions) and
+validates them, where implicit keeps 100 neighbours per artist in memory. Writing the pairs once as
+Parquet that both the warehouse and the snapshots read (a view) is the next step.
 """
 
 from __future__ import annotations
