@@ -53,6 +53,7 @@ class SimilarityResult:
     catalogue_pairs: int
     seconds: float
     params: SimilarityParams
+    engine: str = "c"  # what counted the pairs: c or duckdb (musim.cooccurrence)
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -104,9 +105,10 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
                 min_co_listeners=params.min_co_listeners, k=params.k, users=users, artists=n_artists, pairs=pairs,
                 seed_raw_max=seed_raw_max, catalogue=catalogue, built_at=dt.datetime.now(dt.UTC), seconds=seconds)
         sql.run(con, "similarity/drop_scratch.sql")
-    log.info("similarity of dump %s: %d artists, %d pairs in %.1f s", dump_id[:12], n_artists, pairs, seconds)
+    log.info("similarity of dump %s: %d artists, %d pairs in %.1f s (pairs counted by %s)", dump_id[:12], n_artists,
+             pairs, seconds, engine)
     return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=int(neighbors),
-                            catalogue_pairs=cat_pairs, seconds=seconds, params=params)
+                            catalogue_pairs=cat_pairs, seconds=seconds, params=params, engine=engine)
 
 
 def build(dump_id: str | None = None, params: SimilarityParams = SimilarityParams(),
