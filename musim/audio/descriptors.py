@@ -29,9 +29,11 @@ Definitions (all means and standard deviations are over STFT frames unless said 
                                   spectral spreads the centre of mass lies above (+) or below (-) the tonic
 ``mfcc_mean_k``, ``mfcc_std_k``   mean and standard deviation of MFCC k = 1..13 (DCT-II of the log-mel spectrogram,
                                   librosa's ``mfcc`` with 128 bands)
-``contrast_mean_k``,              mean and standard deviation of the spectral contrast (peak minus valley, dB) of
-``contrast_std_k``                band k = 1..7 (``librosa.feature.spectral_contrast``: six octave bands from
-                                  200 Hz and the rest above)
+``contrast_mean_k``,              the contrast model (:func:`musim.audio.timbre.contrast_vector`): mean spectral
+``contrast_logcov_i_j``           contrast (peak minus valley, dB) of band k = 1..7 (``librosa.feature.
+                                  spectral_contrast``: six octave bands from 200 Hz and the rest above), then the
+                                  upper triangle of the matrix logarithm of the covariance of the contrast frames
+                                  stacked with their deltas (14 x 14, off-diagonal entries times sqrt 2)
 ``timbre_mean_k``,                the timbre model (:mod:`musim.audio.timbre`): mean and the upper triangle of the
 ``timbre_logcov_i_j``             matrix logarithm of the full covariance of the MFCC frames (20 coefficients of a
                                   36-band log-mel, off-diagonal entries times sqrt 2)
@@ -53,7 +55,16 @@ from collections.abc import Mapping
 import numpy as np
 
 from musim.audio.mel import _mel_sparse, power_spectrogram, power_to_db
-from musim.audio.timbre import N_TIMBRE_MELS, TIMBRE_NAMES, mfcc_frames, timbre_gaussian, timbre_vector
+from musim.audio.timbre import (
+    CONTRAST_NAMES,
+    N_CONTRAST,
+    N_TIMBRE_MELS,
+    TIMBRE_NAMES,
+    contrast_vector,
+    mfcc_frames,
+    timbre_gaussian,
+    timbre_vector,
+)
 from musim.errors import ParameterError
 
 __all__ = [
@@ -71,7 +82,6 @@ _KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66
 _KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 N_MFCC = 13
-N_CONTRAST = 7
 _N_FFT = 2048
 _HOP = 256
 _N_MELS = 128
@@ -96,8 +106,7 @@ DESCRIPTOR_NAMES: tuple[str, ...] = (
     "tonic_distance_z",
     *(f"mfcc_mean_{k}" for k in range(1, N_MFCC + 1)),
     *(f"mfcc_std_{k}" for k in range(1, N_MFCC + 1)),
-    *(f"contrast_mean_{k}" for k in range(1, N_CONTRAST + 1)),
-    *(f"contrast_std_{k}" for k in range(1, N_CONTRAST + 1)),
+    *CONTRAST_NAMES,
     *TIMBRE_NAMES,
 )
 
@@ -218,9 +227,7 @@ def descriptors(y: np.ndarray, *, sr: int = 22050) -> dict[str, float | str]:
         out[f"mfcc_mean_{k + 1}"] = _finite(np.mean(mfcc[k]))
         out[f"mfcc_std_{k + 1}"] = _finite(np.std(mfcc[k]))
     contrast = librosa.feature.spectral_contrast(S=np.sqrt(S), sr=sr, n_fft=_N_FFT, n_bands=N_CONTRAST - 1)
-    for k in range(N_CONTRAST):
-        out[f"contrast_mean_{k + 1}"] = _finite(np.mean(contrast[k]))
-        out[f"contrast_std_{k + 1}"] = _finite(np.std(contrast[k]))
+    out.update(zip(CONTRAST_NAMES, (_finite(v) for v in contrast_vector(contrast)), strict=True))
     mel_t = np.asarray(_mel_sparse(sr, _N_FFT, N_TIMBRE_MELS, 0.0, sr / 2.0) @ S, dtype=np.float32)
     timbre = timbre_vector(*timbre_gaussian(mfcc_frames(power_to_db(mel_t, ref=1.0, top_db=80.0))))
     out.update(zip(TIMBRE_NAMES, (_finite(v) for v in timbre), strict=True))

@@ -31,8 +31,9 @@ KINDS = ("log_mel", "slices", "descriptors")
 TENSOR_KINDS = frozenset({"log_mel", "slices"})
 _PREFIX = {"log_mel": "features/mel", "slices": "features/slices"}
 
-#: Bumped when the descriptor computation changes its numbers (part of DescriptorParams.hash()); 2: the timbre block.
-_DESCRIPTOR_ALGORITHM = 2
+#: Bumped when the descriptor computation changes its numbers (part of DescriptorParams.hash()); 2: the timbre block;
+#: 3: the contrast model.
+_DESCRIPTOR_ALGORITHM = 3
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The timbre model: a Gaussian of MFCC frames, its vector (mean + log-covariance) and the symmetric divergence."""
+"""The timbre model: a Gaussian of MFCC frames, its vector (mean + log-covariance) and the symmetric divergence;
+the contrast model: the same over the spectral-contrast frames and their deltas."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import pytest
 
 from musim.audio import DESCRIPTOR_NAMES, descriptor_vector, descriptors
 from musim.audio.timbre import (
+    CONTRAST_NAMES,
+    N_CONTRAST,
     N_TIMBRE_MFCC,
     TIMBRE_NAMES,
+    contrast_vector,
+    deltas,
     mfcc_frames,
     symmetric_kl,
     timbre_gaussian,
@@ -88,3 +93,34 @@ def test_the_block_in_the_descriptors_and_degenerate_input():
     assert np.all(np.isfinite(timbre_vector(mu, cov)))
     with pytest.raises(ParameterError, match="log-mel"):
         mfcc_frames(np.zeros((10, 5)))
+
+
+def test_deltas_are_the_local_slope():
+    t = np.arange(50, dtype=np.float64)
+    frames = np.stack([3.0 * t, np.full(50, 7.0), t ** 2])
+    d = deltas(frames)
+    assert d.shape == frames.shape
+    assert np.allclose(d[0, 4:-4], 3.0) and np.allclose(d[1], 0.0)  # a line: its slope; a constant: 0
+    assert np.allclose(d[2, 4:-4], 2 * t[4:-4])  # the centred regression slope of t^2 is 2t
+    assert d[0, 0] < 3.0  # the edge frame repeated flattens the first slopes
+    assert np.all(deltas(np.ones((2, 1))) == 0.0)
+    with pytest.raises(ParameterError, match="frames"):
+        deltas(np.ones(5))
+
+
+def test_contrast_model_sees_how_the_contrast_moves():
+    rng = np.random.default_rng(2)
+    smooth = np.cumsum(rng.normal(size=(N_CONTRAST, 2000)), axis=1)
+    smooth = (smooth - smooth.mean(axis=1, keepdims=True)) / smooth.std(axis=1, keepdims=True)
+    rough = rng.permuted(smooth, axis=1)  # the same values per band, in shuffled order: same mean and spread
+    vs, vr = contrast_vector(smooth + 20), contrast_vector(rough + 20)
+    assert vs.shape == (len(CONTRAST_NAMES),) == (N_CONTRAST + 2 * N_CONTRAST * (2 * N_CONTRAST + 1) // 2,)
+    assert np.allclose(vs[:N_CONTRAST], 20.0) and np.allclose(vr[:N_CONTRAST], 20.0)
+    # mean and standard deviation per band (the block before) cannot tell them apart; the deltas' covariance can.
+    assert np.linalg.norm(vs - vr) > 5.0
+    mu, cov = timbre_gaussian(np.concatenate([rough, deltas(rough)]) + 0.0)
+    assert np.allclose(vr[N_CONTRAST:], timbre_vector(mu, cov)[2 * N_CONTRAST:])  # mean-free: an offset changes nothing
+    assert np.all(np.isfinite(contrast_vector(np.ones((N_CONTRAST, 1)))))
+    with pytest.raises(ParameterError, match="spectral contrast"):
+        contrast_vector(np.ones((6, 10)))
+    assert set(CONTRAST_NAMES) <= set(DESCRIPTOR_NAMES)

@@ -78,6 +78,42 @@ def _card_with(store: ObjectStore, entry: registry.ModelEntry, section: str) -> 
     store.put_bytes(key, text.encode(), content_type="text/markdown")
 
 
+def _starts_compared(con: duckdb.DuckDBPyConnection, run: FamilyRun, metric: str) -> str | None:
+    """For a family that can start from another family's encoder (its params carry ``init_encoder``): the
+    champions of the same family scored in this evaluation that started otherwise, beside this version, on the
+    same test artists and queries (paired bootstrap of the difference). None for other families."""
+    from musim.errors import NotFoundError
+
+    params = run.trained.params
+    if "init_encoder" not in params:
+        return None
+    mine = params.get("init_encoder") or "random weights"
+    report = run.report
+    rows = []
+    for scorer in report.scorers:
+        if scorer == registry.MODEL_SCORER:
+            continue
+        try:
+            other = registry.get_model(con, scorer)
+        except NotFoundError:
+            continue  # a baseline
+        theirs = other.params.get("init_encoder") or "random weights"
+        if other.family != run.family or theirs == mine or metric not in report.metrics:
+            continue
+        a, b = report.summary[registry.MODEL_SCORER][metric], report.summary[scorer][metric]
+        c = report.compare(registry.MODEL_SCORER, scorer, metric)
+        rows.append(f"| {mine} | {scorer}, from {theirs} | {a['mean']:.3f} | {b['mean']:.3f} | "
+                    f"{c.diff:+.3f} [{c.lo:+.3f}, {c.hi:+.3f}] |")
+    if not rows:
+        return ("## Starts compared\n\nNot measured in this evaluation: no version of this family started otherwise "
+                f"than from {mine} was a champion scored beside it (train the other start, `init_encoder`, and the "
+                "next run of either start compares them on the same test artists).\n")
+    return ("## Starts compared\n\nThis version (started from " + mine + ") and the family's champion started "
+            f"otherwise, scored in the same evaluation (same test artists, queries and resamples), on {metric}:\n\n"
+            "| this start | champion | this | champion | difference [CI] |\n|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
+
+
 def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectStore | None = None,
                run_id: str | None = None, promote: bool = True, publish: bool | str = "champion",
                primary_metric: str = "auto", k: int = 10, snapshot: bool = False) -> FamilyOutcome:
@@ -111,6 +147,9 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
     register_version_service(con, entry.version, service, run.snapshot_id)
     if trained.card:
         _card_with(store, entry, trained.card)
+    starts = _starts_compared(con, run, primary_metric)
+    if starts:
+        _card_with(store, entry, starts)
     files[CARD_FILE] = store.url(entry.key(CARD_FILE))
     decision = registry.promote(con, entry.version, metric=primary_metric) if promote else None
     if decision is not None:

@@ -39,12 +39,21 @@ def test_contrastive_trains_registers_serves_and_starts_the_siamese_network(toy,
 
         publish_version(con, "contrastive-1", store=store, k=5)
 
-        siamese = run_family("siamese", con=con, params=dict(TINY, epochs=1, seed=3, conv_filters=[8, 16],
-                                                             init_encoder="contrastive"),
+        tiny = dict(TINY, epochs=1, seed=3, conv_filters=[8, 16])
+        scratch = run_family("siamese", con=con, params=tiny, inputs=load_inputs(
+            con, store=store, needs=("log_mel", "descriptors"), test_share=0.4, seed=3), n_boot=100, publish=False)
+        card = store.get_bytes(scratch.entry.key("card.md")).decode()
+        assert "## Starts compared" in card and "Not measured in this evaluation" in card  # no other start yet
+        if scratch.decision.status != "champion":
+            registry.promote(con, scratch.entry.version, force=True)
+        siamese = run_family("siamese", con=con, params=dict(tiny, init_encoder="contrastive"),
                              inputs=load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4,
                                                 seed=3), n_boot=100, publish=False)
         assert siamese.entry.params["init_encoder"] == "contrastive-1"
-        assert "started from contrastive-1" in store.get_bytes(siamese.entry.key("card.md")).decode()
+        card = store.get_bytes(siamese.entry.key("card.md")).decode()
+        assert "started from contrastive-1" in card
+        # the scratch champion was scored in the same evaluation: both starts side by side
+        assert f"| contrastive-1 | {scratch.entry.version}, from random weights |" in card
 
     y = synthesize_clip(community=0, artist_seed=77, track_no=0, sr=22050, duration=8.0)
     clip = write_clip(tmp_path / "new.wav", y, sr=22050)

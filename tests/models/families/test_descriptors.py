@@ -1,4 +1,4 @@
-"""The descriptor family: z-scored descriptors with each block (rhythm/tonal, MFCC statistics, timbre model)
+"""The descriptor family: z-scored descriptors with each block (rhythm/tonal, MFCC statistics, contrast model, timbre model)
 weighted by w / sqrt(columns); the weights are saved with the model and recorded in its parameters and card."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _inputs(n: int = 12, dims: int = len(DESCRIPTOR_NAMES)) -> FamilyInputs:
 def test_blocks_share_the_norm_by_their_weights(tmp_path):
     inputs = _inputs(200)
     blocks = np.array([fam.block_of(n) for n in DESCRIPTOR_NAMES])
-    assert {b: int((blocks == b).sum()) for b in fam.BLOCKS} == {"rhythm_tonal": 16, "mfcc": 26, "contrast": 14,
+    assert {b: int((blocks == b).sum()) for b in fam.BLOCKS} == {"rhythm_tonal": 16, "mfcc": 26, "contrast": 112,
                                                                   "timbre": 230}
     trained = fam.train(inputs, {"weights": {"rhythm_tonal": 1.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 2.0}},
                         tmp_path, 0)
