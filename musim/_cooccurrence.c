@@ -6,8 +6,9 @@
  * ascending) and columns (each artist's users, with where the artist sits in that user's row). pairs() then
  * takes one artist a at a time and walks, for each of its users, the rest of that user's row (the artists
  * b > a), counting each b in a dense array of counters; the touched b with enough co-listeners are emitted
- * in ascending order and their counters reset. Work is sum over users of d(d-1)/2 increments (d: the
- * user's eligible artists) in a counter array that stays in cache, without hashing or sorting pairs.
+ * in the order first met (sorting them took a quarter of the time) and their counters reset. Work is sum
+ * over users of d(d-1)/2 increments (d: the user's eligible artists) in a counter array that stays in
+ * cache, without hashing or sorting pairs.
  * pairs() releases the GIL, so that Python threads can take disjoint ranges of artists
  * (musim.cooccurrence). The plain fallback is DuckDB's self-join (sql/similarity/pairs.sql);
  * tests/test_cooccurrence.py and tests/similarity/test_colisten.py check both give the same pairs.
@@ -192,15 +193,10 @@ static int out_reserve(pairs_out *o, size_t more) {
     return 0;
 }
 
-static int cmp_int32(const void *x, const void *y) {
-    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
-    return (a > b) - (a < b);
-}
-
 PyDoc_STRVAR(pairs_doc,
 "pairs(row_ptr, row_artists, col_ptr, col_user, col_tail, lo, hi, min_co) -> (a, b, co)\n\n"
 "The pairs (a, b) with lo <= a < hi, a < b and at least min_co co-listeners, from layout()'s buffers;\n"
-"int32 buffers, ordered by a then b. Releases the GIL.");
+"int32 buffers, grouped by a ascending, each a's b in the order first met. Releases the GIL.");
 
 static PyObject *pairs(PyObject *self, PyObject *args) {
     PyObject *objs[5];
@@ -248,28 +244,14 @@ static PyObject *pairs(PyObject *self, PyObject *args) {
             failed = 1;
             break;
         }
-        if (t * 16 >= (size_t)(n_artists - a)) { /* dense: scan the counters in order */
-            for (Py_ssize_t b = a + 1; b < n_artists; b++) {
-                int32_t c = counts[b];
-                if (!c) continue;
-                if (c >= min_co) {
-                    out.a[out.len] = (int32_t)a;
-                    out.b[out.len] = (int32_t)b;
-                    out.co[out.len++] = c;
-                }
-                counts[b] = 0;
+        for (size_t i = 0; i < t; i++) { /* in the order first met: sorting them cost a quarter of the time */
+            int32_t b = touched[i], c = counts[b];
+            if (c >= min_co) {
+                out.a[out.len] = (int32_t)a;
+                out.b[out.len] = b;
+                out.co[out.len++] = c;
             }
-        } else { /* sparse: sort the touched artists */
-            qsort(touched, t, sizeof(int32_t), cmp_int32);
-            for (size_t i = 0; i < t; i++) {
-                int32_t b = touched[i], c = counts[b];
-                if (c >= min_co) {
-                    out.a[out.len] = (int32_t)a;
-                    out.b[out.len] = b;
-                    out.co[out.len++] = c;
-                }
-                counts[b] = 0;
-            }
+            counts[b] = 0;
         }
     }
     Py_END_ALLOW_THREADS

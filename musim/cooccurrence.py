@@ -68,7 +68,8 @@ def pair_counts(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists:
     """``(a, b, co)``: every pair of artists ``a < b`` that at least ``min_co_listeners`` users share.
 
     ``users``/``artists`` are the edges (int32 ids in ``0..n_users-1`` and ``0..n_artists-1``, each edge
-    once); the pairs come ordered by ``a`` then ``b``, counted by the C extension on ``threads`` threads.
+    once); the pairs come grouped by ``a`` ascending (each ``a``'s ``b`` in the order first met), counted by the
+    C extension on ``threads`` threads.
     """
     from musim import _cooccurrence
 

@@ -34,6 +34,8 @@ def main(extension: str) -> None:
             want = np.zeros((n_artists, n_artists), np.int64)
         for min_co in (1, 3):
             a, b, co = pair_counts(users, artists, n_users, n_artists, min_co, threads=1 + trial % 3)
+            order = np.lexsort((b, a))
+            a, b, co = a[order], b[order], co[order]
             ia, ib = np.triu_indices(n_artists, k=1)
             keep = want[ia, ib] >= min_co
             assert np.array_equal(a, ia[keep]) and np.array_equal(b, ib[keep]), trial
