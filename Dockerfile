@@ -6,7 +6,8 @@ FROM ${AIRFLOW_IMAGE}
 ARG LOCK=requirements.lock
 
 USER root
-# libsndfile1: soundfile; gcc, libc6-dev: musim's C line scanner (musim/ingest/_scan360k.c), built at install
+# libsndfile1: soundfile; gcc, libc6-dev: musim's C extensions (the line scanner musim/ingest/_scan360k.c and the
+# co-occurrence kernels musim/_cooccurrence.c), built at install
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libsndfile1 gcc libc6-dev \
  && apt-get clean && rm -rf /var/lib/apt/lists/*

@@ -109,24 +109,35 @@ def train_demo_model(env: dict[str, str], log: Path, settings, *, epochs: int, t
     if decision is not None:
         print(f"   promotion vs {decision['against']} on {decision['metric']}: "
               f"{'PROMOTED' if decision['promoted'] else 'not promoted'} ({decision['reason']})")
-    if champ is None:
-        print("   no champion yet: no audio neighbours published")
-        return None
+    if champ is None:  # honest promotion: served by version for the example, the champion stays unset
+        proc = subprocess.run([sys.executable, "-m", "musim.cli", "models", "publish", entry.version, "--k",
+                               str(TRAIN_CONF["k"]), "--json"], env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(f"   no champion, and publishing {entry.version} by version failed: {proc.stderr.strip()[-500:]}")
+            return None
+        served = json.loads(proc.stdout)
+        print(f"   no champion: {entry.version} is published by version for step 7 (`musim models publish "
+              f"{entry.version}`; `similar-audio --model {entry.version}`): audio neighbours of {served['artists']} "
+              f"artists and {served['tracks']} tracks, not the serving model")
+        return entry.version
     print(f"   champion: {champ.version}; its embeddings give the audio neighbours of {published[0]} artists and "
           f"{published[1]} tracks in the new snapshot (`musim models show {champ.version}`)")
     return champ.version
 
 
-def similar_audio_example(env: dict[str, str], settings, truth: dict, *, clip_s: float) -> tuple[str, Path] | None:
-    """Step 7: ``musim similar-audio`` on a new synthesized clip of an artist the champion never trained on
-    (returns the artist and the clip, for step 8's families)."""
+def similar_audio_example(env: dict[str, str], settings, truth: dict, version: str, *,
+                          clip_s: float) -> tuple[str, Path] | None:
+    """Step 7: ``musim similar-audio`` with the siamese ``version`` (the champion, or the version step 6 published
+    when none was promoted) on a new synthesized clip of an artist it never trained on (returns the artist and
+    the clip, for step 8's families)."""
     from musim.models import registry
     from musim.synth.audio import artist_seed_for, safe_name, synthesize_clip, write_clip
 
     with warehouse.writer(settings) as con:
-        champ = registry.champion(con, "siamese")
-        held_out = sql.query(con, "demo/held_out_artists.sql", test_set_id=champ.test_set_id,
-                             dump_id=champ.dump_id).fetchall()
+        entry = registry.get_model(con, version)
+        champion = registry.champion(con, "siamese")
+        held_out = sql.query(con, "demo/held_out_artists.sql", test_set_id=entry.test_set_id,
+                             dump_id=entry.dump_id).fetchall()
     community = {a["name"]: a["community"] for a in truth["artists"]}
     genres = truth["genres"]
     name = next(n for (n,) in held_out if n in community)
@@ -136,13 +147,16 @@ def similar_audio_example(env: dict[str, str], settings, truth: dict, *, clip_s:
     y = synthesize_clip(community=community[name], artist_seed=artist_seed_for(name), track_no=9, sr=22050,
                         duration=clip_s)
     write_clip(path, y, sr=22050, format="mp3")
-    found = _similar_audio(env, path, "siamese")
+    by_version = champion is None or champion.version != version
+    found = _similar_audio(env, path, "siamese", model=version if by_version else None)
     if isinstance(found, str):
         print(f"7. musim similar-audio failed: {found}")
         return None
     same = sum(community.get(a["artist"]) == community[name] for a in found["artists"])
+    how = f"--model {version}" if by_version else "--family siamese"
+    note = f" ({version}, not promoted)" if by_version else ""
     print(f"\n7. a new clip of {name} (community '{genres[community[name]]}', held out of training), by its audio "
-          f"alone — `musim similar-audio \"{path}\" --family siamese --k 5`: {same}/5 from the same community")
+          f"alone{note} — `musim similar-audio \"{path}\" {how} --k 5`: {same}/5 from the same community")
     for a in found["artists"]:
         c = community.get(a["artist"])
         mark = "  <- the artist itself" if a["artist"] == name else ""
@@ -150,9 +164,11 @@ def similar_audio_example(env: dict[str, str], settings, truth: dict, *, clip_s:
     return name, path
 
 
-def _similar_audio(env: dict[str, str], path: Path, family: str, k: int = 5) -> dict | str:
-    """``musim similar-audio PATH --family FAMILY --json`` in a fresh process: its result, or its error."""
-    proc = subprocess.run([sys.executable, "-m", "musim.cli", "similar-audio", str(path), "--family", family,
+def _similar_audio(env: dict[str, str], path: Path, family: str, k: int = 5, model: str | None = None) -> dict | str:
+    """``musim similar-audio PATH --family FAMILY --json`` (``--model VERSION`` instead when given) in a fresh
+    process: its result, or its error."""
+    which = ["--model", model] if model else ["--family", family]
+    proc = subprocess.run([sys.executable, "-m", "musim.cli", "similar-audio", str(path), *which,
                            "--k", str(k), "--json"], env=env, capture_output=True, text=True, check=False)
     return json.loads(proc.stdout) if proc.returncode == 0 else proc.stderr.strip()[-500:]
 
@@ -203,10 +219,14 @@ def families_similar_audio(env: dict[str, str], settings, truth: dict, name: str
     community = {a["name"]: a["community"] for a in truth["artists"]}
     with warehouse.writer(settings) as con:
         champions = {f: registry.champion(con, f) for f in EMBEDDINGS_CONF["families"]}
+        latest = {f: registry.list_models(con, family=f)[0].version for f in EMBEDDINGS_CONF["families"]}
+        why = {f: next((d["reason"].removeprefix("not promoted: ") for d in registry.promotions(con, family=f)
+                        if d["version"] == latest[f]), "")
+               for f in EMBEDDINGS_CONF["families"]}
     for family, entry in champions.items():
         if entry is None:
-            print(f"   {family}: no champion (not better than random beyond the CI), nothing served: "
-                  f"`musim models promote {family}-1 --force` then `musim models publish {family}-1`")
+            print(f"   {family}: no champion ({latest[family]}: {why[family] or 'not promoted'}), nothing served as "
+                  f"{family}: `musim models publish {latest[family]}` serves it by version")
             continue
         found = _similar_audio(env, clip, family)
         if isinstance(found, str):
@@ -327,9 +347,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{rejected} rejected previews; see `musim features list`")
     truth = json.loads((dump_dir / TRUTH_FILE).read_text())
     clip = None
-    if not args.no_train and train_demo_model(env, log, settings, epochs=args.train_epochs,
-                                              test_share=args.test_share):
-        clip = similar_audio_example(env, settings, truth, clip_s=args.clip_seconds)
+    siamese = None if args.no_train else train_demo_model(env, log, settings, epochs=args.train_epochs,
+                                                          test_share=args.test_share)
+    if siamese:
+        clip = similar_audio_example(env, settings, truth, siamese, clip_s=args.clip_seconds)
     families = not args.no_train and not args.no_families
     if families:
         train_demo_families(env, log, settings, test_share=args.test_share)
