@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo demo-real test test-fast test-sanitizers lint bench bench-quick lock up clean
 
-$(STAMP): requirements.lock pyproject.toml musim/ingest/_scan360k.c musim/ingest/_prescan_rules.h musim/_cooccurrence.c
+$(STAMP): requirements.lock pyproject.toml musim/ingest/_scan360k.c musim/ingest/_prescan_rules.h musim/_cooccurrence.c musim/_buffer.h
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "uv==0.13.9"
 	VIRTUAL_ENV=$(VENV) $(UV) pip sync -q requirements.lock

@@ -19,46 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------- a buffer object handing malloc'd memory to numpy without a copy ---------- */
-
-typedef struct {
-    PyObject_HEAD
-    char *data;
-    Py_ssize_t nbytes;
-} Buffer;
-
-static void Buffer_dealloc(Buffer *self) {
-    free(self->data);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static int Buffer_getbuffer(Buffer *self, Py_buffer *view, int flags) {
-    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : "", self->nbytes, 1, flags);
-}
-
-static PyBufferProcs Buffer_as_buffer = {(getbufferproc)Buffer_getbuffer, NULL};
-
-static PyTypeObject BufferType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "musim._cooccurrence.Buffer",
-    .tp_basicsize = sizeof(Buffer),
-    .tp_dealloc = (destructor)Buffer_dealloc,
-    .tp_as_buffer = &Buffer_as_buffer,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Memory owned by the extension, readable through the buffer protocol (numpy.frombuffer).",
-};
-
-/* Takes ownership of data (freed with the object, or here on failure). */
-static PyObject *buffer_from(void *data, size_t nbytes) {
-    Buffer *b = PyObject_New(Buffer, &BufferType);
-    if (!b) {
-        free(data);
-        return NULL;
-    }
-    b->data = data;
-    b->nbytes = (Py_ssize_t)nbytes;
-    return (PyObject *)b;
-}
+#include "_buffer.h" /* Buffer: C memory read by numpy without a copy */
 
 /* ---------- layout ---------- */
 

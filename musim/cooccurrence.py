@@ -12,55 +12,29 @@
 
 from __future__ import annotations
 
-import functools
-import importlib
-import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from musim.config import get_settings
-from musim.errors import ConfigError
+from musim.native import NativeEngine
 
-log = logging.getLogger(__name__)
-
-ENGINES = ("c", "duckdb")
 ENV = "MUSIM_SIMILARITY_ENGINE"
 #: Ranges of artists per thread of the C engine (more ranges than threads even out their work).
 RANGES_PER_THREAD = 4
+KERNELS = NativeEngine(module="musim._cooccurrence", what="the C co-occurrence kernels", variable=ENV,
+                       step="a similarity engine", fallback="DuckDB counts the co-listened pairs", logger=__name__,
+                       plural=True)
 
 
-@functools.cache
 def c_kernels_missing() -> str | None:
     """Why the C co-occurrence kernels cannot be used here (``None`` when they can)."""
-    try:
-        importlib.import_module("musim._cooccurrence")
-    except ImportError as exc:
-        return str(exc)
-    return None
-
-
-@functools.cache
-def _say_fallback(why: str) -> None:
-    log.info("the C co-occurrence kernels are not built (%s): DuckDB counts the co-listened pairs (slower; "
-             "`make install` builds them, %s=duckdb silences this)", why, ENV)
+    return KERNELS.missing()
 
 
 def choose_engine(requested: str | None = None) -> str:
     """``c`` or ``duckdb``: ``requested``, else ``$MUSIM_SIMILARITY_ENGINE``, else ``c`` when it is built."""
-    wanted = (requested or "").strip().lower() or get_settings().similarity.engine
-    if wanted not in (*ENGINES, "auto"):
-        raise ConfigError(f"engine {wanted!r} is not a similarity engine: use c, duckdb or auto")
-    missing = c_kernels_missing()
-    if wanted == "c" and missing:
-        raise ConfigError(f"{ENV}=c but the C co-occurrence kernels are not built ({missing}); run `make install` "
-                          f"(needs a C compiler) or use {ENV}=duckdb")
-    if wanted == "auto":
-        if missing:
-            _say_fallback(missing)
-            return "duckdb"
-        return "c"
-    return wanted
+    return KERNELS.choose(requested, lambda: get_settings().similarity.engine)
 
 
 def pair_counts(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists: int, min_co_listeners: int,

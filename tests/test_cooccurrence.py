@@ -72,10 +72,9 @@ def test_counter_refuses_bad_edges_with_the_edge_named():
 def no_c_kernels(monkeypatch):
     """As on a machine where the extension was not built: importing it fails."""
     monkeypatch.setitem(sys.modules, "musim._cooccurrence", None)
-    cooccurrence.c_kernels_missing.cache_clear()
-    cooccurrence._say_fallback.cache_clear()
+    cooccurrence.KERNELS.reset()
     yield
-    cooccurrence.c_kernels_missing.cache_clear()
+    cooccurrence.KERNELS.reset()
 
 
 def test_without_the_c_counter_duckdb_counts_and_says_so(monkeypatch, no_c_kernels, caplog):

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "_prescan_rules.h" /* the pre-scan rules, generated from musim/ingest/prescan_rules.py */
+#include "../_buffer.h"     /* Buffer: C memory read by numpy without a copy */
 
 /* ---------- a growable array of plain values ---------- */
 
@@ -41,45 +42,14 @@ static int vec_reserve(vec *v, size_t more) {
 
 #define VEC_PUSH(v, type, value) (((type *)(v).data)[(v).len++] = (value))
 
-/* ---------- a buffer object handing a vec to numpy without a copy ---------- */
+/* ---------- a vec handed to numpy without a copy (musim/_buffer.h) ---------- */
 
-typedef struct {
-    PyObject_HEAD
-    char *data;
-    Py_ssize_t nbytes;
-} Buffer;
-
-static void Buffer_dealloc(Buffer *self) {
-    free(self->data);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-/* A view holds a reference to the Buffer (PyBuffer_FillInfo), so the memory outlives every view. */
-static int Buffer_getbuffer(Buffer *self, Py_buffer *view, int flags) {
-    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : "", self->nbytes, 1, flags);
-}
-
-static PyBufferProcs Buffer_as_buffer = {(getbufferproc)Buffer_getbuffer, NULL};
-
-static PyTypeObject BufferType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "musim.ingest._scan360k.Buffer",
-    .tp_doc = "Read-only bytes owned by C (rows of the scan); wrap with numpy.frombuffer.",
-    .tp_basicsize = sizeof(Buffer),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_dealloc = (destructor)Buffer_dealloc,
-    .tp_as_buffer = &Buffer_as_buffer,
-};
-
-/* Moves the vec's memory into a new Buffer (the vec is left empty). */
+/* Moves the vec's memory into a new Buffer (the vec is left empty; on failure the memory is freed). */
 static PyObject *buffer_from_vec(vec *v) {
-    Buffer *b = PyObject_New(Buffer, &BufferType);
-    if (!b) return NULL;
-    b->data = v->data;
-    b->nbytes = (Py_ssize_t)(v->len * v->item);
+    PyObject *b = buffer_from(v->data, v->len * v->item);
     v->data = NULL;
     v->len = v->cap = 0;
-    return (PyObject *)b;
+    return b;
 }
 
 /* ---------- distinct strings: an arena and an open-addressing table ---------- */

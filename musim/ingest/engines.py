@@ -10,47 +10,21 @@ are always read by DuckDB.
 
 from __future__ import annotations
 
-import functools
-import importlib
-import logging
-
 from musim.config import get_settings
-from musim.errors import ConfigError
+from musim.native import NativeEngine
 
-log = logging.getLogger(__name__)
+__all__ = ["ENV", "SCANNER", "c_scanner_missing", "choose_engine"]
 
-ENGINES = ("c", "duckdb")
 ENV = "MUSIM_INGEST_ENGINE"
+SCANNER = NativeEngine(module="musim.ingest._scan360k", what="the C scanner", variable=ENV, step="an ingest engine",
+                       fallback="360K plays files are read by DuckDB", logger=__name__)
 
 
-@functools.cache
 def c_scanner_missing() -> str | None:
     """Why the C scanner cannot be used here (``None`` when it can)."""
-    try:
-        importlib.import_module("musim.ingest._scan360k")
-    except ImportError as exc:
-        return str(exc)
-    return None
-
-
-@functools.cache
-def _say_fallback(why: str) -> None:
-    log.info("the C scanner is not built (%s): 360K plays files are read by DuckDB (slower; `make install` "
-             "builds the scanner, %s=duckdb silences this)", why, ENV)
+    return SCANNER.missing()
 
 
 def choose_engine(requested: str | None = None) -> str:
     """``c`` or ``duckdb``: ``requested``, else ``$MUSIM_INGEST_ENGINE``, else the C scanner when it is built."""
-    wanted = (requested or "").strip().lower() or get_settings().ingest.engine
-    if wanted not in (*ENGINES, "auto"):
-        raise ConfigError(f"engine {wanted!r} is not an ingest engine: use c, duckdb or auto")
-    missing = c_scanner_missing()
-    if wanted == "c" and missing:
-        raise ConfigError(f"{ENV}=c but the C scanner is not built ({missing}); run `make install` (needs a C "
-                          f"compiler) or use {ENV}=duckdb")
-    if wanted == "auto":
-        if missing:
-            _say_fallback(missing)
-            return "duckdb"
-        return "c"
-    return wanted
+    return SCANNER.choose(requested, lambda: get_settings().ingest.engine)

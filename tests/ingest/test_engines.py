@@ -21,10 +21,9 @@ from tests.lastfm_files import tiny_dump, write_lines
 def no_c_scanner(monkeypatch):
     """As on a machine where the extension was not built: importing it fails."""
     monkeypatch.setitem(sys.modules, "musim.ingest._scan360k", None)
-    engines.c_scanner_missing.cache_clear()
-    engines._say_fallback.cache_clear()
+    engines.SCANNER.reset()
     yield
-    engines.c_scanner_missing.cache_clear()
+    engines.SCANNER.reset()
 
 
 @needs_c_scanner

@@ -8,7 +8,8 @@ import pytest
 from tests.ingest.test_fuzz import EXAMPLES
 from tests.sanitizers import ROOT, build_sanitized, compiler, run_sanitized
 
-SOURCES = [ROOT / "musim" / "ingest" / "_scan360k.c", ROOT / "musim" / "ingest" / "_prescan_rules.h"]
+SOURCES = [ROOT / "musim" / "ingest" / "_scan360k.c", ROOT / "musim" / "ingest" / "_prescan_rules.h",
+           ROOT / "musim" / "_buffer.h"]
 
 
 @pytest.mark.slow
