@@ -115,7 +115,7 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
             JOIN sim_eligible a ON a.artist_id = p.artist_a JOIN sim_eligible b ON b.artist_id = p.artist_b
             WHERE p.dump_id = ?''', [dump]).fetchone()[0]
         con.execute('''COPY (SELECT e.user_id, s.idx FROM sim_edges e JOIN sim_eligible s USING (artist_id))
-                       TO {str(workdir / 'edges.parquet')!r}''')
+                       TO {str(workdir / 'edges.parquet')!r} ''')  # the space ends the path's quote
         con.rollback()
         RESULT['artists'] = n
     """, env=env) for engine in ("c", "duckdb")}

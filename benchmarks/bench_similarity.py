@@ -35,7 +35,8 @@ Since (full scale, 19.7M pairs among 45K artists; the machine shared, so single 
   (MUSIM_SIMILARITY_ENGINE=duckdb) and as the differential reference. The catalogue's pairs too (0.9 s ->
   0.1 s at 1/4 scale). Two threads gained nothing while another job held a core;
 - the counted pairs handed to DuckDB as an Arrow table rather than numpy columns: insert 1.5 s -> 1.1 s
-  for 19.7M rows (Arrow is imported anyway, by Great Expectations' preload);
+  for 19.7M rows; the Arrow columns built from the arrays' buffers, because pa.table/pa.array import pandas
+  on their first call (0.9 s: the C engine was slower than the self-join on bench_lastfm's quick dump);
 - the publish's pair lookup sorted dump by dump on three integers, the dump id added after the sort: the
   sort of all dumps with the 64-character id took 3x as long;
 - the lookup laid out in both directions by a counting sort in C and inserted from numpy: slower than
