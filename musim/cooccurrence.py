@@ -4,10 +4,12 @@
   laid out by user and by artist once, and each artist's pairs are counted in a dense counter array, ranges
   of artists on several threads (the GIL is released).
 
-``MUSIM_SIMILARITY_ENGINE``: ``c`` (these kernels), ``duckdb`` (the SQL fallbacks: a self-join in
-``sql/similarity/pairs.sql``, an ORDER BY in ``sql/serving/publish_pair_lookup.sql``) or unset/``auto``
-(``c`` when the extension imports). Both give the same rows (``tests/test_cooccurrence.py``,
-``tests/similarity/test_cooccurrence.py``).
+``MUSIM_SIMILARITY_ENGINE`` (:class:`musim.native.NativeEngine`): ``c`` (these kernels), ``duckdb`` (the SQL
+fallback: a self-join in ``sql/similarity/pairs.sql``) or unset/``auto`` (``c`` when the extension imports).
+Both give the same rows (``tests/test_cooccurrence.py`` against a brute-force count,
+``tests/similarity/test_colisten.py`` for the stored tables). Laying the pairs out in both directions by a
+counting sort for the snapshot was tried and dropped: inserting those rows from numpy took longer than
+DuckDB's own integer sort (``sql/serving/publish_pair_lookup.sql``).
 """
 
 from __future__ import annotations
