@@ -58,6 +58,19 @@ def writer(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnecti
 
 
 @contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``data`` (an Arrow table, a DataFrame, a dict of numpy columns) readable as the view ``name`` on ``con``
+    for the block, without a copy; unregistered when it ends, however it ends (a result the block left
+    unfetched is finished first: it could only read the view that goes)."""
+    con.register(name, data)
+    try:
+        yield con
+    finally:
+        con.complete()
+        con.unregister(name)
+
+
+@contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """A transaction on ``con``: committed when the block ends, rolled back (and the error re-raised) when it
     raises, so nothing is half-written."""

@@ -52,3 +52,20 @@ def test_the_bulk_load_migration_keeps_every_row(monkeypatch, musim_home):
                              WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')
                                AND table_name IN ('lastfm_user', 'artist', 'artist_name_variant')""").fetchall()
     assert indexed == []
+
+
+def test_registered_data_is_a_view_for_the_block_only(musim_home):
+    import duckdb
+    import numpy as np
+    import pytest
+
+    con = duckdb.connect()
+    with warehouse.registered(con, "tmp_rows", {"x": np.arange(3, dtype=np.int32)}):
+        assert con.execute("SELECT sum(x) FROM tmp_rows").fetchone() == (3,)  # left unfinished
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("SELECT * FROM tmp_rows")
+    con.complete()
+    with pytest.raises(ZeroDivisionError), warehouse.registered(con, "tmp_rows", {"x": np.arange(2)}):
+        raise ZeroDivisionError
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("SELECT * FROM tmp_rows")

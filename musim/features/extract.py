@@ -100,12 +100,9 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
         for ex in extractors:
             sql.run(con, "features/register_params.sql", params_hash=ex.params_hash, kind=ex.kind,
                     params=json.dumps(ex.params.to_dict()))
-        con.register("fs_want", _arrow_want(extractors))
-        try:
+        with warehouse.registered(con, "fs_want", _arrow_want(extractors)):
             sql.run(con, "features/tracks.sql")
             sql.run(con, "features/plan.sql", run_id=run_id, now=now)
-        finally:
-            con.unregister("fs_want")
         rows = sql.query(con, "features/plan_items.sql").fetchall()
         items = [WorkItem(a, s, k, 0.0 if whole else float(off), None if whole else float(dur),
                           tuple(tids), tuple(exs)) for a, s, k, whole, off, dur, tids, exs in rows]

@@ -95,11 +95,8 @@ def get_training_frame(service: FeatureService | str, entities: pd.DataFrame | S
                              "entity_key": frame[key].map(lambda x: None if pd.isna(x) else str(x)).astype(object),
                              "as_of": frame["as_of"]})
         load_source(con, view)
-        con.register("fs_entities", ents)
-        try:
+        with warehouse.registered(con, "fs_entities", ents):
             sql.run(con, "features/pit.sql")
-        finally:
-            con.unregister("fs_entities")
         payload = [r[0] for r in sql.query(con, "features/pit_payloads.sql").fetchall()]
         prefix = f"{view.name}__"
         if view.kind == "tensor":

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from musim import sql
+from musim import sql, warehouse
 from musim.config import get_settings
 from musim.errors import ParameterError
 from musim.models.ann import AnnIndex, cached_index, load_index, search_mode, unit_rows
@@ -79,11 +79,9 @@ def search_through_index(con: duckdb.DuckDBPyConnection, query: np.ndarray, k: i
     # rescored exactly on the stored (normalised) vectors: the scores of the exact path
     scores = (index.index.get_vectors(pos.tolist()) @ q[0]).astype(np.float64) if pos.size else np.zeros(0)
     con.complete()
-    con.register("q_tracks", pd.DataFrame({"track_id": [ids[p] for p in pos.tolist()], "score": scores}))
-    try:
+    with warehouse.registered(con, "q_tracks", pd.DataFrame({"track_id": [ids[p] for p in pos.tolist()],
+                                                              "score": scores})):
         rows = con.execute(sql.load("models/similar_audio_tracks.sql")).fetchall()
-    finally:
-        con.unregister("q_tracks")
     tracks = sorted(rows, key=lambda r: (-float(r[1]), str(r[0])))[:k]
 
     name, _, view_version = str(manifest["artist_view"]).partition(":")
@@ -91,9 +89,6 @@ def search_through_index(con: duckdb.DuckDBPyConnection, query: np.ndarray, k: i
     a_scores = (unit_rows(np.asarray(artists.matrix)) @ q[0]).astype(np.float64)
     a_ids = np.asarray(artists.ids).astype(np.int64)
     top = np.lexsort((a_ids, -a_scores))[:_SLACK * k]
-    con.register("q_artists", pd.DataFrame({"artist_id": a_ids[top], "score": a_scores[top]}))
-    try:
+    with warehouse.registered(con, "q_artists", pd.DataFrame({"artist_id": a_ids[top], "score": a_scores[top]})):
         a_rows = con.execute(sql.load("models/similar_audio_artists.sql")).fetchall()
-    finally:
-        con.unregister("q_artists")
     return tracks, sorted(a_rows, key=lambda r: (-float(r[1]), int(r[0])))[:k]

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from musim import sql
+from musim import sql, warehouse
 from musim.cooccurrence import pair_counts
 
 #: Eligible artists per slice of the DuckDB engine's self-join (see sql/similarity/pairs.sql).
@@ -47,11 +47,8 @@ def store_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: 
         _store_by_self_join(con, dump_id, min_co_listeners)
         return
     pairs = _count_in_c(con, "similarity/edges.sql", "similarity/eligible_ids.sql", min_co_listeners, threads)
-    con.register("sim_new_pairs", pairs)
-    try:
+    with warehouse.registered(con, "sim_new_pairs", pairs):
         sql.run(con, "similarity/store_pairs.sql", dump_id=dump_id)
-    finally:
-        con.unregister("sim_new_pairs")
 
 
 def store_catalogue_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, users: int, seed_raw_max: float,
@@ -64,11 +61,8 @@ def store_catalogue_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, users: i
         sql.run(con, "similarity/catalogue_pairs.sql", **scores)
         return
     counts = _count_in_c(con, "similarity/catalogue_edges.sql", "similarity/catalogue_ids.sql", 1, threads)
-    con.register("sim_catalogue_counts", counts)
-    try:
+    with warehouse.registered(con, "sim_catalogue_counts", counts):
         sql.run(con, "similarity/catalogue_pairs.sql", **scores)
-    finally:
-        con.unregister("sim_catalogue_counts")
 
 
 def _store_by_self_join(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: int) -> None:

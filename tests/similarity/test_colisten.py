@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-from musim import cooccurrence, warehouse
+from musim import warehouse
 from musim.ingest.lastfm import ingest_lastfm
 from musim.similarity.build import SimilarityParams, build_similarity
+from tests.test_cooccurrence import needs_c_kernels
 
 
-@pytest.mark.skipif(cooccurrence.c_kernels_missing() is not None, reason="the C co-occurrence kernels are not built")
+@needs_c_kernels
 def test_both_engines_store_identical_tables(tmp_path):
     from musim.synth.lastfm import write_lastfm_dump
 

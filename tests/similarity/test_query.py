@@ -13,6 +13,7 @@ from musim.similarity import METRICS
 from musim.similarity.build import SimilarityParams, build_similarity
 from musim.similarity.query import ArtistSimilarity
 from tests.lastfm_files import tiny_dump, write_lines
+from tests.test_cooccurrence import needs_c_kernels
 
 REFERENCE = Path(__file__).parent / "reference"
 COLUMNS = "metric, artist_id, rank, neighbor_id, score, co_listeners"
@@ -88,7 +89,7 @@ def test_query_time_metrics_equal_the_materialised_ones(tmp_path, dump, params):
             assert [(r.artist_id, r.score, r.co_listeners, r.rank) for r in rows] == expected, (name, metric)
 
 
-@pytest.mark.parametrize("engine", ["c", "duckdb"])
+@pytest.mark.parametrize("engine", [pytest.param("c", marks=needs_c_kernels), "duckdb"])
 def test_pair_counts_equal_scipy_ata(tmp_path, engine):
     import scipy.sparse as sp
 
