@@ -17,7 +17,7 @@ WORKDIR /opt/musim
 COPY --chown=airflow:root ${LOCK} pyproject.toml README.md ./
 # The lock pins the whole stack (Airflow included) so the image matches every other machine exactly.
 RUN pip install --no-cache-dir "uv==0.13.9" \
- && uv pip install --no-cache --python "$(command -v python)" -r ${LOCK}
+ && uv pip install --no-cache --compile-bytecode --python "$(command -v python)" -r ${LOCK}
 COPY --chown=airflow:root musim ./musim
 COPY --chown=airflow:root sql ./sql
 RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e .
