@@ -71,6 +71,18 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> Iterator
 
 
 @contextmanager
+def in_order(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Statements of the block keep their rows' order: an insert stores the rows in the order it selects them,
+    a scan reads them in storage order. Connections are configured without (``preserve_insertion_order``
+    false lets DuckDB reorder rows for speed and memory); this turns it on for the block only."""
+    run(con, "warehouse/insertion_order.sql", keep=True)
+    try:
+        yield con
+    finally:
+        run(con, "warehouse/insertion_order.sql", keep=False)
+
+
+@contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """A transaction on ``con``: committed when the block ends, rolled back (and the error re-raised) when it
     raises, so nothing is half-written."""

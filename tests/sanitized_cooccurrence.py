@@ -16,7 +16,7 @@ def main(extension: str) -> None:
     load_extension(extension, "musim._cooccurrence")
     import numpy as np
 
-    from musim.cooccurrence import pair_counts
+    from musim.cooccurrence import pair_counts, symmetric_pairs
 
     rng = np.random.default_rng(0)
     checked = 0
@@ -34,13 +34,16 @@ def main(extension: str) -> None:
             want = np.zeros((n_artists, n_artists), np.int64)
         for min_co in (1, 3):
             a, b, co = pair_counts(users, artists, n_users, n_artists, min_co, threads=1 + trial % 3)
-            order = np.lexsort((b, a))
-            a, b, co = a[order], b[order], co[order]
-            ia, ib = np.triu_indices(n_artists, k=1)
+            ia, ib = np.triu_indices(n_artists, k=1)  # in pair order, as the kernel gives them
             keep = want[ia, ib] >= min_co
             assert np.array_equal(a, ia[keep]) and np.array_equal(b, ib[keep]), trial
             assert np.array_equal(co, want[ia, ib][keep]), trial
-            checked += 1
+            artist, neighbor, counts = symmetric_pairs(a, b, co)
+            full = np.where(np.eye(n_artists, dtype=bool) | (want < min_co), 0, want)
+            ix, iy = np.nonzero(full)  # row-major: by artist, then neighbour
+            assert np.array_equal(artist, ix) and np.array_equal(neighbor, iy), trial
+            assert np.array_equal(counts, full[ix, iy]), trial
+            checked += 2
     for users, artists, n_users, n_artists in (([0, 0], [1, 1], 1, 2), ([0], [5], 1, 2), ([-1], [0], 1, 1),
                                                ([0, 1], [0], 2, 1)):
         try:
@@ -49,6 +52,13 @@ def main(extension: str) -> None:
             checked += 1
         else:
             raise AssertionError(f"bad edges accepted: {users}, {artists}")
+    for a, b in (([1], [1]), ([2], [1]), ([-1], [0])):
+        try:
+            symmetric_pairs(np.array(a, np.int32), np.array(b, np.int32), np.ones(1, np.int32))
+        except ValueError:
+            checked += 1
+        else:
+            raise AssertionError(f"bad pairs accepted: {a}, {b}")
     print(f"{checked} checks of the co-occurrence kernels under the sanitizers")
 
 

@@ -44,8 +44,7 @@ def test_counter_equals_brute_force(threads, min_co):
     users, artists = _random_edges(rng, n_users=120, n_artists=60, density=0.08)
     a, b, co = cooccurrence.pair_counts(users, artists, 120, 60, min_co, threads)
     got = list(zip(a.tolist(), b.tolist(), co.tolist(), strict=True))
-    assert sorted(got) == _brute_force(users, artists, min_co)
-    assert a.tolist() == sorted(a.tolist())  # grouped by a, ascending
+    assert got == _brute_force(users, artists, min_co)  # the same pairs, and sorted by (a, b) as they come
     assert len(got) > 50
 
 
@@ -56,7 +55,49 @@ def test_counter_handles_empty_and_lonely_inputs():
     assert [x.size for x in cooccurrence.pair_counts(empty, empty, 5, 3, 1, threads=2)] == [0, 0, 0]
     one = np.zeros(3, np.int32)  # one user, three artists
     a, b, co = cooccurrence.pair_counts(one, np.arange(3, dtype=np.int32), 1, 3, 1)
-    assert sorted(zip(a.tolist(), b.tolist(), co.tolist(), strict=True)) == [(0, 1, 1), (0, 2, 1), (1, 2, 1)]
+    assert list(zip(a.tolist(), b.tolist(), co.tolist(), strict=True)) == [(0, 1, 1), (0, 2, 1), (1, 2, 1)]
+
+
+@needs_c_kernels
+def test_counter_sorts_pairs_across_bitmap_words_and_ranges():
+    """Artists far apart (other 64-bit words of the marks) and ranges cut between threads: still sorted."""
+    rng = np.random.default_rng(7)
+    users, artists = _random_edges(rng, n_users=300, n_artists=700, density=0.02)
+    a, b, co = cooccurrence.pair_counts(users, artists, 300, 700, 1, threads=3)
+    assert list(zip(a.tolist(), b.tolist(), co.tolist(), strict=True)) == _brute_force(users, artists, 1)
+
+
+def _symmetric_reference(a, b, co):
+    artist, neighbor, counts = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([co, co])
+    order = np.lexsort((neighbor, artist))
+    return artist[order].tolist(), neighbor[order].tolist(), counts[order].tolist()
+
+
+@needs_c_kernels
+def test_symmetric_pairs_lay_each_pair_out_both_ways_sorted_by_artist():
+    rng = np.random.default_rng(3)
+    users, artists = _random_edges(rng, n_users=200, n_artists=90, density=0.06)
+    a, b, co = cooccurrence.pair_counts(users, artists, 200, 90, 2)
+    ids = np.arange(90, dtype=np.int32) * 7 + 3  # sparse artist ids, as in a warehouse
+    got = [x.tolist() for x in cooccurrence.symmetric_pairs(ids[a], ids[b], co)]
+    assert got == list(_symmetric_reference(ids[a], ids[b], co))
+    assert len(got[0]) == 2 * a.size > 100
+
+
+@needs_c_kernels
+def test_symmetric_pairs_of_unsorted_input_are_grouped_by_artist():
+    a, b, co = np.array([5, 1, 1], np.int32), np.array([9, 9, 5], np.int32), np.array([2, 3, 4], np.int32)
+    artist, neighbor, counts = cooccurrence.symmetric_pairs(a, b, co)
+    assert list(zip(artist.tolist(), neighbor.tolist(), counts.tolist(), strict=True)) == [
+        (1, 9, 3), (1, 5, 4), (5, 1, 4), (5, 9, 2), (9, 5, 2), (9, 1, 3)]  # below first, then above, input order
+    assert [x.size for x in cooccurrence.symmetric_pairs(*(np.empty(0, np.int32),) * 3)] == [0, 0, 0]
+
+
+@needs_c_kernels
+def test_symmetric_pairs_refuse_a_pair_not_ordered():
+    with pytest.raises(ValueError, match=r"pair 1 \(4, 4\) is not a < b"):
+        cooccurrence.symmetric_pairs(np.array([1, 4], np.int32), np.array([2, 4], np.int32),
+                                     np.array([1, 1], np.int32))
 
 
 @needs_c_kernels

@@ -42,7 +42,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from musim import sql
+from musim import sql, warehouse
 from musim.config import QualityThresholds
 from musim.errors import NotFoundError
 
@@ -186,23 +186,33 @@ def get_suite(name: str) -> DatasetSuite:
 # -- the two common kinds of part ------------------------------------------------------------------------
 
 def sql_invariants(name: str, *, query: str, expectations: Expectations, examples: str | None = None,
-                   facts: Callable[[CheckContext], dict[str, Any]] | None = None, description: str = "") -> Part:
+                   facts: Callable[[CheckContext], dict[str, Any]] | None = None, in_order: bool = False,
+                   description: str = "") -> Part:
     """A part checking whole-table facts computed by the SQL file ``query`` (one row, one column per fact).
+
+    ``in_order``: the query reads tables in their storage order (e.g. ``lag() OVER ()`` proving rows unique by
+    finding them strictly increasing), so it runs under :func:`musim.warehouse.in_order`.
 
     ``facts`` computes more of them in Python, where that is cheaper than in SQL (added as columns).
     ``examples`` is an SQL file returning ``(check_name, example)`` rows, ``check_name`` naming a column of
     the facts (at most ``$limit`` rows each); it runs only when an expectation on such a column failed.
     """
 
+    def fetch(ctx: CheckContext) -> pd.DataFrame:
+        if not in_order:
+            return _fetch_df(ctx.con, query, ctx.params())
+        with warehouse.in_order(ctx.con):
+            return _fetch_df(ctx.con, query, ctx.params())
+
     def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
         if facts is None:
-            df = _fetch_df(ctx.con, query, ctx.params())
+            df = fetch(ctx)
         else:  # the Python facts on their own cursor, beside the SQL
             cursor = ctx.con.cursor()
             try:
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-facts") as pool:
                     more = pool.submit(facts, dataclasses.replace(ctx, con=cursor))
-                    df = _fetch_df(ctx.con, query, ctx.params())
+                    df = fetch(ctx)
                     for column, value in more.result().items():
                         df[column] = value
             finally:
@@ -222,7 +232,7 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
                 out.setdefault(check, []).append(str(example))
         return out
 
-    return Part(name=name, expectations=expectations, frames=frames, examples=fetch_examples,
+    return Part(name=name, expectations=expectations, frames=frames, examples=fetch_examples, prefetch=True,
                 description=description or f"whole-table invariants ({query})")
 
 

@@ -280,9 +280,10 @@ def _run_suite(gx_ctx, suite: DatasetSuite, ctx: CheckContext, run_id: str, pres
     cursor = ctx.con.cursor()
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-frames") as pool:
-            # frames of later parts fetched on their own cursor while the parts before them are validated
+            # frames fetched on their own cursor, in part order, while this thread builds each part's GX
+            # suite and validates the parts before (DuckDB releases the GIL while it runs the SQL)
             early = {i: pool.submit(_fetch_frames, part, dataclasses.replace(ctx, con=cursor))
-                     for i, part in enumerate(suite.parts) if i > 0 and part.prefetch}
+                     for i, part in enumerate(suite.parts) if part.prefetch}
             for i, part in enumerate(suite.parts):
                 _run_part(gx_ctx, suite, part, ctx, run_id, result, early.get(i))
     finally:

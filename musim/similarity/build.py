@@ -92,9 +92,8 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
         n_artists = sql.query(con, "similarity/eligible_count.sql").fetchone()[0]
         users = sql.query(con, "similarity/users.sql", dump_id=dump_id).fetchone()[0]
         sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id)
-        store_pairs(con, dump_id, params.min_co_listeners, engine, threads)
-        pairs, seed_raw_max, neighbors = sql.query(con, "similarity/pair_summary.sql", dump_id=dump_id,
-                                                   k=params.k).fetchone()
+        summary = store_pairs(con, dump_id, params.min_co_listeners, params.k, engine, threads)
+        pairs, seed_raw_max = summary.pairs, summary.seed_raw_max
         sql.run(con, "similarity/store_listeners.sql", dump_id=dump_id)
         sql.run(con, "similarity/catalogue.sql", catalogue_size=params.catalogue_size)
         store_catalogue_pairs(con, dump_id, users, seed_raw_max or 1.0, engine, threads)
@@ -107,7 +106,7 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
         sql.run(con, "similarity/drop_scratch.sql")
     log.info("similarity of dump %s: %d artists, %d pairs in %.1f s (pairs counted by %s)", dump_id[:12], n_artists,
              pairs, seconds, engine)
-    return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=int(neighbors),
+    return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=summary.neighbors,
                             catalogue_pairs=cat_pairs, seconds=seconds, params=params, engine=engine)
 
 

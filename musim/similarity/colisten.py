@@ -2,53 +2,83 @@
 accumulator (:mod:`musim.cooccurrence`) or by DuckDB's self-join (``sql/similarity/pairs.sql``).
 
 ``MUSIM_SIMILARITY_ENGINE`` chooses (:func:`musim.cooccurrence.choose_engine`); both store the same rows in
-``artist_pairs`` and the catalogue (``tests/similarity/test_colisten.py``); the C engine is the faster one
-(``benchmarks/bench_similarity.py``).
+``artist_pairs``, in pair order ``(artist_a, artist_b)``, and the catalogue (``tests/similarity/test_colisten.py``);
+the C engine is the faster one (``benchmarks/bench_similarity.py``). Pair order is what the quality gate's "once
+each" check reads in one streaming pass (``sql/quality/similarity_invariants.sql``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from musim import sql, warehouse
-from musim.cooccurrence import pair_counts
+from musim.cooccurrence import int32_column, pair_counts
 
 #: Eligible artists per slice of the DuckDB engine's self-join (see sql/similarity/pairs.sql).
 ARTISTS_PER_SLICE = 1500
+#: The metrics the views derive from each pair (sql/similarity/views.sql): seed, jaccard, cosine, lift, pmi.
+METRICS = 5
+
+
+@dataclass(frozen=True)
+class PairSummary:
+    """What a build records of its stored pairs."""
+
+    pairs: int
+    seed_raw_max: float | None  # the largest raw seed score (the seed metric's 0..1 scale); None without pairs
+    neighbors: int  # rows the artist_neighbors view serves: the top k of each artist for each metric
+
+
+def summarize(a: np.ndarray, b: np.ndarray, co: np.ndarray, listeners: np.ndarray, k: int) -> PairSummary:
+    """The :class:`PairSummary` of pairs ``(a, b, co)`` whose artists index ``listeners`` (their listener
+    counts). The raw seed score is ``(co / la + co / lb) / 2``, the arithmetic of ``sim_seed_raw`` in
+    ``sql/similarity/views.sql`` in the same order, so that the gate finds the recorded maximum exactly."""
+    if a.size == 0:
+        return PairSummary(pairs=0, seed_raw_max=None, neighbors=0)
+    co_ = co.astype(np.float64)
+    seed_raw = (co_ / listeners[a] + co_ / listeners[b]) / 2.0
+    degree = np.bincount(a, minlength=listeners.size) + np.bincount(b, minlength=listeners.size)
+    return PairSummary(pairs=int(a.size), seed_raw_max=float(seed_raw.max()),
+                       neighbors=METRICS * int(np.minimum(degree, k).sum()))
 
 
 def _count_in_c(con: duckdb.DuckDBPyConnection, edges: str, ids: str, min_co_listeners: int,
-                threads: int) -> pa.Table:
+                threads: int) -> tuple[pa.Table, tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]:
     """The pairs of the edges that the sql file ``edges`` selects (user_id, idx), with artist ids for the
-    dense indexes from the sql file ``ids``: columns ``artist_a``, ``artist_b``, ``co_listeners``, as an Arrow
-    table over the arrays (DuckDB inserts from Arrow about 1.5x faster than from numpy columns)."""
+    dense indexes from the sql file ``ids`` (artist_id, listeners by idx): an Arrow table over the arrays
+    (columns ``artist_a``, ``artist_b``, ``co_listeners``, sorted by pair), the pairs by dense index and the
+    artists."""
     found = sql.query(con, edges).fetchnumpy()
-    artist_ids = sql.query(con, ids).fetchnumpy()["artist_id"]
+    artists = sql.query(con, ids).fetchnumpy()
     users = found["user_id"]
     n_users = int(users.max()) + 1 if users.size else 0
-    a, b, co = pair_counts(users, found["idx"], n_users, artist_ids.size, min_co_listeners, threads)
-    return pa.Table.from_arrays([_int32_column(artist_ids[a]), _int32_column(artist_ids[b]), _int32_column(co)],
-                                names=["artist_a", "artist_b", "co_listeners"])
+    ids_ = artists["artist_id"]
+    a, b, co = pair_counts(users, found["idx"], n_users, ids_.size, min_co_listeners, threads)
+    table = pa.Table.from_arrays([int32_column(ids_[a]), int32_column(ids_[b]), int32_column(co)],
+                                 names=["artist_a", "artist_b", "co_listeners"])
+    return table, (a, b, co), artists
 
 
-def _int32_column(values: np.ndarray) -> pa.Array:
-    """An Arrow column over an int32 array without a copy. Built from its buffer: ``pa.array``/``pa.table``
-    look for pandas types first and import pandas (~0.9 s) on their first call."""
-    values = np.ascontiguousarray(values, dtype=np.int32)
-    return pa.Array.from_buffers(pa.int32(), values.size, [None, pa.py_buffer(values)])
-
-
-def store_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: int, engine: str,
-                threads: int) -> None:
-    """Count the co-listened pairs of the eligible artists (``sim_edges``) into ``artist_pairs``."""
+def store_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: int, k: int, engine: str,
+                threads: int) -> PairSummary:
+    """Count the co-listened pairs of the eligible artists (``sim_edges``) into ``artist_pairs``, in pair
+    order; their summary for the build's record."""
     if engine == "duckdb":
         _store_by_self_join(con, dump_id, min_co_listeners)
-        return
-    pairs = _count_in_c(con, "similarity/edges.sql", "similarity/eligible_ids.sql", min_co_listeners, threads)
-    with warehouse.registered(con, "sim_new_pairs", pairs):
+        stored = sql.query(con, "similarity/stored_pairs.sql", dump_id=dump_id).fetchnumpy()
+        artists = sql.query(con, "similarity/eligible_ids.sql").fetchnumpy()
+        listeners = np.zeros(int(artists["artist_id"].max(initial=0)) + 1, np.int64)
+        listeners[artists["artist_id"]] = artists["listeners"]
+        return summarize(stored["artist_a"], stored["artist_b"], stored["co_listeners"], listeners, k)
+    table, (a, b, co), artists = _count_in_c(con, "similarity/edges.sql", "similarity/eligible_ids.sql",
+                                             min_co_listeners, threads)
+    with warehouse.registered(con, "sim_new_pairs", table), warehouse.in_order(con):
         sql.run(con, "similarity/store_pairs.sql", dump_id=dump_id)
+    return summarize(a, b, co, artists["listeners"], k)
 
 
 def store_catalogue_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, users: int, seed_raw_max: float,
@@ -60,7 +90,7 @@ def store_catalogue_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, users: i
         sql.run(con, "similarity/catalogue_counts.sql")
         sql.run(con, "similarity/catalogue_pairs.sql", **scores)
         return
-    counts = _count_in_c(con, "similarity/catalogue_edges.sql", "similarity/catalogue_ids.sql", 1, threads)
+    counts, _, _ = _count_in_c(con, "similarity/catalogue_edges.sql", "similarity/catalogue_ids.sql", 1, threads)
     with warehouse.registered(con, "sim_catalogue_counts", counts):
         sql.run(con, "similarity/catalogue_pairs.sql", **scores)
 
@@ -69,6 +99,7 @@ def _store_by_self_join(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_lis
     starts, id_span = sql.query(con, "similarity/slice_bounds.sql", per_slice=ARTISTS_PER_SLICE).fetchone()
     if not starts:
         return
-    for lo, hi in zip(starts, [*starts[1:], id_span], strict=True):
-        sql.run(con, "similarity/pairs.sql", dump_id=dump_id, id_span=id_span, min_co_listeners=min_co_listeners,
-                artist_lo=lo, artist_hi=hi)
+    with warehouse.in_order(con):
+        for lo, hi in zip(starts, [*starts[1:], id_span], strict=True):
+            sql.run(con, "similarity/pairs.sql", dump_id=dump_id, id_span=id_span,
+                    min_co_listeners=min_co_listeners, artist_lo=lo, artist_hi=hi)

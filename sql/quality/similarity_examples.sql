@@ -2,9 +2,14 @@
 (SELECT 'unordered_pairs' AS check_name, 'pair ' || artist_a || ', ' || artist_b || ' (artist_a must be < artist_b)' AS example
  FROM artist_pairs WHERE dump_id = $dump_id AND artist_a >= artist_b LIMIT $limit)
 UNION ALL
-(SELECT 'duplicate_pairs', 'pair ' || artist_a || ', ' || artist_b || ': ' || count(*) || ' rows'
+(SELECT 'pairs_out_of_order', 'pair ' || artist_a || ', ' || artist_b || ': ' || count(*) || ' rows'
  FROM artist_pairs WHERE dump_id = $dump_id
  GROUP BY artist_a, artist_b HAVING count(*) > 1 LIMIT $limit)
+UNION ALL
+(SELECT 'pairs_out_of_order', 'pair ' || artist_a || ', ' || artist_b || ' stored after pair ' || prev_a || ', ' || prev_b
+ FROM (SELECT artist_a, artist_b, lag(artist_a) OVER () AS prev_a, lag(artist_b) OVER () AS prev_b
+       FROM artist_pairs WHERE dump_id = $dump_id)
+ WHERE artist_a < prev_a OR (artist_a = prev_a AND artist_b < prev_b) LIMIT $limit)
 UNION ALL
 (SELECT 'below_min_co_listeners', 'pair ' || artist_a || ', ' || artist_b || ': co_listeners '
         || coalesce(co_listeners::VARCHAR, 'NULL') || ' < ' || $min_co_listeners

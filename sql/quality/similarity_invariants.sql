@@ -1,8 +1,8 @@
 -- Whole-table facts of the similarity build of dump $dump_id, over every row, as one row (similarity).
 -- Thresholds come from the build's own record: $min_listeners, $min_co_listeners, $catalogue_size.
 -- Each co-listened pair is stored once (artist_pairs) and the five metrics and top-K neighbours derive from
--- its counts (sql/similarity/views.sql), so the counts are what is checked: pairs ordered and unique,
--- co-listeners between the build's threshold and either artist's listeners, listeners at most the users
+-- its counts (sql/similarity/views.sql), so the counts are what is checked: pairs ordered and stored once each
+-- in pair order, co-listeners between the build's threshold and either artist's listeners, listeners at most the users
 -- (together: seed, jaccard, cosine in 0..1, lift > 0, pmi finite, for every pair), both artists eligible,
 -- and the build's record (pair count, seed scale) equal to the pairs. The catalogue pairs are stored once
 -- with their scores, which equal the metrics of the same pair (up to $tolerance, relative).
@@ -12,28 +12,36 @@ WITH b AS (
 l AS (
     SELECT artist_id, listeners FROM artist_listeners WHERE dump_id = $dump_id
 ),
-p AS (
-    SELECT p.artist_a, p.artist_b, p.co_listeners AS co, la.listeners AS la, lb.listeners AS lb
-    FROM artist_pairs p
-    LEFT JOIN l la ON la.artist_id = p.artist_a
-    LEFT JOIN l lb ON lb.artist_id = p.artist_b
-    WHERE p.dump_id = $dump_id
-),
-pairs_ AS MATERIALIZED (
+-- Every stored pair in storage order, in one streaming pass: stored once each in pair order means each row's
+-- pair is above the row's before it (a strictly increasing sequence has no pair twice). Both engines store
+-- the pairs in pair order (musim.similarity.colisten), and lag() OVER () reads them in storage order: a
+-- third of the time of the GROUP BY over the packed pair that it replaced, and a tenth of count(DISTINCT).
+scan_ AS MATERIALIZED (
     SELECT count(*) AS pair_rows,
            count(*) FILTER (WHERE artist_a >= artist_b) AS unordered_pairs,
-           count(*) FILTER (WHERE co IS NULL OR co < $min_co_listeners) AS below_min_co_listeners,
-           count(*) FILTER (WHERE co > least(la, lb)) AS co_listeners_above_listeners,
-           count(*) FILTER (WHERE la IS NULL OR lb IS NULL OR la < $min_listeners OR lb < $min_listeners)
-               AS ineligible_pairs,
-           max(sim_seed_raw(co, la, lb)) AS seed_raw_max
-    FROM p
+           count(*) FILTER (WHERE co_listeners < $min_co_listeners) AS below_min_co_listeners,
+           count(*) FILTER (WHERE artist_a < prev_a OR (artist_a = prev_a AND artist_b <= prev_b)) AS pairs_out_of_order
+    FROM (SELECT artist_a, artist_b, co_listeners, lag(artist_a) OVER () AS prev_a, lag(artist_b) OVER () AS prev_b
+          FROM artist_pairs WHERE dump_id = $dump_id)
 ),
--- Pairs stored more than once: a parallel GROUP BY of the packed pair (half the time of count(DISTINCT)).
-dup AS (
-    SELECT coalesce(sum(n - 1), 0)::BIGINT AS duplicate_pairs
-    FROM (SELECT count(*) AS n FROM artist_pairs WHERE dump_id = $dump_id
-          GROUP BY artist_a::BIGINT * 4294967296 + artist_b HAVING count(*) > 1)
+-- The pairs with both artists' listeners: inner joins (a pair whose artist has no listeners row drops out and
+-- is counted as ineligible below), three times faster here than left joins.
+joined_ AS MATERIALIZED (
+    SELECT count(*) AS joined_rows,
+           count(*) FILTER (WHERE p.co_listeners > least(la.listeners, lb.listeners)) AS co_listeners_above_listeners,
+           count(*) FILTER (WHERE la.listeners < $min_listeners OR lb.listeners < $min_listeners) AS low_listeners,
+           max(sim_seed_raw(p.co_listeners, la.listeners, lb.listeners)) AS seed_raw_max
+    FROM artist_pairs p
+    JOIN l la ON la.artist_id = p.artist_a
+    JOIN l lb ON lb.artist_id = p.artist_b
+    WHERE p.dump_id = $dump_id
+),
+pairs_ AS (
+    SELECT scan_.pair_rows, scan_.unordered_pairs, scan_.pairs_out_of_order, scan_.below_min_co_listeners,
+           joined_.co_listeners_above_listeners,
+           scan_.pair_rows - joined_.joined_rows + joined_.low_listeners AS ineligible_pairs,
+           joined_.seed_raw_max
+    FROM scan_, joined_
 ),
 listeners_ AS (
     SELECT count(*) FILTER (WHERE l.listeners < 1 OR l.listeners > b.users) AS listeners_out_of_range
@@ -58,8 +66,17 @@ cat AS (
                AS catalogue_out_of_range
     FROM c
 ),
+c_ids AS (
+    SELECT artist_a AS artist_id FROM c UNION SELECT artist_b FROM c
+),
 cat_artists AS (
-    SELECT count(*) AS catalogue_artists FROM (SELECT artist_a AS a FROM c UNION SELECT artist_b FROM c)
+    SELECT count(*) AS catalogue_artists FROM c_ids
+),
+-- The stored pairs among the catalogue's artists (two semi-joins on ~1000 ids while scanning): the left join
+-- below then matches ~0.5M rows, not every pair (a third of the time at full scale).
+cp AS (
+    SELECT artist_a, artist_b, co_listeners FROM artist_pairs
+    WHERE dump_id = $dump_id AND artist_a IN (SELECT artist_id FROM c_ids) AND artist_b IN (SELECT artist_id FROM c_ids)
 ),
 cross_ AS (
     SELECT count(*) FILTER (WHERE p.artist_a IS NOT NULL AND NOT (
@@ -78,10 +95,10 @@ cross_ AS (
                    <= $tolerance * greatest(1.0, abs(c.lift)))) AS catalogue_mismatches,
            count(*) FILTER (WHERE p.artist_a IS NULL AND c.co_listeners >= $min_co_listeners) AS catalogue_missing_pairs
     FROM c
-    LEFT JOIN artist_pairs p ON p.dump_id = $dump_id AND p.artist_a = c.artist_a AND p.artist_b = c.artist_b
+    LEFT JOIN cp p ON p.artist_a = c.artist_a AND p.artist_b = c.artist_b
     LEFT JOIN l la ON la.artist_id = c.artist_a
     LEFT JOIN l lb ON lb.artist_id = c.artist_b
     LEFT JOIN b ON true
 )
-SELECT pairs_.* EXCLUDE (seed_raw_max), dup.*, listeners_.*, record.*, cat.*, cat_artists.*, cross_.*
-FROM pairs_, dup, listeners_, record, cat, cat_artists, cross_;
+SELECT pairs_.* EXCLUDE (seed_raw_max), listeners_.*, record.*, cat.*, cat_artists.*, cross_.*
+FROM pairs_, listeners_, record, cat, cat_artists, cross_;

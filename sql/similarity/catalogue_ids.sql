@@ -1,2 +1,2 @@
--- The catalogue artists' ids by their dense index (sim_catalogue.idx).
-SELECT artist_id FROM sim_catalogue ORDER BY idx;
+-- The catalogue artists' ids and listeners by their dense index (sim_catalogue.idx).
+SELECT artist_id, listeners FROM sim_catalogue ORDER BY idx;

@@ -1,2 +1,2 @@
--- Sets whether DuckDB keeps the insertion order of rows ($keep: true for a scan in the table's own order).
+-- Whether statements keep their rows' order ($keep; musim.warehouse.in_order): configure.sql turns it off.
 SET preserve_insertion_order = $keep;

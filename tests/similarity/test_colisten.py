@@ -1,4 +1,5 @@
-"""Both engines of the similarity build (the C kernels, DuckDB's self-join) store identical tables."""
+"""Both engines of the similarity build (the C kernels, DuckDB's self-join) store identical tables, in pair order,
+and record what a count of the stored pairs gives."""
 
 from __future__ import annotations
 
@@ -15,14 +16,35 @@ def test_both_engines_store_identical_tables(tmp_path):
     plays = write_lastfm_dump(tmp_path / "synth", users=600, artists=150, communities=3, seed=4).plays_path
     dump_id = ingest_lastfm(plays).dump_id
     params = SimilarityParams(min_listeners=3, min_co_listeners=2, k=5, catalogue_size=40)
-    tables = {}
+    tables, records = {}, {}
     for engine in ("c", "duckdb"):
         with warehouse.writer() as con:
             result = build_similarity(con, dump_id, params, engine=engine)
             tables[engine] = (
                 result.pairs, result.catalogue_pairs,
-                con.execute("SELECT artist_a, artist_b, co_listeners FROM artist_pairs ORDER BY ALL").fetchall(),
+                _in_storage_order(con),
                 con.execute("SELECT * EXCLUDE (dump_id) FROM artist_pair_similarity ORDER BY ALL").fetchall(),
                 con.execute("SELECT * FROM artist_neighbors ORDER BY ALL").fetchall())
+            records[engine] = (*con.execute(RECORD_CHECK).fetchone(), result.neighbors)
     assert tables["c"][2] and tables["c"][3]
     assert tables["c"] == tables["duckdb"]
+    assert tables["c"][2] == sorted(tables["c"][2])  # stored in pair order, by both engines
+    for engine in ("c", "duckdb"):  # the record (pairs, seed scale, neighbour rows) equals the stored pairs'
+        pairs, stored_pairs, seed_max, stored_seed_max, served, neighbors = records[engine]
+        assert (pairs, seed_max) == (stored_pairs, stored_seed_max) and pairs > 100
+        assert neighbors == served
+
+
+def _in_storage_order(con):
+    with warehouse.in_order(con):
+        return con.execute("SELECT artist_a, artist_b, co_listeners FROM artist_pairs").fetchall()
+
+
+RECORD_CHECK = """
+    WITH l AS (SELECT artist_id, listeners FROM artist_listeners),
+    p AS (SELECT sim_seed_raw(co_listeners, la.listeners, lb.listeners) AS s FROM artist_pairs
+          JOIN l la ON la.artist_id = artist_a JOIN l lb ON lb.artist_id = artist_b)
+    SELECT b.pairs, (SELECT count(*) FROM p), b.seed_raw_max, (SELECT max(s) FROM p),
+           (SELECT count(*) FROM artist_neighbors)
+    FROM similarity_build b
+"""

@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 
-from musim import sql
+from musim import sql, warehouse
 from musim.quality.registry import CheckContext, DatasetSuite, register, sql_invariants, table_rows
 
 ARTIST_KEY_REGEX = r"^(?:mbid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|name:.+)$"
@@ -82,11 +82,8 @@ def duplicate_plays_rows(ctx: CheckContext) -> dict[str, int]:
     SQL and counted.
     """
     con = ctx.con
-    sql.run(con, "warehouse/insertion_order.sql", keep=True)  # the table's own order, if it is increasing
-    try:
+    with warehouse.in_order(con):  # the table's own order, if it is increasing
         keys = sql.query(con, "quality/lastfm_plays_keys.sql", **ctx.params()).fetchnumpy()["k"]
-    finally:
-        sql.run(con, "warehouse/insertion_order.sql", keep=False)
     if bool(np.all(keys[1:] > keys[:-1])):
         return {"duplicate_rows": 0}
     del keys

@@ -34,7 +34,7 @@ def invariants(ctx: CheckContext) -> list:
         gxe.ExpectColumnValuesToBeBetween(column="pair_rows", min_value=1,
                                           description="the build has co-listened pairs to serve"),
         zero("unordered_pairs", "pairs are stored once, artist_a < artist_b"),
-        zero("duplicate_pairs", "one row per pair"),
+        zero("pairs_out_of_order", "pairs stored once each, in pair order (artist_a, artist_b)"),
         zero("below_min_co_listeners", f"pairs have >= {f['min_co_listeners']} co-listeners (the build's threshold)"),
         zero("co_listeners_above_listeners", "co-listeners <= either artist's listeners (scores in range)"),
         zero("ineligible_pairs", f"only artists with >= {f['min_listeners']} listeners are paired"),
@@ -88,7 +88,7 @@ register(DatasetSuite(
     tables=("similarity_build", "artist_pairs", "artist_pair_similarity", "artist_listeners"),
     parts=(
         sql_invariants("invariants", query="quality/similarity_invariants.sql",
-                       examples="quality/similarity_examples.sql", expectations=invariants),
+                       examples="quality/similarity_examples.sql", expectations=invariants, in_order=True),
         table_rows("pair_rows", base="quality/similarity_pairs_base.sql",
                    rows="quality/similarity_pairs_rows.sql", expectations=pair_rows, by_rowid=True),
         table_rows("catalogue_rows", base="quality/similarity_catalogue_base.sql",
