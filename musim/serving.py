@@ -18,9 +18,11 @@ import re
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from musim import scratch, sql, warehouse
 from musim.config import Settings, get_settings
+from musim.cooccurrence import choose_engine, int32_column, symmetric_pairs
 from musim.errors import NotFoundError, QualityError
 
 CURRENT = "current.duckdb"
@@ -77,8 +79,9 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         sql.run(con, "serving/attach.sql", path=str(partial))
         try:
             sql.run(con, "serving/publish.sql")
-            for (dump_id,) in sql.query(con, "similarity/built_dumps.sql").fetchall():
-                sql.run(con, "serving/publish_pair_lookup.sql", dump_id=dump_id)
+            engine = choose_engine()
+            for dump_id, seq in sql.query(con, "similarity/built_dumps.sql").fetchall():
+                _publish_pair_lookup(con, dump_id, seq, engine)
             _publish_extras(con)
         finally:
             sql.run(con, "serving/detach.sql")
@@ -107,6 +110,21 @@ def clean_leftovers(settings: Settings | None = None) -> list[Path]:
             old.unlink(missing_ok=True)
             removed.append(old)
     return removed
+
+
+def _publish_pair_lookup(con: duckdb.DuckDBPyConnection, dump_id: str, seq: int, engine: str) -> None:
+    """Append the co-listened pairs of ``dump_id`` in both directions, grouped by artist, to the new snapshot's
+    ``pair_lookup``: laid out by the C kernels (``engine`` ``c``: one counting pass) or sorted by DuckDB."""
+    with warehouse.in_order(con):
+        if engine == "duckdb":
+            sql.run(con, "serving/publish_pair_lookup.sql", dump_id=dump_id, dump_seq=seq)
+            return
+        stored = sql.query(con, "similarity/stored_pairs.sql", dump_id=dump_id).fetchnumpy()
+        artist, neighbor, co = symmetric_pairs(stored["artist_a"], stored["artist_b"], stored["co_listeners"])
+        rows = pa.Table.from_arrays([int32_column(artist), int32_column(neighbor), int32_column(co)],
+                                    names=["artist_id", "neighbor_id", "co_listeners"])
+        with warehouse.registered(con, "pub_pair_lookup", rows):
+            sql.run(con, "serving/publish_pair_lookup_laid_out.sql", dump_seq=seq)
 
 
 def _publish_extras(con: duckdb.DuckDBPyConnection) -> None:

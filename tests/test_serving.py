@@ -18,6 +18,7 @@ from musim.similarity.build import SimilarityParams, build_similarity
 from musim.similarity.query import similar_artists
 from tests.lastfm_files import U1, tiny_dump, write_lines
 from tests.scratch_owner import kill
+from tests.test_cooccurrence import needs_c_kernels
 
 REPO = Path(__file__).resolve().parents[1]
 P = SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)
@@ -148,3 +149,28 @@ def test_a_failed_publish_removes_its_partial_snapshot(tmp_path, musim_home, mon
     with pytest.raises(RuntimeError, match="disk full"):
         _build_and_publish()
     assert [p.name for p in (musim_home / "serving" / "snapshots").iterdir()] == [first.name]
+
+
+@needs_c_kernels
+def test_both_engines_publish_the_same_pair_lookup(tmp_path, monkeypatch):
+    """The pairs laid out in C and sorted by DuckDB: the same rows in the same order (grouped by artist,
+    neighbours ascending), and the snapshot's artist_pairs view equals the warehouse's pairs."""
+    from musim.synth.lastfm import write_lastfm_dump
+
+    for seed in (1, 2):  # two dumps: the lookup holds both, each under its own seq
+        ingest_lastfm(write_lastfm_dump(tmp_path / f"synth{seed}", users=300, artists=90, communities=3,
+                                        seed=seed).plays_path)
+        with warehouse.writer() as con:
+            build_similarity(con, None, SimilarityParams(min_listeners=3, min_co_listeners=2, k=5))
+    lookups = {}
+    for engine in ("c", "duckdb"):
+        monkeypatch.setenv("MUSIM_SIMILARITY_ENGINE", engine)
+        with warehouse.writer() as con:
+            serving.publish(con)
+            pairs = con.execute("SELECT * FROM artist_pairs ORDER BY ALL").fetchall()
+        with serving.open_snapshot() as snap, warehouse.in_order(snap):
+            lookups[engine] = snap.execute("SELECT * FROM pair_lookup").fetchall()
+            assert snap.execute("SELECT * FROM artist_pairs ORDER BY ALL").fetchall() == pairs
+    assert lookups["c"] == lookups["duckdb"]
+    assert lookups["c"] == sorted(lookups["c"]) and len({r[0] for r in lookups["c"]}) == 2
+    assert len(lookups["c"]) == 2 * len(pairs) > 200
