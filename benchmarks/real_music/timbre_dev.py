@@ -17,6 +17,11 @@ What the halves cannot see: a package whose composers all land in one half score
 In the 168-track corpus hedgewars-data has two composers, 25 tracks and 1: neither half scores it, while the
 whole-corpus benchmark (``benchmarks/bench_real_music.py``) scores 25 queries there (of 151), each of which asks
 only where that one other track falls; it moves the whole-corpus mean by several hundredths on its own.
+
+What was tried after the adopted blocks, on this cache and split (distance normalisation and hubness reduction,
+Seyerlehner's block-level patterns, rhythm, loudness and chroma blocks, whole tracks, and how a weighting chosen
+on one half transfers to the other): :mod:`benchmarks.real_music.family_dev`. None beat the adopted blocks on
+dev beyond noise, so none was adopted (numbers in the README's benchmark section).
 """
 
 from __future__ import annotations
