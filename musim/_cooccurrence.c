@@ -5,8 +5,10 @@
  * layout() lays the edges (user, artist) out twice, by a counting sort: rows (each user's artists,
  * ascending) and columns (each artist's users, with where the artist sits in that user's row). pairs() then
  * takes one artist a at a time and walks, for each of its users, the rest of that user's row (the artists
- * b > a), counting each b in a dense array of counters and marking it in a bitmap; the marked b with enough
- * co-listeners are emitted in ascending order by walking the bitmap's set bits, and reset. Work is sum over
+ * b > a), counting each b in a dense array of counters and marking it in a bitmap (and its word in a summary
+ * bitmap, one bit per 64 artists, so that finding the marks costs 1/4096 of the artists per artist, not
+ * 1/64: the walk stays linear as catalogues grow); the marked b with enough co-listeners are emitted in
+ * ascending order by walking the set bits, and reset. Work is sum over
  * users of d(d-1)/2 increments (d: the user's eligible artists) in a counter array that stays in cache,
  * without hashing or sorting pairs; the rows of the next users are prefetched, since reaching them is what
  * the walk waits on (a random read each). The bitmap costs nothing measurable where the former list of
@@ -183,7 +185,7 @@ static PyObject *pairs(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     pairs_out out = {0};
     int32_t *counts = NULL;
-    uint64_t *marked = NULL;
+    uint64_t *marked = NULL, *summary = NULL;
     int failed = 0;
     if (got < 5) goto done;
     const int64_t *row_ptr = v[0].buf, *col_ptr = v[2].buf, *col_tail = v[4].buf;
@@ -196,8 +198,10 @@ static PyObject *pairs(PyObject *self, PyObject *args) {
     if (min_co < 1) min_co = 1;
     size_t words = ((size_t)n_artists + 63) / 64;
     counts = calloc((size_t)n_artists + 1, sizeof(int32_t));
+    const size_t summary_words = (words + 63) / 64;
     marked = calloc(words + 1, sizeof(uint64_t));
-    if (!counts || !marked) {
+    summary = calloc(summary_words + 1, sizeof(uint64_t));
+    if (!counts || !marked || !summary) {
         PyErr_NoMemory();
         goto done;
     }
@@ -215,28 +219,32 @@ static PyObject *pairs(PyObject *self, PyObject *args) {
                 const int32_t b = row_artists[q];
                 counts[b]++;
                 marked[b >> 6] |= 1ull << (b & 63);
+                summary[b >> 12] |= 1ull << ((b >> 6) & 63);
             }
         }
-        const size_t first = ((size_t)a + 1) >> 6;
-        size_t found = 0;
-        for (size_t w = first; w < words; w++) found += (size_t)__builtin_popcountll(marked[w]);
-        if (found == 0) continue;
-        if (out_reserve(&out, found) < 0) {
-            failed = 1;
-            break;
-        }
-        for (size_t w = first; w < words; w++) { /* the marked b ascending */
-            uint64_t bits = marked[w];
-            marked[w] = 0;
-            while (bits) {
-                const int32_t b = (int32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
-                const int32_t c = counts[b];
-                bits &= bits - 1;
-                counts[b] = 0;
-                if (c >= min_co) {
-                    out.a[out.len] = (int32_t)a;
-                    out.b[out.len] = b;
-                    out.co[out.len++] = c;
+        /* the marked b ascending: the set bits of the summary name the marked words */
+        for (size_t s = (((size_t)a + 1) >> 6) >> 6; s < summary_words && !failed; s++) {
+            uint64_t word_bits = summary[s];
+            summary[s] = 0;
+            while (word_bits) {
+                const size_t w = s * 64 + (size_t)__builtin_ctzll(word_bits);
+                uint64_t bits = marked[w];
+                word_bits &= word_bits - 1;
+                marked[w] = 0;
+                if (out_reserve(&out, (size_t)__builtin_popcountll(bits)) < 0) {
+                    failed = 1;
+                    break;
+                }
+                while (bits) {
+                    const int32_t b = (int32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+                    const int32_t c = counts[b];
+                    bits &= bits - 1;
+                    counts[b] = 0;
+                    if (c >= min_co) {
+                        out.a[out.len] = (int32_t)a;
+                        out.b[out.len] = b;
+                        out.co[out.len++] = c;
+                    }
                 }
             }
         }
@@ -260,6 +268,7 @@ done:
     free(out.co);
     free(counts);
     free(marked);
+    free(summary);
     for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
     return result;
 }

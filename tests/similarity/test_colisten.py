@@ -48,3 +48,21 @@ RECORD_CHECK = """
            (SELECT count(*) FROM artist_neighbors)
     FROM similarity_build b
 """
+
+
+def test_summary_in_chunks_equals_one_pass(monkeypatch):
+    import numpy as np
+
+    from musim.similarity import colisten
+
+    rng = np.random.default_rng(5)
+    listeners = rng.integers(5, 500, 40)
+    a = rng.integers(0, 39, 1000)
+    b = a + 1 + rng.integers(0, 39 - a)
+    co = rng.integers(1, 5, 1000)
+    whole = colisten.summarize(a, b, co, listeners, k=3)
+    monkeypatch.setattr(colisten, "SUMMARY_CHUNK", 7)
+    assert colisten.summarize(a, b, co, listeners, k=3) == whole
+    assert whole.seed_raw_max == ((co / listeners[a] + co / listeners[b]) / 2.0).max()
+    degree = np.bincount(a, minlength=40) + np.bincount(b, minlength=40)
+    assert whole.neighbors == 5 * np.minimum(degree, 3).sum() and whole.pairs == 1000
