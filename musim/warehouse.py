@@ -74,7 +74,10 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> Iterator
 def in_order(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """Statements of the block keep their rows' order: an insert stores the rows in the order it selects them,
     a scan reads them in storage order. Connections are configured without (``preserve_insertion_order``
-    false lets DuckDB reorder rows for speed and memory); this turns it on for the block only."""
+    false lets DuckDB reorder rows for speed and memory); this turns it on for the block only. DuckDB scopes
+    the setting to the database, not the cursor: statements that other cursors of the same database run
+    meanwhile keep order too, and one of them ending its own block turns it off for this one; musim runs
+    order-dependent statements one at a time."""
     run(con, "warehouse/insertion_order.sql", keep=True)
     try:
         yield con
