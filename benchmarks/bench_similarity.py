@@ -63,6 +63,9 @@ Stop 23 (full scale; numbers of the quiet run in the README):
   Parquet for the lookup, read through a view (3.5-5 ms a probe: Parquet metadata per query; smaller row
   groups made it worse), a list lookup of listeners instead of joins (2x slower), fetching the edges without
   the sim_edges temp table (-0.2 s), aggregating plays before joining artists (same).
+- the cost of pair order to the DuckDB fallback: each slice of its self-join is inserted sorted and its
+  stored pairs are read back for the summary; bench_lastfm --quick: self-join 0.89 s -> 2.2 s (the C
+  counter 0.32 -> 0.52 s there, under the bench's own start-up noise; scipy 1.1 s).
 What is left: writing rows (19.7M pairs into the warehouse, 39.5M lookup rows into the snapshot: DuckDB
 writes ~15M rows/s here), counting them, and Great Expectations' import (4 s of CPU) and fixed cost per
 validation (~0.2-0.5 s per part, plus its Data Docs).

@@ -4,8 +4,8 @@
 -- sql/serving/publish_pair_lookup_laid_out.sql). Run under musim.warehouse.in_order, one dump at a time, so
 -- that the sort carries three integers per row. The pairs of one artist are a few hundred consecutive rows that
 -- one zone-map probe finds (`musim similar`, musim/similarity/metrics.py over sql/serving/pairs_of.sql). Sorted
--- on the integer artist alone, and without the neighbours' listeners (a join of every row: the question joins
--- its few hundred rows instead). An ART index over the pairs builds slower (~1 s per million rows here) and
+-- on the two integers (the same order as the C layout), without the neighbours' listeners (a join of every
+-- row: the question joins its few hundred rows instead). An ART index over the pairs builds slower (~1 s per million rows here) and
 -- fetches slower (a random row fetch per pair); a list per artist reads its whole row group's lists.
 INSERT INTO snap.pair_lookup
 SELECT $dump_seq, artist_id, neighbor_id, co_listeners
