@@ -20,9 +20,12 @@
  *
  * symmetric() lays pairs (a < b) out in both directions grouped by artist, by one counting pass: the rows
  * of a published snapshot's pair lookup, written without a sort (musim.serving).
+ *
+ * summary() is what a build records of its pairs (the seed scale, the neighbour rows), in one pass.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,10 +358,76 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(summary_doc,
+"summary(a, b, co, listeners, k) -> (seed_raw_max, neighbors)\n\n"
+"What a similarity build records of its pairs (a, b, co: int32, one pair each; ids index listeners, a float64\n"
+"array of the artists' listener counts): the largest raw seed score (co / listeners[a] + co / listeners[b]) / 2,\n"
+"computed in that order in doubles (as sql/similarity/views.sql does), or -inf without pairs, and the sum over\n"
+"artists of min(pairs of the artist, k). One pass; releases the GIL. musim.similarity.colisten.summarize is\n"
+"the numpy reference.");
+
+static PyObject *summary(PyObject *self, PyObject *args) {
+    PyObject *objs[4];
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &k)) return NULL;
+    if (k < 0) return PyErr_Format(PyExc_ValueError, "negative k");
+    Py_buffer v[4];
+    const char *names[4] = {"a", "b", "co", "listeners"};
+    const Py_ssize_t sizes[4] = {4, 4, 4, 8};
+    int got = 0;
+    for (; got < 4; got++)
+        if (get_array(objs[got], &v[got], sizes[got], names[got]) < 0) break;
+    PyObject *result = NULL;
+    int64_t *degree = NULL;
+    if (got < 4) goto done;
+    const int32_t *a = v[0].buf, *b = v[1].buf, *co = v[2].buf;
+    const double *listeners = v[3].buf;
+    const size_t n = (size_t)(v[0].len / 4), n_ids = (size_t)(v[3].len / 8);
+    if ((size_t)(v[1].len / 4) != n || (size_t)(v[2].len / 4) != n) {
+        PyErr_Format(PyExc_ValueError, "a, b and co differ in length (%zd, %zd and %zd pairs)", v[0].len / 4,
+                     v[1].len / 4, v[2].len / 4);
+        goto done;
+    }
+    degree = calloc(n_ids ? n_ids : 1, sizeof(int64_t));
+    if (!degree) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    size_t bad = n;
+    double best = -HUGE_VAL;
+    int64_t neighbors = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] < 0 || b[i] < 0 || (size_t)a[i] >= n_ids || (size_t)b[i] >= n_ids) {
+            bad = i;
+            break;
+        }
+        const double c = (double)co[i];
+        const double seed = (c / listeners[a[i]] + c / listeners[b[i]]) / 2.0;
+        if (seed > best) best = seed;
+        degree[a[i]]++;
+        degree[b[i]]++;
+    }
+    if (bad == n)
+        for (size_t x = 0; x < n_ids; x++) neighbors += degree[x] < k ? degree[x] : k;
+    Py_END_ALLOW_THREADS
+    if (bad < n) {
+        PyErr_Format(PyExc_ValueError, "pair %zu (%d, %d) has an artist outside 0..%zd (the listeners given)", bad,
+                     (int)a[bad], (int)b[bad], (Py_ssize_t)n_ids - 1);
+        goto done;
+    }
+    result = Py_BuildValue("(dL)", best, (long long)neighbors);
+done:
+    free(degree);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"layout", layout, METH_VARARGS, layout_doc},
     {"pairs", pairs, METH_VARARGS, pairs_doc},
     {"symmetric", symmetric, METH_VARARGS, symmetric_doc},
+    {"summary", summary, METH_VARARGS, summary_doc},
     {NULL, NULL, 0, NULL},
 };
 

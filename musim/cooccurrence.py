@@ -5,6 +5,8 @@
   of artists on several threads (the GIL is released); they come sorted by pair.
 - :func:`symmetric_pairs`: pairs ``a < b`` in both directions grouped by artist, by one counting pass: the rows
   of a published snapshot's pair lookup (:mod:`musim.serving`), written without a sort.
+- :func:`pair_summary`: what a build records of its pairs (seed scale, neighbour rows), in one pass
+  (:func:`musim.similarity.colisten.summarize` is the numpy reference and the fallback).
 
 ``MUSIM_SIMILARITY_ENGINE`` (:class:`musim.native.NativeEngine`): ``c`` (these kernels), ``duckdb`` (the SQL
 fallback: a self-join in ``sql/similarity/pairs.sql``) or unset/``auto`` (``c`` when the extension imports).
@@ -98,6 +100,17 @@ def symmetric_pairs(a: np.ndarray, b: np.ndarray, co: np.ndarray) -> tuple[np.nd
     ptr = np.frombuffer(ptr, np.int64)
     artist = np.repeat(np.arange(n_ids, dtype=np.int32), np.diff(ptr))
     return artist, np.frombuffer(neighbor, np.int32), np.frombuffer(counts, np.int32)
+
+
+def pair_summary(a: np.ndarray, b: np.ndarray, co: np.ndarray, listeners: np.ndarray, k: int) -> tuple[float, int]:
+    """``(seed_raw_max, neighbors)`` of pairs ``(a, b, co)`` whose ids index ``listeners``: the largest
+    ``(co / listeners[a] + co / listeners[b]) / 2`` in doubles (``-inf`` without pairs) and the sum over artists
+    of ``min(pairs of the artist, k)``. One pass in C; the numpy reference is
+    :func:`musim.similarity.colisten.summarize`."""
+    from musim import _cooccurrence
+
+    a, b, co = (np.ascontiguousarray(x, dtype=np.int32) for x in (a, b, co))
+    return _cooccurrence.summary(a, b, co, np.ascontiguousarray(listeners, dtype=np.float64), int(k))
 
 
 def int32_column(values: np.ndarray) -> pa.Array:

@@ -16,7 +16,7 @@ def main(extension: str) -> None:
     load_extension(extension, "musim._cooccurrence")
     import numpy as np
 
-    from musim.cooccurrence import pair_counts, symmetric_pairs
+    from musim.cooccurrence import pair_counts, pair_summary, symmetric_pairs
 
     rng = np.random.default_rng(0)
     checked = 0
@@ -43,6 +43,11 @@ def main(extension: str) -> None:
             ix, iy = np.nonzero(full)  # row-major: by artist, then neighbour
             assert np.array_equal(artist, ix) and np.array_equal(neighbor, iy), trial
             assert np.array_equal(counts, full[ix, iy]), trial
+            listeners = dense.sum(axis=0).astype(np.float64) if n_users else np.ones(n_artists)
+            seed_max, neighbors = pair_summary(a, b, co, listeners, 2)
+            seed = (co / listeners[a] + co / listeners[b]) / 2.0
+            assert seed_max == (seed.max() if seed.size else -np.inf), trial
+            assert neighbors == np.minimum(np.bincount(artist, minlength=n_artists), 2).sum(), trial
             checked += 2
     for users, artists, n_users, n_artists in (([0, 0], [1, 1], 1, 2), ([0], [5], 1, 2), ([-1], [0], 1, 1),
                                                ([0, 1], [0], 2, 1)):
@@ -52,6 +57,13 @@ def main(extension: str) -> None:
             checked += 1
         else:
             raise AssertionError(f"bad edges accepted: {users}, {artists}")
+    for a, b in (([0], [9]), ([-1], [0])):
+        try:
+            pair_summary(np.array(a, np.int32), np.array(b, np.int32), np.ones(1, np.int32), np.ones(3), 1)
+        except ValueError:
+            checked += 1
+        else:
+            raise AssertionError(f"a pair outside the listeners accepted: {a}, {b}")
     for a, b in (([1], [1]), ([2], [1]), ([-1], [0])):
         try:
             symmetric_pairs(np.array(a, np.int32), np.array(b, np.int32), np.ones(1, np.int32))

@@ -66,3 +66,22 @@ def test_summary_in_chunks_equals_one_pass(monkeypatch):
     assert whole.seed_raw_max == ((co / listeners[a] + co / listeners[b]) / 2.0).max()
     degree = np.bincount(a, minlength=40) + np.bincount(b, minlength=40)
     assert whole.neighbors == 5 * np.minimum(degree, 3).sum() and whole.pairs == 1000
+
+
+@needs_c_kernels
+def test_summary_in_c_equals_numpy():
+    import numpy as np
+    import pytest
+
+    from musim.similarity import colisten
+
+    rng = np.random.default_rng(6)
+    listeners = rng.integers(2, 10_000, 300)
+    a = rng.integers(0, 299, 50_000)
+    b = a + 1 + rng.integers(0, 299 - a)
+    co = rng.integers(1, 2, 50_000) * rng.integers(1, listeners[a].clip(max=listeners[b]) + 1)
+    for k in (1, 7, 1000):
+        assert colisten.summarize(a, b, co, listeners, k, engine="c") == colisten.summarize(a, b, co, listeners, k)
+    assert colisten.summarize(a[:0], b[:0], co[:0], listeners, 3, engine="c").pairs == 0
+    with pytest.raises(ValueError, match=r"pair 2 \(1, 300\) has an artist outside 0\.\.299"):
+        colisten.summarize(np.array([0, 0, 1]), np.array([1, 2, 300]), np.array([1, 1, 1]), listeners, 3, engine="c")
