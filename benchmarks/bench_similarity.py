@@ -138,10 +138,9 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
         preload()  # as the CLI: Great Expectations' import overlaps the build
         with warehouse.writer() as con:  # as `musim similarity build` runs them (musim/cli/lastfm.py)
             r = build_similarity(con, None, params)
-        T1 = time.perf_counter()
-        gate(["similarity"], dump_id=r.dump_id)
-        T2 = time.perf_counter()
-        with warehouse.writer() as con:
+            T1 = time.perf_counter()
+            gate(["similarity"], dump_id=r.dump_id, con=con)
+            T2 = time.perf_counter()
             serving.publish(con)
         T3 = time.perf_counter()
         RESULT.update(_wall=T3 - T0, build=T1 - T0, gate=T2 - T1, publish=T3 - T2, artists=r.artists, pairs=r.pairs,

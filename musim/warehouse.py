@@ -9,6 +9,7 @@ network to fetch anything else.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,14 +76,33 @@ def in_order(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnecti
     """Statements of the block keep their rows' order: an insert stores the rows in the order it selects them,
     a scan reads them in storage order. Connections are configured without (``preserve_insertion_order``
     false lets DuckDB reorder rows for speed and memory); this turns it on for the block only. DuckDB scopes
-    the setting to the database, not the cursor: statements that other cursors of the same database run
-    meanwhile keep order too, and one of them ending its own block turns it off for this one; musim runs
-    order-dependent statements one at a time."""
-    run(con, "warehouse/insertion_order.sql", keep=True)
+    the setting to the database, not the cursor, so the blocks of all cursors of one database file are counted
+    (threads of a process may hold several at once, e.g. a publish writing while the quality gate reads): the
+    first turns the setting on, the last to end turns it off. Statements that other cursors run meanwhile
+    keep order too."""
+    key = _database_key(con)
+    with _ORDER_LOCK:
+        if _ORDER_BLOCKS.get(key, 0) == 0:
+            run(con, "warehouse/insertion_order.sql", keep=True)
+        _ORDER_BLOCKS[key] = _ORDER_BLOCKS.get(key, 0) + 1
     try:
         yield con
     finally:
-        run(con, "warehouse/insertion_order.sql", keep=False)
+        with _ORDER_LOCK:
+            _ORDER_BLOCKS[key] -= 1
+            if _ORDER_BLOCKS[key] == 0:
+                del _ORDER_BLOCKS[key]
+                run(con, "warehouse/insertion_order.sql", keep=False)
+
+
+#: Open :func:`in_order` blocks per database (its file; a block of an in-memory database counts alone).
+_ORDER_BLOCKS: dict[object, int] = {}
+_ORDER_LOCK = threading.Lock()
+
+
+def _database_key(con: duckdb.DuckDBPyConnection) -> object:
+    path = query(con, "warehouse/database_path.sql").fetchone()[0]
+    return str(Path(path).resolve()) if path else object()
 
 
 @contextmanager

@@ -69,3 +69,34 @@ def test_registered_data_is_a_view_for_the_block_only(musim_home):
         raise ZeroDivisionError
     with pytest.raises(duckdb.CatalogException):
         con.execute("SELECT * FROM tmp_rows")
+
+
+def test_insertion_order_stays_on_until_the_last_cursor_block_ends(tmp_path):
+    """DuckDB scopes preserve_insertion_order to the database: blocks on two cursors (a publish writing while
+    the gate reads) are counted, and the first to end does not turn it off under the other."""
+    import threading
+
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    other = con.cursor()
+
+    def setting(c):
+        return c.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+
+    entered, release = threading.Event(), threading.Event()
+
+    def hold():
+        with warehouse.in_order(other):
+            entered.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    entered.wait(10)
+    with warehouse.in_order(con):
+        assert setting(con) is True
+    assert setting(con) is True  # the other cursor's block is still open
+    release.set()
+    worker.join(10)
+    assert setting(con) is False
+    assert warehouse._ORDER_BLOCKS == {}
+    con.close()

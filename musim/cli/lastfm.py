@@ -136,11 +136,10 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
         preload()  # Great Expectations' import overlaps the build
     with warehouse.writer() as con:
         result = build_similarity(con, args.dump, params)
-    if gating:
-        from musim.quality import gate
+        if gating:
+            from musim.quality import gate
 
-        gate(["similarity"], dump_id=result.dump_id)  # raises QualityError: nothing is published
-    with warehouse.writer() as con:
+            gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
         published = None if args.no_publish else serving.publish(con, force=args.skip_quality)
     if args.json:
         print_json(result.to_json() | {"published": str(published) if published else None})

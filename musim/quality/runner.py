@@ -253,9 +253,13 @@ def check(datasets: Sequence[str] | None = None, *, dump_id: str | None = None,
 
 
 def gate(datasets: Sequence[str], *, dump_id: str | None = None, thresholds: QualityThresholds | None = None,
-         settings: Settings | None = None) -> QualityRun:
-    """:func:`check` that raises :class:`QualityError` (the report in its message) if a dataset failed."""
-    run = check(datasets, dump_id=dump_id, thresholds=thresholds, settings=settings)
+         settings: Settings | None = None, con: duckdb.DuckDBPyConnection | None = None) -> QualityRun:
+    """:func:`check` that raises :class:`QualityError` (the report in its message) if a dataset failed; on the
+    writer's connection ``con`` if given (:func:`check_on`), else on a writer of its own."""
+    if con is not None:
+        run = check_on(con, datasets, dump_id=dump_id, thresholds=thresholds, settings=settings)
+    else:
+        run = check(datasets, dump_id=dump_id, thresholds=thresholds, settings=settings)
     if not run.success:
         raise QualityError(f"data quality gate failed: {', '.join(r.dataset for r in run.failed)}\n"
                            + run.describe())
