@@ -2,7 +2,14 @@
 
 Artists come from the files' tags (musim's tag reader), else from the most specific ``Files:`` stanza of
 ``usr/share/doc/PKG/copyright`` that names the file (the catch-all ``Files: *`` names the game's authors,
-not a composer: such files are left out and counted). MIDI scores from the music21 corpus are rendered by
+not a composer: such files are left out and counted). For the development corpus
+(``make_dev_corpus.sh``) two more sources, both off for the benchmark corpus so that its labels stay as they
+were: ``--credits FILE``, a CSV of ``package,file,composer,evidence`` rows (``file`` an fnmatch pattern on the
+file's name) transcribed from a package's own credits files (``authors.xml``, ``music/readme``, ...), which
+come first (an empty composer leaves matching files out: a copyright holder that is a project, not a
+composer); and ``--composer-tags``, which reads the ``composer`` tag when the artist tags are empty and
+normalises every name with :func:`credit_name` (``Nikola Whallon (saturn)`` and ``Nikola Whallon`` are one
+composer). MIDI scores from the music21 corpus are rendered by
 fluidsynth with each soundfont, so the same composer appears in several timbres.
 """
 
@@ -67,11 +74,50 @@ def match_stanza(rel: str, stanzas: list[dict[str, str]]) -> dict[str, str] | No
     return best
 
 
+def credit_name(name: str) -> str:
+    """A credited name without its nickname: a trailing ``(nick)`` or ``aka nick`` is dropped, spaces folded."""
+    name = re.sub(r"\s+aka\s+.*$", "", name, flags=re.I)
+    name = re.sub(r"\s*\([^)]*\)\s*$", "", name)
+    return re.sub(r"\s+", " ", name).strip()
+
+
+def read_credits(path: Path | None) -> dict[str, list[tuple[str, str]]]:
+    """``package -> [(file-name pattern, composer)]`` from a credits CSV (``package,file,composer,evidence``)."""
+    if path is None:
+        return {}
+    out: dict[str, list[tuple[str, str]]] = {}
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(line for line in fh if not line.startswith("#")):
+            if not (row.get("evidence") or "").strip():
+                raise SystemExit(f"corpus: {path}: {row['package']} {row['file']} names no evidence")
+            out.setdefault(row["package"].strip(), []).append((row["file"].strip(), row["composer"].strip()))
+    return out
+
+
+def credited(name: str, credits: list[tuple[str, str]]) -> str | None:
+    """The composer of the first credits row whose pattern matches the file ``name`` (``""``: left out), or None."""
+    return next((composer for pattern, composer in credits if fnmatch.fnmatch(name, pattern)), None)
+
+
+def composer_tag(path: Path) -> str | None:
+    """The file's ``composer`` tag (Vorbis ``composer``, ID3 ``TCOM``), or None."""
+    import mutagen
+
+    try:
+        tagged = mutagen.File(path, easy=True)
+    except Exception:  # noqa: BLE001 - mutagen raises many types for broken files
+        return None
+    tags = getattr(tagged, "tags", None)
+    values = tags.get("composer") if tags is not None else None
+    return next((v for v in values or [] if not is_placeholder(v)), None)
+
+
 def safe(name: str) -> str:
     return re.sub(r"[/\\\x00-\x1f]+", " ", name).strip()[:80] or "unnamed"
 
 
-def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[dict[str, str]]) -> None:
+def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[dict[str, str]], *,
+                   credits: dict[str, list[tuple[str, str]]] | None = None, composer_tags: bool = False) -> None:
     corpus = data / "corpus"
     for pkg in packages:
         if pkg in deny:
@@ -92,8 +138,15 @@ def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[d
             stanza = match_stanza(rel, stanzas)
             artist = next((a for a in (tags.albumartist, tags.artist) if not is_placeholder(a)), None)
             source = "tag"
+            if artist is None and composer_tags:
+                artist, source = composer_tag(f), "composer tag"
             if artist is None and stanza and stanza["holder"]:
                 artist, source = stanza["holder"], "copyright"
+            from_credits = credited(f.name, (credits or {}).get(pkg, []))
+            if from_credits is not None:
+                artist, source = from_credits or None, "credits file"
+            if artist is not None and composer_tags:
+                artist = credit_name(artist) or None
             if artist is None:
                 dropped += 1
                 continue
@@ -183,12 +236,15 @@ def main() -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--packages", nargs="*", default=[])
     ap.add_argument("--deny", nargs="*", default=[])
+    ap.add_argument("--credits", type=Path, help="CSV package,file,composer,evidence (first; empty composer: drop)")
+    ap.add_argument("--composer-tags", action="store_true", help="the composer tag too; nicknames dropped")
     ap.add_argument("--midi-composers", nargs="*", default=[])
     ap.add_argument("--midi-per-composer", type=int, default=6)
     ap.add_argument("--midi-seconds", type=float, default=60.0)
     args = ap.parse_args()
     rows: list[dict[str, str]] = []
-    label_packages(args.data, args.packages, set(args.deny), rows)
+    label_packages(args.data, args.packages, set(args.deny), rows, credits=read_credits(args.credits),
+                   composer_tags=args.composer_tags)
     render_midi(args.data, args.midi_composers, args.midi_per_composer, args.midi_seconds, rows)
     with open(args.data / "manifest.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, ["path", "artist", "title", "source_package", "licence", "artist_source", "timbre"])

@@ -22,6 +22,9 @@ It reads timbre_dev's cache (run that first) and adds ``extra-N.npz`` beside it:
    and the other way round; the block chosen most often over bootstrap resamples of the dev queries;
    greedy forward selection over every block; equal block weights (no choice at all); paired bootstrap CIs of
    each against the adopted family, on dev, test and the whole corpus, and the whole corpus per package.
+
+The weights chosen instead on a development corpus of other packages (no composer of the benchmark):
+:mod:`benchmarks.real_music.dev_select`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,133 @@
+"""dev_select: the weight grid, the bootstrap choice and the paired CIs do what their docstrings say; the credits
+of the development corpus are read, matched and normalised as corpus.py's docstring says."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.real_music.corpus import credit_name, credited, read_credits
+from benchmarks.real_music.dev_select import (
+    grid_weights,
+    held_out_choice,
+    most_often_best,
+    paired_ci,
+    weighted_similarity,
+)
+
+
+def test_grid_has_one_block_at_1_and_no_duplicates_of_scale():
+    grid = grid_weights(("a", "b"), (0.0, 0.5, 1.0))
+    assert [tuple(g.values()) for g in grid] == [(0.0, 1.0), (0.5, 1.0), (1.0, 0.0), (1.0, 0.5), (1.0, 1.0)]
+    assert len(grid_weights(("a", "b", "c", "d"))) == 5**4 - 4**4
+
+
+def test_weighted_similarity_leaves_out_zero_blocks_and_scales_the_rest():
+    rng = np.random.default_rng(0)
+    blocks = {"a": rng.normal(size=(6, 3)), "b": rng.normal(size=(6, 2))}
+    only_a = weighted_similarity(blocks, {"a": 1.0, "b": 0.0})
+    np.testing.assert_allclose(only_a, weighted_similarity({"a": blocks["a"]}, {"a": 0.3}))
+    x = np.concatenate([blocks["a"], 0.5 * blocks["b"]], axis=1)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    np.testing.assert_allclose(weighted_similarity(blocks, {"a": 1.0, "b": 0.5}), x @ x.T)
+    with pytest.raises(ValueError):
+        weighted_similarity(blocks, {"a": 0.0})
+
+
+def test_most_often_best_prefers_a_steady_candidate_to_a_plateau_of_near_copies():
+    x = np.tile([0.1, -0.097], 20)  # a's gain over b: +0.0015 on average, won in about 55% of resamples
+    a = 0.7 + x
+    copies = [a + 1e-6 * np.eye(40)[j] for j in range(5)]  # five near-identical weightings share those wins
+    per = np.stack([*copies, np.full(40, 0.7)])
+    assert np.argmax(per.mean(axis=1)) < 5
+    assert most_often_best(per, np.random.default_rng(1)) == 5
+
+
+def test_paired_ci_over_clusters_is_wider_when_a_cluster_carries_the_gain():
+    rng = np.random.default_rng(2)
+    diff = np.concatenate([np.full(20, 0.1), rng.normal(0, 0.01, 20)])  # all the gain in one composer's queries
+    clusters = ["p/x"] * 20 + [f"p/{i}" for i in range(20)]
+    m, lo, hi = paired_ci(diff, np.random.default_rng(3))
+    mc, clo, chi = paired_ci(diff, np.random.default_rng(3), clusters=clusters)
+    assert m == pytest.approx(mc) == pytest.approx(diff.mean())
+    assert lo > 0  # per query the gain looks certain
+    assert clo < lo and chi > hi  # resampling composers shows it rests on one
+    assert clo <= 0.0
+
+
+def test_credits_rows_need_evidence_and_the_first_match_wins(tmp_path):
+    good = tmp_path / "credits.csv"
+    good.write_text("# a comment\npackage,file,composer,evidence\n"
+                    "p,special-ux.ogg,,a project, not a composer\np,*ux.ogg,Seb,authors.xml\n")
+    credits = read_credits(good)
+    assert credited("woodlux.ogg", credits["p"]) == "Seb"
+    assert credited("special-ux.ogg", credits["p"]) == ""  # left out
+    assert credited("other.ogg", credits["p"]) is None  # tags and copyright decide
+    bad = tmp_path / "bad.csv"
+    bad.write_text("package,file,composer,evidence\np,a.ogg,Someone,\n")
+    with pytest.raises(SystemExit):
+        read_credits(bad)
+    assert read_credits(None) == {}
+
+
+@pytest.mark.parametrize(("raw", "name"), [("Nikola Whallon (saturn)", "Nikola Whallon"),
+                                           ("Klaus Halfmann aka Hasi50", "Klaus Halfmann"),
+                                           ("Martin  Strohmeier", "Martin Strohmeier"), ("Askyel", "Askyel")])
+def test_credit_name_drops_nicknames(raw, name):
+    assert credit_name(raw) == name
+
+
+def test_held_out_choice_scores_each_group_with_the_choice_of_the_others():
+    # candidate 1 has the best mean over all queries; held out, a is scored with the choice of b + c (1), b and c
+    # with the choice of the others (0, which a's queries carry): worse than either in-sample mean.
+    per = np.array([[0.9, 0.9, 0.4, 0.5, 0.5],
+                    [0.6, 0.6, 0.8, 0.7, 0.7]])
+    groups = ["a", "a", "b", "c", "c"]
+    out, rows = held_out_choice(per, groups)
+    assert rows == {"a": 1, "b": 0, "c": 0}
+    np.testing.assert_allclose(out, [0.6, 0.6, 0.4, 0.5, 0.5])
+    assert out.mean() < per.mean(axis=1).min()
+    out2, rows2 = held_out_choice(per[:, :3], groups[:3])  # with only a and b: each is scored by the other's best
+    assert rows2 == {"a": 1, "b": 0}
+    np.testing.assert_allclose(out2, [0.6, 0.6, 0.4])
+    with pytest.raises(ValueError):
+        held_out_choice(per[:, :2], groups[:2])
+
+
+@pytest.mark.parametrize("package", ["hedgewars-data", "supertux-data", "asc-music", "wesnoth-1.18-music"])
+def test_make_dev_corpus_refuses_benchmark_and_reserved_packages(tmp_path, package):
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "real_music" / "make_dev_corpus.sh"
+    res = subprocess.run(["bash", str(script), str(tmp_path / "dev")], env={"PATH": "/usr/bin:/bin",
+                         "DEV_PACKAGES": f"naev-data {package}"}, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and package in res.stderr
+    assert not (tmp_path / "dev").exists()  # refused before anything was fetched
+
+
+def test_label_packages_takes_credits_first_then_tags_then_the_composer_tag(tmp_path):
+    import mutagen
+    import soundfile as sf
+
+    from benchmarks.real_music.corpus import label_packages
+
+    music = tmp_path / "pkgs" / "game-data" / "usr" / "share" / "games" / "game" / "music"
+    music.mkdir(parents=True)
+    tone = (0.1 * np.sin(np.arange(22050) / 5)).astype(np.float32)
+    for name, tags in {"a.flac": {"composer": "Ann Smith (annie)"}, "b.flac": {"artist": "Bob"},
+                       "c.flac": {"artist": "Project Team"}, "d.flac": {}, "e.flac": {"composer": "Ann Smith"}}.items():
+        sf.write(music / name, tone, 22050, format="FLAC")
+        tagged = mutagen.File(music / name)
+        for k, v in tags.items():
+            tagged[k] = v
+        tagged.save()
+    credits = {"game-data": [("c.flac", ""), ("d.*", "Dee")]}
+    rows: list[dict[str, str]] = []
+    label_packages(tmp_path, ["game-data"], set(), rows, credits=credits, composer_tags=True)
+    got = {Path(r["path"]).name.split("__")[1]: (r["artist"], r["artist_source"]) for r in rows}
+    assert got == {"a.flac": ("Ann Smith", "composer tag"), "b.flac": ("Bob", "tag"),
+                   "d.flac": ("Dee", "credits file"), "e.flac": ("Ann Smith", "composer tag")}  # c.flac left out
+    rows = []
+    label_packages(tmp_path, ["game-data"], set(), rows)  # the benchmark's way: artist tags and copyright only
+    assert {r["artist"] for r in rows} == {"Bob", "Project Team"}
