@@ -96,7 +96,7 @@ class PartValidator:
         from great_expectations.core.run_identifier import RunIdentifier
 
         result = self._definition.run(
-            batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=self._run_name),
+            batch_parameters={"dataframe": widened(df)}, run_id=RunIdentifier(run_name=self._run_name),
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": _PARTIAL})
         self.batches += 1
         for r in result.results:
@@ -131,6 +131,16 @@ class PartValidator:
 
     def finish(self) -> list[ExpectationOutcome]:
         return list(self.outcomes.values())
+
+
+def widened(df):
+    """``df`` with its narrow numeric columns as int64/float64: GX compares a column with bounds in one
+    vectorised step only for those two dtypes (its test is ``dtype in [int, float]``) and otherwise calls a
+    Python function per value, and DuckDB hands INTEGER columns over as int32 (a 100,000-row sample: ~30 ms
+    per expectation instead of ~1 ms). Values are unchanged."""
+    narrow = {c: ("int64" if t.kind in "iu" else "float64") for c, t in df.dtypes.items()
+              if getattr(t, "kind", None) in ("i", "u", "f") and t.itemsize < 8}
+    return df.astype(narrow) if narrow else df
 
 
 def build_docs(ctx) -> None:

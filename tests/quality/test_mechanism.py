@@ -109,3 +109,33 @@ def test_a_suite_that_cannot_run_fails_its_dataset_only(good):
         assert artists.status == "passed"
     finally:
         unregister(suite.name)
+
+
+def test_narrow_numeric_columns_are_widened_and_judged_the_same():
+    """int32 (DuckDB's INTEGER) and float32 columns reach GX as int64/float64, whose bounds it checks
+    vectorised; strings stay; the outcome equals the per-value path's."""
+    import great_expectations.expectations as gxe
+    import numpy as np
+
+    from musim.quality import gx
+
+    df = pd.DataFrame({"co": np.array([1, 5, 9, -2], np.int32), "score": np.array([0.5, 1.5, 0.0, 1.0], np.float32),
+                       "name": ["a", "b", "c", "d"]})
+    wide = gx.widened(df)
+    assert [str(t) for t in wide.dtypes[["co", "score"]]] == ["int64", "float64"] and wide["name"].equals(df["name"])
+    assert wide[["co", "score"]].to_numpy().tolist() == df[["co", "score"]].astype("float64").to_numpy().tolist()
+    ctx = gx.new_context(None)
+    outcomes = {}
+    for name, widen in (("vectorised", gx.widened), ("per value", lambda d: d)):
+        validator = gx.PartValidator(ctx, f"widen-{name}", [
+            gxe.ExpectColumnValuesToBeBetween(column="co", min_value=0, max_value=8),
+            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1, strict_min=True)], "r")
+        original, gx.widened = gx.widened, widen
+        try:
+            validator.validate(df)
+        finally:
+            gx.widened = original
+        outcomes[name] = sorted((o.type, o.columns[0], o.success, o.unexpected_count, sorted(o.observed))
+                                for o in validator.finish())
+    assert outcomes["vectorised"] == outcomes["per value"]
+    assert [o[3] for o in outcomes["vectorised"]] == [2, 2]
