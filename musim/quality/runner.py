@@ -16,8 +16,8 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -281,20 +281,51 @@ def _run_suite(gx_ctx, suite: DatasetSuite, ctx: CheckContext, run_id: str, pres
         return result
     if suite.version is not None:
         result.version = suite.version(ctx)
-    cursor = ctx.con.cursor()
+    prefetched = [i for i, part in enumerate(suite.parts) if part.prefetch]
+    cursors = [ctx.con.cursor() for _ in prefetched]
+    per_part = {}
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-frames") as pool:
-            # frames fetched on their own cursor, in part order, while this thread builds each part's GX
-            # suite and validates the parts before (DuckDB releases the GIL while it runs the SQL)
-            early = {i: pool.submit(_fetch_frames, part, dataclasses.replace(ctx, con=cursor))
-                     for i, part in enumerate(suite.parts) if part.prefetch}
-            for i, part in enumerate(suite.parts):
-                _run_part(gx_ctx, suite, part, ctx, run_id, result, early.get(i))
+        with ThreadPoolExecutor(max_workers=max(1, len(prefetched)), thread_name_prefix="musim-frames") as pool:
+            # each part's frames fetched on a cursor of its own while this thread builds the GX suites and
+            # validates the parts whose frames have arrived (DuckDB releases the GIL while it runs the SQL):
+            # a slow whole-table query no longer holds up the parts after it
+            early = {i: pool.submit(_fetch_frames, suite.parts[i], dataclasses.replace(ctx, con=cursor))
+                     for i, cursor in zip(prefetched, cursors, strict=True)}
+            for i in _ready_first(early, len(suite.parts)):
+                per_part[i] = dataclasses.replace(result, failures=[], parts=[])
+                _run_part(gx_ctx, suite, suite.parts[i], ctx, run_id, per_part[i], early.get(i))
     finally:
-        cursor.close()
+        for cursor in cursors:
+            cursor.close()
+    for i in range(len(suite.parts)):  # reported in the suite's order, whatever order they ran in
+        _merge_part(result, per_part[i])
     result.status = "failed" if result.failed else "passed"
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _ready_first(early: dict[int, Future], n_parts: int) -> Iterator[int]:
+    """The parts' indexes, each once: first a part that need not wait (its frames have arrived, or it reads
+    them itself), in order; when none can go, wait for the next prefetch to finish."""
+    pending = list(range(n_parts))
+    while pending:
+        ready = [i for i in pending if i not in early or early[i].done()]
+        if not ready:
+            wait([early[i] for i in pending], return_when=FIRST_COMPLETED)
+            continue
+        pending.remove(ready[0])
+        yield ready[0]
+
+
+def _merge_part(result: DatasetResult, part: DatasetResult) -> None:
+    result.failures += part.failures
+    result.parts += part.parts
+    result.expectations += part.expectations
+    result.failed += part.failed
+    if part.rows_total is not None:
+        result.rows_total = max(result.rows_total or 0, part.rows_total)
+    result.rows_validated += part.rows_validated
+    result.sampled = result.sampled or part.sampled
 
 
 def _fetch_frames(part: Part, ctx: CheckContext) -> tuple[list[pd.DataFrame], Coverage]:

@@ -139,3 +139,40 @@ def test_narrow_numeric_columns_are_widened_and_judged_the_same():
                                 for o in validator.finish())
     assert outcomes["vectorised"] == outcomes["per value"]
     assert [o[3] for o in outcomes["vectorised"]] == [2, 2]
+
+
+def test_parts_run_as_their_frames_arrive_and_are_reported_in_suite_order(musim_home):
+    """A slow prefetched part does not hold up the parts after it (here the slow part's frames wait until the
+    fast part is being validated: a runner taking parts in order would wait 20 s, then validate slow first);
+    the result lists parts and failures in the suite's order all the same."""
+    import threading
+
+    import great_expectations.expectations as gxe
+
+    fast_started, validated = threading.Event(), []
+
+    def expectations_of(name):
+        def expectations(ctx):
+            validated.append(name)
+            if name == "fast":
+                fast_started.set()
+            return [gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=1, description=name)]
+        return expectations
+
+    def frames_of(value, after=None):
+        def frames(ctx, coverage):
+            if after is not None:
+                after.wait(20)
+            return [pd.DataFrame({"x": [value]})]
+        return frames
+
+    suite = register(DatasetSuite(name="test_part_order", description="x", parts=(
+        Part(name="slow", expectations=expectations_of("slow"), frames=frames_of(5, fast_started), prefetch=True),
+        Part(name="fast", expectations=expectations_of("fast"), frames=frames_of(7), prefetch=True))), replace=True)
+    try:
+        result = check([suite.name], docs=False).results[0]
+    finally:
+        unregister(suite.name)
+    assert validated == ["fast", "slow"]
+    assert [p["part"] for p in result.parts] == ["slow", "fast"]
+    assert [(f.description, f.observed) for f in result.failures] == [("slow", [5]), ("fast", [7])]
