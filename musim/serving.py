@@ -119,7 +119,7 @@ def _publish_pair_lookup(con: duckdb.DuckDBPyConnection, dump_id: str, seq: int,
         if engine == "duckdb":
             sql.run(con, "serving/publish_pair_lookup.sql", dump_id=dump_id, dump_seq=seq)
             return
-        stored = sql.query(con, "similarity/stored_pairs.sql", dump_id=dump_id).fetchnumpy()
+        stored = sql.query(con, "similarity/stored_pairs.sql", dump_seq=seq).fetchnumpy()
         artist, neighbor, co = symmetric_pairs(stored["artist_a"], stored["artist_b"], stored["co_listeners"])
         rows = pa.Table.from_arrays([int32_column(artist), int32_column(neighbor), int32_column(co)],
                                     names=["artist_id", "neighbor_id", "co_listeners"])

@@ -54,6 +54,36 @@ def test_the_bulk_load_migration_keeps_every_row(monkeypatch, musim_home):
     assert indexed == []
 
 
+
+def test_the_pair_counts_migration_keeps_pairs_in_order_and_listeners(monkeypatch, musim_home):
+    """012 keys the pairs by the dump's seq and drops the listeners' key index: a warehouse filled under 011
+    keeps every pair, in storage order, behind the artist_pairs view, and every listeners row."""
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 12])
+    con = wh.connect()
+    for dump_id, seq in (("d1", 1), ("d2", 2)):
+        con.execute("INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, "
+                    "plays_rows, users, artists, started_at, finished_at) VALUES (?, ?, 'x', '360k', 1, 1, 1, 0, 1, "
+                    "1, 1, now(), now())", [dump_id, seq])
+    pairs = [("d2", 1, 2, 5), ("d2", 1, 7, 3), ("d1", 2, 3, 4), ("d1", 1, 9, 2), ("d2", 4, 5, 2)]
+    con.executemany("INSERT INTO artist_pairs VALUES (?, ?, ?, ?)", pairs)
+    con.execute("INSERT INTO artist_listeners VALUES ('d1', 1, 10, 20), ('d1', 2, 11, 21), ('d2', 1, 12, 22)")
+    listeners = con.execute("SELECT * FROM artist_listeners ORDER BY ALL").fetchall()
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    con = wh.connect()
+    assert con.execute("SELECT * FROM artist_pairs ORDER BY ALL").fetchall() == sorted(pairs)
+    with wh.in_order(con):
+        stored = con.execute("SELECT * FROM artist_pair_counts").fetchall()
+    assert stored == [(1, 1, 9, 2), (1, 2, 3, 4), (2, 1, 2, 5), (2, 1, 7, 3), (2, 4, 5, 2)]  # by dump, in pair order
+    assert con.execute("SELECT * FROM artist_listeners ORDER BY ALL").fetchall() == listeners
+    keyed = con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'artist_listeners' "
+                        "AND constraint_type = 'PRIMARY KEY'").fetchone()[0]
+    assert keyed == 0
+
+
 def test_registered_data_is_a_view_for_the_block_only(musim_home):
     import duckdb
     import numpy as np

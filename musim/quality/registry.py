@@ -31,6 +31,7 @@ DAG gates, the results table and Data Docs then handle it like the built-in ones
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -76,7 +77,7 @@ class CheckContext:
                 row = sql.query(self.con, "quality/dump_format.sql", dump_id=self.dump_id).fetchone()
                 if row is None:
                     raise NotFoundError(f"dump {self.dump_id} is not in the warehouse")
-                facts["format"], facts["profiles_file"] = row
+                facts["format"], facts["profiles_file"], facts["dump_seq"] = row
                 facts["user_key_regex"] = USER_KEY_REGEX[row[0]]
                 build = sql.query(self.con, "quality/similarity_build_params.sql", dump_id=self.dump_id).fetchone()
                 facts["has_build"] = build is not None
@@ -226,7 +227,8 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
         if examples is None or not failed:
             return {}
         out: dict[str, list[str]] = {}
-        df = _fetch_df(ctx.con, examples, ctx.params(limit=ctx.thresholds.examples))
+        with warehouse.in_order(ctx.con) if in_order else contextlib.nullcontext():
+            df = _fetch_df(ctx.con, examples, ctx.params(limit=ctx.thresholds.examples))
         for check, example in zip(df["check_name"], df["example"], strict=True):
             if check in failed:
                 out.setdefault(check, []).append(str(example))

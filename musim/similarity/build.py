@@ -91,8 +91,9 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
         sql.run(con, "similarity/listeners.sql", dump_id=dump_id, min_listeners=params.min_listeners)
         n_artists = sql.query(con, "similarity/eligible_count.sql").fetchone()[0]
         users = sql.query(con, "similarity/users.sql", dump_id=dump_id).fetchone()[0]
-        sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id)
-        summary = store_pairs(con, dump_id, params.min_co_listeners, params.k, engine, threads)
+        dump_seq = sql.query(con, "similarity/dump_seq.sql", dump_id=dump_id).fetchone()[0]
+        sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id, dump_seq=dump_seq)
+        summary = store_pairs(con, dump_seq, params.min_co_listeners, params.k, engine, threads)
         pairs, seed_raw_max = summary.pairs, summary.seed_raw_max
         sql.run(con, "similarity/store_listeners.sql", dump_id=dump_id)
         sql.run(con, "similarity/catalogue.sql", catalogue_size=params.catalogue_size)

@@ -2,7 +2,7 @@
 accumulator (:mod:`musim.cooccurrence`) or by DuckDB's self-join (``sql/similarity/pairs.sql``).
 
 ``MUSIM_SIMILARITY_ENGINE`` chooses (:func:`musim.cooccurrence.choose_engine`); both store the same rows in
-``artist_pairs``, in pair order ``(artist_a, artist_b)``, and the catalogue (``tests/similarity/test_colisten.py``);
+``artist_pair_counts``, in pair order ``(artist_a, artist_b)``, and the catalogue (``tests/similarity/test_colisten.py``);
 the C engine is the faster one (``benchmarks/bench_similarity.py``). Pair order is what the quality gate's "once
 each" check reads in one streaming pass (``sql/quality/similarity_invariants.sql``).
 """
@@ -76,13 +76,13 @@ def _count_in_c(con: duckdb.DuckDBPyConnection, edges: str, ids: str, min_co_lis
     return table, (a, b, co), artists
 
 
-def store_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: int, k: int, engine: str,
+def store_pairs(con: duckdb.DuckDBPyConnection, dump_seq: int, min_co_listeners: int, k: int, engine: str,
                 threads: int) -> PairSummary:
-    """Count the co-listened pairs of the eligible artists (``sim_edges``) into ``artist_pairs``, in pair
-    order; their summary for the build's record."""
+    """Count the co-listened pairs of the eligible artists (``sim_edges``) into ``artist_pair_counts`` under
+    the dump's seq ``dump_seq``, in pair order; their summary for the build's record."""
     if engine == "duckdb":
-        _store_by_self_join(con, dump_id, min_co_listeners)
-        stored = sql.query(con, "similarity/stored_pairs.sql", dump_id=dump_id).fetchnumpy()
+        _store_by_self_join(con, dump_seq, min_co_listeners)
+        stored = sql.query(con, "similarity/stored_pairs.sql", dump_seq=dump_seq).fetchnumpy()
         artists = sql.query(con, "similarity/eligible_ids.sql").fetchnumpy()
         listeners = np.zeros(int(artists["artist_id"].max(initial=0)) + 1, np.int64)
         listeners[artists["artist_id"]] = artists["listeners"]
@@ -90,7 +90,7 @@ def store_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: 
     table, (a, b, co), artists = _count_in_c(con, "similarity/edges.sql", "similarity/eligible_ids.sql",
                                              min_co_listeners, threads)
     with warehouse.registered(con, "sim_new_pairs", table), warehouse.in_order(con):
-        sql.run(con, "similarity/store_pairs.sql", dump_id=dump_id)
+        sql.run(con, "similarity/store_pairs.sql", dump_seq=dump_seq)
     return summarize(a, b, co, artists["listeners"], k, engine)
 
 
@@ -108,11 +108,11 @@ def store_catalogue_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, users: i
         sql.run(con, "similarity/catalogue_pairs.sql", **scores)
 
 
-def _store_by_self_join(con: duckdb.DuckDBPyConnection, dump_id: str, min_co_listeners: int) -> None:
+def _store_by_self_join(con: duckdb.DuckDBPyConnection, dump_seq: int, min_co_listeners: int) -> None:
     starts, id_span = sql.query(con, "similarity/slice_bounds.sql", per_slice=ARTISTS_PER_SLICE).fetchone()
     if not starts:
         return
     with warehouse.in_order(con):
         for lo, hi in zip(starts, [*starts[1:], id_span], strict=True):
-            sql.run(con, "similarity/pairs.sql", dump_id=dump_id, id_span=id_span,
+            sql.run(con, "similarity/pairs.sql", dump_seq=dump_seq, id_span=id_span,
                     min_co_listeners=min_co_listeners, artist_lo=lo, artist_hi=hi)

@@ -1,19 +1,22 @@
 -- Examples for sql/quality/similarity_invariants.sql (at most $limit each).
 (SELECT 'unordered_pairs' AS check_name, 'pair ' || artist_a || ', ' || artist_b || ' (artist_a must be < artist_b)' AS example
- FROM artist_pairs WHERE dump_id = $dump_id AND artist_a >= artist_b LIMIT $limit)
+ FROM artist_pair_counts WHERE dump_seq = $dump_seq AND artist_a >= artist_b LIMIT $limit)
 UNION ALL
 (SELECT 'pairs_out_of_order', 'pair ' || artist_a || ', ' || artist_b || ': ' || count(*) || ' rows'
- FROM artist_pairs WHERE dump_id = $dump_id
+ FROM artist_pair_counts WHERE dump_seq = $dump_seq
  GROUP BY artist_a, artist_b HAVING count(*) > 1 LIMIT $limit)
 UNION ALL
 (SELECT 'pairs_out_of_order', 'pair ' || artist_a || ', ' || artist_b || ' stored after pair ' || prev_a || ', ' || prev_b
  FROM (SELECT artist_a, artist_b, lag(artist_a) OVER () AS prev_a, lag(artist_b) OVER () AS prev_b
-       FROM artist_pairs WHERE dump_id = $dump_id)
+       FROM artist_pair_counts WHERE dump_seq = $dump_seq)
  WHERE artist_a < prev_a OR (artist_a = prev_a AND artist_b < prev_b) LIMIT $limit)
+UNION ALL
+(SELECT 'duplicate_listeners', 'artist ' || artist_id || ': ' || count(*) || ' listeners rows'
+ FROM artist_listeners WHERE dump_id = $dump_id GROUP BY artist_id HAVING count(*) > 1 LIMIT $limit)
 UNION ALL
 (SELECT 'below_min_co_listeners', 'pair ' || artist_a || ', ' || artist_b || ': co_listeners '
         || coalesce(co_listeners::VARCHAR, 'NULL') || ' < ' || $min_co_listeners
- FROM artist_pairs WHERE dump_id = $dump_id AND (co_listeners IS NULL OR co_listeners < $min_co_listeners)
+ FROM artist_pair_counts WHERE dump_seq = $dump_seq AND (co_listeners IS NULL OR co_listeners < $min_co_listeners)
  LIMIT $limit)
 UNION ALL
 (SELECT 'co_listeners_above_listeners', 'pair ' || p.artist_a || ', ' || p.artist_b || ': ' || p.co_listeners
@@ -37,7 +40,7 @@ UNION ALL
  WHERE l.dump_id = $dump_id AND (l.listeners < 1 OR l.listeners > b.users) LIMIT $limit)
 UNION ALL
 (SELECT 'build_record_mismatches', 'similarity_build says ' || b.pairs || ' pairs, seed scale ' || b.seed_raw_max
-        || '; artist_pairs holds ' || (SELECT count(*) FROM artist_pairs WHERE dump_id = $dump_id) || ' pairs'
+        || '; artist_pairs holds ' || (SELECT count(*) FROM artist_pair_counts WHERE dump_seq = $dump_seq) || ' pairs'
  FROM similarity_build b WHERE b.dump_id = $dump_id)
 UNION ALL
 (SELECT 'catalogue_unordered', 'pair ' || artist_a || ', ' || artist_b || ' (artist_a must be < artist_b)'

@@ -1,6 +1,6 @@
 -- Whole-table facts of the similarity build of dump $dump_id, over every row, as one row (similarity).
 -- Thresholds come from the build's own record: $min_listeners, $min_co_listeners, $catalogue_size.
--- Each co-listened pair is stored once (artist_pairs) and the five metrics and top-K neighbours derive from
+-- Each co-listened pair is stored once (artist_pair_counts, under the dump's seq $dump_seq) and the five metrics and top-K neighbours derive from
 -- its counts (sql/similarity/views.sql), so the counts are what is checked: pairs ordered and stored once each
 -- in pair order, co-listeners between the build's threshold and either artist's listeners, listeners at most the users
 -- (together: seed, jaccard, cosine in 0..1, lift > 0, pmi finite, for every pair), both artists eligible,
@@ -22,7 +22,7 @@ scan_ AS MATERIALIZED (
            count(*) FILTER (WHERE co_listeners < $min_co_listeners) AS below_min_co_listeners,
            count(*) FILTER (WHERE artist_a < prev_a OR (artist_a = prev_a AND artist_b <= prev_b)) AS pairs_out_of_order
     FROM (SELECT artist_a, artist_b, co_listeners, lag(artist_a) OVER () AS prev_a, lag(artist_b) OVER () AS prev_b
-          FROM artist_pairs WHERE dump_id = $dump_id)
+          FROM artist_pair_counts WHERE dump_seq = $dump_seq)
 ),
 -- The pairs with both artists' listeners: inner joins (a pair whose artist has no listeners row drops out and
 -- is counted as ineligible below), three times faster here than left joins.
@@ -31,10 +31,10 @@ joined_ AS MATERIALIZED (
            count(*) FILTER (WHERE p.co_listeners > least(la.listeners, lb.listeners)) AS co_listeners_above_listeners,
            count(*) FILTER (WHERE la.listeners < $min_listeners OR lb.listeners < $min_listeners) AS low_listeners,
            max(sim_seed_raw(p.co_listeners, la.listeners, lb.listeners)) AS seed_raw_max
-    FROM artist_pairs p
+    FROM artist_pair_counts p
     JOIN l la ON la.artist_id = p.artist_a
     JOIN l lb ON lb.artist_id = p.artist_b
-    WHERE p.dump_id = $dump_id
+    WHERE p.dump_seq = $dump_seq
 ),
 pairs_ AS (
     SELECT scan_.pair_rows, scan_.unordered_pairs, scan_.pairs_out_of_order, scan_.below_min_co_listeners,
@@ -44,7 +44,8 @@ pairs_ AS (
     FROM scan_, joined_
 ),
 listeners_ AS (
-    SELECT count(*) FILTER (WHERE l.listeners < 1 OR l.listeners > b.users) AS listeners_out_of_range
+    SELECT count(*) FILTER (WHERE l.listeners < 1 OR l.listeners > b.users) AS listeners_out_of_range,
+           count(*) - count(DISTINCT l.artist_id) AS duplicate_listeners
     FROM l CROSS JOIN b
 ),
 record AS (
@@ -75,8 +76,8 @@ cat_artists AS (
 -- The stored pairs among the catalogue's artists (two semi-joins on ~1000 ids while scanning): the left join
 -- below then matches ~0.5M rows, not every pair (a third of the time at full scale).
 cp AS (
-    SELECT artist_a, artist_b, co_listeners FROM artist_pairs
-    WHERE dump_id = $dump_id AND artist_a IN (SELECT artist_id FROM c_ids) AND artist_b IN (SELECT artist_id FROM c_ids)
+    SELECT artist_a, artist_b, co_listeners FROM artist_pair_counts
+    WHERE dump_seq = $dump_seq AND artist_a IN (SELECT artist_id FROM c_ids) AND artist_b IN (SELECT artist_id FROM c_ids)
 ),
 cross_ AS (
     SELECT count(*) FILTER (WHERE p.artist_a IS NOT NULL AND NOT (

@@ -10,8 +10,8 @@
 INSERT INTO snap.pair_lookup
 SELECT $dump_seq, artist_id, neighbor_id, co_listeners
 FROM (
-    SELECT artist_a AS artist_id, artist_b AS neighbor_id, co_listeners FROM artist_pairs WHERE dump_id = $dump_id
+    SELECT artist_a AS artist_id, artist_b AS neighbor_id, co_listeners FROM artist_pair_counts WHERE dump_seq = $dump_seq
     UNION ALL
-    SELECT artist_b, artist_a, co_listeners FROM artist_pairs WHERE dump_id = $dump_id
+    SELECT artist_b, artist_a, co_listeners FROM artist_pair_counts WHERE dump_seq = $dump_seq
     ORDER BY artist_id, neighbor_id
 );

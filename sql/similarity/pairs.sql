@@ -1,12 +1,12 @@
 -- Co-listeners of the unordered pairs (artist_a < artist_b) of eligible artists with >= $min_co_listeners,
--- for the slice of first artists $artist_lo <= artist_a < $artist_hi, stored once per pair in artist_pairs
+-- for the slice of first artists $artist_lo <= artist_a < $artist_hi, stored once per pair in artist_pair_counts
 -- (the caller covers all slices). Why slices: the aggregate's hash table then holds one slice's pairs,
 -- which stays in cache and memory (at full scale, 32 slices: -25% CPU and 1/5 of the peak memory of one
 -- pass). The pair is packed as artist_a * $id_span + artist_b: one BIGINT key hashes and groups faster than
 -- two INTEGER columns. Each slice is inserted in pair order, the slices in ascending order, under
 -- musim.warehouse.in_order: the pairs are stored in pair order, as the C engine stores them.
-INSERT INTO artist_pairs (dump_id, artist_a, artist_b, co_listeners)
-SELECT $dump_id, (pair // $id_span)::INTEGER, (pair % $id_span)::INTEGER, co::INTEGER
+INSERT INTO artist_pair_counts (dump_seq, artist_a, artist_b, co_listeners)
+SELECT $dump_seq, (pair // $id_span)::INTEGER, (pair % $id_span)::INTEGER, co::INTEGER
 FROM (
     SELECT a.artist_id::BIGINT * $id_span + b.artist_id AS pair, count(*) AS co
     FROM sim_edges a

@@ -1,2 +1,3 @@
--- The stored pairs of dump $dump_id (the DuckDB engine's, summarised for the build's record).
-SELECT artist_a, artist_b, co_listeners FROM artist_pairs WHERE dump_id = $dump_id;
+-- The stored pairs of the dump of seq $dump_seq in storage order (summarised for the DuckDB engine's build record; laid out
+-- for a published snapshot's pair lookup).
+SELECT artist_a, artist_b, co_listeners FROM artist_pair_counts WHERE dump_seq = $dump_seq;

@@ -40,7 +40,8 @@ def make_catalogue(con, store, toy: ToyData, *, cold_artist: int = COLD_ARTIST, 
         for j in np.argsort(-sims, kind="stable")[:3]:
             if sims[j] > 0:
                 pairs.add((min(a, artists[j]), max(a, artists[j])))
-    con.executemany("INSERT INTO artist_pairs VALUES (?, ?, ?, ?)", [(dump_id, a, b, 3) for a, b in sorted(pairs)])
+    seq = con.execute("SELECT seq FROM lastfm_dump WHERE dump_id = ?", [dump_id]).fetchone()[0]
+    con.executemany("INSERT INTO artist_pair_counts VALUES (?, ?, ?, ?)", [(seq, a, b, 3) for a, b in sorted(pairs)])
 
     ex = track_log_mel.source.extractor
     rng = np.random.default_rng(7)

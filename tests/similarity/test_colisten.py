@@ -37,7 +37,7 @@ def test_both_engines_store_identical_tables(tmp_path):
 
 def _in_storage_order(con):
     with warehouse.in_order(con):
-        return con.execute("SELECT artist_a, artist_b, co_listeners FROM artist_pairs").fetchall()
+        return con.execute("SELECT artist_a, artist_b, co_listeners FROM artist_pair_counts").fetchall()
 
 
 RECORD_CHECK = """

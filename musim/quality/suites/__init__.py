@@ -6,7 +6,7 @@ dataset           scope    tables
 lastfm_plays      dump     lastfm_dump, lastfm_plays, lastfm_user, artist, ingest_rejects
 lastfm_profiles   dump     lastfm_dump, lastfm_profile, lastfm_user, ingest_rejects (skipped without profiles)
 artists           global   artist, artist_name_variant
-similarity        dump     similarity_build, artist_pairs, artist_pair_similarity, artist_listeners
+similarity        dump     similarity_build, artist_pair_counts, artist_pair_similarity, artist_listeners
 previews          global   preview, track, artist                               (migration 004)
 features          global   track_mel, track_descriptors, feature_params, feature_reject, track (migration 005)
 training_sets     global   feature_service (+ views), track: frames of musim.features.get_training_frame

@@ -39,6 +39,7 @@ def invariants(ctx: CheckContext) -> list:
         zero("co_listeners_above_listeners", "co-listeners <= either artist's listeners (scores in range)"),
         zero("ineligible_pairs", f"only artists with >= {f['min_listeners']} listeners are paired"),
         zero("listeners_out_of_range", "listeners between 1 and the dump's users"),
+        zero("duplicate_listeners", "one listeners row per artist"),
         zero("build_record_mismatches", "the build's record (pairs, seed scale) equals the stored pairs"),
         zero("catalogue_unordered", "catalogue pairs are stored once, artist_a < artist_b"),
         zero("catalogue_duplicates", "one catalogue row per pair"),
@@ -85,7 +86,7 @@ def catalogue_rows(ctx: CheckContext) -> list:
 register(DatasetSuite(
     name="similarity", scope="dump", applies=_has_build,
     description="Co-listening similarity of one dump: the co-listened pairs (once each) and the catalogue pairs",
-    tables=("similarity_build", "artist_pairs", "artist_pair_similarity", "artist_listeners"),
+    tables=("similarity_build", "artist_pair_counts", "artist_pair_similarity", "artist_listeners"),
     parts=(
         sql_invariants("invariants", query="quality/similarity_invariants.sql",
                        examples="quality/similarity_examples.sql", expectations=invariants, in_order=True),
