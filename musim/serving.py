@@ -78,7 +78,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         partial = base.with_name(base.name + ".partial")
         sql.run(con, "serving/attach.sql", path=str(partial))
         try:
-            sql.run(con, "serving/publish.sql")
+            with warehouse.in_order(con):
+                sql.run(con, "serving/publish.sql")
             engine = choose_engine()
             for dump_id, seq in sql.query(con, "similarity/built_dumps.sql").fetchall():
                 _publish_pair_lookup(con, dump_id, seq, engine)

@@ -1,19 +1,21 @@
 -- Copy the serving tables from the warehouse into the attached new snapshot `snap` (compressed columnar
 -- tables, copied whole: nothing is scored here). The metrics and neighbours are the views of
--- sql/similarity/views.sql, created with the indexes by sql/serving/snapshot_lookups.sql.
+-- sql/similarity/views.sql, created with the indexes by sql/serving/snapshot_lookups.sql. Run under
+-- musim.warehouse.in_order: listeners and catalogue pairs are copied in their storage order, where each build
+-- stored its dump's rows together (what the snapshot's zone maps need; sorting them by the 64-character dump
+-- id took a third of this file's time).
 CREATE TABLE snap.lastfm_dump AS SELECT * FROM lastfm_dump ORDER BY seq;
 CREATE TABLE snap.similarity_build AS SELECT * FROM similarity_build;
 CREATE TABLE snap.artist AS
     SELECT artist_id, name, name_norm, mbid, is_placeholder FROM artist ORDER BY artist_id;
-CREATE TABLE snap.artist_listeners AS SELECT * FROM artist_listeners ORDER BY dump_id, artist_id;
+CREATE TABLE snap.artist_listeners AS SELECT * FROM artist_listeners;
 -- The co-listened pairs in both directions, grouped by dump (its seq) and artist: filled dump by dump after
 -- this file (musim.serving). Keyed by the dump's integer seq, not its 64-character id: the id as a column
 -- doubled the time to write 40M rows; the view artist_pair_lookup (sql/serving/snapshot_lookups.sql) adds it.
 CREATE TABLE snap.pair_lookup (
     dump_seq INTEGER NOT NULL, artist_id INTEGER NOT NULL, neighbor_id INTEGER NOT NULL, co_listeners INTEGER NOT NULL
 );
-CREATE TABLE snap.artist_pair_similarity AS
-    SELECT * FROM artist_pair_similarity ORDER BY dump_id, artist_a, artist_b;
+CREATE TABLE snap.artist_pair_similarity AS SELECT * FROM artist_pair_similarity;
 -- The latest built dump, for queries that do not name one.
 CREATE VIEW snap.latest_dump AS
     SELECT d.dump_id FROM lastfm_dump d JOIN similarity_build b USING (dump_id) ORDER BY d.seq DESC LIMIT 1;
