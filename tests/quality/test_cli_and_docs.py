@@ -31,6 +31,7 @@ def test_check_passes_with_json_and_publishes_data_docs(good, capsys):
     keys = [o.key for o in store.list(f"quality/docs/{run_id}/")]
     assert f"quality/docs/{run_id}/index.html" in keys
     assert any("/validations/lastfm_plays/invariants/" in k for k in keys)
+    assert not any(f"quality/docs/{run_id}/expectations/" in k for k in keys)  # each validation page shows its suite
     assert not any(k.endswith(".gif") for k in keys)  # GX's unused tutorial images are left out
     assert b"lastfm_plays.rows" in store.get_bytes(f"quality/docs/{run_id}/index.html")
 
