@@ -26,6 +26,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,11 +280,35 @@ done:
 /* ---------- symmetric ---------- */
 
 PyDoc_STRVAR(symmetric_doc,
-"symmetric(a, b, co, n_ids) -> (ptr, neighbor, co)\n\n"
+"symmetric(a, b, co, n_ids) -> (ptr, neighbor, co, artist)\n\n"
 "Pairs a < b (int32 ids in 0..n_ids-1, each pair once) in both directions, grouped by artist: the\n"
 "neighbours of artist x are neighbor[ptr[x]:ptr[x+1]] with their counts co[...], those below x first (in\n"
 "the input's order), then those above (in the input's order); pairs sorted by (a, b) give each artist's\n"
-"neighbours ascending. ptr is int64 (n_ids + 1), neighbor and co int32. Releases the GIL.");
+"neighbours ascending; artist[r] is the artist of row r. ptr is int64 (n_ids + 1), the others int32. The\n"
+"neighbours above each artist (sequential writes, and the artist column) are laid out on a second thread\n"
+"while this one scatters those below. Releases the GIL.");
+
+/* The rows' neighbours above their artist, and the artist column: symmetric()'s second thread. */
+typedef struct {
+    const int32_t *a, *b, *co;
+    size_t n;
+    Py_ssize_t n_ids;
+    const int64_t *ptr;
+    int64_t *above;
+    int32_t *neighbor, *counts, *artist;
+} upper_rows;
+
+static void *lay_out_upper(void *arg) {
+    const upper_rows *u = arg;
+    for (size_t i = 0; i < u->n; i++) {
+        const int64_t up = u->above[u->a[i]]++;
+        u->neighbor[up] = u->b[i];
+        u->counts[up] = u->co[i];
+    }
+    for (Py_ssize_t x = 0; x < u->n_ids; x++)
+        for (int64_t r = u->ptr[x]; r < u->ptr[x + 1]; r++) u->artist[r] = (int32_t)x;
+    return NULL;
+}
 
 static PyObject *symmetric(PyObject *self, PyObject *args) {
     PyObject *objs[3];
@@ -297,7 +322,7 @@ static PyObject *symmetric(PyObject *self, PyObject *args) {
         if (get_array(objs[got], &v[got], 4, names[got]) < 0) break;
     PyObject *result = NULL;
     int64_t *ptr = NULL, *below = NULL, *above = NULL;
-    int32_t *neighbor = NULL, *counts = NULL;
+    int32_t *neighbor = NULL, *counts = NULL, *artist = NULL;
     if (got < 3) goto done;
     const int32_t *a = v[0].buf, *b = v[1].buf, *co = v[2].buf;
     const size_t n = (size_t)(v[0].len / 4);
@@ -311,7 +336,8 @@ static PyObject *symmetric(PyObject *self, PyObject *args) {
     above = calloc((size_t)n_ids + 1, sizeof(int64_t));    /* where the next neighbour above x goes */
     neighbor = malloc((n ? 2 * n : 1) * sizeof(int32_t));
     counts = malloc((n ? 2 * n : 1) * sizeof(int32_t));
-    if (!ptr || !below || !above || !neighbor || !counts) {
+    artist = malloc((n ? 2 * n : 1) * sizeof(int32_t));
+    if (!ptr || !below || !above || !neighbor || !counts || !artist) {
         PyErr_NoMemory();
         goto done;
     }
@@ -331,29 +357,36 @@ static PyObject *symmetric(PyObject *self, PyObject *args) {
         below[x] = ptr[x];
         above[x] += ptr[x];
     }
+    /* the rows above each artist on a second thread (here, if it cannot start), those below on this one: the
+       two write disjoint rows */
+    upper_rows upper = {a, b, co, n, n_ids, ptr, above, neighbor, counts, artist};
+    pthread_t second;
+    const int threaded = pthread_create(&second, NULL, lay_out_upper, &upper) == 0;
+    if (!threaded) lay_out_upper(&upper);
     for (size_t i = 0; i < n; i++) {
-        const int64_t up = above[a[i]]++, down = below[b[i]]++;
-        neighbor[up] = b[i];
-        counts[up] = co[i];
+        const int64_t down = below[b[i]]++;
         neighbor[down] = a[i];
         counts[down] = co[i];
     }
+    if (threaded) pthread_join(second, NULL);
     Py_END_ALLOW_THREADS
-    PyObject *bufs[3] = {
+    PyObject *bufs[4] = {
         buffer_from(ptr, ((size_t)n_ids + 1) * sizeof(int64_t)),
         buffer_from(neighbor, 2 * n * sizeof(int32_t)),
         buffer_from(counts, 2 * n * sizeof(int32_t)),
+        buffer_from(artist, 2 * n * sizeof(int32_t)),
     };
     ptr = NULL;
-    neighbor = counts = NULL;
-    if (bufs[0] && bufs[1] && bufs[2]) result = PyTuple_Pack(3, bufs[0], bufs[1], bufs[2]);
-    for (int i = 0; i < 3; i++) Py_XDECREF(bufs[i]);
+    neighbor = counts = artist = NULL;
+    if (bufs[0] && bufs[1] && bufs[2] && bufs[3]) result = PyTuple_Pack(4, bufs[0], bufs[1], bufs[2], bufs[3]);
+    for (int i = 0; i < 4; i++) Py_XDECREF(bufs[i]);
 done:
     free(ptr);
     free(below);
     free(above);
     free(neighbor);
     free(counts);
+    free(artist);
     for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
     return result;
 }

@@ -90,16 +90,15 @@ def _balanced_ranges(row_ptr: np.ndarray, col_ptr: np.ndarray, col_user: np.ndar
 def symmetric_pairs(a: np.ndarray, b: np.ndarray, co: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(artist, neighbor, co)``: each pair ``a < b`` (int32 ids, each pair once) in both directions, grouped by
     ``artist`` ascending; within an artist its neighbours below it, then those above it, each in the input's
-    order (pairs sorted by ``(a, b)`` give them ascending). One counting pass in C, no sort.
+    order (pairs sorted by ``(a, b)`` give them ascending). One counting pass in C, no sort; the rows above and
+    below each artist laid out on two threads.
     """
     from musim import _cooccurrence
 
     a, b, co = (np.ascontiguousarray(x, dtype=np.int32) for x in (a, b, co))
     n_ids = int(b.max()) + 1 if b.size else 0
-    ptr, neighbor, counts = _cooccurrence.symmetric(a, b, co, n_ids)
-    ptr = np.frombuffer(ptr, np.int64)
-    artist = np.repeat(np.arange(n_ids, dtype=np.int32), np.diff(ptr))
-    return artist, np.frombuffer(neighbor, np.int32), np.frombuffer(counts, np.int32)
+    _, neighbor, counts, artist = _cooccurrence.symmetric(a, b, co, n_ids)
+    return (np.frombuffer(artist, np.int32), np.frombuffer(neighbor, np.int32), np.frombuffer(counts, np.int32))
 
 
 def pair_summary(a: np.ndarray, b: np.ndarray, co: np.ndarray, listeners: np.ndarray, k: int) -> tuple[float, int]:
