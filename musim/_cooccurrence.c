@@ -49,12 +49,32 @@ static int get_array(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const 
     return 0;
 }
 
+static int compare_ids(const void *x, const void *y) {
+    const int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Sorts ids ascending: insertion sort for the short rows most users have, qsort for the long ones. */
+static void sort_ids(int32_t *ids, size_t n) {
+    if (n > 48) {
+        qsort(ids, n, sizeof(int32_t), compare_ids);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        const int32_t v = ids[i];
+        size_t j = i;
+        for (; j > 0 && ids[j - 1] > v; j--) ids[j] = ids[j - 1];
+        ids[j] = v;
+    }
+}
+
 PyDoc_STRVAR(layout_doc,
-"layout(users, artists, n_users, n_artists) -> (row_ptr, row_artists, col_ptr, col_user, col_tail)\n\n"
+"layout(users, artists, n_users, n_artists) -> (row_ptr, row_artists, col_ptr, col_user, col_tail, work)\n\n"
 "users, artists: int32 arrays, one edge (user, artist) each, in any order, no edge twice; ids in\n"
 "0..n_users-1 and 0..n_artists-1. Returns buffers: row_ptr (int64, n_users+1) and row_artists (int32):\n"
 "each user's artists ascending; col_ptr (int64, n_artists+1), col_user (int32) and col_tail (int64):\n"
-"each artist's users and the position just after the artist in that user's row.");
+"each artist's users (ascending) and the position just after the artist in that user's row; work (int64,\n"
+"n_artists): the counter increments pairs() makes for each artist (the rest of its users' rows).");
 
 static PyObject *layout(PyObject *self, PyObject *args) {
     PyObject *users_obj, *artists_obj;
@@ -74,11 +94,11 @@ static PyObject *layout(PyObject *self, PyObject *args) {
     int64_t *col_ptr = calloc((size_t)n_artists + 1, sizeof(int64_t));
     /* the fill positions of the columns, then of the rows */
     int64_t *fill = calloc((size_t)(n_users > n_artists ? n_users : n_artists) + 1, sizeof(int64_t));
-    size_t *by_artist = malloc((n ? n : 1) * sizeof(size_t));
     int32_t *row_artists = malloc((n ? n : 1) * sizeof(int32_t));
     int32_t *col_user = malloc((n ? n : 1) * sizeof(int32_t));
     int64_t *col_tail = malloc((n ? n : 1) * sizeof(int64_t));
-    if (!row_ptr || !col_ptr || !fill || !by_artist || !row_artists || !col_user || !col_tail) {
+    int64_t *work = calloc((size_t)n_artists + 1, sizeof(int64_t));
+    if (!row_ptr || !col_ptr || !fill || !row_artists || !col_user || !col_tail || !work) {
         PyErr_NoMemory();
         goto done;
     }
@@ -99,18 +119,21 @@ static PyObject *layout(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t u = 0; u < n_users; u++) row_ptr[u + 1] += row_ptr[u];
     for (Py_ssize_t a = 0; a < n_artists; a++) col_ptr[a + 1] += col_ptr[a];
-    /* counting sort of the edges by artist (stable) */
-    memcpy(fill, col_ptr, (size_t)n_artists * sizeof(int64_t));
-    for (size_t i = 0; i < n; i++) by_artist[fill[artists[i]]++] = i;
-    /* artists in ascending order into the users' rows: each row ends up sorted */
+    /* the users' rows by a counting sort on the user (edges come grouped by user, so these writes are nearly
+       sequential), each row then sorted in place (rows are short and contiguous) */
     memcpy(fill, row_ptr, (size_t)n_users * sizeof(int64_t));
-    for (size_t k = 0; k < n; k++) {
-        size_t i = by_artist[k];
-        int32_t u = users[i];
-        int64_t pos = fill[u]++;
-        row_artists[pos] = artists[i];
-        col_user[k] = u;
-        col_tail[k] = pos + 1;
+    for (size_t i = 0; i < n; i++) row_artists[fill[users[i]]++] = artists[i];
+    for (Py_ssize_t u = 0; u < n_users; u++) sort_ids(row_artists + row_ptr[u], (size_t)(row_ptr[u + 1] - row_ptr[u]));
+    /* the columns from the rows in user order: each artist's users ascending, so that pairs() walks the rows
+       forward in memory (an earlier layout sorted the edges by artist first and read them back at random) */
+    memcpy(fill, col_ptr, (size_t)n_artists * sizeof(int64_t));
+    for (Py_ssize_t u = 0; u < n_users; u++) {
+        for (int64_t q = row_ptr[u]; q < row_ptr[u + 1]; q++) {
+            const int64_t k = fill[row_artists[q]]++;
+            col_user[k] = (int32_t)u;
+            col_tail[k] = q + 1;
+            work[row_artists[q]] += row_ptr[u + 1] - (q + 1);
+        }
     }
     Py_END_ALLOW_THREADS
     for (Py_ssize_t u = 0; u < n_users; u++) {
@@ -122,26 +145,27 @@ static PyObject *layout(PyObject *self, PyObject *args) {
             }
         }
     }
-    PyObject *bufs[5] = {
+    PyObject *bufs[6] = {
         buffer_from(row_ptr, ((size_t)n_users + 1) * sizeof(int64_t)),
         buffer_from(row_artists, n * sizeof(int32_t)),
         buffer_from(col_ptr, ((size_t)n_artists + 1) * sizeof(int64_t)),
         buffer_from(col_user, n * sizeof(int32_t)),
         buffer_from(col_tail, n * sizeof(int64_t)),
+        buffer_from(work, (size_t)n_artists * sizeof(int64_t)),
     };
-    row_ptr = col_ptr = col_tail = NULL;
+    row_ptr = col_ptr = col_tail = work = NULL;
     row_artists = col_user = NULL;
-    if (bufs[0] && bufs[1] && bufs[2] && bufs[3] && bufs[4])
-        result = PyTuple_Pack(5, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4]);
-    for (int i = 0; i < 5; i++) Py_XDECREF(bufs[i]);
+    if (bufs[0] && bufs[1] && bufs[2] && bufs[3] && bufs[4] && bufs[5])
+        result = PyTuple_Pack(6, bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5]);
+    for (int i = 0; i < 6; i++) Py_XDECREF(bufs[i]);
 done:
     free(row_ptr);
     free(col_ptr);
     free(fill);
-    free(by_artist);
     free(row_artists);
     free(col_user);
     free(col_tail);
+    free(work);
     PyBuffer_Release(&ub);
     PyBuffer_Release(&ab);
     return result;

@@ -55,12 +55,10 @@ def pair_counts(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists:
     """
     from musim import _cooccurrence
 
-    row_ptr, row_artists, col_ptr, col_user, col_tail = _cooccurrence.layout(
+    row_ptr, row_artists, col_ptr, col_user, col_tail, work = _cooccurrence.layout(
         np.ascontiguousarray(users, dtype=np.int32), np.ascontiguousarray(artists, dtype=np.int32),
         int(n_users), int(n_artists))
-    bounds = _balanced_ranges(np.frombuffer(row_ptr, np.int64), np.frombuffer(col_ptr, np.int64),
-                              np.frombuffer(col_user, np.int32), np.frombuffer(col_tail, np.int64),
-                              max(1, threads) * RANGES_PER_THREAD)
+    bounds = _balanced_ranges(np.frombuffer(work, np.int64), max(1, threads) * RANGES_PER_THREAD)
 
     def count(lo_hi: tuple[int, int]) -> tuple:
         return _cooccurrence.pairs(row_ptr, row_artists, col_ptr, col_user, col_tail, lo_hi[0], lo_hi[1],
@@ -75,16 +73,14 @@ def pair_counts(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists:
     return np.concatenate(a), np.concatenate(b), np.concatenate(co)
 
 
-def _balanced_ranges(row_ptr: np.ndarray, col_ptr: np.ndarray, col_user: np.ndarray, col_tail: np.ndarray,
-                     n_ranges: int) -> list[int]:
-    """Artist boundaries ``0 = b0 < ... = n_artists`` cutting the counting work into ``n_ranges`` equal parts."""
-    n_artists = col_ptr.size - 1
-    work = np.cumsum(row_ptr[col_user.astype(np.int64) + 1] - col_tail)  # increments up to each column entry
-    per_artist = np.concatenate([[0], work])[col_ptr]  # work done before each artist, and in all
+def _balanced_ranges(work: np.ndarray, n_ranges: int) -> list[int]:
+    """Artist boundaries ``0 = b0 < ... = n_artists`` cutting the counting work (``work``: the increments per
+    artist, from the layout) into ``n_ranges`` equal parts."""
+    n_artists = work.size
+    per_artist = np.concatenate([[0], np.cumsum(work)])  # work done before each artist, and in all
     targets = per_artist[-1] * np.arange(1, n_ranges) / n_ranges
     cuts = np.searchsorted(per_artist, targets)
     return sorted({0, n_artists, *(int(c) for c in cuts if 0 < c < n_artists)})
-
 
 
 def symmetric_pairs(a: np.ndarray, b: np.ndarray, co: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -133,3 +133,25 @@ def test_an_unknown_engine_is_a_config_error(monkeypatch):
         cooccurrence.choose_engine()
     with pytest.raises(ConfigError, match="'gpu' is not a similarity engine"):
         cooccurrence.choose_engine("gpu")
+
+
+@needs_c_kernels
+def test_layout_rows_columns_and_work_per_artist():
+    """The layout: each user's artists ascending, each artist's users ascending with where it sits in their
+    rows, and the increments the counter makes per artist (what the threads' ranges are balanced on)."""
+    from musim import _cooccurrence
+
+    rng = np.random.default_rng(11)
+    users, artists = _random_edges(rng, 70, 40, 0.2)
+    row_ptr, row_artists, col_ptr, col_user, col_tail, work = (
+        np.frombuffer(buf, dtype) for buf, dtype in zip(
+            _cooccurrence.layout(users, artists, 70, 40), (np.int64, np.int32, np.int64, np.int32, np.int64, np.int64),
+            strict=True))
+    rows = {u: sorted(artists[users == u].tolist()) for u in range(70)}
+    assert all(row_artists[row_ptr[u]:row_ptr[u + 1]].tolist() == rows[u] for u in range(70))
+    for a in range(40):
+        listeners = sorted(users[artists == a].tolist())
+        assert col_user[col_ptr[a]:col_ptr[a + 1]].tolist() == listeners
+        tails = col_tail[col_ptr[a]:col_ptr[a + 1]]
+        assert all(row_artists[t - 1] == a for t in tails)
+        assert work[a] == sum(sum(1 for b in rows[u] if b > a) for u in listeners)
