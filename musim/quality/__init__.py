@@ -10,7 +10,7 @@
 takes 10-20 s of CPU: a command that will check after a long step starts it in the background first).
 """
 
-import logging
+import importlib
 import threading
 
 from musim.config import QualityThresholds
@@ -28,36 +28,13 @@ from musim.quality.runner import DatasetResult, Failure, QualityRun, check, chec
 
 
 def preload() -> threading.Thread:
-    """Import and warm up Great Expectations in a background thread (:func:`musim.quality.gx.warm_up`: a context,
-    a one-row validation, Data Docs), so that a gate after a long step (the similarity build, whose DuckDB work
-    releases the GIL) neither waits for the import nor pays GX's first-use costs; a check waits for the thread
-    before it uses GX (:func:`wait_for_preload`)."""
-    thread = threading.Thread(target=_preload, daemon=True, name="musim-preload-gx")
-    with _PRELOADS_LOCK:
-        _PRELOADS.append(thread)
+    """Import Great Expectations in a background thread, so that a gate after a long step (the similarity
+    build, whose DuckDB work releases the GIL) does not wait for it; joining is optional (a later import of
+    the same module waits for this one)."""
+    thread = threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True,
+                              name="musim-preload-gx")
     thread.start()
     return thread
-
-
-def wait_for_preload() -> None:
-    """Wait for the :func:`preload` threads started so far (GX contexts are not used from two threads at once)."""
-    with _PRELOADS_LOCK:
-        threads = list(_PRELOADS)
-    for thread in threads:
-        thread.join()
-
-
-def _preload() -> None:
-    from musim.quality import gx
-
-    try:
-        gx.warm_up()
-    except Exception:  # a warm-up only: the check that follows imports and reports for itself
-        logging.getLogger(__name__).debug("warming Great Expectations up failed", exc_info=True)
-
-
-_PRELOADS: list[threading.Thread] = []
-_PRELOADS_LOCK = threading.Lock()
 
 
 #: XCom key under which DAG tasks push the Data Docs URL; plugins/musim_links.py reads it.
@@ -79,7 +56,6 @@ __all__ = [
     "gate",
     "get_suite",
     "preload",
-    "wait_for_preload",
     "latest_results",
     "register",
 ]

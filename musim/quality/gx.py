@@ -136,29 +136,6 @@ class PartValidator:
         return list(self.outcomes.values())
 
 
-def warm_up() -> None:
-    """Pay Great Expectations' first-use costs (its import, a context, a validation, Data Docs: lazy imports
-    and templates) on a one-row frame in a scratch folder (under ``$MUSIM_TMP``, swept like a quality run's).
-    :func:`musim.quality.preload` runs this beside a long step."""
-    import great_expectations.expectations as gxe
-    import pandas as pd
-
-    from musim.config import get_settings
-    from musim.quality.runner import SCRATCH_PREFIX
-    from musim.scratch import owned_scratch
-
-    settings = get_settings()
-    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    with owned_scratch(settings.tmp_dir, SCRATCH_PREFIX) as scratch:
-        ctx = new_context(scratch / "docs")
-        validator = PartValidator(ctx, "warm_up", [
-            gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=1),
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="y", column_B="x"),
-            gxe.ExpectColumnValuesToNotBeNull(column="x")], "warm_up")
-        validator.validate(pd.DataFrame({"x": [0], "y": [1]}))
-        build_docs(ctx)
-
-
 def widened(df):
     """``df`` with its narrow numeric columns as int64/float64: GX compares a column with bounds in one
     vectorised step only for those two dtypes (its test is ``dtype in [int, float]``) and otherwise calls a

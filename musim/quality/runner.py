@@ -199,9 +199,8 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
     sweep(settings.tmp_dir, SCRATCH_PREFIX)  # scratch folders of killed runs
     with owned_scratch(settings.tmp_dir, SCRATCH_PREFIX) as scratch:
         scratch.mkdir()
-        from musim.quality import gx, wait_for_preload
+        from musim.quality import gx
 
-        wait_for_preload()
         gx_ctx = gx.new_context(scratch / "docs" if docs else None)
         present = _tables(con)
         results = []
