@@ -12,9 +12,12 @@ Open the current snapshot yourself with ``duckdb -readonly $MUSIM_HOME/serving/c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -78,11 +81,12 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         partial = base.with_name(base.name + ".partial")
         sql.run(con, "serving/attach.sql", path=str(partial))
         try:
-            with warehouse.in_order(con):
-                sql.run(con, "serving/publish.sql")
-            engine = choose_engine()
-            for dump_id, seq in sql.query(con, "similarity/built_dumps.sql").fetchall():
-                _publish_pair_lookup(con, dump_id, seq, engine)
+            dumps = sql.query(con, "similarity/built_dumps.sql").fetchall()
+            with _laid_out_pairs(con, [seq for _, seq in dumps], choose_engine()) as laid_out:
+                with warehouse.in_order(con):  # the small tables, while the first dump's pairs are laid out
+                    sql.run(con, "serving/publish.sql")
+                for (dump_id, seq), rows in zip(dumps, laid_out, strict=True):
+                    _publish_pair_lookup(con, dump_id, seq, rows)
             _publish_extras(con)
         finally:
             sql.run(con, "serving/detach.sql")
@@ -113,17 +117,48 @@ def clean_leftovers(settings: Settings | None = None) -> list[Path]:
     return removed
 
 
-def _publish_pair_lookup(con: duckdb.DuckDBPyConnection, dump_id: str, seq: int, engine: str) -> None:
+@contextlib.contextmanager
+def _laid_out_pairs(con: duckdb.DuckDBPyConnection, seqs: list[int],
+                    engine: str) -> Iterator[Iterator[pa.Table | None]]:
+    """The co-listened pairs of the dumps of ``seqs`` (in order) laid out for the pair lookup by the C kernels
+    (``engine`` ``c``), each read and laid out on a thread with a cursor of its own while the caller writes the
+    one before (the first while it copies the small tables): a stream of Arrow tables, one dump ahead at most.
+    ``None`` per dump for the DuckDB engine, which sorts them as it inserts."""
+    if engine == "duckdb" or not seqs:
+        yield iter([None] * len(seqs))
+        return
+    cursor = con.cursor()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-lookup") as pool:
+            first = pool.submit(_lay_out_pairs, cursor, seqs[0])
+
+            def stream() -> Iterator[pa.Table]:
+                ahead = first
+                for i in range(len(seqs)):
+                    rows = ahead.result()
+                    ahead = pool.submit(_lay_out_pairs, cursor, seqs[i + 1]) if i + 1 < len(seqs) else None
+                    yield rows
+
+            yield stream()  # on an error in between, the layout under way finishes before its cursor closes
+    finally:
+        cursor.close()
+
+
+def _lay_out_pairs(cursor: duckdb.DuckDBPyConnection, seq: int) -> pa.Table:
+    """The stored pairs of the dump of ``seq`` in both directions, grouped by artist (one counting pass in C)."""
+    stored = sql.query(cursor, "similarity/stored_pairs.sql", dump_seq=seq).fetchnumpy()
+    artist, neighbor, co = symmetric_pairs(stored["artist_a"], stored["artist_b"], stored["co_listeners"])
+    return pa.Table.from_arrays([int32_column(artist), int32_column(neighbor), int32_column(co)],
+                                names=["artist_id", "neighbor_id", "co_listeners"])
+
+
+def _publish_pair_lookup(con: duckdb.DuckDBPyConnection, dump_id: str, seq: int, rows: pa.Table | None) -> None:
     """Append the co-listened pairs of ``dump_id`` in both directions, grouped by artist, to the new snapshot's
-    ``pair_lookup``: laid out by the C kernels (``engine`` ``c``: one counting pass) or sorted by DuckDB."""
+    ``pair_lookup``: ``rows`` laid out by the C kernels, or (``None``) sorted by DuckDB."""
     with warehouse.in_order(con):
-        if engine == "duckdb":
+        if rows is None:
             sql.run(con, "serving/publish_pair_lookup.sql", dump_id=dump_id, dump_seq=seq)
             return
-        stored = sql.query(con, "similarity/stored_pairs.sql", dump_seq=seq).fetchnumpy()
-        artist, neighbor, co = symmetric_pairs(stored["artist_a"], stored["artist_b"], stored["co_listeners"])
-        rows = pa.Table.from_arrays([int32_column(artist), int32_column(neighbor), int32_column(co)],
-                                    names=["artist_id", "neighbor_id", "co_listeners"])
         with warehouse.registered(con, "pub_pair_lookup", rows):
             sql.run(con, "serving/publish_pair_lookup_laid_out.sql", dump_seq=seq)
 
