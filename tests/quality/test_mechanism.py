@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 
@@ -176,3 +178,29 @@ def test_parts_run_as_their_frames_arrive_and_are_reported_in_suite_order(musim_
     assert validated == ["fast", "slow"]
     assert [p["part"] for p in result.parts] == ["slow", "fast"]
     assert [(f.description, f.observed) for f in result.failures] == [("slow", [5]), ("fast", [7])]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_preload_imports_at_the_lowest_cpu_priority(monkeypatch):
+    """GX's import beside the build uses only the CPU the build leaves idle: its thread runs at nice 19."""
+    import importlib
+    import os
+    import threading
+
+    from musim import quality
+
+    started, release, seen = threading.Event(), threading.Event(), []
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def slow_import(name):
+        seen.append((name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        started.set()
+        release.wait(10)
+
+    monkeypatch.setattr(importlib, "import_module", slow_import)
+    thread = quality.preload()
+    assert started.wait(10)
+    release.set()
+    thread.join(10)
+    assert seen == [("great_expectations", 19)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's thread keeps its own
