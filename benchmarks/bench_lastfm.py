@@ -103,12 +103,12 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
         from musim.config import get_settings
         from musim.similarity.colisten import store_pairs
         con = warehouse.connect()
-        dump = con.execute("SELECT dump_id FROM lastfm_dump").fetchone()[0]
+        dump, seq = con.execute("SELECT dump_id, seq FROM lastfm_dump").fetchone()
         con.begin()  # rolled back: the pairs are only counted
         T0 = time.perf_counter()
         sql.run(con, "similarity/listeners.sql", dump_id=dump, min_listeners={50 if not quick else 10})
         n = con.execute("SELECT count(*) FROM sim_eligible").fetchone()[0]
-        store_pairs(con, dump, 2, 100, {engine!r}, get_settings().warehouse.threads)
+        store_pairs(con, seq, 2, 100, {engine!r}, get_settings().warehouse.threads)
         RESULT['_wall'] = time.perf_counter() - T0
         RESULT['pairs'] = con.execute("SELECT count(*) FROM artist_pairs WHERE dump_id = ?", [dump]).fetchone()[0]
         RESULT['checksum'] = con.execute('''SELECT sum(p.co_listeners::HUGEINT * (a.idx + 1) + b.idx) FROM artist_pairs p
