@@ -66,9 +66,35 @@ Stop 23 (full scale; numbers of the quiet run in the README):
 - the cost of pair order to the DuckDB fallback: each slice of its self-join is inserted sorted and its
   stored pairs are read back for the summary; bench_lastfm --quick: self-join 0.89 s -> 2.2 s (the C
   counter 0.32 -> 0.52 s there, under the bench's own start-up noise; scipy 1.1 s).
-What is left: writing rows (19.7M pairs into the warehouse, 39.5M lookup rows into the snapshot: DuckDB
-writes ~15M rows/s here), counting them, and Great Expectations' import (4 s of CPU) and fixed cost per
-validation (~0.2-0.5 s per part, plus its Data Docs).
+Stop 24 (full scale; three runs in the README, 1.91-2.30x, median 2.07x):
+- the pairs keyed by the dump's integer seq (migration 012, artist_pair_counts; the view artist_pairs adds
+  the id): the 64-character id took 40% of the time to write 19.7M pairs, and every scan of one dump's pairs
+  compared it; the listeners lost their primary key (its index over the id took 90% of the time to store
+  them; one row per artist is now a gate check);
+- the layout of the C counter: rows by a counting sort on the user, then sorted in place; columns filled
+  from the rows (each artist's users ascending) with the work per artist counted on the way: layout
+  0.65-0.87 -> 0.3-0.4 s, and the threads' ranges no longer a numpy pass over all column entries (0.4-0.6 s);
+  the build's record summarised in one C pass (0.42 -> ~0.05 s);
+- GX: each part's suite stored once with its expectations (GX saved the whole suite again per expectation,
+  0.5 s); int32 columns widened to int64 (GX's bounds check is vectorised only for int64/float64, else a
+  Python call per value); the catalogue's row-level part dropped (it re-checked on a sample what the
+  invariants check on every catalogue row); parts validated as their frames arrive, each prefetched on a
+  cursor of its own; sampled row ids semi-joined as a registered array (a 100,000-element list parameter
+  took 0.1 s to bind); Data Docs without the suite pages (0.28 -> 0.14 s);
+- GX's import beside the build at the lowest CPU priority: at normal priority it took a core from the
+  build's threads (build 5.3 -> 7.7 s, for 3.6 s of import); now it takes what the build leaves idle and the
+  gate waits for the rest, so the gate's wall time includes most of the import (2.7-4.3 s; its own checks
+  take ~1.2-1.3 s, ~0.25x the build) and the whole run is 1-2 s shorter;
+- publish: listeners and catalogue pairs copied in storage order instead of sorted by the dump id; each
+  dump's pairs read and laid out on their own cursor and thread while the small tables are copied;
+  symmetric() lays the rows above each artist out on a second thread;
+- tried and dropped: the gate run beside the publish's writing (the gate's own time doubled under the
+  contention, the whole gained 0.4 s), or after it (no gain: the machine is busy either way); a GX warm-up
+  (a one-row validation and Data Docs) beside the build (no measurable gain); uncompressed lookup columns
+  (insert 1.8 -> 1.1 s, but a 3x larger snapshot); Arrow instead of numpy to fetch the stored pairs (slower).
+What is left: Great Expectations' import (3.6 s of CPU, which no idle core hides on two cores busy with the
+build) and its fixed cost per expectation (~15-20 ms, 24 expectations); writing rows (19.7M pairs, 39.5M
+lookup rows, ~25M rows/s here on two threads).
 """
 
 from __future__ import annotations
