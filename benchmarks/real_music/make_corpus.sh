@@ -19,36 +19,14 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 DATA="$(realpath -m "${1:-$REPO/benchmarks/data/real_music}")"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
-PACKAGES="${PACKAGES:-supertux-data freedroidrpg-data hedgewars-data flare-game supertuxkart-data drascula-music planetblupi-music-ogg pushover-data tomatoes-data}"
+# shellcheck source=benchmarks/real_music/debs.sh
+source "$HERE/debs.sh"
+PACKAGES="${PACKAGES:-$BENCHMARK_PACKAGES}"
+refuse_listed make_corpus "$RESERVED_PACKAGES" "is reserved for independent evaluation; remove it from PACKAGES" $PACKAGES
 
-# Kept for the independent evaluation of this project: never fetched, never used here.
-DENY="wesnoth-1.16-music singularity-music nexuiz-music ufoai-music warzone2100-music hyperrogue-music asc-music frozen-bubble-data openttd-openmsx"
+unpack_packages make_corpus "$DATA" $PACKAGES
 
-for pkg in $PACKAGES; do
-  for denied in $DENY; do
-    if [[ "$pkg" == "$denied" || "$pkg" == wesnoth*-music ]]; then
-      echo "make_corpus: $pkg is reserved for independent evaluation; remove it from PACKAGES" >&2
-      exit 2
-    fi
-  done
-done
-
-mkdir -p "$DATA/debs" "$DATA/pkgs"
-cd "$DATA/debs"
-for pkg in $PACKAGES; do
-  if [[ -d "$DATA/pkgs/$pkg" ]]; then
-    echo "make_corpus: $pkg already unpacked"
-    continue
-  fi
-  if ! ls "$pkg"_*.deb >/dev/null 2>&1; then
-    echo "make_corpus: downloading $pkg"
-    apt-get download "$pkg" || { echo "make_corpus: cannot download $pkg (run apt-get update?); skipped" >&2; continue; }
-  fi
-  dpkg -x "$(ls "$pkg"_*.deb | head -1)" "$DATA/pkgs/$pkg.partial"
-  mv "$DATA/pkgs/$pkg.partial" "$DATA/pkgs/$pkg"
-done
-
-"$PYTHON" "$HERE/corpus.py" --data "$DATA" --packages $PACKAGES --deny $DENY \
+"$PYTHON" "$HERE/corpus.py" --data "$DATA" --packages $PACKAGES --deny $RESERVED_PACKAGES \
   --midi-composers ${MIDI_COMPOSERS:-bach palestrina monteverdi mozart} \
   --midi-per-composer "${MIDI_PER_COMPOSER:-6}" --midi-seconds "${MIDI_SECONDS:-60}"
 echo "make_corpus: corpus in $DATA/corpus, manifest $DATA/manifest.csv"
