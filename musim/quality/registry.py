@@ -264,9 +264,10 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
         if coverage.sampled and ids == total:
             picked = np.random.default_rng(t.seed).choice(int(total), size=min(int(t.sample_rows), int(total)),
                                                            replace=False)
-            # sql-in-python: wraps the statement of the sql/ file `base`; the sampled ids are a registered
-            # array (bound as a list parameter, 100,000 ids took twice as long as the whole semi-join)
+            # the sampled ids as a registered array: bound as a list parameter, 100,000 ids took longer to bind
+            # than the whole semi-join takes
             with warehouse.registered(ctx.con, "q_sample_ids", {"q_rowid": np.sort(picked) + int(first_id)}):
+                # sql-in-python: wraps the statement of the sql/ file `base`; the ids are the registered array
                 ctx.con.execute(f"""CREATE OR REPLACE TEMP TABLE q_base AS SELECT * FROM ({base_stmt})
                                     WHERE q_rowid IN (SELECT q_rowid FROM q_sample_ids)""", base_params)
             coverage.how = f"simple random sample of {len(picked):,} of {total:,} rows (seed {t.seed})"
