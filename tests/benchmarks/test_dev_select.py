@@ -97,7 +97,8 @@ def test_held_out_choice_scores_each_group_with_the_choice_of_the_others():
         held_out_choice(per[:, :2], groups[:2])
 
 
-@pytest.mark.parametrize("package", ["hedgewars-data", "supertux-data", "asc-music", "wesnoth-1.18-music"])
+# the benchmark's packages and reserved ones (never fetched): the script must refuse each before downloading
+@pytest.mark.parametrize("package", ["hedgewars-data", "supertux-data", "asc-music", "wesnoth-1.18-music"])  # deny
 def test_make_dev_corpus_refuses_benchmark_and_reserved_packages(tmp_path, package):
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "real_music" / "make_dev_corpus.sh"
     res = subprocess.run(["bash", str(script), str(tmp_path / "dev")], env={"PATH": "/usr/bin:/bin",
