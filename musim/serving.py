@@ -145,8 +145,10 @@ def _laid_out_pairs(con: duckdb.DuckDBPyConnection, seqs: list[int],
 
 
 def _lay_out_pairs(cursor: duckdb.DuckDBPyConnection, seq: int) -> pa.Table:
-    """The stored pairs of the dump of ``seq`` in both directions, grouped by artist (one counting pass in C)."""
-    stored = sql.query(cursor, "similarity/stored_pairs.sql", dump_seq=seq).fetchnumpy()
+    """The stored pairs of the dump of ``seq`` in both directions, grouped by artist (one counting pass in C), each
+    artist's neighbours ascending: the pairs are read in their storage order, which is pair order."""
+    with warehouse.in_order(cursor):
+        stored = sql.query(cursor, "similarity/stored_pairs.sql", dump_seq=seq).fetchnumpy()
     artist, neighbor, co = symmetric_pairs(stored["artist_a"], stored["artist_b"], stored["co_listeners"])
     return pa.Table.from_arrays([int32_column(artist), int32_column(neighbor), int32_column(co)],
                                 names=["artist_id", "neighbor_id", "co_listeners"])
