@@ -10,12 +10,8 @@
 takes 10-20 s of CPU: a command that will check after a long step starts it in the background first).
 """
 
-import contextlib
-import importlib
-import os
-import threading
-
 from musim.config import QualityThresholds
+from musim.quality.preloading import preload
 from musim.quality.registry import (
     CheckContext,
     Coverage,
@@ -27,25 +23,6 @@ from musim.quality.registry import (
 )
 from musim.quality.report import latest_results
 from musim.quality.runner import DatasetResult, Failure, QualityRun, check, check_on, gate
-
-
-def preload() -> threading.Thread:
-    """Import Great Expectations in a background thread, so that a gate after a long step (the similarity
-    build, whose DuckDB work releases the GIL) does not wait for all of it; joining is optional (a later import
-    of the same module waits for this one). The thread runs at the lowest CPU priority where the OS allows it
-    (Linux: per thread): the import takes 3-4 s of CPU, and at normal priority it took a core from the build's
-    threads (full scale: build 5.3 -> 7.7 s); at the lowest it uses the cores the build leaves idle and the
-    gate waits for the rest (build 6.5 s, build and gate together 1-2 s sooner)."""
-    thread = threading.Thread(target=_import_gx, daemon=True, name="musim-preload-gx")
-    thread.start()
-    return thread
-
-
-def _import_gx() -> None:
-    with contextlib.suppress(AttributeError, OSError):  # no per-thread priorities here: import as it is
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    importlib.import_module("great_expectations")
-
 
 #: XCom key under which DAG tasks push the Data Docs URL; plugins/musim_links.py reads it.
 DOCS_LINK_XCOM_KEY = "musim_quality_docs"

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import secrets
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 from musim import sql, warehouse
 from musim.config import QualityThresholds, Settings, get_settings
 from musim.errors import NotFoundError, QualityError
+from musim.quality.preloading import hurry as hurry_preload
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, all_suites, get_suite
 from musim.scratch import owned_scratch, sweep
 
@@ -201,14 +203,18 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
         scratch.mkdir()
         from musim.quality import gx
 
-        gx_ctx = gx.new_context(scratch / "docs" if docs else None)
+        @functools.cache
+        def gx_context():  # when a part first needs it: the parts' SQL has started, and runs beside the wait
+            hurry_preload()  # for GX's import, if a preload is still at it
+            return gx.new_context(scratch / "docs" if docs else None)
+
         present = _tables(con)
         results = []
         for suite in chosen:
             ctx = CheckContext(con=con, thresholds=thresholds, dump_id=dump if suite.scope == "dump" else None,
                                store_url=settings.storage.object_store, payload=dict(payload or {}))
             try:
-                results.append(_run_suite(gx_ctx, suite, ctx, run_id, present))
+                results.append(_run_suite(gx_context, suite, ctx, run_id, present))
             except Exception as exc:  # a check that cannot run fails its dataset (recorded, named), not the run
                 log.exception("quality run %s: the %s suite could not run", run_id, suite.name)
                 results.append(DatasetResult(
@@ -221,7 +227,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
         docs_started = time.perf_counter()
         if docs:
             try:
-                gx.build_docs(gx_ctx)
+                gx.build_docs(gx_context())
                 docs_url = publish_docs(scratch / "docs", run_id, settings)
             except Exception as exc:  # the data is judged already; an unreachable store must not hide that
                 docs_error = f"{type(exc).__name__}: {exc}"
@@ -266,7 +272,7 @@ def gate(datasets: Sequence[str], *, dump_id: str | None = None, thresholds: Qua
     return run
 
 
-def _run_suite(gx_ctx, suite: DatasetSuite, ctx: CheckContext, run_id: str, present: set[str]) -> DatasetResult:
+def _run_suite(gx_context: Callable[[], Any], suite: DatasetSuite, ctx: CheckContext, run_id: str, present: set[str]) -> DatasetResult:
     started = time.perf_counter()
     result = DatasetResult(run_id=run_id, dataset=suite.name, dump_id=ctx.dump_id, version=None, status="passed")
     missing = [t for t in suite.tables if t not in present]
@@ -293,7 +299,7 @@ def _run_suite(gx_ctx, suite: DatasetSuite, ctx: CheckContext, run_id: str, pres
                      for i, cursor in zip(prefetched, cursors, strict=True)}
             for i in _ready_first(early, len(suite.parts)):
                 per_part[i] = dataclasses.replace(result, failures=[], parts=[])
-                _run_part(gx_ctx, suite, suite.parts[i], ctx, run_id, per_part[i], early.get(i))
+                _run_part(gx_context, suite, suite.parts[i], ctx, run_id, per_part[i], early.get(i))
     finally:
         for cursor in cursors:
             cursor.close()
@@ -333,13 +339,13 @@ def _fetch_frames(part: Part, ctx: CheckContext) -> tuple[list[pd.DataFrame], Co
     return list(part.frames(ctx, coverage)), coverage
 
 
-def _run_part(gx_ctx, suite: DatasetSuite, part: Part, ctx: CheckContext, run_id: str, result: DatasetResult,
+def _run_part(gx_context: Callable[[], Any], suite: DatasetSuite, part: Part, ctx: CheckContext, run_id: str, result: DatasetResult,
               fetched: Future | None) -> None:
     from musim.quality import gx
 
     part_started = time.perf_counter()
     name = f"{suite.name}.{part.name}"
-    validator = gx.PartValidator(gx_ctx, name, part.expectations(ctx), run_id)
+    validator = gx.PartValidator(gx_context(), name, part.expectations(ctx), run_id)
     if fetched is not None:
         frames, coverage = fetched.result()
     else:
