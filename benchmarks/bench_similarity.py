@@ -66,7 +66,7 @@ Stop 23 (full scale; numbers of the quiet run in the README):
 - the cost of pair order to the DuckDB fallback: each slice of its self-join is inserted sorted and its
   stored pairs are read back for the summary; bench_lastfm --quick: self-join 0.89 s -> 2.2 s (the C
   counter 0.32 -> 0.52 s there, under the bench's own start-up noise; scipy 1.1 s).
-Stop 24 (full scale; three runs in the README, 1.91-2.30x, median 2.07x):
+Stop 24 (full scale; five runs in the README, 1.82-2.28x, median 1.98x):
 - the pairs keyed by the dump's integer seq (migration 012, artist_pair_counts; the view artist_pairs adds
   the id): the 64-character id took 40% of the time to write 19.7M pairs, and every scan of one dump's pairs
   compared it; the listeners lost their primary key (its index over the id took 90% of the time to store
@@ -82,8 +82,9 @@ Stop 24 (full scale; three runs in the README, 1.91-2.30x, median 2.07x):
   cursor of its own; sampled row ids semi-joined as a registered array (a 100,000-element list parameter
   took 0.1 s to bind); Data Docs without the suite pages (0.28 -> 0.14 s);
 - GX's import beside the build at the lowest CPU priority: at normal priority it took a core from the
-  build's threads (build 5.3 -> 7.7 s, for 3.6 s of import); now it takes what the build leaves idle and the
-  gate waits for the rest, so the gate's wall time includes most of the import (2.7-4.3 s; its own checks
+  build's threads (build 5.3 -> 7.7 s, for 3.6 s of import); now it takes what the build leaves idle, and the
+  gate starts its SQL, raises the import back to normal priority and waits for the rest beside that SQL
+  (musim.quality.preloading). The gate's wall time includes most of the import (2.2-3.7 s; its own checks
   take ~1.2-1.3 s, ~0.25x the build) and the whole run is 1-2 s shorter;
 - publish: listeners and catalogue pairs copied in storage order instead of sorted by the dump id; each
   dump's pairs read and laid out on their own cursor and thread while the small tables are copied;
