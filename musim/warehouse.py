@@ -101,7 +101,8 @@ _ORDER_LOCK = threading.Lock()
 
 
 def _database_key(con: duckdb.DuckDBPyConnection) -> object:
-    path = query(con, "warehouse/database_path.sql").fetchone()[0]
+    path = query(con, "warehouse/database_path.sql").fetchall()[0][0]  # fetched to the end: a result left
+    # unfinished would stop the connection's next register()
     return str(Path(path).resolve()) if path else object()
 
 

@@ -130,3 +130,15 @@ def test_insertion_order_stays_on_until_the_last_cursor_block_ends(tmp_path):
     assert setting(con) is False
     assert warehouse._ORDER_BLOCKS == {}
     con.close()
+
+
+def test_an_order_block_leaves_no_unfinished_result(tmp_path):
+    """Entering a block while another cursor's block is open runs only the lookup of the database's file: its
+    result is finished, so that the connection can register data next (the publish does)."""
+    import numpy as np
+
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    other = con.cursor()
+    with warehouse.in_order(other), warehouse.in_order(con), warehouse.registered(con, "x", {"v": np.arange(3)}):
+        assert con.execute("SELECT sum(v) FROM x").fetchone()[0] == 3
+    con.close()
