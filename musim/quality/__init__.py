@@ -7,7 +7,8 @@
 - thresholds in :class:`QualityThresholds` (``MUSIM_QUALITY_*`` variables).
 
 ``great_expectations`` is imported only while a check runs, or ahead of it by :func:`preload` (its import
-takes 10-20 s of CPU: a command that will check after a long step starts it in the background first).
+takes 3-4 s of CPU: a command that will check after a long step starts it in the background first, at the
+lowest CPU priority; see :mod:`musim.quality.preloading`).
 """
 
 from musim.config import QualityThresholds

@@ -199,10 +199,11 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
     the facts (at most ``$limit`` rows each); it runs only when an expectation on such a column failed.
     """
 
+    def ordered(ctx: CheckContext):
+        return warehouse.in_order(ctx.con) if in_order else contextlib.nullcontext()
+
     def fetch(ctx: CheckContext) -> pd.DataFrame:
-        if not in_order:
-            return _fetch_df(ctx.con, query, ctx.params())
-        with warehouse.in_order(ctx.con):
+        with ordered(ctx):
             return _fetch_df(ctx.con, query, ctx.params())
 
     def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
@@ -227,7 +228,7 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
         if examples is None or not failed:
             return {}
         out: dict[str, list[str]] = {}
-        with warehouse.in_order(ctx.con) if in_order else contextlib.nullcontext():
+        with ordered(ctx):
             df = _fetch_df(ctx.con, examples, ctx.params(limit=ctx.thresholds.examples))
         for check, example in zip(df["check_name"], df["example"], strict=True):
             if check in failed:
