@@ -21,7 +21,8 @@
  * symmetric() lays pairs (a < b) out in both directions grouped by artist, by one counting pass: the rows
  * of a published snapshot's pair lookup, written without a sort (musim.serving).
  *
- * summary() is what a build records of its pairs (the seed scale, the neighbour rows), in one pass.
+ * summary() is what a build records of its pairs (the seed scale, the neighbour rows), in one pass over the
+ * chunks pairs() made (they are handed to DuckDB as they are, not concatenated).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -194,33 +195,41 @@ static int out_reserve(pairs_out *o, size_t more) {
 }
 
 PyDoc_STRVAR(pairs_doc,
-"pairs(row_ptr, row_artists, col_ptr, col_user, col_tail, lo, hi, min_co) -> (a, b, co)\n\n"
+"pairs(row_ptr, row_artists, col_ptr, col_user, col_tail, lo, hi, min_co, ids=None) -> (a, b, co)\n\n"
 "The pairs (a, b) with lo <= a < hi, a < b and at least min_co co-listeners, from layout()'s buffers;\n"
-"int32 buffers, sorted by (a, b). Releases the GIL.");
+"int32 buffers, sorted by (a, b). With ids (int32, one per artist index), a and b are ids[a] and ids[b]\n"
+"(labelled here rather than by a gather over all pairs afterwards). Releases the GIL.");
 
 static PyObject *pairs(PyObject *self, PyObject *args) {
-    PyObject *objs[5];
+    PyObject *objs[6] = {NULL, NULL, NULL, NULL, NULL, Py_None};
     Py_ssize_t lo, hi;
     int min_co;
-    if (!PyArg_ParseTuple(args, "OOOOOnni", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &lo, &hi, &min_co))
+    if (!PyArg_ParseTuple(args, "OOOOOnni|O", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &lo, &hi, &min_co,
+                          &objs[5]))
         return NULL;
-    Py_buffer v[5];
-    const Py_ssize_t sizes[5] = {8, 4, 8, 4, 8};
-    const char *names[5] = {"row_ptr", "row_artists", "col_ptr", "col_user", "col_tail"};
+    const int n_in = objs[5] == Py_None ? 5 : 6;
+    Py_buffer v[6];
+    const Py_ssize_t sizes[6] = {8, 4, 8, 4, 8, 4};
+    const char *names[6] = {"row_ptr", "row_artists", "col_ptr", "col_user", "col_tail", "ids"};
     int got = 0;
-    for (; got < 5; got++)
+    for (; got < n_in; got++)
         if (get_array(objs[got], &v[got], sizes[got], names[got]) < 0) break;
     PyObject *result = NULL;
     pairs_out out = {0};
     int32_t *counts = NULL;
     uint64_t *marked = NULL, *summary = NULL;
     int failed = 0;
-    if (got < 5) goto done;
+    if (got < n_in) goto done;
     const int64_t *row_ptr = v[0].buf, *col_ptr = v[2].buf, *col_tail = v[4].buf;
     const int32_t *row_artists = v[1].buf, *col_user = v[3].buf;
     Py_ssize_t n_artists = v[2].len / 8 - 1;
     if (n_artists < 0 || lo < 0 || hi > n_artists || lo > hi) {
         PyErr_Format(PyExc_ValueError, "artists %zd..%zd are not within 0..%zd", lo, hi, n_artists);
+        goto done;
+    }
+    const int32_t *ids = n_in == 6 ? v[5].buf : NULL;
+    if (ids && v[5].len / 4 != n_artists) {
+        PyErr_Format(PyExc_ValueError, "ids: %zd ids for %zd artists", v[5].len / 4, n_artists);
         goto done;
     }
     if (min_co < 1) min_co = 1;
@@ -269,8 +278,8 @@ static PyObject *pairs(PyObject *self, PyObject *args) {
                     bits &= bits - 1;
                     counts[b] = 0;
                     if (c >= min_co) {
-                        out.a[out.len] = (int32_t)a;
-                        out.b[out.len] = b;
+                        out.a[out.len] = ids ? ids[a] : (int32_t)a;
+                        out.b[out.len] = ids ? ids[b] : b;
                         out.co[out.len++] = c;
                     }
                 }
@@ -416,67 +425,87 @@ done:
 }
 
 PyDoc_STRVAR(summary_doc,
-"summary(a, b, co, listeners, k) -> (seed_raw_max, neighbors)\n\n"
-"What a similarity build records of its pairs (a, b, co: int32, one pair each; ids index listeners, a float64\n"
-"array of the artists' listener counts): the largest raw seed score (co / listeners[a] + co / listeners[b]) / 2,\n"
-"computed in that order in doubles (as sql/similarity/views.sql does), or -inf without pairs, and the sum over\n"
-"artists of min(pairs of the artist, k). One pass; releases the GIL. musim.similarity.colisten.summarize is\n"
-"the numpy reference.");
+"summary(chunks, listeners, k) -> (seed_raw_max, neighbors)\n\n"
+"What a similarity build records of its pairs, given as a sequence of chunks (a, b, co): int32 arrays, one\n"
+"pair each over all chunks; ids index listeners, a float64 array of the artists' listener counts): the\n"
+"largest raw seed score (co / listeners[a] + co / listeners[b]) / 2, computed in that order in doubles (as\n"
+"sql/similarity/views.sql does), or -inf without pairs, and the sum over artists of min(pairs of the artist,\n"
+"k). One pass; releases the GIL. musim.similarity.colisten.summarize is the numpy reference.");
+
+/* One chunk of summary(): its best seed into *best and its pairs into degree; the index (within the chunk) of
+   the first pair with an artist outside 0..n_ids-1, or n when there is none. */
+static size_t summarize_chunk(const int32_t *a, const int32_t *b, const int32_t *co, size_t n,
+                              const double *listeners, size_t n_ids, int64_t *degree, double *best) {
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] < 0 || b[i] < 0 || (size_t)a[i] >= n_ids || (size_t)b[i] >= n_ids) return i;
+        const double c = (double)co[i];
+        const double seed = (c / listeners[a[i]] + c / listeners[b[i]]) / 2.0;
+        if (seed > *best) *best = seed;
+        degree[a[i]]++;
+        degree[b[i]]++;
+    }
+    return n;
+}
 
 static PyObject *summary(PyObject *self, PyObject *args) {
-    PyObject *objs[4];
+    PyObject *chunks_obj, *listeners_obj;
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &k)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOn", &chunks_obj, &listeners_obj, &k)) return NULL;
     if (k < 0) return PyErr_Format(PyExc_ValueError, "negative k");
-    Py_buffer v[4];
-    const char *names[4] = {"a", "b", "co", "listeners"};
-    const Py_ssize_t sizes[4] = {4, 4, 4, 8};
-    int got = 0;
-    for (; got < 4; got++)
-        if (get_array(objs[got], &v[got], sizes[got], names[got]) < 0) break;
+    PyObject *chunks = PySequence_Fast(chunks_obj, "chunks must be a sequence of (a, b, co)");
+    if (!chunks) return NULL;
+    Py_buffer lv, v[3];
+    const char *names[3] = {"a", "b", "co"};
     PyObject *result = NULL;
     int64_t *degree = NULL;
-    if (got < 4) goto done;
-    const int32_t *a = v[0].buf, *b = v[1].buf, *co = v[2].buf;
-    const double *listeners = v[3].buf;
-    const size_t n = (size_t)(v[0].len / 4), n_ids = (size_t)(v[3].len / 8);
-    if ((size_t)(v[1].len / 4) != n || (size_t)(v[2].len / 4) != n) {
-        PyErr_Format(PyExc_ValueError, "a, b and co differ in length (%zd, %zd and %zd pairs)", v[0].len / 4,
-                     v[1].len / 4, v[2].len / 4);
-        goto done;
+    if (get_array(listeners_obj, &lv, 8, "listeners") < 0) {
+        Py_DECREF(chunks);
+        return NULL;
     }
+    const double *listeners = lv.buf;
+    const size_t n_ids = (size_t)(lv.len / 8);
     degree = calloc(n_ids ? n_ids : 1, sizeof(int64_t));
     if (!degree) {
         PyErr_NoMemory();
         goto done;
     }
-    size_t bad = n;
     double best = -HUGE_VAL;
-    int64_t neighbors = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (size_t i = 0; i < n; i++) {
-        if (a[i] < 0 || b[i] < 0 || (size_t)a[i] >= n_ids || (size_t)b[i] >= n_ids) {
-            bad = i;
-            break;
+    size_t before = 0; /* pairs in the chunks before this one */
+    for (Py_ssize_t c = 0; c < PySequence_Fast_GET_SIZE(chunks); c++) {
+        PyObject *chunk = PySequence_Fast_GET_ITEM(chunks, c), *parts[3];
+        if (!PyArg_ParseTuple(chunk, "OOO", &parts[0], &parts[1], &parts[2])) goto done;
+        int got = 0;
+        for (; got < 3; got++)
+            if (get_array(parts[got], &v[got], 4, names[got]) < 0) break;
+        size_t n = (size_t)(v[0].len / 4), bad = n;
+        int ok = got == 3;
+        if (ok && ((size_t)(v[1].len / 4) != n || (size_t)(v[2].len / 4) != n)) {
+            PyErr_Format(PyExc_ValueError, "chunk %zd: a, b and co differ in length (%zd, %zd and %zd pairs)", c,
+                         v[0].len / 4, v[1].len / 4, v[2].len / 4);
+            ok = 0;
         }
-        const double c = (double)co[i];
-        const double seed = (c / listeners[a[i]] + c / listeners[b[i]]) / 2.0;
-        if (seed > best) best = seed;
-        degree[a[i]]++;
-        degree[b[i]]++;
+        if (ok) {
+            const int32_t *a = v[0].buf, *b = v[1].buf, *co = v[2].buf;
+            Py_BEGIN_ALLOW_THREADS
+            bad = summarize_chunk(a, b, co, n, listeners, n_ids, degree, &best);
+            Py_END_ALLOW_THREADS
+            if (bad < n) {
+                PyErr_Format(PyExc_ValueError, "pair %zu (%d, %d) has an artist outside 0..%zd (the listeners given)",
+                             before + bad, (int)a[bad], (int)b[bad], (Py_ssize_t)n_ids - 1);
+                ok = 0;
+            }
+        }
+        for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
+        if (!ok) goto done;
+        before += n;
     }
-    if (bad == n)
-        for (size_t x = 0; x < n_ids; x++) neighbors += degree[x] < k ? degree[x] : k;
-    Py_END_ALLOW_THREADS
-    if (bad < n) {
-        PyErr_Format(PyExc_ValueError, "pair %zu (%d, %d) has an artist outside 0..%zd (the listeners given)", bad,
-                     (int)a[bad], (int)b[bad], (Py_ssize_t)n_ids - 1);
-        goto done;
-    }
+    int64_t neighbors = 0;
+    for (size_t x = 0; x < n_ids; x++) neighbors += degree[x] < k ? degree[x] : k;
     result = Py_BuildValue("(dL)", best, (long long)neighbors);
 done:
     free(degree);
-    for (int i = 0; i < got; i++) PyBuffer_Release(&v[i]);
+    PyBuffer_Release(&lv);
+    Py_DECREF(chunks);
     return result;
 }
 

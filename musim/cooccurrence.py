@@ -1,8 +1,9 @@
 """Co-occurrence kernels in C (``musim/_cooccurrence.c``, built by ``make install``) and which engine runs them.
 
-- :func:`pair_counts`: the pairs of artists that users share and how many users share each: the edges are
-  laid out by user and by artist once, and each artist's pairs are counted in a dense counter array, ranges
-  of artists on several threads (the GIL is released); they come sorted by pair.
+- :func:`pair_count_chunks` (:func:`pair_counts` concatenated): the pairs of artists that users share and how
+  many users share each: the edges are laid out by user and by artist once, and each artist's pairs are
+  counted in a dense counter array, ranges of artists on several threads (the GIL is released); they come
+  sorted by pair, one chunk per range.
 - :func:`symmetric_pairs`: pairs ``a < b`` in both directions grouped by artist, by one counting pass: the rows
   of a published snapshot's pair lookup (:mod:`musim.serving`), written without a sort.
 - :func:`pair_summary`: what a build records of its pairs (seed scale, neighbour rows), in one pass
@@ -46,12 +47,30 @@ def choose_engine(requested: str | None = None) -> str:
     return KERNELS.choose(requested, lambda: get_settings().similarity.engine)
 
 
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 def pair_counts(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists: int, min_co_listeners: int,
-                threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(a, b, co)``: every pair of artists ``a < b`` that at least ``min_co_listeners`` users share.
+                threads: int = 1, ids: np.ndarray | None = None) -> Chunk:
+    """``(a, b, co)``: every pair of artists ``a < b`` that at least ``min_co_listeners`` users share, sorted by
+    ``(a, b)``: the chunks of :func:`pair_count_chunks` concatenated."""
+    chunks = pair_count_chunks(users, artists, n_users, n_artists, min_co_listeners, threads, ids)
+    if not chunks:
+        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32)
+    a, b, co = zip(*chunks, strict=True)
+    return np.concatenate(a), np.concatenate(b), np.concatenate(co)
+
+
+def pair_count_chunks(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists: int, min_co_listeners: int,
+                      threads: int = 1, ids: np.ndarray | None = None) -> list[Chunk]:
+    """Every pair of artists ``a < b`` that at least ``min_co_listeners`` users share, as chunks ``(a, b, co)``
+    (int32 arrays) that are in pair order one after the other: one per range of artists the threads took.
 
     ``users``/``artists`` are the edges (int32 ids in ``0..n_users-1`` and ``0..n_artists-1``, each edge
-    once); the pairs come sorted by ``(a, b)``, counted by the C extension on ``threads`` threads.
+    once), counted by the C extension on ``threads`` threads. With ``ids`` (one per artist index, ascending),
+    the pairs are labelled ``ids[a]``, ``ids[b]`` as they are emitted. Left in chunks, they reach DuckDB
+    (an Arrow table of chunked columns) and :func:`pair_summary` without a copy: concatenating 20M pairs
+    took 0.3 s, labelling them afterwards 0.1-0.3 s.
     """
     from musim import _cooccurrence
 
@@ -59,18 +78,16 @@ def pair_counts(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists:
         np.ascontiguousarray(users, dtype=np.int32), np.ascontiguousarray(artists, dtype=np.int32),
         int(n_users), int(n_artists))
     bounds = _balanced_ranges(np.frombuffer(work, np.int64), max(1, threads) * RANGES_PER_THREAD)
+    labels = None if ids is None else np.ascontiguousarray(ids, dtype=np.int32)
 
     def count(lo_hi: tuple[int, int]) -> tuple:
         return _cooccurrence.pairs(row_ptr, row_artists, col_ptr, col_user, col_tail, lo_hi[0], lo_hi[1],
-                               int(min_co_listeners))
+                                   int(min_co_listeners), labels)
 
     ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
-    if not ranges:
-        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         parts = list(pool.map(count, ranges))
-    a, b, co = ([np.frombuffer(part[i], np.int32) for part in parts] for i in range(3))
-    return np.concatenate(a), np.concatenate(b), np.concatenate(co)
+    return [tuple(np.frombuffer(buf, np.int32) for buf in part) for part in parts]
 
 
 def _balanced_ranges(work: np.ndarray, n_ranges: int) -> list[int]:
@@ -97,15 +114,15 @@ def symmetric_pairs(a: np.ndarray, b: np.ndarray, co: np.ndarray) -> tuple[np.nd
     return (np.frombuffer(artist, np.int32), np.frombuffer(neighbor, np.int32), np.frombuffer(counts, np.int32))
 
 
-def pair_summary(a: np.ndarray, b: np.ndarray, co: np.ndarray, listeners: np.ndarray, k: int) -> tuple[float, int]:
-    """``(seed_raw_max, neighbors)`` of pairs ``(a, b, co)`` whose ids index ``listeners``: the largest
-    ``(co / listeners[a] + co / listeners[b]) / 2`` in doubles (``-inf`` without pairs) and the sum over artists
-    of ``min(pairs of the artist, k)``. One pass in C; the numpy reference is
+def pair_summary(chunks: list[Chunk], listeners: np.ndarray, k: int) -> tuple[float, int]:
+    """``(seed_raw_max, neighbors)`` of the pairs in ``chunks`` (``(a, b, co)`` each) whose ids index
+    ``listeners``: the largest ``(co / listeners[a] + co / listeners[b]) / 2`` in doubles (``-inf`` without
+    pairs) and the sum over artists of ``min(pairs of the artist, k)``. One pass in C; the numpy reference is
     :func:`musim.similarity.colisten.summarize`."""
     from musim import _cooccurrence
 
-    a, b, co = (np.ascontiguousarray(x, dtype=np.int32) for x in (a, b, co))
-    return _cooccurrence.summary(a, b, co, np.ascontiguousarray(listeners, dtype=np.float64), int(k))
+    chunks = [tuple(np.ascontiguousarray(x, dtype=np.int32) for x in chunk) for chunk in chunks]
+    return _cooccurrence.summary(chunks, np.ascontiguousarray(listeners, dtype=np.float64), int(k))
 
 
 def int32_column(values: np.ndarray) -> pa.Array:

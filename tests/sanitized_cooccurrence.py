@@ -44,7 +44,7 @@ def main(extension: str) -> None:
             assert np.array_equal(artist, ix) and np.array_equal(neighbor, iy), trial
             assert np.array_equal(counts, full[ix, iy]), trial
             listeners = dense.sum(axis=0).astype(np.float64) if n_users else np.ones(n_artists)
-            seed_max, neighbors = pair_summary(a, b, co, listeners, 2)
+            seed_max, neighbors = pair_summary([(a, b, co)], listeners, 2)
             seed = (co / listeners[a] + co / listeners[b]) / 2.0
             assert seed_max == (seed.max() if seed.size else -np.inf), trial
             assert neighbors == np.minimum(np.bincount(artist, minlength=n_artists), 2).sum(), trial
@@ -59,7 +59,7 @@ def main(extension: str) -> None:
             raise AssertionError(f"bad edges accepted: {users}, {artists}")
     for a, b in (([0], [9]), ([-1], [0])):
         try:
-            pair_summary(np.array(a, np.int32), np.array(b, np.int32), np.ones(1, np.int32), np.ones(3), 1)
+            pair_summary([(np.array(a, np.int32), np.array(b, np.int32), np.ones(1, np.int32))], np.ones(3), 1)
         except ValueError:
             checked += 1
         else:

@@ -49,6 +49,20 @@ def test_counter_equals_brute_force(threads, min_co):
 
 
 @needs_c_kernels
+def test_counter_labels_pairs_with_ids_in_chunks_that_follow_pair_order():
+    rng = np.random.default_rng(11)
+    users, artists = _random_edges(rng, n_users=300, n_artists=200, density=0.03)
+    ids = np.arange(200, dtype=np.int32) * 5 + 2  # sparse artist ids, ascending, as in a warehouse
+    a, b, co = cooccurrence.pair_counts(users, artists, 300, 200, 1, threads=2)
+    chunks = cooccurrence.pair_count_chunks(users, artists, 300, 200, 1, threads=2, ids=ids)
+    assert len(chunks) > 2  # one per range of artists
+    assert [np.concatenate(x).tolist() for x in zip(*chunks, strict=True)] == [ids[a].tolist(), ids[b].tolist(),
+                                                                               co.tolist()]
+    with pytest.raises(ValueError, match="ids: 3 ids for 200 artists"):
+        cooccurrence.pair_count_chunks(users, artists, 300, 200, 1, ids=ids[:3])
+
+
+@needs_c_kernels
 def test_counter_handles_empty_and_lonely_inputs():
     empty = np.empty(0, np.int32)
     assert [x.size for x in cooccurrence.pair_counts(empty, empty, 0, 0, 1)] == [0, 0, 0]

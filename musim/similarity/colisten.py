@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from musim import sql, warehouse
-from musim.cooccurrence import int32_column, pair_counts, pair_summary
+from musim.cooccurrence import Chunk, int32_column, pair_count_chunks, pair_summary
 
 #: Eligible artists per slice of the DuckDB engine's self-join (see sql/similarity/pairs.sql).
 ARTISTS_PER_SLICE = 1500
@@ -35,45 +35,53 @@ class PairSummary:
     neighbors: int  # rows the artist_neighbors view serves: the top k of each artist for each metric
 
 
-def summarize(a: np.ndarray, b: np.ndarray, co: np.ndarray, listeners: np.ndarray, k: int,
-              engine: str = "duckdb") -> PairSummary:
-    """The :class:`PairSummary` of pairs ``(a, b, co)`` whose artists index ``listeners`` (their listener
-    counts). The raw seed score is ``(co / la + co / lb) / 2``, the arithmetic of ``sim_seed_raw`` in
-    ``sql/similarity/views.sql`` in the same order, so that the gate finds the recorded maximum exactly.
-    ``engine`` ``c``: one pass in C (:func:`musim.cooccurrence.pair_summary`, 10x faster); otherwise numpy, in
-    chunks of :data:`SUMMARY_CHUNK` pairs (the doubles of all pairs at once took 40 bytes a pair: 3 GiB at 4x).
-    Both give the same numbers (``tests/similarity/test_colisten.py``)."""
-    if a.size == 0:
+def summarize(chunks: list[Chunk], listeners: np.ndarray, k: int, engine: str = "duckdb") -> PairSummary:
+    """The :class:`PairSummary` of the pairs in ``chunks`` (``(a, b, co)`` arrays each) whose artists index
+    ``listeners`` (their listener counts). The raw seed score is ``(co / la + co / lb) / 2``, the arithmetic of
+    ``sim_seed_raw`` in ``sql/similarity/views.sql`` in the same order, so that the gate finds the recorded
+    maximum exactly. ``engine`` ``c``: one pass in C (:func:`musim.cooccurrence.pair_summary`, 10x faster);
+    otherwise numpy, in pieces of :data:`SUMMARY_CHUNK` pairs (the doubles of all pairs at once took 40 bytes
+    a pair: 3 GiB at 4x). Both give the same numbers (``tests/similarity/test_colisten.py``)."""
+    pairs = sum(int(a.size) for a, _, _ in chunks)
+    if pairs == 0:
         return PairSummary(pairs=0, seed_raw_max=None, neighbors=0)
     if engine == "c":
-        seed_raw_max, neighbors = pair_summary(a, b, co, listeners, k)
-        return PairSummary(pairs=int(a.size), seed_raw_max=seed_raw_max, neighbors=METRICS * neighbors)
+        seed_raw_max, neighbors = pair_summary(chunks, listeners, k)
+        return PairSummary(pairs=pairs, seed_raw_max=seed_raw_max, neighbors=METRICS * neighbors)
     listeners = listeners.astype(np.float64)
     seed_raw_max = -np.inf
-    for start in range(0, a.size, SUMMARY_CHUNK):
-        part = slice(start, start + SUMMARY_CHUNK)
-        co_ = co[part].astype(np.float64)
-        seed_raw_max = max(seed_raw_max, float(((co_ / listeners[a[part]] + co_ / listeners[b[part]]) / 2.0).max()))
-    degree = np.bincount(a, minlength=listeners.size) + np.bincount(b, minlength=listeners.size)
-    return PairSummary(pairs=int(a.size), seed_raw_max=seed_raw_max,
-                       neighbors=METRICS * int(np.minimum(degree, k).sum()))
+    degree = np.zeros(listeners.size, np.int64)
+    for a, b, co in chunks:
+        for start in range(0, a.size, SUMMARY_CHUNK):
+            part = slice(start, start + SUMMARY_CHUNK)
+            co_ = co[part].astype(np.float64)
+            seed_raw_max = max(seed_raw_max,
+                               float(((co_ / listeners[a[part]] + co_ / listeners[b[part]]) / 2.0).max()))
+        degree += np.bincount(a, minlength=listeners.size) + np.bincount(b, minlength=listeners.size)
+    return PairSummary(pairs=pairs, seed_raw_max=seed_raw_max, neighbors=METRICS * int(np.minimum(degree, k).sum()))
 
 
 def _count_in_c(con: duckdb.DuckDBPyConnection, edges: str, ids: str, min_co_listeners: int,
-                threads: int) -> tuple[pa.Table, tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]:
-    """The pairs of the edges that the sql file ``edges`` selects (user_id, idx), with artist ids for the
-    dense indexes from the sql file ``ids`` (artist_id, listeners by idx): an Arrow table over the arrays
-    (columns ``artist_a``, ``artist_b``, ``co_listeners``, sorted by pair), the pairs by dense index and the
-    artists."""
+                threads: int) -> tuple[pa.Table, list[Chunk], np.ndarray]:
+    """The pairs of the edges that the sql file ``edges`` selects (user_id, idx), labelled with the artist ids
+    of the sql file ``ids`` (artist_id, listeners by idx): an Arrow table of the chunks (columns
+    ``artist_a``, ``artist_b``, ``co_listeners``, sorted by pair), the chunks, and the listeners by artist id."""
     found = sql.query(con, edges).fetchnumpy()
     artists = sql.query(con, ids).fetchnumpy()
     users = found["user_id"]
     n_users = int(users.max()) + 1 if users.size else 0
     ids_ = artists["artist_id"]
-    a, b, co = pair_counts(users, found["idx"], n_users, ids_.size, min_co_listeners, threads)
-    table = pa.Table.from_arrays([int32_column(ids_[a]), int32_column(ids_[b]), int32_column(co)],
-                                 names=["artist_a", "artist_b", "co_listeners"])
-    return table, (a, b, co), artists
+    chunks = pair_count_chunks(users, found["idx"], n_users, ids_.size, min_co_listeners, threads, ids=ids_)
+    columns = [pa.chunked_array([int32_column(chunk[i]) for chunk in chunks], pa.int32()) for i in range(3)]
+    table = pa.Table.from_arrays(columns, names=["artist_a", "artist_b", "co_listeners"])
+    return table, chunks, listeners_by_id(ids_, artists["listeners"])
+
+
+def listeners_by_id(ids: np.ndarray, listeners: np.ndarray) -> np.ndarray:
+    """The listener counts indexed by artist id (0 where an id has none), as :func:`summarize` reads them."""
+    out = np.zeros(int(ids.max(initial=0)) + 1, np.int64)
+    out[ids] = listeners
+    return out
 
 
 def store_pairs(con: duckdb.DuckDBPyConnection, dump_seq: int, min_co_listeners: int, k: int, engine: str,
@@ -84,14 +92,13 @@ def store_pairs(con: duckdb.DuckDBPyConnection, dump_seq: int, min_co_listeners:
         _store_by_self_join(con, dump_seq, min_co_listeners)
         stored = sql.query(con, "similarity/stored_pairs.sql", dump_seq=dump_seq).fetchnumpy()
         artists = sql.query(con, "similarity/eligible_ids.sql").fetchnumpy()
-        listeners = np.zeros(int(artists["artist_id"].max(initial=0)) + 1, np.int64)
-        listeners[artists["artist_id"]] = artists["listeners"]
-        return summarize(stored["artist_a"], stored["artist_b"], stored["co_listeners"], listeners, k)
-    table, (a, b, co), artists = _count_in_c(con, "similarity/edges.sql", "similarity/eligible_ids.sql",
-                                             min_co_listeners, threads)
+        listeners = listeners_by_id(artists["artist_id"], artists["listeners"])
+        return summarize([(stored["artist_a"], stored["artist_b"], stored["co_listeners"])], listeners, k)
+    table, chunks, listeners = _count_in_c(con, "similarity/edges.sql", "similarity/eligible_ids.sql",
+                                           min_co_listeners, threads)
     with warehouse.registered(con, "sim_new_pairs", table), warehouse.in_order(con):
         sql.run(con, "similarity/store_pairs.sql", dump_seq=dump_seq)
-    return summarize(a, b, co, artists["listeners"], k, engine)
+    return summarize(chunks, listeners, k, engine)
 
 
 def store_catalogue_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, users: int, seed_raw_max: float,

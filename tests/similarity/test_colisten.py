@@ -60,9 +60,12 @@ def test_summary_in_chunks_equals_one_pass(monkeypatch):
     a = rng.integers(0, 39, 1000)
     b = a + 1 + rng.integers(0, 39 - a)
     co = rng.integers(1, 5, 1000)
-    whole = colisten.summarize(a, b, co, listeners, k=3)
+    whole = colisten.summarize([(a, b, co)], listeners, k=3)
     monkeypatch.setattr(colisten, "SUMMARY_CHUNK", 7)
-    assert colisten.summarize(a, b, co, listeners, k=3) == whole
+    assert colisten.summarize([(a, b, co)], listeners, k=3) == whole
+    cuts = [0, 1, 400, 400, 999, 1000]  # chunks as the counter's ranges give them, one empty
+    chunks = [(a[i:j], b[i:j], co[i:j]) for i, j in zip(cuts[:-1], cuts[1:], strict=True)]
+    assert colisten.summarize(chunks, listeners, k=3) == whole
     assert whole.seed_raw_max == ((co / listeners[a] + co / listeners[b]) / 2.0).max()
     degree = np.bincount(a, minlength=40) + np.bincount(b, minlength=40)
     assert whole.neighbors == 5 * np.minimum(degree, 3).sum() and whole.pairs == 1000
@@ -80,8 +83,16 @@ def test_summary_in_c_equals_numpy():
     a = rng.integers(0, 299, 50_000)
     b = a + 1 + rng.integers(0, 299 - a)
     co = rng.integers(1, 2, 50_000) * rng.integers(1, listeners[a].clip(max=listeners[b]) + 1)
+    chunks = [(a[:20_000], b[:20_000], co[:20_000]), (a[20_000:], b[20_000:], co[20_000:])]
     for k in (1, 7, 1000):
-        assert colisten.summarize(a, b, co, listeners, k, engine="c") == colisten.summarize(a, b, co, listeners, k)
-    assert colisten.summarize(a[:0], b[:0], co[:0], listeners, 3, engine="c").pairs == 0
+        assert colisten.summarize(chunks, listeners, k, engine="c") == colisten.summarize([(a, b, co)], listeners, k)
+    assert colisten.summarize([(a[:0], b[:0], co[:0])], listeners, 3, engine="c").pairs == 0
+    assert colisten.summarize([], listeners, 3, engine="c").pairs == 0
+    ones = np.array([1, 1, 1])
     with pytest.raises(ValueError, match=r"pair 2 \(1, 300\) has an artist outside 0\.\.299"):
-        colisten.summarize(np.array([0, 0, 1]), np.array([1, 2, 300]), np.array([1, 1, 1]), listeners, 3, engine="c")
+        colisten.summarize([(np.array([0, 0, 1]), np.array([1, 2, 300]), ones)], listeners, 3, engine="c")
+    with pytest.raises(ValueError, match=r"pair 4 \(1, 300\) has an artist outside 0\.\.299"):  # counted over chunks
+        colisten.summarize([(np.array([0, 0]), np.array([1, 2]), ones[:2]),
+                            (np.array([0, 0, 1]), np.array([1, 2, 300]), ones)], listeners, 3, engine="c")
+    with pytest.raises(ValueError, match=r"chunk 0: a, b and co differ in length"):
+        colisten.summarize([(np.array([0, 0]), np.array([1, 2]), ones)], listeners, 3, engine="c")
