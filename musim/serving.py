@@ -85,8 +85,8 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
             with _laid_out_pairs(con, [seq for _, seq in dumps], choose_engine()) as laid_out:
                 with warehouse.in_order(con):  # the small tables, while the first dump's pairs are laid out
                     sql.run(con, "serving/publish.sql")
-                for (dump_id, seq), rows in zip(dumps, laid_out, strict=True):
-                    _publish_pair_lookup(con, dump_id, seq, rows)
+                for (_, seq), rows in zip(dumps, laid_out, strict=True):
+                    _publish_pair_lookup(con, seq, rows)
             _publish_extras(con)
         finally:
             sql.run(con, "serving/detach.sql")
@@ -154,15 +154,29 @@ def _lay_out_pairs(cursor: duckdb.DuckDBPyConnection, seq: int) -> pa.Table:
                                 names=["artist_id", "neighbor_id", "co_listeners"])
 
 
-def _publish_pair_lookup(con: duckdb.DuckDBPyConnection, dump_id: str, seq: int, rows: pa.Table | None) -> None:
-    """Append the co-listened pairs of ``dump_id`` in both directions, grouped by artist, to the new snapshot's
-    ``pair_lookup``: ``rows`` laid out by the C kernels, or (``None``) sorted by DuckDB."""
+def _publish_pair_lookup(con: duckdb.DuckDBPyConnection, seq: int, rows: pa.Table | None) -> None:
+    """Append the co-listened pairs of the dump of ``seq`` in both directions, grouped by artist, to the new
+    snapshot's ``pair_lookup`` and record their rowids in ``pair_lookup_dumps``: ``rows`` laid out by the C
+    kernels, or (``None``) sorted by DuckDB."""
+    first_row = _lookup_rows(con)
     with warehouse.in_order(con):
         if rows is None:
-            sql.run(con, "serving/publish_pair_lookup.sql", dump_id=dump_id, dump_seq=seq)
-            return
-        with warehouse.registered(con, "pub_pair_lookup", rows):
-            sql.run(con, "serving/publish_pair_lookup_laid_out.sql", dump_seq=seq)
+            sql.run(con, "serving/publish_pair_lookup.sql", dump_seq=seq)
+        else:
+            with warehouse.registered(con, "pub_pair_lookup", rows):
+                sql.run(con, "serving/publish_pair_lookup_laid_out.sql")
+    sql.run(con, "serving/record_lookup_rows.sql", dump_seq=seq, first_row=first_row,
+            row_count=_lookup_rows(con) - first_row)
+
+
+def _lookup_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows in the new snapshot's ``pair_lookup``; they must hold rowids 0 to rows - 1, since each dump's rows are
+    found by rowid range (DuckDB gives the rows one transaction appends consecutive rowids)."""
+    rows, end = sql.query(con, "serving/lookup_rows.sql").fetchone()
+    if rows != end:
+        raise RuntimeError(f"the new snapshot's pair_lookup has {rows} rows but rowids up to {end - 1}: "
+                           "its dumps' row ranges would be wrong; nothing was published")
+    return int(rows)
 
 
 def _publish_extras(con: duckdb.DuckDBPyConnection) -> None:

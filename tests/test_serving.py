@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from musim import serving, warehouse
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, StorageError
 from musim.ingest.lastfm import ingest_lastfm
 from musim.similarity.build import SimilarityParams, build_similarity
 from musim.similarity.query import similar_artists
@@ -44,6 +44,19 @@ def test_similar_by_name_is_case_and_space_insensitive(tmp_path):
     assert rows[0].score == pytest.approx(1.0) and rows[0].co_listeners == 2
     with pytest.raises(NotFoundError, match="did you mean: 'Artist"):
         similar_artists(con, "Artist Q")
+
+
+def test_a_snapshot_of_an_earlier_layout_asks_for_a_new_publish(tmp_path):
+    import duckdb
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    with duckdb.connect(str(path)) as con:  # as published before the lookup's dump ranges
+        con.execute("DROP VIEW artist_pairs")
+        con.execute("DROP VIEW artist_pair_lookup")
+        con.execute("DROP TABLE pair_lookup_dumps")
+    with serving.open_snapshot() as con, pytest.raises(StorageError, match=r"earlier version.*`musim publish`"):
+        similar_artists(con, "Artist B")
 
 
 def test_old_readers_keep_their_snapshot_and_new_ones_see_the_new_build(tmp_path):
@@ -169,8 +182,14 @@ def test_both_engines_publish_the_same_pair_lookup(tmp_path, monkeypatch):
             serving.publish(con)
             pairs = con.execute("SELECT * FROM artist_pairs ORDER BY ALL").fetchall()
         with serving.open_snapshot() as snap, warehouse.in_order(snap):
-            lookups[engine] = snap.execute("SELECT * FROM pair_lookup").fetchall()
+            lookups[engine] = (snap.execute("SELECT rowid, * FROM pair_lookup").fetchall(),
+                               snap.execute("SELECT * FROM pair_lookup_dumps ORDER BY dump_seq").fetchall())
             assert snap.execute("SELECT * FROM artist_pairs ORDER BY ALL").fetchall() == pairs
     assert lookups["c"] == lookups["duckdb"]
-    assert lookups["c"] == sorted(lookups["c"]) and len({r[0] for r in lookups["c"]}) == 2
-    assert len(lookups["c"]) == 2 * len(pairs) > 200
+    rows, dumps = lookups["c"]
+    assert [r[0] for r in rows] == list(range(len(rows))) == list(range(len(pairs) * 2)) and len(rows) > 200
+    assert len(dumps) == 2 and dumps[0][1] == 0 and dumps[0][1] + dumps[0][2] == dumps[1][1]  # one after the other
+    assert dumps[1][1] + dumps[1][2] == len(rows)
+    for _, first, count in dumps:  # each dump's rows grouped by artist, neighbours ascending
+        one_dump = [r[1:3] for r in rows[first:first + count]]
+        assert one_dump == sorted(one_dump) and count > 100

@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 
 from musim import sql
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.similarity import METRICS, metrics
 
 
@@ -83,7 +83,7 @@ class ArtistSimilarity:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         self._dumps: dict[str | None, str] = {}
-        self._builds: dict[str, tuple[int, float, int]] = {}
+        self._builds: dict[str, tuple[int, float, int, int, int]] = {}
         self._artists: dict[str, DumpArtists] = {}
 
     def dump(self, dump_id: str | None = None) -> str:
@@ -106,11 +106,17 @@ class ArtistSimilarity:
                                               by_name)
         return self._artists[dump]
 
-    def build(self, dump: str) -> tuple[int, float, int]:
-        """``(users, seed_raw_max, k)`` of the dump's similarity build."""
+    def build(self, dump: str) -> tuple[int, float, int, int, int]:
+        """``(users, seed_raw_max, k, first_row, end_row)`` of the dump's similarity build: its users, the seed
+        scale, its k, and the rowids of its rows in the snapshot's pair lookup (``end_row`` one past the last)."""
         if dump not in self._builds:
-            users, seed_raw_max, k = sql.query(self.con, "serving/build_of.sql", dump_id=dump).fetchone()
-            self._builds[dump] = (int(users), float(seed_raw_max), int(k))
+            try:
+                users, seed_raw_max, k, first_row, end_row = sql.query(self.con, "serving/build_of.sql",
+                                                                       dump_id=dump).fetchone()
+            except duckdb.CatalogException as e:  # a snapshot of a release before pair_lookup_dumps
+                raise StorageError("the current snapshot was published by an earlier version of musim; publish "
+                                   "a new one (`musim publish`)") from e
+            self._builds[dump] = (int(users), float(seed_raw_max), int(k), int(first_row), int(end_row))
         return self._builds[dump]
 
     def similar(self, name: str, *, k: int = 10, metric: str = "seed",
@@ -130,8 +136,9 @@ class ArtistSimilarity:
             if not candidates:
                 find_artist(self.con, name, dump)  # raises NotFoundError with suggestions
             return min(candidates)[1], []
-        users, seed_raw_max, build_k = self.build(dump)
-        pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, dump_id=dump).fetchnumpy()
+        users, seed_raw_max, build_k, first_row, end_row = self.build(dump)
+        pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, first_row=first_row,
+                          end_row=end_row).fetchnumpy()
         ids = np.asarray(pairs["neighbor_id"], dtype=np.int64)
         top = metrics.top_k(metric, ids, np.asarray(pairs["co_listeners"], dtype=np.int64), artists.listeners[ids],
                             artists.listeners_of(artist_id), users, seed_raw_max, min(int(k), build_k))

@@ -1,2 +1,7 @@
--- The similarity build of dump $dump_id: its users, the seed metric's scale and k.
-SELECT users, seed_raw_max, k FROM similarity_build WHERE dump_id = $dump_id;
+-- The similarity build of dump $dump_id in a snapshot: its users, the seed metric's scale and k, and the
+-- dump's rows in pair_lookup (the first rowid and one past the last; 0, 0 without pairs).
+SELECT b.users, b.seed_raw_max, b.k, coalesce(r.first_row, 0), coalesce(r.first_row + r.row_count, 0)
+FROM similarity_build b
+JOIN lastfm_dump d USING (dump_id)
+LEFT JOIN pair_lookup_dumps r ON r.dump_seq = d.seq
+WHERE b.dump_id = $dump_id;

@@ -9,12 +9,13 @@ CREATE TABLE snap.similarity_build AS SELECT * FROM similarity_build;
 CREATE TABLE snap.artist AS
     SELECT artist_id, name, name_norm, mbid, is_placeholder FROM artist ORDER BY artist_id;
 CREATE TABLE snap.artist_listeners AS SELECT * FROM artist_listeners;
--- The co-listened pairs in both directions, grouped by dump (its seq) and artist: filled dump by dump after
--- this file (musim.serving). Keyed by the dump's integer seq, not its 64-character id: the id as a column
--- doubled the time to write 40M rows; the view artist_pair_lookup (sql/serving/snapshot_lookups.sql) adds it.
-CREATE TABLE snap.pair_lookup (
-    dump_seq INTEGER NOT NULL, artist_id INTEGER NOT NULL, neighbor_id INTEGER NOT NULL, co_listeners INTEGER NOT NULL
-);
+-- The co-listened pairs in both directions, grouped by artist, one dump after the other: filled dump by dump
+-- after this file (musim.serving), each dump's rows recorded in pair_lookup_dumps (its seq, the rowid of its
+-- first row, its rows). No dump column: 40M rows are written ~20% faster with three integers than with four,
+-- and a question reads its dump's rows by rowid range (DuckDB prunes row groups on it) and its artist's by zone
+-- map; the view artist_pair_lookup (sql/serving/snapshot_lookups.sql) joins the dump back, as fast as a column.
+CREATE TABLE snap.pair_lookup (artist_id INTEGER NOT NULL, neighbor_id INTEGER NOT NULL, co_listeners INTEGER NOT NULL);
+CREATE TABLE snap.pair_lookup_dumps (dump_seq INTEGER NOT NULL, first_row BIGINT NOT NULL, row_count BIGINT NOT NULL);
 CREATE TABLE snap.artist_pair_similarity AS SELECT * FROM artist_pair_similarity;
 -- The latest built dump, for queries that do not name one.
 CREATE VIEW snap.latest_dump AS
