@@ -93,6 +93,21 @@ Stop 24 (full scale; five runs in the README, 1.82-2.28x, median 1.98x):
   contention, the whole gained 0.4 s), or after it (no gain: the machine is busy either way); a GX warm-up
   (a one-row validation and Data Docs) beside the build (no measurable gain); uncompressed lookup columns
   (insert 1.8 -> 1.1 s, but a 3x larger snapshot); Arrow instead of numpy to fetch the stored pairs (slower).
+Stop 25 (full scale):
+- the C counter labels the pairs with artist ids as it emits them and leaves them in chunks, one per range of
+  artists: DuckDB inserts them as chunked Arrow columns and the build's record is summarised chunk by chunk,
+  without concatenating 20M pairs (0.3 s) or gathering their ids afterwards (0.1-0.3 s): store_pairs
+  3.0 -> 2.2-2.5 s. Single-core time of the build, which GX's import at the lowest priority used to fill:
+  the import's remainder moved into the gate, so the whole run gained less than the build did;
+- the snapshot's pair lookup without the dump column: each dump's rows are a rowid range
+  (pair_lookup_dumps), which a question reads with its artist's zone map (rowid ranges prune row groups)
+  and the view joins back (a range join on a handful of rows: a full scan 0.1 s, one artist 2 ms, as with the
+  column); its insert 1.4 -> 1.2 s. The lookup without the artist column too (each artist's rows a range)
+  would have saved 0.6 s, but every SQL query of the view then paid a range join over 45K ranges (1-13 s);
+- tried: the publish's writing before the gate, with GX's import raised to normal priority after the build
+  (a gate of its own checks then, ~1.1-1.5 s): 9.4-11.5 s against 8.8-10.6 s for the CLI's order, inside
+  the noise of this machine: the run is bound by CPU (14-15 s of CPU in 9-10 s on 2 cores), so reordering
+  moves the import's 3 s of CPU rather than hiding it.
 What is left: Great Expectations' import (3.6 s of CPU, which no idle core hides on two cores busy with the
 build) and its fixed cost per expectation (~15-20 ms, 24 expectations); writing rows (19.7M pairs, 39.5M
 lookup rows, ~25M rows/s here on two threads).
