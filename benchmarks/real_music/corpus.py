@@ -5,9 +5,10 @@ Artists come from the files' tags (musim's tag reader), else from the most speci
 not a composer: such files are left out and counted). For the development corpus
 (``make_dev_corpus.sh``) two more sources, both off for the benchmark corpus so that its labels stay as they
 were: ``--credits FILE``, a CSV of ``package,file,composer,evidence`` rows (``file`` an fnmatch pattern on the
-file's name) transcribed from a package's own credits files (``authors.xml``, ``music/readme``, ...), which
-come first (an empty composer leaves matching files out: a copyright holder that is a project, not a
-composer); and ``--composer-tags``, which reads the ``composer`` tag when the artist tags are empty and
+file's name; a pattern with a ``/`` matches the file's installed path instead, and names that file as music
+even outside a music folder: ``*/tuxmath/sounds/01_rush.ogg``) transcribed from a package's own credits files
+(``authors.xml``, ``music/readme``, ...), which come first (an empty composer leaves matching files out: a
+copyright holder that is a project, not a composer); and ``--composer-tags``, which reads the ``composer`` tag when the artist tags are empty and
 normalises every name with :func:`credit_name` (``Nikola Whallon (saturn)`` and ``Nikola Whallon`` are one
 composer). MIDI scores from the music21 corpus are rendered by
 fluidsynth with each soundfont, so the same composer appears in several timbres.
@@ -94,9 +95,18 @@ def read_credits(path: Path | None) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def credited(name: str, credits: list[tuple[str, str]]) -> str | None:
-    """The composer of the first credits row whose pattern matches the file ``name`` (``""``: left out), or None."""
-    return next((composer for pattern, composer in credits if fnmatch.fnmatch(name, pattern)), None)
+def credited(rel: str, credits: list[tuple[str, str]]) -> str | None:
+    """The composer of the first credits row whose pattern matches the file (``""``: left out), or None: a pattern
+    with a ``/`` is matched against the installed path ``rel``, any other against the file's name."""
+    name = rel.rsplit("/", 1)[-1]
+    return next((composer for pattern, composer in credits
+                 if fnmatch.fnmatch(rel if "/" in pattern else name, pattern)), None)
+
+
+def named_by_path(rel: str, credits: list[tuple[str, str]]) -> bool:
+    """Whether a credits row names the installed path ``rel`` (a pattern with a ``/``): music outside a music
+    folder (``sounds/``, ``maps/``) that the package's credits name as a composition."""
+    return any("/" in pattern and fnmatch.fnmatch(rel, pattern) for pattern, _ in credits)
 
 
 def composer_tag(path: Path) -> str | None:
@@ -129,10 +139,11 @@ def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[d
         licence_all = next((s["licence"] for s in copyright_stanzas(root / "usr/share/doc" / pkg / "copyright")
                             if "*" in s["files"]), "")
         kept = dropped = 0
+        pkg_credits = (credits or {}).get(pkg, [])
         for f in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES):
             rel = f.relative_to(root).as_posix()
             if "/music" not in rel.lower() and "/sound/music" not in rel.lower() and pkg not in (
-                    "drascula-music", "planetblupi-music-ogg", "tomatoes-data"):
+                    "drascula-music", "planetblupi-music-ogg", "tomatoes-data") and not named_by_path(rel, pkg_credits):
                 continue  # sound effects are not music
             tags = read_tags_of(str(f))
             stanza = match_stanza(rel, stanzas)
@@ -142,7 +153,7 @@ def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[d
                 artist, source = composer_tag(f), "composer tag"
             if artist is None and stanza and stanza["holder"]:
                 artist, source = stanza["holder"], "copyright"
-            from_credits = credited(f.name, (credits or {}).get(pkg, []))
+            from_credits = credited(rel, pkg_credits)
             if from_credits is not None:
                 artist, source = from_credits or None, "credits file"
             if artist is not None and composer_tags:

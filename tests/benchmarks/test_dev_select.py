@@ -66,11 +66,23 @@ def test_credits_rows_need_evidence_and_the_first_match_wins(tmp_path):
     assert credited("woodlux.ogg", credits["p"]) == "Seb"
     assert credited("special-ux.ogg", credits["p"]) == ""  # left out
     assert credited("other.ogg", credits["p"]) is None  # tags and copyright decide
+    assert credited("usr/share/games/p/music/woodlux.ogg", credits["p"]) == "Seb"  # a name matches in any folder
     bad = tmp_path / "bad.csv"
     bad.write_text("package,file,composer,evidence\np,a.ogg,Someone,\n")
     with pytest.raises(SystemExit):
         read_credits(bad)
     assert read_credits(None) == {}
+
+
+def test_a_credits_pattern_with_a_slash_matches_the_installed_path():
+    from benchmarks.real_music.corpus import named_by_path
+
+    credits = [("*/game/sounds/rush.ogg", "Serberis"), ("rush.ogg", "Someone Else")]
+    assert credited("usr/share/game/sounds/rush.ogg", credits) == "Serberis"
+    assert credited("usr/share/game/music/rush.ogg", credits) == "Someone Else"  # the path row names another file
+    assert named_by_path("usr/share/game/sounds/rush.ogg", credits)
+    assert not named_by_path("usr/share/game/sounds/laser.ogg", credits)
+    assert not named_by_path("usr/share/game/music/rush.ogg", credits)  # a name row admits nothing new
 
 
 @pytest.mark.parametrize(("raw", "name"), [("Nikola Whallon (saturn)", "Nikola Whallon"),
@@ -123,12 +135,17 @@ def test_label_packages_takes_credits_first_then_tags_then_the_composer_tag(tmp_
         for k, v in tags.items():
             tagged[k] = v
         tagged.save()
-    credits = {"game-data": [("c.flac", ""), ("d.*", "Dee")]}
+    sounds = music.parent / "sounds"  # effects, and one composition its package's credits name by its path
+    sounds.mkdir()
+    for name in ("theme.flac", "laser.flac"):
+        sf.write(sounds / name, tone, 22050, format="FLAC")
+    credits = {"game-data": [("c.flac", ""), ("d.*", "Dee"), ("*/game/sounds/theme.flac", "Tim")]}
     rows: list[dict[str, str]] = []
     label_packages(tmp_path, ["game-data"], set(), rows, credits=credits, composer_tags=True)
     got = {Path(r["path"]).name.split("__")[1]: (r["artist"], r["artist_source"]) for r in rows}
     assert got == {"a.flac": ("Ann Smith", "composer tag"), "b.flac": ("Bob", "tag"),
-                   "d.flac": ("Dee", "credits file"), "e.flac": ("Ann Smith", "composer tag")}  # c.flac left out
+                   "d.flac": ("Dee", "credits file"), "e.flac": ("Ann Smith", "composer tag"),
+                   "theme.flac": ("Tim", "credits file")}  # c.flac left out, laser.flac is no music
     rows = []
     label_packages(tmp_path, ["game-data"], set(), rows)  # the benchmark's way: artist tags and copyright only
     assert {r["artist"] for r in rows} == {"Bob", "Project Team"}
