@@ -16,6 +16,7 @@ LOADED_BY_NAME = {
     "celery": "the Celery workers of the deployment (pinned below 5.7 for the provider)",
     "psycopg2-binary": "SQLAlchemy's postgresql:// driver for Airflow's metadata DB",
     "asyncpg": "SQLAlchemy's postgresql+asyncpg:// driver for Airflow's API server",
+    "musicnn": "its weight files, read by musim.audio.musicnn through importlib.resources (its code is not used)",
 }
 
 

@@ -37,13 +37,16 @@ Definitions (all means and standard deviations are over STFT frames unless said 
 ``timbre_mean_k``,                the timbre model (:mod:`musim.audio.timbre`): mean and the upper triangle of the
 ``timbre_logcov_i_j``             matrix logarithm of the full covariance of the MFCC frames (20 coefficients of a
                                   36-band log-mel, off-diagonal entries times sqrt 2)
+``musicnn_k``                     unit k = 1..200 of musicnn's pretrained penultimate layer (the Million Song
+                                  Dataset tagger, :mod:`musim.audio.musicnn`), averaged over the 3-second patches
 ================================  =================================================================================
 
 The key estimate is Krumhansl-Schmuckler: correlate the time-averaged chroma vector (``chroma_stft``,
 assuming A4 = 440 Hz tuning) with the 24 rotations of the Krumhansl-Kessler major and minor profiles, take
 the best.
 
-Cost: about 0.3-0.5 s for a 30-second clip (most of it the tempogram at the fine hop); the first call in a
+Cost: about 0.3-0.5 s for a 30-second clip (most of it the tempogram at the fine hop), and about 1 s more for
+musicnn's ten 3-second patches; the first call in a
 fresh environment also compiles librosa's numba kernels (~15 s, cached on disk afterwards).
 """
 
@@ -55,6 +58,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from musim.audio.mel import _mel_sparse, power_spectrogram, power_to_db
+from musim.audio.musicnn import EMBEDDING_DIM
+from musim.audio.musicnn import embedding as musicnn_embedding
 from musim.audio.timbre import (
     CONTRAST_NAMES,
     N_CONTRAST,
@@ -82,6 +87,8 @@ _KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66
 _KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 N_MFCC = 13
+#: The musicnn block: its pretrained embedding's units.
+MUSICNN_NAMES: tuple[str, ...] = tuple(f"musicnn_{k}" for k in range(1, EMBEDDING_DIM + 1))
 _N_FFT = 2048
 _HOP = 256
 _N_MELS = 128
@@ -108,6 +115,7 @@ DESCRIPTOR_NAMES: tuple[str, ...] = (
     *(f"mfcc_std_{k}" for k in range(1, N_MFCC + 1)),
     *CONTRAST_NAMES,
     *TIMBRE_NAMES,
+    *MUSICNN_NAMES,
 )
 
 
@@ -231,6 +239,7 @@ def descriptors(y: np.ndarray, *, sr: int = 22050) -> dict[str, float | str]:
     mel_t = np.asarray(_mel_sparse(sr, _N_FFT, N_TIMBRE_MELS, 0.0, sr / 2.0) @ S, dtype=np.float32)
     timbre = timbre_vector(*timbre_gaussian(mfcc_frames(power_to_db(mel_t, ref=1.0, top_db=80.0))))
     out.update(zip(TIMBRE_NAMES, (_finite(v) for v in timbre), strict=True))
+    out.update(zip(MUSICNN_NAMES, (_finite(v) for v in musicnn_embedding(y, sr=sr)), strict=True))
 
     ordered: dict[str, float | str] = {name: float(out[name]) for name in DESCRIPTOR_NAMES}
     ordered["tonic_pc"] = float(tonic)

@@ -45,14 +45,16 @@ track_slices = extraction_view(
 
 #: Version 2 adds spectral contrast (7 bands, mean + std) and the timbre model (mean + log-covariance of 20 MFCCs,
 #: :mod:`musim.audio.timbre`): 42 -> 286 columns. Version 3 replaces the contrast's mean + std by the contrast model
-#: (band means + log-covariance of the contrast frames with their deltas): 286 -> 384 columns.
+#: (band means + log-covariance of the contrast frames with their deltas): 286 -> 384 columns. Version 4 adds the
+#: musicnn block (the 200-unit penultimate layer of musicnn's pretrained MSD tagger, :mod:`musim.audio.musicnn`):
+#: 384 -> 584 columns.
 track_descriptors = extraction_view(
-    "track_descriptors", 3, extractor=Extractor("descriptors", DescriptorParams()),
+    "track_descriptors", 4, extractor=Extractor("descriptors", DescriptorParams()),
     description="handcrafted descriptors (tempo, spectral shape, key, MFCC statistics, the spectral-contrast and "
-                "MFCC Gaussian timbre models as mean + log-covariance) of the preview")
+                "MFCC Gaussian timbre models as mean + log-covariance, musicnn's pretrained embedding) of the preview")
 
 artist_descriptors_mean = derived_view(
-    "artist_descriptors_mean", 3, input_view=track_descriptors,
+    "artist_descriptors_mean", 4, input_view=track_descriptors,
     description="element-wise mean of the descriptors of the artist's tracks (raw units)")
 
 #: Every view, in the order `musim features list` shows them.

@@ -32,8 +32,8 @@ TENSOR_KINDS = frozenset({"log_mel", "slices"})
 _PREFIX = {"log_mel": "features/mel", "slices": "features/slices"}
 
 #: Bumped when the descriptor computation changes its numbers (part of DescriptorParams.hash()); 2: the timbre block;
-#: 3: the contrast model.
-_DESCRIPTOR_ALGORITHM = 3
+#: 3: the contrast model; 4: the musicnn block.
+_DESCRIPTOR_ALGORITHM = 4
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ def test_vector_distance_is_mean_plus_log_euclidean_distance():
 
 
 def test_the_block_in_the_descriptors_and_degenerate_input():
-    assert DESCRIPTOR_NAMES[-len(TIMBRE_NAMES):] == TIMBRE_NAMES
+    start = DESCRIPTOR_NAMES.index(TIMBRE_NAMES[0])
+    assert DESCRIPTOR_NAMES[start:start + len(TIMBRE_NAMES)] == TIMBRE_NAMES
     assert len(TIMBRE_NAMES) == N_TIMBRE_MFCC + N_TIMBRE_MFCC * (N_TIMBRE_MFCC + 1) // 2
     v = descriptor_vector(descriptors(np.zeros(SR, np.float32), sr=SR))
     assert np.all(np.isfinite(v))

@@ -74,7 +74,7 @@ def test_services_are_immutable_and_pin_versions(con):
     assert register_service(con, svc) is True
     assert register_service(con, svc) is False
     back = get_service(con, "siamese-3")
-    assert [v.ref for v in back.views] == ["track_log_mel:1", "track_descriptors:3"]
+    assert [v.ref for v in back.views] == ["track_log_mel:1", "track_descriptors:4"]
     assert back.as_of == at and back.model_version == "siamese-3"
     with pytest.raises(RegistryError, match="immutable"):
         register_service(con, FeatureService("siamese-3", (d.track_log_mel,), model_version="siamese-3"))

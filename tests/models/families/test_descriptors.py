@@ -23,14 +23,16 @@ def test_blocks_share_the_norm_by_their_weights(tmp_path):
     inputs = _inputs(200)
     blocks = np.array([fam.block_of(n) for n in DESCRIPTOR_NAMES])
     assert {b: int((blocks == b).sum()) for b in fam.BLOCKS} == {"rhythm_tonal": 16, "mfcc": 26, "contrast": 112,
-                                                                  "timbre": 230}
-    trained = fam.train(inputs, {"weights": {"rhythm_tonal": 1.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 2.0}},
-                        tmp_path, 0)
+                                                                  "timbre": 230, "musicnn": 200}
+    trained = fam.train(inputs, {"weights": {"rhythm_tonal": 1.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 2.0,
+                                             "musicnn": 0.5}}, tmp_path, 0)
     emb = trained.embeddings
     share = {b: float(np.mean(np.sum(emb[:, blocks == b] ** 2, axis=1))) for b in fam.BLOCKS}
     assert share["mfcc"] == 0.0
     assert share["rhythm_tonal"] == pytest.approx(1.0, rel=0.02) and share["timbre"] == pytest.approx(4.0, rel=0.02)
-    assert trained.params["weights"] == {"rhythm_tonal": 1.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 2.0}
+    assert share["musicnn"] == pytest.approx(0.25, rel=0.02)
+    assert trained.params["weights"] == {"rhythm_tonal": 1.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 2.0,
+                                         "musicnn": 0.5}
     assert "timbre (230 columns) 2" in trained.card
     path = tmp_path / "model.keras"
     save_keras(trained.model, path)

@@ -1,0 +1,143 @@
+"""musicnn's pretrained embeddings chosen on the DEVELOPMENT corpus, then the choice reported once on the benchmark
+corpus (issue 18).
+
+    .venv/bin/python -m benchmarks.real_music.pretrained_dev [--dev-corpus DIR] [--corpus DIR] [--benchmark] [CACHE]
+
+The rule, fixed before any number was seen: the candidates are musicnn's two pretrained taggers (``MSD_musicnn``,
+trained on the Million Song Dataset's Last.FM tags, and ``MTT_musicnn``, on MagnaTagATune) x four layers
+(``max_pool``, ``mean_pool``, ``penultimate``, ``taggram``), each averaged over the 3-second patches of the
+30-second excerpt and z-scored over the corpus, scored alone (cosine) and beside the descriptor family's adopted
+blocks (each block's squared norm about 1, the musicnn block at weight 1). The choice is the best mean per-query
+AUC on the development corpus. It goes into the descriptor family only if choosing that way is worth something on
+queries it did not see: each package scored with the candidate chosen on the other packages, against the adopted
+weights on the same queries, with the CI over (package, composer) clusters above 0. ``--benchmark`` then scores
+the choice once on the benchmark corpus.
+
+Measured at stop 27: dev (171 tracks, 151 queries in 29 clusters): adopted blocks 0.673, 20-MFCC 0.614, libmusly
+0.684; the choice ``MSD_musicnn/penultimate + descriptors`` 0.748; chosen leave-one-package-out 0.732, +0.059
+[+0.025, +0.098] over queries, [+0.014, +0.112] over clusters (14 of 15 packages chose the same candidate). Adopted
+as the ``musicnn`` block of the descriptors (``musim.audio.musicnn``, ``DEFAULT_WEIGHTS["musicnn"] = 1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.real_music.dev_select import _load, held_out_choice, paired_ci, weighted_similarity
+from benchmarks.real_music.family_dev import auc_per_query, pair_sets
+from musim.models.label_eval import cosine_similarity, read_excerpts, standardized
+
+MODELS = ("MSD_musicnn", "MTT_musicnn")
+LAYERS = ("max_pool", "mean_pool", "penultimate", "taggram")
+HANDCRAFTED = {"rhythm_tonal": 0.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 0.75}  # the weights before the musicnn block
+
+
+def musicnn_layers(labels, path: Path) -> dict[str, np.ndarray]:
+    """``MODEL/LAYER -> (tracks, d)``: each layer averaged over the 3-second patches of the 30-second excerpt."""
+    if path.is_file():
+        return dict(np.load(path))
+    from musim.audio import musicnn
+
+    kept, excerpts, failed = read_excerpts(labels.paths, sr=musicnn.SR)
+    if len(kept) != len(labels):
+        raise SystemExit(f"pretrained_dev: {len(failed)} files failed to decode: {failed[:3]}")
+    out: dict[str, np.ndarray] = {}
+    for model in MODELS:
+        weights = musicnn.load_weights(model)
+        per: dict[str, list[np.ndarray]] = {k: [] for k in LAYERS}
+        for i, y in enumerate(excerpts):
+            layers = musicnn.forward(musicnn.patches(np.asarray(y, np.float32)), weights)
+            for k in LAYERS:
+                per[k].append(layers[k].mean(axis=0))
+            if i % 25 == 0:
+                print(f"  {model} {i}/{len(excerpts)}", file=sys.stderr)
+        out.update({f"{model}/{k}": np.stack(v) for k, v in per.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def handcrafted_blocks(feats) -> dict[str, np.ndarray]:
+    """The descriptor family's handcrafted blocks of the cached descriptor vectors (z-scored, each / sqrt(columns))."""
+    from musim.audio import DESCRIPTOR_NAMES
+    from musim.models.families.descriptors import block_of
+
+    of = np.array([block_of(n) for n in DESCRIPTOR_NAMES])[: feats["desc"].shape[1]]
+    z = standardized(feats["desc"]).astype(np.float64)
+    blocks = {b: z[:, of == b] for b in HANDCRAFTED}
+    return {k: v / np.sqrt(max(v.shape[1], 1)) for k, v in blocks.items()}
+
+
+def candidates(blocks, layers) -> dict[str, np.ndarray]:
+    """Similarity matrix of every candidate: each layer alone, and beside the handcrafted blocks."""
+    out = {}
+    for name, v in layers.items():
+        z = standardized(v.astype(np.float64))
+        z = z[:, z.std(axis=0) > 0]
+        z = z / np.sqrt(z.shape[1])
+        out[name] = cosine_similarity(z)
+        out[name + " + descriptors"] = weighted_similarity({**blocks, "musicnn": z}, {**HANDCRAFTED, "musicnn": 1.0})
+    return out
+
+
+def _setup(corpus: Path, cache: Path):
+    from musim.audio import DESCRIPTOR_NAMES
+
+    labels, feats = _load(corpus, cache, list(DESCRIPTOR_NAMES))
+    groups = np.asarray(labels.groups)
+    sets = pair_sets(labels.artists, groups, np.ones(len(labels), bool))
+    blocks = handcrafted_blocks(feats)
+    return labels, feats, groups, sets, blocks, musicnn_layers(labels, cache / "musicnn.npz")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("cache", nargs="?", type=Path, default=Path("/tmp/musim_dev_select"))
+    ap.add_argument("--dev-corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC_DEV")
+                    or Path("benchmarks/data/real_music_dev"))
+    ap.add_argument("--corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC")
+                    or Path("benchmarks/data/real_music"))
+    ap.add_argument("--benchmark", action="store_true", help="score the development choice once on the benchmark")
+    args = ap.parse_args(argv)
+    if args.dev_corpus.resolve() == args.corpus.resolve():
+        raise SystemExit("pretrained_dev: the development corpus is the benchmark corpus")
+    rng = np.random.default_rng(0)
+    labels, feats, groups, sets, blocks, layers = _setup(args.dev_corpus, args.cache / "dev")
+    clusters = [f"{groups[i]}/{labels.artists[i]}" for i, _, _ in sets]
+    base = auc_per_query(weighted_similarity(blocks, HANDCRAFTED), sets)
+    print(f"development corpus: {len(labels)} tracks, {len(sets)} queries in {len(set(clusters))} clusters; "
+          f"handcrafted blocks {base.mean():.3f}, 20-MFCC {auc_per_query(cosine_similarity(feats['mfcc20']), sets).mean():.3f}, "
+          f"libmusly {auc_per_query(feats['musly'], sets).mean():.3f}")
+    cands = candidates(blocks, layers)
+    names = list(cands)
+    per = np.stack([auc_per_query(cands[n], sets) for n in names])
+    for name, row in zip(names, per, strict=True):
+        m, lo, hi = paired_ci(row - base, rng, clusters=clusters)
+        print(f"  {name}: {row.mean():.3f} (vs handcrafted {m:+.3f} [{lo:+.3f}, {hi:+.3f}] over clusters)")
+    choice = names[int(np.argmax(per.mean(axis=1)))]
+    held, rows = held_out_choice(per, groups[[i for i, _, _ in sets]])
+    m, lo, hi = paired_ci(held - base, rng)
+    _, clo, chi = paired_ci(held - base, rng, clusters=clusters)
+    print(f"choice: {choice}; chosen leave-one-package-out {held.mean():.3f} vs handcrafted {base.mean():.3f}: "
+          f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}] over queries, [{clo:+.3f}, {chi:+.3f}] over clusters -> "
+          f"{'adopt' if clo > 0 else 'do not adopt'}; per held-out package: "
+          + ", ".join(f"{p} {names[r]}" for p, r in rows.items()))
+    if not args.benchmark:
+        return
+    labels, feats, groups, sets, blocks, layers = _setup(args.corpus, args.cache / "benchmark")
+    auc = auc_per_query(candidates(blocks, layers)[choice], sets)
+    mfcc = auc_per_query(cosine_similarity(feats["mfcc20"]), sets)
+    m, lo, hi = paired_ci(auc - mfcc, rng)
+    print(f"once on the benchmark ({len(labels)} tracks, {len(sets)} queries), {choice}: {auc.mean():.3f}; 20-MFCC "
+          f"{mfcc.mean():.3f} ({m:+.3f} [{lo:+.3f}, {hi:+.3f}]); handcrafted blocks "
+          f"{auc_per_query(weighted_similarity(blocks, HANDCRAFTED), sets).mean():.3f}; libmusly "
+          f"{auc_per_query(feats['musly'], sets).mean():.3f}")
+
+
+if __name__ == "__main__":
+    main()

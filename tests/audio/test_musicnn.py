@@ -1,0 +1,79 @@
+"""musicnn in numpy against TensorFlow: the checkpoint reader against TensorFlow's, the forward pass against the
+original TF1 graph that the musicnn wheel ships (its ``.meta``), run by TensorFlow in graph mode."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from musim.audio import musicnn
+from musim.errors import ParameterError
+
+tf = pytest.importorskip("tensorflow")
+
+
+def _folder(model: str) -> str:
+    return str(resources.files("musicnn") / model) + "/"
+
+
+@pytest.mark.parametrize("model", ["MSD_musicnn", "MTT_musicnn"])
+def test_checkpoint_reader_matches_tensorflow(model):
+    mine = musicnn.read_checkpoint(_folder(model))
+    reader = tf.compat.v1.train.NewCheckpointReader(_folder(model))
+    dtypes = reader.get_variable_to_dtype_map()
+    floats = {n for n, d in dtypes.items() if d == tf.float32}
+    assert set(mine) == floats
+    for name in floats:
+        assert np.array_equal(mine[name], reader.get_tensor(name)), name
+
+
+def _original_graph_outputs(model: str, x: np.ndarray) -> np.ndarray:
+    """The tag probabilities of the wheel's own TF1 graph: its inference part, variables frozen from the checkpoint."""
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    meta = meta_graph_pb2.MetaGraphDef()
+    meta.ParseFromString((resources.files("musicnn") / model / ".meta").read_bytes())
+    (sigmoid,) = [n.name for n in meta.graph_def.node if n.op == "Sigmoid"]
+    graph_def = tf.compat.v1.graph_util.extract_sub_graph(meta.graph_def, [sigmoid])
+    reader = tf.compat.v1.train.NewCheckpointReader(_folder(model))
+    for node in graph_def.node:
+        node.attr.pop("_output_shapes", None)
+        if node.op == "VariableV2":
+            dtype = node.attr["dtype"]
+            node.op = "Const"
+            node.ClearField("attr")
+            node.attr["dtype"].CopyFrom(dtype)
+            node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(reader.get_tensor(node.name)))
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+        placeholders = [graph.get_tensor_by_name(n.name + ":0") for n in graph_def.node if n.op == "Placeholder"]
+        feed = {p: (x if p.dtype == tf.float32 else False) for p in placeholders}  # input, is_training
+        with tf.compat.v1.Session(graph=graph) as session:
+            return session.run(graph.get_tensor_by_name(sigmoid + ":0"), feed)
+
+
+@pytest.mark.parametrize("model", ["MSD_musicnn", "MTT_musicnn"])
+def test_forward_matches_the_original_graph(model):
+    x = (np.random.default_rng(0).random((3, musicnn.PATCH_FRAMES, musicnn.N_MELS)) * 3).astype(np.float32)
+    out = musicnn.forward(x, musicnn.load_weights(model))
+    assert out["penultimate"].shape == (3, musicnn.EMBEDDING_DIM) and out["max_pool"].shape == (3, 753)
+    np.testing.assert_allclose(out["taggram"], _original_graph_outputs(model, x), atol=1e-5)
+
+
+def test_embedding_of_short_long_and_silent_audio():
+    rng = np.random.default_rng(1)
+    long = rng.normal(size=22050 * 7).astype(np.float32) * 0.1
+    assert musicnn.patches(musicnn.resample_to_model(long, sr=22050)).shape == (2, musicnn.PATCH_FRAMES, musicnn.N_MELS)
+    for y in (long, long[:5000], np.zeros(22050, np.float32)):
+        e = musicnn.embedding(y, sr=22050)
+        assert e.shape == (musicnn.EMBEDDING_DIM,) and np.all(np.isfinite(e))
+    with pytest.raises(ParameterError, match="empty"):
+        musicnn.embedding(np.zeros(0, np.float32), sr=22050)
+
+
+def test_unknown_model_is_one_clear_error():
+    with pytest.raises(ParameterError, match="MSD_musicnn or MTT_musicnn"):
+        musicnn.load_weights("GTZAN_musicnn")
