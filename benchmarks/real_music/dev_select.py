@@ -143,6 +143,23 @@ def _load(corpus: Path, cache: Path, names: list[str]):
     return labels, feats
 
 
+def corpus_parser(doc: str | None, prog: str) -> argparse.ArgumentParser:
+    """The arguments every development-choice script takes: CACHE, --dev-corpus, --corpus."""
+    ap = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0])
+    ap.add_argument("cache", nargs="?", type=Path, default=Path("/tmp/musim_dev_select"))
+    ap.add_argument("--dev-corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC_DEV")
+                    or Path("benchmarks/data/real_music_dev"))
+    ap.add_argument("--corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC")
+                    or Path("benchmarks/data/real_music"))
+    return ap
+
+
+def check_corpora(args: argparse.Namespace, prog: str) -> None:
+    """Exit with one line when the development corpus is the benchmark corpus."""
+    if Path(args.dev_corpus).resolve() == Path(args.corpus).resolve():
+        raise SystemExit(f"{prog}: the development corpus is the benchmark corpus")
+
+
 def _fmt(ws: Mapping[str, float]) -> str:
     return ", ".join(f"{k} {w:g}" for k, w in ws.items() if w > 0)
 
@@ -151,15 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     from musim.audio import DESCRIPTOR_NAMES
     from musim.models.families.descriptors import BLOCKS, DEFAULT_WEIGHTS
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("cache", nargs="?", type=Path, default=Path("/tmp/musim_dev_select"))
-    ap.add_argument("--dev-corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC_DEV")
-                    or Path("benchmarks/data/real_music_dev"))
-    ap.add_argument("--corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC")
-                    or Path("benchmarks/data/real_music"))
-    args = ap.parse_args(argv)
-    if Path(args.dev_corpus).resolve() == Path(args.corpus).resolve():
-        raise SystemExit("dev_select: the development corpus is the benchmark corpus")
+    args = corpus_parser(__doc__, "dev_select").parse_args(argv)
+    check_corpora(args, "dev_select")
     names = list(DESCRIPTOR_NAMES)
     rng = np.random.default_rng(0)
 

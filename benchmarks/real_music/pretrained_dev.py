@@ -21,14 +21,19 @@ as the ``musicnn`` block of the descriptors (``musim.audio.musicnn``, ``DEFAULT_
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.real_music.dev_select import _load, held_out_choice, paired_ci, weighted_similarity
+from benchmarks.real_music.dev_select import (
+    _load,
+    check_corpora,
+    corpus_parser,
+    held_out_choice,
+    paired_ci,
+    weighted_similarity,
+)
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from musim.models.label_eval import cosine_similarity, read_excerpts, standardized
 
@@ -67,7 +72,7 @@ def handcrafted_blocks(feats) -> dict[str, np.ndarray]:
     from musim.audio import DESCRIPTOR_NAMES
     from musim.models.families.descriptors import block_of
 
-    of = np.array([block_of(n) for n in DESCRIPTOR_NAMES])[: feats["desc"].shape[1]]
+    of = np.array([block_of(n) for n in DESCRIPTOR_NAMES])
     z = standardized(feats["desc"]).astype(np.float64)
     blocks = {b: z[:, of == b] for b in HANDCRAFTED}
     return {k: v / np.sqrt(max(v.shape[1], 1)) for k, v in blocks.items()}
@@ -96,16 +101,10 @@ def _setup(corpus: Path, cache: Path):
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("cache", nargs="?", type=Path, default=Path("/tmp/musim_dev_select"))
-    ap.add_argument("--dev-corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC_DEV")
-                    or Path("benchmarks/data/real_music_dev"))
-    ap.add_argument("--corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC")
-                    or Path("benchmarks/data/real_music"))
+    ap = corpus_parser(__doc__, "pretrained_dev")
     ap.add_argument("--benchmark", action="store_true", help="score the development choice once on the benchmark")
     args = ap.parse_args(argv)
-    if args.dev_corpus.resolve() == args.corpus.resolve():
-        raise SystemExit("pretrained_dev: the development corpus is the benchmark corpus")
+    check_corpora(args, "pretrained_dev")
     rng = np.random.default_rng(0)
     labels, feats, groups, sets, blocks, layers = _setup(args.dev_corpus, args.cache / "dev")
     clusters = [f"{groups[i]}/{labels.artists[i]}" for i, _, _ in sets]

@@ -119,8 +119,8 @@ def read_checkpoint(prefix: str | Path) -> dict[str, np.ndarray]:
                 continue  # optimizer step counters and the like; one shard
             dims = [int(dict(_proto_fields(d)).get(1, 0)) for n, d in _proto_fields(f.get(2, b"")) if n == 2]
             start, nbytes = int(f.get(4, 0)), int(f.get(5, 0))
-            arr = np.frombuffer(shard, np.float32 if dtype == _FLOAT else np.float64, nbytes // (4 if dtype == _FLOAT
-                                                                                              else 8), start)
+            item = np.dtype(np.float32 if dtype == _FLOAT else np.float64)
+            arr = np.frombuffer(shard, item, nbytes // item.itemsize, start)
             out[key.decode("utf-8")] = arr.reshape(dims).astype(np.float32)
     return out
 
