@@ -141,42 +141,72 @@ def load_weights(model: str = MODEL) -> dict[str, np.ndarray]:
 # -- forward pass ---------------------------------------------------------------------------------------------------
 
 def _bn(x: np.ndarray, w: dict[str, np.ndarray], i: int) -> np.ndarray:
-    p = "batch_normalization" + ("" if i == 0 else f"_{i}")
-    scale = w[p + "/gamma"] / np.sqrt(w[p + "/moving_variance"] + _BN_EPS)
-    return (x - w[p + "/moving_mean"]) * scale + w[p + "/beta"]
+    scale, shift = _bn_affine(w, i)
+    return (x - w[_bn_name(i) + "/moving_mean"]) * scale + shift
 
 
-def _conv_time(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, pad: tuple[int, int]) -> np.ndarray:
-    """ReLU of a 2-D convolution of ``x (B, T, F)`` (one input channel) with ``kernel (kt, kf, 1, C)``, padded in
-    time only and valid in frequency: ``(B, T', F - kf + 1, C)``."""
+def _bn_name(i: int) -> str:
+    return "batch_normalization" + ("" if i == 0 else f"_{i}")
+
+
+def _bn_affine(w: dict[str, np.ndarray], i: int) -> tuple[np.ndarray, np.ndarray]:
+    p = _bn_name(i)
+    return w[p + "/gamma"] / np.sqrt(w[p + "/moving_variance"] + _BN_EPS), w[p + "/beta"]
+
+
+def _conv(x: np.ndarray, kernel: np.ndarray, pad: tuple[int, int]) -> np.ndarray:
+    """A 2-D convolution of ``x (B, T, F)`` (one input channel) with ``kernel (kt, kf, 1, C)``, padded in time only
+    and valid in frequency, without bias: ``(B, T', F - kf + 1, C)``."""
     kt, kf, _, c = kernel.shape
     xp = np.pad(x, ((0, 0), pad, (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(xp, (kt, kf), axis=(1, 2))  # (B, T', F', kt, kf)
-    out = win.reshape(-1, kt * kf) @ kernel.reshape(kt * kf, c)
-    return np.maximum(out.reshape(*win.shape[:3], c) + bias, 0.0)
+    return (win.reshape(-1, kt * kf) @ kernel.reshape(kt * kf, c)).reshape(*win.shape[:3], c)
+
+
+def _front_block(x: np.ndarray, w: dict[str, np.ndarray], conv: str, bn: int, pad: tuple[int, int]) -> np.ndarray:
+    """``max over frequency of BN(ReLU(conv(x) + bias))``, the front end's blocks, as ``(B, T, C)``.
+
+    Bias, ReLU and the batch norm are monotone per channel (the norm decreasing where its scale is negative), and
+    so is their rounding, so the maximum over frequency is taken first, of the convolution's maximum or minimum
+    per channel, and the rest applied to ``F`` times fewer values: the same numbers, 3-4 times faster."""
+    z = _conv(x, w[conv + "/kernel"], pad)
+    scale, _ = _bn_affine(w, bn)
+    extreme = np.where(scale >= 0, z.max(axis=2), z.min(axis=2))
+    return _bn(np.maximum(extreme + w[conv + "/bias"], 0.0), w, bn)
+
+
+def _mid_block(x: np.ndarray, w: dict[str, np.ndarray], conv: str, bn: int) -> np.ndarray:
+    """``BN(ReLU(conv(x) + bias))`` of a mid-end (7 x width) convolution over the whole width: ``(B, T, C)``."""
+    z = _conv(x, w[conv + "/kernel"], (3, 3))[:, :, 0]
+    return _bn(np.maximum(z + w[conv + "/bias"], 0.0), w, bn)
+
+
+#: Patches per step of :func:`forward`: bounds its memory (the first convolution's output is ~9 MB per patch).
+_BATCH = 16
 
 
 def forward(patches: np.ndarray, weights: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """musicnn on log-mel ``patches (B, 187, 96)``: ``penultimate (B, 200)``, ``mean_pool``/``max_pool (B, 753)``
     and the tag probabilities ``taggram (B, 50)``, as the TF1 graph of the musicnn package computes them."""
     w = load_weights() if weights is None else weights
-    x = _bn(np.asarray(patches, np.float32), w, 0)
-    front = []
-    # timbral blocks: (7 x 38) and (7 x 67) filters, time padded by 3, max over frequency
-    for conv, bn in ((0, 1), (1, 2)):
-        k = w[f"conv2d_{conv}/kernel" if conv else "conv2d/kernel"]
-        b = w[f"conv2d_{conv}/bias" if conv else "conv2d/bias"]
-        front.append(_bn(_conv_time(x, k, b, (3, 3)), w, bn).max(axis=2))
-    # temporal blocks: (128/64/32 x 1) filters, 'same' in time, max over frequency
+    patches = np.asarray(patches, np.float32)
+    steps = [_forward(patches[i:i + _BATCH], w) for i in range(0, max(len(patches), 1), _BATCH)]
+    return {name: np.concatenate([s[name] for s in steps]) for name in steps[0]}
+
+
+def _forward(patches: np.ndarray, w: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    x = _bn(patches, w, 0)
+    # timbral blocks: (7 x 38) and (7 x 67) filters, time padded by 3; temporal blocks: (128/64/32 x 1) filters,
+    # 'same' in time; each then the maximum over frequency
+    front = [_front_block(x, w, "conv2d", 1, (3, 3)), _front_block(x, w, "conv2d_1", 2, (3, 3))]
     for conv, bn in ((2, 3), (3, 4), (4, 5)):
-        k, b = w[f"conv2d_{conv}/kernel"], w[f"conv2d_{conv}/bias"]
-        kt = k.shape[0]
-        front.append(_bn(_conv_time(x, k, b, ((kt - 1) // 2, kt // 2)), w, bn).max(axis=2))
+        kt = w[f"conv2d_{conv}/kernel"].shape[0]
+        front.append(_front_block(x, w, f"conv2d_{conv}", bn, ((kt - 1) // 2, kt // 2)))
     f = np.concatenate(front, axis=2)  # (B, T, 561)
     # mid-end: three (7 x width) convolutions, the last two residual
-    c1 = _bn(_conv_time(f, w["conv2d_5/kernel"], w["conv2d_5/bias"], (3, 3))[:, :, 0], w, 6)
-    c2 = _bn(_conv_time(c1, w["conv2d_6/kernel"], w["conv2d_6/bias"], (3, 3))[:, :, 0], w, 7) + c1
-    c3 = _bn(_conv_time(c2, w["conv2d_7/kernel"], w["conv2d_7/bias"], (3, 3))[:, :, 0], w, 8) + c2
+    c1 = _mid_block(f, w, "conv2d_5", 6)
+    c2 = _mid_block(c1, w, "conv2d_6", 7) + c1
+    c3 = _mid_block(c2, w, "conv2d_7", 8) + c2
     mid = np.concatenate([f, c1, c2, c3], axis=2)  # (B, T, 753)
     max_pool, mean_pool = mid.max(axis=1), mid.mean(axis=1)
     flat = _bn(np.stack([max_pool, mean_pool], axis=2).reshape(len(mid), -1), w, 9)  # interleaved, as TF flattens

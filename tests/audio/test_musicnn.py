@@ -63,6 +63,15 @@ def test_forward_matches_the_original_graph(model):
     np.testing.assert_allclose(out["taggram"], _original_graph_outputs(model, x), atol=1e-5)
 
 
+def test_forward_in_steps_equals_patch_by_patch():
+    """More patches than one step holds: the same numbers as each patch alone (the steps bound memory only)."""
+    x = (np.random.default_rng(2).random((musicnn._BATCH + 3, musicnn.PATCH_FRAMES, musicnn.N_MELS)) * 3)
+    together = musicnn.forward(x.astype(np.float32))
+    alone = [musicnn.forward(x[i:i + 1].astype(np.float32)) for i in range(len(x))]
+    for name, values in together.items():
+        np.testing.assert_allclose(values, np.concatenate([a[name] for a in alone]), rtol=1e-5, atol=1e-6)
+
+
 def test_embedding_of_short_long_and_silent_audio():
     rng = np.random.default_rng(1)
     long = rng.normal(size=22050 * 7).astype(np.float32) * 0.1
