@@ -17,9 +17,9 @@ The candidates, all chosen on the development corpus only, with the blocks of
 :mod:`benchmarks.real_music.family_dev` (each block's squared norm about 1 before its weight):
 
 - the adopted weights (:data:`musim.models.families.descriptors.DEFAULT_WEIGHTS`);
-- the argmax of the 4-block grid (0..1 by 0.25, one block at 1), and the grid point that is best most often over
+- the argmax of the grid over the descriptor blocks (0..1 by 0.25, one block at 1), and the grid point that is best most often over
   bootstrap resamples of the development queries;
-- equal block weights (the 4 descriptor blocks; and with the 5 block-level patterns of Seyerlehner et al.);
+- equal block weights (the descriptor blocks; and with the 5 block-level patterns of Seyerlehner et al.);
 - greedy forward selection over every block (:func:`benchmarks.real_music.family_dev._greedy`).
 
 Each is scored on the development corpus against the adopted weights with two paired bootstrap CIs of the
@@ -61,7 +61,7 @@ GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def feature_blocks(feats: Mapping[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
-    """The 4 descriptor blocks (z-scored columns of the cached descriptor vectors) and the 5 block-level patterns
+    """The descriptor blocks (z-scored columns of the cached descriptor vectors) and the 5 block-level patterns
     (z-scored over the same tracks), each divided by the square root of its columns, as family_dev builds them."""
     from musim.models.families.descriptors import BLOCKS, block_of
 
@@ -189,25 +189,26 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  baselines on dev: 20-MFCC {mfcc.mean():.3f}, libmusly {musly.mean():.3f}")
 
     grid = grid_weights(BLOCKS)
+    n = len(BLOCKS)
     per = np.stack([auc_per_query(weighted_similarity(blocks, ws), sets) for ws in grid])
     chosen: dict[str, dict[str, float]] = {
         "adopted weights": dict(DEFAULT_WEIGHTS),
-        "4-block grid, argmax on dev": grid[int(np.argmax(per.mean(axis=1)))],
-        "4-block grid, most often best over 500 dev bootstraps": grid[most_often_best(per, rng)],
-        "equal block weights (the 4 descriptor blocks)": dict.fromkeys(BLOCKS, 1.0),
-        "equal block weights, the 4 + 5 block-level patterns": dict.fromkeys([*BLOCKS, *PATTERNS], 1.0),
-        "greedy forward selection over the 9 blocks on dev": _greedy(
+        f"{n}-block grid, argmax on dev": grid[int(np.argmax(per.mean(axis=1)))],
+        f"{n}-block grid, most often best over 500 dev bootstraps": grid[most_often_best(per, rng)],
+        f"equal block weights (the {n} descriptor blocks)": dict.fromkeys(BLOCKS, 1.0),
+        f"equal block weights, the {n} + {len(PATTERNS)} block-level patterns": dict.fromkeys([*BLOCKS, *PATTERNS], 1.0),
+        f"greedy forward selection over the {n + len(PATTERNS)} blocks on dev": _greedy(
             blocks, lambda ws: weighted_similarity(blocks, ws), sets),
     }
     order = np.argsort(-per.mean(axis=1))[:5]
-    print("  4-block grid (" + ", ".join(BLOCKS) + "), best 5 on dev: " + "; ".join(
+    print(f"  {n}-block grid (" + ", ".join(BLOCKS) + "), best 5 on dev: " + "; ".join(
         f"{' '.join(f'{w:g}' for w in grid[i].values())} {per[i].mean():.3f}" for i in order))
     base = auc_per_query(weighted_similarity(blocks, DEFAULT_WEIGHTS), sets)
     package_of = groups[[i for i, _, _ in sets]]
     held, rows = held_out_choice(per, package_of)
     m, lo, hi = paired_ci(held - base, rng)
     _, clo, chi = paired_ci(held - base, rng, clusters=clusters)
-    print(f"  the 4-block grid choice, each package scored with the weights chosen on the others: {held.mean():.3f} "
+    print(f"  the {n}-block grid choice, each package scored with the weights chosen on the others: {held.mean():.3f} "
           f"vs adopted {base.mean():.3f} ({m:+.3f} [{lo:+.3f}, {hi:+.3f}] / [{clo:+.3f}, {chi:+.3f}]); chosen: "
           + "; ".join(f"{p} {' '.join(f'{w:g}' for w in grid[r].values())}" for p, r in rows.items()))
     print("\non the development corpus (where every choice is made); difference from the adopted weights, 95% CI "
