@@ -60,14 +60,20 @@ PATTERNS = ("spectral pattern", "delta spectral pattern", "variance delta spectr
 GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def feature_blocks(feats: Mapping[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
-    """The descriptor blocks (z-scored columns of the cached descriptor vectors) and the 5 block-level patterns
-    (z-scored over the same tracks), each divided by the square root of its columns, as family_dev builds them."""
+def descriptor_blocks(feats: Mapping[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
+    """The descriptor family's blocks of the cached descriptor vectors ``feats["desc"]`` (columns ``names``):
+    z-scored columns, each block divided by the square root of its columns (its squared norm about 1)."""
     from musim.models.families.descriptors import BLOCKS, block_of
 
     of = np.array([block_of(n) for n in names])
     z = standardized(feats["desc"]).astype(np.float64)
-    blocks = {b: z[:, of == b] for b in BLOCKS}
+    return {b: z[:, of == b] / np.sqrt(max(int((of == b).sum()), 1)) for b in BLOCKS}
+
+
+def feature_blocks(feats: Mapping[str, np.ndarray], names: list[str]) -> dict[str, np.ndarray]:
+    """:func:`descriptor_blocks` and the 5 block-level patterns (z-scored over the same tracks), each divided by the
+    square root of its columns, as family_dev builds them."""
+    blocks = descriptor_blocks(feats, names)
     mel24 = [reduce_bands(m, 24) for m in feats["mel128"]]
     built: dict[str, Callable[[], np.ndarray]] = {
         "spectral pattern": lambda: np.stack([spectral_pattern(m) for m in feats["mel36"]]),
@@ -77,8 +83,9 @@ def feature_blocks(feats: Mapping[str, np.ndarray], names: list[str]) -> dict[st
         "correlation pattern": lambda: np.stack([correlation_pattern(m) for m in mel24]),
     }
     for name in PATTERNS:
-        blocks[name] = standardized(built[name]()).astype(np.float64)
-    return {k: v / np.sqrt(v.shape[1]) for k, v in blocks.items()}
+        pattern = standardized(built[name]()).astype(np.float64)
+        blocks[name] = pattern / np.sqrt(pattern.shape[1])
+    return blocks
 
 
 def weighted_similarity(blocks: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:

@@ -30,6 +30,7 @@ from benchmarks.real_music.dev_select import (
     _load,
     check_corpora,
     corpus_parser,
+    descriptor_blocks,
     held_out_choice,
     paired_ci,
     weighted_similarity,
@@ -70,12 +71,9 @@ def musicnn_layers(labels, path: Path) -> dict[str, np.ndarray]:
 def handcrafted_blocks(feats) -> dict[str, np.ndarray]:
     """The descriptor family's handcrafted blocks of the cached descriptor vectors (z-scored, each / sqrt(columns))."""
     from musim.audio import DESCRIPTOR_NAMES
-    from musim.models.families.descriptors import block_of
 
-    of = np.array([block_of(n) for n in DESCRIPTOR_NAMES])
-    z = standardized(feats["desc"]).astype(np.float64)
-    blocks = {b: z[:, of == b] for b in HANDCRAFTED}
-    return {k: v / np.sqrt(max(v.shape[1], 1)) for k, v in blocks.items()}
+    blocks = descriptor_blocks(feats, list(DESCRIPTOR_NAMES))
+    return {k: blocks[k] for k in HANDCRAFTED}
 
 
 def candidates(blocks, layers) -> dict[str, np.ndarray]:

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks.real_music.corpus import credit_name, credited, read_credits
 from benchmarks.real_music.dev_select import (
+    descriptor_blocks,
     grid_weights,
     held_out_choice,
     most_often_best,
@@ -35,6 +36,19 @@ def test_weighted_similarity_leaves_out_zero_blocks_and_scales_the_rest():
     np.testing.assert_allclose(weighted_similarity(blocks, {"a": 1.0, "b": 0.5}), x @ x.T)
     with pytest.raises(ValueError):
         weighted_similarity(blocks, {"a": 0.0})
+
+
+def test_descriptor_blocks_split_the_vector_by_block_with_unit_mean_squared_norm():
+    from musim.audio import DESCRIPTOR_NAMES
+    from musim.models.families.descriptors import BLOCKS, block_of
+
+    names = list(DESCRIPTOR_NAMES)
+    desc = np.random.default_rng(3).normal(5.0, 2.0, size=(40, len(names)))
+    blocks = descriptor_blocks({"desc": desc}, names)
+    assert list(blocks) == list(BLOCKS)
+    for name, block in blocks.items():
+        assert block.shape == (40, sum(block_of(n) == name for n in names))
+        assert np.mean(np.sum(block**2, axis=1)) == pytest.approx(1.0, rel=1e-6)
 
 
 def test_most_often_best_prefers_a_steady_candidate_to_a_plateau_of_near_copies():
