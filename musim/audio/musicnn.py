@@ -216,9 +216,10 @@ def _forward(patches: np.ndarray, w: dict[str, np.ndarray]) -> dict[str, np.ndar
             "taggram": 1.0 / (1.0 + np.exp(-logits))}
 
 
-def patches(y: np.ndarray) -> np.ndarray:
-    """The 3-second log-mel patches ``(B, 187, 96)`` of 16-kHz audio ``y``, back to back (musicnn's input:
-    ``log10(10000 * mel + 1)``); audio shorter than a patch is repeated to fill one."""
+def patches(y: np.ndarray, *, hop: int = PATCH_FRAMES) -> np.ndarray:
+    """The 3-second log-mel patches ``(B, 187, 96)`` of 16-kHz audio ``y``, one every ``hop`` frames (default: back
+    to back, as musicnn tags; musicnn's input is ``log10(10000 * mel + 1)``); audio shorter than a patch is
+    repeated to fill one."""
     import librosa
 
     y = np.asarray(y, np.float32)
@@ -227,9 +228,11 @@ def patches(y: np.ndarray) -> np.ndarray:
         y = np.tile(y, -(-need // y.size))[:need]
     if y.size == 0:
         raise ParameterError("musicnn needs audio, got an empty signal")
+    if hop < 1:
+        raise ParameterError(f"musicnn patches: hop must be >= 1 frame, got {hop}")
     mel = librosa.feature.melspectrogram(y=y, sr=SR, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS).T
     rep = np.log10(10000 * mel + 1).astype(np.float32)
-    starts = range(0, rep.shape[0] - PATCH_FRAMES + 1, PATCH_FRAMES)
+    starts = range(0, rep.shape[0] - PATCH_FRAMES + 1, hop)
     return np.stack([rep[s:s + PATCH_FRAMES] for s in starts])
 
 

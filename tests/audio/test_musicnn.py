@@ -83,6 +83,16 @@ def test_embedding_of_short_long_and_silent_audio():
         musicnn.embedding(np.zeros(0, np.float32), sr=22050)
 
 
+def test_overlapping_patches_start_every_hop_frames():
+    y = np.random.default_rng(3).normal(size=musicnn.SR * 7).astype(np.float32) * 0.1
+    back_to_back, half = musicnn.patches(y), musicnn.patches(y, hop=musicnn.PATCH_FRAMES // 2)
+    assert len(back_to_back) == 2 and len(half) == 3  # 438 frames: starts 0, 187 and 0, 93, 186
+    np.testing.assert_array_equal(half[0], back_to_back[0])
+    np.testing.assert_array_equal(half[1][: musicnn.PATCH_FRAMES - 93], back_to_back[0][93:])
+    with pytest.raises(ParameterError, match="hop"):
+        musicnn.patches(y, hop=0)
+
+
 def test_unknown_model_is_one_clear_error():
     with pytest.raises(ParameterError, match="MSD_musicnn or MTT_musicnn"):
         musicnn.load_weights("GTZAN_musicnn")
