@@ -45,7 +45,7 @@ The key estimate is Krumhansl-Schmuckler: correlate the time-averaged chroma vec
 assuming A4 = 440 Hz tuning) with the 24 rotations of the Krumhansl-Kessler major and minor profiles, take
 the best.
 
-Cost: about 0.3-0.5 s for a 30-second clip (most of it the tempogram at the fine hop), and about 1 s more for
+Cost: about 0.2 s for a 30-second clip (most of it the tempogram at the fine hop), and about 0.3 s more for
 musicnn's ten 3-second patches; the first call in a
 fresh environment also compiles librosa's numba kernels (~15 s, cached on disk afterwards).
 """
