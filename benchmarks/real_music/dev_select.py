@@ -148,6 +148,25 @@ def held_out_choice(per_query: np.ndarray, groups) -> tuple[np.ndarray, dict[str
     return out, rows
 
 
+def report_choice(per_query: np.ndarray, names: list[str], base: np.ndarray, packages, clusters,
+                  rng: np.random.Generator, *, against: str) -> tuple[int, bool]:
+    """Print each candidate's development mean (rows of ``per_query``, labels ``names``) and its difference from
+    ``base`` (the ``against`` reference, per query) with a CI over ``clusters``; then the argmax and what choosing
+    that way is worth on held-out packages (:func:`held_out_choice` over ``packages``, one per query). Returns the
+    argmax's row and whether the held-out gain's CI over clusters is above 0 (the development scripts' rule)."""
+    for name, row in zip(names, per_query, strict=True):
+        m, lo, hi = paired_ci(row - base, rng, clusters=clusters)
+        print(f"  {name}: {row.mean():.3f} (vs {against} {m:+.3f} [{lo:+.3f}, {hi:+.3f}] over clusters)")
+    choice = int(np.argmax(per_query.mean(axis=1)))
+    held, rows = held_out_choice(per_query, packages)
+    m, lo, hi = paired_ci(held - base, rng)
+    _, clo, chi = paired_ci(held - base, rng, clusters=clusters)
+    print(f"choice: {names[choice]}; chosen leave-one-package-out {held.mean():.3f} vs {against} {base.mean():.3f}: "
+          f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}] over queries, [{clo:+.3f}, {chi:+.3f}] over clusters; per held-out "
+          "package: " + ", ".join(f"{p} {names[r]}" for p, r in rows.items()))
+    return choice, clo > 0
+
+
 def _load(corpus: Path, cache: Path, names: list[str]):
     labels = read_labels(corpus / "manifest.csv", group_by="source_package")
     feats = _cache(labels, cache / f"features-{len(names)}.npz")

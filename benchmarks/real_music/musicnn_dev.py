@@ -26,8 +26,8 @@ from benchmarks.real_music.dev_select import (
     _load,
     check_corpora,
     corpus_parser,
-    held_out_choice,
     paired_ci,
+    report_choice,
     weighted_similarity,
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
@@ -113,17 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"development corpus: {len(labels)} tracks, {len(sets)} queries in {len(set(clusters))} clusters; "
           f"adopted block ({_name(ADOPTED)}) {base.mean():.3f}, "
           f"20-MFCC {auc_per_query(cosine_similarity(feats['mfcc20']), sets).mean():.3f}")
-    for name, row in zip(names, per, strict=True):
-        m, lo, hi = paired_ci(row - base, rng, clusters=clusters)
-        print(f"  {_name(name)}: {row.mean():.3f} (vs adopted {m:+.3f} [{lo:+.3f}, {hi:+.3f}] over clusters)")
-    choice = names[int(np.argmax(per.mean(axis=1)))]
-    held, rows = held_out_choice(per, groups[[i for i, _, _ in sets]])
-    m, lo, hi = paired_ci(held - base, rng)
-    _, clo, chi = paired_ci(held - base, rng, clusters=clusters)
-    print(f"choice: {_name(choice)}; chosen leave-one-package-out {held.mean():.3f} vs adopted {base.mean():.3f}: "
-          f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}] over queries, [{clo:+.3f}, {chi:+.3f}] over clusters -> "
-          f"{'adopt' if clo > 0 and choice != ADOPTED else 'keep the adopted block'}; per held-out package: "
-          + ", ".join(f"{p} {_name(names[r])}" for p, r in rows.items()))
+    i, better = report_choice(per, [_name(n) for n in names], base, groups[[i for i, _, _ in sets]], clusters, rng,
+                              against="adopted")
+    choice = names[i]
+    print(f"-> {'adopt ' + _name(choice) if better and choice != ADOPTED else 'keep the adopted block'}")
     if not args.benchmark:
         return
     labels, feats, groups, sets, blocks, layers = _setup(args.corpus, args.cache / "benchmark")

@@ -16,6 +16,7 @@ from benchmarks.real_music.dev_select import (
     held_out_choice,
     most_often_best,
     paired_ci,
+    report_choice,
     weighted_similarity,
 )
 
@@ -163,3 +164,20 @@ def test_label_packages_takes_credits_first_then_tags_then_the_composer_tag(tmp_
     rows = []
     label_packages(tmp_path, ["game-data"], set(), rows)  # the benchmark's way: artist tags and copyright only
     assert {r["artist"] for r in rows} == {"Bob", "Project Team"}
+
+
+def test_report_choice_adopts_only_a_choice_that_holds_on_unseen_packages(capsys):
+    rng = np.random.default_rng(0)
+    packages = np.repeat(["p1", "p2", "p3", "p4"], 10)
+    clusters = [f"{p}/{i % 3}" for i, p in enumerate(packages)]
+    base = np.full(40, 0.6)
+    steady = base + 0.05  # mean 0.65, better than base on every package
+    lucky = np.where(packages == "p1", 1.0, 0.58)  # the best mean (0.685), all of it from one package
+    choice, adopt = report_choice(np.stack([steady, lucky]), ["steady", "lucky"], base, packages, clusters, rng,
+                                  against="base")
+    # lucky is the argmax; held out, p1 gets steady (+0.05) and p2-p4 get lucky (-0.02 each): a loss on average
+    assert (choice, adopt) == (1, False)
+    assert "choice: lucky" in capsys.readouterr().out
+    choice, adopt = report_choice(np.stack([steady, base]), ["steady", "same"], base, packages, clusters, rng,
+                                  against="base")
+    assert (choice, adopt) == (0, True)
