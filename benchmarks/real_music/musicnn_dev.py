@@ -13,6 +13,11 @@ per-query AUC on the development corpus. It replaces the adopted pooling or weig
 worth something on queries it did not see: each package scored with the candidate chosen on the other packages,
 against the adopted block on the same queries, with the CI over (package, composer) clusters above 0.
 ``--benchmark`` then scores the choice once on the benchmark corpus.
+
+Measured at stop 28 (dev: 171 tracks, 151 queries in 29 clusters): the adopted block is the argmax (0.748);
+half-overlapping patches 0.747 at weight 1 and 1.5, mean + std and MSD + MTT at most 0.743, every pooling at
+weight 0.5 about 0.70; chosen leave-one-package-out 0.732, -0.016 [-0.040, -0.002] over clusters: the adopted
+block is kept (``--benchmark`` was not run: the choice is the adopted block, whose benchmark score is known).
 """
 
 from __future__ import annotations
