@@ -22,7 +22,6 @@ block is kept (``--benchmark`` was not run: the choice is the adopted block, who
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +35,8 @@ from benchmarks.real_music.dev_select import (
     weighted_similarity,
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
-from benchmarks.real_music.pretrained_dev import HANDCRAFTED, handcrafted_blocks
-from musim.models.label_eval import cosine_similarity, read_excerpts, standardized
+from benchmarks.real_music.pretrained_dev import HANDCRAFTED, handcrafted_blocks, per_track_cached
+from musim.models.label_eval import cosine_similarity, standardized
 
 POOLINGS = ("mean", "mean, half-overlapping patches", "mean + std", "MSD + MTT means")
 WEIGHTS = (0.5, 0.75, 1.0, 1.5, 2.0)
@@ -46,31 +45,19 @@ ADOPTED = ("mean", 1.0)
 
 def patch_layers(labels, path: Path) -> dict[str, np.ndarray]:
     """The poolings of every track (``POOLINGS`` -> ``(tracks, d)``), from the penultimate layer per patch."""
-    if path.is_file():
-        return dict(np.load(path))
     from musim.audio import musicnn
 
-    kept, excerpts, failed = read_excerpts(labels.paths, sr=musicnn.SR)
-    if len(kept) != len(labels):
-        raise SystemExit(f"musicnn_dev: {len(failed)} files failed to decode: {failed[:3]}")
-    msd, mtt = musicnn.load_weights("MSD_musicnn"), musicnn.load_weights("MTT_musicnn")
-    rows: dict[str, list[np.ndarray]] = {k: [] for k in POOLINGS}
-    for i, y in enumerate(excerpts):
-        y = np.asarray(y, np.float32)
+    def poolings(y: np.ndarray) -> dict[str, np.ndarray]:
+        msd, mtt = musicnn.load_weights("MSD_musicnn"), musicnn.load_weights("MTT_musicnn")
         back_to_back = musicnn.patches(y)
         per_patch = musicnn.forward(back_to_back, msd)["penultimate"]
         overlapping = musicnn.forward(musicnn.patches(y, hop=musicnn.PATCH_FRAMES // 2), msd)["penultimate"]
-        mtt_mean = musicnn.forward(back_to_back, mtt)["penultimate"].mean(axis=0)
-        rows["mean"].append(per_patch.mean(axis=0))
-        rows["mean, half-overlapping patches"].append(overlapping.mean(axis=0))
-        rows["mean + std"].append(np.concatenate([per_patch.mean(axis=0), per_patch.std(axis=0)]))
-        rows["MSD + MTT means"].append(np.concatenate([per_patch.mean(axis=0), mtt_mean]))
-        if i % 25 == 0:
-            print(f"  musicnn {i}/{len(excerpts)}", file=sys.stderr)
-    out = {k: np.stack(v) for k, v in rows.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **out)
-    return out
+        mean = per_patch.mean(axis=0)
+        return {"mean": mean, "mean, half-overlapping patches": overlapping.mean(axis=0),
+                "mean + std": np.concatenate([mean, per_patch.std(axis=0)]),
+                "MSD + MTT means": np.concatenate([mean, musicnn.forward(back_to_back, mtt)["penultimate"].mean(axis=0)])}
+
+    return per_track_cached(labels, path, "musicnn_dev", poolings)
 
 
 def musicnn_block(pooled: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ ran this script end to end (numpy forward pass) and got the same numbers.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,29 +45,39 @@ LAYERS = ("max_pool", "mean_pool", "penultimate", "taggram")
 HANDCRAFTED = {"rhythm_tonal": 0.0, "mfcc": 0.0, "contrast": 1.0, "timbre": 0.75}  # the weights before the musicnn block
 
 
-def musicnn_layers(labels, path: Path) -> dict[str, np.ndarray]:
-    """``MODEL/LAYER -> (tracks, d)``: each layer averaged over the 3-second patches of the 30-second excerpt."""
+def per_track_cached(labels, path: Path, prog: str, features: Callable[[np.ndarray], dict[str, np.ndarray]]
+                     ) -> dict[str, np.ndarray]:
+    """``name -> (tracks, d)``: ``features`` of each track's 30-second excerpt at musicnn's 16 kHz, cached in
+    ``path`` (an ``.npz``; read from there when it exists)."""
     if path.is_file():
         return dict(np.load(path))
     from musim.audio import musicnn
 
     kept, excerpts, failed = read_excerpts(labels.paths, sr=musicnn.SR)
     if len(kept) != len(labels):
-        raise SystemExit(f"pretrained_dev: {len(failed)} files failed to decode: {failed[:3]}")
-    out: dict[str, np.ndarray] = {}
-    for model in MODELS:
-        weights = musicnn.load_weights(model)
-        per: dict[str, list[np.ndarray]] = {k: [] for k in LAYERS}
-        for i, y in enumerate(excerpts):
-            layers = musicnn.forward(musicnn.patches(np.asarray(y, np.float32)), weights)
-            for k in LAYERS:
-                per[k].append(layers[k].mean(axis=0))
-            if i % 25 == 0:
-                print(f"  {model} {i}/{len(excerpts)}", file=sys.stderr)
-        out.update({f"{model}/{k}": np.stack(v) for k, v in per.items()})
+        raise SystemExit(f"{prog}: {len(failed)} files failed to decode: {failed[:3]}")
+    rows: dict[str, list[np.ndarray]] = {}
+    for i, y in enumerate(excerpts):
+        for name, vector in features(np.asarray(y, np.float32)).items():
+            rows.setdefault(name, []).append(vector)
+        if i % 25 == 0:
+            print(f"  {prog} {i}/{len(excerpts)}", file=sys.stderr)
+    out = {k: np.stack(v) for k, v in rows.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)
     return out
+
+
+def musicnn_layers(labels, path: Path) -> dict[str, np.ndarray]:
+    """``MODEL/LAYER -> (tracks, d)``: each layer averaged over the 3-second patches of the 30-second excerpt."""
+    from musim.audio import musicnn
+
+    def layers(y: np.ndarray) -> dict[str, np.ndarray]:
+        patches = musicnn.patches(y)
+        return {f"{model}/{k}": v.mean(axis=0) for model in MODELS
+                for k, v in musicnn.forward(patches, musicnn.load_weights(model)).items() if k in LAYERS}
+
+    return per_track_cached(labels, path, "pretrained_dev", layers)
 
 
 def handcrafted_blocks(feats) -> dict[str, np.ndarray]:
