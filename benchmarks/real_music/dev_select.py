@@ -174,14 +174,17 @@ def _load(corpus: Path, cache: Path, names: list[str]):
     return labels, feats
 
 
-def corpus_parser(doc: str | None, prog: str) -> argparse.ArgumentParser:
-    """The arguments every development-choice script takes: CACHE, --dev-corpus, --corpus."""
+def corpus_parser(doc: str | None, prog: str, *, benchmark_once: bool = False) -> argparse.ArgumentParser:
+    """The arguments every development-choice script takes: CACHE, --dev-corpus, --corpus; and ``--benchmark``
+    where the script scores its development choice once on the benchmark only when asked."""
     ap = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0])
     ap.add_argument("cache", nargs="?", type=Path, default=Path("/tmp/musim_dev_select"))
     ap.add_argument("--dev-corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC_DEV")
                     or Path("benchmarks/data/real_music_dev"))
     ap.add_argument("--corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC")
                     or Path("benchmarks/data/real_music"))
+    if benchmark_once:
+        ap.add_argument("--benchmark", action="store_true", help="score the development choice once on the benchmark")
     return ap
 
 

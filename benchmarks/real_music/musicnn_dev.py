@@ -91,9 +91,7 @@ def _name(candidate: tuple[str, float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = corpus_parser(__doc__, "musicnn_dev")
-    ap.add_argument("--benchmark", action="store_true", help="score the development choice once on the benchmark")
-    args = ap.parse_args(argv)
+    args = corpus_parser(__doc__, "musicnn_dev", benchmark_once=True).parse_args(argv)
     check_corpora(args, "musicnn_dev")
     rng = np.random.default_rng(0)
     labels, feats, groups, sets, blocks, layers = _setup(args.dev_corpus, args.cache / "dev")
