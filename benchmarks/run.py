@@ -9,10 +9,11 @@ import argparse
 import datetime as dt
 import importlib
 import json
-import platform
 import sys
 import traceback
 from pathlib import Path
+
+from benchmarks.machine import describe, probe
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
     if args.only:
         names = [n for n in names if n in args.only]
+    machine = probe(gx=not args.quick)
+    print(describe(machine), file=sys.stderr, flush=True)
     rows: list[dict] = []
     failures = 0
     for name in names:
@@ -58,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     out = HERE / "results" / ("bench-quick.json" if args.quick else "bench.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"when": dt.datetime.now(dt.UTC).isoformat(), "quick": args.quick,
-                               "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
-                                           "platform": platform.platform()},
+                               "machine": machine,
                                "rows": rows}, indent=2, default=str))
+    print(describe(machine))
     print(f"\nwrote {out}", file=sys.stderr)
     return 1 if failures else 0
 

@@ -1,0 +1,35 @@
+"""The machine probe printed above every benchmark run."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import machine, run
+
+
+def test_probe_measures_the_interpreter_and_blas():
+    m = machine.probe(gx=False)
+    assert m["cpus"] >= 1 and m["cpu"]
+    assert 0 < m["python_loop_ms"] < 10_000 and m["matmul_gflops"] > 0
+    assert "gx_import_s" not in m
+    line = machine.describe(m)
+    assert line.startswith("machine: ") and "Python loop" in line and "Great Expectations" not in line
+
+
+def test_describe_names_the_gx_import_when_measured():
+    m = {"cpu": "Some CPU", "cpus": 2, "python_loop_ms": 49.9, "matmul_gflops": 16.2, "gx_import_s": 7.04}
+    assert machine.describe(m) == ("machine: Some CPU, 2 CPUs; Python loop 50 ms; matmul 16 GFLOP/s; "
+                                   "Great Expectations import 7.0 s")
+
+
+def test_gx_import_is_none_when_the_probe_fails(monkeypatch):
+    monkeypatch.setattr(machine, "_GX_PROBE", "raise SystemExit(3)")
+    assert machine.gx_import_s() is None
+
+
+def test_a_run_writes_the_machine_beside_its_rows(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(run, "HERE", tmp_path)
+    assert run.main(["--quick", "--only", "no_such_benchmark", "--workdir", str(tmp_path / "data")]) == 0
+    written = json.loads((tmp_path / "results" / "bench-quick.json").read_text())
+    assert written["machine"]["python_loop_ms"] > 0 and written["rows"] == []
+    assert "machine: " in capsys.readouterr().out
