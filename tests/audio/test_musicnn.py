@@ -64,12 +64,13 @@ def test_forward_matches_the_original_graph(model):
 
 
 def test_forward_in_steps_equals_patch_by_patch():
-    """More patches than one step holds: the same numbers as each patch alone (the steps bound memory only)."""
+    """More patches than one step holds: the same numbers as each patch alone (the steps bound memory only), up to
+    float32 rounding: BLAS may block a matrix product differently by its size (seen: 6e-5 relative on one CPU)."""
     x = (np.random.default_rng(2).random((musicnn._BATCH + 3, musicnn.PATCH_FRAMES, musicnn.N_MELS)) * 3)
     together = musicnn.forward(x.astype(np.float32))
     alone = [musicnn.forward(x[i:i + 1].astype(np.float32)) for i in range(len(x))]
     for name, values in together.items():
-        np.testing.assert_allclose(values, np.concatenate([a[name] for a in alone]), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(values, np.concatenate([a[name] for a in alone]), rtol=1e-4, atol=1e-4)
 
 
 def test_embedding_of_short_long_and_silent_audio():
