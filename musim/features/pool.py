@@ -4,11 +4,12 @@ one process pool of the audio path (:func:`compute`), then the rows to record (:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import io
 import logging
 import multiprocessing
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,8 +20,10 @@ from musim.features.work import MISSING_OBJECT, BuildOptions, ItemResult, WorkIt
 from musim.storage import ObjectNotFound, ObjectStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
-__all__ = ["compute", "rows_of", "warm_up"]
+__all__ = ["audio_pool", "compute", "pool_map", "rows_of", "warm_up"]
 
 # -- 2. compute ----------------------------------------------------------------------------------------
 def _init_worker() -> None:
@@ -146,12 +149,8 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
             args = job(item)
             yield args if isinstance(args, ItemResult) else _store_outputs(store, item, _extract(*args), by_hash)
         return
-    ctx = multiprocessing.get_context(mp_context) if mp_context else None
-    if (ctx.get_start_method() if ctx else multiprocessing.get_start_method()) == "fork":
-        warm_up(extractors)
-    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
-    pending: dict[cf.Future[dict[str, Any]], WorkItem] = {}
-    try:
+    with audio_pool(n_workers, mp_context=mp_context, warm=extractors) as pool:
+        pending: dict[cf.Future[dict[str, Any]], WorkItem] = {}
         source = iter(items)
         exhausted = False
         while True:
@@ -171,6 +170,24 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
             for fut in done:
                 item = pending.pop(fut)
                 yield _store_outputs(store, item, fut.result(), by_hash)
+
+
+@contextlib.contextmanager
+def audio_pool(n_workers: int, *, mp_context: str | None = None,
+               warm: Sequence[Extractor] = ()) -> Iterator[cf.ProcessPoolExecutor]:
+    """The audio path's process pool: ``n_workers`` processes, one BLAS thread each, shut down on exit (work not
+    started is cancelled).
+
+    The start method is ``mp_context``, else the platform's. Where the workers are forked, ``warm``'s extractors
+    run once here first (:func:`warm_up`), so that every worker inherits the imported modules and compiled kernels.
+    Workers run numpy and librosa only, never TensorFlow (whose runtime does not survive a fork).
+    """
+    ctx = multiprocessing.get_context(mp_context) if mp_context else None
+    if warm and (ctx.get_start_method() if ctx else multiprocessing.get_start_method()) == "fork":
+        warm_up(warm)
+    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
+    try:
+        yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -200,3 +217,25 @@ def rows_of(results: Iterable[ItemResult], extractors: Sequence[Extractor]) -> d
     return rows
 
 
+
+
+def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",
+             unit: str = "file") -> list[R]:
+    """``[fn(item) for item in items]`` across :func:`audio_pool` (``workers``, default one per CPU; with one item
+    or one worker: in this process), in order, with a progress bar on a terminal. ``fn`` must be picklable (a
+    module-level function, or a :func:`functools.partial` of one); an exception it raises is raised here."""
+    from tqdm.auto import tqdm
+
+    n = min(workers or default_workers(), len(items))
+    with tqdm(total=len(items), unit=unit, desc=desc, disable=None, mininterval=0.5, leave=False) as bar:
+        if n <= 1:
+            out = []
+            for item in items:
+                out.append(fn(item))
+                bar.update()
+            return out
+        with audio_pool(n) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            for _ in cf.as_completed(futures):
+                bar.update()
+            return [f.result() for f in futures]

@@ -19,6 +19,7 @@ Chance: AUC 0.5, p@1 and AP about the share of same-artist tracks.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,6 +208,12 @@ def musly_similarity(excerpts: Sequence[np.ndarray], *, sr: int, method: str = "
     return -dist
 
 
+def _descriptor_row(y: np.ndarray, sr: int) -> np.ndarray:
+    from musim.audio import descriptor_vector, descriptors
+
+    return np.asarray(descriptor_vector(descriptors(y, sr=sr)), dtype=np.float32)
+
+
 #: Baselines computed from the excerpts alone: name → (excerpts, sr) → vectors or ("similarity", matrix).
 Baseline = Callable[[Sequence[np.ndarray], int], tuple[str, np.ndarray]]
 
@@ -221,10 +228,10 @@ def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
         return "vectors", mfcc_stats(excerpts, sr=sr)
 
     def descriptors(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
-        from musim.audio import descriptor_vector
-        from musim.audio import descriptors as describe
+        from musim.features.pool import pool_map
 
-        return "vectors", standardized(np.stack([descriptor_vector(describe(y, sr=sr)) for y in excerpts]))
+        rows = pool_map(functools.partial(_descriptor_row, sr=sr), excerpts, desc="descriptors baseline")
+        return "vectors", standardized(np.stack(rows))
 
     def musly(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
         return "similarity", musly_similarity(excerpts, sr=sr)

@@ -12,6 +12,7 @@ This module imports Keras only inside the functions that load a model.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,8 @@ from musim.models.neighbours import _cosine
 from musim.models.serve import read_manifest
 from musim.storage import ObjectStore
 
-__all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "featurise_file", "find_audio_files", "load_champion",
-           "serving_model", "similar_audio"]
+__all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "featurise_file", "featurise_files", "find_audio_files",
+           "load_champion", "serving_model", "similar_audio"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,26 @@ def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
 #: Seconds of audio analysed in a longer file when the features have no fixed span (slices, descriptors):
 #: the acquisition's window of whole local tracks (``MUSIM_EXCERPT_S``' default).
 WINDOW_S = 30.0
+
+
+def _featurise_or_reason(path: Path, params: Any) -> np.ndarray | str:
+    from musim.errors import AudioError
+
+    try:
+        return featurise_file(path, params)
+    except AudioError as exc:  # the file's reason, handed back (an unusable file is not a failed run)
+        return str(exc)
+
+
+def featurise_files(files: Sequence[Path], params: Any, *, workers: int | None = None
+                    ) -> list[np.ndarray | str]:
+    """:func:`featurise_file` of every file, in order: its features, or why it is unusable (the ``AudioError``'s
+    message); across the audio path's process pool (:func:`musim.features.pool.pool_map`; ``workers``, default
+    one per CPU)."""
+    from musim.features.pool import pool_map
+
+    return pool_map(functools.partial(_featurise_or_reason, params=params), files, workers=workers,
+                    desc="featurise")
 
 
 def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "middle",
@@ -198,25 +219,22 @@ def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def embed_files(paths: Sequence[str | Path], *, family: str | None = None, version: str | None = None,
-                store: ObjectStore | None = None, champion: Champion | None = None
+                store: ObjectStore | None = None, champion: Champion | None = None, workers: int | None = None
                 ) -> tuple[list[str], np.ndarray, list[tuple[str, str]], Champion]:
     """Each audio file's embedding by ``version``, else ``family``'s champion, else the serving model
     (folders are searched for audio files): the family's own embedding of the features it was trained on
     (siamese: encoder of the log-mel; cnn_classifier: mean over the 256 x 256 slices of the 128-unit
-    layer; autoencoder: flattened encoder output; descriptors: z-scored descriptors).
+    layer; autoencoder: flattened encoder output; descriptors: z-scored descriptors). Files are featurised in the
+    audio path's process pool (``workers``, default one per CPU; see :func:`featurise_files`).
 
     Returns ``(files embedded, embeddings (n, d) float32, [(file, error)] of files that failed, champion)``.
     """
-    from musim.errors import AudioError
-
     champ = champion or load_champion(family, store=store, version=version, require_manifest=False)
     files = find_audio_files(paths)
     good, feats, failed = [], [], []
-    for f in files:
-        try:
-            x = featurise_file(f, champ.params)
-        except AudioError as exc:
-            failed.append((str(f), str(exc)))
+    for f, x in zip(files, featurise_files(files, champ.params, workers=workers), strict=True):
+        if isinstance(x, str):
+            failed.append((str(f), x))
             continue
         if champ.input == "slices" and x.shape[0] == 0:
             failed.append((str(f), "too short for one slice"))

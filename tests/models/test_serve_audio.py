@@ -103,6 +103,25 @@ def test_featurise_file_gives_each_family_its_input(tmp_path):
         featurise_file(path, {"sr": 22050})
 
 
+def test_featurise_files_in_the_pool_equals_one_by_one_with_failures_in_place(tmp_path):
+    from musim.audio import MelParams
+    from musim.features.params import DescriptorParams
+    from musim.models.new_audio import featurise_file, featurise_files
+
+    files = [write_clip(tmp_path / f"{i}.wav", synthesize_clip(community=i % 2, artist_seed=i, track_no=0, sr=22050,
+                                                                duration=6.0), sr=22050) for i in range(3)]
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all")
+    files.insert(1, broken)
+    for params in (MelParams(), DescriptorParams()):
+        pooled = featurise_files(files, params, workers=2)
+        alone = featurise_files(files, params, workers=1)
+        assert isinstance(pooled[1], str) and "broken.wav" in pooled[1] and pooled[1] == alone[1]
+        for i in (0, 2, 3):  # a worker has one BLAS thread, this process several: float32 rounding apart
+            np.testing.assert_allclose(pooled[i], alone[i], rtol=1e-4, atol=1e-5)
+            np.testing.assert_array_equal(alone[i], featurise_file(files[i], params))
+
+
 def test_the_cli_offers_every_family():
     from musim.cli.audio import FAMILY_CHOICES
     from musim.models.families import FAMILIES
