@@ -6,9 +6,10 @@ block, chosen on the DEVELOPMENT corpus, then the choice reported once on the be
 The wheel carries two more models than the ones :mod:`musim.audio.musicnn` reads: ``MSD_vgg`` and ``MTT_vgg``
 (Pons & Serra 2019: five 3x3 convolution layers of 128 filters over the same 3-second, 96-band log-mel patches,
 each followed by batch norm and max pooling; no musically motivated front end). This script computes their
-pooling layers with the wheel's own TF1 graph (variables frozen from the checkpoint, as
-``tests/audio/test_musicnn.py`` does for the musicnn models); a VGG block adopted into the descriptors would get a
-numpy forward pass checked against this graph, as the musicnn block has.
+pooling layers with the wheel's own TF1 graph, variables frozen from the checkpoint
+(:mod:`benchmarks.real_music.tf_graph`, the reference ``tests/audio/test_musicnn.py`` checks the musicnn models
+against); a VGG block adopted into the descriptors would get a numpy forward pass checked against this graph, as
+the musicnn block has.
 
 The rule, fixed before any number was seen (stop 29): the candidates are the two models x three layers
 (``pool3``, ``pool4``, ``pool5``), each layer's per-channel mean over its time-frequency positions averaged over
@@ -30,7 +31,6 @@ score is known).
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,7 @@ from benchmarks.real_music.dev_select import (
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.musicnn_dev import musicnn_block
 from benchmarks.real_music.pretrained_dev import HANDCRAFTED, per_track_cached
+from benchmarks.real_music.tf_graph import FrozenGraph
 from musim.models.label_eval import cosine_similarity
 
 MODELS = ("MSD_vgg", "MTT_vgg")
@@ -56,55 +57,19 @@ ROLES = ("beside musicnn", "instead of musicnn")
 ADOPTED = "adopted blocks"
 
 
-class FrozenVGG:
-    """One VGG model's inference graph, its variables frozen from the wheel's checkpoint."""
-
-    def __init__(self, model: str) -> None:
-        import tensorflow as tf
-        from tensorflow.core.protobuf import meta_graph_pb2
-
-        folder = resources.files("musicnn") / model
-        meta = meta_graph_pb2.MetaGraphDef()
-        meta.ParseFromString((folder / ".meta").read_bytes())
-        graph_def = tf.compat.v1.graph_util.extract_sub_graph(meta.graph_def, list(LAYERS.values()))
-        reader = tf.compat.v1.train.NewCheckpointReader(str(folder) + "/")
-        for node in graph_def.node:
-            node.attr.pop("_output_shapes", None)
-            if node.op == "VariableV2":
-                dtype = node.attr["dtype"]
-                node.op = "Const"
-                node.ClearField("attr")
-                node.attr["dtype"].CopyFrom(dtype)
-                node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(reader.get_tensor(node.name)))
-        self.graph = tf.Graph()
-        with self.graph.as_default():
-            tf.compat.v1.import_graph_def(graph_def, name="")
-            self.placeholders = [self.graph.get_tensor_by_name(n.name + ":0") for n in graph_def.node
-                                 if n.op == "Placeholder"]
-            self.outputs = {k: self.graph.get_tensor_by_name(v + ":0") for k, v in LAYERS.items()}
-            self.session = tf.compat.v1.Session(graph=self.graph)
-
-    def layer_means(self, patches: np.ndarray) -> dict[str, np.ndarray]:
-        """``layer -> (128,)``: each layer's per-channel mean over positions, averaged over the patches."""
-        import tensorflow as tf
-
-        feed = {p: (patches if p.dtype == tf.float32 else False) for p in self.placeholders}  # input, is_training
-        out = self.session.run(self.outputs, feed)
-        return {k: v.mean(axis=(0, 1, 2)) for k, v in out.items()}
-
-
 def vgg_layers(labels, path: Path) -> dict[str, np.ndarray]:
     """``MODEL/LAYER -> (tracks, 128)`` for every track."""
     from musim.audio import musicnn
 
-    nets = {}
+    nets: dict[str, FrozenGraph] = {}
 
     def layers(y: np.ndarray) -> dict[str, np.ndarray]:
+        """Each layer's per-channel mean over positions, averaged over the patches."""
         patches = musicnn.patches(y)
         out = {}
         for model in MODELS:
-            nets.setdefault(model, FrozenVGG(model))
-            out.update({f"{model}/{k}": v for k, v in nets[model].layer_means(patches).items()})
+            net = nets.setdefault(model, FrozenGraph(model, LAYERS))
+            out.update({f"{model}/{k}": v.mean(axis=(0, 1, 2)) for k, v in net.run(patches).items()})
         return out
 
     return per_track_cached(labels, path, "vgg_dev", layers)

@@ -31,28 +31,10 @@ def test_checkpoint_reader_matches_tensorflow(model):
 
 def _original_graph_outputs(model: str, x: np.ndarray) -> np.ndarray:
     """The tag probabilities of the wheel's own TF1 graph: its inference part, variables frozen from the checkpoint."""
-    from tensorflow.core.protobuf import meta_graph_pb2
+    from benchmarks.real_music.tf_graph import FrozenGraph, nodes_of
 
-    meta = meta_graph_pb2.MetaGraphDef()
-    meta.ParseFromString((resources.files("musicnn") / model / ".meta").read_bytes())
-    (sigmoid,) = [n.name for n in meta.graph_def.node if n.op == "Sigmoid"]
-    graph_def = tf.compat.v1.graph_util.extract_sub_graph(meta.graph_def, [sigmoid])
-    reader = tf.compat.v1.train.NewCheckpointReader(_folder(model))
-    for node in graph_def.node:
-        node.attr.pop("_output_shapes", None)
-        if node.op == "VariableV2":
-            dtype = node.attr["dtype"]
-            node.op = "Const"
-            node.ClearField("attr")
-            node.attr["dtype"].CopyFrom(dtype)
-            node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(reader.get_tensor(node.name)))
-    graph = tf.Graph()
-    with graph.as_default():
-        tf.compat.v1.import_graph_def(graph_def, name="")
-        placeholders = [graph.get_tensor_by_name(n.name + ":0") for n in graph_def.node if n.op == "Placeholder"]
-        feed = {p: (x if p.dtype == tf.float32 else False) for p in placeholders}  # input, is_training
-        with tf.compat.v1.Session(graph=graph) as session:
-            return session.run(graph.get_tensor_by_name(sigmoid + ":0"), feed)
+    (sigmoid,) = nodes_of(model, "Sigmoid")
+    return FrozenGraph(model, {"taggram": sigmoid}).run(x)["taggram"]
 
 
 @pytest.mark.parametrize("model", ["MSD_musicnn", "MTT_musicnn"])
