@@ -1,7 +1,9 @@
 """How many worker processes audio work may use.
 
-The audio path has one process pool: the feature build's (:func:`musim.features.pool.compute`), which
-decodes each preview once and runs every extractor on it. This module only sizes it.
+The audio path has one process pool, :func:`musim.features.pool.audio_pool`: the feature build's
+(:func:`musim.features.pool.compute`, which decodes each preview once and runs every extractor on it), and
+:func:`musim.features.pool.pool_map` for files outside the store (``musim embed``, ``similar-audio``,
+``models evaluate --labels``). This module only sizes it.
 """
 
 from __future__ import annotations
