@@ -1,5 +1,6 @@
 """Step 2 of a feature build (no warehouse): decode each preview once and compute every wanted extractor in the
-one process pool of the audio path (:func:`compute`), then the rows to record (:func:`rows_of`)."""
+one process pool of the audio path (:func:`audio_pool`, through :func:`compute`), then the rows to record
+(:func:`rows_of`); and the same pool for audio work on files outside the store (:func:`pool_map`)."""
 
 from __future__ import annotations
 
