@@ -218,8 +218,6 @@ def rows_of(results: Iterable[ItemResult], extractors: Sequence[Extractor]) -> d
     return rows
 
 
-
-
 def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",
              unit: str = "file") -> list[R]:
     """``[fn(item) for item in items]`` across :func:`audio_pool` (``workers``, default one per CPU; with one item
@@ -230,7 +228,7 @@ def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = 
     n = min(workers or default_workers(), len(items))
     with tqdm(total=len(items), unit=unit, desc=desc, disable=None, mininterval=0.5, leave=False) as bar:
         if n <= 1:
-            out = []
+            out: list[R] = []
             for item in items:
                 out.append(fn(item))
                 bar.update()
