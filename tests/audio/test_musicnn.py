@@ -45,6 +45,41 @@ def test_forward_matches_the_original_graph(model):
     np.testing.assert_allclose(out["taggram"], _original_graph_outputs(model, x), atol=1e-5)
 
 
+def _plain_conv(x: np.ndarray, kernel: np.ndarray, pad: tuple[int, int]) -> np.ndarray:
+    """The convolution written out, in float64: every position's window times the kernel, ``(B, T', F', C)``."""
+    kt, kf, _, c = kernel.shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), pad, (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kt, kf), axis=(1, 2))
+    return np.einsum("btfij,ijc->btfc", win, kernel[:, :, 0].astype(np.float64))
+
+
+@pytest.mark.parametrize(("kt", "kf", "pad"), [(7, 38, (3, 3)), (32, 1, (15, 16)), (4, 96, (1, 2))])
+def test_tiled_extreme_of_the_convolution_equals_the_plain_convolution(kt, kf, pad):
+    """The front end's tiled product, maximum over frequency and negated kernels, against the convolution written
+    out: patches whose time steps are not a multiple of the tile, channels taking the maximum and the minimum."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, musicnn._TILE * 2 + 5, 96)).astype(np.float32)
+    kernel = rng.normal(size=(kt, kf, 1, 9)).astype(np.float32)
+    lowest = np.arange(9) % 3 == 0
+    plain = _plain_conv(x, kernel, pad)
+    expected = np.where(lowest, plain.min(axis=2), plain.max(axis=2))
+    np.testing.assert_allclose(musicnn._conv_extreme(x, kernel, pad, lowest), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_mid_block_equals_the_plain_convolution():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 40, 24)).astype(np.float32)
+    w = {"c/kernel": rng.normal(size=(7, 24, 1, 5)).astype(np.float32), "c/bias": rng.normal(size=5).astype(np.float32),
+         "batch_normalization_3/gamma": rng.normal(size=5).astype(np.float32),
+         "batch_normalization_3/beta": rng.normal(size=5).astype(np.float32),
+         "batch_normalization_3/moving_mean": rng.normal(size=5).astype(np.float32),
+         "batch_normalization_3/moving_variance": rng.random(5).astype(np.float32) + 0.5}
+    z = _plain_conv(x, w["c/kernel"], (3, 3))[:, :, 0] + w["c/bias"]
+    scale = w["batch_normalization_3/gamma"] / np.sqrt(w["batch_normalization_3/moving_variance"] + 1e-3)
+    expected = (np.maximum(z, 0) - w["batch_normalization_3/moving_mean"]) * scale + w["batch_normalization_3/beta"]
+    np.testing.assert_allclose(musicnn._mid_block(x, w, "c", 3), expected, rtol=1e-5, atol=1e-4)
+
+
 def test_forward_in_steps_equals_patch_by_patch():
     """More patches than one step holds: the same numbers as each patch alone (the steps bound memory only), up to
     float32 rounding: BLAS may block a matrix product differently by its size (seen: 6e-5 relative on one CPU)."""
