@@ -60,14 +60,35 @@ def gx_import_s() -> float | None:
     return float(done.stdout.strip()) if done.returncode == 0 else None
 
 
-def probe(*, gx: bool = True) -> dict[str, Any]:
-    """The machine's description and speed probes (``gx``: include Great Expectations' import, a few seconds)."""
+def disk_write_mb_s(directory: Path, mb: int = 128) -> float:
+    """MB/s of writing ``mb`` MiB to a new file in ``directory`` and syncing it to the disk (``fdatasync`` where
+    the OS has it), as a snapshot is written and closed; the file is removed. The data is random, so that no
+    layer below can store it compressed."""
+    data = memoryview(np.random.default_rng(0).integers(0, 256, mb * 2**20, dtype=np.uint8).tobytes())
+    path = Path(directory) / f".musim-disk-probe-{os.getpid()}"
+    try:
+        t = time.perf_counter()
+        with open(path, "wb") as f:
+            for start in range(0, len(data), 2**20):
+                f.write(data[start:start + 2**20])
+            f.flush()
+            getattr(os, "fdatasync", os.fsync)(f.fileno())
+        return mb * 2**20 / (time.perf_counter() - t) / 1e6
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def probe(*, gx: bool = True, disk: Path | None = None) -> dict[str, Any]:
+    """The machine's description and speed probes (``gx``: include Great Expectations' import, a few seconds;
+    ``disk``: a folder on the disk the benchmarks write to, for :func:`disk_write_mb_s`)."""
     out: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count(), "cpu": cpu_model(),
                            "platform": platform.platform(), "python_loop_ms": round(python_loop_ms(), 1),
                            "matmul_gflops": round(matmul_gflops(), 1)}
     if gx:
         seconds = gx_import_s()
         out["gx_import_s"] = None if seconds is None else round(seconds, 2)
+    if disk is not None:
+        out["disk_write_mb_s"] = round(disk_write_mb_s(disk))
     return out
 
 
@@ -77,4 +98,6 @@ def describe(machine: dict[str, Any]) -> str:
              f"matmul {machine['matmul_gflops']:.0f} GFLOP/s"]
     if machine.get("gx_import_s") is not None:
         parts.append(f"Great Expectations import {machine['gx_import_s']:.1f} s")
+    if machine.get("disk_write_mb_s") is not None:
+        parts.append(f"disk writes {machine['disk_write_mb_s']:,.0f} MB/s synced")
     return "machine: " + "; ".join(parts)

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
     if args.only:
         names = [n for n in names if n in args.only]
-    machine = probe(gx=not args.quick)
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    machine = probe(gx=not args.quick, disk=Path(args.workdir))
     print(describe(machine), file=sys.stderr, flush=True)
     rows: list[dict] = []
     failures = 0

@@ -22,6 +22,12 @@ def test_describe_names_the_gx_import_when_measured():
                                    "Great Expectations import 7.0 s")
 
 
+def test_disk_probe_writes_syncs_and_removes_its_file(tmp_path):
+    m = machine.probe(gx=False, disk=tmp_path)
+    assert m["disk_write_mb_s"] > 0 and list(tmp_path.iterdir()) == []
+    assert machine.describe(m).endswith(f"disk writes {m['disk_write_mb_s']:,.0f} MB/s synced")
+
+
 def test_gx_import_is_none_when_the_probe_fails(monkeypatch):
     monkeypatch.setattr(machine, "_GX_PROBE", "raise SystemExit(3)")
     assert machine.gx_import_s() is None
@@ -31,5 +37,6 @@ def test_a_run_writes_the_machine_beside_its_rows(tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(run, "HERE", tmp_path)
     assert run.main(["--quick", "--only", "no_such_benchmark", "--workdir", str(tmp_path / "data")]) == 0
     written = json.loads((tmp_path / "results" / "bench-quick.json").read_text())
-    assert written["machine"]["python_loop_ms"] > 0 and written["rows"] == []
+    assert written["machine"]["python_loop_ms"] > 0 and written["machine"]["disk_write_mb_s"] > 0
+    assert written["rows"] == []
     assert "machine: " in capsys.readouterr().out
