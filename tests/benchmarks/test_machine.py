@@ -25,7 +25,7 @@ def test_describe_names_the_gx_import_when_measured():
 def test_disk_probe_writes_syncs_and_removes_its_file(tmp_path):
     m = machine.probe(gx=False, disk=tmp_path)
     assert m["disk_write_mb_s"] > 0 and list(tmp_path.iterdir()) == []
-    assert machine.describe(m).endswith(f"disk writes {m['disk_write_mb_s']:,.0f} MB/s synced")
+    assert machine.describe(m).endswith(f"synced disk writes {m['disk_write_mb_s']:,.0f} MB/s")
 
 
 def test_gx_import_is_none_when_the_probe_fails(monkeypatch):
