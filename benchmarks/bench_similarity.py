@@ -43,7 +43,7 @@ Since (full scale, 19.7M pairs among 45K artists; the machine shared, so single 
   DuckDB's integer sort (6.9 s against 4.1 s for 39.5M rows): dropped;
 - the gate's duplicate-pair check as a parallel GROUP BY ... HAVING instead of count(DISTINCT): 2.1 s ->
   1.4 s; the catalogue cross-check joins the catalogue's pairs only, not every pair with its listeners.
-Stop 23 (full scale; numbers of the quiet run in the README):
+Stop 23 (full scale; numbers of the quiet run in benchmarks/RESULTS.md):
 - every process imported its modules from source: PYTHONDONTWRITEBYTECODE is set here and in CI, and the
   venv had no bytecode. `make install` now compiles it: importing Great Expectations 9.4 s -> 4-5 s, which
   the build pays (the CLI imports it beside the build) or the gate pays;
@@ -66,7 +66,7 @@ Stop 23 (full scale; numbers of the quiet run in the README):
 - the cost of pair order to the DuckDB fallback: each slice of its self-join is inserted sorted and its
   stored pairs are read back for the summary; bench_lastfm --quick: self-join 0.89 s -> 2.2 s (the C
   counter 0.32 -> 0.52 s there, under the bench's own start-up noise; scipy 1.1 s).
-Stop 24 (full scale; five runs in the README, 1.82-2.28x, median 1.98x):
+Stop 24 (full scale; five runs in benchmarks/RESULTS.md, 1.82-2.28x, median 1.98x):
 - the pairs keyed by the dump's integer seq (migration 012, artist_pair_counts; the view artist_pairs adds
   the id): the 64-character id took 40% of the time to write 19.7M pairs, and every scan of one dump's pairs
   compared it; the listeners lost their primary key (its index over the id took 90% of the time to store

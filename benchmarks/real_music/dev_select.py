@@ -36,7 +36,7 @@ The rule for re-weighting once the ``musicnn`` block joined (stop 28, fixed befo
 choice beats the adopted weights with the CI over (package, composer) clusters above 0; otherwise the adopted
 weights stay, whatever the benchmark lines print. Stop 28's run: dev argmax (rhythm/tonal 0.25, mfcc 0.5,
 contrast 0.75, timbre 0.75, musicnn 1) 0.754 against 0.748; held out 0.735, -0.012 [-0.035, +0.007] over
-clusters: not adopted (README, "Re-weighting and pooling after the musicnn block").
+clusters: not adopted (benchmarks/RESULTS.md, "Re-weighting and pooling after the musicnn block").
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ only where that one other track falls; it moves the whole-corpus mean by several
 What was tried after the adopted blocks, on this cache and split (distance normalisation and hubness reduction,
 Seyerlehner's block-level patterns, rhythm, loudness and chroma blocks, whole tracks, and how a weighting chosen
 on one half transfers to the other): :mod:`benchmarks.real_music.family_dev`. None beat the adopted blocks on
-dev beyond noise, so none was adopted (numbers in the README's benchmark section).
+dev beyond noise, so none was adopted (numbers in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ frame, not only how it spreads: on the development composers this block alone sc
 0.67 for the contrast's mean and standard deviation.
 
 Chosen on the development half of the real-music corpus (``benchmarks/real_music/timbre_dev.py``; the other half
-of its composers only reported): see the numbers in the README's benchmark section.
+of its composers only reported): see the numbers in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations

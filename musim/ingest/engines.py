@@ -4,7 +4,7 @@
 ``make install`` builds), ``duckdb`` (DuckDB reads the file itself, :mod:`musim.ingest.staging` with
 ``sql/ingest/stage_360k.sql``) or unset/``auto``: ``c`` when the extension imports, else ``duckdb`` (said
 once in the log). Both follow the same pre-scan rules (:mod:`musim.ingest.prescan_rules`) and SQL checks,
-and load identical tables; the C engine is the faster one (see the README). 1K events and profiles files
+and load identical tables; the C engine is the faster one (see benchmarks/RESULTS.md). 1K events and profiles files
 are always read by DuckDB.
 """
 
