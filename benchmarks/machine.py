@@ -60,7 +60,7 @@ def gx_import_s() -> float | None:
     return float(done.stdout.strip()) if done.returncode == 0 else None
 
 
-def disk_write_mb_s(directory: Path, mb: int = 128) -> float:
+def disk_write_mb_s(directory: Path, mb: int = 64) -> float:
     """MB/s of writing ``mb`` MiB to a new file in ``directory`` and syncing it to the disk (``fdatasync`` where
     the OS has it), as a snapshot is written and closed; the file is removed. The data is random, so that no
     layer below can store it compressed."""
@@ -88,7 +88,7 @@ def probe(*, gx: bool = True, disk: Path | None = None) -> dict[str, Any]:
         seconds = gx_import_s()
         out["gx_import_s"] = None if seconds is None else round(seconds, 2)
     if disk is not None:  # the median of three: single synced writes here ranged 0.24-1.9 GB/s a second apart
-        out["disk_write_mb_s"] = round(float(np.median([disk_write_mb_s(disk, 64) for _ in range(3)])))
+        out["disk_write_mb_s"] = round(float(np.median([disk_write_mb_s(disk) for _ in range(3)])))
     return out
 
 
