@@ -1,14 +1,18 @@
 """Great Expectations, kept in one place: an ephemeral context, one suite per part, batch validation.
 
-``great_expectations`` is imported only inside these functions (its import takes ~6 s), never at module
+``great_expectations`` is imported only inside these functions, through :func:`import_gx`, never at module
 import time. Results of several batches of one part are merged into one outcome per expectation.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import logging
 import os
+import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +20,55 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 DOCS_SITE = "musim"
+#: Modules GX imports with itself but uses only inside functions musim's suites never call (its KL-divergence
+#: expectation's ``scipy.stats`` and altair charts): about a third of its import, 0.9-1.2 s of CPU of 2.7-4 s.
+DEFERRED_BY_GX = ("scipy.stats", "altair")
 #: What GX keeps per failed expectation of one batch (enough to show examples, bounded in size).
 _PARTIAL = 20
+
+
+class DeferredModule(types.ModuleType):
+    """Stands in ``sys.modules`` for a module not imported yet; the first attribute read imports the real one
+    and every read is then answered by it. The import goes through the import system, whose lock per module
+    makes threads that read at once import it once (the standard library's ``LazyLoader`` executes the module
+    in place, which is not thread-safe before Python 3.12, and GX is imported in a preload thread)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.__dict__["_deferred_real"] = None
+
+    def _deferred_load(self) -> types.ModuleType:
+        real = self.__dict__["_deferred_real"]
+        if real is None:
+            if sys.modules.get(self.__name__) is self:
+                sys.modules.pop(self.__name__, None)
+            real = self.__dict__["_deferred_real"] = importlib.import_module(self.__name__)
+        return real
+
+    def __getattr__(self, name: str) -> Any:  # called only for names the stand-in itself lacks
+        return getattr(self._deferred_load(), name)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._deferred_load())
+
+
+def defer(names: tuple[str, ...] = DEFERRED_BY_GX) -> list[str]:
+    """Put a :class:`DeferredModule` in ``sys.modules`` for each of ``names`` not imported yet and installed;
+    returns those deferred."""
+    deferred = []
+    for name in names:
+        if name in sys.modules or importlib.util.find_spec(name) is None:
+            continue
+        sys.modules.setdefault(name, DeferredModule(name))
+        deferred.append(name)
+    return deferred
+
+
+def import_gx() -> types.ModuleType:
+    """``great_expectations``, imported (once per process) without what its import loads and musim never uses."""
+    if "great_expectations" not in sys.modules:
+        defer()
+    return importlib.import_module("great_expectations")
 
 
 def new_context(docs_dir: Path | None):
@@ -27,7 +78,7 @@ def new_context(docs_dir: Path | None):
     # Before the import: under Airflow's logging GX would log ~200 "Skipping registering function" lines;
     # types.base sets itself to INFO (a line per ephemeral context). Keep GX to warnings and worse.
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)

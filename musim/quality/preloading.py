@@ -11,9 +11,10 @@ keeps the cores DuckDB leaves idle. Joining is optional: a later import of the m
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import threading
+
+from musim.quality.gx import import_gx
 
 LOWEST = 19
 _importing: dict[threading.Thread, int] = {}  # preload threads still importing, by their native thread id
@@ -42,7 +43,7 @@ def _import_gx() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST)
         _importing[me] = threading.get_native_id()
     try:
-        importlib.import_module("great_expectations")
+        import_gx()
     finally:
         with _lock:  # gone before the thread ends, so that its id, which the OS may reuse, is never touched
             _importing.pop(me, None)
