@@ -7,8 +7,9 @@
 - thresholds in :class:`QualityThresholds` (``MUSIM_QUALITY_*`` variables).
 
 ``great_expectations`` is imported only while a check runs, or ahead of it by :func:`preload` (its import
-takes 3-4 s of CPU: a command that will check after a long step starts it in the background first, at the
-lowest CPU priority; see :mod:`musim.quality.preloading`).
+takes 2-3 s of CPU, without the modules it loads and musim never uses, :func:`musim.quality.gx.import_gx`: a
+command that will check after a long step starts it in the background first, at the lowest CPU priority; see
+:mod:`musim.quality.preloading`).
 """
 
 from musim.config import QualityThresholds

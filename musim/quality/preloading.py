@@ -1,4 +1,4 @@
-"""Great Expectations imported ahead of a check, beside a long step (its import takes 3-4 s of CPU).
+"""Great Expectations imported ahead of a check, beside a long step (its import takes 2-3 s of CPU).
 
 :func:`preload` starts the import in a background thread at the lowest CPU priority where the OS allows it
 (Linux: per thread). At normal priority it took a core from the similarity build's threads (full scale: build
