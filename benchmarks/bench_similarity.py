@@ -108,8 +108,14 @@ Stop 25 (full scale):
   (a gate of its own checks then, ~1.1-1.5 s): 9.4-11.5 s against 8.8-10.6 s for the CLI's order, inside
   the noise of this machine: the run is bound by CPU (14-15 s of CPU in 9-10 s on 2 cores), so reordering
   moves the import's 3 s of CPU rather than hiding it.
-What is left: Great Expectations' import (3.6 s of CPU, which no idle core hides on two cores busy with the
-build) and its fixed cost per expectation (~15-20 ms, 24 expectations); writing rows (19.7M pairs, 39.5M
+Stop 31 (full scale; runs in benchmarks/RESULTS.md):
+- GX's import without scipy.stats (with scipy.spatial) and altair, which it loads for the KL-divergence
+  expectation alone and uses only inside its functions: stand-in modules import them on first read
+  (musim.quality.gx.import_gx), and a whole gate with Data Docs reads neither. 0.5-0.9 s less CPU; in three
+  interleaved pairs the whole run went from 1.95-2.00x to 1.64-1.79x, the gate from 0.44-0.58x to 0.28-0.42x.
+  sqlalchemy, boto3 and pyathena cannot wait the same way: GX reads their attributes while it imports.
+What is left: Great Expectations' import (2.6-2.9 s of CPU, which no idle core hides on two cores busy with
+the build) and its fixed cost per expectation (~15-20 ms, 24 expectations); writing rows (19.7M pairs, 39.5M
 lookup rows, ~25M rows/s here on two threads).
 """
 
