@@ -20,6 +20,9 @@ row → track id mapping beside it (``….ids.json``); the fingerprint is the sh
 float32 embeddings, so an index's key names exactly what it indexes. The index's sha256 is
 recorded in the version's ``embedding.json`` and checked on load.
 
+Search depth: ``ef`` is calibrated per index when it is built (:func:`calibrate_ef`, to
+:attr:`AnnParams.recall_target`), stored in the manifest entry's params and used as it is on load.
+
 Determinism: the graph's random levels come from ``seed``; a build on one thread (``threads=1``) is
 byte-for-byte reproducible, parallel insertion (the default) may link a few nodes differently.
 """
@@ -32,7 +35,7 @@ import logging
 import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +49,11 @@ __all__ = [
     "MIN_TRACKS_ENV",
     "SEARCH_ENV",
     "SEARCH_MODES",
+    "EF_LADDER",
     "AnnIndex",
     "AnnParams",
     "cached_index",
+    "calibrate_ef",
     "clear_cache",
     "fingerprint",
     "index_key",
@@ -71,28 +76,69 @@ _CACHE_SIZE = 2
 _cache: OrderedDict[tuple[str, str], tuple[AnnIndex, list[str]]] = OrderedDict()
 
 
+#: Search depths tried, lowest first, when an index's ``ef`` is chosen from its recall target.
+EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+#: Queries (a seeded sample of the index's own vectors) on which each depth's recall@10 is measured.
+CALIBRATION_QUERIES = 1000
+
+
 @dataclass(frozen=True)
 class AnnParams:
     """HNSW parameters: ``m`` links per node, ``ef_construction`` build depth, ``ef`` search depth (raised
-    to ``k`` when smaller), ``seed`` of the random levels.
+    to ``k`` when smaller), ``seed`` of the random levels, ``recall_target`` of the search.
 
-    ``ef`` 384: the lowest of 128, 192, 256, 384, 512 that keeps recall@10 >= 0.95 on 1M synthetic tracks at
-    128-d as well as 64-d (128-d: 0.932, 0.941, 0.947, 0.960, 0.968; one-query p50 0.5-2.0 ms; 64-d reached
-    0.966 at 128), ``benchmarks/bench_ann.py``."""
+    ``ef`` None (the default): each index searches at the lowest depth of :data:`EF_LADDER` whose recall@10
+    against exact search, measured on :data:`CALIBRATION_QUERIES` of its own vectors when it is built, is
+    at least ``recall_target`` with 97.5% confidence (:func:`calibrate_ef`). The depth a recall needs depends
+    on the vectors: on 1M synthetic tracks with M=16, recall@10 0.95 took ef 128 at 64-d and ef 256-384 at
+    128-d (``benchmarks/bench_ann.py``), so one fixed depth either misses the target at 128-d or makes
+    64-d searches 2-3x slower than they need to be. A given ``ef`` is used as it is."""
 
     m: int = 16
     ef_construction: int = 200
-    ef: int = 384
+    ef: int | None = None
     seed: int = 1
+    recall_target: float = 0.95
 
     def __post_init__(self) -> None:
-        if min(self.m, self.ef_construction, self.ef) < 1 or self.m < 2:
+        if min(self.m, self.ef_construction, self.ef or 1) < 1 or self.m < 2:
             raise ParameterError(f"ANN parameters must be positive (m >= 2), got {self}")
+        if not 0.0 < self.recall_target <= 1.0:
+            raise ParameterError(f"the ANN recall target must be in (0, 1], got {self.recall_target}")
 
     @property
     def tag(self) -> str:
         """The parameters in an object key: ``voyager-m16-efc200-s1``."""
         return f"voyager-m{self.m}-efc{self.ef_construction}-s{self.seed}"
+
+
+def calibrate_ef(index: Any, x: np.ndarray, params: AnnParams, k: int = 10) -> int:
+    """The lowest depth of :data:`EF_LADDER` at which the Voyager ``index`` of the unit rows ``x`` finds
+    the top ``k`` of a seeded sample of its own rows with recall at least ``params.recall_target``, at the
+    lower end of a two-sided 95% interval over the queries. A result counts when it is as similar as the
+    exact ``k``-th neighbour (ties at the boundary are not misses). The last depth, with a warning, when
+    none does."""
+    n = x.shape[0]
+    k = min(k, n)
+    rng = np.random.default_rng([params.seed, 0xEF])  # not a benchmark's sample of the same rows
+    q = x[np.sort(rng.choice(n, size=min(CALIBRATION_QUERIES, n), replace=False))]
+    kth = np.empty(q.shape[0], dtype=np.float32)
+    step = max(1, 2**25 // n)  # ~128 MB of scores at a time
+    for s in range(0, q.shape[0], step):
+        sims = q[s:s + step] @ x.T
+        kth[s:s + step] = -np.partition(-sims, k - 1, axis=1)[:, k - 1]
+    recall = 0.0
+    for ef in (e for e in EF_LADDER if e >= k):
+        _, dist = index.query(q, k=k, num_threads=-1, query_ef=ef)
+        hits = ((1.0 - np.asarray(dist, dtype=np.float32).reshape(q.shape[0], k)) >= kth[:, None] - 1e-5)
+        per_query = hits.mean(axis=1)
+        recall = float(per_query.mean())
+        spread = 1.96 * float(per_query.std(ddof=1)) / np.sqrt(per_query.size) if per_query.size > 1 else 0.0
+        if recall - spread >= params.recall_target:
+            return ef
+    log.warning("ANN index of %d vectors: recall@%d %.3f at the deepest search (ef %d), under the target %.3f",
+                n, k, recall, EF_LADDER[-1], params.recall_target)
+    return EF_LADDER[-1]
 
 
 def search_mode(n: int, mode: str | None = None, settings: Settings | None = None) -> str:
@@ -136,8 +182,17 @@ class AnnIndex:
         index = voyager.Index(voyager.Space.Cosine, x.shape[1], M=params.m, ef_construction=params.ef_construction,
                               random_seed=params.seed, max_elements=x.shape[0])
         index.add_items(x, np.arange(x.shape[0], dtype=np.int64), num_threads=threads)
-        index.ef = params.ef
-        return cls(index, params)
+        built = cls(index, params)
+        built.tune(params, x)
+        return built
+
+    def tune(self, params: AnnParams, embeddings: np.ndarray) -> None:
+        """Search with ``params``: at their ``ef``, or, when it is None, at the depth :func:`calibrate_ef`
+        finds on ``embeddings`` (the vectors this index holds, in its row order)."""
+        if params.ef is None:
+            params = replace(params, ef=calibrate_ef(self.index, unit_rows(embeddings), params))
+        self.params = params
+        self.index.ef = params.ef
 
     @property
     def n(self) -> int:
@@ -168,6 +223,8 @@ class AnnIndex:
     def load(cls, path: str | Path, params: AnnParams) -> AnnIndex:
         import voyager
 
+        if params.ef is None:
+            raise ParameterError("a loaded ANN index needs the search depth it was calibrated to (its params' ef)")
         index = voyager.Index.load(str(path))
         index.ef = params.ef
         return cls(index, params)

@@ -255,8 +255,8 @@ def _track_index(store: ObjectStore | None, family: str, version: str, ids: list
         reused = stored_index(store, previous, index_key(family, version, params, ids, e), ids)
         if reused is not None:
             log.info("%s: reusing the stored ANN index %s", version, previous["key"])
-            reused.params, reused.index.ef = params, params.ef  # the search depth is not part of the key
-            return reused, dict(previous, params=asdict(params))
+            reused.tune(params, e)  # the search depth is not part of the key
+            return reused, dict(previous, params=asdict(reused.params))
     return AnnIndex.build(e, params=params), None
 
 

@@ -137,3 +137,49 @@ def test_bad_inputs_are_refused():
     index = AnnIndex.build(_vectors(10, 4))
     with pytest.raises(ParameterError, match="track ids"):
         save_index(open_store(), "autoencoder", "autoencoder-1", index, ["a"], _vectors(10, 4))
+
+
+def _recall(index: AnnIndex, x: np.ndarray, rows: np.ndarray, ef: int) -> float:
+    want, _ = _exact(x, x[rows], 10)
+    got, _ = index.search(x[rows], 10, ef=ef)
+    return float(np.mean([len(set(g) & set(w)) / 10 for g, w in zip(got, want, strict=True)]))
+
+
+def test_the_search_depth_is_calibrated_to_the_recall_target():
+    """Vectors hard for HNSW (128-d noise): the depth moves with the target, and a calibrated depth keeps its
+    recall on queries the calibration did not see."""
+    x = _vectors(6000, 128, seed=2)
+    held_out = np.random.default_rng(9).choice(6000, size=300, replace=False)
+    easy = AnnIndex.build(x, params=AnnParams(recall_target=0.3), threads=1)
+    assert easy.params.ef == ann.EF_LADDER[0]  # the lowest depth >= k
+    strict = AnnIndex.build(x, params=AnnParams(recall_target=0.99), threads=1)
+    assert strict.params.ef in ann.EF_LADDER and strict.params.ef > ann.EF_LADDER[0]
+    assert _recall(strict, x, held_out, strict.params.ef) >= 0.98
+    assert _recall(strict, x, held_out, ann.EF_LADDER[0]) < 0.99  # the lowest depth misses the target
+    default = AnnIndex.build(x, threads=1)
+    assert easy.params.ef <= default.params.ef <= strict.params.ef
+
+
+def test_a_given_search_depth_is_kept_and_a_calibrated_one_is_stored_with_the_index():
+    x = _vectors(500, 16, seed=3)
+    assert AnnIndex.build(x, params=AnnParams(ef=40)).params.ef == 40
+    store = open_store()
+    index = AnnIndex.build(x)
+    ids = [f"t{i}" for i in range(500)]
+    entry = save_index(store, "autoencoder", "autoencoder-2", index, ids, x)
+    assert entry["params"]["ef"] == index.params.ef and entry["params"]["recall_target"] == 0.95
+    ann.clear_cache()
+    loaded, _ = load_index(store, entry)
+    assert loaded.params == index.params
+    with pytest.raises(ParameterError, match="recall target"):
+        AnnParams(recall_target=1.5)
+    with pytest.raises(ParameterError, match="calibrated"):
+        AnnIndex.load("unused.voy", AnnParams())
+
+
+def test_an_unreachable_recall_target_searches_at_the_deepest_depth_with_a_warning(monkeypatch, caplog):
+    monkeypatch.setattr(ann, "EF_LADDER", (10, 12))
+    caplog.set_level(logging.WARNING, logger="musim.models.ann")
+    index = AnnIndex.build(_vectors(4000, 64, seed=2), params=AnnParams(recall_target=1.0), threads=1)
+    assert index.params.ef == 12
+    assert "under the target 1.000" in caplog.text and "4000 vectors" in caplog.text
