@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 DOCS_SITE = "musim"
 #: Modules GX imports with itself but uses only inside functions musim's suites never call (its KL-divergence
-#: expectation's ``scipy.stats`` and altair charts): about a third of its import, 0.9-1.2 s of CPU of 2.7-4 s.
+#: expectation's ``scipy.stats`` and altair charts): 0.5-0.9 s of CPU of its 3.4-3.8 s, measured under load.
 DEFERRED_BY_GX = ("scipy.stats", "altair")
 #: What GX keeps per failed expectation of one batch (enough to show examples, bounded in size).
 _PARTIAL = 20
