@@ -4,7 +4,8 @@ Full: 1,000,000 synthetic tracks (grouped by artist, ~10 each: :func:`benchmarks
 64-d (the siamese encoder, the default serving model's embedding) and 128-d (the CNN classifier's), cosine.
 Quick (``make bench-quick``): 20,000 tracks. Per dimension, in a fresh process:
 
-- build the index (:class:`musim.models.ann.AnnIndex`, M=16, ef_construction=200, both cores; its search depth
+- build the index (:class:`musim.models.ann.AnnIndex`, M by dimension (16 at 64-d, 32 at 128-d),
+  ef_construction=200, both cores; its search depth
   calibrated to recall@10 0.95 on a sample of its own vectors, not the sample below), its file size;
 - recall@10 against exact search on 1,000 sampled queries (target >= 0.95);
 - one-query top-10 search p50 (what ``similar-audio`` does for the tracks; target <= 2 ms) against the exact
@@ -55,7 +56,7 @@ def step(n: int, dim: int, workdir: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     index = AnnIndex.build(emb)
     out["build_s"] = time.perf_counter() - t0  # with the search depth's calibration (musim.models.ann.calibrate_ef)
-    out["ef"] = index.params.ef
+    out["ef"], out["m"] = index.params.ef, index.params.m
     _progress(out, "index built")
     path = Path(workdir) / f"index-{n}-{dim}.voy"
     index.save(path)
@@ -129,7 +130,7 @@ def run(*, quick: bool = False, workdir: Path) -> list[dict]:
         (workdir / f"step-{n}-{dim}.json").write_text(json.dumps(dict(r, peak_rss_mib=rss), indent=1))
         name = f"ann {n // 1000}K x {dim}-d"
         rows += [
-            row(name, "index build", round(r["build_s"], 1), "s", notes=f"voyager M=16 ef_construction=200; peak "
+            row(name, "index build", round(r["build_s"], 1), "s", notes=f"voyager M={r['m']} ef_construction=200; peak "
                 f"RSS {rss:,.0f} MiB for the whole step"),
             row(name, "index size", round(r["index_mib"], 1), "MiB"),
             row(name, "recall@10 vs exact", round(r["recall_at_10"], 4), "", target=">= 0.95",

@@ -87,6 +87,7 @@ class AnnParams:
     """HNSW parameters: ``m`` links per node, ``ef_construction`` build depth, ``ef`` search depth (raised
     to ``k`` when smaller), ``seed`` of the random levels, ``recall_target`` of the search.
 
+    ``m`` None (the default): chosen by the vectors' dimension (:meth:`for_dim`).
     ``ef`` None (the default): each index searches at the lowest depth of :data:`EF_LADDER` whose recall@10
     against exact search, measured on :data:`CALIBRATION_QUERIES` of its own vectors when it is built, is
     at least ``recall_target`` with 97.5% confidence (:func:`calibrate_ef`). The depth a recall needs depends
@@ -94,21 +95,30 @@ class AnnParams:
     128-d (``benchmarks/bench_ann.py``), so one fixed depth either misses the target at 128-d or makes
     64-d searches 2-3x slower than they need to be. A given ``ef`` is used as it is."""
 
-    m: int = 16
+    m: int | None = None
     ef_construction: int = 200
     ef: int | None = None
     seed: int = 1
     recall_target: float = 0.95
 
     def __post_init__(self) -> None:
-        if min(self.m, self.ef_construction, self.ef or 1) < 1 or self.m < 2:
+        if min(self.m or 2, self.ef_construction, self.ef or 1) < 1 or (self.m or 2) < 2:
             raise ParameterError(f"ANN parameters must be positive (m >= 2), got {self}")
         if not 0.0 < self.recall_target <= 1.0:
             raise ParameterError(f"the ANN recall target must be in (0, 1], got {self.recall_target}")
 
+    def for_dim(self, dim: int) -> AnnParams:
+        """These parameters for vectors of ``dim`` dimensions: ``m`` None becomes 16 up to 64-d and 32 above.
+        On 1M synthetic tracks at 128-d, M=16 needed ef 256 for recall@10 0.950 (one-query p50 1.84 ms) and
+        M=32 gave 0.972 at ef 64 (1.04 ms), for a build 1.5-2x as long and a 20% larger index; at 64-d M=16
+        reaches 0.966 at ef 128 (``benchmarks/RESULTS.md``)."""
+        return self if self.m is not None else replace(self, m=16 if dim <= 64 else 32)
+
     @property
     def tag(self) -> str:
-        """The parameters in an object key: ``voyager-m16-efc200-s1``."""
+        """The parameters in an object key: ``voyager-m16-efc200-s1`` (``m`` resolved by :meth:`for_dim`)."""
+        if self.m is None:
+            raise ParameterError("the ANN parameters' m is chosen by the vectors' dimension: use for_dim(dim)")
         return f"voyager-m{self.m}-efc{self.ef_construction}-s{self.seed}"
 
 
@@ -175,8 +185,8 @@ class AnnIndex:
         """Index ``embeddings`` ``(n, d)`` (rows L2-normalised; zero rows stay zero)."""
         import voyager
 
-        params = params or AnnParams()
         x = unit_rows(embeddings)
+        params = (params or AnnParams()).for_dim(x.shape[1])
         if x.ndim != 2 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
             raise ParameterError(f"an ANN index needs a finite (n > 0, d) matrix, got shape {x.shape}")
         index = voyager.Index(voyager.Space.Cosine, x.shape[1], M=params.m, ef_construction=params.ef_construction,
@@ -189,6 +199,7 @@ class AnnIndex:
     def tune(self, params: AnnParams, embeddings: np.ndarray) -> None:
         """Search with ``params``: at their ``ef``, or, when it is None, at the depth :func:`calibrate_ef`
         finds on ``embeddings`` (the vectors this index holds, in its row order)."""
+        params = params.for_dim(self.dim)
         if params.ef is None:
             params = replace(params, ef=calibrate_ef(self.index, unit_rows(embeddings), params))
         self.params = params
@@ -250,7 +261,8 @@ def index_key(family: str, version: str, params: AnnParams, track_ids: Sequence[
     """``models/<family>/<version>/ann/<params>-<fingerprint[:16]>.voy``."""
     from musim.models.registry import object_prefix
 
-    return f"{object_prefix(family, version)}ann/{params.tag}-{fingerprint(track_ids, embeddings)[:16]}.voy"
+    tag = params.for_dim(np.asarray(embeddings).shape[1]).tag
+    return f"{object_prefix(family, version)}ann/{tag}-{fingerprint(track_ids, embeddings)[:16]}.voy"
 
 
 def stored_index(store: ObjectStore, entry: Mapping[str, Any] | None, key: str,

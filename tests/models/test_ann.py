@@ -80,7 +80,7 @@ def _round_trip(store, family: str = "cnn_classifier", version: str = "cnn_class
     loaded = load_index(store, entry)
     assert loaded is not None
     again, got_ids = loaded
-    assert got_ids == ids and again.params == AnnParams(ef=300)
+    assert got_ids == ids and again.params == AnnParams(ef=300).for_dim(8) == index.params
     q = _vectors(20, 8, seed=5)
     np.testing.assert_array_equal(again.search(q, 10)[0], index.search(q, 10)[0])
     assert load_index(store, entry) is loaded  # cached
@@ -109,7 +109,8 @@ def test_a_missing_or_corrupt_index_falls_back_with_a_warning(caplog):
     ann.clear_cache()
     caplog.set_level(logging.WARNING, logger="musim.models.ann")
     good = store.get_bytes(entry["key"])
-    store.put_bytes(entry["key"], good[:-100] + bytes(100))  # flipped bytes: the sha256 check catches them
+    middle = len(good) // 2  # flipped bytes (the file's tail may be zeros already): the sha256 check catches them
+    store.put_bytes(entry["key"], good[:middle] + bytes(b ^ 0xFF for b in good[middle:middle + 100]) + good[middle + 100:])
     assert load_index(store, entry) is None
     assert entry["key"] in caplog.text and "searching exactly" in caplog.text
     store.put_bytes(entry["key"], b"not an index")
@@ -146,17 +147,17 @@ def _recall(index: AnnIndex, x: np.ndarray, rows: np.ndarray, ef: int) -> float:
 
 
 def test_the_search_depth_is_calibrated_to_the_recall_target():
-    """Vectors hard for HNSW (128-d noise): the depth moves with the target, and a calibrated depth keeps its
+    """Vectors hard for HNSW (128-d noise, a sparse graph): the depth moves with the target, and a calibrated depth keeps its
     recall on queries the calibration did not see."""
     x = _vectors(6000, 128, seed=2)
     held_out = np.random.default_rng(9).choice(6000, size=300, replace=False)
-    easy = AnnIndex.build(x, params=AnnParams(recall_target=0.3), threads=1)
+    easy = AnnIndex.build(x, params=AnnParams(m=16, recall_target=0.3), threads=1)
     assert easy.params.ef == ann.EF_LADDER[0]  # the lowest depth >= k
-    strict = AnnIndex.build(x, params=AnnParams(recall_target=0.99), threads=1)
+    strict = AnnIndex.build(x, params=AnnParams(m=16, recall_target=0.99), threads=1)
     assert strict.params.ef in ann.EF_LADDER and strict.params.ef > ann.EF_LADDER[0]
     assert _recall(strict, x, held_out, strict.params.ef) >= 0.98
     assert _recall(strict, x, held_out, ann.EF_LADDER[0]) < 0.99  # the lowest depth misses the target
-    default = AnnIndex.build(x, threads=1)
+    default = AnnIndex.build(x, params=AnnParams(m=16), threads=1)
     assert easy.params.ef <= default.params.ef <= strict.params.ef
 
 
@@ -183,3 +184,13 @@ def test_an_unreachable_recall_target_searches_at_the_deepest_depth_with_a_warni
     index = AnnIndex.build(_vectors(4000, 64, seed=2), params=AnnParams(recall_target=1.0), threads=1)
     assert index.params.ef == 12
     assert "under the target 1.000" in caplog.text and "4000 vectors" in caplog.text
+
+
+def test_the_graph_links_more_neighbours_in_high_dimensions():
+    assert AnnIndex.build(_vectors(300, 64)).params.m == 16
+    wide = AnnIndex.build(_vectors(300, 128))
+    assert wide.params.m == 32 and "voyager-m32-" in ann.index_key("cnn_classifier", "cnn_classifier-1", AnnParams(),
+                                                                   ["t"] * 300, _vectors(300, 128))
+    assert AnnIndex.build(_vectors(300, 128), params=AnnParams(m=12)).params.m == 12  # a given m is kept
+    with pytest.raises(ParameterError, match="for_dim"):
+        _ = AnnParams().tag
