@@ -186,9 +186,9 @@ class AnnIndex:
         import voyager
 
         x = unit_rows(embeddings)
-        params = (params or AnnParams()).for_dim(x.shape[1])
         if x.ndim != 2 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
             raise ParameterError(f"an ANN index needs a finite (n > 0, d) matrix, got shape {x.shape}")
+        params = (params or AnnParams()).for_dim(x.shape[1])
         index = voyager.Index(voyager.Space.Cosine, x.shape[1], M=params.m, ef_construction=params.ef_construction,
                               random_seed=params.seed, max_elements=x.shape[0])
         index.add_items(x, np.arange(x.shape[0], dtype=np.int64), num_threads=threads)
