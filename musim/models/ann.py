@@ -110,7 +110,7 @@ class AnnParams:
     def for_dim(self, dim: int) -> AnnParams:
         """These parameters for vectors of ``dim`` dimensions: ``m`` None becomes 16 up to 64-d and 32 above.
         On 1M synthetic tracks at 128-d, M=16 needed ef 256 for recall@10 0.950 (one-query p50 1.84 ms) and
-        M=32 gave 0.972 at ef 64 (1.04 ms), for a build 1.5-2x as long and a 20% larger index; at 64-d M=16
+        M=32 gave 0.972 at ef 64 (1.04 ms), for a longer build and a 20% larger index; at 64-d M=16
         reaches 0.966 at ef 128 (``benchmarks/RESULTS.md``)."""
         return self if self.m is not None else replace(self, m=16 if dim <= 64 else 32)
 
