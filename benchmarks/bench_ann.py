@@ -62,8 +62,8 @@ def step(n: int, dim: int, workdir: str) -> dict[str, Any]:
     index.save(path)
     out["index_mib"] = path.stat().st_size / 2**20
     # the queries go to the index as `similar-audio` serves it: saved, then loaded (musim.models.ann.load_index).
-    # Stop 30, 1M x 128-d: the index just built in this process answered in 2.5-3x the p50 of the same graph
-    # loaded in another (ef 384: 3.2 against 1.3 ms); the cause is not isolated (at 200K x 128 they were equal)
+    # Stop 31, 1M x 128-d: a fresh process that only loaded the graph and this step answered alike (2.6 and
+    # 2.4-2.7 ms), so stop 30's gap (3.2 ms in the step against 1.3 ms in a sweep) was not built against loaded
     served = AnnIndex.load(path, index.params)
     path.unlink()
 

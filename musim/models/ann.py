@@ -193,15 +193,16 @@ class AnnIndex:
                               random_seed=params.seed, max_elements=x.shape[0])
         index.add_items(x, np.arange(x.shape[0], dtype=np.int64), num_threads=threads)
         built = cls(index, params)
-        built.tune(params, x)
+        built.tune(params, x, unit=True)
         return built
 
-    def tune(self, params: AnnParams, embeddings: np.ndarray) -> None:
+    def tune(self, params: AnnParams, embeddings: np.ndarray, *, unit: bool = False) -> None:
         """Search with ``params``: at their ``ef``, or, when it is None, at the depth :func:`calibrate_ef`
-        finds on ``embeddings`` (the vectors this index holds, in its row order)."""
+        finds on ``embeddings`` (the vectors this index holds, in its row order; ``unit``: already L2-normalised)."""
         params = params.for_dim(self.dim)
         if params.ef is None:
-            params = replace(params, ef=calibrate_ef(self.index, unit_rows(embeddings), params))
+            x = embeddings if unit else unit_rows(embeddings)
+            params = replace(params, ef=calibrate_ef(self.index, x, params))
         self.params = params
         self.index.ef = params.ef
 
