@@ -21,7 +21,9 @@ float32 embeddings, so an index's key names exactly what it indexes. The index's
 recorded in the version's ``embedding.json`` and checked on load.
 
 Search depth: ``ef`` is calibrated per index when it is built (:func:`calibrate_ef`, to
-:attr:`AnnParams.recall_target`), stored in the manifest entry's params and used as it is on load.
+:attr:`AnnParams.recall_target`), stored in the manifest entry's params and used as it is on load. The
+track neighbour tables ask a deeper question (neighbours of other artists, below a track's own artist's)
+and calibrate their own depth from there (:func:`musim.models.neighbours.calibrate_table_ef`).
 
 Determinism: the graph's random levels come from ``seed``; a build on one thread (``threads=1``) is
 byte-for-byte reproducible, parallel insertion (the default) may link a few nodes differently.

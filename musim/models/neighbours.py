@@ -11,11 +11,13 @@ with a deep enough search the two are identical.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from musim.errors import ParameterError
+from musim.models import ann
 from musim.models.ann import AnnIndex, AnnParams, search_mode, unit_rows
 
 __all__ = [
@@ -25,11 +27,14 @@ __all__ = [
     "artist_neighbors",
     "artist_neighbors_ann",
     "artist_scores",
+    "calibrate_table_ef",
     "track_neighbors",
     "track_neighbors_ann",
 ]
 
 PairSimilarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+log = logging.getLogger(__name__)
 
 #: Track rows per block when scoring (bounds memory: block x tracks x dim floats inside the pair head).
 _BLOCK = 256
@@ -88,22 +93,24 @@ def track_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
 
 
 def _track_neighbors_exact(e: np.ndarray, own: np.ndarray, *, k: int, pair_similarity: PairSimilarity | None,
-                           rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Brute force (the reference): every row of ``rows`` (default all) scored against every track."""
+                           rows: np.ndarray | None = None, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Brute force (the reference): every row of ``rows`` (default all) scored against every track, ``block``
+    (default :data:`_BLOCK`) rows at a time."""
     sim = pair_similarity or _cosine
     n = e.shape[0]
     want = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     kk = max(0, min(k, n - 1))
     nb = np.full((want.size, kk), -1, dtype=np.int64)
     sc = np.full((want.size, kk), np.nan, dtype=np.float64)
-    for s in range(0, want.size, _BLOCK):
-        r = want[s:s + _BLOCK]
-        block = np.asarray(sim(e[r], e), dtype=np.float64)
-        block[own[r, None] == own[None, :]] = -np.inf  # itself and its artist's other tracks
-        pos, val = _top_k(block, kk)
+    rows_at_once = block or _BLOCK
+    for s in range(0, want.size, rows_at_once):
+        r = want[s:s + rows_at_once]
+        scores = np.asarray(sim(e[r], e), dtype=np.float64)
+        scores[own[r, None] == own[None, :]] = -np.inf  # itself and its artist's other tracks
+        pos, val = _top_k(scores, kk)
         ok = np.isfinite(val)
-        nb[s:s + _BLOCK] = np.where(ok, pos, -1)
-        sc[s:s + _BLOCK] = np.where(ok, val, np.nan)
+        nb[s:s + rows_at_once] = np.where(ok, pos, -1)
+        sc[s:s + rows_at_once] = np.where(ok, val, np.nan)
     return nb, sc
 
 
@@ -118,7 +125,7 @@ def _best(pos: np.ndarray, sims: np.ndarray, invalid: np.ndarray, kk: int) -> tu
 
 
 def track_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, index: AnnIndex,
-                        batch: int = ANN_BATCH) -> tuple[np.ndarray, np.ndarray]:
+                        ef: int | None = None, batch: int = ANN_BATCH) -> tuple[np.ndarray, np.ndarray]:
     """:func:`track_neighbors` (cosine) through an index of ``embeddings``, in batches of queries.
 
     Each track asks for ``k`` + its artist's track count candidates (its own artist's tracks, itself
@@ -126,6 +133,11 @@ def track_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, in
     that queries of similar depth go together; the candidates are rescored exactly (float32 cosine, as
     brute force does) and ranked like brute force (score desc, then position). Tracks of artists with
     more than :data:`MAX_CANDIDATES` tracks are searched exactly.
+
+    The search depth is ``max(ef, candidates)``; ``ef`` None: the depth :func:`calibrate_table_ef` finds
+    for the index's recall target on a sample of these rows. A table row asks a deeper question than a
+    top-``k`` query (its answers rank below its own artist's tracks), so the depth calibrated for
+    ``similar-audio`` (the index's ``params.ef``) is where the search for the table starts, not where it ends.
     """
     e = np.asarray(embeddings, dtype=np.float32)
     own = np.asarray(owner, dtype=np.int64)
@@ -138,22 +150,85 @@ def track_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, in
     if index.n != n:
         raise ParameterError(f"the index holds {index.n} vectors, the catalogue {n}")
     u = unit_rows(e)
-    _, inverse, counts = np.unique(own, return_inverse=True, return_counts=True)
-    need = np.minimum(kk + counts[inverse], n)
-    depth = np.minimum(2 ** np.ceil(np.log2(need)).astype(np.int64), n)
-    exact = need > MAX_CANDIDATES
-    for depth_k in np.unique(depth[~exact]):
-        rows_k = np.flatnonzero((depth == depth_k) & ~exact)
-        step = max(1, batch * 16 // int(depth_k))  # bounds the (rows, depth, d) gather below
-        for s in range(0, rows_k.size, step):
-            r = rows_k[s:s + step]
-            pos, _ = index.search(e[r], int(depth_k))
-            sims = np.einsum("qd,qkd->qk", u[r], u[np.maximum(pos, 0)]).astype(np.float64)
-            nb[r], sc[r] = _best(pos, sims, (pos < 0) | (own[np.maximum(pos, 0)] == own[r, None]), kk)
+    depth, exact = _table_depths(own, kk)
+    if ef is None:
+        ef = calibrate_table_ef(index, e, own, k=kk, batch=batch)
+    rows = np.flatnonzero(~exact)
+    nb[rows], sc[rows] = _ann_rows(index, e, u, own, rows, depth[rows], kk, ef, batch)
     if exact.any():
         rows_x = np.flatnonzero(exact)
         nb[rows_x], sc[rows_x] = _track_neighbors_exact(e, own, k=kk, pair_similarity=None, rows=rows_x)
     return nb, sc
+
+
+def _table_depths(own: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per track: the candidates its table row asks the index for (``kk`` + its artist's tracks, rounded up to a
+    power of two, at most the catalogue) and whether it is searched exactly instead (over :data:`MAX_CANDIDATES`)."""
+    n = own.size
+    _, inverse, counts = np.unique(own, return_inverse=True, return_counts=True)
+    need = np.minimum(kk + counts[inverse], n)
+    depth = np.minimum(2 ** np.ceil(np.log2(need)).astype(np.int64), n)
+    return depth, need > MAX_CANDIDATES
+
+
+def _ann_rows(index: AnnIndex, e: np.ndarray, u: np.ndarray, own: np.ndarray, rows: np.ndarray, depth: np.ndarray,
+              kk: int, ef: int, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The table rows of ``rows`` (each searched ``depth`` deep, at least ``ef``), aligned with ``rows``."""
+    nb = np.full((rows.size, kk), -1, dtype=np.int64)
+    sc = np.full((rows.size, kk), np.nan, dtype=np.float64)
+    for depth_k in np.unique(depth):
+        at = np.flatnonzero(depth == depth_k)
+        step = max(1, batch * 16 // int(depth_k))  # bounds the (rows, depth, d) gather below
+        for s in range(0, at.size, step):
+            a = at[s:s + step]
+            r = rows[a]
+            pos, _ = index.search(e[r], int(depth_k), ef=max(ef, int(depth_k)))
+            sims = np.einsum("qd,qkd->qk", u[r], u[np.maximum(pos, 0)]).astype(np.float64)
+            nb[a], sc[a] = _best(pos, sims, (pos < 0) | (own[np.maximum(pos, 0)] == own[r, None]), kk)
+    return nb, sc
+
+
+def calibrate_table_ef(index: AnnIndex, embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
+                       batch: int = ANN_BATCH) -> int:
+    """The lowest search depth, from the index's own ``params.ef`` up :data:`musim.models.ann.EF_LADDER`, at which
+    :func:`track_neighbors_ann`'s rows of a seeded sample of tracks reach the index's recall target against brute
+    force, at the lower end of a two-sided 95% interval over the sampled rows (as
+    :func:`musim.models.ann.calibrate_ef` does for one query: a neighbour counts when it is as similar as the
+    exact row's ``k``-th, so ties are not misses). The deepest depth, with a warning, when none does."""
+    e = np.asarray(embeddings, dtype=np.float32)
+    own = np.asarray(owner, dtype=np.int64)
+    n = e.shape[0]
+    kk = max(0, min(k, n - 1))
+    start = int(index.params.ef or ann.EF_LADDER[0])
+    depth, exact = _table_depths(own, kk)
+    candidates = np.flatnonzero(~exact)
+    if kk == 0 or candidates.size == 0:
+        return start
+    rng = np.random.default_rng([index.params.seed, 0x7AB1E])
+    rows = np.sort(rng.choice(candidates, size=min(ann.CALIBRATION_QUERIES, candidates.size), replace=False))
+    u = unit_rows(e)
+    kth = np.empty(rows.size, dtype=np.float64)  # each sampled row's exact k-th score (others only)
+    step = max(1, min(_BLOCK, 2**25 // n))  # ~128 MB of scores at a time
+    for s in range(0, rows.size, step):
+        r = rows[s:s + step]
+        scores = u[r] @ u.T
+        scores[own[r, None] == own[None, :]] = -np.inf  # itself and its artist's other tracks
+        kth[s:s + step] = -np.partition(-scores, kk - 1, axis=1)[:, kk - 1]
+    _, inverse, counts = np.unique(own, return_inverse=True, return_counts=True)
+    others = np.minimum(n - counts[inverse[rows]], kk)  # fewer than kk other tracks: each found one counts
+    target = index.params.recall_target
+    recall = 0.0
+    for ef in [start] + [x for x in ann.EF_LADDER if x > start]:
+        _, got = _ann_rows(index, e, u, own, rows, depth[rows], kk, ef, batch)
+        hits = (np.nan_to_num(got, nan=-np.inf) >= kth[:, None] - 1e-5).sum(axis=1)
+        per_row = np.minimum(hits, others) / np.maximum(others, 1)
+        recall = float(per_row.mean())
+        spread = 1.96 * float(per_row.std(ddof=1)) / np.sqrt(per_row.size) if per_row.size > 1 else 0.0
+        if recall - spread >= target:
+            return ef
+    log.warning("track table of %d tracks through the index: recall@%d %.3f at the deepest search (ef %d), "
+                "under the target %.3f", n, kk, recall, ef, target)
+    return ef
 
 
 def artist_scores(embeddings: np.ndarray, owner: np.ndarray, *, pair_similarity: PairSimilarity | None = None,

@@ -1,14 +1,17 @@
 """Neighbour tables through the ANN index equal brute force on small catalogues (ids, order, scores), for
-tracks (other artists only, big artists searched exactly) and artists; the threshold picks the path."""
+tracks (other artists only, big artists searched exactly) and artists; the threshold picks the path; the
+tables search as deep as their own rows need for the recall target."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pytest
 
 from musim.models import ann, neighbours
 from musim.models.ann import AnnIndex, AnnParams
-from musim.models.neighbours import artist_neighbors, track_neighbors
+from musim.models.neighbours import artist_neighbors, calibrate_table_ef, track_neighbors, track_neighbors_ann
 
 DEEP = AnnParams(ef=512)
 
@@ -80,3 +83,36 @@ def test_tiny_catalogues_and_the_threshold(monkeypatch):
     assert nb.shape == (3, 2) and np.all(nb == -1) and np.all(np.isnan(sc))
     artists, anb, _ = artist_neighbors(emb[:1], one[:1], k=3, search="ann")
     assert artists.tolist() == [0] and anb.shape == (1, 0)
+
+
+def _table_recall(got_scores: np.ndarray, want_scores: np.ndarray) -> float:
+    """Share of each row's neighbours as similar as the exact row's 10th (ties are not misses)."""
+    return float(np.mean((np.nan_to_num(got_scores, nan=-9.0) >= want_scores[:, -1:] - 1e-5).sum(axis=1) / 10))
+
+
+def test_the_tables_search_as_deep_as_their_rows_need():
+    """A sparse graph (M=4): the depth calibrated for one top-10 query leaves the table rows (other artists'
+    tracks, which rank below the track's own artist's) well under the recall target; the depth calibrated on
+    the tables' own rows reaches it over the whole table, and is what track_neighbors searches at."""
+    emb, owner = _catalogue(3000, 48, seed=5)
+    index = AnnIndex.build(emb, params=AnnParams(m=4), threads=1)
+    _, want = track_neighbors(emb, owner, k=10, search="exact")
+    table_ef = calibrate_table_ef(index, emb, owner, k=10)
+    assert table_ef in ann.EF_LADDER and table_ef > index.params.ef
+    shallow = track_neighbors_ann(emb, owner, k=10, index=index, ef=index.params.ef)
+    calibrated = track_neighbors_ann(emb, owner, k=10, index=index, ef=table_ef)
+    assert _table_recall(shallow[1], want) < 0.9
+    assert _table_recall(calibrated[1], want) >= index.params.recall_target
+    got = track_neighbors(emb, owner, k=10, search="ann", index=index)
+    np.testing.assert_array_equal(got[0], calibrated[0])
+    deep = AnnIndex.build(emb, params=DEEP)  # a deep given depth is where the tables start
+    assert calibrate_table_ef(deep, emb, owner) == 512
+
+
+def test_an_unreachable_table_target_searches_at_the_deepest_depth_with_a_warning(monkeypatch, caplog):
+    monkeypatch.setattr(ann, "EF_LADDER", (10, 12))
+    caplog.set_level(logging.WARNING, logger="musim.models.neighbours")
+    emb, owner = _catalogue(3000, 48, seed=5)
+    index = AnnIndex.build(emb, params=AnnParams(m=4, ef=10, recall_target=1.0), threads=1)
+    assert calibrate_table_ef(index, emb, owner, k=10) == 12
+    assert "track table of 3000 tracks" in caplog.text and "under the target 1.000" in caplog.text
