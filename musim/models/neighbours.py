@@ -28,6 +28,8 @@ __all__ = [
     "artist_neighbors_ann",
     "artist_scores",
     "calibrate_table_ef",
+    "top_k",
+    "top_k_sorted",
     "track_neighbors",
     "track_neighbors_ann",
 ]
@@ -50,12 +52,31 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a / np.where(na > 0, na, 1.0)) @ (b / np.where(nb > 0, nb, 1.0)).T
 
 
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: positions of the ``k`` highest finite scores (ties: lower position first) and the scores."""
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: positions of the ``k`` highest finite scores (ties: lower position first) and the scores.
+
+    Each row's ``k``-th score is found by a partition (linear), only the entries at or above it (ties
+    included) are sorted; :func:`top_k_sorted` (a stable sort of whole rows) is the reference, and is
+    used where the candidates would be most of the row."""
     n = scores.shape[1]
     k = min(k, n)
     s = np.where(np.isfinite(scores), scores, -np.inf)
-    # lexicographic (score desc, position asc): stable argsort of -score
+    if k == 0 or 4 * k >= n:
+        return top_k_sorted(s, k)
+    kth = -np.partition(-s, k - 1, axis=1)[:, k - 1]
+    rows, pos = np.nonzero(s >= kth[:, None])  # row-major: positions ascending within a row
+    if rows.size > 4 * k * s.shape[0]:  # heavy ties (e.g. rows with fewer than k finite scores)
+        return top_k_sorted(s, k)
+    vals = s[rows, pos]
+    order = np.lexsort((pos, -vals, rows))  # by row, then score desc, then position asc
+    counts = np.bincount(rows, minlength=s.shape[0])
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    take = order[(starts[:, None] + np.arange(k)[None, :]).ravel()].reshape(s.shape[0], k)
+    return pos[take], vals[take]
+
+
+def top_k_sorted(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` by a stable sort of whole rows (lexicographic: score desc, position asc)."""
     order = np.argsort(-s, axis=1, kind="stable")[:, :k]
     return order, np.take_along_axis(s, order, axis=1)
 
@@ -107,7 +128,7 @@ def _track_neighbors_exact(e: np.ndarray, own: np.ndarray, *, k: int, pair_simil
         r = want[s:s + rows_at_once]
         scores = np.asarray(sim(e[r], e), dtype=np.float64)
         scores[own[r, None] == own[None, :]] = -np.inf  # itself and its artist's other tracks
-        pos, val = _top_k(scores, kk)
+        pos, val = top_k(scores, kk)
         ok = np.isfinite(val)
         nb[s:s + rows_at_once] = np.where(ok, pos, -1)
         sc[s:s + rows_at_once] = np.where(ok, val, np.nan)
@@ -115,7 +136,7 @@ def _track_neighbors_exact(e: np.ndarray, own: np.ndarray, *, k: int, pair_simil
 
 
 def _best(pos: np.ndarray, sims: np.ndarray, invalid: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``kk`` best valid candidates per row, ordered like :func:`_top_k` (score desc, position asc)."""
+    """The ``kk`` best valid candidates per row, ordered like :func:`top_k` (score desc, position asc)."""
     sims = np.where(invalid, -np.inf, sims)
     order = np.lexsort((pos, -sims), axis=-1)[:, :kk]
     top_pos = np.take_along_axis(pos, order, axis=1)
@@ -289,7 +310,7 @@ def artist_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
         rows = np.arange(s, min(s + step, artists.size))
         _, S = artist_scores(embeddings, own, pair_similarity=pair_similarity, rows=rows)
         S[np.arange(rows.size), rows] = -np.inf
-        pos, val = _top_k(S, kk)
+        pos, val = top_k(S, kk)
         ok = np.isfinite(val)
         nb[rows] = np.where(ok, artists[pos], -1)
         sc[rows] = np.where(ok, val, np.nan)

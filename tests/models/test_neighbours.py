@@ -11,7 +11,14 @@ import pytest
 
 from musim.models import ann, neighbours
 from musim.models.ann import AnnIndex, AnnParams
-from musim.models.neighbours import artist_neighbors, calibrate_table_ef, track_neighbors, track_neighbors_ann
+from musim.models.neighbours import (
+    artist_neighbors,
+    calibrate_table_ef,
+    top_k,
+    top_k_sorted,
+    track_neighbors,
+    track_neighbors_ann,
+)
 
 DEEP = AnnParams(ef=512)
 
@@ -31,6 +38,25 @@ def _catalogue(n: int = 1500, d: int = 24, seed: int = 0) -> tuple[np.ndarray, n
     emb = (centres[owner] + rng.normal(scale=0.7, size=(n, d))).astype(np.float32)
     perm = rng.permutation(n)  # tracks of an artist are not contiguous
     return emb[perm], owner[perm]
+
+
+@pytest.mark.parametrize("scores", ["distinct", "ties", "non-finite"])
+def test_top_k_by_partition_equals_the_stable_sort(scores):
+    """The partition path against the whole-row sort it replaced: same positions and values, ties broken by
+    position, rows with fewer than k finite scores (NaN, -inf, +inf count as -inf), k from 0 past n."""
+    rng = np.random.default_rng(["distinct", "ties", "non-finite"].index(scores))
+    for _ in range(200):
+        rows, n = int(rng.integers(1, 30)), int(rng.integers(1, 400))
+        s = rng.normal(size=(rows, n)) if scores != "ties" else rng.integers(0, 4, size=(rows, n)).astype(float)
+        if scores == "non-finite":
+            s[rng.random((rows, n)) < rng.random()] = -np.inf
+            s[rng.random((rows, n)) < 0.05] = np.nan
+            s[rng.random((rows, n)) < 0.02] = np.inf
+        for k in (0, 1, 3, 10, n - 1, n, n + 3):
+            got = top_k(s, max(k, 0))
+            want = top_k_sorted(np.where(np.isfinite(s), s, -np.inf), min(max(k, 0), n))
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
 
 
 def test_track_tables_through_the_index_equal_brute_force():

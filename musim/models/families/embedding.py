@@ -16,6 +16,7 @@ from musim.models import registry
 from musim.models.families.base import load_keras, need
 from musim.models.families.inputs import FamilyInputs, load_inputs
 from musim.models.families.lookup import get_family, serving_manifest
+from musim.models.neighbours import top_k
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -101,8 +102,6 @@ def cosine_top_k(vectors: np.ndarray, k: int = 10, *, queries: Sequence[int] | n
     sims = unit[q] @ unit.T
     if exclude_self:
         sims[np.arange(q.size), q] = -np.inf
-    k = min(k, v.shape[0] - (1 if exclude_self else 0))
-    idx = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-    return idx, np.take_along_axis(sims, idx, axis=1)
+    return top_k(sims, min(k, v.shape[0] - (1 if exclude_self else 0)))
 
 
