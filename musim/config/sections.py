@@ -305,6 +305,10 @@ class ModelSettings(Section):
                                  description="catalogue size from which auto search uses the ANN index")
     audio_search: SearchMode = var(
         "MUSIM_AUDIO_SEARCH", default="auto", description="neighbour search: auto, exact or ann")
+    ann_recall: Fraction = var(
+        "MUSIM_ANN_RECALL", default=0.95,
+        description="recall@10 against exact search that each ANN index's search depth is calibrated to "
+                    "(similar-audio, and the track tables on their own rows): lower is faster")
 
 
 #: The source checkout (where ``benchmarks/`` lives in a clone).

@@ -109,6 +109,14 @@ class AnnParams:
         if not 0.0 < self.recall_target <= 1.0:
             raise ParameterError(f"the ANN recall target must be in (0, 1], got {self.recall_target}")
 
+    @classmethod
+    def configured(cls, settings: Settings | None = None) -> AnnParams:
+        """The defaults, with the recall target of ``MUSIM_ANN_RECALL`` (the settings' ``models`` section)."""
+        recall = (settings or get_settings()).models.ann_recall
+        if recall <= 0:
+            raise ConfigError(f"MUSIM_ANN_RECALL must be above 0 (a recall@10 to search for), got {recall}")
+        return cls(recall_target=recall)
+
     def for_dim(self, dim: int) -> AnnParams:
         """These parameters for vectors of ``dim`` dimensions: ``m`` None becomes 16 up to 64-d and 32 above.
         On 1M synthetic tracks at 128-d, M=16 needed ef 256 for recall@10 0.950 (one-query p50 1.84 ms) and
@@ -190,7 +198,7 @@ class AnnIndex:
         x = unit_rows(embeddings)
         if x.ndim != 2 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
             raise ParameterError(f"an ANN index needs a finite (n > 0, d) matrix, got shape {x.shape}")
-        params = (params or AnnParams()).for_dim(x.shape[1])
+        params = (params or AnnParams.configured()).for_dim(x.shape[1])
         index = voyager.Index(voyager.Space.Cosine, x.shape[1], M=params.m, ef_construction=params.ef_construction,
                               random_seed=params.seed, max_elements=x.shape[0])
         index.add_items(x, np.arange(x.shape[0], dtype=np.int64), num_threads=threads)

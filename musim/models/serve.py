@@ -246,7 +246,7 @@ def _track_index(store: ObjectStore | None, family: str, version: str, ids: list
                  params: AnnParams | None) -> tuple[AnnIndex, dict[str, Any] | None]:
     """The index of these tracks' embeddings: the one this version stored before when it is the same
     (republishing the same vectors), else a new one (stored by the caller); with the stored entry."""
-    params = params or AnnParams()
+    params = params or AnnParams.configured()
     if store is not None:
         try:
             previous = read_manifest(store, family, version).get("ann")

@@ -194,3 +194,15 @@ def test_the_graph_links_more_neighbours_in_high_dimensions():
     assert AnnIndex.build(_vectors(300, 128), params=AnnParams(m=12)).params.m == 12  # a given m is kept
     with pytest.raises(ParameterError, match="for_dim"):
         _ = AnnParams().tag
+
+
+def test_the_recall_target_comes_from_the_settings(monkeypatch):
+    """MUSIM_ANN_RECALL sets the target of indexes built without parameters (publishing); given ones keep theirs."""
+    monkeypatch.setenv("MUSIM_ANN_RECALL", "0.5")
+    assert AnnParams.configured() == AnnParams(recall_target=0.5)
+    assert AnnIndex.build(_vectors(300, 16)).params.recall_target == 0.5
+    assert AnnIndex.build(_vectors(300, 16), params=AnnParams(recall_target=0.9)).params.recall_target == 0.9
+    for bad in ("1.5", "0"):
+        monkeypatch.setenv("MUSIM_ANN_RECALL", bad)
+        with pytest.raises(ConfigError, match="MUSIM_ANN_RECALL"):
+            AnnParams.configured()
