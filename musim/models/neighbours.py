@@ -173,7 +173,7 @@ def track_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, in
     u = unit_rows(e)
     depth, exact = _table_depths(own, kk)
     if ef is None:
-        ef = calibrate_table_ef(index, e, own, k=kk, batch=batch)
+        ef = calibrate_table_ef(index, e, own, k=kk, batch=batch, unit=u)
     rows = np.flatnonzero(~exact)
     nb[rows], sc[rows] = _ann_rows(index, e, u, own, rows, depth[rows], kk, ef, batch)
     if exact.any():
@@ -210,12 +210,13 @@ def _ann_rows(index: AnnIndex, e: np.ndarray, u: np.ndarray, own: np.ndarray, ro
 
 
 def calibrate_table_ef(index: AnnIndex, embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
-                       batch: int = ANN_BATCH) -> int:
+                       batch: int = ANN_BATCH, unit: np.ndarray | None = None) -> int:
     """The lowest search depth, from the index's own ``params.ef`` up :data:`musim.models.ann.EF_LADDER`, at which
     :func:`track_neighbors_ann`'s rows of a seeded sample of tracks reach the index's recall target against brute
     force, at the lower end of a two-sided 95% interval over the sampled rows (as
     :func:`musim.models.ann.calibrate_ef` does for one query: a neighbour counts when it is as similar as the
-    exact row's ``k``-th, so ties are not misses). The deepest depth, with a warning, when none does."""
+    exact row's ``k``-th, so ties are not misses). The deepest depth, with a warning, when none does.
+    ``unit``: the embeddings' L2-normalised rows, when the caller has them (a 1M x 128 copy is 512 MB)."""
     e = np.asarray(embeddings, dtype=np.float32)
     own = np.asarray(owner, dtype=np.int64)
     n = e.shape[0]
@@ -227,7 +228,7 @@ def calibrate_table_ef(index: AnnIndex, embeddings: np.ndarray, owner: np.ndarra
         return start
     rng = np.random.default_rng([index.params.seed, 0x7AB1E])
     rows = np.sort(rng.choice(candidates, size=min(ann.CALIBRATION_QUERIES, candidates.size), replace=False))
-    u = unit_rows(e)
+    u = unit_rows(e) if unit is None else unit
     kth = np.empty(rows.size, dtype=np.float64)  # each sampled row's exact k-th score (others only)
     step = max(1, min(_BLOCK, 2**25 // n))  # ~128 MB of scores at a time
     for s in range(0, rows.size, step):
