@@ -36,7 +36,7 @@ import json
 import logging
 import tempfile
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ __all__ = [
     "AnnParams",
     "cached_index",
     "calibrate_ef",
+    "lowest_depth",
     "clear_cache",
     "fingerprint",
     "index_key",
@@ -82,6 +83,23 @@ _cache: OrderedDict[tuple[str, str], tuple[AnnIndex, list[str]]] = OrderedDict()
 EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 #: Queries (a seeded sample of the index's own vectors) on which each depth's recall@10 is measured.
 CALIBRATION_QUERIES = 1000
+#: A found neighbour this close to the exact k-th similarity counts as a hit (ties; float32 rounding).
+TIE_TOLERANCE = 1e-5
+
+
+def lowest_depth(depths: Sequence[int], target: float,
+                 hits_at: Callable[[int], np.ndarray]) -> tuple[int, float, bool]:
+    """The first of ``depths`` whose per-query recall (``hits_at(depth)``, one share per query) reaches
+    ``target`` at the lower end of a two-sided 95% interval over the queries: ``(depth, mean recall, True)``;
+    when none does, ``(the last depth, its recall, False)``."""
+    recall, depth = 0.0, depths[-1]
+    for depth in depths:
+        per_query = np.asarray(hits_at(depth), dtype=np.float64)
+        recall = float(per_query.mean())
+        spread = 1.96 * float(per_query.std(ddof=1)) / np.sqrt(per_query.size) if per_query.size > 1 else 0.0
+        if recall - spread >= target:
+            return depth, recall, True
+    return depth, recall, False
 
 
 @dataclass(frozen=True)
@@ -147,18 +165,18 @@ def calibrate_ef(index: Any, x: np.ndarray, params: AnnParams, k: int = 10) -> i
     for s in range(0, q.shape[0], step):
         sims = q[s:s + step] @ x.T
         kth[s:s + step] = -np.partition(-sims, k - 1, axis=1)[:, k - 1]
-    recall = 0.0
-    for ef in (e for e in EF_LADDER if e >= k):
+
+    def hits_at(ef: int) -> np.ndarray:
         _, dist = index.query(q, k=k, num_threads=-1, query_ef=ef)
-        hits = ((1.0 - np.asarray(dist, dtype=np.float32).reshape(q.shape[0], k)) >= kth[:, None] - 1e-5)
-        per_query = hits.mean(axis=1)
-        recall = float(per_query.mean())
-        spread = 1.96 * float(per_query.std(ddof=1)) / np.sqrt(per_query.size) if per_query.size > 1 else 0.0
-        if recall - spread >= params.recall_target:
-            return ef
-    log.warning("ANN index of %d vectors: recall@%d %.3f at the deepest search (ef %d), under the target %.3f",
-                n, k, recall, EF_LADDER[-1], params.recall_target)
-    return EF_LADDER[-1]
+        sims = 1.0 - np.asarray(dist, dtype=np.float32).reshape(q.shape[0], k)
+        return (sims >= kth[:, None] - TIE_TOLERANCE).mean(axis=1)
+
+    depths = [e for e in EF_LADDER if e >= k] or [max(EF_LADDER[-1], k)]
+    ef, recall, reached = lowest_depth(depths, params.recall_target, hits_at)
+    if not reached:
+        log.warning("ANN index of %d vectors: recall@%d %.3f at the deepest search (ef %d), under the target %.3f",
+                    n, k, recall, ef, params.recall_target)
+    return ef
 
 
 def search_mode(n: int, mode: str | None = None, settings: Settings | None = None) -> str:

@@ -239,17 +239,16 @@ def calibrate_table_ef(index: AnnIndex, embeddings: np.ndarray, owner: np.ndarra
     _, inverse, counts = np.unique(own, return_inverse=True, return_counts=True)
     others = np.minimum(n - counts[inverse[rows]], kk)  # fewer than kk other tracks: each found one counts
     target = index.params.recall_target
-    recall = 0.0
-    for ef in [start] + [x for x in ann.EF_LADDER if x > start]:
+
+    def hits_at(ef: int) -> np.ndarray:
         _, got = _ann_rows(index, e, u, own, rows, depth[rows], kk, ef, batch)
-        hits = (np.nan_to_num(got, nan=-np.inf) >= kth[:, None] - 1e-5).sum(axis=1)
-        per_row = np.minimum(hits, others) / np.maximum(others, 1)
-        recall = float(per_row.mean())
-        spread = 1.96 * float(per_row.std(ddof=1)) / np.sqrt(per_row.size) if per_row.size > 1 else 0.0
-        if recall - spread >= target:
-            return ef
-    log.warning("track table of %d tracks through the index: recall@%d %.3f at the deepest search (ef %d), "
-                "under the target %.3f", n, kk, recall, ef, target)
+        hits = (np.nan_to_num(got, nan=-np.inf) >= kth[:, None] - ann.TIE_TOLERANCE).sum(axis=1)
+        return np.minimum(hits, others) / np.maximum(others, 1)
+
+    ef, recall, reached = ann.lowest_depth([start] + [x for x in ann.EF_LADDER if x > start], target, hits_at)
+    if not reached:
+        log.warning("track table of %d tracks through the index: recall@%d %.3f at the deepest search (ef %d), "
+                    "under the target %.3f", n, kk, recall, ef, target)
     return ef
 
 
