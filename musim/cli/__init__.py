@@ -2,20 +2,24 @@
 
 Each area registers its subcommands from its own module (``musim/cli/<area>.py``, a ``register``
 function); errors musim raises on purpose print one clear line and exit with status 2; any other error
-prints one line naming its type and exits 1 (``-v`` shows the traceback). Messages are printed with their
+prints one line naming its type and exits 1 (``-v`` shows the traceback). TensorFlow's C++ start-up lines are
+kept off stderr unless ``-v`` (:mod:`musim.cli.quiet`). Messages are printed with their
 control characters escaped (:func:`musim.cli.output.safe_line`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 
 from musim import redact
 from musim.cli import output
 from musim.cli.options import non_negative
+from musim.cli.quiet import quiet_tensorflow_start
 from musim.errors import MusimError
 
 #: Modules that add subcommands, in help order.
@@ -41,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        quiet_tensorflow_start()  # its C++ start-up lines; -v shows them
     previous_width = output.set_cell_width(args.width)
     try:
         return int(args.func(args) or 0)
@@ -52,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("musim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`musim ... | head`): nothing to report, as for any filter
+        with contextlib.suppress(OSError, ValueError):  # and no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a filter killed by it
     except Exception as exc:
         if args.verbose:
             sys.stderr.write(redact.format_exception(exc))

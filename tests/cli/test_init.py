@@ -44,3 +44,25 @@ def test_width_is_checked(width, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--width", width, "dumps"])
     assert stop.value.code == 2 and "argument --width" in capsys.readouterr().err
+
+
+def broken_pipe(args):
+    raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_that_went_away_ends_the_command_quietly(monkeypatch, capsys):
+    monkeypatch.setattr(lastfm, "cmd_dumps", broken_pipe)
+    monkeypatch.setattr("os.dup2", lambda fd, fd2: None)  # pytest's captured stdout has no descriptor to replace
+    assert main(["dumps"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("argv", "quieted"), [(["dumps"], True), (["-v", "dumps"], False)])
+def test_tensorflows_start_up_lines_are_kept_off_stderr_unless_verbose(monkeypatch, argv, quieted):
+    import musim.cli
+
+    calls = []
+    monkeypatch.setattr(musim.cli, "quiet_tensorflow_start", lambda: calls.append(True))
+    monkeypatch.setattr(lastfm, "cmd_dumps", lambda args: 0)
+    assert main(argv) == 0
+    assert calls == ([True] if quieted else [])
