@@ -392,8 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_train:
         print("     .venv/bin/musim models list   |   .venv/bin/musim models compare   |   "
               ".venv/bin/musim models show VERSION")
-        print("     .venv/bin/musim similar-audio FILE.mp3 --k 10 [--family siamese|cnn_classifier|autoencoder|contrastive]   |   "
-              ".venv/bin/musim embed FOLDER --out embeddings.npz [--family ...]")
+        print("     .venv/bin/musim similar-audio FILE.mp3 --k 10 [--family siamese|cnn_classifier|autoencoder|contrastive "
+              "(its champion) | --model VERSION]   |   .venv/bin/musim embed FOLDER --out embeddings.npz [--family ... | "
+              "--model ...]")
     return 0
 
 
