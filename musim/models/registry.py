@@ -124,9 +124,12 @@ def list_models(con: duckdb.DuckDBPyConnection, *, family: str | None = None,
 def get_model(con: duckdb.DuckDBPyConnection, version: str) -> ModelEntry:
     """A version by name; ``<family>:champion`` (e.g. ``siamese:champion``) names a family's champion."""
     if version.endswith(":champion"):
-        found = champion(con, version.split(":", 1)[0])
+        family = version.split(":", 1)[0]
+        found = champion(con, family)
         if found is None:
-            raise NotFoundError(f"family {version.split(':', 1)[0]!r} has no champion yet")
+            versions = [e.version for e in list_models(con, family=family)][:10]
+            named = f"; its versions: {', '.join(versions)} (name one with `--model VERSION`)" if versions else ""
+            raise NotFoundError(f"family {family!r} has no champion yet{named}")
         return found
     row = sql.query(con, "models/registry_get.sql", version=version).fetchone()
     if row is None:

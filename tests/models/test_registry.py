@@ -153,12 +153,16 @@ def test_a_baseline_ahead_blocks_promotion(con, tmp_path):
     assert forced.promoted and forced.forced
 
 
-def test_without_a_champion_the_serving_model_error_names_the_registered_versions(con, tmp_path):
+def test_without_a_champion_the_errors_name_the_registered_versions(con, tmp_path):
     from musim.models.new_audio import serving_model
 
     e = _register(con, open_store(), tmp_path, _report(_truth(), 0.3))
     assert e.status != "champion"
     with pytest.raises(NotFoundError, match=rf"no family has a champion yet: .*--model VERSION`; registered: {e.version}$"):
         serving_model(con)
+    with pytest.raises(NotFoundError, match=rf"family 'siamese' has no champion yet; its versions: {e.version} "):
+        registry.get_model(con, "siamese:champion")
+    with pytest.raises(NotFoundError, match=r"family 'autoencoder' has no champion yet$"):
+        registry.get_model(con, "autoencoder:champion")
     registry.promote(con, e.version, force=True)
     assert serving_model(con) == e.version
