@@ -69,10 +69,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json([{k: v for k, v in e.to_json().items() if k not in ("metrics", "training")} | {
             "primary": e.score()} for e in entries])
         return 0
-    print_table([(e.version, e.status, e.target_metric, (e.dump_id or "")[:12], e.feature_service or "",
+    print_table([(e.version, e.status, _target(e), (e.dump_id or "")[:12], e.feature_service or "",
                   e.primary_metric, _primary(e), e.created_at.strftime("%Y-%m-%d %H:%M")) for e in entries],
                 ["version", "status", "target", "dump", "features", "metric", "value [95% CI]", "created"])
     return 0
+
+
+def _target(entry, *, short: bool = True) -> str:
+    """What a version is judged by: a co-listening metric of a dump, or (trained without listening data) artist
+    identity, the label of its evaluation."""
+    if entry.dump_id:
+        return entry.target_metric if short else f"{entry.target_metric} of dump {entry.dump_id}"
+    return "artist" if short else "artist identity (no listening data)"
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -86,7 +94,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     print(f"{entry.version}  ({entry.family}, {entry.status} since {entry.status_at:%Y-%m-%d %H:%M})")
     print(f"  objects:  {entry.object_prefix}  (model.keras, metrics.json, card.md, curves.png)")
-    print(f"  targets:  {entry.target_metric} of dump {entry.dump_id or '-'}; snapshot {entry.snapshot_id or '-'}; "
+    print(f"  targets:  {_target(entry, short=False)}; snapshot {entry.snapshot_id or '-'}; "
           f"features {entry.feature_service or '-'}; test set {entry.test_set_id}")
     print("  params:   " + ", ".join(f"{k}={v}" for k, v in entry.params.items()))
     scorers = list(entry.metrics)

@@ -37,3 +37,22 @@ def test_models_cli(capsys, tmp_path):
     assert [m["version"] for m in json.loads(out)] == ["siamese-1"]
     code, _, err = run(capsys, "models", "show", "siamese-7")
     assert code == 2 and "no model version" in err
+
+
+def test_a_version_trained_without_listening_data_is_shown_judged_by_artist_identity(capsys, tmp_path):
+    from musim.models import registry
+
+    with warehouse.writer() as con:
+        store = open_store()
+        _register(con, store, tmp_path, _report(_truth(), 0.3))  # with a dump: judged by its seed metric
+        f = tmp_path / "model.keras"
+        registry.register_model(con, store, family="contrastive", model_file=f, report=_report(_truth(), 0.3),
+                                params={"epochs": 1}, target_metric="seed", feature_service="contrastive_log_mel",
+                                dump_id=None, snapshot_id=None, training={"seconds": 1.0})
+    code, out, _ = run(capsys, "models", "list")
+    rows = {line.split()[0]: line.split()[2] for line in out.splitlines()[2:]}
+    assert code == 0 and rows == {"contrastive-1": "artist", "siamese-1": "seed"}
+    code, out, _ = run(capsys, "models", "show", "contrastive-1")
+    assert code == 0 and "targets:  artist identity (no listening data); snapshot -" in out
+    code, out, _ = run(capsys, "models", "show", "siamese-1")
+    assert code == 0 and f"targets:  seed of dump {'d' * 64}; snapshot snap-1" in out
