@@ -45,7 +45,9 @@ def serving_model(con: duckdb.DuckDBPyConnection) -> str:
     name = "serving_model.sql" if "artist_neighbors_audio" in present else "serving_model_unpublished.sql"
     row = sql.query(con, f"models/{name}").fetchone()
     if row is None:
-        recent = [r[0] for r in sql.query(con, "models/registry_recent_versions.sql").fetchall()]
+        from musim.models.registry import recent_versions
+
+        recent = recent_versions(con)
         named = f"; registered: {', '.join(recent)}" if recent else ""
         raise NotFoundError("no family has a champion yet: promote a version (`musim models promote VERSION`) or "
                             f"ask for one with `--model VERSION`{named}")

@@ -64,6 +64,7 @@ __all__ = [
     "promote",
     "promotions",
     "query_values",
+    "recent_versions",
     "register_model",
 ]
 
@@ -121,19 +122,25 @@ def list_models(con: duckdb.DuckDBPyConnection, *, family: str | None = None,
     return [_entry(r) for r in rows]
 
 
+def recent_versions(con: duckdb.DuckDBPyConnection, *, family: str | None = None) -> list[str]:
+    """The ten most recently registered versions (of ``family`` if given), newest first: what a "not found"
+    message names."""
+    return [r[0] for r in sql.query(con, "models/registry_recent_versions.sql", family=family).fetchall()]
+
+
 def get_model(con: duckdb.DuckDBPyConnection, version: str) -> ModelEntry:
     """A version by name; ``<family>:champion`` (e.g. ``siamese:champion``) names a family's champion."""
     if version.endswith(":champion"):
         family = version.split(":", 1)[0]
         found = champion(con, family)
         if found is None:
-            versions = [e.version for e in list_models(con, family=family)][:10]
+            versions = recent_versions(con, family=family)
             named = f"; its versions: {', '.join(versions)} (name one with `--model VERSION`)" if versions else ""
             raise NotFoundError(f"family {family!r} has no champion yet{named}")
         return found
     row = sql.query(con, "models/registry_get.sql", version=version).fetchone()
     if row is None:
-        known = [r[0] for r in sql.query(con, "models/registry_recent_versions.sql").fetchall()]
+        known = recent_versions(con)
         raise NotFoundError(f"no model version {version!r}; recent: {', '.join(known) or 'none registered'}")
     return _entry(row)
 
