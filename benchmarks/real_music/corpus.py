@@ -172,6 +172,12 @@ def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[d
         print(f"corpus: {pkg}: {kept} music files labelled, {dropped} without a credited composer left out")
 
 
+def midi_artist(folder: str) -> str:
+    """The artist name of a music21 composer folder: ``bach`` -> ``Bach``, ``schumann_robert`` -> ``Robert Schumann``."""
+    family, _, given = folder.partition("_")
+    return f"{given.capitalize()} {family.capitalize()}" if given else family.capitalize()
+
+
 def render_midi(data: Path, composers: list[str], per_composer: int, seconds: float,
                 rows: list[dict[str, str]]) -> None:
     fonts = {k: v for k, v in SOUNDFONTS.items() if v.is_file()}
@@ -187,7 +193,7 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
     midi_dir = data / "midi"
     midi_dir.mkdir(parents=True, exist_ok=True)
     for composer in composers:
-        name = composer.capitalize()
+        name = midi_artist(composer)
         done = 0
         seen: set[str] = set()
         for score_path in m21.getComposer(composer):

@@ -3,6 +3,8 @@
 
 # The benchmark corpus's packages (make_corpus.sh's default; never part of the development corpus).
 BENCHMARK_PACKAGES="supertux-data freedroidrpg-data hedgewars-data flare-game supertuxkart-data drascula-music planetblupi-music-ogg pushover-data tomatoes-data"
+# The benchmark corpus's music21 composers (make_corpus.sh's MIDI part; never in the development corpus's).
+BENCHMARK_MIDI_COMPOSERS="bach palestrina monteverdi mozart"
 # Kept for the independent evaluation of this project: never fetched, never used here (nor any wesnoth*-music).
 RESERVED_PACKAGES="wesnoth-1.16-music singularity-music nexuiz-music ufoai-music warzone2100-music hyperrogue-music asc-music frozen-bubble-data openttd-openmsx"
 

@@ -37,6 +37,13 @@ choice beats the adopted weights with the CI over (package, composer) clusters a
 weights stay, whatever the benchmark lines print. Stop 28's run: dev argmax (rhythm/tonal 0.25, mfcc 0.5,
 contrast 0.75, timbre 0.75, musicnn 1) 0.754 against 0.748; held out 0.735, -0.012 [-0.035, +0.007] over
 clusters: not adopted (benchmarks/RESULTS.md, "Re-weighting and pooling after the musicnn block").
+
+Stop 34 gave the development corpus a MIDI part like the benchmark's (music21 scores by five composers the
+benchmark does not use, rendered with the same two soundfonts; ``make_dev_corpus.sh``), so that the weights are
+also chosen on scores, not only on game soundtracks. The rule, fixed before this script was run on that corpus,
+is stop 28's unchanged: the 5-block grid's argmax replaces ``DEFAULT_WEIGHTS`` only if the held-out choice
+(leave one package out; the MIDI part is one package) beats the adopted weights with the CI over (package,
+composer) clusters above 0; the benchmark lines are printed once and not used.
 """
 
 from __future__ import annotations

@@ -27,6 +27,6 @@ refuse_listed make_corpus "$RESERVED_PACKAGES" "is reserved for independent eval
 unpack_packages make_corpus "$DATA" $PACKAGES
 
 "$PYTHON" "$HERE/corpus.py" --data "$DATA" --packages $PACKAGES --deny $RESERVED_PACKAGES \
-  --midi-composers ${MIDI_COMPOSERS:-bach palestrina monteverdi mozart} \
+  --midi-composers ${MIDI_COMPOSERS:-$BENCHMARK_MIDI_COMPOSERS} \
   --midi-per-composer "${MIDI_PER_COMPOSER:-6}" --midi-seconds "${MIDI_SECONDS:-60}"
 echo "make_corpus: corpus in $DATA/corpus, manifest $DATA/manifest.csv"

@@ -5,13 +5,16 @@
 #
 #   benchmarks/real_music/make_dev_corpus.sh [DATA_DIR]      (default: benchmarks/data/real_music_dev, git-ignored)
 #
-# Same layout as make_corpus.sh (DATA_DIR/corpus/<Artist>/..., DATA_DIR/manifest.csv), no MIDI part. Composers
+# Same layout as make_corpus.sh (DATA_DIR/corpus/<Artist>/..., DATA_DIR/manifest.csv). Composers
 # from the artist tags, then the composer tag (names without nicknames), then the copyright `Files:` stanzas,
 # with benchmarks/real_music/dev_credits.csv first (credits transcribed from the packages' own credits files;
 # a row whose file pattern has a `/` names a composition outside a music folder, e.g. tuxmath's sounds/).
 # The 15 packages: each has two or more credited composers, so that composer AUC within a package is defined
 # (about 2.3 GB of downloads, redeclipse-data 0.9 GB of them; 175 files of 49 composers).
-# Environment: DEV_PACKAGES (default below), PYTHON. Needs `apt-get update` done once.
+# A MIDI part like the benchmark's, of other composers (stop 34): music21 scores by DEV_MIDI_COMPOSERS, none of
+# the benchmark's, rendered with the same two soundfonts (needs fluidsynth and the soundfonts, as make_corpus.sh).
+# Environment: DEV_PACKAGES, DEV_MIDI_COMPOSERS (defaults below), MIDI_PER_COMPOSER (6), MIDI_SECONDS (60),
+# PYTHON. Needs `apt-get update` done once.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -19,11 +22,15 @@ REPO="$(cd "$HERE/../.." && pwd)"
 DATA="$(realpath -m "${1:-$REPO/benchmarks/data/real_music_dev}")"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 DEV_PACKAGES="${DEV_PACKAGES:-naev-data widelands-data colobot-common-sounds warmux-data extremetuxracer-data lordsawar-data xmoto-data lincity-ng-data trackballs-data megaglest-data gigalomania-data freecol angrydd tuxmath-data redeclipse-data}"
+# every music21 composer folder with five or more scores that the benchmark does not use
+DEV_MIDI_COMPOSERS="${DEV_MIDI_COMPOSERS:-beethoven haydn josquin schumann_robert schumann_clara}"
 
 # shellcheck source=benchmarks/real_music/debs.sh
 source "$HERE/debs.sh"
 refuse_listed make_dev_corpus "$BENCHMARK_PACKAGES $RESERVED_PACKAGES" \
   "belongs to the benchmark or is reserved; remove it from DEV_PACKAGES" $DEV_PACKAGES
+refuse_listed make_dev_corpus "$BENCHMARK_MIDI_COMPOSERS" \
+  "is a composer of the benchmark's MIDI part; remove it from DEV_MIDI_COMPOSERS" $DEV_MIDI_COMPOSERS
 if [[ "$DATA" == "$(realpath -m "$REPO/benchmarks/data/real_music")" ]]; then
   echo "make_dev_corpus: $DATA is the benchmark corpus's folder; choose another" >&2
   exit 2
@@ -32,5 +39,7 @@ fi
 unpack_packages make_dev_corpus "$DATA" $DEV_PACKAGES
 
 "$PYTHON" "$HERE/corpus.py" --data "$DATA" --packages $DEV_PACKAGES --deny $BENCHMARK_PACKAGES $RESERVED_PACKAGES \
-  --credits "$HERE/dev_credits.csv" --composer-tags
+  --credits "$HERE/dev_credits.csv" --composer-tags \
+  --midi-composers $DEV_MIDI_COMPOSERS \
+  --midi-per-composer "${MIDI_PER_COMPOSER:-6}" --midi-seconds "${MIDI_SECONDS:-60}"
 echo "make_dev_corpus: corpus in $DATA/corpus, manifest $DATA/manifest.csv"

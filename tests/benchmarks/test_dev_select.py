@@ -134,6 +134,23 @@ def test_make_dev_corpus_refuses_benchmark_and_reserved_packages(tmp_path, packa
     assert not (tmp_path / "dev").exists()  # refused before anything was fetched
 
 
+def test_make_dev_corpus_refuses_the_benchmarks_midi_composers(tmp_path):
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "real_music" / "make_dev_corpus.sh"
+    res = subprocess.run(["bash", str(script), str(tmp_path / "dev")], env={"PATH": "/usr/bin:/bin",
+                         "DEV_PACKAGES": "naev-data", "DEV_MIDI_COMPOSERS": "haydn mozart"},
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "mozart" in res.stderr and "haydn" not in res.stderr
+    assert not (tmp_path / "dev").exists()
+
+
+def test_midi_artist_names_a_music21_folder():
+    from benchmarks.real_music.corpus import midi_artist
+
+    assert midi_artist("bach") == "Bach"  # the benchmark's names are unchanged
+    assert midi_artist("schumann_robert") == "Robert Schumann"
+    assert midi_artist("schumann_clara") != midi_artist("schumann_robert")
+
+
 def test_label_packages_takes_credits_first_then_tags_then_the_composer_tag(tmp_path):
     import mutagen
     import soundfile as sf
