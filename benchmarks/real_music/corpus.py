@@ -179,7 +179,7 @@ def midi_artist(folder: str) -> str:
 
 
 def render_midi(data: Path, composers: list[str], per_composer: int, seconds: float,
-                rows: list[dict[str, str]]) -> None:
+                rows: list[dict[str, str]], *, package: str = "music21-corpus") -> None:
     fonts = {k: v for k, v in SOUNDFONTS.items() if v.is_file()}
     if not shutil.which("fluidsynth") or len(fonts) < 2:
         print("corpus: fluidsynth or the soundfonts are missing: MIDI part skipped "
@@ -240,7 +240,7 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
                     tagged["artist"], tagged["title"], tagged["genre"] = name, stem, f"rendered: {font}"
                     tagged.save()
                 rows.append({"path": str(out.relative_to(data)), "artist": name, "title": stem,
-                             "source_package": "music21-corpus", "licence": "public-domain score; soundfont "
+                             "source_package": package, "licence": "public-domain score; soundfont "
                              + ("MIT (fluid-soundfont-gm)" if font == "fluidr3" else "GPL-2 (timgm6mb-soundfont)"),
                              "artist_source": "music21", "timbre": font})
                 rendered += 1
@@ -258,11 +258,13 @@ def main() -> int:
     ap.add_argument("--midi-composers", nargs="*", default=[])
     ap.add_argument("--midi-per-composer", type=int, default=6)
     ap.add_argument("--midi-seconds", type=float, default=60.0)
+    ap.add_argument("--midi-package", default="music21-corpus", help="the MIDI part's source_package (its group)")
     args = ap.parse_args()
     rows: list[dict[str, str]] = []
     label_packages(args.data, args.packages, set(args.deny), rows, credits=read_credits(args.credits),
                    composer_tags=args.composer_tags)
-    render_midi(args.data, args.midi_composers, args.midi_per_composer, args.midi_seconds, rows)
+    render_midi(args.data, args.midi_composers, args.midi_per_composer, args.midi_seconds, rows,
+                package=args.midi_package)
     with open(args.data / "manifest.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, ["path", "artist", "title", "source_package", "licence", "artist_source", "timbre"])
         writer.writeheader()

@@ -12,7 +12,8 @@
 # The 15 packages: each has two or more credited composers, so that composer AUC within a package is defined
 # (about 2.3 GB of downloads, redeclipse-data 0.9 GB of them; 175 files of 49 composers).
 # A MIDI part like the benchmark's, of other composers (stop 34): music21 scores by DEV_MIDI_COMPOSERS, none of
-# the benchmark's, rendered with the same two soundfonts (needs fluidsynth and the soundfonts, as make_corpus.sh).
+# the benchmark's, rendered with the same two soundfonts, as the package music21-corpus-dev (needs fluidsynth and
+# the soundfonts, as make_corpus.sh).
 # Environment: DEV_PACKAGES, DEV_MIDI_COMPOSERS (defaults below), MIDI_PER_COMPOSER (6), MIDI_SECONDS (60),
 # PYTHON. Needs `apt-get update` done once.
 set -euo pipefail
@@ -40,6 +41,6 @@ unpack_packages make_dev_corpus "$DATA" $DEV_PACKAGES
 
 "$PYTHON" "$HERE/corpus.py" --data "$DATA" --packages $DEV_PACKAGES --deny $BENCHMARK_PACKAGES $RESERVED_PACKAGES \
   --credits "$HERE/dev_credits.csv" --composer-tags \
-  --midi-composers $DEV_MIDI_COMPOSERS \
+  --midi-composers $DEV_MIDI_COMPOSERS --midi-package music21-corpus-dev \
   --midi-per-composer "${MIDI_PER_COMPOSER:-6}" --midi-seconds "${MIDI_SECONDS:-60}"
 echo "make_dev_corpus: corpus in $DATA/corpus, manifest $DATA/manifest.csv"
