@@ -189,6 +189,7 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
     import numpy as np
     import soundfile as sf
     from music21 import corpus as m21
+    from music21 import stream
 
     midi_dir = data / "midi"
     midi_dir.mkdir(parents=True, exist_ok=True)
@@ -209,6 +210,8 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
             try:
                 if not mid.exists():
                     score = m21.parse(score_path)
+                    if isinstance(score, stream.Opus):  # an ABC file's voices are tunes of an opus: one score
+                        score = score.mergeScores()
                     try:  # render only the opening (MIDI_SECONDS are kept): long movements cost minutes
                         score = score.measures(1, 48)
                     except Exception:  # noqa: BLE001 - scores without measures: render all of it
@@ -220,6 +223,11 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
             for font, sf2 in fonts.items():
                 out = data / "corpus" / name / f"{stem}__{font}.flac"
                 out.parent.mkdir(parents=True, exist_ok=True)
+                failed = midi_dir / f"{composer}__{stem}__{font}.failed"  # a rerun does not wait for it again
+                if failed.exists():
+                    print(f"corpus: {stem} with {font}: not rendered ({failed.read_text().strip()}, in an earlier "
+                          f"run; delete {failed} to retry)", file=sys.stderr)
+                    continue
                 if not out.exists():
                     wav = midi_dir / f"{composer}__{stem}__{font}.wav"
                     try:
@@ -228,6 +236,7 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
                     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
                         print(f"corpus: {stem} with {font}: not rendered ({type(exc).__name__})", file=sys.stderr)
                         wav.unlink(missing_ok=True)
+                        failed.write_text(type(exc).__name__ + "\n")
                         continue
                     y, sr = sf.read(str(wav), dtype="float32")
                     y = y[: int(seconds * sr)]

@@ -143,14 +143,6 @@ def test_make_dev_corpus_refuses_the_benchmarks_midi_composers(tmp_path):
     assert not (tmp_path / "dev").exists()
 
 
-def test_midi_artist_names_a_music21_folder():
-    from benchmarks.real_music.corpus import midi_artist
-
-    assert midi_artist("bach") == "Bach"  # the benchmark's names are unchanged
-    assert midi_artist("schumann_robert") == "Robert Schumann"
-    assert midi_artist("schumann_clara") != midi_artist("schumann_robert")
-
-
 def test_label_packages_takes_credits_first_then_tags_then_the_composer_tag(tmp_path):
     import mutagen
     import soundfile as sf
