@@ -41,6 +41,7 @@ READ_PRAGMAS = frozenset({"show_tables", "show_tables_expanded", "table_info", "
                           "database_size", "storage_info", "version", "platform", "functions", "collations",
                           "metadata_info"})
 _READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PRAGMA}
+_VERB = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
@@ -97,6 +98,16 @@ def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckd
     return cur
 
 
+def _verb(stmt: duckdb.Statement) -> str:
+    """The statement's kind as the user wrote it (INSTALL, RESET, USE, CHECKPOINT...), not DuckDB's grouping of it
+    (LOAD, SET, CALL...); DuckDB's name where the text starts otherwise (WITH ... INSERT)."""
+    m = _VERB.match(stmt.query)
+    word = m.group(1).upper() if m else ""
+    if word == "PRAGMA":  # PRAGMA name = value is DuckDB's SET
+        return f"{stmt.type.name} (PRAGMA name = value)"
+    return word if word and word != "WITH" else stmt.type.name
+
+
 def check_statement(query: str) -> duckdb.Statement:
     """The one reading statement in ``query``; :class:`QueryError` for anything else (see the module doc)."""
     try:
@@ -121,7 +132,7 @@ def check_statement(query: str) -> duckdb.Statement:
             raise QueryError(f"only the read-only PRAGMAs ({', '.join(sorted(READ_PRAGMAS))}) are allowed; "
                              "use SELECT * FROM duckdb_settings() to read settings")
     elif kind not in _READING:
-        raise QueryError(f"{kind.name} statements are not allowed: `musim sql` runs one SELECT (or DESCRIBE, "
+        raise QueryError(f"{_verb(stmt)} statements are not allowed: `musim sql` runs one SELECT (or DESCRIBE, "
                          "SHOW, SUMMARIZE, EXPLAIN) on the published snapshot, without file, ATTACH or setting "
                          "changes")
     return stmt
