@@ -61,14 +61,22 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
     csv_path = Path(path)
     if not csv_path.is_file():
         raise ParameterError(f"{csv_path}: no such labels file (a CSV with columns path, artist[, group])")
-    with open(csv_path, newline="", encoding="utf-8") as fh:
+    with open(csv_path, newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
         reader = csv.DictReader(fh)
-        columns = reader.fieldnames or []
-        need = ["path", "artist", *([group_by] if group_by else [])]
-        missing = [c for c in need if c not in columns]
-        if missing:
-            raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; it has {', '.join(columns)}")
-        rows = [r for r in reader if (r.get("artist") or "").strip()]
+        try:
+            columns = reader.fieldnames or []
+            need = ["path", "artist", *([group_by] if group_by else [])]
+            missing = [c for c in need if c not in columns]
+            if missing:
+                raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
+                                     f"it has {', '.join(columns) or 'none'}")
+            rows = [r for r in reader if (r.get("artist") or "").strip()]
+        except UnicodeDecodeError as exc:
+            raise ParameterError(f"{csv_path}: not UTF-8 text ({exc.reason}); save the labels as a UTF-8 CSV "
+                                 "with columns path, artist[, group]") from None
+        except csv.Error as exc:
+            raise ParameterError(f"{csv_path}, line {reader.line_num}: {exc}; the labels must be a CSV with "
+                                 "columns path, artist[, group]") from None
     if not rows:
         raise ParameterError(f"{csv_path}: no row with an artist")
     paths = [(csv_path.parent / r["path"]).resolve() if not Path(r["path"]).is_absolute() else Path(r["path"])
@@ -309,18 +317,24 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     """Label retrieval of registered models and of the baselines, on the tracks of ``labels`` that decode and
     that every model embeds: the ``versions`` given, else one model (``version``, else ``family``'s
     champion, else the serving model; none with ``with_model=False``)."""
+    models: list[dict[str, Any]] = ([{"version": v} for v in versions] if versions else
+                                    [{"family": family, "version": version}] if with_model else [])
+    champions = []
+    if models:  # a version that does not exist fails now, before every file is decoded
+        from musim.models.new_audio import load_champion
+
+        champions = [load_champion(who.get("family"), version=who["version"], require_manifest=False)
+                     for who in models]
     kept, excerpts, skipped = read_excerpts(labels.paths)
     if len(kept) < 2:
         raise ParameterError(f"{labels.source}: fewer than two files decode; nothing to evaluate")
     labels = labels.subset(kept)
-    models: list[dict[str, Any]] = ([{"version": v} for v in versions] if versions else
-                                    [{"family": family, "version": version}] if with_model else [])
     embedded: list[tuple[str, dict[str, np.ndarray]]] = []
-    if models:
+    if champions:
         from musim.models.new_audio import embed_files
 
-        for who in models:
-            files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], **who)
+        for loaded in champions:
+            files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], champion=loaded)
             embedded.append((champ.entry.version, dict(zip(files, vectors, strict=True))))
             known = {p for p, _ in skipped}
             skipped += [(p, f"{champ.entry.version}: {e}") for p, e in failed if p not in known]

@@ -56,6 +56,37 @@ def test_labels_file(tmp_path):
         read_labels(tmp_path / "nope.csv")
 
 
+def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
+    bom = tmp_path / "excel.csv"
+    bom.write_bytes("path,artist\r\na.ogg,Björk\r\n".encode("utf-8-sig"))  # a spreadsheet's UTF-8 with a BOM
+    assert read_labels(bom).artists == ["Björk"]
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("path,artist\na.ogg,Bj\xf6rk\n".encode("latin-1"))
+    with pytest.raises(ParameterError, match=r"latin1.csv: not UTF-8 text .*save the labels as a UTF-8 CSV"):
+        read_labels(latin)
+    huge = tmp_path / "huge.csv"
+    huge.write_text('path,artist\na.ogg,A\nb.ogg,"' + "x" * 200_000 + '"\n')  # over csv's field limit
+    with pytest.raises(ParameterError, match=r"huge.csv, line \d+: field larger than field limit"):
+        read_labels(huge)
+
+
+def test_a_missing_version_fails_before_any_file_is_decoded(tmp_path, monkeypatch):
+    from musim.errors import NotFoundError
+    from musim.models import label_eval, new_audio
+
+    def no_such_version(*args, **kwargs):
+        raise NotFoundError("no model version 'nope-3'")
+
+    def decode(paths):
+        raise AssertionError("files decoded before the model was found")
+
+    monkeypatch.setattr(new_audio, "load_champion", no_such_version)
+    monkeypatch.setattr(label_eval, "read_excerpts", decode)
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,B\n")
+    with pytest.raises(NotFoundError, match="nope-3"):
+        label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), versions=["nope-3"])
+
+
 def test_the_mfcc_baseline_tells_timbres_apart():
     sr, rng = 22050, np.random.default_rng(0)
     t = np.arange(3 * sr) / sr
