@@ -30,6 +30,7 @@ from musim.config.values import (
     Choice,
     Fraction,
     Integer,
+    MemoryLimit,
     NonNegative,
     NonNegativeInt,
     PathValue,
@@ -93,7 +94,7 @@ class WarehouseSettings(Section):
     """The DuckDB warehouse (one writer at a time)."""
 
     path: PathValue = var("MUSIM_WAREHOUSE", default=..., description="the writer's DuckDB file", shown="$MUSIM_HOME/warehouse.duckdb")
-    memory_limit: str = var("MUSIM_DUCKDB_MEMORY", factory=_memory_default, shown="60% of RAM",
+    memory_limit: MemoryLimit = var("MUSIM_DUCKDB_MEMORY", factory=_memory_default, shown="60% of RAM",
                             description="DuckDB memory_limit (e.g. 8GB)")
     threads: PositiveInt = var("MUSIM_DUCKDB_THREADS", factory=lambda: os.cpu_count() or 1, shown="number of CPUs",
                           description="DuckDB threads")

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-__all__ = ["Bool", "Choice", "Fraction", "Integer", "NonNegative", "NonNegativeInt", "PathValue", "Positive",
-           "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
+__all__ = ["Bool", "Choice", "Fraction", "Integer", "MemoryLimit", "NonNegative", "NonNegativeInt", "PathValue",
+           "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
 
 
 def _int(minimum: int | None) -> BeforeValidator:
@@ -62,6 +62,24 @@ Seconds = Annotated[float, _number(0.001, None)]
 
 #: A share: a number between 0 and 1.
 Fraction = Annotated[float, _number(0.0, 1.0)]
+
+
+def _memory_limit(raw: Any) -> str:
+    """DuckDB's own parser is the judge (an in-memory database opened with the value, ~1 ms), so every form it
+    takes (``8GB``, ``8 GiB``, ``80%``, ``-1``) is accepted and its message names what is wrong."""
+    import duckdb
+
+    value = str(raw).strip()
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": value}).close()
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0].removeprefix("Parser Error: ")
+        raise ValueError(f"a DuckDB memory limit such as 8GB or 80% ({reason})") from None
+    return value
+
+
+#: DuckDB's ``memory_limit``: ``8GB``, ``8GiB``, ``80%``...
+MemoryLimit = Annotated[str, BeforeValidator(_memory_limit)]
 
 
 def _bool(raw: Any) -> bool:

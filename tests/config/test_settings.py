@@ -30,6 +30,8 @@ def test_defaults_live_under_home(tmp_path):
                           "MUSIM_PROMOTION_MIN_QUERIES": "4", "MUSIM_DUCKDB_THREADS": " 3 "})
     assert moved.warehouse.path == Path("~/w.duckdb").expanduser() and moved.ingest.landing == "s3://b/l"
     assert (moved.models.promotion_min_queries, moved.warehouse.threads) == (4, 3)
+    for limit in ("8GB", "512 MiB", "80%"):  # every form DuckDB takes
+        assert get_settings({"MUSIM_HOME": str(tmp_path), "MUSIM_DUCKDB_MEMORY": f" {limit} "}).warehouse.memory_limit == limit
     assert get_settings({"MUSIM_HOME": str(tmp_path), "MUSIM_TMP": ""}).tmp_dir == tmp_path / "tmp"  # empty = unset
 
 
@@ -40,6 +42,9 @@ def test_defaults_live_under_home(tmp_path):
     ({"MUSIM_S3_READ_TIMEOUT": "0"}, "MUSIM_S3_READ_TIMEOUT must be a number > 0, got '0'"),
     ({"MUSIM_AUDIO_SEARCH": "fast"}, "MUSIM_AUDIO_SEARCH must be one of auto, exact, ann, got 'fast'"),
     ({"MUSIM_DEEZER_RATE_LIMIT": "fast"}, r"MUSIM_DEEZER_RATE_LIMIT must be CALLS/SECONDS \(e.g. 50/5\), got 'fast'"),
+    ({"MUSIM_DUCKDB_MEMORY": "lots"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit such as 8GB or 80% "
+                                      r"\(Memory must have a number \(e.g. 1GB\)\), got 'lots'"),
+    ({"MUSIM_DUCKDB_MEMORY": "8"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit .*Unknown unit.*, got '8'"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(env, message):
     with pytest.raises(ConfigError, match=f"^{message}$"):
