@@ -36,6 +36,8 @@ from musim.errors import IngestError
 from musim.ingest.prescan_rules import BLANK, LONE_CR_AS, UTF8_LEAD
 
 CHUNK_BYTES = 16 * 1024 * 1024
+#: What an editor may put before line 1 of a UTF-8 file; DuckDB's CSV reader skips it, and so does read_blocks.
+UTF8_BOM = b"\xef\xbb\xbf"
 _LONE_CR = re.compile(rb"\r(?!\n)")
 #: A blank line (rule 2 of :mod:`musim.ingest.prescan_rules`).
 BLANK_LINE = re.compile(b"[" + re.escape(BLANK) + b"]*")
@@ -265,11 +267,13 @@ def classify_line(raw: bytes, line_no: int, scan: Prescan, *, newline: bool = Fa
 def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], None]) -> None:
     """Read ``path`` (plain or gzip) in blocks of whole lines; ``check(block)`` each one while a second thread
     hashes it (hashlib releases the GIL). Sets ``scan.sha256`` (the dump id), ``scan.bytes`` and
-    ``scan.compressed``. The last block may end without a newline.
+    ``scan.compressed``. The last block may end without a newline. A UTF-8 byte-order mark before line 1 is
+    hashed but not passed to ``check`` (DuckDB's reader skips it too, so both engines read the same lines).
     """
     digest = hashlib.sha256()
     buf = bytearray(CHUNK_BYTES * 2)
     filled = 0
+    at_start = True
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-sha256")
     try:
         with reading(path), open_dump(path) as fh:
@@ -279,6 +283,13 @@ def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], N
                     buf.extend(bytes(CHUNK_BYTES))
                 n = fh.readinto(memoryview(buf)[filled:filled + CHUNK_BYTES])
                 end = filled + n
+                if at_start:  # a UTF-8 byte-order mark (an editor's, not data): hashed, not read as line 1's
+                    at_start = False
+                    if buf.startswith(UTF8_BOM):
+                        digest.update(UTF8_BOM)
+                        scan.bytes += len(UTF8_BOM)
+                        buf[:end - len(UTF8_BOM)] = buf[len(UTF8_BOM):end]
+                        end -= len(UTF8_BOM)
                 if n:
                     cut = buf.rfind(b"\n", 0, end) + 1
                     if cut == 0:

@@ -67,3 +67,22 @@ def test_both_engines_load_identical_tables_from_the_quirk_file(tmp_path, gz):
     assert c_result.lines == physical_lines(data) == len(QUIRK_LINES)
     assert c_result.loaded + c_result.rejected == c_result.lines
     assert c_result.rejected == len(c_tables["ingest_rejects"]) >= 20  # the quirks are there
+
+
+@needs_c_scanner
+@pytest.mark.parametrize("gz", [False, True])
+def test_both_engines_skip_a_byte_order_mark_before_line_1(tmp_path, gz):
+    """A dump saved by an editor that writes a UTF-8 BOM: line 1 is a play like the others, in both engines."""
+    plain = tiny_dump(tmp_path / "plain.tsv")
+    bom = tmp_path / ("bom.tsv.gz" if gz else "bom.tsv")
+    data = b"\xef\xbb\xbf" + plain.read_bytes()
+    bom.write_bytes(gzip.compress(data) if gz else data)
+    results = {}
+    for engine in ("c", "duckdb"):
+        result, tables = ingest_with(engine, bom, tmp_path / engine)
+        plays = [row[1:] for row in tables["lastfm_plays"]]  # without the dump id (the file's sha256)
+        results[engine] = (result.lines, result.loaded, result.rejected, plays, tables["ingest_rejects"])
+    assert results["c"] == results["duckdb"]
+    _, plain_tables = ingest_with("c", plain, tmp_path / "plain")
+    plain_plays = [row[1:] for row in plain_tables["lastfm_plays"]]
+    assert results["c"][1:] == (9, 0, plain_plays, [])  # line 1 loaded, as without the mark
