@@ -97,12 +97,15 @@ def cmd_embed(args: argparse.Namespace) -> int:
     check_inputs(args.paths)
     import numpy as np
 
+    from musim.errors import ParameterError
     from musim.models.new_audio import embed_files
 
-    files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
     out = Path(args.out)
+    if out.is_dir():  # checked before the files are embedded; numpy would write OUT.npz beside the folder
+        raise ParameterError(f"--out {out} is a folder: give a file, e.g. --out {out / 'embeddings.npz'}")
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
+    files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with open(tmp, "wb") as fh:

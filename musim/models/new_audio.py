@@ -49,6 +49,10 @@ def serving_model(con: duckdb.DuckDBPyConnection) -> str:
 
         recent = recent_versions(con)
         named = f"; registered: {', '.join(recent)}" if recent else ""
+        if "artist_neighbors_audio" in present:
+            published = [r[0] for r in sql.query(con, "models/published_versions.sql").fetchall()]
+            if published:
+                named += f"; published (`similar-audio` searches their neighbours): {', '.join(published)}"
         raise NotFoundError("no family has a champion yet: promote a version (`musim models promote VERSION`) or "
                             f"ask for one with `--model VERSION`{named}")
     return str(row[0])
@@ -148,9 +152,11 @@ class Champion:
         return self.params if self.input == "log_mel" else None
 
 
-def _input_of(family: str, manifest: Mapping[str, Any] | None, model: Any) -> tuple[str, Any]:
+def _input_of(family: str, manifest: Mapping[str, Any] | None, model: Any,
+              trained: Mapping[str, Any] | None = None) -> tuple[str, Any]:
     """The input kind and feature parameters a version embeds: from its manifest, else the family's
-    input with the feature store's default parameters (checked against the model's input shape)."""
+    input with the feature store's default parameters, checked against the model's input shape (a family that
+    embeds crops of the log-mel, as contrastive does, takes ``crop_frames`` of its ``trained`` parameters)."""
     from musim.features.params import params_from_dict
     from musim.models.families import get_family
 
@@ -163,7 +169,8 @@ def _input_of(family: str, manifest: Mapping[str, Any] | None, model: Any) -> tu
 
     params = {"log_mel": MelParams, "slices": SliceParams, "descriptors": DescriptorParams}[kind]()
     want = tuple(model.inputs[0].shape[1:]) if hasattr(model, "inputs") else None
-    shape = None if kind == "descriptors" else (params.frames, params.n_mels)
+    frames = (trained or {}).get("crop_frames") or params.frames
+    shape = None if kind == "descriptors" else (frames, params.n_mels)
     if want is not None and shape is not None and tuple(want) != shape:
         raise NotFoundError(f"the model expects inputs of shape {want} and names no {kind} parameters")
     return kind, params
@@ -204,7 +211,7 @@ def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection |
         if require_manifest:
             raise
     model = load_model(registry.fetch_model_file(store, entry))
-    kind, params = _input_of(entry.family, manifest, model)
+    kind, params = _input_of(entry.family, manifest, model, entry.params)
     return Champion(entry, model, kind, params, manifest)
 
 

@@ -160,6 +160,11 @@ def test_without_a_champion_the_errors_name_the_registered_versions(con, tmp_pat
     assert e.status != "champion"
     with pytest.raises(NotFoundError, match=rf"no family has a champion yet: .*--model VERSION`; registered: {e.version}$"):
         serving_model(con)
+    con.execute("INSERT INTO artist_neighbors_audio VALUES ('siamese', ?, 1, 1, 2, 0.5, false, now())", [e.version])
+    with pytest.raises(NotFoundError, match=rf"registered: {e.version}; published \(`similar-audio` searches their "
+                                            rf"neighbours\): {e.version}$"):
+        serving_model(con)
+    con.execute("DELETE FROM artist_neighbors_audio")
     with pytest.raises(NotFoundError, match=rf"family 'siamese' has no champion yet; its versions: {e.version} "):
         registry.get_model(con, "siamese:champion")
     with pytest.raises(NotFoundError, match=r"family 'autoencoder' has no champion yet$"):

@@ -269,3 +269,28 @@ def test_the_real_demo_shows_similar_tracks_of_a_file_by_each_version(home, tmp_
     assert [line[0] for line in lines] == ["cnn_classifier-1", "autoencoder-1"]
     assert all(line[1] == "0/5" and line[2] == "same" for line in lines)  # an unknown composer: none marked
     assert "contrastive-9:" in out  # an unknown version: its error, the others still shown
+
+
+def test_embed_refuses_a_folder_as_out_before_embedding(home, tmp_path, capsys):
+    _, path = _preview_file(home, tmp_path, 5)
+    code, out, err = _run(capsys, "embed", str(path), "--family", "cnn_classifier", "--out", str(tmp_path))
+    assert code == 2 and f"--out {tmp_path} is a folder: give a file, e.g. --out {tmp_path / 'embeddings.npz'}" in err
+    assert not Path(f"{tmp_path}.npz").exists()
+
+
+def test_an_unpublished_version_that_embeds_crops_takes_its_input_from_its_training():
+    """Without a serving manifest (a version registered, never published), the input is the family's log-mel;
+    a contrastive encoder takes crops of it (its crop_frames), not the whole excerpt."""
+    from types import SimpleNamespace
+
+    from musim.audio import MelParams
+    from musim.errors import NotFoundError
+    from musim.models.new_audio import _input_of
+
+    frames, mels = MelParams().frames, MelParams().n_mels
+    encoder = SimpleNamespace(inputs=[SimpleNamespace(shape=(None, 96, mels))])
+    assert _input_of("contrastive", None, encoder, {"crop_frames": 96}) == ("log_mel", MelParams())
+    with pytest.raises(NotFoundError, match=r"expects inputs of shape \(96, 64\)"):
+        _input_of("contrastive", None, encoder, {})
+    whole = SimpleNamespace(inputs=[SimpleNamespace(shape=(None, frames, mels))])
+    assert _input_of("siamese", None, whole, {"epochs": 3}) == ("log_mel", MelParams())
