@@ -93,7 +93,14 @@ def cmd_show(args: argparse.Namespace) -> int:
         except NotFoundError:
             if args.version is not None or ":" in args.name:
                 raise
-            service = get_service(con, args.name)
+            try:
+                service = get_service(con, args.name)
+            except NotFoundError:
+                from musim.features.registry import service_names, view_names
+
+                raise NotFoundError(f"no feature view or service {args.name!r}; views: "
+                                    f"{', '.join(view_names(con)) or 'none'}; services: "
+                                    f"{', '.join(service_names(con)) or 'none'}") from None
             doc = {"service": service.name, "description": service.description,
                    "model_version": service.model_version,
                    "as_of": service.as_of.isoformat() if service.as_of else None,

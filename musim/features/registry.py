@@ -386,17 +386,28 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
     """The registered view ``name`` (the highest version when ``version`` is None); also accepts ``"name:version"``."""
     if version is None and ":" in name:
         name, _, v = name.partition(":")
+        if not v.strip().isdigit():
+            raise ParameterError(f"{name}:{v}: a feature view's version is a whole number, e.g. {name}:1")
         version = int(v)
     rows = _rows(con, "view_latest", view_name=name, view_version=version)
     if not rows:
-        known = sorted({r[0] for r in sql.query(con, "features/view_names.sql").fetchall()})
         what = f"{name}:{version}" if version is not None else name
-        raise NotFoundError(f"no feature view {what!r}; registered: {', '.join(known) or 'none'}")
+        raise NotFoundError(f"no feature view {what!r}; registered: {', '.join(view_names(con)) or 'none'}")
     row = rows[0]
     code = _code_views().get(f"{row['name']}:{row['version']}")
     if code is not None and code.definition_hash() == row["definition_hash"]:
         return code
     return view_from_row(row)
+
+
+def view_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The names of the registered views, sorted."""
+    return sorted({r[0] for r in sql.query(con, "features/view_names.sql").fetchall()})
+
+
+def service_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The names of the registered services."""
+    return [r[0] for r in sql.query(con, "features/service_names.sql").fetchall()]
 
 
 def list_views(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -413,8 +424,7 @@ def get_service(con: duckdb.DuckDBPyConnection, name: str) -> FeatureService:
     """The registered service ``name`` with its views."""
     rows = _rows(con, "service", service=name)
     if not rows:
-        known = [r[0] for r in sql.query(con, "features/service_names.sql").fetchall()]
-        raise NotFoundError(f"no feature service {name!r}; registered: {', '.join(known) or 'none'}")
+        raise NotFoundError(f"no feature service {name!r}; registered: {', '.join(service_names(con)) or 'none'}")
     refs = sql.query(con, "features/service_views.sql", service=name).fetchall()
     row = rows[0]
     as_of = row["as_of"]

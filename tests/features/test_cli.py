@@ -46,3 +46,8 @@ def test_build_list_show(capsys):
     assert main(["features", "show", "descriptor_baseline"]) == 0
     assert "track_descriptors" in capsys.readouterr().out
     assert main(["features", "show", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no feature view or service 'nope'; views: " in err and "track_log_mel" in err
+    assert "services: " in err and "descriptor_baseline" in err
+    assert main(["features", "show", "track_log_mel:abc"]) == 2
+    assert "track_log_mel:abc: a feature view's version is a whole number, e.g. track_log_mel:1" in capsys.readouterr().err
