@@ -167,6 +167,9 @@ def train_contrastive(mel: np.ndarray, rows: np.ndarray | None = None, params: C
     idx = np.arange(mel.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
     if idx.size < 2:
         raise ParameterError(f"contrastive training needs at least 2 tracks, got {idx.size}")
+    if p.crop_frames > mel.shape[1]:  # a crop is part of the excerpt; longer, every crop would be padding
+        raise ParameterError(f"crop_frames {p.crop_frames} is longer than the log-mel excerpts ({mel.shape[1]} "
+                             f"frames): use at most {mel.shape[1]}")
     keras.utils.set_random_seed(p.seed)
     rng = np.random.default_rng(p.seed)
     encoder = build_encoder(p.encoder_config(int(mel.shape[2])))

@@ -62,6 +62,10 @@ def test_the_loss_falls_and_embeddings_find_the_same_signature():
     assert report.summary["p1"]["mean"] > 0.6 and report.summary["auc"]["mean"] > 0.9
     with pytest.raises(ParameterError, match="at least 2 tracks"):
         train_contrastive(x[:1], params=ContrastiveParams(**SMALL))
+    too_long = {**SMALL, "crop_frames": x.shape[1] + 1}  # used to train on crops that were mostly padding
+    with pytest.raises(ParameterError, match=rf"crop_frames {x.shape[1] + 1} is longer than the log-mel excerpts "
+                                             rf"\({x.shape[1]} frames\): use at most {x.shape[1]}"):
+        train_contrastive(x, params=ContrastiveParams(**too_long))
 
 
 def test_the_siamese_network_starts_from_the_contrastive_encoder():

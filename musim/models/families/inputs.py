@@ -281,7 +281,8 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
                      for m, s in zip(mel_keys, slice_keys, strict=True)], dtype=bool)
     if not keep.any():
         raise NotFoundError(f"no track has the features {', '.join(sorted({'log_mel', *needs} - {'descriptors'}))}: "
-                            "run the audio_acquire and audio_features DAGs first")
+                            "extract them with `musim features build` (or the audio_features DAG; previews first "
+                            "with `musim acquire` or `musim library add`)")
     if (~keep).sum():
         log.info("%s tracks lack a needed feature and are left out", int((~keep).sum()))
     kept = [r for r, k in zip(rows, keep, strict=True) if k]
