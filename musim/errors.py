@@ -1,5 +1,7 @@
 """The package's own exception types: every error a user can cause names the object and what to do."""
 
+from collections.abc import Iterable
+
 
 class MusimError(Exception):
     """Base class for errors musim raises on purpose (bad input, bad configuration, missing data)."""
@@ -23,6 +25,14 @@ class StorageError(MusimError):
 
 class ParameterError(MusimError):
     """A function got parameters it cannot work with (librosa's ParameterError, in musim's hierarchy)."""
+
+
+def check_known(what: str, given: Iterable[str], known: Iterable[str]) -> None:
+    """:class:`ParameterError` naming every unknown name in ``given`` and every known one, e.g. for a family's
+    hyperparameters: ``unknown contrastive parameter(s) x; known: a, b``."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ParameterError(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
 class AudioError(MusimError):

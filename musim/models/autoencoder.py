@@ -30,7 +30,7 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
-from musim.errors import ParameterError
+from musim.errors import ParameterError, check_known
 from musim.models import layers as musim_layers
 from musim.models.constants import INPUT_SHAPE, TOP_DB
 
@@ -131,9 +131,7 @@ class AutoencoderParams:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AutoencoderParams:
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ParameterError(f"unknown autoencoder parameters: {', '.join(sorted(unknown))}")
+        check_known("autoencoder parameter", data, {f.name for f in fields(cls)})
         return cls(**data)
 
 

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
-from musim.errors import ParameterError
+from musim.errors import ParameterError, check_known
 from musim.models import layers as musim_layers
 from musim.models.class_split import ClassReport, TrackSplit, split_tracks
 from musim.models.constants import TOP_DB
@@ -162,9 +162,7 @@ class ClassifierParams:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClassifierParams:
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ParameterError(f"unknown classifier parameters: {', '.join(sorted(unknown))}")
+        check_known("classifier parameter", data, {f.name for f in fields(cls)})
         return cls(**data)
 
 

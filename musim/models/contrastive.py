@@ -32,7 +32,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from musim.errors import ParameterError
+from musim.errors import ParameterError, check_known
 from musim.models.constants import TOP_DB
 from musim.models.siamese import SiameseConfig, build_encoder
 
@@ -72,10 +72,7 @@ class ContrastiveParams:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> ContrastiveParams:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise ParameterError(f"unknown contrastive parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        check_known("contrastive parameter", doc, {f.name for f in fields(cls)})
         return cls(**{k: tuple(v) if k == "conv_filters" else v for k, v in doc.items()})
 
     def to_json(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musim.errors import ParameterError
+from musim.errors import ParameterError, check_known
 from musim.models.families.base import DESCRIPTORS, Family, Trained, need
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,9 +68,7 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     from musim.audio import DESCRIPTOR_NAMES
 
     d = need(inputs.descriptors, "descriptors")
-    unknown = set(params) - {"seed", "weights"}
-    if unknown:
-        raise ParameterError(f"unknown descriptor parameters: {', '.join(sorted(unknown))}; known: seed, weights")
+    check_known("descriptor parameter", params, {"seed", "weights"})
     if d.shape[1] != len(DESCRIPTOR_NAMES):
         raise ParameterError(f"descriptors have {d.shape[1]} columns, this version computes {len(DESCRIPTOR_NAMES)}: "
                              "rebuild the features (musim features build)")

@@ -1,0 +1,26 @@
+"""musim.errors: the shared check of parameter names."""
+
+from __future__ import annotations
+
+import pytest
+
+from musim.errors import ParameterError, check_known
+
+
+def test_check_known_names_every_unknown_and_every_known_name():
+    check_known("autoencoder parameter", {"epochs": 3}, {"epochs", "seed"})  # all known: no error
+    with pytest.raises(ParameterError, match=r"^unknown autoencoder parameter\(s\) a, z; known: epochs, seed$"):
+        check_known("autoencoder parameter", ["z", "epochs", "a"], ("seed", "epochs"))
+
+
+@pytest.mark.parametrize(("family", "what"), [("autoencoder", "autoencoder"), ("cnn_classifier", "classifier"),
+                                              ("contrastive", "contrastive")])
+def test_every_family_names_its_known_parameters(family, what):
+    from musim.models.autoencoder import AutoencoderParams
+    from musim.models.classifier import ClassifierParams
+    from musim.models.contrastive import ContrastiveParams
+
+    params = {"autoencoder": AutoencoderParams, "cnn_classifier": ClassifierParams,
+              "contrastive": ContrastiveParams}[family]
+    with pytest.raises(ParameterError, match=rf"^unknown {what} parameter\(s\) nope; known: .*epochs"):
+        params.from_json({"nope": 1})
