@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("previews", help="list the audio previews stored for the catalogue")
     p.add_argument("--artist", help="only this artist (case-insensitive; else names containing it)")
-    p.add_argument("--all", action="store_true", help="also rejected and failed previews, with the reason")
+    p.add_argument("--all", action="store_true", help="also rejected and failed previews, and artists that got "
+                   "none (failed, no match, no preview), with the reason")
     p.add_argument("--limit", type=non_negative, default=0, help="at most this many rows (0 = all)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_previews)
@@ -102,7 +103,9 @@ def cmd_previews(args: argparse.Namespace) -> int:
     headers = ["artist", "title", "provider", "status", "seconds", "format", "object"]
     table = [(r["artist"], r["title"], r["provider"], r["status"],
               None if r["duration_s"] is None else round(r["duration_s"], 1), r["format"],
-              r["object_key"] or (r["last_error"] or "")[:60]) for r in rows]
+              r["object_key"] or r["last_error"] or "") for r in rows]
     print_table(table, headers)
-    print(f"({len(rows)} previews)", file=sys.stderr)
+    artists_only = sum(r["title"] is None for r in rows)  # --all: artists that got no preview, with the reason
+    print(f"({len(rows) - artists_only} previews" + (f"; {artists_only} artist{'s' * (artists_only != 1)} without one" if artists_only else "")
+          + ")", file=sys.stderr)
     return 0

@@ -1,6 +1,7 @@
 -- Previews in the warehouse, by catalogue rank then provider rank: the stored ones, or every one tried
--- when $all_statuses; optionally only of the artist named $artist (case-insensitive; when no name is equal,
--- the artists whose name contains it).
+-- when $all_statuses, and then also one row per artist that has no preview row at all (failed, no match,
+-- no preview: title NULL, the artist's status and last error); optionally only of the artist named $artist
+-- (case-insensitive; when no name is equal, the artists whose name contains it).
 WITH wanted AS (
     SELECT artist_id FROM acquire_artist
     WHERE $artist IS NULL
@@ -8,12 +9,26 @@ WITH wanted AS (
        OR (NOT EXISTS (SELECT 1 FROM acquire_artist WHERE lower(name) = lower($artist))
            AND contains(lower(name), lower($artist)))
 )
-SELECT a.name AS artist, p.title, p.genre, p.provider, p.status, p.duration_s, p.sample_rate, p.channels,
-       p.format, p.bytes, p.excerpt_offset_s, p.excerpt_duration_s, p.object_key, p.sha256, p.track_id,
-       p.artist_id, p.attempts, p.last_error, p.source_url, p.fetched_at
-FROM preview p
-JOIN acquire_artist a USING (artist_id)
-WHERE p.artist_id IN (SELECT artist_id FROM wanted)
-  AND ($all_statuses OR p.status = 'downloaded')
-ORDER BY a.catalogue_rank NULLS LAST, a.name, p.provider_rank NULLS LAST, p.title
+SELECT artist, title, genre, provider, status, duration_s, sample_rate, channels, format, bytes, excerpt_offset_s,
+       excerpt_duration_s, object_key, sha256, track_id, artist_id, attempts, last_error, source_url, fetched_at
+FROM (
+    SELECT a.name AS artist, p.title, p.genre, p.provider, p.status, p.duration_s, p.sample_rate, p.channels,
+           p.format, p.bytes, p.excerpt_offset_s, p.excerpt_duration_s, p.object_key, p.sha256, p.track_id,
+           p.artist_id, p.attempts, p.last_error, p.source_url, p.fetched_at,
+           a.catalogue_rank, p.provider_rank
+    FROM preview p
+    JOIN acquire_artist a USING (artist_id)
+    WHERE p.artist_id IN (SELECT artist_id FROM wanted)
+      AND ($all_statuses OR p.status = 'downloaded')
+    UNION ALL
+    SELECT a.name, NULL, NULL, coalesce(a.provider, array_to_string(a.providers_tried, ',')), a.status, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, a.artist_id, a.attempts, a.last_error, NULL,
+           a.updated_at, a.catalogue_rank, NULL
+    FROM acquire_artist a
+    WHERE $all_statuses
+      AND a.artist_id IN (SELECT artist_id FROM wanted)
+      AND a.status <> 'pending'
+      AND NOT EXISTS (SELECT 1 FROM preview p WHERE p.artist_id = a.artist_id)
+)
+ORDER BY catalogue_rank NULLS LAST, artist, provider_rank NULLS LAST, title NULLS FIRST
 LIMIT $limit

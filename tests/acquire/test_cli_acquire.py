@@ -42,6 +42,13 @@ def test_acquire_and_previews_json(snapshot, fake_env, capsys):
     assert code == 0 and len(listed) == 6
     assert [r["artist"] for r in listed[:2]] == ["Radiohead", "Radiohead"]  # catalogue order
     assert {"artist", "title", "provider", "status", "duration_s", "object_key", "sha256", "track_id"} <= listed[0].keys()
+    code, out, _ = run(capsys, "previews", "--all", "--json")  # and the artist that got none, with its status
+    tried = json.loads(out)
+    without = [r for r in tried if r["title"] is None]
+    assert len(tried) == 7 and [(r["status"], r["provider"], r["object_key"]) for r in without] == [
+        ("no_match", "deezer", None)]
+    code, out, err = run(capsys, "previews", "--all")
+    assert code == 0 and "no_match" in out and "(6 previews; 1 artist without one)" in err
     code, out, _ = run(capsys, "previews", "--artist", "BEYONC", "--json")
     assert {r["artist"] for r in json.loads(out)} == {"Beyoncé"}
 
