@@ -106,6 +106,6 @@ def cmd_previews(args: argparse.Namespace) -> int:
               r["object_key"] or r["last_error"] or "") for r in rows]
     print_table(table, headers)
     artists_only = sum(r["title"] is None for r in rows)  # --all: artists that got no preview, with the reason
-    print(f"({len(rows) - artists_only} previews" + (f"; {artists_only} artist{'s' * (artists_only != 1)} without one" if artists_only else "")
-          + ")", file=sys.stderr)
+    without = f"; {artists_only} artist{'s' * (artists_only != 1)} without one" if artists_only else ""
+    print(f"({len(rows) - artists_only} previews{without})", file=sys.stderr)
     return 0
