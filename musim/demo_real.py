@@ -94,6 +94,15 @@ def train_families(env: dict[str, str], log: Path, families: list[str], params: 
     return [e.version for e in entries]
 
 
+def try_line(home: Path, versions: list[str]) -> str:
+    """The closing hint: commands that work on this home as it is left. The versions are served by version
+    (:func:`serve_for_comparison`) and none need be a champion, so the audio commands name one."""
+    version = versions[0] if versions else "VERSION"
+    return (f"\nTry (MUSIM_HOME={home}): musim library list --artist NAME   |   musim models list   |   "
+            f"musim models show {version}\n     musim similar-audio FILE --model {version} --k 10   |   "
+            f"musim embed FOLDER --out embeddings.npz --model {version}")
+
+
 def latest_versions(families: list[str]) -> list[str]:
     """The newest version of each family (``--report-only``)."""
     from musim import warehouse
@@ -255,7 +264,5 @@ def main(argv: list[str] | None = None) -> int:
     serve_for_comparison(versions)
     print_evaluation(manifest, versions, n_boot=100 if args.quick else 1000)
     print_examples(pick_examples(manifest, args.examples), owners, versions)
-    print(f"\nTry (MUSIM_HOME={settings.home}): musim library list --artist NAME   |   musim models list   |   "
-          "musim models show VERSION\n     musim similar-audio FILE --family contrastive --k 10   |   "
-          "musim embed FOLDER --out embeddings.npz --family autoencoder")
+    print(try_line(settings.home, versions))
     return 0

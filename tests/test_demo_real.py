@@ -96,3 +96,12 @@ def test_report_only_needs_a_trained_version_of_each_family(tmp_path, monkeypatc
     monkeypatch.setenv("MUSIM_REAL_MUSIC", str(tmp_path))
     with pytest.raises(NotFoundError, match="no trained version of contrastive, autoencoder, descriptors"):
         demo_real.main(["--report-only", "--home", str(tmp_path / "home")])
+
+
+def test_the_closing_hint_names_a_version_not_a_family_champion(tmp_path):
+    """No family need have a champion after the real demo (none beats the descriptor baseline there), so the
+    audio commands it suggests name a served version; `--family F` would fail with 'no champion yet'."""
+    line = demo_real.try_line(tmp_path, ["contrastive-1", "autoencoder-1", "descriptors-1"])
+    assert f"MUSIM_HOME={tmp_path}" in line and "--family" not in line
+    assert "similar-audio FILE --model contrastive-1" in line and "--out embeddings.npz --model contrastive-1" in line
+    assert "--model VERSION" in demo_real.try_line(tmp_path, [])
