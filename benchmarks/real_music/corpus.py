@@ -11,7 +11,9 @@ even outside a music folder: ``*/tuxmath/sounds/01_rush.ogg``) transcribed from 
 copyright holder that is a project, not a composer); and ``--composer-tags``, which reads the ``composer`` tag when the artist tags are empty and
 normalises every name with :func:`credit_name` (``Nikola Whallon (saturn)`` and ``Nikola Whallon`` are one
 composer). MIDI scores from the music21 corpus are rendered by
-fluidsynth with each soundfont, so the same composer appears in several timbres.
+fluidsynth with each soundfont, so the same composer appears in several timbres; an ABC file whose voices
+parse as an opus of tunes is merged into one score. A render that fails (a fluidsynth error, or 180 s without
+ending) leaves ``DATA_DIR/midi/<composer>__<score>__<font>.failed``; reruns skip it until that file is deleted.
 """
 
 from __future__ import annotations
