@@ -137,9 +137,17 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
     with warehouse.writer() as con:
         result = build_similarity(con, args.dump, params)
         if gating:
+            from musim.errors import QualityError
             from musim.quality import gate
 
-            gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
+            try:
+                gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
+            except QualityError as exc:
+                if result.pairs:
+                    raise
+                raise QualityError(f"{exc}\nno two artists with >= {params.min_listeners} listeners share >= "
+                                   f"{params.min_co_listeners} listeners among the dump's {result.users:,} users: "
+                                   "for a small dump, lower --min-listeners and --min-co-listeners") from None
         published = None if args.no_publish else serving.publish(con, force=args.skip_quality)
     if args.json:
         print_json(result.to_json() | {"published": str(published) if published else None})

@@ -61,3 +61,14 @@ def test_sql_is_read_only(dump, capsys):
     run(capsys, "similarity", "build", "--min-listeners", "1")
     code, _, err = run(capsys, "sql", "DELETE FROM artist")
     assert code == 2 and err.startswith("musim: error: DELETE statements are not allowed")
+
+
+def test_a_build_with_no_pair_to_serve_says_which_thresholds_to_lower(dump, capsys):
+    run(capsys, "ingest", "lastfm", dump["plays_path"])
+    code, _, err = run(capsys, "similarity", "build", "--min-listeners", "100000")
+    assert code != 0 and "data quality gate failed: similarity" in err
+    assert err.rstrip().endswith("no two artists with >= 100000 listeners share >= 2 listeners among the dump's "
+                                 f"{dump['users']:,} users: for a small dump, lower --min-listeners and "
+                                 "--min-co-listeners")
+    code, _, err = run(capsys, "similar", "anyone")
+    assert code == 2 and "nothing has been published" in err  # the gate stopped the publish
