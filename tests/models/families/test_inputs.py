@@ -60,3 +60,16 @@ def test_the_classifier_trains_on_memory_mapped_slices(toy, monkeypatch):
                              params={"conv_filters": [4, 8], "embedding_units": 8, "epochs": 1, "batch_size": 8,
                                      "heldout_share": 0.34})
     assert outcome.entry.family == "cnn_classifier" and outcome.report is not None
+
+
+def test_a_library_without_features_is_told_how_to_extract_them(musim_home, tmp_path):
+    """Tracks added with `musim library add` and no features yet: the error names the command that makes them."""
+    from musim.errors import NotFoundError
+    from musim.library import add
+    from musim.models.families import load_manifest
+    from tests.library.conftest import write_audio
+
+    add([str(write_audio(tmp_path / "music" / "Artist A" / "one.flac", "flac"))])
+    with warehouse.writer() as con, pytest.raises(NotFoundError, match=r"no track has the features log_mel, slices: "
+                                                                       r"extract them with `musim features build`"):
+        load_manifest(con)
