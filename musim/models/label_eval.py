@@ -317,14 +317,12 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     """Label retrieval of registered models and of the baselines, on the tracks of ``labels`` that decode and
     that every model embeds: the ``versions`` given, else one model (``version``, else ``family``'s
     champion, else the serving model; none with ``with_model=False``)."""
-    models: list[dict[str, Any]] = ([{"version": v} for v in versions] if versions else
-                                    [{"family": family, "version": version}] if with_model else [])
+    wanted = [(None, v) for v in versions] if versions else [(family, version)] if with_model else []
     champions = []
-    if models:  # a version that does not exist fails now, before every file is decoded
+    if wanted:  # a version that does not exist fails now, before every file is decoded
         from musim.models.new_audio import load_champion
 
-        champions = [load_champion(who.get("family"), version=who["version"], require_manifest=False)
-                     for who in models]
+        champions = [load_champion(fam, version=ver, require_manifest=False) for fam, ver in wanted]
     kept, excerpts, skipped = read_excerpts(labels.paths)
     if len(kept) < 2:
         raise ParameterError(f"{labels.source}: fewer than two files decode; nothing to evaluate")
