@@ -45,4 +45,6 @@ def ingest_with(engine: str, path: Path, home: Path) -> tuple[object, dict[str, 
 
 
 def physical_lines(data: bytes) -> int:
+    """Lines as both engines count them: a UTF-8 byte-order mark before line 1 is not a line of its own."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
     return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)

@@ -14,7 +14,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from musim import warehouse
@@ -49,6 +49,8 @@ def warehouses(tmp_path_factory) -> dict[str, Path]:
 @needs_c_scanner
 @FUZZ
 @given(data=plays_file(), gz=st.booleans(), chunk=CHUNKS)
+@example(data=b"\xef\xbb\xbf", gz=False, chunk=5)  # only a byte-order mark: an empty file (found by CI)
+@example(data=b"\xef\xbb\xbf\n", gz=True, chunk=5)  # a mark, then one empty line
 def test_both_engines_load_the_same_tables_and_account_for_every_line(warehouses, data, gz, chunk):
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(prescan_module, "CHUNK_BYTES", chunk):
         path = _write(Path(tmp), data, gz)
