@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     msub = m.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     p = msub.add_parser("list", help="registered model versions, newest first")
-    p.add_argument("--family", help="only this family (siamese, cnn_classifier, autoencoder)")
+    p.add_argument("--family", choices=FAMILY_CHOICES, help="only this family")
     p.add_argument("--status", choices=["champion", "challenger", "archived"])
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_list)
@@ -261,7 +261,7 @@ def register_compare(msub: argparse._SubParsersAction) -> None:
                                     "differences of the best family against each other one on the same test set.")
     p.add_argument("--metric", help="the ranking metric (default: the reference version's primary metric)")
     p.add_argument("--metrics", nargs="+", help="more columns (default precision@5 map spearman)")
-    p.add_argument("--family", action="append", help="only these families (repeatable)")
+    p.add_argument("--family", action="append", choices=FAMILY_CHOICES, help="only these families (repeatable)")
     p.add_argument("--latest", action="store_true", help="each family's newest version instead of its champion")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from musim import warehouse
 from musim.cli import main
 from musim.storage import open_store
@@ -56,3 +58,11 @@ def test_a_version_trained_without_listening_data_is_shown_judged_by_artist_iden
     assert code == 0 and "targets:  artist identity (no listening data); snapshot -" in out
     code, out, _ = run(capsys, "models", "show", "siamese-1")
     assert code == 0 and f"targets:  seed of dump {'d' * 64}; snapshot snap-1" in out
+
+
+def test_a_misspelt_family_is_refused_with_the_families_not_answered_with_an_empty_list(capsys):
+    for argv in (("models", "list", "--family", "siamses"), ("models", "compare", "--family", "contrastiv")):
+        with pytest.raises(SystemExit) as stop:
+            main(list(argv))
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and "invalid choice" in err and "contrastive" in err and "descriptors" in err
