@@ -20,6 +20,7 @@ __all__ = [
     "AudioSource",
     "BadAudioError",
     "load_audio",
+    "nonfinite_samples",
     "resample",
     "sniff_format",
 ]
@@ -54,6 +55,15 @@ class BadAudioError(AudioError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.key, self.reason, self.detail))
+
+
+def nonfinite_samples(data: np.ndarray) -> str | None:
+    """Why decoded samples cannot be used as numbers, or ``None``: a float file (WAV, AIFF) can hold NaN
+    or infinite samples, which no feature, excerpt or level survives."""
+    bad = data.size - int(np.count_nonzero(np.isfinite(data)))
+    if not bad:
+        return None
+    return f"{bad:,} of {data.size:,} samples are not finite numbers (NaN or infinity): the file is corrupt"
 
 
 def sniff_format(header: bytes) -> str | None:
@@ -320,6 +330,8 @@ def load_audio(
     if data.shape[-1] == 0:
         detail = f"no samples after offset {offset} s" if offset > 0 else "no samples"
         raise BadAudioError(name, BadAudioError.EMPTY, detail)
+    if (detail := nonfinite_samples(data)) is not None:
+        raise BadAudioError(name, BadAudioError.UNDECODABLE, detail)
 
     if channel is not None:
         if data.shape[0] == 1:

@@ -262,8 +262,11 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
     Raises
     ------
     FileSkipped
-        ``undecodable`` when the window does not decode, ``silent`` when its level is below -60 dBFS.
+        ``undecodable`` when the window does not decode or decodes to NaN or infinite samples, ``silent``
+        when its level is below -60 dBFS.
     """
+    from musim.audio.io import nonfinite_samples
+
     src: str | bytes = source if isinstance(source, bytes) else os.fspath(source)
     try:
         if info.format in PYAV_FORMATS:
@@ -280,6 +283,8 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
     if data.shape[-1] < 0.9 * duration_s * info.sample_rate - 1:
         raise FileSkipped("truncated", f"the analysis window decodes to {data.shape[-1] / info.sample_rate:.2f} s "
                                        f"of {duration_s:.2f} s")
+    if (detail := nonfinite_samples(data)) is not None:
+        raise FileSkipped("undecodable", detail)
     rms = float(np.sqrt(np.mean(np.square(data, dtype=np.float64)))) if data.size else 0.0
     if rms <= 0 or 20 * math.log10(rms) < SILENCE_DB:
         level = "-inf" if rms <= 0 else f"{20 * math.log10(rms):.1f}"

@@ -161,3 +161,14 @@ def test_sniff_format():
     assert sniff_format(b"\xff\xf1\x50\x80") == "aac"
     assert sniff_format(b"\x00\x00\x00\x20ftypM4A ") == "mp4"
     assert sniff_format(b"hello world!") is None
+
+
+def test_nan_or_infinite_samples_are_undecodable(tmp_path):
+    """A float WAV can hold NaN/inf: no feature survives them, so the file is refused, naming how many."""
+    y = sine(440.0, 2.0).astype(np.float32)
+    y[100:103] = np.nan
+    path = tmp_path / "nan.wav"
+    sf.write(path, y, SR, subtype="FLOAT")
+    with pytest.raises(BadAudioError) as err:
+        load_audio(path, sr=SR // 2)
+    assert err.value.reason == BadAudioError.UNDECODABLE and "3 of" in err.value.detail and "nan.wav" in str(err.value)

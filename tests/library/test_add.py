@@ -184,3 +184,13 @@ def test_a_missing_path_is_one_clear_error(tmp_path, capsys):
     assert main(["library", "add", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("musim: error: ") and "nowhere" in err and "Traceback" not in err
+
+
+def test_a_corrupt_float_file_is_skipped_and_the_others_are_stored(tmp_path):
+    """A float WAV holding NaN samples used to stop the whole scan (the FLAC encoder's assertion)."""
+    from tests.library.test_formats import _float_wav_with_nan
+
+    write_audio(tmp_path / "music" / "Maxstack" / "fine.flac", "flac", seconds=8, freq=600)
+    _float_wav_with_nan(tmp_path / "music" / "Maxstack" / "nan.wav")
+    summary = add([tmp_path / "music"]).to_json()
+    assert summary["stored"] == 1 and _skips(summary) == {"nan.wav": "undecodable"}

@@ -93,3 +93,15 @@ def test_excerpt_is_stored_losslessly_as_flac():
     y = (0.25 * np.sin(np.linspace(0, 400, 22050))).astype(np.float32)[None, :]
     back, sr = sf.read(__import__("io").BytesIO(encode_flac(y, 22050)), dtype="float32")
     assert sr == 22050 and np.allclose(back, y[0], atol=1e-4)
+
+
+def _float_wav_with_nan(path):
+    samples = (0.2 * np.sin(np.arange(8 * 22050) * 0.05)).astype(np.float32)
+    samples[1000:1010], samples[5000] = np.nan, np.inf
+    sf.write(path, samples, 22050, subtype="FLOAT")
+    return path
+
+
+def test_a_float_file_with_nan_samples_is_undecodable_not_a_crash(tmp_path):
+    err = _skip(_float_wav_with_nan(tmp_path / "nan.wav"))
+    assert err.reason == "undecodable" and "11 of 176,400 samples are not finite" in err.detail
