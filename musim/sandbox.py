@@ -114,6 +114,8 @@ def check_statement(query: str) -> duckdb.Statement:
         found = duckdb.extract_statements(query)
     except duckdb.Error as exc:
         raise QueryError(f"the query does not parse: {first_line(exc)}") from None
+    if not found:
+        raise QueryError('the query is empty: give one SQL statement, e.g. "SHOW TABLES"')
     if len(found) != 1:
         raise QueryError(f"give exactly one SQL statement (got {len(found)}); run several queries one by one")
     stmt = found[0]

@@ -193,5 +193,5 @@ def cmd_sql(args: argparse.Namespace) -> int:
     else:
         print_table(result.rows, result.columns)
     more = "; more exist: raise --limit (0 = no limit) or add LIMIT/WHERE" if result.truncated else ""
-    print(f"({len(result.rows)} rows{more})", file=sys.stderr)
+    print(f"({len(result.rows)} row{'' if len(result.rows) == 1 else 's'}{more})", file=sys.stderr)
     return 0
