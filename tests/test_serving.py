@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from musim import serving, warehouse
-from musim.errors import NotFoundError, StorageError
+from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.ingest.lastfm import ingest_lastfm
 from musim.similarity.build import SimilarityParams, build_similarity
-from musim.similarity.query import similar_artists
+from musim.similarity.query import ArtistNotFound, similar_artists
 from tests.lastfm_files import U1, tiny_dump, write_lines
 from tests.scratch_owner import kill
 from tests.test_cooccurrence import needs_c_kernels
@@ -42,8 +42,12 @@ def test_similar_by_name_is_case_and_space_insensitive(tmp_path):
     name, rows = similar_artists(con, "  artist   b ", k=2)
     assert name == "Artist B" and [r.artist for r in rows] == ["Artist C", "Artist A"]
     assert rows[0].score == pytest.approx(1.0) and rows[0].co_listeners == 2
-    with pytest.raises(NotFoundError, match="did you mean: 'Artist"):
+    with pytest.raises(ArtistNotFound, match="did you mean: 'Artist") as err:
         similar_artists(con, "Artist Q")
+    assert err.value.suggestions[0].startswith("Artist")
+    for blank in ("", "  \t "):  # not answered with five arbitrary suggestions
+        with pytest.raises(ParameterError, match="the artist name is empty"):
+            similar_artists(con, blank)
 
 
 def test_a_snapshot_of_an_earlier_layout_asks_for_a_new_publish(tmp_path):

@@ -45,19 +45,30 @@ def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     return rows[0][0]
 
 
+class ArtistNotFound(NotFoundError):
+    """No artist by that name; ``suggestions`` are the closest known names."""
+
+    def __init__(self, name: str, dump_id: str, suggestions: list[str]):
+        self.name, self.dump_id, self.suggestions = name, dump_id, suggestions
+        hint = f"; did you mean: {', '.join(map(repr, suggestions))}?" if suggestions else ""
+        super().__init__(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
+
+
 def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str) -> tuple[int, str]:
     """``(artist_id, display name)`` for a name, case- and whitespace-insensitively.
 
-    Unknown names raise :class:`NotFoundError` listing the closest known names.
+    Unknown names raise :class:`ArtistNotFound` with the closest known names; an empty one
+    :class:`ParameterError`.
     """
     norm = normalise_name(name)
+    if not norm:
+        raise ParameterError("the artist name is empty: give a name, e.g. musim similar 'Radiohead'")
     row = sql.query(con, "serving/find_artist.sql", name_norm=norm, dump_id=dump_id).fetchone()
     if row is not None:
         return int(row[0]), str(row[1])
     close = [r[0] for r in sql.query(con, "serving/suggest_artist.sql", name_norm=norm, dump_id=dump_id,
                                      limit=5).fetchall()]
-    hint = f"; did you mean: {', '.join(map(repr, close))}?" if close else ""
-    raise NotFoundError(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
+    raise ArtistNotFound(name, dump_id, close)
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,7 @@ class ArtistSimilarity:
         if artist_id is None:  # an artist without listeners in this dump, or none of that name
             candidates = sql.query(self.con, "serving/artists_by_name.sql", name_norm=normalise_name(name)).fetchall()
             if not candidates:
-                find_artist(self.con, name, dump)  # raises NotFoundError with suggestions
+                find_artist(self.con, name, dump)  # raises ArtistNotFound with suggestions
             return min(candidates)[1], []
         users, seed_raw_max, build_k, first_row, end_row = self.build(dump)
         pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, first_row=first_row,

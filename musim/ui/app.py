@@ -40,6 +40,7 @@ from fastapi.staticfiles import StaticFiles
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError
 from musim.similarity import METRICS
+from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
 from musim.ui import queries
 from musim.ui.snapshot import NotPublished, SnapshotCache
@@ -73,7 +74,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
 
     def not_found(exc: NotFoundError) -> JSONResponse:
         body: dict[str, Any] = {"detail": str(exc)}
-        if isinstance(exc, queries.ArtistNotFound):
+        if isinstance(exc, ArtistNotFound):
             body["suggestions"] = exc.suggestions
         return JSONResponse(body, status_code=404)
 
@@ -197,7 +198,7 @@ def _sections(s, state: dict[str, Any]) -> dict[str, str]:
     if state["artist"]:
         try:
             colistening = queries.similar_artists(con, snap, state["artist"], metric=state["metric"], k=state["k"])
-        except queries.ArtistNotFound as exc:
+        except ArtistNotFound as exc:
             error = {"message": str(exc).split("; did you mean")[0], "suggestions": exc.suggestions}
         if error is None:
             try:

@@ -26,7 +26,7 @@ import duckdb
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.similarity import METRICS
-from musim.similarity.query import ArtistSimilarity, normalise_name
+from musim.similarity.query import ArtistSimilarity, find_artist, normalise_name
 
 # Which DAG (or command) produces each optional table: the hint a missing table shows.
 PRODUCERS: dict[str, str] = {
@@ -79,15 +79,6 @@ class Unavailable:
 
     def to_dict(self) -> dict[str, Any]:
         return {"available": False, "table": self.table, "message": self.message}
-
-
-class ArtistNotFound(NotFoundError):
-    """No artist by that name; ``suggestions`` are the closest known names."""
-
-    def __init__(self, name: str, dump_id: str, suggestions: list[str]):
-        self.name, self.dump_id, self.suggestions = name, dump_id, suggestions
-        hint = f"; did you mean: {', '.join(map(repr, suggestions))}?" if suggestions else ""
-        super().__init__(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
 
 
 class TrackNotFound(NotFoundError):
@@ -212,21 +203,6 @@ def suggest_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, l
                                       {"dump_id": dump, "q": norm, "limit": limit}).fetchall()]
 
 
-def closest_artists(con: duckdb.DuckDBPyConnection, name: str, dump_id: str, *, limit: int = 5) -> list[str]:
-    return [r[0] for r in con.execute(sql.load("serving/suggest_artist.sql"),
-                                      {"name_norm": normalise_name(name), "dump_id": dump_id,
-                                       "limit": limit}).fetchall()]
-
-
-def resolve_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str) -> tuple[int, str]:
-    """``(artist_id, display name)``; :class:`ArtistNotFound` with suggestions when unknown."""
-    row = con.execute(sql.load("serving/find_artist.sql"),
-                      {"name_norm": normalise_name(name), "dump_id": dump_id}).fetchone()
-    if row is None:
-        raise ArtistNotFound(name, dump_id, closest_artists(con, name, dump_id))
-    return int(row[0]), str(row[1])
-
-
 def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *, metric: str = "seed",
                     k: int = 10) -> dict[str, Any] | Unavailable:
     """Co-listening neighbours of ``name`` by ``metric`` (``ArtistSimilarity`` on the snapshot)."""
@@ -236,7 +212,7 @@ def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
         return snap.missing("artist_neighbors", "Co-listening similarity")
     sim = ArtistSimilarity(con)
     dump = sim.dump()
-    artist_id, display = resolve_artist(con, name, dump)
+    artist_id, display = find_artist(con, name, dump)
     _, neighbors = sim.similar(name, k=k, metric=metric)
     build = con.execute(sql.load("ui/min_listeners.sql"), {"dump_id": dump}).fetchone()
     return {"available": True, "query": name, "artist": display, "artist_id": artist_id, "metric": metric,
@@ -317,7 +293,7 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
     dump = latest_dump(con)
     if dump is None:
         return snap.missing("artist_neighbors", "Co-listening similarity")
-    artist_id, display = resolve_artist(con, name, dump)
+    artist_id, display = find_artist(con, name, dump)
     models = models_of(con, snap, shape)
     if model is not None and shape.model is not None and model not in models:
         raise NotFoundError(f"no audio neighbours of model {model!r}; models: {', '.join(models) or 'none'}")
