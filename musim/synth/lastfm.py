@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musim.errors import ParameterError
+
 PLAYS_FILE = "usersha1-artmbid-artname-plays.tsv"
 PROFILE_FILE = "usersha1-profile.tsv"
 TRUTH_FILE = "synth-truth.json"
@@ -149,9 +151,14 @@ def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communit
                       chunk_rows: int = 1_000_000) -> SynthSummary:
     """Write a Last.FM 360K-format dump (plays + profiles + truth) into ``out_dir``."""
     if users < 1 or artists < 2:
-        raise ValueError("need at least 1 user and 2 artists")
+        raise ParameterError(f"need at least 1 user and 2 artists, got {users} and {artists}")
     communities = communities or max(2, min(12, artists // 20 or 2))
+    if communities > artists:
+        raise ParameterError(f"{communities} communities need at least as many artists (got {artists}): "
+                             "lower the communities or raise the artists")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"{out} is a file: give a folder to write the dump into")
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed + 1)
     s = generate_structure(users=users, artists=artists, communities=communities, seed=seed,

@@ -72,3 +72,14 @@ def test_a_build_with_no_pair_to_serve_says_which_thresholds_to_lower(dump, caps
                                  "--min-co-listeners")
     code, _, err = run(capsys, "similar", "anyone")
     assert code == 2 and "nothing has been published" in err  # the gate stopped the publish
+
+
+def test_synth_arguments_it_cannot_honour_are_one_line_errors(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("not a folder\n")
+    cases = [("d", ("--artists", "1"), "need at least 1 user and 2 artists"),
+             ("d", ("--artists", "10", "--communities", "20"), "20 communities need at least as many artists"),
+             ("a-file", (), "is a file: give a folder")]
+    for out, extra, says in cases:
+        code, _, err = run(capsys, "synth", "lastfm", str(tmp_path / out), "--users", "5", *extra)
+        assert code == 2 and says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "d").exists()
