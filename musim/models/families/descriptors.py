@@ -14,6 +14,7 @@ for the musicnn block on the development corpus), never on the tracks the benchm
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,12 @@ def block_of(name: str) -> str:
 
 def block_scales(names: tuple[str, ...] | list[str], weights: Mapping[str, float]) -> np.ndarray:
     """Per column ``w / sqrt(d)`` of its block (``d`` its columns, ``w`` its weight)."""
+    if not isinstance(weights, Mapping):
+        raise ParameterError(f"descriptor weights must be an object of block: weight (blocks {', '.join(BLOCKS)}), "
+                             f"got {weights!r}")
     unknown = set(weights) - set(BLOCKS)
-    bad = {k: v for k, v in weights.items() if not (isinstance(v, (int, float)) and v >= 0)}
+    bad = {k: v for k, v in weights.items()
+           if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0)}
     if unknown or bad:
         raise ParameterError(f"descriptor weights: blocks are {', '.join(BLOCKS)} with weights >= 0, got {dict(weights)}")
     w = {**DEFAULT_WEIGHTS, **weights}
@@ -72,8 +77,9 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     if d.shape[1] != len(DESCRIPTOR_NAMES):
         raise ParameterError(f"descriptors have {d.shape[1]} columns, this version computes {len(DESCRIPTOR_NAMES)}: "
                              "rebuild the features (musim features build)")
-    weights = {**DEFAULT_WEIGHTS, **dict(params.get("weights") or {})}
-    scales = block_scales(DESCRIPTOR_NAMES, weights)
+    asked = params.get("weights") or {}
+    scales = block_scales(DESCRIPTOR_NAMES, asked)
+    weights = {**DEFAULT_WEIGHTS, **asked}
     rows = (np.flatnonzero(np.isin(inputs.track_artist, inputs.training_split().train)) if inputs.split is not None
             else np.arange(len(inputs)))  # no listening data: no split, every track
     ref = d[rows] if rows.size else d

@@ -47,5 +47,11 @@ def test_default_weights_and_bad_parameters(tmp_path):
         fam.train(_inputs(), {"weights": {"tempo": 1.0}}, tmp_path, 0)
     with pytest.raises(ParameterError, match="blocks are"):
         fam.train(_inputs(), {"weights": {"timbre": -1}}, tmp_path, 0)
+    for bad in ({"timbre": float("inf")}, {"timbre": True}):  # an infinite scale, a boolean taken for 1
+        with pytest.raises(ParameterError, match="blocks are"):
+            fam.train(_inputs(), {"weights": bad}, tmp_path, 0)
+    for not_an_object in ("x", [1, 2]):  # `--hparams '{"weights": "x"}'` was a ValueError from dict()
+        with pytest.raises(ParameterError, match="must be an object of block: weight"):
+            fam.train(_inputs(), {"weights": not_an_object}, tmp_path, 0)
     with pytest.raises(ParameterError, match="rebuild the features"):
         fam.train(_inputs(dims=42), {}, tmp_path, 0)
