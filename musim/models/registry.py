@@ -45,6 +45,7 @@ from musim.models.constants import (
     CHALLENGER,
     CHAMPION,
     CURVES_FILE,
+    FAMILY_NAMES,
     METRICS_FILE,
     MODEL_FILE,
     MODELS_PREFIX,
@@ -132,6 +133,8 @@ def get_model(con: duckdb.DuckDBPyConnection, version: str) -> ModelEntry:
     """A version by name; ``<family>:champion`` (e.g. ``siamese:champion``) names a family's champion."""
     if version.endswith(":champion"):
         family = version.split(":", 1)[0]
+        if family not in FAMILY_NAMES:
+            raise NotFoundError(f"no model family {family!r} in {version!r}; families: {', '.join(FAMILY_NAMES)}")
         found = champion(con, family)
         if found is None:
             versions = recent_versions(con, family=family)

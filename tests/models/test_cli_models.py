@@ -39,6 +39,9 @@ def test_models_cli(capsys, tmp_path):
     assert [m["version"] for m in json.loads(out)] == ["siamese-1"]
     code, _, err = run(capsys, "models", "show", "siamese-7")
     assert code == 2 and "no model version" in err
+    for typo in (":champion", "siamse:champion"):
+        code, _, err = run(capsys, "models", "show", typo)
+        assert code == 2 and "no model family" in err and "contrastive" in err, err
 
 
 def test_a_version_trained_without_listening_data_is_shown_judged_by_artist_identity(capsys, tmp_path):
