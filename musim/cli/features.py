@@ -51,7 +51,9 @@ def cmd_build(args: argparse.Namespace) -> int:
           f"({result.computed:,} feature rows, {result.reused:,} reused from identical audio), "
           f"{result.rejected:,} rejections in {result.seconds:.1f} s")
     for reason, n in result.rejects_by_reason.items():
-        print(f"  rejected ({reason}): {n:,}")
+        again = (f" (under {args.min_duration:g} s; a build with a lower --min-duration examines them again)"
+                 if reason == "too_short" else "")
+        print(f"  rejected ({reason}): {n:,}{again}")
     for ref, n in result.materialised.items():
         print(f"materialised {ref}: {n:,} changed values")
     for path in result.published:

@@ -90,8 +90,12 @@ def _arrow_want(extractors: Sequence[Extractor]) -> Any:
 
 def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], *,
                limit: int | None = None, run_id: str | None = None,
-               views: Sequence[str] = ()) -> Plan:
-    """Register a run and list what it must compute (see the module docstring); one transaction."""
+               views: Sequence[str] = (), min_duration_s: float = BuildOptions.min_duration_s) -> Plan:
+    """Register a run and list what it must compute (see the module docstring); one transaction.
+
+    ``min_duration_s`` is the run's shortest usable audio: a 'too short' rejection recorded under a longer
+    threshold is examined again, and this run's rejections keep it.
+    """
     if not extractors:
         raise ParameterError("nothing to extract: no view with an extraction source was selected")
     run_id = run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -102,7 +106,7 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
                     params=json.dumps(ex.params.to_dict()))
         with warehouse.registered(con, "fs_want", _arrow_want(extractors)):
             sql.run(con, "features/tracks.sql")
-            sql.run(con, "features/plan.sql", run_id=run_id, now=now)
+            sql.run(con, "features/plan.sql", run_id=run_id, now=now, min_duration_s=float(min_duration_s))
         rows = sql.query(con, "features/plan_items.sql").fetchall()
         items = [WorkItem(a, s, k, 0.0 if whole else float(off), None if whole else float(dur),
                           tuple(tids), tuple(exs)) for a, s, k, whole, off, dur, tids, exs in rows]
@@ -116,7 +120,7 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
         sql.run(con, "features/start_build.sql", run_id=run_id,
                 extractors=json.dumps([{"kind": e.kind, "params_hash": e.params_hash} for e in extractors]),
                 tracks=len(lines), items_planned=len(items), reused=reused, preview_set=preview_set,
-                dump_id=dump[0] if dump else None, now=now)
+                dump_id=dump[0] if dump else None, min_duration_s=float(min_duration_s), now=now)
     return Plan(run_id, list(extractors), items, len(lines), int(reused), preview_set,
                 dump[0] if dump else None, list(views))
 
@@ -224,7 +228,8 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     apply(con)  # every code definition (a derived view's inputs included), then any other view asked for
     apply(con, views=chosen)
     extractors = extractors_for(chosen)
-    plan = plan_build(con, extractors, limit=opts.limit, views=[v.ref for v in chosen])
+    plan = plan_build(con, extractors, limit=opts.limit, views=[v.ref for v in chosen],
+                      min_duration_s=opts.min_duration_s)
     log.info("feature build %s: %d audio items to compute for %d tracks (%d rows reused)",
              plan.run_id, len(plan.items), plan.tracks, plan.reused)
     try:

@@ -72,7 +72,8 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
 
     with warehouse.writer() as con:
         apply(con)
-        plan = plan_build(con, extractors_for(chosen), limit=limit, run_id=run_id, views=[v.ref for v in chosen])
+        plan = plan_build(con, extractors_for(chosen), limit=limit, run_id=run_id, views=[v.ref for v in chosen],
+                          min_duration_s=min_duration_s)
     return plan.batches(batch_size, opts)
 
 

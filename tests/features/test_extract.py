@@ -165,6 +165,26 @@ def test_missing_preview_object_is_retried(catalogue, con, store):
     assert con.execute("SELECT count(*) FROM feature_reject").fetchone()[0] == 0
 
 
+def test_a_too_short_rejection_holds_only_for_thresholds_as_long(catalogue, con, store):
+    """`features build --min-duration 20` once must not keep a 6-s preview out of every later build."""
+    from dataclasses import replace
+
+    catalogue.add_clip("t1", 1, community=4)  # 6 s
+    strict = build(["track_log_mel"], con=con, store=store, options=replace(OPTIONS, min_duration_s=20.0),
+                   publish=False)
+    assert strict.rejects_by_reason == {"too_short": 1}
+    assert con.execute("SELECT reason, min_duration_s FROM feature_reject").fetchall() == [("too_short", 20.0)]
+    stricter = build(["track_log_mel"], con=con, store=store, options=replace(OPTIONS, min_duration_s=25.0),
+                     publish=False)
+    assert stricter.planned == 0  # still too short for a longer threshold: final
+    usual = build(["track_log_mel"], con=con, store=store, options=OPTIONS, publish=False)
+    assert usual.planned == 1 and usual.computed == 1 and usual.rejected == 0
+    assert con.execute("SELECT count(*) FROM feature_reject").fetchone()[0] == 0  # the success cleared it
+    again = build(["track_log_mel"], con=con, store=store, options=replace(OPTIONS, min_duration_s=20.0),
+                  publish=False)
+    assert again.planned == 0  # computed features are kept whatever the threshold
+
+
 def test_dag_path_batches_manifests_and_record_match_build(catalogue, con, store):
     """plan -> compute_batch per batch (object store only) -> record_batches, as the DAG runs them."""
     catalogue.add_clip("t1", 1, community=6)
