@@ -27,22 +27,40 @@ AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.
          "musim.cli.models", "musim.cli.audio", "musim.cli.library"]
 
 
+def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="log progress details to stderr; show the traceback of an unexpected error")
+    parser.add_argument("--width", type=non_negative, default=default, metavar="CHARS",
+                        help=f"cut table cells to CHARS characters (default {output.DEFAULT_CELL_WIDTH}; 0 = never)")
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every parser below ``parser`` (each subcommand, at any depth)."""
+    found = []
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps its subparsers there, and nowhere public
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_subcommands(child)]
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="musim", description="Content-based music similarity: ingest, similarity, audio, models.")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="log progress details to stderr; show the traceback of an unexpected error")
-    parser.add_argument("--width", type=non_negative, default=output.DEFAULT_CELL_WIDTH, metavar="CHARS",
-                        help=f"cut table cells to CHARS characters (default {output.DEFAULT_CELL_WIDTH}; 0 = never)")
+    _add_global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in AREAS:
         importlib.import_module(name).register(sub)
+    for child in _subcommands(parser):  # `musim library add X -v`, as the error messages suggest, works too
+        _add_global_options(child, default=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.verbose = bool(args.verbose)
+    args.width = output.DEFAULT_CELL_WIDTH if args.width is None else args.width
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:

@@ -58,3 +58,15 @@ def test_types_accept_their_range():
         count(1, 10)("11")
     with pytest.raises(argparse.ArgumentTypeError, match=r"in \(0, 1\)"):
         number(0.0, 1.0, above=True, below=True)("0")
+
+
+def test_global_options_work_after_the_command_too(capsys):
+    """Errors end with "run with -v": `musim models show X -v` must not answer "unrecognized arguments: -v"."""
+    outputs = []
+    for argv in (["-v", "--width", "5", "models", "show", "nope-1"], ["models", "show", "nope-1", "-v", "--width", "5"],
+                 ["models", "-v", "show", "nope-1", "--width=5"]):
+        assert main(argv) == 2
+        outputs.append(capsys.readouterr().err)
+    assert all("Traceback" in err and "no model version 'nope-1'" in err for err in outputs), outputs
+    assert main(["models", "show", "nope-1"]) == 2
+    assert "Traceback" not in capsys.readouterr().err  # without -v anywhere: one line
