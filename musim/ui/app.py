@@ -38,7 +38,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from musim.config import Settings, get_settings
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, ParameterError
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
@@ -71,6 +71,10 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
     cache = SnapshotCache(settings)
     app.state.snapshots = cache
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(ParameterError)
+    def bad_parameter(request: Any, exc: ParameterError) -> JSONResponse:  # e.g. an artist name of spaces
+        return JSONResponse({"detail": str(exc)}, status_code=422)
 
     def not_found(exc: NotFoundError) -> JSONResponse:
         body: dict[str, Any] = {"detail": str(exc)}

@@ -105,6 +105,8 @@ def test_unknown_artist_gives_suggestions(minimal, client):
 def test_bad_parameters_are_rejected_by_the_api_and_tolerated_by_the_page(minimal, client):
     assert client.get("/api/similar", params={"artist": "a", "metric": "nope"}).status_code == 422
     assert client.get("/api/similar", params={"artist": "a", "k": 0}).status_code == 422
+    blank = client.get("/api/similar", params={"artist": "   "})  # not empty to the query check, empty once trimmed
+    assert blank.status_code == 422 and "the artist name is empty" in blank.json()["detail"]
     page = client.get("/", params={"artist": top_artist(), "metric": "nope", "k": "many"})
     assert page.status_code == 200 and 'id="colistening-table"' in page.text
 
