@@ -32,7 +32,7 @@ def test_reading_statements_are_let_through(statement):
 
 
 @pytest.mark.parametrize(("statement", "why"), [
-    ("SELECT 1; SELECT 2", "exactly one"), ("", "exactly one"), ("ATTACH 'x.duckdb'", "ATTACH"),
+    ("SELECT 1; SELECT 2", "exactly one"), ("", "the query is empty"), ("ATTACH 'x.duckdb'", "ATTACH"),
     ("COPY artist TO 'x.csv'", "COPY"), ("INSTALL httpfs", "^INSTALL statements"), ("SET threads = 1", "SET"),
     ("RESET threads", "^RESET statements"), ("USE memory", "^USE statements"), ("SET VARIABLE v = 1", "SET"),
     ("PRAGMA threads = 1", r"^SET \(PRAGMA name = value\) statements"),
