@@ -219,7 +219,7 @@ def lock_holder(exc: BaseException) -> str | None:
     return f"pid {m.group(1)}" if m else "another process"
 
 
-def _open_waiting(opener, path: Path, wait_s: float):
+def _open_waiting(opener, path: Path, wait_s: float, settings: Settings):
     """``opener()``, retried while another process holds the warehouse, for up to ``wait_s`` seconds."""
     deadline = None  # counted from the first refusal, so a slow open does not eat the wait
     while True:
@@ -228,7 +228,7 @@ def _open_waiting(opener, path: Path, wait_s: float):
         except duckdb.IOException as exc:
             holder = lock_holder(exc)
             if holder is None:
-                raise
+                raise warehouse.unusable_file(exc, path, settings) or exc from None
             if deadline is None:
                 deadline = time.monotonic() + wait_s
                 print(f"musim: the warehouse is being written by another process ({holder}); waiting up to "
@@ -267,12 +267,12 @@ def reader(settings: Settings | None = None, *, wait_s: float | None = None) -> 
         warehouse.connect(path, settings=settings).close()
 
     if not path.exists():
-        _open_waiting(migrate, path, wait)
-    con = _open_waiting(open_ro, path, wait)
+        _open_waiting(migrate, path, wait, settings)
+    con = _open_waiting(open_ro, path, wait, settings)
     if _behind(con):
         con.close()
-        _open_waiting(migrate, path, wait)
-        con = _open_waiting(open_ro, path, wait)
+        _open_waiting(migrate, path, wait, settings)
+        con = _open_waiting(open_ro, path, wait, settings)
     try:
         yield con
     finally:

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from musim.config import Settings, get_settings
+from musim.errors import StorageError
 from musim.sql import SQL_DIR, query, run, statements
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -40,12 +41,36 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
     """
     settings = settings or get_settings()
     path = Path(path) if path is not None else settings.warehouse.path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"DuckDB file {path}: cannot create its folder ({exc.strerror or exc}); "
+                           f"set {_setting_of(path, settings)} to a writable place") from None
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise unusable_file(exc, path, settings) or exc from None
     configure(con, settings)
     if not read_only:
         migrate(con)
     return con
+
+
+def _setting_of(path: Path, settings: Settings) -> str:
+    return "MUSIM_WAREHOUSE (or MUSIM_HOME)" if path == settings.warehouse.path else "the path"
+
+
+def unusable_file(exc: duckdb.Error, path: Path, settings: Settings) -> StorageError | None:
+    """The one-line error for a DuckDB file that cannot be opened because of what is at ``path`` (a folder,
+    a file that is not a database), or ``None`` for other errors (e.g. another process holds the write lock)."""
+    text = str(exc)
+    if "Is a directory" in text:
+        return StorageError(f"DuckDB file {path} is a folder: set {_setting_of(path, settings)} to a file, e.g. "
+                            f"{path / 'warehouse.duckdb'}")
+    if "not a valid DuckDB database file" in text:
+        return StorageError(f"{path} is not a DuckDB database: set {_setting_of(path, settings)} to the warehouse "
+                            "file, or move this file away to start a new warehouse")
+    return None
 
 
 @contextmanager

@@ -1,4 +1,8 @@
-from musim import warehouse
+import pytest
+
+from musim import sandbox, warehouse
+from musim.config import get_settings
+from musim.errors import StorageError
 
 
 def test_migrations_apply_once(musim_home):
@@ -142,3 +146,17 @@ def test_an_order_block_leaves_no_unfinished_result(tmp_path):
     with warehouse.in_order(other), warehouse.in_order(con), warehouse.registered(con, "x", {"v": np.arange(3)}):
         assert con.execute("SELECT sum(v) FROM x").fetchone()[0] == 3
     con.close()
+
+
+def test_a_warehouse_path_that_is_a_folder_or_not_a_database_is_one_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "junk.duckdb").write_text("not a database\n")
+    cases = {tmp_path: "is a folder: set MUSIM_WAREHOUSE", tmp_path / "junk.duckdb": "is not a DuckDB database",
+             tmp_path / "a-file" / "wh.duckdb": "cannot create its folder"}
+    (tmp_path / "a-file").write_text("")
+    for path, says in cases.items():
+        monkeypatch.setenv("MUSIM_WAREHOUSE", str(path))
+        with pytest.raises(StorageError, match=says):
+            warehouse.connect(settings=get_settings())
+        with pytest.raises(StorageError, match=says), sandbox.reader(get_settings()):
+            pass
+    assert (tmp_path / "junk.duckdb").read_text() == "not a database\n"  # nothing written over it
