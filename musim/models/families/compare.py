@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim import sql
+from musim.errors import ParameterError
 from musim.models import registry
 from musim.models.constants import BASELINES, PRIMARY_METRIC
 from musim.models.evaluate import json_safe, paired_bootstrap
@@ -97,6 +98,11 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
     ref = max((e for e in chosen if e.test_set_id == ref_set), key=lambda e: e.created_at)
     metric = metric or ref.primary_metric
     cols = list(dict.fromkeys([metric, *(metrics or ["precision@5", "map", "spearman"])]))
+    recorded = {m for e in chosen for scores in e.metrics.values() if isinstance(scores, dict) for m in scores}
+    unknown = [m for m in dict.fromkeys([metric, *(metrics or [])]) if m not in recorded]
+    if unknown:
+        raise ParameterError(f"no version compared here records {', '.join(map(repr, unknown))}; metrics: "
+                             f"{', '.join(sorted(recorded))}")
     n_test = {s: int(sql.query(con, "models/registry_test_set_size.sql", test_set_id=s).fetchone()[0]) for s in sets}
 
     def queries(e: registry.ModelEntry) -> int:

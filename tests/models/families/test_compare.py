@@ -10,6 +10,7 @@ import pytest
 from musim import warehouse
 from musim.audio import DESCRIPTOR_NAMES
 from musim.cli import main
+from musim.errors import ParameterError
 from musim.models import registry
 from musim.models.toy import ToyData, planted_data
 from musim.storage import open_store
@@ -118,6 +119,9 @@ def test_run_family_and_compare(toy, capsys):
         first = embed_features("cnn_classifier", model, slices=inputs.slices[inputs.slice_track == 0],
                                slice_track=np.zeros(2, np.int64))
         table = compare_families(con)
+        for asked in ({"metric": "ndcg@1O"}, {"metrics": ["map", "foo"]}):  # a typo: refused, not a column of dashes
+            with pytest.raises(ParameterError, match="no version compared here records"):
+                compare_families(con, **asked)
     assert cnn.entry.version == "cnn_classifier-1" and cnn.entry.feature_service == "cnn_classifier_slices"
     assert set(cnn.entry.metrics) >= {"model", "random", "popularity", "pixel", "descriptors"}
     cls = cnn.entry.training["classification"]
