@@ -79,18 +79,24 @@ WINDOW_S = 30.0
 
 
 def _featurise_or_reason(path: Path, params: Any) -> np.ndarray | str:
+    from musim.audio import BadAudioError
     from musim.errors import AudioError
+    from musim.library.formats import FileSkipped
 
     try:
         return featurise_file(path, params)
-    except AudioError as exc:  # the file's reason, handed back (an unusable file is not a failed run)
+    except FileSkipped as exc:  # the file's reason, handed back (an unusable file is not a failed run); the
+        return exc.reason + (f" ({exc.detail})" if exc.detail else "")  # caller names the file
+    except BadAudioError as exc:
+        return exc.reason + (f": {exc.detail}" if exc.detail else "")
+    except AudioError as exc:
         return str(exc)
 
 
 def featurise_files(files: Sequence[Path], params: Any, *, workers: int | None = None
                     ) -> list[np.ndarray | str]:
     """:func:`featurise_file` of every file, in order: its features, or why it is unusable (the ``AudioError``'s
-    message); across the audio path's process pool (:func:`musim.features.pool.pool_map`; ``workers``, default
+    reason and detail, without the file's name); across the audio path's process pool (:func:`musim.features.pool.pool_map`; ``workers``, default
     one per CPU)."""
     from musim.features.pool import pool_map
 

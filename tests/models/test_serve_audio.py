@@ -116,7 +116,8 @@ def test_featurise_files_in_the_pool_equals_one_by_one_with_failures_in_place(tm
     for params in (MelParams(), DescriptorParams()):
         pooled = featurise_files(files, params, workers=2)
         alone = featurise_files(files, params, workers=1)
-        assert isinstance(pooled[1], str) and "broken.wav" in pooled[1] and pooled[1] == alone[1]
+        assert isinstance(pooled[1], str) and pooled[1] == alone[1]
+        assert pooled[1].startswith(("undecodable", "not_audio", "truncated"))  # the reason; the caller names the file
         for i in (0, 2, 3):  # a worker has one BLAS thread, this process several: float32 rounding apart
             np.testing.assert_allclose(pooled[i], alone[i], rtol=1e-4, atol=1e-5)
             np.testing.assert_array_equal(alone[i], featurise_file(files[i], params))
