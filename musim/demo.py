@@ -108,7 +108,8 @@ def train_demo_model(env: dict[str, str], log: Path, settings, *, epochs: int, t
         print(f"   model - {c['b']:<6} {c['metric']}: {c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]  {verdict}")
     if decision is not None:
         print(f"   promotion vs {decision['against']} on {decision['metric']}: "
-              f"{'PROMOTED' if decision['promoted'] else 'not promoted'} ({decision['reason']})")
+              f"{'PROMOTED' if decision['promoted'] else 'not promoted'} "
+              f"({decision['reason'].removeprefix('not promoted: ')})")
     if champ is None:  # honest promotion: served by version for the example, the champion stays unset
         proc = subprocess.run([sys.executable, "-m", "musim.cli", "models", "publish", entry.version, "--k",
                                str(TRAIN_CONF["k"]), "--json"], env=env, capture_output=True, text=True, check=False)
