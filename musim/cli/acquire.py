@@ -100,6 +100,10 @@ def cmd_previews(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    if not rows and args.artist:
+        print(f"no previews of '{printable(args.artist)}'" + ("" if args.all else " (--all also lists failed and "
+              "rejected ones, and artists without any)") + "; `musim previews` lists every artist's", file=sys.stderr)
+        return 0
     headers = ["artist", "title", "provider", "status", "seconds", "format", "object"]
     table = [(r["artist"], r["title"], r["provider"], r["status"],
               None if r["duration_s"] is None else round(r["duration_s"], 1), r["format"],

@@ -51,6 +51,8 @@ def test_acquire_and_previews_json(snapshot, fake_env, capsys):
     assert code == 0 and "no_match" in out and "(6 previews; 1 artist without one)" in err
     code, out, _ = run(capsys, "previews", "--artist", "BEYONC", "--json")
     assert {r["artist"] for r in json.loads(out)} == {"Beyoncé"}
+    code, out, err = run(capsys, "previews", "--artist", "Radiohed")  # a typo: said, not an empty table
+    assert code == 0 and out == "" and "no previews of 'Radiohed' (--all also lists" in err
 
     code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "4", "--per-artist", "2")
     assert code == 0 and "nothing to do" in out and "6 tracks of 3 artists stored" in out
