@@ -39,6 +39,9 @@ LASTFM_PLAYS = asset("lastfm_plays")
     params={
         "landing": Param(None, type=["null", "string"],
                          description="Landing folder to scan (default: $MUSIM_LANDING, e.g. .musim/landing/lastfm)"),
+        "settle_s": Param(None, type=["null", "number"], minimum=0,
+                          description="Take dumps whose files have not changed for this many seconds (default: "
+                                      "$MUSIM_LANDING_SETTLE_S, 60); 0 once a copy is known to be complete"),
     },
 )
 def lastfm_ingest():
@@ -46,7 +49,8 @@ def lastfm_ingest():
     def find_new_dumps(params=None) -> list[dict]:
         from musim.ingest.landing import new_dumps
 
-        return [d.to_json() for d in new_dumps(params.get("landing") if params else None)]
+        params = params or {}
+        return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]
 
     @task(pool="duckdb_writer", max_active_tis_per_dag=1)
     def ingest(dump: dict) -> dict:

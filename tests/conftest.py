@@ -21,6 +21,7 @@ def musim_home(tmp_path_factory, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "2GB")
     monkeypatch.setenv("MUSIM_DUCKDB_THREADS", "2")
+    monkeypatch.setenv("MUSIM_LANDING_SETTLE_S", "0")  # tests write a dump whole before they scan for it
     return home
 
 

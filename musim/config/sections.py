@@ -271,6 +271,9 @@ class IngestSettings(Section):
 
     landing: str = var("MUSIM_LANDING", default=..., shown="$MUSIM_HOME/landing/lastfm",
                        description="where new Last.FM dumps are dropped (a folder or s3:// URL)")
+    settle_s: NonNegative = var("MUSIM_LANDING_SETTLE_S", default=60.0,
+                                description="a landed dump whose files changed less than this many seconds ago is "
+                                            "left for the next scan (it may still be being copied)")
     engine: IngestEngine = var(
         "MUSIM_INGEST_ENGINE", default="auto", description="360K plays reader: c, duckdb, or auto (c when it is built)")
 

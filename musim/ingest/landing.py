@@ -8,15 +8,19 @@ dump per sub-folder (per key prefix on S3), or files directly in it::
     landing/lastfm/2026-11-01/usersha1-profile.tsv.gz          (optional, paired by folder)
     landing/lastfm/userid-timestamp-artid-artname-traid-traname.tsv
 
-A file already ingested (same location, size and modification time) is not hashed again. Objects are
-downloaded to a temporary folder under ``$MUSIM_TMP`` (keeping their file names) for the ingest, and
+A file already ingested (same location, size and modification time) is not hashed again. A dump whose files
+changed less than ``MUSIM_LANDING_SETTLE_S`` seconds ago (default 60) is left for the next scan: a copy still
+under way (``cp`` of a plain ``.tsv`` writes it under its final name) would otherwise be ingested as a shorter
+dump, and a profiles file uploaded after its plays file missed. Objects are downloaded to a temporary folder under ``$MUSIM_TMP`` (keeping their file names) for the ingest, and
 remembered by their object URL, size and last-modified time.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import logging
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +28,8 @@ from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
 from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class LandedDump:
     profiles: str | None
     size: int
     mtime: float
+    changed: float = 0.0  # the latest modification of the plays and profiles files
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -74,7 +81,10 @@ def _scan_store(url: str) -> list[LandedDump]:
         for _name, info in plays:
             profile = f"{root}/{profiles[0][1].key}" if len(plays) == 1 and profiles else None
             modified = info.modified.timestamp() if info.modified else 0.0
-            found.append(LandedDump(plays=f"{root}/{info.key}", profiles=profile, size=info.size, mtime=modified))
+            profile_modified = profiles[0][1].modified if profile and profiles[0][1].modified else None
+            changed = max(modified, profile_modified.timestamp() if profile_modified else 0.0)
+            found.append(LandedDump(plays=f"{root}/{info.key}", profiles=profile, size=info.size, mtime=modified,
+                                    changed=changed))
     return found
 
 
@@ -93,20 +103,32 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
         profiles = _find(folder, PROFILE_PATTERNS)
         for path in plays:
             st = path.stat()
-            found.append(LandedDump(plays=str(path), profiles=str(profiles[0]) if len(plays) == 1 and profiles
-                                    else None, size=st.st_size, mtime=st.st_mtime))
+            profile = profiles[0] if len(plays) == 1 and profiles else None
+            changed = max(st.st_mtime, profile.stat().st_mtime if profile else 0.0)
+            found.append(LandedDump(plays=str(path), profiles=str(profile) if profile else None, size=st.st_size,
+                                    mtime=st.st_mtime, changed=changed))
     return found
 
 
-def new_dumps(landing: str | Path | None = None, settings: Settings | None = None) -> list[LandedDump]:
-    """The landed dumps not yet ingested (by location, size and modification time)."""
+def new_dumps(landing: str | Path | None = None, settings: Settings | None = None, *,
+              settle_s: float | None = None, now: float | None = None) -> list[LandedDump]:
+    """The landed dumps not yet ingested (by location, size and modification time) whose files have not
+    changed for ``settle_s`` seconds (default ``MUSIM_LANDING_SETTLE_S``); the others are logged and left for
+    the next scan."""
     settings = settings or get_settings()
     landed = scan_landing(landing or settings.ingest.landing)
     if not landed:
         return []
     with warehouse.writer(settings) as con:
         seen = set(sql.query(con, "ingest/landed_files.sql").fetchall())
-    return [d for d in landed if (d.plays, d.size, d.mtime) not in seen]
+    now = time.time() if now is None else now
+    settle = settings.ingest.settle_s if settle_s is None else float(settle_s)
+    fresh = [d for d in landed if (d.plays, d.size, d.mtime) not in seen]
+    for d in fresh:
+        if now - d.changed < settle:
+            log.warning("%s changed %.0f s ago, less than MUSIM_LANDING_SETTLE_S (%g s): left for the next scan "
+                        "(it may still be being copied)", d.plays, max(now - d.changed, 0.0), settle)
+    return [d for d in fresh if now - d.changed >= settle]
 
 
 def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> IngestResult:

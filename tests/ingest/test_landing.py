@@ -1,0 +1,33 @@
+"""The landing scan leaves a dump alone while its files are still changing (a copy under way)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from musim.ingest.landing import ingest_landed, new_dumps
+from tests.lastfm_files import U1, U2, tiny_dump, write_lines
+
+PLAYS = "usersha1-artmbid-artname-plays.tsv"
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_dump_is_taken_once_its_files_have_settled(tmp_path, monkeypatch, as_url):
+    root = tmp_path / "landing"
+    plays = tiny_dump(root / "2026-12-01" / PLAYS)
+    monkeypatch.setenv("MUSIM_LANDING", root.as_uri() if as_url else str(root))
+    monkeypatch.setenv("MUSIM_LANDING_SETTLE_S", "60")
+    written = plays.stat().st_mtime
+    assert new_dumps(now=written + 5) == []  # `cp` of a plain .tsv may still be writing it
+    (ready,) = new_dumps(now=written + 61)
+    assert ready.profiles is None
+
+    profiles = write_lines(root / "2026-12-01" / "usersha1-profile.tsv", [f"{U1}\tm\t22\tSweden\tFeb 1, 2007",
+                                                                         f"{U2}\tf\t\t\t"])
+    os.utime(profiles, (written + 100, written + 100))  # the profiles arrive after the plays: wait for them too
+    assert new_dumps(now=written + 130) == []
+    (ready,) = new_dumps(now=written + 161)
+    assert ready.profiles is not None and ready.profiles.endswith("usersha1-profile.tsv")
+    assert new_dumps(now=written + 130, settle_s=0) != []  # the DAG's settle_s param: "the copy is complete"
+    assert ingest_landed(ready).profile_lines == 2
