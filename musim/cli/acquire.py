@@ -77,7 +77,10 @@ def cmd_acquire(args: argparse.Namespace) -> int:
         print_json(summary.to_json())
         return 0
     s, cat = summary, summary.catalogue
-    if not s.planned:
+    if not s.planned and not any(cat["artists"].values()):
+        print("nothing to do: the catalogue is empty, as the published snapshot has no artist with listeners yet; "
+              "ingest a dump and run `musim similarity build` first (or add your own music: `musim library add`)")
+    elif not s.planned:
         print(f"nothing to do: every catalogue artist is done or given up (top {args.top})")
     else:
         print(f"acquired audio for {s.planned} artists in {s.seconds:.1f} s "

@@ -109,3 +109,14 @@ def test_retry_replans_an_artist_that_matched_nothing_once_its_files_are_there(s
     assert code == 0 and (retried["planned"], retried["matched"], retried["downloaded"]) == (1, 1, 2)
     assert retried["catalogue"]["artists"]["downloaded"] == 3 and retried["catalogue"]["tracks"] == 6
     assert json.loads(run(capsys, "acquire", "--path", str(music), "--top", "3", "--retry", "--json")[1])["planned"] == 0
+
+
+def test_an_empty_catalogue_says_what_to_do_first(fake_env, capsys):
+    """Acquire before any dump: not "every catalogue artist is done", which reads as if the work were over."""
+    from musim import serving, warehouse
+
+    with warehouse.writer() as con:
+        serving.publish(con)
+    code, out, _ = run(capsys, "acquire", "--provider", "deezer")
+    assert code == 0 and "the catalogue is empty" in out and "musim similarity build" in out
+    assert "every catalogue artist is done" not in out

@@ -89,8 +89,8 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
             chosen.append(entry)
     if not chosen:
         return FamilyComparison(metric or PRIMARY_METRIC, list(metrics or []), [], [], True,
-                                ["no model registered yet: train one (`musim models train`, the train_embeddings "
-                                 "DAG or run_families_demo)"])
+                                ["no model registered yet: train one (`musim models train [--family F]` or the "
+                                 "train_siamese / train_embeddings DAGs)"])
     sets: dict[str, int] = {}
     for e in chosen:
         sets[e.test_set_id] = sets.get(e.test_set_id, 0) + 1
