@@ -69,6 +69,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json([{k: v for k, v in e.to_json().items() if k not in ("metrics", "training")} | {
             "primary": e.score()} for e in entries])
         return 0
+    if not entries:
+        which = " ".join(filter(None, [args.status, args.family]))
+        print(f"no {which + ' ' if which else ''}model version registered yet" + (
+            "" if which else ": train one with `musim models train [--family F]` or the train_siamese / "
+                             "train_embeddings DAGs"))
+        return 0
     print_table([(e.version, e.status, _target(e), (e.dump_id or "")[:12], e.feature_service or "",
                   e.primary_metric, _primary(e), e.created_at.strftime("%Y-%m-%d %H:%M")) for e in entries],
                 ["version", "status", "target", "dump", "features", "metric", "value [95% CI]", "created"])

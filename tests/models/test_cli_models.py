@@ -21,6 +21,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_models_cli(capsys, tmp_path):
     code, out, _ = run(capsys, "models", "list", "--json")
     assert code == 0 and json.loads(out) == []
+    code, out, _ = run(capsys, "models", "list")
+    assert code == 0 and "no model version registered yet: train one" in out
     with warehouse.writer() as con:
         truth = _truth()
         _register(con, open_store(), tmp_path, _report(truth, 0.3))
@@ -37,6 +39,8 @@ def test_models_cli(capsys, tmp_path):
     assert shown["metrics"]["model"]["ndcg@10"]["mean"] > shown["metrics"]["random"]["ndcg@10"]["mean"]
     code, out, _ = run(capsys, "models", "list", "--status", "champion", "--json")
     assert [m["version"] for m in json.loads(out)] == ["siamese-1"]
+    code, out, _ = run(capsys, "models", "list", "--status", "archived", "--family", "contrastive")
+    assert code == 0 and out.strip() == "no archived contrastive model version registered yet"
     code, _, err = run(capsys, "models", "show", "siamese-7")
     assert code == 2 and "no model version" in err
     for typo in (":champion", "siamse:champion"):
