@@ -11,6 +11,7 @@ inert on a terminal).
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -68,9 +69,24 @@ def _json_escape(m: re.Match[str]) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
+def _strict(obj: Any) -> Any:
+    """``obj`` with NaN and infinities as ``null`` (JSON has neither: ``jq`` and most parsers refuse them) and numpy
+    scalars as Python numbers."""
+    if type(obj).__module__ == "numpy" and hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_strict(v) for v in obj]
+    return obj
+
+
 def print_json(obj: Any) -> None:
-    """``obj`` as JSON: strings exact; DEL, C1 and invisible format characters written as ``\\uXXXX``."""
-    text = json.dumps(obj, indent=2, default=str, ensure_ascii=False)
+    """``obj`` as strict JSON (NaN and infinities as ``null``): strings exact; DEL, C1 and invisible format
+    characters written as ``\\uXXXX``."""
+    text = json.dumps(_strict(obj), indent=2, default=str, ensure_ascii=False, allow_nan=False)
     sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, text))
     sys.stdout.write("\n")
 

@@ -41,3 +41,15 @@ def test_json_is_exact_and_inert(capsys):
     out = capsys.readouterr().out
     assert json.loads(out) == {"names": names}
     assert not any(c in out for c in "\x1b\u202e\x9b\x00")
+
+
+def test_json_is_strict_json_nan_and_infinities_are_null(capsys):
+    """`musim sql "SELECT 'nan'::DOUBLE" --json | jq` must parse: Python would write NaN and Infinity."""
+    import numpy as np
+
+    output.print_json({"rows": [float("nan"), float("inf"), -float("inf"), 1.5, np.float32(0.25), np.float64("nan")],
+                       "nested": {"x": (float("nan"), np.int64(3))}})
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "Infinity" not in text
+    parsed = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert parsed == {"rows": [None, None, None, 1.5, 0.25, None], "nested": {"x": [None, 3]}}
