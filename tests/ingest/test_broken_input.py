@@ -84,7 +84,8 @@ def test_the_ingest_dag_task_fails_clearly_and_tries_again_next_time(tmp_path, m
     landing = musim_home / "landing" / "lastfm" / "2026-12-01"
     path = write_lines(landing / "usersha1-artmbid-artname-plays.tsv", ["nonsense", "more nonsense"])
     [dump] = new_dumps()
-    assert dump == LandedDump(plays=str(path), profiles=None, size=path.stat().st_size, mtime=path.stat().st_mtime)
+    st = path.stat()
+    assert dump == LandedDump(plays=str(path), profiles=None, size=st.st_size, mtime=st.st_mtime, changed=st.st_mtime)
     with pytest.raises(IngestError, match="all 2 lines were rejected"):
         ingest_landed(dump.to_json())  # what the lastfm_ingest DAG's ingest task calls
     _nothing_stored()
