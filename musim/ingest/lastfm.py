@@ -70,7 +70,8 @@ def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: st
     reasons = sql.query(con, "ingest/reject_summary.sql", dump_id=dump_id, file_kind=kind).fetchall()
     why = "; ".join(f"{n:,} {reason} (first: line {line_no})" for reason, n, line_no in reasons[:3])
     more = f"; {len(reasons) - 3} more reasons" if len(reasons) > 3 else ""
-    raise IngestError(f"{path}: all {lines:,} lines were rejected ({why}{more}); nothing was stored. "
+    every = "its only line was" if lines == 1 else f"all {lines:,} lines were"
+    raise IngestError(f"{path}: {every} rejected ({why}{more}); nothing was stored. "
                       "Is this the right file and format (--format)?")
 
 
