@@ -11,8 +11,9 @@ dump per sub-folder (per key prefix on S3), or files directly in it::
 A file already ingested (same location, size and modification time) is not hashed again. A dump whose files
 changed less than ``MUSIM_LANDING_SETTLE_S`` seconds ago (default 60) is left for the next scan: a copy still
 under way (``cp`` of a plain ``.tsv`` writes it under its final name) would otherwise be ingested as a shorter
-dump, and a profiles file uploaded after its plays file missed. Objects are downloaded to a temporary folder under ``$MUSIM_TMP`` (keeping their file names) for the ingest, and
-remembered by their object URL, size and last-modified time.
+dump, and a profiles file uploaded after its plays file missed. Objects are downloaded to a temporary folder
+under ``$MUSIM_TMP`` (keeping their file names) for the ingest, and remembered by their object URL, size and
+last-modified time.
 """
 
 from __future__ import annotations
@@ -123,12 +124,16 @@ def new_dumps(landing: str | Path | None = None, settings: Settings | None = Non
         seen = set(sql.query(con, "ingest/landed_files.sql").fetchall())
     now = time.time() if now is None else now
     settle = settings.ingest.settle_s if settle_s is None else float(settle_s)
-    fresh = [d for d in landed if (d.plays, d.size, d.mtime) not in seen]
-    for d in fresh:
+    ready = []
+    for d in landed:
+        if (d.plays, d.size, d.mtime) in seen:
+            continue
         if now - d.changed < settle:
             log.warning("%s changed %.0f s ago, less than MUSIM_LANDING_SETTLE_S (%g s): left for the next scan "
                         "(it may still be being copied)", d.plays, max(now - d.changed, 0.0), settle)
-    return [d for d in fresh if now - d.changed >= settle]
+            continue
+        ready.append(d)
+    return ready
 
 
 def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> IngestResult:
