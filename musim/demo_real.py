@@ -232,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--families: {', '.join(unknown)} need listening data or are unknown; use {', '.join(FAMILIES)}")
     os.environ["MUSIM_HOME"] = str(args.home.expanduser().absolute())
+    from musim.cli.quiet import quiet_tensorflow_start
+
+    quiet_tensorflow_start()  # TensorFlow's start-up lines, when the publishing below imports it, as the CLI keeps
 
     from musim import sql, warehouse
     from musim.config import get_settings
