@@ -94,17 +94,14 @@ def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    """P(a positive scores above a negative), ties half (Mann-Whitney U / (|pos| |neg|))."""
+    """P(a positive scores above a negative), ties half (Mann-Whitney U / (|pos| |neg|)), from average ranks
+    (one sort: ``O(n log n)`` per query, where a pass over each tied value was ``O(n^2)``)."""
     if pos.size == 0 or neg.size == 0:
         return float("nan")
     allv = np.concatenate([pos, neg])
-    order = np.argsort(allv, kind="mergesort")
-    ranks = np.empty(allv.size, dtype=np.float64)
-    ranks[order] = np.arange(1, allv.size + 1)
-    for value in np.unique(allv):  # average ranks of ties
-        tied = allv == value
-        if tied.sum() > 1:
-            ranks[tied] = ranks[tied].mean()
+    _, tie_group, counts = np.unique(allv, return_inverse=True, return_counts=True)
+    last = np.cumsum(counts)  # a group of equal values holds ranks last - count + 1 .. last: their mean
+    ranks = (last - (counts - 1) / 2.0)[tie_group]
     u = ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2
     return float(u / (pos.size * neg.size))
 

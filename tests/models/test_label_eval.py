@@ -129,3 +129,19 @@ def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
                  "--baselines", "mfcc", "--n-boot", "100"]) == 0
     out = capsys.readouterr().out
     assert "baseline: mfcc" in out and "auc_group" not in out and "skipped" in out
+
+
+def test_the_auc_equals_scikit_learn_with_ties_and_uneven_sides():
+    """The average-rank AUC (one sort per query) against scikit-learn's ROC AUC, ties counted half."""
+    from sklearn.metrics import roc_auc_score
+
+    from musim.models.label_eval import _auc
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        pos = rng.integers(0, 6, size=rng.integers(1, 30)).astype(np.float64) / 5  # few values: many ties
+        neg = rng.integers(0, 6, size=rng.integers(1, 30)).astype(np.float64) / 5
+        if rng.random() < 0.5:
+            pos, neg = pos + rng.normal(0, 1e-3, pos.size), neg + rng.normal(0, 1e-3, neg.size)  # or none
+        expected = roc_auc_score(np.r_[np.ones(pos.size), np.zeros(neg.size)], np.r_[pos, neg])
+        assert _auc(pos, neg) == pytest.approx(expected, abs=1e-12)
