@@ -70,7 +70,7 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
             if missing:
                 raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
                                      f"it has {', '.join(columns) or 'none'}")
-            rows = [r for r in reader if (r.get("artist") or "").strip()]
+            rows = [(reader.line_num, r) for r in reader if (r.get("artist") or "").strip()]
         except UnicodeDecodeError as exc:
             raise ParameterError(f"{csv_path}: not UTF-8 text ({exc.reason}); save the labels as a UTF-8 CSV "
                                  "with columns path, artist[, group]") from None
@@ -79,10 +79,18 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
                                  "columns path, artist[, group]") from None
     if not rows:
         raise ParameterError(f"{csv_path}: no row with an artist")
-    paths = [(csv_path.parent / r["path"]).resolve() if not Path(r["path"]).is_absolute() else Path(r["path"])
-             for r in rows]
-    return LabelSet(paths, [r["artist"].strip() for r in rows],
-                    [(r[group_by] or "").strip() for r in rows] if group_by else None, str(csv_path))
+    paths, first_line = [], {}
+    for line, r in rows:
+        if not (r["path"] or "").strip():
+            raise ParameterError(f"{csv_path}, line {line}: the path is empty")
+        path = (csv_path.parent / r["path"]).resolve()  # an absolute path stays itself, normalised
+        if path in first_line:  # a track listed twice would be its own nearest same-artist neighbour
+            raise ParameterError(f"{csv_path}, line {line}: {r['path']} is listed already (line {first_line[path]}); "
+                                 "list each track once")
+        first_line[path] = line
+        paths.append(path)
+    return LabelSet(paths, [r["artist"].strip() for _, r in rows],
+                    [(r[group_by] or "").strip() for _, r in rows] if group_by else None, str(csv_path))
 
 
 def cosine_similarity(vectors: np.ndarray) -> np.ndarray:

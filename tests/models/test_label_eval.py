@@ -54,6 +54,12 @@ def test_labels_file(tmp_path):
         read_labels(tmp_path / "labels.csv", group_by="source")
     with pytest.raises(ParameterError, match="no such labels file"):
         read_labels(tmp_path / "nope.csv")
+    (tmp_path / "twice.csv").write_text(f"path,artist\na/1.ogg,Bach\nb.ogg,Bach\n{tmp_path}/a/../a/1.ogg,Bach\n")
+    with pytest.raises(ParameterError, match=r"twice.csv, line 4: .*1.ogg is listed already \(line 2\)"):
+        read_labels(tmp_path / "twice.csv")  # the same file, however spelt: it would retrieve itself
+    (tmp_path / "blank.csv").write_text("path,artist\na.ogg,Bach\n ,Bach\n")
+    with pytest.raises(ParameterError, match=r"blank.csv, line 3: the path is empty"):
+        read_labels(tmp_path / "blank.csv")
 
 
 def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
