@@ -88,9 +88,30 @@ def test_a_missing_version_fails_before_any_file_is_decoded(tmp_path, monkeypatc
 
     monkeypatch.setattr(new_audio, "load_champion", no_such_version)
     monkeypatch.setattr(label_eval, "read_excerpts", decode)
-    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,B\n")
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\n")
     with pytest.raises(NotFoundError, match="nope-3"):
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), versions=["nope-3"])
+
+
+def test_labels_without_an_artist_twice_are_refused_before_and_after_decoding(tmp_path, monkeypatch):
+    """Every metric would be undefined: an empty table is not an answer."""
+    from musim.models import label_eval
+
+    def decode(paths):
+        raise AssertionError("files decoded although nothing can be evaluated")
+
+    monkeypatch.setattr(label_eval, "read_excerpts", decode)
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,B\nc.ogg,C\n")
+    with pytest.raises(ParameterError, match="labels.csv: no artist has two tracks, so"):
+        label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False)
+
+    def two_of_three_decode(paths):  # b.ogg, A's second track, does not decode
+        return [0, 2], [np.zeros(22050, np.float32)] * 2, [(str(paths[1]), "undecodable")]
+
+    monkeypatch.setattr(label_eval, "read_excerpts", two_of_three_decode)
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,C\n")
+    with pytest.raises(ParameterError, match="no artist has two tracks among the files that decode"):
+        label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False)
 
 
 def test_the_mfcc_baseline_tells_timbres_apart():
