@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from musim.cli.options import count, non_negative, positive
-from musim.cli.output import print_json, print_table, printable
+from musim.cli.output import counted, print_json, print_table, printable
 from musim.config import KNOWN_PROVIDERS
 
 
@@ -113,6 +113,6 @@ def cmd_previews(args: argparse.Namespace) -> int:
               r["object_key"] or r["last_error"] or "") for r in rows]
     print_table(table, headers)
     artists_only = sum(r["title"] is None for r in rows)  # --all: artists that got no preview, with the reason
-    without = f"; {artists_only} artist{'s' * (artists_only != 1)} without one" if artists_only else ""
-    print(f"({len(rows) - artists_only} previews{without})", file=sys.stderr)
+    without = f"; {counted(artists_only, 'artist')} without one" if artists_only else ""
+    print(f"({counted(len(rows) - artists_only, 'preview')}{without})", file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ import json
 
 from musim import sql, warehouse
 from musim.cli.options import count, number, positive
-from musim.cli.output import print_json, print_table
+from musim.cli.output import counted, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,9 +47,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
         return 0
-    print(f"run {result.run_id}: {result.tracks:,} tracks; {result.planned:,} previews computed "
-          f"({result.computed:,} feature rows, {result.reused:,} reused from identical audio), "
-          f"{result.rejected:,} rejections in {result.seconds:.1f} s")
+    print(f"run {result.run_id}: {counted(result.tracks, 'track')}; {counted(result.planned, 'preview')} computed "
+          f"({counted(result.computed, 'feature row')}, {result.reused:,} reused from identical audio), "
+          f"{counted(result.rejected, 'rejection')} in {result.seconds:.1f} s")
     for reason, n in result.rejects_by_reason.items():
         again = (f" (under {args.min_duration:g} s; a build with a lower --min-duration examines them again)"
                  if reason == "too_short" else "")

@@ -7,7 +7,7 @@ import sys
 
 from musim import sandbox, serving, sql, warehouse
 from musim.cli.options import non_negative, number, positive
-from musim.cli.output import print_json, print_table, printable
+from musim.cli.output import counted, print_json, print_table, printable
 from musim.similarity import METRICS
 
 
@@ -193,5 +193,5 @@ def cmd_sql(args: argparse.Namespace) -> int:
     else:
         print_table(result.rows, result.columns)
     more = "; more exist: raise --limit (0 = no limit) or add LIMIT/WHERE" if result.truncated else ""
-    print(f"({len(result.rows)} row{'' if len(result.rows) == 1 else 's'}{more})", file=sys.stderr)
+    print(f"({counted(len(result.rows), 'row')}{more})", file=sys.stderr)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from musim.cli.output import print_json, print_table
+from musim.cli.output import counted, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,8 +51,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary.to_json())
         return 0
-    print(f"{summary.files} files: {summary.stored} stored, {summary.already_stored} already stored, "
-          f"{len(summary.skipped)} skipped; {summary.artists} artists")
+    print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored, {summary.already_stored:,} already stored, "
+          f"{len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
     if summary.skipped:
         print_table([(s["reason"], s["path"], summary.details.get(s["path"], "")[:80]) for s in summary.skipped],
                     ["reason", "path", "detail"], title="skipped")

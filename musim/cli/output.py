@@ -69,6 +69,12 @@ def _json_escape(m: re.Match[str]) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless one: ``counted(1, "file")`` is "1 file", ``counted(2_000, "row")``
+    "2,000 rows"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _strict(obj: Any) -> Any:
     """``obj`` with NaN and infinities as ``null`` (JSON has neither: ``jq`` and most parsers refuse them) and numpy
     scalars as Python numbers."""

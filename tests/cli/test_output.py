@@ -53,3 +53,8 @@ def test_json_is_strict_json_nan_and_infinities_are_null(capsys):
     assert "NaN" not in text and "Infinity" not in text
     parsed = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
     assert parsed == {"rows": [None, None, None, 1.5, 0.25, None], "nested": {"x": [None, 3]}}
+
+
+def test_counted_says_one_thing_and_many_things():
+    assert output.counted(1, "file") == "1 file" and output.counted(0, "file") == "0 files"
+    assert output.counted(12_345, "feature row") == "12,345 feature rows"
