@@ -80,22 +80,36 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):  # and no second error when Python flushes stdout at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a filter killed by it
-    except Exception as exc:
-        if args.verbose:
+    except OSError as exc:
+        if exc.filename is None:
+            return _unexpected(exc, args.verbose)
+        if args.verbose:  # a path the command could not create, read or write: the path and why, one line
             sys.stderr.write(redact.format_exception(exc))
-        from musim.sandbox import lock_holder
-
-        holder = lock_holder(exc)
-        if holder is not None:  # a command that writes met another writer
-            print(f"musim: error: the warehouse is being written by another process ({holder}); try again when "
-                  "it finishes", file=sys.stderr)
-            return 2
-        first = next((line.strip() for line in redact.redact(exc).splitlines() if line.strip()), "")
-        print(f"musim: error: {type(exc).__name__}: {output.printable(first, 0)} (run with -v for the traceback)",
-              file=sys.stderr)
-        return 1
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        why = "exists and is not a folder" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+        print(f"musim: error: {output.safe_line(redact.redact(f'{where}: {why}'))}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        return _unexpected(exc, args.verbose)
     finally:
         output.set_cell_width(previous_width)
+
+
+def _unexpected(exc: Exception, verbose: bool) -> int:
+    """An error musim did not expect: one line naming its type (the traceback with ``-v``); exit 1."""
+    if verbose:
+        sys.stderr.write(redact.format_exception(exc))
+    from musim.sandbox import lock_holder
+
+    holder = lock_holder(exc)
+    if holder is not None:  # a command that writes met another writer
+        print(f"musim: error: the warehouse is being written by another process ({holder}); try again when "
+              "it finishes", file=sys.stderr)
+        return 2
+    first = next((line.strip() for line in redact.redact(exc).splitlines() if line.strip()), "")
+    print(f"musim: error: {type(exc).__name__}: {output.printable(first, 0)} (run with -v for the traceback)",
+          file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -105,8 +105,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out {out} is a folder: give a file, e.g. --out {out / 'embeddings.npz'}")
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
+    out.parent.mkdir(parents=True, exist_ok=True)  # before the files are embedded: a path that cannot be made fails now
     files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with open(tmp, "wb") as fh:
         np.savez(fh, files=np.array(files, dtype=str), embeddings=emb.astype(np.float32),

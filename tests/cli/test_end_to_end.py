@@ -83,3 +83,13 @@ def test_synth_arguments_it_cannot_honour_are_one_line_errors(tmp_path, capsys):
         code, _, err = run(capsys, "synth", "lastfm", str(tmp_path / out), "--users", "5", *extra)
         assert code == 2 and says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "d").exists()
+
+
+def test_a_path_that_cannot_be_made_is_one_line_naming_it(tmp_path, capsys):
+    """An OSError about a path (not found, in the way, no permission) is the path and why, not a type name."""
+    (tmp_path / "a-file").write_text("")
+    code, _, err = run(capsys, "synth", "lastfm", str(tmp_path / "a-file" / "dump"), "--users", "5", "--artists", "4")
+    assert code == 2 and err.startswith(f"musim: error: {tmp_path / 'a-file'}") and len(err.splitlines()) == 1, err
+    assert "Error" not in err and "Not a directory" in err
+    code, _, err = run(capsys, "-v", "synth", "lastfm", str(tmp_path / "a-file" / "dump"), "--users", "5")
+    assert code == 2 and "Traceback" in err  # -v still shows where it came from
