@@ -6,7 +6,8 @@ published last: :func:`musim.models.new_audio.serving_model`). Each family embed
 embedding (siamese: encoder of the log-mel; cnn_classifier: mean over 256 x 256 slices of its 128-unit layer;
 autoencoder: flattened encoder output). Both read only published data: the serving snapshot (registry, tracks,
 artists), the online store (the version's track embeddings) and the object store (the model and its manifest),
-never the writer's warehouse. TensorFlow is imported when a command runs, not when the CLI starts. """
+never the writer's warehouse. TensorFlow is imported when a command runs, not when the CLI starts.
+"""
 
 from __future__ import annotations
 
