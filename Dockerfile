@@ -20,7 +20,8 @@ RUN pip install --no-cache-dir "uv==0.13.9" \
  && uv pip install --no-cache --compile-bytecode --python "$(command -v python)" -r ${LOCK}
 COPY --chown=airflow:root musim ./musim
 COPY --chown=airflow:root sql ./sql
-RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e .
+RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e . \
+ && python -m musim.features.compile_kernels  # librosa's numba cache, before workers race on it
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 

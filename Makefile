@@ -15,6 +15,9 @@ $(STAMP): requirements.lock pyproject.toml musim/ingest/_scan360k.c musim/ingest
 	VIRTUAL_ENV=$(VENV) $(UV) pip sync -q --compile-bytecode requirements.lock
 	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --no-deps -e .
 	$(PY) -m compileall -q -j 0 musim dags plugins
+	# librosa's numba kernels compiled once here, before tests or DAG tasks compile them in parallel and race
+	# on numba's cache files (numba/numba#10128): see musim/features/compile_kernels.py
+	$(PY) -m musim.features.compile_kernels
 	touch $(STAMP)
 
 install: $(STAMP)  ## install the locked stack into .venv
