@@ -106,6 +106,9 @@ def cmd_rejects(args: argparse.Namespace) -> int:
         print_json([{"dump_id": dump, "file_kind": f, "line_no": n, "reason": r, "raw": raw}
                     for f, n, r, raw in rows])
         return 0
+    if not summary:
+        print(f"dump {dump[:12]} has no rejected line: every line of its files was loaded")
+        return 0
     print_table(summary, ["file", "reason", "lines"], title=f"rejected lines of dump {dump[:12]}")
     print()
     print_table([(f, n, r, raw) for f, n, r, raw in rows], ["file", "line", "reason", "raw"])

@@ -93,3 +93,13 @@ def test_a_path_that_cannot_be_made_is_one_line_naming_it(tmp_path, capsys):
     assert "Error" not in err and "Not a directory" in err
     code, _, err = run(capsys, "-v", "synth", "lastfm", str(tmp_path / "a-file" / "dump"), "--users", "5")
     assert code == 2 and "Traceback" in err  # -v still shows where it came from
+
+
+def test_rejects_of_a_clean_dump_says_every_line_was_loaded(tmp_path, capsys):
+    from tests.lastfm_files import tiny_dump
+
+    assert run(capsys, "ingest", "lastfm", str(tiny_dump(tmp_path / "d.tsv")))[0] == 0
+    code, out, _ = run(capsys, "rejects")
+    assert code == 0 and "has no rejected line: every line of its files was loaded" in out
+    code, out, _ = run(capsys, "rejects", "--json")
+    assert code == 0 and out.strip() == "[]"
