@@ -157,6 +157,6 @@ def test_a_warehouse_path_that_is_a_folder_or_not_a_database_is_one_clear_error(
         monkeypatch.setenv("MUSIM_WAREHOUSE", str(path))
         with pytest.raises(StorageError, match=says):
             warehouse.connect(settings=get_settings())
-        with pytest.raises(StorageError, match=says), sandbox.reader(get_settings()):
-            pass
+        with pytest.raises(StorageError, match=says), sandbox.reader(get_settings()) as con:
+            con.execute("SELECT 1")  # not reached: opening fails
     assert (tmp_path / "junk.duckdb").read_text() == "not a database\n"  # nothing written over it
