@@ -11,11 +11,12 @@ inert on a terminal).
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from musim.jsonable import json_safe
 
 #: Characters of a table cell shown at most (``musim --width N``; 0 = no limit).
 DEFAULT_CELL_WIDTH = 60
@@ -75,24 +76,10 @@ def counted(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def _strict(obj: Any) -> Any:
-    """``obj`` with NaN and infinities as ``null`` (JSON has neither: ``jq`` and most parsers refuse them) and numpy
-    scalars as Python numbers."""
-    if type(obj).__module__ == "numpy" and hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_strict(v) for v in obj]
-    return obj
-
-
 def print_json(obj: Any) -> None:
     """``obj`` as strict JSON (NaN and infinities as ``null``): strings exact; DEL, C1 and invisible format
     characters written as ``\\uXXXX``."""
-    text = json.dumps(_strict(obj), indent=2, default=str, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(json_safe(obj), indent=2, default=str, ensure_ascii=False, allow_nan=False)
     sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, text))
     sys.stdout.write("\n")
 

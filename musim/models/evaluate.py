@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from musim.errors import ParameterError
+from musim.jsonable import json_safe
 from musim.models.constants import MIN_TEST_ARTISTS, RANK_CUTOFFS
 
 __all__ = [
@@ -57,7 +58,6 @@ __all__ = [
     "descriptor_scorer",
     "embedding_scorer",
     "evaluate",
-    "json_safe",
     "metric_names",
     "ndcg_at",
     "paired_bootstrap",
@@ -269,19 +269,6 @@ class EvaluationReport:
                    list(data["skipped_queries"]), list(data["metrics"]), pq, summ,
                    {s: {int(q): v for q, v in t.items()} for s, t in data.get("top", {}).items()},
                    tuple(data["ns"]), data["relevant_k"], data["n_boot"], data["confidence"], data["seed"])
-
-
-def json_safe(obj: Any) -> Any:
-    """``obj`` with NaN floats replaced by None (strict JSON), tuples as lists, numpy scalars as Python."""
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    return obj
 
 
 def _ranking(scores: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:

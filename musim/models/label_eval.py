@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from musim.errors import ParameterError
-from musim.models.evaluate import bootstrap_ci, json_safe
+from musim.jsonable import json_safe
+from musim.models.evaluate import bootstrap_ci
 
 __all__ = ["METRICS", "LabelSet", "RetrievalReport", "cosine_similarity", "mfcc_stats", "query_metrics",
            "read_labels", "retrieval_report"]

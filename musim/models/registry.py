@@ -37,6 +37,7 @@ import numpy as np
 from musim import sql, warehouse
 from musim.config import get_settings
 from musim.errors import NotFoundError, ParameterError
+from musim.jsonable import json_safe
 from musim.models import card as cards
 from musim.models.constants import (
     ARCHIVED,
@@ -51,7 +52,7 @@ from musim.models.constants import (
     MODELS_PREFIX,
     PRIMARY_METRIC,
 )
-from musim.models.evaluate import EvaluationReport, json_safe, paired_bootstrap
+from musim.models.evaluate import EvaluationReport, paired_bootstrap
 from musim.storage import ObjectStore
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musim.models.evaluate import json_safe
+from musim.jsonable import json_safe
 from musim.models.families.base import CNN_CLASSIFIER, Family, Trained, need, need_listening
 
 if TYPE_CHECKING:  # pragma: no cover

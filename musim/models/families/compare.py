@@ -13,9 +13,10 @@ import numpy as np
 
 from musim import sql
 from musim.errors import ParameterError
+from musim.jsonable import json_safe
 from musim.models import registry
 from musim.models.constants import BASELINES, PRIMARY_METRIC
-from musim.models.evaluate import json_safe, paired_bootstrap
+from musim.models.evaluate import paired_bootstrap
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb

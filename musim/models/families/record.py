@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musim import sql
+from musim.jsonable import json_safe
 from musim.models import registry
 from musim.models.constants import CARD_FILE
-from musim.models.evaluate import EvaluationReport, choose_primary_metric, json_safe
+from musim.models.evaluate import EvaluationReport, choose_primary_metric
 from musim.models.families.embedding import publish_version
 from musim.models.families.evaluation import FamilyRun, train_evaluate
 from musim.models.families.inputs import FamilyInputs, current_champions, gate_inputs, load_inputs

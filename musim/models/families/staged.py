@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from musim.jsonable import json_safe
 from musim.models import registry
 from musim.models.constants import MODEL_FILE, MODELS_PREFIX
-from musim.models.evaluate import EvaluationReport, json_safe
+from musim.models.evaluate import EvaluationReport
 from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, Trained, save_keras
 from musim.models.families.evaluation import FamilyRun, champion_models, evaluate_family, resolve_init_encoder
 from musim.models.families.inputs import FamilyInputs, gate_inputs, load_manifest
