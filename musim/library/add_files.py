@@ -30,7 +30,7 @@ from musim.library.artists import (
     name_key,
 )
 from musim.library.formats import FileSkipped
-from musim.library.scan import Examined, examine, find_files, hash_file
+from musim.library.scan import Examined, examine, find_files, hash_file, path_text
 from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
     if item.skip is not None:
         return "skipped", item.skip.reason
     assert item.sha256 is not None
-    path = str(item.path)
+    path = path_text(item.path)
     if item.sha256 in seen:
         item.skip = FileSkipped("duplicate_content", f"same content as {seen[item.sha256]}")
         return "skipped", "duplicate_content"
@@ -146,7 +146,7 @@ def _track_row(item: Examined, group: dict[str, Any], key: str, store: ObjectSto
         "track_id": track_id_of(item.sha256), "artist_id": group["artist_id"], "name_key": key,
         "artist_spelling": item.artist.name, "artist_rule": item.artist.rule, "title": item.title,
         "album": item.tags.album, "genre": item.tags.genre, "tracknumber": item.tags.tracknumber,
-        "source_path": str(item.path), "source_sha256": item.sha256, "source_bytes": item.bytes,
+        "source_path": path_text(item.path), "source_sha256": item.sha256, "source_bytes": item.bytes,
         "source_format": info.format, "duration_s": info.duration_s, "excerpt_offset_s": offset,
         "excerpt_duration_s": window, "stored": "whole" if keep_whole else "excerpt", "object_key": obj.key,
         "sha256": obj.sha256, "object_bytes": obj.size, "object_format": item.stored_format,
@@ -199,8 +199,8 @@ def add(
         if decided[0] == "already_stored":
             summary.already_stored += 1
             by_artist[decided[1]] += 1
-            if state.tracks[item.sha256]["source_path"] != str(item.path):  # type: ignore[index]
-                moved.append({"source_sha256": item.sha256, "source_path": str(item.path)})  # type: ignore[dict-item]
+            if state.tracks[item.sha256]["source_path"] != path_text(item.path):  # type: ignore[index]
+                moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path)})  # type: ignore[dict-item]
         elif decided[0] == "skipped":
             skipped.append(item)
         else:
@@ -216,7 +216,7 @@ def add(
             rows.append(_track_row(item, groups[key], key, store, keep_whole))
             by_artist[groups[key]["name"]] += 1
             item.payload = b""
-        skip_rows = [{"source_path": str(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
+        skip_rows = [{"source_path": path_text(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
         sql.run(con, "library/stage.sql")
         warehouse.fill(con, "lib_artists",
@@ -229,8 +229,8 @@ def add(
         with warehouse.transaction(con):
             sql.run(con, "library/record.sql")
     summary.stored = len(rows)
-    summary.skipped = [{"path": str(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
-    summary.details = {str(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]
+    summary.skipped = [{"path": path_text(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
+    summary.details = {path_text(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]
     summary.tracks_by_artist = dict(sorted(by_artist.items()))
     summary.artists = len(by_artist)
     log.info("library add: %d files, %d stored, %d already stored, %d skipped", summary.files, summary.stored,

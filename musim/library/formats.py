@@ -16,6 +16,7 @@ import io
 import logging
 import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,30 @@ def _mutagen_file(src: Any) -> tuple[Any, str | None]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
+_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
+
+
+def require_regular_file(path: str | os.PathLike) -> None:
+    """Raise :class:`FileSkipped` ``unreadable`` unless ``path`` is a regular file (or a link to one).
+
+    Checked before a file is opened: opening a named pipe waits for a writer forever, and a device never ends.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if os.path.islink(path):
+            raise FileSkipped("unreadable", f"a broken link to {os.readlink(path)!r}") from None
+        raise FileSkipped("unreadable", exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(mode):
+        kind = next((what for test, what in _NOT_REGULAR if test(mode)), "a special file")
+        raise FileSkipped("unreadable", f"{kind}, not a regular file")
+
+
 def _header(src: str | bytes) -> bytes:
     if isinstance(src, bytes):
         return src[:12]
+    require_regular_file(src)
     with open(src, "rb") as fh:
         return fh.read(12)
 
@@ -188,6 +210,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
     name = key or ("<bytes>" if isinstance(src, bytes) else src)
     try:
         header = _header(src)
+    except FileSkipped as skip:
+        raise FileSkipped(skip.reason, skip.detail, key=name) from None
     except OSError as exc:
         raise FileSkipped("unreadable", exc.strerror or str(exc), key=name) from None
     if not header:

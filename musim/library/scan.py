@@ -14,7 +14,14 @@ from pathlib import Path
 
 from musim.errors import NotFoundError
 from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
-from musim.library.formats import AudioProbe, FileSkipped, encode_flac, probe, read_excerpt
+from musim.library.formats import (
+    AudioProbe,
+    FileSkipped,
+    encode_flac,
+    probe,
+    read_excerpt,
+    require_regular_file,
+)
 from musim.library.tags import Tags, read_tags
 
 
@@ -72,10 +79,29 @@ def _walk(root: Path) -> Iterator[Path]:
             yield Path(folder) / name
 
 
+def path_text(path: str | os.PathLike) -> str:
+    """``path`` as text that can be stored and printed: itself when it is valid UTF-8, else with each byte
+    that is not as ``\\xNN`` (a name in a legacy encoding such as Latin-1)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def is_text(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is valid UTF-8, so that it and the names taken from it can be stored as they are."""
+    return path_text(path) == os.fspath(path)
+
+
+def check_name(path: Path) -> None:
+    """Raise :class:`FileSkipped` ``unreadable`` when the path is not valid UTF-8 (artist and title names are
+    taken from it, and it is stored as text)."""
+    if not is_text(path):
+        raise FileSkipped("unreadable", "name not UTF-8; rename it: convmv -f latin1 -t utf-8 FILE")
+
+
 def content_sha256(path: Path) -> tuple[int, str]:
     """Size and sha256 of a file, read in chunks. Raises FileSkipped ``unreadable``/``empty``."""
     digest = hashlib.sha256()
     size = 0
+    require_regular_file(path)
     try:
         with open(path, "rb") as fh:
             while chunk := fh.read(1 << 20):
@@ -92,6 +118,7 @@ def hash_file(found: FoundFile) -> Examined:
     """The first step for every file: its size and content hash (or why it cannot be read)."""
     item = Examined(found.path, found.root)
     try:
+        check_name(found.path)
         item.bytes, item.sha256 = content_sha256(found.path)
     except FileSkipped as skip:
         item.skip = skip
