@@ -146,3 +146,24 @@ def test_bad_local_files_are_recorded_with_a_reason_never_as_previews(snapshot, 
     assert previews == [("Muse/cut.ogg", "rejected", "truncated"), ("Muse/good.ogg", "downloaded", None),
                         ("Muse/notes.mp3", "rejected", "not_audio"), ("Muse/zero.mp3", "rejected", "empty")]
     assert tracks == [("Muse/good.ogg",)]
+
+
+@pytest.mark.timeout(60)
+def test_pipes_broken_links_and_names_that_are_not_utf8_are_skipped_and_the_folder_scanned_once(tmp_path, caplog):
+    """A named pipe used to hang the scan (the tag reader waited for a writer), a Latin-1 name gave an artist
+    name DuckDB cannot store, and each fetch thread scanned the folder again."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    write(tmp_path, "Muse/Uprising.wav", 8)
+    write(tmp_path, "Muse/other.wav", 8).rename(os.fsdecode(bytes(tmp_path / "Muse") + b"/caf\xe9.wav"))
+    os.mkfifo(tmp_path / "Muse" / "pipe.wav")
+    os.symlink(tmp_path / "nowhere.mp3", tmp_path / "Muse" / "dangling.mp3")
+    provider = LocalFolderProvider(AcquireSettings(local_dir=tmp_path))
+    with caplog.at_level(logging.INFO, logger="musim.acquire.providers.local"), ThreadPoolExecutor(4) as pool:
+        scans = list(pool.map(lambda _: provider.tracks, range(4)))
+    assert [[t.relpath for t in tracks] for tracks in scans] == [["Muse/Uprising.wav"]] * 4
+    assert sorted(provider.skipped) == ["Muse/caf\\xe9.wav", "Muse/dangling.mp3", "Muse/pipe.wav"]
+    assert sum("tracks in" in r.message for r in caplog.records) == 1
+    reasons = "\n".join(r.getMessage() for r in caplog.records)
+    assert "name not UTF-8" in reasons and "a named pipe" in reasons and "a broken link" in reasons

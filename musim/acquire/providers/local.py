@@ -25,7 +25,7 @@ from musim.config import AcquireSettings
 from musim.errors import ConfigError
 from musim.library.artists import resolve_artist, title_of
 from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, suffix_format
-from musim.library.scan import find_files
+from musim.library.scan import check_name, find_files, path_text
 from musim.library.tags import read_tags
 
 log = logging.getLogger(__name__)
@@ -47,17 +47,19 @@ class LocalTrack:
 
 
 def read_track(path: Path, root: Path) -> LocalTrack | None:
-    """Tags, artist and duration of one file; ``None`` (logged) when it names no artist or is not audio
-    at all (neither an audio suffix nor audio content)."""
+    """Tags, artist and duration of one file; ``None`` (logged) when it names no artist, cannot be read (a
+    broken link, a named pipe, a name that is not UTF-8) or is not audio at all (neither an audio suffix nor
+    audio content)."""
     import mutagen
 
     rel = path.relative_to(root)
     try:
+        check_name(path)
         info = probe(path, min_seconds=0.0)
         audio, fmt, duration = info.mutagen, info.format, info.duration_s
     except FileSkipped as skip:
-        if skip.reason == "not_audio" and path.suffix.lower() not in AUDIO_SUFFIXES:
-            log.info("local: skipped %s: %s", rel, skip)
+        if skip.reason == "unreadable" or (skip.reason == "not_audio" and path.suffix.lower() not in AUDIO_SUFFIXES):
+            log.info("local: skipped %s: %s (%s)", path_text(rel), skip.reason, skip.detail)
             return None
         try:
             audio = mutagen.File(path)
@@ -88,6 +90,7 @@ class LocalFolderProvider(Provider):
         self._tracks: list[LocalTrack] | None = None
         self.skipped: list[str] = []
         self._lock = threading.Lock()
+        self._first_scan = threading.Lock()
 
     def refresh(self) -> list[LocalTrack]:
         """Scan the folder again; return every track that names an artist, sorted by path."""
@@ -96,15 +99,17 @@ class LocalFolderProvider(Provider):
         tracks = [t for _, t in read if t is not None]
         with self._lock:
             self._tracks = tracks
-            self.skipped = [p.relative_to(self.root).as_posix() for p, t in read if t is None]
+            self.skipped = [path_text(p.relative_to(self.root).as_posix()) for p, t in read if t is None]
         log.info("local: %d tracks in %s (%d other files)", len(tracks), self.root, len(self.skipped))
         return tracks
 
     @property
     def tracks(self) -> list[LocalTrack]:
-        with self._lock:
-            tracks = self._tracks
-        return tracks if tracks is not None else self.refresh()
+        """The tracks of the last scan; the first call scans (once: the fetch threads that ask meanwhile wait)."""
+        with self._first_scan:
+            with self._lock:
+                tracks = self._tracks
+            return tracks if tracks is not None else self.refresh()
 
     def match_artist(self, name: str) -> ArtistMatch | None:
         by_artist: dict[str, list[LocalTrack]] = {}
