@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from musim.cli.options import positive
-from musim.cli.output import print_json, print_table, printable
+from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import NotFoundError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 
@@ -118,5 +118,5 @@ def cmd_embed(args: argparse.Namespace) -> int:
     else:
         for f, err in failed:
             print(printable(f"skipped {f}: {err}", 0), file=sys.stderr)
-        print(f"wrote {len(files)} embeddings ({emb.shape[1]}-d, {champ.entry.version}) to {out}")
+        print(printable(f"wrote {counted(len(files), 'embedding')} ({emb.shape[1]}-d, {champ.entry.version}) to {out}", 0))
     return 0

@@ -7,7 +7,7 @@ import argparse
 
 from musim import sandbox, warehouse
 from musim.cli.options import count, number, open_share, positive, seed
-from musim.cli.output import print_json, print_table
+from musim.cli.output import print_json, print_table, printable
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 
 
@@ -325,5 +325,5 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     columns, rows, title = result.table()
     print_table(rows, columns, title=title)
     for path, reason in result.skipped:
-        print(f"  skipped {path}: {reason}")
+        print(printable(f"  skipped {path}: {reason}", 0))
     return 0

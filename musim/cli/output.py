@@ -26,10 +26,10 @@ _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # C0, DEL, C1, and the format characters that reorder or hide text (bidi embeddings, overrides, isolates,
 # marks, zero-width joiners, the BOM, the soft hyphen, interlinear annotations, tags).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-                     "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+                     "\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
 # The same set without the line break, for JSON text (the encoder escapes C0 itself).
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-                          "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+                          "\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -37,16 +37,20 @@ def _escape(m: re.Match[str]) -> str:
     if c in _SHORT:
         return _SHORT[c]
     code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (Python's surrogateescape)
+        code -= 0xDC00
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def printable(text: Any, width: int | None = None) -> str:
+def printable(text: Any, width: int | None = None, *, keep_end: bool = False) -> str:
     """``text`` safe for a terminal: controls escaped, cut to ``width`` characters (default :data:`CELL_WIDTH`;
-    0 = whole) with an ellipsis."""
+    0 = whole) with an ellipsis, at the start instead of the end with ``keep_end`` (paths: the file name
+    stays)."""
     out = _UNSAFE.sub(_escape, str(text))
     width = CELL_WIDTH if width is None else width
     if width and len(out) > width:
-        out = out[:max(width - 1, 1)] + ELLIPSIS
+        keep = max(width - 1, 1)
+        out = ELLIPSIS + out[-keep:] if keep_end else out[:keep] + ELLIPSIS
     return out
 
 
@@ -94,9 +98,13 @@ def _fmt(value: Any) -> str:
     return printable(value)
 
 
-def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str], *, title: str | None = None) -> None:
-    """A plain aligned text table (numbers right-aligned); every cell through :func:`printable`."""
-    cells = [[_fmt(v) for v in row] for row in rows]
+def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str], *, title: str | None = None,
+                path_columns: Sequence[str] = ()) -> None:
+    """A plain aligned text table (numbers right-aligned); every cell through :func:`printable`, those of the
+    ``path_columns`` (headers) cut at the start, so that a long path keeps its file name."""
+    tails = [h in path_columns for h in headers]
+    cells = [[printable(v, keep_end=True) if tail and isinstance(v, str) else _fmt(v)
+              for v, tail in zip(row, tails, strict=True)] for row in rows]
     headers = [printable(h) for h in headers]
     widths = [len(h) for h in headers]
     for row in cells:

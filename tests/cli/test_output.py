@@ -13,6 +13,8 @@ from musim.cli import output
     ("\x1b[31mred", "\\x1b[31mred"), ("a\rb", "a\\rb"), ("a\nb", "a\\nb"), ("nul\x00", "nul\\x00"),
     ("del\x7f", "del\\x7f"), ("csi\x9b", "csi\\x9b"), ("rtl\u202eltr", "rtl\\u202eltr"), ("iso\u2066x", "iso\\u2066x"),
     ("tag\U000e0041", "tag\\U000e0041"), ("Björk 日本", "Björk 日本"), ("tab\there", "tab\\there"),
+    ("caf\udce9.wav", "caf\\xe9.wav"),  # a Latin-1 file name as Python reads it: the byte, as path_text writes it
+    ("lone\ud800", "lone\\ud800"),
 ])
 def test_printable_escapes_controls(text, shown):
     assert output.printable(text) == shown
@@ -24,6 +26,15 @@ def test_printable_cuts_long_values(monkeypatch):
     assert output.printable("x" * 5000, 0) == "x" * 5000
     monkeypatch.setattr(output, "CELL_WIDTH", 8)
     assert output.printable("abcdefghij") == "abcdefg…"
+    assert output.printable("/music/a/b/c.wav", keep_end=True) == "…b/c.wav"
+
+
+def test_path_columns_keep_the_file_name(capsys, monkeypatch):
+    monkeypatch.setattr(output, "CELL_WIDTH", 12)
+    output.print_table([("/very/long/folder/x.flac", "/very/long/folder/y.flac", 1)], ["path", "other", "n"],
+                       path_columns=["path"])
+    row = capsys.readouterr().out.splitlines()[-1]
+    assert row.split() == ["…lder/x.flac", "/very/long/…", "1"]
 
 
 def test_table_bytes_hold_no_controls(capsys):
@@ -36,7 +47,7 @@ def test_table_bytes_hold_no_controls(capsys):
 
 
 def test_json_is_exact_and_inert(capsys):
-    names = ["\x1b[31mred", "rtl\u202e", "c1\x9b", "nul\x00", "plain é"]
+    names = ["\x1b[31mred", "rtl\u202e", "c1\x9b", "nul\x00", "plain é", "caf\udce9.wav"]
     output.print_json({"names": names})
     out = capsys.readouterr().out
     assert json.loads(out) == {"names": names}
