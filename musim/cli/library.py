@@ -55,7 +55,7 @@ def cmd_add(args: argparse.Namespace) -> int:
           f"{len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
     if summary.skipped:
         print_table([(s["reason"], s["path"], summary.details.get(s["path"], "")[:80]) for s in summary.skipped],
-                    ["reason", "path", "detail"], title="skipped")
+                    ["reason", "path", "detail"], title="skipped", path_columns=["path"])
     if summary.tracks_by_artist:
         print_table(sorted(summary.tracks_by_artist.items()), ["artist", "tracks"], title="tracks by artist")
     return 0
@@ -105,7 +105,9 @@ def cmd_skipped(args: argparse.Namespace) -> int:
     rows = skipped_files()
     if args.json:
         print_json(rows)
+    elif not rows:
+        print("no skipped files: every file the scans found is stored", file=sys.stderr)
     else:
         print_table([(r["reason"], r["source_path"], (r["detail"] or "")[:80]) for r in rows],
-                    ["reason", "path", "detail"])
+                    ["reason", "path", "detail"], path_columns=["path"])
     return 0

@@ -194,3 +194,35 @@ def test_a_corrupt_float_file_is_skipped_and_the_others_are_stored(tmp_path):
     _float_wav_with_nan(tmp_path / "music" / "Maxstack" / "nan.wav")
     summary = add([tmp_path / "music"]).to_json()
     assert summary["stored"] == 1 and _skips(summary) == {"nan.wav": "undecodable"}
+
+
+@pytest.mark.timeout(60)
+def test_special_files_and_names_that_are_not_utf8_are_skipped_with_what_to_do(tmp_path, capsys):
+    """A named pipe used to hang the scan (opening it waits for a writer), and a Latin-1 file name stopped the
+    whole add when its path was stored (DuckDB takes UTF-8 only)."""
+    root = tmp_path / "music"
+    write_audio(root / "Maxstack" / "fine.flac", "flac", seconds=8, freq=600)
+    latin1 = os.fsdecode(bytes(root / "Maxstack") + b"/caf\xe9.flac")
+    write_audio(root / "Maxstack" / "other.flac", "flac", seconds=8, freq=700).rename(latin1)
+    os.mkfifo(root / "Maxstack" / "pipe.wav")
+    os.symlink(root / "nowhere.mp3", root / "Maxstack" / "dangling.mp3")
+    assert main(["library", "add", str(root), "--width", "0"]) == 0  # paths under tmp_path are long
+    out = capsys.readouterr().out
+    assert "4 files: 1 stored, 0 already stored, 3 skipped" in out
+    assert "caf\\xe9.flac" in out and "name not UTF-8; rename it: convmv -f latin1 -t utf-8 FILE" in out
+    assert "a named pipe, not a regular file" in out and "a broken link to" in out
+    recorded = dict(rows("SELECT regexp_extract(source_path, '[^/]+$'), reason FROM library_skip"))
+    assert recorded == {"caf\\xe9.flac": "unreadable", "pipe.wav": "unreadable", "dangling.mp3": "unreadable"}
+    assert main(["library", "add", str(root)]) == 0  # and again: the same outcomes, nothing stored twice
+    assert "4 files: 0 stored, 1 already stored, 3 skipped" in capsys.readouterr().out
+
+
+def test_skipped_says_so_when_no_file_was_skipped(tmp_path, capsys):
+    assert main(["library", "skipped"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no skipped files" in captured.err
+    write_audio(tmp_path / "music" / "Maxstack" / "fine.flac", "flac", seconds=8, freq=600)
+    (tmp_path / "music" / "Maxstack" / "empty.ogg").write_bytes(b"")
+    add([tmp_path / "music"])
+    assert main(["library", "skipped"]) == 0
+    assert "empty.ogg" in capsys.readouterr().out
