@@ -22,6 +22,7 @@ import duckdb
 
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
+from musim.filenames import path_text
 from musim.library.artists import (
     UNKNOWN_ARTIST,
     ArtistFrom,
@@ -30,7 +31,7 @@ from musim.library.artists import (
     name_key,
 )
 from musim.library.formats import FileSkipped
-from musim.library.scan import Examined, examine, find_files, hash_file, path_text
+from musim.library.scan import Examined, examine, find_files, hash_file
 from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from musim.errors import NotFoundError
+from musim.filenames import is_text
 from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
 from musim.library.formats import (
     AudioProbe,
@@ -77,17 +78,6 @@ def _walk(root: Path) -> Iterator[Path]:
         dirs.sort()
         for name in files:
             yield Path(folder) / name
-
-
-def path_text(path: str | os.PathLike) -> str:
-    """``path`` as text that can be stored and printed: itself when it is valid UTF-8, else with each byte
-    that is not as ``\\xNN`` (a name in a legacy encoding such as Latin-1)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def is_text(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is valid UTF-8, so that it and the names taken from it can be stored as they are."""
-    return path_text(path) == os.fspath(path)
 
 
 def check_name(path: Path) -> None:

@@ -23,9 +23,10 @@ from musim.acquire.providers.base import Provider
 from musim.audio.excerpt import excerpt_window
 from musim.config import AcquireSettings
 from musim.errors import ConfigError
+from musim.filenames import path_text
 from musim.library.artists import resolve_artist, title_of
 from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, suffix_format
-from musim.library.scan import check_name, find_files, path_text
+from musim.library.scan import check_name, find_files
 from musim.library.tags import read_tags
 
 log = logging.getLogger(__name__)
