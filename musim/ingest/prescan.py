@@ -33,6 +33,7 @@ from typing import BinaryIO
 import numpy as np
 
 from musim.errors import IngestError
+from musim.filenames import is_text, path_text
 from musim.ingest.prescan_rules import BLANK, LONE_CR_AS, UTF8_LEAD
 
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -106,6 +107,9 @@ def check_input(path: str | Path, role: str = "plays") -> Path:
         raise IngestError(f"{path}: no such file; give the path of {what} ({_EXAMPLE[role]})")
     if not path.is_file():
         raise IngestError(f"{path}: not a regular file; give the path of {what} ({_EXAMPLE[role]})")
+    if not is_text(path):
+        raise IngestError(f"{path_text(path)}: the path is not valid UTF-8 (a legacy encoding such as Latin-1?), and "
+                          "the warehouse records it as text; rename it, e.g. `convmv -f latin1 -t utf-8 FILE`")
     with reading(path):
         with open(path, "rb"):
             pass

@@ -145,6 +145,14 @@ def test_a_device_or_fifo_is_not_a_dump(tmp_path):
         ingest_lastfm(fifo)
 
 
+def test_a_dump_named_in_latin1_is_refused_naming_it(tmp_path):
+    """Its name reached DuckDB only when the dump was recorded, as an InvalidInputException."""
+    path = tiny_dump(tmp_path / "d.tsv").rename(os.fsdecode(bytes(tmp_path) + b"/pl\xe9ys.tsv"))
+    with pytest.raises(IngestError, match=r"pl\\xe9ys.tsv: the path is not valid UTF-8 .*convmv"):
+        ingest_lastfm(path)
+    _nothing_stored()
+
+
 def test_read_errors_become_one_line_naming_the_file():
     from musim.ingest.prescan import reading
 
