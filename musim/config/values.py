@@ -82,11 +82,19 @@ def _memory_limit(raw: Any) -> str:
 MemoryLimit = Annotated[str, BeforeValidator(_memory_limit)]
 
 
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
 def _bool(raw: Any) -> bool:
-    return raw if isinstance(raw, bool) else str(raw).strip().lower() in ("1", "true", "yes")
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value not in _ON + _OFF:  # a typo ("ture") must not quietly mean off
+        raise ValueError("1 or 0 (or true/false, yes/no, on/off)")
+    return value in _ON
 
 
-#: ``1``, ``true`` or ``yes`` (any case) is on; anything else is off.
+#: ``1``, ``true``, ``yes`` or ``on`` (any case) is on; ``0``, ``false``, ``no``, ``off`` or empty is off.
 Bool = Annotated[bool, BeforeValidator(_bool)]
 
 

@@ -45,10 +45,17 @@ def test_defaults_live_under_home(tmp_path):
     ({"MUSIM_DUCKDB_MEMORY": "lots"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit such as 8GB or 80% "
                                       r"\(Memory must have a number \(e.g. 1GB\)\), got 'lots'"),
     ({"MUSIM_DUCKDB_MEMORY": "8"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit .*Unknown unit.*, got '8'"),
+    ({"MUSIM_LOCAL_FSYNC": "ture"}, r"MUSIM_LOCAL_FSYNC must be 1 or 0 \(or true/false, yes/no, on/off\), got 'ture'"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(env, message):
     with pytest.raises(ConfigError, match=f"^{message}$"):
         get_settings(env)
+
+
+@pytest.mark.parametrize(("raw", "on"), [("1", True), ("TRUE", True), (" yes ", True), ("on", True), ("0", False),
+                                         ("false", False), ("No", False), ("off", False), ("", False)])
+def test_switches_take_the_usual_words(raw, on):
+    assert get_settings({"MUSIM_LOCAL_FSYNC": raw}).storage.transfer.fsync is on
 
 
 def test_sections_built_in_python_say_which_field():
