@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from musim.config import get_settings, markdown_table
+from musim.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m musim.config", description=__doc__)
     parser.add_argument("--markdown", action="store_true", help="print the table of every variable (Markdown)")
     args = parser.parse_args(argv)
-    print(markdown_table() if args.markdown else get_settings().model_dump_json(indent=1), end="" if args.markdown else "\n")
+    if args.markdown:
+        print(markdown_table(), end="")
+        return 0
+    try:
+        settings = get_settings()
+    except ConfigError as exc:  # a bad value: one line naming the variable, as every musim command says it
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    print(settings.model_dump_json(indent=1))
     return 0
 
 

@@ -100,3 +100,13 @@ def test_readme_table_is_the_generated_one(capsys):
     table = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n") + "\n"
     assert table == markdown_table(), "README's table of variables is stale: paste `python -m musim.config --markdown`"
     assert main(["--markdown"]) == 0 and capsys.readouterr().out == markdown_table()
+
+
+def test_printing_the_values_says_a_bad_one_in_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("MUSIM_DUCKDB_THREADS", "two")
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ("python -m musim.config: error: MUSIM_DUCKDB_THREADS must be a "
+                                                   "positive integer, got 'two'\n")
+    monkeypatch.delenv("MUSIM_DUCKDB_THREADS")
+    assert main([]) == 0 and '"threads"' in capsys.readouterr().out
