@@ -29,6 +29,7 @@ from musim.config.values import (
     Bool,
     Choice,
     Fraction,
+    HttpUrl,
     Integer,
     MemoryLimit,
     NonNegative,
@@ -206,11 +207,11 @@ class AcquireSettings(Section):
 
     order: Annotated[Words, AfterValidator(_providers)] = var(
         "MUSIM_ACQUIRE_PROVIDERS", default=KNOWN_PROVIDERS, description="provider order, first wins")
-    deezer_url: str = var("MUSIM_DEEZER_API_URL", default="https://api.deezer.com", description="Deezer API base URL")
-    itunes_url: str = var("MUSIM_ITUNES_API_URL", default="https://itunes.apple.com", description="iTunes Search base URL")
-    spotify_api_url: str = var("MUSIM_SPOTIFY_API_URL", default="https://api.spotify.com/v1/",
+    deezer_url: HttpUrl = var("MUSIM_DEEZER_API_URL", default="https://api.deezer.com", description="Deezer API base URL")
+    itunes_url: HttpUrl = var("MUSIM_ITUNES_API_URL", default="https://itunes.apple.com", description="iTunes Search base URL")
+    spotify_api_url: HttpUrl = var("MUSIM_SPOTIFY_API_URL", default="https://api.spotify.com/v1/",
                                description="Spotify Web API prefix")
-    spotify_token_url: str = var("MUSIM_SPOTIFY_TOKEN_URL", default="https://accounts.spotify.com/api/token",
+    spotify_token_url: HttpUrl = var("MUSIM_SPOTIFY_TOKEN_URL", default="https://accounts.spotify.com/api/token",
                                  description="Spotify client-credentials token URL")
     spotify_market: str = var("MUSIM_SPOTIFY_MARKET", default="US", description="market of Spotify top tracks")
     itunes_country: str = var("MUSIM_ITUNES_COUNTRY", default="US", description="iTunes store country")

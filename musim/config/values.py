@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-__all__ = ["Bool", "Choice", "Fraction", "Integer", "MemoryLimit", "NonNegative", "NonNegativeInt", "PathValue",
-           "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
+__all__ = ["Bool", "Choice", "Fraction", "HttpUrl", "Integer", "MemoryLimit", "NonNegative", "NonNegativeInt",
+           "PathValue", "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
 
 
 def _int(minimum: int | None) -> BeforeValidator:
@@ -109,6 +109,24 @@ def Choice(*choices: str) -> Any:  # noqa: N802 - makes a type
         return value
 
     return Annotated[str, BeforeValidator(parse)]
+
+
+def _http_url(raw: Any) -> str:
+    from urllib.parse import urlsplit
+
+    value = str(raw).strip()
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:  # a bad port or bracket
+        ok = False
+    if not ok:
+        raise ValueError("an http:// or https:// URL with a host (e.g. https://api.deezer.com)")
+    return value
+
+
+#: An ``http(s)://host[:port][/path]`` URL (the providers' API addresses).
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 
 
 def _words(raw: Any) -> tuple[str, ...]:

@@ -45,6 +45,9 @@ def test_defaults_live_under_home(tmp_path):
     ({"MUSIM_DUCKDB_MEMORY": "lots"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit such as 8GB or 80% "
                                       r"\(Memory must have a number \(e.g. 1GB\)\), got 'lots'"),
     ({"MUSIM_DUCKDB_MEMORY": "8"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit .*Unknown unit.*, got '8'"),
+    ({"MUSIM_DEEZER_API_URL": "api.deezer.com"}, r"MUSIM_DEEZER_API_URL must be an http:// or https:// URL with a "
+                                                 r"host \(e.g. https://api.deezer.com\), got 'api.deezer.com'"),
+    ({"MUSIM_SPOTIFY_TOKEN_URL": "http://:80/token"}, r"MUSIM_SPOTIFY_TOKEN_URL must be an http:// .*, got 'http://:80/token'"),
     ({"MUSIM_LOCAL_FSYNC": "ture"}, r"MUSIM_LOCAL_FSYNC must be 1 or 0 \(or true/false, yes/no, on/off\), got 'ture'"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(env, message):
