@@ -28,6 +28,7 @@ from musim.config.errors import config_error
 from musim.config.values import (
     Bool,
     Choice,
+    CountryCode,
     Fraction,
     HttpUrl,
     Integer,
@@ -213,8 +214,8 @@ class AcquireSettings(Section):
                                description="Spotify Web API prefix")
     spotify_token_url: HttpUrl = var("MUSIM_SPOTIFY_TOKEN_URL", default="https://accounts.spotify.com/api/token",
                                  description="Spotify client-credentials token URL")
-    spotify_market: str = var("MUSIM_SPOTIFY_MARKET", default="US", description="market of Spotify top tracks")
-    itunes_country: str = var("MUSIM_ITUNES_COUNTRY", default="US", description="iTunes store country")
+    spotify_market: CountryCode = var("MUSIM_SPOTIFY_MARKET", default="US", description="market of Spotify top tracks")
+    itunes_country: CountryCode = var("MUSIM_ITUNES_COUNTRY", default="US", description="iTunes store country")
     spotify_client_id: str | None = var("MUSIM_SPOTIFY_CLIENT_ID", description="Spotify client id")
     spotify_client_secret: Secret = var("MUSIM_SPOTIFY_CLIENT_SECRET", description="Spotify client secret (secret)")
     spotipy_client_id: str | None = var("SPOTIPY_CLIENT_ID", description="Spotify client id, spotipy's name")

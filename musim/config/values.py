@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-__all__ = ["Bool", "Choice", "Fraction", "HttpUrl", "Integer", "MemoryLimit", "NonNegative", "NonNegativeInt",
+__all__ = ["Bool", "Choice", "CountryCode", "Fraction", "HttpUrl", "Integer", "MemoryLimit", "NonNegative", "NonNegativeInt",
            "PathValue", "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
 
 
@@ -127,6 +127,17 @@ def _http_url(raw: Any) -> str:
 
 #: An ``http(s)://host[:port][/path]`` URL (the providers' API addresses).
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+
+
+def _country(raw: Any) -> str:
+    value = str(raw).strip().upper()
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValueError("a two-letter country code (ISO 3166-1, e.g. US, GB, DE)")
+    return value
+
+
+#: A store country: two letters, upper case (``us`` -> ``US``).
+CountryCode = Annotated[str, BeforeValidator(_country)]
 
 
 def _words(raw: Any) -> tuple[str, ...]:

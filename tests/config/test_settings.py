@@ -48,6 +48,8 @@ def test_defaults_live_under_home(tmp_path):
     ({"MUSIM_DEEZER_API_URL": "api.deezer.com"}, r"MUSIM_DEEZER_API_URL must be an http:// or https:// URL with a "
                                                  r"host \(e.g. https://api.deezer.com\), got 'api.deezer.com'"),
     ({"MUSIM_SPOTIFY_TOKEN_URL": "http://:80/token"}, r"MUSIM_SPOTIFY_TOKEN_URL must be an http:// .*, got 'http://:80/token'"),
+    ({"MUSIM_ITUNES_COUNTRY": "USA"}, r"MUSIM_ITUNES_COUNTRY must be a two-letter country code \(ISO 3166-1, e.g. US, "
+                                      r"GB, DE\), got 'USA'"),
     ({"MUSIM_LOCAL_FSYNC": "ture"}, r"MUSIM_LOCAL_FSYNC must be 1 or 0 \(or true/false, yes/no, on/off\), got 'ture'"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(env, message):
@@ -59,6 +61,10 @@ def test_a_bad_value_is_one_line_naming_the_variable(env, message):
                                          ("false", False), ("No", False), ("off", False), ("", False)])
 def test_switches_take_the_usual_words(raw, on):
     assert get_settings({"MUSIM_LOCAL_FSYNC": raw}).storage.transfer.fsync is on
+
+
+def test_store_countries_are_two_letters_in_upper_case():
+    assert get_settings({"MUSIM_SPOTIFY_MARKET": " gb "}).acquire.spotify_market == "GB"
 
 
 def test_sections_built_in_python_say_which_field():
