@@ -66,11 +66,15 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
         reader = csv.DictReader(fh)
         try:
             columns = reader.fieldnames or []
+            reader.fieldnames = [c.strip().lower() for c in columns]  # "Path", " artist" are the columns too
+            group_by = group_by.strip().lower() if group_by else None
             need = ["path", "artist", *([group_by] if group_by else [])]
-            missing = [c for c in need if c not in columns]
+            missing = [c for c in need if c not in reader.fieldnames]
             if missing:
+                other = next((d for d in ";\t|" if len(columns) == 1 and d in columns[0]), None)
+                hint = f" (separated by {other!r}: save it with commas)" if other else ""
                 raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
-                                     f"it has {', '.join(columns) or 'none'}")
+                                     f"it has {', '.join(columns) or 'none'}{hint}")
             rows = [(reader.line_num, r) for r in reader if (r.get("artist") or "").strip()]
         except UnicodeDecodeError as exc:
             raise ParameterError(f"{csv_path}: not UTF-8 text ({exc.reason}); save the labels as a UTF-8 CSV "

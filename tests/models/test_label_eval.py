@@ -66,6 +66,13 @@ def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
     bom = tmp_path / "excel.csv"
     bom.write_bytes("path,artist\r\na.ogg,Björk\r\n".encode("utf-8-sig"))  # a spreadsheet's UTF-8 with a BOM
     assert read_labels(bom).artists == ["Björk"]
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Path, Artist,Album\na.ogg,Björk,Homogenic\n")  # headers as people write them
+    assert read_labels(titled, group_by="album").groups == ["Homogenic"]
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("path;artist\na.ogg;Björk\n")  # a spreadsheet in a comma-decimal locale
+    with pytest.raises(ParameterError, match=r"it has path;artist \(separated by ';': save it with commas\)"):
+        read_labels(semicolons)
     latin = tmp_path / "latin1.csv"
     latin.write_bytes("path,artist\na.ogg,Bj\xf6rk\n".encode("latin-1"))
     with pytest.raises(ParameterError, match=r"latin1.csv: not UTF-8 text .*save the labels as a UTF-8 CSV"):
