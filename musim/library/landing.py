@@ -5,7 +5,9 @@ local folder or, like ``MUSIM_LANDING``, an object-store prefix (``s3://bucket/p
 ``s3://conn_id@bucket/prefix``, ``file:///abs/path``, reached through :mod:`musim.storage`). The objects under
 a prefix are mirrored into ``$MUSIM_TMP/library-landing/<hash of the URL>/`` keeping their key layout (so the
 artist folders still name artists), downloading only objects that are new or changed (size or modification
-time) and dropping files whose object is gone; the mirror is then added like a folder. The mirror is a cache:
+time) and dropping files whose object is gone; the mirror is then added like a folder. Folder markers (keys
+ending in ``/``) are no files; a key that cannot be a file name (``a//b.mp3``, ``../x.mp3``) is left out as
+``unreadable``, logged, and the other objects are added. The mirror is a cache:
 deleting it costs one download of everything, and nothing is stored twice (the library knows each file's
 content).
 """
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from musim.config import Settings, get_settings
 
+log = logging.getLogger(__name__)
 MIRROR_DIR = "library-landing"
 
 
@@ -44,7 +48,7 @@ def landing_folder(settings: Settings | None = None) -> Path:
 def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
     """Bring the local mirror of the objects under ``url`` up to date; ``{"mirror", "objects", "downloaded",
     "removed"}``."""
-    from musim.storage import open_store
+    from musim.storage import InvalidKey, open_store, validate_key
 
     settings = settings or get_settings()
     root = url.rstrip("/")
@@ -52,8 +56,19 @@ def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
     mirror = settings.tmp_dir / MIRROR_DIR / hashlib.sha256(root.encode()).hexdigest()[:16]
     mirror.mkdir(parents=True, exist_ok=True)
     wanted: set[Path] = set()
+    unusable: list[dict[str, str]] = []
     downloaded = 0
     for info in store.list(""):
+        if info.key.endswith("/"):  # a folder marker (what S3 consoles make for "create folder"): no file
+            continue
+        try:
+            validate_key(info.key)
+        except InvalidKey as exc:  # "a//b.mp3", "../x.mp3": no safe file name in the mirror; the others go on
+            reason = str(exc).split(": ", 1)[-1]
+            log.warning("library landing: %s/%s left out: %s; rename the object", root, info.key, reason)
+            unusable.append({"path": f"{root}/{info.key}", "reason": "unreadable",
+                             "detail": f"the object key cannot be a file name ({reason}); rename the object"})
+            continue
         target = mirror / info.key
         wanted.add(target)
         modified = info.modified.timestamp() if info.modified else None
@@ -70,7 +85,8 @@ def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
         if path not in wanted:
             path.unlink()
             removed += 1
-    return {"mirror": str(mirror), "objects": len(wanted), "downloaded": downloaded, "removed": removed}
+    return {"mirror": str(mirror), "objects": len(wanted) + len(unusable), "downloaded": downloaded,
+            "removed": removed, "unusable": unusable}
 
 
 def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False,
@@ -89,4 +105,7 @@ def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False
     root, mirror = location.rstrip("/"), mirrored["mirror"]
     summary["skipped"] = [s | {"path": root + s["path"][len(mirror):] if s["path"].startswith(mirror) else s["path"]}
                           for s in summary["skipped"]]
+    unusable = mirrored.pop("unusable")
+    summary["skipped"] += [{"path": u["path"], "reason": u["reason"]} for u in unusable]
+    summary["files"] += len(unusable)
     return summary | mirrored | {"folder": location}

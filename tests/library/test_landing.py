@@ -58,3 +58,26 @@ def test_a_prefix_is_mirrored_downloading_only_what_changed(s3_env, tmp_path, mo
     assert (third["objects"], third["downloaded"], third["removed"]) == (3, 1, 1)
     assert third["stored"] == 1 and third["tracks_by_artist"] == {"Composer One": 1, "Composer Two": 1}
     assert not (Path(third["mirror"]) / "Composer One" / "a.ogg").exists()
+
+
+@pytest.mark.server
+def test_folder_markers_are_no_files_and_keys_that_cannot_be_file_names_are_left_out(s3_env, tmp_path,  # noqa: F811
+                                                                                      monkeypatch, caplog):
+    """A console's folder marker ("Composer One/") or one odd key ("a//b.ogg", "../x.ogg") stopped the whole
+    mirror with InvalidKey, so nothing under the prefix was added."""
+    a = write_audio(tmp_path / "a.ogg", "ogg", seconds=6, freq=300)
+    b = write_audio(tmp_path / "b.ogg", "ogg", seconds=6, freq=500)
+    s3_env.client.put_object(Bucket=s3_env.bucket, Key="music/Composer One/", Body=b"")
+    s3_env.client.upload_file(str(a), s3_env.bucket, "music/Composer One/a.ogg")
+    s3_env.client.upload_file(str(b), s3_env.bucket, "music/Composer One//b.ogg")
+    s3_env.client.upload_file(str(b), s3_env.bucket, "music/../escape.ogg")
+    url = f"s3://{s3_env.bucket}/music"
+    monkeypatch.setenv("MUSIM_LIBRARY_LANDING", url)
+    summary = scan_landing()
+    assert (summary["files"], summary["stored"], summary["objects"], summary["downloaded"]) == (3, 1, 3, 1)
+    assert summary["skipped"] == [{"path": f"{url}/../escape.ogg", "reason": "unreadable"},  # in listing order
+                                  {"path": f"{url}/Composer One//b.ogg", "reason": "unreadable"}]
+    assert "rename the object" in caplog.text
+    mirror = Path(summary["mirror"])
+    assert sorted(p.relative_to(mirror.parent).as_posix() for p in mirror.parent.rglob("*") if p.is_file()) == \
+        [f"{mirror.name}/Composer One/a.ogg"]  # nothing written beside the mirror
