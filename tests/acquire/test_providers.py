@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from musim.acquire import Preview, get_preview, resolve_artist
+from musim.acquire.errors import ProviderError
 from musim.acquire.providers import DeezerProvider, ItunesProvider, SpotifyProvider, build_providers
 from musim.acquire.providers.spotify import SpotifyCredentials, spotify_credentials
 from musim.config import get_settings
@@ -157,3 +158,29 @@ def test_no_secret_in_logs(caplog, monkeypatch):
     for needle in (secret, basic, token):  # ... but nothing secret
         assert needle not in caplog.text
     assert secret not in repr(providers) and secret not in repr(get_settings())
+
+
+@pytest.mark.parametrize(("provider", "path", "answer", "message"), [
+    ("deezer", r"^/deezer/search/artist$", {"data": [{"id": 7, "name": 5}]},
+     r"deezer: unexpected answer from GET /search/artist: data\.0\.name: Input should be a valid string \(got 5\)"),
+    ("deezer", r"^/deezer/search/artist$", [1, 2, 3],
+     r"deezer: unexpected answer from GET /search/artist: the answer: Input should be a JSON object \(got \[1, 2, 3\]\)"),
+    ("itunes", r"^/itunes/search$", {"results": [{"artistId": 1, "trackTimeMillis": "long"}]},
+     r"itunes: unexpected answer from GET /search: results\.0\.trackTimeMillis: Input should be a valid number"),
+    ("spotify", r"^/spotify/v1/search$", {"artists": {"items": "none"}},
+     r"spotify: unexpected answer from GET /search: artists\.items: Input should be a valid list"),
+])
+def test_an_answer_of_another_shape_names_the_call_and_the_field(provider_server, provider, path, answer, message):
+    """Such answers failed the artist with "TypeError: 'NoneType' object is not iterable" and the like."""
+    provider_server.add_fault(path, Fault("answer", answer=answer))
+    make = {"deezer": DeezerProvider, "itunes": ItunesProvider,
+            "spotify": lambda settings: SpotifyProvider(settings, CREDS)}[provider]
+    with make(provider_server.settings()) as client, pytest.raises(ProviderError, match=message) as info:
+        client.match_artist("Muse")
+    assert not info.value.retryable and "has the API changed?" in str(info.value)
+
+
+def test_null_where_a_list_is_expected_is_nothing_found(provider_server):
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("answer", answer={"data": None}))
+    with DeezerProvider(provider_server.settings()) as deezer:
+        assert deezer.match_artist("Muse") is None

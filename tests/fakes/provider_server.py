@@ -35,7 +35,7 @@ from rapidfuzz import fuzz
 
 from tests.fakes.audio import tone_bytes
 
-FaultKind = Literal["status", "slow", "truncate", "corrupt", "empty", "deezer_error"]
+FaultKind = Literal["status", "slow", "truncate", "corrupt", "empty", "deezer_error", "answer"]
 PROVIDERS = ("deezer", "itunes", "spotify")
 
 
@@ -71,7 +71,7 @@ class Fault:
     kinds: ``status`` (HTTP ``status``, with ``Retry-After: retry_after`` if set), ``slow`` (sleep
     ``delay_s`` first), ``truncate`` (audio cut to ``keep_bytes``), ``corrupt`` (audio replaced by noise
     bytes), ``empty`` (no results / a 0-byte file), ``deezer_error`` (HTTP 200 with Deezer's error body,
-    ``code`` 4 = quota).
+    ``code`` 4 = quota), ``answer`` (HTTP 200 with ``answer`` as the JSON body: a changed API).
     """
 
     kind: FaultKind
@@ -81,6 +81,7 @@ class Fault:
     times: int | None = None
     code: int = 4
     keep_bytes: int = 2000
+    answer: Any = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,9 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "status":
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
                 self._json({"error": {"status": fault.status, "message": "injected fault"}}, fault.status, headers)
+                return
+            if fault is not None and fault.kind == "answer":
+                self._json(fault.answer)
                 return
             if fault is not None and fault.kind == "deezer_error":
                 message = "Quota limit exceeded" if fault.code == 4 else "injected error"

@@ -16,6 +16,16 @@ from musim.acquire.errors import ProviderError, RateLimited
 from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import HttpProvider
+from musim.acquire.providers.wire import (
+    DeezerAlbum,
+    DeezerArtists,
+    DeezerGenres,
+    DeezerRef,
+    DeezerTracks,
+    M,
+    ids,
+    parse,
+)
 from musim.config import AcquireSettings
 
 log = logging.getLogger(__name__)
@@ -53,29 +63,26 @@ class DeezerProvider(HttpProvider):
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.http.get_json(f"{self.base}{path}", params, what=f"GET {path}", check=self._check)
 
+    def _get_as(self, model: type[M], path: str, params: dict[str, Any] | None = None) -> M:
+        return parse(model, self._get(path, params), provider=self.name, what=f"GET {path}")
+
     def match_artist(self, name: str) -> ArtistMatch | None:
-        body = self._get("/search/artist", {"q": name, "limit": 25})
-        candidates = [
-            ArtistCandidate(self.name, str(a["id"]), a.get("name", ""), a.get("nb_fan"))
-            for a in body.get("data", [])
-            if "id" in a
-        ]
+        body = self._get_as(DeezerArtists, "/search/artist", {"q": name, "limit": 25})
+        candidates = [ArtistCandidate(self.name, ids(a.id), a.name, a.nb_fan) for a in body.data if a.id is not None]
         return match_artist(name, candidates, threshold=self.settings.match_threshold)
 
-    def _album_genre(self, album: dict[str, Any]) -> str | None:
-        genres = (album.get("genres") or {}).get("data") or []
-        if genres:
-            return genres[0].get("name")
-        album_id = str(album.get("id", ""))
+    def _album_genre(self, album: DeezerAlbum) -> str | None:
+        if album.genres and album.genres.data:
+            return album.genres.data[0].name
+        album_id = ids(album.id)
         if not self.fetch_album_genre or not album_id:
             return None
         with self._lock:
             if album_id in self._genres:
                 return self._genres[album_id]
         try:
-            body = self._get(f"/album/{album_id}")
-            data = (body.get("genres") or {}).get("data") or []
-            genre = data[0].get("name") if data else None
+            data = (self._get_as(DeezerAlbum, f"/album/{album_id}").genres or DeezerGenres()).data
+            genre = data[0].name if data else None
         except ProviderError as err:
             log.info("deezer: no genre for album %s (%s)", album_id, err.reason)
             return None
@@ -86,26 +93,27 @@ class DeezerProvider(HttpProvider):
     def top_tracks(self, match: ArtistMatch, limit: int = 3) -> list[TrackCandidate]:
         artist_id = match.candidate.provider_artist_id
         try:
-            body = self._get(f"/artist/{artist_id}/top", {"limit": limit})
+            body = self._get_as(DeezerTracks, f"/artist/{artist_id}/top", {"limit": limit})
         except ProviderError as err:
             if err.status == NO_DATA:
                 return []
             raise
         tracks = []
-        for rank, t in enumerate(body.get("data", [])[:limit], start=1):
+        for rank, t in enumerate(body.data[:limit], start=1):
+            artist = t.artist or DeezerRef()
             tracks.append(
                 TrackCandidate(
                     provider=self.name,
-                    provider_track_id=str(t["id"]),
-                    provider_artist_id=str((t.get("artist") or {}).get("id", artist_id)),
-                    title=t.get("title", ""),
-                    preview_url=t.get("preview") or None,
+                    provider_track_id=ids(t.id),
+                    provider_artist_id=ids(artist.id) or artist_id,
+                    title=t.title,
+                    preview_url=t.preview or None,
                     format="mp3",
-                    duration_s=float(t["duration"]) if t.get("duration") is not None else None,
-                    genre=self._album_genre(t.get("album") or {}),
+                    duration_s=t.duration,
+                    genre=self._album_genre(t.album or DeezerAlbum()),
                     rank=rank,
-                    artist_name=(t.get("artist") or {}).get("name", match.candidate.name),
-                    popularity=t.get("rank"),
+                    artist_name=artist.name if artist.name is not None else match.candidate.name,
+                    popularity=t.rank,
                 )
             )
         return tracks

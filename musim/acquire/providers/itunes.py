@@ -13,6 +13,7 @@ from typing import Any
 from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import HttpProvider
+from musim.acquire.providers.wire import ITunesSearch, ITunesSong, ids, parse
 
 SEARCH_LIMIT = 50
 CACHE_SIZE = 256
@@ -26,10 +27,10 @@ class ItunesProvider(HttpProvider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.base = self.settings.itunes_url.rstrip("/")
-        self._songs: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._songs: OrderedDict[str, list[ITunesSong]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _search(self, term: str) -> dict[str, list[dict[str, Any]]]:
+    def _search(self, term: str) -> dict[str, list[ITunesSong]]:
         params = {
             "term": term,
             "entity": "song",
@@ -37,12 +38,13 @@ class ItunesProvider(HttpProvider):
             "limit": SEARCH_LIMIT,
             "country": self.settings.itunes_country,
         }
-        body = self.http.get_json(f"{self.base}/search", params, what="GET /search")
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for r in body.get("results", []):
-            if r.get("wrapperType", "track") != "track" or r.get("kind", "song") != "song" or "artistId" not in r:
+        body = parse(ITunesSearch, self.http.get_json(f"{self.base}/search", params, what="GET /search"),
+                     provider=self.name, what="GET /search")
+        groups: dict[str, list[ITunesSong]] = {}
+        for r in body.results:
+            if r.wrapperType != "track" or r.kind != "song" or r.artistId is None:
                 continue
-            groups.setdefault(str(r["artistId"]), []).append(r)
+            groups.setdefault(ids(r.artistId), []).append(r)
         with self._lock:
             for artist_id, songs in groups.items():
                 self._songs[artist_id] = songs
@@ -54,7 +56,7 @@ class ItunesProvider(HttpProvider):
     def match_artist(self, name: str) -> ArtistMatch | None:
         groups = self._search(name)
         candidates = [
-            ArtistCandidate(self.name, artist_id, songs[0].get("artistName", ""), float(len(songs)))
+            ArtistCandidate(self.name, artist_id, songs[0].artistName, float(len(songs)))
             for artist_id, songs in groups.items()
         ]
         return match_artist(name, candidates, threshold=self.settings.match_threshold)
@@ -67,19 +69,18 @@ class ItunesProvider(HttpProvider):
             songs = self._search(match.candidate.name).get(artist_id, [])
         tracks = []
         for rank, s in enumerate(songs[:limit], start=1):
-            millis = s.get("trackTimeMillis")
             tracks.append(
                 TrackCandidate(
                     provider=self.name,
-                    provider_track_id=str(s.get("trackId", "")),
+                    provider_track_id=ids(s.trackId),
                     provider_artist_id=artist_id,
-                    title=s.get("trackName", ""),
-                    preview_url=s.get("previewUrl") or None,
+                    title=s.trackName,
+                    preview_url=s.previewUrl or None,
                     format="m4a",
-                    duration_s=millis / 1000.0 if millis is not None else None,
-                    genre=s.get("primaryGenreName"),
+                    duration_s=s.trackTimeMillis / 1000.0 if s.trackTimeMillis is not None else None,
+                    genre=s.primaryGenreName,
                     rank=rank,
-                    artist_name=s.get("artistName"),
+                    artist_name=s.artistName or None,
                 )
             )
         return tracks

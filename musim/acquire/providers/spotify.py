@@ -31,6 +31,7 @@ from musim.acquire.http import PoliteSession, error_for_exception, error_for_sta
 from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import HttpProvider
+from musim.acquire.providers.wire import SpotifySearch, SpotifyTopTracks, parse
 from musim.config import AcquireSettings, Settings, get_settings
 from musim.errors import ConfigError
 from musim.redact import register_secret
@@ -153,10 +154,11 @@ class SpotifyProvider(HttpProvider):
 
     def match_artist(self, name: str) -> ArtistMatch | None:
         body: Any = self._call(lambda: self.client.search(q=name, type="artist", limit=10), "GET /search")
+        page = parse(SpotifySearch, body, provider=self.name, what="GET /search").artists
         candidates = [
-            ArtistCandidate(self.name, a["id"], a.get("name", ""), a.get("popularity"), tuple(a.get("genres") or ()))
-            for a in ((body or {}).get("artists") or {}).get("items", [])
-            if a and "id" in a
+            ArtistCandidate(self.name, a.id, a.name, a.popularity, tuple(a.genres))
+            for a in (page.items if page else [])
+            if a is not None and a.id
         ]
         return match_artist(name, candidates, threshold=self.settings.match_threshold)
 
@@ -167,22 +169,23 @@ class SpotifyProvider(HttpProvider):
         body: Any = self._call(lambda: self.client._get(path, market=self.settings.spotify_market), f"GET /{path}")
         genre = match.candidate.genres[0] if match.candidate.genres else None
         tracks = []
-        for rank, t in enumerate(((body or {}).get("tracks") or [])[:limit], start=1):
-            preview = t.get("preview_url") or None
-            artists = t.get("artists") or [{}]
+        top = parse(SpotifyTopTracks, body, provider=self.name, what=f"GET /{path}")
+        for rank, t in enumerate(top.tracks[:limit], start=1):
+            preview = t.preview_url or None
+            first_artist = t.artists[0].name if t.artists else None
             tracks.append(
                 TrackCandidate(
                     provider=self.name,
-                    provider_track_id=str(t.get("id", "")),
+                    provider_track_id=t.id or "",
                     provider_artist_id=artist_id,
-                    title=t.get("name", ""),
+                    title=t.name,
                     preview_url=preview,
                     format="mp3" if preview else None,
-                    duration_s=t["duration_ms"] / 1000.0 if t.get("duration_ms") is not None else None,
+                    duration_s=t.duration_ms / 1000.0 if t.duration_ms is not None else None,
                     genre=genre,
                     rank=rank,
-                    artist_name=artists[0].get("name", match.candidate.name),
-                    popularity=t.get("popularity"),
+                    artist_name=first_artist if first_artist is not None else match.candidate.name,
+                    popularity=t.popularity,
                 )
             )
         return tracks
