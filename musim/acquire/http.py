@@ -193,6 +193,11 @@ def call_with_retries(
         raise
 
 
+#: The largest download taken: a 30-second preview is 0.5-2 MB; anything this big is not one (a wrong URL, a
+#: whole album, a server that never stops sending).
+MAX_DOWNLOAD_BYTES = 32 * 2**20
+
+
 class HttpClient:
     """GET JSON and bytes for one provider: API calls and downloads each behind their own rate limiter.
 
@@ -230,9 +235,10 @@ class HttpClient:
         """Retry ``fn`` per this client's policy (for SDK calls such as spotipy's)."""
         return call_with_retries(fn, provider=self.provider, policy=self.retry, what=what, sleep=self.sleep)
 
-    def _get(self, session: requests.Session, url: str, params: dict[str, Any] | None, what: str) -> requests.Response:
+    def _get(self, session: requests.Session, url: str, params: dict[str, Any] | None, what: str,
+             *, stream: bool = False) -> requests.Response:
         try:
-            response = session.get(url, params=params)
+            response = session.get(url, params=params, stream=stream)
         except requests.RequestException as exc:
             raise error_for_exception(self.provider, exc, what=what) from None
         err = error_for_status(self.provider, response.status_code, response.headers, what=what)
@@ -262,9 +268,28 @@ class HttpClient:
 
         return self.call(attempt, what=what)
 
-    def get_bytes(self, url: str, *, what: str) -> bytes:
-        """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter."""
-        return self.call(lambda: self._get(self.download_session, url, None, what).content, what=what)
+    def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+        """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter. A body
+        over ``max_bytes`` is refused as soon as it is known (its Content-Length, else while it streams)."""
+
+        def attempt() -> bytes:
+            too_big = ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
+            with self._get(self.download_session, url, None, what, stream=True) as response:
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise too_big
+                chunks, size = [], 0
+                try:
+                    for chunk in response.iter_content(1 << 16):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise too_big
+                        chunks.append(chunk)
+                except requests.RequestException as exc:  # the connection broke or stalled mid-body
+                    raise error_for_exception(self.provider, exc, what=what) from None
+            return b"".join(chunks)
+
+        return self.call(attempt, what=what)
 
     def close(self) -> None:
         self.session.close()

@@ -163,3 +163,45 @@ def test_parse_retry_after():
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
     assert parse_retry_after(formatdate(time.time() + 30, usegmt=True)) == pytest.approx(30, abs=2)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_download_over_the_limit_is_refused_without_reading_it_all(sleeps, declared):
+    """A preview URL that serves a whole album (or never stops) was read whole into memory."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    sent: list[int] = []
+
+    class Endless(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"  # no Content-Length: the body ends when the connection closes
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            if declared:
+                self.send_header("Content-Length", str(50 * 2**20))
+            self.end_headers()
+            try:
+                for _ in range(50 * 16):  # 50 MiB in 64 KiB writes, unless the client hangs up
+                    self.wfile.write(b"\0" * 65536)
+                    sent.append(65536)
+            except OSError:
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = HttpClient("deezer", limit=RateLimit(100, 1.0), download_limit=RateLimit(100, 1.0), timeout_s=5,
+                        retry=RetryPolicy(max_attempts=3, initial_s=0.01, max_s=0.01, jitter_s=0), sleep=sleeps)
+    try:
+        with pytest.raises(ProviderError, match=r"preview of track 1 is over 1 MiB: not a preview") as info:
+            client.get_bytes(f"http://127.0.0.1:{server.server_port}/p.mp3", what="preview of track 1",
+                             max_bytes=2**20)
+        assert not info.value.retryable and sleeps.calls == []
+        assert client.get_bytes(f"http://127.0.0.1:{server.server_port}/p.mp3", what="x", max_bytes=60 * 2**20)
+    finally:
+        server.shutdown()
+        client.close()
+    assert sum(sent) < 50 * 2**20 * 2  # the refused download stopped early; the accepted one read 50 MiB
