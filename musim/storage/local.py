@@ -58,6 +58,10 @@ class LocalStore(ObjectStore):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
             if action in ("read", "stat", "delete") and not isinstance(exc, FileExistsError):
                 raise ObjectNotFound(f"no object {key!r} in {self.root_url}") from exc
+            blocked = self._blocking_file() if action == "write" else None
+            if blocked is not None:
+                raise StorageError(f"cannot write {key!r} in {self.root_url}: the store's folder cannot be made, "
+                                   f"{blocked} is a file") from exc
             if action == "write" and not isinstance(exc, FileNotFoundError):
                 raise StorageError(
                     f"cannot write {key!r} in {self.root_url}: a key and a key prefix collide "
@@ -66,6 +70,13 @@ class LocalStore(ObjectStore):
             raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}") from exc
         except OSError as exc:
             raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}") from exc
+
+    def _blocking_file(self) -> Path | None:
+        """The file standing where the store's folder or one above it should be (``None``: no such file)."""
+        for folder in (self.root, *self.root.parents):
+            if folder.exists():
+                return None if folder.is_dir() else folder
+        return None
 
     def _info(self, key: str, st: os.stat_result, content_type: str | None = None) -> ObjectInfo:
         return ObjectInfo(

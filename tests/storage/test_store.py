@@ -305,3 +305,12 @@ def test_local_key_and_prefix_collision_is_a_clear_error() -> None:
     store.put_bytes("a", b"file")
     with pytest.raises(StorageError, match="collide"):
         store.put_bytes("a/b", b"x")
+
+
+def test_a_file_where_the_local_store_folder_should_be_is_named(tmp_path: Path) -> None:
+    """It was reported as "a key and a key prefix collide", which sent people looking at their keys."""
+    (tmp_path / "afile").write_bytes(b"not a folder")
+    for root in (tmp_path / "afile", tmp_path / "afile" / "objects"):
+        with pytest.raises(StorageError, match=f"the store's folder cannot be made, {tmp_path / 'afile'} is a file"):
+            open_store(str(root)).put_bytes("audio/x.flac", b"x")
+    assert (tmp_path / "afile").read_bytes() == b"not a folder"
