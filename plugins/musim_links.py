@@ -69,6 +69,7 @@ def docs_app(*, require_auth: bool = True):
     @app.get("/{run_id}/{path:path}")
     def page(run_id: str, path: str):
         from musim.storage import InvalidKey, ObjectNotFound, open_store, validate_key
+        from musim.ui.app import OBJECT_HEADERS  # an opaque origin: Data Docs show values unescaped
 
         if not _RUN.match(run_id):
             raise HTTPException(status_code=404, detail="not a quality run id")
@@ -77,7 +78,8 @@ def docs_app(*, require_auth: bool = True):
             data = open_store().get_bytes(validate_key(key))
         except (InvalidKey, ObjectNotFound):
             raise HTTPException(status_code=404, detail=f"no Data Docs page {path!r} for run {run_id}") from None
-        return Response(data, media_type=mimetypes.guess_type(key)[0] or "application/octet-stream")
+        return Response(data, media_type=mimetypes.guess_type(key)[0] or "application/octet-stream",
+                        headers=OBJECT_HEADERS)
 
     return app
 

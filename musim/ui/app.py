@@ -49,6 +49,11 @@ STATIC = Path(__file__).with_name("static")
 NOT_PUBLISHED = ("No snapshot has been published yet: run the lastfm_ingest DAG (it ingests the dumps in the "
                  "landing folder), then artist_similarity, which publishes the first snapshot.")
 OBJECT_PREFIXES = ("quality/docs/", "models/")
+#: Headers of every stored object served. Data Docs show the data's own values (GX does not escape them: an
+#: artist named ``<img onerror=...>`` would run as the viewer, beside Airflow's session), so each page is its
+#: own opaque origin: its scripts run, as Data Docs need, but can read no cookie and call no API as the viewer.
+OBJECT_HEADERS = {"Content-Security-Policy": "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox",
+                  "X-Content-Type-Options": "nosniff"}
 MetricName = Literal["seed", "jaccard", "cosine", "lift", "pmi"]
 assert set(MetricName.__args__) == set(METRICS)  # noqa: S101 - the Literal mirrors musim.similarity.METRICS
 
@@ -166,10 +171,10 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         except StorageUnavailable as exc:
             raise HTTPException(503, f"the object store is unavailable: {exc}") from None
         if key.endswith(".md"):
-            return HTMLResponse(html.markdown_page(data.decode("utf-8", "replace"), key))
+            return HTMLResponse(html.markdown_page(data.decode("utf-8", "replace"), key), headers=OBJECT_HEADERS)
         media = "text/plain; charset=utf-8" if key.endswith((".txt", ".log")) \
             else mimetypes.guess_type(key)[0] or "application/octet-stream"
-        return Response(data, media_type=media)
+        return Response(data, media_type=media, headers=OBJECT_HEADERS)
 
     @app.get("/", response_class=HTMLResponse)
     def index(artist: str = "", metric: str = "seed", k: str = "10", model: str = "", track: str = "",

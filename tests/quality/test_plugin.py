@@ -41,8 +41,8 @@ store.put_bytes("quality/docs/q20261101T010203Z-abc123/index.html", b"<html>docs
 store.put_bytes("secret/thing.txt", b"no")
 client = TestClient(mod.docs_app(require_auth=False))
 out["index"] = client.get("/q20261101T010203Z-abc123/").text
-out["page"] = [client.get("/q20261101T010203Z-abc123/index.html").status_code,
-               client.get("/q20261101T010203Z-abc123/index.html").headers["content-type"]]
+page = client.get("/q20261101T010203Z-abc123/index.html")
+out["page"] = [page.status_code, page.headers["content-type"], page.headers.get("content-security-policy", "")]
 out["missing"] = client.get("/q20261101T010203Z-abc123/nope.html").status_code
 out["escape"] = client.get("/q20261101T010203Z-abc123/../../secret/thing.txt").status_code
 out["bad_run"] = client.get("/not-a-run/index.html").status_code
@@ -62,6 +62,7 @@ def test_data_docs_link_and_app(musim_home, tmp_path):
     assert out["is_plugin"] and out["name"] == "Data Docs" and out["xcom_key"] == DOCS_LINK_XCOM_KEY
     assert out["link"] == "/musim-quality/q20261101T010203Z-abc123/index.html" and out["no_link"] == ""
     assert out["prefix"] == "/musim-quality"
-    assert out["index"] == "<html>docs</html>" and out["page"] == [200, "text/html; charset=utf-8"]
+    assert out["index"] == "<html>docs</html>" and out["page"][:2] == [200, "text/html; charset=utf-8"]
+    assert out["page"][2].startswith("sandbox allow-scripts")  # Data Docs show the data's values unescaped
     assert out["missing"] == 404 and out["escape"] == 404 and out["bad_run"] == 404
     assert out["unauthenticated"] in (401, 403)

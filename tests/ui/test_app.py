@@ -193,6 +193,11 @@ def test_quality_latest_per_dataset_with_data_docs(full, client):
     assert f'href="objects/quality/docs/{RUN_NEW}/index.html"' in page and "expect_column_values_to_be_between" in page
     docs = client.get(f"/objects/quality/docs/{RUN_NEW}/")
     assert docs.status_code == 200 and f"Data Docs {RUN_NEW}" in docs.text
+    # Data Docs render the data's values unescaped: served as an opaque origin, their scripts reach no session
+    assert docs.headers["content-security-policy"].startswith("sandbox allow-scripts")
+    assert "allow-same-origin" not in docs.headers["content-security-policy"]
+    assert docs.headers["x-content-type-options"] == "nosniff"
+    assert client.get(f"/objects/models/siamese/{CHAMPION}/card.md").headers["content-security-policy"].startswith("sandbox")
 
 
 def test_objects_route_serves_only_docs_and_model_cards(full, client):
