@@ -4,7 +4,11 @@ CREATE OR REPLACE TEMP TABLE lib_remove AS SELECT unnest($ids) AS track_id;
 DELETE FROM track WHERE track_id IN (SELECT track_id FROM lib_remove) AND provider = 'library';
 DELETE FROM preview WHERE track_id IN (SELECT track_id FROM lib_remove) AND provider = 'library';
 DELETE FROM library_track WHERE track_id IN (SELECT track_id FROM lib_remove);
+-- A library spelling no track gives any more goes, unless it is all the artist has: a catalogue artist always
+-- has a spelling (the artists quality suite checks it), so one known only from removed files keeps its names.
 DELETE FROM artist_name_variant v
 WHERE v.dump_id = 'library'
-  AND NOT EXISTS (SELECT 1 FROM library_track t WHERE t.artist_id = v.artist_id AND t.artist_spelling = v.raw_name);
+  AND NOT EXISTS (SELECT 1 FROM library_track t WHERE t.artist_id = v.artist_id AND t.artist_spelling = v.raw_name)
+  AND (EXISTS (SELECT 1 FROM library_track t WHERE t.artist_id = v.artist_id)
+       OR EXISTS (SELECT 1 FROM artist_name_variant o WHERE o.artist_id = v.artist_id AND o.dump_id <> 'library'));
 DELETE FROM library_artist a WHERE NOT EXISTS (SELECT 1 FROM library_track t WHERE t.name_key = a.name_key);
