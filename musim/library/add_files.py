@@ -128,12 +128,15 @@ def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str,
         elif key != name_key(UNKNOWN_ARTIST):
             hit = next((by_norm[n] for n in sorted(norms) if n in by_norm), None)
             match = ("name", hit) if hit is not None else (("variant", by_key[key]) if key in by_key else None)
+        g["artist_key"] = f"mbid:{g['mbid']}" if g["mbid"] else f"name:{lastfm_norm(g['name'])}"
         if match is not None:
             g["lastfm_match"], g["artist_id"], g["is_new"] = match[0], match[1], False
+        elif (same_key := sql.query(con, "library/artist_by_key.sql", artist_key=g["artist_key"]).fetchone()):
+            # the artist a removed library artist left (the placeholder is matched by no name): keys are unique
+            g.update(lastfm_match="none", artist_id=same_key[0], is_new=False)
         else:
             g.update(lastfm_match="none", artist_id=next_id, is_new=True)
             next_id += 1
-        g["artist_key"] = f"mbid:{g['mbid']}" if g["mbid"] else f"name:{lastfm_norm(g['name'])}"
         g["name_norm"] = lastfm_norm(g["name"])
         g["is_placeholder"] = key == name_key(UNKNOWN_ARTIST)
 

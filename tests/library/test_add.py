@@ -180,6 +180,35 @@ def test_remove_deletes_rows_and_unshared_objects(folder, capsys):
     assert "no library track" in capsys.readouterr().err
 
 
+def test_an_artist_known_only_from_removed_files_keeps_a_spelling(folder):
+    """Removing every track of a library-only artist left its catalogue row without any spelling, which failed
+    the artists quality suite (and so every DAG gated on it) until the files were added again."""
+    from musim import sql
+
+    add([folder / "Maxstack"])
+    artist_id = list_tracks("Maxstack")[0]["artist_id"]
+    spellings = rows("SELECT raw_name FROM artist_name_variant WHERE artist_id = ? ORDER BY 1", artist_id)
+    assert remove_tracks(artist="Maxstack") and not list_tracks("Maxstack")
+    with warehouse.writer() as con:
+        cur = sql.query(con, "quality/artists_invariants.sql")
+        facts = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    assert facts["artists_without_variant"] == 0 and facts["bad_variant_lines"] == 0
+    assert rows("SELECT raw_name FROM artist_name_variant WHERE artist_id = ? ORDER BY 1", artist_id) == spellings
+    add([folder / "Maxstack"])  # and back: the same catalogue artist
+    assert {r["artist_id"] for r in list_tracks("Maxstack")} == {artist_id}
+
+
+def test_the_placeholder_artist_removed_and_added_again_is_one_catalogue_artist(tmp_path):
+    """The placeholder is matched by no name, so adding untagged files again after removing them made a second
+    catalogue artist with the key name:unknown artist (the artists suite's unique keys failed)."""
+    write_audio(tmp_path / "music" / "untagged.flac", "flac", seconds=8, freq=600)  # no tag, no folder: unknown
+    add([tmp_path / "music"])
+    assert remove_tracks(artist="Unknown artist")
+    add([tmp_path / "music"], retry=True)
+    assert rows("SELECT artist_key, count(*) FROM artist WHERE artist_key = 'name:unknown artist' GROUP BY 1") \
+        == [("name:unknown artist", 1)]
+
+
 def test_a_missing_path_is_one_clear_error(tmp_path, capsys):
     assert main(["library", "add", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
