@@ -209,6 +209,25 @@ def test_the_placeholder_artist_removed_and_added_again_is_one_catalogue_artist(
         == [("name:unknown artist", 1)]
 
 
+def test_removed_tracks_take_their_features_with_them(tmp_path, capsys):
+    """Their spectrograms and descriptors stayed, so the features suite failed ("spectrograms belong to known
+    tracks") and with it every DAG gated on it."""
+    from musim import sql
+
+    write_audio(tmp_path / "music" / "Maxstack" / "fine.flac", "flac", seconds=8, freq=600)
+    add([tmp_path / "music"])
+    assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1"]) == 0
+    capsys.readouterr()
+    (track,) = list_tracks("Maxstack")
+    assert rows("SELECT count(*) FROM track_mel WHERE track_id = ?", track["track_id"])[0][0] > 0
+    remove_tracks(artist="Maxstack")
+    with warehouse.writer() as con:
+        cur = sql.query(con, "quality/features_invariants.sql")
+        facts = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    assert facts["mel_unknown_tracks"] == facts["descriptor_unknown_tracks"] == 0
+    assert rows("SELECT count(*) FROM track_descriptors WHERE track_id = ?", track["track_id"]) == [(0,)]
+
+
 def test_a_missing_path_is_one_clear_error(tmp_path, capsys):
     assert main(["library", "add", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
