@@ -87,6 +87,12 @@ def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
         per_query[name] = query_metrics(cosine_similarity(v), artists)
     informative = np.flatnonzero(np.isfinite(per_query[registry.MODEL_SCORER]["auc"]))
     if informative.size == 0:
+        names = np.unique(artists)
+        if names.size == 1:  # every query has a same-artist track but none of another artist to rank below it
+            only = inputs.artist_names.get(int(names[0]), names[0])
+            raise ParameterError(f"every track is by one artist ({only}): nothing to tell apart by artist identity; "
+                                 "add tracks of a second artist (files with no artist tag or folder all go to "
+                                 "'Unknown artist')")
         raise ParameterError("no artist has two tracks: nothing to evaluate by artist identity")
     per = {n: {m: vals[m][informative] for m in IDENTITY_METRICS} for n, vals in per_query.items()}
     summary = {n: {m: bootstrap_ci(v[m], n_boot=n_boot, seed=seed) for m in IDENTITY_METRICS} for n, v in per.items()}
