@@ -321,10 +321,14 @@ def _ci_cell(c: Mapping[str, Any] | None) -> str:
 
 
 def _need_an_artist_twice(artists: Sequence[str], source: str, where: str) -> None:
-    """Same-artist retrieval is defined only for a query whose artist has another track."""
+    """Same-artist retrieval is defined only for a query whose artist has another track, and means something
+    only when there are other artists' tracks to rank below it."""
     if len(set(artists)) == len(artists):
         raise ParameterError(f"{source}: no artist has two tracks{where}, so no track has a same-artist track to "
                              "find; label at least two tracks of some artist")
+    if len(set(artists)) == 1:  # every metric would be 1 for any embedding, random included
+        raise ParameterError(f"{source}: every track{where} is by one artist ({artists[0]}), so there is nothing to "
+                             "tell apart; label tracks of at least two artists")
 
 
 def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str | None = None,

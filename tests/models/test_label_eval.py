@@ -120,6 +120,11 @@ def test_labels_without_an_artist_twice_are_refused_before_and_after_decoding(tm
     with pytest.raises(ParameterError, match="no artist has two tracks among the files that decode"):
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False)
 
+    monkeypatch.setattr(label_eval, "read_excerpts", decode)  # one artist: every metric would be 1, random's too
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,A\n")
+    with pytest.raises(ParameterError, match=r"labels.csv: every track is by one artist \(A\), so there is nothing"):
+        label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False)
+
 
 def test_the_mfcc_baseline_tells_timbres_apart():
     sr, rng = 22050, np.random.default_rng(0)
