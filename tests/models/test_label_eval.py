@@ -95,7 +95,7 @@ def test_a_missing_version_fails_before_any_file_is_decoded(tmp_path, monkeypatc
 
     monkeypatch.setattr(new_audio, "load_champion", no_such_version)
     monkeypatch.setattr(label_eval, "read_excerpts", decode)
-    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\n")
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,B\n")
     with pytest.raises(NotFoundError, match="nope-3"):
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), versions=["nope-3"])
 
