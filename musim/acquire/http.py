@@ -273,20 +273,22 @@ class HttpClient:
         over ``max_bytes`` is refused as soon as it is known (its Content-Length, else while it streams)."""
 
         def attempt() -> bytes:
-            too_big = ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
-            with self._get(self.download_session, url, None, what, stream=True) as response:
+            response = self._get(self.download_session, url, None, what, stream=True)
+            chunks, size = [], 0
+            try:
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
-                    raise too_big
-                chunks, size = [], 0
-                try:
-                    for chunk in response.iter_content(1 << 16):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise too_big
-                        chunks.append(chunk)
-                except requests.RequestException as exc:  # the connection broke or stalled mid-body
+                    raise ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
+                for chunk in response.iter_content(1 << 16):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
+                    chunks.append(chunk)
+            except BaseException as exc:
+                response.close()  # drop the connection rather than read the rest (a body read whole goes back to the pool)
+                if isinstance(exc, requests.RequestException):  # the connection broke or stalled mid-body
                     raise error_for_exception(self.provider, exc, what=what) from None
+                raise
             return b"".join(chunks)
 
         return self.call(attempt, what=what)
