@@ -65,9 +65,9 @@ def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
             validate_key(info.key)
         except InvalidKey as exc:  # "a//b.mp3", "../x.mp3": no safe file name in the mirror; the others go on
             reason = str(exc).split(": ", 1)[-1]
-            log.warning("library landing: %s/%s left out: %s; rename the object", root, info.key, reason)
-            unusable.append({"path": f"{root}/{info.key}", "reason": "unreadable",
-                             "detail": f"the object key cannot be a file name ({reason}); rename the object"})
+            log.warning("library landing: %s/%s left out, its key cannot be a file name (%s); rename the object",
+                        root, info.key, reason)
+            unusable.append({"path": f"{root}/{info.key}", "reason": "unreadable"})
             continue
         target = mirror / info.key
         wanted.add(target)
@@ -106,6 +106,6 @@ def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False
     summary["skipped"] = [s | {"path": root + s["path"][len(mirror):] if s["path"].startswith(mirror) else s["path"]}
                           for s in summary["skipped"]]
     unusable = mirrored.pop("unusable")
-    summary["skipped"] += [{"path": u["path"], "reason": u["reason"]} for u in unusable]
+    summary["skipped"] += unusable
     summary["files"] += len(unusable)
     return summary | mirrored | {"folder": location}
