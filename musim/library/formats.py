@@ -12,6 +12,7 @@ feature path all report these words.
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import math
@@ -114,7 +115,8 @@ def require_regular_file(path: str | os.PathLike) -> None:
         mode = os.stat(path).st_mode
     except OSError as exc:
         if os.path.islink(path):
-            raise FileSkipped("unreadable", f"a broken link to {os.readlink(path)!r}") from None
+            what = "a link in a loop of links, via" if exc.errno == errno.ELOOP else "a broken link to"
+            raise FileSkipped("unreadable", f"{what} {os.readlink(path)!r}") from None
         raise FileSkipped("unreadable", exc.strerror or str(exc)) from None
     if not stat.S_ISREG(mode):
         kind = next((what for test, what in _NOT_REGULAR if test(mode)), "a special file")

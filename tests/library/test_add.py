@@ -254,15 +254,19 @@ def test_special_files_and_names_that_are_not_utf8_are_skipped_with_what_to_do(t
     write_audio(root / "Maxstack" / "other.flac", "flac", seconds=8, freq=700).rename(latin1)
     os.mkfifo(root / "Maxstack" / "pipe.wav")
     os.symlink(root / "nowhere.mp3", root / "Maxstack" / "dangling.mp3")
+    os.symlink("loop-b.mp3", root / "Maxstack" / "loop-a.mp3")
+    os.symlink("loop-a.mp3", root / "Maxstack" / "loop-b.mp3")
     assert main(["library", "add", str(root), "--width", "0"]) == 0  # paths under tmp_path are long
     out = capsys.readouterr().out
-    assert "4 files: 1 stored, 0 already stored, 3 skipped" in out
+    assert "6 files: 1 stored, 0 already stored, 5 skipped" in out
+    assert "a link in a loop of links, via 'loop-b.mp3'" in out
     assert "caf\\xe9.flac" in out and "name not UTF-8; rename it: convmv -f latin1 -t utf-8 FILE" in out
     assert "a named pipe, not a regular file" in out and "a broken link to" in out
     recorded = dict(rows("SELECT regexp_extract(source_path, '[^/]+$'), reason FROM library_skip"))
-    assert recorded == {"caf\\xe9.flac": "unreadable", "pipe.wav": "unreadable", "dangling.mp3": "unreadable"}
+    assert recorded == {"caf\\xe9.flac": "unreadable", "pipe.wav": "unreadable", "dangling.mp3": "unreadable",
+                        "loop-a.mp3": "unreadable", "loop-b.mp3": "unreadable"}
     assert main(["library", "add", str(root)]) == 0  # and again: the same outcomes, nothing stored twice
-    assert "4 files: 0 stored, 1 already stored, 3 skipped" in capsys.readouterr().out
+    assert "6 files: 0 stored, 1 already stored, 5 skipped" in capsys.readouterr().out
 
 
 def test_skipped_says_so_when_no_file_was_skipped(tmp_path, capsys):
