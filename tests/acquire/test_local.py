@@ -120,8 +120,11 @@ def test_local_comes_first_when_configured(music, caplog):
 
 
 def test_missing_folder_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match=r"nope does not exist \(acquire --path or MUSIM_LOCAL_MUSIC_DIR\)"):
         LocalFolderProvider(AcquireSettings(local_dir=tmp_path / "nope"))
+    (tmp_path / "song.mp3").write_bytes(b"x")  # a file given where the folder goes: it exists, but is no folder
+    with pytest.raises(ConfigError, match=r"song.mp3 is a file, not a folder .*give the folder that holds the music"):
+        LocalFolderProvider(AcquireSettings(local_dir=tmp_path / "song.mp3"))
 
 
 @pytest.mark.server

@@ -85,7 +85,9 @@ class LocalFolderProvider(Provider):
     def __init__(self, settings: AcquireSettings, root: Path | str | None = None) -> None:
         root = root if root is not None else settings.local_dir
         if root is None or not Path(root).is_dir():
-            raise ConfigError(f"local music folder {root!s} does not exist (MUSIM_LOCAL_MUSIC_DIR)")
+            problem = "is a file, not a folder" if root is not None and Path(root).exists() else "does not exist"
+            raise ConfigError(f"local music folder {path_text(root or '')} {problem} (acquire --path or "
+                              "MUSIM_LOCAL_MUSIC_DIR): give the folder that holds the music")
         self.root = Path(root).absolute()
         self.settings = settings
         self._tracks: list[LocalTrack] | None = None
