@@ -61,7 +61,8 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
     paths are relative to the CSV's folder. Rows with an empty artist are left out."""
     csv_path = Path(path)
     if not csv_path.is_file():
-        raise ParameterError(f"{csv_path}: no such labels file (a CSV with columns path, artist[, group])")
+        what = "is a folder, not a labels file" if csv_path.is_dir() else "no such labels file"
+        raise ParameterError(f"{csv_path}: {what} (a CSV with columns path, artist[, group])")
     with open(csv_path, newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
         reader = csv.DictReader(fh)
         try:

@@ -54,6 +54,8 @@ def test_labels_file(tmp_path):
         read_labels(tmp_path / "labels.csv", group_by="source")
     with pytest.raises(ParameterError, match="no such labels file"):
         read_labels(tmp_path / "nope.csv")
+    with pytest.raises(ParameterError, match="is a folder, not a labels file"):
+        read_labels(tmp_path)
     (tmp_path / "twice.csv").write_text(f"path,artist\na/1.ogg,Bach\nb.ogg,Bach\n{tmp_path}/a/../a/1.ogg,Bach\n")
     with pytest.raises(ParameterError, match=r"twice.csv, line 4: .*1.ogg is listed already \(line 2\)"):
         read_labels(tmp_path / "twice.csv")  # the same file, however spelt: it would retrieve itself
