@@ -64,9 +64,8 @@ def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
         try:
             validate_key(info.key)
         except InvalidKey as exc:  # "a//b.mp3", "../x.mp3": no safe file name in the mirror; the others go on
-            reason = str(exc).split(": ", 1)[-1]
-            log.warning("library landing: %s/%s left out, its key cannot be a file name (%s); rename the object",
-                        root, info.key, reason)
+            log.warning("library landing: %s left out, its key cannot be a file name (%s); rename the object",
+                        root, exc)
             unusable.append({"path": f"{root}/{info.key}", "reason": "unreadable"})
             continue
         target = mirror / info.key
