@@ -321,7 +321,7 @@ def _ci_cell(c: Mapping[str, Any] | None) -> str:
     return "" if not c or c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f}, {c['hi']:.3f}]"
 
 
-def _need_an_artist_twice(artists: Sequence[str], source: str, where: str) -> None:
+def _need_tracks_to_tell_apart(artists: Sequence[str], source: str, where: str) -> None:
     """Same-artist retrieval is defined only for a query whose artist has another track, and means something
     only when there are other artists' tracks to rank below it."""
     if len(set(artists)) == len(artists):
@@ -340,7 +340,7 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     that every model embeds: the ``versions`` given, else one model (``version``, else ``family``'s
     champion, else the serving model; none with ``with_model=False``)."""
     wanted = [(None, v) for v in versions] if versions else [(family, version)] if with_model else []
-    _need_an_artist_twice(labels.artists, labels.source, "")
+    _need_tracks_to_tell_apart(labels.artists, labels.source, "")
     champions = []
     if wanted:  # a version that does not exist fails now, before every file is decoded
         from musim.models.new_audio import load_champion
@@ -350,7 +350,7 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     if len(kept) < 2:
         raise ParameterError(f"{labels.source}: fewer than two files decode; nothing to evaluate")
     labels = labels.subset(kept)
-    _need_an_artist_twice(labels.artists, labels.source, " among the files that decode")
+    _need_tracks_to_tell_apart(labels.artists, labels.source, " among the files that decode")
     embedded: list[tuple[str, dict[str, np.ndarray]]] = []
     if champions:
         from musim.models.new_audio import embed_files
