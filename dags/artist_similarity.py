@@ -34,7 +34,7 @@ SIMILARITY = asset("artist_similarity")
         "dump_id": Param(None, type=["null", "string"], description="Dump id or unique prefix (default: the latest)"),
         "min_listeners": Param(50, type="integer", minimum=1, description="Artists need this many listeners"),
         "min_co_listeners": Param(2, type="integer", minimum=1, description="Pairs need this many co-listeners"),
-        "k": Param(100, type="integer", minimum=1, maximum=1000, description="Neighbours kept per artist and metric"),
+        "k": Param(100, type="integer", minimum=1, description="Neighbours kept per artist and metric"),
         "catalogue_size": Param(1000, type="integer", minimum=1,
                                 description="Top artists whose full pair table is kept (the audio catalogue)"),
     },

@@ -36,12 +36,13 @@ PREVIEWS = asset("previews")
         "providers": Param(None, type=["null", "array"],
                            description="Providers in order, e.g. [\"deezer\", \"itunes\"] or [\"local\"] "
                                        "(default: $MUSIM_ACQUIRE_PROVIDERS)"),
-        "per_artist": Param(3, type="integer", minimum=1, maximum=20, description="Previews per artist"),
+        "per_artist": Param(3, type="integer", minimum=1, maximum=1000,
+                            description="Previews per artist, most popular first (a local folder: its tracks)"),
         "local_path": Param(None, type=["null", "string"],
                             description="Local music folder for the local provider (default: $MUSIM_LOCAL_MUSIC_DIR)"),
         "batch_size": Param(25, type="integer", minimum=1, description="Artists per mapped fetch task"),
-        "concurrency": Param(4, type="integer", minimum=1, maximum=32, description="Artists fetched at once per task"),
-        "max_attempts": Param(3, type="integer", minimum=1, description="Retry failures while attempts are below this"),
+        "concurrency": Param(4, type="integer", minimum=1, maximum=256, description="Artists fetched at once per task"),
+        "max_attempts": Param(3, type="integer", minimum=1, maximum=1000, description="Retry failures while attempts are below this"),
         "retry": Param(False, type="boolean",
                        description="Also re-plan artists given up (no match, no preview, only rejects) or failed "
                                    "past max_attempts, as `musim acquire --retry`"),

@@ -35,6 +35,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.params import SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
 FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
@@ -62,7 +63,7 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
                             description="Share of artists held out for testing (default: 15%, at least 10 "
                                         "artists while a third of the catalogue allows it; the siamese default, "
                                         "so every family holds out the same test artists)"),
-        "seed": Param(0, type="integer", description="Seeds the artist split, the track split and the weights"),
+        "seed": Param(0, type="integer", minimum=SEED_MIN, maximum=SEED_MAX, description="Seeds the artist split, the track split and the weights"),
         "classifier": Param({}, type="object",
                             description="Other ClassifierParams fields, e.g. {\"epochs\": 30, \"conv_filters\": "
                                         "[16, 32, 64, 128]}"),

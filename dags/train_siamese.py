@@ -29,6 +29,7 @@ import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.params import SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
 
@@ -55,7 +56,7 @@ MODELS = asset("models")
                                       "or the catalogue's natural distribution"),
         "train_pairs": Param(20000, type=["null", "integer"], minimum=1,
                              description="Artist pairs drawn for training (each gives up to 3 x 3 clip pairs)"),
-        "seed": Param(0, type="integer", description="Seeds the artist split, the sampling and the weights"),
+        "seed": Param(0, type="integer", minimum=SEED_MIN, maximum=SEED_MAX, description="Seeds the artist split, the sampling and the weights"),
         "primary_metric": Param("auto", type="string",
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
                                             "artists, else ndcg@5 or ndcg@3"),

@@ -212,14 +212,17 @@ def _train_params(args: argparse.Namespace) -> dict:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from musim.models.constants import SPLIT_DEFAULTS
-    from musim.models.families import load_inputs, run_family
+    from musim.models.data import SplitParams
+    from musim.models.families import get_family, load_inputs, run_family
     from musim.models.families.compare import evaluation_rows, version_comparisons
 
     params = _train_params(args)
-    split = {k: float(params.pop(k)) for k in ("validation_share", "test_share") if k in params}
-    split["seed"] = int(params.get("seed", SPLIT_DEFAULTS["seed"]))
+    shares = {k: params.pop(k) for k in ("validation_share", "test_share") if k in params}
     if args.test_share is not None:
-        split["test_share"] = args.test_share
+        shares["test_share"] = args.test_share
+    checked = SplitParams(seed=params.get("seed", SPLIT_DEFAULTS["seed"]), **shares)
+    split = {k: getattr(checked, k) for k in (*shares, "seed")}  # a share not given adapts to the catalogue
+    get_family(args.family).parse_params(params)  # a bad parameter is refused before anything is loaded
     needs = {"cnn_classifier": ("log_mel", "slices", "descriptors")}.get(args.family, ("log_mel", "descriptors"))
     with warehouse.writer() as con:
         inputs = load_inputs(con, needs=needs, dump_id=args.dump, target_metric=args.metric, **split)

@@ -7,6 +7,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from musim.params import SEED_MAX, SEED_MIN
+
 #: The largest count any option takes (beyond it DuckDB's integers and memory give out first).
 MAX_COUNT = 1_000_000_000
 
@@ -49,7 +51,7 @@ def number(minimum: float = 0.0, maximum: float = math.inf, *, above: bool = Fal
 
 positive = count(1)
 non_negative = count(0)
-#: Seeds of NumPy's generators: 0 .. 2**32 - 1.
-seed = count(0, 2**32 - 1)
+#: Seeds of NumPy's and Keras's generators: 0 .. 2**32 - 1.
+seed = count(SEED_MIN, SEED_MAX)
 share = number(0.0, 1.0)
 open_share = number(0.0, 1.0, above=True, below=True)

@@ -24,15 +24,16 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import keras
 import numpy as np
 
-from musim.errors import ParameterError, check_known
+from musim.errors import ParameterError
 from musim.models import layers as musim_layers
 from musim.models.constants import INPUT_SHAPE, TOP_DB
+from musim.params import Count, NonNegativeInt, PositiveFloat, Seed, Share, params_record
 
 __all__ = [
     "AutoencoderConfig",
@@ -85,40 +86,29 @@ class AutoencoderConfig:
         return int(np.prod(self.code_shape))
 
 
-@dataclass(frozen=True)
+@params_record("autoencoder parameter")
 class AutoencoderParams:
     """Every knob of an autoencoder run."""
 
-    conv_filters: tuple[int, ...] = (16, 8, 8)
-    kernel_size: int = 3
-    pool_size: int = 2
+    conv_filters: tuple[Count, ...] = (16, 8, 8)
+    kernel_size: Count = 3
+    pool_size: Count = 2
     loss: Literal["bce", "mse"] = "bce"
-    learning_rate: float = 1e-3
+    learning_rate: PositiveFloat = 1e-3
     lr_decay: bool = True                 # the origin: learning rate / (1 + epoch * lr / epochs) per epoch
-    batch_size: int = 32
-    epochs: int = 50
-    early_stopping_patience: int | None = 5
+    batch_size: Count = 32
+    epochs: Count = 50
+    early_stopping_patience: NonNegativeInt | None = 5
     stop_below: float | None = None       # the origin stopped once val_loss < 0.1 (None: off)
-    validation_share: float = 0.1         # tracks held out of fitting for early stopping
+    validation_share: Share = 0.1         # tracks held out of fitting for early stopping
     train_on: Literal["all", "train_artists"] = "all"
-    seed: int = 0
+    seed: Seed = 0
     mixed_precision: Literal["auto", "on", "off"] = "auto"
     distribute: Literal["auto", "none", "mirrored"] = "auto"
     # views (t-SNE, k-means, dendrogram)
-    perplexity: float = 5.0
-    tsne_learning_rate: float = 100.0
-    k: int = 8
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-        if self.loss not in ("bce", "mse"):
-            raise ParameterError(f"loss must be 'bce' or 'mse', got {self.loss!r}")
-        if self.train_on not in ("all", "train_artists"):
-            raise ParameterError(f"train_on must be 'all' or 'train_artists', got {self.train_on!r}")
-        if not 0 <= self.validation_share < 1:
-            raise ParameterError(f"validation_share must be in [0, 1), got {self.validation_share}")
-        if self.batch_size < 1 or self.epochs < 1 or self.learning_rate <= 0 or self.k < 1:
-            raise ParameterError("batch_size, epochs and k must be >= 1 and learning_rate > 0")
+    perplexity: PositiveFloat = 5.0
+    tsne_learning_rate: PositiveFloat = 100.0
+    k: Count = 8
 
     def config(self, input_shape: tuple[int, int] = INPUT_SHAPE) -> AutoencoderConfig:
         return AutoencoderConfig(input_shape=input_shape, conv_filters=self.conv_filters,
@@ -128,11 +118,6 @@ class AutoencoderParams:
         d = asdict(self)
         d["conv_filters"] = list(self.conv_filters)
         return d
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> AutoencoderParams:
-        check_known("autoencoder parameter", data, {f.name for f in fields(cls)})
-        return cls(**data)
 
 
 def build_autoencoder(config: AutoencoderConfig = AutoencoderConfig(), *,

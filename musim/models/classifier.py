@@ -29,18 +29,19 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import keras
 import numpy as np
 
-from musim.errors import ParameterError, check_known
+from musim.errors import ParameterError
 from musim.models import layers as musim_layers
 from musim.models.class_split import ClassReport, TrackSplit, split_tracks
 from musim.models.constants import TOP_DB
 from musim.models.data import ArtistSplit
 from musim.models.views import confusion_matrix
+from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, Share, params_record
 
 __all__ = [
     "ClassifierConfig",
@@ -110,44 +111,35 @@ class ClassifierConfig:
                                  "to nothing: use fewer blocks or a smaller pool")
 
 
-@dataclass(frozen=True)
+@params_record("classifier parameter")
 class ClassifierParams:
     """Every knob of a classifier run (architecture, labels, splits, optimisation, runtime)."""
 
     # labels and data
     label: Literal["genre", "artist"] = "genre"
-    heldout_share: float = 0.15          # of the training artists' tracks: the by-track report
-    min_class_tracks: int = 2            # classes with fewer training tracks are dropped (their tracks unlabelled)
-    max_slices_per_track: int | None = None
+    heldout_share: Share = 0.15          # of the training artists' tracks: the by-track report
+    min_class_tracks: Count = 2          # classes with fewer training tracks are dropped (their tracks unlabelled)
+    max_slices_per_track: Count | None = None
     # network (ClassifierConfig)
-    conv_filters: tuple[int, ...] = (16, 32, 64, 128)
-    kernel_size: int = 3
-    pool_size: int = 2
+    conv_filters: tuple[Count, ...] = (16, 32, 64, 128)
+    kernel_size: Count = 3
+    pool_size: Count = 2
     batchnorm: bool = True
-    bn_momentum: float = 0.9
+    bn_momentum: Share = 0.9
     pooling: Literal["time_avg", "global_avg", "flatten"] = "time_avg"
-    embedding_units: int = 128
-    dropout: float = 0.3
-    l2: float = 0.0
+    embedding_units: Count = 128
+    dropout: Share = 0.3
+    l2: NonNegativeFloat = 0.0
     # optimisation
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    epochs: int = 20
-    early_stopping_patience: int | None = 4
+    learning_rate: PositiveFloat = 1e-3
+    batch_size: Count = 32
+    epochs: Count = 20
+    early_stopping_patience: NonNegativeInt | None = 4
     class_weight: bool = True            # balance classes by inverse frequency
     # runtime
-    seed: int = 0
+    seed: Seed = 0
     mixed_precision: Literal["auto", "on", "off"] = "auto"
     distribute: Literal["auto", "none", "mirrored"] = "auto"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-        if self.label not in ("genre", "artist"):
-            raise ParameterError(f"label must be 'genre' or 'artist', got {self.label!r}")
-        if not 0 <= self.heldout_share < 1:
-            raise ParameterError(f"heldout_share must be in [0, 1), got {self.heldout_share}")
-        if self.batch_size < 1 or self.epochs < 1 or self.learning_rate <= 0:
-            raise ParameterError("batch_size and epochs must be >= 1 and learning_rate > 0")
 
     def config(self, input_shape: tuple[int, int] = SLICE_SHAPE) -> ClassifierConfig:
         return ClassifierConfig(input_shape=input_shape, conv_filters=self.conv_filters, kernel_size=self.kernel_size,
@@ -159,11 +151,6 @@ class ClassifierParams:
         d = asdict(self)
         d["conv_filters"] = list(self.conv_filters)
         return d
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ClassifierParams:
-        check_known("classifier parameter", data, {f.name for f in fields(cls)})
-        return cls(**data)
 
 
 # -- model -----------------------------------------------------------------------------------------------

@@ -26,54 +26,44 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 
 import keras
 import numpy as np
+from pydantic import Field
 
-from musim.errors import ParameterError, check_known
+from musim.errors import ParameterError
 from musim.models.constants import TOP_DB
 from musim.models.siamese import SiameseConfig, build_encoder
+from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, params_record
 
 __all__ = ["ContrastiveParams", "ContrastiveResult", "augment", "crops_of", "embed", "info_nce", "train_contrastive"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@params_record("contrastive parameter")
 class ContrastiveParams:
     """Every hyperparameter of the contrastive family (encoder, crops, augmentations, optimisation)."""
 
-    crop_frames: int = 96
-    conv_filters: tuple[int, ...] = (32, 64, 64)
-    kernel_size: int = 3
-    pool_size: int = 2
-    dense_units: int = 64
-    projection_units: int = 64
-    temperature: float = 0.1
-    gain_db: float = 6.0
-    freq_mask: int = 8
-    pitch_bins: int = 1
-    tempo: float = 0.1
-    batch_size: int = 32
-    epochs: int = 20
-    steps_per_epoch: int | None = None
-    learning_rate: float = 1e-3
-    embed_crops: int = 5
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.crop_frames < 8 or self.batch_size < 2 or self.epochs < 1 or self.embed_crops < 1:
-            raise ParameterError("crop_frames >= 8, batch_size >= 2, epochs >= 1 and embed_crops >= 1 are needed")
-        if not 0 < self.temperature <= 10 or not 0 <= self.tempo < 0.5 or self.gain_db < 0:
-            raise ParameterError("temperature in (0, 10], tempo in [0, 0.5) and gain_db >= 0 are needed")
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> ContrastiveParams:
-        check_known("contrastive parameter", doc, {f.name for f in fields(cls)})
-        return cls(**{k: tuple(v) if k == "conv_filters" else v for k, v in doc.items()})
+    crop_frames: Annotated[int, Field(ge=8)] = 96
+    conv_filters: tuple[Count, ...] = (32, 64, 64)
+    kernel_size: Count = 3
+    pool_size: Count = 2
+    dense_units: Count = 64
+    projection_units: Count = 64
+    temperature: Annotated[float, Field(gt=0, le=10)] = 0.1
+    gain_db: NonNegativeFloat = 6.0
+    freq_mask: NonNegativeInt = 8
+    pitch_bins: NonNegativeInt = 1
+    tempo: Annotated[float, Field(ge=0, lt=0.5)] = 0.1
+    batch_size: Annotated[int, Field(ge=2)] = 32
+    epochs: Count = 20
+    steps_per_epoch: Count | None = None
+    learning_rate: PositiveFloat = 1e-3
+    embed_crops: Count = 5
+    seed: Seed = 0
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -23,6 +23,7 @@ import numpy as np
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.models.constants import DEFAULT_TARGET, TARGET_METRICS
+from musim.params import Seed, Share, params_record
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -191,6 +192,20 @@ class ArtistSplit:
         return {"seed": self.seed, "validation_share": self.validation_share, "test_share": self.test_share,
                 "train": len(self.train), "validation": len(self.validation), "test": len(self.test),
                 "test_set_id": self.test_set_id}
+
+
+@params_record("split parameter")
+class SplitParams:
+    """The artist split's parameters as a user gives them (``--hparams``, a DAG's params), checked."""
+
+    seed: Seed = 0
+    validation_share: Share = 0.15
+    test_share: Share = 0.15
+
+    def __post_init__(self) -> None:
+        if self.validation_share + self.test_share >= 1:
+            raise ParameterError(f"split parameters validation_share ({self.validation_share}) and test_share "
+                                 f"({self.test_share}) leave no training artists: their sum must be < 1")
 
 
 def default_test_share(n_artists: int) -> float:

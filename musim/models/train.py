@@ -20,24 +20,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any, Literal
 
 import keras
 import numpy as np
+from pydantic import Field
 
 from musim.errors import ParameterError
 from musim.models.constants import SPLIT_DEFAULTS
 from musim.models.data import ArtistSplit, PairTargets
 from musim.models.pairs import PairSampling, TrainingSet, build_training_set, make_dataset
 from musim.models.siamese import ENCODER, SiameseConfig, build_siamese, float32_copy
+from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, Share, params_record
 
 __all__ = ["HyperParams", "TrainResult", "fit", "runtime", "train"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@params_record("hyperparameter")
 class HyperParams:
     """Every knob of a training run, with the defaults of the nightly job.
 
@@ -61,46 +63,40 @@ class HyperParams:
     """
 
     # data
-    clips_per_artist: int = 3
-    validation_share: float = float(SPLIT_DEFAULTS["validation_share"])
-    test_share: float = float(SPLIT_DEFAULTS["test_share"])
+    clips_per_artist: Count = 3
+    validation_share: Share = float(SPLIT_DEFAULTS["validation_share"])
+    test_share: Share = float(SPLIT_DEFAULTS["test_share"])
     sampling: Literal["stratified", "natural"] = "stratified"
-    train_pairs: int | None = 20_000
-    validation_pairs: int | None = 5_000
-    bins: int = 10
-    zero_share: float = 0.2
+    train_pairs: Count | None = 20_000
+    validation_pairs: Count | None = 5_000
+    bins: Count = 10
+    zero_share: Annotated[float, Field(ge=0, le=1)] = 0.2
     zero_threshold: float = 0.0
-    max_repeat: int = 4
+    max_repeat: Count = 4
     # network
-    conv_filters: tuple[int, ...] = (32, 64, 64)
-    kernel_size: int = 3
-    pool_size: int = 2
-    zero_padding: int | None = None
+    conv_filters: tuple[Count, ...] = (32, 64, 64)
+    kernel_size: Count = 3
+    pool_size: Count = 2
+    zero_padding: NonNegativeInt | None = None
     batchnorm: bool = True
-    dense_units: int = 64
+    dense_units: Count = 64
     dense_activation: str | None = "relu"
-    dropout: float = 0.0
-    l2: float = 0.0
+    dropout: Share = 0.0
+    l2: NonNegativeFloat = 0.0
     # optimisation
-    learning_rate: float = 1e-3
-    batch_size: int = 64
-    epochs: int = 10
-    steps_per_epoch: int | None = None
-    early_stopping_patience: int | None = 3
+    learning_rate: PositiveFloat = 1e-3
+    batch_size: Count = 64
+    epochs: Count = 10
+    steps_per_epoch: Count | None = None
+    early_stopping_patience: NonNegativeInt | None = 3
     # runtime
-    seed: int = int(SPLIT_DEFAULTS["seed"])
+    seed: Seed = int(SPLIT_DEFAULTS["seed"])
     deterministic: bool = False
     mixed_precision: Literal["auto", "on", "off"] = "auto"
     distribute: Literal["auto", "none", "mirrored"] = "auto"
     data_source: Literal["auto", "tensor", "numpy"] = "auto"
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-        if self.batch_size < 1 or self.epochs < 1 or self.learning_rate <= 0:
-            raise ParameterError("batch_size and epochs must be >= 1 and learning_rate > 0")
-        if self.mixed_precision not in ("auto", "on", "off") or self.distribute not in ("auto", "none", "mirrored"):
-            raise ParameterError(f"mixed_precision must be auto|on|off and distribute auto|none|mirrored, got "
-                                 f"{self.mixed_precision!r}, {self.distribute!r}")
+    def __post_init__(self) -> None:  # the network's and the sampling's own checks, across fields
         self.siamese_config()
         self.pair_sampling()
 
@@ -118,18 +114,6 @@ class HyperParams:
         d = asdict(self)
         d["conv_filters"] = list(self.conv_filters)
         return d
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> HyperParams:
-        """From :meth:`to_json` output; unknown keys are an error (they would be silently ignored otherwise)."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ParameterError(f"unknown hyperparameters: {', '.join(sorted(unknown))}")
-        d = dict(data)
-        if "conv_filters" in d:
-            d["conv_filters"] = tuple(d["conv_filters"])
-        return cls(**d)
 
 
 @dataclass

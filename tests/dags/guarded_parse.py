@@ -34,5 +34,6 @@ for dag_id, dag in bag.dags.items():
         "schedule": type(dag.timetable).__name__, "start_date": str(dag.start_date),
         "tz": str(dag.timezone), "catchup": dag.catchup, "tags": sorted(dag.tags), "doc_md": bool(dag.doc_md),
         "params": {k: dag.params.get_param(k).description for k in dag.params}, "tasks": tasks,
+        "schemas": {k: dag.params.get_param(k).schema for k in dag.params},
     }
 print(json.dumps(out))

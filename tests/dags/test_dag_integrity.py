@@ -15,6 +15,41 @@ DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 WRITERS = {"ingest", "build", "publish", "plan", "record"}
 #: DAGs whose data must pass a quality gate before their asset is announced.
 GATED = {"lastfm_ingest", "artist_similarity", "audio_acquire", "audio_features", "library_scan"}
+#: DAG params and the command-line options they mirror: a run triggered from the Airflow UI takes the same range
+#: of values as the command (a seed the command refuses failed only on the GPU worker; a local folder's 50 tracks
+#: per artist could be fetched by the command but not by the DAG).
+CLI_TWINS = {("audio_acquire", "per_artist"): (["acquire"], "--per-artist"),
+             ("audio_acquire", "concurrency"): (["acquire"], "--concurrency"),
+             ("audio_acquire", "max_attempts"): (["acquire"], "--max-attempts"),
+             ("audio_acquire", "top_n"): (["acquire"], "--top"),
+             ("artist_similarity", "min_listeners"): (["similarity", "build"], "--min-listeners"),
+             ("artist_similarity", "k"): (["similarity", "build"], "--k"),
+             ("train_embeddings", "seed"): (["models", "train"], "--seed"),
+             ("train_siamese", "seed"): (["models", "train"], "--seed"),
+             ("train_siamese", "epochs"): (["models", "train"], "--epochs")}
+
+
+def cli_option_type(command: list[str], option: str):
+    """The ``type`` callable of ``musim COMMAND... OPTION``."""
+    import argparse
+
+    from musim.cli import build_parser
+
+    parser = build_parser()
+    for word in command:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    return next(a for a in parser._actions if option in a.option_strings).type
+
+
+def accepts(parse, value: int) -> bool:
+    import argparse
+
+    try:
+        parse(str(value))
+    except argparse.ArgumentTypeError:
+        return False
+    return True
 
 
 def parse(path: Path, tmp_path: Path) -> dict:
@@ -43,4 +78,14 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
         emitters = [t for t in dag["tasks"].values() if t["outlets"]]
         assert emitters and all("check_quality" in t["upstream"] for t in emitters), \
             "the asset is announced only after the check_quality gate passed"
+    for (dag_id, name), (command, option) in CLI_TWINS.items():
+        if dag_id != path.stem:
+            continue
+        schema, option_type = dag["schemas"][name], cli_option_type(command, option)
+        low, high = schema["minimum"], schema.get("maximum")
+        assert accepts(option_type, low) and not accepts(option_type, low - 1), f"{name}: lowest value as {option}'s"
+        if high is not None:
+            assert accepts(option_type, high) and not accepts(option_type, high + 1), f"{name}: highest as {option}'s"
+        else:
+            assert accepts(option_type, 10**9), f"{name} has no maximum, nor should {option}"
     assert not (tmp_path / "never-used.db").exists() or (tmp_path / "never-used.db").stat().st_size == 0

@@ -73,3 +73,16 @@ def test_a_misspelt_family_is_refused_with_the_families_not_answered_with_an_emp
             main(list(argv))
         err = capsys.readouterr().err
         assert stop.value.code == 2 and "invalid choice" in err and "contrastive" in err and "descriptors" in err
+
+
+@pytest.mark.parametrize(("hparams", "message"), [
+    ('{"learning_rate": NaN}', "contrastive parameter learning_rate: input should be a finite number (nan given)"),
+    ('{"epochs": "ten"}', "contrastive parameter epochs: input should be a valid integer"),
+    ('{"seed": -1}', "split parameter seed: input should be greater than or equal to 0 (-1 given)"),
+    ('{"test_share": "x"}', "split parameter test_share: input should be a valid number"),
+    ('{"test_share": 0.5, "validation_share": 0.5}', "leave no training artists: their sum must be < 1"),
+])
+def test_train_refuses_a_bad_hyperparameter_in_one_line_before_loading_anything(capsys, hparams, message):
+    code, out, err = run(capsys, "models", "train", "--family", "contrastive", "--hparams", hparams)
+    assert code == 2 and out == ""
+    assert err.startswith("musim: error: ") and message in err and len(err.strip().splitlines()) == 1

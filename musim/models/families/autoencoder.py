@@ -17,14 +17,15 @@ from musim.models.families.base import AUTOENCODER, Family, Trained, need
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
+    from musim.models.autoencoder import AutoencoderParams
     from musim.models.families.inputs import FamilyInputs
 
 
 def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbose: int) -> Trained:
-    from musim.models.autoencoder import AutoencoderParams, encode, reconstruct, train_autoencoder
+    from musim.models.autoencoder import encode, reconstruct, train_autoencoder
     from musim.models.views import write_embedding_views
 
-    p = AutoencoderParams.from_json(dict(params))
+    p = parse_params(params)
     x = need(inputs.mel, "log-mels")
     rows = None
     if p.train_on == "train_artists":
@@ -49,6 +50,12 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     return Trained(res.model, p.to_json(), training, res.history, dict(views.files), "\n".join(card), emb)
 
 
+def parse_params(params: Mapping[str, Any]) -> AutoencoderParams:
+    from musim.models.autoencoder import AutoencoderParams
+
+    return AutoencoderParams.from_json(params)
+
+
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
     """The flattened encoder output of each track in ``rows``."""
     from musim.models.autoencoder import encode
@@ -57,4 +64,4 @@ def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndar
 
 
 FAMILY = Family(AUTOENCODER, "convolutional autoencoder on log-mels; flattened code", ("log_mel",),
-                "autoencoder_log_mel", train, embed)
+                "autoencoder_log_mel", train, embed, parse_params)

@@ -16,7 +16,7 @@ The families themselves are in :mod:`.siamese`, :mod:`.classifier`, :mod:`.autoe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +62,9 @@ class Trained:
 class Family:
     """One model family: its inputs, how it trains and embeds, and how it scores artist pairs.
 
-    ``train(inputs, params: dict, workdir, verbose) -> Trained``; ``embed(model, inputs, rows) -> (n, d)``
+    ``train(inputs, params: dict, workdir, verbose) -> Trained``; ``parse_params(params: dict)``: the family's
+    typed parameters, or a :class:`ParameterError` naming the first bad one (checked before anything is loaded
+    or trained; ``train`` reads its parameters through it); ``embed(model, inputs, rows) -> (n, d)``
     track vectors; ``scorer(model, inputs, clips) -> Scorer`` (default: cosine of the artists' mean track
     vectors, :func:`musim.models.evaluate.embedding_scorer`).
     """
@@ -73,6 +75,7 @@ class Family:
     feature_service: str
     train: Callable[..., Trained]
     embed: Callable[..., np.ndarray]
+    parse_params: Callable[[Mapping[str, Any]], Any]
     scorer: Callable[..., Scorer] | None = None
     pair_similarity: Callable[[keras.Model], Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None
 

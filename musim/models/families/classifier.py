@@ -17,14 +17,15 @@ from musim.models.families.base import CNN_CLASSIFIER, Family, Trained, need, ne
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
+    from musim.models.classifier import ClassifierParams
     from musim.models.families.inputs import FamilyInputs
 
 
 def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbose: int) -> Trained:
     need_listening(inputs, CNN_CLASSIFIER)
-    from musim.models.classifier import ClassifierParams, track_embeddings, train_classifier
+    from musim.models.classifier import track_embeddings, train_classifier
 
-    p = ClassifierParams.from_json(dict(params))
+    p = parse_params(params)
     slices, st = need(inputs.slices, "slices"), need(inputs.slice_track, "slices")
     res = train_classifier(slices, st, inputs.track_ids, inputs.track_artist, inputs.genres,
                            inputs.training_split(), p, verbose=verbose)
@@ -52,6 +53,12 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     return Trained(res.model, p.to_json(), res.summary(), res.history, files, "\n".join(card), emb)
 
 
+def parse_params(params: Mapping[str, Any]) -> ClassifierParams:
+    from musim.models.classifier import ClassifierParams
+
+    return ClassifierParams.from_json(params)
+
+
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
     """Mean embedding over the slices of each track in ``rows``."""
     from musim.models.classifier import track_embeddings
@@ -65,4 +72,4 @@ def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndar
 
 
 FAMILY = Family(CNN_CLASSIFIER, "CNN genre/artist classifier on 256x256 slices; 128-d penultimate layer",
-                ("slices",), "cnn_classifier_slices", train, embed)
+                ("slices",), "cnn_classifier_slices", train, embed, parse_params)

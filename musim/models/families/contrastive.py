@@ -16,14 +16,15 @@ from musim.models.families.base import CONTRASTIVE, Family, Trained, need
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
+    from musim.models.contrastive import ContrastiveParams
     from musim.models.families.inputs import FamilyInputs
 
 
 def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbose: int) -> Trained:
     """Train on every track (the audio alone: test artists' tracks too, since no label is seen)."""
-    from musim.models.contrastive import ContrastiveParams, train_contrastive
+    from musim.models.contrastive import train_contrastive
 
-    p = ContrastiveParams.from_json(dict(params))
+    p = parse_params(params)
     x = need(inputs.mel, "log-mels")
     res = train_contrastive(x, params=p, verbose=verbose)
     emb = embed(res.model, inputs, np.arange(len(inputs)), crops=p.embed_crops)
@@ -36,6 +37,12 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     return Trained(res.model, p.to_json(), s, res.history, {}, card, emb)
 
 
+def parse_params(params: Mapping[str, Any]) -> ContrastiveParams:
+    from musim.models.contrastive import ContrastiveParams
+
+    return ContrastiveParams.from_json(params)
+
+
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray, *, crops: int = 5) -> np.ndarray:
     """The encoder's mean over ``crops`` evenly spaced crops of each track's log-mel in ``rows``."""
     from musim.models.contrastive import embed as embed_crops
@@ -44,4 +51,4 @@ def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray, *, crops: 
 
 
 FAMILY = Family(CONTRASTIVE, "self-supervised encoder: augmented crops of a track against the batch (InfoNCE)",
-                ("log_mel",), "contrastive_log_mel", train, embed)
+                ("log_mel",), "contrastive_log_mel", train, embed, parse_params)

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musim.errors import ParameterError, check_known
+from musim.errors import ParameterError
 from musim.models.families.base import DESCRIPTORS, Family, Trained, need
+from musim.params import Seed, params_record
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -67,17 +68,32 @@ def block_scales(names: tuple[str, ...] | list[str], weights: Mapping[str, float
     return np.array([w[b] / np.sqrt(sizes[b]) for b in blocks], dtype=np.float32)
 
 
+@params_record("descriptor parameter")
+class DescriptorFamilyParams:
+    """``weights``: block -> weight (the others keep :data:`DEFAULT_WEIGHTS`); ``seed``: recorded only."""
+
+    seed: Seed = 0
+    weights: Any = None
+
+    def __post_init__(self) -> None:
+        block_scales((), self.weights or {})
+
+
+def parse_params(params: Mapping[str, Any]) -> DescriptorFamilyParams:
+    return DescriptorFamilyParams.from_json(params)
+
+
 def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbose: int) -> Trained:
     import keras
 
     from musim.audio import DESCRIPTOR_NAMES
 
     d = need(inputs.descriptors, "descriptors")
-    check_known("descriptor parameter", params, {"seed", "weights"})
+    p = parse_params(params)
     if d.shape[1] != len(DESCRIPTOR_NAMES):
         raise ParameterError(f"descriptors have {d.shape[1]} columns, this version computes {len(DESCRIPTOR_NAMES)}: "
                              "rebuild the features (musim features build)")
-    asked = params.get("weights") or {}
+    asked = p.weights or {}
     scales = block_scales(DESCRIPTOR_NAMES, asked)
     weights = {**DEFAULT_WEIGHTS, **asked}
     rows = (np.flatnonzero(np.isin(inputs.track_artist, inputs.training_split().train)) if inputs.split is not None
@@ -92,7 +108,7 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     emb = np.asarray(model(d.astype(np.float32), training=False), dtype=np.float32)
     sizes = {b: sum(block_of(n) == b for n in DESCRIPTOR_NAMES) for b in BLOCKS}
     table = ", ".join(f"{b} ({sizes[b]} columns) {weights[b]:g}" for b in BLOCKS)
-    return Trained(model, {"seed": int(params.get("seed", 0)), "dims": int(d.shape[1]), "weights": weights}, {}, {},
+    return Trained(model, {"seed": p.seed, "dims": int(d.shape[1]), "weights": weights}, {}, {},
                    {}, "## Descriptor family\n\nNo training: the handcrafted descriptors (tempo, spectral shape, key, "
                    "MFCC statistics, two Gaussian models kept as mean + log-covariance: of the spectral-contrast "
                    "frames with their deltas, and of the MFCC frames; and musicnn's pretrained embedding) "
@@ -108,4 +124,4 @@ def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndar
 
 
 FAMILY = Family(DESCRIPTORS, "handcrafted descriptors, z-scored (the baseline as a servable family)",
-                ("descriptors",), "descriptor_baseline", train, embed)
+                ("descriptors",), "descriptor_baseline", train, embed, parse_params)

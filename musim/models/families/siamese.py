@@ -19,17 +19,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
     from musim.models.families.inputs import FamilyInputs
+    from musim.models.train import HyperParams
 
 
 def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbose: int) -> Trained:
     need_listening(inputs, SIAMESE)
-    from musim.models.train import HyperParams
     from musim.models.train import train as train_siamese
 
-    params = dict(params)
-    init_path = params.pop("init_encoder_path", None)
-    start = params.pop("init_encoder", None)
-    hp = HyperParams.from_json(params)
+    hp = parse_params(params)
+    init_path, start = params.get("init_encoder_path"), params.get("init_encoder")
     init = None
     if init_path:
         from musim.models.families.base import load_keras
@@ -44,6 +42,14 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
             "encoder of the same architecture).")
     return Trained(result.model, hp.to_json() | {"init_encoder": start}, result.summary(), result.history,
                    card=card, embeddings=vectors)
+
+
+def parse_params(params: Mapping[str, Any]) -> HyperParams:
+    """The hyperparameters; ``init_encoder`` (the encoder to start from) and its resolved path are the family's
+    own, read by :func:`train`."""
+    from musim.models.train import HyperParams
+
+    return HyperParams.from_json({k: v for k, v in params.items() if k not in ("init_encoder", "init_encoder_path")})
 
 
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
@@ -70,4 +76,4 @@ def pair_similarity(model: keras.Model) -> Callable[[np.ndarray, np.ndarray], np
 
 
 FAMILY = Family(SIAMESE, "siamese CNN on clip pairs, trained on co-listening similarity", ("log_mel",),
-                "siamese_log_mel", train, embed, scorer, pair_similarity)
+                "siamese_log_mel", train, embed, parse_params, scorer, pair_similarity)

@@ -78,8 +78,8 @@ def plan_job(run_id: str, *, families: Sequence[str] = (CNN_CLASSIFIER, AUTOENCO
     (``{"family", "manifest", "params", "run_id"}``) for the mapped ``train`` task."""
     from musim import warehouse
 
-    for f in families:
-        get_family(f)
+    for f in families:  # every family's parameters checked before the inputs are prepared
+        get_family(f).parse_params((params or {}).get(f) or {})
     with warehouse.writer() as con:
         key = prepare(con, run_id, families=families, store=store, **kwargs)
     return [{"family": f, "manifest": key, "params": dict((params or {}).get(f) or {}),

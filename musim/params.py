@@ -1,0 +1,84 @@
+"""Parameter records: frozen dataclasses whose fields pydantic checks on construction (type, range, NaN).
+
+Hyperparameters arrive as JSON (``musim models train --hparams``, a DAG's params) where a value of the wrong
+type or range would otherwise surface as a ``TypeError`` deep in training, or, like a NaN learning rate, only
+after a whole model was trained. A record refuses it at once with one line naming the field::
+
+    @params_record("contrastive parameter")
+    class ContrastiveParams:
+        epochs: Count = 20
+        temperature: Annotated[float, Field(gt=0, le=10)] = 0.1
+
+    ContrastiveParams.from_json({"epochs": "ten"})
+    # ParameterError: contrastive parameter epochs: input should be a valid integer, unable to parse string as
+    # an integer ('ten' given)
+
+Types are pydantic's lax ones (JSON's ``2.0`` is the integer 2, a list is a tuple, NumPy scalars are numbers;
+``"ten"``, ``2.5`` and NaN are refused). Checks that span fields stay in the class's ``__post_init__``, which
+runs after the fields are checked. The bounds shared with the command line and the DAGs' params (seeds) are
+here too, so each is written once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from typing import Annotated, Any, TypeVar
+
+from pydantic import ConfigDict, Field, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from musim.errors import ParameterError, check_known
+
+T = TypeVar("T")
+
+#: Seeds of NumPy's and Keras's generators.
+SEED_MIN, SEED_MAX = 0, 2**32 - 1
+
+Count = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Seed = Annotated[int, Field(ge=SEED_MIN, le=SEED_MAX)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, lt=1)]
+
+CONFIG = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=False)
+
+
+def describe(what: str, exc: ValidationError) -> str:
+    """The first error of ``exc`` as ``<what> <field>: <why> (<value> given)``."""
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in err["loc"]) or "value"
+    got = repr(err.get("input"))
+    got = got if len(got) <= 60 else got[:57] + "..."
+    why = err["msg"][:1].lower() + err["msg"][1:]
+    return f"{what} {where}: {why} ({got} given)"
+
+
+def params_record(what: str) -> Callable[[type[T]], type[T]]:
+    """Make a class of annotated fields a frozen dataclass whose fields pydantic checks on every construction
+    (``dataclasses.replace`` included); a bad one is a :class:`ParameterError` naming it as ``<what> <field>``.
+    Adds ``from_json(doc)``, which also refuses unknown names."""
+
+    def wrap(cls: type[T]) -> type[T]:
+        checked: Any = pydantic_dataclass(cls, frozen=True, config=CONFIG)
+        init = checked.__init__
+
+        @functools.wraps(init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807 - the class's own __init__
+            try:
+                init(self, *args, **kwargs)
+            except ValidationError as exc:
+                raise ParameterError(describe(what, exc)) from None
+
+        def from_json(klass: type[T], doc: Mapping[str, Any]) -> T:
+            check_known(what, doc, {f.name for f in fields(klass)})  # type: ignore[arg-type]
+            return klass(**doc)
+
+        checked.__init__ = __init__
+        if "from_json" not in cls.__dict__:
+            checked.from_json = classmethod(from_json)
+        return checked
+
+    return wrap

@@ -1,0 +1,54 @@
+"""Parameter records (``musim.params``): every field checked on construction, one line naming the bad one."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from musim.errors import ParameterError
+from musim.params import Count, PositiveFloat, Seed, params_record
+
+
+@params_record("toy parameter")
+class Toy:
+    epochs: Count = 20
+    learning_rate: PositiveFloat = 1e-3
+    filters: tuple[Count, ...] = (8, 16)
+    steps: Count | None = None
+    seed: Seed = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs > 1000:
+            raise ParameterError("toy parameters: at most 1000 epochs")
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"epochs": "ten"}, r"toy parameter epochs: input should be a valid integer.*\('ten' given\)"),
+    ({"epochs": 2.5}, r"toy parameter epochs: input should be a valid integer.*\(2.5 given\)"),
+    ({"epochs": 0}, r"toy parameter epochs: input should be greater than or equal to 1 \(0 given\)"),
+    ({"learning_rate": math.nan}, r"toy parameter learning_rate: input should be a finite number \(nan given\)"),
+    ({"learning_rate": -1}, r"toy parameter learning_rate: input should be greater than 0"),
+    ({"filters": 5}, r"toy parameter filters: input should be a valid tuple \(5 given\)"),
+    ({"filters": [8, 0]}, r"toy parameter filters.1: input should be greater than or equal to 1"),
+    ({"seed": -1}, r"toy parameter seed: input should be greater than or equal to 0"),
+    ({"seed": 2**32}, r"toy parameter seed: input should be less than or equal to 4294967295"),
+    ({"epochs": 5000}, r"toy parameters: at most 1000 epochs"),
+    ({"epoch": 5}, r"unknown toy parameter\(s\) epoch; known: epochs, filters, learning_rate, seed, steps"),
+])
+def test_a_bad_value_is_one_parameter_error_naming_the_field(given, message):
+    with pytest.raises(ParameterError, match=message):
+        Toy.from_json(given)
+
+
+def test_json_values_and_numpy_scalars_are_taken_and_replace_checks_again():
+    toy = Toy.from_json({"epochs": 2.0, "filters": [4, 8], "learning_rate": 1, "seed": np.int64(7)})
+    assert toy == Toy(epochs=2, filters=(4, 8), learning_rate=1.0, seed=7)
+    assert type(toy.epochs) is int and type(toy.learning_rate) is float and toy.filters == (4, 8)
+    assert dataclasses.asdict(toy)["filters"] == (4, 8) and [f.name for f in dataclasses.fields(Toy)][0] == "epochs"
+    with pytest.raises(ParameterError, match="toy parameter steps: input should be greater than or equal to 1"):
+        dataclasses.replace(toy, steps=0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        toy.epochs = 3  # type: ignore[misc]
