@@ -35,6 +35,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.params import SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
@@ -55,7 +56,7 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
                                       "(self-supervised), and the descriptors baseline as a servable family"),
         "label": Param("genre", enum=["genre", "artist"],
                        description="What the CNN classifier learns to predict: the track's genre or its artist"),
-        "metric": Param("seed", enum=["seed", "jaccard", "cosine", "lift", "pmi"],
+        "metric": Param("seed", enum=list(TARGET_METRICS),
                         description="Co-listening similarity metric of the evaluation's ground truth"),
         "dump_id": Param(None, type=["null", "string"],
                          description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
@@ -63,7 +64,8 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
                             description="Share of artists held out for testing (default: 15%, at least 10 "
                                         "artists while a third of the catalogue allows it; the siamese default, "
                                         "so every family holds out the same test artists)"),
-        "seed": Param(0, type="integer", minimum=SEED_MIN, maximum=SEED_MAX, description="Seeds the artist split, the track split and the weights"),
+        "seed": Param(0, type="integer", minimum=SEED_MIN, maximum=SEED_MAX,
+                      description="Seeds the artist split, the track split and the weights"),
         "classifier": Param({}, type="object",
                             description="Other ClassifierParams fields, e.g. {\"epochs\": 30, \"conv_filters\": "
                                         "[16, 32, 64, 128]}"),
@@ -74,9 +76,9 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
                              description="ContrastiveParams fields, e.g. {\"epochs\": 40, \"crop_frames\": 96, "
                                          "\"temperature\": 0.1}"),
         "n_boot": Param(1000, type="integer", minimum=100, description="Bootstrap resamples of the evaluation CIs"),
-        "primary_metric": Param("auto", type="string",
+        "primary_metric": Param("auto", enum=list(PRIMARY_METRIC_CHOICES),
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
-                                            "artists, else ndcg@5 or ndcg@3"),
+                                            "artists, else ndcg@5 or ndcg@3 (auc without listening data)"),
         "publish": Param(True, type="boolean",
                          description="Publish the champions' embeddings and audio neighbours, and a snapshot"),
         "k": Param(10, type="integer", minimum=1, description="Neighbours published per artist and per track"),

@@ -29,6 +29,7 @@ import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.params import SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
@@ -43,7 +44,7 @@ MODELS = asset("models")
     doc_md=__doc__,
     params={
         "epochs": Param(10, type="integer", minimum=1, description="Training epochs (early stopping may end sooner)"),
-        "metric": Param("seed", enum=["seed", "jaccard", "cosine", "lift", "pmi"],
+        "metric": Param("seed", enum=list(TARGET_METRICS),
                         description="Co-listening similarity metric the model learns (the target)"),
         "dump_id": Param(None, type=["null", "string"],
                          description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
@@ -56,10 +57,11 @@ MODELS = asset("models")
                                       "or the catalogue's natural distribution"),
         "train_pairs": Param(20000, type=["null", "integer"], minimum=1,
                              description="Artist pairs drawn for training (each gives up to 3 x 3 clip pairs)"),
-        "seed": Param(0, type="integer", minimum=SEED_MIN, maximum=SEED_MAX, description="Seeds the artist split, the sampling and the weights"),
-        "primary_metric": Param("auto", type="string",
+        "seed": Param(0, type="integer", minimum=SEED_MIN, maximum=SEED_MAX,
+                      description="Seeds the artist split, the sampling and the weights"),
+        "primary_metric": Param("auto", enum=list(PRIMARY_METRIC_CHOICES),
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
-                                            "artists, else ndcg@5 or ndcg@3"),
+                                            "artists, else ndcg@5 or ndcg@3 (auc without listening data)"),
         "k": Param(10, type="integer", minimum=1, description="Neighbours published per artist and per track"),
         "hparams": Param({}, type="object",
                          description="Any other HyperParams field, e.g. {\"conv_filters\": [16, 32], "

@@ -9,6 +9,7 @@ from musim import sandbox, warehouse
 from musim.cli.options import count, number, open_share, positive, seed
 from musim.cli.output import print_json, print_table, printable
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
+from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -160,7 +161,7 @@ def register_train(msub: argparse._SubParsersAction) -> None:
                                     "neighbours with a new serving snapshot.")
     p.add_argument("--family", default="siamese", choices=FAMILY_CHOICES, help="model family (default siamese)")
     p.add_argument("--epochs", type=positive, help="training epochs")
-    p.add_argument("--metric", default="seed", choices=["seed", "jaccard", "cosine", "lift", "pmi"],
+    p.add_argument("--metric", default="seed", choices=TARGET_METRICS,
                    help="co-listening metric learned and ranked against (default seed)")
     p.add_argument("--dump", help="dump id of the targets (default: the latest similarity build)")
     p.add_argument("--learning-rate", type=number(0.0, 10.0, above=True))
@@ -175,7 +176,9 @@ def register_train(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed, help="seeds the artist split, the sampling and the weights (default 0)")
     p.add_argument("--hparams", metavar="JSON",
                    help='any other parameter of the family, e.g. \'{"conv_filters": [16, 32]}\' or \'{"label": "artist"}\'')
-    p.add_argument("--primary-metric", default="auto", help="promotion metric (default auto: ndcg@10, @5 or @3)")
+    p.add_argument("--primary-metric", default="auto", choices=PRIMARY_METRIC_CHOICES, metavar="METRIC",
+                   help="promotion metric: auto (the default: ndcg@10, @5 or @3; auc without listening data) or "
+                        "one of the evaluation's metrics (precision@5, map, ...)")
     p.add_argument("--k", type=positive, default=10, help="neighbours published per artist and track")
     p.add_argument("--no-publish", action="store_true", help="do not embed and publish the champion's neighbours")
     p.add_argument("--json", action="store_true")

@@ -44,6 +44,18 @@ RANK_CUTOFFS: tuple[int, ...] = (3, 5, 10, 25)
 #: The metric that decides promotion (paired bootstrap of the difference against the champion).
 PRIMARY_METRIC = "ndcg@10"
 
+
+def ranking_metrics(cutoffs: tuple[int, ...] = RANK_CUTOFFS) -> tuple[str, ...]:
+    """The metrics of an evaluation against co-listening, in report order."""
+    return tuple(f"{name}@{n}" for name in ("precision", "seqmatch", "ndcg") for n in cutoffs) + ("map", "spearman")
+
+
+#: The metrics of an evaluation by artist identity, for a catalogue without listening data (``auto``: the first).
+IDENTITY_METRICS: tuple[str, ...] = ("auc", "ap", "p1")
+#: What a run can be promoted on: ``auto`` (nDCG at the largest cut-off the test artists allow; AUC by artist
+#: identity without listening data) or one metric of either evaluation.
+PRIMARY_METRIC_CHOICES: tuple[str, ...] = ("auto", *ranking_metrics(), *IDENTITY_METRICS)
+
 #: Registry statuses. A model is registered as a challenger; at most one champion per family.
 CHAMPION, CHALLENGER, ARCHIVED = "champion", "challenger", "archived"
 STATUSES: tuple[str, ...] = (CHAMPION, CHALLENGER, ARCHIVED)

@@ -46,7 +46,7 @@ import numpy as np
 
 from musim.errors import ParameterError
 from musim.jsonable import json_safe
-from musim.models.constants import MIN_TEST_ARTISTS, RANK_CUTOFFS
+from musim.models.constants import MIN_TEST_ARTISTS, RANK_CUTOFFS, ranking_metrics
 
 __all__ = [
     "Comparison",
@@ -119,10 +119,7 @@ def spearman(scores: np.ndarray, truth: np.ndarray) -> float:
 
 def metric_names(ns: Sequence[int] = RANK_CUTOFFS) -> list[str]:
     """Metric columns in report order."""
-    out = []
-    for name in ("precision", "seqmatch", "ndcg"):
-        out += [f"{name}@{n}" for n in ns]
-    return out + ["map", "spearman"]
+    return list(ranking_metrics(tuple(ns)))
 
 
 # -- bootstrap -------------------------------------------------------------------------------------------

@@ -26,11 +26,15 @@ CLI_TWINS = {("audio_acquire", "per_artist"): (["acquire"], "--per-artist"),
              ("artist_similarity", "k"): (["similarity", "build"], "--k"),
              ("train_embeddings", "seed"): (["models", "train"], "--seed"),
              ("train_siamese", "seed"): (["models", "train"], "--seed"),
-             ("train_siamese", "epochs"): (["models", "train"], "--epochs")}
+             ("train_siamese", "epochs"): (["models", "train"], "--epochs"),
+             ("train_embeddings", "primary_metric"): (["models", "train"], "--primary-metric"),
+             ("train_siamese", "primary_metric"): (["models", "train"], "--primary-metric"),
+             ("train_embeddings", "metric"): (["models", "train"], "--metric"),
+             ("train_siamese", "metric"): (["models", "train"], "--metric")}
 
 
-def cli_option_type(command: list[str], option: str):
-    """The ``type`` callable of ``musim COMMAND... OPTION``."""
+def cli_option(command: list[str], option: str):
+    """The argparse action of ``musim COMMAND... OPTION``."""
     import argparse
 
     from musim.cli import build_parser
@@ -39,7 +43,7 @@ def cli_option_type(command: list[str], option: str):
     for word in command:
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         parser = sub.choices[word]
-    return next(a for a in parser._actions if option in a.option_strings).type
+    return next(a for a in parser._actions if option in a.option_strings)
 
 
 def accepts(parse, value: int) -> bool:
@@ -81,7 +85,11 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
     for (dag_id, name), (command, option) in CLI_TWINS.items():
         if dag_id != path.stem:
             continue
-        schema, option_type = dag["schemas"][name], cli_option_type(command, option)
+        schema, action = dag["schemas"][name], cli_option(command, option)
+        if "enum" in schema:
+            assert schema["enum"] == list(action.choices), f"{name} takes what {option} takes"
+            continue
+        option_type = action.type
         low, high = schema["minimum"], schema.get("maximum")
         assert accepts(option_type, low) and not accepts(option_type, low - 1), f"{name}: lowest value as {option}'s"
         if high is not None:

@@ -86,3 +86,10 @@ def test_train_refuses_a_bad_hyperparameter_in_one_line_before_loading_anything(
     code, out, err = run(capsys, "models", "train", "--family", "contrastive", "--hparams", hparams)
     assert code == 2 and out == ""
     assert err.startswith("musim: error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_refuses_a_primary_metric_it_does_not_evaluate_before_training(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["models", "train", "--family", "contrastive", "--primary-metric", "ndcg@7"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--primary-metric: invalid choice: 'ndcg@7'" in err and "'ndcg@10'" in err

@@ -15,7 +15,7 @@ import numpy as np
 
 from musim.errors import ParameterError
 from musim.models import registry
-from musim.models.constants import MODEL_FILE
+from musim.models.constants import IDENTITY_METRICS, MODEL_FILE
 from musim.models.data import ClipTable
 from musim.models.evaluate import (
     EvaluationReport,
@@ -51,10 +51,6 @@ def baseline_scorers(inputs: FamilyInputs, clips: ClipTable, *, seed: int = 0) -
     if inputs.descriptors is not None:
         out["descriptors"] = descriptor_scorer(inputs.descriptors, clips)
     return out
-
-
-#: The metrics of an evaluation by artist identity (no listening data); the first decides promotion.
-IDENTITY_METRICS: tuple[str, ...] = ("auc", "ap", "p1")
 
 
 def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musim import sql
+from musim.errors import ParameterError
 from musim.jsonable import json_safe
 from musim.models import registry
-from musim.models.constants import CARD_FILE
+from musim.models.constants import CARD_FILE, IDENTITY_METRICS, PRIMARY_METRIC_CHOICES, ranking_metrics
 from musim.models.evaluate import EvaluationReport, choose_primary_metric
 from musim.models.families.embedding import publish_version
 from musim.models.families.evaluation import FamilyRun, train_evaluate
@@ -165,6 +166,20 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
     return FamilyOutcome(registry.get_model(con, entry.version), decision, run.report, files, published)
 
 
+def check_primary_metric(name: str, *, listening: bool) -> None:
+    """:class:`ParameterError` unless ``name`` is ``auto`` or a metric of the run's evaluation: against co-listening
+    (``listening``) or by artist identity (a catalogue without listening data). Checked before training."""
+    fits = ranking_metrics() if listening else IDENTITY_METRICS
+    if name == "auto" or name in fits:
+        return
+    if name not in PRIMARY_METRIC_CHOICES:
+        raise ParameterError(f"primary metric {name!r} is no metric musim evaluates; choose auto or one of "
+                             f"{', '.join(fits)}")
+    measured = "by artist identity (no listening data)" if listening else "against co-listening"
+    raise ParameterError(f"primary metric {name!r} is measured {measured}, and this run is not: choose auto or one "
+                         f"of {', '.join(fits)}")
+
+
 def run_family(family: str, *, con: duckdb.DuckDBPyConnection, store: ObjectStore | None = None,
                inputs: FamilyInputs | None = None, params: Mapping[str, Any] | None = None,
                run_id: str | None = None, promote: bool = True, publish: bool | str = "champion",
@@ -179,10 +194,12 @@ def run_family(family: str, *, con: duckdb.DuckDBPyConnection, store: ObjectStor
         if row is not None:
             return FamilyOutcome(registry.get_model(con, row[0]), None, None, reused=True)
     fam = get_family(family)
+    fam.parse_params(params or {})
     if inputs is None:
         inputs = load_inputs(con, store=store, needs=("log_mel", "descriptors", *fam.inputs))
     else:
         inputs = dataclasses.replace(inputs, champions=current_champions(con))
+    check_primary_metric(primary_metric, listening=inputs.targets is not None)
     gate_inputs(con, inputs)
     with tempfile.TemporaryDirectory(prefix=f"musim-{family}-") as tmp:
         run = train_evaluate(family, inputs, params, store=store, workdir=workdir or tmp, n_boot=n_boot,
