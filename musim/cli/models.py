@@ -130,6 +130,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
         print_json(decision.to_json())
     else:
         print(f"{decision.version}: {'champion' if decision.promoted else decision.status} — {decision.reason}")
+        if decision.promoted or decision.status == "champion":
+            print(f"serve it (similar-audio, embed, the UI): musim models publish {decision.version}")
     return 0
 
 

@@ -53,8 +53,9 @@ def serving_model(con: duckdb.DuckDBPyConnection) -> str:
             published = [r[0] for r in sql.query(con, "models/published_versions.sql").fetchall()]
             if published:
                 named += f"; published (`similar-audio` searches their neighbours): {', '.join(published)}"
-        raise NotFoundError("no family has a champion yet: promote a version (`musim models promote VERSION`) or "
-                            f"ask for one with `--model VERSION`{named}")
+        raise NotFoundError("no family has a champion in the published snapshot: promote a version and publish it "
+                            "(`musim models promote VERSION`, then `musim models publish VERSION`) or ask for one "
+                            f"with `--model VERSION`{named}")
     return str(row[0])
 
 
@@ -205,6 +206,11 @@ def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection |
         except duckdb.CatalogException:
             raise NotFoundError("the published snapshot has no model registry yet: train a model first "
                                 "(the train_siamese DAG or `musim models train`)") from None
+        except NotFoundError as exc:
+            if version is None and family is not None:  # promoted since the snapshot was published?
+                raise NotFoundError(f"{exc}; this reads the published snapshot, where a version promoted since "
+                                    "appears once published (`musim models publish VERSION`)") from None
+            raise
     finally:
         if own:
             con.close()

@@ -33,6 +33,9 @@ def test_models_cli(capsys, tmp_path):
     code, out, _ = run(capsys, "models", "promote", "siamese-1", "--json")
     decision = json.loads(out)
     assert code == 0 and decision["promoted"] and decision["against"] == "random"
+    code, out, _ = run(capsys, "models", "promote", "siamese-1")
+    assert code == 0 and out.splitlines() == ["siamese-1: champion — already the champion",
+                                              "serve it (similar-audio, embed, the UI): musim models publish siamese-1"]
     code, out, _ = run(capsys, "models", "show", "siamese:champion", "--json")
     shown = json.loads(out)
     assert shown["status"] == "champion" and shown["promotions"][0]["promoted"]

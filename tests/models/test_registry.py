@@ -158,7 +158,9 @@ def test_without_a_champion_the_errors_name_the_registered_versions(con, tmp_pat
 
     e = _register(con, open_store(), tmp_path, _report(_truth(), 0.3))
     assert e.status != "champion"
-    with pytest.raises(NotFoundError, match=rf"no family has a champion yet: .*--model VERSION`; registered: {e.version}$"):
+    with pytest.raises(NotFoundError, match=r"no family has a champion in the published snapshot: promote a version "
+                                            r"and publish it \(`musim models promote VERSION`, then `musim models "
+                                            rf"publish VERSION`\) .*--model VERSION`; registered: {e.version}$"):
         serving_model(con)
     con.execute("INSERT INTO artist_neighbors_audio VALUES ('siamese', ?, 1, 1, 2, 0.5, false, now())", [e.version])
     with pytest.raises(NotFoundError, match=rf"registered: {e.version}; published \(`similar-audio` searches their "

@@ -230,6 +230,7 @@ def test_the_serving_model_is_the_default_and_publish_chooses_it(home, tmp_path,
     capsys.readouterr()
     code, _, err = _run(capsys, "similar-audio", str(files[0]), "--family", "siamese")
     assert code == 2 and "no champion" in err
+    assert "this reads the published snapshot, where a version promoted since appears once published" in err
 
 
 def test_models_evaluate_compares_several_versions_and_baselines_on_the_same_tracks(home, tmp_path, capsys):
