@@ -235,6 +235,13 @@ def _descriptor_row(y: np.ndarray, sr: int) -> np.ndarray:
 
 #: Baselines computed from the excerpts alone: name → (excerpts, sr) → vectors or ("similarity", matrix).
 Baseline = Callable[[Sequence[np.ndarray], int], tuple[str, np.ndarray]]
+BASELINE_NAMES: tuple[str, ...] = ("random", "mfcc", "descriptors", "musly")
+
+
+def check_baselines(names: Sequence[str]) -> None:
+    unknown = [n for n in names if n not in BASELINE_NAMES]
+    if unknown:
+        raise ParameterError(f"unknown baseline(s) {', '.join(unknown)}; one of {', '.join(BASELINE_NAMES)}")
 
 
 def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
@@ -256,9 +263,8 @@ def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
         return "similarity", musly_similarity(excerpts, sr=sr)
 
     known = {"random": random, "mfcc": mfcc, "descriptors": descriptors, "musly": musly}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ParameterError(f"unknown baseline(s) {', '.join(unknown)}; one of {', '.join(known)}")
+    assert tuple(known) == BASELINE_NAMES  # noqa: S101 - one list of the names
+    check_baselines(names)
     return {n: known[n] for n in names}
 
 
@@ -341,6 +347,7 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     champion, else the serving model; none with ``with_model=False``)."""
     wanted = [(None, v) for v in versions] if versions else [(family, version)] if with_model else []
     _need_tracks_to_tell_apart(labels.artists, labels.source, "")
+    check_baselines(baseline_names)
     champions = []
     if wanted:  # a version that does not exist fails now, before every file is decoded
         from musim.models.new_audio import load_champion

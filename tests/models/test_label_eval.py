@@ -128,6 +128,15 @@ def test_labels_without_an_artist_twice_are_refused_before_and_after_decoding(tm
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False)
 
 
+def test_an_unknown_baseline_is_refused_before_decoding(tmp_path, monkeypatch):
+    from musim.models import label_eval
+
+    monkeypatch.setattr(label_eval, "read_excerpts", lambda paths: pytest.fail("decoded"))
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,B\n")
+    with pytest.raises(ParameterError, match=r"unknown baseline\(s\) mfc; one of random, mfcc, descriptors, musly"):
+        label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False, baseline_names=["mfc"])
+
+
 def test_the_mfcc_baseline_tells_timbres_apart():
     sr, rng = 22050, np.random.default_rng(0)
     t = np.arange(3 * sr) / sr
