@@ -20,6 +20,7 @@ import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.config import KNOWN_PROVIDERS
 
 PREVIEWS = asset("previews")
 
@@ -33,7 +34,7 @@ PREVIEWS = asset("previews")
     doc_md=__doc__,
     params={
         "top_n": Param(1000, type="integer", minimum=1, description="Catalogue: the top N artists by listeners"),
-        "providers": Param(None, type=["null", "array"],
+        "providers": Param(None, type=["null", "array"], items={"enum": list(KNOWN_PROVIDERS)},
                            description="Providers in order, e.g. [\"deezer\", \"itunes\"] or [\"local\"] "
                                        "(default: $MUSIM_ACQUIRE_PROVIDERS)"),
         "per_artist": Param(3, type="integer", minimum=1, maximum=1000,

@@ -30,7 +30,11 @@ CLI_TWINS = {("audio_acquire", "per_artist"): (["acquire"], "--per-artist"),
              ("train_embeddings", "primary_metric"): (["models", "train"], "--primary-metric"),
              ("train_siamese", "primary_metric"): (["models", "train"], "--primary-metric"),
              ("train_embeddings", "metric"): (["models", "train"], "--metric"),
-             ("train_siamese", "metric"): (["models", "train"], "--metric")}
+             ("train_siamese", "metric"): (["models", "train"], "--metric"),
+             ("audio_features", "batch_size"): (["features", "build"], "--batch-size"),
+             ("audio_features", "workers"): (["features", "build"], "--workers"),
+             ("audio_features", "min_duration_s"): (["features", "build"], "--min-duration"),
+             ("audio_features", "limit"): (["features", "build"], "--limit")}
 
 
 def cli_option(command: list[str], option: str):
@@ -82,6 +86,10 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
         emitters = [t for t in dag["tasks"].values() if t["outlets"]]
         assert emitters and all("check_quality" in t["upstream"] for t in emitters), \
             "the asset is announced only after the check_quality gate passed"
+    if path.stem == "audio_acquire":  # as `musim acquire --provider` takes them
+        from musim.config import KNOWN_PROVIDERS
+
+        assert dag["schemas"]["providers"]["items"] == {"enum": list(KNOWN_PROVIDERS)}
     for (dag_id, name), (command, option) in CLI_TWINS.items():
         if dag_id != path.stem:
             continue
