@@ -15,6 +15,7 @@ from typing import IO, Any
 import numpy as np
 
 from musim.errors import AudioError, ParameterError
+from musim.quiet import libmpg123_muted
 
 __all__ = [
     "AudioSource",
@@ -114,7 +115,7 @@ def _read_soundfile(src: Any, offset: float, duration: float | None) -> tuple[np
     """(channels, n) float32 and the native rate; raises whatever soundfile raises."""
     import soundfile as sf
 
-    with sf.SoundFile(src) as f:
+    with sf.SoundFile(src) as f, libmpg123_muted(f):  # libmpg123's seek lines
         sr_native = int(f.samplerate)
         if offset > 0:
             f.seek(int(offset * sr_native))

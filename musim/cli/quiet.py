@@ -15,32 +15,11 @@ from __future__ import annotations
 import contextlib
 import importlib.abc
 import importlib.machinery
-import os
 import sys
-import threading
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-_LOCK = threading.RLock()
-
-
-@contextlib.contextmanager
-def native_stderr_muted() -> Iterator[None]:
-    """File descriptor 2 points at the null device inside the block (writes of native code go nowhere)."""
-    for stream in (sys.stderr, sys.__stderr__):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    with _LOCK:
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
+from musim.quiet import native_stderr_muted
 
 
 class QuietTensorflowStart(importlib.abc.MetaPathFinder):

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from musim.errors import AudioError
+from musim.quiet import libmpg123_muted
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def _soundfile_lengths(src: str | bytes) -> tuple[float, int, int, float]:
     """(container length s, rate, channels, seconds readable from the last second) with libsndfile."""
     import soundfile as sf
 
-    with sf.SoundFile(_source(src)) as f:
+    with sf.SoundFile(_source(src)) as f, libmpg123_muted(f):
         frames, sr, channels = int(f.frames), int(f.samplerate), int(f.channels)
         want = min(sr, frames)
         f.seek(max(0, frames - want))
@@ -300,7 +301,7 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
         else:
             import soundfile as sf
 
-            with sf.SoundFile(_source(src)) as f:
+            with sf.SoundFile(_source(src)) as f, libmpg123_muted(f):  # libmpg123's lines
                 f.seek(int(offset_s * f.samplerate))
                 data = f.read(int(round(duration_s * f.samplerate)), dtype="float32", always_2d=True).T
     except Exception as exc:  # noqa: BLE001

@@ -16,7 +16,7 @@ def _stderr(code: str) -> str:
 def test_native_writes_inside_the_block_are_dropped_and_python_writes_around_it_kept():
     err = _stderr("""
         import os, sys
-        from musim.cli.quiet import native_stderr_muted
+        from musim.quiet import native_stderr_muted
         print("before", file=sys.stderr)
         with native_stderr_muted():
             os.write(2, b"native noise\\n")

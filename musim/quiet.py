@@ -1,0 +1,50 @@
+"""Native libraries' writes to stderr kept off it where they are noise, not errors.
+
+Some C libraries print to file descriptor 2 directly, past Python's ``sys.stderr``: TensorFlow's start-up lines
+(:mod:`musim.cli.quiet`), and libmpg123 under libsndfile, which prints "error: part2_3_length (960) too large for
+available bit count (936)" whenever an MP3 is read from a seek point (the bit reservoir of the frame before it is
+not there yet; the samples it returns are those of a whole decode, checked in ``tests/test_quiet.py``):
+one line per file of every ``musim library add``, ``features build`` or ``embed`` of MP3s. A command's stderr is
+for its one-line errors, so such calls run inside :func:`native_stderr_muted`.
+
+The mute is of the process's file descriptor 2 for the length of the block, so it is used around short native
+calls only (a seek and a read), in one thread at a time (a lock), with Python's streams flushed first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+
+_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def native_stderr_muted(when: bool = True) -> Iterator[None]:
+    """File descriptor 2 points at the null device inside the block (writes of native code go nowhere);
+    ``when=False``: nothing changes."""
+    if not when:
+        yield
+        return
+    for stream in (sys.stderr, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with _LOCK:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+
+def libmpg123_muted(sound_file: object) -> contextlib.AbstractContextManager[None]:
+    """:func:`native_stderr_muted` while ``sound_file`` (an open ``soundfile.SoundFile``) is MPEG audio, whose
+    decoder, libmpg123, prints a line at every seek; nothing changes for other formats."""
+    return native_stderr_muted(when=str(getattr(sound_file, "subtype", "")).startswith("MPEG_LAYER"))
