@@ -35,12 +35,17 @@ LINK_PREFIX = ".current-link-"
 _SNAPSHOT = re.compile(r"^snapshot-\d{8}T\d{6}\d{6}Z\.duckdb$")
 
 
+class NothingPublished(NotFoundError):
+    """No snapshot has been published yet (the message says how to publish co-listening similarity; a caller that
+    serves something else says how to publish that)."""
+
+
 def current_path(settings: Settings | None = None) -> Path:
-    """The file the ``current.duckdb`` link points to; NotFoundError if nothing was published yet."""
+    """The file the ``current.duckdb`` link points to; :class:`NothingPublished` if nothing was published yet."""
     settings = settings or get_settings()
     link = settings.serving_dir / CURRENT
     if not link.exists():
-        raise NotFoundError(
+        raise NothingPublished(
             f"nothing has been published under {settings.serving_dir} yet: run `musim similarity build` "
             "(or the artist_similarity DAG) first")
     return link.resolve()

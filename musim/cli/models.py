@@ -9,7 +9,7 @@ from musim import sandbox, warehouse
 from musim.cli.options import count, number, open_share, positive, seed
 from musim.cli.output import print_json, print_table, printable
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
-from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
+from musim.models.constants import IDENTITY_METRICS, PRIMARY_METRIC_CHOICES, TARGET_METRICS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -233,7 +233,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         inputs = load_inputs(con, needs=needs, dump_id=args.dump, target_metric=args.metric, **split)
         out = run_family(args.family, con=con, inputs=inputs, params=params, primary_metric=args.primary_metric,
                          publish=False if args.no_publish else "champion", k=args.k, snapshot=not args.no_publish)
-        names = list(dict.fromkeys(["precision@3", "precision@5", out.entry.primary_metric]))
+        by_identity = inputs.targets is None  # no listening data: judged by artist identity, every track a query
+        names = list(IDENTITY_METRICS) if by_identity else list(dict.fromkeys(["precision@3", "precision@5",
+                                                                               out.entry.primary_metric]))
         rows = evaluation_rows(out.entry.metrics, names)
         paired = version_comparisons(con, out.entry.version, names, against=[
             b for b in ("random", "pixel") if b in out.entry.metrics])
@@ -245,7 +247,8 @@ def cmd_train(args: argparse.Namespace) -> int:
           + (f" — {d.reason}" if d else " (run registered before)"))
     print()
     print_table([[r["scorer"], *[_cell(r[m]) for m in names]] for r in rows], ["scorer", *names],
-                title="evaluation on held-out artists (mean [95% CI])")
+                title="evaluation by artist identity, every track a query (mean [95% CI])" if by_identity
+                else "evaluation on held-out artists (mean [95% CI])")
     if paired:
         beats = [c for c in paired if c["a_better"]]
         print("\npaired differences (model - baseline, 95% CI): " + "; ".join(
@@ -257,6 +260,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if pub:
         print(f"\n{pub['version']}: neighbours of {pub['artists']} artists ({pub['cold_start']} without listening "
               f"data) and {pub['tracks']} tracks published" + (f"; snapshot {pub['snapshot']}" if pub.get("snapshot") else ""))
+    elif not args.no_publish and out.entry.status != "champion":
+        print(f"\nnot published (only a champion is); to serve it all the same: musim models publish "
+              f"{out.entry.version}")
     print("\ncompare every family: musim models compare")
     return 0
 

@@ -183,12 +183,26 @@ def _input_of(family: str, manifest: Mapping[str, Any] | None, model: Any,
     return kind, params
 
 
+def open_published() -> duckdb.DuckDBPyConnection:
+    """The published snapshot (read-only), or a NotFoundError saying how to publish a model version (a library
+    without listening data has no similarity build to publish)."""
+    from musim import serving
+    from musim.config import get_settings
+
+    try:
+        return serving.open_snapshot()
+    except serving.NothingPublished:
+        where = get_settings().serving_dir
+        raise NotFoundError(f"no model has been published under {where} yet: publish a registered version "
+                            "(`musim models publish VERSION`; `musim models list` shows them) or train one "
+                            "(`musim models train`)") from None
+
+
 def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
                   store: ObjectStore | None = None, version: str | None = None,
                   require_manifest: bool = True) -> Champion:
     """A version, loaded: ``version`` if given, else the champion of ``family``, else the serving model
     (:func:`serving_model`), read from the published snapshot (or ``con``)."""
-    from musim import serving
     from musim.models import registry
     from musim.models.siamese import load_model
     from musim.storage import open_store
@@ -199,7 +213,7 @@ def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection |
         get_family(family)
     store = store or open_store()
     own = con is None
-    con = serving.open_snapshot() if own else con
+    con = open_published() if own else con
     try:
         try:
             entry = registry.get_model(con, version or (f"{family}:champion" if family else serving_model(con)))
@@ -328,7 +342,6 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
     Reads the published snapshot (registry, ``track``, ``artist``), the online store (the version's track
     embeddings) and the object store (model, manifest, index).
     """
-    from musim import serving
     from musim.features import open_online
     from musim.models.audio_search import search_through_index, track_index
     from musim.storage import open_store
@@ -336,7 +349,7 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
     if k < 1:
         raise ParameterError(f"k must be >= 1, got {k}")
     store = store or open_store()
-    con = serving.open_snapshot()
+    con = open_published()
     try:
         champ = load_champion(family, con=con, store=store, version=version)
         files, q, failed, _ = embed_files(paths, champion=champ)

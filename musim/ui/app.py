@@ -47,7 +47,9 @@ from musim.ui.snapshot import NotPublished, SnapshotCache
 
 STATIC = Path(__file__).with_name("static")
 NOT_PUBLISHED = ("No snapshot has been published yet: run the lastfm_ingest DAG (it ingests the dumps in the "
-                 "landing folder), then artist_similarity, which publishes the first snapshot.")
+                 "landing folder), then artist_similarity, which publishes the first snapshot. A music library "
+                 "without listening data: library_scan, audio_features, then train_embeddings, which publishes "
+                 "its champions (or publish a trained version with `musim models publish VERSION`).")
 OBJECT_PREFIXES = ("quality/docs/", "models/")
 #: Headers of every stored object served. Data Docs show the data's own values (GX does not escape them: an
 #: artist named ``<img onerror=...>`` would run as the viewer, beside Airflow's session), so each page is its

@@ -53,6 +53,8 @@ def test_nothing_published_is_explained_not_an_error(client):
     page = client.get("/")
     assert page.status_code == 200 and 'data-testid="not-published"' in page.text
     assert "lastfm_ingest" in page.text and "artist_similarity" in page.text
+    assert "library_scan, audio_features, then train_embeddings" in page.text  # a library without listening data
+    assert "musim models publish VERSION" in page.text
     for url in ("/api/status", "/api/similar?artist=x", "/api/models", "/api/quality", "/api/tracks?q=x",
                 "/api/tracks/similar?q=x"):
         r = client.get(url)

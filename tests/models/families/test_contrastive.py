@@ -86,3 +86,27 @@ def test_without_listening_data_families_are_evaluated_by_artist_identity(toy):
         assert desc.entry.primary_metric == "auc" and desc.entry.test_set_id == entry.test_set_id
         with pytest.raises(ParameterError, match="learns from listening data"):
             run_family("siamese", con=con, inputs=inputs, params=TINY)
+
+
+def test_train_without_listening_data_shows_the_identity_evaluation_and_how_to_serve_a_challenger(toy, capsys):
+    """The table had precision@3 and precision@5 columns, empty for such a run, under "held-out artists"; a
+    challenger was not published and nothing said how to serve it, while `similar-audio` then said to run a
+    similarity build, which a library without a dump cannot."""
+    from musim.cli import main
+    from musim.errors import NotFoundError
+    from musim.models.new_audio import load_champion
+
+    with warehouse.writer() as con:
+        make_catalogue(con, open_store(), toy)
+        con.execute("DELETE FROM similarity_build")
+    with pytest.raises(NotFoundError, match=r"no model has been published under .* yet: publish a registered "
+                                            r"version \(`musim models publish VERSION`; `musim models list`"):
+        load_champion()
+    assert main(["models", "train", "--family", "descriptors"]) == 0
+    out = capsys.readouterr().out
+    status = out.split(":", 2)[1].split()[0]
+    assert "evaluation by artist identity, every track a query (mean [95% CI])" in out
+    assert "scorer       auc                  ap                   p1" in out and "precision@3" not in out
+    served = "descriptors-1: neighbours of 25 artists (25 without listening data) and 75 tracks published" in out
+    hint = "not published (only a champion is); to serve it all the same: musim models publish descriptors-1" in out
+    assert (served, hint) == ((True, False) if status == "champion" else (False, True)), out
