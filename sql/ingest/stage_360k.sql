@@ -4,7 +4,9 @@
 -- 'user-sha1 \t artist-mbid \t artist-name \t plays', no header, no quoting.
 --
 -- Each line is read whole (its only carriage return, if any, ends it: the pre-scan takes every line with
--- another one) and split here, so that a rejected line keeps its exact text, extra fields included.
+-- another one) and split here, so that a rejected line keeps its exact text, extra fields included. The
+-- delimiter is chr(13), not '\r': DuckDB reads '\r' as the two characters backslash and r (only '\t' is
+-- taken for its control character), which cut a line at an artist name such as "DJ \real".
 -- The checks are the C engine's, in the same order: fields, then plays (a line with bad plays gets its
 -- user's or artist's reason first, if it has one). A line that passes keeps its user id and artist spelling
 -- as in the file (with their hashes): they are checked, trimmed and resolved once per distinct value by
@@ -41,7 +43,7 @@ FROM (
                     WHEN regexp_full_match(trim(f[4]), '[+-]?[0-9]{1,18}') THEN trim(f[4])::BIGINT END AS plays
         FROM (
             SELECT line, string_split(line, chr(9)) AS f
-            FROM read_csv(${path}, delim = '\r', quote = '', escape = '', header = false, auto_detect = false,
+            FROM read_csv(${path}, delim = chr(13), quote = '', escape = '', header = false, auto_detect = false,
                           columns = {'line': 'VARCHAR', 'cr': 'VARCHAR'}, null_padding = true,
                           strict_mode = false, nullstr = ${nullstr}, new_line = '\n', ignore_errors = true,
                           compression = ${compression})

@@ -86,3 +86,21 @@ def test_both_engines_skip_a_byte_order_mark_before_line_1(tmp_path, gz):
     _, plain_tables = ingest_with("c", plain, tmp_path / "plain")
     plain_plays = [row[1:] for row in plain_tables["lastfm_plays"]]
     assert results["c"][1:] == (9, 0, plain_plays, [])  # line 1 loaded, as without the mark
+
+
+@needs_c_scanner
+def test_backslashes_in_a_line_are_text_to_both_engines(tmp_path):
+    """The DuckDB engine split lines at the two characters backslash and r (its CSV delimiter was written '\\r',
+    which DuckDB does not read as a carriage return): "DJ \\real" was rejected as too few fields, and a rejected
+    line lost its text from there on (found by the fuzz test)."""
+    user = "b" * 40
+    lines = [f"{user}\t\tDJ \\real\t5", f"{user}\t\tC:\\new\\tracks\t2", "ab\\rcd", "\\r(?!\\n)"]
+    path = write_lines(tmp_path / "backslashes.tsv", lines)
+    results = {}
+    for engine in ("c", "duckdb"):
+        result, tables = ingest_with(engine, path, tmp_path / engine)
+        results[engine] = (result.loaded, tables["artist"], tables["ingest_rejects"])
+    assert results["c"] == results["duckdb"]
+    loaded, artists, rejects = results["duckdb"]
+    assert loaded == 2 and {a[3] for a in artists} == {"DJ \\real", "C:\\new\\tracks"}
+    assert [(r[2], r[4]) for r in rejects] == [(3, "ab\\rcd"), (4, "\\r(?!\\n)")]

@@ -51,6 +51,7 @@ def warehouses(tmp_path_factory) -> dict[str, Path]:
 @given(data=plays_file(), gz=st.booleans(), chunk=CHUNKS)
 @example(data=b"\xef\xbb\xbf", gz=False, chunk=5)  # only a byte-order mark: an empty file (found by CI)
 @example(data=b"\xef\xbb\xbf\n", gz=True, chunk=5)  # a mark, then one empty line
+@example(data=b"\n\\r(?!\\n)\r\n", gz=True, chunk=5)  # backslash and r are text, not a delimiter (found here)
 def test_both_engines_load_the_same_tables_and_account_for_every_line(warehouses, data, gz, chunk):
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(prescan_module, "CHUNK_BYTES", chunk):
         path = _write(Path(tmp), data, gz)
