@@ -21,6 +21,7 @@ from musim.cli.options import positive
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import NotFoundError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
+from musim.scratch import temp_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -106,11 +107,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
         out = out.with_name(out.name + ".npz")
     out.parent.mkdir(parents=True, exist_ok=True)  # before the files are embedded: a path that cannot be made fails now
     files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, files=np.array(files, dtype=str), embeddings=emb.astype(np.float32),
-                 model_version=np.array(champ.entry.version), family=np.array(champ.family))
-    tmp.replace(out)
+    with temp_file(out.parent, f".{out.name}.", ".tmp") as tmp:  # removed if the write fails (a full disk)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, files=np.array(files, dtype=str), embeddings=emb.astype(np.float32),
+                     model_version=np.array(champ.entry.version), family=np.array(champ.family))
+        tmp.replace(out)
     summary = {"out": str(out), "files": len(files), "dim": int(emb.shape[1]), "model_version": champ.entry.version,
                "family": champ.family, "failed": [{"file": f, "error": e} for f, e in failed]}
     if args.json:

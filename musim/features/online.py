@@ -30,10 +30,13 @@ from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, ParameterError
 from musim.features.registry import FeatureView
 from musim.features.sources import load_latest
+from musim.scratch import temp_file
 
 __all__ = ["OnlineStore", "clear_cache", "lookup", "open_online", "publish_online"]
 
 _SNAPSHOT = re.compile(r"^v(\d+)-\d{8}T\d{12}Z\.npz$")
+#: Files being written (``scratch.temp_file``: swept when a killed writer left them).
+TMP_PREFIX = ".tmp-"
 
 
 @dataclass
@@ -92,13 +95,13 @@ class OnlineStore:
         return cls(view.ref, ids, mat, names, newest.isoformat() if newest else None)
 
     def save(self, path: Path) -> None:
-        """Write as ``.npz`` (atomically: temp file, then rename)."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, ids=self.ids.astype(str), matrix=self.matrix,
-                     meta=np.array(json.dumps({"view": self.view, "names": list(self.names),
-                                               "created_at": self.created_at})))
-        os.replace(tmp, path)
+        """Write as ``.npz`` (atomically: a temp file, removed if the write fails, then a rename)."""
+        with temp_file(path.parent, TMP_PREFIX, ".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, ids=self.ids.astype(str), matrix=self.matrix,
+                         meta=np.array(json.dumps({"view": self.view, "names": list(self.names),
+                                                   "created_at": self.created_at})))
+            os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> OnlineStore:
@@ -112,9 +115,9 @@ def _folder(settings: Settings, name: str) -> Path:
 
 
 def _write_pointer(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with temp_file(path.parent, TMP_PREFIX) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def publish_online(con: duckdb.DuckDBPyConnection, view: FeatureView, *, settings: Settings | None = None,

@@ -77,3 +77,22 @@ def test_online_store_from_warehouse(built):
     store = OnlineStore.from_warehouse(built.con, d.track_descriptors)
     assert len(store) == 4 and "a1t1" in store and "bad" not in store
     assert store.names == tuple(f.name for f in d.track_descriptors.schema)
+
+
+def test_a_snapshot_that_cannot_be_written_leaves_nothing_in_the_folder(tmp_path, monkeypatch):
+    """A failed write (a full disk) left `.v1-....npz.<pid>.tmp` in the serving folder for good."""
+    import errno
+
+    store = OnlineStore("v:1", np.array(["a", "b"]), np.ones((2, 3), np.float32), ("x",), None)
+
+    def disk_full(fh, **arrays):
+        fh.write(b"PK half an archive")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        store.save(tmp_path / "v1-20261205T000000000000Z.npz")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    store.save(tmp_path / "v1-20261205T000000000000Z.npz")
+    assert [p.name for p in tmp_path.iterdir()] == ["v1-20261205T000000000000Z.npz"]

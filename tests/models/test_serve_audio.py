@@ -296,3 +296,23 @@ def test_an_unpublished_version_that_embeds_crops_takes_its_input_from_its_train
         _input_of("contrastive", None, encoder, {})
     whole = SimpleNamespace(inputs=[SimpleNamespace(shape=(None, frames, mels))])
     assert _input_of("siamese", None, whole, {"epochs": 3}) == ("log_mel", MelParams())
+
+
+def test_embed_onto_a_full_disk_is_one_line_and_leaves_no_partial_file(home, tmp_path, capsys, monkeypatch):
+    """The temp file of a write that failed (a full disk) stayed beside OUT.npz."""
+    import errno
+
+    import numpy
+
+    files = _new_clips(tmp_path, n=1)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def disk_full(fh, **arrays):
+        fh.write(b"PK\x03\x04 half an archive")
+        raise OSError(errno.ENOSPC, "No space left on device", str(out_dir / "e.npz"))
+
+    monkeypatch.setattr(numpy, "savez", disk_full)
+    code, out, err = _run(capsys, "embed", str(files[0]), "--out", str(out_dir / "e.npz"))
+    assert code == 2 and out == "" and err == f"musim: error: {out_dir / 'e.npz'}: No space left on device\n"
+    assert list(out_dir.iterdir()) == []
