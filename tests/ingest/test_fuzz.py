@@ -38,25 +38,21 @@ def _write(folder: Path, data: bytes, gz: bool) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def warehouses(tmp_path_factory) -> dict[str, Path]:
-    """One warehouse per engine for all the examples (ids go on from one example to the next alike)."""
-    root = tmp_path_factory.mktemp("fuzz")
-    return {"c": root / "c", "duckdb": root / "duckdb"}
-
-
 @pytest.mark.slow
 @needs_c_scanner
 @FUZZ
 @given(data=plays_file(), gz=st.booleans(), chunk=CHUNKS)
 @example(data=b"\xef\xbb\xbf", gz=False, chunk=5)  # only a byte-order mark: an empty file (found by CI)
 @example(data=b"\xef\xbb\xbf\n", gz=True, chunk=5)  # a mark, then one empty line
-@example(data=b"\n\\r(?!\\n)\r\n", gz=True, chunk=5)  # backslash and r are text, not a delimiter (found here)
-def test_both_engines_load_the_same_tables_and_account_for_every_line(warehouses, data, gz, chunk):
+# a backslash and an r are text, in a play and in a rejected line (found here)
+@example(data=b"a" * 40 + b"\t\tDJ \\real\t1\nab\\rcd\r\n", gz=True, chunk=5)
+def test_both_engines_load_the_same_tables_and_account_for_every_line(data, gz, chunk):
+    """Each example in new warehouses: a difference left by one example made every later one fail too, and
+    hypothesis then reported the simplest of those (an empty file) instead of the example that differed."""
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(prescan_module, "CHUNK_BYTES", chunk):
         path = _write(Path(tmp), data, gz)
-        c_outcome, c_tables = ingest_with("c", path, warehouses["c"])
-        duck_outcome, duck_tables = ingest_with("duckdb", path, warehouses["duckdb"])
+        c_outcome, c_tables = ingest_with("c", path, Path(tmp) / "c")
+        duck_outcome, duck_tables = ingest_with("duckdb", path, Path(tmp) / "duckdb")
     assert c_tables == duck_tables
     lines = physical_lines(data)
     if isinstance(c_outcome, str):  # refused: empty, or every line rejected (and nothing stored)
