@@ -2,16 +2,17 @@
 the family names, and the helpers every family shares (cosine scoring, input checks, Keras files).
 
 A family is a value, not a class hierarchy: its name, its inputs (``log_mel``, ``slices``,
-``descriptors``), its feature service, and three functions::
+``descriptors``), its feature service, and these functions::
 
     train(inputs: FamilyInputs, params: dict, workdir: Path, verbose: int) -> Trained
     embed(model, inputs: FamilyInputs, rows) -> (len(rows), d) track vectors
+    parse_params(params: dict) -> the family's typed parameters (musim.params), checked before anything runs
     scorer(model, inputs, clips) -> Scorer          # optional; default: cosine of mean track vectors
     pair_similarity(model) -> (a (n, d), b (m, d)) -> (n, m)   # optional; how served neighbours are scored
                                                                # from embeddings (default: cosine)
 
-The families themselves are in :mod:`.siamese`, :mod:`.classifier`, :mod:`.autoencoder` and
-:mod:`.descriptors`; :mod:`.lookup` names them all.
+The families themselves are in :mod:`.siamese`, :mod:`.classifier`, :mod:`.autoencoder`, :mod:`.contrastive`
+and :mod:`.descriptors`; :mod:`.lookup` names them all.
 """
 
 from __future__ import annotations
