@@ -9,14 +9,15 @@ import textwrap
 from musim.synth.audio import synthesize_clip, write_clip
 
 
-def _stderr(code: str) -> str:
+def stderr_of(code: str) -> str:
+    """What a Python process running ``code`` writes to stderr (file descriptor 2, native writes included)."""
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           timeout=300, check=True)
     return proc.stderr
 
 
 def test_native_writes_inside_the_block_are_dropped_and_python_writes_around_it_kept():
-    err = _stderr("""
+    err = stderr_of("""
         import os, sys
         from musim.quiet import native_stderr_muted
         print("before", file=sys.stderr)
@@ -42,8 +43,8 @@ def test_reading_an_mp3_from_a_seek_point_prints_nothing_and_gives_the_samples_o
                 f.seek(int(tenths * 2205))
                 f.read(100)
     """
-    assert "part2_3_length" in _stderr(seek_and_read)  # what libmpg123 does unmuted
-    err = _stderr(f"""
+    assert "part2_3_length" in stderr_of(seek_and_read)  # what libmpg123 does unmuted
+    err = stderr_of(f"""
         import numpy as np, soundfile as sf
         from pathlib import Path
         from musim.audio.io import load_audio

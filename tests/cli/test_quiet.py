@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
-
-def _stderr(code: str) -> str:
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=300, check=True)
-    return proc.stderr
-
-
-def test_native_writes_inside_the_block_are_dropped_and_python_writes_around_it_kept():
-    err = _stderr("""
-        import os, sys
-        from musim.quiet import native_stderr_muted
-        print("before", file=sys.stderr)
-        with native_stderr_muted():
-            os.write(2, b"native noise\\n")
-        os.write(2, b"native after\\n")
-        print("after", file=sys.stderr)
-    """)
-    assert err == "before\nnative after\nafter\n"
+from tests.test_quiet import stderr_of
 
 
 def test_importing_keras_and_listing_devices_writes_nothing_to_stderr():
-    err = _stderr("""
+    err = stderr_of("""
         import sys
         from musim.cli.quiet import QuietTensorflowStart, quiet_tensorflow_start
         assert quiet_tensorflow_start() and not quiet_tensorflow_start()  # once
