@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from musim.errors import MusimError
+from musim.errors import ConfigError, MusimError
 
 REPO = Path(__file__).resolve().parent.parent
 #: The pools every deployment has (the compose init creates the same ones).
@@ -95,8 +96,24 @@ def run_dag(dag_id: str, env: dict[str, str], log: Path, conf: dict | None = Non
     return time.perf_counter() - started
 
 
+def check_port_free(port: int) -> None:
+    """:class:`ConfigError` unless ``port`` is a port number nothing listens on (Airflow's API server would
+    otherwise fail after the migration with a traceback, the UI address already printed)."""
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"port {port} is not a port number (1-65535)")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - where the API server binds; only tried, then closed
+        except OSError as exc:
+            raise ConfigError(f"port {port} is in use ({exc.strerror}): stop what listens there, or choose "
+                              f"another port, e.g. AIRFLOW__API__PORT={port + 1} make up") from None
+
+
 def standalone(env: dict[str, str], log: Path, *, port: int) -> None:
-    """Migrate, create the pools, print the UI address and login, then become ``airflow standalone``."""
+    """Check the port, migrate, create the pools, print the UI address and login, then become
+    ``airflow standalone``."""
+    check_port_free(port)
     prepare_airflow(env, log)
     airflow_home = Path(env["AIRFLOW_HOME"])
     login = ("no login (all admins)" if env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS") == "True" else

@@ -11,12 +11,17 @@ import sys
 
 from musim.config import get_settings
 from musim.embedded import airflow_env, standalone
+from musim.errors import ConfigError, MusimError
 
 
 def main() -> int:
     settings = get_settings()
     settings.ensure_dirs()
-    port = int(os.environ.get("AIRFLOW__API__PORT", "8080"))
+    text = os.environ.get("AIRFLOW__API__PORT", "8080")
+    try:
+        port = int(text)
+    except ValueError:
+        raise ConfigError(f"AIRFLOW__API__PORT must be a port number, got {text!r}") from None
     env = airflow_env(settings.home, port=port)
     env.setdefault("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin")
     standalone(env, settings.home / "logs" / "up-setup.log", port=port)
@@ -24,4 +29,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except MusimError as exc:
+        sys.exit(f"musim up: error: {exc}")

@@ -59,3 +59,30 @@ def test_a_failing_airflow_command_names_its_log(tmp_path, monkeypatch):
     with pytest.raises(embedded.AirflowRunError, match=r"`airflow db migrate` failed \(exit 3\); log: .*setup.log"):
         embedded.prepare_airflow(env, log)
     assert "boom: no such table" in log.read_text()
+
+
+def test_a_port_in_use_or_not_a_number_is_one_line_before_airflow_starts(tmp_path, monkeypatch):
+    """Airflow's API server failed with a traceback after the migration, the UI address already printed; a port
+    that was no number was a ValueError traceback."""
+    import socket
+    import subprocess
+
+    from musim.errors import ConfigError
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path))
+    calls = _fake_airflow(monkeypatch)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        monkeypatch.setenv("AIRFLOW__API__PORT", str(port))
+        with pytest.raises(ConfigError, match=rf"port {port} is in use \(.*\): stop what listens there, or choose "
+                                              rf"another port, e.g. AIRFLOW__API__PORT={port + 1} make up"):
+            up.main()
+        with pytest.raises(ConfigError, match=rf"port {port} is in use"):
+            standalone.main(["airflow", "--port", str(port)])
+    assert calls == []
+    env = dict(os.environ, MUSIM_HOME=str(tmp_path), AIRFLOW__API__PORT="eighty")
+    proc = subprocess.run([sys.executable, "-m", "musim.up"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr == "musim up: error: AIRFLOW__API__PORT must be a port number, got 'eighty'\n"

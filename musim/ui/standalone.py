@@ -25,6 +25,7 @@ import shlex
 
 from musim.config import get_settings
 from musim.embedded import airflow_env, standalone
+from musim.errors import MusimError
 
 
 def changed(env: dict[str, str]) -> dict[str, str]:
@@ -65,4 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except MusimError as exc:
+        raise SystemExit(f"python -m musim.ui.standalone: error: {exc}") from None
