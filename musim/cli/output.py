@@ -3,9 +3,10 @@
 Text for people goes through :func:`printable`: control characters (ESC, CR, LF, NUL, the other C0 and C1
 codes, DEL) and the invisible bidirectional/format controls (U+202E and friends) are shown escaped
 (``\\x1b``, ``\\r``, ``\\u202e``), so a hostile artist name or dump line cannot move the cursor, recolour
-or rewrite the terminal; long values are cut to :data:`CELL_WIDTH` characters with an ellipsis (``musim
---width N``; 0 = never cut). JSON keeps every string exact (controls are JSON escapes, so they are still
-inert on a terminal).
+or rewrite the terminal; long values are cut to :data:`CELL_WIDTH` columns with an ellipsis (``musim
+--width N``; 0 = never cut). Widths are terminal columns (wcwidth): a CJK character or an emoji takes two, a
+combining accent none, so tables of such names stay aligned. JSON keeps every string exact (controls are JSON
+escapes, so they are still inert on a terminal).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from wcwidth import wcswidth, wcwidth
+
 from musim.jsonable import json_safe
 
-#: Characters of a table cell shown at most (``musim --width N``; 0 = no limit).
+#: Terminal columns of a table cell shown at most (``musim --width N``; 0 = no limit).
 DEFAULT_CELL_WIDTH = 60
 CELL_WIDTH = DEFAULT_CELL_WIDTH
 ELLIPSIS = "…"
@@ -42,15 +45,32 @@ def _escape(m: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
+def columns(text: str) -> int:
+    """Terminal columns ``text`` takes (its characters where wcwidth knows none of them)."""
+    width = wcswidth(text)
+    return width if width >= 0 else len(text)
+
+
+def _cut(text: str, width: int, keep_end: bool) -> str:
+    """``text`` in at most ``width`` columns, an ellipsis where it was cut (at the start with ``keep_end``)."""
+    budget, used, kept = max(width - 1, 1), 0, []
+    for char in reversed(text) if keep_end else text:
+        w = max(wcwidth(char), 0)
+        if used + w > budget:
+            break
+        kept.append(char)
+        used += w
+    return ELLIPSIS + "".join(reversed(kept)) if keep_end else "".join(kept) + ELLIPSIS
+
+
 def printable(text: Any, width: int | None = None, *, keep_end: bool = False) -> str:
-    """``text`` safe for a terminal: controls escaped, cut to ``width`` characters (default :data:`CELL_WIDTH`;
+    """``text`` safe for a terminal: controls escaped, cut to ``width`` columns (default :data:`CELL_WIDTH`;
     0 = whole) with an ellipsis, at the start instead of the end with ``keep_end`` (paths: the file name
     stays)."""
     out = _UNSAFE.sub(_escape, str(text))
     width = CELL_WIDTH if width is None else width
-    if width and len(out) > width:
-        keep = max(width - 1, 1)
-        out = ELLIPSIS + out[-keep:] if keep_end else out[:keep] + ELLIPSIS
+    if width and columns(out) > width:
+        out = _cut(out, width, keep_end)
     return out
 
 
@@ -106,19 +126,23 @@ def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str], *, title:
     cells = [[printable(v, keep_end=True) if tail and isinstance(v, str) else _fmt(v)
               for v, tail in zip(row, tails, strict=True)] for row in rows]
     headers = [printable(h) for h in headers]
-    widths = [len(h) for h in headers]
+    widths = [columns(h) for h in headers]
     for row in cells:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+        widths = [max(w, columns(c)) for w, c in zip(widths, row, strict=True)]
     numeric = [all(_is_number(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
     out = sys.stdout
     if title:
         out.write(printable(title, 0) + "\n")
-    out.write("  ".join(h.rjust(w) if n else h.ljust(w) for h, w, n in zip(headers, widths, numeric, strict=True))
-              .rstrip() + "\n")
+    out.write("  ".join(_pad(h, w, n) for h, w, n in zip(headers, widths, numeric, strict=True)).rstrip() + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n")
     for row in cells:
-        out.write("  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(row, widths, numeric, strict=True))
-                  .rstrip() + "\n")
+        out.write("  ".join(_pad(c, w, n) for c, w, n in zip(row, widths, numeric, strict=True)).rstrip() + "\n")
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    """``text`` padded with spaces to ``width`` columns, on the left for numbers (``right``)."""
+    fill = " " * max(width - columns(text), 0)
+    return fill + text if right else text + fill
 
 
 def _is_number(text: str) -> bool:

@@ -29,6 +29,17 @@ def test_printable_cuts_long_values(monkeypatch):
     assert output.printable("/music/a/b/c.wav", keep_end=True) == "…b/c.wav"
 
 
+def test_wide_and_combining_characters_are_measured_in_terminal_columns(capsys):
+    """A CJK character or an emoji takes two columns, a combining accent none: tables of such names were padded
+    by characters and came out misaligned, and a cell of CJK was cut at twice its width."""
+    assert output.columns("椎名林檎") == 8 and output.columns("Bjo\u0308rk") == 5 and output.columns("🎸 Band") == 7
+    assert output.printable("椎名林檎椎名林檎", 7) == "椎名林…" and output.columns(output.printable("椎名林檎" * 20)) <= 60
+    assert output.printable("/音楽/椎名林檎/ここでキスして.flac", 12, keep_end=True) == "…スして.flac"
+    output.print_table([("椎名林檎", 3), ("Radiohead", 12), ("Bjo\u0308rk", 5), ("🎸 Band", 1)], ["artist", "tracks"])
+    lines = capsys.readouterr().out.splitlines()
+    assert {output.columns(line) for line in lines} == {len("---------  ------")}  # every row ends at one column
+
+
 def test_path_columns_keep_the_file_name(capsys, monkeypatch):
     monkeypatch.setattr(output, "CELL_WIDTH", 12)
     output.print_table([("/very/long/folder/x.flac", "/very/long/folder/y.flac", 1)], ["path", "other", "n"],
