@@ -30,8 +30,8 @@ AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.
 def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", default=default,
                         help="log progress details to stderr; show the traceback of an unexpected error")
-    parser.add_argument("--width", type=non_negative, default=default, metavar="CHARS",
-                        help=f"cut table cells to CHARS characters (default {output.DEFAULT_CELL_WIDTH}; 0 = never)")
+    parser.add_argument("--width", type=non_negative, default=default, metavar="COLUMNS",
+                        help=f"cut table cells to COLUMNS terminal columns (default {output.DEFAULT_CELL_WIDTH}; 0 = never)")
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
