@@ -96,7 +96,8 @@ def train_embeddings():
                       "contrastive": {"seed": params["seed"], **params["contrastive"]},
                       "descriptors": {"seed": params["seed"]}}
         return plan_job(run, families=params["families"], params=per_family, dump_id=params["dump_id"],
-                        target_metric=params["metric"], seed=params["seed"], test_share=params["test_share"])
+                        target_metric=params["metric"], seed=params["seed"], test_share=params["test_share"],
+                        primary_metric=params["primary_metric"])
 
     @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def train(item: dict) -> dict:

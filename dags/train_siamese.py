@@ -81,7 +81,7 @@ def train_siamese():
             "sampling": params["sampling"], "train_pairs": params["train_pairs"], "seed": params["seed"]}
         split = {k: hparams[k] for k in ("validation_share", "test_share") if k in hparams} | {"seed": params["seed"]}
         return plan_job(run, families=["siamese"], params={"siamese": hparams}, dump_id=params["dump_id"],
-                        target_metric=params["metric"], **split)
+                        target_metric=params["metric"], primary_metric=params["primary_metric"], **split)
 
     @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def train(item: dict) -> dict:

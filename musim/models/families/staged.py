@@ -38,7 +38,7 @@ from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, Trained, sav
 from musim.models.families.evaluation import FamilyRun, champion_models, evaluate_family, resolve_init_encoder
 from musim.models.families.inputs import FamilyInputs, gate_inputs, load_manifest
 from musim.models.families.lookup import get_family
-from musim.models.families.record import record_run
+from musim.models.families.record import check_primary_metric, record_run
 from musim.runs import run_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,11 +60,14 @@ def _store(store: ObjectStore | None) -> ObjectStore:
 
 
 def prepare(con: duckdb.DuckDBPyConnection, run_id: str, *, store: ObjectStore | None = None,
-            families: Sequence[str] = (CNN_CLASSIFIER, AUTOENCODER), **kwargs: Any) -> str:
-    """Load the run's inputs (``kwargs``: :func:`load_manifest`), gate them with the ``training_split`` suite,
-    and write the manifest to the object store; return its key."""
+            families: Sequence[str] = (CNN_CLASSIFIER, AUTOENCODER), primary_metric: str = "auto",
+            **kwargs: Any) -> str:
+    """Load the run's inputs (``kwargs``: :func:`load_manifest`), check that their evaluation will have
+    ``primary_metric``, gate them with the ``training_split`` suite, and write the manifest to the object store;
+    return its key."""
     needs = {"log_mel", "descriptors"} | {n for f in families for n in get_family(f).inputs}
     inputs = load_manifest(con, needs=tuple(sorted(needs)), **kwargs)
+    check_primary_metric(primary_metric, listening=inputs.targets is not None)
     gate_inputs(con, inputs)
     key = f"{STAGING_PREFIX}/{run_key(run_id)}/inputs.npz"
     _store(store).put_bytes(key, inputs.to_bytes(), content_type="application/octet-stream")
@@ -74,8 +77,8 @@ def prepare(con: duckdb.DuckDBPyConnection, run_id: str, *, store: ObjectStore |
 def plan_job(run_id: str, *, families: Sequence[str] = (CNN_CLASSIFIER, AUTOENCODER),
              params: Mapping[str, Mapping[str, Any]] | None = None, store: ObjectStore | None = None,
              **kwargs: Any) -> list[dict[str, Any]]:
-    """Phase ``prepare`` (warehouse writer): the manifest, and one work item per family
-    (``{"family", "manifest", "params", "run_id"}``) for the mapped ``train`` task."""
+    """Phase ``prepare`` (warehouse writer): the manifest (``kwargs``: :func:`prepare`'s), and one work item per
+    family (``{"family", "manifest", "params", "run_id"}``) for the mapped ``train`` task."""
     from musim import warehouse
 
     for f in families:  # every family's parameters checked before the inputs are prepared

@@ -39,3 +39,20 @@ def test_run_family_checks_it_before_training(monkeypatch):
     library = _inputs([1, 1, 2, 2], {1: "A", 2: "B"})  # no listening data: evaluated by artist identity
     with warehouse.writer() as con, pytest.raises(ParameterError, match="'ndcg@10' is measured against co-listening"):
         run_family("descriptors", con=con, inputs=library, primary_metric="ndcg@10")
+
+
+def test_the_dags_prepare_task_checks_it_before_writing_the_manifest(toy):
+    """In a DAG the metric was refused by the promote task, after every family had trained on the GPU queue."""
+    from musim import warehouse
+    from musim.models.families import plan_job
+    from musim.storage import open_store
+    from tests.models.catalogue import make_catalogue
+
+    store = open_store()
+    with warehouse.writer() as con:
+        make_catalogue(con, store, toy)
+        con.execute("DELETE FROM similarity_build")  # a library without listening data
+    with pytest.raises(ParameterError, match="'ndcg@10' is measured against co-listening, and this run is not"):
+        plan_job("train_embeddings/x", families=("descriptors",), primary_metric="ndcg@10")
+    assert [o.key for o in store.list("models/runs/")] == []
+    assert plan_job("train_embeddings/y", families=("descriptors",), primary_metric="auc")[0]["family"] == "descriptors"
