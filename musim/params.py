@@ -46,14 +46,19 @@ Share = Annotated[float, Field(ge=0, lt=1)]
 CONFIG = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=False)
 
 
+def first_error(exc: ValidationError) -> tuple[str, dict[str, Any], str]:
+    """The first error of ``exc``: where (its location, dotted; ``""`` for the whole value), the error itself
+    (pydantic's dict: ``type``, ``msg``...) and the value given, as a repr cut to 60 characters."""
+    err = exc.errors(include_url=False)[0]
+    got = repr(err.get("input"))
+    return ".".join(str(part) for part in err["loc"]), err, got if len(got) <= 60 else got[:57] + "..."
+
+
 def describe(what: str, exc: ValidationError) -> str:
     """The first error of ``exc`` as ``<what> <field>: <why> (<value> given)``."""
-    err = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in err["loc"]) or "value"
-    got = repr(err.get("input"))
-    got = got if len(got) <= 60 else got[:57] + "..."
+    where, err, got = first_error(exc)
     why = err["msg"][:1].lower() + err["msg"][1:]
-    return f"{what} {where}: {why} ({got} given)"
+    return f"{what} {where or 'value'}: {why} ({got} given)"
 
 
 def params_record(what: str) -> Callable[[type[T]], type[T]]:

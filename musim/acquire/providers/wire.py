@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from musim.acquire.errors import ProviderError
+from musim.params import first_error
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -129,10 +130,7 @@ def parse(model: type[M], body: Any, *, provider: str, what: str) -> M:
     try:
         return model.model_validate({} if body is None else body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the answer"
-        got = repr(first.get("input"))
-        got = got if len(got) <= 60 else got[:57] + "..."
+        where, first, got = first_error(exc)
         msg = "Input should be a JSON object" if first["type"] in ("model_type", "dict_type") else first["msg"]
-        raise ProviderError(provider, f"unexpected answer from {what}: {where}: {msg} (got {got}); has the API "
-                                      "changed?") from None
+        raise ProviderError(provider, f"unexpected answer from {what}: {where or 'the answer'}: {msg} (got {got}); "
+                                      "has the API changed?") from None
