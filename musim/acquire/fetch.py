@@ -89,11 +89,13 @@ def open_providers(providers: Sequence[str] | None = None, local_dir: str | Path
     from musim.acquire.providers import build_providers
 
     settings = provider_settings(providers, local_dir, base)
-    built = build_providers(settings)
-    if not built:
-        raise ConfigError(
-            f"no audio provider can run with providers={list(settings.order)}: the local provider needs a "
-            "folder (--path / MUSIM_LOCAL_MUSIC_DIR), spotify needs credentials")
+    skipped: list[tuple[int, str]] = []
+    built = build_providers(settings, skipped=skipped)
+    if not built:  # one line saying why, not a warning for each provider and then the error
+        raise ConfigError(f"no audio provider can run with providers={list(settings.order)}: "
+                          + "; ".join(why for _, why in skipped))
+    for level, why in skipped:
+        log.log(level, why)
     return built
 
 

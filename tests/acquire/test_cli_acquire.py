@@ -90,8 +90,22 @@ def test_acquire_from_a_local_folder(snapshot, tmp_path, capsys, monkeypatch):
 def test_unknown_provider_and_no_runnable_provider(snapshot, capsys):
     with pytest.raises(SystemExit):
         main(["acquire", "--provider", "napster"])
+    capsys.readouterr()
     code, _, err = run(capsys, "acquire", "--provider", "local")
-    assert code == 2 and "no audio provider can run" in err
+    assert code == 2 and err == ("musim: error: no audio provider can run with providers=['local']: local provider "
+                                 "skipped: MUSIM_LOCAL_MUSIC_DIR is not set (or pass --path)\n")
+
+
+def test_no_runnable_provider_is_one_line_naming_only_the_providers_asked_for(snapshot, capsys, monkeypatch):
+    """Spotify without credentials printed a logged WARNING with the help, then an error that also blamed the
+    local folder, which was not asked for."""
+    for name in ("MUSIM_SPOTIFY_CLIENT_ID", "MUSIM_SPOTIFY_CLIENT_SECRET", "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET",
+                 "AIRFLOW_CONN_MUSIM_SPOTIFY"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run(capsys, "acquire", "--provider", "spotify")
+    assert code == 2 and len(err.splitlines()) == 1 and "local" not in err
+    assert err.startswith("musim: error: no audio provider can run with providers=['spotify']: spotify provider "
+                          "skipped: no credentials; set MUSIM_SPOTIFY_CLIENT_ID and MUSIM_SPOTIFY_CLIENT_SECRET")
 
 
 def test_retry_replans_an_artist_that_matched_nothing_once_its_files_are_there(snapshot, tmp_path, capsys, monkeypatch):

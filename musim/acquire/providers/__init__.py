@@ -31,13 +31,22 @@ def build_providers(
     *,
     env: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    skipped: list[tuple[int, str]] | None = None,
 ) -> list[Provider]:
     """Make the providers of ``settings.order`` (default: from the environment), in that order.
 
-    A provider that cannot run here is left out with one log line saying why: Spotify without
-    credentials, the local folder without ``MUSIM_LOCAL_MUSIC_DIR``. Credentials are read from the settings
-    of ``env`` (default ``os.environ``) and never logged. ``sleep`` is used for retry waits (tests pass a fast one).
+    A provider that cannot run here is left out, saying why (Spotify without credentials, the local folder
+    without ``MUSIM_LOCAL_MUSIC_DIR``): appended to ``skipped`` as (log level, why) where given, else logged. Credentials are read
+    from the settings of ``env`` (default ``os.environ``) and never logged. ``sleep`` is used for retry waits
+    (tests pass a fast one).
     """
+
+    def skip(level: int, why: str) -> None:
+        if skipped is None:
+            log.log(level, why)
+        else:
+            skipped.append((level, why))
+
     everything = get_settings(env)
     settings = settings or everything.acquire
     providers: list[Provider] = []
@@ -49,12 +58,12 @@ def build_providers(
         elif name == "spotify":
             creds = spotify_credentials(everything)
             if creds is None:
-                log.warning("spotify provider skipped: no credentials; %s", CREDENTIAL_HELP)
+                skip(logging.WARNING, f"spotify provider skipped: no credentials; {CREDENTIAL_HELP}")
                 continue
             providers.append(SpotifyProvider(settings, creds, sleep=sleep))
         elif name == "local":
             if settings.local_dir is None:
-                log.info("local provider skipped: MUSIM_LOCAL_MUSIC_DIR is not set")
+                skip(logging.INFO, "local provider skipped: MUSIM_LOCAL_MUSIC_DIR is not set (or pass --path)")
                 continue
             providers.append(LocalFolderProvider(settings))
     return providers
