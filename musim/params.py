@@ -43,7 +43,7 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 Share = Annotated[float, Field(ge=0, lt=1)]
 
-CONFIG = ConfigDict(allow_inf_nan=False, arbitrary_types_allowed=False)
+CONFIG = ConfigDict(allow_inf_nan=False)
 
 
 def first_error(exc: ValidationError) -> tuple[str, dict[str, Any], str]:

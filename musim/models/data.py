@@ -22,7 +22,7 @@ import numpy as np
 
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
-from musim.models.constants import DEFAULT_TARGET, TARGET_METRICS
+from musim.models.constants import DEFAULT_TARGET, SPLIT_DEFAULTS, TARGET_METRICS
 from musim.params import Seed, Share, params_record
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -198,9 +198,9 @@ class ArtistSplit:
 class SplitParams:
     """The artist split's parameters as a user gives them (``--hparams``, a DAG's params), checked."""
 
-    seed: Seed = 0
-    validation_share: Share = 0.15
-    test_share: Share = 0.15
+    seed: Seed = int(SPLIT_DEFAULTS["seed"])
+    validation_share: Share = float(SPLIT_DEFAULTS["validation_share"])
+    test_share: Share = float(SPLIT_DEFAULTS["test_share"])
 
     def __post_init__(self) -> None:
         if self.validation_share + self.test_share >= 1:
@@ -212,7 +212,7 @@ def default_test_share(n_artists: int) -> float:
     """The test share of a catalogue of ``n_artists`` (artists with features and targets): 15% of a large one,
     but at least :data:`~musim.models.constants.PROMOTION_MIN_TEST_ARTISTS` artists while a third of the
     catalogue allows it, so that a small catalogue still gives an evaluation that can decide a promotion."""
-    from musim.models.constants import PROMOTION_MIN_TEST_ARTISTS, SPLIT_DEFAULTS
+    from musim.models.constants import PROMOTION_MIN_TEST_ARTISTS
 
     share = float(SPLIT_DEFAULTS["test_share"])
     if n_artists <= 0:
