@@ -19,7 +19,7 @@ from pathlib import Path
 
 from musim.cli.options import positive
 from musim.cli.output import counted, print_json, print_table, printable
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, ParameterError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 from musim.scratch import temp_file
 
@@ -71,6 +71,20 @@ def check_inputs(paths: Sequence[str]) -> None:
             raise NotFoundError(f"no such file or folder: {printable(text, 0)}")
 
 
+def check_can_make(folder: Path) -> None:
+    """``folder`` exists or can be made: its nearest existing ancestor is a folder this user can write into.
+    Nothing is created, so a command that fails later (no model published) leaves no empty folder behind."""
+    missing = folder
+    while not missing.exists() and missing != missing.parent:
+        missing = missing.parent
+    if not missing.is_dir():
+        raise ParameterError(f"cannot make the folder {printable(str(folder), 0)}: {printable(str(missing), 0)} "
+                             "is a file, not a folder")
+    if not os.access(missing, os.W_OK | os.X_OK):
+        raise ParameterError(f"cannot write into {printable(str(missing), 0)}: check its permissions, "
+                             "or give --out in a folder you can write")
+
+
 def cmd_similar_audio(args: argparse.Namespace) -> int:
     check_inputs(args.files)
     from musim.models.new_audio import similar_audio
@@ -97,7 +111,6 @@ def cmd_embed(args: argparse.Namespace) -> int:
     check_inputs(args.paths)
     import numpy as np
 
-    from musim.errors import ParameterError
     from musim.models.new_audio import embed_files
 
     out = Path(args.out)
@@ -105,8 +118,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
         raise ParameterError(f"--out {out} is a folder: give a file, e.g. --out {out / 'embeddings.npz'}")
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
-    out.parent.mkdir(parents=True, exist_ok=True)  # before the files are embedded: a path that cannot be made fails now
+    check_can_make(out.parent)  # before the files are embedded; made only once there is something to write
     files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with temp_file(out.parent, f".{out.name}.", ".tmp") as tmp:  # removed if the write fails (a full disk)
         with open(tmp, "wb") as fh:
             np.savez(fh, files=np.array(files, dtype=str), embeddings=emb.astype(np.float32),

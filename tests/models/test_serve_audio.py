@@ -280,6 +280,20 @@ def test_embed_refuses_a_folder_as_out_before_embedding(home, tmp_path, capsys):
     assert not Path(f"{tmp_path}.npz").exists()
 
 
+def test_embed_makes_the_out_folder_only_when_it_writes(home, tmp_path, capsys):
+    """The folder of --out was made before the model was resolved, so a failed command left it empty behind."""
+    _, path = _preview_file(home, tmp_path, 5)
+    out = tmp_path / "new" / "deeper" / "e.npz"
+    code, _, err = _run(capsys, "embed", str(path), "--model", "cnn_classifier-99", "--out", str(out))
+    assert code == 2 and "cnn_classifier-99" in err and not (tmp_path / "new").exists()
+    (tmp_path / "a-file").write_text("x")
+    code, _, err = _run(capsys, "embed", str(path), "--out", str(tmp_path / "a-file" / "e.npz"))
+    assert code == 2 and err == (f"musim: error: cannot make the folder {tmp_path / 'a-file'}: "
+                                 f"{tmp_path / 'a-file'} is a file, not a folder\n")
+    code, _, err = _run(capsys, "embed", str(path), "--family", "cnn_classifier", "--out", str(out))
+    assert code == 0 and out.is_file()
+
+
 def test_an_unpublished_version_that_embeds_crops_takes_its_input_from_its_training():
     """Without a serving manifest (a version registered, never published), the input is the family's log-mel;
     a contrastive encoder takes crops of it (its crop_frames), not the whole excerpt."""
