@@ -62,3 +62,32 @@ def test_reading_an_mp3_from_a_seek_point_prints_nothing_and_gives_the_samples_o
             assert np.allclose(y, whole[:, start:start + y.shape[-1]].squeeze(), atol=1e-6)
     """)  # the subprocess fails the test if a window differs (check=True)
     assert err == ""
+
+
+def test_opening_a_cut_mp3_prints_nothing(tmp_path):
+    """libmpg123 printed "Warning: Xing stream size off by more than 1%, fuzzy seeking may be even more fuzzy than
+    by design!" when it opened an MP3 cut short (a broken download): on the stderr of `musim library add`, which
+    skips such a file as truncated with its reason."""
+    path = write_clip(tmp_path / "a.mp3", synthesize_clip(community=1, artist_seed=3, track_no=0, sr=22050,
+                                                          duration=12.0), sr=22050)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(path.read_bytes()[:5000])
+    assert "Xing stream size" in stderr_of(f"import soundfile; soundfile.SoundFile({str(cut)!r})")  # unmuted
+    err = stderr_of(f"""
+        import io
+        from pathlib import Path
+        from musim.acquire.fetch import probe_channels
+        from musim.audio.io import load_audio
+        from musim.library.formats import FileSkipped, probe
+
+        cut = Path({str(cut)!r})
+        try:
+            probe(cut, min_seconds=5)
+            raise SystemExit("a cut file was not skipped")
+        except FileSkipped as skipped:
+            assert skipped.reason == "truncated", skipped.reason
+        assert probe_channels(cut.read_bytes()) == 1
+        y, sr = load_audio(str(cut), sr=None, min_duration=0.1)
+        assert y.size > 0
+    """)
+    assert err == ""

@@ -31,6 +31,7 @@ from musim.acquire.models import RejectedPreview, TrackCandidate
 from musim.acquire.resolve import resolve_artist
 from musim.config import AcquireSettings, get_settings
 from musim.errors import ConfigError, MusimError
+from musim.quiet import sound_file
 from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,8 @@ def source_key(track: TrackCandidate) -> str | None:
 def probe_channels(data: bytes) -> int | None:
     """Number of audio channels from the header (soundfile, else PyAV); ``None`` if unreadable."""
     try:
-        import soundfile as sf
-
-        return int(sf.info(io.BytesIO(data)).channels)
+        with sound_file(io.BytesIO(data)) as f:
+            return int(f.channels)
     except Exception:
         pass
     try:

@@ -15,7 +15,7 @@ from typing import IO, Any
 import numpy as np
 
 from musim.errors import AudioError, ParameterError
-from musim.quiet import libmpg123_muted
+from musim.quiet import sound_file
 
 __all__ = [
     "AudioSource",
@@ -113,9 +113,7 @@ def _key_for(source: Any, key: str | None) -> str:
 
 def _read_soundfile(src: Any, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
     """(channels, n) float32 and the native rate; raises whatever soundfile raises."""
-    import soundfile as sf
-
-    with sf.SoundFile(src) as f, libmpg123_muted(f):  # libmpg123's seek lines
+    with sound_file(src) as f:
         sr_native = int(f.samplerate)
         if offset > 0:
             f.seek(int(offset * sr_native))

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from musim.errors import AudioError
-from musim.quiet import libmpg123_muted
+from musim.quiet import sound_file
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +151,7 @@ def _source(src: str | bytes) -> Any:
 
 def _soundfile_lengths(src: str | bytes) -> tuple[float, int, int, float]:
     """(container length s, rate, channels, seconds readable from the last second) with libsndfile."""
-    import soundfile as sf
-
-    with sf.SoundFile(_source(src)) as f, libmpg123_muted(f):
+    with sound_file(_source(src)) as f:
         frames, sr, channels = int(f.frames), int(f.samplerate), int(f.channels)
         want = min(sr, frames)
         f.seek(max(0, frames - want))
@@ -299,9 +297,7 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
         if info.format in PYAV_FORMATS:
             data = _excerpt_pyav(src, offset_s, duration_s)
         else:
-            import soundfile as sf
-
-            with sf.SoundFile(_source(src)) as f, libmpg123_muted(f):  # libmpg123's lines
+            with sound_file(_source(src)) as f:
                 f.seek(int(offset_s * f.samplerate))
                 data = f.read(int(round(duration_s * f.samplerate)), dtype="float32", always_2d=True).T
     except Exception as exc:  # noqa: BLE001
