@@ -62,8 +62,12 @@ class FileSkipped(AudioError):
         if reason not in SKIP_REASONS:
             raise ValueError(f"unknown skip reason {reason!r}")
         self.reason, self.detail, self.key = reason, detail, key
-        where = f"{key}: " if key else ""
-        super().__init__(f"{where}{reason}" + (f" ({detail})" if detail else ""))
+        super().__init__(f"{key}: {self.why}" if key else self.why)
+
+    @property
+    def why(self) -> str:
+        """The reason and its detail, without the file's name (for a line that names the file already)."""
+        return self.reason + (f" ({self.detail})" if self.detail else "")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.reason, self.detail, self.key))

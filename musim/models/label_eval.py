@@ -279,7 +279,7 @@ def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = E
     from musim.audio import load_audio
     from musim.audio.excerpt import excerpt_window
     from musim.errors import AudioError
-    from musim.library.formats import probe
+    from musim.library.formats import FileSkipped, probe
 
     kept, excerpts, failed = [], [], []
     for i, path in enumerate(paths):
@@ -287,6 +287,9 @@ def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = E
             info = probe(Path(path), min_seconds=1.0, key=str(path))
             offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
             y, _ = load_audio(path, sr=sr, key=str(path), offset=offset, duration=length)
+        except FileSkipped as exc:
+            failed.append((str(path), exc.why))
+            continue
         except (AudioError, OSError) as exc:
             failed.append((str(path), str(exc)))
             continue

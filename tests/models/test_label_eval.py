@@ -195,3 +195,14 @@ def test_the_auc_equals_scikit_learn_with_ties_and_uneven_sides():
             pos, neg = pos + rng.normal(0, 1e-3, pos.size), neg + rng.normal(0, 1e-3, neg.size)  # or none
         expected = roc_auc_score(np.r_[np.ones(pos.size), np.zeros(neg.size)], np.r_[pos, neg])
         assert _auc(pos, neg) == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_file_that_does_not_decode_is_listed_with_its_reason_once(tmp_path):
+    """The reason repeated the path: "skipped /nope.mp3: /nope.mp3: unreadable (No such file or directory)"."""
+    from musim.models.label_eval import read_excerpts
+
+    (tmp_path / "text.mp3").write_text("hello\n")
+    kept, excerpts, failed = read_excerpts([tmp_path / "nope.mp3", tmp_path / "text.mp3"])
+    assert kept == [] and excerpts == []
+    assert failed == [(str(tmp_path / "nope.mp3"), "unreadable (No such file or directory)"),
+                      (str(tmp_path / "text.mp3"), "not_audio (HeaderNotFoundError: can't sync to MPEG frame)")]
