@@ -64,7 +64,8 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
         what = "is a folder, not a labels file" if csv_path.is_dir() else "no such labels file"
         raise ParameterError(f"{csv_path}: {what} (a CSV with columns path, artist[, group])")
     with open(csv_path, newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(fh, strict=True)  # strict: a quote never closed is an error, not one long field
+        start = 1  # the line where the record being read starts
         try:
             columns = reader.fieldnames or []
             reader.fieldnames = [c.strip().lower() for c in columns]  # "Path", " artist" are the columns too
@@ -76,13 +77,20 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
                 hint = f" (separated by {other!r}: save it with commas)" if other else ""
                 raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
                                      f"it has {', '.join(columns) or 'none'}{hint}")
-            rows = [(reader.line_num, r) for r in reader if (r.get("artist") or "").strip()]
+            rows = []
+            start = reader.line_num + 1
+            for r in reader:
+                if (r.get("artist") or "").strip():
+                    rows.append((reader.line_num, r))
+                start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise ParameterError(f"{csv_path}: not UTF-8 text ({exc.reason}); save the labels as a UTF-8 CSV "
                                  "with columns path, artist[, group]") from None
         except csv.Error as exc:
-            raise ParameterError(f"{csv_path}, line {reader.line_num}: {exc}; the labels must be a CSV with "
-                                 "columns path, artist[, group]") from None
+            what = "a double quote opened here is never closed" if "end of data" in str(exc) else str(exc)
+            raise ParameterError(f"{csv_path}, line {start}: {what}; the labels must be a CSV with "
+                                 "columns path, artist[, group] (a field with a comma or quote in double quotes, "
+                                 'a quote inside it doubled: "a ""b"", c")') from None
     if not rows:
         raise ParameterError(f"{csv_path}: no row with an artist")
     paths, first_line = [], {}

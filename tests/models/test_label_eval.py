@@ -81,8 +81,12 @@ def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
         read_labels(latin)
     huge = tmp_path / "huge.csv"
     huge.write_text('path,artist\na.ogg,A\nb.ogg,"' + "x" * 200_000 + '"\n')  # over csv's field limit
-    with pytest.raises(ParameterError, match=r"huge.csv, line \d+: field larger than field limit"):
+    with pytest.raises(ParameterError, match=r"huge.csv, line 3: field larger than field limit"):
         read_labels(huge)
+    unclosed = tmp_path / "unclosed.csv"  # was read as one long path and left out for its empty artist
+    unclosed.write_text('path,artist\na.ogg,A\n"b.ogg,B\nc.ogg,A\n')
+    with pytest.raises(ParameterError, match=r"unclosed.csv, line 3: a double quote opened here is never closed"):
+        read_labels(unclosed)
 
 
 def test_a_missing_version_fails_before_any_file_is_decoded(tmp_path, monkeypatch):
