@@ -67,10 +67,34 @@ def unusable_file(exc: duckdb.Error, path: Path, settings: Settings) -> StorageE
     if "Is a directory" in text:
         return StorageError(f"DuckDB file {path} is a folder: set {_setting_of(path, settings)} to a file, e.g. "
                             f"{path / 'warehouse.duckdb'}")
-    if "not a valid DuckDB database file" in text:
+    if "not a valid DuckDB database file" in text and path == settings.warehouse.path:
         return StorageError(f"{path} is not a DuckDB database: set {_setting_of(path, settings)} to the warehouse "
                             "file, or move this file away to start a new warehouse")
-    return None
+    return damaged_file(exc, settings)
+
+
+#: DuckDB's words for a database file cut short, or one that is not a database, with the file's path.
+_DAMAGED = {"cut short": re.compile(r'Could not read enough bytes from file "([^"]+)"'),
+            "not a DuckDB database": re.compile(r'The file "([^"]+)" exists, but it is not a valid DuckDB database file')}
+
+
+def damaged_file(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
+    """The one-line error for a DuckDB error that says a database file is cut short (a disk that filled, a copy
+    that stopped) or is not a database, naming the file and how to recover it: a published snapshot is made
+    again from the warehouse; the warehouse is restored or loaded again. ``None`` for any other error."""
+    found = next(((why, m) for why, pattern in _DAMAGED.items() if (m := pattern.search(str(exc)))), None)
+    if found is None:
+        return None
+    why, m = found
+    settings = settings or get_settings()
+    path = Path(m.group(1))
+    if path.resolve().is_relative_to(settings.serving_dir.resolve()):
+        return StorageError(f"the published snapshot {path} is damaged ({why}): publish a new one from the "
+                            "warehouse with `musim publish`")
+    if path.resolve() == settings.warehouse.path.resolve():
+        return StorageError(f"the warehouse {path} is damaged ({why}): restore it from a backup, or move it away "
+                            "and load the dumps again (`musim ingest`)")
+    return StorageError(f"the DuckDB file {path} is damaged ({why})")
 
 
 @contextmanager

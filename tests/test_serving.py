@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from musim import serving, warehouse
+from musim.config import get_settings
 from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.ingest.lastfm import ingest_lastfm
 from musim.similarity.build import SimilarityParams, build_similarity
@@ -63,6 +64,37 @@ def test_a_snapshot_of_an_earlier_layout_asks_for_a_new_publish(tmp_path):
         similar_artists(con, "Artist B")
 
 
+@pytest.mark.parametrize("damage", ["cut", "overwritten"])
+def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_recover(tmp_path, capsys, damage):
+    """A snapshot cut short (a disk that filled under a copy) was "musim: error: IOException: IO Error: Could not
+    read enough bytes from file ..." with no word of what to do, and the web app answered 500."""
+    from fastapi.testclient import TestClient
+
+    from musim.cli import main
+    from musim.ui.app import create_app
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    size = path.stat().st_size
+    if damage == "cut":
+        os.truncate(path, size // 3)
+    else:
+        path.write_bytes(os.urandom(4096))
+    why = "cut short" if damage == "cut" else "not a DuckDB database"
+    says = f"the published snapshot {path} is damaged ({why}): publish a new one from the warehouse with `musim publish`"
+    assert main(["similar", "Artist B"]) == 2
+    assert capsys.readouterr().err == f"musim: error: {says}\n"
+    answer = TestClient(create_app(), raise_server_exceptions=False).get("/api/similar", params={"artist": "Artist B"})
+    assert answer.status_code == 503 and answer.json() == {"detail": says}
+    assert main(["publish"]) == 0 and main(["similar", "Artist B"]) == 0  # the advice works
+    capsys.readouterr()
+    wh = get_settings().warehouse.path
+    os.truncate(wh, wh.stat().st_size // 2)
+    assert main(["dumps"]) == 2
+    assert capsys.readouterr().err == (f"musim: error: the warehouse {wh} is damaged (cut short): restore it from a "
+                                       "backup, or move it away and load the dumps again (`musim ingest`)\n")
+
+
 def test_old_readers_keep_their_snapshot_and_new_ones_see_the_new_build(tmp_path):
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     first = _build_and_publish()
@@ -112,6 +144,7 @@ _SLOW_PUBLISH = """
 import sys, time
 from pathlib import Path
 from musim import serving, warehouse
+from musim.config import get_settings
 
 def stuck(con):  # the partial snapshot is written: stop here until killed
     Path(sys.argv[1]).write_text("ready")

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.params import Depends
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -44,6 +45,7 @@ from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
 from musim.ui import queries
 from musim.ui.snapshot import NotPublished, SnapshotCache
+from musim.warehouse import damaged_file
 
 STATIC = Path(__file__).with_name("static")
 NOT_PUBLISHED = ("No snapshot has been published yet: run the lastfm_ingest DAG (it ingests the dumps in the "
@@ -82,6 +84,13 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
     @app.exception_handler(ParameterError)
     def bad_parameter(request: Any, exc: ParameterError) -> JSONResponse:  # e.g. an artist name of spaces
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(duckdb.IOException)
+    def damaged_snapshot(request: Any, exc: duckdb.IOException) -> JSONResponse:  # e.g. a snapshot cut short
+        damaged = damaged_file(exc, settings())
+        if damaged is None:
+            raise exc  # an error of another kind: Starlette's 500
+        return JSONResponse({"detail": str(damaged)}, status_code=503)
 
     def not_found(exc: NotFoundError) -> JSONResponse:
         body: dict[str, Any] = {"detail": str(exc)}
