@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from musim.storage import ObjectNotFound, ObjectStore
+from musim.storage import DamagedObject, ObjectNotFound, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,10 @@ def read_journals(store: ObjectStore, keys: Iterable[str]) -> list[tuple[str, Ar
     found: list[tuple[str, ArtistOutcome]] = []
     for key in keys:
         try:
-            doc = json.loads(store.get_bytes(key))
+            doc = store.get_json(key)
         except ObjectNotFound:
             continue
-        except ValueError:
+        except DamagedObject:
             log.warning("journal %s is not valid JSON; left in place", store.url(key))
             continue
         found.append((key, ArtistOutcome.from_json(doc)))
@@ -147,7 +147,7 @@ def read_sources_index(store: ObjectStore, key: str | None) -> dict[str, dict[st
     if not key:
         return {}
     try:
-        return json.loads(store.get_bytes(key))
+        return store.get_json(key)
     except ObjectNotFound:
         log.warning("sources index %s is gone: known sources will be downloaded again", store.url(key))
         return {}

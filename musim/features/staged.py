@@ -52,7 +52,7 @@ def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBP
     """Record the manifests written by :func:`compute_batch`, then :func:`complete_build` the run."""
     store = store or open_store()
     for key in manifests:
-        doc = json.loads(store.get_bytes(key))
+        doc = store.get_json(key)
         if doc["run_id"] != run_id:
             raise ParameterError(f"manifest {key} belongs to run {doc['run_id']}, not {run_id}")
         record(con, run_id, doc["rows"])

@@ -347,7 +347,7 @@ def load_index(store: ObjectStore, entry: Mapping[str, Any] | None) -> tuple[Ann
 
     try:
         params = AnnParams(**dict(entry["params"]))
-        ids = [str(t) for t in json.loads(store.get_bytes(str(entry["ids_key"])))]
+        ids = [str(t) for t in store.get_json(str(entry["ids_key"]))]
         tmp_dir = get_settings().tmp_dir
         tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:

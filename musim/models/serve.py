@@ -57,7 +57,7 @@ from musim.models.neighbours import (
     artist_scores,
     track_neighbors,
 )
-from musim.storage import ObjectStore
+from musim.storage import DamagedObject, ObjectStore
 
 __all__ = [
     "EMBEDDING_FILE",
@@ -250,7 +250,7 @@ def _track_index(store: ObjectStore | None, family: str, version: str, ids: list
     if store is not None:
         try:
             previous = read_manifest(store, family, version).get("ann")
-        except NotFoundError:
+        except (NotFoundError, DamagedObject):  # never published, or its manifest damaged: publishing heals it
             previous = None
         reused = stored_index(store, previous, index_key(family, version, params, ids, e), ids)
         if reused is not None:
@@ -269,4 +269,7 @@ def read_manifest(store: ObjectStore, family: str, version: str) -> dict[str, An
         how = ("the train_siamese DAG or `musim models train`" if family == "siamese" else
                f"the train_embeddings DAG, `musim models train --family {family}` or `musim models publish {version}`")
         raise NotFoundError(f"{version} has no published embeddings ({key}): publish them with {how}")
-    return json.loads(store.get_bytes(key))
+    try:
+        return store.get_json(key)
+    except DamagedObject as exc:
+        raise DamagedObject(f"{exc}: publish {version} again (`musim models publish {version}`)") from None

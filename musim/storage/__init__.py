@@ -23,6 +23,7 @@ from typing import Any
 
 from musim.config import TransferOptions, get_settings
 from musim.storage.base import (
+    DamagedObject,
     InvalidKey,
     ObjectInfo,
     ObjectNotFound,
@@ -33,6 +34,7 @@ from musim.storage.base import (
 from musim.storage.config import S3Config, parse_store_url, resolve_s3_config
 
 __all__ = [
+    "DamagedObject",
     "InvalidKey",
     "ObjectInfo",
     "ObjectNotFound",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -32,6 +33,10 @@ class ObjectNotFound(StorageError, NotFoundError):
 
 class StorageUnavailable(StorageError):
     """The storage service cannot be reached (after the configured retries); the message names the endpoint."""
+
+
+class DamagedObject(StorageError):
+    """An object whose content is not what musim stored there (cut short, overwritten); the message names it."""
 
 
 class InvalidKey(StorageError):
@@ -169,6 +174,14 @@ class ObjectStore(ABC):
         """The whole content of the object under ``key``."""
         with self.open(key) as fh:
             return fh.read()
+
+    def get_json(self, key: str) -> Any:
+        """The JSON document under ``key``; :class:`DamagedObject` naming it when its content is not JSON."""
+        data = self.get_bytes(key)
+        try:
+            return json.loads(data)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise DamagedObject(f"object {key} in {self.root_url} is damaged: not JSON ({exc})") from None
 
     def download(self, key: str, path: str | os.PathLike[str]) -> ObjectInfo:
         """Copy the object to the local file ``path``, atomically (temp file in the same folder, then rename)."""

@@ -294,6 +294,24 @@ def test_embed_makes_the_out_folder_only_when_it_writes(home, tmp_path, capsys):
     assert code == 0 and out.is_file()
 
 
+def test_a_damaged_embedding_manifest_says_to_publish_the_version_again(home, tmp_path, capsys):
+    """A cut embedding.json was "musim: error: JSONDecodeError: Expecting ..." without the object or a remedy."""
+    from musim.models.registry import object_prefix
+    from musim.models.serve import EMBEDDING_FILE
+    from musim.storage import open_store
+
+    _, path = _preview_file(home, tmp_path, 5)
+    store, key = open_store(), object_prefix("cnn_classifier", "cnn_classifier-1") + EMBEDDING_FILE
+    good = store.get_bytes(key)
+    store.put_bytes(key, good[: len(good) // 2])
+    try:
+        code, _, err = _run(capsys, "embed", str(path), "--model", "cnn_classifier-1", "--out", str(tmp_path / "e"))
+    finally:
+        store.put_bytes(key, good)
+    assert code == 2 and err.startswith(f"musim: error: object {key} in {store.root_url} is damaged: not JSON (")
+    assert err.endswith("): publish cnn_classifier-1 again (`musim models publish cnn_classifier-1`)\n")
+
+
 def test_an_unpublished_version_that_embeds_crops_takes_its_input_from_its_training():
     """Without a serving manifest (a version registered, never published), the input is the family's log-mel;
     a contrastive encoder takes crops of it (its crop_frames), not the whole excerpt."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 import urllib.request
@@ -249,6 +250,22 @@ def test_missing_key_error_names_store_and_key(backend: Backend, tmp_path: Path)
         assert "nope/missing.bin" in str(err.value) and store.root_url in str(err.value)
         assert isinstance(err.value, StorageError) and isinstance(err.value, NotFoundError)
     assert not (tmp_path / "x").exists()
+
+
+def test_a_json_document_cut_short_is_named_as_damaged(backend: Backend) -> None:
+    """It was a bare JSONDecodeError ("Expecting property name ...") with no object named."""
+    from musim.storage import DamagedObject
+
+    store = backend.store
+    store.put_bytes("docs/good.json", b'{"a": [1, 2]}')
+    assert store.get_json("docs/good.json") == {"a": [1, 2]}
+    for content in (b'{"a": [1,', b"\xff\xfe not text"):
+        store.put_bytes("docs/cut.json", content)
+        with pytest.raises(DamagedObject, match=rf"^object docs/cut.json in {re.escape(store.root_url)} is damaged: "
+                                                r"not JSON \("):
+            store.get_json("docs/cut.json")
+    with pytest.raises(ObjectNotFound):
+        store.get_json("docs/missing.json")
 
 
 def test_url_and_presigned_url_fetchable(backend: Backend) -> None:

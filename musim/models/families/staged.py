@@ -133,7 +133,7 @@ def train_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, v
 def _trained(store: ObjectStore, item: Mapping[str, Any], folder: Path) -> tuple[Trained, Path, dict[str, Any]]:
     """The staged training of ``item`` with its model file and files downloaded into ``folder``."""
     prefix = _prefix(item)
-    doc = json.loads(store.get_bytes(prefix + TRAINED_DOC))
+    doc = store.get_json(prefix + TRAINED_DOC)
     model_path = folder / MODEL_FILE
     store.download(prefix + MODEL_FILE, model_path)
     files = {}
@@ -155,7 +155,7 @@ def evaluate_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None
     store = _store(store)
     prefix = _prefix(item)
     if store.exists(prefix + RUN_DOC):
-        doc = json.loads(store.get_bytes(prefix + RUN_DOC))
+        doc = store.get_json(prefix + RUN_DOC)
         return json_safe({**item, "prefix": prefix, "test_set_id": doc["test_set_id"]})
     fam = get_family(item["family"])
     manifest = FamilyInputs.from_bytes(store.get_bytes(item["manifest"]))
@@ -177,7 +177,7 @@ def evaluate_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None
 def _record(con: duckdb.DuckDBPyConnection, store: ObjectStore, item: Mapping[str, Any], *,
             primary_metric: str) -> dict[str, Any]:
     prefix = _prefix(item)
-    doc = json.loads(store.get_bytes(prefix + RUN_DOC))
+    doc = store.get_json(prefix + RUN_DOC)
     inputs = FamilyInputs.from_bytes(store.get_bytes(item["manifest"]))
     with tempfile.TemporaryDirectory(prefix="musim-record-") as tmp:
         trained, model_path, _ = _trained(store, item, Path(tmp))
@@ -215,7 +215,7 @@ def publish_job(decisions: Sequence[Mapping[str, Any]], *, k: int = 10, snapshot
                 continue
             staged = None
             if champ.version == d["version"]:  # embedded while training: reuse those vectors
-                doc = json.loads(store.get_bytes(d["prefix"] + TRAINED_DOC))
+                doc = store.get_json(d["prefix"] + TRAINED_DOC)
                 if doc.get("embeddings"):
                     ids = FamilyInputs.from_bytes(store.get_bytes(d["manifest"])).track_ids
                     staged = (ids, np.load(io.BytesIO(store.get_bytes(doc["embeddings"])), allow_pickle=False))
