@@ -17,6 +17,8 @@ import os
 import re
 import threading
 import time
+import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ import numpy as np
 
 from musim import sql
 from musim.config import Settings, get_settings
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.features.registry import FeatureView
 from musim.features.sources import load_latest
 from musim.scratch import temp_file
@@ -105,9 +107,18 @@ class OnlineStore:
 
     @classmethod
     def load(cls, path: Path) -> OnlineStore:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            return cls(meta["view"], z["ids"], z["matrix"], tuple(meta["names"]), meta["created_at"])
+        """The snapshot at ``path``; :class:`StorageError` naming it and how to publish it again when it is damaged
+        (cut short, overwritten)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                return cls(meta["view"], z["ids"], z["matrix"], tuple(meta["names"]), meta["created_at"])
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, TypeError) as exc:
+            how = ("`musim models publish VERSION` (the model version whose embeddings these are)"
+                   if path.parent.name.endswith("_embedding") else "`musim features build`")
+            unreadable = isinstance(exc, (zipfile.BadZipFile, EOFError)) or "pickled" in str(exc)  # numpy's guess
+            why = "not an .npz archive" if unreadable else f"{type(exc).__name__}: {exc}"
+            raise StorageError(f"the online snapshot {path} is damaged ({why}): publish it again with {how}") from None
 
 
 def _folder(settings: Settings, name: str) -> Path:

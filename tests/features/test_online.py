@@ -96,3 +96,32 @@ def test_a_snapshot_that_cannot_be_written_leaves_nothing_in_the_folder(tmp_path
     monkeypatch.undo()
     store.save(tmp_path / "v1-20261205T000000000000Z.npz")
     assert [p.name for p in tmp_path.iterdir()] == ["v1-20261205T000000000000Z.npz"]
+
+
+@pytest.mark.parametrize("damage", ["cut", "overwritten", "no meta"])
+def test_a_damaged_snapshot_names_itself_and_how_to_publish_it_again(tmp_path, damage):
+    """A snapshot cut short was "BadZipFile: File is not a zip file"; other bytes gave numpy's advice to load the
+    file with pickles allowed."""
+    from musim.errors import StorageError
+
+    store = OnlineStore("v:1", np.array(["a", "b"]), np.ones((2, 3), np.float32), ("x",), None)
+    folder = tmp_path / "track_siamese_embedding"
+    folder.mkdir()
+    path = folder / "v1-20261205T000000000000Z.npz"
+    store.save(path)
+    if damage == "cut":
+        path.write_bytes(path.read_bytes()[:300])
+    elif damage == "overwritten":
+        path.write_bytes(b"\x80\x04" + bytes(500))
+    else:
+        np.savez(path, ids=np.array(["a"]), matrix=np.ones((1, 3), np.float32))
+    why = r"\(KeyError: 'meta is not a file in the archive'\)" if damage == "no meta" else r"\(not an .npz archive\)"
+    with pytest.raises(StorageError, match=rf"^the online snapshot {path} is damaged {why}: publish it again with "
+                                           r"`musim models publish VERSION`"):
+        OnlineStore.load(path)
+    features = tmp_path / "track_descriptors" / path.name
+    features.parent.mkdir()
+    features.write_bytes(b"")
+    with pytest.raises(StorageError, match=r"damaged \(not an .npz archive\): publish it again with `musim features "
+                                           r"build`$"):
+        OnlineStore.load(features)
