@@ -43,7 +43,7 @@ from musim.config.sections import (
     home_paths,
     var,
 )
-from musim.config.values import PathValue, RateLimit
+from musim.config.values import FolderValue, RateLimit
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -124,10 +124,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True, extra="forbid")
 
-    home: PathValue = var("MUSIM_HOME", default=..., shown="./.musim", description="root of everything local")
-    tmp_dir: PathValue = var("MUSIM_TMP", default=..., shown="$MUSIM_HOME/tmp",
+    home: FolderValue = var("MUSIM_HOME", default=..., shown="./.musim", description="root of everything local")
+    tmp_dir: FolderValue = var("MUSIM_TMP", default=..., shown="$MUSIM_HOME/tmp",
                              description="DuckDB spill directory and scratch files")
-    serving_dir: PathValue = var("MUSIM_SERVING_DIR", default=..., shown="$MUSIM_HOME/serving",
+    serving_dir: FolderValue = var("MUSIM_SERVING_DIR", default=..., shown="$MUSIM_HOME/serving",
                                  description="published read-only snapshots and CURRENT")
     warehouse: WarehouseSettings
     storage: StorageSettings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from pydantic import ValidationError
 
 from musim.errors import ConfigError
@@ -16,7 +18,8 @@ def config_error(exc: ValidationError) -> ConfigError:
     """
     err = exc.errors(include_url=False)[0]
     name = next((str(part) for part in reversed(err["loc"]) if isinstance(part, str)), exc.title)
-    got = redact(repr(err.get("input")))[:120]
+    given = err.get("input")
+    got = redact(repr(str(given) if isinstance(given, PurePath) else given))[:120]
     if err["type"] == "value_error":
         return ConfigError(f"{name} must be {err['ctx']['error']}, got {got}")
     if err["type"] == "extra_forbidden":

@@ -29,6 +29,7 @@ from musim.config.values import (
     Bool,
     Choice,
     CountryCode,
+    FolderValue,
     Fraction,
     HttpUrl,
     Integer,
@@ -220,7 +221,7 @@ class AcquireSettings(Section):
     spotify_client_secret: Secret = var("MUSIM_SPOTIFY_CLIENT_SECRET", description="Spotify client secret (secret)")
     spotipy_client_id: str | None = var("SPOTIPY_CLIENT_ID", description="Spotify client id, spotipy's name")
     spotipy_client_secret: Secret = var("SPOTIPY_CLIENT_SECRET", description="Spotify client secret, spotipy's name (secret)")
-    local_dir: PathValue | None = var("MUSIM_LOCAL_MUSIC_DIR", shown="(unset: local provider off)",
+    local_dir: FolderValue | None = var("MUSIM_LOCAL_MUSIC_DIR", shown="(unset: local provider off)",
                                       description="a folder of the user's own music")
     match_threshold: Fraction = var("MUSIM_MATCH_THRESHOLD", default=0.85, description="fuzzy artist-name match threshold")
     rate_limits: RateLimits = Field(default_factory=RateLimits)
@@ -294,7 +295,7 @@ class LibrarySettings(Section):
     landing: str = var("MUSIM_LIBRARY_LANDING", default=..., shown="$MUSIM_HOME/landing/library",
                        description="folder or object-store prefix (s3://bucket/prefix) the library_scan DAG adds "
                                    "music from")
-    real_music: PathValue = var("MUSIM_REAL_MUSIC", factory=lambda: _REPO / "benchmarks" / "data" / "real_music",
+    real_music: FolderValue = var("MUSIM_REAL_MUSIC", factory=lambda: _REPO / "benchmarks" / "data" / "real_music",
                                 shown="benchmarks/data/real_music",
                                 description="the real-music corpus (manifest.csv) of make demo-real and "
                                             "bench_real_music, made by benchmarks/real_music/make_corpus.sh")

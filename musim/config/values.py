@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 __all__ = ["Bool", "Choice", "CountryCode", "Fraction", "HttpUrl", "Integer", "MemoryLimit", "NonNegative", "NonNegativeInt",
-           "PathValue", "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
+           "FolderValue", "PathValue", "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
 
 
 def _int(minimum: int | None) -> BeforeValidator:
@@ -158,6 +158,16 @@ def _path(raw: Any) -> Path:
 
 #: A local path, ``~`` expanded and made absolute.
 PathValue = Annotated[Path, BeforeValidator(_path)]
+
+
+def _folder(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise ValueError("a folder; that path is a file")
+    return path
+
+
+#: A local folder (made when needed): a path that is not a file already.
+FolderValue = Annotated[Path, BeforeValidator(_path), AfterValidator(_folder)]
 
 
 @dataclass(frozen=True)

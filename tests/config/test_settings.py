@@ -119,3 +119,14 @@ def test_printing_the_values_says_a_bad_one_in_one_line(monkeypatch, capsys):
                                                    "positive integer, got 'two'\n")
     monkeypatch.delenv("MUSIM_DUCKDB_THREADS")
     assert main([]) == 0 and '"threads"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("variable", ["MUSIM_HOME", "MUSIM_TMP", "MUSIM_SERVING_DIR", "MUSIM_LOCAL_MUSIC_DIR"])
+def test_a_folder_setting_that_is_a_file_is_named(tmp_path, variable):
+    """MUSIM_HOME=<a file> was "nothing has been published under FILE/serving yet"; MUSIM_TMP=<a file>
+    "FILE: exists and is not a folder", without the variable."""
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ConfigError, match=f"^{variable} must be a folder; that path is a file, got "
+                                          f"'{tmp_path / 'a-file'}'$"):
+        get_settings({"MUSIM_HOME": str(tmp_path), variable: str(tmp_path / "a-file")})
+    assert get_settings({"MUSIM_HOME": str(tmp_path), variable: str(tmp_path / "new")})  # made when needed
