@@ -73,6 +73,22 @@ def unusable_file(exc: duckdb.Error, path: Path, settings: Settings) -> StorageE
     return damaged_file(exc, settings)
 
 
+def explain(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
+    """The one-line error, with what to do, for a DuckDB failure a user can act on (:func:`damaged_file`,
+    :func:`out_of_memory`); ``None`` for any other error."""
+    return damaged_file(exc, settings) or out_of_memory(exc, settings)
+
+
+def out_of_memory(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
+    """DuckDB's out-of-memory error as one line naming the limit and the settings that change it."""
+    if not isinstance(exc, duckdb.OutOfMemoryException):
+        return None
+    settings = settings or get_settings()
+    return StorageError(f"DuckDB ran out of memory within its limit of {settings.warehouse.memory_limit} "
+                        "(MUSIM_DUCKDB_MEMORY): raise it (e.g. MUSIM_DUCKDB_MEMORY=80%), give it fewer threads "
+                        "(MUSIM_DUCKDB_THREADS), or ask less of it at once")
+
+
 #: DuckDB's words for a database file cut short, or one that is not a database, with the file's path.
 _DAMAGED = {"cut short": re.compile(r'Could not read enough bytes from file "([^"]+)"'),
             "not a DuckDB database": re.compile(r'The file "([^"]+)" exists, but it is not a valid DuckDB database file')}

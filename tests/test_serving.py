@@ -95,6 +95,25 @@ def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_r
                                        "backup, or move it away and load the dumps again (`musim ingest`)\n")
 
 
+def test_duckdb_out_of_memory_names_the_limit_and_the_settings(tmp_path, capsys, monkeypatch):
+    """It was "musim: error: OutOfMemoryException: Out of Memory Error: failed to pin block ..." (exit 1)."""
+    from fastapi.testclient import TestClient
+
+    from musim.cli import main
+    from musim.ui.app import create_app
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    _build_and_publish()
+    monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "1KB")
+    says = ("DuckDB ran out of memory within its limit of 1KB (MUSIM_DUCKDB_MEMORY): raise it (e.g. "
+            "MUSIM_DUCKDB_MEMORY=80%), give it fewer threads (MUSIM_DUCKDB_THREADS), or ask less of it at once")
+    assert main(["similar", "Artist B"]) == 2
+    assert capsys.readouterr().err == f"musim: error: {says}\n"
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    answer = client.get("/api/similar", params={"artist": "Artist B"})
+    assert answer.status_code == 503 and answer.json() == {"detail": says}
+
+
 def test_old_readers_keep_their_snapshot_and_new_ones_see_the_new_build(tmp_path):
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     first = _build_and_publish()

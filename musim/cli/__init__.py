@@ -100,16 +100,16 @@ def _unexpected(exc: Exception, verbose: bool) -> int:
     if verbose:
         sys.stderr.write(redact.format_exception(exc))
     from musim.sandbox import lock_holder
-    from musim.warehouse import damaged_file
+    from musim.warehouse import explain
 
     holder = lock_holder(exc)
     if holder is not None:  # a command that writes met another writer
         print(f"musim: error: the warehouse is being written by another process ({holder}); try again when "
               "it finishes", file=sys.stderr)
         return 2
-    damaged = damaged_file(exc)
-    if damaged is not None:  # a DuckDB file cut short, found where it was read
-        print(f"musim: error: {output.safe_line(damaged)}", file=sys.stderr)
+    explained = explain(exc)
+    if explained is not None:  # a DuckDB file cut short, found where it was read; DuckDB out of memory
+        print(f"musim: error: {output.safe_line(explained)}", file=sys.stderr)
         return 2
     first = next((line.strip() for line in redact.redact(exc).splitlines() if line.strip()), "")
     print(f"musim: error: {type(exc).__name__}: {output.printable(first, 0)} (run with -v for the traceback)",

@@ -45,7 +45,7 @@ from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
 from musim.ui import queries
 from musim.ui.snapshot import NotPublished, SnapshotCache
-from musim.warehouse import damaged_file
+from musim.warehouse import explain
 
 STATIC = Path(__file__).with_name("static")
 NOT_PUBLISHED = ("No snapshot has been published yet: run the lastfm_ingest DAG (it ingests the dumps in the "
@@ -85,12 +85,12 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
     def bad_parameter(request: Any, exc: ParameterError) -> JSONResponse:  # e.g. an artist name of spaces
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    @app.exception_handler(duckdb.IOException)
-    def damaged_snapshot(request: Any, exc: duckdb.IOException) -> JSONResponse:  # e.g. a snapshot cut short
-        damaged = damaged_file(exc, settings())
-        if damaged is None:
+    @app.exception_handler(duckdb.Error)
+    def duckdb_failure(request: Any, exc: duckdb.Error) -> JSONResponse:  # e.g. a snapshot cut short
+        explained = explain(exc, settings())
+        if explained is None:
             raise exc  # an error of another kind: Starlette's 500
-        return JSONResponse({"detail": str(damaged)}, status_code=503)
+        return JSONResponse({"detail": str(explained)}, status_code=503)
 
     def not_found(exc: NotFoundError) -> JSONResponse:
         body: dict[str, Any] = {"detail": str(exc)}
