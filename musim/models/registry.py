@@ -26,6 +26,8 @@ import datetime as dt
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +55,7 @@ from musim.models.constants import (
     PRIMARY_METRIC,
 )
 from musim.models.evaluate import EvaluationReport, paired_bootstrap
-from musim.storage import ObjectStore
+from musim.storage import DamagedObject, ObjectStore
 
 __all__ = [
     "ModelEntry",
@@ -379,6 +381,21 @@ def fetch_model_file(store: ObjectStore, entry: ModelEntry, folder: str | os.Pat
     """A local copy of the version's ``model.keras`` (cached under ``$MUSIM_HOME/cache/models/<version>/``)."""
     base = Path(folder) if folder is not None else get_settings().home / "cache" / "models"
     path = base / entry.version / MODEL_FILE
-    if not path.exists():
-        store.download(entry.key(MODEL_FILE), path)
+    if path.exists() and zipfile.is_zipfile(path):
+        return path
+    store.download(entry.key(MODEL_FILE), path)  # none yet, or a copy that is not a .keras archive: fetch again
+    if not _whole_archive(path):
+        path.unlink(missing_ok=True)
+        raise DamagedObject(f"the model file of {entry.version} ({entry.key(MODEL_FILE)} in {store.root_url}) is "
+                            f"damaged (not a whole .keras archive): train a new version (`musim models train "
+                            f"--family {entry.family}`)")
     return path
+
+
+def _whole_archive(path: Path) -> bool:
+    """``path`` is a zip archive (a ``.keras`` file is one) whose every member reads back with its checksum."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error):
+        return False

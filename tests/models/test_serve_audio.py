@@ -312,6 +312,34 @@ def test_a_damaged_embedding_manifest_says_to_publish_the_version_again(home, tm
     assert err.endswith("): publish cnn_classifier-1 again (`musim models publish cnn_classifier-1`)\n")
 
 
+def test_a_damaged_model_file_is_named_and_a_damaged_local_copy_fetched_again(home, tmp_path, capsys):
+    """A model.keras cut short was "ValueError: File not found: filepath=.../model.keras. Please ensure the file
+    is an accessible `.keras` zip file." (it is found: it is not a zip), and stayed in the local cache."""
+    import zipfile
+
+    from musim.models.registry import object_prefix
+    from musim.storage import open_store
+
+    _, path = _preview_file(home, tmp_path, 5)
+    cached = home["home"] / "cache" / "models" / "cnn_classifier-1" / "model.keras"
+    args = ("embed", str(path), "--model", "cnn_classifier-1", "--out", str(tmp_path / "e"))
+    assert _run(capsys, *args)[0] == 0 and zipfile.is_zipfile(cached)
+    cached.write_bytes(cached.read_bytes()[:4000])  # a damaged local copy: fetched again from the store
+    assert _run(capsys, *args)[0] == 0 and zipfile.is_zipfile(cached)
+    store, key = open_store(), object_prefix("cnn_classifier", "cnn_classifier-1") + "model.keras"
+    good = store.get_bytes(key)
+    cached.unlink()
+    store.put_bytes(key, good[:-3000])
+    try:
+        code, _, err = _run(capsys, *args)
+    finally:
+        store.put_bytes(key, good)
+    assert code == 2 and err == (f"musim: error: the model file of cnn_classifier-1 ({key} in {store.root_url}) is "
+                                 "damaged (not a whole .keras archive): train a new version (`musim models train "
+                                 "--family cnn_classifier`)\n")
+    assert not cached.exists()
+
+
 def test_an_unpublished_version_that_embeds_crops_takes_its_input_from_its_training():
     """Without a serving manifest (a version registered, never published), the input is the family's log-mel;
     a contrastive encoder takes crops of it (its crop_frames), not the whole excerpt."""
