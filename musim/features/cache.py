@@ -52,7 +52,7 @@ def load_tensor(store: ObjectStore, key: str) -> np.ndarray:
     try:
         with _DECODE:
             return np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
+    except (ValueError, EOFError) as exc:  # EOFError: empty
         raise StorageError(f"{store.url(key)} is not a valid .npy array: {exc}") from exc
 
 

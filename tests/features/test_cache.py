@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from musim.features import cache_log_mels, load_tensor
 
@@ -41,3 +42,20 @@ def test_a_killed_writers_temp_file_is_removed_by_the_next_and_a_live_ones_kept(
         assert live_tmp.exists() and not dead_tmp.exists()
         assert sorted(p.name for p in folder.iterdir() if p.name.startswith(TMP_PREFIX)) == \
             sorted([live_tmp.name, live_tmp.name + ".lock"])
+
+
+def test_an_empty_or_cut_array_object_is_named(tmp_path):
+    """An empty object was a bare EOFError ("No data left in file")."""
+    import io
+
+    from musim.errors import StorageError
+    from musim.storage import open_store
+
+    store = open_store(f"file://{tmp_path}")
+    buf = io.BytesIO()
+    np.save(buf, np.ones((10, 10), np.float16))
+    store.put_bytes("features/empty.npy", b"")
+    store.put_bytes("features/cut.npy", buf.getvalue()[:150])
+    for key in ("features/empty.npy", "features/cut.npy"):
+        with pytest.raises(StorageError, match=rf"^{store.url(key)} is not a valid .npy array: "):
+            load_tensor(store, key)
