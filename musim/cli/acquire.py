@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from musim.cli.options import count, non_negative, positive
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.config import KNOWN_PROVIDERS
+from musim.progress import progress_bar
 
 
 def _providers(text: str) -> list[str]:
@@ -49,16 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_acquire(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from musim.acquire.pipeline import acquire
 
     providers = args.providers or (["local"] if args.path else None)
-    bar: tqdm | None = None
+    bar: Any = None
 
     def on_plan(n: int) -> None:
         nonlocal bar
-        bar = tqdm(total=n, unit="artist", desc="acquire", file=sys.stderr, disable=None, dynamic_ncols=True)
+        bar = progress_bar(n, unit="artist", desc="acquire")
 
     def on_artist(outcome) -> None:
         if bar is not None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
-from musim.cli.output import counted, print_json, print_table
+from musim.cli.output import counted, print_json, print_table, printable
+from musim.progress import progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-whole", action="store_true", help="store whole files instead of the analysis excerpt")
     p.add_argument("--retry", action="store_true", help="examine files skipped before again, even if unchanged")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_add)
 
     p = cmds.add_parser("list", help="library tracks, with the rule that named each artist")
@@ -47,7 +51,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_add(args: argparse.Namespace) -> int:
     from musim.library import add
 
-    summary = add(args.paths, artist_from=args.artist_from, keep_whole=args.keep_whole, retry=args.retry)
+    bar: Any = None
+
+    def on_plan(n: int) -> None:
+        nonlocal bar
+        bar = progress_bar(n, unit="file", desc="library add", enabled=False if args.no_progress else None)
+
+    def on_file(path: Path, outcome: str) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{printable(path.name, 24)}: {outcome}", refresh=False)
+
+    try:
+        summary = add(args.paths, artist_from=args.artist_from, keep_whole=args.keep_whole, retry=args.retry,
+                      on_plan=on_plan, on_file=on_file)
+    finally:
+        if bar is not None:
+            bar.close()
     if args.json:
         print_json(summary.to_json())
         return 0

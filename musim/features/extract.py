@@ -24,7 +24,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -38,6 +37,7 @@ from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
 from musim.features.work import BuildOptions, BuildResult, ItemResult, Plan, WorkItem
+from musim.progress import progress_bar
 from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -191,13 +191,6 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
                        [v.ref for v in views])
 
 
-def _progress(total: int, enabled: bool | None) -> Any:
-    from tqdm.auto import tqdm
-
-    disable = not sys.stderr.isatty() if enabled is None else not enabled
-    return tqdm(total=total, unit="preview", desc="features", disable=disable, mininterval=0.5)
-
-
 def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
           store: ObjectStore | None = None, options: BuildOptions | None = None, materialise: bool = True,
           publish: bool = True) -> BuildResult:
@@ -234,7 +227,7 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
              plan.run_id, len(plan.items), plan.tracks, plan.reused)
     try:
         buffer: list[ItemResult] = []
-        with _progress(len(plan.items), opts.progress) as bar:
+        with progress_bar(len(plan.items), unit="preview", desc="features", enabled=opts.progress) as bar:
             for res in compute(plan.items, extractors, store=store, options=opts):
                 buffer.append(res)
                 bar.update(1)

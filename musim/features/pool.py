@@ -18,6 +18,7 @@ from musim.audio.batch import default_workers
 from musim.errors import AudioError, ParameterError
 from musim.features.params import Extractor
 from musim.features.work import MISSING_OBJECT, BuildOptions, ItemResult, WorkItem
+from musim.progress import progress_bar
 from musim.storage import ObjectNotFound, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -223,10 +224,8 @@ def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = 
     """``[fn(item) for item in items]`` across :func:`audio_pool` (``workers``, default one per CPU; with one item
     or one worker: in this process), in order, with a progress bar on a terminal. ``fn`` must be picklable (a
     module-level function, or a :func:`functools.partial` of one); an exception it raises is raised here."""
-    from tqdm.auto import tqdm
-
     n = min(workers or default_workers(), len(items))
-    with tqdm(total=len(items), unit=unit, desc=desc, disable=None, mininterval=0.5, leave=False) as bar:
+    with progress_bar(len(items), unit=unit, desc=desc, leave=False) as bar:
         if n <= 1:
             out: list[R] = []
             for item in items:

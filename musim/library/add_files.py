@@ -171,12 +171,13 @@ def add(
     min_seconds: float = 5.0,
     settings: Settings | None = None,
     store: ObjectStore | None = None,
+    on_plan: Callable[[int], None] | None = None,
     on_file: Callable[[Path, str], None] | None = None,
 ) -> AddSummary:
     """Scan ``paths`` (files or folders) and store every usable file not stored yet; see the module doc.
 
     ``excerpt_s`` and ``anchor`` default to the acquisition settings (``MUSIM_EXCERPT_S``, the middle);
-    ``on_file(path, outcome)`` reports progress.
+    ``on_plan(n_files)`` and ``on_file(path, outcome)`` report progress (the CLI's progress bar).
     """
     settings = settings or get_settings()
     acq = settings.acquire
@@ -186,6 +187,8 @@ def add(
     store = store or open_store(settings.storage.object_store)
     state = _load_state(settings)
     summary = AddSummary(files=len(found))
+    if on_plan:
+        on_plan(len(found))
     seen: dict[str, Path] = {}
     usable: list[Examined] = []
     skipped: list[Examined] = []

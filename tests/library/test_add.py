@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -68,6 +69,23 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert out["tracks_by_artist"] == {"Elysis": 7, "Maxstack": 2} and out["artists"] == 2
     recorded = dict(rows("SELECT reason, count(*) FROM library_skip GROUP BY reason"))
     assert recorded == {r: 1 for r in EXPECTED_SKIPS.values()}
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_a_progress_bar_over_every_file_and_a_pipe_none(folder, capsys, monkeypatch):
+    """`musim library add` of a large folder decodes every file with nothing on the screen until the end."""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["library", "add", str(folder)]) == 0
+    assert "library add: 100%" in terminal.getvalue() and "17/17" in terminal.getvalue()
+    terminal.truncate(0)
+    assert main(["library", "add", str(folder), "--no-progress"]) == 0 and terminal.getvalue() == ""
+    monkeypatch.undo()
+    assert main(["library", "add", str(folder)]) == 0 and capsys.readouterr().err == ""  # not a terminal
 
 
 def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, capsys):
