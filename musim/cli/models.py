@@ -183,6 +183,7 @@ def register_train(msub: argparse._SubParsersAction) -> None:
                         "one of the evaluation's metrics (precision@5, map, ...)")
     p.add_argument("--k", type=positive, default=10, help="neighbours published per artist and track")
     p.add_argument("--no-publish", action="store_true", help="do not embed and publish the champion's neighbours")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar of the epochs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 
@@ -232,7 +233,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     with warehouse.writer() as con:
         inputs = load_inputs(con, needs=needs, dump_id=args.dump, target_metric=args.metric, **split)
         out = run_family(args.family, con=con, inputs=inputs, params=params, primary_metric=args.primary_metric,
-                         publish=False if args.no_publish else "champion", k=args.k, snapshot=not args.no_publish)
+                         publish=False if args.no_publish else "champion", k=args.k, snapshot=not args.no_publish,
+                         verbose=0 if args.no_progress else 1)
         by_identity = inputs.targets is None  # no listening data: judged by artist identity, every track a query
         names = list(IDENTITY_METRICS) if by_identity else list(dict.fromkeys(["precision@3", "precision@5",
                                                                                out.entry.primary_metric]))

@@ -33,6 +33,7 @@ import numpy as np
 from musim.errors import ParameterError
 from musim.models import layers as musim_layers
 from musim.models.constants import INPUT_SHAPE, TOP_DB
+from musim.models.epochs import EpochBar
 from musim.params import Count, NonNegativeInt, PositiveFloat, Seed, Share, params_record
 
 __all__ = [
@@ -278,7 +279,8 @@ def train_autoencoder(x: np.ndarray, params: AutoencoderParams = AutoencoderPara
         lr0, decay = params.learning_rate, params.learning_rate / params.epochs
         cbs.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr0 / (1.0 + decay * epoch)))
     started = time.perf_counter()
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=params.epochs, callbacks=cbs, verbose=verbose,
+    cbs.append(EpochBar(params.epochs, "autoencoder", verbose))
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=params.epochs, callbacks=cbs, verbose=0,
                      shuffle=False)  # tf.data shuffles
     seconds = time.perf_counter() - started
     if mixed:

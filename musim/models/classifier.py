@@ -40,6 +40,7 @@ from musim.models import layers as musim_layers
 from musim.models.class_split import ClassReport, TrackSplit, split_tracks
 from musim.models.constants import TOP_DB
 from musim.models.data import ArtistSplit
+from musim.models.epochs import EpochBar
 from musim.models.views import confusion_matrix
 from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, Share, params_record
 
@@ -395,7 +396,8 @@ def train_classifier(slices: np.ndarray, slice_track: Sequence[int] | np.ndarray
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=params.early_stopping_patience,
                                                  restore_best_weights=True))
     started = time.perf_counter()
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=params.epochs, callbacks=cbs, verbose=verbose,
+    cbs.append(EpochBar(params.epochs, "cnn_classifier", verbose))
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=params.epochs, callbacks=cbs, verbose=0,
                      class_weight=weights, shuffle=False)  # tf.data shuffles
     seconds = time.perf_counter() - started
     if mixed:

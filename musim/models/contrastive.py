@@ -35,6 +35,7 @@ from pydantic import Field
 
 from musim.errors import ParameterError
 from musim.models.constants import TOP_DB
+from musim.models.epochs import epoch_bar, show_losses
 from musim.models.siamese import SiameseConfig, build_encoder
 from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, params_record
 
@@ -179,15 +180,16 @@ def train_contrastive(mel: np.ndarray, rows: np.ndarray | None = None, params: C
 
     history: dict[str, list[float]] = {"loss": []}
     started = time.perf_counter()
-    for epoch in range(p.epochs):
-        losses = []
-        for _ in range(steps):
-            chosen = rng.choice(idx, size=batch, replace=False)
-            a = np.stack([augment(mel[i], p, rng) for i in chosen])
-            b = np.stack([augment(mel[i], p, rng) for i in chosen])
-            losses.append(float(step(tf.constant(a), tf.constant(b))))
-        history["loss"].append(float(np.mean(losses)))
-        if verbose:
+    with epoch_bar(p.epochs, "contrastive", verbose) as bar:
+        for epoch in range(p.epochs):
+            losses = []
+            for _ in range(steps):
+                chosen = rng.choice(idx, size=batch, replace=False)
+                a = np.stack([augment(mel[i], p, rng) for i in chosen])
+                b = np.stack([augment(mel[i], p, rng) for i in chosen])
+                losses.append(float(step(tf.constant(a), tf.constant(b))))
+            history["loss"].append(float(np.mean(losses)))
+            show_losses(bar, {"loss": history["loss"][-1]})
             log.info("contrastive epoch %d: loss %.4f", epoch + 1, history["loss"][-1])
     return ContrastiveResult(encoder, p, history, time.perf_counter() - started, p.epochs)
 

@@ -30,6 +30,7 @@ from pydantic import Field
 from musim.errors import ParameterError
 from musim.models.constants import SPLIT_DEFAULTS
 from musim.models.data import ArtistSplit, PairTargets
+from musim.models.epochs import EpochBar
 from musim.models.pairs import PairSampling, TrainingSet, build_training_set, make_dataset
 from musim.models.siamese import ENCODER, SiameseConfig, build_siamese, float32_copy
 from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, Share, params_record
@@ -225,13 +226,13 @@ def fit(data: TrainingSet, hparams: HyperParams = HyperParams(), *, callbacks: S
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
     timing = _Timing()
-    cbs: list[Any] = [timing, *callbacks]
+    cbs: list[Any] = [timing, *callbacks, EpochBar(hparams.epochs, "siamese", verbose)]
     if val_ds is not None and hparams.early_stopping_patience is not None:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hparams.early_stopping_patience,
                                                  restore_best_weights=True))
     started = time.perf_counter()
     hist = model.fit(train_ds, validation_data=val_ds, epochs=hparams.epochs, steps_per_epoch=steps,
-                     callbacks=cbs, verbose=verbose, shuffle=False)  # tf.data shuffles
+                     callbacks=cbs, verbose=0, shuffle=False)  # tf.data shuffles; the bar is EpochBar
     seconds = time.perf_counter() - started
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     per_epoch = steps * hparams.batch_size if steps is not None else len(data.train)
@@ -264,7 +265,7 @@ def train(x: np.ndarray, track_artist: Sequence[int] | np.ndarray, targets: Pair
         A given artist split (default: :func:`musim.models.data.split_artists` with the hparams' shares
         and seed).
     callbacks : extra Keras callbacks
-    verbose : Keras ``fit`` verbosity
+    verbose : 1: a bar of epochs on a terminal (:mod:`musim.models.epochs`)
     init_encoder : a pretrained encoder of the same architecture to start from (the contrastive family's)
     """
     data = build_training_set(x, track_artist, targets, clips_per_artist=hparams.clips_per_artist,
