@@ -2,7 +2,8 @@
 ### Last.FM ingest
 
 Looks for new Last.FM dumps in the landing area (`$MUSIM_LANDING`, one dump per folder: the 360K
-`usersha1-artmbid-artname-plays.tsv[.gz]` with its `usersha1-profile.tsv[.gz]`, or the 1K events file)
+`usersha1-artmbid-artname-plays.tsv[.gz]` with its `usersha1-profile.tsv[.gz]`, or the 1K events file, or
+an archive as distributed, `lastfm-dataset-360K.tar.gz`)
 and ingests each new one into the DuckDB warehouse, once. Every line is loaded or rejected with a reason
 (`musim rejects`). Emits the **lastfm_plays** asset, which schedules `artist_similarity`.
 

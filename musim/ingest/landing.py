@@ -7,6 +7,7 @@ dump per sub-folder (per key prefix on S3), or files directly in it::
     landing/lastfm/2026-11-01/usersha1-artmbid-artname-plays.tsv.gz
     landing/lastfm/2026-11-01/usersha1-profile.tsv.gz          (optional, paired by folder)
     landing/lastfm/userid-timestamp-artid-artname-traid-traname.tsv
+    landing/lastfm/lastfm-dataset-360K.tar.gz                    (as distributed: its profiles are inside)
 
 A file already ingested (same location, size and modification time) is not hashed again. A dump whose files
 changed less than ``MUSIM_LANDING_SETTLE_S`` seconds ago (default 60) is left for the next scan: a copy still
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
+from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
 from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS
 
@@ -86,6 +88,10 @@ def _scan_store(url: str) -> list[LandedDump]:
             changed = max(modified, profile_modified.timestamp() if profile_modified else 0.0)
             found.append(LandedDump(plays=f"{root}/{info.key}", profiles=profile, size=info.size, mtime=modified,
                                     changed=changed))
+        for _name, info in matching(ARCHIVE_PATTERNS):  # a dump as distributed: its profiles are inside
+            modified = info.modified.timestamp() if info.modified else 0.0
+            found.append(LandedDump(plays=f"{root}/{info.key}", profiles=None, size=info.size, mtime=modified,
+                                    changed=modified))
     return found
 
 
@@ -108,6 +114,10 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
             changed = max(st.st_mtime, profile.stat().st_mtime if profile else 0.0)
             found.append(LandedDump(plays=str(path), profiles=str(profile) if profile else None, size=st.st_size,
                                     mtime=st.st_mtime, changed=changed))
+        for path in _find(folder, ARCHIVE_PATTERNS):  # a dump as distributed: its profiles are inside
+            st = path.stat()
+            found.append(LandedDump(plays=str(path), profiles=None, size=st.st_size, mtime=st.st_mtime,
+                                    changed=st.st_mtime))
     return found
 
 

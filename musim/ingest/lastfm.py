@@ -24,6 +24,7 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import IngestError
+from musim.ingest.archive import extract_dump, is_archive
 from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
 from musim.ingest.prescan import Prescan, check_input
@@ -93,6 +94,14 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     raise, they are rejected with a reason.
     """
     settings = settings or get_settings()
+    if is_archive(path):  # as distributed: lastfm-dataset-360K.tar.gz
+        archive = check_input(path, "plays")
+        settings.ensure_dirs()
+        with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="archive-") as folder:
+            plays, inside = extract_dump(archive, Path(folder), with_profiles=profiles is None)
+            log.info("%s: loading its %s%s", archive, plays.name, f" and {inside.name}" if inside else "")
+            return ingest_lastfm(plays, profiles=profiles if profiles is not None else inside, fmt=fmt,
+                                 settings=settings, engine=engine)
     source = check_input(path, "plays")
     if profiles is not None:
         profiles = check_input(profiles, "profiles")

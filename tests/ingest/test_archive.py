@@ -1,0 +1,108 @@
+"""Dumps as distributed: `lastfm-dataset-360K.tar.gz` ingested as it is, on the command line and from the landing
+area (the archive was read as a dump file: its tar headers became rejected lines, and its profiles file's lines
+plays; in the landing area it was never picked up)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from musim import warehouse
+from musim.errors import IngestError
+from musim.ingest.landing import ingest_landed, new_dumps
+from musim.ingest.lastfm import ingest_lastfm
+from tests.lastfm_files import U1, U2, tiny_dump, write_lines
+
+PLAYS = "usersha1-artmbid-artname-plays.tsv"
+PROFILES = "usersha1-profile.tsv"
+
+
+def _distributed(tmp_path: Path, name: str = "lastfm-dataset-360K.tar.gz", *, mode: str = "w:gz",
+                 members: dict[str, bytes] | None = None) -> Path:
+    """An archive laid out as Last.FM's: a folder holding the plays file, the profiles file and a README."""
+    src = tmp_path / "src"
+    plays = tiny_dump(src / PLAYS).read_bytes()
+    profiles = write_lines(src / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007", f"{U2}\tf\t\t\t"]).read_bytes()
+    if members is None:
+        members = {f"lastfm-dataset-360K/{PLAYS}": plays, f"lastfm-dataset-360K/{PROFILES}": profiles,
+                   "lastfm-dataset-360K/README.txt": b"Last.fm Dataset - 360K users\n"}
+    path = tmp_path / name
+    with tarfile.open(path, mode) as tar:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _tables() -> dict[str, int]:
+    with warehouse.writer() as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("lastfm_dump", "lastfm_plays", "ingest_rejects", "lastfm_profile")}
+
+
+def test_an_archive_is_the_dump_it_holds_with_its_profiles(tmp_path):
+    archive = _distributed(tmp_path)
+    result = ingest_lastfm(archive)
+    assert (result.format, result.lines, result.loaded, result.rejected) == ("360k", 9, 9, 0)
+    assert (result.profile_lines, result.profile_loaded) == (2, 2)
+    again = ingest_lastfm(tmp_path / "src" / PLAYS)  # the same content: the same dump
+    assert again.already_ingested and again.dump_id == result.dump_id
+    assert _tables() == {"lastfm_dump": 1, "lastfm_plays": 9, "ingest_rejects": 0, "lastfm_profile": 2}
+    assert not any((Path(warehouse.get_settings().tmp_dir)).glob("archive-*"))  # its scratch folder is gone
+
+
+def test_an_archive_of_another_compression_and_the_profiles_given_apart(tmp_path):
+    archive = _distributed(tmp_path, "dump.tar.xz", mode="w:xz")
+    other = write_lines(tmp_path / "mine" / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    result = ingest_lastfm(archive, profiles=other)
+    assert result.loaded == 9 and result.profile_lines == 1  # --profiles wins over the archive's
+
+
+def test_a_member_path_never_chooses_where_it_is_written(tmp_path):
+    plays = tiny_dump(tmp_path / "src" / PLAYS).read_bytes()
+    archive = _distributed(tmp_path, "evil.tar", mode="w", members={f"../../escaped/{PLAYS}": plays})
+    assert ingest_lastfm(archive).loaded == 9
+    assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    ("cut", r"cut.tar.gz: the archive is truncated or corrupt \(.*\); nothing was stored. Download it again"),
+    ("junk", r"junk.tar.gz: the archive is truncated or corrupt \(not a tar archive, or a damaged one\)"),
+    ("readme", r"readme.tar: no Last.FM plays file in the archive \(.*\); it holds lastfm-dataset-360K/README.txt$"),
+    ("two", r"two.tar: the archive holds 2 plays files \(a/usersha1-artmbid-artname-plays.tsv, b/usersha1-"),
+])
+def test_an_archive_that_is_not_one_dump_is_one_line_and_nothing_is_stored(tmp_path, content, says):
+    if content == "cut":
+        whole = _distributed(tmp_path).read_bytes()
+        archive = tmp_path / "cut.tar.gz"
+        archive.write_bytes(whole[: len(whole) // 2])
+    elif content == "junk":
+        archive = tmp_path / "junk.tar.gz"
+        archive.write_bytes(b"not an archive\n" * 10)
+    elif content == "readme":
+        archive = _distributed(tmp_path, "readme.tar", mode="w",
+                               members={"lastfm-dataset-360K/README.txt": b"Last.fm Dataset\n"})
+    else:
+        plays = tiny_dump(tmp_path / "src" / PLAYS).read_bytes()
+        archive = _distributed(tmp_path, "two.tar", mode="w", members={f"a/{PLAYS}": plays, f"b/{PLAYS}": plays})
+    with pytest.raises(IngestError, match=says):
+        ingest_lastfm(archive)
+    assert set(_tables().values()) == {0}
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_an_archive_dropped_in_the_landing_area_is_ingested_with_its_profiles(tmp_path, monkeypatch, as_url):
+    root = tmp_path / "landing"
+    root.mkdir()
+    archive = _distributed(tmp_path)
+    archive.rename(root / archive.name)
+    monkeypatch.setenv("MUSIM_LANDING", root.as_uri() if as_url else str(root))
+    (ready,) = new_dumps(settle_s=0)
+    assert ready.plays.endswith("lastfm-dataset-360K.tar.gz") and ready.profiles is None
+    result = ingest_landed(ready)
+    assert (result.loaded, result.profile_lines) == (9, 2)
+    assert new_dumps(settle_s=0) == []  # remembered: not taken twice
