@@ -84,8 +84,11 @@ def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_r
     says = f"the published snapshot {path} is damaged ({why}): publish a new one from the warehouse with `musim publish`"
     assert main(["similar", "Artist B"]) == 2
     assert capsys.readouterr().err == f"musim: error: {says}\n"
-    answer = TestClient(create_app(), raise_server_exceptions=False).get("/api/similar", params={"artist": "Artist B"})
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    answer = client.get("/api/similar", params={"artist": "Artist B"})
     assert answer.status_code == 503 and answer.json() == {"detail": says}
+    page = client.get("/", params={"artist": "Artist B"})  # the page shows it where "not published" would be
+    assert page.status_code == 503 and f"is damaged ({why}): publish a new one" in page.text
     assert main(["publish"]) == 0 and main(["similar", "Artist B"]) == 0  # the advice works
     capsys.readouterr()
     wh = get_settings().warehouse.path

@@ -221,7 +221,7 @@ class AcquireSettings(Section):
     spotify_client_secret: Secret = var("MUSIM_SPOTIFY_CLIENT_SECRET", description="Spotify client secret (secret)")
     spotipy_client_id: str | None = var("SPOTIPY_CLIENT_ID", description="Spotify client id, spotipy's name")
     spotipy_client_secret: Secret = var("SPOTIPY_CLIENT_SECRET", description="Spotify client secret, spotipy's name (secret)")
-    local_dir: FolderValue | None = var("MUSIM_LOCAL_MUSIC_DIR", shown="(unset: local provider off)",
+    local_dir: PathValue | None = var("MUSIM_LOCAL_MUSIC_DIR", shown="(unset: local provider off)",
                                       description="a folder of the user's own music")
     match_threshold: Fraction = var("MUSIM_MATCH_THRESHOLD", default=0.85, description="fuzzy artist-name match threshold")
     rate_limits: RateLimits = Field(default_factory=RateLimits)

@@ -205,6 +205,12 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         except NotPublished:
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=NOT_PUBLISHED,
                                           artists="", tracks="", models="", quality=""))
+        except duckdb.Error as exc:  # a damaged snapshot, DuckDB out of memory: the page says so, and what to do
+            explained = explain(exc, settings())
+            if explained is None:
+                raise
+            return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=str(explained),
+                                          artists="", tracks="", models="", quality=""), status_code=503)
 
     return app
 

@@ -121,7 +121,7 @@ def test_printing_the_values_says_a_bad_one_in_one_line(monkeypatch, capsys):
     assert main([]) == 0 and '"threads"' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("variable", ["MUSIM_HOME", "MUSIM_TMP", "MUSIM_SERVING_DIR", "MUSIM_LOCAL_MUSIC_DIR"])
+@pytest.mark.parametrize("variable", ["MUSIM_HOME", "MUSIM_TMP", "MUSIM_SERVING_DIR", "MUSIM_REAL_MUSIC"])
 def test_a_folder_setting_that_is_a_file_is_named(tmp_path, variable):
     """MUSIM_HOME=<a file> was "nothing has been published under FILE/serving yet"; MUSIM_TMP=<a file>
     "FILE: exists and is not a folder", without the variable."""
