@@ -48,14 +48,16 @@ def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
 class ArtistNotFound(NotFoundError):
     """No artist by that name; ``suggestions`` are the closest known names."""
 
-    def __init__(self, name: str, dump_id: str, suggestions: list[str]):
+    def __init__(self, name: str, dump_id: str | None, suggestions: list[str]):
         self.name, self.dump_id, self.suggestions = name, dump_id, suggestions
         hint = f"; did you mean: {', '.join(map(repr, suggestions))}?" if suggestions else ""
-        super().__init__(f"no artist named {name!r} in dump {dump_id[:12]}{hint}")
+        where = f"in dump {dump_id[:12]}" if dump_id else "in the catalogue"
+        super().__init__(f"no artist named {name!r} {where}{hint}")
 
 
-def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str) -> tuple[int, str]:
-    """``(artist_id, display name)`` for a name, case- and whitespace-insensitively.
+def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str | None) -> tuple[int, str]:
+    """``(artist_id, display name)`` for a name, case- and whitespace-insensitively; ``dump_id`` None (a music
+    library without listening data): among every catalogue artist.
 
     Unknown names raise :class:`ArtistNotFound` with the closest known names; an empty one
     :class:`ParameterError`.

@@ -194,11 +194,9 @@ def top_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, limit: int = 
 def suggest_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, limit: int = 10) -> list[str]:
     """Names for autocomplete: those containing ``q`` (normalised), prefix matches first."""
     norm = normalise_name(q)
-    if not norm or not snap.has("similarity_build"):
+    if not norm or "artist" not in snap.columns:
         return []
-    dump = latest_dump(con)
-    if dump is None:
-        return []
+    dump = latest_dump(con)  # None for a music library without listening data: every catalogue artist
     return [r[0] for r in con.execute(sql.load("ui/suggest_artist.sql"),
                                       {"dump_id": dump, "q": norm, "limit": limit}).fetchall()]
 
@@ -290,9 +288,7 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
     shape = neighbor_shape(snap, "artist_neighbors_audio")
     if isinstance(shape, Unavailable):
         return shape
-    dump = latest_dump(con)
-    if dump is None:
-        return snap.missing("artist_neighbors", "Co-listening similarity")
+    dump = latest_dump(con)  # None for a music library without listening data: its artists are found by name alone
     artist_id, display = find_artist(con, name, dump)
     models = models_of(con, snap, shape)
     if model is not None and shape.model is not None and model not in models:

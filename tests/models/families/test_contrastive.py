@@ -110,3 +110,30 @@ def test_train_without_listening_data_shows_the_identity_evaluation_and_how_to_s
     served = "descriptors-1: neighbours of 25 artists (25 without listening data) and 75 tracks published" in out
     hint = "not published (only a champion is); to serve it all the same: musim models publish descriptors-1" in out
     assert (served, hint) == ((True, False) if status == "champion" else (False, True)), out
+
+
+def test_the_web_app_serves_audio_neighbours_of_a_library_without_listening_data(toy, capsys):
+    """With no similarity build (a music library without a Last.FM dump), the page's audio section said
+    "Co-listening similarity: not built yet ... Run the lastfm_ingest DAG" for any artist, and autocomplete
+    offered nothing: artists were looked up only among a dump's listened artists."""
+    from fastapi.testclient import TestClient
+
+    from musim.ui.app import create_app
+
+    with warehouse.writer() as con:
+        make_catalogue(con, open_store(), toy)
+        con.execute("DELETE FROM similarity_build")
+        name = con.execute("SELECT name FROM artist WHERE NOT is_placeholder ORDER BY artist_id LIMIT 1").fetchone()[0]
+    assert main(["models", "train", "--family", "descriptors", "--no-publish"]) == 0
+    assert main(["models", "publish", "descriptors-1"]) == 0
+    capsys.readouterr()
+    client = TestClient(create_app())
+    found = client.get("/api/similar", params={"artist": name.lower(), "source": "audio", "k": 3}).json()
+    assert found["available"] and found["artist"] == name and found["model"] == "descriptors-1"
+    assert len(found["rows"]) == 3 and name not in [r["artist"] for r in found["rows"]]
+    missing = client.get("/api/similar", params={"artist": name + "zz", "source": "audio"})
+    assert missing.status_code == 404 and f"no artist named '{name}zz' in the catalogue; did you mean: " \
+                                          f"'{name}'" in missing.json()["detail"]
+    assert name in client.get("/api/suggest", params={"q": name[:4]}).json()["names"]
+    page = client.get("/", params={"artist": name}).text
+    assert "By sound" in page and found["rows"][0]["artist"] in page
