@@ -250,7 +250,7 @@ def print_quality(settings) -> None:
     """The latest result of every quality gate the DAGs ran, and where its Data Docs are."""
     con = warehouse.connect(settings=settings, read_only=True)
     try:
-        rows = sql.query(con, "ui/quality_latest.sql").fetchall()
+        rows = sql.query(con, "queries/quality_latest.sql").fetchall()
         cols = [d[0] for d in con.description]
     finally:
         con.close()

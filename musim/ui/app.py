@@ -38,12 +38,12 @@ from fastapi.params import Depends
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from musim import queries
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, ParameterError
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
-from musim.ui import queries
 from musim.ui.snapshot import NotPublished, SnapshotCache
 from musim.warehouse import explain
 

@@ -14,8 +14,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from musim.queries import Unavailable
 from musim.similarity import METRICS
-from musim.ui.queries import Unavailable
 
 METRIC_HELP = {
     "seed": "the seed system's co-listening score (0..1)",

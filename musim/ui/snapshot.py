@@ -21,10 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from musim import sandbox, serving
+from musim import queries, sandbox, serving
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError
-from musim.ui import queries
 
 
 class NotPublished(NotFoundError):

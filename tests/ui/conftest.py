@@ -76,7 +76,7 @@ def _later_stages(con, settings) -> None:
     con.executemany("INSERT INTO track VALUES (" + ", ".join("?" * 16) + ")", tracks)
 
     # migration 008 creates both neighbour tables; this fixture writes its own shape of them (the page
-    # recognises columns, see musim.ui.queries.NEIGHBOR_COLUMNS)
+    # recognises columns, see musim.queries.NEIGHBOR_COLUMNS)
     con.execute("DROP TABLE IF EXISTS artist_neighbors_audio")
     con.execute("DROP TABLE IF EXISTS track_neighbors")
     con.execute("""CREATE TABLE artist_neighbors_audio (model_version VARCHAR, artist_id INTEGER, rank SMALLINT,

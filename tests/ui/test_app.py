@@ -9,8 +9,7 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
-from musim import serving
-from musim.ui import queries
+from musim import queries, serving
 from musim.ui.app import create_app
 from tests.ui.conftest import CHALLENGER, CHAMPION, RUN_NEW, use
 

@@ -51,10 +51,10 @@ def _clips(folder, n=2, community=0):
 
 
 def test_siamese_end_to_end_then_serving_and_cold_start(toy, tmp_path, capsys):
+    from musim import queries
     from musim.models import registry
     from musim.models.families import load_inputs, publish_version, run_family
     from musim.models.siamese import pair_scores
-    from musim.ui import queries
 
     store = open_store()
     with warehouse.writer() as con:

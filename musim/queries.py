@@ -1,4 +1,4 @@
-"""What the musim page asks of a published snapshot, as plain data (no HTML, no FastAPI, no Airflow).
+"""What the web page and the CLI ask of a published snapshot, as plain data (no HTML, no FastAPI, no Airflow).
 
 Every function takes a read-only DuckDB connection (or cursor) on one snapshot. Tables that later stages
 publish (``artist_neighbors_audio``, ``track_neighbors``, ``track``, ``model_registry``,
@@ -114,14 +114,14 @@ def inspect(con: duckdb.DuckDBPyConnection) -> Snapshot:
     """Which tables/views the snapshot has, their columns, and which of the optional ones hold rows."""
     columns: dict[str, list[str]] = {}
     types: dict[tuple[str, str], str] = {}
-    for table, column, dtype in con.execute(sql.load("ui/relations.sql")).fetchall():
+    for table, column, dtype in con.execute(sql.load("queries/relations.sql")).fetchall():
         columns.setdefault(table, []).append(column)
         types[(table, column)] = str(dtype)
     snap = Snapshot(columns, types)
     for table in ("artist_neighbors", "similarity_build", *OPTIONAL_TABLES):
         # artist_neighbors is a view scoring every stored pair: it has rows when artist_pairs has
         probe = "artist_pairs" if table == "artist_neighbors" else table
-        if table in columns and probe in columns and sql.query(con, "ui/nonempty.sql", table=probe).fetchone()[0]:
+        if table in columns and probe in columns and sql.query(con, "queries/nonempty.sql", table=probe).fetchone()[0]:
             snap.nonempty.add(table)
     return snap
 
@@ -132,7 +132,7 @@ def _q(ident: str) -> str:
 
 
 def _render(name: str, **parts: str) -> str:
-    """``sql/ui/<name>`` with its ``{{part}}`` placeholders filled (identifiers and fixed fragments)."""
+    """``sql/queries/<name>`` with its ``{{part}}`` placeholders filled (identifiers and fixed fragments)."""
     def fill(m: re.Match[str]) -> str:
         if m.group(1) not in parts:
             raise KeyError(f"sql/{name} needs the fragment {m.group(1)!r}")
@@ -170,13 +170,13 @@ def _rows(cur: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | N
 
 def overview(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
     """The latest built dump and its build parameters, plus which sections have data."""
-    info = _rows(con, sql.load("ui/snapshot_info.sql"))
+    info = _rows(con, sql.load("queries/snapshot_info.sql"))
     return {"build": info[0] if info else None,
             "sections": {t: snap.has(t) for t in ("artist_neighbors", *OPTIONAL_TABLES)}}
 
 
 def latest_dump(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute(sql.load("ui/latest_dump.sql")).fetchone()
+    row = con.execute(sql.load("queries/latest_dump.sql")).fetchone()
     return row[0] if row else None
 
 
@@ -187,7 +187,7 @@ def top_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, limit: int = 
     if not snap.has("artist_neighbors"):
         return []
     dump = latest_dump(con)
-    return [] if dump is None else [r[0] for r in con.execute(sql.load("ui/top_artists.sql"),
+    return [] if dump is None else [r[0] for r in con.execute(sql.load("queries/top_artists.sql"),
                                                              {"dump_id": dump, "limit": limit}).fetchall()]
 
 
@@ -197,7 +197,7 @@ def suggest_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, l
     if not norm or "artist" not in snap.columns:
         return []
     dump = latest_dump(con)  # None for a music library without listening data: every catalogue artist
-    return [r[0] for r in con.execute(sql.load("ui/suggest_artist.sql"),
+    return [r[0] for r in con.execute(sql.load("queries/suggest_artist.sql"),
                                       {"dump_id": dump, "q": norm, "limit": limit}).fetchall()]
 
 
@@ -212,7 +212,7 @@ def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
     dump = sim.dump()
     artist_id, display = find_artist(con, name, dump)
     _, neighbors = sim.similar(name, k=k, metric=metric)
-    build = con.execute(sql.load("ui/min_listeners.sql"), {"dump_id": dump}).fetchone()
+    build = con.execute(sql.load("queries/min_listeners.sql"), {"dump_id": dump}).fetchone()
     return {"available": True, "query": name, "artist": display, "artist_id": artist_id, "metric": metric,
             "k": k, "dump_id": dump, "min_listeners": build[0] if build else None,
             "rows": [{"rank": n.rank, "artist": n.artist, "artist_id": n.artist_id, "score": n.score,
@@ -271,7 +271,7 @@ def models_of(con: duckdb.DuckDBPyConnection, snap: Snapshot, shape: NeighborSha
     if shape.model is None:
         return []
     newest = f"max({_q(shape.time)})" if shape.time else "NULL"
-    found = [r[0] for r in con.execute(_render("ui/model_values.sql", model=_q(shape.model), newest=newest,
+    found = [r[0] for r in con.execute(_render("queries/model_values.sql", model=_q(shape.model), newest=newest,
                                                 table=_q(shape.table))).fetchall() if r[0] is not None]
     champ = champion_versions(con, snap)
     for cand in champ:
@@ -297,7 +297,7 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
     params: dict[str, Any] = {"artist_id": artist_id, "dump_id": dump, "k": k}
     if shape.model is not None and chosen is not None:
         params["model"] = chosen
-    rows = _rows(con, _render("ui/audio_neighbors.sql", **shape.fragments(params.get("model"))), params)
+    rows = _rows(con, _render("queries/audio_neighbors.sql", **shape.fragments(params.get("model"))), params)
     return {"available": True, "query": name, "artist": display, "artist_id": artist_id, "k": k,
             "model": chosen, "models": models, "score_kind": "distance" if not shape.score and shape.distance
             else "similarity", "rows": rows}
@@ -313,7 +313,7 @@ def find_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, limit
     norm = normalise_name(q)
     if not norm:
         return []
-    return _rows(con, sql.load("ui/track_search.sql"), {"q": norm, "limit": limit})
+    return _rows(con, sql.load("queries/track_search.sql"), {"q": norm, "limit": limit})
 
 
 def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: str | None = None,
@@ -328,7 +328,7 @@ def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: 
     subject: dict[str, Any]
     if track_id:
         if snap.has("track"):
-            found = _rows(con, sql.load("ui/track_by_id.sql"), {"track_id": track_id})
+            found = _rows(con, sql.load("queries/track_by_id.sql"), {"track_id": track_id})
             if not found:
                 raise TrackNotFound(f"no track with id {track_id!r} in the published snapshot")
             subject = found[0]
@@ -357,7 +357,7 @@ def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: 
     params: dict[str, Any] = {"track_id": subject["track_id"], "k": k}
     if shape.model is not None and chosen is not None:
         params["model"] = chosen
-    rows = _rows(con, _render("ui/track_neighbors.sql", **parts), params)
+    rows = _rows(con, _render("queries/track_neighbors.sql", **parts), params)
     return {"available": True, "track": subject, "other_matches": matches, "k": k, "model": chosen,
             "models": models, "score_kind": "distance" if not shape.score and shape.distance else "similarity",
             "rows": rows}
@@ -369,7 +369,7 @@ def champion_versions(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> list[st
     """The registry's champion version(s), one per family."""
     if not snap.has("model_registry"):
         return []
-    return [r[0] for r in con.execute(sql.load("ui/champions.sql")).fetchall()]
+    return [r[0] for r in con.execute(sql.load("queries/champions.sql")).fetchall()]
 
 
 def object_key(value: Any, prefix_pattern: re.Pattern[str] = _MODEL_OBJECT) -> str | None:
@@ -392,7 +392,7 @@ def leaderboard(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any
     interval), next to the best baseline of its own evaluation run, with its model card's object key."""
     if not snap.has("model_registry"):
         return snap.missing("model_registry", "The model leaderboard")
-    rows = _rows(con, sql.load("ui/leaderboard.sql"))
+    rows = _rows(con, sql.load("queries/leaderboard.sql"))
     for row in rows:
         metrics = row.pop("metrics")
         if isinstance(metrics, str):
@@ -431,7 +431,7 @@ def quality(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any] | 
     """The latest result of every quality dataset, with the Data Docs object key of its run."""
     if not snap.has("quality_result"):
         return snap.missing("quality_result", "Data-quality results")
-    rows = _rows(con, sql.load("ui/quality_latest.sql"))
+    rows = _rows(con, sql.load("queries/quality_latest.sql"))
     for row in rows:
         failures = row.get("failures")
         if isinstance(failures, str):

@@ -1,5 +1,5 @@
 -- The top $k audio neighbours of artist $artist_id (optionally of one model: $model), best first.
--- {{...}} placeholders are column identifiers of artist_neighbors_audio, matched by musim.ui.queries
+-- {{...}} placeholders are column identifiers of artist_neighbors_audio, matched by musim.queries
 -- against fixed candidate names (never taken from a request); {{model_filter}} is "true" when the table
 -- has no model column.
 SELECT n.{{neighbor}} AS artist_id, a.name AS artist, {{score_expr}} AS score, {{rank_expr}} AS rank,
