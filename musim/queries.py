@@ -81,6 +81,14 @@ class Unavailable:
         return {"available": False, "table": self.table, "message": self.message}
 
 
+def available(result: Any) -> Any:
+    """``result``, or for an :class:`Unavailable` section the :class:`NotFoundError` of its message (the CLI's
+    way of saying what is not built yet and which DAG or command builds it)."""
+    if isinstance(result, Unavailable):
+        raise NotFoundError(result.message)
+    return result
+
+
 class TrackNotFound(NotFoundError):
     """No track matched the query."""
 

@@ -43,6 +43,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar_audio)
 
+    p = sub.add_parser("similar-tracks", help="catalogue tracks that sound most like a catalogue track",
+                       description="The published audio neighbours of one track of the catalogue (a preview or a "
+                                   "library track), found by its title or artist (the best match; the others are "
+                                   "listed) or by --id. For a file that is not in the catalogue: similar-audio.")
+    p.add_argument("query", nargs="?", metavar="TEXT", help="words of the track's title or artist")
+    p.add_argument("--id", dest="track_id", metavar="TRACK_ID", help="the track id instead (musim library list, "
+                   "musim previews)")
+    p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10)")
+    p.add_argument("--model", metavar="VERSION", help="this published version's neighbours (default: the champion's, "
+                   "else the newest)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_similar_tracks)
+
     p = sub.add_parser("embed", help="a model's embedding of audio files, to an .npz",
                        description="Write OUT.npz with `files` (the paths, in order), `embeddings` (files x dim, "
                                    "float32: the family's own embedding) and `model_version`, `family`.")
@@ -104,6 +117,34 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
     print()
     print_table([(m.rank, m.title or m.track_id, m.artist or m.artist_id, round(m.score, 4)) for m in result.tracks],
                 ["rank", "track", "artist", "score"], title="tracks")
+    return 0
+
+
+def cmd_similar_tracks(args: argparse.Namespace) -> int:
+    from musim import queries, sandbox, serving
+
+    if bool(args.query) == bool(args.track_id):
+        raise ParameterError("give the track's title or artist words, or --id TRACK_ID (one of them)")
+    con = sandbox.open_sandbox(serving.current_path())
+    try:
+        result = queries.available(queries.similar_tracks(con, queries.inspect(con), track_id=args.track_id,
+                                                          q=args.query, k=args.k, model=args.model))
+    finally:
+        con.close()
+    if args.json:
+        print_json(result)
+        return 0
+    track = result["track"]
+    kind = "distance" if result["score_kind"] == "distance" else "score"
+    print_table([(r["rank"], r.get("title") or r.get("track_id"), r.get("artist") or "", r["score"])
+                 for r in result["rows"]], ["rank", "track", "artist", kind],
+                title=f"tracks that sound most like {printable(track.get('title') or track['track_id'])} by "
+                      f"{printable(track.get('artist') or '?')} ({result['model']})")
+    others = result["other_matches"]
+    if others:
+        shown = "; ".join(f"{m.get('title')} by {m.get('artist')} (--id {m['track_id']})" for m in others[:5])
+        print(printable(f"other matches of {args.query!r}: {shown}" + (" ..." if len(others) > 5 else ""), 0),
+              file=sys.stderr)
     return 0
 
 

@@ -8,6 +8,7 @@ import sys
 from musim import sandbox, serving, sql, warehouse
 from musim.cli.options import non_negative, number, positive
 from musim.cli.output import counted, print_json, print_table, printable
+from musim.errors import ParameterError
 from musim.similarity import METRICS
 
 
@@ -51,11 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="publish even if the latest quality check failed")
     p.set_defaults(func=cmd_publish)
 
-    p = sub.add_parser("similar", help="artists most similar to NAME (from the published snapshot)")
+    p = sub.add_parser("similar", help="artists most similar to NAME (from the published snapshot)",
+                       description="Artists most listened alike to NAME (co-listening, by --metric), or with --audio "
+                                   "the artists that sound most alike by a published model's embeddings: these "
+                                   "include artists without listening data (a music library's, cold start).")
     p.add_argument("name", help="artist name (case and spacing do not matter)")
     p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10)")
     p.add_argument("--metric", default="seed", choices=METRICS)
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest built)")
+    p.add_argument("--audio", action="store_true", help="by sound: the published audio neighbours")
+    p.add_argument("--model", metavar="VERSION", help="with --audio: this published version's neighbours "
+                   "(default: the champion's, else the newest)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 
@@ -175,6 +182,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     from musim.similarity.query import similar_artists
 
+    if args.audio:
+        return _similar_by_audio(args)
+    if args.model:
+        raise ParameterError("--model chooses the audio neighbours of a version: give it with --audio")
     con = sandbox.open_sandbox(serving.current_path())
     try:
         name, neighbors = similar_artists(con, args.name, k=args.k, metric=args.metric, dump_id=args.dump)
@@ -187,6 +198,27 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print_table([(n.rank, n.artist, n.score, n.co_listeners, n.listeners) for n in neighbors],
                     ["rank", "artist", args.metric, "co-listeners", "listeners"],
                     title=f"artists most similar to {printable(name)} ({args.metric})")
+    return 0
+
+
+def _similar_by_audio(args: argparse.Namespace) -> int:
+    from musim import queries
+
+    if args.dump or args.metric != "seed":
+        raise ParameterError("--metric and --dump choose co-listening neighbours; --audio ranks by sound")
+    con = sandbox.open_sandbox(serving.current_path())
+    try:
+        result = queries.available(queries.audio_neighbors(con, queries.inspect(con), args.name, k=args.k,
+                                                           model=args.model))
+    finally:
+        con.close()
+    if args.json:
+        print_json(result)
+        return 0
+    kind = "distance" if result["score_kind"] == "distance" else "score"
+    print_table([(r["rank"], r["artist"], r["score"], "" if r["listeners"] is None else r["listeners"])
+                 for r in result["rows"]], ["rank", "artist", kind, "listeners"],
+                title=f"artists that sound most like {printable(result['artist'])} ({result['model']})")
     return 0
 
 

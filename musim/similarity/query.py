@@ -35,7 +35,8 @@ def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     if dump_id is None:
         row = sql.query(con, "similarity/snapshot_latest_dump.sql").fetchone()
         if row is None:
-            raise NotFoundError("the published snapshot has no similarity build yet: run `musim similarity build`")
+            raise NotFoundError("the published snapshot has no similarity build yet: run `musim similarity build` "
+                                "(from a Last.FM dump); neighbours by sound need none: `musim similar NAME --audio`")
         return row[0]
     rows = sql.query(con, "similarity/built_dumps_with_prefix.sql", prefix=dump_id).fetchall()
     if len(rows) != 1:

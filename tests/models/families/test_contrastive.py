@@ -112,7 +112,7 @@ def test_train_without_listening_data_shows_the_identity_evaluation_and_how_to_s
     assert (served, hint) == ((True, False) if status == "champion" else (False, True)), out
 
 
-def test_the_web_app_serves_audio_neighbours_of_a_library_without_listening_data(toy, capsys):
+def test_a_library_without_listening_data_gets_audio_neighbours_from_the_web_app_and_the_cli(toy, capsys):
     """With no similarity build (a music library without a Last.FM dump), the page's audio section said
     "Co-listening similarity: not built yet ... Run the lastfm_ingest DAG" for any artist, and autocomplete
     offered nothing: artists were looked up only among a dump's listened artists."""
@@ -137,3 +137,22 @@ def test_the_web_app_serves_audio_neighbours_of_a_library_without_listening_data
     assert name in client.get("/api/suggest", params={"q": name[:4]}).json()["names"]
     page = client.get("/", params={"artist": name}).text
     assert "By sound" in page and found["rows"][0]["artist"] in page
+
+    # the CLI reads the same answers (there was no command for a catalogue artist's or track's audio neighbours)
+    assert main(["similar", name.upper(), "--audio", "--k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"artists that sound most like {name} (descriptors-1)" in out
+    assert [line.split()[1] for line in out.splitlines()[3:6]] == [r["artist"].split()[0] for r in found["rows"]]
+    assert main(["similar", name]) == 2
+    assert "neighbours by sound need none: `musim similar NAME --audio`" in capsys.readouterr().err
+    with warehouse.writer() as con:
+        track_id, title = con.execute("SELECT track_id, title FROM track ORDER BY track_id LIMIT 1").fetchone()
+    assert main(["similar-tracks", "--id", track_id, "--k", "4", "--json"]) == 0
+    by_id = json.loads(capsys.readouterr().out)
+    assert by_id["track"]["track_id"] == track_id and len(by_id["rows"]) == 4
+    assert track_id not in [r["track_id"] for r in by_id["rows"]]
+    expected = client.get("/api/tracks/similar", params={"track_id": track_id, "k": 4}).json()["rows"]
+    assert by_id["rows"] == expected
+    assert main(["similar-tracks", title, "--k", "2"]) == 0
+    assert f"tracks that sound most like {title}" in capsys.readouterr().out
+    assert main(["similar-tracks"]) == 2 and "or --id TRACK_ID" in capsys.readouterr().err
