@@ -31,10 +31,12 @@ from musim.similarity.query import ArtistSimilarity, find_artist, normalise_name
 # Which DAG (or command) produces each optional table: the hint a missing table shows.
 PRODUCERS: dict[str, str] = {
     "artist_neighbors": "the lastfm_ingest DAG, then artist_similarity (or `musim similarity build`)",
-    "track": "the audio_acquire DAG",
-    "artist_neighbors_audio": "the train_siamese DAG (train → evaluate → publish the embeddings)",
-    "track_neighbors": "the train_siamese DAG (train → evaluate → publish the embeddings)",
-    "model_registry": "the train_siamese DAG",
+    "track": "the audio_acquire DAG (or library_scan, `musim library add`)",
+    "artist_neighbors_audio": "the train_siamese or train_embeddings DAG (train → evaluate → publish the "
+                              "embeddings), or `musim models publish VERSION`",
+    "track_neighbors": "the train_siamese or train_embeddings DAG (train → evaluate → publish the embeddings), "
+                       "or `musim models publish VERSION`",
+    "model_registry": "the train_siamese or train_embeddings DAG (or `musim models train`)",
     "quality_result": "any DAG with a quality gate (lastfm_ingest, artist_similarity, audio_features…) "
                       "or `musim quality check`",
 }
