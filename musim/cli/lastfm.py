@@ -191,10 +191,13 @@ def cmd_similar(args: argparse.Namespace) -> int:
         name, neighbors = similar_artists(con, args.name, k=args.k, metric=args.metric, dump_id=args.dump)
     finally:
         con.close()
+    if not neighbors:  # an artist with too few listeners in the dump, or none (a library's: cold start)
+        print(printable(f"{name} has no co-listening neighbours in this dump (too few or no listeners); by sound: "
+                        f"musim similar {name!r} --audio", 0), file=sys.stderr)
     if args.json:
         print_json([{"artist": n.artist, "score": n.score, "co_listeners": n.co_listeners, "rank": n.rank,
                      "artist_id": n.artist_id, "listeners": n.listeners} for n in neighbors])
-    else:
+    elif neighbors:
         print_table([(n.rank, n.artist, n.score, n.co_listeners, n.listeners) for n in neighbors],
                     ["rank", "artist", args.metric, "co-listeners", "listeners"],
                     title=f"artists most similar to {printable(name)} ({args.metric})")

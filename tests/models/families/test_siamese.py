@@ -99,6 +99,14 @@ def test_siamese_end_to_end_then_serving_and_cold_start(toy, tmp_path, capsys):
         snap.close()
     vec = lookup("artist_siamese_embedding", COLD_ARTIST, version=1)
     assert vec is not None and vec.shape == (16,)
+    # the CLI: the cold-start artist has no co-listening neighbours (an empty table, unexplained, before), by sound
+    # it has: the same rows as the page's
+    assert main(["similar", f"Artist {COLD_ARTIST}"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"Artist {COLD_ARTIST} has no co-listening neighbours in this dump (too few or no "
+                                 f"listeners); by sound: musim similar 'Artist {COLD_ARTIST}' --audio\n")
+    assert main(["similar", f"artist {COLD_ARTIST}", "--audio", "--k", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == res["rows"]
 
     # new audio: real files decoded, featurised with the champion's parameters, embedded
     files = _clips(tmp_path)
