@@ -107,9 +107,9 @@ def cmd_previews(args: argparse.Namespace) -> int:
         print(f"no previews of '{printable(args.artist)}'" + ("" if args.all else " (--all also lists failed and "
               "rejected ones, and artists without any)") + "; `musim previews` lists every artist's", file=sys.stderr)
         return 0
-    headers = ["artist", "title", "provider", "status", "seconds", "format", "object"]
+    headers = ["artist", "title", "provider", "status", "seconds", "format", "track", "object"]
     table = [(r["artist"], r["title"], r["provider"], r["status"],
-              None if r["duration_s"] is None else round(r["duration_s"], 1), r["format"],
+              None if r["duration_s"] is None else round(r["duration_s"], 1), r["format"], r["track_id"] or "",
               r["object_key"] or r["last_error"] or "") for r in rows]
     print_table(table, headers)
     artists_only = sum(r["title"] is None for r in rows)  # --all: artists that got no preview, with the reason

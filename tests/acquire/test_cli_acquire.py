@@ -49,6 +49,9 @@ def test_acquire_and_previews_json(snapshot, fake_env, capsys):
         ("no_match", "deezer", None)]
     code, out, err = run(capsys, "previews", "--all")
     assert code == 0 and "no_match" in out and "(6 previews; 1 artist without one)" in err
+    assert out.split("\n")[0].split() == ["artist", "title", "provider", "status", "seconds", "format", "track",
+                                           "object"]
+    assert listed[0]["track_id"] in out  # the id `musim similar-tracks --id` takes
     code, out, _ = run(capsys, "previews", "--artist", "BEYONC", "--json")
     assert {r["artist"] for r in json.loads(out)} == {"Beyoncé"}
     code, out, err = run(capsys, "previews", "--artist", "Radiohed")  # a typo: said, not an empty table
