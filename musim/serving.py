@@ -189,13 +189,28 @@ def _publish_extras(con: duckdb.DuckDBPyConnection) -> None:
     sql.run(con, "serving/publish_extras.sql")
 
 
+#: The named views of the audio neighbours: (SQL file, {table it reads: the columns it needs}).
+_AUDIO_VIEWS = (
+    ("serving/audio_artist_view.sql",
+     {"artist_neighbors_audio": {"model_version", "artist_id", "neighbor_id", "rank", "score", "cold_start"},
+      "artist": {"artist_id", "name"}}),
+    ("serving/audio_track_view.sql",
+     {"track_neighbors": {"model_version", "track_id", "neighbor_track_id", "rank", "score"},
+      "track": {"track_id", "title", "artist_id"}, "artist": {"artist_id", "name"}}),
+)
+
+
 def _finish_snapshot(path: Path, settings: Settings) -> None:
-    """The views (the five metrics, top-K neighbours) and lookup indexes, created on the snapshot's own
-    connection so that they name its tables."""
+    """The views (the five metrics, top-K neighbours, audio neighbours with names) and lookup indexes, created on
+    the snapshot's own connection so that they name its tables."""
     con = warehouse.configure(duckdb.connect(str(path)), settings)
     try:
         sql.run(con, "serving/snapshot_lookups.sql")
         sql.run(con, "similarity/views.sql")
+        for view, needs in _AUDIO_VIEWS:  # over the layout of migrations 004 and 008 (not another stage's)
+            if all(columns <= {c for (c,) in sql.query(con, "serving/columns_of.sql", table=table).fetchall()}
+                   for table, columns in needs.items()):
+                sql.run(con, view)
     finally:
         con.close()
 

@@ -107,6 +107,18 @@ def test_siamese_end_to_end_then_serving_and_cold_start(toy, tmp_path, capsys):
                                  f"listeners); by sound: musim similar 'Artist {COLD_ARTIST}' --audio\n")
     assert main(["similar", f"artist {COLD_ARTIST}", "--audio", "--k", "5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == res["rows"]
+    # and SQL users: the snapshot's named views of the audio neighbours, as similar_artists is for co-listening
+    snap = serving.open_snapshot()
+    try:
+        named = snap.execute("SELECT neighbor, score, cold_start FROM similar_artists_audio WHERE artist = ? "
+                             "AND model_version = 'siamese-1' ORDER BY rank", [f"Artist {COLD_ARTIST}"]).fetchall()
+        near = snap.execute("SELECT neighbor_track_id FROM similar_tracks WHERE track_id = ? ORDER BY rank LIMIT 3",
+                            [cat["cold_tracks"][0]]).fetchall()
+    finally:
+        snap.close()
+    assert [(n, round(s, 9)) for n, s, _ in named] == [(r["artist"], round(r["score"], 9)) for r in res["rows"]]
+    assert all(cold_start for _, _, cold_start in named)  # the subject has no listening data
+    assert [t for (t,) in near] == [r["track_id"] for r in tracks["rows"]]
 
     # new audio: real files decoded, featurised with the champion's parameters, embedded
     files = _clips(tmp_path)
