@@ -100,7 +100,8 @@ def try_line(home: Path, versions: list[str]) -> str:
     version = versions[0] if versions else "VERSION"
     return (f"\nTry (MUSIM_HOME={home}): musim library list --artist NAME   |   musim models list   |   "
             f"musim models show {version}\n     musim similar-audio FILE --model {version} --k 10   |   "
-            f"musim embed FOLDER --out embeddings.npz --model {version}")
+            f"musim embed FOLDER --out embeddings.npz --model {version}\n     musim similar NAME --audio --model "
+            f"{version}   |   musim similar-tracks TITLE --model {version}")
 
 
 def latest_versions(families: list[str]) -> list[str]:
