@@ -1,11 +1,11 @@
 """Last.FM dumps as they are distributed: a tar archive (``lastfm-dataset-360K.tar.gz``, ``lastfm-dataset-1K.tar.gz``)
 holding the plays or events file, its profiles file and a README.
 
-:func:`dump_in_archive` finds the two files among the archive's members (by the names of :data:`PLAYS_PATTERNS`
-and :data:`PROFILE_PATTERNS`, in any folder of the archive); :func:`extract_dump` streams them into a scratch
-folder under their own names (the format is told by the name), so the ingest reads them as it reads files given
-alone. Only regular-file members are read, and each is written under its base name in the scratch folder: a
-member's path never chooses where anything is written.
+:func:`extract_dump` finds the two files among the archive's members (by the names of :data:`PLAYS_PATTERNS`
+and :data:`PROFILE_PATTERNS`, in any folder of the archive) and streams them into a scratch folder under their
+own names (the format is told by the name), so the ingest reads them as it reads files given alone. Only
+regular-file members are read, and each is written under its base name in a folder of its own inside the
+scratch folder: a member's path never chooses where anything is written.
 """
 
 from __future__ import annotations
@@ -44,38 +44,41 @@ def _reading(archive: Path) -> Iterator[None]:
                           "again (or check it with tar tf).") from None
 
 
-def dump_in_archive(archive: Path) -> tuple[tarfile.TarInfo, tarfile.TarInfo | None]:
-    """The plays (or 1K events) member of ``archive`` and its profiles member (``None`` if it has none)."""
-    with _reading(archive), tarfile.open(archive) as tar:
-        files = [m for m in tar.getmembers() if m.isfile()]
-
-    def matching(patterns: tuple[str, ...]) -> list[tarfile.TarInfo]:
-        return [m for m in files if any(fnmatch.fnmatch(PurePosixPath(m.name).name, p) for p in patterns)]
-
-    plays, profiles = matching(PLAYS_PATTERNS), matching(PROFILE_PATTERNS)
-    if not plays:
-        held = ", ".join(m.name for m in files[:10]) + (", ..." if len(files) > 10 else "")
-        raise IngestError(f"{archive}: no Last.FM plays file in the archive (usersha1-artmbid-artname-plays.tsv, or "
-                          f"the 1K userid-timestamp-artid-artname-traid-traname.tsv); it holds {held or 'no files'}")
-    if len(plays) > 1:
-        raise IngestError(f"{archive}: the archive holds {len(plays)} plays files ({', '.join(m.name for m in plays)}); "
-                          "extract the one to load and pass it")
-    return plays[0], profiles[0] if len(profiles) == 1 else None
+def _named(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatch(PurePosixPath(name).name, pattern) for pattern in patterns)
 
 
 def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True) -> tuple[Path, Path | None]:
-    """The plays file of ``archive`` (and its profiles file, when ``with_profiles`` and it has one), streamed into
-    ``folder`` under their base names: ``(plays path, profiles path or None)``."""
-    plays, profiles = dump_in_archive(archive)
-    wanted = [plays] + ([profiles] if with_profiles and profiles is not None else [])
-    out: list[Path] = []
-    with _reading(archive), tarfile.open(archive) as tar:
-        for member in wanted:
-            target = folder / PurePosixPath(member.name).name
+    """The plays (or 1K events) file of ``archive`` and its profiles file (when ``with_profiles`` and it has
+    exactly one), streamed into ``folder`` under their base names in one pass over the archive (a compressed
+    archive is decompressed once): ``(plays path, profiles path or None)``."""
+    plays: list[tuple[str, Path]] = []
+    profiles: list[Path] = []
+    held: list[str] = []
+    with _reading(archive), tarfile.open(archive, "r|*") as tar:  # a stream: members in archive order
+        for member in tar:
+            if not member.isfile():
+                continue
+            held.append(member.name)
+            is_plays = _named(member.name, PLAYS_PATTERNS)
+            if not is_plays and not (with_profiles and _named(member.name, PROFILE_PATTERNS)):
+                continue
+            target = folder / str(len(held)) / PurePosixPath(member.name).name  # its own folder: names may repeat
+            target.parent.mkdir()
             source = tar.extractfile(member)
             if source is None:  # pragma: no cover - a regular-file member always has content
                 raise IngestError(f"{archive}: {member.name} cannot be read from the archive")
             with source, open(target, "wb") as sink:
                 shutil.copyfileobj(source, sink, 1 << 20)
-            out.append(target)
-    return out[0], out[1] if len(out) > 1 else None
+            if is_plays:
+                plays.append((member.name, target))
+            else:
+                profiles.append(target)
+    if not plays:
+        listed = ", ".join(held[:10]) + (", ..." if len(held) > 10 else "")
+        raise IngestError(f"{archive}: no Last.FM plays file in the archive (usersha1-artmbid-artname-plays.tsv, or "
+                          f"the 1K userid-timestamp-artid-artname-traid-traname.tsv); it holds {listed or 'no files'}")
+    if len(plays) > 1:
+        raise IngestError(f"{archive}: the archive holds {len(plays)} plays files ({', '.join(n for n, _ in plays)}); "
+                          "extract the one to load and pass it")
+    return plays[0][1], profiles[0] if len(profiles) == 1 else None
