@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Under the per-test MUSIM_HOME (``musim_home``), a home of the process: a test that undoes every monkeypatch
+# (``monkeypatch.undo()``) falls back to this one, never to ./.musim (the developer's demo home) or the user's.
+os.environ["MUSIM_HOME"] = tempfile.mkdtemp(prefix="musim-tests-")
+atexit.register(shutil.rmtree, os.environ["MUSIM_HOME"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -79,12 +79,12 @@ class _Terminal(io.StringIO):
 def test_a_terminal_sees_a_progress_bar_over_every_file_and_a_pipe_none(folder, capsys, monkeypatch):
     """`musim library add` of a large folder decodes every file with nothing on the screen until the end."""
     terminal = _Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    assert main(["library", "add", str(folder)]) == 0
-    assert "library add: 100%" in terminal.getvalue() and "17/17" in terminal.getvalue()
-    terminal.truncate(0)
-    assert main(["library", "add", str(folder), "--no-progress"]) == 0 and terminal.getvalue() == ""
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # only stderr: the test's MUSIM_HOME stays (undo() would drop it too)
+        patch.setattr(sys, "stderr", terminal)
+        assert main(["library", "add", str(folder)]) == 0
+        assert "library add: 100%" in terminal.getvalue() and "17/17" in terminal.getvalue()
+        terminal.truncate(0)
+        assert main(["library", "add", str(folder), "--no-progress"]) == 0 and terminal.getvalue() == ""
     assert main(["library", "add", str(folder)]) == 0 and capsys.readouterr().err == ""  # not a terminal
 
 

@@ -24,15 +24,15 @@ def test_a_keras_fit_and_the_contrastive_loop_draw_one_bar_of_epochs_on_a_termin
     x, _ = _signatures()
     ae = AutoencoderParams(conv_filters=(8, 4), epochs=3, batch_size=8, early_stopping_patience=None)
     terminal = _Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    train_autoencoder(toy.x, ae, verbose=1)
-    train_contrastive(x, params=ContrastiveParams(**SMALL, epochs=2), verbose=1)
-    drawn = terminal.getvalue()
-    assert "train autoencoder: 100%" in drawn and "3/3" in drawn and "val_loss" in drawn
-    assert "train contrastive: 100%" in drawn and "2/2" in drawn and "loss " in drawn
-    terminal.truncate(0)
-    train_autoencoder(toy.x, ae, verbose=0)  # a DAG task, --no-progress
-    assert terminal.getvalue() == ""
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # only stderr (undo() would drop the test's MUSIM_HOME too)
+        patch.setattr(sys, "stderr", terminal)
+        train_autoencoder(toy.x, ae, verbose=1)
+        train_contrastive(x, params=ContrastiveParams(**SMALL, epochs=2), verbose=1)
+        drawn = terminal.getvalue()
+        assert "train autoencoder: 100%" in drawn and "3/3" in drawn and "val_loss" in drawn
+        assert "train contrastive: 100%" in drawn and "2/2" in drawn and "loss " in drawn
+        terminal.truncate(0)
+        train_autoencoder(toy.x, ae, verbose=0)  # a DAG task, --no-progress
+        assert terminal.getvalue() == ""
     train_contrastive(x, params=ContrastiveParams(**SMALL, epochs=1), verbose=1)  # stderr not a terminal
     assert capsys.readouterr() == ("", "")
