@@ -397,6 +397,16 @@ def _summary(metrics: Any, scorer: str, metric: str) -> dict[str, Any] | None:
     return {k: cell.get(k) for k in ("mean", "lo", "hi", "n")}
 
 
+def _json_column(value: Any, unreadable: Any) -> Any:
+    """A JSON column's value, parsed when it came back as text; ``unreadable`` when that text is not JSON."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return unreadable
+
+
 def leaderboard(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any] | Unavailable:
     """Every registered model ranked by its primary metric (mean over test queries, with its bootstrap
     interval), next to the best baseline of its own evaluation run, with its model card's object key."""
@@ -404,12 +414,7 @@ def leaderboard(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any
         return snap.missing("model_registry", "The model leaderboard")
     rows = _rows(con, sql.load("queries/leaderboard.sql"))
     for row in rows:
-        metrics = row.pop("metrics")
-        if isinstance(metrics, str):
-            try:
-                metrics = json.loads(metrics)
-            except ValueError:
-                metrics = {}
+        metrics = _json_column(row.pop("metrics"), {})
         primary = row["primary_metric"]
         row["score"] = _summary(metrics, MODEL_SCORER, primary)
         baselines = {b: s for b in BASELINES if (s := _summary(metrics, b, primary))}
@@ -443,12 +448,7 @@ def quality(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any] | 
         return snap.missing("quality_result", "Data-quality results")
     rows = _rows(con, sql.load("queries/quality_latest.sql"))
     for row in rows:
-        failures = row.get("failures")
-        if isinstance(failures, str):
-            try:
-                failures = json.loads(failures)
-            except ValueError:
-                failures = []
+        failures = _json_column(row.get("failures"), [])
         row["failures"] = failures if isinstance(failures, list) else []
         row["docs_key"] = object_key(row.get("docs_url"), _QUALITY_DOCS)
     return {"available": True, "rows": rows,
