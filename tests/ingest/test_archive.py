@@ -14,7 +14,7 @@ from musim import warehouse
 from musim.errors import IngestError
 from musim.ingest.landing import ingest_landed, new_dumps
 from musim.ingest.lastfm import ingest_lastfm
-from tests.lastfm_files import U1, U2, tiny_dump, write_lines
+from tests.lastfm_files import MB_A, U1, U2, tiny_dump, write_lines
 
 PLAYS = "usersha1-artmbid-artname-plays.tsv"
 PROFILES = "usersha1-profile.tsv"
@@ -67,6 +67,19 @@ def test_a_member_path_never_chooses_where_it_is_written(tmp_path):
     archive = _distributed(tmp_path, "evil.tar", mode="w", members={f"../../escaped/{PLAYS}": plays})
     assert ingest_lastfm(archive).loaded == 9
     assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
+
+
+def test_the_1k_archive_with_its_header_lined_profiles(tmp_path):
+    events = "\n".join([f"user_000001\t2009-05-04T23:08:57Z\t{MB_A}\tDeep Dish\t\tFuck Me Im Famous",
+                        f"user_000001\t2009-05-04T13:54:10Z\t{MB_A}\tDeep Dish\t\tAnother",
+                        "user_000002\t2009-05-04T13:54:10Z\t\tSaxon\t\tWheels"]).encode() + b"\n"
+    profiles = b"#id\tgender\tage\tcountry\tregistered\nuser_000001\tm\t\tJapan\tAug 13, 2006\n"
+    archive = _distributed(tmp_path, "lastfm-dataset-1K.tar.gz", members={
+        "lastfm-dataset-1K/userid-timestamp-artid-artname-traid-traname.tsv": events,
+        "lastfm-dataset-1K/userid-profile.tsv": profiles, "lastfm-dataset-1K/README.txt": b"1K users\n"})
+    result = ingest_lastfm(archive)
+    assert (result.format, result.lines, result.loaded, result.users, result.artists) == ("1k", 3, 3, 2, 2)
+    assert (result.profile_lines, result.profile_loaded, result.profile_rejected) == (2, 1, 1)  # the header line
 
 
 @pytest.mark.parametrize(("content", "says"), [
