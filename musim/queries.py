@@ -26,7 +26,7 @@ import duckdb
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.similarity import METRICS
-from musim.similarity.query import ArtistSimilarity, find_artist, normalise_name
+from musim.similarity.query import ArtistNotFound, ArtistSimilarity, find_artist, normalise_name
 
 # Which DAG (or command) produces each optional table: the hint a missing table shows.
 PRODUCERS: dict[str, str] = {
@@ -299,7 +299,13 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
     if isinstance(shape, Unavailable):
         return shape
     dump = latest_dump(con)  # None for a music library without listening data: its artists are found by name alone
-    artist_id, display = find_artist(con, name, dump)
+    try:
+        artist_id, display = find_artist(con, name, dump)
+    except ArtistNotFound:
+        if dump is None:
+            raise
+        find_artist(con, name, None)  # raises with suggestions among every artist: those without listeners too
+        raise
     models = models_of(con, snap, shape)
     if model is not None and shape.model is not None and model not in models:
         raise NotFoundError(f"no audio neighbours of model {model!r}; models: {', '.join(models) or 'none'}")

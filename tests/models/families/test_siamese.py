@@ -107,6 +107,8 @@ def test_siamese_end_to_end_then_serving_and_cold_start(toy, tmp_path, capsys):
                                  f"listeners); by sound: musim similar 'Artist {COLD_ARTIST}' --audio\n")
     assert main(["similar", f"artist {COLD_ARTIST}", "--audio", "--k", "5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == res["rows"]
+    assert main(["similar", f"Artist {COLD_ARTIST}0", "--audio"]) == 2  # misspelt: suggested among every artist
+    assert f"in the catalogue; did you mean: 'Artist {COLD_ARTIST}'" in capsys.readouterr().err
     # and SQL users: the snapshot's named views of the audio neighbours, as similar_artists is for co-listening
     snap = serving.open_snapshot()
     try:
