@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ingest = sub.add_parser("ingest", help="load data into the warehouse")
     isub = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
     p = isub.add_parser("lastfm", help="ingest a Last.FM dump (360K plays or 1K events; plain, .gz, or its .tar.gz)")
-    p.add_argument("path", help="usersha1-artmbid-artname-plays.tsv[.gz], the 1K events file, or the dump's "
-                   "archive as distributed (lastfm-dataset-360K.tar.gz; its profiles file is read too)")
+    p.add_argument("path", help="usersha1-artmbid-artname-plays.tsv[.gz], the 1K events file, the folder holding "
+                   "one, or the dump's archive as distributed (lastfm-dataset-360K.tar.gz); a folder's or an "
+                   "archive's profiles file is read too")
     p.add_argument("--profiles", help="the matching usersha1-profile.tsv (optional)")
     p.add_argument("--format", default="auto", choices=["auto", "360k", "1k"])
     p.add_argument("--json", action="store_true", help="print one JSON object")

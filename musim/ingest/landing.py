@@ -30,7 +30,7 @@ from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, files_named
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,6 @@ class LandedDump:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def _find(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
-    return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
 
 
 def is_object_url(location: str | Path) -> bool:
@@ -106,15 +102,15 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
         return []
     found: list[LandedDump] = []
     for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
-        plays = _find(folder, PLAYS_PATTERNS)
-        profiles = _find(folder, PROFILE_PATTERNS)
+        plays = files_named(folder, PLAYS_PATTERNS)
+        profiles = files_named(folder, PROFILE_PATTERNS)
         for path in plays:
             st = path.stat()
             profile = profiles[0] if len(plays) == 1 and profiles else None
             changed = max(st.st_mtime, profile.stat().st_mtime if profile else 0.0)
             found.append(LandedDump(plays=str(path), profiles=str(profile) if profile else None, size=st.st_size,
                                     mtime=st.st_mtime, changed=changed))
-        for path in _find(folder, ARCHIVE_PATTERNS):  # a dump as distributed: its profiles are inside
+        for path in files_named(folder, ARCHIVE_PATTERNS):  # a dump as distributed: its profiles are inside
             st = path.stat()
             found.append(LandedDump(plays=str(path), profiles=None, size=st.st_size, mtime=st.st_mtime,
                                     changed=st.st_mtime))

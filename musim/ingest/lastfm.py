@@ -27,7 +27,7 @@ from musim.errors import IngestError
 from musim.ingest.archive import extract_dump, is_archive
 from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
-from musim.ingest.prescan import Prescan, check_input
+from musim.ingest.prescan import Prescan, check_input, dump_in_folder
 from musim.ingest.staging import check_longest_line, scan_and_stage
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,10 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     raise, they are rejected with a reason.
     """
     settings = settings or get_settings()
+    if Path(path).is_dir():  # an unpacked dump: its plays file, with its profiles file unless --profiles says
+        plays, inside = dump_in_folder(Path(path))
+        return ingest_lastfm(plays, profiles=profiles if profiles is not None else inside, fmt=fmt, settings=settings,
+                             engine=engine)
     if is_archive(path):  # as distributed: lastfm-dataset-360K.tar.gz
         archive = check_input(path, "plays")
         settings.ensure_dirs()

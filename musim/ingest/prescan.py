@@ -93,14 +93,29 @@ _EXAMPLE = {"plays": "usersha1-artmbid-artname-plays.tsv[.gz] or the 1K userid-t
                      "traname.tsv[.gz]", "profiles": "usersha1-profile.tsv[.gz]"}
 
 
+def files_named(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
+    """The regular files directly in ``folder`` whose names match ``patterns``, sorted."""
+    return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
+
+
+def dump_in_folder(folder: Path) -> tuple[Path, Path | None]:
+    """An unpacked dump: the one plays (or 1K events) file in ``folder`` and its profiles file (``None`` unless it
+    holds exactly one); an :class:`IngestError` naming what it holds when it is not one dump."""
+    plays = files_named(folder, PLAYS_PATTERNS)
+    if len(plays) != 1:
+        held = ", ".join(p.name for p in plays) if plays else "no plays file"
+        raise IngestError(f"{folder} is a directory holding {held}: pass the dump file itself ({_EXAMPLE['plays']})")
+    profiles = files_named(folder, PROFILE_PATTERNS)
+    return plays[0], profiles[0] if len(profiles) == 1 else None
+
+
 def check_input(path: str | Path, role: str = "plays") -> Path:
     """``path`` if it is a readable file; else an :class:`IngestError` saying what is wrong with it and what to
     pass instead (``role``: ``plays`` for the dump file, ``profiles`` for its profiles file)."""
     path = Path(path)
     what = "the profiles file (--profiles)" if role == "profiles" else "the dump file"
     if path.is_dir():
-        patterns = PROFILE_PATTERNS if role == "profiles" else PLAYS_PATTERNS
-        found = sorted({p.name for pattern in patterns for p in path.glob(pattern) if p.is_file()})
+        found = [p.name for p in files_named(path, PROFILE_PATTERNS if role == "profiles" else PLAYS_PATTERNS)]
         inside = f"; it holds {', '.join(found)}" if found else ""
         raise IngestError(f"{path} is a directory: pass {what} itself ({_EXAMPLE[role]}){inside}")
     if not path.exists():

@@ -115,11 +115,20 @@ def test_a_corrupt_gzip_is_one_line(tmp_path):
         ingest_lastfm(path, fmt="360k")
 
 
-def test_a_directory_names_the_file_to_pass(tmp_path):
+def test_a_directory_is_the_dump_it_holds_or_names_what_to_pass(tmp_path):
+    """An unpacked dump was refused ("is a directory: pass the dump file itself ... it holds ...") although it
+    names its files: it is ingested, with its profiles file."""
     tiny_dump(tmp_path / "dump" / "usersha1-artmbid-artname-plays.tsv")
-    with pytest.raises(IngestError, match=r"dump is a directory: pass the dump file itself .*it holds "
-                                          r"usersha1-artmbid-artname-plays.tsv"):
+    write_lines(tmp_path / "dump" / "usersha1-profile.tsv", [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    result = ingest_lastfm(tmp_path / "dump")
+    assert (result.loaded, result.profile_lines) == (9, 1)
+    tiny_dump(tmp_path / "dump" / "usersha1-artmbid-artname-plays.tsv.gz")  # two plays files: which one?
+    with pytest.raises(IngestError, match=r"dump is a directory holding usersha1-artmbid-artname-plays.tsv, "
+                                          r"usersha1-artmbid-artname-plays.tsv.gz: pass the dump file itself"):
         ingest_lastfm(tmp_path / "dump")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IngestError, match=r"empty is a directory holding no plays file: pass the dump file"):
+        ingest_lastfm(tmp_path / "empty")
     with pytest.raises(IngestError, match=r"is a directory: pass the profiles file \(--profiles\)"):
         ingest_lastfm(tmp_path / "dump" / "usersha1-artmbid-artname-plays.tsv", profiles=tmp_path / "dump")
 
