@@ -17,13 +17,13 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from musim import sql
+from musim import sandbox, serving, sql
 from musim.errors import NotFoundError, ParameterError
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound, ArtistSimilarity, find_artist, normalise_name
@@ -83,9 +83,15 @@ class Unavailable:
         return {"available": False, "table": self.table, "message": self.message}
 
 
-def available(result: Any) -> Any:
-    """``result``, or for an :class:`Unavailable` section the :class:`NotFoundError` of its message (the CLI's
-    way of saying what is not built yet and which DAG or command builds it)."""
+def ask(question: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``question(con, snapshot, *args, **kwargs)`` on the published snapshot (sandboxed, read-only, closed after);
+    an :class:`Unavailable` answer is raised as the :class:`NotFoundError` of its message (the CLI's way of
+    saying what is not built yet and which DAG or command builds it)."""
+    con = sandbox.open_sandbox(serving.current_path())
+    try:
+        result = question(con, inspect(con), *args, **kwargs)
+    finally:
+        con.close()
     if isinstance(result, Unavailable):
         raise NotFoundError(result.message)
     return result

@@ -121,16 +121,11 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
 
 
 def cmd_similar_tracks(args: argparse.Namespace) -> int:
-    from musim import queries, sandbox, serving
+    from musim import queries
 
     if bool(args.query) == bool(args.track_id):
         raise ParameterError("give the track's title or artist words, or --id TRACK_ID (one of them)")
-    con = sandbox.open_sandbox(serving.current_path())
-    try:
-        result = queries.available(queries.similar_tracks(con, queries.inspect(con), track_id=args.track_id,
-                                                          q=args.query, k=args.k, model=args.model))
-    finally:
-        con.close()
+    result = queries.ask(queries.similar_tracks, track_id=args.track_id, q=args.query, k=args.k, model=args.model)
     if args.json:
         print_json(result)
         return 0

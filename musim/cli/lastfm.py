@@ -210,12 +210,7 @@ def _similar_by_audio(args: argparse.Namespace) -> int:
 
     if args.dump or args.metric != "seed":
         raise ParameterError("--metric and --dump choose co-listening neighbours; --audio ranks by sound")
-    con = sandbox.open_sandbox(serving.current_path())
-    try:
-        result = queries.available(queries.audio_neighbors(con, queries.inspect(con), args.name, k=args.k,
-                                                           model=args.model))
-    finally:
-        con.close()
+    result = queries.ask(queries.audio_neighbors, args.name, k=args.k, model=args.model)
     if args.json:
         print_json(result)
         return 0

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -85,6 +87,21 @@ def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | No
     return IngestResult(already_ingested=True, **dict(zip(keys, row, strict=True)))
 
 
+@contextmanager
+def _dump_files(path: Path, settings: Settings, *, with_profiles: bool) -> Iterator[tuple[Path, Path | None]]:
+    """The plays file and profiles file of a folder, or of an archive (streamed into a temporary folder under
+    ``$MUSIM_TMP`` for the block)."""
+    if path.is_dir():
+        yield dump_in_folder(path)
+        return
+    archive = check_input(path, "plays")
+    settings.ensure_dirs()
+    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="archive-") as folder:
+        plays, inside = extract_dump(archive, Path(folder), with_profiles=with_profiles)
+        log.info("%s: loading its %s%s", archive, plays.name, f" and {inside.name}" if inside else "")
+        yield plays, inside
+
+
 def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: str = "auto",
                   settings: Settings | None = None, engine: str | None = None) -> IngestResult:
     """Ingest one dump file (and optionally its profiles file); return what happened. ``engine`` reads a
@@ -94,16 +111,8 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     raise, they are rejected with a reason.
     """
     settings = settings or get_settings()
-    if Path(path).is_dir():  # an unpacked dump: its plays file, with its profiles file unless --profiles says
-        plays, inside = dump_in_folder(Path(path))
-        return ingest_lastfm(plays, profiles=profiles if profiles is not None else inside, fmt=fmt, settings=settings,
-                             engine=engine)
-    if is_archive(path):  # as distributed: lastfm-dataset-360K.tar.gz
-        archive = check_input(path, "plays")
-        settings.ensure_dirs()
-        with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="archive-") as folder:
-            plays, inside = extract_dump(archive, Path(folder), with_profiles=profiles is None)
-            log.info("%s: loading its %s%s", archive, plays.name, f" and {inside.name}" if inside else "")
+    if Path(path).is_dir() or is_archive(path):  # an unpacked dump, or one as distributed (a .tar.gz)
+        with _dump_files(Path(path), settings, with_profiles=profiles is None) as (plays, inside):
             return ingest_lastfm(plays, profiles=profiles if profiles is not None else inside, fmt=fmt,
                                  settings=settings, engine=engine)
     source = check_input(path, "plays")
