@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = lib.add_subparsers(dest="library_command", required=True, metavar="ACTION")
 
     p = cmds.add_parser("add", help="scan files and folders and store every usable file not stored yet")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders (searched recursively)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders (searched recursively) or zip archives of albums "
+                                                         "(read as the folder they extract into)")
     p.add_argument("--artist-from", choices=("auto", "tag", "folder"), default="auto",
                    help="where artists come from: tags then folders (auto, default), only tags, only folders")
     p.add_argument("--keep-whole", action="store_true", help="store whole files instead of the analysis excerpt")

@@ -31,7 +31,8 @@ from musim.library.artists import (
     name_key,
 )
 from musim.library.formats import FileSkipped
-from musim.library.scan import Examined, examine, find_files, hash_file
+from musim.library.scan import Examined, examine, find_files, hashed
+from musim.library.zips import holds
 from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
         return "skipped", "duplicate_content"
     known = state.tracks.get(item.sha256)
     if known is not None:
-        if known["source_path"] == path or not Path(known["source_path"]).exists():
+        if known["source_path"] == path or not holds(known["source_path"]):
             return "already_stored", known["artist"]
         item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored)")
         return "skipped", "duplicate_content"
@@ -195,12 +196,13 @@ def add(
     moved: list[dict[str, str]] = []
     by_artist: Counter[str] = Counter()
     for f in found:
-        item = hash_file(f)
-        decided = _decide(item, state, seen, retry)
-        if decided is None:
-            examine(item, excerpt_s=excerpt_s, anchor=anchor, artist_from=artist_from, keep_whole=keep_whole,
-                    min_seconds=min_seconds)
-            decided = ("skipped", item.skip.reason) if item.skip else ("stored", "")
+        with hashed(f, settings.tmp_dir) as item:
+            decided = _decide(item, state, seen, retry)
+            if decided is None:
+                examine(item, excerpt_s=excerpt_s, anchor=anchor, artist_from=artist_from, keep_whole=keep_whole,
+                        min_seconds=min_seconds)
+                decided = ("skipped", item.skip.reason) if item.skip else ("stored", "")
+            item.local = None
         if item.sha256 and decided[0] != "skipped":
             seen[item.sha256] = item.path
         if decided[0] == "already_stored":

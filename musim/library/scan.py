@@ -1,5 +1,8 @@
 """Walking the paths given and examining each file once: content hash, checks, tags, artist, excerpt.
 
+A zip archive found on the way is read as the folder it would extract into (:mod:`musim.library.zips`): each
+of its members is a file, streamed into a scratch file while it is examined.
+
 Nothing here touches the warehouse; :mod:`musim.library.add_files` decides each file's outcome with what the
 warehouse already holds and records it.
 """
@@ -8,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,14 +29,32 @@ from musim.library.formats import (
     require_regular_file,
 )
 from musim.library.tags import Tags, read_tags
+from musim.library.zips import display_name, extract_member, is_zip, member_names
+from musim.scratch import temp_file
 
 
 @dataclass(frozen=True)
 class FoundFile:
-    """A file to account for, and the folder it was found under (the root for folder rules)."""
+    """A file to account for, and the folder it was found under (the root for folder rules).
+
+    A member of a zip archive is ``path`` ``ARCHIVE/MEMBER`` with its ``archive`` and ``member`` name; ``skip``
+    is set for an archive that cannot be listed (one skipped file).
+    """
 
     path: Path
     root: Path
+    archive: Path | None = None
+    member: str | None = None
+    skip: FileSkipped | None = None
+
+    @property
+    def rule_path(self) -> Path:
+        """The path the folder rules read: a member's archive is the folder it would extract into, and an archive
+        named ``Artist - Album.zip`` (how shops name an album's download) a folder ``Artist``."""
+        if self.archive is None:
+            return self.path
+        folder = self.archive.with_suffix("").name.split(" - ", 1)[0].strip() or self.archive.name
+        return self.archive.parent / folder / self.path.relative_to(self.archive)
 
 
 @dataclass
@@ -40,6 +63,8 @@ class Examined:
 
     path: Path
     root: Path
+    rule_path: Path | None = None  # what the folder rules read, when not ``path`` (a member of a zip)
+    local: Path | None = None  # the scratch copy that is read, when not ``path`` (a member of a zip)
     bytes: int = 0
     sha256: str | None = None
     skip: FileSkipped | None = None
@@ -51,9 +76,15 @@ class Examined:
     payload: bytes = field(default=b"", repr=False)  # what is stored: the FLAC excerpt or the whole file
     stored_format: str = ""
 
+    @property
+    def readable(self) -> Path:
+        """The file to open."""
+        return self.local or self.path
 
-def find_files(paths: Iterable[str | os.PathLike]) -> list[FoundFile]:
-    """Every regular file under ``paths`` (files or folders, recursively), each once, sorted per root.
+
+def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) -> list[FoundFile]:
+    """Every regular file under ``paths`` (files or folders, recursively), each once, sorted per root; with
+    ``open_zips``, the members of each zip archive in place of the archive.
 
     Raises
     ------
@@ -65,12 +96,27 @@ def find_files(paths: Iterable[str | os.PathLike]) -> list[FoundFile]:
         path = Path(raw).expanduser().absolute()
         if path.is_dir():
             for f in sorted(_walk(path)):
-                found.setdefault(f, FoundFile(f, path))
+                for one in _expand(f, path, open_zips):
+                    found.setdefault(one.path, one)
         elif path.exists() or path.is_symlink():
-            found.setdefault(path, FoundFile(path, path.parent))
+            for one in _expand(path, path.parent, open_zips):
+                found.setdefault(one.path, one)
         else:
             raise NotFoundError(f"{raw}: no such file or folder; give music files or folders to add")
     return list(found.values())
+
+
+def _expand(path: Path, root: Path, open_zips: bool) -> list[FoundFile]:
+    """The file, or the members of the zip archive it is."""
+    if not (open_zips and is_zip(path)):
+        return [FoundFile(path, root)]
+    try:
+        names = member_names(path)
+    except FileSkipped as skip:
+        return [FoundFile(path, root, skip=skip)]
+    if not names:
+        return [FoundFile(path, root, skip=FileSkipped("empty", "a zip archive with no files"))]
+    return [FoundFile(path / display_name(name), root, archive=path, member=name) for name in names]
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -104,15 +150,35 @@ def content_sha256(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def hash_file(found: FoundFile) -> Examined:
-    """The first step for every file: its size and content hash (or why it cannot be read)."""
-    item = Examined(found.path, found.root)
+def hash_file(found: FoundFile, local: Path | None = None) -> Examined:
+    """The first step for every file: its size and content hash (or why it cannot be read). A zip member is
+    streamed into ``local`` on the way."""
+    item = Examined(found.path, found.root, rule_path=found.rule_path if found.archive else None)
     try:
+        if found.skip is not None:
+            raise found.skip
         check_name(found.path)
-        item.bytes, item.sha256 = content_sha256(found.path)
+        if found.member is None:
+            item.bytes, item.sha256 = content_sha256(found.path)
+        else:
+            assert found.archive is not None and local is not None
+            item.local = local
+            item.bytes, item.sha256 = extract_member(found.archive, found.member, local)
     except FileSkipped as skip:
         item.skip = skip
     return item
+
+
+@contextmanager
+def hashed(found: FoundFile, tmp_dir: Path) -> Iterator[Examined]:
+    """:func:`hash_file` for the block: a zip member is read from a scratch file in ``tmp_dir``, removed after."""
+    if found.member is None:
+        yield hash_file(found)
+        return
+    suffix = re.sub(r"[^.A-Za-z0-9]", "", Path(found.member).suffix)[:10]
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with temp_file(tmp_dir, "library-member-", suffix) as local:
+        yield hash_file(found, local)
 
 
 def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_from: ArtistFrom = "auto",
@@ -124,11 +190,13 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
     from musim.audio.excerpt import excerpt_window
 
     try:
-        info = probe(item.path, min_seconds=min_seconds)
+        if item.local is not None and is_zip(item.local):
+            raise FileSkipped("not_audio", "a zip archive inside a zip archive; extract it and add its folder")
+        info = probe(item.readable, min_seconds=min_seconds)
         offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
-        samples = read_excerpt(item.path, info, offset_s=offset, duration_s=length)
+        samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
         if keep_whole:
-            item.payload, item.stored_format = item.path.read_bytes(), info.format
+            item.payload, item.stored_format = item.readable.read_bytes(), info.format
         else:
             item.payload, item.stored_format = encode_flac(samples, info.sample_rate), "flac"
     except FileSkipped as skip:
@@ -139,6 +207,6 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
         return item
     item.info, item.window = info, (offset, length)
     item.tags = read_tags(info.mutagen)
-    item.artist = resolve_artist(item.tags, item.path, item.root, artist_from=artist_from)
+    item.artist = resolve_artist(item.tags, item.rule_path or item.path, item.root, artist_from=artist_from)
     item.title = title_of(item.tags, item.path)
     return item

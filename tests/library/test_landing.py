@@ -81,3 +81,21 @@ def test_folder_markers_are_no_files_and_keys_that_cannot_be_file_names_are_left
     mirror = Path(summary["mirror"])
     assert sorted(p.relative_to(mirror.parent).as_posix() for p in mirror.parent.rglob("*") if p.is_file()) == \
         [f"{mirror.name}/Composer One/a.ogg"]  # nothing written beside the mirror
+
+
+@pytest.mark.server
+def test_a_zipped_album_dropped_in_a_prefix_is_its_tracks_reported_by_url(s3_env, tmp_path, monkeypatch):  # noqa: F811
+    import zipfile
+
+    song = write_audio(tmp_path / "made" / "a.ogg", "ogg", seconds=6, freq=300)
+    album = tmp_path / "made" / "Composer Three - Album.zip"
+    with zipfile.ZipFile(album, "w") as zf:
+        zf.write(song, "01 - Opening.ogg")
+        zf.writestr("notes.txt", "liner notes")
+    s3_env.client.upload_file(str(album), s3_env.bucket, "music/Composer Three - Album.zip")
+    url = f"s3://{s3_env.bucket}/music"
+    monkeypatch.setenv("MUSIM_LIBRARY_LANDING", url)
+    summary = scan_landing()
+    assert (summary["files"], summary["stored"]) == (2, 1)
+    assert summary["tracks_by_artist"] == {"Composer Three": 1}  # "Artist - Album.zip", the album as shops name it
+    assert summary["skipped"] == [{"path": f"{url}/Composer Three - Album.zip/notes.txt", "reason": "not_audio"}]

@@ -97,7 +97,7 @@ class LocalFolderProvider(Provider):
 
     def refresh(self) -> list[LocalTrack]:
         """Scan the folder again; return every track that names an artist, sorted by path."""
-        files = [f.path for f in find_files([self.root])]
+        files = [f.path for f in find_files([self.root], open_zips=False)]
         read = [(p, read_track(p, self.root)) for p in files]
         tracks = [t for _, t in read if t is not None]
         with self._lock:
