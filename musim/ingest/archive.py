@@ -1,5 +1,6 @@
 """Last.FM dumps as they are distributed: a tar archive (``lastfm-dataset-360K.tar.gz``, ``lastfm-dataset-1K.tar.gz``)
-holding the plays or events file, its profiles file and a README.
+holding the plays or events file, its profiles file and a README, or a zip archive of the same (what dataset
+mirrors such as Kaggle serve).
 
 :func:`extract_dump` finds the two files among the archive's members (by the names of :data:`PLAYS_PATTERNS`
 and :data:`PROFILE_PATTERNS`, in any folder of the archive) and streams them into a scratch folder under their
@@ -15,20 +16,22 @@ import gzip
 import lzma
 import shutil
 import tarfile
+import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from musim.errors import IngestError
 from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS
 
 #: File names of the archives a dump is distributed in.
-ARCHIVE_PATTERNS = ("*.tar", "*.tar.gz", "*.tgz", "*.tar.bz2", "*.tar.xz")
+ARCHIVE_PATTERNS = ("*.tar", "*.tar.gz", "*.tgz", "*.tar.bz2", "*.tar.xz", "*.zip")
 
 
 def is_archive(path: str | Path) -> bool:
-    """``path`` is named like a tar archive (:data:`ARCHIVE_PATTERNS`)."""
+    """``path`` is named like a tar or zip archive (:data:`ARCHIVE_PATTERNS`)."""
     name = Path(path).name.lower()
     return any(fnmatch.fnmatch(name, pattern) for pattern in ARCHIVE_PATTERNS)
 
@@ -38,10 +41,14 @@ def _reading(archive: Path) -> Iterator[None]:
     """What reading a damaged archive raises, as one :class:`IngestError` naming it."""
     try:
         yield
-    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError) as exc:
-        why = "not a tar archive, or a damaged one" if isinstance(exc, tarfile.ReadError) else str(exc)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError) as exc:
+        zipped = archive.name.lower().endswith(".zip")
+        why = ("not a tar archive, or a damaged one" if isinstance(exc, tarfile.ReadError)
+               else "not a zip archive, or a damaged one" if isinstance(exc, zipfile.BadZipFile) and zipped else str(exc))
         raise IngestError(f"{archive}: the archive is truncated or corrupt ({why}); nothing was stored. Download it "
-                          "again (or check it with tar tf).") from None
+                          f"again (or check it with {'unzip -t' if zipped else 'tar tf'}).") from None
+    except NotImplementedError as exc:  # a zip compression Python cannot read (deflate64)
+        raise IngestError(f"{archive}: {exc}; extract it with 7z or unzip and pass the folder") from None
 
 
 def _named(name: str, patterns: tuple[str, ...]) -> bool:
@@ -55,23 +62,18 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True) -> 
     plays: list[tuple[str, Path]] = []
     profiles: list[Path] = []
     held: list[str] = []
-    with _reading(archive), tarfile.open(archive, "r|*") as tar:  # a stream: members in archive order
-        for member in tar:
-            if not member.isfile():
+    with _reading(archive):
+        for name, source in _members(archive):
+            held.append(name)
+            is_plays = _named(name, PLAYS_PATTERNS)
+            if not is_plays and not (with_profiles and _named(name, PROFILE_PATTERNS)):
                 continue
-            held.append(member.name)
-            is_plays = _named(member.name, PLAYS_PATTERNS)
-            if not is_plays and not (with_profiles and _named(member.name, PROFILE_PATTERNS)):
-                continue
-            target = folder / str(len(held)) / PurePosixPath(member.name).name  # its own folder: names may repeat
+            target = folder / str(len(held)) / PurePosixPath(name).name  # its own folder: names may repeat
             target.parent.mkdir()
-            source = tar.extractfile(member)
-            if source is None:  # pragma: no cover - a regular-file member always has content
-                raise IngestError(f"{archive}: {member.name} cannot be read from the archive")
-            with source, open(target, "wb") as sink:
-                shutil.copyfileobj(source, sink, 1 << 20)
+            with source() as stream, open(target, "wb") as sink:
+                shutil.copyfileobj(stream, sink, 1 << 20)
             if is_plays:
-                plays.append((member.name, target))
+                plays.append((name, target))
             else:
                 profiles.append(target)
     if not plays:
@@ -82,3 +84,32 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True) -> 
         raise IngestError(f"{archive}: the archive holds {len(plays)} plays files ({', '.join(n for n, _ in plays)}); "
                           "extract the one to load and pass it")
     return plays[0][1], profiles[0] if len(profiles) == 1 else None
+
+
+def _members(archive: Path) -> Iterable[tuple[str, Callable[[], IO[bytes]]]]:
+    """The archive's regular-file members in archive order: ``(name, open it)``; a tar archive is read as a stream
+    (a compressed one is decompressed once)."""
+    if zipfile.is_zipfile(archive) or archive.name.lower().endswith(".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                if not info.is_dir():
+                    yield info.filename, lambda info=info: _opened(zf, info, archive)
+        return
+    with tarfile.open(archive, "r|*") as tar:
+        for member in tar:
+            if member.isfile():
+                yield member.name, lambda member=member: _extracted(tar, member)
+
+
+def _extracted(tar: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    source = tar.extractfile(member)
+    if source is None:  # pragma: no cover - a regular-file member always has content
+        raise IngestError(f"{member.name} cannot be read from the archive")
+    return source
+
+
+def _opened(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Path) -> IO[bytes]:
+    if info.flag_bits & 0x1:
+        raise IngestError(f"{archive}: {info.filename} is encrypted in the archive; extract it with its password and "
+                          "pass the file")
+    return zf.open(info)

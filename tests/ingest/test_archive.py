@@ -119,3 +119,40 @@ def test_an_archive_dropped_in_the_landing_area_is_ingested_with_its_profiles(tm
     result = ingest_landed(ready)
     assert (result.loaded, result.profile_lines) == (9, 2)
     assert new_dumps(settle_s=0) == []  # remembered: not taken twice
+
+
+def _zipped(tmp_path: Path, name: str = "archive.zip") -> Path:
+    """The dump as a dataset mirror serves it (Kaggle's download is a zip named archive.zip)."""
+    import zipfile
+
+    src = tmp_path / "zsrc"
+    plays = tiny_dump(src / PLAYS)
+    profiles = write_lines(src / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(plays, f"lastfm-dataset-360K/{PLAYS}")
+        zf.write(profiles, f"lastfm-dataset-360K/{PROFILES}")
+        zf.writestr("lastfm-dataset-360K/README.txt", "Last.fm Dataset - 360K users\n")
+    return path
+
+
+def test_a_zip_archive_is_the_dump_it_holds_and_a_cut_one_is_one_line(tmp_path):
+    zipped = _zipped(tmp_path)
+    result = ingest_lastfm(zipped)
+    assert (result.format, result.lines, result.loaded, result.rejected) == ("360k", 9, 9, 0)
+    assert (result.profile_lines, result.profile_loaded) == (1, 1)
+    assert ingest_lastfm(_zipped(tmp_path / "again")).already_ingested  # the same dump, by content
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(zipped.read_bytes()[:200])
+    with pytest.raises(IngestError, match=r"cut.zip: the archive is truncated or corrupt .*unzip -t"):
+        ingest_lastfm(cut)
+
+
+def test_an_encrypted_plays_file_in_a_zip_says_what_to_do(tmp_path):
+    zipped = _zipped(tmp_path)
+    data = bytearray(zipped.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the plays file is the first member
+        data[data.index(signature) + at] |= 0x1
+    zipped.write_bytes(bytes(data))
+    with pytest.raises(IngestError, match="is encrypted in the archive; extract it with its password"):
+        ingest_lastfm(zipped)
