@@ -393,9 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_train:
         print("     .venv/bin/musim models list   |   .venv/bin/musim models compare   |   "
               ".venv/bin/musim models show VERSION")
-        print("     .venv/bin/musim similar-audio FILE.mp3 --k 10 [--family siamese|cnn_classifier|autoencoder|contrastive "
-              "(its champion) | --model VERSION]   |   .venv/bin/musim embed FOLDER --out embeddings.npz [--family ... | "
-              "--model ...]")
+        file = f'"{clip[1]}"' if clip else "FILE.mp3"
+        model = f"--model {siamese}" if siamese else "--model VERSION"
+        print(f"     .venv/bin/musim similar-audio {file} {model} --k 10 (or --family siamese|cnn_classifier|autoencoder"
+              f"|contrastive: its champion)   |   .venv/bin/musim embed {settings.home / 'demo-query'} --out "
+              f"embeddings.npz {model}")
     return 0
 
 

@@ -53,6 +53,8 @@ _SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "a
 #: Canonical words for the reasons :class:`musim.audio.BadAudioError` gives.
 _DECODER_REASONS = {"too short": "too_short", "missing channel": "undecodable"}
 SILENCE_DB = -60.0
+#: The first bytes of a zip archive (a local file header, or the end record of an empty archive).
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 class FileSkipped(AudioError):
@@ -226,6 +228,9 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
     mf, tag_error = _mutagen_file(src)
     fmt = _MUTAGEN_FORMATS.get(type(mf).__name__) if mf is not None else None
     fmt = fmt or _SNIFFED.get(sniff_format(header) or "")
+    if fmt is None and header.startswith(ZIP_MAGIC):
+        raise FileSkipped("not_audio", "a zip archive: `musim library add` reads the albums in it; extract it to use "
+                          "its files one by one", key=name)
     if fmt is None:
         raise FileSkipped("not_audio", tag_error or "no audio container recognised", key=name)
     declared = getattr(getattr(mf, "info", None), "length", None)

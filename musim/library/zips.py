@@ -23,10 +23,8 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from musim.library.formats import FileSkipped
+from musim.library.formats import ZIP_MAGIC, FileSkipped
 
-#: The first bytes of a zip archive (a local file header, or the end record of an empty archive).
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 #: No member expands past this (a whole WAV album in one file is under 1 GiB).
 MAX_MEMBER_BYTES = 4 << 30
 #: Audio compresses at most a few times (a WAV of quiet music); a member that expands more than this many

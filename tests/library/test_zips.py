@@ -13,6 +13,7 @@ from musim import warehouse
 from musim.cli import main
 from musim.config import get_settings
 from musim.library import add
+from musim.library.formats import FileSkipped
 from musim.library.zips import holds
 from tests.library.conftest import write_audio, write_tags
 
@@ -155,3 +156,10 @@ def test_an_untagged_album_zip_is_named_by_the_archive_as_shops_name_it(tmp_path
     _zip(tmp_path / "music" / "Kai Engel - Irsens Tale.zip", {"01 Lonely Hill.ogg": song})
     _zip(tmp_path / "music" / "Chronos.zip", {"Chronos.ogg": other})
     assert add([tmp_path / "music"]).tracks_by_artist == {"Chronos": 1, "Kai Engel": 1}
+
+
+def test_a_zip_given_where_one_audio_file_is_read_says_how_to_use_it(album):
+    from musim.library.formats import probe
+
+    with pytest.raises(FileSkipped, match="not_audio .*a zip archive: `musim library add` reads the albums in it"):
+        probe(album)
