@@ -3,8 +3,9 @@
 ``stored`` (its analysis excerpt, or with ``keep_whole`` the whole file, is in the object store and it is a
 track), ``already_stored`` (the same content was stored from this path before) or ``skipped`` with one of
 :data:`musim.library.formats.SKIP_REASONS`. The warehouse is read once at the start and written once at the
-end (one transaction); the work between holds no lock. Objects are content-addressed, so a run killed
-between storing and recording leaves nothing half-written: the next run stores the same keys again.
+end (one transaction); the work between holds no lock. Each file's excerpt is stored as soon as it is read (memory
+holds one file's, not the library's). Objects are content-addressed, so a run killed between storing and
+recording leaves nothing half-written: the next run finds the same keys stored and records them.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from musim.library.artists import (
 from musim.library.formats import FileSkipped
 from musim.library.scan import Examined, examine, find_files, hashed
 from musim.library.zips import holds
-from musim.storage import ObjectStore, open_store
+from musim.storage import ObjectInfo, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
 PROVIDER = "library"
@@ -142,10 +143,9 @@ def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str,
         g["is_placeholder"] = key == name_key(UNKNOWN_ARTIST)
 
 
-def _track_row(item: Examined, group: dict[str, Any], key: str, store: ObjectStore, keep_whole: bool) -> dict[str, Any]:
+def _track_row(item: Examined, obj: ObjectInfo, group: dict[str, Any], key: str, keep_whole: bool) -> dict[str, Any]:
     info = item.info
     assert info is not None and item.artist is not None and item.sha256 is not None
-    obj = store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format)
     offset, window = item.window
     return {
         "track_id": track_id_of(item.sha256), "artist_id": group["artist_id"], "name_key": key,
@@ -192,6 +192,7 @@ def add(
         on_plan(len(found))
     seen: dict[str, Path] = {}
     usable: list[Examined] = []
+    objects: list[ObjectInfo] = []  # usable[i]'s stored object
     skipped: list[Examined] = []
     moved: list[dict[str, str]] = []
     by_artist: Counter[str] = Counter()
@@ -212,7 +213,9 @@ def add(
                 moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path)})  # type: ignore[dict-item]
         elif decided[0] == "skipped":
             skipped.append(item)
-        else:
+        else:  # stored now, so that memory holds one file's excerpt, not the library's
+            objects.append(store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format))
+            item.payload = b""
             usable.append(item)
         if on_file:
             on_file(item.path, decided[0])
@@ -220,11 +223,10 @@ def add(
     rows: list[dict[str, Any]] = []
     with warehouse.writer(settings) as con:
         _match_catalogue(con, groups)
-        for item in usable:
+        for item, obj in zip(usable, objects, strict=True):
             key = name_key(item.artist.name) or name_key(UNKNOWN_ARTIST)  # type: ignore[union-attr]
-            rows.append(_track_row(item, groups[key], key, store, keep_whole))
+            rows.append(_track_row(item, obj, groups[key], key, keep_whole))
             by_artist[groups[key]["name"]] += 1
-            item.payload = b""
         skip_rows = [{"source_path": path_text(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
         sql.run(con, "library/stage.sql")

@@ -296,3 +296,20 @@ def test_skipped_says_so_when_no_file_was_skipped(tmp_path, capsys):
     add([tmp_path / "music"])
     assert main(["library", "skipped"]) == 0
     assert "empty.ogg" in capsys.readouterr().out
+
+
+def test_each_excerpt_is_stored_before_the_next_file_is_read(tmp_path, monkeypatch):
+    """Memory holds one file's excerpt, not the library's: a 10,000-track folder held every excerpt (3-5 MB each,
+    a whole file each with --keep-whole) until the end of the run."""
+    import musim.library.add_files as add_files
+
+    for i in range(3):
+        write_audio(tmp_path / "music" / "Composer" / f"{i}.ogg", "ogg", seconds=6, freq=300 + 100 * i)
+    events: list[str] = []
+    examine = add_files.examine
+    monkeypatch.setattr(add_files, "examine", lambda item, **kw: (events.append("read"), examine(item, **kw))[1])
+    store = open_store()
+    put = store.put_content_addressed
+    monkeypatch.setattr(store, "put_content_addressed", lambda data, **kw: (events.append("store"), put(data, **kw))[1])
+    assert add([tmp_path / "music"], store=store).stored == 3
+    assert events == ["read", "store"] * 3
