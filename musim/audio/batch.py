@@ -1,16 +1,27 @@
-"""How many worker processes audio work may use.
+"""The audio path's one process pool, and how many workers it may use.
 
-The audio path has one process pool, :func:`musim.features.pool.audio_pool`: the feature build's
-(:func:`musim.features.pool.compute`, which decodes each preview once and runs every extractor on it), and
-:func:`musim.features.pool.pool_map` for files outside the store (``musim embed``, ``similar-audio``,
-``models evaluate --labels``). This module only sizes it.
+:func:`process_pool` makes it (one BLAS thread per worker: the pool is the parallelism). The feature build runs
+its extractors in it (:func:`musim.features.pool.audio_pool`, which warms the parent first, and
+:func:`musim.features.pool.compute`); :func:`pool_map` runs a function over files outside the store in it
+(``musim embed``, ``similar-audio``, ``models evaluate --labels``) and :func:`imap_unordered` runs one over a
+stream of items with a bounded number in flight (``musim library add``).
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
-__all__ = ["default_workers"]
+from musim.progress import progress_bar
+
+__all__ = ["default_workers", "imap_unordered", "pool_map", "process_pool"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def default_workers() -> int:
@@ -19,3 +30,75 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _init_worker() -> None:
+    # One BLAS/OpenMP thread per worker: the pool is the parallelism.
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+@contextlib.contextmanager
+def process_pool(n_workers: int, *, mp_context: str | None = None) -> Iterator[cf.ProcessPoolExecutor]:
+    """``n_workers`` processes, one BLAS thread each, shut down on exit (work not started is cancelled). The start
+    method is ``mp_context``, else the platform's."""
+    ctx = multiprocessing.get_context(mp_context) if mp_context else None
+    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",
+             unit: str = "file") -> list[R]:
+    """``[fn(item) for item in items]`` across :func:`process_pool` (``workers``, default one per CPU; with one item
+    or one worker: in this process), in order, with a progress bar on a terminal. ``fn`` must be picklable (a
+    module-level function, or a :func:`functools.partial` of one); an exception it raises is raised here."""
+    n = min(workers or default_workers(), len(items))
+    with progress_bar(len(items), unit=unit, desc=desc, leave=False) as bar:
+        if n <= 1:
+            out: list[R] = []
+            for item in items:
+                out.append(fn(item))
+                bar.update()
+            return out
+        with process_pool(n) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            for _ in cf.as_completed(futures):
+                bar.update()
+            return [f.result() for f in futures]
+
+
+def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | None = None,
+                   in_flight: int | None = None) -> Iterator[tuple[int, R]]:
+    """``(index, fn(item))`` for every item, as each finishes, across :func:`process_pool` (``workers``, default one
+    per CPU; with one worker: in this process, in order). At most ``in_flight`` (default twice the workers) are
+    submitted and not yet taken, so that the results held at once are bounded. ``fn`` must be picklable; an
+    exception it raises is raised here."""
+    n = workers or default_workers()
+    if n <= 1:
+        for i, item in enumerate(items):
+            yield i, fn(item)
+        return
+    limit = in_flight or 2 * n
+    with process_pool(n) as pool:
+        pending: dict[cf.Future[R], int] = {}
+        source = enumerate(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < limit:
+                nxt = next(source, None)
+                if nxt is None:
+                    exhausted = True
+                    break
+                pending[pool.submit(fn, nxt[1])] = nxt[0]
+            if not pending:
+                return
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                yield pending.pop(fut), fut.result()

@@ -1,6 +1,6 @@
 """Step 2 of a feature build (no warehouse): decode each preview once and compute every wanted extractor in the
 one process pool of the audio path (:func:`audio_pool`, through :func:`compute`), then the rows to record
-(:func:`rows_of`); and the same pool for audio work on files outside the store (:func:`pool_map`)."""
+(:func:`rows_of`). Work on files outside the store uses the same pool through :func:`musim.audio.batch.pool_map`."""
 
 from __future__ import annotations
 
@@ -9,35 +9,22 @@ import contextlib
 import io
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
-from musim.audio.batch import default_workers
+from musim.audio.batch import default_workers, process_pool
 from musim.errors import AudioError, ParameterError
 from musim.features.params import Extractor
 from musim.features.work import MISSING_OBJECT, BuildOptions, ItemResult, WorkItem
-from musim.progress import progress_bar
 from musim.storage import ObjectNotFound, ObjectStore
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-R = TypeVar("R")
 
-__all__ = ["audio_pool", "compute", "pool_map", "rows_of", "warm_up"]
+__all__ = ["audio_pool", "compute", "rows_of", "warm_up"]
 
 # -- 2. compute ----------------------------------------------------------------------------------------
-def _init_worker() -> None:
-    # One BLAS/OpenMP thread per worker: the pool is the parallelism.
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except Exception:  # noqa: BLE001 - best effort
-        pass
-
-
 def _npy(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
@@ -177,21 +164,17 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
 @contextlib.contextmanager
 def audio_pool(n_workers: int, *, mp_context: str | None = None,
                warm: Sequence[Extractor] = ()) -> Iterator[cf.ProcessPoolExecutor]:
-    """The audio path's process pool: ``n_workers`` processes, one BLAS thread each, shut down on exit (work not
-    started is cancelled).
+    """The audio path's process pool (:func:`musim.audio.batch.process_pool`) for the feature build.
 
-    The start method is ``mp_context``, else the platform's. Where the workers are forked, ``warm``'s extractors
-    run once here first (:func:`warm_up`), so that every worker inherits the imported modules and compiled kernels.
-    Workers run numpy and librosa only, never TensorFlow (whose runtime does not survive a fork).
+    Where the workers are forked, ``warm``'s extractors run once here first (:func:`warm_up`), so that every
+    worker inherits the imported modules and compiled kernels. Workers run numpy and librosa only, never
+    TensorFlow (whose runtime does not survive a fork).
     """
     ctx = multiprocessing.get_context(mp_context) if mp_context else None
     if warm and (ctx.get_start_method() if ctx else multiprocessing.get_start_method()) == "fork":
         warm_up(warm)
-    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
-    try:
+    with process_pool(n_workers, mp_context=mp_context) as pool:
         yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def rows_of(results: Iterable[ItemResult], extractors: Sequence[Extractor]) -> dict[str, list[dict[str, Any]]]:
@@ -217,23 +200,3 @@ def rows_of(results: Iterable[ItemResult], extractors: Sequence[Extractor]) -> d
                     rows["desc"].append({**base, "vec": o["vec"], "tonic_pc": o["tonic_pc"],
                                          "key_name": o["key_name"]})
     return rows
-
-
-def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",
-             unit: str = "file") -> list[R]:
-    """``[fn(item) for item in items]`` across :func:`audio_pool` (``workers``, default one per CPU; with one item
-    or one worker: in this process), in order, with a progress bar on a terminal. ``fn`` must be picklable (a
-    module-level function, or a :func:`functools.partial` of one); an exception it raises is raised here."""
-    n = min(workers or default_workers(), len(items))
-    with progress_bar(len(items), unit=unit, desc=desc, leave=False) as bar:
-        if n <= 1:
-            out: list[R] = []
-            for item in items:
-                out.append(fn(item))
-                bar.update()
-            return out
-        with audio_pool(n) as pool:
-            futures = [pool.submit(fn, item) for item in items]
-            for _ in cf.as_completed(futures):
-                bar.update()
-            return [f.result() for f in futures]

@@ -262,7 +262,7 @@ def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
         return "vectors", mfcc_stats(excerpts, sr=sr)
 
     def descriptors(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
-        from musim.features.pool import pool_map
+        from musim.audio.batch import pool_map
 
         rows = pool_map(functools.partial(_descriptor_row, sr=sr), excerpts, desc="descriptors baseline")
         return "vectors", standardized(np.stack(rows))

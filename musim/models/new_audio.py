@@ -98,8 +98,8 @@ def featurise_files(files: Sequence[Path], params: Any, *, workers: int | None =
                     ) -> list[np.ndarray | str]:
     """:func:`featurise_file` of every file, in order: its features, or why it is unusable (the ``AudioError``'s
     reason and detail, without the file's name); across the audio path's process pool
-    (:func:`musim.features.pool.pool_map`; ``workers``, default one per CPU)."""
-    from musim.features.pool import pool_map
+    (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU)."""
+    from musim.audio.batch import pool_map
 
     return pool_map(functools.partial(_featurise_or_reason, params=params), files, workers=workers,
                     desc="featurise")

@@ -39,25 +39,3 @@ def test_two_workers_compute_what_one_process_computes(catalogue, con, store):
     result = build(["track_log_mel"], con=con, store=store, options=BuildOptions(workers=2, progress=False),
                    publish=False)
     assert (result.computed, result.rejects_by_reason) == (5, {"not_audio": 1})
-
-
-def _square_or_fail(x: int) -> int:
-    if x < 0:
-        raise ValueError(f"negative: {x}")
-    return x * x
-
-
-def test_pool_map_keeps_the_order_in_and_out_of_the_pool():
-    from musim.features.pool import pool_map
-
-    items = list(range(7))
-    assert pool_map(_square_or_fail, items, workers=2) == [x * x for x in items]
-    assert pool_map(_square_or_fail, items, workers=1) == [x * x for x in items]
-    assert pool_map(_square_or_fail, [], workers=2) == []
-
-
-def test_pool_map_raises_what_a_worker_raised():
-    from musim.features.pool import pool_map
-
-    with pytest.raises(ValueError, match="negative: -3"):
-        pool_map(_square_or_fail, [1, -3, 2], workers=2)
