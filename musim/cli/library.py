@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from musim.cli.options import count
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.progress import progress_bar
 
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-whole", action="store_true", help="store whole files instead of the analysis excerpt")
     p.add_argument("--retry", action="store_true", help="examine files skipped before again, even if unchanged")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--workers", type=count(1, 1024), help="processes that decode new files (default: every CPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_add)
 
@@ -64,7 +66,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
     try:
         summary = add(args.paths, artist_from=args.artist_from, keep_whole=args.keep_whole, retry=args.retry,
-                      on_plan=on_plan, on_file=on_file)
+                      on_plan=on_plan, on_file=on_file, workers=args.workers)
     finally:
         if bar is not None:
             bar.close()

@@ -10,6 +10,7 @@ recording leaves nothing half-written: the next run finds the same keys stored a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -22,6 +23,7 @@ from typing import Any
 import duckdb
 
 from musim import sql, warehouse
+from musim.audio.batch import default_workers, imap_unordered
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
 from musim.library.artists import (
@@ -32,7 +34,7 @@ from musim.library.artists import (
     name_key,
 )
 from musim.library.formats import FileSkipped
-from musim.library.scan import Examined, examine, find_files, hashed
+from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.zips import holds
 from musim.storage import ObjectInfo, ObjectStore, open_store
 
@@ -174,11 +176,13 @@ def add(
     store: ObjectStore | None = None,
     on_plan: Callable[[int], None] | None = None,
     on_file: Callable[[Path, str], None] | None = None,
+    workers: int | None = None,
 ) -> AddSummary:
     """Scan ``paths`` (files or folders) and store every usable file not stored yet; see the module doc.
 
     ``excerpt_s`` and ``anchor`` default to the acquisition settings (``MUSIM_EXCERPT_S``, the middle);
-    ``on_plan(n_files)`` and ``on_file(path, outcome)`` report progress (the CLI's progress bar).
+    ``on_plan(n_files)`` and ``on_file(path, outcome)`` report progress (the CLI's progress bar). New files are
+    decoded across the audio pool (``workers`` processes, default one per CPU).
     """
     settings = settings or get_settings()
     acq = settings.acquire
@@ -191,34 +195,59 @@ def add(
     if on_plan:
         on_plan(len(found))
     seen: dict[str, Path] = {}
-    usable: list[Examined] = []
-    objects: list[ObjectInfo] = []  # usable[i]'s stored object
-    skipped: list[Examined] = []
+    by_index: dict[int, tuple[Examined, ObjectInfo]] = {}  # usable files by their place in ``found``
+    skipped_at: dict[int, Examined] = {}
     moved: list[dict[str, str]] = []
     by_artist: Counter[str] = Counter()
-    for f in found:
-        with hashed(f, settings.tmp_dir) as item:
-            decided = _decide(item, state, seen, retry)
-            if decided is None:
-                examine(item, excerpt_s=excerpt_s, anchor=anchor, artist_from=artist_from, keep_whole=keep_whole,
-                        min_seconds=min_seconds)
-                decided = ("skipped", item.skip.reason) if item.skip else ("stored", "")
-            item.local = None
-        if item.sha256 and decided[0] != "skipped":
-            seen[item.sha256] = item.path
+
+    def account(i: int, item: Examined, decided: tuple[str, str]) -> None:
         if decided[0] == "already_stored":
             summary.already_stored += 1
             by_artist[decided[1]] += 1
             if state.tracks[item.sha256]["source_path"] != path_text(item.path):  # type: ignore[index]
                 moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path)})  # type: ignore[dict-item]
         elif decided[0] == "skipped":
-            skipped.append(item)
-        else:  # stored now, so that memory holds one file's excerpt, not the library's
-            objects.append(store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format))
+            skipped_at[i] = item
+        else:  # stored now, so that memory holds a few files' excerpts, not the library's
+            obj = store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format)
             item.payload = b""
-            usable.append(item)
+            by_index[i] = (item, obj)
         if on_file:
             on_file(item.path, decided[0])
+
+    # 1. every file's content hash, in order: what is known, or a copy of an earlier file, needs no decoding
+    to_examine: list[tuple[int, FoundFile, Examined]] = []
+    copies: dict[str, list[int]] = defaultdict(list)  # a file being examined -> the later copies of it
+    first: dict[str, int] = {}
+    for i, f in enumerate(found):
+        item = hashed(f, settings.tmp_dir)
+        decided = _decide(item, state, seen, retry)
+        if item.sha256 and (decided is None or decided[0] != "skipped"):
+            seen[item.sha256] = item.path
+        if decided is None:
+            first[item.sha256] = i  # type: ignore[index]
+            to_examine.append((i, f, item))
+        elif decided == ("skipped", "duplicate_content") and item.sha256 in first:
+            copies[item.sha256].append(i)
+            skipped_at[i] = item  # its outcome follows the first copy's (below)
+        else:
+            account(i, item, decided)
+    # 2. the new files decoded and checked across the audio pool, each stored as it comes back
+    work = functools.partial(examine_found, tmp_dir=settings.tmp_dir, excerpt_s=excerpt_s, anchor=anchor,
+                             artist_from=artist_from, keep_whole=keep_whole, min_seconds=min_seconds)
+    for j, item in imap_unordered(work, ((f, it) for _, f, it in to_examine), workers=min(workers or default_workers(),
+                                                                                         max(1, len(to_examine)))):
+        i = to_examine[j][0]
+        account(i, item, ("skipped", item.skip.reason) if item.skip else ("stored", ""))
+        for c in copies.pop(item.sha256, ()):  # type: ignore[arg-type]
+            copy = skipped_at[c]
+            if item.skip is not None:  # the same content fails the same checks
+                copy.skip = FileSkipped(item.skip.reason, item.skip.detail)
+            if on_file:
+                on_file(copy.path, "skipped")
+    usable = [by_index[i][0] for i in sorted(by_index)]
+    objects = [by_index[i][1] for i in sorted(by_index)]
+    skipped = [skipped_at[i] for i in sorted(skipped_at)]
     groups = _groups(usable, state)
     rows: list[dict[str, Any]] = []
     with warehouse.writer(settings) as con:

@@ -9,13 +9,14 @@ warehouse already holds and records it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from musim.errors import NotFoundError
 from musim.filenames import is_text
@@ -169,16 +170,14 @@ def hash_file(found: FoundFile, local: Path | None = None) -> Examined:
     return item
 
 
-@contextmanager
-def hashed(found: FoundFile, tmp_dir: Path) -> Iterator[Examined]:
-    """:func:`hash_file` for the block: a zip member is read from a scratch file in ``tmp_dir``, removed after."""
+def hashed(found: FoundFile, tmp_dir: Path) -> Examined:
+    """:func:`hash_file`, a zip member streamed through a scratch file in ``tmp_dir`` (removed after)."""
     if found.member is None:
-        yield hash_file(found)
-        return
-    suffix = re.sub(r"[^.A-Za-z0-9]", "", Path(found.member).suffix)[:10]
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    with temp_file(tmp_dir, "library-member-", suffix) as local:
-        yield hash_file(found, local)
+        return hash_file(found)
+    with temp_file(tmp_dir, "library-member-") as local:
+        item = hash_file(found, local)
+    item.local = None
+    return item
 
 
 def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_from: ArtistFrom = "auto",
@@ -209,4 +208,28 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
     item.tags = read_tags(info.mutagen)
     item.artist = resolve_artist(item.tags, item.rule_path or item.path, item.root, artist_from=artist_from)
     item.title = title_of(item.tags, item.path)
+    return item
+
+
+def examine_found(job: tuple[FoundFile, Examined], *, tmp_dir: Path, **options: Any) -> Examined:
+    """:func:`examine` of a hashed file, where it may run in a worker process: a zip member is streamed again into
+    a scratch file in ``tmp_dir`` for it; the result comes back without the tag library's object (read already,
+    and not picklable)."""
+    found, item = job
+    if found.member is None:
+        examine(item, **options)
+    else:
+        assert found.archive is not None
+        suffix = re.sub(r"[^.A-Za-z0-9]", "", Path(found.member).suffix)[:10]
+        with temp_file(tmp_dir, "library-member-", suffix) as local:
+            try:
+                extract_member(found.archive, found.member, local)
+            except FileSkipped as skip:  # the archive changed since it was hashed
+                item.skip = skip
+                return item
+            item.local = local
+            examine(item, **options)
+            item.local = None
+    if item.info is not None:
+        item.info = dataclasses.replace(item.info, mutagen=None)
     return item

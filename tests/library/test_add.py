@@ -106,16 +106,16 @@ def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, capsy
     assert not rows("SELECT * FROM library_skip WHERE source_path = ?", str(short))
 
     calls: list[str] = []
-    import musim.library.add_files as add_files
+    import musim.library.scan as scan
 
-    real = add_files.examine
-    add_files.examine = lambda item, **kw: (calls.append(item.path.name), real(item, **kw))[1]
-    try:
-        add([folder])
+    real = scan.examine
+    scan.examine = lambda item, **kw: (calls.append(item.path.name), real(item, **kw))[1]
+    try:  # in this process (workers=1), where the calls can be counted
+        add([folder], workers=1)
         assert calls == []  # unchanged skipped files are not decoded again
-        retried = add([folder], retry=True).to_json()
+        retried = add([folder], retry=True, workers=1).to_json()
     finally:
-        add_files.examine = real
+        scan.examine = real
     # empty, unreadable and duplicate files are told before decoding; short.wav is stored now
     assert sorted(calls) == ["cover.jpg", "cut.ogg", "junk.ogg", "notes.txt", "silent.wav"]
     assert retried["stored"] == 0 and len(retried["skipped"]) == 8
@@ -301,15 +301,36 @@ def test_skipped_says_so_when_no_file_was_skipped(tmp_path, capsys):
 def test_each_excerpt_is_stored_before_the_next_file_is_read(tmp_path, monkeypatch):
     """Memory holds one file's excerpt, not the library's: a 10,000-track folder held every excerpt (3-5 MB each,
     a whole file each with --keep-whole) until the end of the run."""
-    import musim.library.add_files as add_files
+    import musim.library.scan as scan
 
     for i in range(3):
         write_audio(tmp_path / "music" / "Composer" / f"{i}.ogg", "ogg", seconds=6, freq=300 + 100 * i)
     events: list[str] = []
-    examine = add_files.examine
-    monkeypatch.setattr(add_files, "examine", lambda item, **kw: (events.append("read"), examine(item, **kw))[1])
+    examine = scan.examine
+    monkeypatch.setattr(scan, "examine", lambda item, **kw: (events.append("read"), examine(item, **kw))[1])
     store = open_store()
     put = store.put_content_addressed
     monkeypatch.setattr(store, "put_content_addressed", lambda data, **kw: (events.append("store"), put(data, **kw))[1])
-    assert add([tmp_path / "music"], store=store).stored == 3
+    # in this process, where the calls can be seen; across the pool at most twice the workers are in flight
+    # (tests/audio/test_batch.py::test_imap_unordered_takes_no_more_items_than_it_may_hold)
+    assert add([tmp_path / "music"], store=store, workers=1).stored == 3
     assert events == ["read", "store"] * 3
+
+
+def _outcome(summary) -> tuple:
+    with warehouse.writer() as con:
+        tracks = con.execute("SELECT source_path, artist_spelling, artist_rule, title, object_key, excerpt_offset_s "
+                             "FROM library_track ORDER BY source_path").fetchall()
+        skips = con.execute("SELECT source_path, reason, detail FROM library_skip ORDER BY source_path").fetchall()
+    return summary.to_json(), tracks, skips
+
+
+def test_the_pool_and_one_process_give_the_same_outcomes(folder, tmp_path, monkeypatch):
+    """Differential: the files decoded across the audio pool, and one after another in this process."""
+    cut = (folder / "broken" / "cut.ogg").read_bytes()
+    (folder / "broken" / "cut again.ogg").write_bytes(cut)  # a copy of a file that fails: it fails the same way
+    pooled = _outcome(add([folder], workers=2))
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "other-home"))
+    alone = _outcome(add([folder], workers=1))
+    assert pooled == alone
+    assert _skips(pooled[0])["cut again.ogg"] == "truncated" and _skips(pooled[0])["copy.ogg"] == "duplicate_content"
