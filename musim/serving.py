@@ -64,7 +64,9 @@ def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
         raise QualityError(
             f"the similarity build of dump {row[1][:12]} failed its quality check (run {row[0]}: "
             f"`musim quality report --run {row[0]}`); nothing was published and the previous snapshot keeps "
-            "serving. Fix the data and rebuild, or publish anyway with force=True (`musim publish --force`).")
+            f"serving. Rebuild it once the cause is fixed (other thresholds: `musim similarity build --dump "
+            f"{row[1][:12]} ...`), leave that dump out (`musim similarity drop --dump {row[1][:12]}`), or publish it "
+            "anyway (`musim publish --force`).")
 
 
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *, keep: int = 3,

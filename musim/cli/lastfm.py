@@ -49,6 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similarity_build)
 
+    p = ssub.add_parser("drop", help="remove a dump's similarity build from the warehouse (the next published "
+                        "snapshot leaves that dump out)")
+    p.add_argument("--dump", required=True, help="dump id or unique prefix")
+    p.set_defaults(func=cmd_similarity_drop)
+
     p = sub.add_parser("publish", help="publish the warehouse's serving tables as a new read-only snapshot")
     p.add_argument("--force", action="store_true", help="publish even if the latest quality check failed")
     p.set_defaults(func=cmd_publish)
@@ -149,17 +154,9 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
     with warehouse.writer() as con:
         result = build_similarity(con, args.dump, params)
         if gating:
-            from musim.errors import QualityError
             from musim.quality import gate
 
-            try:
-                gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
-            except QualityError as exc:
-                if result.pairs:
-                    raise
-                raise QualityError(f"{exc}\nno two artists with >= {params.min_listeners} listeners share >= "
-                                   f"{params.min_co_listeners} listeners among the dump's {result.users:,} users: "
-                                   "for a small dump, lower --min-listeners and --min-co-listeners") from None
+            gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
         published = None if args.no_publish else serving.publish(con, force=args.skip_quality)
     if args.json:
         print_json(result.to_json() | {"published": str(published) if published else None})
@@ -170,6 +167,16 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
               f"in {result.seconds:.1f} s")
         if published:
             print(f"published {published}")
+    return 0
+
+
+def cmd_similarity_drop(args: argparse.Namespace) -> int:
+    from musim.similarity.build import drop_build
+
+    with warehouse.writer() as con:
+        dump_id = drop_build(con, args.dump)
+    print(f"dropped the similarity build of dump {dump_id[:12]}; the next `musim publish` leaves it out (the current "
+          "snapshot serves it until then)")
     return 0
 
 

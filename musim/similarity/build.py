@@ -22,7 +22,7 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, ParameterError
 from musim.similarity.colisten import store_catalogue_pairs, store_pairs
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,8 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
         sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id, dump_seq=dump_seq)
         summary = store_pairs(con, dump_seq, params.min_co_listeners, params.k, engine, threads)
         pairs, seed_raw_max = summary.pairs, summary.seed_raw_max
+        if pairs == 0:  # the transaction is rolled back: the dump's earlier build, if any, stays
+            raise ParameterError(_no_pairs(con, dump_id, n_artists, params))
         sql.run(con, "similarity/store_listeners.sql", dump_id=dump_id)
         sql.run(con, "similarity/catalogue.sql", catalogue_size=params.catalogue_size)
         store_catalogue_pairs(con, dump_id, users, seed_raw_max or 1.0, engine, threads)
@@ -109,6 +111,31 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
              pairs, seconds, engine)
     return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=summary.neighbors,
                             catalogue_pairs=cat_pairs, seconds=seconds, params=params, engine=engine)
+
+
+def drop_build(con: duckdb.DuckDBPyConnection, dump_id: str) -> str:
+    """Remove the similarity build of ``dump_id`` (an id or unique prefix) from the warehouse; return its full id.
+
+    The dump's plays stay; a later :func:`build_similarity` builds it again. Raises :class:`NotFoundError` when the
+    dump has no build."""
+    dump_id = resolve_dump(con, dump_id)
+    if not sql.query(con, "similarity/built_dumps_with_prefix.sql", prefix=dump_id).fetchall():
+        built = [r[0][:12] for r in sql.query(con, "similarity/built_dumps.sql").fetchall()]
+        raise NotFoundError(f"dump {dump_id[:12]} has no similarity build to drop; built: {', '.join(built) or 'none'}")
+    dump_seq = sql.query(con, "similarity/dump_seq.sql", dump_id=dump_id).fetchone()[0]
+    with warehouse.transaction(con):
+        sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id, dump_seq=dump_seq)
+    return dump_id
+
+
+def _no_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, n_artists: int, params: SimilarityParams) -> str:
+    with_listeners, most = sql.query(con, "similarity/listener_range.sql").fetchone()
+    if with_listeners == 0:
+        return (f"dump {dump_id[:12]} has no plays above 0 of a named artist: nothing to build similarity from; "
+                "nothing was stored (check the dump: `musim rejects`, `musim dumps`)")
+    return (f"no co-listened pairs in dump {dump_id[:12]} with min_listeners={params.min_listeners} and "
+            f"min_co_listeners={params.min_co_listeners}: {n_artists:,} of its {with_listeners:,} artists have that many "
+            f"listeners (the most has {most:,}); nothing was stored. Lower --min-listeners or --min-co-listeners")
 
 
 def build(dump_id: str | None = None, params: SimilarityParams = SimilarityParams(),

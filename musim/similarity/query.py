@@ -130,7 +130,8 @@ class ArtistSimilarity:
             except duckdb.CatalogException as e:  # a snapshot of a release before pair_lookup_dumps
                 raise StorageError("the current snapshot was published by an earlier version of musim; publish "
                                    "a new one (`musim publish`)") from e
-            self._builds[dump] = (int(users), float(seed_raw_max), int(k), int(first_row), int(end_row))
+            scale = float(seed_raw_max) if seed_raw_max is not None else 1.0  # a build without pairs (stored before they were refused)
+            self._builds[dump] = (int(users), scale, int(k), int(first_row), int(end_row))
         return self._builds[dump]
 
     def similar(self, name: str, *, k: int = 10, metric: str = "seed",

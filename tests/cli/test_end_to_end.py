@@ -65,13 +65,13 @@ def test_sql_is_read_only(dump, capsys):
 
 def test_a_build_with_no_pair_to_serve_says_which_thresholds_to_lower(dump, capsys):
     run(capsys, "ingest", "lastfm", dump["plays_path"])
-    code, _, err = run(capsys, "similarity", "build", "--min-listeners", "100000")
-    assert code != 0 and "data quality gate failed: similarity" in err
-    assert err.rstrip().endswith("no two artists with >= 100000 listeners share >= 2 listeners among the dump's "
-                                 f"{dump['users']:,} users: for a small dump, lower --min-listeners and "
-                                 "--min-co-listeners")
+    for publish in ((), ("--no-publish",)):  # refused either way: an empty build was stored unchecked, published
+        code, _, err = run(capsys, "similarity", "build", "--min-listeners", "100000", *publish)  # and broke `similar`
+        assert code == 2 and len(err.strip().splitlines()) == 1
+        assert "no co-listened pairs in dump" in err and "with min_listeners=100000 and min_co_listeners=2: 0 of its" in err
+        assert err.rstrip().endswith("nothing was stored. Lower --min-listeners or --min-co-listeners")
     code, _, err = run(capsys, "similar", "anyone")
-    assert code == 2 and "nothing has been published" in err  # the gate stopped the publish
+    assert code == 2 and "nothing has been published" in err
 
 
 def test_synth_arguments_it_cannot_honour_are_one_line_errors(tmp_path, capsys):

@@ -80,3 +80,27 @@ def test_unknown_dataset_and_empty_warehouse(musim_home, capsys):
     code, out, _ = cli(capsys, "quality", "suites", "--json")
     assert {"lastfm_plays", "lastfm_profiles", "artists", "similarity", "previews", "features"} <= {
         s["name"] for s in json.loads(out)}
+
+
+def test_a_failed_build_blocks_publishing_until_it_is_rebuilt_dropped_or_forced(good, capsys):
+    """The refusal named a way out that did not exist ("fix the data": a dump is its content) and blocked every
+    other dump's publish; dropping the failed build leaves that dump out of the next snapshot."""
+    from musim import serving
+
+    with warehouse.writer() as con:
+        dump_id = con.execute("SELECT dump_id FROM similarity_build").fetchone()[0]
+        con.execute("UPDATE artist_pair_counts SET co_listeners = 0 WHERE artist_a = (SELECT min(artist_a) FROM artist_pair_counts)")
+    with pytest.raises(QualityError):
+        gate(["similarity"])
+    code, _, err = cli(capsys, "publish")
+    assert code == 2 and f"musim similarity drop --dump {dump_id[:12]}" in err and "force=True" not in err
+    code, out, _ = cli(capsys, "similarity", "drop", "--dump", dump_id[:8])
+    assert code == 0 and f"dropped the similarity build of dump {dump_id[:12]}" in out
+    code, _, err = cli(capsys, "similarity", "drop", "--dump", dump_id[:8])
+    assert code == 2 and "has no similarity build to drop" in err
+    code, out, _ = cli(capsys, "publish")
+    assert code == 0
+    with serving.open_snapshot() as snap:
+        assert snap.execute("SELECT count(*) FROM similarity_build").fetchone()[0] == 0
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_plays WHERE dump_id = ?", [dump_id]).fetchone()[0] > 0

@@ -42,7 +42,7 @@ print("@@" + json.dumps(states))
 """
 
 
-def test_failed_gates_stop_the_asset_event_and_the_publishing(musim_home, tmp_path, airflow_db_template):
+def test_failed_gates_and_builds_stop_the_asset_event_and_the_publishing(musim_home, tmp_path, airflow_db_template):
     settings = get_settings()
     # a good dump, built and published: what serves before the bad runs
     good = write_lastfm_dump(tmp_path / "good", users=300, artists=40, communities=3, seed=5, max_artists_per_user=15)
@@ -75,19 +75,20 @@ def test_failed_gates_stop_the_asset_event_and_the_publishing(musim_home, tmp_pa
         status, docs = con.execute("""SELECT status, docs_url FROM quality_result
                                       WHERE dataset = 'lastfm_plays' AND dump_id <> ?""", [good_id]).fetchone()
         assert status == "failed" and docs.endswith("index.html")
-        assert con.execute("SELECT status FROM quality_result WHERE dataset = 'similarity'").fetchone() == ("failed",)
+        assert con.execute("SELECT count(*) FROM quality_result WHERE dataset = 'similarity'").fetchone() == (0,)
     db = sqlite3.connect(airflow_db)
     states = dict(db.execute("SELECT dag_id || '.' || task_id, state FROM task_instance").fetchall())
     assert states["lastfm_ingest.ingest"] == "success" and states["lastfm_ingest.check_quality"] == "failed"
     assert states["lastfm_ingest.emit"] == "upstream_failed"
     assert db.execute("SELECT count(*) FROM asset_event").fetchone()[0] == 0
     links = db.execute("SELECT value FROM xcom WHERE key = 'musim_quality_docs'").fetchall()
-    assert len(links) == 2 and all("index.html" in v[0] for v in links)  # the failed gates have their link
+    assert len(links) == 1 and "index.html" in links[0][0]  # the failed gate has its link
     assert "rejected lines are at most 1.00% of all lines" in out
 
-    # artist_similarity: built, judged bad, not published: the previous snapshot keeps serving
-    assert states["artist_similarity.build"] == "success"
-    assert states["artist_similarity.check_quality"] == "failed"
+    # artist_similarity: a build with nothing to serve is refused (nothing stored), so nothing is checked or
+    # published: the previous snapshot keeps serving
+    assert states["artist_similarity.build"] == "failed"
+    assert states["artist_similarity.check_quality"] == "upstream_failed"
     assert states["artist_similarity.publish"] == "upstream_failed"
     assert serving.current_path() == published
-    assert "the build has co-listened pairs to serve" in out
+    assert "no co-listened pairs in dump" in out and "Lower --min-listeners" in out

@@ -102,3 +102,20 @@ def test_communities_show_in_the_neighbours(tmp_path):
                               JOIN artist y ON y.artist_id = n.neighbor_id WHERE metric = 'jaccard'""").fetchall()
     same = sum(truth[a] == truth[b] for a, b in rows) / len(rows)
     assert same > 0.8  # chance would be ~0.25
+
+
+def test_a_build_with_no_pairs_is_refused_and_the_earlier_build_stays(tiny, tmp_path):
+    """An empty build was stored (seed scale NULL) and, once published, broke every `musim similar`."""
+    from musim.errors import ParameterError
+
+    build(params=SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+    with pytest.raises(ParameterError, match=r"no co-listened pairs in dump \w+ with min_listeners=100 .*0 of its 3 "
+                                             r"artists have that many listeners \(the most has 3\); nothing was stored"):
+        build(params=SimilarityParams(min_listeners=100))
+    with warehouse.writer() as con:
+        assert con.execute("SELECT min_listeners, pairs FROM similarity_build").fetchall() == [(1, 3)]
+    from tests.lastfm_files import U1, write_lines
+
+    silent = ingest_lastfm(write_lines(tmp_path / "zero.tsv", [f"{U1}\t\tArtist Z\t0"]))
+    with pytest.raises(ParameterError, match="has no plays above 0 of a named artist"):
+        build(silent.dump_id)
