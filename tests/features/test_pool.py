@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from musim.features import BuildOptions, build, load_tensor
 from musim.features.extract import extractors_for, plan_build, select_views
