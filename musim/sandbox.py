@@ -67,6 +67,7 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
     con = duckdb.connect(":memory:")
     try:
         warehouse.configure(con, settings)
+        warehouse.opened(path)
         sql.run(con, "sandbox/attach.sql", path=str(path), alias=alias)
         return lock_down(con)
     except BaseException:

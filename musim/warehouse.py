@@ -47,6 +47,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
         raise StorageError(f"DuckDB file {path}: cannot create its folder ({exc.strerror or exc}); "
                            f"set {_setting_of(path, settings)} to a writable place") from None
     try:
+        opened(path)
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         raise unusable_file(exc, path, settings) or exc from None
@@ -73,10 +74,11 @@ def unusable_file(exc: duckdb.Error, path: Path, settings: Settings) -> StorageE
     return damaged_file(exc, settings)
 
 
-def explain(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
+def explain(exc: BaseException, settings: Settings | None = None, *, reading: Path | None = None) -> StorageError | None:
     """The one-line error, with what to do, for a DuckDB failure a user can act on (:func:`damaged_file`,
-    :func:`out_of_memory`); ``None`` for any other error."""
-    return damaged_file(exc, settings) or out_of_memory(exc, settings)
+    :func:`out_of_memory`); ``None`` for any other error. ``reading``: the file the caller was reading, where
+    DuckDB's message names none."""
+    return damaged_file(exc, settings, reading=reading) or out_of_memory(exc, settings)
 
 
 def out_of_memory(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
@@ -89,21 +91,43 @@ def out_of_memory(exc: BaseException, settings: Settings | None = None) -> Stora
                         "(MUSIM_DUCKDB_THREADS), or ask less of it at once")
 
 
-#: DuckDB's words for a database file cut short, or one that is not a database, with the file's path.
+#: DuckDB's words for a database file cut short, one that is not a database, or one with a damaged block, with the
+#: file's path where DuckDB names it.
 _DAMAGED = {"cut short": re.compile(r'Could not read enough bytes from file "([^"]+)"'),
-            "not a DuckDB database": re.compile(r'The file "([^"]+)" exists, but it is not a valid DuckDB database file')}
+            "not a DuckDB database": re.compile(r'The file "([^"]+)" exists, but it is not a valid DuckDB database file'),
+            "a block's checksum does not match": re.compile(r"Corrupt database file: computed checksum")}
+#: The DuckDB files this process opened, oldest first: DuckDB names no file for a damaged block.
+_OPENED: dict[Path, None] = {}
 
 
-def damaged_file(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
+def opened(path: str | Path) -> None:
+    """Record that this process opened the DuckDB file ``path`` (see :func:`damaged_file`)."""
+    _OPENED[Path(path)] = None
+
+
+def damaged_file(exc: BaseException, settings: Settings | None = None, *,
+                 reading: Path | None = None) -> StorageError | None:
     """The one-line error for a DuckDB error that says a database file is cut short (a disk that filled, a copy
     that stopped) or is not a database, naming the file and how to recover it: a published snapshot is made
-    again from the warehouse; the warehouse is restored or loaded again. ``None`` for any other error."""
+    again from the warehouse; the warehouse is restored or loaded again. ``None`` for any other error.
+
+    DuckDB names no file for a damaged block: the file is then ``reading``, else the one DuckDB file this process
+    opened, else every file it opened is named."""
     found = next(((why, m) for why, pattern in _DAMAGED.items() if (m := pattern.search(str(exc)))), None)
     if found is None:
         return None
     why, m = found
     settings = settings or get_settings()
-    path = Path(m.group(1))
+    if m.groups():
+        path = Path(m.group(1))
+    elif reading is not None:
+        path = reading
+    elif len(_OPENED) == 1:
+        path = next(iter(_OPENED))
+    else:
+        named = ", ".join(str(p) for p in _OPENED) or "unknown"
+        return StorageError(f"a DuckDB file is damaged ({why}); this process opened: {named}. A published snapshot "
+                            "is made again with `musim publish`; the warehouse is restored from a backup")
     if path.resolve().is_relative_to(settings.serving_dir.resolve()):
         return StorageError(f"the published snapshot {path} is damaged ({why}): publish a new one from the "
                             "warehouse with `musim publish`")

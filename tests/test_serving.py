@@ -121,7 +121,7 @@ def test_old_readers_keep_their_snapshot_and_new_ones_see_the_new_build(tmp_path
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     first = _build_and_publish()
     old = serving.open_snapshot()
-    ingest_lastfm(write_lines(tmp_path / "d2.tsv", [f"{U1}\t\tSolo\t1", f"{'e' * 40}\t\tSolo\t2"]))
+    ingest_lastfm(write_lines(tmp_path / "d2.tsv", [f"{U1}\t\tSolo\t1", f"{U1}\t\tDuo\t1", f"{'e' * 40}\t\tSolo\t2"]))
     second = _build_and_publish()
     assert first != second and serving.current_path() == second
     assert old.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 1
@@ -252,3 +252,28 @@ def test_both_engines_publish_the_same_pair_lookup(tmp_path, monkeypatch):
     for _, first, count in dumps:  # each dump's rows grouped by artist, neighbours ascending
         one_dump = [r[1:3] for r in rows[first:first + count]]
         assert one_dump == sorted(one_dump) and count > 100
+
+
+def test_a_damaged_block_in_the_snapshot_is_named_with_what_to_do(tmp_path):
+    """DuckDB names no file for a block whose checksum does not match: it was "musim: error: Error: Corrupt database
+    file: computed checksum ... (run with -v for the traceback)" (exit 1), and the web app answered 500."""
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from musim.ui.app import create_app
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    with open(path, "r+b") as fh:
+        fh.seek(8192)
+        fh.write(b"\xff" * 4096)
+    says = (f"the published snapshot {path} is damaged (a block's checksum does not match): publish a new one from "
+            "the warehouse with `musim publish`")
+    cli = subprocess.run([sys.executable, "-m", "musim.cli", "sql", "SELECT count(*) FROM artist"], capture_output=True,
+                         text=True, timeout=120)
+    assert (cli.returncode, cli.stderr) == (2, f"musim: error: {says}\n"), cli.stderr
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    answer = client.get("/api/similar", params={"artist": "Artist B"})
+    assert answer.status_code == 503 and answer.json() == {"detail": says}

@@ -38,7 +38,7 @@ from fastapi.params import Depends
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from musim import queries
+from musim import queries, serving
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, ParameterError
 from musim.similarity import METRICS
@@ -87,7 +87,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
 
     @app.exception_handler(duckdb.Error)
     def duckdb_failure(request: Any, exc: duckdb.Error) -> JSONResponse:  # e.g. a snapshot cut short
-        explained = explain(exc, settings())
+        explained = explain(exc, settings(), reading=_serving_file(settings()))
         if explained is None:
             raise exc  # an error of another kind: Starlette's 500
         return JSONResponse({"detail": str(explained)}, status_code=503)
@@ -206,13 +206,21 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=NOT_PUBLISHED,
                                           artists="", tracks="", models="", quality=""))
         except duckdb.Error as exc:  # a damaged snapshot, DuckDB out of memory: the page says so, and what to do
-            explained = explain(exc, settings())
+            explained = explain(exc, settings(), reading=_serving_file(settings()))
             if explained is None:
                 raise
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=str(explained),
                                           artists="", tracks="", models="", quality=""), status_code=503)
 
     return app
+
+
+def _serving_file(settings: Any) -> Path | None:
+    """The snapshot the app reads (named in a damaged block's error), or None before anything is published."""
+    try:
+        return serving.current_path(settings)
+    except NotFoundError:
+        return None
 
 
 def _sections(s, state: dict[str, Any]) -> dict[str, str]:
