@@ -95,7 +95,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         full = result.to_json()
         print_json({k: full[k] for k in keys} | {k: v for k, v in full.items() if k not in keys})
         return 0
-    if result.already_ingested:
+    if result.profiles_added:
+        print(f"{args.path}: already ingested as dump {result.dump_id[:12]}, without profiles: its profiles file "
+              f"{args.profiles} is loaded now.")
+    elif result.already_ingested:
         print(f"{args.path}: already ingested as dump {result.dump_id[:12]}; nothing changed.")
     print(f"dump {result.dump_id[:12]} ({result.format}): {result.lines:,} lines = "
           f"{result.loaded:,} loaded + {result.rejected:,} rejected; "

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from musim.errors import IngestError
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, several_profiles
 
 #: File names of the archives a dump is distributed in.
 ARCHIVE_PATTERNS = ("*.tar", "*.tar.gz", "*.tgz", "*.tar.bz2", "*.tar.xz", "*.zip")
@@ -56,8 +56,8 @@ def _named(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True) -> tuple[Path, Path | None]:
-    """The plays (or 1K events) file of ``archive`` and its profiles file (when ``with_profiles`` and it has
-    exactly one), streamed into ``folder`` under their base names in one pass over the archive (a compressed
+    """The plays (or 1K events) file of ``archive`` and its profiles file (when ``with_profiles``; an
+    :class:`IngestError` when it holds several), streamed into ``folder`` under their base names in one pass over the archive (a compressed
     archive is decompressed once): ``(plays path, profiles path or None)``."""
     plays: list[tuple[str, Path]] = []
     profiles: list[Path] = []
@@ -83,7 +83,9 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True) -> 
     if len(plays) > 1:
         raise IngestError(f"{archive}: the archive holds {len(plays)} plays files ({', '.join(n for n, _ in plays)}); "
                           "extract the one to load and pass it")
-    return plays[0][1], profiles[0] if len(profiles) == 1 else None
+    if len(profiles) > 1:
+        raise IngestError(several_profiles(archive, [p.name for p in profiles]))
+    return plays[0][1], profiles[0] if profiles else None
 
 
 def _members(archive: Path) -> Iterable[tuple[str, Callable[[], IO[bytes]]]]:

@@ -28,9 +28,10 @@ from pathlib import Path
 
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
+from musim.errors import IngestError
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, files_named
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, files_named, several_profiles
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class LandedDump:
     size: int
     mtime: float
     changed: float = 0.0  # the latest modification of the plays and profiles files
+    #: the names of the profiles files beside ``profiles`` in its folder (a dump with several is refused)
+    more_profiles: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -83,7 +86,7 @@ def _scan_store(url: str) -> list[LandedDump]:
             profile_modified = profiles[0][1].modified if profile and profiles[0][1].modified else None
             changed = max(modified, profile_modified.timestamp() if profile_modified else 0.0)
             found.append(LandedDump(plays=f"{root}/{info.key}", profiles=profile, size=info.size, mtime=modified,
-                                    changed=changed))
+                                    changed=changed, more_profiles=tuple(n for n, _ in profiles[1:]) if profile else ()))
         for _name, info in matching(ARCHIVE_PATTERNS):  # a dump as distributed: its profiles are inside
             modified = info.modified.timestamp() if info.modified else 0.0
             found.append(LandedDump(plays=f"{root}/{info.key}", profiles=None, size=info.size, mtime=modified,
@@ -109,7 +112,8 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
             profile = profiles[0] if len(plays) == 1 and profiles else None
             changed = max(st.st_mtime, profile.stat().st_mtime if profile else 0.0)
             found.append(LandedDump(plays=str(path), profiles=str(profile) if profile else None, size=st.st_size,
-                                    mtime=st.st_mtime, changed=changed))
+                                    mtime=st.st_mtime, changed=changed,
+                                    more_profiles=tuple(p.name for p in profiles[1:]) if profile else ()))
         for path in files_named(folder, ARCHIVE_PATTERNS):  # a dump as distributed: its profiles are inside
             st = path.stat()
             found.append(LandedDump(plays=str(path), profiles=None, size=st.st_size, mtime=st.st_mtime,
@@ -146,6 +150,10 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
     """Ingest one landed dump and remember its file, so the next scan skips it."""
     settings = settings or get_settings()
     d = LandedDump(**dump) if isinstance(dump, dict) else dump
+    if d.more_profiles:
+        assert d.profiles is not None
+        where = d.profiles.rpartition("/")[0]
+        raise IngestError(several_profiles(Path(where), [d.profiles.rpartition("/")[2], *d.more_profiles]))
     if is_object_url(d.plays):
         result = _ingest_object(d, settings)
     else:

@@ -55,6 +55,8 @@ class IngestResult:
     seconds: float = 0.0
     #: the engine that read the file (``c`` or ``duckdb``; empty for a dump ingested before)
     engine: str = ""
+    #: a dump ingested before without profiles got the profiles file given now
+    profiles_added: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -92,7 +94,7 @@ def _dump_files(path: Path, settings: Settings, *, with_profiles: bool) -> Itera
     """The plays file and profiles file of a folder, or of an archive (streamed into a temporary folder under
     ``$MUSIM_TMP`` for the block)."""
     if path.is_dir():
-        yield dump_in_folder(path)
+        yield dump_in_folder(path, with_profiles=with_profiles)
         return
     archive = check_input(path, "plays")
     settings.ensure_dirs()
@@ -142,6 +144,8 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                 raise IngestError(f"{source}: the file is empty (0 lines); nothing was stored. Pass a Last.FM "
                                   "dump (download it again if it should not be empty).")
             existing = _existing(con, scan.sha256)
+            if existing is not None and profiles is not None:
+                return _profiles_later(con, existing, Path(profiles), Path(scratch))
             if existing is not None:
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
                 return existing
@@ -165,6 +169,35 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     log.info("ingested %s: %d lines, %d loaded, %d rejected", source.name, result.lines, result.loaded,
              result.rejected)
     return result
+
+
+def _profiles_later(con: duckdb.DuckDBPyConnection, existing: IngestResult, profiles: Path,
+                    scratch: Path) -> IngestResult:
+    """The profiles file given with a dump ingested before: loaded now if the dump has none; nothing to do if it
+    has this one; an :class:`IngestError` if it has another (a dump's profiles are loaded once)."""
+    dump_id = existing.dump_id
+    pscan = scan_and_stage(con, profiles, "stage_profiles", "ingest/stage_profiles.sql", scratch)
+    held, held_sha = sql.query(con, "ingest/dump_profiles_file.sql", dump_id=dump_id).fetchone()
+    if held_sha == pscan.sha256:
+        return existing
+    if held_sha is not None:
+        raise IngestError(f"{profiles}: dump {dump_id[:12]} was ingested with another profiles file ({held}); a "
+                          "dump's profiles are loaded once, so nothing was changed")
+    if not pscan.lines:
+        raise IngestError(f"{profiles}: the profiles file is empty (0 lines); nothing was stored. Pass its "
+                          "usersha1-profile.tsv, or leave --profiles out.")
+    with warehouse.transaction(con):
+        _insert_prescan_rejects(con, dump_id, "profiles", pscan)
+        sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id)
+        rejected = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind="profiles").fetchone()[0]
+        if rejected == pscan.lines:
+            _refuse_all_rejected(con, profiles, dump_id, "profiles", pscan.lines)
+        sql.run(con, "ingest/record_profiles.sql", dump_id=dump_id, profiles_file=profiles.name,
+                profiles_sha256=pscan.sha256, profile_lines=pscan.lines, profile_loaded=pscan.lines - rejected,
+                profile_rejected=rejected)
+    log.info("dump %s: its profiles file %s loaded now", dump_id[:12], profiles.name)
+    return replace(existing, profile_lines=pscan.lines, profile_loaded=pscan.lines - int(rejected),
+                   profile_rejected=int(rejected), profiles_added=True)
 
 
 def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,

@@ -98,15 +98,24 @@ def files_named(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
     return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
 
 
-def dump_in_folder(folder: Path) -> tuple[Path, Path | None]:
-    """An unpacked dump: the one plays (or 1K events) file in ``folder`` and its profiles file (``None`` unless it
-    holds exactly one); an :class:`IngestError` naming what it holds when it is not one dump."""
+def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, Path | None]:
+    """An unpacked dump: the one plays (or 1K events) file in ``folder`` and, ``with_profiles``, its profiles file
+    (``None`` when it holds none); an :class:`IngestError` naming what it holds when it is not one dump, or holds
+    several profiles files."""
     plays = files_named(folder, PLAYS_PATTERNS)
     if len(plays) != 1:
         held = ", ".join(p.name for p in plays) if plays else "no plays file"
         raise IngestError(f"{folder} is a directory holding {held}: pass the dump file itself ({_EXAMPLE['plays']})")
-    profiles = files_named(folder, PROFILE_PATTERNS)
-    return plays[0], profiles[0] if len(profiles) == 1 else None
+    profiles = files_named(folder, PROFILE_PATTERNS) if with_profiles else []
+    if len(profiles) > 1:
+        raise IngestError(several_profiles(folder, [p.name for p in profiles]))
+    return plays[0], profiles[0] if profiles else None
+
+
+def several_profiles(where: Path, names: list[str]) -> str:
+    """The error for a folder or archive holding more than one profiles file."""
+    return (f"{where} holds {len(names)} profiles files ({', '.join(names)}): nothing was stored. Pass the plays file "
+            "with the one to load: musim ingest lastfm PLAYS --profiles PROFILES")
 
 
 def check_input(path: str | Path, role: str = "plays") -> Path:

@@ -156,3 +156,43 @@ def test_an_encrypted_plays_file_in_a_zip_says_what_to_do(tmp_path):
     zipped.write_bytes(bytes(data))
     with pytest.raises(IngestError, match="is encrypted in the archive; extract it with its password"):
         ingest_lastfm(zipped)
+
+
+def test_a_folder_or_archive_with_two_profiles_files_is_refused_naming_them(tmp_path):
+    """The profiles were dropped without a word (no "profiles:" line), and could not be added afterwards."""
+    folder = tmp_path / "unpacked"
+    tiny_dump(folder / PLAYS)
+    write_lines(folder / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    import gzip
+
+    (folder / (PROFILES + ".gz")).write_bytes(gzip.compress((folder / PROFILES).read_bytes()))
+    with pytest.raises(IngestError, match=r"holds 2 profiles files \(usersha1-profile.tsv, usersha1-profile.tsv.gz\): "
+                                          r"nothing was stored. Pass the plays file with the one to load"):
+        ingest_lastfm(folder)
+    data = (folder / PROFILES).read_bytes()
+    archive = _distributed(tmp_path, members={f"d/{PLAYS}": (folder / PLAYS).read_bytes(), f"d/{PROFILES}": data,
+                                              f"old/{PROFILES}": data})
+    with pytest.raises(IngestError, match="holds 2 profiles files"):
+        ingest_lastfm(archive)
+    assert _tables()["lastfm_dump"] == 0
+    result = ingest_lastfm(folder, profiles=folder / PROFILES)  # the one named
+    assert (result.profile_lines, result.profile_loaded) == (1, 1)
+
+
+def test_profiles_given_later_are_loaded_into_a_dump_ingested_without_them(tmp_path, capsys):
+    from musim.cli import main
+
+    plays = tiny_dump(tmp_path / PLAYS)
+    profiles = write_lines(tmp_path / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007", f"{U2}\tf\t\t\t"])
+    first = ingest_lastfm(plays)
+    assert first.profile_lines == 0
+    assert main(["ingest", "lastfm", str(plays), "--profiles", str(profiles)]) == 0
+    out = capsys.readouterr().out
+    assert "without profiles: its profiles file" in out and "profiles: 2 lines = 2 loaded + 0 rejected" in out
+    assert _tables()["lastfm_profile"] == 2
+    again = ingest_lastfm(plays, profiles=profiles)  # the same file again: nothing to do
+    assert again.already_ingested and not again.profiles_added and _tables()["lastfm_profile"] == 2
+    other = write_lines(tmp_path / "other" / PROFILES, [f"{U1}\tf\t30\tChile\t"])
+    with pytest.raises(IngestError, match="was ingested with another profiles file .*nothing was changed"):
+        ingest_lastfm(plays, profiles=other)
+    assert _tables()["lastfm_profile"] == 2

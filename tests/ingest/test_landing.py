@@ -31,3 +31,17 @@ def test_a_dump_is_taken_once_its_files_have_settled(tmp_path, monkeypatch, as_u
     assert ready.profiles is not None and ready.profiles.endswith("usersha1-profile.tsv")
     assert new_dumps(now=written + 130, settle_s=0) != []  # the DAG's settle_s param: "the copy is complete"
     assert ingest_landed(ready).profile_lines == 2
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_landed_dump_with_two_profiles_files_is_refused_naming_them(tmp_path, monkeypatch, as_url):
+    from musim.errors import IngestError
+
+    root = tmp_path / "landing"
+    tiny_dump(root / "d" / PLAYS)
+    for name in ("usersha1-profile.tsv", "old-usersha1-profile.tsv"):
+        write_lines(root / "d" / name, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    monkeypatch.setenv("MUSIM_LANDING", root.as_uri() if as_url else str(root))
+    (ready,) = new_dumps(settle_s=0)
+    with pytest.raises(IngestError, match=r"holds 2 profiles files \(old-usersha1-profile.tsv, usersha1-profile.tsv\)"):
+        ingest_landed(ready.to_json())  # as the DAG hands it over
