@@ -30,7 +30,7 @@ from musim.library.formats import (
     require_regular_file,
 )
 from musim.library.tags import Tags, read_tags
-from musim.library.zips import display_name, extract_member, is_zip, member_names
+from musim.library.zips import extract_member, is_zip, members
 from musim.scratch import temp_file
 
 
@@ -38,14 +38,14 @@ from musim.scratch import temp_file
 class FoundFile:
     """A file to account for, and the folder it was found under (the root for folder rules).
 
-    A member of a zip archive is ``path`` ``ARCHIVE/MEMBER`` with its ``archive`` and ``member`` name; ``skip``
+    A member of a zip archive is ``path`` ``ARCHIVE/NAME`` with its ``archive`` and ``member`` index; ``skip``
     is set for an archive that cannot be listed (one skipped file).
     """
 
     path: Path
     root: Path
     archive: Path | None = None
-    member: str | None = None
+    member: int | None = None
     skip: FileSkipped | None = None
 
     @property
@@ -112,12 +112,12 @@ def _expand(path: Path, root: Path, open_zips: bool) -> list[FoundFile]:
     if not (open_zips and is_zip(path)):
         return [FoundFile(path, root)]
     try:
-        names = member_names(path)
+        held = members(path)
     except FileSkipped as skip:
         return [FoundFile(path, root, skip=skip)]
-    if not names:
+    if not held:
         return [FoundFile(path, root, skip=FileSkipped("empty", "a zip archive with no files"))]
-    return [FoundFile(path / display_name(name), root, archive=path, member=name) for name in names]
+    return [FoundFile(path / name, root, archive=path, member=index) for index, name in held]
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -220,7 +220,7 @@ def examine_found(job: tuple[FoundFile, Examined], *, tmp_dir: Path, **options: 
         examine(item, **options)
     else:
         assert found.archive is not None
-        suffix = re.sub(r"[^.A-Za-z0-9]", "", Path(found.member).suffix)[:10]
+        suffix = re.sub(r"[^.A-Za-z0-9]", "", found.path.suffix)[:10]
         with temp_file(tmp_dir, "library-member-", suffix) as local:
             try:
                 extract_member(found.archive, found.member, local)

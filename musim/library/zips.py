@@ -44,24 +44,32 @@ def is_zip(path: Path) -> bool:
         return False
 
 
-def member_names(archive: Path) -> list[str]:
-    """The names of the archive's members that are not folders, in archive order.
+def members(archive: Path) -> list[tuple[int, str]]:
+    """``(index, name)`` of each member that is not a folder, in archive order: its place in the archive's directory
+    and its name under the archive (``\\`` from Windows read as ``/``, a leading ``/`` and ``.`` parts dropped,
+    ``..`` kept so that a refused name shows as it is). Every member has its own name: a name met before (an archive
+    may hold one name twice) is followed by `` (member N)``.
 
     Raises :class:`FileSkipped` ``unreadable`` for a damaged archive (it is then one skipped file).
     """
     try:
         with zipfile.ZipFile(archive) as zf:
-            return [info.filename for info in zf.infolist() if not info.is_dir()]
+            infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise FileSkipped("unreadable", f"a damaged zip archive ({exc}); download it again or check it with "
                           "unzip -t") from None
-
-
-def display_name(member: str) -> str:
-    """The member's name as a relative path under the archive (``\\`` from Windows read as ``/``; leading
-    ``/``, ``.`` and ``..`` parts dropped, so that it always names a place inside the archive)."""
-    parts = [p for p in PurePosixPath(member.replace("\\", "/")).parts if p not in ("/", ".", "..", "")]
-    return "/".join(parts) or "_"
+    out: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for i, info in enumerate(infos):
+        if info.is_dir():
+            continue
+        parts = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".")]
+        name = "/".join(parts) or "_"
+        if name in seen:
+            name = f"{name} (member {i + 1})"
+        seen.add(name)
+        out.append((i, name))
+    return out
 
 
 def _check(info: zipfile.ZipInfo) -> None:
@@ -83,8 +91,9 @@ def _check(info: zipfile.ZipInfo) -> None:
         raise FileSkipped("empty", "0 bytes in the archive")
 
 
-def extract_member(archive: Path, member: str, target: Path) -> tuple[int, str]:
-    """Stream ``member`` of ``archive`` into ``target``; return its size and content sha256.
+def extract_member(archive: Path, member: int, target: Path) -> tuple[int, str]:
+    """Stream member ``member`` (its index, see :func:`members`) of ``archive`` into ``target``; return its size
+    and content sha256.
 
     Raises :class:`FileSkipped` for what :func:`_check` refuses and for a member that does not read back
     (encrypted, damaged, an unsupported compression method).
@@ -93,7 +102,7 @@ def extract_member(archive: Path, member: str, target: Path) -> tuple[int, str]:
     size = 0
     try:
         with zipfile.ZipFile(archive) as zf:
-            info = zf.getinfo(member)
+            info = zf.infolist()[member]
             _check(info)
             with zf.open(info) as source, open(target, "wb") as sink:
                 while chunk := source.read(1 << 20):
@@ -105,7 +114,7 @@ def extract_member(archive: Path, member: str, target: Path) -> tuple[int, str]:
     except NotImplementedError as exc:  # deflate64 (Windows' zips of large files), ...
         raise FileSkipped("unreadable", f"{exc} in Python's zip reader; extract it with 7z or unzip and add the "
                           "file") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, IndexError) as exc:
         raise FileSkipped("unreadable", f"damaged in the archive ({exc}); download it again or check it with "
                           "unzip -t") from None
     except OSError as exc:
@@ -123,7 +132,7 @@ def holds(source_path: str) -> bool:
             if not is_zip(archive):
                 return False
             try:
-                return path.relative_to(archive).as_posix() in {display_name(m) for m in member_names(archive)}
+                return path.relative_to(archive).as_posix() in {name for _, name in members(archive)}
             except FileSkipped:
                 return False
     return False

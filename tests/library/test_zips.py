@@ -118,7 +118,7 @@ def test_what_a_hostile_archive_holds_is_skipped_and_nothing_is_written_where_it
     summary = add([tmp_path / "music"]).to_json()
     reasons = {s["path"].split("music/", 1)[1]: s["reason"] for s in summary["skipped"]}
     assert reasons == {
-        "hostile.zip/escaped.ogg": "unreadable",
+        "hostile.zip/../../escaped.ogg": "unreadable",
         "hostile.zip/etc/absolute.ogg": "unreadable",
         "hostile.zip/link.ogg": "unreadable",
         "hostile.zip/bomb.wav": "unreadable",
@@ -131,7 +131,7 @@ def test_what_a_hostile_archive_holds_is_skipped_and_nothing_is_written_where_it
     assert not (tmp_path / "escaped.ogg").exists() and not (tmp_path.parent / "escaped.ogg").exists()
     details = add([tmp_path / "music"], retry=True).details
     assert "zip bomb" in details[f"{tmp_path}/music/hostile.zip/bomb.wav"]
-    assert "leaves the archive" in details[f"{tmp_path}/music/hostile.zip/escaped.ogg"]
+    assert "leaves the archive" in details[f"{tmp_path}/music/hostile.zip/../../escaped.ogg"]
     assert "unzip -t" in details[f"{tmp_path}/music/cut.zip"]
 
 
@@ -163,3 +163,25 @@ def test_a_zip_given_where_one_audio_file_is_read_says_how_to_use_it(album):
 
     with pytest.raises(FileSkipped, match="not_audio .*a zip archive: `musim library add` reads the albums in it"):
         probe(album)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
+def test_every_member_has_its_own_outcome_when_names_repeat_or_collide(tmp_path):
+    """`../x.ogg` and `x.ogg` were both shown as ALBUM.zip/x.ogg, and a name held twice counted once: members went
+    without any outcome."""
+    tones = [write_audio(tmp_path / "src" / f"{i}.ogg", "ogg", seconds=8, freq=300 + 70 * i).read_bytes()
+             for i in range(4)]
+    archive = tmp_path / "music" / "Coll - Album.zip"
+    archive.parent.mkdir(parents=True)
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../x.ogg", tones[0])
+        zf.writestr("x.ogg", tones[1])
+        zf.writestr("y.ogg", tones[2])
+        zf.writestr("y.ogg", tones[3])  # the same name twice (zip allows it; Python warns)
+    summary = add([archive]).to_json()
+    assert summary["files"] == 4 and summary["stored"] == 3
+    assert summary["skipped"] == [{"path": f"{archive}/../x.ogg", "reason": "unreadable"}]
+    with warehouse.writer() as con:
+        stored = sorted(r[0] for r in con.execute("SELECT source_path FROM library_track").fetchall())
+    assert stored == [f"{archive}/x.ogg", f"{archive}/y.ogg", f"{archive}/y.ogg (member 4)"]
+    assert holds(f"{archive}/y.ogg (member 4)") and not holds(f"{archive}/y.ogg (member 5)")
