@@ -71,6 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def check_inputs(paths: Sequence[str]) -> None:
     """Every path exists and is a readable file or a searchable folder, checked before any model loads."""
     for text in paths:
+        if not text.strip():  # Path("") is the current folder: an unset variable would read it
+            raise ParameterError("an empty path was given (an unset variable?): give audio files or folders")
         path = Path(text)
         if path.is_dir():
             if not os.access(path, os.R_OK | os.X_OK):

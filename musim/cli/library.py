@@ -73,8 +73,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary.to_json())
         return 0
-    print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored, {summary.already_stored:,} already stored, "
-          f"{len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+    replacing = f" ({summary.replaced:,} replacing an earlier version at the same path)" if summary.replaced else ""
+    print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}, {summary.already_stored:,} already "
+          f"stored, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
     if summary.skipped:
         print_table([(s["reason"], s["path"], summary.details.get(s["path"], "")[:80]) for s in summary.skipped],
                     ["reason", "path", "detail"], title="skipped", path_columns=["path"])

@@ -1,7 +1,7 @@
 """``musim library add``: every file under the paths given ends in exactly one outcome.
 
 ``stored`` (its analysis excerpt, or with ``keep_whole`` the whole file, is in the object store and it is a
-track), ``already_stored`` (the same content was stored from this path before) or ``skipped`` with one of
+track; a file whose content changed since it was stored replaces its earlier track), ``already_stored`` (the same content was stored from this path before) or ``skipped`` with one of
 :data:`musim.library.formats.SKIP_REASONS`. The warehouse is read once at the start and written once at the
 end (one transaction); the work between holds no lock. Each file's excerpt is stored as soon as it is read (memory
 holds one file's, not the library's). Objects are content-addressed, so a run killed between storing and
@@ -34,6 +34,7 @@ from musim.library.artists import (
     name_key,
 )
 from musim.library.formats import FileSkipped
+from musim.library.registry import delete_tracks, delete_unused
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.zips import holds
 from musim.storage import ObjectInfo, ObjectStore, open_store
@@ -53,11 +54,13 @@ class AddSummary:
     skipped: list[dict[str, str]] = field(default_factory=list)
     artists: int = 0
     tracks_by_artist: dict[str, int] = field(default_factory=dict)
+    replaced: int = 0  # stored files that replace the track of an earlier version at the same path
     details: dict[str, str] = field(default_factory=dict)  # path -> detail of its skip (not in the JSON)
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
-                "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist}
+                "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
+                "replaced": self.replaced}
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -266,9 +269,15 @@ def add(
         warehouse.fill(con, "lib_tracks", rows)
         warehouse.fill(con, "lib_skips", skip_rows)
         warehouse.fill(con, "lib_moved", moved)
+        stored_at = {t["source_path"]: t["track_id"] for t in state.tracks.values()}
+        replaced = sorted({stored_at[r["source_path"]] for r in rows
+                           if stored_at.get(r["source_path"], r["track_id"]) != r["track_id"]})
         with warehouse.transaction(con):
             sql.run(con, "library/record.sql")
+            keys = delete_tracks(con, replaced) if replaced else []  # the earlier version of a changed file
+        delete_unused(con, keys, store)
     summary.stored = len(rows)
+    summary.replaced = len(replaced)
     summary.skipped = [{"path": path_text(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
     summary.details = {path_text(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]
     summary.tracks_by_artist = dict(sorted(by_artist.items()))

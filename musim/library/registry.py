@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+
 from musim import sql, warehouse
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
@@ -59,15 +61,26 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
         ids += [r["track_id"] for r in found]
     ids = sorted(set(ids))
     with warehouse.writer(settings) as con:
-        keys = [r[0] for r in sql.query(con, "library/object_keys.sql", ids=ids).fetchall()]
         with warehouse.transaction(con):
-            sql.run(con, "library/remove.sql", ids=ids)
-        still = {r[0] for r in sql.query(con, "library/objects_in_use.sql", keys=keys).fetchall()}
-    store = store or open_store((settings or _settings()).storage.object_store)
+            keys = delete_tracks(con, ids)
+        delete_unused(con, keys, store or open_store((settings or _settings()).storage.object_store))
+    return ids
+
+
+def delete_tracks(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[str]:
+    """Delete the library tracks ``ids`` (with their features; in the caller's transaction); return the keys of
+    the objects they pointed at, for :func:`delete_unused` once committed."""
+    keys = [r[0] for r in sql.query(con, "library/object_keys.sql", ids=ids).fetchall()]
+    sql.run(con, "library/remove.sql", ids=ids)
+    return keys
+
+
+def delete_unused(con: duckdb.DuckDBPyConnection, keys: list[str], store: ObjectStore) -> None:
+    """Delete the objects of ``keys`` that no track points at any more."""
+    still = {r[0] for r in sql.query(con, "library/objects_in_use.sql", keys=keys).fetchall()}
     for key in keys:
         if key not in still:
             store.delete(key)
-    return ids
 
 
 def _settings() -> Settings:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, ParameterError
 from musim.filenames import is_text
 from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
 from musim.library.formats import (
@@ -94,6 +94,8 @@ def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) ->
     """
     found: dict[Path, FoundFile] = {}
     for raw in paths:
+        if not str(raw).strip():  # Path("") is the current folder: an unset variable would scan it
+            raise ParameterError("an empty path was given (an unset variable?): give music files or folders to add")
         path = Path(raw).expanduser().absolute()
         if path.is_dir():
             for f in sorted(_walk(path)):

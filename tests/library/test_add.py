@@ -62,7 +62,7 @@ def _skips(summary) -> dict[str, str]:
 def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist"}
+    assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -334,3 +334,30 @@ def test_the_pool_and_one_process_give_the_same_outcomes(folder, tmp_path, monke
     alone = _outcome(add([folder], workers=1))
     assert pooled == alone
     assert _skips(pooled[0])["cut again.ogg"] == "truncated" and _skips(pooled[0])["copy.ogg"] == "duplicate_content"
+
+
+def test_a_file_changed_in_place_replaces_its_track(tmp_path, capsys):
+    """Fixing a file's tags and adding it again left two tracks of one path under two artists, and
+    `library show PATH` then failed ("matches 2 library tracks")."""
+    path = write_audio(tmp_path / "music" / "song.flac", "flac", seconds=8, freq=610)
+    write_tags(path, "flac", artist="Wrong Name", title="Tagged Song")
+    first = add([tmp_path / "music"])
+    old = show_track(str(path))
+    write_tags(path, "flac", artist="Right Name", title="Tagged Song")
+    assert main(["library", "add", str(tmp_path / "music"), "--no-progress"]) == 0
+    assert "1 stored (1 replacing an earlier version at the same path)" in capsys.readouterr().out
+    tracks = list_tracks()
+    assert [(t["artist"], t["title"]) for t in tracks] == [("Right Name", "Tagged Song")]
+    assert show_track(str(path))["track_id"] != old["track_id"] and first.stored == 1
+    assert not rows("SELECT * FROM library_track WHERE track_id = ?", old["track_id"])
+    assert open_store().exists(show_track(str(path))["object_key"])
+
+
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, monkeypatch, capsys):
+    """`musim library add "$MUSIC"` with MUSIC unset scanned the working folder (a home folder, say)."""
+    write_audio(tmp_path / "here.flac", "flac", seconds=8)
+    monkeypatch.chdir(tmp_path)
+    for argv in (["library", "add", "", "--no-progress"], ["similar-audio", " "], ["embed", "", "--out", "e.npz"]):
+        assert main(argv) == 2
+        assert "an empty path was given (an unset variable?)" in capsys.readouterr().err
+    assert not rows("SELECT * FROM library_track") and not (tmp_path / "e.npz").exists()
