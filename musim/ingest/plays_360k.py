@@ -33,7 +33,7 @@ from musim.ingest.prescan import Prescan, classify_line, read_blocks
 
 #: The events whose reason ``sql/ingest/group_360k.sql`` gives.
 LINE_EVENTS = {_scan360k.TOO_FEW: "too few fields", _scan360k.TOO_MANY: "too many fields",
-               _scan360k.NOT_INTEGER: "plays is not an integer", _scan360k.NEGATIVE: "negative plays"}
+               _scan360k.NOT_INTEGER: "plays is not an integer of at most 18 digits", _scan360k.NEGATIVE: "negative plays"}
 
 
 @dataclass

@@ -9,6 +9,9 @@ CREATE MACRO ingest_scratch.user_reason(user_raw, fmt) AS
         WHEN trim(user_raw) = '' THEN 'empty user id'
         WHEN fmt = '360k' AND NOT regexp_full_match(trim(user_raw), '[0-9a-f]{40}')
             THEN 'user id is not a 40-character lower-case hex sha1'
+        -- the 1K dump's ids, as the lastfm_plays suite checks them (musim.quality.registry.USER_KEY_REGEX)
+        WHEN fmt = '1k' AND NOT regexp_full_match(trim(user_raw), 'user_[0-9]{6}')
+            THEN 'user id is not like user_000001 (the 1K dump''s ids)'
     END;
 
 CREATE MACRO ingest_scratch.spelling_reason(name_raw, mbid_raw) AS

@@ -31,7 +31,7 @@ FROM (
             WHEN plays IS NULL OR plays < 0 THEN coalesce(
                 ingest_scratch.user_reason(f[1], '360k'),
                 ingest_scratch.spelling_reason(f[3], f[2]),
-                CASE WHEN plays IS NULL THEN 'plays is not an integer' ELSE 'negative plays' END)
+                CASE WHEN plays IS NULL THEN 'plays is not an integer of at most 18 digits' ELSE 'negative plays' END)
         END AS reason
     FROM (
         SELECT line, f,

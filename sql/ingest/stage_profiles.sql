@@ -20,7 +20,8 @@ FROM (
         SELECT f1, f2, f3, f4, f5, f6,
                trim(f1) AS user_key,
                nullif(lower(trim(f2)), '') AS gender,
-               try_cast(nullif(trim(f3), '') AS SMALLINT) AS age,
+               -- digits only: a cast alone rounds 25.5 to 26 and reads 1e1, 25_0 and 0x19 as numbers
+               CASE WHEN regexp_full_match(trim(f3), '[+-]?[0-9]+') THEN try_cast(trim(f3) AS SMALLINT) END AS age,
                nullif(trim(f4), '') AS country,
                coalesce(try_strptime(nullif(trim(f5), ''), '%b %d, %Y'),
                         try_strptime(nullif(trim(f5), ''), '%Y-%m-%d'))::DATE AS signup

@@ -58,8 +58,8 @@ def test_windows_line_endings_are_line_endings(tmp_path):
 @pytest.mark.parametrize("line, reason", [
     (f"{U1}\tFoo\t5", "too few fields"),
     (f"{U1}\t{MB_A}\tFoo\t5\textra", "too many fields"),
-    (f"{U1}\t{MB_A}\tFoo\t5x", "plays is not an integer"),
-    (f"{U1}\t{MB_A}\tFoo\t2.5", "plays is not an integer"),
+    (f"{U1}\t{MB_A}\tFoo\t5x", "plays is not an integer of at most 18 digits"),
+    (f"{U1}\t{MB_A}\tFoo\t2.5", "plays is not an integer of at most 18 digits"),
     (f"{U1}\t{MB_A}\tFoo\t-3", "negative plays"),
     (f"{U1}\t\t\t4", "empty artist name and no valid MBID"),
     (f"\t{MB_A}\tFoo\t4", "empty user id"),
@@ -182,6 +182,20 @@ def test_profiles(tmp_path):
     assert reasons[0] == "age is not an integer" and reasons[1].startswith("duplicate user") and reasons[2] == "header line"
 
 
+def test_an_age_that_is_not_written_as_an_integer_is_rejected_not_rounded(tmp_path):
+    """A cast alone stored 25.5 as 26, 1e1 as 10, 25_0 as 250 and 0x19 as 25, with nothing rejected."""
+    plays = tiny_dump(tmp_path / "d.tsv")
+    odd = ["25.5", "1e1", "25_0", "0x19"]
+    users = [f"{i:040x}" for i in range(1, 6)]
+    lines = [f"{u}\tm\t{age}\tChile\t" for u, age in zip(users, odd + [" 31 "], strict=True)]
+    r = ingest_lastfm(plays, profiles=write_lines(tmp_path / "p.tsv", lines))
+    assert (r.profile_loaded, r.profile_rejected) == (1, 4)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT age FROM lastfm_profile").fetchall() == [(31,)]
+        reasons = con.execute("SELECT DISTINCT reason FROM ingest_rejects WHERE file_kind = 'profiles'").fetchall()
+    assert reasons == [("age is not an integer",)]
+
+
 def test_1k_listening_events_aggregate_to_play_counts(tmp_path):
     path = write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", [
         f"user_000001\t2009-05-04T23:08:57Z\t{MB_A}\tDeep Dish\t\tFuck Me Im Famous",
@@ -208,3 +222,17 @@ def test_loaded_plus_rejected_is_lines_on_a_quirky_synthetic_dump(tmp_path):
     assert r.rejected >= sum(s.quirk_counts.get(q, 0) for q in (
         "too_few_fields", "too_many_fields", "plays_not_integer", "negative_plays", "empty_name", "invalid_utf8",
         "blank_line"))
+
+
+def test_a_1k_user_id_unlike_the_dumps_is_rejected_as_the_quality_suite_would_fail_it(tmp_path):
+    """`USER X` was loaded, and the lastfm_plays suite then failed the whole dump on it."""
+    path = write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", [
+        f"user_000001\t2009-05-04T23:08:57Z\t{MB_A}\tDeep Dish\t\tA",
+        f"user_000002\t2009-05-04T13:54:10Z\t{MB_A}\tDeep Dish\t\tB",
+        f"USER X\t2009-05-04T13:54:10Z\t{MB_A}\tDeep Dish\t\tC",
+    ])
+    result = ingest_lastfm(path)
+    assert (result.loaded, result.rejected, result.users) == (2, 1, 2)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT line_no, reason FROM ingest_rejects").fetchall() == [
+            (3, "user id is not like user_000001 (the 1K dump's ids)")]

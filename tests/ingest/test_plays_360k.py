@@ -46,8 +46,8 @@ def test_fields_as_in_the_file_and_plays_not_written_plainly_keep_their_raw_text
     assert rows.kept_raw == [(1, lines[0]), (2, lines[1]), (3, lines[2])]
 
 
-@pytest.mark.parametrize("plays, event", [("5x", "plays is not an integer"), ("2.5", "plays is not an integer"),
-                                          ("", "plays is not an integer"), ("1" * 19, "plays is not an integer"),
+@pytest.mark.parametrize("plays, event", [("5x", "plays is not an integer of at most 18 digits"), ("2.5", "plays is not an integer of at most 18 digits"),
+                                          ("", "plays is not an integer of at most 18 digits"), ("1" * 19, "plays is not an integer of at most 18 digits"),
                                           ("-3", "negative plays"), (" -1 ", "negative plays")])
 def test_bad_plays_are_events(tmp_path, plays, event):
     line = f"{U1}\t{MB_A}\tFoo\t{plays}"
@@ -71,7 +71,7 @@ def test_blank_and_invalid_utf8_lines_are_rejected_by_the_prescan_rules(tmp_path
 def test_a_lone_carriage_return_is_a_space_and_the_line_keeps_its_place(tmp_path):
     _, rows = _scan(tmp_path, [f"{U1}\t{MB_A}\tFoo\rBar\t5", f"{U1}\t{MB_B}\tBaz\t2\r\r", f"{U2}\tx\ty\t1\rz"])
     assert _rows(rows) == [(1, U1, MB_A, "Foo Bar", 5), (2, U1, MB_B, "Baz", 2)]
-    assert rows.line_events == [(3, "plays is not an integer", f"{U2}\tx\ty\t1 z")]  # raw: the fixed text
+    assert rows.line_events == [(3, "plays is not an integer of at most 18 digits", f"{U2}\tx\ty\t1 z")]  # raw: the fixed text
 
 
 def test_the_last_line_without_a_newline_and_an_empty_file(tmp_path):

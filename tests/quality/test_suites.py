@@ -154,7 +154,7 @@ def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):
     assert result.status == "failed"
     (share,) = [f for f in result.failures if f.columns == ["reject_share"]]
     assert share.observed == [pytest.approx(0.1)]
-    assert any("plays is not an integer: 1 lines" in e for e in share.examples)
+    assert any("plays is not an integer of at most 18 digits: 1 lines" in e for e in share.examples)
     assert any("negative plays: 1 lines" in e for e in share.examples)
     monkeypatch.setenv("MUSIM_QUALITY_MAX_REJECT_SHARE", "0.2")
     assert run(["lastfm_plays"]).success
