@@ -26,7 +26,7 @@ import pyarrow as pa
 from musim import scratch, sql, warehouse
 from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine, int32_column, symmetric_pairs
-from musim.errors import NotFoundError, QualityError
+from musim.errors import NotFoundError, QualityError, StorageError
 
 CURRENT = "current.duckdb"
 PARTIAL_PREFIX = "publish-"
@@ -44,6 +44,9 @@ def current_path(settings: Settings | None = None) -> Path:
     """The file the ``current.duckdb`` link points to; :class:`NothingPublished` if nothing was published yet."""
     settings = settings or get_settings()
     link = settings.serving_dir / CURRENT
+    if link.is_symlink() and not link.exists():
+        raise StorageError(f"the published snapshot {link} points to {settings.serving_dir / os.readlink(link)}, which "
+                           "is missing (deleted by hand?): publish a new one from the warehouse with `musim publish`")
     if not link.exists():
         raise NothingPublished(
             f"nothing has been published under {settings.serving_dir} yet: run `musim similarity build` "

@@ -277,3 +277,26 @@ def test_a_damaged_block_in_the_snapshot_is_named_with_what_to_do(tmp_path):
     client = TestClient(create_app(), raise_server_exceptions=False)
     answer = client.get("/api/similar", params={"artist": "Artist B"})
     assert answer.status_code == 503 and answer.json() == {"detail": says}
+
+
+def test_a_current_link_to_a_missing_snapshot_says_so(tmp_path, capsys):
+    """It said "nothing has been published ... yet" while the link was there, pointing at a deleted file."""
+    from musim.cli import main
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    path.unlink()
+    assert main(["sql", "SELECT 1"]) == 2
+    link = get_settings().serving_dir / "current.duckdb"
+    assert capsys.readouterr().err == (f"musim: error: the published snapshot {link} points to "
+                                       f"{link.parent / os.readlink(link)}, which is missing (deleted by hand?): "
+                                       "publish a new one from the warehouse with `musim publish`\n")
+    from fastapi.testclient import TestClient
+
+    from musim.ui.app import create_app
+
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    assert client.get("/api/similar", params={"artist": "Artist B"}).status_code == 503
+    page = client.get("/")
+    assert page.status_code == 503 and "which is missing (deleted by hand?)" in page.text
+    assert main(["publish"]) == 0 and main(["sql", "SELECT 1"]) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from musim import sandbox, serving, sql, warehouse
@@ -204,7 +205,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         con.close()
     if not neighbors:  # an artist with too few listeners in the dump, or none (a library's: cold start)
         print(printable(f"{name} has no co-listening neighbours in this dump (too few or no listeners); by sound: "
-                        f"musim similar {name!r} --audio", 0), file=sys.stderr)
+                        f"musim similar {shlex.quote(name)} --audio", 0), file=sys.stderr)
     if args.json:
         print_json([{"artist": n.artist, "score": n.score, "co_listeners": n.co_listeners, "rank": n.rank,
                      "artist_id": n.artist_id, "listeners": n.listeners} for n in neighbors])

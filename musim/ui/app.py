@@ -40,7 +40,7 @@ from fastapi.staticfiles import StaticFiles
 
 from musim import queries, serving
 from musim.config import Settings, get_settings
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
@@ -84,6 +84,10 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
     @app.exception_handler(ParameterError)
     def bad_parameter(request: Any, exc: ParameterError) -> JSONResponse:  # e.g. an artist name of spaces
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(StorageError)
+    def storage_failure(request: Any, exc: StorageError) -> JSONResponse:  # e.g. the current link to a deleted file
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(duckdb.Error)
     def duckdb_failure(request: Any, exc: duckdb.Error) -> JSONResponse:  # e.g. a snapshot cut short
@@ -205,8 +209,9 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         except NotPublished:
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=NOT_PUBLISHED,
                                           artists="", tracks="", models="", quality=""))
-        except duckdb.Error as exc:  # a damaged snapshot, DuckDB out of memory: the page says so, and what to do
-            explained = explain(exc, settings(), reading=_serving_file(settings()))
+        except (duckdb.Error, StorageError) as exc:  # a damaged or missing snapshot, DuckDB out of memory: the page
+            explained = exc if isinstance(exc, StorageError) else explain(exc, settings(),  # says so, and what to do
+                                                                          reading=_serving_file(settings()))
             if explained is None:
                 raise
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=str(explained),
@@ -219,7 +224,7 @@ def _serving_file(settings: Any) -> Path | None:
     """The snapshot the app reads (named in a damaged block's error), or None before anything is published."""
     try:
         return serving.current_path(settings)
-    except NotFoundError:
+    except (NotFoundError, StorageError):
         return None
 
 

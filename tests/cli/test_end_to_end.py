@@ -103,3 +103,20 @@ def test_rejects_of_a_clean_dump_says_every_line_was_loaded(tmp_path, capsys):
     assert code == 0 and "has no rejected line: every line of its files was loaded" in out
     code, out, _ = run(capsys, "rejects", "--json")
     assert code == 0 and out.strip() == "[]"
+
+
+def test_the_hint_for_an_artist_without_neighbours_is_safe_to_paste_into_a_shell(tmp_path, capsys):
+    """The name was quoted as Python does ("Guns N' Roses $(touch x)"), so a pasted hint ran $(...)."""
+    import shlex
+
+    from tests.lastfm_files import tiny_dump
+
+    plays = tiny_dump(tmp_path / "d.tsv")
+    name = "Guns N' Roses $(touch pwned)"
+    with open(plays, "a") as fh:
+        fh.write(f"{'e' * 40}\t\t{name}\t5\n")
+    run(capsys, "ingest", "lastfm", str(plays))
+    assert run(capsys, "similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1")[0] == 0
+    code, _, err = run(capsys, "similar", name)
+    assert code == 0 and err.rstrip().endswith(f"by sound: musim similar {shlex.quote(name)} --audio")
+    assert shlex.split(err.rstrip().split("by sound: ")[1])[2] == name
