@@ -68,6 +68,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"musim: data quality check failed: {', '.join(r.dataset for r in run.failed)}", file=sys.stderr)
         return FAILED
+    if args.dataset and run.checked_nothing:  # what was asked for could not be checked
+        if not args.json:
+            print(f"musim: nothing was checked: {'; '.join(r.reason or r.dataset for r in run.results)}",
+                  file=sys.stderr)
+        return FAILED
     return 0
 
 

@@ -145,8 +145,14 @@ class QualityRun:
                 "docs_seconds": round(self.docs_seconds, 3),
                 "datasets": [r.to_json() for r in self.results]}
 
+    @property
+    def checked_nothing(self) -> bool:
+        """Every dataset was skipped (nothing to check: no build, no previews...)."""
+        return all(r.status == "skipped" for r in self.results)
+
     def describe(self) -> str:
-        lines = [f"quality run {self.run_id}: {'PASSED' if self.success else 'FAILED'}"]
+        verdict = "NOTHING CHECKED" if self.checked_nothing else "PASSED" if self.success else "FAILED"
+        lines = [f"quality run {self.run_id}: {verdict}"]
         for r in self.results:
             lines += r.describe()
         if self.docs_url:

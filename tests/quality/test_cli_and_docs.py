@@ -104,3 +104,14 @@ def test_a_failed_build_blocks_publishing_until_it_is_rebuilt_dropped_or_forced(
         assert snap.execute("SELECT count(*) FROM similarity_build").fetchone()[0] == 0
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM lastfm_plays WHERE dump_id = ?", [dump_id]).fetchone()[0] > 0
+
+
+def test_a_check_of_named_datasets_that_all_were_skipped_says_nothing_was_checked(good, capsys, tmp_path):
+    """It printed `PASSED` and exited 0 for a dump with no similarity build."""
+    from musim.ingest.lastfm import ingest_lastfm
+    from tests.lastfm_files import tiny_dump
+
+    new = ingest_lastfm(tiny_dump(tmp_path / "d.tsv")).dump_id
+    code, out, err = cli(capsys, "quality", "check", "--dataset", "similarity", "--dump", new[:12], "--no-docs")
+    assert code == 2 and ": NOTHING CHECKED" in out.splitlines()[0]
+    assert err.startswith("musim: nothing was checked: no similarity build for dump")
