@@ -26,7 +26,9 @@ PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 
 
 class AirflowRunError(MusimError):
-    """An embedded ``airflow`` command or DAG run failed; the message names the log to read."""
+    """An embedded ``airflow`` command or DAG run failed; the message names the log to read, and its tail."""
+
+    multiline = True
 
 
 def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False) -> dict[str, str]:

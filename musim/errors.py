@@ -4,7 +4,12 @@ from collections.abc import Iterable
 
 
 class MusimError(Exception):
-    """Base class for errors musim raises on purpose (bad input, bad configuration, missing data)."""
+    """Base class for errors musim raises on purpose (bad input, bad configuration, missing data).
+
+    The message is one line (a line break in a name it quotes is shown escaped), unless the class carries a
+    report (``multiline``)."""
+
+    multiline = False
 
 
 class ConfigError(MusimError):
@@ -40,7 +45,9 @@ class AudioError(MusimError):
 
 
 class QualityError(MusimError):
-    """A data-quality suite failed; downstream work must stop."""
+    """A data-quality suite failed; downstream work must stop. The message carries the report's lines."""
+
+    multiline = True
 
 
 class QueryError(MusimError):

@@ -4,7 +4,8 @@ Each area registers its subcommands from its own module (``musim/cli/<area>.py``
 function); errors musim raises on purpose print one clear line and exit with status 2; any other error
 prints one line naming its type and exits 1 (``-v`` shows the traceback). TensorFlow's C++ start-up lines are
 kept off stderr unless ``-v`` (:mod:`musim.cli.quiet`). Messages are printed with their
-control characters escaped (:func:`musim.cli.output.safe_line`).
+control characters escaped (:func:`musim.cli.output.printable`; a report's line breaks kept:
+:func:`musim.cli.output.safe_line`).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except MusimError as exc:
         if args.verbose:
             sys.stderr.write(redact.format_exception(exc))
-        print(f"musim: error: {output.safe_line(exc)}", file=sys.stderr)
+        print(f"musim: error: {output.safe_line(exc) if exc.multiline else output.printable(exc, 0)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("musim: interrupted", file=sys.stderr)
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(redact.format_exception(exc))
         where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
         why = "exists and is not a folder" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
-        print(f"musim: error: {output.safe_line(redact.redact(f'{where}: {why}'))}", file=sys.stderr)
+        print(f"musim: error: {output.printable(redact.redact(f'{where}: {why}'), 0)}", file=sys.stderr)
         return 2
     except Exception as exc:
         return _unexpected(exc, args.verbose)
