@@ -112,6 +112,8 @@ def _fmt(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
+        if value != 0 and abs(value) < 0.00005:  # would read 0.0000 (or -0.0000): its significant digits instead
+            return f"{value:.3g}"
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}" if abs(value) >= 10000 else str(value)

@@ -80,3 +80,11 @@ def test_json_is_strict_json_nan_and_infinities_are_null(capsys):
 def test_counted_says_one_thing_and_many_things():
     assert output.counted(1, "file") == "1 file" and output.counted(0, "file") == "0 files"
     assert output.counted(12_345, "feature row") == "12,345 feature rows"
+
+
+def test_a_small_float_never_reads_as_zero(capsys):
+    """`musim sql "SELECT 0.00001::DOUBLE"` printed 0.0000, and -0.00004 as -0.0000."""
+    from musim.cli.output import print_table
+
+    print_table([(0.00001, -0.00004, 0.0, 0.5, 1234.5)], ["a", "b", "c", "d", "e"])
+    assert capsys.readouterr().out.splitlines()[-1].split() == ["1e-05", "-4e-05", "0.0000", "0.5000", "1,234"]
