@@ -222,6 +222,10 @@ def _similar_by_audio(args: argparse.Namespace) -> int:
     if args.dump or args.metric != "seed":
         raise ParameterError("--metric and --dump choose co-listening neighbours; --audio ranks by sound")
     result = queries.ask(queries.audio_neighbors, args.name, k=args.k, model=args.model)
+    if not result["rows"]:  # an artist added after the version was published, or whose tracks were removed
+        print(printable(f"{result['artist']} has no audio neighbours in {result['model']}: it had no tracks with audio "
+                        f"features when {result['model']} was published; after `musim features build`, publish it again "
+                        f"(`musim models publish {result['model']}`)", 0), file=sys.stderr)
     if args.json:
         print_json(result)
         return 0

@@ -156,3 +156,25 @@ def test_a_library_without_listening_data_gets_audio_neighbours_from_the_web_app
     assert main(["similar-tracks", title, "--k", "2"]) == 0
     assert f"tracks that sound most like {title}" in capsys.readouterr().out
     assert main(["similar-tracks"]) == 2 and "or --id TRACK_ID" in capsys.readouterr().err
+
+
+def test_an_artist_added_after_the_version_was_published_is_told_why_it_has_no_audio_neighbours(toy, tmp_path,
+                                                                                                capsys):
+    """`musim similar NAME --audio` printed an empty table, unexplained."""
+    from musim.library import add
+    from tests.library.conftest import write_audio
+
+    with warehouse.writer() as con:
+        make_catalogue(con, open_store(), toy)
+        con.execute("DELETE FROM similarity_build")
+    assert main(["models", "train", "--family", "descriptors", "--no-publish"]) == 0
+    assert main(["models", "publish", "descriptors-1"]) == 0
+    write_audio(tmp_path / "music" / "Late Composer" / "a.ogg", "ogg", seconds=8)
+    summary = add([tmp_path / "music"])
+    assert summary.tracks_by_artist == {"Late Composer": 1}, summary
+    assert main(["publish"]) == 0
+    capsys.readouterr()
+    assert main(["similar", "Late Composer", "--audio"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("Late Composer has no audio neighbours in descriptors-1: it had no tracks with audio "
+                          "features when descriptors-1 was published; after `musim features build`, publish it again")
