@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from musim.cli.options import positive
+from musim.cli.options import positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import NotFoundError, ParameterError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=positive, default=10, help="how many artists and tracks (default 10)")
     p.add_argument("--family", choices=FAMILY_CHOICES,
                    help="use this family's champion (default: the serving model, the champion published last)")
-    p.add_argument("--model", metavar="VERSION", help="a published version instead of the champion")
+    p.add_argument("--model", metavar="VERSION", type=version, help="a published version instead of the champion")
     p.add_argument("--search", choices=("auto", "exact", "ann"),
                    help="tracks by brute force or through the version's ANN index (default auto: "
                         "MUSIM_AUDIO_SEARCH, else the index from MUSIM_ANN_MIN_TRACKS tracks, 20,000)")
@@ -51,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", dest="track_id", metavar="TRACK_ID", help="the track id instead (musim library list, "
                    "musim previews)")
     p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10)")
-    p.add_argument("--model", metavar="VERSION", help="this published version's neighbours (default: the champion's, "
+    p.add_argument("--model", metavar="VERSION", type=version, help="this published version's neighbours (default: the champion's, "
                    "else the newest)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar_tracks)
@@ -63,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="OUT.npz")
     p.add_argument("--family", choices=FAMILY_CHOICES,
                    help="use this family's champion (default: the serving model, the champion published last)")
-    p.add_argument("--model", metavar="VERSION", help="a registered version instead of the champion")
+    p.add_argument("--model", metavar="VERSION", type=version, help="a registered version instead of the champion")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_embed)
 
@@ -98,6 +99,13 @@ def check_can_make(folder: Path) -> None:
     if not os.access(missing, os.W_OK | os.X_OK):
         raise ParameterError(f"cannot write into {printable(str(missing), 0)}: check its permissions, "
                              "or give --out in a folder you can write")
+    try:  # what permissions do not tell: /proc, /sys, a read-only mount (root passes every access check)
+        fd, probe = tempfile.mkstemp(dir=missing, prefix=".musim-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ParameterError(f"cannot write into {printable(str(missing), 0)} ({exc.strerror or exc}): give --out in a "
+                             "folder you can write") from None
 
 
 def cmd_similar_audio(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import shlex
 import sys
 
 from musim import sandbox, serving, sql, warehouse
-from musim.cli.options import non_negative, number, positive
+from musim.cli.options import non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import ParameterError
 from musim.similarity import METRICS
@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", default="seed", choices=METRICS)
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest built)")
     p.add_argument("--audio", action="store_true", help="by sound: the published audio neighbours")
-    p.add_argument("--model", metavar="VERSION", help="with --audio: this published version's neighbours "
+    p.add_argument("--model", metavar="VERSION", type=version, help="with --audio: this published version's neighbours "
                    "(default: the champion's, else the newest)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)

@@ -77,7 +77,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}, {summary.already_stored:,} already "
           f"stored, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
     if summary.skipped:
-        print_table([(s["reason"], s["path"], summary.details.get(s["path"], "")[:80]) for s in summary.skipped],
+        print_table([(s["reason"], s["path"], summary.details.get(s["path"], "")) for s in summary.skipped],
                     ["reason", "path", "detail"], title="skipped", path_columns=["path"])
     if summary.tracks_by_artist:
         print_table(sorted(summary.tracks_by_artist.items()), ["artist", "tracks"], title="tracks by artist")
@@ -131,6 +131,6 @@ def cmd_skipped(args: argparse.Namespace) -> int:
     elif not rows:
         print("no skipped files: every file the scans found is stored", file=sys.stderr)
     else:
-        print_table([(r["reason"], r["source_path"], (r["detail"] or "")[:80]) for r in rows],
+        print_table([(r["reason"], r["source_path"], r["detail"] or "") for r in rows],
                     ["reason", "path", "detail"], path_columns=["path"])
     return 0

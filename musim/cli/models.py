@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 
 from musim import sandbox, warehouse
-from musim.cli.options import count, number, open_share, positive, seed
+from musim.cli.options import count, number, open_share, positive, seed, version
 from musim.cli.output import print_json, print_table, printable
+from musim.errors import ParameterError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 from musim.models.constants import IDENTITY_METRICS, PRIMARY_METRIC_CHOICES, TARGET_METRICS
 
@@ -192,7 +193,7 @@ def _train_params(args: argparse.Namespace) -> dict:
     """The family's parameters from ``--hparams`` and the named options."""
     import json
 
-    from musim.errors import ParameterError
+
 
     try:
         params = json.loads(args.hparams) if args.hparams else {}
@@ -318,7 +319,7 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--group-by", metavar="COLUMN", help="a column of the CSV grouping tracks (e.g. album, source)")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--family", choices=FAMILY_CHOICES, help="this family's champion (default: the serving model)")
-    who.add_argument("--model", metavar="VERSION", action="append",
+    who.add_argument("--model", metavar="VERSION", type=version, action="append",
                      help="a registered version (repeat to compare several on the same tracks)")
     who.add_argument("--baselines-only", action="store_true", help="no model: the baselines alone")
     p.add_argument("--baselines", default="random,mfcc,descriptors",
@@ -331,8 +332,11 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from musim.models.label_eval import evaluate_labels, read_labels
 
-    labels = read_labels(args.labels, group_by=args.group_by)
     names = [b.strip() for b in args.baselines.split(",") if b.strip()]
+    if args.baselines_only and not names:
+        raise ParameterError("nothing to evaluate: --baselines-only with no baselines; give --baselines "
+                             "random,mfcc,descriptors,musly (any of them)")
+    labels = read_labels(args.labels, group_by=args.group_by)
     result = evaluate_labels(labels, family=args.family, versions=args.model or (),
                              with_model=not args.baselines_only, baseline_names=names, n_boot=args.n_boot)
     if args.json:
@@ -342,4 +346,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print_table(rows, columns, title=title)
     for path, reason in result.skipped:
         print(printable(f"  skipped {path}: {reason}", 0))
+    for line, why in result.labels.left_out:
+        print(printable(f"  left out {args.labels}, line {line}: {why}", 0))
     return 0

@@ -1,4 +1,4 @@
-"""Argument types for numeric options: a bad value is argparse's one-line usage error (exit 2), not a
+"""Argument types for numeric and version options: a bad value is argparse's one-line usage error (exit 2), not a
 traceback from deep inside a command."""
 
 from __future__ import annotations
@@ -55,3 +55,10 @@ non_negative = count(0)
 seed = count(SEED_MIN, SEED_MAX)
 share = number(0.0, 1.0)
 open_share = number(0.0, 1.0, above=True, below=True)
+
+
+def version(text: str) -> str:
+    """A model version (``--model``): not empty (an empty one was read as "no version" and served the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give a version such as siamese-1 (`musim models list`)")
+    return text.strip()

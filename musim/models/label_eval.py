@@ -46,6 +46,7 @@ class LabelSet:
     artists: list[str]
     groups: list[str] | None = None
     source: str = ""
+    left_out: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of the rows without an artist
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -53,16 +54,18 @@ class LabelSet:
     def subset(self, keep: Sequence[int]) -> LabelSet:
         idx = list(keep)
         return LabelSet([self.paths[i] for i in idx], [self.artists[i] for i in idx],
-                        None if self.groups is None else [self.groups[i] for i in idx], self.source)
+                        None if self.groups is None else [self.groups[i] for i in idx], self.source, self.left_out)
 
 
 def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
     """A CSV with columns ``path`` and ``artist`` (and ``group_by``, e.g. ``album`` or ``source``); relative
-    paths are relative to the CSV's folder. Rows with an empty artist are left out."""
+    paths are relative to the CSV's folder (to the working folder for a pipe such as ``/dev/stdin``). Rows with an
+    empty artist are left out (``left_out`` names them)."""
     csv_path = Path(path)
-    if not csv_path.is_file():
+    if csv_path.is_dir() or not csv_path.exists():
         what = "is a folder, not a labels file" if csv_path.is_dir() else "no such labels file"
         raise ParameterError(f"{csv_path}: {what} (a CSV with columns path, artist[, group])")
+    base = csv_path.parent if csv_path.is_file() else Path.cwd()  # a pipe (/dev/stdin): paths from here
     with open(csv_path, newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
         reader = csv.DictReader(fh, strict=True)  # strict: a quote never closed is an error, not one long field
         start = 1  # the line where the record being read starts
@@ -77,11 +80,17 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
                 hint = f" (separated by {other!r}: save it with commas)" if other else ""
                 raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
                                      f"it has {', '.join(columns) or 'none'}{hint}")
-            rows = []
+            rows, left_out = [], []
             start = reader.line_num + 1
             for r in reader:
+                if r.get(None):  # more fields than columns: a comma inside an unquoted field
+                    raise ParameterError(f"{csv_path}, line {reader.line_num}: {len(columns) + len(r[None])} fields, the header "
+                                         f"has {len(columns)} (a comma inside a path or name? put it in double quotes)")
                 if (r.get("artist") or "").strip():
                     rows.append((reader.line_num, r))
+                elif any((v or "").strip() for v in r.values()):  # a blank line is no row
+                    left_out.append((reader.line_num, "no artist" if r.get("artist") is not None else
+                                     f"{sum(v is not None for v in r.values())} of {len(columns)} fields"))
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise ParameterError(f"{csv_path}: not UTF-8 text ({exc.reason}); save the labels as a UTF-8 CSV "
@@ -97,14 +106,14 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
     for line, r in rows:
         if not (r["path"] or "").strip():
             raise ParameterError(f"{csv_path}, line {line}: the path is empty")
-        path = (csv_path.parent / r["path"]).resolve()  # an absolute path stays itself, normalised
+        path = (base / r["path"]).resolve()  # an absolute path stays itself, normalised
         if path in first_line:  # a track listed twice would be its own nearest same-artist neighbour
             raise ParameterError(f"{csv_path}, line {line}: {r['path']} is listed already (line {first_line[path]}); "
                                  "list each track once")
         first_line[path] = line
         paths.append(path)
     return LabelSet(paths, [r["artist"].strip() for _, r in rows],
-                    [(r[group_by] or "").strip() for _, r in rows] if group_by else None, str(csv_path))
+                    [(r[group_by] or "").strip() for _, r in rows] if group_by else None, str(csv_path), left_out)
 
 
 def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
@@ -322,7 +331,8 @@ class LabelEvaluation:
                           "groups": None if self.labels.groups is None else len(set(self.labels.groups)),
                           "model_version": self.model_version, "model_versions": self.model_versions,
                           "metrics": list(METRICS), "reports": [r.to_json() for r in self.reports],
-                          "skipped": [{"path": p, "reason": r} for p, r in self.skipped]})
+                          "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+                          "left_out": [{"line": n, "reason": r} for n, r in self.labels.left_out]})
 
     def table(self) -> tuple[list[str], list[list[str]], str]:
         """``(columns, rows, title)`` of the comparison table (``musim models evaluate``, ``make demo-real``):
@@ -366,7 +376,9 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
         champions = [load_champion(fam, version=ver, require_manifest=False) for fam, ver in wanted]
     kept, excerpts, skipped = read_excerpts(labels.paths)
     if len(kept) < 2:
-        raise ParameterError(f"{labels.source}: fewer than two files decode; nothing to evaluate")
+        first = "; ".join(f"{p}: {why}" for p, why in skipped[:2])
+        raise ParameterError(f"{labels.source}: fewer than two of its files decode, nothing to evaluate ({first}); "
+                             "relative paths are read from the CSV's folder")
     labels = labels.subset(kept)
     _need_tracks_to_tell_apart(labels.artists, labels.source, " among the files that decode")
     embedded: list[tuple[str, dict[str, np.ndarray]]] = []

@@ -141,7 +141,7 @@ def get_model(con: duckdb.DuckDBPyConnection, version: str) -> ModelEntry:
         found = champion(con, family)
         if found is None:
             versions = recent_versions(con, family=family)
-            named = f"; its versions: {', '.join(versions)} (name one with `--model VERSION`)" if versions else ""
+            named = f"; its versions: {', '.join(versions)} (give one of them by name instead)" if versions else ""
             raise NotFoundError(f"family {family!r} has no champion yet{named}")
         return found
     row = sql.query(con, "models/registry_get.sql", version=version).fetchone()

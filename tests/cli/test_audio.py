@@ -46,3 +46,21 @@ def test_existing_paths_reach_the_library(tmp_path, capsys):
     (tmp_path / "clip.wav").write_bytes(b"RIFF")
     assert main(["similar-audio", str(tmp_path), str(tmp_path / "clip.wav")]) == 1
     assert "AssertionError: the model was loaded" in capsys.readouterr().err
+
+
+def test_options_given_empty_or_pointing_nowhere_are_one_line_errors(tmp_path, capsys):
+    """--model '' served the default model; --baselines '' printed an empty table; --out /proc/x.npz named an
+    internal lock file."""
+    song = tmp_path / "a.wav"
+    song.write_bytes(b"RIFF")
+    for argv in (["similar-audio", str(song), "--model", ""], ["similar", "X", "--audio", "--model", " "]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2 and "argument --model: is empty: give a version" in capsys.readouterr().err
+    (tmp_path / "labels.csv").write_text(f"path,artist\n{song},A\n{song}.2,A\n{song}.3,B\n")
+    assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only",
+                 "--baselines", ""]) == 2
+    assert "nothing to evaluate: --baselines-only with no baselines" in capsys.readouterr().err
+    if os.path.isdir("/proc"):
+        assert main(["embed", str(song), "--out", "/proc/x.npz"]) == 2
+        assert capsys.readouterr().err.startswith("musim: error: cannot write into /proc (")

@@ -185,3 +185,13 @@ def test_every_member_has_its_own_outcome_when_names_repeat_or_collide(tmp_path)
         stored = sorted(r[0] for r in con.execute("SELECT source_path FROM library_track").fetchall())
     assert stored == [f"{archive}/x.ogg", f"{archive}/y.ogg", f"{archive}/y.ogg (member 4)"]
     assert holds(f"{archive}/y.ogg (member 4)") and not holds(f"{archive}/y.ogg (member 5)")
+
+
+def test_skipped_details_are_whole_with_width_0(tmp_path, capsys):
+    """They were cut at 80 characters whatever --width said, losing the what-to-do part."""
+    from musim.cli import main
+
+    _zip(tmp_path / "music" / "bomb.zip", {"big.wav": b"RIFF" + bytes(8 << 20)})
+    add([tmp_path / "music"])
+    assert main(["--width", "0", "library", "skipped"]) == 0
+    assert "which audio never does (a zip bomb?); not extracted" in capsys.readouterr().out

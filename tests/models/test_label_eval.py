@@ -210,3 +210,27 @@ def test_a_file_that_does_not_decode_is_listed_with_its_reason_once(tmp_path):
     assert kept == [] and excerpts == []
     assert failed == [(str(tmp_path / "nope.mp3"), "unreadable (No such file or directory)"),
                       (str(tmp_path / "text.mp3"), "not_audio (HeaderNotFoundError: can't sync to MPEG frame)")]
+
+
+def test_rows_left_out_are_named_and_a_row_of_too_many_fields_is_refused(tmp_path):
+    """A row without an artist, and a short row, were dropped without a word."""
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,\n\nd.ogg\ne.ogg,B\n")
+    labels = read_labels(tmp_path / "labels.csv")
+    assert labels.artists == ["A", "A", "B"] and labels.left_out == [(4, "no artist"), (6, "1 of 2 fields")]
+    (tmp_path / "commas.csv").write_text("path,artist\nSong, with comma.ogg,A\n")
+    with pytest.raises(ParameterError, match=r"commas.csv, line 2: 3 fields, the header has 2 \(a comma inside"):
+        read_labels(tmp_path / "commas.csv")
+
+
+def test_labels_from_a_pipe_read_paths_from_the_working_folder(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    read, write = os.pipe()
+    os.write(write, b"path,artist\nmusic/a.ogg,A\n")
+    os.close(write)
+    try:
+        labels = read_labels(f"/dev/fd/{read}")
+    finally:
+        os.close(read)
+    assert labels.paths == [(tmp_path / "music" / "a.ogg").resolve()]
