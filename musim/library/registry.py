@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import duckdb
@@ -9,6 +10,7 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
+from musim.filenames import path_text
 from musim.library.artists import name_key
 from musim.storage import ObjectStore, open_store
 
@@ -31,13 +33,19 @@ def skipped_files(*, settings: Settings | None = None) -> list[dict[str, Any]]:
         return _rows(sql.query(con, "library/skips.sql"))
 
 
+def absolute_path(path: str | os.PathLike) -> str:
+    """A path as the library records it: absolute, ``..`` and ``.`` resolved by name (links are not followed:
+    a file is known by the path it was added from)."""
+    return path_text(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
 def show_track(track: str, *, settings: Settings | None = None) -> dict[str, Any]:
     """Everything recorded of one library track, by id, id prefix (6+ characters) or source path.
 
     Raises NotFoundError when nothing matches, ParameterError when a prefix matches several tracks.
     """
     with warehouse.writer(settings) as con:
-        rows = _rows(sql.query(con, "library/show.sql", track=str(track)))
+        rows = _rows(sql.query(con, "library/show.sql", track=str(track), path=absolute_path(track)))
     if not rows:
         raise NotFoundError(f"no library track {track!r}; `musim library list` shows the tracks")
     if len(rows) > 1:

@@ -96,7 +96,7 @@ def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) ->
     for raw in paths:
         if not str(raw).strip():  # Path("") is the current folder: an unset variable would scan it
             raise ParameterError("an empty path was given (an unset variable?): give music files or folders to add")
-        path = Path(raw).expanduser().absolute()
+        path = Path(os.path.abspath(Path(raw).expanduser()))  # ".." resolved by name: one path per file
         if path.is_dir():
             for f in sorted(_walk(path)):
                 for one in _expand(f, path, open_zips):

@@ -361,3 +361,13 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, monke
         assert main(argv) == 2
         assert "an empty path was given (an unset variable?)" in capsys.readouterr().err
     assert not rows("SELECT * FROM library_track") and not (tmp_path / "e.npz").exists()
+
+
+def test_a_path_spelt_with_dots_is_the_same_file_and_show_takes_a_relative_path(tmp_path, monkeypatch):
+    """`add ov ./ov/../ov/Ov/o1.wav` recorded the file as a duplicate of itself; `show ov/Ov/o1.wav` found nothing."""
+    write_audio(tmp_path / "ov" / "Ov" / "o1.wav", "wav", seconds=8, freq=627)
+    monkeypatch.chdir(tmp_path)
+    summary = add(["ov", "./ov/../ov/Ov/o1.wav"]).to_json()
+    assert (summary["files"], summary["stored"], summary["skipped"]) == (1, 1, [])
+    assert show_track("ov/Ov/o1.wav")["source_path"] == str(tmp_path / "ov" / "Ov" / "o1.wav")
+    assert remove_tracks(["./ov/Ov/../Ov/o1.wav"]) and not list_tracks()
