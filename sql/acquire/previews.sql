@@ -1,12 +1,18 @@
--- Previews in the warehouse, by catalogue rank then provider rank: the stored ones, or every one tried
+-- Previews in the warehouse (acquired, and the music library's), by catalogue rank then provider rank: the stored ones, or every one tried
 -- when $all_statuses, and then also one row per artist that has no preview row at all (failed, no match,
 -- no preview: title NULL, the artist's status and last error); optionally only of the artist named $artist
 -- (case-insensitive; when no name is equal, the artists whose name contains it).
-WITH wanted AS (
-    SELECT artist_id FROM acquire_artist
+WITH named AS (  -- the acquisition's artists, and the music library's (their previews have provider 'library')
+    SELECT artist_id, name, catalogue_rank FROM acquire_artist
+    UNION ALL
+    SELECT c.artist_id, c.name, NULL FROM artist c
+    WHERE NOT EXISTS (SELECT 1 FROM acquire_artist q WHERE q.artist_id = c.artist_id)
+      AND EXISTS (SELECT 1 FROM preview p WHERE p.artist_id = c.artist_id)
+), wanted AS (
+    SELECT artist_id FROM named
     WHERE $artist IS NULL
        OR lower(name) = lower($artist)
-       OR (NOT EXISTS (SELECT 1 FROM acquire_artist WHERE lower(name) = lower($artist))
+       OR (NOT EXISTS (SELECT 1 FROM named WHERE lower(name) = lower($artist))
            AND contains(lower(name), lower($artist)))
 )
 SELECT artist, title, genre, provider, status, duration_s, sample_rate, channels, format, bytes, excerpt_offset_s,
@@ -17,7 +23,7 @@ FROM (
            p.artist_id, p.attempts, p.last_error, p.source_url, p.fetched_at,
            a.catalogue_rank, p.provider_rank
     FROM preview p
-    JOIN acquire_artist a USING (artist_id)
+    JOIN named a USING (artist_id)
     WHERE p.artist_id IN (SELECT artist_id FROM wanted)
       AND ($all_statuses OR p.status = 'downloaded')
     UNION ALL

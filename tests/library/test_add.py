@@ -371,3 +371,12 @@ def test_a_path_spelt_with_dots_is_the_same_file_and_show_takes_a_relative_path(
     assert (summary["files"], summary["stored"], summary["skipped"]) == (1, 1, [])
     assert show_track("ov/Ov/o1.wav")["source_path"] == str(tmp_path / "ov" / "Ov" / "o1.wav")
     assert remove_tracks(["./ov/Ov/../Ov/o1.wav"]) and not list_tracks()
+
+
+def test_previews_lists_the_librarys_too(tmp_path, capsys):
+    """`musim previews` listed only the acquisition's artists: a library's stored excerpts were not there."""
+    write_audio(tmp_path / "music" / "Kill Artist" / "t0.flac", "flac", seconds=8)
+    add([tmp_path / "music"])
+    assert main(["previews", "--artist", "kill artist", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["artist"], row["provider"], row["status"], row["title"]) == ("Kill Artist", "library", "downloaded", "t0")
