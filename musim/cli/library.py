@@ -81,6 +81,12 @@ def cmd_add(args: argparse.Namespace) -> int:
                     ["reason", "path", "detail"], title="skipped", path_columns=["path"])
     if summary.tracks_by_artist:
         print_table(sorted(summary.tracks_by_artist.items()), ["artist", "tracks"], title="tracks by artist")
+    given = [o for o, on in (("--keep-whole", args.keep_whole), (f"--artist-from {args.artist_from}",
+                                                               args.artist_from != "auto")) if on]
+    if given and summary.already_stored:  # a stored file is not examined again
+        print(f"note: {' and '.join(given)} applied to the files stored now, not to the "
+              f"{counted(summary.already_stored, 'file')} stored before (they keep their artist and excerpt): "
+              "`musim library remove` them and add them again to apply it", file=sys.stderr)
     return 0
 
 

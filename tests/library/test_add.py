@@ -380,3 +380,15 @@ def test_previews_lists_the_librarys_too(tmp_path, capsys):
     assert main(["previews", "--artist", "kill artist", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert (row["artist"], row["provider"], row["status"], row["title"]) == ("Kill Artist", "library", "downloaded", "t0")
+
+
+def test_options_that_cannot_change_files_stored_before_say_so(tmp_path, capsys):
+    """`add --keep-whole --artist-from folder` of stored files said `1 already stored` and changed nothing, silently."""
+    write_audio(tmp_path / "kw" / "KW" / "k.ogg", "ogg", seconds=8)
+    assert main(["library", "add", str(tmp_path / "kw"), "--artist-from", "tag", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["library", "add", str(tmp_path / "kw"), "--keep-whole", "--artist-from", "folder",
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "note: --keep-whole and --artist-from folder applied to the files stored now, not to the 1 file stored " \
+           "before" in err
