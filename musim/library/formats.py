@@ -193,6 +193,23 @@ def _pyav_lengths(src: str | bytes) -> tuple[float, int, int, float]:
     return length, sr, channels, min(got / sr, 1.0)
 
 
+def _start_decodes(src: str | bytes) -> bool:
+    """Whether the first second of audio decodes (libsndfile, else PyAV)."""
+    try:
+        with sound_file(_source(src)) as f:
+            if len(f.read(min(int(f.samplerate), max(int(f.frames), 1)), dtype="float32")):
+                return True
+    except Exception:  # noqa: BLE001 - decoders raise many types
+        pass
+    try:
+        import av
+
+        with av.open(_source(src), mode="r") as container:
+            return any(frame.samples for frame, _ in zip(container.decode(audio=0), range(8)))
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: str | None = None) -> AudioProbe:
     """Check one audio file or its bytes without decoding all of it.
 
@@ -244,6 +261,9 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
         except Exception as exc:  # noqa: BLE001 - decoders raise many types
             errors.append(f"{type(exc).__name__}: {exc}"[:200])
     else:
+        if _start_decodes(src):  # the file holds less than its header declares: cut short (a broken download)
+            raise FileSkipped("truncated", "its start decodes but reading toward the length it declares fails ("
+                              + "; ".join(errors) + ")", key=name)
         raise FileSkipped("undecodable", "; ".join(errors), key=name)
     if fmt in ("ogg", "opus") and not _ogg_finished(src):
         raise FileSkipped("truncated", "the Ogg stream has no end-of-stream page", key=name)
