@@ -40,7 +40,9 @@ def number(minimum: float = 0.0, maximum: float = math.inf, *, above: bool = Fal
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         low_ok = value > minimum if above else value >= minimum
         high_ok = value < maximum if below else value <= maximum
-        if not math.isfinite(value) or not low_ok or not high_ok:
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if not low_ok or not high_ok:
             lo, hi = "(" if above else "[", ")" if below else "]"
             raise argparse.ArgumentTypeError(f"must be in {lo}{minimum:g}, {maximum:g}{hi}, got {text}")
         return value

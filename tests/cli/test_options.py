@@ -70,3 +70,14 @@ def test_global_options_work_after_the_command_too(capsys):
     assert all("Traceback" in err and "no model version 'nope-1'" in err for err in outputs), outputs
     assert main(["models", "show", "nope-1"]) == 2
     assert "Traceback" not in capsys.readouterr().err  # without -v anywhere: one line
+
+
+def test_an_infinite_or_nan_number_says_it_must_be_finite():
+    """`--timeout inf` said "must be in [0, inf], got inf"."""
+    import argparse
+
+    from musim.cli.options import number
+
+    for text in ("inf", "nan", "-inf"):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"must be a finite number, got {text}"):
+            number(0.0)(text)
