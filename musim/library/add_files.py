@@ -1,7 +1,8 @@
 """``musim library add``: every file under the paths given ends in exactly one outcome.
 
 ``stored`` (its analysis excerpt, or with ``keep_whole`` the whole file, is in the object store and it is a
-track; a file whose content changed since it was stored replaces its earlier track), ``already_stored`` (the same content was stored from this path before) or ``skipped`` with one of
+track; a file whose content changed since it was stored replaces its earlier track), ``already_stored`` (the
+same content was stored from this path before) or ``skipped`` with one of
 :data:`musim.library.formats.SKIP_REASONS`. The warehouse is read once at the start and written once at the
 end (one transaction); the work between holds no lock. Each file's excerpt is stored as soon as it is read (memory
 holds one file's, not the library's). Objects are content-addressed, so a run killed between storing and
