@@ -75,18 +75,19 @@ def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = 
 
 
 def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | None = None,
-                   in_flight: int | None = None) -> Iterator[tuple[int, R]]:
+                   in_flight: int | None = None, pool: cf.Executor | None = None) -> Iterator[tuple[int, R]]:
     """``(index, fn(item))`` for every item, as each finishes, across :func:`process_pool` (``workers``, default one
-    per CPU; with one worker: in this process, in order). At most ``in_flight`` (default twice the workers) are
-    submitted and not yet taken, so that the results held at once are bounded. ``fn`` must be picklable; an
-    exception it raises is raised here."""
+    per CPU; with one worker: in this process, in order) or across ``pool`` when given. At most ``in_flight``
+    (default twice the workers) are submitted and not yet taken, so that the items read ahead (``items`` is
+    consumed lazily) and the results held at once are bounded. ``fn`` must be picklable; an exception it raises
+    is raised here."""
     n = workers or default_workers()
-    if n <= 1:
+    if pool is None and n <= 1:
         for i, item in enumerate(items):
             yield i, fn(item)
         return
     limit = in_flight or 2 * n
-    with process_pool(n) as pool:
+    with contextlib.nullcontext(pool) if pool is not None else process_pool(n) as pool:
         pending: dict[cf.Future[R], int] = {}
         source = enumerate(items)
         exhausted = False

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from musim.audio.batch import default_workers, process_pool
+from musim.audio.batch import default_workers, imap_unordered, process_pool
 from musim.errors import AudioError, ParameterError
 from musim.features.params import Extractor
 from musim.features.work import MISSING_OBJECT, BuildOptions, ItemResult, WorkItem
@@ -133,32 +133,38 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
         exs = tuple(by_hash[h] for h in item.extractors)
         return (data, item.object_key, item.offset_s, item.duration_s, exs, opts.min_duration_s, opts.silence_db)
 
-    if n_workers == 1:
+    missing: list[ItemResult] = []  # previews not in the store: no work for the pool
+    sent: list[WorkItem] = []  # what the pool was given, by index
+
+    def jobs() -> Iterator[tuple[Any, ...]]:
         for item in items:
             args = job(item)
-            yield args if isinstance(args, ItemResult) else _store_outputs(store, item, _extract(*args), by_hash)
+            if isinstance(args, ItemResult):
+                missing.append(args)
+            else:
+                sent.append(item)
+                yield args
+
+    def run(pool: cf.Executor | None) -> Iterator[ItemResult]:
+        for i, raw in imap_unordered(_extract_packed, jobs(), workers=n_workers, in_flight=limit, pool=pool):
+            yield from _drain(missing)
+            yield _store_outputs(store, sent[i], raw, by_hash)
+        yield from _drain(missing)
+
+    if n_workers == 1:
+        yield from run(None)
         return
     with audio_pool(n_workers, mp_context=mp_context, warm=extractors) as pool:
-        pending: dict[cf.Future[dict[str, Any]], WorkItem] = {}
-        source = iter(items)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < limit:
-                item = next(source, None)
-                if item is None:
-                    exhausted = True
-                    break
-                args = job(item)
-                if isinstance(args, ItemResult):
-                    yield args
-                else:
-                    pending[pool.submit(_extract, *args)] = item
-            if not pending:
-                break
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                item = pending.pop(fut)
-                yield _store_outputs(store, item, fut.result(), by_hash)
+        yield from run(pool)
+
+
+def _extract_packed(args: tuple[Any, ...]) -> dict[str, Any]:
+    return _extract(*args)
+
+
+def _drain(results: list[ItemResult]) -> Iterator[ItemResult]:
+    while results:
+        yield results.pop(0)
 
 
 @contextlib.contextmanager
