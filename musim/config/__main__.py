@@ -7,6 +7,7 @@ import sys
 
 from musim.config import get_settings, markdown_table
 from musim.errors import ConfigError
+from musim.redact import redact
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # a bad value: one line naming the variable, as every musim command says it
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
-    print(settings.model_dump_json(indent=1))
+    print(redact(settings.model_dump_json(indent=1)))  # URLs may carry a key or password
     return 0
 
 

@@ -32,16 +32,18 @@ from musim.config.values import (
     FolderValue,
     Fraction,
     HttpUrl,
-    Integer,
     MemoryLimit,
     NonNegative,
     NonNegativeInt,
+    NonNegativeSeconds,
     PathValue,
-    Positive,
     PositiveInt,
     RateLimit,
     RateLimitValue,
     Seconds,
+    SeedInt,
+    Threads,
+    WindowSeconds,
     Words,
 )
 from musim.redact import register_secret
@@ -99,7 +101,7 @@ class WarehouseSettings(Section):
     path: PathValue = var("MUSIM_WAREHOUSE", default=..., description="the writer's DuckDB file", shown="$MUSIM_HOME/warehouse.duckdb")
     memory_limit: MemoryLimit = var("MUSIM_DUCKDB_MEMORY", factory=_memory_default, shown="60% of RAM",
                             description="DuckDB memory_limit (e.g. 8GB)")
-    threads: PositiveInt = var("MUSIM_DUCKDB_THREADS", factory=lambda: os.cpu_count() or 1, shown="number of CPUs",
+    threads: Threads = var("MUSIM_DUCKDB_THREADS", factory=lambda: os.cpu_count() or 1, shown="number of CPUs",
                           description="DuckDB threads")
 
 
@@ -110,9 +112,9 @@ class TransferOptions(Section):
                                       description="objects of at least this many bytes go up in parts (S3)")
     part_size: Annotated[int, BeforeValidator(lambda v: _part_size(v))] = var(
         "MUSIM_S3_PART_SIZE", default=8 * MIB, shown="8388608 (8 MiB)", description="bytes per multipart part (S3's minimum: 5 MiB)")
-    connect_timeout: Positive = var("MUSIM_S3_CONNECT_TIMEOUT", default=5.0,
+    connect_timeout: Seconds = var("MUSIM_S3_CONNECT_TIMEOUT", default=5.0,
                                                  description="seconds to connect to S3")
-    read_timeout: Positive = var("MUSIM_S3_READ_TIMEOUT", default=60.0, description="seconds to wait for S3's answer")
+    read_timeout: Seconds = var("MUSIM_S3_READ_TIMEOUT", default=60.0, description="seconds to wait for S3's answer")
     max_attempts: PositiveInt = var("MUSIM_S3_MAX_ATTEMPTS", default=3,
                                description="attempts per S3 request, the first included")
     fsync: Bool = var("MUSIM_LOCAL_FSYNC", default=False,
@@ -168,10 +170,10 @@ class RetryPolicy(Section):
     """
 
     max_attempts: PositiveInt = var("MUSIM_RETRY_ATTEMPTS", default=5, description="attempts per provider call, first included")
-    initial_s: NonNegative = var("MUSIM_RETRY_INITIAL_S", default=1.0, description="first backoff wait in seconds (doubles)")
-    max_s: NonNegative = var("MUSIM_RETRY_MAX_S", default=30.0, description="longest backoff wait in seconds")
-    jitter_s: NonNegative = var("MUSIM_RETRY_JITTER_S", default=1.0, description="random extra wait, up to this many seconds")
-    max_retry_after_s: NonNegative = var("MUSIM_RETRY_AFTER_MAX_S", default=120.0,
+    initial_s: NonNegativeSeconds = var("MUSIM_RETRY_INITIAL_S", default=1.0, description="first backoff wait in seconds (doubles)")
+    max_s: NonNegativeSeconds = var("MUSIM_RETRY_MAX_S", default=30.0, description="longest backoff wait in seconds")
+    jitter_s: NonNegativeSeconds = var("MUSIM_RETRY_JITTER_S", default=1.0, description="random extra wait, up to this many seconds")
+    max_retry_after_s: NonNegativeSeconds = var("MUSIM_RETRY_AFTER_MAX_S", default=120.0,
                                       description="longest Retry-After honoured, in seconds")
 
 
@@ -227,7 +229,7 @@ class AcquireSettings(Section):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     timeout_s: Seconds = var("MUSIM_HTTP_TIMEOUT_S", default=10.0, description="connect/read timeout per request (s)")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
-    excerpt_s: Seconds = var("MUSIM_EXCERPT_S", default=30.0,
+    excerpt_s: WindowSeconds = var("MUSIM_EXCERPT_S", default=30.0,
                                    description="analysis window of local files and library tracks (s)")
     excerpt_anchor: Annotated[str | float, BeforeValidator(_anchor)] = var(
         "MUSIM_EXCERPT_ANCHOR", default="middle", description="where the window sits: start, middle, end or 0..1")
@@ -266,7 +268,7 @@ class QualityThresholds(Section):
     examples: PositiveInt = var("MUSIM_QUALITY_EXAMPLES", default=5, description="example bad values kept per failed expectation")
     object_sample: NonNegativeInt = var("MUSIM_QUALITY_OBJECT_SAMPLE", default=20,
                                 description="stored objects opened per run (feature tensors)")
-    seed: Integer = var("MUSIM_QUALITY_SEED", default=42, description="seed of the reservoir samples (same data, same sample)")
+    seed: SeedInt = var("MUSIM_QUALITY_SEED", default=42, description="seed of the reservoir samples (same data, same sample)")
 
 
 class IngestSettings(Section):
@@ -274,7 +276,7 @@ class IngestSettings(Section):
 
     landing: str = var("MUSIM_LANDING", default=..., shown="$MUSIM_HOME/landing/lastfm",
                        description="where new Last.FM dumps are dropped (a folder or s3:// URL)")
-    settle_s: NonNegative = var("MUSIM_LANDING_SETTLE_S", default=60.0,
+    settle_s: NonNegativeSeconds = var("MUSIM_LANDING_SETTLE_S", default=60.0,
                                 description="a landed dump whose files changed less than this many seconds ago is "
                                             "left for the next scan (it may still be being copied)")
     engine: IngestEngine = var(

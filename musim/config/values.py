@@ -7,6 +7,7 @@ raises ``ValueError`` whose text completes ``<VARIABLE> must be ...`` (e.g. ``a 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,17 +15,24 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 __all__ = ["Bool", "Choice", "CountryCode", "Fraction", "HttpUrl", "Integer", "MemoryLimit", "NonNegative", "NonNegativeInt",
-           "FolderValue", "PathValue", "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "Seconds", "Words"]
+           "FolderValue", "PathValue", "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "NonNegativeSeconds", "Seconds", "SeedInt",
+           "Threads", "WindowSeconds", "Words"]
 
 
-def _int(minimum: int | None) -> BeforeValidator:
+#: No integer setting goes beyond what DuckDB's and NumPy's 64-bit integers hold.
+INT_MAX = 2**63 - 1
+
+
+def _int(minimum: int | None, maximum: int = INT_MAX) -> BeforeValidator:
     what = ("an integer" if minimum is None else "a positive integer" if minimum == 1
             else "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}")
+    what += f" up to {maximum:,}" if maximum != INT_MAX else ""
 
     def parse(raw: Any) -> int:
         try:
             value = int(raw.strip()) if isinstance(raw, str) else raw
-            ok = isinstance(value, int) and not isinstance(value, bool) and (minimum is None or value >= minimum)
+            ok = (isinstance(value, int) and not isinstance(value, bool) and (minimum is None or value >= minimum)
+                  and value <= maximum and (minimum is not None or value >= -INT_MAX))
         except ValueError:
             ok = False
         if not ok:
@@ -36,28 +44,34 @@ def _int(minimum: int | None) -> BeforeValidator:
 
 def _number(minimum: float, maximum: float | None, *, above: bool = False) -> BeforeValidator:
     what = (f"a number between {minimum:g} and {maximum:g}" if maximum is not None
-            else f"a number > {minimum:g}" if above else f"a number >= {minimum:g}")
+            else f"a finite number > {minimum:g}" if above else f"a finite number >= {minimum:g}")
 
     def parse(raw: Any) -> float:
         try:
             value = float(raw.strip()) if isinstance(raw, str) else float(raw)
         except (TypeError, ValueError):
             raise ValueError(what) from None
-        if not (value > minimum if above else value >= minimum) or (maximum is not None and value > maximum):
+        if not math.isfinite(value) or not (value > minimum if above else value >= minimum) or (
+                maximum is not None and value > maximum):
             raise ValueError(what)
         return value
 
     return BeforeValidator(parse)
 
 
-#: Integers: any, at least 1, at least 0.
+#: Integers: any, at least 1, at least 0 (all within 64 bits); a generator seed; a count of threads.
 Integer = Annotated[int, _int(None)]
 PositiveInt = Annotated[int, _int(1)]
 NonNegativeInt = Annotated[int, _int(0)]
-#: Numbers: at least 0, more than 0, at least a millisecond.
+SeedInt = Annotated[int, _int(0, 2**32 - 1)]
+Threads = Annotated[int, _int(1, 1024)]
+#: Numbers (finite): at least 0, more than 0; a wait or timeout (a millisecond to a day); an analysis window
+#: (the 5 s a file needs at least, up to an hour).
 NonNegative = Annotated[float, _number(0.0, None)]
 Positive = Annotated[float, _number(0.0, None, above=True)]
-Seconds = Annotated[float, _number(0.001, None)]
+Seconds = Annotated[float, _number(0.001, 86_400.0)]
+NonNegativeSeconds = Annotated[float, _number(0.0, 86_400.0)]
+WindowSeconds = Annotated[float, _number(5.0, 3_600.0)]
 
 
 #: A share: a number between 0 and 1.
@@ -189,8 +203,8 @@ def _rate_limit(raw: Any) -> RateLimit:
         limit = RateLimit(int(calls), float(period))
     except ValueError:
         raise ValueError("CALLS/SECONDS (e.g. 50/5)") from None
-    if limit.calls < 1 or not limit.period_s > 0:
-        raise ValueError("CALLS/SECONDS with CALLS >= 1 and SECONDS > 0")
+    if not 1 <= limit.calls <= 1_000_000 or not 0 < limit.period_s <= 86_400:
+        raise ValueError("CALLS/SECONDS with CALLS from 1 to 1,000,000 and SECONDS above 0, up to a day (86400)")
     return limit
 
 

@@ -13,6 +13,7 @@ feature path all report these words.
 from __future__ import annotations
 
 import errno
+import itertools
 import io
 import logging
 import math
@@ -205,7 +206,7 @@ def _start_decodes(src: str | bytes) -> bool:
         import av
 
         with av.open(_source(src), mode="r") as container:
-            return any(frame.samples for frame, _ in zip(container.decode(audio=0), range(8)))
+            return any(frame.samples for frame in itertools.islice(container.decode(audio=0), 8))
     except Exception:  # noqa: BLE001
         return False
 

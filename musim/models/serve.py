@@ -203,17 +203,9 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                            "rank": tranks[tok],
                            "neighbor_track_id": pa.array(id_arr[t_nb[tok]].tolist(), pa.string()),
                            "score": t_sc[tok]})
-    with warehouse.transaction(con):
-        con.register("models_artist_neighbors", artist_rows)
-        con.register("models_track_neighbors", track_rows)
-        try:
-            sql.run(con, "models/publish_neighbors.sql", family=family, model_version=version, created_at=at, k=k,
-                    tracks=len(ids), artists=int(artists.size),
-                    track_view=track_view.ref, artist_view=artist_view.ref, run_id=run_id)
-        finally:
-            con.unregister("models_artist_neighbors")
-            con.unregister("models_track_neighbors")
-    cold = int(sql.query(con, "models/neighbors_cold_start.sql", model_version=version, created_at=at).fetchone()[0])
+    # what lives outside the warehouse first (the manifest, the online vectors), then the neighbour rows in one
+    # transaction: the commit point. A publish killed before it leaves the warehouse, and so every snapshot
+    # published later, as they were (the vectors and files written are those of a version not yet served).
     manifest_key = None
     if store is not None:
         from musim.models.registry import object_prefix
@@ -230,6 +222,17 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     published: list[str] = []
     if online:
         published = [str(publish_online(con, v, settings=settings)) for v in (track_view, artist_view)]
+    with warehouse.transaction(con):
+        con.register("models_artist_neighbors", artist_rows)
+        con.register("models_track_neighbors", track_rows)
+        try:
+            sql.run(con, "models/publish_neighbors.sql", family=family, model_version=version, created_at=at, k=k,
+                    tracks=len(ids), artists=int(artists.size),
+                    track_view=track_view.ref, artist_view=artist_view.ref, run_id=run_id)
+        finally:
+            con.unregister("models_artist_neighbors")
+            con.unregister("models_track_neighbors")
+    cold = int(sql.query(con, "models/neighbors_cold_start.sql", model_version=version, created_at=at).fetchone()[0])
     snap = None
     if snapshot:
         from musim import serving

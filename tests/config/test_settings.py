@@ -36,10 +36,19 @@ def test_defaults_live_under_home(tmp_path):
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"MUSIM_DUCKDB_THREADS": "two"}, "MUSIM_DUCKDB_THREADS must be a positive integer, got 'two'"),
+    ({"MUSIM_DUCKDB_THREADS": "two"}, "MUSIM_DUCKDB_THREADS must be a positive integer up to 1,024, got 'two'"),
+    ({"MUSIM_DUCKDB_THREADS": "1000000"}, "MUSIM_DUCKDB_THREADS must be a positive integer up to 1,024, got '1000000'"),
+    ({"MUSIM_QUALITY_BATCH_ROWS": "99999999999999999999"},
+     "MUSIM_QUALITY_BATCH_ROWS must be a positive integer, got '99999999999999999999'"),
+    ({"MUSIM_QUALITY_SEED": "-1"}, "MUSIM_QUALITY_SEED must be a non-negative integer up to 4,294,967,295, got '-1'"),
+    ({"MUSIM_HTTP_TIMEOUT_S": "inf"}, "MUSIM_HTTP_TIMEOUT_S must be a number between 0.001 and 86400, got 'inf'"),
+    ({"MUSIM_EXCERPT_S": "0.001"}, "MUSIM_EXCERPT_S must be a number between 5 and 3600, got '0.001'"),
+    ({"MUSIM_RETRY_MAX_S": "nan"}, "MUSIM_RETRY_MAX_S must be a number between 0 and 86400, got 'nan'"),
+    ({"MUSIM_DEEZER_RATE_LIMIT": "1/inf"}, r"MUSIM_DEEZER_RATE_LIMIT must be CALLS/SECONDS with CALLS from 1 to "
+                                           r"1,000,000 and SECONDS above 0, up to a day \(86400\), got '1/inf'"),
     ({"MUSIM_ANN_MIN_TRACKS": "-1"}, "MUSIM_ANN_MIN_TRACKS must be a non-negative integer, got '-1'"),
     ({"MUSIM_QUALITY_PROFILE_MOSTLY": "95"}, "MUSIM_QUALITY_PROFILE_MOSTLY must be a number between 0 and 1, got '95'"),
-    ({"MUSIM_S3_READ_TIMEOUT": "0"}, "MUSIM_S3_READ_TIMEOUT must be a number > 0, got '0'"),
+    ({"MUSIM_S3_READ_TIMEOUT": "0"}, "MUSIM_S3_READ_TIMEOUT must be a number between 0.001 and 86400, got '0'"),
     ({"MUSIM_AUDIO_SEARCH": "fast"}, "MUSIM_AUDIO_SEARCH must be one of auto, exact, ann, got 'fast'"),
     ({"MUSIM_DEEZER_RATE_LIMIT": "fast"}, r"MUSIM_DEEZER_RATE_LIMIT must be CALLS/SECONDS \(e.g. 50/5\), got 'fast'"),
     ({"MUSIM_DUCKDB_MEMORY": "lots"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit such as 8GB or 80% "
@@ -116,7 +125,7 @@ def test_printing_the_values_says_a_bad_one_in_one_line(monkeypatch, capsys):
     assert main([]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ("python -m musim.config: error: MUSIM_DUCKDB_THREADS must be a "
-                                                   "positive integer, got 'two'\n")
+                                                   "positive integer up to 1,024, got 'two'\n")
     monkeypatch.delenv("MUSIM_DUCKDB_THREADS")
     assert main([]) == 0 and '"threads"' in capsys.readouterr().out
 
@@ -130,3 +139,15 @@ def test_a_folder_setting_that_is_a_file_is_named(tmp_path, variable):
                                           f"'{tmp_path / 'a-file'}'$"):
         get_settings({"MUSIM_HOME": str(tmp_path), variable: str(tmp_path / "a-file")})
     assert get_settings({"MUSIM_HOME": str(tmp_path), variable: str(tmp_path / "new")})  # made when needed
+
+
+def test_printing_the_values_hides_credentials_in_urls(monkeypatch, capsys):
+    """`python -m musim.config` printed s3://KEY:SECRET@..., http://user:password@... and ?token=... as they were."""
+    for variable, value in (("MUSIM_OBJECT_STORE", "s3://AK:PLANTED1@bucket/p"),
+                            ("MUSIM_S3_ENDPOINT_URL", "http://u:PLANTED2@minio:9000"),
+                            ("MUSIM_LANDING", "s3://AK:PLANTED3@bucket/l"),
+                            ("MUSIM_DEEZER_API_URL", "http://u:PLANTED4@h/?token=PLANTED5")):
+        monkeypatch.setenv(variable, value)
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "PLANTED" not in out and '"object_store": "s3://AK:***@bucket/p"' in out
