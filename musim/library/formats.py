@@ -13,8 +13,8 @@ feature path all report these words.
 from __future__ import annotations
 
 import errno
-import itertools
 import io
+import itertools
 import logging
 import math
 import os
