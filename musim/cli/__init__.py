@@ -100,6 +100,9 @@ def _unexpected(exc: Exception, verbose: bool) -> int:
     """An error musim did not expect: one line naming its type (the traceback with ``-v``); exit 1."""
     if verbose:
         sys.stderr.write(redact.format_exception(exc))
+    if "Query interrupted" in str(exc) or type(exc).__name__ == "InterruptException":  # Ctrl-C inside DuckDB
+        print("musim: interrupted", file=sys.stderr)
+        return 130
     from musim.sandbox import lock_holder
     from musim.warehouse import explain
 

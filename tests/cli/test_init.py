@@ -66,3 +66,21 @@ def test_tensorflows_start_up_lines_are_kept_off_stderr_unless_verbose(monkeypat
     monkeypatch.setattr(lastfm, "cmd_dumps", lambda args: 0)
     assert main(argv) == 0
     assert calls == ([True] if quieted else [])
+
+
+def test_ctrl_c_inside_a_duckdb_query_is_an_interruption_not_a_crash(monkeypatch, capsys):
+    """It printed "musim: error: RuntimeError: Query interrupted (run with -v ...)" with exit 1."""
+    import threading
+
+    import duckdb
+
+    def interrupted(args):
+        con = duckdb.connect()
+        threading.Timer(0.3, con.interrupt).start()  # what DuckDB's SIGINT handler does
+        con.execute("SELECT count(*) FROM range(10000000000) t1, range(10) t2").fetchall()
+
+    monkeypatch.setattr(lastfm, "cmd_dumps", interrupted)
+    assert main(["dumps"]) == 130
+    assert capsys.readouterr().err == "musim: interrupted\n"
+    monkeypatch.setattr(lastfm, "cmd_dumps", lambda args: (_ for _ in ()).throw(RuntimeError("Query interrupted")))
+    assert main(["dumps"]) == 130
