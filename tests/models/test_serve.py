@@ -65,6 +65,43 @@ def test_neighbors_rank_other_artists_and_tracks(head, monkeypatch):
         assert all(owner[n] != owner[t] for n in tnb[t]) and np.all(np.diff(tsc[t]) <= 0)
 
 
+def test_a_publish_killed_before_its_commit_leaves_the_served_neighbours_as_they_were(monkeypatch):
+    """Ctrl-C after the neighbour rows were committed but before the online vectors were published left rows that
+    the next `musim publish` served while `similar-audio` could not find their vectors. The rows are now the last
+    thing written: a publish killed before them leaves the previous version's rows, and what was written outside the
+    warehouse belongs to a version not yet served."""
+    import musim.models.serve as serve
+
+    emb, owner = _data(2)
+    store = open_store()
+    with warehouse.writer() as con:
+        con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
+                        " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
+                        "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
+                        [(f"x{i}", int(a), f"t{i}", f"x{i}") for i, a in enumerate(owner)])
+        ids = [f"x{i}" for i in range(owner.size)]
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, store=store)
+        run = serve.sql.run
+        order: list[str] = []
+
+        def killed_at_the_rows(con_, name, **kw):
+            if name == "models/publish_neighbors.sql":
+                order.append("rows")
+                raise KeyboardInterrupt
+            return run(con_, name, **kw)
+
+        import musim.features as features
+
+        real_online = features.publish_online
+        monkeypatch.setattr(features, "publish_online", lambda *a, **k: (order.append("online"), real_online(*a, **k))[1])
+        monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
+        with pytest.raises(KeyboardInterrupt):
+            publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, store=store)
+        monkeypatch.setattr(serve.sql, "run", run)
+        assert order == ["online", "online", "rows"]
+        assert con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [("autoencoder-1",)]
+
+
 def test_publish_neighbors_writes_tables_views_online_and_snapshot(tmp_path):
     emb, owner = _data(2)
     store = open_store()
