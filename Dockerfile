@@ -25,4 +25,11 @@ RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e . \
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins
 
+# MUSIM_HOME and the folders the named volumes mount on, owned by airflow and writable by group 0: compose runs
+# the services as ${AIRFLOW_UID}:0 (any uid, group root, as Airflow's image expects), and a new named volume takes
+# its ownership from the image's folder
+USER root
+RUN mkdir -p /opt/musim/data/warehouse /opt/musim/data/serving \
+ && chown -R airflow:0 /opt/musim/data && chmod -R g+rwX /opt/musim/data
+USER airflow
 ENV MUSIM_HOME=/opt/musim/data

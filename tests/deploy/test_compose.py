@@ -80,3 +80,19 @@ def test_env_example_has_placeholders_only():
     used = set(re.findall(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)", COMPOSE.read_text()))
     missing = {v for v in used if v not in values and v not in ("AIRFLOW_GPU_IMAGE_NAME",)}
     assert not missing, f".env.example lacks {missing}"
+
+
+def test_a_first_start_fails_loudly_and_writes_where_the_services_can(compose):
+    """From a review: `mc alias ... && mc mb ... && mc ilm ... || true` reported success without a bucket; the data
+    folder was made by root and the services (${AIRFLOW_UID}:0) could not write it; the UI password of .env was
+    never used; the Fernet key could be left empty; MinIO's root console listened on every interface."""
+    services = compose["services"]
+    mc = services["minio-init"]["command"][0]
+    assert mc.count("|| true") == 1 and "{ mc ilm rule add" in mc
+    init = "\n".join(services["airflow-init"]["command"])
+    assert 'chown -R "${AIRFLOW_UID:-50000}:0" /opt/musim/data' in init and "passwords.json" in init
+    env = compose["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == "/opt/airflow/auth/passwords.json"
+    assert ":?" in env["AIRFLOW__CORE__FERNET_KEY"]
+    assert "WWW_PASSWORD" not in env  # only airflow-init sees the UI password
+    assert all(p.startswith("127.0.0.1:") for p in services["minio"]["ports"])
