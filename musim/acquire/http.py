@@ -8,8 +8,10 @@ from __future__ import annotations
 import collections
 import email.utils
 import logging
+import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -296,3 +298,20 @@ class HttpClient:
     def close(self) -> None:
         self.session.close()
         self.download_session.close()
+
+
+def unreachable(url: str, timeout_s: float) -> str | None:
+    """Why the host of ``url`` cannot be reached (its name does not resolve, nothing answers on its port), or
+    ``None`` when a TCP connection opens: one check before a run, so that a machine without the network fails in
+    seconds, not after every artist's retries."""
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    if not host:
+        return f"{url} names no host"
+    try:
+        socket.create_connection((host, port), timeout=min(timeout_s, 10.0)).close()
+    except socket.gaierror:
+        return f"the name {host} does not resolve (no network, or no DNS)"
+    except OSError as exc:
+        return f"nothing answers on {host}:{port} ({exc.strerror or type(exc).__name__})"
+    return None

@@ -37,6 +37,7 @@ from typing import Any
 import duckdb
 
 from musim import serving, sql, warehouse
+from musim.acquire.errors import ProviderError
 from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
 from musim.acquire.journal import ArtistOutcome, pending_journals, read_journals, write_sources_index
 from musim.config import AcquireSettings, Settings, get_settings
@@ -318,7 +319,8 @@ def acquire(
     if on_plan is not None:
         on_plan(summary.planned)
     if batches:
-        built = open_providers(providers, local_dir, acquire_settings)
+        built = _reachable(open_providers(providers, local_dir, acquire_settings),
+                           (acquire_settings or settings.acquire).timeout_s)
         try:
             for batch in batches:
                 fetched = fetch_batch(batch, providers=built, store=store, concurrency=concurrency,
@@ -330,6 +332,32 @@ def acquire(
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.catalogue = status_counts(settings)
     return summary
+
+
+def _reachable(providers: list, timeout_s: float) -> list:
+    """The providers whose service answers (one TCP connection each; a provider without a service always):
+    the others are left out with a warning, and when none is left the run stops before any artist is tried,
+    every artist still pending (:class:`ProviderError`)."""
+    from musim.acquire.http import unreachable
+
+    kept, why = [], []
+    for provider in providers:
+        url = provider.endpoint()
+        problem = unreachable(url, timeout_s) if url else None
+        if problem is None:
+            kept.append(provider)
+            continue
+        why.append(f"{provider.name}: {problem}")
+        provider.close()
+    if kept:
+        for problem in why:
+            log.warning("acquire: left out %s", problem)
+    else:
+        raise ProviderError(",".join(p.name for p in providers), "cannot reach any provider (" + "; ".join(why)
+                            + "); nothing was tried, every artist stays pending. Run it again on the network (or "
+                            "check MUSIM_DEEZER_API_URL, MUSIM_ITUNES_API_URL, MUSIM_SPOTIFY_API_URL), or take your "
+                            "own files: --provider local --path FOLDER")
+    return kept
 
 
 def list_previews(artist: str | None = None, *, all_statuses: bool = False, limit: int | None = None,

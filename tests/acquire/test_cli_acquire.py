@@ -137,3 +137,26 @@ def test_an_empty_catalogue_says_what_to_do_first(fake_env, capsys):
     code, out, _ = run(capsys, "acquire", "--provider", "deezer")
     assert code == 0 and "the catalogue is empty" in out and "musim similarity build" in out
     assert "every catalogue artist is done" not in out
+
+
+def test_a_provider_that_cannot_be_reached_is_left_out_and_none_stops_the_run_at_once(snapshot, fake_env, capsys,
+                                                                                    monkeypatch, caplog):
+    """Without the network every artist was retried five times (minutes), then recorded as failed, exit 0."""
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("MUSIM_ITUNES_API_URL", dead)
+    started = time.perf_counter()
+    code, _, err = run(capsys, "acquire", "--provider", "itunes", "--top", "2")
+    assert code == 2 and time.perf_counter() - started < 10
+    assert err.startswith("musim: error: itunes: cannot reach any provider (itunes: nothing answers on 127.0.0.1:")
+    assert "nothing was tried, every artist stays pending" in err
+    code, out, _ = run(capsys, "previews", "--all", "--json")
+    assert json.loads(out) == []  # no artist was recorded as failed
+    code, _, err = run(capsys, "acquire", "--path", "", "--top", "1")  # an unset $MUSIC: not the network
+    assert code == 2 and "--path is empty (an unset variable?)" in err
+    code, out, err = run(capsys, "acquire", "--provider", "itunes,deezer", "--top", "1")
+    assert code == 0 and "matched 1" in out and "left out itunes: nothing answers on 127.0.0.1" in caplog.text

@@ -37,6 +37,10 @@ class Provider(abc.ABC):
     def fetch(self, track: TrackCandidate) -> bytes:
         """Download the preview (or read the local file) of ``track``."""
 
+    def endpoint(self) -> str | None:
+        """The URL of the service this provider calls (checked before a run), or ``None`` (local files)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

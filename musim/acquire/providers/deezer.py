@@ -50,6 +50,9 @@ class DeezerProvider(HttpProvider):
         self._genres: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
+    def endpoint(self) -> str:
+        return self.base
+
     def _check(self, body: Any) -> None:
         error = body.get("error") if isinstance(body, dict) else None
         if not error:

@@ -30,6 +30,9 @@ class ItunesProvider(HttpProvider):
         self._songs: OrderedDict[str, list[ITunesSong]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def endpoint(self) -> str:
+        return self.base
+
     def _search(self, term: str) -> dict[str, list[ITunesSong]]:
         params = {
             "term": term,

@@ -138,6 +138,9 @@ class SpotifyProvider(HttpProvider):
         )
         self.client.prefix = settings.spotify_api_url.rstrip("/") + "/"
 
+    def endpoint(self) -> str:
+        return self.client.prefix
+
     def _call(self, fn: Callable[[], T], what: str) -> T:
         def attempt() -> T:
             try:
