@@ -18,6 +18,7 @@ import itertools
 import logging
 import math
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ _SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "a
 #: Canonical words for the reasons :class:`musim.audio.BadAudioError` gives.
 _DECODER_REASONS = {"too short": "too_short", "missing channel": "undecodable"}
 SILENCE_DB = -60.0
+_IN_MEMORY = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
 #: The first bytes of a zip archive (a local file header, or the end record of an empty archive).
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -260,7 +262,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
             length, sr, channels, tail = reader(src)
             break
         except Exception as exc:  # noqa: BLE001 - decoders raise many types
-            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            said = _IN_MEMORY.sub("the file", str(exc)).replace("'<none>'", "the file")  # not Python's address
+            errors.append(f"{type(exc).__name__}: {said}"[:200])
     else:
         if _start_decodes(src):  # the file holds less than its header declares: cut short (a broken download)
             raise FileSkipped("truncated", "its start decodes but reading toward the length it declares fails ("

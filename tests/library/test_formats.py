@@ -107,3 +107,10 @@ def test_a_float_file_with_nan_samples_is_undecodable_not_a_crash(tmp_path):
     err = _skip(_float_wav_with_nan(tmp_path / "nan.wav"))
     assert err.reason == "undecodable" and "11 of 176,400 samples are not finite" in err.detail
 
+
+
+def test_a_reason_read_from_bytes_names_no_python_object():
+    """A preview's reason read `Error opening <_io.BytesIO object at 0x7f...>` (acquire stores bytes)."""
+    with pytest.raises(FileSkipped) as skipped:
+        probe(b"ID3\x03" + b"x" * 100, key="Broken.mp3")
+    assert "BytesIO" not in str(skipped.value) and "0x" not in skipped.value.detail
