@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import urllib.parse
+import urllib.request
 
 from musim import sandbox
 from musim.cli.output import print_json, print_table, printable
@@ -98,7 +100,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             what = f.get("description") or f"{f['expectation']}({', '.join(f['columns'])})"
             print(printable(f"  {r['dataset']} FAILED {f['part']}: {what}" + (f"; e.g. {ex[:5]}" if ex else ""), 0))
     if docs:
-        path = docs[len("file://"):] if docs.startswith("file://") else None
+        path = urllib.request.url2pathname(urllib.parse.urlsplit(docs).path) if docs.startswith("file://") else None
         print(f"Data Docs: {link}" + (f"\n  (local file: {path})" if path else ""))
     else:
         print("Data Docs: none were published for this run")

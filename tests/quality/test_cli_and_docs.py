@@ -115,3 +115,16 @@ def test_a_check_of_named_datasets_that_all_were_skipped_says_nothing_was_checke
     code, out, err = cli(capsys, "quality", "check", "--dataset", "similarity", "--dump", new[:12], "--no-docs")
     assert code == 2 and ": NOTHING CHECKED" in out.splitlines()[0]
     assert err.startswith("musim: nothing was checked: no similarity build for dump")
+
+
+def test_the_report_names_the_local_data_docs_file_as_it_is_on_disk(good, tmp_path, monkeypatch, capsys):
+    """A home with a space or a '%' in its path was shown percent-encoded (a file that does not exist)."""
+    import shutil
+
+    home = tmp_path / "rev C%20home"
+    shutil.copytree(good, home)
+    monkeypatch.setenv("MUSIM_HOME", str(home))
+    assert cli(capsys, "quality", "check", "--dataset", "lastfm_plays")[0] == 0
+    code, out, _ = cli(capsys, "quality", "report")
+    local = out.split("(local file: ", 1)[1].split(")")[0]
+    assert code == 0 and local.startswith(str(home)) and __import__("os").path.isfile(local)
