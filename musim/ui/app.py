@@ -72,6 +72,25 @@ def _out(result: dict[str, Any] | queries.Unavailable | list) -> Any:
     return result
 
 
+class HeadAsGet:
+    """HEAD answered as GET without the body (HTTP's rule; FastAPI's GET routes answered it 405)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], Settings] = get_settings,
                title: str = "musim") -> FastAPI:
     """The app; ``dependencies`` guard every route (the Airflow plugin passes its authentication)."""
@@ -80,6 +99,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
     cache = SnapshotCache(settings)
     app.state.snapshots = cache
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(HeadAsGet)
 
     @app.exception_handler(ParameterError)
     def bad_parameter(request: Any, exc: ParameterError) -> JSONResponse:  # e.g. an artist name of spaces

@@ -245,3 +245,11 @@ def test_a_new_snapshot_is_served_without_a_restart(tmp_path, client):
         assert [r["artist"] for r in rows] == ["Artist C", "Artist A"]
     assert len(set(names)) == 3
     assert len(client.app.state.snapshots._open) <= 2  # older snapshots' connections are let go
+
+
+def test_head_is_answered_like_get_without_a_body(minimal, client):
+    """HEAD on the page and the API answered 405 (monitoring probes and `curl -I` use it)."""
+    for path in ("/", "/api/status", f"/api/similar?artist={top_artist()}", "/api/similar?artist=nobody-at-all"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code and head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
