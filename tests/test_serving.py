@@ -89,6 +89,7 @@ def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_r
     assert answer.status_code == 503 and answer.json() == {"detail": says}
     page = client.get("/", params={"artist": "Artist B"})  # the page shows it where "not published" would be
     assert page.status_code == 503 and f"is damaged ({why}): publish a new one" in page.text
+    assert "The published snapshot cannot be read." in page.text and "Nothing to show yet" not in page.text
     assert main(["publish"]) == 0 and main(["similar", "Artist B"]) == 0  # the advice works
     capsys.readouterr()
     wh = get_settings().warehouse.path

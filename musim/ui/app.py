@@ -235,7 +235,8 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             if explained is None:
                 raise
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=str(explained),
-                                          artists="", tracks="", models="", quality=""), status_code=503)
+                                          artists="", tracks="", models="", quality="",
+                                          heading="The published snapshot cannot be read."), status_code=503)
 
     return app
 

@@ -293,8 +293,9 @@ def header(snapshot: dict[str, Any] | None, path_name: str | None) -> str:
 
 
 def page(*, state: Mapping[str, Any], snapshot: dict[str, Any] | None, path_name: str | None,
-         not_published: str | None, artists: str, tracks: str, models: str, quality: str) -> str:
-    banner = notice("missing", f"<strong>Nothing to show yet.</strong> {esc(not_published)}", "not-published") \
+         not_published: str | None, artists: str, tracks: str, models: str, quality: str,
+         heading: str = "Nothing to show yet.") -> str:
+    banner = notice("missing", f"<strong>{esc(heading)}</strong> {esc(not_published)}", "not-published") \
         if not_published else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
