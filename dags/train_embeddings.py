@@ -36,7 +36,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Par
 
 from musim.assets import asset
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
-from musim.params import SEED_MAX, SEED_MIN
+from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
 FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
@@ -51,7 +51,8 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
     tags=["musim", "models", "cnn_classifier", "autoencoder"],
     doc_md=__doc__,
     params={
-        "families": Param(FAMILIES, type="array", items={"enum": [*FAMILIES, "descriptors"]},
+        "families": Param(FAMILIES, type="array", items={"enum": [*FAMILIES, "descriptors"]}, minItems=1,
+                          uniqueItems=True,
                           description="Families to train: cnn_classifier, autoencoder, contrastive "
                                       "(self-supervised), and the descriptors baseline as a servable family"),
         "label": Param("genre", enum=["genre", "artist"],
@@ -60,7 +61,7 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
                         description="Co-listening similarity metric of the evaluation's ground truth"),
         "dump_id": Param(None, type=["null", "string"],
                          description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
-        "test_share": Param(None, type=["null", "number"], minimum=0, maximum=0.5,
+        "test_share": Param(None, type=["null", "number"], exclusiveMinimum=0, exclusiveMaximum=1,
                             description="Share of artists held out for testing (default: 15%, at least 10 "
                                         "artists while a third of the catalogue allows it; the siamese default, "
                                         "so every family holds out the same test artists)"),
@@ -75,13 +76,15 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
         "contrastive": Param({}, type="object",
                              description="ContrastiveParams fields, e.g. {\"epochs\": 40, \"crop_frames\": 96, "
                                          "\"temperature\": 0.1}"),
-        "n_boot": Param(1000, type="integer", minimum=100, description="Bootstrap resamples of the evaluation CIs"),
+        "n_boot": Param(1000, type="integer", minimum=100, maximum=MAX_COUNT,
+                        description="Bootstrap resamples of the evaluation CIs"),
         "primary_metric": Param("auto", enum=list(PRIMARY_METRIC_CHOICES),
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
                                             "artists, else ndcg@5 or ndcg@3 (auc without listening data)"),
         "publish": Param(True, type="boolean",
                          description="Publish the champions' embeddings and audio neighbours, and a snapshot"),
-        "k": Param(10, type="integer", minimum=1, description="Neighbours published per artist and per track"),
+        "k": Param(10, type="integer", minimum=1, maximum=MAX_COUNT,
+                   description="Neighbours published per artist and per track"),
     },
 )
 def train_embeddings():

@@ -30,7 +30,7 @@ from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
-from musim.params import SEED_MAX, SEED_MIN
+from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
 
@@ -43,26 +43,28 @@ MODELS = asset("models")
     tags=["musim", "models", "siamese"],
     doc_md=__doc__,
     params={
-        "epochs": Param(10, type="integer", minimum=1, description="Training epochs (early stopping may end sooner)"),
+        "epochs": Param(10, type="integer", minimum=1, maximum=MAX_COUNT,
+                        description="Training epochs (early stopping may end sooner)"),
         "metric": Param("seed", enum=list(TARGET_METRICS),
                         description="Co-listening similarity metric the model learns (the target)"),
         "dump_id": Param(None, type=["null", "string"],
                          description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
         "learning_rate": Param(1e-3, type="number", exclusiveMinimum=0, description="Adam learning rate"),
-        "batch_size": Param(64, type="integer", minimum=1, description="Clip pairs per training step (global)"),
-        "embedding_size": Param(64, type="integer", minimum=1,
+        "batch_size": Param(64, type="integer", minimum=1, maximum=MAX_COUNT,
+                            description="Clip pairs per training step (global)"),
+        "embedding_size": Param(64, type="integer", minimum=1, maximum=MAX_COUNT,
                                 description="Size of the encoding (the Dense layer after the global max-pool)"),
         "sampling": Param("stratified", enum=["stratified", "natural"],
                           description="Artist pairs: stratified over the target range (similar pairs are rare) "
                                       "or the catalogue's natural distribution"),
-        "train_pairs": Param(20000, type=["null", "integer"], minimum=1,
+        "train_pairs": Param(20000, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
                              description="Artist pairs drawn for training (each gives up to 3 x 3 clip pairs)"),
         "seed": Param(0, type="integer", minimum=SEED_MIN, maximum=SEED_MAX,
                       description="Seeds the artist split, the sampling and the weights"),
         "primary_metric": Param("auto", enum=list(PRIMARY_METRIC_CHOICES),
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
                                             "artists, else ndcg@5 or ndcg@3 (auc without listening data)"),
-        "k": Param(10, type="integer", minimum=1, description="Neighbours published per artist and per track"),
+        "k": Param(10, type="integer", minimum=1, maximum=MAX_COUNT, description="Neighbours published per artist and per track"),
         "hparams": Param({}, type="object",
                          description="Any other HyperParams field, e.g. {\"conv_filters\": [16, 32], "
                                      "\"test_share\": 0.3} (the Params above set their own fields)"),

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Annotated, Any, TypeVar
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from musim.errors import ParameterError, check_known
@@ -35,13 +35,25 @@ T = TypeVar("T")
 
 #: Seeds of NumPy's and Keras's generators.
 SEED_MIN, SEED_MAX = 0, 2**32 - 1
+#: The largest count any parameter or option takes (beyond it DuckDB's integers and memory give out first).
+MAX_COUNT = 1_000_000_000
 
-Count = Annotated[int, Field(ge=1)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-Seed = Annotated[int, Field(ge=SEED_MIN, le=SEED_MAX)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
-Share = Annotated[float, Field(ge=0, lt=1)]
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON's true is no number (pydantic's lax integers took it as 1)
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+NotBool = BeforeValidator(_not_bool)
+Count = Annotated[int, NotBool, Field(ge=1, le=MAX_COUNT)]
+NonNegativeInt = Annotated[int, NotBool, Field(ge=0, le=MAX_COUNT)]
+Seed = Annotated[int, NotBool, Field(ge=SEED_MIN, le=SEED_MAX)]
+PositiveFloat = Annotated[float, NotBool, Field(gt=0)]
+NonNegativeFloat = Annotated[float, NotBool, Field(ge=0)]
+Share = Annotated[float, NotBool, Field(ge=0, lt=1)]
+#: A share that must hold something (the test artists: the CLI's --test-share is in (0, 1) too).
+OpenShare = Annotated[float, NotBool, Field(gt=0, lt=1)]
 
 CONFIG = ConfigDict(allow_inf_nan=False)
 

@@ -37,6 +37,10 @@ class Toy:
     ({"seed": 2**32}, r"toy parameter seed: input should be less than or equal to 4294967295"),
     ({"epochs": 5000}, r"toy parameters: at most 1000 epochs"),
     ({"epoch": 5}, r"unknown toy parameter\(s\) epoch; known: epochs, filters, learning_rate, seed, steps"),
+    # JSON's true trained one epoch; 1e12 epochs ran until killed (the CLI's --epochs stops at 1e9)
+    ({"epochs": True}, r"toy parameter epochs: value error, expected a number, not true or false \(True given\)"),
+    ({"learning_rate": False}, r"toy parameter learning_rate: value error, expected a number, not true or false"),
+    ({"epochs": 1e12}, r"toy parameter epochs: input should be less than or equal to 1000000000"),
 ])
 def test_a_bad_value_is_one_parameter_error_naming_the_field(given, message):
     with pytest.raises(ParameterError, match=message):

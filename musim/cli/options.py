@@ -7,10 +7,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-from musim.params import SEED_MAX, SEED_MIN
-
-#: The largest count any option takes (beyond it DuckDB's integers and memory give out first).
-MAX_COUNT = 1_000_000_000
+from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
 
 
 def count(minimum: int = 1, maximum: int = MAX_COUNT) -> Callable[[str], int]:

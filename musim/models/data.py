@@ -23,7 +23,7 @@ import numpy as np
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.models.constants import DEFAULT_TARGET, SPLIT_DEFAULTS, TARGET_METRICS
-from musim.params import Seed, Share, params_record
+from musim.params import OpenShare, Seed, Share, params_record
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -200,7 +200,7 @@ class SplitParams:
 
     seed: Seed = int(SPLIT_DEFAULTS["seed"])
     validation_share: Share = float(SPLIT_DEFAULTS["validation_share"])
-    test_share: Share = float(SPLIT_DEFAULTS["test_share"])
+    test_share: OpenShare = float(SPLIT_DEFAULTS["test_share"])
 
     def __post_init__(self) -> None:
         if self.validation_share + self.test_share >= 1:

@@ -33,7 +33,16 @@ from musim.models.data import ArtistSplit, PairTargets
 from musim.models.epochs import EpochBar
 from musim.models.pairs import PairSampling, TrainingSet, build_training_set, make_dataset
 from musim.models.siamese import ENCODER, SiameseConfig, build_siamese, float32_copy
-from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, Share, params_record
+from musim.params import (
+    Count,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OpenShare,
+    PositiveFloat,
+    Seed,
+    Share,
+    params_record,
+)
 
 __all__ = ["HyperParams", "TrainResult", "fit", "runtime", "train"]
 
@@ -66,7 +75,7 @@ class HyperParams:
     # data
     clips_per_artist: Count = 3
     validation_share: Share = float(SPLIT_DEFAULTS["validation_share"])
-    test_share: Share = float(SPLIT_DEFAULTS["test_share"])
+    test_share: OpenShare = float(SPLIT_DEFAULTS["test_share"])
     sampling: Literal["stratified", "natural"] = "stratified"
     train_pairs: Count | None = 20_000
     validation_pairs: Count | None = 5_000

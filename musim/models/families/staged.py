@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from musim.errors import ParameterError
 from musim.jsonable import json_safe
 from musim.models import registry
 from musim.models.constants import MODEL_FILE, MODELS_PREFIX
@@ -81,6 +82,8 @@ def plan_job(run_id: str, *, families: Sequence[str] = (CNN_CLASSIFIER, AUTOENCO
     family (``{"family", "manifest", "params", "run_id"}``) for the mapped ``train`` task."""
     from musim import warehouse
 
+    if not families or len(set(families)) != len(families):  # nothing to train, or one family twice (one run id)
+        raise ParameterError(f"families must name each family to train once, got {list(families)}")
     for f in families:  # every family's parameters checked before the inputs are prepared
         get_family(f).parse_params((params or {}).get(f) or {})
     with warehouse.writer() as con:

@@ -46,3 +46,23 @@ def test_the_job_refuses_a_bad_parameter_before_preparing_its_inputs():
         plan_job("train_embeddings/bad", families=("descriptors", "contrastive"),
                  params={"contrastive": {"temperature": math.inf}})
     assert list(open_store().list("models/runs/")) == []
+
+
+@pytest.mark.parametrize("families", [(), ("autoencoder", "autoencoder")])
+def test_the_job_refuses_no_family_or_one_twice_before_preparing_its_inputs(families):
+    """[] prepared the inputs and trained nothing (a run that "succeeded"); a family twice gave two work items of
+    one run id."""
+    with pytest.raises(ParameterError, match=r"^families must name each family to train once"):
+        plan_job("train_embeddings/bad", families=families)
+    assert list(open_store().list("models/runs/")) == []
+
+
+def test_a_test_share_of_zero_is_refused_as_the_command_line_refuses_it():
+    """--hparams '{"test_share": 0}' went as far as the quality gate (`at least 5 test artists`), where
+    --test-share 0 is refused at once."""
+    from musim.models.data import SplitParams
+    from musim.models.train import HyperParams
+
+    for record in (HyperParams, SplitParams):
+        with pytest.raises(ParameterError, match=r"parameter test_share: input should be greater than 0"):
+            record.from_json({"test_share": 0})
