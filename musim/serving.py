@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from musim import scratch, sql, warehouse
-from musim.config import Settings, get_settings
+from musim.config import Settings, get_settings, make_folder
 from musim.cooccurrence import choose_engine, int32_column, symmetric_pairs
 from musim.errors import NotFoundError, QualityError, StorageError
 
@@ -83,7 +83,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
     if not force:
         _refuse_failed_quality(con)
     snapshots = settings.serving_dir / "snapshots"
-    snapshots.mkdir(parents=True, exist_ok=True)
+    make_folder(snapshots, "MUSIM_SERVING_DIR (or MUSIM_HOME)")
     clean_leftovers(settings)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = snapshots / f"snapshot-{stamp}.duckdb"

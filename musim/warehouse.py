@@ -27,7 +27,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
     """Set memory, threads, spill directory and insertion order on a connection."""
-    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_tmp()
     run(con, "warehouse/configure.sql", memory_limit=str(settings.warehouse.memory_limit),
         threads=int(settings.warehouse.threads), temp_directory=str(settings.tmp_dir / "duckdb"))
     return con

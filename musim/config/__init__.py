@@ -44,6 +44,8 @@ from musim.config.sections import (
     var,
 )
 from musim.config.values import FolderValue, RateLimit
+from musim.errors import ConfigError
+from musim.filenames import path_text
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -165,11 +167,18 @@ class Settings(BaseSettings):
         return data
 
     def ensure_dirs(self) -> None:
-        """Create the local folders the settings point to (never touches remote stores)."""
-        for path in (self.home, self.warehouse.path.parent, self.serving_dir, self.tmp_dir):
-            path.mkdir(parents=True, exist_ok=True)
+        """Create the local folders the settings point to (never touches remote stores); a folder that cannot be
+        made is one :class:`ConfigError` naming the variable that chose it."""
+        folders = [(self.home, "MUSIM_HOME"), (self.warehouse.path.parent, "MUSIM_WAREHOUSE (or MUSIM_HOME)"),
+                   (self.serving_dir, "MUSIM_SERVING_DIR (or MUSIM_HOME)"), (self.tmp_dir, "MUSIM_TMP (or MUSIM_HOME)")]
         if "://" not in self.ingest.landing:
-            Path(self.ingest.landing).mkdir(parents=True, exist_ok=True)
+            folders.append((Path(self.ingest.landing), "MUSIM_LANDING (or MUSIM_HOME)"))
+        for path, variable in folders:
+            make_folder(path, variable)
+
+    def ensure_tmp(self) -> Path:
+        """The scratch folder, made if missing (:class:`ConfigError` naming ``MUSIM_TMP`` if it cannot be)."""
+        return make_folder(self.tmp_dir, "MUSIM_TMP (or MUSIM_HOME)")
 
     def connection(self, conn_id: str, *, types: tuple[str, ...] = (),
                    ask_airflow: bool = True) -> tuple[dict[str, Any], str] | None:
@@ -181,6 +190,17 @@ class Settings(BaseSettings):
         """
         lookup = self.storage.airflow_lookup if ask_airflow else "never"
         return airflow_connection(conn_id, self._env, lookup=lookup, types=types)
+
+
+def make_folder(path: Path, variable: str) -> Path:
+    """Make the folder ``path`` (and its parents) if missing; one :class:`ConfigError` naming ``variable``, the
+    setting that chose it, when it cannot be made."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{variable}: cannot make the folder {path_text(path)} ({exc.strerror or exc}); set it to a "
+                          "folder you can write") from None
+    return path
 
 
 #: The variables settings are read from (every field's, and the Airflow connections').

@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 
 from musim import sql
-from musim.config import Settings, get_settings
+from musim.config import Settings, get_settings, make_folder
 from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.features.registry import FeatureView
 from musim.features.sources import load_latest
@@ -136,8 +136,7 @@ def publish_online(con: duckdb.DuckDBPyConnection, view: FeatureView, *, setting
     """Publish the latest values of ``view`` as the current online snapshot of its version; return its path."""
     settings = settings or get_settings()
     store = OnlineStore.from_warehouse(con, view)
-    folder = _folder(settings, view.name)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(_folder(settings, view.name), "MUSIM_SERVING_DIR (or MUSIM_HOME)")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"v{view.version}-{stamp}.npz"
     store.save(path)

@@ -168,7 +168,7 @@ def _ingest_object(d: LandedDump, settings: Settings) -> IngestResult:
     """Download the dump (and its profiles) to a temporary folder under ``$MUSIM_TMP``, then ingest it."""
     from musim.storage import open_store
 
-    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_tmp()
     with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="landing-") as scratch:
         local: list[Path | None] = []
         for url in (d.plays, d.profiles):

@@ -151,3 +151,15 @@ def test_printing_the_values_hides_credentials_in_urls(monkeypatch, capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     assert "PLANTED" not in out and '"object_store": "s3://AK:***@bucket/p"' in out
+
+
+def test_a_folder_setting_that_cannot_be_made_is_named_where_it_is_made(tmp_path, monkeypatch, capsys):
+    """`MUSIM_TMP=/proc/nope musim features list` said only "/proc/nope: No such file or directory"."""
+    from musim.cli import main as musim
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("MUSIM_TMP", str(blocker / "tmp"))
+    assert musim(["dumps"]) == 2
+    assert capsys.readouterr().err.startswith(f"musim: error: MUSIM_TMP (or MUSIM_HOME): cannot make the folder "
+                                              f"{blocker / 'tmp'} (")
