@@ -23,24 +23,21 @@ from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine
 from musim.errors import NotFoundError, ParameterError
+from musim.params import Count, params_record
 from musim.similarity.colisten import store_catalogue_pairs, store_pairs
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@params_record("similarity parameter")
 class SimilarityParams:
-    """Parameters of a similarity build."""
+    """Parameters of a similarity build (whole numbers from 1, checked on construction: ``k=2.5``, ``True`` or
+    ``"10"`` from a direct caller are one :class:`ParameterError` naming the field)."""
 
-    min_listeners: int = 50
-    min_co_listeners: int = 2
-    k: int = 100
-    catalogue_size: int = 1000
-
-    def __post_init__(self) -> None:
-        for name in ("min_listeners", "min_co_listeners", "k", "catalogue_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    min_listeners: Count = 50
+    min_co_listeners: Count = 2
+    k: Count = 100
+    catalogue_size: Count = 1000
 
 
 @dataclass(frozen=True)
@@ -77,13 +74,14 @@ def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
 
 
 def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
-                     params: SimilarityParams = SimilarityParams(), engine: str | None = None) -> SimilarityResult:
+                     params: SimilarityParams | None = None, engine: str | None = None) -> SimilarityResult:
     """Compute and store the similarity tables of a dump on the writer connection ``con``.
 
     ``engine`` counts the co-listened pairs: ``c`` or ``duckdb`` (default: ``$MUSIM_SIMILARITY_ENGINE``,
     else ``c`` where it is built; :mod:`musim.similarity.colisten`).
     """
     started = time.perf_counter()
+    params = params or SimilarityParams()
     dump_id = resolve_dump(con, dump_id)
     engine, threads = choose_engine(engine), get_settings().warehouse.threads
     with warehouse.transaction(con):
@@ -138,7 +136,7 @@ def _no_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, n_artists: int, para
             f"listeners (the most has {most:,}); nothing was stored. Lower --min-listeners or --min-co-listeners")
 
 
-def build(dump_id: str | None = None, params: SimilarityParams = SimilarityParams(),
+def build(dump_id: str | None = None, params: SimilarityParams | None = None,
           settings: Settings | None = None) -> SimilarityResult:
     """Open the warehouse writer and build the similarity of ``dump_id`` (default: the latest dump)."""
     with warehouse.writer(settings or get_settings()) as con:

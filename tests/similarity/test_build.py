@@ -119,3 +119,12 @@ def test_a_build_with_no_pairs_is_refused_and_the_earlier_build_stays(tiny, tmp_
     silent = ingest_lastfm(write_lines(tmp_path / "zero.tsv", [f"{U1}\t\tArtist Z\t0"]))
     with pytest.raises(ParameterError, match="has no plays above 0 of a named artist"):
         build(silent.dump_id)
+
+
+@pytest.mark.parametrize("bad", [{"k": 2.5}, {"k": True}, {"min_listeners": 0}, {"catalogue_size": -1}])
+def test_parameters_of_a_wrong_type_or_range_are_one_error_naming_the_field(bad):
+    """A direct caller's k=2.5 or True was taken, and k='10' raised a bare TypeError deep in the build."""
+    from musim.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=f"similarity parameter {next(iter(bad))}: "):
+        SimilarityParams(**bad)
