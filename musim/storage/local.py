@@ -56,11 +56,14 @@ class LocalStore(ObjectStore):
         try:
             yield
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            blocked = self._blocking_file()
             if action in ("read", "stat", "delete") and not isinstance(exc, FileExistsError):
+                if blocked is not None:  # not a missing object: no object can be there (a store set to a file)
+                    raise StorageError(f"cannot {action} {key!r} in {self.root_url}: the store's folder is not a "
+                                       f"folder, {blocked} is a file (MUSIM_OBJECT_STORE?)") from exc
                 raise ObjectNotFound(f"no object {key!r} in {self.root_url}") from exc
-            blocked = self._blocking_file() if action == "write" else None
             if blocked is not None:
-                raise StorageError(f"cannot write {key!r} in {self.root_url}: the store's folder cannot be made, "
+                raise StorageError(f"cannot {action} {key!r} in {self.root_url}: the store's folder cannot be made, "
                                    f"{blocked} is a file") from exc
             if action == "write" and not isinstance(exc, FileNotFoundError):
                 raise StorageError(

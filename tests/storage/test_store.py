@@ -331,3 +331,20 @@ def test_a_file_where_the_local_store_folder_should_be_is_named(tmp_path: Path) 
         with pytest.raises(StorageError, match=f"the store's folder cannot be made, {tmp_path / 'afile'} is a file"):
             open_store(str(root)).put_bytes("audio/x.flac", b"x")
     assert (tmp_path / "afile").read_bytes() == b"not a folder"
+
+
+def test_a_local_store_set_to_a_file_is_a_store_error_when_read_not_a_missing_object(tmp_path):
+    """`features build` with MUSIM_OBJECT_STORE naming a file recorded every preview as a "missing object" reject
+    (exit 0); acquire, which writes, said what was wrong."""
+    from musim.errors import StorageError
+    from musim.storage import ObjectNotFound, open_store
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    store = open_store(afile.as_uri())
+    for read in (lambda: store.get_bytes("audio/x.mp3"), lambda: store.stat("audio/x.mp3")):
+        with pytest.raises(StorageError, match=f"the store's folder is not a folder, {afile} is a file") as raised:
+            read()
+        assert not isinstance(raised.value, ObjectNotFound)
+    with pytest.raises(ObjectNotFound):  # a store folder not made yet: its objects are missing, as before
+        open_store((tmp_path / "fresh").as_uri()).get_bytes("audio/x.mp3")
