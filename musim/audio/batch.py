@@ -34,12 +34,10 @@ def default_workers() -> int:
 
 def _init_worker() -> None:
     # One BLAS/OpenMP thread per worker: the pool is the parallelism.
-    try:
+    with contextlib.suppress(Exception):  # best effort
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
-    except Exception:  # noqa: BLE001 - best effort
-        pass
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ feature path all report these words.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import itertools
@@ -198,12 +199,9 @@ def _pyav_lengths(src: str | bytes) -> tuple[float, int, int, float]:
 
 def _start_decodes(src: str | bytes) -> bool:
     """Whether the first second of audio decodes (libsndfile, else PyAV)."""
-    try:
-        with sound_file(_source(src)) as f:
-            if len(f.read(min(int(f.samplerate), max(int(f.frames), 1)), dtype="float32")):
-                return True
-    except Exception:  # noqa: BLE001 - decoders raise many types
-        pass
+    with contextlib.suppress(Exception), sound_file(_source(src)) as f:  # decoders raise many types
+        if len(f.read(min(int(f.samplerate), max(int(f.frames), 1)), dtype="float32")):
+            return True
     try:
         import av
 

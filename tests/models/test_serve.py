@@ -65,6 +65,14 @@ def test_neighbors_rank_other_artists_and_tracks(head, monkeypatch):
         assert all(owner[n] != owner[t] for n in tnb[t]) and np.all(np.diff(tsc[t]) <= 0)
 
 
+def _add_tracks(con, owner) -> None:
+    """One catalogue track ``x<i>`` per row of the embeddings, by artist ``owner[i]``."""
+    con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
+                    " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
+                    "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
+                    [(f"x{i}", int(a), f"t{i}", f"x{i}") for i, a in enumerate(owner)])
+
+
 def test_a_publish_killed_before_its_commit_leaves_the_served_neighbours_as_they_were(monkeypatch):
     """Ctrl-C after the neighbour rows were committed but before the online vectors were published left rows that
     the next `musim publish` served while `similar-audio` could not find their vectors. The rows are now the last
@@ -75,10 +83,7 @@ def test_a_publish_killed_before_its_commit_leaves_the_served_neighbours_as_they
     emb, owner = _data(2)
     store = open_store()
     with warehouse.writer() as con:
-        con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
-                        " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
-                        "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
-                        [(f"x{i}", int(a), f"t{i}", f"x{i}") for i, a in enumerate(owner)])
+        _add_tracks(con, owner)
         ids = [f"x{i}" for i in range(owner.size)]
         publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, store=store)
         run = serve.sql.run
@@ -106,10 +111,7 @@ def test_publish_neighbors_writes_tables_views_online_and_snapshot(tmp_path):
     emb, owner = _data(2)
     store = open_store()
     with warehouse.writer() as con:
-        con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
-                        " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
-                        "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
-                        [(f"x{i}", int(a), f"t{i}", f"x{i}") for i, a in enumerate(owner)])
+        _add_tracks(con, owner)
         # artist 3 is the only one with co-listening neighbours: the others are cold start
         con.execute("INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, "
                     "plays_rows, users, artists, started_at, finished_at) VALUES ('d1', 1, 'x', '360k', 1, 1, 1, 0, 1, "
