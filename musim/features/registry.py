@@ -384,10 +384,12 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict
 
 def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = None) -> FeatureView:
     """The registered view ``name`` (the highest version when ``version`` is None); also accepts ``"name:version"``."""
-    if version is None and ":" in name:
+    if ":" in name:
         name, _, v = name.partition(":")
         if not v.strip().isdigit():
-            raise ParameterError(f"{name}:{v}: a feature view's version is a whole number, e.g. {name}:1")
+            raise ParameterError(f"{name}:{v}: a feature view's version is a whole number from 1, e.g. {name}:1")
+        if version is not None and version != int(v):
+            raise ParameterError(f"{name}:{v} names version {int(v)} and --version {version} another: give one")
         version = int(v)
     rows = _rows(con, "view_latest", view_name=name, view_version=version)
     if not rows:

@@ -50,4 +50,6 @@ def test_build_list_show(capsys):
     assert "no feature view or service 'nope'; views: " in err and "track_log_mel" in err
     assert "services: " in err and "descriptor_baseline" in err
     assert main(["features", "show", "track_log_mel:abc"]) == 2
-    assert "track_log_mel:abc: a feature view's version is a whole number, e.g. track_log_mel:1" in capsys.readouterr().err
+    assert "track_log_mel:abc: a feature view's version is a whole number from 1, e.g. track_log_mel:1" in capsys.readouterr().err
+    assert main(["features", "show", "track_log_mel:4", "--version", "3"]) == 2  # it said "no view 'track_log_mel:4:3'"
+    assert "track_log_mel:4 names version 4 and --version 3 another: give one" in capsys.readouterr().err
