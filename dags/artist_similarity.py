@@ -19,6 +19,7 @@ import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.params import MAX_COUNT
 
 SIMILARITY = asset("artist_similarity")
 
@@ -32,10 +33,10 @@ SIMILARITY = asset("artist_similarity")
     doc_md=__doc__,
     params={
         "dump_id": Param(None, type=["null", "string"], description="Dump id or unique prefix (default: the latest)"),
-        "min_listeners": Param(50, type="integer", minimum=1, description="Artists need this many listeners"),
-        "min_co_listeners": Param(2, type="integer", minimum=1, description="Pairs need this many co-listeners"),
-        "k": Param(100, type="integer", minimum=1, description="Neighbours kept per artist and metric"),
-        "catalogue_size": Param(1000, type="integer", minimum=1,
+        "min_listeners": Param(50, type="integer", minimum=1, maximum=MAX_COUNT, description="Artists need this many listeners"),
+        "min_co_listeners": Param(2, type="integer", minimum=1, maximum=MAX_COUNT, description="Pairs need this many co-listeners"),
+        "k": Param(100, type="integer", minimum=1, maximum=MAX_COUNT, description="Neighbours kept per artist and metric"),
+        "catalogue_size": Param(1000, type="integer", minimum=1, maximum=MAX_COUNT,
                                 description="Top artists whose full pair table is kept (the audio catalogue)"),
     },
 )

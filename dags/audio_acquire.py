@@ -21,6 +21,7 @@ from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
 from musim.config import KNOWN_PROVIDERS
+from musim.params import MAX_COUNT
 
 PREVIEWS = asset("previews")
 
@@ -33,7 +34,7 @@ PREVIEWS = asset("previews")
     tags=["musim", "audio", "acquire"],
     doc_md=__doc__,
     params={
-        "top_n": Param(1000, type="integer", minimum=1, description="Catalogue: the top N artists by listeners"),
+        "top_n": Param(1000, type="integer", minimum=1, maximum=MAX_COUNT, description="Catalogue: the top N artists by listeners"),
         "providers": Param(None, type=["null", "array"], items={"enum": list(KNOWN_PROVIDERS)},
                            description="Providers in order, e.g. [\"deezer\", \"itunes\"] or [\"local\"] "
                                        "(default: $MUSIM_ACQUIRE_PROVIDERS)"),
@@ -41,7 +42,7 @@ PREVIEWS = asset("previews")
                             description="Previews per artist, most popular first (a local folder: its tracks)"),
         "local_path": Param(None, type=["null", "string"],
                             description="Local music folder for the local provider (default: $MUSIM_LOCAL_MUSIC_DIR)"),
-        "batch_size": Param(25, type="integer", minimum=1, description="Artists per mapped fetch task"),
+        "batch_size": Param(25, type="integer", minimum=1, maximum=MAX_COUNT, description="Artists per mapped fetch task"),
         "concurrency": Param(4, type="integer", minimum=1, maximum=256, description="Artists fetched at once per task"),
         "max_attempts": Param(3, type="integer", minimum=1, maximum=1000, description="Retry failures while attempts are below this"),
         "retry": Param(False, type="boolean",

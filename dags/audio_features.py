@@ -21,6 +21,7 @@ import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.params import MAX_COUNT
 
 FEATURES = asset("features")
 
@@ -35,12 +36,12 @@ FEATURES = asset("features")
     params={
         "views": Param(None, type=["null", "array"],
                        description="Feature views to build, e.g. [\"track_log_mel\"] (default: every defined view)"),
-        "batch_size": Param(64, type="integer", minimum=1, description="Previews per mapped compute task"),
+        "batch_size": Param(64, type="integer", minimum=1, maximum=MAX_COUNT, description="Previews per mapped compute task"),
         "workers": Param(None, type=["null", "integer"], minimum=1, maximum=1024,
                          description="Worker processes per compute task (default: every CPU of the worker)"),
         "min_duration_s": Param(5.0, type="number", minimum=0, maximum=3600,
                                 description="Reject audio shorter than this many seconds as too short"),
-        "limit": Param(None, type=["null", "integer"], minimum=1,
+        "limit": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
                        description="Compute at most this many previews in this run (default: all)"),
         "publish": Param(True, type="boolean", description="Publish online snapshots of the warehouse views"),
     },

@@ -40,7 +40,7 @@ LASTFM_PLAYS = asset("lastfm_plays")
     params={
         "landing": Param(None, type=["null", "string"],
                          description="Landing folder to scan (default: $MUSIM_LANDING, e.g. .musim/landing/lastfm)"),
-        "settle_s": Param(None, type=["null", "number"], minimum=0,
+        "settle_s": Param(None, type=["null", "number"], minimum=0, maximum=86400,
                           description="Take dumps whose files have not changed for this many seconds (default: "
                                       "$MUSIM_LANDING_SETTLE_S, 60); 0 once a copy is known to be complete"),
     },

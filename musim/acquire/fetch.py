@@ -30,7 +30,7 @@ from musim.acquire.journal import (
 from musim.acquire.models import RejectedPreview, TrackCandidate
 from musim.acquire.resolve import resolve_artist
 from musim.config import AcquireSettings, get_settings
-from musim.errors import ConfigError, MusimError
+from musim.errors import ConfigError, MusimError, ParameterError
 from musim.quiet import sound_file
 from musim.storage import ObjectStore, open_store
 
@@ -78,6 +78,9 @@ def provider_settings(providers: Sequence[str] | None = None, local_dir: str | P
     changes: dict[str, Any] = {}
     if providers:
         changes["order"] = tuple(providers)
+    if local_dir is not None and not str(local_dir).strip():  # an unset variable, not "no folder" (the network)
+        raise ParameterError("the local music folder is empty (an unset variable?): give the folder that holds the "
+                             "music")
     if local_dir:
         changes["local_dir"] = Path(local_dir).expanduser()
     return base.model_copy(update=changes) if changes else base

@@ -160,3 +160,12 @@ def test_a_provider_that_cannot_be_reached_is_left_out_and_none_stops_the_run_at
     assert code == 2 and "--path is empty (an unset variable?)" in err
     code, out, err = run(capsys, "acquire", "--provider", "itunes,deezer", "--top", "1")
     assert code == 0 and "matched 1" in out and "left out itunes: nothing answers on 127.0.0.1" in caplog.text
+
+
+def test_an_empty_local_folder_from_a_dag_or_python_is_refused_too():
+    """The DAG's local_path '' fell through to the network providers, as `--path ''` did."""
+    from musim.acquire.fetch import provider_settings
+    from musim.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"the local music folder is empty \(an unset variable\?\)"):
+        provider_settings(["local"], " ")
