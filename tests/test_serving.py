@@ -301,3 +301,18 @@ def test_a_current_link_to_a_missing_snapshot_says_so(tmp_path, capsys):
     page = client.get("/")
     assert page.status_code == 503 and "which is missing (deleted by hand?)" in page.text
     assert main(["publish"]) == 0 and main(["sql", "SELECT 1"]) == 0
+
+
+def test_a_running_app_sees_its_snapshot_damaged_in_place(tmp_path):
+    """/api/status kept answering 200 from the connection opened before the file was cut (the other routes 503)."""
+    from fastapi.testclient import TestClient
+
+    from musim.ui.app import create_app
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    assert client.get("/api/status").json()["available"] is True
+    os.truncate(path, path.stat().st_size // 3)
+    answer = client.get("/api/status")
+    assert answer.status_code == 503 and "is damaged (cut short)" in answer.json()["detail"]

@@ -39,6 +39,12 @@ class Opened:
     snap: queries.Snapshot
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    """The file's size and modification time: what tells that a file read before has changed since."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
 class SnapshotCache:
     """``with cache.open() as s:`` → a cursor on the current snapshot and its inspected schema."""
 
@@ -46,7 +52,7 @@ class SnapshotCache:
         self._settings = settings
         self._keep = max(1, keep)
         self._lock = threading.Lock()
-        self._open: OrderedDict[Path, tuple[duckdb.DuckDBPyConnection, queries.Snapshot]] = OrderedDict()
+        self._open: OrderedDict[Path, tuple[duckdb.DuckDBPyConnection, queries.Snapshot, tuple[int, int]]] = OrderedDict()
 
     def current(self) -> Path:
         """The current snapshot file; NotFoundError (naming the DAG to run) if none was published."""
@@ -60,9 +66,14 @@ class SnapshotCache:
         path = self.current()
         with self._lock:
             entry = self._open.get(path)
+            stamp = _stamp(path)
+            if entry is not None and entry[2] != stamp:  # a published file never changes: damaged or replaced
+                entry[0].close()                         # by hand; read it again (and say so if it cannot be)
+                del self._open[path]
+                entry = None
             if entry is None:
                 con = sandbox.open_sandbox(path, self._settings())
-                entry = (con, queries.inspect(con))
+                entry = (con, queries.inspect(con), stamp)
                 self._open[path] = entry
                 while len(self._open) > self._keep:
                     self._open.popitem(last=False)
@@ -76,6 +87,6 @@ class SnapshotCache:
 
     def clear(self) -> None:
         with self._lock:
-            for con, _ in self._open.values():
+            for con, *_ in self._open.values():
                 con.close()
             self._open.clear()
