@@ -21,6 +21,7 @@ from pathlib import Path
 from musim.cli.options import positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import NotFoundError, ParameterError
+from musim.filenames import refuse_empty
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 from musim.scratch import temp_file
 
@@ -71,9 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def check_inputs(paths: Sequence[str]) -> None:
     """Every path exists and is a readable file or a searchable folder, checked before any model loads."""
+    refuse_empty(paths, "audio files or folders")
     for text in paths:
-        if not text.strip():  # Path("") is the current folder: an unset variable would read it
-            raise ParameterError("an empty path was given (an unset variable?): give audio files or folders")
         path = Path(text)
         if path.is_dir():
             if not os.access(path, os.R_OK | os.X_OK):

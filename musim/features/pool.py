@@ -4,6 +4,7 @@ one process pool of the audio path (:func:`audio_pool`, through :func:`compute`)
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import io
@@ -133,7 +134,7 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
         exs = tuple(by_hash[h] for h in item.extractors)
         return (data, item.object_key, item.offset_s, item.duration_s, exs, opts.min_duration_s, opts.silence_db)
 
-    missing: list[ItemResult] = []  # previews not in the store: no work for the pool
+    missing: collections.deque[ItemResult] = collections.deque()  # previews not in the store: no work for the pool
     sent: list[WorkItem] = []  # what the pool was given, by index
 
     def jobs() -> Iterator[tuple[Any, ...]]:
@@ -162,9 +163,9 @@ def _extract_packed(args: tuple[Any, ...]) -> dict[str, Any]:
     return _extract(*args)
 
 
-def _drain(results: list[ItemResult]) -> Iterator[ItemResult]:
+def _drain(results: collections.deque[ItemResult]) -> Iterator[ItemResult]:
     while results:
-        yield results.pop(0)
+        yield results.popleft()
 
 
 @contextlib.contextmanager

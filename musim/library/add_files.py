@@ -222,16 +222,16 @@ def add(
     # 1. every file's content hash, in order: what is known, or a copy of an earlier file, needs no decoding
     to_examine: list[tuple[int, FoundFile, Examined]] = []
     copies: dict[str, list[int]] = defaultdict(list)  # a file being examined -> the later copies of it
-    first: dict[str, int] = {}
+    examining: set[str] = set()  # content of the files to examine
     for i, f in enumerate(found):
         item = hashed(f, settings.tmp_dir)
         decided = _decide(item, state, seen, retry)
         if item.sha256 and (decided is None or decided[0] != "skipped"):
             seen[item.sha256] = item.path
         if decided is None:
-            first[item.sha256] = i  # type: ignore[index]
+            examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
-        elif decided == ("skipped", "duplicate_content") and item.sha256 in first:
+        elif decided == ("skipped", "duplicate_content") and item.sha256 in examining:
             copies[item.sha256].append(i)
             skipped_at[i] = item  # its outcome follows the first copy's (below)
         else:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from musim.errors import NotFoundError, ParameterError
-from musim.filenames import is_text
+from musim.errors import NotFoundError
+from musim.filenames import is_text, refuse_empty
 from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
 from musim.library.formats import (
     AudioProbe,
@@ -93,9 +93,9 @@ def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) ->
         When a path does not exist (nothing is scanned then).
     """
     found: dict[Path, FoundFile] = {}
+    paths = list(paths)
+    refuse_empty(paths, "music files or folders to add")
     for raw in paths:
-        if not str(raw).strip():  # Path("") is the current folder: an unset variable would scan it
-            raise ParameterError("an empty path was given (an unset variable?): give music files or folders to add")
         path = Path(os.path.abspath(Path(raw).expanduser()))  # ".." resolved by name: one path per file
         if path.is_dir():
             for f in sorted(_walk(path)):

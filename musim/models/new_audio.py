@@ -24,6 +24,7 @@ import numpy as np
 
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
+from musim.filenames import refuse_empty
 from musim.library.formats import AUDIO_SUFFIXES
 from musim.models.neighbours import _cosine
 from musim.models.serve import read_manifest
@@ -62,8 +63,7 @@ def serving_model(con: duckdb.DuckDBPyConnection) -> str:
 def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
     """Files given, and the audio files under folders given (recursively, sorted); missing paths raise."""
     out: list[Path] = []
-    if any(not str(p).strip() for p in paths):  # Path("") is the current folder: an unset variable would read it
-        raise ParameterError("an empty path was given (an unset variable?): give audio files or folders")
+    refuse_empty(paths, "audio files or folders")
     for p in map(Path, paths):
         if p.is_dir():
             out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
