@@ -30,6 +30,7 @@ import numpy as np
 from musim import sql
 from musim.config import get_settings
 from musim.errors import ParameterError, StorageError
+from musim.features.keys import entity_keys
 from musim.features.registry import FeatureView
 from musim.features.sources import load_latest, utc
 from musim.scratch import temp_file
@@ -81,6 +82,15 @@ class MelCache:
             raise KeyError(track_id) from None
 
 
+def _holds(path: Path, shape: tuple[int, ...]) -> bool:
+    """Whether ``path`` is a whole float16 ``.npy`` of ``shape`` (a cut or overwritten file is built again)."""
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return False
+    return arr.shape == shape and arr.dtype == np.float16
+
+
 def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, view: FeatureView | None = None,
                    store: ObjectStore | None = None, folder: str | os.PathLike[str] | None = None,
                    as_of: dt.datetime | str | None = None, threads: int = 8) -> MelCache:
@@ -101,11 +111,14 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
         view = track_log_mel
     if view.kind != "tensor" or any(s is None for s in view.schema[0].shape):
         raise ParameterError(f"{view.ref} is not a fixed-shape tensor view")
+    given = entity_keys(track_ids, False, what="track_ids")
+    if None in given:
+        raise ParameterError(f"track_ids has a missing id (None or NaN) at position {given.index(None)}")
     shape = tuple(int(s) for s in view.schema[0].shape)  # type: ignore[arg-type]
     store = store or open_store()
     load_latest(con, view, utc(as_of))
     keys = dict(sql.query(con, "features/latest_payloads.sql").fetchall())
-    ids = list(dict.fromkeys(str(t) for t in track_ids))
+    ids = list(dict.fromkeys(given))
     present = [t for t in ids if t in keys]
     missing = tuple(t for t in ids if t not in keys)
     object_keys = [keys[t] for t in present]
@@ -117,7 +130,7 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
     path, index_path = base / f"{digest}.npy", base / f"{digest}.json"
     result = MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
                       view.params_hash or "", reused=True)
-    if path.exists() and index_path.exists():
+    if index_path.exists() and _holds(path, result.shape):
         return result
     with temp_file(base, TMP_PREFIX, ".npy") as tmp:
         if not present:  # a memmap cannot be empty

@@ -22,7 +22,8 @@ import numpy as np
 
 from musim import sql, warehouse
 from musim.errors import ParameterError
-from musim.features.registry import FeatureView, get_view, register_view
+from musim.features.keys import entity_keys, not_in_future
+from musim.features.registry import ARTIST, FeatureView, get_view, register_view
 from musim.features.sources import load_latest, utc
 
 __all__ = ["MaterialiseResult", "materialise", "write_vectors"]
@@ -53,21 +54,36 @@ def _write(con: duckdb.DuckDBPyConnection, view: FeatureView, created_at: dt.dat
     return MaterialiseResult(view.ref, created_at, int(entities), int(written))
 
 
+def _view(con: duckdb.DuckDBPyConnection, view: FeatureView | str) -> FeatureView:
+    """``view`` itself, or the registered view it names (``"name"`` or ``"name:version"``)."""
+    if isinstance(view, FeatureView):
+        return view
+    return get_view(con, view)
+
+
+def _stamp(created_at: dt.datetime | str | None) -> dt.datetime:
+    """When the values became available: given (naive = UTC), never later than now; default now."""
+    at = utc(created_at, what="created_at")
+    return not_in_future(at, "created_at") if at is not None else dt.datetime.now(dt.UTC)
+
+
 def _transaction(con: duckdb.DuckDBPyConnection, fn: Any) -> Any:
     with warehouse.transaction(con):
         return fn()
 
 
-def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView, *, created_at: dt.datetime | None = None,
+def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView | str, *, created_at: dt.datetime | None = None,
                 lineage: Mapping[str, Any] | None = None) -> MaterialiseResult:
     """Compute the derived ``view`` from its input's latest values and write what changed.
 
-    ``created_at`` (default now) stamps the new values; it must be later than the view's last values.
+    ``view`` is a view or a registered view's name. ``created_at`` (default now) stamps the new values; it
+    must be later than the view's last values and not in the future.
     """
+    view = _view(con, view)
     if view.source.type != "derived":
         raise ParameterError(f"{view.ref} is not a derived view (its source is {view.source.type})")
     register_view(con, view)
-    at = utc(created_at) or dt.datetime.now(dt.UTC)
+    at = _stamp(created_at)
     input_view = get_view(con, view.source.inputs[0])
 
     def run() -> MaterialiseResult:
@@ -79,24 +95,32 @@ def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView, *, created_at
     return _transaction(con, run)
 
 
-def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView, entity_ids: Sequence[Any],
+def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView | str, entity_ids: Sequence[Any],
                   vectors: np.ndarray, *, created_at: dt.datetime | None = None,
                   lineage: Mapping[str, Any] | None = None) -> MaterialiseResult:
     """Write vectors computed elsewhere (e.g. embeddings) for a ``push`` view; registers the view.
 
     Parameters
     ----------
-    entity_ids : sequence of artist ids (int) or track ids (str), length n, distinct
+    view : the view, or a registered view's name
+    entity_ids : sequence of artist ids (int) or track ids (str) of the warehouse, length n, distinct
     vectors : np.ndarray [shape=(n, view.dim)]
-    created_at : when the values became available (default now); later than the view's last values
+    created_at : when the values became available (default now); later than the view's last values, not in
+        the future
     lineage : recorded with the materialisation (the model version is always added)
     """
+    view = _view(con, view)
     if view.source.type != "push":
         raise ParameterError(f"{view.ref} is not a push view; use materialise() for derived views")
     import pyarrow as pa
 
-    vectors = np.asarray(vectors, dtype=np.float64)
-    ids = [str(i) for i in entity_ids]
+    try:
+        vectors = np.asarray(vectors, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise ParameterError(f"vectors must be an (n, {view.dim}) array of numbers") from None
+    ids = entity_keys(entity_ids, view.entity is ARTIST, what="entity_ids")
+    if None in ids:
+        raise ParameterError(f"entity_ids has a missing id (None or NaN) at position {ids.index(None)}")
     if vectors.ndim != 2 or vectors.shape != (len(ids), view.dim):
         raise ParameterError(f"vectors must have shape ({len(ids)}, {view.dim}), got {vectors.shape}")
     if len(set(ids)) != len(ids):
@@ -104,7 +128,7 @@ def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView, entity_ids:
     if not np.all(np.isfinite(vectors)):
         raise ParameterError("vectors contain NaN or infinite values")
     register_view(con, view)
-    at = utc(created_at) or dt.datetime.now(dt.UTC)
+    at = _stamp(created_at)
     table = pa.table({"entity_key": pa.array(ids, pa.string()),
                       "vec": pa.array(list(vectors), pa.list_(pa.float64()))})
 
@@ -114,6 +138,11 @@ def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView, entity_ids:
             sql.run(con, "features/new_from_push.sql")
         finally:
             con.unregister("fs_push")
+        unknown, examples = sql.query(con, "features/unknown_entities.sql", entity=view.entity.name).fetchone()
+        if unknown:
+            raise ParameterError(f"{unknown} of the entity_ids are no {view.entity.name} of the warehouse "
+                                 f"(e.g. {', '.join(map(repr, examples))}): push vectors of its "
+                                 f"{view.entity.name}s only")
         return _write(con, view, at, {"model_version": view.model_version, **dict(lineage or {})})
 
     return _transaction(con, run)

@@ -16,7 +16,7 @@ Columns: the entity frame's own columns, ``as_of``, then per view ``<view>__<fea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -24,7 +24,8 @@ import numpy as np
 
 from musim import sql, warehouse
 from musim.errors import ParameterError
-from musim.features.registry import FeatureService, get_service
+from musim.features.keys import entity_keys, not_in_future
+from musim.features.registry import ARTIST, FeatureService, get_service
 from musim.features.sources import load_source, utc
 
 if TYPE_CHECKING:
@@ -37,13 +38,48 @@ def _entity_frame(service: FeatureService, entities: Any) -> pd.DataFrame:
     import pandas as pd
 
     if isinstance(entities, pd.DataFrame):
+        doubled = sorted({str(c) for c in entities.columns[entities.columns.duplicated()]})
+        if doubled:
+            raise ParameterError(f"the entity frame has the column(s) {', '.join(doubled)} twice: keep one")
         return entities.reset_index(drop=True).copy()
     keys = {v.entity.key for v in service.views}
     if len(keys) != 1:
         raise ParameterError(f"service {service.name} has views of several entities ({sorted(keys)}): "
                              "pass a DataFrame with one column per entity key")
     key = keys.pop()
-    return pd.DataFrame({key: list(entities)})
+    one_id = isinstance(entities, (str, bytes, Mapping)) or not isinstance(entities, Iterable)
+    values = entities if one_id else list(entities)
+    entity_keys(values, what="entities")  # a bare string, a mapping or a number is refused here
+    return pd.DataFrame({key: values})
+
+
+def _as_of_column(column: pd.Series, default: dt.datetime) -> pd.Series:
+    """The frame's ``as_of`` column as UTC timestamps (naive = UTC; missing = ``default``)."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        raise ParameterError(f"the as_of column holds numbers ({column.dtype}): give datetimes or ISO strings")
+    try:
+        stamps = pd.to_datetime(column, utc=True, format="ISO8601")
+    except (ValueError, TypeError, OverflowError) as exc:
+        bad = next((v for v in column if _unparsable(v)), None)
+        what = f"{bad!r}" if bad is not None else str(exc).splitlines()[0]
+        raise ParameterError(f"the as_of column has {what}, which is not a moment: give datetimes or ISO "
+                             "strings such as 2026-01-31T12:00:00+00:00") from None
+    stamps = stamps.fillna(pd.Timestamp(default))
+    if len(stamps):
+        not_in_future(stamps.max().to_pydatetime(), "the as_of column's latest moment")
+    return stamps
+
+
+def _unparsable(value: Any) -> bool:
+    import pandas as pd
+
+    try:
+        pd.to_datetime(pd.Series([value]), utc=True, format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        return True
+    return False
 
 
 def get_training_frame(service: FeatureService | str, entities: pd.DataFrame | Sequence[Any],
@@ -76,13 +112,14 @@ def get_training_frame(service: FeatureService | str, entities: pd.DataFrame | S
             own.close()
     if isinstance(service, str):
         service = get_service(con, service)
+    if not isinstance(service, FeatureService):
+        raise ParameterError(f"service must be a FeatureService or a registered service's name, "
+                             f"got {type(service).__name__}")
     frame = _entity_frame(service, entities)
-    default_as_of = utc(as_of) or service.as_of or dt.datetime.now(dt.UTC)
+    given = utc(as_of, what="as_of")
+    default_as_of = not_in_future(given, "as_of") if given else service.as_of or dt.datetime.now(dt.UTC)
     if "as_of" in frame.columns:
-        stamps = pd.to_datetime(frame["as_of"])
-        if stamps.dt.tz is None:
-            stamps = stamps.dt.tz_localize("UTC")
-        stamps = stamps.fillna(pd.Timestamp(default_as_of))
+        stamps = _as_of_column(frame["as_of"], default_as_of)
     else:
         stamps = pd.Series(pd.Timestamp(default_as_of), index=frame.index)
     frame["as_of"] = stamps.dt.tz_convert("UTC")
@@ -91,8 +128,8 @@ def get_training_frame(service: FeatureService | str, entities: pd.DataFrame | S
         key = view.entity.key
         if key not in frame.columns:
             raise ParameterError(f"view {view.ref} needs an entity column {key!r}; the frame has {list(frame.columns)}")
-        ents = pd.DataFrame({"row_id": np.arange(n, dtype=np.int64),
-                             "entity_key": frame[key].map(lambda x: None if pd.isna(x) else str(x)).astype(object),
+        ids = entity_keys(frame[key], view.entity is ARTIST, what=f"the column {key}")
+        ents = pd.DataFrame({"row_id": np.arange(n, dtype=np.int64), "entity_key": pd.Series(ids, dtype=object),
                              "as_of": frame["as_of"]})
         load_source(con, view)
         with warehouse.registered(con, "fs_entities", ents):

@@ -30,6 +30,7 @@ import numpy as np
 from musim import sql
 from musim.config import Settings, get_settings, make_folder
 from musim.errors import NotFoundError, ParameterError, StorageError
+from musim.features.keys import entity_key, entity_keys
 from musim.features.registry import FeatureView
 from musim.features.sources import load_latest
 from musim.scratch import temp_file
@@ -63,7 +64,7 @@ class OnlineStore:
         return len(self.index)
 
     def __contains__(self, entity_id: object) -> bool:
-        return str(entity_id) in self.index
+        return entity_key(entity_id) in self.index
 
     @property
     def dim(self) -> int:
@@ -71,12 +72,14 @@ class OnlineStore:
 
     def get(self, entity_id: Any) -> np.ndarray | None:
         """The entity's vector (a read-only view, shape ``(dim,)``, float32), or None if it has none."""
-        i = self.index.get(str(entity_id))
+        key = entity_key(entity_id)
+        i = None if key is None else self.index.get(key)
         return None if i is None else self.matrix[i]
 
     def get_many(self, entity_ids: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
         """``(vectors (n, dim) float32, found (n,) bool)``; rows of unknown ids are NaN."""
-        rows = np.array([self.index.get(str(e), -1) for e in entity_ids], dtype=np.int64)
+        keys = entity_keys(entity_ids, what="entity_ids")
+        rows = np.array([-1 if k is None else self.index.get(k, -1) for k in keys], dtype=np.int64)
         found = rows >= 0
         out = np.full((len(rows), self.dim), np.nan, dtype=np.float32)
         out[found] = self.matrix[rows[found]]
@@ -122,7 +125,16 @@ class OnlineStore:
 
 
 def _folder(settings: Settings, name: str) -> Path:
+    if not isinstance(name, str) or not name.isidentifier() or "__" in name:
+        raise ParameterError(f"{name!r} is not a feature view's name (an identifier such as "
+                             "artist_descriptors_mean; `musim features list` shows them)")
     return settings.serving_dir / "online" / name
+
+
+def _published_versions(folder: Path) -> list[int]:
+    """The versions with a current-snapshot pointer in ``folder`` (``v<N>.current``)."""
+    found = (re.fullmatch(r"v(\d+)\.current", p.name) for p in folder.iterdir()) if folder.is_dir() else ()
+    return sorted(int(m.group(1)) for m in found if m)
 
 
 def _write_pointer(path: Path, text: str) -> None:
@@ -141,10 +153,8 @@ def publish_online(con: duckdb.DuckDBPyConnection, view: FeatureView, *, setting
     path = folder / f"v{view.version}-{stamp}.npz"
     store.save(path)
     _write_pointer(folder / f"v{view.version}.current", path.name)
-    latest = folder / "latest"
-    current_latest = int(latest.read_text().strip()) if latest.exists() else 0
-    if view.version >= current_latest:
-        _write_pointer(latest, str(view.version))
+    # The newest published version, from the pointers themselves: a damaged `latest` is mended, not trusted.
+    _write_pointer(folder / "latest", str(max(_published_versions(folder))))
     old = sorted(p for p in folder.iterdir() if (m := _SNAPSHOT.match(p.name)) and int(m.group(1)) == view.version)
     for p in old[:-max(keep, 1)]:
         if p != path:
@@ -154,14 +164,26 @@ def publish_online(con: duckdb.DuckDBPyConnection, view: FeatureView, *, setting
 
 def _current_file(settings: Settings, name: str, version: int | None) -> Path:
     folder = _folder(settings, name)
+    pointer = folder / ("latest" if version is None else f"v{version}.current")
     try:
         if version is None:
-            version = int((folder / "latest").read_text().strip())
-        return folder / (folder / f"v{version}.current").read_text().strip()
+            text = pointer.read_text(encoding="utf-8").strip()
+            if not text.isdigit():
+                raise ValueError(text)
+            pointer = folder / f"v{int(text)}.current"
+        target = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         what = name if version is None else f"{name}:{version}"
         raise NotFoundError(f"no online snapshot of {what} under {folder.parent}: run `musim features build` "
                             "(or the audio_features DAG) first") from None
+    except (ValueError, OSError):  # not a number, not text, a folder
+        raise StorageError(f"the online pointer {pointer} is damaged: publish the view again with "
+                           f"`musim features build` (embeddings: `musim models publish VERSION`)") from None
+    if not _SNAPSHOT.fullmatch(target) or not (folder / target).is_file():
+        raise StorageError(f"the online pointer {pointer} names {target!r}, which is no snapshot of the folder: "
+                           "publish the view again with `musim features build` (embeddings: `musim models publish "
+                           "VERSION`)")
+    return folder / target
 
 
 def open_online(name: str, version: int | None = None, *, settings: Settings | None = None) -> OnlineStore:

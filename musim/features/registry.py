@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ import duckdb
 
 from musim import sql
 from musim.errors import MusimError, NotFoundError, ParameterError
+from musim.features.keys import not_in_future
 from musim.features.params import Extractor
 
 __all__ = [
@@ -211,6 +213,9 @@ class FeatureView:
         return f"FeatureView({self.ref}, {self.entity.name}, {self.kind})"
 
 
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+
+
 @dataclass(frozen=True)
 class FeatureService:
     """The exact feature views (with versions) a model is trained and evaluated on.
@@ -227,15 +232,18 @@ class FeatureService:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "views", tuple(self.views))
-        if not self.name or any(c.isspace() for c in self.name):
-            raise ParameterError(f"service name {self.name!r} must be non-empty without spaces")
+        if not isinstance(self.name, str) or not _SERVICE_NAME.fullmatch(self.name):
+            raise ParameterError(f"service name {self.name!r} must be letters, digits, '_', '.' or '-' (at most "
+                                 "200, starting with a letter or digit), e.g. siamese-3")
         if not self.views:
             raise ParameterError(f"service {self.name}: no views")
         names = [v.name for v in self.views]
         if len(set(names)) != len(names):
             raise ParameterError(f"service {self.name}: a view appears twice ({names})")
-        if self.as_of is not None and self.as_of.tzinfo is None:
-            raise ParameterError(f"service {self.name}: as_of must be timezone-aware")
+        if self.as_of is not None:
+            if not isinstance(self.as_of, dt.datetime) or self.as_of.tzinfo is None:
+                raise ParameterError(f"service {self.name}: as_of must be a timezone-aware datetime")
+            not_in_future(self.as_of, f"service {self.name}: as_of")
 
     def definition(self) -> dict[str, Any]:
         return {"name": self.name, "views": [v.ref for v in self.views], "model_version": self.model_version,
@@ -315,6 +323,9 @@ def register_service(con: duckdb.DuckDBPyConnection, service: FeatureService) ->
     for view in service.views:
         register_view(con, view)
     row = sql.query(con, "features/service_hash.sql", service=service.name).fetchone()
+    if row is None and service.name in view_names(con):
+        raise RegistryError(f"{service.name!r} is the name of a feature view: give the service another name "
+                            f"(e.g. {service.name}-service) so `musim features show` can tell them apart")
     digest = service.definition_hash()
     if row is not None:
         if row[0] != digest:
@@ -384,6 +395,8 @@ def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict
 
 def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = None) -> FeatureView:
     """The registered view ``name`` (the highest version when ``version`` is None); also accepts ``"name:version"``."""
+    if not isinstance(name, str):
+        raise ParameterError(f"a feature view's name is a string such as track_log_mel, got {type(name).__name__}")
     if ":" in name:
         name, _, v = name.partition(":")
         if not v.strip().isdigit():

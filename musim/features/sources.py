@@ -34,12 +34,15 @@ def load_latest(con: duckdb.DuckDBPyConnection, view: FeatureView, as_of: dt.dat
     sql.run(con, "features/latest.sql", as_of=as_of or dt.datetime.now(dt.UTC))
 
 
-def utc(value: dt.datetime | str | None) -> dt.datetime | None:
+def utc(value: dt.datetime | str | None, *, what: str = "the moment") -> dt.datetime | None:
     """A timezone-aware UTC datetime from a datetime (naive = UTC) or an ISO string; None stays None."""
     if value is None:
         return None
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ParameterError(f"{what} {value!r} is not an ISO date and time, e.g. 2026-01-31T12:00:00+00:00") from None
     if not isinstance(value, dt.datetime):
-        raise ParameterError(f"expected a datetime or ISO string, got {type(value).__name__}")
+        raise ParameterError(f"{what} must be a datetime or ISO string, got {type(value).__name__}")
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

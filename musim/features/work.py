@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from musim.errors import ParameterError
 from musim.features.params import Extractor
+from musim.params import Count, NonNegativeFloat, NonNegativeInt, NotBool, params_record
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ MISSING_OBJECT = "missing object"
 MANIFEST_PREFIX = "features/runs"
 
 
-@dataclass(frozen=True)
+@params_record("build option")
 class BuildOptions:
     """How a build runs (none of this changes the features, so none of it is in a parameter hash).
 
@@ -38,22 +38,12 @@ class BuildOptions:
         Show a tqdm progress bar (default: when stderr is a terminal).
     """
 
-    workers: int | None = None
-    batch_size: int = 64
-    min_duration_s: float = 5.0
-    silence_db: float | None = -60.0
-    limit: int | None = None
+    workers: Count | None = None
+    batch_size: Count = 64
+    min_duration_s: NonNegativeFloat = 5.0
+    silence_db: Annotated[float, NotBool] | None = -60.0
+    limit: NonNegativeInt | None = None
     progress: bool | None = None
-
-    def __post_init__(self) -> None:
-        if self.workers is not None and (isinstance(self.workers, bool) or self.workers < 1):
-            raise ParameterError(f"workers must be a positive integer or None, got {self.workers!r}")
-        if self.batch_size < 1:
-            raise ParameterError(f"batch_size must be positive, got {self.batch_size}")
-        if self.min_duration_s < 0:
-            raise ParameterError(f"min_duration_s must be >= 0, got {self.min_duration_s}")
-        if self.limit is not None and self.limit < 0:
-            raise ParameterError(f"limit must be >= 0, got {self.limit}")
 
 
 @dataclass(frozen=True)

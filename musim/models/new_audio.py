@@ -66,7 +66,9 @@ def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
     refuse_empty(paths, "audio files or folders")
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+            # Every audio-named entry but a folder: a pipe or a broken link gets its reason in the results,
+            # like a damaged file, instead of vanishing from them.
+            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and not f.is_dir())
         elif p.is_file():
             out.append(p)
         else:

@@ -76,6 +76,19 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     c.close()
 
 
+#: Artist ids the per-test warehouse of ``artist_con`` holds (vectors are pushed only for known entities).
+TEST_ARTISTS = 5000
+
+
+@pytest.fixture
+def artist_con(con) -> duckdb.DuckDBPyConnection:
+    """The per-test warehouse with artists 0 .. TEST_ARTISTS - 1 (bare rows, as an ingested dump leaves them)."""
+    con.execute("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
+                "SELECT i, 'artist-' || i, 'Artist ' || i, 'artist ' || i, 'test' FROM range(?) t(i)",
+                [TEST_ARTISTS])
+    return con
+
+
 @pytest.fixture
 def store() -> ObjectStore:
     return open_store()

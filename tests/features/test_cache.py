@@ -59,3 +59,23 @@ def test_an_empty_or_cut_array_object_is_named(tmp_path):
     for key in ("features/empty.npy", "features/cut.npy"):
         with pytest.raises(StorageError, match=rf"^{store.url(key)} is not a valid .npy array: "):
             load_tensor(store, key)
+
+
+def test_a_cut_cache_file_is_built_again_not_reused(built, tmp_path):
+    """A cache file cut in half was reused (only its existence was checked), then ``mmap length is greater than
+    file size`` at the first read."""
+    cache = cache_log_mels(["a1t1", "a2t1"], con=built.con, store=built.store, folder=tmp_path)
+    whole = cache.path.read_bytes()
+    cache.path.write_bytes(whole[:len(whole) // 2])
+    again = cache_log_mels(["a1t1", "a2t1"], con=built.con, store=built.store, folder=tmp_path)
+    assert not again.reused and cache.path.read_bytes() == whole
+    np.testing.assert_array_equal(again.array()[0], load_tensor(built.store, cache.object_keys[0]))
+
+
+def test_track_ids_are_a_list_of_strings(built, tmp_path):
+    from musim.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="got one string 'a1t1'"):
+        cache_log_mels("a1t1", con=built.con, store=built.store, folder=tmp_path)
+    with pytest.raises(ParameterError, match="track ids are strings"):
+        cache_log_mels([7], con=built.con, store=built.store, folder=tmp_path)

@@ -33,6 +33,7 @@ def _col(frame):
     return [None if v is None else v.tolist() for v in frame["artist_embedding__embedding"]]
 
 
+@pytest.mark.usefixtures("artist_con")
 def test_point_in_time_join_never_uses_later_values(con):
     v1 = _emb(1, "m1")
     write_vectors(con, v1, [1, 2], np.array([[1, 1, 1], [2, 2, 2]]), created_at=T1)
@@ -50,6 +51,7 @@ def test_point_in_time_join_never_uses_later_values(con):
     assert con.execute("SELECT count(*) FROM feature_value WHERE entity_id = '2'").fetchone()[0] == 1
 
 
+@pytest.mark.usefixtures("artist_con")
 def test_per_row_as_of(con):
     v1 = _emb(1, "m1")
     write_vectors(con, v1, [1], np.array([[1, 1, 1]]), created_at=T1)
@@ -60,6 +62,7 @@ def test_per_row_as_of(con):
     assert list(frame["label"]) == ["a", "b", "c"]
 
 
+@pytest.mark.usefixtures("artist_con")
 def test_two_versions_of_a_view_with_different_values(con):
     v1, v2 = _emb(1, "m1"), _emb(2, "m2")
     write_vectors(con, v1, [1], np.array([[1, 2, 3]]), created_at=T1)
@@ -114,3 +117,81 @@ def test_materialise_appends_only_changes(built, con):
     assert res.rows_written == 0 and res.entities == 2
     with pytest.raises(ParameterError, match="later"):
         materialise(built.con, d.artist_descriptors_mean, created_at=T1)
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_ids_in_a_float_column_match_and_a_missing_one_misses_alone(con):
+    """One missing id made the column float64 and every row lost its features (``'1.0'`` matched no ``'1'``)."""
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1, 2], np.array([[1, 1, 1], [2, 2, 2]]), created_at=T1)
+    svc = FeatureService("emb-test", (v1,))
+    assert _col(get_training_frame(svc, [1, 2, None], T2, con=con)) == [[1, 1, 1], [2, 2, 2], None]
+    frame = pd.DataFrame({"artist_id": [1.0, 2.0, np.nan]})
+    assert _col(get_training_frame(svc, frame, T2, con=con)) == [[1, 1, 1], [2, 2, 2], None]
+    with pytest.raises(ParameterError, match=r"the column artist_id: the id 1\.5 is not a whole number"):
+        get_training_frame(svc, pd.DataFrame({"artist_id": [1.5]}), T2, con=con)
+
+
+@pytest.mark.usefixtures("artist_con")
+@pytest.mark.parametrize(("entities", "as_of", "message"), [
+    ("abc", None, "entities must be a list of ids, got one string 'abc'"),
+    ({"artist_id": [1]}, None, "got a mapping: pass a pandas.DataFrame"),
+    (5, None, "entities must be a list of ids, got int"),
+    ([1], "yesterday", "as_of 'yesterday' is not an ISO date and time"),
+    ([1], "9999-12-31", r"as_of 9999-12-31T00:00:00\+00:00 is in the future"),
+    (pd.DataFrame({"artist_id": [1, 2], "as_of": ["garbage", None]}), None, "the as_of column has 'garbage'"),
+    (pd.DataFrame({"artist_id": [1, 2], "as_of": [1, 2]}), None, r"the as_of column holds numbers \(int64\)"),
+    (pd.DataFrame({"artist_id": [1], "as_of": ["2100-01-01"]}), None, "the as_of column's latest moment .* future"),
+    (pd.DataFrame([[1, 2]], columns=["artist_id", "artist_id"]), None, "has the column.s. artist_id twice"),
+])
+def test_what_is_no_entity_list_or_moment_is_refused_in_one_line(con, entities, as_of, message):
+    """These were raw pandas/ValueError tracebacks, or silently wrong frames: a string split into characters,
+    integers read as nanoseconds after 1970 (every feature missing), a future moment whose frame changed later."""
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 1, 1]]), created_at=T1)
+    with pytest.raises(ParameterError, match=message):
+        get_training_frame(FeatureService("emb-test", (v1,)), entities, as_of, con=con)
+    with pytest.raises(ParameterError, match="must be a FeatureService or a registered service's name"):
+        get_training_frame(None, [1], con=con)
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_mixed_offsets_in_the_as_of_column_are_each_converted_to_utc(con):
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 1, 1]]), created_at=T1)
+    stamps = ["2026-01-10T01:00:00+02:00", "2026-01-10T01:00:00-02:00", "2026-01-10"]  # 23:00 the day before, 03:00, 00:00
+    frame = get_training_frame(FeatureService("s", (v1,)), pd.DataFrame({"artist_id": [1, 1, 1], "as_of": stamps}),
+                               con=con)
+    assert _col(frame) == [None, [1, 1, 1], [1, 1, 1]]
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_pushed_vectors_are_refused_for_ids_the_warehouse_does_not_have_or_a_future_moment(con):
+    """``write_vectors`` stored ``'not-an-artist'``, ``'1.0'`` (so artist 1 kept its old vector) and one row per
+    character of ``"ab"``; a ``created_at`` in the future hid the values and refused every later write."""
+    v1 = _emb(1, "m1")
+    with pytest.raises(ParameterError, match="the id 'not-an-artist' is not a whole number"):
+        write_vectors(con, v1, ["not-an-artist"], np.ones((1, 3)))
+    with pytest.raises(ParameterError, match=r"^1 of the entity_ids are no artist of the warehouse \(e\.g\. '999999'\)"):
+        write_vectors(con, v1, [1, 999_999], np.ones((2, 3)))
+    with pytest.raises(ParameterError, match="got one string 'ab'"):
+        write_vectors(con, v1, "ab", np.ones((2, 3)))
+    with pytest.raises(ParameterError, match="^created_at .* is in the future"):
+        write_vectors(con, v1, [1], np.ones((1, 3)), created_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    assert con.execute("SELECT count(*) FROM feature_value").fetchone()[0] == 0
+    write_vectors(con, v1, [1.0], np.ones((1, 3)), created_at=T1)  # 1.0 is artist 1
+    write_vectors(con, "artist_embedding:1", [np.int64(1)], np.full((1, 3), 2.0), created_at=T2)  # by its name
+    assert con.execute("SELECT DISTINCT entity_id FROM feature_value").fetchall() == [("1",)]
+
+
+def test_a_service_cannot_pin_a_future_moment_or_take_a_name_show_cannot_tell_apart(con):
+    """A pinned ``as_of`` in the future let values written after the pin into the "exact" training set."""
+    from musim.features.registry import RegistryError
+
+    with pytest.raises(ParameterError, match="^service s: as_of .* is in the future"):
+        FeatureService("s", (d.track_log_mel,), as_of=dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+    for name in ("team:baseline", "../../x", "a;b'--", ""):
+        with pytest.raises(ParameterError, match="^service name .* must be letters, digits"):
+            FeatureService(name, (d.track_log_mel,))
+    with pytest.raises(RegistryError, match="'track_log_mel' is the name of a feature view"):
+        register_service(con, FeatureService("track_log_mel", (d.track_log_mel,)))

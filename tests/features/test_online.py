@@ -43,6 +43,7 @@ def test_published_artist_means_match_the_warehouse(built):
         store.get(1)[0] = 0.0  # read-only
 
 
+@pytest.mark.usefixtures("artist_con")
 def test_new_snapshot_is_picked_up_and_versions_are_separate(con):
     view = embedding_view("artist_embedding", 1, entity=ARTIST, dim=2, model_version="m1", description="t")
     write_vectors(con, view, [1, 2], np.array([[1.0, 0.0], [0.0, 1.0]]))
@@ -61,6 +62,7 @@ def test_new_snapshot_is_picked_up_and_versions_are_separate(con):
         lookup("never_published", 1)
 
 
+@pytest.mark.usefixtures("artist_con")
 def test_lookup_returns_each_published_vector(con):
     """Many single lookups against one loaded snapshot return exactly what was written (latency: bench_feature_store)."""
     rng = np.random.default_rng(0)
@@ -125,3 +127,49 @@ def test_a_damaged_snapshot_names_itself_and_how_to_publish_it_again(tmp_path, d
     with pytest.raises(StorageError, match=r"damaged \(not an .npz archive\): publish it again with `musim features "
                                            r"build`$"):
         OnlineStore.load(features)
+
+
+@pytest.mark.usefixtures("artist_con")
+@pytest.mark.parametrize(("pointer", "text"), [("latest", ""), ("latest", "v1"), ("v1.current", ""),
+                                               ("v1.current", "../../.."), ("v1.current", "v9-20261205T000000000000Z.npz")])
+def test_a_damaged_pointer_is_named_on_read_and_mended_by_the_next_publish(con, pointer, text):
+    """An empty `latest` was ``ValueError: invalid literal for int()`` (the file unnamed), and `features build`
+    stopped with one view published and the other not; a pointer naming a folder was ``IsADirectoryError``."""
+    from musim.config import get_settings
+    from musim.errors import StorageError
+
+    view = embedding_view("artist_embedding", 1, entity=ARTIST, dim=2, model_version="m", description="t")
+    write_vectors(con, view, [1], np.array([[1.0, 0.0]]))
+    publish_online(con, view)
+    folder = get_settings().serving_dir / "online" / "artist_embedding"
+    (folder / pointer).write_text(text)
+    clear_cache()
+    with pytest.raises(StorageError, match=rf"^the online pointer {folder / pointer} (is damaged|names .*, which is no "
+                                           r"snapshot of the folder): publish the view again with `musim features build`"):
+        lookup("artist_embedding", 1)
+    publish_online(con, view)  # the next publish writes both pointers from what the folder holds
+    clear_cache()
+    np.testing.assert_allclose(lookup("artist_embedding", 1.0), [1.0, 0.0])
+    assert (folder / "latest").read_text() == "1"
+
+
+@pytest.mark.parametrize("name", [None, "../online/artist_embedding", "/etc", "a__b", 5])
+def test_a_name_that_is_no_view_name_is_refused_before_any_path_is_made(name):
+    from musim.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="is not a feature view's name"):
+        lookup(name, 1)
+
+
+def test_lookups_take_ids_of_any_numeric_type_and_refuse_a_bare_string():
+    from musim.errors import ParameterError
+
+    store = OnlineStore("v:1", np.array(["1", "a1t1"]), np.eye(2, dtype=np.float32), ("x",), None)
+    assert store.get(1.0) is not None and store.get(np.int64(1)) is not None and 1.0 in store
+    assert store.get(None) is None and store.get("a1t1") is not None
+    vectors, found = store.get_many([1, 2.0, None, "a1t1"])
+    assert found.tolist() == [True, False, False, True]
+    with pytest.raises(ParameterError, match="got one string '101'"):
+        store.get_many("101")
+    with pytest.raises(ParameterError, match="not a whole number"):
+        store.get(1.5)
