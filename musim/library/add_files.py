@@ -80,13 +80,15 @@ class _State:
     tracks: dict[str, dict[str, Any]]        # source sha256 -> stored track
     skips: dict[str, dict[str, Any]]         # path -> recorded skip
     artists: dict[str, dict[str, Any]]       # name_key -> library artist
+    acquired: dict[str, dict[str, Any]]      # sha256 -> an acquired (not library) preview of the same bytes
 
 
 def _load_state(settings: Settings) -> _State:
     with warehouse.writer(settings) as con:
         return _State({r["source_sha256"]: r for r in _rows(con, "library/known_tracks.sql")},
                       {r["source_path"]: r for r in _rows(con, "library/known_skips.sql")},
-                      {r["name_key"]: r for r in _rows(con, "library/known_artists.sql")})
+                      {r["name_key"]: r for r in _rows(con, "library/known_artists.sql")},
+                      {r["sha256"]: r for r in _rows(con, "library/acquired_previews.sql")})
 
 
 def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -> tuple[str, str] | None:
@@ -104,6 +106,12 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
         if known["source_path"] == path or not holds(known["source_path"]):
             return "already_stored", known["artist"]
         item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored)")
+        return "skipped", "duplicate_content"
+    acquired = state.acquired.get(item.sha256)
+    if acquired is not None:  # the very file an acquire run stored (the local provider keeps files as they are)
+        item.skip = FileSkipped("duplicate_content", f"same content as track {acquired['track_id']} by "
+                                f"{acquired['artist']}, acquired from {acquired['provider']} "
+                                f"({acquired['source_url'] or 'its preview'})")
         return "skipped", "duplicate_content"
     recorded = state.skips.get(path)
     if not retry and recorded and recorded["source_sha256"] == item.sha256 and recorded["reason"] != "duplicate_content":

@@ -170,3 +170,26 @@ def test_pipes_broken_links_and_names_that_are_not_utf8_are_skipped_and_the_fold
     assert sum("tracks in" in r.message for r in caplog.records) == 1
     reasons = "\n".join(r.getMessage() for r in caplog.records)
     assert "name not UTF-8" in reasons and "a named pipe" in reasons and "a broken link" in reasons
+
+
+@pytest.mark.server
+def test_files_acquired_from_a_folder_are_not_stored_again_by_library_add(snapshot, tmp_path):
+    """Adding the folder the local provider had read stored each of its tracks a second time (the library knew
+    only its own tracks), so identical audio reached features, training and evaluation twice."""
+    from musim import warehouse
+    from musim.acquire.pipeline import acquire
+    from musim.library import add
+    from tests.library.conftest import write_audio
+
+    root = tmp_path / "music"
+    write_audio(root / "Muse" / "one.ogg", "ogg", seconds=12, freq=300)
+    write_audio(root / "Muse" / "two.ogg", "ogg", seconds=12, freq=500)
+    acquire(10, providers=["local"], local_dir=root, acquire_settings=AcquireSettings(local_dir=root))
+    write_audio(root / "Muse" / "new.ogg", "ogg", seconds=12, freq=700)
+    summary = add([root])
+    skipped = {s["path"].rsplit("/", 1)[1]: s["reason"] for s in summary.skipped}
+    assert (summary.stored, skipped) == (1, {"one.ogg": "duplicate_content", "two.ogg": "duplicate_content"})
+    assert "same content as track " in summary.details[str(root / "Muse" / "one.ogg")]
+    assert "acquired from local" in summary.details[str(root / "Muse" / "one.ogg")]
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM track").fetchone()[0] == 3
