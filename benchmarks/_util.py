@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -11,6 +12,21 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def env_float(name: str, default: float) -> float:
+    """The positive finite number in ``$name`` (default when unset or blank); a bad value stops the run with one
+    line naming the variable (checked by ``benchmarks.run`` before any benchmark starts)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r}: not a number; set e.g. {name}={default:g}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise SystemExit(f"{name}={raw!r}: must be a finite number > 0, e.g. {name}={default:g}")
+    return value
 
 
 def measure(code: str, *, env: dict[str, str] | None = None, timeout: float = 3600) -> tuple[float, float, dict]:

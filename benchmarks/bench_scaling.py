@@ -42,7 +42,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._util import REPO, measure, row, warm
+from benchmarks._util import REPO, env_float, measure, row, warm
 from benchmarks.scaling_fit import PowerFit, crossing, fit_power, max_of, sum_of
 
 BASE = {"users": 360_000, "artists": 290_000, "quirks": 0.0005, "seed": 7}  # bench_lastfm's full dump
@@ -67,19 +67,6 @@ with open(sys.argv[1], "w") as fh:
     json.dump({"wall": time.perf_counter() - t0, "rc": p.returncode, "cpu": ru.ru_utime + ru.ru_stime,
                "rss_mib": ru.ru_maxrss / 1024}, fh)
 """
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"{name}={raw!r}: not a number; set e.g. {name}={default:g}") from None
-    if not value > 0:
-        raise SystemExit(f"{name}={raw!r}: must be > 0")
-    return value
 
 
 def scales(quick: bool) -> list[float]:
@@ -307,9 +294,16 @@ def save(sizes: list[dict], lim: dict, *, quick: bool, ram_gib: float, budget_s:
     plot(sizes, lim, ram_gib * 1024, budget_s, RESULTS / f"{stem}.png")
 
 
+def check_env(quick: bool) -> None:
+    """Stop with one line on a bad ``MUSIM_BENCH_*`` value (``benchmarks.run`` calls it before any benchmark)."""
+    env_float("MUSIM_BENCH_RAM_GIB", 24.0)
+    env_float("MUSIM_BENCH_BUDGET_S", 7200.0)
+    scales(quick)
+
+
 def run(*, quick: bool, workdir: Path) -> list[dict]:
-    ram_gib = _env_float("MUSIM_BENCH_RAM_GIB", 24.0)
-    budget_s = _env_float("MUSIM_BENCH_BUDGET_S", 7200.0)
+    ram_gib = env_float("MUSIM_BENCH_RAM_GIB", 24.0)
+    budget_s = env_float("MUSIM_BENCH_BUDGET_S", 7200.0)
     sizes: list[dict] = []
     chosen = scales(quick)
     for scale in chosen:

@@ -126,11 +126,10 @@ lookup rows, ~25M rows/s here on two threads).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
-from benchmarks._util import SIMILAR_LATENCY, measure, row, synthetic_dump, warm
+from benchmarks._util import SIMILAR_LATENCY, env_float, measure, row, synthetic_dump, warm
 from benchmarks.bench_lastfm import FULL, QUICK
 
 K = 100
@@ -139,8 +138,14 @@ K = 100
 def _spec(quick: bool) -> dict:
     if quick:
         return QUICK
-    fraction = float(os.environ.get("MUSIM_BENCH_SIMILARITY_FRACTION", "1"))
-    return FULL | {"users": int(FULL["users"] * fraction), "artists": int(FULL["artists"] * fraction)}
+    fraction = env_float("MUSIM_BENCH_SIMILARITY_FRACTION", 1.0)
+    return FULL | {"users": max(100, round(FULL["users"] * fraction)),
+                   "artists": max(100, round(FULL["artists"] * fraction))}
+
+
+def check_env(quick: bool) -> None:
+    """Stop with one line on a bad ``MUSIM_BENCH_SIMILARITY_FRACTION`` (before any benchmark runs)."""
+    _spec(quick)
 
 
 def run(*, quick: bool, workdir: Path) -> list[dict]:

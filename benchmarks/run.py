@@ -1,6 +1,10 @@
 """Run every ``benchmarks/bench_*.py``, print one table and write ``benchmarks/results/bench.json``.
 
 Usage: ``python -m benchmarks.run [--quick] [--only NAME ...]``.
+
+A run of some benchmarks (``--only``) writes ``bench-<names>.json`` beside it, so the whole suite's results are
+never replaced by a part of them; a run in which every benchmark failed writes nothing. Names and each
+benchmark's environment variables (a module's ``check_env(quick)``) are checked before the first one starts.
 """
 
 from __future__ import annotations
@@ -31,12 +35,22 @@ def _fmt(v) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs: checks the harness in seconds")
-    parser.add_argument("--only", nargs="*", help="benchmark module names (e.g. lastfm storage)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="benchmark module names (e.g. lastfm storage)")
     parser.add_argument("--workdir", default=str(HERE / "data"), help="where generated inputs are kept")
     args = parser.parse_args(argv)
     names = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
-    if args.only:
+    if args.only is not None:
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            parser.error(f"no benchmark {', '.join(unknown)}; the benchmarks are {', '.join(names)}")
         names = [n for n in names if n in args.only]
+    for name in names:  # a bad environment value stops the run now, not after hours of the others
+        check_env = getattr(importlib.import_module(f"benchmarks.bench_{name}"), "check_env", None)
+        if check_env is not None:
+            try:
+                check_env(args.quick)
+            except SystemExit as exc:
+                parser.error(f"bench_{name}: {exc}")
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     machine = probe(gx=not args.quick, disk=Path(args.workdir))
     print(describe(machine), file=sys.stderr, flush=True)
@@ -59,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     print("  ".join("-" * w for w in widths))
     for t in table:
         print("  ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)))
-    out = HERE / "results" / ("bench-quick.json" if args.quick else "bench.json")
+    if failures == len(names):
+        print("\nevery benchmark failed: nothing written (the results of earlier runs are kept)", file=sys.stderr)
+        return 1
+    out = HERE / "results" / _results_name(args.quick, None if args.only is None else names)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"when": dt.datetime.now(dt.UTC).isoformat(), "quick": args.quick,
                                "machine": machine,
@@ -67,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     print(describe(machine))
     print(f"\nwrote {out}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _results_name(quick: bool, only: list[str] | None) -> str:
+    """``bench.json`` / ``bench-quick.json`` for the whole suite; ``bench-<names>[-quick].json`` for a part."""
+    part = "" if only is None else "-" + "+".join(only)
+    return f"bench{part}{'-quick' if quick else ''}.json"
 
 
 if __name__ == "__main__":
