@@ -28,10 +28,11 @@ from pathlib import Path
 
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
-from musim.errors import IngestError
+from musim.errors import IngestError, NotFoundError
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
 from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, files_named, several_profiles
+from musim.storage import is_object_url, open_prefix
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,6 @@ class LandedDump:
         return asdict(self)
 
 
-def is_object_url(location: str | Path) -> bool:
-    """Whether ``location`` is an object-store URL (``s3://…``, ``file://…``) rather than a folder path."""
-    return "://" in str(location)
-
-
 def _split_url(url: str) -> tuple[str, str]:
     """``(store URL, key)`` of an object URL: the store is its parent "folder" (keeps ``conn_id@``)."""
     parent, _, name = url.rpartition("/")
@@ -64,10 +60,7 @@ def _split_url(url: str) -> tuple[str, str]:
 
 
 def _scan_store(url: str) -> list[LandedDump]:
-    from musim.storage import open_store
-
-    root = url.rstrip("/")
-    store = open_store(root)
+    root, store = open_prefix(url, what="the landing folder")
     folders: dict[str, list] = {}
     for info in store.list(""):
         folder, _, name = info.key.rpartition("/")
@@ -101,8 +94,9 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
     if is_object_url(landing):
         return _scan_store(str(landing))
     root = Path(landing)
-    if not root.exists():
-        return []
+    if not root.is_dir():
+        raise NotFoundError(f"the landing folder {root} is no folder: create it, or set MUSIM_LANDING (the "
+                            "lastfm_ingest DAG's `landing` param) to the folder dumps are dropped in")
     found: list[LandedDump] = []
     for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
         plays = files_named(folder, PLAYS_PATTERNS)

@@ -22,14 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from musim.config import Settings, get_settings
+from musim.storage import is_object_url
 
 log = logging.getLogger(__name__)
 MIRROR_DIR = "library-landing"
-
-
-def is_object_url(location: str | os.PathLike) -> bool:
-    """Whether ``location`` is an object-store URL (``s3://…``, ``file://…``) rather than a folder path."""
-    return "://" in str(location)
 
 
 def landing_location(settings: Settings | None = None) -> str:
@@ -47,12 +43,11 @@ def landing_folder(settings: Settings | None = None) -> Path:
 
 def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
     """Bring the local mirror of the objects under ``url`` up to date; ``{"mirror", "objects", "downloaded",
-    "removed"}``."""
-    from musim.storage import InvalidKey, open_store, validate_key
+    "removed", "unusable", "root"}`` (``root``: ``url`` without its trailing slashes)."""
+    from musim.storage import InvalidKey, open_prefix, validate_key
 
     settings = settings or get_settings()
-    root = url.rstrip("/")
-    store = open_store(root)
+    root, store = open_prefix(url, what="the library landing prefix")
     mirror = settings.tmp_dir / MIRROR_DIR / hashlib.sha256(root.encode()).hexdigest()[:16]
     mirror.mkdir(parents=True, exist_ok=True)
     wanted: set[Path] = set()
@@ -85,7 +80,7 @@ def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
             path.unlink()
             removed += 1
     return {"mirror": str(mirror), "objects": len(wanted) + len(unusable), "downloaded": downloaded,
-            "removed": removed, "unusable": unusable}
+            "removed": removed, "unusable": unusable, "root": root}
 
 
 def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False,
@@ -101,7 +96,7 @@ def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False
         return add([path], retry=retry, settings=settings).to_json() | {"folder": str(path)}
     mirrored = mirror_prefix(location, settings)
     summary = add([Path(mirrored["mirror"])], retry=retry, settings=settings).to_json()
-    root, mirror = location.rstrip("/"), mirrored["mirror"]
+    root, mirror = mirrored.pop("root"), mirrored["mirror"]
     summary["skipped"] = [s | {"path": root + s["path"][len(mirror):] if s["path"].startswith(mirror) else s["path"]}
                           for s in summary["skipped"]]
     unusable = mirrored.pop("unusable")

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from musim.config import TransferOptions, get_settings
+from musim.redact import redact
 from musim.storage.base import (
     DamagedObject,
     InvalidKey,
@@ -43,6 +44,8 @@ __all__ = [
     "StorageUnavailable",
     "TransferOptions",
     "fsspec_filesystem",
+    "is_object_url",
+    "open_prefix",
     "open_store",
     "validate_key",
 ]
@@ -90,3 +93,27 @@ def fsspec_filesystem(store: ObjectStore) -> Any:
     ``read_parquet(store.url(key))``.
     """
     return store.fsspec_filesystem()
+
+
+def is_object_url(location: Any) -> bool:
+    """Whether ``location`` is an object-store URL (``s3://…``, ``file://…``) rather than a folder path."""
+    return "://" in str(location)
+
+
+def open_prefix(url: str, *, what: str) -> tuple[str, ObjectStore]:
+    """The store of the objects under ``url`` (a folder to scan: a landing area) and the URL without trailing
+    slashes (``file:///`` and ``s3://bucket/`` keep theirs: they are roots, not relative paths). A ``file://``
+    folder that does not exist is a :class:`~musim.errors.NotFoundError` naming ``what`` and it: a typo would
+    otherwise scan nothing, every run, silently."""
+    from musim.errors import NotFoundError
+
+    scheme, _, rest = url.partition("://")
+    trimmed = rest.rstrip("/")
+    root = f"{scheme}://{trimmed}" if trimmed and (scheme != "file" or trimmed.startswith("/")) else url
+    store = open_store(root)
+    from musim.storage.local import LocalStore
+
+    if isinstance(store, LocalStore) and not store.root.is_dir():
+        raise NotFoundError(f"{what} {redact(url)} is no folder: create it, or give the URL of the folder "
+                            "that holds the files")
+    return root, store

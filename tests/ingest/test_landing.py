@@ -45,3 +45,13 @@ def test_a_landed_dump_with_two_profiles_files_is_refused_naming_them(tmp_path, 
     (ready,) = new_dumps(settle_s=0)
     with pytest.raises(IngestError, match=r"holds 2 profiles files \(old-usersha1-profile.tsv, usersha1-profile.tsv\)"):
         ingest_landed(ready.to_json())  # as the DAG hands it over
+
+
+@pytest.mark.parametrize("as_url", [False, True])
+def test_a_landing_folder_that_does_not_exist_is_named_not_scanned_as_empty(tmp_path, as_url):
+    """A typo in the DAG's `landing` param made every hourly run succeed with nothing to do."""
+    from musim.errors import NotFoundError
+
+    missing = tmp_path / "lastfn-typo"
+    with pytest.raises(NotFoundError, match=rf"^the landing folder ({missing}|file://{missing}) is no folder: create it"):
+        new_dumps(missing.as_uri() if as_url else missing)

@@ -99,3 +99,11 @@ def test_a_zipped_album_dropped_in_a_prefix_is_its_tracks_reported_by_url(s3_env
     assert (summary["files"], summary["stored"]) == (2, 1)
     assert summary["tracks_by_artist"] == {"Composer Three": 1}  # "Artist - Album.zip", the album as shops name it
     assert summary["skipped"] == [{"path": f"{url}/Composer Three - Album.zip/notes.txt", "reason": "not_audio"}]
+
+
+def test_a_file_url_to_no_folder_is_refused_like_a_missing_path(tmp_path):
+    """``file:///nonexistent`` reported 0 files where the plain path says it does not exist."""
+    from musim.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match=r"^the library landing prefix file:///.*/nowhere is no folder"):
+        scan_landing((tmp_path / "nowhere").as_uri())
