@@ -30,7 +30,7 @@ from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
-from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
+from musim.params import LEARNING_RATE_MAX, MAX_COUNT, SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
 
@@ -49,7 +49,8 @@ MODELS = asset("models")
                         description="Co-listening similarity metric the model learns (the target)"),
         "dump_id": Param(None, type=["null", "string"],
                          description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
-        "learning_rate": Param(1e-3, type="number", exclusiveMinimum=0, description="Adam learning rate"),
+        "learning_rate": Param(1e-3, type="number", exclusiveMinimum=0, maximum=LEARNING_RATE_MAX,
+                               description="Adam learning rate"),
         "batch_size": Param(64, type="integer", minimum=1, maximum=MAX_COUNT,
                             description="Clip pairs per training step (global)"),
         "embedding_size": Param(64, type="integer", minimum=1, maximum=MAX_COUNT,

@@ -35,6 +35,9 @@ T = TypeVar("T")
 
 #: Seeds of NumPy's and Keras's generators.
 SEED_MIN, SEED_MAX = 0, 2**32 - 1
+#: The largest learning rate a model takes: Adam diverges far below it, so anything above is a typo (1e6 for
+#: 1e-6) that would otherwise train a model of NaNs and register it.
+LEARNING_RATE_MAX = 10.0
 #: The largest count any parameter or option takes (beyond it DuckDB's integers and memory give out first).
 MAX_COUNT = 1_000_000_000
 
@@ -50,6 +53,7 @@ Count = Annotated[int, NotBool, Field(ge=1, le=MAX_COUNT)]
 NonNegativeInt = Annotated[int, NotBool, Field(ge=0, le=MAX_COUNT)]
 Seed = Annotated[int, NotBool, Field(ge=SEED_MIN, le=SEED_MAX)]
 PositiveFloat = Annotated[float, NotBool, Field(gt=0)]
+LearningRate = Annotated[float, NotBool, Field(gt=0, le=LEARNING_RATE_MAX)]
 NonNegativeFloat = Annotated[float, NotBool, Field(ge=0)]
 Share = Annotated[float, NotBool, Field(ge=0, lt=1)]
 #: A share that must hold something (the test artists: the CLI's --test-share is in (0, 1) too).

@@ -56,3 +56,20 @@ def test_json_values_and_numpy_scalars_are_taken_and_replace_checks_again():
         dataclasses.replace(toy, steps=0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         toy.epochs = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("record", ["musim.models.train:HyperParams", "musim.models.classifier:ClassifierParams",
+                                    "musim.models.autoencoder:AutoencoderParams",
+                                    "musim.models.contrastive:ContrastiveParams"])
+def test_every_family_refuses_a_learning_rate_the_command_line_refuses(record):
+    """``--learning-rate 1e6`` was refused, the same value in ``--hparams`` or the DAG's params trained a diverged
+    model (overflow in exp) and registered it."""
+    import importlib
+
+    from musim.params import LEARNING_RATE_MAX
+
+    module, _, name = record.partition(":")
+    params = getattr(importlib.import_module(module), name)
+    assert params.from_json({"learning_rate": LEARNING_RATE_MAX}).learning_rate == LEARNING_RATE_MAX
+    with pytest.raises(ParameterError, match=r"learning_rate: input should be less than or equal to 10"):
+        params.from_json({"learning_rate": 1e6})

@@ -11,6 +11,7 @@ from musim.cli.output import print_json, print_table, printable
 from musim.errors import ParameterError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 from musim.models.constants import IDENTITY_METRICS, PRIMARY_METRIC_CHOICES, TARGET_METRICS
+from musim.params import LEARNING_RATE_MAX
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -167,7 +168,7 @@ def register_train(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", default="seed", choices=TARGET_METRICS,
                    help="co-listening metric learned and ranked against (default seed)")
     p.add_argument("--dump", help="dump id of the targets (default: the latest similarity build)")
-    p.add_argument("--learning-rate", type=number(0.0, 10.0, above=True))
+    p.add_argument("--learning-rate", type=number(0.0, LEARNING_RATE_MAX, above=True))
     p.add_argument("--batch-size", type=count(1, 1_000_000))
     p.add_argument("--embedding-size", type=count(1, 1_000_000),
                    help="size of the embedding (siamese: dense_units; cnn_classifier: embedding_units)")

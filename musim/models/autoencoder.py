@@ -34,7 +34,7 @@ from musim.errors import ParameterError
 from musim.models import layers as musim_layers
 from musim.models.constants import INPUT_SHAPE, TOP_DB
 from musim.models.epochs import EpochBar
-from musim.params import Count, NonNegativeInt, PositiveFloat, Seed, Share, params_record
+from musim.params import Count, LearningRate, NonNegativeInt, PositiveFloat, Seed, Share, params_record
 
 __all__ = [
     "AutoencoderConfig",
@@ -95,7 +95,7 @@ class AutoencoderParams:
     kernel_size: Count = 3
     pool_size: Count = 2
     loss: Literal["bce", "mse"] = "bce"
-    learning_rate: PositiveFloat = 1e-3
+    learning_rate: LearningRate = 1e-3
     lr_decay: bool = True                 # the origin: learning rate / (1 + epoch * lr / epochs) per epoch
     batch_size: Count = 32
     epochs: Count = 50

@@ -42,7 +42,15 @@ from musim.models.constants import TOP_DB
 from musim.models.data import ArtistSplit
 from musim.models.epochs import EpochBar
 from musim.models.views import confusion_matrix
-from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, Share, params_record
+from musim.params import (
+    Count,
+    LearningRate,
+    NonNegativeFloat,
+    NonNegativeInt,
+    Seed,
+    Share,
+    params_record,
+)
 
 __all__ = [
     "ClassifierConfig",
@@ -132,7 +140,7 @@ class ClassifierParams:
     dropout: Share = 0.3
     l2: NonNegativeFloat = 0.0
     # optimisation
-    learning_rate: PositiveFloat = 1e-3
+    learning_rate: LearningRate = 1e-3
     batch_size: Count = 32
     epochs: Count = 20
     early_stopping_patience: NonNegativeInt | None = 4

@@ -37,7 +37,14 @@ from musim.errors import ParameterError
 from musim.models.constants import TOP_DB
 from musim.models.epochs import epoch_bar, show_losses
 from musim.models.siamese import SiameseConfig, build_encoder
-from musim.params import Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Seed, params_record
+from musim.params import (
+    Count,
+    LearningRate,
+    NonNegativeFloat,
+    NonNegativeInt,
+    Seed,
+    params_record,
+)
 
 __all__ = ["ContrastiveParams", "ContrastiveResult", "augment", "crops_of", "embed", "info_nce", "train_contrastive"]
 
@@ -62,7 +69,7 @@ class ContrastiveParams:
     batch_size: Annotated[int, Field(ge=2)] = 32
     epochs: Count = 20
     steps_per_epoch: Count | None = None
-    learning_rate: PositiveFloat = 1e-3
+    learning_rate: LearningRate = 1e-3
     embed_crops: Count = 5
     seed: Seed = 0
 

@@ -35,10 +35,10 @@ from musim.models.pairs import PairSampling, TrainingSet, build_training_set, ma
 from musim.models.siamese import ENCODER, SiameseConfig, build_siamese, float32_copy
 from musim.params import (
     Count,
+    LearningRate,
     NonNegativeFloat,
     NonNegativeInt,
     OpenShare,
-    PositiveFloat,
     Seed,
     Share,
     params_record,
@@ -94,7 +94,7 @@ class HyperParams:
     dropout: Share = 0.0
     l2: NonNegativeFloat = 0.0
     # optimisation
-    learning_rate: PositiveFloat = 1e-3
+    learning_rate: LearningRate = 1e-3
     batch_size: Count = 64
     epochs: Count = 10
     steps_per_epoch: Count | None = None
