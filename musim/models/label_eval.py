@@ -46,7 +46,7 @@ class LabelSet:
     artists: list[str]
     groups: list[str] | None = None
     source: str = ""
-    left_out: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of the rows without an artist
+    left_out: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of the rows without an artist or group
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -60,7 +60,8 @@ class LabelSet:
 def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
     """A CSV with columns ``path`` and ``artist`` (and ``group_by``, e.g. ``album`` or ``source``); relative
     paths are relative to the CSV's folder (to the working folder for a pipe such as ``/dev/stdin``). Rows with an
-    empty artist are left out (``left_out`` names them)."""
+    empty artist, or an empty group when grouping, are left out (``left_out`` names them): an empty group would
+    otherwise pool every such track into one group."""
     csv_path = Path(path)
     if csv_path.is_dir() or not csv_path.exists():
         what = "is a folder, not a labels file" if csv_path.is_dir() else "no such labels file"
@@ -72,6 +73,10 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
         try:
             columns = reader.fieldnames or []
             reader.fieldnames = [c.strip().lower() for c in columns]  # "Path", " artist" are the columns too
+            doubled = sorted({c for c in reader.fieldnames if c and reader.fieldnames.count(c) > 1})
+            if doubled:  # the last of them was read, silently (an album column read as the paths)
+                raise ParameterError(f"{csv_path}: the header has {', '.join(doubled)} more than once; "
+                                     "give each column once")
             group_by = group_by.strip().lower() if group_by else None
             need = ["path", "artist", *([group_by] if group_by else [])]
             missing = [c for c in need if c not in reader.fieldnames]
@@ -86,11 +91,14 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
                 if r.get(None):  # more fields than columns: a comma inside an unquoted field
                     raise ParameterError(f"{csv_path}, line {reader.line_num}: {len(columns) + len(r[None])} fields, the header "
                                          f"has {len(columns)} (a comma inside a path or name? put it in double quotes)")
-                if (r.get("artist") or "").strip():
+                grouped = not group_by or (r.get(group_by) or "").strip()
+                if (r.get("artist") or "").strip() and grouped:
                     rows.append((reader.line_num, r))
                 elif any((v or "").strip() for v in r.values()):  # a blank line is no row
-                    left_out.append((reader.line_num, "no artist" if r.get("artist") is not None else
-                                     f"{sum(v is not None for v in r.values())} of {len(columns)} fields"))
+                    short = sum(v is not None for v in r.values()) < len(columns)
+                    left_out.append((reader.line_num, f"{sum(v is not None for v in r.values())} of {len(columns)} "
+                                     "fields" if short else "no artist" if not (r.get("artist") or "").strip()
+                                     else f"no {group_by}"))
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise ParameterError(f"{csv_path}: not UTF-8 text ({exc.reason}); save the labels as a UTF-8 CSV "
@@ -101,7 +109,7 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
                                  "columns path, artist[, group] (a field with a comma or quote in double quotes, "
                                  'a quote inside it doubled: "a ""b"", c")') from None
     if not rows:
-        raise ParameterError(f"{csv_path}: no row with an artist")
+        raise ParameterError(f"{csv_path}: no row with an artist" + (f" and a value of {group_by}" if group_by else ""))
     paths, first_line = [], {}
     for line, r in rows:
         if not (r["path"] or "").strip():

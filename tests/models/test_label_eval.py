@@ -48,8 +48,11 @@ def test_ties_count_half_and_vectors_use_cosine():
 def test_labels_file(tmp_path):
     (tmp_path / "labels.csv").write_text("path,artist,album\na/1.ogg,Bach,Suites\n/abs/2.ogg,Mozart,\nx.ogg,,Y\n")
     labels = read_labels(tmp_path / "labels.csv", group_by="album")
-    assert labels.paths == [(tmp_path / "a/1.ogg").resolve(), __import__("pathlib").Path("/abs/2.ogg")]
-    assert labels.artists == ["Bach", "Mozart"] and labels.groups == ["Suites", ""]
+    assert labels.paths == [(tmp_path / "a/1.ogg").resolve()]  # Mozart's row has no album: left out, named
+    assert labels.artists == ["Bach"] and labels.groups == ["Suites"] and labels.left_out == [(3, "no album"),
+                                                                                           (4, "no artist")]
+    ungrouped = read_labels(tmp_path / "labels.csv")
+    assert ungrouped.paths == [(tmp_path / "a/1.ogg").resolve(), __import__("pathlib").Path("/abs/2.ogg")]
     with pytest.raises(ParameterError, match="missing column.*source"):
         read_labels(tmp_path / "labels.csv", group_by="source")
     with pytest.raises(ParameterError, match="no such labels file"):
@@ -220,6 +223,22 @@ def test_rows_left_out_are_named_and_a_row_of_too_many_fields_is_refused(tmp_pat
     (tmp_path / "commas.csv").write_text("path,artist\nSong, with comma.ogg,A\n")
     with pytest.raises(ParameterError, match=r"commas.csv, line 2: 3 fields, the header has 2 \(a comma inside"):
         read_labels(tmp_path / "commas.csv")
+
+
+def test_a_row_without_its_group_is_left_out_not_pooled_and_a_doubled_column_refused(tmp_path):
+    """Every track with an empty album was one album (the within-group AUC became the overall one, silently);
+    a header `path,artist,artist` read the last artist column."""
+    (tmp_path / "labels.csv").write_text("path,artist,album\na.ogg,A,x\nb.ogg,A,\nc.ogg,B,x\nd.ogg,,x\n")
+    labels = read_labels(tmp_path / "labels.csv", group_by="album")
+    assert labels.artists == ["A", "B"] and labels.groups == ["x", "x"]
+    assert labels.left_out == [(3, "no album"), (5, "no artist")]
+    assert read_labels(tmp_path / "labels.csv").artists == ["A", "A", "B"]  # no grouping: the album is not needed
+    (tmp_path / "doubled.csv").write_text("path,artist,Artist\na.ogg,A,B\n")
+    with pytest.raises(ParameterError, match=r"doubled.csv: the header has artist more than once; give each column"):
+        read_labels(tmp_path / "doubled.csv")
+    (tmp_path / "none.csv").write_text("path,artist,album\na.ogg,A,\n")
+    with pytest.raises(ParameterError, match=r"none.csv: no row with an artist and a value of album"):
+        read_labels(tmp_path / "none.csv", group_by="album")
 
 
 def test_labels_from_a_pipe_read_paths_from_the_working_folder(tmp_path, monkeypatch):
