@@ -41,7 +41,7 @@ from musim.acquire.errors import ProviderError
 from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
 from musim.acquire.journal import ArtistOutcome, pending_journals, read_journals, write_sources_index
 from musim.config import AcquireSettings, Settings, get_settings
-from musim.errors import ParameterError
+from musim.params import Count, params_record
 from musim.storage import ObjectStore, open_store
 
 __all__ = ["AcquireSummary", "acquire", "catalogue", "fetch_batch", "list_previews", "plan", "record",
@@ -60,17 +60,24 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dic
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def _check_counts(top_n: int, per_artist: int, batch_size: int, max_attempts: int) -> None:
-    for label, value in (("top_n", top_n), ("per_artist", per_artist), ("batch_size", batch_size),
-                         ("max_attempts", max_attempts)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParameterError(f"{label} must be a positive integer, got {value!r}")
+@params_record("acquire parameter")
+class _Counts:
+    """The run's counts, checked as every record is (a DAG param's ``2.0`` is 2; ``true``, ``2.5``, 0 refused)."""
+
+    top_n: Count
+    per_artist: Count
+    batch_size: Count
+    max_attempts: Count
+
+
+def _check_counts(top_n: int, per_artist: int, batch_size: int, max_attempts: int) -> _Counts:
+    return _Counts(top_n=top_n, per_artist=per_artist, batch_size=batch_size, max_attempts=max_attempts)
 
 
 def catalogue(top_n: int = 1000, *, settings: Settings | None = None) -> list[dict[str, Any]]:
     """The audio catalogue from the published snapshot: ``artist_id``, ``name``, ``listeners``,
     ``dump_id``, ``catalogue_rank`` of the top ``top_n`` real artists by listeners (latest dump)."""
-    _check_counts(top_n, 1, 1, 1)
+    top_n = _check_counts(top_n, 1, 1, 1).top_n
     con = serving.open_snapshot(settings)
     try:
         return _query(con, "acquire/catalogue.sql", top_n=top_n)
@@ -123,7 +130,9 @@ def plan(
         of the previews tried before), and ``sources_key`` names the object holding every source downloaded
         so far with the object it gave (written by this call; ``None`` when there is none).
     """
-    _check_counts(top_n, per_artist, batch_size, max_attempts)
+    counts = _check_counts(top_n, per_artist, batch_size, max_attempts)
+    top_n, per_artist, batch_size, max_attempts = (counts.top_n, counts.per_artist, counts.batch_size,
+                                                   counts.max_attempts)
     settings = settings or get_settings()
     store = store or open_store(settings.storage.object_store)
     record(store=store, settings=settings, max_attempts=max_attempts)  # journals a killed run left behind

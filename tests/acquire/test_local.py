@@ -193,3 +193,21 @@ def test_files_acquired_from_a_folder_are_not_stored_again_by_library_add(snapsh
     assert "acquired from local" in summary.details[str(root / "Muse" / "one.ogg")]
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM track").fetchone()[0] == 3
+
+
+@pytest.mark.server
+def test_whole_number_floats_are_counts_as_in_every_dag_and_other_values_are_refused(snapshot, tmp_path):
+    """JSON Schema takes 2.0 as an integer, so the audio_acquire DAG's params passed `{"per_artist": 2.0}`, then
+    its plan task failed with "per_artist must be a positive integer, got 2.0"."""
+    from musim.acquire.pipeline import acquire, catalogue
+    from tests.library.conftest import write_audio
+
+    root = tmp_path / "music"
+    for i in range(3):
+        write_audio(root / "Muse" / f"{i}.ogg", "ogg", seconds=12, freq=300 + 100 * i)
+    result = acquire(10.0, per_artist=2.0, batch_size=25.0, max_attempts=3.0, providers=["local"], local_dir=root,
+                     acquire_settings=AcquireSettings(local_dir=root))
+    assert result.downloaded == 2
+    for bad, message in ((0, "greater than or equal to 1"), (2.5, "fractional part"), (True, "not true or false")):
+        with pytest.raises(ParameterError, match=rf"^acquire parameter top_n: .*{message}"):
+            catalogue(bad)
