@@ -80,8 +80,9 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
     rows on another test set are flagged in ``notes``.
     """
     known = [r[0] for r in sql.query(con, "models/registry_families.sql").fetchall()]
+    metrics = list(dict.fromkeys(metrics)) if metrics else metrics
     chosen: list[registry.ModelEntry] = []
-    for fam in families or known:
+    for fam in dict.fromkeys(families or known):  # a family named twice is one row (not a version against itself)
         entry = None if latest else registry.champion(con, fam)
         if entry is None:
             newest = registry.list_models(con, family=fam)

@@ -145,6 +145,11 @@ def test_run_family_and_compare(toy, capsys):
     assert main(["models", "compare", "--family", "cnn_classifier", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["same_test_set"] and doc["metric"] == "ndcg@5" and doc["rows"][0]["version"] == "cnn_classifier-1"
+    # a family named twice is one row, not its champion compared with itself (+0.000 [+0.000, +0.000])
+    assert main(["models", "compare", "--family", "cnn_classifier", "--family", "cnn_classifier", "--json"]) == 0
+    twice = json.loads(capsys.readouterr().out)
+    assert [r["version"] for r in twice["rows"] if not r["name"].startswith("baseline")] == ["cnn_classifier-1"]
+    assert twice["pairs"] == []
     assert main(["models", "compare", "--latest"]) == 0
     text = capsys.readouterr().out
     assert "cnn_classifier-1" in text and "baseline: random" in text and "NOTE:" in text
