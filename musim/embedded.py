@@ -8,6 +8,7 @@ to completion with ``airflow dags test``, :func:`standalone` starts ``airflow st
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -98,18 +99,26 @@ def run_dag(dag_id: str, env: dict[str, str], log: Path, conf: dict | None = Non
     return time.perf_counter() - started
 
 
-def check_port_free(port: int) -> None:
-    """:class:`ConfigError` unless ``port`` is a port number nothing listens on (Airflow's API server would
-    otherwise fail after the migration with a traceback, the UI address already printed)."""
-    if not 1 <= port <= 65535:
+def check_port_free(port: int, *, host: str = "0.0.0.0", another: str = "AIRFLOW__API__PORT={port} make up") -> None:  # noqa: S104
+    """:class:`ConfigError` unless ``port`` is a port number nothing listens on at ``host`` (a server would
+    otherwise fail after its address was printed, with a traceback). ``another`` shows how to choose another
+    port (``{port}``: the next one)."""
+    if isinstance(port, bool) or not 1 <= port <= 65535:
         raise ConfigError(f"port {port} is not a port number (1-65535)")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"host {host!r} is no address of this machine ({getattr(exc, 'strerror', None) or exc}): "
+                          "give one such as 127.0.0.1") from None
+    with socket.socket(family, kind, proto) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("0.0.0.0", port))  # noqa: S104 - where the API server binds; only tried, then closed
+            sock.bind(address)  # only tried, then closed
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise ConfigError(f"host {host!r} is no address of this machine: give one such as 127.0.0.1") from None
             raise ConfigError(f"port {port} is in use ({exc.strerror}): stop what listens there, or choose "
-                              f"another port, e.g. AIRFLOW__API__PORT={port + 1} make up") from None
+                              f"another port, e.g. {another.format(port=port + 1)}") from None
 
 
 def standalone(env: dict[str, str], log: Path, *, port: int) -> None:

@@ -86,3 +86,26 @@ def test_a_port_in_use_or_not_a_number_is_one_line_before_airflow_starts(tmp_pat
     proc = subprocess.run([sys.executable, "-m", "musim.up"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr == "musim up: error: AIRFLOW__API__PORT must be a port number, got 'eighty'\n"
+
+
+def test_the_app_alone_checks_its_port_and_host_before_printing_an_address(tmp_path, monkeypatch, capsys):
+    """`app --port 70000` printed http://127.0.0.1:70000/ and listened on 4464 (70000 mod 65536); a host that is
+    no address here ended in uvicorn's "[Errno -8]" after the address was printed."""
+    import socket
+
+    from musim.errors import ConfigError
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path))
+    for argv in (["app", "--port", "70000"], ["app", "--port", "-1"], ["env", "--port", "0"]):
+        with pytest.raises(SystemExit) as exc:
+            standalone.main(argv)
+        assert exc.value.code == 2 and "is not a port number (1-65535)" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match=r"^host 'no-such-host.invalid' is no address of this machine"):
+        standalone.main(["app", "--host", "no-such-host.invalid"])
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ConfigError, match=rf"^port {port} is in use .* another port, e.g. --port {port + 1}$"):
+            standalone.main(["app", "--port", str(port)])
+    assert capsys.readouterr().out == ""

@@ -24,7 +24,7 @@ import os
 import shlex
 
 from musim.config import get_settings
-from musim.embedded import airflow_env, standalone
+from musim.embedded import airflow_env, check_port_free, standalone
 from musim.errors import MusimError
 
 
@@ -33,16 +33,24 @@ def changed(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if os.environ.get(k) != v}
 
 
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 1-65535 (uvicorn took 70000 as 70000 mod 65536 and printed 70000)."""
+    value = int(text) if text.strip().isdigit() else 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m musim.ui.standalone", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name in ("env", "airflow"):
         p = sub.add_parser(name)
-        p.add_argument("--port", type=int, default=8080)
+        p.add_argument("--port", type=port_number, default=8080)
         p.add_argument("--all-admins", action="store_true", help="no login (SimpleAuthManager all-admins mode)")
     p_app = sub.add_parser("app", help="serve only the musim app, without Airflow or login")
     p_app.add_argument("--host", default="127.0.0.1")
-    p_app.add_argument("--port", type=int, default=8089)
+    p_app.add_argument("--port", type=port_number, default=8089)
     args = parser.parse_args(argv)
 
     if args.cmd == "app":
@@ -50,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from musim.ui.app import create_app
 
+        check_port_free(args.port, host=args.host, another="--port {port}")
         print(f"musim page on http://{args.host}:{args.port}/ (MUSIM_HOME={get_settings().home})")
         uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
         return 0
