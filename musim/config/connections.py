@@ -4,7 +4,9 @@
 Airflow. When it is absent, ``airflow.sdk.BaseHook.get_connection`` is asked, but only as
 ``MUSIM_S3_AIRFLOW_LOOKUP`` allows: ``auto`` (default) asks only if Airflow is already imported in this
 process (inside a task it always is; importing it just for this costs seconds and writes ``$AIRFLOW_HOME``),
-``always`` imports it lazily when installed, ``never`` skips it. The password and every secret-named extra
+``always`` imports it lazily when installed, ``never`` skips it (Airflow 3 serves a connection kept in its
+database to tasks only: outside a task ``always`` finds those of ``AIRFLOW_CONN_*`` and the secrets backends).
+Either way a connection of another type than the caller's (``aws``/``s3`` for S3) is refused. The password and every secret-named extra
 field are registered with :func:`musim.redact.register_secret`; messages name the variable, never a value.
 """
 
@@ -101,4 +103,8 @@ def airflow_connection(conn_id: str, env: Mapping[str, str], *, lookup: str,
         return None
     extra = dict(getattr(conn, "extra_dejson", None) or {})
     _register_secrets(conn.password, extra)
+    conn_type = getattr(conn, "conn_type", None) or None
+    if types and conn_type not in (None, *types):  # the rule of the variable's form (parse_airflow_connection)
+        raise ConfigError(f"Airflow connection {conn_id!r}: connection type must be "
+                          f"{' or '.join(map(repr, types))}, got {repr(redact(str(conn_type)))[:60]}")
     return {"login": conn.login, "password": conn.password, "extra": extra}, f"Airflow connection {conn_id!r}"

@@ -136,6 +136,20 @@ def test_airflow_metastore_connection_fallback(monkeypatch: pytest.MonkeyPatch) 
     assert resolve_s3_config(settings=get_settings(env)).access_key_id == "var-key" and asked == []
 
 
+def test_a_metastore_connection_of_another_type_is_refused_like_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``generic`` connection in Airflow's database was used (its login, password, endpoint) where the same
+    connection given as ``AIRFLOW_CONN_MUSIM_S3`` was refused."""
+    conn = types.SimpleNamespace(conn_type="generic", login="k", password="s3cr3t-value", extra_dejson={})
+    _fake_airflow(monkeypatch, lambda conn_id: conn)
+    with pytest.raises(ConfigError, match=r"^Airflow connection 'musim_s3': connection type must be 'aws' or 's3', "
+                                          r"got 'generic'$"):
+        resolve_s3_config(settings=get_settings({}))
+    with pytest.raises(ConfigError, match="AIRFLOW_CONN_MUSIM_S3: connection type must be 'aws' or 's3'"):
+        resolve_s3_config(settings=get_settings({"AIRFLOW_CONN_MUSIM_S3": '{"conn_type": "generic"}'}))
+    conn.conn_type = "aws"
+    assert resolve_s3_config(settings=get_settings({})).access_key_id == "k"
+
+
 def test_airflow_lookup_failure_falls_back_to_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     def missing(conn_id: str) -> None:
         raise LookupError(f"The conn_id `{conn_id}` isn't defined")
