@@ -34,9 +34,16 @@ def test_gx_import_is_none_when_the_probe_fails(monkeypatch):
 
 
 def test_a_run_writes_the_machine_beside_its_rows(tmp_path, monkeypatch, capsys):
+    import sys
+    import types
+
     monkeypatch.setattr(run, "HERE", tmp_path)
-    assert run.main(["--quick", "--only", "no_such_benchmark", "--workdir", str(tmp_path / "data")]) == 0
-    written = json.loads((tmp_path / "results" / "bench-quick.json").read_text())
+    (tmp_path / "bench_tiny.py").write_text("")
+    tiny = types.ModuleType("benchmarks.bench_tiny")
+    tiny.run = lambda *, quick, workdir: []
+    monkeypatch.setitem(sys.modules, "benchmarks.bench_tiny", tiny)
+    assert run.main(["--quick", "--only", "tiny", "--workdir", str(tmp_path / "data")]) == 0
+    written = json.loads((tmp_path / "results" / "bench-tiny-quick.json").read_text())
     assert written["machine"]["python_loop_ms"] > 0 and written["machine"]["disk_write_mb_s"] > 0
     assert written["rows"] == []
     assert "machine: " in capsys.readouterr().out
