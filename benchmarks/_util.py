@@ -14,6 +14,31 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+def run_alone(module: str, argv: list[str] | None = None, *, workdir: str | None = None) -> int:
+    """``python -m benchmarks.bench_X [--quick] [--workdir DIR]``: one benchmark alone, its rows printed as
+    JSON (``make bench`` runs them all through ``benchmarks.run``). Its environment is checked first
+    (``check_env``); ``workdir`` is the default folder for generated inputs (None: a temporary one)."""
+    import argparse
+    import importlib
+    import tempfile
+
+    bench = importlib.import_module(module)
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(bench.__doc__ or module).splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small inputs: checks the benchmark in seconds")
+    parser.add_argument("--workdir", default=workdir, help="where generated inputs are kept "
+                        f"(default: {workdir or 'a temporary folder'})")
+    args = parser.parse_args(argv)
+    if hasattr(bench, "check_env"):
+        try:
+            bench.check_env(args.quick)
+        except SystemExit as exc:
+            parser.error(str(exc))
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        rows = bench.run(quick=args.quick, workdir=Path(args.workdir or tmp))
+    print(json.dumps(rows, indent=2, default=str))
+    return 0
+
+
 def env_float(name: str, default: float) -> float:
     """The positive finite number in ``$name`` (default when unset or blank); a bad value stops the run with one
     line naming the variable (checked by ``benchmarks.run`` before any benchmark starts)."""

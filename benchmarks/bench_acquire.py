@@ -135,8 +135,8 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
 
 
 if __name__ == "__main__":
-    import json
-    import tempfile
+    import sys
 
-    with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(run(quick="--quick" in sys.argv, workdir=Path(tmp)), indent=2))
+    from benchmarks._util import run_alone
+
+    sys.exit(run_alone(__spec__.name))

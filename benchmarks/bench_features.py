@@ -217,11 +217,9 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
     return rows
 
 
-if __name__ == "__main__":  # pragma: no cover - manual run
-    import json
+if __name__ == "__main__":
     import sys
-    import tempfile
 
-    quick = "--quick" in sys.argv
-    with tempfile.TemporaryDirectory() as d:
-        print(json.dumps(run(quick=quick, workdir=Path(d)), indent=2))
+    from benchmarks._util import run_alone
+
+    sys.exit(run_alone(__spec__.name))

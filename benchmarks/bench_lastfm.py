@@ -13,7 +13,6 @@ the dump file read into the page cache just before it.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -177,4 +176,7 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
 
 if __name__ == "__main__":
     import sys
-    print(json.dumps(run(quick="--quick" in sys.argv, workdir=Path("benchmarks/data/lastfm")), indent=2))
+
+    from benchmarks._util import run_alone
+
+    sys.exit(run_alone(__spec__.name, workdir="benchmarks/data/lastfm"))

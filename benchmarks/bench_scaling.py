@@ -372,9 +372,32 @@ def refit(path: Path) -> list[dict]:
     return rows_of(sizes, lim, ram_gib=ram_gib, budget_s=budget_s)
 
 
-if __name__ == "__main__":
-    if "--refit" in sys.argv:
-        rows = refit(Path(sys.argv[sys.argv.index("--refit") + 1]))
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.bench_scaling [--quick] [--workdir DIR] | --refit SCALING_JSON``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_scaling", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the benchmark in minutes")
+    parser.add_argument("--workdir", default="benchmarks/data/scaling", help="where the dumps are generated")
+    parser.add_argument("--refit", metavar="SCALING_JSON", type=Path,
+                        help="fit, plot and print the rows again from a saved curve, measuring nothing")
+    args = parser.parse_args(argv)
+    if args.refit is not None:
+        if not args.refit.is_file():
+            parser.error(f"--refit {args.refit}: no such file (benchmarks/results/scaling.json is written by a run)")
+        try:
+            rows = refit(args.refit)
+        except (ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--refit {args.refit}: not a saved scaling curve ({type(exc).__name__}: {exc})")
     else:
-        rows = run(quick="--quick" in sys.argv, workdir=Path("benchmarks/data/scaling"))
+        try:
+            check_env(args.quick)
+        except SystemExit as exc:
+            parser.error(str(exc))
+        rows = run(quick=args.quick, workdir=Path(args.workdir))
     print(json.dumps(rows, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

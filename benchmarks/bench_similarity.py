@@ -125,7 +125,6 @@ lookup rows, ~25M rows/s here on two threads).
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -231,4 +230,7 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
 
 if __name__ == "__main__":
     import sys
-    print(json.dumps(run(quick="--quick" in sys.argv, workdir=Path("benchmarks/data/similarity")), indent=2))
+
+    from benchmarks._util import run_alone
+
+    sys.exit(run_alone(__spec__.name, workdir="benchmarks/data/similarity"))

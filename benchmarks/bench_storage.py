@@ -138,12 +138,8 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
 
 
 if __name__ == "__main__":
-    import argparse
-    import tempfile
+    import sys
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench_storage_") as tmp:
-        for row in run(quick=args.quick, workdir=Path(tmp)):
-            print(row)
+    from benchmarks._util import run_alone
+
+    sys.exit(run_alone(__spec__.name))

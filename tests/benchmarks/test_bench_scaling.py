@@ -63,3 +63,20 @@ def test_a_step_is_recorded_with_its_status_and_never_raises(tmp_path, code, sta
     assert res["output"] == ({"loaded": 3} if status == "ok" else {})
     if status == "failed":
         assert res["error"] == "musim: error: no such dump" and res["rc"] == 1
+
+
+def test_an_argument_it_does_not_know_is_refused_not_taken_as_a_full_run(monkeypatch, tmp_path, capsys):
+    """`--help` (or `--refit=FILE`) started the full scaling benchmark: gigabytes of dumps and ten minutes; `--refit`
+    without a file was an IndexError, with a missing one a FileNotFoundError."""
+    from benchmarks import bench_scaling
+
+    monkeypatch.setattr(bench_scaling, "run", lambda **_: pytest.fail("the benchmark ran"))
+    for argv, code in ((["--help"], 0), (["--bogus"], 2), (["--refit"], 2), (["--refit", str(tmp_path / "no.json")], 2)):
+        with pytest.raises(SystemExit) as exc:
+            bench_scaling.main(argv)
+        assert exc.value.code == code
+    assert "--refit" in capsys.readouterr().err and not (tmp_path / "data").exists()
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        bench_scaling.main(["--refit", str(tmp_path / "bad.json")])
+    assert "not a saved scaling curve (KeyError: 'sizes')" in capsys.readouterr().err

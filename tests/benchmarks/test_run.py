@@ -70,3 +70,18 @@ def test_a_part_of_the_suite_writes_its_own_file_and_a_run_that_only_failed_writ
     assert "every benchmark failed: nothing written" in capsys.readouterr().err
     assert sorted(p.name for p in (suite / "results").iterdir()) == ["bench-good.json", "bench.json"]
     assert json.loads((suite / "results" / "bench.json").read_text()) == {"rows": ["the whole suite"]}
+
+
+def test_one_benchmark_alone_takes_only_its_options_and_checks_its_environment(suite, capsys, monkeypatch):
+    from benchmarks._util import run_alone
+
+    assert run_alone("benchmarks.bench_good", ["--quick"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["metric"] == "speed"
+    for argv in (["--bogus"], ["--help"]):
+        with pytest.raises(SystemExit) as exc:
+            run_alone("benchmarks.bench_good", argv)
+        assert exc.value.code == (0 if argv == ["--help"] else 2)
+    monkeypatch.setenv("GOOD_FRACTION", "abc")
+    with pytest.raises(SystemExit) as exc:
+        run_alone("benchmarks.bench_good", [])
+    assert exc.value.code == 2 and "GOOD_FRACTION='abc'" in capsys.readouterr().err
