@@ -257,12 +257,26 @@ def add(
                 copy.skip = FileSkipped(item.skip.reason, item.skip.detail)
             if on_file:
                 on_file(copy.path, "skipped")
-    usable = [by_index[i][0] for i in sorted(by_index)]
-    objects = [by_index[i][1] for i in sorted(by_index)]
-    skipped = [skipped_at[i] for i in sorted(skipped_at)]
-    groups = _groups(usable, state)
     rows: list[dict[str, Any]] = []
     with warehouse.writer(settings) as con:
+        # 3. a run beside this one may have recorded some of the same files since the state was read
+        meanwhile = {r["source_sha256"]: r for r in _rows(con, "library/known_tracks.sql")}
+        orphans: list[str] = []
+        for i in [i for i in sorted(by_index) if by_index[i][0].sha256 in meanwhile]:
+            item, obj = by_index.pop(i)
+            known = meanwhile[item.sha256]  # type: ignore[index]
+            orphans.append(obj.key)
+            if known["source_path"] == path_text(item.path):
+                summary.already_stored += 1
+                by_artist[known["artist"]] += 1
+            else:
+                item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored by a "
+                                        "run beside this one)")
+                skipped_at[i] = item
+        usable = [by_index[i][0] for i in sorted(by_index)]
+        objects = [by_index[i][1] for i in sorted(by_index)]
+        skipped = [skipped_at[i] for i in sorted(skipped_at)]
+        groups = _groups(usable, state)
         _match_catalogue(con, groups)
         for item, obj in zip(usable, objects, strict=True):
             key = name_key(item.artist.name) or name_key(UNKNOWN_ARTIST)  # type: ignore[union-attr]
@@ -284,7 +298,17 @@ def add(
         with warehouse.transaction(con):
             sql.run(con, "library/record.sql")
             keys = delete_tracks(con, replaced) if replaced else []  # the earlier version of a changed file
-        delete_unused(con, keys, store)
+        delete_unused(con, keys + orphans, store)
+        # 4. a `library remove` beside this run deletes the objects no recorded track used when it looked, which
+        # may be this run's, stored before their tracks were recorded: store those again (still holding the
+        # writer, so no remove can look in between)
+        for i in sorted(by_index):
+            if not store.exists(by_index[i][1].key):
+                again = work((found[i], hashed(found[i], settings.tmp_dir)))
+                if again.skip is None and again.sha256 == by_index[i][0].sha256:
+                    store.put_content_addressed(again.payload, prefix=OBJECT_PREFIX, ext=again.stored_format)
+                else:
+                    log.warning("library add: %s changed while it was added; add it again", path_text(found[i].path))
     summary.stored = len(rows)
     summary.replaced = len(replaced)
     summary.skipped = [{"path": path_text(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]

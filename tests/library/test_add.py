@@ -392,3 +392,44 @@ def test_options_that_cannot_change_files_stored_before_say_so(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "note: --keep-whole and --artist-from folder applied to the files stored now, not to the 1 file stored " \
            "before" in err
+
+
+def test_a_run_beside_this_one_that_recorded_the_same_files_first_is_reported_not_claimed(folder, tmp_path, monkeypatch):
+    """Two `library add` runs at once: the second said "18 stored" and recorded nothing (`ON CONFLICT DO
+    NOTHING`), because its state was read before the first recorded."""
+    import shutil
+
+    from musim.config import get_settings
+    from musim.library import add_files
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy, symlinks=True)
+    stale = add_files._load_state(get_settings())  # what the second run read before the first recorded
+    first = add([folder])
+    monkeypatch.setattr(add_files, "_load_state", lambda settings: stale)
+    again = add([folder])  # the same paths: already stored
+    assert (again.stored, again.already_stored) == (0, first.stored)
+    beside = add([copy])  # other paths, same content: duplicates of what the first run stored
+    dups = [s for s in beside.skipped if s["reason"] == "duplicate_content"]
+    assert beside.stored == 0 and len(dups) == first.stored + 1  # + the folder's own copy.ogg
+    assert any("(stored by a run beside this one)" in d for d in beside.details.values())
+    assert beside.files == beside.stored + beside.already_stored + len(beside.skipped)
+
+
+def test_objects_a_remove_beside_this_run_deleted_before_it_recorded_are_stored_again(folder, monkeypatch):
+    """`library remove` beside `library add` deleted the excerpts the add had stored but not yet recorded (no
+    track pointed at them when it looked); the add recorded tracks whose audio was gone, for good."""
+    from musim.library import add_files
+
+    store = open_store()
+    real_groups = add_files._groups
+
+    def remove_beside(usable, state):  # runs under the writer, before the record: as if a remove ran just before
+        for info in list(store.list("audio/previews/")):
+            store.delete(info.key)
+        return real_groups(usable, state)
+
+    monkeypatch.setattr(add_files, "_groups", remove_beside)
+    summary = add([folder])
+    keys = [r[0] for r in rows("SELECT object_key FROM library_track")]
+    assert summary.stored == len(keys) > 0 and all(store.exists(k) for k in keys)
