@@ -133,3 +133,14 @@ def temp_file(folder: Path, prefix: str, suffix: str = "") -> Iterator[Path]:
     sweep(folder, prefix)
     with owned_scratch(folder, prefix) as base:
         yield base.with_name(base.name + suffix)
+
+
+@contextlib.contextmanager
+def temp_folder(folder: Path, prefix: str) -> Iterator[Path]:
+    """A fresh folder ``folder/<prefix><pid>-<random>`` owned as in :func:`owned_scratch`, after a :func:`sweep`
+    of ``prefix``; removed with everything in it when the block ends (by the next sweep if the process is
+    killed: an extracted dump is gigabytes)."""
+    sweep(folder, prefix)
+    with owned_scratch(folder, prefix) as base:
+        base.mkdir()
+        yield base

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from musim.errors import IngestError, NotFoundError
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
 from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, files_named, several_profiles
+from musim.scratch import temp_folder
 from musim.storage import is_object_url, open_prefix
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def _ingest_object(d: LandedDump, settings: Settings) -> IngestResult:
     from musim.storage import open_store
 
     settings.ensure_tmp()
-    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="landing-") as scratch:
+    with temp_folder(settings.tmp_dir, "landing-") as scratch:
         local: list[Path | None] = []
         for url in (d.plays, d.profiles):
             if url is None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -31,6 +30,7 @@ from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
 from musim.ingest.prescan import Prescan, check_input, dump_in_folder
 from musim.ingest.staging import check_longest_line, scan_and_stage
+from musim.scratch import temp_folder
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,8 @@ def _dump_files(path: Path, settings: Settings, *, with_profiles: bool) -> Itera
         return
     archive = check_input(path, "plays")
     settings.ensure_dirs()
-    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="archive-") as folder:
-        plays, inside = extract_dump(archive, Path(folder), with_profiles=with_profiles)
+    with temp_folder(settings.tmp_dir, "archive-") as folder:
+        plays, inside = extract_dump(archive, folder, with_profiles=with_profiles)
         log.info("%s: loading its %s%s", archive, plays.name, f" and {inside.name}" if inside else "")
         yield plays, inside
 
@@ -125,7 +125,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     chosen = detect_format(source, fmt)
     used = choose_engine(engine) if chosen == "360k" else "duckdb"
     kind = FILE_KIND[chosen]
-    with tempfile.TemporaryDirectory(dir=settings.tmp_dir, prefix="ingest-") as scratch, \
+    with temp_folder(settings.tmp_dir, "ingest-") as scratch, \
             warehouse.writer(settings) as con:
         try:
             sql.run(con, "ingest/scratch.sql")

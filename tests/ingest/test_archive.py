@@ -196,3 +196,17 @@ def test_profiles_given_later_are_loaded_into_a_dump_ingested_without_them(tmp_p
     with pytest.raises(IngestError, match="was ingested with another profiles file .*nothing was changed"):
         ingest_lastfm(plays, profiles=other)
     assert _tables()["lastfm_profile"] == 2
+
+
+def test_what_a_killed_ingest_extracted_is_removed_by_the_next_one_and_a_live_ones_kept(tmp_path):
+    """A killed ingest of a `.tar.gz` left its extracted dump (1.6 GB for the real 360K) in $MUSIM_TMP for good."""
+    from musim.config import get_settings
+    from tests.scratch_owner import kill, scratch_owner
+
+    tmp = get_settings().tmp_dir
+    with scratch_owner(tmp, "archive-") as (live, live_dir), scratch_owner(tmp, "archive-") as (dead, dead_dir):
+        kill(dead)  # killed half-way through extracting
+        ingest_lastfm(_distributed(tmp_path))
+        assert live_dir.exists() and not dead_dir.exists()
+        left = sorted(p.name for p in tmp.iterdir() if p.name.startswith(("archive-", "ingest-")))
+        assert left == [live_dir.name, live_dir.name + ".lock"]
