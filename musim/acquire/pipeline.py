@@ -39,7 +39,13 @@ import duckdb
 from musim import serving, sql, warehouse
 from musim.acquire.errors import ProviderError
 from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
-from musim.acquire.journal import ArtistOutcome, pending_journals, read_journals, write_sources_index
+from musim.acquire.journal import (
+    PREVIEW_PREFIX,
+    ArtistOutcome,
+    pending_journals,
+    read_journals,
+    write_sources_index,
+)
 from musim.config import AcquireSettings, Settings, get_settings
 from musim.params import Count, params_record
 from musim.storage import ObjectStore, open_store
@@ -136,6 +142,7 @@ def plan(
     settings = settings or get_settings()
     store = store or open_store(settings.storage.object_store)
     record(store=store, settings=settings, max_attempts=max_attempts)  # journals a killed run left behind
+    store.cleanup_incomplete(PREVIEW_PREFIX)  # and the partial previews it was writing
     names = [p.name for p in _closing(open_providers(providers, local_dir, acquire_settings))]
     rows = catalogue(top_n, settings=settings)
     with warehouse.writer(settings) as con:

@@ -216,6 +216,7 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
         with warehouse.writer() as own:
             return build(chosen, con=own, store=store, options=opts, materialise=materialise, publish=publish)
     store = store or open_store()
+    store.cleanup_incomplete("features")  # partial arrays of a killed build
     from musim.features.registry import apply
 
     apply(con)  # every code definition (a derived view's inputs included), then any other view asked for

@@ -202,6 +202,7 @@ def add(
     anchor = acq.excerpt_anchor if anchor is None else anchor
     found = find_files(paths)
     store = store or open_store(settings.storage.object_store)
+    store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
     state = _load_state(settings)
     summary = AddSummary(files=len(found))
     if on_plan:

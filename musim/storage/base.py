@@ -226,8 +226,10 @@ class ObjectStore(ABC):
         """A URL anyone can GET the object from until ``expires`` passes, without credentials."""
 
     @abstractmethod
-    def cleanup_incomplete(self, *, older_than: timedelta = timedelta(hours=1)) -> int:
-        """Remove leftovers of interrupted writes older than ``older_than``; return how many."""
+    def cleanup_incomplete(self, prefix: str = "", *, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Remove leftovers of interrupted writes under ``prefix`` older than ``older_than``; return how many.
+        Writers call it before they start (acquire, library add, features build), so what a killed writer left
+        goes with the next run."""
 
     @abstractmethod
     def fsspec_filesystem(self) -> Any:

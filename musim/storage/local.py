@@ -185,11 +185,12 @@ class LocalStore(ObjectStore):
         check_expires(expires)
         return self.url(key)
 
-    def cleanup_incomplete(self, *, older_than: timedelta = timedelta(hours=1)) -> int:
-        """Delete ``.musim-tmp-*`` files left by killed writers, if older than ``older_than``."""
+    def cleanup_incomplete(self, prefix: str = "", *, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Delete ``.musim-tmp-*`` files under ``prefix`` left by killed writers, if older than ``older_than``."""
         cutoff = time.time() - older_than.total_seconds()
         removed = 0
-        for dirpath, _dirs, files in os.walk(self.root):
+        top = self.root / validate_key(prefix, prefix=True) if prefix else self.root
+        for dirpath, _dirs, files in os.walk(top):
             for name in files:
                 path = os.path.join(dirpath, name)
                 try:

@@ -330,11 +330,11 @@ class S3Store(ObjectStore):
                 "get_object", Params={"Bucket": self.bucket, "Key": self._full(validate_key(key))}, ExpiresIn=seconds
             )
 
-    def cleanup_incomplete(self, *, older_than: timedelta = timedelta(hours=1)) -> int:
-        """Abort multipart uploads under this store's prefix started more than ``older_than`` ago."""
+    def cleanup_incomplete(self, prefix: str = "", *, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Abort multipart uploads under ``prefix`` (of this store's prefix) started more than ``older_than`` ago."""
         cutoff = datetime.now(UTC) - older_than
         removed = 0
-        prefix = self.prefix + "/" if self.prefix else ""
+        prefix = self._full(validate_key(prefix, prefix=True)) if prefix else (self.prefix + "/" if self.prefix else "")
         with self._errors("clean up", ""):
             pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=prefix)
             for page in pages:

@@ -433,3 +433,19 @@ def test_objects_a_remove_beside_this_run_deleted_before_it_recorded_are_stored_
     summary = add([folder])
     keys = [r[0] for r in rows("SELECT object_key FROM library_track")]
     assert summary.stored == len(keys) > 0 and all(store.exists(k) for k in keys)
+
+
+def test_a_partial_object_a_killed_run_left_goes_with_the_next_run(folder):
+    """`cleanup_incomplete` had no caller: a killed writer's `.musim-tmp-*` stayed beside the objects for good."""
+    import time
+
+    from musim.storage.local import TMP_PREFIX
+
+    store = open_store()
+    stray = store.root / "audio" / "previews" / f"{TMP_PREFIX}0123abcd"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"half an excerpt")
+    hour_ago = time.time() - 3700
+    os.utime(stray, (hour_ago, hour_ago))
+    add([folder / "Maxstack"])
+    assert not stray.exists()
