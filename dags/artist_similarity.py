@@ -47,7 +47,7 @@ def artist_similarity():
 
         p = SimilarityParams(min_listeners=params["min_listeners"], min_co_listeners=params["min_co_listeners"],
                              k=params["k"], catalogue_size=params["catalogue_size"])
-        return build(params["dump_id"], p).to_json()
+        return build(params["dump_id"], p, gated=True).to_json()  # check_quality follows
 
     @task(pool="duckdb_writer")
     def check_quality(built: dict) -> dict:

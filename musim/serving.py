@@ -61,8 +61,15 @@ def open_snapshot(settings: Settings | None = None) -> duckdb.DuckDBPyConnection
 
 
 def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
-    """A similarity build whose latest quality check failed is never published (force to override)."""
+    """A similarity build whose latest quality check failed, or a gated build whose check never finished, is never
+    published (force to override)."""
     row = sql.query(con, "serving/failed_quality.sql").fetchone()
+    if row is not None and row[0] is None:
+        raise QualityError(
+            f"the similarity build of dump {row[1][:12]} has not been checked: its quality check did not finish "
+            "(killed?), so nothing was published and the previous snapshot keeps serving. Check it (`musim quality "
+            f"check --dataset similarity --dump {row[1][:12]}`), then publish; or publish it anyway "
+            "(`musim publish --force`).")
     if row is not None:
         raise QualityError(
             f"the similarity build of dump {row[1][:12]} failed its quality check (run {row[0]}: "

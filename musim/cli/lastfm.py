@@ -156,7 +156,7 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
 
         preload()  # Great Expectations' import overlaps the build
     with warehouse.writer() as con:
-        result = build_similarity(con, args.dump, params)
+        result = build_similarity(con, args.dump, params, gated=gating)
         if gating:
             from musim.quality import gate
 

@@ -74,8 +74,12 @@ def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
 
 
 def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
-                     params: SimilarityParams | None = None, engine: str | None = None) -> SimilarityResult:
+                     params: SimilarityParams | None = None, engine: str | None = None, *,
+                     gated: bool = False) -> SimilarityResult:
     """Compute and store the similarity tables of a dump on the writer connection ``con``.
+
+    ``gated``: the similarity quality suite checks the build before it is published (the CLI's gate, the DAG's
+    ``check_quality``); until a check is recorded, :func:`musim.serving.publish` refuses it.
 
     ``engine`` counts the co-listened pairs: ``c`` or ``duckdb`` (default: ``$MUSIM_SIMILARITY_ENGINE``,
     else ``c`` where it is built; :mod:`musim.similarity.colisten`).
@@ -103,7 +107,8 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
         seconds = time.perf_counter() - started
         sql.run(con, "similarity/record_build.sql", dump_id=dump_id, min_listeners=params.min_listeners,
                 min_co_listeners=params.min_co_listeners, k=params.k, users=users, artists=n_artists, pairs=pairs,
-                seed_raw_max=seed_raw_max, catalogue=catalogue, built_at=dt.datetime.now(dt.UTC), seconds=seconds)
+                seed_raw_max=seed_raw_max, catalogue=catalogue, built_at=dt.datetime.now(dt.UTC), seconds=seconds,
+                gated=gated)
         sql.run(con, "similarity/drop_scratch.sql")
     log.info("similarity of dump %s: %d artists, %d pairs in %.1f s (pairs counted by %s)", dump_id[:12], n_artists,
              pairs, seconds, engine)
@@ -137,7 +142,7 @@ def _no_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, n_artists: int, para
 
 
 def build(dump_id: str | None = None, params: SimilarityParams | None = None,
-          settings: Settings | None = None) -> SimilarityResult:
+          settings: Settings | None = None, *, gated: bool = False) -> SimilarityResult:
     """Open the warehouse writer and build the similarity of ``dump_id`` (default: the latest dump)."""
     with warehouse.writer(settings or get_settings()) as con:
-        return build_similarity(con, dump_id, params)
+        return build_similarity(con, dump_id, params, gated=gated)

@@ -128,3 +128,27 @@ def test_the_report_names_the_local_data_docs_file_as_it_is_on_disk(good, tmp_pa
     code, out, _ = cli(capsys, "quality", "report")
     local = out.split("(local file: ", 1)[1].split(")")[0]
     assert code == 0 and local.startswith(str(home)) and __import__("os").path.isfile(local)
+
+
+def test_a_build_whose_check_never_finished_is_not_published_until_it_is_checked(good, capsys, monkeypatch):
+    """`similarity build` killed during its quality check left the build committed and unchecked, and a plain
+    `musim publish` then served it (only a *failed* check was refused)."""
+    import musim.quality
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies here: no quality result is recorded
+
+    with monkeypatch.context() as patch:  # only the gate (undo() would drop the test's MUSIM_HOME too)
+        patch.setattr(musim.quality, "gate", killed)
+        code, _, err = cli(capsys, "similarity", "build", "--min-listeners", "5", "--min-co-listeners", "2", "--k",
+                           "5", "--catalogue-size", "20")
+    assert code == 130 and "interrupted" in err
+    code, _, err = cli(capsys, "publish")
+    assert code == 2 and "has not been checked: its quality check did not finish" in err
+    assert "musim quality check --dataset similarity --dump" in err
+    code, _, _ = cli(capsys, "quality", "check", "--dataset", "similarity")
+    assert code == 0
+    assert cli(capsys, "publish")[0] == 0
+    # a build made to be published without a check is not held back
+    assert cli(capsys, "similarity", "build", "--min-listeners", "5", "--no-publish")[0] == 0
+    assert cli(capsys, "publish")[0] == 0
