@@ -379,7 +379,10 @@ def _reachable(providers: list, timeout_s: float) -> list:
 def list_previews(artist: str | None = None, *, all_statuses: bool = False, limit: int | None = None,
                   settings: Settings | None = None) -> list[dict[str, Any]]:
     """Previews in the warehouse: stored ones (or every one tried, ``all_statuses``), optionally of the
-    artists whose name contains ``artist`` (case-insensitive; an exact match wins)."""
-    with warehouse.writer(settings) as con:
+    artists whose name contains ``artist`` (case-insensitive; an exact match wins). Reads without the writer's
+    lock, so a running ingest or build does not stop it (nor it them)."""
+    from musim import sandbox
+
+    with sandbox.reader(settings) as con:
         return _query(con, "acquire/previews.sql", artist=artist, all_statuses=all_statuses,
                       limit=limit if limit and limit > 0 else 1 << 62)

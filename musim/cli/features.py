@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 
-from musim import sql, warehouse
+import duckdb
+
+from musim import sandbox, sql, warehouse
 from musim.cli.options import count, number, positive
 from musim.cli.output import counted, print_json, print_table
 
@@ -63,11 +67,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from musim.features import apply, list_services, list_views
+@contextlib.contextmanager
+def _registry() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the feature registry (no writer's lock: a build or an ingest may run beside
+    it), after the code's definitions were registered by a writer if they are not yet (a new warehouse)."""
+    from musim.features.registry import applied, apply
 
+    with sandbox.reader() as con:
+        if applied(con):
+            yield con
+            return
     with warehouse.writer() as con:
         apply(con)
+    with sandbox.reader() as con:
+        yield con
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from musim.features import list_services, list_views
+
+    with _registry() as con:
         views, services = list_views(con), list_services(con)
     if args.json:
         print_json({"views": [_jsonable(v) for v in views], "services": [_jsonable(s) for s in services]})
@@ -86,10 +105,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from musim.errors import NotFoundError
-    from musim.features import apply, get_service, get_view
+    from musim.features import get_service, get_view
 
-    with warehouse.writer() as con:
-        apply(con)
+    with _registry() as con:
         try:
             view = get_view(con, args.name, args.version)
         except NotFoundError:

@@ -360,6 +360,19 @@ def apply(con: duckdb.DuckDBPyConnection, views: Iterable[FeatureView] | None = 
     return new
 
 
+def applied(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every definition of :mod:`musim.features.definitions` is registered as it is (a read-only
+    connection can then list and show them without :func:`apply`, which writes)."""
+    from musim.features import definitions
+
+    for view in definitions.VIEWS:
+        row = sql.query(con, "features/view_hash.sql", view_name=view.name, view_version=view.version).fetchone()
+        if row is None or row[0] != view.definition_hash():
+            return False
+    return all(sql.query(con, "features/service_hash.sql", service=s.name).fetchone() is not None
+               for s in definitions.SERVICES)
+
+
 def _code_views() -> dict[str, FeatureView]:
     from musim.features import definitions
 

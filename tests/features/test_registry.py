@@ -90,3 +90,22 @@ def test_bad_definitions_and_unknown_names(con):
         get_view(con, "nope")
     with pytest.raises(NotFoundError, match="no feature service"):
         get_service(con, "nope")
+
+
+def test_list_and_show_read_the_registry_without_the_writer_once_it_is_applied(musim_home, capsys):
+    """`features list`/`show` took the writer's lock (to register the code's definitions each time), so they failed
+    while a build wrote, and could make an ingest beside them fail."""
+    from musim import sandbox, warehouse
+    from musim.cli import main
+    from musim.features.registry import applied, apply
+
+    warehouse.connect().close()
+    with sandbox.reader() as con:
+        assert not applied(con)  # a new warehouse: the first list registers the definitions
+    assert main(["features", "list", "--json"]) == 0
+    assert {v["name"] for v in __import__("json").loads(capsys.readouterr().out)["views"]} >= {"track_log_mel"}
+    with sandbox.reader() as con:
+        assert applied(con)
+    with warehouse.writer() as con:
+        assert apply(con) == {"views": [], "services": []}
+    assert main(["features", "show", "track_log_mel"]) == 0 and "track_log_mel:1" in capsys.readouterr().out
