@@ -43,10 +43,10 @@ def track_index(store: ObjectStore, manifest: Mapping[str, Any], *,
     if search_mode(int(manifest.get("tracks") or 0), search) == "exact":
         return None
     if pair_mean:
-        if _forced(search):
+        if search is not None and _forced(search):  # asked for this query; the deployment's setting is no order
             raise ParameterError(f"{manifest.get('version')} scores with its pair head (siamese): an ANN index "
                                  "of embeddings cannot serve it; search exactly (--search exact)")
-        return None
+        return None  # MUSIM_AUDIO_SEARCH=ann serves the other families; the siamese family is always exact
     found = load_index(store, manifest.get("ann"))
     if found is not None or manifest.get("ann"):
         return found  # None: load_index said why, and exact search follows

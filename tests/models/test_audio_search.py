@@ -155,6 +155,10 @@ def test_a_version_without_an_index(published, monkeypatch, caplog):
     with pytest.raises(ParameterError, match="pair head"):
         track_index(store, dict(manifest, scoring="pair_mean"), search="ann")
     assert track_index(store, dict(manifest, scoring="pair_mean")) is None
+    with monkeypatch.context() as patch:  # the deployment's setting serves the other families; siamese stays exact
+        patch.setenv("MUSIM_AUDIO_SEARCH", "ann")  # (every siamese similar-audio failed under it)
+        assert track_index(store, dict(manifest, scoring="pair_mean")) is None
+        assert track_index(store, manifest) is not None
     # the stored index broken: exact, with the object named
     first = read_manifest(store, "autoencoder", "autoencoder-1")
     good = store.get_bytes(first["ann"]["key"])
