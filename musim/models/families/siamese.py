@@ -47,9 +47,15 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
 def parse_params(params: Mapping[str, Any]) -> HyperParams:
     """The hyperparameters; ``init_encoder`` (the encoder to start from) and its resolved path are the family's
     own, read by :func:`train`."""
+    from dataclasses import fields
+
+    from musim.errors import check_known
     from musim.models.train import HyperParams
 
-    return HyperParams.from_json({k: v for k, v in params.items() if k not in ("init_encoder", "init_encoder_path")})
+    own = ("init_encoder", "init_encoder_path")
+    check_known("hyperparameter", [k for k in params if k != "init_encoder_path"],  # the path is resolved, not given
+                [f.name for f in fields(HyperParams)] + ["init_encoder"])
+    return HyperParams.from_json({k: v for k, v in params.items() if k not in own})
 
 
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:

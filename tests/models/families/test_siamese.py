@@ -160,3 +160,12 @@ def test_models_train_command(toy, capsys):
     assert "--hparams is not JSON" in capsys.readouterr().err
     assert main(["models", "train", "--family", "autoencoder", "--sampling", "natural"]) == 2
     assert "siamese options" in capsys.readouterr().err
+
+
+def test_an_unknown_hyperparameter_names_init_encoder_among_those_it_takes():
+    """The error listed every hyperparameter but `init_encoder`, which the README documents and the family takes."""
+    from musim.models.families.siamese import parse_params
+
+    with pytest.raises(ParameterError, match=r"^unknown hyperparameter\(s\) nope; known: .*\binit_encoder\b"):
+        parse_params({"nope": 1})
+    assert parse_params({"init_encoder": "contrastive", "init_encoder_path": "/m.keras", "epochs": 2}).epochs == 2
