@@ -30,7 +30,9 @@ from typing import Any
 MASK = "***"
 _MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
 
-_NAME = r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd)[A-Za-z0-9_.-]*"
+# ... but not an address named after one (``spotify_token_url``: where a token is fetched; a secret in a URL's
+# userinfo is masked on its own)
+_NAME = r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd)[A-Za-z0-9_.-]*(?<![_.-]ur[li])"
 _NAME_RE = re.compile(rf"^{_NAME}$", re.IGNORECASE)
 # "name": "value" / 'name': 'value' (JSON, Python reprs), quotes kept, escapes inside the value honoured
 _FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*[:=]\s*)(?P<vq>["'])(?:\\.|(?!(?P=vq)).)*(?P=vq)""",

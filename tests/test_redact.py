@@ -22,6 +22,8 @@ from musim.redact import format_exception, has_secret, is_secret_name, redact, r
     ("aws://k:s@/?endpoint_url=http%3A%2F%2Fh&aws_session_token=zz",
      "aws://k:***@/?endpoint_url=http%3A%2F%2Fh&aws_session_token=***"),
     ("Authorization: Bearer abc.def", "Authorization: Bearer ***"),
+    ('"spotify_token_url": "http://u:pw@h/tok"', '"spotify_token_url": "http://u:***@h/tok"'),
+    ('"token_urls": "abc"', '"token_urls": "***"'),
 ])
 def test_what_is_hidden(text, expected):
     assert redact(text) == expected and has_secret(text)
@@ -30,6 +32,7 @@ def test_what_is_hidden(text, expected):
 @pytest.mark.parametrize("text", [
     "s3://musim_s3@bucket/prefix", "http://127.0.0.1:9000/x?a=1&region=us-east-1", "no URL here",
     '{"login": "AKIA", "password": null}', "file:///tmp/x",
+    '"spotify_token_url": "http://localhost:9999/tok"',  # where a token is fetched, no secret (it was masked)
 ])
 def test_what_is_kept(text):
     assert redact(text) == text and not has_secret(text)
