@@ -15,7 +15,7 @@ from musim.params import LEARNING_RATE_MAX
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    m = sub.add_parser("models", help="model registry: list, show, promote")
+    m = sub.add_parser("models", help="models: train, evaluate, compare, list, show, promote, publish")
     msub = m.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     p = msub.add_parser("list", help="registered model versions, newest first")
