@@ -144,3 +144,26 @@ def temp_folder(folder: Path, prefix: str) -> Iterator[Path]:
     with owned_scratch(folder, prefix) as base:
         base.mkdir()
         yield base
+
+
+@contextlib.contextmanager
+def one_at_a_time(folder: Path, name: str, what: str) -> Iterator[None]:
+    """Hold ``folder/<name>.lock`` (``fcntl.flock``) for the block, or raise :class:`~musim.errors.BusyError`
+    naming the process that holds it: two runs of ``what`` at once would repeat each other's work. The kernel
+    drops the lock when its holder dies, however it dies."""
+    from musim.errors import BusyError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"{name}{LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise BusyError(f"{what} is already running (pid {holder}); wait for it to finish: a second run "
+                            "beside it would fetch the same work again") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -37,3 +37,36 @@ def test_sweep_removes_what_dead_or_no_owner_left_and_keeps_what_a_live_owner_wr
 
 def test_sweep_of_a_missing_folder_is_empty(tmp_path):
     assert sweep(tmp_path / "nope", "job-") == []
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from musim.scratch import one_at_a_time
+with one_at_a_time(Path(sys.argv[1]), "acquire", "`musim acquire`"):
+    print("holding", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_one_run_at_a_time_names_the_holder_and_frees_when_it_dies(tmp_path):
+    """Two `musim acquire` runs at once both fetched the whole catalogue (rate limits spent twice) and the second
+    deleted the first's sources index, which then failed after its fetching."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    from musim.errors import BusyError
+    from musim.scratch import one_at_a_time
+
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "holding"
+        with pytest.raises(BusyError, match=rf"^`musim acquire` is already running \(pid {proc.pid}\); wait"):
+            with one_at_a_time(tmp_path, "acquire", "`musim acquire`"):
+                pass
+    finally:
+        kill(proc)
+    with one_at_a_time(tmp_path, "acquire", "`musim acquire`"):  # its holder died: the lock is free
+        assert (tmp_path / "acquire.lock").read_text() == str(os.getpid())

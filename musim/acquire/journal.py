@@ -9,6 +9,7 @@ next ``plan`` or ``record`` applies the journals it left behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -131,9 +132,12 @@ def read_journals(store: ObjectStore, keys: Iterable[str]) -> list[tuple[str, Ar
 
 
 def write_sources_index(store: ObjectStore, run_id: str, sources: list[dict[str, Any]]) -> str | None:
-    """Store the source -> object mapping for one run's fetches (``None`` when empty); older indexes go."""
+    """Store the source -> object mapping for one run's fetches (``None`` when empty); indexes older than a day
+    go (a younger one may be a run's still fetching: a DAG run beside a command)."""
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     for info in list(store.list(SOURCES_PREFIX)):
-        store.delete(info.key)
+        if info.modified is None or info.modified < stale:
+            store.delete(info.key)
     if not sources:
         return None
     index = {s["source_key"]: {k: v for k, v in s.items() if k != "source_key"} for s in sources}

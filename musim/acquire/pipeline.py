@@ -48,6 +48,7 @@ from musim.acquire.journal import (
 )
 from musim.config import AcquireSettings, Settings, get_settings
 from musim.params import Count, params_record
+from musim.scratch import one_at_a_time
 from musim.storage import ObjectStore, open_store
 
 __all__ = ["AcquireSummary", "acquire", "catalogue", "fetch_batch", "list_previews", "plan", "record",
@@ -325,8 +326,19 @@ def acquire(
     """Plan, fetch every batch (``concurrency`` threads, one set of providers so rate limits hold across
     batches) and record after each batch (``retry``: see :func:`plan`). ``on_plan(n_artists)`` and ``on_artist(outcome)`` report
     progress (the CLI's progress bar)."""
-    started = time.perf_counter()
     settings = settings or get_settings()
+    with one_at_a_time(settings.ensure_tmp(), "acquire", "`musim acquire`"):
+        return _acquire(top_n, per_artist=per_artist, providers=providers, local_dir=local_dir,
+                        concurrency=concurrency, batch_size=batch_size, max_attempts=max_attempts, download=download,
+                        retry=retry, acquire_settings=acquire_settings, settings=settings, store=store,
+                        on_plan=on_plan, on_artist=on_artist)
+
+
+def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, local_dir: str | Path | None,
+             concurrency: int, batch_size: int, max_attempts: int, download: bool, retry: bool,
+             acquire_settings: AcquireSettings | None, settings: Settings, store: ObjectStore | None,
+             on_plan: Callable[[int], None] | None, on_artist: Callable[[ArtistOutcome], None] | None) -> AcquireSummary:
+    started = time.perf_counter()
     store = store or open_store(settings.storage.object_store)
     batches = plan(top_n, per_artist=per_artist, batch_size=batch_size, max_attempts=max_attempts,
                    providers=providers, local_dir=local_dir, download=download, retry=retry,
