@@ -167,7 +167,10 @@ def query_metrics(similarity: np.ndarray, artists: Sequence[Any], groups: Sequen
             out["auc_group"][i] = _auc(s[i, same & in_group], s[i, diff & in_group])
         if same.any():
             idx = np.flatnonzero(others)
-            order = idx[np.argsort(-s[i, idx], kind="stable")]
+            # ties in random order (seeded by the query): in file order, tracks sorted by artist put a tied
+            # same-artist track first, so a constant similarity scored AP 0.35 where random ones score 0.28
+            ties = np.random.default_rng([0x1abe1, i]).random(idx.size)
+            order = idx[np.lexsort((ties, -s[i, idx]))]
             hits = same[order].astype(np.float64)
             ranks = np.flatnonzero(hits) + 1
             out["ap"][i] = float(np.mean(np.arange(1, ranks.size + 1) / ranks))

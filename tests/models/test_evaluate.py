@@ -130,3 +130,18 @@ def test_scorers_artist_mean_embedding_pixel_popularity():
     assert P[0, 1] == 0 and P[0, 2] < P[0, 1] and P[2, 3] == 0
     pop = popularity_scorer({1: 10, 2: 1000, 3: 100})(np.array([1, 2, 3]))
     assert np.argmax(pop[0, [1, 2]]) == 0  # the more popular candidate first
+
+
+def test_a_constant_scorer_is_at_chance_not_rewarded_by_the_truths_tie_order():
+    """Ties in the truth and in the predictions were broken by one permutation, so a scorer with tied outputs
+    "found" the zero-target artists the truth's top-n was padded with: a constant scorer had precision@3 0.72
+    and precision@5 0.86 where chance is 0.16 and 0.26."""
+    from musim.models.evaluate import evaluate
+
+    t = 20
+    truth = np.zeros((t, t))
+    for a in range(0, t, 2):  # each artist has exactly one co-listened partner
+        truth[a, a + 1] = truth[a + 1, a] = 0.5
+    report = evaluate({"constant": np.ones((t, t))}, truth, np.arange(t), n_boot=50)
+    for n, before in ((3, 0.72), (5, 0.86)):  # chance: n / (t - 1), 0.16 and 0.26
+        assert report.summary["constant"][f"precision@{n}"]["mean"] < min(before, n / (t - 1) + 0.2)
