@@ -108,6 +108,13 @@ class ModelEntry:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items()}
 
 
+def same_evaluation(a: ModelEntry, b: ModelEntry) -> bool:
+    """Whether the stored per-query values of ``a`` and ``b`` measure the same thing: the same test artists
+    against the same ground truth (dump and target metric). Equal test artists alone are not enough: the same
+    model scored against another dump's co-listening or another target "beat" itself by +0.38."""
+    return (a.test_set_id, a.dump_id, a.target_metric) == (b.test_set_id, b.dump_id, b.target_metric)
+
+
 def _entry(row: Sequence[Any]) -> ModelEntry:
     vals = list(row)
     for i in (5, 12, 13):
@@ -334,10 +341,12 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
     else:
         against = current.version
         b = query_values(con, version, current.version, metric) or None
-        if b is None and current.test_set_id == entry.test_set_id:
+        if b is None and same_evaluation(current, entry):
             b = query_values(con, current.version, MODEL_SCORER, metric) or None
-        missing = (f"champion {current.version} was not evaluated on the test artists of {version} "
-                   f"(test sets {current.test_set_id} vs {entry.test_set_id}): evaluate both in one run")
+        missing = (f"champion {current.version} was not evaluated on the test artists of {version} against the "
+                   f"same truth (test sets {current.test_set_id} vs {entry.test_set_id}, dumps "
+                   f"{(current.dump_id or '-')[:12]} vs {(entry.dump_id or '-')[:12]}, targets "
+                   f"{current.target_metric} vs {entry.target_metric}): evaluate both in one run")
     cmp = None
     if b is not None:
         common = sorted(set(a) & set(b))

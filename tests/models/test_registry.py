@@ -37,12 +37,12 @@ def _report(truth, noise, *, seed=1, others=None, ids=IDS):
     return evaluate(scorers, truth, ids, n_boot=300)
 
 
-def _register(con, store, tmp_path, report, run_id=None, history=None):
+def _register(con, store, tmp_path, report, run_id=None, history=None, target_metric="seed", dump_id="d" * 64):
     f = tmp_path / "model.keras"
     f.write_bytes(b"not really a keras file")
     return registry.register_model(con, store, family="siamese", model_file=f, report=report,
-                                   params={"epochs": 3, "conv_filters": (8, 16)}, target_metric="seed",
-                                   feature_service="siamese_log_mel", dump_id="d" * 64, snapshot_id="snap-1",
+                                   params={"epochs": 3, "conv_filters": (8, 16)}, target_metric=target_metric,
+                                   feature_service="siamese_log_mel", dump_id=dump_id, snapshot_id="snap-1",
                                    run_id=run_id, training={"seconds": 1.0, "best_loss": float("nan")},
                                    history=history)
 
@@ -126,6 +126,19 @@ def test_same_test_set_uses_the_champions_stored_values(con, tmp_path):
     assert better.test_set_id == champ.test_set_id
     d = registry.promote(con, better.version)
     assert d.promoted and d.against == champ.version
+
+
+@pytest.mark.parametrize("other", [{"target_metric": "jaccard"}, {"dump_id": "e" * 64}])
+def test_the_champions_stored_values_are_paired_only_against_the_same_truth(con, tmp_path, other):
+    """Equal test artists were enough to pair a challenger's values with the champion's stored ones: the same
+    scores measured against another target (or another dump's co-listening) "beat" themselves by +0.38."""
+    store = open_store()
+    champ = _register(con, store, tmp_path, _report(_truth(1), 0.5))
+    assert registry.promote(con, champ.version).promoted
+    elsewhere = _register(con, store, tmp_path, _report(_truth(2), 0.01, seed=5), **other)
+    assert elsewhere.test_set_id == champ.test_set_id
+    d = registry.promote(con, elsewhere.version)
+    assert not d.promoted and "against the same truth" in d.reason and "evaluate both in one run" in d.reason
 
 
 def test_too_little_evidence_is_never_promoted(con, tmp_path, monkeypatch):

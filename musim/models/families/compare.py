@@ -93,11 +93,14 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
         return FamilyComparison(metric or PRIMARY_METRIC, list(metrics or []), [], [], True,
                                 ["no model registered yet: train one (`musim models train [--family F]` or the "
                                  "train_siamese / train_embeddings DAGs)"])
-    sets: dict[str, int] = {}
+    def ground(e: registry.ModelEntry) -> tuple[str, str | None, str]:  # what makes stored values comparable
+        return e.test_set_id, e.dump_id, e.target_metric
+
+    sets: dict[tuple[str, str | None, str], int] = {}
     for e in chosen:
-        sets[e.test_set_id] = sets.get(e.test_set_id, 0) + 1
-    ref_set = max(sets, key=lambda s: (sets[s], max(e.created_at for e in chosen if e.test_set_id == s)))
-    ref = max((e for e in chosen if e.test_set_id == ref_set), key=lambda e: e.created_at)
+        sets[ground(e)] = sets.get(ground(e), 0) + 1
+    ref_set = max(sets, key=lambda s: (sets[s], max(e.created_at for e in chosen if ground(e) == s)))
+    ref = max((e for e in chosen if ground(e) == ref_set), key=lambda e: e.created_at)
     metric = metric or ref.primary_metric
     cols = list(dict.fromkeys([metric, *(metrics or ["precision@5", "map", "spearman"])]))
     recorded = {m for e in chosen for scores in e.metrics.values() if isinstance(scores, dict) for m in scores}
@@ -105,36 +108,43 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
     if unknown:
         raise ParameterError(f"no version compared here records {', '.join(map(repr, unknown))}; metrics: "
                              f"{', '.join(sorted(recorded))}")
-    n_test = {s: int(sql.query(con, "models/registry_test_set_size.sql", test_set_id=s).fetchone()[0]) for s in sets}
+    n_test = {s: int(sql.query(con, "models/registry_test_set_size.sql", test_set_id=s).fetchone()[0])
+              for s in {e.test_set_id for e in chosen}}
 
     def queries(e: registry.ModelEntry) -> int:
         return len(registry.query_values(con, e.version, registry.MODEL_SCORER, metric))
 
     rows = [{"name": e.family, "kind": "family", "version": e.version, "status": e.status,
              "test_set_id": e.test_set_id, "test_artists": n_test.get(e.test_set_id), "queries": queries(e),
+             "comparable": ground(e) == ref_set,
              "metrics": {m: (e.metrics.get(registry.MODEL_SCORER) or {}).get(m) for m in cols}}
             for e in chosen]
     rows.sort(key=lambda r: -np.nan_to_num((r["metrics"].get(metric) or {}).get("mean") or math.nan, nan=-9.0))
     for b in BASELINES:
         if b in ref.metrics:
             rows.append({"name": f"baseline: {b}", "kind": "baseline", "version": None, "status": None,
-                         "test_set_id": ref.test_set_id, "test_artists": n_test.get(ref.test_set_id),
+                         "test_set_id": ref.test_set_id, "test_artists": n_test.get(ref.test_set_id), "comparable": True,
                          "queries": len(registry.query_values(con, ref.version, b, metric)) or None,
                          "metrics": {m: ref.metrics[b].get(m) for m in cols}, "from": ref.version})
     notes = []
     same = len(sets) == 1
     if same:
-        notes.append(f"All rows are evaluated on the same {n_test.get(ref_set)} test artists (test set "
-                     f"{ref_set[:8]}); baselines from the evaluation of {ref.version}; mean [95% CI] over "
+        notes.append(f"All rows are evaluated on the same {n_test.get(ref.test_set_id)} test artists (test set "
+                     f"{ref.test_set_id[:8]}) against the same truth; baselines from the evaluation of {ref.version}; mean [95% CI] over "
                      "query artists.")
     else:
         for e in chosen:
-            if e.test_set_id != ref_set:
+            if e.test_set_id != ref.test_set_id:
                 notes.append(f"NOTE: {e.version} was evaluated on other test artists (test set {e.test_set_id[:8]}, "
-                             f"{n_test.get(e.test_set_id)} artists) than the others ({ref_set[:8]}, "
-                             f"{n_test.get(ref_set)} artists): its row is not directly comparable.")
+                             f"{n_test.get(e.test_set_id)} artists) than the others ({ref.test_set_id[:8]}, "
+                             f"{n_test.get(ref.test_set_id)} artists): its row is not directly comparable.")
+            elif ground(e) != ref_set:
+                notes.append(f"NOTE: {e.version} was evaluated against another truth (dump "
+                             f"{(e.dump_id or '-')[:12]}, target {e.target_metric}) than the others (dump "
+                             f"{(ref.dump_id or '-')[:12]}, target {ref.target_metric}): its row is not directly "
+                             "comparable.")
     pairs = []
-    fam_rows = [r for r in rows if r["kind"] == "family" and r["test_set_id"] == ref_set]
+    fam_rows = [r for r in rows if r["kind"] == "family" and r["comparable"]]
     if len(fam_rows) > 1:
         best = fam_rows[0]
         a = registry.query_values(con, best["version"], registry.MODEL_SCORER, metric)
