@@ -153,6 +153,8 @@ def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str,
         else:
             g.update(lastfm_match="none", artist_id=next_id, is_new=True)
             next_id += 1
+        if g["mbid"]:  # one MBID, one artist: a later group of this run with the same id joins this one
+            by_mbid.setdefault(g["mbid"], g["artist_id"])
         g["name_norm"] = lastfm_norm(g["name"])
         g["is_placeholder"] = key == name_key(UNKNOWN_ARTIST)
 

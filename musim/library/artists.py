@@ -36,7 +36,12 @@ RULES = ("mbid", "albumartist", "artist", "folder", "filename", "unknown")
 UNKNOWN_ARTIST = "Unknown artist"
 
 _PLACEHOLDERS = {"", "unknown", "unknown artist", "unknownartist", "various artists", "various", "va", "v a",
-                 "no artist", "artist", "none", "null", "n a", "na", "untitled", "track"}
+                 "no artist", "artist", "none", "null", "n a", "na", "untitled", "track",
+                 # a compilation's album artist, as taggers and shops write it in several languages
+                 "various artist", "various interprets", "various performers", "varios artistas", "varios",
+                 "verschiedene interpreten", "verschiedene kunstler", "artistes divers", "artistes varies",
+                 "artisti vari", "artisti varii", "varios interpretes", "diverse artiesten",
+                 "diverse artister", "diverse", "compilation", "sampler"}
 _GENERIC = re.compile(
     r"^(?:music|my music|musik|musique|audio|sound|sounds|songs?|tracks?|mp3s?|oggs?|opus|flac|wav|m4a|aac|aiff"
     r"|ogg vorbis|data|media|files?|downloads?|albums?|singles?|misc|various|various artists|unknown"
@@ -58,8 +63,14 @@ class Resolved:
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold().strip()
+    """Case and the accents of Latin letters folded (``Beyoncé`` = ``beyonce``); the marks of other scripts are
+    letters of their own (``ガガ`` is not ``カカ``, ``й`` not ``и``)."""
+    out: list[str] = []
+    for c in unicodedata.normalize("NFKD", text):
+        if unicodedata.combining(c) and out and "LATIN" in unicodedata.name(out[-1], ""):
+            continue
+        out.append(c)
+    return unicodedata.normalize("NFC", "".join(out)).casefold().strip()
 
 
 def is_placeholder(name: str | None) -> bool:
@@ -90,10 +101,11 @@ def name_key(name: str) -> str:
 
 
 def _from_tags(tags: Tags) -> Resolved | None:
-    for rule, value in (("albumartist", tags.albumartist), ("artist", tags.artist)):
+    for rule, value, mbid in (("albumartist", tags.albumartist, tags.albumartist_mbid),
+                              ("artist", tags.artist, tags.mbid)):  # each name with its own id, never the other's
         if not is_placeholder(value):
             assert value is not None
-            return Resolved(value, "mbid" if tags.mbid else rule, tags.mbid)
+            return Resolved(value, "mbid" if mbid else rule, mbid)
     return None
 
 

@@ -4,6 +4,7 @@ ID3 (mp3), Vorbis comments (ogg, opus, flac), MP4 atoms (m4a) and RIFF/AIFF ID3 
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,11 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "album": ("album", "ALBUM", "TALB", "\xa9alb"),
     "genre": ("genre", "GENRE", "TCON", "\xa9gen"),
     "tracknumber": ("tracknumber", "TRACKNUMBER", "TRCK", "trkn"),
-    "mbid": ("musicbrainz_artistid", "MUSICBRAINZ_ARTISTID", "musicbrainz_albumartistid",
-             "TXXX:MusicBrainz Artist Id", "TXXX:MUSICBRAINZ_ARTISTID", "TXXX:MusicBrainz Album Artist Id",
-             "----:com.apple.iTunes:MusicBrainz Artist Id", "----:com.apple.iTunes:MusicBrainz Album Artist Id"),
+    "mbid": ("musicbrainz_artistid", "MUSICBRAINZ_ARTISTID", "TXXX:MusicBrainz Artist Id",
+             "TXXX:MUSICBRAINZ_ARTISTID", "----:com.apple.iTunes:MusicBrainz Artist Id"),
+    # the album artist's id is its own: it names the album artist, never the track's artist
+    "albumartist_mbid": ("musicbrainz_albumartistid", "MUSICBRAINZ_ALBUMARTISTID", "TXXX:MusicBrainz Album Artist Id",
+                         "TXXX:MUSICBRAINZ_ALBUMARTISTID", "----:com.apple.iTunes:MusicBrainz Album Artist Id"),
 }
 _NUMBER = re.compile(r"\d+")
 
@@ -29,7 +32,8 @@ class Tags:
 
     artist: str | None = None
     albumartist: str | None = None
-    mbid: str | None = None
+    mbid: str | None = None  # the track artist's MusicBrainz id
+    albumartist_mbid: str | None = None
     title: str | None = None
     album: str | None = None
     genre: str | None = None
@@ -46,7 +50,10 @@ def _text(value: Any) -> str | None:
         value = bytes(value).decode("utf-8", "replace")
     if value is None:
         return None
-    text = str(value).replace("\x00", " ").strip()
+    # NFKC (full-width and compatibility forms are their plain letters) and no invisible format characters
+    # (zero-width spaces, right-to-left marks): a name a user types must find the stored one
+    text = unicodedata.normalize("NFKC", str(value).replace("\x00", " "))
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
     return text or None
 
 
@@ -64,13 +71,18 @@ def _get(tags: Any, field: str) -> str | None:
     return None
 
 
+#: MusicBrainz's special purpose artist "Various Artists": the id of a compilation, of no one artist.
+VARIOUS_ARTISTS_MBID = "89ad4ac3-39f7-470e-963a-56509c546377"
+
+
 def _mbid(text: str | None) -> str | None:
     if not text:
         return None
     try:
-        return str(uuid.UUID(text.split("/")[0].strip()))  # several artists: the first
+        mbid = str(uuid.UUID(text.split("/")[0].strip()))  # several artists: the first
     except ValueError:
         return None
+    return None if mbid == VARIOUS_ARTISTS_MBID else mbid
 
 
 def read_tags(audio: Any) -> Tags:
@@ -84,6 +96,7 @@ def read_tags(audio: Any) -> Tags:
         artist=_get(tags, "artist"),
         albumartist=_get(tags, "albumartist"),
         mbid=_mbid(_get(tags, "mbid")),
+        albumartist_mbid=_mbid(_get(tags, "albumartist_mbid")),
         title=_get(tags, "title"),
         album=_get(tags, "album"),
         genre=_get(tags, "genre"),

@@ -187,7 +187,9 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
 
     mode = "exact" if pair_similarity is not None else search_mode(len(ids), search)
     index, ann = _track_index(store, family, version, ids, e, ann_params) if mode == "ann" else (None, None)
-    a_ids, a_nb, a_sc = artist_neighbors(e, owner, k=k, pair_similarity=pair_similarity, search=search,
+    placeholders = [r[0] for r in sql.query(con, "models/placeholder_artists.sql").fetchall()]
+    real = ~np.isin(owner, placeholders)  # a placeholder groups unrelated files: no artist's neighbour
+    a_ids, a_nb, a_sc = artist_neighbors(e[real], owner[real], k=k, pair_similarity=pair_similarity, search=search,
                                          params=ann_params)
     t_nb, t_sc = track_neighbors(e, owner, k=k, pair_similarity=pair_similarity, search=mode, index=index)
     import pyarrow as pa

@@ -449,3 +449,20 @@ def test_a_partial_object_a_killed_run_left_goes_with_the_next_run(folder):
     os.utime(stray, (hour_ago, hour_ago))
     add([folder / "Maxstack"])
     assert not stray.exists()
+
+
+def test_two_spellings_with_one_musicbrainz_id_are_one_artist_and_ingest_goes_on(tmp_path):
+    """"Sam Cooke" and "Samuel Cook" tagged with one MBID became two artists with one key, after which every
+    Last.FM ingest stopped ("a user or artist key is now stored twice ... a musim bug")."""
+    from musim.ingest.lastfm import ingest_lastfm
+    from tests.lastfm_files import tiny_dump
+
+    root = tmp_path / "music"
+    for i, name in enumerate(("Sam Cooke", "Samuel Cook")):
+        path = write_audio(root / f"{i}.flac", "flac", seconds=8, freq=300 + 200 * i)
+        write_tags(path, "flac", artist=name, mbid=MBID)
+    add([root])
+    assert len({r[0] for r in rows("SELECT artist_id FROM library_track")}) == 1
+    assert rows("SELECT count(*) FROM artist WHERE artist_key = ?", f"mbid:{MBID}") == [(1,)]
+    result = ingest_lastfm(tiny_dump(tmp_path / "plays.tsv"))
+    assert result.loaded == result.lines > 0

@@ -34,7 +34,9 @@ def test_tags_first_album_artist_before_artist_and_mbid_recorded():
     assert (r.name, r.rule, r.mbid) == ("Solo", "mbid", MBID)
 
 
-@pytest.mark.parametrize("placeholder", ["<Unknown>", "Unknown Artist", "", "Various Artists", "[unknown]", "VA"])
+@pytest.mark.parametrize("placeholder", ["<Unknown>", "Unknown Artist", "", "Various Artists", "[unknown]", "VA",
+                                         "Various Artist", "Varios Artistas", "Verschiedene Interpreten",
+                                         "Artistes Variés"])
 def test_placeholders_count_as_missing(placeholder):
     assert is_placeholder(placeholder)
     assert resolve("Composer/a.ogg", artist=placeholder, albumartist=placeholder) == ("Composer", "folder")
@@ -93,3 +95,23 @@ def test_titles():
     assert title_of(Tags(title="Tagged"), Path("x/01 - a.ogg")) == "Tagged"
     assert title_of(Tags(), Path("x/01 - Airbag.wav")) == "Airbag"
     assert title_of(Tags(), Path("Muse - Uprising.ogg")) == "Uprising"
+
+
+def test_each_name_takes_its_own_tags_musicbrainz_id():
+    """The album artist's id and the track artist's were one field: "DJ Mixer" (album artist) took Morneo's
+    artist id, was joined to Morneo in the catalogue and served as him."""
+    other = "0383dadf-2a4e-4d10-a46a-e9e041da8eb3"
+    r = resolve_artist(Tags(artist="Morneo", mbid=MBID, albumartist="DJ Mixer"), ROOT / "a.ogg", ROOT)
+    assert (r.name, r.rule, r.mbid) == ("DJ Mixer", "albumartist", None)
+    r = resolve_artist(Tags(artist="Morneo", mbid=MBID, albumartist="DJ Mixer", albumartist_mbid=other),
+                       ROOT / "a.ogg", ROOT)
+    assert (r.name, r.rule, r.mbid) == ("DJ Mixer", "mbid", other)
+    r = resolve_artist(Tags(artist="Morneo", mbid=MBID, albumartist="Various Artists"), ROOT / "a.ogg", ROOT)
+    assert (r.name, r.rule, r.mbid) == ("Morneo", "mbid", MBID)
+
+
+@pytest.mark.parametrize(("a", "b"), [("ガガ", "カカ"), ("Мумий Тролль", "Мумии Тролль"), ("Ёлка", "Елка")])
+def test_the_marks_of_other_scripts_are_letters_not_accents(a, b):
+    """Folding every combining mark merged different artists: the kana voicing mark, Cyrillic й and ё."""
+    assert name_key(a) != name_key(b)
+    assert name_key("Beyoncé") == name_key("BEYONCE") and name_key("Sigur Rós") == name_key("sigur ros")

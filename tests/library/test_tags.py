@@ -28,3 +28,22 @@ def test_untagged_broken_and_invalid_mbid(tmp_path):
     path = write_audio(tmp_path / "b.ogg", "ogg", seconds=6)
     write_tags(path, "ogg", artist="  ", mbid="not-a-uuid")
     assert read_tags_of(str(path)) == Tags()
+
+
+def test_invisible_characters_go_and_compatibility_forms_are_plain_letters(tmp_path):
+    """`Zeta\u200bWave` (a zero-width space) and right-to-left marks were kept, so the artist could not be typed;
+    full-width ``Ｋａｑｕｉｓｈａ`` was not ``Kaquisha``."""
+    path = write_audio(tmp_path / "a.flac", "flac", seconds=1)
+    write_tags(path, "flac", artist="Zeta\u200bWave", albumartist="\u200fעידן רייכל\u200f", title="Ｋａｑｕｉｓｈａ")
+    tags = read_tags_of(str(path))
+    assert (tags.artist, tags.albumartist, tags.title) == ("ZetaWave", "עידן רייכל", "Kaquisha")
+
+
+def test_the_album_artists_id_is_its_own_and_various_artists_is_none(tmp_path):
+    path = write_audio(tmp_path / "a.flac", "flac", seconds=1)
+    write_tags(path, "flac", artist="Solo", musicbrainz_albumartistid="89ad4ac3-39f7-470e-963a-56509c546377")
+    tags = read_tags_of(str(path))
+    assert (tags.mbid, tags.albumartist_mbid) == (None, None)  # the compilation's id names no artist
+    write_tags(path, "flac", musicbrainz_albumartistid="5b11f4ce-a62d-471e-81fc-a69a8278c7da")
+    assert read_tags_of(str(path)).albumartist_mbid == "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
+    assert read_tags_of(str(path)).mbid is None

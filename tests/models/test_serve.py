@@ -140,3 +140,19 @@ def test_publish_neighbors_writes_tables_views_online_and_snapshot(tmp_path):
     track, artist = embedding_views("cnn_classifier", "cnn_classifier-7", 128)
     assert (track.ref, artist.ref, artist.entity.name) == ("track_cnn_classifier_embedding:7",
                                                            "artist_cnn_classifier_embedding:7", "artist")
+
+
+def test_a_placeholder_artist_is_no_artists_audio_neighbour():
+    """The library's "Unknown artist" (unrelated files under one placeholder) was served as a neighbour of real
+    artists; the co-listening build leaves placeholders out, and so do the audio neighbours now."""
+    emb, owner = _data(3)
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        con.execute("INSERT INTO artist (artist_id, artist_key, name, name_norm, is_placeholder, first_dump_id) "
+                    "VALUES (9, 'library:unknown', 'Unknown artist', 'unknown artist', true, 'library')")
+        publish_neighbors(con, "autoencoder", "autoencoder-1", [f"x{i}" for i in range(owner.size)], emb, k=3)
+        served = {r for row in con.execute("SELECT artist_id, neighbor_id FROM artist_neighbors_audio").fetchall()
+                  for r in row}
+        tracks = {r[0] for r in con.execute("SELECT neighbor_track_id FROM track_neighbors").fetchall()}
+    assert 9 not in served and served == {3, 5, 12}
+    assert {"x3", "x5", "x6"} <= tracks  # its tracks are still tracks' neighbours
