@@ -133,6 +133,10 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
     out += ["", "## Caveats", "",
             f"- {t} test artists: with few artists, intervals are wide and large n is close to chance "
             "(the CS230 origin had 49).",
-            "- Targets are co-listening, not audio similarity: artists can sound alike without shared listeners.",
-            ""]
+            "- Targets are co-listening, not audio similarity: artists can sound alike without shared listeners."]
+    if family == "contrastive" or params.get("train_on") == "all":
+        out.append("- Trained without labels on the audio of every track, the test artists' included: the evaluation "
+                   "is transductive (the model heard the test audio, never the test artists' co-listening or "
+                   "identity), an advantage the families trained on the training artists only do not have.")
+    out.append("")
     return "\n".join(out)

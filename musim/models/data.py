@@ -210,14 +210,15 @@ class SplitParams:
 
 def default_test_share(n_artists: int) -> float:
     """The test share of a catalogue of ``n_artists`` (artists with features and targets): 15% of a large one,
-    but at least :data:`~musim.models.constants.PROMOTION_MIN_TEST_ARTISTS` artists while a third of the
-    catalogue allows it, so that a small catalogue still gives an evaluation that can decide a promotion."""
-    from musim.models.constants import PROMOTION_MIN_TEST_ARTISTS
+    but at least the promotion rule's minimum of test artists (``MUSIM_PROMOTION_MIN_TEST_ARTISTS``, 10) while
+    a third of the catalogue allows it, so that a small catalogue still gives an evaluation that can decide a
+    promotion."""
+    from musim.config import get_settings
 
     share = float(SPLIT_DEFAULTS["test_share"])
     if n_artists <= 0:
         return share
-    wanted = min(PROMOTION_MIN_TEST_ARTISTS, n_artists // 3)
+    wanted = min(get_settings().models.promotion_min_test_artists, n_artists // 3)
     return max(share, wanted / n_artists)
 
 

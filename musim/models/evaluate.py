@@ -216,6 +216,9 @@ class EvaluationReport:
     n_boot: int = 1000
     confidence: float = 0.95
     seed: int = 0
+    #: What the queries are when they are not the test artists (an evaluation by artist identity: track positions
+    #: of this list of tracks): it decides the test set, so equal artists over other tracks are another set.
+    set_key: str | None = None
 
     @property
     def scorers(self) -> list[str]:
@@ -223,7 +226,8 @@ class EvaluationReport:
 
     @property
     def test_set_id(self) -> str:
-        return hashlib.sha256(",".join(map(str, sorted(self.test_artists.tolist()))).encode()).hexdigest()[:16]
+        what = self.set_key if self.set_key is not None else ",".join(map(str, sorted(self.test_artists.tolist())))
+        return hashlib.sha256(what.encode()).hexdigest()[:16]
 
     def compare(self, a: str, b: str, metric: str, *, n_boot: int | None = None,
                 confidence: float | None = None) -> Comparison:
@@ -250,7 +254,8 @@ class EvaluationReport:
             "test_artists": self.test_artists.tolist(), "test_set_id": self.test_set_id,
             "queries": self.queries.tolist(), "skipped_queries": self.skipped_queries, "metrics": self.metrics,
             "ns": list(self.ns), "relevant_k": self.relevant_k, "n_boot": self.n_boot,
-            "confidence": self.confidence, "seed": self.seed, "summary": json_safe(self.summary),
+            "confidence": self.confidence, "seed": self.seed, "set_key": self.set_key,
+            "summary": json_safe(self.summary),
             "top": {s: {str(q): v for q, v in t.items()} for s, t in self.top.items()}}
         if per_query:
             out["per_query"] = {s: {m: json_safe(v.tolist()) for m, v in d.items()} for s, d in self.per_query.items()}
@@ -265,7 +270,8 @@ class EvaluationReport:
         return cls(np.array(data["test_artists"], dtype=np.int64), np.array(data["queries"], dtype=np.int64),
                    list(data["skipped_queries"]), list(data["metrics"]), pq, summ,
                    {s: {int(q): v for q, v in t.items()} for s, t in data.get("top", {}).items()},
-                   tuple(data["ns"]), data["relevant_k"], data["n_boot"], data["confidence"], data["seed"])
+                   tuple(data["ns"]), data["relevant_k"], data["n_boot"], data["confidence"], data["seed"],
+                   data.get("set_key"))
 
 
 def _ranking(scores: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:

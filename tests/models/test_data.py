@@ -151,3 +151,13 @@ def test_targets_and_catalogue_from_the_warehouse(toy):
         assert sorted(load_catalogue(con)) == sorted(top5)
     finally:
         con.close()
+
+
+def test_the_default_test_share_follows_the_configured_promotion_minimum(monkeypatch):
+    """The split kept the built-in 10 test artists when MUSIM_PROMOTION_MIN_TEST_ARTISTS asked for more, so every
+    default run of a small catalogue then failed the evidence rule it was sized for."""
+    from musim.models.data import default_test_share, split_artists
+
+    assert [split_artists(np.arange(n), test=default_test_share(n)).test.size for n in (60, 120)] == [10, 18]
+    monkeypatch.setenv("MUSIM_PROMOTION_MIN_TEST_ARTISTS", "20")
+    assert [split_artists(np.arange(n), test=default_test_share(n)).test.size for n in (60, 120)] == [20, 20]

@@ -34,3 +34,14 @@ def test_two_artists_are_evaluated():
     vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
     report = evaluate_by_artist("descriptors", None, _inputs([1, 1, 2, 2], {}), vectors=vectors, n_boot=100)
     assert report.summary["model"]["auc"]["mean"] == 1.0
+
+
+def test_its_test_artists_are_artists_and_its_test_set_is_named_by_the_tracks():
+    """The report's "test artists" were track positions: 12 tracks of 2 artists passed the evidence rule of 10 test
+    artists, and another catalogue's 12 tracks had the same test set (their values were paired with these)."""
+    vectors = np.random.default_rng(0).normal(size=(12, 4))
+    report = evaluate_by_artist("descriptors", None, _inputs([1] * 6 + [2] * 6, {}), vectors=vectors, n_boot=50)
+    assert report.test_artists.tolist() == [1, 2] and report.queries.tolist() == list(range(12))
+    other = _inputs([1] * 6 + [2] * 6, {})
+    other.track_ids = [f"u{i}" for i in range(12)]
+    assert evaluate_by_artist("descriptors", None, other, vectors=vectors, n_boot=50).test_set_id != report.test_set_id
