@@ -15,7 +15,9 @@ Rules, in order (the one used is recorded per track):
 Placeholder tags (``<Unknown>``, ``Unknown Artist``, ``Various Artists``, empty) count as missing.
 ``--artist-from tag`` uses only the tag rules, ``--artist-from folder`` only the folder rules.
 Spellings of one artist share a :func:`name_key`: equal up to case, accents, punctuation and spacing, URL
-decoration (``www.elysis.de`` = ``elysis``) and a parenthesised real name (``Maxstack (Max McCracken)``).
+decoration (``www.elysis.de`` = ``elysis``) and a parenthesised real name (``Maxstack (Max McCracken)``); a
+one-word qualifier keeps artists apart (``Nirvana (UK)`` is not ``Nirvana (US)``), and a name of symbols alone
+(``!!!``) is a name.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ _GENERIC = re.compile(
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
                   r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
 _NUMBERED = re.compile(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)\S")
-_PAREN = re.compile(r"^(.*?\S)\s*[(\[][^)\]]*[)\]]\s*$")
+_PAREN = re.compile(r"^(.*?\S)\s*[(\[]([^)\]]*)[)\]]\s*$")
+#: Names that say "unknown" in symbols only (a name of symbols alone is a real one: "!!!", "†††").
+_UNKNOWN_SYMBOLS = {"?", "??", "???", "-", "--", "...", "_", "*"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,10 @@ def is_placeholder(name: str | None) -> bool:
     """Whether a tag value names no real artist (``<Unknown>``, ``Various Artists``, empty, ...)."""
     if name is None:
         return True
-    words = re.sub(r"[\W_]+", " ", _fold(name)).strip()
+    folded = _fold(name)
+    words = re.sub(r"[\W_]+", " ", folded).strip()
+    if not words and folded:  # symbols only: a name ("!!!"), unless they are the usual marks of no name
+        return folded.replace(" ", "") in _UNKNOWN_SYMBOLS
     return words in _PLACEHOLDERS
 
 
@@ -91,13 +98,13 @@ def name_key(name: str) -> str:
     """The key shared by the spellings of one artist (see the module docstring); ``""`` for no name."""
     text = _fold(name)
     paren = _PAREN.match(text)
-    if paren:
-        text = paren.group(1)
+    if paren and len(paren.group(2).split()) >= 2:  # a gloss ("Maxstack (Max McCracken)"), not a qualifier that
+        text = paren.group(1)                        # tells artists apart ("Nirvana (UK)", "Kaquisha (Japan)")
     if " " not in text:
         url = _URL.match(text)
         if url and ("." in text or "://" in text):
             text = url.group(1)
-    return re.sub(r"[\W_]+", "", text)
+    return re.sub(r"[\W_]+", "", text) or re.sub(r"\s+", "", text)  # "!!!" is its symbols
 
 
 def _from_tags(tags: Tags) -> Resolved | None:

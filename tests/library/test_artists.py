@@ -115,3 +115,14 @@ def test_the_marks_of_other_scripts_are_letters_not_accents(a, b):
     """Folding every combining mark merged different artists: the kana voicing mark, Cyrillic й and ё."""
     assert name_key(a) != name_key(b)
     assert name_key("Beyoncé") == name_key("BEYONCE") and name_key("Sigur Rós") == name_key("sigur ros")
+
+
+def test_a_one_word_qualifier_keeps_artists_apart_and_symbols_are_a_name():
+    """"Nirvana (UK)" and "Nirvana (US)" were one artist (and `remove --artist "Nirvana (US)"` took the UK
+    band's tracks too); "Kaquisha (Japan)" joined Kaquisha's catalogue entry; "!!!" became "Unknown artist"."""
+    assert name_key("Nirvana (UK)") != name_key("Nirvana (US)") != name_key("Nirvana")
+    assert name_key("Kaquisha (Japan)") != name_key("Kaquisha")
+    assert name_key("Maxstack (Max McCracken)") == name_key("Maxstack")  # a real-name gloss still joins
+    assert not is_placeholder("!!!") and name_key("!!!") == "!!!"
+    assert resolve("x/a.ogg", artist="!!!") == ("!!!", "artist")
+    assert is_placeholder("???") and is_placeholder("-")
