@@ -36,6 +36,8 @@ def entity_key(value: Any, integer: bool | None = None, *, what: str = "entity i
     ``integer``: True for an entity keyed by an integer (artists), False for one keyed by a string
     (tracks), None when the caller does not know (the online store: both kinds of keys).
     """
+    if type(value) is int and integer is not False:  # the common case, first: a lookup's hot path
+        return str(value)
     if isinstance(value, bytes):
         raise ParameterError(f"{what} {value!r} is bytes; give it as text")
     if isinstance(value, str):
