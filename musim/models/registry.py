@@ -108,11 +108,16 @@ class ModelEntry:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items()}
 
 
+def evaluation_ground(entry: ModelEntry) -> tuple[str, str | None, str]:
+    """What an entry's stored per-query values were measured on: its test artists and its ground truth (dump and
+    target metric). Equal test artists alone are not enough: the same model scored against another dump's
+    co-listening or another target "beat" itself by +0.38."""
+    return entry.test_set_id, entry.dump_id, entry.target_metric
+
+
 def same_evaluation(a: ModelEntry, b: ModelEntry) -> bool:
-    """Whether the stored per-query values of ``a`` and ``b`` measure the same thing: the same test artists
-    against the same ground truth (dump and target metric). Equal test artists alone are not enough: the same
-    model scored against another dump's co-listening or another target "beat" itself by +0.38."""
-    return (a.test_set_id, a.dump_id, a.target_metric) == (b.test_set_id, b.dump_id, b.target_metric)
+    """Whether the stored per-query values of ``a`` and ``b`` can be paired (:func:`evaluation_ground`)."""
+    return evaluation_ground(a) == evaluation_ground(b)
 
 
 def _entry(row: Sequence[Any]) -> ModelEntry:

@@ -93,9 +93,7 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
         return FamilyComparison(metric or PRIMARY_METRIC, list(metrics or []), [], [], True,
                                 ["no model registered yet: train one (`musim models train [--family F]` or the "
                                  "train_siamese / train_embeddings DAGs)"])
-    def ground(e: registry.ModelEntry) -> tuple[str, str | None, str]:  # what makes stored values comparable
-        return e.test_set_id, e.dump_id, e.target_metric
-
+    ground = registry.evaluation_ground  # what makes stored values comparable
     sets: dict[tuple[str, str | None, str], int] = {}
     for e in chosen:
         sets[ground(e)] = sets.get(ground(e), 0) + 1
