@@ -312,7 +312,8 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
                                     "embedding is good when a track's nearest tracks are by the same artist. "
                                     "Reports, per embedding, the AUC of same-artist against other-artist tracks "
                                     "within the track's group (--group-by: album, soundtrack...) and overall, mAP "
-                                    "and precision@1, each with a bootstrap CI over query tracks; the model (its "
+                                    "and precision@1, each with a bootstrap CI over query tracks (and one over artists "
+                                    "for the first); the model (its "
                                     "family's champion, a named version, or the serving model) beside the "
                                     "baselines on the same tracks.")
     p.add_argument("--labels", required=True, metavar="CSV",

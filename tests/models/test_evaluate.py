@@ -114,6 +114,37 @@ def test_bootstrap_and_paired_comparison():
     assert with_nan.n == 1
 
 
+def test_cluster_bootstrap_resamples_whole_clusters():
+    # the vectorised resample means equal a plain loop over the same cluster draws (a differential check)
+    from musim.models.evaluate import _cluster_means
+
+    rng = np.random.default_rng(5)
+    v = rng.random(30)
+    v[[3, 17]] = np.nan
+    clusters = rng.integers(0, 7, 30)
+    means = _cluster_means(v, clusters, 200, seed=4)
+    labels = np.unique(clusters)
+    draws = np.random.default_rng([4, 0xC1A5]).integers(0, labels.size, size=(200, labels.size))
+    for got, drawn in zip(means, draws, strict=True):
+        picked = np.concatenate([v[clusters == labels[c]] for c in drawn])
+        assert got == pytest.approx(np.nanmean(picked))
+    # one cluster: every resample is that cluster, the interval is its mean; a constant per cluster and two
+    # clusters: the interval spans the two values (tracks alone would say the mean is known to +-0.01)
+    one = bootstrap_ci(np.array([0.2, 0.4, 0.9]), clusters=np.array([1, 1, 1]), n_boot=100)
+    assert one["lo"] == one["hi"] == pytest.approx(0.5) and one["clusters"] == 1 and one["n"] == 3
+    values = np.r_[np.full(50, 0.9), np.full(50, 0.5)]
+    two = bootstrap_ci(values, clusters=np.r_[np.zeros(50), np.ones(50)], n_boot=500)
+    assert two["lo"] == pytest.approx(0.5) and two["hi"] == pytest.approx(0.9) and two["clusters"] == 2
+    tracks = bootstrap_ci(values, n_boot=500)
+    assert tracks["hi"] - tracks["lo"] < 0.15
+    # the paired comparison resamples the clusters of the pairs both define; its clusters must match the values
+    a, b = np.r_[values, np.nan], np.r_[values - 0.05, 0.0]
+    cmp = paired_bootstrap(a, b, clusters=np.r_[np.zeros(50), np.ones(50), 2])
+    assert cmp.n == 100 and cmp.diff == pytest.approx(0.05) and cmp.a_better
+    with pytest.raises(ParameterError, match="one cluster per paired value"):
+        paired_bootstrap(a, b, clusters=np.zeros(3))
+
+
 def test_scorers_artist_mean_embedding_pixel_popularity():
     owner = np.array([0, 0, 1])
     clip_scores = np.array([[1.0, 2, 3], [4, 5, 6], [7, 8, 9]])

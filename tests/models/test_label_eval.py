@@ -30,9 +30,24 @@ def test_summaries_are_means_over_defined_queries_with_bootstrap_cis():
     r = retrieval_report("hand", ARTISTS, GROUPS, similarity=S, n_boot=500)
     assert r.summary["auc"]["mean"] == pytest.approx(0.75) and r.summary["auc"]["n"] == 4
     assert r.summary["ap"]["mean"] == pytest.approx(0.75) and r.summary["p1"]["mean"] == pytest.approx(0.5)
-    assert r.summary["auc_group"] == {"mean": 1.0, "lo": 1.0, "hi": 1.0, "n": 2}
+    assert r.summary["auc_group"] == {"mean": 1.0, "lo": 1.0, "hi": 1.0, "n": 2,  # both queries are A's tracks
+                                      "artist_lo": 1.0, "artist_hi": 1.0, "artists": 1}
     assert 0.5 <= r.summary["auc"]["lo"] <= 0.75 <= r.summary["auc"]["hi"] <= 1.0
     assert r.groups == {"g": {"auc": 1.0, "n": 2}, "h": {"auc": None, "n": 0}}
+
+
+def test_the_artist_interval_resamples_whole_artists_and_is_wider_when_tracks_cluster():
+    # six artists of eight tracks; only two are recognisable (their tracks' own cluster), four are not: the
+    # tracks of one artist are not independent queries, and the track interval is too narrow (a review's case)
+    rng = np.random.default_rng(3)
+    artists = np.repeat(list("ABCDEF"), 8)
+    centre = {a: rng.normal(size=16) for a in "AB"}
+    v = np.stack([centre[a] * 3 + rng.normal(size=16) if a in centre else rng.normal(size=16) for a in artists])
+    r = retrieval_report("clustered", artists.tolist(), vectors=v, n_boot=2000)
+    auc = r.summary["auc"]
+    assert auc["artists"] == 6 and auc["n"] == 48
+    assert auc["artist_lo"] <= auc["lo"] < auc["mean"] < auc["hi"] <= auc["artist_hi"]
+    assert (auc["artist_hi"] - auc["artist_lo"]) > 1.5 * (auc["hi"] - auc["lo"])
 
 
 def test_ties_count_half_and_vectors_use_cosine():
