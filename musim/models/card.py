@@ -75,14 +75,19 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
     training = dict(training or {})
     data = dict(training.get("data") or {})
     t = len(report.test_artists)
+    by_identity = report.query_clusters is not None  # queries are tracks, judged by their artist's other tracks
     out = [f"# Model card: {version}", "",
-           f"Family **{family}**. Predicts how similar two artists are *to their listeners* "
-           f"(Last.FM co-listening, metric `{target_metric}`) from audio alone.", "",
+           f"Family **{family}**. " + (
+               "Embeds tracks so that an artist's tracks lie close together, from audio alone (evaluated without "
+               "listening data: does a track's neighbourhood hold its artist's other tracks?)." if by_identity else
+               f"Predicts how similar two artists are *to their listeners* (Last.FM co-listening, metric "
+               f"`{target_metric}`) from audio alone."), "",
            "## Data", "",
            f"- Last.FM dump: `{dump_id or '–'}`; snapshot: `{snapshot_id or '–'}`",
            f"- Feature service: `{feature_service or '–'}`",
            f"- Test artists: {t} (set `{report.test_set_id}`), {len(report.queries)} queries "
-           f"({len(report.skipped_queries)} skipped: no co-listeners with any other test artist)"]
+           + (f"(tracks of an artist with another track, {t} artists)" if by_identity else
+              f"({len(report.skipped_queries)} skipped: no co-listeners with any other test artist)")]
     if data:
         split = data.get("split", {})
         out += [f"- Tracks: {data.get('tracks')}, artists: {data.get('artists')} (train {split.get('train')}, "
@@ -103,12 +108,17 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
         if curves:
             out += ["", f"![training curves]({CURVES_FILE})"]
     chance = {n: n / max(t - 1, 1) for n in report.ns}
-    out += ["", "## Evaluation", "",
-            f"Ranking of the other test artists for each test artist; mean over queries with a "
-            f"{report.confidence:.0%} bootstrap interval over query artists ({report.n_boot} resamples). "
-            f"Chance level of precision@n is about n / (T - 1): "
-            + ", ".join(f"{n}: {c:.3f}" for n, c in chance.items()) + ".", "",
-            metrics_table(report)]
+    if by_identity:
+        how = (f"For each query track, its artist's other tracks against every other track (AUC, average "
+               f"precision, precision@1); mean over query tracks with a {report.confidence:.0%} bootstrap interval "
+               f"resampling whole artists ({report.n_boot} resamples: an artist's tracks are not independent "
+               "queries). Chance: AUC 0.5.")
+    else:
+        how = (f"Ranking of the other test artists for each test artist; mean over queries with a "
+               f"{report.confidence:.0%} bootstrap interval over query artists ({report.n_boot} resamples). "
+               f"Chance level of precision@n is about n / (T - 1): "
+               + ", ".join(f"{n}: {c:.3f}" for n, c in chance.items()) + ".")
+    out += ["", "## Evaluation", "", how, "", metrics_table(report)]
     others = [s for s in report.scorers if s != model_scorer]
     if model_scorer in report.scorers and others:
         out += ["", f"### {model_scorer} vs the others (paired bootstrap of the difference)", "",
@@ -133,7 +143,9 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
     out += ["", "## Caveats", "",
             f"- {t} test artists: with few artists, intervals are wide and large n is close to chance "
             "(the CS230 origin had 49).",
-            "- Targets are co-listening, not audio similarity: artists can sound alike without shared listeners."]
+            ("- Labels are artist identity, not similarity between artists: an embedding that keeps an artist's "
+             "tracks together may still place unlike artists close." if by_identity else
+             "- Targets are co-listening, not audio similarity: artists can sound alike without shared listeners.")]
     if family == "contrastive" or params.get("train_on") == "all":
         out.append("- Trained without labels on the audio of every track, the test artists' included: the evaluation "
                    "is transductive (the model heard the test audio, never the test artists' co-listening or "

@@ -8,7 +8,8 @@ every scorer) and ``model_promotion`` (every decision).
 Versions are ``<family>-<n>`` (n = 1, 2, ... per family). A new version is a **challenger**. It becomes the
 **champion** only if it beats the current champion *on the same test artists* beyond the confidence
 interval of the difference: a paired bootstrap over query artists on the primary metric (default
-nDCG@10) whose lower bound is above 0. The champion's values come from the challenger's own evaluation
+nDCG@10) whose lower bound is above 0 (where the queries are tracks, an evaluation by artist identity, whole
+artists are resampled: ``model_query_cluster``, migration 016). The champion's values come from the challenger's own evaluation
 run when the champion was re-scored there (scorer named by its version: what the training pipeline
 does), else from the champion's stored evaluation if its test set is identical; otherwise the
 challenger stays a challenger, with the reason recorded. The first model of a family must beat the
@@ -54,13 +55,14 @@ from musim.models.constants import (
     MODELS_PREFIX,
     PRIMARY_METRIC,
 )
-from musim.models.evaluate import EvaluationReport, paired_bootstrap
+from musim.models.evaluate import Comparison, EvaluationReport, paired_bootstrap
 from musim.storage import DamagedObject, ObjectStore
 
 __all__ = [
     "ModelEntry",
     "PromotionDecision",
     "champion",
+    "compare_values",
     "fetch_model_file",
     "get_model",
     "list_models",
@@ -175,6 +177,18 @@ def query_values(con: duckdb.DuckDBPyConnection, version: str, scorer: str, metr
     return {int(a): (np.nan if v is None else float(v)) for a, v in rows}
 
 
+def compare_values(con: duckdb.DuckDBPyConnection, test_set_id: str, a: Mapping[int, float], b: Mapping[int, float],
+                   *, names: tuple[str, str], metric: str, n_boot: int = 2000, confidence: float = 0.95,
+                   seed: int = 0) -> Comparison:
+    """Paired bootstrap of ``a - b`` (per-query values, :func:`query_values`) over their common queries of the test
+    set ``test_set_id``, resampling whole clusters where its queries have them (tracks by artist)."""
+    common = sorted(set(a) & set(b))
+    clusters = dict(sql.query(con, "models/registry_query_clusters.sql", test_set_id=test_set_id).fetchall())
+    groups = np.array([clusters.get(q, -1 - q) for q in common], dtype=np.int64) if clusters else None
+    return paired_bootstrap(np.array([a[q] for q in common]), np.array([b[q] for q in common]), names=names,
+                            metric=metric, n_boot=n_boot, confidence=confidence, seed=seed, clusters=groups)
+
+
 def promotions(con: duckdb.DuckDBPyConnection, *, family: str | None = None) -> list[dict[str, Any]]:
     """Every promotion decision, newest first."""
     cur = sql.query(con, "models/registry_promotions.sql", family=family)
@@ -258,6 +272,9 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
                 status_at=now)
         sql.run(con, "models/registry_test_artists.sql", test_set_id=report.test_set_id,
                 artists=report.test_artists.tolist())
+        if report.query_clusters is not None:
+            sql.run(con, "models/registry_query_clusters_insert.sql", test_set_id=report.test_set_id,
+                    queries=report.queries.tolist(), clusters=report.query_clusters.tolist())
         con.register("models_eval_rows", frame)
         sql.run(con, "models/registry_eval_rows.sql")
         con.unregister("models_eval_rows")
@@ -354,10 +371,8 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
                    f"{current.target_metric} vs {entry.target_metric}): evaluate both in one run")
     cmp = None
     if b is not None:
-        common = sorted(set(a) & set(b))
-        cmp = paired_bootstrap(np.array([a[k] for k in common]), np.array([b[k] for k in common]),
-                               names=(version, against), metric=metric, n_boot=n_boot, confidence=confidence,
-                               seed=seed)
+        cmp = compare_values(con, entry.test_set_id, a, b, names=(version, against), metric=metric, n_boot=n_boot,
+                             confidence=confidence, seed=seed)
     weak = _evidence(con, entry, metric, len(a), min_test_artists, min_queries)
     if weak is not None:
         promoted, reason = force, ("forced; " if force else "not promoted: ") + weak

@@ -11,7 +11,7 @@ from musim import warehouse
 from musim.errors import NotFoundError
 from musim.models import registry
 from musim.models.data import PairTargets
-from musim.models.evaluate import evaluate
+from musim.models.evaluate import EvaluationReport, bootstrap_ci, evaluate
 from musim.storage import open_store
 
 N = 40
@@ -201,3 +201,37 @@ def test_a_card_says_when_the_model_heard_the_test_artists_audio():
     assert said not in render_card(version="autoencoder-2", family="autoencoder", report=report,
                                    params={"train_on": "train_artists"}, curves=False)
     assert said not in render_card(version="siamese-1", family="siamese", report=report, params={}, curves=False)
+
+
+def _identity_report(clusters: bool) -> EvaluationReport:
+    # an evaluation by artist identity: 60 query tracks of 6 artists; the model is far ahead on 2 artists' tracks
+    # and a little behind on the 4 others', so it is ahead on average only because of 2 artists
+    rng = np.random.default_rng(2)
+    artists = np.repeat(np.arange(900, 906), 10)
+    random_auc = np.full(60, 0.5) + rng.normal(0, 0.002, 60)
+    model_auc = random_auc + np.where(artists < 902, 0.3, -0.05)
+    per = {"model": {"auc": model_auc}, "random": {"auc": random_auc}}
+    summary = {s: {"auc": bootstrap_ci(v["auc"], clusters=artists)} for s, v in per.items()}
+    return EvaluationReport(np.unique(artists), np.arange(60), [], ["auc"], per, summary, n_boot=300,
+                            set_key=f"tracks:{'c' if clusters else 't'}", query_clusters=artists if clusters else None)
+
+
+def test_a_promotion_on_query_tracks_resamples_their_artists(con, tmp_path):
+    # resampling the 60 tracks, the model beats random beyond the CI; resampling the 6 artists it does not
+    # (a draw of the 4 artists where it is behind is likely enough): tracks of one artist are not 6 x 10 queries
+    store = open_store()
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    decisions = {}
+    for family, clusters in (("autoencoder", True), ("contrastive", False)):
+        e = registry.register_model(con, store, family=family, model_file=f, report=_identity_report(clusters),
+                                    params={}, target_metric="artist", primary_metric="auc")
+        decisions[clusters] = registry.promote(con, e.version, min_test_artists=3, min_queries=3)
+    assert decisions[False].promoted and decisions[False].lo > 0
+    assert not decisions[True].promoted and decisions[True].lo < 0 < decisions[True].hi
+    assert decisions[True].diff == pytest.approx(decisions[False].diff)
+    assert "beyond the CI" in decisions[True].reason
+    card = store.get_bytes(registry.get_model(con, "autoencoder-1").key("card.md")).decode()
+    assert "resampling whole artists" in card and "co-listening" not in card
+    stored = con.execute("SELECT count(*), count(DISTINCT cluster_id) FROM model_query_cluster").fetchone()
+    assert stored == (60, 6)

@@ -16,7 +16,6 @@ from musim.errors import ParameterError
 from musim.jsonable import json_safe
 from musim.models import registry
 from musim.models.constants import BASELINES, PRIMARY_METRIC
-from musim.models.evaluate import paired_bootstrap
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -148,10 +147,8 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
         a = registry.query_values(con, best["version"], registry.MODEL_SCORER, metric)
         for other in fam_rows[1:]:
             b = registry.query_values(con, other["version"], registry.MODEL_SCORER, metric)
-            common = sorted(set(a) & set(b))
-            c = paired_bootstrap(np.array([a[q] for q in common]), np.array([b[q] for q in common]),
-                                 names=(best["version"], other["version"]), metric=metric, n_boot=n_boot,
-                                 confidence=confidence)
+            c = registry.compare_values(con, ref.test_set_id, a, b, names=(best["version"], other["version"]),
+                                        metric=metric, n_boot=n_boot, confidence=confidence)
             pairs.append(c.to_json())
     return FamilyComparison(metric, cols, rows, pairs, same, notes)
 
@@ -176,10 +173,9 @@ def version_comparisons(con: duckdb.DuckDBPyConnection, version: str, names: Seq
         for m in names:
             a = registry.query_values(con, version, registry.MODEL_SCORER, m)
             b = registry.query_values(con, version, other, m)
-            common = sorted(set(a) & set(b))
-            if not common:
+            if not set(a) & set(b):
                 continue
-            cmp = paired_bootstrap(np.array([a[q] for q in common]), np.array([b[q] for q in common]),
-                                   names=("model", other), metric=m, n_boot=n_boot)
+            cmp = registry.compare_values(con, entry.test_set_id, a, b, names=("model", other), metric=m,
+                                          n_boot=n_boot)
             out.append(cmp.to_json())
     return out

@@ -58,7 +58,7 @@ def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
                        n_boot: int = 1000, seed: int = 0) -> EvaluationReport:
     """Evaluate without listening data: every track whose artist has another track is a query, and an embedding
     is good when it ranks the artist's other tracks first (:mod:`musim.models.label_eval`: AUC of same-artist
-    against other-artist tracks, average precision, precision@1, bootstrap CIs over query tracks). Scorers: the
+    against other-artist tracks, average precision, precision@1, bootstrap CIs resampling the query tracks' artists). Scorers: the
     model, ``others`` (champions) and the baselines random, pixel (the flattened log-mel) and descriptors (z-scored),
     all on the same tracks. Query ids are track positions; the report's test artists are their artists and its
     test set is named by the tracks (``set_key``)."""
@@ -92,13 +92,16 @@ def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
                                  "'Unknown artist')")
         raise ParameterError("no artist has two tracks: nothing to evaluate by artist identity")
     per = {n: {m: vals[m][informative] for m in IDENTITY_METRICS} for n, vals in per_query.items()}
-    summary = {n: {m: bootstrap_ci(v[m], n_boot=n_boot, seed=seed) for m in IDENTITY_METRICS} for n, v in per.items()}
     ids = np.asarray(informative, dtype=np.int64)
+    query_artists = np.asarray(artists, dtype=np.int64)[ids]  # the bootstrap resamples artists, not their tracks
+    summary = {n: {m: bootstrap_ci(v[m], n_boot=n_boot, seed=seed, clusters=query_artists) for m in IDENTITY_METRICS}
+               for n, v in per.items()}
     # the test artists are the queries' artists (the evidence rule counts artists, not tracks); the queries are
     # positions in this list of tracks, which therefore names the test set
     tracks = ",".join(np.asarray(inputs.track_ids)[ids].tolist())
     report = EvaluationReport(np.unique(np.asarray(artists)[ids]).astype(np.int64), ids, [], list(IDENTITY_METRICS),
-                              per, summary, n_boot=n_boot, seed=seed, set_key=f"tracks:{tracks}")
+                              per, summary, n_boot=n_boot, seed=seed, set_key=f"tracks:{tracks}",
+                              query_clusters=query_artists)
     log.info("%s evaluated by artist identity on %d tracks of %d artists (set %s)", family, ids.size,
              np.unique(artists[ids]).size, hashlib.sha256(",".join(inputs.track_ids).encode()).hexdigest()[:12])
     return report
