@@ -4,7 +4,9 @@
 Builds co-listening similarity for a dump in SQL (`sql/similarity/`): listeners per artist, co-listeners
 per pair, and the `seed`, `jaccard`, `cosine`, `lift` and `pmi` metrics, stored as the top-K neighbours
 per artist and as the full pair table of the catalogue artists. Then publishes a new read-only serving
-snapshot (`musim similar`, `musim sql`). Runs whenever **lastfm_plays** is updated.
+snapshot (`musim similar`, `musim sql`). Runs whenever **lastfm_plays** is updated, and builds each dump its
+triggering events announce (two dumps ingested before a run are both built, oldest first); a run started by
+hand builds the `dump_id` param, else the latest dump.
 
 `build` → `check_quality` → `publish`: the `similarity` quality suite (`musim quality check --dataset
 similarity`) checks the new build before it is published — scores in their metric's range, no self pairs,
@@ -22,17 +24,19 @@ from musim.assets import asset
 from musim.params import MAX_COUNT
 
 SIMILARITY = asset("artist_similarity")
+LASTFM_PLAYS = asset("lastfm_plays")
 
 
 @dag(
-    schedule=[asset("lastfm_plays")],
+    schedule=[LASTFM_PLAYS],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     tags=["musim", "lastfm", "similarity"],
     doc_md=__doc__,
     params={
-        "dump_id": Param(None, type=["null", "string"], description="Dump id or unique prefix (default: the latest)"),
+        "dump_id": Param(None, type=["null", "string"], description="Dump id or unique prefix (default: each dump the triggering "
+                         "lastfm_plays events announce; the latest in a run started by hand)"),
         "min_listeners": Param(50, type="integer", minimum=1, maximum=MAX_COUNT, description="Artists need this many listeners"),
         "min_co_listeners": Param(2, type="integer", minimum=1, maximum=MAX_COUNT, description="Pairs need this many co-listeners"),
         "k": Param(100, type="integer", minimum=1, maximum=MAX_COUNT, description="Neighbours kept per artist and metric"),
@@ -41,13 +45,22 @@ SIMILARITY = asset("artist_similarity")
     },
 )
 def artist_similarity():
+    @task
+    def dumps(params=None, triggering_asset_events=None) -> list:
+        from musim.assets import announced_dumps
+
+        if params["dump_id"]:
+            return [params["dump_id"]]
+        events = triggering_asset_events.get(LASTFM_PLAYS) if triggering_asset_events else None
+        return announced_dumps(events) or [None]  # a run started by hand: the latest dump
+
     @task(pool="duckdb_writer")
-    def build(params=None) -> dict:
+    def build(dump_id, params=None) -> dict:
         from musim.similarity.build import SimilarityParams, build
 
         p = SimilarityParams(min_listeners=params["min_listeners"], min_co_listeners=params["min_co_listeners"],
                              k=params["k"], catalogue_size=params["catalogue_size"])
-        return build(params["dump_id"], p, gated=True).to_json()  # check_quality follows
+        return build(dump_id, p, gated=True).to_json()  # check_quality follows
 
     @task(pool="duckdb_writer")
     def check_quality(built: dict) -> dict:
@@ -56,18 +69,20 @@ def artist_similarity():
         return gate_task(SIMILARITY_DATASETS, built["dump_id"])
 
     @task(pool="duckdb_writer", outlets=[SIMILARITY])
-    def publish(built: dict, quality: dict):
+    def publish(built: list, quality: list):
         from musim import serving, warehouse
 
         with warehouse.writer() as con:
             path = serving.publish(con)
-        yield Metadata(SIMILARITY, extra={"dump_id": built["dump_id"], "pairs": built["pairs"],
-                                          "artists": built["artists"], "snapshot": path.name,
-                                          "quality_run": quality["run_id"]})
+        last, checked = list(built)[-1], list(quality)[-1]
+        yield Metadata(SIMILARITY, extra={"dump_id": last["dump_id"], "pairs": last["pairs"],
+                                          "artists": last["artists"], "snapshot": path.name,
+                                          "quality_run": checked["run_id"],
+                                          "dumps": [b["dump_id"] for b in built]})
         return str(path)
 
-    built = build()
-    publish(built, check_quality(built))
+    built = build.expand(dump_id=dumps())
+    publish(built, check_quality.expand(built=built))
 
 
 artist_similarity()

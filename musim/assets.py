@@ -6,6 +6,9 @@ URIs are plain strings so that the library does not need Airflow; :func:`asset` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 URIS: dict[str, str] = {
     "lastfm_plays": "musim://warehouse/lastfm_plays",
     "artist_similarity": "musim://serving/artist_similarity",
@@ -20,3 +23,16 @@ def asset(name: str):
     from airflow.sdk import Asset
 
     return Asset(name=name, uri=URIS[name], group="musim")
+
+
+def announced_dumps(events: Iterable[Any] | None) -> list[str]:
+    """The dump ids that ``lastfm_plays`` events announce (each event's ``extra["dump_id"]``), oldest event
+    first, each once: what an asset-triggered ``artist_similarity`` run builds. Airflow gives a run every event
+    queued since the last one (two dumps ingested in one scan, or while a run was going, are one run), so
+    building only "the latest dump" left the others unbuilt, and built a newer dump that failed its gate (no
+    event) when an older one passed. ``events``: Airflow's ``triggering_asset_events[lastfm_plays]``."""
+    given = list(events or [])
+    stamped = sorted((e for e in given if getattr(e, "timestamp", None) is not None), key=lambda e: e.timestamp)
+    ordered = stamped + [e for e in given if getattr(e, "timestamp", None) is None]
+    ids = [str((getattr(e, "extra", None) or {}).get("dump_id") or "") for e in ordered]
+    return list(dict.fromkeys(i for i in ids if i))

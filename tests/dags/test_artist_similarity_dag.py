@@ -1,0 +1,58 @@
+"""Which dumps an artist_similarity run builds: each one its triggering lastfm_plays events announce."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from musim.assets import announced_dumps
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The DAG's `dumps` task, called with Airflow's own accessor of triggering events (as the task runner builds it)
+CHILD = r"""
+import datetime as dt, json, sys
+from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+sys.path.insert(0, "dags")
+import artist_similarity as module
+
+def event(name, dump_id, minute):
+    return AssetEventDagRunReferenceResult(
+        asset={"name": name, "uri": f"musim://warehouse/{name}", "extra": {}}, extra={"dump_id": dump_id},
+        source_task_id="emit", source_dag_id="lastfm_ingest", source_run_id="r", source_map_index=-1,
+        source_aliases=[], timestamp=dt.datetime(2026, 12, 5, 1, minute, tzinfo=dt.UTC))
+
+dumps = module.artist_similarity().get_task("dumps").python_callable
+events = TriggeringAssetEventsAccessor.build([event("lastfm_plays", "b" * 64, 7), event("lastfm_plays", "a" * 64, 3),
+                                              event("lastfm_plays", "b" * 64, 9)])
+print(json.dumps([dumps(params={"dump_id": None}, triggering_asset_events=events),
+                  dumps(params={"dump_id": "c1"}, triggering_asset_events=events),
+                  dumps(params={"dump_id": None}, triggering_asset_events=TriggeringAssetEventsAccessor.build([]))]))
+"""
+
+
+def test_a_run_builds_every_dump_its_events_announce(tmp_path):
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from_events, by_hand, no_event = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert from_events == ["a" * 64, "b" * 64]  # both dumps, oldest first, once each (not only the latest)
+    assert by_hand == ["c1"] and no_event == [None]  # the param wins; a run started by hand: the latest dump
+
+
+def test_announced_dumps_orders_by_event_time_and_skips_events_without_a_dump():
+    t = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
+    events = [SimpleNamespace(extra={"dump_id": "new"}, timestamp=t + dt.timedelta(minutes=5)),
+              SimpleNamespace(extra={}, timestamp=t), SimpleNamespace(extra=None, timestamp=t),
+              SimpleNamespace(extra={"dump_id": "old"}, timestamp=t),
+              SimpleNamespace(extra={"dump_id": "late"}, timestamp=None)]
+    assert announced_dumps(events) == ["old", "new", "late"]
+    assert announced_dumps(None) == [] and announced_dumps([]) == []
