@@ -188,7 +188,7 @@ def _profiles_later(con: duckdb.DuckDBPyConnection, existing: IngestResult, prof
                           "usersha1-profile.tsv, or leave --profiles out.")
     with warehouse.transaction(con):
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
-        sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id)
+        sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id, fmt=existing.format)
         rejected = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind="profiles").fetchone()[0]
         if rejected == pscan.lines:
             _refuse_all_rejected(con, profiles, dump_id, "profiles", pscan.lines)
@@ -219,7 +219,7 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
     profile_counts = (0, 0, 0)
     if pscan is not None:
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
-        sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id)
+        sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id, fmt=chosen)
         prej = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind="profiles").fetchone()[0]
         profile_counts = (pscan.lines, pscan.lines - prej, prej)
     sql.run(con, "ingest/check_keys.sql")

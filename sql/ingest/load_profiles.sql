@@ -1,10 +1,13 @@
--- Load stage_profiles for dump $dump_id (inside the ingest transaction). A user's first valid line is
--- kept; later ones are rejected as duplicates (rowid is the read order).
+-- Load stage_profiles for dump $dump_id of format $fmt (inside the ingest transaction). A user id is checked as
+-- the plays' are (ingest_scratch.user_reason: a malformed one was stored, then failed the lastfm_profiles suite and
+-- quarantined the whole dump). A user's first valid line is kept; later ones are rejected as duplicates (rowid
+-- is the read order).
 CREATE OR REPLACE TEMP TABLE stage_profile_rows AS
-SELECT rowid AS row_id, *,
-       CASE WHEN reason IS NULL AND row_number() OVER (PARTITION BY reason IS NULL, user_key ORDER BY rowid) > 1
+SELECT row_id, * EXCLUDE (row_id, reason),
+       CASE WHEN reason IS NULL AND row_number() OVER (PARTITION BY reason IS NULL, user_key ORDER BY row_id) > 1
             THEN 'duplicate user (first profile line kept)' ELSE reason END AS final_reason
-FROM ingest_scratch.stage_profiles;
+FROM (SELECT rowid AS row_id, * REPLACE (coalesce(reason, ingest_scratch.user_reason(user_key, $fmt)) AS reason)
+      FROM ingest_scratch.stage_profiles);
 
 INSERT INTO lastfm_user (user_id, user_key)
 WITH fresh AS (

@@ -182,6 +182,22 @@ def test_profiles(tmp_path):
     assert reasons[0] == "age is not an integer" and reasons[1].startswith("duplicate user") and reasons[2] == "header line"
 
 
+def test_a_profile_whose_user_id_is_malformed_is_rejected_not_stored(tmp_path):
+    """A profile line's user id is checked as a plays line's is: 'zzz' was stored as a user, listed in no reject,
+    and then failed the lastfm_profiles suite, which quarantined the whole dump."""
+    plays = tiny_dump(tmp_path / "d.tsv")
+    profiles = write_lines(tmp_path / "p.tsv", [f"{U1}\tf\t22\tSweden\tFeb 1, 2007", "zzz\tm\t20\tUS\tNov 1, 2007",
+                                                 f"{U2.upper()}\tm\t30\tChile\t"])
+    r = ingest_lastfm(plays, profiles=profiles)
+    assert (r.profile_lines, r.profile_loaded, r.profile_rejected) == (3, 1, 2)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_user WHERE user_key IN ('zzz', ?)", [U2.upper()]).fetchone() == (0,)
+        rejects = con.execute("SELECT line_no, reason FROM ingest_rejects WHERE file_kind = 'profiles' "
+                              "ORDER BY line_no").fetchall()
+    assert rejects == [(2, "user id is not a 40-character lower-case hex sha1"),
+                       (3, "user id is not a 40-character lower-case hex sha1")]
+
+
 def test_an_age_that_is_not_written_as_an_integer_is_rejected_not_rounded(tmp_path):
     """A cast alone stored 25.5 as 26, 1e1 as 10, 25_0 as 250 and 0x19 as 25, with nothing rejected."""
     plays = tiny_dump(tmp_path / "d.tsv")
