@@ -197,8 +197,11 @@ def _lookup_rows(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _publish_extras(con: duckdb.DuckDBPyConnection) -> None:
-    """Serving tables of later stages (audio neighbours, models, quality results)."""
+    """Serving tables of later stages (audio neighbours, models, quality results); the audio neighbours'
+    cold_start flags as of the dump the snapshot serves."""
     sql.run(con, "serving/publish_extras.sql")
+    if sql.query(con, "serving/has_audio_neighbors.sql").fetchone()[0]:
+        sql.run(con, "serving/refresh_cold_start.sql")
 
 
 #: The named views of the audio neighbours: (SQL file, {table it reads: the columns it needs}).

@@ -316,3 +316,25 @@ def test_a_running_app_sees_its_snapshot_damaged_in_place(tmp_path):
     os.truncate(path, path.stat().st_size // 3)
     answer = client.get("/api/status")
     assert answer.status_code == 503 and "is damaged (cut short)" in answer.json()["detail"]
+
+
+def test_a_snapshot_flags_cold_start_artists_against_the_dump_it_serves(tmp_path):
+    """The audio neighbours' cold_start was frozen when their model was published: after a new dump in which an
+    artist has no listening line left, the snapshot still said it had co-listening neighbours."""
+    ingest_lastfm(tiny_dump(tmp_path / "d1.tsv"))
+    with warehouse.writer() as con:
+        build_similarity(con, None, P)
+        ids = dict(con.execute("SELECT name, artist_id FROM artist").fetchall())
+        a, b, c = ids["Artist A"], ids["Artist B"], ids["Artist C"]
+        con.executemany("INSERT INTO artist_neighbors_audio VALUES ('autoencoder', 'autoencoder-1', ?, 1, ?, 0.5, "
+                        "false, now())", [(a, b), (b, c), (c, a)])  # as published on the first dump
+        serving.publish(con)
+    lines = [line for line in (tmp_path / "d1.tsv").read_text().splitlines() if "Artist C" not in line]
+    ingest_lastfm(write_lines(tmp_path / "d2.tsv", [*lines, f"{U1}\tx\tArtist D\t3"]))  # another dump, no Artist C
+    _build_and_publish()
+    snap = serving.open_snapshot()
+    try:
+        cold = dict(snap.execute("SELECT artist, cold_start FROM similar_artists_audio").fetchall())
+    finally:
+        snap.close()
+    assert cold == {"Artist A": False, "Artist B": False, "Artist C": True}
