@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 from collections.abc import Iterator
 
@@ -31,11 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_build)
 
-    p = fsub.add_parser("list", help="registered feature views and services")
+    p = fsub.add_parser("list", help="registered feature views and services, and the latest builds")
+    p.add_argument("--builds", type=count(0, 10_000), default=10, metavar="N",
+                   help="show the N latest builds (default 10; 0: none)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
-    p = fsub.add_parser("show", help="one feature view (schema, source, lineage, counts) or service")
+    p = fsub.add_parser("show", help="one feature view (schema, source, lineage, counts, its latest builds) or service")
     p.add_argument("name", help="view name (or name:version) or service name")
     p.add_argument("--version", type=positive, help="view version (default: the highest)")
     p.add_argument("--json", action="store_true")
@@ -85,11 +88,14 @@ def _registry() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from musim.features import list_services, list_views
+    from musim.features.builds import list_builds
 
     with _registry() as con:
         views, services = list_views(con), list_services(con)
+        builds = list_builds(con, limit=args.builds) if args.builds else []
     if args.json:
-        print_json({"views": [_jsonable(v) for v in views], "services": [_jsonable(s) for s in services]})
+        print_json({"views": [_jsonable(v) for v in views], "services": [_jsonable(s) for s in services],
+                    "builds": [_build_doc(b) for b in builds]})
         return 0
     print_table([(v["name"], v["version"], v["entity"], v["kind"], v["storage"], v["params_hash"] or "",
                   v["entities"], v["materialised_at"].strftime("%Y-%m-%d %H:%M") if v["materialised_at"] else "")
@@ -100,12 +106,45 @@ def cmd_list(args: argparse.Namespace) -> int:
     print_table([(s["name"], s["model_version"] or "", ", ".join(s["views"]),
                   s["as_of"].isoformat() if s["as_of"] else "") for s in services],
                 ["service", "model", "views", "as_of"], title="feature services")
+    if builds:
+        print()
+        _print_builds(builds, title="feature builds (newest first)")
     return 0
+
+
+#: Builds of a view shown by ``features show``.
+VIEW_BUILDS = 5
+
+
+def _build_doc(row: dict) -> dict:
+    """A build as ``features list/show --json`` prints it."""
+    keys = ("run_id", "state", "status", "started_at", "heartbeat_at", "finished_at", "tracks", "items_planned",
+            "reused", "computed", "rejected")
+    return {k: row[k].isoformat() if hasattr(row[k], "isoformat") else row[k] for k in keys}
+
+
+def _print_builds(builds: list[dict], *, title: str) -> None:
+    from musim.config import get_settings
+
+    print_table([(b["run_id"], b["state"], _minute(b["started_at"]), _minute(b["heartbeat_at"]),
+                  _minute(b["finished_at"]), b["items_planned"], b["computed"], b["rejected"]) for b in builds],
+                ["run", "state", "started", "last heartbeat", "finished", "planned", "computed", "rejected"],
+                title=title)
+    if any(b["state"] == "interrupted" for b in builds):
+        timeout = get_settings().features.build_timeout_s
+        print(f"interrupted: still marked running, but no heartbeat for over {timeout:g} s "
+              "(MUSIM_FEATURE_BUILD_TIMEOUT_S): killed half-way. What it recorded stays; `musim features build` "
+              "computes the rest.")
+
+
+def _minute(at) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if at is not None else ""
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from musim.errors import NotFoundError
     from musim.features import get_service, get_view
+    from musim.features.builds import list_builds, view_extractor_hashes
 
     with _registry() as con:
         try:
@@ -135,6 +174,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                             ["view", "version", "entity", "kind"])
             return 0
         doc = _view_doc(con, view)
+        builds = list_builds(con, params_hashes=view_extractor_hashes(con, view), limit=VIEW_BUILDS)
+        doc["builds"] = [_build_doc(b) for b in builds]
     if args.json:
         print_json(doc)
         return 0
@@ -152,6 +193,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                  for f in shown], ["feature", "dtype", "shape"])
     if len(schema) > len(shown):
         print(f"... and {len(schema) - len(shown)} more features")
+    if builds:
+        _print_builds(builds, title=f"latest builds of its features (at most {VIEW_BUILDS})")
     return 0
 
 

@@ -30,6 +30,7 @@ from musim.config.errors import config_error
 from musim.config.sections import (
     KNOWN_PROVIDERS,
     AcquireSettings,
+    FeatureSettings,
     IngestSettings,
     LibrarySettings,
     ModelSettings,
@@ -50,6 +51,7 @@ from musim.filenames import path_text
 __all__ = [
     "KNOWN_PROVIDERS",
     "AcquireSettings",
+    "FeatureSettings",
     "IngestSettings",
     "LibrarySettings",
     "ModelSettings",
@@ -138,6 +140,7 @@ class Settings(BaseSettings):
     similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
     acquire: AcquireSettings = Field(default_factory=AcquireSettings)
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
     models: ModelSettings = Field(default_factory=ModelSettings)
     _env: Mapping[str, str] = PrivateAttr(default_factory=lambda: os.environ)
 

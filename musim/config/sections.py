@@ -271,6 +271,15 @@ class QualityThresholds(Section):
     seed: SeedInt = var("MUSIM_QUALITY_SEED", default=42, description="seed of the reservoir samples (same data, same sample)")
 
 
+class FeatureSettings(Section):
+    """The feature store's builds."""
+
+    build_timeout_s: Seconds = var(
+        "MUSIM_FEATURE_BUILD_TIMEOUT_S", default=3600.0,
+        description="a feature build still marked running whose last heartbeat (each recorded or computed batch, "
+                    "at least once a minute while it works) is older than this many seconds is shown interrupted")
+
+
 class IngestSettings(Section):
     """Where Last.FM dumps arrive and which engine reads the 360K plays files."""
 

@@ -33,6 +33,7 @@ import duckdb
 
 from musim import sql, warehouse
 from musim.errors import NotFoundError, ParameterError
+from musim.features.builds import warehouse_heartbeat
 from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
@@ -90,11 +91,14 @@ def _arrow_want(extractors: Sequence[Extractor]) -> Any:
 
 def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], *,
                limit: int | None = None, run_id: str | None = None,
-               views: Sequence[str] = (), min_duration_s: float = BuildOptions.min_duration_s) -> Plan:
+               views: Sequence[str] = (), min_duration_s: float = BuildOptions.min_duration_s,
+               heartbeat_key: str | None = None) -> Plan:
     """Register a run and list what it must compute (see the module docstring); one transaction.
 
     ``min_duration_s`` is the run's shortest usable audio: a 'too short' rejection recorded under a longer
-    threshold is examined again, and this run's rejections keep it.
+    threshold is examined again, and this run's rejections keep it. Planning is the run's first heartbeat;
+    ``heartbeat_key``: where its compute tasks beat in the object store, when they cannot in the warehouse
+    (:mod:`musim.features.builds`).
     """
     if not extractors:
         raise ParameterError("nothing to extract: no view with an extraction source was selected")
@@ -120,7 +124,8 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
         sql.run(con, "features/start_build.sql", run_id=run_id,
                 extractors=json.dumps([{"kind": e.kind, "params_hash": e.params_hash} for e in extractors]),
                 tracks=len(lines), items_planned=len(items), reused=reused, preview_set=preview_set,
-                dump_id=dump[0] if dump else None, min_duration_s=float(min_duration_s), now=now)
+                dump_id=dump[0] if dump else None, min_duration_s=float(min_duration_s), now=now,
+                heartbeat_key=heartbeat_key)
     return Plan(run_id, list(extractors), items, len(lines), int(reused), preview_set,
                 dump[0] if dump else None, list(views))
 
@@ -142,13 +147,15 @@ def _arrow_rows(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dict[str, Any]]],
            *, now: dt.datetime | None = None) -> None:
-    """Insert the rows of computed results (one transaction; rerunning it changes nothing)."""
+    """Insert the rows of computed results (one transaction; rerunning it changes nothing); a heartbeat of the run."""
     tables = _arrow_rows(rows)
+    beat = dt.datetime.now(dt.UTC)
     try:
         with warehouse.transaction(con):
             for name, table in tables.items():
                 con.register(f"fs_in_{name}", table)
-            sql.run(con, "features/record.sql", run_id=run_id, now=now or dt.datetime.now(dt.UTC))
+            sql.run(con, "features/record.sql", run_id=run_id, now=now or beat)
+            sql.run(con, "features/heartbeat.sql", run_id=run_id, now=beat)
     finally:
         for name in tables:
             con.unregister(f"fs_in_{name}")
@@ -226,12 +233,14 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
                       min_duration_s=opts.min_duration_s)
     log.info("feature build %s: %d audio items to compute for %d tracks (%d rows reused)",
              plan.run_id, len(plan.items), plan.tracks, plan.reused)
+    beat = warehouse_heartbeat(con, plan.run_id)
     try:
         buffer: list[ItemResult] = []
         with progress_bar(len(plan.items), unit="preview", desc="features", enabled=opts.progress) as bar:
             for res in compute(plan.items, extractors, store=store, options=opts):
                 buffer.append(res)
                 bar.update(1)
+                beat()
                 if len(buffer) >= opts.batch_size:
                     record(con, plan.run_id, rows_of(buffer, extractors))
                     buffer.clear()

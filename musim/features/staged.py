@@ -13,6 +13,7 @@ import duckdb
 
 from musim import warehouse
 from musim.errors import ParameterError
+from musim.features.builds import compute_heartbeat_key, object_heartbeat
 from musim.features.extract import complete_build, extractors_for, plan_build, record, select_views
 from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
@@ -27,21 +28,28 @@ __all__ = ["compute_batch", "plan_run", "publish_views", "record_batches", "reco
 
 # -- the DAG's mapped task and its recorder ----------------------------------------------------------------
 def compute_batch(batch: dict[str, Any], *, store: ObjectStore | None = None, workers: int | None = None) -> dict[str, Any]:
-    """Compute one planned batch and write its rows as a JSON manifest in the object store (no warehouse).
+    """Compute one planned batch and write its rows as a JSON manifest in the object store (no warehouse); beats
+    in the object store while it works (:func:`musim.features.builds.object_heartbeat`).
 
     Returns ``{"run_id", "batch_no", "manifest", "items", "rejected"}`` (small: fit for XCom). Rerunning
     recomputes and overwrites the same objects and manifest.
     """
     store = store or open_store()
+    beat = object_heartbeat(store, batch["run_id"], int(batch["batch_no"]))
+    beat(force=True)
     extractors = [Extractor.from_json(e) for e in batch["extractors"]]
     items = [WorkItem.from_json(d) for d in batch["items"]]
     opts = BuildOptions(workers=workers, min_duration_s=float(batch.get("min_duration_s", 5.0)),
                         silence_db=batch.get("silence_db", -60.0), progress=False)
-    results = list(compute(items, extractors, store=store, options=opts))
+    results = []
+    for res in compute(items, extractors, store=store, options=opts):
+        results.append(res)
+        beat()
     rows = rows_of(results, extractors)
     key = f"{MANIFEST_PREFIX}/{run_key(batch['run_id'])}/batch-{int(batch['batch_no']):05d}.json"
     store.put_bytes(key, json.dumps({"run_id": batch["run_id"], "extractors": batch["extractors"], "rows": rows})
                     .encode(), content_type="application/json")
+    beat(force=True)
     return {"run_id": batch["run_id"], "batch_no": batch["batch_no"], "manifest": key, "items": len(items),
             "rejected": dict(Counter(r.reject[0] for r in results if r.reject))}
 
@@ -73,7 +81,7 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
     with warehouse.writer() as con:
         apply(con)
         plan = plan_build(con, extractors_for(chosen), limit=limit, run_id=run_id, views=[v.ref for v in chosen],
-                          min_duration_s=min_duration_s)
+                          min_duration_s=min_duration_s, heartbeat_key=compute_heartbeat_key(run_id))
     return plan.batches(batch_size, opts)
 
 

@@ -4,5 +4,6 @@ UPDATE feature_build SET
     computed = (SELECT count(*) FROM track_mel WHERE run_id = $run_id)
              + (SELECT count(*) FROM track_descriptors WHERE run_id = $run_id) - reused,
     rejected = (SELECT count(*) FROM feature_reject WHERE run_id = $run_id),
-    finished_at = $now
+    finished_at = $now,
+    heartbeat_at = $now
 WHERE run_id = $run_id;

@@ -38,6 +38,8 @@ def test_audio_features_dag(airflow, musim_home):
         assert con.execute("SELECT count(*) FROM feature_reject").fetchone()[0] == 2  # log_mel + descriptors
         build = con.execute("SELECT run_id, status, items_planned, computed FROM feature_build").fetchall()
         assert len(build) == 1 and build[0][0].startswith("audio_features/") and build[0][1:] == ("done", 4, 6)
+        key = con.execute("SELECT heartbeat_key FROM feature_build").fetchone()[0]
+        assert open_store().get_json(key)["run_id"] == build[0][0]  # its compute tasks beat where its row names
     finally:
         con.close()
     # a second run finds nothing to do: compute is skipped, record still closes the run

@@ -1,0 +1,130 @@
+"""Feature builds' heartbeats, and the state a reader is shown.
+
+A build killed half-way (a killed ``musim features build``, a DAG run whose tasks died) never closes its
+``feature_build`` row: its status stays ``running``. A DAG build spans several tasks and processes, so no pid
+tells a dead build from a live one; its heartbeat does. Every step of a build beats (:class:`Heartbeat`):
+planning, each recorded batch, the work between batches (at least every :func:`beat_interval` seconds) and
+closing the run write ``feature_build.heartbeat_at``; the DAG's compute tasks, which never open the warehouse
+(one writer at a time), beat in the object store at the run's ``heartbeat_key`` (:func:`compute_heartbeat_key`).
+
+:func:`list_builds` shows a ``running`` build whose latest beat, in either place, is older than
+``MUSIM_FEATURE_BUILD_TIMEOUT_S`` as ``interrupted``. The rule is the reader's, not written into the row: the
+stored status stays what the build wrote, so a build that was only slow (a DAG run waiting for the writer's slot
+past the timeout) is shown running again at its next beat and closes as usual, and no live build is ever marked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import duckdb
+
+from musim import sql
+from musim.config import Settings, get_settings
+from musim.features.registry import FeatureView
+from musim.features.work import MANIFEST_PREFIX
+from musim.runs import run_key
+from musim.storage import ObjectStore, open_store
+from musim.storage.base import ObjectNotFound
+
+__all__ = ["INTERRUPTED", "Heartbeat", "beat_interval", "compute_heartbeat_key", "list_builds",
+           "object_heartbeat", "view_extractor_hashes", "warehouse_heartbeat"]
+
+INTERRUPTED = "interrupted"
+#: The longest wait between two beats of a build at work (a shorter timeout beats four times within it).
+MAX_BEAT_INTERVAL_S = 60.0
+
+
+def beat_interval(settings: Settings | None = None) -> float:
+    """Seconds between two beats of a build at work: a minute, or a quarter of the timeout if that is less."""
+    timeout = (settings or get_settings()).features.build_timeout_s
+    return min(MAX_BEAT_INTERVAL_S, timeout / 4)
+
+
+def compute_heartbeat_key(run_id: str) -> str:
+    """The object key where the compute tasks of the staged (DAG) build ``run_id`` beat."""
+    return f"{MANIFEST_PREFIX}/{run_key(run_id)}/heartbeat.json"
+
+
+class Heartbeat:
+    """Beats of one build through ``beat(now)``: :meth:`__call__` beats when :func:`beat_interval` has passed since
+    the last beat (or always, with ``force``)."""
+
+    def __init__(self, beat: Callable[[dt.datetime], None], *, interval_s: float | None = None) -> None:
+        self._beat = beat
+        self._interval = beat_interval() if interval_s is None else interval_s
+        self._last: float | None = None
+
+    def __call__(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or self._last is None or now - self._last >= self._interval:
+            self._beat(dt.datetime.now(dt.UTC))
+            self._last = now
+
+
+def warehouse_heartbeat(con: duckdb.DuckDBPyConnection, run_id: str, **kw: Any) -> Heartbeat:
+    """Beats of run ``run_id`` in its ``feature_build`` row (the writer's connection ``con``)."""
+    return Heartbeat(lambda now: sql.run(con, "features/heartbeat.sql", run_id=run_id, now=now), **kw)
+
+
+def object_heartbeat(store: ObjectStore, run_id: str, batch_no: int, **kw: Any) -> Heartbeat:
+    """Beats of run ``run_id``'s compute task for batch ``batch_no`` in the object store (no warehouse)."""
+    key = compute_heartbeat_key(run_id)
+
+    def beat(now: dt.datetime) -> None:
+        doc = {"run_id": run_id, "batch_no": batch_no, "at": now.isoformat()}
+        store.put_bytes(key, json.dumps(doc).encode(), content_type="application/json")
+
+    return Heartbeat(beat, **kw)
+
+
+def _last_object_beat(store: ObjectStore, key: str) -> dt.datetime | None:
+    try:
+        return store.stat(key).modified
+    except ObjectNotFound:  # its compute tasks never started
+        return None
+
+
+def list_builds(con: duckdb.DuckDBPyConnection, *, params_hashes: Sequence[str] | None = None, limit: int = 10,
+                store: ObjectStore | None = None, settings: Settings | None = None,
+                now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The newest ``limit`` feature builds (of the extractors ``params_hashes``, or all), newest first, as dicts
+    with ``state``: the stored status, or ``interrupted`` for a ``running`` build whose latest heartbeat is older
+    than ``MUSIM_FEATURE_BUILD_TIMEOUT_S`` at ``now``. ``heartbeat_at`` is that latest beat. The object store
+    (``store``, default :func:`~musim.storage.open_store`) is read only for a staged build the warehouse's
+    heartbeat alone would show interrupted."""
+    settings = settings or get_settings()
+    now = now or dt.datetime.now(dt.UTC)
+    stale_before = now - dt.timedelta(seconds=settings.features.build_timeout_s)
+    cur = sql.query(con, "features/builds.sql", stale_before=stale_before, limit=int(limit),
+                    params_hashes=list(params_hashes) if params_hashes is not None else None)
+    cols = [d[0] for d in cur.description]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    for row in rows:
+        if row["state"] == INTERRUPTED and row["heartbeat_key"]:
+            store = store or open_store(settings.storage.object_store)
+            beat = _last_object_beat(store, row["heartbeat_key"])
+            if beat is not None and (row["heartbeat_at"] is None or beat > row["heartbeat_at"]):
+                row["heartbeat_at"] = beat
+                if beat >= stale_before:
+                    row["state"] = row["status"]
+    return rows
+
+
+def view_extractor_hashes(con: duckdb.DuckDBPyConnection, view: FeatureView) -> list[str]:
+    """The parameter hashes of the extractors whose builds give ``view`` its values (a derived view: its inputs'),
+    from the registry of ``con``; none for pushed views."""
+    from musim.features.registry import get_view
+
+    found: list[str] = []
+    todo = [view]
+    while todo:
+        v = todo.pop()
+        if v.source.type == "extract" and v.params_hash and v.params_hash not in found:
+            found.append(v.params_hash)
+        todo += [get_view(con, ref) for ref in v.source.inputs]
+    return found

@@ -1,0 +1,179 @@
+"""Feature builds killed half-way: their heartbeat, and the `interrupted` state readers show after the timeout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from musim import warehouse
+from musim.cli import main
+from musim.features import build
+from musim.features.builds import Heartbeat, compute_heartbeat_key, list_builds
+from musim.features.staged import compute_batch, plan_run
+from tests.features.conftest import OPTIONS
+from tests.features.helpers import Catalogue
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def add_tracks(catalogue: Catalogue, n: int) -> None:
+    for i in range(n):
+        catalogue.add_clip(f"t{i}", 1 + i % 2, community=i % 3, track_no=i)
+
+
+def build_row(con, run_id: str) -> dict:
+    return next(b for b in list_builds(con, limit=100) if b["run_id"] == run_id)
+
+
+def test_a_heartbeat_beats_at_most_once_per_interval_unless_forced():
+    beats: list[dt.datetime] = []
+    beat = Heartbeat(beats.append, interval_s=3600)
+    beat()
+    beat()
+    assert len(beats) == 1
+    beat(force=True)
+    assert len(beats) == 2
+    every = Heartbeat(beats.append, interval_s=0)
+    every()
+    every()
+    assert len(beats) == 4
+
+
+def test_a_dag_build_whose_compute_step_fails_is_interrupted_after_the_timeout_and_a_later_build_succeeds(
+        monkeypatch, con, store, catalogue):
+    monkeypatch.setenv("MUSIM_FEATURE_BUILD_TIMEOUT_S", "0.5")
+    add_tracks(catalogue, 4)
+    con.close()  # plan_run opens the writer itself, as the DAG's task does
+    run_id = "audio_features/manual__2026-01-01T00:00:00+00:00"
+    batches = plan_run(run_id, ["track_log_mel"], batch_size=2, min_duration_s=5.0)
+    assert len(batches) == 2
+    with warehouse.writer() as w:
+        planned = build_row(w, run_id)
+    assert planned["heartbeat_key"] == compute_heartbeat_key(run_id)
+
+    time.sleep(1.0)  # the warehouse's heartbeat (the plan's) is now older than the timeout
+    compute_batch(batches[0], store=store, workers=1)
+    beat = store.stat(compute_heartbeat_key(run_id)).modified
+    assert beat > planned["heartbeat_at"] + dt.timedelta(seconds=0.5)
+
+    def broken(*_a, **_k):
+        raise RuntimeError("worker lost")
+
+    with monkeypatch.context() as m, pytest.raises(RuntimeError, match="worker lost"):
+        m.setattr("musim.features.staged.rows_of", broken)
+        compute_batch(batches[1], store=store, workers=1)  # the second compute task dies; record never runs
+    last = store.stat(compute_heartbeat_key(run_id)).modified
+
+    with warehouse.writer() as w:
+        # live: the warehouse's beat is stale, but its compute tasks beat in the object store within the timeout
+        live = list_builds(w, store=store, now=last + dt.timedelta(seconds=0.4))[0]
+        assert (live["state"], live["status"], live["heartbeat_at"]) == ("running", "running", last)
+        dead = list_builds(w, store=store, now=last + dt.timedelta(seconds=0.6))[0]
+        assert (dead["state"], dead["status"]) == ("interrupted", "running")
+
+        later = build(["track_log_mel"], con=w, store=store, options=OPTIONS, publish=False)
+        assert later.planned == 4  # nothing of the dead run was recorded: all is computed again
+        rows = {b["run_id"]: b for b in list_builds(w, store=store, now=last + dt.timedelta(seconds=0.6))}
+    assert rows[later.run_id]["state"] == "done"
+    old = rows[run_id]
+    assert (old["state"], old["status"], old["started_at"], old["heartbeat_at"], old["finished_at"]) == (
+        "interrupted", "running", planned["started_at"], last, None)
+
+
+KILLABLE_BUILD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from musim.features import extract
+
+    record, marker, calls = extract.record, Path(sys.argv[1]), []
+
+    def record_then_hang(*args, **kwargs):
+        record(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:  # two batches recorded: wait here to be killed
+            marker.write_text("recorded")
+            time.sleep(600)
+
+    extract.record = record_then_hang
+    from musim.cli import main
+    sys.exit(main(["features", "build", "--workers", "1", "--batch-size", "1", "--no-progress",
+                   "--view", "track_log_mel"]))
+""")
+
+
+@pytest.mark.slow
+def test_a_killed_cli_build_is_shown_interrupted_after_the_timeout_and_keeps_its_history(
+        monkeypatch, tmp_path, con, catalogue, capsys):
+    add_tracks(catalogue, 4)
+    con.close()
+    marker = tmp_path / "recorded"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_BUILD, str(marker)], env=env, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, "the build ended before it could be killed"
+            assert time.monotonic() < deadline, "the build recorded nothing in 120 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+
+    with warehouse.writer() as w:
+        killed = list_builds(w)[0]
+        # within the default timeout (an hour) it may still be at work: shown running, never marked
+        assert (killed["state"], killed["status"], killed["computed"]) == ("running", "running", 2)
+        assert killed["heartbeat_at"] > killed["started_at"]  # each recorded batch beat
+        assert list_builds(w, now=killed["heartbeat_at"] + dt.timedelta(seconds=3599))[0]["state"] == "running"
+        assert list_builds(w, now=killed["heartbeat_at"] + dt.timedelta(seconds=3601))[0]["state"] == "interrupted"
+
+    monkeypatch.setenv("MUSIM_FEATURE_BUILD_TIMEOUT_S", "0.2")
+    time.sleep(0.3)
+    assert main(["features", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["builds"]
+    assert [(b["run_id"], b["state"]) for b in listed] == [(killed["run_id"], "interrupted")]
+    assert main(["features", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"{killed['run_id']}  interrupted" in out and "no heartbeat for over 0.2 s" in out
+
+    assert main(["features", "build", "--workers", "1", "--no-progress", "--view", "track_log_mel", "--json"]) == 0
+    later = json.loads(capsys.readouterr().out)
+    assert later["planned"] == 2  # the two recorded before the kill are kept
+    assert main(["features", "show", "track_log_mel", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["builds"]
+    assert [(b["run_id"], b["state"], b["computed"]) for b in shown] == [
+        (later["run_id"], "done", 2), (killed["run_id"], "interrupted", 2)]
+    assert shown[1]["heartbeat_at"] == killed["heartbeat_at"].isoformat()
+
+
+def test_the_heartbeat_migration_gives_earlier_builds_their_last_beat(monkeypatch, musim_home):
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 15])
+    c = wh.connect()
+    started = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for run_id, status, finished in (("old-done", "done", started + dt.timedelta(minutes=5)),
+                                     ("old-dead", "running", None)):
+        c.execute("""INSERT INTO feature_build (run_id, status, extractors, tracks, items_planned, preview_set,
+                                                started_at, finished_at) VALUES (?, ?, '[]', 1, 1, 'x', ?, ?)""",
+                  [run_id, status, started, finished])
+    c.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    c = wh.connect()
+    try:
+        rows = {b["run_id"]: b for b in list_builds(c)}
+    finally:
+        c.close()
+    assert rows["old-done"]["heartbeat_at"] == started + dt.timedelta(minutes=5)
+    assert (rows["old-dead"]["heartbeat_at"], rows["old-dead"]["state"]) == (started, "interrupted")
