@@ -126,9 +126,13 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Any:
 
 
 def latest_dump(con: duckdb.DuckDBPyConnection) -> str:
-    """The latest dump that has a similarity build; NotFoundError if none has."""
+    """The latest dump whose similarity build may be served (its quality check, if gated, passed); NotFoundError
+    if none has."""
     row = _query(con, "models/latest_dump.sql").fetchone()
     if row is None:
+        if _query(con, "models/unservable_builds.sql").fetchone()[0]:
+            raise NotFoundError("no similarity build has passed its quality check (`musim quality report`): "
+                                "rebuild it (`musim similarity build`), or train on one by name (--dump ID)")
         raise NotFoundError("no similarity build yet: run `musim similarity build` (or the artist_similarity DAG)")
     return str(row[0])
 

@@ -1,13 +1,15 @@
 -- Replace the family's rows of the audio neighbour tables (migration 008) with the registered frames
 -- `models_artist_neighbors` (artist_id, rank, neighbor_id, score) and `models_track_neighbors`
 -- (track_id, rank, neighbor_track_id, score) of model $model_version, and record the publication.
--- cold_start: the artist has no co-listening neighbours in the latest similarity build (no listening
--- data, or too little of it): its place among the others comes from its audio alone.
+-- cold_start: the artist has no co-listening neighbours in the latest similarity build that may be served
+-- (similarity_build_state; no listening data, or too little of it): its place among the others comes from its
+-- audio alone. Each published snapshot sets it again against the dump it serves (serving/refresh_cold_start.sql).
 DELETE FROM artist_neighbors_audio WHERE family = $family;
 
 INSERT INTO artist_neighbors_audio (family, model_version, artist_id, rank, neighbor_id, score, cold_start, created_at)
 WITH latest AS (
-    SELECT d.dump_id FROM lastfm_dump d JOIN similarity_build b USING (dump_id) ORDER BY d.seq DESC LIMIT 1
+    SELECT d.dump_id FROM lastfm_dump d JOIN similarity_build_state b USING (dump_id) WHERE b.servable
+    ORDER BY d.seq DESC LIMIT 1
 ), known AS (
     SELECT n.artist_a AS artist_id FROM artist_pairs n JOIN latest USING (dump_id)
     UNION SELECT n.artist_b FROM artist_pairs n JOIN latest USING (dump_id)

@@ -146,8 +146,17 @@ def test_a_build_whose_check_never_finished_is_not_published_until_it_is_checked
     code, _, err = cli(capsys, "publish")
     assert code == 2 and "has not been checked: its quality check did not finish" in err
     assert "musim quality check --dataset similarity --dump" in err
+    # nor are models trained on it by default (they were trained, evaluated and promoted on it)
+    from musim import warehouse
+    from musim.errors import NotFoundError
+    from musim.models.data import latest_dump
+
+    with warehouse.writer() as con, pytest.raises(NotFoundError, match="no similarity build has passed its quality"):
+        latest_dump(con)
     code, _, _ = cli(capsys, "quality", "check", "--dataset", "similarity")
     assert code == 0
+    with warehouse.writer() as con:
+        assert len(latest_dump(con)) == 64  # once checked, it is the default again
     assert cli(capsys, "publish")[0] == 0
     # a build made to be published without a check is not held back
     assert cli(capsys, "similarity", "build", "--min-listeners", "5", "--no-publish")[0] == 0
