@@ -1,10 +1,15 @@
--- Replace the family's rows of the audio neighbour tables (migration 008) with the registered frames
+-- Write the audio neighbour tables' rows (migration 008) of model $model_version from the registered frames
 -- `models_artist_neighbors` (artist_id, rank, neighbor_id, score) and `models_track_neighbors`
 -- (track_id, rank, neighbor_track_id, score) of model $model_version, and record the publication.
 -- cold_start: the artist has no co-listening neighbours in the latest similarity build that may be served
 -- (similarity_build_state; no listening data, or too little of it): its place among the others comes from its
 -- audio alone. Each published snapshot sets it again against the dump it serves (serving/refresh_cold_start.sql).
-DELETE FROM artist_neighbors_audio WHERE family = $family;
+-- Per family the tables hold the rows of its champion and of the version published last: publishing a challenger
+-- by version removed the champion's rows, so `musim similar --audio --model CHAMPION` failed while `similar-audio
+-- --family` still answered with the champion. The version's own earlier rows are replaced.
+DELETE FROM artist_neighbors_audio
+WHERE family = $family AND (model_version = $model_version OR model_version NOT IN (
+    SELECT version FROM model_registry WHERE family = $family AND status = 'champion'));
 
 INSERT INTO artist_neighbors_audio (family, model_version, artist_id, rank, neighbor_id, score, cold_start, created_at)
 WITH latest AS (
@@ -18,7 +23,9 @@ SELECT $family, $model_version, n.artist_id, n.rank, n.neighbor_id, n.score,
        n.artist_id NOT IN (SELECT artist_id FROM known), $created_at
 FROM models_artist_neighbors n;
 
-DELETE FROM track_neighbors WHERE family = $family;
+DELETE FROM track_neighbors
+WHERE family = $family AND (model_version = $model_version OR model_version NOT IN (
+    SELECT version FROM model_registry WHERE family = $family AND status = 'champion'));
 
 INSERT INTO track_neighbors (family, model_version, track_id, rank, neighbor_track_id, score, created_at)
 SELECT $family, $model_version, n.track_id, n.rank, n.neighbor_track_id, n.score, $created_at

@@ -156,3 +156,32 @@ def test_a_placeholder_artist_is_no_artists_audio_neighbour():
         tracks = {r[0] for r in con.execute("SELECT neighbor_track_id FROM track_neighbors").fetchall()}
     assert 9 not in served and served == {3, 5, 12}
     assert {"x3", "x5", "x6"} <= tracks  # its tracks are still tracks' neighbours
+
+
+def test_publishing_a_challenger_keeps_the_champions_rows(tmp_path):
+    """Publishing a challenger by version deleted the family's rows, the champion's included: `musim similar
+    --audio --model CHAMPION` failed while `similar-audio --family` still answered with the champion. A family
+    now serves its champion and the version published last."""
+    from musim.models import registry
+    from tests.models.test_registry import _register, _report, _truth
+
+    emb, owner = _data(2)
+    store = open_store()
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        ids = [f"x{i}" for i in range(owner.size)]
+        for _ in range(3):  # siamese-1, -2, -3
+            _register(con, store, tmp_path, _report(_truth(), 0.3))
+        registry.promote(con, "siamese-1", force=True)
+        for version in ("siamese-1", "siamese-2", "siamese-3", "siamese-3"):
+            publish_neighbors(con, "siamese", version, ids, emb, k=2)
+
+        def served():
+            return dict(con.execute("SELECT model_version, count(*) FROM track_neighbors GROUP BY 1").fetchall())
+
+        assert served() == {"siamese-1": 20, "siamese-3": 20}  # -2 replaced by -3, which replaced its own rows
+        artists = con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio ORDER BY 1").fetchall()
+        assert artists == [("siamese-1",), ("siamese-3",)]
+        registry.promote(con, "siamese-3", force=True)  # -1 archived: its rows go at the family's next publish
+        publish_neighbors(con, "siamese", "siamese-3", ids, emb, k=2)
+        assert served() == {"siamese-3": 20}
