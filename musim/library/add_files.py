@@ -27,17 +27,12 @@ from musim import sql, warehouse
 from musim.audio.batch import default_workers, imap_unordered
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
-from musim.library.artists import (
-    UNKNOWN_ARTIST,
-    ArtistFrom,
-    display_name,
-    lastfm_norm,
-    name_key,
-)
+from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom, display_name
 from musim.library.formats import FileSkipped
 from musim.library.registry import delete_tracks, delete_unused
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.zips import holds
+from musim.names import name_key, name_norm
 from musim.storage import ObjectInfo, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -137,14 +132,14 @@ def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str,
         g = groups[key]
         if g.get("artist_id") is not None:
             continue
-        norms = {lastfm_norm(s) for s in g["spellings"]}
+        norms = {name_norm(s) for s in g["spellings"]}
         match = None
         if g["mbid"] and g["mbid"] in by_mbid:
             match = ("mbid", by_mbid[g["mbid"]])
         elif key != name_key(UNKNOWN_ARTIST):
             hit = next((by_norm[n] for n in sorted(norms) if n in by_norm), None)
             match = ("name", hit) if hit is not None else (("variant", by_key[key]) if key in by_key else None)
-        g["artist_key"] = f"mbid:{g['mbid']}" if g["mbid"] else f"name:{lastfm_norm(g['name'])}"
+        g["artist_key"] = f"mbid:{g['mbid']}" if g["mbid"] else f"name:{name_norm(g['name'])}"
         if match is not None:
             g["lastfm_match"], g["artist_id"], g["is_new"] = match[0], match[1], False
         elif (same_key := sql.query(con, "library/artist_by_key.sql", artist_key=g["artist_key"]).fetchone()):
@@ -155,7 +150,7 @@ def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str,
             next_id += 1
         if g["mbid"]:  # one MBID, one artist: a later group of this run with the same id joins this one
             by_mbid.setdefault(g["mbid"], g["artist_id"])
-        g["name_norm"] = lastfm_norm(g["name"])
+        g["name_norm"] = name_norm(g["name"])
         g["is_placeholder"] = key == name_key(UNKNOWN_ARTIST)
 
 

@@ -14,16 +14,12 @@ Rules, in order (the one used is recorded per track):
 
 Placeholder tags (``<Unknown>``, ``Unknown Artist``, ``Various Artists``, empty) count as missing.
 ``--artist-from tag`` uses only the tag rules, ``--artist-from folder`` only the folder rules.
-Spellings of one artist share a :func:`name_key`: equal up to case, accents, punctuation and spacing, URL
-decoration (``www.elysis.de`` = ``elysis``) and a parenthesised real name (``Maxstack (Max McCracken)``); a
-one-word qualifier keeps artists apart (``Nirvana (UK)`` is not ``Nirvana (US)``), and a name of symbols alone
-(``!!!``) is a name.
+Spellings of one artist share a :func:`musim.names.name_key` (the rule ``musim similar`` finds names by too).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +28,7 @@ from typing import Literal
 
 from musim.errors import ParameterError
 from musim.library.tags import Tags
+from musim.names import fold, name_key, url_name
 
 ArtistFrom = Literal["auto", "tag", "folder"]
 RULES = ("mbid", "albumartist", "artist", "folder", "filename", "unknown")
@@ -49,10 +46,7 @@ _GENERIC = re.compile(
     r"|ogg vorbis|data|media|files?|downloads?|albums?|singles?|misc|various|various artists|unknown"
     r"|unknown artist|compilations?|soundtracks?|ost|original soundtrack|game music|bgm|bonus|extras?"
     r"|(?:cd|disc|disk|side|part|vol|volume)\s*\.?\s*\d*[a-z]?|\d+|music \d+|share|usr|games?)$")
-_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
-                  r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
 _NUMBERED = re.compile(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)\S")
-_PAREN = re.compile(r"^(.*?\S)\s*[(\[]([^)\]]*)[)\]]\s*$")
 #: Names that say "unknown" in symbols only (a name of symbols alone is a real one: "!!!", "†††").
 _UNKNOWN_SYMBOLS = {"?", "??", "???", "-", "--", "...", "_", "*"}
 
@@ -66,22 +60,11 @@ class Resolved:
     mbid: str | None = None
 
 
-def _fold(text: str) -> str:
-    """Case and the accents of Latin letters folded (``Beyoncé`` = ``beyonce``); the marks of other scripts are
-    letters of their own (``ガガ`` is not ``カカ``, ``й`` not ``и``)."""
-    out: list[str] = []
-    for c in unicodedata.normalize("NFKD", text):
-        if unicodedata.combining(c) and out and "LATIN" in unicodedata.name(out[-1], ""):
-            continue
-        out.append(c)
-    return unicodedata.normalize("NFC", "".join(out)).casefold().strip()
-
-
 def is_placeholder(name: str | None) -> bool:
     """Whether a tag value names no real artist (``<Unknown>``, ``Various Artists``, empty, ...)."""
     if name is None:
         return True
-    folded = _fold(name)
+    folded = fold(name)
     words = re.sub(r"[\W_]+", " ", folded).strip()
     if not words and folded:  # symbols only: a name ("!!!"), unless they are the usual marks of no name
         return folded.replace(" ", "") in _UNKNOWN_SYMBOLS
@@ -90,21 +73,8 @@ def is_placeholder(name: str | None) -> bool:
 
 def is_generic_folder(name: str) -> bool:
     """Whether a folder name says nothing about the artist (``music``, ``mp3``, ``CD1``, ``Disc 1``, ...)."""
-    words = re.sub(r"[\W_]+", " ", _fold(name)).strip()
+    words = re.sub(r"[\W_]+", " ", fold(name)).strip()
     return not words or bool(_GENERIC.match(words))
-
-
-def name_key(name: str) -> str:
-    """The key shared by the spellings of one artist (see the module docstring); ``""`` for no name."""
-    text = _fold(name)
-    paren = _PAREN.match(text)
-    if paren and len(paren.group(2).split()) >= 2:  # a gloss ("Maxstack (Max McCracken)"), not a qualifier that
-        text = paren.group(1)                        # tells artists apart ("Nirvana (UK)", "Kaquisha (Japan)")
-    if " " not in text:
-        url = _URL.match(text)
-        if url and ("." in text or "://" in text):
-            text = url.group(1)
-    return re.sub(r"[\W_]+", "", text) or re.sub(r"\s+", "", text)  # "!!!" is its symbols
 
 
 def _from_tags(tags: Tags) -> Resolved | None:
@@ -161,14 +131,9 @@ def display_name(spellings: Iterable[str]) -> str:
     counts = Counter(spellings)
 
     def rank(s: str) -> tuple:
-        plain = _fold(s) == re.sub(r"\s+", " ", _fold(s)) and name_key(s) == re.sub(r"[\W_]+", "", _fold(s))
+        plain = fold(s) == re.sub(r"\s+", " ", fold(s)) and name_key(s) == re.sub(r"[\W_]+", "", fold(s))
         return (-counts[s], not plain, s == s.lower(), len(s), s)
 
     best = min(counts, key=rank)
-    url = _URL.match(best.strip()) if " " not in best.strip() else None
-    return url.group(1) if url and url.group(1) else best  # only URL spellings: the name inside
+    return url_name(best) or best  # only URL spellings: the name inside
 
-
-def lastfm_norm(name: str) -> str:
-    """Last.FM's normalisation of a name (``artist.name_norm``): NFC, lower case, whitespace collapsed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip().lower()

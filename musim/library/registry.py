@@ -11,7 +11,7 @@ from musim import sql, warehouse
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
-from musim.library.artists import name_key
+from musim.names import name_key
 from musim.storage import ObjectStore, open_store
 
 

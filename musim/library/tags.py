@@ -4,10 +4,11 @@ ID3 (mp3), Vorbis comments (ogg, opus, flac), MP4 atoms (m4a) and RIFF/AIFF ID3 
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from musim.names import plain_text
 
 #: Keys per field, across tag formats: easy/Vorbis names, ID3 frames, MP4 atoms (freeform for MusicBrainz).
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -50,11 +51,7 @@ def _text(value: Any) -> str | None:
         value = bytes(value).decode("utf-8", "replace")
     if value is None:
         return None
-    # NFKC (full-width and compatibility forms are their plain letters) and no invisible format characters
-    # (zero-width spaces, right-to-left marks): a name a user types must find the stored one
-    text = unicodedata.normalize("NFKC", str(value).replace("\x00", " "))
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
-    return text or None
+    return plain_text(str(value)) or None  # a name a user types must find the stored one
 
 
 def _get(tags: Any, field: str) -> str | None:
