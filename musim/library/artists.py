@@ -9,10 +9,12 @@ Rules, in order (the one used is recorded per track):
                   (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ...) and not the album tag
                   (a numbered file ``01 - Title.ext`` with two such folders above it: the upper one,
                   as in ``Artist/Album/01 - Title.ext``);
-``filename``      ``Artist - Title.ext`` for a file directly in the root;
+``filename``      ``Artist - Title.ext`` for a file directly in the root (``A feat. B - Title.ext``: ``A``);
 ``unknown``       nothing named an artist: the placeholder artist :data:`UNKNOWN_ARTIST`.
 
-Placeholder tags (``<Unknown>``, ``Unknown Artist``, ``Various Artists``, empty) count as missing.
+Placeholder tags (``<Unknown>``, ``Unknown Artist``, ``Various Artists``, empty) count as missing. A tag that
+credits several artists names its first (:func:`primary_artist`): the featured artists of ``A feat. B`` are not
+made artists from that credit.
 ``--artist-from tag`` uses only the tag rules, ``--artist-from folder`` only the folder rules.
 Spellings of one artist share a :func:`musim.names.name_key` (the rule ``musim similar`` finds names by too).
 """
@@ -47,6 +49,10 @@ _GENERIC = re.compile(
     r"|unknown artist|compilations?|soundtracks?|ost|original soundtrack|game music|bgm|bonus|extras?"
     r"|(?:cd|disc|disk|side|part|vol|volume)\s*\.?\s*\d*[a-z]?|\d+|music \d+|share|usr|games?)$")
 _NUMBERED = re.compile(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)\S")
+#: ``A feat. B``, ``A ft. B``, ``A featuring B``, ``A (feat B)``: what comes before the marker is the artist (a
+#: bare ``feat``/``ft`` word is a marker only in brackets: ``Little Feat``, ``The Ft Band`` are names).
+_FEATURING = re.compile(r"^(.*?\S)(?:\s*[(\[]\s*(?:featuring|feat|ft)\b\.?\s*|\s+(?:featuring\s+|feat\.\s*|ft\.\s*))\S",
+                        re.IGNORECASE)
 #: Names that say "unknown" in symbols only (a name of symbols alone is a real one: "!!!", "†††").
 _UNKNOWN_SYMBOLS = {"?", "??", "???", "-", "--", "...", "_", "*"}
 
@@ -77,12 +83,27 @@ def is_generic_folder(name: str) -> bool:
     return not words or bool(_GENERIC.match(words))
 
 
+def primary_artist(credit: str, *, artists: tuple[str, ...] = (), mbids: tuple[str, ...] = ()) -> str:
+    """The first artist of a credit: before an explicit featuring marker (``A feat. B``, ``A ft. B``, ``A
+    featuring B``, ``A (feat. B)``), and the first of ``;``-separated names when the tags say the credit is of
+    several artists (an ARTISTS tag, or a MusicBrainz id each). ``&``, ``and``, ``,`` and ``/`` never split:
+    ``Simon & Garfunkel`` is one artist."""
+    featuring = _FEATURING.match(credit)
+    name = featuring.group(1) if featuring else credit
+    parts = [p for p in re.split(r"\s*;\s*", name) if p.strip()]
+    if len(parts) > 1 and (len(artists) > 1 or len(mbids) > 1):
+        name = parts[0]
+    return name.strip() or credit
+
+
 def _from_tags(tags: Tags) -> Resolved | None:
-    for rule, value, mbid in (("albumartist", tags.albumartist, tags.albumartist_mbid),
-                              ("artist", tags.artist, tags.mbid)):  # each name with its own id, never the other's
-        if not is_placeholder(value):
-            assert value is not None
-            return Resolved(value, "mbid" if mbid else rule, mbid)
+    for rule, value, mbid, mbids, artists in (
+            ("albumartist", tags.albumartist, tags.albumartist_mbid, (), ()),
+            ("artist", tags.artist, tags.mbid, tags.mbids, tags.artists)):  # each name with its own id, never the other's
+        name = primary_artist(value, artists=artists, mbids=mbids) if value else None
+        if not is_placeholder(name):
+            assert name is not None
+            return Resolved(name, "mbid" if mbid else rule, mbid)
     return None
 
 
@@ -103,7 +124,7 @@ def _from_filename(path: Path, root: Path) -> Resolved | None:
     stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", path.stem)
     if path.parent != root or " - " not in stem:
         return None
-    artist = stem.split(" - ", 1)[0].strip()
+    artist = primary_artist(stem.split(" - ", 1)[0].strip())
     return None if is_placeholder(artist) else Resolved(artist, "filename")
 
 

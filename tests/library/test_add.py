@@ -534,3 +534,11 @@ def test_a_musicbrainz_id_never_joins_a_catalogue_artist_of_its_name_with_anothe
     _nirvanas(tmp_path / "music", {MB_B: 1})
     add([tmp_path / "music"])
     assert rows("SELECT artist_id, CAST(mbid AS VARCHAR), lastfm_match FROM library_artist") == [(2, MB_B, "none")]
+
+
+def test_a_featured_artist_is_not_made_an_artist_from_one_credit(tmp_path):
+    root = tmp_path / "music"
+    for i, credit in enumerate(("Oaktam", "Oaktam feat. Soljun", "Oaktam (ft. Max)", "Simon & Garfunkel")):
+        write_tags(write_audio(root / f"{i}.ogg", "ogg", seconds=6, freq=250 + 70 * i), "ogg", artist=credit)
+    assert add([root]).tracks_by_artist == {"Oaktam": 3, "Simon & Garfunkel": 1}
+    assert sorted(r[0] for r in rows("SELECT name FROM artist")) == ["Oaktam", "Simon & Garfunkel"]

@@ -12,6 +12,7 @@ from musim.library.artists import (
     display_name,
     is_generic_folder,
     is_placeholder,
+    primary_artist,
     resolve_artist,
     title_of,
 )
@@ -114,3 +115,27 @@ def test_a_one_word_qualifier_keeps_artists_apart_and_symbols_are_a_name():
     assert not is_placeholder("!!!") and name_key("!!!") == "!!!"
     assert resolve("x/a.ogg", artist="!!!") == ("!!!", "artist")
     assert is_placeholder("???") and is_placeholder("-")
+
+
+@pytest.mark.parametrize(("credit", "artist"), [
+    ("Oaktam feat. Soljun", "Oaktam"), ("Oaktam ft. Soljun", "Oaktam"), ("Oaktam featuring Soljun & Max", "Oaktam"),
+    ("Oaktam (feat. Soljun)", "Oaktam"), ("Oaktam [Ft Soljun]", "Oaktam"), ("Oaktam FEAT.Soljun", "Oaktam"),
+    ("Simon & Garfunkel", "Simon & Garfunkel"), ("Little Feat", "Little Feat"), ("The Ft Band", "The Ft Band"),
+    ("Little Feat feat. Bonnie Raitt", "Little Feat"), ("Band (Feather)", "Band (Feather)"),
+    ("Oaktam; Soljun", "Oaktam; Soljun"),  # nothing says these are two artists
+])
+def test_a_credit_names_its_first_artist_only_at_an_explicit_featuring_marker(credit, artist):
+    """"Oaktam feat. Soljun" was an artist of its own beside "Oaktam", a new artist from one credit."""
+    assert primary_artist(credit) == artist
+    assert resolve("x/a.ogg", artist=credit) == (artist, "artist")
+
+
+def test_semicolons_split_a_credit_only_when_the_tags_say_it_is_of_several_artists():
+    other = "0383dadf-2a4e-4d10-a46a-e9e041da8eb3"
+    assert primary_artist("Oaktam; Soljun", artists=("Oaktam", "Soljun")) == "Oaktam"
+    assert primary_artist("Oaktam; Soljun", mbids=(MBID, other)) == "Oaktam"
+    assert primary_artist("Oaktam; Soljun", artists=("Oaktam; Soljun",), mbids=(MBID,)) == "Oaktam; Soljun"
+    r = resolve_artist(Tags(artist="Oaktam; Soljun feat. Max", mbid=MBID, mbids=(MBID, other)), ROOT / "a.ogg", ROOT)
+    assert (r.name, r.rule, r.mbid) == ("Oaktam", "mbid", MBID)
+    assert resolve("Oaktam ft. Soljun - Song.ogg") == ("Oaktam", "filename")
+    assert resolve("x/a.ogg", artist="Various Artists feat. Max") == ("x", "folder")
