@@ -6,9 +6,10 @@ Rules, in order (the one used is recorded per track):
 ``albumartist``   the album-artist tag;
 ``artist``        the artist tag;
 ``folder``        the nearest folder above the file that is not the scanned root, not a generic name
-                  (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ...) and not the album tag
-                  (a numbered file ``01 - Title.ext`` with two such folders above it: the upper one,
-                  as in ``Artist/Album/01 - Title.ext``);
+                  (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ``Game OST``, ...) and not the
+                  album tag; with two such folders above the file, the nearer is its album and the
+                  upper one names the artist (``Artist/Album/01 - Title.ext``, ``Artist/Album/Title.ext``:
+                  ``Artist``; so ``Genre/Artist/Title.ext`` without tags gives ``Genre``);
 ``filename``      ``Artist - Title.ext`` for a file directly in the root (``A feat. B - Title.ext``: ``A``);
 ``unknown``       nothing named an artist: the placeholder artist :data:`UNKNOWN_ARTIST`.
 
@@ -47,8 +48,9 @@ _GENERIC = re.compile(
     r"^(?:music|my music|musik|musique|audio|sound|sounds|songs?|tracks?|mp3s?|oggs?|opus|flac|wav|m4a|aac|aiff"
     r"|ogg vorbis|data|media|files?|downloads?|albums?|singles?|misc|various|various artists|unknown"
     r"|unknown artist|compilations?|soundtracks?|ost|original soundtrack|game music|bgm|bonus|extras?"
-    r"|(?:cd|disc|disk|side|part|vol|volume)\s*\.?\s*\d*[a-z]?|\d+|music \d+|share|usr|games?)$")
-_NUMBERED = re.compile(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)\S")
+    r"|(?:cd|disc|disk|side|part|vol|volume)\s*\.?\s*\d*[a-z]?|\d+|music \d+|share|usr|games?"
+    # a category of soundtracks ("Game OST", "Anime Soundtracks", "Movie Music"), not an artist
+    r"|(?:video )?(?:games?|anime|movies?|films?|tv|series) (?:osts?|soundtracks?|music|bgm))$")
 #: ``A feat. B``, ``A ft. B``, ``A featuring B``, ``A (feat B)``: what comes before the marker is the artist (a
 #: bare ``feat``/``ft`` word is a marker only in brackets: ``Little Feat``, ``The Ft Band`` are names).
 _FEATURING = re.compile(r"^(.*?\S)(?:\s*[(\[]\s*(?:featuring|feat|ft)\b\.?\s*|\s+(?:featuring\s+|feat\.\s*|ft\.\s*))\S",
@@ -115,8 +117,8 @@ def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved 
     album_key = name_key(album) if album else None
     named = [f for f in reversed(rel.parts[:-1])
              if not (is_generic_folder(f) or is_placeholder(f) or name_key(f) == album_key)]
-    if len(named) >= 2 and _NUMBERED.match(path.stem):
-        named = named[1:]  # numbered tracks sit in an album folder: Artist/Album/01 - Title.ext
+    if len(named) >= 2:
+        named = named[1:]  # the nearest sits in an album folder: Artist/Album/01 - Title.ext, Artist/Album/Title.ext
     return Resolved(named[0].strip(), "folder") if named else None
 
 

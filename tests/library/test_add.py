@@ -542,3 +542,9 @@ def test_a_featured_artist_is_not_made_an_artist_from_one_credit(tmp_path):
         write_tags(write_audio(root / f"{i}.ogg", "ogg", seconds=6, freq=250 + 70 * i), "ogg", artist=credit)
     assert add([root]).tracks_by_artist == {"Oaktam": 3, "Simon & Garfunkel": 1}
     assert sorted(r[0] for r in rows("SELECT name FROM artist")) == ["Oaktam", "Simon & Garfunkel"]
+
+
+def test_an_untagged_unnumbered_file_in_an_album_folder_is_the_artist_folders(tmp_path):
+    write_audio(tmp_path / "music" / "Oaktam" / "Night Drive" / "first light.wav", "wav", seconds=6)
+    write_audio(tmp_path / "music" / "Oaktam" / "Night Drive" / "02 - second light.wav", "wav", seconds=6, freq=500)
+    assert add([tmp_path / "music"]).tracks_by_artist == {"Oaktam": 2}

@@ -59,6 +59,16 @@ def test_album_folders_are_not_artists():
     assert resolve("Radiohead/OK Computer/Airbag.wav", album="OK Computer") == ("Radiohead", "folder")
 
 
+def test_unnumbered_files_in_an_album_folder_take_the_folder_above_it():
+    """Untagged files without track numbers, `Artist/Album/Title.ext`, were the album folder's artist."""
+    assert resolve("Radiohead/OK Computer/Airbag.wav") == ("Radiohead", "folder")
+    assert resolve("Radiohead/OK Computer/CD2/Airbag.wav") == ("Radiohead", "folder")
+    assert resolve("Rock/Radiohead/OK Computer/Airbag.wav") == ("Radiohead", "folder")
+    assert resolve("Radiohead/Airbag.wav") == ("Radiohead", "folder")  # an artist folder of loose songs
+    assert resolve("Anime Soundtracks/Composer/a.ogg") == ("Composer", "folder")  # a category is no artist
+    assert all(is_generic_folder(f) for f in ("Game OST", "Anime Soundtracks", "Movie Music", "Video Game BGM"))
+
+
 def test_file_name_then_unknown():
     assert resolve("Muse - Uprising.ogg") == ("Muse", "filename")
     assert resolve("03 - Muse - Uprising.ogg") == ("Muse", "filename")
