@@ -25,8 +25,9 @@ import duckdb
 
 from musim import sandbox, serving, sql
 from musim.errors import NotFoundError, ParameterError
+from musim.names import name_norm
 from musim.similarity import METRICS
-from musim.similarity.query import ArtistNotFound, ArtistSimilarity, find_artist, normalise_name
+from musim.similarity.query import ArtistNotFound, ArtistSimilarity, find_artist
 
 # Which DAG (or command) produces each optional table: the hint a missing table shows.
 PRODUCERS: dict[str, str] = {
@@ -209,7 +210,7 @@ def top_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, limit: int = 
 
 def suggest_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, limit: int = 10) -> list[str]:
     """Names for autocomplete: those containing ``q`` (normalised), prefix matches first."""
-    norm = normalise_name(q)
+    norm = name_norm(q)
     if not norm or "artist" not in snap.columns:
         return []
     dump = latest_dump(con)  # None for a music library without listening data: every catalogue artist
@@ -332,7 +333,7 @@ def find_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, limit
     """Tracks whose title or artist contains ``q``."""
     if not snap.has("track"):
         return snap.missing("track", "Tracks")
-    norm = normalise_name(q)
+    norm = name_norm(q)
     if not norm:
         return []
     return _rows(con, sql.load("queries/track_search.sql"), {"q": norm, "limit": limit})

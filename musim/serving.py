@@ -27,6 +27,7 @@ from musim import scratch, sql, warehouse
 from musim.config import Settings, get_settings, make_folder
 from musim.cooccurrence import choose_engine, int32_column, symmetric_pairs
 from musim.errors import NotFoundError, QualityError, StorageError
+from musim.names import name_key
 
 CURRENT = "current.duckdb"
 PARTIAL_PREFIX = "publish-"
@@ -99,8 +100,10 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         sql.run(con, "serving/attach.sql", path=str(partial))
         try:
             dumps = sql.query(con, "similarity/built_dumps.sql").fetchall()
+            keys = _artist_name_keys(con)
             with _laid_out_pairs(con, [seq for _, seq in dumps], choose_engine()) as laid_out:
-                with warehouse.in_order(con):  # the small tables, while the first dump's pairs are laid out
+                # the small tables, while the first dump's pairs are laid out
+                with warehouse.in_order(con), warehouse.registered(con, "pub_artist_name_key", keys):
                     sql.run(con, "serving/publish.sql")
                 for (_, seq), rows in zip(dumps, laid_out, strict=True):
                     _publish_pair_lookup(con, seq, rows)
@@ -184,6 +187,15 @@ def _publish_pair_lookup(con: duckdb.DuckDBPyConnection, seq: int, rows: pa.Tabl
                 sql.run(con, "serving/publish_pair_lookup_laid_out.sql")
     sql.run(con, "serving/record_lookup_rows.sql", dump_seq=seq, first_row=first_row,
             row_count=_lookup_rows(con) - first_row)
+
+
+def _artist_name_keys(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """``(artist_id, name_key)`` of every artist: the key ``musim similar`` finds a name by when it is not typed
+    as stored (:func:`musim.names.name_key`, the music library's rule; computed here, so a snapshot always
+    holds the keys of the rule that published it)."""
+    found = sql.query(con, "serving/artist_names.sql").fetchnumpy()
+    return pa.table({"artist_id": pa.array(found["artist_id"], pa.int32()),
+                     "name_key": pa.array([name_key(n or "") for n in found["name"].tolist()], pa.string())})
 
 
 def _lookup_rows(con: duckdb.DuckDBPyConnection) -> int:

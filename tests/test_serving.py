@@ -51,6 +51,44 @@ def test_similar_by_name_is_case_and_space_insensitive(tmp_path):
             similar_artists(con, blank)
 
 
+def test_similar_finds_a_name_typed_as_a_music_library_keys_it(tmp_path, capsys):
+    """`musim similar OaktamSoljun` did not find "Oaktam Soljun" (missing spaces, punctuation and accents
+    mattered), though the music library counts those spellings as one artist."""
+    from musim.cli import main
+    from musim.similarity.query import find_artist
+
+    users = [f"{i:040x}" for i in range(4)]
+    lines = [f"{u}\t\t{name}\t3" for u in users[:3] for name in ("Oaktam Soljun", "AC/DC", "Björk")]
+    lines += [f"{users[3]}\t\tACDC\t2", f"{users[3]}\t\tBjörk\t1"]
+    dump_id = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines)).dump_id
+    _build_and_publish()
+    con = serving.open_snapshot()
+    for typed in ("OaktamSoljun", "oaktam-soljun", " OAKTAM_SOLJUN "):
+        name, rows = similar_artists(con, typed, k=2)
+        assert name == "Oaktam Soljun" and {r.artist for r in rows} == {"AC/DC", "Björk"}
+    assert similar_artists(con, "bjork")[0] == "Björk"
+    # the name as typed (up to case and spaces) wins; a key several artists share: the most listened
+    assert similar_artists(con, "acdc")[0] == "ACDC" and find_artist(con, "acdc", dump_id)[1] == "ACDC"
+    assert similar_artists(con, "ac dc")[0] == "AC/DC" and find_artist(con, "ac dc", dump_id)[1] == "AC/DC"
+    with pytest.raises(ArtistNotFound, match="did you mean: 'Oaktam Soljun'"):
+        similar_artists(con, "OaktamSoljunx")
+    assert main(["similar", "OaktamSoljun", "--k", "1"]) == 0
+    assert "artists most similar to Oaktam Soljun" in capsys.readouterr().out
+
+
+def test_a_snapshot_without_name_keys_asks_for_a_new_publish(tmp_path):
+    import duckdb
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    with duckdb.connect(str(path)) as con:  # as published before the name keys
+        con.execute("DROP INDEX artist_name_key_idx")
+        con.execute("DROP INDEX artist_name_norm_idx")
+        con.execute("ALTER TABLE artist DROP COLUMN name_key")
+    with serving.open_snapshot() as con, pytest.raises(StorageError, match=r"earlier version.*`musim publish`"):
+        similar_artists(con, "artistb")
+
+
 def test_a_snapshot_of_an_earlier_layout_asks_for_a_new_publish(tmp_path):
     import duckdb
 

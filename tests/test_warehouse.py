@@ -160,3 +160,25 @@ def test_a_warehouse_path_that_is_a_folder_or_not_a_database_is_one_clear_error(
         with pytest.raises(StorageError, match=says), sandbox.reader(get_settings()) as con:
             con.execute("SELECT 1")  # not reached: opening fails
     assert (tmp_path / "junk.duckdb").read_text() == "not a database\n"  # nothing written over it
+
+
+def test_the_library_artist_migration_makes_one_row_per_catalogue_artist(monkeypatch, musim_home):
+    """019 keys library artists by catalogue artist: the rows one MBID had under two spellings' keys become one,
+    with both spellings and keys, and every other row stays as it was."""
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 19])
+    con = wh.connect()
+    mbid = "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
+    con.execute("""INSERT INTO library_artist (name_key, artist_id, name, mbid, lastfm_match, spellings) VALUES
+                   ('samcooke', 7, 'Sam Cooke', ?, 'none', ['Sam Cooke', 'sam cooke']),
+                   ('samuelcook', 7, 'Samuel Cook', ?, 'none', ['Samuel Cook']),
+                   ('elysis', 3, 'Elysis', NULL, 'name', ['Elysis', 'www.elysis.de'])""", [mbid, mbid])
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    con = wh.connect()
+    got = con.execute("SELECT artist_id, name, CAST(mbid AS VARCHAR), lastfm_match, spellings, name_keys "
+                      "FROM library_artist ORDER BY artist_id").fetchall()
+    assert got == [(3, "Elysis", None, "name", ["Elysis", "www.elysis.de"], ["elysis"]),
+                   (7, "Sam Cooke", mbid, "none", ["Sam Cooke", "Samuel Cook", "sam cooke"], ["samcooke", "samuelcook"])]

@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Artists most listened alike to NAME (co-listening, by --metric), or with --audio "
                                    "the artists that sound most alike by a published model's embeddings: these "
                                    "include artists without listening data (a music library's, cold start).")
-    p.add_argument("name", help="artist name (case and spacing do not matter)")
+    p.add_argument("name", help="artist name (case, spacing, punctuation and Latin accents do not matter)")
     p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10)")
     p.add_argument("--metric", default="seed", choices=METRICS)
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest built)")

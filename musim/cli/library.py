@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_add)
 
     p = cmds.add_parser("list", help="library tracks, with the rule that named each artist")
-    p.add_argument("--artist", help="only this artist (any spelling, up to case and punctuation)")
+    p.add_argument("--artist", help="only this artist (any spelling, up to case and punctuation, or its MBID)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("remove", help="remove tracks (and their stored excerpts) from the library")
     p.add_argument("tracks", nargs="*", metavar="TRACK", help="track ids, prefixes or source paths")
-    p.add_argument("--artist", help="every track of this artist")
+    p.add_argument("--artist", help="every track of this artist (name or MBID; a name of several artists is refused, "
+                   "listing them)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_remove)
 

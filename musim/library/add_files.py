@@ -27,17 +27,13 @@ from musim import sql, warehouse
 from musim.audio.batch import default_workers, imap_unordered
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
-from musim.library.artists import (
-    UNKNOWN_ARTIST,
-    ArtistFrom,
-    display_name,
-    lastfm_norm,
-    name_key,
-)
+from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom
 from musim.library.formats import FileSkipped
+from musim.library.identity import group_files, library_artists, match_catalogue, rows_of
 from musim.library.registry import delete_tracks, delete_unused
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.zips import holds
+from musim.names import name_key
 from musim.storage import ObjectInfo, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -70,16 +66,14 @@ def track_id_of(source_sha256: str) -> str:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
-    cur = sql.query(con, name, **params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return rows_of(sql.query(con, name, **params))
 
 
 @dataclass
 class _State:
     tracks: dict[str, dict[str, Any]]        # source sha256 -> stored track
     skips: dict[str, dict[str, Any]]         # path -> recorded skip
-    artists: dict[str, dict[str, Any]]       # name_key -> library artist
+    artists: list[dict[str, Any]]            # the library artists
     acquired: dict[str, dict[str, Any]]      # sha256 -> an acquired (not library) preview of the same bytes
 
 
@@ -87,12 +81,12 @@ def _load_state(settings: Settings) -> _State:
     with warehouse.writer(settings) as con:
         return _State({r["source_sha256"]: r for r in _rows(con, "library/known_tracks.sql")},
                       {r["source_path"]: r for r in _rows(con, "library/known_skips.sql")},
-                      {r["name_key"]: r for r in _rows(con, "library/known_artists.sql")},
+                      _rows(con, "library/known_artists.sql"),
                       {r["sha256"]: r for r in _rows(con, "library/acquired_previews.sql")})
 
 
-def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -> tuple[str, str] | None:
-    """The outcome known before examining the file: ``("already_stored", artist)``, ``("skipped",
+def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -> tuple[str, Any] | None:
+    """The outcome known before examining the file: ``("already_stored", artist_id)``, ``("skipped",
     reason)`` or ``None`` (examine it)."""
     if item.skip is not None:
         return "skipped", item.skip.reason
@@ -104,7 +98,7 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
     known = state.tracks.get(item.sha256)
     if known is not None:
         if known["source_path"] == path or not holds(known["source_path"]):
-            return "already_stored", known["artist"]
+            return "already_stored", known["artist_id"]
         item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored)")
         return "skipped", "duplicate_content"
     acquired = state.acquired.get(item.sha256)
@@ -120,51 +114,21 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
     return None
 
 
-def _match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[str, dict[str, Any]]) -> None:
-    """Give each new artist group the catalogue artist it is (by MBID, normalised name, then any known
-    spelling with the same key), or a new catalogue artist."""
-    names = _rows(con, "library/catalogue_names.sql")
-    by_mbid = {r["mbid"]: r["artist_id"] for r in names if r["mbid"]}
-    by_norm: dict[str, int] = {}
-    by_key: dict[str, int] = {}
-    for r in names:
-        if r["source"] == "name":
-            by_norm.setdefault(r["name_norm"], r["artist_id"])
-        by_key.setdefault(name_key(r["name"] or ""), r["artist_id"])
-    by_key.pop("", None)
-    next_id = int(sql.query(con, "library/next_artist_id.sql").fetchone()[0])
-    for key in sorted(groups):
-        g = groups[key]
-        if g.get("artist_id") is not None:
-            continue
-        norms = {lastfm_norm(s) for s in g["spellings"]}
-        match = None
-        if g["mbid"] and g["mbid"] in by_mbid:
-            match = ("mbid", by_mbid[g["mbid"]])
-        elif key != name_key(UNKNOWN_ARTIST):
-            hit = next((by_norm[n] for n in sorted(norms) if n in by_norm), None)
-            match = ("name", hit) if hit is not None else (("variant", by_key[key]) if key in by_key else None)
-        g["artist_key"] = f"mbid:{g['mbid']}" if g["mbid"] else f"name:{lastfm_norm(g['name'])}"
-        if match is not None:
-            g["lastfm_match"], g["artist_id"], g["is_new"] = match[0], match[1], False
-        elif (same_key := sql.query(con, "library/artist_by_key.sql", artist_key=g["artist_key"]).fetchone()):
-            # the artist a removed library artist left (the placeholder is matched by no name): keys are unique
-            g.update(lastfm_match="none", artist_id=same_key[0], is_new=False)
-        else:
-            g.update(lastfm_match="none", artist_id=next_id, is_new=True)
-            next_id += 1
-        if g["mbid"]:  # one MBID, one artist: a later group of this run with the same id joins this one
-            by_mbid.setdefault(g["mbid"], g["artist_id"])
-        g["name_norm"] = lastfm_norm(g["name"])
-        g["is_placeholder"] = key == name_key(UNKNOWN_ARTIST)
+def _labels(names: dict[int, tuple[str, str | None]]) -> dict[int, str]:
+    """Each artist's name, with its MusicBrainz id where two artists share a name (two bands called
+    "Nirvana")."""
+    shared = Counter(name for name, _ in names.values())
+    return {i: name if shared[name] == 1 else f"{name} ({f'MBID {mbid}' if mbid else 'no MBID'})"
+            for i, (name, mbid) in names.items()}
 
 
-def _track_row(item: Examined, obj: ObjectInfo, group: dict[str, Any], key: str, keep_whole: bool) -> dict[str, Any]:
+def _track_row(item: Examined, obj: ObjectInfo, artist_id: int, keep_whole: bool) -> dict[str, Any]:
     info = item.info
     assert info is not None and item.artist is not None and item.sha256 is not None
     offset, window = item.window
+    key = name_key(item.artist.name) or name_key(UNKNOWN_ARTIST)
     return {
-        "track_id": track_id_of(item.sha256), "artist_id": group["artist_id"], "name_key": key,
+        "track_id": track_id_of(item.sha256), "artist_id": artist_id, "name_key": key,
         "artist_spelling": item.artist.name, "artist_rule": item.artist.rule, "title": item.title,
         "album": item.tags.album, "genre": item.tags.genre, "tracknumber": item.tags.tracknumber,
         "source_path": path_text(item.path), "source_sha256": item.sha256, "source_bytes": item.bytes,
@@ -213,9 +177,10 @@ def add(
     by_index: dict[int, tuple[Examined, ObjectInfo]] = {}  # usable files by their place in ``found``
     skipped_at: dict[int, Examined] = {}
     moved: list[dict[str, str]] = []
-    by_artist: Counter[str] = Counter()
+    by_artist: Counter[int] = Counter()  # tracks by artist id
+    names = {t["artist_id"]: (t["artist"], t["mbid"]) for t in state.tracks.values()}
 
-    def account(i: int, item: Examined, decided: tuple[str, str]) -> None:
+    def account(i: int, item: Examined, decided: tuple[str, Any]) -> None:
         if decided[0] == "already_stored":
             summary.already_stored += 1
             by_artist[decided[1]] += 1
@@ -271,7 +236,8 @@ def add(
             orphans.append(obj.key)
             if known["source_path"] == path_text(item.path):
                 summary.already_stored += 1
-                by_artist[known["artist"]] += 1
+                by_artist[known["artist_id"]] += 1
+                names[known["artist_id"]] = (known["artist"], known["mbid"])
             else:
                 item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored by a "
                                         "run beside this one)")
@@ -279,19 +245,17 @@ def add(
         usable = [by_index[i][0] for i in sorted(by_index)]
         objects = [by_index[i][1] for i in sorted(by_index)]
         skipped = [skipped_at[i] for i in sorted(skipped_at)]
-        groups = _groups(usable, state)
-        _match_catalogue(con, groups)
-        for item, obj in zip(usable, objects, strict=True):
-            key = name_key(item.artist.name) or name_key(UNKNOWN_ARTIST)  # type: ignore[union-attr]
-            rows.append(_track_row(item, obj, groups[key], key, keep_whole))
-            by_artist[groups[key]["name"]] += 1
+        groups, group_of = group_files([(i.artist.name, i.artist.mbid) for i in usable], state.artists)  # type: ignore[union-attr]
+        match_catalogue(con, groups, state.artists)
+        artists = library_artists(groups, state.artists)
+        names.update({a["artist_id"]: (a["name"], a["mbid"]) for a in artists})
+        for item, obj, ident in zip(usable, objects, group_of, strict=True):
+            rows.append(_track_row(item, obj, groups[ident].artist_id, keep_whole))  # type: ignore[arg-type]
+            by_artist[groups[ident].artist_id] += 1  # type: ignore[index]
         skip_rows = [{"source_path": path_text(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
         sql.run(con, "library/stage.sql")
-        warehouse.fill(con, "lib_artists",
-              [{k: g.get(k) for k in ("name_key", "artist_id", "name", "mbid", "lastfm_match", "spellings", "is_new",
-                                      "artist_key", "name_norm", "is_placeholder")} | {"name_key": key}
-               for key, g in groups.items()])
+        warehouse.fill(con, "lib_artists", artists)
         warehouse.fill(con, "lib_tracks", rows)
         warehouse.fill(con, "lib_skips", skip_rows)
         warehouse.fill(con, "lib_moved", moved)
@@ -316,30 +280,10 @@ def add(
     summary.replaced = len(replaced)
     summary.skipped = [{"path": path_text(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
     summary.details = {path_text(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]
-    summary.tracks_by_artist = dict(sorted(by_artist.items()))
+    labels = _labels({i: names[i] for i in by_artist})
+    summary.tracks_by_artist = dict(sorted((labels[i], n) for i, n in by_artist.items()))
     summary.artists = len(by_artist)
     log.info("library add: %d files, %d stored, %d already stored, %d skipped", summary.files, summary.stored,
              summary.already_stored, len(summary.skipped))
     return summary
 
-
-def _groups(usable: list[Examined], state: _State) -> dict[str, dict[str, Any]]:
-    """One group per artist key among the new files, merged with what the library knew of it."""
-    spellings: dict[str, list[str]] = defaultdict(list)
-    mbids: dict[str, str] = {}
-    for item in usable:
-        assert item.artist is not None
-        key = name_key(item.artist.name) or name_key(UNKNOWN_ARTIST)
-        spellings[key].append(item.artist.name)
-        if item.artist.mbid:
-            mbids.setdefault(key, item.artist.mbid)
-    groups: dict[str, dict[str, Any]] = {}
-    for key, names in spellings.items():
-        known = state.artists.get(key)
-        all_names = names + list(known["spellings"] if known else [])
-        g = {"spellings": sorted(set(all_names)), "name": display_name(all_names),
-             "mbid": (known or {}).get("mbid") or mbids.get(key)}
-        if known:
-            g.update(artist_id=known["artist_id"], lastfm_match=known["lastfm_match"], is_new=False)
-        groups[key] = g
-    return groups

@@ -6,24 +6,23 @@ Rules, in order (the one used is recorded per track):
 ``albumartist``   the album-artist tag;
 ``artist``        the artist tag;
 ``folder``        the nearest folder above the file that is not the scanned root, not a generic name
-                  (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ...) and not the album tag
-                  (a numbered file ``01 - Title.ext`` with two such folders above it: the upper one,
-                  as in ``Artist/Album/01 - Title.ext``);
-``filename``      ``Artist - Title.ext`` for a file directly in the root;
+                  (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ``Game OST``, ...) and not the
+                  album tag; with two such folders above the file, the nearer is its album and the
+                  upper one names the artist (``Artist/Album/01 - Title.ext``, ``Artist/Album/Title.ext``:
+                  ``Artist``; so ``Genre/Artist/Title.ext`` without tags gives ``Genre``);
+``filename``      ``Artist - Title.ext`` for a file directly in the root (``A feat. B - Title.ext``: ``A``);
 ``unknown``       nothing named an artist: the placeholder artist :data:`UNKNOWN_ARTIST`.
 
-Placeholder tags (``<Unknown>``, ``Unknown Artist``, ``Various Artists``, empty) count as missing.
+Placeholder tags (``<Unknown>``, ``Unknown Artist``, ``Various Artists``, empty) count as missing. A tag that
+credits several artists names its first (:func:`primary_artist`): the featured artists of ``A feat. B`` are not
+made artists from that credit.
 ``--artist-from tag`` uses only the tag rules, ``--artist-from folder`` only the folder rules.
-Spellings of one artist share a :func:`name_key`: equal up to case, accents, punctuation and spacing, URL
-decoration (``www.elysis.de`` = ``elysis``) and a parenthesised real name (``Maxstack (Max McCracken)``); a
-one-word qualifier keeps artists apart (``Nirvana (UK)`` is not ``Nirvana (US)``), and a name of symbols alone
-(``!!!``) is a name.
+Spellings of one artist share a :func:`musim.names.name_key` (the rule ``musim similar`` finds names by too).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Literal
 
 from musim.errors import ParameterError
 from musim.library.tags import Tags
+from musim.names import fold, name_key, url_name
 
 ArtistFrom = Literal["auto", "tag", "folder"]
 RULES = ("mbid", "albumartist", "artist", "folder", "filename", "unknown")
@@ -48,11 +48,13 @@ _GENERIC = re.compile(
     r"^(?:music|my music|musik|musique|audio|sound|sounds|songs?|tracks?|mp3s?|oggs?|opus|flac|wav|m4a|aac|aiff"
     r"|ogg vorbis|data|media|files?|downloads?|albums?|singles?|misc|various|various artists|unknown"
     r"|unknown artist|compilations?|soundtracks?|ost|original soundtrack|game music|bgm|bonus|extras?"
-    r"|(?:cd|disc|disk|side|part|vol|volume)\s*\.?\s*\d*[a-z]?|\d+|music \d+|share|usr|games?)$")
-_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
-                  r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
-_NUMBERED = re.compile(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)\S")
-_PAREN = re.compile(r"^(.*?\S)\s*[(\[]([^)\]]*)[)\]]\s*$")
+    r"|(?:cd|disc|disk|side|part|vol|volume)\s*\.?\s*\d*[a-z]?|\d+|music \d+|share|usr|games?"
+    # a category of soundtracks ("Game OST", "Anime Soundtracks", "Movie Music"), not an artist
+    r"|(?:video )?(?:games?|anime|movies?|films?|tv|series) (?:osts?|soundtracks?|music|bgm))$")
+#: ``A feat. B``, ``A ft. B``, ``A featuring B``, ``A (feat B)``: what comes before the marker is the artist (a
+#: bare ``feat``/``ft`` word is a marker only in brackets: ``Little Feat``, ``The Ft Band`` are names).
+_FEATURING = re.compile(r"^(.*?\S)(?:\s*[(\[]\s*(?:featuring|feat|ft)\b\.?\s*|\s+(?:featuring\s+|feat\.\s*|ft\.\s*))\S",
+                        re.IGNORECASE)
 #: Names that say "unknown" in symbols only (a name of symbols alone is a real one: "!!!", "†††").
 _UNKNOWN_SYMBOLS = {"?", "??", "???", "-", "--", "...", "_", "*"}
 
@@ -66,22 +68,11 @@ class Resolved:
     mbid: str | None = None
 
 
-def _fold(text: str) -> str:
-    """Case and the accents of Latin letters folded (``Beyoncé`` = ``beyonce``); the marks of other scripts are
-    letters of their own (``ガガ`` is not ``カカ``, ``й`` not ``и``)."""
-    out: list[str] = []
-    for c in unicodedata.normalize("NFKD", text):
-        if unicodedata.combining(c) and out and "LATIN" in unicodedata.name(out[-1], ""):
-            continue
-        out.append(c)
-    return unicodedata.normalize("NFC", "".join(out)).casefold().strip()
-
-
 def is_placeholder(name: str | None) -> bool:
     """Whether a tag value names no real artist (``<Unknown>``, ``Various Artists``, empty, ...)."""
     if name is None:
         return True
-    folded = _fold(name)
+    folded = fold(name)
     words = re.sub(r"[\W_]+", " ", folded).strip()
     if not words and folded:  # symbols only: a name ("!!!"), unless they are the usual marks of no name
         return folded.replace(" ", "") in _UNKNOWN_SYMBOLS
@@ -90,29 +81,31 @@ def is_placeholder(name: str | None) -> bool:
 
 def is_generic_folder(name: str) -> bool:
     """Whether a folder name says nothing about the artist (``music``, ``mp3``, ``CD1``, ``Disc 1``, ...)."""
-    words = re.sub(r"[\W_]+", " ", _fold(name)).strip()
+    words = re.sub(r"[\W_]+", " ", fold(name)).strip()
     return not words or bool(_GENERIC.match(words))
 
 
-def name_key(name: str) -> str:
-    """The key shared by the spellings of one artist (see the module docstring); ``""`` for no name."""
-    text = _fold(name)
-    paren = _PAREN.match(text)
-    if paren and len(paren.group(2).split()) >= 2:  # a gloss ("Maxstack (Max McCracken)"), not a qualifier that
-        text = paren.group(1)                        # tells artists apart ("Nirvana (UK)", "Kaquisha (Japan)")
-    if " " not in text:
-        url = _URL.match(text)
-        if url and ("." in text or "://" in text):
-            text = url.group(1)
-    return re.sub(r"[\W_]+", "", text) or re.sub(r"\s+", "", text)  # "!!!" is its symbols
+def primary_artist(credit: str, *, artists: tuple[str, ...] = (), mbids: tuple[str, ...] = ()) -> str:
+    """The first artist of a credit: before an explicit featuring marker (``A feat. B``, ``A ft. B``, ``A
+    featuring B``, ``A (feat. B)``), and the first of ``;``-separated names when the tags say the credit is of
+    several artists (an ARTISTS tag, or a MusicBrainz id each). ``&``, ``and``, ``,`` and ``/`` never split:
+    ``Simon & Garfunkel`` is one artist."""
+    featuring = _FEATURING.match(credit)
+    name = featuring.group(1) if featuring else credit
+    parts = [p for p in re.split(r"\s*;\s*", name) if p.strip()]
+    if len(parts) > 1 and (len(artists) > 1 or len(mbids) > 1):
+        name = parts[0]
+    return name.strip() or credit
 
 
 def _from_tags(tags: Tags) -> Resolved | None:
-    for rule, value, mbid in (("albumartist", tags.albumartist, tags.albumartist_mbid),
-                              ("artist", tags.artist, tags.mbid)):  # each name with its own id, never the other's
-        if not is_placeholder(value):
-            assert value is not None
-            return Resolved(value, "mbid" if mbid else rule, mbid)
+    for rule, value, mbid, mbids, artists in (
+            ("albumartist", tags.albumartist, tags.albumartist_mbid, (), ()),
+            ("artist", tags.artist, tags.mbid, tags.mbids, tags.artists)):  # each name with its own id, never the other's
+        name = primary_artist(value, artists=artists, mbids=mbids) if value else None
+        if not is_placeholder(name):
+            assert name is not None
+            return Resolved(name, "mbid" if mbid else rule, mbid)
     return None
 
 
@@ -124,8 +117,8 @@ def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved 
     album_key = name_key(album) if album else None
     named = [f for f in reversed(rel.parts[:-1])
              if not (is_generic_folder(f) or is_placeholder(f) or name_key(f) == album_key)]
-    if len(named) >= 2 and _NUMBERED.match(path.stem):
-        named = named[1:]  # numbered tracks sit in an album folder: Artist/Album/01 - Title.ext
+    if len(named) >= 2:
+        named = named[1:]  # the nearest sits in an album folder: Artist/Album/01 - Title.ext, Artist/Album/Title.ext
     return Resolved(named[0].strip(), "folder") if named else None
 
 
@@ -133,7 +126,7 @@ def _from_filename(path: Path, root: Path) -> Resolved | None:
     stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", path.stem)
     if path.parent != root or " - " not in stem:
         return None
-    artist = stem.split(" - ", 1)[0].strip()
+    artist = primary_artist(stem.split(" - ", 1)[0].strip())
     return None if is_placeholder(artist) else Resolved(artist, "filename")
 
 
@@ -161,14 +154,9 @@ def display_name(spellings: Iterable[str]) -> str:
     counts = Counter(spellings)
 
     def rank(s: str) -> tuple:
-        plain = _fold(s) == re.sub(r"\s+", " ", _fold(s)) and name_key(s) == re.sub(r"[\W_]+", "", _fold(s))
+        plain = fold(s) == re.sub(r"\s+", " ", fold(s)) and name_key(s) == re.sub(r"[\W_]+", "", fold(s))
         return (-counts[s], not plain, s == s.lower(), len(s), s)
 
     best = min(counts, key=rank)
-    url = _URL.match(best.strip()) if " " not in best.strip() else None
-    return url.group(1) if url and url.group(1) else best  # only URL spellings: the name inside
+    return url_name(best) or best  # only URL spellings: the name inside
 
-
-def lastfm_norm(name: str) -> str:
-    """Last.FM's normalisation of a name (``artist.name_norm``): NFC, lower case, whitespace collapsed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip().lower()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+from collections import Counter
 from typing import Any
 
 import duckdb
@@ -11,7 +13,7 @@ from musim import sql, warehouse
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
-from musim.library.artists import name_key
+from musim.names import name_key
 from musim.storage import ObjectStore, open_store
 
 
@@ -66,6 +68,7 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
         found = list_tracks(artist, settings=settings)
         if not found:
             raise NotFoundError(f"no library artist {artist!r}; `musim library list` shows the artists")
+        _one_artist(artist, found)
         ids += [r["track_id"] for r in found]
     ids = sorted(set(ids))
     with warehouse.writer(settings) as con:
@@ -73,6 +76,18 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
             keys = delete_tracks(con, ids)
         delete_unused(con, keys, store or open_store((settings or _settings()).storage.object_store))
     return ids
+
+
+def _one_artist(artist: str, tracks: list[dict[str, Any]]) -> None:
+    """Refuse a name that is several library artists (two bands called "Nirvana", with their own MusicBrainz
+    ids), listing them: removing one must not take the other's tracks."""
+    artists = Counter((r["artist_id"], r["artist"], r["mbid"]) for r in tracks)
+    if len(artists) > 1:
+        listed = "; ".join(f"{name} ({f'MBID {mbid}' if mbid else 'no MBID'}, {n} track{'s' * (n != 1)})"
+                           for (_, name, mbid), n in sorted(artists.items()))
+        raise ParameterError(f"{artist!r} names {len(artists)} library artists: {listed}; give the MusicBrainz id "
+                             "of the one to remove (--artist MBID), or its tracks (`musim library list --artist "
+                             f"{shlex.quote(artist)}` shows them)")
 
 
 def delete_tracks(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[str]:

@@ -1,18 +1,22 @@
-"""The one tag reader: artist, album artist, MusicBrainz artist id, title, album, genre and track number from
-ID3 (mp3), Vorbis comments (ogg, opus, flac), MP4 atoms (m4a) and RIFF/AIFF ID3 chunks, with mutagen."""
+"""The one tag reader: artist, album artist, MusicBrainz artist ids, the artists of a credit, title, album, genre
+and track number from ID3 (mp3), Vorbis comments (ogg, opus, flac), MP4 atoms (m4a) and RIFF/AIFF ID3 chunks,
+with mutagen."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from musim.names import plain_text
 
 #: Keys per field, across tag formats: easy/Vorbis names, ID3 frames, MP4 atoms (freeform for MusicBrainz).
 _KEYS: dict[str, tuple[str, ...]] = {
     "artist": ("artist", "ARTIST", "TPE1", "\xa9ART"),
     "albumartist": ("albumartist", "ALBUMARTIST", "album artist", "TPE2", "aART"),
+    # each artist of a credit on its own (MusicBrainz Picard's ARTISTS: "A; B" is the credit, ["A", "B"] these)
+    "artists": ("artists", "ARTISTS", "TXXX:ARTISTS", "TXXX:Artists", "----:com.apple.iTunes:ARTISTS"),
     "title": ("title", "TITLE", "TIT2", "\xa9nam"),
     "album": ("album", "ALBUM", "TALB", "\xa9alb"),
     "genre": ("genre", "GENRE", "TCON", "\xa9gen"),
@@ -32,7 +36,9 @@ class Tags:
 
     artist: str | None = None
     albumartist: str | None = None
-    mbid: str | None = None  # the track artist's MusicBrainz id
+    mbid: str | None = None  # the track artist's MusicBrainz id (the first credited artist's)
+    mbids: tuple[str, ...] = ()  # every MusicBrainz id the track artist tag credits, in order
+    artists: tuple[str, ...] = ()  # each artist of the track's credit (an ARTISTS tag), in order
     albumartist_mbid: str | None = None
     title: str | None = None
     album: str | None = None
@@ -50,11 +56,22 @@ def _text(value: Any) -> str | None:
         value = bytes(value).decode("utf-8", "replace")
     if value is None:
         return None
-    # NFKC (full-width and compatibility forms are their plain letters) and no invisible format characters
-    # (zero-width spaces, right-to-left marks): a name a user types must find the stored one
-    text = unicodedata.normalize("NFKC", str(value).replace("\x00", " "))
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
-    return text or None
+    return plain_text(str(value)) or None  # a name a user types must find the stored one
+
+
+def _get_all(tags: Any, field: str) -> tuple[str, ...]:
+    """Every value of the first key of ``field`` that has one (several ARTIST fields, a multi-valued frame)."""
+    for key in _KEYS[field]:
+        try:
+            value = tags.get(key) if hasattr(tags, "get") else None
+        except (KeyError, ValueError, TypeError):
+            continue
+        value = getattr(value, "text", value)  # ID3 frames
+        values = value if isinstance(value, list | tuple) else [value]
+        found = tuple(text for v in values if (text := _text(v)))
+        if found:
+            return found
+    return ()
 
 
 def _get(tags: Any, field: str) -> str | None:
@@ -75,14 +92,22 @@ def _get(tags: Any, field: str) -> str | None:
 VARIOUS_ARTISTS_MBID = "89ad4ac3-39f7-470e-963a-56509c546377"
 
 
-def _mbid(text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        mbid = str(uuid.UUID(text.split("/")[0].strip()))  # several artists: the first
-    except ValueError:
-        return None
-    return None if mbid == VARIOUS_ARTISTS_MBID else mbid
+def _mbids(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The valid MusicBrainz ids among tag values, in order (one value may hold several: ``id1/id2``,
+    ``id1; id2``)."""
+    found = []
+    for value in values:
+        for part in re.split(r"[/;,\s]+", value):
+            try:
+                found.append(str(uuid.UUID(part)))
+            except ValueError:
+                continue
+    return tuple(found)
+
+
+def _mbid(mbids: tuple[str, ...]) -> str | None:
+    """The first credited artist's id; none for the Various Artists id (a compilation names no one artist)."""
+    return None if not mbids or mbids[0] == VARIOUS_ARTISTS_MBID else mbids[0]
 
 
 def read_tags(audio: Any) -> Tags:
@@ -92,11 +117,14 @@ def read_tags(audio: Any) -> Tags:
         return Tags()
     number = _get(tags, "tracknumber")
     match = _NUMBER.search(number) if number else None
+    mbids = _mbids(_get_all(tags, "mbid"))
     return Tags(
         artist=_get(tags, "artist"),
         albumartist=_get(tags, "albumartist"),
-        mbid=_mbid(_get(tags, "mbid")),
-        albumartist_mbid=_mbid(_get(tags, "albumartist_mbid")),
+        mbid=_mbid(mbids),
+        mbids=mbids if _mbid(mbids) else (),
+        artists=_get_all(tags, "artists"),
+        albumartist_mbid=_mbid(_mbids(_get_all(tags, "albumartist_mbid"))),
         title=_get(tags, "title"),
         album=_get(tags, "album"),
         genre=_get(tags, "genre"),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import re
-import unicodedata
 from dataclasses import dataclass
 
 import duckdb
@@ -12,6 +10,7 @@ import numpy as np
 
 from musim import sql
 from musim.errors import NotFoundError, ParameterError, StorageError
+from musim.names import name_key, name_norm
 from musim.similarity import METRICS, metrics
 
 
@@ -23,11 +22,6 @@ class Neighbor:
     rank: int
     artist_id: int
     listeners: int | None
-
-
-def normalise_name(name: str) -> str:
-    """The warehouse's ``name_norm``: NFC, lower case, whitespace trimmed and collapsed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip().lower()
 
 
 def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
@@ -57,21 +51,39 @@ class ArtistNotFound(NotFoundError):
 
 
 def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str | None) -> tuple[int, str]:
-    """``(artist_id, display name)`` for a name, case- and whitespace-insensitively; ``dump_id`` None (a music
-    library without listening data): among every catalogue artist.
+    """``(artist_id, display name)`` for a name, case- and whitespace-insensitively, else by its
+    :func:`~musim.names.name_key` (spacing, punctuation and Latin accents aside, as a music library keys names:
+    ``OaktamSoljun`` finds ``Oaktam Soljun``); several artists of that name: the most listened. ``dump_id`` None
+    (a music library without listening data): among every catalogue artist.
 
     Unknown names raise :class:`ArtistNotFound` with the closest known names; an empty one
     :class:`ParameterError`.
     """
-    norm = normalise_name(name)
-    if not norm:
-        raise ParameterError("the artist name is empty: give a name, e.g. musim similar 'Radiohead'")
-    row = sql.query(con, "serving/find_artist.sql", name_norm=norm, dump_id=dump_id).fetchone()
+    norm = _norm_of(name)
+    row = _snapshot_query(con, "serving/find_artist.sql", name_norm=norm, name_key=name_key(name),
+                          dump_id=dump_id).fetchone()
     if row is not None:
         return int(row[0]), str(row[1])
     close = [r[0] for r in sql.query(con, "serving/suggest_artist.sql", name_norm=norm, dump_id=dump_id,
                                      limit=5).fetchall()]
     raise ArtistNotFound(name, dump_id, close)
+
+
+def _norm_of(name: str) -> str:
+    """The name's normal form; an empty name refused."""
+    norm = name_norm(name)
+    if not norm:
+        raise ParameterError("the artist name is empty: give a name, e.g. musim similar 'Radiohead'")
+    return norm
+
+
+def _snapshot_query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> duckdb.DuckDBPyConnection:
+    """:func:`musim.sql.query`, a snapshot of an earlier layout (a column it lacks) asked to be published again."""
+    try:
+        return sql.query(con, name, **params)
+    except (duckdb.BinderException, duckdb.CatalogException) as e:
+        raise StorageError("the current snapshot was published by an earlier version of musim; publish a new one "
+                           "(`musim publish`)") from e
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class DumpArtists:
     listeners: np.ndarray  # indexed by artist id, 0 where the artist has none
     names: dict[int, str]
     by_name: dict[str, int]  # normalised name -> the most listened artist of that name (then the lower id)
+    by_key: dict[str, int]  # name key -> the most listened artist of that key (then the lower id)
 
     def listeners_of(self, artist_id: int) -> int:
         return int(self.listeners[artist_id]) if 0 <= artist_id < len(self.listeners) else 0
@@ -108,28 +121,29 @@ class ArtistSimilarity:
     def artists(self, dump: str) -> DumpArtists:
         """The artists with listeners in ``dump``."""
         if dump not in self._artists:
-            found = sql.query(self.con, "serving/dump_artists.sql", dump_id=dump).fetchnumpy()
+            found = _snapshot_query(self.con, "serving/dump_artists.sql", dump_id=dump).fetchnumpy()
             ids = np.asarray(found["artist_id"], dtype=np.int64)
             listeners = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=np.int64)
             listeners[ids] = found["listeners"]
             by_name: dict[str, int] = {}
-            for artist_id, norm in sorted(zip(ids.tolist(), found["name_norm"].tolist(), strict=True),
-                                          key=lambda a: (-listeners[a[0]], a[0])):
+            by_key: dict[str, int] = {}
+            for artist_id, norm, key in sorted(zip(ids.tolist(), found["name_norm"].tolist(),
+                                                   found["name_key"].tolist(), strict=True),
+                                               key=lambda a: (-listeners[a[0]], a[0])):
                 by_name.setdefault(norm, artist_id)
+                if key:
+                    by_key.setdefault(key, artist_id)
             self._artists[dump] = DumpArtists(listeners, dict(zip(ids.tolist(), found["name"].tolist(), strict=True)),
-                                              by_name)
+                                              by_name, by_key)
         return self._artists[dump]
 
     def build(self, dump: str) -> tuple[int, float, int, int, int]:
         """``(users, seed_raw_max, k, first_row, end_row)`` of the dump's similarity build: its users, the seed
         scale, its k, and the rowids of its rows in the snapshot's pair lookup (``end_row`` one past the last)."""
         if dump not in self._builds:
-            try:
-                users, seed_raw_max, k, first_row, end_row = sql.query(self.con, "serving/build_of.sql",
-                                                                       dump_id=dump).fetchone()
-            except duckdb.CatalogException as e:  # a snapshot of a release before pair_lookup_dumps
-                raise StorageError("the current snapshot was published by an earlier version of musim; publish "
-                                   "a new one (`musim publish`)") from e
+            # (a snapshot of a release before pair_lookup_dumps asks for a new publish)
+            users, seed_raw_max, k, first_row, end_row = _snapshot_query(self.con, "serving/build_of.sql",
+                                                                         dump_id=dump).fetchone()
             scale = float(seed_raw_max) if seed_raw_max is not None else 1.0  # a build without pairs (stored before they were refused)
             self._builds[dump] = (int(users), scale, int(k), int(first_row), int(end_row))
         return self._builds[dump]
@@ -137,20 +151,26 @@ class ArtistSimilarity:
     def similar(self, name: str, *, k: int = 10, metric: str = "seed",
                 dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
         """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours), ranked like
-        the ``artist_neighbors`` view (score, co-listeners, lower id), at most the build's k. Several artists
-        sharing the name: the most listened one."""
+        the ``artist_neighbors`` view (score, co-listeners, lower id), at most the build's k. The name is found as
+        :func:`find_artist` finds it (normalised name, else name key); several artists sharing it: the most
+        listened one."""
         if metric not in METRICS:
             raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
         dump = self.dump(dump_id)
         artists = self.artists(dump)
-        artist_id = artists.by_name.get(normalise_name(name))
-        if artist_id is None:  # an artist without listeners in this dump, or none of that name
-            candidates = sql.query(self.con, "serving/artists_by_name.sql", name_norm=normalise_name(name)).fetchall()
-            if not candidates:
-                find_artist(self.con, name, dump)  # raises ArtistNotFound with suggestions
-            return min(candidates)[1], []
+        norm, key = _norm_of(name), name_key(name)
+        artist_id = artists.by_name.get(norm)
+        if artist_id is None:
+            # (how: 0 by name, 1 by key, artist_id, name) of every artist, listeners in this dump or not
+            named = _snapshot_query(self.con, "serving/artists_by_name.sql", name_norm=norm, name_key=key).fetchall()
+            if not any(how == 0 for how, _, _ in named):  # the name as typed wins over a key, listeners or not
+                artist_id = artists.by_key.get(key)
+            if artist_id is None:  # an artist without listeners in this dump, or none of that name
+                if not named:
+                    find_artist(self.con, name, dump)  # raises ArtistNotFound with suggestions
+                return min(named)[2], []
         users, seed_raw_max, build_k, first_row, end_row = self.build(dump)
         pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, first_row=first_row,
                           end_row=end_row).fetchnumpy()

@@ -7,12 +7,13 @@ SELECT artist_id, artist_key, try_cast(mbid AS UUID), name, name_norm, is_placeh
 FROM lib_artists
 WHERE is_new;
 
-INSERT INTO library_artist (name_key, artist_id, name, mbid, lastfm_match, spellings)
-SELECT name_key, artist_id, name, try_cast(mbid AS UUID), lastfm_match, spellings FROM lib_artists
-ON CONFLICT (name_key) DO UPDATE SET
+INSERT INTO library_artist (artist_id, name, mbid, lastfm_match, spellings, name_keys)
+SELECT artist_id, name, try_cast(mbid AS UUID), lastfm_match, spellings, name_keys FROM lib_artists
+ON CONFLICT (artist_id) DO UPDATE SET
     name = excluded.name,
     mbid = coalesce(library_artist.mbid, excluded.mbid),
     spellings = excluded.spellings,
+    name_keys = excluded.name_keys,
     updated_at = now();
 
 INSERT INTO library_track (track_id, artist_id, name_key, artist_spelling, artist_rule, title, album, genre,

@@ -17,4 +17,4 @@ WHERE v.dump_id = 'library'
   AND NOT EXISTS (SELECT 1 FROM library_track t WHERE t.artist_id = v.artist_id AND t.artist_spelling = v.raw_name)
   AND (EXISTS (SELECT 1 FROM library_track t WHERE t.artist_id = v.artist_id)
        OR EXISTS (SELECT 1 FROM artist_name_variant o WHERE o.artist_id = v.artist_id AND o.dump_id <> 'library'));
-DELETE FROM library_artist a WHERE NOT EXISTS (SELECT 1 FROM library_track t WHERE t.name_key = a.name_key);
+DELETE FROM library_artist a WHERE NOT EXISTS (SELECT 1 FROM library_track t WHERE t.artist_id = a.artist_id);

@@ -1,6 +1,6 @@
 -- Staging tables of one `musim library add` (filled by musim.warehouse.fill).
 CREATE OR REPLACE TEMP TABLE lib_artists (
-    name_key VARCHAR, artist_id INTEGER, name VARCHAR, mbid VARCHAR, lastfm_match VARCHAR, spellings VARCHAR[],
+    artist_id INTEGER, name VARCHAR, mbid VARCHAR, lastfm_match VARCHAR, spellings VARCHAR[], name_keys VARCHAR[],
     is_new BOOLEAN, artist_key VARCHAR, name_norm VARCHAR, is_placeholder BOOLEAN
 );
 CREATE OR REPLACE TEMP TABLE lib_tracks (

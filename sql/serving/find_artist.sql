@@ -1,6 +1,12 @@
--- Artists whose normalised name equals $name_norm, most listened first (dump $dump_id; NULL: no dump).
-SELECT a.artist_id, a.name, coalesce(l.listeners, 0) AS listeners
-FROM artist a
-LEFT JOIN artist_listeners l ON l.artist_id = a.artist_id AND l.dump_id = $dump_id
-WHERE a.name_norm = $name_norm
-ORDER BY listeners DESC, a.artist_id;
+-- Artists named $name_norm (normalised name) or, when none is, $name_key (musim.names.name_key: the music
+-- library's rule, spacing and punctuation aside): the normalised name first, then the most listened (dump
+-- $dump_id; NULL: no dump), then the lower id. Each branch is one index lookup.
+WITH named AS (
+    SELECT artist_id, name, 0 AS how FROM artist WHERE name_norm = $name_norm
+    UNION ALL
+    SELECT artist_id, name, 1 AS how FROM artist WHERE name_key = $name_key
+)
+SELECT n.artist_id, n.name, coalesce(l.listeners, 0) AS listeners
+FROM named n
+LEFT JOIN artist_listeners l ON l.artist_id = n.artist_id AND l.dump_id = $dump_id
+ORDER BY n.how, listeners DESC, n.artist_id;

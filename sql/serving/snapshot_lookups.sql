@@ -11,4 +11,5 @@ CREATE VIEW artist_pairs AS
     SELECT dump_id, artist_id AS artist_a, neighbor_id AS artist_b, co_listeners
     FROM artist_pair_lookup WHERE artist_id < neighbor_id;
 CREATE INDEX artist_name_norm_idx ON artist (name_norm);
+CREATE INDEX artist_name_key_idx ON artist (name_key);
 CREATE INDEX artist_listeners_lookup_idx ON artist_listeners (artist_id, dump_id);

@@ -13,6 +13,7 @@ import soundfile as sf
 
 from musim import warehouse
 from musim.cli import main
+from musim.errors import ParameterError
 from musim.library import add, list_tracks, remove_tracks, show_track
 from musim.storage import open_store
 from tests.library.conftest import FORMATS, write_audio, write_tags
@@ -422,14 +423,14 @@ def test_objects_a_remove_beside_this_run_deleted_before_it_recorded_are_stored_
     from musim.library import add_files
 
     store = open_store()
-    real_groups = add_files._groups
+    real_groups = add_files.group_files
 
-    def remove_beside(usable, state):  # runs under the writer, before the record: as if a remove ran just before
+    def remove_beside(artists, known):  # runs under the writer, before the record: as if a remove ran just before
         for info in list(store.list("audio/previews/")):
             store.delete(info.key)
-        return real_groups(usable, state)
+        return real_groups(artists, known)
 
-    monkeypatch.setattr(add_files, "_groups", remove_beside)
+    monkeypatch.setattr(add_files, "group_files", remove_beside)
     summary = add([folder])
     keys = [r[0] for r in rows("SELECT object_key FROM library_track")]
     assert summary.stored == len(keys) > 0 and all(store.exists(k) for k in keys)
@@ -466,3 +467,84 @@ def test_two_spellings_with_one_musicbrainz_id_are_one_artist_and_ingest_goes_on
     assert rows("SELECT count(*) FROM artist WHERE artist_key = ?", f"mbid:{MBID}") == [(1,)]
     result = ingest_lastfm(tiny_dump(tmp_path / "plays.tsv"))
     assert result.loaded == result.lines > 0
+
+
+def _nirvanas(root, tagged: dict[str, int], untagged: int = 0) -> None:
+    """Files by "Nirvana": ``tagged`` MBID -> files with that MusicBrainz artist id, and ``untagged`` files."""
+    n = 0
+    for mbid, count in [*tagged.items(), (None, untagged)]:
+        for _ in range(count):
+            path = write_audio(root / f"{n:02d} song.flac", "flac", seconds=6, freq=200 + 40 * n)
+            write_tags(path, "flac", artist="Nirvana", title=f"Song {n}", **({"mbid": mbid} if mbid else {}))
+            n += 1
+
+
+def _artists_by_mbid():
+    return dict(rows("SELECT coalesce(CAST(a.mbid AS VARCHAR), 'none'), count(*) FROM library_track t "
+                     "JOIN library_artist a USING (artist_id) GROUP BY ALL"))
+
+
+def test_one_name_with_two_musicbrainz_ids_is_two_artists_and_removing_one_keeps_the_other(tmp_path):
+    """The library keyed artists by name: two bands called "Nirvana", tagged with their own MusicBrainz ids, were
+    one artist (the first id), and `library remove --artist Nirvana` took both bands' tracks."""
+    from tests.lastfm_files import MB_A, MB_B
+
+    _nirvanas(tmp_path / "music", {MB_A: 2, MB_B: 1})
+    summary = add([tmp_path / "music"])
+    assert summary.artists == 2
+    assert summary.tracks_by_artist == {f"Nirvana (MBID {MB_A})": 2, f"Nirvana (MBID {MB_B})": 1}
+    assert _artists_by_mbid() == {MB_A: 2, MB_B: 1}
+    assert sorted(r[0] for r in rows("SELECT artist_key FROM artist")) == [f"mbid:{MB_A}", f"mbid:{MB_B}"]
+    with pytest.raises(ParameterError, match=rf"'Nirvana' names 2 library artists: Nirvana \(MBID {MB_A}, 2 tracks\); "
+                                             rf"Nirvana \(MBID {MB_B}, 1 track\); give the MusicBrainz id"):
+        remove_tracks(artist="Nirvana")
+    assert len(list_tracks("Nirvana")) == 3 and len(list_tracks(MB_B)) == 1
+    assert len(remove_tracks(artist=MB_B)) == 1
+    assert _artists_by_mbid() == {MB_A: 2}
+    assert len(remove_tracks(artist="nirvana")) == 2  # one artist of that name now
+
+
+def test_untagged_files_join_the_only_musicbrainz_id_of_their_name_and_keep_apart_when_there_are_two(tmp_path):
+    from tests.lastfm_files import MB_A, MB_B
+
+    _nirvanas(tmp_path / "one", {MB_A: 1}, untagged=2)
+    assert add([tmp_path / "one"]).artists == 1 and _artists_by_mbid() == {MB_A: 3}
+    later = write_audio(tmp_path / "later" / "song.flac", "flac", seconds=6, freq=900)  # its name's id is stored
+    write_tags(later, "flac", artist="nirvana", title="Later")
+    add([later])
+    assert _artists_by_mbid() == {MB_A: 4}
+    remove_tracks(artist=MB_A)
+    # two ids for one name: its untagged files cannot be told apart, so they are an artist of their own
+    _nirvanas(tmp_path / "two", {MB_A: 1, MB_B: 1}, untagged=2)
+    summary = add([tmp_path / "two"])
+    assert _artists_by_mbid() == {MB_A: 1, MB_B: 1, "none": 2}
+    assert summary.tracks_by_artist == {f"Nirvana (MBID {MB_A})": 1, f"Nirvana (MBID {MB_B})": 1,
+                                        "Nirvana (no MBID)": 2}
+    assert len({r[0] for r in rows("SELECT artist_id FROM library_track")}) == 3
+
+
+def test_a_musicbrainz_id_never_joins_a_catalogue_artist_of_its_name_with_another_id(tmp_path):
+    """A library "Nirvana" tagged with another band's MusicBrainz id than the catalogue's "Nirvana" was joined to
+    it by name, and served as that band."""
+    from tests.lastfm_files import MB_A, MB_B
+
+    with warehouse.writer() as con:
+        con.execute("""INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder, first_dump_id)
+                       VALUES (1, ?, ?, 'Nirvana', 'nirvana', false, 'd1')""", [f"mbid:{MB_A}", MB_A])
+    _nirvanas(tmp_path / "music", {MB_B: 1})
+    add([tmp_path / "music"])
+    assert rows("SELECT artist_id, CAST(mbid AS VARCHAR), lastfm_match FROM library_artist") == [(2, MB_B, "none")]
+
+
+def test_a_featured_artist_is_not_made_an_artist_from_one_credit(tmp_path):
+    root = tmp_path / "music"
+    for i, credit in enumerate(("Oaktam", "Oaktam feat. Soljun", "Oaktam (ft. Max)", "Simon & Garfunkel")):
+        write_tags(write_audio(root / f"{i}.ogg", "ogg", seconds=6, freq=250 + 70 * i), "ogg", artist=credit)
+    assert add([root]).tracks_by_artist == {"Oaktam": 3, "Simon & Garfunkel": 1}
+    assert sorted(r[0] for r in rows("SELECT name FROM artist")) == ["Oaktam", "Simon & Garfunkel"]
+
+
+def test_an_untagged_unnumbered_file_in_an_album_folder_is_the_artist_folders(tmp_path):
+    write_audio(tmp_path / "music" / "Oaktam" / "Night Drive" / "first light.wav", "wav", seconds=6)
+    write_audio(tmp_path / "music" / "Oaktam" / "Night Drive" / "02 - second light.wav", "wav", seconds=6, freq=500)
+    assert add([tmp_path / "music"]).tracks_by_artist == {"Oaktam": 2}

@@ -16,7 +16,7 @@ def test_reads_every_field_in_every_format(tmp_path, fmt):
     write_tags(path, fmt, artist="Björk", albumartist="Björk & Friends", title="Jóga", album="Homogenic",
                genre="Electronic", mbid=MBID)
     tags = read_tags_of(str(path))
-    assert tags == Tags(artist="Björk", albumartist="Björk & Friends", mbid=MBID, title="Jóga",
+    assert tags == Tags(artist="Björk", albumartist="Björk & Friends", mbid=MBID, mbids=(MBID,), title="Jóga",
                         album="Homogenic", genre="Electronic")
 
 
@@ -47,3 +47,28 @@ def test_the_album_artists_id_is_its_own_and_various_artists_is_none(tmp_path):
     write_tags(path, "flac", musicbrainz_albumartistid="5b11f4ce-a62d-471e-81fc-a69a8278c7da")
     assert read_tags_of(str(path)).albumartist_mbid == "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
     assert read_tags_of(str(path)).mbid is None
+
+
+def test_every_artist_and_id_of_a_credit_is_read(tmp_path):
+    """Only the first value of each tag was read: a credit of several artists (MusicBrainz Picard's ARTISTS, one
+    id per artist) could not be told from a band whose name has a semicolon."""
+    import mutagen
+    from mutagen.id3 import TPE1, TXXX
+
+    other = "0383dadf-2a4e-4d10-a46a-e9e041da8eb3"
+    flac = write_audio(tmp_path / "a.flac", "flac", seconds=1)
+    f = mutagen.File(flac)
+    f.tags["ARTIST"], f.tags["ARTISTS"] = ["Oaktam; Soljun"], ["Oaktam", "Soljun"]
+    f.tags["MUSICBRAINZ_ARTISTID"] = [MBID, other]
+    f.save()
+    tags = read_tags_of(str(flac))
+    assert (tags.artist, tags.artists, tags.mbid, tags.mbids) == ("Oaktam; Soljun", ("Oaktam", "Soljun"), MBID,
+                                                                  (MBID, other))
+    mp3 = write_audio(tmp_path / "a.mp3", "mp3", seconds=1)
+    f = mutagen.File(mp3)
+    if f.tags is None:
+        f.add_tags()
+    f.tags.add(TPE1(encoding=3, text=["Oaktam; Soljun"]))
+    f.tags.add(TXXX(encoding=3, desc="MusicBrainz Artist Id", text=[f"{MBID}/{other}"]))  # ID3v2.3 style
+    f.save()
+    assert read_tags_of(str(mp3)).mbids == (MBID, other)

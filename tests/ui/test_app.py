@@ -209,8 +209,9 @@ def test_objects_route_serves_only_docs_and_model_cards(full, client):
 
 def test_neighbour_tables_of_another_shape_are_recognised():
     con = duckdb.connect()
-    con.execute("CREATE TABLE artist (artist_id INTEGER, name VARCHAR, name_norm VARCHAR, is_placeholder BOOLEAN)")
-    con.execute("INSERT INTO artist VALUES (1, 'A', 'a', false), (2, 'B', 'b', false), (3, 'C', 'c', false)")
+    con.execute("CREATE TABLE artist (artist_id INTEGER, name VARCHAR, name_norm VARCHAR, name_key VARCHAR, "
+                "is_placeholder BOOLEAN)")
+    con.execute("INSERT INTO artist VALUES (1, 'A', 'a', 'a', false), (2, 'B', 'b', 'b', false), (3, 'C', 'c', 'c', false)")
     con.execute("CREATE TABLE artist_listeners (dump_id VARCHAR, artist_id INTEGER, listeners BIGINT, plays BIGINT)")
     con.execute("INSERT INTO artist_listeners VALUES ('d', 1, 9, 9), ('d', 2, 8, 8), ('d', 3, 7, 7)")
     con.execute("CREATE VIEW latest_dump AS SELECT 'd' AS dump_id")

@@ -1,0 +1,166 @@
+"""Which catalogue artist the artist of each new library file is: one per MusicBrainz id, else one per name.
+
+A file tagged with a MusicBrainz artist id (MBID) belongs to that id's artist, so one name with two ids is two
+artists (two bands called "Nirvana") and one id under two spellings is one. A file without an id joins the id'd
+artist of its name (:func:`musim.names.name_key`) when that name has exactly one id in the library (this run's
+files and the artists stored before); a name with no id is one artist, and so is a name with two or more ids:
+its untagged files cannot be told apart, so they are an artist of their own, beside the id'd ones. Files stored
+before a second id of their name appeared keep the artist they were given.
+
+Each group then meets the catalogue: a library artist stored before, else a catalogue artist by MBID, by
+normalised name, then by any known spelling with the same key (never one with another MBID: an id'd group, or the
+untagged group of a name with several ids, joins by name only a catalogue artist without one), else a new one.
+Groups that meet the same catalogue artist are one library artist.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from musim import sql
+from musim.library.artists import UNKNOWN_ARTIST, display_name
+from musim.names import name_key, name_norm
+
+Ident = tuple[str, str]  # ("mbid", MBID) or ("name", name key)
+_PLACEHOLDER = ("name", name_key(UNKNOWN_ARTIST))
+
+
+@dataclass
+class Group:
+    """The new files of one artist: their spellings (one per file), name keys and MBID."""
+
+    ident: Ident
+    spellings: list[str] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    ambiguous: bool = False  # an untagged name with two or more MBIDs in the library
+    sole_keys: set[str] = field(default_factory=set)  # its names whose only MBID in the library is its own
+    artist_id: int | None = None
+    lastfm_match: str = "none"
+    is_new: bool = False
+    artist_key: str | None = None  # of a new catalogue artist
+
+    @property
+    def mbid(self) -> str | None:
+        return self.ident[1] if self.ident[0] == "mbid" else None
+
+
+def rows_of(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The rows of a query result as dicts."""
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def group_files(artists: list[tuple[str, str | None]], known: list[dict[str, Any]]) -> tuple[dict[Ident, Group],
+                                                                                                 list[Ident]]:
+    """Group the new files by artist identity (see the module doc): ``artists`` is each file's ``(name,
+    MBID)``, ``known`` the library artists stored before (``library/known_artists.sql``); returns the groups
+    and each file's group."""
+    key_mbids: dict[str, set[str]] = defaultdict(set)
+    for artist in known:
+        if artist["mbid"]:
+            for key in artist["name_keys"]:
+                key_mbids[key].add(artist["mbid"])
+    keyed = [(name, name_key(name) or _PLACEHOLDER[1], mbid) for name, mbid in artists]
+    for _, key, mbid in keyed:
+        if mbid:
+            key_mbids[key].add(mbid)
+    groups: dict[Ident, Group] = {}
+    of_file: list[Ident] = []
+    for name, key, mbid in keyed:
+        mbids = key_mbids[key]
+        ident: Ident = ("mbid", mbid) if mbid else ("mbid", next(iter(mbids))) if len(mbids) == 1 else ("name", key)
+        group = groups.setdefault(ident, Group(ident, ambiguous=ident[0] == "name" and len(mbids) > 1))
+        group.spellings.append(name)
+        group.keys.add(key)
+        if mbids == {mbid or ident[1]}:
+            group.sole_keys.add(key)
+        of_file.append(ident)
+    return groups, of_file
+
+
+def _known_artist(g: Group, by_mbid: dict[str, dict[str, Any]], name_only: dict[str, dict[str, Any]]
+                  ) -> dict[str, Any] | None:
+    """The library artist stored before that the group is (``by_mbid``: stored artists by MBID, ``name_only``:
+    those without one by name key): the one with its MBID; for an id'd group, else a name-only one of a name
+    whose only MBID is the group's (it takes the id), unless the catalogue gave it another; for a name-only
+    group, the name-only one of its name."""
+    if g.mbid is None:
+        return name_only.get(g.ident[1])
+    if g.mbid in by_mbid:
+        return by_mbid[g.mbid]
+    return next((a for k in sorted(g.sole_keys)
+                 if (a := name_only.get(k)) is not None and a["catalogue_mbid"] in (None, g.mbid)), None)
+
+
+def _first(candidates: list[tuple[int, str | None]], g: Group) -> int | None:
+    """The first catalogue artist of ``candidates`` (``(artist_id, MBID)``) the group may join by name: one with
+    an MBID only when the group has none and its name none in the library."""
+    return next((i for i, mbid in candidates if mbid is None or not (g.mbid or g.ambiguous)), None)
+
+
+def match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[Ident, Group], known: list[dict[str, Any]]) -> None:
+    """Give each group its catalogue artist (see the module doc), a new one where none is."""
+    names = rows_of(sql.query(con, "library/catalogue_names.sql"))
+    by_mbid = {r["mbid"]: r["artist_id"] for r in names if r["mbid"]}
+    by_norm: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
+    by_key: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
+    for r in names:
+        if r["source"] == "name":
+            by_norm[r["name_norm"]].append((r["artist_id"], r["mbid"]))
+        if key := name_key(r["name"] or ""):
+            by_key[key].append((r["artist_id"], r["mbid"]))
+    next_id = int(sql.query(con, "library/next_artist_id.sql").fetchone()[0])
+    stored_by_mbid = {a["mbid"]: a for a in known if a["mbid"]}
+    name_only = {k: a for a in known if not a["mbid"] for k in a["name_keys"]}
+    for ident in sorted(groups):
+        g = groups[ident]
+        stored = _known_artist(g, stored_by_mbid, name_only)
+        if stored is not None:
+            g.artist_id, g.lastfm_match = stored["artist_id"], stored["lastfm_match"]
+            continue
+        match = None
+        if g.mbid and g.mbid in by_mbid:
+            match = ("mbid", by_mbid[g.mbid])
+        elif ident != _PLACEHOLDER:
+            norms = sorted({name_norm(s) for s in g.spellings})
+            hit = next((h for n in norms if (h := _first(by_norm[n], g)) is not None), None)
+            if hit is None:
+                hit = next((h for k in sorted(g.keys) if (h := _first(by_key[k], g)) is not None), None)
+                match = ("variant", hit) if hit is not None else None
+            else:
+                match = ("name", hit)
+        g.artist_key = f"mbid:{g.mbid}" if g.mbid else f"name:{name_norm(display_name(g.spellings))}"
+        if match is not None:
+            g.lastfm_match, g.artist_id = match
+        elif (same_key := sql.query(con, "library/artist_by_key.sql", artist_key=g.artist_key).fetchone()):
+            g.artist_id = same_key[0]  # the artist a removed library artist left (keys are unique)
+        else:
+            g.artist_id, g.is_new = next_id, True
+            next_id += 1
+
+
+def library_artists(groups: dict[Ident, Group], known: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per catalogue artist the groups met (``lib_artists`` of ``library/stage.sql``), merged with what
+    the library stored of it before."""
+    stored = {a["artist_id"]: a for a in known}
+    merged: dict[int, list[Group]] = defaultdict(list)
+    for ident in sorted(groups):
+        merged[groups[ident].artist_id].append(groups[ident])  # type: ignore[index]
+    rows = []
+    for artist_id, gs in merged.items():
+        before = stored.get(artist_id) or {}
+        spellings = [s for g in gs for s in g.spellings] + list(before.get("spellings") or [])
+        name = display_name(spellings)
+        rows.append({
+            "artist_id": artist_id, "name": name, "spellings": sorted(set(spellings)),
+            "name_keys": sorted(set().union(*(g.keys for g in gs), before.get("name_keys") or [])),
+            "mbid": before.get("mbid") or next((g.mbid for g in gs if g.mbid), None),
+            "lastfm_match": before.get("lastfm_match") or gs[0].lastfm_match, "is_new": gs[0].is_new,
+            "artist_key": gs[0].artist_key, "name_norm": name_norm(name),
+            "is_placeholder": all(g.ident == _PLACEHOLDER for g in gs),
+        })
+    return rows

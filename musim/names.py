@@ -1,0 +1,61 @@
+"""Artist names: the one rule that says two spellings name the same artist, and the warehouse's normal form.
+
+:func:`name_key` is the key a music library groups an artist's spellings by, and the key ``musim similar`` finds
+an artist by when its name is not typed as stored: equal up to invisible characters and compatibility forms,
+case, the accents of Latin letters, punctuation and spacing (``OaktamSoljun`` = ``Oaktam Soljun``), URL
+decoration (``www.elysis.de`` = ``elysis``) and a parenthesised real name (``Maxstack (Max McCracken)`` =
+``Maxstack``); a one-word qualifier keeps artists apart (``Nirvana (UK)`` is not ``Nirvana (US)``), the marks of
+other scripts are letters (``ガガ`` is not ``カカ``) and a name of symbols alone (``!!!``) is its symbols.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
+                  r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
+_PAREN = re.compile(r"^(.*?\S)\s*[(\[]([^)\]]*)[)\]]\s*$")
+
+
+def plain_text(text: str) -> str:
+    """NFKC (full-width and compatibility forms are their plain letters), NULs as spaces, no invisible format
+    characters (zero-width spaces, direction marks), trimmed: a name as a user would type it."""
+    text = unicodedata.normalize("NFKC", text.replace("\x00", " "))
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip()
+
+
+def fold(text: str) -> str:
+    """:func:`plain_text`, case and the accents of Latin letters folded (``Beyoncé`` = ``beyonce``); the marks of
+    other scripts are letters of their own (``ガガ`` is not ``カカ``, ``й`` not ``и``)."""
+    out: list[str] = []
+    for c in unicodedata.normalize("NFKD", plain_text(text)):
+        if unicodedata.combining(c) and out and "LATIN" in unicodedata.name(out[-1], ""):
+            continue
+        out.append(c)
+    return unicodedata.normalize("NFC", "".join(out)).casefold().strip()
+
+
+def name_key(name: str) -> str:
+    """The key shared by the spellings of one artist (see the module docstring); ``""`` for no name."""
+    text = fold(name)
+    paren = _PAREN.match(text)
+    if paren and len(paren.group(2).split()) >= 2:  # a gloss ("Maxstack (Max McCracken)"), not a qualifier that
+        text = paren.group(1)                        # tells artists apart ("Nirvana (UK)", "Kaquisha (Japan)")
+    if " " not in text:
+        url = _URL.match(text)
+        if url and ("." in text or "://" in text):
+            text = url.group(1)
+    return re.sub(r"[\W_]+", "", text) or re.sub(r"\s+", "", text)  # "!!!" is its symbols
+
+
+def url_name(name: str) -> str | None:
+    """The name inside a URL spelling (``www.elysis.de`` -> ``elysis``), ``None`` when it is not one."""
+    url = _URL.match(name.strip()) if " " not in name.strip() else None
+    return url.group(1) if url and url.group(1) else None
+
+
+def name_norm(name: str) -> str:
+    """The warehouse's ``artist.name_norm`` (as Last.FM ingest computes it): NFC, lower case, whitespace trimmed
+    and collapsed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip().lower()
