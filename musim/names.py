@@ -28,6 +28,13 @@ def plain_text(text: str) -> str:
 def fold(text: str) -> str:
     """:func:`plain_text`, case and the accents of Latin letters folded (``Beyoncé`` = ``beyonce``); the marks of
     other scripts are letters of their own (``ガガ`` is not ``カカ``, ``й`` not ``и``)."""
+    if text.isascii():  # no compatibility form, format character or accent: the Unicode steps change nothing
+        return text.replace("\x00", " ").strip().lower().strip()
+    return _fold_unicode(text)
+
+
+def _fold_unicode(text: str) -> str:
+    """:func:`fold` by the Unicode steps alone (also the reference its ASCII path is tested against)."""
     out: list[str] = []
     for c in unicodedata.normalize("NFKD", plain_text(text)):
         if unicodedata.combining(c) and out and "LATIN" in unicodedata.name(out[-1], ""):
@@ -36,17 +43,29 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(out)).casefold().strip()
 
 
+#: What ``[\W_]`` matches in ASCII text: the characters that are not letters or digits.
+_ASCII_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+
+
 def name_key(name: str) -> str:
-    """The key shared by the spellings of one artist (see the module docstring); ``""`` for no name."""
+    """The key shared by the spellings of one artist (see the module docstring); ``""`` for no name. Publishing a
+    snapshot keys every artist (290K at the full dump), so the common case is short-cut: ASCII text skips the
+    Unicode steps and the regular expressions only run where their first character can match."""
     text = fold(name)
-    paren = _PAREN.match(text)
-    if paren and len(paren.group(2).split()) >= 2:  # a gloss ("Maxstack (Max McCracken)"), not a qualifier that
-        text = paren.group(1)                        # tells artists apart ("Nirvana (UK)", "Kaquisha (Japan)")
-    if " " not in text:
+    if text.endswith((")", "]")):
+        paren = _PAREN.match(text)
+        if paren and len(paren.group(2).split()) >= 2:  # a gloss ("Maxstack (Max McCracken)"), not a qualifier
+            text = paren.group(1)                        # that tells artists apart ("Nirvana (UK)", "(Japan)")
+    if " " not in text and ("." in text or "://" in text):
         url = _URL.match(text)
-        if url and ("." in text or "://" in text):
+        if url:
             text = url.group(1)
-    return re.sub(r"[\W_]+", "", text) or re.sub(r"\s+", "", text)  # "!!!" is its symbols
+    if text.isascii():  # most names: letters, digits and spaces
+        joined = text.replace(" ", "")
+        key = joined if joined.isalnum() else _ASCII_NOT_ALNUM.sub("", text)
+    else:
+        key = re.sub(r"[\W_]+", "", text)
+    return key or re.sub(r"\s+", "", text)  # "!!!" is its symbols
 
 
 def url_name(name: str) -> str | None:
