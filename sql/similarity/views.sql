@@ -52,8 +52,8 @@ scored AS (
     CROSS JOIN (VALUES ('seed'), ('jaccard'), ('cosine'), ('lift'), ('pmi')) m(metric)
 )
 SELECT s.dump_id, s.metric, s.artist_id,
-       (row_number() OVER (PARTITION BY s.dump_id, s.metric, s.artist_id, s.artist_name
-                           ORDER BY s.rank_key DESC, s.co_listeners DESC, s.neighbor_id))::SMALLINT AS rank,
+       row_number() OVER (PARTITION BY s.dump_id, s.metric, s.artist_id, s.artist_name
+                          ORDER BY s.rank_key DESC, s.co_listeners DESC, s.neighbor_id) AS rank,
        s.neighbor_id, s.score, s.co_listeners, a.name AS neighbor_name, s.neighbor_listeners, s.artist_name
 FROM scored s
 JOIN artist a ON a.artist_id = s.neighbor_id

@@ -128,3 +128,21 @@ def test_parameters_of_a_wrong_type_or_range_are_one_error_naming_the_field(bad)
 
     with pytest.raises(ParameterError, match=f"similarity parameter {next(iter(bad))}: "):
         SimilarityParams(**bad)
+
+
+def test_an_artist_with_more_neighbours_than_a_smallint_holds_is_served(tmp_path):
+    """The views cast every row's rank to SMALLINT before keeping the top k: an artist with more than 32,767
+    neighbours failed every query on it ("INT64 32768 can't be cast to INT16")."""
+    from tests.lastfm_files import write_lines
+
+    lines = []
+    for u in range(3300):  # each user plays Hub and 10 artists of their own: Hub has 33,000 neighbours
+        lines += [f"{u:040x}\t\tHub\t1", *(f"{u:040x}\t\tOwn {u}-{i}\t1" for i in range(10))]
+    ingest_lastfm(write_lines(tmp_path / "hub.tsv", lines))
+    build(params=SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+    with warehouse.writer() as con:
+        ranks = con.execute("SELECT metric, list(rank ORDER BY rank) FROM artist_neighbors WHERE artist_name = 'Hub' "
+                            "GROUP BY metric").fetchall()
+        named = con.execute("SELECT count(*) FROM similar_artists WHERE artist = 'Hub'").fetchone()[0]
+    assert sorted(ranks) == [(m, [1, 2, 3, 4, 5]) for m in sorted(("seed", "jaccard", "cosine", "lift", "pmi"))]
+    assert named == 25
