@@ -40,8 +40,9 @@ def test_similar_by_name_is_case_and_space_insensitive(tmp_path):
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     _build_and_publish()
     con = serving.open_snapshot()
-    name, rows = similar_artists(con, "  artist   b ", k=2)
-    assert name == "Artist B" and [r.artist for r in rows] == ["Artist C", "Artist A"]
+    answer = similar_artists(con, "  artist   b ", k=2)
+    rows = answer.neighbors
+    assert answer.artist == "Artist B" and [r.artist for r in rows] == ["Artist C", "Artist A"]
     assert rows[0].score == pytest.approx(1.0) and rows[0].co_listeners == 2
     with pytest.raises(ArtistNotFound, match="did you mean: 'Artist") as err:
         similar_artists(con, "Artist Q")

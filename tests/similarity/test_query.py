@@ -86,7 +86,7 @@ def test_query_time_metrics_equal_the_materialised_ones(tmp_path, dump, params):
             expected = sorted(by_artist.get((metric, artist_id), []), key=lambda r: r[3])
             if not expected:
                 continue
-            _, rows = service.similar(name, k=params.k + 3, metric=metric)
+            rows = service.similar(name, k=params.k + 3, metric=metric).neighbors
             assert [(r.artist_id, r.score, r.co_listeners, r.rank) for r in rows] == expected, (name, metric)
 
 
@@ -140,12 +140,12 @@ def test_neighbours_rank_by_the_exact_value_of_each_metric(tmp_path, dump, param
     service = ArtistSimilarity(snap)
     names = dict(snap.execute("SELECT artist_id, name FROM artist").fetchall())
     for (metric, artist_id), ids in want.items():
-        _, rows = service.similar(names[artist_id], k=params.k, metric=metric)
+        rows = service.similar(names[artist_id], k=params.k, metric=metric).neighbors
         assert [r.artist_id for r in rows] == ids, (names[artist_id], metric)
     if dump is _equal_values_dump:
-        _, rows = service.similar("alpha", metric="seed")
+        rows = service.similar("alpha", metric="seed").neighbors
         assert [(r.artist, r.co_listeners) for r in rows] == [("Ypsilon", 3), ("Xeno", 2)]
-        _, rows = service.similar("beta", metric="cosine")
+        rows = service.similar("beta", metric="cosine").neighbors
         assert [(r.artist, r.co_listeners) for r in rows] == [("Quux", 3), ("Pi", 1)]
 
 
