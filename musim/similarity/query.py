@@ -1,4 +1,4 @@
-"""Questions asked of a published snapshot: similar artists by name, with helpful errors."""
+"""Questions asked of a published snapshot: similar artists by name, id or MBID, with helpful errors."""
 
 from __future__ import annotations
 
