@@ -374,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         if c is None or c in shown:
             continue
         shown.add(c)
-        display, neighbors = similar_artists(con, artist, k=5, metric="jaccard")
+        answer = similar_artists(con, artist, k=5, metric="jaccard")
+        display, neighbors = answer.artist, answer.neighbors
         same = sum(community.get(n.artist) == c for n in neighbors)
         print(f"\nmost similar to {display} (community '{genres[c]}'), jaccard: {same}/5 from the same community")
         for n in neighbors:

@@ -225,15 +225,8 @@ def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
         raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
     if not snap.has("similarity_build") or not snap.has("artist_neighbors"):
         return snap.missing("artist_neighbors", "Co-listening similarity")
-    sim = ArtistSimilarity(con)
-    dump = sim.dump()
-    artist_id, display = find_artist(con, name, dump)
-    _, neighbors = sim.similar(name, k=k, metric=metric)
-    build = con.execute(sql.load("queries/min_listeners.sql"), {"dump_id": dump}).fetchone()
-    return {"available": True, "query": name, "artist": display, "artist_id": artist_id, "metric": metric,
-            "k": k, "dump_id": dump, "min_listeners": build[0] if build else None,
-            "rows": [{"rank": n.rank, "artist": n.artist, "artist_id": n.artist_id, "score": n.score,
-                      "co_listeners": n.co_listeners, "listeners": n.listeners} for n in neighbors]}
+    answer = ArtistSimilarity(con).similar(name, k=k, metric=metric)
+    return {"available": True, "query": name, **answer.to_json()}  # what `musim similar --json` prints
 
 
 @dataclass(frozen=True)

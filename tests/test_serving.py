@@ -40,8 +40,9 @@ def test_similar_by_name_is_case_and_space_insensitive(tmp_path):
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     _build_and_publish()
     con = serving.open_snapshot()
-    name, rows = similar_artists(con, "  artist   b ", k=2)
-    assert name == "Artist B" and [r.artist for r in rows] == ["Artist C", "Artist A"]
+    answer = similar_artists(con, "  artist   b ", k=2)
+    rows = answer.neighbors
+    assert answer.artist == "Artist B" and [r.artist for r in rows] == ["Artist C", "Artist A"]
     assert rows[0].score == pytest.approx(1.0) and rows[0].co_listeners == 2
     with pytest.raises(ArtistNotFound, match="did you mean: 'Artist") as err:
         similar_artists(con, "Artist Q")
@@ -64,12 +65,12 @@ def test_similar_finds_a_name_typed_as_a_music_library_keys_it(tmp_path, capsys)
     _build_and_publish()
     con = serving.open_snapshot()
     for typed in ("OaktamSoljun", "oaktam-soljun", " OAKTAM_SOLJUN "):
-        name, rows = similar_artists(con, typed, k=2)
-        assert name == "Oaktam Soljun" and {r.artist for r in rows} == {"AC/DC", "Björk"}
-    assert similar_artists(con, "bjork")[0] == "Björk"
+        answer = similar_artists(con, typed, k=2)
+        assert answer.artist == "Oaktam Soljun" and {r.artist for r in answer.neighbors} == {"AC/DC", "Björk"}
+    assert similar_artists(con, "bjork").artist == "Björk"
     # the name as typed (up to case and spaces) wins; a key several artists share: the most listened
-    assert similar_artists(con, "acdc")[0] == "ACDC" and find_artist(con, "acdc", dump_id)[1] == "ACDC"
-    assert similar_artists(con, "ac dc")[0] == "AC/DC" and find_artist(con, "ac dc", dump_id)[1] == "AC/DC"
+    assert similar_artists(con, "acdc").artist == "ACDC" and find_artist(con, "acdc", dump_id)[1] == "ACDC"
+    assert similar_artists(con, "ac dc").artist == "AC/DC" and find_artist(con, "ac dc", dump_id)[1] == "AC/DC"
     with pytest.raises(ArtistNotFound, match="did you mean: 'Oaktam Soljun'"):
         similar_artists(con, "OaktamSoljunx")
     assert main(["similar", "OaktamSoljun", "--k", "1"]) == 0

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from typing import TYPE_CHECKING
 
 from musim import sandbox, serving, sql, warehouse
 from musim.cli.options import non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import ParameterError
 from musim.similarity import METRICS
+
+if TYPE_CHECKING:
+    from musim.similarity.query import SimilarArtists
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,8 +67,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Artists most listened alike to NAME (co-listening, by --metric), or with --audio "
                                    "the artists that sound most alike by a published model's embeddings: these "
                                    "include artists without listening data (a music library's, cold start).")
-    p.add_argument("name", help="artist name (case, spacing, punctuation and Latin accents do not matter)")
-    p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10)")
+    p.add_argument("name", nargs="?", help="artist name (case, spacing, punctuation and Latin accents do not "
+                   "matter; several artists of one name: the most listened, the others by --id or --mbid)")
+    p.add_argument("--id", type=non_negative, metavar="N", help="the artist of this id instead of a NAME (the id "
+                   "`--json` and a shared name's note show)")
+    p.add_argument("--mbid", metavar="MBID", help="the artist of this MusicBrainz id instead of a NAME")
+    p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10; at most the build's k)")
     p.add_argument("--metric", default="seed", choices=METRICS)
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest built)")
     p.add_argument("--audio", action="store_true", help="by sound: the published audio neighbours")
@@ -194,26 +202,60 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     from musim.similarity.query import similar_artists
 
+    asked = [flag for flag, value in (("NAME", args.name), ("--id", args.id), ("--mbid", args.mbid)) if value is not None]
+    if len(asked) != 1:
+        together = f", not {' and '.join(asked)} together" if asked else ""
+        raise ParameterError(f"give the artist as NAME, --id N or --mbid MBID (one of them){together}")
     if args.audio:
+        if args.name is None:
+            raise ParameterError("--audio finds an artist by NAME; --id and --mbid ask for co-listening neighbours")
         return _similar_by_audio(args)
     if args.model:
         raise ParameterError("--model chooses the audio neighbours of a version: give it with --audio")
     con = sandbox.open_sandbox(serving.current_path())
     try:
-        name, neighbors = similar_artists(con, args.name, k=args.k, metric=args.metric, dump_id=args.dump)
+        answer = similar_artists(con, args.name, artist_id=args.id, mbid=args.mbid, k=args.k, metric=args.metric,
+                                 dump_id=args.dump)
     finally:
         con.close()
-    if not neighbors:  # an artist with too few listeners in the dump, or none (a library's: cold start)
-        print(printable(f"{name} has no co-listening neighbours in this dump (too few or no listeners); by sound: "
-                        f"musim similar {shlex.quote(name)} --audio", 0), file=sys.stderr)
+    for note in _notes(answer, by_name=args.name is not None):
+        print(printable(note, 0), file=sys.stderr)
     if args.json:
-        print_json([{"artist": n.artist, "score": n.score, "co_listeners": n.co_listeners, "rank": n.rank,
-                     "artist_id": n.artist_id, "listeners": n.listeners} for n in neighbors])
-    elif neighbors:
-        print_table([(n.rank, n.artist, n.score, n.co_listeners, n.listeners) for n in neighbors],
+        print_json(answer.to_json())
+    elif answer.neighbors:
+        print_table([(n.rank, f"{n.artist} (id {n.artist_id})" if n.shared_name else n.artist, n.score, n.co_listeners,
+                      n.listeners) for n in answer.neighbors],
                     ["rank", "artist", args.metric, "co-listeners", "listeners"],
-                    title=f"artists most similar to {printable(name)} ({args.metric})")
+                    title=f"artists most similar to {printable(_who(answer))} ({answer.metric}, dump "
+                          f"{answer.dump_id[:12]}, build k={answer.build_k})")
     return 0
+
+
+def _who(answer: SimilarArtists) -> str:
+    """The artist's name, with its id and MBID where other artists share the name."""
+    if not answer.namesakes:
+        return answer.artist
+    return f"{answer.artist} (id {answer.artist_id}{f', MBID {answer.mbid}' if answer.mbid else ''})"
+
+
+def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:
+    """What stderr says beside the neighbours: why there are none, a shared name, a --k above the build's."""
+    notes = []
+    if answer.reason:
+        hint = "" if answer.reason.endswith("never compared with other artists") else (
+            f"; by sound: musim similar {shlex.quote(answer.artist)} --audio")
+        notes.append(answer.reason + hint)
+    if answer.namesakes and by_name:
+        others = ", ".join(f"id {n.artist_id} ({f'MBID {n.mbid}, ' if n.mbid else ''}{counted(n.listeners, 'listener')})"
+                           for n in answer.namesakes if n.artist_id != answer.artist_id)
+        notes.append(f"{len(answer.namesakes)} artists are named {answer.artist!r}; this answer is for id "
+                     f"{answer.artist_id}, the most listened; the other{'s' if len(answer.namesakes) > 2 else ''}: "
+                     f"{others}. Ask for another with --id N or --mbid MBID")
+    if answer.k > answer.build_k and len(answer.neighbors) == answer.build_k:
+        notes.append(f"the build of dump {answer.dump_id[:12]} keeps {answer.build_k} neighbours per artist and "
+                     f"metric: {answer.build_k} shown, not {answer.k} (for more: musim similarity build "
+                     f"--dump {answer.dump_id[:12]} --k {answer.k})")
+    return notes
 
 
 def _similar_by_audio(args: argparse.Namespace) -> int:

@@ -101,7 +101,7 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
             raise ParameterError(_no_pairs(con, dump_id, n_artists, params))
         sql.run(con, "similarity/store_listeners.sql", dump_id=dump_id)
         sql.run(con, "similarity/catalogue.sql", catalogue_size=params.catalogue_size)
-        store_catalogue_pairs(con, dump_id, users, seed_raw_max or 1.0, engine, threads)
+        seed_raw_max = store_catalogue_pairs(con, dump_id, users, seed_raw_max, engine, threads)
         cat_pairs = sql.query(con, "similarity/catalogue_count.sql", dump_id=dump_id).fetchone()[0]
         catalogue = min(params.catalogue_size, n_artists)
         seconds = time.perf_counter() - started

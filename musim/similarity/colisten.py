@@ -31,7 +31,7 @@ class PairSummary:
     """What a build records of its stored pairs."""
 
     pairs: int
-    seed_raw_max: float | None  # the largest raw seed score (the seed metric's 0..1 scale); None without pairs
+    seed_raw_max: float | None  # the largest raw seed score of these pairs; None without pairs
     neighbors: int  # rows the artist_neighbors view serves: the top k of each artist for each metric
 
 
@@ -101,18 +101,26 @@ def store_pairs(con: duckdb.DuckDBPyConnection, dump_seq: int, min_co_listeners:
     return summarize(chunks, listeners, k, engine)
 
 
-def store_catalogue_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, users: int, seed_raw_max: float,
-                          engine: str, threads: int) -> None:
+def store_catalogue_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, users: int, pairs_seed_raw_max: float,
+                          engine: str, threads: int) -> float:
     """Score every co-listened pair among the catalogue artists (``sim_catalogue``) into
-    ``artist_pair_similarity`` (``sql/similarity/catalogue_pairs.sql``)."""
-    scores = {"dump_id": dump_id, "users": users, "seed_raw_max": seed_raw_max}
+    ``artist_pair_similarity`` (``sql/similarity/catalogue_pairs.sql``); return the build's seed scale, the
+    largest raw seed score of every pair it stores: ``pairs_seed_raw_max`` (the co-listened pairs') or the
+    catalogue's, whose pairs may have fewer co-listeners than ``min_co_listeners`` (one co-listener of two
+    artists of one listener each is r = 1: scaled by the other pairs alone, it was clipped to 1)."""
     if engine == "duckdb":
         sql.run(con, "similarity/catalogue_counts.sql")
-        sql.run(con, "similarity/catalogue_pairs.sql", **scores)
-        return
+        return _score_catalogue(con, dump_id, users, pairs_seed_raw_max)
     counts, _, _ = _count_in_c(con, "similarity/catalogue_edges.sql", "similarity/catalogue_ids.sql", 1, threads)
     with warehouse.registered(con, "sim_catalogue_counts", counts):
-        sql.run(con, "similarity/catalogue_pairs.sql", **scores)
+        return _score_catalogue(con, dump_id, users, pairs_seed_raw_max)
+
+
+def _score_catalogue(con: duckdb.DuckDBPyConnection, dump_id: str, users: int, pairs_seed_raw_max: float) -> float:
+    catalogue_max = sql.query(con, "similarity/catalogue_seed_raw_max.sql").fetchone()[0]
+    scale = pairs_seed_raw_max if catalogue_max is None else max(pairs_seed_raw_max, catalogue_max)
+    sql.run(con, "similarity/catalogue_pairs.sql", dump_id=dump_id, users=users, seed_raw_max=scale)
+    return scale
 
 
 def _store_by_self_join(con: duckdb.DuckDBPyConnection, dump_seq: int, min_co_listeners: int) -> None:

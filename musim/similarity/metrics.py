@@ -1,7 +1,7 @@
 """The five co-listening metrics of one artist's pairs, scored in Python for `musim similar`.
 
 The definitions are sql/similarity/views.sql's macros (the views users query), written here with the same
-operations in the same order on doubles, so that scores are bit-identical: `tests/similarity/test_query.py`
+operations in the same order on doubles, so that scores and rank keys are bit-identical: `tests/similarity/test_query.py`
 compares both with the materialising reference SQL. An artist has a few hundred pairs: scoring and sorting
 them here takes well under a millisecond, where binding the macro expressions in DuckDB took tens.
 """
@@ -28,24 +28,31 @@ def score(metric: str, co: int, la: int, lb: int, users: int, seed_raw_max: floa
     raise ValueError(f"unknown metric {metric!r}")
 
 
-def top_k(metric: str, neighbor_ids: np.ndarray, co_listeners: np.ndarray, neighbor_listeners: np.ndarray,
-          artist_listeners: int, users: int, seed_raw_max: float, k: int) -> list[tuple[int, float, int, int]]:
-    """``(neighbor_id, score, co_listeners, neighbor_listeners)`` of the ``k`` best pairs, ranked like the
-    ``artist_neighbors`` view: by score (pmi by lift: ln is monotone, but two lifts one ulp apart can share a
-    logarithm), then co-listeners, then the lower id. Vectorised for the ranking (IEEE division and square
-    root are exact in numpy as in DuckDB); the kept scores by :func:`score` (libm's log, as DuckDB's ln)."""
+def rank_key(metric: str, co_listeners: np.ndarray, artist_listeners: int,
+             neighbor_listeners: np.ndarray) -> np.ndarray:
+    """The key the neighbours of one artist (``artist_listeners`` listeners) rank by for ``metric``, larger first:
+    ``sim_rank_key`` of sql/similarity/views.sql, the same division of the same exact integers (so numpy's
+    IEEE double gives DuckDB's key, bit for bit). It orders like the metric, and equal values get equal keys
+    (cosine's scores 1/sqrt(3) of 1 of 1 and 3 of 9 co-listeners differ in their last bit; their keys do not)."""
     co = co_listeners.astype(np.float64)
     la, lb = float(artist_listeners), neighbor_listeners.astype(np.float64)
     if metric == "seed":
-        key = (co / la + co / lb) / 2.0 / seed_raw_max
-    elif metric == "jaccard":
-        key = co / (la + lb - co)
-    elif metric == "cosine":
-        key = co / np.sqrt(la * lb)
-    elif metric in ("lift", "pmi"):
-        key = co * users / (la * lb)
-    else:
-        raise ValueError(f"unknown metric {metric!r}")
+        return co * (la + lb) / lb
+    if metric == "jaccard":
+        return co / (la + lb - co)
+    if metric == "cosine":
+        return co * co / lb
+    if metric in ("lift", "pmi"):
+        return co / lb
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def top_k(metric: str, neighbor_ids: np.ndarray, co_listeners: np.ndarray, neighbor_listeners: np.ndarray,
+          artist_listeners: int, users: int, seed_raw_max: float, k: int) -> list[tuple[int, float, int, int]]:
+    """``(neighbor_id, score, co_listeners, neighbor_listeners)`` of the ``k`` best pairs, ranked like the
+    ``artist_neighbors`` view: by :func:`rank_key` (the metric's exact order), then co-listeners, then the
+    lower id. The kept scores by :func:`score` (libm's log, as DuckDB's ln)."""
+    key = rank_key(metric, co_listeners, artist_listeners, neighbor_listeners)
     order = np.lexsort((neighbor_ids, -co_listeners, -key))[:k]
     return [(int(neighbor_ids[i]), score(metric, int(co_listeners[i]), artist_listeners, int(neighbor_listeners[i]),
                                         users, seed_raw_max), int(co_listeners[i]), int(neighbor_listeners[i]))

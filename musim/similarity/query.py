@@ -1,9 +1,10 @@
-"""Questions asked of a published snapshot: similar artists by name, with helpful errors."""
+"""Questions asked of a published snapshot: similar artists by name, id or MBID, with helpful errors."""
 
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
 
 import duckdb
 import numpy as np
@@ -22,6 +23,56 @@ class Neighbor:
     rank: int
     artist_id: int
     listeners: int | None
+    mbid: str | None = None
+    shared_name: bool = False  # another artist has the same (normalised) name: the id tells them apart
+
+
+@dataclass(frozen=True)
+class Namesake:
+    """One of several artists with the same (normalised) name: its id, MBID and listeners in the dump."""
+
+    artist_id: int
+    mbid: str | None
+    listeners: int
+
+
+@dataclass(frozen=True)
+class SimilarArtists:
+    """One answer of :meth:`ArtistSimilarity.similar`: the artist, what answered (dump, metric, the ``k`` asked
+    and the build's ``build_k``, the most it keeps per artist) and the neighbours, ranked."""
+
+    artist: str
+    artist_id: int
+    mbid: str | None
+    dump_id: str
+    metric: str
+    k: int
+    build_k: int
+    neighbors: list[Neighbor]
+    namesakes: list[Namesake]  # when several artists have this name: all of them (this one too), most listened first
+    reason: str | None  # why there are no neighbours; None when there are
+
+    def to_json(self) -> dict:
+        return {"artist": self.artist, "artist_id": self.artist_id, "mbid": self.mbid, "dump_id": self.dump_id,
+                "metric": self.metric, "k": self.k, "build_k": self.build_k,
+                "namesakes": [asdict(n) for n in self.namesakes], "reason": self.reason,
+                "rows": [{"rank": n.rank, "artist": n.artist, "artist_id": n.artist_id, "mbid": n.mbid,
+                          "score": n.score, "co_listeners": n.co_listeners, "listeners": n.listeners}
+                         for n in self.neighbors]}
+
+
+@dataclass(frozen=True)
+class ServedBuild:
+    """A dump's similarity build as a snapshot serves it: its users, seed scale, thresholds and k, and the rowids
+    of its rows in the snapshot's pair lookup (``end_row`` one past the last)."""
+
+    users: int
+    seed_raw_max: float
+    k: int
+    min_listeners: int
+    min_co_listeners: int
+    first_row: int
+    end_row: int
 
 
 def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
@@ -94,6 +145,8 @@ class DumpArtists:
     names: dict[int, str]
     by_name: dict[str, int]  # normalised name -> the most listened artist of that name (then the lower id)
     by_key: dict[str, int]  # name key -> the most listened artist of that key (then the lower id)
+    mbids: dict[int, str | None]
+    shared_names: set[int]  # the artists whose normalised name another artist of the snapshot has too
 
     def listeners_of(self, artist_id: int) -> int:
         return int(self.listeners[artist_id]) if 0 <= artist_id < len(self.listeners) else 0
@@ -110,7 +163,7 @@ class ArtistSimilarity:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         self._dumps: dict[str | None, str] = {}
-        self._builds: dict[str, tuple[int, float, int, int, int]] = {}
+        self._builds: dict[str, ServedBuild] = {}
         self._artists: dict[str, DumpArtists] = {}
 
     def dump(self, dump_id: str | None = None) -> str:
@@ -133,56 +186,120 @@ class ArtistSimilarity:
                 by_name.setdefault(norm, artist_id)
                 if key:
                     by_key.setdefault(key, artist_id)
-            self._artists[dump] = DumpArtists(listeners, dict(zip(ids.tolist(), found["name"].tolist(), strict=True)),
-                                              by_name, by_key)
+            self._artists[dump] = DumpArtists(
+                listeners, dict(zip(ids.tolist(), found["name"].tolist(), strict=True)), by_name, by_key,
+                dict(zip(ids.tolist(), found["mbid"].tolist(), strict=True)),
+                set(ids[np.asarray(found["namesakes"]) > 1].tolist()))
         return self._artists[dump]
 
-    def build(self, dump: str) -> tuple[int, float, int, int, int]:
-        """``(users, seed_raw_max, k, first_row, end_row)`` of the dump's similarity build: its users, the seed
-        scale, its k, and the rowids of its rows in the snapshot's pair lookup (``end_row`` one past the last)."""
+    def build(self, dump: str) -> ServedBuild:
+        """The dump's similarity build as the snapshot serves it."""
         if dump not in self._builds:
             # (a snapshot of a release before pair_lookup_dumps asks for a new publish)
-            users, seed_raw_max, k, first_row, end_row = _snapshot_query(self.con, "serving/build_of.sql",
-                                                                         dump_id=dump).fetchone()
+            users, seed_raw_max, *rest = _snapshot_query(self.con, "serving/build_of.sql", dump_id=dump).fetchone()
             scale = float(seed_raw_max) if seed_raw_max is not None else 1.0  # a build without pairs (stored before they were refused)
-            self._builds[dump] = (int(users), scale, int(k), int(first_row), int(end_row))
+            self._builds[dump] = ServedBuild(int(users), scale, *map(int, rest))
         return self._builds[dump]
 
-    def similar(self, name: str, *, k: int = 10, metric: str = "seed",
-                dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
-        """The ``k`` most similar artists to ``name`` by ``metric``: (display name, neighbours), ranked like
-        the ``artist_neighbors`` view (score, co-listeners, lower id), at most the build's k. The name is found as
-        :func:`find_artist` finds it (normalised name, else name key); several artists sharing it: the most
-        listened one."""
+    def similar(self, name: str | None = None, *, artist_id: int | None = None, mbid: str | None = None,
+                k: int = 10, metric: str = "seed", dump_id: str | None = None) -> SimilarArtists:
+        """The ``k`` most similar artists by ``metric`` to the artist named ``name``, or of id ``artist_id``, or of
+        MBID ``mbid`` (one of the three), ranked like the ``artist_neighbors`` view (score, co-listeners, lower
+        id), at most the build's k. The name is found as :func:`find_artist` finds it (normalised name, else name
+        key); several artists sharing it: the most listened one (the answer's ``namesakes`` list them all;
+        ``artist_id`` or ``mbid`` asks for another)."""
         if metric not in METRICS:
             raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
+        if (name is None) + (artist_id is None) + (mbid is None) != 2:
+            raise ParameterError("ask for one artist: by its name, its id or its MBID")
         dump = self.dump(dump_id)
         artists = self.artists(dump)
-        norm, key = _norm_of(name), name_key(name)
-        artist_id = artists.by_name.get(norm)
-        if artist_id is None:
-            # (how: 0 by name, 1 by key, artist_id, name) of every artist, listeners in this dump or not
-            named = _snapshot_query(self.con, "serving/artists_by_name.sql", name_norm=norm, name_key=key).fetchall()
-            if not any(how == 0 for how, _, _ in named):  # the name as typed wins over a key, listeners or not
-                artist_id = artists.by_key.get(key)
-            if artist_id is None:  # an artist without listeners in this dump, or none of that name
-                if not named:
-                    find_artist(self.con, name, dump)  # raises ArtistNotFound with suggestions
-                return min(named)[2], []
-        users, seed_raw_max, build_k, first_row, end_row = self.build(dump)
-        pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, first_row=first_row,
-                          end_row=end_row).fetchnumpy()
-        ids = np.asarray(pairs["neighbor_id"], dtype=np.int64)
-        top = metrics.top_k(metric, ids, np.asarray(pairs["co_listeners"], dtype=np.int64), artists.listeners[ids],
-                            artists.listeners_of(artist_id), users, seed_raw_max, min(int(k), build_k))
-        return artists.names[artist_id], [
-            Neighbor(artist=artists.names[nid], score=value, co_listeners=co, rank=rank, artist_id=nid, listeners=lb)
-            for rank, (nid, value, co, lb) in enumerate(top, start=1)]
+        if name is None:
+            artist_id = self._by_key(artist_id, mbid)
+        else:
+            norm, key = _norm_of(name), name_key(name)
+            artist_id = artists.by_name.get(norm)
+            if artist_id is None:
+                # (how: 0 by name, 1 by key, artist_id, name) of every artist, listeners in this dump or not
+                named = _snapshot_query(self.con, "serving/artists_by_name.sql", name_norm=norm,
+                                        name_key=key).fetchall()
+                if not any(how == 0 for how, _, _ in named):  # the name as typed wins over a key
+                    artist_id = artists.by_key.get(key)
+                if artist_id is None:  # an artist without listeners in this dump, or none of that name
+                    # none: find_artist raises ArtistNotFound with suggestions
+                    artist_id = min(named)[1] if named else find_artist(self.con, name, dump)[0]
+        build = self.build(dump)
+        listeners = artists.listeners_of(artist_id)
+        top: list[tuple[int, float, int, int]] = []
+        if listeners >= build.min_listeners:
+            pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, first_row=build.first_row,
+                              end_row=build.end_row).fetchnumpy()
+            ids = np.asarray(pairs["neighbor_id"], dtype=np.int64)
+            top = metrics.top_k(metric, ids, np.asarray(pairs["co_listeners"], dtype=np.int64),
+                                artists.listeners[ids], listeners, build.users, build.seed_raw_max,
+                                min(int(k), build.k))
+        if listeners:
+            display, artist_mbid, placeholder = artists.names[artist_id], artists.mbids[artist_id], False
+        else:  # a placeholder, an artist of the music library or of another dump
+            display, artist_mbid, placeholder = sql.query(self.con, "serving/artist_of.sql",
+                                                          artist_id=artist_id).fetchone()
+        namesakes = []
+        if artist_id in artists.shared_names or not listeners:
+            found = sql.query(self.con, "serving/namesakes.sql", artist_id=artist_id, dump_id=dump).fetchall()
+            namesakes = [Namesake(int(i), m, int(n)) for i, m, n in found] if len(found) > 1 else []
+        return SimilarArtists(
+            artist=display, artist_id=artist_id, mbid=artist_mbid, dump_id=dump, metric=metric, k=int(k),
+            build_k=build.k, namesakes=namesakes,
+            reason=None if top else _why_no_neighbours(display, placeholder, listeners, build, dump),
+            neighbors=[Neighbor(artist=artists.names[nid], score=value, co_listeners=co, rank=rank, artist_id=nid,
+                                listeners=lb, mbid=artists.mbids[nid], shared_name=nid in artists.shared_names)
+                       for rank, (nid, value, co, lb) in enumerate(top, start=1)])
+
+    def _by_key(self, artist_id: int | None, mbid: str | None) -> int:
+        """The id of the artist of id ``artist_id`` or MBID ``mbid``, checked against the snapshot's artists."""
+        if mbid is not None:
+            try:
+                key = str(uuid.UUID(str(mbid).strip()))
+            except ValueError:
+                raise ParameterError(f"{mbid!r} is not an MBID: give a MusicBrainz id such as "
+                                     "11111111-2222-4333-8444-555555555555") from None
+            row = sql.query(self.con, "serving/artist_by_mbid.sql", mbid=key).fetchone()
+            if row is None:
+                raise NotFoundError(f"no artist has the MBID {key} in the published snapshot")
+            return int(row[0])
+        if isinstance(artist_id, bool) or not isinstance(artist_id, numbers.Integral):
+            raise ParameterError(f"an artist id is a whole number, got {artist_id!r}")
+        if sql.query(self.con, "serving/artist_of.sql", artist_id=int(artist_id)).fetchone() is None:
+            raise NotFoundError(f"no artist has the id {artist_id} in the published snapshot (`musim similar NAME "
+                                "--json` shows an artist's id and MBID)")
+        return int(artist_id)
 
 
-def similar_artists(con: duckdb.DuckDBPyConnection, name: str, *, k: int = 10, metric: str = "seed",
-                    dump_id: str | None = None) -> tuple[str, list[Neighbor]]:
-    """The ``k`` most similar artists to ``name`` (see :class:`ArtistSimilarity` for repeated questions)."""
-    return ArtistSimilarity(con).similar(name, k=k, metric=metric, dump_id=dump_id)
+def _why_no_neighbours(name: str, placeholder: bool, listeners: int, build: ServedBuild, dump: str) -> str:
+    """Why the artist ``name`` (``listeners`` in ``dump``) has no co-listening neighbours in ``build``."""
+    if placeholder:
+        return (f"{name} is a placeholder name (Last.FM's for plays of an unknown artist, or of many): it is never "
+                "compared with other artists")
+    if not listeners:
+        return f"{name} has no listeners in dump {dump[:12]}: it has no co-listening neighbours there"
+    heard = f"{listeners:,} listener{'s' if listeners != 1 else ''} in dump {dump[:12]}"
+    if listeners < build.min_listeners:
+        return (f"{name} has {heard}, fewer than the build's min_listeners={build.min_listeners}: it was not "
+                "compared with other artists")
+    if build.min_co_listeners == 1:
+        shared = "its listener" if listeners == 1 else "any of its listeners"
+    else:
+        shared = f"{build.min_co_listeners} or more of its listeners (the build's min_co_listeners)"
+    return (f"{name} has {heard} but shares {shared} with no other compared artist (>= {build.min_listeners} "
+            "listeners): it has no co-listened artist")
+
+
+def similar_artists(con: duckdb.DuckDBPyConnection, name: str | None = None, *, artist_id: int | None = None,
+                    mbid: str | None = None, k: int = 10, metric: str = "seed",
+                    dump_id: str | None = None) -> SimilarArtists:
+    """The ``k`` most similar artists to ``name`` (or ``artist_id``, ``mbid``; see :class:`ArtistSimilarity`
+    for repeated questions)."""
+    return ArtistSimilarity(con).similar(name, artist_id=artist_id, mbid=mbid, k=k, metric=metric,
+                                         dump_id=dump_id)

@@ -118,9 +118,7 @@ def colistening_result(result: dict[str, Any] | Unavailable | None, error: dict[
     if isinstance(result, Unavailable):
         return unavailable(result)
     if not result["rows"]:
-        return notice("info", f"<strong>{esc(result['artist'])}</strong> has no co-listening neighbours in this "
-                              f"build: it has fewer than {esc(result['min_listeners'])} listeners (the build's "
-                              "<code>min_listeners</code>) or no shared listeners.", "no-neighbours")
+        return notice("info", f"No co-listening neighbours: {esc(result['reason'])}.", "no-neighbours")
     rows = [f'<tr class="result"><td class="num">{r["rank"]}</td>'
             f'<td><a href="{href(state, "artists", artist=r["artist"], model=None)}">{esc(r["artist"])}</a></td>'
             f'{_num(r["score"])}{_num(r["co_listeners"])}{_num(r["listeners"])}</tr>' for r in result["rows"]]

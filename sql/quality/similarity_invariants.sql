@@ -4,8 +4,9 @@
 -- its counts (sql/similarity/views.sql), so the counts are what is checked: pairs ordered and stored once each
 -- in pair order, co-listeners between the build's threshold and either artist's listeners, listeners at most the users
 -- (together: seed, jaccard, cosine in 0..1, lift > 0, pmi finite, for every pair), both artists eligible,
--- and the build's record (pair count, seed scale) equal to the pairs. The catalogue pairs are stored once
--- with their scores, which equal the metrics of the same pair (up to $tolerance, relative).
+-- and the build's record equal to them: the pair count, and the seed scale, the largest r of the pairs and of
+-- the catalogue's pairs. The catalogue pairs are stored once with their scores, which equal the metrics of the
+-- same pair (up to $tolerance, relative).
 WITH b AS (
     SELECT users, pairs, seed_raw_max FROM similarity_build WHERE dump_id = $dump_id
 ),
@@ -48,11 +49,6 @@ listeners_ AS (
            count(*) - count(DISTINCT l.artist_id) AS duplicate_listeners
     FROM l CROSS JOIN b
 ),
-record AS (
-    SELECT (pairs_.pair_rows IS DISTINCT FROM b.pairs)::INTEGER
-           + (pairs_.seed_raw_max IS DISTINCT FROM b.seed_raw_max)::INTEGER AS build_record_mismatches
-    FROM pairs_ LEFT JOIN b ON true
-),
 c AS (
     SELECT * FROM artist_pair_similarity WHERE dump_id = $dump_id
 ),
@@ -82,8 +78,8 @@ cp AS (
 cross_ AS (
     SELECT count(*) FILTER (WHERE p.artist_a IS NOT NULL AND NOT (
                c.co_listeners = p.co_listeners
-               AND abs(c.seed - least(1.0, sim_score('seed', p.co_listeners, la.listeners, lb.listeners, b.users,
-                                                     b.seed_raw_max)))
+               AND abs(c.seed - sim_score('seed', p.co_listeners, la.listeners, lb.listeners, b.users,
+                                          b.seed_raw_max))
                    <= $tolerance * greatest(1.0, abs(c.seed))
                AND abs(c.jaccard - sim_score('jaccard', p.co_listeners, la.listeners, lb.listeners, b.users,
                                              b.seed_raw_max))
@@ -94,12 +90,20 @@ cross_ AS (
                AND abs(c.lift - sim_score('lift', p.co_listeners, la.listeners, lb.listeners, b.users,
                                           b.seed_raw_max))
                    <= $tolerance * greatest(1.0, abs(c.lift)))) AS catalogue_mismatches,
-           count(*) FILTER (WHERE p.artist_a IS NULL AND c.co_listeners >= $min_co_listeners) AS catalogue_missing_pairs
+           count(*) FILTER (WHERE p.artist_a IS NULL AND c.co_listeners >= $min_co_listeners) AS catalogue_missing_pairs,
+           max(sim_seed_raw(c.co_listeners, la.listeners, lb.listeners)) AS catalogue_seed_raw_max
     FROM c
     LEFT JOIN cp p ON p.artist_a = c.artist_a AND p.artist_b = c.artist_b
     LEFT JOIN l la ON la.artist_id = c.artist_a
     LEFT JOIN l lb ON lb.artist_id = c.artist_b
     LEFT JOIN b ON true
+),
+record AS (
+    SELECT (pairs_.pair_rows IS DISTINCT FROM b.pairs)::INTEGER
+           + (greatest(pairs_.seed_raw_max, cross_.catalogue_seed_raw_max) IS DISTINCT FROM b.seed_raw_max)::INTEGER
+               AS build_record_mismatches
+    FROM pairs_ CROSS JOIN cross_ LEFT JOIN b ON true
 )
-SELECT pairs_.* EXCLUDE (seed_raw_max), listeners_.*, record.*, cat.*, cat_artists.*, cross_.*
+SELECT pairs_.* EXCLUDE (seed_raw_max), listeners_.*, record.*, cat.*, cat_artists.*,
+       cross_.* EXCLUDE (catalogue_seed_raw_max)
 FROM pairs_, listeners_, record, cat, cat_artists, cross_;

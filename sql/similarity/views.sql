@@ -1,12 +1,11 @@
 -- The metrics of a pair and the user-facing views over artist_pairs, created in the warehouse by every
 -- similarity build and in every published snapshot (the one definition of the five metrics).
 -- With co the co-listeners of a and b, la and lb their listeners and U the users of the dump:
---   seed    = r / max(r) over the dump (similarity_build.seed_raw_max), where r = (co/la + co/lb) / 2:
---             co-listeners normalised by each artist's listeners (the mean of P(b|a) and P(a|b)), 0..1
+--   seed    = r / max(r) over the build's stored pairs (similarity_build.seed_raw_max: the co-listened pairs
+--             and the catalogue's pairs), where r = (co/la + co/lb) / 2: co-listeners normalised by each
+--             artist's listeners (the mean of P(b|a) and P(a|b)), 0..1
 --   jaccard = co / (la + lb - co)        cosine = co / sqrt(la * lb)
 --   lift    = co * U / (la * lb)         pmi    = ln(lift)
--- Neighbours rank by score, then co-listeners, then the lower artist id; pmi ranks by lift (ln is monotone,
--- but two lifts one ulp apart can share a logarithm).
 CREATE OR REPLACE MACRO sim_seed_raw(co, la, lb) AS (co / la + co / lb) / 2.0;
 
 CREATE OR REPLACE MACRO sim_score(metric, co, la, lb, users, seed_raw_max) AS CASE metric
@@ -16,8 +15,19 @@ CREATE OR REPLACE MACRO sim_score(metric, co, la, lb, users, seed_raw_max) AS CA
     WHEN 'lift' THEN co::DOUBLE * users / (la::DOUBLE * lb::DOUBLE)
     WHEN 'pmi' THEN ln(co::DOUBLE * users / (la::DOUBLE * lb::DOUBLE)) END;
 
-CREATE OR REPLACE MACRO sim_rank_key(metric, co, la, lb, users, seed_raw_max) AS
-    sim_score(CASE metric WHEN 'pmi' THEN 'lift' ELSE metric END, co, la, lb, users, seed_raw_max);
+-- How the neighbours of artist a (la listeners) rank by a metric: not by its score, whose rounding can put two
+-- mathematically equal scores (e.g. cosine 1/sqrt(3) of co=1, lb=1 and of co=3, lb=9) in either order, but by
+-- a key that orders exactly like it within one artist: p / q, one correctly rounded division of integers p
+-- and q that doubles hold exactly, so equal values give the same key (the tie then goes to co-listeners and the
+-- lower id) and different values keep their order while p * q < 2^52 (each artist under 130,000 listeners):
+--   seed: co (la + lb) / lb  (r * 2 la)    jaccard: co / (la + lb - co)
+--   cosine: co^2 / lb  (cosine^2 * la)      lift and pmi: co / lb  (lift * la / U)
+-- musim/similarity/metrics.py ranks with the same arithmetic.
+CREATE OR REPLACE MACRO sim_rank_key(metric, co, la, lb) AS CASE metric
+    WHEN 'seed' THEN co::DOUBLE * (la::DOUBLE + lb::DOUBLE) / lb::DOUBLE
+    WHEN 'jaccard' THEN co / (la::DOUBLE + lb::DOUBLE - co)
+    WHEN 'cosine' THEN co::DOUBLE * co::DOUBLE / lb::DOUBLE
+    ELSE co::DOUBLE / lb::DOUBLE END;
 
 -- The top-k neighbours (k of the build) of every artist for each metric, in both directions; the columns
 -- of the table this view replaced, with the neighbour's name and listeners and the artist's name. Scoring a
@@ -33,7 +43,7 @@ WITH directed AS (
 scored AS (
     SELECT d.dump_id, m.metric, d.artist_id, an.name AS artist_name, d.neighbor_id, d.co_listeners, b.k, ln.listeners AS neighbor_listeners,
            sim_score(m.metric, d.co_listeners, la.listeners, ln.listeners, b.users, b.seed_raw_max) AS score,
-           sim_rank_key(m.metric, d.co_listeners, la.listeners, ln.listeners, b.users, b.seed_raw_max) AS rank_key
+           sim_rank_key(m.metric, d.co_listeners, la.listeners, ln.listeners) AS rank_key
     FROM directed d
     JOIN similarity_build b USING (dump_id)
     JOIN artist an ON an.artist_id = d.artist_id
@@ -42,8 +52,8 @@ scored AS (
     CROSS JOIN (VALUES ('seed'), ('jaccard'), ('cosine'), ('lift'), ('pmi')) m(metric)
 )
 SELECT s.dump_id, s.metric, s.artist_id,
-       (row_number() OVER (PARTITION BY s.dump_id, s.metric, s.artist_id, s.artist_name
-                           ORDER BY s.rank_key DESC, s.co_listeners DESC, s.neighbor_id))::SMALLINT AS rank,
+       row_number() OVER (PARTITION BY s.dump_id, s.metric, s.artist_id, s.artist_name
+                          ORDER BY s.rank_key DESC, s.co_listeners DESC, s.neighbor_id) AS rank,
        s.neighbor_id, s.score, s.co_listeners, a.name AS neighbor_name, s.neighbor_listeners, s.artist_name
 FROM scored s
 JOIN artist a ON a.artist_id = s.neighbor_id

@@ -45,8 +45,10 @@ def test_rejects_similar_and_sql(dump, capsys):
     name = json.loads(run(capsys, "sql", "SELECT name FROM artist_listeners JOIN artist USING (artist_id) "
                                          "ORDER BY listeners DESC LIMIT 1", "--json")[1])[0]["name"]
     code, out, _ = run(capsys, "similar", name.upper(), "--k", "3", "--metric", "jaccard", "--json")
-    rows = json.loads(out)
+    answer = json.loads(out)
+    rows = answer["rows"]
     assert code == 0 and len(rows) == 3 and {"artist", "score", "co_listeners"} <= rows[0].keys()
+    assert (answer["metric"], answer["k"], answer["build_k"]) == ("jaccard", 3, 100) and len(answer["dump_id"]) == 64
     assert rows[0]["score"] >= rows[1]["score"] >= rows[2]["score"]
 
     code, out, _ = run(capsys, "similar", name, "--k", "3")

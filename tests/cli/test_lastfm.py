@@ -1,4 +1,5 @@
-"""``musim sql`` as a sandbox, one-line errors, readers without the writer's lock, hostile names on screen."""
+"""``musim sql`` as a sandbox, one-line errors, readers without the writer's lock, hostile names on screen; what
+``musim similar`` says of its answer (dump, metric, k, shared names, why no neighbours)."""
 
 from __future__ import annotations
 
@@ -144,7 +145,7 @@ def test_similar_escapes_hostile_names_and_cuts_long_ones(hostile, capsys):
     assert max(len(line) for line in out.splitlines()) < 150  # the 5,000-character name is cut
 
     code, out, _ = run(capsys, "similar", RED, "--k", "10", "--json")
-    names = {r["artist"] for r in json.loads(out)}
+    names = {r["artist"] for r in json.loads(out)["rows"]}
     assert {BIDI, NUL, BELL, LONG} <= names  # JSON keeps the exact strings
     assert "\u202e" not in out and "\x9b" not in out and "\x00" not in out  # ... written as JSON escapes
 
@@ -228,6 +229,94 @@ def test_similar_k_in_the_library_is_a_musim_error(hostile):
         for bad in (0, -1, 2.5, True):
             with pytest.raises(ParameterError, match="k must be a whole number"):
                 similar_artists(con, RED, k=bad)
-        assert len(similar_artists(con, RED, k=np.int64(2))[1]) == 2
+        assert len(similar_artists(con, RED, k=np.int64(2)).neighbors) == 2
     finally:
         con.close()
+
+
+def _similar_dump(tmp_path):
+    """Artist A (4 listeners), B (3), C (2), D (1, whose listener plays nothing else named), two artists named
+    "Same Name" of different MBIDs (2 listeners each, A's and B's) and the placeholder [unknown]."""
+    from tests.lastfm_files import write_lines
+
+    mbid = {a: f"{d * 8}-{d * 4}-4{d * 3}-8{d * 3}-{d * 12}" for a, d in zip("ABCDEF", "123456", strict=True)}
+    plays = {("A", "Artist A"): [0, 1, 2, 3], ("B", "Artist B"): [0, 1, 2], ("C", "Artist C"): [0, 4],
+             ("D", "Artist D"): [5], ("E", "Same Name"): [0, 1], ("F", "Same Name"): [2, 3], (None, "[unknown]"): [5, 6]}
+    return write_lines(tmp_path / "plays.tsv", [f"{u:040x}\t{mbid.get(a, '') if a else ''}\t{name}\t3"
+                                                 for (a, name), users in plays.items() for u in users])
+
+
+def _build(capsys, *params: str) -> str:
+    code, out, err = run(capsys, "similarity", "build", "--json", *params)
+    assert code == 0, err
+    return json.loads(out)["dump_id"]
+
+
+def test_similar_names_the_dump_metric_and_k_that_answered(tmp_path, capsys):
+    """The title and --json (a bare list) named neither the dump, the metric nor the build's k, and --k 50 on a
+    build with k=2 silently showed 2 rows."""
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    dump = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "2")
+    code, out, err = run(capsys, "similar", "artist a", "--metric", "jaccard", "--json")
+    answer = json.loads(out)
+    assert code == 0 and (answer["dump_id"], answer["metric"], answer["k"], answer["build_k"]) == (dump, "jaccard", 10, 2)
+    assert (answer["artist"], [r["rank"] for r in answer["rows"]], answer["reason"]) == ("Artist A", [1, 2], None)
+    assert {"artist", "artist_id", "mbid", "score", "co_listeners", "listeners"} <= answer["rows"][0].keys()
+    assert err == (f"the build of dump {dump[:12]} keeps 2 neighbours per artist and metric: 2 shown, not 10 (for more: "
+                   f"musim similarity build --dump {dump[:12]} --k 10)\n")
+    code, out, err = run(capsys, "similar", "Artist A", "--k", "2")
+    assert code == 0 and err == "" and f"artists most similar to Artist A (seed, dump {dump[:12]}, build k=2)" in out
+    code, out, err = run(capsys, "similar", "Artist A", "--k", "50")
+    assert code == 0 and "2 shown, not 50" in err and len(out.strip().splitlines()) == 5  # title, header, rule, 2
+
+
+def test_artists_sharing_a_name_are_asked_for_by_id_or_mbid(tmp_path, capsys):
+    """Of two artists named "Same Name" only the first could be asked for, and nothing said there was another."""
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5")
+    code, out, err = run(capsys, "similar", "same name", "--json")
+    first = json.loads(out)
+    ids = [n["artist_id"] for n in first["namesakes"]]
+    assert code == 0 and len(ids) == 2 and first["artist_id"] == ids[0]
+    assert [n["mbid"] for n in first["namesakes"]] == ["55555555-5555-4555-8555-555555555555",
+                                                       "66666666-6666-4666-8666-666666666666"]
+    assert (f"2 artists are named 'Same Name'; this answer is for id {ids[0]}, the most listened; the other: id "
+            f"{ids[1]} (MBID 66666666-6666-4666-8666-666666666666, 2 listeners). Ask for another with --id N or "
+            "--mbid MBID") in err
+    second = json.loads(run(capsys, "similar", "--id", str(ids[1]), "--json")[1])
+    by_mbid = json.loads(run(capsys, "similar", "--mbid", "66666666-6666-4666-8666-666666666666", "--json")[1])
+    assert second == by_mbid and second["artist_id"] == ids[1] and second["rows"] != first["rows"]
+    assert [r["artist"] for r in second["rows"]] == ["Artist A", "Artist B"]  # its listeners are A's third and fourth
+    code, out, err = run(capsys, "similar", "--id", str(ids[1]))
+    assert code == 0 and err == ""  # asked for by id: no note of the other
+    assert f"artists most similar to Same Name (id {ids[1]}, MBID 66666666-6666-4666-8666-666666666666)" in out
+    code, out, _ = run(capsys, "similar", "Artist A")  # a neighbour's shared name shows its id
+    assert f"Same Name (id {ids[0]})" in out and f"Same Name (id {ids[1]})" in out
+    for argv, says in [(["--id", "999"], "no artist has the id 999 in the published snapshot"),
+                       (["--mbid", "77777777-7777-4777-8777-777777777777"], "no artist has the MBID 7777"),
+                       (["--mbid", "not-one"], "'not-one' is not an MBID"),
+                       (["x", "--id", "1"], "give the artist as NAME, --id N or --mbid MBID (one of them), not NAME and "
+                                            "--id together"),
+                       ([], "give the artist as NAME, --id N or --mbid MBID"),
+                       (["--id", "1", "--audio"], "--audio finds an artist by NAME")]:
+        code, _, err = run(capsys, "similar", *argv)
+        assert code == 2 and says in one_line_error(err), (argv, err)
+
+
+def test_an_artist_without_neighbours_is_told_why(tmp_path, capsys):
+    """Every such artist was "too few or no listeners": the placeholder [unknown] (never compared) and Artist D,
+    an eligible artist whose one listener co-listens with no one, too."""
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    dump = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1")[:12]
+    code, out, err = run(capsys, "similar", "[unknown]")
+    assert (code, out) == (0, "") and err == ("[unknown] is a placeholder name (Last.FM's for plays of an unknown "
+                                              "artist, or of many): it is never compared with other artists\n")
+    code, out, err = run(capsys, "similar", "artist d")
+    assert (code, out) == (0, "") and err == (f"Artist D has 1 listener in dump {dump} but shares its listener with no "
+                                              "other compared artist (>= 1 listeners): it has no co-listened artist; "
+                                              "by sound: musim similar 'Artist D' --audio\n")
+    dump = _build(capsys, "--min-listeners", "3", "--min-co-listeners", "2")[:12]
+    code, out, err = run(capsys, "similar", "artist c", "--json")
+    assert json.loads(out)["reason"] == (f"Artist C has 2 listeners in dump {dump}, fewer than the build's "
+                                         "min_listeners=3: it was not compared with other artists")
+    assert err.startswith(json.loads(out)["reason"] + "; by sound: ")

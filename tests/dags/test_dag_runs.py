@@ -31,5 +31,4 @@ def test_ingest_then_similarity_dags(airflow, musim_home, tmp_path):
     con = serving.open_snapshot()
     top = con.execute("""SELECT a.name FROM artist_listeners JOIN artist a USING (artist_id)
                          ORDER BY listeners DESC LIMIT 1""").fetchone()[0]
-    _, neighbors = similar_artists(con, top, k=5)
-    assert len(neighbors) == 5
+    assert len(similar_artists(con, top, k=5).neighbors) == 5

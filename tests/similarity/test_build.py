@@ -9,8 +9,9 @@ import pytest
 from musim import warehouse
 from musim.errors import NotFoundError
 from musim.ingest.lastfm import ingest_lastfm
-from musim.similarity.build import SimilarityParams, build, resolve_dump
+from musim.similarity.build import SimilarityParams, build, build_similarity, resolve_dump
 from tests.lastfm_files import tiny_dump
+from tests.test_cooccurrence import needs_c_kernels
 
 
 def _pairs(con, metric):
@@ -128,3 +129,46 @@ def test_parameters_of_a_wrong_type_or_range_are_one_error_naming_the_field(bad)
 
     with pytest.raises(ParameterError, match=f"similarity parameter {next(iter(bad))}: "):
         SimilarityParams(**bad)
+
+
+def test_an_artist_with_more_neighbours_than_a_smallint_holds_is_served(tmp_path):
+    """The views cast every row's rank to SMALLINT before keeping the top k: an artist with more than 32,767
+    neighbours failed every query on it ("INT64 32768 can't be cast to INT16")."""
+    from tests.lastfm_files import write_lines
+
+    lines = []
+    for u in range(3300):  # each user plays Hub and 10 artists of their own: Hub has 33,000 neighbours
+        lines += [f"{u:040x}\t\tHub\t1", *(f"{u:040x}\t\tOwn {u}-{i}\t1" for i in range(10))]
+    ingest_lastfm(write_lines(tmp_path / "hub.tsv", lines))
+    build(params=SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+    with warehouse.writer() as con:
+        ranks = con.execute("SELECT metric, list(rank ORDER BY rank) FROM artist_neighbors WHERE artist_name = 'Hub' "
+                            "GROUP BY metric").fetchall()
+        named = con.execute("SELECT count(*) FROM similar_artists WHERE artist = 'Hub'").fetchone()[0]
+    assert sorted(ranks) == [(m, [1, 2, 3, 4, 5]) for m in sorted(("seed", "jaccard", "cosine", "lift", "pmi"))]
+    assert named == 25
+
+
+@pytest.mark.parametrize("engine", [pytest.param("c", marks=needs_c_kernels), "duckdb"])
+def test_seed_has_one_scale_for_every_stored_pair(tmp_path, engine):
+    """The seed scale came from the pairs with >= min_co_listeners only and the catalogue's pairs (>= 1) were
+    clipped to it: Zed One and Zed Two (one listener each, one co-listener: r = 1) stored 1.0, and so did Em and En
+    (r = (2/4 + 2/3) / 2), the scale's own pair, as if both were equally similar."""
+    from musim.quality import gate
+    from tests.lastfm_files import write_lines
+
+    lines = [f"{'c1' * 20}\t\tZed One\t7", f"{'c1' * 20}\t\tZed Two\t7"]
+    lines += [f"{u * 20}\t\tEm\t7" for u in ("c2", "c3", "c4", "c6")] + [f"{u * 20}\t\tEn\t7" for u in ("c2", "c3", "c5")]
+    dump_id = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines)).dump_id
+    with warehouse.writer() as con:
+        build_similarity(con, dump_id, SimilarityParams(min_listeners=1, min_co_listeners=2, k=5), engine=engine,
+                         gated=True)
+        gate(["similarity"], dump_id=dump_id, con=con)  # the record and the catalogue agree with the pairs
+        scale = con.execute("SELECT seed_raw_max FROM similarity_build").fetchone()[0]
+        catalogue = dict(con.execute("""SELECT x.name || '-' || y.name, c.seed FROM artist_pair_similarity c
+                                        JOIN artist x ON x.artist_id = c.artist_a
+                                        JOIN artist y ON y.artist_id = c.artist_b""").fetchall())
+        view = con.execute("SELECT score FROM similar_artists WHERE artist = 'Em' AND metric = 'seed'").fetchall()
+    em_en = (2 / 4 + 2 / 3) / 2
+    assert scale == 1.0 and catalogue == {"Zed One-Zed Two": 1.0, "Em-En": pytest.approx(em_en)}
+    assert view == [(catalogue["Em-En"],)]  # the neighbour views use the same scale

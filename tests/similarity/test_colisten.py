@@ -43,8 +43,10 @@ def _in_storage_order(con):
 RECORD_CHECK = """
     WITH l AS (SELECT artist_id, listeners FROM artist_listeners),
     p AS (SELECT sim_seed_raw(co_listeners, la.listeners, lb.listeners) AS s FROM artist_pairs
+          JOIN l la ON la.artist_id = artist_a JOIN l lb ON lb.artist_id = artist_b),
+    c AS (SELECT sim_seed_raw(co_listeners, la.listeners, lb.listeners) AS s FROM artist_pair_similarity
           JOIN l la ON la.artist_id = artist_a JOIN l lb ON lb.artist_id = artist_b)
-    SELECT b.pairs, (SELECT count(*) FROM p), b.seed_raw_max, (SELECT max(s) FROM p),
+    SELECT b.pairs, (SELECT count(*) FROM p), b.seed_raw_max, greatest((SELECT max(s) FROM p), (SELECT max(s) FROM c)),
            (SELECT count(*) FROM artist_neighbors)
     FROM similarity_build b
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +86,67 @@ def test_query_time_metrics_equal_the_materialised_ones(tmp_path, dump, params):
             expected = sorted(by_artist.get((metric, artist_id), []), key=lambda r: r[3])
             if not expected:
                 continue
-            _, rows = service.similar(name, k=params.k + 3, metric=metric)
+            rows = service.similar(name, k=params.k + 3, metric=metric).neighbors
             assert [(r.artist_id, r.score, r.co_listeners, r.rank) for r in rows] == expected, (name, metric)
+
+
+def _equal_values_dump(path: Path) -> Path:
+    """Mathematically equal scores whose doubles differ in the last bit. Alpha (5 listeners) shares 2 with Xeno
+    (4) and 3 with Ypsilon (10): seed r = (2/5 + 2/4) / 2 = (3/5 + 3/10) / 2. Beta (3) shares 1 with Pi (1) and 3
+    with Quux (9): cosine 1/sqrt(3) = 3/sqrt(27). Their ties go to the neighbour with more co-listeners."""
+    listeners = {"Alpha": [1, 2, 3, 4, 5], "Xeno": [1, 2, 6, 7], "Ypsilon": [1, 2, 3, 8, 9, 10, 11, 12, 13, 14],
+                 "Beta": [21, 22, 23], "Pi": [21], "Quux": list(range(21, 30))}
+    return write_lines(path, [f"{u:040x}\t\t{name}\t7" for name, users in listeners.items() for u in users])
+
+
+def _exact_top_k(con, dump_id: str, k: int) -> dict[tuple[str, int], list[int]]:
+    """The top-k neighbour ids of every artist and metric by the metrics' exact values (fractions: seed as r,
+    cosine squared, pmi as lift, each ordering like the metric), ties to more co-listeners, then the lower id."""
+    users = con.execute("SELECT users FROM similarity_build WHERE dump_id = ?", [dump_id]).fetchone()[0]
+    listeners = dict(con.execute("SELECT artist_id, listeners FROM artist_listeners WHERE dump_id = ?",
+                                 [dump_id]).fetchall())
+    exact = {"seed": lambda co, la, lb: Fraction(co, la) + Fraction(co, lb),
+             "jaccard": lambda co, la, lb: Fraction(co, la + lb - co),
+             "cosine": lambda co, la, lb: Fraction(co * co, la * lb),
+             "lift": lambda co, la, lb: Fraction(co * users, la * lb)}
+    exact["pmi"] = exact["lift"]
+    out: dict[tuple[str, int], list[tuple]] = {}
+    for a, b, co in con.execute("SELECT artist_a, artist_b, co_listeners FROM artist_pairs WHERE dump_id = ?",
+                                [dump_id]).fetchall():
+        for metric, value in exact.items():
+            for x, y in ((a, b), (b, a)):
+                out.setdefault((metric, x), []).append((-value(co, listeners[x], listeners[y]), -co, y))
+    return {key: [y for *_, y in sorted(rows)[:k]] for key, rows in out.items()}
+
+
+@pytest.mark.parametrize(("dump", "params"), [
+    (_equal_values_dump, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)),
+    (_synth_dump, SimilarityParams(min_listeners=3, min_co_listeners=1, k=4)),
+], ids=["equal-values", "synthetic"])
+def test_neighbours_rank_by_the_exact_value_of_each_metric(tmp_path, dump, params):
+    """Ranked by the scores' doubles, Alpha's seed neighbours were Xeno (2 co-listeners) above Ypsilon (3) and
+    Beta's cosine ones Pi (1) above Quux (3): rounding noise, not the README's "ties broken by co-listeners"."""
+    dump_id = ingest_lastfm(dump(tmp_path / "d.tsv" if dump is not _synth_dump else tmp_path / "synth")).dump_id
+    with warehouse.writer() as con:
+        build_similarity(con, dump_id, params)
+        serving.publish(con)
+        want = _exact_top_k(con, dump_id, params.k)
+    snap = serving.open_snapshot()
+    view: dict[tuple[str, int], list[int]] = {}
+    for metric, artist_id, neighbor_id in snap.execute(
+            "SELECT metric, artist_id, neighbor_id FROM artist_neighbors ORDER BY metric, artist_id, rank").fetchall():
+        view.setdefault((metric, artist_id), []).append(neighbor_id)
+    assert view == want
+    service = ArtistSimilarity(snap)
+    names = dict(snap.execute("SELECT artist_id, name FROM artist").fetchall())
+    for (metric, artist_id), ids in want.items():
+        rows = service.similar(names[artist_id], k=params.k, metric=metric).neighbors
+        assert [r.artist_id for r in rows] == ids, (names[artist_id], metric)
+    if dump is _equal_values_dump:
+        rows = service.similar("alpha", metric="seed").neighbors
+        assert [(r.artist, r.co_listeners) for r in rows] == [("Ypsilon", 3), ("Xeno", 2)]
+        rows = service.similar("beta", metric="cosine").neighbors
+        assert [(r.artist, r.co_listeners) for r in rows] == [("Quux", 3), ("Pi", 1)]
 
 
 @pytest.mark.parametrize("engine", [pytest.param("c", marks=needs_c_kernels), "duckdb"])

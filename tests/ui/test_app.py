@@ -254,3 +254,28 @@ def test_head_is_answered_like_get_without_a_body(minimal, client):
         got, head = client.get(path), client.head(path)
         assert head.status_code == got.status_code and head.content == b""
         assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_an_artist_without_neighbours_is_told_why(tmp_path, client):
+    """The page said "fewer than N listeners (the build's min_listeners) or no shared listeners" of every such
+    artist, the placeholder [unknown] (never compared) too."""
+    from musim import warehouse
+    from musim.ingest.lastfm import ingest_lastfm
+    from musim.similarity.build import SimilarityParams, build_similarity
+    from tests.lastfm_files import U1, tiny_dump
+
+    plays = tiny_dump(tmp_path / "d.tsv")  # listeners: A 3, B 3, C 2
+    with open(plays, "a") as fh:
+        fh.write(f"{U1}\t\t[unknown]\t4\n")
+    ingest_lastfm(plays)
+    with warehouse.writer() as con:
+        build_similarity(con, None, SimilarityParams(min_listeners=3, min_co_listeners=1, k=5))
+        serving.publish(con)
+    body = client.get("/api/similar", params={"artist": "artist c"}).json()
+    assert body["rows"] == [] and (body["build_k"], body["metric"], len(body["dump_id"])) == (5, "seed", 64)
+    assert body["reason"] == (f"Artist C has 2 listeners in dump {body['dump_id'][:12]}, fewer than the build's "
+                              "min_listeners=3: it was not compared with other artists")
+    for artist, says in (("artist c", "fewer than the build&#x27;s min_listeners=3"),
+                         ("[unknown]", "is a placeholder name (Last.FM&#x27;s for plays of an unknown artist")):
+        notice = re.search(r'id="no-neighbours">(.*?)</div>', client.get("/", params={"artist": artist}).text, re.S)
+        assert notice and says in notice.group(1), artist

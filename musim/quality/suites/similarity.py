@@ -42,7 +42,8 @@ def invariants(ctx: CheckContext) -> list:
         zero("ineligible_pairs", f"only artists with >= {f['min_listeners']} listeners are paired"),
         zero("listeners_out_of_range", "listeners between 1 and the dump's users"),
         zero("duplicate_listeners", "one listeners row per artist"),
-        zero("build_record_mismatches", "the build's record (pairs, seed scale) equals the stored pairs"),
+        zero("build_record_mismatches", "the build's record equals the stored pairs (their count; the seed "
+                                        "scale: the largest r of them and of the catalogue's pairs)"),
         zero("catalogue_unordered", "catalogue pairs are stored once, artist_a < artist_b"),
         zero("catalogue_duplicates", "one catalogue row per pair"),
         zero("catalogue_out_of_range", "catalogue scores in range (pmi = ln lift, co-listeners >= 1)"),
