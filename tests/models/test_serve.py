@@ -156,3 +156,17 @@ def test_a_placeholder_artist_is_no_artists_audio_neighbour():
         tracks = {r[0] for r in con.execute("SELECT neighbor_track_id FROM track_neighbors").fetchall()}
     assert 9 not in served and served == {3, 5, 12}
     assert {"x3", "x5", "x6"} <= tracks  # its tracks are still tracks' neighbours
+
+
+@pytest.mark.parametrize("family", ["siamese", "autoencoder"])
+def test_an_unpublished_version_is_published_by_name(family):
+    """`similar-audio CLIP --model siamese-2` (registered, never published) suggested training (`musim models train`
+    publishes champions only) instead of publishing that version, as it did for the other families."""
+    from musim.errors import NotFoundError
+    from musim.models.serve import read_manifest
+
+    with pytest.raises(NotFoundError) as err:
+        read_manifest(open_store(), family, f"{family}-2")
+    assert str(err.value) == (f"{family}-2 has no published embeddings (models/{family}/{family}-2/embedding.json): "
+                              f"publish them with `musim models publish {family}-2` (the training DAGs and `musim "
+                              "models train` publish champions only)")
