@@ -23,7 +23,7 @@ import numpy as np
 
 from musim.errors import ParameterError
 from musim.models.evaluate import column_stats
-from musim.models.families.base import DESCRIPTORS, Family, Trained, need
+from musim.models.families.base import DESCRIPTORS, Family, Trained, need, trained_artists
 from musim.params import Seed, params_record
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,8 +97,8 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     asked = p.weights or {}
     scales = block_scales(DESCRIPTOR_NAMES, asked)
     weights = {**DEFAULT_WEIGHTS, **asked}
-    rows = (np.flatnonzero(np.isin(inputs.track_artist, inputs.training_split().train)) if inputs.split is not None
-            else np.arange(len(inputs)))  # no listening data: no split, every track
+    artists = trained_artists(inputs, validation=False)  # no listening data: no split, every track
+    rows = np.flatnonzero(np.isin(inputs.track_artist, artists))
     mean, sd, constant = column_stats(d[rows] if rows.size else d)  # float64, constant up to rounding
     scales = np.where(constant, 0.0, scales).astype(np.float32)  # a column constant over the training tracks says nothing
     inp = keras.Input(shape=(d.shape[1],), name="descriptors")
@@ -116,7 +116,7 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
                    f"{int(constant.sum())} columns constant over them, up to rounding, left out), each block "
                    f"scaled by weight / sqrt(columns): {table}. The default weights were chosen on development "
                    "composers (benchmarks/real_music/timbre_dev.py, pretrained_dev.py), never on the benchmark. Artist "
-                   "similarity = cosine of the artists' mean vectors.\n", emb)
+                   "similarity = cosine of the artists' mean vectors.\n", emb, artists)
 
 
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
