@@ -30,10 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_show)
 
     p = msub.add_parser("promote", help="make a challenger champion if it beats the champion beyond the CI",
-                        description="Compare VERSION with its family's champion on the same test artists (paired "
-                                    "bootstrap of the per-artist difference on the primary metric). It becomes "
-                                    "champion only if the lower bound of the difference is above 0; otherwise it "
-                                    "stays a challenger. The decision is recorded either way.")
+                        description="Compare VERSION with its family's champion on the same test artists, those "
+                                    "the champion never trained on (paired bootstrap of the per-artist difference "
+                                    "on the primary metric). It becomes champion only if the lower bound of the "
+                                    "difference is above 0; otherwise it stays a challenger. The decision is "
+                                    "recorded either way, in the registry and the model cards.")
     p.add_argument("version")
     p.add_argument("--metric", help="compare on this metric (default: the version's primary metric, ndcg@10)")
     p.add_argument("--confidence", type=open_share, default=0.95)
@@ -282,7 +283,8 @@ def register_compare(msub: argparse._SubParsersAction) -> None:
     p = msub.add_parser("compare", help="one table of every model family and the baselines",
                         description="Each family's champion (else its latest version) and the baselines, with mean "
                                     "[95% CI] over the test artists of their evaluation (co-listening ground truth). "
-                                    "Says when versions were evaluated on different test artists; paired "
+                                    "Says when versions were evaluated on different test artists or trained on "
+                                    "some of their test artists (the audio of every track); paired "
                                     "differences of the best family against each other one on the same test set.")
     p.add_argument("--metric", help="the ranking metric (default: the reference version's primary metric)")
     p.add_argument("--metrics", nargs="+", help="more columns (default precision@5 map spearman)")

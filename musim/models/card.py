@@ -7,6 +7,7 @@ draws Keras history with matplotlib's Agg backend (no display needed).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from typing import Any
 from musim.models.constants import CURVES_FILE, PRIMARY_METRIC
 from musim.models.evaluate import EvaluationReport
 
-__all__ = ["metrics_table", "plot_curves", "render_card"]
+__all__ = ["metrics_table", "plot_curves", "promotion_section", "render_card", "with_section"]
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -152,3 +153,36 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
                    "identity), an advantage the families trained on the training artists only do not have.")
     out.append("")
     return "\n".join(out)
+
+
+def with_section(card: str, section: str) -> str:
+    """``card`` with ``section`` (markdown starting with its ``## `` heading) in place of the section of the same
+    heading (up to the next ``## ``), else inserted before the Caveats, else appended."""
+    section = section.strip() + "\n"
+    heading = section.splitlines()[0]
+    lines = card.split("\n")
+    if heading in lines:
+        start = lines.index(heading)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        return "\n".join([*lines[:start], *section.split("\n"), *lines[end:]])
+    marker = "\n## Caveats"
+    if marker in card:
+        return card.replace(marker, "\n" + section + marker, 1)
+    return card.rstrip("\n") + "\n\n" + section
+
+
+def promotion_section(*, status: str, since: dt.datetime, decisions: Sequence[Mapping[str, Any]],
+                      replaced_by: str | None = None) -> str:
+    """The card's Promotion section: the version's status and every decision on it, newest first (rows of
+    ``model_promotion``: decided_at, against, metric, promoted, forced, reason)."""
+    when = lambda t: t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")  # noqa: E731
+    head = f"**{status}** since {when(since)}"
+    if replaced_by:
+        head += f": {replaced_by} became the champion"
+    out = ["## Promotion", "", head + ".", ""]
+    for d in decisions:
+        outcome = ("promoted (forced)" if d["forced"] else "promoted") if d["promoted"] else "not promoted"
+        out.append(f"- {when(d['decided_at'])}: **{outcome}** against {d['against']} on {d['metric']}: {d['reason']}")
+    if not decisions:
+        out.append("- no decision recorded")
+    return "\n".join(out) + "\n"

@@ -57,6 +57,7 @@ __all__ = [
     "artist_mean",
     "average_precision",
     "bootstrap_ci",
+    "column_stats",
     "descriptor_scorer",
     "embedding_scorer",
     "evaluate",
@@ -458,6 +459,21 @@ def pixel_scorer(x: np.ndarray, clips: Any, *, chunk: int = 512) -> Scorer:
     return scorer
 
 
+#: A column whose standard deviation is below this share of its mean's magnitude is constant: rounding (a float32
+#: column of one value has a float32 variance of 8.9e-16, not 0) must not be z-scored into values of ~1e6.
+CONSTANT_RTOL = 1e-6
+
+
+def column_stats(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, standard deviation and constancy of every column of ``(n, d)`` ``vectors``, in float64: a column is
+    constant when its deviation is at most :data:`CONSTANT_RTOL` of its mean's magnitude (rounding), and its
+    deviation is then 1, so it z-scores to 0. What every z-scoring of descriptors divides by."""
+    v = np.asarray(vectors, dtype=np.float64)
+    mean, sd = v.mean(axis=0), v.std(axis=0)
+    constant = sd <= CONSTANT_RTOL * np.abs(mean)
+    return mean, np.where(constant, 1.0, sd), constant
+
+
 def embedding_scorer(vectors: np.ndarray, clips: Any, *, standardize: bool = False) -> Scorer:
     """Cosine similarity of the artists' mean vectors (per-track embeddings or descriptors).
 
@@ -470,8 +486,8 @@ def embedding_scorer(vectors: np.ndarray, clips: Any, *, standardize: bool = Fal
         rows, owner = _clip_rows(clips, artist_ids)
         v = np.asarray(vectors[rows], dtype=np.float64)
         if standardize:
-            sd = v.std(axis=0)
-            v = (v - v.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+            mean, sd, _ = column_stats(v)
+            v = (v - mean) / sd
         A = np.zeros((len(artist_ids), rows.size))
         A[owner, np.arange(rows.size)] = 1.0
         means = (A @ v) / A.sum(axis=1, keepdims=True)

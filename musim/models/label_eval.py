@@ -32,7 +32,7 @@ import numpy as np
 
 from musim.errors import ParameterError
 from musim.jsonable import json_safe
-from musim.models.evaluate import bootstrap_ci
+from musim.models.evaluate import bootstrap_ci, column_stats
 
 __all__ = ["METRICS", "LabelSet", "RetrievalReport", "cosine_similarity", "mfcc_stats", "query_metrics",
            "read_labels", "retrieval_report"]
@@ -241,10 +241,10 @@ def mfcc_stats(excerpts: Sequence[np.ndarray], *, sr: int, n_mfcc: int = 20) -> 
 
 
 def standardized(vectors: np.ndarray) -> np.ndarray:
-    """Columns z-scored over the tracks (constant columns become 0): what cosine on descriptors needs."""
-    v = np.asarray(vectors, dtype=np.float64)
-    sd = v.std(axis=0)
-    return ((v - v.mean(axis=0)) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
+    """Columns z-scored over the tracks (constant columns, up to rounding, become 0:
+    :func:`~musim.models.evaluate.column_stats`): what cosine on descriptors needs."""
+    mean, sd, _ = column_stats(vectors)
+    return ((np.asarray(vectors, dtype=np.float64) - mean) / sd).astype(np.float32)
 
 
 def musly_similarity(excerpts: Sequence[np.ndarray], *, sr: int, method: str = "timbre") -> np.ndarray:

@@ -271,9 +271,8 @@ def read_manifest(store: ObjectStore, family: str, version: str) -> dict[str, An
 
     key = object_prefix(family, version) + EMBEDDING_FILE
     if not store.exists(key):
-        how = ("the train_siamese DAG or `musim models train`" if family == "siamese" else
-               f"the train_embeddings DAG, `musim models train --family {family}` or `musim models publish {version}`")
-        raise NotFoundError(f"{version} has no published embeddings ({key}): publish them with {how}")
+        raise NotFoundError(f"{version} has no published embeddings ({key}): publish them with `musim models "
+                            f"publish {version}` (the training DAGs and `musim models train` publish champions only)")
     try:
         return store.get_json(key)
     except DamagedObject as exc:

@@ -39,7 +39,6 @@ __all__ = [
     "plot_dendrogram",
     "plot_reconstruction",
     "plot_scatter",
-    "standardize",
     "tsne",
     "write_embedding_views",
 ]
@@ -65,13 +64,6 @@ def _plt():
 
 
 # -- numbers ---------------------------------------------------------------------------------------------
-
-def standardize(vectors: np.ndarray) -> np.ndarray:
-    """Z-score every column (constant columns become 0): descriptors mix units (BPM, Hz, ratios)."""
-    v = np.asarray(vectors, dtype=np.float64)
-    sd = v.std(axis=0)
-    return (v - v.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-
 
 def effective_perplexity(perplexity: float, n: int) -> float:
     """``perplexity``, lowered to ``(n - 1) / 3`` (at least 1) for ``n`` points."""
@@ -100,8 +92,10 @@ def tsne(vectors: np.ndarray, *, perplexity: float = 5.0, learning_rate: float |
         raise ParameterError(f"t-SNE needs (n >= 3, d) vectors, got shape {v.shape}")
     if perplexity <= 0:
         raise ParameterError(f"perplexity must be > 0, got {perplexity}")
-    if standardized:
-        v = standardize(v)
+    if standardized:  # descriptors mix units (BPM, Hz, ratios)
+        from musim.models.label_eval import standardized as z_scored
+
+        v = z_scored(v).astype(np.float64)
     p = effective_perplexity(perplexity, v.shape[0])
     if p != perplexity:
         log.warning("perplexity %s is too large for %s points: using %s", perplexity, v.shape[0], p)

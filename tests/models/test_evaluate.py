@@ -176,3 +176,18 @@ def test_a_constant_scorer_is_at_chance_not_rewarded_by_the_truths_tie_order():
     report = evaluate({"constant": np.ones((t, t))}, truth, np.arange(t), n_boot=50)
     for n, before in ((3, 0.72), (5, 0.86)):  # chance: n / (t - 1), 0.16 and 0.26
         assert report.summary["constant"][f"precision@{n}"]["mean"] < min(before, n / (t - 1) + 0.2)
+
+
+def test_a_column_constant_up_to_rounding_z_scores_to_zero():
+    """One stored float32 value, and the same value one float32 step away: what rounding leaves of a constant
+    descriptor. Divided by its deviation (3e-8) it became a column of +-1 beside the informative ones."""
+    from musim.models.evaluate import column_stats
+    from musim.models.label_eval import standardized
+
+    x = np.float32(-0.18814328)
+    v = np.random.default_rng(0).normal(size=(200, 3))
+    v[:, 1] = np.where(np.arange(200) % 2, x, np.nextafter(x, np.float32(0)))
+    mean, sd, constant = column_stats(v)
+    assert constant.tolist() == [False, True, False] and sd[1] == 1.0 and mean[1] == pytest.approx(float(x))
+    z = standardized(v)
+    assert np.abs(z[:, 1]).max() < 1e-6 and z[:, 0].std() == pytest.approx(1.0, rel=1e-5)

@@ -235,3 +235,141 @@ def test_a_promotion_on_query_tracks_resamples_their_artists(con, tmp_path):
     assert "resampling whole artists" in card and "co-listening" not in card
     stored = con.execute("SELECT count(*), count(DISTINCT cluster_id) FROM model_query_cluster").fetchone()
     assert stored == (60, 6)
+
+
+# -- a champion re-scored on a challenger's test artists is compared only on those it never trained on ----------
+
+CHAMP_TEST = np.arange(400, 435)       # the champion's own held-out artists
+TEST = np.arange(300, 335)             # the challenger's (35, as in the reviewer's run)
+
+
+def _artist_report(values: dict[str, np.ndarray], ids: np.ndarray) -> EvaluationReport:
+    """An evaluation whose queries are the artists ``ids``, with the per-query ndcg@10 of each scorer given."""
+    per = {s: {"ndcg@10": np.asarray(v, dtype=np.float64)} for s, v in values.items()}
+    summary = {s: {"ndcg@10": bootstrap_ci(v["ndcg@10"], n_boot=300)} for s, v in per.items()}
+    return EvaluationReport(ids, ids, [], ["ndcg@10"], per, summary, n_boot=300)
+
+
+def _champion_trained_on(con, store, tmp_path, trained: np.ndarray | None) -> registry.ModelEntry:
+    """siamese-1, champion: 0.87 on its own held-out artists, having trained on ``trained`` (None: not recorded)."""
+    rng = np.random.default_rng(1)
+    report = _artist_report({"model": 0.87 + rng.normal(0, 0.01, 35), "random": 0.3 + rng.normal(0, 0.01, 35)},
+                            CHAMP_TEST)
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    e = registry.register_model(con, store, family="siamese", model_file=f, report=report, params={},
+                                target_metric="seed", dump_id="d" * 64, training_artists=trained)
+    assert registry.promote(con, e.version).promoted
+    return e
+
+
+def _challenger(con, store, tmp_path, champ: registry.ModelEntry, trained: np.ndarray) -> registry.ModelEntry:
+    """siamese-2 on TEST, with the champion re-scored there: 0.94 on the artists it trained on (TEST[:20] in the
+    tests), 0.80 on the others; the challenger 0.86 on every one."""
+    rng = np.random.default_rng(2)
+    seen = np.isin(TEST, sorted(registry.training_artists(con, champ.version) or TEST[:20].tolist()))
+    report = _artist_report({"model": 0.86 + rng.normal(0, 0.005, 35),
+                             champ.version: np.where(seen, 0.94, 0.80) + rng.normal(0, 0.005, 35),
+                             "random": 0.3 + rng.normal(0, 0.01, 35)}, TEST)
+    f = tmp_path / "model.keras"
+    return registry.register_model(con, store, family="siamese", model_file=f, report=report, params={},
+                                   target_metric="seed", dump_id="d" * 64, training_artists=trained)
+
+
+def test_a_champion_is_compared_only_on_artists_it_never_trained_on(con, tmp_path):
+    """20 of the challenger's 35 test artists were the champion's training artists: scored there, the champion
+    won by -0.02; on the 15 it never trained on, the challenger is ahead by +0.06."""
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:20], np.arange(500, 540)])
+    assert registry.training_artists(con, champ.version) == set(np.r_[TEST[:20], np.arange(500, 540)].tolist())
+    e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
+    d = registry.promote(con, e.version)
+    assert d.promoted and d.against == champ.version and d.left_out == 20 and d.n_queries == 15
+    assert d.diff == pytest.approx(0.06, abs=0.01) and d.lo > 0
+    assert ("over the 15 queries of 15 artists siamese-1 never trained on (20 of the test artists were its "
+            "training artists)") in d.reason
+
+
+def test_too_few_artists_the_champion_never_trained_on_cannot_decide(con, tmp_path):
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:30], np.arange(500, 540)])
+    e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
+    d = registry.promote(con, e.version)
+    assert not d.promoted and d.status == "challenger" and d.left_out == 30 and d.n_queries == 5
+    assert ("not promoted: cannot decide against siamese-1: 30 of the test artists of siamese-2 were its training "
+            "artists, leaving 5 artists and 5 queries it never trained on (at least 10 and 10)") in d.reason
+    assert registry.promote(con, e.version, force=True).forced
+
+
+def test_a_champion_whose_training_artists_are_not_recorded_is_known_unseen_only_on_its_test_artists(con, tmp_path):
+    # registered before migration 017: it may have trained on any artist but its own held-out ones
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, None)
+    assert registry.training_artists(con, champ.version) is None
+    e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
+    d = registry.promote(con, e.version)
+    assert not d.promoted and d.left_out == 35 and ("35 of the test artists of siamese-2 may have been its training "
+                                                    "artists (they are not recorded") in d.reason
+
+
+def test_artists_both_trained_on_stay_in_the_comparison(con, tmp_path):
+    # families trained on every track's audio (contrastive) heard the test artists, the challenger too: no advantage
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST, CHAMP_TEST])
+    e = _challenger(con, store, tmp_path, champ, np.r_[TEST, np.arange(600, 660)])
+    fair = registry.fair_queries(con, champ, e, TEST.tolist())
+    assert fair.queries == TEST.tolist() and not fair.left_out and fair.artists == 35
+    d = registry.promote(con, e.version)
+    assert d.left_out == 0 and d.n_queries == 35 and "never trained on" not in d.reason
+
+
+def test_a_later_promotion_rewrites_both_model_cards(con, tmp_path):
+    """`musim models promote siamese-2 --force` left its card saying "not promoted", and the old champion's card
+    still said champion."""
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:30], np.arange(500, 540)])
+    e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
+    registry.promote(con, e.version)
+
+    def card(version: str) -> str:
+        return store.get_bytes(registry.get_model(con, version).key("card.md")).decode()
+
+    before = card(e.version)
+    assert before.count("## Promotion") == 1 and "**challenger**" in before and "**not promoted**" in before
+    assert "**champion**" in card(champ.version) and "**promoted** against random" in card(champ.version)
+    registry.promote(con, e.version, force=True)
+    after = card(e.version)
+    section = after[after.index("## Promotion"):after.index("## Caveats")]
+    assert after.count("## Promotion") == 1 and section.startswith("## Promotion\n\n**champion** since ")
+    assert section.index("**promoted (forced)** against siamese-1") < section.index("**not promoted** against")
+    assert after.replace(section, "") == before.replace(before[before.index("## Promotion"):
+                                                                before.index("## Caveats")], "")
+    old = card(champ.version)
+    assert "**archived** since " in old and "siamese-2 became the champion" in old and old.count("## Promotion") == 1
+
+
+def test_a_card_that_cannot_be_rewritten_leaves_the_decision_unrecorded(con, tmp_path, monkeypatch):
+    from musim.errors import StorageError
+    from musim.storage.local import LocalStore
+
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:20], np.arange(500, 540)])
+    e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
+    card = store.get_bytes(e.key("card.md"))
+    put = LocalStore.put_bytes
+
+    def refuse_the_old_champions_card(self, key, data, **kw):
+        if key == champ.key("card.md"):
+            raise OSError("disk full")
+        return put(self, key, data, **kw)
+
+    with monkeypatch.context() as m, pytest.raises(
+            StorageError, match=r"^the model card of siamese-1 \(models/siamese/siamese-1/card.md in .*\) could not "
+                                r"be rewritten \(disk full\), so the decision was not recorded"):
+        m.setattr(LocalStore, "put_bytes", refuse_the_old_champions_card)
+        registry.promote(con, e.version)
+    assert registry.champion(con, "siamese").version == champ.version
+    assert [d["version"] for d in registry.promotions(con, family="siamese")] == [champ.version]
+    assert store.get_bytes(e.key("card.md")) != card  # written first; promoting again makes it true
+    assert registry.promote(con, e.version).promoted
+    assert "**champion**" in store.get_bytes(e.key("card.md")).decode()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musim.models.families.base import AUTOENCODER, Family, Trained, need
+from musim.models.families.base import AUTOENCODER, Family, Trained, need, trained_artists
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -47,7 +47,9 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
             f"{rec.get('on')} tracks ({p.loss.upper()} loss on spectrograms scaled to 0..1; trained on "
             f"{'all tracks' if p.train_on == 'all' else 'the training artists'}: the audio only, never "
             "co-listening).", "", views.markdown()]
-    return Trained(res.model, p.to_json(), training, res.history, dict(views.files), "\n".join(card), emb)
+    artists = (trained_artists(inputs, validation=False) if p.train_on == "train_artists"
+               else np.unique(inputs.track_artist))  # every track's audio, the test artists' too
+    return Trained(res.model, p.to_json(), training, res.history, dict(views.files), "\n".join(card), emb, artists)
 
 
 def parse_params(params: Mapping[str, Any]) -> AutoencoderParams:

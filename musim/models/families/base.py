@@ -35,7 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from musim.models.families.inputs import FamilyInputs
 
 __all__ = ["AUTOENCODER", "CNN_CLASSIFIER", "CONTRASTIVE", "DESCRIPTORS", "FAMILY_NAMES", "FEATURES", "SIAMESE", "Family",
-           "Trained", "cosine_scorer", "load_keras", "need", "need_listening", "save_keras"]
+           "Trained", "cosine_scorer", "load_keras", "need", "need_listening", "save_keras",
+           "trained_artists"]
 
 CNN_CLASSIFIER = "cnn_classifier"
 AUTOENCODER = "autoencoder"
@@ -57,6 +58,7 @@ class Trained:
     files: dict[str, Path] = field(default_factory=dict)      # extra files for models/<family>/<version>/
     card: str = ""                                            # a markdown section for the card
     embeddings: np.ndarray | None = None                      # (N, d) of every track, when computed anyway
+    artists: np.ndarray | None = None                         # the artists trained on, validation included
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,15 @@ def cosine_scorer(fam: Family, model: keras.Model, inputs: FamilyInputs, clips: 
         return embedding_scorer(full, clips)(artist_ids)
 
     return scorer
+
+
+def trained_artists(inputs: FamilyInputs, *, validation: bool = True) -> np.ndarray:
+    """The artists a family trained on when it learns from the training side of the common split (its validation
+    artists too with ``validation``), or from every track when the inputs have no split (no listening data)."""
+    if inputs.split is None:
+        return np.unique(inputs.track_artist)
+    split = inputs.training_split()
+    return np.union1d(split.train, split.validation) if validation else split.train
 
 
 def need_listening(inputs: FamilyInputs, family: str) -> None:

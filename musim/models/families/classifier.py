@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim.jsonable import json_safe
-from musim.models.families.base import CNN_CLASSIFIER, Family, Trained, need, need_listening
+from musim.models.families.base import CNN_CLASSIFIER, Family, Trained, need, need_listening, trained_artists
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -50,7 +50,8 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
                                                                        res.reports.items()}), indent=1))
     files["classification.json"] = workdir / "classification.json"
     emb = track_embeddings(res.model, slices, st, len(inputs))
-    return Trained(res.model, p.to_json(), res.summary(), res.history, files, "\n".join(card), emb)
+    return Trained(res.model, p.to_json(), res.summary(), res.history, files, "\n".join(card), emb,
+                   trained_artists(inputs))
 
 
 def parse_params(params: Mapping[str, Any]) -> ClassifierParams:

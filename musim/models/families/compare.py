@@ -75,8 +75,10 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
 
     Baselines come from the evaluation of the reference model (the newest entry of the most common test
     set). Paired differences (bootstrap over the common query artists) of the best family against each
-    other family use the stored per-query values, only between versions evaluated on the same test set;
-    rows on another test set are flagged in ``notes``.
+    other family use the stored per-query values, only between versions evaluated on the same test set (a
+    version's own evaluation: never a champion re-scored on artists it trained on); rows on another test set, and
+    rows of a version that trained on some of its test artists (the audio of every track), are flagged in
+    ``notes``.
     """
     known = [r[0] for r in sql.query(con, "models/registry_families.sql").fetchall()]
     metrics = list(dict.fromkeys(metrics)) if metrics else metrics
@@ -140,6 +142,13 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
                              f"{(e.dump_id or '-')[:12]}, target {e.target_metric}) than the others (dump "
                              f"{(ref.dump_id or '-')[:12]}, target {ref.target_metric}): its row is not directly "
                              "comparable.")
+    for e in chosen:  # a row on artists its version trained on (the audio of every track: contrastive, autoencoder)
+        trained = registry.training_artists(con, e.version) or set()
+        heard = len(trained & registry.test_artists(con, e.test_set_id))
+        next(r for r in rows if r.get("version") == e.version)["trained_on_test"] = heard
+        if heard:
+            notes.append(f"NOTE: {e.version} trained on {heard} of its {n_test.get(e.test_set_id)} test artists "
+                         "(their audio): its row is not on held-out artists.")
     pairs = []
     fam_rows = [r for r in rows if r["kind"] == "family" and r["comparable"]]
     if len(fam_rows) > 1:

@@ -34,7 +34,7 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
             f"track are a positive pair, the batch's other tracks the negatives; temperature {p.temperature}). "
             f"A track's embedding is the mean over {p.embed_crops} crops of its excerpt. No label and no "
             "listening data was used.")
-    return Trained(res.model, p.to_json(), s, res.history, {}, card, emb)
+    return Trained(res.model, p.to_json(), s, res.history, {}, card, emb, np.unique(inputs.track_artist))
 
 
 def parse_params(params: Mapping[str, Any]) -> ContrastiveParams:

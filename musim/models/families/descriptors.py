@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim.errors import ParameterError
-from musim.models.families.base import DESCRIPTORS, Family, Trained, need
+from musim.models.evaluate import column_stats
+from musim.models.families.base import DESCRIPTORS, Family, Trained, need, trained_artists
 from musim.params import Seed, params_record
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,13 +97,12 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     asked = p.weights or {}
     scales = block_scales(DESCRIPTOR_NAMES, asked)
     weights = {**DEFAULT_WEIGHTS, **asked}
-    rows = (np.flatnonzero(np.isin(inputs.track_artist, inputs.training_split().train)) if inputs.split is not None
-            else np.arange(len(inputs)))  # no listening data: no split, every track
-    ref = d[rows] if rows.size else d
-    mean, var = ref.mean(axis=0), ref.var(axis=0)
-    var = np.where(var > 0, var, 1.0)
+    artists = trained_artists(inputs, validation=False)  # no listening data: no split, every track
+    rows = np.flatnonzero(np.isin(inputs.track_artist, artists))
+    mean, sd, constant = column_stats(d[rows] if rows.size else d)  # float64, constant up to rounding
+    scales = np.where(constant, 0.0, scales).astype(np.float32)  # a column constant over the training tracks says nothing
     inp = keras.Input(shape=(d.shape[1],), name="descriptors")
-    z = keras.layers.Normalization(mean=mean, variance=var, name="standardize")(inp)
+    z = keras.layers.Normalization(mean=mean, variance=sd**2, name="standardize")(inp)
     out = keras.layers.Rescaling(scale=scales, name="block_weights")(z)
     model = keras.Model(inp, out, name="descriptors")
     emb = np.asarray(model(d.astype(np.float32), training=False), dtype=np.float32)
@@ -112,10 +112,11 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
                    {}, "## Descriptor family\n\nNo training: the handcrafted descriptors (tempo, spectral shape, key, "
                    "MFCC statistics, two Gaussian models kept as mean + log-covariance: of the spectral-contrast "
                    "frames with their deltas, and of the MFCC frames; and musicnn's pretrained embedding) "
-                   f"z-scored with the means and variances of {rows.size} tracks of the training artists, each block "
+                   f"z-scored with the means and variances of {rows.size} tracks of the training artists ("
+                   f"{int(constant.sum())} columns constant over them, up to rounding, left out), each block "
                    f"scaled by weight / sqrt(columns): {table}. The default weights were chosen on development "
                    "composers (benchmarks/real_music/timbre_dev.py, pretrained_dev.py), never on the benchmark. Artist "
-                   "similarity = cosine of the artists' mean vectors.\n", emb)
+                   "similarity = cosine of the artists' mean vectors.\n", emb, artists)
 
 
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:

@@ -72,18 +72,14 @@ def register_version_service(con: duckdb.DuckDBPyConnection, version: str, base:
                                          model_version=version, as_of=as_of))
 
 
-def _card_with(store: ObjectStore, entry: registry.ModelEntry, section: str) -> None:
-    key = entry.key(CARD_FILE)
-    card = store.get_bytes(key).decode()
-    marker = "\n## Caveats"
-    text = card.replace(marker, "\n" + section.rstrip() + "\n" + marker, 1) if marker in card else card + "\n" + section
-    store.put_bytes(key, text.encode(), content_type="text/markdown")
-
-
-def _starts_compared(con: duckdb.DuckDBPyConnection, run: FamilyRun, metric: str) -> str | None:
+def _starts_compared(con: duckdb.DuckDBPyConnection, entry: registry.ModelEntry, run: FamilyRun,
+                     metric: str) -> str | None:
     """For a family that can start from another family's encoder (its params carry ``init_encoder``): the
-    champions of the same family scored in this evaluation that started otherwise, beside this version, on the
-    same test artists and queries (paired bootstrap of the difference). None for other families."""
+    champions of the same family scored in this evaluation that started otherwise, beside this version (registered
+    as ``entry``), on the same queries, those whose artist the champion never trained on
+    (:func:`~musim.models.registry.fair_queries`; paired bootstrap of the difference). None for other families."""
+    import numpy as np
+
     from musim.errors import NotFoundError
 
     params = run.trained.params
@@ -102,16 +98,27 @@ def _starts_compared(con: duckdb.DuckDBPyConnection, run: FamilyRun, metric: str
         theirs = other.params.get("init_encoder") or "random weights"
         if other.family != run.family or theirs == mine or metric not in report.metrics:
             continue
-        a, b = report.summary[registry.MODEL_SCORER][metric], report.summary[scorer][metric]
-        c = report.compare(registry.MODEL_SCORER, scorer, metric)
-        rows.append(f"| {mine} | {scorer}, from {theirs} | {a['mean']:.3f} | {b['mean']:.3f} | "
-                    f"{c.diff:+.3f} [{c.lo:+.3f}, {c.hi:+.3f}] |")
+        a = registry.query_values(con, entry.version, registry.MODEL_SCORER, metric)
+        b = registry.query_values(con, entry.version, scorer, metric)
+        fair = registry.fair_queries(con, other, entry, sorted(set(a) & set(b)))
+        b = {q: b[q] for q in fair.queries}
+        c = registry.compare_values(con, entry.test_set_id, a, b, names=(registry.MODEL_SCORER, scorer),
+                                    metric=metric, n_boot=report.n_boot, confidence=report.confidence,
+                                    seed=report.seed)
+        left = f"; {len(fair.left_out)} test artists it trained on left out" if fair.left_out else ""
+        if not c.n:
+            rows.append(f"| {mine} | {scorer}, from {theirs} | – | – | no query it never trained on{left} |")
+            continue
+        rows.append(f"| {mine} | {scorer}, from {theirs} | {np.nanmean([a[q] for q in b]):.3f} | "
+                    f"{np.nanmean(list(b.values())):.3f} | {c.diff:+.3f} [{c.lo:+.3f}, {c.hi:+.3f}] over {c.n} "
+                    f"queries{left} |")
     if not rows:
         return ("## Starts compared\n\nNot measured in this evaluation: no version of this family started otherwise "
                 f"than from {mine} was a champion scored beside it (train the other start, `init_encoder`, and the "
                 "next run of either start compares them on the same test artists).\n")
     return ("## Starts compared\n\nThis version (started from " + mine + ") and the family's champion started "
-            f"otherwise, scored in the same evaluation (same test artists, queries and resamples), on {metric}:\n\n"
+            f"otherwise, scored in the same evaluation, on {metric} over the queries whose artist the champion never "
+            "trained on:\n\n"
             "| this start | champion | this | champion | difference [CI] |\n|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n")
 
@@ -140,7 +147,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
         con, store, family=run.family, model_file=run.model_path, report=run.report, params=trained.params,
         target_metric=run.target_metric, feature_service=service.name, dump_id=run.dump_id,
         snapshot_id=run.snapshot_id, run_id=run_id, training=trained.training, history=trained.history or None,
-        primary_metric=primary_metric)
+        primary_metric=primary_metric, training_artists=trained.artists)
     files = {}
     for name, path in trained.files.items():
         ctype = "image/png" if name.endswith(".png") else "application/json"
@@ -148,15 +155,12 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
         files[name] = store.url(entry.key(name))
     register_version_service(con, entry.version, service, run.snapshot_id)
     if trained.card:
-        _card_with(store, entry, trained.card)
-    starts = _starts_compared(con, run, primary_metric)
+        registry.write_card_section(store, entry, trained.card)
+    starts = _starts_compared(con, entry, run, primary_metric)
     if starts:
-        _card_with(store, entry, starts)
+        registry.write_card_section(store, entry, starts)
     files[CARD_FILE] = store.url(entry.key(CARD_FILE))
-    decision = registry.promote(con, entry.version, metric=primary_metric) if promote else None
-    if decision is not None:
-        _card_with(store, entry, f"## Promotion\n\n**{decision.status}** against {decision.against} on "
-                                 f"{decision.metric}: {decision.reason}\n")
+    decision = registry.promote(con, entry.version, metric=primary_metric, store=store) if promote else None
     status = decision.status if decision else entry.status
     published = None
     if publish is True or (publish == "champion" and status == registry.CHAMPION):

@@ -13,7 +13,7 @@ import numpy as np
 from musim.models.constants import SIAMESE
 from musim.models.data import ClipTable
 from musim.models.evaluate import Scorer
-from musim.models.families.base import Family, Trained, need, need_listening
+from musim.models.families.base import Family, Trained, need, need_listening, trained_artists
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -41,7 +41,7 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
             "## Start\n\nThe encoder started from random weights (`init_encoder` starts it from a contrastive "
             "encoder of the same architecture).")
     return Trained(result.model, hp.to_json() | {"init_encoder": start}, result.summary(), result.history,
-                   card=card, embeddings=vectors)
+                   card=card, embeddings=vectors, artists=trained_artists(inputs))
 
 
 def parse_params(params: Mapping[str, Any]) -> HyperParams:

@@ -127,7 +127,8 @@ def train_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, v
             store.put_bytes(prefix + EMBEDDINGS, buf.getvalue())
         doc = {"family": fam.name, "params": trained.params, "training": trained.training,
                "history": trained.history, "card": trained.card, "files": files,
-               "embeddings": prefix + EMBEDDINGS if trained.embeddings is not None else None}
+               "embeddings": prefix + EMBEDDINGS if trained.embeddings is not None else None,
+               "artists": None if trained.artists is None else np.asarray(trained.artists).tolist()}
         store.put_bytes(prefix + TRAINED_DOC, json.dumps(json_safe(doc), default=str).encode(),
                         content_type="application/json")
     return json_safe(out)
@@ -146,7 +147,9 @@ def _trained(store: ObjectStore, item: Mapping[str, Any], folder: Path) -> tuple
     emb = None
     if doc.get("embeddings"):
         emb = np.load(io.BytesIO(store.get_bytes(doc["embeddings"])), allow_pickle=False)
-    return Trained(None, doc["params"], doc["training"], doc["history"], files, doc["card"], emb), model_path, doc  # type: ignore[arg-type]
+    artists = None if doc.get("artists") is None else np.asarray(doc["artists"], dtype=np.int64)
+    return (Trained(None, doc["params"], doc["training"], doc["history"], files, doc["card"], emb, artists),  # type: ignore[arg-type]
+            model_path, doc)
 
 
 def evaluate_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, n_boot: int = 1000

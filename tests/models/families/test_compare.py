@@ -42,6 +42,7 @@ def test_the_five_phases_register_every_family_in_one_registry(toy):
     the same test artists for every family; every phase idempotent."""
     from musim.models.families import (
         FamilyInputs,
+        compare_families,
         evaluate_staged,
         plan_job,
         promote_job,
@@ -80,6 +81,14 @@ def test_the_five_phases_register_every_family_in_one_registry(toy):
         services = con.execute("SELECT name, model_version, as_of IS NOT NULL FROM feature_service "
                                "WHERE model_version IS NOT NULL ORDER BY name").fetchall()
     assert [r[:2] for r in rows] == [("autoencoder", "autoencoder-1"), ("descriptors", "descriptors-1")]
+    with warehouse.writer() as con:  # what each trained on, staged with the model: the autoencoder heard every track
+        assert registry.training_artists(con, "autoencoder-1") == set(np.unique(toy.track_artist).tolist())
+        assert registry.training_artists(con, "descriptors-1") == set(inputs.training_split().train.tolist())
+        table = compare_families(con)
+    assert "NOTE: autoencoder-1 trained on 10 of its 10 test artists (their audio): its row is not on held-out " \
+           "artists." in table.notes
+    assert {r["version"]: r["trained_on_test"] for r in table.rows if r["kind"] == "family"} == {
+        "autoencoder-1": 10, "descriptors-1": 0}
     assert rows[0][2] == rows[1][2] == inputs.split.test_set_id and rows[0][3] == "ndcg@5"  # auto: 10 test artists
     assert services == [("autoencoder-1", "autoencoder-1", True), ("descriptors-1", "descriptors-1", True)]
     champions = {d["family"] for d in decisions if d["status"] == "champion"}
@@ -113,12 +122,13 @@ def test_run_family_and_compare(toy, capsys):
         other = load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4, seed=5)
         same_artists = compare_families(con)
         moved = run_family("descriptors", con=con, inputs=other, n_boot=200, promote=False)
-        registry.promote(con, moved.entry.version, force=True)    # now the family's row is on other artists
+        moved_decision = registry.promote(con, moved.entry.version, force=True)  # the family's row: other artists
         ids, vectors = embed_tracks(con, "cnn_classifier-1", store=store)
         model = load_model(registry.fetch_model_file(store, registry.get_model(con, "cnn_classifier:champion")))
         first = embed_features("cnn_classifier", model, slices=inputs.slices[inputs.slice_track == 0],
                                slice_track=np.zeros(2, np.int64))
         table = compare_families(con)
+        cnn_trained = registry.training_artists(con, "cnn_classifier-1")
         for asked in ({"metric": "ndcg@1O"}, {"metrics": ["map", "foo"]}):  # a typo: refused, not a column of dashes
             with pytest.raises(ParameterError, match="no version compared here records"):
                 compare_families(con, **asked)
@@ -134,6 +144,10 @@ def test_run_family_and_compare(toy, capsys):
     np.testing.assert_allclose(first[0], vectors[0], rtol=1e-5, atol=1e-6)   # new audio: the same embedding
     assert again.entry.version == "descriptors-2" and "descriptors-1" in again.entry.metrics  # champion re-scored
     assert desc.entry.test_set_id == cnn.entry.test_set_id != moved.entry.test_set_id
+    # the champion re-scored on the other split's test artists had trained on some of them: left out
+    trained_on = set(other.split.test.tolist()) & set(inputs.training_split().train.tolist())
+    assert trained_on and moved_decision.left_out == len(trained_on) and moved_decision.against == "descriptors-1"
+    assert cnn_trained == set(np.union1d(inputs.split.train, inputs.split.validation).tolist())
 
     assert same_artists.same_test_set and len(same_artists.pairs) == 1
     assert same_artists.pairs[0]["metric"] == "ndcg@5" and same_artists.pairs[0]["n"] == len(cnn.report.queries)

@@ -55,3 +55,20 @@ def test_default_weights_and_bad_parameters(tmp_path):
             fam.train(_inputs(), {"weights": not_an_object}, tmp_path, 0)
     with pytest.raises(ParameterError, match="rebuild the features"):
         fam.train(_inputs(dims=42), {}, tmp_path, 0)
+
+
+def test_a_column_constant_over_the_training_tracks_is_left_out(tmp_path):
+    """A column of one float32 value has a float32 variance of ~1e-15, not 0: z-scored by it, a new clip whose value
+    differs in the third digit got ~1e6 in that column, and `similar-audio` found one track at 1.000, the rest ~0.05."""
+    inputs = _inputs(200)
+    col = DESCRIPTOR_NAMES.index(next(n for n in DESCRIPTOR_NAMES if fam.block_of(n) == "contrast"))
+    inputs.descriptors[:, col] = np.full(200, np.float32(-0.18814328))
+    trained = fam.train(inputs, {}, tmp_path, 0)
+    assert np.all(trained.embeddings[:, col] == 0.0)
+    clip = _inputs(2)
+    clip.descriptors[:] = inputs.descriptors[:2]
+    clip.descriptors[:, col] = np.float32(-0.1875)  # a new clip: the same column, another value
+    new = fam.embed(trained.model, clip, np.arange(2))
+    assert new[:, col].tolist() == [0.0, 0.0]
+    assert np.allclose(new, trained.embeddings[:2], atol=1e-5)  # nothing else changed
+    assert "1 columns constant over them" in trained.card
