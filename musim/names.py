@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+#: The version of :func:`name_key`'s rule: raise it with any change of the keys it gives, and the next publish
+#: keys every artist again (keys are kept per artist in the warehouse, ``artist_name_key``).
+NAME_KEY_RULE = 1
+
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
                   r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
 _PAREN = re.compile(r"^(.*?\S)\s*[(\[]([^)\]]*)[)\]]\s*$")

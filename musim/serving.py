@@ -21,13 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from musim import scratch, sql, warehouse
 from musim.config import Settings, get_settings, make_folder
 from musim.cooccurrence import choose_engine, int32_column, symmetric_pairs
 from musim.errors import NotFoundError, QualityError, StorageError
-from musim.names import name_key
+from musim.names import NAME_KEY_RULE, name_key
 
 CURRENT = "current.duckdb"
 PARTIAL_PREFIX = "publish-"
@@ -100,10 +101,9 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         sql.run(con, "serving/attach.sql", path=str(partial))
         try:
             dumps = sql.query(con, "similarity/built_dumps.sql").fetchall()
-            keys = _artist_name_keys(con)
+            key_artist_names(con)
             with _laid_out_pairs(con, [seq for _, seq in dumps], choose_engine()) as laid_out:
-                # the small tables, while the first dump's pairs are laid out
-                with warehouse.in_order(con), warehouse.registered(con, "pub_artist_name_key", keys):
+                with warehouse.in_order(con):  # the small tables, while the first dump's pairs are laid out
                     sql.run(con, "serving/publish.sql")
                 for (_, seq), rows in zip(dumps, laid_out, strict=True):
                     _publish_pair_lookup(con, seq, rows)
@@ -189,13 +189,22 @@ def _publish_pair_lookup(con: duckdb.DuckDBPyConnection, seq: int, rows: pa.Tabl
             row_count=_lookup_rows(con) - first_row)
 
 
-def _artist_name_keys(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """``(artist_id, name_key)`` of every artist: the key ``musim similar`` finds a name by when it is not typed
-    as stored (:func:`musim.names.name_key`, the music library's rule; computed here, so a snapshot always
-    holds the keys of the rule that published it)."""
-    found = sql.query(con, "serving/artist_names.sql").fetchnumpy()
-    return pa.table({"artist_id": pa.array(found["artist_id"], pa.int32()),
-                     "name_key": pa.array([name_key(n or "") for n in found["name"].tolist()], pa.string())})
+def key_artist_names(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring ``artist_name_key`` up to date: the :func:`musim.names.name_key` of every artist that is new, renamed or
+    keyed by another rule (:data:`musim.names.NAME_KEY_RULE`) since the last publish, the key ``musim similar``
+    finds a name by when it is not typed as stored; return how many were keyed. Names of plain ASCII letters,
+    digits and spaces are keyed in SQL (``sql/serving/stale_name_keys.sql``), the others here. A snapshot always
+    holds the keys of the rule that published it."""
+    sql.run(con, "serving/stale_name_keys.sql", rule=NAME_KEY_RULE)  # a cache: one cut short is keyed again
+    found = sql.query(con, "serving/stale_names.sql").fetchnumpy()
+    other = ~np.asarray(found["simple"], dtype=bool)
+    names = np.asarray(found["name"], dtype=object)[other].tolist()
+    keys = pa.table({"artist_id": pa.array(np.asarray(found["artist_id"])[other], pa.int32()),
+                     "name": pa.array(names, pa.string()),
+                     "name_key": pa.array([name_key(n) for n in names], pa.string())})
+    with warehouse.registered(con, "pub_new_name_keys", keys):
+        sql.run(con, "serving/store_name_keys.sql", rule=NAME_KEY_RULE)
+    return int(other.size)
 
 
 def _lookup_rows(con: duckdb.DuckDBPyConnection) -> int:

@@ -377,3 +377,53 @@ def test_a_snapshot_flags_cold_start_artists_against_the_dump_it_serves(tmp_path
     finally:
         snap.close()
     assert cold == {"Artist A": False, "Artist B": False, "Artist C": True}
+
+
+def test_a_publish_keys_only_the_artists_new_or_renamed_since_the_last(tmp_path, monkeypatch):
+    """Every publish keyed every artist's name (290K at the full dump, and every model publish publishes a
+    snapshot); the keys are kept with the name they were made from and the rule's version."""
+    import musim.names
+    import musim.serving as serving_module
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    with warehouse.writer() as con:
+        build_similarity(con, None, P)
+        assert serving_module.key_artist_names(con) == 3  # Artist A, B and C
+        assert serving_module.key_artist_names(con) == 0  # nothing new
+        con.execute("UPDATE artist SET name = 'Artíst-B!' WHERE name = 'Artist B'")  # a new display name
+        assert serving_module.key_artist_names(con) == 1
+        serving.publish(con)
+        monkeypatch.setattr(serving_module, "NAME_KEY_RULE", musim.names.NAME_KEY_RULE + 1)  # another rule
+        assert serving_module.key_artist_names(con) == 3
+    snap = serving.open_snapshot()
+    try:
+        keys = dict(snap.execute("SELECT name, name_key FROM artist").fetchall())
+    finally:
+        snap.close()
+    assert keys == {"Artist A": "artista", "Artíst-B!": "artistb", "Artist C": "artistc"}
+    assert similar_artists(serving.open_snapshot(), "artist b").artist == "Artíst-B!"
+
+
+def test_the_names_keyed_in_sql_get_the_name_rules_keys():
+    """Plain ASCII names are keyed in SQL for speed (sql/serving/stale_name_keys.sql); every key equals
+    musim.names.name_key's, on generated names of the plain marks and of every other kind."""
+    import random
+
+    import musim.serving as serving_module
+    from musim.names import name_key
+
+    rng = random.Random(11)
+    alphabets = ["abcXYZ09 '&,!/+-", "abcXYZ09 '&,!/+-.()[]:_\t\x1fé\u00a0Ａ"]
+    names = list(dict.fromkeys("".join(rng.choice(alphabets[i % 2]) for _ in range(rng.randint(1, 12)))
+                               for i in range(4000)))
+    names += ["!!!", " - ", "A (B C)", "www.x.de", "Simon & Garfunkel", "AC/DC", "Guns N' Roses"]
+    with warehouse.writer() as con:
+        con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
+                        "VALUES (?, ?, ?, ?, 'd')", [(i + 1, f"name:{i}", n, n.lower()) for i, n in enumerate(names)])
+        assert serving_module.key_artist_names(con) == len(names)
+        stored = dict(con.execute("SELECT name, name_key FROM artist_name_key").fetchall())
+        in_sql = con.execute("SELECT count(*) FROM artist_name_key k JOIN artist a USING (artist_id) WHERE "
+                             "regexp_full_match(a.name, '[A-Za-z0-9 ''&,!/+-]*[A-Za-z0-9][A-Za-z0-9 ''&,!/+-]*')"
+                             ).fetchone()[0]
+    assert in_sql > 1000  # both paths are exercised
+    assert {n: stored[n] for n in names} == {n: name_key(n) for n in names}

@@ -6,11 +6,12 @@
 -- id took a third of this file's time).
 CREATE TABLE snap.lastfm_dump AS SELECT * FROM lastfm_dump ORDER BY seq;
 CREATE TABLE snap.similarity_build AS SELECT * FROM similarity_build;
--- Each artist's name_key (musim.names.name_key of its name, registered by musim.serving as pub_artist_name_key):
--- how `musim similar` finds a name typed with other spacing, punctuation or accents.
+-- Each artist's name_key (musim.names.name_key of its name, kept in artist_name_key and brought up to date by
+-- musim.serving before this file): how `musim similar` finds a name typed with other spacing, punctuation or
+-- accents.
 CREATE TABLE snap.artist AS
     SELECT a.artist_id, a.name, a.name_norm, k.name_key, a.mbid, a.is_placeholder
-    FROM artist a LEFT JOIN pub_artist_name_key k USING (artist_id)
+    FROM artist a LEFT JOIN artist_name_key k USING (artist_id)
     ORDER BY a.artist_id;
 CREATE TABLE snap.artist_listeners AS SELECT * FROM artist_listeners;
 -- The co-listened pairs in both directions, grouped by artist, one dump after the other: filled dump by dump
