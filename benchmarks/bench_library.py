@@ -105,7 +105,7 @@ def _embed_against_features(paths: list[Path]) -> tuple[float, float]:
 
     from musim import warehouse
     from musim.features import BuildOptions, build
-    from musim.models import registry
+    from musim.models import constants, promotion, registry
     from musim.models.families import load_inputs, publish_version, run_family
     from musim.models.new_audio import embed_files, featurise_file
 
@@ -113,8 +113,8 @@ def _embed_against_features(paths: list[Path]) -> tuple[float, float]:
     with warehouse.writer() as con:
         inputs = load_inputs(con, needs=("log_mel",))
         out = run_family("autoencoder", con=con, inputs=inputs, params=AUTOENCODER, n_boot=100, publish=False)
-        if registry.get_model(con, out.entry.version).status != registry.CHAMPION:
-            registry.promote(con, out.entry.version, force=True)
+        if registry.get_model(con, out.entry.version).status != constants.CHAMPION:
+            promotion.promote(con, out.entry.version, force=True)
         publish_version(con, out.entry.version, snapshot=True)
     files = [str(p) for p in paths]
     started = time.perf_counter()

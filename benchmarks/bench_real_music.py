@@ -71,7 +71,7 @@ def _measure(manifest: Path, *, quick: bool) -> list[dict]:
     from musim.config import get_settings
     from musim.features import BuildOptions, build
     from musim.library import add
-    from musim.models import registry
+    from musim.models import constants, promotion, registry
     from musim.models.families import load_inputs, publish_version, run_family
     from musim.models.label_eval import evaluate_labels, read_labels
 
@@ -95,8 +95,8 @@ def _measure(manifest: Path, *, quick: bool) -> list[dict]:
         with warehouse.writer() as con:
             inputs = load_inputs(con, needs=("log_mel", "descriptors"))
             out = run_family(family, con=con, inputs=inputs, params=params[family], n_boot=200, publish=False)
-            if registry.get_model(con, out.entry.version).status != registry.CHAMPION:
-                registry.promote(con, out.entry.version, force=True)  # served for the evaluation by version
+            if registry.get_model(con, out.entry.version).status != constants.CHAMPION:
+                promotion.promote(con, out.entry.version, force=True)  # served for the evaluation by version
             publish_version(con, out.entry.version, snapshot=True)
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()

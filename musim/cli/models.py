@@ -125,7 +125,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from musim.models.registry import promote
+    from musim.models.promotion import promote
 
     with warehouse.writer() as con:
         decision = promote(con, args.version, metric=args.metric, confidence=args.confidence, force=args.force)

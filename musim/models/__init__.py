@@ -10,7 +10,8 @@ Modules (each a few hundred lines):
 - :mod:`~musim.models.siamese` — encoder, siamese model, save/load, embeddings, pair scores, scorer
 - :mod:`~musim.models.train` — ``HyperParams`` and ``train(...)`` (GPU: mixed precision, MirroredStrategy)
 - :mod:`~musim.models.evaluate` — family-agnostic ranking harness, baselines, bootstrap CIs
-- :mod:`~musim.models.registry` — ``models/<family>/<version>/`` + warehouse rows, promotion
+- :mod:`~musim.models.registry` — ``models/<family>/<version>/`` + warehouse rows; :mod:`~musim.models.promotion` —
+  champion/challenger decisions
 - :mod:`~musim.models.card` — markdown model card and training curves
 - :mod:`~musim.models.toy` — generated data with known structure (tests, benchmarks)
 - :mod:`~musim.models.classifier`, :mod:`~musim.models.autoencoder`, :mod:`~musim.models.views` — the two
@@ -41,7 +42,7 @@ _LAZY = {
     "HyperParams": "train", "TrainResult": "train", "fit": "train",
     "EvaluationReport": "evaluate", "choose_primary_metric": "evaluate",
     "embedding_scorer": "evaluate", "paired_bootstrap": "evaluate",
-    "register_model": "registry", "promote": "registry", "list_models": "registry", "get_model": "registry",
+    "register_model": "registry", "promote": "promotion", "list_models": "registry", "get_model": "registry",
     "champion": "registry",
 }
 

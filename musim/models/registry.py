@@ -23,7 +23,8 @@ when they fail: the evaluation has enough evidence (at least ``MUSIM_PROMOTION_M
 and ``MUSIM_PROMOTION_MIN_QUERIES`` queries, 10 each by default), and the challenger beats every baseline of
 the same evaluation on the metric (its mean above theirs). The old champion is archived.
 
-This module needs no TensorFlow: it stores a ``.keras`` file it is given.
+The decision itself is :func:`musim.models.promotion.promote`. This module needs no TensorFlow: it stores a
+``.keras`` file it is given.
 """
 
 from __future__ import annotations
@@ -44,15 +45,12 @@ import numpy as np
 
 from musim import sql, warehouse
 from musim.config import get_settings
-from musim.errors import MusimError, NotFoundError, ParameterError, StorageError
+from musim.errors import NotFoundError, ParameterError
 from musim.jsonable import json_safe
 from musim.models import card as cards
 from musim.models.constants import (
-    ARCHIVED,
-    BASELINES,
     CARD_FILE,
     CHALLENGER,
-    CHAMPION,
     CURVES_FILE,
     FAMILY_NAMES,
     METRICS_FILE,
@@ -65,22 +63,19 @@ from musim.storage import DamagedObject, ObjectStore
 
 __all__ = [
     "ModelEntry",
-    "PromotionDecision",
     "champion",
     "compare_values",
     "fetch_model_file",
-    "fair_queries",
     "get_model",
     "list_models",
     "object_prefix",
-    "promote",
     "promotions",
+    "query_clusters",
     "query_values",
     "recent_versions",
     "register_model",
     "test_artists",
     "training_artists",
-    "write_card_section",
 ]
 
 MODEL_SCORER = "model"
@@ -186,7 +181,7 @@ def query_values(con: duckdb.DuckDBPyConnection, version: str, scorer: str, metr
     return {int(a): (np.nan if v is None else float(v)) for a, v in rows}
 
 
-def _query_clusters(con: duckdb.DuckDBPyConnection, test_set_id: str) -> dict[int, int]:
+def query_clusters(con: duckdb.DuckDBPyConnection, test_set_id: str) -> dict[int, int]:
     """``{query: artist}`` of a test set whose queries are tracks (an evaluation by artist identity); empty where
     the queries are the artists themselves."""
     return {int(q): int(c) for q, c in sql.query(con, "models/registry_query_clusters.sql",
@@ -199,7 +194,7 @@ def compare_values(con: duckdb.DuckDBPyConnection, test_set_id: str, a: Mapping[
     """Paired bootstrap of ``a - b`` (per-query values, :func:`query_values`) over their common queries of the test
     set ``test_set_id``, resampling whole clusters where its queries have them (tracks by artist)."""
     common = sorted(set(a) & set(b))
-    clusters = _query_clusters(con, test_set_id)
+    clusters = query_clusters(con, test_set_id)
     groups = np.array([clusters.get(q, -1 - q) for q in common], dtype=np.int64) if clusters else None
     return paired_bootstrap(np.array([a[q] for q in common]), np.array([b[q] for q in common]), names=names,
                             metric=metric, n_boot=n_boot, confidence=confidence, seed=seed, clusters=groups)
@@ -216,35 +211,6 @@ def training_artists(con: duckdb.DuckDBPyConnection, version: str) -> set[int] |
     registered before migration 017)."""
     rows = sql.query(con, "models/registry_training_artists.sql", version=version).fetchall()
     return {int(r[0]) for r in rows} or None
-
-
-@dataclass(frozen=True)
-class FairQueries:
-    """The queries of a challenger's evaluation on which another version (its champion) can be compared with it:
-    ``queries``, and ``left_out``, the test artists the other version trained on (and the challenger did not)."""
-
-    queries: list[int]
-    left_out: set[int]
-    artists: int                 # distinct artists of ``queries``
-    recorded: bool               # whether the other version's training artists were recorded (else: its test set)
-
-
-def fair_queries(con: duckdb.DuckDBPyConnection, other: ModelEntry, entry: ModelEntry,
-                 queries: Sequence[int]) -> FairQueries:
-    """The ``queries`` of ``entry``'s evaluation whose artist ``other`` never trained on (or ``entry`` trained on as
-    well: both heard it, as families trained on every track's audio do). A version whose training artists are not
-    recorded is known not to have trained on its own test artists only."""
-    clusters = _query_clusters(con, entry.test_set_id)
-    artist_of = {int(q): clusters.get(int(q), int(q)) for q in queries}
-    mine = training_artists(con, entry.version) or set()
-    theirs = training_artists(con, other.version)
-    if theirs is None:
-        own_test = test_artists(con, other.test_set_id)
-        left_out = {a for a in artist_of.values() if a not in own_test and a not in mine}
-    else:
-        left_out = {a for a in artist_of.values() if a in theirs and a not in mine}
-    kept = [q for q, a in artist_of.items() if a not in left_out]
-    return FairQueries(kept, left_out, len({artist_of[q] for q in kept}), theirs is not None)
 
 
 def promotions(con: duckdb.DuckDBPyConnection, *, family: str | None = None) -> list[dict[str, Any]]:
@@ -274,7 +240,7 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
     ``report`` is the evaluation run (the model under ``model_scorer`` plus baselines, and the champion
     re-scored under its version if there is one). ``training_artists``: the artists it trained on, validation
     included (:attr:`~musim.models.families.base.Trained.artists`): a later challenger re-scores it only on the
-    others (:func:`fair_queries`). With a ``run_id`` already registered, nothing is written and that version is
+    others (:func:`musim.models.promotion.fair_queries`). With a ``run_id`` already registered, nothing is written and that version is
     returned (a retried task registers once).
 
     Files are written before the rows, so a registered version always has its files; a crash in
@@ -343,199 +309,6 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
         sql.run(con, "models/registry_eval_rows.sql")
         con.unregister("models_eval_rows")
     return get_model(con, version)
-
-
-@dataclass(frozen=True)
-class PromotionDecision:
-    """The outcome of :func:`promote`. ``left_out``: test artists left out of the comparison with the champion
-    because it trained on them (:func:`fair_queries`)."""
-
-    version: str
-    against: str | None
-    metric: str
-    diff: float | None
-    lo: float | None
-    hi: float | None
-    n_queries: int
-    confidence: float
-    promoted: bool
-    forced: bool
-    reason: str
-    status: str
-    left_out: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def _nan_none(x: float | None) -> float | None:
-    return None if x is None or np.isnan(x) else float(x)
-
-
-def _too_few(n_artists: int, n_queries: int, min_test_artists: int, min_queries: int) -> bool:
-    return n_artists < min_test_artists or n_queries < min_queries
-
-
-def _evidence(con: duckdb.DuckDBPyConnection, entry: ModelEntry, metric: str, n_queries: int,
-              min_test_artists: int, min_queries: int) -> str | None:
-    """Why the evaluation of ``entry`` cannot decide a promotion, or None: too few test artists or queries, or a
-    baseline of the same evaluation at least as good on ``metric``."""
-    n_test = sql.query(con, "models/registry_test_set_size.sql", test_set_id=entry.test_set_id).fetchone()[0]
-    if _too_few(n_test, n_queries, min_test_artists, min_queries):
-        return (f"too little evidence: {n_test} test artists and {n_queries} queries (at least {min_test_artists} "
-                f"and {min_queries}: add artists with audio, raise test_share, or lower "
-                "MUSIM_PROMOTION_MIN_TEST_ARTISTS / MUSIM_PROMOTION_MIN_QUERIES)")
-    own = (entry.metrics.get(MODEL_SCORER) or {}).get(metric) or {}
-    ahead = [(b, (entry.metrics.get(b) or {}).get(metric, {}).get("mean")) for b in BASELINES]
-    ahead = [(b, m) for b, m in ahead if m is not None and own.get("mean") is not None and m >= own["mean"]]
-    if ahead:
-        return "a baseline is at least as good on " + metric + ": " + ", ".join(
-            f"{b} {m:.4f} vs {own['mean']:.4f}" for b, m in ahead)
-    return None
-
-
-def _unseen_evidence(fair: FairQueries, entry: ModelEntry, against: str, min_test_artists: int,
-                     min_queries: int) -> tuple[str, str | None]:
-    """How the comparison with the champion ``against`` was restricted (a phrase for the reason, empty when nothing
-    was left out), and why it cannot decide (too few queries it never trained on), or None."""
-    if not fair.left_out:
-        return "", None
-    were = ("were its training artists" if fair.recorded else "may have been its training artists (they are not "
-            "recorded: only its own test artists are known to be unseen)")
-    where = (f" over the {len(fair.queries)} queries of {fair.artists} artists {against} never trained on "
-             f"({len(fair.left_out)} of the test artists {were})")
-    if not _too_few(fair.artists, len(fair.queries), min_test_artists, min_queries):
-        return where, None
-    return where, (f"cannot decide against {against}: {len(fair.left_out)} of the test artists of {entry.version} "
-                   f"{were}, leaving {fair.artists} artists and {len(fair.queries)} "
-                   f"queries it never trained on (at least {min_test_artists} and {min_queries}): train "
-                   f"{entry.version}'s family on {against}'s split (the same --seed and --test-share) to compare "
-                   "them fairly")
-
-
-def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None = None, confidence: float = 0.95,
-            n_boot: int = 2000, seed: int = 0, force: bool = False, baseline: str = "random",
-            min_test_artists: int | None = None, min_queries: int | None = None,
-            store: ObjectStore | None = None) -> PromotionDecision:
-    """Decide whether ``version`` replaces its family's champion (see the module docstring); record it in the
-    registry and in the Promotion section of the model cards (``version``'s, and the archived champion's).
-
-    A challenger is promoted only when its evaluation has enough evidence (``min_test_artists`` test artists
-    and ``min_queries`` queries; default from the settings, see
-    :data:`~musim.models.constants.PROMOTION_MIN_TEST_ARTISTS`), it beats every baseline of the same evaluation
-    on the metric, and the CI of its paired difference to the champion (the ``baseline`` for a family's first
-    model) is above 0. The champion is compared on the queries whose artist it never trained on
-    (:func:`fair_queries`), and as many of them are needed as of the whole evaluation.
-
-    Parameters
-    ----------
-    metric : the metric compared (default: the version's primary metric, nDCG@10)
-    confidence, n_boot, seed : the paired bootstrap of the per-query differences
-    force : promote whatever the comparison says (recorded as forced)
-    baseline : what the first model of a family must beat beyond the CI (a scorer of its own evaluation)
-    store : where the model cards are (default: the configured object store)
-    """
-    settings = get_settings()
-    min_test_artists = settings.models.promotion_min_test_artists if min_test_artists is None else min_test_artists
-    min_queries = settings.models.promotion_min_queries if min_queries is None else min_queries
-    entry = get_model(con, version)
-    metric = metric or entry.primary_metric
-    current = champion(con, entry.family)
-    if entry.status == CHAMPION:
-        return PromotionDecision(version, None, metric, None, None, None, 0, confidence, False, force,
-                                 "already the champion", CHAMPION)
-    a = query_values(con, version, MODEL_SCORER, metric)
-    if not a:
-        raise NotFoundError(f"{version} has no per-query values of {metric!r}; metrics: "
-                            f"{', '.join(sorted(entry.metrics.get(MODEL_SCORER) or {}))}")
-    b: dict[int, float] | None
-    where, unfair, left_out = "", None, 0
-    if current is None:
-        against = baseline
-        b = query_values(con, version, baseline, metric) or None
-        missing = f"the evaluation of {version} has no {baseline!r} baseline"
-    else:
-        against = current.version
-        b = query_values(con, version, current.version, metric) or None
-        if b is None and same_evaluation(current, entry):
-            b = query_values(con, current.version, MODEL_SCORER, metric) or None
-        missing = (f"champion {current.version} was not evaluated on the test artists of {version} against the "
-                   f"same truth (test sets {current.test_set_id} vs {entry.test_set_id}, dumps "
-                   f"{(current.dump_id or '-')[:12]} vs {(entry.dump_id or '-')[:12]}, targets "
-                   f"{current.target_metric} vs {entry.target_metric}): evaluate both in one run")
-        if b is not None:
-            both = [q for q in sorted(set(a) & set(b)) if not (np.isnan(a[q]) or np.isnan(b[q]))]
-            fair = fair_queries(con, current, entry, both)
-            b = {q: b[q] for q in fair.queries}
-            left_out = len(fair.left_out)
-            where, unfair = _unseen_evidence(fair, entry, against, min_test_artists, min_queries)
-    cmp = None
-    if b is not None:
-        cmp = compare_values(con, entry.test_set_id, a, b, names=(version, against), metric=metric, n_boot=n_boot,
-                             confidence=confidence, seed=seed)
-    weak = _evidence(con, entry, metric, len(a), min_test_artists, min_queries) or unfair
-    if weak is not None:
-        promoted, reason = force, ("forced; " if force else "not promoted: ") + weak
-    elif cmp is None:
-        promoted, reason = force, ("forced; " if force else "") + missing
-    elif cmp.a_better:
-        promoted = True
-        reason = (f"beats {against} on {metric} by {cmp.diff:+.4f} ({confidence:.0%} CI [{cmp.lo:+.4f}, "
-                  f"{cmp.hi:+.4f}]){where}")
-    else:
-        promoted = force
-        reason = (("forced; " if force else "") + f"does not beat {against} on {metric} beyond the CI: "
-                  f"{cmp.diff:+.4f} ({confidence:.0%} CI [{cmp.lo:+.4f}, {cmp.hi:+.4f}]){where}"
-                  if cmp.n else ("forced; " if force else "") + f"no query where both {version} and {against} "
-                  f"have a value of {metric}")
-    forced = force and not (weak is None and cmp is not None and cmp.a_better)
-    now = dt.datetime.now(dt.UTC)
-    with warehouse.transaction(con):
-        if promoted:
-            if current is not None:
-                sql.run(con, "models/registry_set_status.sql", status=ARCHIVED, status_at=now,
-                        version=current.version)
-            sql.run(con, "models/registry_set_status.sql", status=CHAMPION, status_at=now, version=version)
-        sql.run(con, "models/registry_promotion.sql", decided_at=now, family=entry.family, version=version,
-                against=against, metric=metric, diff=_nan_none(cmp.diff) if cmp else None,
-                lo=_nan_none(cmp.lo) if cmp else None, hi=_nan_none(cmp.hi) if cmp else None, n=cmp.n if cmp else 0,
-                confidence=confidence, promoted=promoted, forced=forced, reason=reason)
-        # the cards before the commit: a card that cannot be rewritten leaves the decision unrecorded, to be retried
-        _write_promotion_cards(con, store, get_model(con, version),
-                               *([get_model(con, current.version)] if promoted and current is not None else []),
-                               replaced_by=version)
-    return PromotionDecision(version, against, metric, _nan_none(cmp.diff) if cmp else None,
-                             _nan_none(cmp.lo) if cmp else None, _nan_none(cmp.hi) if cmp else None,
-                             cmp.n if cmp else 0, confidence, promoted, forced, reason,
-                             CHAMPION if promoted else entry.status, left_out)
-
-
-def write_card_section(store: ObjectStore, entry: ModelEntry, section: str) -> None:
-    """Put ``section`` (markdown starting with its ``## `` heading) into the version's model card, replacing the
-    section of that heading (:func:`musim.models.card.with_section`); the whole new card replaces the object."""
-    key = entry.key(CARD_FILE)
-    card = store.get_bytes(key).decode()
-    store.put_bytes(key, cards.with_section(card, section).encode(), content_type="text/markdown")
-
-
-def _write_promotion_cards(con: duckdb.DuckDBPyConnection, store: ObjectStore | None, *entries: ModelEntry,
-                           replaced_by: str | None = None) -> None:
-    """Rewrite the Promotion section of each entry's card from the registry as ``con`` sees it (its status and every
-    decision on it; ``replaced_by``: the champion that archived an archived entry). A card that cannot be rewritten
-    is a :class:`StorageError` (raised inside the decision's transaction, it records nothing)."""
-    from musim.storage import open_store
-
-    store = store or open_store()
-    for e in entries:
-        decisions = [d for d in promotions(con, family=e.family) if d["version"] == e.version]
-        section = cards.promotion_section(status=e.status, since=e.status_at, decisions=decisions,
-                                          replaced_by=replaced_by if e.status == ARCHIVED else None)
-        try:
-            write_card_section(store, e, section)
-        except (MusimError, OSError) as exc:
-            raise StorageError(f"the model card of {e.version} ({e.key(CARD_FILE)} in {store.root_url}) could not "
-                               f"be rewritten ({exc}), so the decision was not recorded: promote again once the "
-                               "object store is reachable") from None
 
 
 def fetch_model_file(store: ObjectStore, entry: ModelEntry, folder: str | os.PathLike[str] | None = None) -> Path:

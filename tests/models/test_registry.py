@@ -9,7 +9,7 @@ import pytest
 
 from musim import warehouse
 from musim.errors import NotFoundError
-from musim.models import registry
+from musim.models import promotion, registry
 from musim.models.data import PairTargets
 from musim.models.evaluate import EvaluationReport, bootstrap_ci, evaluate
 from musim.storage import open_store
@@ -86,13 +86,13 @@ def test_promotion_only_beyond_the_ci(con, tmp_path):
     store = open_store()
     truth = _truth()
     first = _register(con, store, tmp_path, _report(truth, 0.3))
-    d = registry.promote(con, first.version)
+    d = promotion.promote(con, first.version)
     assert d.promoted and d.against == "random" and d.lo > 0 and d.status == "champion"
     assert registry.champion(con, "siamese").version == first.version
 
     # as good as the champion (same noise, other draw) on the same test artists: stays a challenger
     tie = _register(con, store, tmp_path, _report(truth, 0.3, seed=2, others={first.version: (0.3, 1)}))
-    d = registry.promote(con, tie.version)
+    d = promotion.promote(con, tie.version)
     assert not d.promoted and d.against == first.version and d.lo < 0 < d.hi and d.status == "challenger"
     assert "does not beat" in d.reason
     assert registry.get_model(con, tie.version).status == "challenger"
@@ -100,17 +100,17 @@ def test_promotion_only_beyond_the_ci(con, tmp_path):
 
     # clearly better on the same test artists: champion; the old one is archived
     best = _register(con, store, tmp_path, _report(truth, 0.02, seed=3, others={first.version: (0.3, 1)}))
-    d = registry.promote(con, best.version)
+    d = promotion.promote(con, best.version)
     assert d.promoted and d.lo > 0 and d.n_queries == N
     assert registry.champion(con, "siamese").version == best.version
     assert registry.get_model(con, first.version).status == "archived"
-    assert registry.promote(con, best.version).reason == "already the champion"
+    assert promotion.promote(con, best.version).reason == "already the champion"
 
     # better, but on other test artists and without the champion re-scored: cannot decide, stays challenger
     other = _register(con, store, tmp_path, _report(truth, 0.0, seed=4, ids=IDS[:30]))
-    d = registry.promote(con, other.version)
+    d = promotion.promote(con, other.version)
     assert not d.promoted and "test sets" in d.reason
-    forced = registry.promote(con, other.version, force=True)
+    forced = promotion.promote(con, other.version, force=True)
     assert forced.promoted and forced.forced and registry.champion(con, "siamese").version == other.version
 
     log = registry.promotions(con, family="siamese")
@@ -121,10 +121,10 @@ def test_same_test_set_uses_the_champions_stored_values(con, tmp_path):
     store = open_store()
     truth = _truth(1)
     champ = _register(con, store, tmp_path, _report(truth, 0.5))
-    assert registry.promote(con, champ.version).promoted
+    assert promotion.promote(con, champ.version).promoted
     better = _register(con, store, tmp_path, _report(truth, 0.01, seed=5))  # no champion scorer in its run
     assert better.test_set_id == champ.test_set_id
-    d = registry.promote(con, better.version)
+    d = promotion.promote(con, better.version)
     assert d.promoted and d.against == champ.version
 
 
@@ -134,10 +134,10 @@ def test_the_champions_stored_values_are_paired_only_against_the_same_truth(con,
     scores measured against another target (or another dump's co-listening) "beat" themselves by +0.38."""
     store = open_store()
     champ = _register(con, store, tmp_path, _report(_truth(1), 0.5))
-    assert registry.promote(con, champ.version).promoted
+    assert promotion.promote(con, champ.version).promoted
     elsewhere = _register(con, store, tmp_path, _report(_truth(2), 0.01, seed=5), **other)
     assert elsewhere.test_set_id == champ.test_set_id
-    d = registry.promote(con, elsewhere.version)
+    d = promotion.promote(con, elsewhere.version)
     assert not d.promoted and "against the same truth" in d.reason and "evaluate both in one run" in d.reason
 
 
@@ -145,13 +145,13 @@ def test_too_little_evidence_is_never_promoted(con, tmp_path, monkeypatch):
     store = open_store()
     truth = _truth()
     clear = _register(con, store, tmp_path, _report(truth, 0.01))   # far better than random, 40 test artists
-    d = registry.promote(con, clear.version, min_test_artists=41)
+    d = promotion.promote(con, clear.version, min_test_artists=41)
     assert not d.promoted and d.status == "challenger" and "too little evidence: 40 test artists" in d.reason
     assert d.lo > 0  # the comparison itself was clear: evidence is a condition of its own
     monkeypatch.setenv("MUSIM_PROMOTION_MIN_QUERIES", "41")          # the settings give the defaults
-    assert "40 queries (at least 10 and 41" in registry.promote(con, clear.version).reason
+    assert "40 queries (at least 10 and 41" in promotion.promote(con, clear.version).reason
     monkeypatch.delenv("MUSIM_PROMOTION_MIN_QUERIES")
-    assert registry.promote(con, clear.version).promoted
+    assert promotion.promote(con, clear.version).promoted
 
 
 def test_a_baseline_ahead_blocks_promotion(con, tmp_path):
@@ -160,9 +160,9 @@ def test_a_baseline_ahead_blocks_promotion(con, tmp_path):
     # the model beats random beyond the CI, but the descriptor baseline of the same run is better still
     report = _report(truth, 0.3, others={"descriptors": (0.05, 7)})
     e = _register(con, store, tmp_path, report)
-    d = registry.promote(con, e.version)
+    d = promotion.promote(con, e.version)
     assert not d.promoted and "a baseline is at least as good on ndcg@10: descriptors" in d.reason
-    forced = registry.promote(con, e.version, force=True)
+    forced = promotion.promote(con, e.version, force=True)
     assert forced.promoted and forced.forced
 
 
@@ -184,7 +184,7 @@ def test_without_a_champion_the_errors_name_the_registered_versions(con, tmp_pat
         registry.get_model(con, "siamese:champion")
     with pytest.raises(NotFoundError, match=r"family 'autoencoder' has no champion yet$"):
         registry.get_model(con, "autoencoder:champion")
-    registry.promote(con, e.version, force=True)
+    promotion.promote(con, e.version, force=True)
     assert serving_model(con) == e.version
 
 
@@ -226,7 +226,7 @@ def test_a_promotion_on_query_tracks_resamples_their_artists(con, tmp_path):
     for family, clusters in (("autoencoder", True), ("contrastive", False)):
         e = registry.register_model(con, store, family=family, model_file=f, report=_identity_report(clusters),
                                     params={}, target_metric="artist", primary_metric="auc")
-        decisions[clusters] = registry.promote(con, e.version, min_test_artists=3, min_queries=3)
+        decisions[clusters] = promotion.promote(con, e.version, min_test_artists=3, min_queries=3)
     assert decisions[False].promoted and decisions[False].lo > 0
     assert not decisions[True].promoted and decisions[True].lo < 0 < decisions[True].hi
     assert decisions[True].diff == pytest.approx(decisions[False].diff)
@@ -259,7 +259,7 @@ def _champion_trained_on(con, store, tmp_path, trained: np.ndarray | None) -> re
     f.write_bytes(b"not really a keras file")
     e = registry.register_model(con, store, family="siamese", model_file=f, report=report, params={},
                                 target_metric="seed", dump_id="d" * 64, training_artists=trained)
-    assert registry.promote(con, e.version).promoted
+    assert promotion.promote(con, e.version).promoted
     return e
 
 
@@ -283,7 +283,7 @@ def test_a_champion_is_compared_only_on_artists_it_never_trained_on(con, tmp_pat
     champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:20], np.arange(500, 540)])
     assert registry.training_artists(con, champ.version) == set(np.r_[TEST[:20], np.arange(500, 540)].tolist())
     e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
-    d = registry.promote(con, e.version)
+    d = promotion.promote(con, e.version)
     assert d.promoted and d.against == champ.version and d.left_out == 20 and d.n_queries == 15
     assert d.diff == pytest.approx(0.06, abs=0.01) and d.lo > 0
     assert ("over the 15 queries of 15 artists siamese-1 never trained on (20 of the test artists were its "
@@ -294,11 +294,11 @@ def test_too_few_artists_the_champion_never_trained_on_cannot_decide(con, tmp_pa
     store = open_store()
     champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:30], np.arange(500, 540)])
     e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
-    d = registry.promote(con, e.version)
+    d = promotion.promote(con, e.version)
     assert not d.promoted and d.status == "challenger" and d.left_out == 30 and d.n_queries == 5
     assert ("not promoted: cannot decide against siamese-1: 30 of the test artists of siamese-2 were its training "
             "artists, leaving 5 artists and 5 queries it never trained on (at least 10 and 10)") in d.reason
-    assert registry.promote(con, e.version, force=True).forced
+    assert promotion.promote(con, e.version, force=True).forced
 
 
 def test_a_champion_whose_training_artists_are_not_recorded_is_known_unseen_only_on_its_test_artists(con, tmp_path):
@@ -307,7 +307,7 @@ def test_a_champion_whose_training_artists_are_not_recorded_is_known_unseen_only
     champ = _champion_trained_on(con, store, tmp_path, None)
     assert registry.training_artists(con, champ.version) is None
     e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
-    d = registry.promote(con, e.version)
+    d = promotion.promote(con, e.version)
     assert not d.promoted and d.left_out == 35 and ("35 of the test artists of siamese-2 may have been its training "
                                                     "artists (they are not recorded") in d.reason
 
@@ -317,9 +317,9 @@ def test_artists_both_trained_on_stay_in_the_comparison(con, tmp_path):
     store = open_store()
     champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST, CHAMP_TEST])
     e = _challenger(con, store, tmp_path, champ, np.r_[TEST, np.arange(600, 660)])
-    fair = registry.fair_queries(con, champ, e, TEST.tolist())
+    fair = promotion.fair_queries(con, champ, e, TEST.tolist())
     assert fair.queries == TEST.tolist() and not fair.left_out and fair.artists == 35
-    d = registry.promote(con, e.version)
+    d = promotion.promote(con, e.version)
     assert d.left_out == 0 and d.n_queries == 35 and "never trained on" not in d.reason
 
 
@@ -329,7 +329,7 @@ def test_a_later_promotion_rewrites_both_model_cards(con, tmp_path):
     store = open_store()
     champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:30], np.arange(500, 540)])
     e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
-    registry.promote(con, e.version)
+    promotion.promote(con, e.version)
 
     def card(version: str) -> str:
         return store.get_bytes(registry.get_model(con, version).key("card.md")).decode()
@@ -337,7 +337,7 @@ def test_a_later_promotion_rewrites_both_model_cards(con, tmp_path):
     before = card(e.version)
     assert before.count("## Promotion") == 1 and "**challenger**" in before and "**not promoted**" in before
     assert "**champion**" in card(champ.version) and "**promoted** against random" in card(champ.version)
-    registry.promote(con, e.version, force=True)
+    promotion.promote(con, e.version, force=True)
     after = card(e.version)
     section = after[after.index("## Promotion"):after.index("## Caveats")]
     assert after.count("## Promotion") == 1 and section.startswith("## Promotion\n\n**champion** since ")
@@ -367,9 +367,9 @@ def test_a_card_that_cannot_be_rewritten_leaves_the_decision_unrecorded(con, tmp
             StorageError, match=r"^the model card of siamese-1 \(models/siamese/siamese-1/card.md in .*\) could not "
                                 r"be rewritten \(disk full\), so the decision was not recorded"):
         m.setattr(LocalStore, "put_bytes", refuse_the_old_champions_card)
-        registry.promote(con, e.version)
+        promotion.promote(con, e.version)
     assert registry.champion(con, "siamese").version == champ.version
     assert [d["version"] for d in registry.promotions(con, family="siamese")] == [champ.version]
     assert store.get_bytes(e.key("card.md")) != card  # written first; promoting again makes it true
-    assert registry.promote(con, e.version).promoted
+    assert promotion.promote(con, e.version).promoted
     assert "**champion**" in store.get_bytes(e.key("card.md")).decode()

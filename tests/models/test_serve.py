@@ -162,7 +162,7 @@ def test_publishing_a_challenger_keeps_the_champions_rows(tmp_path):
     """Publishing a challenger by version deleted the family's rows, the champion's included: `musim similar
     --audio --model CHAMPION` failed while `similar-audio --family` still answered with the champion. A family
     now serves its champion and the version published last."""
-    from musim.models import registry
+    from musim.models import promotion
     from tests.models.test_registry import _register, _report, _truth
 
     emb, owner = _data(2)
@@ -172,7 +172,7 @@ def test_publishing_a_challenger_keeps_the_champions_rows(tmp_path):
         ids = [f"x{i}" for i in range(owner.size)]
         for _ in range(3):  # siamese-1, -2, -3
             _register(con, store, tmp_path, _report(_truth(), 0.3))
-        registry.promote(con, "siamese-1", force=True)
+        promotion.promote(con, "siamese-1", force=True)
         for version in ("siamese-1", "siamese-2", "siamese-3", "siamese-3"):
             publish_neighbors(con, "siamese", version, ids, emb, k=2)
 
@@ -182,7 +182,7 @@ def test_publishing_a_challenger_keeps_the_champions_rows(tmp_path):
         assert served() == {"siamese-1": 20, "siamese-3": 20}  # -2 replaced by -3, which replaced its own rows
         artists = con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio ORDER BY 1").fetchall()
         assert artists == [("siamese-1",), ("siamese-3",)]
-        registry.promote(con, "siamese-3", force=True)  # -1 archived: its rows go at the family's next publish
+        promotion.promote(con, "siamese-3", force=True)  # -1 archived: its rows go at the family's next publish
         publish_neighbors(con, "siamese", "siamese-3", ids, emb, k=2)
         assert served() == {"siamese-3": 20}
 

@@ -24,7 +24,7 @@ def catalogue(tmp_path_factory):
     """The tiny pipeline (24 artists x 3 clips of 6 s) with cnn_classifier-1 then autoencoder-1 promoted and
     published (the autoencoder last: the serving model). Its MUSIM_HOME is set again by ``home`` per test."""
     from musim import serving, warehouse
-    from musim.models import registry
+    from musim.models import promotion
     from musim.models.families import load_inputs, run_family
     from tests.pipeline_data import prepare
 
@@ -37,7 +37,7 @@ def catalogue(tmp_path_factory):
             for family, params in (("cnn_classifier", CNN), ("autoencoder", AE)):
                 out = run_family(family, con=con, inputs=inputs, params=params, n_boot=100, promote=False,
                                  publish=True)
-                registry.promote(con, out.entry.version, force=True)
+                promotion.promote(con, out.entry.version, force=True)
             serving.publish(con)
             previews = con.execute("SELECT track_id, object_key, format FROM track ORDER BY track_id").fetchall()
     return {"root": root, "home": root / "home", "tracks": summary["tracks"], "previews": previews}

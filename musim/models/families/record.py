@@ -17,8 +17,14 @@ from typing import TYPE_CHECKING, Any
 from musim import sql
 from musim.errors import ParameterError
 from musim.jsonable import json_safe
-from musim.models import registry
-from musim.models.constants import CARD_FILE, IDENTITY_METRICS, PRIMARY_METRIC_CHOICES, ranking_metrics
+from musim.models import promotion, registry
+from musim.models.constants import (
+    CARD_FILE,
+    CHAMPION,
+    IDENTITY_METRICS,
+    PRIMARY_METRIC_CHOICES,
+    ranking_metrics,
+)
 from musim.models.evaluate import EvaluationReport, choose_primary_metric
 from musim.models.families.embedding import publish_version
 from musim.models.families.evaluation import FamilyRun, train_evaluate
@@ -38,7 +44,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class FamilyOutcome:
     entry: registry.ModelEntry
-    decision: registry.PromotionDecision | None
+    decision: promotion.PromotionDecision | None
     report: EvaluationReport | None
     files: dict[str, str] = field(default_factory=dict)        # name -> object-store URL
     published: dict[str, Any] | None = None
@@ -77,7 +83,7 @@ def _starts_compared(con: duckdb.DuckDBPyConnection, entry: registry.ModelEntry,
     """For a family that can start from another family's encoder (its params carry ``init_encoder``): the
     champions of the same family scored in this evaluation that started otherwise, beside this version (registered
     as ``entry``), on the same queries, those whose artist the champion never trained on
-    (:func:`~musim.models.registry.fair_queries`; paired bootstrap of the difference). None for other families."""
+    (:func:`~musim.models.promotion.fair_queries`; paired bootstrap of the difference). None for other families."""
     import numpy as np
 
     from musim.errors import NotFoundError
@@ -100,7 +106,7 @@ def _starts_compared(con: duckdb.DuckDBPyConnection, entry: registry.ModelEntry,
             continue
         a = registry.query_values(con, entry.version, registry.MODEL_SCORER, metric)
         b = registry.query_values(con, entry.version, scorer, metric)
-        fair = registry.fair_queries(con, other, entry, sorted(set(a) & set(b)))
+        fair = promotion.fair_queries(con, other, entry, sorted(set(a) & set(b)))
         b = {q: b[q] for q in fair.queries}
         c = registry.compare_values(con, entry.test_set_id, a, b, names=(registry.MODEL_SCORER, scorer),
                                     metric=metric, n_boot=report.n_boot, confidence=report.confidence,
@@ -155,15 +161,15 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
         files[name] = store.url(entry.key(name))
     register_version_service(con, entry.version, service, run.snapshot_id)
     if trained.card:
-        registry.write_card_section(store, entry, trained.card)
+        promotion.write_card_section(store, entry, trained.card)
     starts = _starts_compared(con, entry, run, primary_metric)
     if starts:
-        registry.write_card_section(store, entry, starts)
+        promotion.write_card_section(store, entry, starts)
     files[CARD_FILE] = store.url(entry.key(CARD_FILE))
-    decision = registry.promote(con, entry.version, metric=primary_metric, store=store) if promote else None
+    decision = promotion.promote(con, entry.version, metric=primary_metric, store=store) if promote else None
     status = decision.status if decision else entry.status
     published = None
-    if publish is True or (publish == "champion" and status == registry.CHAMPION):
+    if publish is True or (publish == "champion" and status == CHAMPION):
         published = publish_version(con, entry.version, store=store, k=k, run_id=run_id, snapshot=snapshot,
                                     embeddings=None if run.embeddings is None else (run.track_ids, run.embeddings),
                                     model_path=run.model_path)

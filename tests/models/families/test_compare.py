@@ -11,7 +11,7 @@ from musim import warehouse
 from musim.audio import DESCRIPTOR_NAMES
 from musim.cli import main
 from musim.errors import ParameterError
-from musim.models import registry
+from musim.models import promotion, registry
 from musim.models.toy import ToyData, planted_data
 from musim.storage import open_store
 from tests.models.catalogue import seed_catalogue
@@ -116,13 +116,13 @@ def test_run_family_and_compare(toy, capsys):
         for out in (cnn, desc):  # 10 test artists give too few queries to decide (honest promotion): force
             if out.decision.status != "champion":
                 assert "too little evidence" in out.decision.reason or "baseline" in out.decision.reason
-                registry.promote(con, out.entry.version, force=True)
+                promotion.promote(con, out.entry.version, force=True)
         again = run_family("descriptors", con=con, inputs=inputs, n_boot=200, run_id="same")
         assert run_family("descriptors", con=con, inputs=inputs, run_id="same").reused
         other = load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4, seed=5)
         same_artists = compare_families(con)
         moved = run_family("descriptors", con=con, inputs=other, n_boot=200, promote=False)
-        moved_decision = registry.promote(con, moved.entry.version, force=True)  # the family's row: other artists
+        moved_decision = promotion.promote(con, moved.entry.version, force=True)  # the family's row: other artists
         ids, vectors = embed_tracks(con, "cnn_classifier-1", store=store)
         model = load_model(registry.fetch_model_file(store, registry.get_model(con, "cnn_classifier:champion")))
         first = embed_features("cnn_classifier", model, slices=inputs.slices[inputs.slice_track == 0],

@@ -9,7 +9,7 @@ import pytest
 
 from musim import warehouse
 from musim.cli import main
-from musim.models import registry
+from musim.models import promotion
 from musim.storage import open_store
 from tests.models.catalogue import make_catalogue
 from tests.models.conftest import TINY
@@ -34,7 +34,7 @@ def test_contrastive_trains_registers_serves_and_starts_the_siamese_network(toy,
         card = store.get_bytes(out.entry.key("card.md")).decode()
         assert "## Self-supervised training" in card and "## Promotion" in card
         if out.decision.status != "champion":
-            registry.promote(con, "contrastive-1", force=True)
+            promotion.promote(con, "contrastive-1", force=True)
         from musim.models.families import publish_version
 
         publish_version(con, "contrastive-1", store=store, k=5)
@@ -45,7 +45,7 @@ def test_contrastive_trains_registers_serves_and_starts_the_siamese_network(toy,
         card = store.get_bytes(scratch.entry.key("card.md")).decode()
         assert "## Starts compared" in card and "Not measured in this evaluation" in card  # no other start yet
         if scratch.decision.status != "champion":
-            registry.promote(con, scratch.entry.version, force=True)
+            promotion.promote(con, scratch.entry.version, force=True)
         siamese = run_family("siamese", con=con, params=dict(tiny, init_encoder="contrastive"),
                              inputs=load_inputs(con, store=store, needs=("log_mel", "descriptors"), test_share=0.4,
                                                 seed=3), n_boot=100, publish=False)

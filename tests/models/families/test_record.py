@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from musim import warehouse
-from musim.models import registry
+from musim.models import promotion, registry
 from musim.models.evaluate import EvaluationReport, bootstrap_ci
 from musim.models.families.base import Trained
 from musim.models.families.evaluation import FamilyRun
@@ -36,7 +36,7 @@ def test_starts_are_compared_on_the_artists_the_champion_never_trained_on(tmp_pa
             con, store, family="siamese", model_file=f, params={"init_encoder": None}, target_metric="seed",
             report=_report({"model": 0.87 + rng.normal(0, 0.01, 35), "random": 0.3 + rng.normal(0, 0.01, 35)}, own),
             training_artists=np.r_[TEST[:20], np.arange(500, 540)])
-        registry.promote(con, champ.version, force=True)
+        promotion.promote(con, champ.version, force=True)
         seen = np.arange(35) < 20
         report = _report({"model": 0.86 + rng.normal(0, 0.005, 35), "random": 0.3 + rng.normal(0, 0.01, 35),
                           champ.version: np.where(seen, 0.94, 0.80) + rng.normal(0, 0.005, 35)}, TEST)

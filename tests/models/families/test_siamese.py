@@ -53,7 +53,7 @@ def _clips(folder, n=2, community=0):
 
 def test_siamese_end_to_end_then_serving_and_cold_start(toy, tmp_path, capsys):
     from musim import queries
-    from musim.models import registry
+    from musim.models import promotion
     from musim.models.families import load_inputs, publish_version, run_family
     from musim.models.siamese import pair_scores
 
@@ -69,7 +69,7 @@ def test_siamese_end_to_end_then_serving_and_cold_start(toy, tmp_path, capsys):
         assert set(entry.metrics) == {"model", "descriptors", "pixel", "popularity", "random"}
         assert out.report.test_artists.size == 10
         if out.decision.status != "champion":  # the first model must beat random beyond the CI; make one serve
-            registry.promote(con, "siamese-1", force=True)
+            promotion.promote(con, "siamese-1", force=True)
             publish_version(con, "siamese-1", store=store, k=5)
         again = run_family("siamese", con=con, inputs=inputs, params=HP, k=5, run_id="test-run")
         assert again.reused and again.entry.version == "siamese-1"
