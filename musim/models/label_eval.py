@@ -32,7 +32,8 @@ import numpy as np
 
 from musim.errors import ParameterError
 from musim.jsonable import json_safe
-from musim.models.evaluate import bootstrap_ci, column_stats
+from musim.models.bootstrap import bootstrap_ci
+from musim.models.evaluate import column_stats
 
 __all__ = ["METRICS", "LabelSet", "RetrievalReport", "cosine_similarity", "mfcc_stats", "query_metrics",
            "read_labels", "retrieval_report"]

@@ -48,6 +48,7 @@ from musim.config import get_settings
 from musim.errors import NotFoundError, ParameterError
 from musim.jsonable import json_safe
 from musim.models import card as cards
+from musim.models.bootstrap import Comparison, paired_bootstrap
 from musim.models.constants import (
     CARD_FILE,
     CHALLENGER,
@@ -58,7 +59,7 @@ from musim.models.constants import (
     MODELS_PREFIX,
     PRIMARY_METRIC,
 )
-from musim.models.evaluate import Comparison, EvaluationReport, paired_bootstrap
+from musim.models.evaluate import EvaluationReport
 from musim.storage import DamagedObject, ObjectStore
 
 __all__ = [

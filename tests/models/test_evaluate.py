@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 
 from musim.errors import ParameterError
+from musim.models.bootstrap import bootstrap_ci, paired_bootstrap
 from musim.models.data import ClipTable, PairTargets
 from musim.models.evaluate import (
     EvaluationReport,
     artist_mean,
     average_precision,
-    bootstrap_ci,
     embedding_scorer,
     evaluate,
     ndcg_at,
-    paired_bootstrap,
     pixel_scorer,
     popularity_scorer,
     precision_at,
@@ -116,7 +115,7 @@ def test_bootstrap_and_paired_comparison():
 
 def test_cluster_bootstrap_resamples_whole_clusters():
     # the vectorised resample means equal a plain loop over the same cluster draws (a differential check)
-    from musim.models.evaluate import _cluster_means
+    from musim.models.bootstrap import _cluster_means
 
     rng = np.random.default_rng(5)
     v = rng.random(30)

@@ -10,8 +10,9 @@ import pytest
 from musim import warehouse
 from musim.errors import NotFoundError
 from musim.models import promotion, registry
+from musim.models.bootstrap import bootstrap_ci
 from musim.models.data import PairTargets
-from musim.models.evaluate import EvaluationReport, bootstrap_ci, evaluate
+from musim.models.evaluate import EvaluationReport, evaluate
 from musim.storage import open_store
 
 N = 40

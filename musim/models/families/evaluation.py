@@ -64,7 +64,7 @@ def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
     test set is named by the tracks (``set_key``)."""
     import hashlib
 
-    from musim.models.evaluate import bootstrap_ci
+    from musim.models.bootstrap import bootstrap_ci
     from musim.models.label_eval import cosine_similarity, query_metrics, standardized
 
     fam = get_family(family)

@@ -7,7 +7,8 @@ import numpy as np
 
 from musim import warehouse
 from musim.models import promotion, registry
-from musim.models.evaluate import EvaluationReport, bootstrap_ci
+from musim.models.bootstrap import bootstrap_ci
+from musim.models.evaluate import EvaluationReport
 from musim.models.families.base import Trained
 from musim.models.families.evaluation import FamilyRun
 from musim.models.families.record import _starts_compared
