@@ -428,8 +428,9 @@ PyDoc_STRVAR(summary_doc,
 "summary(chunks, listeners, k) -> (seed_raw_max, neighbors)\n\n"
 "What a similarity build records of its pairs, given as a sequence of chunks (a, b, co): int32 arrays, one\n"
 "pair each over all chunks; ids index listeners, a float64 array of the artists' listener counts): the\n"
-"largest raw seed score (co / listeners[a] + co / listeners[b]) / 2, computed in that order in doubles (as\n"
-"sql/similarity/views.sql does), or -inf without pairs, and the sum over artists of min(pairs of the artist,\n"
+"largest raw seed score (co / la + co / lb) / 2 with la = listeners[a], lb = listeners[b], computed as\n"
+"co * (la + lb) / (2 * la * lb) in doubles, one correctly rounded division of exact products (as\n"
+"sql/similarity/views.sql's sim_seed_raw does), or -inf without pairs, and the sum over artists of min(pairs of the artist,\n"
 "k). One pass; releases the GIL. musim.similarity.colisten.summarize is the numpy reference.");
 
 /* One chunk of summary(): its best seed into *best and its pairs into degree; the index (within the chunk) of
@@ -438,8 +439,9 @@ static size_t summarize_chunk(const int32_t *a, const int32_t *b, const int32_t 
                               const double *listeners, size_t n_ids, int64_t *degree, double *best) {
     for (size_t i = 0; i < n; i++) {
         if (a[i] < 0 || b[i] < 0 || (size_t)a[i] >= n_ids || (size_t)b[i] >= n_ids) return i;
-        const double c = (double)co[i];
-        const double seed = (c / listeners[a[i]] + c / listeners[b[i]]) / 2.0;
+        const double c = (double)co[i], la = listeners[a[i]], lb = listeners[b[i]];
+        /* sim_seed_raw of sql/similarity/views.sql: the products are integers below 2^53, exact in doubles */
+        const double seed = c * (la + lb) / (2.0 * la * lb);
         if (seed > *best) *best = seed;
         degree[a[i]]++;
         degree[b[i]]++;

@@ -116,8 +116,8 @@ def symmetric_pairs(a: np.ndarray, b: np.ndarray, co: np.ndarray) -> tuple[np.nd
 
 def pair_summary(chunks: list[Chunk], listeners: np.ndarray, k: int) -> tuple[float, int]:
     """``(seed_raw_max, neighbors)`` of the pairs in ``chunks`` (``(a, b, co)`` each) whose ids index
-    ``listeners``: the largest ``(co / listeners[a] + co / listeners[b]) / 2`` in doubles (``-inf`` without
-    pairs) and the sum over artists of ``min(pairs of the artist, k)``. One pass in C; the numpy reference is
+    ``listeners``: the largest raw seed score ``(co / la + co / lb) / 2``, computed as ``sim_seed_raw`` does
+    (``co (la + lb) / (2 la lb)`` in doubles, :func:`musim.similarity.metrics.seed_raw`; ``-inf`` without pairs) and the sum over artists of ``min(pairs of the artist, k)``. One pass in C; the numpy reference is
     :func:`musim.similarity.colisten.summarize`."""
     from musim import _cooccurrence
 

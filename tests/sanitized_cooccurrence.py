@@ -45,7 +45,7 @@ def main(extension: str) -> None:
             assert np.array_equal(counts, full[ix, iy]), trial
             listeners = dense.sum(axis=0).astype(np.float64) if n_users else np.ones(n_artists)
             seed_max, neighbors = pair_summary([(a, b, co)], listeners, 2)
-            seed = (co / listeners[a] + co / listeners[b]) / 2.0
+            seed = co * (listeners[a] + listeners[b]) / (2.0 * listeners[a] * listeners[b])
             assert seed_max == (seed.max() if seed.size else -np.inf), trial
             assert neighbors == np.minimum(np.bincount(artist, minlength=n_artists), 2).sum(), trial
             checked += 2

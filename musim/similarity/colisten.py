@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from musim import sql, warehouse
 from musim.cooccurrence import Chunk, int32_column, pair_count_chunks, pair_summary
+from musim.similarity.metrics import seed_raw
 
 #: Eligible artists per slice of the DuckDB engine's self-join (see sql/similarity/pairs.sql).
 ARTISTS_PER_SLICE = 1500
@@ -37,9 +38,9 @@ class PairSummary:
 
 def summarize(chunks: list[Chunk], listeners: np.ndarray, k: int, engine: str = "duckdb") -> PairSummary:
     """The :class:`PairSummary` of the pairs in ``chunks`` (``(a, b, co)`` arrays each) whose artists index
-    ``listeners`` (their listener counts). The raw seed score is ``(co / la + co / lb) / 2``, the arithmetic of
-    ``sim_seed_raw`` in ``sql/similarity/views.sql`` in the same order, so that the gate finds the recorded
-    maximum exactly. ``engine`` ``c``: one pass in C (:func:`musim.cooccurrence.pair_summary`, 10x faster);
+    ``listeners`` (their listener counts). The raw seed score ``r = (co / la + co / lb) / 2`` is
+    :func:`musim.similarity.metrics.seed_raw`, the arithmetic of ``sim_seed_raw`` in ``sql/similarity/views.sql``
+    (``co (la + lb) / (2 la lb)``, one rounding), so that the gate finds the recorded maximum exactly. ``engine`` ``c``: one pass in C (:func:`musim.cooccurrence.pair_summary`, 10x faster);
     otherwise numpy, in pieces of :data:`SUMMARY_CHUNK` pairs (the doubles of all pairs at once took 40 bytes
     a pair: 3 GiB at 4x). Both give the same numbers (``tests/similarity/test_colisten.py``)."""
     pairs = sum(int(a.size) for a, _, _ in chunks)
@@ -55,8 +56,7 @@ def summarize(chunks: list[Chunk], listeners: np.ndarray, k: int, engine: str = 
         for start in range(0, a.size, SUMMARY_CHUNK):
             part = slice(start, start + SUMMARY_CHUNK)
             co_ = co[part].astype(np.float64)
-            seed_raw_max = max(seed_raw_max,
-                               float(((co_ / listeners[a[part]] + co_ / listeners[b[part]]) / 2.0).max()))
+            seed_raw_max = max(seed_raw_max, float(seed_raw(co_, listeners[a[part]], listeners[b[part]]).max()))
         degree += np.bincount(a, minlength=listeners.size) + np.bincount(b, minlength=listeners.size)
     return PairSummary(pairs=pairs, seed_raw_max=seed_raw_max, neighbors=METRICS * int(np.minimum(degree, k).sum()))
 

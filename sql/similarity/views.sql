@@ -6,18 +6,30 @@
 --             artist's listeners (the mean of P(b|a) and P(a|b)), 0..1
 --   jaccard = co / (la + lb - co)        cosine = co / sqrt(la * lb)
 --   lift    = co * U / (la * lb)         pmi    = ln(lift)
-CREATE OR REPLACE MACRO sim_seed_raw(co, la, lb) AS (co / la + co / lb) / 2.0;
+-- Each is computed as ONE correctly rounded IEEE operation on integers that doubles hold exactly, so that
+-- mathematically equal scores are the same double (a score prints, compares and joins like its value; written
+-- as above, (2/5 + 2/4) / 2 and (3/5 + 3/10) / 2, or 3/sqrt(18) and 1/sqrt(2), differed in the last bit):
+--   r = co (la + lb) / (2 la lb)   one division; seed = r / max(r): one more division of equal doubles
+--   jaccard = co / (la + lb - co)  cosine = sqrt(co^2 / (la lb)): one division, then one sqrt
+--   lift = co U / (la lb)          pmi = ln(lift): ln of equal doubles
+-- Exact integers: co <= la, lb <= U, so every product and sum here is at most 2 U^2, which a double holds
+-- exactly while U <= 2^26 (67 million users; the full Last.FM 360K dump has 360K, the 1K dump 1K), whatever
+-- the order of the multiplications. musim/similarity/metrics.py (`musim similar`), musim/similarity/colisten.py
+-- and musim/_cooccurrence.c (the build's record of max(r)) do the same operations: bit-identical results
+-- (tests/similarity/test_metrics.py).
+CREATE OR REPLACE MACRO sim_seed_raw(co, la, lb) AS
+    co::DOUBLE * (la::DOUBLE + lb::DOUBLE) / (2.0 * la::DOUBLE * lb::DOUBLE);
 
 CREATE OR REPLACE MACRO sim_score(metric, co, la, lb, users, seed_raw_max) AS CASE metric
     WHEN 'seed' THEN sim_seed_raw(co, la, lb) / seed_raw_max
-    WHEN 'jaccard' THEN co / (la::DOUBLE + lb::DOUBLE - co)
-    WHEN 'cosine' THEN co / sqrt(la::DOUBLE * lb::DOUBLE)
-    WHEN 'lift' THEN co::DOUBLE * users / (la::DOUBLE * lb::DOUBLE)
-    WHEN 'pmi' THEN ln(co::DOUBLE * users / (la::DOUBLE * lb::DOUBLE)) END;
+    WHEN 'jaccard' THEN co::DOUBLE / (la::DOUBLE + lb::DOUBLE - co::DOUBLE)
+    WHEN 'cosine' THEN sqrt(co::DOUBLE * co::DOUBLE / (la::DOUBLE * lb::DOUBLE))
+    WHEN 'lift' THEN co::DOUBLE * users::DOUBLE / (la::DOUBLE * lb::DOUBLE)
+    WHEN 'pmi' THEN ln(co::DOUBLE * users::DOUBLE / (la::DOUBLE * lb::DOUBLE)) END;
 
--- How the neighbours of artist a (la listeners) rank by a metric: not by its score, whose rounding can put two
--- mathematically equal scores (e.g. cosine 1/sqrt(3) of co=1, lb=1 and of co=3, lb=9) in either order, but by
--- a key that orders exactly like it within one artist: p / q, one correctly rounded division of integers p
+-- How the neighbours of artist a (la listeners) rank by a metric: by a key, not by its score. Equal values have
+-- equal scores (above), but two different values can round to one score (seed is rounded twice, and a score's
+-- integers are up to la times its key's), so the ranking uses a key that orders exactly like it within one artist: p / q, one correctly rounded division of integers p
 -- and q that doubles hold exactly, so equal values give the same key (the tie then goes to co-listeners and the
 -- lower id) and different values keep their order while p * q < 2^52 (each artist under 130,000 listeners):
 --   seed: co (la + lb) / lb  (r * 2 la)    jaccard: co / (la + lb - co)

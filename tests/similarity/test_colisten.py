@@ -68,7 +68,8 @@ def test_summary_in_chunks_equals_one_pass(monkeypatch):
     cuts = [0, 1, 400, 400, 999, 1000]  # chunks as the counter's ranges give them, one empty
     chunks = [(a[i:j], b[i:j], co[i:j]) for i, j in zip(cuts[:-1], cuts[1:], strict=True)]
     assert colisten.summarize(chunks, listeners, k=3) == whole
-    assert whole.seed_raw_max == ((co / listeners[a] + co / listeners[b]) / 2.0).max()
+    la, lb = listeners[a].astype(float), listeners[b].astype(float)
+    assert whole.seed_raw_max == (co * (la + lb) / (2.0 * la * lb)).max()  # sim_seed_raw, one rounding
     degree = np.bincount(a, minlength=40) + np.bincount(b, minlength=40)
     assert whole.neighbors == 5 * np.minimum(degree, 3).sum() and whole.pairs == 1000
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -147,6 +149,31 @@ def test_neighbours_rank_by_the_exact_value_of_each_metric(tmp_path, dump, param
         assert [(r.artist, r.co_listeners) for r in rows] == [("Ypsilon", 3), ("Xeno", 2)]
         rows = service.similar("beta", metric="cosine").neighbors
         assert [(r.artist, r.co_listeners) for r in rows] == [("Quux", 3), ("Pi", 1)]
+
+
+def test_equal_values_print_the_same_score(tmp_path, capsys):
+    """Alpha's seed neighbours Ypsilon and Xeno tie ((3/5 + 3/10) / 2 = (2/5 + 2/4) / 2), so do Beta's cosine
+    neighbours Quux and Pi (3/sqrt(27) = 1/sqrt(3)): ranked by co-listeners, they printed scores that differ in the
+    last digit (seed 0.6749999999999999 and 0.675, cosine 0.5773502691896257 and 0.5773502691896258), in the view
+    and in `musim similar --json` alike; one correctly rounded operation of exact integers gives one double."""
+    from musim.cli import main
+
+    dump_id = ingest_lastfm(_equal_values_dump(tmp_path / "d.tsv")).dump_id
+    with warehouse.writer() as con:
+        build_similarity(con, dump_id, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+        serving.publish(con)
+    snap = serving.open_snapshot()
+    for artist, metric, tied in (("Alpha", "seed", ["Ypsilon", "Xeno"]), ("Beta", "cosine", ["Quux", "Pi"])):
+        view = snap.execute("SELECT neighbor, score FROM similar_artists WHERE artist = ? AND metric = ? "
+                            "ORDER BY rank", [artist, metric]).fetchall()
+        assert [name for name, _ in view] == tied
+        assert repr(view[0][1]) == repr(view[1][1]), (artist, metric, view)
+        assert main(["similar", artist, "--metric", metric, "--json"]) == 0
+        out = capsys.readouterr().out
+        rows = json.loads(out)["rows"]
+        assert [r["artist"] for r in rows] == tied
+        printed = re.findall(r'"score": ([^,}\s]+)', out)
+        assert printed == [repr(view[0][1])] * 2, (artist, metric, printed)
 
 
 @pytest.mark.parametrize("engine", [pytest.param("c", marks=needs_c_kernels), "duckdb"])
