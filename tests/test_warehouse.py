@@ -1,6 +1,9 @@
+import json
+import math
+
 import pytest
 
-from musim import sandbox, warehouse
+from musim import sandbox, sql, warehouse
 from musim.config import get_settings
 from musim.errors import StorageError
 
@@ -182,3 +185,86 @@ def test_the_library_artist_migration_makes_one_row_per_catalogue_artist(monkeyp
                       "FROM library_artist ORDER BY artist_id").fetchall()
     assert got == [(3, "Elysis", None, "name", ["Elysis", "www.elysis.de"], ["elysis"]),
                    (7, "Sam Cooke", mbid, "none", ["Sam Cooke", "Samuel Cook", "sam cooke"], ["samcooke", "samuelcook"])]
+
+
+#: The metric macros of sql/similarity/views.sql before the scores became one correctly rounded operation (as a
+#: build then created them in the warehouse).
+_OLD_MACROS = """
+CREATE OR REPLACE MACRO sim_seed_raw(co, la, lb) AS (co / la + co / lb) / 2.0;
+CREATE OR REPLACE MACRO sim_score(metric, co, la, lb, users, seed_raw_max) AS CASE metric
+    WHEN 'seed' THEN sim_seed_raw(co, la, lb) / seed_raw_max
+    WHEN 'jaccard' THEN co / (la::DOUBLE + lb::DOUBLE - co)
+    WHEN 'cosine' THEN co / sqrt(la::DOUBLE * lb::DOUBLE)
+    WHEN 'lift' THEN co::DOUBLE * users / (la::DOUBLE * lb::DOUBLE)
+    WHEN 'pmi' THEN ln(co::DOUBLE * users / (la::DOUBLE * lb::DOUBLE)) END;
+"""
+#: What a build before them recorded, by those macros: the seed scale over its pairs and its catalogue's, then
+#: the catalogue's scores on that scale.
+_OLD_BUILD = """
+UPDATE similarity_build AS b SET seed_raw_max = (
+    SELECT max(sim_seed_raw(p.co_listeners, la.listeners, lb.listeners))
+    FROM (SELECT dump_id, artist_a, artist_b, co_listeners FROM artist_pairs
+          UNION ALL SELECT dump_id, artist_a, artist_b, co_listeners FROM artist_pair_similarity) p
+    JOIN artist_listeners la ON la.dump_id = p.dump_id AND la.artist_id = p.artist_a
+    JOIN artist_listeners lb ON lb.dump_id = p.dump_id AND lb.artist_id = p.artist_b
+    WHERE p.dump_id = b.dump_id);
+UPDATE artist_pair_similarity AS c
+SET seed = sim_score('seed', c.co_listeners, la.listeners, lb.listeners, b.users, b.seed_raw_max),
+    jaccard = sim_score('jaccard', c.co_listeners, la.listeners, lb.listeners, b.users, b.seed_raw_max),
+    cosine = sim_score('cosine', c.co_listeners, la.listeners, lb.listeners, b.users, b.seed_raw_max),
+    lift = sim_score('lift', c.co_listeners, la.listeners, lb.listeners, b.users, b.seed_raw_max),
+    pmi = sim_score('pmi', c.co_listeners, la.listeners, lb.listeners, b.users, b.seed_raw_max)
+FROM similarity_build b, artist_listeners la, artist_listeners lb
+WHERE b.dump_id = c.dump_id AND la.dump_id = c.dump_id AND la.artist_id = c.artist_a
+  AND lb.dump_id = c.dump_id AND lb.artist_id = c.artist_b;
+"""
+
+
+def _build_record(con) -> tuple[list, list]:
+    """What a similarity build stored that the metrics' arithmetic decides: the seed scale, the catalogue's scores."""
+    return (con.execute("SELECT dump_id, seed_raw_max FROM similarity_build ORDER BY ALL").fetchall(),
+            con.execute("SELECT * FROM artist_pair_similarity ORDER BY ALL").fetchall())
+
+
+def test_the_exact_scores_migration_brings_older_builds_to_todays_arithmetic(monkeypatch, tmp_path, musim_home, capsys):
+    """024 recomputes what builds stored by the older roundings from their stored counts: an upgraded warehouse
+    holds, bit for bit, the scale and catalogue scores a build records now, and its macros are today's.
+    Alpha (2 listeners) and Beta (3) share 2: r = 2 (2 + 3) / 12 = 0.8333333333333334, the build's largest, which
+    (2/2 + 2/3) / 2 rounded to 0.8333333333333333: an older build's scale, an ulp below, put the pair's seed at
+    1.0000000000000002 under today's arithmetic (in `musim similar` and in every snapshot published after the
+    upgrade). Their cosine 2/sqrt(6) and Beta-Gamma's 1/sqrt(3) were rounded differently too."""
+    import musim.warehouse as wh
+    from musim import serving
+    from musim.cli import main
+    from musim.ingest.lastfm import ingest_lastfm
+    from musim.quality import check
+    from musim.similarity.build import SimilarityParams, build_similarity
+    from tests.lastfm_files import write_lines
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 24])
+    listeners = {"Alpha": [1, 2], "Beta": [1, 2, 3], "Gamma": [3]}
+    lines = [f"{u:040x}\t\t{name}\t7" for name, users in listeners.items() for u in users]
+    dump_id = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines)).dump_id
+    with wh.writer() as con:
+        build_similarity(con, dump_id, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+        fresh = _build_record(con)
+        for stmt in sql.statements(_OLD_MACROS + _OLD_BUILD):
+            con.execute(stmt)
+        old = _build_record(con)
+    (scale,), (old_scale,) = [s for _, s in fresh[0]], [s for _, s in old[0]]
+    assert scale == 0.8333333333333334 and old_scale == math.nextafter(scale, 0)
+    assert {r[:4] for r in old[1]} == {r[:4] for r in fresh[1]} and old[1] != fresh[1]  # seeds, cosines apart
+
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    with wh.writer() as con:  # migrates
+        assert _build_record(con) == fresh
+        seeds = con.execute("SELECT score FROM artist_neighbors WHERE metric = 'seed'").fetchall()
+        assert max(seeds) == (1.0,)
+        serving.publish(con)
+    result = check(["similarity"], dump_id=dump_id, docs=False).results[0]
+    assert result.status == "passed", result.describe()
+    snap = serving.open_snapshot()
+    assert snap.execute("SELECT max(score) FROM similar_artists WHERE metric = 'seed'").fetchone() == (1.0,)
+    assert main(["similar", "Alpha", "--metric", "seed", "--json"]) == 0
+    assert [row["score"] for row in json.loads(capsys.readouterr().out)["rows"]] == [1.0]
