@@ -5,7 +5,8 @@
 -- in pair order, co-listeners between the build's threshold and either artist's listeners, listeners at most the users
 -- (together: seed, jaccard, cosine in 0..1, lift > 0, pmi finite, for every pair), both artists eligible,
 -- and the build's record equal to them: the pair count, and the seed scale, the largest r of the pairs and of
--- the catalogue's pairs (up to $tolerance, relative). The catalogue pairs are stored once with their scores,
+-- the catalogue's pairs, exactly (the build and this query compute r alike, sim_seed_raw; builds recorded by the
+-- older roundings were brought to it by migration 024). The catalogue pairs are stored once with their scores,
 -- which equal the metrics of the same pair (up to $tolerance, relative).
 WITH b AS (
     SELECT users, pairs, seed_raw_max FROM similarity_build WHERE dump_id = $dump_id
@@ -98,13 +99,9 @@ cross_ AS (
     LEFT JOIN l lb ON lb.artist_id = c.artist_b
     LEFT JOIN b ON true
 ),
--- The seed scale up to $tolerance (relative): a build recorded it with the arithmetic of its day, and builds
--- before r became one correctly rounded division (sql/similarity/views.sql) may differ from today's r in the last bit.
 record AS (
     SELECT (pairs_.pair_rows IS DISTINCT FROM b.pairs)::INTEGER
-           + coalesce(NOT abs(greatest(pairs_.seed_raw_max, cross_.catalogue_seed_raw_max) - b.seed_raw_max)
-                          <= $tolerance * abs(b.seed_raw_max),
-                      (greatest(pairs_.seed_raw_max, cross_.catalogue_seed_raw_max) IS DISTINCT FROM b.seed_raw_max))::INTEGER
+           + (greatest(pairs_.seed_raw_max, cross_.catalogue_seed_raw_max) IS DISTINCT FROM b.seed_raw_max)::INTEGER
                AS build_record_mismatches
     FROM pairs_ CROSS JOIN cross_ LEFT JOIN b ON true
 )

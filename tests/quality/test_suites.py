@@ -100,6 +100,9 @@ BAD = [
     ("seed scale recorded wrong", "similarity",
      ["UPDATE similarity_build SET seed_raw_max = seed_raw_max * (1 + 1e-6)"], "build_record_mismatches",
      "seed scale"),
+    ("seed scale an ulp off", "similarity",
+     ["UPDATE similarity_build SET seed_raw_max = nextafter(seed_raw_max, 2.0)"], "build_record_mismatches",
+     "seed scale"),
     ("listeners stored twice", "similarity",
      ["INSERT INTO artist_listeners SELECT * FROM artist_listeners WHERE artist_id = (SELECT min(artist_id) "
       "FROM artist_listeners)"], "duplicate_listeners", "2 listeners rows"),
@@ -146,18 +149,6 @@ def test_bad_data_fails_its_suite(good, case, dataset, statements, column, examp
     if example is not None:
         shown = json.dumps([f["examples"] + f["observed"] for f in hit], default=str)
         assert example in shown, shown
-
-
-def test_a_seed_scale_recorded_by_the_older_rounding_passes(good):
-    """Builds before the metrics became one correctly rounded operation recorded max(r) = max((co/la + co/lb) / 2),
-    which may differ from today's co (la + lb) / (2 la lb) in the last bit: the gate's record check allows
-    the score tolerance there, as for the catalogue's scores, and still fails a scale that is really wrong (BAD).
-    (A recorded scale an ulp below today's max(r) puts the top pair's seed at 1.0000000000000002, which the
-    bounds check refuses: such a build is rebuilt.)"""
-    with warehouse.writer() as con:
-        con.execute("UPDATE similarity_build SET seed_raw_max = nextafter(seed_raw_max, 2.0)")
-    result = run(["similarity"]).results[0]
-    assert result.status == "passed", result.describe()
 
 
 def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):
