@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["FairQueries", "unseen_queries"]
+__all__ = ["FairQueries", "left_out_phrase", "unseen_queries"]
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,13 @@ class FairQueries:
 
     def left_out_phrase(self) -> str:
         """What the left-out artists are to the other version, for a sentence ("were its training artists")."""
-        return ("were its training artists" if self.recorded else "may have been its training artists (they are not "
-                "recorded: only its own test artists are known to be unseen)")
+        return left_out_phrase(self.recorded)
+
+
+def left_out_phrase(recorded: bool) -> str:
+    """What the test artists left out of a comparison are to the version that may have trained on them."""
+    return ("were its training artists" if recorded else "may have been its training artists (they are not "
+            "recorded: only its own test artists are known to be unseen)")
 
 
 def unseen_queries(*, artist_of: Mapping[int, int], mine: set[int], theirs: set[int] | None,

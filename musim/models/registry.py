@@ -330,6 +330,10 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
               for a, v in zip(report.queries.tolist(), vals.tolist(), strict=True)]
     frame = pd.DataFrame(q_rows, columns=["version", "scorer", "metric", "artist_id", "value"])
     summary = json.loads(json.dumps(report.to_json(per_query=False)["summary"]))
+    for s, f in fair.items():  # a re-scored version on the queries its promotion compares (what the card shows)
+        if f.left_out:
+            summary[s] = {m: json_safe({**report.summarise(s, m, on=f.queries), "artists": f.artists,
+                                        "left_out_artists": len(f.left_out), "training_recorded": f.recorded}) for m in report.metrics}
     with warehouse.transaction(con):
         sql.run(con, "models/registry_insert.sql", version=version, family=family, seq=seq, run_id=run_id,
                 status=CHALLENGER, params=json.dumps(json_safe(params), default=str), feature_service=feature_service,

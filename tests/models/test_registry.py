@@ -319,6 +319,8 @@ def test_the_cards_tables_score_the_champion_on_the_queries_the_decision_compare
     paired = next(c for c in metrics["comparisons"] if c["b"] == champ.version)
     assert paired["n"] == 15 and paired["diff"] == pytest.approx(d.diff)
     assert metrics["fair_queries"][champ.version]["left_out"] == TEST[:20].tolist()
+    stored = registry.get_model(con, e.version).metrics[champ.version]["ndcg@10"]  # `musim models show`, `train`
+    assert stored["mean"] == pytest.approx(on_unseen) and (stored["n"], stored["left_out_artists"]) == (15, 20)
 
 
 def test_a_champion_that_never_trained_on_the_test_artists_is_scored_on_all_of_them(con, tmp_path):
