@@ -207,10 +207,10 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                            "score": t_sc[tok]})
     # what lives outside the warehouse first (the manifest, the online vectors staged under names of their own:
     # no reader sees them yet), then the neighbour rows in one transaction, with the staged names: the commit
-    # point. Only then do the online pointers move to the staged vectors. A publish killed or failed before the
-    # commit leaves the warehouse, every snapshot published later and every online lookup (with a version or
-    # without: `latest`) as they were; one killed after it, before the pointers moved, is mended by the next
-    # publish (_mend_online), from the names the rows recorded.
+    # point. Only then (after the snapshot, with ``snapshot``) do the online pointers move to the staged vectors. A
+    # publish killed or failed before the commit leaves the warehouse, every snapshot published later and every
+    # online lookup (with a version or without: `latest`) as they were; one killed after it, before the pointers
+    # moved, is mended by the next publish (_mend_online), from the names the rows recorded.
     from musim.features.online import commit_online, stage_online
 
     _mend_online(con, settings)
@@ -244,13 +244,15 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     except BaseException:
         _drop_uncommitted(con, staged)
         raise
-    published = [str(commit_online(path)) for path in staged]
     cold = int(sql.query(con, "models/neighbors_cold_start.sql", model_version=version, created_at=at).fetchone()[0])
     snap = None
-    if snapshot:
-        from musim import serving
+    try:  # the snapshot that serves the rows first, so that no lookup runs ahead of the neighbours it serves
+        if snapshot:
+            from musim import serving
 
-        snap = str(serving.publish(con, settings))
+            snap = str(serving.publish(con, settings))
+    finally:  # refused (a similarity build failed its gate) or not, the rows are committed: so are the vectors
+        published = [str(commit_online(path)) for path in staged]
     log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published (%s search)", version,
              artists.size, cold, len(ids), mode)
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,

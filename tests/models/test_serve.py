@@ -154,6 +154,28 @@ def test_a_publish_failing_between_the_rows_and_the_pointers_is_mended_by_the_ne
                                rtol=1e-5)
 
 
+def test_the_online_pointers_move_after_the_snapshot_that_serves_the_rows(monkeypatch):
+    """`musim models publish` killed after the pointers moved but before its snapshot left the lookup on the new
+    version and the snapshot on the old one; the snapshot goes first now (a kill in between is mended later)."""
+    emb, owner = _data(2)
+    seen: list[np.ndarray] = []
+    real = serving.publish
+
+    def publish_seeing_the_lookup(con, settings=None, **kw):
+        seen.append(lookup("artist_autoencoder_embedding", 9, refresh_s=0))
+        return real(con, settings, **kw)
+
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        ids = [f"x{i}" for i in range(owner.size)]
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
+        monkeypatch.setattr(serving, "publish", publish_seeing_the_lookup)
+        publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, snapshot=True)
+    np.testing.assert_allclose(seen[0], _artist_vector(emb, owner, 9), rtol=1e-5)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
+
+
 KILLABLE_PUBLISH = textwrap.dedent("""
     import sys, time
     from pathlib import Path
