@@ -117,7 +117,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             cells.append("" if c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f},{c['hi']:.3f}]")
         rows.append([m, *cells])
     print()
-    print_table(rows, ["metric", *scorers], title="evaluation (mean [95% CI] over test artists)")
+    print_table(rows, ["metric", *_marked(entry.metrics, scorers)], title="evaluation (mean [95% CI] over test artists)")
+    for line in _fair_notes(entry.metrics):
+        print(line)
     for d in decisions:
         print(f"\npromotion {d['decided_at']:%Y-%m-%d %H:%M}: {'PROMOTED' if d['promoted'] else 'not promoted'} "
               f"vs {d['against']}: {d['reason']}")
@@ -252,9 +254,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{out.entry.version}: {d.status if d else out.entry.status}"
           + (f" — {d.reason}" if d else " (run registered before)"))
     print()
-    print_table([[r["scorer"], *[_cell(r[m]) for m in names]] for r in rows], ["scorer", *names],
+    print_table([[label, *[_cell(r[m]) for m in names]]
+                 for r, label in zip(rows, _marked(out.entry.metrics, [r["scorer"] for r in rows]), strict=True)],
+                ["scorer", *names],
                 title="evaluation by artist identity, every track a query (mean [95% CI])" if by_identity
                 else "evaluation on held-out artists (mean [95% CI])")
+    for line in _fair_notes(out.entry.metrics):
+        print(line)
     if paired:
         beats = [c for c in paired if c["a_better"]]
         print("\npaired differences (model - baseline, 95% CI): " + "; ".join(
@@ -271,6 +277,26 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"{out.entry.version}")
     print("\ncompare every family: musim models compare")
     return 0
+
+
+def _rescored(metrics: dict) -> dict[str, dict]:
+    """The versions re-scored in an evaluation that are shown on the queries whose artist they never trained on
+    (:func:`musim.models.registry.rescored_fairly`): ``{scorer: one of its summaries}``."""
+    firsts = {s: next(iter(d.values()), None) for s, d in metrics.items() if isinstance(d, dict)}
+    return {s: c for s, c in firsts.items() if isinstance(c, dict) and "left_out_artists" in c}
+
+
+def _marked(metrics: dict, scorers: list[str]) -> list[str]:
+    fair = _rescored(metrics)
+    return [s + "*" if s in fair else s for s in scorers]
+
+
+def _fair_notes(metrics: dict) -> list[str]:
+    from musim.models.fairness import left_out_phrase
+
+    return [f"* {s}: on the {c['n']} queries of {c['artists']} artists it never trained on (the other "
+            f"{c['left_out_artists']} test artists {left_out_phrase(bool(c.get('training_recorded')))}), the queries "
+            "its promotion decision compares" for s, c in _rescored(metrics).items()]
 
 
 def _cell(c: dict) -> str:

@@ -35,7 +35,8 @@ from musim.features.registry import FeatureView
 from musim.features.sources import load_latest
 from musim.scratch import temp_file
 
-__all__ = ["OnlineStore", "clear_cache", "lookup", "open_online", "publish_online"]
+__all__ = ["OnlineStore", "clear_cache", "commit_online", "lookup", "mend_online", "open_online",
+           "publish_online", "stage_online"]
 
 _SNAPSHOT = re.compile(r"^v(\d+)-\d{8}T\d{12}Z\.npz$")
 #: Files being written (``scratch.temp_file``: swept when a killed writer left them).
@@ -145,21 +146,58 @@ def _write_pointer(path: Path, text: str) -> None:
 
 def publish_online(con: duckdb.DuckDBPyConnection, view: FeatureView, *, settings: Settings | None = None,
                    keep: int = 2) -> Path:
-    """Publish the latest values of ``view`` as the current online snapshot of its version; return its path."""
+    """Publish the latest values of ``view`` as the current online snapshot of its version; return its path
+    (:func:`stage_online`, then :func:`commit_online`)."""
+    return commit_online(stage_online(con, view, settings=settings), keep=keep)
+
+
+def stage_online(con: duckdb.DuckDBPyConnection, view: FeatureView, *, settings: Settings | None = None) -> Path:
+    """Write the latest values of ``view`` as a new snapshot file of its own name (``v<N>-<utc stamp>.npz``)
+    and make nothing current: readers see it only once :func:`commit_online` moves the pointers to it. A writer
+    whose commit point is elsewhere (:func:`musim.models.serve.publish_neighbors`: the neighbour rows) stages
+    first and commits after it, so a publish killed or failed in between leaves every reader on the last
+    committed snapshot (the staged file is pruned by a later publish of the version)."""
     settings = settings or get_settings()
     store = OnlineStore.from_warehouse(con, view)
     folder = make_folder(_folder(settings, view.name), "MUSIM_SERVING_DIR (or MUSIM_HOME)")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"v{view.version}-{stamp}.npz"
     store.save(path)
-    _write_pointer(folder / f"v{view.version}.current", path.name)
+    return path
+
+
+def commit_online(path: Path, *, keep: int | None = 2) -> Path:
+    """Make the staged snapshot ``path`` (:func:`stage_online`) the current one of its version, and ``latest``
+    the newest version with a current snapshot; then remove all but the newest ``keep`` files of the version
+    (never ``path``; ``keep=None`` removes nothing). Return ``path``."""
+    m = _SNAPSHOT.fullmatch(path.name)
+    if m is None or not path.is_file():
+        raise StorageError(f"{path} is no staged online snapshot (v<N>-<stamp>.npz): publish the view again")
+    folder, version = path.parent, int(m.group(1))
+    _write_pointer(folder / f"v{version}.current", path.name)
     # The newest published version, from the pointers themselves: a damaged `latest` is mended, not trusted.
     _write_pointer(folder / "latest", str(max(_published_versions(folder))))
-    old = sorted(p for p in folder.iterdir() if (m := _SNAPSHOT.match(p.name)) and int(m.group(1)) == view.version)
-    for p in old[:-max(keep, 1)]:
-        if p != path:
-            p.unlink(missing_ok=True)
+    if keep is not None:
+        old = sorted(p for p in folder.iterdir() if (m := _SNAPSHOT.match(p.name)) and int(m.group(1)) == version)
+        for p in old[:-max(keep, 1)]:
+            if p != path:
+                p.unlink(missing_ok=True)
     return path
+
+
+def mend_online(name: str, version: int, file_name: str, *, settings: Settings | None = None) -> bool:
+    """Point version ``version`` of view ``name`` at its snapshot ``file_name`` (the one its writer's commit point
+    recorded) when the pointer names another file, is missing or damaged, and the file is there; return whether a
+    pointer moved. What a publish killed after its commit point but before :func:`commit_online` left is mended so."""
+    path = _folder(settings or get_settings(), name) / file_name
+    try:
+        current = (path.parent / f"v{version}.current").read_text(encoding="utf-8").strip()
+    except (OSError, ValueError):
+        current = None
+    if current == file_name or _SNAPSHOT.fullmatch(file_name) is None or not path.is_file():
+        return False
+    commit_online(path, keep=None)
+    return True
 
 
 def _current_file(settings: Settings, name: str, version: int | None) -> Path:

@@ -15,8 +15,9 @@ from typing import Any
 
 from musim.models.constants import CURVES_FILE, PRIMARY_METRIC
 from musim.models.evaluate import EvaluationReport
+from musim.models.fairness import FairQueries
 
-__all__ = ["metrics_table", "plot_curves", "promotion_section", "render_card", "with_section"]
+__all__ = ["fair_note", "metrics_table", "plot_curves", "promotion_section", "render_card", "with_section"]
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -28,17 +29,30 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 
 def metrics_table(report: EvaluationReport, metrics: Sequence[str] | None = None,
-                  scorers: Sequence[str] | None = None) -> str:
-    """Markdown table: one row per metric, one column per scorer, ``mean [lo, hi]``."""
+                  scorers: Sequence[str] | None = None, fair: Mapping[str, FairQueries] | None = None) -> str:
+    """Markdown table: one row per metric, one column per scorer, ``mean [lo, hi]``. A scorer in ``fair`` (another
+    version re-scored here: :func:`musim.models.registry.rescored_fairly`) that trained on some of the test artists
+    is shown on its fair queries only, marked ``*`` and explained under the table (:func:`fair_note`)."""
     scorers = list(scorers or report.scorers)
-    lines = ["| metric | " + " | ".join(scorers) + " |", "|---|" + "---|" * len(scorers)]
+    on = {s: f.queries for s, f in (fair or {}).items() if f.left_out}
+    lines = ["| metric | " + " | ".join(s + ("*" if s in on else "") for s in scorers) + " |",
+             "|---|" + "---|" * len(scorers)]
     for m in metrics or report.metrics:
         cells = []
         for s in scorers:
-            c = report.summary[s][m]
+            c = report.summarise(s, m, on.get(s))
             cells.append("–" if c["n"] == 0 else f"{_fmt(c['mean'])} [{_fmt(c['lo'])}, {_fmt(c['hi'])}]")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    notes = [fair_note(s, f, report) for s, f in (fair or {}).items() if s in on and s in scorers]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def fair_note(scorer: str, fair: FairQueries, report: EvaluationReport) -> str:
+    """The line under a table that says on which queries a re-scored version is shown, and why."""
+    total = len({*report.query_clusters.tolist()}) if report.query_clusters is not None else report.queries.size
+    return (f"\\* {scorer} on the {len(fair.queries)} queries of {fair.artists} artists it never trained on (of "
+            f"{report.queries.size} queries of {total} test artists: the other {len(fair.left_out)} "
+            f"{fair.left_out_phrase()}), the queries its promotion decision compares.")
 
 
 def plot_curves(history: Mapping[str, Sequence[float]], path: str | os.PathLike[str], *, title: str = "") -> None:
@@ -70,8 +84,10 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
                 training: Mapping[str, Any] | None = None, feature_service: str | None = None,
                 dump_id: str | None = None, snapshot_id: str | None = None, target_metric: str = "seed",
                 primary_metric: str = PRIMARY_METRIC, model_scorer: str = "model",
-                artist_names: Mapping[int, str] | None = None, curves: bool = True, examples: int = 3) -> str:
-    """The model card as markdown."""
+                artist_names: Mapping[int, str] | None = None, curves: bool = True, examples: int = 3,
+                fair: Mapping[str, FairQueries] | None = None) -> str:
+    """The model card as markdown. ``fair``: the queries each re-scored version (the champion) is shown on
+    (:func:`musim.models.registry.rescored_fairly`, what the promotion decision compares)."""
     names = dict(artist_names or {})
     training = dict(training or {})
     data = dict(training.get("data") or {})
@@ -119,7 +135,8 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
                f"{report.confidence:.0%} bootstrap interval over query artists ({report.n_boot} resamples). "
                f"Chance level of precision@n is about n / (T - 1): "
                + ", ".join(f"{n}: {c:.3f}" for n, c in chance.items()) + ".")
-    out += ["", "## Evaluation", "", how, "", metrics_table(report)]
+    out += ["", "## Evaluation", "", how, "", metrics_table(report, fair=fair)]
+    on = {s: f.queries for s, f in (fair or {}).items() if f.left_out}
     others = [s for s in report.scorers if s != model_scorer]
     if model_scorer in report.scorers and others:
         out += ["", f"### {model_scorer} vs the others (paired bootstrap of the difference)", "",
@@ -128,9 +145,10 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
             for m in dict.fromkeys([primary_metric, "precision@3", "precision@5"]):
                 if m not in report.metrics:
                     continue
-                c = report.compare(model_scorer, s, m)
+                c = report.compare(model_scorer, s, m, on=on.get(s))
                 verdict = "better" if c.a_better else "worse" if c.b_better else "within CI"
-                out.append(f"| {s} | {m} | {_fmt(c.diff)} | [{_fmt(c.lo)}, {_fmt(c.hi)}] | {verdict} |")
+                label = f"{s}* ({c.n} queries)" if s in on else s
+                out.append(f"| {label} | {m} | {_fmt(c.diff)} | [{_fmt(c.lo)}, {_fmt(c.hi)}] | {verdict} |")
     if examples and report.top.get("truth"):
         out += ["", "## Examples", ""]
         label = lambda a: names.get(a, str(a))  # noqa: E731

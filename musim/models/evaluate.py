@@ -170,16 +170,31 @@ class EvaluationReport:
         return hashlib.sha256(what.encode()).hexdigest()[:16]
 
     def compare(self, a: str, b: str, metric: str, *, n_boot: int | None = None,
-                confidence: float | None = None) -> Comparison:
-        """Paired bootstrap of ``a - b`` on ``metric`` over this report's queries."""
+                confidence: float | None = None, on: Sequence[int] | None = None) -> Comparison:
+        """Paired bootstrap of ``a - b`` on ``metric`` over this report's queries (those in ``on`` when given)."""
         for name in (a, b):
             if name not in self.per_query:
                 raise ParameterError(f"no scorer {name!r} in this report; it has {', '.join(self.scorers)}")
         if metric not in self.metrics:
             raise ParameterError(f"unknown metric {metric!r}; one of {', '.join(self.metrics)}")
-        return paired_bootstrap(self.per_query[a][metric], self.per_query[b][metric], names=(a, b), metric=metric,
-                                n_boot=n_boot or self.n_boot, confidence=confidence or self.confidence,
-                                seed=self.seed, clusters=self.query_clusters)
+        keep = self._kept(on)
+        return paired_bootstrap(self.per_query[a][metric][keep], self.per_query[b][metric][keep], names=(a, b),
+                                metric=metric, n_boot=n_boot or self.n_boot, confidence=confidence or self.confidence,
+                                seed=self.seed, clusters=None if self.query_clusters is None else self.query_clusters[keep])
+
+    def summarise(self, scorer: str, metric: str, on: Sequence[int] | None = None) -> dict[str, float]:
+        """``{mean, lo, hi, n}`` of a scorer on ``metric`` over the queries in ``on`` (all: :attr:`summary`'s)."""
+        if on is None:
+            return self.summary[scorer][metric]
+        keep = self._kept(on)
+        return bootstrap_ci(self.per_query[scorer][metric][keep], n_boot=self.n_boot, confidence=self.confidence,
+                            seed=self.seed, clusters=None if self.query_clusters is None else self.query_clusters[keep])
+
+    def _kept(self, on: Sequence[int] | None) -> np.ndarray:
+        """Which of :attr:`queries` are in ``on`` (a boolean mask; all of them when ``on`` is None)."""
+        if on is None:
+            return np.ones(self.queries.size, dtype=bool)
+        return np.isin(self.queries, np.asarray(list(on), dtype=np.int64))
 
     def table(self, metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """One row per (scorer, metric): ``{scorer, metric, mean, lo, hi, n}``."""

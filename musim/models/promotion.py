@@ -22,38 +22,21 @@ from musim.errors import MusimError, NotFoundError, StorageError
 from musim.models import card as cards
 from musim.models import registry
 from musim.models.constants import ARCHIVED, BASELINES, CARD_FILE, CHAMPION
+from musim.models.fairness import FairQueries
 from musim.storage import ObjectStore
 
 __all__ = ["FairQueries", "PromotionDecision", "fair_queries", "promote", "write_card_section"]
-
-
-@dataclass(frozen=True)
-class FairQueries:
-    """The queries of a challenger's evaluation on which another version (its champion) can be compared with it:
-    ``queries``, and ``left_out``, the test artists the other version trained on (and the challenger did not)."""
-
-    queries: list[int]
-    left_out: set[int]
-    artists: int                 # distinct artists of ``queries``
-    recorded: bool               # whether the other version's training artists were recorded (else: its test set)
 
 
 def fair_queries(con: duckdb.DuckDBPyConnection, other: registry.ModelEntry, entry: registry.ModelEntry,
                  queries: Sequence[int]) -> FairQueries:
     """The ``queries`` of ``entry``'s evaluation whose artist ``other`` never trained on (or ``entry`` trained on as
     well: both heard it, as families trained on every track's audio do). A version whose training artists are not
-    recorded is known not to have trained on its own test artists only."""
+    recorded is known not to have trained on its own test artists only (:func:`musim.models.fairness.unseen_queries`,
+    the rule the model card's tables use too)."""
     clusters = registry.query_clusters(con, entry.test_set_id)
-    artist_of = {int(q): clusters.get(int(q), int(q)) for q in queries}
-    mine = registry.training_artists(con, entry.version) or set()
-    theirs = registry.training_artists(con, other.version)
-    if theirs is None:
-        own_test = registry.test_artists(con, other.test_set_id)
-        left_out = {a for a in artist_of.values() if a not in own_test and a not in mine}
-    else:
-        left_out = {a for a in artist_of.values() if a in theirs and a not in mine}
-    kept = [q for q, a in artist_of.items() if a not in left_out]
-    return FairQueries(kept, left_out, len({artist_of[q] for q in kept}), theirs is not None)
+    return registry.unseen_by(con, other, {int(q): clusters.get(int(q), int(q)) for q in queries},
+                              registry.training_artists(con, entry.version) or set())
 
 
 @dataclass(frozen=True)
@@ -111,8 +94,7 @@ def _unseen_evidence(fair: FairQueries, entry: registry.ModelEntry, against: str
     was left out), and why it cannot decide (too few queries it never trained on), or None."""
     if not fair.left_out:
         return "", None
-    were = ("were its training artists" if fair.recorded else "may have been its training artists (they are not "
-            "recorded: only its own test artists are known to be unseen)")
+    were = fair.left_out_phrase()
     where = (f" over the {len(fair.queries)} queries of {fair.artists} artists {against} never trained on "
              f"({len(fair.left_out)} of the test artists {were})")
     if not _too_few(fair.artists, len(fair.queries), min_test_artists, min_queries):

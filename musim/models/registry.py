@@ -50,6 +50,7 @@ from musim.jsonable import json_safe
 from musim.models import card as cards
 from musim.models.bootstrap import Comparison, paired_bootstrap
 from musim.models.constants import (
+    BASELINES,
     CARD_FILE,
     CHALLENGER,
     CURVES_FILE,
@@ -60,6 +61,7 @@ from musim.models.constants import (
     PRIMARY_METRIC,
 )
 from musim.models.evaluate import EvaluationReport
+from musim.models.fairness import FairQueries, unseen_queries
 from musim.storage import DamagedObject, ObjectStore
 
 __all__ = [
@@ -75,8 +77,10 @@ __all__ = [
     "query_values",
     "recent_versions",
     "register_model",
+    "rescored_fairly",
     "test_artists",
     "training_artists",
+    "unseen_by",
 ]
 
 MODEL_SCORER = "model"
@@ -214,6 +218,37 @@ def training_artists(con: duckdb.DuckDBPyConnection, version: str) -> set[int] |
     return {int(r[0]) for r in rows} or None
 
 
+def unseen_by(con: duckdb.DuckDBPyConnection, other: ModelEntry, artist_of: Mapping[int, int],
+              mine: set[int]) -> FairQueries:
+    """The queries of an evaluation (``artist_of``: query -> its artist; ``mine``: the artists the evaluated version
+    trained on) on which ``other``, re-scored there, is compared fairly: :func:`musim.models.fairness.unseen_queries`
+    with ``other``'s recorded training artists (else its own test artists)."""
+    theirs = training_artists(con, other.version)
+    return unseen_queries(artist_of=artist_of, mine=mine, theirs=theirs,
+                          their_test=test_artists(con, other.test_set_id) if theirs is None else set())
+
+
+def rescored_fairly(con: duckdb.DuckDBPyConnection, report: EvaluationReport, *, model_scorer: str = MODEL_SCORER,
+                    mine: Sequence[int] | np.ndarray | None = None) -> dict[str, FairQueries]:
+    """For each registered version re-scored in ``report`` (a scorer named by its version: the champion), the queries
+    it is compared on fairly (:func:`unseen_by`; ``mine``: the artists the evaluated model trained on), what the
+    promotion decision compares and the model card's tables show."""
+    candidates = [s for s in report.scorers if s != model_scorer and s not in BASELINES]
+    if not candidates:
+        return {}
+    clusters = report.query_clusters
+    artist_of = {int(q): int(q if clusters is None else c)
+                 for q, c in zip(report.queries.tolist(), (report.queries if clusters is None else clusters).tolist(),
+                                 strict=True)}
+    own = {int(a) for a in np.asarray(mine if mine is not None else [], dtype=np.int64).tolist()}
+    out = {}
+    for s in candidates:
+        row = sql.query(con, "models/registry_get.sql", version=s).fetchone()
+        if row is not None:
+            out[s] = unseen_by(con, _entry(row), artist_of, own)
+    return out
+
+
 def promotions(con: duckdb.DuckDBPyConnection, *, family: str | None = None) -> list[dict[str, Any]]:
     """Every promotion decision, newest first."""
     cur = sql.query(con, "models/registry_promotions.sql", family=family)
@@ -264,17 +299,21 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
     now = dt.datetime.now(dt.UTC)
     params = dict(params)
     training = dict(training or {})
+    fair = rescored_fairly(con, report, model_scorer=model_scorer, mine=training_artists)
     metrics_doc = {"version": version, "family": family, "primary_metric": primary_metric,
                    "target_metric": target_metric, "dump_id": dump_id, "snapshot_id": snapshot_id,
                    "feature_service": feature_service, "params": params, "training": training,
                    "history": dict(history or {}), "evaluation": report.to_json(per_query=True),
-                   "comparisons": [report.compare(model_scorer, s, primary_metric).to_json()
-                                   for s in report.scorers if s != model_scorer]}
+                   "comparisons": [report.compare(model_scorer, s, primary_metric,
+                                                  on=fair[s].queries if s in fair else None).to_json()
+                                   for s in report.scorers if s != model_scorer],
+                   "fair_queries": {s: {"queries": f.queries, "left_out": sorted(f.left_out), "artists": f.artists,
+                                        "recorded": f.recorded} for s, f in fair.items()}}
     names = _artist_names(con, report.test_artists.tolist())
     card_md = cards.render_card(version=version, family=family, report=report, params=params, training=training,
                                 feature_service=feature_service, dump_id=dump_id, snapshot_id=snapshot_id,
                                 target_metric=target_metric, primary_metric=primary_metric,
-                                model_scorer=model_scorer, artist_names=names, curves=bool(history))
+                                model_scorer=model_scorer, artist_names=names, curves=bool(history), fair=fair)
     with tempfile.TemporaryDirectory(prefix="musim-model-") as tmp:
         if history:
             cards.plot_curves(history, Path(tmp) / CURVES_FILE, title=version)
@@ -291,6 +330,10 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
               for a, v in zip(report.queries.tolist(), vals.tolist(), strict=True)]
     frame = pd.DataFrame(q_rows, columns=["version", "scorer", "metric", "artist_id", "value"])
     summary = json.loads(json.dumps(report.to_json(per_query=False)["summary"]))
+    for s, f in fair.items():  # a re-scored version on the queries its promotion compares (what the card shows)
+        if f.left_out:
+            summary[s] = {m: json_safe({**report.summarise(s, m, on=f.queries), "artists": f.artists,
+                                        "left_out_artists": len(f.left_out), "training_recorded": f.recorded}) for m in report.metrics}
     with warehouse.transaction(con):
         sql.run(con, "models/registry_insert.sql", version=version, family=family, seq=seq, run_id=run_id,
                 status=CHALLENGER, params=json.dumps(json_safe(params), default=str), feature_service=feature_service,

@@ -164,7 +164,7 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     search : ``auto`` / ``exact`` / ``ann`` for the cosine tables (:func:`musim.models.ann.search_mode`); with
         ANN, the track index (``ann_params``) is stored next to the model (``store``) and named in the manifest
     """
-    from musim.features import publish_online, write_vectors
+    from musim.features import write_vectors
 
     ids = [str(t) for t in track_ids]
     e = np.asarray(track_embeddings, dtype=np.float32)
@@ -205,9 +205,15 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                            "rank": tranks[tok],
                            "neighbor_track_id": pa.array(id_arr[t_nb[tok]].tolist(), pa.string()),
                            "score": t_sc[tok]})
-    # what lives outside the warehouse first (the manifest, the online vectors), then the neighbour rows in one
-    # transaction: the commit point. A publish killed before it leaves the warehouse, and so every snapshot
-    # published later, as they were (the vectors and files written are those of a version not yet served).
+    # what lives outside the warehouse first (the manifest, the online vectors staged under names of their own:
+    # no reader sees them yet), then the neighbour rows in one transaction, with the staged names: the commit
+    # point. Only then (after the snapshot, with ``snapshot``) do the online pointers move to the staged vectors. A
+    # publish killed or failed before the commit leaves the warehouse, every snapshot published later and every
+    # online lookup (with a version or without: `latest`) as they were; one killed after it, before the pointers
+    # moved, is mended by the next publish (_mend_online), from the names the rows recorded.
+    from musim.features.online import commit_online, stage_online
+
+    _mend_online(con, settings)
     manifest_key = None
     if store is not None:
         from musim.models.registry import object_prefix
@@ -221,30 +227,68 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                **dict(manifest or {})}
         manifest_key = object_prefix(family, version) + EMBEDDING_FILE
         store.put_bytes(manifest_key, json.dumps(doc, indent=1, default=str).encode(), content_type="application/json")
-    published: list[str] = []
-    if online:
-        published = [str(publish_online(con, v, settings=settings)) for v in (track_view, artist_view)]
-    with warehouse.transaction(con):
-        con.register("models_artist_neighbors", artist_rows)
-        con.register("models_track_neighbors", track_rows)
-        try:
-            sql.run(con, "models/publish_neighbors.sql", family=family, model_version=version, created_at=at, k=k,
-                    tracks=len(ids), artists=int(artists.size),
-                    track_view=track_view.ref, artist_view=artist_view.ref, run_id=run_id)
-        finally:
-            con.unregister("models_artist_neighbors")
-            con.unregister("models_track_neighbors")
+    staged = [stage_online(con, v, settings=settings) for v in (track_view, artist_view)] if online else []
+    try:
+        with warehouse.transaction(con):
+            con.register("models_artist_neighbors", artist_rows)
+            con.register("models_track_neighbors", track_rows)
+            try:
+                sql.run(con, "models/publish_neighbors.sql", family=family, model_version=version, created_at=at,
+                        k=k, tracks=len(ids), artists=int(artists.size), track_view=track_view.ref,
+                        artist_view=artist_view.ref, run_id=run_id,
+                        track_online=staged[0].name if staged else None,
+                        artist_online=staged[1].name if staged else None)
+            finally:
+                con.unregister("models_artist_neighbors")
+                con.unregister("models_track_neighbors")
+    except BaseException:
+        _drop_uncommitted(con, staged)
+        raise
     cold = int(sql.query(con, "models/neighbors_cold_start.sql", model_version=version, created_at=at).fetchone()[0])
     snap = None
-    if snapshot:
-        from musim import serving
+    try:  # the snapshot that serves the rows first, so that no lookup runs ahead of the neighbours it serves
+        if snapshot:
+            from musim import serving
 
-        snap = str(serving.publish(con, settings))
+            snap = str(serving.publish(con, settings))
+    finally:  # refused (a similarity build failed its gate) or not, the rows are committed: so are the vectors
+        published = [str(commit_online(path)) for path in staged]
     log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published (%s search)", version,
              artists.size, cold, len(ids), mode)
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,
                            int(artist_rows.num_rows), int(track_rows.num_rows), at, published, snap, manifest_key, mode,
                            ann["key"] if store is not None and ann else None)
+
+
+def _drop_uncommitted(con: duckdb.DuckDBPyConnection, staged: Sequence[Any]) -> None:
+    """Remove the staged online files of a publish that failed before its commit (never current: no reader holds
+    them); a file that a committed row names stays (the failure came after the commit) for the next publish to
+    point at, and when the warehouse cannot say, all stay (a later publish of the version prunes them)."""
+    try:
+        drop = [p for p in staged
+                if not sql.query(con, "models/online_files_committed.sql", file_name=p.name).fetchone()[0]]
+    except (duckdb.Error, KeyboardInterrupt):
+        return
+    for path in drop:
+        path.unlink(missing_ok=True)
+
+
+def _mend_online(con: duckdb.DuckDBPyConnection, settings: Any = None) -> list[str]:
+    """Point the online store at the embeddings of each version's newest committed publication (the files its row
+    names, migration 022) where a publish killed after its commit point left the pointers behind; return the views
+    mended (``name:version``)."""
+    from musim.features.online import mend_online
+
+    mended = []
+    for row in sql.query(con, "models/committed_online.sql").fetchall():
+        for ref, file_name in ((row[0], row[2]), (row[1], row[3])):
+            name, _, view_version = ref.rpartition(":")
+            if mend_online(name, int(view_version), file_name, settings=settings):
+                mended.append(ref)
+    if mended:
+        log.warning("online vectors of %s pointed again at their committed publication (a publish was cut short "
+                    "after it committed)", ", ".join(mended))
+    return mended
 
 
 def _track_index(store: ObjectStore | None, family: str, version: str, ids: list[str], e: np.ndarray,

@@ -1,6 +1,7 @@
 -- Write the audio neighbour tables' rows (migration 008) of model $model_version from the registered frames
 -- `models_artist_neighbors` (artist_id, rank, neighbor_id, score) and `models_track_neighbors`
 -- (track_id, rank, neighbor_track_id, score) of model $model_version, and record the publication.
+-- $track_online / $artist_online: the staged online snapshot files (migration 022; NULL when none).
 -- cold_start: the artist has no co-listening neighbours in the latest similarity build that may be served
 -- (similarity_build_state; no listening data, or too little of it): its place among the others comes from its
 -- audio alone. Each published snapshot sets it again against the dump it serves (serving/refresh_cold_start.sql).
@@ -32,8 +33,8 @@ SELECT $family, $model_version, n.track_id, n.rank, n.neighbor_track_id, n.score
 FROM models_track_neighbors n;
 
 INSERT INTO audio_neighbors_build (model_version, family, tracks, artists, cold_start, k, track_view, artist_view,
-                                   run_id, created_at)
+                                   run_id, created_at, track_online, artist_online)
 SELECT $model_version, $family, $tracks, $artists, count(DISTINCT artist_id) FILTER (WHERE cold_start),
-       $k, $track_view, $artist_view, $run_id, $created_at
+       $k, $track_view, $artist_view, $run_id, $created_at, $track_online, $artist_online
 FROM artist_neighbors_audio
 WHERE model_version = $model_version;

@@ -9,7 +9,7 @@ import pytest
 from musim import warehouse
 from musim.cli import main
 from musim.storage import open_store
-from tests.models.test_registry import _register, _report, _truth
+from tests.models.test_registry import TEST, _challenger, _champion_trained_on, _register, _report, _truth
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -96,3 +96,21 @@ def test_train_refuses_a_primary_metric_it_does_not_evaluate_before_training(cap
         main(["models", "train", "--family", "contrastive", "--primary-metric", "ndcg@7"])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "--primary-metric: invalid choice: 'ndcg@7'" in err and "'ndcg@10'" in err
+
+
+def test_show_scores_a_rescored_champion_on_the_queries_its_promotion_compares(capsys, tmp_path):
+    import numpy as np
+
+    from musim.models import registry
+
+    with warehouse.writer() as con:
+        champ = _champion_trained_on(con, open_store(), tmp_path, np.r_[TEST[:20], np.arange(500, 540)])
+        e = _challenger(con, open_store(), tmp_path, champ, np.arange(600, 660))
+        values = registry.query_values(con, e.version, champ.version, "ndcg@10")
+    code, out, _ = run(capsys, "models", "show", e.version)
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("metric "))
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("ndcg@10"))
+    assert code == 0 and header.split() == ["metric", "model", "siamese-1*", "random"]
+    assert row.split()[3] == f"{np.mean([values[int(a)] for a in TEST[20:]]):.3f}"
+    assert ("* siamese-1: on the 15 queries of 15 artists it never trained on (the other 20 test artists were its "
+            "training artists), the queries its promotion decision compares") in out

@@ -291,6 +291,48 @@ def test_a_champion_is_compared_only_on_artists_it_never_trained_on(con, tmp_pat
             "training artists)") in d.reason
 
 
+def _cells(card: str, metric: str) -> dict[str, str]:
+    """The card's evaluation table row of ``metric``, by column heading."""
+    table = card[card.index("## Evaluation"):card.index("### model vs")].splitlines()
+    header = next(line for line in table if line.startswith("| metric |"))
+    row = next(line for line in table if line.startswith(f"| {metric} |"))
+    return {h.strip(): c.strip() for h, c in zip(header.split("|")[2:-1], row.split("|")[2:-1], strict=True)}
+
+
+def test_the_cards_tables_score_the_champion_on_the_queries_the_decision_compares(con, tmp_path):
+    """The card's table scored the champion on all 35 test artists (0.88, 20 of them its training artists) while its
+    Promotion section compared it on the 15 it never trained on (0.80): the two disagreed."""
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:20], np.arange(500, 540)])
+    e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
+    d = promotion.promote(con, e.version)
+    values = registry.query_values(con, e.version, champ.version, "ndcg@10")
+    on_unseen = float(np.mean([values[int(a)] for a in TEST[20:]]))
+    assert d.n_queries == 15 and abs(on_unseen - float(np.mean(list(values.values())))) > 0.05
+    card = store.get_bytes(e.key("card.md")).decode()
+    cells = _cells(card, "ndcg@10")
+    assert cells["siamese-1*"].startswith(f"{on_unseen:.3f} [") and cells["model"].startswith("0.86")
+    assert ("\\* siamese-1 on the 15 queries of 15 artists it never trained on (of 35 queries of 35 test artists: "
+            "the other 20 were its training artists), the queries its promotion decision compares.") in card
+    assert f"| siamese-1* (15 queries) | ndcg@10 | {d.diff:.3f} | [" in card  # the decision's difference
+    metrics = json.loads(store.get_bytes(e.key("metrics.json")))
+    paired = next(c for c in metrics["comparisons"] if c["b"] == champ.version)
+    assert paired["n"] == 15 and paired["diff"] == pytest.approx(d.diff)
+    assert metrics["fair_queries"][champ.version]["left_out"] == TEST[:20].tolist()
+    stored = registry.get_model(con, e.version).metrics[champ.version]["ndcg@10"]  # `musim models show`, `train`
+    assert stored["mean"] == pytest.approx(on_unseen) and (stored["n"], stored["left_out_artists"]) == (15, 20)
+
+
+def test_a_champion_that_never_trained_on_the_test_artists_is_scored_on_all_of_them(con, tmp_path):
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, np.arange(500, 540))
+    e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
+    card = store.get_bytes(e.key("card.md")).decode()
+    values = registry.query_values(con, e.version, champ.version, "ndcg@10")
+    assert _cells(card, "ndcg@10")["siamese-1"].startswith(f"{float(np.mean(list(values.values()))):.3f} [")
+    assert "never trained on" not in card and "| siamese-1 | ndcg@10 |" in card
+
+
 def test_too_few_artists_the_champion_never_trained_on_cannot_decide(con, tmp_path):
     store = open_store()
     champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:30], np.arange(500, 540)])

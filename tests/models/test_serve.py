@@ -3,11 +3,20 @@ cold start, feature views, online store, snapshot."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from musim import serving, warehouse
-from musim.errors import ParameterError
+from musim.config import get_settings
+from musim.errors import NotFoundError, ParameterError
 from musim.features import lookup
 from musim.models.serve import (
     artist_neighbors,
@@ -17,6 +26,8 @@ from musim.models.serve import (
     track_neighbors,
 )
 from musim.storage import open_store
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _data(seed: int = 0):
@@ -73,11 +84,16 @@ def _add_tracks(con, owner) -> None:
                     [(f"x{i}", int(a), f"t{i}", f"x{i}") for i, a in enumerate(owner)])
 
 
+def _artist_vector(emb, owner, artist):
+    return emb[owner == artist].mean(0)
+
+
 def test_a_publish_killed_before_its_commit_leaves_the_served_neighbours_as_they_were(monkeypatch):
     """Ctrl-C after the neighbour rows were committed but before the online vectors were published left rows that
-    the next `musim publish` served while `similar-audio` could not find their vectors. The rows are now the last
-    thing written: a publish killed before them leaves the previous version's rows, and what was written outside the
-    warehouse belongs to a version not yet served."""
+    the next `musim publish` served while `similar-audio` could not find their vectors; and with the vectors and
+    their pointers written first, a publish stopped before the rows left a no-version `lookup` of the embedding
+    view on the new version while the snapshot served the old neighbours. The vectors are now staged first and the
+    pointers move after the rows commit: stopped at the rows, every reader stays on the previous version."""
     import musim.models.serve as serve
 
     emb, owner = _data(2)
@@ -87,24 +103,133 @@ def test_a_publish_killed_before_its_commit_leaves_the_served_neighbours_as_they
         ids = [f"x{i}" for i in range(owner.size)]
         publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, store=store)
         run = serve.sql.run
-        order: list[str] = []
 
         def killed_at_the_rows(con_, name, **kw):
             if name == "models/publish_neighbors.sql":
-                order.append("rows")
                 raise KeyboardInterrupt
             return run(con_, name, **kw)
 
-        import musim.features as features
-
-        real_online = features.publish_online
-        monkeypatch.setattr(features, "publish_online", lambda *a, **k: (order.append("online"), real_online(*a, **k))[1])
         monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
         with pytest.raises(KeyboardInterrupt):
             publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, store=store)
         monkeypatch.setattr(serve.sql, "run", run)
-        assert order == ["online", "online", "rows"]
         assert con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [("autoencoder-1",)]
+        np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                                   _artist_vector(emb, owner, 9), rtol=1e-5)
+        with pytest.raises(NotFoundError):
+            lookup("artist_autoencoder_embedding", 9, version=2, refresh_s=0)
+        folder = get_settings().serving_dir / "online" / "artist_autoencoder_embedding"
+        assert not list(folder.glob("v2-*.npz"))  # the staged vectors of the failed publish are gone
+        publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, store=store)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
+
+
+def test_a_publish_failing_between_the_rows_and_the_pointers_is_mended_by_the_next(monkeypatch):
+    """The rows are the commit point: a publish that committed them but failed before the online pointers moved
+    is pointed at its committed vectors by the next publish, whichever family it is."""
+    import musim.features.online as online
+
+    emb, owner = _data(2)
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        ids = [f"x{i}" for i in range(owner.size)]
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2)
+
+        def fails(path, **kw):
+            raise OSError("disk full")
+
+        commit = online.commit_online
+        monkeypatch.setattr(online, "commit_online", fails)
+        with pytest.raises(OSError):
+            publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2)
+        monkeypatch.setattr(online, "commit_online", commit)
+        assert con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [("autoencoder-2",)]
+        stale = lookup("artist_autoencoder_embedding", 9, refresh_s=0)
+        np.testing.assert_allclose(stale, _artist_vector(emb, owner, 9), rtol=1e-5)  # not yet mended
+        publish_neighbors(con, "cnn_classifier", "cnn_classifier-1", ids, emb * 3, k=2)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
+    np.testing.assert_allclose(lookup("track_autoencoder_embedding", "x3", version=2, refresh_s=0), emb[3] * 2,
+                               rtol=1e-5)
+
+
+def test_the_online_pointers_move_after_the_snapshot_that_serves_the_rows(monkeypatch):
+    """`musim models publish` killed after the pointers moved but before its snapshot left the lookup on the new
+    version and the snapshot on the old one; the snapshot goes first now (a kill in between is mended later)."""
+    emb, owner = _data(2)
+    seen: list[np.ndarray] = []
+    real = serving.publish
+
+    def publish_seeing_the_lookup(con, settings=None, **kw):
+        seen.append(lookup("artist_autoencoder_embedding", 9, refresh_s=0))
+        return real(con, settings, **kw)
+
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        ids = [f"x{i}" for i in range(owner.size)]
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
+        monkeypatch.setattr(serving, "publish", publish_seeing_the_lookup)
+        publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, snapshot=True)
+    np.testing.assert_allclose(seen[0], _artist_vector(emb, owner, 9), rtol=1e-5)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
+
+
+KILLABLE_PUBLISH = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import numpy as np
+    from musim import sql, warehouse
+    from musim.models.serve import publish_neighbors
+
+    run, marker = sql.run, Path(sys.argv[1])
+
+    def hang_at_the_rows(con, name, **kw):
+        if name == "models/publish_neighbors.sql":
+            marker.write_text("at the rows")
+            time.sleep(600)
+        return run(con, name, **kw)
+
+    sql.run = hang_at_the_rows
+    emb = np.load(sys.argv[2])
+    with warehouse.writer() as con:
+        publish_neighbors(con, "autoencoder", "autoencoder-2", [f"x{i}" for i in range(len(emb))], emb, k=2)
+""")
+
+
+@pytest.mark.slow
+def test_a_publish_killed_between_the_vectors_and_the_rows_leaves_lookup_on_the_previous_version(tmp_path):
+    emb, owner = _data(2)
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        publish_neighbors(con, "autoencoder", "autoencoder-1", [f"x{i}" for i in range(owner.size)], emb, k=2)
+    np.save(tmp_path / "emb.npy", emb * 2)
+    marker = tmp_path / "at-the-rows"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE_PUBLISH, str(marker), str(tmp_path / "emb.npy")],
+                            env=env, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, "the publish ended before it could be killed"
+            assert time.monotonic() < deadline, "the publish did not reach its rows in 120 s"
+            time.sleep(0.05)
+        folder = get_settings().serving_dir / "online" / "artist_autoencoder_embedding"
+        assert list(folder.glob("v2-*.npz"))  # its vectors were written ...
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        proc.kill()
+    # ... but no reader sees them: the lookup without a version stays on the committed publish
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0), _artist_vector(emb, owner, 9),
+                               rtol=1e-5)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [
+            ("autoencoder-1",)]
+        publish_neighbors(con, "autoencoder", "autoencoder-2", [f"x{i}" for i in range(owner.size)], emb * 2, k=2)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
 
 
 def test_publish_neighbors_writes_tables_views_online_and_snapshot(tmp_path):
