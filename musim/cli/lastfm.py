@@ -59,8 +59,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dump", required=True, help="dump id or unique prefix")
     p.set_defaults(func=cmd_similarity_drop)
 
-    p = sub.add_parser("publish", help="publish the warehouse's serving tables as a new read-only snapshot")
+    p = sub.add_parser("publish", help="publish the warehouse's serving tables as a new read-only snapshot; list the "
+                       "published snapshots, or serve an earlier one again",
+                       description="Publish the warehouse's serving tables as a new read-only snapshot (queries read "
+                                   "the current one). The newest snapshot of each of the 3 newest distinct served "
+                                   "states is kept: --list shows them, --rollback serves one again.")
     p.add_argument("--force", action="store_true", help="publish even if the latest quality check failed")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--list", action="store_true", help="list the published snapshots and what each serves")
+    which.add_argument("--rollback", nargs="?", const="", metavar="SNAPSHOT",
+                       help="serve SNAPSHOT (a name --list shows) again, publishing nothing; without SNAPSHOT, the "
+                       "newest one before the current that serves something else")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("similar", help="artists most similar to NAME (from the published snapshot)",
@@ -193,9 +203,32 @@ def cmd_similarity_drop(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from musim import snapshots
+
+    if args.list:
+        found = snapshots.list_snapshots()
+        if args.json:
+            print_json([s.to_json() for s in found])
+        elif not found:
+            print("no snapshot has been published yet: `musim similarity build` publishes one")
+        else:
+            print_table([("*" if s.current else "", s.name, s.state[:12] if s.state else "", s.serves())
+                         for s in found], ["current", "snapshot", "state", "serves"])
+        return 0
+    if args.rollback is not None:
+        now = snapshots.rollback(args.rollback or None)
+        if args.json:
+            print_json(now.to_json())
+        else:
+            print(f"rolled back: {now.name} (published {now.published_at:%Y-%m-%d %H:%M:%S} UTC) is current again, "
+                  f"serving {now.serves()}")
+        return 0
     with warehouse.writer() as con:
         path = serving.publish(con, force=args.force)
-    print(f"published {path}")
+    if args.json:
+        print_json({"published": str(path)})
+    else:
+        print(f"published {path}")
     return 0
 
 
