@@ -259,3 +259,25 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+
+def serves_build(con: duckdb.DuckDBPyConnection, dump_id: str, settings: Settings | None = None) -> bool:
+    """Whether the current snapshot serves the warehouse's (connection ``con``) similarity build of ``dump_id``: the
+    same build, made at the same time. False when nothing is published or the current snapshot cannot be read."""
+    built_at = sql.query(con, "similarity/built_at.sql", dump_id=dump_id).fetchone()
+    try:
+        snap = open_snapshot(settings)
+    except (NotFoundError, StorageError):
+        return False
+    try:
+        served = sql.query(snap, "similarity/built_at.sql", dump_id=dump_id).fetchone()
+    except duckdb.Error:
+        return False
+    finally:
+        snap.close()
+    return built_at is not None and served == built_at
+
+
+def serves_builds(con: duckdb.DuckDBPyConnection, results: list[dict]) -> bool:
+    """Whether a publish after builds ``results`` (``SimilarityResult.to_json()`` each) would add nothing: none of
+    them built anything, and the current snapshot serves each build that stood (:func:`serves_build`)."""
+    return all(r["built_before"] for r in results) and all(serves_build(con, r["dump_id"]) for r in results)

@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-publish", action="store_true", help="do not publish a new serving snapshot")
     p.add_argument("--skip-quality", action="store_true",
                    help="publish without running the similarity quality suite first (not recommended)")
+    p.add_argument("--force", action="store_true", help="build even if the dump already has a (checked) build of "
+                   "these parameters (without it, that is a no-op)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similarity_build)
 
@@ -174,14 +176,18 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
 
         preload()  # Great Expectations' import overlaps the build
     with warehouse.writer() as con:
-        result = build_similarity(con, args.dump, params, gated=gating)
-        if gating:
+        result = build_similarity(con, args.dump, params, gated=gating, force=args.force)
+        if gating and not result.built_before:  # a build standing already passed its check
             from musim.quality import gate
 
             gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
-        published = None if args.no_publish else serving.publish(con, force=args.skip_quality)
+        # a build standing already is published only where the current snapshot does not serve it (a publish cut short)
+        publishing = not args.no_publish and not (result.built_before and serving.serves_build(con, result.dump_id))
+        published = serving.publish(con, force=args.skip_quality) if publishing else None
     if args.json:
         print_json(result.to_json() | {"published": str(published) if published else None})
+    elif result.built_before:
+        print(result.describe_existing() + (f"; published {published}" if published else ""))
     else:
         print(f"dump {result.dump_id[:12]}: {result.artists:,} artists with >= {params.min_listeners} listeners, "
               f"{result.pairs:,} pairs with >= {params.min_co_listeners} co-listeners, "
