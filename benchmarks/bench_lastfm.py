@@ -155,7 +155,7 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
         from musim.similarity.build import SimilarityParams, build_similarity
         con = warehouse.connect()
         T0 = time.perf_counter()
-        r = build_similarity(con, None, SimilarityParams(min_listeners={50 if not quick else 10}))
+        r = build_similarity(con, None, SimilarityParams(min_listeners={50 if not quick else 10}), force=True)
         RESULT['build'] = time.perf_counter() - T0
         serving.publish(con)
         RESULT['_wall'] = time.perf_counter() - T0

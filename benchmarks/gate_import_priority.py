@@ -36,7 +36,7 @@ STEP = """
         preloading.LOWEST = int(setting)
         preload()
     with warehouse.writer() as con:
-        r = build_similarity(con, None, SimilarityParams(min_listeners={min_listeners}))
+        r = build_similarity(con, None, SimilarityParams(min_listeners={min_listeners}), force=True)
         T1 = time.perf_counter()
         gate(["similarity"], dump_id=r.dump_id, con=con)
         T2 = time.perf_counter()

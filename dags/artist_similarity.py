@@ -13,6 +13,10 @@ similarity`) checks the new build before it is published — scores in their met
 co-listeners at least the build's threshold, at most K neighbours per artist, symmetric scores. If it
 fails, the task fails with the failed expectations and examples in its log and a **Data Docs** link,
 `publish` does not run and the previous snapshot keeps serving.
+
+A rerun is a no-op: a dump that already has a build of the same parameters whose check passed is not built, checked
+or published again (its log says which build, and when); `publish` is skipped when the current snapshot serves every
+such build. The `force` param builds it anyway (as `musim similarity build --force`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ LASTFM_PLAYS = asset("lastfm_plays")
         "k": Param(100, type="integer", minimum=1, maximum=MAX_COUNT, description="Neighbours kept per artist and metric"),
         "catalogue_size": Param(1000, type="integer", minimum=1, maximum=MAX_COUNT,
                                 description="Top artists whose full pair table is kept (the audio catalogue)"),
+        "force": Param(False, type="boolean", description="Build even a dump that already has a checked build of "
+                       "these parameters (else that dump is a no-op)"),
     },
 )
 def artist_similarity():
@@ -60,19 +66,26 @@ def artist_similarity():
 
         p = SimilarityParams(min_listeners=params["min_listeners"], min_co_listeners=params["min_co_listeners"],
                              k=params["k"], catalogue_size=params["catalogue_size"])
-        return build(dump_id, p, gated=True).to_json()  # check_quality follows
+        return build(dump_id, p, gated=True, force=params["force"]).to_json()  # check_quality follows
 
     @task(pool="duckdb_writer")
     def check_quality(built: dict) -> dict:
         from musim.quality.gates import SIMILARITY_DATASETS, gate_task
 
+        if built["built_before"]:  # nothing was built: the standing build passed its check
+            return {"run_id": built["check_run"], "docs_url": None, "datasets": {}}
         return gate_task(SIMILARITY_DATASETS, built["dump_id"])
 
     @task(pool="duckdb_writer", outlets=[SIMILARITY])
     def publish(built: list, quality: list):
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from musim import serving, warehouse
 
         with warehouse.writer() as con:
+            if serving.serves_builds(con, list(built)):
+                raise AirflowSkipException("nothing was built and the current snapshot serves every build: "
+                                           "nothing to publish")
             path = serving.publish(con)
         last, checked = list(built)[-1], list(quality)[-1]
         yield Metadata(SIMILARITY, extra={"dump_id": last["dump_id"], "pairs": last["pairs"],

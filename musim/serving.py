@@ -3,7 +3,9 @@
 After a successful build, :func:`publish` copies the serving tables into a *new* DuckDB file under
 ``$MUSIM_SERVING_DIR/snapshots/`` and then swaps the ``current.duckdb`` symbolic link to it with one
 atomic rename. A query that is running keeps its open file; a new query sees the whole new build; no
-query ever sees half a build or waits for a writer. Older snapshots are pruned (the newest ``keep`` stay).
+query ever sees half a build or waits for a writer. Each snapshot records what it serves; older snapshots are
+pruned, the newest of each of the newest ``keep`` distinct served states stay (:mod:`musim.snapshots`, which also
+lists them and rolls back to one).
 A publish killed half-way leaves a ``publish-*.partial`` file that the next publish removes
 (:func:`clean_leftovers`; a partial file whose writer is alive is left alone, see :mod:`musim.scratch`).
 
@@ -15,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,17 +25,16 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from musim import scratch, sql, warehouse
+from musim import scratch, snapshots, sql, warehouse
 from musim.config import Settings, get_settings, make_folder
 from musim.cooccurrence import choose_engine, int32_column, symmetric_pairs
 from musim.errors import NotFoundError, QualityError, StorageError
 from musim.names import NAME_KEY_RULE, name_key
 
-CURRENT = "current.duckdb"
+CURRENT = snapshots.CURRENT
 PARTIAL_PREFIX = "publish-"
 """Snapshots being written: ``snapshots/publish-<pid>-<random>.partial`` (+ ``.wal``), owned by a lock."""
-LINK_PREFIX = ".current-link-"
-_SNAPSHOT = re.compile(r"^snapshot-\d{8}T\d{6}\d{6}Z\.duckdb$")
+LINK_PREFIX = snapshots.LINK_PREFIX
 
 
 class NothingPublished(NotFoundError):
@@ -91,12 +91,12 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
     settings = settings or get_settings()
     if not force:
         _refuse_failed_quality(con)
-    snapshots = settings.serving_dir / "snapshots"
-    make_folder(snapshots, "MUSIM_SERVING_DIR (or MUSIM_HOME)")
+    folder = snapshots.snapshots_dir(settings)
+    make_folder(folder, "MUSIM_SERVING_DIR (or MUSIM_HOME)")
     clean_leftovers(settings)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    final = snapshots / f"snapshot-{stamp}.duckdb"
-    with scratch.owned_scratch(snapshots, PARTIAL_PREFIX) as base:
+    final = folder / f"snapshot-{stamp}.duckdb"
+    with scratch.owned_scratch(folder, PARTIAL_PREFIX) as base:
         partial = base.with_name(base.name + ".partial")
         sql.run(con, "serving/attach.sql", path=str(partial))
         try:
@@ -113,10 +113,9 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         _finish_snapshot(partial, settings)
         _fsync(partial)
         os.replace(partial, final)
-    with scratch.owned_scratch(settings.serving_dir, LINK_PREFIX) as link_tmp:
-        os.symlink(os.path.relpath(final, settings.serving_dir), link_tmp)
-        os.replace(link_tmp, settings.serving_dir / CURRENT)
-    _prune(snapshots, final, keep)
+    with snapshots.serving_lock(settings):
+        snapshots.point_current(final, settings)
+        snapshots.prune(settings, keep=keep)
     return final
 
 
@@ -126,12 +125,12 @@ def clean_leftovers(settings: Settings | None = None) -> list[Path]:
     Done at the start of every :func:`publish`; returns the paths removed.
     """
     settings = settings or get_settings()
-    snapshots = settings.serving_dir / "snapshots"
-    removed = scratch.sweep(snapshots, PARTIAL_PREFIX) + scratch.sweep(settings.serving_dir, LINK_PREFIX)
+    folder = snapshots.snapshots_dir(settings)
+    removed = scratch.sweep(folder, PARTIAL_PREFIX) + scratch.sweep(settings.serving_dir, LINK_PREFIX)
     # names of versions before the owner locks: no process owns them any more
     removed += scratch.sweep(settings.serving_dir, f".{CURRENT}.")
-    if snapshots.is_dir():
-        for old in snapshots.glob("snapshot-*.partial*"):
+    if folder.is_dir():
+        for old in folder.glob("snapshot-*.partial*"):
             old.unlink(missing_ok=True)
             removed.append(old)
     return removed
@@ -247,6 +246,7 @@ def _finish_snapshot(path: Path, settings: Settings) -> None:
             if all(columns <= {c for (c,) in sql.query(con, "serving/columns_of.sql", table=table).fetchall()}
                    for table, columns in needs.items()):
                 sql.run(con, view)
+        snapshots.record_state(con)
     finally:
         con.close()
 
@@ -259,9 +259,25 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _prune(snapshots: Path, newest: Path, keep: int) -> None:
-    files = sorted(p for p in snapshots.iterdir() if _SNAPSHOT.match(p.name))
-    for old in files[:-max(keep, 1)]:
-        if old != newest:
-            old.unlink(missing_ok=True)
-            Path(str(old) + ".wal").unlink(missing_ok=True)
+
+def serves_build(con: duckdb.DuckDBPyConnection, dump_id: str, settings: Settings | None = None) -> bool:
+    """Whether the current snapshot serves the warehouse's (connection ``con``) similarity build of ``dump_id``: the
+    same build, made at the same time. False when nothing is published or the current snapshot cannot be read."""
+    built_at = sql.query(con, "similarity/built_at.sql", dump_id=dump_id).fetchone()
+    try:
+        snap = open_snapshot(settings)
+    except (NotFoundError, StorageError):
+        return False
+    try:
+        served = sql.query(snap, "similarity/built_at.sql", dump_id=dump_id).fetchone()
+    except duckdb.Error:
+        return False
+    finally:
+        snap.close()
+    return built_at is not None and served == built_at
+
+
+def serves_builds(con: duckdb.DuckDBPyConnection, results: list[dict]) -> bool:
+    """Whether a publish after builds ``results`` (``SimilarityResult.to_json()`` each) would add nothing: none of
+    them built anything, and the current snapshot serves each build that stood (:func:`serves_build`)."""
+    return all(r["built_before"] for r in results) and all(serves_build(con, r["dump_id"]) for r in results)

@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 P = SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)
 
 
-def _build_and_publish():
+def _build_and_publish(*, force: bool = False):
     with warehouse.writer() as con:
-        build_similarity(con, None, P)
+        build_similarity(con, None, P, force=force)
         return serving.publish(con)
 
 
@@ -188,7 +188,7 @@ def test_queries_during_rebuilds_always_see_a_whole_build(tmp_path):
     thread.start()
     try:
         for _ in range(4):
-            _build_and_publish()
+            _build_and_publish(force=True)
     finally:
         stop.set()
         thread.join()
@@ -198,7 +198,7 @@ def test_queries_during_rebuilds_always_see_a_whole_build(tmp_path):
 def test_old_snapshots_are_pruned(tmp_path, musim_home):
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     for _ in range(5):
-        _build_and_publish()
+        _build_and_publish(force=True)  # five builds: five distinct served states
     assert len(list((musim_home / "serving" / "snapshots").glob("snapshot-*.duckdb"))) == 3
 
 
@@ -244,7 +244,7 @@ def test_a_publish_killed_half_way_leaves_nothing_the_next_publish_keeps(tmp_pat
     assert [p.name for p in snapshots.glob("publish-*.partial*")] == partial  # ... and a kill leaves it behind
     assert serving.current_path() == first  # the previous snapshot still serves
     assert serving.open_snapshot().execute("SELECT count(*) FROM artist_neighbors").fetchone()[0] == 30
-    second = _build_and_publish()
+    second = _build_and_publish(force=True)
     assert serving.current_path() == second
     assert sorted(p.name for p in snapshots.iterdir()) == sorted([first.name, second.name])
     assert sorted(p.name for p in serving_dir.iterdir()) == ["current.duckdb", "snapshots"]

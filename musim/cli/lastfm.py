@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-publish", action="store_true", help="do not publish a new serving snapshot")
     p.add_argument("--skip-quality", action="store_true",
                    help="publish without running the similarity quality suite first (not recommended)")
+    p.add_argument("--force", action="store_true", help="build even if the dump already has a (checked) build of "
+                   "these parameters (without it, that is a no-op)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similarity_build)
 
@@ -59,8 +61,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dump", required=True, help="dump id or unique prefix")
     p.set_defaults(func=cmd_similarity_drop)
 
-    p = sub.add_parser("publish", help="publish the warehouse's serving tables as a new read-only snapshot")
+    p = sub.add_parser("publish", help="publish the warehouse's serving tables as a new read-only snapshot; list the "
+                       "published snapshots, or serve an earlier one again",
+                       description="Publish the warehouse's serving tables as a new read-only snapshot (queries read "
+                                   "the current one). The newest snapshot of each of the 3 newest distinct served "
+                                   "states is kept: --list shows them, --rollback serves one again.")
     p.add_argument("--force", action="store_true", help="publish even if the latest quality check failed")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--list", action="store_true", help="list the published snapshots and what each serves")
+    which.add_argument("--rollback", nargs="?", const="", metavar="SNAPSHOT",
+                       help="serve SNAPSHOT (a name --list shows) again, publishing nothing; without SNAPSHOT, the "
+                       "newest one before the current that serves something else")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("similar", help="artists most similar to NAME (from the published snapshot)",
@@ -164,14 +176,18 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
 
         preload()  # Great Expectations' import overlaps the build
     with warehouse.writer() as con:
-        result = build_similarity(con, args.dump, params, gated=gating)
-        if gating:
+        result = build_similarity(con, args.dump, params, gated=gating, force=args.force)
+        if gating and not result.built_before:  # a build standing already passed its check
             from musim.quality import gate
 
             gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
-        published = None if args.no_publish else serving.publish(con, force=args.skip_quality)
+        # a build standing already is published only where the current snapshot does not serve it (a publish cut short)
+        publishing = not args.no_publish and not (result.built_before and serving.serves_build(con, result.dump_id))
+        published = serving.publish(con, force=args.skip_quality) if publishing else None
     if args.json:
         print_json(result.to_json() | {"published": str(published) if published else None})
+    elif result.built_before:
+        print(result.describe_existing() + (f"; published {published}" if published else ""))
     else:
         print(f"dump {result.dump_id[:12]}: {result.artists:,} artists with >= {params.min_listeners} listeners, "
               f"{result.pairs:,} pairs with >= {params.min_co_listeners} co-listeners, "
@@ -193,9 +209,32 @@ def cmd_similarity_drop(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from musim import snapshots
+
+    if args.list:
+        found = snapshots.list_snapshots()
+        if args.json:
+            print_json([s.to_json() for s in found])
+        elif not found:
+            print("no snapshot has been published yet: `musim similarity build` publishes one")
+        else:
+            print_table([("*" if s.current else "", s.name, s.state[:12] if s.state else "", s.serves())
+                         for s in found], ["current", "snapshot", "state", "serves"])
+        return 0
+    if args.rollback is not None:
+        now = snapshots.rollback(args.rollback or None)
+        if args.json:
+            print_json(now.to_json())
+        else:
+            print(f"rolled back: {now.name} (published {now.published_at:%Y-%m-%d %H:%M:%S} UTC) is current again, "
+                  f"serving {now.serves()}")
+        return 0
     with warehouse.writer() as con:
         path = serving.publish(con, force=args.force)
-    print(f"published {path}")
+    if args.json:
+        print_json({"published": str(path)})
+    else:
+        print(f"published {path}")
     return 0
 
 

@@ -46,11 +46,23 @@ class SimilarityResult:
     users: int
     artists: int
     pairs: int
-    neighbors: int  # rows the artist_neighbors view serves (top k x 5 metrics per artist), not stored
+    neighbors: int | None  # rows the artist_neighbors view serves (top k x 5 metrics per artist), not stored;
+    # None when nothing was built (``built_before``): not recounted
     catalogue_pairs: int
     seconds: float
     params: SimilarityParams
     engine: str = "c"  # what counted the pairs: c or duckdb (musim.cooccurrence)
+    #: When nothing was built because the dump already had a build of these parameters: that build's time (ISO).
+    built_before: str | None = None
+    check_run: str | None = None  # with built_before: the quality check that build passed (None: not checked)
+
+    def describe_existing(self) -> str:
+        """One line: which build stands, when it was made, its check, and how to rebuild it anyway."""
+        checked = f"quality check {self.check_run} passed" if self.check_run else "not quality-checked"
+        p = self.params
+        return (f"dump {self.dump_id[:12]} already has a similarity build with these parameters (min_listeners="
+                f"{p.min_listeners}, min_co_listeners={p.min_co_listeners}, k={p.k}, catalogue_size={p.catalogue_size}"
+                f"), built {self.built_before}, {checked}: nothing rebuilt (--force rebuilds it)")
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -73,10 +85,36 @@ def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     return rows[0][0]
 
 
+def existing_build(con: duckdb.DuckDBPyConnection, dump_id: str, params: SimilarityParams, *,
+                   gated: bool = False) -> SimilarityResult | None:
+    """The build of ``dump_id`` that a build with ``params`` would only repeat, as a result with ``built_before``
+    set; None when one must be made: the dump has no build, or one of other parameters, or its quality check
+    failed or never finished (``gated``: or it was never checked, since a gated build is published only once
+    checked). Such a build is made again rather than only checked again: the dump and parameters are the same, but
+    a failed check may be the build's own fault (fixed since), and a new build is checked anyway."""
+    started = time.perf_counter()
+    row = sql.query(con, "similarity/same_build.sql", dump_id=dump_id, min_listeners=params.min_listeners,
+                    min_co_listeners=params.min_co_listeners, k=params.k,
+                    catalogue_size=params.catalogue_size).fetchone()
+    if row is None:
+        return None
+    built_at, check_run, check_passed, servable, users, artists, pairs = row
+    if not (check_passed or (servable and not gated)):
+        return None
+    catalogue_pairs = sql.query(con, "similarity/catalogue_count.sql", dump_id=dump_id).fetchone()[0]
+    stamp = built_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return SimilarityResult(dump_id=dump_id, users=users, artists=artists, pairs=pairs, neighbors=None,
+                            catalogue_pairs=catalogue_pairs, seconds=time.perf_counter() - started, params=params,
+                            engine="none", built_before=stamp, check_run=check_run if check_passed else None)
+
+
 def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
                      params: SimilarityParams | None = None, engine: str | None = None, *,
-                     gated: bool = False) -> SimilarityResult:
+                     gated: bool = False, force: bool = False) -> SimilarityResult:
     """Compute and store the similarity tables of a dump on the writer connection ``con``.
+
+    A dump that already has a build of the same ``params`` (checked, see :func:`existing_build`) is not built
+    again: the result says so (``built_before``), unless ``force``.
 
     ``gated``: the similarity quality suite checks the build before it is published (the CLI's gate, the DAG's
     ``check_quality``); until a check is recorded, :func:`musim.serving.publish` refuses it.
@@ -87,6 +125,9 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
     started = time.perf_counter()
     params = params or SimilarityParams()
     dump_id = resolve_dump(con, dump_id)
+    if not force and (existing := existing_build(con, dump_id, params, gated=gated)) is not None:
+        log.info("%s", existing.describe_existing())
+        return existing
     engine, threads = choose_engine(engine), get_settings().warehouse.threads
     with warehouse.transaction(con):
         sql.run(con, "similarity/views.sql")
@@ -142,7 +183,8 @@ def _no_pairs(con: duckdb.DuckDBPyConnection, dump_id: str, n_artists: int, para
 
 
 def build(dump_id: str | None = None, params: SimilarityParams | None = None,
-          settings: Settings | None = None, *, gated: bool = False) -> SimilarityResult:
-    """Open the warehouse writer and build the similarity of ``dump_id`` (default: the latest dump)."""
+          settings: Settings | None = None, *, gated: bool = False, force: bool = False) -> SimilarityResult:
+    """Open the warehouse writer and build the similarity of ``dump_id`` (default: the latest dump), unless it has
+    a build of these parameters already (``force``: build it anyway; :func:`build_similarity`)."""
     with warehouse.writer(settings or get_settings()) as con:
-        return build_similarity(con, dump_id, params, gated=gated)
+        return build_similarity(con, dump_id, params, gated=gated, force=force)

@@ -320,3 +320,44 @@ def test_an_artist_without_neighbours_is_told_why(tmp_path, capsys):
     assert json.loads(out)["reason"] == (f"Artist C has 2 listeners in dump {dump}, fewer than the build's "
                                          "min_listeners=3: it was not compared with other artists")
     assert err.startswith(json.loads(out)["reason"] + "; by sound: ")
+
+
+def test_building_a_dump_again_with_the_same_parameters_is_a_no_op(tmp_path, capsys, musim_home):
+    """A rerun of the same night rebuilt, re-checked and republished the same build."""
+    import shutil
+
+    from musim import warehouse
+
+    def state():
+        with warehouse.writer() as con:
+            return con.execute("SELECT (SELECT built_at FROM similarity_build), "
+                               "(SELECT count(*) FROM quality_result)").fetchone()
+
+    def snapshots():
+        return sorted(p.name for p in (musim_home / "serving" / "snapshots").glob("snapshot-*.duckdb"))
+
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    params = ["--min-listeners", "1", "--min-co-listeners", "1", "--k", "2"]
+    code, out, _ = run(capsys, "similarity", "build", *params)
+    assert code == 0 and "published" in out
+    built, published = state(), snapshots()
+    code, out, err = run(capsys, "similarity", "build", *params)
+    dump = json.loads(run(capsys, "dumps", "--json")[1])[0]["dump_id"]
+    assert code == 0 and err == "" and len(out.strip().splitlines()) == 1
+    assert f"dump {dump[:12]} already has a similarity build with these parameters" in out
+    assert "quality check q" in out and "--force rebuilds it" in out and "published" not in out
+    assert state() == built and snapshots() == published  # not rebuilt, checked or published again
+    code, out, _ = run(capsys, "similarity", "build", "--json", *params, "--catalogue-size", "500")
+    answer = json.loads(out)
+    assert code == 0 and answer["built_before"] and answer["published"] is None and answer["check_run"]
+
+    shutil.rmtree(musim_home / "serving")  # the publish after the build never happened (killed, deleted)
+    code, out, _ = run(capsys, "similarity", "build", *params)
+    assert code == 0 and "already has a similarity build" in out and "; published " in out
+    assert state() == built and len(snapshots()) == 1
+
+    for again in (["--force"], ["--k", "3"]):  # forced, or other parameters: built, checked and published
+        code, out, _ = run(capsys, "similarity", "build", *params, *again)
+        assert code == 0 and "already" not in out and "published" in out
+        assert state()[0] > built[0] and state()[1] > built[1]
+        built = state()

@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+from musim import warehouse
 from musim.assets import announced_dumps
+from musim.ingest.lastfm import ingest_lastfm
+from tests.lastfm_files import tiny_dump
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,3 +59,47 @@ def test_announced_dumps_orders_by_event_time_and_skips_events_without_a_dump():
               SimpleNamespace(extra={"dump_id": "late"}, timestamp=None)]
     assert announced_dumps(events) == ["old", "new", "late"]
     assert announced_dumps(None) == [] and announced_dumps([]) == []
+
+
+# The DAG's build, check_quality and publish tasks on a dump built, checked and published already, as a rerun calls
+# them: with the `force` param false, then true.
+RERUN = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowSkipException
+sys.path.insert(0, "dags")
+import artist_similarity as module
+
+dag = module.artist_similarity()
+build, check, publish = (dag.get_task(t).python_callable for t in ("build", "check_quality", "publish"))
+params = {"min_listeners": 1, "min_co_listeners": 1, "k": 5, "catalogue_size": 1000}
+rerun = build(None, params=params | {"force": False})
+checked = check(rerun)
+try:
+    next(publish([rerun], [checked]))
+    skipped = False
+except AirflowSkipException:
+    skipped = True
+forced = build(None, params=params | {"force": True})
+print(json.dumps([rerun, checked, skipped, forced]))
+"""
+
+
+def test_a_rerun_builds_nothing_unless_forced(tmp_path):
+    """A cleared and rerun artist_similarity DAG rebuilt, re-checked and republished the same build."""
+    from musim.cli import main
+
+    dump = ingest_lastfm(tiny_dump(tmp_path / "d.tsv")).dump_id
+    assert main(["similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5"]) == 0
+    with warehouse.writer() as con:
+        built, check_run = con.execute("SELECT built_at, check_run_id FROM similarity_build_state").fetchone()
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", RERUN], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rerun, checked, skipped, forced = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert rerun["dump_id"] == dump and rerun["built_before"] and rerun["check_run"] == check_run
+    assert checked["run_id"] == check_run and skipped  # no new check, no publish (no asset event downstream)
+    assert forced["built_before"] is None
+    with warehouse.writer() as con:
+        assert con.execute("SELECT built_at FROM similarity_build").fetchone()[0] > built

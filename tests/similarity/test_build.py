@@ -172,3 +172,57 @@ def test_seed_has_one_scale_for_every_stored_pair(tmp_path, engine):
     em_en = (2 / 4 + 2 / 3) / 2
     assert scale == 1.0 and catalogue == {"Zed One-Zed Two": 1.0, "Em-En": pytest.approx(em_en)}
     assert view == [(catalogue["Em-En"],)]  # the neighbour views use the same scale
+
+
+def _built_at(con):
+    return con.execute("SELECT built_at FROM similarity_build").fetchone()[0]
+
+
+def _check(con, dump_id, *, passed):
+    """A recorded similarity check of ``dump_id`` (as the quality runner records one), now."""
+    con.execute("""INSERT INTO quality_result (run_id, dataset, dump_id, status, success, expectations, failed,
+                                               rows_validated, sampled, failures, seconds, created_at)
+                   VALUES (?, 'similarity', ?, ?, ?, 1, ?, 1, false, '[]', 0.1, now())""",
+                [f"q{passed}-{dump_id[:4]}", dump_id, "passed" if passed else "failed", passed, 0 if passed else 1])
+
+
+def test_building_again_with_the_same_parameters_is_a_no_op_unless_forced_or_changed(tiny):
+    """A rerun of the same night rebuilt the whole build; now it stands, and --force or other parameters rebuild."""
+    p = SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)
+    with warehouse.writer() as con:
+        first = build_similarity(con, None, p)
+        built = _built_at(con)
+        again = build_similarity(con, None, p)  # not gated, never checked: it stands for an ungated run
+        assert first.built_before is None and again.built_before is not None and _built_at(con) == built
+        assert (again.users, again.artists, again.pairs, again.neighbors) == (4, 3, 3, None)
+        line = again.describe_existing()
+        assert "already has a similarity build" in line and "--force" in line and tiny.dump_id[:12] in line
+        # a catalogue_size beyond the eligible artists takes the same artists: the same build
+        assert build_similarity(con, None, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5,
+                                                            catalogue_size=50)).built_before is not None
+        forced = build_similarity(con, None, p, force=True)
+        assert forced.built_before is None and _built_at(con) > built
+        built = _built_at(con)
+        other = build_similarity(con, None, SimilarityParams(min_listeners=1, min_co_listeners=1, k=4))
+        assert other.built_before is None and _built_at(con) > built
+
+
+def test_a_build_not_checked_or_failed_is_built_again(tiny):
+    """A failed or unfinished quality check is no reason to skip: the build is made (and then checked) again."""
+    p = SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)
+    with warehouse.writer() as con:
+        build_similarity(con, None, p, gated=True)  # its check never ran (killed)
+        built = _built_at(con)
+        assert build_similarity(con, None, p, gated=True).built_before is None and _built_at(con) > built
+        _check(con, tiny.dump_id, passed=False)
+        built = _built_at(con)
+        assert build_similarity(con, None, p).built_before is None and _built_at(con) > built  # failed: rebuilt
+        # that build was made without a gate and is unchecked: it stands for an ungated run, not for a gated one
+        assert build_similarity(con, None, p).built_before is not None
+        assert build_similarity(con, None, p, gated=True).built_before is None
+        build_similarity(con, None, p, gated=True)
+        _check(con, tiny.dump_id, passed=True)
+        built = _built_at(con)
+        standing = build_similarity(con, None, p, gated=True)
+        assert standing.built_before is not None and standing.check_run == f"qTrue-{tiny.dump_id[:4]}"
+        assert _built_at(con) == built

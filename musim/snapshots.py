@@ -1,0 +1,208 @@
+"""The published snapshots under ``$MUSIM_SERVING_DIR/snapshots/``: what each serves, which one is current, going
+back to an earlier one, and which are pruned.
+
+Each snapshot records what it serves (``served_state``: its dumps and similarity builds, model versions and their
+published neighbours, artists and tracks; ``sql/serving/served_state.sql``), so two snapshots of the same served
+state are known to be alike: pruning keeps the newest snapshot of each of the newest ``keep`` *distinct* states
+(publishing the same thing again replaces its twin rather than pushing out older states), never the current one.
+:func:`rollback` points ``current.duckdb`` back at an earlier snapshot with the same atomic rename a publish does
+(:func:`point_current`). Link swaps and pruning take one lock (:func:`serving_lock`), so a rollback never points at
+a snapshot that a publish is pruning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from musim import scratch, sql, warehouse
+from musim.config import Settings, get_settings
+from musim.errors import NotFoundError, StorageError
+
+CURRENT = "current.duckdb"
+LINK_PREFIX = ".current-link-"
+SNAPSHOT = re.compile(r"^snapshot-(\d{8}T\d{6}\d{6}Z)\.duckdb$")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One published snapshot file: when it was published, whether it is current, and what it serves (``state``:
+    a fingerprint of its served_state rows; ``problem``: why it cannot be read, then nothing else is known)."""
+
+    path: Path
+    published_at: dt.datetime
+    current: bool = False
+    state: str | None = None
+    builds: list[tuple[str, dt.datetime]] = field(default_factory=list)  # (dump id, built at) per similarity build
+    models: list[str] = field(default_factory=list)  # model versions with published neighbours
+    problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def serves(self) -> str:
+        """What it serves, in a few words."""
+        if self.problem:
+            return f"unreadable: {self.problem}"
+        builds = ", ".join(f"dump {d[:12]} built {t:%Y-%m-%d %H:%M:%S}" for d, t in self.builds) or "no build"
+        return builds + (f"; models {', '.join(self.models)}" if self.models else "")
+
+    def to_json(self) -> dict:
+        return {"snapshot": self.name, "path": str(self.path), "published_at": self.published_at.isoformat(),
+                "current": self.current, "state": self.state, "problem": self.problem,
+                "builds": [{"dump_id": d, "built_at": t.isoformat()} for d, t in self.builds],
+                "models": self.models}
+
+
+def snapshots_dir(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).serving_dir / "snapshots"
+
+
+def record_state(con: duckdb.DuckDBPyConnection) -> None:
+    """Record in the new snapshot of connection ``con`` what it serves (table ``served_state``)."""
+    rows = sql.query(con, "serving/served_state.sql").fetchall()
+    table = pa.table({name: pa.array([r[i] for r in rows], pa.string())
+                      for i, name in enumerate(("part", "item", "detail"))})
+    with warehouse.registered(con, "pub_served_state", table):
+        sql.run(con, "serving/record_served_state.sql")
+
+
+def current_target(settings: Settings | None = None) -> Path | None:
+    """The snapshot file ``current.duckdb`` points to (whether or not it exists), or None without a link."""
+    link = (settings or get_settings()).serving_dir / CURRENT
+    if not link.is_symlink():
+        return None
+    return (link.parent / os.readlink(link)).resolve()
+
+
+def read_snapshot(path: Path, settings: Settings | None = None, *, current: Path | None = None,
+                  full_check: bool = False) -> Snapshot:
+    """The snapshot at ``path`` (a ``snapshot-*.duckdb`` file) as :class:`Snapshot`; one that cannot be opened or
+    read has ``problem`` set. ``full_check`` also reads the size of its pair lookup (before it is served again)."""
+    settings = settings or get_settings()
+    stamp = dt.datetime.strptime(SNAPSHOT.match(path.name).group(1), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC)
+    is_current = current is not None and path.resolve() == current
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        return Snapshot(path, stamp, is_current, problem=_first_line(exc))
+    try:
+        warehouse.configure(con, settings)
+        recorded = sql.query(con, "serving/has_served_state.sql").fetchone()[0]
+        rows = sql.query(con, "serving/recorded_state.sql" if recorded else "serving/served_state.sql").fetchall()
+        if full_check:
+            sql.query(con, "serving/pair_lookup_size.sql").fetchone()
+    except duckdb.Error as exc:
+        return Snapshot(path, stamp, is_current, problem=_first_line(exc))
+    finally:
+        con.close()
+    digest = hashlib.sha256("\n".join("\t".join(r) for r in rows).encode()).hexdigest()
+    builds = []
+    for part, item, detail in rows:
+        if part == "similarity":
+            built_us = int(detail.split()[0])
+            builds.append((item, dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=built_us)))
+    models = sorted({item for part, item, _ in rows if part in ("artist_audio", "track_audio")})
+    return Snapshot(path, stamp, is_current, digest, builds, models)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def list_snapshots(settings: Settings | None = None) -> list[Snapshot]:
+    """Every published snapshot, newest first."""
+    settings = settings or get_settings()
+    folder, current = snapshots_dir(settings), current_target(settings)
+    if not folder.is_dir():
+        return []
+    files = sorted((p for p in folder.iterdir() if SNAPSHOT.match(p.name)), reverse=True)
+    return [read_snapshot(p, settings, current=current) for p in files]
+
+
+@contextlib.contextmanager
+def serving_lock(settings: Settings | None = None) -> Iterator[None]:
+    """Held while ``current.duckdb`` is swapped and snapshots are pruned (publish, rollback): one at a time."""
+    fd = os.open((settings or get_settings()).serving_dir, os.O_RDONLY)  # the folder itself: no file left behind
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def point_current(snapshot: Path, settings: Settings | None = None) -> None:
+    """Make ``current.duckdb`` point to ``snapshot`` with one atomic rename (a new link beside it, then moved over
+    it): a query sees the old snapshot or the new one, never none. Call it under :func:`serving_lock`."""
+    serving = (settings or get_settings()).serving_dir
+    with scratch.owned_scratch(serving, LINK_PREFIX) as link_tmp:
+        os.symlink(os.path.relpath(snapshot, serving), link_tmp)
+        os.replace(link_tmp, serving / CURRENT)
+
+
+def prune(settings: Settings | None = None, *, keep: int = 3) -> list[Path]:
+    """Remove the snapshots beyond the newest of each of the newest ``keep`` distinct served states (a snapshot that
+    cannot be read counts as a state of its own); never the current one. Returns the paths removed. Call it under
+    :func:`serving_lock`."""
+    settings = settings or get_settings()
+    kept_states: set[str] = set()
+    removed = []
+    for snap in list_snapshots(settings):  # newest first
+        state = snap.state or f"unreadable {snap.name}"
+        if snap.current or (state not in kept_states and len(kept_states) < max(keep, 1)):
+            kept_states.add(state)
+            continue
+        snap.path.unlink(missing_ok=True)
+        Path(str(snap.path) + ".wal").unlink(missing_ok=True)
+        removed.append(snap.path)
+    return removed
+
+
+def rollback(target: str | None = None, settings: Settings | None = None) -> Snapshot:
+    """Serve the snapshot ``target`` again (its file name, with or without ``.duckdb``, or its path); by default the
+    newest snapshot published before the current one that serves something else. Refuses
+    (:class:`~musim.errors.NotFoundError`, :class:`~musim.errors.StorageError`) an unknown, missing or unreadable
+    snapshot, leaving the current one served. Returns the snapshot now current."""
+    settings = settings or get_settings()
+    with serving_lock(settings):
+        known = list_snapshots(settings)
+        current = next((s for s in known if s.current), None)
+        chosen = _named(target, known, settings) if target else _before(current, known)
+        checked = read_snapshot(chosen.path, settings, current=current_target(settings), full_check=True)
+        if checked.problem:
+            raise StorageError(f"snapshot {chosen.name} cannot be served ({checked.problem}); nothing changed: roll "
+                               "back to another one (`musim publish --list`)")
+        point_current(checked.path, settings)
+    return Snapshot(checked.path, checked.published_at, True, checked.state, checked.builds, checked.models)
+
+
+def _named(target: str, known: list[Snapshot], settings: Settings) -> Snapshot:
+    name = Path(target).name
+    name = name if name.endswith(".duckdb") else name + ".duckdb"
+    found = next((s for s in known if s.name == name), None)
+    if found is None:
+        raise NotFoundError(f"no published snapshot {target!r} under {snapshots_dir(settings)}; the published ones: "
+                            "`musim publish --list`")
+    return found
+
+
+def _before(current: Snapshot | None, known: list[Snapshot]) -> Snapshot:
+    if current is None:
+        raise NotFoundError("no snapshot is current, so there is none before it: name the one to serve "
+                            "(`musim publish --rollback SNAPSHOT`; the published ones: `musim publish --list`)")
+    older = [s for s in known if s.published_at < current.published_at and not s.problem and s.state != current.state]
+    if not older:
+        raise NotFoundError(f"no snapshot published before the current one ({current.name}) serves anything else: "
+                            "nothing to roll back to (`musim publish --list`)")
+    return older[0]

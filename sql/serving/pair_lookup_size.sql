@@ -1,0 +1,2 @@
+-- The rows of a snapshot's pair lookup: read when a snapshot is checked before it is served again (rollback).
+SELECT count(*) FROM pair_lookup;

@@ -1,0 +1,99 @@
+"""Published snapshots: pruning by distinct served state, listing, and rolling back (`musim publish --list`,
+`--rollback`)."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from musim import serving, snapshots, warehouse
+from musim.cli import main
+from musim.ingest.lastfm import ingest_lastfm
+from musim.similarity.build import SimilarityParams, build_similarity
+from tests.lastfm_files import tiny_dump
+
+
+def _publish(k: int | None = None) -> object:
+    """Build with neighbours ``k`` (None: no build) and publish."""
+    with warehouse.writer() as con:
+        if k is not None:
+            build_similarity(con, None, SimilarityParams(min_listeners=1, min_co_listeners=1, k=k))
+        return serving.publish(con)
+
+
+def _k_of(path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT k FROM similarity_build").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def three_states(tmp_path, musim_home):
+    """Three snapshots of three distinct builds (k = 1, 2, 3), the last current."""
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    return [_publish(k) for k in (1, 2, 3)]
+
+
+def test_republishing_the_same_state_keeps_the_earlier_distinct_states(three_states, musim_home):
+    """Three republishes of the same thing pruned every earlier state: nothing was left to go back to."""
+    folder = musim_home / "serving" / "snapshots"
+    for _ in range(4):
+        newest = _publish()
+        files = sorted(folder.glob("snapshot-*.duckdb"))
+        assert len(files) == 3 and files[-1] == newest == serving.current_path()
+        assert sorted(_k_of(f) for f in files) == [1, 2, 3]  # its identical predecessor went, the others stay
+    assert not three_states[2].exists() and three_states[0].exists() and three_states[1].exists()
+
+
+def test_the_current_snapshot_is_never_pruned(three_states):
+    snapshots.rollback(three_states[0].name)
+    with snapshots.serving_lock():
+        removed = snapshots.prune(keep=1)
+    assert three_states[0].exists() and serving.current_path() == three_states[0]  # current, though oldest
+    assert removed == [three_states[1]] and three_states[2].exists()  # and the newest state
+
+
+def test_rollback_then_similar_answers_from_the_earlier_snapshot(three_states, capsys):
+    def neighbours() -> int:
+        assert main(["similar", "Artist B", "--k", "3", "--json"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        return answer["build_k"], len(answer["rows"])
+
+    assert neighbours() == (3, 2)  # k = 3: both other artists
+    assert main(["publish", "--list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [s["snapshot"] for s in listed] == [p.name for p in reversed(three_states)]
+    assert [s["current"] for s in listed] == [True, False, False] and len({s["state"] for s in listed}) == 3
+
+    assert main(["publish", "--rollback"]) == 0  # the one before the current: k = 2
+    assert "rolled back: " + three_states[1].name in capsys.readouterr().out
+    assert serving.current_path() == three_states[1] and neighbours() == (2, 2)
+    assert main(["publish", "--rollback", str(three_states[0]), "--json"]) == 0  # by path too: k = 1
+    assert json.loads(capsys.readouterr().out)["snapshot"] == three_states[0].name
+    assert serving.current_path() == three_states[0] and neighbours() == (1, 1)
+    assert main(["publish", "--list"]) == 0
+    table = capsys.readouterr().out
+    assert "current" in table and three_states[0].name in table
+    assert main(["publish", "--rollback", three_states[2].name.removesuffix(".duckdb")]) == 0  # forward again
+    capsys.readouterr()
+    assert serving.current_path() == three_states[2] and neighbours() == (3, 2)
+
+
+def test_rollback_refuses_an_unknown_missing_or_damaged_snapshot(three_states, capsys):
+    three_states[1].write_bytes(b"not a database" * 100)  # damaged in place
+    three_states[0].unlink()  # deleted by hand
+    for target, why in [("snapshot-nope", "no published snapshot 'snapshot-nope'"),
+                        (three_states[0].name, f"no published snapshot '{three_states[0].name}'"),
+                        (three_states[1].name, f"snapshot {three_states[1].name} cannot be served"),
+                        ("../../etc/passwd", "no published snapshot")]:
+        assert main(["publish", "--rollback", target]) == 2
+        err = capsys.readouterr().err
+        assert why in err and "musim publish --list" in err and len(err.strip().splitlines()) == 1
+        assert serving.current_path() == three_states[2]  # nothing changed
+    assert main(["publish", "--rollback"]) == 2  # the only earlier one is damaged: nothing to go back to
+    assert "nothing to roll back to" in capsys.readouterr().err
+    assert serving.current_path() == three_states[2]
