@@ -63,7 +63,8 @@ def _skips(summary) -> dict[str, str]:
 def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced"}
+    assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
+                        "regrouped"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -548,3 +549,39 @@ def test_an_untagged_unnumbered_file_in_an_album_folder_is_the_artist_folders(tm
     write_audio(tmp_path / "music" / "Oaktam" / "Night Drive" / "first light.wav", "wav", seconds=6)
     write_audio(tmp_path / "music" / "Oaktam" / "Night Drive" / "02 - second light.wav", "wav", seconds=6, freq=500)
     assert add([tmp_path / "music"]).tracks_by_artist == {"Oaktam": 2}
+
+
+def _library_tables() -> dict[str, list]:
+    """The library's tables with each artist id read as its (name, MBID): ids are given in the order artists
+    appear, the rest must not depend on it. Every track's ``preview`` and ``track`` rows name its artist too."""
+    artists = rows("SELECT name, CAST(mbid AS VARCHAR), lastfm_match, spellings, name_keys FROM library_artist "
+                   "ORDER BY ALL")
+    tracks = rows("""SELECT t.* EXCLUDE (artist_id, added_at), a.name, CAST(a.mbid AS VARCHAR),
+                            p.artist_id = t.artist_id AND k.artist_id = t.artist_id AS same_artist_everywhere
+                     FROM library_track t JOIN library_artist a USING (artist_id)
+                     JOIN preview p USING (track_id) JOIN track k USING (track_id) ORDER BY t.track_id""")
+    catalogue = rows("SELECT artist_key, name, CAST(mbid AS VARCHAR) FROM artist ORDER BY ALL")
+    return {"library_artist": artists, "library_track": tracks, "artist": catalogue}
+
+
+def test_the_artists_of_untagged_files_do_not_depend_on_the_order_folders_were_added(tmp_path, monkeypatch):
+    """An untagged "Nirvana" file stored beside a file tagged with one MBID joined that band, and stayed there when
+    a folder with a second MBID of the name came later; added the other way round, it was "Nirvana (no MBID)"."""
+    from tests.lastfm_files import MB_A, MB_B
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for n, (folder, mbid) in enumerate(((first, MB_A), (first, None), (first, None), (second, MB_B))):
+        path = write_audio(folder / f"{n:02d} song.flac", "flac", seconds=6, freq=200 + 40 * n)
+        write_tags(path, "flac", artist="nirvana" if n == 2 else "Nirvana", title=f"Song {n}",
+                   **({"mbid": mbid} if mbid else {}))
+    tables, moved = {}, {}
+    for order in ((first, second), (second, first)):
+        monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home" / order[0].name))
+        moved[order[0].name] = [add([folder]) for folder in order]
+        tables[order[0].name] = _library_tables()
+    assert tables["first"] == tables["second"]
+    assert {k: [s.regrouped for s in v] for k, v in moved.items()} == {"first": [0, 2], "second": [0, 0]}  # the two untagged files, once MB_B came
+    assert _artists_by_mbid() == {MB_A: 1, MB_B: 1, "none": 2}
+    by_title = {r[0]: r[1] for r in rows("SELECT t.title, coalesce(CAST(a.mbid AS VARCHAR), 'none') "
+                                         "FROM library_track t JOIN library_artist a USING (artist_id)")}
+    assert by_title == {"Song 0": MB_A, "Song 1": "none", "Song 2": "none", "Song 3": MB_B}
