@@ -496,8 +496,8 @@ def test_one_name_with_two_musicbrainz_ids_is_two_artists_and_removing_one_keeps
     assert summary.tracks_by_artist == {f"Nirvana (MBID {MB_A})": 2, f"Nirvana (MBID {MB_B})": 1}
     assert _artists_by_mbid() == {MB_A: 2, MB_B: 1}
     assert sorted(r[0] for r in rows("SELECT artist_key FROM artist")) == [f"mbid:{MB_A}", f"mbid:{MB_B}"]
-    with pytest.raises(ParameterError, match=rf"'Nirvana' names 2 library artists: Nirvana \(MBID {MB_A}, 2 tracks\); "
-                                             rf"Nirvana \(MBID {MB_B}, 1 track\); give the MusicBrainz id"):
+    with pytest.raises(ParameterError, match=rf"'Nirvana' names 2 library artists: Nirvana \(id \d+, MBID {MB_A}, 2 tracks\); "
+                                             rf"Nirvana \(id \d+, MBID {MB_B}, 1 track\); give the id"):
         remove_tracks(artist="Nirvana")
     assert len(list_tracks("Nirvana")) == 3 and len(list_tracks(MB_B)) == 1
     assert len(remove_tracks(artist=MB_B)) == 1
@@ -585,3 +585,27 @@ def test_the_artists_of_untagged_files_do_not_depend_on_the_order_folders_were_a
     by_title = {r[0]: r[1] for r in rows("SELECT t.title, coalesce(CAST(a.mbid AS VARCHAR), 'none') "
                                          "FROM library_track t JOIN library_artist a USING (artist_id)")}
     assert by_title == {"Song 0": MB_A, "Song 1": "none", "Song 2": "none", "Song 3": MB_B}
+
+
+def test_list_tells_artists_of_one_name_apart_by_the_id_remove_takes(tmp_path, capsys):
+    """Two artists of one name were two identical "Nirvana" cells in `library list` (the ids only in --json), and
+    the untagged one ("no MBID") could not be named to `library remove --artist` at all."""
+    from tests.lastfm_files import MB_A, MB_B
+
+    _nirvanas(tmp_path / "music", {MB_A: 1, MB_B: 1}, untagged=1)
+    other = write_audio(tmp_path / "music" / "other.flac", "flac", seconds=6, freq=990)
+    write_tags(other, "flac", artist="Elysis", title="Theme")
+    add([tmp_path / "music"])
+    ids = {(name, mbid): i for i, name, mbid in rows("SELECT artist_id, name, CAST(mbid AS VARCHAR) FROM library_artist")}
+    a, b, none = ids["Nirvana", MB_A], ids["Nirvana", MB_B], ids["Nirvana", None]
+    capsys.readouterr()
+    assert main(["library", "list"]) == 0
+    cells = {line.split("  ")[0].rstrip() for line in capsys.readouterr().out.splitlines()[2:]}
+    assert cells == {f"Nirvana (id {a}, MBID {MB_A[:8]}…)", f"Nirvana (id {b}, MBID {MB_B[:8]}…)",
+                     f"Nirvana (id {none}, no MBID)", "Elysis"}
+    assert main(["library", "remove", "--artist", str(none), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["removed"]) == 1
+    assert sorted(r[0] for r in rows("SELECT artist_id FROM library_track")) == sorted([a, b, ids["Elysis", None]])
+    with pytest.raises(ParameterError, match=rf"'Nirvana' names 2 library artists: Nirvana \(id {a}, MBID {MB_A}, 1 track\); "
+                                             rf"Nirvana \(id {b}, MBID {MB_B}, 1 track\); give the id"):
+        remove_tracks(artist="Nirvana")
