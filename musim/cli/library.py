@@ -78,6 +78,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     replacing = f" ({summary.replaced:,} replacing an earlier version at the same path)" if summary.replaced else ""
     print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}, {summary.already_stored:,} already "
           f"stored, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+    if summary.regrouped:
+        print(f"{counted(summary.regrouped, 'untagged file')} stored before moved to their name's artist without an "
+              "MBID: the name has several MusicBrainz ids now (tag the files to place them)")
     if summary.skipped:
         print_table([(s["reason"], s["path"], summary.details.get(s["path"], "")) for s in summary.skipped],
                     ["reason", "path", "detail"], title="skipped", path_columns=["path"])

@@ -564,7 +564,8 @@ def _library_tables() -> dict[str, list]:
     return {"library_artist": artists, "library_track": tracks, "artist": catalogue}
 
 
-def test_the_artists_of_untagged_files_do_not_depend_on_the_order_folders_were_added(tmp_path, monkeypatch):
+def test_the_artists_of_untagged_files_do_not_depend_on_the_order_folders_were_added(tmp_path, monkeypatch,
+                                                                                    capsys):
     """An untagged "Nirvana" file stored beside a file tagged with one MBID joined that band, and stayed there when
     a folder with a second MBID of the name came later; added the other way round, it was "Nirvana (no MBID)"."""
     from tests.lastfm_files import MB_A, MB_B
@@ -580,7 +581,13 @@ def test_the_artists_of_untagged_files_do_not_depend_on_the_order_folders_were_a
         moved[order[0].name] = [add([folder]) for folder in order]
         tables[order[0].name] = _library_tables()
     assert tables["first"] == tables["second"]
-    assert {k: [s.regrouped for s in v] for k, v in moved.items()} == {"first": [0, 2], "second": [0, 0]}  # the two untagged files, once MB_B came
+    assert {k: [s.regrouped for s in v] for k, v in moved.items()} == {"first": [0, 2], "second": [0, 0]}
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home" / "cli"))
+    add([first])
+    capsys.readouterr()
+    assert main(["library", "add", str(second), "--no-progress"]) == 0
+    assert ("2 untagged files stored before moved to their name's artist without an MBID: the name has several "
+            "MusicBrainz ids now") in capsys.readouterr().out  # the two untagged files, once MB_B came
     assert _artists_by_mbid() == {MB_A: 1, MB_B: 1, "none": 2}
     by_title = {r[0]: r[1] for r in rows("SELECT t.title, coalesce(CAST(a.mbid AS VARCHAR), 'none') "
                                          "FROM library_track t JOIN library_artist a USING (artist_id)")}
