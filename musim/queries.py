@@ -27,7 +27,8 @@ from musim import sandbox, serving, sql
 from musim.errors import NotFoundError, ParameterError
 from musim.names import name_norm
 from musim.similarity import METRICS
-from musim.similarity.query import ArtistNotFound, ArtistSimilarity, find_artist
+from musim.similarity.query import ArtistNotFound, ArtistSimilarity, artist_id_of, find_artist
+from musim.similarity.query import suggest_artists as suggest
 
 # Which DAG (or command) produces each optional table: the hint a missing table shows.
 PRODUCERS: dict[str, str] = {
@@ -208,25 +209,34 @@ def top_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, limit: int = 
                                                              {"dump_id": dump, "limit": limit}).fetchall()]
 
 
-def suggest_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, limit: int = 10) -> list[str]:
-    """Names for autocomplete: those containing ``q`` (normalised), prefix matches first."""
-    norm = name_norm(q)
-    if not norm or "artist" not in snap.columns:
+def suggest_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, limit: int = 10
+                    ) -> list[dict[str, Any]]:
+    """Artists for autocomplete, by the rule of ``musim similar``'s "did you mean"
+    (:func:`musim.similarity.query.suggest_artists`): each with its id, and where several share a name, the
+    ``detail`` that tells them apart (MBID prefix, listeners or tracks)."""
+    if "artist" not in snap.columns:
         return []
     dump = latest_dump(con)  # None for a music library without listening data: every catalogue artist
-    return [r[0] for r in con.execute(sql.load("queries/suggest_artist.sql"),
-                                      {"dump_id": dump, "q": norm, "limit": limit}).fetchall()]
+    return [s.to_json() for s in suggest(con, q, dump, limit=limit)]
 
 
-def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *, metric: str = "seed",
-                    k: int = 10) -> dict[str, Any] | Unavailable:
-    """Co-listening neighbours of ``name`` by ``metric`` (``ArtistSimilarity`` on the snapshot)."""
+def artist_named(con: duckdb.DuckDBPyConnection, artist_id: int) -> str | None:
+    """The name of the artist of id ``artist_id``; None when the snapshot has none."""
+    row = sql.query(con, "serving/artist_of.sql", artist_id=artist_id).fetchone()
+    return None if row is None else str(row[0])
+
+
+def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | None, *, artist_id: int | None = None,
+                    mbid: str | None = None, metric: str = "seed", k: int = 10) -> dict[str, Any] | Unavailable:
+    """Co-listening neighbours of ``name`` (or of id ``artist_id``, MBID ``mbid``: what ``musim similar --id``,
+    ``--mbid`` take) by ``metric`` (``ArtistSimilarity`` on the snapshot)."""
     if metric not in METRICS:
         raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
     if not snap.has("similarity_build") or not snap.has("artist_neighbors"):
         return snap.missing("artist_neighbors", "Co-listening similarity")
-    answer = ArtistSimilarity(con).similar(name, k=k, metric=metric)
-    return {"available": True, "query": name, **answer.to_json()}  # what `musim similar --json` prints
+    answer = ArtistSimilarity(con).similar(name, artist_id=artist_id, mbid=mbid, k=k, metric=metric)
+    query = name if name is not None else artist_id if artist_id is not None else mbid
+    return {"available": True, "query": query, **answer.to_json()}  # what `musim similar --json` prints
 
 
 @dataclass(frozen=True)
@@ -290,22 +300,27 @@ def models_of(con: duckdb.DuckDBPyConnection, snap: Snapshot, shape: NeighborSha
     return found
 
 
-def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *, k: int = 10,
-                    model: str | None = None) -> dict[str, Any] | Unavailable:
-    """Neighbours of ``name`` by audio embedding (``artist_neighbors_audio``), of ``model`` or the default."""
+def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | None, *, artist_id: int | None = None,
+                    mbid: str | None = None, k: int = 10, model: str | None = None) -> dict[str, Any] | Unavailable:
+    """Neighbours of ``name`` (or of id ``artist_id``, MBID ``mbid``) by audio embedding
+    (``artist_neighbors_audio``), of ``model`` or the default."""
     if not snap.has("artist_neighbors_audio"):
         return snap.missing("artist_neighbors_audio", "Audio similarity")
     shape = neighbor_shape(snap, "artist_neighbors_audio")
     if isinstance(shape, Unavailable):
         return shape
     dump = latest_dump(con)  # None for a music library without listening data: its artists are found by name alone
-    try:
-        artist_id, display = find_artist(con, name, dump)
-    except ArtistNotFound:
-        if dump is None:
+    if name is None:
+        artist_id = artist_id_of(con, artist_id, mbid)
+        display = artist_named(con, artist_id)
+    else:
+        try:
+            artist_id, display = find_artist(con, name, dump)
+        except ArtistNotFound:
+            if dump is None:
+                raise
+            find_artist(con, name, None)  # raises with suggestions among every artist: those without listeners too
             raise
-        find_artist(con, name, None)  # raises with suggestions among every artist: those without listeners too
-        raise
     models = models_of(con, snap, shape)
     if model is not None and shape.model is not None and model not in models:
         raise NotFoundError(f"no audio neighbours of model {model!r}; models: {', '.join(models) or 'none'}")
@@ -314,7 +329,8 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str, *
     if shape.model is not None and chosen is not None:
         params["model"] = chosen
     rows = _rows(con, _render("queries/audio_neighbors.sql", **shape.fragments(params.get("model"))), params)
-    return {"available": True, "query": name, "artist": display, "artist_id": artist_id, "k": k,
+    return {"available": True, "query": name if name is not None else artist_id if mbid is None else mbid,
+            "artist": display, "artist_id": artist_id, "k": k,
             "model": chosen, "models": models, "score_kind": "distance" if not shape.score and shape.distance
             else "similarity", "rows": rows}
 

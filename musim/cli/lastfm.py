@@ -246,8 +246,6 @@ def cmd_similar(args: argparse.Namespace) -> int:
         together = f", not {' and '.join(asked)} together" if asked else ""
         raise ParameterError(f"give the artist as NAME, --id N or --mbid MBID (one of them){together}")
     if args.audio:
-        if args.name is None:
-            raise ParameterError("--audio finds an artist by NAME; --id and --mbid ask for co-listening neighbours")
         return _similar_by_audio(args)
     if args.model:
         raise ParameterError("--model chooses the audio neighbours of a version: give it with --audio")
@@ -302,7 +300,8 @@ def _similar_by_audio(args: argparse.Namespace) -> int:
 
     if args.dump or args.metric != "seed":
         raise ParameterError("--metric and --dump choose co-listening neighbours; --audio ranks by sound")
-    result = queries.ask(queries.audio_neighbors, args.name, k=args.k, model=args.model)
+    result = queries.ask(queries.audio_neighbors, args.name, artist_id=args.id, mbid=args.mbid, k=args.k,
+                         model=args.model)
     if not result["rows"]:  # an artist added after the version was published, or whose tracks were removed
         print(printable(f"{result['artist']} has no audio neighbours in {result['model']}: it had no tracks with audio "
                         f"features when {result['model']} was published; after `musim features build`, publish it again "

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_add)
 
     p = cmds.add_parser("list", help="library tracks, with the rule that named each artist")
-    p.add_argument("--artist", help="only this artist (any spelling, up to case and punctuation, or its MBID)")
+    p.add_argument("--artist", help="only this artist (any spelling, up to case and punctuation, its MBID or its id: "
+                   "the table shows the id where artists share a name)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
@@ -42,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("remove", help="remove tracks (and their stored excerpts) from the library")
     p.add_argument("tracks", nargs="*", metavar="TRACK", help="track ids, prefixes or source paths")
-    p.add_argument("--artist", help="every track of this artist (name or MBID; a name of several artists is refused, "
-                   "listing them)")
+    p.add_argument("--artist", help="every track of this artist (name, MBID or id; a name of several artists is "
+                   "refused, listing them with their ids)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_remove)
 
@@ -77,6 +78,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     replacing = f" ({summary.replaced:,} replacing an earlier version at the same path)" if summary.replaced else ""
     print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}, {summary.already_stored:,} already "
           f"stored, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+    if summary.regrouped:
+        print(f"{counted(summary.regrouped, 'untagged file')} stored before moved to their name's artist without an "
+              "MBID: the name has several MusicBrainz ids now (tag the files to place them)")
     if summary.skipped:
         print_table([(s["reason"], s["path"], summary.details.get(s["path"], "")) for s in summary.skipped],
                     ["reason", "path", "detail"], title="skipped", path_columns=["path"])
@@ -101,10 +105,26 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("no library tracks" + (f" of {args.artist!r}" if args.artist else "") + "; add some with "
               "`musim library add PATH`", file=sys.stderr)
     else:
-        print_table([(r["artist"], r["title"], r["artist_rule"], r["artist_spelling"], r["lastfm_match"],
+        shown = artist_labels(rows)
+        print_table([(shown[r["artist_id"]], r["title"], r["artist_rule"], r["artist_spelling"], r["lastfm_match"],
                       r["source_format"], r["duration_s"], r["track_id"]) for r in rows],
                     ["artist", "title", "rule", "spelling", "last.fm", "format", "seconds", "track"])
     return 0
+
+
+def artist_labels(rows: list[dict[str, Any]]) -> dict[int, str]:
+    """Each listed artist's name, with its id (what ``library remove --artist ID`` takes) and its MBID's first 8
+    characters (``--json`` has it whole) where several listed artists share the name (two bands called
+    "Nirvana", or a name's untagged files beside its tagged ones)."""
+    ids_of: dict[str, set[int]] = {}
+    for r in rows:
+        ids_of.setdefault(r["artist"], set()).add(r["artist_id"])
+    labels = {}
+    for r in rows:
+        mbid = f"MBID {r['mbid'][:8]}…" if r["mbid"] else "no MBID"
+        labels[r["artist_id"]] = (r["artist"] if len(ids_of[r["artist"]]) == 1
+                                  else f"{r['artist']} (id {r['artist_id']}, {mbid})")
+    return labels
 
 
 def cmd_show(args: argparse.Namespace) -> int:

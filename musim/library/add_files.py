@@ -29,7 +29,7 @@ from musim.config import Settings, get_settings
 from musim.filenames import path_text
 from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom
 from musim.library.formats import FileSkipped
-from musim.library.identity import group_files, library_artists, match_catalogue, rows_of
+from musim.library.identity import group_files, library_artists, match_catalogue, rows_of, stranded, without
 from musim.library.registry import delete_tracks, delete_unused
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.zips import holds
@@ -52,12 +52,13 @@ class AddSummary:
     artists: int = 0
     tracks_by_artist: dict[str, int] = field(default_factory=dict)
     replaced: int = 0  # stored files that replace the track of an earlier version at the same path
+    regrouped: int = 0  # stored untagged files moved to their name's artist without an MBID (a second id came)
     details: dict[str, str] = field(default_factory=dict)  # path -> detail of its skip (not in the JSON)
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
-                "replaced": self.replaced}
+                "replaced": self.replaced, "regrouped": self.regrouped}
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -245,13 +246,22 @@ def add(
         usable = [by_index[i][0] for i in sorted(by_index)]
         objects = [by_index[i][1] for i in sorted(by_index)]
         skipped = [skipped_at[i] for i in sorted(skipped_at)]
-        groups, group_of = group_files([(i.artist.name, i.artist.mbid) for i in usable], state.artists)  # type: ignore[union-attr]
+        new_artists = [(i.artist.name, i.artist.mbid) for i in usable]  # type: ignore[union-attr]
+        # the stored untagged files of a name that gains a second MBID now: grouped again, as if added now
+        stored = list({**state.tracks, **meanwhile}.values())
+        again = stranded(new_artists, state.artists, stored)
+        groups, group_of = group_files(new_artists + [(t["artist_spelling"], None) for t in again], state.artists)
         match_catalogue(con, groups, state.artists)
-        artists = library_artists(groups, state.artists)
+        moving = [(t, groups[ident].artist_id) for t, ident in zip(again, group_of[len(usable):], strict=True)
+                  if groups[ident].artist_id != t["artist_id"]]
+        known, left = without(state.artists, [t for t, _ in moving], stored)
+        artists = library_artists(groups, known)
+        artists += [a for a in left if a["artist_id"] not in {b["artist_id"] for b in artists}]
         names.update({a["artist_id"]: (a["name"], a["mbid"]) for a in artists})
-        for item, obj, ident in zip(usable, objects, group_of, strict=True):
+        for item, obj, ident in zip(usable, objects, group_of[:len(usable)], strict=True):
             rows.append(_track_row(item, obj, groups[ident].artist_id, keep_whole))  # type: ignore[arg-type]
             by_artist[groups[ident].artist_id] += 1  # type: ignore[index]
+        regrouped = [{"track_id": t["track_id"], "artist_id": artist_id} for t, artist_id in moving]
         skip_rows = [{"source_path": path_text(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
         sql.run(con, "library/stage.sql")
@@ -259,6 +269,7 @@ def add(
         warehouse.fill(con, "lib_tracks", rows)
         warehouse.fill(con, "lib_skips", skip_rows)
         warehouse.fill(con, "lib_moved", moved)
+        warehouse.fill(con, "lib_regrouped", regrouped)
         stored_at = {t["source_path"]: t["track_id"] for t in state.tracks.values()}
         replaced = sorted({stored_at[r["source_path"]] for r in rows
                            if stored_at.get(r["source_path"], r["track_id"]) != r["track_id"]})
@@ -278,6 +289,7 @@ def add(
                     log.warning("library add: %s changed while it was added; add it again", path_text(found[i].path))
     summary.stored = len(rows)
     summary.replaced = len(replaced)
+    summary.regrouped = len(regrouped)
     summary.skipped = [{"path": path_text(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
     summary.details = {path_text(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]
     labels = _labels({i: names[i] for i in by_artist})

@@ -4,8 +4,9 @@ A file tagged with a MusicBrainz artist id (MBID) belongs to that id's artist, s
 artists (two bands called "Nirvana") and one id under two spellings is one. A file without an id joins the id'd
 artist of its name (:func:`musim.names.name_key`) when that name has exactly one id in the library (this run's
 files and the artists stored before); a name with no id is one artist, and so is a name with two or more ids:
-its untagged files cannot be told apart, so they are an artist of their own, beside the id'd ones. Files stored
-before a second id of their name appeared keep the artist they were given.
+its untagged files cannot be told apart, so they are an artist of their own, beside the id'd ones. The order
+files were added in does not matter: when a name gains a second id, its stored untagged files that joined the
+first id by name (:func:`stranded`) move to the untagged artist of the name, as if they were added now.
 
 Each group then meets the catalogue: a library artist stored before, else a catalogue artist by MBID, by
 normalised name, then by any known spelling with the same key (never one with another MBID: an id'd group, or the
@@ -59,15 +60,8 @@ def group_files(artists: list[tuple[str, str | None]], known: list[dict[str, Any
     """Group the new files by artist identity (see the module doc): ``artists`` is each file's ``(name,
     MBID)``, ``known`` the library artists stored before (``library/known_artists.sql``); returns the groups
     and each file's group."""
-    key_mbids: dict[str, set[str]] = defaultdict(set)
-    for artist in known:
-        if artist["mbid"]:
-            for key in artist["name_keys"]:
-                key_mbids[key].add(artist["mbid"])
+    key_mbids = _key_mbids(artists, known)
     keyed = [(name, name_key(name) or _PLACEHOLDER[1], mbid) for name, mbid in artists]
-    for _, key, mbid in keyed:
-        if mbid:
-            key_mbids[key].add(mbid)
     groups: dict[Ident, Group] = {}
     of_file: list[Ident] = []
     for name, key, mbid in keyed:
@@ -80,6 +74,56 @@ def group_files(artists: list[tuple[str, str | None]], known: list[dict[str, Any
             group.sole_keys.add(key)
         of_file.append(ident)
     return groups, of_file
+
+
+def _key_mbids(artists: list[tuple[str, str | None]], known: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Each name key's MBIDs in the library: those of the artists stored before and of the new files."""
+    key_mbids: dict[str, set[str]] = defaultdict(set)
+    for artist in known:
+        if artist["mbid"]:
+            for key in artist["name_keys"]:
+                key_mbids[key].add(artist["mbid"])
+    for name, mbid in artists:
+        if mbid:
+            key_mbids[name_key(name) or _PLACEHOLDER[1]].add(mbid)
+    return key_mbids
+
+
+def stranded(artists: list[tuple[str, str | None]], known: list[dict[str, Any]],
+             tracks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored tracks (``library/known_tracks.sql``) to group again with the new files ``artists``: those
+    that joined an id'd artist by their name alone (no MBID tag of their own) when their name now has two or
+    more MBIDs in the library, stored and new (what their artist would be, had they been added now)."""
+    key_mbids = _key_mbids(artists, known)
+    return [t for t in tracks if t["artist_rule"] != "mbid" and t["mbid"] is not None
+            and len(key_mbids.get(t["name_key"], ())) > 1]
+
+
+def without(known: list[dict[str, Any]], moved: list[dict[str, Any]], tracks: list[dict[str, Any]]
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The stored library artists once the tracks ``moved`` have left them: each artist that lost some, its
+    spellings and name keys those of its other stored ``tracks``; returns every artist, and those that lost
+    tracks and keep some (``library_artists`` rows for them, to be recorded)."""
+    gone = {t["track_id"] for t in moved}
+    losing = {t["artist_id"] for t in moved}
+    left: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for t in tracks:
+        if t["artist_id"] in losing and t["track_id"] not in gone:
+            left[t["artist_id"]].append(t)
+    out, rows = [], []
+    for artist in known:
+        if artist["artist_id"] in losing:
+            kept = left[artist["artist_id"]]
+            artist = {**artist, "spellings": sorted({t["artist_spelling"] for t in kept}),
+                      "name_keys": sorted({t["name_key"] for t in kept})}
+            if kept:
+                name = display_name([t["artist_spelling"] for t in kept])
+                rows.append({"artist_id": artist["artist_id"], "name": name, "spellings": artist["spellings"],
+                             "name_keys": artist["name_keys"], "mbid": artist["mbid"],
+                             "lastfm_match": artist["lastfm_match"], "is_new": False, "artist_key": None,
+                             "name_norm": name_norm(name), "is_placeholder": False})
+        out.append(artist)
+    return out, rows
 
 
 def _known_artist(g: Group, by_mbid: dict[str, dict[str, Any]], name_only: dict[str, dict[str, Any]]

@@ -23,9 +23,10 @@ def _rows(cur: Any) -> list[dict[str, Any]]:
 
 
 def list_tracks(artist: str | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
-    """Library tracks (of ``artist``: any of its spellings, up to case and punctuation)."""
+    """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id)."""
+    artist_id = int(artist.strip()) if artist and artist.strip().isdigit() and len(artist.strip()) < 10 else None
     with warehouse.writer(settings) as con:
-        return _rows(sql.query(con, "library/list.sql", artist=artist,
+        return _rows(sql.query(con, "library/list.sql", artist=artist, artist_id=artist_id,
                                artist_key=name_key(artist) if artist else None))
 
 
@@ -83,11 +84,11 @@ def _one_artist(artist: str, tracks: list[dict[str, Any]]) -> None:
     ids), listing them: removing one must not take the other's tracks."""
     artists = Counter((r["artist_id"], r["artist"], r["mbid"]) for r in tracks)
     if len(artists) > 1:
-        listed = "; ".join(f"{name} ({f'MBID {mbid}' if mbid else 'no MBID'}, {n} track{'s' * (n != 1)})"
-                           for (_, name, mbid), n in sorted(artists.items()))
-        raise ParameterError(f"{artist!r} names {len(artists)} library artists: {listed}; give the MusicBrainz id "
-                             "of the one to remove (--artist MBID), or its tracks (`musim library list --artist "
-                             f"{shlex.quote(artist)}` shows them)")
+        listed = "; ".join(f"{name} (id {i}, {f'MBID {mbid}' if mbid else 'no MBID'}, {n} track{'s' * (n != 1)})"
+                           for (i, name, mbid), n in sorted(artists.items()))
+        raise ParameterError(f"{artist!r} names {len(artists)} library artists: {listed}; give the id of the one to "
+                             "remove (--artist ID) or its MusicBrainz id (--artist MBID), or its tracks (`musim "
+                             f"library list --artist {shlex.quote(artist)}` shows them)")
 
 
 def delete_tracks(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[str]:

@@ -91,12 +91,57 @@ def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     return rows[0][0]
 
 
-class ArtistNotFound(NotFoundError):
-    """No artist by that name; ``suggestions`` are the closest known names."""
+@dataclass(frozen=True)
+class Suggestion:
+    """An artist suggested for a name (``serving/suggest_artist.sql``): ``namesakes`` > 1 when other artists
+    suggested have the same name (two bands called "Nirvana"): its id tells it apart, ``detail`` says how."""
 
-    def __init__(self, name: str, dump_id: str | None, suggestions: list[str]):
-        self.name, self.dump_id, self.suggestions = name, dump_id, suggestions
-        hint = f"; did you mean: {', '.join(map(repr, suggestions))}?" if suggestions else ""
+    artist_id: int
+    name: str
+    mbid: str | None
+    listeners: int
+    tracks: int
+    namesakes: int
+
+    @property
+    def shared(self) -> bool:
+        return self.namesakes > 1
+
+    @property
+    def detail(self) -> str:
+        """What tells it from its namesakes: its MBID's first 8 characters and its listeners (else tracks)."""
+        mbid = f"MBID {self.mbid[:8]}…" if self.mbid else "no MBID"
+        heard = (f"{self.listeners:,} listener{'s' * (self.listeners != 1)}" if self.listeners
+                 else f"{self.tracks:,} track{'s' * (self.tracks != 1)}")
+        return f"{mbid}, {heard}"
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "shared": self.shared, "detail": self.detail}
+
+
+def suggest_artists(con: duckdb.DuckDBPyConnection, name: str, dump_id: str | None, *,
+                    limit: int = 10) -> list[Suggestion]:
+    """The artists suggested for ``name`` (as typed, or its beginning): the one rule of ``musim similar``'s "did
+    you mean" and the page's autocomplete (``serving/suggest_artist.sql``): the name, then its
+    :func:`~musim.names.name_key`, then names and keys starting with it, containing it, then the closest names."""
+    norm = name_norm(name)
+    if not norm:
+        return []
+    rows = _snapshot_query(con, "serving/suggest_artist.sql", name_norm=norm, name_key=name_key(name),
+                           dump_id=dump_id, limit=limit).fetchall()
+    return [Suggestion(int(i), str(n), m, int(ln), int(t), int(k)) for i, n, m, ln, t, k in rows]
+
+
+class ArtistNotFound(NotFoundError):
+    """No artist by that name; ``suggestions`` are the closest known names (each once), ``artists`` the artists
+    suggested (namesakes apart)."""
+
+    def __init__(self, name: str, dump_id: str | None, artists: list[Suggestion]):
+        self.name, self.dump_id, self.artists = name, dump_id, artists
+        self.suggestions = list(dict.fromkeys(a.name for a in artists))
+        said = ", ".join(f"{a.name!r} (--id {a.artist_id}: {a.detail})" if a.shared else repr(a.name)
+                         for a in artists)
+        hint = f"; did you mean: {said}?" if artists else ""
         where = f"in dump {dump_id[:12]}" if dump_id else "in the catalogue"
         super().__init__(f"no artist named {name!r} {where}{hint}")
 
@@ -115,9 +160,7 @@ def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str | None) 
                           dump_id=dump_id).fetchone()
     if row is not None:
         return int(row[0]), str(row[1])
-    close = [r[0] for r in sql.query(con, "serving/suggest_artist.sql", name_norm=norm, dump_id=dump_id,
-                                     limit=5).fetchall()]
-    raise ArtistNotFound(name, dump_id, close)
+    raise ArtistNotFound(name, dump_id, suggest_artists(con, name, dump_id, limit=5))
 
 
 def _norm_of(name: str) -> str:
@@ -217,7 +260,7 @@ class ArtistSimilarity:
         dump = self.dump(dump_id)
         artists = self.artists(dump)
         if name is None:
-            artist_id = self._by_key(artist_id, mbid)
+            artist_id = artist_id_of(self.con, artist_id, mbid)
         else:
             norm, key = _norm_of(name), name_key(name)
             artist_id = artists.by_name.get(norm)
@@ -257,24 +300,26 @@ class ArtistSimilarity:
                                 listeners=lb, mbid=artists.mbids[nid], shared_name=nid in artists.shared_names)
                        for rank, (nid, value, co, lb) in enumerate(top, start=1)])
 
-    def _by_key(self, artist_id: int | None, mbid: str | None) -> int:
-        """The id of the artist of id ``artist_id`` or MBID ``mbid``, checked against the snapshot's artists."""
-        if mbid is not None:
-            try:
-                key = str(uuid.UUID(str(mbid).strip()))
-            except ValueError:
-                raise ParameterError(f"{mbid!r} is not an MBID: give a MusicBrainz id such as "
-                                     "11111111-2222-4333-8444-555555555555") from None
-            row = sql.query(self.con, "serving/artist_by_mbid.sql", mbid=key).fetchone()
-            if row is None:
-                raise NotFoundError(f"no artist has the MBID {key} in the published snapshot")
-            return int(row[0])
-        if isinstance(artist_id, bool) or not isinstance(artist_id, numbers.Integral):
-            raise ParameterError(f"an artist id is a whole number, got {artist_id!r}")
-        if sql.query(self.con, "serving/artist_of.sql", artist_id=int(artist_id)).fetchone() is None:
-            raise NotFoundError(f"no artist has the id {artist_id} in the published snapshot (`musim similar NAME "
-                                "--json` shows an artist's id and MBID)")
-        return int(artist_id)
+
+def artist_id_of(con: duckdb.DuckDBPyConnection, artist_id: int | None, mbid: str | None) -> int:
+    """The id of the artist of id ``artist_id`` or MBID ``mbid`` (one of them), checked against the snapshot's
+    artists (what ``musim similar --id`` and ``--mbid`` take)."""
+    if mbid is not None:
+        try:
+            key = str(uuid.UUID(str(mbid).strip()))
+        except ValueError:
+            raise ParameterError(f"{mbid!r} is not an MBID: give a MusicBrainz id such as "
+                                 "11111111-2222-4333-8444-555555555555") from None
+        row = sql.query(con, "serving/artist_by_mbid.sql", mbid=key).fetchone()
+        if row is None:
+            raise NotFoundError(f"no artist has the MBID {key} in the published snapshot")
+        return int(row[0])
+    if isinstance(artist_id, bool) or not isinstance(artist_id, numbers.Integral):
+        raise ParameterError(f"an artist id is a whole number, got {artist_id!r}")
+    if sql.query(con, "serving/artist_of.sql", artist_id=int(artist_id)).fetchone() is None:
+        raise NotFoundError(f"no artist has the id {artist_id} in the published snapshot (`musim similar NAME "
+                            "--json` shows an artist's id and MBID)")
+    return int(artist_id)
 
 
 def _why_no_neighbours(name: str, placeholder: bool, listeners: int, build: ServedBuild, dump: str) -> str:

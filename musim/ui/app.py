@@ -7,12 +7,14 @@ module does not import Airflow.
 Routes (relative to where the app is mounted):
 
 =====================================  =============================================================
-``GET /``                              the page (query: ``artist``, ``metric``, ``k``, ``model``,
+``GET /``                              the page (query: ``artist``, ``artist_id``, ``metric``, ``k``, ``model``,
                                        ``track``, ``track_id``, ``track_model``)
 ``GET /api/status``                    the snapshot: file, latest dump/build, which sections have data
-``GET /api/similar``                   ``artist``, ``metric`` (seed|jaccard|cosine|lift|pmi), ``k``,
-                                       ``source`` (colistening|audio), ``model`` (audio only)
-``GET /api/suggest``                   ``q``: artist names for autocomplete
+``GET /api/similar``                   ``artist`` (or ``id``, ``mbid``: one of the three), ``metric``
+                                       (seed|jaccard|cosine|lift|pmi), ``k``, ``source`` (colistening|audio),
+                                       ``model`` (audio only)
+``GET /api/suggest``                   ``q``: artists for autocomplete (``musim similar``'s rule), each with
+                                       its id and, where several share a name, what tells them apart
 ``GET /api/tracks``                    ``q``: tracks whose title or artist contains it
 ``GET /api/tracks/similar``            ``track_id`` or ``q``, ``k``, ``model``
 ``GET /api/models``                    the model leaderboard
@@ -41,6 +43,7 @@ from fastapi.staticfiles import StaticFiles
 from musim import queries, serving
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, ParameterError, StorageError
+from musim.names import name_norm
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
@@ -120,6 +123,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         body: dict[str, Any] = {"detail": str(exc)}
         if isinstance(exc, ArtistNotFound):
             body["suggestions"] = exc.suggestions
+            body["artists"] = [a.to_json() for a in exc.artists]
         return JSONResponse(body, status_code=404)
 
     @app.get("/api/status")
@@ -131,15 +135,24 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return _unpublished()
 
     @app.get("/api/similar")
-    def similar(artist: str = Query(..., min_length=1, description="artist name (case/space-insensitive)"),
+    def similar(artist: str | None = Query(None, min_length=1, description="artist name (case/space-insensitive)"),
+                id: int | None = Query(None, ge=0, description="artist id instead of a name (`musim similar --id`; "
+                                                               "/api/suggest gives it)"),
+                mbid: str | None = Query(None, description="artist MusicBrainz id instead of a name"),
                 metric: MetricName = "seed", k: int = Query(10, ge=1, le=100),
                 source: Literal["colistening", "audio"] = "colistening",
                 model: str | None = Query(None, description="audio model version (default: the champion)")) -> Any:
+        asked = [p for p, v in (("artist", artist), ("id", id), ("mbid", mbid)) if v is not None]
+        if len(asked) != 1:
+            raise HTTPException(422, "give the artist as one of artist=NAME, id=N or mbid=MBID"
+                                     + (f", not {' and '.join(asked)} together" if asked else ""))
         try:
             with cache.open() as s:
                 if source == "audio":
-                    return _out(queries.audio_neighbors(s.con, s.snap, artist, k=k, model=model))
-                return _out(queries.similar_artists(s.con, s.snap, artist, metric=metric, k=k))
+                    return _out(queries.audio_neighbors(s.con, s.snap, artist, artist_id=id, mbid=mbid, k=k,
+                                                        model=model))
+                return _out(queries.similar_artists(s.con, s.snap, artist, artist_id=id, mbid=mbid, metric=metric,
+                                                    k=k))
         except NotPublished:
             return _unpublished()
         except NotFoundError as exc:
@@ -147,11 +160,14 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
 
     @app.get("/api/suggest")
     def suggest(q: str = "", limit: int = Query(10, ge=1, le=50)) -> Any:
+        """Artists for ``q`` by ``musim similar``'s rule; ``artists``: each with its id (``/api/similar?id=``) and,
+        where several share a name, the ``detail`` that tells them apart; ``names``: their names, each once."""
         try:
             with cache.open() as s:
-                return {"names": queries.suggest_artists(s.con, s.snap, q, limit=limit)}
+                found = queries.suggest_artists(s.con, s.snap, q, limit=limit)
+                return {"names": list(dict.fromkeys(a["name"] for a in found)), "artists": found}
         except NotPublished:
-            return {"names": []}
+            return {"names": [], "artists": []}
 
     @app.get("/api/tracks")
     def tracks(q: str = Query(..., min_length=1), limit: int = Query(20, ge=1, le=100)) -> Any:
@@ -212,17 +228,19 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         return Response(data, media_type=media, headers=OBJECT_HEADERS)
 
     @app.get("/", response_class=HTMLResponse)
-    def index(artist: str = "", metric: str = "seed", k: str = "10", model: str = "", track: str = "",
-              track_id: str = "", track_model: str = "") -> HTMLResponse:
+    def index(artist: str = "", artist_id: str = "", metric: str = "seed", k: str = "10", model: str = "",
+              track: str = "", track_id: str = "", track_model: str = "") -> HTMLResponse:
         metric = metric if metric in METRICS else "seed"
         try:
             k_int = min(max(int(k), 1), 100)
         except ValueError:
             k_int = 10
-        state = {"artist": artist.strip(), "metric": metric, "k": k_int, "model": model or None,
+        state = {"artist": artist.strip(), "artist_id": int(artist_id) if artist_id.strip().isdigit() else None,
+                 "metric": metric, "k": k_int, "model": model or None,
                  "track": track.strip(), "track_id": track_id or None, "track_model": track_model or None}
         try:
             with cache.open() as s:
+                _one_artist(s.con, state)
                 body = _sections(s, state)
                 return HTMLResponse(html.page(state=state, snapshot=queries.overview(s.con, s.snap),
                                               path_name=s.path.name, not_published=None, **body))
@@ -249,6 +267,19 @@ def _serving_file(settings: Any) -> Path | None:
         return None
 
 
+def _one_artist(con: Any, state: dict[str, Any]) -> None:
+    """The page's artist: the id picked among namesakes (the autocomplete's hidden ``artist_id``, a link), shown
+    under its name; an id the name typed no longer names (edited after picking, without the page's script) is
+    dropped, and the name is asked for."""
+    if state["artist_id"] is None:
+        return
+    name = queries.artist_named(con, state["artist_id"])
+    if name is None or (state["artist"] and not name_norm(state["artist"]).startswith(name_norm(name))):
+        state["artist_id"] = None
+    else:
+        state["artist"] = name
+
+
 def _sections(s, state: dict[str, Any]) -> dict[str, str]:
     """The page's four sections for one request (each degrades to a notice on its own)."""
     con, snap = s.con, s.snap
@@ -256,13 +287,16 @@ def _sections(s, state: dict[str, Any]) -> dict[str, str]:
     audio: dict[str, Any] | queries.Unavailable | None = None
     error = audio_note = None
     if state["artist"]:
+        by_id = state["artist_id"]
+        name = None if by_id is not None else state["artist"]
         try:
-            colistening = queries.similar_artists(con, snap, state["artist"], metric=state["metric"], k=state["k"])
+            colistening = queries.similar_artists(con, snap, name, artist_id=by_id, metric=state["metric"],
+                                                  k=state["k"])
         except ArtistNotFound as exc:
-            error = {"message": str(exc).split("; did you mean")[0], "suggestions": exc.suggestions}
+            error = {"message": str(exc).split("; did you mean")[0], "suggestions": [a.to_json() for a in exc.artists]}
         if error is None:
             try:
-                audio = queries.audio_neighbors(con, snap, state["artist"], k=state["k"], model=state["model"])
+                audio = queries.audio_neighbors(con, snap, name, artist_id=by_id, k=state["k"], model=state["model"])
             except NotFoundError as exc:
                 audio_note = html.notice("error", html.esc(exc), "audio-error")
     elif not snap.has("artist_neighbors_audio"):

@@ -98,6 +98,8 @@ def artist_form(state: Mapping[str, Any]) -> str:
   <label>Artist <input type="search" name="artist" id="artist-input" list="artist-names" autocomplete="off"
          placeholder="e.g. an artist you like" value="{esc(state.get('artist'))}" required></label>
   <datalist id="artist-names"></datalist>
+  <input type="hidden" name="artist_id" id="artist-id" value="{esc(state.get('artist_id'))}"
+         data-name="{esc(state.get('artist') if state.get('artist_id') is not None else '')}">
   <label>Co-listening metric <select name="metric" id="metric-select">{options}</select></label>
   <label>Neighbours <input type="number" name="k" min="1" max="100" value="{esc(state.get('k', 10))}"></label>
   {_hidden(state, ("track", "track_id"))}
@@ -108,8 +110,8 @@ def artist_form(state: Mapping[str, Any]) -> str:
 def colistening_result(result: dict[str, Any] | Unavailable | None, error: dict[str, Any] | None,
                        state: Mapping[str, Any]) -> str:
     if error is not None:
-        sugg = "".join(f'<li><a href="{href(state, "artists", artist=s, model=None)}">{esc(s)}</a></li>'
-                       for s in error.get("suggestions", []))
+        sugg = "".join(f'<li><a href="{href(state, "artists", artist=a["name"], artist_id=a["artist_id"], model=None)}">'
+                       f'{esc(a["name"])}</a>{_detail(a)}</li>' for a in error.get("suggestions", []))
         more = f'<p>Did you mean:</p><ul class="suggestions" id="suggestions">{sugg}</ul>' if sugg else ""
         message = error["message"][:1].upper() + error["message"][1:]
         return notice("error", f"<p>{esc(message)}.</p>{more}", "artist-not-found")
@@ -120,19 +122,41 @@ def colistening_result(result: dict[str, Any] | Unavailable | None, error: dict[
     if not result["rows"]:
         return notice("info", f"No co-listening neighbours: {esc(result['reason'])}.", "no-neighbours")
     rows = [f'<tr class="result"><td class="num">{r["rank"]}</td>'
-            f'<td><a href="{href(state, "artists", artist=r["artist"], model=None)}">{esc(r["artist"])}</a></td>'
+            f'<td><a href="{href(state, "artists", artist=r["artist"], artist_id=r["artist_id"], model=None)}">'
+            f'{esc(r["artist"])}</a></td>'
             f'{_num(r["score"])}{_num(r["co_listeners"])}{_num(r["listeners"])}</tr>' for r in result["rows"]]
     caption = (f'<p class="caption">Artists most co-listened with <strong id="artist-name">{esc(result["artist"])}'
                f'</strong> by <em>{esc(result["metric"])}</em> ({esc(METRIC_HELP.get(result["metric"], ""))}), '
                f'dump {esc(result["dump_id"][:12])}.</p>')
-    return caption + table([("#", "num"), ("Artist", ""), ("Score", "num"), ("Co-listeners", "num"),
+    return caption + namesakes(result, state) + table([("#", "num"), ("Artist", ""), ("Score", "num"), ("Co-listeners", "num"),
                             ("Listeners", "num")], rows, ident="colistening-table")
+
+
+def _detail(artist: Mapping[str, Any]) -> str:
+    """What tells a suggested artist from others of its name (MBID prefix, listeners or tracks); "" when unshared."""
+    return f' <span class="by">({esc(artist["detail"])})</span>' if artist.get("shared") else ""
+
+
+def namesakes(result: Mapping[str, Any], state: Mapping[str, Any]) -> str:
+    """The other artists of the answered artist's name, each a link by its id."""
+    others = [n for n in result.get("namesakes") or [] if n["artist_id"] != result["artist_id"]]
+    if not others:
+        return ""
+    def mbid(m: str | None) -> str:
+        return f"MBID {m[:8]}…" if m else "no MBID"
+
+    links = ", ".join(f'<a href="{href(state, "artists", artist=result["artist"], artist_id=n["artist_id"], model=None)}">'
+                      f'id {esc(n["artist_id"])}</a> ({esc(mbid(n["mbid"]))}, {esc(fmt(n["listeners"]))} listeners)'
+                      for n in others)
+    this = mbid(result.get("mbid"))
+    return (f'<p class="caption" id="namesakes">{len(others) + 1} artists are named {esc(result["artist"])}: this is id '
+            f'{esc(result["artist_id"])} ({esc(this)}); the other{"s" if len(others) > 1 else ""}: {links}.</p>')
 
 
 def examples(names: list[str], state: Mapping[str, Any]) -> str:
     if not names:
         return ""
-    links = "".join(f'<li><a href="{href(state, "artists", artist=n, model=None)}">{esc(n)}</a></li>' for n in names)
+    links = "".join(f'<li><a href="{href(state, "artists", artist=n, artist_id=None, model=None)}">{esc(n)}</a></li>' for n in names)
     return (f'<p class="caption">Type a name above, or start from the most listened artists:</p>'
             f'<ul class="suggestions" id="examples">{links}</ul>')
 
@@ -157,7 +181,7 @@ def audio_result(result: dict[str, Any] | Unavailable | None, state: Mapping[str
                                  "tracks with audio features in this model.", "no-audio-neighbours"))
     label = "Distance" if result["score_kind"] == "distance" else "Similarity"
     rows = [f'<tr class="result"><td class="num">{esc(r["rank"])}</td>'
-            f'<td><a href="{href(state, "artists", artist=r["artist"])}">{esc(r["artist"] or r["artist_id"])}</a></td>'
+            f'<td><a href="{href(state, "artists", artist=r["artist"], artist_id=r.get("artist_id"))}">{esc(r["artist"] or r["artist_id"])}</a></td>'
             f'{_num(r["score"])}{_num(r["listeners"])}</tr>' for r in result["rows"]]
     return (_model_switch(result, state, "model", "artists")
             + table([("#", "num"), ("Artist", ""), (label, "num"), ("Listeners", "num")], rows, ident="audio-table"))
@@ -168,7 +192,7 @@ def track_form(state: Mapping[str, Any]) -> str:
 <form class="search" method="get" action="" id="track-form">
   <label>Track <input type="search" name="track" id="track-input" placeholder="title or artist"
          value="{esc(state.get('track'))}" required></label>
-  {_hidden(state, ("artist", "metric", "k"))}
+  {_hidden(state, ("artist", "artist_id", "metric", "k"))}
   <button type="submit">Find similar tracks</button>
 </form>"""
 

@@ -1,4 +1,6 @@
--- Every stored library file by content hash, with where it came from and its artist (a rerun's lookup).
-SELECT t.source_sha256, t.source_path, t.track_id, t.artist_id, a.name AS artist, CAST(a.mbid AS VARCHAR) AS mbid
+-- Every stored library file by content hash, with where it came from and its artist (a rerun's lookup), the
+-- spelling and key its artist was named by and the rule that named it ('mbid': the file's own MBID tag).
+SELECT t.source_sha256, t.source_path, t.track_id, t.artist_id, a.name AS artist, CAST(a.mbid AS VARCHAR) AS mbid,
+       t.artist_rule, t.artist_spelling, t.name_key
 FROM library_track t
 JOIN library_artist a USING (artist_id)

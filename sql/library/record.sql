@@ -46,6 +46,14 @@ SELECT track_id, artist_id, title, genre, 'library', source_sha256, tracknumber,
 FROM lib_tracks
 ON CONFLICT (track_id) DO NOTHING;
 
+-- Stored untagged files of a name that has a second MBID now move to the name's artist without one (staged in
+-- lib_regrouped by musim.library.identity.stranded); an artist they leave without tracks leaves the library.
+UPDATE library_track SET artist_id = r.artist_id FROM lib_regrouped r WHERE library_track.track_id = r.track_id;
+UPDATE preview SET artist_id = r.artist_id, updated_at = now()
+FROM lib_regrouped r WHERE preview.track_id = r.track_id AND preview.provider = 'library';
+UPDATE track SET artist_id = r.artist_id FROM lib_regrouped r WHERE track.track_id = r.track_id AND track.provider = 'library';
+DELETE FROM library_artist a WHERE NOT EXISTS (SELECT 1 FROM library_track t WHERE t.artist_id = a.artist_id);
+
 -- The spellings each library file gave, as the artist's 'library' variants (counted over every file).
 DELETE FROM artist_name_variant
 WHERE dump_id = 'library' AND artist_id IN (SELECT artist_id FROM lib_artists);

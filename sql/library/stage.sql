@@ -15,3 +15,4 @@ CREATE OR REPLACE TEMP TABLE lib_skips (
     source_path VARCHAR, source_sha256 VARCHAR, reason VARCHAR, detail VARCHAR
 );
 CREATE OR REPLACE TEMP TABLE lib_moved (source_sha256 VARCHAR, source_path VARCHAR);
+CREATE OR REPLACE TEMP TABLE lib_regrouped (track_id VARCHAR, artist_id INTEGER);

@@ -297,8 +297,7 @@ def test_artists_sharing_a_name_are_asked_for_by_id_or_mbid(tmp_path, capsys):
                        (["--mbid", "not-one"], "'not-one' is not an MBID"),
                        (["x", "--id", "1"], "give the artist as NAME, --id N or --mbid MBID (one of them), not NAME and "
                                             "--id together"),
-                       ([], "give the artist as NAME, --id N or --mbid MBID"),
-                       (["--id", "1", "--audio"], "--audio finds an artist by NAME")]:
+                       ([], "give the artist as NAME, --id N or --mbid MBID")]:
         code, _, err = run(capsys, "similar", *argv)
         assert code == 2 and says in one_line_error(err), (argv, err)
 

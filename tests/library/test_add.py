@@ -63,7 +63,8 @@ def _skips(summary) -> dict[str, str]:
 def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced"}
+    assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
+                        "regrouped"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -495,8 +496,8 @@ def test_one_name_with_two_musicbrainz_ids_is_two_artists_and_removing_one_keeps
     assert summary.tracks_by_artist == {f"Nirvana (MBID {MB_A})": 2, f"Nirvana (MBID {MB_B})": 1}
     assert _artists_by_mbid() == {MB_A: 2, MB_B: 1}
     assert sorted(r[0] for r in rows("SELECT artist_key FROM artist")) == [f"mbid:{MB_A}", f"mbid:{MB_B}"]
-    with pytest.raises(ParameterError, match=rf"'Nirvana' names 2 library artists: Nirvana \(MBID {MB_A}, 2 tracks\); "
-                                             rf"Nirvana \(MBID {MB_B}, 1 track\); give the MusicBrainz id"):
+    with pytest.raises(ParameterError, match=rf"'Nirvana' names 2 library artists: Nirvana \(id \d+, MBID {MB_A}, 2 tracks\); "
+                                             rf"Nirvana \(id \d+, MBID {MB_B}, 1 track\); give the id"):
         remove_tracks(artist="Nirvana")
     assert len(list_tracks("Nirvana")) == 3 and len(list_tracks(MB_B)) == 1
     assert len(remove_tracks(artist=MB_B)) == 1
@@ -548,3 +549,70 @@ def test_an_untagged_unnumbered_file_in_an_album_folder_is_the_artist_folders(tm
     write_audio(tmp_path / "music" / "Oaktam" / "Night Drive" / "first light.wav", "wav", seconds=6)
     write_audio(tmp_path / "music" / "Oaktam" / "Night Drive" / "02 - second light.wav", "wav", seconds=6, freq=500)
     assert add([tmp_path / "music"]).tracks_by_artist == {"Oaktam": 2}
+
+
+def _library_tables() -> dict[str, list]:
+    """The library's tables with each artist id read as its (name, MBID): ids are given in the order artists
+    appear, the rest must not depend on it. Every track's ``preview`` and ``track`` rows name its artist too."""
+    artists = rows("SELECT name, CAST(mbid AS VARCHAR), lastfm_match, spellings, name_keys FROM library_artist "
+                   "ORDER BY ALL")
+    tracks = rows("""SELECT t.* EXCLUDE (artist_id, added_at), a.name, CAST(a.mbid AS VARCHAR),
+                            p.artist_id = t.artist_id AND k.artist_id = t.artist_id AS same_artist_everywhere
+                     FROM library_track t JOIN library_artist a USING (artist_id)
+                     JOIN preview p USING (track_id) JOIN track k USING (track_id) ORDER BY t.track_id""")
+    catalogue = rows("SELECT artist_key, name, CAST(mbid AS VARCHAR) FROM artist ORDER BY ALL")
+    return {"library_artist": artists, "library_track": tracks, "artist": catalogue}
+
+
+def test_the_artists_of_untagged_files_do_not_depend_on_the_order_folders_were_added(tmp_path, monkeypatch,
+                                                                                    capsys):
+    """An untagged "Nirvana" file stored beside a file tagged with one MBID joined that band, and stayed there when
+    a folder with a second MBID of the name came later; added the other way round, it was "Nirvana (no MBID)"."""
+    from tests.lastfm_files import MB_A, MB_B
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for n, (folder, mbid) in enumerate(((first, MB_A), (first, None), (first, None), (second, MB_B))):
+        path = write_audio(folder / f"{n:02d} song.flac", "flac", seconds=6, freq=200 + 40 * n)
+        write_tags(path, "flac", artist="nirvana" if n == 2 else "Nirvana", title=f"Song {n}",
+                   **({"mbid": mbid} if mbid else {}))
+    tables, moved = {}, {}
+    for order in ((first, second), (second, first)):
+        monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home" / order[0].name))
+        moved[order[0].name] = [add([folder]) for folder in order]
+        tables[order[0].name] = _library_tables()
+    assert tables["first"] == tables["second"]
+    assert {k: [s.regrouped for s in v] for k, v in moved.items()} == {"first": [0, 2], "second": [0, 0]}
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home" / "cli"))
+    add([first])
+    capsys.readouterr()
+    assert main(["library", "add", str(second), "--no-progress"]) == 0
+    assert ("2 untagged files stored before moved to their name's artist without an MBID: the name has several "
+            "MusicBrainz ids now") in capsys.readouterr().out  # the two untagged files, once MB_B came
+    assert _artists_by_mbid() == {MB_A: 1, MB_B: 1, "none": 2}
+    by_title = {r[0]: r[1] for r in rows("SELECT t.title, coalesce(CAST(a.mbid AS VARCHAR), 'none') "
+                                         "FROM library_track t JOIN library_artist a USING (artist_id)")}
+    assert by_title == {"Song 0": MB_A, "Song 1": "none", "Song 2": "none", "Song 3": MB_B}
+
+
+def test_list_tells_artists_of_one_name_apart_by_the_id_remove_takes(tmp_path, capsys):
+    """Two artists of one name were two identical "Nirvana" cells in `library list` (the ids only in --json), and
+    the untagged one ("no MBID") could not be named to `library remove --artist` at all."""
+    from tests.lastfm_files import MB_A, MB_B
+
+    _nirvanas(tmp_path / "music", {MB_A: 1, MB_B: 1}, untagged=1)
+    other = write_audio(tmp_path / "music" / "other.flac", "flac", seconds=6, freq=990)
+    write_tags(other, "flac", artist="Elysis", title="Theme")
+    add([tmp_path / "music"])
+    ids = {(name, mbid): i for i, name, mbid in rows("SELECT artist_id, name, CAST(mbid AS VARCHAR) FROM library_artist")}
+    a, b, none = ids["Nirvana", MB_A], ids["Nirvana", MB_B], ids["Nirvana", None]
+    capsys.readouterr()
+    assert main(["library", "list"]) == 0
+    cells = {line.split("  ")[0].rstrip() for line in capsys.readouterr().out.splitlines()[2:]}
+    assert cells == {f"Nirvana (id {a}, MBID {MB_A[:8]}…)", f"Nirvana (id {b}, MBID {MB_B[:8]}…)",
+                     f"Nirvana (id {none}, no MBID)", "Elysis"}
+    assert main(["library", "remove", "--artist", str(none), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["removed"]) == 1
+    assert sorted(r[0] for r in rows("SELECT artist_id FROM library_track")) == sorted([a, b, ids["Elysis", None]])
+    with pytest.raises(ParameterError, match=rf"'Nirvana' names 2 library artists: Nirvana \(id {a}, MBID {MB_A}, 1 track\); "
+                                             rf"Nirvana \(id {b}, MBID {MB_B}, 1 track\); give the id"):
+        remove_tracks(artist="Nirvana")

@@ -203,3 +203,26 @@ def test_pair_counts_equal_scipy_ata(tmp_path, engine):
     want = sorted(zip(ids[keep][c.row[mask]].tolist(), ids[keep][c.col[mask]].tolist(), c.data[mask].tolist(),
                       strict=True))
     assert len(want) > 100 and sorted(stored) == want and result.pairs == len(want)
+
+
+def test_one_suggestion_rule_ranks_name_key_prefix_contains_then_close_names(tmp_path):
+    """`serving/suggest_artist.sql`, what `musim similar`'s "did you mean" and the page's autocomplete both ask: the
+    name, its key, prefixes, contains, then (while there is room) close names of its first letter; namesakes counted."""
+    from musim.similarity.query import suggest_artists
+    from tests.lastfm_files import MB_A, MB_B
+
+    users = [f"{i:040x}" for i in range(8)]
+    heard = {("Nirvana", MB_A): 5, ("Nirvana", MB_B): 4, ("Nirvana Tribute", ""): 3, ("The Nirvanas", ""): 6,
+             ("N.I.R.V.A.N.A. Live", ""): 2, ("Nirvanna", ""): 1, ("Mirvana", ""): 7}
+    lines = [f"{u}\t{mbid}\t{name}\t2" for (name, mbid), n in heard.items() for u in users[:n]]
+    dump_id = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines)).dump_id
+    with warehouse.writer() as con:
+        build_similarity(con, None, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+        serving.publish(con)
+    with serving.open_snapshot() as con:
+        got = [(s.name, s.listeners, s.namesakes) for s in suggest_artists(con, "nirvana", dump_id)]
+        assert got == [("Nirvana", 5, 2), ("Nirvana", 4, 2), ("Nirvana Tribute", 3, 1), ("N.I.R.V.A.N.A. Live", 2, 1),
+                       ("The Nirvanas", 6, 1), ("Nirvanna", 1, 1)]  # not "Mirvana": another first letter
+        assert [s.name for s in suggest_artists(con, "nirvana", dump_id, limit=3)] == ["Nirvana", "Nirvana",
+                                                                                      "Nirvana Tribute"]
+        assert suggest_artists(con, "  ", dump_id) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 
@@ -58,7 +59,7 @@ def test_nothing_published_is_explained_not_an_error(client):
                 "/api/tracks/similar?q=x"):
         r = client.get(url)
         assert r.status_code == 200 and r.json()["available"] is False, url
-    assert client.get("/api/suggest?q=ab").json() == {"names": []}
+    assert client.get("/api/suggest?q=ab").json() == {"names": [], "artists": []}
 
 
 @pytest.mark.parametrize("metric", ["seed", "jaccard", "lift"])
@@ -131,7 +132,7 @@ def test_missing_later_stages_degrade_in_the_api(minimal, client):
         assert r.status_code == 200 and r.json()["available"] is False and "Run " in r.json()["message"], url
 
 
-def test_audio_neighbours_default_to_the_champion_model(full, client):
+def test_audio_neighbours_default_to_the_champion_model(full, client, capsys):
     artist = top_artist()
     body = client.get("/api/similar", params={"artist": artist, "source": "audio", "k": 3}).json()
     assert body["available"] and body["model"] == CHAMPION and set(body["models"]) == {CHAMPION, CHALLENGER}
@@ -144,6 +145,13 @@ def test_audio_neighbours_default_to_the_champion_model(full, client):
     other = client.get("/api/similar", params={"artist": artist, "source": "audio", "model": CHALLENGER}).json()
     assert other["model"] == CHALLENGER and other["rows"] != body["rows"]
     assert client.get("/api/similar", params={"artist": artist, "source": "audio", "model": "v9"}).status_code == 404
+    by_id = client.get("/api/similar", params={"id": body["artist_id"], "source": "audio", "k": 3}).json()
+    assert {**by_id, "query": artist} == body  # an artist picked by id is answered by sound too, as by the CLI
+    from musim.cli import main
+
+    capsys.readouterr()
+    assert main(["similar", "--id", str(body["artist_id"]), "--audio", "--k", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == body["rows"]
     page = client.get("/", params={"artist": artist}).text
     assert 'id="audio-table"' in page and 'id="colistening-table"' in page
 
@@ -279,3 +287,63 @@ def test_an_artist_without_neighbours_is_told_why(tmp_path, client):
                          ("[unknown]", "is a placeholder name (Last.FM&#x27;s for plays of an unknown artist")):
         notice = re.search(r'id="no-neighbours">(.*?)</div>', client.get("/", params={"artist": artist}).text, re.S)
         assert notice and says in notice.group(1), artist
+
+
+def _namesakes_published(tmp_path) -> dict[str, int]:
+    """A dump with two bands called "Nirvana" (MB_A: 4 listeners, MB_B: 2), "OaktamSoljun" and "Björk"; the ids of
+    the two Nirvanas by MBID."""
+    from musim import warehouse
+    from musim.ingest.lastfm import ingest_lastfm
+    from musim.similarity.build import SimilarityParams, build_similarity
+    from tests.lastfm_files import MB_A, MB_B, write_lines
+
+    users = [f"{i:040x}" for i in range(6)]
+    lines = [f"{u}\t{MB_A}\tNirvana\t5" for u in users[:4]] + [f"{u}\t{MB_B}\tNirvana\t5" for u in users[4:]]
+    lines += [f"{u}\t\t{name}\t3" for u in users[::2] for name in ("OaktamSoljun", "Björk")]
+    ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    with warehouse.writer() as con:
+        build_similarity(con, None, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+        serving.publish(con)
+        return dict(con.execute("SELECT CAST(mbid AS VARCHAR), artist_id FROM artist WHERE name = 'Nirvana'").fetchall())
+
+
+def test_suggest_uses_the_name_keys_and_tells_namesakes_apart_by_id(tmp_path, client):
+    """The autocomplete matched normalised names only (`bjork` suggested no Björk) and gave two bands called
+    "Nirvana" as one name, so the other could not be picked; the CLI's "did you mean" was another rule."""
+    from tests.lastfm_files import MB_A, MB_B
+
+    ids = _namesakes_published(tmp_path)
+    for typed, first in (("bjork", "Björk"), ("oaktam-soljun", "OaktamSoljun"), ("oaktam sol", "OaktamSoljun")):
+        found = client.get("/api/suggest", params={"q": typed}).json()
+        assert found["artists"][0]["name"] == first and found["names"][0] == first, typed
+        assert not found["artists"][0]["shared"]
+    nirvanas = client.get("/api/suggest", params={"q": "nirv"}).json()
+    assert nirvanas["names"] == ["Nirvana"]
+    assert [(a["artist_id"], a["shared"], a["detail"]) for a in nirvanas["artists"]] == [
+        (ids[MB_A], True, "MBID 11111111…, 4 listeners"), (ids[MB_B], True, "MBID 22222222…, 2 listeners")]
+    # picked, the other band is asked for by its id: /api/similar takes what `musim similar --id/--mbid` takes
+    other = client.get("/api/similar", params={"id": ids[MB_B], "k": 5}).json()
+    assert (other["artist_id"], other["mbid"]) == (ids[MB_B], MB_B)
+    assert {**client.get("/api/similar", params={"mbid": MB_B, "k": 5}).json(), "query": None} == {**other, "query": None}
+    assert client.get("/api/similar", params={"artist": "Nirvana"}).json()["artist_id"] == ids[MB_A]
+    both = client.get("/api/similar", params={"artist": "Nirvana", "id": ids[MB_B]})
+    assert both.status_code == 422 and "not artist and id together" in both.json()["detail"]
+    # a misspelt shared name: the same rule, each band with its id
+    missing = client.get("/api/similar", params={"artist": "nirvanna"})
+    assert missing.status_code == 404 and [a["artist_id"] for a in missing.json()["artists"][:2]] == [ids[MB_A], ids[MB_B]]
+    assert (f"did you mean: 'Nirvana' (--id {ids[MB_A]}: MBID 11111111…, 4 listeners), 'Nirvana' (--id {ids[MB_B]}: "
+            "MBID 22222222…, 2 listeners)") in missing.json()["detail"]
+
+
+def test_the_page_answers_the_artist_picked_by_id_and_links_its_namesakes(tmp_path, client):
+    from tests.lastfm_files import MB_A, MB_B
+
+    ids = _namesakes_published(tmp_path)
+    page = client.get("/", params={"artist": "Nirvana (MBID 22222222…, 2 listeners)", "artist_id": ids[MB_B]}).text
+    assert re.search(rf'id="artist-id" value="{ids[MB_B]}"\s+data-name="Nirvana"', page)
+    namesakes = re.search(r'id="namesakes">(.*?)</p>', page, re.S).group(1)
+    assert f"this is id {ids[MB_B]} (MBID 22222222…)" in namesakes
+    assert f'artist_id={ids[MB_A]}' in namesakes and "4 listeners" in namesakes
+    # an id left behind by a name typed since (no script to clear it): the name is asked for
+    page = client.get("/", params={"artist": "Björk", "artist_id": ids[MB_B]}).text
+    assert re.search(r'id="artist-name">Björk<', page) and 'id="artist-id" value=""' in page

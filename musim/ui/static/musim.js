@@ -3,21 +3,35 @@
   "use strict";
   var input = document.getElementById("artist-input");
   var list = document.getElementById("artist-names");
+  var picked = document.getElementById("artist-id");  // the id of an artist picked among namesakes
+  var ids = {};  // option text -> artist id, for names several artists share
   var timer = null, last = "";
   if (input && list) {
     input.addEventListener("input", function () {
       var q = input.value.trim();
-      if (q === last || q.length < 2) return;
+      if (picked) {
+        if (ids.hasOwnProperty(input.value)) {
+          picked.value = ids[input.value];
+          picked.setAttribute("data-name", input.value);
+        } else if (input.value !== picked.getAttribute("data-name")) {
+          picked.value = "";  // a name typed: asked for by name
+        }
+      }
+      if (q === last || q.length < 2 || ids.hasOwnProperty(input.value)) return;
       last = q;
       clearTimeout(timer);
       timer = setTimeout(function () {
         fetch("api/suggest?limit=10&q=" + encodeURIComponent(q), { credentials: "same-origin" })
-          .then(function (r) { return r.ok ? r.json() : { names: [] }; })
+          .then(function (r) { return r.ok ? r.json() : { artists: [] }; })
           .then(function (data) {
             list.textContent = "";
-            (data.names || []).forEach(function (name) {
+            ids = {};
+            (data.artists || []).forEach(function (a) {
+              // a shared name: one entry per artist, told apart by its detail, asked for by its id
+              var text = a.shared ? a.name + " (" + a.detail + ")" : a.name;
+              if (a.shared) ids[text] = String(a.artist_id);
               var opt = document.createElement("option");
-              opt.value = name;
+              opt.value = text;
               list.appendChild(opt);
             });
           })
