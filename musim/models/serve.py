@@ -275,7 +275,7 @@ def _drop_uncommitted(con: duckdb.DuckDBPyConnection, staged: Sequence[Any]) -> 
 
 def _mend_online(con: duckdb.DuckDBPyConnection, settings: Any = None) -> list[str]:
     """Point the online store at the embeddings of each version's newest committed publication (the files its row
-    names, migration 022) where a publish killed after its commit point left the pointers behind; return the views
+    names, migration 021) where a publish killed after its commit point left the pointers behind; return the views
     mended (``name:version``)."""
     from musim.features.online import mend_online
 

@@ -1,5 +1,5 @@
 -- The online snapshot files of each model version's newest committed audio-neighbour publication that published
--- its vectors (migration 022): what the online store's pointers must name (musim.models.serve._mend_online).
+-- its vectors (migration 021): what the online store's pointers must name (musim.models.serve._mend_online).
 -- The file names carry their UTC stamp after `v<N>-`, so within a version the greatest is the newest.
 SELECT track_view, artist_view, track_online, artist_online
 FROM audio_neighbors_build

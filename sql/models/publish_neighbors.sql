@@ -1,7 +1,7 @@
 -- Write the audio neighbour tables' rows (migration 008) of model $model_version from the registered frames
 -- `models_artist_neighbors` (artist_id, rank, neighbor_id, score) and `models_track_neighbors`
 -- (track_id, rank, neighbor_track_id, score) of model $model_version, and record the publication.
--- $track_online / $artist_online: the staged online snapshot files (migration 022; NULL when none).
+-- $track_online / $artist_online: the staged online snapshot files (migration 021; NULL when none).
 -- cold_start: the artist has no co-listening neighbours in the latest similarity build that may be served
 -- (similarity_build_state; no listening data, or too little of it): its place among the others comes from its
 -- audio alone. Each published snapshot sets it again against the dump it serves (serving/refresh_cold_start.sql).

@@ -6,7 +6,7 @@
 -- (together: seed, jaccard, cosine in 0..1, lift > 0, pmi finite, for every pair), both artists eligible,
 -- and the build's record equal to them: the pair count, and the seed scale, the largest r of the pairs and of
 -- the catalogue's pairs, exactly (the build and this query compute r alike, sim_seed_raw; builds recorded by the
--- older roundings were brought to it by migration 024). The catalogue pairs are stored once with their scores,
+-- older roundings were brought to it by migration 022). The catalogue pairs are stored once with their scores,
 -- which equal the metrics of the same pair (up to $tolerance, relative).
 WITH b AS (
     SELECT users, pairs, seed_raw_max FROM similarity_build WHERE dump_id = $dump_id
