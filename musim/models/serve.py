@@ -41,6 +41,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -66,6 +67,7 @@ __all__ = [
     "artist_scores",
     "embedding_views",
     "publish_neighbors",
+    "commit_staged",
     "read_manifest",
     "track_neighbors",
 ]
@@ -117,6 +119,7 @@ class NeighborsResult:
     manifest_key: str | None = None
     search: str = "exact"
     ann_key: str | None = None
+    staged_online: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items()}
@@ -146,7 +149,7 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                       store: ObjectStore | None = None, manifest: Mapping[str, Any] | None = None,
                       created_at: dt.datetime | None = None, run_id: str | None = None, online: bool = True,
                       snapshot: bool = False, settings: Any = None, search: str | None = None,
-                      ann_params: AnnParams | None = None) -> NeighborsResult:
+                      ann_params: AnnParams | None = None, defer_online: bool = False) -> NeighborsResult:
     """Register and write a model version's embeddings, compute and replace the family's neighbour rows.
 
     Parameters
@@ -163,6 +166,9 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     snapshot : publish a new serving snapshot afterwards
     search : ``auto`` / ``exact`` / ``ann`` for the cosine tables (:func:`musim.models.ann.search_mode`); with
         ANN, the track index (``ann_params``) is stored next to the model (``store``) and named in the manifest
+    defer_online : leave the online pointers where they are: the caller publishes the snapshot that serves the
+        rows and then commits ``result.staged_online`` (:func:`commit_staged`), as a publish of several families
+        with one snapshot does
     """
     from musim.features import write_vectors
 
@@ -252,12 +258,21 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
 
             snap = str(serving.publish(con, settings))
     finally:  # refused (a similarity build failed its gate) or not, the rows are committed: so are the vectors
-        published = [str(commit_online(path)) for path in staged]
+        published = [] if defer_online else [str(commit_online(path)) for path in staged]
     log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published (%s search)", version,
              artists.size, cold, len(ids), mode)
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,
                            int(artist_rows.num_rows), int(track_rows.num_rows), at, published, snap, manifest_key, mode,
-                           ann["key"] if store is not None and ann else None)
+                           ann["key"] if store is not None and ann else None,
+                           [str(path) for path in staged] if defer_online else [])
+
+
+def commit_staged(staged_online: Sequence[str]) -> list[str]:
+    """Move the online pointers to the vectors a ``defer_online`` publish staged (after the snapshot that serves
+    its rows); return the files now current."""
+    from musim.features.online import commit_online
+
+    return [str(commit_online(Path(path))) for path in staged_online]
 
 
 def _drop_uncommitted(con: duckdb.DuckDBPyConnection, staged: Sequence[Any]) -> None:

@@ -47,11 +47,12 @@ def embed_tracks(con: duckdb.DuckDBPyConnection, version: str, *, store: ObjectS
 def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: ObjectStore | None = None,
                     k: int = 10, snapshot: bool = True, run_id: str | None = None,
                     embeddings: tuple[Sequence[str], np.ndarray] | None = None,
-                    model_path: str | Path | None = None) -> dict[str, Any]:
+                    model_path: str | Path | None = None, defer_online: bool = False) -> dict[str, Any]:
     """Serve ``version`` (any family; ``autoencoder:champion`` works): its track embeddings (``embeddings``:
     computed already, e.g. while training; else every track with features is embedded now), its family's
     neighbour tables (scored with the family's pair similarity) and online vectors, ``embedding.json``, and a
-    new serving snapshot (``snapshot``). ``model_path``: a local copy of the model, if there is one."""
+    new serving snapshot (``snapshot``). ``model_path``: a local copy of the model, if there is one.
+    ``defer_online``: the online pointers stay put until the caller's snapshot (see :func:`publish_neighbors`)."""
     from musim.models.serve import publish_neighbors
     from musim.storage import open_store
 
@@ -70,7 +71,7 @@ def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: Obje
         pair = fam.pair_similarity(model)
     result = publish_neighbors(con, fam.name, entry.version, [str(t) for t in ids], np.asarray(vectors, np.float32),
                                pair_similarity=pair, k=k, store=store, run_id=run_id, snapshot=snapshot,
-                               manifest=serving_manifest(fam.name))
+                               manifest=serving_manifest(fam.name), defer_online=defer_online)
     return {"version": entry.version, **result.to_json()}
 
 

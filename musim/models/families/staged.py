@@ -40,6 +40,7 @@ from musim.models.families.evaluation import FamilyRun, champion_models, evaluat
 from musim.models.families.inputs import FamilyInputs, gate_inputs, load_manifest
 from musim.models.families.lookup import get_family
 from musim.models.families.record import check_primary_metric, record_run
+from musim.models.serve import commit_staged
 from musim.runs import run_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -209,25 +210,36 @@ def promote_job(evaluated: Sequence[Mapping[str, Any]], *, primary_metric: str =
 def publish_job(decisions: Sequence[Mapping[str, Any]], *, k: int = 10, snapshot: bool = True,
                 store: ObjectStore | None = None) -> dict[str, Any]:
     """Phase ``publish`` (warehouse writer): each family's champion (the new version, or the one it did not
-    beat) embeds every track with features and serves its neighbours; then one serving snapshot."""
+    beat) embeds every track with features and serves its neighbours; then one serving snapshot, and only then
+    the online pointers of every family (no lookup of an embedding view runs ahead of the neighbours served;
+    killed in between, the next publish mends them from the committed rows)."""
     from musim import serving, warehouse
 
     store = _store(store)
-    published = []
+    published: list[dict[str, Any]] = []
+    snap = None
     with warehouse.writer() as con:
-        for d in decisions:
-            champ = registry.champion(con, d["family"])
-            if champ is None:
-                continue
-            staged = None
-            if champ.version == d["version"]:  # embedded while training: reuse those vectors
-                doc = store.get_json(d["prefix"] + TRAINED_DOC)
-                if doc.get("embeddings"):
-                    ids = FamilyInputs.from_bytes(store.get_bytes(d["manifest"])).track_ids
-                    staged = (ids, np.load(io.BytesIO(store.get_bytes(doc["embeddings"])), allow_pickle=False))
-            from musim.models.families.embedding import publish_version
-
-            published.append(publish_version(con, champ.version, store=store, k=k, snapshot=False,
-                                             run_id=d.get("run_id"), embeddings=staged))
-        snap = str(serving.publish(con)) if snapshot else None
+        try:
+            for d in decisions:
+                champ = registry.champion(con, d["family"])
+                if champ is not None:
+                    published.append(_publish_champion(con, store, champ.version, d, k=k, defer_online=snapshot))
+            snap = str(serving.publish(con)) if snapshot else None
+        finally:  # each family's rows are committed (the snapshot refused or not): so are its vectors
+            for p in published:
+                p["online"] = p["online"] or commit_staged(p.pop("staged_online", []))
     return json_safe({"champions": published, "snapshot": snap})
+
+
+def _publish_champion(con: Any, store: ObjectStore, version: str, decision: Mapping[str, Any], *, k: int,
+                      defer_online: bool) -> dict[str, Any]:
+    from musim.models.families.embedding import publish_version
+
+    staged = None
+    if version == decision["version"]:  # embedded while training: reuse those vectors
+        doc = store.get_json(decision["prefix"] + TRAINED_DOC)
+        if doc.get("embeddings"):
+            ids = FamilyInputs.from_bytes(store.get_bytes(decision["manifest"])).track_ids
+            staged = (ids, np.load(io.BytesIO(store.get_bytes(doc["embeddings"])), allow_pickle=False))
+    return publish_version(con, version, store=store, k=k, snapshot=False, run_id=decision.get("run_id"),
+                           embeddings=staged, defer_online=defer_online)

@@ -1,0 +1,48 @@
+"""The training DAG's publish phase (musim.models.families.staged.publish_job), no TensorFlow: every family's
+rows, then one snapshot, then the online pointers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from musim import serving, warehouse
+from musim.features import lookup
+from musim.models import registry
+from musim.models.families import staged
+from musim.models.serve import publish_neighbors
+from tests.models.test_serve import _add_tracks, _artist_vector, _data
+
+
+def test_the_publish_phase_moves_the_online_pointers_after_its_one_snapshot(monkeypatch):
+    """The phase published each family with its pointers moved at once and one snapshot at the end: until that
+    snapshot (or for good, killed before it) a no-version lookup of the embedding view was on the new version
+    while the snapshot served the old neighbours."""
+    emb, owner = _data(3)
+    ids = [f"x{i}" for i in range(owner.size)]
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
+
+    def publish_champion(con, store, version, decision, *, k, defer_online):
+        return publish_neighbors(con, "autoencoder", version, ids, emb * 2, k=k,
+                                 defer_online=defer_online).to_json()
+
+    seen = []
+    real = serving.publish
+
+    def publish_seeing_the_lookup(con, settings=None, **kw):
+        seen.append(lookup("artist_autoencoder_embedding", 9, refresh_s=0))
+        return real(con, settings, **kw)
+
+    monkeypatch.setattr(staged, "_publish_champion", publish_champion)
+    monkeypatch.setattr(registry, "champion", lambda con, family: SimpleNamespace(version="autoencoder-2"))
+    monkeypatch.setattr(serving, "publish", publish_seeing_the_lookup)
+    out = staged.publish_job([{"family": "autoencoder", "version": "autoencoder-2"}], k=2, store=object())
+
+    np.testing.assert_allclose(seen[0], _artist_vector(emb, owner, 9), rtol=1e-5)  # the snapshot went first
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
+    assert out["snapshot"] and len(out["champions"][0]["online"]) == 2
+    assert "staged_online" not in out["champions"][0]
