@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from musim import serving, warehouse
@@ -427,3 +428,18 @@ def test_the_names_keyed_in_sql_get_the_name_rules_keys():
                              ).fetchone()[0]
     assert in_sql > 1000  # both paths are exercised
     assert {n: stored[n] for n in names} == {n: name_key(n) for n in names}
+
+
+def test_a_snapshot_is_written_in_a_storage_format_duckdb_1_5_reads(tmp_path):
+    """Snapshots were written in DuckDB 2.0's format: a 1.5 client (PyPI's duckdb-cli, JDBC drivers) failed with
+    `Trying to read a database file with version number ...`, though the README promised any DuckDB client. The
+    storage version is recorded in the file (a 1.5 client cannot run here: no network to install one)."""
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tags = con.execute("SELECT tags FROM duckdb_databases() WHERE NOT internal").fetchone()[0]
+    finally:
+        con.close()
+    assert tags["storage_version"].startswith("v1.5."), tags
+    assert "DuckDB client of version 1.5 or later" in (REPO / "README.md").read_text()
