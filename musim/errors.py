@@ -55,4 +55,5 @@ class QueryError(MusimError):
 
 
 class BusyError(MusimError):
-    """The warehouse is being written by another process; a reader waited and gave up."""
+    """A DuckDB file musim needs (the warehouse, a snapshot) is held open by another process; musim waited as long
+    as it waits for that file, and gave up."""

@@ -44,7 +44,6 @@ _READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.St
 _VERB = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
-_LOCK_PID = re.compile(r"\(PID (\d+)\)")
 #: What the attached file is called inside a sandbox (``current_database()``).
 SNAPSHOT_ALIAS = "snapshot"
 WAREHOUSE_ALIAS = "warehouse"
@@ -85,7 +84,8 @@ def open_sandbox(path: str | Path, settings: Settings | None = None) -> duckdb.D
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"no snapshot file {path}: run `musim similarity build` (or `musim publish`)")
-    return _attach_read_only(path, SNAPSHOT_ALIAS, settings or get_settings())
+    settings = settings or get_settings()
+    return warehouse.open_waiting(lambda: _attach_read_only(path, SNAPSHOT_ALIAS, settings), path, 0.0, settings)
 
 
 def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckdb.DuckDBPyConnection:
@@ -209,15 +209,7 @@ def first_line(exc: BaseException) -> str:
 
 # -- reading the warehouse without the writer's lock -------------------------------------------------
 
-def lock_holder(exc: BaseException) -> str | None:
-    """``"pid N"`` when ``exc`` is DuckDB's conflicting-lock error, else None."""
-    if not isinstance(exc, duckdb.IOException):
-        return None
-    text = str(exc)
-    if "Could not set lock" not in text and "Conflicting lock" not in text:
-        return None
-    m = _LOCK_PID.search(text)
-    return f"pid {m.group(1)}" if m else "another process"
+lock_holder = warehouse.lock_holder
 
 
 def _open_waiting(opener, path: Path, wait_s: float, settings: Settings):

@@ -35,6 +35,10 @@ CURRENT = snapshots.CURRENT
 PARTIAL_PREFIX = "publish-"
 """Snapshots being written: ``snapshots/publish-<pid>-<random>.partial`` (+ ``.wal``), owned by a lock."""
 LINK_PREFIX = snapshots.LINK_PREFIX
+SNAPSHOT_MODE = 0o444
+"""A published snapshot is read-only on disk: a client that opens it read-write by mistake (which would lock every
+reader out, ``musim similar`` and ``musim sql`` included) is refused by the file system, unless it runs as root.
+Pruning removes it all the same (removal needs the folder's permission, not the file's)."""
 
 
 class NothingPublished(NotFoundError):
@@ -111,6 +115,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         finally:
             sql.run(con, "serving/detach.sql")
         _finish_snapshot(partial, settings)
+        partial.chmod(SNAPSHOT_MODE)
         _fsync(partial)
         os.replace(partial, final)
     with snapshots.serving_lock(settings):

@@ -9,8 +9,10 @@ network to fetch anything else.
 from __future__ import annotations
 
 import re
+import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import duckdb
 
 from musim.config import Settings, get_settings
-from musim.errors import StorageError
+from musim.errors import BusyError, StorageError
 from musim.sql import SQL_DIR, query, run, statements
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -46,15 +48,62 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
     except OSError as exc:
         raise StorageError(f"DuckDB file {path}: cannot create its folder ({exc.strerror or exc}); "
                            f"set {_setting_of(path, settings)} to a writable place") from None
-    try:
-        opened(path)
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        raise unusable_file(exc, path, settings) or exc from None
+    opened(path)
+    con = open_waiting(lambda: duckdb.connect(str(path), read_only=read_only), path, 0.0, settings)
     configure(con, settings)
     if not read_only:
         migrate(con)
     return con
+
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def lock_holder(exc: BaseException) -> str | None:
+    """``"pid N"`` when ``exc`` is DuckDB's conflicting-lock error, else None."""
+    if not isinstance(exc, duckdb.IOException):
+        return None
+    text = str(exc)
+    if "Could not set lock" not in text and "Conflicting lock" not in text:
+        return None
+    m = _LOCK_PID.search(text)
+    return f"pid {m.group(1)}" if m else "another process"
+
+
+def locked_file(holder: str, path: Path, settings: Settings) -> BusyError:
+    """The one-line error for the DuckDB file ``path`` that another process (``holder``) holds open: which file
+    it is and what to do. DuckDB's lock does not say whether the holder reads or writes: a process that opened
+    the file read-write locks out every other; one that opened it read-only locks out writers."""
+    if path.resolve().is_relative_to(settings.serving_dir.resolve()):
+        return BusyError(f"the published snapshot {path} is open read-write in {holder}; open it with "
+                         "read_only=True (duckdb.connect(path, read_only=True), duckdb -readonly): musim never "
+                         "changes a snapshot, and a read-write connection shuts every other reader out")
+    if path == settings.warehouse.path:
+        return BusyError(f"the warehouse {path} is held by {holder} (reading or writing); try again when it "
+                         "finishes; query the published snapshot "
+                         "from DuckDB, never the warehouse")
+    return BusyError(f"the DuckDB file {path} is held by {holder} (reading or writing); try again when it finishes")
+
+
+def open_waiting(opener: Callable[[], Any], path: Path, wait_s: float, settings: Settings) -> Any:
+    """``opener()``, retried while another process holds the DuckDB file ``path``, for up to ``wait_s`` seconds
+    (saying so once on stderr), then :func:`locked_file`'s error; an unusable file is :func:`unusable_file`'s."""
+    deadline = None  # counted from the first refusal, so a slow open does not eat the wait
+    while True:
+        try:
+            return opener()
+        except duckdb.IOException as exc:
+            holder = lock_holder(exc)
+            if holder is None:
+                raise unusable_file(exc, path, settings) or exc from None
+            if deadline is None:
+                deadline = time.monotonic() + wait_s
+                if wait_s > 0:
+                    print(f"musim: {path} is held by another process ({holder}, reading or writing); waiting "
+                          f"up to {wait_s:g} s", file=sys.stderr)
+            if time.monotonic() >= deadline:
+                raise locked_file(holder, path, settings) from None
+            time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
 
 
 def _setting_of(path: Path, settings: Settings) -> str:

@@ -83,6 +83,7 @@ def test_a_snapshot_without_name_keys_asks_for_a_new_publish(tmp_path):
 
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     path = _build_and_publish()
+    path.chmod(0o644)  # writable, as an older musim left it
     with duckdb.connect(str(path)) as con:  # as published before the name keys
         con.execute("DROP INDEX artist_name_key_idx")
         con.execute("DROP INDEX artist_name_norm_idx")
@@ -96,6 +97,7 @@ def test_a_snapshot_of_an_earlier_layout_asks_for_a_new_publish(tmp_path):
 
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     path = _build_and_publish()
+    path.chmod(0o644)  # writable, as an older musim left it
     with duckdb.connect(str(path)) as con:  # as published before the lookup's dump ranges
         con.execute("DROP VIEW artist_pairs")
         con.execute("DROP VIEW artist_pair_lookup")
@@ -443,3 +445,35 @@ def test_a_snapshot_is_written_in_a_storage_format_duckdb_1_5_reads(tmp_path):
         con.close()
     assert tags["storage_version"].startswith("v1.5."), tags
     assert "DuckDB client of version 1.5 or later" in (REPO / "README.md").read_text()
+
+
+HOLD_SNAPSHOT = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_snapshot_held_read_write_elsewhere_is_named_with_what_to_do(tmp_path, capsys):
+    """A user holding the snapshot read-write stopped `musim similar` and `musim sql` with "the warehouse is being
+    written by another process": it names the snapshot now, and the file is read-only on disk."""
+    from musim.cli import main
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    assert path.stat().st_mode & 0o777 == serving.SNAPSHOT_MODE == 0o444
+    path.chmod(0o644)  # as root can, or as an older musim left it
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_SNAPSHOT, str(get_settings().serving_dir / serving.CURRENT)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "holding"
+        for argv in (["similar", "Artist B"], ["sql", "SELECT 1"]):
+            assert main(argv) == 2
+            err = capsys.readouterr().err
+            assert err == (f"musim: error: the published snapshot {path} is open read-write in pid {proc.pid}; open "
+                           "it with read_only=True (duckdb.connect(path, read_only=True), duckdb -readonly): musim "
+                           "never changes a snapshot, and a read-write connection shuts every other reader out\n")
+    finally:
+        proc.kill()
+        proc.wait()

@@ -107,9 +107,9 @@ def _unexpected(exc: Exception, verbose: bool) -> int:
     from musim.warehouse import explain
 
     holder = lock_holder(exc)
-    if holder is not None:  # a command that writes met another writer
-        print(f"musim: error: the warehouse is being written by another process ({holder}); try again when "
-              "it finishes", file=sys.stderr)
+    if holder is not None:  # a DuckDB file that musim.warehouse did not open (it names the file it opened)
+        print(f"musim: error: a DuckDB file is held by another process ({holder}, reading or writing); try again "
+              "when it finishes (run with -v to see which)", file=sys.stderr)
         return 2
     explained = explain(exc)
     if explained is not None:  # a DuckDB file cut short, found where it was read; DuckDB out of memory

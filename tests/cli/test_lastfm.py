@@ -212,10 +212,12 @@ def test_readers_do_not_take_the_writers_lock(hostile, capsys):
         assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 1
 
 
-def test_a_writer_meeting_another_writer_gets_one_line(writer_elsewhere, capsys):
+def test_a_writer_meeting_another_writer_gets_one_line(writer_elsewhere, capsys, monkeypatch):
     code, _, err = run(capsys, "publish")
-    assert code == 2 and one_line_error(err) == ("musim: error: the warehouse is being written by another process "
-                                                 f"(pid {writer_elsewhere.pid}); try again when it finishes\n")
+    assert code == 2 and err.splitlines()[-1] == (
+        f"musim: error: the warehouse {writer_elsewhere.args[-1]} is held by pid {writer_elsewhere.pid} (reading or "
+        "writing); try again when it finishes; query the published "
+        "snapshot from DuckDB, never the warehouse")
 
 
 def test_similar_k_in_the_library_is_a_musim_error(hostile):
