@@ -49,7 +49,8 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
         raise StorageError(f"DuckDB file {path}: cannot create its folder ({exc.strerror or exc}); "
                            f"set {_setting_of(path, settings)} to a writable place") from None
     opened(path)
-    con = open_waiting(lambda: duckdb.connect(str(path), read_only=read_only), path, 0.0, settings)
+    wait_s = settings.warehouse.lock_wait_s if not read_only and path == settings.warehouse.path else 0.0
+    con = open_waiting(lambda: duckdb.connect(str(path), read_only=read_only), path, wait_s, settings)
     configure(con, settings)
     if not read_only:
         migrate(con)
@@ -80,7 +81,7 @@ def locked_file(holder: str, path: Path, settings: Settings) -> BusyError:
                          "changes a snapshot, and a read-write connection shuts every other reader out")
     if path == settings.warehouse.path:
         return BusyError(f"the warehouse {path} is held by {holder} (reading or writing); try again when it "
-                         "finishes; query the published snapshot "
+                         "finishes (a writer waits MUSIM_WAREHOUSE_LOCK_WAIT_S); query the published snapshot "
                          "from DuckDB, never the warehouse")
     return BusyError(f"the DuckDB file {path} is held by {holder} (reading or writing); try again when it finishes")
 

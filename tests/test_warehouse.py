@@ -268,3 +268,61 @@ def test_the_exact_scores_migration_brings_older_builds_to_todays_arithmetic(mon
     assert snap.execute("SELECT max(score) FROM similar_artists WHERE metric = 'seed'").fetchone() == (1.0,)
     assert main(["similar", "Alpha", "--metric", "seed", "--json"]) == 0
     assert [row["score"] for row in json.loads(capsys.readouterr().out)["rows"]] == [1.0]
+
+
+HOLD_READ_ONLY = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+def _hold_read_only(path):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_READ_ONLY, str(path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def test_a_writer_waits_for_a_reader_holding_the_warehouse(musim_home, monkeypatch, capsys):
+    """A notebook holding the warehouse read-only made every musim writer fail at once ("being written by another
+    process": it was reading): a writer now waits up to MUSIM_WAREHOUSE_LOCK_WAIT_S for it to let go."""
+    import threading
+
+    settings = get_settings()
+    warehouse.connect(settings=settings).close()
+    proc = _hold_read_only(settings.warehouse.path)
+    try:
+        release = threading.Timer(1.0, lambda: (proc.stdin.write("done\n"), proc.stdin.flush()))
+        release.start()
+        con = warehouse.connect(settings=settings)  # default wait: the reader lets go after ~1 s
+        assert con.execute("SELECT count(*) > 0 FROM schema_migrations").fetchone() == (True,)
+        con.close()
+        release.join()
+    finally:
+        proc.kill()
+        proc.wait()
+    err = capsys.readouterr().err
+    assert f"is held by another process (pid {proc.pid}, reading or writing); waiting up to 30 s" in err
+
+
+def test_a_writer_gives_up_on_a_reader_past_the_wait_with_one_line(musim_home, monkeypatch, capsys):
+    from musim.cli import main
+
+    settings = get_settings()
+    warehouse.connect(settings=settings).close()
+    monkeypatch.setenv("MUSIM_WAREHOUSE_LOCK_WAIT_S", "0.5")
+    proc = _hold_read_only(settings.warehouse.path)
+    try:
+        assert main(["publish"]) == 2
+    finally:
+        proc.kill()
+        proc.wait()
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last == (f"musim: error: the warehouse {settings.warehouse.path} is held by pid {proc.pid} (reading or "
+                    "writing); try again when it finishes (a writer waits MUSIM_WAREHOUSE_LOCK_WAIT_S); query the "
+                    "published snapshot from DuckDB, never the warehouse")

@@ -103,6 +103,9 @@ class WarehouseSettings(Section):
                             description="DuckDB memory_limit (e.g. 8GB)")
     threads: Threads = var("MUSIM_DUCKDB_THREADS", factory=lambda: os.cpu_count() or 1, shown="number of CPUs",
                           description="DuckDB threads")
+    lock_wait_s: NonNegativeSeconds = var("MUSIM_WAREHOUSE_LOCK_WAIT_S", default=30.0,
+                                          description="seconds a writer waits while another process (a reader "
+                                          "or a writer) holds the warehouse open")
 
 
 class TransferOptions(Section):

@@ -213,10 +213,11 @@ def test_readers_do_not_take_the_writers_lock(hostile, capsys):
 
 
 def test_a_writer_meeting_another_writer_gets_one_line(writer_elsewhere, capsys, monkeypatch):
+    monkeypatch.setenv("MUSIM_WAREHOUSE_LOCK_WAIT_S", "0.3")
     code, _, err = run(capsys, "publish")
     assert code == 2 and err.splitlines()[-1] == (
         f"musim: error: the warehouse {writer_elsewhere.args[-1]} is held by pid {writer_elsewhere.pid} (reading or "
-        "writing); try again when it finishes; query the published "
+        "writing); try again when it finishes (a writer waits MUSIM_WAREHOUSE_LOCK_WAIT_S); query the published "
         "snapshot from DuckDB, never the warehouse")
 
 
