@@ -241,8 +241,8 @@ _AUDIO_VIEWS = (
 
 
 def _finish_snapshot(path: Path, settings: Settings) -> None:
-    """The views (the five metrics, top-K neighbours, audio neighbours with names) and lookup indexes, created on
-    the snapshot's own connection so that they name its tables."""
+    """The views (the five metrics, top-K neighbours, audio neighbours with names), lookup indexes and what each
+    relation is (COMMENT ON), created on the snapshot's own connection so that they name its tables."""
     con = warehouse.configure(duckdb.connect(str(path)), settings)
     try:
         sql.run(con, "serving/snapshot_lookups.sql")
@@ -251,6 +251,7 @@ def _finish_snapshot(path: Path, settings: Settings) -> None:
             if all(columns <= {c for (c,) in sql.query(con, "serving/columns_of.sql", table=table).fetchall()}
                    for table, columns in needs.items()):
                 sql.run(con, view)
+        sql.run(con, "serving/comments.sql")
         snapshots.record_state(con)
     finally:
         con.close()

@@ -477,3 +477,35 @@ def test_a_snapshot_held_read_write_elsewhere_is_named_with_what_to_do(tmp_path,
     finally:
         proc.kill()
         proc.wait()
+
+
+#: What a user queries in a snapshot (README, Serving and Models), and what is musim's own.
+USER_FACING = {"lastfm_dump", "similarity_build", "artist", "artist_listeners", "artist_pair_similarity", "track",
+               "artist_neighbors_audio", "track_neighbors", "model_registry", "quality_result", "latest_dump",
+               "artist_pair_lookup", "artist_pairs", "artist_neighbors", "similar_artists", "similar_artists_audio",
+               "similar_tracks"}
+INTERNAL = {"pair_lookup", "pair_lookup_dumps", "served_state"}
+
+
+def test_a_snapshot_describes_itself(tmp_path):
+    """Nothing in a snapshot said what it was (no COMMENT ON): internal tables sat beside the views, and the audio
+    score meant a model output for siamese and a cosine for the others, said only in a migration's comment."""
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    path = _build_and_publish()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        comments = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() UNION ALL "
+                                    "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
+        views = {v for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        columns = {(t, c): comment for t, c, comment in con.execute(
+            "SELECT table_name, column_name, comment FROM duckdb_columns()").fetchall()}
+    finally:
+        con.close()
+    assert set(comments) == USER_FACING | INTERNAL
+    assert all(comments[r] and comments[r].strip() for r in comments), {r for r in comments if not comments[r]}
+    assert all(comments[r].startswith("Internal") for r in INTERNAL)
+    assert not any(comments[r].startswith("Internal") for r in USER_FACING)
+    assert [k for k in columns if k[0] in views and not (columns[k] or "").strip()] == []
+    for table in ("artist_neighbors_audio", "similar_artists_audio", "similar_tracks"):
+        assert "siamese" in columns[(table, "score")] and "cosine" in columns[(table, "score")]
+    assert "no co-listened pair" in columns[("similar_artists_audio", "cold_start")]

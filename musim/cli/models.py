@@ -151,7 +151,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
         print_json(result)
         return 0
     version = result.get("version") or result.get("champion")
-    print(f"{version}: neighbours of {result['artists']} artists ({result['cold_start']} without listening data) "
+    print(f"{version}: neighbours of {result['artists']} artists ({result['cold_start']} cold start: no co-listened "
+          "pair in the latest dump) "
           f"and {result['tracks']} tracks published"
           + (f"; snapshot {Path(result['snapshot']).name}" if result.get("snapshot") else ""))
     return 0
@@ -270,8 +271,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"  {name}: {url}")
     pub = out.published or {}
     if pub:
-        print(f"\n{pub['version']}: neighbours of {pub['artists']} artists ({pub['cold_start']} without listening "
-              f"data) and {pub['tracks']} tracks published" + (f"; snapshot {pub['snapshot']}" if pub.get("snapshot") else ""))
+        print(f"\n{pub['version']}: neighbours of {pub['artists']} artists ({pub['cold_start']} cold start: no "
+              f"co-listened pair in the latest dump) and {pub['tracks']} tracks published" + (f"; snapshot {pub['snapshot']}" if pub.get("snapshot") else ""))
     elif not args.no_publish and out.entry.status != "champion":
         print(f"\nnot published (only a champion is); to serve it all the same: musim models publish "
               f"{out.entry.version}")

@@ -107,7 +107,8 @@ def test_train_without_listening_data_shows_the_identity_evaluation_and_how_to_s
     status = out.split(":", 2)[1].split()[0]
     assert "evaluation by artist identity, every track a query (mean [95% CI])" in out
     assert "scorer       auc                  ap                   p1" in out and "precision@3" not in out
-    served = "descriptors-1: neighbours of 25 artists (25 without listening data) and 75 tracks published" in out
+    served = ("descriptors-1: neighbours of 25 artists (25 cold start: no co-listened pair in the latest dump) and 75 "
+              "tracks published") in out
     hint = "not published (only a champion is); to serve it all the same: musim models publish descriptors-1" in out
     assert (served, hint) == ((True, False) if status == "champion" else (False, True)), out
 
