@@ -13,9 +13,7 @@ from the snapshot's own schema matched against those candidates — never from a
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ import duckdb
 
 from musim import sandbox, serving, sql
 from musim.errors import NotFoundError, ParameterError
+from musim.jsonable import plain
 from musim.names import name_norm
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound, ArtistSimilarity, artist_id_of, find_artist
@@ -159,29 +158,11 @@ def _render(name: str, **parts: str) -> str:
     return sql.statements(_PLACEHOLDER.sub(fill, sql.load(name)))[0]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, bytes | bytearray | memoryview):
-        return f"<{len(bytes(value))} bytes>"
-    if hasattr(value, "hex") and type(value).__name__ == "UUID":
-        return str(value)
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
-
-
 def _rows(cur: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     used = sql.params_of(query)
     res = cur.execute(query, {k: v for k, v in (params or {}).items() if k in used} or None)
     names = [d[0] for d in res.description]
-    return [{k: _jsonable(v) for k, v in zip(names, row, strict=True)} for row in res.fetchall()]
+    return [plain(dict(zip(names, row, strict=True))) for row in res.fetchall()]
 
 
 # -- overview ------------------------------------------------------------------------------------
@@ -194,7 +175,7 @@ def overview(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
 
 
 def latest_dump(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute(sql.load("queries/latest_dump.sql")).fetchone()
+    row = sql.query(con, "similarity/snapshot_latest_dump.sql").fetchone()
     return row[0] if row else None
 
 

@@ -118,6 +118,14 @@ def run(con, name: str, /, **params) -> None:
         con.execute(stmt, _bound(name, stmt, params))
 
 
+def rows(con, name: str, /, **params) -> list[dict]:
+    """The rows of the single statement of ``sql/<name>`` as dicts keyed by column name (bound as by
+    :func:`query`): the one way musim reads a query's rows by name."""
+    cur = query(con, name, **params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
 def query(con, name: str, /, **params):
     """Execute the single statement of ``sql/<name>``, binding the parameters it uses (literals and
     identifiers filled as by :func:`run`); the result to fetch."""

@@ -170,3 +170,33 @@ def test_sql_left_in_python_is_marked_with_a_reason():
                        f"{ {f: STILL_TO_CONVERT.get(f, 0) for f in grown} }); move it to a sql/ file "
                        "(musim.sql.run/query) or mark it with its reason")
     assert len(marked) <= MARKED_MAX, f"{len(marked)} statements marked to stay in Python: {marked}"
+
+
+def test_rows_are_dicts_by_column_name_bound_like_query(tmp_path, monkeypatch):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "pick.sql").write_text("-- numbers up to $n\nSELECT i AS n, 'x' || i AS label FROM range(1, $n + 1) r(i)"
+                                             " ORDER BY i;\n")
+    monkeypatch.setattr(sql, "SQL_DIR", tmp_path)
+    sql.load.cache_clear()
+    con = duckdb.connect()
+    try:
+        assert sql.rows(con, "t/pick.sql", n=2, unused="ignored") == [{"n": 1, "label": "x1"}, {"n": 2, "label": "x2"}]
+        assert sql.rows(con, "t/pick.sql", n=0) == []
+        with pytest.raises(KeyError, match=r"needs parameters \['n'\]"):
+            sql.rows(con, "t/pick.sql")
+    finally:
+        con.close()
+        sql.load.cache_clear()
+
+
+def test_no_two_sql_files_hold_the_same_statements():
+    """One file per query: two files whose statements are the same (comments and spacing aside) are one too many."""
+    seen: dict[str, str] = {}
+    twins = []
+    for path in sorted(sql.SQL_DIR.rglob("*.sql")):
+        body = " ".join(re.sub(r"--[^\n]*", "", path.read_text()).split())
+        rel = path.relative_to(sql.SQL_DIR).as_posix()
+        if body in seen:
+            twins.append((seen[body], rel))
+        seen.setdefault(body, rel)
+    assert not twins, f"the same SQL in two files (keep one): {twins}"

@@ -40,7 +40,7 @@ def fmt(value: Any, *, digits: int = 3) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     text = str(value)
-    if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T":  # ISO timestamps from _jsonable
+    if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T":  # ISO timestamps from musim.jsonable.plain
         try:
             when = dt.datetime.fromisoformat(text)
             return (when.astimezone(dt.UTC) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M")
