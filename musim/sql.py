@@ -5,8 +5,7 @@ functions such as ``read_csv`` cannot take bound parameters, so their arguments 
 and replaced by a quoted SQL string literal (:func:`literal`) — file paths and settings only, never data.
 DuckDB binds values, not names: a table or database that musim's code chooses from a fixed few (a staging
 table, an attached database's alias) is written ``{{table}}`` and replaced by a quoted identifier
-(:func:`identifier`, plain names only), never a name from a request. (The snapshot queries' files in ``sql/queries``
-also take fixed expressions in ``{{...}}``, filled by ``musim.queries``.)
+(:func:`identifier`, plain names only), never a name from a request; nothing else is filled in.
 A file may hold several statements; DuckDB's own parser splits them and names their parameters
 (``duckdb.extract_statements``), so semicolons and ``--`` inside strings are data.
 """
