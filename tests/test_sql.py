@@ -221,3 +221,15 @@ def test_no_two_sql_files_hold_the_same_statements():
             twins.append((seen[body], rel))
         seen.setdefault(body, rel)
     assert not twins, f"the same SQL in two files (keep one): {twins}"
+
+
+def test_rows_as_dicts_are_read_in_one_place():
+    """musim.sql.rows is the one reader of a query's rows by column name: no other module of musim names the
+    columns of a cursor (musim.sandbox, the `musim sql` door, returns its columns and rows as they are)."""
+    from pathlib import Path
+
+    root = Path(sql.__file__).resolve().parent
+    copies = [p.relative_to(root.parent).as_posix() for p in sorted(root.rglob("*.py"))
+              if p.name not in ("sql.py", "sandbox.py") or p.parent != root
+              if re.search(r"for \w+ in \w+\.description\b", p.read_text(encoding="utf-8"))]
+    assert not copies, f"rows read by column name outside musim.sql.rows: {copies}"
