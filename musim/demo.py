@@ -31,7 +31,7 @@ def acquire_demo_audio(dump_dir: Path, env: dict[str, str], log: Path, settings,
     """Step 4: a local folder of synthesized tracks for the top artists (each sounding like its taste
     community), acquired through the local provider into the object store by the audio_acquire DAG."""
     from musim.acquire.pipeline import catalogue, status_counts
-    from musim.synth.audio import write_music_folder
+    from musim.synth.folders import write_music_folder
 
     truth = json.loads((dump_dir / TRUTH_FILE).read_text())
     community = {a["name"].casefold(): a["community"] for a in truth["artists"]}
@@ -132,7 +132,9 @@ def similar_audio_example(env: dict[str, str], settings, truth: dict, version: s
     when none was promoted) on a new synthesized clip of an artist it never trained on (returns the artist and
     the clip, for step 8's families)."""
     from musim.models import registry
-    from musim.synth.audio import artist_seed_for, safe_name, synthesize_clip, write_clip
+    from musim.synth.files import safe_name, write_clip
+    from musim.synth.folders import artist_seed_for
+    from musim.synth.sound import synthesize_clip
 
     with warehouse.writer(settings) as con:
         entry = registry.get_model(con, version)
