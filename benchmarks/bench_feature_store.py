@@ -96,7 +96,7 @@ def _extraction(quick: bool, workdir: Path) -> list[dict]:
     from musim.features.extract import extractors_for, select_views
     from musim.features.pool import warm_up
     from musim.storage import open_store
-    from musim.synth.audio import write_previews
+    from musim.synth.folders import write_previews
 
     n = N_PREVIEWS_QUICK if quick else N_PREVIEWS
     workers = default_workers()

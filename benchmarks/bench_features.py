@@ -134,7 +134,9 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
 
     from benchmarks._util import measure
     from musim.audio import MelParams, default_workers, load_audio, log_mel
-    from musim.synth.audio import synthesize_clip, write_clip, write_previews
+    from musim.synth.files import write_clip
+    from musim.synth.folders import write_previews
+    from musim.synth.sound import synthesize_clip
 
     n = N_QUICK if quick else N_FULL
     rounds = 2

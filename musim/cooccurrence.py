@@ -1,6 +1,6 @@
 """Co-occurrence kernels in C (``musim/_cooccurrence.c``, built by ``make install``) and which engine runs them.
 
-- :func:`pair_count_chunks` (:func:`pair_counts` concatenated): the pairs of artists that users share and how
+- :func:`pair_count_chunks`: the pairs of artists that users share and how
   many users share each: the edges are laid out by user and by artist once, and each artist's pairs are
   counted in a dense counter array, ranges of artists on several threads (the GIL is released); they come
   sorted by pair, one chunk per range.
@@ -37,28 +37,12 @@ KERNELS = NativeEngine(module="musim._cooccurrence", what="the C co-occurrence k
                        plural=True)
 
 
-def c_kernels_missing() -> str | None:
-    """Why the C co-occurrence kernels cannot be used here (``None`` when they can)."""
-    return KERNELS.missing()
-
-
 def choose_engine(requested: str | None = None) -> str:
     """``c`` or ``duckdb``: ``requested``, else ``$MUSIM_SIMILARITY_ENGINE``, else ``c`` when it is built."""
     return KERNELS.choose(requested, lambda: get_settings().similarity.engine)
 
 
 Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def pair_counts(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists: int, min_co_listeners: int,
-                threads: int = 1) -> Chunk:
-    """``(a, b, co)``: every pair of artists ``a < b`` that at least ``min_co_listeners`` users share, sorted by
-    ``(a, b)``: the chunks of :func:`pair_count_chunks` concatenated."""
-    chunks = pair_count_chunks(users, artists, n_users, n_artists, min_co_listeners, threads)
-    if not chunks:
-        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32)
-    a, b, co = zip(*chunks, strict=True)
-    return np.concatenate(a), np.concatenate(b), np.concatenate(co)
 
 
 def pair_count_chunks(users: np.ndarray, artists: np.ndarray, n_users: int, n_artists: int, min_co_listeners: int,

@@ -31,7 +31,7 @@ def acquire_demo_audio(dump_dir: Path, env: dict[str, str], log: Path, settings,
     """Step 4: a local folder of synthesized tracks for the top artists (each sounding like its taste
     community), acquired through the local provider into the object store by the audio_acquire DAG."""
     from musim.acquire.pipeline import catalogue, status_counts
-    from musim.synth.audio import write_music_folder
+    from musim.synth.folders import write_music_folder
 
     truth = json.loads((dump_dir / TRUTH_FILE).read_text())
     community = {a["name"].casefold(): a["community"] for a in truth["artists"]}
@@ -94,7 +94,7 @@ def train_demo_model(env: dict[str, str], log: Path, settings, *, epochs: int, t
         names = list(dict.fromkeys(["precision@3", "precision@5", entry.primary_metric]))
         paired = version_comparisons(con, entry.version, ["precision@3", "precision@5"], against=["random", "pixel"])
         champ = registry.champion(con, "siamese")
-        n_test = sql.query(con, "demo/test_set_size.sql", test_set_id=entry.test_set_id).fetchone()[0]
+        n_test = sql.query(con, "models/registry_test_set_size.sql", test_set_id=entry.test_set_id).fetchone()[0]
         published = sql.query(con, "demo/latest_audio_build.sql").fetchone()
     training = entry.training or {}
     split = (training.get("data") or {}).get("split") or {}
@@ -132,7 +132,9 @@ def similar_audio_example(env: dict[str, str], settings, truth: dict, version: s
     when none was promoted) on a new synthesized clip of an artist it never trained on (returns the artist and
     the clip, for step 8's families)."""
     from musim.models import registry
-    from musim.synth.audio import artist_seed_for, safe_name, synthesize_clip, write_clip
+    from musim.synth.files import safe_name, write_clip
+    from musim.synth.folders import artist_seed_for
+    from musim.synth.sound import synthesize_clip
 
     with warehouse.writer(settings) as con:
         entry = registry.get_model(con, version)
@@ -192,7 +194,7 @@ def train_demo_families(env: dict[str, str], log: Path, settings, *, test_share:
     took = run_dag("train_embeddings", env, log, conf)
     with warehouse.writer(settings) as con:
         entries = [registry.list_models(con, family=f)[0] for f in conf["families"]]
-        n_test = sql.query(con, "demo/test_set_size.sql", test_set_id=entries[0].test_set_id).fetchone()[0]
+        n_test = sql.query(con, "models/registry_test_set_size.sql", test_set_id=entries[0].test_set_id).fetchone()[0]
     print(f"\n8. Airflow DAG train_embeddings ran in {took:.0f} s: {len(entries)} families trained on the same audio "
           f"features and evaluated on the same {n_test} held-out artists:")
     for e in entries:
@@ -250,13 +252,11 @@ def print_quality(settings) -> None:
     """The latest result of every quality gate the DAGs ran, and where its Data Docs are."""
     con = warehouse.connect(settings=settings, read_only=True)
     try:
-        rows = sql.query(con, "queries/quality_latest.sql").fetchall()
-        cols = [d[0] for d in con.description]
+        results = sql.rows(con, "queries/quality_latest.sql")
     finally:
         con.close()
-    if not rows:
+    if not results:
         return
-    results = [dict(zip(cols, r, strict=True)) for r in rows]
     print("\ndata-quality gates (Great Expectations; `musim quality report`):")
     for r in results:
         rows_note = f"{r['rows_validated']:,} rows validated" if r["rows_validated"] else "whole-table facts"

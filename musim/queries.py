@@ -5,19 +5,16 @@ publish (``artist_neighbors_audio``, ``track_neighbors``, ``track``, ``model_reg
 ``quality_result``) may be missing or empty: the functions then return :class:`Unavailable`, which names
 the DAG that builds them, instead of raising.
 
-The schemas of the audio-neighbour tables and of the model registry belong to the stages that write them,
-so this module *recognises* their columns from fixed candidate names (:data:`NEIGHBOR_COLUMNS`,
-:data:`REGISTRY_COLUMNS`) rather than hard-coding one shape. Column identifiers placed into SQL come only
-from the snapshot's own schema matched against those candidates — never from a request.
+Every question is a plain SQL file of ``sql/queries/`` over the tables as their migrations create them
+(the audio neighbours: ``sql/migrations/008_audio_neighbors.sql``; the model registry: 007), run with
+:func:`musim.sql.rows`; values come back as JSON holds them (:func:`musim.jsonable.plain`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +22,7 @@ import duckdb
 
 from musim import sandbox, serving, sql
 from musim.errors import NotFoundError, ParameterError
+from musim.jsonable import plain
 from musim.names import name_norm
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound, ArtistSimilarity, artist_id_of, find_artist
@@ -44,30 +42,10 @@ PRODUCERS: dict[str, str] = {
 }
 OPTIONAL_TABLES = ("track", "artist_neighbors_audio", "track_neighbors", "model_registry", "quality_result")
 
-# Candidate column names, most specific first.
-NEIGHBOR_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
-    "artist_neighbors_audio": {
-        "subject": ("artist_id", "artist_a", "source_artist_id", "query_artist_id"),
-        "neighbor": ("neighbor_id", "neighbour_id", "neighbor_artist_id", "neighbour_artist_id", "artist_b",
-                     "similar_artist_id"),
-    },
-    "track_neighbors": {
-        "subject": ("track_id", "track_a", "source_track_id", "query_track_id"),
-        "neighbor": ("neighbor_id", "neighbour_id", "neighbor_track_id", "neighbour_track_id", "track_b",
-                     "similar_track_id"),
-    },
-}
-SCORE_COLUMNS = ("score", "similarity", "cosine", "cosine_similarity", "sim")
-DISTANCE_COLUMNS = ("distance", "dist", "cosine_distance")
-RANK_COLUMNS = ("rank", "neighbor_rank", "position")
-MODEL_COLUMNS = ("model_version", "model_id", "model", "version", "model_name")
-TIME_COLUMNS = ("created_at", "built_at", "published_at", "trained_at", "registered_at", "updated_at")
 # The model registry (migration 007): scorers in ``metrics`` besides the model itself are its baselines
 # (and the champion re-scored under its version); ``model`` is the model (musim.models.registry).
 MODEL_SCORER = "model"
 BASELINES = ("random", "popularity", "pixel", "descriptors")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 _QUALITY_DOCS = re.compile(r"(?:^|/)(quality/docs/[^?#]+)")
 _MODEL_OBJECT = re.compile(r"(?:^|/)(models/[^?#]+)")
 
@@ -114,14 +92,6 @@ class Snapshot:
     def has(self, table: str) -> bool:
         return table in self.nonempty
 
-    def pick(self, table: str, candidates: Iterable[str]) -> str | None:
-        present = self.columns.get(table, [])
-        lower = {c.lower(): c for c in present}
-        for cand in candidates:
-            if cand in lower and _IDENT.match(lower[cand]):
-                return lower[cand]
-        return None
-
     def missing(self, table: str, what: str) -> Unavailable:
         state = "is empty" if table in self.columns else "is not in the published snapshot"
         return Unavailable(table, f"{what}: not built yet (`{table}` {state}). Run {PRODUCERS.get(table, 'its DAG')}; "
@@ -132,7 +102,7 @@ def inspect(con: duckdb.DuckDBPyConnection) -> Snapshot:
     """Which tables/views the snapshot has, their columns, and which of the optional ones hold rows."""
     columns: dict[str, list[str]] = {}
     types: dict[tuple[str, str], str] = {}
-    for table, column, dtype in con.execute(sql.load("queries/relations.sql")).fetchall():
+    for table, column, dtype in sql.query(con, "queries/relations.sql").fetchall():
         columns.setdefault(table, []).append(column)
         types[(table, column)] = str(dtype)
     snap = Snapshot(columns, types)
@@ -144,57 +114,22 @@ def inspect(con: duckdb.DuckDBPyConnection) -> Snapshot:
     return snap
 
 
-def _q(ident: str) -> str:
-    """A column of the snapshot (chosen by Snapshot.pick) as a quoted identifier for a fragment."""
-    return sql.identifier(ident)
-
-
-def _render(name: str, **parts: str) -> str:
-    """``sql/queries/<name>`` with its ``{{part}}`` placeholders filled (identifiers and fixed fragments)."""
-    def fill(m: re.Match[str]) -> str:
-        if m.group(1) not in parts:
-            raise KeyError(f"sql/{name} needs the fragment {m.group(1)!r}")
-        return parts[m.group(1)]
-
-    return sql.statements(_PLACEHOLDER.sub(fill, sql.load(name)))[0]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, bytes | bytearray | memoryview):
-        return f"<{len(bytes(value))} bytes>"
-    if hasattr(value, "hex") and type(value).__name__ == "UUID":
-        return str(value)
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
-
-
-def _rows(cur: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    used = sql.params_of(query)
-    res = cur.execute(query, {k: v for k, v in (params or {}).items() if k in used} or None)
-    names = [d[0] for d in res.description]
-    return [{k: _jsonable(v) for k, v in zip(names, row, strict=True)} for row in res.fetchall()]
+def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of ``sql/<name>`` as JSON holds them."""
+    return [plain(row) for row in sql.rows(con, name, **params)]
 
 
 # -- overview ------------------------------------------------------------------------------------
 
 def overview(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any]:
     """The latest built dump and its build parameters, plus which sections have data."""
-    info = _rows(con, sql.load("queries/snapshot_info.sql"))
+    info = _rows(con, "queries/snapshot_info.sql")
     return {"build": info[0] if info else None,
             "sections": {t: snap.has(t) for t in ("artist_neighbors", *OPTIONAL_TABLES)}}
 
 
 def latest_dump(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute(sql.load("queries/latest_dump.sql")).fetchone()
+    row = sql.query(con, "similarity/snapshot_latest_dump.sql").fetchone()
     return row[0] if row else None
 
 
@@ -205,8 +140,8 @@ def top_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, limit: int = 
     if not snap.has("artist_neighbors"):
         return []
     dump = latest_dump(con)
-    return [] if dump is None else [r[0] for r in con.execute(sql.load("queries/top_artists.sql"),
-                                                             {"dump_id": dump, "limit": limit}).fetchall()]
+    return [] if dump is None else [r[0] for r in sql.query(con, "queries/top_artists.sql",
+                                                             dump_id=dump, limit=limit).fetchall()]
 
 
 def suggest_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, limit: int = 10
@@ -239,65 +174,28 @@ def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | 
     return {"available": True, "query": query, **answer.to_json()}  # what `musim similar --json` prints
 
 
-@dataclass(frozen=True)
-class NeighborShape:
-    """How a neighbours table of another stage is laid out (recognised columns)."""
-
-    table: str
-    subject: str
-    neighbor: str
-    score: str | None
-    distance: str | None
-    rank: str | None
-    model: str | None
-    time: str | None
-
-    def fragments(self, model: str | None) -> dict[str, str]:
-        if self.score:
-            score = f"n.{_q(self.score)}"
-        elif self.distance:
-            score = f"n.{_q(self.distance)}"
-        else:
-            score = "NULL::DOUBLE"
-        if self.rank:
-            order = f"n.{_q(self.rank)}"
-        elif self.score:
-            order = f"n.{_q(self.score)} DESC"
-        elif self.distance:
-            order = f"n.{_q(self.distance)}"
-        else:
-            order = f"n.{_q(self.neighbor)}"
-        rank = f"n.{_q(self.rank)}" if self.rank else f"row_number() OVER (ORDER BY {order})"
-        model_filter = f"CAST(n.{_q(self.model)} AS VARCHAR) = $model" if self.model and model is not None else "true"
-        return {"subject": _q(self.subject), "neighbor": _q(self.neighbor), "score_expr": score,
-                "rank_expr": rank, "order": order, "model_filter": model_filter}
+#: The model versions each neighbours table holds (newest publication first).
+_MODELS_OF = {"artist_neighbors_audio": "queries/audio_neighbor_models.sql",
+              "track_neighbors": "queries/track_neighbor_models.sql"}
 
 
-def neighbor_shape(snap: Snapshot, table: str) -> NeighborShape | Unavailable:
-    cols = NEIGHBOR_COLUMNS[table]
-    subject, neighbor = snap.pick(table, cols["subject"]), snap.pick(table, cols["neighbor"])
-    if subject is None or neighbor is None or subject == neighbor:
-        return Unavailable(table, f"`{table}` has columns this page does not recognise "
-                                  f"({', '.join(snap.columns.get(table, []))}): expected one of "
-                                  f"{'/'.join(cols['subject'])} and one of {'/'.join(cols['neighbor'])}.")
-    return NeighborShape(table, subject, neighbor, snap.pick(table, SCORE_COLUMNS),
-                         snap.pick(table, DISTANCE_COLUMNS), snap.pick(table, RANK_COLUMNS),
-                         snap.pick(table, MODEL_COLUMNS), snap.pick(table, TIME_COLUMNS))
-
-
-def models_of(con: duckdb.DuckDBPyConnection, snap: Snapshot, shape: NeighborShape) -> list[str]:
-    """The model versions in a neighbours table, the one to show by default first: the registry's
+def models_of(con: duckdb.DuckDBPyConnection, snap: Snapshot, table: str) -> list[str]:
+    """The model versions in the neighbours table ``table``, the one to show by default first: the registry's
     champion if it has neighbours here, else the newest."""
-    if shape.model is None:
-        return []
-    newest = f"max({_q(shape.time)})" if shape.time else "NULL"
-    found = [r[0] for r in con.execute(_render("queries/model_values.sql", model=_q(shape.model), newest=newest,
-                                                table=_q(shape.table))).fetchall() if r[0] is not None]
-    champ = champion_versions(con, snap)
-    for cand in champ:
+    found = [r["model"] for r in sql.rows(con, _MODELS_OF[table])]
+    for cand in champion_versions(con, snap):
         if cand in found:
             return [cand, *[m for m in found if m != cand]]
     return found
+
+
+def _chosen(con: duckdb.DuckDBPyConnection, snap: Snapshot, table: str, model: str | None,
+            what: str) -> tuple[str, list[str]]:
+    """``model`` (it must have rows in ``table``) or the default one, and every model of ``table``."""
+    models = models_of(con, snap, table)
+    if model is not None and model not in models:
+        raise NotFoundError(f"no {what} of model {model!r}; models: {', '.join(models) or 'none'}")
+    return (model if model is not None else models[0]), models
 
 
 def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | None, *, artist_id: int | None = None,
@@ -306,9 +204,6 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | 
     (``artist_neighbors_audio``), of ``model`` or the default."""
     if not snap.has("artist_neighbors_audio"):
         return snap.missing("artist_neighbors_audio", "Audio similarity")
-    shape = neighbor_shape(snap, "artist_neighbors_audio")
-    if isinstance(shape, Unavailable):
-        return shape
     dump = latest_dump(con)  # None for a music library without listening data: its artists are found by name alone
     if name is None:
         artist_id = artist_id_of(con, artist_id, mbid)
@@ -321,18 +216,10 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | 
                 raise
             find_artist(con, name, None)  # raises with suggestions among every artist: those without listeners too
             raise
-    models = models_of(con, snap, shape)
-    if model is not None and shape.model is not None and model not in models:
-        raise NotFoundError(f"no audio neighbours of model {model!r}; models: {', '.join(models) or 'none'}")
-    chosen = model if model is not None else (models[0] if models else None)
-    params: dict[str, Any] = {"artist_id": artist_id, "dump_id": dump, "k": k}
-    if shape.model is not None and chosen is not None:
-        params["model"] = chosen
-    rows = _rows(con, _render("queries/audio_neighbors.sql", **shape.fragments(params.get("model"))), params)
+    chosen, models = _chosen(con, snap, "artist_neighbors_audio", model, "audio neighbours")
+    rows = _rows(con, "queries/audio_neighbors.sql", artist_id=artist_id, dump_id=dump, k=k, model=chosen)
     return {"available": True, "query": name if name is not None else artist_id if mbid is None else mbid,
-            "artist": display, "artist_id": artist_id, "k": k,
-            "model": chosen, "models": models, "score_kind": "distance" if not shape.score and shape.distance
-            else "similarity", "rows": rows}
+            "artist": display, "artist_id": artist_id, "k": k, "model": chosen, "models": models, "rows": rows}
 
 
 # -- tracks --------------------------------------------------------------------------------------
@@ -345,7 +232,7 @@ def find_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, q: str, *, limit
     norm = name_norm(q)
     if not norm:
         return []
-    return _rows(con, sql.load("queries/track_search.sql"), {"q": norm, "limit": limit})
+    return _rows(con, "queries/track_search.sql", q=norm, limit=limit)
 
 
 def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: str | None = None,
@@ -353,14 +240,11 @@ def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: 
     """Neighbours of one track (``track_id``, or the best match of the text ``q``) from ``track_neighbors``."""
     if not snap.has("track_neighbors"):
         return snap.missing("track_neighbors", "Track similarity")
-    shape = neighbor_shape(snap, "track_neighbors")
-    if isinstance(shape, Unavailable):
-        return shape
     matches: list[dict[str, Any]] = []
     subject: dict[str, Any]
     if track_id:
         if snap.has("track"):
-            found = _rows(con, sql.load("queries/track_by_id.sql"), {"track_id": track_id})
+            found = _rows(con, "queries/track_by_id.sql", track_id=track_id)
             if not found:
                 raise TrackNotFound(f"no track with id {track_id!r} in the published snapshot")
             subject = found[0]
@@ -375,24 +259,10 @@ def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: 
         if not found_or:
             raise TrackNotFound(f"no track title or artist contains {q!r}")
         subject, matches = found_or[0], found_or[1:]
-    models = models_of(con, snap, shape)
-    if model is not None and shape.model is not None and model not in models:
-        raise NotFoundError(f"no track neighbours of model {model!r}; models: {', '.join(models) or 'none'}")
-    chosen = model if model is not None else (models[0] if models else None)
-    parts = shape.fragments(chosen if shape.model is not None else None)
-    if snap.has("track"):
-        parts |= {"track_join": f"LEFT JOIN track t ON t.track_id = n.{_q(shape.neighbor)} "
-                                "LEFT JOIN artist a ON a.artist_id = t.artist_id",
-                  "title_expr": "t.title", "artist_expr": "a.name"}
-    else:
-        parts |= {"track_join": "", "title_expr": "NULL::VARCHAR", "artist_expr": "NULL::VARCHAR"}
-    params: dict[str, Any] = {"track_id": subject["track_id"], "k": k}
-    if shape.model is not None and chosen is not None:
-        params["model"] = chosen
-    rows = _rows(con, _render("queries/track_neighbors.sql", **parts), params)
+    chosen, models = _chosen(con, snap, "track_neighbors", model, "track neighbours")
+    rows = _rows(con, "queries/track_neighbors.sql", track_id=subject["track_id"], k=k, model=chosen)
     return {"available": True, "track": subject, "other_matches": matches, "k": k, "model": chosen,
-            "models": models, "score_kind": "distance" if not shape.score and shape.distance else "similarity",
-            "rows": rows}
+            "models": models, "rows": rows}
 
 
 # -- models --------------------------------------------------------------------------------------
@@ -401,7 +271,7 @@ def champion_versions(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> list[st
     """The registry's champion version(s), one per family."""
     if not snap.has("model_registry"):
         return []
-    return [r[0] for r in con.execute(sql.load("queries/champions.sql")).fetchall()]
+    return [r[0] for r in sql.query(con, "queries/champions.sql").fetchall()]
 
 
 def object_key(value: Any, prefix_pattern: re.Pattern[str] = _MODEL_OBJECT) -> str | None:
@@ -434,7 +304,7 @@ def leaderboard(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any
     interval), next to the best baseline of its own evaluation run, with its model card's object key."""
     if not snap.has("model_registry"):
         return snap.missing("model_registry", "The model leaderboard")
-    rows = _rows(con, sql.load("queries/leaderboard.sql"))
+    rows = _rows(con, "queries/leaderboard.sql")
     for row in rows:
         metrics = _json_column(row.pop("metrics"), {})
         primary = row["primary_metric"]
@@ -468,7 +338,7 @@ def quality(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any] | 
     """The latest result of every quality dataset, with the Data Docs object key of its run."""
     if not snap.has("quality_result"):
         return snap.missing("quality_result", "Data-quality results")
-    rows = _rows(con, sql.load("queries/quality_latest.sql"))
+    rows = _rows(con, "queries/quality_latest.sql")
     for row in rows:
         failures = _json_column(row.get("failures"), [])
         row["failures"] = failures if isinstance(failures, list) else []

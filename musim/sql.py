@@ -5,8 +5,7 @@ functions such as ``read_csv`` cannot take bound parameters, so their arguments 
 and replaced by a quoted SQL string literal (:func:`literal`) — file paths and settings only, never data.
 DuckDB binds values, not names: a table or database that musim's code chooses from a fixed few (a staging
 table, an attached database's alias) is written ``{{table}}`` and replaced by a quoted identifier
-(:func:`identifier`, plain names only), never a name from a request. (The snapshot queries' files in ``sql/queries``
-also take fixed expressions in ``{{...}}``, filled by ``musim.queries``.)
+(:func:`identifier`, plain names only), never a name from a request; nothing else is filled in.
 A file may hold several statements; DuckDB's own parser splits them and names their parameters
 (``duckdb.extract_statements``), so semicolons and ``--`` inside strings are data.
 """
@@ -116,6 +115,14 @@ def run(con, name: str, /, **params) -> None:
     filling its ``${...}`` literals and ``{{...}}`` identifiers from the same ``params``)."""
     for stmt in statements(_filled(name, params)):
         con.execute(stmt, _bound(name, stmt, params))
+
+
+def rows(con, name: str, /, **params) -> list[dict]:
+    """The rows of the single statement of ``sql/<name>`` as dicts keyed by column name (bound as by
+    :func:`query`): the one way musim reads a query's rows by name."""
+    cur = query(con, name, **params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def query(con, name: str, /, **params):

@@ -12,7 +12,7 @@ from musim.acquire.pipeline import acquire
 from musim.features.extract import build as build_features
 from musim.ingest.lastfm import ingest_lastfm
 from musim.similarity.build import SimilarityParams, build_similarity
-from musim.synth.audio import write_music_folder
+from musim.synth.folders import write_music_folder
 from musim.synth.lastfm import TRUTH_FILE, write_lastfm_dump
 
 

@@ -10,9 +10,10 @@ import pytest
 
 from musim import cooccurrence
 from musim.errors import ConfigError
+from tests.pair_counts import pair_counts
 
-needs_c_kernels = pytest.mark.skipif(cooccurrence.c_kernels_missing() is not None,
-                                     reason=f"the C co-occurrence kernels are not built ({cooccurrence.c_kernels_missing()})")
+needs_c_kernels = pytest.mark.skipif(cooccurrence.KERNELS.missing() is not None,
+                                     reason=f"the C co-occurrence kernels are not built ({cooccurrence.KERNELS.missing()})")
 
 
 def _brute_force(users, artists, min_co):
@@ -42,7 +43,7 @@ def _random_edges(rng, n_users, n_artists, density):
 def test_counter_equals_brute_force(threads, min_co):
     rng = np.random.default_rng(threads * 10 + min_co)
     users, artists = _random_edges(rng, n_users=120, n_artists=60, density=0.08)
-    a, b, co = cooccurrence.pair_counts(users, artists, 120, 60, min_co, threads)
+    a, b, co = pair_counts(users, artists, 120, 60, min_co, threads)
     got = list(zip(a.tolist(), b.tolist(), co.tolist(), strict=True))
     assert got == _brute_force(users, artists, min_co)  # the same pairs, and sorted by (a, b) as they come
     assert len(got) > 50
@@ -53,7 +54,7 @@ def test_counter_labels_pairs_with_ids_in_chunks_that_follow_pair_order():
     rng = np.random.default_rng(11)
     users, artists = _random_edges(rng, n_users=300, n_artists=200, density=0.03)
     ids = np.arange(200, dtype=np.int32) * 5 + 2  # sparse artist ids, ascending, as in a warehouse
-    a, b, co = cooccurrence.pair_counts(users, artists, 300, 200, 1, threads=2)
+    a, b, co = pair_counts(users, artists, 300, 200, 1, threads=2)
     chunks = cooccurrence.pair_count_chunks(users, artists, 300, 200, 1, threads=2, ids=ids)
     assert len(chunks) > 2  # one per range of artists
     assert [np.concatenate(x).tolist() for x in zip(*chunks, strict=True)] == [ids[a].tolist(), ids[b].tolist(),
@@ -65,10 +66,10 @@ def test_counter_labels_pairs_with_ids_in_chunks_that_follow_pair_order():
 @needs_c_kernels
 def test_counter_handles_empty_and_lonely_inputs():
     empty = np.empty(0, np.int32)
-    assert [x.size for x in cooccurrence.pair_counts(empty, empty, 0, 0, 1)] == [0, 0, 0]
-    assert [x.size for x in cooccurrence.pair_counts(empty, empty, 5, 3, 1, threads=2)] == [0, 0, 0]
+    assert [x.size for x in pair_counts(empty, empty, 0, 0, 1)] == [0, 0, 0]
+    assert [x.size for x in pair_counts(empty, empty, 5, 3, 1, threads=2)] == [0, 0, 0]
     one = np.zeros(3, np.int32)  # one user, three artists
-    a, b, co = cooccurrence.pair_counts(one, np.arange(3, dtype=np.int32), 1, 3, 1)
+    a, b, co = pair_counts(one, np.arange(3, dtype=np.int32), 1, 3, 1)
     assert list(zip(a.tolist(), b.tolist(), co.tolist(), strict=True)) == [(0, 1, 1), (0, 2, 1), (1, 2, 1)]
 
 
@@ -77,7 +78,7 @@ def test_counter_sorts_pairs_across_bitmap_words_and_ranges():
     """Artists far apart (other 64-bit words of the marks) and ranges cut between threads: still sorted."""
     rng = np.random.default_rng(7)
     users, artists = _random_edges(rng, n_users=300, n_artists=700, density=0.02)
-    a, b, co = cooccurrence.pair_counts(users, artists, 300, 700, 1, threads=3)
+    a, b, co = pair_counts(users, artists, 300, 700, 1, threads=3)
     assert list(zip(a.tolist(), b.tolist(), co.tolist(), strict=True)) == _brute_force(users, artists, 1)
 
 
@@ -91,7 +92,7 @@ def _symmetric_reference(a, b, co):
 def test_symmetric_pairs_lay_each_pair_out_both_ways_sorted_by_artist():
     rng = np.random.default_rng(3)
     users, artists = _random_edges(rng, n_users=200, n_artists=90, density=0.06)
-    a, b, co = cooccurrence.pair_counts(users, artists, 200, 90, 2)
+    a, b, co = pair_counts(users, artists, 200, 90, 2)
     ids = np.arange(90, dtype=np.int32) * 7 + 3  # sparse artist ids, as in a warehouse
     got = [x.tolist() for x in cooccurrence.symmetric_pairs(ids[a], ids[b], co)]
     assert got == list(_symmetric_reference(ids[a], ids[b], co))
@@ -118,9 +119,9 @@ def test_symmetric_pairs_refuse_a_pair_not_ordered():
 def test_counter_refuses_bad_edges_with_the_edge_named():
     users, artists = np.array([0, 1, 1], np.int32), np.array([2, 0, 0], np.int32)
     with pytest.raises(ValueError, match=r"the edge \(user 1, artist 0\) is given twice"):
-        cooccurrence.pair_counts(users, artists, 2, 3, 1)
+        pair_counts(users, artists, 2, 3, 1)
     with pytest.raises(ValueError, match=r"edge 0 \(user 0, artist 7\) is outside 0..1 x 0..2"):
-        cooccurrence.pair_counts(np.array([0], np.int32), np.array([7], np.int32), 2, 3, 1)
+        pair_counts(np.array([0], np.int32), np.array([7], np.int32), 2, 3, 1)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import subprocess
 import sys
 import textwrap
 
-from musim.synth.audio import synthesize_clip, write_clip
+from musim.synth.files import write_clip
+from musim.synth.sound import synthesize_clip
 
 
 def stderr_of(code: str) -> str:

@@ -60,13 +60,6 @@ ARTIST_STATUSES = ("pending", "matched", "no_match", "no_preview", "downloaded",
 _RECORD_CHUNK = 200
 
 
-def _query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
-    """Rows of the single statement in ``sql/<name>`` as dicts, binding only the parameters it uses."""
-    cur = sql.query(con, name, **params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-
 @params_record("acquire parameter")
 class _Counts:
     """The run's counts, checked as every record is (a DAG param's ``2.0`` is 2; ``true``, ``2.5``, 0 refused)."""
@@ -87,7 +80,7 @@ def catalogue(top_n: int = 1000, *, settings: Settings | None = None) -> list[di
     top_n = _check_counts(top_n, 1, 1, 1).top_n
     con = serving.open_snapshot(settings)
     try:
-        return _query(con, "acquire/catalogue.sql", top_n=top_n)
+        return sql.rows(con, "acquire/catalogue.sql", top_n=top_n)
     finally:
         con.close()
 
@@ -151,11 +144,11 @@ def plan(
         warehouse.fill(con, "plan_catalogue", rows)
         with warehouse.transaction(con):
             sql.run(con, "acquire/plan_catalogue.sql")
-        todo = _query(con, "acquire/todo.sql", max_attempts=max_attempts, providers=sorted(names),
+        todo = sql.rows(con, "acquire/todo.sql", max_attempts=max_attempts, providers=sorted(names),
                       per_artist=per_artist, retry=retry)
         warehouse.fill(con, "plan_todo", todo)
-        known = _query(con, "acquire/known_previews.sql", retry=retry)
-        sources = _query(con, "acquire/known_sources.sql") if todo and download else []
+        known = sql.rows(con, "acquire/known_previews.sql", retry=retry)
+        sources = sql.rows(con, "acquire/known_sources.sql") if todo and download else []
     by_artist: dict[int, dict[str, Any]] = {
         int(t["artist_id"]): {"artist_id": int(t["artist_id"]), "name": t["name"], "known": {}} for t in todo}
     for k in known:
@@ -396,5 +389,5 @@ def list_previews(artist: str | None = None, *, all_statuses: bool = False, limi
     from musim import sandbox
 
     with sandbox.reader(settings) as con:
-        return _query(con, "acquire/previews.sql", artist=artist, all_statuses=all_statuses,
+        return sql.rows(con, "acquire/previews.sql", artist=artist, all_statuses=all_statuses,
                       limit=limit if limit and limit > 0 else 1 << 62)

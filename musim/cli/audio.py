@@ -140,9 +140,8 @@ def cmd_similar_tracks(args: argparse.Namespace) -> int:
         print_json(result)
         return 0
     track = result["track"]
-    kind = "distance" if result["score_kind"] == "distance" else "score"
     print_table([(r["rank"], r.get("title") or r.get("track_id"), r.get("artist") or "", r["score"])
-                 for r in result["rows"]], ["rank", "track", "artist", kind],
+                 for r in result["rows"]], ["rank", "track", "artist", "score"],
                 title=f"tracks that sound most like {printable(track.get('title') or track['track_id'])} by "
                       f"{printable(track.get('artist') or '?')} ({result['model']})")
     others = result["other_matches"]

@@ -13,6 +13,7 @@ import duckdb
 from musim import sandbox, sql, warehouse
 from musim.cli.options import count, number, positive
 from musim.cli.output import counted, print_json, print_table
+from musim.jsonable import plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -217,9 +218,4 @@ def _view_doc(con, view) -> dict:
 
 
 def _jsonable(row: dict) -> dict:
-    out = {}
-    for k, v in row.items():
-        if k == "lineage" and isinstance(v, str):
-            v = json.loads(v)
-        out[k] = v.isoformat() if hasattr(v, "isoformat") else v
-    return out
+    return plain({k: json.loads(v) if k == "lineage" and isinstance(v, str) else v for k, v in row.items()})

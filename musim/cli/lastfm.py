@@ -309,9 +309,8 @@ def _similar_by_audio(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    kind = "distance" if result["score_kind"] == "distance" else "score"
     print_table([(r["rank"], r["artist"], r["score"], "" if r["listeners"] is None else r["listeners"])
-                 for r in result["rows"]], ["rank", "artist", kind, "listeners"],
+                 for r in result["rows"]], ["rank", "artist", "score", "listeners"],
                 title=f"artists that sound most like {printable(result['artist'])} ({result['model']})")
     return 0
 

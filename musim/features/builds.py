@@ -100,10 +100,8 @@ def list_builds(con: duckdb.DuckDBPyConnection, *, params_hashes: Sequence[str] 
     settings = settings or get_settings()
     now = now or dt.datetime.now(dt.UTC)
     stale_before = now - dt.timedelta(seconds=settings.features.build_timeout_s)
-    cur = sql.query(con, "features/builds.sql", stale_before=stale_before, limit=int(limit),
+    rows = sql.rows(con, "features/builds.sql", stale_before=stale_before, limit=int(limit),
                     params_hashes=list(params_hashes) if params_hashes is not None else None)
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     for row in rows:
         if row["state"] == INTERRUPTED and row["heartbeat_key"]:
             store = store or open_store(settings.storage.object_store)

@@ -399,13 +399,6 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
-    """The rows of ``sql/features/<name>.sql`` as dicts."""
-    cur = sql.query(con, f"features/{name}.sql", **params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
 def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = None) -> FeatureView:
     """The registered view ``name`` (the highest version when ``version`` is None); also accepts ``"name:version"``."""
     if not isinstance(name, str):
@@ -417,7 +410,7 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
         if version is not None and version != int(v):
             raise ParameterError(f"{name}:{v} names version {int(v)} and --version {version} another: give one")
         version = int(v)
-    rows = _rows(con, "view_latest", view_name=name, view_version=version)
+    rows = sql.rows(con, "features/view_latest.sql", view_name=name, view_version=version)
     if not rows:
         what = f"{name}:{version}" if version is not None else name
         raise NotFoundError(f"no feature view {what!r}; registered: {', '.join(view_names(con)) or 'none'}")
@@ -440,17 +433,17 @@ def service_names(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def list_views(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Registry rows of every view, with their row counts (tensors: tracks with an object)."""
-    return _rows(con, "list_views")
+    return sql.rows(con, "features/list_views.sql")
 
 
 def list_services(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every registered service with its views as ``name:version`` strings."""
-    return _rows(con, "list_services")
+    return sql.rows(con, "features/list_services.sql")
 
 
 def get_service(con: duckdb.DuckDBPyConnection, name: str) -> FeatureService:
     """The registered service ``name`` with its views."""
-    rows = _rows(con, "service", service=name)
+    rows = sql.rows(con, "features/service.sql", service=name)
     if not rows:
         raise NotFoundError(f"no feature service {name!r}; registered: {', '.join(service_names(con)) or 'none'}")
     refs = sql.query(con, "features/service_views.sql", service=name).fetchall()

@@ -80,10 +80,6 @@ class Prescan:
     #: rows DuckDB read from the file in one go (staging only); the fixed lines' rows come after them
     staged_rows: int = 0
 
-    @property
-    def lone_cr_lines(self) -> int:
-        return len(self.fixed)
-
 
 #: The file names of a Last.FM dump (plays or events, profiles), as they come; plain or gzipped.
 PLAYS_PATTERNS = ("*artmbid-artname-plays.tsv", "*artmbid-artname-plays.tsv.gz",

@@ -21,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from musim import sql, warehouse
 from musim.audio.batch import default_workers, imap_unordered
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
 from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom
 from musim.library.formats import FileSkipped
-from musim.library.identity import group_files, library_artists, match_catalogue, rows_of, stranded, without
+from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.registry import delete_tracks, delete_unused
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.zips import holds
@@ -66,10 +64,6 @@ def track_id_of(source_sha256: str) -> str:
     return hashlib.sha256(f"{PROVIDER}|{source_sha256}".encode()).hexdigest()[:16]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
-    return rows_of(sql.query(con, name, **params))
-
-
 @dataclass
 class _State:
     tracks: dict[str, dict[str, Any]]        # source sha256 -> stored track
@@ -80,10 +74,10 @@ class _State:
 
 def _load_state(settings: Settings) -> _State:
     with warehouse.writer(settings) as con:
-        return _State({r["source_sha256"]: r for r in _rows(con, "library/known_tracks.sql")},
-                      {r["source_path"]: r for r in _rows(con, "library/known_skips.sql")},
-                      _rows(con, "library/known_artists.sql"),
-                      {r["sha256"]: r for r in _rows(con, "library/acquired_previews.sql")})
+        return _State({r["source_sha256"]: r for r in sql.rows(con, "library/known_tracks.sql")},
+                      {r["source_path"]: r for r in sql.rows(con, "library/known_skips.sql")},
+                      sql.rows(con, "library/known_artists.sql"),
+                      {r["sha256"]: r for r in sql.rows(con, "library/acquired_previews.sql")})
 
 
 def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -> tuple[str, Any] | None:
@@ -229,7 +223,7 @@ def add(
     rows: list[dict[str, Any]] = []
     with warehouse.writer(settings) as con:
         # 3. a run beside this one may have recorded some of the same files since the state was read
-        meanwhile = {r["source_sha256"]: r for r in _rows(con, "library/known_tracks.sql")}
+        meanwhile = {r["source_sha256"]: r for r in sql.rows(con, "library/known_tracks.sql")}
         orphans: list[str] = []
         for i in [i for i in sorted(by_index) if by_index[i][0].sha256 in meanwhile]:
             item, obj = by_index.pop(i)

@@ -49,12 +49,6 @@ class Group:
         return self.ident[1] if self.ident[0] == "mbid" else None
 
 
-def rows_of(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The rows of a query result as dicts."""
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
 def group_files(artists: list[tuple[str, str | None]], known: list[dict[str, Any]]) -> tuple[dict[Ident, Group],
                                                                                                  list[Ident]]:
     """Group the new files by artist identity (see the module doc): ``artists`` is each file's ``(name,
@@ -148,7 +142,7 @@ def _first(candidates: list[tuple[int, str | None]], g: Group) -> int | None:
 
 def match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[Ident, Group], known: list[dict[str, Any]]) -> None:
     """Give each group its catalogue artist (see the module doc), a new one where none is."""
-    names = rows_of(sql.query(con, "library/catalogue_names.sql"))
+    names = sql.rows(con, "library/catalogue_names.sql")
     by_mbid = {r["mbid"]: r["artist_id"] for r in names if r["mbid"]}
     by_norm: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
     by_key: dict[str, list[tuple[int, str | None]]] = defaultdict(list)

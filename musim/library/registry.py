@@ -17,23 +17,18 @@ from musim.names import name_key
 from musim.storage import ObjectStore, open_store
 
 
-def _rows(cur: Any) -> list[dict[str, Any]]:
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
 def list_tracks(artist: str | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id)."""
     artist_id = int(artist.strip()) if artist and artist.strip().isdigit() and len(artist.strip()) < 10 else None
     with warehouse.writer(settings) as con:
-        return _rows(sql.query(con, "library/list.sql", artist=artist, artist_id=artist_id,
-                               artist_key=name_key(artist) if artist else None))
+        return sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
+                        artist_key=name_key(artist) if artist else None)
 
 
 def skipped_files(*, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Every file the scans skipped, with its reason."""
     with warehouse.writer(settings) as con:
-        return _rows(sql.query(con, "library/skips.sql"))
+        return sql.rows(con, "library/skips.sql")
 
 
 def absolute_path(path: str | os.PathLike) -> str:
@@ -48,7 +43,7 @@ def show_track(track: str, *, settings: Settings | None = None) -> dict[str, Any
     Raises NotFoundError when nothing matches, ParameterError when a prefix matches several tracks.
     """
     with warehouse.writer(settings) as con:
-        rows = _rows(sql.query(con, "library/show.sql", track=str(track), path=absolute_path(track)))
+        rows = sql.rows(con, "library/show.sql", track=str(track), path=absolute_path(track))
     if not rows:
         raise NotFoundError(f"no library track {track!r}; `musim library list` shows the tracks")
     if len(rows) > 1:

@@ -285,10 +285,6 @@ class ClipTable:
             raise KeyError("some artists have no clips")
         return pos
 
-    def clips_of(self, artist: int) -> np.ndarray:
-        i = int(self.positions([artist])[0])
-        return self.rows[i, :self.counts[i]]
-
     def flat(self, artists: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All clip rows of ``artists`` and, for each, the position of its artist in ``artists``."""
         pos = self.positions(artists)

@@ -251,9 +251,7 @@ def rescored_fairly(con: duckdb.DuckDBPyConnection, report: EvaluationReport, *,
 
 def promotions(con: duckdb.DuckDBPyConnection, *, family: str | None = None) -> list[dict[str, Any]]:
     """Every promotion decision, newest first."""
-    cur = sql.query(con, "models/registry_promotions.sql", family=family)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    return sql.rows(con, "models/registry_promotions.sql", family=family)
 
 
 def _artist_names(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> dict[int, str]:

@@ -4,7 +4,7 @@
   latent position, and pair targets that decay with the distance between latents (most pairs 0, as in a
   real catalogue). Milliseconds to make; a model that learns anything beats random on it.
 - :func:`synth_data`: real log-mels (:func:`musim.audio.log_mel`) of demo clips from
-  :mod:`musim.synth.audio`, whose style follows taste communities; targets high inside a community.
+  :mod:`musim.synth.sound`, whose style follows taste communities; targets high inside a community.
   About 0.1 s per clip.
 
 Both return a :class:`ToyData` shaped like what the feature store and warehouse give a training run.
@@ -81,7 +81,7 @@ def planted_data(*, communities: int = 4, artists_per_community: int = 8, clips_
 
 def synth_data(*, communities: int = 4, artists_per_community: int = 6, clips_per_artist: int = 3,
                within: float = 0.6, seed: int = 0, descriptors: bool = False) -> ToyData:
-    """Log-mels of demo clips (``musim.synth.audio``): same community = similar style and similar targets.
+    """Log-mels of demo clips (``musim.synth.sound``): same community = similar style and similar targets.
 
     Targets: ``within`` (+- 0.3 noise) inside a community, 0 for most pairs across communities (a few at
     up to 0.1). Listeners are heavy-tailed and unrelated to style. ``descriptors=True`` computes the
@@ -89,7 +89,7 @@ def synth_data(*, communities: int = 4, artists_per_community: int = 6, clips_pe
     """
     from musim.audio import MelParams, descriptor_vector, log_mel
     from musim.audio import descriptors as describe
-    from musim.synth.audio import synthesize_clip
+    from musim.synth.sound import synthesize_clip
 
     rng = np.random.default_rng([seed, 0x5A17])
     params = MelParams()

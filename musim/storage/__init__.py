@@ -10,11 +10,11 @@ URLs, credentials and tuning are described in :mod:`musim.storage.config`; atomi
 behaviour in :mod:`musim.storage.local` and :mod:`musim.storage.s3`.
 
 Why boto3 and not the ``minio`` SDK: both speak to MinIO, but boto3/botocore is already a hard
-dependency twice over (Airflow's amazon provider, and s3fs, which pins botocore and which DuckDB needs
-through fsspec), so wrapping it adds no package, keeps one credential and endpoint model (the ``aws``
-connection's fields map 1:1 onto botocore's) and one retry/timeout implementation across musim, S3Hook
-and s3fs; it also offers bounded "standard" retries, connect/read timeouts and presigning out of the
-box. The minio SDK would add a second HTTP stack (its own urllib3 pool and retry rules) for no gain.
+dependency (Airflow's amazon provider), so wrapping it adds no package, keeps one credential and endpoint
+model (the ``aws`` connection's fields map 1:1 onto botocore's) and one retry/timeout implementation
+across musim and S3Hook; it also offers bounded "standard" retries, connect/read timeouts and presigning
+out of the box. DuckDB reads no object directly (no filesystem is registered with it): musim moves
+objects through this module. The minio SDK would add a second HTTP stack (its own urllib3 pool and retry rules) for no gain.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ __all__ = [
     "S3Config",
     "StorageUnavailable",
     "TransferOptions",
-    "fsspec_filesystem",
     "is_object_url",
     "open_prefix",
     "open_store",
@@ -84,15 +83,6 @@ def open_store(
 
     config = s3_config or resolve_s3_config(location.conn_id, settings)
     return S3Store(location.bucket, location.prefix, config=config, options=options)
-
-
-def fsspec_filesystem(store: ObjectStore) -> Any:
-    """An fsspec filesystem reaching ``store`` with its endpoint and credentials (``store.url(key)`` paths).
-
-    For DuckDB without httpfs: ``con.register_filesystem(fsspec_filesystem(store))``, then
-    ``read_parquet(store.url(key))``.
-    """
-    return store.fsspec_filesystem()
 
 
 def is_object_url(location: Any) -> bool:

@@ -231,10 +231,6 @@ class ObjectStore(ABC):
         Writers call it before they start (acquire, library add, features build), so what a killed writer left
         goes with the next run."""
 
-    @abstractmethod
-    def fsspec_filesystem(self) -> Any:
-        """An fsspec filesystem reaching this store (for ``duckdb.register_filesystem``)."""
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.root_url!r})"
 

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from pydantic import SecretStr
 
@@ -126,16 +126,6 @@ def parse_store_url(url: str) -> StoreLocation:
             )
         return StoreLocation("s3", bucket=bucket, prefix=prefix, conn_id=conn_id or DEFAULT_CONN_ID)
     raise ConfigError(f"object store URL {shown!r}: unsupported scheme {scheme!r} (use file:// or s3://)")
-
-
-def format_store_url(location: StoreLocation) -> str:
-    """The URL :func:`parse_store_url` reads back as ``location`` (``file://`` URI or ``s3://``)."""
-    if location.kind == "local":
-        assert location.path is not None
-        return location.path.as_uri()
-    conn = "" if location.conn_id == DEFAULT_CONN_ID else f"{location.conn_id}@"
-    prefix = f"/{quote(location.prefix, safe='/')}" if location.prefix else ""
-    return f"s3://{conn}{location.bucket}{prefix}"
 
 
 def check_endpoint_url(url: str, name: str) -> str:

@@ -201,8 +201,3 @@ class LocalStore(ObjectStore):
                     continue
         return removed
 
-    def fsspec_filesystem(self) -> Any:
-        """fsspec's local filesystem; paths are ``self.url(key)`` or plain paths."""
-        from fsspec.implementations.local import LocalFileSystem
-
-        return LocalFileSystem(auto_mkdir=True)

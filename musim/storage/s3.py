@@ -345,26 +345,3 @@ class S3Store(ObjectStore):
                         )
                         removed += 1
         return removed
-
-    def fsspec_filesystem(self) -> Any:
-        """An ``s3fs.S3FileSystem`` with this store's endpoint, region, credentials and timeouts.
-
-        Paths are ``self.url(key)`` (``s3://bucket/prefix/key``).
-        """
-        import s3fs  # lazy: pulls aiobotocore
-
-        cfg = self.config
-        return s3fs.S3FileSystem(
-            key=cfg.access_key_id,
-            secret=cfg.secret_access_key,
-            token=cfg.session_token,
-            endpoint_url=cfg.endpoint_url,
-            client_kwargs={"region_name": cfg.region},
-            config_kwargs={
-                "connect_timeout": self.options.connect_timeout,
-                "read_timeout": self.options.read_timeout,
-                "retries": {"total_max_attempts": self.options.max_attempts, "mode": "standard"},
-                "s3": {"addressing_style": "path" if cfg.endpoint_url else "auto"},
-            },
-            skip_instance_cache=True,
-        )

@@ -40,7 +40,7 @@ def fmt(value: Any, *, digits: int = 3) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     text = str(value)
-    if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T":  # ISO timestamps from _jsonable
+    if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T":  # ISO timestamps from musim.jsonable.plain
         try:
             when = dt.datetime.fromisoformat(text)
             return (when.astimezone(dt.UTC) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M")
@@ -179,7 +179,7 @@ def audio_result(result: dict[str, Any] | Unavailable | None, state: Mapping[str
         return (_model_switch(result, state, "model", "artists")
                 + notice("info", f"No audio neighbours for <strong>{esc(result['artist'])}</strong>: it has no "
                                  "tracks with audio features in this model.", "no-audio-neighbours"))
-    label = "Distance" if result["score_kind"] == "distance" else "Similarity"
+    label = "Similarity"
     rows = [f'<tr class="result"><td class="num">{esc(r["rank"])}</td>'
             f'<td><a href="{href(state, "artists", artist=r["artist"], artist_id=r.get("artist_id"))}">{esc(r["artist"] or r["artist_id"])}</a></td>'
             f'{_num(r["score"])}{_num(r["listeners"])}</tr>' for r in result["rows"]]
@@ -220,7 +220,7 @@ def tracks_result(result: dict[str, Any] | Unavailable | None, error: str | None
     if not result["rows"]:
         return head + _model_switch(result, state, "track_model", "tracks") + notice(
             "info", "This track has no neighbours in this model.", "no-track-neighbours") + others
-    label = "Distance" if result["score_kind"] == "distance" else "Similarity"
+    label = "Similarity"
     rows = [f'<tr class="result"><td class="num">{esc(r["rank"])}</td>'
             f'<td><a href="{href(state, "tracks", track_id=r["track_id"], track=None)}">{esc(r["title"] or r["track_id"])}'
             f'</a></td><td>{esc(r["artist"] or "")}</td>{_num(r["score"])}</tr>' for r in result["rows"]]

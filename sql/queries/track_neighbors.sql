@@ -1,9 +1,9 @@
--- The top $k neighbours of track $track_id (optionally of one model: $model), best first, with titles and
--- artists when the track table is published. Placeholders as in audio_neighbors.sql.
-SELECT n.{{neighbor}} AS track_id, {{title_expr}} AS title, {{artist_expr}} AS artist,
-       {{score_expr}} AS score, {{rank_expr}} AS rank
+-- The top $k audio neighbours of track $track_id by model version $model, best first (track_neighbors,
+-- migration 008), with their titles and artists (none for a track the track table no longer holds).
+SELECT n.neighbor_track_id AS track_id, t.title, a.name AS artist, n.score, n.rank
 FROM track_neighbors n
-{{track_join}}
-WHERE n.{{subject}} = $track_id AND n.{{neighbor}} <> $track_id AND {{model_filter}}
-ORDER BY {{order}}
+LEFT JOIN track t ON t.track_id = n.neighbor_track_id
+LEFT JOIN artist a ON a.artist_id = t.artist_id
+WHERE n.model_version = $model AND n.track_id = $track_id AND n.neighbor_track_id <> $track_id
+ORDER BY n.rank
 LIMIT $k;

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from musim.cli import main
-from musim.synth.audio import write_music_folder
+from musim.synth.folders import write_music_folder
 
 pytestmark = pytest.mark.server
 

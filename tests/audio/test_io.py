@@ -11,7 +11,7 @@ import soundfile as sf
 
 from musim.audio import BadAudioError, load_audio, sniff_format
 from musim.errors import AudioError, ParameterError
-from musim.synth.audio import write_clip
+from musim.synth.files import write_clip
 
 from .conftest import SR, sine
 

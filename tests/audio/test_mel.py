@@ -9,7 +9,7 @@ import pytest
 
 from musim.audio import MelParams, SliceParams, load_audio, log_mel, slice_spectrogram, slices
 from musim.errors import ParameterError
-from musim.synth.audio import write_clip
+from musim.synth.files import write_clip
 
 from .conftest import SR, sine
 

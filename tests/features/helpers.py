@@ -12,7 +12,8 @@ import duckdb
 import numpy as np
 
 from musim.storage import ObjectStore
-from musim.synth.audio import synthesize_clip, write_clip
+from musim.synth.files import write_clip
+from musim.synth.sound import synthesize_clip
 
 SR = 22050
 

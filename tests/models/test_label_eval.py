@@ -178,7 +178,8 @@ def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
     import json
 
     from musim.cli import main
-    from musim.synth.audio import synthesize_clip, write_clip
+    from musim.synth.files import write_clip
+    from musim.synth.sound import synthesize_clip
 
     rows = ["path,artist,source"]
     for a in range(3):

@@ -13,7 +13,8 @@ import pytest
 
 from musim.cli import main
 from musim.errors import ParameterError
-from musim.synth.audio import synthesize_clip, write_clip
+from musim.synth.files import write_clip
+from musim.synth.sound import synthesize_clip
 
 CNN = {"conv_filters": [4, 8], "embedding_units": 128, "epochs": 1, "batch_size": 16, "heldout_share": 0.34}
 AE = {"conv_filters": [8, 4], "epochs": 1, "batch_size": 16, "perplexity": 5, "k": 4}

@@ -122,7 +122,7 @@ def test_scores_are_the_correctly_rounded_values_and_sql_equals_python():
 def test_the_build_records_the_seed_scale_by_the_same_arithmetic():
     """The build's record of max(r) (musim.similarity.colisten.summarize, numpy, and the C kernel where it is
     built) is sim_seed_raw's double, bit for bit: the gate compares the record with the pairs'."""
-    from musim.cooccurrence import c_kernels_missing
+    from musim.cooccurrence import KERNELS
     from musim.similarity import colisten
 
     triples = _random_triples(3000, seed=12)
@@ -131,6 +131,6 @@ def test_the_build_records_the_seed_scale_by_the_same_arithmetic():
         listeners = np.array([la, lb])
         chunk = [(np.array([0], np.int32), np.array([1], np.int32), np.array([co], np.int32))]
         assert colisten.summarize(chunk, listeners, 1).seed_raw_max == want, (co, la, lb)
-        if c_kernels_missing() is None:
+        if KERNELS.missing() is None:
             assert colisten.summarize(chunk, listeners, 1, engine="c").seed_raw_max == want, (co, la, lb)
 

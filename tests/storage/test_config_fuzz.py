@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import string
 from pathlib import Path
+from urllib.parse import quote
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -21,11 +22,21 @@ from musim.storage.config import (
     S3Config,
     StoreLocation,
     check_endpoint_url,
-    format_store_url,
     parse_store_url,
     resolve_s3_config,
 )
 from musim.storage.s3 import make_client
+
+
+def format_store_url(location: StoreLocation) -> str:
+    """The URL ``parse_store_url`` must read back as ``location`` (``file://`` URI or ``s3://``)."""
+    if location.kind == "local":
+        assert location.path is not None
+        return location.path.as_uri()
+    conn = "" if location.conn_id == DEFAULT_CONN_ID else f"{location.conn_id}@"
+    prefix = f"/{quote(location.prefix, safe='/')}" if location.prefix else ""
+    return f"s3://{conn}{location.bucket}{prefix}"
+
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # what RFC 3986 allows unescaped in a password (unreserved and sub-delims); at least 8 characters, one of

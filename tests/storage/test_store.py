@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from musim.errors import NotFoundError, StorageError
-from musim.storage import InvalidKey, ObjectNotFound, TransferOptions, fsspec_filesystem, open_store
+from musim.storage import InvalidKey, ObjectNotFound, TransferOptions, open_store
 from musim.storage.base import TMP_PREFIX
 from tests.storage.conftest import PART, Backend
 
@@ -282,13 +282,6 @@ def test_url_and_presigned_url_fetchable(backend: Backend) -> None:
         assert resp.read() == b"presigned!"
     with pytest.raises(StorageError, match="expiry"):
         store.presigned_url("p/q.bin", expires=timedelta(days=8))
-
-
-def test_fsspec_filesystem(backend: Backend) -> None:
-    store = backend.store
-    store.put_bytes("fs/data.bin", b"via fsspec")
-    fs = fsspec_filesystem(store)
-    assert fs.cat_file(store.url("fs/data.bin")) == b"via fsspec"
 
 
 def test_cleanup_incomplete(backend: Backend) -> None:

@@ -7,16 +7,9 @@ import pytest
 
 from musim.audio import MelParams, load_audio, log_mel
 from musim.errors import ParameterError
-from musim.synth.audio import (
-    GENRE_NAMES,
-    artist_seed_for,
-    community_style,
-    genre_name,
-    safe_name,
-    synthesize_clip,
-    write_clip,
-    write_music_folder,
-)
+from musim.synth.files import safe_name, write_clip
+from musim.synth.folders import artist_seed_for, write_music_folder
+from musim.synth.sound import GENRE_NAMES, community_style, genre_name, synthesize_clip
 
 
 def test_deterministic_and_varied():

@@ -61,7 +61,7 @@ def _build(home: Path, extras) -> Home:
 
 
 def _later_stages(con, settings) -> None:
-    """Tables that acquisition, training and quality would publish (shapes of their migrations/guesses)."""
+    """Rows that acquisition, training and quality would publish, in the tables their migrations create."""
     from musim.storage import open_store
 
     now = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
@@ -75,26 +75,21 @@ def _later_stages(con, settings) -> None:
                            f"audio/previews/{tid}.mp3", tid * 4, "mp3", 15.0, 22050, 2, 0.0, 15.0, now))
     con.executemany("INSERT INTO track VALUES (" + ", ".join("?" * 16) + ")", tracks)
 
-    # migration 008 creates both neighbour tables; this fixture writes its own shape of them (the page
-    # recognises columns, see musim.queries.NEIGHBOR_COLUMNS)
-    con.execute("DROP TABLE IF EXISTS artist_neighbors_audio")
-    con.execute("DROP TABLE IF EXISTS track_neighbors")
-    con.execute("""CREATE TABLE artist_neighbors_audio (model_version VARCHAR, artist_id INTEGER, rank SMALLINT,
-                   neighbor_id INTEGER, score DOUBLE, created_at TIMESTAMPTZ)""")
+    # the neighbour tables as migration 008 creates them (what musim.models.serve.publish_neighbors writes)
     ids = [a for a, _ in artists]
     rows = []
     for version, created, sign in ((CHAMPION, now - dt.timedelta(days=1), 1), (CHALLENGER, now, -1)):
         for pos, a in enumerate(ids):
             others = sorted((b for b in ids if b != a), key=lambda b: (sign * abs(ids.index(b) - pos), b))
             for rank, b in enumerate(others[:5], start=1):
-                rows.append((version, a, rank, b, round(1 - rank / 10, 3), created))
-    con.executemany("INSERT INTO artist_neighbors_audio VALUES (?, ?, ?, ?, ?, ?)", rows)
+                rows.append(("siamese", version, a, rank, b, round(1 - rank / 10, 3), False, created))
+    con.executemany("""INSERT INTO artist_neighbors_audio (family, model_version, artist_id, rank, neighbor_id, score,
+                       cold_start, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", rows)
 
-    con.execute("""CREATE TABLE track_neighbors (model_version VARCHAR, track_id VARCHAR, rank SMALLINT,
-                   neighbor_id VARCHAR, score DOUBLE)""")
     tids = [t[0] for t in tracks]
-    con.executemany("INSERT INTO track_neighbors VALUES (?, ?, ?, ?, ?)",
-                    [(CHAMPION, t, r, tids[(k + r) % len(tids)], round(1 - r / 10, 3))
+    con.executemany("""INSERT INTO track_neighbors (family, model_version, track_id, rank, neighbor_track_id, score,
+                       created_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    [("siamese", CHAMPION, t, r, tids[(k + r) % len(tids)], round(1 - r / 10, 3), now)
                      for k, t in enumerate(tids) for r in range(1, 4)])
 
     store = open_store(settings.storage.object_store)

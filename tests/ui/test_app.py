@@ -6,7 +6,6 @@ import json
 import re
 from collections import Counter
 
-import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
@@ -215,24 +214,28 @@ def test_objects_route_serves_only_docs_and_model_cards(full, client):
     assert client.get("/objects/models/nope/card.md").status_code == 404
 
 
-def test_neighbour_tables_of_another_shape_are_recognised():
-    con = duckdb.connect()
-    con.execute("CREATE TABLE artist (artist_id INTEGER, name VARCHAR, name_norm VARCHAR, name_key VARCHAR, "
-                "is_placeholder BOOLEAN)")
-    con.execute("INSERT INTO artist VALUES (1, 'A', 'a', 'a', false), (2, 'B', 'b', 'b', false), (3, 'C', 'c', 'c', false)")
-    con.execute("CREATE TABLE artist_listeners (dump_id VARCHAR, artist_id INTEGER, listeners BIGINT, plays BIGINT)")
-    con.execute("INSERT INTO artist_listeners VALUES ('d', 1, 9, 9), ('d', 2, 8, 8), ('d', 3, 7, 7)")
-    con.execute("CREATE VIEW latest_dump AS SELECT 'd' AS dump_id")
-    con.execute("CREATE TABLE artist_neighbors_audio (model VARCHAR, artist_a INTEGER, artist_b INTEGER, distance DOUBLE)")
-    con.execute("INSERT INTO artist_neighbors_audio VALUES ('m1', 1, 3, 0.1), ('m1', 1, 2, 0.5), ('m1', 1, 1, 0.0)")
-    snap = queries.inspect(con)
-    result = queries.audio_neighbors(con, snap, "a", k=5)
-    assert result["score_kind"] == "distance" and result["model"] == "m1"
-    assert [(r["artist"], r["rank"]) for r in result["rows"]] == [("C", 1), ("B", 2)]
-    con.execute("CREATE TABLE track_neighbors (x VARCHAR, y VARCHAR)")
-    con.execute("INSERT INTO track_neighbors VALUES ('a', 'b')")
-    odd = queries.similar_tracks(con, queries.inspect(con), track_id="a")
-    assert isinstance(odd, queries.Unavailable) and "does not recognise" in odd.message
+def test_neighbours_are_read_from_the_migrated_tables(full):
+    """The questions read artist_neighbors_audio and track_neighbors as migration 008 lays them out: the family's
+    rows of one model version, by rank, the query itself left out, neighbours of a track named by their track."""
+    con = serving.open_snapshot()
+    try:
+        snap = queries.inspect(con)
+        artist = top_artist()
+        result = queries.audio_neighbors(con, snap, artist, k=2, model=CHALLENGER)
+        want = con.execute("""SELECT n.neighbor_id, n.score FROM artist_neighbors_audio n JOIN artist s
+                              ON s.artist_id = n.artist_id WHERE s.name = ? AND n.model_version = ? ORDER BY n.rank
+                              LIMIT 2""", [artist, CHALLENGER]).fetchall()
+        assert [(r["artist_id"], r["score"], r["rank"]) for r in result["rows"]] == [(a, s, i) for i, (a, s)
+                                                                                     in enumerate(want, start=1)]
+        assert result["models"] == [CHAMPION, CHALLENGER]  # the champion first, though the challenger is newer
+        track, neighbour = con.execute("SELECT track_id, neighbor_track_id FROM track_neighbors WHERE rank = 1 "
+                                       "ORDER BY track_id LIMIT 1").fetchone()
+        tracks = queries.similar_tracks(con, snap, track_id=track, k=1)
+        assert [r["track_id"] for r in tracks["rows"]] == [neighbour] and tracks["model"] == CHAMPION
+        with pytest.raises(queries.NotFoundError, match="no track neighbours of model 'v9'; models: siamese-1"):
+            queries.similar_tracks(con, snap, track_id=track, model="v9")
+    finally:
+        con.close()
 
 
 def test_a_new_snapshot_is_served_without_a_restart(tmp_path, client):

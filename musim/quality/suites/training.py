@@ -85,7 +85,7 @@ def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     # tracks whose audio feature extraction rejected (with a recorded reason) are not training rows
     entities = sql.query(ctx.con, "quality/training_entities.sql").df()
     excluded = sql.query(ctx.con, "quality/rejected_tracks.sql").fetchone()[0]
-    services = [r[0] for r in sql.query(ctx.con, "quality/feature_services.sql").fetchall()]
+    services = [r[0] for r in sql.query(ctx.con, "features/service_names.sql").fetchall()]
     examples: dict[str, list[str]] = {}
     rows = []
     for name in services:

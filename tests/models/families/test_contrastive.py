@@ -21,7 +21,8 @@ CONTRASTIVE = {"crop_frames": 64, "conv_filters": [8, 16], "dense_units": 16, "p
 @pytest.mark.slow
 def test_contrastive_trains_registers_serves_and_starts_the_siamese_network(toy, tmp_path, capsys):
     from musim.models.families import load_inputs, run_family
-    from musim.synth.audio import synthesize_clip, write_clip
+    from musim.synth.files import write_clip
+    from musim.synth.sound import synthesize_clip
 
     store = open_store()
     with warehouse.writer() as con:

@@ -17,7 +17,8 @@ from musim.errors import ParameterError, QualityError
 from musim.features import lookup
 from musim.models.evaluate import choose_primary_metric
 from musim.storage import open_store
-from musim.synth.audio import synthesize_clip, write_clip
+from musim.synth.files import write_clip
+from musim.synth.sound import synthesize_clip
 from tests.models.catalogue import COLD_ARTIST, make_catalogue
 from tests.models.conftest import TINY
 
