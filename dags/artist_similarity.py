@@ -25,9 +25,11 @@ import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
-from musim.params import MAX_COUNT
+from musim.params import MAX_COUNT, defaults
+from musim.similarity.params import SimilarityParams
 
 SIMILARITY = asset("artist_similarity")
+DEFAULTS = defaults(SimilarityParams)  # the library's: one place for every default
 LASTFM_PLAYS = asset("lastfm_plays")
 
 
@@ -41,10 +43,13 @@ LASTFM_PLAYS = asset("lastfm_plays")
     params={
         "dump_id": Param(None, type=["null", "string"], description="Dump id or unique prefix (default: each dump the triggering "
                          "lastfm_plays events announce; the latest in a run started by hand)"),
-        "min_listeners": Param(50, type="integer", minimum=1, maximum=MAX_COUNT, description="Artists need this many listeners"),
-        "min_co_listeners": Param(2, type="integer", minimum=1, maximum=MAX_COUNT, description="Pairs need this many co-listeners"),
-        "k": Param(100, type="integer", minimum=1, maximum=MAX_COUNT, description="Neighbours kept per artist and metric"),
-        "catalogue_size": Param(1000, type="integer", minimum=1, maximum=MAX_COUNT,
+        "min_listeners": Param(DEFAULTS["min_listeners"], type="integer", minimum=1, maximum=MAX_COUNT,
+                               description="Artists need this many listeners"),
+        "min_co_listeners": Param(DEFAULTS["min_co_listeners"], type="integer", minimum=1, maximum=MAX_COUNT,
+                                  description="Pairs need this many co-listeners"),
+        "k": Param(DEFAULTS["k"], type="integer", minimum=1, maximum=MAX_COUNT,
+                   description="Neighbours kept per artist and metric"),
+        "catalogue_size": Param(DEFAULTS["catalogue_size"], type="integer", minimum=1, maximum=MAX_COUNT,
                                 description="Top artists whose full pair table is kept (the audio catalogue)"),
         "force": Param(False, type="boolean", description="Build even a dump that already has a checked build of "
                        "these parameters (else that dump is a no-op)"),
@@ -62,10 +67,9 @@ def artist_similarity():
 
     @task(pool="duckdb_writer")
     def build(dump_id, params=None) -> dict:
-        from musim.similarity.build import SimilarityParams, build
+        from musim.similarity.build import build
 
-        p = SimilarityParams(min_listeners=params["min_listeners"], min_co_listeners=params["min_co_listeners"],
-                             k=params["k"], catalogue_size=params["catalogue_size"])
+        p = SimilarityParams(**{name: params[name] for name in DEFAULTS})
         return build(dump_id, p, gated=True, force=params["force"]).to_json()  # check_quality follows
 
     @task(pool="duckdb_writer")

@@ -66,7 +66,7 @@ def audio_features():
     def record(build_id: str, computed, params=None) -> dict:
         from musim.features.staged import record_run
 
-        return record_run(build_id, list(computed or []), views=params["views"] or None, publish=False)
+        return record_run(build_id, list(computed or []), views=params["views"] or None)
 
     @task(pool="duckdb_writer")
     def check_quality(summary: dict) -> dict:
@@ -78,7 +78,7 @@ def audio_features():
     def publish(summary: dict, quality: dict, params=None):
         from musim.features.staged import publish_views
 
-        published = publish_views(params["views"] or None) if params["publish"] else []
+        published = publish_views(params["views"] or None, quality=quality) if params["publish"] else []
         yield Metadata(FEATURES, extra={**{k: summary[k] for k in (
             "run_id", "tracks", "planned", "computed", "reused", "rejected", "rejects_by_reason", "materialised",
             "views")}, "published": published, "quality_run": quality["run_id"]})

@@ -30,9 +30,13 @@ from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
-from musim.params import LEARNING_RATE_MAX, MAX_COUNT, SEED_MAX, SEED_MIN
+from musim.models.hyperparams import EMBEDDING_PARAM, HyperParams
+from musim.params import LEARNING_RATE_MAX, MAX_COUNT, SEED_MAX, SEED_MIN, defaults
 
 MODELS = asset("models")
+DEFAULTS = defaults(HyperParams)  # the library's: one place for every default
+#: The params that set the HyperParams field of the same name (as `musim models train`'s options do).
+JOB_OPTIONS = ("epochs", "learning_rate", "batch_size", "sampling", "train_pairs", "seed")
 
 
 @dag(
@@ -43,24 +47,25 @@ MODELS = asset("models")
     tags=["musim", "models", "siamese"],
     doc_md=__doc__,
     params={
-        "epochs": Param(10, type="integer", minimum=1, maximum=MAX_COUNT,
+        "epochs": Param(DEFAULTS["epochs"], type="integer", minimum=1, maximum=MAX_COUNT,
                         description="Training epochs (early stopping may end sooner)"),
         "metric": Param("seed", enum=list(TARGET_METRICS),
                         description="Co-listening similarity metric the model learns (the target)"),
         "dump_id": Param(None, type=["null", "string"],
                          description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
-        "learning_rate": Param(1e-3, type="number", exclusiveMinimum=0, maximum=LEARNING_RATE_MAX,
+        "learning_rate": Param(DEFAULTS["learning_rate"], type="number", exclusiveMinimum=0, maximum=LEARNING_RATE_MAX,
                                description="Adam learning rate"),
-        "batch_size": Param(64, type="integer", minimum=1, maximum=MAX_COUNT,
+        "batch_size": Param(DEFAULTS["batch_size"], type="integer", minimum=1, maximum=MAX_COUNT,
                             description="Clip pairs per training step (global)"),
-        "embedding_size": Param(64, type="integer", minimum=1, maximum=MAX_COUNT,
+        "embedding_size": Param(DEFAULTS[EMBEDDING_PARAM["siamese"]], type="integer", minimum=1, maximum=MAX_COUNT,
                                 description="Size of the encoding (the Dense layer after the global max-pool)"),
-        "sampling": Param("stratified", enum=["stratified", "natural"],
+        "sampling": Param(DEFAULTS["sampling"], enum=["stratified", "natural"],
                           description="Artist pairs: stratified over the target range (similar pairs are rare) "
                                       "or the catalogue's natural distribution"),
-        "train_pairs": Param(20000, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
-                             description="Artist pairs drawn for training (each gives up to 3 x 3 clip pairs)"),
-        "seed": Param(0, type="integer", minimum=SEED_MIN, maximum=SEED_MAX,
+        "train_pairs": Param(DEFAULTS["train_pairs"], type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
+                             description="Artist pairs drawn for training (each gives up to 3 x 3 clip pairs; "
+                                         "null: the hparams' train_pairs, else the default)"),
+        "seed": Param(DEFAULTS["seed"], type="integer", minimum=SEED_MIN, maximum=SEED_MAX,
                       description="Seeds the artist split, the sampling and the weights"),
         "primary_metric": Param("auto", enum=list(PRIMARY_METRIC_CHOICES),
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
@@ -77,12 +82,10 @@ def train_siamese():
     @task(pool="duckdb_writer")
     def prepare(run: str, params=None) -> list[dict]:
         from musim.models.families import plan_job
+        from musim.models.hyperparams import job_params
 
-        hparams = dict(params["hparams"] or {}) | {
-            "epochs": params["epochs"], "learning_rate": params["learning_rate"],
-            "batch_size": params["batch_size"], "dense_units": params["embedding_size"],
-            "sampling": params["sampling"], "train_pairs": params["train_pairs"], "seed": params["seed"]}
-        split = {k: hparams[k] for k in ("validation_share", "test_share") if k in hparams} | {"seed": params["seed"]}
+        hparams, split = job_params("siamese", params["hparams"], embedding_size=params["embedding_size"],
+                                    **{k: params[k] for k in JOB_OPTIONS})
         return plan_job(run, families=["siamese"], params={"siamese": hparams}, dump_id=params["dump_id"],
                         target_metric=params["metric"], primary_metric=params["primary_metric"], **split)
 

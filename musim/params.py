@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError
@@ -103,3 +103,9 @@ def params_record(what: str) -> Callable[[type[T]], type[T]]:
         return checked
 
     return wrap
+
+
+def defaults(record: type) -> dict[str, Any]:
+    """The default of every field of a parameter record that has one, by name: what the command line's options
+    and the DAGs' params show, read from the record so that each default is written once."""
+    return {f.name: f.default for f in fields(record) if f.default is not MISSING}

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from musim.audio.formats import PYAV_CONTAINERS, PYAV_SUFFIXES
 from musim.errors import AudioError, ParameterError
 from musim.quiet import sound_file
 
@@ -29,8 +30,6 @@ __all__ = [
 #: A path, the encoded bytes, or a binary file object (read from its current position).
 AudioSource = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
 
-_PYAV_FORMATS = frozenset({"mp4", "aac"})
-_PYAV_SUFFIXES = frozenset({".m4a", ".mp4", ".aac", ".m4b", ".3gp", ".adts"})
 
 
 class BadAudioError(AudioError):
@@ -307,7 +306,7 @@ def load_audio(
         raise BadAudioError(name, BadAudioError.EMPTY, "0 bytes")
 
     fmt = sniff_format(header)
-    use_pyav_first = fmt in _PYAV_FORMATS or (fmt is None and suffix in _PYAV_SUFFIXES)
+    use_pyav_first = fmt in PYAV_CONTAINERS or (fmt is None and suffix in PYAV_SUFFIXES)
 
     def _src() -> Any:
         return path if path is not None else io.BytesIO(payload)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     feats = sub.add_parser("features", help="audio features: extraction and the feature store")
     fsub = feats.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    p = fsub.add_parser("build", help="extract the features every stored preview lacks, materialise, publish")
+    p = fsub.add_parser("build", help="extract the features every stored preview lacks, materialise, gate, publish")
     p.add_argument("--view", action="append", metavar="NAME",
                    help="only this view (name or name:version; repeatable; default: every defined view)")
     p.add_argument("--workers", type=count(1, 1024), help="worker processes (default: every CPU)")
@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-duration", type=number(0.0, 3600.0), default=5.0,
                    help="reject audio shorter than this many seconds (default 5)")
     p.add_argument("--no-publish", action="store_true", help="do not publish online snapshots")
+    p.add_argument("--skip-quality", action="store_true",
+                   help="publish without running the features and training_sets quality suites first (not recommended)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_build)
@@ -51,7 +53,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     opts = BuildOptions(workers=args.workers, batch_size=args.batch_size, limit=args.limit,
                         min_duration_s=args.min_duration, progress=False if args.no_progress else None)
-    result = build(args.view, options=opts, publish=not args.no_publish)
+    if not args.no_publish and not args.skip_quality:
+        from musim.quality import preload
+
+        preload()  # Great Expectations' import overlaps the build; the gate runs before anything is published
+    result = build(args.view, options=opts, publish=not args.no_publish, skip_quality=args.skip_quality)
     if args.json:
         print_json(result.to_json())
         return 0
@@ -64,6 +70,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"  rejected ({reason}): {n:,}{again}")
     for ref, n in result.materialised.items():
         print(f"materialised {ref}: {n:,} changed values")
+    if result.quality:
+        print(f"quality gate passed ({', '.join(f'{d} {st}' for d, st in result.quality['datasets'].items())}; "
+              f"run {result.quality['run_id']})" + (f": {result.quality['docs_url']}" if result.quality["docs_url"] else ""))
     for path in result.published:
         print(f"published {path}")
     if not result.planned and not result.reused:

@@ -11,7 +11,9 @@ from musim import sandbox, serving, sql, warehouse
 from musim.cli.options import non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import ParameterError
+from musim.params import defaults
 from musim.similarity import METRICS
+from musim.similarity.params import SimilarityParams
 
 if TYPE_CHECKING:
     from musim.similarity.query import SimilarArtists
@@ -41,13 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     sim = sub.add_parser("similarity", help="co-listening similarity")
     ssub = sim.add_subparsers(dest="action", required=True, metavar="ACTION")
+    d = defaults(SimilarityParams)
     p = ssub.add_parser("build", help="compute the similarity tables of a dump and publish them")
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest)")
-    p.add_argument("--min-listeners", type=positive, default=50, help="artists need this many listeners (default 50)")
-    p.add_argument("--min-co-listeners", type=positive, default=2, help="pairs need this many (default 2)")
-    p.add_argument("--k", type=positive, default=100, help="neighbours kept per artist and metric (default 100)")
-    p.add_argument("--catalogue-size", type=positive, default=1000,
-                   help="top artists whose full pair table is kept (default 1000)")
+    p.add_argument("--min-listeners", type=positive, default=d["min_listeners"],
+                   help=f"artists need this many listeners (default {d['min_listeners']})")
+    p.add_argument("--min-co-listeners", type=positive, default=d["min_co_listeners"],
+                   help=f"pairs need this many (default {d['min_co_listeners']})")
+    p.add_argument("--k", type=positive, default=d["k"], help=f"neighbours kept per artist and metric (default {d['k']})")
+    p.add_argument("--catalogue-size", type=positive, default=d["catalogue_size"],
+                   help=f"top artists whose full pair table is kept (default {d['catalogue_size']})")
     p.add_argument("--no-publish", action="store_true", help="do not publish a new serving snapshot")
     p.add_argument("--skip-quality", action="store_true",
                    help="publish without running the similarity quality suite first (not recommended)")
@@ -166,7 +171,7 @@ def cmd_dumps(args: argparse.Namespace) -> int:
 
 
 def cmd_similarity_build(args: argparse.Namespace) -> int:
-    from musim.similarity.build import SimilarityParams, build_similarity
+    from musim.similarity.build import build_similarity
 
     params = SimilarityParams(min_listeners=args.min_listeners, min_co_listeners=args.min_co_listeners,
                               k=args.k, catalogue_size=args.catalogue_size)

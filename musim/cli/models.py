@@ -195,50 +195,35 @@ def register_train(msub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_train)
 
 
-def _train_params(args: argparse.Namespace) -> dict:
-    """The family's parameters from ``--hparams`` and the named options."""
+def _train_params(args: argparse.Namespace) -> tuple[dict, dict]:
+    """The family's parameters and the artist split from ``--hparams`` and the named options
+    (:func:`musim.models.hyperparams.job_params`, as the ``train_siamese`` DAG makes them)."""
     import json
 
-
+    from musim.models.hyperparams import job_params
 
     try:
-        params = json.loads(args.hparams) if args.hparams else {}
+        hparams = json.loads(args.hparams) if args.hparams else {}
     except json.JSONDecodeError as exc:
         raise ParameterError(f"--hparams is not JSON: {exc}") from None
-    if not isinstance(params, dict):
+    if not isinstance(hparams, dict):
         raise ParameterError("--hparams must be a JSON object of parameter names and values")
-    siamese = args.family == "siamese"
-    if (args.sampling or args.train_pairs) and not siamese:
+    if (args.sampling or args.train_pairs) and args.family != "siamese":
         raise ParameterError("--sampling and --train-pairs are siamese options; use --hparams for this family")
-    if args.embedding_size is not None:
-        if args.family not in ("siamese", "cnn_classifier"):
-            raise ParameterError("--embedding-size applies to siamese and cnn_classifier (the autoencoder's is "
-                                 "its code size)")
-        params["dense_units" if siamese else "embedding_units"] = args.embedding_size
-    named = {"epochs": args.epochs, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
-             "seed": args.seed, "sampling": args.sampling, "train_pairs": args.train_pairs}
-    for key, value in named.items():
-        if value is not None and (args.family != "descriptors" or key == "seed"):
-            params[key] = value
-    return params
+    return job_params(args.family, hparams, embedding_size=args.embedding_size, test_share=args.test_share,
+                      epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
+                      seed=args.seed, sampling=args.sampling, train_pairs=args.train_pairs)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from musim.models.constants import SPLIT_DEFAULTS
-    from musim.models.data import SplitParams
-    from musim.models.families import get_family, load_inputs, run_family
+    from musim.models.families import get_family, inputs_needed, load_inputs, run_family
     from musim.models.families.compare import evaluation_rows, version_comparisons
 
-    params = _train_params(args)
-    shares = {k: params.pop(k) for k in ("validation_share", "test_share") if k in params}
-    if args.test_share is not None:
-        shares["test_share"] = args.test_share
-    checked = SplitParams(seed=params.get("seed", SPLIT_DEFAULTS["seed"]), **shares)
-    split = {k: getattr(checked, k) for k in (*shares, "seed")}  # a share not given adapts to the catalogue
+    params, split = _train_params(args)  # a share not given adapts to the catalogue
     get_family(args.family).parse_params(params)  # a bad parameter is refused before anything is loaded
-    needs = {"cnn_classifier": ("log_mel", "slices", "descriptors")}.get(args.family, ("log_mel", "descriptors"))
     with warehouse.writer() as con:
-        inputs = load_inputs(con, needs=needs, dump_id=args.dump, target_metric=args.metric, **split)
+        inputs = load_inputs(con, needs=inputs_needed([args.family]), dump_id=args.dump, target_metric=args.metric,
+                             **split)
         out = run_family(args.family, con=con, inputs=inputs, params=params, primary_metric=args.primary_metric,
                          publish=False if args.no_publish else "champion", k=args.k, snapshot=not args.no_publish,
                          verbose=0 if args.no_progress else 1)

@@ -12,7 +12,8 @@ Three steps, so that Airflow can map the middle one over batches while one write
    the library's reason (:data:`musim.library.formats.SKIP_REASONS`: empty, not_audio, undecodable,
    truncated, too_short, silent) instead of stopping the batch.
 3. :func:`record` + :func:`complete_build` (warehouse writer): inserts the rows (idempotent), closes the
-   run, materialises derived views and publishes the online snapshots.
+   run, materialises derived views and, once the features quality gate passed, publishes the online
+   snapshots (:mod:`musim.features.release`: record → gate → publish).
 
 :func:`build` runs all three in this process (``musim features build``); a second build with nothing new
 does nothing.
@@ -162,11 +163,14 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
 
 
 def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequence[FeatureView] | None = None,
-                   materialise: bool = True, publish: bool = True, started: float | None = None) -> BuildResult:
-    """Close run ``run_id``; materialise the derived views and publish the online snapshots of ``views``."""
+                   materialise: bool = True, publish: bool = True, skip_quality: bool = False,
+                   started: float | None = None) -> BuildResult:
+    """Close run ``run_id``; materialise the derived views; with ``publish``, release the online snapshots of
+    ``views`` once the features quality gate passed (:func:`musim.features.release.release`: QualityError and
+    nothing published when it fails; ``skip_quality`` publishes without it)."""
     from musim.features.materialize import materialise as materialise_view
-    from musim.features.online import publish_online
     from musim.features.registry import apply
+    from musim.features.release import release
 
     views = list(views) if views is not None else select_views(None)
     now = dt.datetime.now(dt.UTC)
@@ -186,22 +190,20 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
         for v in views:
             if v.source.type == "derived":
                 materialised[v.ref] = materialise_view(con, v, lineage=lineage).rows_written
-    published: list[str] = []
-    if publish:
-        for v in views:
-            if v.storage == "warehouse":
-                published.append(str(publish_online(con, v)))
+    released = release(con, views, skip_quality=skip_quality) if publish else None
     computed, reused, rejected = sql.query(con, "features/build_counts.sql", run_id=run_id).fetchone()
     reasons = dict(sql.query(con, "features/reject_reasons.sql", run_id=run_id).fetchall())
     return BuildResult(run_id, int(tracks), int(planned), int(computed), int(reused), int(rejected), reasons,
-                       materialised, published, round(time.perf_counter() - started, 3) if started else 0.0,
-                       [v.ref for v in views])
+                       materialised, released.published if released else [],
+                       round(time.perf_counter() - started, 3) if started else 0.0, [v.ref for v in views],
+                       released.quality if released else None)
 
 
 def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
           store: ObjectStore | None = None, options: BuildOptions | None = None, materialise: bool = True,
-          publish: bool = True) -> BuildResult:
-    """Extract what is missing for ``views`` (default: every defined view), record it, materialise, publish.
+          publish: bool = True, skip_quality: bool = False) -> BuildResult:
+    """Extract what is missing for ``views`` (default: every defined view), record it, materialise, then (with
+    ``publish``) gate and publish: record → gate → publish, as the ``audio_features`` DAG does.
 
     Parameters
     ----------
@@ -210,7 +212,15 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     store : the object store (default: :func:`musim.storage.open_store`)
     options : BuildOptions
     materialise, publish : bool
-        Materialise derived views; publish online snapshots of the warehouse views.
+        Materialise derived views; publish online snapshots of the warehouse views, after the ``features`` and
+        ``training_sets`` quality suites passed (:mod:`musim.features.release`).
+    skip_quality : bool
+        Publish without the quality gate (not recommended).
+
+    Raises
+    ------
+    QualityError
+        The gate failed: the build's rows are recorded, no online snapshot is published.
     """
     opts = options or BuildOptions()
     started = time.perf_counter()
@@ -221,7 +231,8 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
         chosen = select_views(None)
     if con is None:
         with warehouse.writer() as own:
-            return build(chosen, con=own, store=store, options=opts, materialise=materialise, publish=publish)
+            return build(chosen, con=own, store=store, options=opts, materialise=materialise, publish=publish,
+                         skip_quality=skip_quality)
     store = store or open_store()
     store.cleanup_incomplete("features")  # partial arrays of a killed build
     from musim.features.registry import apply
@@ -250,6 +261,6 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
         sql.run(con, "features/finish.sql", run_id=plan.run_id, status="failed", now=dt.datetime.now(dt.UTC))
         raise
     return complete_build(con, plan.run_id, views=chosen, materialise=materialise, publish=publish,
-                          started=started)
+                          skip_quality=skip_quality, started=started)
 
 

@@ -1,12 +1,13 @@
 """The audio_features DAG's tasks over one build: plan a run (writer), compute batches (mapped, no warehouse; each
-writes a manifest to the object store), record every batch (writer), publish the online views."""
+writes a manifest to the object store), record every batch (writer); after the DAG's quality gate, publish the
+online views (:mod:`musim.features.release`)."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -57,7 +58,8 @@ def compute_batch(batch: dict[str, Any], *, store: ObjectStore | None = None, wo
 def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBPyConnection,
                    store: ObjectStore | None = None, views: Sequence[FeatureView] | None = None,
                    materialise: bool = True, publish: bool = True) -> BuildResult:
-    """Record the manifests written by :func:`compute_batch`, then :func:`complete_build` the run."""
+    """Record the manifests written by :func:`compute_batch`, then :func:`complete_build` the run (with
+    ``publish``, gated: :mod:`musim.features.release`)."""
     store = store or open_store()
     for key in manifests:
         doc = store.get_json(key)
@@ -85,22 +87,21 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
     return plan.batches(batch_size, opts)
 
 
-def publish_views(views: Sequence[str] | None = None) -> list[str]:
-    """Publish the online snapshots of the warehouse-stored ``views`` (default: all); their paths.
-
-    The DAG calls it after the features' quality gate passed, so a failed gate leaves the previous online
-    snapshots serving.
+def publish_views(views: Sequence[str] | None = None, *, quality: Mapping[str, Any]) -> list[str]:
+    """The DAG's ``publish``: release the online snapshots of the warehouse-stored ``views`` (default: all) with
+    the result of its ``check_quality`` task (:func:`musim.features.release.release` refuses one that is not
+    a passed features gate); their paths. A failed gate never gets here: the previous snapshots keep serving.
     """
-    from musim.features.online import publish_online
+    from musim.features.release import release
 
     with warehouse.writer() as con:
-        return [str(publish_online(con, v)) for v in select_views(views) if v.storage == "warehouse"]
+        return release(con, select_views(views), quality=quality).published
 
 
-def record_run(run_id: str, computed: Sequence[dict[str, Any]], *, views: Sequence[str] | None = None,
-               publish: bool = True) -> dict[str, Any]:
-    """The DAG's ``record``: record the batches' manifests, close the run, materialise, publish; a summary."""
+def record_run(run_id: str, computed: Sequence[dict[str, Any]], *, views: Sequence[str] | None = None) -> dict[str, Any]:
+    """The DAG's ``record``: record the batches' manifests, close the run, materialise; a summary. Publishing
+    waits for the DAG's ``check_quality`` task (:func:`publish_views`)."""
     with warehouse.writer() as con:
         result = record_batches(run_id, [c["manifest"] for c in computed], con=con, views=select_views(views),
-                                publish=publish)
+                                publish=False)
     return result.to_json()

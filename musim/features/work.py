@@ -115,6 +115,9 @@ class BuildResult:
     published: list[str]
     seconds: float
     views: list[str]
+    #: The features quality gate the publish passed (run id, Data Docs URL, status per dataset); None when
+    #: nothing was published or the gate was skipped.
+    quality: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,4 +1,5 @@
-"""The one list of audio formats musim accepts, and the checks every audio file passes before it counts.
+"""The audio formats musim accepts (the one list: :mod:`musim.audio.formats`), and the checks every audio file
+passes before it counts.
 
 A file's format is chosen by its content (the tag library's parser, then the magic bytes), never by its
 name alone. :func:`probe` opens the file once, reads the length its container declares and checks the file
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from musim.audio.formats import AUDIO_SUFFIXES, FORMATS, PYAV_FORMATS, SNIFFED  # noqa: F401 - AUDIO_SUFFIXES re-exported
 from musim.errors import AudioError
 from musim.quiet import sound_file
 
@@ -36,23 +38,8 @@ log = logging.getLogger(__name__)
 SKIP_REASONS = ("empty", "unreadable", "not_audio", "undecodable", "truncated", "too_short", "silent",
                 "duplicate_content")
 
-#: The accepted formats: name -> file suffixes that usually carry it (a hint only; content decides).
-FORMATS: dict[str, tuple[str, ...]] = {
-    "mp3": (".mp3",),
-    "ogg": (".ogg", ".oga"),
-    "opus": (".opus",),
-    "flac": (".flac",),
-    "wav": (".wav", ".wave"),
-    "aiff": (".aif", ".aiff", ".aifc"),
-    "m4a": (".m4a", ".mp4", ".m4b", ".aac"),
-}
-#: Formats PyAV (FFmpeg) decodes; libsndfile (soundfile) reads the others and seeks in them.
-PYAV_FORMATS = frozenset({"m4a"})
-AUDIO_SUFFIXES = frozenset(s for suffixes in FORMATS.values() for s in suffixes)
-
 _MUTAGEN_FORMATS = {"MP3": "mp3", "EasyMP3": "mp3", "OggVorbis": "ogg", "OggOpus": "opus", "FLAC": "flac",
                     "WAVE": "wav", "AIFF": "aiff", "MP4": "m4a", "EasyMP4": "m4a", "AAC": "m4a"}
-_SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "aiff", "mp4": "m4a", "aac": "m4a"}
 #: Canonical words for the reasons :class:`musim.audio.BadAudioError` gives.
 _DECODER_REASONS = {"too short": "too_short", "missing channel": "undecodable"}
 SILENCE_DB = -60.0
@@ -245,7 +232,7 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
 
     mf, tag_error = _mutagen_file(src)
     fmt = _MUTAGEN_FORMATS.get(type(mf).__name__) if mf is not None else None
-    fmt = fmt or _SNIFFED.get(sniff_format(header) or "")
+    fmt = fmt or SNIFFED.get(sniff_format(header) or "")
     if fmt is None and header.startswith(ZIP_MAGIC):
         raise FileSkipped("not_audio", "a zip archive: `musim library add` reads the albums in it; extract it to use "
                           "its files one by one", key=name)

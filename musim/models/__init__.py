@@ -8,7 +8,9 @@ Modules (each a few hundred lines):
 - :mod:`~musim.models.pairs` — the siamese family's pair sampling, clip pairs, ``tf.data`` pipeline
 - :mod:`~musim.models.layers` — registered Keras layers (``LogMelScale``, ``L1Distance``)
 - :mod:`~musim.models.siamese` — encoder, siamese model, save/load, embeddings, pair scores, scorer
-- :mod:`~musim.models.train` — ``HyperParams`` and ``train(...)`` (GPU: mixed precision, MirroredStrategy)
+- :mod:`~musim.models.hyperparams` — ``HyperParams`` (no Keras: the DAG's defaults) and ``job_params`` (the
+  command line's options and a DAG's params -> a run's family parameters and artist split)
+- :mod:`~musim.models.train` — ``train(...)`` (GPU: mixed precision, MirroredStrategy)
 - :mod:`~musim.models.evaluate` — family-agnostic ranking harness, baselines, bootstrap CIs
 - :mod:`~musim.models.registry` — ``models/<family>/<version>/`` + warehouse rows; :mod:`~musim.models.promotion` —
   champion/challenger decisions
@@ -39,7 +41,7 @@ _LAZY = {
     "make_dataset": "pairs", "sample_artist_pairs": "pairs",
     "SiameseConfig": "siamese", "build_siamese": "siamese", "build_encoder": "siamese", "encoder_of": "siamese",
     "load_model": "siamese", "save_model": "siamese", "embed": "siamese", "siamese_scorer": "siamese",
-    "HyperParams": "train", "TrainResult": "train", "fit": "train",
+    "HyperParams": "hyperparams", "job_params": "hyperparams", "TrainResult": "train", "fit": "train",
     "EvaluationReport": "evaluate", "choose_primary_metric": "evaluate",
     "embedding_scorer": "evaluate", "paired_bootstrap": "evaluate",
     "register_model": "registry", "promote": "promotion", "list_models": "registry", "get_model": "registry",

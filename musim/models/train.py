@@ -20,110 +20,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
 import keras
 import numpy as np
-from pydantic import Field
 
 from musim.errors import ParameterError
-from musim.models.constants import SPLIT_DEFAULTS
 from musim.models.data import ArtistSplit, PairTargets
 from musim.models.epochs import EpochBar
-from musim.models.pairs import PairSampling, TrainingSet, build_training_set, make_dataset
-from musim.models.siamese import ENCODER, SiameseConfig, build_siamese, float32_copy
-from musim.params import (
-    Count,
-    LearningRate,
-    NonNegativeFloat,
-    NonNegativeInt,
-    OpenShare,
-    Seed,
-    Share,
-    params_record,
-)
+from musim.models.hyperparams import HyperParams
+from musim.models.pairs import TrainingSet, build_training_set, make_dataset
+from musim.models.siamese import ENCODER, build_siamese, float32_copy
 
 __all__ = ["HyperParams", "TrainResult", "fit", "runtime", "train"]
 
 log = logging.getLogger(__name__)
-
-
-@params_record("hyperparameter")
-class HyperParams:
-    """Every knob of a training run, with the defaults of the nightly job.
-
-    Data: ``clips_per_artist`` (clips per artist, pairs = their combinations), ``validation_share`` and
-    ``test_share`` (artists held out, :func:`musim.models.data.split_artists`), ``sampling``,
-    ``train_pairs``, ``validation_pairs`` (artist pairs drawn; each gives up to ``clips_per_artist**2``
-    examples), ``bins``, ``zero_share``, ``zero_threshold``, ``max_repeat`` (see
-    :class:`musim.models.pairs.PairSampling`).
-
-    Network: see :class:`musim.models.siamese.SiameseConfig`.
-
-    Optimisation: Adam with ``learning_rate``, MSE loss, ``batch_size`` examples per step (global across
-    GPUs), ``epochs`` (an epoch is one pass over the training pairs, or ``steps_per_epoch`` steps),
-    early stopping on validation loss after ``early_stopping_patience`` epochs without improvement
-    (None: off), restoring the best weights.
-
-    Runtime: ``seed`` (split, sampling, shuffling, initial weights), ``deterministic`` (fixed op and
-    input order: reproducible to the bit on the same machine, slower; sets TensorFlow's process-wide op
-    determinism), ``mixed_precision`` and ``distribute`` ("auto": on when GPUs are visible / when
-    several are), ``data_source`` (see :func:`musim.models.pairs.make_dataset`).
-    """
-
-    # data
-    clips_per_artist: Count = 3
-    validation_share: Share = float(SPLIT_DEFAULTS["validation_share"])
-    test_share: OpenShare = float(SPLIT_DEFAULTS["test_share"])
-    sampling: Literal["stratified", "natural"] = "stratified"
-    train_pairs: Count | None = 20_000
-    validation_pairs: Count | None = 5_000
-    bins: Count = 10
-    zero_share: Annotated[float, Field(ge=0, le=1)] = 0.2
-    zero_threshold: float = 0.0
-    max_repeat: Count = 4
-    # network
-    conv_filters: tuple[Count, ...] = (32, 64, 64)
-    kernel_size: Count = 3
-    pool_size: Count = 2
-    zero_padding: NonNegativeInt | None = None
-    batchnorm: bool = True
-    dense_units: Count = 64
-    dense_activation: str | None = "relu"
-    dropout: Share = 0.0
-    l2: NonNegativeFloat = 0.0
-    # optimisation
-    learning_rate: LearningRate = 1e-3
-    batch_size: Count = 64
-    epochs: Count = 10
-    steps_per_epoch: Count | None = None
-    early_stopping_patience: NonNegativeInt | None = 3
-    # runtime
-    seed: Seed = int(SPLIT_DEFAULTS["seed"])
-    deterministic: bool = False
-    mixed_precision: Literal["auto", "on", "off"] = "auto"
-    distribute: Literal["auto", "none", "mirrored"] = "auto"
-    data_source: Literal["auto", "tensor", "numpy"] = "auto"
-
-    def __post_init__(self) -> None:  # the network's and the sampling's own checks, across fields
-        self.siamese_config()
-        self.pair_sampling()
-
-    def siamese_config(self) -> SiameseConfig:
-        return SiameseConfig(conv_filters=self.conv_filters, kernel_size=self.kernel_size, pool_size=self.pool_size,
-                             zero_padding=self.zero_padding, batchnorm=self.batchnorm, dense_units=self.dense_units,
-                             dense_activation=self.dense_activation, dropout=self.dropout, l2=self.l2)
-
-    def pair_sampling(self, *, validation: bool = False) -> PairSampling:
-        return PairSampling(strategy=self.sampling, pairs=self.validation_pairs if validation else self.train_pairs,
-                            bins=self.bins, zero_share=self.zero_share, zero_threshold=self.zero_threshold,
-                            max_repeat=self.max_repeat)
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["conv_filters"] = list(self.conv_filters)
-        return d
 
 
 @dataclass

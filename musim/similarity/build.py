@@ -23,21 +23,10 @@ from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine
 from musim.errors import NotFoundError, ParameterError
-from musim.params import Count, params_record
 from musim.similarity.colisten import store_catalogue_pairs, store_pairs
+from musim.similarity.params import SimilarityParams
 
 log = logging.getLogger(__name__)
-
-
-@params_record("similarity parameter")
-class SimilarityParams:
-    """Parameters of a similarity build (whole numbers from 1, checked on construction: ``k=2.5``, ``True`` or
-    ``"10"`` from a direct caller are one :class:`ParameterError` naming the field)."""
-
-    min_listeners: Count = 50
-    min_co_listeners: Count = 2
-    k: Count = 100
-    catalogue_size: Count = 1000
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,50 @@ def test_build_list_show(capsys):
     assert "track_log_mel:abc: a feature view's version is a whole number from 1, e.g. track_log_mel:1" in capsys.readouterr().err
     assert main(["features", "show", "track_log_mel:4", "--version", "3"]) == 2  # it said "no view 'track_log_mel:4:3'"
     assert "track_log_mel:4 names version 4 and --version 3 another: give one" in capsys.readouterr().err
+
+
+def _online_files() -> dict[str, bytes]:
+    """Every file of the online snapshots folder (snapshots and their pointers), by path."""
+    from musim.config import get_settings
+
+    root = get_settings().serving_dir / "online"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_failing_features_gate_stops_the_publish(capsys):
+    """`musim features build` published with no gate, where the audio_features DAG gates: record -> gate -> publish."""
+    con = warehouse.connect()
+    cat = Catalogue(con, open_store())
+    cat.add_clip("t1", 1, community=9)
+    con.close()
+    assert main(["features", "build", "--view", "track_log_mel", "--view", "artist_descriptors_mean",
+                 "--workers", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "quality gate passed (features passed, training_sets" in out and "published " in out
+    before = _online_files()
+    assert before
+
+    con = warehouse.connect()
+    con.execute("UPDATE track_mel SET shape = [9, 4] WHERE track_id = 't1'")  # one image size per parameter set: no
+    Catalogue(con, open_store()).add_clip("t2", 2, community=3)
+    con.close()
+    assert main(["features", "build", "--view", "track_log_mel", "--view", "artist_descriptors_mean",
+                 "--workers", "1", "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    first, *report = captured.err.splitlines()
+    assert first.startswith("musim: error: the features quality gate failed (features; quality run q")
+    assert "no online snapshot was published and the previous ones keep serving" in first
+    assert "--skip-quality" in first and "Traceback" not in captured.err
+    assert any("one image size per parameter set" in line for line in report)
+    assert _online_files() == before  # nothing new published: the previous snapshots keep serving
+    con = warehouse.connect()
+    try:  # the build itself is recorded: t2's rows are there for the next (fixed) build to publish
+        assert con.execute("SELECT count(*) FROM track_mel WHERE track_id = 't2'").fetchone()[0] == 1
+    finally:
+        con.close()
+
+    assert main(["features", "build", "--view", "track_log_mel", "--view", "artist_descriptors_mean",
+                 "--workers", "1", "--no-progress", "--skip-quality", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["quality"] is None and out["published"]
+    assert _online_files() != before

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from musim import warehouse
+from musim.audio.formats import FORMATS
 from musim.ingest.lastfm import ingest_lastfm
 from musim.quality import QualityThresholds, check
 from musim.storage import open_store
@@ -129,6 +130,29 @@ BAD = [
      ["DELETE FROM track_descriptors WHERE track_id = '0000000000000001'"], "min_coverage",
      "missing for 1 of 2 rows"),
 ]
+
+
+def _store_tracks_as(fmt: str) -> None:
+    """Every preview and track of the good warehouse stored in ``fmt`` (its object key ending so)."""
+    with warehouse.writer() as con:
+        for table in ("preview", "track"):
+            con.execute(f"UPDATE {table} SET format = ?, object_key = 'audio/previews/' || sha256 || '.' || ? "
+                        "WHERE object_key IS NOT NULL", [fmt, fmt])
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_previews_accepts_every_format_the_library_stores(good, fmt):
+    # the local provider keeps whole tracks in their own format (opus, aiff, ...): each is a known format
+    _store_tracks_as(fmt)
+    result = run(["previews"]).results[0]
+    assert result.status == "passed", result.describe()
+
+
+def test_previews_still_refuses_an_unknown_format(good):
+    _store_tracks_as("xyz")
+    result = run(["previews"]).results[0]
+    assert result.status == "failed"
+    assert any("format" in f["columns"] and "xyz" in f["text"] for f in failures(result)), result.describe()
 
 
 @pytest.mark.parametrize(("case", "dataset", "statements", "column", "example"), BAD, ids=[c[0] for c in BAD])

@@ -22,7 +22,7 @@ Where things are (each module a few hundred lines at most; every name below is i
 - :mod:`.base` — the :class:`Family` protocol, :class:`Trained`, the family names, shared helpers
 - :mod:`.siamese`, :mod:`.classifier`, :mod:`.autoencoder`, :mod:`.descriptors` — one family each: how it
   trains (and what it writes next to the model: confusion matrices, views, card sections) and embeds
-- :mod:`.lookup` — :data:`FAMILIES` by name, :func:`get_family`, each family's feature service and serving
+- :mod:`.lookup` — :data:`FAMILIES` by name, :func:`get_family`, :func:`inputs_needed`, each family's feature service and serving
   manifest
 - :mod:`.inputs` — :class:`FamilyInputs`, :func:`load_manifest`, :func:`load_inputs`, :func:`gate_inputs` (the training_split quality gate)
 - :mod:`.evaluation` — :func:`train_evaluate`, :func:`evaluate_family`, :class:`FamilyRun`
@@ -78,7 +78,13 @@ from musim.models.families.inputs import (
     load_inputs,
     load_manifest,
 )
-from musim.models.families.lookup import FAMILIES, feature_service, get_family, serving_manifest
+from musim.models.families.lookup import (
+    FAMILIES,
+    feature_service,
+    get_family,
+    inputs_needed,
+    serving_manifest,
+)
 from musim.models.families.record import FamilyOutcome, record_run, run_family
 from musim.models.families.staged import (
     STAGING_PREFIX,
@@ -115,6 +121,7 @@ __all__ = [
     "evaluate_family",
     "feature_service",
     "get_family",
+    "inputs_needed",
     "gate_inputs",
     "load_inputs",
     "load_manifest",

@@ -15,7 +15,7 @@ from musim.models.constants import SIAMESE
 from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, CONTRASTIVE, DESCRIPTORS
 from musim.models.families.compare import compare_families
 from musim.models.families.inputs import load_inputs
-from musim.models.families.lookup import get_family
+from musim.models.families.lookup import inputs_needed
 from musim.models.families.record import FamilyOutcome, run_family
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,8 +61,7 @@ def run_families_demo(settings: Settings | None = None, *,
     outcomes: dict[str, FamilyOutcome] = {}
     plots: dict[str, list[str]] = {}
     with warehouse.writer(settings) as con:
-        needs = tuple(sorted({"log_mel", "descriptors", *(n for f in families for n in get_family(f).inputs)}))
-        inputs = load_inputs(con, store=store, needs=needs, seed=seed, test_share=test_share,
+        inputs = load_inputs(con, store=store, needs=inputs_needed(families), seed=seed, test_share=test_share,
                              validation_share=validation_share)
         assert inputs.split is not None
         say(f"families demo: {len(inputs)} tracks of {len(np.unique(inputs.track_artist))} artists; "

@@ -4,13 +4,14 @@ audio for it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from musim.errors import ParameterError
 from musim.models.families import autoencoder, classifier, contrastive, descriptors, siamese
 from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, CONTRASTIVE, DESCRIPTORS, SIAMESE, Family
 
-__all__ = ["FAMILIES", "feature_service", "get_family", "serving_manifest"]
+__all__ = ["FAMILIES", "feature_service", "get_family", "inputs_needed", "serving_manifest"]
 
 FAMILIES: dict[str, Family] = {
     SIAMESE: siamese.FAMILY,
@@ -26,6 +27,12 @@ def get_family(name: str) -> Family:
         return FAMILIES[name]
     except KeyError:
         raise ParameterError(f"unknown family {name!r}; one of {', '.join(FAMILIES)}") from None
+
+
+def inputs_needed(families: Iterable[str]) -> tuple[str, ...]:
+    """The features a run of ``families`` loads: each family's own inputs, plus the log-mels and descriptors every
+    run needs for its baselines (pixel, descriptors); sorted."""
+    return tuple(sorted({"log_mel", "descriptors", *(n for f in families for n in get_family(f).inputs)}))
 
 
 def feature_service(name: str) -> Any:

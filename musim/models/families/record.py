@@ -29,7 +29,7 @@ from musim.models.evaluate import EvaluationReport, choose_primary_metric
 from musim.models.families.embedding import publish_version
 from musim.models.families.evaluation import FamilyRun, train_evaluate
 from musim.models.families.inputs import FamilyInputs, current_champions, gate_inputs, load_inputs
-from musim.models.families.lookup import feature_service, get_family
+from musim.models.families.lookup import feature_service, get_family, inputs_needed
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -206,7 +206,7 @@ def run_family(family: str, *, con: duckdb.DuckDBPyConnection, store: ObjectStor
     fam = get_family(family)
     fam.parse_params(params or {})
     if inputs is None:
-        inputs = load_inputs(con, store=store, needs=("log_mel", "descriptors", *fam.inputs))
+        inputs = load_inputs(con, store=store, needs=inputs_needed([family]))
     else:
         inputs = dataclasses.replace(inputs, champions=current_champions(con))
     check_primary_metric(primary_metric, listening=inputs.targets is not None)

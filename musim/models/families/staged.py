@@ -38,7 +38,7 @@ from musim.models.evaluate import EvaluationReport
 from musim.models.families.base import AUTOENCODER, CNN_CLASSIFIER, Trained, save_keras
 from musim.models.families.evaluation import FamilyRun, champion_models, evaluate_family, resolve_init_encoder
 from musim.models.families.inputs import FamilyInputs, gate_inputs, load_manifest
-from musim.models.families.lookup import get_family
+from musim.models.families.lookup import get_family, inputs_needed
 from musim.models.families.record import check_primary_metric, record_run
 from musim.models.serve import commit_staged
 from musim.runs import run_key
@@ -67,8 +67,7 @@ def prepare(con: duckdb.DuckDBPyConnection, run_id: str, *, store: ObjectStore |
     """Load the run's inputs (``kwargs``: :func:`load_manifest`), check that their evaluation will have
     ``primary_metric``, gate them with the ``training_split`` suite, and write the manifest to the object store;
     return its key."""
-    needs = {"log_mel", "descriptors"} | {n for f in families for n in get_family(f).inputs}
-    inputs = load_manifest(con, needs=tuple(sorted(needs)), **kwargs)
+    inputs = load_manifest(con, needs=inputs_needed(families), **kwargs)
     check_primary_metric(primary_metric, listening=inputs.targets is not None)
     gate_inputs(con, inputs)
     key = f"{STAGING_PREFIX}/{run_key(run_id)}/inputs.npz"

@@ -1,0 +1,30 @@
+"""The one list of audio formats musim accepts (foundation: the library, the decoder and the quality gate read it).
+
+A format's name is what ``preview.format``, ``track.format`` and ``library_file.source_format`` hold and
+what a content-addressed object ends with (``audio/previews/<sha256>.<format>``). Which format a file is
+is decided by its content (:func:`musim.library.formats.probe`); the suffixes are a hint only.
+"""
+
+from __future__ import annotations
+
+#: The accepted formats: name -> file suffixes that usually carry it (a hint only; content decides).
+FORMATS: dict[str, tuple[str, ...]] = {
+    "mp3": (".mp3",),
+    "ogg": (".ogg", ".oga"),
+    "opus": (".opus",),
+    "flac": (".flac",),
+    "wav": (".wav", ".wave"),
+    "aiff": (".aif", ".aiff", ".aifc"),
+    "m4a": (".m4a", ".mp4", ".m4b", ".aac"),
+}
+#: Formats PyAV (FFmpeg) decodes; libsndfile (soundfile) reads the others and seeks in them.
+PYAV_FORMATS = frozenset({"m4a"})
+AUDIO_SUFFIXES = frozenset(s for suffixes in FORMATS.values() for s in suffixes)
+#: The suffixes of the formats PyAV decodes (a hint for a file whose first bytes say nothing).
+PYAV_SUFFIXES = frozenset(s for name in PYAV_FORMATS for s in FORMATS[name])
+#: :func:`musim.audio.io.sniff_format`'s container names -> the format they are.
+SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "aiff", "mp4": "m4a", "aac": "m4a"}
+#: The sniffed containers PyAV decodes.
+PYAV_CONTAINERS = frozenset(c for c, name in SNIFFED.items() if name in PYAV_FORMATS)
+
+__all__ = ["AUDIO_SUFFIXES", "FORMATS", "PYAV_CONTAINERS", "PYAV_FORMATS", "PYAV_SUFFIXES", "SNIFFED"]

@@ -1,0 +1,156 @@
+"""The siamese family's hyperparameters (:class:`HyperParams`), in a module that imports no Keras: the
+``train_siamese`` DAG's params take their defaults from it at parse time, and :func:`job_params` turns the
+command line's options and the DAG's params into the same family parameters and artist split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
+
+from musim.errors import ParameterError
+from musim.models.constants import SIAMESE, SPLIT_DEFAULTS
+from musim.params import (
+    Count,
+    LearningRate,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OpenShare,
+    Seed,
+    Share,
+    params_record,
+)
+
+if TYPE_CHECKING:
+    from musim.models.pairs import PairSampling
+    from musim.models.siamese import SiameseConfig
+
+__all__ = ["EMBEDDING_PARAM", "SPLIT_KEYS", "HyperParams", "job_params"]
+
+
+@params_record("hyperparameter")
+class HyperParams:
+    """Every knob of a training run, with the defaults of the nightly job.
+
+    Data: ``clips_per_artist`` (clips per artist, pairs = their combinations), ``validation_share`` and
+    ``test_share`` (artists held out, :func:`musim.models.data.split_artists`), ``sampling``,
+    ``train_pairs``, ``validation_pairs`` (artist pairs drawn; each gives up to ``clips_per_artist**2``
+    examples), ``bins``, ``zero_share``, ``zero_threshold``, ``max_repeat`` (see
+    :class:`musim.models.pairs.PairSampling`).
+
+    Network: see :class:`musim.models.siamese.SiameseConfig`.
+
+    Optimisation: Adam with ``learning_rate``, MSE loss, ``batch_size`` examples per step (global across
+    GPUs), ``epochs`` (an epoch is one pass over the training pairs, or ``steps_per_epoch`` steps),
+    early stopping on validation loss after ``early_stopping_patience`` epochs without improvement
+    (None: off), restoring the best weights.
+
+    Runtime: ``seed`` (split, sampling, shuffling, initial weights), ``deterministic`` (fixed op and
+    input order: reproducible to the bit on the same machine, slower; sets TensorFlow's process-wide op
+    determinism), ``mixed_precision`` and ``distribute`` ("auto": on when GPUs are visible / when
+    several are), ``data_source`` (see :func:`musim.models.pairs.make_dataset`).
+    """
+
+    # data
+    clips_per_artist: Count = 3
+    validation_share: Share = float(SPLIT_DEFAULTS["validation_share"])
+    test_share: OpenShare = float(SPLIT_DEFAULTS["test_share"])
+    sampling: Literal["stratified", "natural"] = "stratified"
+    train_pairs: Count | None = 20_000
+    validation_pairs: Count | None = 5_000
+    bins: Count = 10
+    zero_share: Annotated[float, Field(ge=0, le=1)] = 0.2
+    zero_threshold: float = 0.0
+    max_repeat: Count = 4
+    # network
+    conv_filters: tuple[Count, ...] = (32, 64, 64)
+    kernel_size: Count = 3
+    pool_size: Count = 2
+    zero_padding: NonNegativeInt | None = None
+    batchnorm: bool = True
+    dense_units: Count = 64
+    dense_activation: str | None = "relu"
+    dropout: Share = 0.0
+    l2: NonNegativeFloat = 0.0
+    # optimisation
+    learning_rate: LearningRate = 1e-3
+    batch_size: Count = 64
+    epochs: Count = 10
+    steps_per_epoch: Count | None = None
+    early_stopping_patience: NonNegativeInt | None = 3
+    # runtime
+    seed: Seed = int(SPLIT_DEFAULTS["seed"])
+    deterministic: bool = False
+    mixed_precision: Literal["auto", "on", "off"] = "auto"
+    distribute: Literal["auto", "none", "mirrored"] = "auto"
+    data_source: Literal["auto", "tensor", "numpy"] = "auto"
+
+    def __post_init__(self) -> None:  # the network's and the sampling's own checks, across fields
+        self.siamese_config()
+        self.pair_sampling()
+
+    def siamese_config(self) -> SiameseConfig:
+        from musim.models.siamese import SiameseConfig  # Keras: imported when a record is made
+
+        return SiameseConfig(conv_filters=self.conv_filters, kernel_size=self.kernel_size, pool_size=self.pool_size,
+                             zero_padding=self.zero_padding, batchnorm=self.batchnorm, dense_units=self.dense_units,
+                             dense_activation=self.dense_activation, dropout=self.dropout, l2=self.l2)
+
+    def pair_sampling(self, *, validation: bool = False) -> PairSampling:
+        from musim.models.pairs import PairSampling
+
+        return PairSampling(strategy=self.sampling, pairs=self.validation_pairs if validation else self.train_pairs,
+                            bins=self.bins, zero_share=self.zero_share, zero_threshold=self.zero_threshold,
+                            max_repeat=self.max_repeat)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["conv_filters"] = list(self.conv_filters)
+        return d
+
+
+
+#: The parameter ``embedding_size`` (``--embedding-size``, the DAG's param) sets, per family that has one.
+EMBEDDING_PARAM = {SIAMESE: "dense_units", "cnn_classifier": "embedding_units"}
+#: The parameters that belong to the artist split, not to the family.
+SPLIT_KEYS = ("validation_share", "test_share")
+
+
+def job_params(family: str, hparams: Mapping[str, Any] | None = None, *, embedding_size: int | None = None,
+               test_share: float | None = None, **named: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A training run's family parameters and artist split, from what the command line or a DAG gives.
+
+    Parameters
+    ----------
+    family : the family trained
+    hparams : any parameter of the family by name (``--hparams``, the DAG's ``hparams``); ``validation_share``
+        and ``test_share`` among them go to the split
+    embedding_size : the family's embedding size (siamese ``dense_units``, cnn_classifier ``embedding_units``)
+    test_share : the test artists' share (``--test-share``; over one in ``hparams``)
+    named : ``epochs``, ``learning_rate``, ``batch_size``, ``seed``, ``sampling``, ``train_pairs``: each one
+        not None sets the parameter of that name (over ``hparams``; the descriptors family takes only ``seed``)
+
+    Returns
+    -------
+    (params, split) : the family's parameters, and the split's keyword arguments (the shares given, checked,
+        and the seed: a share not given adapts to the catalogue)
+    """
+    from musim.models.data import SplitParams
+
+    params = dict(hparams or {})
+    if embedding_size is not None:
+        if family not in EMBEDDING_PARAM:
+            raise ParameterError(f"--embedding-size applies to {' and '.join(EMBEDDING_PARAM)} (the autoencoder's is "
+                                 "its code size)")
+        params[EMBEDDING_PARAM[family]] = embedding_size
+    for key, value in named.items():
+        if value is not None and (family != "descriptors" or key == "seed"):
+            params[key] = value
+    shares = {k: params.pop(k) for k in SPLIT_KEYS if k in params}
+    if test_share is not None:
+        shares["test_share"] = test_share
+    checked = SplitParams(seed=params.get("seed", SPLIT_DEFAULTS["seed"]), **shares)
+    return params, {k: getattr(checked, k) for k in (*shares, "seed")}

@@ -1,0 +1,82 @@
+"""One place for a training run's parameters: the defaults, the options -> parameters mapping, the inputs loaded."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from musim.errors import ParameterError
+from musim.models.families import FAMILIES, get_family, inputs_needed
+from musim.models.hyperparams import HyperParams, job_params
+from musim.params import defaults
+
+
+class Stop(ParameterError):
+    """Raised by the stand-in of run_family: the command stops once it has shown what it would train."""
+
+
+def train_call(monkeypatch, argv: list[str]) -> dict:
+    """What `musim models train ARGV` would load and train: load_inputs' and run_family's arguments."""
+    import musim.models.families as families
+    from musim.cli import main
+
+    seen: dict = {}
+
+    def load_inputs(con, **kwargs):
+        seen["load"] = kwargs
+        return "inputs"
+
+    def run_family(family, **kwargs):
+        seen["family"], seen["params"] = family, kwargs["params"]
+        raise Stop("stop before training")
+
+    monkeypatch.setattr(families, "load_inputs", load_inputs)
+    monkeypatch.setattr(families, "run_family", run_family)
+    assert main(["models", "train", *argv]) == 2
+    return seen
+
+
+def test_the_command_loads_the_inputs_its_family_declares(monkeypatch):
+    # a family's inputs come from the family (get_family(f).inputs), not from a second list in the command
+    monkeypatch.setitem(FAMILIES, "autoencoder", dataclasses.replace(FAMILIES["autoencoder"], inputs=("slices",)))
+    seen = train_call(monkeypatch, ["--family", "autoencoder", "--epochs", "1"])
+    assert tuple(seen["load"]["needs"]) == inputs_needed(["autoencoder"]) == ("descriptors", "log_mel", "slices")
+    assert inputs_needed(["siamese"]) == ("descriptors", "log_mel")
+    assert inputs_needed(["siamese", "cnn_classifier"]) == tuple(
+        sorted({"log_mel", "descriptors", *get_family("cnn_classifier").inputs}))
+
+
+def test_job_params_maps_options_and_moves_the_shares_to_the_split():
+    params, split = job_params("siamese", {"conv_filters": [8, 16], "test_share": 0.4, "epochs": 7},
+                               embedding_size=16, epochs=2, seed=3, sampling=None)
+    assert params == {"conv_filters": [8, 16], "epochs": 2, "dense_units": 16, "seed": 3}
+    assert split == {"test_share": 0.4, "seed": 3}
+    assert job_params("cnn_classifier", embedding_size=32)[0] == {"embedding_units": 32}
+    assert job_params("descriptors", None, epochs=3, seed=1) == ({"seed": 1}, {"seed": 1})
+    with pytest.raises(ParameterError, match="--embedding-size applies to siamese and cnn_classifier"):
+        job_params("autoencoder", embedding_size=8)
+    with pytest.raises(ParameterError, match="test_share"):
+        job_params("siamese", {"test_share": 1.5})
+
+
+def test_hyperparams_defaults_come_without_keras():
+    import subprocess
+    import sys
+
+    code = ("import sys; from musim.params import defaults; from musim.models.hyperparams import HyperParams; "
+            "d = defaults(HyperParams); print(d['epochs'], 'keras' in sys.modules, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == [str(HyperParams().epochs), "False", "False"]
+    assert defaults(HyperParams)["dense_units"] == HyperParams().dense_units
+
+
+def test_command_options_become_the_parameters_job_params_gives(monkeypatch):
+    seen = train_call(monkeypatch, ["--epochs", "2", "--embedding-size", "16", "--seed", "3", "--learning-rate",
+                                    "0.003", "--test-share", "0.25", "--hparams",
+                                    json.dumps({"conv_filters": [8, 16], "validation_share": 0.2})])
+    params, split = job_params("siamese", {"conv_filters": [8, 16], "validation_share": 0.2}, embedding_size=16,
+                               test_share=0.25, epochs=2, seed=3, learning_rate=0.003)
+    assert seen["params"] == params and "test_share" not in params and "validation_share" not in params
+    assert {k: seen["load"][k] for k in split} == split == {"validation_share": 0.2, "test_share": 0.25, "seed": 3}
