@@ -280,3 +280,43 @@ def test_tied_similarities_are_ranked_at_random_not_in_file_order():
     constant = query_metrics(np.ones((50, 50)), artists)
     assert np.nanmean(constant["p1"]) < 0.5  # chance 9 / 49; in file order every A query found A first (1.0)
     assert np.nanmean(constant["auc"]) == 0.5  # ties count half
+
+
+def test_ap_averages_precision_at_each_artist_mate_not_the_reciprocal_rank():
+    # query 0 (artist A) ranks its two artist-mates 1st and 3rd: AP (1/1 + 2/3) / 2, where MRR would be 2/3
+    s = np.array([[1.0, 0.9, 0.7, 0.8, 0.1],
+                  [0.9, 1.0, 0.5, 0.5, 0.5],
+                  [0.7, 0.5, 1.0, 0.5, 0.5],
+                  [0.8, 0.5, 0.5, 1.0, 0.5],
+                  [0.1, 0.5, 0.5, 0.5, 1.0]])
+    # query 0's order: t1 (A, 0.9), t3 (B, 0.8), t2 (A, 0.7), t4 (B, 0.1)
+    per = query_metrics(s, ["A", "A", "A", "B", "B"])
+    assert per["ap"][0] == pytest.approx((1 / 1 + 2 / 3) / 2)
+
+
+def test_ap_equals_scikit_learn_average_precision_for_every_query():
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(11)
+    s = rng.random((20, 20))  # continuous: no ties, so the random tie order does not matter
+    artists = [str(x) for x in rng.integers(0, 4, size=20)]
+    per = query_metrics(s, artists)
+    a = np.asarray(artists)
+    for i in range(20):
+        others = np.arange(20) != i
+        same = (a[others] == a[i])
+        if not same.any():
+            assert np.isnan(per["ap"][i])
+            continue
+        assert per["ap"][i] == pytest.approx(average_precision_score(same, s[i, others]), abs=1e-12)
+
+
+def test_the_group_auc_ignores_other_artists_outside_the_querys_group():
+    # query 0 (A, group g): its mate t1 (0.6) is outscored by t2 (B, group h, 0.9) and beats t3 (B, group g, 0.2)
+    s = np.array([[1.0, 0.6, 0.9, 0.2],
+                  [0.6, 1.0, 0.5, 0.5],
+                  [0.9, 0.5, 1.0, 0.5],
+                  [0.2, 0.5, 0.5, 1.0]])
+    per = query_metrics(s, ["A", "A", "B", "B"], ["g", "g", "h", "g"])
+    assert per["auc"][0] == pytest.approx(0.5)
+    assert per["auc_group"][0] == pytest.approx(1.0)
