@@ -77,6 +77,20 @@ def test_evaluate_per_query_values_by_hand():
     assert np.allclose(back.per_query["s"]["ndcg@2"], report.per_query["s"]["ndcg@2"], equal_nan=True)
 
 
+def test_map_counts_only_positive_targets_as_relevant():
+    # 16 artists on a ring, each with co-listeners only at +-1 and opposite: 3 positive targets per query, so the
+    # true top 10 is padded with 7 zero-target artists, which MAP must not count as relevant
+    n = 16
+    T = np.zeros((n, n))
+    for i in range(n):
+        for j, w in (((i + 1) % n, 0.9), ((i - 1) % n, 0.9), ((i + n // 2) % n, 0.4)):
+            T[i, j] = T[j, i] = w
+    np.fill_diagonal(T, np.nan)
+    report = evaluate({"truth": np.nan_to_num(T)}, T, np.arange(n), ns=(1,), relevant_k=10, n_boot=20)
+    assert report.queries.size == n
+    np.testing.assert_allclose(report.per_query["truth"]["map"], 1.0)
+
+
 def test_cutoffs_too_large_and_uninformative_queries():
     T = np.nan_to_num(TRUTH)
     T[0, :] = T[:, 0] = 0.0  # artist 10 has no co-listeners with the others
