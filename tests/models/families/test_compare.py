@@ -191,3 +191,29 @@ def test_family_runs_are_gated_by_the_training_split_suite(toy):
         details = con.execute("""SELECT status, failures FROM quality_result WHERE dataset = 'training_split'
                                  ORDER BY created_at""").fetchall()
     assert [d[0] for d in details] == ["passed", "failed"] and "polka" in details[1][1]
+
+
+def test_rows_are_best_first_and_the_best_is_compared_with_the_others(tmp_path):
+    """No TensorFlow: two families registered from evaluations alone, the worse one first by name."""
+    from musim.models.bootstrap import bootstrap_ci
+    from musim.models.evaluate import EvaluationReport
+    from musim.models.families import compare_families
+
+    ids = np.arange(700, 730)
+    rng = np.random.default_rng(4)
+    store = open_store()
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    with warehouse.writer() as con:
+        for family, level in (("alpha", 0.5), ("beta", 0.8)):
+            per = {s: {"ndcg@10": v + rng.normal(0, 0.01, ids.size)} for s, v in (("model", level), ("random", 0.3))}
+            summary = {s: {"ndcg@10": bootstrap_ci(v["ndcg@10"], n_boot=200)} for s, v in per.items()}
+            report = EvaluationReport(ids, ids, [], ["ndcg@10"], per, summary, n_boot=200)
+            registry.register_model(con, store, family=family, model_file=f, report=report, params={},
+                                    target_metric="seed", dump_id="d" * 64)
+        table = compare_families(con, metrics=["ndcg@10"], latest=True, n_boot=200)
+    assert [r["version"] for r in table.rows if r["kind"] == "family"] == ["beta-1", "alpha-1"]
+    assert table.same_test_set and len(table.pairs) == 1
+    pair = table.pairs[0]
+    assert pair["a"] == "beta-1" and pair["b"] == "alpha-1"
+    assert pair["diff"] == pytest.approx(0.3, abs=0.02) and pair["a_better"] and not pair["b_better"]
