@@ -143,15 +143,33 @@ def test_a_provider_that_cannot_be_reached_is_left_out_and_none_stops_the_run_at
                                                                                     monkeypatch, caplog):
     """Without the network every artist was retried five times (minutes), then recorded as failed, exit 0."""
     import socket
-    import time
+
+    from musim.acquire import http
 
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+        port = s.getsockname()[1]
+        dead = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("MUSIM_ITUNES_API_URL", dead)
-    started = time.perf_counter()
+    connects, calls, waits = [], [], []
+    connect = socket.create_connection
+
+    def counted_connect(address, *args, **kwargs):
+        connects.append(address)
+        return connect(address, *args, **kwargs)
+
+    def counted_call(fn, **kwargs):  # a request with retries; its backoff recorded, not slept
+        calls.append(kwargs.get("what"))
+        return call_with_retries(fn, **{**kwargs, "sleep": waits.append})
+
+    call_with_retries = http.call_with_retries
+    monkeypatch.setattr(socket, "create_connection", counted_connect)
+    monkeypatch.setattr(http, "call_with_retries", counted_call)
     code, _, err = run(capsys, "acquire", "--provider", "itunes", "--top", "2")
-    assert code == 2 and time.perf_counter() - started < 10
+    # one connection to the dead port (the reachability check), no request, so no retry and no backoff
+    assert code == 2 and [a for a in connects if a[1] == port] == [("127.0.0.1", port)]
+    assert calls == [] and waits == []
+    monkeypatch.setattr(socket, "create_connection", connect)
     assert err.startswith("musim: error: itunes: cannot reach any provider (itunes: nothing answers on 127.0.0.1:")
     assert "nothing was tried, every artist stays pending" in err
     code, out, _ = run(capsys, "previews", "--all", "--json")
