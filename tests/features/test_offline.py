@@ -195,3 +195,40 @@ def test_a_service_cannot_pin_a_future_moment_or_take_a_name_show_cannot_tell_ap
             FeatureService(name, (d.track_log_mel,))
     with pytest.raises(RegistryError, match="'track_log_mel' is the name of a feature view"):
         register_service(con, FeatureService("track_log_mel", (d.track_log_mel,)))
+
+
+def test_a_view_reads_only_its_own_parameters_values_even_when_others_are_newer(catalogue, con, store):
+    """Descriptors at 22050 Hz, then (later) at 16000 Hz, and log-mels at the default then at smaller parameters:
+    each view's frame, after both, still gives its own parameters' values, not the newest row of the track."""
+    from musim.audio import MelParams
+    from musim.features import BuildOptions, Extractor, build, extraction_view
+    from musim.features.params import DescriptorParams
+
+    options = BuildOptions(workers=2, progress=False)
+    catalogue.add_clip("t1", 1, community=2)
+    catalogue.add_clip("t2", 2, community=3)
+    tracks = ["t1", "t2"]
+    build([d.track_descriptors, d.track_log_mel], con=con, store=store, options=options, publish=False)
+    low = DescriptorParams(sr=16000)
+    small = MelParams(n_mels=32, frames=128, hop_length=1024)
+    views = [extraction_view("track_descriptors_16k", 1, extractor=Extractor("descriptors", low), description="t"),
+             extraction_view("track_log_mel_small", 1, extractor=Extractor("log_mel", small), description="t")]
+    build(views, con=con, store=store, options=options, publish=False)
+    desc = {(h, t): (c, np.asarray(v)) for h, t, c, v in con.execute(
+        "SELECT params_hash, track_id, created_at, vec FROM track_descriptors").fetchall()}
+    mel = {(h, t): (c, k) for h, t, c, k in con.execute(
+        "SELECT params_hash, track_id, created_at, object_key FROM track_mel WHERE kind = 'log_mel'").fetchall()}
+    default, default_mel = DescriptorParams().hash(), MelParams().hash()
+    assert set(desc) == {(h, t) for h in (default, low.hash()) for t in tracks}
+    assert set(mel) == {(h, t) for h in (default_mel, small.hash()) for t in tracks}
+    for t in tracks:  # the other parameters' values are the newer ones, and differ
+        assert desc[(low.hash(), t)][0] > desc[(default, t)][0]
+        assert mel[(small.hash(), t)][0] > mel[(default_mel, t)][0]
+        assert not np.allclose(desc[(low.hash(), t)][1], desc[(default, t)][1], equal_nan=True)
+    frame = get_training_frame(FeatureService("own-params", (d.track_descriptors, d.track_log_mel)), tracks,
+                               con=con)  # as of now: after both builds
+    cols = [c for c in frame.columns if c.startswith("track_descriptors__")]
+    for i, t in enumerate(tracks):
+        np.testing.assert_allclose(frame.loc[i, cols].to_numpy(dtype=float), desc[(default, t)][1])
+        assert frame.loc[i, "track_log_mel__log_mel"] == mel[(default_mel, t)][1]
+        assert frame.loc[i, "track_log_mel__log_mel"].startswith(f"features/mel/{default_mel}/")
