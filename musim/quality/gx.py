@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import sys
 import types
@@ -201,9 +202,21 @@ def build_docs(ctx) -> None:
     ctx.build_data_docs(site_names=[DOCS_SITE])
 
 
+def _finite_or_text(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (nested in lists, tuples, dicts) written as text."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_text(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite_or_text(v) for k, v in value.items()}
+    return value
+
+
 def jsonable(value: Any) -> Any:
-    """``value`` made JSON-safe (tuples, numpy scalars, timestamps, NaN)."""
+    """``value`` made JSON-safe (tuples, numpy scalars, timestamps; NaN and infinities as text), keeping its
+    shape: a list of observed values stays a list when one of them is infinite."""
     try:
-        return json.loads(json.dumps(value, default=str, allow_nan=False))
-    except ValueError:
+        return json.loads(json.dumps(_finite_or_text(value), default=str, allow_nan=False))
+    except ValueError:  # e.g. a circular reference
         return str(value)

@@ -81,3 +81,17 @@ def test_gx_imports_without_scipy_stats_and_altair_and_its_uses_of_them_still_wo
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_observed_values_with_an_infinity_stay_a_list():
+    """A failure's observed values were written as the text "[inf]" (a str where a list is promised) as soon as one
+    of them was not finite: reports and the tests reading them broke."""
+    import math
+
+    import numpy as np
+
+    from musim.quality.gx import jsonable
+
+    assert jsonable([math.inf, 1.0, (2, np.float64("nan"))]) == ["inf", 1.0, [2, "nan"]]
+    assert jsonable({"x": [-math.inf], "y": 3}) == {"x": ["-inf"], "y": 3}
+    assert jsonable([0.5, "a"]) == [0.5, "a"]

@@ -42,6 +42,31 @@ def test_good_warehouse_passes_every_suite(good):
     assert sorted(stored) == sorted((r.dataset, "passed", True) for r in run_.results)
 
 
+def _track_embedding_service(con) -> None:
+    """A service over a pushed 3-d track embedding, with vectors for both tracks."""
+    from musim.features import FeatureService, register_service, write_vectors
+    from musim.features.registry import TRACK, embedding_view
+
+    view = embedding_view("q_track_embedding", 1, entity=TRACK, dim=3, model_version="m1", description="test")
+    register_service(con, FeatureService("q_embedding", (view,), description="test service"))
+    write_vectors(con, view, ["0000000000000000", "0000000000000001"], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+
+
+def _log_mel_service(con) -> None:
+    """A service over the registry's log-mel view, its parameters those of the stored spectrograms."""
+    from musim.features import FeatureService, register_service
+    from musim.features.definitions import track_log_mel
+
+    con.execute("INSERT INTO feature_params VALUES (?, 'log_mel', '{}', now())", [track_log_mel.params_hash])
+    con.execute("UPDATE track_mel SET params_hash = ?, object_key = replace(object_key, '/p1/', '/' || ? || '/')",
+                [track_log_mel.params_hash, track_log_mel.params_hash])
+    register_service(con, FeatureService("q_mel", (track_log_mel,), description="test service"))
+
+
+#: Statements of a BAD case that are set-ups in Python (a service to break), not SQL.
+SETUPS = {"@track-embedding-service": _track_embedding_service, "@log-mel-service": _log_mel_service}
+
+
 # (case id, dataset, SQL that breaks the good warehouse, failing column, text in the examples/observed)
 BAD = [
     ("negative plays", "lastfm_plays",
@@ -129,6 +154,113 @@ BAD = [
     ("feature missing from the training frame", "training_sets",
      ["DELETE FROM track_descriptors WHERE track_id = '0000000000000001'"], "min_coverage",
      "missing for 1 of 2 rows"),
+    # -- gross corruptions (halving, negating, moving) so that a tolerance or an ulp in a check cannot hide them
+    ("lines count zero", "lastfm_plays",
+     ["UPDATE lastfm_plays SET lines = 0 WHERE user_id = 1"], "bad_lines_rows", None),
+    ("user id twice", "lastfm_plays",
+     ["INSERT INTO lastfm_user SELECT user_id, reverse(user_key) FROM lastfm_user WHERE user_id = 2"],
+     "duplicate_user_ids", None),
+    ("artist id twice", "artists",
+     ["@drop artist", "INSERT INTO artist SELECT artist_id, 'name:ghost twin', NULL, name, name_norm, is_placeholder, "
+      "first_dump_id FROM artist WHERE artist_id = 1"], "duplicate_artist_ids", None),
+    ("empty normalised name", "artists",
+     ["UPDATE artist SET name_norm = '' WHERE artist_id = 2"], "empty_name_norms", None),
+    ("malformed artist key", "artists",
+     ["UPDATE artist SET artist_key = 'bogus:2' WHERE artist_id = 2"], "malformed_keys", "bogus:2"),
+    ("artist with an MBID keyed by another", "artists",
+     ["UPDATE artist SET artist_key = 'mbid:00000000-0000-0000-0000-000000000000' "
+      "WHERE artist_id = (SELECT min(artist_id) FROM artist WHERE mbid IS NOT NULL)"], "mbid_key_mismatches", None),
+    ("spelling stored twice", "artists",
+     ["@drop artist_name_variant", "INSERT INTO artist_name_variant SELECT * FROM artist_name_variant WHERE artist_id = 1"],
+     "duplicate_variants", None),
+    ("spelling used by no line", "artists",
+     ["UPDATE artist_name_variant SET lines = 0 WHERE artist_id = 1"], "bad_variant_lines", None),
+    ("artist without spelling", "artists",
+     ["DELETE FROM artist_name_variant WHERE artist_id = 2"], "artists_without_variant", None),
+    ("listeners beyond the users", "similarity",
+     ["UPDATE artist_listeners SET listeners = listeners + 1000000 WHERE artist_id = (SELECT min(artist_id) "
+      "FROM artist_listeners)"], "listeners_out_of_range", None),
+    ("catalogue pair stored twice", "similarity",
+     ["INSERT INTO artist_pair_similarity (SELECT * FROM artist_pair_similarity ORDER BY artist_a, artist_b LIMIT 1)"],
+     "catalogue_duplicates", None),
+    ("catalogue lift negated", "similarity",
+     ["UPDATE artist_pair_similarity SET lift = -lift"], "catalogue_out_of_range", None),
+    ("catalogue score wrong", "similarity",
+     ["UPDATE artist_pair_similarity SET seed = seed / 2"], "catalogue_mismatches", None),
+    ("catalogue pair not stored", "similarity",
+     ["DELETE FROM artist_pair_counts WHERE (artist_a, artist_b) IN (SELECT (artist_a, artist_b) FROM "
+      "artist_pair_similarity WHERE co_listeners >= 2 ORDER BY co_listeners DESC, artist_a, artist_b LIMIT 1)"],
+     "catalogue_missing_pairs", None),
+    ("preview stored twice", "previews",
+     ["@drop preview", "INSERT INTO preview SELECT * FROM preview WHERE track_id = '0000000000000000'"],
+     "duplicate_preview_ids", None),
+    ("track stored twice", "previews",
+     ["@drop track", "INSERT INTO track SELECT * FROM track WHERE track_id = '0000000000000000'"],
+     "duplicate_track_ids", None),
+    ("download without track", "previews",
+     ["DELETE FROM track WHERE track_id = '0000000000000001'"], "downloads_without_track", "0000000000000001"),
+    ("download without size", "previews",
+     ["UPDATE preview SET bytes = 0 WHERE track_id = '0000000000000001'"], "incomplete_downloads", None),
+    ("negative attempts", "previews",
+     ["UPDATE preview SET attempts = -1 WHERE track_id = '0000000000000001'"], "negative_attempts", None),
+    ("track and preview disagree", "previews",
+     ["UPDATE preview SET sha256 = repeat('b', 64) WHERE track_id = '0000000000000001'"], "track_preview_mismatches",
+     None),
+    ("track of an unknown artist", "previews",
+     ["UPDATE track SET artist_id = 999999 WHERE track_id = '0000000000000001'"], "tracks_of_unknown_artists", None),
+    ("implausible sample rate", "previews",
+     ["UPDATE track SET sample_rate = 1000 WHERE track_id = '0000000000000001'"], "implausible_audio", None),
+    ("excerpt beyond the audio", "previews",
+     ["UPDATE track SET excerpt_offset_s = 25 WHERE track_id = '0000000000000001'"], "excerpt_outside_audio", None),
+    ("spectrogram of unknown parameters", "features",
+     ["UPDATE track_mel SET params_hash = 'nope' WHERE track_id = '0000000000000001'"], "mel_unknown_params", None),
+    ("spectrogram of an unknown track", "features",
+     ["UPDATE track_mel SET track_id = 'ffffffffffffffff' WHERE track_id = '0000000000000001'"], "mel_unknown_tracks",
+     None),
+    ("spectrogram of other audio", "features",
+     ["UPDATE track_mel SET sha256 = repeat('f', 64) WHERE track_id = '0000000000000001'"], "mel_audio_mismatches",
+     None),
+    ("empty spectrogram axis", "features",
+     ["UPDATE track_mel SET shape = [0, 4]"], "mel_bad_shapes", None),
+    ("spectrogram not float16", "features",
+     ["UPDATE track_mel SET dtype = 'float32' WHERE track_id = '0000000000000001'"], "mel_bad_dtypes", None),
+    ("dB range upside down", "features",
+     ["UPDATE track_mel SET min_db = -min_db, max_db = -80 WHERE track_id = '0000000000000001'"],
+     "mel_bad_db_ranges", None),
+    ("empty spectrogram object", "features",
+     ["UPDATE track_mel SET bytes = 0 WHERE track_id = '0000000000000001'"], "mel_empty_objects", None),
+    ("spectrogram key not content-addressed", "features",
+     ["UPDATE track_mel SET object_key = 'features/mel/p1/x.npy' WHERE track_id = '0000000000000001'"],
+     "mel_bad_object_keys", None),
+    ("spectrogram also rejected", "features",
+     ["INSERT INTO feature_reject SELECT kind, params_hash, track_id, sha256, audio_id, 'silent', NULL, 'r1', now(), "
+      "NULL FROM track_mel WHERE track_id = '0000000000000001'"], "mel_also_rejected", None),
+    ("descriptors of unknown parameters", "features",
+     ["UPDATE track_descriptors SET params_hash = 'nope' WHERE track_id = '0000000000000001'"],
+     "descriptor_unknown_params", None),
+    ("descriptors of an unknown track", "features",
+     ["UPDATE track_descriptors SET track_id = 'ffffffffffffffff' WHERE track_id = '0000000000000001'"],
+     "descriptor_unknown_tracks", None),
+    ("descriptors of other audio", "features",
+     ["UPDATE track_descriptors SET sha256 = repeat('f', 64) WHERE track_id = '0000000000000001'"],
+     "descriptor_audio_mismatches", None),
+    ("descriptor lengths mixed", "features",
+     ["UPDATE track_descriptors SET vec = vec[:3] WHERE track_id = '0000000000000001'"], "descriptor_mixed_lengths",
+     None),
+    ("tonic beyond B", "features",
+     ["UPDATE track_descriptors SET tonic_pc = 12 WHERE track_id = '0000000000000001'"], "descriptor_bad_tonic", None),
+    ("descriptors also rejected", "features",
+     ["INSERT INTO feature_reject SELECT 'descriptors', params_hash, track_id, sha256, audio_id, 'silent', NULL, 'r1', "
+      "now(), NULL FROM track_descriptors WHERE track_id = '0000000000000001'"], "descriptor_also_rejected", None),
+    ("NaN descriptor, row by row", "features",
+     ["UPDATE track_descriptors SET vec = list_concat(vec[:1], ['nan'::DOUBLE], vec[3:]) WHERE track_id = '0000000000000001'"],
+     "non_finite", None),
+    ("vector lengths mixed in a training frame", "training_sets",
+     ["@track-embedding-service", "UPDATE feature_value SET vec = vec[:2] WHERE entity_id = '0000000000000001'"],
+     "mixed_vector_lengths", "lengths [2, 3]"),
+    ("tensor feature not an object key", "training_sets",
+     ["@log-mel-service", "UPDATE track_mel SET object_key = 'elsewhere/x.npy' WHERE track_id = '0000000000000001'"],
+     "bad_tensor_keys", "elsewhere/x.npy"),
 ]
 
 
@@ -164,6 +296,8 @@ def test_bad_data_fails_its_suite(good, case, dataset, statements, column, examp
             elif stmt == "@delete-mel-object":
                 key = con.execute("SELECT object_key FROM track_mel ORDER BY track_id LIMIT 1").fetchone()[0]
                 open_store().delete(key)
+            elif stmt in SETUPS:
+                SETUPS[stmt](con)
             else:
                 con.execute(stmt)
     result = run([dataset]).results[0]
@@ -207,3 +341,31 @@ def test_profiles_are_skipped_without_a_profiles_file(tmp_path, musim_home):
     assert result.success
     assert [r.status for r in result.results] == ["skipped", "passed"]
     assert "without a profiles file" in result.results[0].reason
+
+
+def _zero_columns(con, dump_id: str) -> set[tuple[str, str]]:
+    """(dataset, column) of every "must be zero" expectation of every registered suite, as the suites build them."""
+    from musim.quality.registry import CheckContext, all_suites
+    from tests.quality.test_training_split import labelled_split
+
+    ctx = CheckContext(con, QualityThresholds(), dump_id=dump_id, payload={"training_split": labelled_split()})
+    found = set()
+    for suite in all_suites().values():
+        for part in suite.parts:
+            for e in part.expectations(ctx):
+                if type(e).__name__ == "ExpectColumnValuesToBeBetween" and e.min_value == 0 and e.max_value == 0:
+                    found.add((suite.name, e.column))
+    return found
+
+
+def test_every_must_be_zero_column_has_a_failing_case(good):
+    """A new invariant cannot arrive without a case that breaks the good data and sees it fail."""
+    from tests.quality.test_training_split import BAD_SPLITS
+
+    with warehouse.writer() as con:
+        dump_id = con.execute("SELECT dump_id FROM lastfm_dump").fetchone()[0]
+        columns = _zero_columns(con, dump_id)
+    assert len(columns) > 40 and ("similarity", "catalogue_mismatches") in columns
+    cased = {(c[1], c[3]) for c in BAD} | {("training_split", c[2]) for c in BAD_SPLITS}
+    missing = sorted(columns - cased)
+    assert not missing, f"'must be zero' columns without a BAD case: {missing}"

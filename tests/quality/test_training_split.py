@@ -28,6 +28,11 @@ def _split(n_artists: int = 30, *, seed: int = 0, labels: bool = False) -> Train
     return TrainingSplit(ids, m, sides, track_artist, track_labels=track_labels)
 
 
+def labelled_split() -> TrainingSplit:
+    """A sound split with class labels (the labelled expectations apply)."""
+    return _split(labels=True)
+
+
 def _run(split: TrainingSplit):
     with warehouse.writer() as con:
         run = check_on(con, ["training_split"], payload={"training_split": split}, docs=False)
@@ -103,3 +108,49 @@ def test_unusable_splits_fail(musim_home, change, column):
     assert result.status == "failed" and column in _failed(result), result.describe()
     if change == "a test label never trained":
         assert "polka" in _failed(result)[column]
+
+
+def _train_pair(s: TrainingSplit) -> tuple[int, int]:
+    return tuple(int(np.searchsorted(s.target_ids, a)) for a in s.sides["train"][:2])
+
+
+def _target(s: TrainingSplit, value: float, *, both: bool = True) -> TrainingSplit:
+    m = s.targets.copy()
+    i, j = _train_pair(s)
+    m[i, j] = value
+    if both:
+        m[j, i] = value
+    return _with(s, targets=m)
+
+
+def _leak(s: TrainingSplit) -> TrainingSplit:
+    return _with(s, sides={**s.sides, "train": np.sort(np.append(s.sides["train"], s.sides["test"][0]))})
+
+
+def _unseen_label(s: TrainingSplit) -> TrainingSplit:
+    labels = s.track_labels.copy()
+    labels[np.isin(s.track_artist, s.sides["test"][:1])] = "polka"
+    return _with(s, track_labels=labels)
+
+
+# (case id, how a labelled sound split is broken, the "must be zero" column that fails): every such column of the
+# suite has a case here (tests/quality/test_suites.py::test_every_must_be_zero_column_has_a_failing_case)
+BAD_SPLITS = [
+    ("infinite target", lambda s: _target(s, np.inf), "non_finite_targets"),
+    ("target above 1", lambda s: _target(s, 2.0), "targets_out_of_range"),
+    ("one-sided target", lambda s: _target(s, 0.05, both=False), "asymmetric_pairs"),
+    ("artist on two sides", _leak, "artists_on_two_sides"),
+    ("a label short", lambda s: _with(s, track_labels=s.track_labels[:-1]), "labels_misaligned"),
+    ("test label never trained", _unseen_label, "test_tracks_of_unseen_classes"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "column"), BAD_SPLITS, ids=[c[0] for c in BAD_SPLITS])
+def test_a_broken_split_fails_on_its_column(musim_home, case, change, column):
+    """A label short crashed the gate (IndexError while fetching examples) instead of failing it."""
+    result = _run(change(labelled_split()))
+    assert result.status == "failed" and column in _failed(result), result.describe()
+    if case == "a label short":
+        assert "59 labels for 60 clips" in _failed(result)[column]
+    if case == "infinite target":
+        assert "artists" in _failed(result)[column] and "inf" in _failed(result)[column]

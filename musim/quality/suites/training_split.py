@@ -281,7 +281,10 @@ def fetch_examples(ctx: CheckContext, failed: set[str]) -> dict[str, list[str]]:
         text = [f"artists {s.target_ids[i]}-{s.target_ids[j]}: {s.targets[i, j]}" for i, j in bad[:limit]]
         for key in ("targets_out_of_range", "non_finite_targets", "target"):
             out[key] = text
-    if "test_tracks_of_unseen_classes" in failed and s.track_labels is not None:
+    aligned = s.track_labels is not None and np.shape(s.track_labels) == np.shape(s.track_artist)
+    if "labels_misaligned" in failed and s.track_labels is not None and not aligned:
+        out["labels_misaligned"] = [f"{np.size(s.track_labels)} labels for {np.size(s.track_artist)} clips"]
+    if "test_tracks_of_unseen_classes" in failed and aligned:
         _, train, test = _side_labels(s)
         unseen = sorted(set(test[~np.isin(test, train)].tolist()))
         out["test_tracks_of_unseen_classes"] = [f"label {v!r}" for v in unseen[:limit]]
