@@ -4,7 +4,9 @@
 -- as one play and the load aggregates them to user-artist play counts. The nullstr is a string that never
 -- occurs, so an empty field stays '' and only a missing field is NULL.
 -- Every check runs here, line by line (the load's per-distinct checks then find nothing more): a rejected
--- line's raw text cannot be rebuilt from the stored fields of this format.
+-- line's raw text cannot be rebuilt from the stored fields of this format, so each line is read whole and
+-- split here (as in stage_360k.sql, which explains the chr(13) delimiter): raw is the line exactly, every
+-- extra field included.
 -- Appended to the scratch table {{table}} (the staged rows, or the probe of the irregular lines).
 INSERT INTO ingest_scratch.{{table}}
 SELECT
@@ -13,7 +15,7 @@ SELECT
     f4 AS raw_name,
     1::BIGINT AS plays,
     reason,
-    CASE WHEN reason IS NOT NULL THEN concat_ws(chr(9), f1, f2, f3, f4, f5, f6, f7) END AS raw,
+    CASE WHEN reason IS NOT NULL THEN line END AS raw,
     hash(f1) AS user_hash,
     hash(f4, f3) AS spelling_hash
 FROM (
@@ -26,9 +28,14 @@ FROM (
             WHEN try_cast(trim(f2) AS TIMESTAMPTZ) IS NULL THEN 'timestamp is not an ISO-8601 time'
             ELSE ingest_scratch.spelling_reason(f4, f3)
         END AS reason
-    FROM read_csv(${path}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false,
-                  columns = {'f1': 'VARCHAR', 'f2': 'VARCHAR', 'f3': 'VARCHAR', 'f4': 'VARCHAR',
-                             'f5': 'VARCHAR', 'f6': 'VARCHAR', 'f7': 'VARCHAR'},
-                  null_padding = true, strict_mode = false, nullstr = ${nullstr}, new_line = '\n',
-                  ignore_errors = true, compression = ${compression})
+    FROM (
+        SELECT line, f[1] AS f1, f[2] AS f2, f[3] AS f3, f[4] AS f4, f[5] AS f5, f[6] AS f6, f[7] AS f7
+        FROM (
+            SELECT line, string_split(line, chr(9)) AS f
+            FROM read_csv(${path}, delim = chr(13), quote = '', escape = '', header = false, auto_detect = false,
+                          columns = {'line': 'VARCHAR', 'cr': 'VARCHAR'}, null_padding = true,
+                          strict_mode = false, nullstr = ${nullstr}, new_line = '\n', ignore_errors = true,
+                          compression = ${compression})
+        )
+    )
 )

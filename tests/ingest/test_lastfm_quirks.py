@@ -252,3 +252,20 @@ def test_a_1k_user_id_unlike_the_dumps_is_rejected_as_the_quality_suite_would_fa
     with warehouse.writer() as con:
         assert con.execute("SELECT line_no, reason FROM ingest_rejects").fetchall() == [
             (3, "user id is not like user_000001 (the 1K dump's ids)")]
+
+
+def test_a_rejected_1k_or_profile_line_keeps_its_exact_text_extra_fields_included(tmp_path):
+    """raw was rebuilt from the read columns: a 9-field event line was stored with 7 fields, a 9-field profile
+    line with 6."""
+    events = [f"user_000001\t2009-05-04T23:08:57Z\t{MB_A}\tDeep Dish\t\tA",
+              "user_000001\t2009-05-04T23:08:57Z\t\tB\t\tT\tx\ty\tz",
+              "user_000001\tyesterday\t\tB\t\tT\t"]
+    r = ingest_lastfm(write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", events))
+    assert (r.loaded, r.rejected) == (1, 2)
+    profiles = [f"{U1}\tf\t22\tSweden\tFeb 1, 2007", f"{U2}\tm\t30\tChile\tFeb 1, 2007\ta\tb\tc\t"]
+    r = ingest_lastfm(tiny_dump(tmp_path / "d.tsv"), profiles=write_lines(tmp_path / "p.tsv", profiles))
+    assert (r.profile_loaded, r.profile_rejected) == (1, 1)
+    with warehouse.writer() as con:
+        rows = con.execute("SELECT file_kind, line_no, raw FROM ingest_rejects WHERE file_kind <> 'plays' "
+                           "ORDER BY file_kind, line_no").fetchall()
+    assert rows == [("events", 2, events[1]), ("events", 3, events[2]), ("profiles", 2, profiles[1])]
