@@ -269,3 +269,19 @@ def test_a_rejected_1k_or_profile_line_keeps_its_exact_text_extra_fields_include
         rows = con.execute("SELECT file_kind, line_no, raw FROM ingest_rejects WHERE file_kind <> 'plays' "
                            "ORDER BY file_kind, line_no").fetchall()
     assert rows == [("events", 2, events[1]), ("events", 3, events[2]), ("profiles", 2, profiles[1])]
+
+
+def test_a_1k_timestamp_must_be_iso_8601_and_both_iso_forms_load(tmp_path):
+    """try_cast alone read '2009/05/04 23:08', '2009-5-4 1:2:3', a zone name and a bare date as times, and
+    refused the basic form '20090504T230857Z', all under the reason 'timestamp is not an ISO-8601 time'."""
+    good = ["2009-05-04T23:08:57Z", "2009-05-04 23:08:57.250+02:00", "2009-05-04T23:08", "20090504T230857Z",
+            "20090504T230857+0200"]
+    bad = ["2009/05/04 23:08", "2009-5-4 1:2:3", "2009-05-04 23:08:57 Europe/Berlin", "0001-01-01", "-2009-05-04",
+           "2009-02-30T10:00:00Z", "20090230T100000Z", "2009-05-04T23:08:57z"]
+    lines = [f"user_000001\t{t}\t{MB_A}\tDeep Dish\t\tA" for t in good + bad]
+    r = ingest_lastfm(write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", lines))
+    assert (r.loaded, r.rejected) == (len(good), len(bad))
+    with warehouse.writer() as con:
+        assert _rejects(con) == [(len(good) + i + 1, "timestamp is not an ISO-8601 time", line)
+                                 for i, line in enumerate(lines[len(good):])]
+
