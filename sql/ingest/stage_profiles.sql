@@ -14,7 +14,8 @@ FROM (
             WHEN f5 IS NULL THEN 'too few fields: expected 5 tab-separated fields (user, gender, age, country, signup)'
             WHEN f6 IS NOT NULL THEN 'too many fields: expected 5 tab-separated fields (user, gender, age, country, signup)'
             WHEN user_key = '' THEN 'empty user id'
-            WHEN trim(f3) <> '' AND age IS NULL THEN 'age is not an integer'
+            WHEN trim(f3) <> '' AND NOT age_integer THEN 'age is not an integer'
+            WHEN trim(f3) <> '' AND age IS NULL THEN 'age out of range: not from -32768 to 32767'
             WHEN trim(f5) <> '' AND signup IS NULL THEN 'signup is not a date like "Apr 28, 2008"'
         END AS reason
     FROM (
@@ -22,7 +23,8 @@ FROM (
                trim(f1) AS user_key,
                nullif(lower(trim(f2)), '') AS gender,
                -- digits only: a cast alone rounds 25.5 to 26 and reads 1e1, 25_0 and 0x19 as numbers
-               CASE WHEN regexp_full_match(trim(f3), '[+-]?[0-9]+') THEN try_cast(trim(f3) AS SMALLINT) END AS age,
+               regexp_full_match(trim(f3), '[+-]?[0-9]+') AS age_integer,
+               CASE WHEN age_integer THEN try_cast(trim(f3) AS SMALLINT) END AS age,
                nullif(trim(f4), '') AS country,
                coalesce(try_strptime(nullif(trim(f5), ''), '%b %d, %Y'),
                         try_strptime(nullif(trim(f5), ''), '%Y-%m-%d'))::DATE AS signup

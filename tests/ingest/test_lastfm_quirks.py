@@ -285,3 +285,17 @@ def test_a_1k_timestamp_must_be_iso_8601_and_both_iso_forms_load(tmp_path):
         assert _rejects(con) == [(len(good) + i + 1, "timestamp is not an ISO-8601 time", line)
                                  for i, line in enumerate(lines[len(good):])]
 
+
+
+def test_an_age_past_smallint_is_rejected_as_out_of_range_not_as_not_an_integer(tmp_path):
+    plays = tiny_dump(tmp_path / "d.tsv")
+    users = [f"{i:040x}" for i in range(1, 5)]
+    lines = [f"{u}\tm\t{age}\tChile\t" for u, age in zip(users, ["32767", "-32768", "40000", "-99999999999999999999"],
+                                                          strict=True)]
+    r = ingest_lastfm(plays, profiles=write_lines(tmp_path / "p.tsv", lines))
+    assert (r.profile_loaded, r.profile_rejected) == (2, 2)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT age FROM lastfm_profile ORDER BY age").fetchall() == [(-32768,), (32767,)]
+        assert con.execute("SELECT line_no, reason FROM ingest_rejects WHERE file_kind = 'profiles' "
+                           "ORDER BY line_no").fetchall() == [(3, "age out of range: not from -32768 to 32767"),
+                                                              (4, "age out of range: not from -32768 to 32767")]
