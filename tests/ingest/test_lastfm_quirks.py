@@ -299,3 +299,21 @@ def test_an_age_past_smallint_is_rejected_as_out_of_range_not_as_not_an_integer(
         assert con.execute("SELECT line_no, reason FROM ingest_rejects WHERE file_kind = 'profiles' "
                            "ORDER BY line_no").fetchall() == [(3, "age out of range: not from -32768 to 32767"),
                                                               (4, "age out of range: not from -32768 to 32767")]
+
+
+@pytest.mark.parametrize("contiguous", [True, False], ids=["user-runs", "users-interleaved"])
+def test_a_user_artist_whose_plays_sum_past_2_63_is_rejected_and_the_rest_loads(tmp_path, contiguous):
+    """The exact sum was inserted into the BIGINT lastfm_plays.plays: a ConversionException, nothing stored.
+    The pair is the user and the resolved artist: 'Foo' without an MBID is the artist of MB_A here."""
+    big = "999999999999999999"
+    pair = [f"{U1}\t{MB_A}\tFoo\t{big}", f"{U1}\t\tFoo\t{big}"] * 5  # 10 lines of one pair: 9.99...e18
+    rest = [f"{U1}\t{MB_B}\tBar\t{big}", f"{U2}\t{MB_A}\tFoo\t{big}", f"{U2}\t\tFoo\t3"]
+    lines = pair + rest if contiguous else [pair[0], *rest, *pair[1:]]
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    assert (r.lines, r.loaded, r.rejected, r.users, r.artists) == (13, 3, 10, 2, 2)
+    with warehouse.writer() as con:
+        assert _plays(con) == [(U1, "Bar", int(big), 1), (U2, "Foo", int(big) + 3, 2)]
+        rejects = _rejects(con)
+    assert [(line, raw) for line, _, raw in rejects] == [(i + 1, t) for i, t in enumerate(lines) if t in pair]
+    assert {reason for _, reason, _ in rejects} == {
+        "plays of this user and artist sum past 2^63-1 (9223372036854775807): every line of the pair is rejected"}
