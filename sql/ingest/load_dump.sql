@@ -47,7 +47,11 @@ WITH spellings AS (
     GROUP BY raw_name, mbid_text
 ),
 normalised AS (
-    SELECT *, lower(nfc_normalize(regexp_replace(raw_name, '\s+', ' ', 'g'))) AS name_norm
+    -- whitespace: every character Python's str.isspace() takes (musim.names.name_norm, the library's rule):
+    -- ASCII's, the C1 NEL, the Unicode spaces that trim() removes (no-break, en/em..., ideographic) and the
+    -- line and paragraph separators; runs of them are one space. Zero-width U+200B and the other format
+    -- characters are not whitespace (neither trim() nor Python strips them): kept, as the name's own text.
+    SELECT *, lower(nfc_normalize(trim(regexp_replace(raw_name, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]+', ' ', 'g')))) AS name_norm
     FROM spellings
 ),
 name_single_mbid AS (

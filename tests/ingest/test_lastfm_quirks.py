@@ -8,7 +8,7 @@ from musim import warehouse
 from musim.errors import IngestError
 from musim.ingest.lastfm import ingest_lastfm
 from tests.ingest.engine_tables import needs_c_scanner
-from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, tiny_dump, write_lines
+from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, U4, tiny_dump, write_lines
 
 
 @pytest.fixture(autouse=True, params=[pytest.param("c", marks=needs_c_scanner), "duckdb"])
@@ -317,3 +317,25 @@ def test_a_user_artist_whose_plays_sum_past_2_63_is_rejected_and_the_rest_loads(
     assert [(line, raw) for line, _, raw in rejects] == [(i + 1, t) for i, t in enumerate(lines) if t in pair]
     assert {reason for _, reason, _ in rejects} == {
         "plays of this user and artist sum past 2^63-1 (9223372036854775807): every line of the pair is rejected"}
+
+
+def test_unicode_spaces_inside_a_name_collapse_as_ascii_ones_do(tmp_path):
+    """RE2's \\s is ASCII only: 'Sigur\\u00a0Rós' was keyed 'name:sigur\\u00a0rós', an artist apart from 'Sigur
+    Rós'. Every character str.isspace() takes now collapses, as musim.names.name_norm (the library's rule) has it;
+    a zero-width space is no space (neither trimmed nor collapsed)."""
+    from musim.names import name_norm
+
+    spaces = [c for c in map(chr, range(0x3001)) if c.isspace() and c not in "\t\n\r"]
+    lines = [f"{U1}\t\tSigur Rós\t5", f"{U4}\t\tSigur Rós\t5"] + [f"{U2}\t\tSigur{c}{c}Rós{c}\t1" for c in spaces]
+    lines += [f"{U3}\t\tSigur\u200bRós\t2", f"{U3}\t\t\u3000\x0b\u2028\t2"]
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    assert (r.loaded, r.rejected) == (len(lines) - 1, 1)
+    with warehouse.writer() as con:
+        artists = con.execute("SELECT artist_key, name_norm, name FROM artist ORDER BY artist_key").fetchall()
+        assert _rejects(con)[0][1] == "empty artist name and no valid MBID"
+        spellings = con.execute("SELECT raw_name FROM artist_name_variant v JOIN artist a USING (artist_id) "
+                                "WHERE a.artist_key = 'name:sigur rós'").fetchall()
+    assert artists == [("name:sigur rós", "sigur rós", "Sigur Rós"), ("name:sigur\u200brós", "sigur\u200brós",
+                                                                    "Sigur\u200bRós")]
+    assert len(spellings) == len(spaces) + 1
+    assert {name_norm(raw) for (raw,) in spellings} == {"sigur rós"}
