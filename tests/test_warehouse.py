@@ -326,3 +326,28 @@ def test_a_writer_gives_up_on_a_reader_past_the_wait_with_one_line(musim_home, m
     assert last == (f"musim: error: the warehouse {settings.warehouse.path} is held by pid {proc.pid} (reading or "
                     "writing); try again when it finishes (a writer waits MUSIM_WAREHOUSE_LOCK_WAIT_S); query the "
                     "published snapshot from DuckDB, never the warehouse")
+
+
+def test_the_space_keys_migration_rekeys_names_with_unicode_spaces_but_merges_no_artists(monkeypatch, musim_home):
+    """026 brings stored name keys to the new whitespace rule (every str.isspace() character collapses): a key
+    that becomes unique is changed, two artists that would share a key are both left as they were."""
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 26])
+    con = wh.connect()
+    mbid = "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
+    rows = [(1, "name:sigur\u00a0rós", None, "Sigur\u00a0Rós", "sigur\u00a0rós"),
+            (2, "name:foo\u3000\u2003bar", None, "Foo\u3000\u2003Bar", "foo\u3000\u2003bar"),
+            (3, "name:foo bar", None, "Foo Bar", "foo bar"),
+            (4, f"mbid:{mbid}", mbid, "Múm\u202fband", "múm\u202fband"),
+            (5, "name:abba", None, "ABBA", "abba")]
+    con.executemany("INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, first_dump_id) "
+                    "VALUES (?, ?, ?, ?, ?, 'd')", rows)
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    con = wh.connect()
+    got = con.execute("SELECT artist_id, artist_key, name, name_norm FROM artist ORDER BY artist_id").fetchall()
+    assert got == [(1, "name:sigur rós", "Sigur\u00a0Rós", "sigur rós"), (2, *rows[1][1:2], *rows[1][3:]),
+                   (3, *rows[2][1:2], *rows[2][3:]), (4, f"mbid:{mbid}", "Múm\u202fband", "múm band"),
+                   (5, *rows[4][1:2], *rows[4][3:])]

@@ -124,7 +124,8 @@ def register(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> None:
 def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table | None:
     """The rows as plays (``user_id, artist_id, plays, lines``) with duplicate user-artist lines merged, once
     ``sql/ingest/load_dump.sql`` has given users and spellings their ids (``stage_user_map``,
-    ``stage_spelling_map``; a row whose user or spelling is not there was rejected).
+    ``stage_spelling_map``; a row whose user or spelling is not there was rejected, and so was a row of
+    ``stage_overflow``, a user and artist whose plays sum past 2^63-1).
 
     In a Last.FM dump each user's lines are contiguous, and users are numbered in the order they first
     appear, so duplicates are merged per user's run of lines in one sequential pass in C, and come out in
@@ -137,7 +138,11 @@ def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table |
     user_of[users["user_ref"]] = users["user_id"]
     artist_of = np.full(len(rows.names), -1, dtype=np.int32)
     artist_of[spellings["spelling_ref"]] = spellings["artist_id"]
-    merged = _scan360k.merge_runs(user_of[rows.row_user], artist_of[rows.row_spelling], rows.row_plays)
+    row_users = user_of[rows.row_user]
+    overflow = sql.query(con, "ingest/overflow_rows.sql").fetchnumpy()["row_id"]
+    if len(overflow):  # lines rejected for a user-artist sum past 2^63-1 (load_dump.sql): dropped like the others
+        row_users[np.isin(rows.row_line, overflow)] = -1
+    merged = _scan360k.merge_runs(row_users, artist_of[rows.row_spelling], rows.row_plays)
     if merged is None:
         return None
     return _table(**{name: np.frombuffer(merged[name], dtype=dtype) for name, dtype in

@@ -30,13 +30,7 @@ JOIN stage_user u USING (user_ref)
 JOIN stage_spelling_ref s USING (spelling_ref)
 LEFT JOIN stage_kept_raw k USING (row_id);
 
--- Good users and spellings, with the lines they keep (a user or spelling only seen on rejected lines is
--- not registered).
-CREATE OR REPLACE TEMP TABLE stage_user_live AS
-SELECT u.user_ref, u.user_key, u.first_line
-FROM stage_user u LEFT JOIN (SELECT user_ref, count(*) AS n FROM stage_late GROUP BY ALL) l USING (user_ref)
-WHERE u.reason IS NULL AND u.lines > coalesce(l.n, 0);
-
+-- Good spellings, with the lines they keep (a spelling only seen on rejected lines is not registered).
 CREATE OR REPLACE TEMP TABLE stage_spelling_live AS
 SELECT s.spelling_ref, trim(s.name_raw) AS raw_name, s.mbid_text, s.lines - coalesce(l.n, 0) AS lines
 FROM stage_spelling_ref s
@@ -53,7 +47,11 @@ WITH spellings AS (
     GROUP BY raw_name, mbid_text
 ),
 normalised AS (
-    SELECT *, lower(nfc_normalize(regexp_replace(raw_name, '\s+', ' ', 'g'))) AS name_norm
+    -- whitespace: every character Python's str.isspace() takes (musim.names.name_norm, the library's rule):
+    -- ASCII's, the C1 NEL, the Unicode spaces that trim() removes (no-break, en/em..., ideographic) and the
+    -- line and paragraph separators; runs of them are one space. Zero-width U+200B and the other format
+    -- characters are not whitespace (neither trim() nor Python strips them): kept, as the name's own text.
+    SELECT *, lower(nfc_normalize(trim(regexp_replace(raw_name, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]+', ' ', 'g')))) AS name_norm
     FROM spellings
 ),
 name_single_mbid AS (
@@ -72,6 +70,58 @@ SELECT n.raw_name, n.mbid_text, n.mbid, n.lines, n.name_norm,
        coalesce(n.mbid, s.mbid) AS artist_mbid
 FROM normalised n
 LEFT JOIN name_single_mbid s ON n.mbid IS NULL AND s.name_norm = n.name_norm;
+
+-- 2b. Lines of a user and artist whose plays sum past 2^63-1 (lastfm_plays.plays is a BIGINT): every line of
+--     that user and artist is rejected, with its own reason, and the rest of the dump loads. The artist is
+--     the one resolved above, from every spelling that passed its checks. Each line's plays is at most
+--     10^18, so no sum can overflow unless max(plays) x lines >= 2^63, which no real dump comes near: then
+--     (stage_sum_fits, also read by sql/ingest/insert_plays.sql) this finds nothing at no cost.
+CREATE OR REPLACE TEMP TABLE stage_sum_fits AS
+SELECT coalesce(max(plays), 0)::HUGEINT * count(*) < 9223372036854775807 AS fits
+FROM stage_rows;
+
+CREATE OR REPLACE TEMP TABLE stage_overflow AS
+WITH pair_rows AS (
+    SELECT r.row_id, r.user_ref, r.spelling_ref, r.plays, u.user_key, s.artist_key
+    FROM stage_rows r
+    JOIN stage_user u USING (user_ref)
+    JOIN stage_spelling_ref f USING (spelling_ref)
+    JOIN stage_spelling s ON s.raw_name = trim(f.name_raw) AND s.mbid_text = f.mbid_text
+    WHERE NOT (SELECT fits FROM stage_sum_fits) AND u.reason IS NULL AND f.reason IS NULL
+),
+past AS (
+    SELECT user_key, artist_key FROM pair_rows GROUP BY ALL HAVING sum(plays) > 9223372036854775807
+)
+SELECT p.row_id, p.user_ref, p.spelling_ref, p.plays
+FROM pair_rows p SEMI JOIN past USING (user_key, artist_key);
+
+INSERT INTO stage_late
+SELECT o.row_id, o.user_ref, o.spelling_ref,
+       'plays of this user and artist sum past 2^63-1 (9223372036854775807): every line of the pair is rejected',
+       coalesce(k.raw, concat_ws(chr(9), u.user_raw, s.mbid_text, s.name_raw, o.plays::VARCHAR))
+FROM stage_overflow o
+JOIN stage_user u USING (user_ref)
+JOIN stage_spelling_ref s USING (spelling_ref)
+LEFT JOIN stage_kept_raw k USING (row_id);
+
+-- Good users and spellings with the lines they keep, now that those are rejected too (a user or spelling
+-- only seen on rejected lines is not registered; a spelling's lines pick the display name below).
+CREATE OR REPLACE TEMP TABLE stage_user_live AS
+SELECT u.user_ref, u.user_key, u.first_line
+FROM stage_user u LEFT JOIN (SELECT user_ref, count(*) AS n FROM stage_late GROUP BY ALL) l USING (user_ref)
+WHERE u.reason IS NULL AND u.lines > coalesce(l.n, 0);
+
+CREATE OR REPLACE TEMP TABLE stage_spelling_live AS
+SELECT s.spelling_ref, trim(s.name_raw) AS raw_name, s.mbid_text, s.lines - coalesce(l.n, 0) AS lines
+FROM stage_spelling_ref s
+LEFT JOIN (SELECT spelling_ref, count(*) AS n FROM stage_late GROUP BY ALL) l USING (spelling_ref)
+WHERE s.reason IS NULL AND s.lines > coalesce(l.n, 0);
+
+CREATE OR REPLACE TEMP TABLE stage_spelling AS
+SELECT s.* REPLACE (l.lines AS lines)
+FROM stage_spelling s
+JOIN (SELECT raw_name, mbid_text, sum(lines) AS lines FROM stage_spelling_live GROUP BY ALL) l
+    USING (raw_name, mbid_text);
 
 -- 3. New artists get the next ids (deterministic order); display name = most used spelling.
 INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder, first_dump_id)

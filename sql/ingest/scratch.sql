@@ -15,7 +15,8 @@ CREATE MACRO ingest_scratch.user_reason(user_raw, fmt) AS
     END;
 
 CREATE MACRO ingest_scratch.spelling_reason(name_raw, mbid_raw) AS
-    CASE WHEN trim(name_raw) = '' AND try_cast(trim(mbid_raw) AS UUID) IS NULL
+    -- empty: whitespace only, by the whitespace of the name's normal form (sql/ingest/load_dump.sql)
+    CASE WHEN try_cast(trim(mbid_raw) AS UUID) IS NULL AND regexp_full_match(name_raw, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]*')
          THEN 'empty artist name and no valid MBID' END;
 
 -- Events of a 1K file, one row per row DuckDB read (columns in the order of sql/ingest/stage_1k.sql's SELECT).

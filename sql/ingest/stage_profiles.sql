@@ -1,10 +1,11 @@
 -- Stage a profiles file: 360K 'user-sha1 \t gender \t age \t country \t signup' (signup like 'Apr 28, 2008'),
 -- or 1K '#id \t gender \t age \t country \t registered' with a header line. One row per row DuckDB reads, in
 -- file order (see stage_1k.sql); the load rejects repeated users, keeping the first line of each, so
--- every line keeps its raw text (a profiles file is small).
+-- every line keeps its raw text (a profiles file is small): each line is read whole and split here (as in
+-- stage_360k.sql, which explains the chr(13) delimiter), so raw is the line exactly, extra fields included.
 -- Appended to the scratch table {{table}} (the staged rows, or the probe of the irregular lines).
 INSERT INTO ingest_scratch.{{table}}
-SELECT user_key, gender, age, country, signup, reason, concat_ws(chr(9), f1, f2, f3, f4, f5, f6) AS raw
+SELECT user_key, gender, age, country, signup, reason, line AS raw
 FROM (
     SELECT *,
         CASE
@@ -13,22 +14,29 @@ FROM (
             WHEN f5 IS NULL THEN 'too few fields: expected 5 tab-separated fields (user, gender, age, country, signup)'
             WHEN f6 IS NOT NULL THEN 'too many fields: expected 5 tab-separated fields (user, gender, age, country, signup)'
             WHEN user_key = '' THEN 'empty user id'
-            WHEN trim(f3) <> '' AND age IS NULL THEN 'age is not an integer'
+            WHEN trim(f3) <> '' AND NOT age_integer THEN 'age is not an integer'
+            WHEN trim(f3) <> '' AND age IS NULL THEN 'age out of range: not from -32768 to 32767'
             WHEN trim(f5) <> '' AND signup IS NULL THEN 'signup is not a date like "Apr 28, 2008"'
         END AS reason
     FROM (
-        SELECT f1, f2, f3, f4, f5, f6,
+        SELECT line, f1, f2, f3, f4, f5, f6,
                trim(f1) AS user_key,
                nullif(lower(trim(f2)), '') AS gender,
                -- digits only: a cast alone rounds 25.5 to 26 and reads 1e1, 25_0 and 0x19 as numbers
-               CASE WHEN regexp_full_match(trim(f3), '[+-]?[0-9]+') THEN try_cast(trim(f3) AS SMALLINT) END AS age,
+               regexp_full_match(trim(f3), '[+-]?[0-9]+') AS age_integer,
+               CASE WHEN age_integer THEN try_cast(trim(f3) AS SMALLINT) END AS age,
                nullif(trim(f4), '') AS country,
                coalesce(try_strptime(nullif(trim(f5), ''), '%b %d, %Y'),
                         try_strptime(nullif(trim(f5), ''), '%Y-%m-%d'))::DATE AS signup
-        FROM read_csv(${path}, delim = '\t', quote = '', escape = '', header = false, auto_detect = false,
-                      columns = {'f1': 'VARCHAR', 'f2': 'VARCHAR', 'f3': 'VARCHAR', 'f4': 'VARCHAR',
-                                 'f5': 'VARCHAR', 'f6': 'VARCHAR'},
-                      null_padding = true, strict_mode = false, nullstr = ${nullstr}, new_line = '\n',
-                      ignore_errors = true, compression = ${compression})
+        FROM (
+            SELECT line, f[1] AS f1, f[2] AS f2, f[3] AS f3, f[4] AS f4, f[5] AS f5, f[6] AS f6
+            FROM (
+                SELECT line, string_split(line, chr(9)) AS f
+                FROM read_csv(${path}, delim = chr(13), quote = '', escape = '', header = false,
+                              auto_detect = false, columns = {'line': 'VARCHAR', 'cr': 'VARCHAR'},
+                              null_padding = true, strict_mode = false, nullstr = ${nullstr}, new_line = '\n',
+                              ignore_errors = true, compression = ${compression})
+            )
+        )
     )
 )

@@ -8,7 +8,7 @@ from musim import warehouse
 from musim.errors import IngestError
 from musim.ingest.lastfm import ingest_lastfm
 from tests.ingest.engine_tables import needs_c_scanner
-from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, tiny_dump, write_lines
+from tests.lastfm_files import MB_A, MB_B, U1, U2, U3, U4, tiny_dump, write_lines
 
 
 @pytest.fixture(autouse=True, params=[pytest.param("c", marks=needs_c_scanner), "duckdb"])
@@ -252,3 +252,90 @@ def test_a_1k_user_id_unlike_the_dumps_is_rejected_as_the_quality_suite_would_fa
     with warehouse.writer() as con:
         assert con.execute("SELECT line_no, reason FROM ingest_rejects").fetchall() == [
             (3, "user id is not like user_000001 (the 1K dump's ids)")]
+
+
+def test_a_rejected_1k_or_profile_line_keeps_its_exact_text_extra_fields_included(tmp_path):
+    """raw was rebuilt from the read columns: a 9-field event line was stored with 7 fields, a 9-field profile
+    line with 6."""
+    events = [f"user_000001\t2009-05-04T23:08:57Z\t{MB_A}\tDeep Dish\t\tA",
+              "user_000001\t2009-05-04T23:08:57Z\t\tB\t\tT\tx\ty\tz",
+              "user_000001\tyesterday\t\tB\t\tT\t"]
+    r = ingest_lastfm(write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", events))
+    assert (r.loaded, r.rejected) == (1, 2)
+    profiles = [f"{U1}\tf\t22\tSweden\tFeb 1, 2007", f"{U2}\tm\t30\tChile\tFeb 1, 2007\ta\tb\tc\t"]
+    r = ingest_lastfm(tiny_dump(tmp_path / "d.tsv"), profiles=write_lines(tmp_path / "p.tsv", profiles))
+    assert (r.profile_loaded, r.profile_rejected) == (1, 1)
+    with warehouse.writer() as con:
+        rows = con.execute("SELECT file_kind, line_no, raw FROM ingest_rejects WHERE file_kind <> 'plays' "
+                           "ORDER BY file_kind, line_no").fetchall()
+    assert rows == [("events", 2, events[1]), ("events", 3, events[2]), ("profiles", 2, profiles[1])]
+
+
+def test_a_1k_timestamp_must_be_iso_8601_and_both_iso_forms_load(tmp_path):
+    """try_cast alone read '2009/05/04 23:08', '2009-5-4 1:2:3', a zone name and a bare date as times, and
+    refused the basic form '20090504T230857Z', all under the reason 'timestamp is not an ISO-8601 time'."""
+    good = ["2009-05-04T23:08:57Z", "2009-05-04 23:08:57.250+02:00", "2009-05-04T23:08", "20090504T230857Z",
+            "20090504T230857+0200"]
+    bad = ["2009/05/04 23:08", "2009-5-4 1:2:3", "2009-05-04 23:08:57 Europe/Berlin", "0001-01-01", "-2009-05-04",
+           "2009-02-30T10:00:00Z", "20090230T100000Z", "2009-05-04T23:08:57z"]
+    lines = [f"user_000001\t{t}\t{MB_A}\tDeep Dish\t\tA" for t in good + bad]
+    r = ingest_lastfm(write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", lines))
+    assert (r.loaded, r.rejected) == (len(good), len(bad))
+    with warehouse.writer() as con:
+        assert _rejects(con) == [(len(good) + i + 1, "timestamp is not an ISO-8601 time", line)
+                                 for i, line in enumerate(lines[len(good):])]
+
+
+
+def test_an_age_past_smallint_is_rejected_as_out_of_range_not_as_not_an_integer(tmp_path):
+    plays = tiny_dump(tmp_path / "d.tsv")
+    users = [f"{i:040x}" for i in range(1, 5)]
+    lines = [f"{u}\tm\t{age}\tChile\t" for u, age in zip(users, ["32767", "-32768", "40000", "-99999999999999999999"],
+                                                          strict=True)]
+    r = ingest_lastfm(plays, profiles=write_lines(tmp_path / "p.tsv", lines))
+    assert (r.profile_loaded, r.profile_rejected) == (2, 2)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT age FROM lastfm_profile ORDER BY age").fetchall() == [(-32768,), (32767,)]
+        assert con.execute("SELECT line_no, reason FROM ingest_rejects WHERE file_kind = 'profiles' "
+                           "ORDER BY line_no").fetchall() == [(3, "age out of range: not from -32768 to 32767"),
+                                                              (4, "age out of range: not from -32768 to 32767")]
+
+
+@pytest.mark.parametrize("contiguous", [True, False], ids=["user-runs", "users-interleaved"])
+def test_a_user_artist_whose_plays_sum_past_2_63_is_rejected_and_the_rest_loads(tmp_path, contiguous):
+    """The exact sum was inserted into the BIGINT lastfm_plays.plays: a ConversionException, nothing stored.
+    The pair is the user and the resolved artist: 'Foo' without an MBID is the artist of MB_A here."""
+    big = "999999999999999999"
+    pair = [f"{U1}\t{MB_A}\tFoo\t{big}", f"{U1}\t\tFoo\t{big}"] * 5  # 10 lines of one pair: 9.99...e18
+    rest = [f"{U1}\t{MB_B}\tBar\t{big}", f"{U2}\t{MB_A}\tFoo\t{big}", f"{U2}\t\tFoo\t3"]
+    lines = pair + rest if contiguous else [pair[0], *rest, *pair[1:]]
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    assert (r.lines, r.loaded, r.rejected, r.users, r.artists) == (13, 3, 10, 2, 2)
+    with warehouse.writer() as con:
+        assert _plays(con) == [(U1, "Bar", int(big), 1), (U2, "Foo", int(big) + 3, 2)]
+        rejects = _rejects(con)
+    assert [(line, raw) for line, _, raw in rejects] == [(i + 1, t) for i, t in enumerate(lines) if t in pair]
+    assert {reason for _, reason, _ in rejects} == {
+        "plays of this user and artist sum past 2^63-1 (9223372036854775807): every line of the pair is rejected"}
+
+
+def test_unicode_spaces_inside_a_name_collapse_as_ascii_ones_do(tmp_path):
+    """RE2's \\s is ASCII only: 'Sigur\\u00a0Rós' was keyed 'name:sigur\\u00a0rós', an artist apart from 'Sigur
+    Rós'. Every character str.isspace() takes now collapses, as musim.names.name_norm (the library's rule) has it;
+    a zero-width space is no space (neither trimmed nor collapsed)."""
+    from musim.names import name_norm
+
+    spaces = [c for c in map(chr, range(0x3001)) if c.isspace() and c not in "\t\n\r"]
+    lines = [f"{U1}\t\tSigur Rós\t5", f"{U4}\t\tSigur Rós\t5"] + [f"{U2}\t\tSigur{c}{c}Rós{c}\t1" for c in spaces]
+    lines += [f"{U3}\t\tSigur\u200bRós\t2", f"{U3}\t\t\u3000\x0b\u2028\t2"]
+    r = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    assert (r.loaded, r.rejected) == (len(lines) - 1, 1)
+    with warehouse.writer() as con:
+        artists = con.execute("SELECT artist_key, name_norm, name FROM artist ORDER BY artist_key").fetchall()
+        assert _rejects(con)[0][1] == "empty artist name and no valid MBID"
+        spellings = con.execute("SELECT raw_name FROM artist_name_variant v JOIN artist a USING (artist_id) "
+                                "WHERE a.artist_key = 'name:sigur rós'").fetchall()
+    assert artists == [("name:sigur rós", "sigur rós", "Sigur Rós"), ("name:sigur\u200brós", "sigur\u200brós",
+                                                                    "Sigur\u200bRós")]
+    assert len(spellings) == len(spaces) + 1
+    assert {name_norm(raw) for (raw,) in spellings} == {"sigur rós"}

@@ -226,3 +226,19 @@ def test_a_build_not_checked_or_failed_is_built_again(tiny):
         standing = build_similarity(con, None, p, gated=True)
         assert standing.built_before is not None and standing.check_run == f"qTrue-{tiny.dump_id[:4]}"
         assert _built_at(con) == built
+
+
+def test_an_artists_plays_summed_over_users_past_2_63_are_stored_exactly(tmp_path):
+    """Each user's count fits a BIGINT, their sum over users did not: the 128-bit sum was cast into the BIGINT
+    artist_listeners.plays and the whole build failed with a ConversionException."""
+    from tests.lastfm_files import write_lines
+
+    big = 999_999_999_999_999_999
+    lines = [line for i in range(10) for line in (f"{i + 1:040x}\t\tFoo\t{big}", f"{i + 1:040x}\t\tBar\t3")]
+    ingest_lastfm(write_lines(tmp_path / "d.tsv", lines))
+    result = build(params=SimilarityParams(min_listeners=2, min_co_listeners=1, k=5))
+    assert (result.users, result.artists, result.pairs) == (10, 2, 1)
+    with warehouse.writer() as con:
+        plays = dict(con.execute("""SELECT a.name, l.plays FROM artist_listeners l
+                                    JOIN artist a USING (artist_id)""").fetchall())
+    assert plays == {"Foo": 10 * big, "Bar": 30}
