@@ -126,9 +126,31 @@ def unusable_file(exc: duckdb.Error, path: Path, settings: Settings) -> StorageE
 
 def explain(exc: BaseException, settings: Settings | None = None, *, reading: Path | None = None) -> StorageError | None:
     """The one-line error, with what to do, for a DuckDB failure a user can act on (:func:`damaged_file`,
-    :func:`out_of_memory`); ``None`` for any other error. ``reading``: the file the caller was reading, where
-    DuckDB's message names none."""
-    return damaged_file(exc, settings, reading=reading) or out_of_memory(exc, settings)
+    :func:`no_space`, :func:`out_of_memory`); ``None`` for any other error. ``reading``: the file the caller was
+    reading, where DuckDB's message names none."""
+    return damaged_file(exc, settings, reading=reading) or no_space(exc) or out_of_memory(exc, settings)
+
+
+#: DuckDB's words for a write that found the disk full, with the file it was writing.
+_NO_SPACE = re.compile(r'Could not write (?:to )?file "([^"]+)"[^\n]*?: No space left on device')
+
+
+def full_disk(exc: BaseException) -> str | None:
+    """The file DuckDB could not write because its disk is full (``""`` where DuckDB names none), or ``None`` when
+    ``exc`` is not a DuckDB full-disk error."""
+    if not isinstance(exc, duckdb.Error) or "No space left on device" not in str(exc):
+        return None
+    m = _NO_SPACE.search(str(exc))
+    return m.group(1) if m else ""
+
+
+def no_space(exc: BaseException) -> StorageError | None:
+    """A DuckDB write that found the disk full, as one line: DuckDB stored none of the transaction that failed."""
+    path = full_disk(exc)
+    if path is None:
+        return None
+    return StorageError(f"cannot write {path or 'a DuckDB file'}: No space left on device; nothing was stored: free "
+                        "space and rerun")
 
 
 def out_of_memory(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
@@ -254,8 +276,18 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         yield con
         con.commit()
     except BaseException:
-        con.rollback()
+        _roll_back(con)
         raise
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction of ``con``; none open (a failed commit, e.g. on a full disk, has already
+    ended it in DuckDB), nothing to do: the error that ended it is the one to report, not this one."""
+    try:
+        con.rollback()
+    except duckdb.TransactionException as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 def fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:

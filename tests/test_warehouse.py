@@ -1,6 +1,9 @@
 import json
 import math
+import os
+import subprocess
 
+import duckdb
 import pytest
 
 from musim import sandbox, sql, warehouse
@@ -326,3 +329,75 @@ def test_a_writer_gives_up_on_a_reader_past_the_wait_with_one_line(musim_home, m
     assert last == (f"musim: error: the warehouse {settings.warehouse.path} is held by pid {proc.pid} (reading or "
                     "writing); try again when it finishes (a writer waits MUSIM_WAREHOUSE_LOCK_WAIT_S); query the "
                     "published snapshot from DuckDB, never the warehouse")
+
+
+class _CommitFindsTheDiskFull:
+    """A warehouse connection whose commit fails as DuckDB's does on a full disk: DuckDB ends the transaction
+    (nothing of it is stored), then raises the error naming the WAL it could not write."""
+
+    def __init__(self, con, wal):
+        self._con, self.wal = con, wal
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def commit(self):
+        self._con.execute("ROLLBACK")
+        raise duckdb.TransactionException(
+            f'TransactionContext Error: Failed to commit: Could not write file "{self.wal}": No space left on device')
+
+
+def test_a_commit_that_finds_the_disk_full_reports_the_full_disk(tmp_path):
+    """It was "TransactionException: ... cannot rollback - no transaction is active": the rollback after the
+    failed commit raised and replaced the error that said why."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE TABLE t (a INTEGER)")
+    full = _CommitFindsTheDiskFull(con, tmp_path / "w.duckdb.wal")
+    with pytest.raises(duckdb.TransactionException, match="No space left on device"):
+        with warehouse.transaction(full):
+            con.execute("INSERT INTO t VALUES (1)")
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0  # nothing stored, the connection works
+    with warehouse.transaction(con):
+        con.execute("INSERT INTO t VALUES (2)")
+    assert con.execute("SELECT a FROM t").fetchall() == [(2,)]
+
+
+def test_a_failing_block_is_still_rolled_back(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(ValueError, match="stop"):
+        with warehouse.transaction(con):
+            con.execute("INSERT INTO t VALUES (1)")
+            raise ValueError("stop")
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_commit_on_a_really_full_disk_reports_the_full_disk(tmp_path):
+    """The same on a real full disk (a 2 MB tmpfs), as the reviewer found it."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(disk)], check=False).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        con = duckdb.connect(str(disk / "w.duckdb"))
+        try:
+            con.execute("CREATE TABLE t (a VARCHAR)")
+            with pytest.raises(duckdb.Error) as raised:
+                with warehouse.transaction(con):
+                    con.execute("INSERT INTO t SELECT repeat('x', 1000) || i FROM range(100000) r(i)")
+            assert warehouse.full_disk(raised.value) == str(disk / "w.duckdb.wal")
+            assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+        finally:
+            con.close()
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_is_explained_in_one_line(tmp_path):
+    exc = duckdb.TransactionException(
+        f'TransactionContext Error: Failed to commit: Could not write file "{tmp_path}/w.duckdb.wal": '
+        "No space left on device")
+    assert str(warehouse.explain(exc)) == (f"cannot write {tmp_path}/w.duckdb.wal: No space left on device; nothing "
+                                           "was stored: free space and rerun")
+    assert warehouse.explain(duckdb.TransactionException("TransactionContext Error: Failed to commit: conflict")) is None
