@@ -9,6 +9,7 @@ network to fetch anything else.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import threading
 import time
@@ -158,9 +159,27 @@ def out_of_memory(exc: BaseException, settings: Settings | None = None) -> Stora
     if not isinstance(exc, duckdb.OutOfMemoryException):
         return None
     settings = settings or get_settings()
+    if "failed to offload" in str(exc) or "max_temp_directory_size" in str(exc):  # the spill folder, not memory
+        spill = settings.tmp_dir / "duckdb"
+        try:
+            free = f"{_size(shutil.disk_usage(spill).free)} free"
+        except OSError:
+            free = "free space unknown"
+        return StorageError(f"DuckDB's spill directory {spill} (MUSIM_TMP) is full ({free}): free space there or "
+                            "point MUSIM_TMP at a larger disk")
     return StorageError(f"DuckDB ran out of memory within its limit of {settings.warehouse.memory_limit} "
                         "(MUSIM_DUCKDB_MEMORY): raise it (e.g. MUSIM_DUCKDB_MEMORY=80%), give it fewer threads "
                         "(MUSIM_DUCKDB_THREADS), or ask less of it at once")
+
+
+def _size(n: int) -> str:
+    """``n`` bytes in the largest binary unit that keeps a number of at least 1 (e.g. ``512 KiB``, ``1.5 GiB``)."""
+    value, unit = float(n), "B"
+    for bigger in ("KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.3g} {unit}"
 
 
 #: DuckDB's words for a database file cut short, one that is not a database, or one with a damaged block, with the

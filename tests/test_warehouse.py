@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import shutil
 import subprocess
 
 import duckdb
@@ -401,3 +402,24 @@ def test_a_full_disk_is_explained_in_one_line(tmp_path):
     assert str(warehouse.explain(exc)) == (f"cannot write {tmp_path}/w.duckdb.wal: No space left on device; nothing "
                                            "was stored: free space and rerun")
     assert warehouse.explain(duckdb.TransactionException("TransactionContext Error: Failed to commit: conflict")) is None
+
+
+def test_a_full_spill_directory_is_not_called_out_of_memory(monkeypatch):
+    """It was "DuckDB ran out of memory within its limit of 40MB (MUSIM_DUCKDB_MEMORY): raise it ...": DuckDB
+    raises its out-of-memory error when it cannot offload to a full temp directory, here capped by DuckDB's own
+    max_temp_directory_size."""
+    settings = get_settings()
+    con = warehouse.configure(duckdb.connect(), settings)
+    con.execute("SET memory_limit = '20MB'; SET threads = 1; SET max_temp_directory_size = '1MB'")
+    with pytest.raises(duckdb.OutOfMemoryException, match="failed to offload") as raised:
+        con.execute("CREATE TABLE t AS SELECT i, repeat('x', 100) || i AS s FROM range(2000000) r(i) ORDER BY s DESC")
+    monkeypatch.setattr(warehouse.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10 << 30, 0, 1536 << 10))
+    assert str(warehouse.explain(raised.value, settings)) == (
+        f"DuckDB's spill directory {settings.tmp_dir / 'duckdb'} (MUSIM_TMP) is full (1.5 MiB free): free space "
+        "there or point MUSIM_TMP at a larger disk")
+
+
+def test_running_out_of_memory_still_names_the_memory_limit():
+    exc = duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block of size 256.0 KiB (19.0 MiB/19.0 MiB "
+                                      "used)")
+    assert str(warehouse.explain(exc)).startswith("DuckDB ran out of memory within its limit of 2GB (MUSIM_DUCKDB")
