@@ -104,16 +104,24 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         partial = base.with_name(base.name + ".partial")
         sql.run(con, "serving/attach.sql", path=str(partial))
         try:
-            dumps = sql.query(con, "similarity/built_dumps.sql").fetchall()
-            key_artist_names(con)
-            with _laid_out_pairs(con, [seq for _, seq in dumps], choose_engine()) as laid_out:
-                with warehouse.in_order(con):  # the small tables, while the first dump's pairs are laid out
-                    sql.run(con, "serving/publish.sql")
-                for (_, seq), rows in zip(dumps, laid_out, strict=True):
-                    _publish_pair_lookup(con, seq, rows)
-            _publish_extras(con)
-        finally:
+            try:
+                dumps = sql.query(con, "similarity/built_dumps.sql").fetchall()
+                key_artist_names(con)
+                with _laid_out_pairs(con, [seq for _, seq in dumps], choose_engine()) as laid_out:
+                    with warehouse.in_order(con):  # the small tables, while the first dump's pairs are laid out
+                        sql.run(con, "serving/publish.sql")
+                    for (_, seq), rows in zip(dumps, laid_out, strict=True):
+                        _publish_pair_lookup(con, seq, rows)
+                _publish_extras(con)
+            except BaseException as exc:
+                _detach_after(con, exc)
+                raise
             sql.run(con, "serving/detach.sql")
+        except duckdb.Error as exc:
+            full = _full_serving_disk(exc, partial, settings)
+            if full is None:
+                raise
+            raise full from exc
         _finish_snapshot(partial, settings)
         partial.chmod(SNAPSHOT_MODE)
         _fsync(partial)
@@ -122,6 +130,26 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         snapshots.point_current(final, settings)
         snapshots.prune(settings, keep=keep)
     return final
+
+
+def _detach_after(con: duckdb.DuckDBPyConnection, exc: BaseException) -> None:
+    """Detach the partial snapshot after ``exc`` stopped its writing. DuckDB checkpoints it as it detaches, which
+    fails again where the writing failed (a full disk): that second error is noted on ``exc`` (shown with ``-v``),
+    never raised in its place."""
+    try:
+        sql.run(con, "serving/detach.sql")
+    except duckdb.Error as second:
+        exc.add_note(f"then detaching the partial snapshot failed too: {type(second).__name__}: {second}")
+
+
+def _full_serving_disk(exc: duckdb.Error, partial: Path, settings: Settings) -> StorageError | None:
+    """A publish that found the disk of the serving folder full, as one line with what to do (the partial
+    snapshot is removed by the caller); ``None`` for any other error, a full warehouse disk included."""
+    path = warehouse.full_disk(exc)
+    if path is None or (path and not Path(path).resolve().is_relative_to(settings.serving_dir.resolve())):
+        return None
+    return StorageError(f"cannot write {path or partial}: No space left on device; the previous snapshot keeps "
+                        "serving; free space in MUSIM_SERVING_DIR and rerun musim publish")
 
 
 def clean_leftovers(settings: Settings | None = None) -> list[Path]:

@@ -9,6 +9,7 @@ network to fetch anything else.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import threading
 import time
@@ -126,9 +127,31 @@ def unusable_file(exc: duckdb.Error, path: Path, settings: Settings) -> StorageE
 
 def explain(exc: BaseException, settings: Settings | None = None, *, reading: Path | None = None) -> StorageError | None:
     """The one-line error, with what to do, for a DuckDB failure a user can act on (:func:`damaged_file`,
-    :func:`out_of_memory`); ``None`` for any other error. ``reading``: the file the caller was reading, where
-    DuckDB's message names none."""
-    return damaged_file(exc, settings, reading=reading) or out_of_memory(exc, settings)
+    :func:`no_space`, :func:`out_of_memory`); ``None`` for any other error. ``reading``: the file the caller was
+    reading, where DuckDB's message names none."""
+    return damaged_file(exc, settings, reading=reading) or no_space(exc) or out_of_memory(exc, settings)
+
+
+#: DuckDB's words for a write that found the disk full, with the file it was writing.
+_NO_SPACE = re.compile(r'Could not write (?:to )?file "([^"]+)"[^\n]*?: No space left on device')
+
+
+def full_disk(exc: BaseException) -> str | None:
+    """The file DuckDB could not write because its disk is full (``""`` where DuckDB names none), or ``None`` when
+    ``exc`` is not a DuckDB full-disk error."""
+    if not isinstance(exc, duckdb.Error) or "No space left on device" not in str(exc):
+        return None
+    m = _NO_SPACE.search(str(exc))
+    return m.group(1) if m else ""
+
+
+def no_space(exc: BaseException) -> StorageError | None:
+    """A DuckDB write that found the disk full, as one line: DuckDB stored none of the transaction that failed."""
+    path = full_disk(exc)
+    if path is None:
+        return None
+    return StorageError(f"cannot write {path or 'a DuckDB file'}: No space left on device; nothing was stored: free "
+                        "space and rerun")
 
 
 def out_of_memory(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
@@ -136,9 +159,27 @@ def out_of_memory(exc: BaseException, settings: Settings | None = None) -> Stora
     if not isinstance(exc, duckdb.OutOfMemoryException):
         return None
     settings = settings or get_settings()
+    if "failed to offload" in str(exc) or "max_temp_directory_size" in str(exc):  # the spill folder, not memory
+        spill = settings.tmp_dir / "duckdb"
+        try:
+            free = f"{_size(shutil.disk_usage(spill).free)} free"
+        except OSError:
+            free = "free space unknown"
+        return StorageError(f"DuckDB's spill directory {spill} (MUSIM_TMP) is full ({free}): free space there or "
+                            "point MUSIM_TMP at a larger disk")
     return StorageError(f"DuckDB ran out of memory within its limit of {settings.warehouse.memory_limit} "
                         "(MUSIM_DUCKDB_MEMORY): raise it (e.g. MUSIM_DUCKDB_MEMORY=80%), give it fewer threads "
                         "(MUSIM_DUCKDB_THREADS), or ask less of it at once")
+
+
+def _size(n: int) -> str:
+    """``n`` bytes in the largest binary unit that keeps a number of at least 1 (e.g. ``512 KiB``, ``1.5 GiB``)."""
+    value, unit = float(n), "B"
+    for bigger in ("KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.3g} {unit}"
 
 
 #: DuckDB's words for a database file cut short, one that is not a database, or one with a damaged block, with the
@@ -254,8 +295,18 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         yield con
         con.commit()
     except BaseException:
-        con.rollback()
+        _roll_back(con)
         raise
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction of ``con``; none open (a failed commit, e.g. on a full disk, has already
+    ended it in DuckDB), nothing to do: the error that ended it is the one to report, not this one."""
+    try:
+        con.rollback()
+    except duckdb.TransactionException as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 def fill(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:

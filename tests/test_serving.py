@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from musim import serving, warehouse
+from musim import serving, sql, warehouse
 from musim.config import get_settings
 from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.ingest.lastfm import ingest_lastfm
@@ -263,6 +263,66 @@ def test_a_failed_publish_removes_its_partial_snapshot(tmp_path, musim_home, mon
     monkeypatch.setattr(serving, "_publish_extras", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         _build_and_publish()
+    assert [p.name for p in (musim_home / "serving" / "snapshots").iterdir()] == [first.name]
+
+
+class _DetachCannotCheckpoint:
+    """musim.sql whose DETACH of the partial snapshot fails as DuckDB's does on a full disk: detached, but its
+    checkpoint failed."""
+
+    def __getattr__(self, name):
+        return getattr(sql, name)
+
+    def run(self, con, name, **params):
+        done = sql.run(con, name, **params)
+        if name == "serving/detach.sql":
+            raise duckdb.IOException("IO Error: Detached database 'snap', but CHECKPOINT during DETACH failed.")
+        return done
+
+
+def test_a_publish_that_finds_the_disk_full_says_so_and_the_old_snapshot_serves(tmp_path, musim_home, monkeypatch,
+                                                                                capsys):
+    """It was "IOException: IO Error: Detached database 'snap', but CHECKPOINT during DETACH failed." (exit 1):
+    the failed DETACH in the finally replaced the full-disk error."""
+    from musim.cli import main
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    first = _build_and_publish()
+    wal, extras = [], serving._publish_extras
+
+    def disk_full(con):
+        wal.append(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = 'snap'").fetchone()[0]
+                   + ".wal")
+        raise duckdb.TransactionException(
+            f'TransactionContext Error: Failed to commit: Could not write file "{wal[0]}": No space left on device')
+
+    monkeypatch.setattr(serving, "_publish_extras", disk_full)
+    monkeypatch.setattr(serving, "sql", _DetachCannotCheckpoint())
+    assert main(["publish", "--force"]) == 2
+    assert capsys.readouterr().err == (f"musim: error: cannot write {wal[0]}: No space left on device; the previous "
+                                       "snapshot keeps serving; free space in MUSIM_SERVING_DIR and rerun musim "
+                                       "publish\n")
+    assert [p.name for p in (musim_home / "serving" / "snapshots").iterdir()] == [first.name]
+    assert serving.current_path() == first
+    monkeypatch.setattr(serving, "_publish_extras", extras)  # space freed: the next publish goes through
+    monkeypatch.setattr(serving, "sql", sql)
+    second = _build_and_publish(force=True)
+    assert serving.current_path() == second != first
+
+
+def test_a_failed_detach_never_replaces_the_error_that_stopped_the_publish(tmp_path, musim_home, monkeypatch):
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    first = _build_and_publish()
+
+    def broken(con):
+        raise RuntimeError("the lookup is wrong")
+
+    monkeypatch.setattr(serving, "_publish_extras", broken)
+    monkeypatch.setattr(serving, "sql", _DetachCannotCheckpoint())
+    with pytest.raises(RuntimeError, match="the lookup is wrong") as raised:
+        _build_and_publish()
+    assert raised.value.__notes__ == ["then detaching the partial snapshot failed too: IOException: IO Error: "
+                                      "Detached database 'snap', but CHECKPOINT during DETACH failed."]
     assert [p.name for p in (musim_home / "serving" / "snapshots").iterdir()] == [first.name]
 
 

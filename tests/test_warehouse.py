@@ -1,6 +1,10 @@
 import json
 import math
+import os
+import shutil
+import subprocess
 
+import duckdb
 import pytest
 
 from musim import sandbox, sql, warehouse
@@ -351,3 +355,96 @@ def test_the_space_keys_migration_rekeys_names_with_unicode_spaces_but_merges_no
     assert got == [(1, "name:sigur rós", "Sigur\u00a0Rós", "sigur rós"), (2, *rows[1][1:2], *rows[1][3:]),
                    (3, *rows[2][1:2], *rows[2][3:]), (4, f"mbid:{mbid}", "Múm\u202fband", "múm band"),
                    (5, *rows[4][1:2], *rows[4][3:])]
+
+
+class _CommitFindsTheDiskFull:
+    """A warehouse connection whose commit fails as DuckDB's does on a full disk: DuckDB ends the transaction
+    (nothing of it is stored), then raises the error naming the WAL it could not write."""
+
+    def __init__(self, con, wal):
+        self._con, self.wal = con, wal
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def commit(self):
+        self._con.execute("ROLLBACK")
+        raise duckdb.TransactionException(
+            f'TransactionContext Error: Failed to commit: Could not write file "{self.wal}": No space left on device')
+
+
+def test_a_commit_that_finds_the_disk_full_reports_the_full_disk(tmp_path):
+    """It was "TransactionException: ... cannot rollback - no transaction is active": the rollback after the
+    failed commit raised and replaced the error that said why."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE TABLE t (a INTEGER)")
+    full = _CommitFindsTheDiskFull(con, tmp_path / "w.duckdb.wal")
+    with pytest.raises(duckdb.TransactionException, match="No space left on device"):
+        with warehouse.transaction(full):
+            con.execute("INSERT INTO t VALUES (1)")
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0  # nothing stored, the connection works
+    with warehouse.transaction(con):
+        con.execute("INSERT INTO t VALUES (2)")
+    assert con.execute("SELECT a FROM t").fetchall() == [(2,)]
+
+
+def test_a_failing_block_is_still_rolled_back(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(ValueError, match="stop"):
+        with warehouse.transaction(con):
+            con.execute("INSERT INTO t VALUES (1)")
+            raise ValueError("stop")
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_commit_on_a_really_full_disk_reports_the_full_disk(tmp_path):
+    """The same on a real full disk (a 2 MB tmpfs), as the reviewer found it."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(disk)], check=False).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        con = duckdb.connect(str(disk / "w.duckdb"))
+        try:
+            con.execute("CREATE TABLE t (a VARCHAR)")
+            with pytest.raises(duckdb.Error) as raised:
+                with warehouse.transaction(con):
+                    con.execute("INSERT INTO t SELECT repeat('x', 1000) || i FROM range(100000) r(i)")
+            assert warehouse.full_disk(raised.value) == str(disk / "w.duckdb.wal")
+            assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+        finally:
+            con.close()
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_is_explained_in_one_line(tmp_path):
+    exc = duckdb.TransactionException(
+        f'TransactionContext Error: Failed to commit: Could not write file "{tmp_path}/w.duckdb.wal": '
+        "No space left on device")
+    assert str(warehouse.explain(exc)) == (f"cannot write {tmp_path}/w.duckdb.wal: No space left on device; nothing "
+                                           "was stored: free space and rerun")
+    assert warehouse.explain(duckdb.TransactionException("TransactionContext Error: Failed to commit: conflict")) is None
+
+
+def test_a_full_spill_directory_is_not_called_out_of_memory(monkeypatch):
+    """It was "DuckDB ran out of memory within its limit of 40MB (MUSIM_DUCKDB_MEMORY): raise it ...": DuckDB
+    raises its out-of-memory error when it cannot offload to a full temp directory, here capped by DuckDB's own
+    max_temp_directory_size."""
+    settings = get_settings()
+    con = warehouse.configure(duckdb.connect(), settings)
+    con.execute("SET memory_limit = '20MB'; SET threads = 1; SET max_temp_directory_size = '1MB'")
+    with pytest.raises(duckdb.OutOfMemoryException, match="failed to offload") as raised:
+        con.execute("CREATE TABLE t AS SELECT i, repeat('x', 100) || i AS s FROM range(2000000) r(i) ORDER BY s DESC")
+    monkeypatch.setattr(warehouse.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10 << 30, 0, 1536 << 10))
+    assert str(warehouse.explain(raised.value, settings)) == (
+        f"DuckDB's spill directory {settings.tmp_dir / 'duckdb'} (MUSIM_TMP) is full (1.5 MiB free): free space "
+        "there or point MUSIM_TMP at a larger disk")
+
+
+def test_running_out_of_memory_still_names_the_memory_limit():
+    exc = duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block of size 256.0 KiB (19.0 MiB/19.0 MiB "
+                                      "used)")
+    assert str(warehouse.explain(exc)).startswith("DuckDB ran out of memory within its limit of 2GB (MUSIM_DUCKDB")

@@ -112,7 +112,7 @@ def _unexpected(exc: Exception, verbose: bool) -> int:
               "when it finishes (run with -v to see which)", file=sys.stderr)
         return 2
     explained = explain(exc)
-    if explained is not None:  # a DuckDB file cut short, found where it was read; DuckDB out of memory
+    if explained is not None:  # a DuckDB file cut short, found where it was read; a full disk; DuckDB out of memory
         print(f"musim: error: {output.safe_line(explained)}", file=sys.stderr)
         return 2
     first = next((line.strip() for line in redact.redact(exc).splitlines() if line.strip()), "")

@@ -48,7 +48,7 @@ import duckdb
 import numpy as np
 
 from musim import sql, warehouse
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import MusimError, NotFoundError, ParameterError, QualityError, StorageError
 from musim.features.registry import ARTIST, TRACK, FeatureView, embedding_view
 from musim.models.ann import AnnIndex, AnnParams, index_key, save_index, search_mode, stored_index
 from musim.models.neighbours import (
@@ -252,19 +252,45 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
         raise
     cold = int(sql.query(con, "models/neighbors_cold_start.sql", model_version=version, created_at=at).fetchone()[0])
     snap = None
-    try:  # the snapshot that serves the rows first, so that no lookup runs ahead of the neighbours it serves
-        if snapshot:
-            from musim import serving
+    if snapshot:  # the snapshot that serves the rows first, so that no lookup runs ahead of the neighbours it serves
+        from musim import serving
 
+        try:
             snap = str(serving.publish(con, settings))
-    finally:  # refused (a similarity build failed its gate) or not, the rows are committed: so are the vectors
-        published = [] if defer_online else [str(commit_online(path)) for path in staged]
+        except QualityError:  # refused (a similarity build failed its gate): the rows are committed, so are the vectors
+            if not defer_online:
+                for path in staged:
+                    commit_online(path)
+            raise
+        except Exception as exc:  # not served (e.g. a full disk): the pointers stay, the next publish mends them
+            said = unserved([version], exc, settings)
+            if said is exc:
+                raise
+            raise said from exc
+    published = [] if defer_online else [str(commit_online(path)) for path in staged]
     log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published (%s search)", version,
              artists.size, cold, len(ids), mode)
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,
                            int(artist_rows.num_rows), int(track_rows.num_rows), at, published, snap, manifest_key, mode,
                            ann["key"] if store is not None and ann else None,
                            [str(path) for path in staged] if defer_online else [])
+
+
+def unserved(versions: Sequence[str], exc: Exception, settings: Any = None) -> Exception:
+    """The error to raise when the snapshot that was to serve the committed neighbours of ``versions`` failed with
+    ``exc`` (not a quality refusal): the online lookup stays on what the snapshot now serving matches, and the
+    message says so and how to finish. ``exc`` itself, with that as a note, where it is neither musim's own error
+    nor a DuckDB failure musim can explain in one line (its text then shows, with ``-v``, as it was)."""
+    full = warehouse.full_disk(exc)
+    why = (exc if isinstance(exc, MusimError) else warehouse.explain(exc, settings) if full is None
+           else f"cannot write {full or 'a DuckDB file'}: No space left on device")
+    done = (f"the neighbours of {', '.join(versions)} are committed to the warehouse, but no snapshot serves them "
+            "and the online lookup stays on the previous version: `musim publish` publishes them once the cause is "
+            "fixed, and the next `musim models publish` moves the online lookup")
+    if why is None:
+        exc.add_note(done)
+        return exc
+    return StorageError(f"{why}. Meanwhile {done}")
 
 
 def commit_staged(staged_online: Sequence[str]) -> list[str]:

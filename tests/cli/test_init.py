@@ -84,3 +84,18 @@ def test_ctrl_c_inside_a_duckdb_query_is_an_interruption_not_a_crash(monkeypatch
     assert capsys.readouterr().err == "musim: interrupted\n"
     monkeypatch.setattr(lastfm, "cmd_dumps", lambda args: (_ for _ in ()).throw(RuntimeError("Query interrupted")))
     assert main(["dumps"]) == 130
+
+
+def full_disk(args):
+    import duckdb
+
+    raise duckdb.TransactionException('TransactionContext Error: Failed to commit: Could not write file '
+                                      '"/data/warehouse.duckdb.wal": No space left on device')
+
+
+def test_a_full_disk_is_one_line_with_what_to_do(monkeypatch, capsys):
+    """It was "TransactionException: TransactionContext Error: cannot rollback ..." or the DuckDB text, exit 1."""
+    monkeypatch.setattr(lastfm, "cmd_dumps", full_disk)
+    assert main(["dumps"]) == 2
+    assert capsys.readouterr().err == ("musim: error: cannot write /data/warehouse.duckdb.wal: No space left on "
+                                       "device; nothing was stored: free space and rerun\n")

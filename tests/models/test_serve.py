@@ -11,12 +11,13 @@ import textwrap
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
 from musim import serving, warehouse
 from musim.config import get_settings
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import NotFoundError, ParameterError, QualityError, StorageError
 from musim.features import lookup
 from musim.models.serve import (
     artist_neighbors,
@@ -172,6 +173,58 @@ def test_the_online_pointers_move_after_the_snapshot_that_serves_the_rows(monkey
         monkeypatch.setattr(serving, "publish", publish_seeing_the_lookup)
         publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, snapshot=True)
     np.testing.assert_allclose(seen[0], _artist_vector(emb, owner, 9), rtol=1e-5)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
+
+
+FULL_DISK = 'IO Error: Could not write file "/srv/musim/snapshots/publish-1-ab.partial.wal": No space left on device'
+
+
+def test_a_snapshot_that_fails_leaves_the_online_lookup_on_the_version_it_serves(monkeypatch):
+    """`musim models publish` whose snapshot failed (a full disk) moved the online pointers anyway: the lookup was
+    on the new version while the snapshot served the old. They stay now; the next publish mends them."""
+    emb, owner = _data(2)
+    real = serving.publish
+
+    def disk_full(con, settings=None, **kw):
+        raise duckdb.IOException(FULL_DISK)
+
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        ids = [f"x{i}" for i in range(owner.size)]
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
+        monkeypatch.setattr(serving, "publish", disk_full)
+        with pytest.raises(StorageError) as raised:
+            publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, snapshot=True)
+        assert str(raised.value) == (
+            "cannot write /srv/musim/snapshots/publish-1-ab.partial.wal: No space left on device. Meanwhile the "
+            "neighbours of autoencoder-2 are committed to the warehouse, but no snapshot serves them and the online "
+            "lookup stays on the previous version: `musim publish` publishes them once the cause is fixed, and the "
+            "next `musim models publish` moves the online lookup")
+        assert con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [("autoencoder-2",)]
+        np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                                   _artist_vector(emb, owner, 9), rtol=1e-5)  # still the version served
+        monkeypatch.setattr(serving, "publish", real)
+        publish_neighbors(con, "cnn_classifier", "cnn_classifier-1", ids, emb * 3, k=2, snapshot=True)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)  # mended by the next publish
+
+
+def test_a_snapshot_refused_by_the_quality_gate_still_moves_the_online_lookup(monkeypatch):
+    """The similarity build failed its gate: the neighbour rows are committed and the refusal is about another
+    build, so the vectors go online as before (the refusal is raised)."""
+    emb, owner = _data(2)
+
+    def refused(con, settings=None, **kw):
+        raise QualityError("the similarity build of dump abc failed its quality check")
+
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        ids = [f"x{i}" for i in range(owner.size)]
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
+        monkeypatch.setattr(serving, "publish", refused)
+        with pytest.raises(QualityError, match="failed its quality check"):
+            publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, snapshot=True)
     np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
                                _artist_vector(emb * 2, owner, 9), rtol=1e-5)
 

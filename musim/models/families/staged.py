@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musim.errors import ParameterError
+from musim.errors import ParameterError, QualityError
 from musim.jsonable import json_safe
 from musim.models import registry
 from musim.models.constants import MODEL_FILE, MODELS_PREFIX
@@ -40,7 +40,7 @@ from musim.models.families.evaluation import FamilyRun, champion_models, evaluat
 from musim.models.families.inputs import FamilyInputs, gate_inputs, load_manifest
 from musim.models.families.lookup import get_family, inputs_needed
 from musim.models.families.record import check_primary_metric, record_run
-from musim.models.serve import commit_staged
+from musim.models.serve import commit_staged, unserved
 from musim.runs import run_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -218,16 +218,28 @@ def publish_job(decisions: Sequence[Mapping[str, Any]], *, k: int = 10, snapshot
     published: list[dict[str, Any]] = []
     snap = None
     with warehouse.writer() as con:
+        for d in decisions:
+            champ = registry.champion(con, d["family"])
+            if champ is not None:
+                published.append(_publish_champion(con, store, champ.version, d, k=k, defer_online=snapshot))
         try:
-            for d in decisions:
-                champ = registry.champion(con, d["family"])
-                if champ is not None:
-                    published.append(_publish_champion(con, store, champ.version, d, k=k, defer_online=snapshot))
             snap = str(serving.publish(con)) if snapshot else None
-        finally:  # each family's rows are committed (the snapshot refused or not): so are its vectors
-            for p in published:
-                p["online"] = p["online"] or commit_staged(p.pop("staged_online", []))
+        except QualityError:  # refused (a similarity build failed its gate): each family's rows are committed, so
+            _commit_online(published)  # are its vectors
+            raise
+        except Exception as exc:  # not served (e.g. a full disk): the pointers stay, the next publish mends them
+            said = unserved([p["version"] for p in published], exc)
+            if said is exc:
+                raise
+            raise said from exc
+    _commit_online(published)
     return json_safe({"champions": published, "snapshot": snap})
+
+
+def _commit_online(published: Sequence[dict[str, Any]]) -> None:
+    """Move the online pointers of each family published to the vectors it staged (see :func:`publish_job`)."""
+    for p in published:
+        p["online"] = p["online"] or commit_staged(p.pop("staged_online", []))
 
 
 def _publish_champion(con: Any, store: ObjectStore, version: str, decision: Mapping[str, Any], *, k: int,

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import duckdb
 import numpy as np
+import pytest
 
 from musim import serving, warehouse
+from musim.errors import QualityError, StorageError
 from musim.features import lookup
 from musim.models import registry
 from musim.models.families import staged
@@ -46,3 +49,45 @@ def test_the_publish_phase_moves_the_online_pointers_after_its_one_snapshot(monk
                                _artist_vector(emb * 2, owner, 9), rtol=1e-5)
     assert out["snapshot"] and len(out["champions"][0]["online"]) == 2
     assert "staged_online" not in out["champions"][0]
+
+
+def _family_published_then(monkeypatch, snapshot_error):
+    """The publish phase of autoencoder-2 over a published autoencoder-1, its snapshot raising ``snapshot_error``."""
+    emb, owner = _data(3)
+    ids = [f"x{i}" for i in range(owner.size)]
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
+
+    def publish_champion(con, store, version, decision, *, k, defer_online):
+        return publish_neighbors(con, "autoencoder", version, ids, emb * 2, k=k,
+                                 defer_online=defer_online).to_json()
+
+    def fails(con, settings=None, **kw):
+        raise snapshot_error
+
+    monkeypatch.setattr(staged, "_publish_champion", publish_champion)
+    monkeypatch.setattr(registry, "champion", lambda con, family: SimpleNamespace(version="autoencoder-2"))
+    monkeypatch.setattr(serving, "publish", fails)
+    return emb, owner, lambda: staged.publish_job([{"family": "autoencoder", "version": "autoencoder-2"}], k=2,
+                                                  store=object())
+
+
+def test_a_publish_phase_whose_snapshot_fails_leaves_the_online_pointers(monkeypatch):
+    """The phase moved every family's pointers after its snapshot failed (a full disk): the lookup ran ahead of
+    the neighbours served."""
+    emb, owner, run = _family_published_then(monkeypatch, duckdb.IOException(
+        'IO Error: Could not write file "/srv/snapshots/publish-1-ab.partial.wal": No space left on device'))
+    with pytest.raises(StorageError, match=r"^cannot write /srv/snapshots/publish-1-ab.partial.wal: No space left on "
+                                           r"device\. Meanwhile the neighbours of autoencoder-2 are committed"):
+        run()
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb, owner, 9), rtol=1e-5)
+
+
+def test_a_publish_phase_refused_by_the_quality_gate_still_moves_the_online_pointers(monkeypatch):
+    emb, owner, run = _family_published_then(monkeypatch, QualityError("the similarity build failed its check"))
+    with pytest.raises(QualityError):
+        run()
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
