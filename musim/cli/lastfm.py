@@ -234,8 +234,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
             print(f"rolled back: {now.name} (published {now.published_at:%Y-%m-%d %H:%M:%S} UTC) is current again, "
                   f"serving {now.serves()}")
         return 0
+    from musim.models.serve import mend_online_pointers
+
     with warehouse.writer() as con:
         path = serving.publish(con, force=args.force)
+        # the snapshot now serves every committed audio publication: a `models publish` whose own snapshot failed
+        # left its online vectors unpointed, and they move now (no lookup runs ahead of what is served)
+        mend_online_pointers(con)
     if args.json:
         print_json({"published": str(path)})
     else:

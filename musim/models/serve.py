@@ -67,6 +67,7 @@ __all__ = [
     "artist_scores",
     "embedding_views",
     "publish_neighbors",
+    "mend_online_pointers",
     "commit_staged",
     "read_manifest",
     "track_neighbors",
@@ -216,10 +217,10 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     # point. Only then (after the snapshot, with ``snapshot``) do the online pointers move to the staged vectors. A
     # publish killed or failed before the commit leaves the warehouse, every snapshot published later and every
     # online lookup (with a version or without: `latest`) as they were; one killed after it, before the pointers
-    # moved, is mended by the next publish (_mend_online), from the names the rows recorded.
+    # moved, is mended by the next publish (mend_online_pointers), from the names the rows recorded.
     from musim.features.online import commit_online, stage_online
 
-    _mend_online(con, settings)
+    mend_online_pointers(con, settings)
     manifest_key = None
     if store is not None:
         from musim.models.registry import object_prefix
@@ -285,8 +286,8 @@ def unserved(versions: Sequence[str], exc: Exception, settings: Any = None) -> E
     why = (exc if isinstance(exc, MusimError) else warehouse.explain(exc, settings) if full is None
            else f"cannot write {full or 'a DuckDB file'}: No space left on device")
     done = (f"the neighbours of {', '.join(versions)} are committed to the warehouse, but no snapshot serves them "
-            "and the online lookup stays on the previous version: `musim publish` publishes them once the cause is "
-            "fixed, and the next `musim models publish` moves the online lookup")
+            "and the online lookup stays on the previous version: `musim publish` publishes them and moves the "
+            "online lookup once the cause is fixed")
     if why is None:
         exc.add_note(done)
         return exc
@@ -314,7 +315,7 @@ def _drop_uncommitted(con: duckdb.DuckDBPyConnection, staged: Sequence[Any]) -> 
         path.unlink(missing_ok=True)
 
 
-def _mend_online(con: duckdb.DuckDBPyConnection, settings: Any = None) -> list[str]:
+def mend_online_pointers(con: duckdb.DuckDBPyConnection, settings: Any = None) -> list[str]:
     """Point the online store at the embeddings of each version's newest committed publication (the files its row
     names, migration 021) where a publish killed after its commit point left the pointers behind; return the views
     mended (``name:version``)."""

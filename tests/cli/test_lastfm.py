@@ -363,3 +363,38 @@ def test_building_a_dump_again_with_the_same_parameters_is_a_no_op(tmp_path, cap
         assert code == 0 and "already" not in out and "published" in out
         assert state()[0] > built[0] and state()[1] > built[1]
         built = state()
+
+
+def test_publish_moves_the_online_lookup_a_failed_models_publish_left_behind(monkeypatch, capsys):
+    """`musim models publish` whose snapshot failed (a full disk) leaves its rows committed and the online lookup on
+    the previous version, and says `musim publish` finishes the job: it did publish, but left the lookup behind
+    until the next `models publish`."""
+    import numpy as np
+
+    from musim import serving, warehouse
+    from musim.errors import StorageError
+    from musim.features import lookup
+    from musim.models.serve import publish_neighbors
+    from tests.models.test_serve import FULL_DISK, _add_tracks, _artist_vector, _data
+
+    emb, owner = _data(2)
+    ids = [f"x{i}" for i in range(owner.size)]
+    real = serving.publish
+
+    def disk_full(con, settings=None, **kw):
+        raise duckdb.IOException(FULL_DISK)
+
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
+        monkeypatch.setattr(serving, "publish", disk_full)
+        with pytest.raises(StorageError):
+            publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, snapshot=True)
+    monkeypatch.setattr(serving, "publish", real)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb, owner, 9), rtol=1e-5)
+    assert main(["publish", "--force"]) == 0
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(emb * 2, owner, 9), rtol=1e-5)
+    with serving.open_snapshot() as snap:
+        assert snap.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [("autoencoder-2",)]

@@ -199,8 +199,8 @@ def test_a_snapshot_that_fails_leaves_the_online_lookup_on_the_version_it_serves
         assert str(raised.value) == (
             "cannot write /srv/musim/snapshots/publish-1-ab.partial.wal: No space left on device. Meanwhile the "
             "neighbours of autoencoder-2 are committed to the warehouse, but no snapshot serves them and the online "
-            "lookup stays on the previous version: `musim publish` publishes them once the cause is fixed, and the "
-            "next `musim models publish` moves the online lookup")
+            "lookup stays on the previous version: `musim publish` publishes them and moves the online lookup once "
+            "the cause is fixed")
         assert con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [("autoencoder-2",)]
         np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
                                    _artist_vector(emb, owner, 9), rtol=1e-5)  # still the version served
