@@ -109,7 +109,7 @@ def _embed_against_features(paths: list[Path]) -> tuple[float, float]:
     from musim.models.families import load_inputs, publish_version, run_family
     from musim.models.new_audio import embed_files, featurise_file
 
-    build(["track_log_mel"], options=BuildOptions(progress=False))
+    build(["track_log_mel"], options=BuildOptions(progress=False), publish=False)  # log-mels: no online snapshot
     with warehouse.writer() as con:
         inputs = load_inputs(con, needs=("log_mel",))
         out = run_family("autoencoder", con=con, inputs=inputs, params=AUTOENCODER, n_boot=100, publish=False)

@@ -74,6 +74,7 @@ def _measure(manifest: Path, *, quick: bool) -> list[dict]:
     from musim.models import constants, promotion, registry
     from musim.models.families import load_inputs, publish_version, run_family
     from musim.models.label_eval import evaluate_labels, read_labels
+    from musim.quality.gates import gate_features
 
     get_settings().ensure_dirs()
     labels = read_labels(manifest, group_by="source_package")
@@ -84,7 +85,7 @@ def _measure(manifest: Path, *, quick: bool) -> list[dict]:
     summary = add(sorted({p.parent for p in labels.paths}))
     add_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    build(["track_log_mel", "track_descriptors"], options=BuildOptions(progress=False))
+    build(["track_log_mel", "track_descriptors"], options=BuildOptions(progress=False), gate=gate_features)
     features_s = time.perf_counter() - t0
     rows = [_row("library_add", round(add_s, 1), "s", notes=f"{summary.files} files, {summary.stored} stored, "
                                                            f"{len(summary.skipped)} skipped"),

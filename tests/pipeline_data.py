@@ -11,6 +11,7 @@ from musim import serving, warehouse
 from musim.acquire.pipeline import acquire
 from musim.features.extract import build as build_features
 from musim.ingest.lastfm import ingest_lastfm
+from musim.quality.gates import gate_features
 from musim.similarity.build import SimilarityParams, build_similarity
 from musim.synth.folders import write_music_folder
 from musim.synth.lastfm import TRUTH_FILE, write_lastfm_dump
@@ -32,7 +33,7 @@ def prepare(root: Path, *, users: int = 400, artists: int = 24, communities: int
     write_music_folder(music, [(a["name"], a["community"]) for a in truth["artists"]], tracks_per_artist=clips,
                        fmt="flac", duration=clip_s, genre_names=truth["genres"])
     acquire(artists, per_artist=clips, providers=["local"], local_dir=music)
-    build_features()
+    build_features(gate=gate_features)
     with warehouse.writer() as con:
         tracks = con.execute("SELECT count(*) FROM track").fetchone()[0]
     return {"dump_id": result.dump_id, "tracks": tracks, "truth": truth}

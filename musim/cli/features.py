@@ -57,7 +57,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         from musim.quality import preload
 
         preload()  # Great Expectations' import overlaps the build; the gate runs before anything is published
-    result = build(args.view, options=opts, publish=not args.no_publish, skip_quality=args.skip_quality)
+    from musim.quality.gates import gate_features
+
+    result = build(args.view, options=opts, publish=not args.no_publish, gate=gate_features,
+                   skip_quality=args.skip_quality)
     if args.json:
         print_json(result.to_json())
         return 0

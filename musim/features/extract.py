@@ -38,6 +38,7 @@ from musim.features.builds import warehouse_heartbeat
 from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
+from musim.features.release import Gate, release, require_gate
 from musim.features.work import BuildOptions, BuildResult, ItemResult, Plan, WorkItem
 from musim.progress import progress_bar
 from musim.storage import ObjectStore, open_store
@@ -163,14 +164,17 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
 
 
 def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequence[FeatureView] | None = None,
-                   materialise: bool = True, publish: bool = True, skip_quality: bool = False,
-                   started: float | None = None) -> BuildResult:
+                   materialise: bool = True, publish: bool = True, gate: Gate | None = None,
+                   skip_quality: bool = False, started: float | None = None) -> BuildResult:
     """Close run ``run_id``; materialise the derived views; with ``publish``, release the online snapshots of
-    ``views`` once the features quality gate passed (:func:`musim.features.release.release`: QualityError and
-    nothing published when it fails; ``skip_quality`` publishes without it)."""
+    ``views`` once the features quality ``gate`` passed (:func:`musim.features.release.release`: QualityError and
+    nothing published when it fails; ``skip_quality`` publishes without it; ParameterError, before the run is
+    closed, with neither)."""
     from musim.features.materialize import materialise as materialise_view
     from musim.features.registry import apply
-    from musim.features.release import release
+
+    if publish:
+        require_gate(gate=gate, skip_quality=skip_quality)
 
     views = list(views) if views is not None else select_views(None)
     now = dt.datetime.now(dt.UTC)
@@ -190,7 +194,7 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
         for v in views:
             if v.source.type == "derived":
                 materialised[v.ref] = materialise_view(con, v, lineage=lineage).rows_written
-    released = release(con, views, skip_quality=skip_quality) if publish else None
+    released = release(con, views, gate=gate, skip_quality=skip_quality) if publish else None
     computed, reused, rejected = sql.query(con, "features/build_counts.sql", run_id=run_id).fetchone()
     reasons = dict(sql.query(con, "features/reject_reasons.sql", run_id=run_id).fetchall())
     return BuildResult(run_id, int(tracks), int(planned), int(computed), int(reused), int(rejected), reasons,
@@ -201,7 +205,7 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
 
 def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
           store: ObjectStore | None = None, options: BuildOptions | None = None, materialise: bool = True,
-          publish: bool = True, skip_quality: bool = False) -> BuildResult:
+          publish: bool = True, gate: Gate | None = None, skip_quality: bool = False) -> BuildResult:
     """Extract what is missing for ``views`` (default: every defined view), record it, materialise, then (with
     ``publish``) gate and publish: record → gate → publish, as the ``audio_features`` DAG does.
 
@@ -214,14 +218,22 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     materialise, publish : bool
         Materialise derived views; publish online snapshots of the warehouse views, after the ``features`` and
         ``training_sets`` quality suites passed (:mod:`musim.features.release`).
+    gate : callable
+        The features gate run before publishing, handed down from above the feature store
+        (:func:`musim.quality.gates.gate_features`, as ``musim features build`` passes it).
     skip_quality : bool
         Publish without the quality gate (not recommended).
 
     Raises
     ------
+    ParameterError
+        ``publish`` with neither ``gate`` nor ``skip_quality``: nothing publishes ungated by omission (raised
+        before anything is extracted).
     QualityError
         The gate failed: the build's rows are recorded, no online snapshot is published.
     """
+    if publish:
+        require_gate(gate=gate, skip_quality=skip_quality)
     opts = options or BuildOptions()
     started = time.perf_counter()
     if views:
@@ -232,7 +244,7 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     if con is None:
         with warehouse.writer() as own:
             return build(chosen, con=own, store=store, options=opts, materialise=materialise, publish=publish,
-                         skip_quality=skip_quality)
+                         gate=gate, skip_quality=skip_quality)
     store = store or open_store()
     store.cleanup_incomplete("features")  # partial arrays of a killed build
     from musim.features.registry import apply
@@ -260,7 +272,7 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     except BaseException:
         sql.run(con, "features/finish.sql", run_id=plan.run_id, status="failed", now=dt.datetime.now(dt.UTC))
         raise
-    return complete_build(con, plan.run_id, views=chosen, materialise=materialise, publish=publish,
+    return complete_build(con, plan.run_id, views=chosen, materialise=materialise, publish=publish, gate=gate,
                           skip_quality=skip_quality, started=started)
 
 

@@ -19,6 +19,7 @@ from musim.features.extract import complete_build, extractors_for, plan_build, r
 from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
+from musim.features.release import Gate, require_gate
 from musim.features.work import MANIFEST_PREFIX, BuildOptions, BuildResult, WorkItem
 from musim.runs import run_key
 from musim.storage import ObjectStore, open_store
@@ -57,16 +58,18 @@ def compute_batch(batch: dict[str, Any], *, store: ObjectStore | None = None, wo
 
 def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBPyConnection,
                    store: ObjectStore | None = None, views: Sequence[FeatureView] | None = None,
-                   materialise: bool = True, publish: bool = True) -> BuildResult:
+                   materialise: bool = True, publish: bool = True, gate: Gate | None = None) -> BuildResult:
     """Record the manifests written by :func:`compute_batch`, then :func:`complete_build` the run (with
-    ``publish``, gated: :mod:`musim.features.release`)."""
+    ``publish``, once ``gate`` passed: :mod:`musim.features.release`)."""
+    if publish:
+        require_gate(gate=gate)
     store = store or open_store()
     for key in manifests:
         doc = store.get_json(key)
         if doc["run_id"] != run_id:
             raise ParameterError(f"manifest {key} belongs to run {doc['run_id']}, not {run_id}")
         record(con, run_id, doc["rows"])
-    return complete_build(con, run_id, views=views, materialise=materialise, publish=publish)
+    return complete_build(con, run_id, views=views, materialise=materialise, publish=publish, gate=gate)
 
 
 def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int = 64,

@@ -1,23 +1,32 @@
-"""The quality gate as the DAGs call it: run the suites, link the Data Docs to the task, fail on bad data.
+"""The quality gates as the pipelines call them: run the suites, fail on bad data.
 
-Only called inside Airflow tasks (it imports ``airflow.sdk`` to push the link); everything else in
-:mod:`musim.quality` works without Airflow.
+- :func:`gate_task` is the DAGs' gate: it also links the Data Docs to the task (it imports ``airflow.sdk`` to
+  push the link, only inside Airflow tasks; everything else in :mod:`musim.quality` works without Airflow);
+- :func:`gate_features` is the gate ``musim features build`` hands down to
+  :func:`musim.features.release.release`, run on the build's own writer before it publishes.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
+
+import duckdb
 
 from musim.errors import QualityError
+from musim.features.release import FEATURES_DATASETS, gate_failed_line
 
 log = logging.getLogger(__name__)
+
+__all__ = ["FEATURES_DATASETS", "INGEST_DATASETS", "PREVIEWS_DATASETS", "SIMILARITY_DATASETS", "gate_features",
+           "gate_task"]
 
 #: What each DAG gates.
 INGEST_DATASETS = ("lastfm_plays", "lastfm_profiles", "artists")
 SIMILARITY_DATASETS = ("similarity",)
 PREVIEWS_DATASETS = ("previews",)
-FEATURES_DATASETS = ("features", "training_sets")
+# FEATURES_DATASETS: defined by the feature store, which releases only after they passed (imported above)
 
 
 def gate_task(datasets: Sequence[str], dump_id: str | None) -> dict:
@@ -44,3 +53,20 @@ def gate_task(datasets: Sequence[str], dump_id: str | None) -> dict:
                            f"(run {run.run_id}); nothing downstream runs.\n{run.describe()}")
     return {"run_id": run.run_id, "docs_url": run.docs_url,
             "datasets": {r.dataset: r.status for r in run.results}}
+
+
+def gate_features(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Run the ``features`` and ``training_sets`` suites (:data:`FEATURES_DATASETS`) on the writer ``con``;
+    their summary (the shape the DAG's ``check_quality`` task returns: run id, Data Docs URL, status per dataset).
+
+    Raises
+    ------
+    QualityError
+        A suite failed: one line saying so and what to do, then the report.
+    """
+    from musim.quality.runner import check_on
+
+    run = check_on(con, FEATURES_DATASETS)
+    if not run.success:
+        raise QualityError(f"{gate_failed_line([r.dataset for r in run.failed], run.run_id)}\n{run.describe()}")
+    return {"run_id": run.run_id, "docs_url": run.docs_url, "datasets": {r.dataset: r.status for r in run.results}}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from musim.audio import DESCRIPTOR_NAMES, MelParams, SliceParams, load_audio, log_mel
+from musim.errors import ParameterError
 from musim.features import BuildOptions, Extractor, build, extraction_view, load_tensor
 from musim.features.extract import plan_build
 from musim.features.params import DescriptorParams
@@ -106,6 +107,17 @@ def test_unusable_previews_get_reason_rows_and_no_objects(built):
                                                ).fetchall()]
     keys = [i.key for i in built.store.list("features/")]
     assert not any(sha in k for sha in bad_sha for k in keys)
+
+
+def test_a_publishing_build_with_no_gate_is_refused_before_it_extracts(catalogue, con, store):
+    """The feature store cannot run the quality suites (they sit above it): a publishing build must be handed
+    the gate (`musim features build` passes musim.quality's) or told to skip it, and is refused up front."""
+    catalogue.add_clip("t1", 1, community=1)
+    with pytest.raises(ParameterError, match="^publishing the online feature snapshots needs the features quality"):
+        build(con=con, store=store, options=OPTIONS)
+    assert con.execute("SELECT (SELECT count(*) FROM feature_build), (SELECT count(*) FROM track_mel)").fetchone() \
+        == (0, 0)
+    assert not list(store.list("features/"))
 
 
 def test_second_build_does_nothing(catalogue, con, store):
