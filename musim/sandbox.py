@@ -16,7 +16,6 @@ returns at most ``max_rows`` rows and interrupts a query that runs longer than `
 from __future__ import annotations
 
 import re
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ import duckdb
 
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
-from musim.errors import BusyError, NotFoundError, QueryError
+from musim.errors import NotFoundError, QueryError
 
 #: Rows ``musim sql`` returns unless told otherwise (``--limit``), and seconds before a query is stopped.
 DEFAULT_MAX_ROWS = 1000
@@ -209,28 +208,6 @@ def first_line(exc: BaseException) -> str:
 
 # -- reading the warehouse without the writer's lock -------------------------------------------------
 
-lock_holder = warehouse.lock_holder
-
-
-def _open_waiting(opener, path: Path, wait_s: float, settings: Settings):
-    """``opener()``, retried while another process holds the warehouse, for up to ``wait_s`` seconds."""
-    deadline = None  # counted from the first refusal, so a slow open does not eat the wait
-    while True:
-        try:
-            return opener()
-        except duckdb.IOException as exc:
-            holder = lock_holder(exc)
-            if holder is None:
-                raise warehouse.unusable_file(exc, path, settings) or exc from None
-            if deadline is None:
-                deadline = time.monotonic() + wait_s
-                print(f"musim: the warehouse is being written by another process ({holder}); waiting up to "
-                      f"{wait_s:g} s", file=sys.stderr)
-            if time.monotonic() >= deadline:
-                raise BusyError(f"the warehouse {path} is being written by another process ({holder}); "
-                                "try again when it finishes") from None
-            time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
-
 
 def _behind(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse lacks migrations this musim knows (a reader cannot apply them)."""
@@ -260,12 +237,12 @@ def reader(settings: Settings | None = None, *, wait_s: float | None = None) -> 
         warehouse.connect(path, settings=settings).close()
 
     if not path.exists():
-        _open_waiting(migrate, path, wait, settings)
-    con = _open_waiting(open_ro, path, wait, settings)
+        warehouse.open_waiting(migrate, path, wait, settings, reading=True)
+    con = warehouse.open_waiting(open_ro, path, wait, settings, reading=True)
     if _behind(con):
         con.close()
-        _open_waiting(migrate, path, wait, settings)
-        con = _open_waiting(open_ro, path, wait, settings)
+        warehouse.open_waiting(migrate, path, wait, settings, reading=True)
+        con = warehouse.open_waiting(open_ro, path, wait, settings, reading=True)
     try:
         yield con
     finally:

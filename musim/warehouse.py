@@ -87,9 +87,11 @@ def locked_file(holder: str, path: Path, settings: Settings) -> BusyError:
     return BusyError(f"the DuckDB file {path} is held by {holder} (reading or writing); try again when it finishes")
 
 
-def open_waiting(opener: Callable[[], Any], path: Path, wait_s: float, settings: Settings) -> Any:
+def open_waiting(opener: Callable[[], Any], path: Path, wait_s: float, settings: Settings, *,
+                 reading: bool = False) -> Any:
     """``opener()``, retried while another process holds the DuckDB file ``path``, for up to ``wait_s`` seconds
-    (saying so once on stderr), then :func:`locked_file`'s error; an unusable file is :func:`unusable_file`'s."""
+    (saying so once on stderr), then :func:`locked_file`'s error; an unusable file is :func:`unusable_file`'s.
+    ``reading``: ``opener`` opens read-only, so only a writer can hold it out (and the messages say so)."""
     deadline = None  # counted from the first refusal, so a slow open does not eat the wait
     while True:
         try:
@@ -100,10 +102,16 @@ def open_waiting(opener: Callable[[], Any], path: Path, wait_s: float, settings:
                 raise unusable_file(exc, path, settings) or exc from None
             if deadline is None:
                 deadline = time.monotonic() + wait_s
-                if wait_s > 0:
+                if reading:
+                    print(f"musim: the warehouse is being written by another process ({holder}); waiting up to "
+                          f"{wait_s:g} s", file=sys.stderr)
+                elif wait_s > 0:
                     print(f"musim: {path} is held by another process ({holder}, reading or writing); waiting "
                           f"up to {wait_s:g} s", file=sys.stderr)
             if time.monotonic() >= deadline:
+                if reading:
+                    raise BusyError(f"the warehouse {path} is being written by another process ({holder}); "
+                                    "try again when it finishes") from None
                 raise locked_file(holder, path, settings) from None
             time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
 
