@@ -266,37 +266,11 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
     return AudioProbe(fmt, round(duration, 3), declared, sr, channels, mf)
 
 
-def _excerpt_pyav(src: str | bytes, offset_s: float, duration_s: float) -> np.ndarray:
-    import av
-
-    chunks: list[np.ndarray] = []
-    with av.open(_source(src), mode="r") as container:
-        stream = container.streams.audio[0]
-        sr = int(stream.codec_context.sample_rate or stream.rate)
-        if offset_s > 0:
-            container.seek(int(offset_s / stream.time_base), stream=stream, backward=True, any_frame=False)
-        resampler = av.AudioResampler(format="fltp")
-        first: float | None = None
-        have, want = 0, int(round(duration_s * sr))
-        for frame in container.decode(stream):
-            if first is None:
-                first = float(frame.pts * stream.time_base) if frame.pts is not None else 0.0
-            for out in resampler.resample(frame):
-                arr = out.to_ndarray()
-                chunks.append(arr.reshape(-1, arr.shape[-1]))
-                have += arr.shape[-1]
-            if first is not None and have >= want + int((offset_s - first) * sr):
-                break
-    if not chunks:
-        return np.zeros((1, 0), dtype=np.float32)
-    data = np.concatenate(chunks, axis=1)
-    skip = max(0, int(round((offset_s - (first or 0.0)) * sr)))
-    return np.ascontiguousarray(data[:, skip:skip + want], dtype=np.float32)
-
-
 def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_s: float,
                  duration_s: float) -> np.ndarray:
-    """Samples of the window ``[offset_s, offset_s + duration_s)`` at the native rate, read by seeking.
+    """Samples of the window ``[offset_s, offset_s + duration_s)`` at the native rate, read by seeking: the
+    same samples as a decode from the start (:func:`musim.audio.io.read_window`, the reader
+    :func:`musim.audio.load_audio` uses too).
 
     Returns
     -------
@@ -308,16 +282,11 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
         ``undecodable`` when the window does not decode or decodes to NaN or infinite samples, ``silent``
         when its level is below -60 dBFS.
     """
-    from musim.audio.io import nonfinite_samples
+    from musim.audio.io import nonfinite_samples, read_window
 
     src: str | bytes = source if isinstance(source, bytes) else os.fspath(source)
     try:
-        if info.format in PYAV_FORMATS:
-            data = _excerpt_pyav(src, offset_s, duration_s)
-        else:
-            with sound_file(_source(src)) as f:
-                f.seek(int(offset_s * f.samplerate))
-                data = f.read(int(round(duration_s * f.samplerate)), dtype="float32", always_2d=True).T
+        data, _ = read_window(_source(src), offset=offset_s, duration=duration_s, pyav=info.format in PYAV_FORMATS)
     except Exception as exc:  # noqa: BLE001
         raise FileSkipped("undecodable", f"the analysis window does not decode: {type(exc).__name__}: {exc}"[:300]) \
             from None

@@ -20,11 +20,14 @@ def tone(seconds: float, sr: int, *, freq: float = 330.0, seed: int = 0, level: 
     return y.astype(np.float32)
 
 
-def _write_m4a(path: Path, y: np.ndarray, sr: int) -> None:
+def _write_m4a(path: Path, y: np.ndarray, sr: int, *, container: str = "mp4", pns: bool = False) -> None:
+    """AAC in MP4 (or raw ADTS with ``container="adts"``). FFmpeg's encoder codes noisy bands as perceptual noise
+    substitution (PNS) unless ``pns=False``: the decoder fills them with noise whose realisation depends on the
+    frames decoded before, so no two decodes of a PNS band agree sample for sample."""
     import av
 
-    with av.open(str(path), mode="w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=sr)
+    with av.open(str(path), mode="w", format=container) as out:
+        stream = out.add_stream("aac", rate=sr, options={} if pns else {"aac_pns": "0"})
         stream.layout = "mono"
         frame_size = 1024
         for i in range(0, y.size, frame_size):
@@ -39,17 +42,18 @@ def _write_m4a(path: Path, y: np.ndarray, sr: int) -> None:
 
 
 def write_audio(path: Path, fmt: str, *, seconds: float = 8.0, freq: float = 330.0, seed: int = 0,
-                level: float = 0.3) -> Path:
-    """Write ``seconds`` of a tone as ``fmt`` at ``path`` (any suffix: formats are told by content)."""
+                level: float = 0.3, pns: bool = False) -> Path:
+    """Write ``seconds`` of a tone as ``fmt`` at ``path`` (any suffix: formats are told by content); ``fmt`` may
+    also be ``"aac"`` (raw ADTS, a format the library stores as m4a). ``pns``: see :func:`_write_m4a`."""
     import soundfile as sf
 
     sr = 48000 if fmt == "opus" else 22050
-    if fmt == "m4a":
+    if fmt in ("m4a", "aac"):
         sr = 44100
     y = tone(seconds, sr, freq=freq, seed=seed, level=level)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "m4a":
-        _write_m4a(path, y, sr)
+    if fmt in ("m4a", "aac"):
+        _write_m4a(path, y, sr, container="mp4" if fmt == "m4a" else "adts", pns=pns)
     else:
         container, subtype = _SF[fmt]
         # in blocks: libsndfile's Vorbis encoder overflows its stack on one write of minutes of audio
