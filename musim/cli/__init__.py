@@ -103,8 +103,7 @@ def _unexpected(exc: Exception, verbose: bool) -> int:
     if "Query interrupted" in str(exc) or type(exc).__name__ == "InterruptException":  # Ctrl-C inside DuckDB
         print("musim: interrupted", file=sys.stderr)
         return 130
-    from musim.sandbox import lock_holder
-    from musim.warehouse import explain
+    from musim.warehouse import explain, lock_holder
 
     holder = lock_holder(exc)
     if holder is not None:  # a DuckDB file that musim.warehouse did not open (it names the file it opened)
