@@ -14,9 +14,11 @@ co-listeners at least the build's threshold, at most K neighbours per artist, sy
 fails, the task fails with the failed expectations and examples in its log and a **Data Docs** link,
 `publish` does not run and the previous snapshot keeps serving.
 
-A rerun is a no-op: a dump that already has a build of the same parameters whose check passed is not built, checked
-or published again (its log says which build, and when); `publish` is skipped when the current snapshot serves every
-such build. The `force` param builds it anyway (as `musim similarity build --force`).
+A rerun is a no-op: a dump that already has a build of the same parameters whose check passed, made by the same code
+(the fingerprint of the build's sources it records), is not built, checked or published again (its log says which
+build, and when); `publish` is skipped when the current snapshot serves every such build. A build made by other code
+(an upgrade since, or a build recorded before builds recorded their code) is built again, and the log says so. The
+`force` param builds it anyway (as `musim similarity build --force`).
 """
 
 from __future__ import annotations

@@ -246,7 +246,8 @@ def test_the_exact_scores_migration_brings_older_builds_to_todays_arithmetic(mon
     from tests.lastfm_files import write_lines
 
     every = wh.available_migrations()
-    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 22])
+    # before 022, with 024's similarity_build.code_fingerprint, which today's build records
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 22 or m[0] >= 24])
     listeners = {"Alpha": [1, 2], "Beta": [1, 2, 3], "Gamma": [3]}
     lines = [f"{u:040x}\t\t{name}\t7" for name, users in listeners.items() for u in users]
     dump_id = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines)).dump_id
@@ -448,3 +449,29 @@ def test_running_out_of_memory_still_names_the_memory_limit():
     exc = duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block of size 256.0 KiB (19.0 MiB/19.0 MiB "
                                       "used)")
     assert str(warehouse.explain(exc)).startswith("DuckDB ran out of memory within its limit of 2GB (MUSIM_DUCKDB")
+
+
+def test_the_code_fingerprint_migration_keeps_builds_and_their_next_build_is_made_once(tmp_path, musim_home):
+    """024 adds similarity_build.code_fingerprint; a build recorded before it keeps every column and no fingerprint
+    (the code that made it is unknown), so the next build asked of its dump is made once, then stands."""
+    from musim.ingest.lastfm import ingest_lastfm
+    from musim.similarity.build import SimilarityParams, build_similarity
+    from musim.similarity.fingerprint import code_fingerprint
+    from tests.lastfm_files import tiny_dump
+
+    dump_id = ingest_lastfm(tiny_dump(tmp_path / "d.tsv")).dump_id
+    p = SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)
+    with warehouse.writer() as con:
+        build_similarity(con, dump_id, p)
+        # the warehouse as it was before 024: the same build, without the column
+        con.execute("ALTER TABLE similarity_build DROP COLUMN code_fingerprint")
+        con.execute("DELETE FROM schema_migrations WHERE version = 24")
+        before = con.execute("SELECT * FROM similarity_build").fetchall()
+    with warehouse.writer() as con:  # migrates
+        after = con.execute("SELECT * EXCLUDE (code_fingerprint) FROM similarity_build").fetchall()
+        assert after == before and len(before) == 1
+        assert con.execute("SELECT code_fingerprint FROM similarity_build").fetchall() == [(None,)]
+        rebuilt = build_similarity(con, dump_id, p)
+        assert rebuilt.built_before is None and "recorded before builds recorded their code" in rebuilt.rebuilt_because
+        assert con.execute("SELECT code_fingerprint FROM similarity_build").fetchall() == [(code_fingerprint(),)]
+        assert build_similarity(con, dump_id, p).built_before is not None

@@ -13,6 +13,7 @@ from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import ParameterError
 from musim.params import defaults
 from musim.similarity import METRICS
+from musim.similarity.fingerprint import short
 from musim.similarity.params import SimilarityParams
 
 if TYPE_CHECKING:
@@ -162,12 +163,17 @@ def cmd_dumps(args: argparse.Namespace) -> int:
     with sandbox.reader() as con:
         rows = sql.query(con, "cli/dumps.sql").fetchall()
     keys = ["dump_id", "seq", "file_name", "format", "lines", "loaded", "rejected", "users", "artists",
-            "ingested_at"]
+            "ingested_at", "similarity_built_at", "similarity_code"]
     if args.json:
         print_json([dict(zip(keys, r, strict=True)) for r in rows])
-    else:
-        print_table([(r[0][:12], *r[1:9]) for r in rows], keys[:9])
+    else:  # the similarity build's code: its fingerprint's first digits (musim.similarity.fingerprint)
+        print_table([(r[0][:12], *r[1:9], _build_code(r[10], r[11])) for r in rows], [*keys[:9], "similarity_code"])
     return 0
+
+
+def _build_code(built_at: object, code: str | None) -> str:
+    """What `musim dumps` shows of a dump's similarity build: the fingerprint of the code that made it."""
+    return "" if built_at is None else short(code)
 
 
 def cmd_similarity_build(args: argparse.Namespace) -> int:
@@ -194,6 +200,8 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
     elif result.built_before:
         print(result.describe_existing() + (f"; published {published}" if published else ""))
     else:
+        if result.rebuilt_because:  # a build of these parameters stood, made by other code
+            print(result.rebuilt_because)
         print(f"dump {result.dump_id[:12]}: {result.artists:,} artists with >= {params.min_listeners} listeners, "
               f"{result.pairs:,} pairs with >= {params.min_co_listeners} co-listeners, "
               f"{result.neighbors:,} neighbour rows, {result.catalogue_pairs:,} catalogue pairs "

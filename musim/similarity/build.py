@@ -23,6 +23,7 @@ from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine
 from musim.errors import NotFoundError, ParameterError
+from musim.similarity import fingerprint
 from musim.similarity.colisten import store_catalogue_pairs, store_pairs
 from musim.similarity.params import SimilarityParams
 
@@ -44,6 +45,10 @@ class SimilarityResult:
     #: When nothing was built because the dump already had a build of these parameters: that build's time (ISO).
     built_before: str | None = None
     check_run: str | None = None  # with built_before: the quality check that build passed (None: not checked)
+    #: The fingerprint of the code that made the build (musim.similarity.fingerprint; None: recorded before 024).
+    code_fingerprint: str | None = None
+    #: Why a build of these parameters that stood was made again: it was made by other code (None otherwise).
+    rebuilt_because: str | None = None
 
     def describe_existing(self) -> str:
         """One line: which build stands, when it was made, its check, and how to rebuild it anyway."""
@@ -51,7 +56,8 @@ class SimilarityResult:
         p = self.params
         return (f"dump {self.dump_id[:12]} already has a similarity build with these parameters (min_listeners="
                 f"{p.min_listeners}, min_co_listeners={p.min_co_listeners}, k={p.k}, catalogue_size={p.catalogue_size}"
-                f"), built {self.built_before}, {checked}: nothing rebuilt (--force rebuilds it)")
+                f"), built {self.built_before} by this code (fingerprint {fingerprint.short(self.code_fingerprint)}), "
+                f"{checked}: nothing rebuilt (--force rebuilds it)")
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -79,7 +85,9 @@ def existing_build(con: duckdb.DuckDBPyConnection, dump_id: str, params: Similar
     """The build of ``dump_id`` that a build with ``params`` would only repeat, as a result with ``built_before``
     set; None when one must be made: the dump has no build, or one of other parameters, or its quality check
     failed or never finished (``gated``: or it was never checked, since a gated build is published only once
-    checked). Such a build is made again rather than only checked again: the dump and parameters are the same, but
+    checked). The result carries the fingerprint of the code that made it (``code_fingerprint``; None: recorded
+    before migration 024): :func:`build_similarity` lets it stand only for the same code. Such a build is made again
+    rather than only checked again: the dump and parameters are the same, but
     a failed check may be the build's own fault (fixed since), and a new build is checked anyway."""
     started = time.perf_counter()
     row = sql.query(con, "similarity/same_build.sql", dump_id=dump_id, min_listeners=params.min_listeners,
@@ -87,14 +95,25 @@ def existing_build(con: duckdb.DuckDBPyConnection, dump_id: str, params: Similar
                     catalogue_size=params.catalogue_size).fetchone()
     if row is None:
         return None
-    built_at, check_run, check_passed, servable, users, artists, pairs = row
+    built_at, check_run, check_passed, servable, users, artists, pairs, built_by = row
     if not (check_passed or (servable and not gated)):
         return None
     catalogue_pairs = sql.query(con, "similarity/catalogue_count.sql", dump_id=dump_id).fetchone()[0]
     stamp = built_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return SimilarityResult(dump_id=dump_id, users=users, artists=artists, pairs=pairs, neighbors=None,
                             catalogue_pairs=catalogue_pairs, seconds=time.perf_counter() - started, params=params,
-                            engine="none", built_before=stamp, check_run=check_run if check_passed else None)
+                            engine="none", built_before=stamp, check_run=check_run if check_passed else None,
+                            code_fingerprint=built_by)
+
+
+def other_code(dump_id: str, built_by: str | None, code: str) -> str:
+    """One line: the build of ``dump_id`` that stands was made by other code than ``code`` (fingerprints, or none
+    recorded), so it is made again."""
+    if built_by is None:
+        return (f"dump {dump_id[:12]}: its similarity build with these parameters was recorded before builds "
+                f"recorded their code (no fingerprint; this code's is {fingerprint.short(code)}…): rebuilding")
+    return (f"dump {dump_id[:12]}: its similarity build with these parameters was built by other code (fingerprint "
+            f"{fingerprint.short(built_by)}… vs {fingerprint.short(code)}…): rebuilding")
 
 
 def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
@@ -102,8 +121,10 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
                      gated: bool = False, force: bool = False) -> SimilarityResult:
     """Compute and store the similarity tables of a dump on the writer connection ``con``.
 
-    A dump that already has a build of the same ``params`` (checked, see :func:`existing_build`) is not built
-    again: the result says so (``built_before``), unless ``force``.
+    A dump that already has a build of the same ``params`` (checked, see :func:`existing_build`) made by this code
+    (:func:`musim.similarity.fingerprint.code_fingerprint`) is not built again: the result says so
+    (``built_before``), unless ``force``. One made by other code, or before builds recorded theirs, is built again
+    (``rebuilt_because`` says so).
 
     ``gated``: the similarity quality suite checks the build before it is published (the CLI's gate, the DAG's
     ``check_quality``); until a check is recorded, :func:`musim.serving.publish` refuses it.
@@ -114,9 +135,13 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
     started = time.perf_counter()
     params = params or SimilarityParams()
     dump_id = resolve_dump(con, dump_id)
+    code, rebuilt_because = fingerprint.code_fingerprint(), None
     if not force and (existing := existing_build(con, dump_id, params, gated=gated)) is not None:
-        log.info("%s", existing.describe_existing())
-        return existing
+        if existing.code_fingerprint == code:
+            log.info("%s", existing.describe_existing())
+            return existing
+        rebuilt_because = other_code(dump_id, existing.code_fingerprint, code)
+        log.info("%s", rebuilt_because)
     engine, threads = choose_engine(engine), get_settings().warehouse.threads
     with warehouse.transaction(con):
         sql.run(con, "similarity/views.sql")
@@ -138,12 +163,13 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
         sql.run(con, "similarity/record_build.sql", dump_id=dump_id, min_listeners=params.min_listeners,
                 min_co_listeners=params.min_co_listeners, k=params.k, users=users, artists=n_artists, pairs=pairs,
                 seed_raw_max=seed_raw_max, catalogue=catalogue, built_at=dt.datetime.now(dt.UTC), seconds=seconds,
-                gated=gated)
+                gated=gated, code_fingerprint=code)
         sql.run(con, "similarity/drop_scratch.sql")
     log.info("similarity of dump %s: %d artists, %d pairs in %.1f s (pairs counted by %s)", dump_id[:12], n_artists,
              pairs, seconds, engine)
     return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=summary.neighbors,
-                            catalogue_pairs=cat_pairs, seconds=seconds, params=params, engine=engine)
+                            catalogue_pairs=cat_pairs, seconds=seconds, params=params, engine=engine,
+                            code_fingerprint=code, rebuilt_because=rebuilt_because)
 
 
 def drop_build(con: duckdb.DuckDBPyConnection, dump_id: str) -> str:

@@ -6,7 +6,7 @@
 
 -- Tables copied from the warehouse.
 COMMENT ON TABLE lastfm_dump IS 'The Last.FM dumps ingested: one row per dump (dump_id: sha256 of its content; seq: ingest order; line counts loaded and rejected).';
-COMMENT ON TABLE similarity_build IS 'One co-listening similarity build per dump served: its thresholds (min_listeners, min_co_listeners), k (neighbours kept per artist), users U, seed_raw_max (the scale of the seed metric) and when it was built.';
+COMMENT ON TABLE similarity_build IS 'One co-listening similarity build per dump served: its thresholds (min_listeners, min_co_listeners), k (neighbours kept per artist), users U, seed_raw_max (the scale of the seed metric), when it was built and code_fingerprint (the sha256 of the code that built it; NULL before it was recorded).';
 COMMENT ON TABLE artist IS 'Every artist of the warehouse: artist_id, display name (its most used spelling), name_norm (NFC, lower case, spaces collapsed), name_key (musim.names.name_key, how `musim similar` finds a name typed otherwise), mbid, is_placeholder ([unknown], Various Artists: never compared). Not a copy of the warehouse table: name_key joined in (from artist_name_key), artist_key and first_dump_id left out.';
 COMMENT ON COLUMN artist.name_norm IS 'The name in NFC, lower case, whitespace collapsed: what an exact-name lookup compares.';
 COMMENT ON COLUMN artist.name_key IS 'musim.names.name_key of the name: spacing, punctuation and Latin accents aside (OaktamSoljun finds Oaktam Soljun).';

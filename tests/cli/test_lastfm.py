@@ -398,3 +398,31 @@ def test_publish_moves_the_online_lookup_a_failed_models_publish_left_behind(mon
                                _artist_vector(emb * 2, owner, 9), rtol=1e-5)
     with serving.open_snapshot() as snap:
         assert snap.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [("autoencoder-2",)]
+
+
+def test_a_build_made_by_other_code_is_rebuilt_and_dumps_shows_its_code(tmp_path, capsys, monkeypatch):
+    """After an upgrade the same build stood (the no-op compared parameters only); now the build says which code
+    made the one it replaces, and `musim dumps` shows the fingerprint of the code of each dump's build."""
+    from musim.similarity import fingerprint
+
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    code, out, _ = run(capsys, "dumps")
+    assert code == 0 and "similarity_code" in out and fingerprint.code_fingerprint()[:12] not in out  # no build
+    params = ["--min-listeners", "1", "--min-co-listeners", "1", "--k", "2", "--no-publish"]
+    today = fingerprint.code_fingerprint()
+    assert run(capsys, "similarity", "build", *params)[0] == 0
+    dumps = json.loads(run(capsys, "dumps", "--json")[1])
+    assert dumps[0]["similarity_code"] == today and dumps[0]["similarity_built_at"]
+    assert today[:12] in run(capsys, "dumps")[1]
+    code, out, _ = run(capsys, "similarity", "build", *params)
+    assert code == 0 and "already has a similarity build" in out and f"(fingerprint {today[:12]})" in out
+
+    monkeypatch.setattr(fingerprint, "code_fingerprint", lambda: "0123456789ab" + "c" * 52)
+    code, out, _ = run(capsys, "similarity", "build", *params)
+    first, *rest = out.splitlines()
+    assert code == 0 and first == (f"dump {dumps[0]['dump_id'][:12]}: its similarity build with these parameters was "
+                                   f"built by other code (fingerprint {today[:12]}… vs 0123456789ab…): rebuilding")
+    assert rest and "pairs with >= 1 co-listeners" in rest[0]
+    assert "0123456789ab" in run(capsys, "dumps")[1]
+    code, out, _ = run(capsys, "similarity", "build", *params)
+    assert code == 0 and "already has a similarity build" in out

@@ -103,3 +103,23 @@ def test_a_rerun_builds_nothing_unless_forced(tmp_path):
     assert forced["built_before"] is None
     with warehouse.writer() as con:
         assert con.execute("SELECT built_at FROM similarity_build").fetchone()[0] > built
+
+
+def test_a_rerun_after_an_upgrade_builds_checks_and_publishes_again(tmp_path):
+    """The no-op compared parameters only: a build that other code made (before an upgrade) stood on every rerun."""
+    from musim.cli import main
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    assert main(["similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5"]) == 0
+    with warehouse.writer() as con:
+        con.execute("UPDATE similarity_build SET code_fingerprint = ?", ["0" * 64])  # made by other code
+        built, check_run = con.execute("SELECT built_at, check_run_id FROM similarity_build_state").fetchone()
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", RERUN], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rerun, checked, skipped, _ = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert rerun["built_before"] is None and "built by other code (fingerprint 000000000000… vs " in \
+        rerun["rebuilt_because"]
+    assert checked["run_id"] != check_run and not skipped  # checked and published again

@@ -242,3 +242,38 @@ def test_an_artists_plays_summed_over_users_past_2_63_are_stored_exactly(tmp_pat
         plays = dict(con.execute("""SELECT a.name, l.plays FROM artist_listeners l
                                     JOIN artist a USING (artist_id)""").fetchall())
     assert plays == {"Foo": 10 * big, "Bar": 30}
+
+
+def test_a_build_made_by_other_code_is_built_again_once(tiny, monkeypatch):
+    """The no-op compared parameters only: after an upgrade that fixes the similarity arithmetic, the build that
+    older code made stood until someone thought of --force. Now a build records its code's fingerprint and only a
+    build of the same code stands; one recorded before fingerprints were (NULL, migration 024) is made once."""
+    from musim.similarity import fingerprint
+
+    p = SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)
+    today = fingerprint.code_fingerprint()
+    with warehouse.writer() as con:
+        first = build_similarity(con, None, p)
+        built = _built_at(con)
+        assert first.code_fingerprint == today and first.rebuilt_because is None
+        assert con.execute("SELECT code_fingerprint FROM similarity_build").fetchone() == (today,)
+        same = build_similarity(con, None, p)  # the same code: it stands
+        assert same.built_before is not None and same.code_fingerprint == today and _built_at(con) == built
+        assert f"by this code (fingerprint {today[:12]})" in same.describe_existing()
+
+        upgraded = "f00d" * 16
+        monkeypatch.setattr(fingerprint, "code_fingerprint", lambda: upgraded)
+        again = build_similarity(con, None, p)
+        assert again.built_before is None and _built_at(con) > built
+        assert again.rebuilt_because == (f"dump {tiny.dump_id[:12]}: its similarity build with these parameters was "
+                                         f"built by other code (fingerprint {today[:12]}… vs f00df00df00d…): "
+                                         "rebuilding")
+        assert con.execute("SELECT code_fingerprint FROM similarity_build").fetchone() == (upgraded,)
+        built = _built_at(con)
+        assert build_similarity(con, None, p).built_before is not None and _built_at(con) == built
+
+        con.execute("UPDATE similarity_build SET code_fingerprint = NULL")  # as recorded before migration 024
+        unknown = build_similarity(con, None, p)
+        assert unknown.built_before is None and _built_at(con) > built
+        assert "recorded before builds recorded their code (no fingerprint" in unknown.rebuilt_because
+        assert build_similarity(con, None, p).built_before is not None  # once: it records its fingerprint now
