@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,8 @@ from musim.config import Settings, get_settings, make_folder
 from musim.cooccurrence import choose_engine, int32_column, symmetric_pairs
 from musim.errors import NotFoundError, QualityError, StorageError
 from musim.names import NAME_KEY_RULE, name_key
+
+log = logging.getLogger(__name__)
 
 CURRENT = snapshots.CURRENT
 PARTIAL_PREFIX = "publish-"
@@ -128,7 +131,11 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         os.replace(partial, final)
     with snapshots.serving_lock(settings):
         snapshots.point_current(final, settings)
-        snapshots.prune(settings, keep=keep)
+        try:
+            snapshots.prune(settings, keep=keep)
+        except Exception as exc:  # noqa: BLE001 - the new snapshot is served: a pruning failure only warns
+            log.warning("published %s; pruning failed: %s: %s (remove what blocks it under %s; `musim publish "
+                        "--list` shows the snapshots)", final, type(exc).__name__, exc, folder)
     return final
 
 

@@ -46,6 +46,7 @@ class Snapshot:
     builds: list[tuple[str, dt.datetime]] = field(default_factory=list)  # (dump id, built at) per similarity build
     models: list[str] = field(default_factory=list)  # model versions with published neighbours
     problem: str | None = None
+    held: str | None = None  # "pid N" when another process holds it open read-write: neither counted nor pruned
 
     @property
     def name(self) -> str:
@@ -53,6 +54,8 @@ class Snapshot:
 
     def serves(self) -> str:
         """What it serves, in a few words."""
+        if self.held:
+            return f"held by {self.held} (open read-write elsewhere: what it serves is unknown until it closes)"
         if self.problem:
             return f"unreadable: {self.problem}"
         builds = ", ".join(f"dump {d[:12]} built {t:%Y-%m-%d %H:%M:%S}" for d, t in self.builds) or "no build"
@@ -60,7 +63,7 @@ class Snapshot:
 
     def to_json(self) -> dict:
         return {"snapshot": self.name, "path": str(self.path), "published_at": self.published_at.isoformat(),
-                "current": self.current, "state": self.state, "problem": self.problem,
+                "current": self.current, "state": self.state, "problem": self.problem, "held_by": self.held,
                 "builds": [{"dump_id": d, "built_at": t.isoformat()} for d, t in self.builds],
                 "models": self.models}
 
@@ -91,12 +94,14 @@ def read_snapshot(path: Path, settings: Settings | None = None, *, current: Path
     """The snapshot at ``path`` (a ``snapshot-*.duckdb`` file) as :class:`Snapshot`; one that cannot be opened or
     read has ``problem`` set. ``full_check`` also reads the size of its pair lookup (before it is served again)."""
     settings = settings or get_settings()
-    stamp = dt.datetime.strptime(SNAPSHOT.match(path.name).group(1), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC)
+    stamp = published_at(path.name)
+    if stamp is None:
+        raise ValueError(f"{path.name} is not a snapshot name")
     is_current = current is not None and path.resolve() == current
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
-        return Snapshot(path, stamp, is_current, problem=_first_line(exc))
+        return Snapshot(path, stamp, is_current, problem=_first_line(exc), held=warehouse.lock_holder(exc))
     try:
         warehouse.configure(con, settings)
         recorded = sql.query(con, "serving/has_served_state.sql").fetchone()[0]
@@ -117,18 +122,50 @@ def read_snapshot(path: Path, settings: Settings | None = None, *, current: Path
     return Snapshot(path, stamp, is_current, digest, builds, models)
 
 
+def published_at(name: str) -> dt.datetime | None:
+    """When the snapshot file ``name`` was published (from its name), or None for a name that is not a snapshot's
+    (another pattern, or an impossible date)."""
+    m = SNAPSHOT.match(name)
+    try:
+        return dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC) if m else None
+    except ValueError:
+        return None
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def list_snapshots(settings: Settings | None = None) -> list[Snapshot]:
-    """Every published snapshot, newest first."""
+    """Every published snapshot, newest first: the regular files named ``snapshot-<time>.duckdb`` (see
+    :func:`strays` for other entries of that pattern)."""
     settings = settings or get_settings()
     folder, current = snapshots_dir(settings), current_target(settings)
     if not folder.is_dir():
         return []
-    files = sorted((p for p in folder.iterdir() if SNAPSHOT.match(p.name)), reverse=True)
+    files = sorted((p for p in folder.iterdir() if published_at(p.name) and _regular(p)), reverse=True)
     return [read_snapshot(p, settings, current=current) for p in files]
+
+
+def strays(settings: Settings | None = None) -> list[tuple[Path, str]]:
+    """The entries of the snapshots folder named like a snapshot that are none (an impossible date, a folder, a
+    link): each with why it is ignored. They are never served, listed as snapshots, or pruned."""
+    folder = snapshots_dir(settings)
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in sorted(folder.iterdir(), reverse=True):
+        if not SNAPSHOT.match(p.name):
+            continue
+        if published_at(p.name) is None:
+            found.append((p, "not a snapshot: its name holds an impossible time; remove it"))
+        elif not _regular(p):
+            found.append((p, "not a snapshot: not a regular file; remove it"))
+    return found
+
+
+def _regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
 
 
 @contextlib.contextmanager
@@ -153,12 +190,15 @@ def point_current(snapshot: Path, settings: Settings | None = None) -> None:
 
 def prune(settings: Settings | None = None, *, keep: int = 3) -> list[Path]:
     """Remove the snapshots beyond the newest of each of the newest ``keep`` distinct served states (a snapshot that
-    cannot be read counts as a state of its own); never the current one. Returns the paths removed. Call it under
+    cannot be read counts as a state of its own); never the current one, nor one another process holds open (what
+    it serves is unknown: neither counted nor removed). Returns the paths removed. Call it under
     :func:`serving_lock`."""
     settings = settings or get_settings()
     kept_states: set[str] = set()
     removed = []
     for snap in list_snapshots(settings):  # newest first
+        if snap.held:
+            continue
         state = snap.state or f"unreadable {snap.name}"
         if snap.current or (state not in kept_states and len(kept_states) < max(keep, 1)):
             kept_states.add(state)

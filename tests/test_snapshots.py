@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -97,3 +99,56 @@ def test_rollback_refuses_an_unknown_missing_or_damaged_snapshot(three_states, c
     assert main(["publish", "--rollback"]) == 2  # the only earlier one is damaged: nothing to go back to
     assert "nothing to roll back to" in capsys.readouterr().err
     assert serving.current_path() == three_states[2]
+
+
+def test_a_snapshot_held_read_write_elsewhere_is_neither_counted_nor_pruned(three_states, musim_home, capsys):
+    """A snapshot another process held read-write failed to open, counted as a state of its own, and pushed the only
+    snapshot of the oldest state (a rollback target) out."""
+    held = three_states[2]
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); sys.stdin.read()", str(held)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert main(["publish", "--force"]) == 0
+        capsys.readouterr()
+        assert all(p.exists() for p in three_states)  # the k = 1 state survives: the held one was not counted
+        assert main(["publish", "--list"]) == 0
+        table = capsys.readouterr().out
+        assert f"held by pid {holder.pid}" in table
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert main(["publish", "--rollback", three_states[0].name]) == 0
+
+
+def test_stray_snapshot_named_entries_are_listed_never_pruned_and_never_break_a_publish(three_states, musim_home,
+                                                                                          capsys, caplog):
+    folder = musim_home / "serving" / "snapshots"
+    impossible = folder / "snapshot-20261399T000000000000Z.duckdb"
+    impossible.touch()
+    a_folder = folder / "snapshot-20200101T000000000000Z.duckdb"
+    a_folder.mkdir()
+    assert main(["publish", "--force"]) == 0
+    published = capsys.readouterr().out
+    assert "published" in published and serving.current_path().name in published
+    assert impossible.exists() and a_folder.is_dir()
+    assert main(["publish", "--list"]) == 0
+    table = capsys.readouterr().out
+    assert impossible.name in table and a_folder.name in table and table.count("not a snapshot") == 2
+    assert main(["publish", "--list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {s["snapshot"] for s in listed if s["problem"]} == {impossible.name, a_folder.name}
+    assert main(["publish", "--rollback"]) == 0
+    assert "rolled back" in capsys.readouterr().out
+
+
+def test_a_pruning_failure_after_the_switch_warns_and_the_publish_stands(three_states, monkeypatch, caplog):
+    def broken(*_args, **_kwargs):
+        raise OSError("disk says no")
+
+    monkeypatch.setattr(snapshots, "prune", broken)
+    path = _publish()
+    assert serving.current_path() == path
+    assert f"published {path}; pruning failed: OSError: disk says no" in caplog.text
+

@@ -225,14 +225,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from musim import snapshots
 
     if args.list:
-        found = snapshots.list_snapshots()
+        found, strays = snapshots.list_snapshots(), snapshots.strays()
         if args.json:
-            print_json([s.to_json() for s in found])
-        elif not found:
+            print_json([s.to_json() for s in found] + [{"snapshot": p.name, "path": str(p), "published_at": None,
+                                                        "current": False, "state": None, "problem": why}
+                                                       for p, why in strays])
+        elif not found and not strays:
             print("no snapshot has been published yet: `musim similarity build` publishes one")
         else:
             print_table([("*" if s.current else "", s.name, s.state[:12] if s.state else "", s.serves())
-                         for s in found], ["current", "snapshot", "state", "serves"])
+                         for s in found] + [("", p.name, "", why) for p, why in strays],
+                        ["current", "snapshot", "state", "serves"])
         return 0
     if args.rollback is not None:
         now = snapshots.rollback(args.rollback or None)
