@@ -228,6 +228,10 @@ def rollback(target: str | None = None, settings: Settings | None = None) -> Sna
 
 
 def _named(target: str, known: list[Snapshot], settings: Settings) -> Snapshot:
+    folder = snapshots_dir(settings)
+    if Path(target).parent != Path(".") and Path(target).parent.resolve() != folder.resolve():
+        raise NotFoundError(f"no published snapshot {target!r}: it is not under the snapshots folder {folder}; name "
+                            "one of the published snapshots (`musim publish --list`)")
     name = Path(target).name
     name = name if name.endswith(".duckdb") else name + ".duckdb"
     found = next((s for s in known if s.name == name), None)

@@ -152,3 +152,11 @@ def test_a_pruning_failure_after_the_switch_warns_and_the_publish_stands(three_s
     assert serving.current_path() == path
     assert f"published {path}; pruning failed: OSError: disk says no" in caplog.text
 
+
+def test_rollback_refuses_a_path_outside_the_snapshots_folder(three_states, tmp_path, capsys):
+    elsewhere = tmp_path / three_states[0].name
+    elsewhere.write_bytes(three_states[0].read_bytes())
+    assert main(["publish", "--rollback", str(elsewhere)]) == 2
+    err = capsys.readouterr().err
+    assert "not under the snapshots folder" in err and len(err.strip().splitlines()) == 1
+    assert serving.current_path() == three_states[2]
