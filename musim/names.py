@@ -17,9 +17,32 @@ import unicodedata
 #: keys every artist again (keys are kept per artist in the warehouse, ``artist_name_key``).
 NAME_KEY_RULE = 1
 
+#: The longest name a lookup takes (``/api/suggest?q=``, ``/api/similar?artist=``, ``musim similar NAME``): above any
+#: real artist name, and it bounds the work of a fuzzy match (whose cost grows with the query's length).
+MAX_QUERY_CHARS = 300
+
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
                   r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
-_PAREN = re.compile(r"^(.*?\S)\s*[(\[]([^)\]]*)[)\]]\s*$")
+
+
+def paren_split(text: str) -> tuple[str, str] | None:
+    """``text`` as (what stands before, what is inside) a closing bracketed part (``Maxstack (Max McCracken)`` ->
+    ``("Maxstack", "Max McCracken")``), or None. In linear time, whatever the text (a regular expression took
+    quadratic time on ``"(" * n + ")" * n``); it gives what ``^(.*?\S)\s*[(\[]([^)\]]*)[)\]]\s*$`` matches: the
+    leftmost opening bracket after the last closing one but the final, with something before it on the first line."""
+    t = text.rstrip()
+    if not t.endswith((")", "]")):
+        return None
+    close = len(t) - 1
+    start = max(t.rfind(")", 0, close), t.rfind("]", 0, close)) + 1
+    for j in range(start, close):
+        if t[j] not in "([":
+            continue
+        k = len(t[:j].rstrip())
+        if k == 0:  # only spaces before this bracket: the next one has this one before it
+            continue
+        return None if "\n" in t[:k] else (t[:k], t[j + 1:close])
+    return None
 
 
 def plain_text(text: str) -> str:
@@ -57,9 +80,9 @@ def name_key(name: str) -> str:
     Unicode steps and the regular expressions only run where their first character can match."""
     text = fold(name)
     if text.endswith((")", "]")):
-        paren = _PAREN.match(text)
-        if paren and len(paren.group(2).split()) >= 2:  # a gloss ("Maxstack (Max McCracken)"), not a qualifier
-            text = paren.group(1)                        # that tells artists apart ("Nirvana (UK)", "(Japan)")
+        paren = paren_split(text)
+        if paren and len(paren[1].split()) >= 2:  # a gloss ("Maxstack (Max McCracken)"), not a qualifier
+            text = paren[0]                        # that tells artists apart ("Nirvana (UK)", "(Japan)")
     if " " not in text and ("." in text or "://" in text):
         url = _URL.match(text)
         if url:

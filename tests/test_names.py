@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from musim.names import name_key, name_norm, plain_text
+from musim.names import name_key, name_norm, paren_split, plain_text
 
 
 @pytest.mark.parametrize(("a", "b"), [
@@ -30,15 +32,19 @@ def test_the_normal_form_keeps_spaces_and_punctuation():
     assert name_norm("AC/DC") == "ac/dc"
 
 
+#: The regular expression name_key stripped a gloss with before it was quadratic: the reference of paren_split.
+_OLD_PAREN = re.compile(r"^(.*?\S)\s*[(\[]([^)\]]*)[)\]]\s*$")
+
+
 def _plain_name_key(name: str) -> str:
     """name_key by its plain steps only (the Unicode fold, every regular expression): the reference of the
     short cuts it takes for speed."""
     import re
 
-    from musim.names import _PAREN, _URL, _fold_unicode
+    from musim.names import _URL, _fold_unicode
 
     text = _fold_unicode(name)
-    paren = _PAREN.match(text)
+    paren = _OLD_PAREN.match(text)
     if paren and len(paren.group(2).split()) >= 2:
         text = paren.group(1)
     if " " not in text:
@@ -57,3 +63,24 @@ def test_the_short_cuts_give_the_plain_rules_keys():
     names += ["www.elysis.de", "Maxstack (Max McCracken)", "Nirvana (UK)", "!!!", "http://x.com/", " A  B "]
     for n in names:
         assert name_key(n) == _plain_name_key(n), repr(n)
+
+
+def test_paren_split_gives_what_the_old_regular_expression_matched():
+    import random
+
+    rng = random.Random(11)
+    alphabet = "ab Z9()[]  \t\n\x1c\u3000\u00a0é"
+    names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(50000)]
+    names += ["Maxstack (Max McCracken)", "Nirvana (UK)", "(a (b c)", " (x) (y z) ", "a\nb (c d)", "a (b\nc)",
+              "[x]", "a [b) ", "a ((b)", "((", "a (b)c)", "()" * 5 + ")"]
+    for n in names:
+        old = _OLD_PAREN.match(n)
+        assert paren_split(n) == (old.groups() if old else None), repr(n)
+
+
+def test_name_key_of_pathological_brackets_is_the_same_and_a_long_one_completes():
+    for n in range(1, 40):
+        name = "x " + "(" * n + "a b" + ")" * n
+        assert name_key(name) == _plain_name_key(name), n
+    assert name_key("(" * 50000 + ")" * 50000) == "(" * 50000 + ")" * 50000  # symbols alone: its symbols
+    assert name_key("a (" + "b " * 50000 + ")") == "a"  # a long gloss still goes

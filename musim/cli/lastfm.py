@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from musim import sandbox, serving, sql, warehouse
-from musim.cli.options import non_negative, number, positive, version
+from musim.cli.options import artist_name, non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import ParameterError
 from musim.params import defaults
@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Artists most listened alike to NAME (co-listening, by --metric), or with --audio "
                                    "the artists that sound most alike by a published model's embeddings: these "
                                    "include artists without listening data (a music library's, cold start).")
-    p.add_argument("name", nargs="?", help="artist name (case, spacing, punctuation and Latin accents do not "
+    p.add_argument("name", nargs="?", type=artist_name, help="artist name (case, spacing, punctuation and Latin accents do not "
                    "matter; several artists of one name: the most listened, the others by --id or --mbid)")
     p.add_argument("--id", type=non_negative, metavar="N", help="the artist of this id instead of a NAME (the id "
                    "`--json` and a shared name's note show)")

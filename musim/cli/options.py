@@ -7,6 +7,7 @@ import argparse
 import math
 from collections.abc import Callable
 
+from musim.names import MAX_QUERY_CHARS
 from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
 
 
@@ -61,3 +62,11 @@ def version(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("is empty: give a version such as siamese-1 (`musim models list`)")
     return text.strip()
+
+
+def artist_name(text: str) -> str:
+    """An artist name to look up (``musim similar NAME``): at most :data:`~musim.names.MAX_QUERY_CHARS`."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise argparse.ArgumentTypeError(f"is {len(text):,} characters long: an artist name to look up has at most "
+                                         f"{MAX_QUERY_CHARS}")
+    return text

@@ -43,7 +43,7 @@ from fastapi.staticfiles import StaticFiles
 from musim import queries, serving
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, ParameterError, StorageError
-from musim.names import name_norm
+from musim.names import MAX_QUERY_CHARS, name_norm
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
@@ -135,10 +135,11 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return _unpublished()
 
     @app.get("/api/similar")
-    def similar(artist: str | None = Query(None, min_length=1, description="artist name (case/space-insensitive)"),
+    def similar(artist: str | None = Query(None, min_length=1, max_length=MAX_QUERY_CHARS, description="artist name (case/space-insensitive)"),
                 id: int | None = Query(None, ge=0, description="artist id instead of a name (`musim similar --id`; "
                                                                "/api/suggest gives it)"),
-                mbid: str | None = Query(None, description="artist MusicBrainz id instead of a name"),
+                mbid: str | None = Query(None, max_length=MAX_QUERY_CHARS,
+                                         description="artist MusicBrainz id instead of a name"),
                 metric: MetricName = "seed", k: int = Query(10, ge=1, le=100),
                 source: Literal["colistening", "audio"] = "colistening",
                 model: str | None = Query(None, description="audio model version (default: the champion)")) -> Any:
@@ -159,7 +160,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return not_found(exc)
 
     @app.get("/api/suggest")
-    def suggest(q: str = "", limit: int = Query(10, ge=1, le=50)) -> Any:
+    def suggest(q: str = Query("", max_length=MAX_QUERY_CHARS), limit: int = Query(10, ge=1, le=50)) -> Any:
         """Artists for ``q`` by ``musim similar``'s rule; ``artists``: each with its id (``/api/similar?id=``) and,
         where several share a name, the ``detail`` that tells them apart; ``names``: their names, each once."""
         try:
@@ -170,7 +171,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return {"names": [], "artists": []}
 
     @app.get("/api/tracks")
-    def tracks(q: str = Query(..., min_length=1), limit: int = Query(20, ge=1, le=100)) -> Any:
+    def tracks(q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS), limit: int = Query(20, ge=1, le=100)) -> Any:
         try:
             with cache.open() as s:
                 found = queries.find_tracks(s.con, s.snap, q, limit=limit)
@@ -179,7 +180,8 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return _unpublished()
 
     @app.get("/api/tracks/similar")
-    def tracks_similar(track_id: str | None = None, q: str | None = None, k: int = Query(10, ge=1, le=100),
+    def tracks_similar(track_id: str | None = Query(None, max_length=MAX_QUERY_CHARS),
+                       q: str | None = Query(None, max_length=MAX_QUERY_CHARS), k: int = Query(10, ge=1, le=100),
                        model: str | None = None) -> Any:
         if not track_id and not q:
             raise HTTPException(422, "give track_id or q")

@@ -135,6 +135,14 @@ def test_similar_k_is_checked_by_argparse(hostile, capsys):
         assert "argument --k" in err and "Traceback" not in err
 
 
+def test_similar_refuses_an_overlong_name_by_argparse(hostile, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["similar", "(" * 5000 + ")" * 5000])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "10,000 characters long" in err and "at most 300" in err and "Traceback" not in err
+
+
 def test_similar_escapes_hostile_names_and_cuts_long_ones(hostile, capsys):
     code, out, err = run(capsys, "similar", RED, "--k", "10")
     assert code == 0, err

@@ -120,6 +120,16 @@ def test_suggest_and_empty_page_examples(minimal, client):
     assert f">{artist}</a>" in re.search(r'id="examples">(.*?)</ul>', page.text, re.S).group(1)
 
 
+def test_overlong_lookups_are_refused_before_any_work(minimal, client):
+    """A 10K-character q or artist went through name_key's quadratic bracket stripping and the fuzzy match."""
+    long = "(" * 5000 + ")" * 5000
+    for url, params in (("/api/suggest", {"q": long}), ("/api/similar", {"artist": long}),
+                        ("/api/tracks", {"q": long}), ("/api/tracks/similar", {"q": long})):
+        r = client.get(url, params=params)
+        assert r.status_code == 422 and "at most 300 characters" in r.text, url
+    assert client.get("/api/suggest", params={"q": "x" * 300}).status_code == 200
+
+
 def test_missing_later_stages_degrade_in_the_api(minimal, client):
     status = client.get("/api/status").json()
     assert status["available"] and status["sections"]["artist_neighbors"]
