@@ -31,6 +31,14 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from musim.errors import ParameterError, check_known
 
+
+def whole_number(text: str, *, max_digits: int = 18) -> int | None:
+    """``text`` (spaces around aside) as a whole number from 0 when it is ASCII digits, at most ``max_digits`` of
+    them; else None. ``str.isdigit()`` alone lets through what ``int()`` refuses: ``"²"`` and other Unicode digits,
+    and over 4,300 digits."""
+    t = text.strip()
+    return int(t) if t and len(t) <= max_digits and t.isascii() and t.isdigit() else None
+
 T = TypeVar("T")
 
 #: Seeds of NumPy's and Keras's generators.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from musim.errors import ParameterError
-from musim.params import Count, PositiveFloat, Seed, params_record
+from musim.params import Count, PositiveFloat, Seed, params_record, whole_number
 
 
 @params_record("toy parameter")
@@ -73,3 +73,10 @@ def test_every_family_refuses_a_learning_rate_the_command_line_refuses(record):
     assert params.from_json({"learning_rate": LEARNING_RATE_MAX}).learning_rate == LEARNING_RATE_MAX
     with pytest.raises(ParameterError, match=r"learning_rate: input should be less than or equal to 10"):
         params.from_json({"learning_rate": 1e6})
+
+
+def test_whole_number_takes_ascii_digits_only_and_at_most_max_digits():
+    assert whole_number(" 42 ") == 42 and whole_number("0") == 0 and whole_number("9" * 18) == int("9" * 18)
+    for bad in ("", " ", "\u00b2", "\u0663", "-1", "1.0", "4 2", "9" * 19):
+        assert whole_number(bad) is None, repr(bad)
+    assert whole_number("12345", max_digits=4) is None

@@ -28,6 +28,7 @@ from tenacity import (
 import musim
 from musim.acquire.errors import ProviderError, RateLimited
 from musim.config import RateLimit, RetryPolicy
+from musim.params import whole_number
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -279,7 +280,8 @@ class HttpClient:
             chunks, size = [], 0
             try:
                 declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
+                size_said = whole_number(declared, max_digits=30)  # more digits: not a length, read on
+                if size_said is not None and size_said > max_bytes:
                     raise ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
                 for chunk in response.iter_content(1 << 16):
                     size += len(chunk)

@@ -43,7 +43,8 @@ def entity_key(value: Any, integer: bool | None = None, *, what: str = "entity i
     if isinstance(value, str):
         if integer:
             text = value.strip()
-            if not text.lstrip("-").isdigit():
+            digits = text.removeprefix("-")  # ASCII digits only: "²" passed isdigit() and int() refused it
+            if not (digits.isascii() and digits.isdigit() and len(digits) <= 18):
                 raise ParameterError(f"{what} {value!r} is not a whole number (artist ids are integers)")
             return str(int(text))
         return value

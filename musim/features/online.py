@@ -33,6 +33,7 @@ from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.features.keys import entity_key, entity_keys
 from musim.features.registry import FeatureView
 from musim.features.sources import load_latest
+from musim.params import whole_number
 from musim.scratch import temp_file
 
 __all__ = ["OnlineStore", "clear_cache", "commit_online", "lookup", "mend_online", "open_online",
@@ -206,9 +207,9 @@ def _current_file(settings: Settings, name: str, version: int | None) -> Path:
     try:
         if version is None:
             text = pointer.read_text(encoding="utf-8").strip()
-            if not text.isdigit():
+            if whole_number(text) is None:
                 raise ValueError(text)
-            pointer = folder / f"v{int(text)}.current"
+            pointer = folder / f"v{whole_number(text)}.current"
         target = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         what = name if version is None else f"{name}:{version}"

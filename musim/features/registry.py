@@ -31,6 +31,7 @@ from musim import sql
 from musim.errors import MusimError, NotFoundError, ParameterError
 from musim.features.keys import not_in_future
 from musim.features.params import Extractor
+from musim.params import whole_number
 
 __all__ = [
     "ARTIST",
@@ -405,11 +406,12 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
         raise ParameterError(f"a feature view's name is a string such as track_log_mel, got {type(name).__name__}")
     if ":" in name:
         name, _, v = name.partition(":")
-        if not v.strip().isdigit():
+        named = whole_number(v, max_digits=9)
+        if named is None:
             raise ParameterError(f"{name}:{v}: a feature view's version is a whole number from 1, e.g. {name}:1")
-        if version is not None and version != int(v):
-            raise ParameterError(f"{name}:{v} names version {int(v)} and --version {version} another: give one")
-        version = int(v)
+        if version is not None and version != named:
+            raise ParameterError(f"{name}:{v} names version {named} and --version {version} another: give one")
+        version = named
     rows = sql.rows(con, "features/view_latest.sql", view_name=name, view_version=version)
     if not rows:
         what = f"{name}:{version}" if version is not None else name

@@ -14,12 +14,13 @@ from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
 from musim.names import name_key
+from musim.params import whole_number
 from musim.storage import ObjectStore, open_store
 
 
 def list_tracks(artist: str | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id)."""
-    artist_id = int(artist.strip()) if artist and artist.strip().isdigit() and len(artist.strip()) < 10 else None
+    artist_id = whole_number(artist, max_digits=9) if artist else None
     with warehouse.writer(settings) as con:
         return sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
                         artist_key=name_key(artist) if artist else None)

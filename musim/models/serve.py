@@ -58,6 +58,7 @@ from musim.models.neighbours import (
     artist_scores,
     track_neighbors,
 )
+from musim.params import whole_number
 from musim.storage import DamagedObject, ObjectStore
 
 __all__ = [
@@ -83,9 +84,10 @@ EMBEDDING_FILE = "embedding.json"
 
 def _seq(version: str) -> int:
     tail = version.rsplit("-", 1)[-1]
-    if not tail.isdigit() or int(tail) < 1:
+    seq = whole_number(tail, max_digits=9) if tail == tail.strip() else None
+    if seq is None or seq < 1:
         raise ParameterError(f"model versions are '<family>-<n>', got {version!r}")
-    return int(tail)
+    return seq
 
 
 def embedding_views(family: str, version: str, dim: int) -> tuple[FeatureView, FeatureView]:

@@ -44,6 +44,7 @@ from musim import queries, serving
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.names import MAX_QUERY_CHARS, name_norm
+from musim.params import whole_number
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound
 from musim.ui import page as html
@@ -237,7 +238,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             k_int = min(max(int(k), 1), 100)
         except ValueError:
             k_int = 10
-        state = {"artist": artist.strip(), "artist_id": int(artist_id) if artist_id.strip().isdigit() else None,
+        state = {"artist": artist.strip(), "artist_id": whole_number(artist_id),
                  "metric": metric, "k": k_int, "model": model or None,
                  "track": track.strip(), "track_id": track_id or None, "track_model": track_model or None}
         try:

@@ -26,6 +26,7 @@ import shlex
 from musim.config import get_settings
 from musim.embedded import airflow_env, check_port_free, standalone
 from musim.errors import MusimError
+from musim.params import whole_number
 
 
 def changed(env: dict[str, str]) -> dict[str, str]:
@@ -35,7 +36,7 @@ def changed(env: dict[str, str]) -> dict[str, str]:
 
 def port_number(text: str) -> int:
     """An argparse type: a TCP port, 1-65535 (uvicorn took 70000 as 70000 mod 65536 and printed 70000)."""
-    value = int(text) if text.strip().isdigit() else 0
+    value = whole_number(text, max_digits=5) or 0
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
     return value

@@ -51,6 +51,8 @@ def test_build_list_show(capsys):
     assert "services: " in err and "descriptor_baseline" in err
     assert main(["features", "show", "track_log_mel:abc"]) == 2
     assert "track_log_mel:abc: a feature view's version is a whole number from 1, e.g. track_log_mel:1" in capsys.readouterr().err
+    assert main(["features", "show", "track_log_mel:\u00b2"]) == 2  # "²".isdigit(), and int() refused it: a traceback
+    assert "a feature view's version is a whole number from 1" in capsys.readouterr().err
     assert main(["features", "show", "track_log_mel:4", "--version", "3"]) == 2  # it said "no view 'track_log_mel:4:3'"
     assert "track_log_mel:4 names version 4 and --version 3 another: give one" in capsys.readouterr().err
 

@@ -23,7 +23,8 @@ def test_an_artist_id_from_python_numpy_pandas_or_text_is_one_key():
 @pytest.mark.parametrize(("value", "integer", "why"), [
     (42.5, True, "not a whole number"), ("forty-two", True, "not a whole number"), (True, True, "true/false"),
     (np.bool_(False), None, "true/false"), (7, False, "track ids are strings"), (b"ab", None, "bytes"),
-    (object(), None, "not an id"),
+    (object(), None, "not an id"), ("\u00b2", True, "not a whole number"), ("--5", True, "not a whole number"),
+    ("9" * 5000, True, "not a whole number"),
 ])
 def test_what_cannot_be_an_id_is_refused_by_name(value, integer, why):
     with pytest.raises(ParameterError, match=rf"^artist_id.*{why}"):

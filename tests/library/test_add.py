@@ -189,6 +189,17 @@ def test_library_only_artists_are_new_catalogue_artists_without_plays(folder):
     assert variants == [("Elysis", 4), ("Maxstack", 1), ("Maxstack (Max McCracken)", 1), ("www.elysis.de", 3)]
 
 
+def test_an_artist_that_looks_like_a_number_but_is_none_is_no_traceback(folder, capsys):
+    add([folder / "Maxstack"])
+    for bad in ("\u00b2", "9" * 5000):  # "²".isdigit() is true and int() refuses it, as it does 5,000 digits
+        assert main(["library", "list", "--artist", bad]) == 0
+        assert "Traceback" not in capsys.readouterr().err
+        assert main(["library", "remove", "--artist", bad]) == 2
+        err = capsys.readouterr().err
+        assert "no library artist" in err and len(err.strip().splitlines()) == 1
+    assert len(list_tracks()) == 2
+
+
 def test_remove_deletes_rows_and_unshared_objects(folder, capsys):
     add([folder / "Maxstack"])
     (t, _) = sorted(list_tracks(), key=lambda r: r["title"])

@@ -130,6 +130,12 @@ def test_overlong_lookups_are_refused_before_any_work(minimal, client):
     assert client.get("/api/suggest", params={"q": "x" * 300}).status_code == 200
 
 
+def test_an_artist_id_that_is_no_ascii_number_is_ignored_not_a_500(minimal, client):
+    for bad in ("\u00b2", "9" * 5000, "\u0663"):  # "²" and 5,000 digits passed isdigit() and int() refused them
+        page = client.get("/", params={"artist_id": bad})
+        assert page.status_code == 200 and 'id="examples"' in page.text, bad[:5]
+
+
 def test_missing_later_stages_degrade_in_the_api(minimal, client):
     status = client.get("/api/status").json()
     assert status["available"] and status["sections"]["artist_neighbors"]

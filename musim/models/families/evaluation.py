@@ -29,6 +29,7 @@ from musim.models.evaluate import (
 from musim.models.families.base import Trained, cosine_scorer, load_keras, need, save_keras
 from musim.models.families.inputs import FamilyInputs
 from musim.models.families.lookup import FAMILIES, get_family
+from musim.params import whole_number
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -179,7 +180,7 @@ def resolve_init_encoder(params: Mapping[str, Any] | None, inputs: FamilyInputs,
         return out
     if start in inputs.champions:
         version, key = inputs.champions[start]["version"], inputs.champions[start]["key"]
-    elif "-" in str(start) and str(start).rsplit("-", 1)[1].isdigit():
+    elif "-" in str(start) and whole_number(str(start).rsplit("-", 1)[1]) is not None:
         version = str(start)
         key = f"{MODELS_PREFIX}/{version.rsplit('-', 1)[0]}/{version}/{MODEL_FILE}"
     else:
