@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("list", help="library tracks, with the rule that named each artist")
     p.add_argument("--artist", help="only this artist (any spelling, up to case and punctuation, its MBID or its id: "
-                   "the table shows the id where artists share a name)")
+                   "the table shows the id where artists share a name; id:N is the id alone, where a number is "
+                   "also a name)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
@@ -43,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmds.add_parser("remove", help="remove tracks (and their stored excerpts) from the library")
     p.add_argument("tracks", nargs="*", metavar="TRACK", help="track ids, prefixes or source paths")
-    p.add_argument("--artist", help="every track of this artist (name, MBID or id; a name of several artists is "
-                   "refused, listing them with their ids)")
+    p.add_argument("--artist", help="every track of this artist (name, MBID, id, or id:N for the id alone; a name "
+                   "of several artists is refused, listing them with their ids)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_remove)
 

@@ -17,10 +17,20 @@ from musim.names import name_key
 from musim.params import whole_number
 from musim.storage import ObjectStore, open_store
 
+#: ``--artist id:N``: the library artist of id N, never an artist named N.
+ID_FORM = "id:"
+
 
 def list_tracks(artist: str | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
-    """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id)."""
+    """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id; or
+    ``id:N``, the artist of id N alone, where a number is also a name)."""
     artist_id = whole_number(artist, max_digits=9) if artist else None
+    if artist and artist.strip().lower().startswith(ID_FORM):
+        artist_id = whole_number(artist.strip()[len(ID_FORM):], max_digits=9)
+        if artist_id is None:
+            raise ParameterError(f"{artist!r}: an artist id is a whole number (--artist id:3); `musim library list` "
+                                 "shows the ids where artists share a name")
+        artist = None  # the id alone
     with warehouse.writer(settings) as con:
         return sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
                         artist_key=name_key(artist) if artist else None)
@@ -82,9 +92,10 @@ def _one_artist(artist: str, tracks: list[dict[str, Any]]) -> None:
     if len(artists) > 1:
         listed = "; ".join(f"{name} (id {i}, {f'MBID {mbid}' if mbid else 'no MBID'}, {n} track{'s' * (n != 1)})"
                            for (i, name, mbid), n in sorted(artists.items()))
+        first = min(i for i, _, _ in artists)
         raise ParameterError(f"{artist!r} names {len(artists)} library artists: {listed}; give the id of the one to "
-                             "remove (--artist ID) or its MusicBrainz id (--artist MBID), or its tracks (`musim "
-                             f"library list --artist {shlex.quote(artist)}` shows them)")
+                             f"remove (--artist id:ID, e.g. --artist id:{first}) or its MusicBrainz id (--artist "
+                             f"MBID), or its tracks (`musim library list --artist {shlex.quote(artist)}` shows them)")
 
 
 def delete_tracks(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[str]:

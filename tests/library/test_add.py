@@ -627,3 +627,27 @@ def test_list_tells_artists_of_one_name_apart_by_the_id_remove_takes(tmp_path, c
     with pytest.raises(ParameterError, match=rf"'Nirvana' names 2 library artists: Nirvana \(id {a}, MBID {MB_A}, 1 track\); "
                                              rf"Nirvana \(id {b}, MBID {MB_B}, 1 track\); give the id"):
         remove_tracks(artist="Nirvana")
+
+
+def test_id_form_removes_the_artist_of_an_id_when_numbers_name_other_artists(tmp_path, capsys):
+    """Artists named "3", "2", "1" with ids 1, 2, 3: `--artist 1` named two artists (the one called "1" and the one
+    of id 1) and the refusal's advice, `--artist ID`, was the same refusal."""
+    names = ["3", "2", "1"]
+    for i, name in enumerate(names):  # one add each: ids 1, 2, 3 in this order
+        path = write_audio(tmp_path / name / "a.ogg", "ogg", seconds=8, freq=300 + 40 * i, seed=i)
+        write_tags(path, "ogg", artist=name, title=f"t{i}")
+        add([tmp_path / name])
+    ids = {r["artist"]: r["artist_id"] for r in list_tracks()}
+    assert ids == {"3": 1, "2": 2, "1": 3}
+    assert main(["library", "remove", "--artist", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "names 2 library artists" in err and "--artist id:1" in err
+    assert main(["library", "list", "--artist", "id:1", "--json"]) == 0
+    assert {r["artist"] for r in json.loads(capsys.readouterr().out)} == {"3"}
+    assert main(["library", "remove", "--artist", "id:1"]) == 0
+    capsys.readouterr()
+    assert {r["artist"] for r in list_tracks()} == {"2", "1"}
+    assert main(["library", "remove", "--artist", "id:x"]) == 2
+    assert "an artist id is a whole number (--artist id:3)" in capsys.readouterr().err
+    assert main(["library", "remove", "--artist", "id:77"]) == 2
+    assert "no library artist 'id:77'" in capsys.readouterr().err
