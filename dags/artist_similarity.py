@@ -87,12 +87,13 @@ def artist_similarity():
         from airflow.sdk.exceptions import AirflowSkipException
 
         from musim import serving, warehouse
+        from musim.models.serve import publish_snapshot
 
         with warehouse.writer() as con:
             if serving.serves_builds(con, list(built)):
                 raise AirflowSkipException("nothing was built and the current snapshot serves every build: "
                                            "nothing to publish")
-            path = serving.publish(con)
+            path = publish_snapshot(con)  # and the online lookup pointers move to what it serves
         last, checked = list(built)[-1], list(quality)[-1]
         yield Metadata(SIMILARITY, extra={"dump_id": last["dump_id"], "pairs": last["pairs"],
                                           "artists": last["artists"], "snapshot": path.name,

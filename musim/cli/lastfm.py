@@ -194,7 +194,12 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
             gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
         # a build standing already is published only where the current snapshot does not serve it (a publish cut short)
         publishing = not args.no_publish and not (result.built_before and serving.serves_build(con, result.dump_id))
-        published = serving.publish(con, force=args.skip_quality) if publishing else None
+        if publishing:
+            from musim.models.serve import publish_snapshot
+
+            published = publish_snapshot(con, force=args.skip_quality)  # and the online pointers it now serves
+        else:
+            published = None
     if args.json:
         print_json(result.to_json() | {"published": str(published) if published else None})
     elif result.built_before:
@@ -245,13 +250,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
             print(f"rolled back: {now.name} (published {now.published_at:%Y-%m-%d %H:%M:%S} UTC) is current again, "
                   f"serving {now.serves()}")
         return 0
-    from musim.models.serve import mend_online_pointers
+    from musim.models.serve import publish_snapshot
 
     with warehouse.writer() as con:
-        path = serving.publish(con, force=args.force)
-        # the snapshot now serves every committed audio publication: a `models publish` whose own snapshot failed
-        # left its online vectors unpointed, and they move now (no lookup runs ahead of what is served)
-        mend_online_pointers(con)
+        path = publish_snapshot(con, force=args.force)  # and the online pointers move to what it serves
     if args.json:
         print_json({"published": str(path)})
     else:

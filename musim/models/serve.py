@@ -317,6 +317,18 @@ def _drop_uncommitted(con: duckdb.DuckDBPyConnection, staged: Sequence[Any]) -> 
         path.unlink(missing_ok=True)
 
 
+def publish_snapshot(con: duckdb.DuckDBPyConnection, settings: Any = None, *, force: bool = False) -> Path:
+    """Publish a serving snapshot of the warehouse ``con`` (:func:`musim.serving.publish`), then move the online
+    lookup pointers to what it now serves (:func:`mend_online_pointers`: a ``models publish`` whose own snapshot
+    failed left its online vectors unpointed; no lookup runs ahead of what is served). Every publish goes through
+    here: ``musim publish``, ``musim similarity build`` and the artist_similarity DAG."""
+    from musim import serving
+
+    path = serving.publish(con, settings, force=force)
+    mend_online_pointers(con, settings)
+    return path
+
+
 def mend_online_pointers(con: duckdb.DuckDBPyConnection, settings: Any = None) -> list[str]:
     """Point the online store at the embeddings of each version's newest committed publication (the files its row
     names, migration 021) where a publish killed after its commit point left the pointers behind; return the views

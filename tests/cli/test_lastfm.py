@@ -373,7 +373,10 @@ def test_building_a_dump_again_with_the_same_parameters_is_a_no_op(tmp_path, cap
         built = state()
 
 
-def test_publish_moves_the_online_lookup_a_failed_models_publish_left_behind(monkeypatch, capsys):
+@pytest.mark.parametrize("command", [["publish", "--force"],
+                                     ["similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1",
+                                      "--skip-quality"]])
+def test_publish_moves_the_online_lookup_a_failed_models_publish_left_behind(command, tmp_path, monkeypatch, capsys):
     """`musim models publish` whose snapshot failed (a full disk) leaves its rows committed and the online lookup on
     the previous version, and says `musim publish` finishes the job: it did publish, but left the lookup behind
     until the next `models publish`."""
@@ -382,9 +385,12 @@ def test_publish_moves_the_online_lookup_a_failed_models_publish_left_behind(mon
     from musim import serving, warehouse
     from musim.errors import StorageError
     from musim.features import lookup
+    from musim.ingest.lastfm import ingest_lastfm
     from musim.models.serve import publish_neighbors
+    from tests.lastfm_files import tiny_dump
     from tests.models.test_serve import FULL_DISK, _add_tracks, _artist_vector, _data
 
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))  # a dump for `similarity build`, whose publish did not move it
     emb, owner = _data(2)
     ids = [f"x{i}" for i in range(owner.size)]
     real = serving.publish
@@ -401,7 +407,7 @@ def test_publish_moves_the_online_lookup_a_failed_models_publish_left_behind(mon
     monkeypatch.setattr(serving, "publish", real)
     np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
                                _artist_vector(emb, owner, 9), rtol=1e-5)
-    assert main(["publish", "--force"]) == 0
+    assert main(command) == 0
     np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
                                _artist_vector(emb * 2, owner, 9), rtol=1e-5)
     with serving.open_snapshot() as snap:

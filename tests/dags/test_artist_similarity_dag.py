@@ -68,6 +68,11 @@ import json, sys
 from airflow.sdk.exceptions import AirflowSkipException
 sys.path.insert(0, "dags")
 import artist_similarity as module
+import musim.models.serve as serve
+
+mended = []  # each publish moves the online lookup pointers to what it serves
+serve.mend_online_pointers = lambda con, settings=None, _real=serve.mend_online_pointers: mended.append(1) or \
+    _real(con, settings)
 
 dag = module.artist_similarity()
 build, check, publish = (dag.get_task(t).python_callable for t in ("build", "check_quality", "publish"))
@@ -80,7 +85,7 @@ try:
 except AirflowSkipException:
     skipped = True
 forced = build(None, params=params | {"force": True})
-print(json.dumps([rerun, checked, skipped, forced]))
+print(json.dumps([rerun, checked, skipped, forced, len(mended)]))
 """
 
 
@@ -97,9 +102,10 @@ def test_a_rerun_builds_nothing_unless_forced(tmp_path):
     proc = subprocess.run([sys.executable, "-c", RERUN], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rerun, checked, skipped, forced = json.loads(proc.stdout.strip().splitlines()[-1])
+    rerun, checked, skipped, forced, mended = json.loads(proc.stdout.strip().splitlines()[-1])
     assert rerun["dump_id"] == dump and rerun["built_before"] and rerun["check_run"] == check_run
     assert checked["run_id"] == check_run and skipped  # no new check, no publish (no asset event downstream)
+    assert mended == 0
     assert forced["built_before"] is None
     with warehouse.writer() as con:
         assert con.execute("SELECT built_at FROM similarity_build").fetchone()[0] > built
@@ -119,7 +125,8 @@ def test_a_rerun_after_an_upgrade_builds_checks_and_publishes_again(tmp_path):
     proc = subprocess.run([sys.executable, "-c", RERUN], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rerun, checked, skipped, _ = json.loads(proc.stdout.strip().splitlines()[-1])
+    rerun, checked, skipped, _, mended = json.loads(proc.stdout.strip().splitlines()[-1])
     assert rerun["built_before"] is None and "built by other code (fingerprint 000000000000… vs " in \
         rerun["rebuilt_because"]
     assert checked["run_id"] != check_run and not skipped  # checked and published again
+    assert mended == 1  # the DAG's publish moved the online lookup pointers too
