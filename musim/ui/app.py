@@ -231,8 +231,8 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         return Response(data, media_type=media, headers=OBJECT_HEADERS)
 
     @app.get("/", response_class=HTMLResponse)
-    def index(artist: str = "", artist_id: str = "", metric: str = "seed", k: str = "10", model: str = "",
-              track: str = "", track_id: str = "", track_model: str = "") -> HTMLResponse:
+    def index(artist: str = Query("", max_length=MAX_QUERY_CHARS), artist_id: str = "", metric: str = "seed",
+              k: str = "10", model: str = "", track: str = Query("", max_length=MAX_QUERY_CHARS), track_id: str = "", track_model: str = "") -> HTMLResponse:
         metric = metric if metric in METRICS else "seed"
         try:
             k_int = min(max(int(k), 1), 100)

@@ -124,7 +124,8 @@ def test_overlong_lookups_are_refused_before_any_work(minimal, client):
     """A 10K-character q or artist went through name_key's quadratic bracket stripping and the fuzzy match."""
     long = "(" * 5000 + ")" * 5000
     for url, params in (("/api/suggest", {"q": long}), ("/api/similar", {"artist": long}),
-                        ("/api/tracks", {"q": long}), ("/api/tracks/similar", {"q": long})):
+                        ("/api/tracks", {"q": long}), ("/api/tracks/similar", {"q": long}), ("/", {"artist": long}),
+                        ("/", {"track": long})):
         r = client.get(url, params=params)
         assert r.status_code == 422 and "at most 300 characters" in r.text, url
     assert client.get("/api/suggest", params={"q": "x" * 300}).status_code == 200
