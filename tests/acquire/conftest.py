@@ -79,7 +79,7 @@ def snapshot_serving_dir(tmp_path_factory):
                            first_dump_id) VALUES (?, ?, ?, ?, ?, ?, ?)""",
                         [i, f"mbid:{mbid}", mbid, shown, " ".join(shown.lower().split()), placeholder, DUMP])
             con.execute("INSERT INTO artist_listeners VALUES (?, ?, ?, ?)", [DUMP, i, listeners, 10 * listeners])
-        con.execute("""INSERT INTO similarity_build VALUES (?, 1, 1, 5, 9, 10, 0, 1.0, 10, now(), 0.1)""", [DUMP])
+        con.execute("""INSERT INTO similarity_build (dump_id, min_listeners, min_co_listeners, k, users, artists, pairs, seed_raw_max, catalogue_size, built_at, seconds) VALUES (?, 1, 1, 5, 9, 10, 0, 1.0, 10, now(), 0.1)""", [DUMP])
         serving.publish(con, settings)
     return settings.serving_dir
 

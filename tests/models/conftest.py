@@ -38,7 +38,7 @@ def write_similarity(con, toy: ToyData, *, dump_id: str = "d" * 64, catalogue_si
                 " users, artists, started_at, finished_at) VALUES (?, ?, 'x.tsv', '360k', 1, 1, 1, 0, 1, 1, 1, ?, ?)",
                 [dump_id, seq, now, now])
     t = toy.targets
-    con.execute("INSERT INTO similarity_build VALUES (?, ?, 1, 100, 1000, ?, 0, 1.0, ?, ?, 0.1)",
+    con.execute("INSERT INTO similarity_build (dump_id, min_listeners, min_co_listeners, k, users, artists, pairs, seed_raw_max, catalogue_size, built_at, seconds) VALUES (?, ?, 1, 100, 1000, ?, 0, 1.0, ?, ?, 0.1)",
                 [dump_id, min_listeners, len(t.artist_ids), catalogue_size, now])
     for a in t.artist_ids.tolist():
         con.execute("INSERT INTO artist_listeners VALUES (?, ?, ?, ?)", [dump_id, a, toy.listeners[a], 10])

@@ -294,7 +294,7 @@ def test_publish_neighbors_writes_tables_views_online_and_snapshot(tmp_path):
         con.execute("INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, "
                     "plays_rows, users, artists, started_at, finished_at) VALUES ('d1', 1, 'x', '360k', 1, 1, 1, 0, 1, "
                     "1, 1, now(), now())")
-        con.execute("INSERT INTO similarity_build VALUES ('d1', 1, 1, 100, 1000, 2, 0, 1.0, 1000, now(), 0.1)")
+        con.execute("INSERT INTO similarity_build (dump_id, min_listeners, min_co_listeners, k, users, artists, pairs, seed_raw_max, catalogue_size, built_at, seconds) VALUES ('d1', 1, 1, 100, 1000, 2, 0, 1.0, 1000, now(), 0.1)")
         con.execute("INSERT INTO artist_pair_counts VALUES (1, 3, 99, 2)")  # 99 has no tracks (dump d1's seq is 1)
         ids = [f"x{i}" for i in range(owner.size)]
         with pytest.raises(ParameterError):
