@@ -7,6 +7,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -80,6 +81,22 @@ def _write_m4a(path: Path, data: np.ndarray, sr: int, bitrate_kbps: int) -> None
             container.mux(packet)
 
 
+def _easy_tags(path: Path, fmt: str) -> Any:
+    """The file's tags through mutagen's key/value interface (EasyID3 for mp3, Vorbis comments for flac and ogg)."""
+    if fmt == "mp3":
+        from mutagen.easyid3 import EasyID3
+        from mutagen.mp3 import MP3
+
+        return MP3(path, ID3=EasyID3)
+    if fmt == "flac":
+        from mutagen.flac import FLAC
+
+        return FLAC(path)
+    from mutagen.oggvorbis import OggVorbis
+
+    return OggVorbis(path)
+
+
 def tag_file(path: str | os.PathLike, *, artist: str, title: str, genre: str, album: str | None = None,
              track: int | None = None, total_tracks: int | None = None) -> None:
     """Write artist/title/genre (and album, track number) tags with mutagen.
@@ -89,11 +106,8 @@ def tag_file(path: str | os.PathLike, *, artist: str, title: str, genre: str, al
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")
     trk = None if track is None else (f"{track}/{total_tracks}" if total_tracks else str(track))
-    if fmt == "mp3":
-        from mutagen.easyid3 import EasyID3
-        from mutagen.mp3 import MP3
-
-        audio = MP3(p, ID3=EasyID3)
+    if fmt in ("mp3", "flac", "ogg"):  # one key/value interface: EasyID3 and Vorbis comments
+        audio = _easy_tags(p, fmt)
         if audio.tags is None:
             audio.add_tags()
         fields = {"artist": artist, "title": title, "genre": genre, "album": album, "tracknumber": trk}
@@ -114,19 +128,6 @@ def tag_file(path: str | os.PathLike, *, artist: str, title: str, genre: str, al
             audio["\xa9alb"] = album
         if track is not None:
             audio["trkn"] = [(int(track), int(total_tracks or 0))]
-        audio.save()
-    elif fmt in ("flac", "ogg"):
-        if fmt == "flac":
-            from mutagen.flac import FLAC as Vorbis
-        else:
-            from mutagen.oggvorbis import OggVorbis as Vorbis
-        audio = Vorbis(p)
-        if audio.tags is None:
-            audio.add_tags()
-        fields = {"artist": artist, "title": title, "genre": genre, "album": album, "tracknumber": trk}
-        for k, v in fields.items():
-            if v is not None:
-                audio[k] = v
         audio.save()
     elif fmt == "wav":
         from mutagen.id3 import TALB, TCON, TIT2, TPE1, TRCK
