@@ -19,6 +19,7 @@ from musim.errors import AudioError, ParameterError
 from musim.quiet import sound_file
 
 __all__ = [
+    "READ_WINDOW_VERSION",
     "AudioSource",
     "BadAudioError",
     "load_audio",
@@ -115,6 +116,14 @@ def _key_for(source: Any, key: str | None) -> str:
 #: seek lack their overlap (AAC, Vorbis, Opus) or bit reservoir (mp3), so they are decoded and discarded. One second
 #: is dozens of codec frames for every format musim reads.
 PREROLL_S = 1.0
+
+#: The version of :func:`read_window`'s output: bump it whenever a change makes it return other samples for the same
+#: file and window. The library records it with every excerpt it stores (``library_track.excerpt_reader``), and
+#: ``musim library add`` reads an unchanged file's excerpt again when it was cut by an older version. 1: before the
+#: pre-roll (libsndfile seeked straight to the window, mp3s lacking their bit reservoir; PyAV started at the
+#: keyframe before it, AAC lacking its overlap: m4a and mp3 windows at an offset differed from a full decode).
+#: 2: entered :data:`PREROLL_S` early and cut at the exact sample (equal to a decode from the start).
+READ_WINDOW_VERSION = 2
 
 
 def read_window(src: Any, *, offset: float = 0.0, duration: float | None = None, pyav: bool,

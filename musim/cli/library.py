@@ -56,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     from musim.library import add
+    from musim.library.registry import stale_hint
 
     bar: Any = None
 
@@ -77,8 +78,13 @@ def cmd_add(args: argparse.Namespace) -> int:
         print_json(summary.to_json())
         return 0
     replacing = f" ({summary.replaced:,} replacing an earlier version at the same path)" if summary.replaced else ""
+    reread = f" (re-read {counted(summary.reread, 'excerpt')} cut by an older reader)" if summary.reread else ""
     print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}, {summary.already_stored:,} already "
-          f"stored, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+          f"stored{reread}, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+    if summary.stale:
+        print(f"note: {counted(summary.stale, 'stored excerpt')} cut by an older reader, not read again here (their "
+              f"files were not among the paths given, or could not be read): {stale_hint(summary.stale_paths)}",
+              file=sys.stderr)
     if summary.regrouped:
         print(f"{counted(summary.regrouped, 'untagged file')} stored before moved to their name's artist without an "
               "MBID: the name has several MusicBrainz ids now (tag the files to place them)")
@@ -98,8 +104,13 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from musim.library import list_tracks
+    from musim.library.registry import stale_hint
 
     rows = list_tracks(args.artist)
+    stale = [r["source_path"] for r in rows if r["excerpt_stale"]]
+    if stale:
+        print(f"note: {counted(len(stale), 'stored excerpt')} of these cut by an older reader: {stale_hint(stale)}",
+              file=sys.stderr)
     if args.json:
         print_json(rows)
     elif not rows:

@@ -7,6 +7,12 @@ same content was stored from this path before) or ``skipped`` with one of
 end (one transaction); the work between holds no lock. Each file's excerpt is stored as soon as it is read (memory
 holds one file's, not the library's). Objects are content-addressed, so a run killed between storing and
 recording leaves nothing half-written: the next run finds the same keys stored and records them.
+
+Every stored excerpt records the version of the reader that cut it (``library_track.excerpt_reader``,
+:data:`musim.audio.io.READ_WINDOW_VERSION`). An unchanged file whose excerpt an older reader cut is read again (the
+same window) and stored beside the old object; the track points at the new one in the same transaction, and the old
+one and its features go after (the next feature build computes the new audio's). A run that fails midway leaves the
+old excerpt recorded and stored.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ from typing import Any
 
 from musim import sql, warehouse
 from musim.audio.batch import default_workers, imap_unordered
+from musim.audio.io import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
 from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
-from musim.library.registry import delete_tracks, delete_unused
+from musim.library.registry import delete_tracks, delete_unused, stale_excerpts
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.zips import holds
 from musim.names import name_key
@@ -51,12 +58,15 @@ class AddSummary:
     tracks_by_artist: dict[str, int] = field(default_factory=dict)
     replaced: int = 0  # stored files that replace the track of an earlier version at the same path
     regrouped: int = 0  # stored untagged files moved to their name's artist without an MBID (a second id came)
+    reread: int = 0  # already stored files whose excerpt, cut by an older reader, was read again
+    stale: int = 0  # stored excerpts an older reader cut left in the library after this run (files not given or gone)
     details: dict[str, str] = field(default_factory=dict)  # path -> detail of its skip (not in the JSON)
+    stale_paths: list[str] = field(default_factory=list)  # the source paths of the ``stale`` ones (not in the JSON)
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
-                "replaced": self.replaced, "regrouped": self.regrouped}
+                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "stale": self.stale}
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -132,8 +142,13 @@ def _track_row(item: Examined, obj: ObjectInfo, artist_id: int, keep_whole: bool
         "sha256": obj.sha256, "object_bytes": obj.size, "object_format": item.stored_format,
         "object_duration_s": info.duration_s if keep_whole else window,
         "object_offset_s": offset if keep_whole else 0.0, "object_window_s": window,
-        "sample_rate": info.sample_rate, "channels": info.channels,
+        "sample_rate": info.sample_rate, "channels": info.channels, "excerpt_reader": READ_WINDOW_VERSION,
     }
+
+
+def _stale(track: dict[str, Any]) -> bool:
+    """Whether a stored track's excerpt was cut by an older reader (a whole stored file has no excerpt)."""
+    return track["stored"] == "excerpt" and track["excerpt_reader"] < READ_WINDOW_VERSION
 
 
 def add(
@@ -170,6 +185,8 @@ def add(
         on_plan(len(found))
     seen: dict[str, Path] = {}
     by_index: dict[int, tuple[Examined, ObjectInfo]] = {}  # usable files by their place in ``found``
+    rereading: dict[int, tuple[str, Any]] = {}  # stored files whose stale excerpt is read again, and their outcome
+    reread: dict[int, tuple[Examined, ObjectInfo]] = {}  # ... read and stored again
     skipped_at: dict[int, Examined] = {}
     moved: list[dict[str, str]] = []
     by_artist: Counter[int] = Counter()  # tracks by artist id
@@ -202,17 +219,31 @@ def add(
         if decided is None:
             examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
+        elif decided[0] == "already_stored" and _stale(known := state.tracks[item.sha256]):  # type: ignore[index]
+            item.reread = (known["excerpt_offset_s"], known["excerpt_duration_s"])
+            rereading[i] = decided  # accounted once read again
+            to_examine.append((i, f, item))
         elif decided == ("skipped", "duplicate_content") and item.sha256 in examining:
             copies[item.sha256].append(i)
             skipped_at[i] = item  # its outcome follows the first copy's (below)
         else:
             account(i, item, decided)
-    # 2. the new files decoded and checked across the audio pool, each stored as it comes back
+    # 2. the new files (and the stale excerpts of stored ones) decoded and checked across the audio pool, each stored
+    # as it comes back
     work = functools.partial(examine_found, tmp_dir=settings.tmp_dir, excerpt_s=excerpt_s, anchor=anchor,
                              artist_from=artist_from, keep_whole=keep_whole, min_seconds=min_seconds)
     for j, item in imap_unordered(work, ((f, it) for _, f, it in to_examine), workers=min(workers or default_workers(),
                                                                                          max(1, len(to_examine)))):
         i = to_examine[j][0]
+        if i in rereading:  # stored beside the old excerpt, which stays recorded until this run records the new one
+            if item.skip is None:
+                reread[i] = (item, store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format))
+            else:
+                log.warning("library add: %s: its excerpt, cut by an older reader, could not be read again (%s); it "
+                            "stays as it was", path_text(item.path), item.skip.why)
+            item.payload, item.skip = b"", None
+            account(i, item, rereading.pop(i))
+            continue
         account(i, item, ("skipped", item.skip.reason) if item.skip else ("stored", ""))
         for c in copies.pop(item.sha256, ()):  # type: ignore[arg-type]
             copy = skipped_at[c]
@@ -258,29 +289,41 @@ def add(
         regrouped = [{"track_id": t["track_id"], "artist_id": artist_id} for t, artist_id in moving]
         skip_rows = [{"source_path": path_text(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
+        reread_rows = [{"track_id": track_id_of(item.sha256), "object_key": obj.key, "sha256": obj.sha256,  # type: ignore[arg-type]
+                        "object_bytes": obj.size, "excerpt_reader": READ_WINDOW_VERSION}
+                       for item, obj in (reread[i] for i in sorted(reread))]
         sql.run(con, "library/stage.sql")
         warehouse.fill(con, "lib_artists", artists)
         warehouse.fill(con, "lib_tracks", rows)
         warehouse.fill(con, "lib_skips", skip_rows)
         warehouse.fill(con, "lib_moved", moved)
         warehouse.fill(con, "lib_regrouped", regrouped)
+        warehouse.fill(con, "lib_reread", reread_rows)
         stored_at = {t["source_path"]: t["track_id"] for t in state.tracks.values()}
         replaced = sorted({stored_at[r["source_path"]] for r in rows
                            if stored_at.get(r["source_path"], r["track_id"]) != r["track_id"]})
         with warehouse.transaction(con):
+            stale_keys = [r[0] for r in sql.query(con, "library/reread_keys.sql").fetchall()]  # before the swap
             sql.run(con, "library/record.sql")
             keys = delete_tracks(con, replaced) if replaced else []  # the earlier version of a changed file
-        delete_unused(con, keys + orphans, store)
+        new_keys = [r["object_key"] for r in reread_rows]  # unused where a `library remove` beside took the track
+        delete_unused(con, keys + orphans + stale_keys + new_keys, store)
+        in_use = {r[0] for r in sql.query(con, "library/objects_in_use.sql", keys=new_keys).fetchall()}
         # 4. a `library remove` beside this run deletes the objects no recorded track used when it looked, which
         # may be this run's, stored before their tracks were recorded: store those again (still holding the
         # writer, so no remove can look in between)
-        for i in sorted(by_index):
-            if not store.exists(by_index[i][1].key):
-                again = work((found[i], hashed(found[i], settings.tmp_dir)))
-                if again.skip is None and again.sha256 == by_index[i][0].sha256:
+        for i, (item, obj) in sorted([*by_index.items(), *((i, r) for i, r in reread.items() if r[1].key in in_use)]):
+            if not store.exists(obj.key):
+                again = hashed(found[i], settings.tmp_dir)
+                again.reread = item.reread
+                again = work((found[i], again))
+                if again.skip is None and again.sha256 == item.sha256:
                     store.put_content_addressed(again.payload, prefix=OBJECT_PREFIX, ext=again.stored_format)
                 else:
                     log.warning("library add: %s changed while it was added; add it again", path_text(found[i].path))
+        stale = stale_excerpts(con)
+    summary.reread = sum(obj.key in in_use for _, obj in reread.values())
+    summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)
     summary.replaced = len(replaced)
     summary.regrouped = len(regrouped)
@@ -289,7 +332,8 @@ def add(
     labels = _labels({i: names[i] for i in by_artist})
     summary.tracks_by_artist = dict(sorted((labels[i], n) for i, n in by_artist.items()))
     summary.artists = len(by_artist)
-    log.info("library add: %d files, %d stored, %d already stored, %d skipped", summary.files, summary.stored,
-             summary.already_stored, len(summary.skipped))
+    log.info("library add: %d files, %d stored, %d already stored (%d excerpts read again), %d skipped; %d excerpts "
+             "cut by an older reader left", summary.files, summary.stored, summary.already_stored, summary.reread,
+             len(summary.skipped), summary.stale)
     return summary
 

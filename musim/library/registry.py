@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from musim import sql, warehouse
+from musim.audio.io import READ_WINDOW_VERSION
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
@@ -23,7 +24,9 @@ ID_FORM = "id:"
 
 def list_tracks(artist: str | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id; or
-    ``id:N``, the artist of id N alone, where a number is also a name)."""
+    ``id:N``, the artist of id N alone, where a number is also a name); ``excerpt_stale``: the stored excerpt was
+    cut by an older reader (:data:`musim.audio.io.READ_WINDOW_VERSION`), read again by the next ``library add`` of
+    its file."""
     artist_id = whole_number(artist, max_digits=9) if artist else None
     if artist and artist.strip().lower().startswith(ID_FORM):
         artist_id = whole_number(artist.strip()[len(ID_FORM):], max_digits=9)
@@ -33,7 +36,22 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
         artist = None  # the id alone
     with warehouse.writer(settings) as con:
         return sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
-                        artist_key=name_key(artist) if artist else None)
+                        artist_key=name_key(artist) if artist else None, reader=READ_WINDOW_VERSION)
+
+
+def stale_excerpts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The library tracks (``track_id``, ``source_path``) whose stored excerpt an older reader cut
+    (:data:`musim.audio.io.READ_WINDOW_VERSION`): ``musim library add`` of their files reads them again."""
+    return sql.rows(con, "library/stale_excerpts.sql", reader=READ_WINDOW_VERSION)
+
+
+def stale_hint(paths: list[str], limit: int = 3) -> str:
+    """What to do about stale excerpts of the files at ``paths``: add their folders again (named, the first
+    ``limit``)."""
+    folders = sorted({os.path.dirname(p) or p for p in paths})
+    named = " ".join(shlex.quote(f) for f in folders[:limit]) + (" …" if len(folders) > limit else "")
+    return (f"`musim library add {named}` reads them again (a file that is gone keeps the excerpt it has; "
+            "`musim library list --json` marks them excerpt_stale)")
 
 
 def skipped_files(*, settings: Settings | None = None) -> list[dict[str, Any]]:

@@ -76,6 +76,7 @@ class Examined:
     window: tuple[float, float] = (0.0, 0.0)
     payload: bytes = field(default=b"", repr=False)  # what is stored: the FLAC excerpt or the whole file
     stored_format: str = ""
+    reread: tuple[float, float] | None = None  # the window of a stored excerpt to read again (an older reader cut it)
 
     @property
     def readable(self) -> Path:
@@ -186,15 +187,20 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
             keep_whole: bool = False, min_seconds: float = 5.0) -> Examined:
     """Check the file, read its tags and artist, pick and read its analysis window (by seeking).
 
-    Fills ``item`` in place and returns it; a file that fails a check gets ``item.skip``.
+    Fills ``item`` in place and returns it; a file that fails a check gets ``item.skip``. With ``item.reread`` (the
+    ``(offset, duration)`` of an excerpt stored before), that window is read again and stored as an excerpt, whatever
+    ``excerpt_s``, ``anchor`` and ``keep_whole`` say.
     """
     from musim.audio.excerpt import excerpt_window
 
     try:
         if item.local is not None and is_zip(item.local):
             raise FileSkipped("not_audio", "a zip archive inside a zip archive; extract it and add its folder")
-        info = probe(item.readable, min_seconds=min_seconds)
-        offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
+        info = probe(item.readable, min_seconds=0.0 if item.reread else min_seconds)  # a stored file was long enough
+        if item.reread is not None:
+            (offset, length), keep_whole = item.reread, False
+        else:
+            offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
         samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
         if keep_whole:
             item.payload, item.stored_format = item.readable.read_bytes(), info.format

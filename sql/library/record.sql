@@ -1,4 +1,4 @@
--- Record one `musim library add` (staged in lib_artists, lib_tracks, lib_skips, lib_moved), in one
+-- Record one `musim library add` (staged in lib_artists, lib_tracks, lib_skips, lib_moved, lib_regrouped, lib_reread), in one
 -- transaction. New library-only artists become catalogue artists (first_dump_id 'library', no plays);
 -- every stored file is a library_track, a downloaded `preview` and a `track` (provider 'library'), so the
 -- feature build and the gates read it like any preview.
@@ -18,15 +18,32 @@ ON CONFLICT (artist_id) DO UPDATE SET
 
 INSERT INTO library_track (track_id, artist_id, name_key, artist_spelling, artist_rule, title, album, genre,
                            tracknumber, source_path, source_sha256, source_bytes, source_format, duration_s,
-                           excerpt_offset_s, excerpt_duration_s, stored, object_key, sha256)
+                           excerpt_offset_s, excerpt_duration_s, stored, object_key, sha256, excerpt_reader)
 SELECT track_id, artist_id, name_key, artist_spelling, artist_rule, title, album, genre, tracknumber,
        source_path, source_sha256, source_bytes, source_format, duration_s, excerpt_offset_s,
-       excerpt_duration_s, stored, object_key, sha256
+       excerpt_duration_s, stored, object_key, sha256, excerpt_reader
 FROM lib_tracks
 ON CONFLICT (track_id) DO NOTHING;
 
 UPDATE library_track SET source_path = m.source_path
 FROM lib_moved m WHERE library_track.source_sha256 = m.source_sha256;
+
+-- Excerpts read again because an older reader cut them (library_track.excerpt_reader): the track, its preview and
+-- its library row point at the new object. Features of the old audio go with it, as a removed track's do (the
+-- features suite wants every spectrogram of its track's current sha256): the next build computes the new audio's
+-- (its audio_id is the new sha256). An excerpt read again to the same bytes keeps its features.
+DELETE FROM track_mel m
+WHERE EXISTS (SELECT 1 FROM lib_reread r WHERE r.track_id = m.track_id AND r.sha256 <> m.sha256);
+DELETE FROM track_descriptors d
+WHERE EXISTS (SELECT 1 FROM lib_reread r WHERE r.track_id = d.track_id AND r.sha256 <> d.sha256);
+DELETE FROM feature_reject f
+WHERE EXISTS (SELECT 1 FROM lib_reread r WHERE r.track_id = f.track_id AND r.sha256 <> f.sha256);
+UPDATE library_track SET object_key = r.object_key, sha256 = r.sha256, excerpt_reader = r.excerpt_reader
+FROM lib_reread r WHERE library_track.track_id = r.track_id;
+UPDATE preview SET object_key = r.object_key, sha256 = r.sha256, bytes = r.object_bytes, updated_at = now()
+FROM lib_reread r WHERE preview.track_id = r.track_id AND preview.provider = 'library';
+UPDATE track SET object_key = r.object_key, sha256 = r.sha256
+FROM lib_reread r WHERE track.track_id = r.track_id AND track.provider = 'library';
 
 INSERT INTO preview (track_id, artist_id, provider, provider_track_id, provider_artist_id, title, genre,
                      provider_rank, status, attempts, object_key, sha256, bytes, duration_s, sample_rate,

@@ -9,10 +9,14 @@ CREATE OR REPLACE TEMP TABLE lib_tracks (
     source_bytes BIGINT, source_format VARCHAR, duration_s DOUBLE, excerpt_offset_s DOUBLE,
     excerpt_duration_s DOUBLE, stored VARCHAR, object_key VARCHAR, sha256 VARCHAR, object_bytes BIGINT,
     object_format VARCHAR, object_duration_s DOUBLE, object_offset_s DOUBLE, object_window_s DOUBLE,
-    sample_rate INTEGER, channels SMALLINT
+    sample_rate INTEGER, channels SMALLINT, excerpt_reader SMALLINT
 );
 CREATE OR REPLACE TEMP TABLE lib_skips (
     source_path VARCHAR, source_sha256 VARCHAR, reason VARCHAR, detail VARCHAR
 );
 CREATE OR REPLACE TEMP TABLE lib_moved (source_sha256 VARCHAR, source_path VARCHAR);
 CREATE OR REPLACE TEMP TABLE lib_regrouped (track_id VARCHAR, artist_id INTEGER);
+-- Excerpts of unchanged files read again (an older reader cut them): the object each track points at now.
+CREATE OR REPLACE TEMP TABLE lib_reread (
+    track_id VARCHAR, object_key VARCHAR, sha256 VARCHAR, object_bytes BIGINT, excerpt_reader SMALLINT
+);

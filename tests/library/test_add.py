@@ -64,7 +64,7 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
-                        "regrouped"}
+                        "regrouped", "reread", "stale"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -651,3 +651,182 @@ def test_id_form_removes_the_artist_of_an_id_when_numbers_name_other_artists(tmp
     assert "an artist id is a whole number (--artist id:3)" in capsys.readouterr().err
     assert main(["library", "remove", "--artist", "id:77"]) == 2
     assert "no library artist 'id:77'" in capsys.readouterr().err
+
+
+# Excerpts cut by an older reader. Before musim.audio.io.read_window entered a stream a second early, an m4a excerpt
+# cut at an offset differed from the same window of a full decode (AAC's overlap missing at the seek point), and a
+# rerun of `library add` never read an unchanged file again: library_track.excerpt_reader records the reader's
+# version, and an older one's excerpt is read again.
+
+
+def _old_reader_cut(path, offset_s: float, duration_s: float) -> np.ndarray:
+    """The window as the library's reader before the pre-roll cut an m4a (read_excerpt's PyAV path then): seek to
+    the keyframe before the offset, decode from there, cut by the first frame's time."""
+    import av
+
+    chunks = []
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        sr = stream.codec_context.sample_rate
+        container.seek(int(offset_s / stream.time_base), stream=stream, backward=True, any_frame=False)
+        first, want = None, int(round(duration_s * sr))
+        for frame in container.decode(stream):
+            first = float(frame.pts * stream.time_base) if first is None else first
+            chunks.append(frame.to_ndarray().reshape(1, -1).astype(np.float32))
+            if sum(c.shape[1] for c in chunks) >= want + int((offset_s - first) * sr):
+                break
+    skip = max(0, int(round((offset_s - first) * sr)))
+    return np.concatenate(chunks, axis=1)[:, skip:skip + want]
+
+
+def _as_if_cut_by_the_old_reader(track_id: str, flac: bytes) -> str:
+    """Point a stored library track at ``flac`` as a store written before excerpt_reader was recorded has it (what
+    migration 025 marks version 1); its current object goes. Returns the old object's key."""
+    from musim.audio.io import READ_WINDOW_VERSION
+
+    store = open_store()
+    (key,) = rows("SELECT object_key FROM library_track WHERE track_id = ?", track_id)[0]
+    store.delete(key)
+    old = store.put_content_addressed(flac, prefix="audio/previews", ext="flac")
+    with warehouse.writer() as con:
+        con.execute("UPDATE library_track SET object_key = ?, sha256 = ?, excerpt_reader = ? WHERE track_id = ?",
+                    [old.key, old.sha256, READ_WINDOW_VERSION - 1, track_id])
+        con.execute("UPDATE preview SET object_key = ?, sha256 = ?, bytes = ? WHERE track_id = ?",
+                    [old.key, old.sha256, old.size, track_id])
+        con.execute("UPDATE track SET object_key = ?, sha256 = ? WHERE track_id = ?", [old.key, old.sha256, track_id])
+    return old.key
+
+
+def _features_facts() -> dict:
+    from musim import sql
+
+    with warehouse.writer() as con:
+        cur = sql.query(con, "quality/features_invariants.sql")
+        return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+
+
+def test_an_m4a_excerpt_cut_by_the_old_reader_is_read_again_and_gets_new_features(tmp_path, capsys):
+    """The stale excerpt (an m4a cut at 5 s by the reader before the pre-roll: 0.18 off in the samples) is read again
+    by the next add of its unchanged file, equal to a fresh read_window cut of the same window; the track, its
+    preview and library row point at it, the old object and the old audio's spectrograms go, and the next feature
+    build computes the new audio's instead of keeping the stale ones."""
+    from musim.audio.io import READ_WINDOW_VERSION, read_window
+    from musim.library.formats import encode_flac
+
+    path = write_audio(tmp_path / "music" / "Maxstack" / "long.m4a", "m4a", seconds=20, freq=500)
+    write_tags(path, "m4a", artist="Maxstack", title="Long")
+    add([tmp_path / "music"], excerpt_s=10)  # window [5, 15): the second add (30 s by default) keeps it
+    (t,) = list_tracks()
+    assert (t["excerpt_offset_s"], t["excerpt_duration_s"], t["excerpt_stale"]) == (5.0, 10.0, False)
+    fresh, sr = read_window(str(path), offset=5.0, duration=10.0, pyav=True)
+    stale = _old_reader_cut(path, 5.0, 10.0)
+    assert np.abs(stale - fresh).max() > 0.01  # what the old reader stored differs
+    old_key = _as_if_cut_by_the_old_reader(t["track_id"], encode_flac(stale, sr))
+    assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1"]) == 0
+    (old_sha,) = rows("SELECT sha256 FROM track WHERE track_id = ?", t["track_id"])[0]
+    assert rows("SELECT DISTINCT audio_id FROM track_mel WHERE track_id = ?", t["track_id"]) == [(old_sha,)]
+    capsys.readouterr()
+    assert main(["library", "list"]) == 0
+    assert "1 stored excerpt of these cut by an older reader" in capsys.readouterr().err
+
+    assert main(["library", "add", str(tmp_path / "music")]) == 0
+    out = capsys.readouterr()
+    assert "1 file: 0 stored, 1 already stored (re-read 1 excerpt cut by an older reader), 0 skipped" in out.out
+    assert "older reader" not in out.err  # none left
+    (t2,) = list_tracks()
+    assert t2["object_key"] != old_key and not t2["excerpt_stale"]
+    assert open_store().get_bytes(t2["object_key"]) == encode_flac(fresh, sr)  # exactly a fresh cut
+    assert not open_store().exists(old_key)
+    new_sha = rows("SELECT sha256, excerpt_reader FROM library_track")[0]
+    assert new_sha[1] == READ_WINDOW_VERSION
+    assert rows("SELECT object_key, sha256 FROM track") == rows("SELECT object_key, sha256 FROM preview") \
+        == [(t2["object_key"], new_sha[0])]
+    assert rows("SELECT count(*) FROM track_mel WHERE sha256 = ?", old_sha) == [(0,)]  # the stale features went
+    assert _features_facts()["mel_audio_mismatches"] == 0
+
+    assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1"]) == 0
+    assert rows("SELECT DISTINCT audio_id FROM track_mel WHERE track_id = ?", t["track_id"]) == [(new_sha[0],)]
+    facts = _features_facts()
+    assert facts["mel_audio_mismatches"] == facts["descriptor_audio_mismatches"] == 0
+    again = add([tmp_path / "music"]).to_json()  # current now: not read again
+    assert (again["already_stored"], again["reread"], again["stale"]) == (1, 0, 0)
+
+
+def test_only_excerpts_of_an_older_reader_are_read_again(tmp_path):
+    """A current excerpt and a whole stored file (no excerpt: features read it through today's reader), even one
+    marked with an old version, are not decoded again; nothing is stored or re-pointed."""
+    from musim.audio.io import READ_WINDOW_VERSION
+
+    write_audio(tmp_path / "music" / "A" / "current.m4a", "m4a", seconds=20, freq=500)
+    write_audio(tmp_path / "whole" / "B" / "whole.m4a", "m4a", seconds=20, freq=600)
+    add([tmp_path / "music"], excerpt_s=10)
+    add([tmp_path / "whole"], excerpt_s=10, keep_whole=True)
+    with warehouse.writer() as con:
+        con.execute("UPDATE library_track SET excerpt_reader = ? WHERE stored = 'whole'", [READ_WINDOW_VERSION - 1])
+    before = rows("SELECT track_id, object_key, sha256 FROM track ORDER BY 1")
+    objects = sorted(o.key for o in open_store().list("audio/previews/"))
+    calls: list[str] = []
+    import musim.library.scan as scan
+
+    real = scan.examine
+    scan.examine = lambda item, **kw: (calls.append(item.path.name), real(item, **kw))[1]
+    try:
+        out = add([tmp_path / "music", tmp_path / "whole"], workers=1).to_json()
+    finally:
+        scan.examine = real
+    assert calls == [] and (out["already_stored"], out["reread"], out["stale"]) == (2, 0, 0)
+    assert rows("SELECT track_id, object_key, sha256 FROM track ORDER BY 1") == before
+    assert sorted(o.key for o in open_store().list("audio/previews/")) == objects
+
+
+def test_stale_excerpts_of_files_not_given_stay_and_the_add_says_what_to_do(tmp_path, capsys):
+    """An add of another folder reads nothing else again: the stale excerpt stays as it is, counted, with the
+    command that reads it again; a file gone from its folder keeps its excerpt too."""
+    from musim.audio.io import READ_WINDOW_VERSION
+
+    write_audio(tmp_path / "old" / "A" / "a.m4a", "m4a", seconds=20, freq=500)
+    write_audio(tmp_path / "new" / "B" / "b.flac", "flac", seconds=8, freq=600)
+    add([tmp_path / "old"], excerpt_s=10)
+    with warehouse.writer() as con:
+        con.execute("UPDATE library_track SET excerpt_reader = ?", [READ_WINDOW_VERSION - 1])
+    (key,) = rows("SELECT object_key FROM library_track")[0]
+    assert main(["library", "add", str(tmp_path / "new"), "--width", "0"]) == 0
+    out = capsys.readouterr()
+    assert "1 file: 1 stored, 0 already stored, 0 skipped" in out.out
+    assert "note: 1 stored excerpt cut by an older reader, not read again here" in out.err
+    assert f"`musim library add {tmp_path / 'old' / 'A'}` reads them again" in out.err
+    assert main(["library", "add", str(tmp_path / "new"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stale"] == 1
+    (tmp_path / "old" / "A" / "a.m4a").unlink()
+    assert add([tmp_path / "old"]).to_json()["stale"] == 1  # gone: kept as it is
+    assert rows("SELECT object_key FROM library_track WHERE source_path LIKE '%a.m4a'") == [(key,)]
+    assert open_store().exists(key)
+
+
+def test_the_migration_marks_the_excerpts_an_older_reader_cut_differently(monkeypatch, musim_home):
+    """025: excerpts of mp3 and m4a files at an offset are version 1 (the seek without pre-roll changed them); an
+    excerpt from the start, one of a format libsndfile seeks exactly, and a whole stored file are current (2)."""
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 25])
+    con = wh.connect()
+    con.execute("""INSERT INTO library_artist (artist_id, name, mbid, lastfm_match, spellings, name_keys)
+                   VALUES (1, 'Maxstack', NULL, 'none', ['Maxstack'], ['maxstack'])""")
+    cases = {"m4a-at-5": ("m4a", 5.0, "excerpt"), "mp3-at-5": ("mp3", 5.0, "excerpt"),
+             "m4a-at-0": ("m4a", 0.0, "excerpt"), "mp3-at-0": ("mp3", 0.0, "excerpt"),
+             "ogg-at-5": ("ogg", 5.0, "excerpt"), "opus-at-5": ("opus", 5.0, "excerpt"),
+             "flac-at-5": ("flac", 5.0, "excerpt"), "m4a-whole": ("m4a", 5.0, "whole"),
+             "mp3-whole": ("mp3", 5.0, "whole")}
+    for n, (name, (fmt, offset, stored)) in enumerate(cases.items()):
+        con.execute("""INSERT INTO library_track (track_id, artist_id, name_key, artist_spelling, artist_rule, title,
+                       source_path, source_sha256, source_bytes, source_format, duration_s, excerpt_offset_s,
+                       excerpt_duration_s, stored, object_key, sha256)
+                       VALUES (?, 1, 'maxstack', 'Maxstack', 'folder', ?, ?, ?, 1000, ?, 40.0, ?, 30.0, ?, ?, ?)""",
+                    [name, name, f"/music/{name}", f"src{n}", fmt, offset, stored, f"audio/previews/{n}.flac", f"o{n}"])
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    con = wh.connect()
+    got = dict(con.execute("SELECT track_id, excerpt_reader FROM library_track").fetchall())
+    assert got == {"m4a-at-5": 1, "mp3-at-5": 1, "m4a-at-0": 2, "mp3-at-0": 2, "ogg-at-5": 2, "opus-at-5": 2,
+                   "flac-at-5": 2, "m4a-whole": 2, "mp3-whole": 2}
