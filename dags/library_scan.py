@@ -48,7 +48,9 @@ def library_scan():
 
     @task.short_circuit
     def has_new(summary: dict) -> bool:
-        return summary["stored"] > 0
+        from musim.library.landing import has_new_audio
+
+        return has_new_audio(summary)
 
     @task(pool="duckdb_writer")
     def check_quality(summary: dict) -> dict:
@@ -58,7 +60,7 @@ def library_scan():
 
     @task(outlets=[PREVIEWS])
     def emit(summary: dict, quality: dict):
-        yield Metadata(PREVIEWS, extra={k: summary[k] for k in ("files", "stored", "already_stored", "artists")}
+        yield Metadata(PREVIEWS, extra={k: summary[k] for k in ("files", "stored", "already_stored", "reread", "artists")}
                        | {"skipped": len(summary["skipped"]), "source": "library", "quality_run": quality["run_id"]})
         return summary
 

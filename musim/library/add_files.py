@@ -219,8 +219,8 @@ def add(
         if decided is None:
             examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
-        elif decided[0] == "already_stored" and _stale(known := state.tracks[item.sha256]):  # type: ignore[index]
-            item.reread = (known["excerpt_offset_s"], known["excerpt_duration_s"])
+        elif decided[0] == "already_stored" and _stale(stored_as := state.tracks[item.sha256]):  # type: ignore[index]
+            item.reread = (stored_as["excerpt_offset_s"], stored_as["excerpt_duration_s"])
             rereading[i] = decided  # accounted once read again
             to_examine.append((i, f, item))
         elif decided == ("skipped", "duplicate_content") and item.sha256 in examining:

@@ -83,6 +83,12 @@ def mirror_prefix(url: str, settings: Settings | None = None) -> dict[str, Any]:
             "removed": removed, "unusable": unusable, "root": root}
 
 
+def has_new_audio(summary: dict[str, Any]) -> bool:
+    """Whether a scan (its :func:`scan_landing` summary) stored audio or replaced a stored excerpt by a new reading
+    of it (an older reader had cut it): the ``previews`` asset's consumers (the feature build) have work then."""
+    return summary["stored"] > 0 or summary.get("reread", 0) > 0
+
+
 def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False,
                  settings: Settings | None = None) -> dict[str, Any]:
     """:func:`musim.library.add` over the landing folder or prefix; the run's JSON summary plus ``folder``

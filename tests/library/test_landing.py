@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from musim import warehouse
-from musim.library.landing import landing_folder, landing_location, scan_landing
+from musim.library.landing import has_new_audio, landing_folder, landing_location, scan_landing
 from tests.library.conftest import write_audio
 from tests.storage.conftest import moto_server, s3_env  # noqa: F401 - fixtures (S3 on moto)
 
@@ -25,6 +25,22 @@ def test_a_folder_is_added_as_it_is(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSIM_LIBRARY_LANDING", str(folder))
     summary = scan_landing()
     assert (summary["files"], summary["stored"], summary["folder"]) == (1, 1, str(folder))
+
+
+def test_a_scan_that_reads_a_stale_excerpt_again_has_new_audio_for_the_feature_build(tmp_path, monkeypatch):
+    """library_scan emits `previews` (the feature build's trigger) only when a scan has new audio: an excerpt an
+    older reader cut, read again, is new audio for its track though nothing new was stored."""
+    from musim.audio.io import READ_WINDOW_VERSION
+
+    folder = tmp_path / "landing"
+    write_audio(folder / "Composer" / "a.m4a", "m4a", seconds=40, freq=500)
+    monkeypatch.setenv("MUSIM_LIBRARY_LANDING", str(folder))
+    assert has_new_audio(scan_landing())
+    assert not has_new_audio(scan_landing())
+    with warehouse.writer() as con:
+        con.execute("UPDATE library_track SET excerpt_reader = ?", [READ_WINDOW_VERSION - 1])
+    summary = scan_landing()
+    assert (summary["stored"], summary["reread"]) == (0, 1) and has_new_audio(summary)
 
 
 @pytest.mark.server
