@@ -8,8 +8,9 @@ Modules (each a few hundred lines):
 - :mod:`~musim.models.pairs` — the siamese family's pair sampling, clip pairs, ``tf.data`` pipeline
 - :mod:`~musim.models.layers` — registered Keras layers (``LogMelScale``, ``L1Distance``)
 - :mod:`~musim.models.siamese` — encoder, siamese model, save/load, embeddings, pair scores, scorer
-- :mod:`~musim.models.hyperparams` — ``HyperParams`` (no Keras: the DAG's defaults) and ``job_params`` (the
-  command line's options and a DAG's params -> a run's family parameters and artist split)
+- :mod:`~musim.models.hyperparams` — ``HyperParams`` and the network's ``SiameseConfig`` (no Keras: the DAG's
+  defaults) and ``job_params`` (the command line's options and a DAG's params -> a run's family parameters and
+  artist split)
 - :mod:`~musim.models.train` — ``train(...)`` (GPU: mixed precision, MirroredStrategy)
 - :mod:`~musim.models.evaluate` — family-agnostic ranking harness, baselines, bootstrap CIs
 - :mod:`~musim.models.registry` — ``models/<family>/<version>/`` + warehouse rows; :mod:`~musim.models.promotion` —
@@ -39,7 +40,7 @@ _LAZY = {
     "load_catalogue": "data", "split_artists": "data",
     "PairSampling": "pairs", "PairSet": "pairs", "TrainingSet": "pairs", "build_training_set": "pairs",
     "make_dataset": "pairs", "sample_artist_pairs": "pairs",
-    "SiameseConfig": "siamese", "build_siamese": "siamese", "build_encoder": "siamese", "encoder_of": "siamese",
+    "SiameseConfig": "hyperparams", "build_siamese": "siamese", "build_encoder": "siamese", "encoder_of": "siamese",
     "load_model": "siamese", "save_model": "siamese", "embed": "siamese", "siamese_scorer": "siamese",
     "HyperParams": "hyperparams", "job_params": "hyperparams", "TrainResult": "train", "fit": "train",
     "EvaluationReport": "evaluate", "choose_primary_metric": "evaluate",

@@ -1,18 +1,20 @@
-"""The siamese family's hyperparameters (:class:`HyperParams`), in a module that imports no Keras: the
-``train_siamese`` DAG's params take their defaults from it at parse time, and :func:`job_params` turns the
-command line's options and the DAG's params into the same family parameters and artist split.
+"""The siamese family's hyperparameters (:class:`HyperParams`) and its network's architecture
+(:class:`SiameseConfig`, which :mod:`musim.models.siamese` builds), in a module that imports no Keras: the
+``train_siamese`` DAG's params take their defaults from it at parse time, a record is checked without TensorFlow,
+and :func:`job_params` turns the command line's options and the DAG's params into the same family parameters and
+artist split. The network's defaults are written once, in :class:`SiameseConfig`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
 from musim.errors import ParameterError
-from musim.models.constants import SIAMESE, SPLIT_DEFAULTS
+from musim.models.constants import INPUT_SHAPE, SIAMESE, SPLIT_DEFAULTS, TOP_DB
 from musim.params import (
     Count,
     LearningRate,
@@ -26,9 +28,66 @@ from musim.params import (
 
 if TYPE_CHECKING:
     from musim.models.pairs import PairSampling
-    from musim.models.siamese import SiameseConfig
 
-__all__ = ["EMBEDDING_PARAM", "SPLIT_KEYS", "HyperParams", "job_params"]
+__all__ = ["EMBEDDING_PARAM", "SPLIT_KEYS", "HyperParams", "SiameseConfig", "job_params"]
+
+
+@dataclass(frozen=True)
+class SiameseConfig:
+    """Architecture of the siamese network (every size is an argument).
+
+    Parameters
+    ----------
+    input_shape : (frames, n_mels) of one clip
+    conv_filters : filters of each Conv1D block, in order (its length is the depth)
+    kernel_size : Conv1D kernel length in frames (one frame = 117 ms at the default hop)
+    pool_size : MaxPool1D size after every block but the last
+    zero_padding : frames padded on each side before every convolution (None: ``(kernel_size - 1) // 2``,
+        which keeps the length for odd kernels)
+    batchnorm : BatchNormalization after every convolution
+    dense_units : size of the encoding (the Dense layer after the global max-pool)
+    dense_activation : activation of that layer (``None`` for linear)
+    dropout : dropout before the Dense layer (0: none)
+    l2 : L2 weight penalty of convolutions and Dense layers (0: none)
+    top_db : dB range of the inputs (see :class:`musim.models.layers.LogMelScale`)
+    """
+
+    input_shape: tuple[int, int] = INPUT_SHAPE
+    conv_filters: tuple[int, ...] = (32, 64, 64)
+    kernel_size: int = 3
+    pool_size: int = 2
+    zero_padding: int | None = None
+    batchnorm: bool = True
+    dense_units: int = 64
+    dense_activation: str | None = "relu"
+    dropout: float = 0.0
+    l2: float = 0.0
+    top_db: float = TOP_DB
+
+    def __post_init__(self) -> None:
+        if len(self.input_shape) != 2 or min(self.input_shape) < 1:
+            raise ParameterError(f"input_shape must be (frames, n_mels), got {self.input_shape}")
+        if not self.conv_filters or min(self.conv_filters) < 1:
+            raise ParameterError(f"conv_filters needs at least one positive width, got {self.conv_filters}")
+        if self.kernel_size < 1 or self.pool_size < 1 or self.dense_units < 1:
+            raise ParameterError("kernel_size, pool_size and dense_units must be >= 1")
+        if not 0 <= self.dropout < 1 or self.l2 < 0:
+            raise ParameterError(f"dropout must be in [0, 1) and l2 >= 0, got {self.dropout}, {self.l2}")
+        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
+
+    @property
+    def padding(self) -> int:
+        return (self.kernel_size - 1) // 2 if self.zero_padding is None else int(self.zero_padding)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["input_shape"], d["conv_filters"] = list(self.input_shape), list(self.conv_filters)
+        return d
+
+
+#: The network's defaults, which :class:`HyperParams` takes its own from.
+_NETWORK = SiameseConfig()
 
 
 @params_record("hyperparameter")
@@ -41,7 +100,7 @@ class HyperParams:
     examples), ``bins``, ``zero_share``, ``zero_threshold``, ``max_repeat`` (see
     :class:`musim.models.pairs.PairSampling`).
 
-    Network: see :class:`musim.models.siamese.SiameseConfig`.
+    Network: see :class:`SiameseConfig` (the defaults are its own).
 
     Optimisation: Adam with ``learning_rate``, MSE loss, ``batch_size`` examples per step (global across
     GPUs), ``epochs`` (an epoch is one pass over the training pairs, or ``steps_per_epoch`` steps),
@@ -66,15 +125,15 @@ class HyperParams:
     zero_threshold: float = 0.0
     max_repeat: Count = 4
     # network
-    conv_filters: tuple[Count, ...] = (32, 64, 64)
-    kernel_size: Count = 3
-    pool_size: Count = 2
-    zero_padding: NonNegativeInt | None = None
-    batchnorm: bool = True
-    dense_units: Count = 64
-    dense_activation: str | None = "relu"
-    dropout: Share = 0.0
-    l2: NonNegativeFloat = 0.0
+    conv_filters: tuple[Count, ...] = _NETWORK.conv_filters
+    kernel_size: Count = _NETWORK.kernel_size
+    pool_size: Count = _NETWORK.pool_size
+    zero_padding: NonNegativeInt | None = _NETWORK.zero_padding
+    batchnorm: bool = _NETWORK.batchnorm
+    dense_units: Count = _NETWORK.dense_units
+    dense_activation: str | None = _NETWORK.dense_activation
+    dropout: Share = _NETWORK.dropout
+    l2: NonNegativeFloat = _NETWORK.l2
     # optimisation
     learning_rate: LearningRate = 1e-3
     batch_size: Count = 64
@@ -93,8 +152,6 @@ class HyperParams:
         self.pair_sampling()
 
     def siamese_config(self) -> SiameseConfig:
-        from musim.models.siamese import SiameseConfig  # Keras: imported when a record is made
-
         return SiameseConfig(conv_filters=self.conv_filters, kernel_size=self.kernel_size, pool_size=self.pool_size,
                              zero_padding=self.zero_padding, batchnorm=self.batchnorm, dense_units=self.dense_units,
                              dense_activation=self.dense_activation, dropout=self.dropout, l2=self.l2)

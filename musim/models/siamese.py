@@ -12,14 +12,14 @@ Convolutions run along the time axis with the 64 mel bins as channels; the globa
 removes the dependence on *when* a pattern occurs. The encoder's weights are shared (one sub-model,
 ``model.get_layer("encoder")``), so it doubles as the embedding model.
 
-Importing this module imports Keras (and TensorFlow): import it lazily.
+Importing this module imports Keras (and TensorFlow): import it lazily. The architecture it builds,
+:class:`SiameseConfig`, lives in the Keras-free :mod:`musim.models.hyperparams` (its defaults are the training job's).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import keras
@@ -27,8 +27,8 @@ import numpy as np
 
 from musim.errors import ParameterError
 from musim.models import layers as musim_layers
-from musim.models.constants import INPUT_SHAPE, TOP_DB
 from musim.models.data import ClipTable
+from musim.models.hyperparams import SiameseConfig
 
 __all__ = [
     "SiameseConfig",
@@ -45,60 +45,6 @@ __all__ = [
 
 ENCODER = "encoder"
 HEAD = "similarity"
-
-
-@dataclass(frozen=True)
-class SiameseConfig:
-    """Architecture of the siamese network (every size is an argument).
-
-    Parameters
-    ----------
-    input_shape : (frames, n_mels) of one clip
-    conv_filters : filters of each Conv1D block, in order (its length is the depth)
-    kernel_size : Conv1D kernel length in frames (one frame = 117 ms at the default hop)
-    pool_size : MaxPool1D size after every block but the last
-    zero_padding : frames padded on each side before every convolution (None: ``(kernel_size - 1) // 2``,
-        which keeps the length for odd kernels)
-    batchnorm : BatchNormalization after every convolution
-    dense_units : size of the encoding (the Dense layer after the global max-pool)
-    dense_activation : activation of that layer (``None`` for linear)
-    dropout : dropout before the Dense layer (0: none)
-    l2 : L2 weight penalty of convolutions and Dense layers (0: none)
-    top_db : dB range of the inputs (see :class:`musim.models.layers.LogMelScale`)
-    """
-
-    input_shape: tuple[int, int] = INPUT_SHAPE
-    conv_filters: tuple[int, ...] = (32, 64, 64)
-    kernel_size: int = 3
-    pool_size: int = 2
-    zero_padding: int | None = None
-    batchnorm: bool = True
-    dense_units: int = 64
-    dense_activation: str | None = "relu"
-    dropout: float = 0.0
-    l2: float = 0.0
-    top_db: float = TOP_DB
-
-    def __post_init__(self) -> None:
-        if len(self.input_shape) != 2 or min(self.input_shape) < 1:
-            raise ParameterError(f"input_shape must be (frames, n_mels), got {self.input_shape}")
-        if not self.conv_filters or min(self.conv_filters) < 1:
-            raise ParameterError(f"conv_filters needs at least one positive width, got {self.conv_filters}")
-        if self.kernel_size < 1 or self.pool_size < 1 or self.dense_units < 1:
-            raise ParameterError("kernel_size, pool_size and dense_units must be >= 1")
-        if not 0 <= self.dropout < 1 or self.l2 < 0:
-            raise ParameterError(f"dropout must be in [0, 1) and l2 >= 0, got {self.dropout}, {self.l2}")
-        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-
-    @property
-    def padding(self) -> int:
-        return (self.kernel_size - 1) // 2 if self.zero_padding is None else int(self.zero_padding)
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["input_shape"], d["conv_filters"] = list(self.input_shape), list(self.conv_filters)
-        return d
 
 
 def build_encoder(config: SiameseConfig = SiameseConfig(), *, dtype_policy: str = "float32",

@@ -1,5 +1,5 @@
 """Fixtures of the model tests: tiny planted data, one tiny trained model per session, a warehouse with
-similarity targets. Models are small (two conv blocks of 8/16 filters) so the whole folder runs in well
+similarity targets, registered versions (the registry, promotion, serving and CLI tests share them). Models are small (two conv blocks of 8/16 filters) so the whole folder runs in well
 under two minutes on two cores, TensorFlow's import included."""
 
 from __future__ import annotations
@@ -9,6 +9,11 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from musim import warehouse
+from musim.models import promotion, registry
+from musim.models.bootstrap import bootstrap_ci
+from musim.models.data import PairTargets
+from musim.models.evaluate import EvaluationReport, evaluate
 from musim.models.toy import ToyData, planted_data
 
 TINY = dict(conv_filters=(8, 16), dense_units=16, train_pairs=240, validation_pairs=60, batch_size=32,
@@ -50,3 +55,85 @@ def write_similarity(con, toy: ToyData, *, dump_id: str = "d" * 64, catalogue_si
                     [dump_id, int(t.artist_ids[i]), int(t.artist_ids[j]), float(s), float(s) / 2, float(s) / 3,
                      lift, float(np.log(lift))])
     return dump_id
+
+
+@pytest.fixture
+def con():
+    """A connection to this test's warehouse."""
+    c = warehouse.connect()
+    yield c
+    c.close()
+
+
+# -- registered versions: evaluations of a siamese model against co-listening targets ----------------------------
+
+N = 40
+IDS = np.arange(500, 500 + N)
+
+
+def _truth(seed: int = 0) -> PairTargets:
+    rng = np.random.default_rng(seed)
+    ia, ib = np.triu_indices(N, k=1)
+    return PairTargets.from_pairs(IDS, IDS[ia], IDS[ib], rng.random(ia.size))
+
+
+def _noisy(truth: PairTargets, noise: float, seed: int) -> np.ndarray:
+    m = np.nan_to_num(truth.matrix)
+    return m + np.random.default_rng(seed).normal(0, noise, m.shape)
+
+
+def _report(truth, noise, *, seed=1, others=None, ids=IDS):
+    scorers = {"model": _noisy(truth, noise, seed)[np.ix_(truth.positions(ids), truth.positions(ids))],
+               "random": np.random.default_rng(99).random((len(ids), len(ids)))}
+    for name, (n, s) in (others or {}).items():
+        scorers[name] = _noisy(truth, n, s)[np.ix_(truth.positions(ids), truth.positions(ids))]
+    return evaluate(scorers, truth, ids, n_boot=300)
+
+
+def _register(con, store, tmp_path, report, run_id=None, history=None, target_metric="seed", dump_id="d" * 64):
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    return registry.register_model(con, store, family="siamese", model_file=f, report=report,
+                                   params={"epochs": 3, "conv_filters": (8, 16)}, target_metric=target_metric,
+                                   feature_service="siamese_log_mel", dump_id=dump_id, snapshot_id="snap-1",
+                                   run_id=run_id, training={"seconds": 1.0, "best_loss": float("nan")},
+                                   history=history)
+
+
+# -- a champion and a challenger re-scored on each other's test artists (per-query ndcg@10 given) ---------------
+
+CHAMP_TEST = np.arange(400, 435)       # the champion's own held-out artists
+TEST = np.arange(300, 335)             # the challenger's (35, as in the reviewer's run)
+
+
+def _artist_report(values: dict[str, np.ndarray], ids: np.ndarray) -> EvaluationReport:
+    """An evaluation whose queries are the artists ``ids``, with the per-query ndcg@10 of each scorer given."""
+    per = {s: {"ndcg@10": np.asarray(v, dtype=np.float64)} for s, v in values.items()}
+    summary = {s: {"ndcg@10": bootstrap_ci(v["ndcg@10"], n_boot=300)} for s, v in per.items()}
+    return EvaluationReport(ids, ids, [], ["ndcg@10"], per, summary, n_boot=300)
+
+
+def _champion_trained_on(con, store, tmp_path, trained: np.ndarray | None) -> registry.ModelEntry:
+    """siamese-1, champion: 0.87 on its own held-out artists, having trained on ``trained`` (None: not recorded)."""
+    rng = np.random.default_rng(1)
+    report = _artist_report({"model": 0.87 + rng.normal(0, 0.01, 35), "random": 0.3 + rng.normal(0, 0.01, 35)},
+                            CHAMP_TEST)
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    e = registry.register_model(con, store, family="siamese", model_file=f, report=report, params={},
+                                target_metric="seed", dump_id="d" * 64, training_artists=trained)
+    assert promotion.promote(con, e.version).promoted
+    return e
+
+
+def _challenger(con, store, tmp_path, champ: registry.ModelEntry, trained: np.ndarray) -> registry.ModelEntry:
+    """siamese-2 on TEST, with the champion re-scored there: 0.94 on the artists it trained on (TEST[:20] in the
+    tests), 0.80 on the others; the challenger 0.86 on every one."""
+    rng = np.random.default_rng(2)
+    seen = np.isin(TEST, sorted(registry.training_artists(con, champ.version) or TEST[:20].tolist()))
+    report = _artist_report({"model": 0.86 + rng.normal(0, 0.005, 35),
+                             champ.version: np.where(seen, 0.94, 0.80) + rng.normal(0, 0.005, 35),
+                             "random": 0.3 + rng.normal(0, 0.01, 35)}, TEST)
+    f = tmp_path / "model.keras"
+    return registry.register_model(con, store, family="siamese", model_file=f, report=report, params={},
+                                   target_metric="seed", dump_id="d" * 64, training_artists=trained)

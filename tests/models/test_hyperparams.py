@@ -9,7 +9,7 @@ import pytest
 
 from musim.errors import ParameterError
 from musim.models.families import FAMILIES, get_family, inputs_needed
-from musim.models.hyperparams import HyperParams, job_params
+from musim.models.hyperparams import HyperParams, SiameseConfig, job_params
 from musim.params import defaults
 
 
@@ -80,3 +80,32 @@ def test_command_options_become_the_parameters_job_params_gives(monkeypatch):
                                test_share=0.25, epochs=2, seed=3, learning_rate=0.003)
     assert seen["params"] == params and "test_share" not in params and "validation_share" not in params
     assert {k: seen["load"][k] for k in split} == split == {"validation_share": 0.2, "test_share": 0.25, "seed": 3}
+
+
+def test_the_network_defaults_are_the_siamese_configs():
+    """Every network knob of HyperParams defaults to what SiameseConfig (the architecture the Keras side builds)
+    defaults to: one set of defaults, not two kept in step by hand."""
+    knobs = {f.name for f in dataclasses.fields(SiameseConfig)} - {"input_shape", "top_db"}
+    assert knobs <= {f.name for f in dataclasses.fields(HyperParams)}
+    network = SiameseConfig()
+    assert {k: defaults(HyperParams)[k] for k in knobs} == {k: getattr(network, k) for k in knobs}
+    assert HyperParams().siamese_config() == network
+
+
+def test_the_keras_side_builds_the_same_config():
+    from musim.models import siamese  # Keras: the command's tests above have imported it already
+
+    assert siamese.SiameseConfig is SiameseConfig
+    assert siamese.build_encoder.__defaults__[0] == SiameseConfig()
+
+
+def test_a_record_and_its_network_are_checked_without_keras():
+    import subprocess
+    import sys
+
+    code = ("import sys; from musim.errors import ParameterError; from musim.models.hyperparams import HyperParams\n"
+            "c = HyperParams(dense_units=16).siamese_config()\n"
+            "try:\n    HyperParams(conv_filters=())\nexcept ParameterError:\n    print('refused')\n"
+            "print(c.dense_units, 'keras' in sys.modules, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["refused", "16", "False", "False"]

@@ -341,7 +341,7 @@ def test_publishing_a_challenger_keeps_the_champions_rows(tmp_path):
     --audio --model CHAMPION` failed while `similar-audio --family` still answered with the champion. A family
     now serves its champion and the version published last."""
     from musim.models import promotion
-    from tests.models.test_registry import _register, _report, _truth
+    from tests.models.conftest import _register, _report, _truth
 
     emb, owner = _data(2)
     store = open_store()

@@ -32,7 +32,7 @@ def test_a_metric_of_the_other_evaluation_or_of_none_is_refused_saying_what_to_c
 def test_run_family_checks_it_before_training(monkeypatch):
     from musim import warehouse
     from musim.models.families import record, run_family
-    from tests.models.families.test_evaluation_by_artist import _inputs
+    from tests.models.families.test_evaluation import _inputs
 
     monkeypatch.setattr(record, "gate_inputs", lambda con, inputs: None)
     monkeypatch.setattr(record, "train_evaluate", lambda *a, **k: pytest.fail("trained"))

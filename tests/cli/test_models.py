@@ -9,7 +9,7 @@ import pytest
 from musim import warehouse
 from musim.cli import main
 from musim.storage import open_store
-from tests.models.test_registry import TEST, _challenger, _champion_trained_on, _register, _report, _truth
+from tests.models.conftest import TEST, _challenger, _champion_trained_on, _register, _report, _truth
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
