@@ -1,0 +1,86 @@
+"""The synthetic Last.FM 1K dump: shaped like the real one, deterministic, and ingested line for line as it says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections import Counter
+
+import pytest
+
+from musim import warehouse
+from musim.errors import ParameterError
+from musim.ingest.lastfm import ingest_lastfm
+from musim.synth.lastfm import PROFILE_1K_HEADER, QUIRKS_1K, write_lastfm_1k_dump
+
+ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+#: The reason the ingest gives each rejected quirk (blank_line rejects the empty line it adds).
+REASON = {"not_iso_timestamp": "timestamp is not an ISO-8601 time", "impossible_date": "timestamp is not an ISO-8601 time",
+          "too_few_fields": "too few fields", "too_many_fields": "too many fields", "invalid_utf8": "invalid UTF-8",
+          "blank_line": "blank line", "empty_artist": "empty artist name and no valid MBID",
+          "bad_user_id": "user id is not like user_000001"}
+
+
+def test_a_quirky_1k_dump_ingests_with_exactly_the_loaded_and_rejected_lines_it_promises(tmp_path):
+    s = write_lastfm_1k_dump(tmp_path / "dump", users=12, events=3000, quirks=0.05, seed=3)
+    assert set(s.quirk_counts) == set(QUIRKS_1K)  # every quirk, at this rate and seed
+    r = ingest_lastfm(s.events_path, profiles=s.profiles_path)
+    data = (tmp_path / "dump" / "userid-timestamp-artid-artname-traid-traname.tsv").read_bytes()
+    assert (r.format, r.lines, r.loaded, r.rejected, r.users) == (
+        "1k", s.lines, s.expected_loaded, s.expected_rejected, 12)
+    assert s.lines == data.count(b"\n") == 3000 + s.quirk_counts["blank_line"] + s.quirk_counts["duplicate_line"]
+    assert (r.profile_lines, r.profile_loaded, r.profile_rejected) == (13, 12, 1)  # the header line
+    with warehouse.writer() as con:
+        reasons = con.execute("SELECT reason FROM ingest_rejects WHERE file_kind = 'events'").fetchall()
+        assert con.execute("SELECT sum(lines) FROM lastfm_plays").fetchone()[0] == s.expected_loaded
+    got = Counter(next(v for v in set(REASON.values()) if reason.startswith(v)) for (reason,) in reasons)
+    want = Counter()
+    for quirk, n in s.quirk_counts.items():
+        if quirk in REASON:
+            want[REASON[quirk]] += n
+    assert got == want
+
+
+def test_its_lines_are_shaped_like_the_real_1k_dump(tmp_path):
+    s = write_lastfm_1k_dump(tmp_path, users=7, events=5000, seed=1)
+    lines = (tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv").read_text(encoding="utf-8").split("\n")
+    assert lines.pop() == "" and len(lines) == s.lines == s.expected_loaded == 5000 and s.expected_rejected == 0
+    fields = [line.split("\t") for line in lines]
+    assert {len(f) for f in fields} == {6} and not any("\r" in line for line in lines)
+    users = [f[0] for f in fields]
+    assert list(dict.fromkeys(users)) == [f"user_{i:06d}" for i in range(1, 8)]  # each user's lines together
+    assert all(ISO.fullmatch(f[1]) for f in fields)
+    for user in set(users):  # newest first, within the real dump's years
+        times = [f[1] for f in fields if f[0] == user]
+        assert times == sorted(times, reverse=True)
+        assert "2005-02-14" <= times[-1] and times[0] < "2009-06-20"
+    for column in (2, 4):  # artist and track MBIDs: valid UUIDs, some empty
+        values = [f[column] for f in fields]
+        assert 0 < values.count("") < len(values) / 2
+        assert all(str(uuid.UUID(v)) == v for v in values if v)
+    names = {f[3] for f in fields} | {f[5] for f in fields}
+    assert all(n and n == n.strip() for n in names) and any(not n.isascii() for n in names)
+    profiles = (tmp_path / "userid-profile.tsv").read_text(encoding="utf-8").splitlines()
+    assert profiles[0] == PROFILE_1K_HEADER and [p.split("\t")[0] for p in profiles[1:]] == list(dict.fromkeys(users))
+    sessions = sum(1 for a, b in zip(fields, fields[1:], strict=False) if a[0] == b[0] and _gap(b[1], a[1]) > 3600)
+    assert 5000 / 40 < sessions < 5000 / 4  # listening sessions of about a dozen tracks
+
+
+def _gap(earlier: str, later: str) -> float:
+    return (dt.datetime.fromisoformat(later) - dt.datetime.fromisoformat(earlier)).total_seconds()
+
+
+def test_the_same_seed_writes_the_same_dump_and_another_seed_another(tmp_path):
+    def dump(name, seed):
+        write_lastfm_1k_dump(tmp_path / name, users=5, events=2000, quirks=0.01, seed=seed)
+        return [(tmp_path / name / f).read_bytes()
+                for f in ("userid-timestamp-artid-artname-traid-traname.tsv", "userid-profile.tsv")]
+
+    assert dump("a", 4) == dump("b", 4)
+    assert dump("c", 5)[0] != dump("a", 4)[0]
+
+
+def test_a_1k_dump_needs_an_event_per_user(tmp_path):
+    with pytest.raises(ParameterError, match="at least one event per user"):
+        write_lastfm_1k_dump(tmp_path, users=10, events=5)
