@@ -14,6 +14,10 @@ co-listeners at least the build's threshold, at most K neighbours per artist, sy
 fails, the task fails with the failed expectations and examples in its log and a **Data Docs** link,
 `publish` does not run and the previous snapshot keeps serving.
 
+While a rollback pins the served snapshot (`musim publish --rollback`), `publish` still writes its snapshot but
+leaves the pinned one served, logs so in one line and ends **skipped**: the run does not fail, and no
+**artist_similarity** event announces a state that is not served. `musim publish --release` serves the newest.
+
 A rerun is a no-op: a dump that already has a build of the same parameters whose check passed, made by the same code
 (the fingerprint of the build's sources it records), is not built, checked or published again (its log says which
 build, and when); `publish` is skipped when the current snapshot serves every such build. A build made by other code
@@ -86,7 +90,7 @@ def artist_similarity():
     def publish(built: list, quality: list):
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from musim import serving, warehouse
+        from musim import serving, snapshots, warehouse
         from musim.models.serve import publish_snapshot
 
         with warehouse.writer() as con:
@@ -94,6 +98,9 @@ def artist_similarity():
                 raise AirflowSkipException("nothing was built and the current snapshot serves every build: "
                                            "nothing to publish")
             path = publish_snapshot(con)  # and the online lookup pointers move to what it serves
+        if not snapshots.served(path):  # a rollback's pin holds (the warning above says so): nothing new is served
+            raise AirflowSkipException(f"{path.name} is written but not served (a rollback pins the current "
+                                       "snapshot): no artist_similarity event")
         last, checked = list(built)[-1], list(quality)[-1]
         yield Metadata(SIMILARITY, extra={"dump_id": last["dump_id"], "pairs": last["pairs"],
                                           "artists": last["artists"], "snapshot": path.name,

@@ -26,6 +26,10 @@ The one model path of every family (`musim.models.families.staged`, shared with 
   champion beyond the CI; `publish` serves the champions' embeddings and audio neighbours with a new
   serving snapshot. Emits **models**.
 
+While a rollback pins the served snapshot (`musim publish --rollback`), `publish` still writes its snapshot but
+does not serve it (nor move the online lookup): it succeeds, logs so in one line, and its **models** event says
+`snapshot_served: false`; `musim publish --release` serves the newest.
+
 Compare every family with `musim models compare`.
 """
 
@@ -127,7 +131,8 @@ def train_embeddings():
         summary = publish_job(decisions, k=params["k"]) if params["publish"] else {"champions": [], "snapshot": None}
         yield Metadata(MODELS, extra={"versions": [d["version"] for d in decisions],
                                       "statuses": {d["version"]: d["status"] for d in decisions},
-                                      "snapshot": summary["snapshot"]})
+                                      "snapshot": summary["snapshot"],
+                                      "snapshot_served": summary.get("served")})  # false under a rollback's pin
         return summary
 
     publish(promote(evaluate.expand(item=train.expand(item=prepare(run_id)))))

@@ -20,6 +20,10 @@ The one model path of every family (`musim.models.families.staged`, shared with 
 - `promote`, `publish` write the warehouse (pool `duckdb_writer`): registry row, promotion decision, the
   champion's embeddings as feature views (online store), neighbour tables, snapshot.
 
+While a rollback pins the served snapshot (`musim publish --rollback`), `publish` still writes its snapshot but
+does not serve it (nor move the online lookup): it succeeds, logs so in one line, and its **models** event says
+`snapshot_served: false`; `musim publish --release` serves the newest.
+
 Only keys and ids travel through XCom. See `musim models list|show` and the musim page for the results.
 """
 
@@ -116,7 +120,8 @@ def train_siamese():
         yield Metadata(MODELS, extra={"champion": champ.get("version"), "challenger": decisions[0]["version"],
                                       "promoted": decisions[0]["status"] == "champion",
                                       "tracks": champ.get("tracks"), "artists": champ.get("artists"),
-                                      "cold_start": champ.get("cold_start"), "snapshot": summary["snapshot"]})
+                                      "cold_start": champ.get("cold_start"), "snapshot": summary["snapshot"],
+                                      "snapshot_served": summary.get("served")})  # false under a rollback's pin
         return summary
 
     publish(promote(evaluate.expand(item=train.expand(item=prepare(run_id)))))

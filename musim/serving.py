@@ -5,7 +5,8 @@ After a successful build, :func:`publish` copies the serving tables into a *new*
 atomic rename. A query that is running keeps its open file; a new query sees the whole new build; no
 query ever sees half a build or waits for a writer. Each snapshot records what it serves; older snapshots are
 pruned, the newest of each of the newest ``keep`` distinct served states stay (:mod:`musim.snapshots`, which also
-lists them and rolls back to one).
+lists them and rolls back to one; after a rollback, publishes write their snapshots without serving them until the
+pin is released).
 A publish killed half-way leaves a ``publish-*.partial`` file that the next publish removes
 (:func:`clean_leftovers`; a partial file whose writer is alive is left alone, see :mod:`musim.scratch`).
 
@@ -92,8 +93,10 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
             force: bool = False) -> Path:
     """Write a new snapshot from the warehouse connection ``con`` and make it current; return its path.
 
-    Refuses (:class:`~musim.errors.QualityError`) while the latest quality check of a similarity build
-    failed, unless ``force``.
+    While a rollback holds (:class:`musim.snapshots.Pin`) the snapshot is written and kept but ``current.duckdb``
+    stays on the pinned one, and a warning says so in one line (:func:`musim.snapshots.served` tells a caller
+    whether its snapshot is served). Refuses (:class:`~musim.errors.QualityError`) while the latest quality check of
+    a similarity build failed, unless ``force``.
     """
     settings = settings or get_settings()
     if not force:
@@ -130,7 +133,15 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         _fsync(partial)
         os.replace(partial, final)
     with snapshots.serving_lock(settings):
-        snapshots.point_current(final, settings)
+        pin = snapshots.read_pin(settings)
+        if snapshots.holds(pin, settings):  # a rollback holds: written, kept, not served (say so)
+            log.warning("%s", snapshots.pinned_line(final, pin))
+        else:
+            snapshots.point_current(final, settings)
+            if pin is not None:  # its snapshot is gone: it held nothing
+                pin.path.unlink(missing_ok=True)
+                log.warning("published %s and made it current: the rollback pin named %s, which is gone (deleted "
+                            "by hand?), so the pin was removed", final.name, pin.snapshot or "nothing")
         try:
             snapshots.prune(settings, keep=keep)
         except Exception as exc:  # noqa: BLE001 - the new snapshot is served: a pruning failure only warns

@@ -6,8 +6,10 @@ published neighbours, artists and tracks; ``sql/serving/served_state.sql``), so 
 state are known to be alike: pruning keeps the newest snapshot of each of the newest ``keep`` *distinct* states
 (publishing the same thing again replaces its twin rather than pushing out older states), never the current one.
 :func:`rollback` points ``current.duckdb`` back at an earlier snapshot with the same atomic rename a publish does
-(:func:`point_current`). Link swaps and pruning take one lock (:func:`serving_lock`), so a rollback never points at
-a snapshot that a publish is pruning.
+(:func:`point_current`) and *pins* it (:class:`Pin`, ``pin.json`` in the serving folder): while pinned, a publish
+still writes its snapshot but leaves ``current.duckdb`` where it is, and pruning keeps the pinned snapshot, until
+:func:`release` serves the newest snapshot again (a rollback to another snapshot moves the pin). Link swaps, the pin
+and pruning take one lock (:func:`serving_lock`), so a rollback never points at a snapshot that a publish is pruning.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import getpass
 import hashlib
+import json
 import os
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +36,9 @@ from musim.errors import NotFoundError, StorageError
 
 CURRENT = "current.duckdb"
 LINK_PREFIX = ".current-link-"
+PIN = "pin.json"
+"""The rollback pin in the serving folder (:class:`Pin`): present while a rollback holds."""
+PIN_PREFIX = ".pin-"
 SNAPSHOT = re.compile(r"^snapshot-(\d{8}T\d{6}\d{6}Z)\.duckdb$")
 
 
@@ -188,19 +196,125 @@ def point_current(snapshot: Path, settings: Settings | None = None) -> None:
         os.replace(link_tmp, serving / CURRENT)
 
 
+@dataclass(frozen=True)
+class Pin:
+    """A rollback that holds (``pin.json`` in the serving folder): ``current.duckdb`` stays on ``snapshot`` (a file
+    name under the snapshots folder), pinned at ``pinned_at`` by ``by`` in place of ``replaced`` (the snapshot current
+    before), until :func:`release`. A pin file that cannot be read has ``problem`` set and nothing else: it still
+    holds (current stays where it is) until it is released or a rollback writes it again."""
+
+    path: Path
+    snapshot: str | None = None
+    pinned_at: dt.datetime | None = None
+    by: str | None = None
+    replaced: str | None = None
+    problem: str | None = None
+
+    def describe(self) -> str:
+        """What the pin holds, in a few words."""
+        if self.problem:
+            return f"the rollback pin {self.path} is damaged ({self.problem})"
+        return (f"pinned to {self.snapshot} by a rollback at {self.pinned_at:%Y-%m-%d %H:%M:%S} UTC ({self.by}"
+                + (f", in place of {self.replaced})" if self.replaced else ")"))
+
+    def to_json(self) -> dict:
+        return {"pin": str(self.path), "snapshot": self.snapshot,
+                "pinned_at": self.pinned_at.isoformat() if self.pinned_at else None, "by": self.by,
+                "replaced": self.replaced, "problem": self.problem}
+
+
+def pin_path(settings: Settings | None = None) -> Path:
+    return (settings or get_settings()).serving_dir / PIN
+
+
+def read_pin(settings: Settings | None = None) -> Pin | None:
+    """The rollback pin, or None when nothing is pinned (no pin file). Never raises: a pin file that cannot be read,
+    is not the JSON a rollback writes or names no snapshot is a :class:`Pin` with ``problem`` set."""
+    path = pin_path(settings)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # a folder, unreadable, not UTF-8, not JSON
+        return Pin(path, problem=_first_line(exc) if isinstance(exc, OSError) else "not the JSON a rollback writes")
+    try:
+        snapshot, replaced, by = doc["snapshot"], doc.get("replaced"), doc.get("by")
+        pinned_at = dt.datetime.fromisoformat(doc["pinned_at"])
+        if published_at(snapshot) is None or not isinstance(by, str | None) or pinned_at.tzinfo is None or not (
+                replaced is None or published_at(replaced)):
+            raise ValueError(snapshot)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Pin(path, problem="not the JSON a rollback writes")
+    return Pin(path, snapshot, pinned_at, by, replaced)
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}, pid {os.getpid()}"
+
+
+def write_pin(snapshot: Path, replaced: Path | None, settings: Settings | None = None) -> Pin:
+    """Pin ``snapshot`` (the one now current, in place of ``replaced``): the pin file is written beside it under a
+    temporary name and renamed into place, so a reader sees the old pin or the new one. Call it under
+    :func:`serving_lock`."""
+    path = pin_path(settings)
+    pin = Pin(path, snapshot.name, dt.datetime.now(dt.UTC).replace(microsecond=0), _who(),
+              replaced.name if replaced is not None else None)
+    doc = {k: v for k, v in pin.to_json().items() if k not in ("pin", "problem")}
+    with scratch.temp_file(path.parent, PIN_PREFIX) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    return pin
+
+
+def holds(pin: Pin | None, settings: Settings | None = None) -> bool:
+    """Whether ``pin`` keeps ``current.duckdb`` where it is: a pin whose snapshot is still there, or a damaged pin
+    while something is served. A pin whose snapshot is gone (deleted by hand) holds nothing."""
+    if pin is None:
+        return False
+    settings = settings or get_settings()
+    target = current_target(settings) if pin.problem else snapshots_dir(settings) / pin.snapshot
+    return target is not None and _regular(target)
+
+
+def pinned_line(written: Path, pin: Pin) -> str:
+    """What a publish under ``pin`` says, in one line: the snapshot it wrote, that current stays, how to serve it."""
+    if pin.problem:
+        return (f"wrote {written.name}, but current stays where it is: {pin.describe()}; `musim publish --release` "
+                "serves the newest snapshot and removes the pin, `musim publish --rollback SNAPSHOT` pins one again")
+    return (f"wrote {written.name}, but current stays on {pin.snapshot}, pinned by a rollback since "
+            f"{pin.pinned_at:%Y-%m-%d %H:%M:%S} UTC: serve the new one with `musim publish --release` (the newest, "
+            f"ending the pin) or `musim publish --rollback {written.stem}`")
+
+
+def served(path: Path, settings: Settings | None = None) -> bool:
+    """Whether ``current.duckdb`` points to the snapshot ``path`` (a publish under a pin wrote one it does not)."""
+    target = current_target(settings)
+    return target is not None and target == path.resolve()
+
+
 def prune(settings: Settings | None = None, *, keep: int = 3) -> list[Path]:
     """Remove the snapshots beyond the newest of each of the newest ``keep`` distinct served states (a snapshot that
-    cannot be read counts as a state of its own); never the current one, nor one another process holds open (what
-    it serves is unknown: neither counted nor removed). Returns the paths removed. Call it under
-    :func:`serving_lock`."""
+    cannot be read counts as a state of its own); never the current one, nor the pinned one (:class:`Pin`), nor one
+    another process holds open (what it serves is unknown: neither counted nor removed). The newest snapshot is
+    always kept (it comes first), so under a pin the newest one written beside the pinned one survives for
+    :func:`release` to serve. Returns the paths removed. Call it under :func:`serving_lock`."""
     settings = settings or get_settings()
+    pin = read_pin(settings)
+    pinned = pin.snapshot if pin is not None else None
     kept_states: set[str] = set()
     removed = []
     for snap in list_snapshots(settings):  # newest first
         if snap.held:
             continue
         state = snap.state or f"unreadable {snap.name}"
-        if snap.current or (state not in kept_states and len(kept_states) < max(keep, 1)):
+        if snap.current or snap.name == pinned or (state not in kept_states and len(kept_states) < max(keep, 1)):
             kept_states.add(state)
             continue
         snap.path.unlink(missing_ok=True)
@@ -211,9 +325,10 @@ def prune(settings: Settings | None = None, *, keep: int = 3) -> list[Path]:
 
 def rollback(target: str | None = None, settings: Settings | None = None) -> Snapshot:
     """Serve the snapshot ``target`` again (its file name, with or without ``.duckdb``, or its path); by default the
-    newest snapshot published before the current one that serves something else. Refuses
-    (:class:`~musim.errors.NotFoundError`, :class:`~musim.errors.StorageError`) an unknown, missing or unreadable
-    snapshot, leaving the current one served. Returns the snapshot now current."""
+    newest snapshot published before the current one that serves something else; and pin it (:func:`write_pin`:
+    later publishes write their snapshots beside it and leave it current until :func:`release`; a pin already there
+    moves). Refuses (:class:`~musim.errors.NotFoundError`, :class:`~musim.errors.StorageError`) an unknown, missing
+    or unreadable snapshot, leaving the current one served and the pin as it was. Returns the snapshot now current."""
     settings = settings or get_settings()
     with serving_lock(settings):
         known = list_snapshots(settings)
@@ -224,7 +339,30 @@ def rollback(target: str | None = None, settings: Settings | None = None) -> Sna
             raise StorageError(f"snapshot {chosen.name} cannot be served ({checked.problem}); nothing changed: roll "
                                "back to another one (`musim publish --list`)")
         point_current(checked.path, settings)
+        write_pin(checked.path, current.path if current is not None else None, settings)
     return Snapshot(checked.path, checked.published_at, True, checked.state, checked.builds, checked.models)
+
+
+def release(settings: Settings | None = None) -> tuple[Snapshot, Pin | None]:
+    """End a rollback's pin (a damaged one too) and serve the newest snapshot that can be served (one that cannot
+    be read, or that another process holds, is passed over): publishes make their snapshots current again. Refuses
+    (:class:`~musim.errors.NotFoundError`) when no snapshot can be served, leaving the pin. Returns the snapshot now
+    current and the pin released (None when nothing was pinned)."""
+    settings = settings or get_settings()
+    with serving_lock(settings):
+        pin = read_pin(settings)
+        for snap in list_snapshots(settings):  # newest first
+            if snap.problem or snap.held:
+                continue
+            checked = read_snapshot(snap.path, settings, current=current_target(settings), full_check=True)
+            if checked.problem:
+                continue
+            point_current(checked.path, settings)
+            pin_path(settings).unlink(missing_ok=True)
+            return Snapshot(checked.path, checked.published_at, True, checked.state, checked.builds,
+                            checked.models), pin
+    raise NotFoundError(f"no published snapshot under {snapshots_dir(settings)} can be served, so nothing was "
+                        "released: publish one (`musim publish`), then release (`musim publish --list` shows them)")
 
 
 def _named(target: str, known: list[Snapshot], settings: Settings) -> Snapshot:

@@ -160,3 +160,110 @@ def test_rollback_refuses_a_path_outside_the_snapshots_folder(three_states, tmp_
     err = capsys.readouterr().err
     assert "not under the snapshots folder" in err and len(err.strip().splitlines()) == 1
     assert serving.current_path() == three_states[2]
+
+
+def _answer(capsys) -> int:
+    """The build k that `musim similar` answers from (the served snapshot's)."""
+    capsys.readouterr()
+    assert main(["similar", "Artist B", "--k", "1", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)["build_k"]
+
+
+def test_a_rollback_holds_publishes_write_beside_it_and_similar_answers_from_it(three_states, capsys, caplog):
+    """The next publish after a rollback (the nightly DAG's, `musim similarity build`, a model's, `musim publish`)
+    switched current straight back to the state the operator had rolled back from."""
+    assert main(["publish", "--rollback", three_states[0].name]) == 0
+    assert "pinned" in capsys.readouterr().out
+    written = _publish(4)  # a new build, published as every publisher does
+    assert written.exists() and written != three_states[0]
+    assert serving.current_path() == three_states[0] and _answer(capsys) == 1
+    said = [r.getMessage() for r in caplog.records if r.name == "musim.serving"]
+    assert len(said) == 1 and said[0].startswith(f"wrote {written.name}, but current stays on "
+                                                 f"{three_states[0].name}, pinned by a rollback since ")
+    assert "`musim publish --release`" in said[0] and f"`musim publish --rollback {written.stem}`" in said[0]
+
+    caplog.clear()
+    assert main(["publish", "--force"]) == 0  # a plain publish while pinned: written, not served
+    assert capsys.readouterr().out == ""
+    assert "but current stays on " + three_states[0].name in caplog.text
+    assert serving.current_path() == three_states[0] and _answer(capsys) == 1
+
+    assert main(["publish", "--list", "--json"]) == 0
+    listed = {s["snapshot"]: s for s in json.loads(capsys.readouterr().out)}
+    pinned = listed[three_states[0].name]
+    assert pinned["current"] and pinned["pinned"] and pinned["pin"]["replaced"] == three_states[2].name
+    assert pinned["pin"]["by"] and pinned["pin"]["pinned_at"]
+    assert [s["snapshot"] for s in listed.values() if s["pinned"]] == [three_states[0].name]
+    assert main(["publish", "--list"]) == 0
+    table = capsys.readouterr().out
+    assert f"pinned to {three_states[0].name} by a rollback at " in table and "* pinned" in table
+
+    assert main(["publish", "--rollback", three_states[1].name]) == 0  # moves the pin
+    capsys.readouterr()
+    pin = snapshots.read_pin()
+    assert pin.snapshot == three_states[1].name and pin.replaced == three_states[0].name
+    _publish(5)
+    assert serving.current_path() == three_states[1] and _answer(capsys) == 2
+
+
+def test_release_serves_the_newest_and_publishes_are_served_again(three_states, capsys):
+    assert main(["publish", "--rollback"]) == 0
+    written = _publish(4)
+    assert serving.current_path() == three_states[1]
+    capsys.readouterr()
+    assert main(["publish", "--release"]) == 0
+    out = capsys.readouterr().out
+    assert f"released the rollback pin of {three_states[1].name}; serving the newest snapshot {written.name}" in out
+    assert serving.current_path() == written and _answer(capsys) == 4
+    assert snapshots.read_pin() is None and not (snapshots.pin_path()).exists()
+    newer = _publish(5)
+    assert serving.current_path() == newer and _answer(capsys) == 5
+    assert main(["publish", "--release", "--json"]) == 0  # nothing pinned: the newest stays current
+    released = json.loads(capsys.readouterr().out)
+    assert released["snapshot"] == newer.name and released["pin"] is None and not released["pinned"]
+
+
+def test_the_pinned_snapshot_and_the_newest_written_beside_it_survive_pruning(three_states, capsys):
+    assert main(["publish", "--rollback", three_states[0].name]) == 0  # the oldest state
+    written = [_publish(k) for k in (4, 5, 6)]  # three newer distinct states: the pinned one is beyond the keep rule
+    assert three_states[0].exists() and serving.current_path() == three_states[0]
+    assert all(p.exists() for p in written) and not three_states[1].exists() and not three_states[2].exists()
+    with snapshots.serving_lock():
+        removed = snapshots.prune(keep=1)
+    assert three_states[0].exists() and written[2].exists() and sorted(removed) == written[:2]
+    assert main(["publish", "--release"]) == 0
+    capsys.readouterr()
+    assert serving.current_path() == written[2] and _answer(capsys) == 6
+
+
+def test_a_damaged_pin_keeps_current_and_says_so_in_one_line(three_states, capsys, caplog):
+    assert main(["publish", "--rollback", three_states[0].name]) == 0
+    snapshots.pin_path().write_text("{not json")
+    written = _publish(4)
+    assert serving.current_path() == three_states[0]  # held all the same: the operator meant it
+    said = [r.getMessage() for r in caplog.records if r.name == "musim.serving"]
+    assert said == [f"wrote {written.name}, but current stays where it is: the rollback pin {snapshots.pin_path()} "
+                    "is damaged (not the JSON a rollback writes); `musim publish --release` serves the newest "
+                    "snapshot and removes the pin, `musim publish --rollback SNAPSHOT` pins one again"]
+    capsys.readouterr()
+    assert main(["publish", "--list"]) == 0
+    listed = capsys.readouterr()
+    assert len(listed.err.strip().splitlines()) == 1 and "is damaged (not the JSON a rollback writes)" in listed.err
+    assert written.name in listed.out and "* pinned" in listed.out
+    assert main(["publish", "--release"]) == 0
+    assert f"removed the damaged rollback pin {snapshots.pin_path()}; serving the newest snapshot {written.name}" in \
+        capsys.readouterr().out
+    assert serving.current_path() == written and not snapshots.pin_path().exists()
+
+
+def test_a_pin_whose_snapshot_is_gone_or_whose_file_is_removed_holds_nothing(three_states, capsys, caplog):
+    assert main(["publish", "--rollback", three_states[1].name]) == 0
+    three_states[1].unlink()  # deleted by hand: nothing is served
+    written = _publish(4)
+    assert serving.current_path() == written and snapshots.read_pin() is None
+    assert f"published {written.name} and made it current: the rollback pin named {three_states[1].name}, which is " \
+           "gone" in caplog.text
+    assert main(["publish", "--rollback", three_states[0].name]) == 0
+    snapshots.pin_path().unlink()  # removed by hand: released
+    newer = _publish(5)
+    assert serving.current_path() == newer

@@ -7,7 +7,7 @@ import shlex
 import sys
 from typing import TYPE_CHECKING
 
-from musim import sandbox, serving, sql, warehouse
+from musim import sandbox, serving, snapshots, sql, warehouse
 from musim.cli.options import artist_name, non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import ParameterError
@@ -71,13 +71,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "published snapshots, or serve an earlier one again",
                        description="Publish the warehouse's serving tables as a new read-only snapshot (queries read "
                                    "the current one). The newest snapshot of each of the 3 newest distinct served "
-                                   "states is kept: --list shows them, --rollback serves one again.")
+                                   "states is kept: --list shows them, --rollback serves one again and pins it "
+                                   "(later publishes write their snapshots without serving them) until --release.")
     p.add_argument("--force", action="store_true", help="publish even if the latest quality check failed")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--list", action="store_true", help="list the published snapshots and what each serves")
     which.add_argument("--rollback", nargs="?", const="", metavar="SNAPSHOT",
-                       help="serve SNAPSHOT (a name --list shows) again, publishing nothing; without SNAPSHOT, the "
+                       help="serve SNAPSHOT (a name --list shows) again, publishing nothing, and pin it: later "
+                       "publishes write their snapshots but leave it served until --release; without SNAPSHOT, the "
                        "newest one before the current that serves something else")
+    which.add_argument("--release", action="store_true", help="end a rollback's pin and serve the newest snapshot "
+                       "(publishes are served again)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_publish)
 
@@ -200,10 +204,11 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
             published = publish_snapshot(con, force=args.skip_quality)  # and the online pointers it now serves
         else:
             published = None
+    served = published is not None and snapshots.served(published)  # else a rollback's pin holds: a warning said so
     if args.json:
-        print_json(result.to_json() | {"published": str(published) if published else None})
+        print_json(result.to_json() | {"published": str(published) if published else None, "served": served})
     elif result.built_before:
-        print(result.describe_existing() + (f"; published {published}" if published else ""))
+        print(result.describe_existing() + (f"; published {published}" if served else ""))
     else:
         if result.rebuilt_because:  # a build of these parameters stood, made by other code
             print(result.rebuilt_because)
@@ -211,7 +216,7 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
               f"{result.pairs:,} pairs with >= {params.min_co_listeners} co-listeners, "
               f"{result.neighbors:,} neighbour rows, {result.catalogue_pairs:,} catalogue pairs "
               f"in {result.seconds:.1f} s")
-        if published:
+        if served:
             print(f"published {published}")
     return 0
 
@@ -227,37 +232,63 @@ def cmd_similarity_drop(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from musim import snapshots
-
     if args.list:
-        found, strays = snapshots.list_snapshots(), snapshots.strays()
-        if args.json:
-            print_json([s.to_json() for s in found] + [{"snapshot": p.name, "path": str(p), "published_at": None,
-                                                        "current": False, "state": None, "problem": why}
-                                                       for p, why in strays])
-        elif not found and not strays:
-            print("no snapshot has been published yet: `musim similarity build` publishes one")
+        return _list_snapshots(args)
+    if args.rollback is not None or args.release:
+        from musim.models.serve import align_online_pointers
+
+        if args.release:
+            now, pin = snapshots.release()
         else:
-            print_table([("*" if s.current else "", s.name, s.state[:12] if s.state else "", s.serves())
-                         for s in found] + [("", p.name, "", why) for p, why in strays],
-                        ["current", "snapshot", "state", "serves"])
-        return 0
-    if args.rollback is not None:
-        now = snapshots.rollback(args.rollback or None)
+            now, pin = snapshots.rollback(args.rollback or None), snapshots.read_pin()
+        align_online_pointers()  # the online lookup follows the snapshot served now
         if args.json:
-            print_json(now.to_json())
+            print_json(now.to_json() | {"pinned": not args.release, "pin": pin.to_json() if pin else None})
+        elif args.release:
+            ended = f"released the rollback pin of {pin.snapshot}" if pin and not pin.problem else (
+                f"removed the damaged rollback pin {pin.path}" if pin else "no rollback pin was held")
+            print(f"{ended}; serving the newest snapshot {now.name} (published {now.published_at:%Y-%m-%d %H:%M:%S} "
+                  f"UTC): {now.serves()}; publishes are served again")
         else:
             print(f"rolled back: {now.name} (published {now.published_at:%Y-%m-%d %H:%M:%S} UTC) is current again, "
-                  f"serving {now.serves()}")
+                  f"serving {now.serves()}; pinned: publishes write new snapshots without serving them until "
+                  "`musim publish --release`")
         return 0
     from musim.models.serve import publish_snapshot
 
     with warehouse.writer() as con:
         path = publish_snapshot(con, force=args.force)  # and the online pointers move to what it serves
+    served = snapshots.served(path)
     if args.json:
-        print_json({"published": str(path)})
-    else:
+        pin = snapshots.read_pin()
+        print_json({"published": str(path), "served": served, "pin": pin.to_json() if pin and not served else None})
+    elif served:  # else a rollback's pin holds: the warning said so, in one line
         print(f"published {path}")
+    return 0
+
+
+def _list_snapshots(args: argparse.Namespace) -> int:
+    """``musim publish --list``: the snapshots, which is current, and the rollback pin that holds it."""
+    found, strays, pin = snapshots.list_snapshots(), snapshots.strays(), snapshots.read_pin()
+
+    def pinned(s: snapshots.Snapshot) -> bool:
+        return pin is not None and (s.name == pin.snapshot or (pin.problem is not None and s.current))
+
+    if args.json:
+        print_json([s.to_json() | {"pinned": pinned(s), "pin": pin.to_json() if pinned(s) else None} for s in found]
+                   + [{"snapshot": p.name, "path": str(p), "published_at": None, "current": False, "state": None,
+                       "problem": why, "pinned": False, "pin": None} for p, why in strays])
+        return 0
+    if pin is not None:  # one line, before the table: the pin holds current, or is damaged
+        print(printable(f"{pin.describe()}: publishes write new snapshots without serving them; `musim publish "
+                        "--release` serves the newest", 0), file=sys.stderr if pin.problem else sys.stdout)
+    if not found and not strays:
+        print("no snapshot has been published yet: `musim similarity build` publishes one")
+    else:
+        print_table([(("*" if s.current else "") + (" pinned" if pinned(s) else ""), s.name,
+                      s.state[:12] if s.state else "", s.serves())
+                     for s in found] + [("", p.name, "", why) for p, why in strays],
+                    ["current", "snapshot", "state", "serves"])
     return 0
 
 

@@ -37,7 +37,7 @@ from musim.params import whole_number
 from musim.scratch import temp_file
 
 __all__ = ["OnlineStore", "clear_cache", "commit_online", "lookup", "mend_online", "open_online",
-           "publish_online", "stage_online"]
+           "point_online", "publish_online", "stage_online"]
 
 _SNAPSHOT = re.compile(r"^v(\d+)-\d{8}T\d{12}Z\.npz$")
 #: Files being written (``scratch.temp_file``: swept when a killed writer left them).
@@ -199,6 +199,27 @@ def mend_online(name: str, version: int, file_name: str, *, settings: Settings |
         return False
     commit_online(path, keep=None)
     return True
+
+
+def point_online(name: str, version: int, file_name: str, *, latest: int,
+                 settings: Settings | None = None) -> bool | None:
+    """Point version ``version`` of view ``name`` at its snapshot ``file_name`` and ``latest`` at version ``latest``
+    (what a serving snapshot served again records: :func:`musim.models.serve.align_online_pointers`), each only
+    where it names something else; removes nothing. Returns whether a pointer moved, or None when ``file_name`` is
+    no snapshot of the folder (removed since: nothing moves)."""
+    folder = _folder(settings or get_settings(), name)
+    if _SNAPSHOT.fullmatch(file_name) is None or not (folder / file_name).is_file():
+        return None
+    moved = False
+    for pointer, text in ((folder / f"v{version}.current", file_name), (folder / "latest", str(latest))):
+        try:
+            now = pointer.read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            now = None
+        if now != text:
+            _write_pointer(pointer, text)
+            moved = True
+    return moved
 
 
 def _current_file(settings: Settings, name: str, version: int | None) -> Path:

@@ -69,6 +69,7 @@ __all__ = [
     "embedding_views",
     "publish_neighbors",
     "mend_online_pointers",
+    "align_online_pointers",
     "commit_staged",
     "read_manifest",
     "track_neighbors",
@@ -220,7 +221,7 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     # publish killed or failed before the commit leaves the warehouse, every snapshot published later and every
     # online lookup (with a version or without: `latest`) as they were; one killed after it, before the pointers
     # moved, is mended by the next publish (mend_online_pointers), from the names the rows recorded.
-    from musim.features.online import commit_online, stage_online
+    from musim.features.online import stage_online
 
     mend_online_pointers(con, settings)
     manifest_key = None
@@ -262,15 +263,14 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
             snap = str(serving.publish(con, settings))
         except QualityError:  # refused (a similarity build failed its gate): the rows are committed, so are the vectors
             if not defer_online:
-                for path in staged:
-                    commit_online(path)
+                commit_staged(staged, settings)
             raise
         except Exception as exc:  # not served (e.g. a full disk): the pointers stay, the next publish mends them
             said = unserved([version], exc, settings)
             if said is exc:
                 raise
             raise said from exc
-    published = [] if defer_online else [str(commit_online(path)) for path in staged]
+    published = [] if defer_online else commit_staged(staged, settings)  # none under a rollback's pin
     log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published (%s search)", version,
              artists.size, cold, len(ids), mode)
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,
@@ -296,11 +296,15 @@ def unserved(versions: Sequence[str], exc: Exception, settings: Any = None) -> E
     return StorageError(f"{why}. Meanwhile {done}")
 
 
-def commit_staged(staged_online: Sequence[str]) -> list[str]:
-    """Move the online pointers to the vectors a ``defer_online`` publish staged (after the snapshot that serves
-    its rows); return the files now current."""
+def commit_staged(staged_online: Sequence[str | Path], settings: Any = None) -> list[str]:
+    """Move the online pointers to the vectors a publish staged (after the snapshot that serves its rows); return
+    the files now current. None while a rollback pins the served snapshot (:class:`musim.snapshots.Pin`): the
+    lookup stays on what it serves, and the staged files wait for the release (:func:`align_online_pointers`)."""
+    from musim import snapshots
     from musim.features.online import commit_online
 
+    if snapshots.read_pin(settings) is not None:
+        return []
     return [str(commit_online(Path(path))) for path in staged_online]
 
 
@@ -332,9 +336,13 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, settings: Any = None, *, fo
 def mend_online_pointers(con: duckdb.DuckDBPyConnection, settings: Any = None) -> list[str]:
     """Point the online store at the embeddings of each version's newest committed publication (the files its row
     names, migration 021) where a publish killed after its commit point left the pointers behind; return the views
-    mended (``name:version``)."""
+    mended (``name:version``). While a rollback pins the served snapshot, at what that snapshot was published with
+    instead (:func:`align_online_pointers`): the lookup never runs ahead of what is served."""
+    from musim import snapshots
     from musim.features.online import mend_online
 
+    if snapshots.read_pin(settings) is not None:
+        return align_online_pointers(settings)
     mended = []
     for row in sql.query(con, "models/committed_online.sql").fetchall():
         for ref, file_name in ((row[0], row[2]), (row[1], row[3])):
@@ -345,6 +353,49 @@ def mend_online_pointers(con: duckdb.DuckDBPyConnection, settings: Any = None) -
         log.warning("online vectors of %s pointed again at their committed publication (a publish was cut short "
                     "after it committed)", ", ".join(mended))
     return mended
+
+
+def align_online_pointers(settings: Any = None) -> list[str]:
+    """Point the online lookup of each model version that the current snapshot serves at the vectors that snapshot
+    was published with (its ``served_online`` table), and each embedding view's ``latest`` at the newest such
+    version: after a rollback or its release (the snapshot served changed without a publish) and under a pin. Return
+    the views moved (``name:version``). A snapshot published before it recorded them, or vectors removed since, leave
+    those pointers where they are, with a warning."""
+    from musim import serving
+    from musim.features.online import point_online
+
+    try:
+        con = serving.open_snapshot(settings)
+    except NotFoundError:  # nothing published: nothing to follow
+        return []
+    try:
+        name = serving.current_path(settings).name
+        present = {r[0] for r in sql.query(con, "models/present_tables.sql").fetchall()}
+        rows = sql.query(con, "serving/served_online.sql").fetchall() if "served_online" in present else None
+    finally:
+        con.close()
+    if rows is None:
+        log.warning("the served snapshot %s was published before snapshots recorded their online vectors: the "
+                    "online lookup of its model versions stays where it is (`musim publish` records them)", name)
+        return []
+    views = [ref for row in rows for ref in zip(row[:2], row[2:], strict=True)]  # (name:version, file)
+    newest: dict[str, int] = {}
+    for ref, _ in views:
+        view, _, version = ref.rpartition(":")
+        newest[view] = max(newest.get(view, 0), int(version))
+    moved, gone = [], []
+    for ref, file_name in views:
+        view, _, version = ref.rpartition(":")
+        done = point_online(view, int(version), file_name, latest=newest[view], settings=settings)
+        if done is None:
+            gone.append(f"{ref} ({file_name})")
+        elif done:
+            moved.append(ref)
+    if gone:
+        log.warning("the online vectors that the served snapshot %s was published with are gone for %s: their "
+                    "lookup stays where it is (publish the version again once released: `musim models publish "
+                    "VERSION`)", name, ", ".join(gone))
+    return moved
 
 
 def _track_index(store: ObjectStore | None, family: str, version: str, ids: list[str], e: np.ndarray,

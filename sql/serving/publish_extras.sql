@@ -5,3 +5,13 @@ CREATE TABLE snap.artist_neighbors_audio AS SELECT * FROM artist_neighbors_audio
 CREATE TABLE snap.track_neighbors AS SELECT * FROM track_neighbors;
 CREATE TABLE snap.model_registry AS SELECT * FROM model_registry;
 CREATE TABLE snap.quality_result AS SELECT * FROM quality_result;
+-- The online vectors (file names under online/<view>/, migration 021) that each model version's neighbours in this
+-- snapshot were published with: the newest committed publication per version, as sql/models/committed_online.sql.
+-- Where the online lookup must point while this snapshot is served, after a rollback or under its pin
+-- (musim.models.serve.align_online_pointers).
+CREATE TABLE snap.served_online AS
+SELECT model_version, track_view, artist_view, track_online, artist_online
+FROM audio_neighbors_build
+WHERE track_online IS NOT NULL AND artist_online IS NOT NULL
+  AND model_version IN (SELECT model_version FROM artist_neighbors_audio UNION SELECT model_version FROM track_neighbors)
+QUALIFY row_number() OVER (PARTITION BY model_version ORDER BY artist_online DESC) = 1;

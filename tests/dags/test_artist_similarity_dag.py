@@ -130,3 +130,53 @@ def test_a_rerun_after_an_upgrade_builds_checks_and_publishes_again(tmp_path):
         rerun["rebuilt_because"]
     assert checked["run_id"] != check_run and not skipped  # checked and published again
     assert mended == 1  # the DAG's publish moved the online lookup pointers too
+
+
+# The DAG's publish task while a rollback pins the served snapshot: what it raises, and what musim.serving said.
+PINNED = r"""
+import json, logging, sys
+from airflow.sdk.exceptions import AirflowSkipException
+sys.path.insert(0, "dags")
+import artist_similarity as module
+
+said = []
+handler = logging.Handler()
+handler.emit = lambda record: said.append(record.getMessage())
+logging.getLogger("musim.serving").addHandler(handler)
+dag = module.artist_similarity()
+build, check, publish = (dag.get_task(t).python_callable for t in ("build", "check_quality", "publish"))
+params = {"min_listeners": 1, "min_co_listeners": 1, "k": 5, "catalogue_size": 1000, "force": False}
+built = build(None, params=params)
+checked = check(built)
+try:
+    next(publish([built], [checked]))
+    outcome = "an asset event"
+except AirflowSkipException as exc:
+    outcome = "skipped: " + str(exc)
+print(json.dumps([outcome, said]))
+"""
+
+
+def test_a_publish_under_a_rollback_pin_writes_its_snapshot_and_skips_without_an_event(tmp_path):
+    """The nightly publish switched current straight back from the snapshot an operator had rolled back to. Under
+    the pin it writes its snapshot, says so in one line and ends skipped: no failure, no artist_similarity event
+    for a state that is not served."""
+    from musim import serving
+    from musim.cli import main
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    assert main(["publish"]) == 0  # the dump, before any build
+    before = serving.current_path()
+    assert main(["similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5"]) == 0
+    assert main(["publish", "--rollback", before.name]) == 0  # the build was bad: back, and pinned
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", PINNED], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outcome, said = json.loads(proc.stdout.strip().splitlines()[-1])
+    newest = max(before.parent.glob("snapshot-*.duckdb"))
+    assert outcome == (f"skipped: {newest.name} is written but not served (a rollback pins the current snapshot): "
+                       "no artist_similarity event")
+    assert len(said) == 1 and said[0].startswith(f"wrote {newest.name}, but current stays on {before.name}")
+    assert serving.current_path() == before

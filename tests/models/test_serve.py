@@ -177,6 +177,52 @@ def test_the_online_pointers_move_after_the_snapshot_that_serves_the_rows(monkey
                                _artist_vector(emb * 2, owner, 9), rtol=1e-5)
 
 
+def test_the_online_lookup_follows_the_served_snapshot_after_a_rollback_and_under_its_pin(capsys):
+    """A rollback moved `current.duckdb` only: the online pointers stayed on the newest publication (`latest` on a
+    version the served snapshot does not serve, and a version published again on its new vectors, which is what
+    `similar-audio` reads for the served version), and every publish after it served the rolled-back state again.
+    The lookup now follows the snapshot served: after a rollback, under its pin, and after the release."""
+    from musim.cli import main
+
+    emb, owner = _data(2)
+    other, third, fourth = (_data(seed)[0] for seed in (3, 4, 5))
+
+    def served_vector(version=None):
+        return lookup("artist_autoencoder_embedding", 9, version=version, refresh_s=0)
+
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        ids = [f"x{i}" for i in range(owner.size)]
+        first = publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True).snapshot
+        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, other, k=2, snapshot=True)  # the version again
+        publish_neighbors(con, "autoencoder", "autoencoder-2", ids, third, k=2, snapshot=True)
+    np.testing.assert_allclose(served_vector(1), _artist_vector(other, owner, 9), rtol=1e-5)
+    np.testing.assert_allclose(served_vector(), _artist_vector(third, owner, 9), rtol=1e-5)
+
+    assert main(["publish", "--rollback", Path(first).name]) == 0
+    capsys.readouterr()
+    snap = serving.open_snapshot()
+    try:
+        assert snap.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [
+            ("autoencoder-1",)]
+    finally:
+        snap.close()
+    np.testing.assert_allclose(served_vector(1), _artist_vector(emb, owner, 9), rtol=1e-5)  # what similar-audio reads
+    np.testing.assert_allclose(served_vector(), _artist_vector(emb, owner, 9), rtol=1e-5)  # latest: the version served
+
+    with warehouse.writer() as con:  # a model published under the pin: written, neither served nor looked up
+        pinned = publish_neighbors(con, "autoencoder", "autoencoder-2", ids, fourth, k=2, snapshot=True)
+    assert Path(pinned.snapshot).exists() and serving.current_path() == Path(first) and pinned.online == []
+    np.testing.assert_allclose(served_vector(1), _artist_vector(emb, owner, 9), rtol=1e-5)
+    np.testing.assert_allclose(served_vector(), _artist_vector(emb, owner, 9), rtol=1e-5)
+
+    assert main(["publish", "--release"]) == 0
+    assert Path(pinned.snapshot).name in capsys.readouterr().out
+    assert serving.current_path() == Path(pinned.snapshot)
+    np.testing.assert_allclose(served_vector(), _artist_vector(fourth, owner, 9), rtol=1e-5)
+    np.testing.assert_allclose(served_vector(2), _artist_vector(fourth, owner, 9), rtol=1e-5)
+
+
 FULL_DISK = 'IO Error: Could not write file "/srv/musim/snapshots/publish-1-ab.partial.wal": No space left on device'
 
 

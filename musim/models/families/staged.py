@@ -211,8 +211,9 @@ def publish_job(decisions: Sequence[Mapping[str, Any]], *, k: int = 10, snapshot
     """Phase ``publish`` (warehouse writer): each family's champion (the new version, or the one it did not
     beat) embeds every track with features and serves its neighbours; then one serving snapshot, and only then
     the online pointers of every family (no lookup of an embedding view runs ahead of the neighbours served;
-    killed in between, the next publish mends them from the committed rows)."""
-    from musim import serving, warehouse
+    killed in between, the next publish mends them from the committed rows). While a rollback pins the served
+    snapshot, the new one is written but not served (``served`` false) and the online pointers stay."""
+    from musim import serving, snapshots, warehouse
 
     store = _store(store)
     published: list[dict[str, Any]] = []
@@ -232,8 +233,9 @@ def publish_job(decisions: Sequence[Mapping[str, Any]], *, k: int = 10, snapshot
             if said is exc:
                 raise
             raise said from exc
-    _commit_online(published)
-    return json_safe({"champions": published, "snapshot": snap})
+    _commit_online(published)  # none while a rollback pins the served snapshot: the lookup follows what is served
+    served = snap is not None and snapshots.served(Path(snap))  # False under a pin: written, not served
+    return json_safe({"champions": published, "snapshot": snap, "served": served})
 
 
 def _commit_online(published: Sequence[dict[str, Any]]) -> None:
