@@ -1,4 +1,4 @@
-"""The fuzz corpus of the Last.FM parsers: the quirk file and hypothesis strategies of 360K lines and files.
+"""The fuzz corpus of the Last.FM parsers: the quirk files and hypothesis strategies of 360K and 1K lines and files.
 
 Imports nothing of musim: the sanitizer run (tests/ingest/sanitized_scan.py) loads only the C scanner.
 """
@@ -8,6 +8,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from tests.lastfm_files import MB_A, MB_B, MB_C, U1, U2, U3
+
+_ISO = "2009-05-04T23:08:57Z"
 
 #: Every quirk of tests/ingest/test_lastfm_quirks.py, and more, in one file: each line as bytes.
 QUIRK_LINES: list[bytes] = [x.encode() if isinstance(x, str) else x for x in [
@@ -58,3 +60,55 @@ def plays_file(draw) -> bytes:
     if lines and draw(st.booleans()):
         data += ending  # else: no newline at the end of the file
     return b"#" + data if data.startswith(b"\x1f\x8b") else data  # (those two bytes make it a gzip file)
+
+
+#: Every 1K quirk of tests/ingest/test_lastfm_quirks.py, test_staging.py, test_broken_input.py and test_archive.py,
+#: and more, in one file: each line as bytes.
+QUIRK_EVENTS: list[bytes] = [x.encode() if isinstance(x, str) else x for x in [
+    f"user_000001\t{_ISO}\t{MB_A}\tDeep Dish\t\tFuck Me Im Famous", f"user_000001\t2009-05-04T13:54:10Z\t{MB_A}\tDeep Dish\t\tB",
+    "user_000002\t2009-05-04T13:54:10Z\t\tSaxon\t\tWheels", "user_000002\tyesterday\t\tSaxon\t\tWheels",
+    "user_000002\t2009-05-04T13:54:10Z\t\tSaxon", f"USER X\t2009-05-04T13:54:10Z\t{MB_A}\tDeep Dish\t\tC",
+    f"user_000001\t{_ISO}\t\tB\t\tT\tx\ty\tz", "user_000001\tyesterday\t\tB\t\tT\t", "",
+    f"user_000001\t{_ISO}\t\tDeep\rDish\t\tSong", b"user_000002\t2009\xff\t\tX\t\tY",
+    f"{U1}\t{_ISO}\t{MB_A}\tFoo", f"{U1}\tnot a time\t{MB_A}\tFoo\t\tTrack",
+    *(f"user_000001\t{t}\t{MB_A}\tDeep Dish\t\tA" for t in [
+        "2009-05-04 23:08:57.250+02:00", "2009-05-04T23:08", "20090504T230857Z", "20090504T230857+0200",
+        "2009/05/04 23:08", "2009-5-4 1:2:3", "2009-05-04 23:08:57 Europe/Berlin", "0001-01-01", "-2009-05-04",
+        "2009-02-30T10:00:00Z", "20090230T100000Z", "2009-05-04T23:08:57z"]),
+    f" user_000003 \t {_ISO} \t {MB_B} \t  Deep Dish  \t\t A ", f"user_000003\t{_ISO}\tnot-a-uuid\tQux\t\tA",
+    f"user_000003\t{_ISO}\tnot-a-uuid\t  \t\tA", f"user_000003\t{_ISO}\t\t\t\tA", f"user_000003\t{_ISO}\t{MB_C}\t\t\tA",
+    f"user_000003\t{_ISO}\t\t[unknown]\t\tA", f'user_000003\t{_ISO}\t\t"weird al" yankovic\t\tA',
+    f"user_000003\t{_ISO}\t\tNul\x00Name\t\tA", "\ufeff" + f"user_000003\t{_ISO}\t\tBom\t\tA", "   ", "\t\t\t\t\t",
+    f"user_000004\t{_ISO}\t\tBj".encode() + b"\xf6rk\t\tA", f"user_000004\t{_ISO}\t\t{'x' * 5000}\t\tA",
+    f"user_000004\t{_ISO}\t\tend without newline\t\tA",
+]]
+
+#: User ids, timestamps and artist names of 1K lines: the dump's own and the edges of the line checks.
+USERS_1K = st.sampled_from(["user_000001", "user_000002", " user_000001 ", "USER_000001", "user_00001", "user_0000001",
+                            "user_00000a", "user_00000\u0661", "\u00a0user_000001", "", " ", "USER X", U1])
+TIMES_1K = st.one_of(st.sampled_from([_ISO, "2009-06-19T00:00:00Z", "2009-02-29T10:00:00Z", "2008-02-29T10:00:00Z",
+                                      "2009-05-04T24:00:00Z", "2009-05-04T23:59:60Z", "0000-01-01T00:00:00Z",
+                                      f" {_ISO}", f"{_ISO}\u00a0", "2009-05-04 23:08:57Z", "2009-05-04T23:08:57z",
+                                      "20090504T230857Z", "2009-05-04T23:08:57.5+02:00", "2009/05/04 23:08:57",
+                                      "\uff12009-05-04T23:08:57Z", "", "yesterday", "2009-05-04"]),
+                     st.text(st.sampled_from("0123456789-:T Z+./"), max_size=24))
+NAMES_1K = st.one_of(NAMES, st.sampled_from([" Foo", "\u00a0Foo", "\u00a0", "\x01Foo", "\x0b", "\x1c\x1f", "\x7fFoo", "\x85",
+                                            "\u2028", "\u3000", "\u200b", "!", "~", MB_A, f" {MB_A}"]))
+
+
+@st.composite
+def events_file(draw, users=USERS, times=None, names=NAMES) -> bytes:
+    """A 1K events file: lines of four to eight fields (default: 360K user ids, a few times), nasty bytes in some."""
+    times = times if times is not None else st.sampled_from([_ISO, "", "yesterday", "2009-05-04"])
+
+    def line() -> bytes:
+        fields = [draw(users), draw(times), draw(MBIDS), draw(names), draw(MBIDS), draw(names)]
+        cut = draw(st.integers(4, 8))
+        raw = "\t".join((fields + ["x", "y"])[:cut]).encode()
+        if draw(st.booleans()):
+            at = draw(st.integers(0, len(raw)))
+            raw = raw[:at] + draw(NASTY) + raw[at:]
+        return raw
+
+    lines = [line() for _ in range(draw(st.integers(1, 20)))]
+    return b"\n".join(lines) + draw(st.sampled_from([b"", b"\n"]))

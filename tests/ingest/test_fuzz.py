@@ -21,7 +21,7 @@ from musim import warehouse
 from musim.ingest import prescan as prescan_module
 from musim.ingest.lastfm import ingest_lastfm
 from musim.ingest.prescan import prescan
-from tests.ingest.corpus import MBIDS, NAMES, NASTY, USERS, plays_file
+from tests.ingest.corpus import events_file, plays_file
 from tests.ingest.engine_tables import ingest_with, needs_c_scanner, physical_lines, settings_for
 
 EXAMPLES = int(os.environ.get("MUSIM_FUZZ_EXAMPLES", "20"))
@@ -81,22 +81,6 @@ def test_the_c_scanner_and_the_python_prescan_reject_the_same_lines(data, chunk)
     assert by_c.sha256 == by_python.sha256
     assert [(r.line_no, r.reason, r.raw) for r in by_c.rejected] == \
         [(r.line_no, r.reason, r.raw) for r in by_python.rejected]
-
-
-@st.composite
-def events_file(draw) -> bytes:
-    def line() -> bytes:
-        fields = [draw(USERS), draw(st.sampled_from(["2009-05-04T23:08:57Z", "", "yesterday", "2009-05-04"])),
-                  draw(MBIDS), draw(NAMES), draw(MBIDS), draw(NAMES)]
-        cut = draw(st.integers(4, 8))
-        raw = "\t".join((fields + ["x", "y"])[:cut]).encode()
-        if draw(st.booleans()):
-            at = draw(st.integers(0, len(raw)))
-            raw = raw[:at] + draw(NASTY) + raw[at:]
-        return raw
-
-    lines = [line() for _ in range(draw(st.integers(1, 20)))]
-    return b"\n".join(lines) + draw(st.sampled_from([b"", b"\n"]))
 
 
 @pytest.mark.slow

@@ -1,14 +1,26 @@
-"""DuckDB reads the dump itself, in parallel; every row still maps back to its physical line."""
+"""DuckDB reads the dump itself, in parallel; every row still maps back to its physical line. The line checks of
+a 1K file take shortcuts (sql/ingest/scratch.sql): they load and reject exactly what their plain rules do."""
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
+from dataclasses import asdict
 from pathlib import Path
+from unittest import mock
 
-from musim import warehouse
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from musim import sql, warehouse
+from musim.errors import IngestError
 from musim.ingest.lastfm import ingest_lastfm
 from musim.ingest.prescan import FixedLine, Prescan
 from musim.ingest.staging import line_map
+from tests.ingest.corpus import NAMES_1K, QUIRK_EVENTS, TIMES_1K, USERS_1K, events_file
+from tests.ingest.engine_tables import TABLES, settings_for
 from tests.lastfm_files import MB_A, U1, U2, write_lines
 
 
@@ -135,3 +147,144 @@ def test_a_key_stored_twice_stops_the_ingest_before_anything_is_stored(tmp_path)
         assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM lastfm_plays").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM artist").fetchone()[0] == 0
+
+
+# The 1K line checks: each shortcut of sql/ingest/scratch.sql (user_reason_1k_fast, event_time_reason_fast,
+# spelling_reason_fast) against its plain rule, value by value and through whole ingests.
+
+ISO = "2009-05-04T23:08:57Z"
+MBIDS_EDGE = ["", MB_A, f" {MB_A} ", MB_A.upper(), "not-a-uuid", "{" + MB_A + "}"]
+
+
+def _scratch() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    sql.run(con, "ingest/scratch.sql")
+    return con
+
+
+def _differences(con, table: str, fast: str, plain: str) -> list[tuple]:
+    """The values of ``table`` (columns v, m) on which the ``fast`` and ``plain`` expressions differ."""
+    return con.execute(f"SELECT v, m, {fast}, {plain} FROM {table} "  # noqa: S608 - the test's own expressions
+                       f"WHERE ({fast}) IS DISTINCT FROM ({plain})").fetchall()
+
+
+def test_each_shortened_1k_check_gives_its_plain_rules_result_value_by_value():
+    """Every code point of the BMP (surrogates aside) where a shortcut looks: first in a name, in each place of a
+    user id, and a few in each place of a timestamp; as fields come (around spaces) and alone."""
+    con = _scratch()
+    con.execute("CREATE TABLE chars AS SELECT chr(i::INTEGER) AS c FROM range(0, 65536) t(i) "
+                "WHERE i NOT BETWEEN 55296 AND 57343")
+    mbids = con.execute("SELECT unnest(?::VARCHAR[]) AS m", [MBIDS_EDGE]).fetchall()
+    con.execute("CREATE TABLE mbids (m VARCHAR)")
+    con.executemany("INSERT INTO mbids (m) VALUES (?)", mbids)
+    con.execute("""CREATE TABLE names AS
+                   SELECT v, m FROM (SELECT unnest([c, c || 'x', c || ' ', 'x' || c, c || c, ' ' || c]) AS v FROM chars)
+                   CROSS JOIN mbids""")
+    con.execute("""CREATE TABLE users AS
+                   SELECT v, NULL::VARCHAR AS m FROM (
+                       SELECT left('user_000001', k) || c || substr('user_000001', k + 2) AS v
+                       FROM chars, range(0, 11) t(k)
+                       UNION ALL SELECT unnest(?::VARCHAR[])
+                   )""", [["user_000001", " user_000001", "user_000001 ", "\u00a0user_000001", "user_0000001",
+                           "user_00001", "", " ", "USER_000001", "user_999999", "user_000000"]])
+    odd = "0123456789-:TtZz +./\u00a0\u0661\uff10\x00"
+    con.execute("""CREATE TABLE times AS
+                   SELECT v, NULL::VARCHAR AS m FROM (
+                       SELECT left(base, k) || c || substr(base, k + 2) AS v
+                       FROM (SELECT unnest(?::VARCHAR[]) AS base), (SELECT unnest(string_split(?, '')) AS c),
+                            range(0, 20) t(k)
+                       UNION ALL SELECT base FROM (SELECT unnest(?::VARCHAR[]) AS base)
+                   )""", [[ISO, "2009-02-28T23:59:59Z", "2008-02-29T00:00:00Z", "9999-12-31T23:59:59Z"], odd,
+                          [ISO, f" {ISO}", f"{ISO} ", "2009-02-29T10:00:00Z", "2008-02-29T10:00:00Z", "2009-13-01T00:00:00Z",
+                           "2009-12-32T00:00:00Z", "2009-05-04T24:00:00Z", "2009-05-04T23:60:00Z", "2009-05-04T23:59:60Z",
+                           "0000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "2009-05-04 23:08:57Z", "20090504T230857Z",
+                           "2009-05-04T23:08:57.5Z", "2009/05/04 23:08:57", "", " "]])
+    assert con.execute("SELECT count(*) FROM names").fetchone()[0] > 2_000_000
+    assert _differences(con, "names", "ingest_scratch.spelling_reason_fast(v, m)",
+                        "ingest_scratch.spelling_reason(v, m)") == []
+    assert _differences(con, "users", "ingest_scratch.user_reason_1k_fast(v)",
+                        "ingest_scratch.user_reason(v, '1k')") == []
+    assert _differences(con, "times", "ingest_scratch.event_time_reason_fast(v)",
+                        "ingest_scratch.event_time_reason(v)") == []
+    # and each shortcut's own values pass (were they never taken, the above would prove nothing)
+    assert con.execute("SELECT ingest_scratch.spelling_reason_fast('Foo', ''), ingest_scratch.user_reason_1k_fast("
+                       "'user_000001'), ingest_scratch.event_time_reason_fast(?)", [ISO]).fetchone() == (None,) * 3
+
+
+def _ingest_1k(path: Path, home: Path, *, plain: bool) -> tuple[object, dict[str, list]]:
+    """``(result without its time, or the refusal, {table: rows})`` of a 1K ingest of ``path`` into a new
+    warehouse at ``home``: with the shortened checks, or (``plain``) with their plain rules."""
+    settings = settings_for(home)
+    run, plain_applied = sql.run, []
+
+    def run_plain(con, name, /, **params):
+        run(con, name, **params)
+        if name == "ingest/scratch.sql":
+            run(con, "ingest/plain_line_checks.sql")
+            plain_applied.append(name)
+
+    with mock.patch.object(sql, "run", run_plain if plain else run):
+        try:
+            outcome: object = {k: v for k, v in asdict(ingest_lastfm(path, fmt="1k", settings=settings)).items()
+                               if k != "seconds"}
+        except IngestError as exc:
+            outcome = str(exc)
+    assert bool(plain_applied) == plain
+    with warehouse.writer(settings) as con:
+        return outcome, {name: con.execute(query).fetchall() for name, query in TABLES.items()}
+
+
+def _same_as_plain(path: Path, workdir: Path) -> tuple[object, dict[str, list]]:
+    fast = _ingest_1k(path, workdir / "fast", plain=False)
+    assert fast == _ingest_1k(path, workdir / "plain", plain=True)
+    return fast
+
+
+def _edge_lines() -> list[str]:
+    """Lines at the edges of the shortcuts: names that start with a space, a no-break space, a control character
+    or nothing, names like a UUID, ids and times just off the dump's form; one bad id among many good lines."""
+    names = [" Foo", "  ", " ", "", "\u00a0Foo", "\u00a0", "\x01Foo", "\x0b", "\x0c", "\x1c", "\x1f\x1e", "\x7fFoo",
+             "\x7f", "\x85", "\u2028", "\u2029", "\u3000", "\u200b", "\u200bFoo", "\u1680", "\u202f", "!", "~", "!Foo",
+             "~Foo", " ~", MB_A, f" {MB_A}", "Foo"]
+    lines = [f"user_000001\t{ISO}\t{m}\t{n}\t\tTrack" for n in names for m in MBIDS_EDGE]
+    users = [" user_000002", "user_000002 ", "\u00a0user_000002", "user_0000002", "user_00002", "USER_000002",
+             "user_00000\u0662", "user_00000\uff12", "user_00000a", "user_000002\x0b"]
+    lines += [f"{u}\t{ISO}\t\tFoo\t\tTrack" for u in users]
+    times = [f" {ISO}", f"{ISO} ", f"{ISO}\u00a0", "2009-02-29T10:00:00Z", "2008-02-29T10:00:00Z", "2009-05-04T24:00:00Z",
+             "2009-05-04T23:59:60Z", "0000-01-01T00:00:00Z", "2009-05-04t23:08:57Z", "2009-05-04T23:08:57z",
+             "2009-05-04 23:08:57Z", "\uff12009-05-04T23:08:57Z", "2009-05-04T23:08:57", "2009-05-04T23:08:57+00:00"]
+    lines += [f"user_000003\t{t}\t\tFoo\t\tTrack" for t in times]
+    many = [f"user_000004\t2009-05-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}Z\t\tArtist {i % 7}\t\tT"
+            for i in range(3000)]
+    return lines + many[:1700] + ["user_00004\t2009-05-04T23:08:57Z\t\tArtist 1\t\tT"] + many[1700:]
+
+
+@pytest.mark.parametrize("lines", [pytest.param(QUIRK_EVENTS, id="quirk-file"), pytest.param(_edge_lines(), id="edges")])
+def test_the_shortened_1k_checks_load_and_reject_what_the_plain_rules_do(tmp_path, lines):
+    outcome, tables = _same_as_plain(write_lines(tmp_path / "events.tsv", lines), tmp_path)
+    assert outcome["rejected"] and outcome["loaded"]  # both sides of every check were taken
+
+
+def test_the_shortened_1k_checks_load_a_generated_dump_as_the_plain_rules_do(tmp_path):
+    from musim.synth.lastfm import write_lastfm_1k_dump
+
+    s = write_lastfm_1k_dump(tmp_path / "synth", users=12, events=30_000, quirks=0.02, seed=11)
+    outcome, _ = _same_as_plain(Path(s.events_path), tmp_path)
+    assert (outcome["lines"], outcome["loaded"], outcome["rejected"]) == \
+        (s.lines, s.expected_loaded, s.expected_rejected)
+
+
+EXAMPLES = int(os.environ.get("MUSIM_FUZZ_EXAMPLES", "20"))
+
+
+@pytest.mark.slow
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=events_file() | events_file(users=USERS_1K, times=TIMES_1K, names=NAMES_1K))
+def test_the_shortened_1k_checks_ingest_fuzzed_files_as_the_plain_rules_do(data):
+    """The fuzz corpus's 1K files (tests/ingest/test_fuzz.py), and the same with ids, times and names near the
+    shortcuts' edges."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "events.tsv"
+        path.write_bytes(data)
+        _same_as_plain(path, Path(tmp))
