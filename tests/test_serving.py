@@ -544,7 +544,7 @@ USER_FACING = {"lastfm_dump", "similarity_build", "artist", "artist_listeners", 
                "artist_neighbors_audio", "track_neighbors", "model_registry", "quality_result", "latest_dump",
                "artist_pair_lookup", "artist_pairs", "artist_neighbors", "similar_artists", "similar_artists_audio",
                "similar_tracks"}
-INTERNAL = {"pair_lookup", "pair_lookup_dumps", "served_state", "served_online"}
+INTERNAL = {"pair_lookup", "pair_lookup_dumps", "served_state", "served_online", "served_manifest"}
 
 
 def test_a_snapshot_describes_itself(tmp_path):

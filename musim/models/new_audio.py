@@ -3,8 +3,8 @@ with the family's own embedding, and rank the known artists and tracks (``musim 
 
 The model is a named version, a family's champion, or by default the serving model (:func:`serving_model`:
 the champion whose neighbours were published last). Everything comes from published data only: the serving
-snapshot, the online store and the object store (the model and its ``embedding.json``), never the writer's
-warehouse. Files are read as the library reads them (:mod:`musim.library.formats`): only the analysed window
+snapshot, the online store and the object store (the model, and the serving manifest of the publication that snapshot
+serves), never the writer's warehouse. Files are read as the library reads them (:mod:`musim.library.formats`): only the analysed window
 of a longer file is decoded, by seeking (:func:`musim.audio.excerpt.excerpt_window`).
 
 This module imports Keras only inside the functions that load a model.
@@ -206,7 +206,8 @@ def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection |
                   store: ObjectStore | None = None, version: str | None = None,
                   require_manifest: bool = True) -> Champion:
     """A version, loaded: ``version`` if given, else the champion of ``family``, else the serving model
-    (:func:`serving_model`), read from the published snapshot (or ``con``)."""
+    (:func:`serving_model`), read from the published snapshot (or ``con``), with the serving manifest of the
+    publication that snapshot serves (:func:`musim.models.serve.read_manifest`)."""
     from musim.models import registry
     from musim.models.siamese import load_model
     from musim.storage import open_store
@@ -229,17 +230,17 @@ def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection |
                 raise NotFoundError(f"{exc}; this reads the published snapshot, where a version promoted since "
                                     "appears once published (`musim models publish VERSION`)") from None
             raise
+        if family is not None and entry.family != family:
+            raise ParameterError(f"{entry.version} is a {entry.family} model, not {family}")
+        manifest = None
+        try:  # the manifest of the publication the snapshot serves (its index, views, inputs), as its online vectors
+            manifest = read_manifest(store, entry.family, entry.version, snapshot=con)
+        except NotFoundError:
+            if require_manifest:
+                raise
     finally:
         if own:
             con.close()
-    if family is not None and entry.family != family:
-        raise ParameterError(f"{entry.version} is a {entry.family} model, not {family}")
-    manifest = None
-    try:
-        manifest = read_manifest(store, entry.family, entry.version)
-    except NotFoundError:
-        if require_manifest:
-            raise
     model = load_model(registry.fetch_model_file(store, entry))
     kind, params = _input_of(entry.family, manifest, model, entry.params)
     return Champion(entry, model, kind, params, manifest)

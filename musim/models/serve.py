@@ -18,9 +18,17 @@ optionally, a pair similarity of two sets of embeddings (the siamese head); ever
   ``artist_neighbors_audio`` and ``track_neighbors`` (migration 008) in one transaction (the tables:
   :mod:`musim.models.neighbours`, exact or, for the cosine families from ``MUSIM_ANN_MIN_TRACKS`` tracks,
   through a Voyager index that is stored next to the model: :mod:`musim.models.ann`);
-- writes ``models/<family>/<version>/embedding.json`` (the input features and the views; what
-  :mod:`musim.models.new_audio` reads, :func:`read_manifest`) when given the store;
+- writes the publication's serving manifest (the input features, the views, the ANN index) when given the store:
+  ``models/<family>/<version>/manifests/<created_at>.json`` before its commit point, never overwritten, which every
+  snapshot serving the publication's rows records (``served_manifest``), and after the commit a copy as
+  ``models/<family>/<version>/embedding.json``, the manifest of the version's newest publication;
 - and (``snapshot=True``) publishes a new serving snapshot.
+
+What :mod:`musim.models.new_audio` (``similar-audio``, ``embed``) reads for a version is the manifest the served
+snapshot records (:func:`read_manifest` with ``snapshot``), like the online vectors (:func:`align_online_pointers`):
+after a rollback, under its pin, or when a later publish of the version stopped before its snapshot, the answers
+come from the publication served, never from a newer one's index. A snapshot published before snapshots recorded
+their manifests reads ``embedding.json``, as it always did.
 
 Scores: with ``pair_similarity`` (siamese), an artist pair scores the mean of the pair similarity over
 their clip pairs (what :func:`musim.models.siamese.siamese_scorer` evaluates) and a track pair its pair
@@ -39,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,13 +81,18 @@ __all__ = [
     "align_online_pointers",
     "commit_staged",
     "read_manifest",
+    "served_manifest_key",
     "track_neighbors",
 ]
 
 log = logging.getLogger(__name__)
 
-#: The serving manifest of a published version, next to its model: ``models/<family>/<version>/embedding.json``.
+#: The serving manifest of a version's newest publication, next to its model: ``models/<family>/<version>/embedding.json``
+#: (what snapshots published before they recorded their manifests read; :func:`read_manifest`).
 EMBEDDING_FILE = "embedding.json"
+#: Each publication's own serving manifest: ``models/<family>/<version>/manifests/<created_at, UTC>.json``.
+MANIFESTS = "manifests/"
+_MANIFEST_NAME = re.compile(r"^\d{8}T\d{12}Z\.json$")
 
 
 # -- feature views ---------------------------------------------------------------------------------------
@@ -164,7 +178,8 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     track_embeddings : np.ndarray [shape=(len(track_ids), d)] float
     pair_similarity : the family's pair similarity of embeddings (see the module docstring); default cosine
     k : neighbours per artist and per track
-    store : where ``embedding.json`` goes (with ``manifest``: extra keys for it, e.g. the input features)
+    store : where the serving manifest goes (with ``manifest``: extra keys for it, e.g. the input features): the
+        publication's own (``manifests/<created_at>.json``, before the commit point) and ``embedding.json`` (after it)
     created_at : the rows' and vectors' time (default now)
     online : publish both views to the online store
     snapshot : publish a new serving snapshot afterwards
@@ -215,19 +230,20 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                            "rank": tranks[tok],
                            "neighbor_track_id": pa.array(id_arr[t_nb[tok]].tolist(), pa.string()),
                            "score": t_sc[tok]})
-    # what lives outside the warehouse first (the manifest, the online vectors staged under names of their own:
-    # no reader sees them yet), then the neighbour rows in one transaction, with the staged names: the commit
-    # point. Only then (after the snapshot, with ``snapshot``) do the online pointers move to the staged vectors. A
-    # publish killed or failed before the commit leaves the warehouse, every snapshot published later and every
-    # online lookup (with a version or without: `latest`) as they were; one killed after it, before the pointers
-    # moved, is mended by the next publish (mend_online_pointers), from the names the rows recorded.
+    # what lives outside the warehouse first (the ANN index and the manifest under names of their own, the online
+    # vectors staged under names of their own: no reader sees them yet), then the neighbour rows in one transaction,
+    # with the staged names and the created_at that names the manifest: the commit point. Only then does
+    # embedding.json (the newest publication's manifest) follow, and (after the snapshot, with ``snapshot``) the
+    # online pointers move to the staged vectors. A publish killed or failed before the commit leaves the warehouse,
+    # every snapshot published later, every online lookup (with a version or without: `latest`) and every manifest
+    # read as they were; one killed after it, before the pointers moved, is mended by the next publish
+    # (mend_online_pointers), from the names the rows recorded. Readers take the manifest a snapshot records, so
+    # neither a publish stopped before its snapshot nor one under a rollback's pin changes what they read.
     from musim.features.online import stage_online
 
     mend_online_pointers(con, settings)
-    manifest_key = None
+    manifest_key = body = None
     if store is not None:
-        from musim.models.registry import object_prefix
-
         if index is not None and ann is None:
             ann = save_index(store, family, version, index, ids, e)
         doc = {"family": family, "version": version, "dim": int(e.shape[1]), "track_view": track_view.ref,
@@ -235,8 +251,9 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                "k": k, "search": mode, "ann": ann, "tracks": len(ids), "artists": int(artists.size),
                "created_at": at.isoformat(),
                **dict(manifest or {})}
-        manifest_key = object_prefix(family, version) + EMBEDDING_FILE
-        store.put_bytes(manifest_key, json.dumps(doc, indent=1, default=str).encode(), content_type="application/json")
+        body = json.dumps(doc, indent=1, default=str).encode()
+        manifest_key = _manifest_key(con, family, version, at)
+        store.put_bytes(manifest_key, body, content_type="application/json")
     staged = [stage_online(con, v, settings=settings) for v in (track_view, artist_view)] if online else []
     try:
         with warehouse.transaction(con):
@@ -254,6 +271,10 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
     except BaseException:
         _drop_uncommitted(con, staged)
         raise
+    if store is not None and body is not None:  # committed: the version's newest publication
+        from musim.models.registry import object_prefix
+
+        store.put_bytes(object_prefix(family, version) + EMBEDDING_FILE, body, content_type="application/json")
     cold = int(sql.query(con, "models/neighbors_cold_start.sql", model_version=version, created_at=at).fetchone()[0])
     snap = None
     if snapshot:  # the snapshot that serves the rows first, so that no lookup runs ahead of the neighbours it serves
@@ -271,6 +292,8 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                 raise
             raise said from exc
     published = [] if defer_online else commit_staged(staged, settings)  # none under a rollback's pin
+    if store is not None and manifest_key is not None:
+        _prune_manifests(store, family, version, manifest_key, settings)
     log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published (%s search)", version,
              artists.size, cold, len(ids), mode)
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,
@@ -416,15 +439,103 @@ def _track_index(store: ObjectStore | None, family: str, version: str, ids: list
     return AnnIndex.build(e, params=params), None
 
 
-def read_manifest(store: ObjectStore, family: str, version: str) -> dict[str, Any]:
-    """The ``embedding.json`` of a published version (NotFoundError if it was never published)."""
+def read_manifest(store: ObjectStore, family: str, version: str, *,
+                  snapshot: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+    """The serving manifest of a published version (NotFoundError if it was never published).
+
+    With ``snapshot`` (a connection to a serving snapshot: what ``similar-audio`` and ``embed`` read), the manifest of
+    the publication whose neighbours that snapshot serves (:func:`served_manifest_key`), so that the ANN index and the
+    views read follow the snapshot served, as the online vectors do. Otherwise, and where the snapshot does not serve
+    the version or was published before snapshots recorded their manifests, the version's ``embedding.json``: the
+    manifest of its newest publication (as every reader read before)."""
     from musim.models.registry import object_prefix
 
+    served = served_manifest_key(snapshot, version) if snapshot is not None else None
+    if served is not None:
+        if store.exists(served):
+            return _get_manifest(store, served, version)
+        log.warning("the serving manifest %s of the %s publication that the served snapshot serves is missing "
+                    "(published without an object store, or removed): reading %s, the newest publication's, "
+                    "instead; `musim models publish %s` writes it again", served, version, EMBEDDING_FILE, version)
     key = object_prefix(family, version) + EMBEDDING_FILE
     if not store.exists(key):
         raise NotFoundError(f"{version} has no published embeddings ({key}): publish them with `musim models "
                             f"publish {version}` (the training DAGs and `musim models train` publish champions only)")
+    return _get_manifest(store, key, version)
+
+
+def _get_manifest(store: ObjectStore, key: str, version: str) -> dict[str, Any]:
     try:
         return store.get_json(key)
     except DamagedObject as exc:
         raise DamagedObject(f"{exc}: publish {version} again (`musim models publish {version}`)") from None
+
+
+def served_manifest_key(snapshot: duckdb.DuckDBPyConnection, version: str) -> str | None:
+    """The object key of the serving manifest that the serving snapshot ``snapshot`` records for ``version`` (its
+    ``served_manifest`` table: the manifest of the publication whose neighbours it serves), or None where it records
+    none: it does not serve the version, or it was published before snapshots recorded their manifests (then the
+    version's ``embedding.json`` is read, as before), or ``snapshot`` is no serving snapshot."""
+    try:
+        snapshot.complete()  # a caller's half-read result
+        present = {r[0] for r in sql.query(snapshot, "models/present_tables.sql").fetchall()}
+        if "served_manifest" not in present:
+            log.debug("the serving snapshot records no serving manifests (published before they were recorded): "
+                      "%s reads %s", version, EMBEDDING_FILE)
+            return None
+        row = sql.query(snapshot, "serving/served_manifest.sql", model_version=version).fetchone()
+    except duckdb.Error as exc:
+        log.debug("the serving manifest of %s could not be read from the snapshot (%s): reading %s", version, exc,
+                  EMBEDDING_FILE)
+        return None
+    return None if row is None else str(row[0])
+
+
+def _manifest_key(con: duckdb.DuckDBPyConnection, family: str, version: str, at: dt.datetime) -> str:
+    """``models/<family>/<version>/manifests/<at, UTC to the microsecond>.json``: the manifest of the publication made
+    at ``at`` (its rows' created_at; the snapshot names it from them: sql/serving/publish_extras.sql)."""
+    from musim.models.registry import object_prefix
+
+    key = str(sql.query(con, "models/manifest_key.sql", family=family, model_version=version,
+                        created_at=at).fetchone()[0])
+    if not key.startswith(object_prefix(family, version) + MANIFESTS):
+        raise RuntimeError(f"the manifest key {key} is not under {object_prefix(family, version)}{MANIFESTS}")
+    return key
+
+
+def _prune_manifests(store: ObjectStore, family: str, version: str, written: str, settings: Any = None) -> list[str]:
+    """Remove the version's publication manifests that no kept snapshot records and that are not ``written`` (the one
+    this publication wrote: the snapshot that will serve it may come later), as publishing a version prunes its online
+    vectors; return the keys removed. Nothing is removed while a snapshot another process holds open cannot be read
+    (what it records is unknown); a snapshot that cannot be read at all is never served, so it keeps nothing. A
+    failure only warns: the publication is committed."""
+    from musim import snapshots
+    from musim.models.registry import object_prefix
+
+    prefix = object_prefix(family, version) + MANIFESTS
+    try:
+        found = [o.key for o in store.list(prefix) if _MANIFEST_NAME.fullmatch(o.key[len(prefix):])]
+        stale = [key for key in found if key != written]
+        if not stale:
+            return []
+        kept: set[str] = set()
+        for snap in snapshots.list_snapshots(settings):
+            if snap.held:
+                return []
+            if snap.problem:
+                continue
+            con = warehouse.connect(snap.path, read_only=True, settings=settings)
+            try:
+                key = served_manifest_key(con, version)
+            finally:
+                con.close()
+            if key is not None:
+                kept.add(key)
+        removed = [key for key in stale if key not in kept]
+        for key in removed:
+            store.delete(key)
+    except Exception as exc:  # noqa: BLE001 - published: a pruning failure only warns
+        log.warning("%s: pruning its old serving manifests under %s failed: %s: %s (they stay; the next publish of "
+                    "the version tries again)", version, prefix, type(exc).__name__, exc)
+        return []
+    return removed

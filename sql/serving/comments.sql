@@ -26,6 +26,7 @@ COMMENT ON TABLE quality_result IS 'Every quality gate run (Great Expectations):
 COMMENT ON TABLE pair_lookup IS 'Internal (musim similar''s index): the co-listened pairs in both directions grouped by artist, one dump after the other, without the dump; query artist_pair_lookup or artist_pairs instead.';
 COMMENT ON TABLE pair_lookup_dumps IS 'Internal (musim similar''s index): each dump''s rowid range (first_row, row_count) in pair_lookup, by dump_seq (lastfm_dump.seq).';
 COMMENT ON TABLE served_online IS 'Internal (the online lookup after a rollback): per model version served, the online vector files (track_online, artist_online under online/<track_view or artist_view name>/) its neighbours were published with.';
+COMMENT ON TABLE served_manifest IS 'Internal (what similar-audio and embed read for a model version while this snapshot is served): per model version served, the object key of the serving manifest (models/<family>/<version>/manifests/<created_at UTC>.json: input features, views, ANN index) of the publication whose neighbours it serves.';
 
 -- Views.
 COMMENT ON VIEW latest_dump IS 'The dump this snapshot serves by default: its latest built dump (one row, dump_id). JOIN latest_dump USING (dump_id) keeps a query to it.';

@@ -15,3 +15,13 @@ FROM audio_neighbors_build
 WHERE track_online IS NOT NULL AND artist_online IS NOT NULL
   AND model_version IN (SELECT model_version FROM artist_neighbors_audio UNION SELECT model_version FROM track_neighbors)
 QUALIFY row_number() OVER (PARTITION BY model_version ORDER BY artist_online DESC) = 1;
+-- The serving manifest of each model version's neighbours in this snapshot (what `similar-audio` and `embed` read for
+-- the version while it is served: musim.models.serve.read_manifest): the one their publication wrote before its commit,
+-- named by the publication's created_at, which the rows carry. The key is the one sql/models/manifest_key.sql gives.
+CREATE TABLE snap.served_manifest AS
+SELECT model_version, family,
+       'models/' || family || '/' || model_version || '/manifests/'
+           || strftime(make_timestamp(epoch_us(max(created_at))), '%Y%m%dT%H%M%S%fZ') || '.json' AS manifest_key
+FROM (SELECT family, model_version, created_at FROM artist_neighbors_audio
+      UNION SELECT family, model_version, created_at FROM track_neighbors)
+GROUP BY model_version, family;

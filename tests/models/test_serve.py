@@ -223,6 +223,253 @@ def test_the_online_lookup_follows_the_served_snapshot_after_a_rollback_and_unde
     np.testing.assert_allclose(served_vector(2), _artist_vector(fourth, owner, 9), rtol=1e-5)
 
 
+# -- what similar-audio reads for a version follows the served snapshot (its serving manifest, like its vectors) ----
+
+ARTISTS, PER_ARTIST, DIM = 8, 6, 8
+
+
+def _library(con):
+    """8 artists x 6 tracks in the warehouse, with an embedding each: ``(track ids, embeddings)``. The first 3
+    tracks of each artist are the first publication's; the others come later (new library audio)."""
+    rng = np.random.default_rng(11)
+    owner = np.repeat(np.arange(ARTISTS) + 1, PER_ARTIST)
+    emb = (rng.normal(size=(ARTISTS + 1, DIM))[owner] + rng.normal(scale=0.5, size=(owner.size, DIM)))
+    ids = [f"t{i:02d}" for i in range(owner.size)]
+    con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
+                    "VALUES (?, ?, ?, ?, 'd1')", [(a, f"a{a}", f"Artist {a}", f"artist {a}")
+                                                  for a in range(1, ARTISTS + 1)])
+    con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
+                    " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
+                    "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
+                    [(t, int(a), f"title {t}", t) for t, a in zip(ids, owner, strict=True)])
+    return ids, emb.astype(np.float32)
+
+
+def _publish_version(con, ids, emb, **kw):
+    """autoencoder-1 published as `musim models publish` does (the store, the family's manifest), through its ANN
+    index."""
+    from musim.models.families import serving_manifest
+
+    return publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=3, store=open_store(), snapshot=True,
+                             search="ann", manifest=serving_manifest("autoencoder"), **kw)
+
+
+@pytest.fixture
+def asked(monkeypatch, tmp_path):
+    """``asked(query)``: `similar-audio` on autoencoder-1 through its ANN index (search=ann), for a clip that embeds to
+    ``query`` (no Keras: the registered model file loads as a stub, the clip's embedding is given); the answer's JSON.
+    Registers autoencoder-1 in the warehouse."""
+    import sys
+    import types
+
+    from musim.features import online
+    from musim.models import ann, new_audio, registry
+    from tests.models.conftest import _report, _truth
+
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"not really a keras file")
+    with warehouse.writer() as con:
+        entry = registry.register_model(con, open_store(), family="autoencoder", model_file=model,
+                                        report=_report(_truth(), 0.3), params={}, target_metric="seed",
+                                        feature_service="autoencoder_log_mel", dump_id="d" * 64)
+    assert entry.version == "autoencoder-1"
+    monkeypatch.setitem(sys.modules, "musim.models.siamese", types.SimpleNamespace(load_model=lambda path: object()))
+    monkeypatch.setattr(registry, "fetch_model_file", lambda store, entry, folder=None: model)
+    monkeypatch.delenv(ann.SEARCH_ENV, raising=False)
+
+    def ask(query):
+        monkeypatch.setattr(new_audio, "embed_files", lambda paths, champion, **kw: (
+            ["clip.wav"], np.asarray(query, dtype=np.float32).reshape(1, -1), [], champion))
+        ann.clear_cache()
+        online.clear_cache()  # as a new `musim similar-audio` process (a server's lookup refreshes within seconds)
+        return new_audio.similar_audio(["clip.wav"], k=4, version="autoencoder-1", search="ann").to_json()
+
+    yield ask
+    ann.clear_cache()
+
+
+def _moved(emb, seed: int):
+    """The embeddings moved a little (another training of the model): other neighbours, another served state."""
+    return (emb + np.random.default_rng(seed).normal(scale=0.4, size=emb.shape)).astype(np.float32)
+
+
+def _tracks(answer) -> list[str]:
+    return [m["track_id"] for m in answer["tracks"]]
+
+
+def _nearest(query, ids, emb, k: int = 4) -> list[str]:
+    """The ``k`` tracks of ``ids`` (embeddings ``emb``) most similar to ``query`` by cosine: brute force."""
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    return [ids[i] for i in np.argsort(-(unit @ (query / np.linalg.norm(query))), kind="stable")[:k]]
+
+
+def test_similar_audio_answers_from_the_publication_served_after_a_rollback_and_under_its_pin(asked, capsys):
+    """A version published again (new library audio embedded) overwrote its embedding.json: after a rollback to the
+    snapshot of the earlier publication, `similar-audio` searched the newer publication's ANN index (tracks the
+    served snapshot does not serve) with the older online vectors, one answer from two publishes; and so under the
+    pin. It answers now from the manifest the served snapshot records, and from the newest after the release."""
+    from musim.cli import main
+
+    with warehouse.writer() as con:
+        ids, emb = _library(con)
+        first = [i for i in range(len(ids)) if i % PER_ARTIST < 3]
+        older = _publish_version(con, [ids[i] for i in first], emb[first])
+    query = emb[PER_ARTIST * 5 + 4]  # a track of artist 6 that only the later publication embeds
+    before = asked(query)
+    assert _tracks(before) == _nearest(query, [ids[i] for i in first], emb[first]) and before["search"] == "ann"
+
+    with warehouse.writer() as con:
+        newer = _publish_version(con, ids, emb)
+    after = asked(query)
+    assert _tracks(after) == _nearest(query, ids, emb) and _tracks(after)[0] == ids[PER_ARTIST * 5 + 4]
+
+    assert main(["publish", "--rollback", Path(older.snapshot).name]) == 0
+    capsys.readouterr()
+    assert asked(query) == before  # the index, views and vectors of the publication served
+
+    moved = _moved(emb, 1)
+    with warehouse.writer() as con:  # published again under the pin: written, not served
+        pinned = _publish_version(con, ids, moved)
+    assert serving.current_path() == Path(older.snapshot) and Path(pinned.snapshot).exists()
+    assert asked(query) == before
+    store = open_store()
+    assert store.get_json("models/autoencoder/autoencoder-1/embedding.json")["created_at"] == \
+        pinned.created_at.isoformat()  # embedding.json: the newest publication's manifest
+
+    assert main(["publish", "--release"]) == 0
+    assert serving.current_path() == Path(pinned.snapshot)
+    assert _tracks(asked(query)) == _nearest(query, ids, moved)  # the newest publication's
+    assert len({older.manifest_key, newer.manifest_key, pinned.manifest_key}) == 3  # one per publication
+
+
+@pytest.mark.parametrize("where", ["before the commit", "after the commit, before the snapshot"])
+def test_a_publish_stopped_after_writing_its_manifest_leaves_the_served_answers(asked, monkeypatch, where):
+    """The manifest was written (over embedding.json) before the neighbour rows and the snapshot: a publish killed
+    or failed after it left the snapshot served with the manifest, and the ANN index, of a publication not served."""
+    import musim.models.serve as serve
+
+    with warehouse.writer() as con:
+        ids, emb = _library(con)
+        first = [i for i in range(len(ids)) if i % PER_ARTIST < 3]
+        _publish_version(con, [ids[i] for i in first], emb[first])
+    query = emb[PER_ARTIST * 5 + 4]
+    before = asked(query)
+    manifests = sorted(o.key for o in open_store().list("models/autoencoder/autoencoder-1/manifests/"))
+
+    run, publish = serve.sql.run, serving.publish
+
+    def killed_at_the_rows(con_, name, **kw):
+        if name == "models/publish_neighbors.sql":
+            raise KeyboardInterrupt
+        return run(con_, name, **kw)
+
+    def snapshot_fails(con_, settings=None, **kw):
+        raise RuntimeError("killed before the snapshot")
+
+    if where == "before the commit":
+        monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
+    else:
+        monkeypatch.setattr(serving, "publish", snapshot_fails)
+    with warehouse.writer() as con, pytest.raises((KeyboardInterrupt, RuntimeError)):
+        _publish_version(con, ids, emb)
+    monkeypatch.setattr(serve.sql, "run", run)
+    monkeypatch.setattr(serving, "publish", publish)
+    assert asked(query) == before
+    written = sorted(o.key for o in open_store().list("models/autoencoder/autoencoder-1/manifests/"))
+    assert len(written) == len(manifests) + 1  # its manifest was written
+
+
+def test_a_snapshot_published_before_it_recorded_its_manifest_reads_embedding_json_quietly(asked, capsys, caplog):
+    """Snapshots published before this change have no served_manifest: they read the version's embedding.json (its
+    newest publication's manifest) as before, and nothing is said about it."""
+    import logging
+
+    from musim.cli import main
+
+    with warehouse.writer() as con:
+        ids, emb = _library(con)
+        first = [i for i in range(len(ids)) if i % PER_ARTIST < 3]
+        older = _publish_version(con, [ids[i] for i in first], emb[first])
+        _publish_version(con, ids, emb)
+    query = emb[PER_ARTIST * 5 + 4]
+    newest = asked(query)
+    assert _tracks(newest) == _nearest(query, ids, emb)
+    assert main(["publish", "--rollback", Path(older.snapshot).name]) == 0
+    capsys.readouterr()
+    assert _tracks(asked(query)) == _nearest(query, [ids[i] for i in first], emb[first])  # its own publication's
+
+    path = Path(older.snapshot)  # as published before: without served_manifest
+    path.chmod(0o644)
+    legacy = duckdb.connect(str(path))
+    legacy.execute("DROP TABLE served_manifest")
+    legacy.close()
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    answer = asked(query)
+    assert _tracks(answer) == _tracks(newest)  # embedding.json: the newest publication's index, as before
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("musim")]
+
+
+def _served_manifests(version: str = "autoencoder-1") -> dict[str, str]:
+    """The manifest each kept snapshot records for ``version``, by snapshot name."""
+    from musim import snapshots
+
+    found = {}
+    for snap in snapshots.list_snapshots():
+        con = duckdb.connect(str(snap.path), read_only=True)
+        try:
+            found[snap.name] = con.execute("SELECT manifest_key FROM served_manifest WHERE model_version = ?",
+                                           [version]).fetchone()[0]
+        finally:
+            con.close()
+    return found
+
+
+def test_a_versions_publish_prunes_the_manifests_no_kept_snapshot_records(monkeypatch, capsys):
+    """Each publication leaves its manifest (tiny); a publish of the version removes those that no kept snapshot
+    records (the pinned one's stays), as it prunes the version's online vectors, and what a killed publish left."""
+    import musim.models.serve as serve
+    from musim.cli import main
+
+    store = open_store()
+
+    def listed() -> set[str]:
+        return {o.key for o in store.list("models/autoencoder/autoencoder-1/manifests/")}
+
+    with warehouse.writer() as con:
+        ids, emb = _library(con)
+        published = [_publish_version(con, ids, _moved(emb, i)) for i in range(4)]  # four distinct states
+    kept = _served_manifests()
+    assert len(kept) == 3 and Path(published[0].snapshot).name not in kept
+    assert listed() == set(kept.values()) and published[0].manifest_key not in listed()
+    assert published[3].manifest_key in listed()
+
+    oldest_kept = published[1]
+    assert main(["publish", "--rollback", Path(oldest_kept.snapshot).name]) == 0
+    capsys.readouterr()
+    run = serve.sql.run
+
+    def killed_at_the_rows(con_, name, **kw):
+        if name == "models/publish_neighbors.sql":
+            raise KeyboardInterrupt
+        return run(con_, name, **kw)
+
+    with warehouse.writer() as con:
+        under_pin = [_publish_version(con, ids, _moved(emb, 5 + i)) for i in range(2)]
+        monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
+        with pytest.raises(KeyboardInterrupt):
+            _publish_version(con, ids, _moved(emb, 9))
+        monkeypatch.setattr(serve.sql, "run", run)
+        orphan = listed() - set(_served_manifests().values())
+        assert len(orphan) == 1  # the killed publish's
+        last = _publish_version(con, ids, _moved(emb, 10))
+    kept = _served_manifests()
+    assert kept[Path(oldest_kept.snapshot).name] == oldest_kept.manifest_key  # pinned: kept, and its manifest
+    assert listed() == set(kept.values()) and not orphan & listed()
+    assert {under_pin[1].manifest_key, last.manifest_key} <= listed()
+    assert published[2].manifest_key not in listed()  # its snapshot was pruned
+
+
 FULL_DISK = 'IO Error: Could not write file "/srv/musim/snapshots/publish-1-ab.partial.wal": No space left on device'
 
 

@@ -296,13 +296,20 @@ def test_embed_makes_the_out_folder_only_when_it_writes(home, tmp_path, capsys):
 
 
 def test_a_damaged_embedding_manifest_says_to_publish_the_version_again(home, tmp_path, capsys):
-    """A cut embedding.json was "musim: error: JSONDecodeError: Expecting ..." without the object or a remedy."""
-    from musim.models.registry import object_prefix
-    from musim.models.serve import EMBEDDING_FILE
+    """A cut embedding.json was "musim: error: JSONDecodeError: Expecting ..." without the object or a remedy. The
+    manifest read is the one the served snapshot records for the version."""
+    from musim import serving
+    from musim.models.serve import served_manifest_key
     from musim.storage import open_store
 
     _, path = _preview_file(home, tmp_path, 5)
-    store, key = open_store(), object_prefix("cnn_classifier", "cnn_classifier-1") + EMBEDDING_FILE
+    snap = serving.open_snapshot()
+    try:
+        key = served_manifest_key(snap, "cnn_classifier-1")
+    finally:
+        snap.close()
+    store = open_store()
+    assert key is not None and key.startswith("models/cnn_classifier/cnn_classifier-1/manifests/")
     good = store.get_bytes(key)
     store.put_bytes(key, good[: len(good) // 2])
     try:
