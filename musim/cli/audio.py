@@ -1,8 +1,10 @@
 """``musim similar-audio`` and ``musim embed``: new audio against a model of any family (cold start).
 
 The model: ``--model VERSION``, else the champion of ``--family`` (any of
-:data:`musim.models.constants.FAMILY_NAMES`), else the serving model (the champion whose audio neighbours were
-published last: :func:`musim.models.new_audio.serving_model`). Each family embeds with its own features and
+:data:`musim.models.constants.FAMILY_NAMES`; without one, its version published last), else the serving model (the
+champion whose audio neighbours were published last; without a published champion, the version published last, as
+``similar --audio`` serves it: :func:`musim.models.new_audio.serving_choice`), said in one line when it is no
+champion. Nothing served fails before TensorFlow is imported. Each family embeds with its own features and
 embedding (siamese: encoder of the log-mel; cnn_classifier: mean over 256 x 256 slices of its 128-unit layer;
 autoencoder: flattened encoder output). Both read only published data: the serving snapshot (registry, tracks,
 artists), the online store (the version's track embeddings) and the object store (the model and its manifest),
@@ -37,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (mp3, wav, flac, ogg, m4a) or folders")
     p.add_argument("--k", type=positive, default=10, help="how many artists and tracks (default 10)")
     p.add_argument("--family", choices=FAMILY_CHOICES,
-                   help="use this family's champion (default: the serving model, the champion published last)")
+                   help="use this family's champion, else its version published last (default: the serving model: the "
+                        "champion published last, else the version published last)")
     p.add_argument("--model", metavar="VERSION", type=version, help="a published version instead of the champion")
     p.add_argument("--search", choices=("auto", "exact", "ann"),
                    help="tracks by brute force or through the version's ANN index (default auto: "
@@ -64,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="audio files or folders (searched recursively)")
     p.add_argument("--out", required=True, metavar="OUT.npz")
     p.add_argument("--family", choices=FAMILY_CHOICES,
-                   help="use this family's champion (default: the serving model, the champion published last)")
+                   help="use this family's champion, else its version published last (default: the serving model: the "
+                        "champion published last, else the version published last)")
     p.add_argument("--model", metavar="VERSION", type=version, help="a registered version instead of the champion")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_embed)
@@ -116,6 +120,8 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
         return 0
+    if result.note:
+        print(printable(f"musim: {result.note}", 0), file=sys.stderr)
     for f, err in result.failed:
         print(printable(f"skipped {f}: {err}", 0), file=sys.stderr)
     what = printable(", ".join(Path(f).name for f in result.files))
@@ -172,10 +178,13 @@ def cmd_embed(args: argparse.Namespace) -> int:
                      model_version=np.array(champ.entry.version), family=np.array(champ.family))
         tmp.replace(out)
     summary = {"out": str(out), "files": len(files), "dim": int(emb.shape[1]), "model_version": champ.entry.version,
-               "family": champ.family, "failed": [{"file": f, "error": e} for f, e in failed]}
+               "family": champ.family, "model_note": champ.note,
+               "failed": [{"file": f, "error": e} for f, e in failed]}
     if args.json:
         print_json(summary)
     else:
+        if champ.note:
+            print(printable(f"musim: {champ.note}", 0), file=sys.stderr)
         for f, err in failed:
             print(printable(f"skipped {f}: {err}", 0), file=sys.stderr)
         print(printable(f"wrote {counted(len(files), 'embedding')} ({emb.shape[1]}-d, {champ.entry.version}) to {out}", 0))

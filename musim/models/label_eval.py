@@ -392,15 +392,26 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
                     n_boot: int = 1000, seed: int = 0) -> LabelEvaluation:
     """Label retrieval of registered models and of the baselines, on the tracks of ``labels`` that decode and
     that every model embeds: the ``versions`` given, else one model (``version``, else ``family``'s
-    champion, else the serving model; none with ``with_model=False``)."""
+    champion, else the serving model; none with ``with_model=False``). A named version is read from the
+    warehouse's registry (published or not); a champion and the serving model from the published snapshot."""
     wanted = [(None, v) for v in versions] if versions else [(family, version)] if with_model else []
     _need_tracks_to_tell_apart(labels.artists, labels.source, "")
     check_baselines(baseline_names)
     champions = []
     if wanted:  # a version that does not exist fails now, before every file is decoded
-        from musim.models.new_audio import load_champion
+        from musim.models.new_audio import load_champion, resolve_version
 
-        champions = [load_champion(fam, version=ver, require_manifest=False) for fam, ver in wanted]
+        entries = {}
+        if any(ver is not None for _, ver in wanted):
+            # a named version is any registered one, published or not: the warehouse's registry (read-only,
+            # waiting while a writer holds it), closed before the models load; the model comes from the store
+            from musim import sandbox
+
+            with sandbox.reader() as con:
+                entries = {i: resolve_version(fam, con=con, version=ver)[0]
+                           for i, (fam, ver) in enumerate(wanted) if ver is not None}
+        champions = [load_champion(fam, version=ver, entry=entries.get(i), require_manifest=False)
+                     for i, (fam, ver) in enumerate(wanted)]
     kept, excerpts, skipped = read_excerpts(labels.paths)
     if len(kept) < 2:
         first = "; ".join(f"{p}: {why}" for p, why in skipped[:2])

@@ -1,11 +1,16 @@
 """New audio against any family's model: featurise files as the feature store featurises previews, embed them
 with the family's own embedding, and rank the known artists and tracks (``musim similar-audio``, ``musim embed``).
 
-The model is a named version, a family's champion, or by default the serving model (:func:`serving_model`:
-the champion whose neighbours were published last). Everything comes from published data only: the serving
-snapshot, the online store and the object store (the model, and the serving manifest of the publication that snapshot
-serves), never the writer's warehouse. Files are read as the library reads them (:mod:`musim.library.formats`): only the analysed window
-of a longer file is decoded, by seeking (:func:`musim.audio.excerpt.excerpt_window`).
+The model is a named version, a family's champion, or by default the serving model (:func:`serving_choice`:
+the champion whose neighbours were published last; without a published champion, the version published last, as
+``similar --audio`` and ``similar-tracks`` serve it, said in one line). Everything comes from published data only:
+the serving snapshot, the online store and the object store (the model, and the serving manifest of the publication
+that snapshot serves), never the
+writer's warehouse (``models evaluate --labels --model VERSION`` alone resolves a registered version in the
+warehouse, read-only: :func:`resolve_version` with its connection). Files are read as the library reads them
+(:mod:`musim.library.formats`): only the analysed window of a longer file is decoded, by seeking
+(:func:`musim.audio.excerpt.excerpt_window`), and a zip archive is the album it holds (:mod:`musim.library.zips`:
+its audio members, as ``library add`` stores them).
 
 This module imports Keras only inside the functions that load a model.
 """
@@ -26,56 +31,114 @@ from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import refuse_empty
 from musim.library.formats import AUDIO_SUFFIXES
+from musim.library.scan import FoundFile
+from musim.library.zips import extract_member, is_zip, members
 from musim.models.neighbours import _cosine
 from musim.models.serve import read_manifest
 from musim.storage import ObjectStore
 
-__all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "featurise_file", "featurise_files", "find_audio_files",
-           "load_champion", "serving_model", "similar_audio"]
+__all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "featurise_file", "featurise_files", "find_audio",
+           "find_audio_files", "load_champion", "resolve_version", "serving_choice", "serving_model", "similar_audio"]
 
 log = logging.getLogger(__name__)
 
 
 def serving_model(con: duckdb.DuckDBPyConnection) -> str:
-    """The version served when no family or version is named: among the champions, the one whose audio
-    neighbours were published last (else the most recently promoted champion)."""
+    """The version served when no family or version is named (:func:`serving_choice`)."""
+    return serving_choice(con)[0]
+
+
+def serving_choice(con: duckdb.DuckDBPyConnection, family: str | None = None) -> tuple[str, str | None]:
+    """The version served when no version is named, and a line saying why when it is no champion.
+
+    Without ``family``: among the champions, the one whose audio neighbours were published last; without a
+    published champion, the version published last (what ``similar --audio`` and ``similar-tracks`` serve); else
+    the most recently promoted champion (never published: ``embed`` can use it). With ``family``: its champion,
+    else its version published last. Reads the registry only (no model is loaded): nothing served fails at once.
+    """
     present = {r[0] for r in sql.query(con, "models/present_tables.sql").fetchall()}
     if "model_registry" not in present:
         raise NotFoundError("no model registry yet: train a model first (the train_siamese or train_embeddings "
                             "DAG, or `musim models train`)")
-    name = "serving_model.sql" if "artist_neighbors_audio" in present else "serving_model_unpublished.sql"
+    published = "artist_neighbors_audio" in present
+    if family is not None:
+        from musim.models import registry
+
+        champ = registry.champion(con, family)
+        if champ is not None:
+            return champ.version, None
+        row = sql.query(con, "models/family_published_last.sql", family=family).fetchone() if published else None
+        if row is None:
+            registry.get_model(con, f"{family}:champion")  # raises, naming the family's versions
+        return str(row[0]), (f"{family} has no champion: {row[0]}, its version published last, answers "
+                             "(`musim models promote VERSION` makes a champion)")
+    name = "serving_model.sql" if published else "serving_model_unpublished.sql"
     row = sql.query(con, f"models/{name}").fetchone()
-    if row is None:
+    if row is not None and row[1] is not None:
+        return str(row[0]), None
+    last = sql.query(con, "models/published_versions.sql").fetchone() if published else None
+    if last is not None:
+        why = f"the champion {row[0]} is not published" if row is not None else "no champion is published"
+        return str(last[0]), (f"{why}: {last[0]}, the version published last, answers (as `musim similar --audio` "
+                              "and `similar-tracks` do)")
+    if row is None:  # no champion, nothing published
         from musim.models.registry import recent_versions
 
         recent = recent_versions(con)
         named = f"; registered: {', '.join(recent)}" if recent else ""
-        if "artist_neighbors_audio" in present:
-            published = [r[0] for r in sql.query(con, "models/published_versions.sql").fetchall()]
-            if published:
-                named += f"; published (`similar-audio` searches their neighbours): {', '.join(published)}"
-        raise NotFoundError("no family has a champion in the published snapshot: promote a version and publish it "
-                            "(`musim models promote VERSION`, then `musim models publish VERSION`) or ask for one "
-                            f"with `--model VERSION`{named}")
-    return str(row[0])
+        raise NotFoundError("no model is served: the published snapshot has no champion and no published version: "
+                            "publish one (`musim models publish VERSION`) or name one with `--model VERSION`"
+                            f"{named}")
+    return str(row[0]), None
 
 
-def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
-    """Files given, and the audio files under folders given (recursively, sorted); missing paths raise."""
-    out: list[Path] = []
+def find_audio(paths: Sequence[str | Path]) -> list[FoundFile]:
+    """Files given, and the audio files under folders given (recursively, sorted); a zip archive (known by its
+    content, given or in a folder) is read as ``library add`` reads it (:mod:`musim.library.zips`): its audio
+    members, each ``ARCHIVE/MEMBER`` with its archive and member index, or, when it cannot be listed or holds no
+    audio, one entry with the reason (``skip``): an album is never left out silently. Missing paths raise."""
+    out: list[FoundFile] = []
     refuse_empty(paths, "audio files or folders")
     for p in map(Path, paths):
         if p.is_dir():
             # Every audio-named entry but a folder: a pipe or a broken link gets its reason in the results,
             # like a damaged file, instead of vanishing from them.
-            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and not f.is_dir())
+            for f in sorted(f for f in p.rglob("*") if not f.is_dir()):
+                if is_zip(f):
+                    out += _zip_members(f, p)
+                elif f.suffix.lower() in AUDIO_SUFFIXES:
+                    out.append(FoundFile(f, p))
         elif p.is_file():
-            out.append(p)
+            out += _zip_members(p, p.parent) if is_zip(p) else [FoundFile(p, p.parent)]
         else:
             raise NotFoundError(f"no such file or folder: {p}")
     if not out:
         raise NotFoundError(f"no audio files in {', '.join(map(str, paths))}")
-    return list(dict.fromkeys(out))
+    once: dict[Path, FoundFile] = {}
+    for f in out:
+        once.setdefault(f.path, f)
+    return list(once.values())
+
+
+def _zip_members(archive: Path, root: Path) -> list[FoundFile]:
+    """The audio members of a zip archive, or the archive with why it gives none."""
+    from musim.library.formats import FileSkipped
+
+    try:
+        held = members(archive)
+    except FileSkipped as skip:
+        return [FoundFile(archive, root, skip=skip)]
+    audio = [FoundFile(archive / name, root, archive=archive, member=index) for index, name in held
+             if Path(name).suffix.lower() in AUDIO_SUFFIXES]
+    if not audio:
+        others = f"{len(held)} other file(s)" if held else "no files"
+        return [FoundFile(archive, root, skip=FileSkipped("not_audio", f"a zip archive with no audio file ({others})"))]
+    return audio
+
+
+def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The paths of :func:`find_audio`: files, and a zip archive's members as ``ARCHIVE/MEMBER``."""
+    return [f.path for f in find_audio(paths)]
 
 
 #: Seconds of audio analysed in a longer file when the features have no fixed span (slices, descriptors):
@@ -83,12 +146,35 @@ def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
 WINDOW_S = 30.0
 
 
-def _featurise_or_reason(path: Path, params: Any) -> np.ndarray | str:
+def _featurise_found(item: FoundFile, params: Any) -> np.ndarray:
+    """:func:`featurise_file` of a found file; a zip member streamed into a scratch file (``$MUSIM_TMP``) while it
+    is read, as ``library add`` reads it."""
+    import re
+
+    from musim.config import get_settings
+    from musim.library.formats import FileSkipped
+    from musim.scratch import temp_file
+
+    if item.skip is not None:
+        raise item.skip
+    if item.archive is None or item.member is None:
+        return featurise_file(item.path, params)
+    suffix = re.sub(r"[^.A-Za-z0-9]", "", item.path.suffix)[:10]
+    with temp_file(get_settings().ensure_tmp(), "embed-member-", suffix) as local:
+        extract_member(item.archive, item.member, local)
+        if is_zip(local):
+            raise FileSkipped("not_audio", "a zip archive inside a zip archive; extract it and give its folder")
+        return featurise_file(local, params, key=str(item.path))
+
+
+def _featurise_or_reason(path: Path | FoundFile, params: Any) -> np.ndarray | str:
     from musim.audio import BadAudioError
     from musim.errors import AudioError
     from musim.library.formats import FileSkipped
 
     try:
+        if isinstance(path, FoundFile):
+            return _featurise_found(path, params)
         return featurise_file(path, params)
     except FileSkipped as exc:  # the file's reason, handed back (an unusable file is not a failed run); the
         return exc.reason + (f" ({exc.detail})" if exc.detail else "")  # caller names the file
@@ -98,10 +184,11 @@ def _featurise_or_reason(path: Path, params: Any) -> np.ndarray | str:
         return str(exc)
 
 
-def featurise_files(files: Sequence[Path], params: Any, *, workers: int | None = None
+def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: int | None = None
                     ) -> list[np.ndarray | str]:
-    """:func:`featurise_file` of every file, in order: its features, or why it is unusable (the ``AudioError``'s
-    reason and detail, without the file's name); across the audio path's process pool
+    """:func:`featurise_file` of every file (a path, or an entry of :func:`find_audio`: a zip member is read from
+    its archive), in order: its features, or why it is unusable (the ``AudioError``'s reason and detail, without
+    the file's name); across the audio path's process pool
     (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU)."""
     from musim.audio.batch import pool_map
 
@@ -110,7 +197,7 @@ def featurise_files(files: Sequence[Path], params: Any, *, workers: int | None =
 
 
 def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "middle",
-                   window_s: float = WINDOW_S) -> np.ndarray:
+                   window_s: float = WINDOW_S, key: str | None = None) -> np.ndarray:
     """An audio file's features as the feature store computes them for a preview, by the type of
     ``params``: :class:`~musim.audio.MelParams` → log-mel ``(frames, n_mels)`` float16;
     :class:`~musim.audio.SliceParams` → slices ``(n, frames, n_mels)`` float16;
@@ -119,7 +206,7 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
     A file longer than the analysed span (the log-mel's span, 30 s by default; ``window_s`` otherwise) is read
     only in a window of that span, by seeking, placed like the library and the acquisition place it in whole
     tracks (``anchor``, default the middle). Unusable files raise the library's reasons (``truncated``,
-    ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError).
+    ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError), naming ``key`` (default the path).
     """
     from musim.audio import MelParams, SliceParams, load_audio, log_mel, slices
     from musim.audio.excerpt import excerpt_window
@@ -129,9 +216,10 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
     if not isinstance(params, MelParams | SliceParams | DescriptorParams):
         raise ParameterError(f"no features for parameters of type {type(params).__name__}")
     span = params.seconds if isinstance(params, MelParams) and params.seconds is not None else window_s
-    info = probe(Path(path), min_seconds=1.0, key=str(path))
+    key = key or str(path)
+    info = probe(Path(path), min_seconds=1.0, key=key)
     offset, length = excerpt_window(info.duration_s, length_s=span, anchor=anchor)
-    y, sr = load_audio(Path(path), sr=params.sr, key=str(path), offset=offset, duration=length)
+    y, sr = load_audio(Path(path), sr=params.sr, key=key, offset=offset, duration=length)
     if isinstance(params, MelParams):
         return log_mel(y, params=params).astype(np.float16)
     if isinstance(params, SliceParams):
@@ -152,6 +240,7 @@ class Champion:
     input: str
     params: Any
     manifest: dict[str, Any] | None
+    note: str | None = None  # why this version serves when it is no champion (see :func:`serving_choice`)
 
     @property
     def family(self) -> str:
@@ -202,26 +291,27 @@ def open_published() -> duckdb.DuckDBPyConnection:
                             "(`musim models train`)") from None
 
 
-def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
-                  store: ObjectStore | None = None, version: str | None = None,
-                  require_manifest: bool = True) -> Champion:
-    """A version, loaded: ``version`` if given, else the champion of ``family``, else the serving model
-    (:func:`serving_model`), read from the published snapshot (or ``con``), with the serving manifest of the
-    publication that snapshot serves (:func:`musim.models.serve.read_manifest`)."""
+def resolve_version(family: str | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
+                    version: str | None = None) -> tuple[Any, str | None]:
+    """The registry entry of ``version`` if given, else of ``family``'s champion (else its version published last),
+    else of the serving model (:func:`serving_choice`), read from the published snapshot (or ``con``: the
+    warehouse's registry for a version registered but not published yet), and the line saying why a version that is
+    no champion serves. No model is loaded: a version that does not exist fails at once."""
     from musim.models import registry
-    from musim.models.siamese import load_model
-    from musim.storage import open_store
 
     if family is not None and version is None:
         from musim.models.families import get_family
 
         get_family(family)
-    store = store or open_store()
     own = con is None
     con = open_published() if own else con
+    note = None
     try:
         try:
-            entry = registry.get_model(con, version or (f"{family}:champion" if family else serving_model(con)))
+            wanted = version
+            if wanted is None:
+                wanted, note = serving_choice(con, family)
+            entry = registry.get_model(con, wanted)
         except duckdb.CatalogException:
             raise NotFoundError("the published snapshot has no model registry yet: train a model first "
                                 "(the train_siamese DAG or `musim models train`)") from None
@@ -230,20 +320,60 @@ def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection |
                 raise NotFoundError(f"{exc}; this reads the published snapshot, where a version promoted since "
                                     "appears once published (`musim models publish VERSION`)") from None
             raise
-        if family is not None and entry.family != family:
-            raise ParameterError(f"{entry.version} is a {entry.family} model, not {family}")
-        manifest = None
-        try:  # the manifest of the publication the snapshot serves (its index, views, inputs), as its online vectors
-            manifest = read_manifest(store, entry.family, entry.version, snapshot=con)
-        except NotFoundError:
-            if require_manifest:
-                raise
     finally:
         if own:
             con.close()
+    if family is not None and entry.family != family:
+        raise ParameterError(f"{entry.version} is a {entry.family} model, not {family}")
+    return entry, note
+
+
+def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
+                  store: ObjectStore | None = None, version: str | None = None,
+                  require_manifest: bool = True, entry: Any = None) -> Champion:
+    """A version, loaded: ``entry`` (a registry entry) if given, else the one :func:`resolve_version` names
+    (``version``, else the champion of ``family``, else the serving model), read from the published snapshot (or
+    ``con``), with the serving manifest of the publication that snapshot serves (:func:`served_manifest`). Keras is
+    imported once the version is known."""
+    from musim.models import registry
+    from musim.storage import open_store
+
+    note = None
+    if entry is None:
+        entry, note = resolve_version(family, con=con, version=version)
+    elif family is not None and entry.family != family:
+        raise ParameterError(f"{entry.version} is a {entry.family} model, not {family}")
+    store = store or open_store()
+    manifest = None
+    try:
+        manifest = served_manifest(store, entry, con)
+    except NotFoundError:
+        if require_manifest:
+            raise
+    from musim.models.siamese import load_model
+
     model = load_model(registry.fetch_model_file(store, entry))
     kind, params = _input_of(entry.family, manifest, model, entry.params)
-    return Champion(entry, model, kind, params, manifest)
+    return Champion(entry, model, kind, params, manifest, note)
+
+
+def served_manifest(store: ObjectStore, entry: Any, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+    """The serving manifest of ``entry``'s version as the published snapshot (or ``con``) serves it (its index,
+    views, inputs: :func:`musim.models.serve.read_manifest`, following the snapshot as its online vectors do); the
+    version's ``embedding.json`` where no snapshot records one (nothing published, a warehouse connection, a
+    snapshot from before manifests were recorded)."""
+    from musim import serving
+
+    if con is not None:
+        return read_manifest(store, entry.family, entry.version, snapshot=con)
+    try:
+        snapshot = serving.open_snapshot()
+    except serving.NothingPublished:
+        return read_manifest(store, entry.family, entry.version)
+    try:
+        return read_manifest(store, entry.family, entry.version, snapshot=snapshot)
+    finally:
+        snapshot.close()
 
 
 def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
@@ -264,26 +394,27 @@ def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
 def embed_files(paths: Sequence[str | Path], *, family: str | None = None, version: str | None = None,
                 store: ObjectStore | None = None, champion: Champion | None = None, workers: int | None = None
                 ) -> tuple[list[str], np.ndarray, list[tuple[str, str]], Champion]:
-    """Each audio file's embedding by ``version``, else ``family``'s champion, else the serving model
-    (folders are searched for audio files): the family's own embedding of the features it was trained on
-    (siamese: encoder of the log-mel; cnn_classifier: mean over the 256 x 256 slices of the 128-unit
-    layer; autoencoder: flattened encoder output; descriptors: z-scored descriptors). Files are featurised in the
-    audio path's process pool (``workers``, default one per CPU; see :func:`featurise_files`).
+    """Each audio file's embedding by ``version``, else ``family``'s champion (else its version published last),
+    else the serving model (:func:`serving_choice`; folders and zip archives are searched for audio files): the
+    family's own embedding of the features it was trained on (siamese: encoder of the log-mel; cnn_classifier:
+    mean over the 256 x 256 slices of the 128-unit layer; autoencoder: flattened encoder output; descriptors:
+    z-scored descriptors). Files are featurised in the audio path's process pool (``workers``, default one per
+    CPU; see :func:`featurise_files`).
 
     Returns ``(files embedded, embeddings (n, d) float32, [(file, error)] of files that failed, champion)``.
     """
     champ = champion or load_champion(family, store=store, version=version, require_manifest=False)
-    files = find_audio_files(paths)
+    files = find_audio(paths)
     good, feats, failed = [], [], []
     for f, x in zip(files, featurise_files(files, champ.params, workers=workers), strict=True):
         if isinstance(x, str):
-            failed.append((str(f), x))
+            failed.append((str(f.path), x))
             continue
         if champ.input == "slices" and x.shape[0] == 0:
-            failed.append((str(f), "too short for one slice"))
+            failed.append((str(f.path), "too short for one slice"))
             continue
         feats.append(x)
-        good.append(str(f))
+        good.append(str(f.path))
     if not feats:
         raise ParameterError("no file could be decoded: " + "; ".join(f"{f}: {e}" for f, e in failed))
     return good, np.asarray(_encode(champ, feats), dtype=np.float32), failed, champ
@@ -317,11 +448,12 @@ class SimilarAudio:
     tracks: list[Match]
     family: str = ""
     search: str = "exact"
+    note: str | None = None  # why the version serves when it is no champion
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "failed": [{"file": f, "error": e} for f, e in self.failed],
                 "model_version": self.version, "family": self.family, "scoring": self.scoring,
-                "search": self.search,
+                "search": self.search, "model_note": self.note,
                 "artists": [m.to_json() for m in self.artists], "tracks": [m.to_json() for m in self.tracks]}
 
 
@@ -329,8 +461,9 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
                   version: str | None = None, store: ObjectStore | None = None,
                   search: str | None = None) -> SimilarAudio:
     """The known artists and tracks most similar to new audio, by a model's embeddings alone: ``version``
-    if given, else ``family``'s champion, else the serving model (:func:`serving_model`). The version
-    must have published embeddings (its neighbour tables and online vectors).
+    if given, else ``family``'s champion (else its version published last), else the serving model
+    (:func:`serving_choice`). The version must have published embeddings (its neighbour tables and online
+    vectors).
 
     The files are taken as clips of **one** query (say, a new artist without listening data). Scores are
     the ones the family's evaluation and ``artist_neighbors_audio`` use:
@@ -368,7 +501,7 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
                  for i, r in enumerate(a_rows)],
                 [Match(i + 1, float(r[1]), int(r[2]), r[3], track_id=str(r[0]), title=r[4],
                        listeners=None if r[5] is None else int(r[5])) for i, r in enumerate(t_rows)],
-                champ.family, "ann")
+                champ.family, "ann", champ.note)
         name, _, view_version = str(manifest["track_view"]).partition(":")
         tracks = open_online(name, int(view_version))
         t_ids = np.asarray(tracks.ids).astype(str)
@@ -409,4 +542,4 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
     track_matches = [Match(i + 1, float(r[1]), int(r[2]), r[3], track_id=str(r[0]), title=r[4],
                            listeners=None if r[5] is None else int(r[5])) for i, r in enumerate(top_tracks)]
     return SimilarAudio(files, failed, champ.entry.version, str(manifest.get("scoring")), artists, track_matches,
-                        champ.family)
+                        champ.family, note=champ.note)

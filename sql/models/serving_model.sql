@@ -1,7 +1,8 @@
--- The serving model (musim.models.serve.serving_model): among the registry's champions, the one whose
--- audio neighbours were published last (what `similar-audio`, `embed` and the musim page use when no
--- family or version is named); a champion never published comes after, the most recently promoted first.
-SELECT r.version
+-- The serving model's champion (musim.models.new_audio.serving_choice): among the registry's champions, the one
+-- whose audio neighbours were published last, with when (NULL: a champion never published, the most recently
+-- promoted first). Without a published champion, `similar --audio`, `similar-tracks`, `similar-audio` and
+-- `embed` serve the version published last (published_versions.sql).
+SELECT r.version, p.published_at
 FROM model_registry r
 LEFT JOIN (SELECT model_version, max(created_at) AS published_at
            FROM artist_neighbors_audio GROUP BY model_version) p ON p.model_version = r.version

@@ -320,3 +320,56 @@ def test_the_group_auc_ignores_other_artists_outside_the_querys_group():
     per = query_metrics(s, ["A", "A", "B", "B"], ["g", "g", "h", "g"])
     assert per["auc"][0] == pytest.approx(0.5)
     assert per["auc_group"][0] == pytest.approx(1.0)
+
+
+def test_a_named_version_is_any_registered_one_published_or_not(tmp_path, monkeypatch):
+    """`models evaluate --labels CSV --model contrastive-1` said `no model has been published under .../serving yet`
+    after training; after one publish, a newer version was `no model version 'contrastive-2'; recent: contrastive-1`
+    while `models list` showed it: the versions were read from the published snapshot."""
+    import sys
+    import types
+    from types import SimpleNamespace
+
+    from musim import serving, warehouse
+    from musim.audio import MelParams
+    from musim.errors import NotFoundError
+    from musim.models import label_eval, new_audio, registry
+    from musim.storage import open_store
+    from tests.models.conftest import _register, _report, _truth
+
+    class Reached(Exception):
+        pass
+
+    def decode(paths):
+        raise Reached
+
+    fake = types.ModuleType("musim.models.siamese")  # no TensorFlow: a model of the log-mel's shape
+    fake.load_model = lambda path: SimpleNamespace(inputs=[SimpleNamespace(shape=(None, MelParams().frames,
+                                                                                   MelParams().n_mels))])
+    monkeypatch.setitem(sys.modules, "musim.models.siamese", fake)
+    monkeypatch.setattr(registry, "fetch_model_file", lambda store, entry: tmp_path / "model.keras")
+    monkeypatch.setattr(label_eval, "read_excerpts", decode)
+    loaded: list[str] = []
+    real = new_audio.load_champion
+
+    def spy(*args, **kwargs):
+        champ = real(*args, **kwargs)
+        loaded.append(champ.entry.version)
+        return champ
+
+    monkeypatch.setattr(new_audio, "load_champion", spy)
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,B\n")
+    labels = read_labels(tmp_path / "labels.csv")
+
+    with warehouse.writer() as con:
+        first = _register(con, open_store(), tmp_path, _report(_truth(), 0.3), run_id="r1").version
+    with pytest.raises(Reached):  # trained, never published
+        label_eval.evaluate_labels(labels, versions=[first])
+    with warehouse.writer() as con:  # the reader is closed: a writer opens
+        serving.publish(con)
+        second = _register(con, open_store(), tmp_path, _report(_truth(), 0.3, seed=2), run_id="r2").version
+    with pytest.raises(Reached):  # registered after the snapshot was published
+        label_eval.evaluate_labels(labels, versions=[second, first])
+    assert loaded == [first, second, first]
+    with pytest.raises(NotFoundError, match=rf"no model version 'siamese-9'; recent: {second}, {first}"):
+        label_eval.evaluate_labels(labels, versions=["siamese-9"])

@@ -384,3 +384,60 @@ def test_embed_onto_a_full_disk_is_one_line_and_leaves_no_partial_file(home, tmp
     code, out, err = _run(capsys, "embed", str(files[0]), "--out", str(out_dir / "e.npz"))
     assert code == 2 and out == "" and err == f"musim: error: {out_dir / 'e.npz'}: No space left on device\n"
     assert list(out_dir.iterdir()) == []
+
+
+def test_without_a_champion_similar_audio_and_embed_serve_the_version_published_last(home, tmp_path, capsys):
+    """After `models publish contrastive-1` (no champion) `similar --audio` and `similar-tracks` answered from it,
+    while `similar-audio FILE` failed `no family has a champion...` and `similar-audio FILE --family contrastive`
+    (the README's line) `family 'contrastive' has no champion yet`."""
+    from musim import queries, serving, warehouse
+
+    files = _new_clips(tmp_path, n=1)
+    with warehouse.writer() as con:
+        champions = [r[0] for r in con.execute("SELECT version FROM model_registry WHERE status = 'champion'").fetchall()]
+        con.execute("UPDATE model_registry SET status = 'challenger' WHERE status = 'champion'")
+        serving.publish(con)
+    try:
+        snap = serving.open_snapshot()
+        try:
+            served = queries.models_of(snap, queries.inspect(snap), "artist_neighbors_audio")[0]  # `similar --audio`
+        finally:
+            snap.close()
+        code, out, err = _run(capsys, "similar-audio", str(files[0]), "--k", "2")
+        assert code == 0, err
+        assert f"({served}, cosine scores)" in out
+        assert err == (f"musim: no champion is published: {served}, the version published last, answers (as `musim "
+                       "similar --audio` and `similar-tracks` do)\n")
+        code, out, err = _run(capsys, "similar-audio", str(files[0]), "--family", "cnn_classifier", "--json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["model_version"] == "cnn_classifier-1" and doc["model_note"].startswith(
+            "cnn_classifier has no champion: cnn_classifier-1, its version published last")
+        code, out, err = _run(capsys, "embed", str(files[0]), "--out", str(tmp_path / "e.npz"))
+        assert code == 0 and f", {served}) to" in out and "the version published last" in err
+    finally:
+        with warehouse.writer() as con:
+            con.execute("UPDATE model_registry SET status = 'champion' WHERE list_contains(?, version)", [champions])
+            serving.publish(con)
+
+
+def test_embed_reads_a_zipped_album_as_library_add_does(home, tmp_path, capsys):
+    """`embed X.zip` said not_audio, and `embed FOLDER` left zipped albums out without a word."""
+    import zipfile
+
+    (tmp_path / "clips").mkdir()
+    clips = _new_clips(tmp_path / "clips", n=2)
+    album = tmp_path / "Some Band - Live.zip"
+    with zipfile.ZipFile(album, "w") as z:
+        for c in clips:
+            z.write(c, f"Live/{c.name}")
+    code, out, err = _run(capsys, "embed", str(album), "--family", "autoencoder", "--out", str(tmp_path / "z.npz"),
+                          "--json")
+    assert code == 0, err
+    assert json.loads(out)["files"] == 2 and not json.loads(out)["failed"]
+    code, out, err = _run(capsys, "embed", *map(str, clips), "--family", "autoencoder", "--out",
+                          str(tmp_path / "f.npz"), "--json")
+    assert code == 0, err
+    with np.load(tmp_path / "z.npz") as z, np.load(tmp_path / "f.npz") as f:
+        assert z["files"].tolist() == [str(album / "Live" / c.name) for c in clips]
+        np.testing.assert_allclose(z["embeddings"], f["embeddings"], rtol=1e-5, atol=1e-6)

@@ -369,3 +369,74 @@ def test_every_must_be_zero_column_has_a_failing_case(good):
     cased = {(c[1], c[3]) for c in BAD} | {("training_split", c[2]) for c in BAD_SPLITS}
     missing = sorted(columns - cased)
     assert not missing, f"'must be zero' columns without a BAD case: {missing}"
+
+
+def _pinned_descriptor_service(con, name: str, as_of) -> None:
+    from musim.features import FeatureService, register_service
+    from musim.features.definitions import track_descriptors
+
+    register_service(con, FeatureService(name, (track_descriptors,), description="a trained model's service",
+                                         model_version=name, as_of=as_of))
+
+
+def _add_track(con, i: int, added_at, features_at) -> str:
+    """One more track (of artist 1), added at ``added_at``, its descriptors computed at ``features_at`` (None: never)."""
+    from musim.features.definitions import track_descriptors
+
+    sha, track_id = f"{i:064x}".replace("0", "b", 10), f"{i:016x}"
+    con.execute("""INSERT INTO track (track_id, artist_id, title, genre, provider, provider_track_id, provider_rank,
+                       object_key, sha256, format, duration_s, sample_rate, channels, excerpt_offset_s,
+                       excerpt_duration_s, added_at)
+                   VALUES (?, 1, 'Later', NULL, 'library', ?, 1, ?, ?, 'flac', 30.0, 44100, 2, 0.0, 30.0, ?)""",
+                [track_id, sha, f"audio/previews/{sha}.flac", sha, added_at])
+    if features_at is not None:
+        con.execute("""INSERT INTO track_descriptors (params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name,
+                           run_id, created_at) VALUES (?, ?, ?, ?, ?, 9, 'A minor', 'r2', ?)""",
+                    [track_descriptors.params_hash, track_id, sha, sha, [0.7] * track_descriptors.dim, features_at])
+    return track_id
+
+
+def test_tracks_added_after_a_service_was_pinned_are_not_its_gaps(good):
+    """A folder that grows after its first model: `features build` failed for good (`track_log_mel__log_mel
+    missing for 58 of 236 rows` of contrastive-1): the pinned frame was built over every track there is now,
+    and a track added since cannot have had features at the pin."""
+    import datetime as dt
+
+    from tests.quality.conftest import NOW
+
+    pin = NOW + dt.timedelta(hours=1)
+    with warehouse.writer() as con:
+        _pinned_descriptor_service(con, "contrastive-1", pin)
+        for i in range(10, 14):  # four tracks added (and featurised) after the pin: more than the 10 % allowed
+            _add_track(con, i, pin + dt.timedelta(days=1), pin + dt.timedelta(days=1, minutes=5))
+    result = run(["training_sets"]).results[0]
+    assert result.status == "passed", result.describe()
+    facts = {r["service"]: r for r in _training_facts()}
+    assert facts["contrastive-1"]["entities"] == 2 and facts["q_training"]["entities"] == 6  # the unpinned: all
+
+
+def _training_facts() -> list[dict]:
+    from musim.quality.registry import CheckContext, Coverage
+    from musim.quality.suites.training import frames
+
+    with warehouse.writer() as con:
+        frame = next(frames(CheckContext(con, FAST), Coverage()))
+    return frame.to_dict("records")
+
+
+def test_a_gap_at_the_pin_still_fails_a_pinned_service(good):
+    """A track that was in the catalogue at the pin but had no feature then (computed later, or never) is a gap
+    of that training set: the gate still says so."""
+    import datetime as dt
+
+    from tests.quality.conftest import NOW
+
+    pin = NOW + dt.timedelta(hours=1)
+    with warehouse.writer() as con:
+        _pinned_descriptor_service(con, "contrastive-1", pin)
+        late = _add_track(con, 20, NOW, pin + dt.timedelta(minutes=5))  # there at the pin, featurised after it
+        _add_track(con, 21, pin + dt.timedelta(days=1), pin + dt.timedelta(days=1))  # added after: not a gap
+    result = run(["training_sets"]).results[0]
+    assert result.status == "failed", result.describe()
+    shown = json.dumps([f["examples"] for f in failures(result) if "min_coverage" in f["columns"]])
+    assert "contrastive-1: track_descriptors__" in shown and "missing for 1 of 3 rows" in shown and late in shown

@@ -2,7 +2,11 @@
 
 Training sets have no table: :func:`musim.features.get_training_frame` builds them on demand. This suite
 builds, for each service in ``feature_service``, the frame of the audio catalogue (every ``track``, with
-its ``artist_id``, except those feature extraction rejected with a reason in ``feature_reject``) at the service's pinned ``as_of`` (else now), and checks one fact row per service:
+its ``artist_id``, except those feature extraction rejected with a reason in ``feature_reject``) at the service's
+pinned ``as_of`` (else now), and checks one fact row per service. A pinned service is checked on the tracks that
+were in the catalogue at its ``as_of`` (``track.added_at``): a track added since cannot have had features then,
+and a music folder keeps growing after its first model is trained; a track that was there and had no feature
+then is still a gap. The facts:
 one frame row per entity, every feature column present for at least ``training_feature_mostly`` of the
 rows, scalar and vector values finite, one vector length per column, tensor values are feature object
 keys. (Leakage is excluded by construction: the join takes the latest value created at or before
@@ -81,24 +85,32 @@ def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     import pandas as pd
 
     from musim.features import get_training_frame
+    from musim.features.registry import get_service
 
     # tracks whose audio feature extraction rejected (with a recorded reason) are not training rows
-    entities = sql.query(ctx.con, "quality/training_entities.sql").df()
+    usable = len(sql.query(ctx.con, "quality/training_entities.sql", as_of=None).fetchall())
     excluded = sql.query(ctx.con, "quality/rejected_tracks.sql").fetchone()[0]
     services = [r[0] for r in sql.query(ctx.con, "features/service_names.sql").fetchall()]
     examples: dict[str, list[str]] = {}
     rows = []
+    checked = pinned = 0
     for name in services:
-        frame = get_training_frame(name, entities, con=ctx.con)
+        service = get_service(ctx.con, name)
+        pinned += service.as_of is not None
+        # a pinned service: the tracks of the catalogue at its as_of (those added since had no features then)
+        entities = sql.query(ctx.con, "quality/training_entities.sql", as_of=service.as_of).df()
+        frame = get_training_frame(service, entities, con=ctx.con)
         row = _describe(name, frame, ["track_id", "artist_id", "as_of"], examples, ctx.thresholds.examples)
         rows.append({"entities": len(entities), "rows": len(frame), **row})
+        checked += len(entities)
         if len(frame) != len(entities):
             examples.setdefault("rows", []).append(f"{name}: {len(frame)} rows for {len(entities)} tracks")
     ctx._cache["training_examples"] = examples
-    coverage.rows_total = len(entities) * len(services)
+    coverage.rows_total = checked
     coverage.rows_validated = 0
-    coverage.how = (f"training frames of {len(services)} feature service(s) over all {len(entities):,} usable tracks "
-                    f"({excluded:,} rejected by feature extraction left out), summarised")
+    coverage.how = (f"training frames of {len(services)} feature service(s) over the {usable:,} usable tracks "
+                    f"({excluded:,} rejected by feature extraction left out)"
+                    + (f", {pinned} pinned one(s) over those there at their as_of" if pinned else "") + ", summarised")
     yield pd.DataFrame(rows, columns=_COLUMNS)
 
 
@@ -116,7 +128,7 @@ def expectations(ctx: CheckContext) -> list:
 
     return [
         gxe.ExpectColumnPairValuesToBeEqual(column_A="rows", column_B="entities",
-                                            description="one training row per catalogue track"),
+                                            description="one training row per catalogue track (at the service's as_of)"),
         gxe.ExpectColumnValuesToBeBetween(column="feature_columns", min_value=1, description="the frame has features"),
         gxe.ExpectColumnValuesToBeBetween(column="min_coverage", min_value=mostly, max_value=1.0,
                                           description=f"every feature is present for >= {mostly:.0%} of the tracks"),
