@@ -141,18 +141,29 @@ def _first(candidates: list[tuple[int, str | None]], g: Group) -> int | None:
     return next((i for i, mbid in candidates if mbid is None or not (g.mbid or g.ambiguous)), None)
 
 
-def _catalogue(names: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, list[tuple[int, str | None]]],
-                                                   dict[str, list[tuple[int, str | None]]]]:
-    """The catalogue's ``names`` (``library/catalogue_names.sql``) by MBID, by normalised display name and by the
-    name key of every name, each artist as ``(artist_id, MBID)``."""
-    by_mbid = {r["mbid"]: r["artist_id"] for r in names if r["mbid"]}
+Name = tuple[int, str | None, str | None, str, str]  # a catalogue name: artist id, MBID, name, name_norm, source
+
+
+def _catalogue_names(con: duckdb.DuckDBPyConnection) -> list[Name]:
+    """Every name the catalogue knows an artist by (``library/catalogue_names.sql``), in its order (hundreds of
+    thousands at the full dump: read by column)."""
+    found = sql.query(con, "library/catalogue_names.sql").fetchnumpy()
+    return list(zip(*(found[c].tolist() for c in ("artist_id", "mbid", "name", "name_norm", "source")), strict=True))
+
+
+def _catalogue(names: list[Name]) -> tuple[dict[str, int], dict[str, list[tuple[int, str | None]]],
+                                          dict[str, list[tuple[int, str | None]]]]:
+    """The catalogue's ``names`` (:func:`_catalogue_names`) by MBID, by normalised display name and by the name key
+    of every name, each artist as ``(artist_id, MBID)``."""
+    by_mbid = {mbid: artist_id for artist_id, mbid, _, _, _ in names if mbid}
     by_norm: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
     by_key: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
-    for r in names:
-        if r["source"] == "name":
-            by_norm[r["name_norm"]].append((r["artist_id"], r["mbid"]))
-        if key := name_key(r["name"] or ""):
-            by_key[key].append((r["artist_id"], r["mbid"]))
+    keys = {name: name_key(name) for name in {n[2] or "" for n in names}}  # a display name is a spelling too
+    for artist_id, mbid, name, norm, source in names:
+        if source == "name":
+            by_norm[norm].append((artist_id, mbid))
+        if key := keys[name or ""]:
+            by_key[key].append((artist_id, mbid))
     return by_mbid, by_norm, by_key
 
 
@@ -176,7 +187,7 @@ def _match(g: Group, catalogue: tuple[dict[str, int], dict[str, list[tuple[int, 
 
 def match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[Ident, Group], known: list[dict[str, Any]]) -> None:
     """Give each group its catalogue artist (see the module doc), a new one where none is."""
-    catalogue = _catalogue(sql.rows(con, "library/catalogue_names.sql"))
+    catalogue = _catalogue(_catalogue_names(con))
     next_id = int(sql.query(con, "library/next_artist_id.sql").fetchone()[0])
     stored_by_mbid = {a["mbid"]: a for a in known if a["mbid"]}
     name_only = {k: a for a in known if not a["mbid"] for k in a["name_keys"]}
@@ -210,9 +221,9 @@ def join_dump(con: duckdb.DuckDBPyConnection, dump_id: str) -> list[tuple[int, i
     waiting = [a for a in known if a["lastfm_match"] == "none"]
     if not waiting:
         return []
-    names = sql.rows(con, "library/catalogue_names.sql")
-    lastfm = {r["artist_id"] for r in names if r["source"] == "variant"}  # the artists of some dump's spellings
-    catalogue = _catalogue([r for r in names if r["artist_id"] in lastfm])
+    names = _catalogue_names(con)
+    lastfm = {n[0] for n in names if n[4] == "variant"}  # the artists of some dump's spellings
+    catalogue = _catalogue([n for n in names if n[0] in lastfm])
     new = {r["artist_id"] for r in sql.rows(con, "library/dump_new_artists.sql", dump_id=dump_id)}
     key_mbids = _key_mbids([], known)
     joined: list[tuple[int, int, str]] = []  # (artist met, library artist, how)
