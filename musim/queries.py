@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import duckdb
@@ -25,7 +26,7 @@ from musim.errors import NotFoundError, ParameterError
 from musim.jsonable import plain
 from musim.names import name_norm
 from musim.similarity import METRICS
-from musim.similarity.query import ArtistNotFound, ArtistSimilarity, artist_id_of, find_artist
+from musim.similarity.query import ArtistNotFound, ArtistSimilarity, artist_id_of, find_artist, namesakes_of
 from musim.similarity.query import suggest_artists as suggest
 
 # Which DAG (or command) produces each optional table: the hint a missing table shows.
@@ -201,7 +202,10 @@ def _chosen(con: duckdb.DuckDBPyConnection, snap: Snapshot, table: str, model: s
 def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | None, *, artist_id: int | None = None,
                     mbid: str | None = None, k: int = 10, model: str | None = None) -> dict[str, Any] | Unavailable:
     """Neighbours of ``name`` (or of id ``artist_id``, MBID ``mbid``) by audio embedding
-    (``artist_neighbors_audio``), of ``model`` or the default."""
+    (``artist_neighbors_audio``), of ``model`` or the default. A name several artists share answers as the
+    co-listening question does (:func:`similar_artists`): the most listened, without listeners the one with the most
+    tracks, the others in ``namesakes``; each row says whether its name is shared (``shared_name``: its id tells it
+    apart), and ``reason`` why there is none."""
     if not snap.has("artist_neighbors_audio"):
         return snap.missing("artist_neighbors_audio", "Audio similarity")
     dump = latest_dump(con)  # None for a music library without listening data: its artists are found by name alone
@@ -219,7 +223,36 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | 
     chosen, models = _chosen(con, snap, "artist_neighbors_audio", model, "audio neighbours")
     rows = _rows(con, "queries/audio_neighbors.sql", artist_id=artist_id, dump_id=dump, k=k, model=chosen)
     return {"available": True, "query": name if name is not None else artist_id if mbid is None else mbid,
-            "artist": display, "artist_id": artist_id, "k": k, "model": chosen, "models": models, "rows": rows}
+            "artist": display, "artist_id": artist_id, "mbid": _mbid_of(con, artist_id),
+            "namesakes": [asdict(n) for n in namesakes_of(con, artist_id, dump)],
+            "reason": None if rows else _why_no_audio_neighbours(con, artist_id, str(display), chosen),
+            "k": k, "model": chosen, "models": models, "rows": rows}
+
+
+def _mbid_of(con: duckdb.DuckDBPyConnection, artist_id: int) -> str | None:
+    row = sql.query(con, "serving/artist_of.sql", artist_id=artist_id).fetchone()
+    return None if row is None else row[1]
+
+
+def _why_no_audio_neighbours(con: duckdb.DuckDBPyConnection, artist_id: int, name: str, model: str) -> str:
+    """Why the artist ``name`` has no audio neighbours in ``model``: a placeholder, no tracks, tracks without
+    features when the version was published, or no other artist to compare it with."""
+    placeholder, tracks, embedded = sql.query(con, "queries/audio_absence.sql", artist_id=artist_id,
+                                              model=model).fetchone()
+    said = f"{name} has no audio neighbours in {model}"
+    if placeholder:
+        return (f"{said}: it is a placeholder name (the library's for files whose artist it cannot tell, Last.FM's "
+                "for plays of an unknown artist or of many): it is never compared with other artists"
+                + (f"; tag its {tracks:,} track{'s' * (tracks != 1)} to give them their artist (`musim library list "
+                   f"--artist {shlex.quote(name)}` lists them)" if tracks else ""))
+    if not tracks:
+        return (f"{said}: it has no tracks (no music of the library, no acquired previews): add its music (`musim "
+                f"library add`) or fetch its previews (`musim acquire`), then `musim features build` and publish "
+                f"{model} again (`musim models publish {model}`)")
+    if embedded:
+        return f"{said}: no other artist had tracks with audio features when {model} was published"
+    return (f"{said}: it had no tracks with audio features when {model} was published; after `musim features build`, "
+            f"publish it again (`musim models publish {model}`)")
 
 
 # -- tracks --------------------------------------------------------------------------------------

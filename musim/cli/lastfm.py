@@ -17,7 +17,7 @@ from musim.similarity.fingerprint import short
 from musim.similarity.params import SimilarityParams
 
 if TYPE_CHECKING:
-    from musim.similarity.query import SimilarArtists
+    from musim.similarity.query import Namesake, SimilarArtists
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -314,19 +314,36 @@ def cmd_similar(args: argparse.Namespace) -> int:
     if args.json:
         print_json(answer.to_json())
     elif answer.neighbors:
-        print_table([(n.rank, f"{n.artist} (id {n.artist_id})" if n.shared_name else n.artist, n.score, n.co_listeners,
-                      n.listeners) for n in answer.neighbors],
+        print_table([(n.rank, _label(n.artist, n.artist_id, n.shared_name), n.score, n.co_listeners, n.listeners)
+                     for n in answer.neighbors],
                     ["rank", "artist", args.metric, "co-listeners", "listeners"],
-                    title=f"artists most similar to {printable(_who(answer))} ({answer.metric}, dump "
+                    title=f"artists most similar to "
+                          f"{printable(_who(answer.artist, answer.artist_id, answer.mbid, answer.namesakes))} "
+                          f"({answer.metric}, dump "
                           f"{answer.dump_id[:12]}, build k={answer.build_k})")
     return 0
 
 
-def _who(answer: SimilarArtists) -> str:
+def _label(name: str | None, artist_id: int, shared: bool) -> str:
+    """A neighbour's name in a table: with its id where another artist has the name."""
+    return f"{name} (id {artist_id})" if shared else str(name if name is not None else artist_id)
+
+
+def _who(artist: str, artist_id: int, mbid: str | None, namesakes: list[Namesake]) -> str:
     """The artist's name, with its id and MBID where other artists share the name."""
-    if not answer.namesakes:
-        return answer.artist
-    return f"{answer.artist} (id {answer.artist_id}{f', MBID {answer.mbid}' if answer.mbid else ''})"
+    if not namesakes:
+        return artist
+    return f"{artist} (id {artist_id}{f', MBID {mbid}' if mbid else ''})"
+
+
+def _namesake_note(artist: str, artist_id: int, namesakes: list[Namesake]) -> str:
+    """The note of an answer by a name several artists share: which one answered, why, and the others."""
+    chosen = next((n for n in namesakes if n.artist_id == artist_id), None)
+    why = "the most listened" if chosen is None or chosen.listeners else "the one with the most tracks"
+    others = [n for n in namesakes if n.artist_id != artist_id]
+    said = ", ".join(f"id {n.artist_id} ({f'MBID {n.mbid}, ' if n.mbid else ''}{n.heard})" for n in others)
+    return (f"{len(namesakes)} artists are named {artist!r}; this answer is for id {artist_id}, {why}; the "
+            f"other{'s' if len(others) > 1 else ''}: {said}. Ask for another with --id N or --mbid MBID")
 
 
 def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:
@@ -337,11 +354,7 @@ def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:
             f"; by sound: musim similar {shlex.quote(answer.artist)} --audio")
         notes.append(answer.reason + hint)
     if answer.namesakes and by_name:
-        others = ", ".join(f"id {n.artist_id} ({f'MBID {n.mbid}, ' if n.mbid else ''}{counted(n.listeners, 'listener')})"
-                           for n in answer.namesakes if n.artist_id != answer.artist_id)
-        notes.append(f"{len(answer.namesakes)} artists are named {answer.artist!r}; this answer is for id "
-                     f"{answer.artist_id}, the most listened; the other{'s' if len(answer.namesakes) > 2 else ''}: "
-                     f"{others}. Ask for another with --id N or --mbid MBID")
+        notes.append(_namesake_note(answer.artist, answer.artist_id, answer.namesakes))
     if answer.k > answer.build_k and len(answer.neighbors) == answer.build_k:
         notes.append(f"the build of dump {answer.dump_id[:12]} keeps {answer.build_k} neighbours per artist and "
                      f"metric: {answer.build_k} shown, not {answer.k} (for more: musim similarity build "
@@ -351,21 +364,26 @@ def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:
 
 def _similar_by_audio(args: argparse.Namespace) -> int:
     from musim import queries
+    from musim.similarity.query import Namesake
 
     if args.dump or args.metric != "seed":
         raise ParameterError("--metric and --dump choose co-listening neighbours; --audio ranks by sound")
     result = queries.ask(queries.audio_neighbors, args.name, artist_id=args.id, mbid=args.mbid, k=args.k,
                          model=args.model)
-    if not result["rows"]:  # an artist added after the version was published, or whose tracks were removed
-        print(printable(f"{result['artist']} has no audio neighbours in {result['model']}: it had no tracks with audio "
-                        f"features when {result['model']} was published; after `musim features build`, publish it again "
-                        f"(`musim models publish {result['model']}`)", 0), file=sys.stderr)
+    namesakes = [Namesake(**n) for n in result["namesakes"]]
+    if result["reason"]:  # a placeholder, no tracks, or none with features when the version was published
+        print(printable(result["reason"], 0), file=sys.stderr)
+    if namesakes and args.name is not None:
+        print(printable(_namesake_note(result["artist"], result["artist_id"], namesakes), 0), file=sys.stderr)
     if args.json:
         print_json(result)
         return 0
-    print_table([(r["rank"], r["artist"], r["score"], "" if r["listeners"] is None else r["listeners"])
-                 for r in result["rows"]], ["rank", "artist", "score", "listeners"],
-                title=f"artists that sound most like {printable(result['artist'])} ({result['model']})")
+    print_table([(r["rank"], _label(r["artist"], r["artist_id"], r["shared_name"]), r["score"],
+                  "" if r["listeners"] is None else r["listeners"]) for r in result["rows"]],
+                ["rank", "artist", "score", "listeners"],
+                title=f"artists that sound most like "
+                      f"{printable(_who(result['artist'], result['artist_id'], result['mbid'], namesakes))} "
+                      f"({result['model']})")
     return 0
 
 

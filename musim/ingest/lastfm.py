@@ -8,7 +8,8 @@ the warehouse tables is then one DuckDB transaction: a crash or a kill leaves th
 identical tables. A dump is identified by the sha256 of its content, so
 ingesting the same file twice changes nothing. Every physical line is either loaded or recorded in
 ``ingest_rejects`` with its line number, raw text and reason; ``loaded + rejected == lines`` is checked
-before the transaction commits.
+before the transaction commits. In the same transaction the music library's artists meet the dump's by the
+library's rule (:func:`musim.library.identity.join_dump`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
 from musim.ingest.prescan import Prescan, check_input, dump_in_folder
 from musim.ingest.staging import check_longest_line, scan_and_stage
+from musim.library.identity import join_dump
 from musim.scratch import temp_folder
 
 log = logging.getLogger(__name__)
@@ -205,6 +207,11 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
     dump_id = scan.sha256
     _insert_prescan_rejects(con, dump_id, kind, scan)
     sql.run(con, "ingest/load_dump.sql", dump_id=dump_id, file_kind=kind)
+    # the library's artists meet the dump's now, by the library's one rule: an artist is one artist whether its
+    # files or the dump came first; the plays of a dump artist that joined a library artist are that artist's
+    joined = join_dump(con, dump_id)
+    if joined:
+        sql.run(con, "ingest/remap_artists.sql", from_ids=[j[0] for j in joined], to_ids=[j[1] for j in joined])
     merged = None
     if rows is not None:  # the C engine's rows: merged per user run in C
         from musim.ingest.plays_360k import merge_plays

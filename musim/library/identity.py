@@ -11,7 +11,8 @@ first id by name (:func:`stranded`) move to the untagged artist of the name, as 
 Each group then meets the catalogue: a library artist stored before, else a catalogue artist by MBID, by
 normalised name, then by any known spelling with the same key (never one with another MBID: an id'd group, or the
 untagged group of a name with several ids, joins by name only a catalogue artist without one), else a new one.
-Groups that meet the same catalogue artist are one library artist.
+Groups that meet the same catalogue artist are one library artist. A Last.FM dump ingested later meets the library's
+artists by the same rule (:func:`join_dump`, in the ingest's transaction), so which came first does not matter.
 """
 
 from __future__ import annotations
@@ -140,17 +141,53 @@ def _first(candidates: list[tuple[int, str | None]], g: Group) -> int | None:
     return next((i for i, mbid in candidates if mbid is None or not (g.mbid or g.ambiguous)), None)
 
 
-def match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[Ident, Group], known: list[dict[str, Any]]) -> None:
-    """Give each group its catalogue artist (see the module doc), a new one where none is."""
-    names = sql.rows(con, "library/catalogue_names.sql")
-    by_mbid = {r["mbid"]: r["artist_id"] for r in names if r["mbid"]}
+Name = tuple[int, str | None, str | None, str, str]  # a catalogue name: artist id, MBID, name, name_norm, source
+
+
+def _catalogue_names(con: duckdb.DuckDBPyConnection) -> list[Name]:
+    """Every name the catalogue knows an artist by (``library/catalogue_names.sql``), in its order (hundreds of
+    thousands at the full dump: read by column)."""
+    found = sql.query(con, "library/catalogue_names.sql").fetchnumpy()
+    return list(zip(*(found[c].tolist() for c in ("artist_id", "mbid", "name", "name_norm", "source")), strict=True))
+
+
+def _catalogue(names: list[Name]) -> tuple[dict[str, int], dict[str, list[tuple[int, str | None]]],
+                                          dict[str, list[tuple[int, str | None]]]]:
+    """The catalogue's ``names`` (:func:`_catalogue_names`) by MBID, by normalised display name and by the name key
+    of every name, each artist as ``(artist_id, MBID)``."""
+    by_mbid = {mbid: artist_id for artist_id, mbid, _, _, _ in names if mbid}
     by_norm: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
     by_key: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
-    for r in names:
-        if r["source"] == "name":
-            by_norm[r["name_norm"]].append((r["artist_id"], r["mbid"]))
-        if key := name_key(r["name"] or ""):
-            by_key[key].append((r["artist_id"], r["mbid"]))
+    keys = {name: name_key(name) for name in {n[2] or "" for n in names}}  # a display name is a spelling too
+    for artist_id, mbid, name, norm, source in names:
+        if source == "name":
+            by_norm[norm].append((artist_id, mbid))
+        if key := keys[name or ""]:
+            by_key[key].append((artist_id, mbid))
+    return by_mbid, by_norm, by_key
+
+
+def _match(g: Group, catalogue: tuple[dict[str, int], dict[str, list[tuple[int, str | None]]],
+                                      dict[str, list[tuple[int, str | None]]]]) -> tuple[str, int] | None:
+    """How and which catalogue artist (:func:`_catalogue`) the group meets: by its MBID, else by a normalised name,
+    else by any known spelling with one of its keys (the placeholder by its MBID alone); None: none."""
+    by_mbid, by_norm, by_key = catalogue
+    if g.mbid and g.mbid in by_mbid:
+        return "mbid", by_mbid[g.mbid]
+    if g.ident == _PLACEHOLDER:
+        return None
+    for norm in sorted({name_norm(s) for s in g.spellings}):
+        if (hit := _first(by_norm.get(norm, []), g)) is not None:
+            return "name", hit
+    for key in sorted(g.keys):
+        if (hit := _first(by_key.get(key, []), g)) is not None:
+            return "variant", hit
+    return None
+
+
+def match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[Ident, Group], known: list[dict[str, Any]]) -> None:
+    """Give each group its catalogue artist (see the module doc), a new one where none is."""
+    catalogue = _catalogue(_catalogue_names(con))
     next_id = int(sql.query(con, "library/next_artist_id.sql").fetchone()[0])
     stored_by_mbid = {a["mbid"]: a for a in known if a["mbid"]}
     name_only = {k: a for a in known if not a["mbid"] for k in a["name_keys"]}
@@ -160,17 +197,7 @@ def match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[Ident, Group], 
         if stored is not None:
             g.artist_id, g.lastfm_match = stored["artist_id"], stored["lastfm_match"]
             continue
-        match = None
-        if g.mbid and g.mbid in by_mbid:
-            match = ("mbid", by_mbid[g.mbid])
-        elif ident != _PLACEHOLDER:
-            norms = sorted({name_norm(s) for s in g.spellings})
-            hit = next((h for n in norms if (h := _first(by_norm[n], g)) is not None), None)
-            if hit is None:
-                hit = next((h for k in sorted(g.keys) if (h := _first(by_key[k], g)) is not None), None)
-                match = ("variant", hit) if hit is not None else None
-            else:
-                match = ("name", hit)
+        match = _match(g, catalogue)
         g.artist_key = f"mbid:{g.mbid}" if g.mbid else f"name:{name_norm(display_name(g.spellings))}"
         if match is not None:
             g.lastfm_match, g.artist_id = match
@@ -179,6 +206,46 @@ def match_catalogue(con: duckdb.DuckDBPyConnection, groups: dict[Ident, Group], 
         else:
             g.artist_id, g.is_new = next_id, True
             next_id += 1
+
+
+def join_dump(con: duckdb.DuckDBPyConnection, dump_id: str) -> list[tuple[int, int]]:
+    """Meet the Last.FM artists of the dump ``dump_id``, just loaded (in its ingest's transaction), as if the library
+    were added now: each library artist that met no Last.FM artist so far meets them by :func:`match_catalogue`'s
+    rule, so that one artist is one catalogue artist whether its files or the dump came first. Met by the dump's
+    spellings already (its MBID or name was the dump's key), the match is recorded; met in an artist the dump brought,
+    that artist joins the library artist, which keeps its id and takes that artist's key, MBID, display name and
+    spellings of the dump (the catalogue artist it would be, had the dump come first), unless another library artist
+    meets it too (then they stay apart). Returns ``(artist of the dump, library artist)`` of each join: the dump's
+    plays of the first are the second's."""
+    known = sql.rows(con, "library/known_artists.sql")
+    waiting = [a for a in known if a["lastfm_match"] == "none"]
+    if not waiting:
+        return []
+    names = _catalogue_names(con)
+    lastfm = {n[0] for n in names if n[4] == "variant"}  # the artists of some dump's spellings
+    catalogue = _catalogue([n for n in names if n[0] in lastfm])
+    new = {r["artist_id"] for r in sql.rows(con, "library/dump_new_artists.sql", dump_id=dump_id)}
+    key_mbids = _key_mbids([], known)
+    joined: list[tuple[int, int, str]] = []  # (artist met, library artist, how)
+    met: dict[int, list[tuple[int, str]]] = defaultdict(list)  # an artist the dump brought -> who met it, how
+    for artist in waiting:
+        keys = set(artist["name_keys"])
+        ident: Ident = ("mbid", artist["mbid"]) if artist["mbid"] else ("name", min(keys))
+        g = Group(ident, list(artist["spellings"]), keys,
+                  ambiguous=ident[0] == "name" and any(key_mbids.get(k) for k in keys))
+        match = _match(g, catalogue)
+        if match is None:
+            continue
+        how, other = match
+        if other == artist["artist_id"]:  # the dump's spellings met it by its key
+            joined.append((other, other, how))
+        elif other in new and artist["artist_id"] not in lastfm:
+            met[other].append((artist["artist_id"], how))
+    joined += [(other, *by[0]) for other, by in sorted(met.items()) if len(by) == 1]
+    if joined:
+        sql.run(con, "library/join_dump.sql", lastfm_ids=[j[0] for j in joined], artist_ids=[j[1] for j in joined],
+                matches=[j[2] for j in joined])
+    return [(other, artist_id) for other, artist_id, _ in joined if other != artist_id]
 
 
 def library_artists(groups: dict[Ident, Group], known: list[dict[str, Any]]) -> list[dict[str, Any]]:

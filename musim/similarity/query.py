@@ -29,11 +29,27 @@ class Neighbor:
 
 @dataclass(frozen=True)
 class Namesake:
-    """One of several artists with the same (normalised) name: its id, MBID and listeners in the dump."""
+    """One of several artists with the same (normalised) name: its id, MBID, listeners in the dump and tracks."""
 
     artist_id: int
     mbid: str | None
     listeners: int
+    tracks: int = 0
+
+    @property
+    def heard(self) -> str:
+        """What tells it apart besides its MBID: its listeners, else its tracks (an artist of the music library)."""
+        if self.listeners:
+            return f"{self.listeners:,} listener{'s' * (self.listeners != 1)}"
+        return f"{self.tracks:,} track{'s' * (self.tracks != 1)}"
+
+
+def namesakes_of(con: duckdb.DuckDBPyConnection, artist_id: int, dump_id: str | None) -> list[Namesake]:
+    """The artists of artist ``artist_id``'s (normalised) name, itself included, in the order a name is answered in
+    (the most listened in ``dump_id``, without listeners the most tracks, then the lower id); [] when no other artist
+    has its name."""
+    found = _snapshot_query(con, "serving/namesakes.sql", artist_id=artist_id, dump_id=dump_id).fetchall()
+    return [Namesake(int(i), m, int(n), int(t)) for i, m, n, t in found] if len(found) > 1 else []
 
 
 @dataclass(frozen=True)
@@ -149,8 +165,9 @@ class ArtistNotFound(NotFoundError):
 def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str | None) -> tuple[int, str]:
     """``(artist_id, display name)`` for a name, case- and whitespace-insensitively, else by its
     :func:`~musim.names.name_key` (spacing, punctuation and Latin accents aside, as a music library keys names:
-    ``OaktamSoljun`` finds ``Oaktam Soljun``); several artists of that name: the most listened. ``dump_id`` None
-    (a music library without listening data): among every catalogue artist.
+    ``OaktamSoljun`` finds ``Oaktam Soljun``); several artists of that name: the most listened, without listeners
+    the one with the most tracks. ``dump_id`` None (a music library without listening data): among every catalogue
+    artist.
 
     Unknown names raise :class:`ArtistNotFound` with the closest known names; an empty one
     :class:`ParameterError`.
@@ -270,9 +287,8 @@ class ArtistSimilarity:
                                         name_key=key).fetchall()
                 if not any(how == 0 for how, _, _ in named):  # the name as typed wins over a key
                     artist_id = artists.by_key.get(key)
-                if artist_id is None:  # an artist without listeners in this dump, or none of that name
-                    # none: find_artist raises ArtistNotFound with suggestions
-                    artist_id = min(named)[1] if named else find_artist(self.con, name, dump)[0]
+                if artist_id is None:  # an artist without listeners in this dump (the most tracks), or none of that
+                    artist_id = find_artist(self.con, name, dump)[0]  # name: ArtistNotFound with suggestions
         build = self.build(dump)
         listeners = artists.listeners_of(artist_id)
         top: list[tuple[int, float, int, int]] = []
@@ -290,8 +306,7 @@ class ArtistSimilarity:
                                                           artist_id=artist_id).fetchone()
         namesakes = []
         if artist_id in artists.shared_names or not listeners:
-            found = sql.query(self.con, "serving/namesakes.sql", artist_id=artist_id, dump_id=dump).fetchall()
-            namesakes = [Namesake(int(i), m, int(n)) for i, m, n in found] if len(found) > 1 else []
+            namesakes = namesakes_of(self.con, artist_id, dump)
         return SimilarArtists(
             artist=display, artist_id=artist_id, mbid=artist_mbid, dump_id=dump, metric=metric, k=int(k),
             build_k=build.k, namesakes=namesakes,

@@ -311,7 +311,8 @@ def _sections(s, state: dict[str, Any]) -> dict[str, str]:
         left = html.examples(queries.top_artists(con, snap), state)
     if error is not None:
         audio_note = '<p class="caption">Pick one of the suggested names.</p>'
-    artists = html.artists_block(left, audio_note or html.audio_result(audio, state))
+    artists = html.artists_block(left, audio_note or html.audio_result(
+        audio, state, with_namesakes=not isinstance(colistening, dict)))  # else the co-listening answer lists them
 
     tracks_res: dict[str, Any] | queries.Unavailable | None = None
     track_error = None

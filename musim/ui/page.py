@@ -120,7 +120,8 @@ def colistening_result(result: dict[str, Any] | Unavailable | None, error: dict[
     if isinstance(result, Unavailable):
         return unavailable(result)
     if not result["rows"]:
-        return notice("info", f"No co-listening neighbours: {esc(result['reason'])}.", "no-neighbours")
+        return namesakes(result, state) + notice("info", f"No co-listening neighbours: {esc(result['reason'])}.",
+                                                 "no-neighbours")
     rows = [f'<tr class="result"><td class="num">{r["rank"]}</td>'
             f'<td><a href="{href(state, "artists", artist=r["artist"], artist_id=r["artist_id"], model=None)}">'
             f'{esc(r["artist"])}</a></td>'
@@ -145,8 +146,11 @@ def namesakes(result: Mapping[str, Any], state: Mapping[str, Any]) -> str:
     def mbid(m: str | None) -> str:
         return f"MBID {m[:8]}…" if m else "no MBID"
 
+    def heard(n: Mapping[str, Any]) -> str:
+        return f'{fmt(n["listeners"])} listeners' if n["listeners"] else f'{fmt(n.get("tracks", 0))} tracks'
+
     links = ", ".join(f'<a href="{href(state, "artists", artist=result["artist"], artist_id=n["artist_id"], model=None)}">'
-                      f'id {esc(n["artist_id"])}</a> ({esc(mbid(n["mbid"]))}, {esc(fmt(n["listeners"]))} listeners)'
+                      f'id {esc(n["artist_id"])}</a> ({esc(mbid(n["mbid"]))}, {esc(heard(n))})'
                       for n in others)
     this = mbid(result.get("mbid"))
     return (f'<p class="caption" id="namesakes">{len(others) + 1} artists are named {esc(result["artist"])}: this is id '
@@ -170,20 +174,28 @@ def _model_switch(result: dict[str, Any], state: Mapping[str, Any], param: str, 
     return f'<p class="caption">Model: {links}</p>'
 
 
-def audio_result(result: dict[str, Any] | Unavailable | None, state: Mapping[str, Any]) -> str:
+def audio_result(result: dict[str, Any] | Unavailable | None, state: Mapping[str, Any], *,
+                 with_namesakes: bool = False) -> str:
+    """The audio neighbours (``with_namesakes``: with the other artists of its name, when the co-listening answer
+    above does not list them)."""
     if result is None:
         return ""
     if isinstance(result, Unavailable):
         return unavailable(result)
+    others = namesakes(result, state) if with_namesakes else ""
     if not result["rows"]:
-        return (_model_switch(result, state, "model", "artists")
-                + notice("info", f"No audio neighbours for <strong>{esc(result['artist'])}</strong>: it has no "
-                                 "tracks with audio features in this model.", "no-audio-neighbours"))
+        return (_model_switch(result, state, "model", "artists") + others
+                + notice("info", f"{esc(result.get('reason') or 'No audio neighbours')}.", "no-audio-neighbours"))
     label = "Similarity"
+
+    def name(r: Mapping[str, Any]) -> str:
+        shared = f' <span class="by">(id {esc(r["artist_id"])})</span>' if r.get("shared_name") else ""
+        return f'{esc(r["artist"] or r["artist_id"])}{shared}'
+
     rows = [f'<tr class="result"><td class="num">{esc(r["rank"])}</td>'
-            f'<td><a href="{href(state, "artists", artist=r["artist"], artist_id=r.get("artist_id"))}">{esc(r["artist"] or r["artist_id"])}</a></td>'
+            f'<td><a href="{href(state, "artists", artist=r["artist"], artist_id=r.get("artist_id"))}">{name(r)}</a></td>'
             f'{_num(r["score"])}{_num(r["listeners"])}</tr>' for r in result["rows"]]
-    return (_model_switch(result, state, "model", "artists")
+    return (_model_switch(result, state, "model", "artists") + others
             + table([("#", "num"), ("Artist", ""), (label, "num"), ("Listeners", "num")], rows, ident="audio-table"))
 
 

@@ -440,3 +440,50 @@ def test_a_build_made_by_other_code_is_rebuilt_and_dumps_shows_its_code(tmp_path
     assert "0123456789ab" in run(capsys, "dumps")[1]
     code, out, _ = run(capsys, "similarity", "build", *params)
     assert code == 0 and "already has a similarity build" in out
+
+
+def test_similar_by_audio_tells_artists_sharing_a_name_apart(tmp_path, capsys):
+    """`--audio` answered a shared name for its lowest id (3 tracks, not the 8 of another), with no note of the others
+    and no `namesakes` in --json, and its table showed "Fenloven" twice and "Nirvana" without an id."""
+    from tests.audio_catalogue import MB_F, publish_audio_catalogue
+    from tests.lastfm_files import MB_A, MB_C
+
+    ids = publish_audio_catalogue(tmp_path)
+    most, fewer, one = ids[("Fenloven", MB_C)], ids[("Fenloven", MB_F)], ids[("Fenloven", None)]
+    code, out, err = run(capsys, "similar", "Fenloven", "--audio", "--json")
+    answer = json.loads(out)
+    assert code == 0 and (answer["artist_id"], answer["mbid"], answer["reason"]) == (most, MB_C, None)
+    assert [(n["artist_id"], n["tracks"]) for n in answer["namesakes"]] == [(most, 8), (fewer, 3), (one, 1)]
+    assert err == (f"3 artists are named 'Fenloven'; this answer is for id {most}, the one with the most tracks; the "
+                   f"others: id {fewer} (MBID {MB_F}, 3 tracks), id {one} (1 track). Ask for another with --id N or "
+                   "--mbid MBID\n")
+    shared = {r["artist_id"]: r["shared_name"] for r in answer["rows"]}
+    assert shared[fewer] and shared[ids[("Nirvana", None)]] and not shared[ids[("DJ Ka", None)]]
+    code, out, err = run(capsys, "similar", "Fenloven", "--audio")
+    assert f"artists that sound most like Fenloven (id {most}, MBID {MB_C}) (contrastive-1)" in out
+    for label in (f"Fenloven (id {fewer})", f"Fenloven (id {one})", f"Nirvana (id {ids[('Nirvana', None)]})"):
+        assert label in out
+    assert "DJ Ka (id" not in out
+    # the dump's Nirvana has listeners: it answers its name, by sound too, with the library's as the other
+    code, out, err = run(capsys, "similar", "nirvana", "--audio", "--json")
+    assert json.loads(out)["artist_id"] == ids[("Nirvana", MB_A)]
+    assert f"this answer is for id {ids[('Nirvana', MB_A)]}, the most listened; the other: id " in err
+    code, out, err = run(capsys, "similar", "--id", str(one), "--audio")
+    assert code == 0 and err == "" and f"sound most like Fenloven (id {one}) (contrastive-1)" in out
+
+
+def test_similar_by_audio_says_why_an_artist_has_no_audio_neighbours(tmp_path, capsys):
+    """The library's placeholder (with tracks and features: never compared) and an artist without a track were both
+    said to have had "no tracks with audio features" when the version was published."""
+    from tests.audio_catalogue import publish_audio_catalogue
+
+    publish_audio_catalogue(tmp_path)
+    code, out, err = run(capsys, "similar", "Unknown artist", "--audio", "--json")
+    assert code == 0 and json.loads(out)["rows"] == []
+    assert err == ("Unknown artist has no audio neighbours in contrastive-1: it is a placeholder name (the library's "
+                   "for files whose artist it cannot tell, Last.FM's for plays of an unknown artist or of many): it "
+                   "is never compared with other artists; tag its 2 tracks to give them their artist (`musim library "
+                   "list --artist 'Unknown artist'` lists them)\n") == json.loads(out)["reason"] + "\n"
+    code, out, err = run(capsys, "similar", "Quiet One", "--audio")
+    assert code == 0 and err.startswith("Quiet One has no audio neighbours in contrastive-1: it has no tracks (no "
+                                        "music of the library, no acquired previews): add its music")

@@ -367,3 +367,37 @@ def test_the_page_answers_the_artist_picked_by_id_and_links_its_namesakes(tmp_pa
     # an id left behind by a name typed since (no script to clear it): the name is asked for
     page = client.get("/", params={"artist": "Björk", "artist_id": ids[MB_B]}).text
     assert re.search(r'id="artist-name">Björk<', page) and 'id="artist-id" value=""' in page
+
+
+def test_suggest_keeps_the_librarys_artists_once_a_dump_is_ingested(tmp_path, client):
+    """Once a dump was ingested, the autocomplete and "did you mean" suggested only artists with listeners in it: an
+    artist of the music library (no listening data, audio neighbours) was no longer suggested."""
+    from tests.audio_catalogue import publish_audio_catalogue
+
+    ids = publish_audio_catalogue(tmp_path)
+    found = client.get("/api/suggest", params={"q": "dj ka"}).json()
+    assert [(a["artist_id"], a["detail"]) for a in found["artists"]] == [(ids[("DJ Ka", None)], "no MBID, 2 tracks")]
+    fenlovens = client.get("/api/suggest", params={"q": "fenlov"}).json()["artists"]
+    assert len(fenlovens) == 3 and all(a["shared"] for a in fenlovens)
+    assert client.get("/api/suggest", params={"q": "quiet"}).json()["artists"] == []  # nothing to answer with
+    missing = client.get("/api/similar", params={"artist": "dj kaa", "source": "audio"})
+    assert missing.status_code == 404 and missing.json()["suggestions"] == ["DJ Ka"]
+
+
+def test_audio_neighbours_of_a_shared_name_answer_as_colistening_does(tmp_path, client):
+    """/api/similar?source=audio answered a shared name for its lowest id, without `namesakes`, and did not say why
+    an artist had no audio neighbours."""
+    from tests.audio_catalogue import publish_audio_catalogue
+    from tests.lastfm_files import MB_C
+
+    ids = publish_audio_catalogue(tmp_path)
+    body = client.get("/api/similar", params={"artist": "fenloven", "source": "audio", "k": 3}).json()
+    assert (body["artist_id"], body["mbid"]) == (ids[("Fenloven", MB_C)], MB_C)
+    assert [n["tracks"] for n in body["namesakes"]] == [8, 3, 1]
+    page = client.get("/", params={"artist": "Fenloven"}).text
+    assert re.search(r'id="namesakes">3 artists are named Fenloven: this is id \d+ \(MBID 33333333…\)', page)
+    assert f'(id {ids[("Nirvana", None)]})' in re.search(r'id="audio-table".*?</table>', page, re.S).group(0)
+    placeholder = client.get("/api/similar", params={"artist": "unknown artist", "source": "audio"}).json()
+    assert placeholder["rows"] == [] and "it is never compared with other artists" in placeholder["reason"]
+    page = client.get("/", params={"artist": "Unknown artist"}).text
+    assert "placeholder name" in re.search(r'id="no-audio-neighbours">(.*?)</div>', page, re.S).group(1)
