@@ -114,9 +114,22 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
         return "skipped", "duplicate_content"
     recorded = state.skips.get(path)
     if not retry and recorded and recorded["source_sha256"] == item.sha256 and recorded["reason"] != "duplicate_content":
-        item.skip = FileSkipped(recorded["reason"], (recorded["detail"] or "") + " (recorded; --retry examines it again)")
+        item.skip = FileSkipped(recorded["reason"], recorded_detail(recorded["detail"]))
+        item.recorded = True
         return "skipped", recorded["reason"]
     return None
+
+
+#: What the summary adds to the detail of a skip told from the record, not by examining the file (never stored).
+RECORDED = " (recorded; --retry examines it again)"
+
+
+def recorded_detail(detail: str | None) -> str:
+    """A recorded skip's detail without the :data:`RECORDED` note (runs before migration 027 stored it, once more
+    each run)."""
+    detail = detail or ""
+    at = detail.find(" (recorded; --retry")  # what the 1,000 characters stored kept of the first
+    return detail[:at] if at >= 0 else detail
 
 
 def _labels(names: dict[int, tuple[str, str | None]]) -> dict[int, str]:
@@ -328,7 +341,8 @@ def add(
     summary.replaced = len(replaced)
     summary.regrouped = len(regrouped)
     summary.skipped = [{"path": path_text(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
-    summary.details = {path_text(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]
+    summary.details = {path_text(i.path): i.skip.detail + (RECORDED if i.recorded else "")  # type: ignore[union-attr]
+                       for i in skipped}
     labels = _labels({i: names[i] for i in by_artist})
     summary.tracks_by_artist = dict(sorted((labels[i], n) for i, n in by_artist.items()))
     summary.artists = len(by_artist)

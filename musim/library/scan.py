@@ -77,6 +77,7 @@ class Examined:
     payload: bytes = field(default=b"", repr=False)  # what is stored: the FLAC excerpt or the whole file
     stored_format: str = ""
     reread: tuple[float, float] | None = None  # the window of a stored excerpt to read again (an older reader cut it)
+    recorded: bool = False  # skipped as an earlier scan recorded it, not examined again
 
     @property
     def readable(self) -> Path:

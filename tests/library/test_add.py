@@ -830,3 +830,37 @@ def test_the_migration_marks_the_excerpts_an_older_reader_cut_differently(monkey
     got = dict(con.execute("SELECT track_id, excerpt_reader FROM library_track").fetchall())
     assert got == {"m4a-at-5": 1, "mp3-at-5": 1, "m4a-at-0": 2, "mp3-at-0": 2, "ogg-at-5": 2, "opus-at-5": 2,
                    "flac-at-5": 2, "m4a-whole": 2, "mp3-whole": 2}
+
+
+def test_a_recorded_skip_says_so_once_and_its_detail_is_stored_as_examined(tmp_path, capsys):
+    """The note "(recorded; --retry examines it again)" was stored with the detail, so every rerun added one more."""
+    short = write_audio(tmp_path / "music" / "A" / "short.wav", "wav", seconds=2)
+    write_audio(tmp_path / "music" / "A" / "long.wav", "wav", seconds=8)
+    first = add([tmp_path / "music"])
+    detail = first.details[str(short)]
+    assert "recorded" not in detail
+    for _ in range(3):
+        again = add([tmp_path / "music"])
+    assert again.details[str(short)] == detail + " (recorded; --retry examines it again)"
+    assert rows("SELECT detail FROM library_skip WHERE source_path = ?", str(short)) == [(detail,)]
+    assert main(["library", "add", str(tmp_path / "music"), "--width", "0"]) == 0
+    assert capsys.readouterr().out.count("(recorded; --retry examines it again)") == 1
+
+
+def test_migration_027_cleans_the_details_stored_with_the_recorded_note(monkeypatch):
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 27])
+    con = wh.connect()
+    note = " (recorded; --retry examines it again)"
+    con.execute("INSERT INTO library_skip (source_path, source_sha256, reason, detail) VALUES (?, ?, ?, ?), "
+                "(?, ?, ?, ?), (?, ?, ?, ?)",
+                ["/m/a.wav", "a", "too_short", "2.00 s < 5 s" + note * 3, "/m/b.wav", "b", "silent",
+                 "RMS level -inf dBFS < -60 dBFS", "/m/c.wav", "c", "not_audio", ("x" * 950 + note * 2)[:1000]])
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    con = wh.connect()
+    got = dict(con.execute("SELECT source_path, detail FROM library_skip").fetchall())
+    con.close()
+    assert got == {"/m/a.wav": "2.00 s < 5 s", "/m/b.wav": "RMS level -inf dBFS < -60 dBFS", "/m/c.wav": "x" * 950}
