@@ -32,11 +32,12 @@ from musim.audio.batch import default_workers, imap_unordered
 from musim.audio.io import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
-from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom
+from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Resolved, resolve_artist
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.registry import delete_tracks, delete_unused, stale_excerpts
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
+from musim.library.tags import Tags
 from musim.library.zips import holds
 from musim.names import name_key
 from musim.storage import ObjectInfo, ObjectStore, open_store
@@ -159,6 +160,16 @@ def _track_row(item: Examined, obj: ObjectInfo, artist_id: int, keep_whole: bool
     }
 
 
+def _named_again(known: dict[str, Any], item: Examined, artist_from: ArtistFrom) -> Resolved | None:
+    """The artist a stored file found at a new path gets there, when its folder or file name named it (rules
+    ``folder``, ``filename``, ``unknown``: the folder rules again, with the album tag it was stored with); ``None``
+    when its tags named it (they moved with it) or the same artist comes again."""
+    if known["artist_rule"] not in FOLDER_RULES or artist_from == "tag":
+        return None
+    found = resolve_artist(Tags(album=known["album"]), item.rule_path or item.path, item.root, artist_from="folder")
+    return None if (found.name, found.rule) == (known["artist_spelling"], known["artist_rule"]) else found
+
+
 def _stale(track: dict[str, Any]) -> bool:
     """Whether a stored track's excerpt was cut by an older reader (a whole stored file has no excerpt)."""
     return track["stored"] == "excerpt" and track["excerpt_reader"] < READ_WINDOW_VERSION
@@ -201,7 +212,8 @@ def add(
     rereading: dict[int, tuple[str, Any]] = {}  # stored files whose stale excerpt is read again, and their outcome
     reread: dict[int, tuple[Examined, ObjectInfo]] = {}  # ... read and stored again
     skipped_at: dict[int, Examined] = {}
-    moved: list[dict[str, str]] = []
+    moved: list[dict[str, Any]] = []  # stored files found at a new path (the old one is gone)
+    named_again: dict[str, Resolved] = {}  # ... whose folder or file name named their artist: its rules at the new path
     by_artist: Counter[int] = Counter()  # tracks by artist id
     names = {t["artist_id"]: (t["artist"], t["mbid"]) for t in state.tracks.values()}
 
@@ -209,8 +221,12 @@ def add(
         if decided[0] == "already_stored":
             summary.already_stored += 1
             by_artist[decided[1]] += 1
-            if state.tracks[item.sha256]["source_path"] != path_text(item.path):  # type: ignore[index]
-                moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path)})  # type: ignore[dict-item]
+            known = state.tracks[item.sha256]  # type: ignore[index]
+            if known["source_path"] != path_text(item.path):
+                moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path), "artist_spelling": None,
+                              "artist_rule": None, "name_key": None})
+                if (again := _named_again(known, item, artist_from)) is not None:
+                    named_again[item.sha256] = again  # type: ignore[index]
         elif decided[0] == "skipped":
             skipped_at[i] = item
         else:  # stored now, so that memory holds a few files' excerpts, not the library's
@@ -285,17 +301,38 @@ def add(
         objects = [by_index[i][1] for i in sorted(by_index)]
         skipped = [skipped_at[i] for i in sorted(skipped_at)]
         new_artists = [(i.artist.name, i.artist.mbid) for i in usable]  # type: ignore[union-attr]
-        # the stored untagged files of a name that gains a second MBID now: grouped again, as if added now
+        # the stored untagged files of a name that gains a second MBID now, and the moved files their folder named:
+        # grouped again, as if added now
         stored = list({**state.tracks, **meanwhile}.values())
         again = stranded(new_artists, state.artists, stored)
-        groups, group_of = group_files(new_artists + [(t["artist_spelling"], None) for t in again], state.artists)
+        stranded_ids = {t["track_id"] for t in again}
+        again += [t for t in stored if t["source_sha256"] in named_again and t["track_id"] not in stranded_ids]
+        spelled = [named_again[t["source_sha256"]].name if t["source_sha256"] in named_again else t["artist_spelling"]
+                   for t in again]
+        groups, group_of = group_files(new_artists + [(name, None) for name in spelled], state.artists)
         match_catalogue(con, groups, state.artists)
         moving = [(t, groups[ident].artist_id) for t, ident in zip(again, group_of[len(usable):], strict=True)
                   if groups[ident].artist_id != t["artist_id"]]
         known, left = without(state.artists, [t for t, _ in moving], stored)
-        artists = library_artists(groups, known)
+        # each stored track's spelling counts once for its artist (those grouped again count in their group)
+        replacing = {path_text(i.path) for i in usable}
+        grouped = {t["track_id"] for t in again}
+        counts: dict[int, Counter[str]] = defaultdict(Counter)
+        for t in stored:
+            if t["track_id"] not in grouped and t["source_path"] not in replacing:
+                counts[t["artist_id"]][t["artist_spelling"]] += 1
+        artists = library_artists(groups, known, counts)
         artists += [a for a in left if a["artist_id"] not in {b["artist_id"] for b in artists}]
         names.update({a["artist_id"]: (a["name"], a["mbid"]) for a in artists})
+        for t, artist_id in moving:  # a moved file of this run counted under the artist it had
+            if t["source_sha256"] in named_again and by_artist[t["artist_id"]] > 0:
+                by_artist[t["artist_id"]] -= 1
+                by_artist[artist_id] += 1
+        by_artist += Counter()  # drops the artists left with no file of this run
+        for m in moved:
+            if (named := named_again.get(m["source_sha256"])) is not None:
+                m |= {"artist_spelling": named.name, "artist_rule": named.rule,
+                      "name_key": name_key(named.name) or name_key(UNKNOWN_ARTIST)}
         for item, obj, ident in zip(usable, objects, group_of[:len(usable)], strict=True):
             rows.append(_track_row(item, obj, groups[ident].artist_id, keep_whole))  # type: ignore[arg-type]
             by_artist[groups[ident].artist_id] += 1  # type: ignore[index]

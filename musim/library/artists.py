@@ -4,7 +4,8 @@ Rules, in order (the one used is recorded per track):
 
 ``mbid``          the MusicBrainz artist id tag (the name from the album-artist or artist tag);
 ``albumartist``   the album-artist tag;
-``artist``        the artist tag;
+``artist``        the artist tag (before the album-artist tag when the compilation flag is set: the album artist
+                  of a DJ mix or a label's sampler compiled it, the track's artist made the track);
 ``folder``        the nearest folder above the file that is not the scanned root, not a generic name
                   (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ``Game OST``, ...) and not the
                   album tag; with two such folders above the file, the nearer is its album and the
@@ -35,6 +36,8 @@ from musim.names import fold, name_key, url_name
 
 ArtistFrom = Literal["auto", "tag", "folder"]
 RULES = ("mbid", "albumartist", "artist", "folder", "filename", "unknown")
+#: The rules that read the file's path, not its tags (a moved file's artist by these is resolved again).
+FOLDER_RULES = ("folder", "filename", "unknown")
 UNKNOWN_ARTIST = "Unknown artist"
 
 _PLACEHOLDERS = {"", "unknown", "unknown artist", "unknownartist", "various artists", "various", "va", "v a",
@@ -99,9 +102,11 @@ def primary_artist(credit: str, *, artists: tuple[str, ...] = (), mbids: tuple[s
 
 
 def _from_tags(tags: Tags) -> Resolved | None:
-    for rule, value, mbid, mbids, artists in (
-            ("albumartist", tags.albumartist, tags.albumartist_mbid, (), ()),
-            ("artist", tags.artist, tags.mbid, tags.mbids, tags.artists)):  # each name with its own id, never the other's
+    rules = [("albumartist", tags.albumartist, tags.albumartist_mbid, (), ()),
+             ("artist", tags.artist, tags.mbid, tags.mbids, tags.artists)]  # each name with its own id, never the other's
+    if tags.compilation:  # a DJ mix, a sampler: the album artist compiled it, the track artist made the track
+        rules.reverse()
+    for rule, value, mbid, mbids, artists in rules:
         name = primary_artist(value, artists=artists, mbids=mbids) if value else None
         if not is_placeholder(name):
             assert name is not None
@@ -149,13 +154,15 @@ def title_of(tags: Tags, path: Path) -> str:
 
 
 def display_name(spellings: Iterable[str]) -> str:
-    """The name shown for merged spellings: the most used, then one without decoration, then with
-    capitals, then the shortest."""
+    """The name shown for merged spellings (one per track: a spelling counts as often as it names a track): the most
+    used, then one without decoration, then in mixed case (``Zanira Ekgul``, then ``ZANIRA EKGUL``, then ``zanira
+    ekgul``), then with its accents (``Sigur Rós`` before ``Sigur Ros``), then the shortest."""
     counts = Counter(spellings)
 
     def rank(s: str) -> tuple:
         plain = fold(s) == re.sub(r"\s+", " ", fold(s)) and name_key(s) == re.sub(r"[\W_]+", "", fold(s))
-        return (-counts[s], not plain, s == s.lower(), len(s), s)
+        casing = 2 if s == s.lower() != s.upper() else 1 if s == s.upper() != s.lower() else 0
+        return (-counts[s], not plain, casing, -sum(not c.isascii() for c in s), len(s), s)
 
     best = min(counts, key=rank)
     return url_name(best) or best  # only URL spellings: the name inside

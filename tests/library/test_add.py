@@ -864,3 +864,47 @@ def test_migration_027_cleans_the_details_stored_with_the_recorded_note(monkeypa
     got = dict(con.execute("SELECT source_path, detail FROM library_skip").fetchall())
     con.close()
     assert got == {"/m/a.wav": "2.00 s < 5 s", "/m/b.wav": "RMS level -inf dBFS < -60 dBFS", "/m/c.wav": "x" * 950}
+
+
+def test_an_artists_name_is_the_spelling_most_of_its_tracks_have(tmp_path):
+    """6 files tagged `Zanira Ekgul`, then 3 tagged `ZANIRA EKGUL`: the artist was renamed `ZANIRA EKGUL` (each
+    stored spelling counted once, the new run's per file, and all capitals won the tie)."""
+    from musim.synth.folders import write_music_folder
+
+    write_music_folder(tmp_path / "a", [("Zanira Ekgul", 0)], tracks_per_artist=6, fmt="flac", duration=6)
+    write_music_folder(tmp_path / "b", [("ZANIRA EKGUL", 0)], tracks_per_artist=3, fmt="flac", duration=6)
+    add([tmp_path / "a"])
+    assert add([tmp_path / "b"]).tracks_by_artist == {"Zanira Ekgul": 3}
+    assert rows("SELECT name FROM library_artist") == [("Zanira Ekgul",)]
+    assert {r["artist"] for r in list_tracks()} == {"Zanira Ekgul"}
+
+
+def test_a_moved_file_its_folder_named_is_named_by_its_new_folder_and_a_tagged_one_keeps_its_artist(tmp_path, capsys):
+    """An untagged album moved from `Deliragul/Some Album` to `Ekgulvex/` kept `artist Deliragul, rule folder`."""
+    from musim.synth.files import tag_file, write_clip
+    from musim.synth.sound import synthesize_clip
+
+    root = tmp_path / "music"
+    for sub in ("Some Album", "Tagged"):
+        (root / "Deliragul" / sub).mkdir(parents=True)
+    for n in (1, 2):
+        y = synthesize_clip(community=1, artist_seed=7, track_no=n, sr=22050, duration=6)
+        write_clip(root / "Deliragul" / "Some Album" / f"{n:02d} - U {n}.ogg", y, sr=22050)
+    y = synthesize_clip(community=2, artist_seed=8, track_no=1, sr=22050, duration=6)
+    tagged = write_clip(root / "Deliragul" / "Tagged" / "01 - T.ogg", y, sr=22050)
+    tag_file(tagged, artist="Morneo", title="T", genre="x", album="Tagged")
+    assert add([root]).tracks_by_artist == {"Deliragul": 2, "Morneo": 1}
+    (root / "Ekgulvex").mkdir()
+    (root / "Deliragul" / "Some Album").rename(root / "Ekgulvex" / "Some Album")
+    (root / "Deliragul" / "Tagged").rename(root / "Ekgulvex" / "Tagged")
+    again = add([root])
+    assert (again.stored, again.already_stored) == (0, 3)
+    assert again.tracks_by_artist == {"Ekgulvex": 2, "Morneo": 1}
+    moved = show_track(str(root / "Ekgulvex" / "Some Album" / "01 - U 1.ogg"))
+    assert (moved["artist"], moved["artist_rule"], moved["artist_spelling"]) == ("Ekgulvex", "folder", "Ekgulvex")
+    assert show_track(str(tagged).replace("Deliragul", "Ekgulvex"))["artist"] == "Morneo"
+    assert {r["artist"] for r in list_tracks()} == {"Ekgulvex", "Morneo"}
+    assert rows("SELECT name FROM library_artist ORDER BY name") == [("Ekgulvex",), ("Morneo",)]
+    assert rows("SELECT count(*) FROM preview WHERE provider = 'library' AND source_url LIKE '%/Ekgulvex/%'") == [(3,)]
+    assert rows("SELECT DISTINCT a.name FROM track t JOIN artist a USING (artist_id) WHERE t.provider = 'library' "
+                "ORDER BY 1") == [("Ekgulvex",), ("Morneo",)]

@@ -149,3 +149,21 @@ def test_semicolons_split_a_credit_only_when_the_tags_say_it_is_of_several_artis
     assert (r.name, r.rule, r.mbid) == ("Oaktam", "mbid", MBID)
     assert resolve("Oaktam ft. Soljun - Song.ogg") == ("Oaktam", "filename")
     assert resolve("x/a.ogg", artist="Various Artists feat. Max") == ("x", "folder")
+
+
+def test_a_compilations_track_artist_comes_before_its_album_artist():
+    """A DJ mix tagged album artist `DJ Kazoo` and the compilation flag put every track on `DJ Kazoo`."""
+    other = "0383dadf-2a4e-4d10-a46a-e9e041da8eb3"
+    r = resolve_artist(Tags(artist="Morneo", mbid=MBID, albumartist="DJ Kazoo", albumartist_mbid=other,
+                            compilation=True), ROOT / "DJ Kazoo" / "a.ogg", ROOT)
+    assert (r.name, r.rule, r.mbid) == ("Morneo", "mbid", MBID)
+    assert resolve("x/a.ogg", artist="Morneo", albumartist="DJ Kazoo", compilation=True) == ("Morneo", "artist")
+    assert resolve("x/a.ogg", albumartist="DJ Kazoo", compilation=True) == ("DJ Kazoo", "albumartist")  # no other
+    assert resolve("x/a.ogg", artist="Morneo", albumartist="DJ Kazoo") == ("DJ Kazoo", "albumartist")  # no flag
+
+
+def test_display_name_ranks_all_capitals_below_mixed_case_and_keeps_accents_on_ties():
+    assert display_name(["ZANIRA EKGUL", "Zanira Ekgul"]) == "Zanira Ekgul"
+    assert display_name(["SIGUR RÓS", "Sigur Ros", "Sigur Rós"]) == "Sigur Rós"
+    assert display_name(["zanira ekgul", "ZANIRA EKGUL"]) == "ZANIRA EKGUL"
+    assert display_name(["ZANIRA EKGUL", "ZANIRA EKGUL", "Zanira Ekgul"]) == "ZANIRA EKGUL"  # the most used first
