@@ -10,7 +10,12 @@ Rules, in order (the one used is recorded per track):
                   (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ``Game OST``, ...) and not the
                   album tag; with two such folders above the file, the nearer is its album and the
                   upper one names the artist (``Artist/Album/01 - Title.ext``, ``Artist/Album/Title.ext``:
-                  ``Artist``; so ``Genre/Artist/Title.ext`` without tags gives ``Genre``);
+                  ``Artist``; so ``Genre/Artist/Title.ext`` without tags gives ``Genre``). Nested folders of
+                  one name (``Album/Album/``, a zip's folder inside it) are one. A folder ``Artist - Album``
+                  names ``Artist`` when ``Album`` is the album tag (wherever it is), and
+                  where no named folder is above it and it holds the tracks (directly, in disc folders or in a
+                  folder ``Album``): ``Artist - Album/01.ext``, ``Artist - Album/CD1/01.ext`` give ``Artist``;
+                  there, ``Various - Hits`` and ``2001 - Album`` are albums that name no artist;
 ``filename``      ``Artist - Title.ext`` for a file directly in the root (``A feat. B - Title.ext``: ``A``);
 ``unknown``       nothing named an artist: the placeholder artist :data:`UNKNOWN_ARTIST`.
 
@@ -114,17 +119,50 @@ def _from_tags(tags: Tags) -> Resolved | None:
     return None
 
 
+def _artist_album(folder: str) -> tuple[str, str] | None:
+    """``(artist, album)`` of a folder named ``Artist - Album``; ``None`` for another name."""
+    artist, dash, album = folder.partition(" - ")
+    return (artist.strip(), album.strip()) if dash and artist.strip() and album.strip() else None
+
+
+def _names_something(folder: str) -> bool:
+    return not (is_generic_folder(folder) or is_placeholder(folder))
+
+
+def _one_level_per_name(folders: list[str]) -> list[str]:
+    """``Album/Album`` (an album's zip holding a folder of its name) is one level."""
+    out: list[str] = []
+    for f in folders:
+        if not out or name_key(f) != name_key(out[-1]):
+            out.append(f)
+    return out
+
+
+def _named(levels: list[str], album_key: str | None) -> list[str]:
+    """The folders of ``levels`` that may name an artist: not generic, no placeholder, not the album tag."""
+    return _one_level_per_name([f for f in levels if _names_something(f) and name_key(f) != album_key])
+
+
 def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved | None:
     try:
         rel = path.relative_to(root)
     except ValueError:
         return None
     album_key = name_key(album) if album else None
-    named = [f for f in reversed(rel.parts[:-1])
-             if not (is_generic_folder(f) or is_placeholder(f) or name_key(f) == album_key)]
+    levels = _one_level_per_name(list(rel.parts[:-1]))  # top first
+    for folder in reversed(levels):  # `Artist - Album` of the file's album tag names its artist wherever it is
+        split = _artist_album(folder)
+        if split and album_key and name_key(split[1]) == album_key and _names_something(split[0]):
+            return Resolved(split[0], "folder")
+    named = _named(levels, album_key)
+    if named and (split := _artist_album(named[0])):  # `Artist - Album` with no named folder above it
+        if not _names_something(split[0]):  # `Various - Hits`, `2001 - Album`: an album of no artist
+            named = named[1:]
+        elif len(two := _named([*split, *named[1:]], album_key)) <= 2:  # holding the album's tracks: two levels
+            named = two
     if len(named) >= 2:
-        named = named[1:]  # the nearest sits in an album folder: Artist/Album/01 - Title.ext, Artist/Album/Title.ext
-    return Resolved(named[0].strip(), "folder") if named else None
+        named = named[:-1]  # the nearest sits in an album folder: Artist/Album/01 - Title.ext, Artist/Album/Title.ext
+    return Resolved(named[-1].strip(), "folder") if named else None
 
 
 def _from_filename(path: Path, root: Path) -> Resolved | None:

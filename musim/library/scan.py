@@ -50,11 +50,12 @@ class FoundFile:
 
     @property
     def rule_path(self) -> Path:
-        """The path the folder rules read: a member's archive is the folder it would extract into, and an archive
-        named ``Artist - Album.zip`` (how shops name an album's download) a folder ``Artist``."""
+        """The path the folder rules read: a member's archive is the folder it would extract into (``Album.zip`` a
+        folder ``Album``, ``Artist - Album.zip``, how shops name an album's download, a folder ``Artist - Album``,
+        which the folder rules read as ``Artist/Album`` where no artist folder is above it)."""
         if self.archive is None:
             return self.path
-        folder = self.archive.with_suffix("").name.split(" - ", 1)[0].strip() or self.archive.name
+        folder = self.archive.with_suffix("").name.strip() or self.archive.name
         return self.archive.parent / folder / self.path.relative_to(self.archive)
 
 

@@ -2,9 +2,9 @@
 folder it would extract into.
 
 Each regular member of a zip is a file of its own, named ``ALBUM.zip/MEMBER`` (its source path), and the folder
-rules for artists read the archive as a folder named like it without ``.zip``, or, for an archive named
-``Artist - Album.zip`` as shops name an album's download, ``Artist`` (``Artist - Album.zip/01 - Title.flac``
-is ``Artist/01 - Title.flac``). A member is streamed into a
+rules for artists read the archive as a folder named like it without ``.zip`` (an archive named ``Artist -
+Album.zip``, as shops name an album's download, is a folder ``Artist - Album``, which they read as ``Artist/Album``
+where no artist folder is above it; ``Album.zip/Album/01.flac`` is ``Album/01.flac``). A member is streamed into a
 scratch file under ``$MUSIM_TMP`` only while it is examined; its name never chooses where anything is written.
 
 What a member cannot be is skipped with the library's words (:data:`musim.library.formats.SKIP_REASONS`):
