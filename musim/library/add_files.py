@@ -8,6 +8,11 @@ end (one transaction); the work between holds no lock. Each file's excerpt is st
 holds one file's, not the library's). Objects are content-addressed, so a run killed between storing and
 recording leaves nothing half-written: the next run finds the same keys stored and records them.
 
+A stored file found at a new path (its old one gone) keeps its track, at the new path; where its folder or file name
+named its artist (not a tag), the folder rules name it again there. Tracks stored from under a folder given whose file
+is gone are reported (``gone``), never removed here: a folder on a disk that is not mounted looks the same, and
+``musim library remove`` takes them out.
+
 Every stored excerpt records the version of the reader that cut it (``library_track.excerpt_reader``,
 :data:`musim.audio.io.READ_WINDOW_VERSION`). An unchanged file whose excerpt an older reader cut is read again (the
 same window) and stored beside the old object; the track points at the new one in the same transaction, and the old
@@ -35,7 +40,7 @@ from musim.filenames import path_text
 from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Resolved, resolve_artist
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
-from musim.library.registry import delete_tracks, delete_unused, stale_excerpts
+from musim.library.registry import delete_tracks, delete_unused, gone_tracks, stale_excerpts
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.tags import Tags
 from musim.library.zips import holds
@@ -61,13 +66,16 @@ class AddSummary:
     regrouped: int = 0  # stored untagged files moved to their name's artist without an MBID (a second id came)
     reread: int = 0  # already stored files whose excerpt, cut by an older reader, was read again
     stale: int = 0  # stored excerpts an older reader cut left in the library after this run (files not given or gone)
+    gone: int = 0  # stored tracks from under the folders given whose file is gone (kept: `library remove` takes them)
     details: dict[str, str] = field(default_factory=dict)  # path -> detail of its skip (not in the JSON)
     stale_paths: list[str] = field(default_factory=list)  # the source paths of the ``stale`` ones (not in the JSON)
+    gone_tracks: list[dict[str, str]] = field(default_factory=list)  # ``track_id``, ``source_path`` of the ``gone``
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
-                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "stale": self.stale}
+                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "stale": self.stale,
+                "gone": self.gone}
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -200,7 +208,9 @@ def add(
     acq = settings.acquire
     excerpt_s = acq.excerpt_s if excerpt_s is None else excerpt_s
     anchor = acq.excerpt_anchor if anchor is None else anchor
+    paths = list(paths)
     found = find_files(paths)
+    folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store = store or open_store(settings.storage.object_store)
     store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
     state = _load_state(settings)
@@ -372,6 +382,8 @@ def add(
                 else:
                     log.warning("library add: %s changed while it was added; add it again", path_text(found[i].path))
         stale = stale_excerpts(con)
+        summary.gone_tracks = gone_tracks(con, folders, {path_text(f.path) for f in found})
+    summary.gone = len(summary.gone_tracks)
     summary.reread = sum(obj.key in in_use for _, obj in reread.values())
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)
@@ -384,7 +396,7 @@ def add(
     summary.tracks_by_artist = dict(sorted((labels[i], n) for i, n in by_artist.items()))
     summary.artists = len(by_artist)
     log.info("library add: %d files, %d stored, %d already stored (%d excerpts read again), %d skipped; %d excerpts "
-             "cut by an older reader left", summary.files, summary.stored, summary.already_stored, summary.reread,
-             len(summary.skipped), summary.stale)
+             "cut by an older reader left; %d stored tracks whose file is gone", summary.files, summary.stored,
+             summary.already_stored, summary.reread, len(summary.skipped), summary.stale, summary.gone)
     return summary
 

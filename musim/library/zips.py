@@ -122,8 +122,9 @@ def extract_member(archive: Path, member: int, target: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def holds(source_path: str) -> bool:
-    """Whether a library source path still names something: a file, or a member of a zip archive that is there."""
+def holds(source_path: str, listed: dict[Path, set[str]] | None = None) -> bool:
+    """Whether a library source path still names something: a file, or a member of a zip archive that is there
+    (``listed``: the member names of the archives read so far, to read each once over many paths)."""
     path = Path(source_path)
     if path.exists():
         return True
@@ -131,9 +132,14 @@ def holds(source_path: str) -> bool:
         if archive.is_file():
             if not is_zip(archive):
                 return False
-            try:
-                return path.relative_to(archive).as_posix() in {name for _, name in members(archive)}
-            except FileSkipped:
-                return False
+            if listed is None or archive not in listed:
+                try:
+                    names = {name for _, name in members(archive)}
+                except FileSkipped:
+                    names = set()
+                if listed is None:
+                    return path.relative_to(archive).as_posix() in names
+                listed[archive] = names
+            return path.relative_to(archive).as_posix() in listed[archive]
     return False
 

@@ -64,7 +64,7 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
-                        "regrouped", "reread", "stale"}
+                        "regrouped", "reread", "stale", "gone"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -908,3 +908,39 @@ def test_a_moved_file_its_folder_named_is_named_by_its_new_folder_and_a_tagged_o
     assert rows("SELECT count(*) FROM preview WHERE provider = 'library' AND source_url LIKE '%/Ekgulvex/%'") == [(3,)]
     assert rows("SELECT DISTINCT a.name FROM track t JOIN artist a USING (artist_id) WHERE t.provider = 'library' "
                 "ORDER BY 1") == [("Ekgulvex",), ("Morneo",)]
+
+
+def test_tracks_whose_files_are_gone_are_reported_and_marked_not_removed(tmp_path, capsys):
+    """4 deleted files of an artist: the add said nothing, its summary gave 5 tracks while `library list` had 9."""
+    from musim.synth.folders import write_music_folder
+
+    root = tmp_path / "music"
+    files = write_music_folder(root, [("Morkesdor", 0), ("Tordel", 1)], tracks_per_artist=4, fmt="flac", duration=6)
+    add([root])
+    for f in files[:3]:
+        f.unlink()
+    summary = add([root])
+    assert (summary.already_stored, summary.gone) == (5, 3) and summary.to_json()["gone"] == 3
+    assert sorted(t["source_path"] for t in summary.gone_tracks) == sorted(str(f) for f in files[:3])
+    assert summary.tracks_by_artist == {"Morkesdor": 1, "Tordel": 4}
+    listed = {r["source_path"]: r["source_gone"] for r in list_tracks()}
+    assert len(listed) == 8 and sorted(p for p, g in listed.items() if g) == sorted(str(f) for f in files[:3])
+    assert add([root / "Tordel"]).gone == 0  # only what lies under the folders given
+    assert add([files[5]]).gone == 0
+
+    capsys.readouterr()
+    assert main(["library", "add", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "3 stored tracks from under the folders given have no file any more" in err
+    assert "musim library remove" in err and "-v lists them" in err
+    assert main(["library", "add", str(root), "-v", "--width", "0"]) == 0
+    out = capsys.readouterr().out
+    assert all(str(f) in out for f in files[:3])
+    assert main(["library", "list", "--width", "0"]) == 0
+    out, err = capsys.readouterr()
+    assert sum(line.rstrip().endswith("gone") for line in out.splitlines()) == 3 and "marked gone" in err
+    assert len(rows("SELECT * FROM library_track")) == 8  # nothing removed for the user
+
+    gone = [t["track_id"] for t in summary.gone_tracks]
+    assert main(["library", "remove", *gone]) == 0
+    assert add([root]).gone == 0
