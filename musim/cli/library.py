@@ -95,6 +95,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         if args.verbose:
             print_table([(t["track_id"], t["source_path"]) for t in summary.gone_tracks], ["track", "path"],
                         title="gone (no file at the path stored)", path_columns=["path"])
+    if summary.moved:
+        print(f"{counted(summary.moved, 'stored file')} found at a new path"
+              + (f" ({summary.named_again:,} named by their new folder or file name)" if summary.named_again else ""))
     if summary.regrouped:
         print(f"{counted(summary.regrouped, 'untagged file')} stored before moved to their name's artist without an "
               "MBID: the name has several MusicBrainz ids now (tag the files to place them)")

@@ -64,6 +64,8 @@ class AddSummary:
     tracks_by_artist: dict[str, int] = field(default_factory=dict)
     replaced: int = 0  # stored files that replace the track of an earlier version at the same path
     regrouped: int = 0  # stored untagged files moved to their name's artist without an MBID (a second id came)
+    moved: int = 0  # already stored files found at a new path (their old one gone)
+    named_again: int = 0  # ... whose new folder (or file name) gives another name than their old one did
     reread: int = 0  # already stored files whose excerpt, cut by an older reader, was read again
     stale: int = 0  # stored excerpts an older reader cut left in the library after this run (files not given or gone)
     gone: int = 0  # stored tracks from under the folders given whose file is gone (kept: `library remove` takes them)
@@ -75,7 +77,7 @@ class AddSummary:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
                 "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "stale": self.stale,
-                "gone": self.gone}
+                "moved": self.moved, "named_again": self.named_again, "gone": self.gone}
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -388,7 +390,8 @@ def add(
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)
     summary.replaced = len(replaced)
-    summary.regrouped = len(regrouped)
+    summary.regrouped = sum(t["source_sha256"] not in named_again for t, _ in moving)
+    summary.moved, summary.named_again = len(moved), len(named_again)
     summary.skipped = [{"path": path_text(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
     summary.details = {path_text(i.path): i.skip.detail + (RECORDED if i.recorded else "")  # type: ignore[union-attr]
                        for i in skipped}

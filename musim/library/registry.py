@@ -58,8 +58,10 @@ def gone_hint(ids: list[str], limit: int = 3) -> str:
     """What to do about tracks whose file is gone: remove them (the first ``limit`` ids named), unless the disk they
     were on is only not mounted."""
     named = " ".join(ids[:limit]) + (" …" if len(ids) > limit else "")
-    return (f"they stay in the library, its features and models until `musim library remove {named}` takes them "
-            "out (nothing is removed for you: a disk that is not mounted looks the same)")
+    they = "it stays" if len(ids) == 1 else "they stay"
+    return (f"{they} in the library, its features and models until `musim library remove {named}` takes "
+            f"{'it' if len(ids) == 1 else 'them'} out (nothing is removed for you: a disk that is not mounted looks "
+            "the same)")
 
 
 def stale_excerpts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -64,7 +64,7 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
-                        "regrouped", "reread", "stale", "gone"}
+                        "regrouped", "reread", "stale", "moved", "named_again", "gone"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -898,7 +898,7 @@ def test_a_moved_file_its_folder_named_is_named_by_its_new_folder_and_a_tagged_o
     (root / "Deliragul" / "Some Album").rename(root / "Ekgulvex" / "Some Album")
     (root / "Deliragul" / "Tagged").rename(root / "Ekgulvex" / "Tagged")
     again = add([root])
-    assert (again.stored, again.already_stored) == (0, 3)
+    assert (again.stored, again.already_stored, again.moved, again.named_again, again.regrouped) == (0, 3, 3, 2, 0)
     assert again.tracks_by_artist == {"Ekgulvex": 2, "Morneo": 1}
     moved = show_track(str(root / "Ekgulvex" / "Some Album" / "01 - U 1.ogg"))
     assert (moved["artist"], moved["artist_rule"], moved["artist_spelling"]) == ("Ekgulvex", "folder", "Ekgulvex")
