@@ -326,7 +326,7 @@ def add(
         moving = [(t, groups[ident].artist_id) for t, ident in zip(again, group_of[len(usable):], strict=True)
                   if groups[ident].artist_id != t["artist_id"]]
         known, left = without(state.artists, [t for t, _ in moving], stored)
-        # each stored track's spelling counts once for its artist (those grouped again count in their group)
+        # its artist's name: each stored track counts its spelling once (those grouped again, in their group)
         replacing = {path_text(i.path) for i in usable}
         grouped = {t["track_id"] for t in again}
         counts: dict[int, Counter[str]] = defaultdict(Counter)
