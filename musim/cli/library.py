@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     from musim.library import add
-    from musim.library.registry import stale_hint
+    from musim.library.registry import gone_hint, stale_hint
 
     bar: Any = None
 
@@ -85,6 +85,19 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"note: {counted(summary.stale, 'stored excerpt')} cut by an older reader, not read again here (their "
               f"files were not among the paths given, or could not be read): {stale_hint(summary.stale_paths)}",
               file=sys.stderr)
+    if summary.gone:
+        ids = [t["track_id"] for t in summary.gone_tracks]
+        have = "has" if summary.gone == 1 else "have"
+        print(f"note: {counted(summary.gone, 'stored track')} from under the folders given {have} no file any more "
+              f"(deleted, moved away, or on a disk not mounted): {gone_hint(ids)}; "
+              + ("listed below" if args.verbose else "-v lists them, `musim library list` marks them gone"),
+              file=sys.stderr)
+        if args.verbose:
+            print_table([(t["track_id"], t["source_path"]) for t in summary.gone_tracks], ["track", "path"],
+                        title="gone (no file at the path stored)", path_columns=["path"])
+    if summary.moved:
+        print(f"{counted(summary.moved, 'stored file')} found at a new path"
+              + (f" ({summary.named_again:,} named by their new folder or file name)" if summary.named_again else ""))
     if summary.regrouped:
         print(f"{counted(summary.regrouped, 'untagged file')} stored before moved to their name's artist without an "
               "MBID: the name has several MusicBrainz ids now (tag the files to place them)")
@@ -104,13 +117,18 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from musim.library import list_tracks
-    from musim.library.registry import stale_hint
+    from musim.library.registry import gone_hint, stale_hint
 
     rows = list_tracks(args.artist)
     stale = [r["source_path"] for r in rows if r["excerpt_stale"]]
     if stale:
         print(f"note: {counted(len(stale), 'stored excerpt')} of these cut by an older reader: {stale_hint(stale)}",
               file=sys.stderr)
+    gone = [r["track_id"] for r in rows if r["source_gone"]]
+    if gone:
+        have = "has" if len(gone) == 1 else "have"
+        print(f"note: {counted(len(gone), 'track')} of these {have} no file at the path stored (marked gone): "
+              f"{gone_hint(gone)}", file=sys.stderr)
     if args.json:
         print_json(rows)
     elif not rows:
@@ -119,8 +137,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         shown = artist_labels(rows)
         print_table([(shown[r["artist_id"]], r["title"], r["artist_rule"], r["artist_spelling"], r["lastfm_match"],
-                      r["source_format"], r["duration_s"], r["track_id"]) for r in rows],
-                    ["artist", "title", "rule", "spelling", "last.fm", "format", "seconds", "track"])
+                      r["source_format"], r["duration_s"], r["track_id"], "gone" if r["source_gone"] else "")
+                     for r in rows],
+                    ["artist", "title", "rule", "spelling", "last.fm", "format", "seconds", "track", "file"])
     return 0
 
 

@@ -8,6 +8,11 @@ end (one transaction); the work between holds no lock. Each file's excerpt is st
 holds one file's, not the library's). Objects are content-addressed, so a run killed between storing and
 recording leaves nothing half-written: the next run finds the same keys stored and records them.
 
+A stored file found at a new path (its old one gone) keeps its track, at the new path; where its folder or file name
+named its artist (not a tag), the folder rules name it again there. Tracks stored from under a folder given whose file
+is gone are reported (``gone``), never removed here: a folder on a disk that is not mounted looks the same, and
+``musim library remove`` takes them out.
+
 Every stored excerpt records the version of the reader that cut it (``library_track.excerpt_reader``,
 :data:`musim.audio.io.READ_WINDOW_VERSION`). An unchanged file whose excerpt an older reader cut is read again (the
 same window) and stored beside the old object; the track points at the new one in the same transaction, and the old
@@ -32,11 +37,12 @@ from musim.audio.batch import default_workers, imap_unordered
 from musim.audio.io import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
-from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom
+from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Resolved, resolve_artist
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
-from musim.library.registry import delete_tracks, delete_unused, stale_excerpts
+from musim.library.registry import delete_tracks, delete_unused, gone_tracks, stale_excerpts
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
+from musim.library.tags import Tags
 from musim.library.zips import holds
 from musim.names import name_key
 from musim.storage import ObjectInfo, ObjectStore, open_store
@@ -58,15 +64,20 @@ class AddSummary:
     tracks_by_artist: dict[str, int] = field(default_factory=dict)
     replaced: int = 0  # stored files that replace the track of an earlier version at the same path
     regrouped: int = 0  # stored untagged files moved to their name's artist without an MBID (a second id came)
+    moved: int = 0  # already stored files found at a new path (their old one gone)
+    named_again: int = 0  # ... whose new folder (or file name) gives another name than their old one did
     reread: int = 0  # already stored files whose excerpt, cut by an older reader, was read again
     stale: int = 0  # stored excerpts an older reader cut left in the library after this run (files not given or gone)
+    gone: int = 0  # stored tracks from under the folders given whose file is gone (kept: `library remove` takes them)
     details: dict[str, str] = field(default_factory=dict)  # path -> detail of its skip (not in the JSON)
     stale_paths: list[str] = field(default_factory=list)  # the source paths of the ``stale`` ones (not in the JSON)
+    gone_tracks: list[dict[str, str]] = field(default_factory=list)  # ``track_id``, ``source_path`` of the ``gone``
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
-                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "stale": self.stale}
+                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "stale": self.stale,
+                "moved": self.moved, "named_again": self.named_again, "gone": self.gone}
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -114,9 +125,22 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
         return "skipped", "duplicate_content"
     recorded = state.skips.get(path)
     if not retry and recorded and recorded["source_sha256"] == item.sha256 and recorded["reason"] != "duplicate_content":
-        item.skip = FileSkipped(recorded["reason"], (recorded["detail"] or "") + " (recorded; --retry examines it again)")
+        item.skip = FileSkipped(recorded["reason"], recorded_detail(recorded["detail"]))
+        item.recorded = True
         return "skipped", recorded["reason"]
     return None
+
+
+#: What the summary adds to the detail of a skip told from the record, not by examining the file (never stored).
+RECORDED = " (recorded; --retry examines it again)"
+
+
+def recorded_detail(detail: str | None) -> str:
+    """A recorded skip's detail without the :data:`RECORDED` note (runs before migration 027 stored it, once more
+    each run)."""
+    detail = detail or ""
+    at = detail.find(" (recorded; --retry")  # what the 1,000 characters stored kept of the first
+    return detail[:at] if at >= 0 else detail
 
 
 def _labels(names: dict[int, tuple[str, str | None]]) -> dict[int, str]:
@@ -144,6 +168,16 @@ def _track_row(item: Examined, obj: ObjectInfo, artist_id: int, keep_whole: bool
         "object_offset_s": offset if keep_whole else 0.0, "object_window_s": window,
         "sample_rate": info.sample_rate, "channels": info.channels, "excerpt_reader": READ_WINDOW_VERSION,
     }
+
+
+def _named_again(known: dict[str, Any], item: Examined, artist_from: ArtistFrom) -> Resolved | None:
+    """The artist a stored file found at a new path gets there, when its folder or file name named it (rules
+    ``folder``, ``filename``, ``unknown``: the folder rules again, with the album tag it was stored with); ``None``
+    when its tags named it (they moved with it) or the same artist comes again."""
+    if known["artist_rule"] not in FOLDER_RULES or artist_from == "tag":
+        return None
+    found = resolve_artist(Tags(album=known["album"]), item.rule_path or item.path, item.root, artist_from="folder")
+    return None if (found.name, found.rule) == (known["artist_spelling"], known["artist_rule"]) else found
 
 
 def _stale(track: dict[str, Any]) -> bool:
@@ -176,7 +210,9 @@ def add(
     acq = settings.acquire
     excerpt_s = acq.excerpt_s if excerpt_s is None else excerpt_s
     anchor = acq.excerpt_anchor if anchor is None else anchor
+    paths = list(paths)
     found = find_files(paths)
+    folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store = store or open_store(settings.storage.object_store)
     store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
     state = _load_state(settings)
@@ -188,7 +224,8 @@ def add(
     rereading: dict[int, tuple[str, Any]] = {}  # stored files whose stale excerpt is read again, and their outcome
     reread: dict[int, tuple[Examined, ObjectInfo]] = {}  # ... read and stored again
     skipped_at: dict[int, Examined] = {}
-    moved: list[dict[str, str]] = []
+    moved: list[dict[str, Any]] = []  # stored files found at a new path (the old one is gone)
+    named_again: dict[str, Resolved] = {}  # ... whose folder or file name named their artist: its rules at the new path
     by_artist: Counter[int] = Counter()  # tracks by artist id
     names = {t["artist_id"]: (t["artist"], t["mbid"]) for t in state.tracks.values()}
 
@@ -196,8 +233,12 @@ def add(
         if decided[0] == "already_stored":
             summary.already_stored += 1
             by_artist[decided[1]] += 1
-            if state.tracks[item.sha256]["source_path"] != path_text(item.path):  # type: ignore[index]
-                moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path)})  # type: ignore[dict-item]
+            known = state.tracks[item.sha256]  # type: ignore[index]
+            if known["source_path"] != path_text(item.path):
+                moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path), "artist_spelling": None,
+                              "artist_rule": None, "name_key": None})
+                if (again := _named_again(known, item, artist_from)) is not None:
+                    named_again[item.sha256] = again  # type: ignore[index]
         elif decided[0] == "skipped":
             skipped_at[i] = item
         else:  # stored now, so that memory holds a few files' excerpts, not the library's
@@ -272,17 +313,38 @@ def add(
         objects = [by_index[i][1] for i in sorted(by_index)]
         skipped = [skipped_at[i] for i in sorted(skipped_at)]
         new_artists = [(i.artist.name, i.artist.mbid) for i in usable]  # type: ignore[union-attr]
-        # the stored untagged files of a name that gains a second MBID now: grouped again, as if added now
+        # the stored untagged files of a name that gains a second MBID now, and the moved files their folder named:
+        # grouped again, as if added now
         stored = list({**state.tracks, **meanwhile}.values())
         again = stranded(new_artists, state.artists, stored)
-        groups, group_of = group_files(new_artists + [(t["artist_spelling"], None) for t in again], state.artists)
+        stranded_ids = {t["track_id"] for t in again}
+        again += [t for t in stored if t["source_sha256"] in named_again and t["track_id"] not in stranded_ids]
+        spelled = [named_again[t["source_sha256"]].name if t["source_sha256"] in named_again else t["artist_spelling"]
+                   for t in again]
+        groups, group_of = group_files(new_artists + [(name, None) for name in spelled], state.artists)
         match_catalogue(con, groups, state.artists)
         moving = [(t, groups[ident].artist_id) for t, ident in zip(again, group_of[len(usable):], strict=True)
                   if groups[ident].artist_id != t["artist_id"]]
         known, left = without(state.artists, [t for t, _ in moving], stored)
-        artists = library_artists(groups, known)
+        # its artist's name: each stored track counts its spelling once (those grouped again, in their group)
+        replacing = {path_text(i.path) for i in usable}
+        grouped = {t["track_id"] for t in again}
+        counts: dict[int, Counter[str]] = defaultdict(Counter)
+        for t in stored:
+            if t["track_id"] not in grouped and t["source_path"] not in replacing:
+                counts[t["artist_id"]][t["artist_spelling"]] += 1
+        artists = library_artists(groups, known, counts)
         artists += [a for a in left if a["artist_id"] not in {b["artist_id"] for b in artists}]
         names.update({a["artist_id"]: (a["name"], a["mbid"]) for a in artists})
+        for t, artist_id in moving:  # a moved file of this run counted under the artist it had
+            if t["source_sha256"] in named_again and by_artist[t["artist_id"]] > 0:
+                by_artist[t["artist_id"]] -= 1
+                by_artist[artist_id] += 1
+        by_artist += Counter()  # drops the artists left with no file of this run
+        for m in moved:
+            if (named := named_again.get(m["source_sha256"])) is not None:
+                m |= {"artist_spelling": named.name, "artist_rule": named.rule,
+                      "name_key": name_key(named.name) or name_key(UNKNOWN_ARTIST)}
         for item, obj, ident in zip(usable, objects, group_of[:len(usable)], strict=True):
             rows.append(_track_row(item, obj, groups[ident].artist_id, keep_whole))  # type: ignore[arg-type]
             by_artist[groups[ident].artist_id] += 1  # type: ignore[index]
@@ -322,18 +384,22 @@ def add(
                 else:
                     log.warning("library add: %s changed while it was added; add it again", path_text(found[i].path))
         stale = stale_excerpts(con)
+        summary.gone_tracks = gone_tracks(con, folders, {path_text(f.path) for f in found})
+    summary.gone = len(summary.gone_tracks)
     summary.reread = sum(obj.key in in_use for _, obj in reread.values())
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)
     summary.replaced = len(replaced)
-    summary.regrouped = len(regrouped)
+    summary.regrouped = sum(t["source_sha256"] not in named_again for t, _ in moving)
+    summary.moved, summary.named_again = len(moved), len(named_again)
     summary.skipped = [{"path": path_text(i.path), "reason": i.skip.reason} for i in skipped]  # type: ignore[union-attr]
-    summary.details = {path_text(i.path): i.skip.detail for i in skipped}  # type: ignore[union-attr]
+    summary.details = {path_text(i.path): i.skip.detail + (RECORDED if i.recorded else "")  # type: ignore[union-attr]
+                       for i in skipped}
     labels = _labels({i: names[i] for i in by_artist})
     summary.tracks_by_artist = dict(sorted((labels[i], n) for i, n in by_artist.items()))
     summary.artists = len(by_artist)
     log.info("library add: %d files, %d stored, %d already stored (%d excerpts read again), %d skipped; %d excerpts "
-             "cut by an older reader left", summary.files, summary.stored, summary.already_stored, summary.reread,
-             len(summary.skipped), summary.stale)
+             "cut by an older reader left; %d stored tracks whose file is gone", summary.files, summary.stored,
+             summary.already_stored, summary.reread, len(summary.skipped), summary.stale, summary.gone)
     return summary
 

@@ -4,12 +4,18 @@ Rules, in order (the one used is recorded per track):
 
 ``mbid``          the MusicBrainz artist id tag (the name from the album-artist or artist tag);
 ``albumartist``   the album-artist tag;
-``artist``        the artist tag;
+``artist``        the artist tag (before the album-artist tag when the compilation flag is set: the album artist
+                  of a DJ mix or a label's sampler compiled it, the track's artist made the track);
 ``folder``        the nearest folder above the file that is not the scanned root, not a generic name
                   (``music``, ``mp3``, ``cd1``, ``disc 1``, ``soundtrack``, ``Game OST``, ...) and not the
                   album tag; with two such folders above the file, the nearer is its album and the
                   upper one names the artist (``Artist/Album/01 - Title.ext``, ``Artist/Album/Title.ext``:
-                  ``Artist``; so ``Genre/Artist/Title.ext`` without tags gives ``Genre``);
+                  ``Artist``; so ``Genre/Artist/Title.ext`` without tags gives ``Genre``). Nested folders of
+                  one name (``Album/Album/``, a zip's folder inside it) are one. A folder ``Artist - Album``
+                  names ``Artist`` when ``Album`` is the album tag (wherever it is), and
+                  where no named folder is above it and it holds the tracks (directly, in disc folders or in a
+                  folder ``Album``): ``Artist - Album/01.ext``, ``Artist - Album/CD1/01.ext`` give ``Artist``;
+                  there, ``Various - Hits`` and ``2001 - Album`` are albums that name no artist;
 ``filename``      ``Artist - Title.ext`` for a file directly in the root (``A feat. B - Title.ext``: ``A``);
 ``unknown``       nothing named an artist: the placeholder artist :data:`UNKNOWN_ARTIST`.
 
@@ -35,6 +41,8 @@ from musim.names import fold, name_key, url_name
 
 ArtistFrom = Literal["auto", "tag", "folder"]
 RULES = ("mbid", "albumartist", "artist", "folder", "filename", "unknown")
+#: The rules that read the file's path, not its tags (a moved file's artist by these is resolved again).
+FOLDER_RULES = ("folder", "filename", "unknown")
 UNKNOWN_ARTIST = "Unknown artist"
 
 _PLACEHOLDERS = {"", "unknown", "unknown artist", "unknownartist", "various artists", "various", "va", "v a",
@@ -99,14 +107,40 @@ def primary_artist(credit: str, *, artists: tuple[str, ...] = (), mbids: tuple[s
 
 
 def _from_tags(tags: Tags) -> Resolved | None:
-    for rule, value, mbid, mbids, artists in (
-            ("albumartist", tags.albumartist, tags.albumartist_mbid, (), ()),
-            ("artist", tags.artist, tags.mbid, tags.mbids, tags.artists)):  # each name with its own id, never the other's
+    rules = [("albumartist", tags.albumartist, tags.albumartist_mbid, (), ()),
+             ("artist", tags.artist, tags.mbid, tags.mbids, tags.artists)]  # each name with its own id, never the other's
+    if tags.compilation:  # a DJ mix, a sampler: the album artist compiled it, the track artist made the track
+        rules.reverse()
+    for rule, value, mbid, mbids, artists in rules:
         name = primary_artist(value, artists=artists, mbids=mbids) if value else None
         if not is_placeholder(name):
             assert name is not None
             return Resolved(name, "mbid" if mbid else rule, mbid)
     return None
+
+
+def _artist_album(folder: str) -> tuple[str, str] | None:
+    """``(artist, album)`` of a folder named ``Artist - Album``; ``None`` for another name."""
+    artist, dash, album = folder.partition(" - ")
+    return (artist.strip(), album.strip()) if dash and artist.strip() and album.strip() else None
+
+
+def _names_something(folder: str) -> bool:
+    return not (is_generic_folder(folder) or is_placeholder(folder))
+
+
+def _one_level_per_name(folders: list[str]) -> list[str]:
+    """``Album/Album`` (an album's zip holding a folder of its name) is one level."""
+    out: list[str] = []
+    for f in folders:
+        if not out or name_key(f) != name_key(out[-1]):
+            out.append(f)
+    return out
+
+
+def _named(levels: list[str], album_key: str | None) -> list[str]:
+    """The folders of ``levels`` that may name an artist: not generic, no placeholder, not the album tag."""
+    return _one_level_per_name([f for f in levels if _names_something(f) and name_key(f) != album_key])
 
 
 def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved | None:
@@ -115,11 +149,20 @@ def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved 
     except ValueError:
         return None
     album_key = name_key(album) if album else None
-    named = [f for f in reversed(rel.parts[:-1])
-             if not (is_generic_folder(f) or is_placeholder(f) or name_key(f) == album_key)]
+    levels = _one_level_per_name(list(rel.parts[:-1]))  # top first
+    for folder in reversed(levels):  # `Artist - Album` of the file's album tag names its artist wherever it is
+        split = _artist_album(folder)
+        if split and album_key and name_key(split[1]) == album_key and _names_something(split[0]):
+            return Resolved(split[0], "folder")
+    named = _named(levels, album_key)
+    if named and (split := _artist_album(named[0])):  # `Artist - Album` with no named folder above it
+        if not _names_something(split[0]):  # `Various - Hits`, `2001 - Album`: an album of no artist
+            named = named[1:]
+        elif len(two := _named([*split, *named[1:]], album_key)) <= 2:  # holding the album's tracks: two levels
+            named = two
     if len(named) >= 2:
-        named = named[1:]  # the nearest sits in an album folder: Artist/Album/01 - Title.ext, Artist/Album/Title.ext
-    return Resolved(named[0].strip(), "folder") if named else None
+        named = named[:-1]  # the nearest sits in an album folder: Artist/Album/01 - Title.ext, Artist/Album/Title.ext
+    return Resolved(named[-1].strip(), "folder") if named else None
 
 
 def _from_filename(path: Path, root: Path) -> Resolved | None:
@@ -149,13 +192,15 @@ def title_of(tags: Tags, path: Path) -> str:
 
 
 def display_name(spellings: Iterable[str]) -> str:
-    """The name shown for merged spellings: the most used, then one without decoration, then with
-    capitals, then the shortest."""
+    """The name shown for merged spellings (one per track: a spelling counts as often as it names a track): the most
+    used, then one without decoration, then in mixed case (``Zanira Ekgul``, then ``ZANIRA EKGUL``, then ``zanira
+    ekgul``), then with its accents (``Sigur Rós`` before ``Sigur Ros``), then the shortest."""
     counts = Counter(spellings)
 
     def rank(s: str) -> tuple:
         plain = fold(s) == re.sub(r"\s+", " ", fold(s)) and name_key(s) == re.sub(r"[\W_]+", "", fold(s))
-        return (-counts[s], not plain, s == s.lower(), len(s), s)
+        casing = 2 if s == s.lower() != s.upper() else 1 if s == s.upper() != s.lower() else 0
+        return (-counts[s], not plain, casing, -sum(not c.isascii() for c in s), len(s), s)
 
     best = min(counts, key=rank)
     return url_name(best) or best  # only URL spellings: the name inside

@@ -17,7 +17,8 @@ artists by the same rule (:func:`join_dump`, in the ingest's transaction), so wh
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,9 +249,12 @@ def join_dump(con: duckdb.DuckDBPyConnection, dump_id: str) -> list[tuple[int, i
     return [(other, artist_id) for other, artist_id, _ in joined if other != artist_id]
 
 
-def library_artists(groups: dict[Ident, Group], known: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def library_artists(groups: dict[Ident, Group], known: list[dict[str, Any]],
+                    counts: Mapping[int, Counter[str]] | None = None) -> list[dict[str, Any]]:
     """One row per catalogue artist the groups met (``lib_artists`` of ``library/stage.sql``), merged with what
-    the library stored of it before."""
+    the library stored of it before: ``counts``, each artist's stored tracks by spelling (those not in a group), so
+    that its name is the spelling most of its tracks have, stored and new (without them, each stored spelling counts
+    once)."""
     stored = {a["artist_id"]: a for a in known}
     merged: dict[int, list[Group]] = defaultdict(list)
     for ident in sorted(groups):
@@ -258,8 +262,10 @@ def library_artists(groups: dict[Ident, Group], known: list[dict[str, Any]]) -> 
     rows = []
     for artist_id, gs in merged.items():
         before = stored.get(artist_id) or {}
-        spellings = [s for g in gs for s in g.spellings] + list(before.get("spellings") or [])
-        name = display_name(spellings)
+        spelt = (counts or {}).get(artist_id)
+        spellings = [s for g in gs for s in g.spellings]
+        name = display_name(spellings + (list(spelt.elements()) if spelt else list(before.get("spellings") or [])))
+        spellings += list(before.get("spellings") or [])
         rows.append({
             "artist_id": artist_id, "name": name, "spellings": sorted(set(spellings)),
             "name_keys": sorted(set().union(*(g.keys for g in gs), before.get("name_keys") or [])),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -14,6 +15,7 @@ from musim.audio.io import READ_WINDOW_VERSION
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
+from musim.library.zips import holds
 from musim.names import name_key
 from musim.params import whole_number
 from musim.storage import ObjectStore, open_store
@@ -26,7 +28,8 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
     """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id; or
     ``id:N``, the artist of id N alone, where a number is also a name); ``excerpt_stale``: the stored excerpt was
     cut by an older reader (:data:`musim.audio.io.READ_WINDOW_VERSION`), read again by the next ``library add`` of
-    its file."""
+    its file; ``source_gone``: no file is at its source path any more (deleted, moved away, or on a disk not
+    mounted): it stays until ``library remove`` takes it out."""
     artist_id = whole_number(artist, max_digits=9) if artist else None
     if artist and artist.strip().lower().startswith(ID_FORM):
         artist_id = whole_number(artist.strip()[len(ID_FORM):], max_digits=9)
@@ -35,8 +38,30 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
                                  "shows the ids where artists share a name")
         artist = None  # the id alone
     with warehouse.writer(settings) as con:
-        return sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
+        rows = sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
                         artist_key=name_key(artist) if artist else None, reader=READ_WINDOW_VERSION)
+    listed: dict[Path, set[str]] = {}
+    return [r | {"source_gone": not holds(r["source_path"], listed)} for r in rows]
+
+
+def gone_tracks(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str]) -> list[dict[str, Any]]:
+    """The library tracks (``track_id``, ``source_path``) stored from under ``folders`` whose file is gone: not
+    among the paths a scan of them ``found`` and not there (deleted, moved away, or on a disk not mounted)."""
+    if not folders:
+        return []
+    listed: dict[Path, set[str]] = {}
+    return [r for r in sql.rows(con, "library/tracks_under.sql", folders=folders)
+            if r["source_path"] not in found and not holds(r["source_path"], listed)]
+
+
+def gone_hint(ids: list[str], limit: int = 3) -> str:
+    """What to do about tracks whose file is gone: remove them (the first ``limit`` ids named), unless the disk they
+    were on is only not mounted."""
+    named = " ".join(ids[:limit]) + (" …" if len(ids) > limit else "")
+    they = "it stays" if len(ids) == 1 else "they stay"
+    return (f"{they} in the library, its features and models until `musim library remove {named}` takes "
+            f"{'it' if len(ids) == 1 else 'them'} out (nothing is removed for you: a disk that is not mounted looks "
+            "the same)")
 
 
 def stale_excerpts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

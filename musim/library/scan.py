@@ -50,11 +50,12 @@ class FoundFile:
 
     @property
     def rule_path(self) -> Path:
-        """The path the folder rules read: a member's archive is the folder it would extract into, and an archive
-        named ``Artist - Album.zip`` (how shops name an album's download) a folder ``Artist``."""
+        """The path the folder rules read: a member's archive is the folder it would extract into (``Album.zip`` a
+        folder ``Album``, ``Artist - Album.zip``, how shops name an album's download, a folder ``Artist - Album``,
+        which the folder rules read as ``Artist/Album`` where no artist folder is above it)."""
         if self.archive is None:
             return self.path
-        folder = self.archive.with_suffix("").name.split(" - ", 1)[0].strip() or self.archive.name
+        folder = self.archive.with_suffix("").name.strip() or self.archive.name
         return self.archive.parent / folder / self.path.relative_to(self.archive)
 
 
@@ -77,6 +78,7 @@ class Examined:
     payload: bytes = field(default=b"", repr=False)  # what is stored: the FLAC excerpt or the whole file
     stored_format: str = ""
     reread: tuple[float, float] | None = None  # the window of a stored excerpt to read again (an older reader cut it)
+    recorded: bool = False  # skipped as an earlier scan recorded it, not examined again
 
     @property
     def readable(self) -> Path:
@@ -85,8 +87,9 @@ class Examined:
 
 
 def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) -> list[FoundFile]:
-    """Every regular file under ``paths`` (files or folders, recursively), each once, sorted per root; with
-    ``open_zips``, the members of each zip archive in place of the archive.
+    """Every regular file under ``paths`` (files or folders, recursively, following links to folders: see
+    :func:`_walk`), each once, sorted per root; with ``open_zips``, the members of each zip archive in place of the
+    archive.
 
     Raises
     ------
@@ -96,11 +99,12 @@ def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) ->
     found: dict[Path, FoundFile] = {}
     paths = list(paths)
     refuse_empty(paths, "music files or folders to add")
-    for raw in paths:
-        path = Path(os.path.abspath(Path(raw).expanduser()))  # ".." resolved by name: one path per file
+    given = [Path(os.path.abspath(Path(raw).expanduser())) for raw in paths]  # ".." resolved by name: one path per file
+    trees = [os.path.realpath(p) for p in given if p.is_dir()]
+    for raw, path in zip(paths, given, strict=True):
         if path.is_dir():
-            for f in sorted(_walk(path)):
-                for one in _expand(f, path, open_zips):
+            for f, skip in sorted(_walk(path, trees), key=lambda entry: entry[0]):
+                for one in [FoundFile(f, path, skip=skip)] if skip else _expand(f, path, open_zips):
                     found.setdefault(one.path, one)
         elif path.exists() or path.is_symlink():
             for one in _expand(path, path.parent, open_zips):
@@ -123,11 +127,45 @@ def _expand(path: Path, root: Path, open_zips: bool) -> list[FoundFile]:
     return [FoundFile(path / name, root, archive=path, member=index) for index, name in held]
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs.sort()
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _walk(root: Path, trees: list[str]) -> Iterator[tuple[Path, FileSkipped | None]]:
+    """Every file under ``root`` (``(path, None)``), by the path it has there, and ``(path, skip)`` for what cannot be
+    walked. A link to a folder is followed, each folder once: not a link into a folder given (``trees``: its files
+    are found at their own path), nor a second link to a folder followed already; a link to a folder that holds a
+    folder given (a loop) and a folder that cannot be listed are skipped ``unreadable``."""
+    seen = {os.path.realpath(root)}
+    errors: list[OSError] = []
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=errors.append):
+        yield from _unlisted(errors)
+        kept = []
+        for name in sorted(dirs):
+            path = os.path.join(folder, name)
+            real = os.path.realpath(path)
+            if os.path.islink(path) and any(_inside(real, tree) for tree in trees):
+                continue  # walked at its own path
+            if real in seen:
+                continue  # a folder walked already, through another link
+            if os.path.islink(path) and any(_inside(tree, real) for tree in trees):
+                yield Path(path), FileSkipped("unreadable", f"a link to {real}, a folder that holds the folder "
+                                              "scanned (a loop): not followed; add the folders it holds by their own path")
+                continue
+            seen.add(real)
+            kept.append(name)
+        dirs[:] = kept
         for name in files:
-            yield Path(folder) / name
+            yield Path(folder) / name, None
+    yield from _unlisted(errors)
+
+
+def _unlisted(errors: list[OSError]) -> Iterator[tuple[Path, FileSkipped]]:
+    """The folders ``os.walk`` could not list, as skipped entries (emptying ``errors``)."""
+    while errors:
+        exc = errors.pop(0)
+        yield Path(exc.filename or "?"), FileSkipped("unreadable", f"a folder that cannot be listed "
+                                                     f"({exc.strerror or exc}); its files were not scanned")
 
 
 def check_name(path: Path) -> None:

@@ -1,6 +1,6 @@
-"""The one tag reader: artist, album artist, MusicBrainz artist ids, the artists of a credit, title, album, genre
-and track number from ID3 (mp3), Vorbis comments (ogg, opus, flac), MP4 atoms (m4a) and RIFF/AIFF ID3 chunks,
-with mutagen."""
+"""The one tag reader: artist, album artist, MusicBrainz artist ids, the artists of a credit, title, album, genre,
+track number and the compilation flag from ID3 (mp3), Vorbis comments (ogg, opus, flac), MP4 atoms (m4a) and
+RIFF/AIFF ID3 chunks, with mutagen."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "mbid": ("musicbrainz_artistid", "MUSICBRAINZ_ARTISTID", "TXXX:MusicBrainz Artist Id",
              "TXXX:MUSICBRAINZ_ARTISTID", "----:com.apple.iTunes:MusicBrainz Artist Id"),
     # the album artist's id is its own: it names the album artist, never the track's artist
+    # a compilation (a DJ mix, a label's sampler): its album artist names the compiler, not the track's artist
+    "compilation": ("compilation", "COMPILATION", "TCMP", "TXXX:COMPILATION", "cpil"),
     "albumartist_mbid": ("musicbrainz_albumartistid", "MUSICBRAINZ_ALBUMARTISTID", "TXXX:MusicBrainz Album Artist Id",
                          "TXXX:MUSICBRAINZ_ALBUMARTISTID", "----:com.apple.iTunes:MusicBrainz Album Artist Id"),
 }
@@ -44,6 +46,7 @@ class Tags:
     album: str | None = None
     genre: str | None = None
     tracknumber: int | None = None
+    compilation: bool = False  # the compilation flag (ID3 TCMP, MP4 cpil, Vorbis COMPILATION) is set
 
 
 def _text(value: Any) -> str | None:
@@ -129,6 +132,7 @@ def read_tags(audio: Any) -> Tags:
         album=_get(tags, "album"),
         genre=_get(tags, "genre"),
         tracknumber=int(match.group()) if match else None,
+        compilation=(_get(tags, "compilation") or "").strip().lower() in ("1", "true", "yes"),
     )
 
 

@@ -2,9 +2,9 @@
 folder it would extract into.
 
 Each regular member of a zip is a file of its own, named ``ALBUM.zip/MEMBER`` (its source path), and the folder
-rules for artists read the archive as a folder named like it without ``.zip``, or, for an archive named
-``Artist - Album.zip`` as shops name an album's download, ``Artist`` (``Artist - Album.zip/01 - Title.flac``
-is ``Artist/01 - Title.flac``). A member is streamed into a
+rules for artists read the archive as a folder named like it without ``.zip`` (an archive named ``Artist -
+Album.zip``, as shops name an album's download, is a folder ``Artist - Album``, which they read as ``Artist/Album``
+where no artist folder is above it; ``Album.zip/Album/01.flac`` is ``Album/01.flac``). A member is streamed into a
 scratch file under ``$MUSIM_TMP`` only while it is examined; its name never chooses where anything is written.
 
 What a member cannot be is skipped with the library's words (:data:`musim.library.formats.SKIP_REASONS`):
@@ -122,8 +122,9 @@ def extract_member(archive: Path, member: int, target: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def holds(source_path: str) -> bool:
-    """Whether a library source path still names something: a file, or a member of a zip archive that is there."""
+def holds(source_path: str, listed: dict[Path, set[str]] | None = None) -> bool:
+    """Whether a library source path still names something: a file, or a member of a zip archive that is there
+    (``listed``: the member names of the archives read so far, to read each once over many paths)."""
     path = Path(source_path)
     if path.exists():
         return True
@@ -131,9 +132,14 @@ def holds(source_path: str) -> bool:
         if archive.is_file():
             if not is_zip(archive):
                 return False
-            try:
-                return path.relative_to(archive).as_posix() in {name for _, name in members(archive)}
-            except FileSkipped:
-                return False
+            if listed is None or archive not in listed:
+                try:
+                    names = {name for _, name in members(archive)}
+                except FileSkipped:
+                    names = set()
+                if listed is None:
+                    return path.relative_to(archive).as_posix() in names
+                listed[archive] = names
+            return path.relative_to(archive).as_posix() in listed[archive]
     return False
 

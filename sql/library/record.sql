@@ -25,8 +25,16 @@ SELECT track_id, artist_id, name_key, artist_spelling, artist_rule, title, album
 FROM lib_tracks
 ON CONFLICT (track_id) DO NOTHING;
 
-UPDATE library_track SET source_path = m.source_path
+-- Files found at a new path (the old one gone); a file its folder or name named keeps the artist those give there
+-- (its artist_id, if it changes, comes with lib_regrouped below).
+UPDATE library_track SET source_path = m.source_path,
+                         artist_spelling = coalesce(m.artist_spelling, library_track.artist_spelling),
+                         artist_rule = coalesce(m.artist_rule, library_track.artist_rule),
+                         name_key = coalesce(m.name_key, library_track.name_key)
 FROM lib_moved m WHERE library_track.source_sha256 = m.source_sha256;
+UPDATE preview SET source_url = m.source_path, provider_artist_id = coalesce(m.name_key, preview.provider_artist_id),
+                   updated_at = now()
+FROM lib_moved m WHERE preview.provider = 'library' AND preview.provider_track_id = m.source_sha256;
 
 -- Excerpts read again because an older reader cut them (library_track.excerpt_reader): the track, its preview and
 -- its library row point at the new object. Features of the old audio go with it, as a removed track's do (the
@@ -64,7 +72,8 @@ FROM lib_tracks
 ON CONFLICT (track_id) DO NOTHING;
 
 -- Stored untagged files of a name that has a second MBID now move to the name's artist without one (staged in
--- lib_regrouped by musim.library.identity.stranded); an artist they leave without tracks leaves the library.
+-- lib_regrouped by musim.library.identity.stranded), and moved files to the artist their new folder names; an artist
+-- they leave without tracks leaves the library.
 UPDATE library_track SET artist_id = r.artist_id FROM lib_regrouped r WHERE library_track.track_id = r.track_id;
 UPDATE preview SET artist_id = r.artist_id, updated_at = now()
 FROM lib_regrouped r WHERE preview.track_id = r.track_id AND preview.provider = 'library';

@@ -14,7 +14,10 @@ CREATE OR REPLACE TEMP TABLE lib_tracks (
 CREATE OR REPLACE TEMP TABLE lib_skips (
     source_path VARCHAR, source_sha256 VARCHAR, reason VARCHAR, detail VARCHAR
 );
-CREATE OR REPLACE TEMP TABLE lib_moved (source_sha256 VARCHAR, source_path VARCHAR);
+-- Stored files found at a new path; the artist fields are set where the folder rules named it again there.
+CREATE OR REPLACE TEMP TABLE lib_moved (
+    source_sha256 VARCHAR, source_path VARCHAR, artist_spelling VARCHAR, artist_rule VARCHAR, name_key VARCHAR
+);
 CREATE OR REPLACE TEMP TABLE lib_regrouped (track_id VARCHAR, artist_id INTEGER);
 -- Excerpts of unchanged files read again (an older reader cut them): the object each track points at now.
 CREATE OR REPLACE TEMP TABLE lib_reread (

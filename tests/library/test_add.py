@@ -64,7 +64,7 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
-                        "regrouped", "reread", "stale"}
+                        "regrouped", "reread", "stale", "moved", "named_again", "gone"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -830,3 +830,117 @@ def test_the_migration_marks_the_excerpts_an_older_reader_cut_differently(monkey
     got = dict(con.execute("SELECT track_id, excerpt_reader FROM library_track").fetchall())
     assert got == {"m4a-at-5": 1, "mp3-at-5": 1, "m4a-at-0": 2, "mp3-at-0": 2, "ogg-at-5": 2, "opus-at-5": 2,
                    "flac-at-5": 2, "m4a-whole": 2, "mp3-whole": 2}
+
+
+def test_a_recorded_skip_says_so_once_and_its_detail_is_stored_as_examined(tmp_path, capsys):
+    """The note "(recorded; --retry examines it again)" was stored with the detail, so every rerun added one more."""
+    short = write_audio(tmp_path / "music" / "A" / "short.wav", "wav", seconds=2)
+    write_audio(tmp_path / "music" / "A" / "long.wav", "wav", seconds=8)
+    first = add([tmp_path / "music"])
+    detail = first.details[str(short)]
+    assert "recorded" not in detail
+    for _ in range(3):
+        again = add([tmp_path / "music"])
+    assert again.details[str(short)] == detail + " (recorded; --retry examines it again)"
+    assert rows("SELECT detail FROM library_skip WHERE source_path = ?", str(short)) == [(detail,)]
+    assert main(["library", "add", str(tmp_path / "music"), "--width", "0"]) == 0
+    assert capsys.readouterr().out.count("(recorded; --retry examines it again)") == 1
+
+
+def test_migration_027_cleans_the_details_stored_with_the_recorded_note(monkeypatch):
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 27])
+    con = wh.connect()
+    note = " (recorded; --retry examines it again)"
+    con.execute("INSERT INTO library_skip (source_path, source_sha256, reason, detail) VALUES (?, ?, ?, ?), "
+                "(?, ?, ?, ?), (?, ?, ?, ?)",
+                ["/m/a.wav", "a", "too_short", "2.00 s < 5 s" + note * 3, "/m/b.wav", "b", "silent",
+                 "RMS level -inf dBFS < -60 dBFS", "/m/c.wav", "c", "not_audio", ("x" * 950 + note * 2)[:1000]])
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    con = wh.connect()
+    got = dict(con.execute("SELECT source_path, detail FROM library_skip").fetchall())
+    con.close()
+    assert got == {"/m/a.wav": "2.00 s < 5 s", "/m/b.wav": "RMS level -inf dBFS < -60 dBFS", "/m/c.wav": "x" * 950}
+
+
+def test_an_artists_name_is_the_spelling_most_of_its_tracks_have(tmp_path):
+    """6 files tagged `Zanira Ekgul`, then 3 tagged `ZANIRA EKGUL`: the artist was renamed `ZANIRA EKGUL` (each
+    stored spelling counted once, the new run's per file, and all capitals won the tie)."""
+    from musim.synth.folders import write_music_folder
+
+    write_music_folder(tmp_path / "a", [("Zanira Ekgul", 0)], tracks_per_artist=6, fmt="flac", duration=6)
+    write_music_folder(tmp_path / "b", [("ZANIRA EKGUL", 0)], tracks_per_artist=3, fmt="flac", duration=6)
+    add([tmp_path / "a"])
+    assert add([tmp_path / "b"]).tracks_by_artist == {"Zanira Ekgul": 3}
+    assert rows("SELECT name FROM library_artist") == [("Zanira Ekgul",)]
+    assert {r["artist"] for r in list_tracks()} == {"Zanira Ekgul"}
+
+
+def test_a_moved_file_its_folder_named_is_named_by_its_new_folder_and_a_tagged_one_keeps_its_artist(tmp_path, capsys):
+    """An untagged album moved from `Deliragul/Some Album` to `Ekgulvex/` kept `artist Deliragul, rule folder`."""
+    from musim.synth.files import tag_file, write_clip
+    from musim.synth.sound import synthesize_clip
+
+    root = tmp_path / "music"
+    for sub in ("Some Album", "Tagged"):
+        (root / "Deliragul" / sub).mkdir(parents=True)
+    for n in (1, 2):
+        y = synthesize_clip(community=1, artist_seed=7, track_no=n, sr=22050, duration=6)
+        write_clip(root / "Deliragul" / "Some Album" / f"{n:02d} - U {n}.ogg", y, sr=22050)
+    y = synthesize_clip(community=2, artist_seed=8, track_no=1, sr=22050, duration=6)
+    tagged = write_clip(root / "Deliragul" / "Tagged" / "01 - T.ogg", y, sr=22050)
+    tag_file(tagged, artist="Morneo", title="T", genre="x", album="Tagged")
+    assert add([root]).tracks_by_artist == {"Deliragul": 2, "Morneo": 1}
+    (root / "Ekgulvex").mkdir()
+    (root / "Deliragul" / "Some Album").rename(root / "Ekgulvex" / "Some Album")
+    (root / "Deliragul" / "Tagged").rename(root / "Ekgulvex" / "Tagged")
+    again = add([root])
+    assert (again.stored, again.already_stored, again.moved, again.named_again, again.regrouped) == (0, 3, 3, 2, 0)
+    assert again.tracks_by_artist == {"Ekgulvex": 2, "Morneo": 1}
+    moved = show_track(str(root / "Ekgulvex" / "Some Album" / "01 - U 1.ogg"))
+    assert (moved["artist"], moved["artist_rule"], moved["artist_spelling"]) == ("Ekgulvex", "folder", "Ekgulvex")
+    assert show_track(str(tagged).replace("Deliragul", "Ekgulvex"))["artist"] == "Morneo"
+    assert {r["artist"] for r in list_tracks()} == {"Ekgulvex", "Morneo"}
+    assert rows("SELECT name FROM library_artist ORDER BY name") == [("Ekgulvex",), ("Morneo",)]
+    assert rows("SELECT count(*) FROM preview WHERE provider = 'library' AND source_url LIKE '%/Ekgulvex/%'") == [(3,)]
+    assert rows("SELECT DISTINCT a.name FROM track t JOIN artist a USING (artist_id) WHERE t.provider = 'library' "
+                "ORDER BY 1") == [("Ekgulvex",), ("Morneo",)]
+
+
+def test_tracks_whose_files_are_gone_are_reported_and_marked_not_removed(tmp_path, capsys):
+    """4 deleted files of an artist: the add said nothing, its summary gave 5 tracks while `library list` had 9."""
+    from musim.synth.folders import write_music_folder
+
+    root = tmp_path / "music"
+    files = write_music_folder(root, [("Morkesdor", 0), ("Tordel", 1)], tracks_per_artist=4, fmt="flac", duration=6)
+    add([root])
+    for f in files[:3]:
+        f.unlink()
+    summary = add([root])
+    assert (summary.already_stored, summary.gone) == (5, 3) and summary.to_json()["gone"] == 3
+    assert sorted(t["source_path"] for t in summary.gone_tracks) == sorted(str(f) for f in files[:3])
+    assert summary.tracks_by_artist == {"Morkesdor": 1, "Tordel": 4}
+    listed = {r["source_path"]: r["source_gone"] for r in list_tracks()}
+    assert len(listed) == 8 and sorted(p for p, g in listed.items() if g) == sorted(str(f) for f in files[:3])
+    assert add([root / "Tordel"]).gone == 0  # only what lies under the folders given
+    assert add([files[5]]).gone == 0
+
+    capsys.readouterr()
+    assert main(["library", "add", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "3 stored tracks from under the folders given have no file any more" in err
+    assert "musim library remove" in err and "-v lists them" in err
+    assert main(["library", "add", str(root), "-v", "--width", "0"]) == 0
+    out = capsys.readouterr().out
+    assert all(str(f) in out for f in files[:3])
+    assert main(["library", "list", "--width", "0"]) == 0
+    out, err = capsys.readouterr()
+    assert sum(line.rstrip().endswith("gone") for line in out.splitlines()) == 3 and "marked gone" in err
+    assert len(rows("SELECT * FROM library_track")) == 8  # nothing removed for the user
+
+    gone = [t["track_id"] for t in summary.gone_tracks]
+    assert main(["library", "remove", *gone]) == 0
+    assert add([root]).gone == 0

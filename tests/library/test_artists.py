@@ -149,3 +149,46 @@ def test_semicolons_split_a_credit_only_when_the_tags_say_it_is_of_several_artis
     assert (r.name, r.rule, r.mbid) == ("Oaktam", "mbid", MBID)
     assert resolve("Oaktam ft. Soljun - Song.ogg") == ("Oaktam", "filename")
     assert resolve("x/a.ogg", artist="Various Artists feat. Max") == ("x", "folder")
+
+
+def test_a_compilations_track_artist_comes_before_its_album_artist():
+    """A DJ mix tagged album artist `DJ Kazoo` and the compilation flag put every track on `DJ Kazoo`."""
+    other = "0383dadf-2a4e-4d10-a46a-e9e041da8eb3"
+    r = resolve_artist(Tags(artist="Morneo", mbid=MBID, albumartist="DJ Kazoo", albumartist_mbid=other,
+                            compilation=True), ROOT / "DJ Kazoo" / "a.ogg", ROOT)
+    assert (r.name, r.rule, r.mbid) == ("Morneo", "mbid", MBID)
+    assert resolve("x/a.ogg", artist="Morneo", albumartist="DJ Kazoo", compilation=True) == ("Morneo", "artist")
+    assert resolve("x/a.ogg", albumartist="DJ Kazoo", compilation=True) == ("DJ Kazoo", "albumartist")  # no other
+    assert resolve("x/a.ogg", artist="Morneo", albumartist="DJ Kazoo") == ("DJ Kazoo", "albumartist")  # no flag
+
+
+def test_display_name_ranks_all_capitals_below_mixed_case_and_keeps_accents_on_ties():
+    assert display_name(["ZANIRA EKGUL", "Zanira Ekgul"]) == "Zanira Ekgul"
+    assert display_name(["SIGUR RÓS", "Sigur Ros", "Sigur Rós"]) == "Sigur Rós"
+    assert display_name(["zanira ekgul", "ZANIRA EKGUL"]) == "ZANIRA EKGUL"
+    assert display_name(["ZANIRA EKGUL", "ZANIRA EKGUL", "Zanira Ekgul"]) == "ZANIRA EKGUL"  # the most used first
+
+
+def test_nested_folders_of_one_name_are_one_level():
+    """`Diami Belcro/Live at the Hall.zip` holding `Live at the Hall/` (how most zips are made) gave the album."""
+    assert resolve("Diami Belcro/Live at the Hall/Live at the Hall/01 - Z 1.mp3") == ("Diami Belcro", "folder")
+    assert resolve("Diami Belcro/Live at the Hall/live at the hall/CD1/a.mp3") == ("Diami Belcro", "folder")
+
+
+@pytest.mark.parametrize(("rel", "album", "artist"), [
+    ("Quilo Rapal - First Album/01.flac", None, "Quilo Rapal"),        # the album folder, nothing named above
+    ("music/Quilo Rapal - First Album/CD1/01.flac", None, "Quilo Rapal"),
+    ("Quilo Rapal - First Album/First Album/01.flac", None, "Quilo Rapal"),  # a zip's folder of its album's name
+    ("Rock/Quilo Rapal - First Album/01.flac", "First Album", "Quilo Rapal"),  # the album tag names the album part
+    ("Rock/Quilo Rapal - First Album/01.flac", None, "Rock"),          # as Genre/Artist/Title.ext
+    ("Quilo Rapal/Quilo Rapal - First Album/01.flac", None, "Quilo Rapal"),
+    ("Quilo Rapal/Live - 1999-05-01/01.flac", None, "Quilo Rapal"),    # under an artist folder: an album's name
+    ("Quilo Rapal - Live/Bonus Artist/Some Album/01.flac", None, "Bonus Artist"),  # more below: not split
+    ("Various Artists - Summer Hits/01.flac", None, UNKNOWN_ARTIST),   # an album of no artist
+    ("2001 - Golden Garden/01.flac", None, UNKNOWN_ARTIST),
+])
+def test_an_artist_dash_album_folder_names_the_artist(rel, album, artist):
+    """`Quilo Rapal - First Album/01.flac` gave `Quilo Rapal - First Album` though `Artist - Album.zip` gave
+    `Artist`."""
+    tags = {"album": album} if album else {}
+    assert resolve(rel, **tags)[0] == artist

@@ -72,3 +72,24 @@ def test_every_artist_and_id_of_a_credit_is_read(tmp_path):
     f.tags.add(TXXX(encoding=3, desc="MusicBrainz Artist Id", text=[f"{MBID}/{other}"]))  # ID3v2.3 style
     f.save()
     assert read_tags_of(str(mp3)).mbids == (MBID, other)
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "m4a", "flac", "ogg", "wav"])
+def test_the_compilation_flag_is_read(tmp_path, fmt):
+    """ID3 TCMP, MP4 cpil and Vorbis COMPILATION were never read: a DJ mix's album artist took every track."""
+    import mutagen
+    from mutagen.id3 import TCMP
+
+    path = write_audio(tmp_path / f"a.{fmt}", fmt, seconds=1)
+    write_tags(path, fmt, artist="Morneo", albumartist="DJ Kazoo")
+    assert read_tags_of(str(path)).compilation is False
+    f = mutagen.File(path)
+    if fmt == "m4a":
+        f.tags["cpil"] = True
+    elif fmt in ("flac", "ogg"):
+        f.tags["COMPILATION"] = ["1"]
+    else:
+        f.tags.add(TCMP(encoding=3, text=["1"]))
+    f.save()
+    tags = read_tags_of(str(path))
+    assert (tags.artist, tags.albumartist, tags.compilation) == ("Morneo", "DJ Kazoo", True)

@@ -158,6 +158,21 @@ def test_an_untagged_album_zip_is_named_by_the_archive_as_shops_name_it(tmp_path
     assert add([tmp_path / "music"]).tracks_by_artist == {"Chronos": 1, "Kai Engel": 1}
 
 
+def test_an_untagged_zip_holding_a_folder_of_its_name_is_the_album_of_the_folder_above(tmp_path):
+    """`Diami Belcro/Live at the Hall.zip` with its members in `Live at the Hall/` (how most zips are made) gave
+    the artist `Live at the Hall`; `Kai Engel - Irsens Tale.zip` holding `Irsens Tale/` gave `Kai Engel - Irsens
+    Tale`."""
+    from musim.synth.files import write_clip
+    from musim.synth.sound import synthesize_clip
+
+    songs = [write_clip(tmp_path / f"{n}.mp3", synthesize_clip(community=0, artist_seed=5, track_no=n, sr=22050,
+                                                              duration=6), sr=22050).read_bytes() for n in (1, 2, 3)]
+    _zip(tmp_path / "music" / "Diami Belcro" / "Live at the Hall.zip",
+         {"Live at the Hall/01 - Z 1.mp3": songs[0], "Live at the Hall/02 - Z 2.mp3": songs[1]})
+    _zip(tmp_path / "music" / "Kai Engel - Irsens Tale.zip", {"Irsens Tale/01 - Lonely Hill.mp3": songs[2]})
+    assert add([tmp_path / "music"]).tracks_by_artist == {"Diami Belcro": 2, "Kai Engel": 1}
+
+
 def test_a_zip_given_where_one_audio_file_is_read_says_how_to_use_it(album):
     from musim.library.formats import probe
 

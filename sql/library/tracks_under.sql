@@ -1,0 +1,5 @@
+-- The library tracks whose source path lies under one of the folders $folders (absolute paths, no trailing slash).
+SELECT t.track_id, t.source_path
+FROM library_track t
+WHERE EXISTS (SELECT 1 FROM (SELECT unnest($folders) AS folder) f WHERE starts_with(t.source_path, rtrim(f.folder, '/') || '/'))
+ORDER BY t.source_path, t.track_id
