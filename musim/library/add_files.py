@@ -136,7 +136,7 @@ RECORDED = " (recorded; --retry examines it again)"
 
 
 def recorded_detail(detail: str | None) -> str:
-    """A recorded skip's detail without the :data:`RECORDED` note (runs before migration 027 stored it, once more
+    """A recorded skip's detail without the :data:`RECORDED` note (runs before migration 026 stored it, once more
     each run)."""
     detail = detail or ""
     at = detail.find(" (recorded; --retry")  # what the 1,000 characters stored kept of the first

@@ -847,11 +847,11 @@ def test_a_recorded_skip_says_so_once_and_its_detail_is_stored_as_examined(tmp_p
     assert capsys.readouterr().out.count("(recorded; --retry examines it again)") == 1
 
 
-def test_migration_027_cleans_the_details_stored_with_the_recorded_note(monkeypatch):
+def test_migration_026_cleans_the_details_stored_with_the_recorded_note(monkeypatch):
     import musim.warehouse as wh
 
     every = wh.available_migrations()
-    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 27])
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 26])
     con = wh.connect()
     note = " (recorded; --retry examines it again)"
     con.execute("INSERT INTO library_skip (source_path, source_sha256, reason, detail) VALUES (?, ?, ?, ?), "
