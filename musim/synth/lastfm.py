@@ -147,13 +147,10 @@ def _signup(rng: np.random.Generator, n: int) -> list[str]:
     return [dt.date.fromordinal(base + int(d)).strftime("%b %d, %Y") for d in days]
 
 
-def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communities: int | None = None,
-                      quirks: float = 0.0, seed: int = 0, max_artists_per_user: int = 50,
-                      mbid_share: float = 0.9, home_share: float = 0.85,
-                      chunk_rows: int = 1_000_000) -> SynthSummary:
-    """Write a Last.FM 360K-format dump (plays + profiles + truth) into ``out_dir``."""
-    if users < 1 or artists < 2:
-        raise ParameterError(f"need at least 1 user and 2 artists, got {users} and {artists}")
+
+def _communities_and_folder(communities: int | None, artists: int, out_dir: str | Path) -> tuple[int, Path]:
+    """A dump's number of taste communities (default: about one per 20 artists, 2 to 12) and its folder, made;
+    ParameterError for more communities than artists or a file where the folder goes."""
     communities = communities or max(2, min(12, artists // 20 or 2))
     if communities > artists:
         raise ParameterError(f"{communities} communities need at least as many artists (got {artists}): "
@@ -162,6 +159,16 @@ def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communit
     if out.exists() and not out.is_dir():
         raise ParameterError(f"{out} is a file: give a folder to write the dump into")
     out.mkdir(parents=True, exist_ok=True)
+    return communities, out
+
+def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communities: int | None = None,
+                      quirks: float = 0.0, seed: int = 0, max_artists_per_user: int = 50,
+                      mbid_share: float = 0.9, home_share: float = 0.85,
+                      chunk_rows: int = 1_000_000) -> SynthSummary:
+    """Write a Last.FM 360K-format dump (plays + profiles + truth) into ``out_dir``."""
+    if users < 1 or artists < 2:
+        raise ParameterError(f"need at least 1 user and 2 artists, got {users} and {artists}")
+    communities, out = _communities_and_folder(communities, artists, out_dir)
     rng = np.random.default_rng(seed + 1)
     s = generate_structure(users=users, artists=artists, communities=communities, seed=seed,
                            max_artists_per_user=max_artists_per_user, home_share=home_share)
@@ -508,14 +515,7 @@ def write_lastfm_1k_dump(out_dir: str | Path, *, users: int = 992, events: int =
     if events < users:
         raise ParameterError(f"need at least one event per user: {events} events for {users} users")
     artists = artists or max(2, events // 110)
-    communities = communities or max(2, min(12, artists // 20 or 2))
-    if communities > artists:
-        raise ParameterError(f"{communities} communities need at least as many artists (got {artists}): "
-                             "lower the communities or raise the artists")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"{out} is a file: give a folder to write the dump into")
-    out.mkdir(parents=True, exist_ok=True)
+    communities, out = _communities_and_folder(communities, artists, out_dir)
     rng = np.random.default_rng([seed, 1000])
 
     # artists, their communities and popularity; their tracks
