@@ -262,8 +262,12 @@ def print_quality(settings) -> None:
         rows_note = f"{r['rows_validated']:,} rows validated" if r["rows_validated"] else "whole-table facts"
         print(f"  {r['dataset']:<16} {r['status'].upper():<7} {r['expectations'] - r['failed']}/{r['expectations']} "
               f"expectations, {rows_note}")
-    docs = next((r["docs_url"] for r in sorted(results, key=lambda r: r["created_at"], reverse=True) if r["docs_url"]),
-                None)
+    from musim.quality.report import docs_link
+    from musim.storage import open_store
+
+    store = open_store(settings.storage.object_store)
+    docs = next((docs_link(r["docs_url"], store=store) for r in sorted(results, key=lambda r: r["created_at"], reverse=True)
+                 if r["docs_url"]), None)
     if docs:
         print(f"  Data Docs of the latest run: {docs}")
 
