@@ -114,7 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "on the published snapshot, opened read-only with DuckDB's external access "
                                    "off and its configuration locked: no ATTACH, COPY, EXPORT, INSTALL/LOAD, "
                                    "SET/RESET, writes, or file-reading functions (read_csv, read_text, glob...).")
-    p.add_argument("query", help='e.g. "SELECT * FROM similar_artists WHERE artist = \'Radiohead\' LIMIT 5"')
+    p.add_argument("query", help="e.g. \"SELECT rank, neighbor, score FROM similar_artists JOIN latest_dump USING "
+                   "(dump_id) WHERE artist = 'Radiohead' AND metric = 'seed' ORDER BY rank\" (one artist of the latest "
+                   "dump, by one metric)")
     p.add_argument("--limit", type=non_negative, default=sandbox.DEFAULT_MAX_ROWS, metavar="ROWS",
                    help=f"return at most ROWS rows (default {sandbox.DEFAULT_MAX_ROWS}; 0 = no limit)")
     p.add_argument("--timeout", type=number(0.0), default=sandbox.DEFAULT_TIMEOUT_S, metavar="SECONDS",
