@@ -252,6 +252,7 @@ def sql_hint(artist: str) -> str:
     """The query the demo suggests for ``musim sql``: ``artist``'s neighbours in the latest dump, by cosine, in rank
     order (as the README's examples ask)."""
     quoted = artist.replace("'", "''")
+    # sql-in-python: a query printed for the user to type (musim never runs it); the name is quoted as SQL quotes
     return (f"SELECT rank, neighbor, score FROM similar_artists JOIN latest_dump USING (dump_id) WHERE artist = "
             f"'{quoted}' AND metric = 'cosine' ORDER BY rank LIMIT 5")
 
