@@ -248,6 +248,15 @@ PLOTS = {"confusion_by_track.png": "confusion matrix, held-out tracks", "confusi
          "t-SNE of the handcrafted descriptors", "curves.png": "training curves"}
 
 
+def sql_hint(artist: str) -> str:
+    """The query the demo suggests for ``musim sql``: ``artist``'s neighbours in the latest dump, by cosine, in rank
+    order (as the README's examples ask)."""
+    quoted = artist.replace("'", "''")
+    # sql-in-python: a query printed for the user to type (musim never runs it); the name is quoted as SQL quotes
+    return (f"SELECT rank, neighbor, score FROM similar_artists JOIN latest_dump USING (dump_id) WHERE artist = "
+            f"'{quoted}' AND metric = 'cosine' ORDER BY rank LIMIT 5")
+
+
 def print_quality(settings) -> None:
     """The latest result of every quality gate the DAGs ran, and where its Data Docs are."""
     con = warehouse.connect(settings=settings, read_only=True)
@@ -262,8 +271,12 @@ def print_quality(settings) -> None:
         rows_note = f"{r['rows_validated']:,} rows validated" if r["rows_validated"] else "whole-table facts"
         print(f"  {r['dataset']:<16} {r['status'].upper():<7} {r['expectations'] - r['failed']}/{r['expectations']} "
               f"expectations, {rows_note}")
-    docs = next((r["docs_url"] for r in sorted(results, key=lambda r: r["created_at"], reverse=True) if r["docs_url"]),
-                None)
+    from musim.quality.report import docs_link
+    from musim.storage import open_store
+
+    store = open_store(settings.storage.object_store)
+    docs = next((docs_link(r["docs_url"], store=store) for r in sorted(results, key=lambda r: r["created_at"], reverse=True)
+                 if r["docs_url"]), None)
     if docs:
         print(f"  Data Docs of the latest run: {docs}")
 
@@ -279,7 +292,8 @@ def print_models(settings) -> None:
     store = open_store(settings.storage.object_store)
     with warehouse.writer(settings) as con:
         comparison = compare_families(con)
-    print("\nmodel families compared on co-listening similarity of held-out artists (`musim models compare`):")
+    print("\nmodel families compared on co-listening similarity of the same test artists (`musim models compare`; "
+          "a NOTE marks a row whose version trained on their audio):")
     print(comparison.text())
     versions = [(r["name"], r["version"]) for r in comparison.rows if r["kind"] == "family"]
     if versions:
@@ -315,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-share", type=float, default=0.3, help="share of the audio artists held out for testing")
     parser.add_argument("--no-train", action="store_true", help="stop after the audio features (steps 1-5)")
     parser.add_argument("--no-families", action="store_true",
-                        help="train the siamese model only (skip step 8: the classifier and autoencoder families)")
+                        help="train the siamese model only (skip step 8: the classifier, autoencoder and contrastive "
+                             "families)")
     args = parser.parse_args(argv)
 
     settings = get_settings()
@@ -388,9 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_train:
         print_models(settings)
     name = top[0][0]
-    quoted = name.replace("'", "''")
-    print(f"\nTry: .venv/bin/musim similar \"{name}\" --metric cosine   |   .venv/bin/musim sql "
-          f"\"SELECT * FROM similar_artists WHERE artist = '{quoted}' AND metric = 'cosine' LIMIT 5\"")
+    print(f"\nTry: .venv/bin/musim similar \"{name}\" --metric cosine   |   .venv/bin/musim sql \"{sql_hint(name)}\"")
     if not args.no_train:
         print("     .venv/bin/musim models list   |   .venv/bin/musim models compare   |   "
               ".venv/bin/musim models show VERSION")

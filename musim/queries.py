@@ -47,7 +47,6 @@ OPTIONAL_TABLES = ("track", "artist_neighbors_audio", "track_neighbors", "model_
 # (and the champion re-scored under its version); ``model`` is the model (musim.models.registry).
 MODEL_SCORER = "model"
 BASELINES = ("random", "popularity", "pixel", "descriptors")
-_QUALITY_DOCS = re.compile(r"(?:^|/)(quality/docs/[^?#]+)")
 _MODEL_OBJECT = re.compile(r"(?:^|/)(models/[^?#]+)")
 
 
@@ -368,13 +367,23 @@ def leaderboard(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any
 # -- quality -------------------------------------------------------------------------------------
 
 def quality(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any] | Unavailable:
-    """The latest result of every quality dataset, with the Data Docs object key of its run."""
+    """The latest result of every quality dataset, with the Data Docs object key of its run (``docs_key``) and
+    their URL in the object store configured now (``docs_url``: :func:`musim.quality.report.docs_link`)."""
     if not snap.has("quality_result"):
         return snap.missing("quality_result", "Data-quality results")
+    from musim.quality.report import docs_key, docs_link
+
     rows = _rows(con, "queries/quality_latest.sql")
+    store = None
     for row in rows:
         failures = _json_column(row.get("failures"), [])
         row["failures"] = failures if isinstance(failures, list) else []
-        row["docs_key"] = object_key(row.get("docs_url"), _QUALITY_DOCS)
+        row["docs_key"] = docs_key(row.get("docs_url"))
+        if row["docs_key"] is not None:  # the URL recorded at run time, under the store configured now
+            if store is None:
+                from musim.storage import open_store
+
+                store = open_store()
+            row["docs_url"] = docs_link(row["docs_url"], store=store)
     return {"available": True, "rows": rows,
             "passed": sum(r["status"] == "passed" for r in rows), "failed": sum(r["status"] == "failed" for r in rows)}

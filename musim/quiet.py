@@ -9,6 +9,9 @@ stream size off by more than 1%, fuzzy seeking may be even more fuzzy than by de
 header declares more than the file holds (a cut download). A command's stderr is for its one-line errors, so such
 calls run inside :func:`native_stderr_muted`; audio is opened with :func:`sound_file`.
 
+A command whose reader went away (``musim dumps | head -1``, ``python -m musim.config | head -1``) ends quietly
+too, as a filter does: :func:`reader_gone`, called on the ``BrokenPipeError``.
+
 The mute is of the process's file descriptor 2 for the length of the block, so it is used around short native
 calls only (a seek and a read), in one thread at a time (a lock), with Python's streams flushed first.
 """
@@ -64,3 +67,16 @@ def sound_file(source: Any) -> Iterator[Any]:
         opened = soundfile.SoundFile(source)
     with opened as f, libmpg123_muted(f):
         yield f
+
+
+#: Exit status of a command whose reader went away: 128 + SIGPIPE, what a shell reports for a filter killed by it.
+READER_GONE = 141
+
+
+def reader_gone() -> int:
+    """After a ``BrokenPipeError`` on stdout (the reader went away: ``… | head``): nothing to report, as for any
+    filter. Standard output is pointed at the null device, so that Python's flush at exit raises no second error
+    (no "Exception ignored … BrokenPipeError" on stderr); returns :data:`READER_GONE`, the status to exit with."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return READER_GONE

@@ -140,3 +140,21 @@ def test_the_readme_sql_examples_ask_one_artist_of_one_dump_and_answer(tmp_path)
             with serving.open_snapshot() as con:
                 expected = similar_artists(con, name, k=100, metric=metric).neighbors
             assert [r[result.columns.index("neighbor")] for r in result.rows] == [n.artist for n in expected]
+
+
+def test_the_sql_help_and_the_demos_hint_ask_as_the_readme_does(tmp_path):
+    """`musim sql --help`'s example had no metric, no latest_dump and no ORDER BY rank (every dump's rows, in no
+    order), and the demo's printed hint no latest_dump nor ORDER BY."""
+    from musim import sandbox
+    from musim.cli import build_parser
+    from musim.demo import sql_hint
+
+    sql = next(a for a in build_parser()._actions if a.dest == "command").choices["sql"]  # noqa: SLF001
+    example = re.search(r'e\.g\. "([^"]+)"', next(a.help for a in sql._actions if a.dest == "query")).group(1)  # noqa: SLF001
+    name = "Morsol Belqui"
+    _two_dumps_with(name, tmp_path)
+    for q in (re.sub(r"artist = '[^']+'", f"artist = '{name}'", example), sql_hint(name)):
+        assert "JOIN latest_dump USING (dump_id)" in q and "metric = '" in q and "ORDER BY rank" in q, q
+        result = sandbox.query_file(serving.current_path(), q)
+        ranks = [r[result.columns.index("rank")] for r in result.rows]
+        assert ranks and ranks == list(range(1, len(ranks) + 1)), (q, ranks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -569,6 +570,14 @@ def test_a_snapshot_describes_itself(tmp_path):
     for table in ("artist_neighbors_audio", "similar_artists_audio", "similar_tracks"):
         assert "siamese" in columns[(table, "score")] and "cosine" in columns[(table, "score")]
     assert "no co-listened pair" in columns[("similar_artists_audio", "cold_start")]
+    # the registry's statuses as migration 007 allows them (it said "registered, champion, published, archived")
+    from musim.models.constants import STATUSES
+
+    said = set(re.findall(r"\b[a-z]+\b", comments["model_registry"].split("status:")[1].split(";")[0]))
+    assert set(STATUSES) <= said and not {"registered", "published"} & said, comments["model_registry"]
+    readme = (REPO / "README.md").read_text()  # the README names every internal table as such
+    marked = readme[:readme.index("are marked internal")].rsplit("(`SELECT", 1)[1]
+    assert all(f"`{t}`" in marked for t in INTERNAL), marked
 
 
 def test_a_snapshot_is_finished_in_one_transaction(tmp_path, monkeypatch):

@@ -11,10 +11,8 @@ control characters escaped (:func:`musim.cli.output.printable`; a report's line 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import logging
-import os
 import sys
 
 from musim import redact
@@ -22,6 +20,7 @@ from musim.cli import output
 from musim.cli.options import non_negative
 from musim.cli.quiet import quiet_tensorflow_start
 from musim.errors import MusimError
+from musim.quiet import reader_gone
 
 #: Modules that add subcommands, in help order.
 AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality",
@@ -78,9 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print("musim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`musim ... | head`): nothing to report, as for any filter
-        with contextlib.suppress(OSError, ValueError):  # and no second error when Python flushes stdout at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, what a shell reports for a filter killed by it
+        return reader_gone()
     except OSError as exc:
         if exc.filename is None:
             return _unexpected(exc, args.verbose)

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from musim.audio.formats import FORMATS
 from musim.cli.options import positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import NotFoundError, ParameterError
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "artist without listening data): siamese scores an artist by the mean model "
                                    "output over every (query clip, artist clip) pair; the other families by the "
                                    "cosine of the query's mean embedding and the artist's.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (mp3, wav, flac, ogg, m4a) or folders")
+    p.add_argument("files", nargs="+", metavar="FILE", help=f"audio files ({', '.join(FORMATS)}) or folders")
     p.add_argument("--k", type=positive, default=10, help="how many artists and tracks (default 10)")
     p.add_argument("--family", choices=FAMILY_CHOICES,
                    help="use this family's champion, else its version published last (default: the serving model: the "

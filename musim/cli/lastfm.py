@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 from typing import TYPE_CHECKING
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from musim.similarity.query import Namesake, SimilarArtists
 
 
+#: Rejected lines ``musim rejects`` shows on screen by default (``--json`` lists them all).
+REJECTS_SHOWN = 50
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     ingest = sub.add_parser("ingest", help="load data into the warehouse")
     isub = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
@@ -34,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("rejects", help="list rejected dump lines with their reasons")
     p.add_argument("--dump", help="dump id (a unique prefix is enough; default: the latest)")
-    p.add_argument("--limit", type=non_negative, default=50, help="lines to show (default 50; 0 = all)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=non_negative, default=None, metavar="N",
+                   help=f"lines to show (default {REJECTS_SHOWN}, with --json all; 0 = all); a cut list says so on stderr")
+    p.add_argument("--json", action="store_true", help="print the lines as a JSON list")
     p.set_defaults(func=cmd_rejects)
 
     p = sub.add_parser("dumps", help="list ingested dumps")
@@ -108,7 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "on the published snapshot, opened read-only with DuckDB's external access "
                                    "off and its configuration locked: no ATTACH, COPY, EXPORT, INSTALL/LOAD, "
                                    "SET/RESET, writes, or file-reading functions (read_csv, read_text, glob...).")
-    p.add_argument("query", help='e.g. "SELECT * FROM similar_artists WHERE artist = \'Radiohead\' LIMIT 5"')
+    p.add_argument("query", help="e.g. \"SELECT rank, neighbor, score FROM similar_artists JOIN latest_dump USING "
+                   "(dump_id) WHERE artist = 'Radiohead' AND metric = 'seed' ORDER BY rank\" (one artist of the latest "
+                   "dump, by one metric)")
     p.add_argument("--limit", type=non_negative, default=sandbox.DEFAULT_MAX_ROWS, metavar="ROWS",
                    help=f"return at most ROWS rows (default {sandbox.DEFAULT_MAX_ROWS}; 0 = no limit)")
     p.add_argument("--timeout", type=number(0.0), default=sandbox.DEFAULT_TIMEOUT_S, metavar="SECONDS",
@@ -145,21 +153,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_rejects(args: argparse.Namespace) -> int:
     from musim.similarity.build import resolve_dump
 
+    limit = args.limit if args.limit is not None else 0 if args.json else REJECTS_SHOWN
     with sandbox.reader() as con:
         dump = resolve_dump(con, args.dump)
-        rows = sql.query(con, "cli/rejects.sql", dump_id=dump,
-                         limit=None if args.limit == 0 else int(args.limit)).fetchall()
+        rows = sql.query(con, "cli/rejects.sql", dump_id=dump, limit=limit or None).fetchall()
         summary = sql.query(con, "cli/reject_summary.sql", dump_id=dump).fetchall()
     if args.json:
         print_json([{"dump_id": dump, "file_kind": f, "line_no": n, "reason": r, "raw": raw}
                     for f, n, r, raw in rows])
-        return 0
-    if not summary:
+    elif not summary:
         print(f"dump {dump[:12]} has no rejected line: every line of its files was loaded")
-        return 0
-    print_table(summary, ["file", "reason", "lines"], title=f"rejected lines of dump {dump[:12]}")
-    print()
-    print_table([(f, n, r, raw) for f, n, r, raw in rows], ["file", "line", "reason", "raw"])
+    else:
+        print_table(summary, ["file", "reason", "lines"], title=f"rejected lines of dump {dump[:12]}")
+        print()
+        print_table([(f, n, r, raw) for f, n, r, raw in rows], ["file", "line", "reason", "raw"])
+    total = sum(n for _, _, n in summary)
+    if len(rows) < total:  # a list cut by --limit says so, as `musim sql` does
+        print(f"({len(rows):,} of {total:,} rejected lines; --limit 0 for all)", file=sys.stderr)
     return 0
 
 
@@ -190,12 +200,14 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
         from musim.quality import preload
 
         preload()  # Great Expectations' import overlaps the build
+    checked = None
     with warehouse.writer() as con:
         result = build_similarity(con, args.dump, params, gated=gating, force=args.force)
         if gating and not result.built_before:  # a build standing already passed its check
             from musim.quality import gate
 
-            gate(["similarity"], dump_id=result.dump_id, con=con)  # raises QualityError: nothing is published
+            checked = gate(["similarity"], dump_id=result.dump_id, con=con)  # QualityError: nothing is published
+            result = dataclasses.replace(result, check_run=checked.run_id)
         # a build standing already is published only where the current snapshot does not serve it (a publish cut short)
         publishing = not args.no_publish and not (result.built_before and serving.serves_build(con, result.dump_id))
         if publishing:
@@ -216,6 +228,9 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
               f"{result.pairs:,} pairs with >= {params.min_co_listeners} co-listeners, "
               f"{result.neighbors:,} neighbour rows, {result.catalogue_pairs:,} catalogue pairs "
               f"in {result.seconds:.1f} s")
+        if checked is not None:  # as `musim features build` says it
+            print(f"quality gate passed ({', '.join(f'{r.dataset} {r.status}' for r in checked.results)}; run "
+                  f"{checked.run_id})" + (f": {checked.docs_url}" if checked.docs_url else ""))
         if served:
             print(f"published {published}")
     return 0

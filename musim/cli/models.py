@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "difference is above 0; otherwise it stays a challenger. The decision is "
                                     "recorded either way, in the registry and the model cards.")
     p.add_argument("version")
-    p.add_argument("--metric", help="compare on this metric (default: the version's primary metric, ndcg@10)")
+    p.add_argument("--metric", help="compare on this metric (default: the version's primary metric, `musim models "
+                   "show` says which: nDCG against co-listening, auc by artist identity without listening data)")
     p.add_argument("--confidence", type=open_share, default=0.95)
     p.add_argument("--force", action="store_true", help="promote whatever the comparison says (recorded)")
     p.add_argument("--json", action="store_true")
@@ -294,12 +295,14 @@ def _cell(c: dict) -> str:
 def register_compare(msub: argparse._SubParsersAction) -> None:
     p = msub.add_parser("compare", help="one table of every model family and the baselines",
                         description="Each family's champion (else its latest version) and the baselines, with mean "
-                                    "[95% CI] over the test artists of their evaluation (co-listening ground truth). "
+                                    "[95% CI] over the queries of their evaluation: test artists against co-listening, "
+                                    "or tracks by artist identity (a catalogue without listening data). "
                                     "Says when versions were evaluated on different test artists or trained on "
                                     "some of their test artists (the audio of every track); paired "
                                     "differences of the best family against each other one on the same test set.")
     p.add_argument("--metric", help="the ranking metric (default: the reference version's primary metric)")
-    p.add_argument("--metrics", nargs="+", help="more columns (default precision@5 map spearman)")
+    p.add_argument("--metrics", nargs="+", help="more columns (default: those of precision@5 map spearman, against "
+                   "co-listening, and auc ap p1, by artist identity, that the versions record)")
     p.add_argument("--family", action="append", choices=FAMILY_CHOICES, help="only these families (repeatable)")
     p.add_argument("--latest", action="store_true", help="each family's newest version instead of its champion")
     p.add_argument("--json", action="store_true")

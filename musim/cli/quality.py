@@ -29,10 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_check)
 
-    p = qsub.add_parser("report", help="show a recorded quality run and where its Data Docs are")
-    p.add_argument("--run", help="run id or unique prefix (default: the latest run)")
-    p.add_argument("--dataset", help="the latest run that checked this dataset")
-    p.add_argument("--dump", help="... for this dump (id or prefix)")
+    p = qsub.add_parser("report", help="show the latest quality result of each dataset, or one run, and where its "
+                        "Data Docs are")
+    p.add_argument("--run", help="run id or unique prefix: that run's results (default: the latest result of each "
+                   "dataset, whichever run it came from)")
+    p.add_argument("--dataset", help="only this dataset's")
+    p.add_argument("--dump", help="only results for this dump (id or prefix)")
     p.add_argument("--presign", action="store_true",
                    help="print a presigned HTTP URL for Data Docs kept in S3 (valid 12 hours)")
     p.add_argument("--json", action="store_true")
@@ -79,31 +81,40 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from musim.quality.report import browsable_url, latest_results
+    from musim.quality.report import latest_results
 
     with sandbox.reader() as con:
-        rows = latest_results(con, run_id=args.run, dataset=args.dataset, dump_id=args.dump)
-    docs = next((r["docs_url"] for r in rows if r["docs_url"]), None)
-    link = browsable_url(docs, presign=args.presign)
+        rows = latest_results(con, run_id=args.run, dataset=args.dataset, dump_id=args.dump, presign=args.presign)
+    runs = list(dict.fromkeys(r["run_id"] for r in rows))  # newest first
+    docs = {r["run_id"]: r["docs_url"] for r in rows if r["docs_url"]}
     if args.json:
-        print_json({"run_id": rows[0]["run_id"], "success": all(r["success"] for r in rows), "docs_url": docs,
-                    "docs_link": link, "datasets": rows})
+        newest = next((docs[run] for run in runs if run in docs), None)
+        print_json({"run_id": runs[0] if len(runs) == 1 else None, "runs": runs,
+                    "success": all(r["success"] for r in rows), "docs_url": newest, "datasets": rows})
         return 0
-    print_table([(r["dataset"], (r["dump_id"] or "")[:12], r["status"], r["expectations"], r["failed"],
-                  r["rows_total"], r["rows_validated"], "sample" if r["sampled"] else "all", r["created_at"])
-                 for r in rows],
-                ["dataset", "dump", "status", "expectations", "failed", "rows", "gx rows", "gx saw", "checked at"],
-                title=f"quality run {rows[0]['run_id']}")
+    one = len(runs) == 1
+    print_table([(r["dataset"], (r["dump_id"] or "")[:12], *(() if one else (r["run_id"],)), r["status"],
+                  r["expectations"], r["failed"], r["rows_total"], r["rows_validated"],
+                  "sample" if r["sampled"] else "all", r["created_at"]) for r in rows],
+                ["dataset", "dump", *(() if one else ("run",)), "status", "expectations", "failed", "rows", "gx rows",
+                 "gx saw", "checked at"],
+                title=f"quality run {runs[0]}" if args.run else
+                f"the latest quality result of {'each dataset' if not args.dataset else args.dataset}"
+                + (f" (dump {args.dump})" if args.dump else "") + (f": run {runs[0]}" if one and not args.run else ""))
     for r in rows:
         for f in r["failures"]:
             ex = f.get("examples") or f.get("observed") or []
             what = f.get("description") or f"{f['expectation']}({', '.join(f['columns'])})"
             print(printable(f"  {r['dataset']} FAILED {f['part']}: {what}" + (f"; e.g. {ex[:5]}" if ex else ""), 0))
-    if docs:
-        path = urllib.request.url2pathname(urllib.parse.urlsplit(docs).path) if docs.startswith("file://") else None
-        print(f"Data Docs: {link}" + (f"\n  (local file: {path})" if path else ""))
-    else:
-        print("Data Docs: none were published for this run")
+    for run in runs:
+        link = docs.get(run)
+        if link is None:
+            continue
+        which = "" if one else f" of run {run} ({', '.join(r['dataset'] for r in rows if r['run_id'] == run)})"
+        path = urllib.request.url2pathname(urllib.parse.urlsplit(link).path) if link.startswith("file://") else None
+        print(printable(f"Data Docs{which}: {link}", 0) + (f"\n  (local file: {printable(path, 0)})" if path else ""))
+    if not docs:
+        print(f"Data Docs: none were published for {'this run' if one else 'these runs'}")
     return 0
 
 

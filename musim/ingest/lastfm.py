@@ -55,8 +55,8 @@ class IngestResult:
     profile_loaded: int = 0
     profile_rejected: int = 0
     seconds: float = 0.0
-    #: the engine that read the file (``c`` or ``duckdb``; empty for a dump ingested before)
-    engine: str = ""
+    #: the engine that loaded the file (``c`` or ``duckdb``); None when nothing was loaded: it was ingested before
+    engine: str | None = None
     #: a dump ingested before without profiles got the profiles file given now
     profiles_added: bool = False
 

@@ -71,6 +71,20 @@ def render_header() -> str:
         "\n#endif\n")
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """``python -m musim.ingest.prescan_rules``: write the C header from the rules (then ``make install`` builds
+    the scanner with it)."""
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="python -m musim.ingest.prescan_rules",
+        description=f"Regenerate musim/ingest/{HEADER.name}, the C scanner's tables of the pre-scan rules (blank "
+                    "bytes, the UTF-8 lead bytes, the lone CR), from this module: run it after changing a rule, then "
+                    "`make install`. A test fails while the header is stale. Takes no arguments.").parse_args(argv)
     HEADER.write_text(render_header())
     print(f"wrote {HEADER}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -122,7 +122,8 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
 
     Parameters
     ----------
-    metric : the metric compared (default: the version's primary metric, nDCG@10)
+    metric : the metric compared (default: the version's primary metric: nDCG against co-listening, auc by artist
+        identity)
     confidence, n_boot, seed : the paired bootstrap of the per-query differences
     force : promote whatever the comparison says (recorded as forced)
     baseline : what the first model of a family must beat beyond the CI (a scorer of its own evaluation)

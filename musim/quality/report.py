@@ -1,53 +1,87 @@
-"""Reading recorded quality results back (``musim quality report``)."""
+"""Reading recorded quality results back (``musim quality report``, the web page's quality section).
+
+A result records the URL its Data Docs had when the run published them (``quality_result.docs_url``): under
+another ``MUSIM_HOME``, a restored backup or a moved store that URL names a place that no longer holds them.
+What stays true is the object's key in the store (``quality/docs/<run_id>/index.html``), so readers show
+:func:`docs_link`: the key, taken from the recorded URL, under the store configured now.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from musim import sql
 from musim.errors import NotFoundError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from musim.storage import ObjectStore
+
 _COLUMNS = ["run_id", "dataset", "dump_id", "version", "status", "success", "expectations", "failed", "rows_total",
             "rows_validated", "sampled", "failures", "details", "docs_url", "seconds", "created_at"]
+#: Where a run's Data Docs lie in the object store (musim.quality.runner.publish_docs writes them there).
+DOCS_PREFIX = "quality/docs"
+_DOCS_KEY = re.compile(rf"(?:^|/)({re.escape(DOCS_PREFIX)}/[^?#]+)")
 
 
 def latest_results(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None, dataset: str | None = None,
-                   dump_id: str | None = None) -> list[dict[str, Any]]:
-    """The rows of one quality run: ``run_id`` (a unique prefix is enough), else the latest run that
-    checked ``dataset`` (and ``dump_id``, a prefix), else the latest run."""
-    runs = sql.query(con, "quality/report_runs.sql", run_id=run_id or None, dataset=dataset or None,
-                     dump_id=dump_id or None).fetchall()
-    if not runs:
+                   dump_id: str | None = None, store: ObjectStore | None = None,
+                   presign: bool = False) -> list[dict[str, Any]]:
+    """The rows of one quality run (``run_id``, a unique prefix is enough), else the latest result of every
+    dataset (of ``dataset`` only, of dumps whose id starts with ``dump_id``), newest first. Each row's
+    ``docs_url`` is :func:`docs_link` of the recorded one (the recorded URL under the store configured now;
+    presigned with ``presign``) and ``docs_key`` the object key it names."""
+    if run_id:
+        runs = sql.query(con, "quality/report_runs.sql", run_id=run_id, dataset=dataset or None,
+                         dump_id=dump_id or None).fetchall()
+        if len(runs) > 1:
+            raise NotFoundError(f"run id {run_id!r} matches several runs: {', '.join(r[0] for r in runs[:5])}")
+        rows = sql.query(con, "quality/report_results.sql", run_id=runs[0][0]).fetchall() if runs else []
+    else:
+        rows = sql.query(con, "quality/report_latest.sql", dataset=dataset or None, dump_id=dump_id or None).fetchall()
+    if not rows:
         what = " matching " + ", ".join(f"{k}={v}" for k, v in
                                         (("run", run_id), ("dataset", dataset), ("dump", dump_id)) if v) \
             if run_id or dataset or dump_id else ""
         raise NotFoundError(f"no quality results{what} yet: run `musim quality check` first")
-    if run_id and len(runs) > 1:
-        raise NotFoundError(f"run id {run_id!r} matches several runs: {', '.join(r[0] for r in runs[:5])}")
-    rows = sql.query(con, "quality/report_results.sql", run_id=runs[0][0]).fetchall()
     out = []
     for row in rows:
         d = dict(zip(_COLUMNS, row, strict=True))
         for key in ("failures", "details"):
             if isinstance(d[key], str):
                 d[key] = json.loads(d[key])
+        d["docs_key"] = docs_key(d["docs_url"])
+        if d["docs_key"] is not None and store is None:
+            from musim.storage import open_store
+
+            store = open_store()
+        d["docs_url"] = docs_link(d["docs_url"], store=store, presign=presign)
         out.append(d)
     return out
 
 
-def browsable_url(docs_url: str | None, *, presign: bool = False, expires: timedelta = timedelta(hours=12)) -> str | None:
-    """``docs_url`` as something a browser opens: a ``file://`` URL as is; an ``s3://`` one presigned when
-    ``presign`` (the store's credentials are needed; the site's other pages stay private)."""
-    if not docs_url or not presign or not docs_url.startswith("s3://"):
-        return docs_url
-    from musim.storage import open_store
+def docs_key(docs_url: str | None) -> str | None:
+    """The object key of the Data Docs page ``docs_url`` names (``…/quality/docs/<run>/index.html`` →
+    ``quality/docs/<run>/index.html``); None when it names none (no docs, or a URL outside that prefix)."""
+    m = _DOCS_KEY.search(docs_url) if isinstance(docs_url, str) else None
+    return m.group(1) if m else None
 
-    store = open_store()
-    root = store.root_url.rstrip("/") + "/"
-    if not docs_url.startswith(root):
+
+def docs_link(docs_url: str | None, *, store: ObjectStore | None = None, presign: bool = False,
+              expires: timedelta = timedelta(hours=12)) -> str | None:
+    """Where the Data Docs a result recorded at ``docs_url`` are now: their key (:func:`docs_key`) in the object
+    store configured now (``store``, default :func:`musim.storage.open_store`), as its URL (a ``file://`` URL
+    or ``s3://…``), or with ``presign`` a presigned HTTP URL (an S3 store's credentials are needed; the site's
+    other pages stay private). A URL that names no key is returned as recorded."""
+    key = docs_key(docs_url)
+    if key is None:
         return docs_url
-    return store.presigned_url(docs_url[len(root):], expires)
+    if store is None:
+        from musim.storage import open_store
+
+        store = open_store()
+    return store.presigned_url(key, expires) if presign and store.root_url.startswith("s3://") else store.url(key)

@@ -33,11 +33,11 @@ from musim.config import QualityThresholds, Settings, get_settings
 from musim.errors import NotFoundError, QualityError
 from musim.quality.preloading import hurry as hurry_preload
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, all_suites, get_suite
+from musim.quality.report import DOCS_PREFIX
 from musim.scratch import owned_scratch, sweep
 
 log = logging.getLogger(__name__)
 
-DOCS_PREFIX = "quality/docs"
 SCRATCH_PREFIX = "quality-"
 """Scratch folders of runs under ``$MUSIM_TMP``: ``quality-<pid>-<random>`` (see :mod:`musim.scratch`)."""
 

@@ -44,7 +44,8 @@ class SimilarityResult:
     engine: str = "c"  # what counted the pairs: c or duckdb (musim.cooccurrence)
     #: When nothing was built because the dump already had a build of these parameters: that build's time (ISO).
     built_before: str | None = None
-    check_run: str | None = None  # with built_before: the quality check that build passed (None: not checked)
+    check_run: str | None = None  # the quality check the build passed: the gate of `musim similarity build`, or
+    # with built_before the one it passed then (None: not checked)
     #: The fingerprint of the code that made the build (musim.similarity.fingerprint; None: recorded before 024).
     code_fingerprint: str | None = None
     #: Why a build of these parameters that stood was made again: it was made by other code (None otherwise).

@@ -19,8 +19,10 @@ COMMENT ON COLUMN artist_neighbors_audio.score IS 'Higher = more similar; its me
 COMMENT ON COLUMN artist_neighbors_audio.cold_start IS 'True when the artist has no co-listened pair in the dump this snapshot serves by default (latest_dump): its place among the others comes from its audio alone. It may still have listeners.';
 COMMENT ON TABLE track_neighbors IS 'The top audio neighbours of every track (tracks of its own artist excluded), per published model version. Named view: similar_tracks.';
 COMMENT ON COLUMN track_neighbors.score IS 'Higher = more similar; its meaning depends on the family: siamese: the model''s output for the clip pair, 0..1; every other family: cosine of the tracks'' embeddings, -1..1. Compare scores within one model_version only.';
-COMMENT ON TABLE model_registry IS 'Every trained model version (family, status: registered, champion, published, archived...), its parameters, evaluation metrics and object_prefix in the object store.';
-COMMENT ON TABLE quality_result IS 'Every quality gate run (Great Expectations): dataset, dump, status, failed expectations, rows validated and the Data Docs URL.';
+COMMENT ON TABLE model_registry IS 'Every trained model version (family, status: champion, challenger or archived; the published ones are the model_version values of similar_artists_audio), its parameters, evaluation metrics and object_prefix in the object store.';
+COMMENT ON TABLE quality_result IS 'Every quality gate run (Great Expectations): dataset, dump, status, failed expectations, rows validated and where its Data Docs are (docs_key).';
+COMMENT ON COLUMN quality_result.docs_url IS 'The URL of the run''s Data Docs when the run was made: another MUSIM_HOME, a restored backup or a moved object store leaves it naming the old place; docs_key does not.';
+COMMENT ON COLUMN quality_result.docs_key IS 'The object key of the run''s Data Docs index page in the object store (quality/docs/<run_id>/index.html; NULL: none published): the store''s URL + / + docs_key, what `musim quality report` prints.';
 
 -- Internal: how `musim similar` finds one artist's pairs fast; query artist_pairs or artist_pair_lookup instead.
 COMMENT ON TABLE pair_lookup IS 'Internal (musim similar''s index): the co-listened pairs in both directions grouped by artist, one dump after the other, without the dump; query artist_pair_lookup or artist_pairs instead.';

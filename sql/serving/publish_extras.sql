@@ -4,7 +4,10 @@ CREATE TABLE snap.track AS SELECT * FROM track;
 CREATE TABLE snap.artist_neighbors_audio AS SELECT * FROM artist_neighbors_audio;
 CREATE TABLE snap.track_neighbors AS SELECT * FROM track_neighbors;
 CREATE TABLE snap.model_registry AS SELECT * FROM model_registry;
-CREATE TABLE snap.quality_result AS SELECT * FROM quality_result;
+-- with docs_key, the object key of the run's Data Docs (what musim.quality.report.docs_key takes from docs_url, the
+-- URL recorded at run time, which another MUSIM_HOME, a restore or a moved store leaves naming the old place)
+CREATE TABLE snap.quality_result AS
+SELECT *, nullif(regexp_extract(docs_url, '(^|/)(quality/docs/[^?#]+)', 2), '') AS docs_key FROM quality_result;
 -- The online vectors (file names under online/<view>/, migration 021) that each model version's neighbours in this
 -- snapshot were published with: the newest committed publication per version, as sql/models/committed_online.sql.
 -- Where the online lookup must point while this snapshot is served, after a rollback or under its pin

@@ -31,6 +31,22 @@ def test_ingest_json_contract_and_idempotency(dump, capsys):
     assert first["loaded"] + first["rejected"] == first["lines"] == dump["lines"]
     code, out, _ = run(capsys, "ingest", "lastfm", dump["plays_path"])
     assert code == 0 and "already ingested" in out and "nothing changed" in out
+    code, out, _ = run(capsys, "ingest", "lastfm", dump["plays_path"], "--json")
+    again = json.loads(out)  # nothing loaded this time: no engine (it said "", which is no engine's name)
+    assert first["engine"] in ("c", "duckdb") and again["already_ingested"] is True and again["engine"] is None
+
+
+def test_similarity_build_says_its_quality_gate_ran(dump, capsys):
+    """`features build` printed "quality gate passed (...)"; `similarity build` never said its gate ran."""
+    run(capsys, "ingest", "lastfm", dump["plays_path"])
+    code, out, _ = run(capsys, "similarity", "build", "--min-listeners", "1")
+    gate_line = next(line for line in out.splitlines() if line.startswith("quality gate passed"))
+    assert code == 0 and gate_line.startswith("quality gate passed (similarity passed; run q")
+    assert "quality/docs/q" in gate_line and out.index(gate_line) < out.index("published ")
+    code, out, _ = run(capsys, "similarity", "build", "--min-listeners", "1", "--force", "--json")
+    assert code == 0 and json.loads(out)["check_run"].startswith("q")
+    code, out, _ = run(capsys, "similarity", "build", "--min-listeners", "1", "--force", "--no-publish")
+    assert code == 0 and "quality gate" not in out  # nothing published: no gate
 
 
 def test_rejects_similar_and_sql(dump, capsys):

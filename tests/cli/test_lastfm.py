@@ -487,3 +487,22 @@ def test_similar_by_audio_says_why_an_artist_has_no_audio_neighbours(tmp_path, c
     code, out, err = run(capsys, "similar", "Quiet One", "--audio")
     assert code == 0 and err.startswith("Quiet One has no audio neighbours in contrastive-1: it has no tracks (no "
                                         "music of the library, no acquired previews): add its music")
+
+
+def test_rejects_say_when_the_list_is_cut_and_json_lists_them_all(tmp_path, capsys):
+    """`musim rejects` stopped at 50 lines without a word, and `--json` handed a consumer 50 of 274 lines."""
+    from musim.ingest.lastfm import ingest_lastfm
+    from tests.lastfm_files import write_lines
+
+    good = [f"{u:040x}\t\tArtist {a}\t{1 + a}" for u in range(20) for a in range(10)]
+    bad = [f"not a line {i}" for i in range(60)]
+    ingest_lastfm(write_lines(tmp_path / "d.tsv", good + bad))
+    code, out, err = run(capsys, "rejects")
+    assert code == 0 and out.count("not a line") == 50
+    assert err == "(50 of 60 rejected lines; --limit 0 for all)\n"
+    code, out, err = run(capsys, "rejects", "--json")
+    assert code == 0 and len(json.loads(out)) == 60 and err == ""
+    code, out, err = run(capsys, "rejects", "--limit", "0")
+    assert code == 0 and out.count("not a line") == 60 and err == ""
+    code, out, err = run(capsys, "rejects", "--json", "--limit", "7")
+    assert len(json.loads(out)) == 7 and err == "(7 of 60 rejected lines; --limit 0 for all)\n"

@@ -128,6 +128,24 @@ def test_printing_the_values_says_a_bad_one_in_one_line(monkeypatch, capsys):
                                                    "positive integer up to 1,024, got 'two'\n")
     monkeypatch.delenv("MUSIM_DUCKDB_THREADS")
     assert main([]) == 0 and '"threads"' in capsys.readouterr().out
+    assert "`MUSIM_DUCKDB_THREADS must be a positive integer up to 1,024, got 'two'`" in (REPO / "README.md").read_text()
+
+
+def test_a_reader_that_went_away_ends_it_quietly(tmp_path):
+    """`python -m musim.config | head -1` ended with a BrokenPipeError traceback; the musim command exits 141
+    without a word."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "musim.config"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=60, env=os.environ | {"MUSIM_HOME": str(tmp_path)})
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
 
 
 @pytest.mark.parametrize("variable", ["MUSIM_HOME", "MUSIM_TMP", "MUSIM_SERVING_DIR", "MUSIM_REAL_MUSIC"])

@@ -40,3 +40,19 @@ def test_the_utf8_table_is_pythons_decoder_for_every_lead_and_second_byte():
 def test_a_blank_line_is_made_of_blank_bytes_only():
     assert all(BLANK_LINE.fullmatch(line) for line in (b"", b" ", b"\t\t", b" \r\t"))
     assert not any(BLANK_LINE.fullmatch(line) for line in (b"x", b" \x00", b"\xc2\xa0", b"\x0b"))
+
+
+def test_help_prints_usage_and_writes_nothing():
+    """`python -m musim.ingest.prescan_rules --help` ignored its arguments and rewrote the header."""
+    import subprocess
+    import sys
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "musim.ingest.prescan_rules", *argv], capture_output=True,
+                              text=True, timeout=60)
+
+    before = prescan_rules.HEADER.stat().st_mtime_ns
+    helped, refused = run("--help"), run("--bogus")
+    assert helped.returncode == 0 and "Regenerate musim/ingest/_prescan_rules.h" in " ".join(helped.stdout.split())
+    assert refused.returncode == 2 and "unrecognized arguments: --bogus" in refused.stderr
+    assert prescan_rules.HEADER.stat().st_mtime_ns == before

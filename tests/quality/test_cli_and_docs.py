@@ -161,3 +161,44 @@ def test_a_build_whose_check_never_finished_is_not_published_until_it_is_checked
     # a build made to be published without a check is not held back
     assert cli(capsys, "similarity", "build", "--min-listeners", "5", "--no-publish")[0] == 0
     assert cli(capsys, "publish")[0] == 0
+
+
+def test_the_report_shows_every_datasets_latest_result_with_docs_where_the_home_is_now(good, tmp_path, monkeypatch,
+                                                                                     capsys):
+    """`quality report` showed the last run only (the demo ran 8 gates), and printed the Data Docs URL recorded at run
+    time: under another MUSIM_HOME, after a restore or a moved home, a file:// URL of the old place (so did the
+    snapshot's quality_result and /api/quality)."""
+    import shutil
+
+    from musim import queries, serving
+
+    code, out, _ = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--json")
+    plays_run = json.loads(out)["run_id"]
+    code, out, _ = cli(capsys, "quality", "check", "--dataset", "artists", "--no-docs", "--json")
+    artists_run = json.loads(out)["run_id"]
+    with warehouse.writer() as con:
+        serving.publish(con)
+    moved = tmp_path / "moved home"
+    shutil.copytree(good, moved, symlinks=True)
+    monkeypatch.setenv("MUSIM_HOME", str(moved))
+    key = f"quality/docs/{plays_run}/index.html"
+    where = (moved / "objects" / key).as_uri()
+
+    code, out, _ = cli(capsys, "quality", "report", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["runs"][:2] == [artists_run, plays_run] and report["run_id"] is None
+    by = {r["dataset"]: r for r in report["datasets"]}
+    assert {"lastfm_plays", "artists"} <= by.keys() and by["artists"]["docs_url"] is None
+    assert (by["lastfm_plays"]["docs_url"], by["lastfm_plays"]["docs_key"]) == (where, key)
+    assert report["docs_url"] == where
+    code, out, _ = cli(capsys, "quality", "report")
+    assert code == 0 and f"Data Docs of run {plays_run} (lastfm_plays): {where}" in out and str(good) not in out
+    code, out, _ = cli(capsys, "quality", "report", "--run", plays_run)
+    assert code == 0 and f"quality run {plays_run}" in out and f"Data Docs: {where}" in out
+    code, out, _ = cli(capsys, "quality", "report", "--dataset", "lastfm_plays", "--json")
+    assert [r["run_id"] for r in json.loads(out)["datasets"]] == [plays_run]
+
+    api = {r["dataset"]: r for r in queries.ask(queries.quality)["rows"]}  # the web page's /api/quality
+    assert (api["lastfm_plays"]["docs_url"], api["lastfm_plays"]["docs_key"]) == (where, key)
+    with serving.open_snapshot() as snap:  # and a DuckDB client of the snapshot gets the key beside the old URL
+        assert snap.execute("SELECT docs_key FROM quality_result WHERE run_id = ?", [plays_run]).fetchone() == (key,)

@@ -15,12 +15,24 @@ from musim import sql
 from musim.errors import ParameterError
 from musim.jsonable import json_safe
 from musim.models import registry
-from musim.models.constants import BASELINES, PRIMARY_METRIC
+from musim.models.constants import BASELINES, IDENTITY_METRICS, PRIMARY_METRIC
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-__all__ = ["FamilyComparison", "compare_families", "evaluation_rows", "version_comparisons"]
+__all__ = ["DEFAULT_COLUMNS", "FamilyComparison", "by_identity", "compare_families", "evaluation_rows",
+           "version_comparisons"]
+
+#: The columns shown beside the primary metric, of those the compared versions' evaluations record: against
+#: co-listening (the queries are test artists), or by artist identity without listening data (the queries are
+#: tracks: :data:`musim.models.constants.IDENTITY_METRICS`).
+DEFAULT_COLUMNS: tuple[str, ...] = ("precision@5", "map", "spearman", *IDENTITY_METRICS)
+
+
+def by_identity(entry: registry.ModelEntry) -> bool:
+    """Whether ``entry`` was evaluated by artist identity (a catalogue without listening data): its queries are
+    tracks, not artists (:func:`musim.models.families.evaluation.evaluate_by_artist`)."""
+    return any(m in IDENTITY_METRICS for m in entry.metrics.get(registry.MODEL_SCORER) or {})
 
 @dataclass
 class FamilyComparison:
@@ -101,8 +113,8 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
     ref_set = max(sets, key=lambda s: (sets[s], max(e.created_at for e in chosen if ground(e) == s)))
     ref = max((e for e in chosen if ground(e) == ref_set), key=lambda e: e.created_at)
     metric = metric or ref.primary_metric
-    cols = list(dict.fromkeys([metric, *(metrics or ["precision@5", "map", "spearman"])]))
     recorded = {m for e in chosen for scores in e.metrics.values() if isinstance(scores, dict) for m in scores}
+    cols = list(dict.fromkeys([metric, *(metrics or [m for m in DEFAULT_COLUMNS if m in recorded])]))
     unknown = [m for m in dict.fromkeys([metric, *(metrics or [])]) if m not in recorded]
     if unknown:
         raise ParameterError(f"no version compared here records {', '.join(map(repr, unknown))}; metrics: "
@@ -128,9 +140,10 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
     notes = []
     same = len(sets) == 1
     if same:
+        queried = ("query tracks (the interval resamples their artists)" if by_identity(ref) else "query artists")
         notes.append(f"All rows are evaluated on the same {n_test.get(ref.test_set_id)} test artists (test set "
-                     f"{ref.test_set_id[:8]}) against the same truth; baselines from the evaluation of {ref.version}; mean [95% CI] over "
-                     "query artists.")
+                     f"{ref.test_set_id[:8]}) against the same truth; baselines from the evaluation of {ref.version}; "
+                     f"mean [95% CI] over {queried}.")
     else:
         for e in chosen:
             if e.test_set_id != ref.test_set_id:

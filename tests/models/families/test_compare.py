@@ -217,3 +217,32 @@ def test_rows_are_best_first_and_the_best_is_compared_with_the_others(tmp_path):
     pair = table.pairs[0]
     assert pair["a"] == "beta-1" and pair["b"] == "alpha-1"
     assert pair["diff"] == pytest.approx(0.3, abs=0.02) and pair["a_better"] and not pair["b_better"]
+
+
+def test_label_evaluated_runs_show_their_own_metrics_over_query_tracks(tmp_path):
+    """On a library home (no listening data) precision@5, map and spearman were `–` in every row (the default
+    columns), and the note said "over query artists" though every query was a track."""
+    from musim.models.bootstrap import bootstrap_ci
+    from musim.models.evaluate import EvaluationReport
+    from musim.models.families import compare_families
+
+    tracks = np.arange(40)
+    artists = np.repeat(np.arange(900, 910), 4)
+    rng = np.random.default_rng(5)
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    metrics = ["auc", "ap", "p1"]
+    with warehouse.writer() as con:
+        for family, level in (("contrastive", 0.8), ("descriptors", 0.6)):
+            per = {s: {m: np.clip(v + rng.normal(0, 0.05, tracks.size), 0, 1) for m in metrics}
+                   for s, v in (("model", level), ("random", 0.5))}
+            summary = {s: {m: bootstrap_ci(v[m], n_boot=100, clusters=artists) for m in metrics} for s, v in per.items()}
+            report = EvaluationReport(np.unique(artists), tracks, [], metrics, per, summary, n_boot=100,
+                                      set_key="tracks:" + ",".join(map(str, tracks)), query_clusters=artists)
+            registry.register_model(con, open_store(), family=family, model_file=f, report=report, params={},
+                                    target_metric="seed", primary_metric="auc")
+        table = compare_families(con, n_boot=100)
+    assert table.metrics == ["auc", "ap", "p1"]
+    body, headers = table.table()
+    assert headers[-3:] == ["auc", "ap", "p1"] and not any("–" in cell for row in body for cell in row[-3:])
+    assert "mean [95% CI] over query tracks" in table.text() and "query artists" not in table.text()
