@@ -16,8 +16,9 @@ is gone are reported (``gone``), never removed here: a folder on a disk that is 
 Every stored excerpt records the version of the reader that cut it (``library_track.excerpt_reader``,
 :data:`musim.audio.io.READ_WINDOW_VERSION`). An unchanged file whose excerpt an older reader cut is read again (the
 same window) and stored beside the old object; the track points at the new one in the same transaction, and the old
-one and its features go after (the next feature build computes the new audio's). A run that fails midway leaves the
-old excerpt recorded and stored.
+one goes after. The old audio's features stay, as the values a feature service pinned before then was trained on
+(``track_audio_history``); the next feature build adds the new audio's as newer values. A run that fails midway
+leaves the old excerpt recorded and stored.
 """
 
 from __future__ import annotations

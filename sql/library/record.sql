@@ -37,15 +37,15 @@ UPDATE preview SET source_url = m.source_path, provider_artist_id = coalesce(m.n
 FROM lib_moved m WHERE preview.provider = 'library' AND preview.provider_track_id = m.source_sha256;
 
 -- Excerpts read again because an older reader cut them (library_track.excerpt_reader): the track, its preview and
--- its library row point at the new object. Features of the old audio go with it, as a removed track's do (the
--- features suite wants every spectrogram of its track's current sha256): the next build computes the new audio's
--- (its audio_id is the new sha256). An excerpt read again to the same bytes keeps its features.
-DELETE FROM track_mel m
-WHERE EXISTS (SELECT 1 FROM lib_reread r WHERE r.track_id = m.track_id AND r.sha256 <> m.sha256);
-DELETE FROM track_descriptors d
-WHERE EXISTS (SELECT 1 FROM lib_reread r WHERE r.track_id = d.track_id AND r.sha256 <> d.sha256);
-DELETE FROM feature_reject f
-WHERE EXISTS (SELECT 1 FROM lib_reread r WHERE r.track_id = f.track_id AND r.sha256 <> f.sha256);
+-- its library row point at the new object. The old audio's features stay (a feature service pinned before now was
+-- trained on them; its point-in-time training set must come back unchanged): the track's old sha256 is recorded in
+-- track_audio_history (until now), which the features suite reads to know those rows were of the track's audio when
+-- made, and the next build adds the new audio's (its audio_id is the new sha256) as the track's newer values.
+INSERT INTO track_audio_history (track_id, sha256, replaced_at)
+SELECT t.track_id, t.sha256, now()
+FROM track t JOIN lib_reread r ON r.track_id = t.track_id AND t.provider = 'library'
+WHERE t.sha256 <> r.sha256
+ON CONFLICT (track_id, sha256) DO UPDATE SET replaced_at = excluded.replaced_at;
 UPDATE library_track SET object_key = r.object_key, sha256 = r.sha256, excerpt_reader = r.excerpt_reader
 FROM lib_reread r WHERE library_track.track_id = r.track_id;
 UPDATE preview SET object_key = r.object_key, sha256 = r.sha256, bytes = r.object_bytes, updated_at = now()

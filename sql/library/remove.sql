@@ -10,6 +10,7 @@ DELETE FROM library_track WHERE track_id IN (SELECT track_id FROM lib_remove);
 DELETE FROM track_mel WHERE track_id IN (SELECT track_id FROM lib_remove);
 DELETE FROM track_descriptors WHERE track_id IN (SELECT track_id FROM lib_remove);
 DELETE FROM feature_reject WHERE track_id IN (SELECT track_id FROM lib_remove);
+DELETE FROM track_audio_history WHERE track_id IN (SELECT track_id FROM lib_remove);
 -- A library spelling no track gives any more goes, unless it is all the artist has: a catalogue artist always
 -- has a spelling (the artists quality suite checks it), so one known only from removed files keeps its names.
 DELETE FROM artist_name_variant v

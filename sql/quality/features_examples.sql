@@ -6,7 +6,11 @@ UNION ALL
  FROM track_mel m WHERE NOT EXISTS (SELECT 1 FROM track t WHERE t.track_id = m.track_id) LIMIT $limit)
 UNION ALL
 (SELECT 'mel_audio_mismatches', m.track_id || ': features of ' || m.sha256 || ', track audio ' || t.sha256
- FROM track_mel m JOIN track t USING (track_id) WHERE m.sha256 <> t.sha256 LIMIT $limit)
+ FROM track_mel m JOIN track t USING (track_id)
+ WHERE m.sha256 <> t.sha256
+   AND NOT EXISTS (SELECT 1 FROM track_audio_history h
+                   WHERE h.track_id = m.track_id AND h.sha256 = m.sha256 AND m.created_at <= h.replaced_at)
+ LIMIT $limit)
 UNION ALL
 (SELECT 'mel_bad_shapes', kind || ' ' || track_id || ' shape ' || shape::VARCHAR
  FROM track_mel WHERE len(shape) <> CASE kind WHEN 'log_mel' THEN 2 ELSE 3 END OR list_min(shape) < 1 LIMIT $limit)
@@ -39,7 +43,11 @@ UNION ALL
  FROM track_descriptors x WHERE NOT EXISTS (SELECT 1 FROM track t WHERE t.track_id = x.track_id) LIMIT $limit)
 UNION ALL
 (SELECT 'descriptor_audio_mismatches', x.track_id || ': descriptors of ' || x.sha256 || ', track audio ' || t.sha256
- FROM track_descriptors x JOIN track t USING (track_id) WHERE x.sha256 <> t.sha256 LIMIT $limit)
+ FROM track_descriptors x JOIN track t USING (track_id)
+ WHERE x.sha256 <> t.sha256
+   AND NOT EXISTS (SELECT 1 FROM track_audio_history h
+                   WHERE h.track_id = x.track_id AND h.sha256 = x.sha256 AND x.created_at <= h.replaced_at)
+ LIMIT $limit)
 UNION ALL
 (SELECT 'descriptor_mixed_lengths', 'params ' || params_hash || ': lengths ' || list(DISTINCT len(vec))::VARCHAR
  FROM track_descriptors GROUP BY params_hash HAVING count(DISTINCT len(vec)) > 1 LIMIT $limit)

@@ -1,17 +1,22 @@
 -- Whole-table facts of extracted features (migration 005), over every row, as one row (features).
--- Spectrograms: known parameters and track, the track's audio (sha256), a sane shape of one size per
+-- Spectrograms: known parameters and track, the track's audio (sha256) when the row was made (its current one, or
+-- one it used until after the row was made: track_audio_history, migration 027), a sane shape of one size per
 -- parameter set, float16, finite dB range, the content key; descriptors: one vector length per parameter
 -- set, finite values, a valid tonic. Nothing is both extracted and rejected.
 WITH mel AS (
     SELECT m.*, t.sha256 AS track_sha256, t.track_id IS NOT NULL AS known_track,
-           p.params_hash IS NOT NULL AS known_params
+           p.params_hash IS NOT NULL AS known_params,
+           m.sha256 = t.sha256 OR EXISTS (SELECT 1 FROM track_audio_history h WHERE h.track_id = m.track_id
+                                            AND h.sha256 = m.sha256 AND m.created_at <= h.replaced_at) AS of_track_audio
     FROM track_mel m
     LEFT JOIN track t USING (track_id)
     LEFT JOIN feature_params p USING (params_hash)
 ),
 d AS (
     SELECT x.*, t.sha256 AS track_sha256, t.track_id IS NOT NULL AS known_track,
-           p.params_hash IS NOT NULL AS known_params
+           p.params_hash IS NOT NULL AS known_params,
+           x.sha256 = t.sha256 OR EXISTS (SELECT 1 FROM track_audio_history h WHERE h.track_id = x.track_id
+                                            AND h.sha256 = x.sha256 AND x.created_at <= h.replaced_at) AS of_track_audio
     FROM track_descriptors x
     LEFT JOIN track t USING (track_id)
     LEFT JOIN feature_params p USING (params_hash)
@@ -21,7 +26,7 @@ SELECT
     (SELECT count(*) FROM d) AS descriptor_rows,
     (SELECT count(*) FROM mel WHERE NOT known_params) AS mel_unknown_params,
     (SELECT count(*) FROM mel WHERE NOT known_track) AS mel_unknown_tracks,
-    (SELECT count(*) FROM mel WHERE known_track AND sha256 <> track_sha256) AS mel_audio_mismatches,
+    (SELECT count(*) FROM mel WHERE known_track AND NOT of_track_audio) AS mel_audio_mismatches,
     (SELECT count(*) FROM mel
      WHERE len(shape) <> CASE kind WHEN 'log_mel' THEN 2 ELSE 3 END OR list_min(shape) < 1) AS mel_bad_shapes,
     (SELECT count(*) FROM (
@@ -39,7 +44,7 @@ SELECT
                    AND r.track_id = m.track_id AND r.audio_id = m.audio_id)) AS mel_also_rejected,
     (SELECT count(*) FROM d WHERE NOT known_params) AS descriptor_unknown_params,
     (SELECT count(*) FROM d WHERE NOT known_track) AS descriptor_unknown_tracks,
-    (SELECT count(*) FROM d WHERE known_track AND sha256 <> track_sha256) AS descriptor_audio_mismatches,
+    (SELECT count(*) FROM d WHERE known_track AND NOT of_track_audio) AS descriptor_audio_mismatches,
     (SELECT count(*) FROM (SELECT params_hash FROM d GROUP BY params_hash HAVING count(DISTINCT len(vec)) > 1))
         AS descriptor_mixed_lengths,
     (SELECT count(*) FROM d WHERE len(vec) = 0 OR len(list_filter(vec, lambda x: x IS NULL OR NOT isfinite(x))) > 0)

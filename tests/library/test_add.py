@@ -708,8 +708,8 @@ def _features_facts() -> dict:
 def test_an_m4a_excerpt_cut_by_the_old_reader_is_read_again_and_gets_new_features(tmp_path, capsys):
     """The stale excerpt (an m4a cut at 5 s by the reader before the pre-roll: 0.18 off in the samples) is read again
     by the next add of its unchanged file, equal to a fresh read_window cut of the same window; the track, its
-    preview and library row point at it, the old object and the old audio's spectrograms go, and the next feature
-    build computes the new audio's instead of keeping the stale ones."""
+    preview and library row point at it, the old object goes, the old audio's spectrograms stay (as the track's
+    older values) and the next feature build adds the new audio's."""
     from musim.audio.io import READ_WINDOW_VERSION, read_window
     from musim.library.formats import encode_flac
 
@@ -741,15 +741,62 @@ def test_an_m4a_excerpt_cut_by_the_old_reader_is_read_again_and_gets_new_feature
     assert new_sha[1] == READ_WINDOW_VERSION
     assert rows("SELECT object_key, sha256 FROM track") == rows("SELECT object_key, sha256 FROM preview") \
         == [(t2["object_key"], new_sha[0])]
-    assert rows("SELECT count(*) FROM track_mel WHERE sha256 = ?", old_sha) == [(0,)]  # the stale features went
-    assert _features_facts()["mel_audio_mismatches"] == 0
+    assert rows("SELECT count(*) FROM track_mel WHERE sha256 = ?", old_sha)[0][0] > 0  # history: the old ones stay
+    assert _features_facts()["mel_audio_mismatches"] == 0  # of the track's audio when they were made
 
     assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1"]) == 0
-    assert rows("SELECT DISTINCT audio_id FROM track_mel WHERE track_id = ?", t["track_id"]) == [(new_sha[0],)]
+    assert rows("SELECT DISTINCT audio_id FROM track_mel WHERE track_id = ? ORDER BY created_at", t["track_id"]) \
+        == [(old_sha,), (new_sha[0],)]
     facts = _features_facts()
     assert facts["mel_audio_mismatches"] == facts["descriptor_audio_mismatches"] == 0
     again = add([tmp_path / "music"]).to_json()  # current now: not read again
     assert (again["already_stored"], again["reread"], again["stale"]) == (1, 0, 0)
+
+
+def test_a_reread_keeps_a_pinned_training_set_and_the_features_gate_passes(tmp_path, capsys):
+    """A model trained before its excerpts were read again pinned its training set then: the old audio's features
+    stay its training set as of the pin (unchanged), the new audio's are the tracks' values as of now, and `features
+    build` passes its gate with half the catalogue re-read (deleting the old ones failed training_sets for good:
+    the pinned set lost those tracks)."""
+    import datetime as dt
+
+    from musim.audio.io import read_window
+    from musim.features import FeatureService, get_training_frame, register_service
+    from musim.features.definitions import track_descriptors, track_log_mel
+    from musim.library.formats import encode_flac
+
+    for name, freq in (("long", 500), ("other", 700)):
+        path = write_audio(tmp_path / "music" / "Maxstack" / f"{name}.m4a", "m4a", seconds=20, freq=freq)
+        write_tags(path, "m4a", artist="Maxstack", title=name)
+    add([tmp_path / "music"], excerpt_s=10)
+    tracks = {t["title"]: t["track_id"] for t in list_tracks()}
+    long = tmp_path / "music" / "Maxstack" / "long.m4a"
+    _, sr = read_window(str(long), offset=5.0, duration=10.0, pyav=True)
+    _as_if_cut_by_the_old_reader(tracks["long"], encode_flac(_old_reader_cut(long, 5.0, 10.0), sr))
+    assert main(["features", "build", "--no-progress", "--workers", "1"]) == 0
+    pin = dt.datetime.now(dt.UTC)
+    service = FeatureService("model-before", (track_log_mel, track_descriptors), model_version="m1", as_of=pin)
+    with warehouse.writer() as con:
+        register_service(con, service)
+    ids = sorted(tracks.values())
+    before = get_training_frame("model-before", ids)
+    (old_sha,) = rows("SELECT sha256 FROM track WHERE track_id = ?", tracks["long"])[0]
+
+    assert main(["library", "add", str(tmp_path / "music")]) == 0
+    assert "re-read 1 excerpt" in capsys.readouterr().out
+    (new_sha,) = rows("SELECT sha256 FROM track WHERE track_id = ?", tracks["long"])[0]
+    assert new_sha != old_sha
+    assert main(["features", "build", "--no-progress", "--workers", "1"]) == 0, capsys.readouterr().err
+
+    at_pin = get_training_frame("model-before", ids)
+    assert at_pin.drop(columns="as_of").equals(before.drop(columns="as_of"))  # the pinned set, unchanged
+    mel = f"{track_log_mel.name}__{track_log_mel.schema[0].name}"
+    assert old_sha in at_pin.loc[at_pin.track_id == tracks["long"], mel].item()
+    now = get_training_frame("model-before", ids, as_of=dt.datetime.now(dt.UTC))
+    assert new_sha in now.loc[now.track_id == tracks["long"], mel].item()
+    assert now.loc[now.track_id == tracks["other"], mel].item() == at_pin.loc[at_pin.track_id == tracks["other"], mel].item()
+    desc = [c for c in now.columns if c.startswith(f"{track_descriptors.name}__")]
+    assert not now.loc[now.track_id == tracks["long"], desc].equals(at_pin.loc[at_pin.track_id == tracks["long"], desc])
 
 
 def test_only_excerpts_of_an_older_reader_are_read_again(tmp_path):

@@ -440,3 +440,37 @@ def test_a_gap_at_the_pin_still_fails_a_pinned_service(good):
     assert result.status == "failed", result.describe()
     shown = json.dumps([f["examples"] for f in failures(result) if "min_coverage" in f["columns"]])
     assert "contrastive-1: track_descriptors__" in shown and "missing for 1 of 3 rows" in shown and late in shown
+
+
+def test_features_of_a_replaced_audio_pass_until_it_was_replaced_and_a_real_mismatch_still_fails(good):
+    """A re-read excerpt (`library add`) keeps the old audio's feature rows as the track's history: rows made while
+    the track had that audio (track_audio_history) pass; a row of audio the track never had, or of the old audio made
+    after it was replaced, is a mismatch still."""
+    import datetime as dt
+
+    track = "0000000000000001"
+    with warehouse.writer() as con:
+        (old_sha, made) = con.execute("SELECT sha256, max(created_at) FROM track_mel WHERE track_id = ? GROUP BY sha256",
+                                      [track]).fetchone()
+        con.execute("UPDATE track SET sha256 = repeat('e', 64) WHERE track_id = ?", [track])
+        con.execute("INSERT INTO track_audio_history (track_id, sha256, replaced_at) VALUES (?, ?, ?)",
+                    [track, old_sha, made + dt.timedelta(minutes=1)])
+    result = run(["features"]).results[0]
+    assert result.status == "passed", result.describe()
+
+    with warehouse.writer() as con:  # the old audio's spectrograms, made after the track's audio changed
+        con.execute("UPDATE track_audio_history SET replaced_at = ? WHERE track_id = ?", [made - dt.timedelta(minutes=1),
+                                                                                           track])
+    result = run(["features"]).results[0]
+    assert result.status == "failed"
+    shown = json.dumps([f["examples"] for f in failures(result) if "mel_audio_mismatches" in f["columns"]])
+    assert f"{track}: features of {old_sha}, track audio {'e' * 64}" in shown
+
+    with warehouse.writer() as con:  # history right again, and one current spectrogram of audio it never had
+        con.execute("UPDATE track_audio_history SET replaced_at = ? WHERE track_id = ?", [made + dt.timedelta(minutes=1),
+                                                                                           track])
+        con.execute("UPDATE track_mel SET sha256 = repeat('f', 64) WHERE track_id = '0000000000000000'")
+    result = run(["features"]).results[0]
+    assert result.status == "failed"
+    shown = json.dumps([f["examples"] for f in failures(result) if "mel_audio_mismatches" in f["columns"]])
+    assert "0000000000000000: features of " + "f" * 64 in shown and old_sha not in shown

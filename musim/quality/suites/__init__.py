@@ -8,7 +8,7 @@ lastfm_profiles   dump     lastfm_dump, lastfm_profile, lastfm_user, ingest_reje
 artists           global   artist, artist_name_variant
 similarity        dump     similarity_build, artist_pair_counts, artist_pair_similarity, artist_listeners
 previews          global   preview, track, artist                               (migration 004)
-features          global   track_mel, track_descriptors, feature_params, feature_reject, track (migration 005)
+features          global   track_mel, track_descriptors, feature_params, feature_reject, track (migration 005), track_audio_history (027)
 training_sets     global   feature_service (+ views), track: frames of musim.features.get_training_frame
 training_split    global   on demand: a model run's artist split and pair targets (payload), else the split
                            the nightly siamese job would use now

@@ -1,6 +1,7 @@
 """The ``features`` suite: spectrograms (``track_mel``) and descriptors (``track_descriptors``), migration 005.
 
-SQL invariants over every row (known parameters and tracks, the track's audio, one shape per parameter
+SQL invariants over every row (known parameters and tracks, the track's audio when the row was made: its current
+one, or one a re-read replaced after the row was made (``track_audio_history``, migration 027), one shape per parameter
 set, float16, finite dB ranges, content keys, one descriptor length per parameter set, finite values,
 nothing both extracted and rejected); GX over the rows; and a reproducible sample of ``object_sample``
 spectrogram objects opened from the object store (exists, the recorded shape and dtype, all finite).
@@ -33,7 +34,7 @@ def invariants(ctx: CheckContext) -> list:
     return [
         zero("mel_unknown_params", "spectrograms have registered parameters"),
         zero("mel_unknown_tracks", "spectrograms belong to known tracks"),
-        zero("mel_audio_mismatches", "spectrograms are of the track's current audio (sha256)"),
+        zero("mel_audio_mismatches", "spectrograms are of the track's audio (sha256) when made"),
         zero("mel_bad_shapes", "log-mel shapes are (frames, n_mels), slices (n, frames, n_mels), no empty axis"),
         zero("mel_mixed_shapes", "one image size per parameter set"),
         zero("mel_bad_dtypes", "spectrograms are float16"),
@@ -43,7 +44,7 @@ def invariants(ctx: CheckContext) -> list:
         zero("mel_also_rejected", "nothing is both extracted and rejected"),
         zero("descriptor_unknown_params", "descriptors have registered parameters"),
         zero("descriptor_unknown_tracks", "descriptors belong to known tracks"),
-        zero("descriptor_audio_mismatches", "descriptors are of the track's current audio (sha256)"),
+        zero("descriptor_audio_mismatches", "descriptors are of the track's audio (sha256) when made"),
         zero("descriptor_mixed_lengths", "one descriptor length per parameter set"),
         zero("descriptor_non_finite", "descriptor vectors are non-empty and finite"),
         zero("descriptor_bad_tonic", "tonic pitch class in 0..11"),
@@ -126,7 +127,7 @@ def object_frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
 register(DatasetSuite(
     name="features",
     description="Extracted features: log-mel spectrograms (tensors in the object store) and descriptors",
-    tables=("track_mel", "track_descriptors", "feature_params", "feature_reject", "track"),
+    tables=("track_mel", "track_descriptors", "feature_params", "feature_reject", "track", "track_audio_history"),
     parts=(
         sql_invariants("invariants", query="quality/features_invariants.sql",
                        examples="quality/features_examples.sql", expectations=invariants),
