@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from musim import sql
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, refuse_blank
 
 _COLUMNS = ["run_id", "dataset", "dump_id", "version", "status", "success", "expectations", "failed", "rows_total",
             "rows_validated", "sampled", "failures", "details", "docs_url", "seconds", "created_at"]
@@ -18,9 +18,11 @@ _COLUMNS = ["run_id", "dataset", "dump_id", "version", "status", "success", "exp
 def latest_results(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None, dataset: str | None = None,
                    dump_id: str | None = None) -> list[dict[str, Any]]:
     """The rows of one quality run: ``run_id`` (a unique prefix is enough), else the latest run that
-    checked ``dataset`` (and ``dump_id``, a prefix), else the latest run."""
-    runs = sql.query(con, "quality/report_runs.sql", run_id=run_id or None, dataset=dataset or None,
-                     dump_id=dump_id or None).fetchall()
+    checked ``dataset`` (and ``dump_id``, a prefix), else the latest run. An empty one is refused, not read as
+    "any" (:class:`~musim.errors.ParameterError`)."""
+    for value, what in ((run_id, "the run id"), (dataset, "the dataset"), (dump_id, "the dump id")):
+        refuse_blank(value, what, "a value, or none for the latest run")
+    runs = sql.query(con, "quality/report_runs.sql", run_id=run_id, dataset=dataset, dump_id=dump_id).fetchall()
     if not runs:
         what = " matching " + ", ".join(f"{k}={v}" for k, v in
                                         (("run", run_id), ("dataset", dataset), ("dump", dump_id)) if v) \

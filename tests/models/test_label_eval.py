@@ -320,3 +320,9 @@ def test_the_group_auc_ignores_other_artists_outside_the_querys_group():
     per = query_metrics(s, ["A", "A", "B", "B"], ["g", "g", "h", "g"])
     assert per["auc"][0] == pytest.approx(0.5)
     assert per["auc_group"][0] == pytest.approx(1.0)
+
+
+def test_an_empty_labels_path_is_refused_not_the_working_folder():
+    """`models evaluate --labels ""` said ".: is a folder"."""
+    with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\): give the labels CSV"):
+        read_labels("")

@@ -161,3 +161,14 @@ def test_a_build_whose_check_never_finished_is_not_published_until_it_is_checked
     # a build made to be published without a check is not held back
     assert cli(capsys, "similarity", "build", "--min-listeners", "5", "--no-publish")[0] == 0
     assert cli(capsys, "publish")[0] == 0
+
+
+def test_an_empty_run_dataset_or_dump_is_refused_not_read_as_any(musim_home):
+    """`musim quality report --run "$RUN"` with RUN unset showed the latest run."""
+    from musim.errors import ParameterError
+    from musim.quality.report import latest_results
+
+    with warehouse.writer() as con:
+        for given in ({"run_id": ""}, {"dataset": " "}, {"dump_id": ""}):
+            with pytest.raises(ParameterError, match=r"is empty \(an unset variable\?\)"):
+                latest_results(con, **given)
