@@ -9,7 +9,6 @@ from typing import Any
 from musim.cli.options import count, non_negative, positive
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.config import KNOWN_PROVIDERS
-from musim.errors import ParameterError
 from musim.progress import progress_bar
 
 
@@ -54,8 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_acquire(args: argparse.Namespace) -> int:
     from musim.acquire.pipeline import acquire
 
-    if args.path is not None and not args.path.strip():  # an unset variable: not "no folder" (the network)
-        raise ParameterError("--path is empty (an unset variable?): give the folder that holds the music")
     providers = args.providers or (["local"] if args.path else None)
     bar: Any = None
 

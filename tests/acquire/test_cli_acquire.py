@@ -174,8 +174,9 @@ def test_a_provider_that_cannot_be_reached_is_left_out_and_none_stops_the_run_at
     assert "nothing was tried, every artist stays pending" in err
     code, out, _ = run(capsys, "previews", "--all", "--json")
     assert json.loads(out) == []  # no artist was recorded as failed
-    code, _, err = run(capsys, "acquire", "--path", "", "--top", "1")  # an unset $MUSIC: not the network
-    assert code == 2 and "--path is empty (an unset variable?)" in err
+    with pytest.raises(SystemExit) as stop:  # an unset $MUSIC: not the network
+        main(["acquire", "--path", "", "--top", "1"])
+    assert stop.value.code == 2 and "argument --path: is empty (an unset variable?)" in capsys.readouterr().err
     code, out, err = run(capsys, "acquire", "--provider", "itunes,deezer", "--top", "1")
     assert code == 0 and "matched 1" in out and "left out itunes: nothing answers on 127.0.0.1" in caplog.text
 
