@@ -73,6 +73,13 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if summary.every_artist_failed:  # a failure as any other (README, Output): nothing on stdout, one line
+        from musim.acquire.errors import AcquireFailed
+
+        which = "the one artist" if summary.planned == 1 else f"all {summary.planned:,} artists"
+        raise AcquireFailed(f"{which} planned failed ({'; '.join(summary.errors) or 'no reason recorded'}): nothing "
+                            "was acquired; `musim previews --all` lists why; a later run tries them again while their "
+                            f"attempts are below --max-attempts ({args.max_attempts})")
     if args.json:
         print_json(summary.to_json())
         return 0
