@@ -40,6 +40,13 @@ def check_known(what: str, given: Iterable[str], known: Iterable[str]) -> None:
         raise ParameterError(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
+def refuse_blank(value: object, what: str, give: str) -> None:
+    """:class:`ParameterError` when ``value`` was given (not ``None``) but is empty or blank: an unset shell variable
+    (``--dump "$DUMP"``) must not be read as "the default". ``what`` names it, ``give`` says what is wanted."""
+    if value is not None and not str(value).strip():
+        raise ParameterError(f"{what} is empty (an unset variable?): give {give}")
+
+
 class AudioError(MusimError):
     """Audio could not be decoded or is unusable (silent, too short); names the object key and reason."""
 

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from musim import scratch, sql, warehouse
 from musim.config import Settings, get_settings
-from musim.errors import NotFoundError, StorageError
+from musim.errors import NotFoundError, StorageError, refuse_blank
 
 CURRENT = "current.duckdb"
 LINK_PREFIX = ".current-link-"
@@ -328,7 +328,10 @@ def rollback(target: str | None = None, settings: Settings | None = None) -> Sna
     newest snapshot published before the current one that serves something else; and pin it (:func:`write_pin`:
     later publishes write their snapshots beside it and leave it current until :func:`release`; a pin already there
     moves). Refuses (:class:`~musim.errors.NotFoundError`, :class:`~musim.errors.StorageError`) an unknown, missing
-    or unreadable snapshot, leaving the current one served and the pin as it was. Returns the snapshot now current."""
+    or unreadable snapshot, leaving the current one served and the pin as it was, and an empty ``target``
+    (:class:`~musim.errors.ParameterError`: an unset variable, not the default). Returns the snapshot now current."""
+    refuse_blank(target, "the snapshot to roll back to", "a name `musim publish --list` shows, or none for the newest "
+                 "one before the current")
     settings = settings or get_settings()
     with serving_lock(settings):
         known = list_snapshots(settings)

@@ -12,6 +12,7 @@ import pytest
 
 from musim import serving, snapshots, warehouse
 from musim.cli import main
+from musim.errors import ParameterError
 from musim.ingest.lastfm import ingest_lastfm
 from musim.similarity.build import SimilarityParams, build_similarity
 from tests.lastfm_files import tiny_dump
@@ -96,6 +97,9 @@ def test_rollback_refuses_an_unknown_missing_or_damaged_snapshot(three_states, c
         err = capsys.readouterr().err
         assert why in err and "musim publish --list" in err and len(err.strip().splitlines()) == 1
         assert serving.current_path() == three_states[2]  # nothing changed
+    with pytest.raises(ParameterError, match=r"the snapshot to roll back to is empty \(an unset variable\?\)"):
+        snapshots.rollback(" ")  # `--rollback "$SNAP"` with SNAP unset rolled back to the default and pinned it
+    assert serving.current_path() == three_states[2] and snapshots.read_pin() is None
     assert main(["publish", "--rollback"]) == 2  # the only earlier one is damaged: nothing to go back to
     assert "nothing to roll back to" in capsys.readouterr().err
     assert serving.current_path() == three_states[2]

@@ -1,8 +1,9 @@
-"""Errors of the provider layer: one type the caller records as ``failed``, with its reason."""
+"""Errors of the provider layer: one type the caller records as ``failed``, with its reason; a refusal of musim's
+configuration (:class:`ProviderRefused`), which is not the artist's failure; and the run's own failures."""
 
 from __future__ import annotations
 
-from musim.errors import MusimError
+from musim.errors import ConfigError, MusimError
 
 
 class ProviderError(MusimError):
@@ -53,3 +54,29 @@ class RateLimited(ProviderError):
     ) -> None:
         self.retry_after = retry_after
         super().__init__(provider, reason, status=status, retryable=retryable)
+
+
+class ProviderRefused(ProviderError):
+    """The provider refused musim's own configuration (Spotify's token URL refused the client credentials): no call
+    to it can succeed until that is fixed. It is left out for the rest of the run at the first refusal, and the
+    artists it was asked about are not counted as failed. ``fix`` says what to check."""
+
+    def __init__(self, provider: str, reason: str, *, fix: str, status: int | None = None) -> None:
+        self.fix = fix
+        super().__init__(provider, reason, status=status, retryable=False)
+
+
+class NoProviderLeft(ConfigError):
+    """Every provider of the run refused musim's configuration (:class:`ProviderRefused`): nothing more can be
+    tried; the artists not done stay pending (no attempt counted)."""
+
+    def __init__(self, refused: list[ProviderRefused]) -> None:
+        self.refused = refused
+        why = "; ".join(f"{r.provider} refused musim's configuration ({r.reason}): {r.fix}" for r in refused)
+        super().__init__(f"no provider is left: {why}. Nothing more was tried; the artists not done stay pending "
+                         "(not counted as failed attempts)")
+
+
+class AcquireFailed(MusimError):
+    """Artists were planned and every one of them failed (every provider asked failed, or every preview tried
+    failed): the run acquired nothing. Their attempts are recorded; a later run tries them again."""

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from musim.acquire.check import get_preview
-from musim.acquire.errors import ProviderError
+from musim.acquire.errors import NoProviderLeft, ProviderError
 from musim.acquire.journal import (
     JOURNAL_PREFIX,
     PREVIEW_PREFIX,
@@ -87,8 +87,9 @@ def provider_settings(providers: Sequence[str] | None = None, local_dir: str | P
 
 
 def open_providers(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,
-                   base: AcquireSettings | None = None) -> list:
-    """Build the providers that can run here, in order; :class:`ConfigError` if none can."""
+                   base: AcquireSettings | None = None, *, say_skipped: bool = True) -> list:
+    """Build the providers that can run here, in order; :class:`ConfigError` if none can. A provider left out
+    (Spotify without credentials) is logged, unless ``say_skipped`` is false (a run opening them a second time)."""
     from musim.acquire.providers import build_providers
 
     settings = provider_settings(providers, local_dir, base)
@@ -97,7 +98,7 @@ def open_providers(providers: Sequence[str] | None = None, local_dir: str | Path
     if not built:  # one line saying why, not a warning for each provider and then the error
         raise ConfigError(f"no audio provider can run with providers={list(settings.order)}: "
                           + "; ".join(why for _, why in skipped))
-    for level, why in skipped:
+    for level, why in skipped if say_skipped else ():
         log.log(level, why)
     return built
 
@@ -249,9 +250,13 @@ def fetch_batch(
 
     Network and object store only. Each artist's outcome is written as a journal object as soon as it is
     done, and an artist already journaled for this batch (a retried task) is not fetched again; the return
-    value (JSON-serialisable, small) names the journals and counts what happened, for
+    value (JSON-serialisable, small) names the journals and counts what happened (``artists_all_failed``: the
+    artists that got nothing but failures; ``errors``: up to 3 of their reasons), for
     :func:`musim.acquire.pipeline.record`. ``providers`` (default: built from the batch's provider names and
-    local folder over ``settings``) are shared by the threads, so their rate limits hold for the batch.
+    local folder over ``settings``) are shared by the threads, so their rate limits hold for the batch, and so does
+    a provider's refusal of musim's configuration (:class:`~musim.acquire.errors.ProviderRefused`): once every
+    provider has refused, the artists left are not tried, are not journaled (they stay pending) and
+    :class:`~musim.acquire.errors.NoProviderLeft` is raised at the end of the batch.
     """
     started = time.perf_counter()
     own_providers = providers is None
@@ -264,21 +269,34 @@ def fetch_batch(
     sources = read_sources_index(store, batch.get("sources_key"))
     journals: list[str] = []
     counts: Counter[str] = Counter()
+    errors: list[str] = []
+    refused: list[NoProviderLeft] = []
     lock = threading.Lock()
 
     def one(item: Mapping[str, Any]) -> None:
         try:
             outcome = fetch_artist(item, providers, store, batch_id=batch_id, per_artist=per_artist,
                                    max_attempts=max_attempts, download=download, sources=sources)
+        except NoProviderLeft as exc:  # every provider refused musim's configuration: the artist stays pending
+            with lock:
+                counts["artists_pending"] += 1
+                refused[:] = [exc]
+            return
         except Exception as exc:  # one artist's surprise must not lose the batch: record it as failed
             log.exception("acquire: artist %r failed", item.get("name"))
             outcome = ArtistOutcome(artist_id=int(item["artist_id"]), name=str(item["name"]), batch_id=batch_id,
                                     resolve_status="failed", fetched_at=_now(), wanted=per_artist,
                                     error=f"{type(exc).__name__}: {exc}"[:1000])
         key = write_journal(store, outcome)
+        all_failed = outcome.resolve_status == "failed" or (  # every provider failed, or every preview it tried
+            bool(outcome.previews) and all(p.status == "failed" for p in outcome.previews))
         with lock:
             journals.append(key)
             counts[f"artists_{outcome.resolve_status}"] += 1
+            counts["artists_all_failed"] += all_failed
+            why = outcome.error or next((p.error for p in outcome.previews if p.status == "failed"), None)
+            if all_failed and why and why not in errors and len(errors) < 3:
+                errors.append(why)
             for p in outcome.previews:
                 counts["reused" if p.reused else p.status] += 1
                 counts["bytes"] += 0 if p.reused else int(p.bytes or 0)
@@ -303,9 +321,11 @@ def fetch_batch(
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acquire") as pool:
                 for future in [pool.submit(one, item) for item in artists]:
                     future.result()
+        if refused:  # the journals written before stay in the store: the next record() applies them
+            raise refused[0]
     finally:
         if own_providers:
             for p in providers:
                 p.close()
     return {"batch_id": batch_id, "journals": sorted(journals), "artists": len(journals),
-            "counts": dict(counts), "seconds": round(time.perf_counter() - started, 3)}
+            "counts": dict(counts), "errors": errors, "seconds": round(time.perf_counter() - started, 3)}

@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 
 from musim import serving, sql, warehouse
-from musim.acquire.errors import ProviderError
+from musim.acquire.errors import NoProviderLeft, ProviderError
 from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
 from musim.acquire.journal import (
     PREVIEW_PREFIX,
@@ -278,10 +278,18 @@ class AcquireSummary:
     bytes: int = 0
     seconds: float = 0.0
     catalogue: dict[str, Any] = field(default_factory=dict)
+    #: artists that got nothing but failures (every provider failed, or every preview tried), and up to 3 reasons
+    artists_all_failed: int = 0
+    errors: list[str] = field(default_factory=list)
 
     @property
     def previews_per_s(self) -> float:
         return self.downloaded / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def every_artist_failed(self) -> bool:
+        """Artists were planned and every one got nothing but failures: the run acquired nothing."""
+        return self.planned > 0 and self.artists_all_failed == self.planned
 
     def add(self, fetched: Mapping[str, Any]) -> None:
         c = fetched.get("counts", {})
@@ -294,6 +302,8 @@ class AcquireSummary:
         self.rejected += c.get("rejected", 0)
         self.failed += c.get("failed", 0)
         self.bytes += c.get("bytes", 0)
+        self.artists_all_failed += c.get("artists_all_failed", 0)
+        self.errors += [e for e in fetched.get("errors") or () if e not in self.errors][:3 - len(self.errors)]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self) | {"previews_per_s": round(self.previews_per_s, 3)}
@@ -318,7 +328,9 @@ def acquire(
 ) -> AcquireSummary:
     """Plan, fetch every batch (``concurrency`` threads, one set of providers so rate limits hold across
     batches) and record after each batch (``retry``: see :func:`plan`). ``on_plan(n_artists)`` and ``on_artist(outcome)`` report
-    progress (the CLI's progress bar)."""
+    progress (the CLI's progress bar). Raises :class:`~musim.acquire.errors.NoProviderLeft` (a configuration error)
+    once every provider has refused musim's configuration, after recording what was fetched before; the artists
+    left stay pending. A run where every artist failed returns (``every_artist_failed``): the CLI exits 2 on it."""
     settings = settings or get_settings()
     with one_at_a_time(settings.ensure_tmp(), "acquire", "`musim acquire`"):
         return _acquire(top_n, per_artist=per_artist, providers=providers, local_dir=local_dir,
@@ -340,12 +352,16 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
     if on_plan is not None:
         on_plan(summary.planned)
     if batches:
-        built = _reachable(open_providers(providers, local_dir, acquire_settings),
+        built = _reachable(open_providers(providers, local_dir, acquire_settings, say_skipped=False),  # plan() said
                            (acquire_settings or settings.acquire).timeout_s)
         try:
             for batch in batches:
-                fetched = fetch_batch(batch, providers=built, store=store, concurrency=concurrency,
-                                      on_artist=on_artist)
+                try:
+                    fetched = fetch_batch(batch, providers=built, store=store, concurrency=concurrency,
+                                          on_artist=on_artist)
+                except NoProviderLeft:  # every provider refused its configuration: the rest stays pending
+                    record(max_attempts=max_attempts, settings=settings, store=store)  # what was fetched before
+                    raise
                 summary.add(fetched)
                 record([fetched], max_attempts=max_attempts, settings=settings, store=store)
         finally:

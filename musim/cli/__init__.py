@@ -2,10 +2,15 @@
 
 Each area registers its subcommands from its own module (``musim/cli/<area>.py``, a ``register``
 function); errors musim raises on purpose print one clear line and exit with status 2; any other error
-prints one line naming its type and exits 1 (``-v`` shows the traceback). TensorFlow's C++ start-up lines are
-kept off stderr unless ``-v`` (:mod:`musim.cli.quiet`). Messages are printed with their
-control characters escaped (:func:`musim.cli.output.printable`; a report's line breaks kept:
+prints one line naming its type and exits 1 (``-v`` shows the traceback); Ctrl-C, at any moment from the parser's
+construction on, prints ``musim: interrupted`` and exits 130. No argument takes an empty value
+(:func:`musim.cli.options.refuse_empty_values`). TensorFlow's C++ start-up lines are kept off stderr unless ``-v``
+(:mod:`musim.cli.quiet`), and so are its later log lines (``TF_CPP_MIN_LOG_LEVEL=3`` unless set). Messages are
+printed with their control characters escaped (:func:`musim.cli.output.printable`; a report's line breaks kept:
 :func:`musim.cli.output.safe_line`).
+
+This module imports only what a Ctrl-C in the first moments can be caught around: the console script imports it
+before :func:`main` runs, and :func:`main` imports the rest.
 """
 
 from __future__ import annotations
@@ -13,11 +18,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from musim import redact
-from musim.cli import output
-from musim.cli.options import non_negative
 from musim.cli.quiet import quiet_tensorflow_start
 from musim.errors import MusimError
 from musim.quiet import reader_gone
@@ -28,6 +32,9 @@ AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    from musim.cli import output
+    from musim.cli.options import non_negative
+
     parser.add_argument("-v", "--verbose", action="store_true", default=default,
                         help="log progress details to stderr; show the traceback of an unexpected error")
     parser.add_argument("--width", type=non_negative, default=default, metavar="COLUMNS",
@@ -45,6 +52,8 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParse
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from musim.cli.options import refuse_empty_values
+
     parser = argparse.ArgumentParser(
         prog="musim", description="Content-based music similarity: ingest, similarity, audio, models.")
     _add_global_options(parser, default=None)
@@ -53,10 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(name).register(sub)
     for child in _subcommands(parser):  # `musim library add X -v`, as the error messages suggest, works too
         _add_global_options(child, default=argparse.SUPPRESS)
+    for each in [parser, *_subcommands(parser)]:  # `--dump "$DUMP"` with DUMP unset: refused, not the default
+        refuse_empty_values(each)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status. Ctrl-C at any point (building the parser and importing the commands'
+    modules take a second) ends it with ``musim: interrupted`` and 130, as a shell reports SIGINT."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("musim: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    from musim.cli import output
+
     parser = build_parser()
     args = parser.parse_args(argv)
     args.verbose = bool(args.verbose)
@@ -64,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:
-        quiet_tensorflow_start()  # its C++ start-up lines; -v shows them
+        # TensorFlow's C++ log lines after its start-up ("oneDNN supports DT_HALF only on platforms with AVX-512" at
+        # the first float16 op of a successful `models train`): its level is read once, when TensorFlow loads
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        quiet_tensorflow_start()  # its C++ start-up lines, which come whatever the level says; -v shows them
     previous_width = output.set_cell_width(args.width)
     try:
         return int(args.func(args) or 0)
@@ -73,9 +99,6 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(redact.format_exception(exc))
         print(f"musim: error: {output.safe_line(exc) if exc.multiline else output.printable(exc, 0)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # pragma: no cover - interactive
-        print("musim: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # the reader went away (`musim ... | head`): nothing to report, as for any filter
         return reader_gone()
     except OSError as exc:
@@ -95,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _unexpected(exc: Exception, verbose: bool) -> int:
     """An error musim did not expect: one line naming its type (the traceback with ``-v``); exit 1."""
+    from musim.cli import output
+
     if verbose:
         sys.stderr.write(redact.format_exception(exc))
     if "Query interrupted" in str(exc) or type(exc).__name__ == "InterruptException":  # Ctrl-C inside DuckDB

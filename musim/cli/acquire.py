@@ -9,7 +9,6 @@ from typing import Any
 from musim.cli.options import count, non_negative, positive
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.config import KNOWN_PROVIDERS
-from musim.errors import ParameterError
 from musim.progress import progress_bar
 
 
@@ -54,8 +53,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_acquire(args: argparse.Namespace) -> int:
     from musim.acquire.pipeline import acquire
 
-    if args.path is not None and not args.path.strip():  # an unset variable: not "no folder" (the network)
-        raise ParameterError("--path is empty (an unset variable?): give the folder that holds the music")
     providers = args.providers or (["local"] if args.path else None)
     bar: Any = None
 
@@ -76,6 +73,13 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if summary.every_artist_failed:  # a failure as any other (README, Output): nothing on stdout, one line
+        from musim.acquire.errors import AcquireFailed
+
+        which = "the one artist" if summary.planned == 1 else f"all {summary.planned:,} artists"
+        raise AcquireFailed(f"{which} planned failed ({'; '.join(summary.errors) or 'no reason recorded'}): nothing "
+                            "was acquired; `musim previews --all` lists why; a later run tries them again while their "
+                            f"attempts are below --max-attempts ({args.max_attempts})")
     if args.json:
         print_json(summary.to_json())
         return 0

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 #: Rejected lines ``musim rejects`` shows on screen by default (``--json`` lists them all).
 REJECTS_SHOWN = 50
 
+#: ``--rollback`` without a value (not a string: argparse would pass a string const through the option's type, which
+#: refuses ``--rollback ""``).
+PREVIOUS = object()
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     ingest = sub.add_parser("ingest", help="load data into the warehouse")
@@ -82,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="publish even if the latest quality check failed")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--list", action="store_true", help="list the published snapshots and what each serves")
-    which.add_argument("--rollback", nargs="?", const="", metavar="SNAPSHOT",
+    which.add_argument("--rollback", nargs="?", const=PREVIOUS, metavar="SNAPSHOT",
                        help="serve SNAPSHOT (a name --list shows) again, publishing nothing, and pin it: later "
                        "publishes write their snapshots but leave it served until --release; without SNAPSHOT, the "
                        "newest one before the current that serves something else")
@@ -255,7 +259,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         if args.release:
             now, pin = snapshots.release()
         else:
-            now, pin = snapshots.rollback(args.rollback or None), snapshots.read_pin()
+            now, pin = snapshots.rollback(None if args.rollback is PREVIOUS else args.rollback), snapshots.read_pin()
         align_online_pointers()  # the online lookup follows the snapshot served now
         if args.json:
             print_json(now.to_json() | {"pinned": not args.release, "pin": pin.to_json() if pin else None})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from musim import sandbox, warehouse
-from musim.cli.options import count, number, open_share, positive, seed, version
+from musim.cli.options import count, may_be_empty, number, open_share, positive, seed, version
 from musim.cli.output import print_json, print_table, printable
 from musim.errors import ParameterError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
@@ -342,8 +342,9 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
     who.add_argument("--model", metavar="VERSION", type=version, action="append",
                      help="a registered version (repeat to compare several on the same tracks)")
     who.add_argument("--baselines-only", action="store_true", help="no model: the baselines alone")
-    p.add_argument("--baselines", default="random,mfcc,descriptors",
-                   help="comma-separated: random, mfcc (20 MFCC mean+std), descriptors, musly (libmusly timbre)")
+    p.add_argument("--baselines", default="random,mfcc,descriptors", type=may_be_empty,
+                   help="comma-separated: random, mfcc (20 MFCC mean+std), descriptors, musly (libmusly timbre); "
+                        "\"\" for none")
     p.add_argument("--n-boot", type=count(100, 1_000_000), default=1000, help="bootstrap resamples of the CIs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)

@@ -1,11 +1,13 @@
 """Argument types for numeric and version options: a bad value is argparse's one-line usage error (exit 2), not a
-traceback from deep inside a command."""
+traceback from deep inside a command. :func:`refuse_empty_values` gives every argument that takes a value the same
+rule: an empty or blank value (an unset shell variable, ``--dump "$DUMP"``) is refused, never read as the default."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from collections.abc import Callable
+from typing import Any
 
 from musim.names import MAX_QUERY_CHARS
 from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
@@ -62,6 +64,52 @@ def version(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("is empty: give a version such as siamese-1 (`musim models list`)")
     return text.strip()
+
+
+version.refuses_empty = True  # type: ignore[attr-defined]  # in its own words (refuse_empty_values)
+
+
+def may_be_empty(text: str) -> str:
+    """The type of an option whose empty value means something (``--baselines ""``: none), left out of
+    :func:`refuse_empty_values`."""
+    return text
+
+
+def _wanted(action: argparse.Action) -> str:
+    """What to give instead of an empty value of ``action``, in its usage's words."""
+    shown = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+    if not action.option_strings:
+        return shown
+    option = max(action.option_strings, key=len)
+    if action.nargs == "?":
+        return f"{shown}, or {option} without a value"
+    return shown if action.required else f"{shown}, or leave {option} out for its default"
+
+
+def non_empty(action: argparse.Action) -> Callable[[str], Any]:
+    """``action``'s type (or the text itself) behind a check that refuses an empty or blank value."""
+    parse = action.type
+    wanted = _wanted(action)
+
+    def check(text: str) -> Any:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"is empty (an unset variable?): give {wanted}")
+        return text if parse is None else parse(text)
+
+    check.__name__ = getattr(parse, "__name__", "value")  # argparse names the type in its messages
+    check.refuses_empty = True  # type: ignore[attr-defined]
+    return check
+
+
+def refuse_empty_values(parser: argparse.ArgumentParser) -> None:
+    """Every argument of ``parser`` that takes a value (a path, a dump or run id, a name...) refuses an empty one,
+    unless its type is :func:`may_be_empty`: ``Path("")`` is the working folder and an empty prefix matches every
+    id, so an unset variable would otherwise silently pick the default, or everything."""
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps them there, and nowhere public
+        if (action.nargs == 0 or isinstance(action, argparse._SubParsersAction)  # noqa: SLF001
+                or action.type is may_be_empty or getattr(action.type, "refuses_empty", False)):
+            continue
+        action.type = non_empty(action)
 
 
 def artist_name(text: str) -> str:

@@ -12,6 +12,10 @@ from musim.cli.output import print_json, print_table, printable
 
 #: Exit status of ``musim quality check`` when a dataset failed its suite (as for musim's own errors).
 FAILED = 2
+# The failure rule of the CLI (README, "Output"): a command that fails prints nothing on stdout and says why on stderr
+# in a `musim: error:` line (a gate: its report). `quality check` is the one command whose product is the validation
+# itself: it prints its result (the report, or the --json document with "success": false) on stdout either way, and a
+# failure ends with the `musim: error:` line on stderr too, --json or not, exit 2.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,13 +73,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(run.describe())
     if not run.success:
-        if not args.json:
-            print(f"musim: data quality check failed: {', '.join(r.dataset for r in run.failed)}", file=sys.stderr)
+        print(f"musim: error: data quality check failed: {', '.join(r.dataset for r in run.failed)}", file=sys.stderr)
         return FAILED
     if args.dataset and run.checked_nothing:  # what was asked for could not be checked
-        if not args.json:
-            print(f"musim: nothing was checked: {'; '.join(r.reason or r.dataset for r in run.results)}",
-                  file=sys.stderr)
+        print(printable(f"musim: error: nothing was checked: {'; '.join(r.reason or r.dataset for r in run.results)}",
+                        0), file=sys.stderr)
         return FAILED
     return 0
 

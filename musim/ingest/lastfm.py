@@ -26,6 +26,7 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import IngestError
+from musim.filenames import refuse_empty
 from musim.ingest.archive import extract_dump, is_archive
 from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
@@ -114,6 +115,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     Raises :class:`~musim.errors.IngestError` for a file that cannot be read at all; bad *lines* never
     raise, they are rejected with a reason.
     """
+    refuse_empty([path] if profiles is None else [path, profiles], "the dump file, its folder or its archive")
     settings = settings or get_settings()
     if Path(path).is_dir() or is_archive(path):  # an unpacked dump, or one as distributed (a .tar.gz)
         with _dump_files(Path(path), settings, with_profiles=profiles is None) as (plays, inside):

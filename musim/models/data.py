@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim import sql
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import NotFoundError, ParameterError, refuse_blank
 from musim.models.constants import DEFAULT_TARGET, SPLIT_DEFAULTS, TARGET_METRICS
 from musim.params import OpenShare, Seed, Share, params_record
 
@@ -137,9 +137,15 @@ def latest_dump(con: duckdb.DuckDBPyConnection) -> str:
     return str(row[0])
 
 
+def _given_or_latest(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
+    """``dump_id``, else (None) :func:`latest_dump`; an empty one is refused, not read as the latest."""
+    refuse_blank(dump_id, "the dump id", "a dump id (`musim dumps`), or none for the latest similarity build")
+    return dump_id or latest_dump(con)
+
+
 def load_catalogue(con: duckdb.DuckDBPyConnection, dump_id: str | None = None) -> dict[int, int]:
     """``{artist_id: listeners}`` of the catalogue of a similarity build (the artists with targets)."""
-    dump_id = dump_id or latest_dump(con)
+    dump_id = _given_or_latest(con, dump_id)
     rows = _query(con, "models/catalogue.sql", dump_id=dump_id).fetchall()
     if not rows:
         raise NotFoundError(f"dump {dump_id[:12]} has no similarity build (or an empty catalogue)")
@@ -157,7 +163,7 @@ def load_pair_targets(con: duckdb.DuckDBPyConnection, *, dump_id: str | None = N
         raise ParameterError(f"unknown target metric {metric!r}; one of {', '.join(TARGET_METRICS)}")
     import pandas as pd
 
-    dump_id = dump_id or latest_dump(con)
+    dump_id = _given_or_latest(con, dump_id)
     catalogue = np.fromiter(load_catalogue(con, dump_id), dtype=np.int64)
     ids = catalogue if artist_ids is None else np.intersect1d(catalogue, np.asarray(artist_ids, dtype=np.int64))
     con.register("models_artists", pd.DataFrame({"artist_id": ids}))

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from musim.errors import ParameterError
+from musim.filenames import refuse_empty
 from musim.jsonable import json_safe
 from musim.models.bootstrap import bootstrap_ci
 from musim.models.evaluate import column_stats
@@ -66,6 +67,7 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
     paths are relative to the CSV's folder (to the working folder for a pipe such as ``/dev/stdin``). Rows with an
     empty artist, or an empty group when grouping, are left out (``left_out`` names them): an empty group would
     otherwise pool every such track into one group."""
+    refuse_empty([path], "the labels CSV")
     csv_path = Path(path)
     if csv_path.is_dir() or not csv_path.exists():
         what = "is a folder, not a labels file" if csv_path.is_dir() else "no such labels file"

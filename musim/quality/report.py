@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from musim import sql
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, refuse_blank
 
 if TYPE_CHECKING:  # pragma: no cover
     from musim.storage import ObjectStore
@@ -34,7 +34,10 @@ def latest_results(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None,
     """The rows of one quality run (``run_id``, a unique prefix is enough), else the latest result of every
     dataset (of ``dataset`` only, of dumps whose id starts with ``dump_id``), newest first. Each row's
     ``docs_url`` is :func:`docs_link` of the recorded one (the recorded URL under the store configured now;
-    presigned with ``presign``) and ``docs_key`` the object key it names."""
+    presigned with ``presign``) and ``docs_key`` the object key it names. An empty ``run_id``/``dataset``/``dump_id``
+    is refused, not read as "any" (:class:`~musim.errors.ParameterError`)."""
+    for value, what in ((run_id, "the run id"), (dataset, "the dataset"), (dump_id, "the dump id")):
+        refuse_blank(value, what, "a value, or none for the latest results")
     if run_id:
         runs = sql.query(con, "quality/report_runs.sql", run_id=run_id, dataset=dataset or None,
                          dump_id=dump_id or None).fetchall()

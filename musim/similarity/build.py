@@ -22,7 +22,7 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import NotFoundError, ParameterError, refuse_blank
 from musim.similarity import fingerprint
 from musim.similarity.colisten import store_catalogue_pairs, store_pairs
 from musim.similarity.params import SimilarityParams
@@ -67,7 +67,9 @@ class SimilarityResult:
 
 
 def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
-    """The full id of ``dump_id`` (a unique prefix is enough), or of the latest dump when None."""
+    """The full id of ``dump_id`` (a unique prefix is enough), or of the latest dump when None; an empty one is
+    refused (:class:`~musim.errors.ParameterError`: it would be a prefix of every dump)."""
+    refuse_blank(dump_id, "the dump id", "a dump id or unique prefix (`musim dumps`), or none for the latest")
     if dump_id is None:
         row = sql.query(con, "similarity/latest_dump.sql").fetchone()
         if row is None:

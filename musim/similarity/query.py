@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 
 from musim import sql
-from musim.errors import NotFoundError, ParameterError, StorageError
+from musim.errors import NotFoundError, ParameterError, StorageError, refuse_blank
 from musim.names import name_key, name_norm
 from musim.similarity import METRICS, metrics
 
@@ -92,7 +92,8 @@ class ServedBuild:
 
 
 def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
-    """The dump to answer from: a unique id prefix, or the latest dump with a similarity build."""
+    """The dump to answer from: a unique id prefix (not empty), or the latest dump with a similarity build."""
+    refuse_blank(dump_id, "the dump id", "a dump id or unique prefix (`musim dumps`), or none for the latest")
     if dump_id is None:
         row = sql.query(con, "similarity/snapshot_latest_dump.sql").fetchone()
         if row is None:

@@ -29,6 +29,7 @@ from typing import BinaryIO
 import numpy as np
 
 from musim.errors import ParameterError
+from musim.filenames import refuse_empty
 
 PLAYS_FILE = "usersha1-artmbid-artname-plays.tsv"
 PROFILE_FILE = "usersha1-profile.tsv"
@@ -165,7 +166,9 @@ def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communit
                       quirks: float = 0.0, seed: int = 0, max_artists_per_user: int = 50,
                       mbid_share: float = 0.9, home_share: float = 0.85,
                       chunk_rows: int = 1_000_000) -> SynthSummary:
-    """Write a Last.FM 360K-format dump (plays + profiles + truth) into ``out_dir``."""
+    """Write a Last.FM 360K-format dump (plays + profiles + truth) into ``out_dir`` (not empty: ``Path("")`` is the
+    working folder)."""
+    refuse_empty([out_dir], "the folder to write the dump into")
     if users < 1 or artists < 2:
         raise ParameterError(f"need at least 1 user and 2 artists, got {users} and {artists}")
     communities, out = _communities_and_folder(communities, artists, out_dir)

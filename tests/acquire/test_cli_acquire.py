@@ -174,8 +174,9 @@ def test_a_provider_that_cannot_be_reached_is_left_out_and_none_stops_the_run_at
     assert "nothing was tried, every artist stays pending" in err
     code, out, _ = run(capsys, "previews", "--all", "--json")
     assert json.loads(out) == []  # no artist was recorded as failed
-    code, _, err = run(capsys, "acquire", "--path", "", "--top", "1")  # an unset $MUSIC: not the network
-    assert code == 2 and "--path is empty (an unset variable?)" in err
+    with pytest.raises(SystemExit) as stop:  # an unset $MUSIC: not the network
+        main(["acquire", "--path", "", "--top", "1"])
+    assert stop.value.code == 2 and "argument --path: is empty (an unset variable?)" in capsys.readouterr().err
     code, out, err = run(capsys, "acquire", "--provider", "itunes,deezer", "--top", "1")
     assert code == 0 and "matched 1" in out and "left out itunes: nothing answers on 127.0.0.1" in caplog.text
 
@@ -187,3 +188,61 @@ def test_an_empty_local_folder_from_a_dag_or_python_is_refused_too():
 
     with pytest.raises(ParameterError, match=r"the local music folder is empty \(an unset variable\?\)"):
         provider_settings(["local"], " ")
+
+
+def test_credentials_the_token_url_refuses_stop_the_provider_at_once_and_its_artists_stay_pending(
+        snapshot, fake_env, capsys, caplog, monkeypatch):
+    """Spotify credentials the token URL refused: one WARNING per artist (1000 at the default --top), `failed 10`,
+    exit 0, and the artists given up after 3 runs. A refusal is a configuration error: one line, exit 2."""
+    monkeypatch.setenv("MUSIM_SPOTIFY_CLIENT_ID", "fake-client-id")
+    monkeypatch.setenv("MUSIM_SPOTIFY_CLIENT_SECRET", "not-the-secret")
+    for _ in range(2):  # and again: still nothing counted against the artists
+        code, out, err = run(capsys, "acquire", "--provider", "spotify", "--top", "4", "--concurrency", "2")
+        assert (code, out) == (2, "") and len(err.splitlines()) == 1, err
+        assert err.startswith("musim: error: no provider is left: spotify refused musim's configuration "
+                              "(client-credentials token refused (invalid_client)): check the client id and secret")
+        assert "the artists not done stay pending" in err and "not-the-secret" not in err
+    assert fake_env.count(r"^/spotify/api/token$") <= 2 * 2 and fake_env.count(r"^/spotify/v1/") == 0
+    assert not [r for r in caplog.records if r.levelno >= 30]  # no warning per artist, nor at all
+    assert json.loads(run(capsys, "previews", "--all", "--json")[1]) == []  # no artist recorded, none failed
+
+    caplog.clear()  # with another provider: left out with one warning, the other one does the work
+    code, out, err = run(capsys, "acquire", "--provider", "spotify,deezer", "--top", "4", "--json")
+    summary = json.loads(out)
+    assert code == 0 and (summary["planned"], summary["matched"], summary["artists_failed"]) == (4, 3, 0)
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 1 and refusals[0].startswith("spotify refused musim's configuration")
+    assert "left out for the rest of this run" in refusals[0]
+    tried = {r["provider"] for r in json.loads(run(capsys, "previews", "--all", "--json")[1])}
+    assert tried == {"deezer"}
+
+
+def test_a_run_where_every_artist_failed_exits_2(snapshot, fake_env, capsys):
+    """Every artist failed (the provider answered 500 to everything): `failed 2`, exit 0."""
+    from tests.fakes.provider_server import Fault
+
+    fake_env.add_fault(r"^/deezer/", Fault("status", status=500))
+    for json_flag in ([], ["--json"]):
+        code, out, err = run(capsys, "acquire", "--provider", "deezer", "--top", "2", "--max-attempts", "5",
+                             *json_flag)
+        assert (code, out) == (2, "")
+        line = [x for x in err.splitlines() if x.startswith("musim: error:")]
+        assert line == [line[0]] and line[0].startswith("musim: error: all 2 artists planned failed (deezer: ")
+        assert "HTTP 500" in line[0] and "musim previews --all" in line[0]
+    fake_env.clear_faults()  # some succeed, some fail: a partial run is no failure
+    fake_env.add_fault(r"^/audio/deezer/3000000\.mp3$", Fault("status", status=500))
+    code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "2", "--max-attempts", "5")
+    assert code == 0 and "matched 2" in out
+
+
+def test_a_provider_left_out_is_said_once_at_info_unless_asked_for(snapshot, fake_env, capsys, caplog, monkeypatch):
+    """Default `musim acquire` warned "spotify provider skipped: no credentials" twice per run."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    for asked, level in ((None, logging.INFO), ("deezer,spotify", logging.WARNING)):
+        caplog.clear()
+        argv = ["acquire", "--top", "1", "--match-only"] + (["--provider", asked] if asked else [])
+        code, _, _ = run(capsys, *argv)
+        said = [r for r in caplog.records if "spotify provider skipped" in r.getMessage()]
+        assert code == 0 and [r.levelno for r in said] == [level], (asked, said)

@@ -184,3 +184,26 @@ def test_null_where_a_list_is_expected_is_nothing_found(provider_server):
     provider_server.add_fault(r"^/deezer/search/artist$", Fault("answer", answer={"data": None}))
     with DeezerProvider(provider_server.settings()) as deezer:
         assert deezer.match_artist("Muse") is None
+
+
+def test_a_refused_token_is_a_refusal_a_token_server_error_is_retried(provider_server, sleeps):
+    """A refusal of the credentials is no artist's failure (musim acquire leaves the provider out); a 503 of the token
+    URL is a server's hiccup, retried as any call."""
+    from musim.acquire.errors import NoProviderLeft, ProviderRefused
+
+    wrong = SpotifyCredentials("fake-client-id", "wrong")
+    with SpotifyProvider(provider_server.settings(), wrong) as spotify, pytest.raises(ProviderRefused) as info:
+        spotify.match_artist("Muse")
+    assert info.value.status == 400 and not info.value.retryable and "MUSIM_SPOTIFY_CLIENT_ID" in info.value.fix
+    provider_server.add_fault(r"^/spotify/api/token$", Fault("status", status=503, times=1))
+    with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify:
+        assert spotify.match_artist("Muse") is not None and len(sleeps.calls) == 1
+
+    asked = provider_server.count(r"^/spotify/api/token$")
+    deezer = DeezerProvider(provider_server.settings())
+    with SpotifyProvider(provider_server.settings(), wrong) as spotify, deezer:
+        assert resolve_artist([spotify, deezer], "Muse").provider == "deezer"  # spotify left out, no attempt
+        assert [a.provider for a in resolve_artist([spotify, deezer], "Radiohead").attempts] == ["deezer"]
+        assert provider_server.count(r"^/spotify/api/token$") == asked + 1  # refused once, never asked again
+        with pytest.raises(NoProviderLeft, match="spotify refused musim's configuration"):
+            resolve_artist([spotify], "Muse")

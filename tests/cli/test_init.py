@@ -99,3 +99,83 @@ def test_a_full_disk_is_one_line_with_what_to_do(monkeypatch, capsys):
     assert main(["dumps"]) == 2
     assert capsys.readouterr().err == ("musim: error: cannot write /data/warehouse.duckdb.wal: No space left on "
                                        "device; nothing was stored: free space and rerun\n")
+
+
+def test_ctrl_c_while_the_parser_is_built_is_an_interruption(monkeypatch, capsys):
+    """Building the parser imports every command's module (a second): a Ctrl-C then printed a traceback."""
+    import musim.cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(musim.cli, "build_parser", interrupted)
+    assert main(["dumps"]) == 130
+    assert capsys.readouterr() == ("", "musim: interrupted\n")
+
+
+def test_sigint_while_the_commands_are_imported_ends_with_one_line_and_130(tmp_path):
+    """`musim dumps` interrupted in its first second: a KeyboardInterrupt traceback, exit -2."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    ready = tmp_path / "importing"
+    (tmp_path / "slow_area.py").write_text(textwrap.dedent(f"""
+        import pathlib, time
+        pathlib.Path({str(ready)!r}).touch()
+        time.sleep(60)  # a slow import of a command's module
+    """))
+    script = "import sys, musim.cli as cli; cli.AREAS.append('slow_area'); sys.exit(cli.main(['dumps']))"
+    env = {**__import__("os").environ, "PYTHONPATH": f"{tmp_path}:{__import__('os').environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out, err) == (130, "", "musim: interrupted\n")
+
+
+def test_tensorflows_log_lines_are_off_unless_verbose(monkeypatch):
+    """TensorFlow's level is read once, when it loads: main sets it first (a user's own setting stands)."""
+    import os
+
+    seen = []
+    monkeypatch.setattr(lastfm, "cmd_dumps", lambda args: seen.append(os.environ.get("TF_CPP_MIN_LOG_LEVEL")) or 0)
+    for argv, level, expected in ((["dumps"], None, "3"), (["-v", "dumps"], None, None), (["dumps"], "1", "1")):
+        if level is None:
+            monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+        else:
+            monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", level)
+        assert main(argv) == 0 and seen.pop() == expected
+
+
+def test_a_float16_op_after_tensorflows_start_leaves_stderr_empty():
+    """A successful `musim models train` ended with "E0000 ... util.cc:131] oneDNN supports DT_HALF only on platforms
+    with AVX-512..." on stderr (at its first float16 op, after the start-up mute)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import os, sys
+        from musim.cli import lastfm, main
+
+        def float16_work(args):
+            import tensorflow as tf
+
+            x = tf.random.normal((2, 16, 16, 3), dtype=tf.float16)
+            tf.nn.conv2d(x, tf.random.normal((3, 3, 3, 4), dtype=tf.float16), 1, "SAME")
+            print("level", os.environ.get("TF_CPP_MIN_LOG_LEVEL"), file=sys.stderr)
+            return 0
+
+        lastfm.cmd_dumps = float16_work
+        sys.exit(main(["dumps"]))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # tests/conftest.py sets 2
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert (proc.returncode, proc.stderr) == (0, "level 3\n")

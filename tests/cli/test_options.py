@@ -81,3 +81,81 @@ def test_an_infinite_or_nan_number_says_it_must_be_finite():
     for text in ("inf", "nan", "-inf"):
         with pytest.raises(argparse.ArgumentTypeError, match=f"must be a finite number, got {text}"):
             number(0.0)(text)
+
+
+def _value_arguments() -> list[tuple[list[str], argparse.Action, list[argparse.Action]]]:
+    """(subcommand path, an argument that takes a value, the subcommand's other required arguments) for every
+    argument of every subcommand that takes a value."""
+    found = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for action in subs:
+            for name, sub in dict.fromkeys(action.choices.items()):
+                walk(sub, [*path, name])
+        if subs:
+            return
+        takes = [a for a in parser._actions if a.nargs != 0]
+        needed = [a for a in takes if a.required or (not a.option_strings and a.nargs not in ("?", "*"))]
+        found.extend((path, a, [n for n in needed if n is not a]) for a in takes)
+
+    walk(build_parser(), [])
+    return found
+
+
+VALUE_ARGUMENTS = _value_arguments()
+
+
+def _argv(path: list[str], action: argparse.Action, others: list[argparse.Action], value: str) -> list[str]:
+    argv = list(path)
+    for other in others:  # filled in with something that parses, so that only `action`'s value is wrong
+        filler = "1" if getattr(other.type, "__name__", "") in ("count", "number") else (other.choices and
+                                                                                       next(iter(other.choices))) or "x"
+        argv += [*other.option_strings[:1], str(filler)]
+    return argv + [*action.option_strings[:1], value]
+
+
+@pytest.mark.parametrize(("path", "action", "others"), VALUE_ARGUMENTS,
+                         ids=[" ".join([*p, "/".join(a.option_strings) or a.dest]) for p, a, _ in VALUE_ARGUMENTS])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_no_argument_takes_an_empty_value(path, action, others, value, capsys, tmp_path, monkeypatch):
+    """An unset variable was read as the default: `similarity drop --dump "$DUMP"` dropped the only dump's build,
+    `publish --rollback "$SNAP"` rolled back and pinned, `synth lastfm "$OUT"` wrote into the working folder,
+    `ingest lastfm "$F"` ingested it, `--dump ""`/`--run ""` picked the latest. Every argument that takes a value
+    (paths, ids, names, numbers) refuses an empty one in argparse: one error line naming it, exit 2, nothing done."""
+    from musim.cli.options import may_be_empty
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home"))
+    if action.type is may_be_empty:  # an empty value that means something: --baselines "" (none)
+        assert "/".join(action.option_strings) == "--baselines"
+        return
+    with pytest.raises(SystemExit) as stop:
+        main(_argv(path, action, others, value))
+    err = capsys.readouterr().err
+    error_lines = [line for line in err.splitlines() if ": error: " in line]
+    name = "/".join(action.option_strings) if action.option_strings else action.metavar or action.dest
+    assert stop.value.code == 2 and len(error_lines) == 1, err
+    assert f"error: argument {name}: is empty" in error_lines[0] and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a home
+
+
+def test_the_walk_sees_the_arguments_of_the_reported_commands():
+    """The parametrised test above covers the options the review found read as the default."""
+    seen = {(" ".join(p), "/".join(a.option_strings) or a.dest) for p, a, _ in VALUE_ARGUMENTS}
+    assert {("similarity drop", "--dump"), ("publish", "--rollback"), ("synth lastfm", "out"), ("ingest lastfm", "path"),
+            ("models evaluate", "--labels"), ("rejects", "--dump"), ("similar", "--dump"), ("similarity build", "--dump"),
+            ("models train", "--dump"), ("quality check", "--dump"), ("quality report", "--run"),
+            ("ingest lastfm", "--profiles"), ("acquire", "--path"), ("embed", "--out"),
+            ("library add", "paths")} <= seen
+
+
+def test_a_bare_rollback_still_means_the_snapshot_before_the_current(monkeypatch):
+    """`--rollback` alone is a value of its own (not ""), so `--rollback ""` can be refused."""
+    from musim.cli import lastfm
+
+    seen = []
+    monkeypatch.setattr(lastfm.snapshots, "rollback", lambda target=None: seen.append(target) or 1 / 0)
+    for argv, target in ((["publish", "--rollback"], None), (["publish", "--rollback", "snap-1"], "snap-1")):
+        assert main(argv) == 1  # the 1 / 0 after the call: the target it got is what counts
+        assert seen.pop() == target

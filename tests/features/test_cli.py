@@ -91,6 +91,10 @@ def test_a_failing_features_gate_stops_the_publish(capsys):
     assert "--skip-quality" in first and "Traceback" not in captured.err
     assert any("one image size per parameter set" in line for line in report)
     assert _online_files() == before  # nothing new published: the previous snapshots keep serving
+    assert main(["features", "build", "--view", "track_log_mel", "--view", "artist_descriptors_mean",
+                 "--workers", "1", "--no-progress", "--json"]) == 2  # --json: the same failure, nothing on stdout
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("musim: error: the features quality gate failed")
     con = warehouse.connect()
     try:  # the build itself is recorded: t2's rows are there for the next (fixed) build to publish
         assert con.execute("SELECT count(*) FROM track_mel WHERE track_id = 't2'").fetchone()[0] == 1

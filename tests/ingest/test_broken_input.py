@@ -171,3 +171,15 @@ def test_read_errors_become_one_line_naming_the_file():
     with pytest.raises(IngestError, match=r"^x.tsv: cannot be read \(Input/output error\)"):
         with reading("x.tsv"):
             raise OSError(5, "Input/output error")
+
+
+def test_an_empty_path_is_refused_not_the_working_folder(tmp_path, monkeypatch):
+    """`musim ingest lastfm "$F"` with F unset ingested the dump the working folder held."""
+    from musim.errors import ParameterError
+
+    tiny_dump(tmp_path / "usersha1-artmbid-artname-plays.tsv")
+    monkeypatch.chdir(tmp_path)
+    for path, profiles in (("", None), (" ", None), ("usersha1-artmbid-artname-plays.tsv", "")):
+        with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\)"):
+            ingest_lastfm(path, profiles=profiles)
+    _nothing_stored()

@@ -371,8 +371,11 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, monke
     write_audio(tmp_path / "here.flac", "flac", seconds=8)
     monkeypatch.chdir(tmp_path)
     for argv in (["library", "add", "", "--no-progress"], ["similar-audio", " "], ["embed", "", "--out", "e.npz"]):
-        assert main(argv) == 2
-        assert "an empty path was given (an unset variable?)" in capsys.readouterr().err
+        with pytest.raises(SystemExit) as stop:  # refused by argparse, as every empty value (tests/cli/test_options.py)
+            main(argv)
+        assert stop.value.code == 2 and "is empty (an unset variable?)" in capsys.readouterr().err
+    with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\)"):
+        add([""])  # and by the library itself, for Python and the DAG
     assert not rows("SELECT * FROM library_track") and not (tmp_path / "e.npz").exists()
 
 

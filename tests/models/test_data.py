@@ -160,3 +160,11 @@ def test_the_default_test_share_follows_the_configured_promotion_minimum(monkeyp
     assert [split_artists(np.arange(n), test=default_test_share(n)).test.size for n in (60, 120)] == [10, 18]
     monkeypatch.setenv("MUSIM_PROMOTION_MIN_TEST_ARTISTS", "20")
     assert [split_artists(np.arange(n), test=default_test_share(n)).test.size for n in (60, 120)] == [20, 20]
+
+
+def test_an_empty_dump_id_is_refused_not_read_as_the_latest():
+    """`musim models train --dump ""` trained on the latest build."""
+    with warehouse.writer() as con:
+        for load in (load_catalogue, load_pair_targets):
+            with pytest.raises(ParameterError, match=r"the dump id is empty \(an unset variable\?\)"):
+                load(con, dump_id=" ")

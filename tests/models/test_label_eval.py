@@ -373,3 +373,9 @@ def test_a_named_version_is_any_registered_one_published_or_not(tmp_path, monkey
     assert loaded == [first, second, first]
     with pytest.raises(NotFoundError, match=rf"no model version 'siamese-9'; recent: {second}, {first}"):
         label_eval.evaluate_labels(labels, versions=["siamese-9"])
+
+
+def test_an_empty_labels_path_is_refused_not_the_working_folder():
+    """`models evaluate --labels ""` said ".: is a folder"."""
+    with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\): give the labels CSV"):
+        read_labels("")

@@ -45,14 +45,15 @@ def test_check_fails_with_exit_2_naming_expectations_and_bad_values(good, capsys
     with warehouse.writer() as con:
         con.execute("UPDATE lastfm_plays SET plays = -5 WHERE user_id = 1")
     code, out, err = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--no-docs")
-    assert code == 2
-    assert "lastfm_plays" in err and "FAILED" in out
+    assert code == 2 and err == "musim: error: data quality check failed: lastfm_plays\n"
+    assert "FAILED" in out
     assert "plays are integers >= 0" in out and "plays -5" in out  # the invariant with an example row
     assert "plays >= 0" in out and "-5" in out                      # GX's row-level expectation too
 
-    code, out, _ = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--no-docs", "--json")
-    report = json.loads(out)
+    code, out, err = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--no-docs", "--json")
+    report = json.loads(out)  # the check's product is its result: printed, and the failure said on stderr as always
     assert code == 2 and report["success"] is False
+    assert err == "musim: error: data quality check failed: lastfm_plays\n"
     failed = report["datasets"][0]["failures"]
     assert {"part", "expectation", "columns", "examples", "observed", "unexpected_count"} <= failed[0].keys()
     assert any(f["columns"] == ["bad_plays_rows"] and "plays -5" in f["examples"][0] for f in failed)
@@ -114,7 +115,7 @@ def test_a_check_of_named_datasets_that_all_were_skipped_says_nothing_was_checke
     new = ingest_lastfm(tiny_dump(tmp_path / "d.tsv")).dump_id
     code, out, err = cli(capsys, "quality", "check", "--dataset", "similarity", "--dump", new[:12], "--no-docs")
     assert code == 2 and ": NOTHING CHECKED" in out.splitlines()[0]
-    assert err.startswith("musim: nothing was checked: no similarity build for dump")
+    assert err.startswith("musim: error: nothing was checked: no similarity build for dump")
 
 
 def test_the_report_names_the_local_data_docs_file_as_it_is_on_disk(good, tmp_path, monkeypatch, capsys):
@@ -202,3 +203,29 @@ def test_the_report_shows_every_datasets_latest_result_with_docs_where_the_home_
     assert (api["lastfm_plays"]["docs_url"], api["lastfm_plays"]["docs_key"]) == (where, key)
     with serving.open_snapshot() as snap:  # and a DuckDB client of the snapshot gets the key beside the old URL
         assert snap.execute("SELECT docs_key FROM quality_result WHERE run_id = ?", [plays_run]).fetchone() == (key,)
+
+
+def test_an_empty_run_dataset_or_dump_is_refused_not_read_as_any(musim_home):
+    """`musim quality report --run "$RUN"` with RUN unset showed the latest run."""
+    from musim.errors import ParameterError
+    from musim.quality.report import latest_results
+
+    with warehouse.writer() as con:
+        for given in ({"run_id": ""}, {"dataset": " "}, {"dump_id": ""}):
+            with pytest.raises(ParameterError, match=r"is empty \(an unset variable\?\)"):
+                latest_results(con, **given)
+
+
+def test_a_failed_gate_prints_nothing_on_stdout_json_or_not(good, capsys, monkeypatch):
+    """The CLI's failure rule (README, Output): exit 2, empty stdout, `musim: error:` and the gate's report on stderr,
+    with --json too; only `quality check`, whose product is the result, prints it (test above)."""
+    import musim.quality
+
+    def failed(datasets, **kwargs):
+        raise QualityError("the similarity quality gate failed (similarity): nothing was published\n  similarity FAILED")
+
+    monkeypatch.setattr(musim.quality, "gate", failed)
+    for json_flag in ([], ["--json"]):
+        code, out, err = cli(capsys, "similarity", "build", "--min-listeners", "1", "--force", *json_flag)
+        assert (code, out) == (2, "") and err.startswith("musim: error: the similarity quality gate failed")
+        assert err.splitlines()[1:] == ["  similarity FAILED"]

@@ -277,3 +277,19 @@ def test_a_build_made_by_other_code_is_built_again_once(tiny, monkeypatch):
         assert unknown.built_before is None and _built_at(con) > built
         assert "recorded before builds recorded their code (no fingerprint" in unknown.rebuilt_because
         assert build_similarity(con, None, p).built_before is not None  # once: it records its fingerprint now
+
+
+def test_an_empty_dump_id_is_refused_not_a_prefix_of_every_dump(tiny):
+    """`musim similarity drop --dump "$DUMP"` with DUMP unset dropped the only dump's build: "" starts every id."""
+    from musim.errors import ParameterError
+    from musim.similarity.build import drop_build
+
+    build(params=SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+    with warehouse.writer() as con:
+        for empty in ("", " "):
+            with pytest.raises(ParameterError, match=r"the dump id is empty \(an unset variable\?\)"):
+                drop_build(con, empty)
+            with pytest.raises(ParameterError, match="the dump id is empty"):
+                build_similarity(con, empty, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5), force=True)
+        assert con.execute("SELECT count(*) FROM similarity_build").fetchone()[0] == 1
+        assert resolve_dump(con, None) == tiny.dump_id

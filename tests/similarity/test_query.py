@@ -226,3 +226,16 @@ def test_one_suggestion_rule_ranks_name_key_prefix_contains_then_close_names(tmp
         assert [s.name for s in suggest_artists(con, "nirvana", dump_id, limit=3)] == ["Nirvana", "Nirvana",
                                                                                       "Nirvana Tribute"]
         assert suggest_artists(con, "  ", dump_id) == []
+
+
+def test_an_empty_dump_id_is_refused_not_read_as_the_latest(tmp_path):
+    """`musim similar NAME --dump ""` answered from the latest build."""
+    from musim.errors import ParameterError
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    with warehouse.writer() as con:
+        build_similarity(con, None, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+        serving.publish(con)
+    with serving.open_snapshot() as snap:
+        with pytest.raises(ParameterError, match=r"the dump id is empty \(an unset variable\?\)"):
+            ArtistSimilarity(snap).similar("Artist A", dump_id="", k=5, metric="seed")

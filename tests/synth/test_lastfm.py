@@ -84,3 +84,14 @@ def test_the_same_seed_writes_the_same_dump_and_another_seed_another(tmp_path):
 def test_a_1k_dump_needs_an_event_per_user(tmp_path):
     with pytest.raises(ParameterError, match="at least one event per user"):
         write_lastfm_1k_dump(tmp_path, users=10, events=5)
+
+
+def test_an_empty_output_folder_is_refused_not_the_working_folder(tmp_path, monkeypatch):
+    """`musim synth lastfm "$OUT"` with OUT unset wrote the dump into the working folder."""
+    from musim.synth.lastfm import write_lastfm_dump
+
+    monkeypatch.chdir(tmp_path)
+    for empty in ("", " "):
+        with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\)"):
+            write_lastfm_dump(empty, users=5, artists=4)
+    assert list(tmp_path.iterdir()) == []

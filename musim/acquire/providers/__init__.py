@@ -36,7 +36,9 @@ def build_providers(
     """Make the providers of ``settings.order`` (default: from the environment), in that order.
 
     A provider that cannot run here is left out, saying why (Spotify without credentials, the local folder
-    without ``MUSIM_LOCAL_MUSIC_DIR``): appended to ``skipped`` as (log level, why) where given, else logged. Credentials are read
+    without ``MUSIM_LOCAL_MUSIC_DIR``): appended to ``skipped`` as (log level, why) where given, else logged; at
+    WARNING where the order was asked for (``--provider``, ``MUSIM_ACQUIRE_PROVIDERS``, a DAG's providers), at INFO
+    where the provider is only in the default order (every provider). Credentials are read
     from the settings of ``env`` (default ``os.environ``) and never logged. ``sleep`` is used for retry waits
     (tests pass a fast one).
     """
@@ -49,6 +51,7 @@ def build_providers(
 
     everything = get_settings(env)
     settings = settings or everything.acquire
+    level = logging.WARNING if "order" in settings.model_fields_set else logging.INFO  # asked for, or the default
     providers: list[Provider] = []
     for name in settings.order:
         if name == "deezer":
@@ -58,12 +61,12 @@ def build_providers(
         elif name == "spotify":
             creds = spotify_credentials(everything)
             if creds is None:
-                skip(logging.WARNING, f"spotify provider skipped: no credentials; {CREDENTIAL_HELP}")
+                skip(level, f"spotify provider skipped: no credentials; {CREDENTIAL_HELP}")
                 continue
             providers.append(SpotifyProvider(settings, creds, sleep=sleep))
         elif name == "local":
             if settings.local_dir is None:
-                skip(logging.INFO, "local provider skipped: MUSIM_LOCAL_MUSIC_DIR is not set (or pass --path)")
+                skip(level, "local provider skipped: MUSIM_LOCAL_MUSIC_DIR is not set (or pass --path)")
                 continue
             providers.append(LocalFolderProvider(settings))
     return providers

@@ -6,7 +6,7 @@ import abc
 import time
 from collections.abc import Callable
 
-from musim.acquire.errors import ProviderError
+from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.http import HttpClient
 from musim.acquire.models import ArtistMatch, TrackCandidate
 from musim.config import AcquireSettings
@@ -24,6 +24,9 @@ class Provider(abc.ABC):
     #: accepted audio length in seconds (see :func:`musim.acquire.check_preview`); ``None``: no maximum
     min_audio_s: float = 5.0
     max_audio_s: float | None = 35.0
+    #: set at the provider's first refusal of musim's configuration (:class:`ProviderRefused`): it is asked nothing
+    #: more in this run (:func:`musim.acquire.resolve.resolve_artist`)
+    refused: ProviderRefused | None = None
 
     @abc.abstractmethod
     def match_artist(self, name: str) -> ArtistMatch | None:

@@ -26,7 +26,7 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
-from musim.acquire.errors import ProviderError
+from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.http import PoliteSession, error_for_exception, error_for_status
 from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
@@ -106,6 +106,20 @@ def _install_redaction(creds: SpotifyCredentials) -> None:
             logger.addFilter(_REDACT)
 
 
+def _token_error(provider: str, exc: SpotifyOauthError) -> ProviderError:
+    """What an error of the token URL means: a server error or a rate limit is retried as for any call; any other
+    answer (400 ``invalid_client``: the client credentials, 401, 403, 404 of a wrong ``MUSIM_SPOTIFY_TOKEN_URL``)
+    refuses musim's configuration, and no later call can succeed: :class:`ProviderRefused`."""
+    response = getattr(exc.__context__, "response", None)  # spotipy raises it while handling requests' HTTPError
+    status = getattr(response, "status_code", None)
+    if status is not None and (status == 429 or status >= 500):
+        retried = error_for_status(provider, status, response.headers, what="POST token")
+        assert retried is not None  # an error status
+        return retried
+    return ProviderRefused(provider, f"client-credentials token refused ({exc.error})", status=status or 401,
+                           fix=f"check the client id and secret and MUSIM_SPOTIFY_TOKEN_URL; {CREDENTIAL_HELP}")
+
+
 class SpotifyProvider(HttpProvider):
     """Spotify Web API via spotipy with client credentials (see the module docstring)."""
 
@@ -149,7 +163,7 @@ class SpotifyProvider(HttpProvider):
                 err = error_for_status(self.name, exc.http_status, exc.headers, what=what)
                 raise err or ProviderError(self.name, f"HTTP {exc.http_status} on {what}", status=exc.http_status) from None
             except SpotifyOauthError as exc:
-                raise ProviderError(self.name, f"client-credentials token refused ({exc.error})", status=401) from None
+                raise _token_error(self.name, exc) from None
             except requests.RequestException as exc:
                 raise error_for_exception(self.name, exc, what=what) from None
 
