@@ -62,7 +62,7 @@ def test_train_embeddings_dag_trains_registers_and_publishes_both_families(airfl
 
     demo.print_models(get_settings())
     out = capsys.readouterr().out
-    assert "(`musim models compare`)" in out and "baseline: random" in out
+    assert "(`musim models compare`" in out and "baseline: random" in out
     for what in ("confusion matrix, held-out artists:", "t-SNE of the embeddings:", "dendrogram", "model card:"):
         assert what in out
     assert "file://" in out and "/models/autoencoder/autoencoder-1/kmeans.png" in out
