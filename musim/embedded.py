@@ -56,6 +56,9 @@ def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False
     env["PATH"] = os.pathsep.join([bindir, *[p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir]])
     if port is not None:
         env["AIRFLOW__API__PORT"] = str(port)
+        # task processes reach the execution API at http://localhost:8080/ unless told otherwise
+        if "AIRFLOW__API__BASE_URL" not in env:
+            env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://localhost:{port}/execution/")
     if all_admins:
         env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
     return env

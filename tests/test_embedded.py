@@ -23,6 +23,16 @@ def test_airflow_env_points_airflow_at_this_repo_and_home(tmp_path):
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
 
 
+def test_airflow_env_points_tasks_at_the_execution_api_on_its_port(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW__API__BASE_URL", raising=False)
+    env = embedded.airflow_env(tmp_path, port=8391)
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:8391/execution/"
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "http://api.example:9000/execution/")
+    assert embedded.airflow_env(tmp_path, port=8391)["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
+        "http://api.example:9000/execution/")
+
+
 def _fake_airflow(monkeypatch):
     calls: list = []
     monkeypatch.setattr(embedded, "_airflow", lambda args, env, log: calls.append(("airflow", *args)))
