@@ -51,6 +51,10 @@ def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     })
+    # airflow.cfg, written once, pins the logs under the home it was made in: follow a copied or moved home
+    env.setdefault("AIRFLOW__LOGGING__BASE_LOG_FOLDER", str(airflow_home / "logs"))
+    env.setdefault("AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY",
+                   str(airflow_home / "logs" / "dag_processor"))
     # `airflow standalone` starts its components as `airflow …` found on PATH: this virtualenv's first
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bindir, *[p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir]])

@@ -33,6 +33,15 @@ def test_airflow_env_points_tasks_at_the_execution_api_on_its_port(tmp_path, mon
         "http://api.example:9000/execution/")
 
 
+def test_airflow_env_keeps_the_logs_under_this_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIRFLOW__LOGGING__BASE_LOG_FOLDER", raising=False)
+    monkeypatch.delenv("AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY", raising=False)
+    env = embedded.airflow_env(tmp_path / "moved")
+    assert env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] == str(tmp_path / "moved" / "airflow" / "logs")
+    assert env["AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY"] == str(
+        tmp_path / "moved" / "airflow" / "logs" / "dag_processor")
+
+
 def _fake_airflow(monkeypatch):
     calls: list = []
     monkeypatch.setattr(embedded, "_airflow", lambda args, env, log: calls.append(("airflow", *args)))
