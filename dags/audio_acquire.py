@@ -11,7 +11,8 @@ providers' rate limits hold); `record` applies the fetch journals. A rerun does 
 `record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
 one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
 tracks) must pass before the **previews** asset is emitted, which schedules feature extraction; if it fails,
-the task log names the failed expectations with examples and links the **Data Docs**.
+the task log names the failed expectations with examples and links the **Data Docs**. A run that stored no
+preview ends `emit` skipped, with no **previews** event.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ def audio_acquire():
 
     @task(outlets=[PREVIEWS])
     def emit(recorded: dict, quality: dict):
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from musim.acquire.pipeline import has_new_previews
+
+        if not has_new_previews(recorded):  # a success would announce the asset all the same
+            raise AirflowSkipException("no preview was stored: no previews event")
         yield Metadata(PREVIEWS, extra={**recorded, "quality_run": quality["run_id"]})
         return recorded
 

@@ -12,7 +12,8 @@ rows and materialises the derived views (artist means). A rerun computes only wh
 one array per preview and parameter set, objects present) and the `training_sets` suite (the point-in-time
 frames of the feature services) must pass before the online snapshots are published and the **features**
 asset is emitted (which schedules training); on failure the previous snapshots keep serving and the task
-log and **Data Docs** link name what was wrong. Runs whenever **previews** is updated.
+log and **Data Docs** link name what was wrong. Runs whenever **previews** is updated. A run that computed
+nothing new ends `publish` skipped, with no **features** event: training does not rerun for nothing.
 """
 
 from __future__ import annotations
@@ -76,9 +77,13 @@ def audio_features():
 
     @task(pool="duckdb_writer", outlets=[FEATURES])
     def publish(summary: dict, quality: dict, params=None):
-        from musim.features.staged import publish_views
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from musim.features.staged import has_new_features, publish_views
 
         published = publish_views(params["views"] or None, quality=quality) if params["publish"] else []
+        if not has_new_features(summary):  # a success would announce the asset (and retrain) all the same
+            raise AirflowSkipException(f"no feature was computed ({summary['planned']} planned): no features event")
         yield Metadata(FEATURES, extra={**{k: summary[k] for k in (
             "run_id", "tracks", "planned", "computed", "reused", "rejected", "rejects_by_reason", "materialised",
             "views")}, "published": published, "quality_run": quality["run_id"]})

@@ -46,7 +46,8 @@ LASTFM_PLAYS = asset("lastfm_plays")
     },
 )
 def lastfm_ingest():
-    @task
+    # it records the dumps it finds in the warehouse: a writer, so it waits for the pool and retries a busy lock
+    @task(pool="duckdb_writer", retries=2, retry_delay=pendulum.duration(minutes=1))
     def find_new_dumps(params=None) -> list[dict]:
         from musim.ingest.landing import new_dumps
 

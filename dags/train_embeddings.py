@@ -19,7 +19,8 @@ The one model path of every family (`musim.models.families.staged`, shared with 
   point-in-time frame), genres, targets of the latest similarity build, listeners, descriptors and the
   common artist split (the siamese family's test artists), gated by `training_split` → a manifest in the
   object store (`models/runs/<run>/inputs.npz`).
-- `train` and `evaluate` run on **queue `gpu`** in pool `gpu`, reading the object store only: train the
+- `train` and `evaluate` run in pool `gpu` on the Celery queue `$MUSIM_TRAIN_QUEUE` (`default`; `gpu` where a
+  GPU worker consumes it), reading the object store only: train the
   family and embed every track; evaluate it with the baselines and its champion on the held-out artists
   (co-listening ground truth, bootstrap CIs). A retry after success does not train again.
 - `promote` (pool `duckdb_writer`) registers each family's version and promotes it only if it beats its
@@ -39,10 +40,13 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.config import train_queue
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
+#: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it)
+TRAIN_QUEUE = train_queue()
 FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
 
 
@@ -106,13 +110,13 @@ def train_embeddings():
                         target_metric=params["metric"], seed=params["seed"], test_share=params["test_share"],
                         primary_metric=params["primary_metric"])
 
-    @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
+    @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def train(item: dict) -> dict:
         from musim.models.families import train_staged
 
         return train_staged(item)
 
-    @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
+    @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def evaluate(item: dict, params=None) -> dict:
         from musim.models.families import evaluate_staged
 

@@ -13,8 +13,8 @@ The one model path of every family (`musim.models.families.staged`, shared with 
 - `prepare` (warehouse): tracks with features as of now (the feature store's point-in-time frame), targets,
   listeners, the common artist split; the `training_split` quality gate — a failure stops the run; the
   manifest goes to the object store (`models/runs/<run>/inputs.npz`).
-- `train` and `evaluate` run on **queue `gpu`** in pool `gpu` (a Celery worker with an NVIDIA device in
-  deployed mode; ignored under the embedded LocalExecutor): they read the object store only and stage the
+- `train` and `evaluate` run in pool `gpu` on the Celery queue `$MUSIM_TRAIN_QUEUE` (`default`; `gpu` where a
+  worker with an NVIDIA device consumes it; ignored under the embedded LocalExecutor): they read the object store only and stage the
   model, its embeddings and the evaluation (model, champion and baselines on the same test artists). A retry
   after success does not train again.
 - `promote`, `publish` write the warehouse (pool `duckdb_writer`): registry row, promotion decision, the
@@ -33,11 +33,14 @@ import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
 from musim.assets import asset
+from musim.config import train_queue
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.models.hyperparams import EMBEDDING_PARAM, HyperParams
 from musim.params import LEARNING_RATE_MAX, MAX_COUNT, SEED_MAX, SEED_MIN, defaults
 
 MODELS = asset("models")
+#: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it)
+TRAIN_QUEUE = train_queue()
 DEFAULTS = defaults(HyperParams)  # the library's: one place for every default
 #: The params that set the HyperParams field of the same name (as `musim models train`'s options do).
 JOB_OPTIONS = ("epochs", "learning_rate", "batch_size", "sampling", "train_pairs", "seed")
@@ -93,13 +96,13 @@ def train_siamese():
         return plan_job(run, families=["siamese"], params={"siamese": hparams}, dump_id=params["dump_id"],
                         target_metric=params["metric"], primary_metric=params["primary_metric"], **split)
 
-    @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
+    @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def train(item: dict) -> dict:
         from musim.models.families import train_staged
 
         return train_staged(item)
 
-    @task(queue="gpu", pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
+    @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def evaluate(item: dict) -> dict:
         from musim.models.families import evaluate_staged
 

@@ -51,11 +51,18 @@ def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     })
+    # airflow.cfg, written once, pins the logs under the home it was made in: follow a copied or moved home
+    env.setdefault("AIRFLOW__LOGGING__BASE_LOG_FOLDER", str(airflow_home / "logs"))
+    env.setdefault("AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY",
+                   str(airflow_home / "logs" / "dag_processor"))
     # `airflow standalone` starts its components as `airflow …` found on PATH: this virtualenv's first
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bindir, *[p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir]])
     if port is not None:
         env["AIRFLOW__API__PORT"] = str(port)
+        # task processes reach the execution API at http://localhost:8080/ unless told otherwise
+        if "AIRFLOW__API__BASE_URL" not in env:
+            env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://localhost:{port}/execution/")
     if all_admins:
         env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
     return env

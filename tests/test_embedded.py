@@ -23,6 +23,25 @@ def test_airflow_env_points_airflow_at_this_repo_and_home(tmp_path):
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
 
 
+def test_airflow_env_points_tasks_at_the_execution_api_on_its_port(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW__API__BASE_URL", raising=False)
+    env = embedded.airflow_env(tmp_path, port=8391)
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:8391/execution/"
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "http://api.example:9000/execution/")
+    assert embedded.airflow_env(tmp_path, port=8391)["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
+        "http://api.example:9000/execution/")
+
+
+def test_airflow_env_keeps_the_logs_under_this_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("AIRFLOW__LOGGING__BASE_LOG_FOLDER", raising=False)
+    monkeypatch.delenv("AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY", raising=False)
+    env = embedded.airflow_env(tmp_path / "moved")
+    assert env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] == str(tmp_path / "moved" / "airflow" / "logs")
+    assert env["AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY"] == str(
+        tmp_path / "moved" / "airflow" / "logs" / "dag_processor")
+
+
 def _fake_airflow(monkeypatch):
     calls: list = []
     monkeypatch.setattr(embedded, "_airflow", lambda args, env, log: calls.append(("airflow", *args)))

@@ -252,6 +252,12 @@ def record(
             "previews": dict(previews)}
 
 
+def has_new_previews(recorded: dict[str, Any]) -> bool:
+    """Whether a DAG run's ``record`` summary stored previews (downloaded, or taken over from identical audio):
+    the ``previews`` asset's consumers (the feature build) have work only then."""
+    return recorded.get("downloaded", 0) + recorded.get("reused", 0) > 0
+
+
 def status_counts(settings: Settings | None = None) -> dict[str, Any]:
     """Catalogue artists per status (those with a catalogue rank) and the stored tracks."""
     with warehouse.writer(settings) as con:

@@ -66,6 +66,7 @@ __all__ = [
     "WarehouseSettings",
     "get_settings",
     "markdown_table",
+    "train_queue",
     "variables",
 ]
 
@@ -208,6 +209,14 @@ def make_folder(path: Path, variable: str) -> Path:
 
 #: The variables settings are read from (every field's, and the Airflow connections').
 _PREFIXES = ("MUSIM_", "AWS_", "SPOTIPY_", "AIRFLOW_CONN_")
+
+
+def train_queue(env: Mapping[str, str] | None = None) -> str:
+    """``MUSIM_TRAIN_QUEUE`` read on its own: the training DAGs' queue, read when they are parsed, where the other
+    settings' checks (a DuckDB connection among them) have no place; a bad value is one ConfigError line."""
+    env = os.environ if env is None else env
+    given = {k: env[k] for k in ("MUSIM_TRAIN_QUEUE",) if k in env}
+    return ModelSettings(**given).train_queue
 
 
 def get_settings(env: Mapping[str, str] | None = None) -> Settings:

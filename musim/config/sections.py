@@ -38,6 +38,7 @@ from musim.config.values import (
     NonNegativeSeconds,
     PathValue,
     PositiveInt,
+    QueueName,
     RateLimit,
     RateLimitValue,
     Seconds,
@@ -326,6 +327,10 @@ class ModelSettings(Section):
                                  description="catalogue size from which auto search uses the ANN index")
     audio_search: SearchMode = var(
         "MUSIM_AUDIO_SEARCH", default="auto", description="neighbour search: auto, exact or ann")
+    train_queue: QueueName = var(
+        "MUSIM_TRAIN_QUEUE", default="default",
+        description="Celery queue of the training DAGs' train and evaluate tasks, read when the DAGs are parsed: gpu "
+                    "where a GPU worker consumes it (docker compose --profile gpu), else a worker of this queue")
     ann_recall: Fraction = var(
         "MUSIM_ANN_RECALL", default=0.95,
         description="recall@10 against exact search that each ANN index's search depth is calibrated to "

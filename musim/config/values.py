@@ -154,6 +154,17 @@ def _country(raw: Any) -> str:
 CountryCode = Annotated[str, BeforeValidator(_country)]
 
 
+def _queue(raw: Any) -> str:
+    value = str(raw).strip()
+    if not value or any(c.isspace() or c == "," for c in value):
+        raise ValueError("one Celery queue name (e.g. default or gpu)")
+    return value
+
+
+#: One Celery queue name: no spaces or commas.
+QueueName = Annotated[str, BeforeValidator(_queue)]
+
+
 def _words(raw: Any) -> tuple[str, ...]:
     parts = raw.split(",") if isinstance(raw, str) else raw
     return tuple(p.strip().lower() for p in parts if p.strip())

@@ -101,6 +101,12 @@ def publish_views(views: Sequence[str] | None = None, *, quality: Mapping[str, A
         return release(con, select_views(views), quality=quality).published
 
 
+def has_new_features(summary: dict[str, Any]) -> bool:
+    """Whether a recorded run (its :func:`record_run` summary) wrote feature rows, computed or taken over from
+    identical audio: the ``features`` asset's consumers (training) have something new only then."""
+    return summary["computed"] + summary["reused"] > 0
+
+
 def record_run(run_id: str, computed: Sequence[dict[str, Any]], *, views: Sequence[str] | None = None) -> dict[str, Any]:
     """The DAG's ``record``: record the batches' manifests, close the run, materialise; a summary. Publishing
     waits for the DAG's ``check_quality`` task (:func:`publish_views`)."""

@@ -59,6 +59,8 @@ def test_defaults_live_under_home(tmp_path):
     ({"MUSIM_SPOTIFY_TOKEN_URL": "http://:80/token"}, r"MUSIM_SPOTIFY_TOKEN_URL must be an http:// .*, got 'http://:80/token'"),
     ({"MUSIM_ITUNES_COUNTRY": "USA"}, r"MUSIM_ITUNES_COUNTRY must be a two-letter country code \(ISO 3166-1, e.g. US, "
                                       r"GB, DE\), got 'USA'"),
+    ({"MUSIM_TRAIN_QUEUE": "default,gpu"}, r"MUSIM_TRAIN_QUEUE must be one Celery queue name \(e.g. default or gpu\), "
+                                          r"got 'default,gpu'"),
     ({"MUSIM_LOCAL_FSYNC": "ture"}, r"MUSIM_LOCAL_FSYNC must be 1 or 0 \(or true/false, yes/no, on/off\), got 'ture'"),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable(env, message):
@@ -70,6 +72,15 @@ def test_a_bad_value_is_one_line_naming_the_variable(env, message):
                                          ("false", False), ("No", False), ("off", False), ("", False)])
 def test_switches_take_the_usual_words(raw, on):
     assert get_settings({"MUSIM_LOCAL_FSYNC": raw}).storage.transfer.fsync is on
+
+
+def test_the_training_queue_is_read_on_its_own():
+    from musim.config import train_queue
+
+    assert train_queue({}) == get_settings({}).models.train_queue == "default"
+    assert train_queue({"MUSIM_TRAIN_QUEUE": " gpu ", "MUSIM_DUCKDB_MEMORY": "lots"}) == "gpu"
+    with pytest.raises(ConfigError, match="^MUSIM_TRAIN_QUEUE must be one Celery queue name"):
+        train_queue({"MUSIM_TRAIN_QUEUE": "default gpu"})
 
 
 def test_store_countries_are_two_letters_in_upper_case():

@@ -29,7 +29,8 @@ bag = DagBag(dag_folder=sys.argv[1])
 out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
     tasks = {t.task_id: {"pool": t.pool, "queue": t.queue, "outlets": [getattr(o, "name", str(o)) for o in t.outlets],
-                         "upstream": sorted(t.get_flat_relative_ids(upstream=True))} for t in dag.tasks}
+                         "upstream": sorted(t.get_flat_relative_ids(upstream=True)),
+                         "retries": t.retries, "retry_delay_s": t.retry_delay.total_seconds()} for t in dag.tasks}
     out["dags"][dag_id] = {
         "schedule": type(dag.timetable).__name__, "start_date": str(dag.start_date),
         "tz": str(dag.timezone), "catchup": dag.catchup, "tags": sorted(dag.tags), "doc_md": bool(dag.doc_md),

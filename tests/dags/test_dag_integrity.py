@@ -12,7 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
-WRITERS = {"ingest", "build", "publish", "plan", "record"}
+WRITERS = {"ingest", "build", "publish", "plan", "record", "find_new_dumps"}
+#: Writer tasks that may meet a writer outside Airflow's pool (a long command) and retry it after a while.
+RETRYING_WRITERS = {("lastfm_ingest", "find_new_dumps")}
 #: DAGs whose data must pass a quality gate before their asset is announced.
 GATED = {"lastfm_ingest", "artist_similarity", "audio_acquire", "audio_features", "library_scan"}
 #: DAG params and the command-line options they mirror: a run triggered from the Airflow UI takes the same range
@@ -60,10 +62,11 @@ def accepts(parse, value: int) -> bool:
     return True
 
 
-def parse(path: Path, tmp_path: Path) -> dict:
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+def parse(path: Path, tmp_path: Path, **extra_env: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "MUSIM_TRAIN_QUEUE"}  # the default unless extra_env says
+    env.update(AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
                AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}",
-               PYTHONPATH=str(REPO))
+               PYTHONPATH=str(REPO), **extra_env)
     proc = subprocess.run([sys.executable, str(Path(__file__).with_name("guarded_parse.py")), str(path)],
                           env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -82,6 +85,8 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
     for task_id, task in dag["tasks"].items():
         if task_id in WRITERS:
             assert task["pool"] == "duckdb_writer", f"{task_id} writes the warehouse: pool duckdb_writer"
+        if (path.stem, task_id) in RETRYING_WRITERS:
+            assert task["retries"] >= 1 and task["retry_delay_s"] >= 30, f"{task_id} retries a busy warehouse later"
     if path.stem in GATED:
         emitters = [t for t in dag["tasks"].values() if t["outlets"]]
         assert emitters and all("check_quality" in t["upstream"] for t in emitters), \
@@ -105,3 +110,13 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
         else:
             assert accepts(option_type, 10**9), f"{name} has no maximum, nor should {option}"
     assert not (tmp_path / "never-used.db").exists() or (tmp_path / "never-used.db").stat().st_size == 0
+
+
+@pytest.mark.parametrize("dag_id", ["train_siamese", "train_embeddings"])
+def test_training_runs_on_the_queue_the_deployment_names(dag_id, tmp_path):
+    """A deployment without a GPU worker (docker compose's CPU setup) consumes only `default`: training sent to
+    queue gpu sat queued until it failed. MUSIM_TRAIN_QUEUE (default `default`) names the queue."""
+    path = REPO / "dags" / f"{dag_id}.py"
+    for env, queue in (({}, "default"), ({"MUSIM_TRAIN_QUEUE": "gpu"}, "gpu")):
+        tasks = parse(path, tmp_path, **env)["dags"][dag_id]["tasks"]
+        assert {t["queue"] for t in tasks.values() if t["pool"] == "gpu"} == {queue}

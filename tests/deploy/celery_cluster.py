@@ -70,6 +70,7 @@ class CeleryCluster:
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "MUSIM_TRAIN_QUEUE": "gpu",  # as docker compose --profile gpu with MUSIM_TRAIN_QUEUE=gpu
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
             **(extra_env or {}),
         })

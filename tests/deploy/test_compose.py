@@ -38,6 +38,8 @@ def test_has_the_services_of_a_musim_deployment(compose):
     assert gpu["profiles"] == ["gpu"] and "--queues gpu" in gpu["command"]
     assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
     assert "--queues default" in services["airflow-worker"]["command"]
+    # training goes where a worker listens: the CPU worker's queue unless .env names gpu (with --profile gpu)
+    assert compose["x-airflow-common"]["environment"]["MUSIM_TRAIN_QUEUE"] == "${MUSIM_TRAIN_QUEUE:-default}"
     init = services["airflow-init"]["command"][-1]
     for pool in ("duckdb_writer", "audio_fetch", "gpu"):
         assert f"pools set {pool}" in init
