@@ -56,7 +56,7 @@ JOB_OPTIONS = ("epochs", "learning_rate", "batch_size", "sampling", "train_pairs
         "metric": Param("seed", enum=list(TARGET_METRICS),
                         description="Co-listening similarity metric the model learns (the target)"),
         "dump_id": Param(None, type=["null", "string"],
-                         description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
+                         description="Last.FM dump (id or unique prefix) whose similarity build gives the targets (default: the latest)"),
         "learning_rate": Param(DEFAULTS["learning_rate"], type="number", exclusiveMinimum=0, maximum=LEARNING_RATE_MAX,
                                description="Adam learning rate"),
         "batch_size": Param(DEFAULTS["batch_size"], type="integer", minimum=1, maximum=MAX_COUNT,
