@@ -46,6 +46,11 @@ DEFAULTS = defaults(HyperParams)  # the library's: one place for every default
 JOB_OPTIONS = ("epochs", "learning_rate", "batch_size", "sampling", "train_pairs", "seed")
 
 
+def _default(text: str, field: str) -> str:
+    """A hyperparameter Param's description: what it sets and what null (its default) means."""
+    return f"{text}; null: the hparams' {field}, else {DEFAULTS[field]}"
+
+
 @dag(
     schedule="0 3 * * *",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -54,33 +59,37 @@ JOB_OPTIONS = ("epochs", "learning_rate", "batch_size", "sampling", "train_pairs
     tags=["musim", "models", "siamese"],
     doc_md=__doc__,
     params={
-        "epochs": Param(DEFAULTS["epochs"], type="integer", minimum=1, maximum=MAX_COUNT,
-                        description="Training epochs (early stopping may end sooner)"),
+        # the hyperparameter Params default to null, as `musim models train`'s options do: null leaves the field
+        # to `hparams`, else the HyperParams default (shown); one that is set wins over `hparams` (job_params)
+        "epochs": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
+                        description=_default("Training epochs (early stopping may end sooner)", "epochs")),
         "metric": Param("seed", enum=list(TARGET_METRICS),
                         description="Co-listening similarity metric the model learns (the target)"),
         "dump_id": Param(None, type=["null", "string"],
-                         description="Last.FM dump whose similarity build gives the targets (default: the latest)"),
-        "learning_rate": Param(DEFAULTS["learning_rate"], type="number", exclusiveMinimum=0, maximum=LEARNING_RATE_MAX,
-                               description="Adam learning rate"),
-        "batch_size": Param(DEFAULTS["batch_size"], type="integer", minimum=1, maximum=MAX_COUNT,
-                            description="Clip pairs per training step (global)"),
-        "embedding_size": Param(DEFAULTS[EMBEDDING_PARAM["siamese"]], type="integer", minimum=1, maximum=MAX_COUNT,
-                                description="Size of the encoding (the Dense layer after the global max-pool)"),
-        "sampling": Param(DEFAULTS["sampling"], enum=["stratified", "natural"],
-                          description="Artist pairs: stratified over the target range (similar pairs are rare) "
-                                      "or the catalogue's natural distribution"),
-        "train_pairs": Param(DEFAULTS["train_pairs"], type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
-                             description="Artist pairs drawn for training (each gives up to 3 x 3 clip pairs; "
-                                         "null: the hparams' train_pairs, else the default)"),
-        "seed": Param(DEFAULTS["seed"], type="integer", minimum=SEED_MIN, maximum=SEED_MAX,
-                      description="Seeds the artist split, the sampling and the weights"),
+                         description="Last.FM dump (id or unique prefix) whose similarity build gives the targets "
+                                     "(default: the latest)"),
+        "learning_rate": Param(None, type=["null", "number"], exclusiveMinimum=0, maximum=LEARNING_RATE_MAX,
+                               description=_default("Adam learning rate", "learning_rate")),
+        "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
+                            description=_default("Clip pairs per training step (global)", "batch_size")),
+        "embedding_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
+                                description=_default("Size of the encoding (the Dense layer after the global "
+                                                     "max-pool)", EMBEDDING_PARAM["siamese"])),
+        "sampling": Param(None, type=["null", "string"], enum=[None, "stratified", "natural"],
+                          description=_default("Artist pairs: stratified over the target range (similar pairs are "
+                                               "rare) or the catalogue's natural distribution", "sampling")),
+        "train_pairs": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
+                             description=_default("Artist pairs drawn for training (each gives up to 3 x 3 clip "
+                                                  "pairs)", "train_pairs")),
+        "seed": Param(None, type=["null", "integer"], minimum=SEED_MIN, maximum=SEED_MAX,
+                      description=_default("Seeds the artist split, the sampling and the weights", "seed")),
         "primary_metric": Param("auto", enum=list(PRIMARY_METRIC_CHOICES),
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
                                             "artists, else ndcg@5 or ndcg@3 (auc without listening data)"),
         "k": Param(10, type="integer", minimum=1, maximum=MAX_COUNT, description="Neighbours published per artist and per track"),
         "hparams": Param({}, type="object",
-                         description="Any other HyperParams field, e.g. {\"conv_filters\": [16, 32], "
-                                     "\"test_share\": 0.3} (the Params above set their own fields)"),
+                         description="Any HyperParams field, e.g. {\"conv_filters\": [16, 32], "
+                                     "\"test_share\": 0.3}; a Param above that is set wins over its field here"),
     },
 )
 def train_siamese():

@@ -172,7 +172,7 @@ def register_train(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=positive, help="training epochs")
     p.add_argument("--metric", default="seed", choices=TARGET_METRICS,
                    help="co-listening metric learned and ranked against (default seed)")
-    p.add_argument("--dump", help="dump id of the targets (default: the latest similarity build that passed its "
+    p.add_argument("--dump", help="dump id or unique prefix of the targets (default: the latest similarity build that passed its "
                    "quality check)")
     p.add_argument("--learning-rate", type=number(0.0, LEARNING_RATE_MAX, above=True))
     p.add_argument("--batch-size", type=count(1, 1_000_000))

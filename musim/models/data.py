@@ -138,9 +138,12 @@ def latest_dump(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _given_or_latest(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
-    """``dump_id``, else (None) :func:`latest_dump`; an empty one is refused, not read as the latest."""
+    """``dump_id`` (a unique prefix is enough, as ``musim dumps`` shows them), else (None) :func:`latest_dump`;
+    an empty one is refused, not read as the latest; an unknown or ambiguous prefix is refused naming the dumps."""
+    from musim.similarity.build import resolve_dump
+
     refuse_blank(dump_id, "the dump id", "a dump id (`musim dumps`), or none for the latest similarity build")
-    return dump_id or latest_dump(con)
+    return resolve_dump(con, dump_id) if dump_id is not None else latest_dump(con)
 
 
 def load_catalogue(con: duckdb.DuckDBPyConnection, dump_id: str | None = None) -> dict[int, int]:

@@ -1,6 +1,6 @@
 """The siamese family's hyperparameters (:class:`HyperParams`) and its network's architecture
 (:class:`SiameseConfig`, which :mod:`musim.models.siamese` builds), in a module that imports no Keras: the
-``train_siamese`` DAG's params take their defaults from it at parse time, a record is checked without TensorFlow,
+``train_siamese`` DAG's params show their defaults from it at parse time (and default to null, as the options do), a record is checked without TensorFlow,
 and :func:`job_params` turns the command line's options and the DAG's params into the same family parameters and
 artist split. The network's defaults are written once, in :class:`SiameseConfig`.
 """

@@ -30,16 +30,17 @@ out = {}
 for name, module in (("artist_similarity", artist_similarity), ("train_siamese", train_siamese)):
     dag = getattr(module, name)()
     out[name] = {k: dag.params[k] for k in dag.params}
+    out[name + ".descriptions"] = {k: dag.params.get_param(k).description for k in dag.params}
 
-seen = {}
+seen = []
 def plan_job(run, **kwargs):
-    seen.update(kwargs)
+    seen.append(kwargs)
     return []
 families.plan_job = plan_job
 dag = train_siamese.train_siamese()
-conf = json.loads(sys.argv[1])
-dag.get_task("prepare").python_callable("run-1", params={**out["train_siamese"], **conf})
-out["plan_job"] = seen
+for conf in json.loads(sys.argv[1]):  # a run's params: the DAG's defaults, then its conf
+    dag.get_task("prepare").python_callable("run-1", params={**out["train_siamese"], **conf})
+out["plan_job"], out["plan_job_hparams_only"] = seen
 print(json.dumps(out))
 """
 
@@ -49,6 +50,9 @@ CONF = {"epochs": 2, "embedding_size": 16, "seed": 3, "learning_rate": 0.003, "b
 ARGV = ["--epochs", "2", "--embedding-size", "16", "--seed", "3", "--learning-rate", "0.003", "--batch-size", "32",
         "--train-pairs", "240", "--sampling", "natural",
         "--hparams", json.dumps({"conv_filters": [8, 16], "test_share": 0.4, "validation_pairs": 60})]
+#: A run that sets the named hyperparameters in ``hparams`` only (the named Params left at their defaults).
+HPARAMS_ONLY = {"epochs": 1, "learning_rate": 0.01, "batch_size": 8, "sampling": "natural", "train_pairs": 50,
+                "seed": 4, "dense_units": 8}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +60,7 @@ def dags(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("dag_defaults")
     env = dict(os.environ, AIRFLOW_HOME=str(tmp / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
                AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp / 'never-used.db'}", PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps(CONF)], cwd=REPO, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", CHILD, json.dumps([CONF, {"hparams": HPARAMS_ONLY}])], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -70,10 +74,23 @@ def test_similarity_defaults_are_written_once(dags):
 
 
 def test_siamese_defaults_are_the_hyperparameters(dags):
-    library, dag = defaults(HyperParams), dags["train_siamese"]
-    for name in ("epochs", "learning_rate", "batch_size", "sampling", "train_pairs", "seed"):
-        assert dag[name] == library[name], name
-    assert dag["embedding_size"] == library["dense_units"]
+    """The hyperparameter Params default to null, as the command's options do (null: the hparams' value, else the
+    library's default, which their descriptions show)."""
+    library, dag, said = defaults(HyperParams), dags["train_siamese"], dags["train_siamese.descriptions"]
+    for name in ("epochs", "learning_rate", "batch_size", "sampling", "train_pairs", "seed", "embedding_size"):
+        assert dag[name] is None, name
+        assert cli_option(["models", "train"], "--" + name.replace("_", "-")).default is None, name
+        field = "dense_units" if name == "embedding_size" else name
+        assert said[name].endswith(f"null: the hparams' {field}, else {library[field]}"), said[name]
+
+
+def test_hparams_set_what_the_params_leave_unset_as_on_the_command_line(dags, monkeypatch):
+    """conf `hparams: {"epochs": 1}` trained 10 epochs: the DAG passed its Params' non-null defaults, which won over
+    hparams, while `musim models train --hparams '{"epochs": 1}'` trained 1."""
+    planned = dags["plan_job_hparams_only"]
+    seen = train_call(monkeypatch, ["--hparams", json.dumps(HPARAMS_ONLY)])
+    assert planned["params"]["siamese"] == seen["params"] == HPARAMS_ONLY
+    assert planned["seed"] == seen["load"]["seed"] == 4
 
 
 def test_the_dag_and_the_command_train_with_the_same_parameters(dags, monkeypatch):

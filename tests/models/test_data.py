@@ -168,3 +168,17 @@ def test_an_empty_dump_id_is_refused_not_read_as_the_latest():
         for load in (load_catalogue, load_pair_targets):
             with pytest.raises(ParameterError, match=r"the dump id is empty \(an unset variable\?\)"):
                 load(con, dump_id=" ")
+
+
+def test_a_dump_id_prefix_is_resolved_and_an_unknown_one_refused(toy):
+    """`musim models train --dump 8be5e1790975` (the id as `musim dumps` shows it) said the dump had no similarity
+    build, though it had one: training took only full ids, every other --dump a unique prefix."""
+    from musim.errors import NotFoundError
+
+    full = "8be5e1790975" + "a" * 52
+    with warehouse.writer() as con:
+        write_similarity(con, toy, dump_id=full)
+        assert set(load_catalogue(con, "8be5e1790975")) == set(toy.targets.artist_ids.tolist())
+        assert load_pair_targets(con, dump_id="8be5e1790975").dump_id == full
+        with pytest.raises(NotFoundError, match=r"^dump id 'ffff' matches no dump; known dumps: 8be5e1790975$"):
+            load_pair_targets(con, dump_id="ffff")

@@ -154,3 +154,19 @@ def test_a_broken_split_fails_on_its_column(musim_home, case, change, column):
         assert "59 labels for 60 clips" in _failed(result)[column]
     if case == "infinite target":
         assert "artists" in _failed(result)[column] and "inf" in _failed(result)[column]
+
+
+@pytest.mark.parametrize("missing", [None, np.nan, ""])
+def test_untagged_test_tracks_are_no_class(musim_home, missing):
+    """One untagged library file (no genre) on the test side only failed every training at this gate: the
+    missing label was checked as a class ("?") never seen in training. Missing labels are left out; a real
+    test-only class still fails."""
+    s = labelled_split()
+    labels = s.track_labels.astype(object)
+    labels[np.isin(s.track_artist, s.sides["test"][:1])] = missing
+    result = _run(_with(s, track_labels=labels))
+    assert result.status == "passed", result.describe()
+    labels[np.isin(s.track_artist, s.sides["test"][1:2])] = "polka"
+    failed = _failed(_run(_with(s, track_labels=labels)))
+    assert "polka" in failed["test_tracks_of_unseen_classes"]
+    assert "None" not in failed["test_tracks_of_unseen_classes"]

@@ -348,10 +348,12 @@ def split_payload(inputs: FamilyInputs) -> Any:
     from musim.quality.suites.training_split import TrainingSplit
 
     split = inputs.training_split()
-    labels, by = inputs.labels()
+    _, by = inputs.labels()
+    # untagged tracks have no label (None, not the "?" the views colour them with): no class for the gate
+    labels = np.array(list(inputs.genres), dtype=object) if by == "genre" else None
     return TrainingSplit(need_targets(inputs).artist_ids, need_targets(inputs).matrix,
                          {"train": split.train, "validation": split.validation, "test": split.test},
-                         inputs.track_artist, track_labels=np.array(labels) if by == "genre" else None,
+                         inputs.track_artist, track_labels=labels,
                          metric=need_targets(inputs).metric, description="the model families' common split")
 
 

@@ -41,7 +41,8 @@ class TrainingSplit:
 
     ``target_ids`` (sorted) and ``targets`` (square, NaN on the diagonal) are the pair targets;
     ``sides`` maps train/validation/test to artist ids; ``track_artist`` is the artist of each clip;
-    ``track_labels`` (optional) the class label of each clip for a classifier run.
+    ``track_labels`` (optional) the class label of each clip for a classifier run (None: the clip has no
+    label, e.g. an untagged track; such clips are left out of the label checks).
     """
 
     target_ids: np.ndarray
@@ -81,11 +82,19 @@ def gate_split(con, split: TrainingSplit, *, dump_id: str | None) -> dict[str, A
     return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
 
 
+def _has_label(x: Any) -> bool:
+    """A clip has a class label unless it is missing (None, NaN or blank): an untagged track is no class."""
+    return not (x is None or (isinstance(x, float) and x != x) or str(x).strip() == "")
+
+
 def _side_labels(s: TrainingSplit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All clip labels (as text), and those of the training and of the test side's clips."""
-    labels = np.asarray(s.track_labels).astype(str)
-    return (labels, labels[np.isin(s.track_artist, s.sides.get("train", []))],
-            labels[np.isin(s.track_artist, s.sides.get("test", []))])
+    """The labelled clips' labels (as text), and those of the training and of the test side's labelled clips
+    (clips without a label are left out: they are no class a test clip could miss in training)."""
+    raw = np.asarray(s.track_labels, dtype=object)
+    has = np.fromiter((_has_label(x) for x in raw.tolist()), dtype=bool, count=raw.size)
+    labels = raw.astype(str)
+    return (labels[has], labels[has & np.isin(s.track_artist, s.sides.get("train", []))],
+            labels[has & np.isin(s.track_artist, s.sides.get("test", []))])
 
 
 def _split(ctx: CheckContext) -> TrainingSplit:

@@ -73,3 +73,19 @@ def test_a_library_without_features_is_told_how_to_extract_them(musim_home, tmp_
     with warehouse.writer() as con, pytest.raises(NotFoundError, match=r"no track has the features log_mel, slices: "
                                                                        r"extract them with `musim features build`"):
         load_manifest(con)
+
+
+def test_the_gate_gets_no_label_for_an_untagged_track():
+    """An untagged track was labelled "?" for the training_split gate, which then failed every training whose
+    test artists alone had one ("every test label occurs in training ... label '?'")."""
+    from musim.models.data import ArtistSplit, PairTargets
+    from musim.models.families.inputs import FamilyInputs, split_payload
+
+    ids = np.arange(1, 5, dtype=np.int64)
+    m = np.full((4, 4), 0.5, dtype=np.float32)
+    np.fill_diagonal(m, np.nan)
+    inputs = FamilyInputs(track_ids=["a", "b", "c", "d"], track_artist=ids, titles=[""] * 4,
+                          genres=["rock", "rock", "rock", None], artist_names={}, mel_keys=[None] * 4,
+                          slice_keys=[None] * 4, targets=PairTargets(ids, m),
+                          split=ArtistSplit(ids[:2], ids[2:3], ids[3:]))
+    assert split_payload(inputs).track_labels.tolist() == ["rock", "rock", "rock", None]
