@@ -7,28 +7,7 @@ import os
 import pytest
 
 from musim.errors import NotFoundError
-from musim.models.new_audio import find_audio_files
-
-
-def test_a_pipe_and_a_broken_link_in_a_folder_are_listed_for_their_reasons(tmp_path):
-    """They vanished from the results (only regular files were listed) where `library add` says `unreadable`."""
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "b.mp3").write_bytes(b"x")
-    (tmp_path / "a.flac").write_bytes(b"x")
-    (tmp_path / "notes.txt").write_text("not audio")
-    os.mkfifo(tmp_path / "pipe.mp3")
-    (tmp_path / "broken.ogg").symlink_to(tmp_path / "gone.ogg")
-    (tmp_path / "folder.mp3").mkdir()
-    found = find_audio_files([tmp_path])
-    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.flac", "broken.ogg", "pipe.mp3", "sub/b.mp3"]
-
-
-def test_a_missing_path_or_an_empty_folder_is_refused(tmp_path):
-    with pytest.raises(NotFoundError, match="no such file or folder"):
-        find_audio_files([tmp_path / "nope.mp3"])
-    with pytest.raises(NotFoundError, match="no audio files in"):
-        find_audio_files([tmp_path])
-
+from musim.models.audio_files import find_audio_files
 
 # -- zipped albums: read as `library add` reads them (musim.library.zips), never left out silently ---------------
 
@@ -63,7 +42,7 @@ def _music_with_zips(tmp_path):
 def test_a_zipped_album_in_a_folder_gives_its_audio_members(tmp_path):
     """`musim embed FOLDER` left zipped albums out silently (only audio suffixes were listed) while `library add`
     stores their members; `embed X.zip` said not_audio."""
-    from musim.models.new_audio import find_audio
+    from musim.models.audio_files import find_audio
 
     music, _, _ = _music_with_zips(tmp_path)
     found = find_audio([music])
@@ -83,7 +62,7 @@ def test_embed_reads_zip_members_and_names_the_archives_it_cannot(tmp_path, monk
     import numpy as np
 
     from musim.audio import MelParams
-    from musim.models import new_audio
+    from musim.models import audio_files, new_audio
 
     music, a, b = _music_with_zips(tmp_path)
     champ = new_audio.Champion(SimpleNamespace(version="contrastive-1", family="contrastive"), None, "log_mel",
@@ -95,7 +74,7 @@ def test_embed_reads_zip_members_and_names_the_archives_it_cannot(tmp_path, monk
     assert [f for f, _ in failed] == [str(music / "broken.zip"), str(music / "docs.zip")]
     assert failed[0][1].startswith("unreadable (a damaged zip archive") and failed[1][1].startswith("not_audio (")
     for row, original in ((0, a), (1, b)):  # a member's features are its file's, read from the archive
-        np.testing.assert_array_equal(vectors[row], new_audio.featurise_file(original, MelParams()).astype(
+        np.testing.assert_array_equal(vectors[row], audio_files.featurise_file(original, MelParams()).astype(
             np.float32).ravel())
     assert not list(musim_home.glob("**/embed-member-*"))  # scratch copies removed
 

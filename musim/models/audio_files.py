@@ -1,0 +1,162 @@
+"""Finding and featurising new audio files, as the library and the feature store read them (``musim
+similar-audio``, ``musim embed``: :mod:`musim.models.new_audio` embeds what this module featurises).
+
+Files are read as the library reads them (:mod:`musim.library.formats`): only the analysed window of a longer file
+is decoded, by seeking (:func:`musim.audio.excerpt.excerpt_window`), and a zip archive is the album it holds
+(:mod:`musim.library.zips`: its audio members, as ``library add`` stores them). Features are computed as the feature
+store computes them for a preview, across the audio path's process pool.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musim.errors import NotFoundError, ParameterError
+from musim.filenames import refuse_empty
+from musim.library.formats import AUDIO_SUFFIXES
+from musim.library.scan import FoundFile
+from musim.library.zips import extract_member, is_zip, members
+
+__all__ = ["WINDOW_S", "featurise_file", "featurise_files", "find_audio", "find_audio_files"]
+
+
+def find_audio(paths: Sequence[str | Path]) -> list[FoundFile]:
+    """Files given, and the audio files under folders given (recursively, sorted); a zip archive (known by its
+    content, given or in a folder) is read as ``library add`` reads it (:mod:`musim.library.zips`): its audio
+    members, each ``ARCHIVE/MEMBER`` with its archive and member index, or, when it cannot be listed or holds no
+    audio, one entry with the reason (``skip``): an album is never left out silently. Missing paths raise."""
+    out: list[FoundFile] = []
+    refuse_empty(paths, "audio files or folders")
+    for p in map(Path, paths):
+        if p.is_dir():
+            # Every audio-named entry but a folder: a pipe or a broken link gets its reason in the results,
+            # like a damaged file, instead of vanishing from them.
+            for f in sorted(f for f in p.rglob("*") if not f.is_dir()):
+                if is_zip(f):
+                    out += _zip_members(f, p)
+                elif f.suffix.lower() in AUDIO_SUFFIXES:
+                    out.append(FoundFile(f, p))
+        elif p.is_file():
+            out += _zip_members(p, p.parent) if is_zip(p) else [FoundFile(p, p.parent)]
+        else:
+            raise NotFoundError(f"no such file or folder: {p}")
+    if not out:
+        raise NotFoundError(f"no audio files in {', '.join(map(str, paths))}")
+    once: dict[Path, FoundFile] = {}
+    for f in out:
+        once.setdefault(f.path, f)
+    return list(once.values())
+
+
+def _zip_members(archive: Path, root: Path) -> list[FoundFile]:
+    """The audio members of a zip archive, or the archive with why it gives none."""
+    from musim.library.formats import FileSkipped
+
+    try:
+        held = members(archive)
+    except FileSkipped as skip:
+        return [FoundFile(archive, root, skip=skip)]
+    audio = [FoundFile(archive / name, root, archive=archive, member=index) for index, name in held
+             if Path(name).suffix.lower() in AUDIO_SUFFIXES]
+    if not audio:
+        others = f"{len(held)} other file(s)" if held else "no files"
+        return [FoundFile(archive, root, skip=FileSkipped("not_audio", f"a zip archive with no audio file ({others})"))]
+    return audio
+
+
+def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The paths of :func:`find_audio`: files, and a zip archive's members as ``ARCHIVE/MEMBER``."""
+    return [f.path for f in find_audio(paths)]
+
+
+#: Seconds of audio analysed in a longer file when the features have no fixed span (slices, descriptors):
+#: the acquisition's window of whole local tracks (``MUSIM_EXCERPT_S``' default).
+WINDOW_S = 30.0
+
+
+def _featurise_found(item: FoundFile, params: Any) -> np.ndarray:
+    """:func:`featurise_file` of a found file; a zip member streamed into a scratch file (``$MUSIM_TMP``) while it
+    is read, as ``library add`` reads it."""
+    import re
+
+    from musim.config import get_settings
+    from musim.library.formats import FileSkipped
+    from musim.scratch import temp_file
+
+    if item.skip is not None:
+        raise item.skip
+    if item.archive is None or item.member is None:
+        return featurise_file(item.path, params)
+    suffix = re.sub(r"[^.A-Za-z0-9]", "", item.path.suffix)[:10]
+    with temp_file(get_settings().ensure_tmp(), "embed-member-", suffix) as local:
+        extract_member(item.archive, item.member, local)
+        if is_zip(local):
+            raise FileSkipped("not_audio", "a zip archive inside a zip archive; extract it and give its folder")
+        return featurise_file(local, params, key=str(item.path))
+
+
+def _featurise_or_reason(path: Path | FoundFile, params: Any) -> np.ndarray | str:
+    from musim.audio import BadAudioError
+    from musim.errors import AudioError
+    from musim.library.formats import FileSkipped
+
+    try:
+        if isinstance(path, FoundFile):
+            return _featurise_found(path, params)
+        return featurise_file(path, params)
+    except FileSkipped as exc:  # the file's reason, handed back (an unusable file is not a failed run); the
+        return exc.reason + (f" ({exc.detail})" if exc.detail else "")  # caller names the file
+    except BadAudioError as exc:
+        return exc.reason + (f": {exc.detail}" if exc.detail else "")
+    except AudioError as exc:
+        return str(exc)
+
+
+def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: int | None = None
+                    ) -> list[np.ndarray | str]:
+    """:func:`featurise_file` of every file (a path, or an entry of :func:`find_audio`: a zip member is read from
+    its archive), in order: its features, or why it is unusable (the ``AudioError``'s reason and detail, without
+    the file's name); across the audio path's process pool
+    (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU)."""
+    from musim.audio.batch import pool_map
+
+    return pool_map(functools.partial(_featurise_or_reason, params=params), files, workers=workers,
+                    desc="featurise")
+
+
+def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "middle",
+                   window_s: float = WINDOW_S, key: str | None = None) -> np.ndarray:
+    """An audio file's features as the feature store computes them for a preview, by the type of
+    ``params``: :class:`~musim.audio.MelParams` → log-mel ``(frames, n_mels)`` float16;
+    :class:`~musim.audio.SliceParams` → slices ``(n, frames, n_mels)`` float16;
+    :class:`~musim.features.params.DescriptorParams` → descriptor vector ``(D,)`` float32.
+
+    A file longer than the analysed span (the log-mel's span, 30 s by default; ``window_s`` otherwise) is read
+    only in a window of that span, by seeking, placed like the library and the acquisition place it in whole
+    tracks (``anchor``, default the middle). Unusable files raise the library's reasons (``truncated``,
+    ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError), naming ``key`` (default the path).
+    """
+    from musim.audio import MelParams, SliceParams, load_audio, log_mel, slices
+    from musim.audio.excerpt import excerpt_window
+    from musim.features.params import DescriptorParams
+    from musim.library.formats import probe
+
+    if not isinstance(params, MelParams | SliceParams | DescriptorParams):
+        raise ParameterError(f"no features for parameters of type {type(params).__name__}")
+    span = params.seconds if isinstance(params, MelParams) and params.seconds is not None else window_s
+    key = key or str(path)
+    info = probe(Path(path), min_seconds=1.0, key=key)
+    offset, length = excerpt_window(info.duration_s, length_s=span, anchor=anchor)
+    y, sr = load_audio(Path(path), sr=params.sr, key=key, offset=offset, duration=length)
+    if isinstance(params, MelParams):
+        return log_mel(y, params=params).astype(np.float16)
+    if isinstance(params, SliceParams):
+        return slices(y, params=params).astype(np.float16)
+    from musim.audio import descriptor_vector, descriptors
+
+    return np.asarray(descriptor_vector(descriptors(y, sr=sr)), dtype=np.float32)

@@ -1,0 +1,69 @@
+"""Finding and featurising new audio files (``musim embed`` / ``similar-audio``: musim.models.audio_files)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from musim.errors import NotFoundError, ParameterError
+from musim.models.audio_files import find_audio_files
+from musim.synth.files import write_clip
+from musim.synth.sound import synthesize_clip
+
+
+def test_a_pipe_and_a_broken_link_in_a_folder_are_listed_for_their_reasons(tmp_path):
+    """They vanished from the results (only regular files were listed) where `library add` says `unreadable`."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.mp3").write_bytes(b"x")
+    (tmp_path / "a.flac").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("not audio")
+    os.mkfifo(tmp_path / "pipe.mp3")
+    (tmp_path / "broken.ogg").symlink_to(tmp_path / "gone.ogg")
+    (tmp_path / "folder.mp3").mkdir()
+    found = find_audio_files([tmp_path])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.flac", "broken.ogg", "pipe.mp3", "sub/b.mp3"]
+
+
+def test_a_missing_path_or_an_empty_folder_is_refused(tmp_path):
+    with pytest.raises(NotFoundError, match="no such file or folder"):
+        find_audio_files([tmp_path / "nope.mp3"])
+    with pytest.raises(NotFoundError, match="no audio files in"):
+        find_audio_files([tmp_path])
+
+
+def test_featurise_file_gives_each_family_its_input(tmp_path):
+    from musim.audio import MelParams, SliceParams
+    from musim.features.params import DescriptorParams
+    from musim.models.audio_files import featurise_file
+
+    y = synthesize_clip(community=0, artist_seed=5, track_no=0, sr=22050, duration=40.0)
+    path = write_clip(tmp_path / "long.wav", y, sr=22050)
+    assert featurise_file(path, MelParams()).shape == (256, 64)
+    sl = featurise_file(path, SliceParams())       # a 30-second window: 1501 frames at hop 441 -> 5 slices
+    assert sl.shape == (5, 256, 256) and sl.dtype == np.float16
+    d = featurise_file(path, DescriptorParams())
+    assert d.ndim == 1 and d.size > 20 and np.isfinite(d).all()
+    with pytest.raises(ParameterError, match="no features"):
+        featurise_file(path, {"sr": 22050})
+
+
+def test_featurise_files_in_the_pool_equals_one_by_one_with_failures_in_place(tmp_path):
+    from musim.audio import MelParams
+    from musim.features.params import DescriptorParams
+    from musim.models.audio_files import featurise_file, featurise_files
+
+    files = [write_clip(tmp_path / f"{i}.wav", synthesize_clip(community=i % 2, artist_seed=i, track_no=0, sr=22050,
+                                                                duration=6.0), sr=22050) for i in range(3)]
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all")
+    files.insert(1, broken)
+    for params in (MelParams(), DescriptorParams()):
+        pooled = featurise_files(files, params, workers=2)
+        alone = featurise_files(files, params, workers=1)
+        assert isinstance(pooled[1], str) and pooled[1] == alone[1]
+        assert pooled[1].startswith(("undecodable", "not_audio", "truncated"))  # the reason; the caller names the file
+        for i in (0, 2, 3):  # a worker has one BLAS thread, this process several: float32 rounding apart
+            np.testing.assert_allclose(pooled[i], alone[i], rtol=1e-4, atol=1e-5)
+            np.testing.assert_array_equal(alone[i], featurise_file(files[i], params))
