@@ -18,7 +18,7 @@ space, dimension and storage type (a loaded file cannot be misread), and it read
 Object-store layout, content-addressed: ``models/<family>/<version>/ann/<params>-<fingerprint>.voy`` with the
 row → track id mapping beside it (``….ids.json``); the fingerprint is the sha256 of the track ids and the
 float32 embeddings, so an index's key names exactly what it indexes. The index's sha256 is
-recorded in the publication's serving manifest (:func:`musim.models.serve.read_manifest`) and checked on load.
+recorded in the publication's serving manifest (:func:`musim.models.manifests.read_manifest`) and checked on load.
 
 Search depth: ``ef`` is calibrated per index when it is built (:func:`calibrate_ef`, to
 :attr:`AnnParams.recall_target`), stored in the manifest entry's params and used as it is on load. The

@@ -28,8 +28,8 @@ import numpy as np
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
 from musim.models.audio_files import featurise_files, find_audio
+from musim.models.manifests import read_manifest
 from musim.models.neighbours import _cosine
-from musim.models.serve import read_manifest
 from musim.storage import ObjectStore
 
 __all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "load_champion", "resolve_version", "serving_choice",
@@ -217,7 +217,7 @@ def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection |
 
 def served_manifest(store: ObjectStore, entry: Any, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
     """The serving manifest of ``entry``'s version as the published snapshot (or ``con``) serves it (its index,
-    views, inputs: :func:`musim.models.serve.read_manifest`, following the snapshot as its online vectors do); the
+    views, inputs: :func:`musim.models.manifests.read_manifest`, following the snapshot as its online vectors do); the
     version's ``embedding.json`` where no snapshot records one (nothing published, a warehouse connection, a
     snapshot from before manifests were recorded)."""
     from musim import serving

@@ -24,11 +24,7 @@ optionally, a pair similarity of two sets of embeddings (the siamese head); ever
   ``models/<family>/<version>/embedding.json``, the manifest of the version's newest publication;
 - and (``snapshot=True``) publishes a new serving snapshot.
 
-What :mod:`musim.models.new_audio` (``similar-audio``, ``embed``) reads for a version is the manifest the served
-snapshot records (:func:`read_manifest` with ``snapshot``), like the online vectors (:func:`align_online_pointers`):
-after a rollback, under its pin, or when a later publish of the version stopped before its snapshot, the answers
-come from the publication served, never from a newer one's index. A snapshot published before snapshots recorded
-their manifests reads ``embedding.json``, as it always did.
+The serving manifests (where they are, how a version's is read and pruned) are :mod:`musim.models.manifests`'.
 
 Scores: with ``pair_similarity`` (siamese), an artist pair scores the mean of the pair similarity over
 their clip pairs (what :func:`musim.models.siamese.siamese_scorer` evaluates) and a track pair its pair
@@ -47,7 +43,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -60,6 +55,7 @@ from musim import sql, warehouse
 from musim.errors import MusimError, NotFoundError, ParameterError, QualityError, StorageError
 from musim.features.registry import ARTIST, TRACK, FeatureView, embedding_view
 from musim.models.ann import AnnIndex, AnnParams, index_key, save_index, search_mode, stored_index
+from musim.models.manifests import EMBEDDING_FILE, _manifest_key, _prune_manifests, read_manifest
 from musim.models.neighbours import (
     PairSimilarity,
     _group,
@@ -71,7 +67,6 @@ from musim.params import whole_number
 from musim.storage import DamagedObject, ObjectStore
 
 __all__ = [
-    "EMBEDDING_FILE",
     "NeighborsResult",
     "artist_neighbors",
     "artist_scores",
@@ -80,19 +75,10 @@ __all__ = [
     "mend_online_pointers",
     "align_online_pointers",
     "commit_staged",
-    "read_manifest",
-    "served_manifest_key",
     "track_neighbors",
 ]
 
 log = logging.getLogger(__name__)
-
-#: The serving manifest of a version's newest publication, next to its model: ``models/<family>/<version>/embedding.json``
-#: (what snapshots published before they recorded their manifests read; :func:`read_manifest`).
-EMBEDDING_FILE = "embedding.json"
-#: Each publication's own serving manifest: ``models/<family>/<version>/manifests/<created_at, UTC>.json``.
-MANIFESTS = "manifests/"
-_MANIFEST_NAME = re.compile(r"^\d{8}T\d{12}Z\.json$")
 
 
 # -- feature views ---------------------------------------------------------------------------------------
@@ -437,105 +423,3 @@ def _track_index(store: ObjectStore | None, family: str, version: str, ids: list
             reused.tune(params, e)  # the search depth is not part of the key
             return reused, dict(previous, params=asdict(reused.params))
     return AnnIndex.build(e, params=params), None
-
-
-def read_manifest(store: ObjectStore, family: str, version: str, *,
-                  snapshot: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
-    """The serving manifest of a published version (NotFoundError if it was never published).
-
-    With ``snapshot`` (a connection to a serving snapshot: what ``similar-audio`` and ``embed`` read), the manifest of
-    the publication whose neighbours that snapshot serves (:func:`served_manifest_key`), so that the ANN index and the
-    views read follow the snapshot served, as the online vectors do. Otherwise, and where the snapshot does not serve
-    the version or was published before snapshots recorded their manifests, the version's ``embedding.json``: the
-    manifest of its newest publication (as every reader read before)."""
-    from musim.models.registry import object_prefix
-
-    served = served_manifest_key(snapshot, version) if snapshot is not None else None
-    if served is not None:
-        if store.exists(served):
-            return _get_manifest(store, served, version)
-        log.warning("the serving manifest %s of the %s publication that the served snapshot serves is missing "
-                    "(published without an object store, or removed): reading %s, the newest publication's, "
-                    "instead; `musim models publish %s` writes it again", served, version, EMBEDDING_FILE, version)
-    key = object_prefix(family, version) + EMBEDDING_FILE
-    if not store.exists(key):
-        raise NotFoundError(f"{version} has no published embeddings ({key}): publish them with `musim models "
-                            f"publish {version}` (the training DAGs and `musim models train` publish champions only)")
-    return _get_manifest(store, key, version)
-
-
-def _get_manifest(store: ObjectStore, key: str, version: str) -> dict[str, Any]:
-    try:
-        return store.get_json(key)
-    except DamagedObject as exc:
-        raise DamagedObject(f"{exc}: publish {version} again (`musim models publish {version}`)") from None
-
-
-def served_manifest_key(snapshot: duckdb.DuckDBPyConnection, version: str) -> str | None:
-    """The object key of the serving manifest that the serving snapshot ``snapshot`` records for ``version`` (its
-    ``served_manifest`` table: the manifest of the publication whose neighbours it serves), or None where it records
-    none: it does not serve the version, or it was published before snapshots recorded their manifests (then the
-    version's ``embedding.json`` is read, as before), or ``snapshot`` is no serving snapshot."""
-    try:
-        snapshot.complete()  # a caller's half-read result
-        present = {r[0] for r in sql.query(snapshot, "models/present_tables.sql").fetchall()}
-        if "served_manifest" not in present:
-            log.debug("the serving snapshot records no serving manifests (published before they were recorded): "
-                      "%s reads %s", version, EMBEDDING_FILE)
-            return None
-        row = sql.query(snapshot, "serving/served_manifest.sql", model_version=version).fetchone()
-    except duckdb.Error as exc:
-        log.debug("the serving manifest of %s could not be read from the snapshot (%s): reading %s", version, exc,
-                  EMBEDDING_FILE)
-        return None
-    return None if row is None else str(row[0])
-
-
-def _manifest_key(con: duckdb.DuckDBPyConnection, family: str, version: str, at: dt.datetime) -> str:
-    """``models/<family>/<version>/manifests/<at, UTC to the microsecond>.json``: the manifest of the publication made
-    at ``at`` (its rows' created_at; the snapshot names it from them: sql/serving/publish_extras.sql)."""
-    from musim.models.registry import object_prefix
-
-    key = str(sql.query(con, "models/manifest_key.sql", family=family, model_version=version,
-                        created_at=at).fetchone()[0])
-    if not key.startswith(object_prefix(family, version) + MANIFESTS):
-        raise RuntimeError(f"the manifest key {key} is not under {object_prefix(family, version)}{MANIFESTS}")
-    return key
-
-
-def _prune_manifests(store: ObjectStore, family: str, version: str, written: str, settings: Any = None) -> list[str]:
-    """Remove the version's publication manifests that no kept snapshot records and that are not ``written`` (the one
-    this publication wrote: the snapshot that will serve it may come later), as publishing a version prunes its online
-    vectors; return the keys removed. Nothing is removed while a snapshot another process holds open cannot be read
-    (what it records is unknown); a snapshot that cannot be read at all is never served, so it keeps nothing. A
-    failure only warns: the publication is committed."""
-    from musim import snapshots
-    from musim.models.registry import object_prefix
-
-    prefix = object_prefix(family, version) + MANIFESTS
-    try:
-        found = [o.key for o in store.list(prefix) if _MANIFEST_NAME.fullmatch(o.key[len(prefix):])]
-        stale = [key for key in found if key != written]
-        if not stale:
-            return []
-        kept: set[str] = set()
-        for snap in snapshots.list_snapshots(settings):
-            if snap.held:
-                return []
-            if snap.problem:
-                continue
-            con = warehouse.connect(snap.path, read_only=True, settings=settings)
-            try:
-                key = served_manifest_key(con, version)
-            finally:
-                con.close()
-            if key is not None:
-                kept.add(key)
-        removed = [key for key in stale if key not in kept]
-        for key in removed:
-            store.delete(key)
-    except Exception as exc:  # noqa: BLE001 - published: a pruning failure only warns
-        log.warning("%s: pruning its old serving manifests under %s failed: %s: %s (they stay; the next publish of "
-                    "the version tries again)", version, prefix, type(exc).__name__, exc)
-        return []
-    return removed

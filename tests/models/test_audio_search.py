@@ -14,7 +14,8 @@ from musim.errors import ParameterError
 from musim.models import ann
 from musim.models.ann import AnnParams
 from musim.models.audio_search import search_through_index, track_index
-from musim.models.serve import publish_neighbors, read_manifest
+from musim.models.manifests import read_manifest
+from musim.models.serve import publish_neighbors
 from musim.storage import open_store
 
 N_ARTISTS, PER_ARTIST, DIM = 40, 10, 8

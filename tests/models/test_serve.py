@@ -656,17 +656,3 @@ def test_publishing_a_challenger_keeps_the_champions_rows(tmp_path):
         promotion.promote(con, "siamese-3", force=True)  # -1 archived: its rows go at the family's next publish
         publish_neighbors(con, "siamese", "siamese-3", ids, emb, k=2)
         assert served() == {"siamese-3": 20}
-
-
-@pytest.mark.parametrize("family", ["siamese", "autoencoder"])
-def test_an_unpublished_version_is_published_by_name(family):
-    """`similar-audio CLIP --model siamese-2` (registered, never published) suggested training (`musim models train`
-    publishes champions only) instead of publishing that version, as it did for the other families."""
-    from musim.errors import NotFoundError
-    from musim.models.serve import read_manifest
-
-    with pytest.raises(NotFoundError) as err:
-        read_manifest(open_store(), family, f"{family}-2")
-    assert str(err.value) == (f"{family}-2 has no published embeddings (models/{family}/{family}-2/embedding.json): "
-                              f"publish them with `musim models publish {family}-2` (the training DAGs and `musim "
-                              "models train` publish champions only)")

@@ -262,7 +262,7 @@ def test_a_damaged_embedding_manifest_says_to_publish_the_version_again(home, tm
     """A cut embedding.json was "musim: error: JSONDecodeError: Expecting ..." without the object or a remedy. The
     manifest read is the one the served snapshot records for the version."""
     from musim import serving
-    from musim.models.serve import served_manifest_key
+    from musim.models.manifests import served_manifest_key
     from musim.storage import open_store
 
     _, path = _preview_file(home, tmp_path, 5)
