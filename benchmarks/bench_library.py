@@ -4,7 +4,7 @@ files (ogg, mp3, flac, m4a); ``musim library add`` of them (fresh warehouse and 
 pool against the same add in one process;
 and ``musim embed`` of those files (:func:`musim.models.new_audio.embed_files`: load the model, read each
 excerpt by seeking, compute its features, encode) against reading their excerpts and computing the features
-alone (:func:`~musim.models.new_audio.featurise_file` per file), target <= 1.5x (issue 17). The model is a
+alone (:func:`~musim.models.audio_files.featurise_file` per file), target <= 1.5x (issue 17). The model is a
 small autoencoder trained on the added tracks (its training is not timed; TensorFlow is imported before)."""
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ def _embed_against_features(paths: list[Path]) -> tuple[float, float]:
     from musim import warehouse
     from musim.features import BuildOptions, build
     from musim.models import constants, promotion, registry
+    from musim.models.audio_files import featurise_file
     from musim.models.families import load_inputs, publish_version, run_family
-    from musim.models.new_audio import embed_files, featurise_file
+    from musim.models.new_audio import embed_files
 
     build(["track_log_mel"], options=BuildOptions(progress=False), publish=False)  # log-mels: no online snapshot
     with warehouse.writer() as con:
