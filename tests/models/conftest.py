@@ -137,3 +137,15 @@ def _challenger(con, store, tmp_path, champ: registry.ModelEntry, trained: np.nd
     f = tmp_path / "model.keras"
     return registry.register_model(con, store, family="siamese", model_file=f, report=report, params={},
                                    target_metric="seed", dump_id="d" * 64, training_artists=trained)
+
+
+def insert_catalogue(con, owner: np.ndarray, ids: list[str]) -> None:
+    """Artists ``1..max(owner)`` (``Artist N``) and one 30-s track of ``owner[i]`` per id in ``ids``, into the
+    warehouse ``con``: a catalogue for embeddings made up in the test."""
+    con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
+                    "VALUES (?, ?, ?, ?, 'd1')", [(a, f"a{a}", f"Artist {a}", f"artist {a}")
+                                                  for a in range(1, int(owner.max()) + 1)])
+    con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
+                    " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
+                    "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
+                    [(t, int(a), f"title {t}", t) for t, a in zip(ids, owner, strict=True)])

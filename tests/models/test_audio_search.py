@@ -17,6 +17,7 @@ from musim.models.audio_search import search_through_index, track_index
 from musim.models.manifests import read_manifest
 from musim.models.serve import publish_neighbors
 from musim.storage import open_store
+from tests.models.conftest import insert_catalogue
 
 N_ARTISTS, PER_ARTIST, DIM = 40, 10, 8
 TABLES = {"track_neighbors": "track_id, rank, neighbor_track_id, score",
@@ -68,13 +69,7 @@ def _seed(con) -> tuple[list[str], np.ndarray, np.ndarray]:
     emb = (rng.normal(size=(N_ARTISTS + 1, DIM))[owner] + rng.normal(scale=0.6, size=(owner.size, DIM)))
     emb = emb.astype(np.float32)
     ids = [f"x{i:03d}" for i in range(owner.size)]
-    con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
-                    "VALUES (?, ?, ?, ?, 'd1')", [(a, f"a{a}", f"Artist {a}", f"artist {a}")
-                                                  for a in range(1, N_ARTISTS + 1)])
-    con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
-                    " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
-                    "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
-                    [(t, int(a), f"title {t}", t) for t, a in zip(ids, owner, strict=True)])
+    insert_catalogue(con, owner, ids)
     con.execute("INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected, "
                 "plays_rows, users, artists, started_at, finished_at) VALUES ('d1', 1, 'x', '360k', 1, 1, 1, 0, 1, "
                 "1, 1, now(), now())")

@@ -27,6 +27,7 @@ from musim.models.serve import (
     track_neighbors,
 )
 from musim.storage import open_store
+from tests.models.conftest import insert_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -235,13 +236,7 @@ def _library(con):
     owner = np.repeat(np.arange(ARTISTS) + 1, PER_ARTIST)
     emb = (rng.normal(size=(ARTISTS + 1, DIM))[owner] + rng.normal(scale=0.5, size=(owner.size, DIM)))
     ids = [f"t{i:02d}" for i in range(owner.size)]
-    con.executemany("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
-                    "VALUES (?, ?, ?, ?, 'd1')", [(a, f"a{a}", f"Artist {a}", f"artist {a}")
-                                                  for a in range(1, ARTISTS + 1)])
-    con.executemany("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, object_key, sha256,"
-                    " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
-                    "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
-                    [(t, int(a), f"title {t}", t) for t, a in zip(ids, owner, strict=True)])
+    insert_catalogue(con, owner, ids)
     return ids, emb.astype(np.float32)
 
 
