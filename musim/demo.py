@@ -410,8 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         file = f'"{clip[1]}"' if clip else "FILE.mp3"
         model = f"--model {siamese}" if siamese else "--model VERSION"
         print(f"     .venv/bin/musim similar-audio {file} {model} --k 10 (or --family siamese|cnn_classifier|autoencoder"
-              f"|contrastive: its champion)   |   .venv/bin/musim embed {settings.home / 'demo-query'} --out "
-              f"embeddings.npz {model}")
+              f"|contrastive: its champion, else its version published last)   |   .venv/bin/musim embed "
+              f"{settings.home / 'demo-query'} --out embeddings.npz {model}")
     return 0
 
 
