@@ -40,13 +40,19 @@ print(json.dumps([dumps(params={"dump_id": None}, triggering_asset_events=events
 """
 
 
-def test_a_run_builds_every_dump_its_events_announce(tmp_path):
+def _child_answer(tmp_path, code: str, *, timeout: int):
+    """Run ``code`` in a child Python with an Airflow home of its own (no metadata DB is used) and return the JSON
+    of its last stdout line."""
     env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
                AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=180)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    from_events, by_hand, no_event = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_run_builds_every_dump_its_events_announce(tmp_path):
+    from_events, by_hand, no_event = _child_answer(tmp_path, CHILD, timeout=180)
     assert from_events == ["a" * 64, "b" * 64]  # both dumps, oldest first, once each (not only the latest)
     assert by_hand == ["c1"] and no_event == [None]  # the param wins; a run started by hand: the latest dump
 
@@ -97,12 +103,7 @@ def test_a_rerun_builds_nothing_unless_forced(tmp_path):
     assert main(["similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5"]) == 0
     with warehouse.writer() as con:
         built, check_run = con.execute("SELECT built_at, check_run_id FROM similarity_build_state").fetchone()
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-c", RERUN], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rerun, checked, skipped, forced, mended = json.loads(proc.stdout.strip().splitlines()[-1])
+    rerun, checked, skipped, forced, mended = _child_answer(tmp_path, RERUN, timeout=300)
     assert rerun["dump_id"] == dump and rerun["built_before"] and rerun["check_run"] == check_run
     assert checked["run_id"] == check_run and skipped  # no new check, no publish (no asset event downstream)
     assert mended == 0
@@ -120,12 +121,7 @@ def test_a_rerun_after_an_upgrade_builds_checks_and_publishes_again(tmp_path):
     with warehouse.writer() as con:
         con.execute("UPDATE similarity_build SET code_fingerprint = ?", ["0" * 64])  # made by other code
         built, check_run = con.execute("SELECT built_at, check_run_id FROM similarity_build_state").fetchone()
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-c", RERUN], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rerun, checked, skipped, _, mended = json.loads(proc.stdout.strip().splitlines()[-1])
+    rerun, checked, skipped, _, mended = _child_answer(tmp_path, RERUN, timeout=300)
     assert rerun["built_before"] is None and "built by other code (fingerprint 000000000000… vs " in \
         rerun["rebuilt_because"]
     assert checked["run_id"] != check_run and not skipped  # checked and published again
@@ -169,12 +165,7 @@ def test_a_publish_under_a_rollback_pin_writes_its_snapshot_and_skips_without_an
     before = serving.current_path()
     assert main(["similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5"]) == 0
     assert main(["publish", "--rollback", before.name]) == 0  # the build was bad: back, and pinned
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-c", PINNED], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    outcome, said = json.loads(proc.stdout.strip().splitlines()[-1])
+    outcome, said = _child_answer(tmp_path, PINNED, timeout=300)
     newest = max(before.parent.glob("snapshot-*.duckdb"))
     assert outcome == (f"skipped: {newest.name} is written but not served (a rollback pins the current snapshot): "
                        "no artist_similarity event")

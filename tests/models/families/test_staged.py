@@ -18,10 +18,9 @@ from musim.models.serve import publish_neighbors
 from tests.models.test_serve import _add_tracks, _artist_vector, _data
 
 
-def test_the_publish_phase_moves_the_online_pointers_after_its_one_snapshot(monkeypatch):
-    """The phase published each family with its pointers moved at once and one snapshot at the end: until that
-    snapshot (or for good, killed before it) a no-version lookup of the embedding view was on the new version
-    while the snapshot served the old neighbours."""
+def _autoencoder_1_published():
+    """autoencoder-1 published (with its snapshot) over 3 artists' tracks: ``(embeddings, owners, a stand-in for the
+    publish phase's _publish_champion that publishes the given version with the embeddings doubled)``."""
     emb, owner = _data(3)
     ids = [f"x{i}" for i in range(owner.size)]
     with warehouse.writer() as con:
@@ -31,6 +30,15 @@ def test_the_publish_phase_moves_the_online_pointers_after_its_one_snapshot(monk
     def publish_champion(con, store, version, decision, *, k, defer_online):
         return publish_neighbors(con, "autoencoder", version, ids, emb * 2, k=k,
                                  defer_online=defer_online).to_json()
+
+    return emb, owner, publish_champion
+
+
+def test_the_publish_phase_moves_the_online_pointers_after_its_one_snapshot(monkeypatch):
+    """The phase published each family with its pointers moved at once and one snapshot at the end: until that
+    snapshot (or for good, killed before it) a no-version lookup of the embedding view was on the new version
+    while the snapshot served the old neighbours."""
+    emb, owner, publish_champion = _autoencoder_1_published()
 
     seen = []
     real = serving.publish
@@ -53,15 +61,7 @@ def test_the_publish_phase_moves_the_online_pointers_after_its_one_snapshot(monk
 
 def _family_published_then(monkeypatch, snapshot_error):
     """The publish phase of autoencoder-2 over a published autoencoder-1, its snapshot raising ``snapshot_error``."""
-    emb, owner = _data(3)
-    ids = [f"x{i}" for i in range(owner.size)]
-    with warehouse.writer() as con:
-        _add_tracks(con, owner)
-        publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
-
-    def publish_champion(con, store, version, decision, *, k, defer_online):
-        return publish_neighbors(con, "autoencoder", version, ids, emb * 2, k=k,
-                                 defer_online=defer_online).to_json()
+    emb, owner, publish_champion = _autoencoder_1_published()
 
     def fails(con, settings=None, **kw):
         raise snapshot_error
