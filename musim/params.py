@@ -2,12 +2,10 @@
 
 Hyperparameters arrive as JSON (``musim models train --hparams``, a DAG's params) where a value of the wrong
 type or range would otherwise surface as a ``TypeError`` deep in training, or, like a NaN learning rate, only
-after a whole model was trained. A record refuses it at once with one line naming the field::
+after a whole model was trained. A record (a class decorated with :func:`params_record`, such as the families'
+in :mod:`musim.models.hyperparams`) refuses it at once with one line naming the field::
 
-    @params_record("contrastive parameter")
-    class ContrastiveParams:
-        epochs: Count = 20
-        temperature: Annotated[float, Field(gt=0, le=10)] = 0.1
+    from musim.models.hyperparams import ContrastiveParams
 
     ContrastiveParams.from_json({"epochs": "ten"})
     # ParameterError: contrastive parameter epochs: input should be a valid integer, unable to parse string as

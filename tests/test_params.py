@@ -80,3 +80,18 @@ def test_whole_number_takes_ascii_digits_only_and_at_most_max_digits():
     for bad in ("", " ", "\u00b2", "\u0663", "-1", "1.0", "4 2", "9" * 19):
         assert whole_number(bad) is None, repr(bad)
     assert whole_number("12345", max_digits=4) is None
+
+
+def test_the_modules_example_is_what_a_family_record_says():
+    """musim.params' docstring shows the contrastive family's record refusing ``"ten"`` epochs (the record itself,
+    not a second declaration of it)."""
+    import musim.params
+    from musim.models.hyperparams import ContrastiveParams
+
+    shown = "ContrastiveParams.from_json({\"epochs\": \"ten\"})\n    # ParameterError: "
+    assert "from musim.models.hyperparams import ContrastiveParams" in musim.params.__doc__
+    assert shown in musim.params.__doc__ and "class ContrastiveParams" not in musim.params.__doc__
+    with pytest.raises(ParameterError) as exc:
+        ContrastiveParams.from_json({"epochs": "ten"})
+    said = musim.params.__doc__.split(shown)[1].split("\n\n")[0].replace("\n    # ", " ")
+    assert str(exc.value) == said

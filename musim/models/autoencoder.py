@@ -15,7 +15,9 @@ Training sees the audio of every track, the test artists' included (``train_on="
 setting): it never sees co-listening, the target of the ranking evaluation, so nothing about the target
 leaks. ``train_on="train_artists"`` excludes the validation and test artists' tracks instead.
 
-Importing this module imports Keras (and TensorFlow): import it lazily.
+The parameters and the architecture, :class:`AutoencoderParams` and :class:`AutoencoderConfig`, live in the
+Keras-free :mod:`musim.models.hyperparams` (the parameters' network defaults are the architecture's). Importing
+this module imports Keras (and TensorFlow): import it lazily.
 """
 
 from __future__ import annotations
@@ -24,17 +26,17 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
 import keras
 import numpy as np
 
 from musim.errors import ParameterError
 from musim.models import layers as musim_layers
-from musim.models.constants import INPUT_SHAPE, TOP_DB
+from musim.models.constants import TOP_DB
 from musim.models.epochs import EpochBar
-from musim.params import Count, LearningRate, NonNegativeInt, PositiveFloat, Seed, Share, params_record
+from musim.models.hyperparams import AutoencoderConfig, AutoencoderParams
 
 __all__ = [
     "AutoencoderConfig",
@@ -52,73 +54,6 @@ log = logging.getLogger(__name__)
 
 ENCODER = "encoder"
 DECODER = "decoder"
-
-
-@dataclass(frozen=True)
-class AutoencoderConfig:
-    """Architecture. The origin: Conv2D 16, 8, 8 (3 x 3, relu, 'same') each followed by 2 x 2 max-pooling,
-    mirrored with up-sampling in the decoder, sigmoid output."""
-
-    input_shape: tuple[int, int] = INPUT_SHAPE
-    conv_filters: tuple[int, ...] = (16, 8, 8)
-    kernel_size: int = 3
-    pool_size: int = 2
-    top_db: float = TOP_DB
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-        if len(self.input_shape) != 2 or min(self.input_shape) < 1:
-            raise ParameterError(f"input_shape must be (frames, n_mels), got {self.input_shape}")
-        if not self.conv_filters or min(self.conv_filters) < 1 or self.kernel_size < 1 or self.pool_size < 1:
-            raise ParameterError("conv_filters, kernel_size and pool_size must be positive")
-        f = self.pool_size ** len(self.conv_filters)
-        if any(s % f for s in self.input_shape):
-            raise ParameterError(f"input {self.input_shape} must be divisible by pool_size ** blocks = {f} "
-                                 "(the decoder mirrors the encoder exactly)")
-
-    @property
-    def code_shape(self) -> tuple[int, int, int]:
-        f = self.pool_size ** len(self.conv_filters)
-        return (self.input_shape[0] // f, self.input_shape[1] // f, self.conv_filters[-1])
-
-    @property
-    def code_size(self) -> int:
-        return int(np.prod(self.code_shape))
-
-
-@params_record("autoencoder parameter")
-class AutoencoderParams:
-    """Every knob of an autoencoder run."""
-
-    conv_filters: tuple[Count, ...] = (16, 8, 8)
-    kernel_size: Count = 3
-    pool_size: Count = 2
-    loss: Literal["bce", "mse"] = "bce"
-    learning_rate: LearningRate = 1e-3
-    lr_decay: bool = True                 # the origin: learning rate / (1 + epoch * lr / epochs) per epoch
-    batch_size: Count = 32
-    epochs: Count = 50
-    early_stopping_patience: NonNegativeInt | None = 5
-    stop_below: float | None = None       # the origin stopped once val_loss < 0.1 (None: off)
-    validation_share: Share = 0.1         # tracks held out of fitting for early stopping
-    train_on: Literal["all", "train_artists"] = "all"
-    seed: Seed = 0
-    mixed_precision: Literal["auto", "on", "off"] = "auto"
-    distribute: Literal["auto", "none", "mirrored"] = "auto"
-    # views (t-SNE, k-means, dendrogram)
-    perplexity: PositiveFloat = 5.0
-    tsne_learning_rate: PositiveFloat = 100.0
-    k: Count = 8
-
-    def config(self, input_shape: tuple[int, int] = INPUT_SHAPE) -> AutoencoderConfig:
-        return AutoencoderConfig(input_shape=input_shape, conv_filters=self.conv_filters,
-                                 kernel_size=self.kernel_size, pool_size=self.pool_size)
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["conv_filters"] = list(self.conv_filters)
-        return d
 
 
 def build_autoencoder(config: AutoencoderConfig = AutoencoderConfig(), *,

@@ -19,68 +19,30 @@ The embedding (before the projection head, as in SimCLR) of a track is the mean 
 ``embed_crops`` evenly spaced crops of its excerpt, L2-normalised. The encoder has the siamese encoder's
 architecture, so the siamese family can start from it (``init_encoder``).
 
-Importing this module imports Keras (and TensorFlow): import it lazily.
+The parameters, :class:`ContrastiveParams`, live in the Keras-free :mod:`musim.models.hyperparams` (with their
+defaults, the encoder's being the siamese network's). Importing this module imports Keras (and TensorFlow):
+import it lazily.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
-from pydantic import Field
 
 from musim.errors import ParameterError
 from musim.models.constants import TOP_DB
 from musim.models.epochs import epoch_bar, show_losses
-from musim.models.siamese import SiameseConfig, build_encoder
-from musim.params import (
-    Count,
-    LearningRate,
-    NonNegativeFloat,
-    NonNegativeInt,
-    Seed,
-    params_record,
-)
+from musim.models.hyperparams import ContrastiveParams
+from musim.models.siamese import build_encoder
 
 __all__ = ["ContrastiveParams", "ContrastiveResult", "augment", "crops_of", "embed", "info_nce", "train_contrastive"]
 
 log = logging.getLogger(__name__)
-
-
-@params_record("contrastive parameter")
-class ContrastiveParams:
-    """Every hyperparameter of the contrastive family (encoder, crops, augmentations, optimisation)."""
-
-    crop_frames: Annotated[int, Field(ge=8)] = 96
-    conv_filters: tuple[Count, ...] = (32, 64, 64)
-    kernel_size: Count = 3
-    pool_size: Count = 2
-    dense_units: Count = 64
-    projection_units: Count = 64
-    temperature: Annotated[float, Field(gt=0, le=10)] = 0.1
-    gain_db: NonNegativeFloat = 6.0
-    freq_mask: NonNegativeInt = 8
-    pitch_bins: NonNegativeInt = 1
-    tempo: Annotated[float, Field(ge=0, lt=0.5)] = 0.1
-    batch_size: Annotated[int, Field(ge=2)] = 32
-    epochs: Count = 20
-    steps_per_epoch: Count | None = None
-    learning_rate: LearningRate = 1e-3
-    embed_crops: Count = 5
-    seed: Seed = 0
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["conv_filters"] = list(self.conv_filters)
-        return d
-
-    def encoder_config(self, n_mels: int) -> SiameseConfig:
-        return SiameseConfig(input_shape=(self.crop_frames, n_mels), conv_filters=self.conv_filters,
-                             kernel_size=self.kernel_size, pool_size=self.pool_size, dense_units=self.dense_units)
 
 
 def _resample_frames(x: np.ndarray, rate: float, n: int) -> np.ndarray:
@@ -201,7 +163,8 @@ def train_contrastive(mel: np.ndarray, rows: np.ndarray | None = None, params: C
     return ContrastiveResult(encoder, p, history, time.perf_counter() - started, p.epochs)
 
 
-def embed(encoder: keras.Model, mel: np.ndarray, rows: np.ndarray | None = None, *, crops: int = 5,
+def embed(encoder: keras.Model, mel: np.ndarray, rows: np.ndarray | None = None, *,
+          crops: int = ContrastiveParams().embed_crops,
           batch_size: int = 256) -> np.ndarray:
     """Track embeddings ``(len(rows), dense_units)``: the encoder's mean over ``crops`` evenly spaced crops of each
     log-mel, L2-normalised."""

@@ -1,12 +1,20 @@
-"""The siamese family's hyperparameters (:class:`HyperParams`) and its network's architecture
-(:class:`SiameseConfig`, which :mod:`musim.models.siamese` builds), in a module that imports no Keras: the
-``train_siamese`` DAG's params show their defaults from it at parse time (and default to null, as the options do), a record is checked without TensorFlow,
-and :func:`job_params` turns the command line's options and the DAG's params into the same family parameters and
-artist split. The network's defaults are written once, in :class:`SiameseConfig`.
+"""The families' parameters and their networks' architectures, in a module that imports no Keras:
+
+- siamese: :class:`HyperParams` and :class:`SiameseConfig` (which :mod:`musim.models.siamese` builds);
+- contrastive: :class:`ContrastiveParams`, whose encoder is a :class:`SiameseConfig`
+  (:mod:`musim.models.contrastive` trains it);
+- autoencoder: :class:`AutoencoderParams` and :class:`AutoencoderConfig` (:mod:`musim.models.autoencoder`
+  builds it).
+
+The DAGs' params show their defaults from here at parse time (the ``train_siamese`` DAG's default to null, as the
+options do), a record is checked without TensorFlow, and :func:`job_params` turns the command line's options and
+the DAG's params into the same family parameters and artist split. A network's defaults are written once, in its
+config class, and the parameters' network fields take theirs from it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -21,6 +29,7 @@ from musim.params import (
     NonNegativeFloat,
     NonNegativeInt,
     OpenShare,
+    PositiveFloat,
     Seed,
     Share,
     params_record,
@@ -29,7 +38,16 @@ from musim.params import (
 if TYPE_CHECKING:
     from musim.models.pairs import PairSampling
 
-__all__ = ["EMBEDDING_PARAM", "SPLIT_KEYS", "HyperParams", "SiameseConfig", "job_params"]
+__all__ = [
+    "EMBEDDING_PARAM",
+    "SPLIT_KEYS",
+    "AutoencoderConfig",
+    "AutoencoderParams",
+    "ContrastiveParams",
+    "HyperParams",
+    "SiameseConfig",
+    "job_params",
+]
 
 
 @dataclass(frozen=True)
@@ -86,7 +104,8 @@ class SiameseConfig:
         return d
 
 
-#: The network's defaults, which :class:`HyperParams` takes its own from.
+#: The siamese network's defaults, which :class:`HyperParams` and :class:`ContrastiveParams` (whose encoder it
+#: is) take their own from.
 _NETWORK = SiameseConfig()
 
 
@@ -168,6 +187,110 @@ class HyperParams:
         d["conv_filters"] = list(self.conv_filters)
         return d
 
+
+@params_record("contrastive parameter")
+class ContrastiveParams:
+    """Every hyperparameter of the contrastive family (encoder, crops, augmentations, optimisation): see
+    :mod:`musim.models.contrastive`. The encoder is the siamese family's (:meth:`encoder_config`), with its
+    defaults, so that the siamese family can start from it."""
+
+    crop_frames: Annotated[int, Field(ge=8)] = 96
+    conv_filters: tuple[Count, ...] = _NETWORK.conv_filters
+    kernel_size: Count = _NETWORK.kernel_size
+    pool_size: Count = _NETWORK.pool_size
+    dense_units: Count = _NETWORK.dense_units
+    projection_units: Count = 64
+    temperature: Annotated[float, Field(gt=0, le=10)] = 0.1
+    gain_db: NonNegativeFloat = 6.0
+    freq_mask: NonNegativeInt = 8
+    pitch_bins: NonNegativeInt = 1
+    tempo: Annotated[float, Field(ge=0, lt=0.5)] = 0.1
+    batch_size: Annotated[int, Field(ge=2)] = 32
+    epochs: Count = 20
+    steps_per_epoch: Count | None = None
+    learning_rate: LearningRate = 1e-3
+    embed_crops: Count = 5
+    seed: Seed = 0
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["conv_filters"] = list(self.conv_filters)
+        return d
+
+    def encoder_config(self, n_mels: int) -> SiameseConfig:
+        return SiameseConfig(input_shape=(self.crop_frames, n_mels), conv_filters=self.conv_filters,
+                             kernel_size=self.kernel_size, pool_size=self.pool_size, dense_units=self.dense_units)
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Architecture of the autoencoder (:mod:`musim.models.autoencoder`). The origin: Conv2D 16, 8, 8 (3 x 3, relu,
+    'same') each followed by 2 x 2 max-pooling, mirrored with up-sampling in the decoder, sigmoid output."""
+
+    input_shape: tuple[int, int] = INPUT_SHAPE
+    conv_filters: tuple[int, ...] = (16, 8, 8)
+    kernel_size: int = 3
+    pool_size: int = 2
+    top_db: float = TOP_DB
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
+        if len(self.input_shape) != 2 or min(self.input_shape) < 1:
+            raise ParameterError(f"input_shape must be (frames, n_mels), got {self.input_shape}")
+        if not self.conv_filters or min(self.conv_filters) < 1 or self.kernel_size < 1 or self.pool_size < 1:
+            raise ParameterError("conv_filters, kernel_size and pool_size must be positive")
+        f = self.pool_size ** len(self.conv_filters)
+        if any(s % f for s in self.input_shape):
+            raise ParameterError(f"input {self.input_shape} must be divisible by pool_size ** blocks = {f} "
+                                 "(the decoder mirrors the encoder exactly)")
+
+    @property
+    def code_shape(self) -> tuple[int, int, int]:
+        f = self.pool_size ** len(self.conv_filters)
+        return (self.input_shape[0] // f, self.input_shape[1] // f, self.conv_filters[-1])
+
+    @property
+    def code_size(self) -> int:
+        return math.prod(self.code_shape)
+
+
+#: The autoencoder's defaults, which :class:`AutoencoderParams` takes its own from.
+_AUTOENCODER = AutoencoderConfig()
+
+
+@params_record("autoencoder parameter")
+class AutoencoderParams:
+    """Every knob of an autoencoder run (the network's defaults are :class:`AutoencoderConfig`'s)."""
+
+    conv_filters: tuple[Count, ...] = _AUTOENCODER.conv_filters
+    kernel_size: Count = _AUTOENCODER.kernel_size
+    pool_size: Count = _AUTOENCODER.pool_size
+    loss: Literal["bce", "mse"] = "bce"
+    learning_rate: LearningRate = 1e-3
+    lr_decay: bool = True                 # the origin: learning rate / (1 + epoch * lr / epochs) per epoch
+    batch_size: Count = 32
+    epochs: Count = 50
+    early_stopping_patience: NonNegativeInt | None = 5
+    stop_below: float | None = None       # the origin stopped once val_loss < 0.1 (None: off)
+    validation_share: Share = 0.1         # tracks held out of fitting for early stopping
+    train_on: Literal["all", "train_artists"] = "all"
+    seed: Seed = 0
+    mixed_precision: Literal["auto", "on", "off"] = "auto"
+    distribute: Literal["auto", "none", "mirrored"] = "auto"
+    # views (t-SNE, k-means, dendrogram)
+    perplexity: PositiveFloat = 5.0
+    tsne_learning_rate: PositiveFloat = 100.0
+    k: Count = 8
+
+    def config(self, input_shape: tuple[int, int] = _AUTOENCODER.input_shape) -> AutoencoderConfig:
+        return AutoencoderConfig(input_shape=input_shape, conv_filters=self.conv_filters,
+                                 kernel_size=self.kernel_size, pool_size=self.pool_size)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["conv_filters"] = list(self.conv_filters)
+        return d
 
 
 #: The parameter ``embedding_size`` (``--embedding-size``, the DAG's param) sets, per family that has one.

@@ -9,7 +9,14 @@ import pytest
 
 from musim.errors import ParameterError
 from musim.models.families import FAMILIES, get_family, inputs_needed
-from musim.models.hyperparams import HyperParams, SiameseConfig, job_params
+from musim.models.hyperparams import (
+    AutoencoderConfig,
+    AutoencoderParams,
+    ContrastiveParams,
+    HyperParams,
+    SiameseConfig,
+    job_params,
+)
 from musim.params import defaults
 
 
@@ -109,3 +116,49 @@ def test_a_record_and_its_network_are_checked_without_keras():
             "print(c.dense_units, 'keras' in sys.modules, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["refused", "16", "False", "False"]
+
+
+def test_the_contrastive_encoder_defaults_are_the_siamese_configs():
+    """The contrastive encoder is the siamese one (the siamese family can start from it): its knobs default to
+    SiameseConfig's, and the encoder the defaults give is SiameseConfig's for the crop."""
+    knobs = {"conv_filters", "kernel_size", "pool_size", "dense_units"}
+    network = SiameseConfig()
+    assert {k: defaults(ContrastiveParams)[k] for k in knobs} == {k: getattr(network, k) for k in knobs}
+    p = ContrastiveParams()
+    assert p.encoder_config(48) == dataclasses.replace(network, input_shape=(p.crop_frames, 48))
+
+
+def test_the_autoencoder_network_defaults_are_the_autoencoder_configs():
+    knobs = {f.name for f in dataclasses.fields(AutoencoderConfig)} - {"input_shape", "top_db"}
+    assert knobs <= {f.name for f in dataclasses.fields(AutoencoderParams)}
+    network = AutoencoderConfig()
+    assert {k: defaults(AutoencoderParams)[k] for k in knobs} == {k: getattr(network, k) for k in knobs}
+    assert AutoencoderParams().config() == network
+
+
+def test_the_keras_side_trains_the_same_records():
+    from musim.models import autoencoder, contrastive
+
+    assert contrastive.ContrastiveParams is ContrastiveParams
+    assert autoencoder.AutoencoderParams is AutoencoderParams and autoencoder.AutoencoderConfig is AutoencoderConfig
+    assert autoencoder.build_autoencoder.__defaults__[0] == AutoencoderConfig()
+    assert autoencoder.train_autoencoder.__defaults__[0] == AutoencoderParams()
+    assert contrastive.embed.__kwdefaults__["crops"] == ContrastiveParams().embed_crops
+
+
+def test_the_contrastive_and_autoencoder_records_are_checked_without_keras():
+    import subprocess
+    import sys
+
+    code = ("import sys; from musim.errors import ParameterError; from musim.params import defaults\n"
+            "from musim.models.hyperparams import AutoencoderParams, ContrastiveParams\n"
+            "c, a = ContrastiveParams(dense_units=16), AutoencoderParams(conv_filters=(8, 4))\n"
+            "shown = defaults(ContrastiveParams)['epochs'], defaults(AutoencoderParams)['epochs']\n"
+            "for bad in (lambda: ContrastiveParams(temperature=0), lambda: AutoencoderParams(loss='hinge'),\n"
+            "            lambda: AutoencoderParams(conv_filters=(8,) * 9).config()):\n"
+            "    try:\n        bad()\n    except ParameterError:\n        print('refused')\n"
+            "print(c.encoder_config(64).dense_units, a.config().code_size, *shown,\n"
+            "      'keras' in sys.modules, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["refused"] * 3 + ["16", str(256 // 4 * 64 // 4 * 4), str(ContrastiveParams().epochs),
+                                                    str(AutoencoderParams().epochs), "False", "False"]
