@@ -13,7 +13,7 @@ from musim.cli import build_parser
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 #: The options every command takes (`musim -v COMMAND`, `musim --width N COMMAND`, or after the command): the README
-#: says what they do once (`-v` under Operating it and Security, `--width N` under Security), not in each command's
+#: says what they do once, under Security (`-v` for the traceback, `musim --width N` for table cells), not in each command's
 #: row. The only options a row may leave out.
 GLOBAL = {"--help", "--verbose", "--width"}
 
