@@ -546,6 +546,60 @@ def test_a_versions_publish_prunes_the_ann_indexes_no_kept_manifest_names(asked,
     answers_as_brute_force(sets[5])
 
 
+def test_an_index_prune_that_fails_midway_leaves_the_served_answers_and_the_next_publish_ends_it(asked, monkeypatch,
+                                                                                                 caplog):
+    """The object store fails while a publish prunes the ANN indexes (an index removed, its mapping not): the
+    publication stands, the served snapshot answers through its own index, and the next publish of the version
+    removes what was left. A manifest that cannot be read names what is unknown: no index is removed meanwhile."""
+    import logging
+
+    store = open_store()
+    base = "models/autoencoder/autoencoder-1/"
+
+    def stored() -> set[str]:
+        return {o.key for o in store.list(base + "ann/")}
+
+    caplog.set_level(logging.WARNING)
+    with warehouse.writer() as con:
+        ids, emb = _library(con)
+        sets = [[i for i in range(len(ids)) if i // PER_ARTIST != a] for a in range(ARTISTS)]
+        published = [_publish_version(con, [ids[i] for i in rows], emb[rows]) for rows in sets[:3]]
+        delete = type(store).delete
+
+        def fails_at_a_mapping(self, key, **kw):
+            if key.endswith(".ids.json"):
+                raise OSError(f"cannot remove {key}")
+            return delete(self, key, **kw)
+
+        monkeypatch.setattr(type(store), "delete", fails_at_a_mapping)
+        fourth = _publish_version(con, [ids[i] for i in sets[3]], emb[sets[3]])
+        monkeypatch.setattr(type(store), "delete", delete)
+    mapping = published[0].ann_key.removesuffix(".voy") + ".ids.json"
+    assert fourth.pruned == [published[0].manifest_key]  # the index went, its mapping stayed: not reported
+    assert published[0].ann_key not in stored() and mapping in stored()
+    assert f"OSError: cannot remove {mapping} (they stay; the next publish of the version tries again)" in caplog.text
+    query = emb[PER_ARTIST * 7 + 4]
+    caplog.clear()
+    assert _tracks(asked(query)) == _nearest(query, [ids[i] for i in sets[3]], emb[sets[3]])
+    assert "unusable" not in caplog.text
+
+    damaged = published[2].manifest_key  # recorded by a kept snapshot (not the served one), and cut short
+    good = store.get_bytes(damaged)
+    store.put_bytes(damaged, good[: len(good) // 2])
+    with warehouse.writer() as con:
+        fifth = _publish_version(con, [ids[i] for i in sets[4]], emb[sets[4]])
+        assert fifth.pruned == [published[1].manifest_key]  # no index while what a kept manifest names is unknown
+        assert {mapping, published[1].ann_key} <= stored() and damaged in caplog.text
+        store.put_bytes(damaged, good)
+        sixth = _publish_version(con, [ids[i] for i in sets[5]], emb[sets[5]])
+    assert sixth.pruned[0] == published[2].manifest_key
+    assert {mapping, published[1].ann_key, published[2].ann_key} <= set(sixth.pruned)
+    assert stored() == {key for p in (fourth, fifth, sixth) for key in (p.ann_key, p.ann_key[:-4] + ".ids.json")}
+    caplog.clear()
+    assert _tracks(asked(query)) == _nearest(query, [ids[i] for i in sets[5]], emb[sets[5]])
+    assert "unusable" not in caplog.text
+
+
 FULL_DISK = 'IO Error: Could not write file "/srv/musim/snapshots/publish-1-ab.partial.wal": No space left on device'
 
 
