@@ -19,6 +19,8 @@ Object-store layout, content-addressed: ``models/<family>/<version>/ann/<params>
 row → track id mapping beside it (``….ids.json``); the fingerprint is the sha256 of the track ids and the
 float32 embeddings, so an index's key names exactly what it indexes. The index's sha256 is
 recorded in the publication's serving manifest (:func:`musim.models.manifests.read_manifest`) and checked on load.
+Each publication of other vectors stores another index: a publish of the version removes, after its commit, those
+that no remaining manifest names (:func:`musim.models.manifests._prune_indexes`).
 
 Search depth: ``ef`` is calibrated per index when it is built (:func:`calibrate_ef`, to
 :attr:`AnnParams.recall_target`), stored in the manifest entry's params and used as it is on load. The

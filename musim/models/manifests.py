@@ -6,6 +6,9 @@ snapshot records (:func:`read_manifest` with ``snapshot``), like the online vect
 (:func:`musim.models.serve.align_online_pointers`): after a rollback, under its pin, or when a later publish of the
 version stopped before its snapshot, the answers come from the publication served, never from a newer one's index. A
 snapshot published before snapshots recorded their manifests reads ``embedding.json``, as it always did.
+
+A publish of a version prunes, after its commit, the version's manifests that no kept snapshot records, then its ANN
+indexes that no remaining manifest (``embedding.json`` included) names (:func:`_prune_manifests`).
 """
 
 from __future__ import annotations
@@ -100,9 +103,11 @@ def _manifest_key(con: duckdb.DuckDBPyConnection, family: str, version: str, at:
 def _prune_manifests(store: ObjectStore, family: str, version: str, written: str, settings: Any = None) -> list[str]:
     """Remove the version's publication manifests that no kept snapshot records and that are not ``written`` (the one
     this publication wrote: the snapshot that will serve it may come later), as publishing a version prunes its online
-    vectors; return the keys removed. Nothing is removed while a snapshot another process holds open cannot be read
-    (what it records is unknown); a snapshot that cannot be read at all is never served, so it keeps nothing. A
-    failure only warns: the publication is committed."""
+    vectors, then the ANN indexes (``ann/…voy`` and their ``….ids.json``) that no remaining manifest nor
+    ``embedding.json`` names (:func:`_prune_indexes`); return the keys removed, the manifests first. Called after the
+    publication's commit. Nothing is removed while a snapshot another process holds open cannot be read (what it
+    records is unknown); a snapshot that cannot be read at all is never served, so it keeps nothing. A failure only
+    warns: the publication is committed."""
     from musim import snapshots
     from musim.models.registry import object_prefix
 
@@ -110,10 +115,8 @@ def _prune_manifests(store: ObjectStore, family: str, version: str, written: str
     try:
         found = [o.key for o in store.list(prefix) if _MANIFEST_NAME.fullmatch(o.key[len(prefix):])]
         stale = [key for key in found if key != written]
-        if not stale:
-            return []
         kept: set[str] = set()
-        for snap in snapshots.list_snapshots(settings):
+        for snap in snapshots.list_snapshots(settings) if stale else []:
             if snap.held:
                 return []
             if snap.problem:
@@ -132,4 +135,44 @@ def _prune_manifests(store: ObjectStore, family: str, version: str, written: str
         log.warning("%s: pruning its old serving manifests under %s failed: %s: %s (they stay; the next publish of "
                     "the version tries again)", version, prefix, type(exc).__name__, exc)
         return []
-    return removed
+    remaining = [key for key in found if key not in removed]
+    indexes = _prune_indexes(store, family, version, [*remaining, object_prefix(family, version) + EMBEDDING_FILE])
+    if removed or indexes:
+        log.info("%s: pruned %d serving manifests and %d ANN indexes that no kept snapshot serves", version,
+                 len(removed), sum(key.endswith(_INDEX_SUFFIX) for key in indexes))
+    return removed + indexes
+
+
+#: What :func:`musim.models.ann.save_index` writes under ``models/<family>/<version>/ann/``: the index and its row →
+#: track id mapping.
+_INDEX_SUFFIX, _IDS_SUFFIX = ".voy", ".ids.json"
+
+
+def _prune_indexes(store: ObjectStore, family: str, version: str, manifests: list[str]) -> list[str]:
+    """Remove the version's ANN index objects (each ``.voy`` with its ``.ids.json``; also a mapping whose index a
+    killed publish never wrote) that none of ``manifests`` (the keys of the manifests that stay, ``embedding.json``
+    among them) names; return the keys removed. Every manifest that stays must be read: while one cannot be (damaged,
+    unreachable), nothing is removed, with a warning (what it names is unknown). A manifest key not in the store
+    (``embedding.json`` of a version published without one) names nothing."""
+    from musim.models.registry import object_prefix
+
+    prefix = object_prefix(family, version) + "ann/"
+    try:
+        named: set[str] = set()
+        for key in manifests:
+            if not store.exists(key):
+                continue
+            ann = store.get_json(key).get("ann") or {}
+            named.update(str(ann[k]) for k in ("key", "ids_key") if ann.get(k))
+        found = [o.key for o in store.list(prefix) if "/" not in o.key[len(prefix):]
+                 and o.key.endswith((_INDEX_SUFFIX, _IDS_SUFFIX))]
+        stale = [key for key in found if key not in named]
+        # the index before its mapping: an index is never readable without its mapping (as save_index writes them)
+        stale.sort(key=lambda key: not key.endswith(_INDEX_SUFFIX))
+        for key in stale:
+            store.delete(key)
+    except Exception as exc:  # noqa: BLE001 - published: a pruning failure only warns
+        log.warning("%s: pruning its ANN indexes under %s that no serving manifest names failed: %s: %s (they stay; "
+                    "the next publish of the version tries again)", version, prefix, type(exc).__name__, exc)
+        return []
+    return stale

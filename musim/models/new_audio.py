@@ -7,7 +7,8 @@ the champion whose neighbours were published last; without a published champion,
 the serving snapshot, the online store and the object store (the model, and the serving manifest of the publication
 that snapshot serves), never the
 writer's warehouse (``models evaluate --labels --model VERSION`` alone resolves a registered version in the
-warehouse, read-only: :func:`resolve_version` with its connection). Files are found and featurised as the library
+warehouse, read-only: :func:`resolve_version` with its connection; so does ``embed --model VERSION`` for a version
+the published snapshot does not know, registered but never published). Files are found and featurised as the library
 reads them by :mod:`musim.models.audio_files` (only the analysed window of a longer file is decoded; a zip archive
 is the album it holds).
 
@@ -234,6 +235,35 @@ def served_manifest(store: ObjectStore, entry: Any, con: duckdb.DuckDBPyConnecti
         snapshot.close()
 
 
+def _embedding_version(family: str | None, version: str | None) -> tuple[Any, str | None]:
+    """The registry entry :func:`embed_files` embeds with, and the line saying why a version that is no champion
+    serves: as :func:`resolve_version` reads it from the published snapshot; a named ``version`` that the snapshot
+    does not know (registered since, or nothing published yet: a challenger evaluated before it is published) from
+    the warehouse's registry (read-only), where any registered version is. NotFoundError, in one line naming it, for a
+    version registered nowhere."""
+    try:
+        return resolve_version(family, version=version)
+    except NotFoundError:
+        if version is None:
+            raise
+    from musim import sandbox
+    from musim.models import registry
+
+    with sandbox.reader() as con:
+        try:
+            entry = registry.get_model(con, version)
+        except (NotFoundError, duckdb.CatalogException):
+            if version.endswith(":champion"):
+                raise
+            raise NotFoundError(f"no model version {version!r} is registered: `musim models list` shows the "
+                                "registered versions") from None
+    if family is not None and entry.family != family:
+        raise ParameterError(f"{entry.version} is a {entry.family} model, not {family}")
+    log.info("%s is not in the published snapshot: embedding with it as the warehouse's registry has it "
+             "(registered, not published)", entry.version)
+    return entry, None
+
+
 def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
     """The version's embeddings of featurised files (one row per file): each family's own embedding
     (:func:`musim.models.families.embed_features`)."""
@@ -261,7 +291,11 @@ def embed_files(paths: Sequence[str | Path], *, family: str | None = None, versi
 
     Returns ``(files embedded, embeddings (n, d) float32, [(file, error)] of files that failed, champion)``.
     """
-    champ = champion or load_champion(family, store=store, version=version, require_manifest=False)
+    if champion is None:
+        entry, note = _embedding_version(family, version)
+        champion = load_champion(family, store=store, entry=entry, require_manifest=False)
+        champion.note = note
+    champ = champion
     files = find_audio(paths)
     good, feats, failed = [], [], []
     for f, x in zip(files, featurise_files(files, champ.params, workers=workers), strict=True):

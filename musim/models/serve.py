@@ -124,6 +124,9 @@ class NeighborsResult:
     search: str = "exact"
     ann_key: str | None = None
     staged_online: list[str] = field(default_factory=list)
+    #: the object keys this publish pruned (after its commit): the version's serving manifests that no kept snapshot
+    #: records, then its ANN index objects that no remaining manifest names (:func:`musim.models.manifests._prune_manifests`)
+    pruned: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in self.__dict__.items()}
@@ -278,14 +281,14 @@ def publish_neighbors(con: duckdb.DuckDBPyConnection, family: str, version: str,
                 raise
             raise said from exc
     published = [] if defer_online else commit_staged(staged, settings)  # none under a rollback's pin
-    if store is not None and manifest_key is not None:
-        _prune_manifests(store, family, version, manifest_key, settings)
+    pruned = _prune_manifests(store, family, version, manifest_key, settings) if (
+        store is not None and manifest_key is not None) else []
     log.info("%s: neighbours of %d artists (%d cold start) and %d tracks published (%s search)", version,
              artists.size, cold, len(ids), mode)
     return NeighborsResult(family, version, len(ids), int(artists.size), cold, k, track_view.ref, artist_view.ref,
                            int(artist_rows.num_rows), int(track_rows.num_rows), at, published, snap, manifest_key, mode,
                            ann["key"] if store is not None and ann else None,
-                           [str(path) for path in staged] if defer_online else [])
+                           [str(path) for path in staged] if defer_online else [], pruned)
 
 
 def unserved(versions: Sequence[str], exc: Exception, settings: Any = None) -> Exception:

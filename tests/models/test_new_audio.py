@@ -154,3 +154,17 @@ def test_nothing_served_fails_before_tensorflow_is_imported(tmp_path, musim_home
         assert out == "False False 2", (argv, err)
         assert "no model is served" in err or "family 'siamese' has no champion yet" in err, err
         assert version in err
+
+
+def test_embed_with_a_version_registered_nowhere_names_it_and_models_list(tmp_path, musim_home, capsys):
+    """`embed --model V` reads the warehouse's registry when the published snapshot does not know V (registered,
+    not published): with nothing published and V registered nowhere, one line names V and `musim models list`
+    (not "no model has been published", which says to publish a version that does not exist)."""
+    from musim.cli import main
+
+    song = _clip(tmp_path / "song.wav", 4)
+    assert main(["embed", str(song), "--model", "siamese-7", "--out", str(tmp_path / "e.npz")]) == 2
+    out, err = capsys.readouterr()
+    assert not out and err == ("musim: error: no model version 'siamese-7' is registered: `musim models list` shows "
+                               "the registered versions\n")
+    assert not (tmp_path / "e.npz").exists()

@@ -465,6 +465,141 @@ def test_a_versions_publish_prunes_the_manifests_no_kept_snapshot_records(monkey
     assert published[2].manifest_key not in listed()  # its snapshot was pruned
 
 
+def test_a_versions_publish_prunes_the_ann_indexes_no_kept_manifest_names(asked, monkeypatch, capsys, caplog):
+    """Each publication of a version with other tracks stores another ANN index (content-addressed, tens of MB at
+    scale) and none was ever removed. A publish of the version now removes, after its commit, the indexes that no
+    remaining manifest (nor embedding.json) names, a killed publish's too, never the one a kept snapshot, the
+    pinned one included, serves: `similar-audio` answers as brute force from the served snapshot's publication, through
+    its index, after a rollback and under the pin."""
+    import logging
+
+    import musim.models.serve as serve
+    from musim.cli import main
+
+    store = open_store()
+    base = "models/autoencoder/autoencoder-1/"
+
+    def stored() -> set[str]:
+        return {o.key for o in store.list(base + "ann/")}
+
+    def named() -> set[str]:  # the index objects the remaining manifests and embedding.json name
+        keys = {o.key for o in store.list(base + "manifests/")} | {base + "embedding.json"}
+        return {store.get_json(key)["ann"][k] for key in keys for k in ("key", "ids_key")}
+
+    def objects(*published) -> set[str]:
+        return {key for p in published for key in (p.ann_key, p.ann_key.removesuffix(".voy") + ".ids.json")}
+
+    def answers_as_brute_force(rows: list[int]) -> None:
+        caplog.clear()
+        answer = asked(query)
+        assert answer["search"] == "ann" and _tracks(answer) == _nearest(query, [ids[i] for i in rows], emb[rows])
+        unit = emb[rows] / np.linalg.norm(emb[rows], axis=1, keepdims=True)
+        by_track = dict(zip([ids[i] for i in rows], unit @ (query / np.linalg.norm(query)), strict=True))
+        np.testing.assert_allclose([m["score"] for m in answer["tracks"]],
+                                   [by_track[t] for t in _tracks(answer)], rtol=1e-5)
+        assert "unusable" not in caplog.text  # through the served publication's index, not exact search instead
+
+    caplog.set_level(logging.WARNING)
+    with warehouse.writer() as con:
+        ids, emb = _library(con)
+        sets = [[i for i in range(len(ids)) if i // PER_ARTIST != a] for a in range(ARTISTS)]  # one artist left out
+        published = [_publish_version(con, [ids[i] for i in rows], emb[rows]) for rows in sets[:4]]
+    query = emb[PER_ARTIST * 7 + 4]  # a track of the last artist, in every set
+    assert len(objects(*published)) == 8 and all(p.search == "ann" for p in published)
+    assert stored() == objects(*published[1:]) == named()  # the first's snapshot, manifest and index are pruned
+    first = objects(published[0])
+    assert published[3].pruned == [published[0].manifest_key, published[0].ann_key, *(first - {published[0].ann_key})]
+    assert published[1].pruned == published[2].pruned == []
+    answers_as_brute_force(sets[3])
+
+    assert main(["publish", "--rollback", Path(published[1].snapshot).name]) == 0  # the oldest kept
+    capsys.readouterr()
+    answers_as_brute_force(sets[1])
+    run = serve.sql.run
+
+    def killed_at_the_rows(con_, name, **kw):
+        if name == "models/publish_neighbors.sql":
+            raise KeyboardInterrupt
+        return run(con_, name, **kw)
+
+    with warehouse.writer() as con:
+        under_pin = [_publish_version(con, [ids[i] for i in sets[4]], emb[sets[4]])]
+        before = stored()
+        monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
+        with pytest.raises(KeyboardInterrupt):
+            _publish_version(con, ids, emb)  # its index and manifest were written before the commit
+        monkeypatch.setattr(serve.sql, "run", run)
+        killed = stored() - before
+        assert len(killed) == 2  # the killed publish's index and its mapping, which no kept snapshot serves
+        answers_as_brute_force(sets[1])
+        under_pin.append(_publish_version(con, [ids[i] for i in sets[5]], emb[sets[5]]))
+    assert not killed & stored() and set(under_pin[1].pruned) >= killed
+    assert published[2].ann_key not in stored()  # its snapshot was pruned: the pinned one (older) stays
+    assert stored() == objects(published[1], published[3], *under_pin) == named()
+    answers_as_brute_force(sets[1])
+
+    assert main(["publish", "--rollback", Path(published[3].snapshot).name]) == 0  # another kept one
+    capsys.readouterr()
+    answers_as_brute_force(sets[3])
+    assert main(["publish", "--release"]) == 0
+    capsys.readouterr()
+    answers_as_brute_force(sets[5])
+
+
+def test_an_index_prune_that_fails_midway_leaves_the_served_answers_and_the_next_publish_ends_it(asked, monkeypatch,
+                                                                                                 caplog):
+    """The object store fails while a publish prunes the ANN indexes (an index removed, its mapping not): the
+    publication stands, the served snapshot answers through its own index, and the next publish of the version
+    removes what was left. A manifest that cannot be read names what is unknown: no index is removed meanwhile."""
+    import logging
+
+    store = open_store()
+    base = "models/autoencoder/autoencoder-1/"
+
+    def stored() -> set[str]:
+        return {o.key for o in store.list(base + "ann/")}
+
+    caplog.set_level(logging.WARNING)
+    with warehouse.writer() as con:
+        ids, emb = _library(con)
+        sets = [[i for i in range(len(ids)) if i // PER_ARTIST != a] for a in range(ARTISTS)]
+        published = [_publish_version(con, [ids[i] for i in rows], emb[rows]) for rows in sets[:3]]
+        delete = type(store).delete
+
+        def fails_at_a_mapping(self, key, **kw):
+            if key.endswith(".ids.json"):
+                raise OSError(f"cannot remove {key}")
+            return delete(self, key, **kw)
+
+        monkeypatch.setattr(type(store), "delete", fails_at_a_mapping)
+        fourth = _publish_version(con, [ids[i] for i in sets[3]], emb[sets[3]])
+        monkeypatch.setattr(type(store), "delete", delete)
+    mapping = published[0].ann_key.removesuffix(".voy") + ".ids.json"
+    assert fourth.pruned == [published[0].manifest_key]  # the index went, its mapping stayed: not reported
+    assert published[0].ann_key not in stored() and mapping in stored()
+    assert f"OSError: cannot remove {mapping} (they stay; the next publish of the version tries again)" in caplog.text
+    query = emb[PER_ARTIST * 7 + 4]
+    caplog.clear()
+    assert _tracks(asked(query)) == _nearest(query, [ids[i] for i in sets[3]], emb[sets[3]])
+    assert "unusable" not in caplog.text
+
+    damaged = published[2].manifest_key  # recorded by a kept snapshot (not the served one), and cut short
+    good = store.get_bytes(damaged)
+    store.put_bytes(damaged, good[: len(good) // 2])
+    with warehouse.writer() as con:
+        fifth = _publish_version(con, [ids[i] for i in sets[4]], emb[sets[4]])
+        assert fifth.pruned == [published[1].manifest_key]  # no index while what a kept manifest names is unknown
+        assert {mapping, published[1].ann_key} <= stored() and damaged in caplog.text
+        store.put_bytes(damaged, good)
+        sixth = _publish_version(con, [ids[i] for i in sets[5]], emb[sets[5]])
+    assert sixth.pruned[0] == published[2].manifest_key
+    assert {mapping, published[1].ann_key, published[2].ann_key} <= set(sixth.pruned)
+    assert stored() == {key for p in (fourth, fifth, sixth) for key in (p.ann_key, p.ann_key[:-4] + ".ids.json")}
+    caplog.clear()
+    assert _tracks(asked(query)) == _nearest(query, [ids[i] for i in sets[5]], emb[sets[5]])
+    assert "unusable" not in caplog.text
+
+
 FULL_DISK = 'IO Error: Could not write file "/srv/musim/snapshots/publish-1-ab.partial.wal": No space left on device'
 
 

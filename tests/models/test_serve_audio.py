@@ -404,3 +404,38 @@ def test_embed_reads_a_zipped_album_as_library_add_does(home, tmp_path, capsys):
     with np.load(tmp_path / "z.npz") as z, np.load(tmp_path / "f.npz") as f:
         assert z["files"].tolist() == [str(album / "Live" / c.name) for c in clips]
         np.testing.assert_allclose(z["embeddings"], f["embeddings"], rtol=1e-5, atol=1e-6)
+
+
+def test_embed_takes_a_registered_version_that_was_never_published(home, tmp_path, capsys):
+    """`embed --model V` with V registered (a challenger evaluated before it is published) but not in the published
+    snapshot said `no model version V`: it embeds with the model the registry stores. A version registered nowhere
+    fails in one line naming it and `musim models list`. Last in the module: it registers a version."""
+    import shutil
+
+    from musim import warehouse
+    from musim.models import registry
+    from musim.storage import open_store
+    from tests.models.conftest import _report, _truth
+
+    store = open_store()
+    with warehouse.writer() as con:
+        one = registry.get_model(con, "cnn_classifier-1")
+        model = tmp_path / "model.keras"  # the same model, registered again: the same embeddings
+        shutil.copy(registry.fetch_model_file(store, one), model)
+        two = registry.register_model(con, store, family="cnn_classifier", model_file=model,
+                                      report=_report(_truth(), 0.3), params=one.params, target_metric="seed",
+                                      feature_service=one.feature_service, dump_id=one.dump_id)
+    _, path = _preview_file(home, tmp_path, 5)
+    code, out, err = _run(capsys, "embed", str(path), "--model", two.version, "--out", str(tmp_path / "two.npz"),
+                          "--json")
+    assert code == 0, err
+    assert json.loads(out)["model_version"] == two.version and json.loads(out)["model_note"] is None
+    code, _, err = _run(capsys, "embed", str(path), "--model", "cnn_classifier-1", "--out", str(tmp_path / "one.npz"))
+    assert code == 0, err
+    with np.load(tmp_path / "two.npz") as a, np.load(tmp_path / "one.npz") as b:
+        assert str(a["model_version"]) == two.version
+        np.testing.assert_allclose(a["embeddings"], b["embeddings"], rtol=1e-5, atol=1e-6)
+
+    code, out, err = _run(capsys, "embed", str(path), "--model", "cnn_classifier-99", "--out", str(tmp_path / "x"))
+    assert code == 2 and not out and err == ("musim: error: no model version 'cnn_classifier-99' is registered: "
+                                             "`musim models list` shows the registered versions\n")
