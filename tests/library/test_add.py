@@ -64,7 +64,7 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
-                        "regrouped", "reread", "stale", "moved", "named_again", "gone"}
+                        "regrouped", "reread", "stale", "moved", "named_again", "gone", "gone_total"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
