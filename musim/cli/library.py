@@ -85,16 +85,20 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"note: {counted(summary.stale, 'stored excerpt')} cut by an older reader, not read again here (their "
               f"files were not among the paths given, or could not be read): {stale_hint(summary.stale_paths)}",
               file=sys.stderr)
-    if summary.gone:
+    if summary.gone_total:  # every one; those an earlier scan reported are told apart, not named again
         ids = [t["track_id"] for t in summary.gone_tracks]
-        have = "has" if summary.gone == 1 else "have"
-        print(f"note: {counted(summary.gone, 'stored track')} from under the folders given {have} no file any more "
-              f"(deleted, moved away, or on a disk not mounted): {gone_hint(ids)}; "
+        have = "has" if summary.gone_total == 1 else "have"
+        since = ("" if summary.gone == summary.gone_total else f" ({summary.gone:,} since the last scan)"
+                 if summary.gone else " (reported by an earlier scan; none went since)")
+        print(f"note: {counted(summary.gone_total, 'stored track')} from under the folders given {have} no file any "
+              f"more{since} (deleted, moved away, or on a disk not mounted): {gone_hint(ids)}; "
               + ("listed below" if args.verbose else "-v lists them, `musim library list` marks them gone"),
               file=sys.stderr)
         if args.verbose:
-            print_table([(t["track_id"], t["source_path"]) for t in summary.gone_tracks], ["track", "path"],
-                        title="gone (no file at the path stored)", path_columns=["path"])
+            print_table([(t["track_id"], t["source_path"], "now" if t["new"] else "before")
+                         for t in summary.gone_tracks], ["track", "path", "went"],
+                        title="gone (no file at the path stored; went: found gone by this scan or before)",
+                        path_columns=["path"])
     if summary.moved:
         print(f"{counted(summary.moved, 'stored file')} found at a new path"
               + (f" ({summary.named_again:,} named by their new folder or file name)" if summary.named_again else ""))

@@ -10,8 +10,9 @@ recording leaves nothing half-written: the next run finds the same keys stored a
 
 A stored file found at a new path (its old one gone) keeps its track, at the new path; where its folder or file name
 named its artist (not a tag), the folder rules name it again there. Tracks stored from under a folder given whose file
-is gone are reported (``gone``), never removed here: a folder on a disk that is not mounted looks the same, and
-``musim library remove`` takes them out.
+is gone are reported (``gone``) by the scan that finds them gone, once (``library_track.gone_at``; a later scan
+counts them in ``gone_total``, and a file found again is reported again when it goes), never removed here: a folder
+on a disk that is not mounted looks the same, and ``musim library remove`` takes them out.
 
 Every stored excerpt records the version of the reader that cut it (``library_track.excerpt_reader``,
 :data:`musim.audio.io.READ_WINDOW_VERSION`). An unchanged file whose excerpt an older reader cut is read again (the
@@ -41,7 +42,7 @@ from musim.filenames import path_text
 from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Resolved, resolve_artist
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
-from musim.library.registry import delete_tracks, delete_unused, gone_tracks, stale_excerpts
+from musim.library.registry import delete_tracks, delete_unused, record_gone, stale_excerpts
 from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
 from musim.library.tags import Tags
 from musim.library.zips import holds
@@ -69,16 +70,20 @@ class AddSummary:
     named_again: int = 0  # ... whose new folder (or file name) gives another name than their old one did
     reread: int = 0  # already stored files whose excerpt, cut by an older reader, was read again
     stale: int = 0  # stored excerpts an older reader cut left in the library after this run (files not given or gone)
-    gone: int = 0  # stored tracks from under the folders given whose file is gone (kept: `library remove` takes them)
+    gone: int = 0  # stored tracks from under the folders given whose file went since the last scan (kept: `library
+    # remove` takes them); a track is counted here once, by the scan that finds it gone
+    gone_total: int = 0  # ... whose file is gone, in all (those reported by an earlier scan too)
     details: dict[str, str] = field(default_factory=dict)  # path -> detail of its skip (not in the JSON)
     stale_paths: list[str] = field(default_factory=list)  # the source paths of the ``stale`` ones (not in the JSON)
-    gone_tracks: list[dict[str, str]] = field(default_factory=list)  # ``track_id``, ``source_path`` of the ``gone``
+    gone_tracks: list[dict[str, Any]] = field(default_factory=list)  # ``track_id``, ``source_path``, ``new`` of the
+    # ``gone_total`` (``new``: one of the ``gone``)
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
                 "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "stale": self.stale,
-                "moved": self.moved, "named_again": self.named_again, "gone": self.gone}
+                "moved": self.moved, "named_again": self.named_again, "gone": self.gone,
+                "gone_total": self.gone_total}
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -385,8 +390,9 @@ def add(
                 else:
                     log.warning("library add: %s changed while it was added; add it again", path_text(found[i].path))
         stale = stale_excerpts(con)
-        summary.gone_tracks = gone_tracks(con, folders, {path_text(f.path) for f in found})
-    summary.gone = len(summary.gone_tracks)
+        summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found})
+    summary.gone = sum(t["new"] for t in summary.gone_tracks)
+    summary.gone_total = len(summary.gone_tracks)
     summary.reread = sum(obj.key in in_use for _, obj in reread.values())
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)
@@ -400,7 +406,8 @@ def add(
     summary.tracks_by_artist = dict(sorted((labels[i], n) for i, n in by_artist.items()))
     summary.artists = len(by_artist)
     log.info("library add: %d files, %d stored, %d already stored (%d excerpts read again), %d skipped; %d excerpts "
-             "cut by an older reader left; %d stored tracks whose file is gone", summary.files, summary.stored,
-             summary.already_stored, summary.reread, len(summary.skipped), summary.stale, summary.gone)
+             "cut by an older reader left; %d stored tracks whose file went since the last scan (%d gone in all)",
+             summary.files, summary.stored, summary.already_stored, summary.reread, len(summary.skipped), summary.stale,
+             summary.gone, summary.gone_total)
     return summary
 

@@ -44,14 +44,32 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
     return [r | {"source_gone": not holds(r["source_path"], listed)} for r in rows]
 
 
-def gone_tracks(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str]) -> list[dict[str, Any]]:
-    """The library tracks (``track_id``, ``source_path``) stored from under ``folders`` whose file is gone: not
-    among the paths a scan of them ``found`` and not there (deleted, moved away, or on a disk not mounted)."""
+def _under(con: duckdb.DuckDBPyConnection, folders: list[str],
+           found: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tracks stored from under ``folders``: those whose file is gone, and the others."""
     if not folders:
-        return []
+        return [], []
     listed: dict[Path, set[str]] = {}
-    return [r for r in sql.rows(con, "library/tracks_under.sql", folders=folders)
-            if r["source_path"] not in found and not holds(r["source_path"], listed)]
+    gone: list[dict[str, Any]] = []
+    there: list[dict[str, Any]] = []
+    for r in sql.rows(con, "library/tracks_under.sql", folders=folders):
+        (gone if r["source_path"] not in found and not holds(r["source_path"], listed) else there).append(r)
+    return gone, there
+
+
+def record_gone(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str]) -> list[dict[str, Any]]:
+    """What a scan of ``folders`` (the paths it ``found``) tells of files that went: the library tracks
+    (``track_id``, ``source_path``) stored from under ``folders`` whose file is gone (not among the paths ``found``
+    and not there: deleted, moved away, or on a disk not mounted), each with ``new`` (first found gone by this scan; ``False``: an earlier scan reported it), recorded (``gone_at``,
+    migration 028) so that a track is reported once, when its file goes; a track whose file is there again (at its
+    path, or found at a new one) is not gone any more, and is reported again if it goes again."""
+    gone, there = _under(con, folders, found)
+    back = {r["track_id"] for r in there if r["gone_at"] is not None}
+    if found:
+        back |= {r["track_id"] for r in sql.rows(con, "library/gone_again_of.sql", paths=sorted(found))}
+    sql.run(con, "library/mark_gone.sql", gone=[r["track_id"] for r in gone if r["gone_at"] is None],
+            back=sorted(back))
+    return [{"track_id": r["track_id"], "source_path": r["source_path"], "new": r["gone_at"] is None} for r in gone]
 
 
 def gone_hint(ids: list[str], limit: int = 3) -> str:

@@ -1,6 +1,10 @@
--- The latest value of every entity of a view (fs_source) as of $as_of.
+-- The latest value of every entity of a view (fs_source) as of $as_of; an entity whose latest row is a rejection
+-- (a NULL payload, see source_tensor.sql) has none. At the same moment a value wins over a rejection.
 CREATE OR REPLACE TEMP TABLE fs_latest AS
 SELECT entity_key, payload, created_at
-FROM fs_source
-WHERE created_at <= $as_of
-QUALIFY row_number() OVER (PARTITION BY entity_key ORDER BY created_at DESC) = 1;
+FROM (SELECT entity_key, payload, created_at
+      FROM fs_source
+      WHERE created_at <= $as_of
+      QUALIFY row_number() OVER (PARTITION BY entity_key
+                                 ORDER BY created_at DESC, payload IS NULL) = 1)
+WHERE payload IS NOT NULL;

@@ -1,5 +1,6 @@
 -- Point-in-time join: for each entity row (fs_entities: row_id, entity_key, as_of) the latest value of the
--- view (fs_source) created at or before the row's as_of; NULL when there is none. Never a later value.
+-- view (fs_source) created at or before the row's as_of; NULL when there is none, or when the latest row then is a
+-- rejection of the track's audio (a NULL payload, see source_tensor.sql). Never a later value.
 CREATE OR REPLACE TEMP TABLE fs_pit AS
 SELECT e.row_id, s.payload, s.created_at
 FROM fs_entities e

@@ -64,7 +64,7 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
-                        "regrouped", "reread", "stale", "moved", "named_again", "gone"}
+                        "regrouped", "reread", "stale", "moved", "named_again", "gone", "gone_total"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -800,6 +800,63 @@ def test_a_reread_keeps_a_pinned_training_set_and_the_features_gate_passes(tmp_p
     assert now.loc[now.track_id == tracks["other"], mel].item() == at_pin.loc[at_pin.track_id == tracks["other"], mel].item()
     desc = [c for c in now.columns if c.startswith(f"{track_descriptors.name}__")]
     assert not now.loc[now.track_id == tracks["long"], desc].equals(at_pin.loc[at_pin.track_id == tracks["long"], desc])
+
+
+def test_a_reread_whose_new_audio_is_rejected_serves_no_features_now_but_keeps_the_pinned_set(tmp_path, capsys):
+    """An excerpt read again whose new audio the next build rejects (too short for that build's --min-duration): the
+    track has no current features (online values, the tensor cache, a training set as of now, the view's entity
+    count), the rejection is reported, and a service pinned before the re-read still gets the old audio's rows; a
+    later build that accepts the new audio serves it again (a newer value wins over the rejection)."""
+    import datetime as dt
+
+    from musim.audio.io import read_window
+    from musim.features import FeatureService, get_training_frame, register_service
+    from musim.features.cache import cache_log_mels
+    from musim.features.definitions import track_descriptors, track_log_mel
+    from musim.features.online import OnlineStore
+    from musim.library.formats import encode_flac
+
+    path = write_audio(tmp_path / "music" / "Maxstack" / "long.flac", "flac", seconds=20, freq=500)
+    add([tmp_path / "music"], excerpt_s=10)  # window [5, 15)
+    (t,) = list_tracks()
+    fresh, sr = read_window(str(path), offset=5.0, duration=10.0, pyav=False)
+    _as_if_cut_by_the_old_reader(t["track_id"], encode_flac(0.5 * fresh, sr))  # other samples: another sha256
+    assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1"]) == 0
+    pin = dt.datetime.now(dt.UTC)
+    with warehouse.writer() as con:
+        register_service(con, FeatureService("model-before", (track_log_mel, track_descriptors), model_version="m1",
+                                             as_of=pin))
+    before = get_training_frame("model-before", [t["track_id"]])
+    mel = f"{track_log_mel.name}__{track_log_mel.schema[0].name}"
+    desc = [c for c in before.columns if c.startswith(f"{track_descriptors.name}__")]
+    (old_sha,) = rows("SELECT sha256 FROM track WHERE track_id = ?", t["track_id"])[0]
+    assert old_sha in before[mel].item() and before[desc].notna().all(axis=None)
+
+    assert main(["library", "add", str(tmp_path / "music")]) == 0
+    assert "re-read 1 excerpt" in capsys.readouterr().out
+    (new_sha,) = rows("SELECT sha256 FROM track WHERE track_id = ?", t["track_id"])[0]
+    assert new_sha != old_sha
+    assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1", "--min-duration", "12"]) == 0
+    assert "rejected (too_short): 3" in capsys.readouterr().out  # of the new audio (10 s), by each extractor
+    assert {r[0] for r in rows("SELECT sha256 FROM feature_reject")} == {new_sha}
+
+    now = get_training_frame("model-before", [t["track_id"]], as_of=dt.datetime.now(dt.UTC))
+    assert now[mel].isna().item() and now[desc].isna().all(axis=None)  # no current features
+    with warehouse.writer() as con:
+        assert t["track_id"] not in OnlineStore.from_warehouse(con, track_descriptors)
+        assert cache_log_mels([t["track_id"]], con=con, folder=tmp_path / "cache").missing == (t["track_id"],)
+    at_pin = get_training_frame("model-before", [t["track_id"]])
+    assert at_pin.drop(columns="as_of").equals(before.drop(columns="as_of"))  # the pinned set, unchanged
+    assert main(["features", "show", track_log_mel.name]) == 0
+    shown = capsys.readouterr().out
+    assert "entities with values: 0;" in shown and "rejected (too_short): 1" in shown
+
+    assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1"]) == 0  # accepted now
+    later = get_training_frame("model-before", [t["track_id"]], as_of=dt.datetime.now(dt.UTC))
+    assert new_sha in later[mel].item() and later[desc].notna().all(axis=None)
+    with warehouse.writer() as con:
+        assert t["track_id"] in OnlineStore.from_warehouse(con, track_descriptors)
+    assert get_training_frame("model-before", [t["track_id"]]).drop(columns="as_of").equals(before.drop(columns="as_of"))
 
 
 def test_only_excerpts_of_an_older_reader_are_read_again(tmp_path):

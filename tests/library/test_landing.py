@@ -123,3 +123,36 @@ def test_a_file_url_to_no_folder_is_refused_like_a_missing_path(tmp_path):
 
     with pytest.raises(NotFoundError, match=r"^the library landing prefix file:///.*/nowhere is no folder"):
         scan_landing((tmp_path / "nowhere").as_uri())
+
+
+def test_a_drop_folder_emptied_after_each_scan_reports_each_track_gone_once(tmp_path, monkeypatch, capsys):
+    """Files moved away after each scan (a drop folder) were reported `gone` again by every hourly scan: a track is
+    reported gone by the scan that finds it gone, the later ones count it in `gone_total`, and a file put back is
+    found again (and reported again if it goes again)."""
+    import shutil
+
+    from musim.cli import main
+
+    folder, kept = tmp_path / "landing", tmp_path / "kept"
+    dropped = write_audio(folder / "Composer" / "a.ogg", "ogg", seconds=6)
+    write_audio(folder / "Composer" / "b.ogg", "ogg", seconds=6, freq=500)
+    monkeypatch.setenv("MUSIM_LIBRARY_LANDING", str(folder))
+    first = scan_landing()
+    assert (first["stored"], first["gone"], first["gone_total"]) == (2, 0, 0)
+    kept.mkdir()
+    shutil.move(dropped, kept / "a.ogg")  # the drop folder's workflow: moved away once added
+    went = scan_landing()
+    assert (went["already_stored"], went["gone"], went["gone_total"]) == (1, 1, 1)
+    for _ in range(2):  # the next hours: reported once, still counted
+        later = scan_landing()
+        assert (later["already_stored"], later["gone"], later["gone_total"]) == (1, 0, 1)
+    capsys.readouterr()
+    assert main(["library", "add", str(folder)]) == 0
+    assert "1 stored track from under the folders given has no file any more (reported by an earlier scan; none " \
+           "went since)" in capsys.readouterr().err
+
+    shutil.move(kept / "a.ogg", dropped)  # back
+    back = scan_landing()
+    assert (back["stored"], back["already_stored"], back["gone"], back["gone_total"]) == (0, 2, 0, 0)
+    dropped.unlink()  # gone again: reported again, once
+    assert (scan_landing()["gone"], scan_landing()["gone"]) == (1, 0)
