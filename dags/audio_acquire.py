@@ -8,6 +8,11 @@ into the object store (`audio/previews/<sha256>.<ext>`), with the state in the w
 `fetch` runs per batch (network and object store only, pool `audio_fetch`, one at a time so the
 providers' rate limits hold); `record` applies the fetch journals. A rerun does only what is left.
 
+When every provider refuses musim (Spotify's token URL refusing the client credentials, an API answering 401 or
+403), `fetch` fails at once, without its retries, in one line naming the providers and what to set
+(`MUSIM_SPOTIFY_CLIENT_ID`/`_SECRET` or the connection `musim_spotify`, `MUSIM_DEEZER_API_URL`, ...); the artists
+not done stay pending. Any other error of `fetch` (the object store unreachable) is retried, twice, a minute apart.
+
 `record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
 one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
 tracks) must pass before the **previews** asset is emitted, which schedules feature extraction; if it fails,
@@ -62,9 +67,16 @@ def audio_acquire():
 
     @task(pool="audio_fetch", max_active_tis_per_dag=1, retries=2, retry_delay=pendulum.duration(minutes=1))
     def fetch(batch: dict, params=None) -> dict:
-        from musim.acquire.pipeline import fetch_batch
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return fetch_batch(batch, concurrency=params["concurrency"])
+        from musim.acquire.pipeline import fetch_batch
+        from musim.errors import ConfigError, ParameterError
+
+        try:
+            return fetch_batch(batch, concurrency=params["concurrency"])
+        except (ConfigError, ParameterError) as exc:  # every provider refused musim (NoProviderLeft), a bad setting:
+            # no retry can pass until it is fixed, so none is spent (a network error still raises and is retried)
+            raise AirflowFailException(f"{exc} (not retried: fix it, then trigger audio_acquire again)") from None
 
     @task(pool="duckdb_writer", trigger_rule="none_failed")
     def record(fetched, params=None) -> dict:

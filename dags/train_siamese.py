@@ -24,6 +24,11 @@ While a rollback pins the served snapshot (`musim publish --rollback`), `publish
 does not serve it (nor move the online lookup): it succeeds, logs so in one line, and its **models** event says
 `snapshot_served: false`; `musim publish --release` serves the newest.
 
+After a new Last.FM dump whose artists have no audio yet (fewer than 6 artists with both listening data and
+audio features, or no features at all), `prepare` ends skipped with one line (how many artists have listening
+data, how many audio, what must run first: `audio_acquire`, then `audio_features`), and so does the rest of the
+run, with no **models** event; any other error fails it.
+
 Only keys and ids travel through XCom. See `musim models list|show` and the musim page for the results.
 """
 
@@ -97,13 +102,20 @@ def train_siamese():
 
     @task(pool="duckdb_writer")
     def prepare(run: str, params=None) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from musim.errors import NotEnoughData
         from musim.models.families import plan_job
         from musim.models.hyperparams import job_params
 
         hparams, split = job_params("siamese", params["hparams"], embedding_size=params["embedding_size"],
                                     **{k: params[k] for k in JOB_OPTIONS})
-        return plan_job(run, families=["siamese"], params={"siamese": hparams}, dump_id=params["dump_id"],
-                        target_metric=params["metric"], primary_metric=params["primary_metric"], **split)
+        try:
+            return plan_job(run, families=["siamese"], params={"siamese": hparams}, dump_id=params["dump_id"],
+                            target_metric=params["metric"], primary_metric=params["primary_metric"], **split)
+        except NotEnoughData as exc:  # the audio of a new dump's artists is not there yet: nothing wrong, nothing
+            # to train; the run ends skipped (no models event). Any other error fails the run.
+            raise AirflowSkipException(f"not trained: {exc}") from None
 
     @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def train(item: dict) -> dict:

@@ -32,6 +32,12 @@ class ParameterError(MusimError):
     """A function got parameters it cannot work with (librosa's ParameterError, in musim's hierarchy)."""
 
 
+class NotEnoughData(MusimError):
+    """Nothing is wrong, but the data a job needs is not there yet (a new Last.FM dump whose artists have no audio
+    yet: too few artists with both listening data and audio features to train on). The message says how much there
+    is and what must run first; a scheduled DAG run ends skipped on it (the CLI fails, exit 2, as on any error)."""
+
+
 def check_known(what: str, given: Iterable[str], known: Iterable[str]) -> None:
     """:class:`ParameterError` naming every unknown name in ``given`` and every known one, e.g. for a family's
     hyperparameters: ``unknown contrastive parameter(s) x; known: a, b``."""

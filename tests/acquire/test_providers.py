@@ -207,3 +207,31 @@ def test_a_refused_token_is_a_refusal_a_token_server_error_is_retried(provider_s
         assert provider_server.count(r"^/spotify/api/token$") == asked + 1  # refused once, never asked again
         with pytest.raises(NoProviderLeft, match="spotify refused musim's configuration"):
             resolve_artist([spotify], "Muse")
+
+
+def test_an_api_answering_401_or_403_refuses_musim_a_preview_answering_403_is_one_failure(provider_server, sleeps):
+    """Deezer's or iTunes' API answering 401/403 (a wrong address, a proxy, a block) fails every artist alike: a
+    refusal, left out at once (no artist counted as failed) and, once every provider refuses, NoProviderLeft naming
+    each with what to check. A 403 of one preview download (an expired signed URL) stays that preview's failure."""
+    from musim.acquire.errors import NoProviderLeft, ProviderRefused
+
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=403))
+    provider_server.add_fault(r"^/itunes/search$", Fault("status", status=401))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer, \
+            ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes:
+        with pytest.raises(ProviderRefused) as info:
+            deezer.match_artist("Muse")
+        assert info.value.status == 403 and not info.value.retryable and sleeps.calls == []  # not retried
+        assert "MUSIM_DEEZER_API_URL" in info.value.fix
+        with pytest.raises(NoProviderLeft) as left:
+            resolve_artist([deezer, itunes], "Muse")
+    assert "deezer refused musim's configuration (HTTP 403 on GET /search/artist): check MUSIM_DEEZER_API_URL" in str(left.value)
+    assert "itunes refused musim's configuration (HTTP 401 on GET /search): check MUSIM_ITUNES_API_URL" in str(left.value)
+
+    provider_server.clear_faults()
+    provider_server.add_fault(r"^/audio/deezer/", Fault("status", status=403))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+        track = deezer.top_tracks(deezer.match_artist("Muse"), limit=1)[0]
+        with pytest.raises(ProviderError) as failed:
+            deezer.fetch(track)
+    assert failed.value.status == 403 and not isinstance(failed.value, ProviderRefused)

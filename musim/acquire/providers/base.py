@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Callable
+from typing import Any
 
 from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.http import HttpClient
@@ -57,8 +58,16 @@ class Provider(abc.ABC):
         return f"<{type(self).__name__} {self.name}>"
 
 
+#: HTTP statuses of a provider's API (not of a preview download) that refuse musim itself, whatever the artist
+REFUSING_STATUSES = (401, 403)
+
+
 class HttpProvider(Provider):
-    """A provider that speaks HTTP through a rate-limited, retrying :class:`HttpClient`."""
+    """A provider that speaks HTTP through a rate-limited, retrying :class:`HttpClient`.
+
+    ``url_var`` names the setting of its API's address, said in a refusal's fix."""
+
+    url_var: str = ""
 
     def __init__(self, settings: AcquireSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
@@ -70,6 +79,30 @@ class HttpProvider(Provider):
             retry=settings.retry,
             sleep=sleep,
         )
+
+    def refusal(self, err: ProviderError, what: str) -> ProviderError:
+        """``err`` as a refusal of musim (:class:`ProviderRefused`) when the API answered 401 or 403: no artist can
+        pass while it does (a wrong address, a proxy or a block in between), so it is asked nothing more this run;
+        any other error as it is."""
+        if err.status not in REFUSING_STATUSES or isinstance(err, ProviderRefused):
+            return err
+        return ProviderRefused(self.name, f"HTTP {err.status} on {what}", status=err.status, fix=self.refusal_fix())
+
+    def refusal_fix(self) -> str:
+        """What to check when the API refuses musim (401, 403)."""
+        return (f"check {self.url_var or 'its API address'} and any proxy in between, or leave {self.name} out of the "
+                "providers (MUSIM_ACQUIRE_PROVIDERS, the audio_acquire DAG's providers)")
+
+    def api_json(self, url: str, params: dict[str, Any] | None = None, *, what: str,
+                 check: Callable[[Any], None] | None = None) -> Any:
+        """GET the API's JSON (:meth:`HttpClient.get_json`); a 401 or 403 is a refusal (:meth:`refusal`)."""
+        try:
+            return self.http.get_json(url, params, what=what, check=check)
+        except ProviderError as err:
+            refused = self.refusal(err, what)
+            if refused is err:
+                raise
+            raise refused from None
 
     def fetch(self, track: TrackCandidate) -> bytes:
         if not track.preview_url:

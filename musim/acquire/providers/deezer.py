@@ -36,6 +36,7 @@ class DeezerProvider(HttpProvider):
     """Deezer's public API (no credentials); ``fetch_album_genre`` adds one cached call per album."""
 
     name = "deezer"
+    url_var = "MUSIM_DEEZER_API_URL"
 
     def __init__(
         self,
@@ -64,7 +65,7 @@ class DeezerProvider(HttpProvider):
         raise ProviderError(self.name, text, status=code, retryable=code == BUSY)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.http.get_json(f"{self.base}{path}", params, what=f"GET {path}", check=self._check)
+        return self.api_json(f"{self.base}{path}", params, what=f"GET {path}", check=self._check)
 
     def _get_as(self, model: type[M], path: str, params: dict[str, Any] | None = None) -> M:
         return parse(model, self._get(path, params), provider=self.name, what=f"GET {path}")

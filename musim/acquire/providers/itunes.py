@@ -23,6 +23,7 @@ class ItunesProvider(HttpProvider):
     """Apple's iTunes Search API (no credentials)."""
 
     name = "itunes"
+    url_var = "MUSIM_ITUNES_API_URL"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -41,7 +42,7 @@ class ItunesProvider(HttpProvider):
             "limit": SEARCH_LIMIT,
             "country": self.settings.itunes_country,
         }
-        body = parse(ITunesSearch, self.http.get_json(f"{self.base}/search", params, what="GET /search"),
+        body = parse(ITunesSearch, self.api_json(f"{self.base}/search", params, what="GET /search"),
                      provider=self.name, what="GET /search")
         groups: dict[str, list[ITunesSong]] = {}
         for r in body.results:

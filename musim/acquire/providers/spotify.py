@@ -124,6 +124,7 @@ class SpotifyProvider(HttpProvider):
     """Spotify Web API via spotipy with client credentials (see the module docstring)."""
 
     name = "spotify"
+    url_var = "MUSIM_SPOTIFY_API_URL"
 
     def __init__(
         self,
@@ -161,7 +162,8 @@ class SpotifyProvider(HttpProvider):
                 return fn()
             except SpotifyException as exc:
                 err = error_for_status(self.name, exc.http_status, exc.headers, what=what)
-                raise err or ProviderError(self.name, f"HTTP {exc.http_status} on {what}", status=exc.http_status) from None
+                err = err or ProviderError(self.name, f"HTTP {exc.http_status} on {what}", status=exc.http_status)
+                raise self.refusal(err, what) from None
             except SpotifyOauthError as exc:
                 raise _token_error(self.name, exc) from None
             except requests.RequestException as exc:
@@ -206,6 +208,9 @@ class SpotifyProvider(HttpProvider):
                 )
             )
         return tracks
+
+    def refusal_fix(self) -> str:
+        return f"check the app's access to the Web API and {self.url_var}; {CREDENTIAL_HELP}"
 
     def close(self) -> None:
         super().close()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim import sql
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import NotEnoughData, NotFoundError, ParameterError
 from musim.models import registry
 from musim.models.constants import DEFAULT_TARGET, MIN_USABLE_ARTISTS, MODEL_FILE, SPLIT_DEFAULTS
 from musim.models.data import ArtistSplit, ClipTable, PairTargets, default_test_share, split_artists
@@ -30,6 +30,12 @@ __all__ = ["SLICES_IN_MEMORY_MAX", "FamilyInputs", "current_champions", "gate_in
            "load_slices", "split_payload"]
 
 log = logging.getLogger(__name__)
+
+
+class NoFeaturesYet(NotEnoughData, NotFoundError):
+    """No track has the features a family needs yet (the audio is still to acquire or extract): not enough data for
+    a scheduled run, and a missing object for the rest (a :class:`NotFoundError` as before)."""
+
 
 @dataclass(eq=False)
 class FamilyInputs:
@@ -280,7 +286,7 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
     keep = np.array([m is not None and ("slices" not in needs or s is not None)
                      for m, s in zip(mel_keys, slice_keys, strict=True)], dtype=bool)
     if not keep.any():
-        raise NotFoundError(f"no track has the features {', '.join(sorted({'log_mel', *needs} - {'descriptors'}))}: "
+        raise NoFeaturesYet(f"no track has the features {', '.join(sorted({'log_mel', *needs} - {'descriptors'}))}: "
                             "extract them with `musim features build` (or the audio_features DAG; previews first "
                             "with `musim acquire` or `musim library add`)")
     if (~keep).sum():
@@ -299,10 +305,14 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
     if with_targets:
         targets = load_pair_targets(con, dump_id=dump_id, metric=target_metric, artist_ids=np.unique(artist))
         listeners = load_catalogue(con, targets.dump_id)
-        usable = np.intersect1d(np.unique(artist), targets.artist_ids)
-        if usable.size < MIN_USABLE_ARTISTS:
-            raise ParameterError(f"only {usable.size} artists have both audio features and co-listening targets; "
-                                 f"need at least {MIN_USABLE_ARTISTS} to hold out test artists")
+        with_audio = np.unique(artist)
+        usable = np.intersect1d(with_audio, targets.artist_ids)
+        if usable.size < MIN_USABLE_ARTISTS:  # e.g. a new dump whose artists have no audio yet
+            raise NotEnoughData(
+                f"{len(listeners):,} artists have listening data (dump {targets.dump_id[:12]}), {with_audio.size:,} have "
+                f"audio features, {usable.size:,} both; training needs at least {MIN_USABLE_ARTISTS} with both to hold "
+                "out test artists: acquire and extract the listened artists' audio first (the audio_acquire and "
+                "audio_features DAGs, or `musim acquire` and `musim features build`)")
         share = default_test_share(usable.size) if test_share is None else test_share
         split = split_artists(usable, validation=validation_share, test=share, seed=seed)
     return FamilyInputs(ids, artist, [r[2] for r in kept], [r[3] for r in kept],

@@ -75,6 +75,30 @@ def test_a_library_without_features_is_told_how_to_extract_them(musim_home, tmp_
         load_manifest(con)
 
 
+def test_a_new_dump_whose_artists_have_no_audio_yet_is_not_enough_data_with_the_counts(toy, musim_home, capsys):
+    """The latest dump's artists have no audio yet: not a parameter error but NotEnoughData (a scheduled training
+    ends skipped on it), saying how many artists have listening data, how many audio and what to run first; with
+    no feature at all, too (still a NotFoundError for the rest). `musim models train` says it in one line, exit 2."""
+    from musim.cli import main
+    from musim.errors import NotEnoughData, NotFoundError
+    from musim.models.families import load_manifest
+    from tests.dags.test_train_siamese_dag import _new_dump_without_audio
+
+    with warehouse.writer() as con:
+        with pytest.raises(NotEnoughData) as nothing:
+            load_manifest(con, needs=("log_mel",))
+        assert isinstance(nothing.value, NotFoundError)
+        seed_catalogue(con, open_store(), toy)
+        _new_dump_without_audio(con, toy)
+        with pytest.raises(NotEnoughData) as info:
+            load_manifest(con, needs=("log_mel",))
+    assert str(info.value).startswith("24 artists have listening data (dump eeeeeeeeeeee), 24 have audio features, "
+                                      "0 both; training needs at least 6 with both to hold out test artists: ")
+    assert main(["models", "train", "--family", "siamese", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"musim: error: {info.value}"]
+
+
 def test_the_gate_gets_no_label_for_an_untagged_track():
     """An untagged track was labelled "?" for the training_split gate, which then failed every training whose
     test artists alone had one ("every test label occurs in training ... label '?'")."""

@@ -1,0 +1,117 @@
+"""The audio_acquire DAG through Airflow (`airflow dags test`) against the fake providers on 127.0.0.1: a refusal
+that no retry can pass (every provider refusing musim) fails `fetch` at once, without its retries."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from musim import embedded
+from tests.acquire.conftest import fake_server, snapshot, snapshot_serving_dir  # noqa: F401 - fixtures
+from tests.fakes.provider_server import Fault
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
+FAST = {"MUSIM_RETRY_INITIAL_S": "0.01", "MUSIM_RETRY_MAX_S": "0.02", "MUSIM_RETRY_JITTER_S": "0",
+        "MUSIM_DOWNLOAD_RATE_LIMIT": "1000/1", "MUSIM_DEEZER_RATE_LIMIT": "1000/1"}
+CREDENTIALS = ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "AIRFLOW_CONN_MUSIM_SPOTIFY", "MUSIM_ACQUIRE_PROVIDERS",
+               "MUSIM_LOCAL_MUSIC_DIR")
+
+
+def test_every_provider_refusing_fails_fetch_once_without_retries(airflow, snapshot, fake_server):  # noqa: F811
+    """Spotify's token URL refusing the client credentials and Deezer's API answering 403: no retry can pass, so
+    `fetch` fails on its first try (no retry, no minute of retry delay) with one line naming both and what to set."""
+    env, log = airflow
+    env = {k: v for k, v in env.items() if k not in CREDENTIALS}
+    env.update(**fake_server.env(), **FAST, MUSIM_SERVING_DIR=str(snapshot), MUSIM_SPOTIFY_CLIENT_ID="fake-client-id",
+               MUSIM_SPOTIFY_CLIENT_SECRET="not-the-secret")
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=403))
+
+    with pytest.raises(embedded.AirflowRunError):  # the run fails
+        embedded.run_dag("audio_acquire", env, log, {"top_n": 4, "providers": ["spotify", "deezer"],
+                                                     "concurrency": 1})
+    text = log.read_text(errors="replace")
+    # one try: the token URL asked once, Deezer's search once (then both left out), never again
+    assert fake_server.count(r"^/spotify/api/token$") == 1, text[-3000:]
+    assert fake_server.count(r"^/deezer/search/artist$") == 1 and fake_server.count(r"^/spotify/v1/") == 0
+    db = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
+    try:
+        tries = db.execute("SELECT state, try_number FROM task_instance WHERE dag_id = 'audio_acquire' "
+                           "AND task_id = 'fetch'").fetchall()
+    finally:
+        db.close()
+    assert tries == [("failed", 1)]  # its first try, no retry (nor a minute of retry delay) spent
+    assert "up_for_retry" not in text.lower()
+    said = [line for line in text.splitlines() if "no provider is left:" in line]
+    assert said, text[-3000:]
+    line = said[-1][said[-1].index("no provider is left:"):]
+    assert re.search(r"spotify refused musim's configuration \(client-credentials token refused \(invalid_client\)\)"
+                     r".*MUSIM_SPOTIFY_CLIENT_ID.*AIRFLOW_CONN_MUSIM_SPOTIFY", line), line
+    assert "deezer refused musim's configuration (HTTP 403 on GET /search/artist): check MUSIM_DEEZER_API_URL" in line
+    assert "not retried" in line and "not-the-secret" not in text
+
+
+CHILD = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import audio_acquire
+
+fetch = audio_acquire.audio_acquire().get_task("fetch")
+batch = {"batch_id": sys.argv[1], "providers": [sys.argv[2]], "per_artist": 1,
+         "artists": [{"artist_id": 1, "name": "Muse", "known": {}}]}
+try:
+    fetch.python_callable(batch, params={"concurrency": 1})
+    print(json.dumps(["returned"]))
+except AirflowFailException as exc:
+    print(json.dumps(["failed, not retried", str(exc)]))
+except Exception as exc:
+    print(json.dumps(["raised, retried", type(exc).__name__, fetch.partial_kwargs["retries"]]))
+"""
+
+
+def _fetch_in_airflow(tmp_path, env: dict[str, str], batch_id: str, provider: str) -> list:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from musim.embedded import REPO
+
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO),
+               **env)
+    for var in CREDENTIALS:
+        env.pop(var, None)
+    proc = subprocess.run([sys.executable, "-c", CHILD, batch_id, provider], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_fetch_fails_a_refusal_without_retries_and_leaves_a_network_error_to_its_retries(tmp_path, fake_server,  # noqa: F811
+                                                                                        musim_home):
+    """The task's wiring maps only what no retry can pass to AirflowFailException: the object store unreachable
+    (a network error) still raises as it is, and the task's retries take it."""
+    import socket
+
+    refused = _fetch_in_airflow(tmp_path, {**fake_server.env(), **FAST, "MUSIM_HOME": str(musim_home),
+                                           "MUSIM_SPOTIFY_CLIENT_ID": "fake-client-id",
+                                           "MUSIM_SPOTIFY_CLIENT_SECRET": "not-the-secret"}, "b1", "spotify")
+    assert refused[0] == "failed, not retried" and refused[1].startswith("no provider is left: spotify refused")
+    assert refused[1].endswith("(not retried: fix it, then trigger audio_acquire again)")
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    unreachable = _fetch_in_airflow(tmp_path, {**fake_server.env(), **FAST, "MUSIM_HOME": str(musim_home),
+                                               "MUSIM_OBJECT_STORE": "s3://bucket/musim", "MUSIM_S3_ENDPOINT_URL": dead,
+                                               "MUSIM_S3_MAX_ATTEMPTS": "1", "MUSIM_S3_CONNECT_TIMEOUT": "1",
+                                               "MUSIM_S3_AIRFLOW_LOOKUP": "never", "AWS_ACCESS_KEY_ID": "a",
+                                               "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1",
+                                               "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE":
+                                               "/nonexistent"}, "b2", "deezer")
+    assert unreachable == ["raised, retried", "StorageUnavailable", 2]
