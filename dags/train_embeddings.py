@@ -100,15 +100,22 @@ def train_embeddings():
 
     @task(pool="duckdb_writer")
     def prepare(run: str, params=None) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from musim.errors import NotEnoughData
         from musim.models.families import plan_job
 
         per_family = {"cnn_classifier": {"label": params["label"], "seed": params["seed"], **params["classifier"]},
                       "autoencoder": {"seed": params["seed"], **params["autoencoder"]},
                       "contrastive": {"seed": params["seed"], **params["contrastive"]},
                       "descriptors": {"seed": params["seed"]}}
-        return plan_job(run, families=params["families"], params=per_family, dump_id=params["dump_id"],
-                        target_metric=params["metric"], seed=params["seed"], test_share=params["test_share"],
-                        primary_metric=params["primary_metric"])
+        try:
+            return plan_job(run, families=params["families"], params=per_family, dump_id=params["dump_id"],
+                            target_metric=params["metric"], seed=params["seed"], test_share=params["test_share"],
+                            primary_metric=params["primary_metric"])
+        except NotEnoughData as exc:  # no features yet, or too few artists with audio: the run ends skipped (no
+            # models event), as train_siamese's does; any other error fails the run
+            raise AirflowSkipException(f"not trained: {exc}") from None
 
     @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def train(item: dict) -> dict:

@@ -4,13 +4,12 @@ that no retry can pass (every provider refusing musim) fails `fetch` at once, wi
 from __future__ import annotations
 
 import re
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from musim import embedded
 from tests.acquire.conftest import fake_server, snapshot, snapshot_serving_dir  # noqa: F401 - fixtures
+from tests.dags.airflow_db import airflow_db
 from tests.fakes.provider_server import Fault
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -37,12 +36,8 @@ def test_every_provider_refusing_fails_fetch_once_without_retries(airflow, snaps
     # one try: the token URL asked once, Deezer's search once (then both left out), never again
     assert fake_server.count(r"^/spotify/api/token$") == 1, text[-3000:]
     assert fake_server.count(r"^/deezer/search/artist$") == 1 and fake_server.count(r"^/spotify/v1/") == 0
-    db = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
-    try:
-        tries = db.execute("SELECT state, try_number FROM task_instance WHERE dag_id = 'audio_acquire' "
-                           "AND task_id = 'fetch'").fetchall()
-    finally:
-        db.close()
+    tries = airflow_db(env, "SELECT state, try_number FROM task_instance WHERE dag_id = 'audio_acquire' "
+                            "AND task_id = 'fetch'")
     assert tries == [("failed", 1)]  # its first try, no retry (nor a minute of retry delay) spent
     assert "up_for_retry" not in text.lower()
     said = [line for line in text.splitlines() if "no provider is left:" in line]

@@ -11,6 +11,7 @@ import pytest
 from musim import demo, embedded, serving, warehouse
 from musim.models.toy import planted_data
 from musim.storage import open_store
+from tests.dags.airflow_db import airflow_db
 from tests.models.catalogue import seed_catalogue
 
 pytestmark = pytest.mark.slow
@@ -66,3 +67,20 @@ def test_train_embeddings_dag_trains_registers_and_publishes_both_families(airfl
     for what in ("confusion matrix, held-out artists:", "t-SNE of the embeddings:", "dendrogram", "model card:"):
         assert what in out
     assert "file://" in out and "/models/autoencoder/autoencoder-1/kmeans.png" in out
+
+
+def test_a_run_before_any_audio_has_features_ends_skipped_not_failed(airflow, musim_home):
+    """The weekly run on a fresh install (no track has features yet): nothing wrong, nothing to train. The run ends
+    skipped with the line saying what is missing, emits no models event and registers nothing."""
+    env, log = airflow
+    with warehouse.writer():
+        pass  # the warehouse exists, migrated, with no features
+
+    embedded.run_dag("train_embeddings", env, log, CONF)  # succeeds: skipped, not failed
+    states = dict(airflow_db(env, "SELECT task_id, state FROM task_instance WHERE dag_id = 'train_embeddings' "
+                                  "AND map_index < 1"))
+    assert states["prepare"] == "skipped", states
+    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(0,)]  # no models event
+    assert "not trained: no track has the features" in log.read_text(errors="replace")
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0

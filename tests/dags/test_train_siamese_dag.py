@@ -10,7 +10,9 @@ import pytest
 from musim import embedded, serving, warehouse
 from musim.models.toy import planted_data
 from musim.storage import open_store
+from tests.dags.airflow_db import airflow_db
 from tests.models.catalogue import COLD_ARTIST, make_catalogue
+from tests.models.conftest import new_dump_without_audio
 
 pytestmark = pytest.mark.slow
 
@@ -61,36 +63,6 @@ def test_train_siamese_dag_trains_evaluates_promotes_publishes(airflow, musim_ho
         snap.close()
 
 
-def _new_dump_without_audio(con, toy, dump_id: str = "e" * 64) -> None:
-    """A newer dump with a similarity build whose artists are all new: none of them has audio yet."""
-    import dataclasses
-
-    import numpy as np
-
-    from musim.models.data import PairTargets
-    from tests.models.conftest import write_similarity
-
-    t, shift = toy.targets, 100_000
-    ids = t.artist_ids + shift
-    ia, ib = np.triu_indices(ids.size, k=1)
-    v = t.matrix[ia, ib]
-    keep = v > 0
-    new = dataclasses.replace(toy, targets=PairTargets.from_pairs(ids, ids[ia[keep]], ids[ib[keep]], v[keep]),
-                              listeners={a + shift: n for a, n in toy.listeners.items()})
-    write_similarity(con, new, dump_id=dump_id)
-
-
-def _airflow_db(env, query: str) -> list[tuple]:
-    import sqlite3
-    from pathlib import Path
-
-    db = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
-    try:
-        return db.execute(query).fetchall()
-    finally:
-        db.close()
-
-
 def test_a_new_dump_whose_artists_have_no_audio_yet_ends_the_run_skipped_not_failed(airflow, musim_home):
     """The nightly run after a new dump, before acquisition caught up: no artist has both listening data and audio.
     The run ends skipped with one line saying how many have each and what must run first, emits no models event and
@@ -100,7 +72,7 @@ def test_a_new_dump_whose_artists_have_no_audio_yet_ends_the_run_skipped_not_fai
     toy = planted_data(communities=4, artists_per_community=6, clips_per_artist=3, seed=1)
     with warehouse.writer() as con:
         make_catalogue(con, store, toy)  # 24 artists with audio (and a cold one) and the first dump
-        _new_dump_without_audio(con, toy)  # the latest dump: 24 other artists, none with audio
+        new_dump_without_audio(con, toy)  # the latest dump: 24 other artists, none with audio
 
     embedded.run_dag("train_siamese", env, log, CONF)  # succeeds: skipped, not failed
     text = log.read_text(errors="replace")
@@ -109,9 +81,9 @@ def test_a_new_dump_whose_artists_have_no_audio_yet_ends_the_run_skipped_not_fai
         "not trained: 24 artists have listening data (dump eeeeeeeeeeee), 25 have audio features, 0 both; training "
         "needs at least 6 with both"), text[-3000:]
     assert "audio_acquire and audio_features DAGs" in said[-1]
-    states = dict(_airflow_db(env, "SELECT task_id, state FROM task_instance WHERE dag_id = 'train_siamese'"))
+    states = dict(airflow_db(env, "SELECT task_id, state FROM task_instance WHERE dag_id = 'train_siamese'"))
     assert states["prepare"] == "skipped" and states["publish"] == "skipped", states
-    assert _airflow_db(env, "SELECT count(*) FROM asset_event") == [(0,)]  # no models event
+    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(0,)]  # no models event
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0
 

@@ -149,3 +149,21 @@ def insert_catalogue(con, owner: np.ndarray, ids: list[str]) -> None:
                     " format, duration_s, sample_rate, excerpt_offset_s, excerpt_duration_s, added_at) "
                     "VALUES (?, ?, ?, 'test', ?, 'k', 's', 'wav', 30, 22050, 0, 30, now())",
                     [(t, int(a), f"title {t}", t) for t, a in zip(ids, owner, strict=True)])
+
+
+def new_dump_without_audio(con, toy, dump_id: str = "e" * 64) -> None:
+    """A newer dump with a similarity build whose artists are all new: none of them has audio yet."""
+    import dataclasses
+
+    import numpy as np
+
+    from musim.models.data import PairTargets
+
+    t, shift = toy.targets, 100_000
+    ids = t.artist_ids + shift
+    ia, ib = np.triu_indices(ids.size, k=1)
+    v = t.matrix[ia, ib]
+    keep = v > 0
+    new = dataclasses.replace(toy, targets=PairTargets.from_pairs(ids, ids[ia[keep]], ids[ib[keep]], v[keep]),
+                              listeners={a + shift: n for a, n in toy.listeners.items()})
+    write_similarity(con, new, dump_id=dump_id)

@@ -82,14 +82,14 @@ def test_a_new_dump_whose_artists_have_no_audio_yet_is_not_enough_data_with_the_
     from musim.cli import main
     from musim.errors import NotEnoughData, NotFoundError
     from musim.models.families import load_manifest
-    from tests.dags.test_train_siamese_dag import _new_dump_without_audio
+    from tests.models.conftest import new_dump_without_audio
 
     with warehouse.writer() as con:
         with pytest.raises(NotEnoughData) as nothing:
             load_manifest(con, needs=("log_mel",))
         assert isinstance(nothing.value, NotFoundError)
         seed_catalogue(con, open_store(), toy)
-        _new_dump_without_audio(con, toy)
+        new_dump_without_audio(con, toy)
         with pytest.raises(NotEnoughData) as info:
             load_manifest(con, needs=("log_mel",))
     assert str(info.value).startswith("24 artists have listening data (dump eeeeeeeeeeee), 24 have audio features, "
