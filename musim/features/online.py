@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import threading
 import time
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,9 @@ from musim.params import whole_number
 from musim.scratch import temp_file
 
 __all__ = ["OnlineStore", "clear_cache", "commit_online", "lookup", "mend_online", "open_online",
-           "point_online", "publish_online", "stage_online"]
+           "point_online", "prune_online", "publish_online", "stage_online"]
+
+log = logging.getLogger(__name__)
 
 _SNAPSHOT = re.compile(r"^v(\d+)-\d{8}T\d{12}Z\.npz$")
 #: Files being written (``scratch.temp_file``: swept when a killed writer left them).
@@ -167,10 +170,10 @@ def stage_online(con: duckdb.DuckDBPyConnection, view: FeatureView, *, settings:
     return path
 
 
-def commit_online(path: Path, *, keep: int | None = 2) -> Path:
+def commit_online(path: Path, *, keep: int | None = 2, keep_files: Collection[str] | None = None) -> Path:
     """Make the staged snapshot ``path`` (:func:`stage_online`) the current one of its version, and ``latest``
-    the newest version with a current snapshot; then remove all but the newest ``keep`` files of the version
-    (never ``path``; ``keep=None`` removes nothing). Return ``path``."""
+    the newest version with a current snapshot; then prune the version's files (:func:`prune_online`: never
+    ``path``; ``keep=None`` removes nothing). Return ``path``."""
     m = _SNAPSHOT.fullmatch(path.name)
     if m is None or not path.is_file():
         raise StorageError(f"{path} is no staged online snapshot (v<N>-<stamp>.npz): publish the view again")
@@ -179,11 +182,43 @@ def commit_online(path: Path, *, keep: int | None = 2) -> Path:
     # The newest published version, from the pointers themselves: a damaged `latest` is mended, not trusted.
     _write_pointer(folder / "latest", str(max(_published_versions(folder))))
     if keep is not None:
-        old = sorted(p for p in folder.iterdir() if (m := _SNAPSHOT.match(p.name)) and int(m.group(1)) == version)
-        for p in old[:-max(keep, 1)]:
-            if p != path:
-                p.unlink(missing_ok=True)
+        prune_online(path, keep=keep, keep_files=keep_files)
     return path
+
+
+def prune_online(path: Path, *, keep: int = 2, keep_files: Collection[str] | None = None) -> list[Path]:
+    """Remove the files of the version of ``path`` (a snapshot file of a view's folder) but ``path`` itself, the one
+    the version's pointer names, the newest ``keep`` and those named in ``keep_files`` (file names in that folder:
+    what the kept serving snapshots record, :func:`musim.models.serve.commit_staged`; None for a view no snapshot
+    records, e.g. a feature view); return the paths removed. Called after the commit: a failure only warns (the
+    files stay for the next publish of the version)."""
+    m = _SNAPSHOT.fullmatch(path.name)
+    if m is None:
+        return []
+    folder, version = path.parent, int(m.group(1))
+    removed: list[Path] = []
+    try:
+        try:
+            current = (folder / f"v{version}.current").read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            current = None
+        files = sorted(p for p in folder.iterdir() if (f := _SNAPSHOT.match(p.name)) and int(f.group(1)) == version)
+        stays = {path.name, current, *(keep_files or ()), *(p.name for p in files[-max(keep, 1):])}
+    except Exception as exc:  # noqa: BLE001 - committed: a pruning failure only warns
+        log.warning("%s: pruning the old online snapshots of version %d failed: %s: %s (they stay; the next publish "
+                    "of the version tries again)", folder, version, type(exc).__name__, exc)
+        return []
+    for p in files:
+        if p.name in stays:
+            continue
+        try:
+            p.unlink(missing_ok=True)
+        except OSError as exc:  # the others still go
+            log.warning("%s: the old online snapshot %s could not be removed (%s: %s): it stays (the next publish "
+                        "of the version tries again)", folder, p.name, type(exc).__name__, exc)
+            continue
+        removed.append(p)
+    return removed
 
 
 def mend_online(name: str, version: int, file_name: str, *, settings: Settings | None = None) -> bool:

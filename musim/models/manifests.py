@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -24,9 +25,10 @@ from musim import sql, warehouse
 from musim.errors import NotFoundError
 from musim.storage import DamagedObject, ObjectStore
 
-__all__ = ["EMBEDDING_FILE", "MANIFESTS", "read_manifest", "served_manifest_key"]
+__all__ = ["EMBEDDING_FILE", "MANIFESTS", "read_kept_snapshots", "read_manifest", "served_manifest_key"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The serving manifest of a version's newest publication, next to its model: ``models/<family>/<version>/embedding.json``
 #: (what snapshots published before they recorded their manifests read; :func:`read_manifest`).
@@ -100,6 +102,28 @@ def _manifest_key(con: duckdb.DuckDBPyConnection, family: str, version: str, at:
     return key
 
 
+def read_kept_snapshots(read: Callable[[duckdb.DuckDBPyConnection], T], settings: Any = None) -> list[T] | None:
+    """What ``read`` returns for each kept serving snapshot (the current and the pinned one among them), opened read-only
+    in turn; None while a snapshot another process holds open cannot be read (what it records is unknown: a pruner then
+    removes nothing). A snapshot that cannot be read at all is never served, so it is passed over. What the version's
+    publish reads to prune its manifests (:func:`_prune_manifests`) and its online vectors
+    (:func:`musim.models.serve.commit_staged`)."""
+    from musim import snapshots
+
+    found: list[T] = []
+    for snap in snapshots.list_snapshots(settings):
+        if snap.held:
+            return None
+        if snap.problem:
+            continue
+        con = warehouse.connect(snap.path, read_only=True, settings=settings)
+        try:
+            found.append(read(con))
+        finally:
+            con.close()
+    return found
+
+
 def _prune_manifests(store: ObjectStore, family: str, version: str, written: str, settings: Any = None) -> list[str]:
     """Remove the version's publication manifests that no kept snapshot records and that are not ``written`` (the one
     this publication wrote: the snapshot that will serve it may come later), as publishing a version prunes its online
@@ -108,26 +132,16 @@ def _prune_manifests(store: ObjectStore, family: str, version: str, written: str
     publication's commit. Nothing is removed while a snapshot another process holds open cannot be read (what it
     records is unknown); a snapshot that cannot be read at all is never served, so it keeps nothing. A failure only
     warns: the publication is committed."""
-    from musim import snapshots
     from musim.models.registry import object_prefix
 
     prefix = object_prefix(family, version) + MANIFESTS
     try:
         found = [o.key for o in store.list(prefix) if _MANIFEST_NAME.fullmatch(o.key[len(prefix):])]
         stale = [key for key in found if key != written]
-        kept: set[str] = set()
-        for snap in snapshots.list_snapshots(settings) if stale else []:
-            if snap.held:
-                return []
-            if snap.problem:
-                continue
-            con = warehouse.connect(snap.path, read_only=True, settings=settings)
-            try:
-                key = served_manifest_key(con, version)
-            finally:
-                con.close()
-            if key is not None:
-                kept.add(key)
+        recorded = read_kept_snapshots(lambda con: served_manifest_key(con, version), settings) if stale else []
+        if recorded is None:
+            return []
+        kept = {key for key in recorded if key is not None}
         removed = [key for key in stale if key not in kept]
         for key in removed:
             store.delete(key)

@@ -55,7 +55,13 @@ from musim import sql, warehouse
 from musim.errors import MusimError, NotFoundError, ParameterError, QualityError, StorageError
 from musim.features.registry import ARTIST, TRACK, FeatureView, embedding_view
 from musim.models.ann import AnnIndex, AnnParams, index_key, save_index, search_mode, stored_index
-from musim.models.manifests import EMBEDDING_FILE, _manifest_key, _prune_manifests, read_manifest
+from musim.models.manifests import (
+    EMBEDDING_FILE,
+    _manifest_key,
+    _prune_manifests,
+    read_kept_snapshots,
+    read_manifest,
+)
 from musim.models.neighbours import (
     PairSimilarity,
     _group,
@@ -75,6 +81,7 @@ __all__ = [
     "mend_online_pointers",
     "align_online_pointers",
     "commit_staged",
+    "kept_online_files",
     "track_neighbors",
 ]
 
@@ -311,13 +318,46 @@ def unserved(versions: Sequence[str], exc: Exception, settings: Any = None) -> E
 def commit_staged(staged_online: Sequence[str | Path], settings: Any = None) -> list[str]:
     """Move the online pointers to the vectors a publish staged (after the snapshot that serves its rows); return
     the files now current. None while a rollback pins the served snapshot (:class:`musim.snapshots.Pin`): the
-    lookup stays on what it serves, and the staged files wait for the release (:func:`align_online_pointers`)."""
+    lookup stays on what it serves, and the staged files wait for the release (:func:`align_online_pointers`).
+    Then, pinned or not, each version's files that no kept snapshot records (:func:`kept_online_files`; the pinned
+    one's among them, so a rollback to any kept snapshot finds its vectors) are removed, but the current and the
+    newest two (:func:`musim.features.online.prune_online`); nothing while what the snapshots record is unknown."""
     from musim import snapshots
-    from musim.features.online import commit_online
+    from musim.features.online import commit_online, prune_online
 
-    if snapshots.read_pin(settings) is not None:
-        return []
-    return [str(commit_online(Path(path))) for path in staged_online]
+    paths = [Path(path) for path in staged_online]
+    pinned = snapshots.read_pin(settings) is not None
+    committed = [] if pinned else [str(commit_online(path, keep=None)) for path in paths]
+    kept = kept_online_files(settings) if paths else None  # after the commit
+    if kept is not None:
+        for path in paths:
+            prune_online(path, keep_files=kept.get(path.parent.name, set()))
+    return committed
+
+
+def kept_online_files(settings: Any = None) -> dict[str, set[str]] | None:
+    """The online vector files that the kept serving snapshots record (their ``served_online`` tables), by view name
+    (the folder under ``online/``); None while one of them cannot be read (another process holds it open: what it
+    records is unknown) or its table cannot be read. A snapshot published before snapshots recorded them records
+    none."""
+    def recorded(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+        present = {r[0] for r in sql.query(con, "models/present_tables.sql").fetchall()}
+        rows = sql.query(con, "serving/served_online.sql").fetchall() if "served_online" in present else []
+        return [(ref.rpartition(":")[0], file_name) for row in rows
+                for ref, file_name in zip(row[:2], row[2:], strict=True) if ref and file_name]
+
+    try:
+        found = read_kept_snapshots(recorded, settings)
+    except Exception as exc:  # noqa: BLE001 - committed: a pruning failure only warns
+        log.warning("the online vectors that the kept serving snapshots record could not be read (%s: %s): none is "
+                    "pruned (the next publish of the version tries again)", type(exc).__name__, exc)
+        return None
+    if found is None:
+        return None
+    kept: dict[str, set[str]] = {}
+    for view, file_name in (pair for pairs in found for pair in pairs):
+        kept.setdefault(view, set()).add(file_name)
+    return kept
 
 
 def _drop_uncommitted(con: duckdb.DuckDBPyConnection, staged: Sequence[Any]) -> None:

@@ -153,6 +153,36 @@ def test_a_damaged_pointer_is_named_on_read_and_mended_by_the_next_publish(con, 
     assert (folder / "latest").read_text() == "1"
 
 
+@pytest.mark.usefixtures("artist_con")
+def test_a_publish_keeps_the_files_named_and_a_pruning_failure_only_warns(con, caplog):
+    """``commit_online`` removed every file of the version but the newest two, and a file it could not remove
+    failed the publish after its pointers had moved. Files named in ``keep_files`` (what kept serving snapshots
+    record) now stay, the others still go, and one that cannot be removed only warns."""
+    import logging
+
+    from musim.config import get_settings
+    from musim.features.online import commit_online, stage_online
+
+    view = embedding_view("artist_embedding", 1, entity=ARTIST, dim=2, model_version="m", description="t")
+    folder = get_settings().serving_dir / "online" / "artist_embedding"
+    paths = []
+    for i in range(4):
+        write_vectors(con, view, [1], np.array([[float(i), 1.0]]))
+        paths.append(commit_online(stage_online(con, view), keep_files={paths[0].name} if paths else None))
+    assert sorted(p.name for p in folder.glob("v1-*.npz")) == [paths[0].name, paths[2].name, paths[3].name]
+    assert OnlineStore.load(paths[0]).get(1).tolist() == [0.0, 1.0]  # named: kept, and whole
+
+    stuck = folder / "v1-20000101T000000000000Z.npz"  # older than all, and no file: it cannot be unlinked
+    stuck.mkdir()
+    (stuck / "x").write_text("x")
+    caplog.set_level(logging.WARNING)
+    write_vectors(con, view, [1], np.array([[9.0, 1.0]]))
+    last = commit_online(stage_online(con, view))  # nothing named: the newest two stay
+    assert lookup("artist_embedding", 1, refresh_s=0).tolist() == [9.0, 1.0]
+    assert sorted(p.name for p in folder.glob("v1-*.npz") if p.is_file()) == [paths[3].name, last.name]
+    assert [r.getMessage() for r in caplog.records if stuck.name in r.getMessage()]
+
+
 @pytest.mark.parametrize("name", [None, "../online/artist_embedding", "/etc", "a__b", 5])
 def test_a_name_that_is_no_view_name_is_refused_before_any_path_is_made(name):
     from musim.errors import ParameterError

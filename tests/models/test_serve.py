@@ -3,6 +3,7 @@ cold start, feature views, online store, snapshot."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -222,6 +223,83 @@ def test_the_online_lookup_follows_the_served_snapshot_after_a_rollback_and_unde
     assert serving.current_path() == Path(pinned.snapshot)
     np.testing.assert_allclose(served_vector(), _artist_vector(fourth, owner, 9), rtol=1e-5)
     np.testing.assert_allclose(served_vector(2), _artist_vector(fourth, owner, 9), rtol=1e-5)
+
+
+def _online_files() -> set[str]:
+    """The online vector files of autoencoder-1's views, as ``<view>/<file>``."""
+    root = get_settings().serving_dir / "online"
+    return {f"{view}/{p.name}" for view in ("track_autoencoder_embedding", "artist_autoencoder_embedding")
+            for p in (root / view).glob("v1-*.npz")}
+
+
+def _recorded_online() -> dict[str, set[str]]:
+    """The online vector files each kept snapshot records (its served_online table), by snapshot name."""
+    from musim import snapshots
+
+    found = {}
+    for snap in snapshots.list_snapshots():
+        con = duckdb.connect(str(snap.path), read_only=True)
+        try:
+            rows = con.execute("SELECT track_view, artist_view, track_online, artist_online FROM served_online "
+                               "WHERE model_version = 'autoencoder-1'").fetchall()
+        finally:
+            con.close()
+        found[snap.name] = {f"{ref.rpartition(':')[0]}/{name}" for row in rows
+                            for ref, name in zip(row[:2], row[2:], strict=True)}
+    return found
+
+
+def test_a_rollback_finds_the_online_vectors_of_every_kept_snapshot_and_pruning_stays_bounded(capsys, caplog):
+    """Committing a version's vectors kept only its newest two files, so a version published three times lost the
+    vectors of its oldest kept snapshot: a rollback to it served those neighbours with the newest vectors ("are
+    gone"). A file stays now while a kept snapshot records it (the pinned one's included), and one that none
+    records (nor is current, nor among the newest two) is removed, under the pin and after its release."""
+    from musim.cli import main
+
+    _, owner = _data(2)
+    embs = [_data(seed)[0] for seed in range(20, 27)]
+    ids = [f"x{i}" for i in range(owner.size)]
+
+    def publish(con, emb):
+        return publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, snapshot=True)
+
+    with warehouse.writer() as con:
+        _add_tracks(con, owner)
+        first = [publish(con, e) for e in embs[:3]]
+    oldest = Path(first[0].snapshot).name
+    assert oldest in _recorded_online()  # three distinct states: every snapshot is kept
+    assert _recorded_online()[oldest] <= _online_files()
+
+    caplog.set_level(logging.INFO)
+    assert main(["publish", "--rollback", oldest]) == 0
+    capsys.readouterr()
+    assert not [r for r in caplog.records if "are gone" in r.getMessage()]
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, version=1, refresh_s=0),
+                               _artist_vector(embs[0], owner, 9), rtol=1e-5)
+
+    with warehouse.writer() as con:  # two publishes under the pin: the oldest of the others loses its snapshot
+        under_pin = [publish(con, e) for e in embs[3:5]]
+    recorded = _recorded_online()
+    assert Path(first[1].snapshot).name not in recorded and oldest in recorded
+    kept = set().union(*recorded.values())
+    assert _online_files() == kept  # the second publication's files, recorded by no kept snapshot, are gone
+    assert not [r for r in caplog.records if "are gone" in r.getMessage() or "pruning" in r.getMessage()]
+    assert serving.current_path().name == oldest and all(p.online == [] for p in under_pin)
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(embs[0], owner, 9), rtol=1e-5)
+
+    assert main(["publish", "--release"]) == 0
+    capsys.readouterr()
+    with warehouse.writer() as con:
+        last = [publish(con, e) for e in embs[5:7]]
+    recorded = _recorded_online()
+    assert oldest not in recorded and len(recorded) == 3  # no longer pinned: pruned with its snapshot
+    assert _online_files() == set().union(*recorded.values())  # what nothing kept records is removed
+    assert len(_online_files()) == 6
+    assert {f"{Path(p).parent.name}/{Path(p).name}" for p in last[1].online} <= _online_files()
+    np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
+                               _artist_vector(embs[6], owner, 9), rtol=1e-5)
+    assert not [r for r in caplog.records if "are gone" in r.getMessage() or "pruning" in r.getMessage()]
 
 
 # -- what similar-audio reads for a version follows the served snapshot (its serving manifest, like its vectors) ----
