@@ -65,7 +65,7 @@ def _child(*, communities: int, artists_per_community: int, contrastive_epochs: 
                                             "init_encoder_path": str(enc_path)}, work, 0)
     started_s = time.perf_counter() - t0
     report = evaluate_family("siamese", scratch.model, inputs,
-                             others={"contrastive start": ("siamese", started.model)}, n_boot=1000, seed=0)
+                             others={"contrastive start": ("siamese", started.model, started.params)}, n_boot=1000, seed=0)
     metric = choose_primary_metric(int(split.test.size))
     cmp = report.compare("contrastive start", "model", metric)
     return {"metric": metric, "scratch": report.summary["model"][metric],

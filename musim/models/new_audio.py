@@ -271,12 +271,15 @@ def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
 
     if champ.input == "slices":
         counts = [int(f.shape[0]) for f in features]
+    params = champ.entry.params  # how the version embeds (the contrastive family's crops): as it was published
+    if champ.input == "slices":
+        counts = [int(f.shape[0]) for f in features]
         return embed_features(champ.family, champ.model, slices=np.concatenate(list(features)),
-                              slice_track=np.repeat(np.arange(len(counts)), counts), n=len(counts))
+                              slice_track=np.repeat(np.arange(len(counts)), counts), n=len(counts), params=params)
     stacked = np.stack(list(features))
     if champ.input == "descriptors":
-        return embed_features(champ.family, champ.model, descriptors=stacked)
-    return embed_features(champ.family, champ.model, mel=stacked)
+        return embed_features(champ.family, champ.model, descriptors=stacked, params=params)
+    return embed_features(champ.family, champ.model, mel=stacked, params=params)
 
 
 def embed_files(paths: Sequence[str | Path], *, family: str | None = None, version: str | None = None,

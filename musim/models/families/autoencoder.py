@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim.models.families.base import AUTOENCODER, Family, Trained, need, trained_artists
+from musim.models.hyperparams import AutoencoderParams
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from musim.models.autoencoder import AutoencoderParams
     from musim.models.families.inputs import FamilyInputs
 
 
@@ -53,13 +53,12 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
 
 
 def parse_params(params: Mapping[str, Any]) -> AutoencoderParams:
-    from musim.models.autoencoder import AutoencoderParams
-
     return AutoencoderParams.from_json(params)
 
 
-def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
-    """The flattened encoder output of each track in ``rows``."""
+def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray,
+          params: AutoencoderParams | None = None) -> np.ndarray:
+    """The flattened encoder output of each track in ``rows`` (no parameter changes it: ``params`` is unused)."""
     from musim.models.autoencoder import encode
 
     return encode(model, need(inputs.mel, "log-mels"), rows)

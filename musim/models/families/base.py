@@ -5,7 +5,8 @@ A family is a value, not a class hierarchy: its name, its inputs (``log_mel``, `
 ``descriptors``), its feature service, and these functions::
 
     train(inputs: FamilyInputs, params: dict, workdir: Path, verbose: int) -> Trained
-    embed(model, inputs: FamilyInputs, rows) -> (len(rows), d) track vectors
+    embed(model, inputs: FamilyInputs, rows, params=None) -> (len(rows), d) track vectors, as the version with
+                                 the typed ``params`` embeds (None: the defaults; see Family.version_params)
     parse_params(params: dict) -> the family's typed parameters (musim.params), checked before anything runs
     scorer(model, inputs, clips) -> Scorer          # optional; default: cosine of mean track vectors
     pair_similarity(model) -> (a (n, d), b (m, d)) -> (n, m)   # optional; how served neighbours are scored
@@ -67,9 +68,12 @@ class Family:
 
     ``train(inputs, params: dict, workdir, verbose) -> Trained``; ``parse_params(params: dict)``: the family's
     typed parameters, or a :class:`ParameterError` naming the first bad one (checked before anything is loaded
-    or trained; ``train`` reads its parameters through it); ``embed(model, inputs, rows) -> (n, d)``
-    track vectors; ``scorer(model, inputs, clips) -> Scorer`` (default: cosine of the artists' mean track
-    vectors, :func:`musim.models.evaluate.embedding_scorer`).
+    or trained; ``train`` reads its parameters through it); ``embed(model, inputs, rows, params=None) -> (n, d)``
+    track vectors, with the version's own typed parameters (:meth:`version_params`; None: the defaults), so
+    that every later embedding of a version is the one it was trained and published with;
+    ``scorer(model, inputs, clips) -> Scorer`` (default: cosine of the artists' mean track
+    vectors, :func:`musim.models.evaluate.embedding_scorer`). ``recorded``: names ``train`` records beside the
+    parameters that are not given (the descriptors' ``dims``).
     """
 
     name: str
@@ -81,19 +85,27 @@ class Family:
     parse_params: Callable[[Mapping[str, Any]], Any]
     scorer: Callable[..., Scorer] | None = None
     pair_similarity: Callable[[keras.Model], Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None
+    recorded: tuple[str, ...] = ()
 
-    def make_scorer(self, model: keras.Model, inputs: FamilyInputs, clips: ClipTable) -> Scorer:
+    def version_params(self, stored: Mapping[str, Any] | None) -> Any:
+        """A version's typed parameters from what its registry entry (``entry.params``) or its training
+        (``Trained.params``) recorded (None: the defaults): what :attr:`embed` embeds that version with."""
+        return self.parse_params({k: v for k, v in (stored or {}).items() if k not in self.recorded})
+
+    def make_scorer(self, model: keras.Model, inputs: FamilyInputs, clips: ClipTable, params: Any = None) -> Scorer:
+        """The family's scorer of ``model``; ``params``: the version's typed parameters (:meth:`version_params`)."""
         if self.scorer is not None:
             return self.scorer(model, inputs, clips)
-        return cosine_scorer(self, model, inputs, clips)
+        return cosine_scorer(self, model, inputs, clips, params=params)
 
 
 def cosine_scorer(fam: Family, model: keras.Model, inputs: FamilyInputs, clips: ClipTable,
-                  vectors: np.ndarray | None = None) -> Scorer:
-    """Artist similarity = cosine of the artists' mean track vectors (``vectors``: precomputed, all tracks)."""
+                  vectors: np.ndarray | None = None, params: Any = None) -> Scorer:
+    """Artist similarity = cosine of the artists' mean track vectors (``vectors``: precomputed, all tracks; else
+    embedded with the version's typed ``params``, :meth:`Family.version_params`)."""
     def scorer(artist_ids: np.ndarray) -> np.ndarray:
         rows, _ = clips.flat(artist_ids)
-        v = vectors[rows] if vectors is not None else fam.embed(model, inputs, rows)
+        v = vectors[rows] if vectors is not None else fam.embed(model, inputs, rows, params)
         full = np.zeros((len(inputs), v.shape[1]), dtype=np.float32)
         full[rows] = v
         return embedding_scorer(full, clips)(artist_ids)

@@ -60,8 +60,9 @@ def parse_params(params: Mapping[str, Any]) -> ClassifierParams:
     return ClassifierParams.from_json(params)
 
 
-def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
-    """Mean embedding over the slices of each track in ``rows``."""
+def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray,
+          params: ClassifierParams | None = None) -> np.ndarray:
+    """Mean embedding over the slices of each track in ``rows`` (no parameter changes it: ``params`` is unused)."""
     from musim.models.classifier import track_embeddings
 
     st = need(inputs.slice_track, "slices")

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim.models.families.base import CONTRASTIVE, Family, Trained, need
+from musim.models.hyperparams import ContrastiveParams
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from musim.models.contrastive import ContrastiveParams
     from musim.models.families.inputs import FamilyInputs
 
 
@@ -27,7 +27,7 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
     p = parse_params(params)
     x = need(inputs.mel, "log-mels")
     res = train_contrastive(x, params=p, verbose=verbose)
-    emb = embed(res.model, inputs, np.arange(len(inputs)), crops=p.embed_crops)
+    emb = embed(res.model, inputs, np.arange(len(inputs)), p)
     s = res.summary()
     card = (f"## Self-supervised training\n\nInfoNCE loss {s['first_loss']:.3f} → {s['last_loss']:.3f} over "
             f"{s['epochs_run']} epochs on {len(inputs)} tracks (two augmented {p.crop_frames}-frame crops of a "
@@ -38,16 +38,17 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
 
 
 def parse_params(params: Mapping[str, Any]) -> ContrastiveParams:
-    from musim.models.contrastive import ContrastiveParams
-
     return ContrastiveParams.from_json(params)
 
 
-def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray, *, crops: int = 5) -> np.ndarray:
-    """The encoder's mean over ``crops`` evenly spaced crops of each track's log-mel in ``rows``."""
+def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray,
+          params: ContrastiveParams | None = None) -> np.ndarray:
+    """The encoder's mean over the version's ``embed_crops`` (``params``: its parameters, None: the defaults)
+    evenly spaced crops of each track's log-mel in ``rows``: the crops its published embeddings were made with."""
     from musim.models.contrastive import embed as embed_crops
 
-    return embed_crops(model, need(inputs.mel, "log-mels"), rows, crops=crops)
+    p = params if params is not None else ContrastiveParams()
+    return embed_crops(model, need(inputs.mel, "log-mels"), rows, crops=p.embed_crops)
 
 
 FAMILY = Family(CONTRASTIVE, "self-supervised encoder: augmented crops of a track against the batch (InfoNCE)",

@@ -119,10 +119,12 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
                    "similarity = cosine of the artists' mean vectors.\n", emb, artists)
 
 
-def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
+def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray,
+          params: DescriptorFamilyParams | None = None) -> np.ndarray:
+    """The model's weighted z-scores of each track in ``rows`` (the weights are in the model: ``params`` is unused)."""
     d = need(inputs.descriptors, "descriptors")[np.asarray(rows, dtype=np.int64)]
     return np.asarray(model(d.astype(np.float32), training=False), dtype=np.float32)
 
 
 FAMILY = Family(DESCRIPTORS, "handcrafted descriptors, z-scored (the baseline as a servable family)",
-                ("descriptors",), "descriptor_baseline", train, embed, parse_params)
+                ("descriptors",), "descriptor_baseline", train, embed, parse_params, recorded=("dims",))

@@ -6,7 +6,7 @@ family scores pairs: cosine, or the siamese head),
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +32,15 @@ def _embed_all(con: duckdb.DuckDBPyConnection, entry: registry.ModelEntry, store
     fam = get_family(entry.family)
     inputs = load_inputs(con, store=store, needs=fam.inputs, with_targets=False, track_ids=track_ids)
     model = load_keras(registry.fetch_model_file(store, entry))
-    return list(inputs.track_ids), fam.embed(model, inputs, np.arange(len(inputs))), model
+    vectors = fam.embed(model, inputs, np.arange(len(inputs)), fam.version_params(entry.params))
+    return list(inputs.track_ids), vectors, model
+
 
 def embed_tracks(con: duckdb.DuckDBPyConnection, version: str, *, store: ObjectStore | None = None,
                  track_ids: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
-    """Track embeddings ``(ids, (n, d))`` of any registered version (``<family>:champion`` works): the
-    serving path shared by every family (``similar-audio``, ``embed``, neighbour tables)."""
+    """Track embeddings ``(ids, (n, d))`` of any registered version (``<family>:champion`` works), embedded with
+    the version's own parameters: the serving path shared by every family (``similar-audio``, ``embed``, neighbour
+    tables)."""
     from musim.storage import open_store
 
     ids, vectors, _ = _embed_all(con, registry.get_model(con, version), store or open_store(), track_ids)
@@ -77,11 +80,14 @@ def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: Obje
 
 def embed_features(family: str, model: keras.Model, *, mel: np.ndarray | None = None,
                    slices: np.ndarray | None = None, slice_track: np.ndarray | None = None,
-                   descriptors: np.ndarray | None = None, n: int | None = None) -> np.ndarray:
+                   descriptors: np.ndarray | None = None, n: int | None = None,
+                   params: Mapping[str, Any] | None = None) -> np.ndarray:
     """Embeddings of new audio already featurised (one row per file/track): ``mel`` ``(n, 256, 64)``
     (siamese, autoencoder), ``slices`` ``(m, frames, n_mels)`` with ``slice_track`` ``(m,)`` in 0..n-1
     (cnn_classifier; track = mean of its slices; ``n`` default ``max(slice_track) + 1``), or
-    ``descriptors`` ``(n, D)``. What ``similar-audio`` and ``embed`` use (:mod:`musim.models.serve`)."""
+    ``descriptors`` ``(n, D)``. ``params``: the version's recorded parameters (its registry entry's ``params``),
+    which say how it embeds (the contrastive family's ``embed_crops``); None: the family's defaults. What
+    ``similar-audio`` and ``embed`` use (:mod:`musim.models.new_audio`)."""
     fam = get_family(family)
     if n is None:
         n = next(int(a.shape[0]) for a in (mel, descriptors) if a is not None) if (
@@ -89,7 +95,7 @@ def embed_features(family: str, model: keras.Model, *, mel: np.ndarray | None = 
     inputs = FamilyInputs([str(i) for i in range(n)], np.zeros(n, np.int64), [""] * n, [None] * n, {}, [None] * n,
                           [None] * n, descriptors, mel=mel, slices=slices,
                           slice_track=None if slice_track is None else np.asarray(slice_track, np.int64))
-    return fam.embed(model, inputs, np.arange(n))
+    return fam.embed(model, inputs, np.arange(n), fam.version_params(params))
 
 
 def cosine_top_k(vectors: np.ndarray, k: int = 10, *, queries: Sequence[int] | np.ndarray | None = None,

@@ -42,6 +42,9 @@ __all__ = ["IDENTITY_METRICS", "FamilyRun", "baseline_scorers", "champion_models
 
 log = logging.getLogger(__name__)
 
+#: A champion re-scored beside a model: its family, its Keras model and its recorded parameters (how it embeds).
+ChampionModel = tuple[str, "keras.Model", "Mapping[str, Any] | None"]
+
 def baseline_scorers(inputs: FamilyInputs, clips: ClipTable, *, seed: int = 0) -> dict[str, Scorer]:
     """The baselines of every family's evaluation (each only when its input is loaded)."""
     out: dict[str, Scorer] = {"random": random_scorer(seed)}
@@ -55,14 +58,14 @@ def baseline_scorers(inputs: FamilyInputs, clips: ClipTable, *, seed: int = 0) -
 
 
 def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
-                       others: Mapping[str, tuple[str, keras.Model]] | None = None, vectors: np.ndarray | None = None,
-                       n_boot: int = 1000, seed: int = 0) -> EvaluationReport:
+                       others: Mapping[str, ChampionModel] | None = None, vectors: np.ndarray | None = None,
+                       n_boot: int = 1000, seed: int = 0, params: Mapping[str, Any] | None = None) -> EvaluationReport:
     """Evaluate without listening data: every track whose artist has another track is a query, and an embedding
     is good when it ranks the artist's other tracks first (:mod:`musim.models.label_eval`: AUC of same-artist
     against other-artist tracks, average precision, precision@1, bootstrap CIs resampling the query tracks' artists). Scorers: the
     model, ``others`` (champions) and the baselines random, pixel (the flattened log-mel) and descriptors (z-scored),
     all on the same tracks. Query ids are track positions; the report's test artists are their artists and its
-    test set is named by the tracks (``set_key``)."""
+    test set is named by the tracks (``set_key``). ``params``: the model's recorded parameters (how it embeds)."""
     import hashlib
 
     from musim.models.bootstrap import bootstrap_ci
@@ -71,9 +74,11 @@ def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
     fam = get_family(family)
     rows = np.arange(len(inputs))
     embeddings: dict[str, np.ndarray] = {
-        registry.MODEL_SCORER: vectors if vectors is not None else fam.embed(model, inputs, rows)}
-    for name, (other_family, other) in (others or {}).items():
-        embeddings[name] = get_family(other_family).embed(other, inputs, rows)
+        registry.MODEL_SCORER: vectors if vectors is not None
+        else fam.embed(model, inputs, rows, fam.version_params(params))}
+    for name, (other_family, other, other_params) in (others or {}).items():
+        other_fam = get_family(other_family)
+        embeddings[name] = other_fam.embed(other, inputs, rows, other_fam.version_params(other_params))
     embeddings["random"] = np.random.default_rng(seed).normal(size=(len(inputs), 32))
     if inputs.mel is not None:
         embeddings["pixel"] = np.asarray(inputs.mel, dtype=np.float32).reshape(len(inputs), -1)
@@ -109,21 +114,25 @@ def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
 
 
 def evaluate_family(family: str, model: keras.Model, inputs: FamilyInputs, *,
-                    others: Mapping[str, tuple[str, keras.Model]] | None = None, vectors: np.ndarray | None = None,
-                    n_boot: int = 1000, seed: int = 0) -> EvaluationReport:
-    """Evaluate ``model`` (scorer ``"model"``), ``others`` (``{scorer name: (family, model)}``: champions)
-    and the baselines on the inputs' test artists, in one run (same queries, same bootstrap resamples).
+                    others: Mapping[str, ChampionModel] | None = None, vectors: np.ndarray | None = None,
+                    n_boot: int = 1000, seed: int = 0, params: Mapping[str, Any] | None = None) -> EvaluationReport:
+    """Evaluate ``model`` (scorer ``"model"``; ``params``: its recorded parameters, which say how it embeds),
+    ``others`` (``{scorer name: (family, model, recorded parameters)}``: champions) and the baselines on the
+    inputs' test artists, in one run (same queries, same bootstrap resamples).
     Inputs without listening data are evaluated by artist identity (:func:`evaluate_by_artist`)."""
     if inputs.targets is None:
-        return evaluate_by_artist(family, model, inputs, others=others, vectors=vectors, n_boot=n_boot, seed=seed)
+        return evaluate_by_artist(family, model, inputs, others=others, vectors=vectors, n_boot=n_boot, seed=seed,
+                                  params=params)
     fam = get_family(family)
     split, targets = need(inputs.split, "artist split"), need(inputs.targets, "targets")
     clips = inputs.clips()
     scorers: dict[str, Any] = {registry.MODEL_SCORER: (cosine_scorer(fam, model, inputs, clips, vectors)
                                                        if vectors is not None and fam.scorer is None
-                                                       else fam.make_scorer(model, inputs, clips))}
-    for name, (other_family, other) in (others or {}).items():
-        scorers[name] = get_family(other_family).make_scorer(other, inputs, clips)
+                                                       else fam.make_scorer(model, inputs, clips,
+                                                                            fam.version_params(params)))}
+    for name, (other_family, other, other_params) in (others or {}).items():
+        other_fam = get_family(other_family)
+        scorers[name] = other_fam.make_scorer(other, inputs, clips, other_fam.version_params(other_params))
     scorers.update(baseline_scorers(inputs, clips, seed=seed))
     return evaluate(scorers, targets, split.test, n_boot=n_boot, seed=seed)
 
@@ -148,8 +157,10 @@ class FamilyRun:
 
 
 def champion_models(inputs: FamilyInputs, store: ObjectStore, families: Sequence[str], folder: Path
-                     ) -> dict[str, tuple[str, keras.Model]]:
-    out: dict[str, tuple[str, keras.Model]] = {}
+                     ) -> dict[str, ChampionModel]:
+    """``{version: (family, model, recorded parameters)}`` of the inputs' champions of ``families`` whose inputs
+    are loaded (a champion that does not load is left out, with a warning)."""
+    out: dict[str, ChampionModel] = {}
     for fam, info in inputs.champions.items():
         if fam not in families:
             continue
@@ -162,7 +173,7 @@ def champion_models(inputs: FamilyInputs, store: ObjectStore, families: Sequence
             path = folder / info["version"] / MODEL_FILE
             if not path.exists():
                 store.download(info["key"], path)
-            out[info["version"]] = (fam, load_keras(path))
+            out[info["version"]] = (fam, load_keras(path), info.get("params"))
         except Exception as exc:  # noqa: BLE001 - the run goes on; promotion then says why it cannot decide
             log.warning("could not load champion %s: %s", info["version"], exc)
     return out
@@ -215,7 +226,7 @@ def train_evaluate(family: str, inputs: FamilyInputs, params: Mapping[str, Any] 
     others = champion_models(inputs, store, wanted, folder / "champions")
     seed = int(trained.params.get("seed", 0))
     report = evaluate_family(family, trained.model, inputs, others=others, vectors=trained.embeddings,
-                             n_boot=n_boot, seed=seed)
+                             n_boot=n_boot, seed=seed, params=trained.params)
     return FamilyRun(family, path, report, trained, list(inputs.track_ids), fam.feature_service,
                      inputs.target_metric, inputs.dump_id, inputs.snapshot_id)
 

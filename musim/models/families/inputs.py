@@ -58,7 +58,7 @@ class FamilyInputs:
     listeners: dict[int, int] | None = None
     clips_per_artist: int = 3
     snapshot_id: str | None = None
-    champions: dict[str, dict[str, str]] = field(default_factory=dict)  # family -> {version, key}
+    champions: dict[str, dict[str, Any]] = field(default_factory=dict)  # family -> {version, key, params}
     mel: np.ndarray | None = None                  # (N, 256, 64) float16 dB
     slices: np.ndarray | None = None               # (M, frames, n_mels) float16 dB
     slice_track: np.ndarray | None = None          # (M,) track index of every slice
@@ -332,13 +332,14 @@ def _has_similarity(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
-def current_champions(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """``{family: {"version", "key"}}`` of every family's champion (re-scored next to a challenger)."""
+def current_champions(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """``{family: {"version", "key", "params"}}`` of every family's champion (re-scored next to a challenger, embedded
+    with its recorded ``params``)."""
     out = {}
     for fam in FAMILY_NAMES:
         entry = registry.champion(con, fam)
         if entry is not None:
-            out[fam] = {"version": entry.version, "key": entry.key(MODEL_FILE)}
+            out[fam] = {"version": entry.version, "key": entry.key(MODEL_FILE), "params": entry.params}
     return out
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
     from musim.models.families.inputs import FamilyInputs
-    from musim.models.train import HyperParams
+    from musim.models.hyperparams import HyperParams
 
 
 def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbose: int) -> Trained:
@@ -50,7 +50,7 @@ def parse_params(params: Mapping[str, Any]) -> HyperParams:
     from dataclasses import fields
 
     from musim.errors import check_known
-    from musim.models.train import HyperParams
+    from musim.models.hyperparams import HyperParams
 
     own = ("init_encoder", "init_encoder_path")
     check_known("hyperparameter", [k for k in params if k != "init_encoder_path"],  # the path is resolved, not given
@@ -58,7 +58,8 @@ def parse_params(params: Mapping[str, Any]) -> HyperParams:
     return HyperParams.from_json({k: v for k, v in params.items() if k not in own})
 
 
-def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray) -> np.ndarray:
+def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray, params: HyperParams | None = None) -> np.ndarray:
+    """The encoder's vector of each track in ``rows`` (no parameter changes it: ``params`` is unused)."""
     from musim.models.siamese import embed as embed_clips
     from musim.models.siamese import encoder_of
 

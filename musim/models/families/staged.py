@@ -171,7 +171,7 @@ def evaluate_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None
         model = load_keras(model_path)
         others = champion_models(inputs, store, [fam.name], Path(tmp) / "champions")
         report = evaluate_family(fam.name, model, inputs, others=others, vectors=trained.embeddings, n_boot=n_boot,
-                                 seed=int(trained.params.get("seed", 0)))
+                                 seed=int(trained.params.get("seed", 0)), params=trained.params)
     doc = {"family": fam.name, "feature_service": fam.feature_service, "target_metric": inputs.target_metric,
            "dump_id": inputs.dump_id, "snapshot_id": inputs.snapshot_id, "test_set_id": report.test_set_id,
            "report": report.to_json(per_query=True)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from musim import warehouse
@@ -180,3 +181,49 @@ def test_an_artist_added_after_the_version_was_published_is_told_why_it_has_no_a
     err = capsys.readouterr().err
     assert err.startswith("Late Composer has no audio neighbours in descriptors-1: it had no tracks with audio "
                           "features when descriptors-1 was published; after `musim features build`, publish it again")
+
+
+def test_a_version_is_embedded_later_with_its_own_crops_as_it_was_published(toy, tmp_path):
+    """Issue 18: a version trained with ``embed_crops`` 3 was published from 3-crop embeddings, while every later
+    embedding of it (``embed_tracks``: neighbour tables, republishing; ``embed_features``: ``similar-audio``,
+    ``embed``) pooled 5 crops, so new audio was compared with the catalogue in other vectors."""
+    import dataclasses
+
+    from musim.models import registry
+    from musim.models.families import current_champions, embed_features, embed_tracks, load_inputs
+    from musim.models.families.evaluation import champion_models, evaluate_by_artist, train_evaluate
+    from musim.models.families.record import record_run
+    from musim.models.new_audio import Champion, _encode
+    from musim.models.siamese import load_model
+
+    store = open_store()
+    with warehouse.writer() as con:
+        make_catalogue(con, store, toy)
+        con.execute("DELETE FROM similarity_build")  # no listening data: evaluated by artist identity (quick)
+        inputs = load_inputs(con, store=store, needs=("log_mel",))
+        run = train_evaluate("contrastive", inputs, dict(CONTRASTIVE, epochs=1, steps_per_epoch=1), store=store,
+                             n_boot=20)
+        out = record_run(con, run, store=store, promote=False, publish=True)  # publishes the training-time vectors
+        assert out.published and out.entry.params["embed_crops"] == 3
+        ids, vectors = embed_tracks(con, out.entry.version, store=store)
+        entry = registry.get_model(con, out.entry.version)
+        promotion.promote(con, entry.version, force=True)
+        champions = current_champions(con)
+    published = dict(zip(run.track_ids, run.embeddings, strict=True))
+    assert ids == list(inputs.track_ids)
+    np.testing.assert_allclose(vectors, np.stack([published[t] for t in ids]), rtol=1e-5, atol=1e-6)
+    model = load_model(registry.fetch_model_file(store, entry))
+    new = embed_features("contrastive", model, mel=inputs.mel, params=entry.params)  # new audio: the same vectors
+    np.testing.assert_allclose(new, run.embeddings, rtol=1e-5, atol=1e-6)
+    served = _encode(Champion(entry, model, "log_mel", None, None), list(inputs.mel))  # similar-audio, embed
+    np.testing.assert_allclose(served, run.embeddings, rtol=1e-5, atol=1e-6)
+    # re-scored as the champion beside a challenger: its own crops too (the same vectors, the same per-query values)
+    others = champion_models(dataclasses.replace(inputs, champions=champions), store, ["contrastive"],
+                             tmp_path / "champions")
+    report = evaluate_by_artist("contrastive", model, inputs, vectors=run.embeddings, others=others, n_boot=20)
+    np.testing.assert_allclose(report.per_query[entry.version]["auc"], report.per_query["model"]["auc"])
+    one, five = (embed_features("contrastive", model, mel=inputs.mel[:4], params={**entry.params, "embed_crops": c})
+                 for c in (1, 5))
+    assert not np.allclose(one, five, atol=1e-3)  # the parameter decides the vectors
+    np.testing.assert_allclose(embed_features("contrastive", model, mel=inputs.mel[:4]),  # no parameters: defaults
+                               five, rtol=1e-5, atol=1e-6)
