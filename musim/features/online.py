@@ -268,6 +268,7 @@ def _current_file(settings: Settings, name: str, version: int | None) -> Path:
             pointer = folder / f"v{whole_number(text)}.current"
         target = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
+        _refuse_unservable(folder, name)
         what = name if version is None else f"{name}:{version}"
         raise NotFoundError(f"no online snapshot of {what} under {folder.parent}: run `musim features build` "
                             "(or the audio_features DAG) first") from None
@@ -279,6 +280,24 @@ def _current_file(settings: Settings, name: str, version: int | None) -> Path:
                            "publish the view again with `musim features build` (embeddings: `musim models publish "
                            "VERSION`)")
     return folder / target
+
+
+def _refuse_unservable(folder: Path, name: str) -> None:
+    """Nothing published under ``folder`` for view ``name``: say so when the name is of no servable view (a view
+    of the code's definitions that is not a tensor one, or one with snapshots published, e.g. a model's embedding)."""
+    from musim.features.definitions import VIEWS
+
+    defined = {v.name: v for v in VIEWS}
+    if name in defined and defined[name].kind == "tensor":
+        raise ParameterError(f"{name} is a tensor view, never served online: tensor views are read from the object "
+                             "store (load_tensor)")
+    if name in defined or folder.is_dir():
+        return
+    root = folder.parent
+    published = {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
+    known = sorted({n for n, v in defined.items() if v.kind != "tensor"} | published)
+    raise NotFoundError(f"unknown view {name} (known: {', '.join(known)}); a model's embedding view is served once "
+                        "`musim models publish VERSION` published it")
 
 
 def open_online(name: str, version: int | None = None, *, settings: Settings | None = None) -> OnlineStore:

@@ -188,6 +188,7 @@ def get_suite(name: str) -> DatasetSuite:
 
 def sql_invariants(name: str, *, query: str, expectations: Expectations, examples: str | None = None,
                    facts: Callable[[CheckContext], dict[str, Any]] | None = None, in_order: bool = False,
+                   params: Callable[[CheckContext], dict[str, Any]] | None = None,
                    description: str = "") -> Part:
     """A part checking whole-table facts computed by the SQL file ``query`` (one row, one column per fact).
 
@@ -197,14 +198,18 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
     ``facts`` computes more of them in Python, where that is cheaper than in SQL (added as columns).
     ``examples`` is an SQL file returning ``(check_name, example)`` rows, ``check_name`` naming a column of
     the facts (at most ``$limit`` rows each); it runs only when an expectation on such a column failed.
+    ``params`` gives more named parameters for both SQL files (e.g. lists from the code's definitions).
     """
+
+    def bound(ctx: CheckContext, **extra: Any) -> dict[str, Any]:
+        return ctx.params(**(params(ctx) if params is not None else {}), **extra)
 
     def ordered(ctx: CheckContext):
         return warehouse.in_order(ctx.con) if in_order else contextlib.nullcontext()
 
     def fetch(ctx: CheckContext) -> pd.DataFrame:
         with ordered(ctx):
-            return _fetch_df(ctx.con, query, ctx.params())
+            return _fetch_df(ctx.con, query, bound(ctx))
 
     def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
         if facts is None:
@@ -229,7 +234,7 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
             return {}
         out: dict[str, list[str]] = {}
         with ordered(ctx):
-            df = _fetch_df(ctx.con, examples, ctx.params(limit=ctx.thresholds.examples))
+            df = _fetch_df(ctx.con, examples, bound(ctx, limit=ctx.thresholds.examples))
         for check, example in zip(df["check_name"], df["example"], strict=True):
             if check in failed:
                 out.setdefault(check, []).append(str(example))
@@ -240,6 +245,8 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
 
 
 def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, by_rowid: bool = False,
+               params: Callable[[CheckContext], dict[str, Any]] | None = None,
+               examples: Callable[[CheckContext, set[str]], dict[str, list[str]]] | None = None,
                description: str = "") -> Part:
     """A part validating rows row by row with GX.
 
@@ -250,11 +257,14 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
     q_rowid``), where the rows' ids are contiguous, as for rows inserted together, a simple random sample of
     their ids (a third of the reservoir's cost on 16M rows). Both go to GX in frames of ``batch_rows``, and
     may be fetched while the parts before are validated (at most ``max(full_rows_max, sample_rows)`` rows).
+    ``params`` gives more named parameters for both SQL files; ``examples`` as for :class:`Part` (e.g. the
+    tracks behind a failed row count).
     """
+    extra_params = params
 
     def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
         t = ctx.thresholds
-        params = ctx.params()
+        params = ctx.params(**(extra_params(ctx) if extra_params is not None else {}))
         base_stmt = sql.single(base)
         base_params = {k: params[k] for k in sql.params_of(base_stmt)}
         span = "max(q_rowid) - min(q_rowid) + 1, min(q_rowid)" if by_rowid else "NULL, NULL"
@@ -306,7 +316,7 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
         finally:
             ctx.con.execute("DROP TABLE IF EXISTS q_base")  # sql-in-python: cleanup of musim's temp table
 
-    return Part(name=name, expectations=expectations, frames=frames, prefetch=True,
+    return Part(name=name, expectations=expectations, frames=frames, examples=examples, prefetch=True,
                 description=description or f"row-level expectations ({rows})")
 
 

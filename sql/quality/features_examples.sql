@@ -52,9 +52,47 @@ UNION ALL
 (SELECT 'descriptor_mixed_lengths', 'params ' || params_hash || ': lengths ' || list(DISTINCT len(vec))::VARCHAR
  FROM track_descriptors GROUP BY params_hash HAVING count(DISTINCT len(vec)) > 1 LIMIT $limit)
 UNION ALL
-(SELECT 'descriptor_non_finite', track_id || ': ' || vec::VARCHAR
+-- the first three values that are not finite, by name where the row has today's layout ($descriptor_names)
+(SELECT 'descriptor_non_finite',
+        track_id || ': ' || CASE WHEN len(vec) = 0 THEN 'empty vector' ELSE
+            array_to_string(list_transform(bad[:3], lambda i: coalesce(names[i], 'value') || ' (index ' || i || ') = '
+                || CASE WHEN vec[i] IS NULL THEN 'NULL' WHEN isnan(vec[i]) THEN 'NaN' WHEN vec[i] > 0 THEN 'inf'
+                        ELSE '-inf' END), ', ')
+            || CASE WHEN len(bad) > 3 THEN ', ... (' || len(bad) || ' of ' || len(vec) || ' not finite)' ELSE '' END
+        END
+ FROM (SELECT x.track_id, x.vec,
+              list_filter(range(1, len(x.vec) + 1), lambda i: x.vec[i] IS NULL OR NOT isfinite(x.vec[i])) AS bad,
+              CASE WHEN list_contains($current_params, x.params_hash) THEN $descriptor_names END AS names
+       FROM track_descriptors x)
+ WHERE len(vec) = 0 OR len(bad) > 0
+ ORDER BY track_id LIMIT $limit)
+UNION ALL
+-- values outside their bounds (see features_invariants.sql), at most $limit per descriptor
+(WITH cur AS (SELECT unnest($current_params) AS params_hash, unnest($current_sr) AS sr),
+ bounds AS (SELECT unnest($bound_index) AS i, unnest($bound_lo) AS lo, unnest($bound_lo_open) AS lo_open,
+                   unnest($bound_hi) AS hi, unnest($bound_hi_of) AS hi_of),
+ ranged AS (
+     SELECT x.track_id, b.i, x.vec[b.i] AS v, b.lo, b.lo_open,
+            CASE b.hi_of WHEN 'nyquist' THEN c.sr / 2.0
+                         WHEN 'window' THEN CASE WHEN x.audio_id LIKE x.sha256 || '-%-%'
+                                                 THEN try_cast(split_part(x.audio_id, '-', 3) AS DOUBLE) / 1000 + b.hi END
+                         ELSE b.hi END AS hi
+     FROM track_descriptors x JOIN cur c USING (params_hash) CROSS JOIN bounds b)
+ SELECT 'descriptor_out_of_range',
+        track_id || ': ' || $descriptor_names[i] || ' (index ' || i || ') = ' || v || ', outside '
+        || CASE WHEN lo_open THEN '(' ELSE '[' END || coalesce(lo::VARCHAR, '-inf') || ', '
+        || coalesce(hi::VARCHAR, 'inf') || CASE WHEN hi IS NULL THEN ')' ELSE ']' END
+ FROM ranged
+ WHERE isfinite(v) AND (v < lo OR (lo_open AND v <= lo) OR v > hi)
+ QUALIFY row_number() OVER (PARTITION BY i ORDER BY track_id) <= $limit
+ ORDER BY i, track_id)
+UNION ALL
+(SELECT 'descriptor_duplicate_rows',
+        track_id || ': ' || count(*) || ' rows of params ' || params_hash || ' made at ' || created_at
+        || ' (audio ' || string_agg(audio_id, ', ' ORDER BY audio_id) || ')'
  FROM track_descriptors
- WHERE len(vec) = 0 OR len(list_filter(vec, lambda x: x IS NULL OR NOT isfinite(x))) > 0 LIMIT $limit)
+ GROUP BY params_hash, track_id, created_at HAVING count(*) > 1
+ ORDER BY track_id LIMIT $limit)
 UNION ALL
 (SELECT 'descriptor_bad_tonic', track_id || ' tonic_pc ' || tonic_pc
  FROM track_descriptors WHERE tonic_pc IS NOT NULL AND tonic_pc NOT BETWEEN 0 AND 11 LIMIT $limit)

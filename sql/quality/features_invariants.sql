@@ -2,7 +2,10 @@
 -- Spectrograms: known parameters and track, the track's audio (sha256) when the row was made (its current one, or
 -- one it used until after the row was made: track_audio_history, migration 027), a sane shape of one size per
 -- parameter set, float16, finite dB range, the content key; descriptors: one vector length per parameter
--- set, finite values, a valid tonic. Nothing is both extracted and rejected.
+-- set, finite values, a valid tonic, the bounded descriptors of rows of today's layout within their bounds
+-- (musim.quality.suites.features.DESCRIPTOR_BOUNDS: $bound_* by 1-based vector index; $current_params with their
+-- rates $current_sr), one row per (parameters, track, created_at): the row a point-in-time read takes.
+-- Nothing is both extracted and rejected.
 WITH mel AS (
     SELECT m.*, t.sha256 AS track_sha256, t.track_id IS NOT NULL AS known_track,
            p.params_hash IS NOT NULL AS known_params,
@@ -20,6 +23,17 @@ d AS (
     FROM track_descriptors x
     LEFT JOIN track t USING (track_id)
     LEFT JOIN feature_params p USING (params_hash)
+),
+cur AS (SELECT unnest($current_params) AS params_hash, unnest($current_sr) AS sr),
+bounds AS (SELECT unnest($bound_index) AS i, unnest($bound_lo) AS lo, unnest($bound_lo_open) AS lo_open,
+                  unnest($bound_hi) AS hi, unnest($bound_hi_of) AS hi_of),
+ranged AS (
+    SELECT x.params_hash, x.track_id, x.audio_id, x.vec[b.i] AS v, b.lo, b.lo_open,
+           CASE b.hi_of WHEN 'nyquist' THEN c.sr / 2.0
+                        WHEN 'window' THEN CASE WHEN x.audio_id LIKE x.sha256 || '-%-%'
+                                                THEN try_cast(split_part(x.audio_id, '-', 3) AS DOUBLE) / 1000 + b.hi END
+                        ELSE b.hi END AS hi
+    FROM track_descriptors x JOIN cur c USING (params_hash) CROSS JOIN bounds b
 )
 SELECT
     (SELECT count(*) FROM mel) AS spectrograms,
@@ -49,6 +63,10 @@ SELECT
         AS descriptor_mixed_lengths,
     (SELECT count(*) FROM d WHERE len(vec) = 0 OR len(list_filter(vec, lambda x: x IS NULL OR NOT isfinite(x))) > 0)
         AS descriptor_non_finite,
+    (SELECT count(*) FROM (SELECT DISTINCT params_hash, track_id, audio_id FROM ranged
+                           WHERE isfinite(v) AND (v < lo OR (lo_open AND v <= lo) OR v > hi))) AS descriptor_out_of_range,
+    (SELECT count(*) FROM (SELECT params_hash, track_id, created_at FROM d
+                           GROUP BY params_hash, track_id, created_at HAVING count(*) > 1)) AS descriptor_duplicate_rows,
     (SELECT count(*) FROM d WHERE tonic_pc IS NOT NULL AND tonic_pc NOT BETWEEN 0 AND 11) AS descriptor_bad_tonic,
     (SELECT count(*) FROM d x
      WHERE EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = 'descriptors' AND r.params_hash = x.params_hash

@@ -53,7 +53,7 @@ def add_audio(con, store) -> None:
         con.execute("""INSERT INTO track_mel VALUES ('log_mel', 'p1', ?, ?, ?, ?, [8, 4], 'float16', -80, 0, ?, 'r1', ?)""",
                     [track_id, sha, sha, mel_key, len(buf.getvalue()), NOW])
         con.execute("""INSERT INTO track_descriptors VALUES (?, ?, ?, ?, ?, 9, 'A minor', 'r1', ?)""",
-                    [track_descriptors.params_hash, track_id, sha, sha, [0.5 + i] * track_descriptors.dim, NOW])
+                    [track_descriptors.params_hash, track_id, sha, sha, [0.5 + 0.25 * i] * track_descriptors.dim, NOW])
     register_service(con, FeatureService("q_training", (track_descriptors,), description="test service"))
 
 

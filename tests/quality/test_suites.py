@@ -144,7 +144,15 @@ BAD = [
      "bad_object_keys", "audio/previews/x.mp3"),
     ("NaN descriptor", "features",
      ["UPDATE track_descriptors SET vec = list_concat(vec[:1], ['nan'::DOUBLE], vec[3:]) WHERE track_id = '0000000000000001'"],
-     "descriptor_non_finite", "nan"),
+     "descriptor_non_finite", "0000000000000001: tempo_bpm (index 2) = NaN"),
+    ("negative tempo", "features",
+     ["UPDATE track_descriptors SET vec = list_concat(vec[:1], [-120.0], vec[3:]) WHERE track_id = '0000000000000001'"],
+     "descriptor_out_of_range", "0000000000000001: tempo_bpm (index 2) = -120.0"),
+    ("two descriptor rows for one read", "features",
+     ["INSERT INTO track_descriptors (params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name, run_id, "
+      "created_at) SELECT params_hash, track_id, sha256, audio_id || '-0-15000', vec, tonic_pc, key_name, run_id, "
+      "created_at FROM track_descriptors WHERE track_id = '0000000000000001'"],
+     "descriptor_duplicate_rows", "0000000000000001: 2 rows of params"),
     ("mixed spectrogram sizes", "features",
      ["UPDATE track_mel SET shape = [9, 4] WHERE track_id = '0000000000000001'"], "mel_mixed_shapes", "[9, 4]"),
     ("spectrogram object missing", "features", ["@delete-mel-object"], "exists", "false"),

@@ -9,7 +9,8 @@ and a music folder keeps growing after its first model is trained; a track that 
 then is still a gap. The facts:
 one frame row per entity, every feature column present for at least ``training_feature_mostly`` of the
 rows, scalar and vector values finite, one vector length per column, tensor values are feature object
-keys. (Leakage is excluded by construction: the join takes the latest value created at or before
+keys. A scalars view's row is present when any of its columns holds a number: NaN in a column beside numbers
+in the others is a non-finite value, not a gap (a gap is the whole row NaN: no value at ``as_of``). (Leakage is excluded by construction: the join takes the latest value created at or before
 ``as_of``.) A training DAG should gate its service with ``gate_task(("training_sets",), None)``.
 """
 
@@ -28,12 +29,13 @@ _COLUMNS = ["service", "entities", "rows", "feature_columns", "min_coverage", "w
 
 def _has_services(ctx: CheckContext) -> str | None:
     if sql.query(ctx.con, "quality/feature_service_count.sql").fetchone()[0] == 0:
-        return "no feature service is registered (musim features apply)"
+        return "no feature service is registered (`musim features build` registers the defined ones)"
     return None
 
 
 def _describe(service: str, frame, entity_columns: list[str], examples: dict[str, list[str]], limit: int) -> dict:
     import numpy as np
+    import pandas as pd
 
     feats = [c for c in frame.columns if "__" in c and c not in entity_columns]
     n = len(frame)
@@ -44,9 +46,16 @@ def _describe(service: str, frame, entity_columns: list[str], examples: dict[str
         if len(examples.setdefault(check, [])) < limit:
             examples[check].append(f"{service}: {text}")
 
+    # a scalars view's columns (floats) are one stored vector: a row of the view is missing only when all are NaN
+    scalar = [c for c in feats if pd.api.types.is_float_dtype(frame[c])]
+    view_present = {view: frame[[c for c in scalar if c.split("__", 1)[0] == view]].notna().any(axis=1)
+                    for view in {c.split("__", 1)[0] for c in scalar}}
     for col in feats:
         values = frame[col]
-        present = values.map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))
+        if col in scalar:
+            present = view_present[col.split("__", 1)[0]]
+        else:
+            present = values.map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v)))
         share = float(present.mean()) if n else 1.0
         if share < coverage:
             coverage, worst = share, col
