@@ -243,7 +243,6 @@ def test_the_placeholder_artist_removed_and_added_again_is_one_catalogue_artist(
 def test_removed_tracks_take_their_features_with_them(tmp_path, capsys):
     """Their spectrograms and descriptors stayed, so the features suite failed ("spectrograms belong to known
     tracks") and with it every DAG gated on it."""
-    from musim import sql
 
     write_audio(tmp_path / "music" / "Maxstack" / "fine.flac", "flac", seconds=8, freq=600)
     add([tmp_path / "music"])
@@ -252,9 +251,7 @@ def test_removed_tracks_take_their_features_with_them(tmp_path, capsys):
     (track,) = list_tracks("Maxstack")
     assert rows("SELECT count(*) FROM track_mel WHERE track_id = ?", track["track_id"])[0][0] > 0
     remove_tracks(artist="Maxstack")
-    with warehouse.writer() as con:
-        cur = sql.query(con, "quality/features_invariants.sql")
-        facts = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    facts = _features_facts()
     assert facts["mel_unknown_tracks"] == facts["descriptor_unknown_tracks"] == 0
     assert rows("SELECT count(*) FROM track_descriptors WHERE track_id = ?", track["track_id"]) == [(0,)]
 
@@ -701,10 +698,15 @@ def _as_if_cut_by_the_old_reader(track_id: str, flac: bytes) -> str:
 
 
 def _features_facts() -> dict:
+    """The features suite's whole-table facts, with the parameters the suite gives its query."""
     from musim import sql
+    from musim.config import get_settings
+    from musim.quality.registry import CheckContext
+    from musim.quality.suites.features import descriptor_params
 
     with warehouse.writer() as con:
-        cur = sql.query(con, "quality/features_invariants.sql")
+        ctx = CheckContext(con, get_settings().quality)
+        cur = sql.query(con, "quality/features_invariants.sql", **descriptor_params(ctx))
         return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
 
 
