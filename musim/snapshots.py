@@ -327,7 +327,7 @@ def rollback(target: str | None = None, settings: Settings | None = None) -> Sna
     """Serve the snapshot ``target`` again (its file name, with or without ``.duckdb``, or its path); by default the
     newest snapshot published before the current one that serves something else; and pin it (:func:`write_pin`:
     later publishes write their snapshots beside it and leave it current until :func:`release`; a pin already there
-    moves). Refuses (:class:`~musim.errors.NotFoundError`, :class:`~musim.errors.StorageError`) an unknown, missing
+    moves, and keeps naming the snapshot served before the first rollback as the one it replaced). Refuses (:class:`~musim.errors.NotFoundError`, :class:`~musim.errors.StorageError`) an unknown, missing
     or unreadable snapshot, leaving the current one served and the pin as it was, and an empty ``target``
     (:class:`~musim.errors.ParameterError`: an unset variable, not the default). Returns the snapshot now current."""
     refuse_blank(target, "the snapshot to roll back to", "a name `musim publish --list` shows, or none for the newest "
@@ -341,9 +341,23 @@ def rollback(target: str | None = None, settings: Settings | None = None) -> Sna
         if checked.problem:
             raise StorageError(f"snapshot {chosen.name} cannot be served ({checked.problem}); nothing changed: roll "
                                "back to another one (`musim publish --list`)")
+        replaced = _replaced_by_pin(checked.path, current, read_pin(settings), settings)
         point_current(checked.path, settings)
-        write_pin(checked.path, current.path if current is not None else None, settings)
+        write_pin(checked.path, replaced, settings)
     return Snapshot(checked.path, checked.published_at, True, checked.state, checked.builds, checked.models)
+
+
+def _replaced_by_pin(chosen: Path, current: Snapshot | None, pin: Pin | None, settings: Settings) -> Path | None:
+    """What a rollback to ``chosen`` replaces: the snapshot current now, unless a readable pin already holds, when
+    it is the one that pin replaced (what was served before the first rollback, which a release or a user looking
+    at the pin wants to know), so rolling back twice never names the pinned snapshot in place of itself. Pinning
+    the snapshot the first rollback replaced (back where it started, still pinned) names the one pinned until now."""
+    here = current.path if current is not None else None
+    if pin is None or pin.problem or pin.replaced is None:
+        return here
+    if pin.replaced == chosen.name:
+        return here if here is not None and here.name != chosen.name else None
+    return snapshots_dir(settings) / pin.replaced
 
 
 def release(settings: Settings | None = None) -> tuple[Snapshot, Pin | None]:

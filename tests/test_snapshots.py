@@ -204,8 +204,8 @@ def test_a_rollback_holds_publishes_write_beside_it_and_similar_answers_from_it(
 
     assert main(["publish", "--rollback", three_states[1].name]) == 0  # moves the pin
     capsys.readouterr()
-    pin = snapshots.read_pin()
-    assert pin.snapshot == three_states[1].name and pin.replaced == three_states[0].name
+    pin = snapshots.read_pin()  # still in place of the one served before the first rollback
+    assert pin.snapshot == three_states[1].name and pin.replaced == three_states[2].name
     _publish(5)
     assert serving.current_path() == three_states[1] and _answer(capsys) == 2
 
@@ -271,3 +271,19 @@ def test_a_pin_whose_snapshot_is_gone_or_whose_file_is_removed_holds_nothing(thr
     snapshots.pin_path().unlink()  # removed by hand: released
     newer = _publish(5)
     assert serving.current_path() == newer
+
+
+def test_rolling_back_again_keeps_what_the_first_rollback_replaced(three_states, capsys):
+    """`--rollback S` twice named S in place of itself; the pin keeps the snapshot served before the first
+    rollback, moved or not, and a rollback to that very snapshot (still pinned) names the one pinned until then."""
+    for _ in range(2):
+        assert main(["publish", "--rollback", three_states[0].name]) == 0
+        pin = snapshots.read_pin()
+        assert pin.snapshot == three_states[0].name and pin.replaced == three_states[2].name
+    assert f"in place of {three_states[2].name})" in pin.describe()
+    assert main(["publish", "--rollback", three_states[1].name]) == 0
+    assert snapshots.read_pin().replaced == three_states[2].name
+    assert main(["publish", "--rollback", three_states[2].name]) == 0
+    pin = snapshots.read_pin()
+    assert pin.snapshot == three_states[2].name and pin.replaced == three_states[1].name
+    assert serving.current_path() == three_states[2]

@@ -375,9 +375,11 @@ def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:
     if answer.namesakes and by_name:
         notes.append(_namesake_note(answer.artist, answer.artist_id, answer.namesakes))
     if answer.k > answer.build_k and len(answer.neighbors) == answer.build_k:
+        most = min(answer.k, answer.compared - 1)  # an artist's neighbours are the other compared artists
+        more = (f"for more: musim similarity build --dump {answer.dump_id[:12]} --k {most}" if most > answer.build_k
+                else f"the build compared {answer.compared:,} artists: there are no more")
         notes.append(f"the build of dump {answer.dump_id[:12]} keeps {answer.build_k} neighbours per artist and "
-                     f"metric: {answer.build_k} shown, not {answer.k} (for more: musim similarity build "
-                     f"--dump {answer.dump_id[:12]} --k {answer.k})")
+                     f"metric: {answer.build_k} shown, not {answer.k} ({more})")
     return notes
 
 

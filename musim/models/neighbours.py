@@ -5,8 +5,11 @@
 siamese head: always exact) or, by default, cosine. Cosine tables are computed exactly below
 ``MUSIM_ANN_MIN_TRACKS`` vectors and through a Voyager index (:mod:`musim.models.ann`) from there on (or as
 ``search=`` / ``MUSIM_AUDIO_SEARCH`` say); both give the same table shape, and the ANN candidates are
-rescored exactly and ranked with the same tie rule (score desc, then position), so on small catalogues
-with a deep enough search the two are identical.
+rescored with the same arithmetic as brute force (:func:`_pair_scores` / :func:`_row_scores`: float64 dot
+products of the same unit rows, rounded once to float32, so a pair's score is the same bits whichever path
+computed it) and ranked with the same tie rule (score desc, then position). Below ``MUSIM_ANN_MIN_TRACKS``
+a forced ANN search visits every vector (``ef`` and the candidates at least the catalogue), so on small
+catalogues the two paths give bit-identical tables.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from musim.config import get_settings
 from musim.errors import ParameterError
 from musim.models import ann
 from musim.models.ann import AnnIndex, AnnParams, search_mode, unit_rows
@@ -50,6 +54,34 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     na = np.linalg.norm(a, axis=1, keepdims=True)
     nb = np.linalg.norm(b, axis=1, keepdims=True)
     return (a / np.where(na > 0, na, 1.0)) @ (b / np.where(nb > 0, nb, 1.0)).T
+
+
+def _row_scores(a_unit: np.ndarray, b_unit: np.ndarray) -> np.ndarray:
+    """Every row of ``a_unit`` against every row of ``b_unit`` (unit rows): float64 dot products rounded to
+    float32, returned as float64. The rounding makes the score of a pair independent of how BLAS blocks the
+    product (the float64 sums differ by ~1e-16 at most), so :func:`_pair_scores` gives the same bits."""
+    a = np.asarray(a_unit, dtype=np.float64)
+    b = np.asarray(b_unit, dtype=np.float64)
+    return (a @ b.T).astype(np.float32).astype(np.float64)
+
+
+def _pair_scores(q_unit: np.ndarray, c_unit: np.ndarray) -> np.ndarray:
+    """Each query row ``(q, d)`` against its own candidate rows ``(q, k, d)``, as :func:`_row_scores` does."""
+    q = np.asarray(q_unit, dtype=np.float64)
+    c = np.asarray(c_unit, dtype=np.float64)
+    return np.einsum("qd,qkd->qk", q, c).astype(np.float32).astype(np.float64)
+
+
+def _unit64(x: np.ndarray) -> np.ndarray:
+    """Float64 rows scaled to unit L2 norm (zero rows stay zero)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def _below_ann_minimum(n: int) -> bool:
+    """Whether a catalogue of ``n`` vectors is under the ANN minimum (``MUSIM_ANN_MIN_TRACKS``): a forced ANN
+    search there visits every vector, so its tables are the exact ones."""
+    return n < get_settings().models.ann_min_tracks
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -108,8 +140,10 @@ def track_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
     """
     e = np.asarray(embeddings, dtype=np.float32)
     own = np.asarray(owner, dtype=np.int64)
-    if pair_similarity is None and search_mode(e.shape[0], search) == "ann":
-        return track_neighbors_ann(e, own, k=k, index=index or AnnIndex.build(e, params=params))
+    n = e.shape[0]
+    if pair_similarity is None and search_mode(n, search) == "ann":
+        return track_neighbors_ann(e, own, k=k, index=index or AnnIndex.build(e, params=params),
+                                   ef=n if _below_ann_minimum(n) else None)
     return _track_neighbors_exact(e, own, k=k, pair_similarity=pair_similarity)
 
 
@@ -117,8 +151,15 @@ def _track_neighbors_exact(e: np.ndarray, own: np.ndarray, *, k: int, pair_simil
                            rows: np.ndarray | None = None, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Brute force (the reference): every row of ``rows`` (default all) scored against every track, ``block``
     (default :data:`_BLOCK`) rows at a time."""
-    sim = pair_similarity or _cosine
     n = e.shape[0]
+    if pair_similarity is None:
+        u64 = unit_rows(e).astype(np.float64)  # the unit rows the index path rescores with
+
+        def sim(a_rows: np.ndarray, _: np.ndarray) -> np.ndarray:
+            return _row_scores(u64[a_rows], u64)
+    else:
+        def sim(a_rows: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return pair_similarity(e[a_rows], b)
     want = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     kk = max(0, min(k, n - 1))
     nb = np.full((want.size, kk), -1, dtype=np.int64)
@@ -126,7 +167,7 @@ def _track_neighbors_exact(e: np.ndarray, own: np.ndarray, *, k: int, pair_simil
     rows_at_once = block or _BLOCK
     for s in range(0, want.size, rows_at_once):
         r = want[s:s + rows_at_once]
-        scores = np.asarray(sim(e[r], e), dtype=np.float64)
+        scores = np.asarray(sim(r, e), dtype=np.float64)
         scores[own[r, None] == own[None, :]] = -np.inf  # itself and its artist's other tracks
         pos, val = top_k(scores, kk)
         ok = np.isfinite(val)
@@ -151,9 +192,10 @@ def track_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, in
 
     Each track asks for ``k`` + its artist's track count candidates (its own artist's tracks, itself
     included, are dropped afterwards, so ``k`` others always remain), rounded up to a power of two so
-    that queries of similar depth go together; the candidates are rescored exactly (float32 cosine, as
-    brute force does) and ranked like brute force (score desc, then position). Tracks of artists with
-    more than :data:`MAX_CANDIDATES` tracks are searched exactly.
+    that queries of similar depth go together; the candidates are rescored with brute force's arithmetic
+    (:func:`_pair_scores`) and ranked like brute force (score desc, then position). Tracks of artists with
+    more than :data:`MAX_CANDIDATES` tracks are searched exactly. ``ef`` at least the catalogue: every track
+    asks for every vector (an exhaustive search, so the table is brute force's, bit for bit).
 
     The search depth is ``max(ef, candidates)``; ``ef`` None: the depth :func:`calibrate_table_ef` finds
     for the index's recall target on a sample of these rows. A table row asks a deeper question than a
@@ -174,6 +216,8 @@ def track_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, in
     depth, exact = _table_depths(own, kk)
     if ef is None:
         ef = calibrate_table_ef(index, e, own, k=kk, batch=batch, unit=u)
+    if ef >= n:  # exhaustive: near ties at the edge of a shallower candidate list could fall either way
+        depth = np.full(n, n, dtype=np.int64)
     rows = np.flatnonzero(~exact)
     nb[rows], sc[rows] = _ann_rows(index, e, u, own, rows, depth[rows], kk, ef, batch)
     if exact.any():
@@ -204,7 +248,7 @@ def _ann_rows(index: AnnIndex, e: np.ndarray, u: np.ndarray, own: np.ndarray, ro
             a = at[s:s + step]
             r = rows[a]
             pos, _ = index.search(e[r], int(depth_k), ef=max(ef, int(depth_k)))
-            sims = np.einsum("qd,qkd->qk", u[r], u[np.maximum(pos, 0)]).astype(np.float64)
+            sims = _pair_scores(u[r], u[np.maximum(pos, 0)])
             nb[a], sc[a] = _best(pos, sims, (pos < 0) | (own[np.maximum(pos, 0)] == own[r, None]), kk)
     return nb, sc
 
@@ -265,8 +309,8 @@ def artist_scores(embeddings: np.ndarray, owner: np.ndarray, *, pair_similarity:
     want = np.arange(artists.size) if rows is None else np.asarray(rows, dtype=np.int64)
     if pair_similarity is None:
         sums = np.add.reduceat(e[order].astype(np.float64), starts, axis=0)
-        means = sums / counts[:, None]
-        return artists, _cosine(means[want], means)
+        unit = _unit64(sums / counts[:, None])
+        return artists, _row_scores(unit[want], unit)
     es = e[order]
     out = np.empty((want.size, artists.size), dtype=np.float64)
     i = 0
@@ -301,7 +345,8 @@ def artist_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
     own = np.asarray(owner, dtype=np.int64)
     artists = np.unique(own)
     if pair_similarity is None and search_mode(artists.size, search) == "ann":
-        return artist_neighbors_ann(embeddings, own, k=k, params=params)
+        return artist_neighbors_ann(embeddings, own, k=k, params=params,
+                                    exhaustive=_below_ann_minimum(artists.size))
     kk = max(0, min(k, artists.size - 1))
     nb = np.full((artists.size, kk), -1, dtype=np.int64)
     sc = np.full((artists.size, kk), np.nan)
@@ -320,9 +365,10 @@ def artist_neighbors(embeddings: np.ndarray, owner: np.ndarray, *, k: int = 10,
 
 
 def artist_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, params: AnnParams | None = None,
-                         batch: int = ANN_BATCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         batch: int = ANN_BATCH, exhaustive: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`artist_neighbors` (cosine of mean embeddings) through an index of the artists' means: each
-    artist asks for ``k + 1`` candidates, itself is dropped, the rest rescored exactly (float64)."""
+    artist asks for ``k + 1`` candidates (``exhaustive``: every artist, searched at least that deep), itself
+    is dropped, the rest rescored with brute force's arithmetic (:func:`_pair_scores`)."""
     e = np.asarray(embeddings, dtype=np.float32)
     order, artists, starts, counts = _group(np.asarray(owner, dtype=np.int64))
     means = np.add.reduceat(e[order].astype(np.float64), starts, axis=0) / counts[:, None]
@@ -331,13 +377,14 @@ def artist_neighbors_ann(embeddings: np.ndarray, owner: np.ndarray, *, k: int, p
     sc = np.full((artists.size, kk), np.nan)
     if kk == 0:
         return artists, nb, sc
-    norms = np.linalg.norm(means, axis=1, keepdims=True)
-    unit = means / np.where(norms > 0, norms, 1.0)
+    unit = _unit64(means)
     index = AnnIndex.build(means.astype(np.float32), params=params)
-    for s in range(0, artists.size, batch):
-        r = np.arange(s, min(s + batch, artists.size))
-        pos, _ = index.search(means[r].astype(np.float32), kk + 1)
-        sims = np.einsum("qd,qkd->qk", unit[r], unit[np.maximum(pos, 0)])
+    depth = artists.size if exhaustive else kk + 1
+    step = max(1, min(batch, batch * 16 // depth))  # bounds the (rows, depth, d) gather below
+    for s in range(0, artists.size, step):
+        r = np.arange(s, min(s + step, artists.size))
+        pos, _ = index.search(means[r].astype(np.float32), depth, ef=depth if exhaustive else None)
+        sims = _pair_scores(unit[r], unit[np.maximum(pos, 0)])
         top, val = _best(pos, sims, (pos < 0) | (pos == r[:, None]), kk)
         nb[r] = np.where(top >= 0, artists[np.maximum(top, 0)], -1)
         sc[r] = val

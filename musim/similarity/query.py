@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import shlex
 import uuid
 from dataclasses import asdict, dataclass
 
@@ -67,6 +68,7 @@ class SimilarArtists:
     neighbors: list[Neighbor]
     namesakes: list[Namesake]  # when several artists have this name: all of them (this one too), most listened first
     reason: str | None  # why there are no neighbours; None when there are
+    compared: int = 0  # the artists the build compared (listeners >= its min_listeners): at most compared - 1 neighbours
 
     def to_json(self) -> dict:
         return {"artist": self.artist, "artist_id": self.artist_id, "mbid": self.mbid, "dump_id": self.dump_id,
@@ -226,6 +228,7 @@ class ArtistSimilarity:
         self._dumps: dict[str | None, str] = {}
         self._builds: dict[str, ServedBuild] = {}
         self._artists: dict[str, DumpArtists] = {}
+        self._compared: dict[str, int] = {}
 
     def dump(self, dump_id: str | None = None) -> str:
         if dump_id not in self._dumps:
@@ -262,6 +265,12 @@ class ArtistSimilarity:
             self._builds[dump] = ServedBuild(int(users), scale, *map(int, rest))
         return self._builds[dump]
 
+    def compared(self, dump: str) -> int:
+        """The artists the dump's build compared (listeners >= its min_listeners)."""
+        if dump not in self._compared:
+            self._compared[dump] = int(np.count_nonzero(self.artists(dump).listeners >= self.build(dump).min_listeners))
+        return self._compared[dump]
+
     def similar(self, name: str | None = None, *, artist_id: int | None = None, mbid: str | None = None,
                 k: int = 10, metric: str = "seed", dump_id: str | None = None) -> SimilarArtists:
         """The ``k`` most similar artists by ``metric`` to the artist named ``name``, or of id ``artist_id``, or of
@@ -292,6 +301,10 @@ class ArtistSimilarity:
                     artist_id = find_artist(self.con, name, dump)[0]  # name: ArtistNotFound with suggestions
         build = self.build(dump)
         listeners = artists.listeners_of(artist_id)
+        elsewhere: list[tuple[str, int]] = []
+        if not listeners:
+            elsewhere = [(str(d), int(n)) for d, n in _snapshot_query(
+                self.con, "serving/listened_dumps.sql", artist_id=artist_id).fetchall() if d != dump]
         top: list[tuple[int, float, int, int]] = []
         if listeners >= build.min_listeners:
             pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, first_row=build.first_row,
@@ -311,7 +324,8 @@ class ArtistSimilarity:
         return SimilarArtists(
             artist=display, artist_id=artist_id, mbid=artist_mbid, dump_id=dump, metric=metric, k=int(k),
             build_k=build.k, namesakes=namesakes,
-            reason=None if top else _why_no_neighbours(display, placeholder, listeners, build, dump),
+            reason=None if top else _why_no_neighbours(display, placeholder, listeners, build, dump, elsewhere),
+            compared=self.compared(dump),
             neighbors=[Neighbor(artist=artists.names[nid], score=value, co_listeners=co, rank=rank, artist_id=nid,
                                 listeners=lb, mbid=artists.mbids[nid], shared_name=nid in artists.shared_names)
                        for rank, (nid, value, co, lb) in enumerate(top, start=1)])
@@ -338,13 +352,22 @@ def artist_id_of(con: duckdb.DuckDBPyConnection, artist_id: int | None, mbid: st
     return int(artist_id)
 
 
-def _why_no_neighbours(name: str, placeholder: bool, listeners: int, build: ServedBuild, dump: str) -> str:
-    """Why the artist ``name`` (``listeners`` in ``dump``) has no co-listening neighbours in ``build``."""
+def _why_no_neighbours(name: str, placeholder: bool, listeners: int, build: ServedBuild, dump: str,
+                       elsewhere: list[tuple[str, int]] = ()) -> str:
+    """Why the artist ``name`` (``listeners`` in ``dump``) has no co-listening neighbours in ``build``;
+    ``elsewhere``: the other served dumps where it has listeners (id, listeners), newest first."""
     if placeholder:
         return (f"{name} is a placeholder name (Last.FM's for plays of an unknown artist, or of many): it is never "
                 "compared with other artists")
     if not listeners:
-        return f"{name} has no listeners in dump {dump[:12]}: it has no co-listening neighbours there"
+        said = f"{name} has no listeners in dump {dump[:12]}: it has no co-listening neighbours there"
+        if elsewhere:
+            other, heard = elsewhere[0]
+            more = f" (and {len(elsewhere) - 1} older one{'s' if len(elsewhere) > 2 else ''})" if len(elsewhere) > 1 \
+                else ""
+            said += (f"; the snapshot also serves dump {other[:12]}{more}, where it has {heard:,} "
+                     f"listener{'s' if heard != 1 else ''}: musim similar {shlex.quote(name)} --dump {other[:12]}")
+        return said
     heard = f"{listeners:,} listener{'s' if listeners != 1 else ''} in dump {dump[:12]}"
     if listeners < build.min_listeners:
         return (f"{name} has {heard}, fewer than the build's min_listeners={build.min_listeners}: it was not "

@@ -274,11 +274,41 @@ def test_similar_names_the_dump_metric_and_k_that_answered(tmp_path, capsys):
     assert (answer["artist"], [r["rank"] for r in answer["rows"]], answer["reason"]) == ("Artist A", [1, 2], None)
     assert {"artist", "artist_id", "mbid", "score", "co_listeners", "listeners"} <= answer["rows"][0].keys()
     assert err == (f"the build of dump {dump[:12]} keeps 2 neighbours per artist and metric: 2 shown, not 10 (for more: "
-                   f"musim similarity build --dump {dump[:12]} --k 10)\n")
+                   f"musim similarity build --dump {dump[:12]} --k 5)\n")  # 6 compared artists: 5 others at most
+    code, out, err = run(capsys, "similar", "Artist A", "--k", "1000000")
+    assert code == 0 and f"--dump {dump[:12]} --k 5)" in err and "1000000" not in err.split("not 1000000")[1]
     code, out, err = run(capsys, "similar", "Artist A", "--k", "2")
     assert code == 0 and err == "" and f"artists most similar to Artist A (seed, dump {dump[:12]}, build k=2)" in out
     code, out, err = run(capsys, "similar", "Artist A", "--k", "50")
     assert code == 0 and "2 shown, not 50" in err and len(out.strip().splitlines()) == 5  # title, header, rule, 2
+
+
+def test_a_build_keeping_every_other_compared_artist_suggests_no_rebuild(tmp_path, capsys):
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    dump = _build(capsys, "--min-listeners", "2", "--min-co-listeners", "1", "--k", "4")  # A, B, C, 2 x Same Name
+    code, out, err = run(capsys, "similar", "Artist A", "--k", "50")
+    assert code == 0 and "4 shown, not 50" in err and "similarity build" not in err
+    assert f"the build of dump {dump[:12]} keeps 4 neighbours" in err and "compared 5 artists: there are no more" in err
+
+
+def test_an_artist_only_in_an_older_served_dump_is_pointed_there(tmp_path, capsys):
+    """Artist C listened to in the first dump only: asked without --dump (the latest) the answer said it has no
+    listeners and suggested sound, though the snapshot serves the first dump where it has neighbours."""
+    from tests.lastfm_files import write_lines
+
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    first = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5")
+    second_file = write_lines(tmp_path / "plays2.tsv", [f"{u:040x}\t\t{name}\t2" for name, users in
+                                                       (("Artist A", [0, 1, 2]), ("Artist B", [1, 2])) for u in users])
+    assert run(capsys, "ingest", "lastfm", str(second_file))[0] == 0
+    second = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5")
+    assert second != first
+    code, out, err = run(capsys, "similar", "Artist C")
+    assert code == 0 and f"Artist C has no listeners in dump {second[:12]}" in err
+    assert f"the snapshot also serves dump {first[:12]}, where it has 2 listeners: musim similar 'Artist C' --dump " \
+           f"{first[:12]}" in err
+    code, out, err = run(capsys, "similar", "Artist C", "--dump", first[:12], "--json")
+    assert code == 0 and json.loads(out)["rows"]
 
 
 def test_artists_sharing_a_name_are_asked_for_by_id_or_mbid(tmp_path, capsys):

@@ -116,7 +116,7 @@ def _table_recall(got_scores: np.ndarray, want_scores: np.ndarray) -> float:
     return float(np.mean((np.nan_to_num(got_scores, nan=-9.0) >= want_scores[:, -1:] - 1e-5).sum(axis=1) / 10))
 
 
-def test_the_tables_search_as_deep_as_their_rows_need():
+def test_the_tables_search_as_deep_as_their_rows_need(monkeypatch):
     """A sparse graph (M=4): the depth calibrated for one top-10 query leaves the table rows (other artists'
     tracks, which rank below the track's own artist's) well under the recall target; the depth calibrated on
     the tables' own rows reaches it over the whole table, and is what track_neighbors searches at."""
@@ -129,6 +129,7 @@ def test_the_tables_search_as_deep_as_their_rows_need():
     calibrated = track_neighbors_ann(emb, owner, k=10, index=index, ef=table_ef)
     assert _table_recall(shallow[1], want) < 0.9
     assert _table_recall(calibrated[1], want) >= index.params.recall_target
+    monkeypatch.setenv(ann.MIN_TRACKS_ENV, "3000")  # at the ANN minimum: the calibrated depth, not exhaustive
     got = track_neighbors(emb, owner, k=10, search="ann", index=index)
     np.testing.assert_array_equal(got[0], calibrated[0])
     deep = AnnIndex.build(emb, params=DEEP)  # a deep given depth is where the tables start
@@ -142,3 +143,44 @@ def test_an_unreachable_table_target_searches_at_the_deepest_depth_with_a_warnin
     index = AnnIndex.build(emb, params=AnnParams(m=4, ef=10, recall_target=1.0), threads=1)
     assert calibrate_table_ef(index, emb, owner, k=10) == 12
     assert "track table of 3000 tracks" in caplog.text and "under the target 1.000" in caplog.text
+
+
+def _near_ties(n: int = 360, d: int = 16, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of nine almost equal vectors (noise ~1e-6): their scores against any track differ in the last
+    float32 bits, where two summation orders break the ties differently."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n // 9, d))
+    emb = (np.repeat(base, 9, axis=0) + rng.normal(scale=1e-6, size=(n, d))).astype(np.float32)
+    owner = rng.integers(0, n // 3, size=n) * 5 + 1
+    perm = rng.permutation(n)
+    return emb[perm], owner[perm]
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_a_forced_index_search_below_the_ann_minimum_is_bit_identical_to_brute_force(seed):
+    """Under MUSIM_ANN_MIN_TRACKS a forced ANN search (shallow ef 16) gives the exact tables bit for bit: the same
+    neighbours in the same order and the same score bits, near ties included, for tracks and artists."""
+    emb, owner = _near_ties(seed=seed)
+    index = AnnIndex.build(emb, params=AnnParams(ef=16))
+    exact_nb, exact_sc = track_neighbors(emb, owner, k=10, search="exact")
+    ann_nb, ann_sc = track_neighbors(emb, owner, k=10, search="ann", index=index)
+    np.testing.assert_array_equal(ann_nb, exact_nb)
+    assert ann_sc.tobytes() == exact_sc.tobytes()
+    a_exact, nb_exact, sc_exact = artist_neighbors(emb, owner, k=10, search="exact")
+    a_ann, nb_ann, sc_ann = artist_neighbors(emb, owner, k=10, search="ann", params=AnnParams(ef=16))
+    np.testing.assert_array_equal(a_ann, a_exact)
+    np.testing.assert_array_equal(nb_ann, nb_exact)
+    assert sc_ann.tobytes() == sc_exact.tobytes()
+
+
+def test_a_pair_scores_the_same_bits_in_a_block_a_row_or_a_candidate_list():
+    """The two scorers agree bit for bit whatever the shapes BLAS sees."""
+    emb, _ = _near_ties(900, 64, seed=3)
+    u = ann.unit_rows(emb)
+    full = neighbours._row_scores(u, u)
+    rng = np.random.default_rng(0)
+    rows = rng.choice(900, size=37, replace=False)
+    cand = rng.integers(0, 900, size=(37, 50))
+    assert neighbours._row_scores(u[rows], u).tobytes() == full[rows].tobytes()
+    assert neighbours._row_scores(u[rows[:1]], u).tobytes() == full[rows[:1]].tobytes()
+    assert neighbours._pair_scores(u[rows], u[cand]).tobytes() == full[rows[:, None], cand].tobytes()
