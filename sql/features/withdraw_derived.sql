@@ -2,8 +2,9 @@
 -- its materialisations, the materialisations, and each view's lineage and materialised_at back to its latest
 -- remaining materialisation (none: NULL). Readers see the values from before the build again.
 CREATE OR REPLACE TEMP TABLE fs_withdrawn AS
-SELECT view_name, view_version, created_at FROM feature_materialization
-WHERE json_extract_string(lineage, '$.run_id') = $run_id;
+SELECT m.view_name, m.view_version, m.created_at FROM feature_materialization m
+JOIN feature_view v ON v.name = m.view_name AND v.version = m.view_version
+WHERE json_extract_string(m.lineage, '$.run_id') = $run_id AND json_extract_string(v.source, '$.type') = 'derived';
 
 DELETE FROM feature_value v USING fs_withdrawn w
 WHERE v.view_name = w.view_name AND v.view_version = w.view_version AND v.created_at = w.created_at;
