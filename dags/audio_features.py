@@ -12,7 +12,9 @@ rows and materialises the derived views (artist means). A rerun computes only wh
 one array per preview and parameter set, objects present) and the `training_sets` suite (the point-in-time
 frames of the feature services) must pass before the online snapshots are published and the **features**
 asset is emitted (which schedules training); on failure the previous snapshots keep serving and the task
-log and **Data Docs** link name what was wrong. Runs whenever **previews** is updated. A run that computed
+log and **Data Docs** link name what was wrong. The gate's outcome is recorded on the build (`musim features list
+--builds`); a failed gate withdraws the artist means `record` materialised (they read as before the run) and the
+training DAGs refuse to train until a later build passes. Runs whenever **previews** is updated. A run that computed
 nothing new ends `publish` skipped, with no **features** event: training does not rerun for nothing.
 """
 
@@ -71,9 +73,10 @@ def audio_features():
 
     @task(pool="duckdb_writer")
     def check_quality(summary: dict) -> dict:
+        from musim.features.staged import check_run
         from musim.quality.gates import FEATURES_DATASETS, gate_task
 
-        return gate_task(FEATURES_DATASETS, None)
+        return check_run(summary["run_id"], lambda: gate_task(FEATURES_DATASETS, None))
 
     @task(pool="duckdb_writer", outlets=[FEATURES])
     def publish(summary: dict, quality: dict, params=None):

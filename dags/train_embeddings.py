@@ -19,6 +19,9 @@ The one model path of every family (`musim.models.families.staged`, shared with 
   point-in-time frame), genres, targets of the latest similarity build, listeners, descriptors and the
   common artist split (the siamese family's test artists), gated by `training_split` → a manifest in the
   object store (`models/runs/<run>/inputs.npz`).
+  Before anything is loaded for training, the newest feature build whose features quality gate ran must have
+  passed it (`musim features list --builds`): while it failed, `prepare` ends the run failed, not retried, with
+  one line naming the build, its quality run, `musim quality report --dataset features` and what to do.
 - `train` and `evaluate` run in pool `gpu` on the Celery queue `$MUSIM_TRAIN_QUEUE` (`default`; `gpu` where a
   GPU worker consumes it), reading the object store only: train the
   family and embed every track; evaluate it with the baselines and its champion on the held-out artists
@@ -98,7 +101,7 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
 def train_embeddings():
     run_id = "train_embeddings/{{ run_id }}"  # registry run ids: <this>/<family>, kept on retries
 
-    @task(pool="duckdb_writer")
+    @task(pool="duckdb_writer", retries=0)  # a refused gate (features, training_split) is not retried
     def prepare(run: str, params=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowSkipException
 

@@ -13,6 +13,9 @@ The one model path of every family (`musim.models.families.staged`, shared with 
 - `prepare` (warehouse): tracks with features as of now (the feature store's point-in-time frame), targets,
   listeners, the common artist split; the `training_split` quality gate — a failure stops the run; the
   manifest goes to the object store (`models/runs/<run>/inputs.npz`).
+  Before anything is loaded for training, the newest feature build whose features quality gate ran must have
+  passed it (`musim features list --builds`): while it failed, `prepare` ends the run failed, not retried, with
+  one line naming the build, its quality run, `musim quality report --dataset features` and what to do.
 - `train` and `evaluate` run in pool `gpu` on the Celery queue `$MUSIM_TRAIN_QUEUE` (`default`; `gpu` where a
   worker with an NVIDIA device consumes it; ignored under the embedded LocalExecutor): they read the object store only and stage the
   model, its embeddings and the evaluation (model, champion and baselines on the same test artists). A retry
@@ -100,7 +103,7 @@ def _default(text: str, field: str) -> str:
 def train_siamese():
     run_id = "train_siamese/{{ run_id }}"  # registry run ids: <this>/siamese, kept on retries
 
-    @task(pool="duckdb_writer")
+    @task(pool="duckdb_writer", retries=0)  # a refused gate (features, training_split) is not retried
     def prepare(run: str, params=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowSkipException
 

@@ -58,9 +58,15 @@ class AudioError(MusimError):
 
 
 class QualityError(MusimError):
-    """A data-quality suite failed; downstream work must stop. The message carries the report's lines."""
+    """A data-quality suite failed; downstream work must stop. The message carries the report's lines;
+    ``run_id`` is the quality run that failed and ``failed`` its failed datasets, when a gate raised it."""
 
     multiline = True
+
+    def __init__(self, *args: object, run_id: str | None = None, failed: Iterable[str] = ()) -> None:
+        super().__init__(*args)
+        self.run_id = run_id
+        self.failed = tuple(failed)
 
 
 class QueryError(MusimError):

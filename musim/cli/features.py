@@ -53,7 +53,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     opts = BuildOptions(workers=args.workers, batch_size=args.batch_size, limit=args.limit,
                         min_duration_s=args.min_duration, progress=False if args.no_progress else None)
-    if not args.no_publish and not args.skip_quality:
+    if not args.skip_quality:
         from musim.quality import preload
 
         preload()  # Great Expectations' import overlaps the build; the gate runs before anything is published
@@ -132,22 +132,37 @@ VIEW_BUILDS = 5
 def _build_doc(row: dict) -> dict:
     """A build as ``features list/show --json`` prints it."""
     keys = ("run_id", "state", "status", "started_at", "heartbeat_at", "finished_at", "tracks", "items_planned",
-            "reused", "computed", "rejected")
+            "reused", "computed", "rejected", "quality_status", "quality_run_id")
     return {k: row[k].isoformat() if hasattr(row[k], "isoformat") else row[k] for k in keys}
 
 
 def _print_builds(builds: list[dict], *, title: str) -> None:
     from musim.config import get_settings
 
-    print_table([(b["run_id"], b["state"], _minute(b["started_at"]), _minute(b["heartbeat_at"]),
+    print_table([(b["run_id"], b["state"], _gate(b), _minute(b["started_at"]), _minute(b["heartbeat_at"]),
                   _minute(b["finished_at"]), b["items_planned"], b["computed"], b["rejected"]) for b in builds],
-                ["run", "state", "started", "last heartbeat", "finished", "planned", "computed", "rejected"],
+                ["run", "state", "quality gate", "started", "last heartbeat", "finished", "planned", "computed",
+                 "rejected"],
                 title=title)
+    failed = next((b for b in builds if b["quality_status"] is not None), None)
+    if failed is not None and failed["quality_status"] == "failed":
+        print(f"the newest gated build {failed['run_id']} failed its features quality gate (quality run "
+              f"{failed['quality_run_id']}): its artist means were withdrawn and training refuses until a build "
+              "passes; see `musim quality report --dataset features`")
     if any(b["state"] == "interrupted" for b in builds):
         timeout = get_settings().features.build_timeout_s
         print(f"interrupted: still marked running, but no heartbeat for over {timeout:g} s "
               "(MUSIM_FEATURE_BUILD_TIMEOUT_S): killed half-way. What it recorded stays; `musim features build` "
               "computes the rest.")
+
+
+def _gate(build: dict) -> str:
+    """A build's features gate as ``features list/show`` print it: passed/failed (quality run), skipped, or blank
+    (not gated: a build of the log-mels alone, a DAG build before its gate ran, or one before migration 029)."""
+    status = build["quality_status"]
+    if status in ("passed", "failed"):
+        return f"{status} ({build['quality_run_id']})"
+    return status or ""
 
 
 def _minute(at) -> str:

@@ -219,10 +219,12 @@ def _train_params(args: argparse.Namespace) -> tuple[dict, dict]:
 def cmd_train(args: argparse.Namespace) -> int:
     from musim.models.families import get_family, inputs_needed, load_inputs, run_family
     from musim.models.families.compare import evaluation_rows, version_comparisons
+    from musim.models.families.inputs import require_features_gate
 
     params, split = _train_params(args)  # a share not given adapts to the catalogue
     get_family(args.family).parse_params(params)  # a bad parameter is refused before anything is loaded
     with warehouse.writer() as con:
+        require_features_gate(con)  # before any tensor is loaded: no training on features that failed their suites
         inputs = load_inputs(con, needs=inputs_needed([args.family]), dump_id=args.dump, target_metric=args.metric,
                              **split)
         out = run_family(args.family, con=con, inputs=inputs, params=params, primary_metric=args.primary_metric,

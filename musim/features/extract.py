@@ -38,7 +38,7 @@ from musim.features.builds import warehouse_heartbeat
 from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
-from musim.features.release import Gate, release, require_gate
+from musim.features.release import Gate, gate_build, record_gate, release, require_gate
 from musim.features.work import BuildOptions, BuildResult, ItemResult, Plan, WorkItem
 from musim.progress import progress_bar
 from musim.storage import ObjectStore, open_store
@@ -166,10 +166,14 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
 def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequence[FeatureView] | None = None,
                    materialise: bool = True, publish: bool = True, gate: Gate | None = None,
                    skip_quality: bool = False, started: float | None = None) -> BuildResult:
-    """Close run ``run_id``; materialise the derived views; with ``publish``, release the online snapshots of
-    ``views`` once the features quality ``gate`` passed (:func:`musim.features.release.release`: QualityError and
-    nothing published when it fails; ``skip_quality`` publishes without it; ParameterError, before the run is
-    closed, with neither)."""
+    """Close run ``run_id``; materialise the derived views; run the features quality ``gate`` (when ``views``
+    hold warehouse-stored ones) and record its outcome on the build; with ``publish``, release the online
+    snapshots of ``views`` once it passed (:func:`musim.features.release.release`; ``skip_quality`` publishes
+    without it; ParameterError, before the run is closed, with neither).
+
+    Write → audit → publish: when the gate fails (QualityError) the build stays recorded, but what it
+    materialised into the derived views is withdrawn (:func:`musim.features.release.gate_build`) and nothing
+    is published; training refuses until a later build passes."""
     from musim.features.materialize import materialise as materialise_view
     from musim.features.registry import apply
 
@@ -194,13 +198,22 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
         for v in views:
             if v.source.type == "derived":
                 materialised[v.ref] = materialise_view(con, v, lineage=lineage).rows_written
-    released = release(con, views, gate=gate, skip_quality=skip_quality) if publish else None
+    gated = any(v.storage == "warehouse" for v in views)  # the log-mels alone: no warehouse row, no gate (as ever)
+    quality = None
+    if gated and skip_quality:
+        record_gate(con, run_id, "skipped", None)
+    elif gated and gate is not None:
+        quality = gate_build(con, run_id, lambda: gate(con))
+    released = None
+    if publish:
+        released = (release(con, views, quality=quality) if quality is not None
+                    else release(con, views, gate=gate, skip_quality=skip_quality))
     computed, reused, rejected = sql.query(con, "features/build_counts.sql", run_id=run_id).fetchone()
     reasons = dict(sql.query(con, "features/reject_reasons.sql", run_id=run_id).fetchall())
     return BuildResult(run_id, int(tracks), int(planned), int(computed), int(reused), int(rejected), reasons,
                        materialised, released.published if released else [],
                        round(time.perf_counter() - started, 3) if started else 0.0, [v.ref for v in views],
-                       released.quality if released else None)
+                       released.quality if released else quality)
 
 
 def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
@@ -219,10 +232,12 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
         Materialise derived views; publish online snapshots of the warehouse views, after the ``features`` and
         ``training_sets`` quality suites passed (:mod:`musim.features.release`).
     gate : callable
-        The features gate run before publishing, handed down from above the feature store
-        (:func:`musim.quality.gates.gate_features`, as ``musim features build`` passes it).
+        The features gate run over the build's data (with or without ``publish``; its outcome is recorded on
+        the build), handed down from above the feature store (:func:`musim.quality.gates.gate_features`, as
+        ``musim features build`` passes it).
     skip_quality : bool
-        Publish without the quality gate (not recommended).
+        Neither gate nor refuse: publish without the quality gate (not recommended; the build's outcome is
+        ``skipped``).
 
     Raises
     ------
@@ -230,7 +245,9 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
         ``publish`` with neither ``gate`` nor ``skip_quality``: nothing publishes ungated by omission (raised
         before anything is extracted).
     QualityError
-        The gate failed: the build's rows are recorded, no online snapshot is published.
+        The gate failed: the build's rows are recorded, what it materialised into the derived views is withdrawn
+        (the artist means read as before it), no online snapshot is published, and training refuses
+        (:func:`musim.features.release.training_refusal`) until a later build passes.
     """
     if publish:
         require_gate(gate=gate, skip_quality=skip_quality)

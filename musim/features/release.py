@@ -8,13 +8,20 @@ above this one, so the caller hands the gate down: ``musim features build`` pass
 :func:`musim.features.extract.complete_build`); the ``audio_features`` DAG runs the suites in its
 ``check_quality`` task (which links the Data Docs to the task) and hands that gate's result to its
 ``publish`` task, which releases with it as ``quality`` (:func:`musim.features.staged.publish_views`). When
-the gate fails nothing is published and the previous snapshots keep serving. ``skip_quality`` publishes
+the gate fails nothing is published and the previous snapshots keep serving.
+
+The gate's outcome is the build's (write → audit → publish): :func:`gate_build` records it on the build's
+``feature_build`` row (``quality_run_id``, ``quality_status``: passed, failed or skipped) and, when it failed,
+withdraws what the build materialised into the derived views (:func:`withdraw_derived`: the artist means read as
+before the build), so nothing half-written of a build that failed its suites is read; training refuses while
+the newest gated build failed (:func:`newest_gate`, :func:`training_refusal`). ``skip_quality`` publishes
 without the gate (``musim features build --skip-quality``; not recommended). A call with none of the three
 is refused: nothing publishes ungated by forgetting the gate.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,12 +29,15 @@ from typing import Any
 
 import duckdb
 
+from musim import sql, warehouse
 from musim.errors import ParameterError, QualityError
 from musim.features.registry import FeatureView
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FEATURES_DATASETS", "Gate", "Released", "gate_failed_line", "release", "require_gate"]
+__all__ = ["FEATURES_DATASETS", "Gate", "GateOutcome", "Released", "gate_build", "gate_failed", "gate_failed_line",
+           "newest_gate", "record_gate", "release", "require_gate", "require_passed", "training_refusal",
+           "withdraw_derived"]
 
 #: The quality suites a feature build must pass before its online snapshots are published.
 FEATURES_DATASETS = ("features", "training_sets")
@@ -48,8 +58,86 @@ class Released:
 def gate_failed_line(failed: Sequence[str], run_id: str) -> str:
     """The one line that says the features gate failed (``failed`` datasets of quality run ``run_id``)."""
     return (f"the features quality gate failed ({', '.join(failed)}; quality run {run_id}): no online snapshot was "
-            "published and the previous ones keep serving; fix the data the report names (`musim quality report`), "
-            "or publish anyway with `musim features build --skip-quality`")
+            "published and the previous ones keep serving, the build's artist means were withdrawn and training "
+            "waits for a build that passes; fix the data the report names (`musim quality report --dataset "
+            "features`) and rebuild, or publish anyway with `musim features build --skip-quality`")
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """The features gate's outcome of one build (a ``feature_build`` row's ``quality_*`` columns)."""
+
+    build: str
+    quality_run: str | None
+    status: str  # passed, failed, skipped
+    checked_at: dt.datetime | None
+
+
+def record_gate(con: duckdb.DuckDBPyConnection, run_id: str, status: str, quality_run: str | None, *,
+                now: dt.datetime | None = None) -> None:
+    """Record the features gate's outcome ``status`` (passed, failed, skipped) of build ``run_id``."""
+    if status not in ("passed", "failed", "skipped"):
+        raise ParameterError(f"a features gate's outcome is passed, failed or skipped, not {status!r}")
+    sql.run(con, "features/record_gate.sql", run_id=run_id, quality_run_id=quality_run, quality_status=status,
+            now=now or dt.datetime.now(dt.UTC))
+
+
+def withdraw_derived(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Withdraw what build ``run_id`` materialised into the derived views (one transaction): its values, its
+    materialisations, and each view's lineage and ``materialised_at`` back to the view's previous
+    materialisation, so readers see the values from before the build. Returns the materialisations removed."""
+    with warehouse.transaction(con):
+        sql.run(con, "features/withdraw_derived.sql", run_id=run_id)
+        return int(sql.query(con, "features/withdrawn_count.sql").fetchone()[0])
+
+
+def gate_build(con: duckdb.DuckDBPyConnection, run_id: str, gate: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+    """Run the features ``gate`` (no argument: it is bound to its connection) over build ``run_id``'s data and
+    record its outcome on the build; when it fails (QualityError), withdraw the build's derived values
+    (:func:`withdraw_derived`) before the error goes on. Returns the passed gate's result.
+
+    ``con`` is the writer the outcome is recorded with (the DAG's gate runs on a writer of its own first)."""
+    try:
+        quality = dict(gate())
+        _require_passed(quality)
+    except QualityError as exc:
+        gate_failed(con, run_id, exc)
+        raise
+    record_gate(con, run_id, "passed", str(quality.get("run_id")))
+    return quality
+
+
+def gate_failed(con: duckdb.DuckDBPyConnection, run_id: str, exc: QualityError) -> None:
+    """Settle build ``run_id`` whose features gate failed with ``exc``: withdraw its derived values, record the
+    failure (``exc.run_id``, the quality run) on the build."""
+    withdrawn = withdraw_derived(con, run_id)
+    record_gate(con, run_id, "failed", exc.run_id)
+    log.warning("feature build %s failed the features gate (quality run %s): %d derived view materialisation(s) "
+                "withdrawn", run_id, exc.run_id, withdrawn)
+
+
+def require_passed(quality: Mapping[str, Any]) -> None:
+    """QualityError unless ``quality`` is a features gate's result that covers and passed :data:`FEATURES_DATASETS`."""
+    _require_passed(quality)
+
+
+def newest_gate(con: duckdb.DuckDBPyConnection) -> GateOutcome | None:
+    """The outcome of the newest feature build whose features gate ran or was skipped (None: no such build, e.g.
+    only builds from before migration 029, or a DAG build whose ``check_quality`` task has not run yet)."""
+    row = sql.query(con, "features/newest_gate.sql").fetchone()
+    return GateOutcome(*row) if row is not None else None
+
+
+def training_refusal(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The one line that refuses training while the newest gated feature build failed its features gate (None:
+    training may go on). Training never reads features whose build failed its suites."""
+    newest = newest_gate(con)
+    if newest is None or newest.status != "failed":
+        return None
+    return (f"the newest feature build {newest.build} failed its features quality gate (quality run "
+            f"{newest.quality_run}): nothing is trained on features that failed their suites; see `musim quality "
+            "report --dataset features`, fix the source audio (or the rows) it names, then rebuild with `musim features "
+            "build` (or the audio_features DAG) until its gate passes")
 
 
 def _require_passed(quality: Mapping[str, Any]) -> None:
@@ -58,10 +146,12 @@ def _require_passed(quality: Mapping[str, Any]) -> None:
     missing = [d for d in FEATURES_DATASETS if d not in datasets]
     if missing:
         raise QualityError(f"quality run {quality.get('run_id')} did not check {', '.join(missing)}: the online "
-                           "feature snapshots are published only after the features quality gate passed")
+                           "feature snapshots are published only after the features quality gate passed",
+                           run_id=quality.get("run_id"))
     failed = [d for d in FEATURES_DATASETS if datasets[d] == "failed"]
     if failed:
-        raise QualityError(gate_failed_line(failed, str(quality.get("run_id"))))
+        raise QualityError(gate_failed_line(failed, str(quality.get("run_id"))), run_id=quality.get("run_id"),
+                           failed=failed)
 
 
 def require_gate(*, quality: Mapping[str, Any] | None = None, gate: Gate | None = None,

@@ -1,19 +1,19 @@
 """The audio_features DAG's tasks over one build: plan a run (writer), compute batches (mapped, no warehouse; each
 writes a manifest to the object store), record every batch (writer); after the DAG's quality gate, publish the
-online views (:mod:`musim.features.release`)."""
+online views (:mod:`musim.features.release`); the gate's outcome is the run's (:func:`check_run`)."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import duckdb
 
 from musim import warehouse
-from musim.errors import ParameterError
+from musim.errors import ParameterError, QualityError
 from musim.features.builds import compute_heartbeat_key, object_heartbeat
 from musim.features.extract import complete_build, extractors_for, plan_build, record, select_views
 from musim.features.params import Extractor
@@ -26,7 +26,7 @@ from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compute_batch", "plan_run", "publish_views", "record_batches", "record_run"]
+__all__ = ["check_run", "compute_batch", "plan_run", "publish_views", "record_batches", "record_run"]
 
 # -- the DAG's mapped task and its recorder ----------------------------------------------------------------
 def compute_batch(batch: dict[str, Any], *, store: ObjectStore | None = None, workers: int | None = None) -> dict[str, Any]:
@@ -88,6 +88,25 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
         plan = plan_build(con, extractors_for(chosen), limit=limit, run_id=run_id, views=[v.ref for v in chosen],
                           min_duration_s=min_duration_s, heartbeat_key=compute_heartbeat_key(run_id))
     return plan.batches(batch_size, opts)
+
+
+def check_run(run_id: str, gate: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+    """The DAG's ``check_quality``: run the features ``gate`` (:func:`musim.quality.gates.gate_task`, which opens
+    its own writer) over run ``run_id``'s data, then record its outcome on the build with the writer; when it
+    failed, withdraw what the run materialised into the derived views (:func:`musim.features.release.gate_failed`)
+    before the QualityError fails the task. Returns the passed gate's result (for ``publish``)."""
+    from musim.features.release import gate_failed, record_gate, require_passed
+
+    try:
+        quality = dict(gate())
+        require_passed(quality)
+    except QualityError as exc:
+        with warehouse.writer() as con:
+            gate_failed(con, run_id, exc)
+        raise
+    with warehouse.writer() as con:
+        record_gate(con, run_id, "passed", str(quality["run_id"]))
+    return quality
 
 
 def publish_views(views: Sequence[str] | None = None, *, quality: Mapping[str, Any]) -> list[str]:

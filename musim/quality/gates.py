@@ -50,7 +50,8 @@ def gate_task(datasets: Sequence[str], dump_id: str | None) -> dict:
             log.debug("no Airflow context to push the Data Docs link to: %s", exc)
     if not run.success:
         raise QualityError(f"data quality gate failed for {', '.join(r.dataset for r in run.failed)} "
-                           f"(run {run.run_id}); nothing downstream runs.\n{run.describe()}")
+                           f"(run {run.run_id}); nothing downstream runs.\n{run.describe()}",
+                           run_id=run.run_id, failed=[r.dataset for r in run.failed])
     return {"run_id": run.run_id, "docs_url": run.docs_url,
             "datasets": {r.dataset: r.status for r in run.results}}
 
@@ -68,5 +69,7 @@ def gate_features(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
     run = check_on(con, FEATURES_DATASETS)
     if not run.success:
-        raise QualityError(f"{gate_failed_line([r.dataset for r in run.failed], run.run_id)}\n{run.describe()}")
+        failed = [r.dataset for r in run.failed]
+        raise QualityError(f"{gate_failed_line(failed, run.run_id)}\n{run.describe()}", run_id=run.run_id,
+                           failed=failed)
     return {"run_id": run.run_id, "docs_url": run.docs_url, "datasets": {r.dataset: r.status for r in run.results}}

@@ -130,9 +130,12 @@ def need_listening(inputs: FamilyInputs, family: str) -> None:
                              "without one, train contrastive, autoencoder or descriptors")
 
 
-def need(value: Any, what: str) -> Any:
-    """``value``, or a ParameterError saying that the inputs were loaded without ``what``."""
+def need(value: Any, what: str, why: str | None = None) -> Any:
+    """``value``, or a ParameterError saying why the inputs have no ``what`` (``why``, when the loading knew it:
+    e.g. the tracks whose descriptors are not finite), else that they were loaded without it."""
     if value is None:
+        if why:
+            raise ParameterError(f"these inputs have no {what}: {why}")
         raise ParameterError(f"these inputs have no {what}; load them with needs including it")
     return value
 

@@ -89,7 +89,7 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
 
     from musim.audio import DESCRIPTOR_NAMES
 
-    d = need(inputs.descriptors, "descriptors")
+    d = need(inputs.descriptors, "descriptors", inputs.descriptors_gap)
     p = parse_params(params)
     if d.shape[1] != len(DESCRIPTOR_NAMES):
         raise ParameterError(f"descriptors have {d.shape[1]} columns, this version computes {len(DESCRIPTOR_NAMES)}: "
@@ -122,7 +122,7 @@ def train(inputs: FamilyInputs, params: Mapping[str, Any], workdir: Path, verbos
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray,
           params: DescriptorFamilyParams | None = None) -> np.ndarray:
     """The model's weighted z-scores of each track in ``rows`` (the weights are in the model: ``params`` is unused)."""
-    d = need(inputs.descriptors, "descriptors")[np.asarray(rows, dtype=np.int64)]
+    d = need(inputs.descriptors, "descriptors", inputs.descriptors_gap)[np.asarray(rows, dtype=np.int64)]
     return np.asarray(model(d.astype(np.float32), training=False), dtype=np.float32)
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musim import sql
-from musim.errors import NotEnoughData, NotFoundError, ParameterError
+from musim.errors import NotEnoughData, NotFoundError, ParameterError, QualityError
 from musim.models import registry
 from musim.models.constants import DEFAULT_TARGET, MIN_USABLE_ARTISTS, MODEL_FILE, SPLIT_DEFAULTS
 from musim.models.data import ArtistSplit, ClipTable, PairTargets, default_test_share, split_artists
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from musim.storage import ObjectStore
 
 __all__ = ["SLICES_IN_MEMORY_MAX", "FamilyInputs", "current_champions", "gate_inputs", "load_inputs", "load_manifest",
-           "load_slices", "split_payload"]
+           "load_slices", "require_features_gate", "split_payload"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class FamilyInputs:
     mel: np.ndarray | None = None                  # (N, 256, 64) float16 dB
     slices: np.ndarray | None = None               # (M, frames, n_mels) float16 dB
     slice_track: np.ndarray | None = None          # (M,) track index of every slice
+    descriptors_gap: str | None = None             # why ``descriptors`` is None although they were needed
 
     def __len__(self) -> int:
         return len(self.track_ids)
@@ -127,7 +128,7 @@ class FamilyInputs:
                "artist_names": {str(k): v for k, v in self.artist_names.items()}, "mel_keys": self.mel_keys,
                "slice_keys": self.slice_keys, "listeners": None if self.listeners is None else
                {str(k): v for k, v in self.listeners.items()}, "clips_per_artist": self.clips_per_artist,
-               "snapshot_id": self.snapshot_id, "champions": self.champions,
+               "snapshot_id": self.snapshot_id, "champions": self.champions, "descriptors_gap": self.descriptors_gap,
                "targets": None if self.targets is None else {"metric": self.targets.metric,
                                                              "dump_id": self.targets.dump_id},
                "split": None if self.split is None else {"seed": self.split.seed,
@@ -160,7 +161,8 @@ class FamilyInputs:
                    {int(k): v for k, v in doc["artist_names"].items()}, doc["mel_keys"], doc["slice_keys"],
                    z["descriptors"] if "descriptors" in z else None, targets, split,
                    None if doc["listeners"] is None else {int(k): v for k, v in doc["listeners"].items()},
-                   doc["clips_per_artist"], doc["snapshot_id"], doc["champions"])
+                   doc["clips_per_artist"], doc["snapshot_id"], doc["champions"],
+                   descriptors_gap=doc.get("descriptors_gap"))
 
 
 #: Slices of more bytes than this are kept in a local memory-mapped cache file, not in RAM.
@@ -242,17 +244,43 @@ def _tensor_keys(frame: Any, view: Any) -> list[str | None]:
     return [k if isinstance(k, str) else None for k in frame[f"{view.name}__{view.schema[0].name}"]]
 
 
-def _descriptor_rows(frame: Any, keep: np.ndarray) -> np.ndarray | None:
-    """Descriptor matrix of the kept rows; None unless every kept track has a full row."""
+#: Tracks (and features) named by a descriptor gap's line.
+GAP_EXAMPLES = 5
+
+
+def _descriptor_rows(frame: Any, keep: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """Descriptor matrix of the kept rows, or None and why (the tracks, and the features, that lack a value or
+    hold one that is not finite) unless every kept track has a full, finite row."""
     from musim.features.definitions import track_descriptors
 
-    cols = [f"{track_descriptors.name}__{f.name}" for f in track_descriptors.schema]
+    names = [f.name for f in track_descriptors.schema]
+    cols = [f"{track_descriptors.name}__{n}" for n in names]
     if not all(c in frame.columns for c in cols):
-        return None
-    mat = frame.loc[keep, cols].to_numpy(dtype=np.float64)
-    if mat.size == 0 or not np.isfinite(mat).all():
-        return None
-    return mat.astype(np.float32)
+        return None, "no descriptor features in the feature store: extract them with `musim features build`"
+    kept = frame.loc[keep]
+    mat = kept[cols].to_numpy(dtype=np.float64)
+    if mat.size == 0:
+        return None, "no track has descriptors: extract them with `musim features build`"
+    bad = ~np.isfinite(mat)
+    if not bad.any():
+        return mat.astype(np.float32), None
+    rows = np.flatnonzero(bad.any(axis=1))
+    ids = kept["track_id"].to_numpy()
+    missing = [i for i in rows if np.isnan(mat[i]).all()]
+    broken = [i for i in rows if not np.isnan(mat[i]).all()]
+    parts = []
+    if broken:
+        shown = "; ".join(f"{ids[i]} ({', '.join(n for n, b in zip(names, bad[i], strict=True) if b)})"
+                          for i in broken[:GAP_EXAMPLES])
+        parts.append(f"{len(broken)} of {len(ids)} tracks have descriptors that are not finite (NaN or infinite): "
+                     f"{shown}{' ...' if len(broken) > GAP_EXAMPLES else ''}; the features quality gate names them "
+                     "(`musim quality report --dataset features`): fix the source audio and rebuild with "
+                     "`musim features build`")
+    if missing:
+        shown = ", ".join(str(ids[i]) for i in missing[:GAP_EXAMPLES])
+        parts.append(f"{len(missing)} of {len(ids)} tracks have no descriptors ({shown}"
+                     f"{' ...' if len(missing) > GAP_EXAMPLES else ''}): extract them with `musim features build`")
+    return None, "; ".join(parts)
 
 
 def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEATURES, dump_id: str | None = None,
@@ -294,9 +322,9 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
     kept = [r for r, k in zip(rows, keep, strict=True) if k]
     ids = [r[0] for r in kept]
     artist = np.array([r[1] for r in kept], dtype=np.int64)
-    descriptors = _descriptor_rows(frame, keep) if "descriptors" in needs else None
-    if "descriptors" in needs and descriptors is None:
-        log.info("descriptors missing for some tracks: the descriptor baseline is left out")
+    descriptors, gap = _descriptor_rows(frame, keep) if "descriptors" in needs else (None, None)
+    if gap is not None:
+        log.info("the descriptor baseline is left out: %s", gap)
     targets = split = listeners = None
     if with_targets is None:  # auto: with the co-listening targets when a similarity build exists
         with_targets = dump_id is not None or _has_similarity(con)
@@ -319,7 +347,8 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
                         {int(r[1]): str(r[4]) or str(r[1]) for r in kept},
                         [k for k, ok in zip(mel_keys, keep, strict=True) if ok],
                         [k for k, ok in zip(slice_keys, keep, strict=True) if ok], descriptors, targets, split,
-                        listeners, clips_per_artist, as_of.isoformat(), current_champions(con))
+                        listeners, clips_per_artist, as_of.isoformat(), current_champions(con),
+                        descriptors_gap=gap)
 
 
 def _has_similarity(con: duckdb.DuckDBPyConnection) -> bool:
@@ -376,11 +405,25 @@ def need_targets(inputs: FamilyInputs) -> PairTargets:
 
 def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs) -> dict[str, Any] | None:
     """Run the ``training_split`` quality suite on the run's split (QualityError if it fails): the one gate of
-    every family's training. Returns the run id, Data Docs URL and the reported balance; None without targets
-    (nothing is ranked then).
+    every family's training, after :func:`require_features_gate`. Returns the run id, Data Docs URL and the
+    reported balance; None without targets (nothing is ranked then).
     """
     from musim.quality.suites.training_split import gate_split
 
+    require_features_gate(con)
     if inputs.targets is None or inputs.split is None:
         return None
     return gate_split(con, split_payload(inputs), dump_id=inputs.dump_id)
+
+
+def require_features_gate(con: duckdb.DuckDBPyConnection) -> None:
+    """QualityError (one line: the build, its quality run, the report to read and what to do) while the newest
+    feature build whose features gate ran failed it: no family trains on features that failed their suites
+    (:func:`musim.features.release.training_refusal`). ``musim models train`` and the training DAGs' ``prepare``
+    pass here through :func:`gate_inputs`."""
+    from musim.features.release import newest_gate, training_refusal
+
+    line = training_refusal(con)
+    if line is not None:
+        newest = newest_gate(con)
+        raise QualityError(line, run_id=newest.quality_run if newest else None, failed=("features",))
