@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from musim import sandbox, warehouse
 from musim.cli.options import count, may_be_empty, number, open_share, positive, seed, version
@@ -340,7 +341,9 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
                    help="columns path (relative to the CSV's folder), artist and optionally the --group-by column")
     p.add_argument("--group-by", metavar="COLUMN", help="a column of the CSV grouping tracks (e.g. album, source)")
     who = p.add_mutually_exclusive_group()
-    who.add_argument("--family", choices=FAMILY_CHOICES, help="this family's champion (default: the serving model)")
+    who.add_argument("--family", choices=FAMILY_CHOICES,
+                     help="this family's champion, else its version published last, with a note saying so "
+                          "(default: the serving model)")
     who.add_argument("--model", metavar="VERSION", type=version, action="append",
                      help="a registered version (repeat to compare several on the same tracks)")
     who.add_argument("--baselines-only", action="store_true", help="no model: the baselines alone")
@@ -348,6 +351,8 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
                    help="comma-separated: random, mfcc (20 MFCC mean+std), descriptors, musly (libmusly timbre); "
                         "\"\" for none")
     p.add_argument("--n-boot", type=count(100, 1_000_000), default=1000, help="bootstrap resamples of the CIs")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (decoding, featurising, musly, scoring; drawn on a terminal only)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
@@ -361,7 +366,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                              "random,mfcc,descriptors,musly (any of them)")
     labels = read_labels(args.labels, group_by=args.group_by)
     result = evaluate_labels(labels, family=args.family, versions=args.model or (),
-                             with_model=not args.baselines_only, baseline_names=names, n_boot=args.n_boot)
+                             with_model=not args.baselines_only, baseline_names=names, n_boot=args.n_boot,
+                             progress=False if args.no_progress else None)
+    if result.note:  # as similar-audio says it: a family without a champion answers with its last published
+        print(printable(f"musim: {result.note}", 0), file=sys.stderr)
     if args.json:
         print_json(result.to_json())
         return 0

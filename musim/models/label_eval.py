@@ -36,8 +36,9 @@ from musim.jsonable import json_safe
 from musim.models.bootstrap import bootstrap_ci
 from musim.models.evaluate import column_stats
 
-__all__ = ["METRICS", "LabelSet", "RetrievalReport", "cosine_similarity", "mfcc_stats", "query_metrics",
-           "read_labels", "retrieval_report"]
+__all__ = ["METRICS", "Baseline", "LabelSet", "RetrievalReport", "cosine_similarity", "mfcc_stats",
+           "musly_similarity", "musly_similarity_of", "musly_track", "query_metrics", "read_labels",
+           "retrieval_report", "track_values"]
 
 #: The summary metrics, in table order.
 METRICS: tuple[str, ...] = ("auc_group", "auc", "ap", "p1")
@@ -252,11 +253,12 @@ def standardized(vectors: np.ndarray) -> np.ndarray:
 
 def musly_similarity(excerpts: Sequence[np.ndarray], *, sr: int, method: str = "timbre") -> np.ndarray:
     """libmusly's track similarity (pymusly; its ``timbre`` method: a Gaussian of MFCC frames per track compared by
-    a normalised divergence) as a ``(n, n)`` similarity (the negated distance). ``sr`` must be 22050."""
+    a normalised divergence) as a ``(n, n)`` similarity (the negated distance), of excerpts in memory (``models
+    evaluate`` keeps each track's model instead: :func:`musly_track`, :func:`musly_similarity_of`). ``sr`` must
+    be 22050."""
     import pymusly
 
-    if sr != 22050:
-        raise ParameterError(f"libmusly analyses 22050 Hz mono, got {sr} Hz")
+    _musly_rate(sr)
     box = pymusly.MuslyJukebox(method=method)
     tracks = [box.track_from_audiodata(np.asarray(y, dtype=np.float32).tolist()) for y in excerpts]
     ids = list(range(len(tracks)))
@@ -266,14 +268,75 @@ def musly_similarity(excerpts: Sequence[np.ndarray], *, sr: int, method: str = "
     return -dist
 
 
+def _musly_rate(sr: int) -> None:
+    if sr != 22050:
+        raise ParameterError(f"libmusly analyses 22050 Hz mono, got {sr} Hz")
+
+
+@functools.cache
+def _jukebox(method: str) -> Any:
+    import pymusly
+
+    return pymusly.MuslyJukebox(method=method)
+
+
+def musly_track(y: np.ndarray, *, sr: int, method: str = "timbre") -> bytes:
+    """libmusly's model of one track (its ``timbre`` method: a Gaussian of the excerpt's MFCC frames), serialized: a
+    few kilobytes to keep in place of the excerpt (:func:`musly_similarity_of` compares them)."""
+    _musly_rate(sr)
+    box = _jukebox(method)
+    return bytes(box.serialize_track(box.track_from_audiodata(np.asarray(y, dtype=np.float32).tolist())))
+
+
+def musly_similarity_of(track_models: Sequence[bytes], *, method: str = "timbre") -> np.ndarray:
+    """The ``(n, n)`` similarity (negated libmusly distance) of tracks modelled by :func:`musly_track`: the style
+    (libmusly's normalisation) is set on these tracks, as one jukebox of them would; a bar per track compared."""
+    import pymusly
+
+    from musim.progress import progress_bar
+
+    box = pymusly.MuslyJukebox(method=method)
+    tracks = [box.deserialize_track(t) for t in track_models]
+    ids = list(range(len(tracks)))
+    box.set_style(tracks)
+    box.add_tracks(list(zip(ids, tracks, strict=True)))
+    every = list(zip(ids, tracks, strict=True))
+    rows = []
+    with progress_bar(len(ids), unit="track", desc="musly similarity", leave=False) as bar:
+        for i in ids:
+            rows.append(box.compute_similarity((i, tracks[i]), every))
+            bar.update()
+    return -np.array(rows)
+
+
+def _mfcc_row(y: np.ndarray, sr: int, n_mfcc: int = 20) -> np.ndarray:
+    """One row of :func:`mfcc_stats`."""
+    import librosa
+
+    m = librosa.feature.mfcc(y=np.asarray(y, dtype=np.float32), sr=sr, n_mfcc=n_mfcc)
+    return np.concatenate([m.mean(axis=1), m.std(axis=1)]).astype(np.float32)
+
+
 def _descriptor_row(y: np.ndarray, sr: int) -> np.ndarray:
     from musim.audio import descriptor_vector, descriptors
 
     return np.asarray(descriptor_vector(descriptors(y, sr=sr)), dtype=np.float32)
 
 
-#: Baselines computed from the excerpts alone: name → (excerpts, sr) → vectors or ("similarity", matrix).
-Baseline = Callable[[Sequence[np.ndarray], int], tuple[str, np.ndarray]]
+@dataclass(frozen=True)
+class Baseline:
+    """A label-free baseline in two steps, so that no excerpt is kept: ``track`` turns one excerpt into what the
+    baseline keeps of it (``None``: nothing, the track's index is enough), in the audio pool; ``combine`` turns the
+    kept tracks' values into ``("vectors", (n, d))`` or ``("similarity", (n, n))``."""
+
+    track: Callable[[np.ndarray, int], Any] | None
+    combine: Callable[[list[Any]], tuple[str, np.ndarray]]
+
+    def __call__(self, excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
+        """Both steps on excerpts in memory."""
+        return self.combine([None if self.track is None else self.track(y, sr) for y in excerpts])
+
+
 BASELINE_NAMES: tuple[str, ...] = ("random", "mfcc", "descriptors", "musly")
 
 
@@ -283,58 +346,113 @@ def check_baselines(names: Sequence[str]) -> None:
         raise ParameterError(f"unknown baseline(s) {', '.join(unknown)}; one of {', '.join(BASELINE_NAMES)}")
 
 
+def _random_vectors(kept: list[Any], *, seed: int) -> tuple[str, np.ndarray]:
+    return "vectors", np.random.default_rng(seed).normal(size=(len(kept), 32)).astype(np.float32)
+
+
+def _stacked(rows: list[np.ndarray]) -> tuple[str, np.ndarray]:
+    return "vectors", np.stack(rows).astype(np.float32)
+
+
+def _standardized_rows(rows: list[np.ndarray]) -> tuple[str, np.ndarray]:
+    return "vectors", standardized(np.stack(rows))
+
+
+def _musly_combine(models: list[bytes]) -> tuple[str, np.ndarray]:
+    return "similarity", musly_similarity_of(models)
+
+
 def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
     """The label-free baselines by name: ``random``, ``mfcc`` (20 MFCC mean + std), ``descriptors`` (musim's
-    handcrafted descriptors, z-scored), ``musly`` (libmusly timbre; needs pymusly)."""
-    def random(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
-        return "vectors", np.random.default_rng(seed).normal(size=(len(excerpts), 32)).astype(np.float32)
-
-    def mfcc(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
-        return "vectors", mfcc_stats(excerpts, sr=sr)
-
-    def descriptors(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
-        from musim.audio.batch import pool_map
-
-        rows = pool_map(functools.partial(_descriptor_row, sr=sr), excerpts, desc="descriptors baseline")
-        return "vectors", standardized(np.stack(rows))
-
-    def musly(excerpts: Sequence[np.ndarray], sr: int) -> tuple[str, np.ndarray]:
-        return "similarity", musly_similarity(excerpts, sr=sr)
-
-    known = {"random": random, "mfcc": mfcc, "descriptors": descriptors, "musly": musly}
+    handcrafted descriptors, z-scored), ``musly`` (libmusly timbre; needs pymusly). Each ``track`` step is picklable
+    (it runs in the audio pool)."""
+    known = {"random": Baseline(None, functools.partial(_random_vectors, seed=seed)),
+             "mfcc": Baseline(_mfcc_row, _stacked),
+             "descriptors": Baseline(_descriptor_row, _standardized_rows),
+             "musly": Baseline(functools.partial(_musly_track_at, method="timbre"), _musly_combine)}
     assert tuple(known) == BASELINE_NAMES  # noqa: S101 - one list of the names
     check_baselines(names)
     return {n: known[n] for n in names}
+
+
+def _musly_track_at(y: np.ndarray, sr: int, method: str) -> bytes:
+    return musly_track(y, sr=sr, method=method)
 
 
 #: The analysed span of a track: the same 30-second window the feature store analyses (the middle of a longer file).
 EXCERPT_S = 30.0
 
 
-def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = EXCERPT_S
-                  ) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
-    """Mono ``sr`` excerpts (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads them)
-    of the files that decode: ``(kept indices, excerpts, [(path, reason)] of the others)``."""
+def _read_excerpt(path: Path, *, sr: int, window_s: float) -> np.ndarray | str:
+    """A file's mono ``sr`` excerpt (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads it),
+    or why it does not decode."""
     from musim.audio import load_audio
     from musim.audio.excerpt import excerpt_window
     from musim.errors import AudioError
     from musim.library.formats import FileSkipped, probe
 
+    try:
+        info = probe(Path(path), min_seconds=1.0, key=str(path))
+        offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
+        y, _ = load_audio(path, sr=sr, key=str(path), offset=offset, duration=length)
+    except FileSkipped as exc:
+        return exc.why
+    except (AudioError, OSError) as exc:
+        return str(exc)
+    return y
+
+
+def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = EXCERPT_S
+                  ) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
+    """Mono ``sr`` excerpts (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads them)
+    of the files that decode: ``(kept indices, excerpts, [(path, reason)] of the others)``. Every excerpt is held
+    (about 2.6 MB a 30-s track): :func:`track_values` keeps only what the baselines need."""
     kept, excerpts, failed = [], [], []
     for i, path in enumerate(paths):
-        try:
-            info = probe(Path(path), min_seconds=1.0, key=str(path))
-            offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
-            y, _ = load_audio(path, sr=sr, key=str(path), offset=offset, duration=length)
-        except FileSkipped as exc:
-            failed.append((str(path), exc.why))
-            continue
-        except (AudioError, OSError) as exc:
-            failed.append((str(path), str(exc)))
+        y = _read_excerpt(path, sr=sr, window_s=window_s)
+        if isinstance(y, str):
+            failed.append((str(path), y))
             continue
         kept.append(i)
         excerpts.append(y)
     return kept, excerpts, failed
+
+
+def _track_values(path: Path, *, steps: tuple[tuple[str, Any], ...], sr: int, window_s: float
+                  ) -> dict[str, Any] | str:
+    """One file, in a worker of the audio pool: its excerpt decoded and each baseline's ``track`` step of it (the
+    excerpt is dropped here), or why it does not decode."""
+    y = _read_excerpt(path, sr=sr, window_s=window_s)
+    if isinstance(y, str):
+        return y
+    return {name: step(y, sr) for name, step in steps}
+
+
+def track_values(paths: Sequence[Path], names: Sequence[str], *, sr: int = 22050, window_s: float = EXCERPT_S,
+                 seed: int = 0, workers: int | None = None
+                 ) -> tuple[list[int], dict[str, list[Any]], list[tuple[str, str]]]:
+    """Each file decoded in the audio path's process pool (:func:`musim.audio.batch.pool_map`, with a bar) and
+    turned there into what each baseline of ``names`` keeps of it (:class:`Baseline`): ``(kept indices, {name:
+    one value per kept file}, [(path, reason)] of the files that do not decode)``. No excerpt is held: memory
+    grows with the baselines' per-track values (kilobytes), not with the audio."""
+    from musim.audio.batch import pool_map
+
+    if "musly" in names:
+        _musly_rate(sr)
+    specs = baselines(names, seed=seed)
+    steps = tuple((n, b.track) for n, b in specs.items() if b.track is not None)
+    rows = pool_map(functools.partial(_track_values, steps=steps, sr=sr, window_s=window_s), list(paths),
+                    workers=workers, desc="decode + baselines")
+    kept, failed = [], []
+    values: dict[str, list[Any]] = {n: [] for n in names}
+    for i, (path, row) in enumerate(zip(paths, rows, strict=True)):
+        if isinstance(row, str):
+            failed.append((str(path), row))
+            continue
+        kept.append(i)
+        for n in names:
+            values[n].append(row.get(n))
+    return kept, values, failed
 
 
 @dataclass
@@ -346,13 +464,14 @@ class LabelEvaluation:
     skipped: list[tuple[str, str]]
     model_version: str | None = None
     model_versions: list[str] = field(default_factory=list)
+    note: str | None = None  # why a version that is no champion answers (a family without one: its last published)
 
     def to_json(self) -> dict[str, Any]:
         return json_safe({"labels": self.labels.source, "tracks": len(self.labels),
                           "artists": len(set(self.labels.artists)),
                           "groups": None if self.labels.groups is None else len(set(self.labels.groups)),
                           "model_version": self.model_version, "model_versions": self.model_versions,
-                          "metrics": list(METRICS), "reports": [r.to_json() for r in self.reports],
+                          "model_note": self.note, "metrics": list(METRICS), "reports": [r.to_json() for r in self.reports],
                           "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
                           "left_out": [{"line": n, "reason": r} for n, r in self.labels.left_out]})
 
@@ -391,30 +510,61 @@ def _need_tracks_to_tell_apart(artists: Sequence[str], source: str, where: str) 
 def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str | None = None,
                     versions: Sequence[str] = (), with_model: bool = True,
                     baseline_names: Sequence[str] = ("random", "mfcc", "descriptors"),
-                    n_boot: int = 1000, seed: int = 0) -> LabelEvaluation:
+                    n_boot: int = 1000, seed: int = 0, progress: bool | None = None,
+                    workers: int | None = None) -> LabelEvaluation:
     """Label retrieval of registered models and of the baselines, on the tracks of ``labels`` that decode and
     that every model embeds: the ``versions`` given, else one model (``version``, else ``family``'s
-    champion, else the serving model; none with ``with_model=False``). A named version is read from the
-    warehouse's registry (published or not); a champion and the serving model from the published snapshot."""
+    champion, else its version published last, else the serving model; none with ``with_model=False``; ``note``
+    says why a version that is no champion answers). A named version is read from the warehouse's registry
+    (published or not); a champion and the serving model from the published snapshot.
+
+    Files are decoded in the audio path's process pool (``workers``, default one per CPU), where each baseline keeps
+    what it needs of a track (:func:`track_values`), and each model featurises them there too; every stage has a
+    progress bar (``progress``: always, never, or on a terminal when None)."""
+    from musim.progress import progress_setting
+
+    with progress_setting(progress):
+        return _evaluate_labels(labels, family=family, version=version, versions=versions, with_model=with_model,
+                                baseline_names=baseline_names, n_boot=n_boot, seed=seed, workers=workers)
+
+
+def _load_models(wanted: list[tuple[str | None, str | None]]) -> list[Any]:
+    """The models of ``wanted`` ``(family, version)``, loaded (see :func:`evaluate_labels`); with no version named
+    and nothing published to read a champion from, the NotFoundError says what else to run."""
+    from musim.errors import NotFoundError
+    from musim.models.new_audio import load_champion, resolve_version
+
+    entries = {}
+    if any(ver is not None for _, ver in wanted):
+        # a named version is any registered one, published or not: the warehouse's registry (read-only,
+        # waiting while a writer holds it), closed before the models load; the model comes from the store
+        from musim import sandbox
+
+        with sandbox.reader() as con:
+            entries = {i: resolve_version(fam, con=con, version=ver)[0]
+                       for i, (fam, ver) in enumerate(wanted) if ver is not None}
+    try:
+        return [load_champion(fam, version=ver, entry=entries.get(i), require_manifest=False)
+                for i, (fam, ver) in enumerate(wanted)]
+    except NotFoundError as exc:
+        if entries:
+            raise
+        # the champion and the serving model are read from the published snapshot; a named version is not
+        named = "" if "--model VERSION" in str(exc) else (
+            "; or evaluate a registered version, published or not, with `--model VERSION`")
+        raise NotFoundError(f"{exc}{named}; or the baselines alone with `--baselines-only`") from None
+
+
+def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | None, versions: Sequence[str],
+                     with_model: bool, baseline_names: Sequence[str], n_boot: int, seed: int,
+                     workers: int | None) -> LabelEvaluation:
+    from musim.progress import progress_bar
+
     wanted = [(None, v) for v in versions] if versions else [(family, version)] if with_model else []
     _need_tracks_to_tell_apart(labels.artists, labels.source, "")
     check_baselines(baseline_names)
-    champions = []
-    if wanted:  # a version that does not exist fails now, before every file is decoded
-        from musim.models.new_audio import load_champion, resolve_version
-
-        entries = {}
-        if any(ver is not None for _, ver in wanted):
-            # a named version is any registered one, published or not: the warehouse's registry (read-only,
-            # waiting while a writer holds it), closed before the models load; the model comes from the store
-            from musim import sandbox
-
-            with sandbox.reader() as con:
-                entries = {i: resolve_version(fam, con=con, version=ver)[0]
-                           for i, (fam, ver) in enumerate(wanted) if ver is not None}
-        champions = [load_champion(fam, version=ver, entry=entries.get(i), require_manifest=False)
-                     for i, (fam, ver) in enumerate(wanted)]
-    kept, excerpts, skipped = read_excerpts(labels.paths)
+    champions = _load_models(wanted) if wanted else []  # a version that does not exist fails before any decoding
+    kept, values, skipped = track_values(labels.paths, baseline_names, seed=seed, workers=workers)
     if len(kept) < 2:
         first = "; ".join(f"{p}: {why}" for p, why in skipped[:2])
         raise ParameterError(f"{labels.source}: fewer than two of its files decode, nothing to evaluate ({first}); "
@@ -426,19 +576,27 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
         from musim.models.new_audio import embed_files
 
         for loaded in champions:
-            files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], champion=loaded)
+            files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], champion=loaded,
+                                                        workers=workers)
             embedded.append((champ.entry.version, dict(zip(files, vectors, strict=True))))
             known = {p for p, _ in skipped}
             skipped += [(p, f"{champ.entry.version}: {e}") for p, e in failed if p not in known]
         keep = [i for i, p in enumerate(labels.paths) if all(str(p) in vecs for _, vecs in embedded)]
-        labels, excerpts = labels.subset(keep), [excerpts[i] for i in keep]
-    reports = [retrieval_report(name, labels.artists, labels.groups, n_boot=n_boot, seed=seed,
-                                vectors=np.stack([vecs[str(p)] for p in labels.paths]))
-               for name, vecs in embedded]
-    for name, fn in baselines(baseline_names, seed=seed).items():
-        kind, value = fn(excerpts, 22050)
-        arg = {"vectors": value} if kind == "vectors" else {"similarity": value}
-        reports.append(retrieval_report(f"baseline: {name}", labels.artists, labels.groups, n_boot=n_boot,
-                                        seed=seed, **arg))
+        labels = labels.subset(keep)
+        values = {n: [v[i] for i in keep] for n, v in values.items()}
+    reports = []
+    with progress_bar(len(embedded) + len(baseline_names), unit="embedding", desc="scoring", leave=False) as bar:
+        for name, vecs in embedded:
+            reports.append(retrieval_report(name, labels.artists, labels.groups, n_boot=n_boot, seed=seed,
+                                            vectors=np.stack([vecs[str(p)] for p in labels.paths])))
+            bar.update()
+        for name, spec in baselines(baseline_names, seed=seed).items():
+            kind, value = spec.combine(values[name])
+            arg = {"vectors": value} if kind == "vectors" else {"similarity": value}
+            reports.append(retrieval_report(f"baseline: {name}", labels.artists, labels.groups, n_boot=n_boot,
+                                            seed=seed, **arg))
+            bar.update()
     names = [name for name, _ in embedded]
-    return LabelEvaluation(labels, reports, skipped, names[0] if len(names) == 1 else None, names)
+    notes = [c.note for c in champions if c.note]
+    return LabelEvaluation(labels, reports, skipped, names[0] if len(names) == 1 else None, names,
+                           " ".join(notes) or None)

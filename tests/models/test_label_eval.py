@@ -114,11 +114,11 @@ def test_a_missing_version_fails_before_any_file_is_decoded(tmp_path, monkeypatc
     def no_such_version(*args, **kwargs):
         raise NotFoundError("no model version 'nope-3'")
 
-    def decode(paths):
+    def decode(paths, names, **kwargs):
         raise AssertionError("files decoded before the model was found")
 
     monkeypatch.setattr(new_audio, "load_champion", no_such_version)
-    monkeypatch.setattr(label_eval, "read_excerpts", decode)
+    monkeypatch.setattr(label_eval, "track_values", decode)
     (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,B\n")
     with pytest.raises(NotFoundError, match="nope-3"):
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), versions=["nope-3"])
@@ -128,23 +128,23 @@ def test_labels_without_an_artist_twice_are_refused_before_and_after_decoding(tm
     """Every metric would be undefined: an empty table is not an answer."""
     from musim.models import label_eval
 
-    def decode(paths):
+    def decode(paths, names, **kwargs):
         raise AssertionError("files decoded although nothing can be evaluated")
 
-    monkeypatch.setattr(label_eval, "read_excerpts", decode)
+    monkeypatch.setattr(label_eval, "track_values", decode)
     (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,B\nc.ogg,C\n")
     with pytest.raises(ParameterError, match="labels.csv: no artist has two tracks, so"):
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False)
 
-    def two_of_three_decode(paths):  # b.ogg, A's second track, does not decode
-        return [0, 2], [np.zeros(22050, np.float32)] * 2, [(str(paths[1]), "undecodable")]
+    def two_of_three_decode(paths, names, **kwargs):  # b.ogg, A's second track, does not decode
+        return [0, 2], {n: [None, None] for n in names}, [(str(paths[1]), "undecodable")]
 
-    monkeypatch.setattr(label_eval, "read_excerpts", two_of_three_decode)
+    monkeypatch.setattr(label_eval, "track_values", two_of_three_decode)
     (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,C\n")
     with pytest.raises(ParameterError, match="no artist has two tracks among the files that decode"):
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False)
 
-    monkeypatch.setattr(label_eval, "read_excerpts", decode)  # one artist: every metric would be 1, random's too
+    monkeypatch.setattr(label_eval, "track_values", decode)  # one artist: every metric would be 1, random's too
     (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,A\n")
     with pytest.raises(ParameterError, match=r"labels.csv: every track is by one artist \(A\), so there is nothing"):
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False)
@@ -153,7 +153,7 @@ def test_labels_without_an_artist_twice_are_refused_before_and_after_decoding(tm
 def test_an_unknown_baseline_is_refused_before_decoding(tmp_path, monkeypatch):
     from musim.models import label_eval
 
-    monkeypatch.setattr(label_eval, "read_excerpts", lambda paths: pytest.fail("decoded"))
+    monkeypatch.setattr(label_eval, "track_values", lambda paths, names, **kwargs: pytest.fail("decoded"))
     (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,B\n")
     with pytest.raises(ParameterError, match=r"unknown baseline\(s\) mfc; one of random, mfcc, descriptors, musly"):
         label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), with_model=False, baseline_names=["mfc"])
@@ -340,7 +340,7 @@ def test_a_named_version_is_any_registered_one_published_or_not(tmp_path, monkey
     class Reached(Exception):
         pass
 
-    def decode(paths):
+    def decode(paths, names, **kwargs):
         raise Reached
 
     fake = types.ModuleType("musim.models.siamese")  # no TensorFlow: a model of the log-mel's shape
@@ -348,7 +348,7 @@ def test_a_named_version_is_any_registered_one_published_or_not(tmp_path, monkey
                                                                                    MelParams().n_mels))])
     monkeypatch.setitem(sys.modules, "musim.models.siamese", fake)
     monkeypatch.setattr(registry, "fetch_model_file", lambda store, entry: tmp_path / "model.keras")
-    monkeypatch.setattr(label_eval, "read_excerpts", decode)
+    monkeypatch.setattr(label_eval, "track_values", decode)
     loaded: list[str] = []
     real = new_audio.load_champion
 
@@ -379,3 +379,92 @@ def test_an_empty_labels_path_is_refused_not_the_working_folder():
     """`models evaluate --labels ""` said ".: is a folder"."""
     with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\): give the labels CSV"):
         read_labels("")
+
+
+def _labelled_clips(folder, *, duration: float, per_artist: int = 3, artists: int = 3) -> list[str]:
+    """Generated clips of ``artists`` artists (in two groups) and their labels CSV's rows."""
+    from musim.synth.files import write_clip
+    from musim.synth.sound import synthesize_clip
+
+    rows = ["path,artist,source"]
+    for a in range(artists):
+        for k in range(per_artist):
+            y = synthesize_clip(community=a, artist_seed=100 + a, track_no=k, sr=22050, duration=duration)
+            write_clip(folder / f"a{a}-{k}.ogg", y, sr=22050)
+            rows.append(f"a{a}-{k}.ogg,Artist {a},pack{k % 2}")
+    return rows
+
+
+def test_the_baselines_computed_per_file_in_the_pool_equal_the_excerpts_in_memory(tmp_path):
+    """`models evaluate --labels` held every 30-s excerpt for the baselines (1.5 GB on 168 tracks); now each file's
+    baseline values are made where it is decoded. The reports must not move by a digit: here against the old
+    computation, every excerpt read in this process and each baseline computed on all of them at once."""
+    from musim.models.label_eval import (
+        _descriptor_row,
+        evaluate_labels,
+        mfcc_stats,
+        musly_similarity,
+        read_excerpts,
+        standardized,
+    )
+
+    rows = _labelled_clips(tmp_path, duration=5.0)
+    (tmp_path / "broken.ogg").write_bytes(b"OggS not really")
+    rows.append("broken.ogg,Artist 0,pack0")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    labels = read_labels(tmp_path / "labels.csv", group_by="source")
+    names = ["random", "mfcc", "descriptors", "musly"]
+    new = evaluate_labels(labels, with_model=False, baseline_names=names, n_boot=100, workers=2, progress=False)
+
+    kept, excerpts, failed = read_excerpts(labels.paths)
+    assert [p for p, _ in new.skipped] == [p for p, _ in failed] == [str(tmp_path / "broken.ogg")]
+    kept_labels = labels.subset(kept)
+    old = {"random": {"vectors": np.random.default_rng(0).normal(size=(len(excerpts), 32)).astype(np.float32)},
+           "mfcc": {"vectors": mfcc_stats(excerpts, sr=22050)},
+           "descriptors": {"vectors": standardized(np.stack([_descriptor_row(y, 22050) for y in excerpts]))},
+           "musly": {"similarity": musly_similarity(excerpts, sr=22050)}}
+    assert [r.name for r in new.reports] == [f"baseline: {n}" for n in names]
+    for report, name in zip(new.reports, names, strict=True):
+        before = retrieval_report(f"baseline: {name}", kept_labels.artists, kept_labels.groups, n_boot=100,
+                                  **old[name])
+        assert report.to_json(per_query=True) == before.to_json(per_query=True), name
+
+
+def test_the_evaluating_process_holds_no_excerpt(tmp_path):
+    """The main process peaked at 1.54 GB on 168 tracks: every excerpt (2.6 MB a 30-s track) was kept for the
+    baselines. Six 30-s tracks held ~16 MB; now what the baselines keep of them (kilobytes) comes back."""
+    import tracemalloc
+
+    from musim.models.label_eval import evaluate_labels
+
+    rows = _labelled_clips(tmp_path, duration=30.0, per_artist=3, artists=2)
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    labels = read_labels(tmp_path / "labels.csv", group_by="source")
+    one_excerpt = 30 * 22050 * 4
+    tracemalloc.start()
+    try:
+        result = evaluate_labels(labels, with_model=False, baseline_names=["random", "mfcc", "descriptors"],
+                                 n_boot=100, workers=2, progress=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(result.labels) == 6 and result.reports[1].summary["auc"]["mean"] is not None
+    assert peak < one_excerpt, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_with_nothing_published_the_error_names_model_and_baselines_only(tmp_path):
+    """On a library without listening data (nothing published): "no model has been published ... publish a
+    registered version ... or train one", silent about `--model VERSION` (which takes unpublished versions) and
+    `--baselines-only`."""
+    from musim.errors import NotFoundError
+    from musim.models.label_eval import evaluate_labels
+
+    (tmp_path / "labels.csv").write_text("path,artist\na.ogg,A\nb.ogg,A\nc.ogg,B\n")
+    labels = read_labels(tmp_path / "labels.csv")
+    for family in (None, "contrastive"):
+        with pytest.raises(NotFoundError) as err:
+            evaluate_labels(labels, family=family)
+        line = str(err.value)
+        assert line.startswith("no model has been published under ") and "\n" not in line
+        assert line.endswith("; or evaluate a registered version, published or not, with `--model VERSION`; or the "
+                             "baselines alone with `--baselines-only`"), line

@@ -378,6 +378,17 @@ def test_without_a_champion_similar_audio_and_embed_serve_the_version_published_
             "cnn_classifier has no champion: cnn_classifier-1, its version published last")
         code, out, err = _run(capsys, "embed", str(files[0]), "--out", str(tmp_path / "e.npz"))
         assert code == 0 and f", {served}) to" in out and "the version published last" in err
+        # `models evaluate --family F` (its --help: "this family's champion") evaluated the version published
+        # last without a word
+        rows = ["path,artist", *[f"{f.name},Artist {k % 2}" for k, f in enumerate(_new_clips(tmp_path, n=4))]]
+        (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+        code, out, err = _run(capsys, "models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--family",
+                              "cnn_classifier", "--baselines", "random", "--n-boot", "100", "--json")
+        assert code == 0, err
+        note = "cnn_classifier has no champion: cnn_classifier-1, its version published last, answers"
+        doc = json.loads(out)
+        assert doc["model_version"] == "cnn_classifier-1" and doc["model_note"].startswith(note)
+        assert err.startswith(f"musim: {note}")
     finally:
         with warehouse.writer() as con:
             con.execute("UPDATE model_registry SET status = 'champion' WHERE list_contains(?, version)", [champions])
