@@ -42,3 +42,29 @@ def test_an_unpublished_descriptors_version_is_evaluated_on_labelled_files(toy, 
     assert any("descriptors-1" in n for n in names) and "baseline: random" in names, names
     model = next(r for r in doc["reports"] if "descriptors-1" in r["name"])
     assert model["summary"]["auc"]["n"] == 6
+
+
+def test_train_compares_the_model_with_every_baseline_as_its_card_does(toy, capsys):
+    """`models train` printed "beats 6/6" (against random and pixel only) while refusing the promotion because the
+    descriptors baseline was at least as good, and its CIs came from another bootstrap than the card's."""
+    import re
+
+    from musim.models import registry
+
+    _library_without_listening_data(toy)
+    assert main(["models", "train", "--family", "descriptors", "--no-publish"]) == 0
+    out = capsys.readouterr().out
+    with warehouse.writer() as con:
+        entry = registry.get_model(con, "descriptors-1")
+    card = open_store().get_bytes(entry.key("card.md")).decode()
+    line = next(x for x in out.splitlines() if x.startswith("paired differences"))
+    shown = re.findall(r"(\w+) vs ([\w-]+): ([+-]\d\.\d{3}) \[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\]", line)
+    others = sorted(s for s in entry.metrics if s != "model")
+    assert sorted(b for _, b, *_ in shown) == others and "descriptors" in others, line
+    for metric, b, diff, lo, hi in shown:  # the card's row, to its 3 decimals
+        row = f"| {b} | {metric} | {float(diff):.3f} | [{float(lo):.3f}, {float(hi):.3f}] |"
+        assert row in card, (row, card)
+    beaten = sum(float(lo) > 0 for *_, lo, _hi in shown)
+    assert line.endswith(f"beats {beaten}/{len(shown)}")
+    if "a baseline is at least as good" in out:  # the baseline that blocked it is shown, not beaten
+        assert beaten < len(shown), out
