@@ -210,7 +210,8 @@ def promotion_section(*, status: str, since: dt.datetime, decisions: Sequence[Ma
     out = ["## Promotion", "", head + ".", ""]
     for d in decisions:
         outcome = ("promoted (forced)" if d["forced"] else "promoted") if d["promoted"] else "not promoted"
-        out.append(f"- {when(d['decided_at'])}: **{outcome}** against {d['against']} on {d['metric']}: {d['reason']}")
+        why = d["reason"].removeprefix("forced; " if d["forced"] else "not promoted: ")  # the outcome says it
+        out.append(f"- {when(d['decided_at'])}: **{outcome}** against {d['against']} on {d['metric']}: {why}")
     if not decisions:
         out.append("- no decision recorded")
     return "\n".join(out) + "\n"
