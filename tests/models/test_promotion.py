@@ -326,6 +326,11 @@ def test_the_baseline_that_blocked_a_promotion_is_the_one_it_is_recorded_against
     card = store.get_bytes(e.key("card.md")).decode()
     line = next(x for x in card.splitlines() if "**promoted (forced)**" in x)
     assert line.count("forced") == 1 and "against descriptors on ndcg@10: a baseline is at least" in line, line
+    # with a champion, a refusal the baseline decided still names the baseline; forcing past it replaces the
+    # champion and stays recorded against that champion
+    again = _register(con, store, tmp_path, _report(_truth(), 0.3, seed=2, others={"descriptors": (0.01, 7)}))
+    assert promotion.promote(con, again.version).against == "descriptors"
+    assert promotion.promote(con, again.version, force=True).against == e.version
 
 
 def test_too_few_artists_judged_by_identity_says_how_many_more_are_needed(con, tmp_path):
