@@ -219,7 +219,7 @@ def _train_params(args: argparse.Namespace) -> tuple[dict, dict]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from musim.models.families import get_family, inputs_needed, load_inputs, run_family
-    from musim.models.families.compare import evaluation_rows, version_comparisons
+    from musim.models.families.compare import evaluation_rows
     from musim.models.families.inputs import require_features_gate
 
     params, split = _train_params(args)  # a share not given adapts to the catalogue
@@ -235,8 +235,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         names = list(IDENTITY_METRICS) if by_identity else list(dict.fromkeys(["precision@3", "precision@5",
                                                                                out.entry.primary_metric]))
         rows = evaluation_rows(out.entry.metrics, names)
-        paired = version_comparisons(con, out.entry.version, names, against=[
-            b for b in ("random", "pixel") if b in out.entry.metrics])
+        paired = _paired(con, out)
     if args.json:
         print_json(out.to_json() | {"evaluation": rows, "comparisons": paired})
         return 0
@@ -253,9 +252,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(line)
     if paired:
         beats = [c for c in paired if c["a_better"]]
-        print("\npaired differences (model - baseline, 95% CI): " + "; ".join(
-            f"{c['metric']} vs {c['b']}: {c['diff']:+.3f} [{c['lo']:+.3f}, {c['hi']:+.3f}]" for c in paired)
-            + f" — beats {len(beats)}/{len(paired)}")
+        print(f"\npaired differences (model - other, {paired[0]['confidence']:.0%} CI, as in the model card): "
+              + "; ".join(f"{c['metric']} vs {c['b']}{'*' if c['fair_queries'] else ''}: {c['diff']:+.3f} "
+                          f"[{c['lo']:+.3f}, {c['hi']:+.3f}]" for c in paired)
+              + f" — beats {len(beats)}/{len(paired)}")
     for name, url in out.files.items():
         print(f"  {name}: {url}")
     pub = out.published or {}
@@ -267,6 +267,21 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"{out.entry.version}")
     print("\ncompare every family: musim models compare")
     return 0
+
+
+def _paired(con, out) -> list[dict]:
+    """The model's paired comparisons with every other scorer of its evaluation (each baseline, the re-scored
+    champion on its fair queries), the very ones its model card shows (:func:`musim.models.card.versus`); none for
+    a run registered before (its evaluation is not at hand: its card has them)."""
+    from musim.models import registry
+    from musim.models.card import versus
+
+    if out.report is None:
+        return []
+    fair = registry.rescored_fairly(con, out.report, mine=sorted(registry.training_artists(con, out.entry.version)
+                                                                  or ()))
+    return [c.to_json() | {"fair_queries": fairly}
+            for c, fairly in versus(out.report, primary_metric=out.entry.primary_metric, fair=fair)]
 
 
 def _rescored(metrics: dict) -> dict[str, dict]:

@@ -13,11 +13,12 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from musim.models.bootstrap import Comparison
 from musim.models.constants import CURVES_FILE, PRIMARY_METRIC
 from musim.models.evaluate import EvaluationReport
 from musim.models.fairness import FairQueries
 
-__all__ = ["fair_note", "metrics_table", "plot_curves", "promotion_section", "render_card", "with_section"]
+__all__ = ["fair_note", "metrics_table", "plot_curves", "promotion_section", "render_card", "versus", "with_section"]
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -136,19 +137,14 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
                f"Chance level of precision@n is about n / (T - 1): "
                + ", ".join(f"{n}: {c:.3f}" for n, c in chance.items()) + ".")
     out += ["", "## Evaluation", "", how, "", metrics_table(report, fair=fair)]
-    on = {s: f.queries for s, f in (fair or {}).items() if f.left_out}
-    others = [s for s in report.scorers if s != model_scorer]
-    if model_scorer in report.scorers and others:
+    paired = versus(report, model_scorer=model_scorer, primary_metric=primary_metric, fair=fair)
+    if paired:
         out += ["", f"### {model_scorer} vs the others (paired bootstrap of the difference)", "",
                 "| against | metric | difference | CI | verdict |", "|---|---|---|---|---|"]
-        for s in others:
-            for m in dict.fromkeys([primary_metric, "precision@3", "precision@5"]):
-                if m not in report.metrics:
-                    continue
-                c = report.compare(model_scorer, s, m, on=on.get(s))
-                verdict = "better" if c.a_better else "worse" if c.b_better else "within CI"
-                label = f"{s}* ({c.n} queries)" if s in on else s
-                out.append(f"| {label} | {m} | {_fmt(c.diff)} | [{_fmt(c.lo)}, {_fmt(c.hi)}] | {verdict} |")
+        for c, fairly in paired:
+            verdict = "better" if c.a_better else "worse" if c.b_better else "within CI"
+            label = f"{c.b}* ({c.n} queries)" if fairly else c.b
+            out.append(f"| {label} | {c.metric} | {_fmt(c.diff)} | [{_fmt(c.lo)}, {_fmt(c.hi)}] | {verdict} |")
     if examples and report.top.get("truth"):
         out += ["", "## Examples", ""]
         label = lambda a: names.get(a, str(a))  # noqa: E731
@@ -171,6 +167,20 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
                    "identity), an advantage the families trained on the training artists only do not have.")
     out.append("")
     return "\n".join(out)
+
+
+def versus(report: EvaluationReport, *, model_scorer: str = "model", primary_metric: str = PRIMARY_METRIC,
+           fair: Mapping[str, FairQueries] | None = None) -> list[tuple[Comparison, bool]]:
+    """The model's paired comparisons with every other scorer of ``report`` (each baseline, a re-scored version) on
+    the primary metric and precision@3/5 where evaluated, as the card's table shows them: one bootstrap each, a
+    re-scored version in ``fair`` that trained on some test artists compared on its fair queries only (then the
+    flag is True)."""
+    if model_scorer not in report.scorers:
+        return []
+    on = {s: f.queries for s, f in (fair or {}).items() if f.left_out}
+    metrics = [m for m in dict.fromkeys([primary_metric, "precision@3", "precision@5"]) if m in report.metrics]
+    return [(report.compare(model_scorer, s, m, on=on.get(s)), s in on)
+            for s in report.scorers if s != model_scorer for m in metrics]
 
 
 def with_section(card: str, section: str) -> str:
@@ -200,7 +210,8 @@ def promotion_section(*, status: str, since: dt.datetime, decisions: Sequence[Ma
     out = ["## Promotion", "", head + ".", ""]
     for d in decisions:
         outcome = ("promoted (forced)" if d["forced"] else "promoted") if d["promoted"] else "not promoted"
-        out.append(f"- {when(d['decided_at'])}: **{outcome}** against {d['against']} on {d['metric']}: {d['reason']}")
+        why = d["reason"].removeprefix("forced; " if d["forced"] else "not promoted: ")  # the outcome says it
+        out.append(f"- {when(d['decided_at'])}: **{outcome}** against {d['against']} on {d['metric']}: {why}")
     if not decisions:
         out.append("- no decision recorded")
     return "\n".join(out) + "\n"

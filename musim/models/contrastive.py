@@ -27,8 +27,9 @@ import it lazily.
 from __future__ import annotations
 
 import logging
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -107,11 +108,18 @@ class ContrastiveResult:
     history: dict[str, list[float]]
     seconds: float
     epochs_run: int
+    examples: int = 0           # augmented pairs trained on over all epochs
+    device: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        return {"seconds": round(self.seconds, 1), "epochs_run": self.epochs_run,
-                "first_loss": self.history["loss"][0], "last_loss": self.history["loss"][-1],
-                "params": self.params.to_json()}
+        """JSON-ready, with the keys every family's training summary has (the model card's Training section):
+        ``params`` is the encoder's weight count (the hyperparameters are the version's parameters)."""
+        loss = self.history.get("loss") or [math.nan]
+        return {"seconds": round(self.seconds, 2), "epochs_run": self.epochs_run, "device": self.device,
+                "best_loss": min(loss), "final": {k: v[-1] for k, v in self.history.items() if v},
+                "params": int(self.model.count_params()),
+                "examples_per_second": round(self.examples / self.seconds, 1) if self.seconds else None,
+                "first_loss": loss[0], "last_loss": loss[-1]}
 
 
 def train_contrastive(mel: np.ndarray, rows: np.ndarray | None = None, params: ContrastiveParams | None = None, *,
@@ -160,7 +168,10 @@ def train_contrastive(mel: np.ndarray, rows: np.ndarray | None = None, params: C
             history["loss"].append(float(np.mean(losses)))
             show_losses(bar, {"loss": history["loss"][-1]})
             log.info("contrastive epoch %d: loss %.4f", epoch + 1, history["loss"][-1])
-    return ContrastiveResult(encoder, p, history, time.perf_counter() - started, p.epochs)
+    device = {"gpus": len(tf.config.list_physical_devices("GPU")), "tensorflow": tf.__version__,
+              "keras": keras.__version__}
+    return ContrastiveResult(encoder, p, history, time.perf_counter() - started, p.epochs,
+                             examples=p.epochs * steps * batch, device=device)
 
 
 def embed(encoder: keras.Model, mel: np.ndarray, rows: np.ndarray | None = None, *,

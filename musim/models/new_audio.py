@@ -128,8 +128,8 @@ def _input_of(family: str, manifest: Mapping[str, Any] | None, model: Any,
 
     params = {"log_mel": MelParams, "slices": SliceParams, "descriptors": DescriptorParams}[kind]()
     want = tuple(model.inputs[0].shape[1:]) if hasattr(model, "inputs") else None
-    frames = (trained or {}).get("crop_frames") or params.frames
-    shape = None if kind == "descriptors" else (frames, params.n_mels)
+    shape = (None if kind == "descriptors"  # a vector of descriptors: no frames, no mel bands
+             else ((trained or {}).get("crop_frames") or params.frames, params.n_mels))
     if want is not None and shape is not None and tuple(want) != shape:
         raise NotFoundError(f"the model expects inputs of shape {want} and names no {kind} parameters")
     return kind, params

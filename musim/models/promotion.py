@@ -71,21 +71,30 @@ def _too_few(n_artists: int, n_queries: int, min_test_artists: int, min_queries:
 
 
 def _evidence(con: duckdb.DuckDBPyConnection, entry: registry.ModelEntry, metric: str, n_queries: int,
-              min_test_artists: int, min_queries: int) -> str | None:
-    """Why the evaluation of ``entry`` cannot decide a promotion, or None: too few test artists or queries, or a
-    baseline of the same evaluation at least as good on ``metric``."""
+              min_test_artists: int, min_queries: int) -> tuple[str | None, str | None]:
+    """Why the evaluation of ``entry`` cannot decide a promotion (too few test artists or queries, or a baseline of
+    the same evaluation at least as good on ``metric``), or None; and the baseline that blocked it (the best of
+    those ahead), or None."""
     n_test = sql.query(con, "models/registry_test_set_size.sql", test_set_id=entry.test_set_id).fetchone()[0]
     if _too_few(n_test, n_queries, min_test_artists, min_queries):
+        if registry.query_clusters(con, entry.test_set_id):  # by artist identity: every artist is a test artist
+            more = ([f"{min_test_artists - n_test} more artists (two tracks or more each)"]
+                    if n_test < min_test_artists else []) + ([f"{min_queries - n_queries} more tracks of such "
+                                                              "artists"] if n_queries < min_queries else [])
+            return (f"too little evidence: {n_test} test artists and {n_queries} query tracks (at least "
+                    f"{min_test_artists} and {min_queries}); judged by artist identity, every artist with two tracks "
+                    f"or more is a test artist already: add audio for {' and '.join(more)}, or lower "
+                    "MUSIM_PROMOTION_MIN_TEST_ARTISTS / MUSIM_PROMOTION_MIN_QUERIES"), None
         return (f"too little evidence: {n_test} test artists and {n_queries} queries (at least {min_test_artists} "
                 f"and {min_queries}: add artists with audio, raise test_share, or lower "
-                "MUSIM_PROMOTION_MIN_TEST_ARTISTS / MUSIM_PROMOTION_MIN_QUERIES)")
+                "MUSIM_PROMOTION_MIN_TEST_ARTISTS / MUSIM_PROMOTION_MIN_QUERIES)"), None
     own = (entry.metrics.get(registry.MODEL_SCORER) or {}).get(metric) or {}
     ahead = [(b, (entry.metrics.get(b) or {}).get(metric, {}).get("mean")) for b in BASELINES]
     ahead = [(b, m) for b, m in ahead if m is not None and own.get("mean") is not None and m >= own["mean"]]
     if ahead:
         return "a baseline is at least as good on " + metric + ": " + ", ".join(
-            f"{b} {m:.4f} vs {own['mean']:.4f}" for b, m in ahead)
-    return None
+            f"{b} {m:.4f} vs {own['mean']:.4f}" for b, m in ahead), max(ahead, key=lambda bm: bm[1])[0]
+    return None, None
 
 
 def _unseen_evidence(fair: FairQueries, entry: registry.ModelEntry, against: str, min_test_artists: int,
@@ -163,11 +172,16 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
             b = {q: b[q] for q in fair.queries}
             left_out = len(fair.left_out)
             where, unfair = _unseen_evidence(fair, entry, against, min_test_artists, min_queries)
+    weak, blocker = _evidence(con, entry, metric, len(a), min_test_artists, min_queries)
+    weak = weak or unfair
+    if blocker is not None and (not force or current is None):
+        # the baseline ahead decided: the decision is recorded against it (a forced promotion that replaces a
+        # champion stays recorded against that champion, with the artists its comparison left out)
+        against, b, where, left_out = blocker, registry.query_values(con, version, blocker, metric) or None, "", 0
     cmp = None
     if b is not None:
         cmp = registry.compare_values(con, entry.test_set_id, a, b, names=(version, against), metric=metric, n_boot=n_boot,
                              confidence=confidence, seed=seed)
-    weak = _evidence(con, entry, metric, len(a), min_test_artists, min_queries) or unfair
     if weak is not None:
         promoted, reason = force, ("forced; " if force else "not promoted: ") + weak
     elif cmp is None:

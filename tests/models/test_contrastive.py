@@ -107,3 +107,22 @@ def test_track_embeddings_pool_the_encoder_over_several_crops():
     assert not np.allclose(first / np.linalg.norm(first), z[2], atol=1e-3)   # neither end alone
     assert not np.allclose(last / np.linalg.norm(last), z[2], atol=1e-3)
     assert not np.allclose(embed(encoder, mixed, crops=1)[0], z[2], atol=1e-3)   # one crop is not the pool
+
+
+def test_the_card_of_a_contrastive_model_says_how_it_trained():
+    """Its Training section read "None examples/s; device: `None`" and "Final: `None`; best loss –;
+    `{'crop_frames': 24, ...}` weights": the summary lacked the keys every family's has, and its params were the
+    hyperparameters, not the weight count."""
+    from musim.models.card import render_card
+    from musim.models.contrastive import ContrastiveParams, train_contrastive
+    from tests.models.conftest import _report, _truth
+
+    x, _ = _signatures()
+    res = train_contrastive(x, params=ContrastiveParams(**SMALL, epochs=2))
+    card = render_card(version="contrastive-1", family="contrastive", report=_report(_truth(), 0.3),
+                       params=res.params.to_json(), training=res.summary(), curves=False)
+    section = card.split("## Training\n", 1)[1].split("\n## ", 1)[0]
+    assert "None" not in section and "{'crop_frames'" not in section, section
+    assert f"; {res.model.count_params()} weights" in section and "examples/s; device: `{'gpus': " in section
+    assert f"Final: `{{'loss': {res.history['loss'][-1]}}}`; best loss {min(res.history['loss']):.4f}" in section
+    assert res.summary()["examples_per_second"] > 0 and res.summary()["last_loss"] == res.history["loss"][-1]

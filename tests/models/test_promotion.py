@@ -299,3 +299,56 @@ def test_a_card_that_cannot_be_rewritten_leaves_the_decision_unrecorded(con, tmp
     assert store.get_bytes(e.key("card.md")) != card  # written first; promoting again makes it true
     assert promotion.promote(con, e.version).promoted
     assert "**champion**" in store.get_bytes(e.key("card.md")).decode()
+
+
+def test_the_baseline_that_blocked_a_promotion_is_the_one_it_is_recorded_against(con, tmp_path):
+    """The card read "**not promoted** against random on auc: not promoted: a baseline is at least as good on auc:
+    ... descriptors ...": it named random (the first model's default opponent) though the descriptors baseline
+    decided, and said "not promoted" twice."""
+    store = open_store()
+    # the model beats random beyond the CI; descriptors, far better, and pixel, a little worse, are baselines too
+    e = _register(con, store, tmp_path, _report(_truth(), 0.3, others={"descriptors": (0.01, 7),
+                                                                        "pixel": (0.35, 8)}))
+    d = promotion.promote(con, e.version)
+    assert not d.promoted and d.against == "descriptors" and d.diff < 0 and d.hi < 0, d
+    direct = registry.compare_values(con, e.test_set_id, registry.query_values(con, e.version, "model", "ndcg@10"),
+                                     registry.query_values(con, e.version, "descriptors", "ndcg@10"),
+                                     names=(e.version, "descriptors"), metric="ndcg@10")
+    assert d.diff == pytest.approx(direct.diff)  # the recorded difference is to the baseline it names
+    stored = registry.promotions(con, family="siamese")[0]
+    assert stored["against"] == "descriptors"
+    card = store.get_bytes(e.key("card.md")).decode()
+    line = next(x for x in card.splitlines() if x.startswith("- ") and "**not promoted**" in x)
+    assert "**not promoted** against descriptors on ndcg@10: a baseline is at least as good on ndcg@10: " \
+           "descriptors " in line and line.count("not promoted") == 1, line
+    forced = promotion.promote(con, e.version, force=True)
+    assert forced.against == "descriptors" and forced.reason.startswith("forced; a baseline is at least as good")
+    card = store.get_bytes(e.key("card.md")).decode()
+    line = next(x for x in card.splitlines() if "**promoted (forced)**" in x)
+    assert line.count("forced") == 1 and "against descriptors on ndcg@10: a baseline is at least" in line, line
+    # with a champion, a refusal the baseline decided still names the baseline; forcing past it replaces the
+    # champion and stays recorded against that champion
+    again = _register(con, store, tmp_path, _report(_truth(), 0.3, seed=2, others={"descriptors": (0.01, 7)}))
+    assert promotion.promote(con, again.version).against == "descriptors"
+    assert promotion.promote(con, again.version, force=True).against == e.version
+
+
+def test_too_few_artists_judged_by_identity_says_how_many_more_are_needed(con, tmp_path):
+    """By artist identity every artist with two tracks is a test artist already, yet the reason said to "raise
+    test_share", which cannot help."""
+    store = open_store()
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    e = registry.register_model(con, store, family="autoencoder", model_file=f, report=_identity_report(True),
+                                params={}, target_metric="artist", primary_metric="auc")
+    d = promotion.promote(con, e.version, min_test_artists=10, min_queries=3)
+    assert not d.promoted and d.reason.startswith("not promoted: too little evidence: 6 test artists and 60 query "
+                                                  "tracks (at least 10 and 3)"), d.reason
+    assert "add audio for 4 more artists (two tracks or more each), or lower" in d.reason
+    assert "test_share" not in d.reason
+    both = promotion.promote(con, e.version, min_test_artists=10, min_queries=100).reason
+    assert "add audio for 4 more artists (two tracks or more each) and 40 more tracks of such artists" in both, both
+    assert "MUSIM_PROMOTION_MIN_TEST_ARTISTS" in both
+    # held-out artists (not by identity): a larger test share does help there
+    clear = _register(con, store, tmp_path, _report(_truth(), 0.01))
+    assert "raise test_share" in promotion.promote(con, clear.version, min_test_artists=41).reason

@@ -1,0 +1,73 @@
+"""`musim models train` and `models evaluate` on a library without listening data (judged by artist identity): what
+they print, and the model versions they leave behind."""
+
+from __future__ import annotations
+
+import json
+
+from musim import warehouse
+from musim.cli import main
+from musim.storage import open_store
+from tests.models.catalogue import make_catalogue
+
+
+def _library_without_listening_data(toy) -> None:
+    with warehouse.writer() as con:
+        make_catalogue(con, open_store(), toy)
+        con.execute("DELETE FROM similarity_build")
+
+
+def test_an_unpublished_descriptors_version_is_evaluated_on_labelled_files(toy, tmp_path, capsys, monkeypatch):
+    """`models evaluate --labels CSV --model descriptors-1` (trained, not published) failed with
+    `AttributeError: 'DescriptorParams' object has no attribute 'frames'`: a vector of descriptors was checked
+    against the log-mel's shape."""
+    from musim.audio import batch
+    from musim.synth.files import write_clip
+    from musim.synth.sound import synthesize_clip
+
+    # the files are featurised in this process: a test worker that trained with TensorFlow before aborts on fork
+    monkeypatch.setattr(batch, "default_workers", lambda: 1)
+    _library_without_listening_data(toy)
+    assert main(["models", "train", "--family", "descriptors", "--no-publish"]) == 0
+    rows = ["path,artist"]
+    for a in range(3):
+        for k in range(2):
+            y = synthesize_clip(community=a, artist_seed=100 + a, track_no=k, sr=22050, duration=4.0)
+            write_clip(tmp_path / f"a{a}-{k}.ogg", y, sr=22050)
+            rows.append(f"a{a}-{k}.ogg,Artist {a}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    capsys.readouterr()
+    assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--model", "descriptors-1",
+                 "--baselines", "random", "--n-boot", "100", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["tracks"] == 6 and doc["artists"] == 3
+    names = [r["name"] for r in doc["reports"]]
+    assert any("descriptors-1" in n for n in names) and "baseline: random" in names, names
+    model = next(r for r in doc["reports"] if "descriptors-1" in r["name"])
+    assert model["summary"]["auc"]["n"] == 6
+
+
+def test_train_compares_the_model_with_every_baseline_as_its_card_does(toy, capsys):
+    """`models train` printed "beats 6/6" (against random and pixel only) while refusing the promotion because the
+    descriptors baseline was at least as good, and its CIs came from another bootstrap than the card's."""
+    import re
+
+    from musim.models import registry
+
+    _library_without_listening_data(toy)
+    assert main(["models", "train", "--family", "descriptors", "--no-publish"]) == 0
+    out = capsys.readouterr().out
+    with warehouse.writer() as con:
+        entry = registry.get_model(con, "descriptors-1")
+    card = open_store().get_bytes(entry.key("card.md")).decode()
+    line = next(x for x in out.splitlines() if x.startswith("paired differences"))
+    shown = re.findall(r"(\w+) vs ([\w-]+): ([+-]\d\.\d{3}) \[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\]", line)
+    others = sorted(s for s in entry.metrics if s != "model")
+    assert sorted(b for _, b, *_ in shown) == others and "descriptors" in others, line
+    for metric, b, diff, lo, hi in shown:  # the card's row, to its 3 decimals
+        row = f"| {b} | {metric} | {float(diff):.3f} | [{float(lo):.3f}, {float(hi):.3f}] |"
+        assert row in card, (row, card)
+    beaten = sum(float(lo) > 0 for *_, lo, _hi in shown)
+    assert line.endswith(f"beats {beaten}/{len(shown)}")
+    if "a baseline is at least as good" in out:  # the baseline that blocked it is shown, not beaten
+        assert beaten < len(shown), out
