@@ -11,7 +11,12 @@ providers' rate limits hold); `record` applies the fetch journals. A rerun does 
 When every provider refuses musim (Spotify's token URL refusing the client credentials, an API answering 401 or
 403), `fetch` fails at once, without its retries, in one line naming the providers and what to set
 (`MUSIM_SPOTIFY_CLIENT_ID`/`_SECRET` or the connection `musim_spotify`, `MUSIM_DEEZER_API_URL`, ...); the artists
-not done stay pending. Any other error of `fetch` (the object store unreachable) is retried, twice, a minute apart.
+not done stay pending. When no artist of a batch got an answer and every failure was a network error (connection
+refused, a name that does not resolve, a timeout: the providers were not reached), `fetch` fails with one line
+saying so ("the provider could not be reached: check the network/proxy; the task retries"), after journaling those
+artists as failed (they stay retryable), and asks them again on its retries; a batch where some artist got an answer
+succeeds, its failed artists recorded. That and any other error of `fetch` (the object store unreachable) is
+retried, twice, a minute apart; if every try fails the run fails.
 
 `record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
 one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
@@ -75,7 +80,8 @@ def audio_acquire():
         try:
             return fetch_batch(batch, concurrency=params["concurrency"])
         except (ConfigError, ParameterError) as exc:  # every provider refused musim (NoProviderLeft), a bad setting:
-            # no retry can pass until it is fixed, so none is spent (a network error still raises and is retried)
+            # no retry can pass until it is fixed, so none is spent (a batch that reached no provider raises
+            # ProvidersUnreachable, a MusimError but no ConfigError: retried, then the run fails)
             raise AirflowFailException(f"{exc} (not retried: fix it, then trigger audio_acquire again)") from None
 
     @task(pool="duckdb_writer", trigger_rule="none_failed")

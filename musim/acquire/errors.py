@@ -21,6 +21,9 @@ class ProviderError(MusimError):
         Whether trying again later could succeed (429, 5xx, timeouts, connection errors).
     attempts : int
         How many attempts were made before giving up.
+    network : bool
+        The service was not reached (connection refused, a name that does not resolve, a timeout, a connection
+        broken off): nothing about the artist is known, unlike a 404 or "not found".
     """
 
     def __init__(
@@ -31,12 +34,14 @@ class ProviderError(MusimError):
         status: int | None = None,
         retryable: bool = False,
         attempts: int = 1,
+        network: bool = False,
     ) -> None:
         self.provider = provider
         self.reason = reason
         self.status = status
         self.retryable = retryable
         self.attempts = attempts
+        self.network = network
         super().__init__(f"{provider}: {reason}")
 
 
@@ -80,3 +85,19 @@ class NoProviderLeft(ConfigError):
 class AcquireFailed(MusimError):
     """Artists were planned and every one of them failed (every provider asked failed, or every preview tried
     failed): the run acquired nothing. Their attempts are recorded; a later run tries them again."""
+
+
+class ProvidersUnreachable(MusimError):
+    """No artist of a batch got anything and every failure was the network (connection refused, a name that does
+    not resolve, a timeout): the providers were not reached, so nothing is known about the artists. Raised by
+    ``fetch_batch`` after journaling them as failed (they stay retryable) so that the DAG's task retries apply and
+    the run fails; the CLI stops on it (exit 2). A batch where some artist got an answer is not this."""
+
+    def __init__(self, artists: int, providers: list[str], first: str, *,
+                 then: str = "the task retries") -> None:
+        self.artists = artists
+        self.providers = providers
+        self.first = first
+        which = "the one artist" if artists == 1 else f"all {artists:,} artists"
+        super().__init__(f"{which} of the batch failed on network errors with {', '.join(providers) or 'no provider'}"
+                         f" (first: {first}): the provider could not be reached: check the network/proxy; {then}")

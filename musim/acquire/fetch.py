@@ -17,12 +17,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from musim.acquire.check import get_preview
-from musim.acquire.errors import NoProviderLeft, ProviderError
+from musim.acquire.errors import NoProviderLeft, ProviderError, ProvidersUnreachable
 from musim.acquire.journal import (
     JOURNAL_PREFIX,
     PREVIEW_PREFIX,
     ArtistOutcome,
     PreviewOutcome,
+    read_journals,
     read_sources_index,
     track_id_for,
     write_journal,
@@ -180,6 +181,7 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     if not res.found:
         if errors:
             outcome.resolve_status, outcome.error = "failed", "; ".join(errors)[:1000]
+            outcome.unreachable = all(a.network for a in res.attempts)  # no provider answered anything
         elif any(a.status == "no_preview" for a in res.attempts):
             outcome.resolve_status = "no_preview"
         match = next((a.match for a in res.attempts if a.match is not None), None)
@@ -245,6 +247,7 @@ def fetch_batch(
     settings: AcquireSettings | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_artist: Callable[[ArtistOutcome], None] | None = None,
+    then: str = "the task retries",
 ) -> dict[str, Any]:
     """Fetch every artist of ``batch`` (from :func:`musim.acquire.pipeline.plan`) with ``concurrency`` threads.
 
@@ -257,6 +260,13 @@ def fetch_batch(
     a provider's refusal of musim's configuration (:class:`~musim.acquire.errors.ProviderRefused`): once every
     provider has refused, the artists left are not tried, are not journaled (they stay pending) and
     :class:`~musim.acquire.errors.NoProviderLeft` is raised at the end of the batch.
+
+    When every artist tried failed only on network errors (no provider was reached: connection refused, a name
+    that does not resolve, a timeout) and none got an answer, :class:`~musim.acquire.errors.ProvidersUnreachable`
+    is raised at the end of the batch, after their journals are written (they are recorded as failed, and stay
+    retryable): an outage is the run's failure, so the DAG task's retries apply. A retried call asks those
+    artists again (a journal of an artist that reached no provider is not taken as done). ``then`` ends that
+    error's message (what happens next: the task retries, or what to run).
     """
     started = time.perf_counter()
     own_providers = providers is None
@@ -271,6 +281,7 @@ def fetch_batch(
     counts: Counter[str] = Counter()
     errors: list[str] = []
     refused: list[NoProviderLeft] = []
+    unreachable: list[ArtistOutcome] = []
     lock = threading.Lock()
 
     def one(item: Mapping[str, Any]) -> None:
@@ -292,6 +303,9 @@ def fetch_batch(
             bool(outcome.previews) and all(p.status == "failed" for p in outcome.previews))
         with lock:
             journals.append(key)
+            counts["artists_tried"] += 1
+            if outcome.unreachable:
+                unreachable.append(outcome)
             counts[f"artists_{outcome.resolve_status}"] += 1
             counts["artists_all_failed"] += all_failed
             why = outcome.error or next((p.error for p in outcome.previews if p.status == "failed"), None)
@@ -306,6 +320,7 @@ def fetch_batch(
     try:
         # A retried task (or a rerun of the same batch) skips the artists journaled by the earlier try.
         done = {info.key for info in store.list(f"{JOURNAL_PREFIX}{batch_id}/")}
+        done -= {k for k, o in read_journals(store, sorted(done)) if o.unreachable}  # asked again (an outage)
         artists = []
         for item in batch.get("artists") or []:
             key = f"{JOURNAL_PREFIX}{batch_id}/{int(item['artist_id'])}.json"
@@ -323,6 +338,11 @@ def fetch_batch(
                     future.result()
         if refused:  # the journals written before stay in the store: the next record() applies them
             raise refused[0]
+        tried = counts.pop("artists_tried", 0)
+        if tried and len(unreachable) == tried and not counts.get("artists_resumed"):
+            names = sorted({p for o in unreachable for p in o.providers_tried})
+            first = next((o.error for o in unreachable if o.error), "no reason recorded")
+            raise ProvidersUnreachable(tried, names, first.split("; ")[0], then=then)
     finally:
         if own_providers:
             for p in providers:

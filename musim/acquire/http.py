@@ -121,11 +121,13 @@ def error_for_status(provider: str, status: int, headers: Any, *, what: str) -> 
 
 
 def error_for_exception(provider: str, exc: requests.RequestException, *, what: str) -> ProviderError:
-    """Timeouts and connection errors are retryable; other request errors are not."""
+    """Timeouts and connection errors are retryable, and are the network's (``network``); other request errors
+    are not."""
     if isinstance(exc, requests.Timeout):
-        return ProviderError(provider, f"timeout on {what}", retryable=True)
+        return ProviderError(provider, f"timeout on {what}", retryable=True, network=True)
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return ProviderError(provider, f"connection error on {what}: {type(exc).__name__}", retryable=True)
+        return ProviderError(provider, f"connection error on {what}: {type(exc).__name__}", retryable=True,
+                             network=True)
     return ProviderError(provider, f"request failed on {what}: {type(exc).__name__}", retryable=False)
 
 
@@ -190,6 +192,7 @@ def call_with_retries(
             status=getattr(last, "status", None),
             retryable=True,
             attempts=attempts,
+            network=bool(getattr(last, "network", False)),
         ) from last
     except ProviderError as err:
         err.attempts = int(retrying.statistics.get("attempt_number", 1))

@@ -69,7 +69,9 @@ class PreviewOutcome:
 
 @dataclass
 class ArtistOutcome:
-    """Everything one artist's fetch found out: the resolution and each preview tried."""
+    """Everything one artist's fetch found out: the resolution and each preview tried. ``unreachable``: it
+    failed only because no provider was reached (every error a network one), so nothing is known about it: a
+    retried fetch task asks again rather than take this journal as done."""
 
     artist_id: int
     name: str
@@ -84,6 +86,7 @@ class ArtistOutcome:
     match_score: float | None = None
     match_method: str | None = None
     error: str | None = None
+    unreachable: bool = False
     previews: list[PreviewOutcome] = field(default_factory=list)
 
     @property

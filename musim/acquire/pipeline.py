@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 
 from musim import serving, sql, warehouse
-from musim.acquire.errors import NoProviderLeft, ProviderError
+from musim.acquire.errors import NoProviderLeft, ProviderError, ProvidersUnreachable
 from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
 from musim.acquire.journal import (
     PREVIEW_PREFIX,
@@ -336,7 +336,10 @@ def acquire(
     batches) and record after each batch (``retry``: see :func:`plan`). ``on_plan(n_artists)`` and ``on_artist(outcome)`` report
     progress (the CLI's progress bar). Raises :class:`~musim.acquire.errors.NoProviderLeft` (a configuration error)
     once every provider has refused musim's configuration, after recording what was fetched before; the artists
-    left stay pending. A run where every artist failed returns (``every_artist_failed``): the CLI exits 2 on it."""
+    left stay pending, and :class:`~musim.acquire.errors.ProvidersUnreachable` when no provider was reached for a
+    whole batch (every artist tried failed on network errors): that batch's artists are recorded as failed (they stay
+    retryable), the batches left are not tried. A run where every artist failed otherwise returns
+    (``every_artist_failed``): the CLI exits 2 on it."""
     settings = settings or get_settings()
     with one_at_a_time(settings.ensure_tmp(), "acquire", "`musim acquire`"):
         return _acquire(top_n, per_artist=per_artist, providers=providers, local_dir=local_dir,
@@ -364,8 +367,9 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
             for batch in batches:
                 try:
                     fetched = fetch_batch(batch, providers=built, store=store, concurrency=concurrency,
-                                          on_artist=on_artist)
-                except NoProviderLeft:  # every provider refused its configuration: the rest stays pending
+                                          on_artist=on_artist, then=_UNREACHABLE_THEN)
+                except (NoProviderLeft, ProvidersUnreachable):  # every provider refused its configuration, or
+                    # none was reached for a whole batch (an outage): stop, the rest stays pending
                     record(max_attempts=max_attempts, settings=settings, store=store)  # what was fetched before
                     raise
                 summary.add(fetched)
@@ -375,6 +379,10 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.catalogue = status_counts(settings)
     return summary
+
+
+_UNREACHABLE_THEN = ("the batches left were not tried (their artists stay pending, this batch's are recorded as "
+                     "failed and retried): run `musim acquire` again once it is back")
 
 
 def _reachable(providers: list, timeout_s: float) -> list:

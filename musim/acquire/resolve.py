@@ -21,12 +21,14 @@ AttemptStatus = Literal["found", "no_match", "no_preview", "error"]
 
 @dataclass(frozen=True)
 class ProviderAttempt:
-    """What one provider answered for one artist (``detail``: the match score or the error reason)."""
+    """What one provider answered for one artist (``detail``: the match score or the error reason; ``network``:
+    an error because the provider was not reached, see :attr:`ProviderError.network`)."""
 
     provider: str
     status: AttemptStatus
     detail: str = ""
     match: ArtistMatch | None = None
+    network: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def resolve_artist(providers: Sequence[Provider], artist: str, *, limit: int = 3
             continue
         except ProviderError as err:
             log.warning("%s failed for artist %r: %s", provider.name, artist, err.reason)
-            attempts.append(ProviderAttempt(provider.name, "error", err.reason))
+            attempts.append(ProviderAttempt(provider.name, "error", err.reason, network=err.network))
             continue
         detail = f"{match.method} {match.score:.2f} {match.candidate.name!r}"
         if not tracks:

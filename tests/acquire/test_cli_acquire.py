@@ -246,3 +246,24 @@ def test_a_provider_left_out_is_said_once_at_info_unless_asked_for(snapshot, fak
         code, _, _ = run(capsys, *argv)
         said = [r for r in caplog.records if "spotify provider skipped" in r.getMessage()]
         assert code == 0 and [r.levelno for r in said] == [level], (asked, said)
+
+
+def test_acquire_stops_on_a_batch_that_reaches_no_provider(snapshot, fake_env, capsys, monkeypatch):
+    """The service answers a TCP connection (the check before the run passes) but every lookup times out: the
+    first batch raises, the command stops there with one line (exit 2, as any musim error), the batches left are
+    not tried, and that batch's artists are recorded as failed (a later run tries them again)."""
+    from tests.fakes.provider_server import Fault
+
+    monkeypatch.setenv("MUSIM_HTTP_TIMEOUT_S", "0.2")
+    monkeypatch.setenv("MUSIM_RETRY_ATTEMPTS", "2")
+    fake_env.add_fault(r"^/deezer/", Fault("slow", delay_s=0.6))
+    code, out, err = run(capsys, "acquire", "--provider", "deezer", "--top", "3", "--batch-size", "1", "--json")
+    assert code == 2 and out == ""
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("musim: error:")]
+    assert line.startswith("musim: error: the one artist of the batch failed on network errors with deezer (first: "
+                           "deezer: gave up after 2 attempts: timeout on GET /search/artist)")
+    assert "the provider could not be reached: check the network/proxy; the batches left were not tried" in line
+    assert fake_env.count(r"^/deezer/search/artist$") == 2  # one artist's two tries; the other batches never asked
+    fake_env.clear_faults()
+    code, out, _ = run(capsys, "previews", "--all", "--json")
+    assert [(r["status"], r["title"]) for r in json.loads(out)] == [("failed", None)]

@@ -219,3 +219,84 @@ def test_retry_replans_artists_and_previews_failed_past_max_attempts(snapshot, f
     assert rows("SELECT title, status, attempts FROM preview WHERE title = 'Second Song' AND artist_id = "
                 "(SELECT artist_id FROM acquire_artist WHERE name = 'Radiohead')") == [("Second Song", "downloaded", 2)]
     assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "downloaded", "Beyoncé": "downloaded"}
+
+
+def _dead_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: every request is refused (an outage, not a 404)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def _journal(key: str):
+    from musim.acquire.journal import read_journals
+
+    ((_, outcome),) = read_journals(open_store(), [key])
+    return outcome
+
+
+def test_a_batch_that_reaches_no_provider_raises_and_its_retry_asks_again(snapshot, fake_server):
+    """Every lookup refused (nothing listens): the batch raises ProvidersUnreachable in one line, after journaling
+    each artist as failed (retryable); the retried call asks them again rather than take the journals as done."""
+    from musim.acquire.errors import ProvidersUnreachable
+
+    settings = fake_server.settings()
+    (batch,) = plan(3, providers=["deezer", "itunes"], acquire_settings=settings)
+    dead = _dead_url()
+    down = fake_server.settings(deezer_url=f"{dead}/deezer", itunes_url=f"{dead}/itunes")
+    with pytest.raises(ProvidersUnreachable) as err:
+        fetch_batch(batch, settings=down, concurrency=2)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("all 3 artists of the batch failed on network errors with deezer, itunes")
+    assert "(first: deezer: gave up after 3 attempts: connection error on GET /search/artist: ConnectionError)" in msg
+    assert msg.endswith("the provider could not be reached: check the network/proxy; the task retries")
+    journals = sorted(info.key for info in open_store().list(f"acquire/journal/{batch['batch_id']}/"))
+    assert len(journals) == 3 and all(_journal(k).resolve_status == "failed" and _journal(k).unreachable
+                                      for k in journals)
+
+    retried = fetch_batch(batch, settings=settings)  # the task's retry, the network back: asked again
+    assert "artists_resumed" not in retried["counts"] and retried["counts"]["artists_found"] == 3
+    assert sorted(retried["journals"]) == journals and record([retried])["journals"] == 3
+    assert status_counts()["artists"]["downloaded"] == 3 and status_counts()["artists"]["failed"] == 0
+
+
+def test_an_outage_left_unrecorded_by_a_failed_task_is_recorded_failed_and_retryable(snapshot, fake_server):
+    """Every try of the task failed: the next plan records the artists as failed (one attempt) and plans them again."""
+    from musim.acquire.errors import ProvidersUnreachable
+
+    settings = fake_server.settings()
+    (batch,) = plan(2, providers=["deezer"], acquire_settings=settings)
+    with pytest.raises(ProvidersUnreachable, match=r"^all 2 artists of the batch failed on network errors with deezer"):
+        fetch_batch(batch, settings=fake_server.settings(deezer_url=f"{_dead_url()}/deezer"))
+    (again,) = plan(2, providers=["deezer"], acquire_settings=settings, max_attempts=3)
+    assert rows("SELECT status, attempts FROM acquire_artist ORDER BY name") == [("failed", 1), ("failed", 1)]
+    assert len(again["artists"]) == 2
+
+
+def test_a_partial_outage_returns_with_the_unreached_artist_failed(snapshot, fake_server):
+    """One artist's lookups time out, the others are answered: the batch returns as before (no error), the timed
+    out artist journaled failed and marked unreachable (a retried task would ask it again)."""
+    settings = fake_server.settings(timeout_s=0.3)
+    (batch,) = plan(3, providers=["deezer"], acquire_settings=settings)
+    fake_server.add_fault(r"^/deezer/search/artist$", Fault("slow", delay_s=0.8, times=3))  # the first artist's 3 tries
+    fetched = fetch_batch(batch, settings=settings, concurrency=1)
+    assert fetched["counts"]["artists_failed"] == 1 and fetched["counts"]["artists_found"] == 2
+    failed = [o for o in map(_journal, fetched["journals"]) if o.resolve_status == "failed"]
+    assert len(failed) == 1 and failed[0].unreachable and "timeout on GET /search/artist" in failed[0].error
+
+
+def test_artists_the_providers_do_not_know_are_no_outage(snapshot, fake_server):
+    """A provider that answers (404 on every search, unknown artists) was reached: the batch returns, its artists
+    failed or unmatched, none marked unreachable."""
+    settings = fake_server.settings()
+    (batch,) = plan(3, providers=["deezer"], acquire_settings=settings)
+    fake_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=404))
+    fetched = fetch_batch(batch, settings=settings)
+    assert fetched["counts"]["artists_failed"] == 3
+    outcomes = list(map(_journal, fetched["journals"]))
+    assert all(o.resolve_status == "failed" and "HTTP 404" in o.error and not o.unreachable for o in outcomes)
+    fake_server.clear_faults()
+    unknown = dict(batch, batch_id="unknown", artists=[{"artist_id": 99, "name": "Nobody Anyone Knows", "known": {}}])
+    assert fetch_batch(unknown, settings=settings)["counts"] == {"artists_no_match": 1, "artists_all_failed": 0}

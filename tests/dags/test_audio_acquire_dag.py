@@ -110,3 +110,17 @@ def test_fetch_fails_a_refusal_without_retries_and_leaves_a_network_error_to_its
                                                "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE":
                                                "/nonexistent"}, "b2", "deezer")
     assert unreachable == ["raised, retried", "StorageUnavailable", 2]
+
+
+def test_fetch_of_a_batch_that_reaches_no_provider_raises_to_its_retries(tmp_path, fake_server, musim_home):  # noqa: F811
+    """Every lookup of the batch refused (nothing listens on the provider's port): `fetch` no longer returns as if
+    the batch were done (the run green, no alert) but raises ProvidersUnreachable, which its retries take."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    got = _fetch_in_airflow(tmp_path, {**fake_server.env(), **FAST, "MUSIM_HOME": str(musim_home),
+                                       "MUSIM_DEEZER_API_URL": f"{dead}/deezer", "MUSIM_RETRY_ATTEMPTS": "2"},
+                            "b3", "deezer")
+    assert got == ["raised, retried", "ProvidersUnreachable", 2]
