@@ -149,6 +149,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if result.profile_lines:
         print(f"profiles: {result.profile_lines:,} lines = {result.profile_loaded:,} loaded + "
               f"{result.profile_rejected:,} rejected")
+    if result.profiles_warning:
+        print(f"warning: {result.profiles_warning}")
     if result.rejected or result.profile_rejected:
         print(f"see the rejected lines with: musim rejects --dump {result.dump_id[:12]}")
     return 0

@@ -60,6 +60,8 @@ class IngestResult:
     engine: str | None = None
     #: a dump ingested before without profiles got the profiles file given now
     profiles_added: bool = False
+    #: one line when few of the profiles loaded now are of users with plays in the dump (another dump's file?)
+    profiles_warning: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -81,6 +83,20 @@ def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: st
     every = "its only line was" if lines == 1 else f"all {lines:,} lines were"
     raise IngestError(f"{path}: {every} rejected ({why}{more}); nothing was stored. "
                       "Is this the right file and format (--format)?")
+
+
+#: Below this share of the profiles loaded being of users with plays in the dump, the ingest warns.
+PROFILE_OVERLAP_MIN = 0.5
+
+
+def _profile_overlap(con: duckdb.DuckDBPyConnection, dump_id: str, profiles: Path) -> str | None:
+    """A warning line when fewer than :data:`PROFILE_OVERLAP_MIN` of the profiles loaded for ``dump_id`` are of
+    users who have plays in it (the profiles file of another dump); ``None`` when they match."""
+    loaded, matched = sql.query(con, "ingest/profile_overlap.sql", dump_id=dump_id).fetchone()
+    if not loaded or matched >= PROFILE_OVERLAP_MIN * loaded:
+        return None
+    return (f"{profiles.name}: only {matched:,} of its {loaded:,} profiles ({matched / loaded:.0%}) are of users "
+            f"with plays in dump {dump_id[:12]}: is it this dump's profiles file?")
 
 
 def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | None:
@@ -199,9 +215,10 @@ def _profiles_later(con: duckdb.DuckDBPyConnection, existing: IngestResult, prof
         sql.run(con, "ingest/record_profiles.sql", dump_id=dump_id, profiles_file=profiles.name,
                 profiles_sha256=pscan.sha256, profile_lines=pscan.lines, profile_loaded=pscan.lines - rejected,
                 profile_rejected=rejected)
+        warning = _profile_overlap(con, dump_id, profiles)
     log.info("dump %s: its profiles file %s loaded now", dump_id[:12], profiles.name)
     return replace(existing, profile_lines=pscan.lines, profile_loaded=pscan.lines - int(rejected),
-                   profile_rejected=int(rejected), profiles_added=True)
+                   profile_rejected=int(rejected), profiles_added=True, profiles_warning=warning)
 
 
 def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
@@ -226,11 +243,13 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
         sql.run(con, "ingest/insert_plays.sql", dump_id=dump_id)
     users, artists = sql.query(con, "ingest/dump_counts.sql").fetchone()
     profile_counts = (0, 0, 0)
+    profiles_warning = None
     if pscan is not None:
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
         sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id, fmt=chosen)
         prej = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind="profiles").fetchone()[0]
         profile_counts = (pscan.lines, pscan.lines - prej, prej)
+        profiles_warning = _profile_overlap(con, dump_id, Path(profiles))
     sql.run(con, "ingest/check_keys.sql")
     rejected = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind=kind).fetchone()[0]
     loaded, plays_rows = sql.query(con, "ingest/plays_counts.sql", dump_id=dump_id).fetchone()
@@ -252,4 +271,4 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
                         users=int(users), artists=int(artists), already_ingested=False, file_name=source.name,
                         plays_rows=int(plays_rows), profile_lines=profile_counts[0],
                         profile_loaded=profile_counts[1], profile_rejected=profile_counts[2],
-                        seconds=(finished - started).total_seconds())
+                        profiles_warning=profiles_warning, seconds=(finished - started).total_seconds())
