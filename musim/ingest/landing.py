@@ -15,7 +15,9 @@ second is then found ingested already). Several different dumps in a folder with
 take by its name (``plays.tsv``, ``...plays.tsv.bz2``; hidden files aside) is logged with a warning saying what is
 accepted, once: by the scan that first finds it (``landing_unrecognised``).
 
-A file already ingested (same location, size and modification time) is not hashed again. A dump whose files
+A file already ingested (same location, size and modification time) is not hashed again; a dump's profiles file
+is remembered beside its plays file, so one dropped (or replaced) after its plays were ingested is taken then: loaded
+into the dump if it had none, an error naming ``--replace-profiles`` if it had other profiles. A dump whose files
 changed less than ``MUSIM_LANDING_SETTLE_S`` seconds ago (default 60) is left for the next scan: a copy still
 under way (``cp`` of a plain ``.tsv`` writes it under its final name) would otherwise be ingested as a shorter
 dump, and a profiles file uploaded after its plays file missed. Objects are downloaded to a temporary folder
@@ -57,6 +59,10 @@ class LandedDump:
     #: the names of the other dumps in its folder when they share one profiles file: whose it is cannot be told,
     #: so each of them is refused (as ``musim ingest lastfm FOLDER`` refuses the folder)
     other_dumps: tuple[str, ...] = ()
+    #: the profiles file's size and modification time: with the plays file's, what tells an ingested dump (a
+    #: profiles file dropped after its plays were ingested is a new landing, loaded into the dump then)
+    profiles_size: int | None = None
+    profiles_mtime: float | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -102,7 +108,8 @@ def _folder_dumps(files: list[_File]) -> tuple[list[LandedDump], list[_File]]:
         found.append(LandedDump(
             plays=f.location, profiles=profile.location if profile else None, size=f.size, mtime=f.mtime,
             changed=changed, more_profiles=tuple(p.name for p in profiles[1:]),
-            other_dumps=tuple(d for d in dumps if d != _dump_key(f.name)) if profile else ()))
+            other_dumps=tuple(d for d in dumps if d != _dump_key(f.name)) if profile else (),
+            profiles_size=profile.size if profile else None, profiles_mtime=profile.mtime if profile else None))
     for f in archives:  # a dump as distributed: its profiles are inside
         found.append(LandedDump(plays=f.location, profiles=None, size=f.size, mtime=f.mtime, changed=f.mtime))
     return found, others
@@ -202,7 +209,8 @@ def new_dumps(landing: str | Path | None = None, settings: Settings | None = Non
     settle = settings.ingest.settle_s if settle_s is None else float(settle_s)
     ready = []
     for d in landed:
-        if (d.plays, d.size, d.mtime) in seen:
+        if (d.plays, d.size, d.mtime) in seen and (d.profiles is None
+                                                   or (d.profiles, d.profiles_size, d.profiles_mtime) in seen):
             continue
         if now - d.changed < settle:
             log.warning("%s changed %.0f s ago, less than MUSIM_LANDING_SETTLE_S (%g s): left for the next scan "
@@ -233,8 +241,12 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
     if result.profiles_warning:
         log.warning("%s", result.profiles_warning)
     with warehouse.writer(settings) as con:
-        sql.run(con, "ingest/record_landed.sql", location=d.plays, size=d.size, mtime=d.mtime,
-                dump_id=result.dump_id)
+        with warehouse.transaction(con):
+            sql.run(con, "ingest/record_landed.sql", location=d.plays, size=d.size, mtime=d.mtime,
+                    dump_id=result.dump_id)
+            if d.profiles is not None and d.profiles_size is not None and d.profiles_mtime is not None:
+                sql.run(con, "ingest/record_landed.sql", location=d.profiles, size=d.profiles_size,
+                        mtime=d.profiles_mtime, dump_id=result.dump_id)
     return result
 
 

@@ -92,3 +92,23 @@ def test_files_the_scan_does_not_take_are_reported_once_each(tmp_path, monkeypat
         assert new_dumps(settle_s=0) == []
     assert [r.getMessage().split(" is not")[0].rpartition("/")[2] for r in caplog.records
             if r.name == "musim.ingest.landing"] == ["plays.tsv"]
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_profiles_file_dropped_after_its_plays_were_ingested_is_loaded_then(tmp_path, monkeypatch, as_url):
+    """The landing remembered the plays file only: a profiles file arriving after it was never picked up."""
+    folder = tmp_path / "landing" / "2026-11"
+    tiny_dump(folder / PLAYS)
+    monkeypatch.setenv("MUSIM_LANDING", (tmp_path / "landing").as_uri() if as_url else str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    assert ingest_landed(ready).profile_lines == 0
+    assert new_dumps(settle_s=0) == []
+
+    _profiles(folder / PROFILES)
+    (later,) = new_dumps(settle_s=0)
+    assert later.plays == ready.plays and later.profiles is not None
+    result = ingest_landed(later.to_json())
+    assert result.already_ingested and result.profiles_added and result.profile_loaded == 2
+    assert new_dumps(settle_s=0) == []  # both files remembered now
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0] == 2
