@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from musim.cli import main
 from musim.ingest.lastfm import ingest_lastfm
 from tests.lastfm_files import U1, U2, tiny_dump, write_lines
@@ -44,3 +46,40 @@ def test_the_dumps_own_profiles_bring_no_warning(tmp_path, capsys):
     assert result.profile_loaded == 3 and result.profiles_warning is None
     assert main(["ingest", "lastfm", str(plays)]) == 0
     assert "warning" not in capsys.readouterr().out
+
+
+def test_a_dumps_profiles_are_replaced_with_replace_profiles_rejects_too(tmp_path, capsys):
+    """A dump ingested with another dump's profiles could never get its own: no command replaced them."""
+    from musim import warehouse
+    from musim.errors import IngestError
+
+    plays = tiny_dump(tmp_path / PLAYS)
+    wrong = write_lines(tmp_path / "other" / PROFILES, [*[f"{u}\tm\t22\tSweden\t" for u in STRANGERS], "broken line"])
+    first = ingest_lastfm(plays, profiles=wrong)
+    assert (first.profile_loaded, first.profile_rejected) == (3, 1) and first.profiles_warning
+    right = write_lines(tmp_path / PROFILES, [f"{U1}\tm\t22\tSweden\t", f"{U2}\tf\t\t\t"])
+    with pytest.raises(IngestError, match=r"was ingested with another profiles file \(usersha1-profile.tsv\); nothing "
+                                          r"was changed. To load this one in their place: .* --replace-profiles$"):
+        ingest_lastfm(plays, profiles=right)
+    assert main(["ingest", "lastfm", str(plays), "--profiles", str(right), "--replace-profiles"]) == 0
+    out = capsys.readouterr().out
+    assert "its profiles file usersha1-profile.tsv is replaced by" in out and "warning" not in out
+    assert "profiles: 2 lines = 2 loaded + 0 rejected" in out
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM ingest_rejects WHERE file_kind = 'profiles'").fetchone()[0] == 0
+        assert con.execute("SELECT profile_lines, profile_loaded, profile_rejected FROM lastfm_dump").fetchall() == [
+            (2, 2, 0)]
+
+    refused = write_lines(tmp_path / "bad" / PROFILES, ["broken", "also broken"])  # all rejected: old ones kept
+    with pytest.raises(IngestError):
+        ingest_lastfm(plays, profiles=refused, replace_profiles=True)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM ingest_rejects WHERE file_kind = 'profiles'").fetchone()[0] == 0
+
+
+def test_replace_profiles_needs_profiles(tmp_path, capsys):
+    plays = tiny_dump(tmp_path / PLAYS)
+    assert main(["ingest", "lastfm", str(plays), "--replace-profiles"]) != 0
+    assert "--replace-profiles needs --profiles PROFILES" in capsys.readouterr().err
