@@ -28,6 +28,7 @@ last-modified time.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -38,7 +39,7 @@ from musim.config import Settings, get_settings
 from musim.errors import IngestError, NotFoundError
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, several_profiles
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, open_dump, reading, several_profiles
 from musim.scratch import temp_folder
 from musim.storage import is_object_url, open_prefix
 
@@ -205,6 +206,9 @@ def new_dumps(landing: str | Path | None = None, settings: Settings | None = Non
     with warehouse.writer(settings) as con:
         _report_unrecognised(con, others)
         seen = set(sql.query(con, "ingest/landed_files.sql").fetchall()) if landed else set()
+        for d in landed:
+            if _profiles_loaded_before(con, d, seen):
+                seen.add((d.profiles, d.profiles_size, d.profiles_mtime))
     now = time.time() if now is None else now
     settle = settings.ingest.settle_s if settle_s is None else float(settle_s)
     ready = []
@@ -218,6 +222,30 @@ def new_dumps(landing: str | Path | None = None, settings: Settings | None = Non
             continue
         ready.append(d)
     return ready
+
+
+def _profiles_loaded_before(con, d: LandedDump, seen: set) -> bool:
+    """Whether ``d``'s plays were ingested with its (local) profiles file, by content, when landings remembered
+    plays files only (before profiles files were remembered too); then the profiles file is remembered now,
+    rather than the dump taken again. A profiles file under an object-store prefix is taken again instead (the
+    ingest finds it loaded already)."""
+    if d.profiles is None or (d.plays, d.size, d.mtime) not in seen or is_object_url(d.profiles):
+        return False
+    if (d.profiles, d.profiles_size, d.profiles_mtime) in seen:
+        return False
+    row = sql.query(con, "ingest/landed_profiles_sha.sql", location=d.plays, size=d.size, mtime=d.mtime).fetchone()
+    if row is None or row[0] is None:
+        return False
+    try:
+        with reading(d.profiles), open_dump(d.profiles) as fh:
+            loaded = hashlib.file_digest(fh, "sha256").hexdigest() == row[0]
+    except (IngestError, OSError):
+        return False  # the ingest names what is wrong with it
+    if loaded:
+        dump_id = sql.query(con, "ingest/landed_dump.sql", location=d.plays, size=d.size, mtime=d.mtime).fetchone()[0]
+        sql.run(con, "ingest/record_landed.sql", location=d.profiles, size=d.profiles_size, mtime=d.profiles_mtime,
+                dump_id=dump_id)
+    return loaded
 
 
 def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> IngestResult:

@@ -112,3 +112,22 @@ def test_a_profiles_file_dropped_after_its_plays_were_ingested_is_loaded_then(tm
     assert new_dumps(settle_s=0) == []  # both files remembered now
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0] == 2
+
+
+def test_a_dump_landed_with_its_profiles_before_they_were_remembered_is_not_taken_again(tmp_path, monkeypatch):
+    """Landings recorded the plays file only: its profiles file, unchanged, is recognised by content, not re-ingested."""
+    folder = tmp_path / "landing" / "2026-11"
+    tiny_dump(folder / PLAYS)
+    profiles = _profiles(folder / PROFILES)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    assert ingest_landed(ready).profile_loaded == 2
+    with warehouse.writer() as con:  # as a landing before this change left it
+        con.execute("DELETE FROM landing_file WHERE location = ?", [str(profiles)])
+    assert new_dumps(settle_s=0) == []
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM landing_file").fetchone()[0] == 2
+    write_lines(profiles, [f"{U1}\tf\t30\tChile\t"])  # another profiles file in its place: taken (and refused)
+    (other,) = new_dumps(settle_s=0)
+    with pytest.raises(IngestError, match="--replace-profiles"):
+        ingest_landed(other)
