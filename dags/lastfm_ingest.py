@@ -9,6 +9,13 @@ and ingests each new one into the DuckDB warehouse, once. Every line is loaded o
 
 Per dump: `ingest` → `check_quality` → `emit`.
 
+**Files it does not take.** The scan goes by file names (the CLI, `musim ingest lastfm FILE`, also by content): a
+file in the landing area that is no dump's (`plays.tsv`, `...plays.tsv.bz2`, `.tsv.xz`) is named in
+`find_new_dumps`'s log with a warning saying what to do (rename, gzip, or ingest it with the CLI), once, by the
+scan that first finds it. A gunzipped copy beside its `.gz` is the same dump (both get the folder's profiles; the
+second is found already ingested); two different dumps sharing one profiles file are refused (their `ingest` task
+fails naming them) rather than ingested without it.
+
 **Quality gate.** The ingest commits on its own (one transaction per dump), so a dump is in the warehouse
 before it is judged. `check_quality` then runs the `lastfm_plays`, `lastfm_profiles` and `artists` suites
 (`musim quality check`); only if they pass does `emit` announce the **lastfm_plays** asset. A dump that

@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "one, or the dump's archive as distributed (lastfm-dataset-360K.tar.gz); a folder's or an "
                    "archive's profiles file is read too")
     p.add_argument("--profiles", help="the matching usersha1-profile.tsv (optional)")
+    p.add_argument("--replace-profiles", action="store_true",
+                   help="with --profiles: a dump ingested before with another profiles file gets these in their "
+                   "place (and their rejected lines), in one transaction")
     p.add_argument("--format", default="auto", choices=["auto", "360k", "1k"])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_ingest)
@@ -132,7 +135,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from musim.ingest.lastfm import ingest_lastfm
 
-    result = ingest_lastfm(args.path, profiles=args.profiles, fmt=args.format)
+    if args.replace_profiles and args.profiles is None:
+        raise ParameterError("--replace-profiles needs --profiles PROFILES: the profiles file to load in place of the "
+                         "dump's")
+    result = ingest_lastfm(args.path, profiles=args.profiles, fmt=args.format, replace_profiles=args.replace_profiles)
     if args.json:
         keys = ["dump_id", "format", "lines", "loaded", "rejected", "users", "artists", "already_ingested"]
         full = result.to_json()
@@ -141,6 +147,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if result.profiles_added:
         print(f"{args.path}: already ingested as dump {result.dump_id[:12]}, without profiles: its profiles file "
               f"{args.profiles} is loaded now.")
+    elif result.profiles_replaced:
+        print(f"{args.path}: already ingested as dump {result.dump_id[:12]}: its profiles file "
+              f"{result.profiles_replaced} is replaced by {args.profiles}.")
     elif result.already_ingested:
         print(f"{args.path}: already ingested as dump {result.dump_id[:12]}; nothing changed.")
     print(f"dump {result.dump_id[:12]} ({result.format}): {result.lines:,} lines = "
@@ -149,6 +158,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if result.profile_lines:
         print(f"profiles: {result.profile_lines:,} lines = {result.profile_loaded:,} loaded + "
               f"{result.profile_rejected:,} rejected")
+    if result.profiles_warning:
+        print(f"warning: {result.profiles_warning}")
     if result.rejected or result.profile_rejected:
         print(f"see the rejected lines with: musim rejects --dump {result.dump_id[:12]}")
     return 0

@@ -9,7 +9,15 @@ dump per sub-folder (per key prefix on S3), or files directly in it::
     landing/lastfm/userid-timestamp-artid-artname-traid-traname.tsv
     landing/lastfm/lastfm-dataset-360K.tar.gz                    (as distributed: its profiles are inside)
 
-A file already ingested (same location, size and modification time) is not hashed again. A dump whose files
+``X.tsv`` beside ``X.tsv.gz`` (a ``gunzip -k``) is one dump: both are paired with the folder's profiles file (the
+second is then found ingested already). Several different dumps in a folder with one profiles file are refused, as
+``musim ingest lastfm FOLDER`` refuses the folder: whose profiles they are cannot be told. A file the scan does not
+take by its name (``plays.tsv``, ``...plays.tsv.bz2``; hidden files aside) is logged with a warning saying what is
+accepted, once: by the scan that first finds it (``landing_unrecognised``).
+
+A file already ingested (same location, size and modification time) is not hashed again; a dump's profiles file
+is remembered beside its plays file, so one dropped (or replaced) after its plays were ingested is taken then: loaded
+into the dump if it had none, an error naming ``--replace-profiles`` if it had other profiles. A dump whose files
 changed less than ``MUSIM_LANDING_SETTLE_S`` seconds ago (default 60) is left for the next scan: a copy still
 under way (``cp`` of a plain ``.tsv`` writes it under its final name) would otherwise be ingested as a shorter
 dump, and a profiles file uploaded after its plays file missed. Objects are downloaded to a temporary folder
@@ -20,6 +28,7 @@ last-modified time.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -30,7 +39,7 @@ from musim.config import Settings, get_settings
 from musim.errors import IngestError, NotFoundError
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, files_named, several_profiles
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, open_dump, reading, several_profiles
 from musim.scratch import temp_folder
 from musim.storage import is_object_url, open_prefix
 
@@ -48,9 +57,63 @@ class LandedDump:
     changed: float = 0.0  # the latest modification of the plays and profiles files
     #: the names of the profiles files beside ``profiles`` in its folder (a dump with several is refused)
     more_profiles: tuple[str, ...] = ()
+    #: the names of the other dumps in its folder when they share one profiles file: whose it is cannot be told,
+    #: so each of them is refused (as ``musim ingest lastfm FOLDER`` refuses the folder)
+    other_dumps: tuple[str, ...] = ()
+    #: the profiles file's size and modification time: with the plays file's, what tells an ingested dump (a
+    #: profiles file dropped after its plays were ingested is a new landing, loaded into the dump then)
+    profiles_size: int | None = None
+    profiles_mtime: float | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class _File:
+    """A file of a landing folder (or an object under a landing prefix)."""
+
+    name: str
+    location: str  # its path, or its object URL
+    size: int
+    mtime: float
+
+
+#: The file names the landing scan takes (anything else in the landing area is reported, once, and left alone).
+ACCEPTED = ("accepted: a dump's plays file, usersha1-artmbid-artname-plays.tsv[.gz] or the 1K userid-timestamp-"
+            "artid-artname-traid-traname.tsv[.gz], with its usersha1-profile.tsv[.gz] in one folder, or an archive "
+            f"as distributed ({', '.join(ARCHIVE_PATTERNS)})")
+
+
+def _named(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _dump_key(name: str) -> str:
+    """A plays file's name without ``.gz``: ``X.tsv`` and its ``gunzip -k`` beside it, ``X.tsv.gz``, are one dump."""
+    return name.removesuffix(".gz")
+
+
+def _folder_dumps(files: list[_File]) -> tuple[list[LandedDump], list[_File]]:
+    """The dumps of one folder's files (sorted by name), and the files the scan does not take."""
+    plays = [f for f in files if _named(f.name, PLAYS_PATTERNS)]
+    profiles = [f for f in files if _named(f.name, PROFILE_PATTERNS)]
+    archives = [f for f in files if _named(f.name, ARCHIVE_PATTERNS)]
+    taken = {id(f) for f in (*plays, *profiles, *archives)}
+    others = [f for f in files if id(f) not in taken and not f.name.startswith(".")]  # dotfiles: partial uploads
+    dumps = sorted({_dump_key(f.name) for f in plays})
+    profile = profiles[0] if profiles else None
+    found: list[LandedDump] = []
+    for f in plays:
+        changed = max(f.mtime, profile.mtime if profile else 0.0)
+        found.append(LandedDump(
+            plays=f.location, profiles=profile.location if profile else None, size=f.size, mtime=f.mtime,
+            changed=changed, more_profiles=tuple(p.name for p in profiles[1:]),
+            other_dumps=tuple(d for d in dumps if d != _dump_key(f.name)) if profile else (),
+            profiles_size=profile.size if profile else None, profiles_mtime=profile.mtime if profile else None))
+    for f in archives:  # a dump as distributed: its profiles are inside
+        found.append(LandedDump(plays=f.location, profiles=None, size=f.size, mtime=f.mtime, changed=f.mtime))
+    return found, others
 
 
 def _split_url(url: str) -> tuple[str, str]:
@@ -59,38 +122,26 @@ def _split_url(url: str) -> tuple[str, str]:
     return parent, name
 
 
-def _scan_store(url: str) -> list[LandedDump]:
+def _scan_store(url: str) -> tuple[list[LandedDump], list[_File]]:
     root, store = open_prefix(url, what="the landing folder")
-    folders: dict[str, list] = {}
+    folders: dict[str, list[_File]] = {}
     for info in store.list(""):
+        if info.key.endswith("/"):  # a folder marker: no file
+            continue
         folder, _, name = info.key.rpartition("/")
-        folders.setdefault(folder, []).append((name, info))
+        folders.setdefault(folder, []).append(_File(name, f"{root}/{info.key}", info.size,
+                                                    info.modified.timestamp() if info.modified else 0.0))
     found: list[LandedDump] = []
+    others: list[_File] = []
     for folder in sorted(folders):
-        files = sorted(folders[folder], key=lambda f: f[0])
-
-        def matching(patterns: tuple[str, ...], files=files) -> list:
-            return [(n, i) for n, i in files if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
-
-        plays, profiles = matching(PLAYS_PATTERNS), matching(PROFILE_PATTERNS)
-        for _name, info in plays:
-            profile = f"{root}/{profiles[0][1].key}" if len(plays) == 1 and profiles else None
-            modified = info.modified.timestamp() if info.modified else 0.0
-            profile_modified = profiles[0][1].modified if profile and profiles[0][1].modified else None
-            changed = max(modified, profile_modified.timestamp() if profile_modified else 0.0)
-            found.append(LandedDump(plays=f"{root}/{info.key}", profiles=profile, size=info.size, mtime=modified,
-                                    changed=changed, more_profiles=tuple(n for n, _ in profiles[1:]) if profile else ()))
-        for _name, info in matching(ARCHIVE_PATTERNS):  # a dump as distributed: its profiles are inside
-            modified = info.modified.timestamp() if info.modified else 0.0
-            found.append(LandedDump(plays=f"{root}/{info.key}", profiles=None, size=info.size, mtime=modified,
-                                    changed=modified))
-    return found
+        dumps, ignored = _folder_dumps(sorted(folders[folder], key=lambda f: f.name))
+        found += dumps
+        others += ignored
+    return found, others
 
 
-def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
-    """Every dump file in the landing folder or under the landing URL (sorted), paired with the profiles
-    file of its folder."""
-    landing = landing or get_settings().ingest.landing
+def _scan(landing: str | Path) -> tuple[list[LandedDump], list[_File]]:
+    """The dumps of the landing folder or prefix, and the files in it the scan does not take."""
     if is_object_url(landing):
         return _scan_store(str(landing))
     root = Path(landing)
@@ -98,39 +149,72 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
         raise NotFoundError(f"the landing folder {root} is no folder: create it, or set MUSIM_LANDING (the "
                             "lastfm_ingest DAG's `landing` param) to the folder dumps are dropped in")
     found: list[LandedDump] = []
+    others: list[_File] = []
     for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
-        plays = files_named(folder, PLAYS_PATTERNS)
-        profiles = files_named(folder, PROFILE_PATTERNS)
-        for path in plays:
+        files = []
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
             st = path.stat()
-            profile = profiles[0] if len(plays) == 1 and profiles else None
-            changed = max(st.st_mtime, profile.stat().st_mtime if profile else 0.0)
-            found.append(LandedDump(plays=str(path), profiles=str(profile) if profile else None, size=st.st_size,
-                                    mtime=st.st_mtime, changed=changed,
-                                    more_profiles=tuple(p.name for p in profiles[1:]) if profile else ()))
-        for path in files_named(folder, ARCHIVE_PATTERNS):  # a dump as distributed: its profiles are inside
-            st = path.stat()
-            found.append(LandedDump(plays=str(path), profiles=None, size=st.st_size, mtime=st.st_mtime,
-                                    changed=st.st_mtime))
-    return found
+            files.append(_File(path.name, str(path), st.st_size, st.st_mtime))
+        dumps, ignored = _folder_dumps(files)
+        found += dumps
+        others += ignored
+    return found, others
+
+
+def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
+    """Every dump file in the landing folder or under the landing URL (sorted), paired with the profiles
+    file of its folder."""
+    return _scan(landing or get_settings().ingest.landing)[0]
+
+
+def _why_not_taken(name: str) -> str:
+    """What to do with a landed file the scan does not take, by its name."""
+    stem = name
+    for suffix in (".bz2", ".xz", ".zst", ".zip", ".7z"):
+        if name.endswith(suffix) and not _named(name, ARCHIVE_PATTERNS):
+            stem = name.removesuffix(suffix)
+            if _named(stem, PLAYS_PATTERNS + PROFILE_PATTERNS) or stem.endswith((".tsv", ".csv", ".txt")):
+                return f"its compression ({suffix}) is not read: decompress it, or gzip it (.tsv.gz)"
+    if name.endswith((".tsv", ".tsv.gz")):
+        return ("its name is no dump file's: rename it to its Last.FM name, or ingest it with `musim ingest "
+                "lastfm FILE [--profiles PROFILES]`")
+    return "its name is no dump file's; it is left alone"
+
+
+def _report_unrecognised(con, others: list[_File]) -> None:
+    """Log a warning for each landed file the scan does not take, once: the scan that first finds it reports it
+    (``landing_unrecognised``); a file gone from the landing area is forgotten, so one dropped there again is
+    reported again."""
+    reported = {r[0] for r in sql.query(con, "ingest/landing_unrecognised.sql").fetchall()}
+    present = [f.location for f in others]
+    new = [f for f in others if f.location not in reported]
+    for f in new:
+        log.warning("landing: %s is not ingested, %s (%s)", f.location, _why_not_taken(f.name), ACCEPTED)
+    gone = sorted(reported - set(present))
+    if new or gone:
+        with warehouse.transaction(con):
+            sql.run(con, "ingest/record_unrecognised.sql", locations=[f.location for f in new], gone=gone)
 
 
 def new_dumps(landing: str | Path | None = None, settings: Settings | None = None, *,
               settle_s: float | None = None, now: float | None = None) -> list[LandedDump]:
     """The landed dumps not yet ingested (by location, size and modification time) whose files have not
     changed for ``settle_s`` seconds (default ``MUSIM_LANDING_SETTLE_S``); the others are logged and left for
-    the next scan."""
+    the next scan. The files the scan does not take (not named as a dump's files) are logged, each once."""
     settings = settings or get_settings()
-    landed = scan_landing(landing or settings.ingest.landing)
-    if not landed:
-        return []
+    landed, others = _scan(landing or settings.ingest.landing)
     with warehouse.writer(settings) as con:
-        seen = set(sql.query(con, "ingest/landed_files.sql").fetchall())
+        _report_unrecognised(con, others)
+        seen = set(sql.query(con, "ingest/landed_files.sql").fetchall()) if landed else set()
+        for d in landed:
+            if _profiles_loaded_before(con, d, seen):
+                seen.add((d.profiles, d.profiles_size, d.profiles_mtime))
     now = time.time() if now is None else now
     settle = settings.ingest.settle_s if settle_s is None else float(settle_s)
     ready = []
     for d in landed:
-        if (d.plays, d.size, d.mtime) in seen:
+        if (d.plays, d.size, d.mtime) in seen and (d.profiles is None
+                                                   or (d.profiles, d.profiles_size, d.profiles_mtime) in seen):
             continue
         if now - d.changed < settle:
             log.warning("%s changed %.0f s ago, less than MUSIM_LANDING_SETTLE_S (%g s): left for the next scan "
@@ -138,6 +222,30 @@ def new_dumps(landing: str | Path | None = None, settings: Settings | None = Non
             continue
         ready.append(d)
     return ready
+
+
+def _profiles_loaded_before(con, d: LandedDump, seen: set) -> bool:
+    """Whether ``d``'s plays were ingested with its (local) profiles file, by content, when landings remembered
+    plays files only (before profiles files were remembered too); then the profiles file is remembered now,
+    rather than the dump taken again. A profiles file under an object-store prefix is taken again instead (the
+    ingest finds it loaded already)."""
+    if d.profiles is None or (d.plays, d.size, d.mtime) not in seen or is_object_url(d.profiles):
+        return False
+    if (d.profiles, d.profiles_size, d.profiles_mtime) in seen:
+        return False
+    row = sql.query(con, "ingest/landed_profiles_sha.sql", location=d.plays, size=d.size, mtime=d.mtime).fetchone()
+    if row is None or row[0] is None:
+        return False
+    try:
+        with reading(d.profiles), open_dump(d.profiles) as fh:
+            loaded = hashlib.file_digest(fh, "sha256").hexdigest() == row[0]
+    except (IngestError, OSError):
+        return False  # the ingest names what is wrong with it
+    if loaded:
+        dump_id = sql.query(con, "ingest/landed_dump.sql", location=d.plays, size=d.size, mtime=d.mtime).fetchone()[0]
+        sql.run(con, "ingest/record_landed.sql", location=d.profiles, size=d.profiles_size, mtime=d.profiles_mtime,
+                dump_id=dump_id)
+    return loaded
 
 
 def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> IngestResult:
@@ -148,13 +256,25 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
         assert d.profiles is not None
         where = d.profiles.rpartition("/")[0]
         raise IngestError(several_profiles(Path(where), [d.profiles.rpartition("/")[2], *d.more_profiles]))
+    if d.other_dumps:
+        assert d.profiles is not None
+        where, _, name = d.plays.rpartition("/")
+        raise IngestError(f"{where} holds {len(d.other_dumps) + 1} dumps ({', '.join(sorted([name, *d.other_dumps]))}) "
+                          f"and one profiles file ({d.profiles.rpartition('/')[2]}): whose profiles they are cannot be "
+                          "told, so nothing was stored. Move each dump into a folder of its own, with its profiles")
     if is_object_url(d.plays):
         result = _ingest_object(d, settings)
     else:
         result = ingest_lastfm(d.plays, profiles=d.profiles, settings=settings)
+    if result.profiles_warning:
+        log.warning("%s", result.profiles_warning)
     with warehouse.writer(settings) as con:
-        sql.run(con, "ingest/record_landed.sql", location=d.plays, size=d.size, mtime=d.mtime,
-                dump_id=result.dump_id)
+        with warehouse.transaction(con):
+            sql.run(con, "ingest/record_landed.sql", location=d.plays, size=d.size, mtime=d.mtime,
+                    dump_id=result.dump_id)
+            if d.profiles is not None and d.profiles_size is not None and d.profiles_mtime is not None:
+                sql.run(con, "ingest/record_landed.sql", location=d.profiles, size=d.profiles_size,
+                        mtime=d.profiles_mtime, dump_id=result.dump_id)
     return result
 
 

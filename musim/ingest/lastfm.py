@@ -14,6 +14,7 @@ library's rule (:func:`musim.library.identity.join_dump`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterator
@@ -60,6 +61,10 @@ class IngestResult:
     engine: str | None = None
     #: a dump ingested before without profiles got the profiles file given now
     profiles_added: bool = False
+    #: the profiles file a dump was ingested with, that the one given now replaced (``--replace-profiles``)
+    profiles_replaced: str | None = None
+    #: one line when few of the profiles loaded now are of users with plays in the dump (another dump's file?)
+    profiles_warning: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -81,6 +86,20 @@ def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: st
     every = "its only line was" if lines == 1 else f"all {lines:,} lines were"
     raise IngestError(f"{path}: {every} rejected ({why}{more}); nothing was stored. "
                       "Is this the right file and format (--format)?")
+
+
+#: Below this share of the profiles loaded being of users with plays in the dump, the ingest warns.
+PROFILE_OVERLAP_MIN = 0.5
+
+
+def _profile_overlap(con: duckdb.DuckDBPyConnection, dump_id: str, profiles: Path) -> str | None:
+    """A warning line when fewer than :data:`PROFILE_OVERLAP_MIN` of the profiles loaded for ``dump_id`` are of
+    users who have plays in it (the profiles file of another dump); ``None`` when they match."""
+    loaded, matched = sql.query(con, "ingest/profile_overlap.sql", dump_id=dump_id).fetchone()
+    if not loaded or matched >= PROFILE_OVERLAP_MIN * loaded:
+        return None
+    return (f"{profiles.name}: only {matched:,} of its {loaded:,} profiles ({matched / loaded:.0%}) are of users "
+            f"with plays in dump {dump_id[:12]}: is it this dump's profiles file?")
 
 
 def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | None:
@@ -108,9 +127,11 @@ def _dump_files(path: Path, settings: Settings, *, with_profiles: bool) -> Itera
 
 
 def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: str = "auto",
-                  settings: Settings | None = None, engine: str | None = None) -> IngestResult:
+                  settings: Settings | None = None, engine: str | None = None,
+                  replace_profiles: bool = False) -> IngestResult:
     """Ingest one dump file (and optionally its profiles file); return what happened. ``engine`` reads a
-    360K file (``c`` or ``duckdb``; default: :func:`musim.ingest.engines.choose_engine`).
+    360K file (``c`` or ``duckdb``; default: :func:`musim.ingest.engines.choose_engine`). ``replace_profiles``:
+    a dump ingested before with another profiles file gets ``profiles`` in their place (and their rejects).
 
     Raises :class:`~musim.errors.IngestError` for a file that cannot be read at all; bad *lines* never
     raise, they are rejected with a reason.
@@ -120,7 +141,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     if Path(path).is_dir() or is_archive(path):  # an unpacked dump, or one as distributed (a .tar.gz)
         with _dump_files(Path(path), settings, with_profiles=profiles is None) as (plays, inside):
             return ingest_lastfm(plays, profiles=profiles if profiles is not None else inside, fmt=fmt,
-                                 settings=settings, engine=engine)
+                                 settings=settings, engine=engine, replace_profiles=replace_profiles)
     source = check_input(path, "plays")
     if profiles is not None:
         profiles = check_input(profiles, "profiles")
@@ -149,7 +170,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                                   "dump (download it again if it should not be empty).")
             existing = _existing(con, scan.sha256)
             if existing is not None and profiles is not None:
-                return _profiles_later(con, existing, Path(profiles), Path(scratch))
+                return _profiles_later(con, existing, Path(profiles), Path(scratch), replace=replace_profiles)
             if existing is not None:
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
                 return existing
@@ -176,21 +197,26 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
 
 
 def _profiles_later(con: duckdb.DuckDBPyConnection, existing: IngestResult, profiles: Path,
-                    scratch: Path) -> IngestResult:
+                    scratch: Path, *, replace: bool = False) -> IngestResult:
     """The profiles file given with a dump ingested before: loaded now if the dump has none; nothing to do if it
-    has this one; an :class:`IngestError` if it has another (a dump's profiles are loaded once)."""
+    has this one; if it has another, loaded in their place with ``replace`` (one transaction: the old profiles
+    and their rejects are withdrawn, the new ones loaded; a failure leaves the old ones), else an
+    :class:`IngestError`."""
     dump_id = existing.dump_id
     pscan = scan_and_stage(con, profiles, "stage_profiles", "ingest/stage_profiles.sql", scratch)
     held, held_sha = sql.query(con, "ingest/dump_profiles_file.sql", dump_id=dump_id).fetchone()
     if held_sha == pscan.sha256:
         return existing
-    if held_sha is not None:
-        raise IngestError(f"{profiles}: dump {dump_id[:12]} was ingested with another profiles file ({held}); a "
-                          "dump's profiles are loaded once, so nothing was changed")
+    if held_sha is not None and not replace:
+        raise IngestError(f"{profiles}: dump {dump_id[:12]} was ingested with another profiles file ({held}); "
+                          "nothing was changed. To load this one in their place: musim ingest lastfm PLAYS "
+                          "--profiles PROFILES --replace-profiles")
     if not pscan.lines:
         raise IngestError(f"{profiles}: the profiles file is empty (0 lines); nothing was stored. Pass its "
                           "usersha1-profile.tsv, or leave --profiles out.")
     with warehouse.transaction(con):
+        if held_sha is not None:
+            sql.run(con, "ingest/drop_profiles.sql", dump_id=dump_id)
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
         sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id, fmt=existing.format)
         rejected = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind="profiles").fetchone()[0]
@@ -199,9 +225,12 @@ def _profiles_later(con: duckdb.DuckDBPyConnection, existing: IngestResult, prof
         sql.run(con, "ingest/record_profiles.sql", dump_id=dump_id, profiles_file=profiles.name,
                 profiles_sha256=pscan.sha256, profile_lines=pscan.lines, profile_loaded=pscan.lines - rejected,
                 profile_rejected=rejected)
-    log.info("dump %s: its profiles file %s loaded now", dump_id[:12], profiles.name)
-    return replace(existing, profile_lines=pscan.lines, profile_loaded=pscan.lines - int(rejected),
-                   profile_rejected=int(rejected), profiles_added=True)
+        warning = _profile_overlap(con, dump_id, profiles)
+    log.info("dump %s: its profiles file %s loaded now%s", dump_id[:12], profiles.name,
+             f", in place of {held}" if held_sha is not None else "")
+    return dataclasses.replace(existing, profile_lines=pscan.lines, profile_loaded=pscan.lines - int(rejected),
+                               profile_rejected=int(rejected), profiles_added=held_sha is None,
+                               profiles_replaced=held if held_sha is not None else None, profiles_warning=warning)
 
 
 def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
@@ -226,11 +255,13 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
         sql.run(con, "ingest/insert_plays.sql", dump_id=dump_id)
     users, artists = sql.query(con, "ingest/dump_counts.sql").fetchone()
     profile_counts = (0, 0, 0)
+    profiles_warning = None
     if pscan is not None:
         _insert_prescan_rejects(con, dump_id, "profiles", pscan)
         sql.run(con, "ingest/load_profiles.sql", dump_id=dump_id, fmt=chosen)
         prej = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind="profiles").fetchone()[0]
         profile_counts = (pscan.lines, pscan.lines - prej, prej)
+        profiles_warning = _profile_overlap(con, dump_id, Path(profiles))
     sql.run(con, "ingest/check_keys.sql")
     rejected = sql.query(con, "ingest/reject_count.sql", dump_id=dump_id, file_kind=kind).fetchone()[0]
     loaded, plays_rows = sql.query(con, "ingest/plays_counts.sql", dump_id=dump_id).fetchone()
@@ -252,4 +283,4 @@ def _load(con, chosen, kind, source: Path, scan: Prescan, rows, profiles,
                         users=int(users), artists=int(artists), already_ingested=False, file_name=source.name,
                         plays_rows=int(plays_rows), profile_lines=profile_counts[0],
                         profile_loaded=profile_counts[1], profile_rejected=profile_counts[2],
-                        seconds=(finished - started).total_seconds())
+                        profiles_warning=profiles_warning, seconds=(finished - started).total_seconds())

@@ -32,7 +32,8 @@ def test_landing_on_s3_lists_pairs_downloads_ingests_once(s3_env, tmp_path, monk
     assert (result.lines, result.loaded, result.file_name) == (9, 9, PLAYS)
     assert result.profile_lines == 2
     with warehouse.writer() as con:
-        assert con.execute("SELECT location, size FROM landing_file").fetchall() == [(found.plays, found.size)]
+        assert con.execute("SELECT location, size FROM landing_file ORDER BY location").fetchall() == [
+            (found.plays, found.size), (found.profiles, profiles.stat().st_size)]  # a later profiles file: taken
     assert new_dumps() == []  # remembered by URL, size and last-modified time
 
     client.put_object(Bucket=bucket, Key=f"landing/lastfm/2026-12-01/{PLAYS}.gz", Body=_gz_dump(tmp_path))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from musim import embedded, serving, warehouse
@@ -17,8 +19,13 @@ def test_ingest_then_similarity_dags(airflow, musim_home, tmp_path):
     env, log = airflow
     settings = get_settings()
     write_lastfm_dump(f"{settings.ingest.landing}/d1", users=400, artists=60, communities=3, quirks=0.01, seed=9)
+    Path(settings.ingest.landing, "d2").mkdir()
+    Path(settings.ingest.landing, "d2", "usersha1-artmbid-artname-plays.tsv.bz2").write_bytes(b"BZh9")
 
     embedded.run_dag("lastfm_ingest", env, log)
+    # the landing scan does not take a .bz2: find_new_dumps's log says so (once), it does not wait silently
+    assert "usersha1-artmbid-artname-plays.tsv.bz2 is not ingested, its compression (.bz2) is not read" in \
+        log.read_text(errors="replace")
     with warehouse.writer() as con:
         dumps = con.execute("SELECT lines, loaded + rejected FROM lastfm_dump").fetchall()
         assert len(dumps) == 1 and dumps[0][0] == dumps[0][1]

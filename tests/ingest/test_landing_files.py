@@ -1,0 +1,133 @@
+"""What the landing scan does with a folder's files beyond one dump: a gunzipped copy beside its .gz, several
+dumps sharing one profiles file, and files it does not take (reported once, never silently left waiting)."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import shutil
+
+import pytest
+
+from musim import warehouse
+from musim.errors import IngestError
+from musim.ingest.landing import ingest_landed, new_dumps
+from tests.lastfm_files import U1, U2, tiny_dump, write_lines
+
+PLAYS = "usersha1-artmbid-artname-plays.tsv"
+PROFILES = "usersha1-profile.tsv"
+
+
+def _profiles(path):
+    return write_lines(path, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007", f"{U2}\tf\t\t\t"])
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_dump_beside_its_gunzipped_copy_is_ingested_with_its_profiles(tmp_path, monkeypatch, as_url):
+    """`gunzip -k` left X.tsv beside X.tsv.gz: both were ingested without the folder's profiles, silently."""
+    folder = tmp_path / "landing" / "2026-11"
+    plain = tiny_dump(folder / PLAYS)
+    with open(plain, "rb") as src, gzip.open(folder / f"{PLAYS}.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    _profiles(folder / PROFILES)
+    monkeypatch.setenv("MUSIM_LANDING", (tmp_path / "landing").as_uri() if as_url else str(tmp_path / "landing"))
+    ready = new_dumps(settle_s=0)
+    assert [d.plays.rpartition("/")[2] for d in ready] == [PLAYS, f"{PLAYS}.gz"]
+    assert all(d.profiles is not None and d.profiles.endswith(PROFILES) for d in ready)
+    first, second = (ingest_landed(d.to_json()) for d in ready)
+    assert (first.profile_lines, first.profile_loaded, first.already_ingested) == (2, 2, False)
+    assert second.already_ingested and second.dump_id == first.dump_id and second.profile_loaded == 2
+    assert new_dumps(settle_s=0) == []
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0] == 2
+
+
+def test_two_dumps_sharing_one_profiles_file_are_refused_not_ingested_without_it(tmp_path, monkeypatch):
+    folder = tmp_path / "landing" / "d"
+    tiny_dump(folder / PLAYS)
+    write_lines(folder / "userid-timestamp-artid-artname-traid-traname.tsv",
+                ["user_000001\t2009-05-04T23:08:57Z\t\tDeep Dish\t\tFuck Me Im Famous"])
+    _profiles(folder / PROFILES)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    ready = new_dumps(settle_s=0)
+    assert len(ready) == 2
+    for d in ready:
+        with pytest.raises(IngestError, match=rf"^{folder} holds 2 dumps \(userid-.*traname.tsv, {PLAYS}\) and one "
+                                              rf"profiles file \({PROFILES}\): whose profiles"):
+            ingest_landed(d.to_json())
+    assert len(new_dumps(settle_s=0)) == 2  # nothing remembered: left for when they are in folders of their own
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_files_the_scan_does_not_take_are_reported_once_each(tmp_path, monkeypatch, caplog, as_url):
+    root = tmp_path / "landing"
+    folder = root / "2026-11"
+    tiny_dump(folder / "plays.tsv")  # `musim ingest lastfm` takes it by its content; the scan goes by names
+    (folder / f"{PLAYS}.bz2").write_bytes(b"BZh9")
+    (folder / f"{PLAYS}.xz").write_bytes(b"\xfd7zXZ")
+    (folder / ".partial-upload").write_bytes(b"x")  # hidden: not reported
+    monkeypatch.setenv("MUSIM_LANDING", root.as_uri() if as_url else str(root))
+
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        assert new_dumps(settle_s=0) == []
+    warned = [r.getMessage() for r in caplog.records if r.name == "musim.ingest.landing"]
+    assert len(warned) == 3, warned
+    by_name = {m.split(" is not ingested")[0].rpartition("/")[2]: m for m in warned}
+    assert set(by_name) == {"plays.tsv", f"{PLAYS}.bz2", f"{PLAYS}.xz"}
+    assert "rename it to its Last.FM name, or ingest it with `musim ingest lastfm FILE" in by_name["plays.tsv"]
+    assert "its compression (.bz2) is not read: decompress it, or gzip it" in by_name[f"{PLAYS}.bz2"]
+    assert "its compression (.xz) is not read" in by_name[f"{PLAYS}.xz"]
+    assert all("accepted: a dump's plays file, usersha1-artmbid-artname-plays.tsv[.gz]" in m for m in warned)
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        assert new_dumps(settle_s=0) == []  # the next hourly scan: not reported again
+    assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []
+
+    (folder / "plays.tsv").unlink()  # gone, then dropped again: reported again
+    assert new_dumps(settle_s=0) == []
+    tiny_dump(folder / "plays.tsv")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        assert new_dumps(settle_s=0) == []
+    assert [r.getMessage().split(" is not")[0].rpartition("/")[2] for r in caplog.records
+            if r.name == "musim.ingest.landing"] == ["plays.tsv"]
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_profiles_file_dropped_after_its_plays_were_ingested_is_loaded_then(tmp_path, monkeypatch, as_url):
+    """The landing remembered the plays file only: a profiles file arriving after it was never picked up."""
+    folder = tmp_path / "landing" / "2026-11"
+    tiny_dump(folder / PLAYS)
+    monkeypatch.setenv("MUSIM_LANDING", (tmp_path / "landing").as_uri() if as_url else str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    assert ingest_landed(ready).profile_lines == 0
+    assert new_dumps(settle_s=0) == []
+
+    _profiles(folder / PROFILES)
+    (later,) = new_dumps(settle_s=0)
+    assert later.plays == ready.plays and later.profiles is not None
+    result = ingest_landed(later.to_json())
+    assert result.already_ingested and result.profiles_added and result.profile_loaded == 2
+    assert new_dumps(settle_s=0) == []  # both files remembered now
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0] == 2
+
+
+def test_a_dump_landed_with_its_profiles_before_they_were_remembered_is_not_taken_again(tmp_path, monkeypatch):
+    """Landings recorded the plays file only: its profiles file, unchanged, is recognised by content, not re-ingested."""
+    folder = tmp_path / "landing" / "2026-11"
+    tiny_dump(folder / PLAYS)
+    profiles = _profiles(folder / PROFILES)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    assert ingest_landed(ready).profile_loaded == 2
+    with warehouse.writer() as con:  # as a landing before this change left it
+        con.execute("DELETE FROM landing_file WHERE location = ?", [str(profiles)])
+    assert new_dumps(settle_s=0) == []
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM landing_file").fetchone()[0] == 2
+    write_lines(profiles, [f"{U1}\tf\t30\tChile\t"])  # another profiles file in its place: taken (and refused)
+    (other,) = new_dumps(settle_s=0)
+    with pytest.raises(IngestError, match="--replace-profiles"):
+        ingest_landed(other)
