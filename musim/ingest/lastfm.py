@@ -79,8 +79,9 @@ def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: st
     why = "; ".join(f"{n:,} {reason} (first: line {line_no})" for reason, n, line_no in reasons[:3])
     more = f"; {len(reasons) - 3} more reasons" if len(reasons) > 3 else ""
     every = "its only line was" if lines == 1 else f"all {lines:,} lines were"
-    raise IngestError(f"{path}: {every} rejected ({why}{more}); nothing was stored. "
-                      "Is this the right file and format (--format)?")
+    ask = ("It was given as the profiles file: is it the dump's usersha1-profile.tsv? Pass that with --profiles, "
+           "or leave --profiles out" if kind == "profiles" else "Is this the right file and format (--format)?")
+    raise IngestError(f"{path}: {every} rejected ({why}{more}); nothing was stored. {ask}")
 
 
 def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | None:
@@ -95,16 +96,26 @@ def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | No
 @contextmanager
 def _dump_files(path: Path, settings: Settings, *, with_profiles: bool) -> Iterator[tuple[Path, Path | None]]:
     """The plays file and profiles file of a folder, or of an archive (streamed into a temporary folder under
-    ``$MUSIM_TMP`` for the block)."""
+    ``$MUSIM_TMP`` for the block; an :class:`IngestError` raised in the block names the archive and the member,
+    ``ARCHIVE: member/path.tsv``, where it named the temporary copy)."""
     if path.is_dir():
         yield dump_in_folder(path, with_profiles=with_profiles)
         return
     archive = check_input(path, "plays")
     settings.ensure_dirs()
     with temp_folder(settings.tmp_dir, "archive-") as folder:
-        plays, inside = extract_dump(archive, folder, with_profiles=with_profiles)
+        members: dict[Path, str] = {}
+        plays, inside = extract_dump(archive, folder, with_profiles=with_profiles, members=members)
         log.info("%s: loading its %s%s", archive, plays.name, f" and {inside.name}" if inside else "")
-        yield plays, inside
+        try:
+            yield plays, inside
+        except IngestError as exc:
+            message = str(exc)
+            for extracted, member in members.items():
+                message = message.replace(str(extracted), f"{archive}: {member}")
+            if message == str(exc):
+                raise
+            raise IngestError(message) from exc
 
 
 def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: str = "auto",

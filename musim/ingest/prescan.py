@@ -155,11 +155,25 @@ def reading(path: str | Path) -> Iterator[None]:
         raise IngestError(f"{path}: cannot be read ({os.strerror(exc.errno)}); nothing was stored") from exc
 
 
+#: Compressions a dump file may come in that neither the pre-scan nor DuckDB's reader decompress: their magic
+#: bytes, their name and the command that decompresses them.
+#: (bzip2: ``BZh``, the block size digit, then a block's or the stream end's magic, so a text line starting ``BZh``
+#: is not taken for one.)
+OTHER_COMPRESSIONS = ((re.compile(rb"BZh[1-9](\x31\x41\x59\x26\x53\x59|\x17\x72\x45\x38\x50\x90)"), "bzip2", "bunzip2"),
+                      (re.compile(rb"\xfd7zXZ\x00"), "xz", "unxz"), (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd", "unzstd"))
+
+
 def is_gzip(path: str | Path) -> bool:
-    """Whether the dump file at ``path`` is gzip-compressed (by its magic bytes, whatever its name)."""
+    """Whether the dump file at ``path`` is gzip-compressed (by its magic bytes, whatever its name); an
+    :class:`IngestError` saying how to decompress it when it is bzip2, xz or zstd-compressed."""
     path = check_input(path)
     with reading(path), open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
+        head = fh.read(10)
+    for magic, name, command in OTHER_COMPRESSIONS:
+        if magic.match(head):
+            raise IngestError(f"{path} is {name}-compressed: decompress it ({command} {path}) or recompress it "
+                              "with gzip; nothing was stored")
+    return head[:2] == b"\x1f\x8b"
 
 
 def open_dump(path: str | Path) -> BinaryIO:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -61,6 +65,44 @@ def test_a_profiles_file_whose_every_line_is_rejected_is_refused(tmp_path):
     with pytest.raises(IngestError, match=r"profiles.tsv: all 9 lines were rejected"):
         ingest_lastfm(plays, profiles=tiny_dump(tmp_path / "profiles.tsv"))
     _nothing_stored()
+
+
+def test_a_profiles_file_whose_every_line_is_rejected_is_named_as_the_profiles_file(tmp_path, capsys):
+    """It was asked whether it was "the right file and format (--format)": it is the --profiles file that is wrong."""
+    plays = tiny_dump(tmp_path / "plays.tsv")
+    profiles = write_lines(tmp_path / "profiles.tsv", ["nonsense", "more nonsense"])
+    assert main(["ingest", "lastfm", str(plays), "--profiles", str(profiles)]) == 2
+    err = capsys.readouterr().err
+    assert "profiles.tsv: all 2 lines were rejected" in err and "--format" not in err
+    assert "the profiles file" in err and "--profiles" in err and err.count("\n") == 1
+    _nothing_stored()
+
+
+@pytest.mark.parametrize("compress, name, command", [
+    (lambda d: bz2.compress(d), "bzip2", "bunzip2"), (lambda d: lzma.compress(d), "xz", "unxz"),
+    (lambda d: subprocess.run(["zstd", "-c"], input=d, capture_output=True, check=True).stdout, "zstd", "unzstd")])
+@pytest.mark.parametrize("role", ["plays", "profiles"])
+def test_a_bzip2_xz_or_zstd_dump_says_to_decompress_it(tmp_path, capsys, compress, name, command, role):
+    """A .bz2 dump was read as text: "all 2 lines were rejected (2 invalid UTF-8 ...) ... Is this the right file"."""
+    if name == "zstd" and shutil.which("zstd") is None:
+        pytest.skip("no zstd command to make the file")
+    plays = tiny_dump(tmp_path / "usersha1-artmbid-artname-plays.tsv")
+    squeezed = tmp_path / f"usersha1-{'profile' if role == 'profiles' else 'artmbid-artname-plays'}.tsv.{name}"
+    source = plays if role == "plays" else write_lines(tmp_path / "p.tsv", [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    squeezed.write_bytes(compress(source.read_bytes()))
+    args = [str(squeezed)] if role == "plays" else [str(plays), "--profiles", str(squeezed)]
+    for fmt in ("auto", "360k"):
+        assert main(["ingest", "lastfm", *args, "--format", fmt]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"musim: error: {squeezed} is {name}-compressed: decompress it ({command} {squeezed}) or "
+                       "recompress it with gzip; nothing was stored\n")
+    _nothing_stored()
+
+
+def test_a_text_dump_starting_like_bzip2_is_still_text(tmp_path):
+    path = write_lines(tmp_path / "d.tsv", ["BZh9 band\tx\ty\t1", f"{U1}\t{MB_A}\tFoo\t5"])
+    result = ingest_lastfm(path, fmt="360k")
+    assert (result.loaded, result.rejected) == (1, 1)
 
 
 def test_an_empty_profiles_file_is_refused(tmp_path):
