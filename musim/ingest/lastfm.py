@@ -31,7 +31,7 @@ from musim.ingest.archive import extract_dump, is_archive
 from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
 from musim.ingest.prescan import Prescan, check_input, dump_in_folder
-from musim.ingest.staging import check_longest_line, scan_and_stage
+from musim.ingest.staging import scan_and_stage
 from musim.library.identity import join_dump
 from musim.scratch import temp_folder
 
@@ -149,7 +149,6 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                 from musim.ingest.plays_360k import register, scan_360k
 
                 scan, rows = scan_360k(source)
-                check_longest_line(source, scan)
                 register(con, rows)
                 sql.run(con, "ingest/group_360k.sql")
             else:

@@ -34,7 +34,7 @@ import numpy as np
 
 from musim.errors import IngestError
 from musim.filenames import is_text, path_text
-from musim.ingest.prescan_rules import BLANK, LONE_CR_AS, UTF8_LEAD
+from musim.ingest.prescan_rules import BLANK, LONE_CR_AS, MAX_LINE_BYTES, TOO_LONG_RAW_BYTES, UTF8_LEAD
 
 CHUNK_BYTES = 16 * 1024 * 1024
 #: What an editor may put before line 1 of a UTF-8 file; DuckDB's CSV reader skips it, and so does read_blocks.
@@ -269,7 +269,8 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     widest = int(np.argmax(lengths))
     longest = (int(lengths[widest]), widest)
     hits = [nl[1:][lengths[1:nl.size] == 0], nl[:1][nl[:1] == 0], _blank_line_starts(buf, b, ends, lengths),
-            np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end])]
+            np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end]),
+            (ends - lengths)[lengths > MAX_LINE_BYTES]]
     found = np.concatenate(hits)
     if not found.size:
         return n_lines, [], longest
@@ -281,11 +282,18 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     return n_lines, lines, longest
 
 
+#: The reason a line too long is rejected with (rule 5 of :mod:`musim.ingest.prescan_rules`).
+TOO_LONG = f"line too long (over {MAX_LINE_BYTES:,} bytes; its first {TOO_LONG_RAW_BYTES:,} bytes are kept)"
+
+
 def classify_line(raw: bytes, line_no: int, scan: Prescan, *, newline: bool = False) -> None:
-    """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR).
+    """Record one irregular line: rejected (too long, empty or only blanks, invalid UTF-8) or fixed (lone CR).
     ``newline``: the line ends with a newline in the file, so a carriage return just before it ends the line
     (rule 1 of :mod:`musim.ingest.prescan_rules`) and is not part of it."""
     scan.irregular.append((line_no, raw))
+    if len(raw) > MAX_LINE_BYTES:
+        scan.rejected.append(IrregularLine(line_no, show_bytes(raw[:TOO_LONG_RAW_BYTES]), TOO_LONG))
+        return
     if newline and raw.endswith(b"\r"):
         raw = raw[:-1]
     if BLANK_LINE.fullmatch(raw):

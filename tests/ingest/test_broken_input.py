@@ -105,6 +105,26 @@ def test_a_text_dump_starting_like_bzip2_is_still_text(tmp_path):
     assert (result.loaded, result.rejected) == (1, 1)
 
 
+@pytest.mark.parametrize("fmt", ["360k", "1k"])
+def test_a_line_too_long_is_rejected_and_the_rest_loads(tmp_path, fmt):
+    """One 50 MB line refused the whole dump ("line 2 is 50,000,044 bytes long ... Nothing was stored")."""
+    if fmt == "360k":
+        head, tail = f"{U1}\t{MB_A}\t", "\t3"
+    else:
+        head, tail = "user_000001\t2009-05-04T23:08:57Z\t\t", "\t\tTrack"
+    def line(width: int, cr: bool = False) -> bytes:  # a line of ``width`` bytes before its newline
+        return (head + "x" * (width - len(head) - len(tail) - cr) + tail + "\r" * cr).encode()
+    lines = [line(60), line(50_000_000), line(1_999_999), line(2_000_000), line(1_999_999, cr=True),
+             line(2_000_000, cr=True), line(70)]
+    result = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines), fmt=fmt)
+    assert (result.lines, result.loaded, result.rejected) == (7, 4, 3)
+    with warehouse.writer() as con:
+        rejects = con.execute("SELECT line_no, reason, raw FROM ingest_rejects ORDER BY line_no").fetchall()
+    assert [r[0] for r in rejects] == [2, 4, 6]
+    assert {r[1] for r in rejects} == {"line too long (over 1,999,999 bytes; its first 1,000 bytes are kept)"}
+    assert all(raw == lines[n - 1][:1000].decode() for n, _, raw in rejects)
+
+
 def test_an_empty_profiles_file_is_refused(tmp_path):
     (tmp_path / "profiles.tsv").write_bytes(b"")
     with pytest.raises(IngestError, match="profiles.tsv: the profiles file is empty"):
