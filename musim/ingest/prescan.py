@@ -184,8 +184,11 @@ def open_dump(path: str | Path) -> BinaryIO:
 
 
 def show_bytes(raw: bytes) -> str:
-    """Raw line bytes as text: valid UTF-8 as is, invalid bytes as ``\\xNN`` (so the text is storable)."""
-    return raw.decode("utf-8", "backslashreplace")
+    """Raw line bytes as storable text that tells them exactly: valid UTF-8 as is except each backslash, doubled
+    (``\\\\``), and each byte that is not valid UTF-8 as ``\\xNN``. The raw text of every line rejected as
+    ``invalid UTF-8`` or ``line too long`` is written so (a line's own ``\\xe9`` shows as ``\\\\xe9``, the byte
+    0xE9 as ``\\xe9``); the raw text of a line rejected for any other reason is the line as it is."""
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
 
 _NEED = np.array([n for n, _, _ in UTF8_LEAD], dtype=np.int8)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
+import json
 import lzma
 import os
 import shutil
@@ -123,6 +125,25 @@ def test_a_line_too_long_is_rejected_and_the_rest_loads(tmp_path, fmt):
     assert [r[0] for r in rejects] == [2, 4, 6]
     assert {r[1] for r in rejects} == {"line too long (over 1,999,999 bytes; its first 1,000 bytes are kept)"}
     assert all(raw == lines[n - 1][:1000].decode() for n, _, raw in rejects)
+
+
+def test_the_raw_text_of_a_line_with_invalid_bytes_tells_its_bytes_exactly(tmp_path, capsys):
+    """The byte 0xE9 and a line's own text \\xe9 were both kept as \\xe9 (backslashreplace, the backslash itself
+    left as is): a rejected line's bytes could not be told from its raw text."""
+    lines = [f"{U1}\t{MB_A}\tcaf".encode() + b"\xe9\t-1", f"{U2}\t{MB_A}\tcaf\\xe9\t-1",
+             f"{U1}\t{MB_A}\tback\\slash \\xe9 caf".encode() + b"\xe9\t1", f"{U2}\t{MB_A}\tFoo\t1"]
+    path = write_lines(tmp_path / "usersha1-artmbid-artname-plays.tsv", lines)
+    assert main(["ingest", "lastfm", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["rejects", "--json"]) == 0
+    rejects = json.loads(capsys.readouterr().out)
+    assert [(r["line_no"], r["raw"], r["raw_escaped"]) for r in rejects] == [
+        (1, f"{U1}\t{MB_A}\tcaf\\xe9\t-1", True), (2, f"{U2}\t{MB_A}\tcaf\\xe9\t-1", False),
+        (3, f"{U1}\t{MB_A}\tback\\\\slash \\\\xe9 caf\\xe9\t1", True)]
+    for r in rejects:  # the escaped ones read back to their bytes exactly
+        raw = codecs.escape_decode(r["raw"].encode())[0] if r["raw_escaped"] else r["raw"].encode()
+        want = lines[r["line_no"] - 1]
+        assert raw == (want if isinstance(want, bytes) else want.encode())
 
 
 def test_an_empty_profiles_file_is_refused(tmp_path):
