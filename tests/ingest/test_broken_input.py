@@ -146,6 +146,23 @@ def test_the_raw_text_of_a_line_with_invalid_bytes_tells_its_bytes_exactly(tmp_p
         assert raw == (want if isinstance(want, bytes) else want.encode())
 
 
+@pytest.mark.parametrize("fmt", ["360k", "1k"])
+def test_an_artist_name_with_a_control_character_is_rejected(tmp_path, fmt):
+    """NUL and C0 control characters loaded as artist names (nul\\x00band, an OSC escape that retitles a terminal)."""
+    names = ["nul\x00band", "\x1b]0;pwned\x07 Artist", "Foo\x0b", "\x01", "Del\x7fC1\x9b", "Good Artist"]
+    if fmt == "360k":
+        lines = [f"{U1}\t{mbid}\t{name}\t3" for name in names for mbid in ("", MB_A)]
+    else:
+        lines = [f"user_000001\t2009-05-04T23:08:57Z\t{mbid}\t{name}\t\tTrack" for name in names for mbid in ("", MB_A)]
+    result = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines), fmt=fmt)
+    assert (result.lines, result.loaded, result.rejected) == (12, 4, 8)
+    with warehouse.writer() as con:
+        rejects = con.execute("SELECT line_no, reason FROM ingest_rejects ORDER BY line_no").fetchall()
+        stored = {r[0] for r in con.execute("SELECT name FROM artist").fetchall()}
+    assert rejects == [(n, "control character in artist name") for n in range(1, 9)]
+    assert stored <= {"Del\x7fC1\x9b", "Good Artist"} and "Good Artist" in stored
+
+
 def test_an_empty_profiles_file_is_refused(tmp_path):
     (tmp_path / "profiles.tsv").write_bytes(b"")
     with pytest.raises(IngestError, match="profiles.tsv: the profiles file is empty"):
