@@ -174,14 +174,14 @@ def cmd_rejects(args: argparse.Namespace) -> int:
         rows = sql.query(con, "cli/rejects.sql", dump_id=dump, limit=limit or None).fetchall()
         summary = sql.query(con, "cli/reject_summary.sql", dump_id=dump).fetchall()
     if args.json:
-        print_json([{"dump_id": dump, "file_kind": f, "line_no": n, "reason": r, "raw": raw}
-                    for f, n, r, raw in rows])
+        print_json([{"dump_id": dump, "file_kind": f, "line_no": n, "reason": r, "raw": raw, "raw_escaped": escaped}
+                    for f, n, r, raw, escaped in rows])
     elif not summary:
         print(f"dump {dump[:12]} has no rejected line: every line of its files was loaded")
     else:
         print_table(summary, ["file", "reason", "lines"], title=f"rejected lines of dump {dump[:12]}")
         print()
-        print_table([(f, n, r, raw) for f, n, r, raw in rows], ["file", "line", "reason", "raw"])
+        print_table([(f, n, r, raw) for f, n, r, raw, _ in rows], ["file", "line", "reason", "raw"])
     total = sum(n for _, _, n in summary)
     if len(rows) < total:  # a list cut by --limit says so, as `musim sql` does
         print(f"({len(rows):,} of {total:,} rejected lines; --limit 0 for all)", file=sys.stderr)

@@ -5,6 +5,8 @@
 
 #define PRESCAN_CR 13
 #define PRESCAN_LONE_CR_AS 32
+/* a longer line is rejected (line too long) */
+#define PRESCAN_MAX_LINE_BYTES 1999999
 
 /* 1: the byte may make up a blank line */
 static const unsigned char PRESCAN_BLANK[256] = {

@@ -415,6 +415,12 @@ static int scan_block(Scanner *self, const char *base, size_t n, int64_t first_l
         const char *nl = memchr(base + s, '\n', n - s);
         size_t e = nl ? (size_t)(nl - base) : n;
         if ((int64_t)(e - s) > self->longest) { self->longest = (int64_t)(e - s); self->longest_line = line_no; }
+        if (e - s > PRESCAN_MAX_LINE_BYTES) { /* rejected whole (line too long), as the pre-scan rejects it */
+            if (push_event(self, EV_IRREGULAR, line_no, base + s, e - s)) return -1;
+            line_no++;
+            s = e + 1;
+            continue;
+        }
         size_t end = e;
         if (nl && end > s && base[end - 1] == PRESCAN_CR) end--; /* a Windows line ending */
         int rc = parse_line(self, base + s, end - s, line_no, &batch[count], have_last ? &last : NULL);

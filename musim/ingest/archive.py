@@ -55,10 +55,12 @@ def _named(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(PurePosixPath(name).name, pattern) for pattern in patterns)
 
 
-def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True) -> tuple[Path, Path | None]:
+def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True,
+                 members: dict[Path, str] | None = None) -> tuple[Path, Path | None]:
     """The plays (or 1K events) file of ``archive`` and its profiles file (when ``with_profiles``; an
     :class:`IngestError` when it holds several), streamed into ``folder`` under their base names in one pass over the archive (a compressed
-    archive is decompressed once): ``(plays path, profiles path or None)``."""
+    archive is decompressed once): ``(plays path, profiles path or None)``. ``members``, when given, gets each
+    extracted file's member name in the archive (so that an error about it names the member, not the scratch copy)."""
     plays: list[tuple[str, Path]] = []
     profiles: list[Path] = []
     held: list[str] = []
@@ -72,6 +74,8 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True) -> 
             target.parent.mkdir()
             with source() as stream, open(target, "wb") as sink:
                 shutil.copyfileobj(stream, sink, 1 << 20)
+            if members is not None:
+                members[target] = name
             if is_plays:
                 plays.append((name, target))
             else:

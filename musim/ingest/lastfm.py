@@ -32,7 +32,7 @@ from musim.ingest.archive import extract_dump, is_archive
 from musim.ingest.engines import choose_engine
 from musim.ingest.formats import FILE_KIND, detect_format
 from musim.ingest.prescan import Prescan, check_input, dump_in_folder
-from musim.ingest.staging import check_longest_line, scan_and_stage
+from musim.ingest.staging import scan_and_stage
 from musim.library.identity import join_dump
 from musim.scratch import temp_folder
 
@@ -84,8 +84,9 @@ def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: st
     why = "; ".join(f"{n:,} {reason} (first: line {line_no})" for reason, n, line_no in reasons[:3])
     more = f"; {len(reasons) - 3} more reasons" if len(reasons) > 3 else ""
     every = "its only line was" if lines == 1 else f"all {lines:,} lines were"
-    raise IngestError(f"{path}: {every} rejected ({why}{more}); nothing was stored. "
-                      "Is this the right file and format (--format)?")
+    ask = ("It was given as the profiles file: is it the dump's usersha1-profile.tsv? Pass that with --profiles, "
+           "or leave --profiles out" if kind == "profiles" else "Is this the right file and format (--format)?")
+    raise IngestError(f"{path}: {every} rejected ({why}{more}); nothing was stored. {ask}")
 
 
 #: Below this share of the profiles loaded being of users with plays in the dump, the ingest warns.
@@ -114,16 +115,26 @@ def _existing(con: duckdb.DuckDBPyConnection, dump_id: str) -> IngestResult | No
 @contextmanager
 def _dump_files(path: Path, settings: Settings, *, with_profiles: bool) -> Iterator[tuple[Path, Path | None]]:
     """The plays file and profiles file of a folder, or of an archive (streamed into a temporary folder under
-    ``$MUSIM_TMP`` for the block)."""
+    ``$MUSIM_TMP`` for the block; an :class:`IngestError` raised in the block names the archive and the member,
+    ``ARCHIVE: member/path.tsv``, where it named the temporary copy)."""
     if path.is_dir():
         yield dump_in_folder(path, with_profiles=with_profiles)
         return
     archive = check_input(path, "plays")
     settings.ensure_dirs()
     with temp_folder(settings.tmp_dir, "archive-") as folder:
-        plays, inside = extract_dump(archive, folder, with_profiles=with_profiles)
+        members: dict[Path, str] = {}
+        plays, inside = extract_dump(archive, folder, with_profiles=with_profiles, members=members)
         log.info("%s: loading its %s%s", archive, plays.name, f" and {inside.name}" if inside else "")
-        yield plays, inside
+        try:
+            yield plays, inside
+        except IngestError as exc:
+            message = str(exc)
+            for extracted, member in members.items():
+                message = message.replace(str(extracted), f"{archive}: {member}")
+            if message == str(exc):
+                raise
+            raise IngestError(message) from exc
 
 
 def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: str = "auto",
@@ -159,7 +170,6 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                 from musim.ingest.plays_360k import register, scan_360k
 
                 scan, rows = scan_360k(source)
-                check_longest_line(source, scan)
                 register(con, rows)
                 sql.run(con, "ingest/group_360k.sql")
             else:

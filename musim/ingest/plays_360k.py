@@ -30,6 +30,7 @@ from musim import sql
 from musim.errors import IngestError
 from musim.ingest import _scan360k
 from musim.ingest.prescan import Prescan, classify_line, read_blocks
+from musim.ingest.prescan_rules import MAX_LINE_BYTES
 
 #: The events whose reason ``sql/ingest/group_360k.sql`` gives.
 LINE_EVENTS = {_scan360k.TOO_FEW: "too few fields", _scan360k.TOO_MANY: "too many fields",
@@ -84,6 +85,11 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
         raise IngestError(f"{path}: line {scan.fixed[0].line_no} was left to fix; nothing was stored. This is a "
                           "musim bug: please report it with the file.")
     scan.longest_line = (result["longest"], result["longest_line"])
+    width, line_no = scan.longest_line
+    if width > MAX_LINE_BYTES and not any(r.line_no == line_no for r in scan.rejected):
+        raise IngestError(f"{path}: line {line_no} is {width:,} bytes long and the C scanner did not reject it: it "
+                          "was built from an older musim/ingest/_scan360k.c; nothing was stored. Run `make install` "
+                          "(or set MUSIM_INGEST_ENGINE=duckdb)")
     return scan, rows
 
 

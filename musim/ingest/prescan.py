@@ -34,7 +34,7 @@ import numpy as np
 
 from musim.errors import IngestError
 from musim.filenames import is_text, path_text
-from musim.ingest.prescan_rules import BLANK, LONE_CR_AS, UTF8_LEAD
+from musim.ingest.prescan_rules import BLANK, LONE_CR_AS, MAX_LINE_BYTES, TOO_LONG_RAW_BYTES, UTF8_LEAD
 
 CHUNK_BYTES = 16 * 1024 * 1024
 #: What an editor may put before line 1 of a UTF-8 file; DuckDB's CSV reader skips it, and so does read_blocks.
@@ -155,11 +155,25 @@ def reading(path: str | Path) -> Iterator[None]:
         raise IngestError(f"{path}: cannot be read ({os.strerror(exc.errno)}); nothing was stored") from exc
 
 
+#: Compressions a dump file may come in that neither the pre-scan nor DuckDB's reader decompress: their magic
+#: bytes, their name and the command that decompresses them.
+#: (bzip2: ``BZh``, the block size digit, then a block's or the stream end's magic, so a text line starting ``BZh``
+#: is not taken for one.)
+OTHER_COMPRESSIONS = ((re.compile(rb"BZh[1-9](\x31\x41\x59\x26\x53\x59|\x17\x72\x45\x38\x50\x90)"), "bzip2", "bunzip2"),
+                      (re.compile(rb"\xfd7zXZ\x00"), "xz", "unxz"), (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd", "unzstd"))
+
+
 def is_gzip(path: str | Path) -> bool:
-    """Whether the dump file at ``path`` is gzip-compressed (by its magic bytes, whatever its name)."""
+    """Whether the dump file at ``path`` is gzip-compressed (by its magic bytes, whatever its name); an
+    :class:`IngestError` saying how to decompress it when it is bzip2, xz or zstd-compressed."""
     path = check_input(path)
     with reading(path), open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
+        head = fh.read(10)
+    for magic, name, command in OTHER_COMPRESSIONS:
+        if magic.match(head):
+            raise IngestError(f"{path} is {name}-compressed: decompress it ({command} {path}) or recompress it "
+                              "with gzip; nothing was stored")
+    return head[:2] == b"\x1f\x8b"
 
 
 def open_dump(path: str | Path) -> BinaryIO:
@@ -170,8 +184,11 @@ def open_dump(path: str | Path) -> BinaryIO:
 
 
 def show_bytes(raw: bytes) -> str:
-    """Raw line bytes as text: valid UTF-8 as is, invalid bytes as ``\\xNN`` (so the text is storable)."""
-    return raw.decode("utf-8", "backslashreplace")
+    """Raw line bytes as storable text that tells them exactly: valid UTF-8 as is except each backslash, doubled
+    (``\\\\``), and each byte that is not valid UTF-8 as ``\\xNN``. The raw text of every line rejected as
+    ``invalid UTF-8`` or ``line too long`` is written so (a line's own ``\\xe9`` shows as ``\\\\xe9``, the byte
+    0xE9 as ``\\xe9``); the raw text of a line rejected for any other reason is the line as it is."""
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
 
 _NEED = np.array([n for n, _, _ in UTF8_LEAD], dtype=np.int8)
@@ -255,7 +272,8 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     widest = int(np.argmax(lengths))
     longest = (int(lengths[widest]), widest)
     hits = [nl[1:][lengths[1:nl.size] == 0], nl[:1][nl[:1] == 0], _blank_line_starts(buf, b, ends, lengths),
-            np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end])]
+            np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end]),
+            (ends - lengths)[lengths > MAX_LINE_BYTES]]
     found = np.concatenate(hits)
     if not found.size:
         return n_lines, [], longest
@@ -267,11 +285,18 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
     return n_lines, lines, longest
 
 
+#: The reason a line too long is rejected with (rule 5 of :mod:`musim.ingest.prescan_rules`).
+TOO_LONG = f"line too long (over {MAX_LINE_BYTES:,} bytes; its first {TOO_LONG_RAW_BYTES:,} bytes are kept)"
+
+
 def classify_line(raw: bytes, line_no: int, scan: Prescan, *, newline: bool = False) -> None:
-    """Record one irregular line: rejected (empty or only blanks, invalid UTF-8) or fixed (lone CR).
+    """Record one irregular line: rejected (too long, empty or only blanks, invalid UTF-8) or fixed (lone CR).
     ``newline``: the line ends with a newline in the file, so a carriage return just before it ends the line
     (rule 1 of :mod:`musim.ingest.prescan_rules`) and is not part of it."""
     scan.irregular.append((line_no, raw))
+    if len(raw) > MAX_LINE_BYTES:
+        scan.rejected.append(IrregularLine(line_no, show_bytes(raw[:TOO_LONG_RAW_BYTES]), TOO_LONG))
+        return
     if newline and raw.endswith(b"\r"):
         raw = raw[:-1]
     if BLANK_LINE.fullmatch(raw):

@@ -31,18 +31,6 @@ log = logging.getLogger(__name__)
 NULLSTR = "\x1e\x1f\x1e"
 #: Separates the irregular lines when they are read again one by one; its first field is unmistakable.
 SENTINEL = b"\x1d\x1e musim line end \x1e\x1d"
-#: DuckDB's CSV reader refuses longer lines (its ``max_line_size``).
-MAX_LINE_BYTES = 2_000_000
-
-
-def check_longest_line(path: Path, scan: Prescan) -> None:
-    """Refuse a file with a line longer than :data:`MAX_LINE_BYTES` (not a Last.FM dump)."""
-    width, line_no = scan.longest_line
-    if width > MAX_LINE_BYTES:
-        raise IngestError(f"{path}: line {line_no} is {width:,} bytes long; a dump line is at most "
-                          f"{MAX_LINE_BYTES:,} bytes (is this a Last.FM dump?). Nothing was stored.")
-
-
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, sql_name: str, path: Path, compressed: bool) -> int:
     """Append what ``sql_name`` reads from ``path`` to ``ingest_scratch.<table>`` in read order; the number of
     rows."""
@@ -127,7 +115,6 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
             first = str(exc).strip().splitlines()[0]
             raise IngestError(f"{path}: DuckDB could not read it ({first}); nothing was stored. "
                               "Download the file again.") from exc
-    check_longest_line(path, scan)
     scan.staged_rows = main_rows
     try:
         counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)

@@ -17,7 +17,10 @@ CREATE MACRO ingest_scratch.user_reason(user_raw, fmt) AS
 CREATE MACRO ingest_scratch.spelling_reason(name_raw, mbid_raw) AS
     -- empty: whitespace only, by the whitespace of the name's normal form (sql/ingest/load_dump.sql)
     CASE WHEN try_cast(trim(mbid_raw) AS UUID) IS NULL AND regexp_full_match(name_raw, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]*')
-         THEN 'empty artist name and no valid MBID' END;
+         THEN 'empty artist name and no valid MBID'
+         -- NUL and the other C0 control characters (a tab separates fields: never in a name) are no part of a
+         -- name, and a terminal would act on them where the name is shown
+         WHEN regexp_matches(name_raw, '[\x{00}-\x{08}\x{0A}-\x{1F}]') THEN 'control character in artist name' END;
 
 -- The check of a 1K event's timestamp (sql/ingest/stage_1k.sql; a line counts one play, its time is only checked):
 -- an ISO-8601 date and time, in the extended form (2009-05-04T23:08:57Z; a space for the T, seconds, a fraction
@@ -53,8 +56,10 @@ CREATE MACRO ingest_scratch.event_time_reason_fast(time_raw) AS
 
 CREATE MACRO ingest_scratch.spelling_reason_fast(name_raw, mbid_raw) AS
     -- a name that starts with printable ASCII other than the space (! to ~) holds a character that is no
-    -- whitespace: it is not empty, whatever its MBID (the rule's cast and expression would find that too)
-    CASE WHEN ascii(name_raw) BETWEEN 33 AND 126 THEN NULL
+    -- whitespace: it is not empty, whatever its MBID (the rule's cast and expression would find that too); the
+    -- check for control characters is left (the rule's own)
+    CASE WHEN ascii(name_raw) BETWEEN 33 AND 126 AND NOT regexp_matches(name_raw, '[\x{00}-\x{08}\x{0A}-\x{1F}]')
+              THEN NULL
          ELSE ingest_scratch.spelling_reason(name_raw, mbid_raw) END;
 
 -- Events of a 1K file, one row per row DuckDB read (columns in the order of sql/ingest/stage_1k.sql's SELECT).

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from musim import warehouse
+from musim.cli import main
 from musim.errors import IngestError
 from musim.ingest.landing import ingest_landed, new_dumps
 from musim.ingest.lastfm import ingest_lastfm
@@ -105,6 +106,25 @@ def test_an_archive_that_is_not_one_dump_is_one_line_and_nothing_is_stored(tmp_p
     with pytest.raises(IngestError, match=says):
         ingest_lastfm(archive)
     assert set(_tables().values()) == {0}
+
+
+@pytest.mark.parametrize("fmt", ["360k", "auto"])
+def test_an_error_about_a_member_names_the_archive_and_the_member(tmp_path, capsys, fmt):
+    """It named the deleted scratch copy: "/tmp/.../archive-19818-2c400258/2/userid-...tsv: all 102 lines..."."""
+    events = "userid-timestamp-artid-artname-traid-traname.tsv"
+    archive = _distributed(tmp_path, "lastfm-dataset-1K.tar.gz", members={
+        f"lastfm-dataset-1K/{events}": b"user_000001\t2009-05-04T23:08:57Z\t\tSaxon\t\tWheels\n" * 3,
+        "lastfm-dataset-1K/README.txt": b"1K users\n"})
+    assert main(["ingest", "lastfm", str(archive), "--format", fmt]) == (2 if fmt == "360k" else 0)
+    err = capsys.readouterr().err
+    if fmt == "360k":
+        assert err.startswith(f"musim: error: {archive}: lastfm-dataset-1K/{events}: all 3 lines were rejected (")
+        assert "archive-" not in err.replace(archive.name, "") and err.count("\n") == 1
+    plays = "\n".join([f"{U1}\t{MB_A}\tFoo\t5", f"{U2}\tm\t22\tSweden\tFeb 1, 2007"]).encode() + b"\n"
+    archive = _distributed(tmp_path, "profiles-bad.tar", mode="w", members={
+        f"d/{PLAYS}": plays, f"d/{PROFILES}": b"nonsense\nmore nonsense\n"})
+    with pytest.raises(IngestError, match=rf"^{archive}: d/{PROFILES}: all 2 lines were rejected .*--profiles"):
+        ingest_lastfm(archive)
 
 
 @pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])

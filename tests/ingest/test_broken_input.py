@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import gzip
+import json
+import lzma
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -61,6 +67,100 @@ def test_a_profiles_file_whose_every_line_is_rejected_is_refused(tmp_path):
     with pytest.raises(IngestError, match=r"profiles.tsv: all 9 lines were rejected"):
         ingest_lastfm(plays, profiles=tiny_dump(tmp_path / "profiles.tsv"))
     _nothing_stored()
+
+
+def test_a_profiles_file_whose_every_line_is_rejected_is_named_as_the_profiles_file(tmp_path, capsys):
+    """It was asked whether it was "the right file and format (--format)": it is the --profiles file that is wrong."""
+    plays = tiny_dump(tmp_path / "plays.tsv")
+    profiles = write_lines(tmp_path / "profiles.tsv", ["nonsense", "more nonsense"])
+    assert main(["ingest", "lastfm", str(plays), "--profiles", str(profiles)]) == 2
+    err = capsys.readouterr().err
+    assert "profiles.tsv: all 2 lines were rejected" in err and "--format" not in err
+    assert "the profiles file" in err and "--profiles" in err and err.count("\n") == 1
+    _nothing_stored()
+
+
+@pytest.mark.parametrize("compress, name, command", [
+    (lambda d: bz2.compress(d), "bzip2", "bunzip2"), (lambda d: lzma.compress(d), "xz", "unxz"),
+    (lambda d: subprocess.run(["zstd", "-c"], input=d, capture_output=True, check=True).stdout, "zstd", "unzstd")])
+@pytest.mark.parametrize("role", ["plays", "profiles"])
+def test_a_bzip2_xz_or_zstd_dump_says_to_decompress_it(tmp_path, capsys, compress, name, command, role):
+    """A .bz2 dump was read as text: "all 2 lines were rejected (2 invalid UTF-8 ...) ... Is this the right file"."""
+    if name == "zstd" and shutil.which("zstd") is None:
+        pytest.skip("no zstd command to make the file")
+    plays = tiny_dump(tmp_path / "usersha1-artmbid-artname-plays.tsv")
+    squeezed = tmp_path / f"usersha1-{'profile' if role == 'profiles' else 'artmbid-artname-plays'}.tsv.{name}"
+    source = plays if role == "plays" else write_lines(tmp_path / "p.tsv", [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    squeezed.write_bytes(compress(source.read_bytes()))
+    args = [str(squeezed)] if role == "plays" else [str(plays), "--profiles", str(squeezed)]
+    for fmt in ("auto", "360k"):
+        assert main(["ingest", "lastfm", *args, "--format", fmt]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"musim: error: {squeezed} is {name}-compressed: decompress it ({command} {squeezed}) or "
+                       "recompress it with gzip; nothing was stored\n")
+    _nothing_stored()
+
+
+def test_a_text_dump_starting_like_bzip2_is_still_text(tmp_path):
+    path = write_lines(tmp_path / "d.tsv", ["BZh9 band\tx\ty\t1", f"{U1}\t{MB_A}\tFoo\t5"])
+    result = ingest_lastfm(path, fmt="360k")
+    assert (result.loaded, result.rejected) == (1, 1)
+
+
+@pytest.mark.parametrize("fmt", ["360k", "1k"])
+def test_a_line_too_long_is_rejected_and_the_rest_loads(tmp_path, fmt):
+    """One 50 MB line refused the whole dump ("line 2 is 50,000,044 bytes long ... Nothing was stored")."""
+    if fmt == "360k":
+        head, tail = f"{U1}\t{MB_A}\t", "\t3"
+    else:
+        head, tail = "user_000001\t2009-05-04T23:08:57Z\t\t", "\t\tTrack"
+    def line(width: int, cr: bool = False) -> bytes:  # a line of ``width`` bytes before its newline
+        return (head + "x" * (width - len(head) - len(tail) - cr) + tail + "\r" * cr).encode()
+    lines = [line(60), line(50_000_000), line(1_999_999), line(2_000_000), line(1_999_999, cr=True),
+             line(2_000_000, cr=True), line(70)]
+    result = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines), fmt=fmt)
+    assert (result.lines, result.loaded, result.rejected) == (7, 4, 3)
+    with warehouse.writer() as con:
+        rejects = con.execute("SELECT line_no, reason, raw FROM ingest_rejects ORDER BY line_no").fetchall()
+    assert [r[0] for r in rejects] == [2, 4, 6]
+    assert {r[1] for r in rejects} == {"line too long (over 1,999,999 bytes; its first 1,000 bytes are kept)"}
+    assert all(raw == lines[n - 1][:1000].decode() for n, _, raw in rejects)
+
+
+def test_the_raw_text_of_a_line_with_invalid_bytes_tells_its_bytes_exactly(tmp_path, capsys):
+    """The byte 0xE9 and a line's own text \\xe9 were both kept as \\xe9 (backslashreplace, the backslash itself
+    left as is): a rejected line's bytes could not be told from its raw text."""
+    lines = [f"{U1}\t{MB_A}\tcaf".encode() + b"\xe9\t-1", f"{U2}\t{MB_A}\tcaf\\xe9\t-1",
+             f"{U1}\t{MB_A}\tback\\slash \\xe9 caf".encode() + b"\xe9\t1", f"{U2}\t{MB_A}\tFoo\t1"]
+    path = write_lines(tmp_path / "usersha1-artmbid-artname-plays.tsv", lines)
+    assert main(["ingest", "lastfm", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["rejects", "--json"]) == 0
+    rejects = json.loads(capsys.readouterr().out)
+    assert [(r["line_no"], r["raw"], r["raw_escaped"]) for r in rejects] == [
+        (1, f"{U1}\t{MB_A}\tcaf\\xe9\t-1", True), (2, f"{U2}\t{MB_A}\tcaf\\xe9\t-1", False),
+        (3, f"{U1}\t{MB_A}\tback\\\\slash \\\\xe9 caf\\xe9\t1", True)]
+    for r in rejects:  # the escaped ones read back to their bytes exactly
+        raw = codecs.escape_decode(r["raw"].encode())[0] if r["raw_escaped"] else r["raw"].encode()
+        want = lines[r["line_no"] - 1]
+        assert raw == (want if isinstance(want, bytes) else want.encode())
+
+
+@pytest.mark.parametrize("fmt", ["360k", "1k"])
+def test_an_artist_name_with_a_control_character_is_rejected(tmp_path, fmt):
+    """NUL and C0 control characters loaded as artist names (nul\\x00band, an OSC escape that retitles a terminal)."""
+    names = ["nul\x00band", "\x1b]0;pwned\x07 Artist", "Foo\x0b", "\x01", "Del\x7fC1\x9b", "Good Artist"]
+    if fmt == "360k":
+        lines = [f"{U1}\t{mbid}\t{name}\t3" for name in names for mbid in ("", MB_A)]
+    else:
+        lines = [f"user_000001\t2009-05-04T23:08:57Z\t{mbid}\t{name}\t\tTrack" for name in names for mbid in ("", MB_A)]
+    result = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines), fmt=fmt)
+    assert (result.lines, result.loaded, result.rejected) == (12, 4, 8)
+    with warehouse.writer() as con:
+        rejects = con.execute("SELECT line_no, reason FROM ingest_rejects ORDER BY line_no").fetchall()
+        stored = {r[0] for r in con.execute("SELECT name FROM artist").fetchall()}
+    assert rejects == [(n, "control character in artist name") for n in range(1, 9)]
+    assert stored <= {"Del\x7fC1\x9b", "Good Artist"} and "Good Artist" in stored
 
 
 def test_an_empty_profiles_file_is_refused(tmp_path):
