@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-publish", action="store_true", help="do not publish online snapshots")
     p.add_argument("--skip-quality", action="store_true",
                    help="publish without running the features and training_sets quality suites first (not recommended)")
+    p.add_argument("--recompute", nargs="+", metavar="TRACK_ID",
+                   help="extract these tracks' current audio again whatever they hold; the new rows replace theirs "
+                        "(the tracks a failed features quality gate names)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_build)
@@ -60,7 +63,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from musim.quality.gates import gate_features
 
     result = build(args.view, options=opts, publish=not args.no_publish, gate=gate_features,
-                   skip_quality=args.skip_quality)
+                   skip_quality=args.skip_quality, recompute=args.recompute or ())
     if args.json:
         print_json(result.to_json())
         return 0

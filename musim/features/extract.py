@@ -94,16 +94,24 @@ def _arrow_want(extractors: Sequence[Extractor]) -> Any:
 def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], *,
                limit: int | None = None, run_id: str | None = None,
                views: Sequence[str] = (), min_duration_s: float = BuildOptions.min_duration_s,
-               heartbeat_key: str | None = None) -> Plan:
+               heartbeat_key: str | None = None, recompute: Sequence[str] = ()) -> Plan:
     """Register a run and list what it must compute (see the module docstring); one transaction.
 
     ``min_duration_s`` is the run's shortest usable audio: a 'too short' rejection recorded under a longer
     threshold is examined again, and this run's rejections keep it. Planning is the run's first heartbeat;
     ``heartbeat_key``: where its compute tasks beat in the object store, when they cannot in the warehouse
-    (:mod:`musim.features.builds`).
+    (:mod:`musim.features.builds`). ``recompute``: track ids computed again from their audio whatever they hold
+    (their new rows replace theirs of the same audio when recorded with ``replace``: :func:`record`); NotFoundError
+    when one names no track.
     """
     if not extractors:
         raise ParameterError("nothing to extract: no view with an extraction source was selected")
+    recompute = list(dict.fromkeys(recompute))
+    if recompute:
+        unknown = sql.query(con, "features/unknown_tracks.sql", track_ids=recompute).fetchone()[0] or []
+        if unknown:
+            raise NotFoundError(f"no track {', '.join(unknown)} in the warehouse: `musim features build --recompute` "
+                                "takes the track ids the features quality report names")
     run_id = run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     now = dt.datetime.now(dt.UTC)
     with warehouse.transaction(con):
@@ -112,7 +120,8 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
                     params=json.dumps(ex.params.to_dict()))
         with warehouse.registered(con, "fs_want", _arrow_want(extractors)):
             sql.run(con, "features/tracks.sql")
-            sql.run(con, "features/plan.sql", run_id=run_id, now=now, min_duration_s=float(min_duration_s))
+            sql.run(con, "features/plan.sql", run_id=run_id, now=now, min_duration_s=float(min_duration_s),
+                    recompute=recompute)
         rows = sql.query(con, "features/plan_items.sql").fetchall()
         items = [WorkItem(a, s, k, 0.0 if whole else float(off), None if whole else float(dur),
                           tuple(tids), tuple(exs)) for a, s, k, whole, off, dur, tids, exs in rows]
@@ -148,15 +157,18 @@ def _arrow_rows(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 
 def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dict[str, Any]]],
-           *, now: dt.datetime | None = None) -> None:
-    """Insert the rows of computed results (one transaction; rerunning it changes nothing); a heartbeat of the run."""
+           *, now: dt.datetime | None = None, replace: bool = False) -> None:
+    """Insert the rows of computed results (one transaction; rerunning it changes nothing); a heartbeat of the run.
+
+    ``replace`` (a build that recomputes named tracks): a new row replaces the row of the same track, parameters
+    and audio, and a new rejection the value of the same audio."""
     tables = _arrow_rows(rows)
     beat = dt.datetime.now(dt.UTC)
     try:
         with warehouse.transaction(con):
             for name, table in tables.items():
                 con.register(f"fs_in_{name}", table)
-            sql.run(con, "features/record.sql", run_id=run_id, now=now or beat)
+            sql.run(con, "features/record.sql", run_id=run_id, now=now or beat, replace=replace)
             sql.run(con, "features/heartbeat.sql", run_id=run_id, now=beat)
     finally:
         for name in tables:
@@ -218,7 +230,8 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
 
 def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
           store: ObjectStore | None = None, options: BuildOptions | None = None, materialise: bool = True,
-          publish: bool = True, gate: Gate | None = None, skip_quality: bool = False) -> BuildResult:
+          publish: bool = True, gate: Gate | None = None, skip_quality: bool = False,
+          recompute: Sequence[str] = ()) -> BuildResult:
     """Extract what is missing for ``views`` (default: every defined view), record it, materialise, then (with
     ``publish``) gate and publish: record → gate → publish, as the ``audio_features`` DAG does.
 
@@ -238,6 +251,9 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     skip_quality : bool
         Neither gate nor refuse: publish without the quality gate (not recommended; the build's outcome is
         ``skipped``).
+    recompute : track ids
+        Extract these tracks' current audio again whatever they hold; the new rows replace their rows of that
+        audio (``musim features build --recompute``: the recovery from rows a failed features gate named).
 
     Raises
     ------
@@ -261,7 +277,7 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     if con is None:
         with warehouse.writer() as own:
             return build(chosen, con=own, store=store, options=opts, materialise=materialise, publish=publish,
-                         gate=gate, skip_quality=skip_quality)
+                         gate=gate, skip_quality=skip_quality, recompute=recompute)
     store = store or open_store()
     store.cleanup_incomplete("features")  # partial arrays of a killed build
     from musim.features.registry import apply
@@ -270,7 +286,7 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     apply(con, views=chosen)
     extractors = extractors_for(chosen)
     plan = plan_build(con, extractors, limit=opts.limit, views=[v.ref for v in chosen],
-                      min_duration_s=opts.min_duration_s)
+                      min_duration_s=opts.min_duration_s, recompute=recompute)
     log.info("feature build %s: %d audio items to compute for %d tracks (%d rows reused)",
              plan.run_id, len(plan.items), plan.tracks, plan.reused)
     beat = warehouse_heartbeat(con, plan.run_id)
@@ -282,10 +298,10 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
                 bar.update(1)
                 beat()
                 if len(buffer) >= opts.batch_size:
-                    record(con, plan.run_id, rows_of(buffer, extractors))
+                    record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
                     buffer.clear()
         if buffer:
-            record(con, plan.run_id, rows_of(buffer, extractors))
+            record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
     except BaseException:
         sql.run(con, "features/finish.sql", run_id=plan.run_id, status="failed", now=dt.datetime.now(dt.UTC))
         raise

@@ -35,7 +35,8 @@ from musim.features.registry import FeatureView
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FEATURES_DATASETS", "Gate", "GateOutcome", "Released", "gate_build", "gate_failed", "gate_failed_line",
+__all__ = ["FEATURES_DATASETS", "RECOVERY", "Gate", "GateOutcome", "Released", "gate_blame", "gate_build", "gate_failed",
+           "gate_failed_line",
            "newest_gate", "record_gate", "release", "require_gate", "require_passed", "training_refusal",
            "withdraw_derived"]
 
@@ -55,12 +56,36 @@ class Released:
     quality: dict[str, Any] | None
 
 
-def gate_failed_line(failed: Sequence[str], run_id: str) -> str:
-    """The one line that says the features gate failed (``failed`` datasets of quality run ``run_id``)."""
-    return (f"the features quality gate failed ({', '.join(failed)}; quality run {run_id}): no online snapshot was "
-            "published and the previous ones keep serving, the build's artist means were withdrawn and training "
-            "waits for a build that passes; fix the data the report names (`musim quality report --dataset "
-            "features`) and rebuild, or publish anyway with `musim features build --skip-quality`")
+#: What to do about rows a failed features gate names (the gate's line, the training refusal).
+RECOVERY = ("see `musim quality report --dataset features`; recompute the tracks it names from their audio with "
+            "`musim features build --recompute TRACK_ID...` (or fix or re-read their source audio and rebuild) until "
+            "a build's gate passes")
+
+
+def _blame(wrote: int | None, writers: Sequence[str]) -> str:
+    """``; it wrote no new rows: the failing rows were written by builds ...`` when the build wrote nothing."""
+    if wrote or not writers:
+        return ""
+    return f"; it wrote no new rows: the failing rows were written by build{'s' if len(writers) > 1 else ''} " + \
+        ", ".join(writers)
+
+
+def gate_failed_line(failed: Sequence[str], run_id: str, *, wrote: int | None = None,
+                     writers: Sequence[str] = ()) -> str:
+    """The one line that says the features gate failed (``failed`` datasets of quality run ``run_id``); with the
+    build's count of rows written (``wrote``) and the builds that wrote the failing rows (``writers``:
+    :func:`gate_blame`), it says who wrote them when the build wrote none."""
+    return (f"the features quality gate failed ({', '.join(failed)}; quality run {run_id}){_blame(wrote, writers)}: "
+            "no online snapshot was published and the previous ones keep serving, the build's artist means were "
+            f"withdrawn and training waits for a build that passes; {RECOVERY}; or publish anyway with "
+            "`musim features build --skip-quality`")
+
+
+def gate_blame(con: duckdb.DuckDBPyConnection, run_id: str, quality_run: str | None) -> tuple[int, list[str]]:
+    """How many rows build ``run_id`` wrote, and the other builds that wrote the rows its features gate (quality run
+    ``quality_run``) failed on, as the run's examples name them."""
+    wrote, writers = sql.query(con, "features/gate_blame.sql", run_id=run_id, quality_run_id=quality_run).fetchone()
+    return int(wrote), list(writers or [])
 
 
 @dataclass(frozen=True)
@@ -101,19 +126,26 @@ def gate_build(con: duckdb.DuckDBPyConnection, run_id: str, gate: Callable[[], M
         quality = dict(gate())
         _require_passed(quality)
     except QualityError as exc:
-        gate_failed(con, run_id, exc)
-        raise
+        raise gate_failed(con, run_id, exc) from exc
     record_gate(con, run_id, "passed", str(quality.get("run_id")))
     return quality
 
 
-def gate_failed(con: duckdb.DuckDBPyConnection, run_id: str, exc: QualityError) -> None:
+def gate_failed(con: duckdb.DuckDBPyConnection, run_id: str, exc: QualityError) -> QualityError:
     """Settle build ``run_id`` whose features gate failed with ``exc``: withdraw its derived values, record the
-    failure (``exc.run_id``, the quality run) on the build."""
+    failure (``exc.run_id``, the quality run) on the build. Returns the error to raise: its first line is
+    :func:`gate_failed_line` (what was withdrawn, what to run; who wrote the failing rows when the build wrote
+    none), then the report ``exc`` carried (the DAG's gate and the CLI's say the same)."""
     withdrawn = withdraw_derived(con, run_id)
     record_gate(con, run_id, "failed", exc.run_id)
     log.warning("feature build %s failed the features gate (quality run %s): %d derived view materialisation(s) "
                 "withdrawn", run_id, exc.run_id, withdrawn)
+    if not exc.failed:  # not a suite's failure (a gate result that did not cover them): as it was
+        return exc
+    wrote, writers = gate_blame(con, run_id, exc.run_id)
+    report = str(exc).split("\n", 1)[1:]
+    return QualityError("\n".join([gate_failed_line(exc.failed, str(exc.run_id), wrote=wrote, writers=writers),
+                                   *report]), run_id=exc.run_id, failed=exc.failed)
 
 
 def require_passed(quality: Mapping[str, Any]) -> None:
@@ -134,10 +166,10 @@ def training_refusal(con: duckdb.DuckDBPyConnection) -> str | None:
     newest = newest_gate(con)
     if newest is None or newest.status != "failed":
         return None
+    wrote, writers = gate_blame(con, newest.build, newest.quality_run)
     return (f"the newest feature build {newest.build} failed its features quality gate (quality run "
-            f"{newest.quality_run}): nothing is trained on features that failed their suites; see `musim quality "
-            "report --dataset features`, fix the source audio (or the rows) it names, then rebuild with `musim features "
-            "build` (or the audio_features DAG) until its gate passes")
+            f"{newest.quality_run}){_blame(wrote, writers)}: nothing is trained on features that failed their "
+            f"suites; {RECOVERY}")
 
 
 def _require_passed(quality: Mapping[str, Any]) -> None:

@@ -100,10 +100,10 @@ def check_run(run_id: str, gate: Callable[[], Mapping[str, Any]]) -> dict[str, A
     try:
         quality = dict(gate())
         require_passed(quality)
-    except QualityError as exc:
+    except QualityError as exc:  # the task's error starts with the line `musim features build` prints
         with warehouse.writer() as con:
-            gate_failed(con, run_id, exc)
-        raise
+            error = gate_failed(con, run_id, exc)
+        raise error from exc
     with warehouse.writer() as con:
         record_gate(con, run_id, "passed", str(quality["run_id"]))
     return quality

@@ -1,7 +1,9 @@
 -- Plan an extraction run: every (track, wanted extractor) without a result for the track's audio and
 -- without a final rejection. Results of identical audio already computed for another track are copied
 -- (same parameters, same audio => same object); what is left is computed. Needs fs_track (tracks.sql) and
--- fs_want(kind, params_hash), the extractors of this run.
+-- fs_want(kind, params_hash), the extractors of this run. The tracks of $recompute (musim features build
+-- --recompute) are computed again from their audio whatever they hold: nothing is copied for them, and their new
+-- rows replace their rows of the same audio (record.sql with $replace).
 
 -- Final rejections: not 'missing object' (retried by every build), and not 'too_short' under a longer
 -- threshold than this run's $min_duration_s (a rejection recorded before thresholds were kept stays final).
@@ -15,12 +17,13 @@ CREATE OR REPLACE TEMP TABLE fs_todo AS
 SELECT t.track_id, t.sha256, t.audio_id, t.object_key, t.whole, t.excerpt_offset_s, t.excerpt_duration_s,
        w.kind, w.params_hash
 FROM fs_track t CROSS JOIN fs_want w
-WHERE NOT EXISTS (SELECT 1 FROM feature_done d
-                  WHERE d.kind = w.kind AND d.params_hash = w.params_hash
-                    AND d.track_id = t.track_id AND d.audio_id = t.audio_id)
-  AND NOT EXISTS (SELECT 1 FROM fs_final_reject r
-                  WHERE r.kind = w.kind AND r.params_hash = w.params_hash
-                    AND r.track_id = t.track_id AND r.audio_id = t.audio_id);
+WHERE list_contains($recompute::VARCHAR[], t.track_id)
+   OR (NOT EXISTS (SELECT 1 FROM feature_done d
+                   WHERE d.kind = w.kind AND d.params_hash = w.params_hash
+                     AND d.track_id = t.track_id AND d.audio_id = t.audio_id)
+       AND NOT EXISTS (SELECT 1 FROM fs_final_reject r
+                       WHERE r.kind = w.kind AND r.params_hash = w.params_hash
+                         AND r.track_id = t.track_id AND r.audio_id = t.audio_id));
 
 INSERT INTO track_mel (kind, params_hash, track_id, sha256, audio_id, object_key, shape, dtype, min_db, max_db,
                        bytes, run_id, created_at)
@@ -30,6 +33,7 @@ SELECT td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id,
        $run_id, $now
 FROM fs_todo td JOIN track_mel m
   ON m.kind = td.kind AND m.params_hash = td.params_hash AND m.audio_id = td.audio_id
+WHERE NOT list_contains($recompute::VARCHAR[], td.track_id)
 GROUP BY td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id;
 
 INSERT INTO track_descriptors (params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name, run_id, created_at)
@@ -37,6 +41,7 @@ SELECT td.params_hash, td.track_id, td.sha256, td.audio_id, arg_max(d.vec, d.cre
        arg_max(d.tonic_pc, d.created_at), arg_max(d.key_name, d.created_at), $run_id, $now
 FROM fs_todo td JOIN track_descriptors d
   ON td.kind = 'descriptors' AND d.params_hash = td.params_hash AND d.audio_id = td.audio_id
+WHERE NOT list_contains($recompute::VARCHAR[], td.track_id)
 GROUP BY td.params_hash, td.track_id, td.sha256, td.audio_id;
 
 INSERT INTO feature_reject (kind, params_hash, track_id, sha256, audio_id, reason, detail, min_duration_s, run_id,
@@ -46,18 +51,20 @@ SELECT td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id, arg_max(r.r
 FROM fs_todo td JOIN fs_final_reject r
   ON r.kind = td.kind AND r.params_hash = td.params_hash AND r.audio_id = td.audio_id
  AND r.track_id <> td.track_id
+WHERE NOT list_contains($recompute::VARCHAR[], td.track_id)
 GROUP BY td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id
 ON CONFLICT (kind, params_hash, track_id, audio_id)
 DO UPDATE SET reason = excluded.reason, detail = excluded.detail, min_duration_s = excluded.min_duration_s,
               run_id = excluded.run_id, created_at = excluded.created_at;
 
 DELETE FROM fs_todo td
-WHERE EXISTS (SELECT 1 FROM feature_done d
-              WHERE d.kind = td.kind AND d.params_hash = td.params_hash
-                AND d.track_id = td.track_id AND d.audio_id = td.audio_id)
-   OR EXISTS (SELECT 1 FROM feature_reject r  -- a final rejection just copied from identical audio
-              WHERE r.kind = td.kind AND r.params_hash = td.params_hash AND r.track_id = td.track_id
-                AND r.audio_id = td.audio_id AND r.run_id = $run_id AND r.reason <> 'missing object');
+WHERE NOT list_contains($recompute::VARCHAR[], td.track_id)
+  AND (EXISTS (SELECT 1 FROM feature_done d
+               WHERE d.kind = td.kind AND d.params_hash = td.params_hash
+                 AND d.track_id = td.track_id AND d.audio_id = td.audio_id)
+       OR EXISTS (SELECT 1 FROM feature_reject r  -- a final rejection just copied from identical audio
+                  WHERE r.kind = td.kind AND r.params_hash = td.params_hash AND r.track_id = td.track_id
+                    AND r.audio_id = td.audio_id AND r.run_id = $run_id AND r.reason <> 'missing object'));
 
 -- One work item per distinct audio: decoded once, every extractor it still needs, every track it serves.
 CREATE OR REPLACE TEMP TABLE fs_items AS

@@ -6,6 +6,9 @@
 -- (musim.quality.suites.features.DESCRIPTOR_BOUNDS: $bound_* by 1-based vector index; $current_params with their
 -- rates $current_sr), one row per (parameters, track, created_at): the row a point-in-time read takes.
 -- Nothing is both extracted and rejected.
+-- Values (finite, within bounds, a valid tonic) are checked on the rows readers take now (`cur`: each track's
+-- newest row per parameter set unless a newer rejection withdrew it, the rule of sql/features/latest.sql over
+-- source_descriptors.sql); rows a re-read or a recompute superseded are not read and do not block.
 WITH mel AS (
     SELECT m.*, t.sha256 AS track_sha256, t.track_id IS NOT NULL AS known_track,
            p.params_hash IS NOT NULL AS known_params,
@@ -25,6 +28,14 @@ d AS (
     LEFT JOIN feature_params p USING (params_hash)
 ),
 cur AS (SELECT unnest($current_params) AS params_hash, unnest($current_sr) AS sr),
+cur_rows AS (
+    SELECT y.* EXCLUDE (newest) FROM (
+        SELECT x.*, row_number() OVER (PARTITION BY x.params_hash, x.track_id ORDER BY x.created_at DESC) = 1 AS newest
+        FROM track_descriptors x) y
+    WHERE y.newest
+      AND NOT EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = 'descriptors' AND r.params_hash = y.params_hash
+                      AND r.track_id = y.track_id AND r.created_at > y.created_at)
+),
 bounds AS (SELECT unnest($bound_index) AS i, unnest($bound_lo) AS lo, unnest($bound_lo_open) AS lo_open,
                   unnest($bound_hi) AS hi, unnest($bound_hi_of) AS hi_of),
 ranged AS (
@@ -33,7 +44,7 @@ ranged AS (
                         WHEN 'window' THEN CASE WHEN x.audio_id LIKE x.sha256 || '-%-%'
                                                 THEN try_cast(split_part(x.audio_id, '-', 3) AS DOUBLE) / 1000 + b.hi END
                         ELSE b.hi END AS hi
-    FROM track_descriptors x JOIN cur c USING (params_hash) CROSS JOIN bounds b
+    FROM cur_rows x JOIN cur c USING (params_hash) CROSS JOIN bounds b
 )
 SELECT
     (SELECT count(*) FROM mel) AS spectrograms,
@@ -61,13 +72,13 @@ SELECT
     (SELECT count(*) FROM d WHERE known_track AND NOT of_track_audio) AS descriptor_audio_mismatches,
     (SELECT count(*) FROM (SELECT params_hash FROM d GROUP BY params_hash HAVING count(DISTINCT len(vec)) > 1))
         AS descriptor_mixed_lengths,
-    (SELECT count(*) FROM d WHERE len(vec) = 0 OR len(list_filter(vec, lambda x: x IS NULL OR NOT isfinite(x))) > 0)
+    (SELECT count(*) FROM cur_rows WHERE len(vec) = 0 OR len(list_filter(vec, lambda x: x IS NULL OR NOT isfinite(x))) > 0)
         AS descriptor_non_finite,
     (SELECT count(*) FROM (SELECT DISTINCT params_hash, track_id, audio_id FROM ranged
                            WHERE isfinite(v) AND (v < lo OR (lo_open AND v <= lo) OR v > hi))) AS descriptor_out_of_range,
     (SELECT count(*) FROM (SELECT params_hash, track_id, created_at FROM d
                            GROUP BY params_hash, track_id, created_at HAVING count(*) > 1)) AS descriptor_duplicate_rows,
-    (SELECT count(*) FROM d WHERE tonic_pc IS NOT NULL AND tonic_pc NOT BETWEEN 0 AND 11) AS descriptor_bad_tonic,
+    (SELECT count(*) FROM cur_rows WHERE tonic_pc IS NOT NULL AND tonic_pc NOT BETWEEN 0 AND 11) AS descriptor_bad_tonic,
     (SELECT count(*) FROM d x
      WHERE EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = 'descriptors' AND r.params_hash = x.params_hash
                    AND r.track_id = x.track_id AND r.audio_id = x.audio_id)) AS descriptor_also_rejected;

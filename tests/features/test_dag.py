@@ -58,8 +58,10 @@ def test_audio_features_dag(airflow, musim_home):
     con = warehouse.connect()
     con.execute("UPDATE track_mel SET shape = [9, 4] WHERE track_id = 't1'")
     con.close()
-    with pytest.raises(embedded.AirflowRunError, match="data quality gate failed for features") as failed:
+    with pytest.raises(embedded.AirflowRunError, match=r"QualityError: the features quality gate failed \(features") \
+            as failed:  # the task's error starts with the line `musim features build` prints
         embedded.run_dag("audio_features", env, log, conf)
+    assert "the build's artist means were withdrawn" in str(failed.value)
     assert "one image size per parameter set" in str(failed.value)
     con = warehouse.connect()
     try:

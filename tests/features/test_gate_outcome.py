@@ -93,7 +93,7 @@ def test_a_failed_features_gate_withdraws_the_means_and_stops_training(capsys):
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"musim: error: the newest feature build {build} failed its features quality gate "
                           f"(quality run {quality_run})")
-    assert "`musim quality report --dataset features`" in err and "fix the source audio" in err and "rebuild" in err
+    assert "`musim quality report --dataset features`" in err and "`musim features build --recompute TRACK_ID...`" in err
 
     # the DAG's way: record (materialises, no gate) -> check_quality (the gate, then the outcome on the build)
     from musim.features import build as build_features
@@ -104,7 +104,7 @@ def test_a_failed_features_gate_withdraws_the_means_and_stops_training(capsys):
     with warehouse.writer() as con:
         dag_build = build_features(["track_log_mel", "artist_descriptors_mean"], con=con, publish=False)
         assert _means(con) != means  # recorded and materialised, not yet gated
-    with pytest.raises(QualityError, match="^data quality gate failed for features"):
+    with pytest.raises(QualityError, match="^the features quality gate failed \\(features"):
         check_run(dag_build.run_id, lambda: gate_task(FEATURES_DATASETS, None))
     with warehouse.writer() as con:
         assert _means(con) == means and _materialised(con) == materialised

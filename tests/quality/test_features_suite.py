@@ -10,6 +10,7 @@ from musim.audio import DESCRIPTOR_NAMES
 from musim.quality import check
 
 TRACK = "0000000000000001"
+AUDIO = "aaaaaaaaaa" + "0" * 53 + "1"  # its audio_id in the good warehouse
 
 
 def _run(datasets):
@@ -34,7 +35,8 @@ def test_a_negative_tempo_fails_the_suite_naming_tempo_bpm(good):
     result = _run(["features"])
     assert result.status == "failed", result.describe()
     failed = _failed(result)
-    assert f"{TRACK}: tempo_bpm (index 2) = -120.0, outside [0.0, 320.0]" in failed["descriptor_out_of_range"]["examples"]
+    assert (f"{TRACK}: tempo_bpm (index 2) = -120.0, outside [0.0, 320.0] (audio {AUDIO}, build r1)"
+            in failed["descriptor_out_of_range"]["examples"])  # the audio and the build that wrote the row
     row = failed["tempo_bpm"]  # the row-level check is the descriptor's own column
     assert "tempo_bpm in 0..320" in row["line"] and row["observed"] == [-120.0]
     assert any(e.startswith(f"{TRACK}: tempo_bpm") for e in row["examples"]), row
@@ -91,7 +93,7 @@ def test_a_nan_example_names_the_feature_and_is_short(good):
     line = failed["descriptor_non_finite"]["line"]
     assert f"{TRACK}: zcr_mean (index 6) = NaN" in line and len(line) < 300, line
     # row by row GX counts the non-finite values; the examples say which track and feature
-    assert failed["non_finite"]["examples"] == [f"{TRACK}: zcr_mean (index 6) = NaN"]
+    assert failed["non_finite"]["examples"] == [f"{TRACK}: zcr_mean (index 6) = NaN (audio {AUDIO}, build r1)"]
     assert len(result.describe()) < 4000
 
 
@@ -101,7 +103,7 @@ def test_many_non_finite_values_are_summarised(good):
                     "WHERE track_id = ?", [TRACK])
     example = _failed(_run(["features"]))["descriptor_non_finite"]["examples"][0]
     assert example == (f"{TRACK}: duration_s (index 1) = inf, tempo_bpm (index 2) = inf, ibi_mean_s (index 3) = inf, "
-                       f"... ({len(DESCRIPTOR_NAMES)} of {len(DESCRIPTOR_NAMES)} not finite)")
+                       f"... ({len(DESCRIPTOR_NAMES)} of {len(DESCRIPTOR_NAMES)} not finite) (audio {AUDIO}, build r1)")
 
 
 def _more_tracks(con, n: int) -> None:
@@ -162,3 +164,52 @@ def test_real_extracted_features_pass(musim_home):
     result = _run(["features"])
     assert result.status == "passed", result.describe()
     assert result.expectations > 60
+
+
+def _superseded_bad_row(con, track: str = TRACK) -> None:
+    """A row of the track's earlier audio (a re-read replaced it: track_audio_history), made a day before its
+    current row, with an impossible tempo and a NaN: no reader takes it."""
+    old = "b" * 64
+    con.execute("""INSERT INTO track_descriptors (params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name,
+                       run_id, created_at)
+                   SELECT params_hash, track_id, ?, ?, list_concat([vec[1], 999.0], vec[3:5], ['nan'::DOUBLE],
+                          vec[7:]), tonic_pc, key_name, 'r0', created_at - INTERVAL 1 DAY
+                   FROM track_descriptors WHERE track_id = ?""", [old, old, track])
+    con.execute("INSERT INTO track_audio_history (track_id, sha256, replaced_at) "
+                "SELECT track_id, ?, created_at - INTERVAL 1 HOUR FROM track_descriptors "
+                "WHERE track_id = ? AND sha256 <> ?", [old, track, old])
+
+
+def test_a_superseded_row_does_not_fail_the_suite(good):
+    """The values readers take are checked: a bad row of audio a re-read replaced (its track has a newer, good
+    row) does not block the gate; the same bad values on the row readers take do."""
+    with warehouse.writer() as con:
+        _superseded_bad_row(con)
+    result = _run(["features"])
+    assert result.status == "passed", result.describe()
+    with warehouse.writer() as con:  # the current row made older than the bad one: now readers take the bad one
+        con.execute("UPDATE track_descriptors SET created_at = created_at - INTERVAL 2 DAY "
+                    "WHERE track_id = ? AND run_id <> 'r0'", [TRACK])
+    failed = _failed(_run(["features"]))
+    old = "b" * 64
+    assert (f"{TRACK}: tempo_bpm (index 2) = 999.0, outside [0.0, 320.0] (audio {old}, build r0)"
+            in failed["descriptor_out_of_range"]["examples"])
+    assert failed["non_finite"]["examples"] == [f"{TRACK}: zcr_mean (index 6) = NaN (audio {old}, build r0)"]
+
+
+def test_a_row_a_newer_rejection_withdrew_does_not_fail_the_suite(good):
+    """A track whose newest descriptor outcome is a rejection has no value (sql/features/latest.sql): its older
+    bad row is not read."""
+    with warehouse.writer() as con:
+        _set(con, "tempo_bpm", "-120.0")
+        con.execute("""UPDATE track SET sha256 = ? WHERE track_id = ?""", ["c" * 64, TRACK])
+        con.execute("""INSERT INTO track_audio_history (track_id, sha256, replaced_at)
+                       SELECT track_id, sha256, created_at + INTERVAL 1 HOUR FROM track_descriptors
+                       WHERE track_id = ?""", [TRACK])
+        con.execute("""INSERT INTO feature_reject (kind, params_hash, track_id, sha256, audio_id, reason, run_id,
+                           created_at)
+                       SELECT 'descriptors', params_hash, track_id, ?, ?, 'undecodable', 'r2',
+                              created_at + INTERVAL 2 HOUR
+                       FROM track_descriptors WHERE track_id = ?""", ["c" * 64, "c" * 64, TRACK])
+    result = _run(["features"])
+    assert result.status == "passed", result.describe()

@@ -274,8 +274,8 @@ def _descriptor_rows(frame: Any, keep: np.ndarray) -> tuple[np.ndarray | None, s
                           for i in broken[:GAP_EXAMPLES])
         parts.append(f"{len(broken)} of {len(ids)} tracks have descriptors that are not finite (NaN or infinite): "
                      f"{shown}{' ...' if len(broken) > GAP_EXAMPLES else ''}; the features quality gate names them "
-                     "(`musim quality report --dataset features`): fix the source audio and rebuild with "
-                     "`musim features build`")
+                     "(`musim quality report --dataset features`): recompute them with "
+                     "`musim features build --recompute TRACK_ID...` (or fix their source audio and rebuild)")
     if missing:
         shown = ", ".join(str(ids[i]) for i in missing[:GAP_EXAMPLES])
         parts.append(f"{len(missing)} of {len(ids)} tracks have no descriptors ({shown}"
