@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +42,9 @@ def gate_task(datasets: Sequence[str], dump_id: str | None) -> dict:
     run = check(list(datasets), dump_id=dump_id)
     for line in run.describe().splitlines():
         log.info("%s", line)
-    if run.docs_url:
+    # Inside a task Airflow is loaded already; elsewhere (tests, the CLI) importing it would reconfigure this
+    # process's logging (its dictConfig closes the handlers in place, and with them streams they hold).
+    if run.docs_url and "airflow.sdk" in sys.modules:
         try:
             from airflow.sdk import get_current_context
 
