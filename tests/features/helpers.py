@@ -63,6 +63,27 @@ class Catalogue:
         return self.add(track_id, artist_id, encode(y, fmt), fmt=fmt, duration_s=duration, **kw)
 
 
+def three_artists_two_clips() -> None:
+    """Six generated clips (tracks ``a<artist>t<k>``, artists 1-3, two each) in the home's store and warehouse:
+    what the features-gate tests build, break and build again."""
+    from musim import warehouse
+    from musim.storage import open_store
+
+    con = warehouse.connect()
+    try:
+        cat = Catalogue(con, open_store())
+        for artist in (1, 2, 3):
+            for k in (1, 2):
+                cat.add_clip(f"a{artist}t{k}", artist, community=artist, track_no=k)
+    finally:
+        con.close()
+
+
+# the features-gate tests' build: the log-mels and the artist means (whose descriptors the gate checks), one worker
+GATED_BUILD = ["features", "build", "--view", "track_log_mel", "--view", "artist_descriptors_mean", "--workers", "1",
+               "--no-progress"]
+
+
 def corrupt_bytes() -> bytes:
     """Bytes that look like an mp3 (ID3 tag) but decode as nothing."""
     return b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(np.random.default_rng(5).integers(0, 256, 4000, dtype=np.uint8))

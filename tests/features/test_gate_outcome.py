@@ -10,11 +10,9 @@ import pytest
 from musim import warehouse
 from musim.cli import main
 from musim.errors import QualityError
-from musim.storage import open_store
-from tests.features.helpers import Catalogue
+from tests.features.helpers import GATED_BUILD, three_artists_two_clips
 
-BUILD = ["features", "build", "--view", "track_log_mel", "--view", "artist_descriptors_mean", "--workers", "1",
-         "--no-progress"]
+BUILD = GATED_BUILD
 TRAIN = ["models", "train", "--family", "descriptors", "--no-publish", "--no-progress"]
 
 
@@ -47,12 +45,7 @@ def _builds(capsys) -> list[dict]:
 
 
 def test_a_failed_features_gate_withdraws_the_means_and_stops_training(capsys):
-    con = warehouse.connect()
-    cat = Catalogue(con, open_store())
-    for artist in (1, 2, 3):
-        for k in (1, 2):
-            cat.add_clip(f"a{artist}t{k}", artist, community=artist, track_no=k)
-    con.close()
+    three_artists_two_clips()
     assert main(BUILD) == 0
     capsys.readouterr()
     con = warehouse.connect()

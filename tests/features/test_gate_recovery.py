@@ -13,20 +13,10 @@ from musim.cli import main
 from musim.errors import QualityError
 from musim.features.release import training_refusal
 from musim.storage import open_store
-from tests.features.helpers import Catalogue, clip, encode
+from tests.features.helpers import GATED_BUILD, clip, encode, three_artists_two_clips
 
-BUILD = ["features", "build", "--view", "track_log_mel", "--view", "artist_descriptors_mean", "--workers", "1",
-         "--no-progress"]
+BUILD = GATED_BUILD
 TEMPO = 2  # tempo_bpm's 1-based index in the descriptor vector
-
-
-def _catalogue() -> None:
-    con = warehouse.connect()
-    cat = Catalogue(con, open_store())
-    for artist in (1, 2, 3):
-        for k in (1, 2):
-            cat.add_clip(f"a{artist}t{k}", artist, community=artist, track_no=k)
-    con.close()
 
 
 def _impossible_tempo(track: str) -> str:
@@ -58,7 +48,7 @@ def _refusal() -> str | None:
 
 
 def test_recompute_replaces_a_bad_row_and_the_gate_passes_again(capsys):
-    _catalogue()
+    three_artists_two_clips()
     assert main(BUILD) == 0
     capsys.readouterr()
     writer = _impossible_tempo("a1t1")
@@ -109,7 +99,7 @@ def test_recompute_replaces_a_bad_row_and_the_gate_passes_again(capsys):
 def test_a_re_read_supersedes_the_old_audios_bad_row(capsys):
     """Audio replaced (re-read: new content, track_audio_history): the next build extracts the new audio and its
     rows are what readers take, so the old audio's bad row no longer blocks the gate."""
-    _catalogue()
+    three_artists_two_clips()
     assert main(BUILD) == 0
     _impossible_tempo("a1t1")
     assert main(BUILD) == 2
@@ -134,7 +124,7 @@ def test_the_dag_check_quality_error_starts_with_the_cli_line(capsys):
     from musim.features.staged import check_run
     from musim.quality.gates import FEATURES_DATASETS, gate_task
 
-    _catalogue()
+    three_artists_two_clips()
     assert main(BUILD) == 0
     writer = _impossible_tempo("a1t1")
     with warehouse.writer() as con:
