@@ -67,7 +67,8 @@ from benchmarks.real_music.family_dev import (
     spectral_pattern,
 )
 from benchmarks.real_music.timbre_dev import _cache
-from musim.models.label_eval import cosine_similarity, read_labels, standardized
+from musim.models.label_baselines import standardized
+from musim.models.label_eval import cosine_similarity, read_labels
 
 PATTERNS = ("spectral pattern", "delta spectral pattern", "variance delta spectral pattern", "fluctuation pattern",
             "correlation pattern")

@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.real_music.timbre_dev import SR, _cache, _split, mutual_proximity
-from musim.models.label_eval import cosine_similarity, read_excerpts, read_labels, standardized
+from musim.models.label_baselines import read_excerpts, standardized
+from musim.models.label_eval import cosine_similarity, read_labels
 
 HOP = 512  # of the cached log-mels
 

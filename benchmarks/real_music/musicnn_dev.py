@@ -36,7 +36,8 @@ from benchmarks.real_music.dev_select import (
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.pretrained_dev import HANDCRAFTED, handcrafted_blocks, per_track_cached
-from musim.models.label_eval import cosine_similarity, standardized
+from musim.models.label_baselines import standardized
+from musim.models.label_eval import cosine_similarity
 
 POOLINGS = ("mean", "mean, half-overlapping patches", "mean + std", "MSD + MTT means")
 WEIGHTS = (0.5, 0.75, 1.0, 1.5, 2.0)

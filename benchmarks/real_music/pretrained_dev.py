@@ -38,7 +38,8 @@ from benchmarks.real_music.dev_select import (
     weighted_similarity,
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
-from musim.models.label_eval import cosine_similarity, read_excerpts, standardized
+from musim.models.label_baselines import read_excerpts, standardized
+from musim.models.label_eval import cosine_similarity
 
 MODELS = ("MSD_musicnn", "MTT_musicnn")
 LAYERS = ("max_pool", "mean_pool", "penultimate", "taggram")

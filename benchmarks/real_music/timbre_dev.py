@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musim.models.label_eval import cosine_similarity, query_metrics, read_labels, standardized
+from musim.models.label_baselines import standardized
+from musim.models.label_eval import cosine_similarity, query_metrics, read_labels
 
 SR = 22050
 HOP = 512
@@ -58,7 +59,7 @@ def _cache(labels, path: Path) -> dict[str, object]:
 
     from musim.audio import descriptor_vector, descriptors
     from musim.audio.mel import _mel_sparse, power_spectrogram, power_to_db
-    from musim.models.label_eval import mfcc_stats, musly_similarity, read_excerpts
+    from musim.models.label_baselines import mfcc_stats, musly_similarity, read_excerpts
 
     kept, excerpts, failed = read_excerpts(labels.paths, sr=SR)
     print(f"decoded {len(kept)} of {len(labels)} ({len(failed)} failed)", file=sys.stderr)

@@ -54,7 +54,7 @@ def crop_descriptors(labels, kept: np.ndarray, path: Path, crops: int = CROPS) -
     if path.is_file():
         return np.load(path)
     from musim.audio import descriptor_vector, descriptors
-    from musim.models.label_eval import read_excerpts
+    from musim.models.label_baselines import read_excerpts
 
     paths = [labels.paths[int(i)] for i in kept]
     got, excerpts, failed = read_excerpts(paths, sr=SR)

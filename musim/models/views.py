@@ -93,7 +93,7 @@ def tsne(vectors: np.ndarray, *, perplexity: float = 5.0, learning_rate: float |
     if perplexity <= 0:
         raise ParameterError(f"perplexity must be > 0, got {perplexity}")
     if standardized:  # descriptors mix units (BPM, Hz, ratios)
-        from musim.models.label_eval import standardized as z_scored
+        from musim.models.label_baselines import standardized as z_scored
 
         v = z_scored(v).astype(np.float64)
     p = effective_perplexity(perplexity, v.shape[0])

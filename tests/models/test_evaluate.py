@@ -195,7 +195,7 @@ def test_a_column_constant_up_to_rounding_z_scores_to_zero():
     """One stored float32 value, and the same value one float32 step away: what rounding leaves of a constant
     descriptor. Divided by its deviation (3e-8) it became a column of +-1 beside the informative ones."""
     from musim.models.evaluate import column_stats
-    from musim.models.label_eval import standardized
+    from musim.models.label_baselines import standardized
 
     x = np.float32(-0.18814328)
     v = np.random.default_rng(0).normal(size=(200, 3))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from musim.errors import ParameterError
-from musim.models.label_eval import baselines, query_metrics, read_labels, retrieval_report
+from musim.models.label_baselines import baselines
+from musim.models.label_eval import query_metrics, read_labels, retrieval_report
 
 S = np.array([[1.0, 0.9, 0.5, 0.8],
               [0.9, 1.0, 0.7, 0.1],
@@ -222,7 +223,7 @@ def test_the_auc_equals_scikit_learn_with_ties_and_uneven_sides():
 
 def test_a_file_that_does_not_decode_is_listed_with_its_reason_once(tmp_path):
     """The reason repeated the path: "skipped /nope.mp3: /nope.mp3: unreadable (No such file or directory)"."""
-    from musim.models.label_eval import read_excerpts
+    from musim.models.label_baselines import read_excerpts
 
     (tmp_path / "text.mp3").write_text("hello\n")
     kept, excerpts, failed = read_excerpts([tmp_path / "nope.mp3", tmp_path / "text.mp3"])
@@ -399,14 +400,14 @@ def test_the_baselines_computed_per_file_in_the_pool_equal_the_excerpts_in_memor
     """`models evaluate --labels` held every 30-s excerpt for the baselines (1.5 GB on 168 tracks); now each file's
     baseline values are made where it is decoded. The reports must not move by a digit: here against the old
     computation, every excerpt read in this process and each baseline computed on all of them at once."""
-    from musim.models.label_eval import (
+    from musim.models.label_baselines import (
         _descriptor_row,
-        evaluate_labels,
         mfcc_stats,
         musly_similarity,
         read_excerpts,
         standardized,
     )
+    from musim.models.label_eval import evaluate_labels
 
     rows = _labelled_clips(tmp_path, duration=5.0)
     (tmp_path / "broken.ogg").write_bytes(b"OggS not really")

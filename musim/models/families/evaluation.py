@@ -69,7 +69,8 @@ def evaluate_by_artist(family: str, model: keras.Model, inputs: FamilyInputs, *,
     import hashlib
 
     from musim.models.bootstrap import bootstrap_ci
-    from musim.models.label_eval import cosine_similarity, query_metrics, standardized
+    from musim.models.label_baselines import standardized
+    from musim.models.label_eval import cosine_similarity, query_metrics
 
     fam = get_family(family)
     rows = np.arange(len(inputs))
