@@ -9,7 +9,15 @@ import pytest
 from musim import warehouse
 from musim.cli import main
 from musim.storage import open_store
-from tests.models.conftest import TEST, _challenger, _champion_trained_on, _register, _report, _truth
+from tests.models.conftest import (
+    TEST,
+    _challenger,
+    _champion_trained_on,
+    _register,
+    _report,
+    _truth,
+    labelled_clips,
+)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -121,19 +129,12 @@ def test_models_evaluate_shows_each_stage_on_a_terminal_and_nothing_with_no_prog
     import io
     import sys
 
-    from musim.synth.files import write_clip
-    from musim.synth.sound import synthesize_clip
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
-    rows = ["path,artist"]
-    for a in range(2):
-        for k in range(2):
-            y = synthesize_clip(community=a, artist_seed=50 + a, track_no=k, sr=22050, duration=3.0)
-            write_clip(tmp_path / f"a{a}-{k}.ogg", y, sr=22050)
-            rows.append(f"a{a}-{k}.ogg,Artist {a}")
+    rows = labelled_clips(tmp_path, duration=3.0, artists=2, per_artist=2, seed=50, group=None)
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     argv = ["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only",
             "--baselines", "mfcc,musly", "--n-boot", "100"]

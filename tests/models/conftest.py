@@ -167,3 +167,20 @@ def new_dump_without_audio(con, toy, dump_id: str = "e" * 64) -> None:
     new = dataclasses.replace(toy, targets=PairTargets.from_pairs(ids, ids[ia[keep]], ids[ib[keep]], v[keep]),
                               listeners={a + shift: n for a, n in toy.listeners.items()})
     write_similarity(con, new, dump_id=dump_id)
+
+
+def labelled_clips(folder, *, duration: float, artists: int = 3, per_artist: int = 3, seed: int = 100,
+                   ext: str = "ogg", group: tuple[str, object] | None = ("source", lambda k: f"pack{k % 2}")
+                   ) -> list[str]:
+    """Generated clips ``a<artist>-<k>.<ext>`` in ``folder`` (artist ``a`` of community ``a``, seed ``seed + a``) and
+    the rows of their labels CSV: ``path,artist`` and, with ``group`` ``(column, value of track k)``, that column."""
+    from musim.synth.files import write_clip
+    from musim.synth.sound import synthesize_clip
+
+    rows = ["path,artist" + (f",{group[0]}" if group else "")]
+    for a in range(artists):
+        for k in range(per_artist):
+            y = synthesize_clip(community=a, artist_seed=seed + a, track_no=k, sr=22050, duration=duration)
+            write_clip(folder / f"a{a}-{k}.{ext}", y, sr=22050)
+            rows.append(f"a{a}-{k}.{ext},Artist {a}" + (f",{group[1](k)}" if group else ""))
+    return rows

@@ -9,6 +9,7 @@ from musim import warehouse
 from musim.cli import main
 from musim.storage import open_store
 from tests.models.catalogue import make_catalogue
+from tests.models.conftest import labelled_clips
 
 
 def _library_without_listening_data(toy) -> None:
@@ -22,19 +23,12 @@ def test_an_unpublished_descriptors_version_is_evaluated_on_labelled_files(toy, 
     `AttributeError: 'DescriptorParams' object has no attribute 'frames'`: a vector of descriptors was checked
     against the log-mel's shape."""
     from musim.audio import batch
-    from musim.synth.files import write_clip
-    from musim.synth.sound import synthesize_clip
 
     # the files are featurised in this process: a test worker that trained with TensorFlow before aborts on fork
     monkeypatch.setattr(batch, "default_workers", lambda: 1)
     _library_without_listening_data(toy)
     assert main(["models", "train", "--family", "descriptors", "--no-publish"]) == 0
-    rows = ["path,artist"]
-    for a in range(3):
-        for k in range(2):
-            y = synthesize_clip(community=a, artist_seed=100 + a, track_no=k, sr=22050, duration=4.0)
-            write_clip(tmp_path / f"a{a}-{k}.ogg", y, sr=22050)
-            rows.append(f"a{a}-{k}.ogg,Artist {a}")
+    rows = labelled_clips(tmp_path, duration=4.0, artists=3, per_artist=2, group=None)
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     capsys.readouterr()
     assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--model", "descriptors-1",

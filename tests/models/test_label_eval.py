@@ -8,6 +8,7 @@ import pytest
 from musim.errors import ParameterError
 from musim.models.label_baselines import baselines
 from musim.models.label_eval import query_metrics, read_labels, retrieval_report
+from tests.models.conftest import labelled_clips
 
 S = np.array([[1.0, 0.9, 0.5, 0.8],
               [0.9, 1.0, 0.7, 0.1],
@@ -179,15 +180,8 @@ def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
     import json
 
     from musim.cli import main
-    from musim.synth.files import write_clip
-    from musim.synth.sound import synthesize_clip
 
-    rows = ["path,artist,source"]
-    for a in range(3):
-        for k in range(3):
-            y = synthesize_clip(community=a, artist_seed=100 + a, track_no=k, sr=22050, duration=4.0)
-            write_clip(tmp_path / f"a{a}-{k}.ogg", y, sr=22050)
-            rows.append(f"a{a}-{k}.ogg,Artist {a},pack{k % 2}")
+    rows = labelled_clips(tmp_path, duration=4.0)
     (tmp_path / "broken.ogg").write_bytes(b"OggS not really")
     rows.append("broken.ogg,Artist 0,pack0")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
@@ -382,20 +376,6 @@ def test_an_empty_labels_path_is_refused_not_the_working_folder():
         read_labels("")
 
 
-def _labelled_clips(folder, *, duration: float, per_artist: int = 3, artists: int = 3) -> list[str]:
-    """Generated clips of ``artists`` artists (in two groups) and their labels CSV's rows."""
-    from musim.synth.files import write_clip
-    from musim.synth.sound import synthesize_clip
-
-    rows = ["path,artist,source"]
-    for a in range(artists):
-        for k in range(per_artist):
-            y = synthesize_clip(community=a, artist_seed=100 + a, track_no=k, sr=22050, duration=duration)
-            write_clip(folder / f"a{a}-{k}.ogg", y, sr=22050)
-            rows.append(f"a{a}-{k}.ogg,Artist {a},pack{k % 2}")
-    return rows
-
-
 def test_the_baselines_computed_per_file_in_the_pool_equal_the_excerpts_in_memory(tmp_path):
     """`models evaluate --labels` held every 30-s excerpt for the baselines (1.5 GB on 168 tracks); now each file's
     baseline values are made where it is decoded. The reports must not move by a digit: here against the old
@@ -409,7 +389,7 @@ def test_the_baselines_computed_per_file_in_the_pool_equal_the_excerpts_in_memor
     )
     from musim.models.label_eval import evaluate_labels
 
-    rows = _labelled_clips(tmp_path, duration=5.0)
+    rows = labelled_clips(tmp_path, duration=5.0)
     (tmp_path / "broken.ogg").write_bytes(b"OggS not really")
     rows.append("broken.ogg,Artist 0,pack0")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
@@ -438,7 +418,7 @@ def test_the_evaluating_process_holds_no_excerpt(tmp_path):
 
     from musim.models.label_eval import evaluate_labels
 
-    rows = _labelled_clips(tmp_path, duration=30.0, per_artist=3, artists=2)
+    rows = labelled_clips(tmp_path, duration=30.0, per_artist=3, artists=2)
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     labels = read_labels(tmp_path / "labels.csv", group_by="source")
     one_excerpt = 30 * 22050 * 4

@@ -14,6 +14,7 @@ import pytest
 from musim.cli import main
 from musim.synth.files import write_clip
 from musim.synth.sound import synthesize_clip
+from tests.models.conftest import labelled_clips
 
 CNN = {"conv_filters": [4, 8], "embedding_units": 128, "epochs": 1, "batch_size": 16, "heldout_share": 0.34}
 AE = {"conv_filters": [8, 4], "epochs": 1, "batch_size": 16, "perplexity": 5, "k": 4}
@@ -201,12 +202,8 @@ def test_models_evaluate_compares_several_versions_and_baselines_on_the_same_tra
     from musim.models.label_eval import read_labels, retrieval_report
     from musim.models.new_audio import embed_files
 
-    rows = ["path,artist,package"]
-    for a in range(2):
-        for k in range(2):
-            y = synthesize_clip(community=a, artist_seed=300 + a, track_no=k, sr=22050, duration=6.0)
-            write_clip(tmp_path / f"a{a}-{k}.wav", y, sr=22050)
-            rows.append(f"a{a}-{k}.wav,Artist {a},pack")
+    rows = labelled_clips(tmp_path, duration=6.0, artists=2, per_artist=2, seed=300, ext="wav",
+                          group=("package", lambda k: "pack"))
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     args = ["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--group-by", "package",
             "--model", "cnn_classifier-1", "--model", "autoencoder-1", "--baselines", "random", "--n-boot", "100"]
