@@ -3,6 +3,7 @@ cold start, feature views, online store, snapshot."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -43,6 +44,24 @@ def _data(seed: int = 0):
 def _l1_head(a, b):
     return 1.0 / (1.0 + np.exp(np.abs(a[:, None, :] - b[None, :, :]).sum(-1) - 2.0))
 
+
+
+@contextlib.contextmanager
+def killed_at_the_neighbour_rows(monkeypatch):
+    """Within: a publish is interrupted (as by Ctrl-C) where it writes its neighbour rows, after its manifest and
+    ANN index were stored and before its commit."""
+    import musim.models.serve as serve
+
+    run = serve.sql.run
+
+    def killed(con_, name, **kw):
+        if name == "models/publish_neighbors.sql":
+            raise KeyboardInterrupt
+        return run(con_, name, **kw)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(serve.sql, "run", killed)
+        yield
 
 def test_artist_scores_match_brute_force(monkeypatch):
     import musim.models.neighbours as neighbours
@@ -97,7 +116,6 @@ def test_a_publish_killed_before_its_commit_leaves_the_served_neighbours_as_they
     their pointers written first, a publish stopped before the rows left a no-version `lookup` of the embedding
     view on the new version while the snapshot served the old neighbours. The vectors are now staged first and the
     pointers move after the rows commit: stopped at the rows, every reader stays on the previous version."""
-    import musim.models.serve as serve
 
     emb, owner = _data(2)
     store = open_store()
@@ -105,17 +123,8 @@ def test_a_publish_killed_before_its_commit_leaves_the_served_neighbours_as_they
         _add_tracks(con, owner)
         ids = [f"x{i}" for i in range(owner.size)]
         publish_neighbors(con, "autoencoder", "autoencoder-1", ids, emb, k=2, store=store)
-        run = serve.sql.run
-
-        def killed_at_the_rows(con_, name, **kw):
-            if name == "models/publish_neighbors.sql":
-                raise KeyboardInterrupt
-            return run(con_, name, **kw)
-
-        monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
-        with pytest.raises(KeyboardInterrupt):
+        with killed_at_the_neighbour_rows(monkeypatch), pytest.raises(KeyboardInterrupt):
             publish_neighbors(con, "autoencoder", "autoencoder-2", ids, emb * 2, k=2, store=store)
-        monkeypatch.setattr(serve.sql, "run", run)
         assert con.execute("SELECT DISTINCT model_version FROM artist_neighbors_audio").fetchall() == [("autoencoder-1",)]
         np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
                                    _artist_vector(emb, owner, 9), rtol=1e-5)
@@ -419,7 +428,6 @@ def test_similar_audio_answers_from_the_publication_served_after_a_rollback_and_
 def test_a_publish_stopped_after_writing_its_manifest_leaves_the_served_answers(asked, monkeypatch, where):
     """The manifest was written (over embedding.json) before the neighbour rows and the snapshot: a publish killed
     or failed after it left the snapshot served with the manifest, and the ANN index, of a publication not served."""
-    import musim.models.serve as serve
 
     with warehouse.writer() as con:
         ids, emb = _library(con)
@@ -429,24 +437,17 @@ def test_a_publish_stopped_after_writing_its_manifest_leaves_the_served_answers(
     before = asked(query)
     manifests = sorted(o.key for o in open_store().list("models/autoencoder/autoencoder-1/manifests/"))
 
-    run, publish = serve.sql.run, serving.publish
-
-    def killed_at_the_rows(con_, name, **kw):
-        if name == "models/publish_neighbors.sql":
-            raise KeyboardInterrupt
-        return run(con_, name, **kw)
-
     def snapshot_fails(con_, settings=None, **kw):
         raise RuntimeError("killed before the snapshot")
 
-    if where == "before the commit":
-        monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
-    else:
-        monkeypatch.setattr(serving, "publish", snapshot_fails)
-    with warehouse.writer() as con, pytest.raises((KeyboardInterrupt, RuntimeError)):
-        _publish_version(con, ids, emb)
-    monkeypatch.setattr(serve.sql, "run", run)
-    monkeypatch.setattr(serving, "publish", publish)
+    with monkeypatch.context() as patch:
+        if where == "before the commit":
+            kill = killed_at_the_neighbour_rows(patch)
+        else:
+            patch.setattr(serving, "publish", snapshot_fails)
+            kill = contextlib.nullcontext()
+        with kill, warehouse.writer() as con, pytest.raises((KeyboardInterrupt, RuntimeError)):
+            _publish_version(con, ids, emb)
     assert asked(query) == before
     written = sorted(o.key for o in open_store().list("models/autoencoder/autoencoder-1/manifests/"))
     assert len(written) == len(manifests) + 1  # its manifest was written
@@ -501,7 +502,6 @@ def _served_manifests(version: str = "autoencoder-1") -> dict[str, str]:
 def test_a_versions_publish_prunes_the_manifests_no_kept_snapshot_records(monkeypatch, capsys):
     """Each publication leaves its manifest (tiny); a publish of the version removes those that no kept snapshot
     records (the pinned one's stays), as it prunes the version's online vectors, and what a killed publish left."""
-    import musim.models.serve as serve
     from musim.cli import main
 
     store = open_store()
@@ -520,19 +520,10 @@ def test_a_versions_publish_prunes_the_manifests_no_kept_snapshot_records(monkey
     oldest_kept = published[1]
     assert main(["publish", "--rollback", Path(oldest_kept.snapshot).name]) == 0
     capsys.readouterr()
-    run = serve.sql.run
-
-    def killed_at_the_rows(con_, name, **kw):
-        if name == "models/publish_neighbors.sql":
-            raise KeyboardInterrupt
-        return run(con_, name, **kw)
-
     with warehouse.writer() as con:
         under_pin = [_publish_version(con, ids, _moved(emb, 5 + i)) for i in range(2)]
-        monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
-        with pytest.raises(KeyboardInterrupt):
+        with killed_at_the_neighbour_rows(monkeypatch), pytest.raises(KeyboardInterrupt):
             _publish_version(con, ids, _moved(emb, 9))
-        monkeypatch.setattr(serve.sql, "run", run)
         orphan = listed() - set(_served_manifests().values())
         assert len(orphan) == 1  # the killed publish's
         last = _publish_version(con, ids, _moved(emb, 10))
@@ -551,7 +542,6 @@ def test_a_versions_publish_prunes_the_ann_indexes_no_kept_manifest_names(asked,
     its index, after a rollback and under the pin."""
     import logging
 
-    import musim.models.serve as serve
     from musim.cli import main
 
     store = open_store()
@@ -593,20 +583,11 @@ def test_a_versions_publish_prunes_the_ann_indexes_no_kept_manifest_names(asked,
     assert main(["publish", "--rollback", Path(published[1].snapshot).name]) == 0  # the oldest kept
     capsys.readouterr()
     answers_as_brute_force(sets[1])
-    run = serve.sql.run
-
-    def killed_at_the_rows(con_, name, **kw):
-        if name == "models/publish_neighbors.sql":
-            raise KeyboardInterrupt
-        return run(con_, name, **kw)
-
     with warehouse.writer() as con:
         under_pin = [_publish_version(con, [ids[i] for i in sets[4]], emb[sets[4]])]
         before = stored()
-        monkeypatch.setattr(serve.sql, "run", killed_at_the_rows)
-        with pytest.raises(KeyboardInterrupt):
+        with killed_at_the_neighbour_rows(monkeypatch), pytest.raises(KeyboardInterrupt):
             _publish_version(con, ids, emb)  # its index and manifest were written before the commit
-        monkeypatch.setattr(serve.sql, "run", run)
         killed = stored() - before
         assert len(killed) == 2  # the killed publish's index and its mapping, which no kept snapshot serves
         answers_as_brute_force(sets[1])
