@@ -41,6 +41,7 @@ from musim.models.class_split import ClassReport, TrackSplit, split_tracks
 from musim.models.constants import TOP_DB
 from musim.models.data import ArtistSplit
 from musim.models.epochs import EpochBar
+from musim.models.hyperparams import set_conv_shapes
 from musim.models.views import confusion_matrix
 from musim.params import (
     Count,
@@ -102,10 +103,7 @@ class ClassifierConfig:
     top_db: float = TOP_DB
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-        if len(self.input_shape) != 2 or min(self.input_shape) < 1:
-            raise ParameterError(f"input_shape must be (frames, n_mels), got {self.input_shape}")
+        set_conv_shapes(self)
         if not self.conv_filters or min(self.conv_filters) < 1:
             raise ParameterError("conv_filters needs at least one positive width")
         if self.pooling not in ("time_avg", "global_avg", "flatten"):

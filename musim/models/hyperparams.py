@@ -50,6 +50,15 @@ __all__ = [
 ]
 
 
+
+def set_conv_shapes(config: Any) -> None:
+    """A frozen conv-network config's ``input_shape`` and ``conv_filters`` as tuples of ints (from JSON lists), the
+    input shape checked to be ``(frames, n_mels)``: what the siamese, autoencoder and classifier configs share."""
+    object.__setattr__(config, "input_shape", tuple(int(s) for s in config.input_shape))
+    object.__setattr__(config, "conv_filters", tuple(int(f) for f in config.conv_filters))
+    if len(config.input_shape) != 2 or min(config.input_shape) < 1:
+        raise ParameterError(f"input_shape must be (frames, n_mels), got {config.input_shape}")
+
 @dataclass(frozen=True)
 class SiameseConfig:
     """Architecture of the siamese network (every size is an argument).
@@ -83,16 +92,13 @@ class SiameseConfig:
     top_db: float = TOP_DB
 
     def __post_init__(self) -> None:
-        if len(self.input_shape) != 2 or min(self.input_shape) < 1:
-            raise ParameterError(f"input_shape must be (frames, n_mels), got {self.input_shape}")
+        set_conv_shapes(self)
         if not self.conv_filters or min(self.conv_filters) < 1:
             raise ParameterError(f"conv_filters needs at least one positive width, got {self.conv_filters}")
         if self.kernel_size < 1 or self.pool_size < 1 or self.dense_units < 1:
             raise ParameterError("kernel_size, pool_size and dense_units must be >= 1")
         if not 0 <= self.dropout < 1 or self.l2 < 0:
             raise ParameterError(f"dropout must be in [0, 1) and l2 >= 0, got {self.dropout}, {self.l2}")
-        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
 
     @property
     def padding(self) -> int:
@@ -234,10 +240,7 @@ class AutoencoderConfig:
     top_db: float = TOP_DB
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-        if len(self.input_shape) != 2 or min(self.input_shape) < 1:
-            raise ParameterError(f"input_shape must be (frames, n_mels), got {self.input_shape}")
+        set_conv_shapes(self)
         if not self.conv_filters or min(self.conv_filters) < 1 or self.kernel_size < 1 or self.pool_size < 1:
             raise ParameterError("conv_filters, kernel_size and pool_size must be positive")
         f = self.pool_size ** len(self.conv_filters)
