@@ -12,8 +12,8 @@ Per dump: `ingest` → `check_quality` → `emit`.
 **Files it does not take.** The scan goes by file names (the CLI, `musim ingest lastfm FILE`, also by content): a
 file in the landing area that is no dump's (`plays.tsv`, `...plays.tsv.bz2`, `.tsv.xz`) is named in
 `find_new_dumps`'s log with a warning saying what to do (rename, gzip, or ingest it with the CLI), once, by the
-scan that first finds it. A gunzipped copy beside its `.gz` is the same dump (both get the folder's profiles; the
-second is found already ingested); two different dumps sharing one profiles file are refused (their `ingest` task
+scan that first finds it. A gunzipped copy beside its `.gz` is the same dump, taken once (one `ingest` task; both
+files are remembered); two different dumps sharing one profiles file are refused (their `ingest` task
 fails naming them) rather than ingested without it.
 
 **Quality gate.** The ingest commits on its own (one transaction per dump), so a dump is in the warehouse
@@ -25,6 +25,11 @@ similarity is built from it and the published snapshot keeps serving the previou
 file is remembered, so the next hourly run does not ingest it again; fix the cause (e.g. raise
 `MUSIM_QUALITY_MAX_REJECT_SHARE` if the rejects are acceptable) and clear `check_quality` to re-judge and
 emit. Each dump is gated on its own: one bad dump does not hold back another.
+
+**Nothing new, no event.** A landed dump whose content was ingested before (the same dump dropped again under
+another name or folder) is found "already ingested": `check_quality` and `emit` end *skipped*, and no
+**lastfm_plays** event triggers `artist_similarity` for nothing. A profiles file loaded into a dump ingested
+before is new: it is judged and announced.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ LASTFM_PLAYS = asset("lastfm_plays")
     },
 )
 def lastfm_ingest():
-    # it records the dumps it finds in the warehouse: a writer, so it waits for the pool and retries a busy lock
+    # it reads the warehouse (and writes it to remember files it reports): in the pool, so it waits for a build
+    # rather than failing on its lock, and retries a busy lock
     @task(pool="duckdb_writer", retries=2, retry_delay=pendulum.duration(minutes=1))
     def find_new_dumps(params=None) -> list[dict]:
         from musim.ingest.landing import new_dumps
@@ -69,8 +75,13 @@ def lastfm_ingest():
 
     @task(pool="duckdb_writer")
     def check_quality(summary: dict) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from musim.ingest.landing import nothing_new
         from musim.quality.gates import INGEST_DATASETS, gate_task
 
+        if why := nothing_new(summary):  # a dump ingested before: judged then, and nothing downstream to do
+            raise AirflowSkipException(why)
         return gate_task(INGEST_DATASETS, summary["dump_id"])
 
     @task(outlets=[LASTFM_PLAYS])

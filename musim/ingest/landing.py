@@ -9,8 +9,8 @@ dump per sub-folder (per key prefix on S3), or files directly in it::
     landing/lastfm/userid-timestamp-artid-artname-traid-traname.tsv
     landing/lastfm/lastfm-dataset-360K.tar.gz                    (as distributed: its profiles are inside)
 
-``X.tsv`` beside ``X.tsv.gz`` (a ``gunzip -k``) is one dump: both are paired with the folder's profiles file (the
-second is then found ingested already). Several different dumps in a folder with one profiles file are refused, as
+``X.tsv`` beside ``X.tsv.gz`` (a ``gunzip -k``) is one dump: the scan takes it once (the file of the two not yet
+remembered, else the first by name), with the folder's profiles file, and the ingest remembers both files. Several different dumps in a folder with one profiles file are refused, as
 ``musim ingest lastfm FOLDER`` refuses the folder: whose profiles they are cannot be told. A file the scan does not
 take by its name (``plays.tsv``, ``...plays.tsv.bz2``; hidden files aside) is logged with a warning saying what is
 accepted, once: by the scan that first finds it (``landing_unrecognised``).
@@ -23,6 +23,11 @@ under way (``cp`` of a plain ``.tsv`` writes it under its final name) would othe
 dump, and a profiles file uploaded after its plays file missed. Objects are downloaded to a temporary folder
 under ``$MUSIM_TMP`` (keeping their file names) for the ingest, and remembered by their object URL, size and
 last-modified time.
+
+The scan reads what it remembers through a read-only connection (:func:`musim.sandbox.reader`), beside any other
+reader; it takes the warehouse writer only to remember something: a file it reports (or forgets) as not taken, or a
+profiles file found loaded already. A landing area that holds no file at all needs nothing from the warehouse:
+while another process writes it, the scan finds nothing to do and leaves its bookkeeping for the next scan.
 """
 
 from __future__ import annotations
@@ -31,12 +36,12 @@ import fnmatch
 import hashlib
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from musim import sql, warehouse
+from musim import sandbox, sql, warehouse
 from musim.config import Settings, get_settings
-from musim.errors import IngestError, NotFoundError
+from musim.errors import BusyError, IngestError, NotFoundError
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
 from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, open_dump, reading, several_profiles
@@ -64,6 +69,13 @@ class LandedDump:
     #: profiles file dropped after its plays were ingested is a new landing, loaded into the dump then)
     profiles_size: int | None = None
     profiles_mtime: float | None = None
+    #: the same dump's other files, ``(location, size, mtime)``: ``X.tsv`` beside ``X.tsv.gz``. The dump is taken
+    #: once, by ``plays``, and the ingest remembers these with it
+    twins: tuple[tuple[str, int, float], ...] = ()
+
+    def files(self) -> list[tuple[str, int, float]]:
+        """``(location, size, mtime)`` of the plays file and its twins: what the ingest remembers."""
+        return [(self.plays, self.size, self.mtime), *(tuple(t) for t in self.twins)]
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -104,13 +116,15 @@ def _folder_dumps(files: list[_File]) -> tuple[list[LandedDump], list[_File]]:
     dumps = sorted({_dump_key(f.name) for f in plays})
     profile = profiles[0] if profiles else None
     found: list[LandedDump] = []
-    for f in plays:
-        changed = max(f.mtime, profile.mtime if profile else 0.0)
+    for key in dumps:  # X.tsv and X.tsv.gz: one dump, taken once (new_dumps picks which file it reads)
+        f, *twins = sorted((f for f in plays if _dump_key(f.name) == key), key=lambda f: f.name)
+        changed = max(f.mtime, *(t.mtime for t in twins), profile.mtime if profile else 0.0)
         found.append(LandedDump(
             plays=f.location, profiles=profile.location if profile else None, size=f.size, mtime=f.mtime,
             changed=changed, more_profiles=tuple(p.name for p in profiles[1:]),
-            other_dumps=tuple(d for d in dumps if d != _dump_key(f.name)) if profile else (),
-            profiles_size=profile.size if profile else None, profiles_mtime=profile.mtime if profile else None))
+            other_dumps=tuple(d for d in dumps if d != key) if profile else (),
+            profiles_size=profile.size if profile else None, profiles_mtime=profile.mtime if profile else None,
+            twins=tuple((t.location, t.size, t.mtime) for t in twins)))
     for f in archives:  # a dump as distributed: its profiles are inside
         found.append(LandedDump(plays=f.location, profiles=None, size=f.size, mtime=f.mtime, changed=f.mtime))
     return found, others
@@ -181,71 +195,117 @@ def _why_not_taken(name: str) -> str:
     return "its name is no dump file's; it is left alone"
 
 
-def _report_unrecognised(con, others: list[_File]) -> None:
+def _unrecognised(reported: set[str], others: list[_File]) -> tuple[list[_File], list[str]]:
     """Log a warning for each landed file the scan does not take, once: the scan that first finds it reports it
     (``landing_unrecognised``); a file gone from the landing area is forgotten, so one dropped there again is
-    reported again."""
-    reported = {r[0] for r in sql.query(con, "ingest/landing_unrecognised.sql").fetchall()}
-    present = [f.location for f in others]
+    reported again. The files to remember as reported, and the locations to forget."""
+    present = {f.location for f in others}
     new = [f for f in others if f.location not in reported]
     for f in new:
         log.warning("landing: %s is not ingested, %s (%s)", f.location, _why_not_taken(f.name), ACCEPTED)
-    gone = sorted(reported - set(present))
-    if new or gone:
-        with warehouse.transaction(con):
-            sql.run(con, "ingest/record_unrecognised.sql", locations=[f.location for f in new], gone=gone)
+    return new, sorted(reported - present)
+
+
+@dataclass
+class _Remembered:
+    """What the warehouse remembers of the landing area, read through a reader."""
+
+    reported: set[str]  # the files reported as not taken
+    seen: set[tuple]  # the landed files ingested, (location, size, mtime)
+    profiles: list[tuple[str, int, float, str]]  # profiles files found loaded already, to remember (with the dump)
+
+
+def _remembered(settings: Settings, landed: list[LandedDump], others: list[_File]) -> _Remembered | None:
+    """Read what the warehouse remembers of the landing area, without the writer's lock. None when the landing area
+    holds no file and another process writes the warehouse: there is nothing to ingest, and forgetting the files
+    reported before is left for the next scan."""
+    try:
+        with sandbox.reader(settings, wait_s=settings.warehouse.lock_wait_s if landed or others else 0.0) as con:
+            reported = {r[0] for r in sql.query(con, "ingest/landing_unrecognised.sql").fetchall()}
+            seen = set(sql.query(con, "ingest/landed_files.sql").fetchall()) if landed else set()
+            profiles = [p for d in landed if (p := _profiles_loaded_before(con, d, seen)) is not None]
+    except BusyError:
+        if landed or others:
+            raise
+        log.info("the landing area holds no file and the warehouse is being written: nothing to do")
+        return None
+    seen.update(p[:3] for p in profiles)
+    return _Remembered(reported, seen, profiles)
 
 
 def new_dumps(landing: str | Path | None = None, settings: Settings | None = None, *,
               settle_s: float | None = None, now: float | None = None) -> list[LandedDump]:
     """The landed dumps not yet ingested (by location, size and modification time) whose files have not
     changed for ``settle_s`` seconds (default ``MUSIM_LANDING_SETTLE_S``); the others are logged and left for
-    the next scan. The files the scan does not take (not named as a dump's files) are logged, each once."""
+    the next scan. The files the scan does not take (not named as a dump's files) are logged, each once.
+
+    Reads the warehouse through a reader; takes the writer only when there is something to remember (a file
+    reported or forgotten as not taken, a profiles file found loaded already)."""
     settings = settings or get_settings()
     landed, others = _scan(landing or settings.ingest.landing)
-    with warehouse.writer(settings) as con:
-        _report_unrecognised(con, others)
-        seen = set(sql.query(con, "ingest/landed_files.sql").fetchall()) if landed else set()
-        for d in landed:
-            if _profiles_loaded_before(con, d, seen):
-                seen.add((d.profiles, d.profiles_size, d.profiles_mtime))
+    known = _remembered(settings, landed, others)
+    if known is None:
+        return []
+    new, gone = _unrecognised(known.reported, others)
+    if new or gone or known.profiles:
+        with warehouse.writer(settings) as con, warehouse.transaction(con):
+            if new or gone:
+                sql.run(con, "ingest/record_unrecognised.sql", locations=[f.location for f in new], gone=gone)
+            for location, size, mtime, dump_id in known.profiles:
+                sql.run(con, "ingest/record_landed.sql", location=location, size=size, mtime=mtime,
+                        dump_id=dump_id)
     now = time.time() if now is None else now
     settle = settings.ingest.settle_s if settle_s is None else float(settle_s)
     ready = []
     for d in landed:
-        if (d.plays, d.size, d.mtime) in seen and (d.profiles is None
-                                                   or (d.profiles, d.profiles_size, d.profiles_mtime) in seen):
+        unseen = [f for f in d.files() if f not in known.seen]
+        if not unseen and (d.profiles is None or (d.profiles, d.profiles_size, d.profiles_mtime) in known.seen):
             continue
         if now - d.changed < settle:
             log.warning("%s changed %.0f s ago, less than MUSIM_LANDING_SETTLE_S (%g s): left for the next scan "
                         "(it may still be being copied)", d.plays, max(now - d.changed, 0.0), settle)
             continue
+        if unseen and unseen[0][0] != d.plays:  # the twin not yet remembered is the file the ingest reads
+            location, size, mtime = unseen[0]
+            d = replace(d, plays=location, size=size, mtime=mtime,
+                        twins=tuple(f for f in d.files() if f[0] != location))
         ready.append(d)
     return ready
 
 
-def _profiles_loaded_before(con, d: LandedDump, seen: set) -> bool:
-    """Whether ``d``'s plays were ingested with its (local) profiles file, by content, when landings remembered
-    plays files only (before profiles files were remembered too); then the profiles file is remembered now,
-    rather than the dump taken again. A profiles file under an object-store prefix is taken again instead (the
-    ingest finds it loaded already)."""
+def _profiles_loaded_before(con, d: LandedDump, seen: set) -> tuple[str, int, float, str] | None:
+    """``d``'s (local) profiles file, with its size, modification time and dump, when ``d``'s plays were ingested
+    with it, by content, when landings remembered plays files only (before profiles files were remembered too);
+    then the profiles file is remembered now, rather than the dump taken again. A profiles file under an
+    object-store prefix is taken again instead (the ingest finds it loaded already)."""
     if d.profiles is None or (d.plays, d.size, d.mtime) not in seen or is_object_url(d.profiles):
-        return False
-    if (d.profiles, d.profiles_size, d.profiles_mtime) in seen:
-        return False
+        return None
+    if d.profiles_size is None or d.profiles_mtime is None or (d.profiles, d.profiles_size, d.profiles_mtime) in seen:
+        return None
     row = sql.query(con, "ingest/landed_profiles_sha.sql", location=d.plays, size=d.size, mtime=d.mtime).fetchone()
     if row is None or row[0] is None:
-        return False
+        return None
     try:
         with reading(d.profiles), open_dump(d.profiles) as fh:
             loaded = hashlib.file_digest(fh, "sha256").hexdigest() == row[0]
     except (IngestError, OSError):
-        return False  # the ingest names what is wrong with it
-    if loaded:
-        dump_id = sql.query(con, "ingest/landed_dump.sql", location=d.plays, size=d.size, mtime=d.mtime).fetchone()[0]
-        sql.run(con, "ingest/record_landed.sql", location=d.profiles, size=d.profiles_size, mtime=d.profiles_mtime,
-                dump_id=dump_id)
-    return loaded
+        return None  # the ingest names what is wrong with it
+    if not loaded:
+        return None
+    dump_id = sql.query(con, "ingest/landed_dump.sql", location=d.plays, size=d.size, mtime=d.mtime).fetchone()[0]
+    return d.profiles, d.profiles_size, d.profiles_mtime, dump_id
+
+
+def nothing_new(summary: IngestResult | dict) -> str | None:
+    """Why a landed dump's ingest (:func:`ingest_landed`'s result) changed nothing, in one line, or None when it
+    loaded something: a new dump, or profiles into a dump ingested before. A dump ingested before (the same
+    content landed again, under another name or folder) announces nothing: its consumers (the similarity build)
+    have no work."""
+    s = summary.to_json() if isinstance(summary, IngestResult) else summary
+    if not s["already_ingested"] or s.get("profiles_added") or s.get("profiles_replaced"):
+        return None
+    was = f" (as {s['file_name']})" if s.get("file_name") else ""
+    return f"dump {s['dump_id'][:12]} was ingested before{was}: nothing new was loaded, so no lastfm_plays event"
 
 
 def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> IngestResult:
@@ -270,8 +330,9 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
         log.warning("%s", result.profiles_warning)
     with warehouse.writer(settings) as con:
         with warehouse.transaction(con):
-            sql.run(con, "ingest/record_landed.sql", location=d.plays, size=d.size, mtime=d.mtime,
-                    dump_id=result.dump_id)
+            for location, size, mtime in d.files():  # the twins with it: they are the same dump
+                sql.run(con, "ingest/record_landed.sql", location=location, size=size, mtime=mtime,
+                        dump_id=result.dump_id)
             if d.profiles is not None and d.profiles_size is not None and d.profiles_mtime is not None:
                 sql.run(con, "ingest/record_landed.sql", location=d.profiles, size=d.profiles_size,
                         mtime=d.profiles_mtime, dump_id=result.dump_id)

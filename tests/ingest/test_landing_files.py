@@ -11,7 +11,7 @@ import pytest
 
 from musim import warehouse
 from musim.errors import IngestError
-from musim.ingest.landing import ingest_landed, new_dumps
+from musim.ingest.landing import ingest_landed, new_dumps, nothing_new
 from tests.lastfm_files import U1, U2, tiny_dump, write_lines
 
 PLAYS = "usersha1-artmbid-artname-plays.tsv"
@@ -31,15 +31,35 @@ def test_a_dump_beside_its_gunzipped_copy_is_ingested_with_its_profiles(tmp_path
         shutil.copyfileobj(src, dst)
     _profiles(folder / PROFILES)
     monkeypatch.setenv("MUSIM_LANDING", (tmp_path / "landing").as_uri() if as_url else str(tmp_path / "landing"))
-    ready = new_dumps(settle_s=0)
-    assert [d.plays.rpartition("/")[2] for d in ready] == [PLAYS, f"{PLAYS}.gz"]
-    assert all(d.profiles is not None and d.profiles.endswith(PROFILES) for d in ready)
-    first, second = (ingest_landed(d.to_json()) for d in ready)
+    (ready,) = new_dumps(settle_s=0)  # one dump, taken once: it was ingested twice, the second "already ingested"
+    assert ready.plays.rpartition("/")[2] == PLAYS and [t[0].rpartition("/")[2] for t in ready.twins] == [f"{PLAYS}.gz"]
+    assert ready.profiles is not None and ready.profiles.endswith(PROFILES)
+    first = ingest_landed(ready.to_json())
     assert (first.profile_lines, first.profile_loaded, first.already_ingested) == (2, 2, False)
-    assert second.already_ingested and second.dump_id == first.dump_id and second.profile_loaded == 2
-    assert new_dumps(settle_s=0) == []
+    assert new_dumps(settle_s=0) == []  # both files remembered
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0] == 2
+        assert con.execute("SELECT count(DISTINCT dump_id), count(*) FROM landing_file").fetchone() == (1, 3)
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_gunzipped_copy_made_after_the_ingest_is_found_ingested_and_announces_nothing(tmp_path, monkeypatch, as_url):
+    """`gunzip -k` after the .gz was ingested: the copy is the file not yet remembered, read once, found ingested."""
+    folder = tmp_path / "landing" / "2026-11"
+    gz = write_lines(folder / f"{PLAYS}.gz", tiny_dump(tmp_path / PLAYS).read_text().splitlines(), gz=True)
+    monkeypatch.setenv("MUSIM_LANDING", (tmp_path / "landing").as_uri() if as_url else str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    first = ingest_landed(ready)
+    assert nothing_new(first) is None
+    with gzip.open(gz) as src, open(folder / PLAYS, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    (again,) = new_dumps(settle_s=0)
+    assert again.plays.rpartition("/")[2] == PLAYS and [t[0] for t in again.twins] == [ready.plays]
+    second = ingest_landed(again.to_json())
+    assert second.already_ingested and second.dump_id == first.dump_id
+    assert nothing_new(second.to_json()) == (f"dump {first.dump_id[:12]} was ingested before (as {PLAYS}.gz): "
+                                             "nothing new was loaded, so no lastfm_plays event")
+    assert new_dumps(settle_s=0) == []
 
 
 def test_two_dumps_sharing_one_profiles_file_are_refused_not_ingested_without_it(tmp_path, monkeypatch):
