@@ -220,7 +220,7 @@ def _remembered(settings: Settings, landed: list[LandedDump], others: list[_File
     holds no file and another process writes the warehouse: there is nothing to ingest, and forgetting the files
     reported before is left for the next scan."""
     try:
-        with sandbox.reader(settings, wait_s=settings.warehouse.lock_wait_s if landed or others else 0.0) as con:
+        with sandbox.reader(settings, wait_s=None if landed or others else 0.0) as con:
             reported = {r[0] for r in sql.query(con, "ingest/landing_unrecognised.sql").fetchall()}
             seen = set(sql.query(con, "ingest/landed_files.sql").fetchall()) if landed else set()
             profiles = [p for d in landed if (p := _profiles_loaded_before(con, d, seen)) is not None]

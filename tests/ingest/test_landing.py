@@ -55,3 +55,81 @@ def test_a_landing_folder_that_does_not_exist_is_named_not_scanned_as_empty(tmp_
     missing = tmp_path / "lastfn-typo"
     with pytest.raises(NotFoundError, match=rf"^the landing folder ({missing}|file://{missing}) is no folder: create it"):
         new_dumps(missing.as_uri() if as_url else missing)
+
+
+HOLD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "read")
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def hold_warehouse():
+    """``hold("read" | "write")``: another process holds the warehouse open (a notebook, `musim dumps`, a build)."""
+    import subprocess
+    import sys
+
+    from musim import warehouse
+    from musim.config import get_settings
+
+    procs = []
+
+    def hold(how: str) -> subprocess.Popen:
+        warehouse.connect().close()
+        proc = subprocess.Popen([sys.executable, "-c", HOLD, str(get_settings().warehouse.path), how],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        assert proc.stdout.readline().strip() == "holding"
+        return proc
+
+    yield hold
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_scan_reads_beside_another_reader_and_takes_the_writer_only_to_remember(tmp_path, monkeypatch,
+                                                                                    hold_warehouse, caplog):
+    """The scan opened the warehouse writer every hour: any other process reading the warehouse (a notebook,
+    `musim dumps`) made it wait MUSIM_WAREHOUSE_LOCK_WAIT_S and fail, though it had nothing to write."""
+    import logging
+
+    from musim.errors import BusyError
+
+    root = tmp_path / "landing"
+    tiny_dump(root / "d1" / PLAYS)
+    monkeypatch.setenv("MUSIM_LANDING", str(root))
+    monkeypatch.setenv("MUSIM_WAREHOUSE_LOCK_WAIT_S", "0.5")
+    ingest_landed(new_dumps(settle_s=0)[0])
+    tiny_dump(root / "d2" / PLAYS)
+    write_lines(root / "d2" / "plays.tsv", ["x"])  # a file it does not take
+    assert len(new_dumps(settle_s=0)) == 1  # ...reported (and remembered) by this scan
+
+    reading = hold_warehouse("read")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        (ready,) = new_dumps(settle_s=0)  # nothing to remember: read only
+    assert ready.plays == str(root / "d2" / PLAYS)
+    assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []  # reported once, before
+    write_lines(root / "d2" / "notes.txt", ["a new file to report"])  # to remember: that takes the writer
+    with pytest.raises(BusyError, match=f"held by pid {reading.pid}"):
+        new_dumps(settle_s=0)
+
+
+def test_an_empty_landing_area_is_scanned_beside_a_writer(tmp_path, monkeypatch, hold_warehouse):
+    """Nothing landed: the hourly scan needs nothing from the warehouse, and a long build writing it does not fail
+    it."""
+    from musim.errors import BusyError
+
+    root = tmp_path / "landing"
+    root.mkdir()
+    monkeypatch.setenv("MUSIM_LANDING", str(root))
+    monkeypatch.setenv("MUSIM_WAREHOUSE_LOCK_WAIT_S", "0.5")
+    writing = hold_warehouse("write")
+    assert new_dumps(settle_s=0) == []
+    tiny_dump(root / "d1" / PLAYS)  # something landed: what is remembered of it must be read
+    monkeypatch.setattr("musim.sandbox.LOCK_WAIT_S", 0.2)
+    with pytest.raises(BusyError, match=f"being written by another process \\(pid {writing.pid}\\)"):
+        new_dumps(settle_s=0)
