@@ -10,10 +10,11 @@ dump per sub-folder (per key prefix on S3), or files directly in it::
     landing/lastfm/lastfm-dataset-360K.tar.gz                    (as distributed: its profiles are inside)
 
 ``X.tsv`` beside ``X.tsv.gz`` (a ``gunzip -k``) is one dump: the scan takes it once (the file of the two not yet
-remembered, else the first by name), with the folder's profiles file, and the ingest remembers both files. Several different dumps in a folder with one profiles file are refused, as
-``musim ingest lastfm FOLDER`` refuses the folder: whose profiles they are cannot be told. A file the scan does not
-take by its name (``plays.tsv``, ``...plays.tsv.bz2``; hidden files aside) is logged with a warning saying what is
-accepted, once: by the scan that first finds it (``landing_unrecognised``).
+remembered, else the first by name), with the folder's profiles file, and the ingest remembers both files. Several
+different dumps in a folder with one profiles file are refused, as ``musim ingest lastfm FOLDER`` refuses the
+folder: whose profiles they are cannot be told. A file the scan does not take by its name (``plays.tsv``,
+``...plays.tsv.bz2``; hidden files aside) is logged with a warning saying what is accepted, once: by the scan that
+first finds it (``landing_unrecognised``).
 
 A file already ingested (same location, size and modification time) is not hashed again; a dump's profiles file
 is remembered beside its plays file, so one dropped (or replaced) after its plays were ingested is taken then: loaded
@@ -309,7 +310,7 @@ def nothing_new(summary: IngestResult | dict) -> str | None:
 
 
 def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> IngestResult:
-    """Ingest one landed dump and remember its file, so the next scan skips it."""
+    """Ingest one landed dump and remember its files (its twins and profiles file too), so the next scan skips it."""
     settings = settings or get_settings()
     d = LandedDump(**dump) if isinstance(dump, dict) else dump
     if d.more_profiles:
