@@ -12,11 +12,13 @@ When every provider refuses musim (Spotify's token URL refusing the client crede
 403), `fetch` fails at once, without its retries, in one line naming the providers and what to set
 (`MUSIM_SPOTIFY_CLIENT_ID`/`_SECRET` or the connection `musim_spotify`, `MUSIM_DEEZER_API_URL`, ...); the artists
 not done stay pending. When no artist of a batch got an answer and every failure was a network error (connection
-refused, a name that does not resolve, a timeout: the providers were not reached), `fetch` fails with one line
-saying so ("the provider could not be reached: check the network/proxy; the task retries"), after journaling those
-artists as failed (they stay retryable), and asks them again on its retries; a batch where some artist got an answer
-succeeds, its failed artists recorded. That and any other error of `fetch` (the object store unreachable) is
-retried, twice, a minute apart; if every try fails the run fails.
+refused, a name that does not resolve, a timeout: the providers were not reached), or the lookups were answered but
+every preview download of the batch failed on network errors and nothing was stored (the previews' host not
+reached), `fetch` fails with one line saying so ("... could not be reached: check the network/proxy; the task
+retries", on its last try "no retries left: rerun the task or `musim acquire --retry`"), after journaling those
+artists and previews as failed (they stay retryable), and asks them again on its retries; a batch where some artist
+got an answer, or some download did, succeeds, its failures recorded. That and any other error of `fetch` (the
+object store unreachable) is retried, twice, a minute apart; if every try fails the run fails.
 
 `record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
 one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
@@ -71,17 +73,20 @@ def audio_acquire():
                     local_dir=params["local_path"] or None, retry=bool(params.get("retry")))
 
     @task(pool="audio_fetch", max_active_tis_per_dag=1, retries=2, retry_delay=pendulum.duration(minutes=1))
-    def fetch(batch: dict, params=None) -> dict:
+    def fetch(batch: dict, params=None, ti=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
+        from musim.acquire.errors import task_then
         from musim.acquire.pipeline import fetch_batch
         from musim.errors import ConfigError, ParameterError
 
+        # an outage's message says whether this try is retried (not on the last: what to do then)
+        then = task_then(ti.try_number, ti.max_tries) if ti is not None else None
         try:
-            return fetch_batch(batch, concurrency=params["concurrency"])
+            return fetch_batch(batch, concurrency=params["concurrency"], then=then)
         except (ConfigError, ParameterError) as exc:  # every provider refused musim (NoProviderLeft), a bad setting:
-            # no retry can pass until it is fixed, so none is spent (a batch that reached no provider raises
-            # ProvidersUnreachable, a MusimError but no ConfigError: retried, then the run fails)
+            # no retry can pass until it is fixed, so none is spent (a batch that reached no provider, or no preview's
+            # host, raises ProvidersUnreachable, a MusimError but no ConfigError: retried, then the run fails)
             raise AirflowFailException(f"{exc} (not retried: fix it, then trigger audio_acquire again)") from None
 
     @task(pool="duckdb_writer", trigger_rule="none_failed")

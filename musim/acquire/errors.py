@@ -87,17 +87,55 @@ class AcquireFailed(MusimError):
     failed): the run acquired nothing. Their attempts are recorded; a later run tries them again."""
 
 
+#: How an outage's message ends where nothing retries by itself (the CLI, a direct call of ``fetch_batch``).
+RERUN_LATER = "run `musim acquire --retry` once the network is back"
+
+
+def task_then(try_number: int | None, max_tries: int | None) -> str:
+    """How an outage's message ends in the ``audio_acquire`` DAG's ``fetch`` task, from its task instance's
+    ``try_number`` (1 on the first try) and ``max_tries`` (the retries: Airflow retries a failed try while
+    ``try_number <= max_tries``): that the task retries, or, on its last try, what to do."""
+    if try_number is not None and max_tries is not None and try_number <= max_tries:
+        return f"the task retries (this was try {try_number} of {max_tries + 1})"
+    return "no retries left: rerun the task or `musim acquire --retry`"
+
+
 class ProvidersUnreachable(MusimError):
     """No artist of a batch got anything and every failure was the network (connection refused, a name that does
     not resolve, a timeout): the providers were not reached, so nothing is known about the artists. Raised by
     ``fetch_batch`` after journaling them as failed (they stay retryable) so that the DAG's task retries apply and
-    the run fails; the CLI stops on it (exit 2). A batch where some artist got an answer is not this."""
+    the run fails; the CLI stops on it (exit 2). A batch where some artist got an answer is not this. ``then`` ends
+    the message: what happens next (:func:`task_then` in the DAG; default :data:`RERUN_LATER`)."""
 
-    def __init__(self, artists: int, providers: list[str], first: str, *,
-                 then: str = "the task retries") -> None:
+    def __init__(self, artists: int, providers: list[str], first: str, *, then: str | None = None) -> None:
         self.artists = artists
         self.providers = providers
         self.first = first
-        which = "the one artist" if artists == 1 else f"all {artists:,} artists"
-        super().__init__(f"{which} of the batch failed on network errors with {', '.join(providers) or 'no provider'}"
-                         f" (first: {first}): the provider could not be reached: check the network/proxy; {then}")
+        self.then = then or RERUN_LATER
+        super().__init__(self._message())
+
+    def _which(self) -> str:
+        return "the one artist" if self.artists == 1 else f"all {self.artists:,} artists"
+
+    def _message(self) -> str:
+        return (f"{self._which()} of the batch failed on network errors with {', '.join(self.providers) or 'no provider'}"
+                f" (first: {self.first}): the provider could not be reached: check the network/proxy; {self.then}")
+
+
+class PreviewsUnreachable(ProvidersUnreachable):
+    """The lookups of a batch were answered but every preview download tried failed on network errors (the audio
+    host not reached: connection refused, a name that does not resolve, a timeout) and nothing was stored: an outage
+    as :class:`ProvidersUnreachable` (and handled as one), raised after the previews are journaled as failed (they
+    stay retryable). ``downloads``: the downloads tried; ``artists``: the artists they were for."""
+
+    def __init__(self, artists: int, downloads: int, providers: list[str], first: str, *,
+                 then: str | None = None) -> None:
+        self.downloads = downloads
+        super().__init__(artists, providers, first, then=then)
+
+    def _message(self) -> str:
+        which = "the one preview download" if self.downloads == 1 else f"all {self.downloads:,} preview downloads"
+        of = "the one artist" if self.artists == 1 else f"{self.artists:,} artists"
+        return (f"{which} of the batch ({of}) failed on network errors with {', '.join(self.providers)} (first: "
+                f"{self.first}) and nothing was stored: the previews' host could not be reached: check the "
+                f"network/proxy; {self.then}")

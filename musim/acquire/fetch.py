@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from musim.acquire.check import get_preview
-from musim.acquire.errors import NoProviderLeft, ProviderError, ProvidersUnreachable
+from musim.acquire.errors import NoProviderLeft, PreviewsUnreachable, ProviderError, ProvidersUnreachable
 from musim.acquire.journal import (
     JOURNAL_PREFIX,
     PREVIEW_PREFIX,
@@ -126,25 +126,27 @@ def _base_outcome(track: TrackCandidate, artist_id: int) -> dict[str, Any]:
     }
 
 
-def _download(provider: Any, track: TrackCandidate, artist_id: int, store: ObjectStore) -> PreviewOutcome:
+def _download(provider: Any, track: TrackCandidate, artist_id: int,
+              store: ObjectStore) -> tuple[PreviewOutcome, bool]:
+    """The preview's outcome, and whether it failed because its host was not reached (a network error)."""
     base = _base_outcome(track, artist_id)
     try:
         got = get_preview(provider, track)
     except ProviderError as err:
-        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now())
+        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now()), err.network
     if isinstance(got, RejectedPreview):
-        return PreviewOutcome(**base, status="rejected", error=got.reason, fetched_at=_now())
+        return PreviewOutcome(**base, status="rejected", error=got.reason, fetched_at=_now()), False
     fmt = (got.format or Path(track.local_path or "").suffix.lstrip(".") or "bin").lower()
     try:
         info = store.put_content_addressed(got.data, prefix=PREVIEW_PREFIX, ext=fmt)
     except MusimError as err:
-        return PreviewOutcome(**base, status="failed", error=f"object store: {err}", fetched_at=_now())
+        return PreviewOutcome(**base, status="failed", error=f"object store: {err}", fetched_at=_now()), False
     if base["excerpt_offset_s"] is None:  # a preview: analyse all of it
         base["excerpt_offset_s"], base["excerpt_duration_s"] = 0.0, got.duration_s
     return PreviewOutcome(
         **base, status="downloaded", object_key=info.key, sha256=info.sha256, bytes=len(got.data),
         duration_s=got.duration_s, sample_rate=got.sample_rate, channels=probe_channels(got.data), format=fmt,
-        fetched_at=_now())
+        fetched_at=_now()), False
 
 
 def _reuse(track: TrackCandidate, artist_id: int, known: Mapping[str, Any]) -> PreviewOutcome:
@@ -169,6 +171,10 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     its attempts are below ``max_attempts``, and a source whose object is still stored is reused. Only the
     artist's own tracks are taken (not another artist's track it features on). A rejected track frees its
     slot for the next one; a failed one keeps it (it is retried next run).
+
+    The outcome is ``unreachable`` when the artist got nothing only because of the network: every provider's
+    lookup failed on network errors, or every preview it tried failed on network errors (its audio host not
+    reached; nothing stored, none reused).
     """
     artist_id, name = int(item["artist_id"]), str(item["name"])
     known: Mapping[str, Any] = item.get("known") or {}
@@ -203,6 +209,7 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         return outcome
     provider = next(p for p in providers if p.name == res.provider)
     slots = per_artist
+    network_failures = 0
     seen: set[str] = set()
     for track in own:
         if slots <= 0:
@@ -225,11 +232,29 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         if stored is not None and _exists(store, stored["object_key"]):
             result = _reuse(track, artist_id, stored)
         else:
-            result = _download(provider, track, artist_id, store)
+            result, network = _download(provider, track, artist_id, store)
+            network_failures += network
         outcome.previews.append(result)
         if result.status != "rejected":
             slots -= 1
+    # every preview tried failed on the network: nothing is known about its audio (a retried task asks again)
+    outcome.unreachable = bool(outcome.previews) and network_failures == len(outcome.previews)
     return outcome
+
+
+def _raise_outage(tried: int, unreachable: list[ArtistOutcome], downloading: list[ArtistOutcome],
+                  then: str | None) -> None:
+    """Raise :class:`ProvidersUnreachable` when the ``tried`` artists of a batch met an outage: every one reached no
+    provider (no download tried), or every download tried failed on network errors (``downloading`` all
+    ``unreachable``; then nothing was stored, as an artist with a preview stored, reused or rejected is not)."""
+    if downloading and all(o.unreachable for o in downloading):
+        failed = [(o.provider or "?", p.error or "no reason recorded") for o in downloading for p in o.previews]
+        raise PreviewsUnreachable(len(downloading), len(failed), sorted({name for name, _ in failed}),
+                                  "{}: {}".format(*failed[0]), then=then)
+    if len(unreachable) == tried:
+        names = sorted({p for o in unreachable for p in o.providers_tried})
+        first = next((o.error for o in unreachable if o.error), "no reason recorded")
+        raise ProvidersUnreachable(tried, names, first.split("; ")[0], then=then)
 
 
 def _exists(store: ObjectStore, key: str) -> bool:
@@ -247,7 +272,7 @@ def fetch_batch(
     settings: AcquireSettings | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_artist: Callable[[ArtistOutcome], None] | None = None,
-    then: str = "the task retries",
+    then: str | None = None,
 ) -> dict[str, Any]:
     """Fetch every artist of ``batch`` (from :func:`musim.acquire.pipeline.plan`) with ``concurrency`` threads.
 
@@ -264,9 +289,13 @@ def fetch_batch(
     When every artist tried failed only on network errors (no provider was reached: connection refused, a name
     that does not resolve, a timeout) and none got an answer, :class:`~musim.acquire.errors.ProvidersUnreachable`
     is raised at the end of the batch, after their journals are written (they are recorded as failed, and stay
-    retryable): an outage is the run's failure, so the DAG task's retries apply. A retried call asks those
-    artists again (a journal of an artist that reached no provider is not taken as done). ``then`` ends that
-    error's message (what happens next: the task retries, or what to run).
+    retryable): an outage is the run's failure, so the DAG task's retries apply. So is a batch whose lookups were
+    answered but where every preview download tried failed on network errors (the audio host not reached) and
+    nothing was stored: :class:`~musim.acquire.errors.PreviewsUnreachable` (a ``ProvidersUnreachable``), after
+    journaling those previews as failed. A batch where some download got an answer (stored, or rejected) is no
+    outage. A retried call asks the unreached artists again (their journals are not taken as done). ``then`` ends
+    that error's message (what happens next: :func:`~musim.acquire.errors.task_then` in the DAG; default
+    :data:`~musim.acquire.errors.RERUN_LATER`).
     """
     started = time.perf_counter()
     own_providers = providers is None
@@ -282,6 +311,7 @@ def fetch_batch(
     errors: list[str] = []
     refused: list[NoProviderLeft] = []
     unreachable: list[ArtistOutcome] = []
+    downloading: list[ArtistOutcome] = []  # the artists that tried a download (not reused)
     lock = threading.Lock()
 
     def one(item: Mapping[str, Any]) -> None:
@@ -306,6 +336,8 @@ def fetch_batch(
             counts["artists_tried"] += 1
             if outcome.unreachable:
                 unreachable.append(outcome)
+            if any(not p.reused for p in outcome.previews):
+                downloading.append(outcome)
             counts[f"artists_{outcome.resolve_status}"] += 1
             counts["artists_all_failed"] += all_failed
             why = outcome.error or next((p.error for p in outcome.previews if p.status == "failed"), None)
@@ -339,10 +371,8 @@ def fetch_batch(
         if refused:  # the journals written before stay in the store: the next record() applies them
             raise refused[0]
         tried = counts.pop("artists_tried", 0)
-        if tried and len(unreachable) == tried and not counts.get("artists_resumed"):
-            names = sorted({p for o in unreachable for p in o.providers_tried})
-            first = next((o.error for o in unreachable if o.error), "no reason recorded")
-            raise ProvidersUnreachable(tried, names, first.split("; ")[0], then=then)
+        if tried and not counts.get("artists_resumed"):
+            _raise_outage(tried, unreachable, downloading, then)
     finally:
         if own_providers:
             for p in providers:

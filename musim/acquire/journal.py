@@ -70,8 +70,8 @@ class PreviewOutcome:
 @dataclass
 class ArtistOutcome:
     """Everything one artist's fetch found out: the resolution and each preview tried. ``unreachable``: it
-    failed only because no provider was reached (every error a network one), so nothing is known about it: a
-    retried fetch task asks again rather than take this journal as done."""
+    failed only because no provider was reached, or no preview's host (every error a network one), so nothing is
+    known about it, or its audio: a retried fetch task asks again rather than take this journal as done."""
 
     artist_id: int
     name: str

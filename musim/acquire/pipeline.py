@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 
 from musim import serving, sql, warehouse
-from musim.acquire.errors import NoProviderLeft, ProviderError, ProvidersUnreachable
+from musim.acquire.errors import RERUN_LATER, NoProviderLeft, ProviderError, ProvidersUnreachable
 from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
 from musim.acquire.journal import (
     PREVIEW_PREFIX,
@@ -337,8 +337,9 @@ def acquire(
     progress (the CLI's progress bar). Raises :class:`~musim.acquire.errors.NoProviderLeft` (a configuration error)
     once every provider has refused musim's configuration, after recording what was fetched before; the artists
     left stay pending, and :class:`~musim.acquire.errors.ProvidersUnreachable` when no provider was reached for a
-    whole batch (every artist tried failed on network errors): that batch's artists are recorded as failed (they stay
-    retryable), the batches left are not tried. A run where every artist failed otherwise returns
+    whole batch (every artist tried failed on network errors), or every preview download of a batch failed on network
+    errors with nothing stored (:class:`~musim.acquire.errors.PreviewsUnreachable`): that batch's artists and previews
+    are recorded as failed (``musim acquire --retry`` plans them again), the batches left are not tried. A run where every artist failed otherwise returns
     (``every_artist_failed``): the CLI exits 2 on it."""
     settings = settings or get_settings()
     with one_at_a_time(settings.ensure_tmp(), "acquire", "`musim acquire`"):
@@ -368,8 +369,9 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
                 try:
                     fetched = fetch_batch(batch, providers=built, store=store, concurrency=concurrency,
                                           on_artist=on_artist, then=_UNREACHABLE_THEN)
-                except (NoProviderLeft, ProvidersUnreachable):  # every provider refused its configuration, or
-                    # none was reached for a whole batch (an outage): stop, the rest stays pending
+                except (NoProviderLeft, ProvidersUnreachable):  # every provider refused its configuration, or a
+                    # whole batch met an outage (no provider, or no preview's host, reached): stop, the rest stays
+                    # pending
                     record(max_attempts=max_attempts, settings=settings, store=store)  # what was fetched before
                     raise
                 summary.add(fetched)
@@ -382,7 +384,7 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
 
 
 _UNREACHABLE_THEN = ("the batches left were not tried (their artists stay pending, this batch's are recorded as "
-                     "failed and retried): run `musim acquire` again once it is back")
+                     f"failed): {RERUN_LATER}")
 
 
 def _reachable(providers: list, timeout_s: float) -> list:

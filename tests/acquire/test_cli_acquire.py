@@ -263,6 +263,7 @@ def test_acquire_stops_on_a_batch_that_reaches_no_provider(snapshot, fake_env, c
     assert line.startswith("musim: error: the one artist of the batch failed on network errors with deezer (first: "
                            "deezer: gave up after 2 attempts: timeout on GET /search/artist)")
     assert "the provider could not be reached: check the network/proxy; the batches left were not tried" in line
+    assert line.endswith("run `musim acquire --retry` once the network is back")  # what to run (nothing retries)
     assert fake_env.count(r"^/deezer/search/artist$") == 2  # one artist's two tries; the other batches never asked
     fake_env.clear_faults()
     code, out, _ = run(capsys, "previews", "--all", "--json")

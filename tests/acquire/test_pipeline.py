@@ -251,7 +251,8 @@ def test_a_batch_that_reaches_no_provider_raises_and_its_retry_asks_again(snapsh
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith("all 3 artists of the batch failed on network errors with deezer, itunes")
     assert "(first: deezer: gave up after 3 attempts: connection error on GET /search/artist: ConnectionError)" in msg
-    assert msg.endswith("the provider could not be reached: check the network/proxy; the task retries")
+    assert msg.endswith("the provider could not be reached: check the network/proxy; run `musim acquire --retry` "
+                        "once the network is back")  # nothing retries a direct call by itself
     journals = sorted(info.key for info in open_store().list(f"acquire/journal/{batch['batch_id']}/"))
     assert len(journals) == 3 and all(_journal(k).resolve_status == "failed" and _journal(k).unreachable
                                       for k in journals)
@@ -300,3 +301,70 @@ def test_artists_the_providers_do_not_know_are_no_outage(snapshot, fake_server):
     fake_server.clear_faults()
     unknown = dict(batch, batch_id="unknown", artists=[{"artist_id": 99, "name": "Nobody Anyone Knows", "known": {}}])
     assert fetch_batch(unknown, settings=settings)["counts"] == {"artists_no_match": 1, "artists_all_failed": 0}
+
+
+def test_a_batch_whose_every_preview_download_is_refused_raises_and_its_retry_downloads(snapshot, fake_server):
+    """The lookups answer but every preview URL they give is on a port nothing listens on (the audio host down): the
+    run ended green with every preview failed. Now the batch raises PreviewsUnreachable (a ProvidersUnreachable: the
+    task's retries apply) after journaling the previews as failed, and the retried call asks those artists again."""
+    from musim.acquire.errors import PreviewsUnreachable, ProvidersUnreachable
+
+    settings = fake_server.settings()
+    (batch,) = plan(3, providers=["deezer"], acquire_settings=settings)
+    fake_server.move_audio(_dead_url())
+    with pytest.raises(PreviewsUnreachable) as err:
+        fetch_batch(batch, settings=settings, concurrency=1)
+    assert isinstance(err.value, ProvidersUnreachable) and fake_server.count(AUDIO) == 0
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("all 9 preview downloads of the batch (3 artists) failed on network "
+                                             "errors with deezer (first: deezer: gave up after 3 attempts: connection "
+                                             "error on preview of track 3000000: ConnectionError) and nothing was stored")
+    assert msg.endswith("the previews' host could not be reached: check the network/proxy; run `musim acquire --retry` "
+                        "once the network is back")
+    journals = sorted(info.key for info in open_store().list(f"acquire/journal/{batch['batch_id']}/"))
+    outcomes = [_journal(k) for k in journals]
+    assert len(outcomes) == 3 and all(o.resolve_status == "found" and o.unreachable for o in outcomes)
+    assert [p.status for o in outcomes for p in o.previews] == ["failed"] * 9
+    assert not list(open_store().list("audio/previews/"))
+
+    fake_server.move_audio(None)  # the task's retry, the audio host back: the artists are asked again
+    retried = fetch_batch(batch, settings=settings)
+    assert "artists_resumed" not in retried["counts"] and retried["counts"]["downloaded"] == 9
+    assert sorted(retried["journals"]) == journals and record([retried])["journals"] == 3
+    assert status_counts()["artists"]["downloaded"] == 3 and status_counts()["tracks"] == 9
+
+
+def test_a_batch_where_some_download_got_an_answer_is_no_outage(snapshot, fake_server):
+    """Only Radiohead's audio host is down: the batch returns (green), Radiohead's previews failed and its journal
+    marked unreachable; and a download answered with unusable audio (rejected) is an answer too: no outage."""
+    settings = fake_server.settings()
+    (batch,) = plan(2, providers=["deezer"], acquire_settings=settings)
+    fake_server.move_audio(_dead_url(), "Radiohead")
+    fetched = fetch_batch(batch, settings=settings, concurrency=1)
+    assert (fetched["counts"]["downloaded"], fetched["counts"]["failed"]) == (3, 3)
+    radiohead, beyonce = (_journal(k) for k in sorted(fetched["journals"]))
+    assert radiohead.name == "Radiohead" and radiohead.unreachable and not beyonce.unreachable
+
+    fake_server.add_fault(r"^/audio/deezer/30001\d\d\.mp3$", Fault("corrupt"))  # every one of Beyoncé's
+    rejected = fetch_batch(dict(batch, batch_id="rejected"), settings=settings, concurrency=1)
+    assert (rejected["counts"]["rejected"], rejected["counts"]["failed"]) == (4, 3)
+    assert "downloaded" not in rejected["counts"]  # nothing stored, yet the audio host of one artist answered
+
+
+def test_an_acquire_run_stopped_by_a_preview_outage_is_planned_again_by_retry(snapshot, fake_server):
+    """The command's path: the previews are recorded failed (one attempt, given up at --max-attempts 1), the message
+    says what to run, and `musim acquire --retry` plans and downloads them once the audio host is back."""
+    from musim.acquire.errors import PreviewsUnreachable
+
+    settings = fake_server.settings()
+    fake_server.move_audio(_dead_url())
+    with pytest.raises(PreviewsUnreachable) as err:
+        acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
+    assert str(err.value).endswith("the batches left were not tried (their artists stay pending, this batch's are "
+                                   "recorded as failed): run `musim acquire --retry` once the network is back")
+    assert rows("SELECT status, attempts FROM preview") == [("failed", 1)] * 6
+    assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "failed", "Beyoncé": "failed"}
+    fake_server.move_audio(None)
+    assert acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1).planned == 0  # given up
+    again = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, retry=True)
+    assert (again.planned, again.downloaded, again.failed) == (2, 6, 0) and status_counts()["tracks"] == 6

@@ -235,3 +235,24 @@ def test_an_api_answering_401_or_403_refuses_musim_a_preview_answering_403_is_on
         with pytest.raises(ProviderError) as failed:
             deezer.fetch(track)
     assert failed.value.status == 403 and not isinstance(failed.value, ProviderRefused)
+
+
+def test_a_token_url_that_cannot_be_reached_is_an_outage_not_a_refusal(provider_server, sleeps):
+    """Spotify's token URL on a port nothing listens on: a network error (retried, then an outage), never a refusal of
+    the credentials (which would leave Spotify out for the run), and the error names the token call, not the search
+    it stood in front of ("connection error on GET /search")."""
+    import socket
+
+    from musim.acquire.errors import ProviderRefused
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/api/token"
+    with SpotifyProvider(provider_server.settings(spotify_token_url=dead), CREDS, sleep=sleeps) as spotify:
+        with pytest.raises(ProviderError) as err:
+            spotify.match_artist("Muse")
+        (attempt,) = resolve_artist([spotify], "Muse").attempts
+    assert not isinstance(err.value, ProviderRefused) and err.value.network and err.value.retryable
+    assert err.value.reason == "gave up after 3 attempts: connection error on POST token: ConnectionError"
+    assert spotify.refused is None and attempt.network and attempt.detail == err.value.reason
+    assert provider_server.count(r"^/spotify/v1/") == 0 and len(sleeps.calls) == 4  # 2 waits per call

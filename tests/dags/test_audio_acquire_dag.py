@@ -50,7 +50,7 @@ def test_every_provider_refusing_fails_fetch_once_without_retries(airflow, snaps
 
 
 CHILD = r"""
-import json, sys
+import json, sys, types
 from airflow.sdk.exceptions import AirflowFailException
 sys.path.insert(0, "dags")
 import audio_acquire
@@ -58,17 +58,19 @@ import audio_acquire
 fetch = audio_acquire.audio_acquire().get_task("fetch")
 batch = {"batch_id": sys.argv[1], "providers": [sys.argv[2]], "per_artist": 1,
          "artists": [{"artist_id": 1, "name": "Muse", "known": {}}]}
+# the fields of Airflow's task instance that the task reads (Airflow passes `ti` to a task function asking for it)
+ti = types.SimpleNamespace(try_number=int(sys.argv[3]), max_tries=int(sys.argv[4])) if len(sys.argv) > 3 else None
 try:
-    fetch.python_callable(batch, params={"concurrency": 1})
+    fetch.python_callable(batch, params={"concurrency": 1}, ti=ti)
     print(json.dumps(["returned"]))
 except AirflowFailException as exc:
     print(json.dumps(["failed, not retried", str(exc)]))
 except Exception as exc:
-    print(json.dumps(["raised, retried", type(exc).__name__, fetch.partial_kwargs["retries"]]))
+    print(json.dumps(["raised, retried", type(exc).__name__, fetch.partial_kwargs["retries"], str(exc)]))
 """
 
 
-def _fetch_in_airflow(tmp_path, env: dict[str, str], batch_id: str, provider: str) -> list:
+def _fetch_in_airflow(tmp_path, env: dict[str, str], batch_id: str, provider: str, *tries: int) -> list:
     import json
     import os
     import subprocess
@@ -81,8 +83,8 @@ def _fetch_in_airflow(tmp_path, env: dict[str, str], batch_id: str, provider: st
                **env)
     for var in CREDENTIALS:
         env.pop(var, None)
-    proc = subprocess.run([sys.executable, "-c", CHILD, batch_id, provider], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", CHILD, batch_id, provider, *map(str, tries)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -109,7 +111,7 @@ def test_fetch_fails_a_refusal_without_retries_and_leaves_a_network_error_to_its
                                                "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "us-east-1",
                                                "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE":
                                                "/nonexistent"}, "b2", "deezer")
-    assert unreachable == ["raised, retried", "StorageUnavailable", 2]
+    assert unreachable[:3] == ["raised, retried", "StorageUnavailable", 2]
 
 
 def test_fetch_of_a_batch_that_reaches_no_provider_raises_to_its_retries(tmp_path, fake_server, musim_home):  # noqa: F811
@@ -120,7 +122,57 @@ def test_fetch_of_a_batch_that_reaches_no_provider_raises_to_its_retries(tmp_pat
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    got = _fetch_in_airflow(tmp_path, {**fake_server.env(), **FAST, "MUSIM_HOME": str(musim_home),
-                                       "MUSIM_DEEZER_API_URL": f"{dead}/deezer", "MUSIM_RETRY_ATTEMPTS": "2"},
-                            "b3", "deezer")
-    assert got == ["raised, retried", "ProvidersUnreachable", 2]
+    env = {**fake_server.env(), **FAST, "MUSIM_HOME": str(musim_home), "MUSIM_DEEZER_API_URL": f"{dead}/deezer",
+           "MUSIM_RETRY_ATTEMPTS": "2"}
+    got = _fetch_in_airflow(tmp_path, env, "b3", "deezer", 1, 2)
+    assert got[:3] == ["raised, retried", "ProvidersUnreachable", 2]
+    assert got[3].endswith("the provider could not be reached: check the network/proxy; the task retries (this was "
+                           "try 1 of 3)")
+
+
+def test_an_outage_on_the_fetch_task_s_last_try_says_no_retry_is_left(tmp_path, fake_server, musim_home):  # noqa: F811
+    """The message said "the task retries" on the last try too (and from the CLI, where nothing retries): on the last
+    try (try_number 3 of max_tries 2 + 1) it says what to do instead; so for an outage of the previews' host (the
+    lookups answered, every download refused), which fails the task as a lookup outage does."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    env = {**fake_server.env(), **FAST, "MUSIM_HOME": str(musim_home), "MUSIM_RETRY_ATTEMPTS": "2"}
+    fake_server.move_audio(dead)
+    got = _fetch_in_airflow(tmp_path, env, "b4", "deezer", 3, 2)
+    assert got[:3] == ["raised, retried", "PreviewsUnreachable", 2]
+    assert got[3].startswith("the one preview download of the batch (the one artist) failed on network errors with "
+                             "deezer (first: deezer: gave up after 2 attempts: connection error on preview of track")
+    assert got[3].endswith("the previews' host could not be reached: check the network/proxy; no retries left: rerun "
+                           "the task or `musim acquire --retry`")
+    assert fake_server.count(r"^/deezer/search/artist$") == 1 and fake_server.count(r"^/audio/") == 0
+
+
+def test_a_preview_outage_fails_the_run_after_the_retries_each_try_saying_what_comes_next(airflow, snapshot,  # noqa: F811
+                                                                                         fake_server):  # noqa: F811
+    """Through Airflow (its task instance given to `fetch`): the previews' host down for the whole run, each try of
+    `fetch` fails on the outage, the first two saying the task retries, the last that none is left and what to run;
+    the run fails (it ended green, every preview failed, before). Slow: two retry delays of a minute."""
+    import socket
+
+    env, log = airflow
+    env = {k: v for k, v in env.items() if k not in CREDENTIALS}
+    env.update(**fake_server.env(), **FAST, MUSIM_SERVING_DIR=str(snapshot), MUSIM_RETRY_ATTEMPTS="1")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        fake_server.move_audio(f"http://127.0.0.1:{s.getsockname()[1]}")
+
+    with pytest.raises(embedded.AirflowRunError):  # the run fails
+        embedded.run_dag("audio_acquire", env, log, {"top_n": 1, "providers": ["deezer"], "concurrency": 1})
+    text = log.read_text(errors="replace")
+    said = [line[line.index("the previews' host could not be reached"):] for line in text.splitlines()
+            if "of the batch (the one artist) failed on network errors with deezer" in line]
+    ends = [line.split("check the network/proxy; ", 1)[1] for line in said]
+    assert [e for e in dict.fromkeys(ends)] == ["the task retries (this was try 1 of 3)",
+                                                "the task retries (this was try 2 of 3)",
+                                                "no retries left: rerun the task or `musim acquire --retry`"], text[-3000:]
+    tries = airflow_db(env, "SELECT state, try_number FROM task_instance WHERE dag_id = 'audio_acquire' "
+                            "AND task_id = 'fetch'")
+    assert tries == [("failed", 3)] and fake_server.count(r"^/audio/") == 0

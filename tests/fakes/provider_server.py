@@ -9,6 +9,7 @@ per path::
         settings = server.settings()            # AcquireSettings pointing at it, tiny waits and limits
         ...
         server.count(r"^/deezer/search")        # requests seen
+        server.move_audio(dead_url)             # the lookups' preview URLs on another host (say one that is down)
 
 Paths: ``/deezer/...`` (Deezer API root), ``/itunes/search``, ``/spotify/api/token``, ``/spotify/v1/...``,
 ``/audio/<provider>/<track id>.<ext>``.
@@ -117,6 +118,7 @@ class FakeProviderServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._url = ""
+        self._audio_bases: dict[str | None, str] = {}
         self.ids = {p: _Ids({}, {}) for p in PROVIDERS}
         for i, artist in enumerate(self.catalogue):
             for p in artist.providers:
@@ -192,6 +194,22 @@ class FakeProviderServer:
             retry=RetryPolicy(max_attempts=3, initial_s=0.01, max_s=0.05, jitter_s=0.01, max_retry_after_s=5),
         )
         return base.model_copy(update=overrides)
+
+    def move_audio(self, url: str | None, *artists: str) -> None:
+        """The lookups answer with preview URLs on ``url`` (say a port nothing listens on: the API up, its audio
+        host down) for ``artists`` (by name; none given: every artist); ``None`` puts them back here."""
+        with self._lock:
+            for name in artists or (None,):
+                if url is None:
+                    self._audio_bases.pop(name, None)
+                else:
+                    self._audio_bases[name] = url
+
+    def audio_url(self, provider: str, track_id: str, ext: str, artist: FakeArtist) -> str:
+        """Where the lookups say ``track_id``'s preview is (see :meth:`move_audio`)."""
+        with self._lock:
+            base = self._audio_bases.get(artist.name, self._audio_bases.get(None, self.url))
+        return f"{base}/audio/{provider}/{track_id}.{ext}"
 
     # faults and the request log
     def add_fault(self, path_pattern: str, fault: Fault) -> None:
@@ -356,7 +374,7 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
                     "id": int(server._track_id("deezer", i, j)), "readable": True, "title": t.title,
                     "title_short": t.title, "duration": t.duration_s, "rank": 900_000 - 1000 * j,
                     "explicit_lyrics": False,
-                    "preview": f"{server.url}/audio/deezer/{server._track_id('deezer', i, j)}.mp3",
+                    "preview": server.audio_url("deezer", server._track_id("deezer", i, j), "mp3", artist),
                     "contributors": [],
                     "artist": {"id": int(aid), "name": artist.name_on("deezer"), "type": "artist"},
                     "album": {"id": 5000 + i, "title": f"{artist.name} Album", "cover": "", "type": "album"},
@@ -389,7 +407,7 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
                         results.append({
                             "wrapperType": "track", "kind": "song", "artistId": int(aid), "collectionId": 6000 + i,
                             "trackId": int(tid), "artistName": a.name_on("itunes"), "collectionName": f"{a.name} Album",
-                            "trackName": t.title, "previewUrl": f"{server.url}/audio/itunes/{tid}.m4a",
+                            "trackName": t.title, "previewUrl": server.audio_url("itunes", tid, "m4a", a),
                             "trackTimeMillis": t.duration_s * 1000, "primaryGenreName": a.genre,
                             "country": q.get("country", "USA"), "currency": "USD",
                         })
@@ -443,7 +461,7 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
                 {
                     "id": server._track_id("spotify", i, j), "name": t.title, "duration_ms": t.duration_s * 1000,
                     "popularity": 80 - j, "explicit": False, "type": "track",
-                    "preview_url": f"{server.url}/audio/spotify/{server._track_id('spotify', i, j)}.mp3"
+                    "preview_url": server.audio_url("spotify", server._track_id("spotify", i, j), "mp3", artist)
                     if t.spotify_preview else None,
                     "artists": [{"id": aid, "name": artist.name_on("spotify"), "type": "artist"}],
                     "album": {"id": f"al{i}", "name": f"{artist.name} Album", "type": "album"},

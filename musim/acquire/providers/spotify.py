@@ -143,7 +143,7 @@ class SpotifyProvider(HttpProvider):
             requests_timeout=settings.timeout_s,
             cache_handler=MemoryCacheHandler(),
         )
-        auth.OAUTH_TOKEN_URL = settings.spotify_token_url
+        auth.OAUTH_TOKEN_URL = self._token_url = settings.spotify_token_url
         self.client = spotipy.Spotify(
             auth_manager=auth,
             requests_session=self.http.session,
@@ -166,8 +166,10 @@ class SpotifyProvider(HttpProvider):
                 raise self.refusal(err, what) from None
             except SpotifyOauthError as exc:
                 raise _token_error(self.name, exc) from None
-            except requests.RequestException as exc:
-                raise error_for_exception(self.name, exc, what=what) from None
+            except requests.RequestException as exc:  # the token URL's too (spotipy lets those through): a network
+                # error there is the network's (retried, an outage if it lasts), no refusal of the credentials
+                token = getattr(exc.request, "url", None) == self._token_url
+                raise error_for_exception(self.name, exc, what="POST token" if token else what) from None
 
         return self.http.call(attempt, what=what)
 
