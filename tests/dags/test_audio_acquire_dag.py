@@ -148,31 +148,3 @@ def test_an_outage_on_the_fetch_task_s_last_try_says_no_retry_is_left(tmp_path, 
     assert got[3].endswith("the previews' host could not be reached: check the network/proxy; no retries left: rerun "
                            "the task or `musim acquire --retry`")
     assert fake_server.count(r"^/deezer/search/artist$") == 1 and fake_server.count(r"^/audio/") == 0
-
-
-def test_a_preview_outage_fails_the_run_after_the_retries_each_try_saying_what_comes_next(airflow, snapshot,  # noqa: F811
-                                                                                         fake_server):  # noqa: F811
-    """Through Airflow (its task instance given to `fetch`): the previews' host down for the whole run, each try of
-    `fetch` fails on the outage, the first two saying the task retries, the last that none is left and what to run;
-    the run fails (it ended green, every preview failed, before). Slow: two retry delays of a minute."""
-    import socket
-
-    env, log = airflow
-    env = {k: v for k, v in env.items() if k not in CREDENTIALS}
-    env.update(**fake_server.env(), **FAST, MUSIM_SERVING_DIR=str(snapshot), MUSIM_RETRY_ATTEMPTS="1")
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        fake_server.move_audio(f"http://127.0.0.1:{s.getsockname()[1]}")
-
-    with pytest.raises(embedded.AirflowRunError):  # the run fails
-        embedded.run_dag("audio_acquire", env, log, {"top_n": 1, "providers": ["deezer"], "concurrency": 1})
-    text = log.read_text(errors="replace")
-    said = [line[line.index("the previews' host could not be reached"):] for line in text.splitlines()
-            if "of the batch (the one artist) failed on network errors with deezer" in line]
-    ends = [line.split("check the network/proxy; ", 1)[1] for line in said]
-    assert [e for e in dict.fromkeys(ends)] == ["the task retries (this was try 1 of 3)",
-                                                "the task retries (this was try 2 of 3)",
-                                                "no retries left: rerun the task or `musim acquire --retry`"], text[-3000:]
-    tries = airflow_db(env, "SELECT state, try_number FROM task_instance WHERE dag_id = 'audio_acquire' "
-                            "AND task_id = 'fetch'")
-    assert tries == [("failed", 3)] and fake_server.count(r"^/audio/") == 0
