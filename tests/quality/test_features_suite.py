@@ -198,7 +198,7 @@ def test_a_superseded_row_does_not_fail_the_suite(good):
 
 
 def test_a_row_a_newer_rejection_withdrew_does_not_fail_the_suite(good):
-    """A track whose newest descriptor outcome is a rejection has no value (sql/features/latest.sql): its older
+    """A track whose newest descriptor outcome is a rejection has no value (descriptor_rows_read): its older
     bad row is not read."""
     with warehouse.writer() as con:
         _set(con, "tempo_bpm", "-120.0")
