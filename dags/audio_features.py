@@ -16,6 +16,9 @@ log and **Data Docs** link name what was wrong. The gate's outcome is recorded o
 --builds`); a failed gate withdraws the artist means `record` materialised (they read as before the run) and the
 training DAGs refuse to train until a later build passes. Runs whenever **previews** is updated. A run that computed
 nothing new ends `publish` skipped, with no **features** event: training does not rerun for nothing.
+
+`recompute` (a list of track ids): extract those tracks again from their current audio whatever they hold; their
+new rows replace theirs (the recovery from a failed gate, as `musim features build --recompute`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ FEATURES = asset("features")
         "limit": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
                        description="Compute at most this many previews in this run (default: all)"),
         "publish": Param(True, type="boolean", description="Publish online snapshots of the warehouse views"),
+        "recompute": Param([], type="array", items={"type": "string"},
+                           description="Track ids to extract again from their current audio whatever they hold; "
+                                       "their new rows replace theirs (the tracks a failed features gate names; "
+                                       "`musim features build --recompute`)"),
     },
 )
 def audio_features():
@@ -57,7 +64,8 @@ def audio_features():
         from musim.features.staged import plan_run
 
         return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
-                        min_duration_s=params["min_duration_s"], limit=params["limit"])
+                        min_duration_s=params["min_duration_s"], limit=params["limit"],
+                        recompute=params["recompute"])
 
     @task(max_active_tis_per_dag=1, retries=1, retry_delay=pendulum.duration(minutes=1))
     def compute(batch: dict, params=None) -> dict:
@@ -69,7 +77,8 @@ def audio_features():
     def record(build_id: str, computed, params=None) -> dict:
         from musim.features.staged import record_run
 
-        return record_run(build_id, list(computed or []), views=params["views"] or None)
+        return record_run(build_id, list(computed or []), views=params["views"] or None,
+                          recompute=params["recompute"])
 
     @task(pool="duckdb_writer")
     def check_quality(summary: dict) -> dict:

@@ -29,9 +29,17 @@ def load_source(con: duckdb.DuckDBPyConnection, view: FeatureView) -> None:
 
 
 def load_latest(con: duckdb.DuckDBPyConnection, view: FeatureView, as_of: dt.datetime | None = None) -> None:
-    """Create ``fs_latest(entity_key, payload, created_at)``: each entity's latest value at ``as_of`` (default now)."""
+    """Create ``fs_latest(entity_key, payload, created_at)``: each entity's latest value at ``as_of`` (default now).
+
+    A descriptor view's are the rows ``descriptor_rows_read`` (migration 031) takes: the rows the features quality
+    gate checks."""
+    as_of = as_of or dt.datetime.now(dt.UTC)
+    ex = view.source.extractor
+    if ex is not None and not ex.is_tensor:
+        sql.run(con, "features/latest_descriptors.sql", params_hash=ex.params_hash, as_of=as_of)
+        return
     load_source(con, view)
-    sql.run(con, "features/latest.sql", as_of=as_of or dt.datetime.now(dt.UTC))
+    sql.run(con, "features/latest.sql", as_of=as_of)
 
 
 def utc(value: dt.datetime | str | None, *, what: str = "the moment") -> dt.datetime | None:

@@ -58,9 +58,11 @@ def compute_batch(batch: dict[str, Any], *, store: ObjectStore | None = None, wo
 
 def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBPyConnection,
                    store: ObjectStore | None = None, views: Sequence[FeatureView] | None = None,
-                   materialise: bool = True, publish: bool = True, gate: Gate | None = None) -> BuildResult:
+                   materialise: bool = True, publish: bool = True, gate: Gate | None = None,
+                   replace: bool = False) -> BuildResult:
     """Record the manifests written by :func:`compute_batch`, then :func:`complete_build` the run (with
-    ``publish``, once ``gate`` passed: :mod:`musim.features.release`)."""
+    ``publish``, once ``gate`` passed: :mod:`musim.features.release`). ``replace``: a run that recomputes named
+    tracks (:func:`musim.features.extract.record`)."""
     if publish:
         require_gate(gate=gate)
     store = store or open_store()
@@ -68,16 +70,19 @@ def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBP
         doc = store.get_json(key)
         if doc["run_id"] != run_id:
             raise ParameterError(f"manifest {key} belongs to run {doc['run_id']}, not {run_id}")
-        record(con, run_id, doc["rows"])
+        record(con, run_id, doc["rows"], replace=replace)
     return complete_build(con, run_id, views=views, materialise=materialise, publish=publish, gate=gate)
 
 
 def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int = 64,
-             min_duration_s: float = 5.0, limit: int | None = None) -> list[dict[str, Any]]:
+             min_duration_s: float = 5.0, limit: int | None = None,
+             recompute: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The DAG's ``plan``: open the warehouse writer, register the views, plan run ``run_id``, cut it into batches.
 
     Planning the same ``run_id`` again (a retried task) replaces the run's plan. Returns the batches (JSON,
-    fit for XCom; empty when nothing is missing).
+    fit for XCom; empty when nothing is missing). ``recompute``: track ids extracted again from their current audio
+    whatever they hold (:func:`musim.features.extract.plan_build`; record them with :func:`record_run`'s
+    ``recompute`` so their new rows replace theirs).
     """
     opts = BuildOptions(batch_size=batch_size, min_duration_s=min_duration_s, limit=limit)
     chosen = select_views(views)
@@ -86,7 +91,8 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
     with warehouse.writer() as con:
         apply(con)
         plan = plan_build(con, extractors_for(chosen), limit=limit, run_id=run_id, views=[v.ref for v in chosen],
-                          min_duration_s=min_duration_s, heartbeat_key=compute_heartbeat_key(run_id))
+                          min_duration_s=min_duration_s, heartbeat_key=compute_heartbeat_key(run_id),
+                          recompute=recompute)
     return plan.batches(batch_size, opts)
 
 
@@ -126,10 +132,12 @@ def has_new_features(summary: dict[str, Any]) -> bool:
     return summary["computed"] + summary["reused"] > 0
 
 
-def record_run(run_id: str, computed: Sequence[dict[str, Any]], *, views: Sequence[str] | None = None) -> dict[str, Any]:
+def record_run(run_id: str, computed: Sequence[dict[str, Any]], *, views: Sequence[str] | None = None,
+               recompute: Sequence[str] = ()) -> dict[str, Any]:
     """The DAG's ``record``: record the batches' manifests, close the run, materialise; a summary. Publishing
-    waits for the DAG's ``check_quality`` task (:func:`publish_views`)."""
+    waits for the DAG's ``check_quality`` task (:func:`publish_views`). ``recompute``: the tracks :func:`plan_run`
+    was given; their new rows replace theirs, as ``musim features build --recompute`` records them."""
     with warehouse.writer() as con:
         result = record_batches(run_id, [c["manifest"] for c in computed], con=con, views=select_views(views),
-                                publish=False)
+                                publish=False, replace=bool(recompute))
     return result.to_json()

@@ -1,5 +1,6 @@
--- The latest value of every entity of a view (fs_source) as of $as_of; an entity whose latest row is a rejection
--- (a NULL payload, see source_tensor.sql) has none. At the same moment a value wins over a rejection.
+-- The latest value of every entity of a tensor or materialised view (fs_source) as of $as_of; an entity whose
+-- latest row is a rejection (a NULL payload, see source_tensor.sql) has none. At the same moment a value wins over a
+-- rejection. A descriptor view reads latest_descriptors.sql instead (the rows the features quality gate checks).
 CREATE OR REPLACE TEMP TABLE fs_latest AS
 SELECT entity_key, payload, created_at
 FROM (SELECT entity_key, payload, created_at

@@ -1,5 +1,5 @@
 -- Examples for sql/quality/features_invariants.sql (at most $limit each). The value checks name the rows readers
--- take now (features_invariants.sql `cur_rows`), with their audio and the build that wrote them.
+-- take (descriptor_rows_read, migration 031), with their audio and the build that wrote them.
 (SELECT 'mel_unknown_params' AS check_name, kind || ' ' || track_id || ': params ' || params_hash AS example
  FROM track_mel m WHERE NOT EXISTS (SELECT 1 FROM feature_params p WHERE p.params_hash = m.params_hash) LIMIT $limit)
 UNION ALL
@@ -65,12 +65,7 @@ UNION ALL
  FROM (SELECT x.track_id, x.audio_id, x.run_id, x.vec,
               list_filter(range(1, len(x.vec) + 1), lambda i: x.vec[i] IS NULL OR NOT isfinite(x.vec[i])) AS bad,
               CASE WHEN list_contains($current_params, x.params_hash) THEN $descriptor_names END AS names
-       FROM (SELECT y.* EXCLUDE (newest) FROM (
-           SELECT x.*, row_number() OVER (PARTITION BY x.params_hash, x.track_id ORDER BY x.created_at DESC) = 1 AS newest
-           FROM track_descriptors x) y
-       WHERE y.newest
-         AND NOT EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = 'descriptors' AND r.params_hash = y.params_hash
-                         AND r.track_id = y.track_id AND r.created_at > y.created_at)) x)
+       FROM descriptor_rows_read(NULL) x)
  WHERE len(vec) = 0 OR len(bad) > 0
  ORDER BY track_id LIMIT $limit)
 UNION ALL
@@ -84,12 +79,7 @@ UNION ALL
                          WHEN 'window' THEN CASE WHEN x.audio_id LIKE x.sha256 || '-%-%'
                                                  THEN try_cast(split_part(x.audio_id, '-', 3) AS DOUBLE) / 1000 + b.hi END
                          ELSE b.hi END AS hi
-     FROM (SELECT y.* EXCLUDE (newest) FROM (
-           SELECT x.*, row_number() OVER (PARTITION BY x.params_hash, x.track_id ORDER BY x.created_at DESC) = 1 AS newest
-           FROM track_descriptors x) y
-       WHERE y.newest
-         AND NOT EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = 'descriptors' AND r.params_hash = y.params_hash
-                         AND r.track_id = y.track_id AND r.created_at > y.created_at)) x JOIN cur c USING (params_hash) CROSS JOIN bounds b)
+     FROM descriptor_rows_read(NULL) x JOIN cur c USING (params_hash) CROSS JOIN bounds b)
  SELECT 'descriptor_out_of_range',
         track_id || ': ' || $descriptor_names[i] || ' (index ' || i || ') = ' || v || ', outside '
         || CASE WHEN lo_open THEN '(' ELSE '[' END || coalesce(lo::VARCHAR, '-inf') || ', '
@@ -108,12 +98,7 @@ UNION ALL
  ORDER BY track_id LIMIT $limit)
 UNION ALL
 (SELECT 'descriptor_bad_tonic', track_id || ' tonic_pc ' || tonic_pc || ' (audio ' || audio_id || ', build ' || run_id || ')'
- FROM (SELECT y.* EXCLUDE (newest) FROM (
-           SELECT x.*, row_number() OVER (PARTITION BY x.params_hash, x.track_id ORDER BY x.created_at DESC) = 1 AS newest
-           FROM track_descriptors x) y
-       WHERE y.newest
-         AND NOT EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = 'descriptors' AND r.params_hash = y.params_hash
-                         AND r.track_id = y.track_id AND r.created_at > y.created_at)) x WHERE tonic_pc IS NOT NULL AND tonic_pc NOT BETWEEN 0 AND 11 LIMIT $limit)
+ FROM descriptor_rows_read(NULL) x WHERE tonic_pc IS NOT NULL AND tonic_pc NOT BETWEEN 0 AND 11 LIMIT $limit)
 UNION ALL
 (SELECT 'descriptor_also_rejected', x.track_id || ': rejected as ' || r.reason
  FROM track_descriptors x JOIN feature_reject r ON r.kind = 'descriptors' AND r.params_hash = x.params_hash

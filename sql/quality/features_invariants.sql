@@ -6,9 +6,9 @@
 -- (musim.quality.suites.features.DESCRIPTOR_BOUNDS: $bound_* by 1-based vector index; $current_params with their
 -- rates $current_sr), one row per (parameters, track, created_at): the row a point-in-time read takes.
 -- Nothing is both extracted and rejected.
--- Values (finite, within bounds, a valid tonic) are checked on the rows readers take now (`cur`: each track's
--- newest row per parameter set unless a newer rejection withdrew it, the rule of sql/features/latest.sql over
--- source_descriptors.sql); rows a re-read or a recompute superseded are not read and do not block.
+-- Values (finite, within bounds, a valid tonic) are checked on the rows readers take (`cur_rows`:
+-- descriptor_rows_read, migration 031, the one definition readers use too); rows a re-read or a recompute
+-- superseded are not read and do not block.
 WITH mel AS (
     SELECT m.*, t.sha256 AS track_sha256, t.track_id IS NOT NULL AS known_track,
            p.params_hash IS NOT NULL AS known_params,
@@ -28,14 +28,7 @@ d AS (
     LEFT JOIN feature_params p USING (params_hash)
 ),
 cur AS (SELECT unnest($current_params) AS params_hash, unnest($current_sr) AS sr),
-cur_rows AS (
-    SELECT y.* EXCLUDE (newest) FROM (
-        SELECT x.*, row_number() OVER (PARTITION BY x.params_hash, x.track_id ORDER BY x.created_at DESC) = 1 AS newest
-        FROM track_descriptors x) y
-    WHERE y.newest
-      AND NOT EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = 'descriptors' AND r.params_hash = y.params_hash
-                      AND r.track_id = y.track_id AND r.created_at > y.created_at)
-),
+cur_rows AS (SELECT * FROM descriptor_rows_read(NULL)),
 bounds AS (SELECT unnest($bound_index) AS i, unnest($bound_lo) AS lo, unnest($bound_lo_open) AS lo_open,
                   unnest($bound_hi) AS hi, unnest($bound_hi_of) AS hi_of),
 ranged AS (

@@ -70,3 +70,41 @@ def test_audio_features_dag(airflow, musim_home):
     finally:
         con.close()
     assert current_online("artist_descriptors_mean") == serving_before  # the previous snapshot keeps serving
+
+
+def test_audio_features_dag_recomputes_the_tracks_its_recompute_param_names(airflow, musim_home):
+    """The DAG's `recompute` param is `musim features build --recompute` from Airflow: a track whose descriptor row
+    is impossible (999 BPM: the features gate fails on it) is extracted again from its audio, its new row replaces
+    the bad one, the gate passes and the features asset is announced."""
+    from tests.dags.airflow_db import airflow_db
+
+    env, log = airflow
+    con = warehouse.connect()
+    cat = Catalogue(con, open_store())
+    cat.add_clip("t1", 1, community=10)
+    cat.add_clip("t2", 2, community=11)
+    con.close()
+    conf = {"batch_size": 2, "workers": 1, "views": ["track_log_mel", "artist_descriptors_mean"]}
+    embedded.run_dag("audio_features", env, log, conf)
+    con = warehouse.connect()
+    try:
+        con.execute("UPDATE track_descriptors SET vec = list_transform(vec, lambda x, i: CASE WHEN i = 2 THEN 999.0 "
+                    "ELSE x END) WHERE track_id = 't1'")
+        writer = con.execute("SELECT run_id FROM track_descriptors WHERE track_id = 't1'").fetchone()[0]
+    finally:
+        con.close()
+
+    embedded.run_dag("audio_features", env, log, {**conf, "recompute": ["t1"]})
+    con = warehouse.connect()
+    try:
+        rows = con.execute("SELECT run_id, vec[2] FROM track_descriptors WHERE track_id = 't1'").fetchall()
+        assert len(rows) == 1 and rows[0][0] != writer and 0 <= rows[0][1] <= 320  # replaced, not added
+        build = con.execute("SELECT items_planned, quality_status FROM feature_build ORDER BY started_at DESC "
+                            "LIMIT 1").fetchone()
+        assert build == (1, "passed")  # t1's audio alone was extracted again; t2 was left as it was
+    finally:
+        con.close()
+    states = dict(airflow_db(env, "SELECT task_id, state FROM task_instance WHERE dag_id = 'audio_features' "
+                                  "AND run_id = (SELECT max(run_id) FROM dag_run WHERE dag_id = 'audio_features')"))
+    assert states["check_quality"] == "success" and states["publish"] == "success", states
+    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(2,)]  # the recompute announced features

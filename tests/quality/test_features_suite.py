@@ -198,7 +198,7 @@ def test_a_superseded_row_does_not_fail_the_suite(good):
 
 
 def test_a_row_a_newer_rejection_withdrew_does_not_fail_the_suite(good):
-    """A track whose newest descriptor outcome is a rejection has no value (sql/features/latest.sql): its older
+    """A track whose newest descriptor outcome is a rejection has no value (descriptor_rows_read): its older
     bad row is not read."""
     with warehouse.writer() as con:
         _set(con, "tempo_bpm", "-120.0")
@@ -213,3 +213,55 @@ def test_a_row_a_newer_rejection_withdrew_does_not_fail_the_suite(good):
                        FROM track_descriptors WHERE track_id = ?""", ["c" * 64, "c" * 64, TRACK])
     result = _run(["features"])
     assert result.status == "passed", result.describe()
+
+
+def _served_and_gated(con) -> tuple[dict, set, dict]:
+    """What readers are served of the descriptor view (track -> tempo), the rows the gate validates row by row
+    ((params, track, audio)) and the rows descriptor_rows_read (migration 031) takes now (the same keys -> tempo)."""
+    from musim import sql
+    from musim.features.definitions import track_descriptors
+    from musim.features.online import OnlineStore
+
+    tempo = DESCRIPTOR_NAMES.index("tempo_bpm")
+    store = OnlineStore.from_warehouse(con, track_descriptors)
+    served = {str(t): float(v[tempo]) for t, v in zip(store.ids, store.matrix, strict=True)}
+    gated = {(p, t, a) for p, t, _s, a, *_ in sql.query(con, "quality/features_descriptors_base.sql").fetchall()}
+    taken = {(p, t, a): v[tempo] for p, t, a, v in con.execute(
+        "SELECT params_hash, track_id, audio_id, vec FROM descriptor_rows_read(now())").fetchall()}
+    return served, gated, taken
+
+
+def test_the_gate_checks_the_rows_readers_are_served(good):
+    """One definition of the rows readers take (descriptor_rows_read): a superseded bad row neither blocks the gate
+    nor is served; made current, it both blocks the gate and is what readers are served; withdrawn by a newer
+    rejection, the track is neither served nor checked."""
+    from musim.features.definitions import track_descriptors
+
+    params = track_descriptors.source.extractor.params_hash
+    old = "b" * 64
+    with warehouse.writer() as con:
+        _superseded_bad_row(con)
+        served, gated, taken = _served_and_gated(con)
+        assert gated == set(taken) and (params, TRACK, old) not in gated
+        assert served[TRACK] != 999.0 and served == {t: v for (p, t, _a), v in taken.items() if p == params}
+    assert _run(["features"]).status == "passed"
+
+    with warehouse.writer() as con:  # the current row made older than the bad one: readers take the bad one now
+        con.execute("UPDATE track_descriptors SET created_at = created_at - INTERVAL 2 DAY "
+                    "WHERE track_id = ? AND run_id <> 'r0'", [TRACK])
+        served, gated, taken = _served_and_gated(con)
+        assert gated == set(taken) and (params, TRACK, old) in gated
+        assert served[TRACK] == 999.0 and served == {t: v for (p, t, _a), v in taken.items() if p == params}
+    failed = _failed(_run(["features"]))
+    assert f"{TRACK}: tempo_bpm (index 2) = 999.0, outside [0.0, 320.0] (audio {old}, build r0)" \
+        in failed["descriptor_out_of_range"]["examples"]
+
+    with warehouse.writer() as con:  # a newer rejection withdraws the bad row: no value, nothing to check
+        con.execute("""INSERT INTO feature_reject (kind, params_hash, track_id, sha256, audio_id, reason, run_id,
+                           created_at)
+                       SELECT 'descriptors', params_hash, track_id, ?, ?, 'undecodable', 'r3',
+                              max(created_at) + INTERVAL 1 HOUR
+                       FROM track_descriptors WHERE track_id = ? GROUP BY ALL""", ["c" * 64, "c" * 64, TRACK])
+        served, gated, taken = _served_and_gated(con)
+        assert TRACK not in served and not any(t == TRACK for _p, t, _a in gated) and gated == set(taken)
+    assert _run(["features"]).status == "passed"

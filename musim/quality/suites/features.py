@@ -9,9 +9,10 @@ the rows (each bounded descriptor a column of its own); and a reproducible sampl
 spectrogram objects opened from the object store (exists, the recorded shape and dtype, all finite).
 
 The values (finite, within their bounds, a valid tonic) are checked on the descriptor rows readers take now: each
-track's newest row per parameter set, unless a newer rejection withdrew it (the feature store's latest value,
-``sql/features/latest.sql``). A row a re-read superseded (its track's earlier audio, ``track_audio_history``) or a
-recompute replaced (``musim features build --recompute``) is not read and does not block the gate.
+track's newest row per parameter set, unless a newer rejection withdrew it (the feature store's latest value:
+the table macro ``descriptor_rows_read`` of migration 031, which readers read through too). A row a re-read
+superseded (its track's earlier audio, ``track_audio_history``) or a recompute replaced (``musim features build
+--recompute``) is not read and does not block the gate.
 
 The bounds apply to rows of the current descriptor layout (parameters whose hash
 :class:`~musim.features.params.DescriptorParams` gives today: :data:`~musim.audio.DESCRIPTOR_NAMES` in order);
