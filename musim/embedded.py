@@ -21,7 +21,8 @@ from musim.errors import ConfigError, MusimError
 
 REPO = Path(__file__).resolve().parent.parent
 #: The pools every deployment has (the compose init creates the same ones).
-POOLS = {"duckdb_writer": (1, "one DuckDB writer at a time"), "audio_fetch": (4, "polite provider downloads"),
+POOLS = {"duckdb_writer": (1, "one DuckDB writer at a time"),
+         "audio_fetch": (1, "one provider fetch at a time (its concurrency param: artists at once)"),
          "gpu": (1, "one training job per GPU")}
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 

@@ -13,6 +13,7 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
@@ -40,16 +41,46 @@ def _init_worker() -> None:
         threadpool_limits(1)
 
 
+_parent_lock = threading.Lock()
+_parent_pools = 0  # pools open in this process while its inherited daemon flag is cleared
+_parent_was_daemon = False
+
+
+@contextlib.contextmanager
+def _may_start_workers() -> Iterator[None]:
+    """Lets a daemonic process (a Celery prefork worker's task: Airflow's CeleryExecutor) start the pool's workers.
+
+    multiprocessing refuses children to a daemonic process (it may be ended without ending them); a pool joins its
+    workers when it closes, so the flag this process inherited is cleared while a pool is open (workers start as
+    work is submitted, not only when the pool is made) and put back when the last one has closed."""
+    global _parent_pools, _parent_was_daemon
+    me = multiprocessing.current_process()
+    with _parent_lock:
+        if _parent_pools == 0:
+            _parent_was_daemon = bool(me._config.get("daemon"))
+            me._config["daemon"] = False
+        _parent_pools += 1
+    try:
+        yield
+    finally:
+        with _parent_lock:
+            _parent_pools -= 1
+            if _parent_pools == 0 and _parent_was_daemon:
+                me._config["daemon"] = True
+
+
 @contextlib.contextmanager
 def process_pool(n_workers: int, *, mp_context: str | None = None) -> Iterator[cf.ProcessPoolExecutor]:
     """``n_workers`` processes, one BLAS thread each, shut down on exit (work not started is cancelled). The start
-    method is ``mp_context``, else the platform's."""
+    method is ``mp_context``, else the platform's. Works in a daemonic process too (an Airflow task on a Celery
+    worker)."""
     ctx = multiprocessing.get_context(mp_context) if mp_context else None
-    pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    with _may_start_workers():
+        pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from musim.audio.batch import imap_unordered, pool_map
+from musim.audio.batch import imap_unordered, pool_map, process_pool
 
 
 def _square_or_fail(x: int) -> int:
@@ -50,3 +50,47 @@ def test_imap_unordered_takes_no_more_items_than_it_may_hold():
 def test_imap_unordered_raises_what_a_worker_raised():
     with pytest.raises(ValueError, match="negative: -3"):
         list(imap_unordered(_square_or_fail, [1, -3, 2], workers=2))
+
+
+def _pid_after(x: int) -> tuple[int, int]:
+    import os
+    import time
+
+    time.sleep(0.05)  # long enough that both workers take some
+    return x * x, os.getpid()
+
+
+def _pools_in_a_daemon(start_method: str, out) -> None:
+    import multiprocessing
+    import os
+
+    try:
+        got = pool_map(_pid_after, list(range(8)), workers=2)
+        with process_pool(2, mp_context=start_method) as pool:
+            spawned = list(pool.map(_pid_after, range(4)))
+        unordered = dict(imap_unordered(_square_or_fail, iter(range(5)), workers=2))
+        out.put({"squares": [s for s, _ in got], "pids": sorted({p for _, p in got + spawned}), "me": os.getpid(),
+                 "unordered": unordered, "daemon_after": multiprocessing.current_process().daemon})
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        out.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_the_pool_runs_in_parallel_inside_a_daemonic_process(start_method):
+    """From a review: under Airflow's CeleryExecutor the task process is daemonic (Celery's prefork workers are, and
+    the task inherits it), and the audio pool failed there with `daemonic processes are not allowed to have
+    children` (audio_features.compute, library_scan.scan)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_pools_in_a_daemon, args=(start_method, out), daemon=True)
+    proc.start()
+    result = out.get(timeout=120)
+    proc.join(30)
+    assert "error" not in result, result["error"]
+    assert result["squares"] == [x * x for x in range(8)]
+    assert result["unordered"] == {i: i * i for i in range(5)}
+    assert result["me"] not in result["pids"] and len(result["pids"]) >= 2  # in worker processes, not serially here
+    assert result["daemon_after"] is True  # the flag is put back once the pool has closed
+    assert proc.exitcode == 0

@@ -82,7 +82,7 @@ class CeleryCluster:
     def __enter__(self) -> CeleryCluster:
         self._admin(f'CREATE DATABASE "{self.db}"')
         self.cli("db", "migrate")
-        for pool, slots in (("duckdb_writer", 1), ("audio_fetch", 4), ("gpu", 1)):
+        for pool, slots in (("duckdb_writer", 1), ("audio_fetch", 1), ("gpu", 1)):
             self.cli("pools", "set", pool, str(slots), pool)
         self.start("api-server", ["api-server", "--port", str(self.port), "--host", "127.0.0.1"])
         self.start("scheduler", ["scheduler"])

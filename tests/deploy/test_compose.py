@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +100,113 @@ def test_a_first_start_fails_loudly_and_writes_where_the_services_can(compose):
     assert ":?" in env["AIRFLOW__CORE__FERNET_KEY"]
     assert "WWW_PASSWORD" not in env  # only airflow-init sees the UI password
     assert all(p.startswith("127.0.0.1:") for p in services["minio"]["ports"])
+
+
+def _env_example() -> dict[str, str]:
+    text = (REPO / ".env.example").read_text()
+    return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def _interpolate(value: str, dotenv: dict[str, str]) -> str:
+    """Compose's variable interpolation of ``value`` with ``dotenv`` (``${X}``, ``${X:-d}``, ``${X:?m}``, ``$$``)."""
+    def one(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, op, arg = m.group(1), m.group(2), m.group(3)
+        got = dotenv.get(name, "")
+        if op == ":-" and not got:
+            return arg
+        if op == ":?" and not got:
+            raise ValueError(arg)
+        return got
+
+    return re.sub(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def _run_init_check(compose: dict, dotenv: dict[str, str]) -> subprocess.CompletedProcess:
+    """airflow-init's command up to its environment check (bash and its Python heredoc, as in the container), in
+    airflow-init's environment rendered from ``dotenv``; the rest replaced by ``echo env-ok``."""
+    init = compose["services"]["airflow-init"]
+    script = init["command"][-1]
+    head, sep, _ = script.partition("\nCHECK_ENV\n")
+    assert sep, "airflow-init no longer checks .env first"
+    env = {k: _interpolate(str(v), dotenv) for k, v in init["environment"].items()}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+    return subprocess.run(["bash", "-c", head + sep + "echo env-ok\n"], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def _real_values(dotenv: dict[str, str]) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    return {**dotenv, "_AIRFLOW_WWW_USER_PASSWORD": secrets.token_urlsafe(12),
+            "POSTGRES_PASSWORD": secrets.token_urlsafe(12), "MINIO_ROOT_PASSWORD": secrets.token_urlsafe(12),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode()}
+
+
+def test_an_unedited_env_example_is_refused_by_airflow_init_in_one_line(compose):
+    """From a review: a copied, unedited .env.example started an open admin API (JWT secret `CHANGE-ME` lets anyone
+    forge an admin token) and a Fernet key that broke connections later; compose's `:?` checks catch only empty
+    values, and the UI listened on every interface."""
+    dotenv = _env_example()
+    refused = _run_init_check(compose, dotenv)
+    assert refused.returncode != 0 and "env-ok" not in refused.stdout
+    line = refused.stderr.strip()
+    assert "\n" not in line and line.startswith("musim: not starting:"), refused.stderr
+    for name in ("_AIRFLOW_WWW_USER_PASSWORD", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD",
+                 "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY"):
+        assert name in line, line
+    assert "CHANGE-ME" in line and "not a Fernet key" in line and "shorter than 32" in line
+    assert dotenv["MINIO_ROOT_PASSWORD"] not in line  # it names what to change, not the values
+
+    real = _real_values(dotenv)
+    accepted = _run_init_check(compose, real)
+    assert accepted.returncode == 0 and accepted.stdout.strip() == "env-ok", accepted.stderr
+    out = _run_init_check(compose, {**real, "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(15)})  # 30 chars
+    assert out.returncode != 0 and "JWT_SECRET is shorter than 32" in out.stderr
+    out = _run_init_check(compose, {**real, "AIRFLOW__CORE__FERNET_KEY": "not-a-key-at-all-but-long-enough"})
+    assert out.returncode != 0 and "not a Fernet key" in out.stderr
+    out = _run_init_check(compose, {**real, "MINIO_ROOT_PASSWORD": "change-me-please"})
+    assert out.returncode != 0 and "MINIO_ROOT_PASSWORD" in out.stderr
+
+    services = compose["services"]
+    for name, svc in services.items():  # nothing is published beyond this machine unless the README's way is taken
+        assert all(str(p).startswith("127.0.0.1:") for p in svc.get("ports", [])), f"{name}: {svc['ports']}"
+    assert "127.0.0.1:8080:8080" in services["airflow-apiserver"]["ports"]
+
+
+def test_every_landing_the_dags_scan_is_on_shared_storage(compose):
+    """From a review: MUSIM_LIBRARY_LANDING was unset, so library_scan scanned a folder inside one container that
+    nobody could reach, and stayed green."""
+    sections = (REPO / "musim" / "config" / "sections.py").read_text()
+    landings = set(re.findall(r'var\("(MUSIM_(?:[A-Z]+_)?LANDING)"', sections))
+    assert landings >= {"MUSIM_LANDING", "MUSIM_LIBRARY_LANDING"}
+    dags = "\n".join(p.read_text() for p in (REPO / "dags").glob("*.py"))
+    assert "scan_landing" in dags and "lastfm_ingest" in dags
+    env = compose["x-airflow-common"]["environment"]
+    bucket = "s3://${MUSIM_BUCKET:-musim}/"  # the bucket minio-init creates, read through AIRFLOW_CONN_MUSIM_S3
+    for name in landings:
+        assert name in env, f"compose leaves {name} at its default, a folder inside one container"
+        assert env[name].startswith(bucket), f"{name}={env[name]} is not in the shared bucket"
+    assert len({env[name] for name in landings}) == len(landings)
+    readme = (REPO / "README.md").read_text()
+    deployment = readme[readme.index("## Deployment"):]
+    deployment = deployment[:deployment.index("\n## ", 5)]
+    assert "landing/library" in deployment  # it says where to drop music
+
+
+def test_the_pools_are_the_embedded_ones_and_fetching_has_one_slot(compose):
+    """From a review: the README said audio fetching scales with more workers on the audio_fetch pool (4 slots), but
+    audio_acquire runs one fetch at a time to keep the providers' rate limits."""
+    from musim.embedded import POOLS
+
+    init = compose["services"]["airflow-init"]["command"][-1]
+    pools = {name: int(slots) for name, slots in re.findall(r"airflow pools set (\w+) (\d+) ", init)}
+    assert pools == {name: slots for name, (slots, _) in POOLS.items()}
+    assert pools["audio_fetch"] == 1
+    dag = (REPO / "dags" / "audio_acquire.py").read_text()
+    assert re.search(r'@task\(pool="audio_fetch", max_active_tis_per_dag=1\b', dag) and "max_active_runs=1" in dag
+    readme = (REPO / "README.md").read_text()
+    assert "Audio fetching scales with more Celery workers" not in readme
+    assert "one fetch task at a time" in readme
