@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from musim import sandbox, serving, snapshots, sql, warehouse
 from musim.cli.options import artist_name, non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
+from musim.jsonable import exact_floats, unique_names
 from musim.errors import ParameterError
 from musim.params import defaults
 from musim.similarity import METRICS
@@ -422,7 +423,10 @@ def _similar_by_audio(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     result = sandbox.query_file(serving.current_path(), args.query, max_rows=args.limit, timeout_s=args.timeout)
     if args.json:
-        print_json([dict(zip(result.columns, r, strict=True)) for r in result.rows])
+        names = unique_names(result.columns)
+        print_json({"columns": names, "rows": [dict(zip(names, exact_floats(list(r)), strict=True))
+                                               for r in result.rows],
+                    "truncated": result.truncated, "limit": args.limit or None})
     else:
         print_table(result.rows, result.columns)
     more = "; more exist: raise --limit (0 = no limit) or add LIMIT/WHERE" if result.truncated else ""
