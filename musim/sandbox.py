@@ -33,6 +33,8 @@ from musim.errors import NotFoundError, QueryError
 #: Rows ``musim sql`` returns unless told otherwise (``--limit``), and seconds before a query is stopped.
 DEFAULT_MAX_ROWS = 1000
 DEFAULT_TIMEOUT_S = 30.0
+#: The longest time limit a query can be given (a timer of 1e10 s overflows: threading.TIMEOUT_MAX).
+MAX_TIMEOUT_S = 1e6
 #: Seconds a reader waits for a writer holding the warehouse before giving up (tests lower it).
 LOCK_WAIT_S = 10.0
 #: PRAGMAs that only read (every other PRAGMA is refused; those that change settings are SET statements).

@@ -127,8 +127,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "dump, by one metric)")
     p.add_argument("--limit", type=non_negative, default=sandbox.DEFAULT_MAX_ROWS, metavar="ROWS",
                    help=f"return at most ROWS rows (default {sandbox.DEFAULT_MAX_ROWS}; 0 = no limit)")
-    p.add_argument("--timeout", type=number(0.0), default=sandbox.DEFAULT_TIMEOUT_S, metavar="SECONDS",
-                   help=f"stop the query after SECONDS (default {sandbox.DEFAULT_TIMEOUT_S:g}; 0 = no limit)")
+    p.add_argument("--timeout", type=number(0.0, sandbox.MAX_TIMEOUT_S), default=sandbox.DEFAULT_TIMEOUT_S,
+                   metavar="SECONDS", help=f"stop the query after SECONDS (default {sandbox.DEFAULT_TIMEOUT_S:g}; "
+                   f"0 = no limit; at most {sandbox.MAX_TIMEOUT_S:g})")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sql)
 
