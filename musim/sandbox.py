@@ -15,8 +15,10 @@ returns at most ``max_rows`` rows and interrupts a query that runs longer than `
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+import uuid
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +62,9 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
     """A private in-memory DuckDB with ``path`` attached read-only as ``alias`` (the default database),
     then locked down.
 
+    Its spill directory is its own (DuckDB lets a locked-down connection read and list its temp_directory: the
+    shared ``$MUSIM_TMP/duckdb`` would show what writers spilled there).
+
     Private: DuckDB shares one instance per file within a process, and a locked configuration would
     leak into every other connection of this process to the same file (``warehouse.connect`` sets memory
     and threads on each new connection); an instance of our own keeps the lock to ourselves.
@@ -67,6 +72,8 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
     con = duckdb.connect(":memory:")
     try:
         warehouse.configure(con, settings)
+        sql.run(con, "sandbox/temp_directory.sql",
+                temp_directory=str(settings.tmp_dir / f"duckdb-sandbox-{os.getpid()}-{uuid.uuid4().hex[:12]}"))
         warehouse.opened(path)
         sql.run(con, "sandbox/attach.sql", path=str(path), alias=alias)
         return lock_down(con)
