@@ -160,10 +160,12 @@ class QueryResult:
 
 
 def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | None = DEFAULT_MAX_ROWS,
-              timeout_s: float | None = DEFAULT_TIMEOUT_S) -> QueryResult:
+              timeout_s: float | None = DEFAULT_TIMEOUT_S, reading: Path | None = None) -> QueryResult:
     """Run one checked statement on a sandboxed connection; ``None`` or 0 lifts a limit.
 
-    Every DuckDB error becomes a one-line :class:`QueryError`; a query past ``timeout_s`` is interrupted.
+    Every DuckDB error becomes a one-line :class:`QueryError`, but one :func:`musim.warehouse.explain` knows (a
+    damaged file: ``reading``, the file attached, where DuckDB names none; DuckDB out of memory...), which is
+    its :class:`~musim.errors.StorageError`; a query past ``timeout_s`` is interrupted.
     Leaves ``con`` with an unfinished result when rows were cut off: use a connection of its own.
     """
     stmt = check_statement(query)
@@ -180,6 +182,9 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | Non
         raise QueryError(f"the query ran longer than {timeout_s:g} s and was stopped: narrow it, or raise the "
                          "limit with --timeout SECONDS (0 = none)") from None
     except duckdb.Error as exc:
+        explained = warehouse.explain(exc, reading=reading)
+        if explained is not None:
+            raise explained from None
         raise QueryError(f"the query failed: {first_line(exc)}{_hint(exc)}") from None
     finally:
         if timer is not None:
@@ -193,7 +198,7 @@ def query_file(path: str | Path, query: str, *, max_rows: int | None = DEFAULT_M
     """:func:`run_query` on a fresh sandbox of the DuckDB file ``path``, closed afterwards."""
     con = open_sandbox(path, settings)
     try:
-        return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s)
+        return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s, reading=Path(path).resolve())
     finally:
         con.close()
 
