@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 import re
 import threading
-import uuid
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from musim import sandbox, serving, snapshots, sql, warehouse
 from musim.cli.options import artist_name, non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
-from musim.jsonable import exact_floats, unique_names
 from musim.errors import ParameterError
+from musim.jsonable import exact_floats, unique_names
 from musim.params import defaults
 from musim.similarity import METRICS
 from musim.similarity.fingerprint import short
