@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any
 
-__all__ = ["json_safe", "plain"]
+__all__ = ["exact_floats", "json_safe", "plain", "unique_names"]
 
 
 def json_safe(obj: Any) -> Any:
@@ -40,3 +40,36 @@ def plain(obj: Any) -> Any:
         return f"<{len(bytes(obj))} bytes>"
     obj = json_safe(obj)
     return obj if obj is None or isinstance(obj, bool | int | float | str) else str(obj)
+
+
+#: How :func:`exact_floats` writes the floats strict JSON has no number for (JavaScript's spelling).
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def exact_floats(obj: Any) -> Any:
+    """``obj`` with each NaN or infinite float (in lists, tuples and dict values too) as the string ``"NaN"``,
+    ``"Infinity"`` or ``"-Infinity"``: where a value must not read as SQL NULL (``musim sql --json``), not
+    :func:`json_safe`'s ``null``."""
+    if isinstance(obj, dict):
+        return {k: exact_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [exact_floats(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return NON_FINITE[repr(obj)]
+    return obj
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """``names`` with each repeat made unique by a suffix (``a, a`` → ``a, a_1``), skipping a suffixed name that is
+    another column's own: JSON object keys for a query's columns, none lost."""
+    taken = set(names)
+    used: set[str] = set()
+    out = []
+    for name in names:
+        new, n = name, 0
+        while new in used or (n and new in taken):
+            n += 1
+            new = f"{name}_{n}"
+        used.add(new)
+        out.append(new)
+    return out

@@ -15,9 +15,11 @@ returns at most ``max_rows`` rows and interrupts a query that runs longer than `
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ from musim.errors import NotFoundError, QueryError
 #: Rows ``musim sql`` returns unless told otherwise (``--limit``), and seconds before a query is stopped.
 DEFAULT_MAX_ROWS = 1000
 DEFAULT_TIMEOUT_S = 30.0
+#: The longest time limit a query can be given (a timer of 1e10 s overflows: threading.TIMEOUT_MAX).
+MAX_TIMEOUT_S = 1e6
 #: Seconds a reader waits for a writer holding the warehouse before giving up (tests lower it).
 LOCK_WAIT_S = 10.0
 #: PRAGMAs that only read (every other PRAGMA is refused; those that change settings are SET statements).
@@ -58,6 +62,9 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
     """A private in-memory DuckDB with ``path`` attached read-only as ``alias`` (the default database),
     then locked down.
 
+    Its spill directory is its own (DuckDB lets a locked-down connection read and list its temp_directory: the
+    shared ``$MUSIM_TMP/duckdb`` would show what writers spilled there).
+
     Private: DuckDB shares one instance per file within a process, and a locked configuration would
     leak into every other connection of this process to the same file (``warehouse.connect`` sets memory
     and threads on each new connection); an instance of our own keeps the lock to ourselves.
@@ -65,6 +72,8 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
     con = duckdb.connect(":memory:")
     try:
         warehouse.configure(con, settings)
+        sql.run(con, "sandbox/temp_directory.sql",
+                temp_directory=str(settings.tmp_dir / f"duckdb-sandbox-{os.getpid()}-{uuid.uuid4().hex[:12]}"))
         warehouse.opened(path)
         sql.run(con, "sandbox/attach.sql", path=str(path), alias=alias)
         return lock_down(con)
@@ -151,10 +160,12 @@ class QueryResult:
 
 
 def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | None = DEFAULT_MAX_ROWS,
-              timeout_s: float | None = DEFAULT_TIMEOUT_S) -> QueryResult:
+              timeout_s: float | None = DEFAULT_TIMEOUT_S, reading: Path | None = None) -> QueryResult:
     """Run one checked statement on a sandboxed connection; ``None`` or 0 lifts a limit.
 
-    Every DuckDB error becomes a one-line :class:`QueryError`; a query past ``timeout_s`` is interrupted.
+    Every DuckDB error becomes a one-line :class:`QueryError`, but one :func:`musim.warehouse.explain` knows (a
+    damaged file: ``reading``, the file attached, where DuckDB names none; DuckDB out of memory...), which is
+    its :class:`~musim.errors.StorageError`; a query past ``timeout_s`` is interrupted.
     Leaves ``con`` with an unfinished result when rows were cut off: use a connection of its own.
     """
     stmt = check_statement(query)
@@ -171,6 +182,9 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | Non
         raise QueryError(f"the query ran longer than {timeout_s:g} s and was stopped: narrow it, or raise the "
                          "limit with --timeout SECONDS (0 = none)") from None
     except duckdb.Error as exc:
+        explained = warehouse.explain(exc, reading=reading)
+        if explained is not None:
+            raise explained from None
         raise QueryError(f"the query failed: {first_line(exc)}{_hint(exc)}") from None
     finally:
         if timer is not None:
@@ -184,7 +198,7 @@ def query_file(path: str | Path, query: str, *, max_rows: int | None = DEFAULT_M
     """:func:`run_query` on a fresh sandbox of the DuckDB file ``path``, closed afterwards."""
     con = open_sandbox(path, settings)
     try:
-        return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s)
+        return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s, reading=Path(path).resolve())
     finally:
         con.close()
 

@@ -178,8 +178,14 @@ def _regular(path: Path) -> bool:
 
 @contextlib.contextmanager
 def serving_lock(settings: Settings | None = None) -> Iterator[None]:
-    """Held while ``current.duckdb`` is swapped and snapshots are pruned (publish, rollback): one at a time."""
-    fd = os.open((settings or get_settings()).serving_dir, os.O_RDONLY)  # the folder itself: no file left behind
+    """Held while ``current.duckdb`` is swapped and snapshots are pruned (publish, rollback): one at a time. No
+    serving folder (rollback or release before any publish): :class:`~musim.errors.NotFoundError`."""
+    serving = (settings or get_settings()).serving_dir
+    try:
+        fd = os.open(serving, os.O_RDONLY)  # the folder itself: no file left behind
+    except FileNotFoundError:
+        raise NotFoundError(f"nothing has been published under {serving} yet, so there is nothing to roll back to or "
+                            "release: `musim similarity build` publishes a snapshot") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

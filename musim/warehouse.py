@@ -134,10 +134,34 @@ def unusable_file(exc: duckdb.Error, path: Path, settings: Settings) -> StorageE
 
 
 def explain(exc: BaseException, settings: Settings | None = None, *, reading: Path | None = None) -> StorageError | None:
-    """The one-line error, with what to do, for a DuckDB failure a user can act on (:func:`damaged_file`,
+    """The one-line error, with what to do, for a DuckDB failure a user can act on (:func:`damaged_file`, :func:`not_writable`,
     :func:`no_space`, :func:`out_of_memory`); ``None`` for any other error. ``reading``: the file the caller was
     reading, where DuckDB's message names none."""
-    return damaged_file(exc, settings, reading=reading) or no_space(exc) or out_of_memory(exc, settings)
+    return (damaged_file(exc, settings, reading=reading) or no_space(exc) or out_of_memory(exc, settings)
+            or not_writable(exc, settings))
+
+
+#: DuckDB's words for a file it may not open or write, with the file where DuckDB names it.
+_NOT_WRITABLE = re.compile(r'(?:"([^"]+)"[^\n]*?: )?(Read-only file system|Permission denied)')
+
+
+def not_writable(exc: BaseException, settings: Settings | None = None) -> StorageError | None:
+    """A DuckDB file (the warehouse, a snapshot, DuckDB's spill folder) on a read-only disk or in a folder musim
+    may not write, as one line naming the setting that chose the place; ``None`` for any other error."""
+    if not isinstance(exc, duckdb.IOException) or not (m := _NOT_WRITABLE.search(str(exc))):
+        return None
+    settings = settings or get_settings()
+    path = Path(m.group(1)) if m.group(1) else None
+    variable = "MUSIM_HOME"
+    if path is not None:
+        for place, name in ((settings.warehouse.path, "MUSIM_WAREHOUSE (or MUSIM_HOME)"),
+                            (settings.tmp_dir, "MUSIM_TMP (or MUSIM_HOME)"),
+                            (settings.serving_dir, "MUSIM_SERVING_DIR (or MUSIM_HOME)")):
+            if path == place or path.is_relative_to(place):
+                variable = name
+                break
+    return StorageError(f"cannot open {path or 'a DuckDB file'}: {m.group(2)}: musim writes its DuckDB files there; "
+                        f"point {variable} at a folder it may write")
 
 
 #: DuckDB's words for a write that found the disk full, with the file it was writing.

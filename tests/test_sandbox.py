@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -70,6 +71,30 @@ def test_duckdb_itself_refuses_files_attach_and_settings(snapshot_file, tmp_path
     finally:
         con.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.txt", "snap.duckdb"]
+
+
+def test_the_shared_spill_folder_is_out_of_reach(snapshot_file, musim_home, monkeypatch):
+    """`musim sql "SELECT * FROM glob('$MUSIM_HOME/tmp/duckdb/**')"` listed (and read_text read) what writers spilled
+    there: DuckDB lets a locked-down connection at its temp_directory, which was the shared one."""
+    monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "30MB")
+    monkeypatch.setenv("MUSIM_DUCKDB_THREADS", "1")
+    spill = get_settings().tmp_dir / "duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    (spill / "spilled.tmp").write_text("SPILLED-ROWS")
+    con = sandbox.open_sandbox(snapshot_file)
+    try:
+        for sql in (f"SELECT * FROM glob('{spill}/**')", f"SELECT * FROM read_text('{spill}/spilled.tmp')",
+                    f"SELECT * FROM read_blob('{spill}/*')"):
+            with pytest.raises(duckdb.PermissionException, match="disabled by configuration"):
+                con.execute(sql)
+        own = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        assert own.startswith(str(get_settings().tmp_dir / "duckdb-sandbox-"))
+        # a query larger than memory still spills: to the sandbox's own folder, which goes with it
+        con.execute("SELECT i, repeat('x', 100) || i AS s FROM range(1000000) r(i) ORDER BY s DESC").fetchmany(1)
+        assert any(Path(own).iterdir())
+    finally:
+        con.close()
+    assert not any(p.name.startswith("duckdb-sandbox-") for p in get_settings().tmp_dir.iterdir())
 
 
 def test_the_lock_stays_inside_the_sandbox(snapshot_file):

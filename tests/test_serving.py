@@ -127,6 +127,9 @@ def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_r
     says = f"the published snapshot {path} is damaged ({why}): publish a new one from the warehouse with `musim publish`"
     assert main(["similar", "Artist B"]) == 2
     assert capsys.readouterr().err == f"musim: error: {says}\n"
+    for query in ("SELECT * FROM artist_neighbors", "SELECT * FROM similar_artists"):
+        assert main(["sql", query]) == 2, query  # the query door says the same (it showed DuckDB's IO error)
+        assert capsys.readouterr().err == f"musim: error: {says}\n", query
     client = TestClient(create_app(), raise_server_exceptions=False)
     answer = client.get("/api/similar", params={"artist": "Artist B"})
     assert answer.status_code == 503 and answer.json() == {"detail": says}
@@ -156,6 +159,9 @@ def test_duckdb_out_of_memory_names_the_limit_and_the_settings(tmp_path, capsys,
             "MUSIM_DUCKDB_MEMORY=80%), give it fewer threads (MUSIM_DUCKDB_THREADS), or ask less of it at once")
     assert main(["similar", "Artist B"]) == 2
     assert capsys.readouterr().err == f"musim: error: {says}\n"
+    for query in ("SELECT * FROM artist_neighbors", "SELECT * FROM similar_artists"):
+        assert main(["sql", query]) == 2, query  # the query door says the same (it showed DuckDB's IO error)
+        assert capsys.readouterr().err == f"musim: error: {says}\n", query
     client = TestClient(create_app(), raise_server_exceptions=False)
     answer = client.get("/api/similar", params={"artist": "Artist B"})
     assert answer.status_code == 503 and answer.json() == {"detail": says}

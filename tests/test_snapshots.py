@@ -287,3 +287,18 @@ def test_rolling_back_again_keeps_what_the_first_rollback_replaced(three_states,
     pin = snapshots.read_pin()
     assert pin.snapshot == three_states[2].name and pin.replaced == three_states[1].name
     assert serving.current_path() == three_states[2]
+
+
+def test_rollback_or_release_before_any_publish_says_nothing_is_published(musim_home, capsys):
+    """`MUSIM_HOME=/tmp/empty musim publish --rollback` said only `musim: error: /tmp/empty/serving: No such file or
+    directory`."""
+    from musim.config import get_settings
+
+    serving = get_settings().serving_dir
+    assert not serving.exists()
+    for argv in (["publish", "--rollback"], ["publish", "--rollback", "snapshot-x"], ["publish", "--release"]):
+        assert main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert (out, err) == ("", f"musim: error: nothing has been published under {serving} yet, so there is nothing "
+                                  "to roll back to or release: `musim similarity build` publishes a snapshot\n"), argv
+    assert not serving.exists()

@@ -430,6 +430,49 @@ def test_a_full_disk_is_explained_in_one_line(tmp_path):
     assert warehouse.explain(duckdb.TransactionException("TransactionContext Error: Failed to commit: conflict")) is None
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_read_only_home_is_one_line_naming_the_setting(tmp_path, monkeypatch, capsys):
+    """A MUSIM_HOME on a read-only disk was an unexpected crash: `IOException: IO Error: Cannot open file ...:
+    Read-only file system (run with -v for the traceback)`, exit 1 (publish, similarity build, features list...)."""
+    from musim.cli import main
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64M", "tmpfs", str(disk)], check=False).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        monkeypatch.setenv("MUSIM_HOME", str(disk))
+        for var in ("MUSIM_WAREHOUSE", "MUSIM_SERVING_DIR", "MUSIM_OBJECT_STORE", "MUSIM_LANDING", "MUSIM_TMP"):
+            monkeypatch.delenv(var, raising=False)
+        warehouse.connect(settings=get_settings()).close()
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        for argv in (["publish"], ["similarity", "build"], ["features", "list"]):
+            assert main(argv) == 2, argv
+            out, err = capsys.readouterr()
+            assert (out, err) == ("", f"musim: error: cannot open {disk}/warehouse.duckdb: Read-only file system: "
+                                      "musim writes its DuckDB files there; point MUSIM_WAREHOUSE (or MUSIM_HOME) at a "
+                                      "folder it may write\n"), argv
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_folder_duckdb_may_not_write_is_named_with_its_setting(musim_home):
+    """The same for Permission denied (sysfs refuses new files even to root), and a spill file under MUSIM_TMP."""
+    settings = get_settings()
+    if not os.path.isdir("/sys/kernel"):
+        pytest.skip("no sysfs here")
+    with pytest.raises(duckdb.IOException) as raised:
+        duckdb.connect("/sys/kernel/w.duckdb")
+    assert str(warehouse.explain(raised.value, settings)) == (
+        "cannot open /sys/kernel/w.duckdb: Permission denied: musim writes its DuckDB files there; point MUSIM_HOME "
+        "at a folder it may write")
+    spill = settings.tmp_dir / "duckdb" / "duckdb_temp_storage-0.tmp"
+    exc = duckdb.IOException(f'IO Error: Cannot open file "{spill}": Read-only file system')
+    assert "point MUSIM_TMP (or MUSIM_HOME) at a folder" in str(warehouse.explain(exc, settings))
+    assert warehouse.explain(duckdb.PermissionException("Permission Error: File system LocalFileSystem has been "
+                                                        "disabled by configuration")) is None
+
+
 def test_a_full_spill_directory_is_not_called_out_of_memory(monkeypatch):
     """It was "DuckDB ran out of memory within its limit of 40MB (MUSIM_DUCKDB_MEMORY): raise it ...": DuckDB
     raises its out-of-memory error when it cannot offload to a full temp directory, here capped by DuckDB's own

@@ -168,6 +168,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.is_dir():  # checked before the files are embedded; numpy would write OUT.npz beside the folder
         raise ParameterError(f"--out {out} is a folder: give a file, e.g. --out {out / 'embeddings.npz'}")
+    if args.out.endswith((os.sep, os.altsep or os.sep)):  # a folder that is not there: not OUT.npz beside it
+        raise ParameterError(f"--out {args.out} names a folder, which does not exist: make it, or give a file, e.g. "
+                             f"--out {out / 'embeddings.npz'}")
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
     check_can_make(out.parent)  # before the files are embedded; made only once there is something to write

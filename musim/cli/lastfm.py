@@ -12,6 +12,7 @@ from musim import sandbox, serving, snapshots, sql, warehouse
 from musim.cli.options import artist_name, non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import ParameterError
+from musim.jsonable import exact_floats, unique_names
 from musim.params import defaults
 from musim.similarity import METRICS
 from musim.similarity.fingerprint import short
@@ -126,8 +127,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "dump, by one metric)")
     p.add_argument("--limit", type=non_negative, default=sandbox.DEFAULT_MAX_ROWS, metavar="ROWS",
                    help=f"return at most ROWS rows (default {sandbox.DEFAULT_MAX_ROWS}; 0 = no limit)")
-    p.add_argument("--timeout", type=number(0.0), default=sandbox.DEFAULT_TIMEOUT_S, metavar="SECONDS",
-                   help=f"stop the query after SECONDS (default {sandbox.DEFAULT_TIMEOUT_S:g}; 0 = no limit)")
+    p.add_argument("--timeout", type=number(0.0, sandbox.MAX_TIMEOUT_S), default=sandbox.DEFAULT_TIMEOUT_S,
+                   metavar="SECONDS", help=f"stop the query after SECONDS (default {sandbox.DEFAULT_TIMEOUT_S:g}; "
+                   f"0 = no limit; at most {sandbox.MAX_TIMEOUT_S:g})")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sql)
 
@@ -422,7 +424,10 @@ def _similar_by_audio(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     result = sandbox.query_file(serving.current_path(), args.query, max_rows=args.limit, timeout_s=args.timeout)
     if args.json:
-        print_json([dict(zip(result.columns, r, strict=True)) for r in result.rows])
+        names = unique_names(result.columns)
+        print_json({"columns": names, "rows": [dict(zip(names, exact_floats(list(r)), strict=True))
+                                               for r in result.rows],
+                    "truncated": result.truncated, "limit": args.limit or None})
     else:
         print_table(result.rows, result.columns)
     more = "; more exist: raise --limit (0 = no limit) or add LIMIT/WHERE" if result.truncated else ""

@@ -64,8 +64,8 @@ class LabelSet:
 def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
     """A CSV with columns ``path`` and ``artist`` (and ``group_by``, e.g. ``album`` or ``source``); relative
     paths are relative to the CSV's folder (to the working folder for a pipe such as ``/dev/stdin``). Rows with an
-    empty artist, or an empty group when grouping, are left out (``left_out`` names them): an empty group would
-    otherwise pool every such track into one group."""
+    empty path or artist, or an empty group when grouping, are left out (``left_out`` names them): an empty group
+    would otherwise pool every such track into one group."""
     refuse_empty([path], "the labels CSV")
     csv_path = Path(path)
     if csv_path.is_dir() or not csv_path.exists():
@@ -97,13 +97,14 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
                     raise ParameterError(f"{csv_path}, line {reader.line_num}: {len(columns) + len(r[None])} fields, the header "
                                          f"has {len(columns)} (a comma inside a path or name? put it in double quotes)")
                 grouped = not group_by or (r.get(group_by) or "").strip()
-                if (r.get("artist") or "").strip() and grouped:
+                located = (r.get("path") or "").strip()
+                if located and (r.get("artist") or "").strip() and grouped:
                     rows.append((reader.line_num, r))
                 elif any((v or "").strip() for v in r.values()):  # a blank line is no row
                     short = sum(v is not None for v in r.values()) < len(columns)
                     left_out.append((reader.line_num, f"{sum(v is not None for v in r.values())} of {len(columns)} "
-                                     "fields" if short else "no artist" if not (r.get("artist") or "").strip()
-                                     else f"no {group_by}"))
+                                     "fields" if short else "no path" if not located else "no artist"
+                                     if not (r.get("artist") or "").strip() else f"no {group_by}"))
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise ParameterError(f"{csv_path}: not UTF-8 text ({exc.reason}); save the labels as a UTF-8 CSV "
@@ -114,11 +115,10 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
                                  "columns path, artist[, group] (a field with a comma or quote in double quotes, "
                                  'a quote inside it doubled: "a ""b"", c")') from None
     if not rows:
-        raise ParameterError(f"{csv_path}: no row with an artist" + (f" and a value of {group_by}" if group_by else ""))
+        raise ParameterError(f"{csv_path}: no row with a path and an artist"
+                             + (f" and a value of {group_by}" if group_by else ""))
     paths, first_line = [], {}
     for line, r in rows:
-        if not (r["path"] or "").strip():
-            raise ParameterError(f"{csv_path}, line {line}: the path is empty")
         path = (base / r["path"]).resolve()  # an absolute path stays itself, normalised
         if path in first_line:  # a track listed twice would be its own nearest same-artist neighbour
             raise ParameterError(f"{csv_path}, line {line}: {r['path']} is listed already (line {first_line[path]}); "

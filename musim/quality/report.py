@@ -43,7 +43,10 @@ def latest_results(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None,
                          dump_id=dump_id or None).fetchall()
         if len(runs) > 1:
             raise NotFoundError(f"run id {run_id!r} matches several runs: {', '.join(r[0] for r in runs[:5])}")
-        rows = sql.query(con, "quality/report_results.sql", run_id=runs[0][0]).fetchall() if runs else []
+        if not runs:
+            _no_run(con, run_id)
+        rows = sql.query(con, "quality/report_results.sql", run_id=runs[0][0], dataset=dataset or None,
+                         dump_id=dump_id or None).fetchall() if runs else []
     else:
         rows = sql.query(con, "quality/report_latest.sql", dataset=dataset or None, dump_id=dump_id or None).fetchall()
     if not rows:
@@ -65,6 +68,18 @@ def latest_results(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None,
         d["docs_url"] = docs_link(d["docs_url"], store=store, presign=presign)
         out.append(d)
     return out
+
+
+def _no_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Raise :class:`NotFoundError` when no recorded run's id starts with ``run_id``, naming the recent runs (a
+    run that exists but checked no dataset/dump asked for is left to the caller's message)."""
+    if sql.query(con, "quality/report_runs.sql", run_id=run_id, dataset=None, dump_id=None).fetchone():
+        return
+    recent = [r[0] for r in sql.query(con, "quality/report_runs.sql", run_id=None, dataset=None,
+                                      dump_id=None).fetchmany(5)]
+    raise NotFoundError(f"run id {run_id!r} matches no quality run; "
+                        + (f"recent runs: {', '.join(recent)}" if recent else
+                           "none recorded yet: run `musim quality check` first"))
 
 
 def docs_key(docs_url: str | None) -> str | None:

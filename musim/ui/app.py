@@ -97,9 +97,12 @@ class HeadAsGet:
 
 def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], Settings] = get_settings,
                title: str = "musim") -> FastAPI:
-    """The app; ``dependencies`` guard every route (the Airflow plugin passes its authentication)."""
+    """The app; ``dependencies`` guard every route (the Airflow plugin passes its authentication). FastAPI's own
+    ``/api/docs`` and ``/api/openapi.json`` skip them, so a guarded app has neither (the static assets are open)."""
+    guarded = bool(dependencies)
     app = FastAPI(title=title, description=__doc__.split("\n\n")[0], dependencies=list(dependencies),
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+                  docs_url=None if guarded else "/api/docs", redoc_url=None,
+                  openapi_url=None if guarded else "/api/openapi.json")
     cache = SnapshotCache(settings)
     app.state.snapshots = cache
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

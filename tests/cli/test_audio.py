@@ -64,3 +64,14 @@ def test_options_given_empty_or_pointing_nowhere_are_one_line_errors(tmp_path, c
     if os.path.isdir("/proc"):
         assert main(["embed", str(song), "--out", "/proc/x.npz"]) == 2
         assert capsys.readouterr().err.startswith("musim: error: cannot write into /proc (")
+
+
+def test_embed_out_ending_in_a_separator_is_a_folder_not_a_file_beside_it(tmp_path, capsys):
+    """`musim embed Q.mp3 --out /tmp/x/out/` with the folder missing wrote /tmp/x/out.npz."""
+    song = tmp_path / "a.wav"
+    song.write_bytes(b"RIFF")
+    missing = f"{tmp_path}/x/out/"
+    assert main(["embed", str(song), "--out", missing]) == 2
+    assert capsys.readouterr().err == (f"musim: error: --out {missing} names a folder, which does not exist: make it, "
+                                       f"or give a file, e.g. --out {tmp_path}/x/out/embeddings.npz\n")
+    assert not (tmp_path / "x").exists()

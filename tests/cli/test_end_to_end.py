@@ -59,7 +59,7 @@ def test_rejects_similar_and_sql(dump, capsys):
     assert code == 0 and "published" in out
 
     name = json.loads(run(capsys, "sql", "SELECT name FROM artist_listeners JOIN artist USING (artist_id) "
-                                         "ORDER BY listeners DESC LIMIT 1", "--json")[1])[0]["name"]
+                                         "ORDER BY listeners DESC LIMIT 1", "--json")[1])["rows"][0]["name"]
     code, out, _ = run(capsys, "similar", name.upper(), "--k", "3", "--metric", "jaccard", "--json")
     answer = json.loads(out)
     rows = answer["rows"]

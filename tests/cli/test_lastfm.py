@@ -80,7 +80,7 @@ def test_every_attack_fails_in_one_line_and_changes_nothing(hostile, capsys):
     with duckdb.connect(str(hostile.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 1
     code, out, _ = run(capsys, "sql", "SELECT count(*) AS n FROM artist", "--json")
-    assert code == 0 and json.loads(out)[0]["n"] > 30
+    assert code == 0 and json.loads(out)["rows"][0]["n"] > 30
 
 
 @pytest.mark.parametrize(("statement", "kind"), [
@@ -103,21 +103,39 @@ def test_reading_statements_pass_the_door(hostile, capsys):
                               ("SELECT * FROM duckdb_settings() WHERE name = 'enable_external_access'", "value")):
         code, out, err = run(capsys, "sql", statement, "--json")
         assert code == 0, (statement, err)
-        assert column in json.loads(out)[0]
+        assert column in json.loads(out)["rows"][0]
     code, out, _ = run(capsys, "sql", "SELECT value FROM duckdb_settings() WHERE name = 'enable_external_access'",
                        "--json")
-    assert json.loads(out) == [{"value": "false"}]
+    assert json.loads(out)["rows"] == [{"value": "false"}]
 
 
 def test_row_limit_and_flag(hostile, capsys):
     code, out, err = run(capsys, "sql", "SELECT range AS i FROM range(5000)", "--json")
-    assert code == 0 and len(json.loads(out)) == sandbox.DEFAULT_MAX_ROWS and "raise --limit" in err
+    assert code == 0 and len(json.loads(out)["rows"]) == sandbox.DEFAULT_MAX_ROWS and "raise --limit" in err
     code, out, err = run(capsys, "sql", "SELECT range AS i FROM range(5000) ORDER BY i DESC", "--json", "--limit", "7")
-    assert [r["i"] for r in json.loads(out)] == [4999, 4998, 4997, 4996, 4995, 4994, 4993]
+    assert [r["i"] for r in json.loads(out)["rows"]] == [4999, 4998, 4997, 4996, 4995, 4994, 4993]
     code, out, err = run(capsys, "sql", "SELECT range AS i FROM range(5000)", "--json", "--limit", "0")
-    assert len(json.loads(out)) == 5000 and "raise --limit" not in err
+    assert len(json.loads(out)["rows"]) == 5000 and "raise --limit" not in err
     code, out, err = run(capsys, "sql", "SELECT range AS i FROM range(5)", "--limit", "5")
     assert code == 0 and "(5 rows)" in err and "raise --limit" not in err
+
+
+def test_sql_json_loses_nothing(hostile, capsys):
+    """`musim sql --json` collapsed repeated column names (`SELECT 1 AS a, 2 AS a` gave [{"a": 2}]), printed NaN and
+    the infinities as null (as SQL NULL prints), and said only on stderr that rows were cut off."""
+    code, out, _ = run(capsys, "sql", "SELECT 1 AS a, 2 AS a, 3 AS a_1, NULL AS n, 'nan'::DOUBLE AS x, "
+                                      "'inf'::DOUBLE AS y, ['-inf'::DOUBLE, 0.5] AS z", "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["columns"] == ["a", "a_2", "a_1", "n", "x", "y", "z"]
+    assert answer["rows"] == [{"a": 1, "a_2": 2, "a_1": 3, "n": None, "x": "NaN", "y": "Infinity",
+                               "z": ["-Infinity", 0.5]}]
+    assert (answer["truncated"], answer["limit"]) == (False, sandbox.DEFAULT_MAX_ROWS)
+    code, out, _ = run(capsys, "sql", "SELECT range AS i FROM range(10)", "--json", "--limit", "3")
+    answer = json.loads(out)
+    assert code == 0 and (len(answer["rows"]), answer["truncated"], answer["limit"]) == (3, True, 3)
+    code, out, _ = run(capsys, "sql", "SELECT range AS i FROM range(10)", "--json", "--limit", "0")
+    answer = json.loads(out)
+    assert code == 0 and (len(answer["rows"]), answer["truncated"], answer["limit"]) == (10, False, None)
 
 
 def test_time_limit_stops_a_runaway_query(hostile, capsys):
@@ -178,7 +196,7 @@ def test_sql_table_is_escaped(hostile, capsys):
     code, out, _ = run(capsys, "sql", "SELECT name FROM artist ORDER BY name")
     assert code == 0 and not UNSAFE.search(out) and "Nul\\x00Band" in out
     code, out, _ = run(capsys, "sql", "SELECT name FROM artist ORDER BY name", "--json")
-    assert NUL in {r["name"] for r in json.loads(out)}
+    assert NUL in {r["name"] for r in json.loads(out)["rows"]}
 
 
 HOLD_WRITER = """

@@ -12,7 +12,7 @@ from musim.cli.options import count, number
 BAD = [
     ["similar", "x", "--k", "0"], ["similar", "x", "--k", "-1"], ["similar", "x", "--k", "99999999999999"],
     ["rejects", "--limit", "-1"], ["sql", "SELECT 1", "--limit", "-5"], ["sql", "SELECT 1", "--timeout", "-1"],
-    ["sql", "SELECT 1", "--timeout", "nan"], ["sql", "SELECT 1", "--timeout", "inf"],
+    ["sql", "SELECT 1", "--timeout", "nan"], ["sql", "SELECT 1", "--timeout", "inf"], ["sql", "SELECT 1", "--timeout", "1e10"],
     ["similarity", "build", "--k", "0"], ["similarity", "build", "--min-listeners", "0"],
     ["similarity", "build", "--min-co-listeners", "-2"], ["similarity", "build", "--catalogue-size", "0"],
     ["synth", "lastfm", "out", "--users", "0"], ["synth", "lastfm", "out", "--quirks", "1.5"],

@@ -79,9 +79,13 @@ def test_labels_file(tmp_path):
     (tmp_path / "twice.csv").write_text(f"path,artist\na/1.ogg,Bach\nb.ogg,Bach\n{tmp_path}/a/../a/1.ogg,Bach\n")
     with pytest.raises(ParameterError, match=r"twice.csv, line 4: .*1.ogg is listed already \(line 2\)"):
         read_labels(tmp_path / "twice.csv")  # the same file, however spelt: it would retrieve itself
-    (tmp_path / "blank.csv").write_text("path,artist\na.ogg,Bach\n ,Bach\n")
-    with pytest.raises(ParameterError, match=r"blank.csv, line 3: the path is empty"):
-        read_labels(tmp_path / "blank.csv")
+    # an empty path was the one empty field that aborted the run ("line 3: the path is empty"): left out, as the others
+    (tmp_path / "blank.csv").write_text("path,artist\na.ogg,Bach\n ,Bach\nb.ogg,\n,\n")
+    blank = read_labels(tmp_path / "blank.csv")
+    assert blank.paths == [(tmp_path / "a.ogg").resolve()] and blank.left_out == [(3, "no path"), (4, "no artist")]
+    (tmp_path / "no paths.csv").write_text("path,artist\n,Bach\n")
+    with pytest.raises(ParameterError, match=r"no paths.csv: no row with a path and an artist$"):
+        read_labels(tmp_path / "no paths.csv")
 
 
 def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
@@ -248,7 +252,7 @@ def test_a_row_without_its_group_is_left_out_not_pooled_and_a_doubled_column_ref
     with pytest.raises(ParameterError, match=r"doubled.csv: the header has artist more than once; give each column"):
         read_labels(tmp_path / "doubled.csv")
     (tmp_path / "none.csv").write_text("path,artist,album\na.ogg,A,\n")
-    with pytest.raises(ParameterError, match=r"none.csv: no row with an artist and a value of album"):
+    with pytest.raises(ParameterError, match=r"none.csv: no row with a path and an artist and a value of album"):
         read_labels(tmp_path / "none.csv", group_by="album")
 
 

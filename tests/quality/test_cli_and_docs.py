@@ -229,3 +229,29 @@ def test_a_failed_gate_prints_nothing_on_stdout_json_or_not(good, capsys, monkey
         code, out, err = cli(capsys, "similarity", "build", "--min-listeners", "1", "--force", *json_flag)
         assert (code, out) == (2, "") and err.startswith("musim: error: the similarity quality gate failed")
         assert err.splitlines()[1:] == ["  similarity FAILED"]
+
+
+def test_report_of_one_run_keeps_to_the_dataset_and_dump_asked_for(good, capsys):
+    """`quality report --run R --dataset D` showed every dataset of the run, and its JSON success covered them all;
+    `--run nosuch` said to run a check though results existed."""
+    with warehouse.writer() as con:
+        con.execute("UPDATE lastfm_plays SET plays = -5 WHERE user_id = 1")
+    code, out, _ = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--dataset", "artists", "--no-docs",
+                       "--json")
+    run = json.loads(out)
+    assert code == 2 and {d["dataset"]: d["success"] for d in run["datasets"]} == {"lastfm_plays": False,
+                                                                                   "artists": True}
+    code, out, _ = cli(capsys, "quality", "report", "--run", run["run_id"], "--dataset", "artists", "--json")
+    report = json.loads(out)
+    assert code == 0 and [d["dataset"] for d in report["datasets"]] == ["artists"] and report["success"] is True
+    code, out, _ = cli(capsys, "quality", "report", "--run", run["run_id"], "--dataset", "artists")
+    assert code == 0 and "artists" in out and "lastfm_plays" not in out
+    dump = run["datasets"][0]["dump_id"]
+    code, out, _ = cli(capsys, "quality", "report", "--run", run["run_id"], "--dump", dump[:8], "--json")
+    assert code == 0 and {d["dump_id"] for d in json.loads(out)["datasets"]} == {dump}
+    code, out, err = cli(capsys, "quality", "report", "--run", run["run_id"], "--dump", "ffffffffff", "--json")
+    assert code == 2 and out == "" and err.startswith("musim: error: no quality results matching")
+
+    code, out, err = cli(capsys, "quality", "report", "--run", "nosuch")
+    assert (code, out) == (2, "") and err == (f"musim: error: run id 'nosuch' matches no quality run; "
+                                              f"recent runs: {run['run_id']}\n")

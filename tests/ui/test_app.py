@@ -401,3 +401,26 @@ def test_audio_neighbours_of_a_shared_name_answer_as_colistening_does(tmp_path, 
     assert placeholder["rows"] == [] and "it is never compared with other artists" in placeholder["reason"]
     page = client.get("/", params={"artist": "Unknown artist"}).text
     assert "placeholder name" in re.search(r'id="no-audio-neighbours">(.*?)</div>', page, re.S).group(1)
+
+
+def test_a_guarded_app_answers_no_route_without_its_guard(tmp_path):
+    """FastAPI's /api/docs and /api/openapi.json skip app-level dependencies: they answered 200 without an Airflow
+    login while every other route said 401."""
+    from fastapi import Depends, HTTPException
+    from fastapi.routing import APIRoute
+
+    def deny() -> None:
+        raise HTTPException(status_code=401, detail="log in")
+
+    app = create_app(dependencies=[Depends(deny)])
+    paths = [r.path.replace("{key:path}", "models/x/card.md") for r in app.routes if hasattr(r, "methods")]
+    assert {"/", "/api/status", "/api/similar"} <= set(paths) and len(paths) > 5
+    with TestClient(app) as guarded:
+        for path in paths:
+            assert guarded.get(path).status_code == 401, path
+        for path in ("/api/docs", "/api/openapi.json", "/api/docs/oauth2-redirect"):
+            assert guarded.get(path).status_code in (401, 404), path
+        assert guarded.get("/static/musim.css").status_code == 200  # assets only
+    assert all(isinstance(r, APIRoute) for r in app.routes if hasattr(r, "methods"))
+    with TestClient(create_app()) as open_app:  # the standalone page (no guard) keeps its API docs
+        assert open_app.get("/api/openapi.json").status_code == 200
