@@ -50,22 +50,28 @@ NAMES = {"A": "A as served (relu encoding, L2)", "B": "B relu encoding, centred,
 
 
 def log_mels(labels: LabelSet, path: Path) -> tuple[LabelSet, np.ndarray]:
-    """The log-mels ``(n, 256, 64)`` float16 of the files that decode (cached in ``path``) and their labels."""
-    if path.is_file():
-        z = np.load(path)
-        return labels.subset([int(i) for i in z["kept"]]), z["mel"]
+    """The log-mels ``(n, 256, 64)`` float16 of the files that decode and their labels (cached by file in
+    ``path``: files already featurised are not read again)."""
     from musim.audio import MelParams
     from musim.models.audio_files import featurise_files
 
-    got = featurise_files(labels.paths, MelParams())
-    kept = [i for i, x in enumerate(got) if not isinstance(x, str)]
-    for i, x in enumerate(got):
-        if isinstance(x, str):
-            print(f"  skipped {labels.paths[i]}: {x}")
-    mel = np.stack([got[i] for i in kept])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, kept=np.asarray(kept), mel=mel)
-    return labels.subset(kept), mel
+    cached: dict[str, np.ndarray | str] = {}
+    if path.is_file():
+        z = np.load(path, allow_pickle=False)
+        cached = {str(p): m for p, m in zip(z["paths"], z["mel"], strict=True)}
+        cached |= {str(p): "failed" for p in z["failed"]}
+    todo = [p for p in labels.paths if str(p) not in cached]
+    if todo:
+        cached |= {str(p): x for p, x in zip(todo, featurise_files(todo, MelParams()), strict=True)}
+        good = [k for k, v in cached.items() if not isinstance(v, str)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, paths=np.asarray(good), mel=np.stack([cached[k] for k in good]),
+                 failed=np.asarray([k for k, v in cached.items() if isinstance(v, str)], dtype=str))
+    kept = [i for i, p in enumerate(labels.paths) if not isinstance(cached[str(p)], str)]
+    for p in labels.paths:
+        if isinstance(cached[str(p)], str):
+            print(f"  skipped {p}: {cached[str(p)]}")
+    return labels.subset(kept), np.stack([cached[str(labels.paths[i])] for i in kept])
 
 
 def crop_means(model, mel: np.ndarray, crops: int) -> np.ndarray:
@@ -103,7 +109,7 @@ def variants(mel: np.ndarray, seeds: int, epochs: int, log: Callable[[str], None
     out: dict[str, list[np.ndarray]] = {k: [] for k in NAMES}
     for seed in range(seeds):
         for act in ("relu", None):
-            p = ContrastiveParams(seed=seed, epochs=epochs, dense_activation=act)
+            p = ContrastiveParams(seed=seed, epochs=epochs, dense_activation=act, centre=False)  # centred here
             t0 = time.perf_counter()
             res = train_contrastive(mel.astype(np.float32), params=p)
             raw = crop_means(res.model, mel, p.embed_crops)
