@@ -29,6 +29,12 @@ embedding) only if the choice made leave-one-package-out (:func:`benchmarks.real
 beats A with its 95% CI over (package, composer) clusters above 0. Otherwise nothing changes, whatever the
 benchmark prints. ``--benchmark`` trains and scores every candidate once on the benchmark corpus, after the
 choice (never used to choose).
+
+The run (2026-12-06, the development corpus of ``make_dev_corpus.sh``: 217 tracks, 197 queries in 34 clusters; 3
+seeds x 20 epochs): A 0.629, B 0.626, C 0.632, D 0.629, E 0.631; the choice (C) made leave-one-package-out 0.619,
+-0.010 [-0.035, +0.009] over clusters: **not adopted**, the served embedding is unchanged (benchmarks/RESULTS.md,
+"The contrastive family's embedding"). The collapse it was meant to fix did not show on the development corpus:
+the served vectors' mean cosine between tracks was 0.61-0.63 with no unit 0 for every track.
 """
 
 from __future__ import annotations
@@ -109,7 +115,7 @@ def variants(mel: np.ndarray, seeds: int, epochs: int, log: Callable[[str], None
     out: dict[str, list[np.ndarray]] = {k: [] for k in NAMES}
     for seed in range(seeds):
         for act in ("relu", None):
-            p = ContrastiveParams(seed=seed, epochs=epochs, dense_activation=act, centre=False)  # centred here
+            p = ContrastiveParams(seed=seed, epochs=epochs, dense_activation=act)
             t0 = time.perf_counter()
             res = train_contrastive(mel.astype(np.float32), params=p)
             raw = crop_means(res.model, mel, p.embed_crops)
