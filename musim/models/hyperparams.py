@@ -205,6 +205,7 @@ class ContrastiveParams:
     kernel_size: Count = _NETWORK.kernel_size
     pool_size: Count = _NETWORK.pool_size
     dense_units: Count = _NETWORK.dense_units
+    dense_activation: Literal["relu", "tanh", "linear"] | None = "relu"
     projection_units: Count = 64
     temperature: Annotated[float, Field(gt=0, le=10)] = 0.1
     gain_db: NonNegativeFloat = 6.0
@@ -225,7 +226,8 @@ class ContrastiveParams:
 
     def encoder_config(self, n_mels: int) -> SiameseConfig:
         return SiameseConfig(input_shape=(self.crop_frames, n_mels), conv_filters=self.conv_filters,
-                             kernel_size=self.kernel_size, pool_size=self.pool_size, dense_units=self.dense_units)
+                             kernel_size=self.kernel_size, pool_size=self.pool_size, dense_units=self.dense_units,
+                             dense_activation=self.dense_activation)
 
 
 @dataclass(frozen=True)

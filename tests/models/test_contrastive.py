@@ -126,3 +126,17 @@ def test_the_card_of_a_contrastive_model_says_how_it_trained():
     assert f"; {res.model.count_params()} weights" in section and "examples/s; device: `{'gpus': " in section
     assert f"Final: `{{'loss': {res.history['loss'][-1]}}}`; best loss {min(res.history['loss']):.4f}" in section
     assert res.summary()["examples_per_second"] > 0 and res.summary()["last_loss"] == res.history["loss"][-1]
+
+
+def test_the_encoding_layer_takes_the_activation_the_parameters_name():
+    """``dense_activation`` reaches the encoder's ``encoding`` layer (None: linear), and is recorded."""
+    from musim.models.contrastive import ContrastiveParams
+    from musim.models.siamese import build_encoder
+
+    for act, expected in ((None, "linear"), ("relu", "relu"), ("tanh", "tanh")):
+        p = ContrastiveParams(**SMALL, dense_activation=act)
+        enc = build_encoder(p.encoder_config(16))
+        assert enc.get_layer("encoding").get_config()["activation"] == expected
+        assert ContrastiveParams.from_json(p.to_json()) == p
+    with pytest.raises(ParameterError, match="dense_activation"):
+        ContrastiveParams(dense_activation="softmax")
