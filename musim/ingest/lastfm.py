@@ -173,8 +173,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                 register(con, rows)
                 sql.run(con, "ingest/group_360k.sql")
             else:
-                scan = scan_and_stage(con, source, "stage_checked", f"ingest/stage_{chosen}.sql", Path(scratch))
-                sql.run(con, "ingest/group_staged.sql", format=chosen, fixed_from=scan.staged_rows)
+                scan = _stage(con, source, chosen, Path(scratch))
             if not scan.lines:
                 raise IngestError(f"{source}: the file is empty (0 lines); nothing was stored. Pass a Last.FM "
                                   "dump (download it again if it should not be empty).")
@@ -204,6 +203,23 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     log.info("ingested %s: %d lines, %d loaded, %d rejected", source.name, result.lines, result.loaded,
              result.rejected)
     return result
+
+
+def _stage(con: duckdb.DuckDBPyConnection, source: Path, chosen: str, scratch: Path) -> Prescan:
+    """Stage ``source`` with DuckDB and group its users and spellings (sql/ingest/group_staged.sql).
+
+    A 1K file's lines are staged with the artist's check for control characters left to one per spelling
+    (sql/ingest/scratch.sql, ``spelling_reason_1k_line``): a spelling that fails it is a rare file's, and that
+    file is staged again with the check on every line, so that its rejected lines keep their raw text."""
+    scan = scan_and_stage(con, source, "stage_checked", f"ingest/stage_{chosen}.sql", scratch)
+    sql.run(con, "ingest/group_staged.sql", format=chosen, fixed_from=scan.staged_rows)
+    if chosen == "1k" and sql.query(con, "ingest/names_failed.sql").fetchone()[0]:
+        log.info("%s: an artist name holds a control character; staging the file again to reject its lines",
+                 source.name)
+        sql.run(con, "ingest/names_per_line.sql")
+        scan = scan_and_stage(con, source, "stage_checked", "ingest/stage_1k.sql", scratch)
+        sql.run(con, "ingest/group_staged.sql", format=chosen, fixed_from=scan.staged_rows)
+    return scan
 
 
 def _profiles_later(con: duckdb.DuckDBPyConnection, existing: IngestResult, profiles: Path,

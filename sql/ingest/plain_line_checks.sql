@@ -7,3 +7,6 @@ CREATE OR REPLACE MACRO ingest_scratch.event_time_reason_fast(time_raw) AS inges
 
 CREATE OR REPLACE MACRO ingest_scratch.spelling_reason_fast(name_raw, mbid_raw) AS
     ingest_scratch.spelling_reason(name_raw, mbid_raw);
+
+CREATE OR REPLACE MACRO ingest_scratch.spelling_reason_1k_line(name_raw, mbid_raw) AS
+    ingest_scratch.spelling_reason(name_raw, mbid_raw);

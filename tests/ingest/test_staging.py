@@ -195,6 +195,12 @@ def test_each_shortened_1k_check_gives_its_plain_rules_result_value_by_value():
                         "ingest_scratch.user_reason(v, '1k')") == []
     assert _differences(con, "times", "ingest_scratch.event_time_reason_fast(v)",
                         "ingest_scratch.event_time_reason(v)") == []
+    # the line check of a 1K artist gives the plain rule's result, but for the control characters it leaves to
+    # the check per spelling (sql/ingest/group_staged.sql)
+    assert _differences(con, "names", "ingest_scratch.spelling_reason_1k_line(v, m)",
+                        "ingest_scratch.spelling_reason(v, m)") == \
+        con.execute("SELECT v, m, NULL, ingest_scratch.spelling_reason(v, m) FROM names "
+                    "WHERE ascii(v) BETWEEN 33 AND 126 AND regexp_matches(v, '[\\x{00}-\\x{08}\\x{0A}-\\x{1F}]')").fetchall()
     # and each shortcut's own values pass (were they never taken, the above would prove nothing)
     assert con.execute("SELECT ingest_scratch.spelling_reason_fast('Foo', ''), ingest_scratch.user_reason_1k_fast("
                        "'user_000001'), ingest_scratch.event_time_reason_fast(?)", [ISO]).fetchone() == (None,) * 3
@@ -261,6 +267,70 @@ def test_the_shortened_1k_checks_load_a_generated_dump_as_the_plain_rules_do(tmp
     outcome, _ = _same_as_plain(Path(s.events_path), tmp_path)
     assert (outcome["lines"], outcome["loaded"], outcome["rejected"]) == \
         (s.lines, s.expected_loaded, s.expected_rejected)
+
+
+def _names_line(user: str, name: str, *, mbid: str = "", track: str = "Track", time: str = ISO) -> str:
+    return f"{user}\t{time}\t{mbid}\t{name}\t\t{track}"
+
+
+def _control_character_lines() -> list[str]:
+    """Artist names with NUL and C0 control characters: on the first and the last line, many times over, of an
+    artist (MBID) also written clean, beside a clean spelling that differs only by the character, on lines
+    rejected for their user or time first; control characters in track names (not checked), DEL (not C0)."""
+    clean = [_names_line(f"user_00000{1 + i % 5}", f"Artist {i % 9}", track=f"T{i}") for i in range(2500)]
+    odd = [
+        _names_line("user_000001", "Foo\x01", mbid=MB_A),  # MB_A is also "Foo", clean, below
+        _names_line("user_000002", "Foo", mbid=MB_A),
+        _names_line("user_000003", "Bar\x1f Baz"),
+        _names_line("user_000003", "Bar\x1f Baz"),
+        _names_line("user_000004", "Bar Baz"),
+        _names_line("user_00004", "Nul\x00Name"),  # the user's reason comes first
+        _names_line("user_000004", "Tab\x0bName", time="2009-02-30T00:00:00Z"),  # the time's reason comes first
+        _names_line("user_000005", "Clean", track="Track\x01\x02"),
+        _names_line("user_000005", "Del\x7f"),
+        _names_line("user_000005", " \x1cLeading space"),  # checked per line already
+        _names_line("user_000005", "Line\x1e", mbid=MB_A),
+        _names_line("user_000005", "Lone\rCR\x02"),
+    ]
+    lines = clean[:1200] + odd + clean[1200:]
+    return [_names_line("user_000009", "First\x08")] + lines + [_names_line("user_000009", "Last\x1a")]
+
+
+def _runs(path: Path, home: Path) -> tuple[tuple[object, dict[str, list]], list[str]]:
+    """``_ingest_1k(path, home, plain=False)`` and the SQL files it ran, in order."""
+    with mock.patch.object(sql, "run", wraps=sql.run) as spy:
+        outcome = _ingest_1k(path, home, plain=False)
+    return outcome, [c.args[1] for c in spy.call_args_list]
+
+
+def test_1k_artist_names_checked_per_spelling_reject_the_lines_the_plain_rule_does(tmp_path):
+    lines = _control_character_lines()
+    path = write_lines(tmp_path / "events.tsv", lines)
+    (outcome, tables), ran = _runs(path, tmp_path / "fast")
+    assert (outcome, tables) == _ingest_1k(path, tmp_path / "plain", plain=True)
+    # a spelling failed its check per spelling: the file was staged again, with the artist checked per line
+    assert ran.count("ingest/names_per_line.sql") == 1
+    assert ran.count("ingest/group_staged.sql") == 2
+    control = "control character in artist name"
+    odd = 1 + 1200 + 1  # the first line of the odd ones
+    assert [(r[2], r[3]) for r in tables["ingest_rejects"]] == [
+        (1, control), (odd, control), (odd + 2, control), (odd + 3, control),
+        (odd + 5, "user id is not like user_000001 (the 1K dump's ids)"), (odd + 6, "timestamp is not an ISO-8601 time"),
+        (odd + 9, control), (odd + 10, control), (odd + 11, control), (len(lines), control)]
+    raws = {r[2]: r[4] for r in tables["ingest_rejects"]}
+    assert [raws[n] for n in (1, odd, odd + 5, len(lines))] == [lines[0], lines[odd - 1], lines[odd + 4], lines[-1]]
+    assert raws[odd + 11] == lines[odd + 10].replace("\r", " ")  # the lone CR's line, fixed by the pre-scan
+    assert (outcome["lines"], outcome["loaded"], outcome["rejected"]) == (len(lines), len(lines) - 10, 10)
+
+
+def test_a_1k_file_whose_names_pass_is_staged_once(tmp_path):
+    lines = [x for x in _control_character_lines() if not any("\x00" <= c <= "\x1f" and c != "\t" for c in
+                                                             x.split("\t")[3])]
+    path = write_lines(tmp_path / "events.tsv", lines)
+    (outcome, tables), ran = _runs(path, tmp_path / "fast")
+    assert (outcome, tables) == _ingest_1k(path, tmp_path / "plain", plain=True)
+    assert "ingest/names_per_line.sql" not in ran and ran.count("ingest/group_staged.sql") == 1
+    assert (outcome["rejected"], outcome["loaded"]) == (0, len(lines))
 
 
 EXAMPLES = int(os.environ.get("MUSIM_FUZZ_EXAMPLES", "20"))
