@@ -143,6 +143,8 @@ def cmd_similar_tracks(args: argparse.Namespace) -> int:
     if bool(args.query) == bool(args.track_id):
         raise ParameterError("give the track's title or artist words, or --id TRACK_ID (one of them)")
     result = queries.ask(queries.similar_tracks, track_id=args.track_id, q=args.query, k=args.k, model=args.model)
+    if result["reason"]:  # removed neighbours, no other artist's tracks, or none with features when published
+        print(printable(result["reason"], 0), file=sys.stderr)
     if args.json:
         print_json(result)
         return 0

@@ -146,6 +146,28 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
     return ids
 
 
+def still_served(ids: list[str], *, settings: Settings | None = None) -> bool:
+    """Whether the published snapshot (what ``similar-tracks``, ``similar-audio`` and the web page read: a file of
+    its own, never the warehouse) still serves one of the tracks ``ids``, as a track or as a track's neighbour;
+    ``False`` when nothing is published. After ``library remove`` a new snapshot must be published for them to go
+    (the command line's ``library remove`` does it)."""
+    from musim import serving
+
+    if not ids:
+        return False
+    try:
+        con = serving.open_snapshot(settings)
+    except serving.NothingPublished:
+        return False
+    try:
+        tables = {r[0] for r in sql.query(con, "library/snapshot_tables.sql").fetchall()}
+        return any(sql.query(con, f"library/{name}.sql", ids=ids).fetchone()[0]
+                   for table, name in (("track", "served_as_track"), ("track_neighbors", "served_as_neighbour"))
+                   if table in tables)
+    finally:
+        con.close()
+
+
 def _one_artist(artist: str, tracks: list[dict[str, Any]]) -> None:
     """Refuse a name that is several library artists (two bands called "Nirvana", with their own MusicBrainz
     ids), listing them: removing one must not take the other's tracks."""
