@@ -91,7 +91,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         since = ("" if summary.gone == summary.gone_total else f" ({summary.gone:,} since the last scan)"
                  if summary.gone else " (reported by an earlier scan; none went since)")
         print(f"note: {counted(summary.gone_total, 'stored track')} from under the folders given {have} no file any "
-              f"more{since} (deleted, moved away, or on a disk not mounted): {gone_hint(ids)}; "
+              f"more{since} (deleted, moved away, on a disk not mounted"
+              + (f", or {counted(changed, 'file')} changed to content skipped below" if (changed := sum(
+                  t.get("changed", False) for t in summary.gone_tracks)) else "") + f"): {gone_hint(ids)}; "
               + ("listed below" if args.verbose else "-v lists them, `musim library list` marks them gone"),
               file=sys.stderr)
         if args.verbose:

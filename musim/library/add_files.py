@@ -390,7 +390,12 @@ def add(
                 else:
                     log.warning("library add: %s changed while it was added; add it again", path_text(found[i].path))
         stale = stale_excerpts(con)
-        summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found})
+        # a stored file whose content changed to one skipped (a copy of another file, cut short): its track's audio
+        # is nowhere any more, so it is gone (reported once, as a file deleted), not kept as if it were there
+        stored_sha = {t["source_path"]: t["source_sha256"] for t in {**state.tracks, **meanwhile}.values()}
+        changed = {path_text(i.path) for i in skipped if path_text(i.path) in stored_sha
+                   and (i.sha256 or "") != stored_sha[path_text(i.path)] and i.skip.reason != "unreadable"}  # type: ignore[union-attr]
+        summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found}, changed)
     summary.gone = sum(t["new"] for t in summary.gone_tracks)
     summary.gone_total = len(summary.gone_tracks)
     summary.reread = sum(obj.key in in_use for _, obj in reread.values())
