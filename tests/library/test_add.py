@@ -1087,3 +1087,28 @@ def test_a_stored_file_overwritten_with_content_skipped_is_gone(tmp_path, capsys
     back = add([root])
     assert (back.gone, back.gone_total, back.already_stored) == (0, 0, 3)
     assert not any(t["source_gone"] for t in list_tracks())
+
+
+def test_a_folder_added_again_through_a_link_is_already_stored(tmp_path, capsys):
+    """`musim library add musiclink` (a link to the folder added before) skipped every file as a copy of itself and
+    recorded the skips for good."""
+    from musim.synth.folders import write_music_folder
+
+    root = tmp_path / "music"
+    write_music_folder(root, [("Morkesdor", 0), ("Tordel", 1)], tracks_per_artist=2, fmt="flac", duration=6)
+    link = tmp_path / "musiclink"
+    link.symlink_to(root, target_is_directory=True)
+    first = add([root, link])  # one folder, given twice: each file once
+    assert (first.files, first.stored, first.skipped) == (4, 4, [])
+    paths = sorted(t["source_path"] for t in list_tracks())
+    assert all(p.startswith(str(root) + os.sep) for p in paths)
+    with warehouse.writer() as con:  # what the earlier code recorded: the files as copies of themselves
+        con.executemany("INSERT INTO library_skip (source_path, source_sha256, reason, detail) VALUES (?, ?, ?, ?)",
+                        [(p.replace(str(root), str(link)), "x", "duplicate_content", "same content as itself")
+                         for p in paths])
+    again = add([link])
+    assert (again.files, again.already_stored, again.skipped, again.moved, again.gone) == (4, 4, [], 0, 0)
+    assert sorted(t["source_path"] for t in list_tracks()) == paths  # known by the path they were stored from
+    assert rows("SELECT count(*) FROM library_skip")[0][0] == 0
+    assert main(["library", "skipped"]) == 0 and "no skipped files" in capsys.readouterr().err
+    assert add([root]).already_stored == 4 and add([link / "Tordel"]).already_stored == 2
