@@ -278,7 +278,7 @@ def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: 
         if snap.has("track"):
             found = _rows(con, "queries/track_by_id.sql", track_id=track_id)
             if not found:
-                raise TrackNotFound(f"no track with id {track_id!r} in the published snapshot")
+                raise TrackNotFound(f"no track with id {track_id!r} in the published snapshot: {NOT_SERVED_YET}")
             subject = found[0]
         else:
             subject = {"track_id": track_id, "title": None, "artist": None}
@@ -289,12 +289,33 @@ def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: 
         if isinstance(found_or, Unavailable):
             return found_or
         if not found_or:
-            raise TrackNotFound(f"no track title or artist contains {q!r}")
+            raise TrackNotFound(f"no track title or artist contains {q!r} in the published snapshot: {NOT_SERVED_YET}")
         subject, matches = found_or[0], found_or[1:]
     chosen, models = _chosen(con, snap, "track_neighbors", model, "track neighbours")
     rows = _rows(con, "queries/track_neighbors.sql", track_id=subject["track_id"], k=k, model=chosen)
     return {"available": True, "track": subject, "other_matches": matches, "k": k, "model": chosen,
-            "models": models, "rows": rows}
+            "models": models, "reason": None if rows else _why_no_track_neighbours(con, subject, chosen),
+            "rows": rows}
+
+
+#: What serves a track added since the snapshot was published (what a track search that finds nothing says).
+NOT_SERVED_YET = ("a track added since (`musim library add`, `musim acquire`) is served once it has audio features "
+                  "(`musim features build`) and a model version is published again (`musim models publish VERSION`); "
+                  "`musim library list` lists the library")
+
+
+def _why_no_track_neighbours(con: duckdb.DuckDBPyConnection, track: dict[str, Any], model: str) -> str:
+    """Why ``track`` has no audio neighbours in ``model`` (as :func:`_why_no_audio_neighbours` for artists): every
+    track it was compared with was removed since, or it had no audio features when the version was published (a
+    version publishes neighbours of every track it embedded: other artists' tracks)."""
+    own = sql.query(con, "queries/track_absence.sql", track_id=track["track_id"], model=model).fetchone()[0]
+    name = track.get("title") or track["track_id"]
+    said = f"{name} has no track neighbours in {model}"
+    if own:
+        return (f"{said}: every track it was compared with is gone from the library since {model} was published; "
+                f"publish it again (`musim models publish {model}`)")
+    return (f"{said}: it had no audio features when {model} was published (added since, or its features not built); "
+            f"after `musim features build`, publish it again (`musim models publish {model}`)")
 
 
 # -- models --------------------------------------------------------------------------------------

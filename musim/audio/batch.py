@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
@@ -33,12 +37,55 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _init_worker() -> None:
+#: ``prctl(2)``'s option that sends a signal to this process when its parent ends (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+#: How often a worker that cannot ask the kernel looks whether its parent is still there (seconds).
+_PARENT_POLL_S = 1.0
+
+
+def _init_worker(parent: int | None = None) -> None:
+    """A worker's start: it ends with the process that made the pool (``parent``), and uses one BLAS thread."""
+    if parent is not None:
+        _end_with(parent)
     # One BLAS/OpenMP thread per worker: the pool is the parallelism.
     with contextlib.suppress(Exception):  # best effort
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, another user's (a pid reused)
+        return True
+    return True
+
+
+def _end_with(parent: int) -> None:
+    """End this worker when ``parent`` ends, however it ends: a parent killed (``kill -9``) runs no shutdown, and its
+    workers, blocked reading a queue whose other end their siblings hold, would wait forever (reparented to PID 1).
+    On Linux the kernel signals it (``prctl(PR_SET_PDEATHSIG, SIGKILL)``; with the ``forkserver`` start method the
+    parent is the fork server, which ends with the process that started it); elsewhere a daemon thread looks every
+    second."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if not _alive(parent):  # it ended before the kernel was asked
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):  # no C library to ask: poll
+            pass
+
+    def watch() -> None:
+        while _alive(parent):
+            time.sleep(_PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="musim-parent-watch", daemon=True).start()
 
 
 _parent_lock = threading.Lock()
@@ -76,7 +123,8 @@ def process_pool(n_workers: int, *, mp_context: str | None = None) -> Iterator[c
     worker)."""
     ctx = multiprocessing.get_context(mp_context) if mp_context else None
     with _may_start_workers():
-        pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker)
+        pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
+                                      initargs=(os.getpid(),))
         try:
             yield pool
         finally:

@@ -26,6 +26,7 @@ from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import refuse_empty
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
+from musim.progress import progress_setting
 from musim.scratch import temp_file
 
 
@@ -47,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tracks by brute force or through the version's ANN index (default auto: "
                         "MUSIM_AUDIO_SEARCH, else the index from MUSIM_ANN_MIN_TRACKS tracks, 20,000)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (drawn on a terminal while the files "
+                   "are decoded)")
     p.set_defaults(func=cmd_similar_audio)
 
     p = sub.add_parser("similar-tracks", help="catalogue tracks that sound most like a catalogue track",
@@ -72,6 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "champion published last, else the version published last)")
     p.add_argument("--model", metavar="VERSION", type=version, help="a registered version instead of the champion")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (drawn on a terminal while the files "
+                   "are decoded)")
     p.set_defaults(func=cmd_embed)
 
 
@@ -117,7 +122,8 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
     check_inputs(args.files)
     from musim.models.new_audio import similar_audio
 
-    result = similar_audio(args.files, k=args.k, family=args.family, version=args.model, search=args.search)
+    with progress_setting(False if args.no_progress else None):
+        result = similar_audio(args.files, k=args.k, family=args.family, version=args.model, search=args.search)
     if args.json:
         print_json(result.to_json())
         return 0
@@ -143,6 +149,8 @@ def cmd_similar_tracks(args: argparse.Namespace) -> int:
     if bool(args.query) == bool(args.track_id):
         raise ParameterError("give the track's title or artist words, or --id TRACK_ID (one of them)")
     result = queries.ask(queries.similar_tracks, track_id=args.track_id, q=args.query, k=args.k, model=args.model)
+    if result["reason"]:  # removed neighbours, no other artist's tracks, or none with features when published
+        print(printable(result["reason"], 0), file=sys.stderr)
     if args.json:
         print_json(result)
         return 0
@@ -174,7 +182,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
     check_can_make(out.parent)  # before the files are embedded; made only once there is something to write
-    files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
+    with progress_setting(False if args.no_progress else None):
+        files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
     out.parent.mkdir(parents=True, exist_ok=True)
     with temp_file(out.parent, f".{out.name}.", ".tmp") as tmp:  # removed if the write fails (a full disk)
         with open(tmp, "wb") as fh:

@@ -91,7 +91,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         since = ("" if summary.gone == summary.gone_total else f" ({summary.gone:,} since the last scan)"
                  if summary.gone else " (reported by an earlier scan; none went since)")
         print(f"note: {counted(summary.gone_total, 'stored track')} from under the folders given {have} no file any "
-              f"more{since} (deleted, moved away, or on a disk not mounted): {gone_hint(ids)}; "
+              f"more{since} (deleted, moved away, on a disk not mounted"
+              + (f", or {counted(changed, 'file')} changed to content skipped below" if (changed := sum(
+                  t.get("changed", False) for t in summary.gone_tracks)) else "") + f"): {gone_hint(ids)}; "
               + ("listed below" if args.verbose else "-v lists them, `musim library list` marks them gone"),
               file=sys.stderr)
         if args.verbose:
@@ -177,11 +179,44 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from musim.library import remove_tracks
 
     ids = remove_tracks(args.tracks, artist=args.artist)
+    published, note = _unserve(ids)
     if args.json:
-        print_json({"removed": ids})
+        print_json({"removed": ids, "published": published})
     else:
-        print(f"removed {len(ids)} library tracks")
+        print(f"removed {counted(len(ids), 'library track')}" + (f"; published {Path(published).name} without them"
+                                                                   if published else ""))
+    if note:
+        print(note, file=sys.stderr)
+    if ids and not args.json:
+        print(f"note: a removed file still under a folder you add again comes back with the next `musim library add` "
+              f"of that folder: move or delete {'it' if len(ids) == 1 else 'them'} first", file=sys.stderr)
     return 0
+
+
+def _unserve(ids: list[str]) -> tuple[str | None, str | None]:
+    """Publish a new snapshot without the removed tracks ``ids`` where the one published still serves them
+    (a snapshot is a file of its own: removing from the warehouse does not change it); the snapshot published
+    (``None``: none was needed, or publishing failed) and a line to say (why it failed, or that a rollback pin keeps
+    the old one served)."""
+    from musim import snapshots
+    from musim.errors import MusimError
+    from musim.library.registry import still_served
+
+    if not still_served(ids):
+        return None, None
+    from musim import warehouse
+    from musim.models.serve import publish_snapshot
+
+    try:
+        with warehouse.writer() as con:
+            path = publish_snapshot(con)
+    except MusimError as exc:
+        return None, (f"note: the published snapshot still serves the removed tracks: publishing a new one failed "
+                      f"({exc}); `musim publish` once that is fixed")
+    if not snapshots.served(path):  # a rollback pin holds (its warning said so)
+        return str(path), ("note: a rollback pin keeps the older snapshot served, with the removed tracks; "
+                           "`musim publish --release` serves the new one")
+    return str(path), None
 
 
 def cmd_skipped(args: argparse.Namespace) -> int:

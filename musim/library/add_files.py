@@ -43,7 +43,7 @@ from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Reso
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.registry import delete_tracks, delete_unused, record_gone, stale_excerpts
-from musim.library.scan import Examined, FoundFile, examine_found, find_files, hashed
+from musim.library.scan import Examined, FoundFile, entry_key, examine_found, find_files, hashed
 from musim.library.tags import Tags
 from musim.library.zips import holds
 from musim.names import name_key
@@ -119,7 +119,7 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
         return "skipped", "duplicate_content"
     known = state.tracks.get(item.sha256)
     if known is not None:
-        if known["source_path"] == path or not holds(known["source_path"]):
+        if _same_entry(known["source_path"], path) or not holds(known["source_path"]):
             return "already_stored", known["artist_id"]
         item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored)")
         return "skipped", "duplicate_content"
@@ -135,6 +135,11 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
         item.recorded = True
         return "skipped", recorded["reason"]
     return None
+
+
+def _same_entry(stored: str, path: str) -> bool:
+    """Whether ``path`` is the stored path, or names the same file through a link to its folder."""
+    return stored == path or entry_key(stored) == entry_key(path)
 
 
 #: What the summary adds to the detail of a skip told from the record, not by examining the file (never stored).
@@ -231,6 +236,7 @@ def add(
     reread: dict[int, tuple[Examined, ObjectInfo]] = {}  # ... read and stored again
     skipped_at: dict[int, Examined] = {}
     moved: list[dict[str, Any]] = []  # stored files found at a new path (the old one is gone)
+    found_at: list[str] = []  # the paths of the files found already stored (a skip recorded there before goes)
     named_again: dict[str, Resolved] = {}  # ... whose folder or file name named their artist: its rules at the new path
     by_artist: Counter[int] = Counter()  # tracks by artist id
     names = {t["artist_id"]: (t["artist"], t["mbid"]) for t in state.tracks.values()}
@@ -240,7 +246,8 @@ def add(
             summary.already_stored += 1
             by_artist[decided[1]] += 1
             known = state.tracks[item.sha256]  # type: ignore[index]
-            if known["source_path"] != path_text(item.path):
+            found_at.append(path_text(item.path))
+            if not _same_entry(known["source_path"], path_text(item.path)):  # not the same file through a link
                 moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path), "artist_spelling": None,
                               "artist_rule": None, "name_key": None})
                 if (again := _named_again(known, item, artist_from)) is not None:
@@ -367,6 +374,7 @@ def add(
         warehouse.fill(con, "lib_moved", moved)
         warehouse.fill(con, "lib_regrouped", regrouped)
         warehouse.fill(con, "lib_reread", reread_rows)
+        warehouse.fill(con, "lib_unskipped", [{"source_path": p} for p in found_at])
         stored_at = {t["source_path"]: t["track_id"] for t in state.tracks.values()}
         replaced = sorted({stored_at[r["source_path"]] for r in rows
                            if stored_at.get(r["source_path"], r["track_id"]) != r["track_id"]})
@@ -390,7 +398,12 @@ def add(
                 else:
                     log.warning("library add: %s changed while it was added; add it again", path_text(found[i].path))
         stale = stale_excerpts(con)
-        summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found})
+        # a stored file whose content changed to one skipped (a copy of another file, cut short): its track's audio
+        # is nowhere any more, so it is gone (reported once, as a file deleted), not kept as if it were there
+        stored_sha = {t["source_path"]: t["source_sha256"] for t in {**state.tracks, **meanwhile}.values()}
+        changed = {path_text(i.path) for i in skipped if path_text(i.path) in stored_sha
+                   and (i.sha256 or "") != stored_sha[path_text(i.path)] and i.skip.reason != "unreadable"}  # type: ignore[union-attr]
+        summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found}, changed)
     summary.gone = sum(t["new"] for t in summary.gone_tracks)
     summary.gone_total = len(summary.gone_tracks)
     summary.reread = sum(obj.key in in_use for _, obj in reread.values())

@@ -30,6 +30,7 @@ import numpy as np
 
 from musim.audio.formats import AUDIO_SUFFIXES, FORMATS, PYAV_FORMATS, SNIFFED  # noqa: F401 - AUDIO_SUFFIXES re-exported
 from musim.errors import AudioError
+from musim.library.tags import parse_file
 from musim.quiet import sound_file
 
 log = logging.getLogger(__name__)
@@ -87,17 +88,6 @@ class AudioProbe:
     sample_rate: int
     channels: int
     mutagen: Any = None
-
-
-def _mutagen_file(src: Any) -> tuple[Any, str | None]:
-    import mutagen
-
-    try:
-        if isinstance(src, bytes):
-            return mutagen.File(io.BytesIO(src)), None
-        return mutagen.File(src), None
-    except Exception as exc:  # mutagen raises many types for broken files
-        return None, f"{type(exc).__name__}: {exc}"
 
 
 _NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
@@ -230,7 +220,7 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
         raise FileSkipped("empty", "0 bytes", key=name)
     from musim.audio.io import sniff_format
 
-    mf, tag_error = _mutagen_file(src)
+    mf, tag_error = parse_file(src, sniff_format(header))  # the one tag reader's
     fmt = _MUTAGEN_FORMATS.get(type(mf).__name__) if mf is not None else None
     fmt = fmt or SNIFFED.get(sniff_format(header) or "")
     if fmt is None and header.startswith(ZIP_MAGIC):

@@ -15,6 +15,8 @@ from musim.audio.io import READ_WINDOW_VERSION
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
+from musim.library.formats import FileSkipped
+from musim.library.scan import content_sha256
 from musim.library.zips import holds
 from musim.names import name_key
 from musim.params import whole_number
@@ -41,35 +43,55 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
         rows = sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
                         artist_key=name_key(artist) if artist else None, reader=READ_WINDOW_VERSION)
     listed: dict[Path, set[str]] = {}
-    return [r | {"source_gone": not holds(r["source_path"], listed)} for r in rows]
+    return [{k: v for k, v in r.items() if k not in ("marked_gone", "source_sha256")}
+            | {"source_gone": not holds(r["source_path"], listed) or (r["marked_gone"] and _changed(r))} for r in rows]
 
 
-def _under(con: duckdb.DuckDBPyConnection, folders: list[str],
-           found: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The tracks stored from under ``folders``: those whose file is gone, and the others."""
-    if not folders:
+def _changed(track: dict[str, Any]) -> bool:
+    """Whether the file at a track's source path holds other content than the one stored (a scan found it changed
+    and skipped it; a member of a zip archive is not read again here)."""
+    path = Path(track["source_path"])
+    if not path.is_file():
+        return False
+    try:
+        return content_sha256(path)[1] != track["source_sha256"]
+    except FileSkipped:  # emptied, or unreadable now
+        return True
+
+
+def _under(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str],
+           changed: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tracks stored from under ``folders`` or at the paths ``changed``: those whose file is gone (or changed),
+    and the others."""
+    if not folders and not changed:
         return [], []
     listed: dict[Path, set[str]] = {}
     gone: list[dict[str, Any]] = []
     there: list[dict[str, Any]] = []
-    for r in sql.rows(con, "library/tracks_under.sql", folders=folders):
-        (gone if r["source_path"] not in found and not holds(r["source_path"], listed) else there).append(r)
+    for r in sql.rows(con, "library/tracks_under.sql", folders=folders, paths=sorted(changed)):
+        path = r["source_path"]
+        (gone if path in changed or (path not in found and not holds(path, listed)) else there).append(r)
     return gone, there
 
 
-def record_gone(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str]) -> list[dict[str, Any]]:
+def record_gone(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str],
+                changed: set[str] = frozenset()) -> list[dict[str, Any]]:
     """What a scan of ``folders`` (the paths it ``found``) tells of files that went: the library tracks
     (``track_id``, ``source_path``) stored from under ``folders`` whose file is gone (not among the paths ``found``
     and not there: deleted, moved away, or on a disk not mounted), each with ``new`` (first found gone by this scan; ``False``: an earlier scan reported it), recorded (``gone_at``,
     migration 028) so that a track is reported once, when its file goes; a track whose file is there again (at its
-    path, or found at a new one) is not gone any more, and is reported again if it goes again."""
-    gone, there = _under(con, folders, found)
+    path, or found at a new one) is not gone any more, and is reported again if it goes again. A track whose path
+    is among ``changed`` (its file holds other content now, which was skipped: a duplicate of another file, cut short)
+    is gone too: its audio is nowhere any more."""
+    gone, there = _under(con, folders, found, set(changed))
     back = {r["track_id"] for r in there if r["gone_at"] is not None}
     if found:
-        back |= {r["track_id"] for r in sql.rows(con, "library/gone_again_of.sql", paths=sorted(found))}
+        back |= {r["track_id"] for r in sql.rows(con, "library/gone_again_of.sql", paths=sorted(found - set(changed)))}
+    back -= {r["track_id"] for r in gone}
     sql.run(con, "library/mark_gone.sql", gone=[r["track_id"] for r in gone if r["gone_at"] is None],
             back=sorted(back))
-    return [{"track_id": r["track_id"], "source_path": r["source_path"], "new": r["gone_at"] is None} for r in gone]
+    return [{"track_id": r["track_id"], "source_path": r["source_path"], "new": r["gone_at"] is None,
+             "changed": r["source_path"] in changed} for r in gone]
 
 
 def gone_hint(ids: list[str], limit: int = 3) -> str:
@@ -144,6 +166,28 @@ def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None,
             keys = delete_tracks(con, ids)
         delete_unused(con, keys, store or open_store((settings or _settings()).storage.object_store))
     return ids
+
+
+def still_served(ids: list[str], *, settings: Settings | None = None) -> bool:
+    """Whether the published snapshot (what ``similar-tracks``, ``similar-audio`` and the web page read: a file of
+    its own, never the warehouse) still serves one of the tracks ``ids``, as a track or as a track's neighbour;
+    ``False`` when nothing is published. After ``library remove`` a new snapshot must be published for them to go
+    (the command line's ``library remove`` does it)."""
+    from musim import serving
+
+    if not ids:
+        return False
+    try:
+        con = serving.open_snapshot(settings)
+    except serving.NothingPublished:
+        return False
+    try:
+        tables = {r[0] for r in sql.query(con, "library/snapshot_tables.sql").fetchall()}
+        return any(sql.query(con, f"library/{name}.sql", ids=ids).fetchone()[0]
+                   for table, name in (("track", "served_as_track"), ("track_neighbors", "served_as_neighbour"))
+                   if table in tables)
+    finally:
+        con.close()
 
 
 def _one_artist(artist: str, tracks: list[dict[str, Any]]) -> None:

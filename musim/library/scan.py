@@ -97,6 +97,13 @@ def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) ->
         When a path does not exist (nothing is scanned then).
     """
     found: dict[Path, FoundFile] = {}
+    entries: set[str] = set()  # each file once, whatever link to its folder it was found through
+
+    def keep(one: FoundFile) -> None:
+        if (key := entry_key(one.path)) not in entries:
+            entries.add(key)
+            found.setdefault(one.path, one)
+
     paths = list(paths)
     refuse_empty(paths, "music files or folders to add")
     given = [Path(os.path.abspath(Path(raw).expanduser())) for raw in paths]  # ".." resolved by name: one path per file
@@ -105,13 +112,22 @@ def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) ->
         if path.is_dir():
             for f, skip in sorted(_walk(path, trees), key=lambda entry: entry[0]):
                 for one in [FoundFile(f, path, skip=skip)] if skip else _expand(f, path, open_zips):
-                    found.setdefault(one.path, one)
+                    keep(one)
         elif path.exists() or path.is_symlink():
             for one in _expand(path, path.parent, open_zips):
-                found.setdefault(one.path, one)
+                keep(one)
         else:
             raise NotFoundError(f"{raw}: no such file or folder; give music files or folders to add")
     return list(found.values())
+
+
+def entry_key(path: str | os.PathLike) -> str:
+    """The folder entry a path names: its folder with every link resolved, and its own name (a link to a file is an
+    entry of its own; a zip member's path resolves through its archive's folder). Two paths of one key are one file
+    found through a link to its folder (``music/`` and ``musiclink/``): the library knows it by the path it was
+    stored from, and finds it again, already stored, through the other."""
+    text = os.fspath(path)
+    return os.path.join(os.path.realpath(os.path.dirname(text)), os.path.basename(text))
 
 
 def _expand(path: Path, root: Path, open_zips: bool) -> list[FoundFile]:

@@ -136,11 +136,53 @@ def read_tags(audio: Any) -> Tags:
     )
 
 
-def read_tags_of(path: str) -> Tags:
-    """Tags of the file at ``path`` (empty :class:`Tags` when the tag library cannot parse it)."""
+#: The tag library's classes for each container the magic bytes tell (:func:`musim.audio.io.sniff_format`), tried in
+#: order where the name's extension misled ``mutagen.File`` (an Ogg file named ``.flac``).
+_CLASSES = {"mp3": ("mutagen.mp3:MP3",), "ogg": ("mutagen.oggvorbis:OggVorbis", "mutagen.oggopus:OggOpus",
+                                               "mutagen.oggflac:OggFLAC"),
+            "flac": ("mutagen.flac:FLAC",), "wav": ("mutagen.wave:WAVE",), "aiff": ("mutagen.aiff:AIFF",),
+            "mp4": ("mutagen.mp4:MP4",), "aac": ("mutagen.aac:AAC",)}
+
+
+def parse_file(src: str | bytes, sniffed: str | None = None) -> tuple[Any, str | None]:
+    """The tag library's object of a file (its path, or its bytes) and ``None``, or ``None`` and why it could not
+    parse it. ``mutagen.File`` chooses its parser by the name's extension first, and raises where the name misleads it
+    (an Ogg file named ``.flac``); then the parsers of the container the magic bytes tell (``sniffed``, a
+    :func:`musim.audio.io.sniff_format` answer) are tried."""
+    import importlib
+    import io
+
     import mutagen
 
+    def opened() -> Any:
+        return io.BytesIO(src) if isinstance(src, bytes) else src
+
+    error = None
     try:
-        return read_tags(mutagen.File(path))
+        found = mutagen.File(opened())
+        if found is not None:
+            return found, None
+    except Exception as exc:  # noqa: BLE001 - mutagen raises many types for broken files
+        error = f"{type(exc).__name__}: {exc}"
+    for ref in _CLASSES.get(sniffed or "", ()):
+        module, _, name = ref.partition(":")
+        try:
+            return getattr(importlib.import_module(module), name)(opened()), None
+        except Exception:  # noqa: BLE001, S112 - not this parser: the next, else the first error
+            continue
+    return None, error
+
+
+def read_tags_of(path: str) -> Tags:
+    """Tags of the file at ``path`` (empty :class:`Tags` when the tag library cannot parse it)."""
+    from musim.audio.io import sniff_format
+
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(12)
+    except OSError:
+        return Tags()
+    try:
+        return read_tags(parse_file(path, sniff_format(header))[0])
     except Exception:  # noqa: BLE001 - mutagen raises many types for broken files
         return Tags()

@@ -231,7 +231,7 @@ def tracks_result(result: dict[str, Any] | Unavailable | None, error: str | None
         others = f'<details class="matches"><summary>Other matching tracks</summary><ul>{links}</ul></details>'
     if not result["rows"]:
         return head + _model_switch(result, state, "track_model", "tracks") + notice(
-            "info", "This track has no neighbours in this model.", "no-track-neighbours") + others
+            "info", f"{esc(result.get('reason') or 'This track has no neighbours in this model')}.", "no-track-neighbours") + others
     label = "Similarity"
     rows = [f'<tr class="result"><td class="num">{esc(r["rank"])}</td>'
             f'<td><a href="{href(state, "tracks", track_id=r["track_id"], track=None)}">{esc(r["title"] or r["track_id"])}'

@@ -3,11 +3,12 @@
 -- name that is also another artist's id lists both) or of the id $artist_id alone ($artist NULL: `--artist id:N`),
 -- with the rule that named the artist of each file and how the artist met the Last.FM catalogue; excerpt_stale: its
 -- stored excerpt was cut by a reader older than $reader (musim.audio.io.READ_WINDOW_VERSION), read again by the next
--- `musim library add` of its file.
+-- `musim library add` of its file; marked_gone: a scan found its file gone, or changed and skipped.
 SELECT a.name AS artist, CAST(a.mbid AS VARCHAR) AS mbid, t.title, t.album, t.artist_rule, t.artist_spelling,
        a.lastfm_match, t.artist_id, t.track_id, t.source_format, round(t.duration_s, 2) AS duration_s,
        t.excerpt_offset_s, t.excerpt_duration_s, t.stored, t.source_path, t.object_key,
-       t.stored = 'excerpt' AND t.excerpt_reader < $reader AS excerpt_stale
+       t.stored = 'excerpt' AND t.excerpt_reader < $reader AS excerpt_stale,
+       t.gone_at IS NOT NULL AS marked_gone, t.source_sha256  -- (what tells a file whose content changed: not listed)
 FROM library_track t
 JOIN library_artist a USING (artist_id)
 WHERE ($artist IS NULL AND $artist_id IS NULL) OR lower(a.name) = lower($artist) OR list_contains(a.name_keys, $artist_key)

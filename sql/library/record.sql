@@ -95,4 +95,5 @@ SELECT source_path, source_sha256, reason, detail FROM lib_skips
 ON CONFLICT (source_path) DO UPDATE SET
     source_sha256 = excluded.source_sha256, reason = excluded.reason, detail = excluded.detail, seen_at = now();
 
-DELETE FROM library_skip WHERE source_path IN (SELECT source_path FROM lib_tracks);
+DELETE FROM library_skip WHERE source_path IN (SELECT source_path FROM lib_tracks)
+                             OR source_path IN (SELECT source_path FROM lib_unskipped);

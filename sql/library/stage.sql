@@ -23,3 +23,6 @@ CREATE OR REPLACE TEMP TABLE lib_regrouped (track_id VARCHAR, artist_id INTEGER)
 CREATE OR REPLACE TEMP TABLE lib_reread (
     track_id VARCHAR, object_key VARCHAR, sha256 VARCHAR, object_bytes BIGINT, excerpt_reader SMALLINT
 );
+-- The paths of the files found already stored (a skip an earlier scan recorded at one goes: a file once taken for a
+-- copy of itself through a link to its folder).
+CREATE OR REPLACE TEMP TABLE lib_unskipped (source_path VARCHAR);

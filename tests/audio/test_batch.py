@@ -94,3 +94,56 @@ def test_the_pool_runs_in_parallel_inside_a_daemonic_process(start_method):
     assert result["me"] not in result["pids"] and len(result["pids"]) >= 2  # in worker processes, not serially here
     assert result["daemon_after"] is True  # the flag is put back once the pool has closed
     assert proc.exitcode == 0
+
+
+_POOL_OWNER = """
+import sys, time
+from musim.audio import batch
+from musim.audio.batch import process_pool
+if sys.argv[2] == "poll":  # as where the kernel cannot be asked: the forked workers inherit it
+    batch.sys = type(sys)("sys")
+    batch.sys.platform = "darwin"
+with process_pool(2, mp_context=sys.argv[1]) as pool:
+    for f in [pool.submit(time.sleep, 0.01) for _ in range(4)]:
+        f.result()
+    print(" ".join(str(p) for p in pool._processes), flush=True)
+    time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize(("method", "how"), [("fork", "kernel"), ("spawn", "kernel"), ("fork", "poll")])
+def test_the_workers_end_when_the_process_that_made_the_pool_is_killed(method, how):
+    """`kill -9` of `musim library add` left its pool's workers running for ever (reparented to PID 1), each
+    blocked reading a queue whose other end its siblings held."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    owner = subprocess.Popen([sys.executable, "-c", _POOL_OWNER, method, how], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": root})
+    try:
+        workers = [int(p) for p in owner.stdout.readline().split()]
+        assert len(workers) == 2 and all(_running(p) for p in workers)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 5
+    while any(_running(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in workers if _running(p)]
+    for p in left:  # not to leave them behind when the test fails
+        os.kill(p, signal.SIGKILL)
+    assert left == []

@@ -204,7 +204,7 @@ def test_remove_deletes_rows_and_unshared_objects(folder, capsys):
     add([folder / "Maxstack"])
     (t, _) = sorted(list_tracks(), key=lambda r: r["title"])
     assert main(["library", "remove", t["track_id"], "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"removed": [t["track_id"]]}
+    assert json.loads(capsys.readouterr().out) == {"removed": [t["track_id"]], "published": None}
     assert not open_store().exists(t["object_key"]) and len(list_tracks()) == 1
     assert rows("SELECT count(*) FROM track")[0][0] == rows("SELECT count(*) FROM preview")[0][0] == 1
     assert main(["library", "show", "nope-nope"]) == 2
@@ -1053,3 +1053,62 @@ def test_tracks_whose_files_are_gone_are_reported_and_marked_not_removed(tmp_pat
     gone = [t["track_id"] for t in summary.gone_tracks]
     assert main(["library", "remove", *gone]) == 0
     assert add([root]).gone == 0
+
+
+@pytest.mark.parametrize("change", ["duplicate", "truncated"])
+def test_a_stored_file_overwritten_with_content_skipped_is_gone(tmp_path, capsys, change):
+    """A stored file overwritten with a copy of another file (or cut short) kept its old track in `library list`, not
+    gone, while `library skipped` listed its path: the two contradicted, and the old audio stayed served."""
+    from musim.synth.folders import write_music_folder
+
+    root = tmp_path / "music"
+    files = write_music_folder(root, [("Morkesdor", 0)], tracks_per_artist=3, fmt="flac", duration=6)
+    add([root])
+    (old,) = [t for t in list_tracks() if t["source_path"] == str(files[0])]
+    original = files[0].read_bytes()
+    other = files[1].read_bytes()
+    files[0].write_bytes(other if change == "duplicate" else other[: len(other) // 3])
+    summary = add([root])
+    assert [s["path"] for s in summary.skipped] == [str(files[0])]
+    assert (summary.gone, summary.gone_total) == (1, 1)
+    assert summary.gone_tracks == [{"track_id": old["track_id"], "source_path": str(files[0]), "new": True,
+                                    "changed": True}]
+    gone = {t["track_id"]: t["source_gone"] for t in list_tracks()}
+    assert gone[old["track_id"]] is True and sum(gone.values()) == 1
+    assert main(["library", "skipped", "--json"]) == 0
+    assert str(files[0]) in {r["source_path"] for r in json.loads(capsys.readouterr().out)}
+    assert main(["library", "add", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "1 stored track from under the folders given has no file any more (reported by an earlier scan" in err
+    assert "1 file changed to content skipped below" in err
+    again = add([root])
+    assert (again.gone, again.gone_total) == (0, 1)  # reported once
+    files[0].write_bytes(original)  # the stored content back: there again
+    back = add([root])
+    assert (back.gone, back.gone_total, back.already_stored) == (0, 0, 3)
+    assert not any(t["source_gone"] for t in list_tracks())
+
+
+def test_a_folder_added_again_through_a_link_is_already_stored(tmp_path, capsys):
+    """`musim library add musiclink` (a link to the folder added before) skipped every file as a copy of itself and
+    recorded the skips for good."""
+    from musim.synth.folders import write_music_folder
+
+    root = tmp_path / "music"
+    write_music_folder(root, [("Morkesdor", 0), ("Tordel", 1)], tracks_per_artist=2, fmt="flac", duration=6)
+    link = tmp_path / "musiclink"
+    link.symlink_to(root, target_is_directory=True)
+    first = add([root, link])  # one folder, given twice: each file once
+    assert (first.files, first.stored, first.skipped) == (4, 4, [])
+    paths = sorted(t["source_path"] for t in list_tracks())
+    assert all(p.startswith(str(root) + os.sep) for p in paths)
+    with warehouse.writer() as con:  # what the earlier code recorded: the files as copies of themselves
+        con.executemany("INSERT INTO library_skip (source_path, source_sha256, reason, detail) VALUES (?, ?, ?, ?)",
+                        [(p.replace(str(root), str(link)), "x", "duplicate_content", "same content as itself")
+                         for p in paths])
+    again = add([link])
+    assert (again.files, again.already_stored, again.skipped, again.moved, again.gone) == (4, 4, [], 0, 0)
+    assert sorted(t["source_path"] for t in list_tracks()) == paths  # known by the path they were stored from
+    assert rows("SELECT count(*) FROM library_skip")[0][0] == 0
+    assert main(["library", "skipped"]) == 0 and "no skipped files" in capsys.readouterr().err
+    assert add([root]).already_stored == 4 and add([link / "Tordel"]).already_stored == 2

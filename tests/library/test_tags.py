@@ -93,3 +93,23 @@ def test_the_compilation_flag_is_read(tmp_path, fmt):
     f.save()
     tags = read_tags_of(str(path))
     assert (tags.artist, tags.albumartist, tags.compilation) == ("Morneo", "DJ Kazoo", True)
+
+
+@pytest.mark.parametrize(("fmt", "named"), [("ogg", "flac"), ("opus", "flac"), ("flac", "ogg"), ("ogg", "m4a"),
+                                            ("wav", "flac")])
+def test_tags_are_read_whatever_the_name_says(tmp_path, fmt, named):
+    """An Ogg file named .flac (a download renamed by hand): mutagen.File chose its parser by the extension and
+    raised; the error was swallowed and the file was stored untagged, its artist from the folder."""
+    from musim.library import add, list_tracks
+    from musim.library.formats import probe
+
+    path = write_audio(tmp_path / "Downloads" / f"a.{fmt}", fmt, seconds=6)
+    write_tags(path, fmt, artist="Corvid Lane", title="Corvid Lane song 2")
+    misnamed = path.rename(path.with_suffix(f".{named}"))
+    expected = Tags(artist="Corvid Lane", title="Corvid Lane song 2")
+    assert read_tags_of(str(misnamed)) == expected
+    assert read_tags(probe(misnamed).mutagen) == expected
+    assert read_tags(probe(misnamed.read_bytes()).mutagen) == expected
+    assert add([misnamed.parent]).stored == 1
+    (track,) = list_tracks()
+    assert (track["artist"], track["title"], track["artist_rule"]) == ("Corvid Lane", "Corvid Lane song 2", "artist")

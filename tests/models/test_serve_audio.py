@@ -5,7 +5,9 @@ with each family's own features and embedding."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -447,3 +449,24 @@ def test_embed_takes_a_registered_version_that_was_never_published(home, tmp_pat
     code, out, err = _run(capsys, "embed", str(path), "--model", "cnn_classifier-99", "--out", str(tmp_path / "x"))
     assert code == 2 and not out and err == ("musim: error: no model version 'cnn_classifier-99' is registered: "
                                              "`musim models list` shows the registered versions\n")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("command", [["embed", "--out", "e.npz"], ["similar-audio"]])
+def test_no_progress_hides_the_bar_of_embed_and_similar_audio(home, tmp_path, monkeypatch, command):
+    """The README said the audio commands take --no-progress; `musim embed` refused it (an unknown option)."""
+    files = [str(f) for f in _new_clips(tmp_path, n=2)]
+    argv = [command[0], *files, *[a if a != "e.npz" else str(tmp_path / a) for a in command[1:]]]
+    terminal = _Terminal()
+    with monkeypatch.context() as patch:  # only stderr: the test's MUSIM_HOME stays
+        patch.setattr(sys, "stderr", terminal)
+        assert main(argv) == 0
+        assert "featurise:" in terminal.getvalue()  # a terminal sees a bar
+        terminal.seek(0)
+        terminal.truncate(0)
+        assert main([*argv, "--no-progress"]) == 0
+        assert "featurise:" not in terminal.getvalue()

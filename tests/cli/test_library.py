@@ -1,0 +1,102 @@
+"""`musim library remove` and `musim similar-tracks` on library tracks: what is served after a remove, and why a
+track has no neighbours."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from musim import warehouse
+from musim.cli import main
+from tests.library.conftest import write_audio, write_tags
+
+MODEL = "cnn_classifier-1"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def library(tmp_path, capsys):
+    """Four tagged files of two artists added to the library; their track ids by title."""
+    root = tmp_path / "music"
+    for i, (artist, title) in enumerate([("Kill Artist", "Kill 5"), ("Kill Artist", "Kill 6"),
+                                         ("Other Band", "Other 1"), ("Other Band", "Other 2")]):
+        path = write_audio(root / artist / f"{i}.flac", "flac", seconds=6, seed=i, freq=220 + 60 * i)
+        write_tags(path, "flac", artist=artist, title=title)
+    assert run(capsys, "library", "add", str(root), "--no-progress")[0] == 0
+    code, out, _ = run(capsys, "library", "list", "--json")
+    return root, {r["title"]: r["track_id"] for r in json.loads(out)}
+
+
+def _publish_neighbours(capsys, ids: dict[str, str], skip: tuple[str, ...] = ()) -> None:
+    """Neighbour rows of model MODEL as a publication writes them (each track's neighbours: the other artist's
+    tracks), without the tracks ``skip`` (not embedded), then a published snapshot."""
+    at = dt.datetime.now(dt.UTC)
+    rows = []
+    for a, ta in ids.items():
+        if a in skip:
+            continue
+        others = [tb for b, tb in ids.items() if b[:4] != a[:4] and b not in skip]
+        rows += [("cnn_classifier", MODEL, ta, rank, tb, 1.0 - rank / 10, at) for rank, tb in enumerate(others, 1)]
+    with warehouse.writer() as con:
+        con.executemany("INSERT INTO track_neighbors VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    assert run(capsys, "publish")[0] == 0
+
+
+def test_a_removed_track_is_no_longer_served(library, capsys):
+    root, ids = library
+    _publish_neighbours(capsys, ids)
+    code, out, _ = run(capsys, "similar-tracks", "Other 1", "--json")
+    assert code == 0 and ids["Kill 5"] in {r["track_id"] for r in json.loads(out)["rows"]}
+    code, out, err = run(capsys, "library", "remove", ids["Kill 5"])
+    assert code == 0 and out.startswith("removed 1 library track; published snapshot-")
+    assert "comes back with the next `musim library add`" in err
+    code, out, _ = run(capsys, "similar-tracks", "Other 1", "--json")  # not as a neighbour
+    assert code == 0 and [r["track_id"] for r in json.loads(out)["rows"]] == [ids["Kill 6"]]
+    code, out, err = run(capsys, "similar-tracks", "--id", ids["Kill 5"])  # nor as a track
+    assert code != 0 and "no track with id" in err
+    code, out, err = run(capsys, "similar-tracks", "Kill 5")
+    assert code != 0 and "in the published snapshot" in err
+    # nothing served needs no new snapshot
+    code, out, _ = run(capsys, "library", "remove", ids["Other 2"], "--json")
+    assert code == 0 and json.loads(out)["published"] is not None  # Other 2 was still a neighbour
+    code, out, _ = run(capsys, "library", "remove", ids["Other 1"], "--json")
+    assert json.loads(out)["published"] is not None
+
+
+def test_removing_without_a_published_snapshot_publishes_nothing(library, capsys):
+    _, ids = library
+    code, out, err = run(capsys, "library", "remove", ids["Kill 5"], ids["Kill 6"])
+    assert code == 0 and out == "removed 2 library tracks\n"
+
+
+def test_similar_tracks_says_why_a_library_track_has_no_neighbours(library, tmp_path, capsys):
+    root, ids = library
+    _publish_neighbours(capsys, ids, skip=("Kill 5",))
+    # a track added after the snapshot: said, with what to run, not "no track contains"
+    late = write_audio(tmp_path / "late" / "late.flac", "flac", seconds=6, seed=9, freq=700)
+    write_tags(late, "flac", artist="Late Comer", title="Late 1")
+    assert run(capsys, "library", "add", str(late.parent), "--no-progress")[0] == 0
+    code, out, err = run(capsys, "similar-tracks", "late 1")
+    assert code != 0 and "in the published snapshot" in err and "`musim features build`" in err
+    assert "musim models publish" in err
+    # in the snapshot, not embedded when the version was published
+    code, out, err = run(capsys, "similar-tracks", "kill 5", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["rows"] == [] and "had no audio features when cnn_classifier-1" in doc["reason"]
+    assert doc["reason"] in err
+    code, out, err = run(capsys, "similar-tracks", "kill 5")
+    assert code == 0 and "had no audio features when cnn_classifier-1 was published" in err
+    # every neighbour gone from the snapshot since: said, and what to run
+    code, out, err = run(capsys, "similar-tracks", "kill 6", "--json")
+    assert json.loads(out)["rows"] and json.loads(out)["reason"] is None and err == ""
+    code, out, err = run(capsys, "library", "remove", "--artist", "Other Band")
+    assert code == 0 and "published snapshot-" in out
+    code, out, err = run(capsys, "similar-tracks", "kill 6")
+    assert code == 0 and "every track it was compared with is gone from the library" in err
