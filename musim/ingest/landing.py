@@ -10,7 +10,9 @@ dump per sub-folder (per key prefix on S3), or files directly in it::
     landing/lastfm/lastfm-dataset-360K.tar.gz                    (as distributed: its profiles are inside)
 
 ``X.tsv`` beside ``X.tsv.gz`` (a ``gunzip -k``) is one dump: the scan takes it once (the file of the two not yet
-remembered, else the first by name), with the folder's profiles file, and the ingest remembers both files. Several
+remembered, else the first by name), with the folder's profiles file, and the ingest remembers both files. A
+profiles file beside its own ``gunzip -k`` copy (``usersha1-profile.tsv`` and ``usersha1-profile.tsv.gz``) is one
+profiles file the same way. Several
 different dumps in a folder with one profiles file are refused, as ``musim ingest lastfm FOLDER`` refuses the
 folder: whose profiles they are cannot be told. A file the scan does not take by its name (``plays.tsv``,
 ``...plays.tsv.bz2``; hidden files aside) is logged with a warning saying what is accepted, once: by the scan that
@@ -73,10 +75,18 @@ class LandedDump:
     #: the same dump's other files, ``(location, size, mtime)``: ``X.tsv`` beside ``X.tsv.gz``. The dump is taken
     #: once, by ``plays``, and the ingest remembers these with it
     twins: tuple[tuple[str, int, float], ...] = ()
+    #: the profiles file's twins, ``(location, size, mtime)``: ``X.tsv`` beside ``X.tsv.gz``, one profiles file
+    profiles_twins: tuple[tuple[str, int, float], ...] = ()
 
     def files(self) -> list[tuple[str, int, float]]:
         """``(location, size, mtime)`` of the plays file and its twins: what the ingest remembers."""
         return [(self.plays, self.size, self.mtime), *(tuple(t) for t in self.twins)]
+
+    def profiles_files(self) -> list[tuple[str, int, float]]:
+        """``(location, size, mtime)`` of the profiles file and its twins (none without a profiles file)."""
+        if self.profiles is None or self.profiles_size is None or self.profiles_mtime is None:
+            return []
+        return [(self.profiles, self.profiles_size, self.profiles_mtime), *(tuple(t) for t in self.profiles_twins)]
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -103,7 +113,8 @@ def _named(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def _dump_key(name: str) -> str:
-    """A plays file's name without ``.gz``: ``X.tsv`` and its ``gunzip -k`` beside it, ``X.tsv.gz``, are one dump."""
+    """A plays (or profiles) file's name without ``.gz``: ``X.tsv`` and its ``gunzip -k`` beside it, ``X.tsv.gz``,
+    are one file."""
     return name.removesuffix(".gz")
 
 
@@ -116,16 +127,20 @@ def _folder_dumps(files: list[_File]) -> tuple[list[LandedDump], list[_File]]:
     others = [f for f in files if id(f) not in taken and not f.name.startswith(".")]  # dotfiles: partial uploads
     dumps = sorted({_dump_key(f.name) for f in plays})
     profile = profiles[0] if profiles else None
+    # X.tsv and X.tsv.gz: one profiles file (new_dumps picks which one is read); other names: several, refused
+    profile_twins = [p for p in profiles[1:] if profile is not None and _dump_key(p.name) == _dump_key(profile.name)]
+    more_profiles = tuple(p.name for p in profiles[1:] if p not in profile_twins)
     found: list[LandedDump] = []
     for key in dumps:  # X.tsv and X.tsv.gz: one dump, taken once (new_dumps picks which file it reads)
         f, *twins = sorted((f for f in plays if _dump_key(f.name) == key), key=lambda f: f.name)
-        changed = max(f.mtime, *(t.mtime for t in twins), profile.mtime if profile else 0.0)
+        changed = max(f.mtime, *(t.mtime for t in (*twins, *profile_twins)), profile.mtime if profile else 0.0)
         found.append(LandedDump(
             plays=f.location, profiles=profile.location if profile else None, size=f.size, mtime=f.mtime,
-            changed=changed, more_profiles=tuple(p.name for p in profiles[1:]),
+            changed=changed, more_profiles=more_profiles,
             other_dumps=tuple(d for d in dumps if d != key) if profile else (),
             profiles_size=profile.size if profile else None, profiles_mtime=profile.mtime if profile else None,
-            twins=tuple((t.location, t.size, t.mtime) for t in twins)))
+            twins=tuple((t.location, t.size, t.mtime) for t in twins),
+            profiles_twins=tuple((t.location, t.size, t.mtime) for t in profile_twins)))
     for f in archives:  # a dump as distributed: its profiles are inside
         found.append(LandedDump(plays=f.location, profiles=None, size=f.size, mtime=f.mtime, changed=f.mtime))
     return found, others
@@ -260,7 +275,8 @@ def new_dumps(landing: str | Path | None = None, settings: Settings | None = Non
     ready = []
     for d in landed:
         unseen = [f for f in d.files() if f not in known.seen]
-        if not unseen and (d.profiles is None or (d.profiles, d.profiles_size, d.profiles_mtime) in known.seen):
+        unseen_profiles = [f for f in d.profiles_files() if f not in known.seen]
+        if not unseen and not unseen_profiles:
             continue
         if now - d.changed < settle:
             log.warning("%s changed %.0f s ago, less than MUSIM_LANDING_SETTLE_S (%g s): left for the next scan "
@@ -270,6 +286,10 @@ def new_dumps(landing: str | Path | None = None, settings: Settings | None = Non
             location, size, mtime = unseen[0]
             d = replace(d, plays=location, size=size, mtime=mtime,
                         twins=tuple(f for f in d.files() if f[0] != location))
+        if unseen_profiles and unseen_profiles[0][0] != d.profiles:  # likewise the profiles twin not yet remembered
+            location, size, mtime = unseen_profiles[0]
+            d = replace(d, profiles=location, profiles_size=size, profiles_mtime=mtime,
+                        profiles_twins=tuple(f for f in d.profiles_files() if f[0] != location))
         ready.append(d)
     return ready
 
@@ -334,9 +354,9 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
             for location, size, mtime in d.files():  # the twins with it: they are the same dump
                 sql.run(con, "ingest/record_landed.sql", location=location, size=size, mtime=mtime,
                         dump_id=result.dump_id)
-            if d.profiles is not None and d.profiles_size is not None and d.profiles_mtime is not None:
-                sql.run(con, "ingest/record_landed.sql", location=d.profiles, size=d.profiles_size,
-                        mtime=d.profiles_mtime, dump_id=result.dump_id)
+            for location, size, mtime in d.profiles_files():  # the profiles file and its twins
+                sql.run(con, "ingest/record_landed.sql", location=location, size=size, mtime=mtime,
+                        dump_id=result.dump_id)
     return result
 
 

@@ -151,3 +151,58 @@ def test_a_dump_landed_with_its_profiles_before_they_were_remembered_is_not_take
     (other,) = new_dumps(settle_s=0)
     with pytest.raises(IngestError, match="--replace-profiles"):
         ingest_landed(other)
+
+
+def _gzip_copy(path):
+    """`gzip -k path`: path.gz beside it."""
+    with open(path, "rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return path.with_name(f"{path.name}.gz")
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_profiles_file_beside_its_gunzipped_copy_is_one_profiles_file(tmp_path, monkeypatch, as_url):
+    """A `gunzip -k` copy of a dump folder (plays and profiles, each .tsv beside its .tsv.gz) was refused every
+    hour: "holds 2 profiles files (usersha1-profile.tsv, usersha1-profile.tsv.gz)"."""
+    folder = tmp_path / "landing" / "2026-11"
+    _gzip_copy(tiny_dump(folder / PLAYS))
+    _gzip_copy(_profiles(folder / PROFILES))
+    monkeypatch.setenv("MUSIM_LANDING", (tmp_path / "landing").as_uri() if as_url else str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    assert ready.more_profiles == ()
+    assert ready.profiles is not None and ready.profiles.rpartition("/")[2] == PROFILES
+    assert [t[0].rpartition("/")[2] for t in ready.profiles_twins] == [f"{PROFILES}.gz"]
+    first = ingest_landed(ready.to_json())
+    assert (first.profile_lines, first.profile_loaded, first.already_ingested) == (2, 2, False)
+    assert new_dumps(settle_s=0) == []  # all four files remembered
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0] == 2
+        assert con.execute("SELECT count(DISTINCT dump_id), count(*) FROM landing_file").fetchone() == (1, 4)
+
+
+def test_a_gunzipped_profiles_copy_made_after_the_ingest_is_found_loaded(tmp_path, monkeypatch):
+    """The profiles twin made later is found loaded (by content) and remembered: the dump is not taken again."""
+    folder = tmp_path / "landing" / "2026-11"
+    tiny_dump(folder / PLAYS)
+    gz = _gzip_copy(_profiles(tmp_path / PROFILES))
+    shutil.move(gz, folder / gz.name)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    assert ingest_landed(ready).profile_loaded == 2
+    shutil.copy(tmp_path / PROFILES, folder / PROFILES)
+    assert new_dumps(settle_s=0) == []
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(DISTINCT dump_id), count(*) FROM landing_file").fetchone() == (1, 3)
+    assert new_dumps(settle_s=0) == []
+
+
+def test_two_different_profiles_files_are_still_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "landing" / "d"
+    tiny_dump(folder / PLAYS)
+    _gzip_copy(_profiles(folder / PROFILES))
+    _profiles(folder / f"other-{PROFILES}")
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    with pytest.raises(IngestError, match=r"holds 3 profiles files \(other-usersha1-profile.tsv, usersha1-profile.tsv, "
+                                          r"usersha1-profile.tsv.gz\): nothing was stored"):
+        ingest_landed(ready.to_json())
