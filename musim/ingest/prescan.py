@@ -94,15 +94,23 @@ def files_named(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
     return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
 
 
+def _one_file(paths: list[Path]) -> list[Path]:
+    """``paths`` (sorted) with each ``X.tsv.gz`` beside its ``X.tsv`` left out: a ``gzip -k`` (or ``gunzip -k``)
+    copy is the same file, read once (the plain one)."""
+    names = {p.name for p in paths}
+    return [p for p in paths if not (p.name.endswith(".gz") and p.name.removesuffix(".gz") in names)]
+
+
 def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, Path | None]:
     """An unpacked dump: the one plays (or 1K events) file in ``folder`` and, ``with_profiles``, its profiles file
     (``None`` when it holds none); an :class:`IngestError` naming what it holds when it is not one dump, or holds
-    several profiles files."""
-    plays = files_named(folder, PLAYS_PATTERNS)
+    several profiles files. ``X.tsv`` beside ``X.tsv.gz`` is one file, as in the landing scan."""
+    plays = _one_file(files_named(folder, PLAYS_PATTERNS))
     if len(plays) != 1:
         held = ", ".join(p.name for p in plays) if plays else "no plays file"
-        raise IngestError(f"{folder} is a directory holding {held}: pass the dump file itself ({_EXAMPLE['plays']})")
-    profiles = files_named(folder, PROFILE_PATTERNS) if with_profiles else []
+        raise IngestError(f"{folder} is a directory holding {held}: pass the dump file itself, with its profiles "
+                          f"file if it has one: musim ingest lastfm PLAYS --profiles PROFILES ({_EXAMPLE['plays']})")
+    profiles = _one_file(files_named(folder, PROFILE_PATTERNS)) if with_profiles else []
     if len(profiles) > 1:
         raise IngestError(several_profiles(folder, [p.name for p in profiles]))
     return plays[0], profiles[0] if profiles else None

@@ -222,9 +222,12 @@ def test_a_directory_is_the_dump_it_holds_or_names_what_to_pass(tmp_path):
     write_lines(tmp_path / "dump" / "usersha1-profile.tsv", [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
     result = ingest_lastfm(tmp_path / "dump")
     assert (result.loaded, result.profile_lines) == (9, 1)
-    tiny_dump(tmp_path / "dump" / "usersha1-artmbid-artname-plays.tsv.gz")  # two plays files: which one?
-    with pytest.raises(IngestError, match=r"dump is a directory holding usersha1-artmbid-artname-plays.tsv, "
-                                          r"usersha1-artmbid-artname-plays.tsv.gz: pass the dump file itself"):
+    write_lines(tmp_path / "dump" / "userid-timestamp-artid-artname-traid-traname.tsv",  # two dumps: which one?
+                ["user_000001\t2009-05-04T23:08:57Z\t\tDeep Dish\t\tFuck Me Im Famous"])
+    with pytest.raises(IngestError, match=r"dump is a directory holding userid-timestamp-artid-artname-traid-traname"
+                                          r".tsv, usersha1-artmbid-artname-plays.tsv: pass the dump file itself, with "
+                                          r"its profiles file if it has one: musim ingest lastfm PLAYS --profiles "
+                                          r"PROFILES"):
         ingest_lastfm(tmp_path / "dump")
     (tmp_path / "empty").mkdir()
     with pytest.raises(IngestError, match=r"empty is a directory holding no plays file: pass the dump file"):

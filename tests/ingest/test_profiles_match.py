@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
 
 import pytest
 
@@ -83,3 +85,24 @@ def test_replace_profiles_needs_profiles(tmp_path, capsys):
     plays = tiny_dump(tmp_path / PLAYS)
     assert main(["ingest", "lastfm", str(plays), "--replace-profiles"]) != 0
     assert "--replace-profiles needs --profiles PROFILES" in capsys.readouterr().err
+
+
+def _gzip_k(path):
+    with open(path, "rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+
+
+@pytest.mark.parametrize("copied", ["plays", "plays and profiles"])
+def test_a_folder_with_gzip_k_copies_is_one_dump_with_its_profiles(tmp_path, capsys, copied):
+    """`gzip -k d1/usersha1-artmbid-artname-plays.tsv; musim ingest lastfm d1` was refused ("is a directory holding
+    ...plays.tsv, ...plays.tsv.gz: pass the dump file itself"), and doing that loaded no profiles, silently; a
+    profiles file beside its copy was refused as two profiles files."""
+    d1 = tmp_path / "d1"
+    plays = tiny_dump(d1 / PLAYS)
+    profiles = write_lines(d1 / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007", f"{U2}\tf\t\t\t"])
+    _gzip_k(plays)
+    if copied == "plays and profiles":
+        _gzip_k(profiles)
+    assert main(["ingest", "lastfm", str(d1), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["loaded"], result["profile_lines"], result["profile_loaded"]) == (9, 2, 2)
