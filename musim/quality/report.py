@@ -50,10 +50,7 @@ def latest_results(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None,
     else:
         rows = sql.query(con, "quality/report_latest.sql", dataset=dataset or None, dump_id=dump_id or None).fetchall()
     if not rows:
-        what = " matching " + ", ".join(f"{k}={v}" for k, v in
-                                        (("run", run_id), ("dataset", dataset), ("dump", dump_id)) if v) \
-            if run_id or dataset or dump_id else ""
-        raise NotFoundError(f"no quality results{what} yet: run `musim quality check` first")
+        _nothing_matched(con, run_id, dataset, dump_id)
     out = []
     for row in rows:
         d = dict(zip(_COLUMNS, row, strict=True))
@@ -68,6 +65,29 @@ def latest_results(con: duckdb.DuckDBPyConnection, *, run_id: str | None = None,
         d["docs_url"] = docs_link(d["docs_url"], store=store, presign=presign)
         out.append(d)
     return out
+
+
+def _nothing_matched(con: duckdb.DuckDBPyConnection, run_id: str | None, dataset: str | None,
+                     dump_id: str | None) -> None:
+    """Raise :class:`NotFoundError` saying why no result matched: a dataset no suite checks (naming the suites), a
+    run that did not check the dataset or dump asked for (naming what it checked), or no result recorded yet."""
+    from musim.quality.registry import all_suites
+
+    known = all_suites()
+    if dataset and dataset not in known and not sql.query(con, "quality/report_runs.sql", run_id=None,
+                                                          dataset=dataset, dump_id=None).fetchone():
+        raise NotFoundError(f"no quality suite named {dataset!r}; known: {', '.join(sorted(known))}")
+    asked = ", ".join(f"{k}={v}" for k, v in (("dataset", dataset), ("dump", dump_id)) if v)
+    runs = sql.query(con, "quality/report_runs.sql", run_id=run_id, dataset=None, dump_id=None).fetchall() \
+        if run_id else []
+    if len(runs) == 1 and asked:
+        checked = sql.query(con, "quality/run_checked.sql", run_id=runs[0][0]).fetchall()
+        listed = ", ".join(f"{d} (dump {dump[:12]})" if dump_id and dump else d for d, dump in checked)
+        raise NotFoundError(f"run {runs[0][0]} checked: {listed}; nothing matching {asked}")
+    what = " matching " + ", ".join(f"{k}={v}" for k, v in
+                                    (("run", run_id), ("dataset", dataset), ("dump", dump_id)) if v) \
+        if run_id or dataset or dump_id else ""
+    raise NotFoundError(f"no quality results{what} yet: run `musim quality check` first")
 
 
 def _no_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

@@ -250,8 +250,28 @@ def test_report_of_one_run_keeps_to_the_dataset_and_dump_asked_for(good, capsys)
     code, out, _ = cli(capsys, "quality", "report", "--run", run["run_id"], "--dump", dump[:8], "--json")
     assert code == 0 and {d["dump_id"] for d in json.loads(out)["datasets"]} == {dump}
     code, out, err = cli(capsys, "quality", "report", "--run", run["run_id"], "--dump", "ffffffffff", "--json")
-    assert code == 2 and out == "" and err.startswith("musim: error: no quality results matching")
+    assert (code, out) == (2, "") and err == (f"musim: error: run {run['run_id']} checked: artists, "
+                                              f"lastfm_plays (dump {dump[:12]}); nothing matching dump=ffffffffff\n")
 
     code, out, err = cli(capsys, "quality", "report", "--run", "nosuch")
     assert (code, out) == (2, "") and err == (f"musim: error: run id 'nosuch' matches no quality run; "
                                               f"recent runs: {run['run_id']}\n")
+
+
+def test_report_names_the_suites_or_what_the_run_checked_not_to_run_a_check(good, capsys):
+    """`quality report --dataset nosuch` and `--run R --dataset similarity` (not checked by R) said "no quality results
+    matching ... yet: run `musim quality check` first", though no check could ever give them."""
+    from musim.quality.registry import all_suites
+
+    code, out, _ = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--dataset", "artists", "--no-docs",
+                       "--json")
+    run_id = json.loads(out)["run_id"]
+    code, out, err = cli(capsys, "quality", "report", "--dataset", "nosuch")
+    assert (code, out) == (2, "") and err == (f"musim: error: no quality suite named 'nosuch'; known: "
+                                              f"{', '.join(sorted(all_suites()))}\n")
+    code, out, err = cli(capsys, "quality", "report", "--run", run_id[:10], "--dataset", "similarity")
+    assert (code, out) == (2, "") and err == (f"musim: error: run {run_id} checked: artists, lastfm_plays; nothing "
+                                              "matching dataset=similarity\n")
+    code, out, err = cli(capsys, "quality", "report", "--dataset", "similarity")  # a suite never run: run a check
+    assert (code, out) == (2, "") and err.startswith("musim: error: no quality results matching dataset=similarity "
+                                                     "yet: run `musim quality check` first")
