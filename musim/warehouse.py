@@ -142,7 +142,7 @@ def explain(exc: BaseException, settings: Settings | None = None, *, reading: Pa
 
 
 #: DuckDB's words for a file it may not open or write, with the file where DuckDB names it.
-_NOT_WRITABLE = re.compile(r'(?:"([^"]+)"[^\n]*?: )?(Read-only file system|Permission denied)')
+_NOT_WRITABLE = re.compile(r'(?:"([^"]+)"[^\n]*?: )?(Read-only file system|Permission denied|Operation not permitted)')
 
 
 def not_writable(exc: BaseException, settings: Settings | None = None) -> StorageError | None:

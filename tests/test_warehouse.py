@@ -473,6 +473,28 @@ def test_a_folder_duckdb_may_not_write_is_named_with_its_setting(musim_home):
                                                         "disabled by configuration")) is None
 
 
+def test_an_immutable_home_is_one_line_naming_the_setting(tmp_path, monkeypatch, capsys):
+    """`chattr +i` on MUSIM_HOME: `musim dumps` was `IOException: IO Error: Cannot open file ...: Operation not
+    permitted (run with -v for the traceback)`, exit 1."""
+    from musim.cli import main
+
+    home = tmp_path / "imm"
+    home.mkdir()
+    if subprocess.run(["chattr", "+i", str(home)], check=False, capture_output=True).returncode:
+        pytest.skip("chattr +i is not permitted here")
+    try:
+        monkeypatch.setenv("MUSIM_HOME", str(home))
+        for var in ("MUSIM_WAREHOUSE", "MUSIM_SERVING_DIR", "MUSIM_OBJECT_STORE", "MUSIM_LANDING", "MUSIM_TMP"):
+            monkeypatch.delenv(var, raising=False)
+        assert main(["dumps"]) == 2
+        out, err = capsys.readouterr()
+        assert (out, err) == ("", f"musim: error: cannot open {home}/warehouse.duckdb: Operation not permitted: musim "
+                                  "writes its DuckDB files there; point MUSIM_WAREHOUSE (or MUSIM_HOME) at a folder it "
+                                  "may write\n")
+    finally:
+        subprocess.run(["chattr", "-i", str(home)], check=True)
+
+
 def test_a_full_spill_directory_is_not_called_out_of_memory(monkeypatch):
     """It was "DuckDB ran out of memory within its limit of 40MB (MUSIM_DUCKDB_MEMORY): raise it ...": DuckDB
     raises its out-of-memory error when it cannot offload to a full temp directory, here capped by DuckDB's own
