@@ -1,6 +1,7 @@
 """``make demo``: the whole job end to end through Airflow, on embedded defaults.
 
-Generates a synthetic Last.FM dump with taste communities (and quirks) into the landing folder and
+Generates a synthetic Last.FM dump with taste communities (and quirks) into the landing folder (its answer file,
+``synth-truth.json``, beside it under ``$MUSIM_HOME/demo``: the landing scan takes dump files only) and
 synthesized audio for the top artists, runs the DAGs with ``airflow dags test`` against a SQLite metadata
 DB under ``$MUSIM_HOME/airflow`` (ingest → similarity → acquire → features → train_siamese →
 train_embeddings), then prints what a user would look at: loaded/rejected counts, the most similar
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,14 +28,37 @@ from musim.similarity.query import similar_artists
 from musim.synth.lastfm import TRUTH_FILE, write_lastfm_dump
 
 
-def acquire_demo_audio(dump_dir: Path, env: dict[str, str], log: Path, settings, *, artists: int, clip_s: float,
+def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int) -> Path:
+    """Step 1: the synthetic dump's plays and profiles files in the landing folder (``demo-SEED``), unless made
+    before; its answer file (every artist's community) is kept outside the landing area, under
+    ``$MUSIM_HOME/demo/lastfm-SEED``, where the scan would report it as no dump file. Returns the answer file."""
+    landing = Path(settings.ingest.landing) / f"demo-{seed}"
+    made = settings.home / "demo" / f"lastfm-{seed}"
+    truth = made / TRUTH_FILE
+    if (landing / TRUTH_FILE).exists() and not truth.exists():  # an older demo's home: out of the landing area
+        made.mkdir(parents=True, exist_ok=True)
+        shutil.move(landing / TRUTH_FILE, truth)
+    if truth.exists():
+        print(f"1. the demo dump is already in the landing folder: {landing}")
+        return truth
+    s = write_lastfm_dump(made, users=users, artists=artists, communities=communities, quirks=0.002, seed=seed,
+                          max_artists_per_user=20)
+    landing.mkdir(parents=True, exist_ok=True)
+    for written in (s.plays_path, s.profiles_path):  # whole files into the landing folder: renamed, not copied
+        shutil.move(written, landing / Path(written).name)
+    print(f"1. generated a Last.FM dump: {s.lines:,} lines, {s.users:,} users, {s.artists} artists in "
+          f"{s.communities} taste communities, {sum(s.quirk_counts.values())} quirky lines -> {landing}")
+    return truth
+
+
+def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, settings, *, artists: int, clip_s: float,
                        seed: int) -> None:
     """Step 4: a local folder of synthesized tracks for the top artists (each sounding like its taste
     community), acquired through the local provider into the object store by the audio_acquire DAG."""
     from musim.acquire.pipeline import catalogue, status_counts
     from musim.synth.folders import write_music_folder
 
-    truth = json.loads((dump_dir / TRUTH_FILE).read_text())
+    truth = json.loads(truth_file.read_text())
     community = {a["name"].casefold(): a["community"] for a in truth["artists"]}
     top = [r["name"] for r in catalogue(artists, settings=settings)]
     wanted = [(name, community[name.casefold()]) for name in top if name.casefold() in community]
@@ -341,27 +366,21 @@ def main(argv: list[str] | None = None) -> int:
     env = airflow_env(settings.home)
     print(f"musim demo: MUSIM_HOME={settings.home}; Airflow logs in {log}")
 
-    dump_dir = Path(settings.ingest.landing) / f"demo-{args.seed}"
-    if not (dump_dir / TRUTH_FILE).exists():
-        s = write_lastfm_dump(dump_dir, users=args.users, artists=args.artists, communities=args.communities,
-                              quirks=0.002, seed=args.seed, max_artists_per_user=20)
-        print(f"1. generated a Last.FM dump: {s.lines:,} lines, {s.users:,} users, {s.artists} artists in "
-              f"{s.communities} taste communities, {sum(s.quirk_counts.values())} quirky lines -> {dump_dir}")
-    else:
-        print(f"1. the demo dump is already in the landing folder: {dump_dir}")
+    truth_file = demo_dump(settings, users=args.users, artists=args.artists, communities=args.communities,
+                           seed=args.seed)
     prepare_airflow(env, log)
     took = run_dag("lastfm_ingest", env, log, {"settle_s": 0})  # the dump above is written whole
     print(f"2. Airflow DAG lastfm_ingest ran in {took:.0f} s")
     took = run_dag("artist_similarity", env, log, {"min_listeners": 20, "k": 50})
     print(f"3. Airflow DAG artist_similarity ran in {took:.0f} s and published {serving.current_path().name}")
-    acquire_demo_audio(dump_dir, env, log, settings, artists=args.audio_artists, clip_s=args.clip_seconds,
+    acquire_demo_audio(truth_file, env, log, settings, artists=args.audio_artists, clip_s=args.clip_seconds,
                        seed=args.seed)
     took = run_dag("audio_features", env, log, {"batch_size": 64})
     with warehouse.writer(settings) as con:
         mels, rejected = sql.query(con, "demo/feature_counts.sql").fetchone()
     print(f"5. Airflow DAG audio_features ran in {took:.0f} s: {mels} spectrogram arrays (log-mel and slices), "
           f"{rejected} rejected previews; see `musim features list`")
-    truth = json.loads((dump_dir / TRUTH_FILE).read_text())
+    truth = json.loads(truth_file.read_text())
     clip = None
     siamese = None if args.no_train else train_demo_model(env, log, settings, epochs=args.train_epochs,
                                                           test_share=args.test_share)

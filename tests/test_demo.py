@@ -15,3 +15,33 @@ def test_no_families_names_every_family_of_step_8(capsys):
     assert stop.value.code == 0
     skipped = text.split("--no-families", 1)[1]
     assert all(family in skipped for family in ("classifier", "autoencoder", "contrastive")), skipped
+
+
+def test_the_demo_dump_lands_without_its_answer_file(musim_home, caplog):
+    """`make demo`'s first ingest warned "landing: .../demo-42/synth-truth.json is not ingested, its name is no dump
+    file's": the synthetic answer file was written into the landing folder."""
+    import json
+    import logging
+    import shutil
+    from pathlib import Path
+
+    from musim.config import get_settings
+    from musim.demo import demo_dump
+    from musim.ingest.landing import new_dumps
+    from musim.synth.lastfm import TRUTH_FILE
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    truth = demo_dump(settings, users=40, artists=12, communities=3, seed=7)
+    landing = Path(settings.ingest.landing)
+    assert not truth.is_relative_to(landing) and len(json.loads(truth.read_text())["artists"]) == 12
+    assert sorted(p.name for p in (landing / "demo-7").iterdir()) == ["usersha1-artmbid-artname-plays.tsv",
+                                                                     "usersha1-profile.tsv"]
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        (ready,) = new_dumps(settle_s=0)
+    assert [r.getMessage() for r in caplog.records if r.name == "musim.ingest.landing"] == []
+    assert ready.profiles is not None
+
+    shutil.move(truth, landing / "demo-7" / TRUTH_FILE)  # a home of an older demo: its answer file moves out
+    assert demo_dump(settings, users=40, artists=12, communities=3, seed=7) == truth and truth.exists()
+    assert not (landing / "demo-7" / TRUTH_FILE).exists()
