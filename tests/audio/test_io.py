@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from musim.audio import BadAudioError, load_audio, resample, sniff_format
+from musim.audio.io import to_mono
 from musim.errors import AudioError, ParameterError
 from musim.synth.files import write_clip
 
@@ -240,3 +241,50 @@ def test_a_stream_the_seek_cannot_place_is_decoded_from_the_start(tmp_path, monk
     got, _ = audio_io.read_window(io.BytesIO(data), offset=6.0, duration=2.0, pyav=True)
     assert calls == [6.0] and got.shape == (1, 2 * sr)
     np.testing.assert_array_equal(got, want)
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+def test_the_stereo_mix_equals_numpys_mean_bit_for_bit(tmp_path):
+    """to_mono's shortcut for float32 stereo (one addition, one halving) gives np.mean's numbers, bit for bit: on a
+    decoded mp3 as the build reads it ((n, 2) in memory, a strided (2, n) view), and on values where rounding,
+    subnormals, signed zeros, overflow, NaN and infinities would show a difference."""
+    rng = np.random.default_rng(3)
+    st = np.stack([sine(440.0, 3.0, sr=44100, amp=0.7), sine(660.0, 3.0, sr=44100, amp=0.6)])
+    st[1] += 0.1 * rng.standard_normal(st.shape[1]).astype(np.float32)
+    path = write_clip(tmp_path / "s.mp3", st, sr=44100)
+    decoded = sf.read(path, dtype="float32", always_2d=True)[0].T
+    assert decoded.shape[0] == 2 and not decoded.flags["C_CONTIGUOUS"]
+    tiny, big = np.finfo(np.float32).smallest_subnormal, np.finfo(np.float32).max
+    odd = np.array([[1.0, 1e-45, tiny, 3 * tiny, -0.0, 0.0, big, -big, np.inf, np.nan, 1 / 3, 0.1, -7.5e-39],
+                    [2 ** -24, 1e-45, tiny, -tiny, -0.0, -0.0, big, big, -np.inf, 1.0, 2 / 3, 0.2, 7.5e-39]],
+                   dtype=np.float32)
+    for data in (decoded, odd, rng.standard_normal((2, 10_001)).astype(np.float32) * 1e-3,
+                 np.ascontiguousarray(decoded)):
+        with np.errstate(all="ignore"):
+            ours, ref = to_mono(data), np.mean(data, axis=0)
+        assert ours.dtype == ref.dtype == np.float32 and ours.shape == ref.shape
+        np.testing.assert_array_equal(_bits(ours), _bits(ref))
+    for other in (decoded[:1], np.stack([decoded[0]] * 3), decoded.astype(np.float64)):  # np.mean itself
+        np.testing.assert_array_equal(_bits(to_mono(other)), _bits(np.mean(other, axis=0)))
+
+
+def test_nan_in_one_channel_of_stereo_is_undecodable_and_overflow_is_not(tmp_path):
+    """The mono mix checks its samples with one sum: a NaN or infinity in either channel still refuses the file,
+    with the count over all channels; finite samples whose mix overflows are not refused (as before the sum)."""
+    left, right = sine(440.0, 2.0), sine(660.0, 2.0)
+    right[500:505] = np.nan
+    right[900] = -np.inf
+    path = tmp_path / "nan.wav"
+    sf.write(path, np.stack([left, right], axis=1), SR, subtype="FLOAT")
+    with pytest.raises(BadAudioError) as err:
+        load_audio(path)
+    assert err.value.reason == BadAudioError.UNDECODABLE
+    assert err.value.detail.startswith(f"6 of {2 * left.size:,} samples")
+    loud = np.full((SR, 2), np.finfo(np.float32).max, dtype=np.float32)
+    sf.write(tmp_path / "loud.wav", loud, SR, subtype="FLOAT")
+    with np.errstate(all="ignore"):
+        y, _ = load_audio(tmp_path / "loud.wav", sr=None)
+    assert np.all(np.isinf(y))  # np.mean's float32 sum overflows the same way
