@@ -12,7 +12,10 @@ dump per sub-folder (per key prefix on S3), or files directly in it::
 ``X.tsv`` beside ``X.tsv.gz`` (a ``gunzip -k``) is one dump: the scan takes it once (the file of the two not yet
 remembered, else the first by name), with the folder's profiles file, and the ingest remembers both files. A
 profiles file beside its own ``gunzip -k`` copy (``usersha1-profile.tsv`` and ``usersha1-profile.tsv.gz``) is one
-profiles file the same way. Several
+profiles file the same way. The scan pairs them by name; the ingest checks their decompressed content (hashing a
+twin only when there is one): a twin with other content is not remembered, so the next scan takes it as a dump of
+its own (with a warning), or, beside a profiles file, the folder's dumps are refused naming both files; profiles
+twins with different content are refused as two profiles files. Several
 different dumps in a folder with one profiles file are refused, as ``musim ingest lastfm FOLDER`` refuses the
 folder: whose profiles they are cannot be told. A file the scan does not take by its name (``plays.tsv``,
 ``...plays.tsv.bz2``; hidden files aside) is logged with a warning saying what is accepted, once: by the scan that
@@ -36,7 +39,6 @@ while another process writes it, the scan finds nothing to do and leaves its boo
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass, replace
@@ -47,7 +49,7 @@ from musim.config import Settings, get_settings
 from musim.errors import BusyError, IngestError, NotFoundError
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, open_dump, reading, several_profiles
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, content_sha256, several_profiles
 from musim.scratch import temp_folder
 from musim.storage import is_object_url, open_prefix
 
@@ -72,8 +74,8 @@ class LandedDump:
     #: profiles file dropped after its plays were ingested is a new landing, loaded into the dump then)
     profiles_size: int | None = None
     profiles_mtime: float | None = None
-    #: the same dump's other files, ``(location, size, mtime)``: ``X.tsv`` beside ``X.tsv.gz``. The dump is taken
-    #: once, by ``plays``, and the ingest remembers these with it
+    #: the same dump's other files by name, ``(location, size, mtime)``: ``X.tsv`` beside ``X.tsv.gz``. The dump is
+    #: taken once, by ``plays``, and the ingest remembers those with the same content with it
     twins: tuple[tuple[str, int, float], ...] = ()
     #: the profiles file's twins, ``(location, size, mtime)``: ``X.tsv`` beside ``X.tsv.gz``, one profiles file
     profiles_twins: tuple[tuple[str, int, float], ...] = ()
@@ -307,8 +309,7 @@ def _profiles_loaded_before(con, d: LandedDump, seen: set) -> tuple[str, int, fl
     if row is None or row[0] is None:
         return None
     try:
-        with reading(d.profiles), open_dump(d.profiles) as fh:
-            loaded = hashlib.file_digest(fh, "sha256").hexdigest() == row[0]
+        loaded = content_sha256(d.profiles) == row[0]
     except (IngestError, OSError):
         return None  # the ingest names what is wrong with it
     if not loaded:
@@ -343,21 +344,89 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
         raise IngestError(f"{where} holds {len(d.other_dumps) + 1} dumps ({', '.join(sorted([name, *d.other_dumps]))}) "
                           f"and one profiles file ({d.profiles.rpartition('/')[2]}): whose profiles they are cannot be "
                           "told, so nothing was stored. Move each dump into a folder of its own, with its profiles")
+    _check_profiles_twins(d, settings)
+    if d.twins and d.profiles is not None:  # two different dumps beside one profiles file: refused before storing
+        _check_plays_twins(d, settings)
     if is_object_url(d.plays):
         result = _ingest_object(d, settings)
     else:
         result = ingest_lastfm(d.plays, profiles=d.profiles, settings=settings)
     if result.profiles_warning:
         log.warning("%s", result.profiles_warning)
+    files = [(d.plays, d.size, d.mtime), *_same_twins(d, result.dump_id, settings)]
     with warehouse.writer(settings) as con:
         with warehouse.transaction(con):
-            for location, size, mtime in d.files():  # the twins with it: they are the same dump
+            for location, size, mtime in files:  # the twins with the same content: they are the same dump
                 sql.run(con, "ingest/record_landed.sql", location=location, size=size, mtime=mtime,
                         dump_id=result.dump_id)
-            for location, size, mtime in d.profiles_files():  # the profiles file and its twins
+            for location, size, mtime in d.profiles_files():  # the profiles file and its twins (the same content)
                 sql.run(con, "ingest/record_landed.sql", location=location, size=size, mtime=mtime,
                         dump_id=result.dump_id)
     return result
+
+
+def _content_sha(location: str, settings: Settings) -> str:
+    """The sha256 of a landed file's decompressed content (as the dump id is hashed); an object is downloaded to a
+    temporary folder under ``$MUSIM_TMP`` first."""
+    if not is_object_url(location):
+        return content_sha256(location)
+    from musim.storage import open_store
+
+    settings.ensure_tmp()
+    with temp_folder(settings.tmp_dir, "landing-") as scratch:
+        store_url, key = _split_url(location)
+        target = Path(scratch) / key
+        open_store(store_url).download(key, target)
+        return content_sha256(target)
+
+
+def _name(location: str) -> str:
+    return location.rpartition("/")[2]
+
+
+def _check_profiles_twins(d: LandedDump, settings: Settings) -> None:
+    """An :class:`IngestError` when a profiles twin (``X.tsv`` beside ``X.tsv.gz``) is no copy of the profiles file:
+    two profiles files, which one is the dump's cannot be told."""
+    if not d.profiles_twins:
+        return
+    assert d.profiles is not None
+    sha = _content_sha(d.profiles, settings)
+    for twin, _, _ in d.profiles_twins:
+        if _content_sha(twin, settings) != sha:
+            raise IngestError(f"{d.profiles.rpartition('/')[0]} holds 2 profiles files with different content "
+                              f"({_name(d.profiles)}, {_name(twin)}: not a gzip -k copy): nothing was stored. Keep "
+                              "the dump's own profiles file there and remove the other")
+
+
+def _check_plays_twins(d: LandedDump, settings: Settings) -> None:
+    """An :class:`IngestError` when a plays twin is no copy of the plays file while the folder holds a profiles
+    file: two dumps and one profiles file, as ``other_dumps``."""
+    sha = _content_sha(d.plays, settings)
+    for twin, _, _ in d.twins:
+        if _content_sha(twin, settings) != sha:
+            assert d.profiles is not None
+            raise IngestError(f"{d.plays.rpartition('/')[0]} holds 2 dumps with different content "
+                              f"({_name(d.plays)}, {_name(twin)}: not a gzip -k copy) and one profiles file "
+                              f"({_name(d.profiles)}): whose profiles they are cannot be told, so nothing was stored. "
+                              "Move each dump into a folder of its own, with its profiles")
+
+
+def _same_twins(d: LandedDump, dump_id: str, settings: Settings) -> list[tuple[str, int, float]]:
+    """``d``'s twins not yet remembered whose content is the dump's (``dump_id``): those remembered with it. A twin
+    with other content is another dump: not remembered, so the next scan takes it as its own (with a warning)."""
+    if not d.twins:
+        return []
+    with sandbox.reader(settings) as con:
+        unseen = [t for t in d.twins if sql.query(con, "ingest/landed_dump.sql", location=t[0], size=t[1],
+                                                   mtime=t[2]).fetchone() is None]
+    same = []
+    for twin in unseen:
+        if _content_sha(twin[0], settings) == dump_id:
+            same.append(twin)
+        else:
+            log.warning("landing: %s and %s have different content (not a gzip -k copy): two dumps; %s is left for "
+                        "the next scan, as a dump of its own", d.plays, _name(twin[0]), _name(twin[0]))
+    return same
 
 
 def _ingest_object(d: LandedDump, settings: Settings) -> IngestResult:

@@ -94,32 +94,56 @@ def files_named(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
     return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
 
 
-def _one_file(paths: list[Path]) -> list[Path]:
-    """``paths`` (sorted) with each ``X.tsv.gz`` beside its ``X.tsv`` left out: a ``gzip -k`` (or ``gunzip -k``)
-    copy is the same file, read once (the plain one)."""
-    names = {p.name for p in paths}
-    return [p for p in paths if not (p.name.endswith(".gz") and p.name.removesuffix(".gz") in names)]
+def content_sha256(path: str | Path) -> str:
+    """The sha256 of ``path``'s decompressed content (plain or gzip): the dump id of a plays file, the
+    ``profiles_sha256`` of a profiles file, as :func:`read_blocks` hashes them."""
+    with reading(path), open_dump(path) as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _one_file(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
+    """``paths`` (sorted) with each ``X.tsv.gz`` beside its ``X.tsv`` left out when it is a ``gzip -k`` (or
+    ``gunzip -k``) copy, the same content, read once (the plain one); and the pairs ``(X.tsv, X.tsv.gz)`` whose
+    content differs (both kept: two files). Each file is hashed only when its name has a twin."""
+    by_name = {p.name: p for p in paths}
+    kept: list[Path] = []
+    differ: list[tuple[Path, Path]] = []
+    for p in paths:
+        plain = by_name.get(p.name.removesuffix(".gz")) if p.name.endswith(".gz") else None
+        if plain is not None:
+            if content_sha256(plain) == content_sha256(p):
+                continue
+            differ.append((plain, p))
+        kept.append(p)
+    return kept, differ
+
+
+def _differ(pairs: list[tuple[Path, Path]]) -> str:
+    return "; ".join(f"{a.name} and {b.name} have different content (not a gzip -k copy)" for a, b in pairs)
 
 
 def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, Path | None]:
     """An unpacked dump: the one plays (or 1K events) file in ``folder`` and, ``with_profiles``, its profiles file
     (``None`` when it holds none); an :class:`IngestError` naming what it holds when it is not one dump, or holds
-    several profiles files. ``X.tsv`` beside ``X.tsv.gz`` is one file, as in the landing scan."""
-    plays = _one_file(files_named(folder, PLAYS_PATTERNS))
+    several profiles files. ``X.tsv`` beside ``X.tsv.gz`` is one file when their (decompressed) content is the same,
+    as in the landing scan; else two."""
+    plays, differ = _one_file(files_named(folder, PLAYS_PATTERNS))
     if len(plays) != 1:
         held = ", ".join(p.name for p in plays) if plays else "no plays file"
-        raise IngestError(f"{folder} is a directory holding {held}: pass the dump file itself, with its profiles "
+        why = f" ({_differ(differ)})" if differ else ""
+        raise IngestError(f"{folder} is a directory holding {held}{why}: pass the dump file itself, with its profiles "
                           f"file if it has one: musim ingest lastfm PLAYS --profiles PROFILES ({_EXAMPLE['plays']})")
-    profiles = _one_file(files_named(folder, PROFILE_PATTERNS)) if with_profiles else []
+    profiles, differ = _one_file(files_named(folder, PROFILE_PATTERNS)) if with_profiles else ([], [])
     if len(profiles) > 1:
-        raise IngestError(several_profiles(folder, [p.name for p in profiles]))
+        raise IngestError(several_profiles(folder, [p.name for p in profiles], _differ(differ)))
     return plays[0], profiles[0] if profiles else None
 
 
-def several_profiles(where: Path, names: list[str]) -> str:
-    """The error for a folder or archive holding more than one profiles file."""
-    return (f"{where} holds {len(names)} profiles files ({', '.join(names)}): nothing was stored. Pass the plays file "
-            "with the one to load: musim ingest lastfm PLAYS --profiles PROFILES")
+def several_profiles(where: Path, names: list[str], why: str = "") -> str:
+    """The error for a folder or archive holding more than one profiles file (``why``: what else to say of them)."""
+    why = f"; {why}" if why else ""
+    return (f"{where} holds {len(names)} profiles files ({', '.join(names)}{why}): nothing was stored. Pass the plays "
+            "file with the one to load: musim ingest lastfm PLAYS --profiles PROFILES")
 
 
 def check_input(path: str | Path, role: str = "plays") -> Path:

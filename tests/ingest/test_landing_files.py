@@ -206,3 +206,57 @@ def test_two_different_profiles_files_are_still_refused(tmp_path, monkeypatch):
     with pytest.raises(IngestError, match=r"holds 3 profiles files \(other-usersha1-profile.tsv, usersha1-profile.tsv, "
                                           r"usersha1-profile.tsv.gz\): nothing was stored"):
         ingest_landed(ready.to_json())
+
+
+def _two_dumps_named_as_twins(folder):
+    """plays.tsv and plays.tsv.gz with different content: two dumps, not a `gzip -k` copy."""
+    write_lines(folder / PLAYS, [f"{U1}\t\tArtistA\t3", f"{U1}\t\tArtistB\t2"])
+    write_lines(folder / f"{PLAYS}.gz", [f"{U2}\t\tArtistC\t5", f"{U2}\t\tArtistD\t1"], gz=True)
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_twin_with_other_content_is_ingested_as_its_own_dump_not_remembered_unread(tmp_path, monkeypatch, caplog,
+                                                                                      as_url):
+    """X.tsv beside X.tsv.gz was one dump by name: one was ingested, the other remembered with it, never read."""
+    folder = tmp_path / "landing" / "d1"
+    _two_dumps_named_as_twins(folder)
+    monkeypatch.setenv("MUSIM_LANDING", (tmp_path / "landing").as_uri() if as_url else str(tmp_path / "landing"))
+    (first,) = new_dumps(settle_s=0)
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        one = ingest_landed(first.to_json())
+    assert any("have different content (not a gzip -k copy)" in r.getMessage() for r in caplog.records)
+    (second,) = new_dumps(settle_s=0)  # the other file: left for the scan, as a dump of its own
+    assert second.plays.rpartition("/")[2] != first.plays.rpartition("/")[2]
+    two = ingest_landed(second)
+    assert not two.already_ingested and two.dump_id != one.dump_id
+    assert new_dumps(settle_s=0) == []
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 2
+        assert con.execute("SELECT count(DISTINCT dump_id), count(*) FROM landing_file").fetchone() == (2, 2)
+
+
+def test_twins_with_other_content_beside_one_profiles_file_are_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "landing" / "d1"
+    _two_dumps_named_as_twins(folder)
+    _profiles(folder / PROFILES)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    with pytest.raises(IngestError, match=rf"^{folder} holds 2 dumps with different content \({PLAYS}, {PLAYS}.gz: "
+                                          r"not a gzip -k copy\) and one profiles file"):
+        ingest_landed(ready)
+    assert len(new_dumps(settle_s=0)) == 1  # nothing stored nor remembered
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM lastfm_dump").fetchone()[0] == 0
+
+
+def test_a_profiles_twin_with_other_content_is_refused_not_remembered_unread(tmp_path, monkeypatch):
+    folder = tmp_path / "landing" / "d1"
+    tiny_dump(folder / PLAYS)
+    _profiles(folder / PROFILES)
+    write_lines(folder / f"{PROFILES}.gz", [f"{U1}\tf\t30\tChile\t"], gz=True)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    with pytest.raises(IngestError, match=rf"^{folder} holds 2 profiles files with different content \({PROFILES}, "
+                                          rf"{PROFILES}.gz: not a gzip -k copy\): nothing was stored"):
+        ingest_landed(ready)
+    assert len(new_dumps(settle_s=0)) == 1

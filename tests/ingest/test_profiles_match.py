@@ -106,3 +106,20 @@ def test_a_folder_with_gzip_k_copies_is_one_dump_with_its_profiles(tmp_path, cap
     assert main(["ingest", "lastfm", str(d1), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert (result["loaded"], result["profile_lines"], result["profile_loaded"]) == (9, 2, 2)
+
+
+def test_a_folder_with_twins_of_other_content_is_refused_naming_both(tmp_path, capsys):
+    """`musim ingest lastfm d1` read X.tsv and left X.tsv.gz (other plays, or other profiles) unread, silently."""
+    d1 = tmp_path / "d1"
+    write_lines(d1 / PLAYS, [f"{U1}\t\tArtistA\t3", f"{U1}\t\tArtistB\t2"])
+    write_lines(d1 / f"{PLAYS}.gz", [f"{U2}\t\tArtistC\t5", f"{U2}\t\tArtistD\t1"], gz=True)
+    assert main(["ingest", "lastfm", str(d1)]) != 0
+    err = capsys.readouterr().err
+    assert (f"{d1} is a directory holding {PLAYS}, {PLAYS}.gz ({PLAYS} and {PLAYS}.gz have different content "
+            "(not a gzip -k copy)): pass the dump file itself") in err
+    (d1 / f"{PLAYS}.gz").unlink()
+    write_lines(d1 / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    write_lines(d1 / f"{PROFILES}.gz", [f"{U2}\tf\t\t\t"], gz=True)
+    assert main(["ingest", "lastfm", str(d1)]) != 0
+    assert (f"holds 2 profiles files ({PROFILES}, {PROFILES}.gz; {PROFILES} and {PROFILES}.gz have different content "
+            "(not a gzip -k copy)): nothing was stored") in capsys.readouterr().err
