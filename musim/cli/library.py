@@ -208,7 +208,7 @@ def _unserve(ids: list[str]) -> tuple[str | None, str | None]:
         path, pinned_serves = serving.publish_without_tracks(ids)
     except (MusimError, OSError, duckdb.Error) as exc:
         return None, (f"note: the published snapshot may still serve the removed tracks: publishing it again without "
-                      f"them failed ({exc}); run `musim library remove` again once that is fixed")
+                      f"them failed ({exc}); `musim publish` (of what the warehouse holds now) once that is fixed")
     if pinned_serves:
         return (str(path) if path else None), (
             "note: a rollback pin keeps an older snapshot served, with the removed tracks; `musim publish --release` "
