@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -132,6 +133,13 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         partial.chmod(SNAPSHOT_MODE)
         _fsync(partial)
         os.replace(partial, final)
+    _serve(final, settings, keep)
+    return final
+
+
+def _serve(final: Path, settings: Settings, keep: int) -> None:
+    """Make the new snapshot ``final`` current (unless a rollback pin holds: then say so) and prune."""
+    folder = final.parent
     with snapshots.serving_lock(settings):
         pin = snapshots.read_pin(settings)
         if snapshots.holds(pin, settings):  # a rollback holds: written, kept, not served (say so)
@@ -147,7 +155,65 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         except Exception as exc:  # noqa: BLE001 - the new snapshot is served: a pruning failure only warns
             log.warning("published %s; pruning failed: %s: %s (remove what blocks it under %s; `musim publish "
                         "--list` shows the snapshots)", final, type(exc).__name__, exc, folder)
-    return final
+
+
+def serves_tracks(path: Path, ids: list[str], settings: Settings | None = None) -> bool:
+    """Whether the snapshot file ``path`` serves one of the tracks ``ids``, as a track or as a track's neighbour."""
+    if not ids:
+        return False
+    con = warehouse.connect(path, read_only=True, settings=settings or get_settings())
+    try:
+        tables = {r[0] for r in sql.query(con, "library/snapshot_tables.sql").fetchall()}
+        return any(sql.query(con, f"library/{name}.sql", ids=ids).fetchone()[0]
+                   for table, name in (("track", "served_as_track"), ("track_neighbors", "served_as_neighbour"))
+                   if table in tables)
+    finally:
+        con.close()
+
+
+def publish_without_tracks(ids: list[str], settings: Settings | None = None, *,
+                           keep: int = 3) -> tuple[Path | None, bool]:
+    """After ``library remove``: publish a copy of the snapshot that serves (or would serve) the removed tracks
+    ``ids`` without them, and nothing else changed (the warehouse may hold builds not published yet: they stay
+    unpublished). The copy is derived from the current snapshot; while a rollback pin holds, from the newest one
+    (what ``musim publish --release`` serves), and the pinned one stays served as it is. It goes through the same
+    atomic swap, recorded state and pruning as :func:`publish`. Returns the snapshot written (``None``: none held
+    the tracks, or nothing is published) and whether a rollback pin keeps serving a snapshot that holds them."""
+    settings = settings or get_settings()
+    if not ids or not (settings.serving_dir / CURRENT).is_symlink():
+        return None, False
+    with snapshots.serving_lock(settings):
+        pin = snapshots.read_pin(settings)
+        pinned = snapshots.holds(pin, settings)
+        current = snapshots.current_target(settings)
+        if pinned:
+            source = next((s.path for s in snapshots.list_snapshots(settings) if not s.problem and not s.held), None)
+        else:
+            source = current
+        pinned_serves = pinned and current is not None and current.is_file() and serves_tracks(current, ids, settings)
+        if source is None or not source.is_file() or not serves_tracks(source, ids, settings):
+            return None, pinned_serves
+        original = open(source, "rb")  # noqa: SIM115 - opened under the lock: a prune cannot take it from the copy
+    folder = snapshots.snapshots_dir(settings)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    final = folder / f"snapshot-{stamp}.duckdb"
+    with scratch.owned_scratch(folder, PARTIAL_PREFIX) as base:
+        partial = base.with_name(base.name + ".partial")
+        with original, open(partial, "wb") as copy:
+            shutil.copyfileobj(original, copy, 1 << 20)
+        con = warehouse.configure(duckdb.connect(str(partial)), settings)
+        try:
+            con.begin()
+            sql.run(con, "serving/unserve_tracks.sql", ids=ids)
+            snapshots.record_state(con)
+            con.commit()
+        finally:
+            con.close()
+        partial.chmod(SNAPSHOT_MODE)
+        _fsync(partial)
+        os.replace(partial, final)
+    _serve(final, settings, keep)
+    return final, pinned_serves
 
 
 def _detach_after(con: duckdb.DuckDBPyConnection, exc: BaseException) -> None:

@@ -194,29 +194,29 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def _unserve(ids: list[str]) -> tuple[str | None, str | None]:
-    """Publish a new snapshot without the removed tracks ``ids`` where the one published still serves them
-    (a snapshot is a file of its own: removing from the warehouse does not change it); the snapshot published
-    (``None``: none was needed, or publishing failed) and a line to say (why it failed, or that a rollback pin keeps
-    the old one served)."""
-    from musim import snapshots
-    from musim.errors import MusimError
-    from musim.library.registry import still_served
+    """Publish the served snapshot again without the removed tracks ``ids`` where it still serves them (a snapshot
+    is a file of its own: removing from the warehouse does not change it), derived from that snapshot alone, so that
+    nothing else it serves changes (:func:`musim.serving.publish_without_tracks`; under a rollback pin, the newest
+    snapshot, what a release serves). The snapshot written (``None``: none was needed, or it failed) and a line to
+    say (why it failed, or that a rollback pin keeps a snapshot with them served)."""
+    import duckdb
 
-    if not still_served(ids):
-        return None, None
-    from musim import warehouse
-    from musim.models.serve import publish_snapshot
+    from musim import serving, snapshots
+    from musim.errors import MusimError
 
     try:
-        with warehouse.writer() as con:
-            path = publish_snapshot(con)
-    except MusimError as exc:
-        return None, (f"note: the published snapshot still serves the removed tracks: publishing a new one failed "
-                      f"({exc}); `musim publish` once that is fixed")
-    if not snapshots.served(path):  # a rollback pin holds (its warning said so)
-        return str(path), ("note: a rollback pin keeps the older snapshot served, with the removed tracks; "
-                           "`musim publish --release` serves the new one")
-    return str(path), None
+        path, pinned_serves = serving.publish_without_tracks(ids)
+    except (MusimError, OSError, duckdb.Error) as exc:
+        return None, (f"note: the published snapshot may still serve the removed tracks: publishing it again without "
+                      f"them failed ({exc}); `musim publish` (of what the warehouse holds now) once that is fixed")
+    if pinned_serves:
+        return (str(path) if path else None), (
+            "note: a rollback pin keeps an older snapshot served, with the removed tracks; `musim publish --release` "
+            "serves the newest one, without them")
+    if path is not None and not snapshots.served(path):
+        return str(path), ("note: a rollback pin keeps the older snapshot served; `musim publish --release` serves "
+                           "the new one")
+    return (str(path) if path else None), None
 
 
 def cmd_skipped(args: argparse.Namespace) -> int:

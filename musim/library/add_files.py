@@ -107,9 +107,12 @@ def _load_state(settings: Settings) -> _State:
                       {r["sha256"]: r for r in sql.rows(con, "library/acquired_previews.sql")})
 
 
-def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -> tuple[str, Any] | None:
+def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool,
+            content_at: dict[str, str | None] | None = None) -> tuple[str, Any] | None:
     """The outcome known before examining the file: ``("already_stored", artist_id)``, ``("skipped",
-    reason)`` or ``None`` (examine it)."""
+    reason)`` or ``None`` (examine it). ``content_at``: the content hash this scan found at each path it found (by
+    :func:`~musim.library.scan.entry_key`), so that a stored path holding other content now (two files whose names
+    were swapped) no longer holds its track."""
     if item.skip is not None:
         return "skipped", item.skip.reason
     assert item.sha256 is not None
@@ -119,7 +122,8 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
         return "skipped", "duplicate_content"
     known = state.tracks.get(item.sha256)
     if known is not None:
-        if _same_entry(known["source_path"], path) or not holds(known["source_path"]):
+        if _same_entry(known["source_path"], path) or not _still_holds(known["source_path"], item.sha256,
+                                                                        content_at or {}):
             return "already_stored", known["artist_id"]
         item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored)")
         return "skipped", "duplicate_content"
@@ -135,6 +139,14 @@ def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool) -
         item.recorded = True
         return "skipped", recorded["reason"]
     return None
+
+
+def _still_holds(stored: str, sha256: str, content_at: dict[str, str | None]) -> bool:
+    """Whether the stored path ``stored`` still holds the content ``sha256``: what this scan found there when it
+    found that path (``content_at``), else whether something is there at all (a path outside the folders given, or
+    a file it could not read)."""
+    found = content_at.get(entry_key(stored))
+    return found == sha256 if found is not None else holds(stored)
 
 
 def _same_entry(stored: str, path: str) -> bool:
@@ -265,9 +277,10 @@ def add(
     to_examine: list[tuple[int, FoundFile, Examined]] = []
     copies: dict[str, list[int]] = defaultdict(list)  # a file being examined -> the later copies of it
     examining: set[str] = set()  # content of the files to examine
-    for i, f in enumerate(found):
-        item = hashed(f, settings.tmp_dir)
-        decided = _decide(item, state, seen, retry)
+    items = [hashed(f, settings.tmp_dir) for f in found]  # all first: what each path holds now, before deciding
+    content_at = {entry_key(path_text(item.path)): item.sha256 for item in items}
+    for i, (f, item) in enumerate(zip(found, items, strict=True)):
+        decided = _decide(item, state, seen, retry, content_at)
         if item.sha256 and (decided is None or decided[0] != "skipped"):
             seen[item.sha256] = item.path
         if decided is None:

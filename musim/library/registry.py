@@ -178,16 +178,10 @@ def still_served(ids: list[str], *, settings: Settings | None = None) -> bool:
     if not ids:
         return False
     try:
-        con = serving.open_snapshot(settings)
+        path = serving.current_path(settings)
     except serving.NothingPublished:
         return False
-    try:
-        tables = {r[0] for r in sql.query(con, "library/snapshot_tables.sql").fetchall()}
-        return any(sql.query(con, f"library/{name}.sql", ids=ids).fetchone()[0]
-                   for table, name in (("track", "served_as_track"), ("track_neighbors", "served_as_neighbour"))
-                   if table in tables)
-    finally:
-        con.close()
+    return serving.serves_tracks(path, ids, settings)
 
 
 def _one_artist(artist: str, tracks: list[dict[str, Any]]) -> None:

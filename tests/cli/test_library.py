@@ -99,4 +99,62 @@ def test_similar_tracks_says_why_a_library_track_has_no_neighbours(library, tmp_
     code, out, err = run(capsys, "library", "remove", "--artist", "Other Band")
     assert code == 0 and "published snapshot-" in out
     code, out, err = run(capsys, "similar-tracks", "kill 6")
-    assert code == 0 and "every track it was compared with is gone from the library" in err
+    assert code == 0 and "every track it was compared with is gone from the library" in err, err
+
+
+def _served(query: str) -> list:
+    from musim import serving
+
+    con = serving.open_snapshot()
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
+def _add_late(tmp_path, capsys, title: str = "Late 1") -> str:
+    late = write_audio(tmp_path / "late" / f"{title}.flac", "flac", seconds=6, seed=9, freq=700)
+    write_tags(late, "flac", artist="Late Comer", title=title)
+    assert run(capsys, "library", "add", str(late.parent), "--no-progress")[0] == 0
+    code, out, _ = run(capsys, "library", "show", str(late), "--json")
+    return json.loads(out)["track_id"]
+
+
+def test_a_remove_publishes_the_served_snapshot_without_the_tracks_not_what_the_warehouse_holds_now(
+        library, tmp_path, capsys):
+    """`library remove` published a new snapshot of whatever the warehouse held, so what was not published yet (a
+    build with --no-publish; here a library artist added since) went out with it, silently."""
+    _, ids = library
+    _publish_neighbours(capsys, ids)
+    artists = _served("SELECT * FROM artist ORDER BY artist_id")
+    state = _served("SELECT * FROM served_state WHERE part <> 'tracks' ORDER BY ALL")
+    late = _add_late(tmp_path, capsys)  # in the warehouse, not published
+    code, out, _ = run(capsys, "library", "remove", ids["Kill 5"])
+    assert code == 0 and out.startswith("removed 1 library track; published snapshot-")
+    assert _served("SELECT * FROM artist ORDER BY artist_id") == artists  # no Late Comer
+    assert not _served(f"SELECT * FROM track WHERE track_id IN ('{late}', '{ids['Kill 5']}')")
+    assert _served("SELECT count(*) FROM track")[0][0] == 3
+    code, out, _ = run(capsys, "similar-tracks", "Other 1", "--json")  # not served as a neighbour
+    assert code == 0 and [r["track_id"] for r in json.loads(out)["rows"]] == [ids["Kill 6"]]
+    assert _served("SELECT * FROM served_state WHERE part <> 'tracks' ORDER BY ALL") == state
+    code, out, _ = run(capsys, "publish", "--list", "--json")
+    listed = json.loads(out)
+    assert code == 0 and listed[0]["current"] and listed[0]["state"] != listed[1]["state"]
+
+
+def test_a_remove_under_a_rollback_pin_takes_the_tracks_from_what_a_release_serves(library, tmp_path, capsys):
+    """Under a rollback pin, `library remove` looked at the pinned snapshot only: the newest one kept the removed
+    track, and `musim publish --release` served it again."""
+    _, ids = library
+    assert run(capsys, "publish")[0] == 0
+    late = _add_late(tmp_path, capsys)
+    assert run(capsys, "publish")[0] == 0
+    assert _served(f"SELECT count(*) FROM track WHERE track_id = '{late}'") == [(1,)]
+    assert run(capsys, "publish", "--rollback")[0] == 0
+    assert _served(f"SELECT count(*) FROM track WHERE track_id = '{late}'") == [(0,)]
+    code, out, _ = run(capsys, "library", "remove", late)
+    assert code == 0 and out.startswith("removed 1 library track; published snapshot-")
+    assert _served(f"SELECT count(*) FROM track WHERE track_id = '{late}'") == [(0,)]  # still the pinned one
+    assert run(capsys, "publish", "--release")[0] == 0
+    assert _served(f"SELECT count(*) FROM track WHERE track_id = '{late}'") == [(0,)]
+    assert _served("SELECT count(*) FROM track")[0][0] == 4

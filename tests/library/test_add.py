@@ -1112,3 +1112,23 @@ def test_a_folder_added_again_through_a_link_is_already_stored(tmp_path, capsys)
     assert rows("SELECT count(*) FROM library_skip")[0][0] == 0
     assert main(["library", "skipped"]) == 0 and "no skipped files" in capsys.readouterr().err
     assert add([root]).already_stored == 4 and add([link / "Tordel"]).already_stored == 2
+
+
+def test_two_stored_files_whose_names_are_swapped_are_two_moves(tmp_path):
+    """Swapping two stored files' names marked both tracks gone and skipped both files as copies of each other: the
+    stored path was taken to hold its track because a file was there, whatever its content."""
+    root = tmp_path / "music"
+    a = write_audio(root / "a.flac", "flac", seconds=8, freq=300)
+    b = write_audio(root / "b.flac", "flac", seconds=8, freq=700)
+    add([root], workers=1)
+    before = {t["track_id"]: t["source_path"] for t in list_tracks()}
+    tmp = root / "tmp.flac"
+    a.rename(tmp)
+    b.rename(a)
+    tmp.rename(b)
+    again = add([root], workers=1)
+    assert (again.already_stored, again.moved, again.skipped, again.gone, again.stored) == (2, 2, [], 0, 0)
+    after = {t["track_id"]: t["source_path"] for t in list_tracks()}
+    assert set(after) == set(before)
+    assert {i: os.path.basename(p) for i, p in after.items()} == {
+        i: {"a.flac": "b.flac", "b.flac": "a.flac"}[os.path.basename(p)] for i, p in before.items()}
