@@ -15,7 +15,7 @@ counts them in ``gone_total``, and a file found again is reported again when it 
 on a disk that is not mounted looks the same, and ``musim library remove`` takes them out.
 
 Every stored excerpt records the version of the reader that cut it (``library_track.excerpt_reader``,
-:data:`musim.audio.io.READ_WINDOW_VERSION`). An unchanged file whose excerpt an older reader cut is read again (the
+:data:`musim.audio.window.READ_WINDOW_VERSION`). An unchanged file whose excerpt an older reader cut is read again (the
 same window) and stored beside the old object; the track points at the new one in the same transaction, and the old
 one goes after. The old audio's features stay, as the values a feature service pinned before then was trained on
 (``track_audio_history``); the next feature build adds the new audio's as newer values. A run that fails midway
@@ -36,7 +36,7 @@ from typing import Any
 
 from musim import sql, warehouse
 from musim.audio.batch import default_workers, imap_unordered
-from musim.audio.io import READ_WINDOW_VERSION
+from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
 from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Resolved, resolve_artist

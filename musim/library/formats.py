@@ -259,7 +259,7 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
 def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_s: float,
                  duration_s: float) -> np.ndarray:
     """Samples of the window ``[offset_s, offset_s + duration_s)`` at the native rate, read by seeking: the
-    same samples as a decode from the start (:func:`musim.audio.io.read_window`, the reader
+    same samples as a decode from the start (:func:`musim.audio.window.read_window`, the reader
     :func:`musim.audio.load_audio` uses too).
 
     Returns
@@ -272,7 +272,8 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
         ``undecodable`` when the window does not decode or decodes to NaN or infinite samples, ``silent``
         when its level is below -60 dBFS.
     """
-    from musim.audio.io import nonfinite_samples, read_window
+    from musim.audio.io import nonfinite_samples
+    from musim.audio.window import read_window
 
     src: str | bytes = source if isinstance(source, bytes) else os.fspath(source)
     try:

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from musim import sql, warehouse
-from musim.audio.io import READ_WINDOW_VERSION
+from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
@@ -29,7 +29,7 @@ ID_FORM = "id:"
 def list_tracks(artist: str | None = None, *, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id; or
     ``id:N``, the artist of id N alone, where a number is also a name); ``excerpt_stale``: the stored excerpt was
-    cut by an older reader (:data:`musim.audio.io.READ_WINDOW_VERSION`), read again by the next ``library add`` of
+    cut by an older reader (:data:`musim.audio.window.READ_WINDOW_VERSION`), read again by the next ``library add`` of
     its file; ``source_gone``: no file is at its source path any more (deleted, moved away, or on a disk not
     mounted): it stays until ``library remove`` takes it out."""
     artist_id = whole_number(artist, max_digits=9) if artist else None
@@ -106,7 +106,7 @@ def gone_hint(ids: list[str], limit: int = 3) -> str:
 
 def stale_excerpts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The library tracks (``track_id``, ``source_path``) whose stored excerpt an older reader cut
-    (:data:`musim.audio.io.READ_WINDOW_VERSION`): ``musim library add`` of their files reads them again."""
+    (:data:`musim.audio.window.READ_WINDOW_VERSION`): ``musim library add`` of their files reads them again."""
     return sql.rows(con, "library/stale_excerpts.sql", reader=READ_WINDOW_VERSION)
 
 

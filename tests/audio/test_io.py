@@ -186,7 +186,7 @@ _WINDOW_CASES = [(fmt, False) for fmt in ("mp3", "ogg", "opus", "flac", "wav", "
 
 @pytest.mark.parametrize(("fmt", "pyav"), _WINDOW_CASES, ids=[f"{f}-{'pyav' if p else 'sf'}" for f, p in _WINDOW_CASES])
 def test_a_window_read_by_seeking_equals_the_same_window_of_a_full_decode(tmp_path, fmt, pyav):
-    from musim.audio.io import read_window
+    from musim.audio.window import read_window
     from tests.library.conftest import write_audio
 
     path = str(write_audio(tmp_path / f"a.{fmt}", fmt, seconds=20))
@@ -206,7 +206,7 @@ def test_an_aac_window_with_noise_substitution_differs_only_by_the_noise(tmp_pat
     features read) within 2.1 dB in a bin (a noise band 25 dB under the tone), 0.01 dB on average; a seek without
     pre-roll differed by 0.36 in the samples and 12.5 dB in the log-mel where the decoder restarted."""
     from musim.audio import MelParams, log_mel
-    from musim.audio.io import read_window
+    from musim.audio.window import read_window
     from tests.library.conftest import write_audio
 
     path = str(write_audio(tmp_path / "pns.m4a", "m4a", seconds=20, pns=True))
@@ -225,11 +225,12 @@ def test_an_aac_window_with_noise_substitution_differs_only_by_the_noise(tmp_pat
 def test_a_stream_the_seek_cannot_place_is_decoded_from_the_start(tmp_path, monkeypatch):
     """The fallback: when the timestamps cannot place the window the same (rewound) source is decoded from the
     start, so even an in-memory file gives the window."""
-    import musim.audio.io as audio_io
+    import musim.audio.window as audio_window
+    from musim.audio.window import read_window
     from tests.library.conftest import write_audio
 
     data = write_audio(tmp_path / "a.m4a", "m4a", seconds=12).read_bytes()
-    want, sr = audio_io.read_window(io.BytesIO(data), offset=6.0, duration=2.0, pyav=True)
+    want, sr = read_window(io.BytesIO(data), offset=6.0, duration=2.0, pyav=True)
     calls = []
 
     def cannot_place(src, offset, duration):
@@ -237,8 +238,8 @@ def test_a_stream_the_seek_cannot_place_is_decoded_from_the_start(tmp_path, monk
         src.read()  # a failed attempt leaves the stream anywhere
         return None
 
-    monkeypatch.setattr(audio_io, "_seek_pyav", cannot_place)
-    got, _ = audio_io.read_window(io.BytesIO(data), offset=6.0, duration=2.0, pyav=True)
+    monkeypatch.setattr(audio_window, "_seek_pyav", cannot_place)
+    got, _ = read_window(io.BytesIO(data), offset=6.0, duration=2.0, pyav=True)
     assert calls == [6.0] and got.shape == (1, 2 * sr)
     np.testing.assert_array_equal(got, want)
 

@@ -653,7 +653,7 @@ def test_id_form_removes_the_artist_of_an_id_when_numbers_name_other_artists(tmp
     assert "no library artist 'id:77'" in capsys.readouterr().err
 
 
-# Excerpts cut by an older reader. Before musim.audio.io.read_window entered a stream a second early, an m4a excerpt
+# Excerpts cut by an older reader. Before musim.audio.window.read_window entered a stream a second early, an m4a excerpt
 # cut at an offset differed from the same window of a full decode (AAC's overlap missing at the seek point), and a
 # rerun of `library add` never read an unchanged file again: library_track.excerpt_reader records the reader's
 # version, and an older one's excerpt is read again.
@@ -682,7 +682,7 @@ def _old_reader_cut(path, offset_s: float, duration_s: float) -> np.ndarray:
 def _as_if_cut_by_the_old_reader(track_id: str, flac: bytes) -> str:
     """Point a stored library track at ``flac`` as a store written before excerpt_reader was recorded has it (what
     migration 025 marks version 1); its current object goes. Returns the old object's key."""
-    from musim.audio.io import READ_WINDOW_VERSION
+    from musim.audio.window import READ_WINDOW_VERSION
 
     store = open_store()
     (key,) = rows("SELECT object_key FROM library_track WHERE track_id = ?", track_id)[0]
@@ -715,7 +715,7 @@ def test_an_m4a_excerpt_cut_by_the_old_reader_is_read_again_and_gets_new_feature
     by the next add of its unchanged file, equal to a fresh read_window cut of the same window; the track, its
     preview and library row point at it, the old object goes, the old audio's spectrograms stay (as the track's
     older values) and the next feature build adds the new audio's."""
-    from musim.audio.io import READ_WINDOW_VERSION, read_window
+    from musim.audio.window import READ_WINDOW_VERSION, read_window
     from musim.library.formats import encode_flac
 
     path = write_audio(tmp_path / "music" / "Maxstack" / "long.m4a", "m4a", seconds=20, freq=500)
@@ -765,7 +765,7 @@ def test_a_reread_keeps_a_pinned_training_set_and_the_features_gate_passes(tmp_p
     the pinned set lost those tracks)."""
     import datetime as dt
 
-    from musim.audio.io import read_window
+    from musim.audio.window import read_window
     from musim.features import FeatureService, get_training_frame, register_service
     from musim.features.definitions import track_descriptors, track_log_mel
     from musim.library.formats import encode_flac
@@ -811,7 +811,7 @@ def test_a_reread_whose_new_audio_is_rejected_serves_no_features_now_but_keeps_t
     later build that accepts the new audio serves it again (a newer value wins over the rejection)."""
     import datetime as dt
 
-    from musim.audio.io import read_window
+    from musim.audio.window import read_window
     from musim.features import FeatureService, get_training_frame, register_service
     from musim.features.cache import cache_log_mels
     from musim.features.definitions import track_descriptors, track_log_mel
@@ -864,7 +864,7 @@ def test_a_reread_whose_new_audio_is_rejected_serves_no_features_now_but_keeps_t
 def test_only_excerpts_of_an_older_reader_are_read_again(tmp_path):
     """A current excerpt and a whole stored file (no excerpt: features read it through today's reader), even one
     marked with an old version, are not decoded again; nothing is stored or re-pointed."""
-    from musim.audio.io import READ_WINDOW_VERSION
+    from musim.audio.window import READ_WINDOW_VERSION
 
     write_audio(tmp_path / "music" / "A" / "current.m4a", "m4a", seconds=20, freq=500)
     write_audio(tmp_path / "whole" / "B" / "whole.m4a", "m4a", seconds=20, freq=600)
@@ -891,7 +891,7 @@ def test_only_excerpts_of_an_older_reader_are_read_again(tmp_path):
 def test_stale_excerpts_of_files_not_given_stay_and_the_add_says_what_to_do(tmp_path, capsys):
     """An add of another folder reads nothing else again: the stale excerpt stays as it is, counted, with the
     command that reads it again; a file gone from its folder keeps its excerpt too."""
-    from musim.audio.io import READ_WINDOW_VERSION
+    from musim.audio.window import READ_WINDOW_VERSION
 
     write_audio(tmp_path / "old" / "A" / "a.m4a", "m4a", seconds=20, freq=500)
     write_audio(tmp_path / "new" / "B" / "b.flac", "flac", seconds=8, freq=600)

@@ -1,0 +1,193 @@
+"""Reading a window of an encoded file at its native rate: the one windowed reader (the library's excerpts and
+:func:`musim.audio.io.load_audio` both read through it), with soundfile for the formats it reads and PyAV for the
+others, entering a compressed stream :data:`PREROLL_S` early so that a window equals a decode from the start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from musim.quiet import sound_file
+
+__all__ = ["PREROLL_S", "READ_WINDOW_VERSION", "read_window"]
+
+
+#: How far before a window a compressed stream is entered when seeking (PyAV): the decoder's first frames after a
+#: seek lack their overlap (AAC, Vorbis, Opus) or bit reservoir (mp3), so they are decoded and discarded. One second
+#: is dozens of codec frames for every format musim reads.
+PREROLL_S = 1.0
+
+#: The version of :func:`read_window`'s output: bump it whenever a change makes it return other samples for the same
+#: file and window. The library records it with every excerpt it stores (``library_track.excerpt_reader``), and
+#: ``musim library add`` reads an unchanged file's excerpt again when it was cut by an older version. 1: before the
+#: pre-roll (libsndfile seeked straight to the window, mp3s lacking their bit reservoir; PyAV started at the
+#: keyframe before it, AAC lacking its overlap: m4a and mp3 windows at an offset differed from a full decode).
+#: 2: entered :data:`PREROLL_S` early and cut at the exact sample (equal to a decode from the start).
+READ_WINDOW_VERSION = 2
+
+
+def read_window(src: Any, *, offset: float = 0.0, duration: float | None = None, pyav: bool,
+                seek: bool = True) -> tuple[np.ndarray, int]:
+    """The samples of the window ``[offset, offset + duration)`` at the native rate: the one windowed reader (the
+    library's excerpts and :func:`load_audio` both read through it).
+
+    The window starts at sample ``int(offset * sr)`` and holds ``int(duration * sr)`` samples (``librosa.load``'s
+    convention) of what a decode from the start gives, whichever way it is read: libsndfile seeks exactly; PyAV
+    seeks :data:`PREROLL_S` early, decodes, and places every frame by its ``pts`` (in the stream's time base)
+    before cutting the window. ``seek=False`` decodes from the start (the reference the seeking path is tested
+    against, and the fallback when a stream's timestamps cannot place the window).
+
+    Parameters
+    ----------
+    src : path or binary file object
+    offset, duration : float
+        Seconds; ``duration=None`` reads to the end.
+    pyav : bool
+        Decode with PyAV (FFmpeg) instead of libsndfile.
+    seek : bool
+        Seek to the window (default) or decode from the start.
+
+    Returns
+    -------
+    data : np.ndarray [shape=(channels, n), dtype=float32]
+    sr : int
+        The native rate in Hz.
+
+    Raises whatever the decoder raises.
+    """
+    if not pyav:
+        return _read_soundfile(src, offset, duration, seek=seek)
+    if seek and offset > PREROLL_S:
+        got = _seek_pyav(src, offset, duration)
+        if got is not None:
+            return got
+        if hasattr(src, "seek"):
+            src.seek(0)
+    return _read_pyav(src, offset, duration)
+
+
+def _read_soundfile(src: Any, offset: float, duration: float | None, *, seek: bool = True
+                    ) -> tuple[np.ndarray, int]:
+    """(channels, n) float32 and the native rate; raises whatever soundfile raises."""
+    with sound_file(src) as f:
+        sr_native = int(f.samplerate)
+        start = int(offset * sr_native)
+        frames = -1 if duration is None else int(duration * sr_native)
+        if not seek:
+            data = f.read(dtype="float32", always_2d=True)[start:]
+            data = data if frames < 0 else data[:frames]
+        else:  # enter PREROLL_S early: libsndfile's mp3 decoder (mpg123) lacks its bit reservoir after a seek
+            entry = max(0, start - int(PREROLL_S * sr_native))
+            if entry > 0:
+                f.seek(entry)
+            data = f.read(frames=-1 if frames < 0 else frames + start - entry, dtype="float32",
+                          always_2d=True)[start - entry:]
+    return data.T, sr_native  # (channels, n) view, as librosa.load transposes it
+
+
+def _pyav_stream(container: Any) -> tuple[Any, int]:
+    streams = container.streams.audio
+    if not streams:
+        raise ValueError("no audio stream")
+    stream = streams[0]
+    sr_native = int(stream.codec_context.sample_rate or stream.rate or 0)
+    if sr_native <= 0:
+        raise ValueError("unknown sampling rate")
+    return stream, sr_native
+
+
+def _stack(chunks: list[np.ndarray]) -> np.ndarray:
+    """Decoded blocks side by side (a block with fewer channels repeats its first)."""
+    n_ch = max(c.shape[0] for c in chunks)
+    return np.concatenate([c if c.shape[0] == n_ch else np.repeat(c[:1], n_ch, axis=0) for c in chunks], axis=1)
+
+
+def _samples_of(frame: Any, resampler: Any) -> list[np.ndarray]:
+    out = []
+    for block in resampler.resample(frame):
+        arr = block.to_ndarray()
+        out.append(arr.reshape(-1, arr.shape[-1]))
+    return out
+
+
+def _read_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
+    """(channels, n) float32 and the native rate, decoded with PyAV (FFmpeg) from the start."""
+    import av
+
+    chunks: list[np.ndarray] = []
+    with av.open(src, mode="r") as container:
+        stream, sr_native = _pyav_stream(container)
+        start = int(offset * sr_native)
+        stop = None if duration is None else start + int(duration * sr_native)
+        resampler = av.AudioResampler(format="fltp")  # same layout and rate: sample-format conversion only
+        have = 0
+        for frame in container.decode(stream):
+            for arr in _samples_of(frame, resampler):
+                chunks.append(arr)
+                have += arr.shape[-1]
+            if stop is not None and have >= stop:
+                break
+        else:
+            chunks.extend(_samples_of(None, resampler))
+    if not chunks:
+        return np.zeros((1, 0), dtype=np.float32), sr_native
+    data = _stack(chunks)[:, start:stop]
+    return np.ascontiguousarray(data, dtype=np.float32), sr_native
+
+
+def _seek_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndarray, int] | None:
+    """:func:`_read_pyav`'s window read by seeking :data:`PREROLL_S` early, or None when the stream's
+    timestamps cannot place it (no pts, a gap, a seek that lands late): the caller decodes from the start."""
+    import av
+
+    with av.open(src, mode="r") as container:
+        stream, sr = _pyav_stream(container)
+        tb = stream.time_base
+        if not tb:
+            return None
+        start = int(offset * sr)
+        stop = None if duration is None else start + int(duration * sr)
+
+        def position(pts: int | None) -> int | None:  # the pts as a sample count, when it is one
+            if pts is None:
+                return None
+            exact = pts * tb * sr
+            return int(exact) if exact.denominator == 1 else None
+
+        first = next(iter(container.decode(stream)), None)
+        origin = None if first is None else position(first.pts)  # sample 0 of a decode from the start
+        if origin is None:
+            return None
+        entry = start - int(PREROLL_S * sr)
+        container.seek(int((origin + entry) / (tb * sr)), stream=stream, backward=True, any_frame=False)
+        resampler = av.AudioResampler(format="fltp")
+        chunks: list[np.ndarray] = []
+        at = begin = None
+        for frame in container.decode(stream):
+            pos = position(frame.pts)
+            if pos is None or (at is not None and pos - origin != at):
+                return None
+            if at is None:
+                if pos - origin > entry:
+                    return None
+                begin = pos - origin
+            blocks = _samples_of(frame, resampler)
+            if sum(b.shape[-1] for b in blocks) != frame.samples:
+                return None
+            at = pos - origin + frame.samples
+            if at > start:
+                chunks.extend(blocks)
+            else:
+                begin = at
+            if stop is not None and at >= stop:
+                break
+        else:
+            chunks.extend(_samples_of(None, resampler))
+    if begin is None:
+        return None
+    if not chunks:
+        return np.zeros((1, 0), dtype=np.float32), sr
+    data = _stack(chunks)[:, start - begin:None if stop is None else stop - begin]
+    return np.ascontiguousarray(data, dtype=np.float32), sr
