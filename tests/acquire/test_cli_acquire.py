@@ -8,14 +8,9 @@ import pytest
 
 from musim.cli import main
 from musim.synth.folders import write_music_folder
+from tests.cli_output import run
 
 pytestmark = pytest.mark.server
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

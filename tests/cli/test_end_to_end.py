@@ -6,13 +6,7 @@ import json
 
 import pytest
 
-from musim.cli import main
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_output import run
 
 
 @pytest.fixture

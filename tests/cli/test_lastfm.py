@@ -14,15 +14,10 @@ import pytest
 from musim import sandbox
 from musim.cli import main
 from tests.cli.conftest import BAD_LINE, BELL, BIDI, LONG, NUL, RED
+from tests.cli_output import run
 
 # Anything a terminal would act on: C0 controls but the line feed, DEL, C1, bidi and other format controls.
 UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(err: str) -> str:

@@ -9,16 +9,10 @@ import json
 import pytest
 
 from musim import warehouse
-from musim.cli import main
+from tests.cli_output import run
 from tests.library.conftest import write_audio, write_tags
 
 MODEL = "cnn_classifier-1"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from musim import warehouse
 from musim.cli import main
 from musim.storage import open_store
+from tests.cli_output import run
 from tests.models.conftest import (
     TEST,
     _challenger,
@@ -18,12 +19,6 @@ from tests.models.conftest import (
     _truth,
     labelled_clips,
 )
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_models_cli(capsys, tmp_path):
