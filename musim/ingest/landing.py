@@ -345,21 +345,20 @@ def ingest_landed(dump: LandedDump | dict, settings: Settings | None = None) -> 
                           f"and one profiles file ({d.profiles.rpartition('/')[2]}): whose profiles they are cannot be "
                           "told, so nothing was stored. Move each dump into a folder of its own, with its profiles")
     _check_profiles_twins(d, settings)
-    if d.twins and d.profiles is not None:  # two different dumps beside one profiles file: refused before storing
-        _check_plays_twins(d, settings)
+    twin_sha = {t: _content_sha(t[0], settings) for t in _unseen_twins(d, settings)}  # each twin hashed once
+    if twin_sha and d.profiles is not None:  # two different dumps beside one profiles file: refused before storing
+        _check_plays_twins(d, twin_sha, settings)
     if is_object_url(d.plays):
         result = _ingest_object(d, settings)
     else:
         result = ingest_lastfm(d.plays, profiles=d.profiles, settings=settings)
     if result.profiles_warning:
         log.warning("%s", result.profiles_warning)
-    files = [(d.plays, d.size, d.mtime), *_same_twins(d, result.dump_id, settings)]
+    # the plays file, its twins with the same content (the same dump), the profiles file and its twins (checked)
+    files = [(d.plays, d.size, d.mtime), *_same_twins(d, twin_sha, result.dump_id), *d.profiles_files()]
     with warehouse.writer(settings) as con:
         with warehouse.transaction(con):
-            for location, size, mtime in files:  # the twins with the same content: they are the same dump
-                sql.run(con, "ingest/record_landed.sql", location=location, size=size, mtime=mtime,
-                        dump_id=result.dump_id)
-            for location, size, mtime in d.profiles_files():  # the profiles file and its twins (the same content)
+            for location, size, mtime in files:
                 sql.run(con, "ingest/record_landed.sql", location=location, size=size, mtime=mtime,
                         dump_id=result.dump_id)
     return result
@@ -398,12 +397,21 @@ def _check_profiles_twins(d: LandedDump, settings: Settings) -> None:
                               "the dump's own profiles file there and remove the other")
 
 
-def _check_plays_twins(d: LandedDump, settings: Settings) -> None:
-    """An :class:`IngestError` when a plays twin is no copy of the plays file while the folder holds a profiles
-    file: two dumps and one profiles file, as ``other_dumps``."""
+def _unseen_twins(d: LandedDump, settings: Settings) -> list[tuple[str, int, float]]:
+    """``d``'s plays twins not yet remembered (a remembered one was found the same dump when it was remembered)."""
+    if not d.twins:
+        return []
+    with sandbox.reader(settings) as con:
+        return [t for t in d.twins if sql.query(con, "ingest/landed_dump.sql", location=t[0], size=t[1],
+                                                 mtime=t[2]).fetchone() is None]
+
+
+def _check_plays_twins(d: LandedDump, twin_sha: dict[tuple[str, int, float], str], settings: Settings) -> None:
+    """An :class:`IngestError` when a plays twin (its content hash in ``twin_sha``) is no copy of the plays file
+    while the folder holds a profiles file: two dumps and one profiles file, as ``other_dumps``."""
     sha = _content_sha(d.plays, settings)
-    for twin, _, _ in d.twins:
-        if _content_sha(twin, settings) != sha:
+    for (twin, _, _), twin_hash in twin_sha.items():
+        if twin_hash != sha:
             assert d.profiles is not None
             raise IngestError(f"{d.plays.rpartition('/')[0]} holds 2 dumps with different content "
                               f"({_name(d.plays)}, {_name(twin)}: not a gzip -k copy) and one profiles file "
@@ -411,17 +419,14 @@ def _check_plays_twins(d: LandedDump, settings: Settings) -> None:
                               "Move each dump into a folder of its own, with its profiles")
 
 
-def _same_twins(d: LandedDump, dump_id: str, settings: Settings) -> list[tuple[str, int, float]]:
-    """``d``'s twins not yet remembered whose content is the dump's (``dump_id``): those remembered with it. A twin
-    with other content is another dump: not remembered, so the next scan takes it as its own (with a warning)."""
-    if not d.twins:
-        return []
-    with sandbox.reader(settings) as con:
-        unseen = [t for t in d.twins if sql.query(con, "ingest/landed_dump.sql", location=t[0], size=t[1],
-                                                   mtime=t[2]).fetchone() is None]
+def _same_twins(d: LandedDump, twin_sha: dict[tuple[str, int, float], str],
+                dump_id: str) -> list[tuple[str, int, float]]:
+    """The twins not yet remembered (their content hashes in ``twin_sha``) whose content is the dump's
+    (``dump_id``): those remembered with it. A twin with other content is another dump: not remembered, so the
+    next scan takes it as its own (with a warning)."""
     same = []
-    for twin in unseen:
-        if _content_sha(twin[0], settings) == dump_id:
+    for twin, sha in twin_sha.items():
+        if sha == dump_id:
             same.append(twin)
         else:
             log.warning("landing: %s and %s have different content (not a gzip -k copy): two dumps; %s is left for "
