@@ -371,7 +371,8 @@ def _who(artist: str, artist_id: int, mbid: str | None, namesakes: list[Namesake
 def _namesake_note(artist: str, artist_id: int, namesakes: list[Namesake]) -> str:
     """The note of an answer by a name several artists share: which one answered, why, and the others."""
     chosen = next((n for n in namesakes if n.artist_id == artist_id), None)
-    why = "the most listened" if chosen is None or chosen.listeners else "the one with the most tracks"
+    why = ("the most listened" if chosen is None or chosen.listeners else "the one with the most tracks" if chosen.tracks
+           else "the lowest id: none has listeners in the dump or tracks")
     others = [n for n in namesakes if n.artist_id != artist_id]
     said = ", ".join(f"id {n.artist_id} ({f'MBID {n.mbid}, ' if n.mbid else ''}{n.heard})" for n in others)
     return (f"{len(namesakes)} artists are named {artist!r}; this answer is for id {artist_id}, {why}; the "
@@ -380,19 +381,21 @@ def _namesake_note(artist: str, artist_id: int, namesakes: list[Namesake]) -> st
 
 def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:
     """What stderr says beside the neighbours: why there are none, a shared name, a --k above the build's."""
+    from musim.similarity.query import similar_command
+
     notes = []
     if answer.reason:
         hint = "" if answer.reason.endswith("never compared with other artists") else (
-            f"; by sound: musim similar {shlex.quote(answer.artist)} --audio")
+            f"; by sound: {similar_command(answer.artist, answer.artist_id, bool(answer.namesakes), '--audio')}")
         notes.append(answer.reason + hint)
     if answer.namesakes and by_name:
         notes.append(_namesake_note(answer.artist, answer.artist_id, answer.namesakes))
-    if answer.k > answer.build_k and len(answer.neighbors) == answer.build_k:
+    if answer.cut:  # the artist has more neighbours than the build keeps: the same build with a larger k shows them
         most = min(answer.k, answer.compared - 1)  # an artist's neighbours are the other compared artists
-        more = (f"for more: musim similarity build --dump {answer.dump_id[:12]} --k {most}" if most > answer.build_k
-                else f"the build compared {answer.compared:,} artists: there are no more")
+        rebuild = shlex.join(["musim", "similarity", "build", "--dump", answer.dump_id[:12], *answer.build_options,
+                              "--k", str(most)])
         notes.append(f"the build of dump {answer.dump_id[:12]} keeps {answer.build_k} neighbours per artist and "
-                     f"metric: {answer.build_k} shown, not {answer.k} ({more})")
+                     f"metric: {answer.build_k} shown, not {answer.k} (for more: {rebuild})")
     return notes
 
 

@@ -69,6 +69,14 @@ class SimilarArtists:
     namesakes: list[Namesake]  # when several artists have this name: all of them (this one too), most listened first
     reason: str | None  # why there are no neighbours; None when there are
     compared: int = 0  # the artists the build compared (listeners >= its min_listeners): at most compared - 1 neighbours
+    co_listened: int = 0  # the artists co-listened with this one in the build: its neighbours before the build's k
+    #: the options of ``musim similarity build`` that make the dump's build again with its parameters (besides k)
+    build_options: tuple[str, ...] = ()
+
+    @property
+    def cut(self) -> bool:
+        """The build's k cut this answer: a larger ``k`` was asked and the artist has more neighbours than it keeps."""
+        return self.k > self.build_k and self.co_listened > self.build_k
 
     def to_json(self) -> dict:
         return {"artist": self.artist, "artist_id": self.artist_id, "mbid": self.mbid, "dump_id": self.dump_id,
@@ -271,6 +279,24 @@ class ArtistSimilarity:
             self._compared[dump] = int(np.count_nonzero(self.artists(dump).listeners >= self.build(dump).min_listeners))
         return self._compared[dump]
 
+    def build_options(self, dump: str) -> tuple[str, ...]:
+        """The options of ``musim similarity build`` (besides ``--dump`` and ``--k``) that make the dump's build
+        again with the parameters it was made with, those at their default left out: a rebuild suggested without
+        them would compare other artists (``--min-listeners`` 50 where the build took 1) or be refused."""
+        from musim.similarity.params import SimilarityParams
+
+        min_listeners, min_co_listeners, catalogue, compared = sql.query(
+            self.con, "similarity/served_build_params.sql", dump_id=dump).fetchone()
+        default = SimilarityParams()
+        options = []
+        if min_listeners != default.min_listeners:
+            options += ["--min-listeners", str(min_listeners)]
+        if min_co_listeners != default.min_co_listeners:
+            options += ["--min-co-listeners", str(min_co_listeners)]
+        if catalogue != min(default.catalogue_size, compared):  # recorded: at most the compared artists
+            options += ["--catalogue-size", str(catalogue)]
+        return tuple(options)
+
     def similar(self, name: str | None = None, *, artist_id: int | None = None, mbid: str | None = None,
                 k: int = 10, metric: str = "seed", dump_id: str | None = None) -> SimilarArtists:
         """The ``k`` most similar artists by ``metric`` to the artist named ``name``, or of id ``artist_id``, or of
@@ -306,10 +332,12 @@ class ArtistSimilarity:
             elsewhere = [(str(d), int(n)) for d, n in _snapshot_query(
                 self.con, "serving/listened_dumps.sql", artist_id=artist_id).fetchall() if d != dump]
         top: list[tuple[int, float, int, int]] = []
+        co_listened = 0
         if listeners >= build.min_listeners:
             pairs = sql.query(self.con, "serving/pairs_of.sql", artist_id=artist_id, first_row=build.first_row,
                               end_row=build.end_row).fetchnumpy()
             ids = np.asarray(pairs["neighbor_id"], dtype=np.int64)
+            co_listened = int(ids.size)
             top = metrics.top_k(metric, ids, np.asarray(pairs["co_listeners"], dtype=np.int64),
                                 artists.listeners[ids], listeners, build.users, build.seed_raw_max,
                                 min(int(k), build.k))
@@ -321,11 +349,13 @@ class ArtistSimilarity:
         namesakes = []
         if artist_id in artists.shared_names or not listeners:
             namesakes = namesakes_of(self.con, artist_id, dump)
+        options = self.build_options(dump) if int(k) > build.k and co_listened > build.k else ()
         return SimilarArtists(
             artist=display, artist_id=artist_id, mbid=artist_mbid, dump_id=dump, metric=metric, k=int(k),
             build_k=build.k, namesakes=namesakes,
-            reason=None if top else _why_no_neighbours(display, placeholder, listeners, build, dump, elsewhere),
-            compared=self.compared(dump),
+            reason=None if top else _why_no_neighbours(display, placeholder, listeners, build, dump, elsewhere,
+                                                       artist_id=artist_id, shared=bool(namesakes)),
+            compared=self.compared(dump), co_listened=co_listened, build_options=options,
             neighbors=[Neighbor(artist=artists.names[nid], score=value, co_listeners=co, rank=rank, artist_id=nid,
                                 listeners=lb, mbid=artists.mbids[nid], shared_name=nid in artists.shared_names)
                        for rank, (nid, value, co, lb) in enumerate(top, start=1)])
@@ -352,10 +382,23 @@ def artist_id_of(con: duckdb.DuckDBPyConnection, artist_id: int | None, mbid: st
     return int(artist_id)
 
 
+def similar_command(name: str, artist_id: int, shared: bool, *options: str) -> str:
+    """The ``musim similar`` command line that asks for the artist ``name`` (id ``artist_id``) with ``options``:
+    by ``--id`` where other artists share its name (``shared``: the name answers for the most listened of them, maybe
+    another), else by its name, quoted for a shell (after the options and ``--`` where it starts with a dash: argparse
+    read ``-M-`` as an option)."""
+    if shared:
+        return shlex.join(["musim", "similar", "--id", str(artist_id), *options])
+    if name.startswith("-"):
+        return shlex.join(["musim", "similar", *options, "--", name])
+    return shlex.join(["musim", "similar", name, *options])
+
+
 def _why_no_neighbours(name: str, placeholder: bool, listeners: int, build: ServedBuild, dump: str,
-                       elsewhere: list[tuple[str, int]] = ()) -> str:
-    """Why the artist ``name`` (``listeners`` in ``dump``) has no co-listening neighbours in ``build``;
-    ``elsewhere``: the other served dumps where it has listeners (id, listeners), newest first."""
+                       elsewhere: list[tuple[str, int]] = (), *, artist_id: int = 0, shared: bool = False) -> str:
+    """Why the artist ``name`` (``listeners`` in ``dump``; id ``artist_id``, ``shared``: its name is other artists'
+    too) has no co-listening neighbours in ``build``; ``elsewhere``: the other served dumps where it has listeners
+    (id, listeners), newest first."""
     if placeholder:
         return (f"{name} is a placeholder name (Last.FM's for plays of an unknown artist, or of many): it is never "
                 "compared with other artists")
@@ -366,7 +409,7 @@ def _why_no_neighbours(name: str, placeholder: bool, listeners: int, build: Serv
             more = f" (and {len(elsewhere) - 1} older one{'s' if len(elsewhere) > 2 else ''})" if len(elsewhere) > 1 \
                 else ""
             said += (f"; the snapshot also serves dump {other[:12]}{more}, where it has {heard:,} "
-                     f"listener{'s' if heard != 1 else ''}: musim similar {shlex.quote(name)} --dump {other[:12]}")
+                     f"listener{'s' if heard != 1 else ''}: {similar_command(name, artist_id, shared, '--dump', other[:12])}")
         return said
     heard = f"{listeners:,} listener{'s' if listeners != 1 else ''} in dump {dump[:12]}"
     if listeners < build.min_listeners:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 
@@ -287,9 +288,11 @@ def test_similar_names_the_dump_metric_and_k_that_answered(tmp_path, capsys):
     assert (answer["artist"], [r["rank"] for r in answer["rows"]], answer["reason"]) == ("Artist A", [1, 2], None)
     assert {"artist", "artist_id", "mbid", "score", "co_listeners", "listeners"} <= answer["rows"][0].keys()
     assert err == (f"the build of dump {dump[:12]} keeps 2 neighbours per artist and metric: 2 shown, not 10 (for more: "
-                   f"musim similarity build --dump {dump[:12]} --k 5)\n")  # 6 compared artists: 5 others at most
+                   f"musim similarity build --dump {dump[:12]} --min-listeners 1 --min-co-listeners 1 --k 5)\n")
+    # (6 compared artists: 5 others at most; the build's own thresholds: the defaults compare no artist here)
     code, out, err = run(capsys, "similar", "Artist A", "--k", "1000000")
-    assert code == 0 and f"--dump {dump[:12]} --k 5)" in err and "1000000" not in err.split("not 1000000")[1]
+    assert code == 0 and f"--dump {dump[:12]} --min-listeners 1 --min-co-listeners 1 --k 5)" in err
+    assert "1000000" not in err.split("not 1000000")[1]
     code, out, err = run(capsys, "similar", "Artist A", "--k", "2")
     assert code == 0 and err == "" and f"artists most similar to Artist A (seed, dump {dump[:12]}, build k=2)" in out
     code, out, err = run(capsys, "similar", "Artist A", "--k", "50")
@@ -298,10 +301,73 @@ def test_similar_names_the_dump_metric_and_k_that_answered(tmp_path, capsys):
 
 def test_a_build_keeping_every_other_compared_artist_suggests_no_rebuild(tmp_path, capsys):
     assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
-    dump = _build(capsys, "--min-listeners", "2", "--min-co-listeners", "1", "--k", "4")  # A, B, C, 2 x Same Name
-    code, out, err = run(capsys, "similar", "Artist A", "--k", "50")
-    assert code == 0 and "4 shown, not 50" in err and "similarity build" not in err
-    assert f"the build of dump {dump[:12]} keeps 4 neighbours" in err and "compared 5 artists: there are no more" in err
+    _build(capsys, "--min-listeners", "2", "--min-co-listeners", "1", "--k", "4")  # A, B, C, 2 x Same Name
+    code, out, err = run(capsys, "similar", "Artist A", "--k", "50")  # all 4 other compared artists: nothing cut
+    assert code == 0 and err == "" and len(out.strip().splitlines()) == 3 + 4
+
+
+def test_a_larger_k_is_noted_only_where_the_build_cut_the_artists_list(tmp_path, capsys):
+    """An artist with exactly the build's k neighbours was told "2 shown, not 10 (for more: musim similarity build
+    ... --k 5)", though a rebuild shows it no more: the note is for a list the build's k cut."""
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    dump = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "2")
+    same_name = json.loads(run(capsys, "similar", "same name", "--json")[1])["namesakes"]
+    second = same_name[1]["artist_id"]  # listened by users 2 and 3: co-listened with Artist A and B only
+    code, out, err = run(capsys, "similar", "--id", str(second), "--k", "10", "--json")
+    assert code == 0 and err == "" and [r["artist"] for r in json.loads(out)["rows"]] == ["Artist A", "Artist B"]
+    code, out, err = run(capsys, "similar", "Artist A", "--k", "10")  # 4 co-listened artists, 2 kept
+    assert code == 0 and "2 shown, not 10" in err
+    rebuild = err.split("(for more: ")[1].rstrip(")\n")
+    assert rebuild == f"musim similarity build --dump {dump[:12]} --min-listeners 1 --min-co-listeners 1 --k 5"
+    assert run(capsys, *shlex.split(rebuild)[1:])[0] == 0  # the suggestion is the same build with a larger k
+    code, out, err = run(capsys, "similar", "Artist A", "--k", "10", "--json")
+    assert code == 0 and err == "" and len(json.loads(out)["rows"]) == 4
+
+
+def test_a_rebuild_suggestion_keeps_the_builds_catalogue_size(tmp_path, capsys):
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    dump = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "2", "--catalogue-size", "3")
+    code, _, err = run(capsys, "similar", "Artist A", "--k", "3")
+    assert code == 0 and err.endswith(f"(for more: musim similarity build --dump {dump[:12]} --min-listeners 1 "
+                                      "--min-co-listeners 1 --catalogue-size 3 --k 3)\n")
+
+
+def test_the_commands_an_answer_suggests_ask_for_the_same_artist(tmp_path, capsys):
+    """Pointed at an older served dump, an artist sharing its name was asked for by the name (which answers for
+    the most listened of them: another artist), and a name starting with a dash was put where argparse reads
+    options (`musim similar -M- --dump X`: "unrecognized arguments: -M-")."""
+    from tests.lastfm_files import write_lines
+
+    first_file = _similar_dump(tmp_path)
+    with first_file.open("a", encoding="utf-8") as fh:
+        fh.writelines(f"{u:040x}\t\t-M-\t3\n" for u in (0, 1))
+    assert run(capsys, "ingest", "lastfm", str(first_file))[0] == 0
+    first = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5")
+    namesakes = json.loads(run(capsys, "similar", "same name", "--json")[1])["namesakes"]
+    second_id = namesakes[1]["artist_id"]  # 2 listeners, as the first: the name answers for the lower id
+    second_file = write_lines(tmp_path / "plays2.tsv", [f"{u:040x}\t\t{name}\t2" for name, users in
+                                                       (("Artist A", [0, 1, 2]), ("Artist B", [1, 2])) for u in users])
+    assert run(capsys, "ingest", "lastfm", str(second_file))[0] == 0
+    second = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5")
+    for asked, artist_id, name in [(["--id", str(second_id)], second_id, "Same Name"), (["--", "-M-"], None, "-M-")]:
+        code, out, err = run(capsys, "similar", *asked)
+        assert code == 0 and out == "" and f"{name} has no listeners in dump {second[:12]}" in err, err
+        pointed = err.split("where it has 2 listeners: ")[1].split(";")[0]
+        by_sound = err.split("; by sound: ")[1].rstrip("\n")
+        assert shlex.split(pointed)[:2] == ["musim", "similar"]
+        code, out, err = run(capsys, "similar", "--json", *shlex.split(pointed)[2:])
+        answer = json.loads(out)
+        assert code == 0 and answer["dump_id"] == first and answer["rows"], (pointed, err)
+        assert answer["artist_id"] == artist_id if artist_id else answer["artist"] == name
+        assert shlex.split(by_sound)[:2] == ["musim", "similar"] and "--audio" in by_sound
+        if artist_id:
+            assert shlex.split(by_sound)[2:] == ["--id", str(artist_id), "--audio"]
+        else:
+            assert shlex.split(by_sound)[2:] == ["--audio", "--", "-M-"]
+    # neither namesake has listeners in the latest dump, nor tracks: the lowest id answers, and the note says so
+    code, _, err = run(capsys, "similar", "Same Name")
+    assert code == 0 and (f"this answer is for id {namesakes[0]['artist_id']}, the lowest id: none has listeners in "
+                          "the dump or tracks;") in err
 
 
 def test_an_artist_only_in_an_older_served_dump_is_pointed_there(tmp_path, capsys):
