@@ -415,6 +415,9 @@ def _why_no_neighbours(name: str, placeholder: bool, listeners: int, build: Serv
     if listeners < build.min_listeners:
         return (f"{name} has {heard}, fewer than the build's min_listeners={build.min_listeners}: it was not "
                 "compared with other artists")
+    if listeners < build.min_co_listeners:  # no pair of it can reach the threshold: "shares 2 or more of its 1"
+        return (f"{name} has {heard}, fewer than the build's min_co_listeners={build.min_co_listeners} that a pair "
+                "needs: it has no co-listened artist")
     if build.min_co_listeners == 1:
         shared = "its listener" if listeners == 1 else "any of its listeners"
     else:

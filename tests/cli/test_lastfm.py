@@ -441,6 +441,19 @@ def test_an_artist_without_neighbours_is_told_why(tmp_path, capsys):
     assert err.startswith(json.loads(out)["reason"] + "; by sound: ")
 
 
+def test_an_artist_with_fewer_listeners_than_a_pair_needs_is_told_so(tmp_path, capsys):
+    """Artist D (1 listener) under min_co_listeners=2 was said to share "2 or more of its listeners" with no one."""
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    dump = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "2")[:12]
+    code, out, err = run(capsys, "similar", "artist d", "--json")
+    assert code == 0 and json.loads(out)["reason"] == (f"Artist D has 1 listener in dump {dump}, fewer than the "
+                                                       "build's min_co_listeners=2 that a pair needs: it has no "
+                                                       "co-listened artist")
+    code, out, err = run(capsys, "similar", "artist c", "--json")  # 2 listeners, sharing 2 with none: as it was
+    assert code == 0 and json.loads(out)["reason"].startswith(f"Artist C has 2 listeners in dump {dump} but shares 2 "
+                                                              "or more of its listeners")
+
+
 def test_building_a_dump_again_with_the_same_parameters_is_a_no_op(tmp_path, capsys, musim_home):
     """A rerun of the same night rebuilt, re-checked and republished the same build."""
     import shutil
