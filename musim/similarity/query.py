@@ -12,7 +12,7 @@ import numpy as np
 
 from musim import sql
 from musim.errors import NotFoundError, ParameterError, StorageError, refuse_blank
-from musim.names import name_key, name_norm
+from musim.names import MAX_QUERY_CHARS, name_key, name_norm
 from musim.similarity import METRICS, metrics
 
 
@@ -385,9 +385,10 @@ def artist_id_of(con: duckdb.DuckDBPyConnection, artist_id: int | None, mbid: st
 def similar_command(name: str, artist_id: int, shared: bool, *options: str) -> str:
     """The ``musim similar`` command line that asks for the artist ``name`` (id ``artist_id``) with ``options``:
     by ``--id`` where other artists share its name (``shared``: the name answers for the most listened of them, maybe
-    another), else by its name, quoted for a shell (after the options and ``--`` where it starts with a dash: argparse
+    another) or where the name cannot be given (longer than a query takes, or with characters the terminal is shown
+    escaped), else by its name, quoted for a shell (after the options and ``--`` where it starts with a dash: argparse
     read ``-M-`` as an option)."""
-    if shared:
+    if shared or len(name) > MAX_QUERY_CHARS or not name.isprintable():
         return shlex.join(["musim", "similar", "--id", str(artist_id), *options])
     if name.startswith("-"):
         return shlex.join(["musim", "similar", *options, "--", name])

@@ -441,6 +441,26 @@ def test_an_artist_without_neighbours_is_told_why(tmp_path, capsys):
     assert err.startswith(json.loads(out)["reason"] + "; by sound: ")
 
 
+def test_a_name_that_cannot_be_typed_is_suggested_by_id(tmp_path, capsys):
+    """The hint of an artist without neighbours repeated its name: 400 characters, which `musim similar` refuses
+    (at most 300), or one shown escaped (a bidi override), which a copy of the hint does not give back."""
+    from tests.lastfm_files import write_lines
+
+    long, bidi = "L" * 400, "Evil\u202eReversed"
+    plays = write_lines(tmp_path / "plays.tsv", [f"{u:040x}\t\t{name}\t3" for name, users in
+                                                 (("Artist A", [0, 1]), ("Artist B", [0, 1]), (long, [2]), (bidi, [3]))
+                                                 for u in users])
+    assert run(capsys, "ingest", "lastfm", str(plays))[0] == 0
+    _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1")
+    for name in (long, bidi):
+        found = json.loads(run(capsys, "sql", "--json", f"SELECT artist_id FROM artist WHERE name = '{name}'")[1])
+        artist_id = found["rows"][0]["artist_id"]
+        code, out, err = run(capsys, "similar", "--id", str(artist_id))
+        assert code == 0 and out == "" and err.endswith(f"; by sound: musim similar --id {artist_id} --audio\n"), err
+    code, out, err = run(capsys, "similar", "Artist A", "--k", "5")
+    assert code == 0 and err == ""
+
+
 def test_an_artist_with_fewer_listeners_than_a_pair_needs_is_told_so(tmp_path, capsys):
     """Artist D (1 listener) under min_co_listeners=2 was said to share "2 or more of its listeners" with no one."""
     assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
