@@ -258,9 +258,26 @@ def cmd_similarity_drop(args: argparse.Namespace) -> int:
 
     with warehouse.writer() as con:
         dump_id = drop_build(con, args.dump)
-    print(f"dropped the similarity build of dump {dump_id[:12]}; the next `musim publish` leaves it out (the current "
-          "snapshot serves it until then)")
+    if _snapshot_serves_dump(dump_id):
+        print(f"dropped the similarity build of dump {dump_id[:12]}; the next `musim publish` leaves it out (the "
+              "current snapshot serves it until then)")
+    else:  # built but never published (--no-publish), or published before and left out since
+        print(f"dropped the similarity build of dump {dump_id[:12]}; the current snapshot does not serve it")
     return 0
+
+
+def _snapshot_serves_dump(dump_id: str) -> bool:
+    """Whether the current published snapshot serves a similarity build of ``dump_id`` (False: nothing published)."""
+    from musim.errors import NotFoundError, StorageError
+
+    try:
+        snap = serving.open_snapshot()
+    except (NotFoundError, StorageError):
+        return False
+    try:
+        return sql.query(snap, "similarity/built_at.sql", dump_id=dump_id).fetchone() is not None
+    finally:
+        snap.close()
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

@@ -461,6 +461,23 @@ def test_a_name_that_cannot_be_typed_is_suggested_by_id(tmp_path, capsys):
     assert code == 0 and err == ""
 
 
+def test_dropping_a_build_says_whether_the_current_snapshot_serves_it(tmp_path, capsys):
+    """A build made with --no-publish, never served, was dropped with "the current snapshot serves it until then"."""
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    dump = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--no-publish")[:12]
+    code, out, err = run(capsys, "similarity", "drop", "--dump", dump)
+    assert (code, err) == (0, "") and out == (f"dropped the similarity build of dump {dump}; the current snapshot does "
+                                              "not serve it\n")
+    _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--skip-quality")  # published
+    code, out, err = run(capsys, "similarity", "drop", "--dump", dump)
+    assert (code, err) == (0, "") and out == (f"dropped the similarity build of dump {dump}; the next `musim publish` "
+                                              "leaves it out (the current snapshot serves it until then)\n")
+    assert run(capsys, "similar", "Artist A")[0] == 0  # as it says
+    assert run(capsys, "publish")[0] == 0
+    code, _, err = run(capsys, "similar", "Artist A")
+    assert code == 2 and "the published snapshot has no similarity build yet" in one_line_error(err)
+
+
 def test_an_artist_with_fewer_listeners_than_a_pair_needs_is_told_so(tmp_path, capsys):
     """Artist D (1 listener) under min_co_listeners=2 was said to share "2 or more of its listeners" with no one."""
     assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
