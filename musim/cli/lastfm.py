@@ -230,7 +230,9 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
         if publishing:
             from musim.models.serve import publish_snapshot
 
-            published = publish_snapshot(con, force=args.skip_quality)  # and the online pointers it now serves
+            # not forced: --skip-quality leaves this build unchecked (so servable), while another dump's build that
+            # failed its check still keeps the publish back, as `musim publish` is (it was served with this one)
+            published = publish_snapshot(con)  # and the online pointers it now serves
         else:
             published = None
     served = published is not None and snapshots.served(published)  # else a rollback's pin holds: a warning said so

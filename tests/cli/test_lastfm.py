@@ -478,6 +478,47 @@ def test_dropping_a_build_says_whether_the_current_snapshot_serves_it(tmp_path, 
     assert code == 2 and "the published snapshot has no similarity build yet" in one_line_error(err)
 
 
+def test_skip_quality_publishes_its_build_but_not_another_dumps_failed_one(tmp_path, capsys):
+    """`similarity build --skip-quality` published with force: another dump's build that had failed its quality
+    check, which `musim publish` refused, was served with it, unannounced."""
+    from musim import warehouse
+    from musim.errors import QualityError
+    from musim.quality import gate
+    from tests.lastfm_files import write_lines
+
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    bad = _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--no-publish")
+    with warehouse.writer() as con:  # the build's rows broken after it was made: its check fails
+        con.execute("UPDATE artist_pair_counts SET co_listeners = 0 WHERE artist_a = (SELECT min(artist_a) FROM "
+                    "artist_pair_counts)")
+        with pytest.raises(QualityError):
+            gate(["similarity"], dump_id=bad, con=con)
+    second_file = write_lines(tmp_path / "plays2.tsv", [f"{u:040x}\t\t{name}\t2" for name, users in
+                                                       (("Artist A", [0, 1, 2]), ("Artist B", [1, 2])) for u in users])
+    assert run(capsys, "ingest", "lastfm", str(second_file))[0] == 0
+    code, out, err = run(capsys, "similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1",
+                         "--skip-quality")
+    assert code == 2 and f"the similarity build of dump {bad[:12]} failed its quality check" in one_line_error(err)
+    assert "nothing was published" in err and _served() == []
+    assert run(capsys, "similarity", "drop", "--dump", bad[:12])[0] == 0  # the way out it names
+    code, out, err = run(capsys, "similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1",
+                         "--skip-quality", "--json")
+    assert code == 0 and json.loads(out)["served"] and _served() == [json.loads(out)["dump_id"]]
+
+
+def _served() -> list[str]:
+    """The dumps the current snapshot serves a similarity build of ([] when nothing is published)."""
+    from musim import serving
+    from musim.errors import NotFoundError
+
+    try:
+        snap = serving.open_snapshot()
+    except NotFoundError:
+        return []
+    with snap:
+        return [r[0] for r in snap.execute("SELECT dump_id FROM similarity_build").fetchall()]
+
+
 def test_an_artist_with_fewer_listeners_than_a_pair_needs_is_told_so(tmp_path, capsys):
     """Artist D (1 listener) under min_co_listeners=2 was said to share "2 or more of its listeners" with no one."""
     assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
