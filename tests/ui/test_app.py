@@ -424,3 +424,20 @@ def test_a_guarded_app_answers_no_route_without_its_guard(tmp_path):
     assert all(isinstance(r, APIRoute) for r in app.routes if hasattr(r, "methods"))
     with TestClient(create_app()) as open_app:  # the standalone page (no guard) keeps its API docs
         assert open_app.get("/api/openapi.json").status_code == 200
+
+
+@pytest.mark.parametrize("store", ["gs://bucket/musim", "s3://KEY:PLANTED-SECRET-7f3a@bucket/musim"])
+def test_a_misconfigured_object_store_is_named_and_the_page_still_answers(full, client, monkeypatch, store):
+    """A MUSIM_OBJECT_STORE the API server cannot use (an unsupported scheme, keys in the URL) made the whole page,
+    /api/quality and /objects a bare 500: the quality results link their Data Docs in the store configured now."""
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", store)
+    page = client.get("/", params={"artist": top_artist()})
+    assert page.status_code == 200 and 'id="colistening-table"' in page.text and 'id="models-table"' in page.text
+    assert 'data-testid="quality-error"' in page.text and "object store URL" in page.text
+    for url in ("/api/quality", f"/objects/quality/docs/{RUN_NEW}/"):
+        r = client.get(url)
+        assert r.status_code == 503, url
+        detail = r.json()["detail"]
+        assert detail.startswith("object store URL") and "\n" not in detail, url
+    for r in (page, client.get("/api/quality")):
+        assert "PLANTED-SECRET-7f3a" not in r.text
