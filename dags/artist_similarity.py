@@ -63,9 +63,13 @@ LASTFM_PLAYS = asset("lastfm_plays")
 )
 def artist_similarity():
     @task
-    def dumps(params=None, triggering_asset_events=None) -> list:
-        from musim.assets import announced_dumps
+    def dumps(params=None, triggering_asset_events=None, dag=None) -> list:
+        from airflow.sdk.exceptions import AirflowFailException
 
+        from musim.assets import announced_dumps, unknown_params
+
+        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
         if params["dump_id"]:
             return [params["dump_id"]]
         events = triggering_asset_events.get(LASTFM_PLAYS) if triggering_asset_events else None

@@ -40,10 +40,15 @@ PREVIEWS = asset("previews")
 )
 def library_scan():
     @task(pool="duckdb_writer")
-    def scan(params=None) -> dict:
+    def scan(params=None, dag=None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from musim.assets import unknown_params
         from musim.library.landing import scan_landing
 
         params = params or {}
+        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
         return scan_landing(params.get("folder"), retry=bool(params.get("retry")))
 
     @task.short_circuit
