@@ -12,6 +12,11 @@ listening data.
 suite must pass before the **previews** asset is emitted, which schedules feature extraction
 (`audio_features`) and, after it, the families that need no listening data. A scan that stores nothing
 stops at `has_new` (no asset event, nothing downstream runs).
+
+**A failed gate.** The scan commits its tracks before they are judged: a failed `check_quality` leaves them stored
+(`musim quality report --dataset previews`, the task's **Data Docs** link) but unannounced, and a later scan that finds
+nothing else new announces nothing either (clearing the whole run, `scan` included, ends it green without an event:
+its tracks are stored already). Fix the cause, then clear `check_quality` (with its downstream) to re-judge and emit.
 """
 
 from __future__ import annotations
