@@ -71,10 +71,16 @@ def artist_similarity():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.assets import announced_dumps, unknown_params
+        from musim.errors import ParameterError, refuse_blank
 
         if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
             raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
-        if params["dump_id"]:
+        try:  # "" (a conf made from an unset variable) is no dump id, not "the latest dump"
+            refuse_blank(params["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null "
+                         "for the dumps the triggering events announce (in a run started by hand: the latest)")
+        except ParameterError as exc:
+            raise AirflowFailException(str(exc)) from None
+        if params["dump_id"] is not None:
             return [params["dump_id"]]
         events = triggering_asset_events.get(LASTFM_PLAYS) if triggering_asset_events else None
         return announced_dumps(events) or [None]  # a run started by hand: the latest dump

@@ -1,5 +1,6 @@
 """A run's conf key that is none of the DAG's params (a typo) fails the run's first task in one line, before anything
-is written: Airflow merges any key into the params, so `{"min_listener": 3}` built with the default in silence."""
+is written: Airflow merges any key into the params, so `{"min_listener": 3}` built with the default in silence. So
+does an empty `dump_id` or `folder` (a conf made from an unset variable), which was read as the default."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ for module, first, args, typo in ((artist_similarity, "dumps", (), {"min_listene
 dag = artist_similarity.artist_similarity()
 out["known"] = dag.get_task("dumps").python_callable(params={k: dag.params[k] for k in dag.params} | {"dump_id": "abc"},
                                                      dag=dag)
+# an empty value (a conf made from an unset variable: -c '{"dump_id": "$DUMP"}') is refused, not taken as the default
+for module, first, args, key, value in ((artist_similarity, "dumps", (), "dump_id", ""),
+                                        (library_scan, "scan", (), "folder", "")):
+    dag = getattr(module, module.__name__)()
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | {key: value}, dag=dag)
+        out["blank " + key] = "ran"
+    except AirflowFailException as exc:
+        out["blank " + key] = str(exc)
 print(json.dumps(out))
 """
 
@@ -56,6 +66,8 @@ def test_a_conf_key_that_is_no_param_fails_the_first_task_and_writes_nothing(tmp
     assert out["library_scan"].startswith("library_scan has no param 'folders' (a typo?): it takes folder, retry;")
     assert all("\n" not in line for line in out.values() if isinstance(line, str))
     assert out["known"] == ["abc"]  # the DAG's own params pass
+    assert out["blank dump_id"].startswith("the dump_id param is empty (an unset variable?): give a dump id or unique ")
+    assert out["blank folder"].startswith("the folder param is empty (an unset variable?): give a folder or ")
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
 
 
