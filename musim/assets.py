@@ -41,7 +41,7 @@ def announced_dumps(events: Iterable[Any] | None) -> list[str]:
 def unknown_params(dag_id: str, given: Iterable[str], known: Iterable[str]) -> str | None:
     """One line naming the keys of a run's conf that are none of the DAG's params (``given``: the task's ``params``,
     which Airflow merges the conf into; ``known``: the names the DAG defines), or None when there is none. Airflow
-    takes any key: a typo (``min_listener``) was ignored and the run went on with the default, as asked for nothing."""
+    takes any key: a typo (``min_listener``) was ignored, and the run went on with that param's default."""
     names = set(known)
     unknown = sorted(str(k) for k in given if k not in names)
     if not unknown:
