@@ -1,6 +1,7 @@
 """A run's conf key that is none of the DAG's params (a typo) fails the run's first task in one line, before anything
 is written: Airflow merges any key into the params, so `{"min_listener": 3}` built with the default in silence. So
-does an empty `dump_id` or `folder` (a conf made from an unset variable), which was read as the default."""
+does an empty `dump_id` or `folder` (a conf made from an unset variable), which was read as the default, and an empty
+track id to `recompute` (as `--recompute ""` is refused)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ out["known"] = dag.get_task("dumps").python_callable(params={k: dag.params[k] fo
                                                      dag=dag)
 # an empty value (a conf made from an unset variable: -c '{"dump_id": "$DUMP"}') is refused, not taken as the default
 for module, first, args, key, value in ((artist_similarity, "dumps", (), "dump_id", ""),
-                                        (library_scan, "scan", (), "folder", "")):
+                                        (library_scan, "scan", (), "folder", ""),
+                                        (audio_features, "plan", ("audio_features/r1",), "recompute", ["t1", " "])):
     dag = getattr(module, module.__name__)()
     try:
         dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | {key: value}, dag=dag)
@@ -68,6 +70,7 @@ def test_a_conf_key_that_is_no_param_fails_the_first_task_and_writes_nothing(tmp
     assert out["known"] == ["abc"]  # the DAG's own params pass
     assert out["blank dump_id"].startswith("the dump_id param is empty (an unset variable?): give a dump id or unique ")
     assert out["blank folder"].startswith("the folder param is empty (an unset variable?): give a folder or ")
+    assert out["blank recompute"].startswith("a track id of the recompute param is empty (an unset variable?): give ")
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
 
 
