@@ -23,6 +23,10 @@ A rerun is a no-op: a dump that already has a build of the same parameters whose
 build, and when); `publish` is skipped when the current snapshot serves every such build. A build made by other code
 (an upgrade since, or a build recorded before builds recorded their code) is built again, and the log says so. The
 `force` param builds it anyway (as `musim similarity build --force`).
+
+`build` waits in the `duckdb_writer` pool for the other DAGs' writers; a command holding the warehouse past the
+writer's wait (`MUSIM_WAREHOUSE_LOCK_WAIT_S`) is retried twice, a minute apart. An error no retry can mend (an
+unknown dump, no pairs at these parameters) fails it at once, in one line ending "(not retried)".
 """
 
 from __future__ import annotations
@@ -63,20 +67,40 @@ LASTFM_PLAYS = asset("lastfm_plays")
 )
 def artist_similarity():
     @task
-    def dumps(params=None, triggering_asset_events=None) -> list:
-        from musim.assets import announced_dumps
+    def dumps(params=None, triggering_asset_events=None, dag=None) -> list:
+        from airflow.sdk.exceptions import AirflowFailException
 
-        if params["dump_id"]:
+        from musim.assets import announced_dumps, unknown_params
+        from musim.errors import ParameterError, refuse_blank
+
+        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
+        try:  # "" (a conf made from an unset variable) is no dump id, not "the latest dump"
+            refuse_blank(params["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null "
+                         "for the dumps the triggering events announce (in a run started by hand: the latest)")
+        except ParameterError as exc:
+            raise AirflowFailException(str(exc)) from None
+        if params["dump_id"] is not None:
             return [params["dump_id"]]
         events = triggering_asset_events.get(LASTFM_PLAYS) if triggering_asset_events else None
         return announced_dumps(events) or [None]  # a run started by hand: the latest dump
 
-    @task(pool="duckdb_writer")
+    # the pool keeps other DAGs' writers out, not a command (`musim features build`, `musim library add`) holding the
+    # warehouse past the writer's wait: retried later, as the event that started the run is not sent again
+    @task(pool="duckdb_writer", retries=2, retry_delay=pendulum.duration(minutes=1))
     def build(dump_id, params=None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from musim.errors import BusyError, MusimError
         from musim.similarity.build import build
 
         p = SimilarityParams(**{name: params[name] for name in DEFAULTS})
-        return build(dump_id, p, gated=True, force=params["force"]).to_json()  # check_quality follows
+        try:
+            return build(dump_id, p, gated=True, force=params["force"]).to_json()  # check_quality follows
+        except BusyError:
+            raise  # retried
+        except MusimError as exc:  # an unknown dump, no pairs at these parameters: no retry can pass
+            raise AirflowFailException(f"{exc} (not retried)") from None
 
     @task(pool="duckdb_writer")
     def check_quality(built: dict) -> dict:

@@ -60,9 +60,21 @@ def audio_features():
     run_id = "audio_features/{{ run_id }}"  # the feature build's id: one per DAG run, kept on retries
 
     @task(pool="duckdb_writer")
-    def plan(build_id: str, params=None) -> list[dict]:
+    def plan(build_id: str, params=None, dag=None) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from musim.assets import unknown_params
+        from musim.errors import ParameterError, refuse_blank
         from musim.features.staged import plan_run
 
+        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
+        try:  # as `--recompute ""` is refused ("" was reported as an unknown track: "no track , t1 in the warehouse")
+            for track_id in params["recompute"]:
+                refuse_blank(track_id, "a track id of the recompute param", "the track ids the features quality "
+                             "report names, or [] to extract only what is missing")
+        except ParameterError as exc:
+            raise AirflowFailException(str(exc)) from None
         return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
                         min_duration_s=params["min_duration_s"], limit=params["limit"],
                         recompute=params["recompute"])

@@ -12,6 +12,11 @@ listening data.
 suite must pass before the **previews** asset is emitted, which schedules feature extraction
 (`audio_features`) and, after it, the families that need no listening data. A scan that stores nothing
 stops at `has_new` (no asset event, nothing downstream runs).
+
+**A failed gate.** The scan commits its tracks before they are judged: a failed `check_quality` leaves them stored
+(`musim quality report --dataset previews`, the task's **Data Docs** link) but unannounced, and a later scan that finds
+nothing else new announces nothing either (clearing the whole run, `scan` included, ends it green without an event:
+its tracks are stored already). Fix the cause, then clear `check_quality` (with its downstream) to re-judge and emit.
 """
 
 from __future__ import annotations
@@ -40,10 +45,21 @@ PREVIEWS = asset("previews")
 )
 def library_scan():
     @task(pool="duckdb_writer")
-    def scan(params=None) -> dict:
+    def scan(params=None, dag=None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from musim.assets import unknown_params
+        from musim.errors import ParameterError, refuse_blank
         from musim.library.landing import scan_landing
 
         params = params or {}
+        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
+        try:  # "" (a conf made from an unset variable) is no folder, not "the landing folder"
+            refuse_blank(params.get("folder"), "the folder param", "a folder or object-store prefix (s3://bucket/prefix)"
+                         ", or null for $MUSIM_LIBRARY_LANDING")
+        except ParameterError as exc:
+            raise AirflowFailException(str(exc)) from None
         return scan_landing(params.get("folder"), retry=bool(params.get("retry")))
 
     @task.short_circuit

@@ -1,4 +1,4 @@
-"""The Airflow Assets between musim's DAGs, defined once.
+"""The Airflow Assets between musim's DAGs, defined once, and the check of a run's params.
 
 URIs are plain strings so that the library does not need Airflow; :func:`asset` builds the
 ``airflow.sdk.Asset`` inside a DAG file.
@@ -36,3 +36,15 @@ def announced_dumps(events: Iterable[Any] | None) -> list[str]:
     ordered = stamped + [e for e in given if getattr(e, "timestamp", None) is None]
     ids = [str((getattr(e, "extra", None) or {}).get("dump_id") or "") for e in ordered]
     return list(dict.fromkeys(i for i in ids if i))
+
+
+def unknown_params(dag_id: str, given: Iterable[str], known: Iterable[str]) -> str | None:
+    """One line naming the keys of a run's conf that are none of the DAG's params (``given``: the task's ``params``,
+    which Airflow merges the conf into; ``known``: the names the DAG defines), or None when there is none. Airflow
+    takes any key: a typo (``min_listener``) was ignored, and the run went on with that param's default."""
+    names = set(known)
+    unknown = sorted(str(k) for k in given if k not in names)
+    if not unknown:
+        return None
+    return (f"{dag_id} has no param {', '.join(repr(k) for k in unknown)} (a typo?): it takes "
+            f"{', '.join(sorted(names))}; nothing was done, trigger it again with those")

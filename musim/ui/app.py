@@ -42,7 +42,7 @@ from fastapi.staticfiles import StaticFiles
 
 from musim import queries, serving
 from musim.config import Settings, get_settings
-from musim.errors import NotFoundError, ParameterError, StorageError
+from musim.errors import ConfigError, NotFoundError, ParameterError, StorageError
 from musim.names import MAX_QUERY_CHARS, name_norm
 from musim.params import whole_number
 from musim.similarity import METRICS
@@ -114,6 +114,10 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
 
     @app.exception_handler(StorageError)
     def storage_failure(request: Any, exc: StorageError) -> JSONResponse:  # e.g. the current link to a deleted file
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(ConfigError)
+    def misconfigured(request: Any, exc: ConfigError) -> JSONResponse:  # e.g. MUSIM_OBJECT_STORE with a bad scheme
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(duckdb.Error)
@@ -328,6 +332,9 @@ def _sections(s, state: dict[str, Any]) -> dict[str, str]:
     elif not snap.has("track_neighbors"):
         tracks_res = snap.missing("track_neighbors", "Track similarity")
     tracks = html.tracks_result(tracks_res, track_error, state)
+    try:  # the results link their Data Docs in the object store configured now
+        quality = html.quality_result(queries.quality(con, snap))
+    except ConfigError as exc:  # a wrong MUSIM_OBJECT_STORE: this section says so, the others still answer
+        quality = html.notice("error", f"Data-quality results cannot be shown: {html.esc(exc)}", "quality-error")
     return {"artists": artists, "tracks": tracks,
-            "models": html.leaderboard_result(queries.leaderboard(con, snap)),
-            "quality": html.quality_result(queries.quality(con, snap))}
+            "models": html.leaderboard_result(queries.leaderboard(con, snap)), "quality": quality}

@@ -249,11 +249,24 @@ def _ci(score: Mapping[str, Any] | None) -> str:
     return f'<td class="num" data-v="{esc(score["mean"])}">{esc(fmt(score["mean"]))}{ci}</td>'
 
 
-def leaderboard_result(result: dict[str, Any] | Unavailable) -> str:
+#: Models the page's leaderboard shows at most (besides every champion): each training run registers versions, and the
+#: page, which every search reloads, rendered them all (3,000 versions: 1.8 MB and 1.7 s a search); ``api/models`` has all.
+LEADERBOARD_ROWS = 50
+
+
+def leaderboard_result(result: dict[str, Any] | Unavailable, *, limit: int = LEADERBOARD_ROWS) -> str:
+    """The ranked models: the best ``limit`` by each primary metric and every champion, in rank order; a caption
+    says how many are left out."""
     if isinstance(result, Unavailable):
         return unavailable(result)
+    seen: dict[str, int] = {}
+    shown = []
+    for r in result["rows"]:  # ranked within each primary metric
+        seen[r["primary_metric"]] = seen.get(r["primary_metric"], 0) + 1
+        if seen[r["primary_metric"]] <= limit or r["champion"]:
+            shown.append(r)
     rows = []
-    for r in result["rows"]:
+    for r in shown:
         badge = '<span class="badge">★ champion</span>' if r["champion"] else esc(r["status"])
         best = r["best_baseline"]
         best_cell = (f'<td class="num" data-v="{esc(best["mean"])}">{esc(fmt(best["mean"]))} '
@@ -268,6 +281,10 @@ def leaderboard_result(result: dict[str, Any] | Unavailable) -> str:
                     f'<td>{esc(r["target_metric"])}</td><td>{esc(fmt(r["created_at"]))}</td><td>{links}</td></tr>')
     caption = ("Models ranked by their primary metric on held-out test artists (mean over query artists, "
                "bootstrap interval in brackets), next to the best baseline of the same evaluation.")
+    left_out = len(result["rows"]) - len(shown)
+    if left_out:
+        caption += (f' Showing the best {limit} by each primary metric and every champion of {fmt(len(result["rows"]))} models; '
+                    f'{fmt(left_out)} more in <a href="api/models">api/models</a>.')
     return f'<p class="caption">{caption}</p>' + table(
         [("#", "num"), ("Version", ""), ("Family", ""), ("Status", ""), ("Metric", ""), ("Score", "num"),
          ("Best baseline", "num"), ("Δ baseline", "num"), ("Other metrics", ""), ("Target", ""), ("Trained (UTC)", ""),

@@ -40,10 +40,10 @@ print(json.dumps([dumps(params={"dump_id": None}, triggering_asset_events=events
 """
 
 
-def _child_answer(tmp_path, code: str, *, timeout: int):
+def _child_answer(tmp_path, code: str, *, timeout: int, env: dict[str, str] | None = None):
     """Run ``code`` in a child Python with an Airflow home of its own (no metadata DB is used) and return the JSON
-    of its last stdout line."""
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    of its last stdout line (``env``: its environment, default this process's)."""
+    env = dict(env or os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
                AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=timeout)
@@ -171,3 +171,39 @@ def test_a_publish_under_a_rollback_pin_writes_its_snapshot_and_skips_without_an
                        "no artist_similarity event")
     assert len(said) == 1 and said[0].startswith(f"wrote {newest.name}, but current stays on {before.name}")
     assert serving.current_path() == before
+
+
+# The DAG's build task as the task runner calls it: an unknown dump, then (the warehouse held by another process) the
+# latest; what each raised.
+BUILD = r"""
+import json, sys
+sys.path.insert(0, "dags")
+import artist_similarity as module
+
+build = module.artist_similarity().get_task("build").python_callable
+params = {"min_listeners": 1, "min_co_listeners": 1, "k": 5, "catalogue_size": 1000, "force": False}
+try:
+    build(sys.argv[1] or None, params=params)
+    print(json.dumps(["built", ""]))
+except Exception as exc:
+    print(json.dumps([type(exc).__name__, str(exc)]))
+"""
+
+
+def test_a_busy_warehouse_is_retried_and_an_unknown_dump_is_not(tmp_path):
+    """A command holding the warehouse past the writer's wait failed the build for good (no retries): the lastfm_plays
+    event that started the run is not sent again, so the dump stayed unbuilt. A busy warehouse is retried now, and an
+    error no retry can mend (an unknown dump) fails at once, without spending the retries."""
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+
+    def child(dump: str) -> list[str]:
+        env = dict(os.environ, MUSIM_WAREHOUSE_LOCK_WAIT_S="0.2")
+        return _child_answer(tmp_path, BUILD.replace("sys.argv[1]", repr(dump)), timeout=300, env=env)
+
+    kind, message = child("nope")
+    assert kind == "AirflowFailException"
+    assert message.startswith("dump id 'nope' matches no dump; known dumps: ") and message.endswith(" (not retried)")
+    with warehouse.writer():  # another process holds the warehouse (a long command)
+        kind, message = child("")
+    assert kind == "BusyError" and "is held by pid" in message
+    assert child("")[0] == "built"  # once it is free

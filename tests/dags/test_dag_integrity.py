@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 WRITERS = {"ingest", "build", "publish", "plan", "record", "find_new_dumps"}
 #: Writer tasks that may meet a writer outside Airflow's pool (a long command) and retry it after a while.
-RETRYING_WRITERS = {("lastfm_ingest", "find_new_dumps")}
+RETRYING_WRITERS = {("lastfm_ingest", "find_new_dumps"), ("artist_similarity", "build")}
 #: DAGs whose data must pass a quality gate before their asset is announced.
 GATED = {"lastfm_ingest", "artist_similarity", "audio_acquire", "audio_features", "library_scan"}
 #: DAG params and the command-line options they mirror: a run triggered from the Airflow UI takes the same range

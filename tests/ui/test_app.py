@@ -424,3 +424,38 @@ def test_a_guarded_app_answers_no_route_without_its_guard(tmp_path):
     assert all(isinstance(r, APIRoute) for r in app.routes if hasattr(r, "methods"))
     with TestClient(create_app()) as open_app:  # the standalone page (no guard) keeps its API docs
         assert open_app.get("/api/openapi.json").status_code == 200
+
+
+@pytest.mark.parametrize("store", ["gs://bucket/musim", "s3://KEY:PLANTED-SECRET-7f3a@bucket/musim"])
+def test_a_misconfigured_object_store_is_named_and_the_page_still_answers(full, client, monkeypatch, store):
+    """A MUSIM_OBJECT_STORE the API server cannot use (an unsupported scheme, keys in the URL) made the whole page,
+    /api/quality and /objects a bare 500: the quality results link their Data Docs in the store configured now."""
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", store)
+    page = client.get("/", params={"artist": top_artist()})
+    assert page.status_code == 200 and 'id="colistening-table"' in page.text and 'id="models-table"' in page.text
+    assert 'data-testid="quality-error"' in page.text and "object store URL" in page.text
+    for url in ("/api/quality", f"/objects/quality/docs/{RUN_NEW}/"):
+        r = client.get(url)
+        assert r.status_code == 503, url
+        detail = r.json()["detail"]
+        assert detail.startswith("object store URL") and "\n" not in detail, url
+    for r in (page, client.get("/api/quality")):
+        assert "PLANTED-SECRET-7f3a" not in r.text
+
+
+def test_the_pages_leaderboard_shows_the_best_and_every_champion_not_every_version(full):
+    """Every training run registers versions and every search reloads the page: it rendered them all (3,000 versions:
+    1.8 MB and 1.7 s a search). It shows the best by each primary metric and every champion; api/models has all."""
+    from musim.ui import page as html
+    from musim.ui.snapshot import SnapshotCache
+
+    with SnapshotCache().open() as s:
+        result = queries.leaderboard(s.con, s.snap)
+    assert [r["version"] for r in result["rows"]] == [CHALLENGER, CHAMPION, "autoencoder-1", "cnn_classifier-1"]
+    one = html.leaderboard_result(result, limit=1)
+    shown = re.findall(r"<td><strong>([^<]+)</strong></td>", one)
+    assert shown == [CHALLENGER, CHAMPION]  # the best, and the champion although ranked below it
+    assert "Showing the best 1 by each primary metric and every champion of 4 models; 2 more in" in one
+    assert '<a href="api/models">api/models</a>' in one
+    everything = html.leaderboard_result(result)  # under the default limit: every version, no note
+    assert len(re.findall(r"<td><strong>", everything)) == 4 and "Showing the best" not in everything

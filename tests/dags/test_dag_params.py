@@ -1,0 +1,81 @@
+"""A run's conf key that is none of the DAG's params (a typo) fails the run's first task in one line, before anything
+is written: Airflow merges any key into the params, so `{"min_listener": 3}` built with the default in silence. So
+does an empty `dump_id` or `folder` (a conf made from an unset variable), which was read as the default, and an empty
+track id to `recompute` (as `--recompute ""` is refused)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from musim.assets import unknown_params
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Each DAG's first task, called as the task runner calls it: its params (the DAG's, with the conf merged in) and the
+# DAG (the `dag` of the task's context).
+CHILD = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import artist_similarity, audio_features, library_scan
+
+out = {}
+for module, first, args, typo in ((artist_similarity, "dumps", (), {"min_listener": 3}),
+                                  (audio_features, "plan", ("audio_features/r1",), {"batchsize": 8, "Views": []}),
+                                  (library_scan, "scan", (), {"folders": "/music"})):
+    dag = getattr(module, module.__name__)()
+    params = {k: dag.params[k] for k in dag.params}
+    try:
+        getattr(dag.get_task(first), "python_callable")(*args, params=params | typo, dag=dag)
+        out[dag.dag_id] = "ran"
+    except AirflowFailException as exc:
+        out[dag.dag_id] = str(exc)
+dag = artist_similarity.artist_similarity()
+out["known"] = dag.get_task("dumps").python_callable(params={k: dag.params[k] for k in dag.params} | {"dump_id": "abc"},
+                                                     dag=dag)
+# an empty value (a conf made from an unset variable: -c '{"dump_id": "$DUMP"}') is refused, not taken as the default
+for module, first, args, key, value in ((artist_similarity, "dumps", (), "dump_id", ""),
+                                        (library_scan, "scan", (), "folder", ""),
+                                        (audio_features, "plan", ("audio_features/r1",), "recompute", ["t1", " "])):
+    dag = getattr(module, module.__name__)()
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | {key: value}, dag=dag)
+        out["blank " + key] = "ran"
+    except AirflowFailException as exc:
+        out["blank " + key] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_a_conf_key_that_is_no_param_fails_the_first_task_and_writes_nothing(tmp_path):
+    home = tmp_path / "home"
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO),
+               MUSIM_HOME=str(home))
+    proc = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["artist_similarity"] == (
+        "artist_similarity has no param 'min_listener' (a typo?): it takes catalogue_size, dump_id, force, k, "
+        "min_co_listeners, min_listeners; nothing was done, trigger it again with those")
+    assert out["audio_features"].startswith("audio_features has no param 'Views', 'batchsize' (a typo?): it takes ")
+    assert "batch_size" in out["audio_features"] and "views" in out["audio_features"]
+    assert out["library_scan"].startswith("library_scan has no param 'folders' (a typo?): it takes folder, retry;")
+    assert all("\n" not in line for line in out.values() if isinstance(line, str))
+    assert out["known"] == ["abc"]  # the DAG's own params pass
+    assert out["blank dump_id"].startswith("the dump_id param is empty (an unset variable?): give a dump id or unique ")
+    assert out["blank folder"].startswith("the folder param is empty (an unset variable?): give a folder or ")
+    assert out["blank recompute"].startswith("a track id of the recompute param is empty (an unset variable?): give ")
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+def test_unknown_params_names_only_the_keys_that_are_no_param():
+    assert unknown_params("d", ["a", "b"], ["a", "b", "c"]) is None
+    assert unknown_params("d", [], ["a"]) is None
+    assert unknown_params("d", ["b", "zz", "a"], ["a", "b"]) == (
+        "d has no param 'zz' (a typo?): it takes a, b; nothing was done, trigger it again with those")
