@@ -205,3 +205,23 @@ def test_a_download_over_the_limit_is_refused_without_reading_it_all(sleeps, dec
         server.shutdown()
         client.close()
     assert sum(sent) < 50 * 2**20 * 2  # the refused download stopped early; the accepted one read 50 MiB
+
+
+@pytest.mark.parametrize("error", ["Quota limit exceeded", True, ["busy"]])
+def test_a_deezer_error_that_is_not_an_object_is_a_provider_error(provider_server, sleeps, error):
+    """``{"error": "..."}`` (a proxy's or an older API's words) failed the artist with "AttributeError: 'str'
+    object has no attribute 'get'" and a traceback in the log."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("answer", answer={"error": error}))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer, pytest.raises(ProviderError) as info:
+        deezer.match_artist("Muse")
+    assert info.value.reason == f"Deezer error: {error}" and not info.value.retryable
+    assert provider_server.count(r"^/deezer/search/artist$") == 1
+
+
+def test_a_deezer_quota_code_written_as_text_is_the_quota(provider_server, sleeps):
+    """``"code": "4"`` was an unknown error, not retried: the artist failed instead of waiting for the quota."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("answer", times=2, answer={
+        "error": {"type": "Exception", "message": "Quota limit exceeded", "code": "4"}}))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+        assert deezer.match_artist("Muse") is not None
+    assert provider_server.count(r"^/deezer/search/artist$") == 3 and len(sleeps.calls) == 2
