@@ -225,3 +225,46 @@ def test_a_deezer_quota_code_written_as_text_is_the_quota(provider_server, sleep
     with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
         assert deezer.match_artist("Muse") is not None
     assert provider_server.count(r"^/deezer/search/artist$") == 3 and len(sleeps.calls) == 2
+
+
+def test_a_retry_after_told_to_one_thread_pauses_the_others_too(provider_server):
+    """Only the thread told "429, Retry-After: 4" waited; the other threads of the batch (the same provider, the same
+    limiter) went on asking at once, and were refused in turn."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=429, retry_after="4", times=1))
+    asked: list[float] = []
+    other: list[object] = []
+
+    def sleep(seconds: float) -> None:  # the told thread's retry wait: meanwhile another thread asks
+        asked.append(seconds)
+        if len(asked) == 1:
+            worker = threading.Thread(target=lambda: other.append(deezer.match_artist("Radiohead")))
+            worker.start()
+            worker.join()
+
+    with DeezerProvider(provider_server.settings(), sleep=sleep, fetch_album_genre=False) as deezer:
+        assert deezer.match_artist("Muse") is not None
+    assert other and other[0] is not None
+    # the told thread waits 4 s; the other one waits what is left of the 4 s before its request, not nothing
+    assert asked[0] == 4.0 and len(asked) == 2 and 3.0 < asked[1] <= 4.0
+    assert provider_server.count(r"^/deezer/search/artist$") == 3
+
+
+def test_a_pause_longer_than_the_limit_fails_the_next_calls_without_a_request(provider_server, sleeps):
+    """After "429, Retry-After: 3600" every later artist asked again at once, to be refused each time."""
+    provider_server.add_fault(r"^/itunes/search$", Fault("status", status=429, retry_after="3600", times=1))
+    with ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes:
+        for name in ("Muse", "Radiohead"):
+            with pytest.raises(ProviderError) as info:
+                itunes.match_artist(name)
+            assert info.value.retryable and sleeps.calls == []
+    assert provider_server.count(r"^/itunes/search$") == 1
+    assert info.value.reason.startswith("GET /search not sent: the provider asked for a pause (Retry-After) with 3")
+
+
+def test_a_503_with_retry_after_is_waited_for_not_only_backed_off(provider_server, sleeps):
+    """A 503 "Retry-After: 4" (maintenance) was retried after the backoff (0.01 s here), ignoring the server."""
+    provider_server.add_fault(r"^/itunes/search$", Fault("status", status=503, retry_after="4", times=1))
+    with ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes:
+        assert itunes.match_artist("Muse") is not None
+    assert provider_server.count(r"^/itunes/search$") == 2
+    assert sum(sleeps.calls) == pytest.approx(4, abs=0.5)  # the backoff, then what is left of the 4 s

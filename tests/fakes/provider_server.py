@@ -179,17 +179,20 @@ class FakeProviderServer:
         }
 
     def settings(self, **overrides: Any) -> Any:
-        """:class:`AcquireSettings` for this server with fast limits and tiny retry waits."""
-        from musim.config import AcquireSettings, RateLimit, RetryPolicy
+        """:class:`AcquireSettings` for this server with fast limits and tiny retry waits; ``rate_limits`` may be
+        a dict of the limits to change (the others stay fast)."""
+        from musim.config import AcquireSettings, RateLimit, RateLimits, RetryPolicy
 
         env = self.env()
         fast = {name: RateLimit(1000, 1.0) for name in ("deezer", "itunes", "spotify", "download")}
+        if isinstance(overrides.get("rate_limits"), dict):  # model_copy(update=) does not validate: a model, not a dict
+            overrides["rate_limits"] = RateLimits(**{**fast, **overrides["rate_limits"]})
         base = AcquireSettings(
             deezer_url=env["MUSIM_DEEZER_API_URL"],
             itunes_url=env["MUSIM_ITUNES_API_URL"],
             spotify_api_url=env["MUSIM_SPOTIFY_API_URL"],
             spotify_token_url=env["MUSIM_SPOTIFY_TOKEN_URL"],
-            rate_limits=fast,
+            rate_limits=RateLimits(**fast),
             timeout_s=2.0,
             retry=RetryPolicy(max_attempts=3, initial_s=0.01, max_s=0.05, jitter_s=0.01, max_retry_after_s=5),
         )

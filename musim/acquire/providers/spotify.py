@@ -158,6 +158,7 @@ class SpotifyProvider(HttpProvider):
 
     def _call(self, fn: Callable[[], T], what: str) -> T:
         def attempt() -> T:
+            self.http.wait_for_pause(self.http.session, what)  # a Retry-After told to another thread
             try:
                 return fn()
             except SpotifyException as exc:
