@@ -33,6 +33,7 @@ from musim.acquire.resolve import resolve_artist
 from musim.config import AcquireSettings, get_settings
 from musim.errors import ConfigError, MusimError, ParameterError
 from musim.quiet import sound_file
+from musim.redact import is_secret_name
 from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,16 @@ DEFAULT_CONCURRENCY = 4
 #: Query parameters that sign or expire a URL (Deezer ``hdnea``, S3/CloudFront signatures): dropped from
 #: the source key, so a re-signed URL of the same preview is recognised.
 VOLATILE_PARAMS = {"hdnea", "hmac", "exp", "expires", "signature", "policy", "key-pair-id", "token", "sig"}
+
+
+def public_url(url: str) -> str:
+    """``url`` as it is stored and shown (the journal, ``preview.source_url``, ``musim previews``): without what signs,
+    expires or authorises it (Deezer's ``hdnea``, S3's ``X-Amz-*``, any secret-named parameter, user info), which
+    is no address of the audio but a short-lived key to it."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in VOLATILE_PARAMS and not k.lower().startswith("x-amz-") and not is_secret_name(k)]
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=urlencode(query), fragment=""))
 
 
 def source_key(track: TrackCandidate) -> str | None:
@@ -121,7 +132,7 @@ def _base_outcome(track: TrackCandidate, artist_id: int) -> dict[str, Any]:
         "track_duration_s": track.duration_s,
         "excerpt_offset_s": offset,
         "excerpt_duration_s": window,
-        "source_url": track.local_path or track.preview_url,
+        "source_url": track.local_path or (public_url(track.preview_url) if track.preview_url else None),
         "source_key": source_key(track),
     }
 

@@ -368,3 +368,25 @@ def test_an_acquire_run_stopped_by_a_preview_outage_is_planned_again_by_retry(sn
     assert acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1).planned == 0  # given up
     again = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, retry=True)
     assert (again.planned, again.downloaded, again.failed) == (2, 6, 0) and status_counts()["tracks"] == 6
+
+
+def test_a_signed_preview_url_is_kept_without_its_signature(snapshot, fake_server):
+    """Deezer's preview URLs carry a signing key (``hdnea=exp=...~hmac=...``; a CDN's ``X-Amz-Signature``): it was
+    written whole into the journal and ``preview.source_url``, and printed by ``musim previews --json``."""
+    from musim.acquire.journal import read_journals
+    from musim.acquire.pipeline import list_previews
+
+    fake_server.audio_query = ("?hdnea=exp=1733500000~acl=/audio/*~hmac=5eC7e7d1ce&X-Amz-Signature=feedfacecafe"
+                               "&access_token=tok3n0123&quality=128")
+    settings = fake_server.settings()
+    (batch,) = plan(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    fetched = fetch_batch(batch, settings=settings)
+    store = open_store()
+    journaled = [p.source_url for _, o in read_journals(store, fetched["journals"]) for p in o.previews]
+    record([fetched])
+    listed = [r["source_url"] for r in list_previews("Radiohead")]
+    assert len(journaled) == 2 and sorted(listed) == sorted(journaled)
+    for url in journaled:
+        assert url.startswith(f"{fake_server.url}/audio/deezer/") and url.endswith(".mp3?quality=128")
+        assert not any(s in url for s in ("5eC7e7d1ce", "feedfacecafe", "tok3n0123", "hdnea"))
+    assert fake_server.count(AUDIO) == 2  # downloaded with the whole URL

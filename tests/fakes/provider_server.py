@@ -119,6 +119,8 @@ class FakeProviderServer:
         self._thread: threading.Thread | None = None
         self._url = ""
         self._audio_bases: dict[str | None, str] = {}
+        #: appended to every preview URL the lookups give (say Deezer's signing ``?hdnea=exp=...~hmac=...``)
+        self.audio_query = ""
         self.ids = {p: _Ids({}, {}) for p in PROVIDERS}
         for i, artist in enumerate(self.catalogue):
             for p in artist.providers:
@@ -212,7 +214,7 @@ class FakeProviderServer:
         """Where the lookups say ``track_id``'s preview is (see :meth:`move_audio`)."""
         with self._lock:
             base = self._audio_bases.get(artist.name, self._audio_bases.get(None, self.url))
-        return f"{base}/audio/{provider}/{track_id}.{ext}"
+        return f"{base}/audio/{provider}/{track_id}.{ext}{self.audio_query}"
 
     # faults and the request log
     def add_fault(self, path_pattern: str, fault: Fault) -> None:
