@@ -181,7 +181,8 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     the object it gave. A downloaded or rejected track is never fetched again, a failed one only while
     its attempts are below ``max_attempts``, and a source whose object is still stored is reused. Only the
     artist's own tracks are taken (not another artist's track it features on). A rejected track frees its
-    slot for the next one; a failed one keeps it (it is retried next run).
+    slot for the next one; a failed one keeps it (it is retried next run), and so do the artist's previews that
+    another provider gave (stored, or failed and to be retried) when this one answers instead.
 
     The outcome is ``unreachable`` when the artist got nothing only because of the network: every provider's
     lookup failed on network errors, or every preview it tried failed on network errors (its audio host not
@@ -219,7 +220,12 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     if not download:
         return outcome
     provider = next(p for p in providers if p.name == res.provider)
-    slots = per_artist
+    # the artist's previews from outside this list (another provider's, when that one failed to answer today) hold
+    # their slots as the listed ones do: stored, or failed and to be retried; else each provider's own top tracks,
+    # the same songs, filled per_artist slots anew
+    listed = {track_id_for(artist_id, t.provider, t.provider_track_id) for t in own}
+    slots = per_artist - sum(1 for tid, k in known.items() if tid not in listed and (
+        k["status"] == "downloaded" or (k["status"] == "failed" and int(k["attempts"]) < max_attempts)))
     network_failures = 0
     seen: set[str] = set()
     for track in own:

@@ -390,3 +390,22 @@ def test_a_signed_preview_url_is_kept_without_its_signature(snapshot, fake_serve
         assert url.startswith(f"{fake_server.url}/audio/deezer/") and url.endswith(".mp3?quality=128")
         assert not any(s in url for s in ("5eC7e7d1ce", "feedfacecafe", "tok3n0123", "hdnea"))
     assert fake_server.count(AUDIO) == 2  # downloaded with the whole URL
+
+
+def test_another_provider_answering_on_a_rerun_does_not_add_the_same_songs_again(snapshot, fake_server):
+    """An artist with one Deezer preview stored and one failed was asked again the next day; Deezer's search failed
+    that day, iTunes answered, and its own top two (the same songs) were stored too: three previews of
+    --per-artist 2, two of them the same song twice."""
+    settings = fake_server.settings()
+    fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=503))  # Radiohead's second song
+    first = acquire(1, per_artist=2, providers=["deezer", "itunes"], acquire_settings=settings)
+    assert (first.downloaded, first.failed) == (1, 1)
+    fake_server.clear_faults()
+    fake_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=500))  # Deezer down: iTunes answers
+    second = acquire(1, per_artist=2, providers=["deezer", "itunes"], acquire_settings=settings)
+    assert second.planned == 1 and second.downloaded == 0 and fake_server.count(r"^/audio/itunes/") == 0
+    fake_server.clear_faults()  # Deezer back: the failed song is retried there
+    third = acquire(1, per_artist=2, providers=["deezer", "itunes"], acquire_settings=settings)
+    assert (third.planned, third.downloaded) == (1, 1)
+    assert rows("SELECT provider, title FROM track ORDER BY title") == [("deezer", "First Song"),
+                                                                        ("deezer", "Second Song")]
