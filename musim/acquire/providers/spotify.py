@@ -95,6 +95,20 @@ class RedactSecrets(logging.Filter):
 _REDACT = RedactSecrets()
 
 
+class QuietHttpErrors(logging.Filter):
+    """spotipy logs every HTTP error answer at ERROR ("HTTP Error for GET to ... returned 429 due to ...") before
+    musim has retried it (a 429 or 503 that then passes) or said what failed in its own words: those lines go down
+    to DEBUG (``-v`` still shows them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG and str(record.msg).startswith("HTTP Error for"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_QUIET = QuietHttpErrors()
+
+
 def _install_redaction(creds: SpotifyCredentials) -> None:
     basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
     _REDACT.secrets.update({creds.client_secret, basic})
@@ -102,8 +116,9 @@ def _install_redaction(creds: SpotifyCredentials) -> None:
         register_secret(secret)  # every other log line and message too (musim.redact)
     for name in ("spotipy", "spotipy.client", "spotipy.oauth2", "spotipy.cache_handler", "spotipy.util"):
         logger = logging.getLogger(name)
-        if _REDACT not in logger.filters:
-            logger.addFilter(_REDACT)
+        for wanted in (_QUIET, _REDACT):
+            if wanted not in logger.filters:
+                logger.addFilter(wanted)
 
 
 def _token_error(provider: str, exc: SpotifyOauthError) -> ProviderError:
