@@ -4,6 +4,7 @@ store, journal each artist. Never touches the warehouse (the DAG runs it in pool
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -171,6 +172,14 @@ def _reuse(track: TrackCandidate, artist_id: int, known: Mapping[str, Any]) -> P
         fetched_at=_now())
 
 
+def _duplicate(result: PreviewOutcome, first: PreviewOutcome) -> PreviewOutcome:
+    """``result`` rejected as the very audio (the same bytes) of ``first``, an earlier track of the artist: its slot
+    goes to the next track (the object stays: it is ``first``'s)."""
+    why = f"duplicate: the same audio as track {first.provider_track_id} ({first.title!r})"
+    return dataclasses.replace(result, status="rejected", error=why, reused=False, object_key=None, sha256=None,
+                               bytes=None, duration_s=None, sample_rate=None, channels=None, format=None)
+
+
 def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: ObjectStore, *, batch_id: str,
                  per_artist: int, max_attempts: int, download: bool = True,
                  sources: Mapping[str, Mapping[str, Any]] | None = None) -> ArtistOutcome:
@@ -251,6 +260,9 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         else:
             result, network = _download(provider, track, artist_id, store)
             network_failures += network
+        first = next((p for p in outcome.previews if p.status == "downloaded" and p.sha256 == result.sha256), None)
+        if result.status == "downloaded" and first is not None:  # the same song listed twice (single and album)
+            result = _duplicate(result, first)
         outcome.previews.append(result)
         if result.status != "rejected":
             slots -= 1

@@ -409,3 +409,18 @@ def test_another_provider_answering_on_a_rerun_does_not_add_the_same_songs_again
     assert (third.planned, third.downloaded) == (1, 1)
     assert rows("SELECT provider, title FROM track ORDER BY title") == [("deezer", "First Song"),
                                                                         ("deezer", "Second Song")]
+
+
+def test_the_same_audio_listed_twice_takes_one_slot(snapshot):
+    """A song on the top list twice (the single and the album's, each with its own id and URL, the very same
+    preview) was stored as two tracks of the artist: two of its three previews were one song."""
+    from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack
+
+    songs = [FakeTrack("Creep"), FakeTrack("Creep", same_audio_as=0), FakeTrack("Karma Police"), FakeTrack("Airbag")]
+    with FakeProviderServer([FakeArtist("Radiohead", songs)]) as server:
+        summary = acquire(1, per_artist=3, providers=["deezer"], acquire_settings=server.settings())
+    assert (summary.downloaded, summary.rejected) == (3, 1)
+    tracks = rows("SELECT title, sha256 FROM track ORDER BY provider_rank")
+    assert [t for t, _ in tracks] == ["Creep", "Karma Police", "Airbag"] and len({s for _, s in tracks}) == 3
+    (why,) = rows("SELECT last_error FROM preview WHERE status = 'rejected'")
+    assert why[0].startswith("duplicate: the same audio as track ") and "'Creep'" in why[0]

@@ -48,6 +48,9 @@ class FakeTrack:
     duration_s: int = 240
     audio_s: float = 8.0
     spotify_preview: bool = False
+    #: serve the very audio (the same bytes) of the artist's track at this index: a song listed twice (the single
+    #: and the album's), each under its own id and URL
+    same_audio_as: int | None = None
 
 
 @dataclass
@@ -261,7 +264,8 @@ class FakeProviderServer:
     def audio(self, provider: str, track_id: str) -> tuple[bytes, str]:
         artist, track, i = self.ids[provider].track[track_id]
         fmt = "m4a" if provider == "itunes" else "mp3"
-        freq = 220.0 + 55.0 * (i % 8) + 5.0 * artist.tracks.index(track)
+        j = track.same_audio_as if track.same_audio_as is not None else artist.tracks.index(track)
+        freq = 220.0 + 55.0 * (i % 8) + 5.0 * j
         return tone_bytes(fmt, track.audio_s, freq), fmt
 
 
