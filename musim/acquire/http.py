@@ -222,6 +222,9 @@ def call_with_retries(
         raise
 
 
+#: What a download's ``Content-Type`` says when the answer is a page, not audio (a 200 error page)
+PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json", "text/xml", "application/xml"})
+
 #: The largest download taken: a 30-second preview is 0.5-2 MB; anything this big is not one (a wrong URL, a
 #: whole album, a server that never stops sending).
 MAX_DOWNLOAD_BYTES = 32 * 2**20
@@ -331,6 +334,11 @@ class HttpClient:
         def attempt() -> bytes:
             response = self._get(self.download_session, url, None, what, stream=True)
             chunks, size = [], 0
+            said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if said in PAGE_TYPES or said.endswith("+json"):  # a proxy's, a portal's or a CDN's page: no audio was
+                response.close()  # offered, so none was refused (a rejection is never tried again)
+                raise ProviderError(self.provider, f"{what} answered a page ({said}), not audio: an error page of the "
+                                                   "server or of a proxy in between")
             try:
                 declared = response.headers.get("Content-Length", "")
                 size_said = whole_number(declared, max_digits=30)  # more digits: not a length, read on

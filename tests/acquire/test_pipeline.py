@@ -424,3 +424,17 @@ def test_the_same_audio_listed_twice_takes_one_slot(snapshot):
     assert [t for t, _ in tracks] == ["Creep", "Karma Police", "Airbag"] and len({s for _, s in tracks}) == 3
     (why,) = rows("SELECT last_error FROM preview WHERE status = 'rejected'")
     assert why[0].startswith("duplicate: the same audio as track ") and "'Creep'" in why[0]
+
+
+def test_a_web_page_answered_for_a_preview_is_a_failure_tried_again_not_a_rejection(snapshot, fake_server):
+    """A proxy's (or a CDN's) "Access denied" page answered with 200 for a preview was decoded, found "not_audio" and
+    the track rejected: never tried again, the artist given up when all were, though no audio had been offered."""
+    song = fake_server._track_id("deezer", 0, 0)  # Radiohead's first song
+    fake_server.add_fault(rf"^/audio/deezer/{song}\.mp3$", Fault("html", times=1))
+    first = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings())
+    assert (first.downloaded, first.rejected, first.failed) == (2, 0, 1)
+    (why,) = rows("SELECT last_error FROM preview WHERE status = 'failed'")
+    assert why[0] == f"preview of track {song} answered a page (text/html), not audio: an error page of the server " \
+                     "or of a proxy in between"
+    again = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings())  # no --retry needed
+    assert (again.planned, again.downloaded) == (1, 1) and status_counts()["tracks"] == 3

@@ -36,7 +36,7 @@ from rapidfuzz import fuzz
 
 from tests.fakes.audio import tone_bytes
 
-FaultKind = Literal["status", "slow", "truncate", "corrupt", "empty", "deezer_error", "answer"]
+FaultKind = Literal["status", "slow", "truncate", "corrupt", "empty", "deezer_error", "answer", "html"]
 PROVIDERS = ("deezer", "itunes", "spotify")
 
 
@@ -75,7 +75,8 @@ class Fault:
     kinds: ``status`` (HTTP ``status``, with ``Retry-After: retry_after`` if set), ``slow`` (sleep
     ``delay_s`` first), ``truncate`` (audio cut to ``keep_bytes``), ``corrupt`` (audio replaced by noise
     bytes), ``empty`` (no results / a 0-byte file), ``deezer_error`` (HTTP 200 with Deezer's error body,
-    ``code`` 4 = quota), ``answer`` (HTTP 200 with ``answer`` as the JSON body: a changed API).
+    ``code`` 4 = quota), ``answer`` (HTTP 200 with ``answer`` as the JSON body: a changed API), ``html`` (HTTP 200
+    with a web page: a proxy's or a portal's "access denied", a CDN's error page).
     """
 
     kind: FaultKind
@@ -321,6 +322,10 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
                 return
             if fault is not None and fault.kind == "answer":
                 self._json(fault.answer)
+                return
+            if fault is not None and fault.kind == "html":
+                page = b"<!DOCTYPE html><html><head><title>Access denied</title></head><body>Denied</body></html>"
+                self._send(200, page, "text/html; charset=utf-8")
                 return
             if fault is not None and fault.kind == "deezer_error":
                 message = "Quota limit exceeded" if fault.code == 4 else "injected error"
