@@ -6,6 +6,7 @@ retry policy (exponential backoff with jitter; ``Retry-After`` honoured) that tu
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import email.utils
 import logging
 import socket
@@ -127,6 +128,8 @@ def parse_retry_after(value: str | None) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" or no zone: an HTTP date is GMT, not this machine's local time
+        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - time.time())
 
 

@@ -268,3 +268,19 @@ def test_a_503_with_retry_after_is_waited_for_not_only_backed_off(provider_serve
         assert itunes.match_artist("Muse") is not None
     assert provider_server.count(r"^/itunes/search$") == 2
     assert sum(sleeps.calls) == pytest.approx(4, abs=0.5)  # the backoff, then what is left of the 4 s
+
+
+@pytest.mark.parametrize("zone", [" -0000", ""])
+def test_a_retry_after_date_without_a_zone_is_gmt_not_local_time(monkeypatch, zone):
+    """"Retry-After: Sun, 06 Dec 2026 10:00:30 -0000" was read in the machine's local time: in Tokyo 9 hours in the
+    past (no wait at all), in New York 5 hours over (the call given up at once)."""
+    when = time.gmtime(time.time() + 30)
+    value = time.strftime("%a, %d %b %Y %H:%M:%S", when) + zone
+    try:
+        for tz in ("Asia/Tokyo", "America/New_York"):
+            monkeypatch.setenv("TZ", tz)
+            time.tzset()
+            assert parse_retry_after(value) == pytest.approx(30, abs=2), tz
+    finally:
+        monkeypatch.undo()  # the machine's own zone again, then read it back
+        time.tzset()
