@@ -263,3 +263,20 @@ def test_acquire_stops_on_a_batch_that_reaches_no_provider(snapshot, fake_env, c
     fake_env.clear_faults()
     code, out, _ = run(capsys, "previews", "--all", "--json")
     assert [(r["status"], r["title"]) for r in json.loads(out)] == [("failed", None)]
+
+
+def test_an_empty_music_folder_stops_the_run_and_records_no_artist(snapshot, tmp_path, capsys, monkeypatch):
+    """An empty folder (a drive not mounted at its mount point) recorded every artist "no match", exit 0: given up,
+    so the run after mounting it planned nothing (only --retry did)."""
+    monkeypatch.setenv("MUSIM_EXCERPT_S", "8")
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "README.txt").write_text("mount the music drive here\n")
+    code, out, err = run(capsys, "acquire", "--path", str(music), "--top", "3")
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1, err
+    assert err.startswith(f"musim: error: no provider is left: local refused musim's configuration (the music folder "
+                          f"{music} holds no audio file that names an artist (1 other file)): check --path")
+    assert json.loads(run(capsys, "previews", "--all", "--json")[1]) == []  # nobody given up
+    write_music_folder(music, [("Radiohead", 0), ("Muse", 1)], tracks_per_artist=2, fmt="ogg", duration=10.0)
+    summary = json.loads(run(capsys, "acquire", "--path", str(music), "--top", "3", "--json")[1])
+    assert (summary["planned"], summary["matched"], summary["downloaded"]) == (3, 2, 4)  # no --retry needed
