@@ -172,10 +172,10 @@ def _reuse(track: TrackCandidate, artist_id: int, known: Mapping[str, Any]) -> P
         fetched_at=_now())
 
 
-def _duplicate(result: PreviewOutcome, first: PreviewOutcome) -> PreviewOutcome:
-    """``result`` rejected as the very audio (the same bytes) of ``first``, an earlier track of the artist: its slot
-    goes to the next track (the object stays: it is ``first``'s)."""
-    why = f"duplicate: the same audio as track {first.provider_track_id} ({first.title!r})"
+def _duplicate(result: PreviewOutcome, first: tuple[str, str]) -> PreviewOutcome:
+    """``result`` rejected as the very audio (the same bytes) of ``first`` (provider track id, title), an earlier track
+    of the artist: its slot goes to the next track (the object stays: it is ``first``'s)."""
+    why = f"duplicate: the same audio as track {first[0]} ({first[1]!r})"
     return dataclasses.replace(result, status="rejected", error=why, reused=False, object_key=None, sha256=None,
                                bytes=None, duration_s=None, sample_rate=None, channels=None, format=None)
 
@@ -237,6 +237,7 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         k["status"] == "downloaded" or (k["status"] == "failed" and int(k["attempts"]) < max_attempts)))
     network_failures = 0
     seen: set[str] = set()
+    audio: dict[str, tuple[str, str]] = {}  # sha256 -> the artist's track with that audio (provider id, title)
     for track in own:
         if slots <= 0:
             break
@@ -248,6 +249,9 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         if before is not None:
             if before["status"] == "downloaded":
                 slots -= 1
+                earlier = sources.get(source_key(track) or "")  # its audio, for the duplicates of a later track
+                if earlier is not None and earlier.get("sha256"):
+                    audio.setdefault(earlier["sha256"], (track.provider_track_id, track.title))
                 continue
             if before["status"] == "rejected":
                 continue
@@ -260,9 +264,10 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         else:
             result, network = _download(provider, track, artist_id, store)
             network_failures += network
-        first = next((p for p in outcome.previews if p.status == "downloaded" and p.sha256 == result.sha256), None)
-        if result.status == "downloaded" and first is not None:  # the same song listed twice (single and album)
-            result = _duplicate(result, first)
+        if result.status == "downloaded" and result.sha256 in audio:  # one song listed twice (single and album)
+            result = _duplicate(result, audio[result.sha256])
+        elif result.status == "downloaded" and result.sha256:
+            audio[result.sha256] = (track.provider_track_id, track.title)
         outcome.previews.append(result)
         if result.status != "rejected":
             slots -= 1

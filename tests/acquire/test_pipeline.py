@@ -419,11 +419,15 @@ def test_the_same_audio_listed_twice_takes_one_slot(snapshot):
     songs = [FakeTrack("Creep"), FakeTrack("Creep", same_audio_as=0), FakeTrack("Karma Police"), FakeTrack("Airbag")]
     with FakeProviderServer([FakeArtist("Radiohead", songs)]) as server:
         summary = acquire(1, per_artist=3, providers=["deezer"], acquire_settings=server.settings())
-    assert (summary.downloaded, summary.rejected) == (3, 1)
-    tracks = rows("SELECT title, sha256 FROM track ORDER BY provider_rank")
-    assert [t for t, _ in tracks] == ["Creep", "Karma Police", "Airbag"] and len({s for _, s in tracks}) == 3
-    (why,) = rows("SELECT last_error FROM preview WHERE status = 'rejected'")
-    assert why[0].startswith("duplicate: the same audio as track ") and "'Creep'" in why[0]
+        assert (summary.downloaded, summary.rejected) == (3, 1)
+        tracks = rows("SELECT title, sha256 FROM track ORDER BY provider_rank")
+        assert [t for t, _ in tracks] == ["Creep", "Karma Police", "Airbag"] and len({s for _, s in tracks}) == 3
+        (why,) = rows("SELECT last_error FROM preview WHERE status = 'rejected'")
+        assert why[0].startswith("duplicate: the same audio as track ") and "'Creep'" in why[0]
+        # --retry tries the rejected track again: the same audio as a track stored by the earlier run
+        again = acquire(1, per_artist=3, providers=["deezer"], acquire_settings=server.settings(), retry=True)
+        assert (again.planned, again.downloaded, again.rejected) == (1, 0, 1)
+        assert rows("SELECT title FROM track ORDER BY provider_rank") == [("Creep",), ("Karma Police",), ("Airbag",)]
 
 
 def test_a_web_page_answered_for_a_preview_is_a_failure_tried_again_not_a_rejection(snapshot, fake_server):
