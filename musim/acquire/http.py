@@ -28,6 +28,7 @@ from tenacity import (
 
 import musim
 from musim.acquire.errors import ProviderError, RateLimited
+from musim.acquire.models import scrub
 from musim.config import RateLimit, RetryPolicy
 from musim.params import whole_number
 
@@ -321,7 +322,7 @@ class HttpClient:
         def attempt() -> Any:
             response = self._get(self.session, url, params, what)
             try:
-                body = response.json()
+                body = scrub(response.json())
             except ValueError:
                 raise ProviderError(self.provider, f"invalid JSON from {what}", status=response.status_code) from None
             if check is not None:

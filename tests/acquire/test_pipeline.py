@@ -442,3 +442,15 @@ def test_a_web_page_answered_for_a_preview_is_a_failure_tried_again_not_a_reject
                      "or of a proxy in between"
     again = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings())  # no --retry needed
     assert (again.planned, again.downloaded) == (1, 1) and status_counts()["tracks"] == 3
+
+
+def test_a_title_cut_in_the_middle_of_an_emoji_does_not_fail_its_batch(snapshot):
+    """A title with half an emoji ("\\ud83d", an API cutting a string in the middle of a surrogate pair) failed the
+    journal's UTF-8 with UnicodeEncodeError: the whole batch, on every run, the artist never acquired."""
+    from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack
+
+    songs = [FakeTrack("Uprising \ud83d"), FakeTrack("Madness \U0001f3b5")]
+    with FakeProviderServer([FakeArtist("Muse", songs)]) as server:
+        summary = acquire(3, per_artist=2, providers=["deezer"], acquire_settings=server.settings())
+    assert summary.downloaded == 2
+    assert rows("SELECT title FROM track ORDER BY provider_rank") == [("Uprising \ufffd",), ("Madness \U0001f3b5",)]
