@@ -454,3 +454,17 @@ def test_a_title_cut_in_the_middle_of_an_emoji_does_not_fail_its_batch(snapshot)
         summary = acquire(3, per_artist=2, providers=["deezer"], acquire_settings=server.settings())
     assert summary.downloaded == 2
     assert rows("SELECT title FROM track ORDER BY provider_rank") == [("Uprising \ufffd",), ("Madness \U0001f3b5",)]
+
+
+def test_tracks_an_artist_only_features_on_do_not_take_its_slots(snapshot):
+    """Deezer's top list of an artist also holds the tracks it features on (another main artist): they were asked
+    for, then left out, so an artist with four features on top got one preview of three, or none and no fallback."""
+    from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack
+
+    features = [FakeTrack(f"Feature {i}", main_artist="Radiohead") for i in range(4)]
+    muse = FakeArtist("Muse", [*features, FakeTrack("Uprising"), FakeTrack("Madness"), FakeTrack("Hysteria")])
+    with FakeProviderServer([FakeArtist("Radiohead", [FakeTrack("Creep")]), muse]) as server:
+        summary = acquire(3, per_artist=3, providers=["deezer"], acquire_settings=server.settings())
+    assert summary.downloaded == 1 + 3
+    assert rows("""SELECT title FROM track JOIN acquire_artist USING (artist_id) WHERE name = 'Muse'
+                   ORDER BY provider_rank""") == [("Uprising",), ("Madness",), ("Hysteria",)]

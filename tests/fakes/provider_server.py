@@ -51,6 +51,9 @@ class FakeTrack:
     #: serve the very audio (the same bytes) of the artist's track at this index: a song listed twice (the single
     #: and the album's), each under its own id and URL
     same_audio_as: int | None = None
+    #: the track's main artist is this other one (of the catalogue, by name): the artist only features on it, and
+    #: Deezer's top list names the main artist
+    main_artist: str | None = None
 
 
 @dataclass
@@ -390,13 +393,20 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
                     "explicit_lyrics": False,
                     "preview": server.audio_url("deezer", server._track_id("deezer", i, j), "mp3", artist),
                     "contributors": [],
-                    "artist": {"id": int(aid), "name": artist.name_on("deezer"), "type": "artist"},
+                    "artist": self._deezer_main(aid, artist, t),
                     "album": {"id": 5000 + i, "title": f"{artist.name} Album", "cover": "", "type": "album"},
                     "type": "track",
                 }
                 for j, t in enumerate(artist.tracks)
             ][: int(q.get("limit", 5))]
             self._json({"data": data, "total": len(artist.tracks)})
+
+        @staticmethod
+        def _deezer_main(aid: str, artist: FakeArtist, track: FakeTrack) -> dict[str, Any]:
+            if track.main_artist is not None:
+                main = next(a for a in server.catalogue if a.name == track.main_artist)
+                aid, artist = server.artist_id("deezer", main.name), main
+            return {"id": int(aid), "name": artist.name_on("deezer"), "type": "artist"}
 
         def deezer_album(self, q: dict[str, str], fault: Fault | None, album_id: str) -> None:
             i = int(album_id) - 5000

@@ -107,15 +107,19 @@ class DeezerProvider(HttpProvider):
         return genre
 
     def top_tracks(self, match: ArtistMatch, limit: int = 3) -> list[TrackCandidate]:
+        """The artist's own most popular tracks: Deezer's top list also holds the tracks of other artists it only
+        features on (their main artist named), so more are asked for and those are left out."""
         artist_id = match.candidate.provider_artist_id
         try:
-            body = self._get_as(DeezerTracks, f"/artist/{artist_id}/top", {"limit": limit})
+            asked = max(limit, min(2 * limit + 5, 100))  # room for the features left out
+            body = self._get_as(DeezerTracks, f"/artist/{artist_id}/top", {"limit": asked})
         except ProviderError as err:
             if err.status == NO_DATA:
                 return []
             raise
+        own = [t for t in body.data if t.artist is None or t.artist.id is None or ids(t.artist.id) == artist_id]
         tracks = []
-        for rank, t in enumerate(body.data[:limit], start=1):
+        for rank, t in enumerate(own[:limit], start=1):
             artist = t.artist or DeezerRef()
             tracks.append(
                 TrackCandidate(
