@@ -280,3 +280,14 @@ def test_an_empty_music_folder_stops_the_run_and_records_no_artist(snapshot, tmp
     write_music_folder(music, [("Radiohead", 0), ("Muse", 1)], tracks_per_artist=2, fmt="ogg", duration=10.0)
     summary = json.loads(run(capsys, "acquire", "--path", str(music), "--top", "3", "--json")[1])
     assert (summary["planned"], summary["matched"], summary["downloaded"]) == (3, 2, 4)  # no --retry needed
+
+
+@pytest.mark.parametrize(("present", "missing"), [("MUSIM_SPOTIFY_CLIENT_ID", "MUSIM_SPOTIFY_CLIENT_SECRET"),
+                                                  ("SPOTIPY_CLIENT_SECRET", "SPOTIPY_CLIENT_ID")])
+def test_half_a_pair_of_spotify_credentials_names_the_missing_one(snapshot, capsys, monkeypatch, present, missing):
+    """An id set without its secret (a typo in the other name) was told "no credentials", as if nothing were set."""
+    monkeypatch.setenv(present, "set-but-alone")
+    code, _, err = run(capsys, "acquire", "--provider", "spotify")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"musim: error: no audio provider can run with providers=['spotify']: spotify provider "
+                          f"skipped: {missing} is not set ({present} is): set both; set MUSIM_SPOTIFY_CLIENT_ID")

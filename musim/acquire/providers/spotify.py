@@ -75,6 +75,18 @@ def spotify_credentials(settings: Settings | None = None) -> SpotifyCredentials 
     return None
 
 
+def half_credentials(settings: Settings | None = None) -> str | None:
+    """What is missing when only one variable of a pair is set (an id without its secret, or the other way round):
+    said instead of "no credentials", which reads as if nothing had been set; ``None`` when no pair is half set."""
+    acq = (settings or get_settings()).acquire
+    for cid, secret, prefix in ((acq.spotify_client_id, acq.spotify_client_secret, "MUSIM_SPOTIFY_CLIENT"),
+                                (acq.spotipy_client_id, acq.spotipy_client_secret, "SPOTIPY_CLIENT")):
+        if bool(cid) != bool(secret):
+            have, lack = ("ID", "SECRET") if cid else ("SECRET", "ID")
+            return f"{prefix}_{lack} is not set ({prefix}_{have} is): set both"
+    return None
+
+
 class RedactSecrets(logging.Filter):
     """Logging filter that blanks bearer/basic credentials and registered secret strings."""
 
