@@ -291,3 +291,14 @@ def test_half_a_pair_of_spotify_credentials_names_the_missing_one(snapshot, caps
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith(f"musim: error: no audio provider can run with providers=['spotify']: spotify provider "
                           f"skipped: {missing} is not set ({present} is): set both; set MUSIM_SPOTIFY_CLIENT_ID")
+
+
+def test_the_summary_does_not_say_audio_was_acquired_when_none_was(snapshot, tmp_path, capsys, monkeypatch):
+    """"acquired audio for 3 artists" opened the summary of a run that matched none of them and stored nothing."""
+    monkeypatch.setenv("MUSIM_EXCERPT_S", "8")
+    music = tmp_path / "music"
+    write_music_folder(music, [("Someone Else", 0)], tracks_per_artist=1, fmt="ogg", duration=10.0)
+    code, out, _ = run(capsys, "acquire", "--path", str(music), "--top", "3")
+    first = out.splitlines()[0]
+    assert code == 0 and first.startswith("tried 3 artists in ") and ": 0 previews downloaded (" in first
+    assert "acquired" not in out and "matched 0, no match 3" in out
