@@ -324,7 +324,12 @@ class HttpClient:
             try:
                 body = scrub(response.json())
             except ValueError:
-                raise ProviderError(self.provider, f"invalid JSON from {what}", status=response.status_code) from None
+                # said to be JSON but broken (cut off by the server or a proxy): likely fine on the next try; any other
+                # page (a portal's HTML) is no answer of the API and will not be one in a second
+                said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                meant = said == "application/json" or said.endswith("+json") or said == "text/javascript"
+                raise ProviderError(self.provider, f"invalid JSON from {what}" + ("" if meant else f" ({said or 'no type'})"),
+                                    status=response.status_code, retryable=meant) from None
             if check is not None:
                 check(body)
             return body

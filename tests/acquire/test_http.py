@@ -284,3 +284,17 @@ def test_a_retry_after_date_without_a_zone_is_gmt_not_local_time(monkeypatch, zo
     finally:
         monkeypatch.undo()  # the machine's own zone again, then read it back
         time.tzset()
+
+
+def test_a_json_answer_cut_off_is_retried_a_web_page_is_not(provider_server, sleeps):
+    """An answer broken off mid-JSON (its type JSON, its length as cut) failed the artist at once ("invalid JSON"),
+    counting an attempt, where the next try would have passed."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("cut_json", keep_bytes=40, times=1))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+        assert deezer.match_artist("Muse") is not None
+    assert provider_server.count(r"^/deezer/search/artist$") == 2 and len(sleeps.calls) == 1
+    provider_server.add_fault(r"^/itunes/search$", Fault("html", times=1))  # a portal's page: not the API's answer
+    with ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes, pytest.raises(ProviderError) as info:
+        itunes.match_artist("Muse")
+    assert info.value.reason == "invalid JSON from GET /search (text/html)" and not info.value.retryable
+    assert provider_server.count(r"^/itunes/search$") == 1

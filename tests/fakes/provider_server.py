@@ -36,7 +36,7 @@ from rapidfuzz import fuzz
 
 from tests.fakes.audio import tone_bytes
 
-FaultKind = Literal["status", "slow", "truncate", "corrupt", "empty", "deezer_error", "answer", "html"]
+FaultKind = Literal["status", "slow", "truncate", "corrupt", "empty", "deezer_error", "answer", "html", "cut_json"]
 PROVIDERS = ("deezer", "itunes", "spotify")
 
 
@@ -79,7 +79,8 @@ class Fault:
     ``delay_s`` first), ``truncate`` (audio cut to ``keep_bytes``), ``corrupt`` (audio replaced by noise
     bytes), ``empty`` (no results / a 0-byte file), ``deezer_error`` (HTTP 200 with Deezer's error body,
     ``code`` 4 = quota), ``answer`` (HTTP 200 with ``answer`` as the JSON body: a changed API), ``html`` (HTTP 200
-    with a web page: a proxy's or a portal's "access denied", a CDN's error page).
+    with a web page: a proxy's or a portal's "access denied", a CDN's error page), ``cut_json`` (HTTP 200, a JSON
+    type and the first ``keep_bytes`` of a JSON answer: a server or proxy that broke off, its length told as cut).
     """
 
     kind: FaultKind
@@ -325,6 +326,10 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
                 return
             if fault is not None and fault.kind == "answer":
                 self._json(fault.answer)
+                return
+            if fault is not None and fault.kind == "cut_json":
+                cut = json.dumps({"data": [{"id": 1, "name": "x" * 200}]}).encode()[: fault.keep_bytes]
+                self._send(200, cut, "application/json; charset=utf-8")
                 return
             if fault is not None and fault.kind == "html":
                 page = b"<!DOCTYPE html><html><head><title>Access denied</title></head><body>Denied</body></html>"
