@@ -268,3 +268,11 @@ def test_an_error_answer_spotify_retried_is_no_error_line(provider_server, sleep
     said = [r for r in caplog.records if r.name.startswith("spotipy") and "HTTP Error for" in r.getMessage()]
     assert len(said) == 1 and said[0].levelno == logging.DEBUG  # still there with -v
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_page_spotify_answers_instead_of_json_is_an_error_not_no_match(provider_server, sleeps):
+    """spotipy reads a body that is not JSON (a portal's page, 200) as None: the artist was "no match", given up."""
+    provider_server.add_fault(r"^/spotify/v1/search$", Fault("html"))
+    with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify, \
+            pytest.raises(ProviderError, match=r"^spotify: invalid JSON from GET /search$"):
+        spotify.match_artist("Muse")

@@ -187,7 +187,11 @@ class SpotifyProvider(HttpProvider):
         def attempt() -> T:
             self.http.wait_for_pause(self.http.session, what)  # a Retry-After told to another thread
             try:
-                return fn()
+                body = fn()
+                if body is None:  # spotipy's answer to a body that is not JSON (a proxy's or a portal's page): no
+                    # answer of the API, not an empty one ("no match" would give the artist up)
+                    raise ProviderError(self.name, f"invalid JSON from {what}")
+                return body
             except SpotifyException as exc:
                 err = error_for_status(self.name, exc.http_status, exc.headers, what=what)
                 err = err or ProviderError(self.name, f"HTTP {exc.http_status} on {what}", status=exc.http_status)
