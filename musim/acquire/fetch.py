@@ -4,6 +4,7 @@ store, journal each artist. Never touches the warehouse (the DAG runs it in pool
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -33,6 +34,7 @@ from musim.acquire.resolve import resolve_artist
 from musim.config import AcquireSettings, get_settings
 from musim.errors import ConfigError, MusimError, ParameterError
 from musim.quiet import sound_file
+from musim.redact import is_secret_name
 from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,16 @@ DEFAULT_CONCURRENCY = 4
 #: Query parameters that sign or expire a URL (Deezer ``hdnea``, S3/CloudFront signatures): dropped from
 #: the source key, so a re-signed URL of the same preview is recognised.
 VOLATILE_PARAMS = {"hdnea", "hmac", "exp", "expires", "signature", "policy", "key-pair-id", "token", "sig"}
+
+
+def public_url(url: str) -> str:
+    """``url`` as it is stored and shown (the journal, ``preview.source_url``, ``musim previews``): without what signs,
+    expires or authorises it (Deezer's ``hdnea``, S3's ``X-Amz-*``, any secret-named parameter, user info), which
+    is no address of the audio but a short-lived key to it."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in VOLATILE_PARAMS and not k.lower().startswith("x-amz-") and not is_secret_name(k)]
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=urlencode(query), fragment=""))
 
 
 def source_key(track: TrackCandidate) -> str | None:
@@ -121,7 +133,7 @@ def _base_outcome(track: TrackCandidate, artist_id: int) -> dict[str, Any]:
         "track_duration_s": track.duration_s,
         "excerpt_offset_s": offset,
         "excerpt_duration_s": window,
-        "source_url": track.local_path or track.preview_url,
+        "source_url": track.local_path or (public_url(track.preview_url) if track.preview_url else None),
         "source_key": source_key(track),
     }
 
@@ -160,6 +172,14 @@ def _reuse(track: TrackCandidate, artist_id: int, known: Mapping[str, Any]) -> P
         fetched_at=_now())
 
 
+def _duplicate(result: PreviewOutcome, first: tuple[str, str]) -> PreviewOutcome:
+    """``result`` rejected as the very audio (the same bytes) of ``first`` (provider track id, title), an earlier track
+    of the artist: its slot goes to the next track (the object stays: it is ``first``'s)."""
+    why = f"duplicate: the same audio as track {first[0]} ({first[1]!r})"
+    return dataclasses.replace(result, status="rejected", error=why, reused=False, object_key=None, sha256=None,
+                               bytes=None, duration_s=None, sample_rate=None, channels=None, format=None)
+
+
 def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: ObjectStore, *, batch_id: str,
                  per_artist: int, max_attempts: int, download: bool = True,
                  sources: Mapping[str, Mapping[str, Any]] | None = None) -> ArtistOutcome:
@@ -170,7 +190,8 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     the object it gave. A downloaded or rejected track is never fetched again, a failed one only while
     its attempts are below ``max_attempts``, and a source whose object is still stored is reused. Only the
     artist's own tracks are taken (not another artist's track it features on). A rejected track frees its
-    slot for the next one; a failed one keeps it (it is retried next run).
+    slot for the next one; a failed one keeps it (it is retried next run), and so do the artist's previews that
+    another provider gave (stored, or failed and to be retried) when this one answers instead.
 
     The outcome is ``unreachable`` when the artist got nothing only because of the network: every provider's
     lookup failed on network errors, or every preview it tried failed on network errors (its audio host not
@@ -208,9 +229,15 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     if not download:
         return outcome
     provider = next(p for p in providers if p.name == res.provider)
-    slots = per_artist
+    # the artist's previews from outside this list (another provider's, when that one failed to answer today) hold
+    # their slots as the listed ones do: stored, or failed and to be retried; else each provider's own top tracks,
+    # the same songs, filled per_artist slots anew
+    listed = {track_id_for(artist_id, t.provider, t.provider_track_id) for t in own}
+    slots = per_artist - sum(1 for tid, k in known.items() if tid not in listed and (
+        k["status"] == "downloaded" or (k["status"] == "failed" and int(k["attempts"]) < max_attempts)))
     network_failures = 0
     seen: set[str] = set()
+    audio: dict[str, tuple[str, str]] = {}  # sha256 -> the artist's track with that audio (provider id, title)
     for track in own:
         if slots <= 0:
             break
@@ -222,6 +249,9 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         if before is not None:
             if before["status"] == "downloaded":
                 slots -= 1
+                earlier = sources.get(source_key(track) or "")  # its audio, for the duplicates of a later track
+                if earlier is not None and earlier.get("sha256"):
+                    audio.setdefault(earlier["sha256"], (track.provider_track_id, track.title))
                 continue
             if before["status"] == "rejected":
                 continue
@@ -234,6 +264,10 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         else:
             result, network = _download(provider, track, artist_id, store)
             network_failures += network
+        if result.status == "downloaded" and result.sha256 in audio:  # one song listed twice (single and album)
+            result = _duplicate(result, audio[result.sha256])
+        elif result.status == "downloaded" and result.sha256:
+            audio[result.sha256] = (track.provider_track_id, track.title)
         outcome.previews.append(result)
         if result.status != "rejected":
             slots -= 1

@@ -6,6 +6,7 @@ retry policy (exponential backoff with jitter; ``Retry-After`` honoured) that tu
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import email.utils
 import logging
 import socket
@@ -27,6 +28,7 @@ from tenacity import (
 
 import musim
 from musim.acquire.errors import ProviderError, RateLimited
+from musim.acquire.models import scrub
 from musim.config import RateLimit, RetryPolicy
 from musim.params import whole_number
 
@@ -54,6 +56,19 @@ class RateLimiter:
         self._sleep = sleep
         self._sent: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
+        self._resume_at = float("-inf")
+
+    def pause(self, seconds: float) -> None:
+        """The server asked for a pause (``Retry-After``): no request of any thread before ``seconds`` from now
+        (see :meth:`HttpClient.wait_for_pause`); a shorter pause does not end a longer one."""
+        with self._lock:
+            self._resume_at = max(self._resume_at, self._clock() + seconds)
+
+    @property
+    def resume_at(self) -> float:
+        """When the last pause asked for ends (on ``clock``); in the past when there is none."""
+        with self._lock:
+            return self._resume_at
 
     def acquire(self) -> float:
         """Take one slot, waiting as long as needed; return the seconds waited."""
@@ -75,7 +90,8 @@ class PoliteSession(requests.Session):
     """A :class:`requests.Session` that takes a rate-limiter slot before every request and sets a timeout.
 
     Also given to spotipy (``requests_session=``), so its calls are limited too and not retried by
-    urllib3 behind tenacity's back.
+    urllib3 behind tenacity's back. An answer 429 or 503 with ``Retry-After`` pauses the limiter: every thread
+    sharing it waits (:meth:`HttpClient.wait_for_pause`), not only the one that was told.
     """
 
     def __init__(self, limiter: RateLimiter | None = None, *, timeout_s: float = 10.0) -> None:
@@ -89,7 +105,16 @@ class PoliteSession(requests.Session):
             self.limiter.acquire()
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout_s
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        if self.limiter is not None and response.status_code in PAUSING_STATUSES:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            if wait:
+                self.limiter.pause(wait)
+        return response
+
+
+#: Statuses whose ``Retry-After`` pauses every request to the provider, not only the retry of the one told
+PAUSING_STATUSES = (429, 503)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -104,6 +129,8 @@ def parse_retry_after(value: str | None) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" or no zone: an HTTP date is GMT, not this machine's local time
+        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - time.time())
 
 
@@ -199,6 +226,9 @@ def call_with_retries(
         raise
 
 
+#: What a download's ``Content-Type`` says when the answer is a page, not audio (a 200 error page)
+PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json", "text/xml", "application/xml"})
+
 #: The largest download taken: a 30-second preview is 0.5-2 MB; anything this big is not one (a wrong URL, a
 #: whole album, a server that never stops sending).
 MAX_DOWNLOAD_BYTES = 32 * 2**20
@@ -236,13 +266,40 @@ class HttpClient:
         self.sleep = sleep
         self.session = PoliteSession(RateLimiter(limit), timeout_s=timeout_s)
         self.download_session = PoliteSession(RateLimiter(download_limit), timeout_s=timeout_s)
+        self._waited = threading.local()  # .until: when the pause this thread last waited out ends (monotonic)
+
+    def _sleep(self, seconds: float) -> None:
+        """``sleep``, noting that this thread has waited until ``seconds`` from now (a retry's wait for the
+        ``Retry-After`` it was told is that pause waited out)."""
+        until = time.monotonic() + seconds
+        self.sleep(seconds)
+        self._waited.until = max(getattr(self._waited, "until", float("-inf")), until)
 
     def call(self, fn: Callable[[], T], *, what: str) -> T:
         """Retry ``fn`` per this client's policy (for SDK calls such as spotipy's)."""
-        return call_with_retries(fn, provider=self.provider, policy=self.retry, what=what, sleep=self.sleep)
+        return call_with_retries(fn, provider=self.provider, policy=self.retry, what=what, sleep=self._sleep)
+
+    def wait_for_pause(self, session: requests.Session, what: str) -> None:
+        """Before a request of ``session``: wait out a pause the provider asked for (``Retry-After``, told to this
+        thread or another), or, when what is left of it is longer than the policy's ``max_retry_after_s``, fail at
+        once without a request (:class:`RateLimited`, retryable later) rather than be refused again."""
+        limiter = getattr(session, "limiter", None)
+        if limiter is None:
+            return
+        resume_at = limiter.resume_at
+        left = resume_at - time.monotonic()
+        if left <= 0 or getattr(self._waited, "until", float("-inf")) >= resume_at:
+            return
+        if left > self.retry.max_retry_after_s:
+            raise RateLimited(self.provider, f"{what} not sent: the provider asked for a pause (Retry-After) with "
+                                             f"{left:.0f} s left, over MUSIM_RETRY_AFTER_MAX_S "
+                                             f"({self.retry.max_retry_after_s:g} s)", retry_after=left, status=None)
+        log.info("%s: waiting %.2f s before %s (the provider asked for a pause)", self.provider, left, what)
+        self._sleep(left)
 
     def _get(self, session: requests.Session, url: str, params: dict[str, Any] | None, what: str,
              *, stream: bool = False) -> requests.Response:
+        self.wait_for_pause(session, what)
         try:
             response = session.get(url, params=params, stream=stream)
         except requests.RequestException as exc:
@@ -265,9 +322,14 @@ class HttpClient:
         def attempt() -> Any:
             response = self._get(self.session, url, params, what)
             try:
-                body = response.json()
+                body = scrub(response.json())
             except ValueError:
-                raise ProviderError(self.provider, f"invalid JSON from {what}", status=response.status_code) from None
+                # said to be JSON but broken (cut off by the server or a proxy): likely fine on the next try; any other
+                # page (a portal's HTML) is no answer of the API and will not be one in a second
+                said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                meant = said == "application/json" or said.endswith("+json") or said == "text/javascript"
+                raise ProviderError(self.provider, f"invalid JSON from {what}" + ("" if meant else f" ({said or 'no type'})"),
+                                    status=response.status_code, retryable=meant) from None
             if check is not None:
                 check(body)
             return body
@@ -281,6 +343,11 @@ class HttpClient:
         def attempt() -> bytes:
             response = self._get(self.download_session, url, None, what, stream=True)
             chunks, size = [], 0
+            said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if said in PAGE_TYPES or said.endswith("+json"):  # a proxy's, a portal's or a CDN's page: no audio was
+                response.close()  # offered, so none was refused (a rejection is never tried again)
+                raise ProviderError(self.provider, f"{what} answered a page ({said}), not audio: an error page of the "
+                                                   "server or of a proxy in between")
             try:
                 declared = response.headers.get("Content-Length", "")
                 size_said = whole_number(declared, max_digits=30)  # more digits: not a length, read on

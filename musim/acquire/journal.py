@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from musim.acquire.models import scrub
 from musim.storage import DamagedObject, ObjectNotFound, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class ArtistOutcome:
 
 def write_journal(store: ObjectStore, outcome: ArtistOutcome) -> str:
     """Store ``outcome`` as its journal object; return the key."""
-    data = json.dumps(outcome.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = json.dumps(scrub(outcome.to_json()), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     store.put_bytes(outcome.journal_key, data, content_type="application/json")
     return outcome.journal_key
 

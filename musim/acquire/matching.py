@@ -18,7 +18,8 @@ def normalize_name(name: str) -> str:
     """Comparable form of an artist name.
 
     Casefold, strip accents (NFKD, combining marks dropped), ``&`` → ``and``, punctuation and runs of
-    whitespace → one space, a leading ``"the "`` dropped (unless nothing would remain).
+    whitespace → one space, a leading ``"the "`` dropped (unless nothing would remain); a name of punctuation
+    alone is kept as it is written (casefolded, spaces collapsed), so that ``"!!!"`` is a name, not nothing.
 
     Examples
     --------
@@ -31,6 +32,8 @@ def normalize_name(name: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", " and ")
     text = _NON_WORD.sub(" ", text).strip()
+    if not text:  # a name of punctuation alone ("!!!", "+/-"): itself, casefolded, not nothing (no name at all)
+        return " ".join(name.casefold().split())
     if text.startswith("the ") and len(text) > 4:
         text = text[4:]
     return text

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 MatchMethod = Literal["exact", "fuzzy"]
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(value: Any) -> Any:
+    """``value`` (decoded JSON: dicts, lists, strings) with every lone UTF-16 surrogate (``"\\ud83d"``: half an emoji,
+    a title an API cut in the middle of one) replaced by U+FFFD: such a string cannot be written as UTF-8 (the journal,
+    the warehouse), and one title would fail its batch on every run."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,8 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     elif not s.planned:
         print(f"nothing to do: every catalogue artist is done or given up (top {args.top})")
     else:
-        print(f"acquired audio for {s.planned} artists in {s.seconds:.1f} s "
-              f"({s.previews_per_s:.1f} previews/s, {s.bytes / 1e6:.1f} MB)")
+        print(f"tried {counted(s.planned, 'artist')} in {s.seconds:.1f} s: {counted(s.downloaded, 'preview')} "
+              f"downloaded ({s.previews_per_s:.1f} previews/s, {s.bytes / 1e6:.1f} MB)")
         print(f"  artists:  matched {s.matched}, no match {s.no_match}, no preview {s.no_preview}, "
               f"failed {s.artists_failed}")
         print(f"  previews: downloaded {s.downloaded}, already stored {s.reused}, rejected {s.rejected}, "

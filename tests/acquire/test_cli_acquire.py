@@ -263,3 +263,42 @@ def test_acquire_stops_on_a_batch_that_reaches_no_provider(snapshot, fake_env, c
     fake_env.clear_faults()
     code, out, _ = run(capsys, "previews", "--all", "--json")
     assert [(r["status"], r["title"]) for r in json.loads(out)] == [("failed", None)]
+
+
+def test_an_empty_music_folder_stops_the_run_and_records_no_artist(snapshot, tmp_path, capsys, monkeypatch):
+    """An empty folder (a drive not mounted at its mount point) recorded every artist "no match", exit 0: given up,
+    so the run after mounting it planned nothing (only --retry did)."""
+    monkeypatch.setenv("MUSIM_EXCERPT_S", "8")
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "README.txt").write_text("mount the music drive here\n")
+    code, out, err = run(capsys, "acquire", "--path", str(music), "--top", "3")
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1, err
+    assert err.startswith(f"musim: error: no provider is left: local refused musim's configuration (the music folder "
+                          f"{music} holds no audio file that names an artist (1 other file)): check --path")
+    assert json.loads(run(capsys, "previews", "--all", "--json")[1]) == []  # nobody given up
+    write_music_folder(music, [("Radiohead", 0), ("Muse", 1)], tracks_per_artist=2, fmt="ogg", duration=10.0)
+    summary = json.loads(run(capsys, "acquire", "--path", str(music), "--top", "3", "--json")[1])
+    assert (summary["planned"], summary["matched"], summary["downloaded"]) == (3, 2, 4)  # no --retry needed
+
+
+@pytest.mark.parametrize(("present", "missing"), [("MUSIM_SPOTIFY_CLIENT_ID", "MUSIM_SPOTIFY_CLIENT_SECRET"),
+                                                  ("SPOTIPY_CLIENT_SECRET", "SPOTIPY_CLIENT_ID")])
+def test_half_a_pair_of_spotify_credentials_names_the_missing_one(snapshot, capsys, monkeypatch, present, missing):
+    """An id set without its secret (a typo in the other name) was told "no credentials", as if nothing were set."""
+    monkeypatch.setenv(present, "set-but-alone")
+    code, _, err = run(capsys, "acquire", "--provider", "spotify")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"musim: error: no audio provider can run with providers=['spotify']: spotify provider "
+                          f"skipped: {missing} is not set ({present} is): set both; set MUSIM_SPOTIFY_CLIENT_ID")
+
+
+def test_the_summary_does_not_say_audio_was_acquired_when_none_was(snapshot, tmp_path, capsys, monkeypatch):
+    """"acquired audio for 3 artists" opened the summary of a run that matched none of them and stored nothing."""
+    monkeypatch.setenv("MUSIM_EXCERPT_S", "8")
+    music = tmp_path / "music"
+    write_music_folder(music, [("Someone Else", 0)], tracks_per_artist=1, fmt="ogg", duration=10.0)
+    code, out, _ = run(capsys, "acquire", "--path", str(music), "--top", "3")
+    first = out.splitlines()[0]
+    assert code == 0 and first.startswith("tried 3 artists in ") and ": 0 previews downloaded (" in first
+    assert "acquired" not in out and "matched 0, no match 3" in out

@@ -205,3 +205,96 @@ def test_a_download_over_the_limit_is_refused_without_reading_it_all(sleeps, dec
         server.shutdown()
         client.close()
     assert sum(sent) < 50 * 2**20 * 2  # the refused download stopped early; the accepted one read 50 MiB
+
+
+@pytest.mark.parametrize("error", ["Quota limit exceeded", True, ["busy"]])
+def test_a_deezer_error_that_is_not_an_object_is_a_provider_error(provider_server, sleeps, error):
+    """``{"error": "..."}`` (a proxy's or an older API's words) failed the artist with "AttributeError: 'str'
+    object has no attribute 'get'" and a traceback in the log."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("answer", answer={"error": error}))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer, pytest.raises(ProviderError) as info:
+        deezer.match_artist("Muse")
+    assert info.value.reason == f"Deezer error: {error}" and not info.value.retryable
+    assert provider_server.count(r"^/deezer/search/artist$") == 1
+
+
+def test_a_deezer_quota_code_written_as_text_is_the_quota(provider_server, sleeps):
+    """``"code": "4"`` was an unknown error, not retried: the artist failed instead of waiting for the quota."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("answer", times=2, answer={
+        "error": {"type": "Exception", "message": "Quota limit exceeded", "code": "4"}}))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+        assert deezer.match_artist("Muse") is not None
+    assert provider_server.count(r"^/deezer/search/artist$") == 3 and len(sleeps.calls) == 2
+
+
+def test_a_retry_after_told_to_one_thread_pauses_the_others_too(provider_server):
+    """Only the thread told "429, Retry-After: 4" waited; the other threads of the batch (the same provider, the same
+    limiter) went on asking at once, and were refused in turn."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=429, retry_after="4", times=1))
+    asked: list[float] = []
+    other: list[object] = []
+
+    def sleep(seconds: float) -> None:  # the told thread's retry wait: meanwhile another thread asks
+        asked.append(seconds)
+        if len(asked) == 1:
+            worker = threading.Thread(target=lambda: other.append(deezer.match_artist("Radiohead")))
+            worker.start()
+            worker.join()
+
+    with DeezerProvider(provider_server.settings(), sleep=sleep, fetch_album_genre=False) as deezer:
+        assert deezer.match_artist("Muse") is not None
+    assert other and other[0] is not None
+    # the told thread waits 4 s; the other one waits what is left of the 4 s before its request, not nothing
+    assert asked[0] == 4.0 and len(asked) == 2 and 3.0 < asked[1] <= 4.0
+    assert provider_server.count(r"^/deezer/search/artist$") == 3
+
+
+def test_a_pause_longer_than_the_limit_fails_the_next_calls_without_a_request(provider_server, sleeps):
+    """After "429, Retry-After: 3600" every later artist asked again at once, to be refused each time."""
+    provider_server.add_fault(r"^/itunes/search$", Fault("status", status=429, retry_after="3600", times=1))
+    with ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes:
+        for name in ("Muse", "Radiohead"):
+            with pytest.raises(ProviderError) as info:
+                itunes.match_artist(name)
+            assert info.value.retryable and sleeps.calls == []
+    assert provider_server.count(r"^/itunes/search$") == 1
+    assert info.value.reason.startswith("GET /search not sent: the provider asked for a pause (Retry-After) with 3")
+
+
+def test_a_503_with_retry_after_is_waited_for_not_only_backed_off(provider_server, sleeps):
+    """A 503 "Retry-After: 4" (maintenance) was retried after the backoff (0.01 s here), ignoring the server."""
+    provider_server.add_fault(r"^/itunes/search$", Fault("status", status=503, retry_after="4", times=1))
+    with ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes:
+        assert itunes.match_artist("Muse") is not None
+    assert provider_server.count(r"^/itunes/search$") == 2
+    assert sum(sleeps.calls) == pytest.approx(4, abs=0.5)  # the backoff, then what is left of the 4 s
+
+
+@pytest.mark.parametrize("zone", [" -0000", ""])
+def test_a_retry_after_date_without_a_zone_is_gmt_not_local_time(monkeypatch, zone):
+    """"Retry-After: Sun, 06 Dec 2026 10:00:30 -0000" was read in the machine's local time: in Tokyo 9 hours in the
+    past (no wait at all), in New York 5 hours over (the call given up at once)."""
+    when = time.gmtime(time.time() + 30)
+    value = time.strftime("%a, %d %b %Y %H:%M:%S", when) + zone
+    try:
+        for tz in ("Asia/Tokyo", "America/New_York"):
+            monkeypatch.setenv("TZ", tz)
+            time.tzset()
+            assert parse_retry_after(value) == pytest.approx(30, abs=2), tz
+    finally:
+        monkeypatch.undo()  # the machine's own zone again, then read it back
+        time.tzset()
+
+
+def test_a_json_answer_cut_off_is_retried_a_web_page_is_not(provider_server, sleeps):
+    """An answer broken off mid-JSON (its type JSON, its length as cut) failed the artist at once ("invalid JSON"),
+    counting an attempt, where the next try would have passed."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("cut_json", keep_bytes=40, times=1))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+        assert deezer.match_artist("Muse") is not None
+    assert provider_server.count(r"^/deezer/search/artist$") == 2 and len(sleeps.calls) == 1
+    provider_server.add_fault(r"^/itunes/search$", Fault("html", times=1))  # a portal's page: not the API's answer
+    with ItunesProvider(provider_server.settings(), sleep=sleeps) as itunes, pytest.raises(ProviderError) as info:
+        itunes.match_artist("Muse")
+    assert info.value.reason == "invalid JSON from GET /search (text/html)" and not info.value.retryable
+    assert provider_server.count(r"^/itunes/search$") == 1

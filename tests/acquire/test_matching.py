@@ -64,3 +64,19 @@ def test_no_candidates_or_empty_query_is_no_match():
     assert match_artist("  ", [cand("Radiohead")]) is None
     with pytest.raises(ParameterError):
         match_artist("x", [cand("x")], threshold=1.5)
+
+
+def test_a_name_of_punctuation_alone_is_a_name(provider_server):
+    """"!!!" (the band) normalised to nothing: it never matched, not even the provider's own "!!!", and in a local
+    folder "!!!" and "+/-" were one artist."""
+    from musim.acquire.providers import DeezerProvider
+    from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack
+
+    assert normalize_name("!!!") == "!!!" and normalize_name(" + / - ") == "+ / -" and normalize_name("   ") == ""
+    assert normalize_name("!!!") != normalize_name("+/-")
+    match = match_artist("!!!", [cand("+/-", 90), cand("!!!", 10)])
+    assert match is not None and match.method == "exact" and match.candidate.name == "!!!"
+    with FakeProviderServer([FakeArtist("+/-", [FakeTrack("A")]), FakeArtist("!!!", [FakeTrack("B")])]) as server:
+        with DeezerProvider(server.settings(), fetch_album_genre=False) as deezer:
+            found = deezer.match_artist("!!!")
+    assert found is not None and found.candidate.name == "!!!"

@@ -368,3 +368,103 @@ def test_an_acquire_run_stopped_by_a_preview_outage_is_planned_again_by_retry(sn
     assert acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1).planned == 0  # given up
     again = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, retry=True)
     assert (again.planned, again.downloaded, again.failed) == (2, 6, 0) and status_counts()["tracks"] == 6
+
+
+def test_a_signed_preview_url_is_kept_without_its_signature(snapshot, fake_server):
+    """Deezer's preview URLs carry a signing key (``hdnea=exp=...~hmac=...``; a CDN's ``X-Amz-Signature``): it was
+    written whole into the journal and ``preview.source_url``, and printed by ``musim previews --json``."""
+    from musim.acquire.journal import read_journals
+    from musim.acquire.pipeline import list_previews
+
+    fake_server.audio_query = ("?hdnea=exp=1733500000~acl=/audio/*~hmac=5eC7e7d1ce&X-Amz-Signature=feedfacecafe"
+                               "&access_token=tok3n0123&quality=128")
+    settings = fake_server.settings()
+    (batch,) = plan(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    fetched = fetch_batch(batch, settings=settings)
+    store = open_store()
+    journaled = [p.source_url for _, o in read_journals(store, fetched["journals"]) for p in o.previews]
+    record([fetched])
+    listed = [r["source_url"] for r in list_previews("Radiohead")]
+    assert len(journaled) == 2 and sorted(listed) == sorted(journaled)
+    for url in journaled:
+        assert url.startswith(f"{fake_server.url}/audio/deezer/") and url.endswith(".mp3?quality=128")
+        assert not any(s in url for s in ("5eC7e7d1ce", "feedfacecafe", "tok3n0123", "hdnea"))
+    assert fake_server.count(AUDIO) == 2  # downloaded with the whole URL
+
+
+def test_another_provider_answering_on_a_rerun_does_not_add_the_same_songs_again(snapshot, fake_server):
+    """An artist with one Deezer preview stored and one failed was asked again the next day; Deezer's search failed
+    that day, iTunes answered, and its own top two (the same songs) were stored too: three previews of
+    --per-artist 2, two of them the same song twice."""
+    settings = fake_server.settings()
+    fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=503))  # Radiohead's second song
+    first = acquire(1, per_artist=2, providers=["deezer", "itunes"], acquire_settings=settings)
+    assert (first.downloaded, first.failed) == (1, 1)
+    fake_server.clear_faults()
+    fake_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=500))  # Deezer down: iTunes answers
+    second = acquire(1, per_artist=2, providers=["deezer", "itunes"], acquire_settings=settings)
+    assert second.planned == 1 and second.downloaded == 0 and fake_server.count(r"^/audio/itunes/") == 0
+    fake_server.clear_faults()  # Deezer back: the failed song is retried there
+    third = acquire(1, per_artist=2, providers=["deezer", "itunes"], acquire_settings=settings)
+    assert (third.planned, third.downloaded) == (1, 1)
+    assert rows("SELECT provider, title FROM track ORDER BY title") == [("deezer", "First Song"),
+                                                                        ("deezer", "Second Song")]
+
+
+def test_the_same_audio_listed_twice_takes_one_slot(snapshot):
+    """A song on the top list twice (the single and the album's, each with its own id and URL, the very same
+    preview) was stored as two tracks of the artist: two of its three previews were one song."""
+    from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack
+
+    songs = [FakeTrack("Creep"), FakeTrack("Creep", same_audio_as=0), FakeTrack("Karma Police"), FakeTrack("Airbag")]
+    with FakeProviderServer([FakeArtist("Radiohead", songs)]) as server:
+        summary = acquire(1, per_artist=3, providers=["deezer"], acquire_settings=server.settings())
+        assert (summary.downloaded, summary.rejected) == (3, 1)
+        tracks = rows("SELECT title, sha256 FROM track ORDER BY provider_rank")
+        assert [t for t, _ in tracks] == ["Creep", "Karma Police", "Airbag"] and len({s for _, s in tracks}) == 3
+        (why,) = rows("SELECT last_error FROM preview WHERE status = 'rejected'")
+        assert why[0].startswith("duplicate: the same audio as track ") and "'Creep'" in why[0]
+        # --retry tries the rejected track again: the same audio as a track stored by the earlier run
+        again = acquire(1, per_artist=3, providers=["deezer"], acquire_settings=server.settings(), retry=True)
+        assert (again.planned, again.downloaded, again.rejected) == (1, 0, 1)
+        assert rows("SELECT title FROM track ORDER BY provider_rank") == [("Creep",), ("Karma Police",), ("Airbag",)]
+
+
+def test_a_web_page_answered_for_a_preview_is_a_failure_tried_again_not_a_rejection(snapshot, fake_server):
+    """A proxy's (or a CDN's) "Access denied" page answered with 200 for a preview was decoded, found "not_audio" and
+    the track rejected: never tried again, the artist given up when all were, though no audio had been offered."""
+    song = fake_server._track_id("deezer", 0, 0)  # Radiohead's first song
+    fake_server.add_fault(rf"^/audio/deezer/{song}\.mp3$", Fault("html", times=1))
+    first = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings())
+    assert (first.downloaded, first.rejected, first.failed) == (2, 0, 1)
+    (why,) = rows("SELECT last_error FROM preview WHERE status = 'failed'")
+    assert why[0] == f"preview of track {song} answered a page (text/html), not audio: an error page of the server " \
+                     "or of a proxy in between"
+    again = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings())  # no --retry needed
+    assert (again.planned, again.downloaded) == (1, 1) and status_counts()["tracks"] == 3
+
+
+def test_a_title_cut_in_the_middle_of_an_emoji_does_not_fail_its_batch(snapshot):
+    """A title with half an emoji ("\\ud83d", an API cutting a string in the middle of a surrogate pair) failed the
+    journal's UTF-8 with UnicodeEncodeError: the whole batch, on every run, the artist never acquired."""
+    from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack
+
+    songs = [FakeTrack("Uprising \ud83d"), FakeTrack("Madness \U0001f3b5")]
+    with FakeProviderServer([FakeArtist("Muse", songs)]) as server:
+        summary = acquire(3, per_artist=2, providers=["deezer"], acquire_settings=server.settings())
+    assert summary.downloaded == 2
+    assert rows("SELECT title FROM track ORDER BY provider_rank") == [("Uprising \ufffd",), ("Madness \U0001f3b5",)]
+
+
+def test_tracks_an_artist_only_features_on_do_not_take_its_slots(snapshot):
+    """Deezer's top list of an artist also holds the tracks it features on (another main artist): they were asked
+    for, then left out, so an artist with four features on top got one preview of three, or none and no fallback."""
+    from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack
+
+    features = [FakeTrack(f"Feature {i}", main_artist="Radiohead") for i in range(4)]
+    muse = FakeArtist("Muse", [*features, FakeTrack("Uprising"), FakeTrack("Madness"), FakeTrack("Hysteria")])
+    with FakeProviderServer([FakeArtist("Radiohead", [FakeTrack("Creep")]), muse]) as server:
+        summary = acquire(3, per_artist=3, providers=["deezer"], acquire_settings=server.settings())
+    assert summary.downloaded == 1 + 3
+    assert rows("""SELECT title FROM track JOIN acquire_artist USING (artist_id) WHERE name = 'Muse'
+                   ORDER BY provider_rank""") == [("Uprising",), ("Madness",), ("Hysteria",)]

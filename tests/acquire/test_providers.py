@@ -256,3 +256,23 @@ def test_a_token_url_that_cannot_be_reached_is_an_outage_not_a_refusal(provider_
     assert err.value.reason == "gave up after 3 attempts: connection error on POST token: ConnectionError"
     assert spotify.refused is None and attempt.network and attempt.detail == err.value.reason
     assert provider_server.count(r"^/spotify/v1/") == 0 and len(sleeps.calls) == 4  # 2 waits per call
+
+
+def test_an_error_answer_spotify_retried_is_no_error_line(provider_server, sleeps, caplog):
+    """spotipy logged "ERROR spotipy.client: HTTP Error for GET to ... returned 502" for a call musim retried and that
+    then passed (and for every try of one that failed, beside musim's own warning)."""
+    provider_server.add_fault(r"^/spotify/v1/search$", Fault("status", status=502, times=1))
+    caplog.set_level(logging.DEBUG, logger="spotipy")
+    with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify:
+        assert spotify.match_artist("Muse") is not None
+    said = [r for r in caplog.records if r.name.startswith("spotipy") and "HTTP Error for" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.DEBUG  # still there with -v
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_page_spotify_answers_instead_of_json_is_an_error_not_no_match(provider_server, sleeps):
+    """spotipy reads a body that is not JSON (a portal's page, 200) as None: the artist was "no match", given up."""
+    provider_server.add_fault(r"^/spotify/v1/search$", Fault("html"))
+    with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify, \
+            pytest.raises(ProviderError, match=r"^spotify: invalid JSON from GET /search$"):
+        spotify.match_artist("Muse")

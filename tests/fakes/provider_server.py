@@ -36,7 +36,7 @@ from rapidfuzz import fuzz
 
 from tests.fakes.audio import tone_bytes
 
-FaultKind = Literal["status", "slow", "truncate", "corrupt", "empty", "deezer_error", "answer"]
+FaultKind = Literal["status", "slow", "truncate", "corrupt", "empty", "deezer_error", "answer", "html", "cut_json"]
 PROVIDERS = ("deezer", "itunes", "spotify")
 
 
@@ -48,6 +48,12 @@ class FakeTrack:
     duration_s: int = 240
     audio_s: float = 8.0
     spotify_preview: bool = False
+    #: serve the very audio (the same bytes) of the artist's track at this index: a song listed twice (the single
+    #: and the album's), each under its own id and URL
+    same_audio_as: int | None = None
+    #: the track's main artist is this other one (of the catalogue, by name): the artist only features on it, and
+    #: Deezer's top list names the main artist
+    main_artist: str | None = None
 
 
 @dataclass
@@ -72,7 +78,9 @@ class Fault:
     kinds: ``status`` (HTTP ``status``, with ``Retry-After: retry_after`` if set), ``slow`` (sleep
     ``delay_s`` first), ``truncate`` (audio cut to ``keep_bytes``), ``corrupt`` (audio replaced by noise
     bytes), ``empty`` (no results / a 0-byte file), ``deezer_error`` (HTTP 200 with Deezer's error body,
-    ``code`` 4 = quota), ``answer`` (HTTP 200 with ``answer`` as the JSON body: a changed API).
+    ``code`` 4 = quota), ``answer`` (HTTP 200 with ``answer`` as the JSON body: a changed API), ``html`` (HTTP 200
+    with a web page: a proxy's or a portal's "access denied", a CDN's error page), ``cut_json`` (HTTP 200, a JSON
+    type and the first ``keep_bytes`` of a JSON answer: a server or proxy that broke off, its length told as cut).
     """
 
     kind: FaultKind
@@ -119,6 +127,8 @@ class FakeProviderServer:
         self._thread: threading.Thread | None = None
         self._url = ""
         self._audio_bases: dict[str | None, str] = {}
+        #: appended to every preview URL the lookups give (say Deezer's signing ``?hdnea=exp=...~hmac=...``)
+        self.audio_query = ""
         self.ids = {p: _Ids({}, {}) for p in PROVIDERS}
         for i, artist in enumerate(self.catalogue):
             for p in artist.providers:
@@ -179,17 +189,20 @@ class FakeProviderServer:
         }
 
     def settings(self, **overrides: Any) -> Any:
-        """:class:`AcquireSettings` for this server with fast limits and tiny retry waits."""
-        from musim.config import AcquireSettings, RateLimit, RetryPolicy
+        """:class:`AcquireSettings` for this server with fast limits and tiny retry waits; ``rate_limits`` may be
+        a dict of the limits to change (the others stay fast)."""
+        from musim.config import AcquireSettings, RateLimit, RateLimits, RetryPolicy
 
         env = self.env()
         fast = {name: RateLimit(1000, 1.0) for name in ("deezer", "itunes", "spotify", "download")}
+        if isinstance(overrides.get("rate_limits"), dict):  # model_copy(update=) does not validate: a model, not a dict
+            overrides["rate_limits"] = RateLimits(**{**fast, **overrides["rate_limits"]})
         base = AcquireSettings(
             deezer_url=env["MUSIM_DEEZER_API_URL"],
             itunes_url=env["MUSIM_ITUNES_API_URL"],
             spotify_api_url=env["MUSIM_SPOTIFY_API_URL"],
             spotify_token_url=env["MUSIM_SPOTIFY_TOKEN_URL"],
-            rate_limits=fast,
+            rate_limits=RateLimits(**fast),
             timeout_s=2.0,
             retry=RetryPolicy(max_attempts=3, initial_s=0.01, max_s=0.05, jitter_s=0.01, max_retry_after_s=5),
         )
@@ -209,7 +222,7 @@ class FakeProviderServer:
         """Where the lookups say ``track_id``'s preview is (see :meth:`move_audio`)."""
         with self._lock:
             base = self._audio_bases.get(artist.name, self._audio_bases.get(None, self.url))
-        return f"{base}/audio/{provider}/{track_id}.{ext}"
+        return f"{base}/audio/{provider}/{track_id}.{ext}{self.audio_query}"
 
     # faults and the request log
     def add_fault(self, path_pattern: str, fault: Fault) -> None:
@@ -256,7 +269,8 @@ class FakeProviderServer:
     def audio(self, provider: str, track_id: str) -> tuple[bytes, str]:
         artist, track, i = self.ids[provider].track[track_id]
         fmt = "m4a" if provider == "itunes" else "mp3"
-        freq = 220.0 + 55.0 * (i % 8) + 5.0 * artist.tracks.index(track)
+        j = track.same_audio_as if track.same_audio_as is not None else artist.tracks.index(track)
+        freq = 220.0 + 55.0 * (i % 8) + 5.0 * j
         return tone_bytes(fmt, track.audio_s, freq), fmt
 
 
@@ -312,6 +326,14 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
                 return
             if fault is not None and fault.kind == "answer":
                 self._json(fault.answer)
+                return
+            if fault is not None and fault.kind == "cut_json":
+                cut = json.dumps({"data": [{"id": 1, "name": "x" * 200}]}).encode()[: fault.keep_bytes]
+                self._send(200, cut, "application/json; charset=utf-8")
+                return
+            if fault is not None and fault.kind == "html":
+                page = b"<!DOCTYPE html><html><head><title>Access denied</title></head><body>Denied</body></html>"
+                self._send(200, page, "text/html; charset=utf-8")
                 return
             if fault is not None and fault.kind == "deezer_error":
                 message = "Quota limit exceeded" if fault.code == 4 else "injected error"
@@ -376,13 +398,20 @@ def _make_handler(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
                     "explicit_lyrics": False,
                     "preview": server.audio_url("deezer", server._track_id("deezer", i, j), "mp3", artist),
                     "contributors": [],
-                    "artist": {"id": int(aid), "name": artist.name_on("deezer"), "type": "artist"},
+                    "artist": self._deezer_main(aid, artist, t),
                     "album": {"id": 5000 + i, "title": f"{artist.name} Album", "cover": "", "type": "album"},
                     "type": "track",
                 }
                 for j, t in enumerate(artist.tracks)
             ][: int(q.get("limit", 5))]
             self._json({"data": data, "total": len(artist.tracks)})
+
+        @staticmethod
+        def _deezer_main(aid: str, artist: FakeArtist, track: FakeTrack) -> dict[str, Any]:
+            if track.main_artist is not None:
+                main = next(a for a in server.catalogue if a.name == track.main_artist)
+                aid, artist = server.artist_id("deezer", main.name), main
+            return {"id": int(aid), "name": artist.name_on("deezer"), "type": "artist"}
 
         def deezer_album(self, q: dict[str, str], fault: Fault | None, album_id: str) -> None:
             i = int(album_id) - 5000

@@ -10,7 +10,12 @@ from musim.acquire.providers.base import HttpProvider, Provider
 from musim.acquire.providers.deezer import DeezerProvider
 from musim.acquire.providers.itunes import ItunesProvider
 from musim.acquire.providers.local import LocalFolderProvider
-from musim.acquire.providers.spotify import CREDENTIAL_HELP, SpotifyProvider, spotify_credentials
+from musim.acquire.providers.spotify import (
+    CREDENTIAL_HELP,
+    SpotifyProvider,
+    half_credentials,
+    spotify_credentials,
+)
 from musim.config import AcquireSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -61,7 +66,8 @@ def build_providers(
         elif name == "spotify":
             creds = spotify_credentials(everything)
             if creds is None:
-                skip(level, f"spotify provider skipped: no credentials; {CREDENTIAL_HELP}")
+                skip(level, f"spotify provider skipped: {half_credentials(everything) or 'no credentials'}; "
+                            f"{CREDENTIAL_HELP}")
                 continue
             providers.append(SpotifyProvider(settings, creds, sleep=sleep))
         elif name == "local":

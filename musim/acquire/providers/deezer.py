@@ -32,6 +32,16 @@ log = logging.getLogger(__name__)
 QUOTA, BUSY, NO_DATA = 4, 700, 800
 
 
+def _code(value: Any) -> int | None:
+    """Deezer's error code as a number (``4`` and ``"4"`` alike); ``None`` when it is none."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
 class DeezerProvider(HttpProvider):
     """Deezer's public API (no credentials); ``fetch_album_genre`` adds one cached call per album."""
 
@@ -58,7 +68,9 @@ class DeezerProvider(HttpProvider):
         error = body.get("error") if isinstance(body, dict) else None
         if not error:
             return
-        code = error.get("code") if isinstance(error, dict) else None
+        if not isinstance(error, dict):  # {"error": "..."} or {"error": true}: a proxy's or an older API's words
+            raise ProviderError(self.name, f"Deezer error: {str(error)[:200]}")
+        code = _code(error.get("code"))
         text = f"Deezer error {code} {error.get('type', '')}: {error.get('message', '')}".strip()
         if code == QUOTA:
             raise RateLimited(self.name, text, status=code)
@@ -95,15 +107,19 @@ class DeezerProvider(HttpProvider):
         return genre
 
     def top_tracks(self, match: ArtistMatch, limit: int = 3) -> list[TrackCandidate]:
+        """The artist's own most popular tracks: Deezer's top list also holds the tracks of other artists it only
+        features on (their main artist named), so more are asked for and those are left out."""
         artist_id = match.candidate.provider_artist_id
         try:
-            body = self._get_as(DeezerTracks, f"/artist/{artist_id}/top", {"limit": limit})
+            asked = max(limit, min(2 * limit + 5, 100))  # room for the features left out
+            body = self._get_as(DeezerTracks, f"/artist/{artist_id}/top", {"limit": asked})
         except ProviderError as err:
             if err.status == NO_DATA:
                 return []
             raise
+        own = [t for t in body.data if t.artist is None or t.artist.id is None or ids(t.artist.id) == artist_id]
         tracks = []
-        for rank, t in enumerate(body.data[:limit], start=1):
+        for rank, t in enumerate(own[:limit], start=1):
             artist = t.artist or DeezerRef()
             tracks.append(
                 TrackCandidate(

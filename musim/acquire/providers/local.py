@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from musim.acquire.errors import ProviderError
+from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.matching import match_artist, normalize_name
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import Provider
@@ -115,8 +115,17 @@ class LocalFolderProvider(Provider):
             return tracks if tracks is not None else self.refresh()
 
     def match_artist(self, name: str) -> ArtistMatch | None:
+        """The folder's artist that is ``name``; :class:`ProviderRefused` when the folder holds no track at all (an
+        empty folder, a drive not mounted): not every artist's "no match", each given up until ``--retry``."""
+        tracks = self.tracks
+        if not tracks:
+            n = len(self.skipped)
+            other = f" ({n:,} other file{'' if n == 1 else 's'})" if n else ""
+            raise ProviderRefused(self.name, f"the music folder {path_text(self.root)} holds no audio file that names "
+                                             f"an artist{other}",
+                                  fix="check --path or MUSIM_LOCAL_MUSIC_DIR (a drive not mounted?), then run it again")
         by_artist: dict[str, list[LocalTrack]] = {}
-        for t in self.tracks:
+        for t in tracks:
             by_artist.setdefault(normalize_name(t.artist), []).append(t)
         candidates = [ArtistCandidate(self.name, key, ts[0].artist, float(len(ts))) for key, ts in by_artist.items()]
         return match_artist(name, candidates, threshold=self.settings.match_threshold)

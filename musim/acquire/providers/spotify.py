@@ -75,6 +75,18 @@ def spotify_credentials(settings: Settings | None = None) -> SpotifyCredentials 
     return None
 
 
+def half_credentials(settings: Settings | None = None) -> str | None:
+    """What is missing when only one variable of a pair is set (an id without its secret, or the other way round):
+    said instead of "no credentials", which reads as if nothing had been set; ``None`` when no pair is half set."""
+    acq = (settings or get_settings()).acquire
+    for cid, secret, prefix in ((acq.spotify_client_id, acq.spotify_client_secret, "MUSIM_SPOTIFY_CLIENT"),
+                                (acq.spotipy_client_id, acq.spotipy_client_secret, "SPOTIPY_CLIENT")):
+        if bool(cid) != bool(secret):
+            have, lack = ("ID", "SECRET") if cid else ("SECRET", "ID")
+            return f"{prefix}_{lack} is not set ({prefix}_{have} is): set both"
+    return None
+
+
 class RedactSecrets(logging.Filter):
     """Logging filter that blanks bearer/basic credentials and registered secret strings."""
 
@@ -95,6 +107,20 @@ class RedactSecrets(logging.Filter):
 _REDACT = RedactSecrets()
 
 
+class QuietHttpErrors(logging.Filter):
+    """spotipy logs every HTTP error answer at ERROR ("HTTP Error for GET to ... returned 429 due to ...") before
+    musim has retried it (a 429 or 503 that then passes) or said what failed in its own words: those lines go down
+    to DEBUG (``-v`` still shows them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG and str(record.msg).startswith("HTTP Error for"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_QUIET = QuietHttpErrors()
+
+
 def _install_redaction(creds: SpotifyCredentials) -> None:
     basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
     _REDACT.secrets.update({creds.client_secret, basic})
@@ -102,8 +128,9 @@ def _install_redaction(creds: SpotifyCredentials) -> None:
         register_secret(secret)  # every other log line and message too (musim.redact)
     for name in ("spotipy", "spotipy.client", "spotipy.oauth2", "spotipy.cache_handler", "spotipy.util"):
         logger = logging.getLogger(name)
-        if _REDACT not in logger.filters:
-            logger.addFilter(_REDACT)
+        for wanted in (_QUIET, _REDACT):
+            if wanted not in logger.filters:
+                logger.addFilter(wanted)
 
 
 def _token_error(provider: str, exc: SpotifyOauthError) -> ProviderError:
@@ -158,8 +185,13 @@ class SpotifyProvider(HttpProvider):
 
     def _call(self, fn: Callable[[], T], what: str) -> T:
         def attempt() -> T:
+            self.http.wait_for_pause(self.http.session, what)  # a Retry-After told to another thread
             try:
-                return fn()
+                body = fn()
+                if body is None:  # spotipy's answer to a body that is not JSON (a proxy's or a portal's page): no
+                    # answer of the API, not an empty one ("no match" would give the artist up)
+                    raise ProviderError(self.name, f"invalid JSON from {what}")
+                return body
             except SpotifyException as exc:
                 err = error_for_status(self.name, exc.http_status, exc.headers, what=what)
                 err = err or ProviderError(self.name, f"HTTP {exc.http_status} on {what}", status=exc.http_status)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from musim.acquire.errors import ProviderError
+from musim.acquire.models import scrub
 from musim.params import first_error
 
 M = TypeVar("M", bound=BaseModel)
@@ -128,7 +129,7 @@ class SpotifyTopTracks(_Wire):
 def parse(model: type[M], body: Any, *, provider: str, what: str) -> M:
     """``body`` (decoded JSON) as ``model``; a :class:`ProviderError` naming ``what`` and the first wrong field."""
     try:
-        return model.model_validate({} if body is None else body)
+        return model.model_validate({} if body is None else scrub(body))
     except ValidationError as exc:
         where, first, got = first_error(exc)
         msg = "Input should be a JSON object" if first["type"] in ("model_type", "dict_type") else first["msg"]
