@@ -108,6 +108,9 @@ def test_a_suite_that_cannot_run_fails_its_dataset_only(good):
         run = check(["test_broken", "artists"], docs=False)
         broken_result, artists = run.results
         assert broken_result.status == "failed" and "RuntimeError: table vanished" in broken_result.failures[0].line()
+        # the one line a gate or `quality check` ends with says why it could not run
+        assert run.failed_line() == ("test_broken (1 of 1 expectations failed: (suite): the suite runs "
+                                     "(error: RuntimeError: table vanished))")
         assert artists.status == "passed"
     finally:
         unregister(suite.name)
