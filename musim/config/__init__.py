@@ -47,6 +47,7 @@ from musim.config.sections import (
 from musim.config.values import FolderValue, RateLimit
 from musim.errors import ConfigError
 from musim.filenames import path_text
+from musim.redact import is_secret_name, register_secret
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -234,6 +235,9 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
 @functools.lru_cache(maxsize=16)
 def _read(relevant: tuple[tuple[str, str], ...], cwd: str, user_home: str) -> Settings:
     env = dict(relevant)
+    for variable, value in relevant:  # before anything is validated: a section's bad value stops the reading there,
+        if is_secret_name(variable):  # before the sections after it, whose secrets the error could then quote
+            register_secret(value)
     token = _ENV.set(env)
     try:
         settings = Settings()
