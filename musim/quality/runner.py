@@ -266,7 +266,9 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
             try:
                 results.append(_run_suite(gx_context, suite, ctx, run_id, present))
             except Exception as exc:  # a check that cannot run fails its dataset (recorded, named), not the run
-                log.exception("quality run %s: the %s suite could not run", run_id, suite.name)
+                # named in the result and its report; the traceback for -v and task logs (INFO), not on a plain
+                # command's stderr, where a traceback is for errors musim does not expect (`musim -v`)
+                log.info("quality run %s: the %s suite could not run", run_id, suite.name, exc_info=True)
                 results.append(DatasetResult(
                     run_id=run_id, dataset=suite.name, dump_id=ctx.dump_id, version=None, status="failed",
                     expectations=1, failed=1, reason=f"the suite could not run: {type(exc).__name__}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import pandas as pd
@@ -97,7 +98,9 @@ def test_a_custom_suite_with_its_own_frames(musim_home):
         unregister(suite.name)
 
 
-def test_a_suite_that_cannot_run_fails_its_dataset_only(good):
+def test_a_suite_that_cannot_run_fails_its_dataset_only(good, caplog):
+    """... and its traceback is no warning: `musim quality check` printed it on stderr without -v (logged with
+    log.exception), above the report that names the error."""
     def broken(ctx, coverage):
         raise RuntimeError("table vanished")
         yield  # pragma: no cover
@@ -105,7 +108,10 @@ def test_a_suite_that_cannot_run_fails_its_dataset_only(good):
     suite = register(DatasetSuite(name="test_broken", description="x", parts=(
         Part(name="p", expectations=lambda ctx: [], frames=broken),)), replace=True)
     try:
-        run = check(["test_broken", "artists"], docs=False)
+        with caplog.at_level(logging.INFO, logger="musim.quality.runner"):
+            run = check(["test_broken", "artists"], docs=False)
+        traced = [r for r in caplog.records if r.name == "musim.quality.runner" and r.exc_info]
+        assert traced and all(r.levelno < logging.WARNING for r in traced)  # shown with -v (INFO), in task logs
         broken_result, artists = run.results
         assert broken_result.status == "failed" and "RuntimeError: table vanished" in broken_result.failures[0].line()
         # the one line a gate or `quality check` ends with says why it could not run
