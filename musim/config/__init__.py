@@ -158,6 +158,7 @@ class Settings(BaseSettings):
         if not isinstance(data, dict):
             return data
         raw = data.get("MUSIM_HOME") or data.get("home") or ".musim"
+        raw = raw.strip() if isinstance(raw, str) else raw  # the paths under it too: see musim.config.values._path
         try:
             home = Path(raw).expanduser().absolute()
         except RuntimeError:  # ~user that does not exist: the field's own check names MUSIM_HOME
