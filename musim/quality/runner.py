@@ -56,6 +56,7 @@ class Failure:
     observed: list[Any]
     examples: list[Any]
     exception: str | None = None
+    facts: bool = False  # of a part of whole-table facts (sql_invariants): element_count is 1, the fact's value counts
 
     def line(self) -> str:
         what = self.description or f"{self.expectation}({', '.join(self.columns)})"
@@ -66,7 +67,7 @@ class Failure:
             bits.append(" ".join(f"{k}={v}" for k, v in limits.items()))
         if self.exception:
             bits.append(f"error: {self.exception}")
-        elif self.examples or (self.element_count == 1 and self.observed):  # a whole-table fact: its value
+        elif self.examples or (self.facts and self.observed):  # a whole-table fact: its value
             seen = self.count() or f"observed {self._short(self.observed)}"
             bits.append(seen + (f"; examples: {self._short(self.examples)}" if self.examples else ""))
         elif self.observed:
@@ -79,12 +80,14 @@ class Failure:
         must be zero), or None where the expectation counts nothing (a comparison of two facts, an error)."""
         if self.exception:
             return None
-        if self.element_count == 1 and self.kwargs.get("min_value") == 0 and self.kwargs.get("max_value") == 0:
+        if self.facts:
+            if not (self.kwargs.get("min_value") == 0 and self.kwargs.get("max_value") == 0):
+                return None  # a fact compared with another, or with a bound: its value says it (line)
             found = self.observed[0] if self.observed else None
             if isinstance(found, (int, float)) and not isinstance(found, bool):
                 return f"{found:,.0f} found" if float(found).is_integer() else f"{found:,} found"
             return None
-        if self.element_count > 1 and self.unexpected_count:
+        if self.element_count and self.unexpected_count:
             share = f", at most {1 - self.kwargs['mostly']:.0%} may be" if self.kwargs.get("mostly") is not None else ""
             return f"{self.unexpected_count:,} of {self.element_count:,} rows{share}"
         return None
@@ -102,6 +105,7 @@ class Failure:
         empty: dict[str, Any] = {"part": "?", "expectation": "?", "columns": [], "description": None, "kwargs": {},
                                  "unexpected_count": 0, "element_count": 0, "observed": [], "examples": []}
         known = {f.name for f in dataclasses.fields(cls)}
+        empty["facts"] = doc.get("part") == "invariants"  # recorded before `facts` was: every suite's facts part
         return cls(**{**empty, **{k: v for k, v in doc.items() if k in known}})
 
     @staticmethod
@@ -416,7 +420,8 @@ def _run_part(gx_context: Callable[[], Any], suite: DatasetSuite, part: Part, ct
         result.failures.append(Failure(
             part=part.name, expectation=o.type, columns=o.columns, description=o.description,
             kwargs=gx.jsonable(o.kwargs), unexpected_count=o.unexpected_count, element_count=o.element_count,
-            observed=gx.jsonable(o.observed[:n_examples]), examples=gx.jsonable(ex), exception=o.exception))
+            observed=gx.jsonable(o.observed[:n_examples]), examples=gx.jsonable(ex), exception=o.exception,
+            facts=part.facts))
     result.expectations += len(outcomes)
     result.failed += len(failed)
     if coverage.rows_total is not None:

@@ -219,3 +219,30 @@ def test_preload_imports_at_the_lowest_cpu_priority_until_a_check_hurries_it(mon
     assert seen[1] == (0 if os.geteuid() == 0 else 19)  # raising a priority back needs the privilege
     assert preloading._importing == {}  # an ended thread's id is never touched again
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's thread keeps its own
+
+
+def test_a_failure_counts_rows_of_a_table_and_the_value_of_a_whole_table_fact():
+    """The one-line summary of a failure: how many rows of a table (a table of one row too), how many bad things a
+    must-be-zero fact found, nothing invented for a fact compared with another (`1 of 1 rows` would be the frame's)."""
+    from musim.quality import Failure
+
+    def failure(**kw):
+        base = {"part": "rows", "expectation": "expect_column_values_to_match_regex", "columns": ["name"],
+                "description": "no empty names", "kwargs": {"regex": "\\S"}, "unexpected_count": 1,
+                "element_count": 1, "observed": [""], "examples": []}
+        return Failure(**{**base, **kw})
+
+    one_row = failure()
+    assert one_row.summary() == "rows: no empty names (1 of 1 rows)" and "1 of 1 rows unexpected" in one_row.line()
+    zero = failure(part="invariants", facts=True, description="one row per key", observed=[4],
+                   kwargs={"min_value": 0, "max_value": 0})
+    assert zero.summary() == "invariants: one row per key (4 found)" and "| 4 found" in zero.line()
+    pair = failure(part="invariants", facts=True, description="loaded = rows", observed=[[5, 4]],
+                   expectation="expect_column_pair_values_to_be_equal", kwargs={})
+    assert pair.summary() == "invariants: loaded = rows" and pair.line().endswith("| observed [[5, 4]]")
+    mostly = failure(unexpected_count=200, element_count=2000, kwargs={"mostly": 0.95, "min_value": 1})
+    assert mostly.summary() == "rows: no empty names (200 of 2,000 rows, at most 5% may be)"
+    # recorded before `facts` was: the suites' facts part is the one named invariants
+    assert Failure.from_json({"part": "invariants", "description": "d", "observed": [3], "element_count": 1,
+                              "unexpected_count": 1, "kwargs": {"min_value": 0, "max_value": 0}}).summary() \
+        == "invariants: d (3 found)"
