@@ -43,8 +43,10 @@ _BARE_FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*:\s*)
 _PAIR = re.compile(rf"""(?P<name>(?<![A-Za-z0-9_.-]){_NAME})(?P<sep>=)(?P<value>[^&\s"',;#]+)""", re.IGNORECASE)
 _AUTH = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
 # scheme://userinfo@ : userinfo is everything up to the last '@' before whitespace, '"', '<' or '>' (a
-# single quote is a legal password character; repr() quotes such strings with '"')
-_USERINFO = re.compile(r"""(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*)://(?P<info>[^\s"<>]*)@""")
+# single quote is a legal password character; repr() quotes such strings with '"'). Also scheme:/userinfo@: a URL
+# given where a path was expected comes back from pathlib with its '//' made one '/' (`https:/u:pw@host/x: no such
+# file`).
+_USERINFO = re.compile(r"""(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*)(?P<slashes>:/{1,2})(?P<info>[^\s"<>/][^\s"<>]*)@""")
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -77,13 +79,13 @@ def is_secret_name(name: str) -> bool:
 
 
 def _userinfo(match: re.Match[str]) -> str:
-    scheme, info = match["scheme"], match["info"]
+    scheme, slashes, info = match["scheme"], match["slashes"], match["info"]
     user, colon, _ = info.partition(":")
     if colon:
-        return f"{scheme}://{user}:{MASK}@"
+        return f"{scheme}{slashes}{user}:{MASK}@"
     if scheme.lower() == "s3":
         return match[0]  # s3://conn_id@bucket: the name of a connection, not a secret
-    return f"{scheme}://{MASK}@"
+    return f"{scheme}{slashes}{MASK}@"
 
 
 def redact(text: object) -> str:

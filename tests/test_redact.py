@@ -24,6 +24,9 @@ from musim.redact import format_exception, has_secret, is_secret_name, redact, r
     ("Authorization: Bearer abc.def", "Authorization: Bearer ***"),
     ('"spotify_token_url": "http://u:pw@h/tok"', '"spotify_token_url": "http://u:***@h/tok"'),
     ('"token_urls": "abc"', '"token_urls": "***"'),
+    # a URL given where a path was expected, as pathlib gives it back ('//' made '/')
+    ("https:/u:pw123456@example.invalid/x.tsv: no such file", "https:/u:***@example.invalid/x.tsv: no such file"),
+    ("s3:/AKIA:pw123456@bucket/x.tsv", "s3:/AKIA:***@bucket/x.tsv"),
 ])
 def test_what_is_hidden(text, expected):
     assert redact(text) == expected and has_secret(text)
@@ -33,6 +36,7 @@ def test_what_is_hidden(text, expected):
     "s3://musim_s3@bucket/prefix", "http://127.0.0.1:9000/x?a=1&region=us-east-1", "no URL here",
     '{"login": "AKIA", "password": null}', "file:///tmp/x",
     '"spotify_token_url": "http://localhost:9999/tok"',  # where a token is fetched, no secret (it was masked)
+    "file:/tmp/x", "s3:/musim_s3@bucket/prefix", "at 10:30/5 s", "https:/example.org/x",
 ])
 def test_what_is_kept(text):
     assert redact(text) == text and not has_secret(text)
@@ -57,3 +61,35 @@ def test_every_log_record_and_traceback_is_redacted(caplog):
         assert "pw-in-exc-2" not in format_exception(exc)
     assert "pw-in-log-1" not in caplog.text and "pw-in-exc-2" not in caplog.text
     assert "http://u:***@h:9000/x" in caplog.text and "Invalid endpoint: https://k:***@h" in caplog.text
+
+
+@pytest.mark.parametrize("argv", [
+    ["quality", "report", "--run", "http://me:pw123456@host"],                 # an id that quotes what it was given
+    ["ingest", "lastfm", "https://u:pw123456@example.invalid/plays.tsv"],      # a path that is a URL
+])
+def test_the_error_line_of_the_command_line_hides_a_password_it_quotes(musim_home, capsys, argv):
+    """`musim: error:` lines were printed as the error said them: the password of a URL given where an id or a path was
+    expected was shown (`run id 'http://me:pw123456@host' matches no quality run`), while `-v`'s traceback hid it."""
+    from musim.cli import main
+
+    for verbose in ([], ["-v"]):
+        code = main([*verbose, *argv])
+        out, err = capsys.readouterr()
+        assert code == 2 and "musim: error: " in err
+        assert "pw123456" not in out + err and ":***@" in err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv", [
+    ["ingest", "https://u:pw123456@example.invalid/plays.tsv"],         # `lastfm` left out: an invalid choice
+    ["quality", "check", "--width", "http://u:pw123456@example.invalid"],  # a URL where a number goes
+])
+def test_a_usage_error_hides_a_password_in_the_argument_it_quotes(capsys, argv):
+    """argparse's usage errors quote the refused argument as given: `musim ingest https://u:PASS@host/plays.tsv`
+    printed the password."""
+    from musim.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "error: argument" in err
+    assert "pw123456" not in err and "u:***@example.invalid" in err

@@ -20,6 +20,7 @@ import importlib
 import logging
 import os
 import sys
+from typing import NoReturn
 
 from musim import redact
 from musim.cli.quiet import quiet_tensorflow_start
@@ -51,10 +52,19 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParse
     return found
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its usage errors redacted: they quote the argument they refused (`musim ingest
+    https://user:pass@host/plays.tsv`, `lastfm` left out: `invalid choice: '…'`). Subcommands' parsers are of this
+    class too (``add_subparsers`` makes them of their parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(redact.redact(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from musim.cli.options import refuse_empty_values
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="musim", description="Content-based music similarity: ingest, similarity, audio, models.")
     _add_global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -97,7 +107,9 @@ def _main(argv: list[str] | None) -> int:
     except MusimError as exc:
         if args.verbose:
             sys.stderr.write(redact.format_exception(exc))
-        print(f"musim: error: {output.safe_line(exc) if exc.multiline else output.printable(exc, 0)}", file=sys.stderr)
+        message = redact.redact(exc)  # a URL with a password given where a path, a name or an id was expected
+        print(f"musim: error: {output.safe_line(message) if exc.multiline else output.printable(message, 0)}",
+              file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`musim ... | head`): nothing to report, as for any filter
         return reader_gone()

@@ -6,6 +6,7 @@ import argparse
 import sys
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from musim import sandbox
 from musim.cli.output import print_json, print_table, printable
@@ -73,7 +74,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(run.describe())
     if not run.success:
-        print(f"musim: error: data quality check failed: {', '.join(r.dataset for r in run.failed)}", file=sys.stderr)
+        print(printable(f"musim: error: data quality check failed: {run.failed_line()}", 0), file=sys.stderr)
         return FAILED
     if args.dataset and run.checked_nothing:  # what was asked for could not be checked
         print(printable(f"musim: error: nothing was checked: {'; '.join(r.reason or r.dataset for r in run.results)}",
@@ -103,18 +104,24 @@ def cmd_report(args: argparse.Namespace) -> int:
                 title=f"quality run {runs[0]}" if args.run else
                 f"the latest quality result of {'each dataset' if not args.dataset else args.dataset}"
                 + (f" (dump {args.dump})" if args.dump else "") + (f": run {runs[0]}" if one and not args.run else ""))
+    from musim.quality.runner import Failure
+
     for r in rows:
-        for f in r["failures"]:
-            ex = f.get("examples") or f.get("observed") or []
-            what = f.get("description") or f"{f['expectation']}({', '.join(f['columns'])})"
-            print(printable(f"  {r['dataset']} FAILED {f['part']}: {what}" + (f"; e.g. {ex[:5]}" if ex else ""), 0))
+        for f in r["failures"]:  # as `quality check` said it: the limits, how many rows, examples of bad values
+            print(printable(f"  {r['dataset']} FAILED {Failure.from_json(f).line()}", 0))
     for run in runs:
         link = docs.get(run)
         if link is None:
             continue
         which = "" if one else f" of run {run} ({', '.join(r['dataset'] for r in rows if r['run_id'] == run)})"
         path = urllib.request.url2pathname(urllib.parse.urlsplit(link).path) if link.startswith("file://") else None
-        print(printable(f"Data Docs{which}: {link}", 0) + (f"\n  (local file: {printable(path, 0)})" if path else ""))
+        where = ""
+        if path and Path(path).is_file():
+            where = f"\n  (local file: {printable(path, 0)})"
+        elif path:  # a restored warehouse, a store moved or emptied: a link to nothing would look like a broken site
+            where = (f"\n  (missing: no local file {printable(path, 0)}; the store configured now (MUSIM_OBJECT_STORE) "
+                     "does not hold these Data Docs: they were published to another store, or removed)")
+        print(printable(f"Data Docs{which}: {link}", 0) + where)
     if not docs:
         print(f"Data Docs: none were published for {'this run' if one else 'these runs'}")
     return 0

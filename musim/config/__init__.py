@@ -47,6 +47,7 @@ from musim.config.sections import (
 from musim.config.values import FolderValue, RateLimit
 from musim.errors import ConfigError
 from musim.filenames import path_text
+from musim.redact import is_secret_name, register_secret
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -157,6 +158,7 @@ class Settings(BaseSettings):
         if not isinstance(data, dict):
             return data
         raw = data.get("MUSIM_HOME") or data.get("home") or ".musim"
+        raw = raw.strip() if isinstance(raw, str) else raw  # the paths under it too: see musim.config.values._path
         try:
             home = Path(raw).expanduser().absolute()
         except RuntimeError:  # ~user that does not exist: the field's own check names MUSIM_HOME
@@ -234,6 +236,9 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
 @functools.lru_cache(maxsize=16)
 def _read(relevant: tuple[tuple[str, str], ...], cwd: str, user_home: str) -> Settings:
     env = dict(relevant)
+    for variable, value in relevant:  # before anything is validated: a section's bad value stops the reading there,
+        if is_secret_name(variable):  # before the sections after it, whose secrets the error could then quote
+            register_secret(value)
     token = _ENV.set(env)
     try:
         settings = Settings()

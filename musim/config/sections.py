@@ -43,6 +43,7 @@ from musim.config.values import (
     RateLimitValue,
     Seconds,
     SeedInt,
+    Stripped,
     Threads,
     WindowSeconds,
     Words,
@@ -287,7 +288,7 @@ class FeatureSettings(Section):
 class IngestSettings(Section):
     """Where Last.FM dumps arrive and which engine reads the 360K plays files."""
 
-    landing: str = var("MUSIM_LANDING", default=..., shown="$MUSIM_HOME/landing/lastfm",
+    landing: Stripped = var("MUSIM_LANDING", default=..., shown="$MUSIM_HOME/landing/lastfm",
                        description="where new Last.FM dumps are dropped (a folder or s3:// URL)")
     settle_s: NonNegativeSeconds = var("MUSIM_LANDING_SETTLE_S", default=60.0,
                                 description="a landed dump whose files changed less than this many seconds ago is "
@@ -307,7 +308,7 @@ class SimilaritySettings(Section):
 class LibrarySettings(Section):
     """The user's own music library."""
 
-    landing: str = var("MUSIM_LIBRARY_LANDING", default=..., shown="$MUSIM_HOME/landing/library",
+    landing: Stripped = var("MUSIM_LIBRARY_LANDING", default=..., shown="$MUSIM_HOME/landing/library",
                        description="folder or object-store prefix (s3://bucket/prefix) the library_scan DAG adds "
                                    "music from")
     real_music: FolderValue = var("MUSIM_REAL_MUSIC", factory=lambda: _REPO / "benchmarks" / "data" / "real_music",

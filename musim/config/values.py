@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 __all__ = ["Bool", "Choice", "CountryCode", "Fraction", "HttpUrl", "Integer", "MemoryLimit", "NonNegative", "NonNegativeInt",
            "FolderValue", "PathValue", "Positive", "PositiveInt", "RateLimit", "RateLimitValue", "NonNegativeSeconds", "Seconds", "SeedInt",
-           "Threads", "WindowSeconds", "Words"]
+           "Stripped", "Threads", "WindowSeconds", "Words"]
 
 
 #: No integer setting goes beyond what DuckDB's and NumPy's 64-bit integers hold.
@@ -170,18 +170,24 @@ def _words(raw: Any) -> tuple[str, ...]:
     return tuple(p.strip().lower() for p in parts if p.strip())
 
 
+#: Text without surrounding blanks (a folder or URL kept as text: a landing place).
+Stripped = Annotated[str, BeforeValidator(lambda raw: raw.strip() if isinstance(raw, str) else raw)]
+
+
 #: A comma-separated list of lower-case words.
 Words = Annotated[tuple[str, ...], BeforeValidator(_words), PlainSerializer(lambda v: ",".join(v))]
 
 
 def _path(raw: Any) -> Path:
+    if isinstance(raw, str):  # `MUSIM_HOME=/data/musim ` (an env file's stray blank) is /data/musim, as numbers are
+        raw = raw.strip()     # read: not a folder "/data/musim " beside it, nor " /data" under the working folder
     try:
         return Path(raw).expanduser().absolute()
     except (TypeError, RuntimeError):  # not a path; ~user that does not exist
         raise ValueError("a path (and no unknown ~user)") from None
 
 
-#: A local path, ``~`` expanded and made absolute.
+#: A local path, ``~`` expanded and made absolute (surrounding blanks dropped).
 PathValue = Annotated[Path, BeforeValidator(_path)]
 
 

@@ -52,8 +52,8 @@ def gate_task(datasets: Sequence[str], dump_id: str | None) -> dict:
         except Exception as exc:  # outside a task (tests calling it directly): no link to attach
             log.debug("no Airflow context to push the Data Docs link to: %s", exc)
     if not run.success:
-        raise QualityError(f"data quality gate failed for {', '.join(r.dataset for r in run.failed)} "
-                           f"(run {run.run_id}); nothing downstream runs.\n{run.describe()}",
+        raise QualityError(f"data quality gate failed for {run.failed_line()} (run {run.run_id}); nothing "
+                           f"downstream runs.\n{run.describe()}",
                            run_id=run.run_id, failed=[r.dataset for r in run.failed])
     return {"run_id": run.run_id, "docs_url": run.docs_url,
             "datasets": {r.dataset: r.status for r in run.results}}

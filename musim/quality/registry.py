@@ -130,6 +130,9 @@ class Part:
     #: the frames need nothing but their context's connection and fit in memory together: the runner may
     #: fetch them on a cursor of their own while the parts before them are validated
     prefetch: bool = False
+    #: the frames are one row of whole-table facts (:func:`sql_invariants`): a failed expectation's count is a fact's
+    #: value, not rows of the table
+    facts: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,7 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
         return out
 
     return Part(name=name, expectations=expectations, frames=frames, examples=fetch_examples, prefetch=True,
-                description=description or f"whole-table invariants ({query})")
+                description=description or f"whole-table invariants ({query})", facts=True)
 
 
 def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, by_rowid: bool = False,

@@ -56,6 +56,7 @@ class Failure:
     observed: list[Any]
     examples: list[Any]
     exception: str | None = None
+    facts: bool = False  # of a part of whole-table facts (sql_invariants): element_count is 1, the fact's value counts
 
     def line(self) -> str:
         what = self.description or f"{self.expectation}({', '.join(self.columns)})"
@@ -66,12 +67,46 @@ class Failure:
             bits.append(" ".join(f"{k}={v}" for k, v in limits.items()))
         if self.exception:
             bits.append(f"error: {self.exception}")
-        elif self.examples:
-            bits.append(f"observed {self._short(self.observed)}; examples: {self._short(self.examples)}")
+        elif self.examples or (self.facts and self.observed):  # a whole-table fact: its value
+            seen = self.count() or f"observed {self._short(self.observed)}"
+            bits.append(seen + (f"; examples: {self._short(self.examples)}" if self.examples else ""))
         elif self.observed:
             bits.append(f"{self.unexpected_count:,} of {self.element_count:,} rows unexpected, e.g. "
                         f"{self._short(self.observed)}")
         return " | ".join(bits)
+
+    def count(self) -> str | None:
+        """How much was bad, in words: ``3 of 52,227 rows`` (row by row), ``3 found`` (a whole-table count that
+        must be zero), or None where the expectation counts nothing (a comparison of two facts, an error)."""
+        if self.exception:
+            return None
+        if self.facts:
+            if not (self.kwargs.get("min_value") == 0 and self.kwargs.get("max_value") == 0):
+                return None  # a fact compared with another, or with a bound: its value says it (line)
+            found = self.observed[0] if self.observed else None
+            if isinstance(found, (int, float)) and not isinstance(found, bool):
+                return f"{found:,.0f} found" if float(found).is_integer() else f"{found:,} found"
+            return None
+        if self.element_count and self.unexpected_count:
+            share = f", at most {1 - self.kwargs['mostly']:.0%} may be" if self.kwargs.get("mostly") is not None else ""
+            return f"{self.unexpected_count:,} of {self.element_count:,} rows{share}"
+        return None
+
+    def summary(self) -> str:
+        """``part: what (how much)``: the failure in a few words, for one-line messages."""
+        what = self.description or f"{self.expectation}({', '.join(self.columns)})"
+        error = self.exception.strip().splitlines()[0][:160] if self.exception and self.exception.strip() else None
+        how = self.count() or (f"error: {error}" if error else "could not be evaluated" if self.exception else None)
+        return f"{self.part}: {what}" + (f" ({how})" if how else "")
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Failure:
+        """A failure as recorded in ``quality_result.failures`` (fields an older run did not record left empty)."""
+        empty: dict[str, Any] = {"part": "?", "expectation": "?", "columns": [], "description": None, "kwargs": {},
+                                 "unexpected_count": 0, "element_count": 0, "observed": [], "examples": []}
+        known = {f.name for f in dataclasses.fields(cls)}
+        empty["facts"] = doc.get("part") == "invariants"  # recorded before `facts` was: every suite's facts part
+        return cls(**{**empty, **{k: v for k, v in doc.items() if k in known}})
 
     @staticmethod
     def _short(values: list[Any], n: int = 5) -> str:
@@ -107,6 +142,15 @@ class DatasetResult:
         out = asdict(self)
         out["success"] = self.success
         return out
+
+    def summary(self, most: int = 3) -> str:
+        """``dataset (2 of 22 expectations failed: part: what (3 of 52,227 rows); ...)``: one line naming the
+        dataset, its failed expectations (the first ``most``) and how many rows each found bad."""
+        if self.status != "failed":
+            return f"{self.dataset} ({self.status})"
+        shown = "; ".join(f.summary() for f in self.failures[:most])
+        more = f"; and {len(self.failures) - most} more" if len(self.failures) > most else ""
+        return f"{self.dataset} ({self.failed} of {self.expectations} expectations failed: {shown}{more})"
 
     def describe(self) -> list[str]:
         scope = f" (dump {self.dump_id[:12]})" if self.dump_id else ""
@@ -144,6 +188,10 @@ class QualityRun:
                 "docs_error": self.docs_error, "seconds": round(self.seconds, 3),
                 "docs_seconds": round(self.docs_seconds, 3),
                 "datasets": [r.to_json() for r in self.results]}
+
+    def failed_line(self) -> str:
+        """The failed datasets, each with its failed expectations and how many rows they found bad (one line)."""
+        return ", ".join(r.summary() for r in self.failed)
 
     @property
     def checked_nothing(self) -> bool:
@@ -222,7 +270,9 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
             try:
                 results.append(_run_suite(gx_context, suite, ctx, run_id, present))
             except Exception as exc:  # a check that cannot run fails its dataset (recorded, named), not the run
-                log.exception("quality run %s: the %s suite could not run", run_id, suite.name)
+                # named in the result and its report; the traceback for -v and task logs (INFO), not on a plain
+                # command's stderr, where a traceback is for errors musim does not expect (`musim -v`)
+                log.info("quality run %s: the %s suite could not run", run_id, suite.name, exc_info=True)
                 results.append(DatasetResult(
                     run_id=run_id, dataset=suite.name, dump_id=ctx.dump_id, version=None, status="failed",
                     expectations=1, failed=1, reason=f"the suite could not run: {type(exc).__name__}",
@@ -273,8 +323,8 @@ def gate(datasets: Sequence[str], *, dump_id: str | None = None, thresholds: Qua
     else:
         run = check(datasets, dump_id=dump_id, thresholds=thresholds, settings=settings)
     if not run.success:
-        raise QualityError(f"data quality gate failed: {', '.join(r.dataset for r in run.failed)}\n"
-                           + run.describe())
+        raise QualityError(f"data quality gate failed: {run.failed_line()}\n" + run.describe(), run_id=run.run_id,
+                           failed=[r.dataset for r in run.failed])
     return run
 
 
@@ -370,7 +420,8 @@ def _run_part(gx_context: Callable[[], Any], suite: DatasetSuite, part: Part, ct
         result.failures.append(Failure(
             part=part.name, expectation=o.type, columns=o.columns, description=o.description,
             kwargs=gx.jsonable(o.kwargs), unexpected_count=o.unexpected_count, element_count=o.element_count,
-            observed=gx.jsonable(o.observed[:n_examples]), examples=gx.jsonable(ex), exception=o.exception))
+            observed=gx.jsonable(o.observed[:n_examples]), examples=gx.jsonable(ex), exception=o.exception,
+            facts=part.facts))
     result.expectations += len(outcomes)
     result.failed += len(failed)
     if coverage.rows_total is not None:

@@ -192,3 +192,29 @@ def test_a_folder_setting_that_cannot_be_made_is_named_where_it_is_made(tmp_path
     assert musim(["dumps"]) == 2
     assert capsys.readouterr().err.startswith(f"musim: error: MUSIM_TMP (or MUSIM_HOME): cannot make the folder "
                                               f"{blocker / 'tmp'} (")
+
+
+def test_a_bad_value_that_holds_a_secret_read_after_it_does_not_show_it(tmp_path):
+    """A section's bad value stops the reading at that section, so the secrets of the sections after it were not
+    registered yet, and the error quoted the value as given: `MUSIM_DUCKDB_THREADS=$AWS_SECRET_ACCESS_KEY` (a slip in
+    an env file) printed the S3 secret key."""
+    secret = "wJalrXUtnFEMI-K7MDENG-planted-4c1e"
+    for variable in ("MUSIM_DUCKDB_THREADS", "MUSIM_S3_PART_SIZE"):  # a section before; the same section, read first
+        env = {"MUSIM_HOME": str(tmp_path), "AWS_SECRET_ACCESS_KEY": secret, variable: secret}
+        with pytest.raises(ConfigError) as raised:
+            get_settings(env)
+        assert str(raised.value).startswith(variable) and secret not in str(raised.value)
+
+
+def test_blanks_around_a_path_are_dropped_as_around_a_number(tmp_path):
+    """`MUSIM_HOME=/data/musim ` (a stray blank in an env file) made a folder "/data/musim " beside the real one, and
+    `MUSIM_WAREHOUSE= /data/w.duckdb` a warehouse under "<working folder>/ /data/": a new, empty warehouse, silently,
+    while `MUSIM_DUCKDB_THREADS= 4 ` is read as 4."""
+    s = get_settings({"MUSIM_HOME": f"{tmp_path} ", "MUSIM_WAREHOUSE": f" {tmp_path / 'w.duckdb'}",
+                      "MUSIM_LANDING": f"{tmp_path / 'landing'}\t", "MUSIM_LIBRARY_LANDING": " s3://bucket/music ",
+                      "MUSIM_SERVING_DIR": f" {tmp_path / 'serving'}\n", "MUSIM_DUCKDB_THREADS": " 4 "})
+    assert (s.home, s.tmp_dir, s.warehouse.path) == (tmp_path, tmp_path / "tmp", tmp_path / "w.duckdb")
+    assert (s.serving_dir, s.ingest.landing, s.library.landing) == (tmp_path / "serving", str(tmp_path / "landing"),
+                                                                    "s3://bucket/music")
+    assert s.warehouse.threads == 4
+    assert get_settings({"MUSIM_HOME": f" {tmp_path}"}).warehouse.path == tmp_path / "warehouse.duckdb"

@@ -45,7 +45,7 @@ def test_check_fails_with_exit_2_naming_expectations_and_bad_values(good, capsys
     with warehouse.writer() as con:
         con.execute("UPDATE lastfm_plays SET plays = -5 WHERE user_id = 1")
     code, out, err = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--no-docs")
-    assert code == 2 and err == "musim: error: data quality check failed: lastfm_plays\n"
+    assert code == 2 and err.startswith("musim: error: data quality check failed: lastfm_plays (")
     assert "FAILED" in out
     assert "plays are integers >= 0" in out and "plays -5" in out  # the invariant with an example row
     assert "plays >= 0" in out and "-5" in out                      # GX's row-level expectation too
@@ -53,7 +53,7 @@ def test_check_fails_with_exit_2_naming_expectations_and_bad_values(good, capsys
     code, out, err = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--no-docs", "--json")
     report = json.loads(out)  # the check's product is its result: printed, and the failure said on stderr as always
     assert code == 2 and report["success"] is False
-    assert err == "musim: error: data quality check failed: lastfm_plays\n"
+    assert err.startswith("musim: error: data quality check failed: lastfm_plays (") and err.count("\n") == 1
     failed = report["datasets"][0]["failures"]
     assert {"part", "expectation", "columns", "examples", "observed", "unexpected_count"} <= failed[0].keys()
     assert any(f["columns"] == ["bad_plays_rows"] and "plays -5" in f["examples"][0] for f in failed)
@@ -275,3 +275,56 @@ def test_report_names_the_suites_or_what_the_run_checked_not_to_run_a_check(good
     code, out, err = cli(capsys, "quality", "report", "--dataset", "similarity")  # a suite never run: run a check
     assert (code, out) == (2, "") and err.startswith("musim: error: no quality results matching dataset=similarity "
                                                      "yet: run `musim quality check` first")
+
+
+def test_a_failed_check_says_in_one_line_the_dataset_the_expectations_and_how_many_rows(good, capsys):
+    """`quality check` ended with `musim: error: data quality check failed: lastfm_plays`, the gates' errors began
+    so too: which expectation failed, and on how many rows, was only in the report above (or in the task log)."""
+    with warehouse.writer() as con:
+        bad = con.execute("SELECT count(*) FROM lastfm_plays WHERE user_id = 1").fetchone()[0]
+        total = con.execute("SELECT count(*) FROM lastfm_plays").fetchone()[0]
+        con.execute("UPDATE lastfm_plays SET plays = -5 WHERE user_id = 1")
+    assert bad > 1
+    code, out, err = cli(capsys, "quality", "check", "--dataset", "lastfm_plays", "--no-docs")
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("musim: error: data quality check failed: lastfm_plays (2 of ")
+    assert f"invariants: plays are integers >= 0 (rows with NULL or negative plays) ({bad} found)" in err
+    assert f"rows: plays >= 0 ({bad} of {total:,} rows)" in err
+    assert f"| {bad} found; examples: [" in out  # the report: the count of bad rows, not "observed [N]"
+
+    with pytest.raises(QualityError) as raised:
+        gate(["lastfm_plays"])
+    first = str(raised.value).splitlines()[0]
+    assert first.startswith("data quality gate failed: lastfm_plays (") and f"({bad} of {total:,} rows)" in first
+    assert raised.value.failed == ("lastfm_plays",) and raised.value.run_id
+
+
+def test_a_mostly_expectation_that_fails_says_how_many_rows_and_the_share_allowed(good, capsys):
+    """A `mostly` failure (profile ages) was reported as `ages are plausible where given; e.g. [500.0]` by `quality
+    report`: neither how many rows were bad nor that a share of them was allowed."""
+    with warehouse.writer() as con:
+        n = con.execute("SELECT count(*) FROM lastfm_profile").fetchone()[0]
+        con.execute("UPDATE lastfm_profile SET age = 500 WHERE rowid % 10 = 0")
+        bad = con.execute("SELECT count(*) FROM lastfm_profile WHERE age = 500").fetchone()[0]
+    assert bad / n > 0.05
+    code, _, err = cli(capsys, "quality", "check", "--dataset", "lastfm_profiles", "--no-docs")
+    assert code == 2 and f"ages are plausible where given ({bad} of {n:,} rows, at most 5% may be)" in err
+    code, out, _ = cli(capsys, "quality", "report", "--dataset", "lastfm_profiles")
+    line = next(line for line in out.splitlines() if "FAILED" in line)
+    assert code == 0 and "ages are plausible where given" in line and "mostly=0.95" in line
+    assert f"{bad} of {n:,} rows unexpected, e.g. [500" in line
+
+
+def test_the_report_says_when_the_data_docs_it_links_to_are_missing(good, capsys):
+    """`quality report` printed `(local file: …)` for Data Docs no longer there (a restored warehouse, the objects
+    folder emptied): a link to nothing."""
+    import shutil
+
+    code, out, _ = cli(capsys, "quality", "check", "--dataset", "artists", "--json")
+    run_id = json.loads(out)["run_id"]
+    code, out, _ = cli(capsys, "quality", "report", "--run", run_id)
+    assert code == 0 and "(local file: " in out and "missing" not in out
+    shutil.rmtree(good / "objects" / "quality" / "docs" / run_id)
+    code, out, _ = cli(capsys, "quality", "report", "--run", run_id)
+    assert code == 0 and "(local file: " not in out
+    assert f"(missing: no local file {good / 'objects' / 'quality' / 'docs' / run_id / 'index.html'};" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import pandas as pd
@@ -97,7 +98,9 @@ def test_a_custom_suite_with_its_own_frames(musim_home):
         unregister(suite.name)
 
 
-def test_a_suite_that_cannot_run_fails_its_dataset_only(good):
+def test_a_suite_that_cannot_run_fails_its_dataset_only(good, caplog):
+    """... and its traceback is no warning: `musim quality check` printed it on stderr without -v (logged with
+    log.exception), above the report that names the error."""
     def broken(ctx, coverage):
         raise RuntimeError("table vanished")
         yield  # pragma: no cover
@@ -105,9 +108,15 @@ def test_a_suite_that_cannot_run_fails_its_dataset_only(good):
     suite = register(DatasetSuite(name="test_broken", description="x", parts=(
         Part(name="p", expectations=lambda ctx: [], frames=broken),)), replace=True)
     try:
-        run = check(["test_broken", "artists"], docs=False)
+        with caplog.at_level(logging.INFO, logger="musim.quality.runner"):
+            run = check(["test_broken", "artists"], docs=False)
+        traced = [r for r in caplog.records if r.name == "musim.quality.runner" and r.exc_info]
+        assert traced and all(r.levelno < logging.WARNING for r in traced)  # shown with -v (INFO), in task logs
         broken_result, artists = run.results
         assert broken_result.status == "failed" and "RuntimeError: table vanished" in broken_result.failures[0].line()
+        # the one line a gate or `quality check` ends with says why it could not run
+        assert run.failed_line() == ("test_broken (1 of 1 expectations failed: (suite): the suite runs "
+                                     "(error: RuntimeError: table vanished))")
         assert artists.status == "passed"
     finally:
         unregister(suite.name)
@@ -210,3 +219,30 @@ def test_preload_imports_at_the_lowest_cpu_priority_until_a_check_hurries_it(mon
     assert seen[1] == (0 if os.geteuid() == 0 else 19)  # raising a priority back needs the privilege
     assert preloading._importing == {}  # an ended thread's id is never touched again
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's thread keeps its own
+
+
+def test_a_failure_counts_rows_of_a_table_and_the_value_of_a_whole_table_fact():
+    """The one-line summary of a failure: how many rows of a table (a table of one row too), how many bad things a
+    must-be-zero fact found, nothing invented for a fact compared with another (`1 of 1 rows` would be the frame's)."""
+    from musim.quality import Failure
+
+    def failure(**kw):
+        base = {"part": "rows", "expectation": "expect_column_values_to_match_regex", "columns": ["name"],
+                "description": "no empty names", "kwargs": {"regex": "\\S"}, "unexpected_count": 1,
+                "element_count": 1, "observed": [""], "examples": []}
+        return Failure(**{**base, **kw})
+
+    one_row = failure()
+    assert one_row.summary() == "rows: no empty names (1 of 1 rows)" and "1 of 1 rows unexpected" in one_row.line()
+    zero = failure(part="invariants", facts=True, description="one row per key", observed=[4],
+                   kwargs={"min_value": 0, "max_value": 0})
+    assert zero.summary() == "invariants: one row per key (4 found)" and "| 4 found" in zero.line()
+    pair = failure(part="invariants", facts=True, description="loaded = rows", observed=[[5, 4]],
+                   expectation="expect_column_pair_values_to_be_equal", kwargs={})
+    assert pair.summary() == "invariants: loaded = rows" and pair.line().endswith("| observed [[5, 4]]")
+    mostly = failure(unexpected_count=200, element_count=2000, kwargs={"mostly": 0.95, "min_value": 1})
+    assert mostly.summary() == "rows: no empty names (200 of 2,000 rows, at most 5% may be)"
+    # recorded before `facts` was: the suites' facts part is the one named invariants
+    assert Failure.from_json({"part": "invariants", "description": "d", "observed": [3], "element_count": 1,
+                              "unexpected_count": 1, "kwargs": {"min_value": 0, "max_value": 0}}).summary() \
+        == "invariants: d (3 found)"
