@@ -145,11 +145,15 @@ def _serve(final: Path, settings: Settings, keep: int) -> None:
         if snapshots.holds(pin, settings):  # a rollback holds: written, kept, not served (say so)
             log.warning("%s", snapshots.pinned_line(final, pin))
         else:
+            why = snapshots.why_not_held(pin, settings) if pin is not None else None
             snapshots.point_current(final, settings)
-            if pin is not None:  # its snapshot is gone: it held nothing
-                pin.path.unlink(missing_ok=True)
-                log.warning("published %s and made it current: the rollback pin named %s, which is gone (deleted "
-                            "by hand?), so the pin was removed", final.name, pin.snapshot or "nothing")
+            if pin is not None:  # its snapshot is gone or damaged: it held nothing
+                try:
+                    snapshots.remove_pin(settings)
+                    log.warning("published %s and made it current: the rollback pin %s, so the pin was removed",
+                                final.name, why)
+                except StorageError as exc:
+                    log.warning("published %s and made it current: the rollback pin %s; %s", final.name, why, exc)
         try:
             snapshots.prune(settings, keep=keep)
         except Exception as exc:  # noqa: BLE001 - the new snapshot is served: a pruning failure only warns
