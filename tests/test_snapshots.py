@@ -143,6 +143,8 @@ def test_stray_snapshot_named_entries_are_listed_never_pruned_and_never_break_a_
     assert main(["publish", "--list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert {s["snapshot"] for s in listed if s["problem"]} == {impossible.name, a_folder.name}
+    assert all(s.keys() == listed[0].keys() for s in listed)  # the strays lacked builds, models and held_by
+    assert [(s["builds"], s["models"], s["held_by"]) for s in listed if s["problem"]] == [([], [], None)] * 2
     assert main(["publish", "--rollback"]) == 0
     assert "rolled back" in capsys.readouterr().out
 
