@@ -124,12 +124,12 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
                 _detach_after(con, exc)
                 raise
             sql.run(con, "serving/detach.sql")
+            _finish_snapshot(partial, settings)
         except duckdb.Error as exc:
             full = _full_serving_disk(exc, partial, settings)
             if full is None:
                 raise
             raise full from exc
-        _finish_snapshot(partial, settings)
         partial.chmod(SNAPSHOT_MODE)
         _fsync(partial)
         os.replace(partial, final)
@@ -236,8 +236,10 @@ def _full_serving_disk(exc: duckdb.Error, partial: Path, settings: Settings) -> 
     path = warehouse.full_disk(exc)
     if path is None or (path and not Path(path).resolve().is_relative_to(settings.serving_dir.resolve())):
         return None
-    return StorageError(f"cannot write {path or partial}: No space left on device; the previous snapshot keeps "
-                        "serving; free space in MUSIM_SERVING_DIR and rerun musim publish")
+    serves = ("the previous snapshot keeps serving" if (settings.serving_dir / CURRENT).is_symlink()
+              else "nothing is served yet")
+    return StorageError(f"cannot write {path or partial}: No space left on device; {serves}; free space in "
+                        "MUSIM_SERVING_DIR and rerun musim publish")
 
 
 def clean_leftovers(settings: Settings | None = None) -> list[Path]:
