@@ -349,7 +349,8 @@ def served(path: Path, settings: Settings | None = None) -> bool:
 
 def prune(settings: Settings | None = None, *, keep: int = 3) -> list[Path]:
     """Remove the snapshots beyond the newest of each of the newest ``keep`` distinct served states (a snapshot that
-    cannot be read counts as a state of its own); never the current one, nor the pinned one (:class:`Pin`), nor one
+    cannot be read serves no state: it takes no state's place, and goes once ``keep`` states newer than it are
+    kept); never the current one, nor the pinned one (:class:`Pin`), nor one
     another process holds open (what it serves is unknown: neither counted nor removed). The newest snapshot is
     always kept (it comes first), so under a pin the newest one written beside the pinned one survives for
     :func:`release` to serve. Returns the paths removed. Call it under :func:`serving_lock`."""
@@ -361,9 +362,12 @@ def prune(settings: Settings | None = None, *, keep: int = 3) -> list[Path]:
     for snap in list_snapshots(settings):  # newest first
         if snap.held:
             continue
-        state = snap.state or f"unreadable {snap.name}"
-        if snap.current or snap.name == pinned or (state not in kept_states and len(kept_states) < max(keep, 1)):
-            kept_states.add(state)
+        if snap.problem:  # damaged: it can never be served again, so it never pushes a servable state out
+            if snap.current or snap.name == pinned or len(kept_states) < max(keep, 1):
+                continue
+        elif snap.current or snap.name == pinned or (snap.state not in kept_states and
+                                                     len(kept_states) < max(keep, 1)):
+            kept_states.add(snap.state)
             continue
         snap.path.unlink(missing_ok=True)
         Path(str(snap.path) + ".wal").unlink(missing_ok=True)

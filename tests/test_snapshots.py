@@ -354,3 +354,15 @@ def test_a_folder_at_the_pin_is_refused_before_current_moves(three_states, capsy
         assert serving.current_path() == three_states[0]  # nothing changed
     snapshots.pin_path().rmdir()
     assert main(["publish", "--release"]) == 0 and serving.current_path() == three_states[2]
+
+
+def test_a_damaged_snapshot_never_pushes_a_servable_state_out(three_states, musim_home):
+    """A snapshot cut short counted as a state of its own: the next publish of another state kept it (it can never
+    be served) and removed the only snapshot of the oldest state, a rollback target."""
+    three_states[1].chmod(0o644)
+    three_states[1].write_bytes(b"not a database" * 100)  # damaged in place
+    fourth = _publish(4)
+    assert all(p.exists() for p in three_states)  # k = 1, 3, 4 kept; the damaged one is newer than the third state
+    fifth = _publish(5)
+    assert [p.exists() for p in three_states] == [False, False, True] and fourth.exists() and fifth.exists()
+    assert main(["publish", "--rollback", three_states[2].name]) == 0
