@@ -49,6 +49,8 @@ _READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.St
 _VERB = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+#: DuckDB's advice to change a setting ('Use "SET max_expression_depth TO x" to increase ...'), which the door refuses.
+_SET_ADVICE = re.compile(r"\s*\b(?:Use|Try|Consider)\b[^.]*?\bSET\b[^.]*\.?", re.IGNORECASE)
 #: What the attached file is called inside a sandbox (``current_database()``).
 SNAPSHOT_ALIAS = "snapshot"
 WAREHOUSE_ALIAS = "warehouse"
@@ -165,7 +167,7 @@ def check_statement(query: str) -> duckdb.Statement:
     try:
         found = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        raise QueryError(f"the query does not parse: {first_line(exc)}") from None
+        raise QueryError(f"the query does not parse: {_door_line(exc)}") from None
     if not found:
         raise QueryError('the query is empty: give one SQL statement, e.g. "SHOW TABLES"')
     if len(found) != 1:
@@ -228,7 +230,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | Non
         explained = warehouse.explain(exc, reading=reading)
         if explained is not None:
             raise explained from None
-        raise QueryError(f"the query failed: {first_line(exc)}{_hint(exc)}") from None
+        raise QueryError(f"the query failed: {_door_line(exc)}{_hint(exc)}") from None
     finally:
         if timer is not None:
             timer.cancel()
@@ -244,6 +246,15 @@ def query_file(path: str | Path, query: str, *, max_rows: int | None = DEFAULT_M
         return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s, reading=Path(path).resolve())
     finally:
         con.close()
+
+
+def _door_line(exc: duckdb.Error) -> str:
+    """DuckDB's first line without advice to change a setting: the door refuses SET, so it says that instead."""
+    line = first_line(exc)
+    plain = _SET_ADVICE.sub("", line)
+    if plain == line:
+        return line
+    return f"{plain} (settings cannot be changed through the query door: simplify the query)"
 
 
 def _hint(exc: duckdb.Error) -> str:

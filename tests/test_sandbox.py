@@ -195,3 +195,16 @@ def test_reader_creates_a_missing_warehouse_and_is_locked_down(tmp_path):
             con.execute(f"COPY lastfm_dump TO '{tmp_path / 'x.csv'}'")
         with pytest.raises(duckdb.Error, match="read-only"):
             con.execute("DELETE FROM lastfm_dump")
+
+
+def test_duckdb_advice_to_set_a_setting_is_not_passed_on(snapshot_file):
+    """A deeply nested expression was refused with DuckDB's 'Use "SET max_expression_depth TO x" to increase the
+    maximum expression depth.', a statement the door itself refuses."""
+    deep = "SELECT " + "(" * 1100 + "1" + ")" * 1100
+    with pytest.raises(QueryError) as refused:
+        sandbox.check_statement(deep)
+    assert str(refused.value) == ("the query does not parse: Parser Error: Max expression depth limit of 1000 "
+                                  "exceeded. (settings cannot be changed through the query door: simplify the query)")
+    with pytest.raises(QueryError, match=r"^the query failed: Conversion Error: Could not convert string 'x' to "
+                                         r"INT32$"):  # other errors as they were
+        sandbox.query_file(snapshot_file, "SELECT 'x'::INTEGER")
