@@ -70,32 +70,41 @@ def _spill_folder(settings: Settings) -> Path:
     sandbox each process opens removes what no live process owns (:func:`musim.scratch.sweep`), and a process
     removes its own folder as it exits."""
     tmp = settings.tmp_dir
-    with _spill_lock:
-        owner = _spill_owners.get(tmp)
-        if owner is None or owner[0] != os.getpid():  # the first here, or a forked child: the parent's stays its own
-            scratch.sweep(tmp, SPILL_PREFIX)
-            stack = contextlib.ExitStack()
-            try:
-                base = stack.enter_context(scratch.owned_scratch(tmp, SPILL_PREFIX))
-                base.mkdir()
-            except BaseException:
-                stack.close()
-                raise
-            _spill_owners.pop(tmp, None)
-            while len(_spill_owners) >= _MAX_SPILL_OWNERS:  # many MUSIM_TMPs in one process (tests): one fd each
-                pid, oldest, _ = _spill_owners.pop(next(iter(_spill_owners)))
-                if pid == os.getpid():
-                    oldest.close()
-            owner = _spill_owners[tmp] = (os.getpid(), stack, base)
-    owner[2].mkdir(parents=True, exist_ok=True)  # removed by hand meanwhile
+    try:
+        with _spill_lock:
+            owner = _spill_owners.get(tmp)
+            if owner is None or owner[0] != os.getpid():  # the first here, or a forked child: the parent's is its own
+                scratch.sweep(tmp, SPILL_PREFIX)
+                stack = contextlib.ExitStack()
+                try:
+                    base = stack.enter_context(scratch.owned_scratch(tmp, SPILL_PREFIX))
+                    base.mkdir()
+                except BaseException:
+                    stack.close()
+                    raise
+                _spill_owners.pop(tmp, None)
+                while len(_spill_owners) >= _MAX_SPILL_OWNERS:  # many MUSIM_TMPs in one process (tests): an fd each
+                    pid, oldest, _ = _spill_owners.pop(next(iter(_spill_owners)))
+                    if pid == os.getpid():
+                        _release(oldest)
+                owner = _spill_owners[tmp] = (os.getpid(), stack, base)
+        owner[2].mkdir(parents=True, exist_ok=True)  # removed by hand meanwhile
+    except OSError:  # MUSIM_TMP cannot be written (a read-only disk): DuckDB makes its folder only if it spills
+        return tmp / f"{SPILL_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
     return owner[2] / uuid.uuid4().hex[:12]
+
+
+def _release(owner: contextlib.ExitStack) -> None:
+    """Remove an owned spill folder and its lock; one whose MUSIM_TMP is gone (removed meanwhile) is nothing."""
+    with contextlib.suppress(OSError):
+        owner.close()
 
 
 @atexit.register
 def _remove_spill_folders() -> None:
     for pid, stack, _base in list(_spill_owners.values()):
         if pid == os.getpid():
-            stack.close()
+            _release(stack)
 
 
 def lock_down(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
