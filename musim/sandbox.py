@@ -15,6 +15,8 @@ returns at most ``max_rows`` rows and interrupts a query that runs longer than `
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import re
 import threading
@@ -28,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from musim import sql, warehouse
+from musim import scratch, sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, QueryError
 
@@ -47,9 +49,62 @@ _READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.St
 _VERB = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+#: DuckDB's advice to change a setting ('Use "SET max_expression_depth TO x" to increase ...'), which the door refuses.
+_SET_ADVICE = re.compile(r"\s*\b(?:Use|Try|Consider)\b[^.]*?\bSET\b[^.]*\.?", re.IGNORECASE)
 #: What the attached file is called inside a sandbox (``current_database()``).
 SNAPSHOT_ALIAS = "snapshot"
 WAREHOUSE_ALIAS = "warehouse"
+SPILL_PREFIX = "duckdb-sandbox-"
+"""This process's folder of sandbox spill folders in MUSIM_TMP: ``duckdb-sandbox-<pid>-<random>/``, owned as
+:mod:`musim.scratch` owns scratch (a locked ``.lock`` beside it)."""
+
+_spill_owners: dict[Path, tuple[int, contextlib.ExitStack, Path]] = {}
+_spill_lock = threading.Lock()
+_MAX_SPILL_OWNERS = 16
+
+
+def _spill_folder(settings: Settings) -> Path:
+    """A fresh spill folder for one sandbox (not created: DuckDB makes it when it first spills and removes it when
+    the sandbox closes), inside this process's owned folder under MUSIM_TMP. A process killed while a sandbox
+    spilled (``kill -9``, the OOM killer: a heavy ``musim sql``) left gigabytes there for good; now the first
+    sandbox each process opens removes what no live process owns (:func:`musim.scratch.sweep`), and a process
+    removes its own folder as it exits."""
+    tmp = settings.tmp_dir
+    try:
+        with _spill_lock:
+            owner = _spill_owners.get(tmp)
+            if owner is None or owner[0] != os.getpid():  # the first here, or a forked child: the parent's is its own
+                scratch.sweep(tmp, SPILL_PREFIX)
+                stack = contextlib.ExitStack()
+                try:
+                    base = stack.enter_context(scratch.owned_scratch(tmp, SPILL_PREFIX))
+                    base.mkdir()
+                except BaseException:
+                    stack.close()
+                    raise
+                _spill_owners.pop(tmp, None)
+                while len(_spill_owners) >= _MAX_SPILL_OWNERS:  # many MUSIM_TMPs in one process (tests): an fd each
+                    pid, oldest, _ = _spill_owners.pop(next(iter(_spill_owners)))
+                    if pid == os.getpid():
+                        _release(oldest)
+                owner = _spill_owners[tmp] = (os.getpid(), stack, base)
+        owner[2].mkdir(parents=True, exist_ok=True)  # removed by hand meanwhile
+    except OSError:  # MUSIM_TMP cannot be written (a read-only disk): DuckDB makes its folder only if it spills
+        return tmp / f"{SPILL_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    return owner[2] / uuid.uuid4().hex[:12]
+
+
+def _release(owner: contextlib.ExitStack) -> None:
+    """Remove an owned spill folder and its lock; one whose MUSIM_TMP is gone (removed meanwhile) is nothing."""
+    with contextlib.suppress(OSError):
+        owner.close()
+
+
+@atexit.register
+def _remove_spill_folders() -> None:
+    for pid, stack, _base in list(_spill_owners.values()):
+        if pid == os.getpid():
+            _release(stack)
 
 
 def lock_down(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -72,8 +127,7 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
     con = duckdb.connect(":memory:")
     try:
         warehouse.configure(con, settings)
-        sql.run(con, "sandbox/temp_directory.sql",
-                temp_directory=str(settings.tmp_dir / f"duckdb-sandbox-{os.getpid()}-{uuid.uuid4().hex[:12]}"))
+        sql.run(con, "sandbox/temp_directory.sql", temp_directory=str(_spill_folder(settings)))
         warehouse.opened(path)
         sql.run(con, "sandbox/attach.sql", path=str(path), alias=alias)
         return lock_down(con)
@@ -122,7 +176,7 @@ def check_statement(query: str) -> duckdb.Statement:
     try:
         found = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        raise QueryError(f"the query does not parse: {first_line(exc)}") from None
+        raise QueryError(f"the query does not parse: {_door_line(exc)}") from None
     if not found:
         raise QueryError('the query is empty: give one SQL statement, e.g. "SHOW TABLES"')
     if len(found) != 1:
@@ -185,7 +239,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | Non
         explained = warehouse.explain(exc, reading=reading)
         if explained is not None:
             raise explained from None
-        raise QueryError(f"the query failed: {first_line(exc)}{_hint(exc)}") from None
+        raise QueryError(f"the query failed: {_door_line(exc)}{_hint(exc)}") from None
     finally:
         if timer is not None:
             timer.cancel()
@@ -201,6 +255,15 @@ def query_file(path: str | Path, query: str, *, max_rows: int | None = DEFAULT_M
         return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s, reading=Path(path).resolve())
     finally:
         con.close()
+
+
+def _door_line(exc: duckdb.Error) -> str:
+    """DuckDB's first line without advice to change a setting: the door refuses SET, so it says that instead."""
+    line = first_line(exc)
+    plain = _SET_ADVICE.sub("", line)
+    if plain == line:
+        return line
+    return f"{plain} (settings cannot be changed through the query door: simplify the query)"
 
 
 def _hint(exc: duckdb.Error) -> str:

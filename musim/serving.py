@@ -124,12 +124,12 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
                 _detach_after(con, exc)
                 raise
             sql.run(con, "serving/detach.sql")
+            _finish_snapshot(partial, settings)
         except duckdb.Error as exc:
             full = _full_serving_disk(exc, partial, settings)
             if full is None:
                 raise
             raise full from exc
-        _finish_snapshot(partial, settings)
         partial.chmod(SNAPSHOT_MODE)
         _fsync(partial)
         os.replace(partial, final)
@@ -145,11 +145,15 @@ def _serve(final: Path, settings: Settings, keep: int) -> None:
         if snapshots.holds(pin, settings):  # a rollback holds: written, kept, not served (say so)
             log.warning("%s", snapshots.pinned_line(final, pin))
         else:
+            why = snapshots.why_not_held(pin, settings) if pin is not None else None
             snapshots.point_current(final, settings)
-            if pin is not None:  # its snapshot is gone: it held nothing
-                pin.path.unlink(missing_ok=True)
-                log.warning("published %s and made it current: the rollback pin named %s, which is gone (deleted "
-                            "by hand?), so the pin was removed", final.name, pin.snapshot or "nothing")
+            if pin is not None:  # its snapshot is gone or damaged: it held nothing
+                try:
+                    snapshots.remove_pin(settings)
+                    log.warning("published %s and made it current: the rollback pin %s, so the pin was removed",
+                                final.name, why)
+                except StorageError as exc:
+                    log.warning("published %s and made it current: the rollback pin %s; %s", final.name, why, exc)
         try:
             snapshots.prune(settings, keep=keep)
         except Exception as exc:  # noqa: BLE001 - the new snapshot is served: a pruning failure only warns
@@ -232,8 +236,10 @@ def _full_serving_disk(exc: duckdb.Error, partial: Path, settings: Settings) -> 
     path = warehouse.full_disk(exc)
     if path is None or (path and not Path(path).resolve().is_relative_to(settings.serving_dir.resolve())):
         return None
-    return StorageError(f"cannot write {path or partial}: No space left on device; the previous snapshot keeps "
-                        "serving; free space in MUSIM_SERVING_DIR and rerun musim publish")
+    serves = ("the previous snapshot keeps serving" if (settings.serving_dir / CURRENT).is_symlink()
+              else "nothing is served yet")
+    return StorageError(f"cannot write {path or partial}: No space left on device; {serves}; free space in "
+                        "MUSIM_SERVING_DIR and rerun musim publish")
 
 
 def clean_leftovers(settings: Settings | None = None) -> list[Path]:

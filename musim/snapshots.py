@@ -254,6 +254,27 @@ def read_pin(settings: Settings | None = None) -> Pin | None:
     return Pin(path, snapshot, pinned_at, by, replaced)
 
 
+def check_pin_replaceable(settings: Settings | None = None) -> None:
+    """Refuse (:class:`~musim.errors.StorageError`) to touch current while the pin cannot be written or removed: a
+    folder (or another entry that is no file) stands at ``pin.json``. Call it under :func:`serving_lock`, before
+    anything changes, so a rollback or release never switches current and then fails on the pin."""
+    path = pin_path(settings)
+    if (path.exists() or path.is_symlink()) and not (path.is_file() or path.is_symlink()):
+        raise StorageError(f"the rollback pin {path} is not a file (a folder?), so it can be neither written nor "
+                           "removed; nothing changed: remove it by hand, then run the command again")
+
+
+def remove_pin(settings: Settings | None = None) -> None:
+    """Remove the rollback pin (none there is fine); :class:`~musim.errors.StorageError` naming it when it cannot
+    be removed."""
+    path = pin_path(settings)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot remove the rollback pin {path} ({exc.strerror or exc}): remove it by "
+                           "hand") from None
+
+
 def _who() -> str:
     try:
         user = getpass.getuser()
@@ -280,13 +301,34 @@ def write_pin(snapshot: Path, replaced: Path | None, settings: Settings | None =
 
 
 def holds(pin: Pin | None, settings: Settings | None = None) -> bool:
-    """Whether ``pin`` keeps ``current.duckdb`` where it is: a pin whose snapshot is still there, or a damaged pin
-    while something is served. A pin whose snapshot is gone (deleted by hand) holds nothing."""
+    """Whether ``pin`` keeps ``current.duckdb`` where it is: a pin whose snapshot is still there and can be read, or
+    a damaged pin while something readable is served. A pin whose snapshot is gone (deleted by hand) or can no
+    longer be read (cut short, overwritten: every query on it fails, and keeping it would leave each publish
+    unserved) holds nothing; one that another process holds open read-write still holds."""
     if pin is None:
         return False
     settings = settings or get_settings()
     target = current_target(settings) if pin.problem else snapshots_dir(settings) / pin.snapshot
-    return target is not None and _regular(target)
+    if target is None or not _regular(target):
+        return False
+    return published_at(target.name) is None or _servable(target, settings)
+
+
+def _servable(path: Path, settings: Settings) -> bool:
+    """Whether the snapshot ``path`` can be served as :func:`rollback` checks it, or another process holds it open
+    (what it serves is unknown, not damaged)."""
+    checked = read_snapshot(path, settings, full_check=True)
+    return checked.problem is None or checked.held is not None
+
+
+def why_not_held(pin: Pin, settings: Settings | None = None) -> str:
+    """Why ``pin`` (one that :func:`holds` says holds nothing) was let go, in a few words."""
+    settings = settings or get_settings()
+    target = current_target(settings) if pin.problem else snapshots_dir(settings) / pin.snapshot
+    if target is None or not _regular(target):
+        return f"named {pin.snapshot or 'nothing'}, which is gone (deleted by hand?)"
+    checked = read_snapshot(target, settings)
+    return f"named {target.name}, which cannot be read ({checked.problem or 'damaged'})"
 
 
 def pinned_line(written: Path, pin: Pin) -> str:
@@ -307,7 +349,8 @@ def served(path: Path, settings: Settings | None = None) -> bool:
 
 def prune(settings: Settings | None = None, *, keep: int = 3) -> list[Path]:
     """Remove the snapshots beyond the newest of each of the newest ``keep`` distinct served states (a snapshot that
-    cannot be read counts as a state of its own); never the current one, nor the pinned one (:class:`Pin`), nor one
+    cannot be read serves no state: it takes no state's place, and goes once ``keep`` states newer than it are
+    kept); never the current one, nor the pinned one (:class:`Pin`), nor one
     another process holds open (what it serves is unknown: neither counted nor removed). The newest snapshot is
     always kept (it comes first), so under a pin the newest one written beside the pinned one survives for
     :func:`release` to serve. Returns the paths removed. Call it under :func:`serving_lock`."""
@@ -319,9 +362,12 @@ def prune(settings: Settings | None = None, *, keep: int = 3) -> list[Path]:
     for snap in list_snapshots(settings):  # newest first
         if snap.held:
             continue
-        state = snap.state or f"unreadable {snap.name}"
-        if snap.current or snap.name == pinned or (state not in kept_states and len(kept_states) < max(keep, 1)):
-            kept_states.add(state)
+        if snap.problem:  # damaged: it can never be served again, so it never pushes a servable state out
+            if snap.current or snap.name == pinned or len(kept_states) < max(keep, 1):
+                continue
+        elif snap.current or snap.name == pinned or (snap.state not in kept_states and
+                                                     len(kept_states) < max(keep, 1)):
+            kept_states.add(snap.state)
             continue
         snap.path.unlink(missing_ok=True)
         Path(str(snap.path) + ".wal").unlink(missing_ok=True)
@@ -348,6 +394,7 @@ def rollback(target: str | None = None, settings: Settings | None = None) -> Sna
             raise StorageError(f"snapshot {chosen.name} cannot be served ({checked.problem}); nothing changed: roll "
                                "back to another one (`musim publish --list`)")
         replaced = _replaced_by_pin(checked.path, current, read_pin(settings), settings)
+        check_pin_replaceable(settings)
         point_current(checked.path, settings)
         write_pin(checked.path, replaced, settings)
     return Snapshot(checked.path, checked.published_at, True, checked.state, checked.builds, checked.models)
@@ -374,6 +421,7 @@ def release(settings: Settings | None = None) -> tuple[Snapshot, Pin | None]:
     settings = settings or get_settings()
     with serving_lock(settings):
         pin = read_pin(settings)
+        check_pin_replaceable(settings)
         for snap in list_snapshots(settings):  # newest first
             if snap.problem or snap.held:
                 continue
@@ -381,7 +429,7 @@ def release(settings: Settings | None = None) -> tuple[Snapshot, Pin | None]:
             if checked.problem:
                 continue
             point_current(checked.path, settings)
-            pin_path(settings).unlink(missing_ok=True)
+            remove_pin(settings)
             return Snapshot(checked.path, checked.published_at, True, checked.state, checked.builds,
                             checked.models), pin
     raise NotFoundError(f"no published snapshot under {snapshots_dir(settings)} can be served, so nothing was "

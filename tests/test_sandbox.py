@@ -94,7 +94,39 @@ def test_the_shared_spill_folder_is_out_of_reach(snapshot_file, musim_home, monk
         assert any(Path(own).iterdir())
     finally:
         con.close()
-    assert not any(p.name.startswith("duckdb-sandbox-") for p in get_settings().tmp_dir.iterdir())
+    assert not Path(own).exists()
+
+
+_SPILLER = """
+import sys
+from musim import sandbox
+con = sandbox.open_sandbox(sys.argv[1])
+own = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+con.execute("SELECT i, repeat('x', 100) || i AS s FROM range(1000000) r(i) ORDER BY s DESC").fetchmany(1)
+print(own, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_what_a_killed_sandbox_spilled_goes_with_the_next_sandbox(snapshot_file, musim_home, monkeypatch):
+    """`musim sql` killed while its query spilled (kill -9, the OOM killer) left its spill folder in MUSIM_TMP for
+    good (hundreds of MB in a minute): nothing ever removed it. Another process's live sandbox keeps its own."""
+    monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "30MB")
+    monkeypatch.setenv("MUSIM_DUCKDB_THREADS", "1")
+    procs = [subprocess.Popen([sys.executable, "-c", _SPILLER, str(snapshot_file)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        killed, alive = (Path(p.stdout.readline().strip()) for p in procs)
+        assert any(killed.iterdir()) and any(alive.iterdir())  # both spilled
+        procs[0].kill()
+        procs[0].wait(timeout=30)
+        assert killed.exists()  # left behind
+        sandbox.open_sandbox(snapshot_file).close()
+        assert not killed.exists() and any(alive.iterdir())
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(timeout=30)
 
 
 def test_the_lock_stays_inside_the_sandbox(snapshot_file):
@@ -163,3 +195,16 @@ def test_reader_creates_a_missing_warehouse_and_is_locked_down(tmp_path):
             con.execute(f"COPY lastfm_dump TO '{tmp_path / 'x.csv'}'")
         with pytest.raises(duckdb.Error, match="read-only"):
             con.execute("DELETE FROM lastfm_dump")
+
+
+def test_duckdb_advice_to_set_a_setting_is_not_passed_on(snapshot_file):
+    """A deeply nested expression was refused with DuckDB's 'Use "SET max_expression_depth TO x" to increase the
+    maximum expression depth.', a statement the door itself refuses."""
+    deep = "SELECT " + "(" * 1100 + "1" + ")" * 1100
+    with pytest.raises(QueryError) as refused:
+        sandbox.check_statement(deep)
+    assert str(refused.value) == ("the query does not parse: Parser Error: Max expression depth limit of 1000 "
+                                  "exceeded. (settings cannot be changed through the query door: simplify the query)")
+    with pytest.raises(QueryError, match=r"^the query failed: Conversion Error: Could not convert string 'x' to "
+                                         r"INT32$"):  # other errors as they were
+        sandbox.query_file(snapshot_file, "SELECT 'x'::INTEGER")

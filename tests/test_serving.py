@@ -317,6 +317,33 @@ def test_a_publish_that_finds_the_disk_full_says_so_and_the_old_snapshot_serves(
     assert serving.current_path() == second != first
 
 
+def test_a_first_publish_whose_views_find_the_disk_full_says_so_in_one_line(tmp_path, musim_home, monkeypatch,
+                                                                           capsys):
+    """A full disk while the views and served state were written (after the tables) gave the generic "nothing was
+    stored: free space and rerun"; one while the tables were written said "the previous snapshot keeps serving"
+    when nothing had ever been published."""
+    from musim import snapshots
+    from musim.cli import main
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    with warehouse.writer() as con:
+        build_similarity(con, None, P)
+    wal, record = [], snapshots.record_state
+
+    def disk_full(con):
+        wal.append(con.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL").fetchone()[0] + ".wal")
+        raise duckdb.IOException(f'IO Error: Could not write file "{wal[0]}": No space left on device')
+
+    monkeypatch.setattr(snapshots, "record_state", disk_full)
+    assert main(["publish", "--force"]) == 2
+    assert capsys.readouterr().err == (f"musim: error: cannot write {wal[0]}: No space left on device; nothing is "
+                                       "served yet; free space in MUSIM_SERVING_DIR and rerun musim publish\n")
+    assert list((musim_home / "serving" / "snapshots").iterdir()) == []  # the partial snapshot went
+    monkeypatch.setattr(snapshots, "record_state", record)
+    assert main(["publish", "--force"]) == 0
+    assert serving.current_path().exists()
+
+
 def test_a_failed_detach_never_replaces_the_error_that_stopped_the_publish(tmp_path, musim_home, monkeypatch):
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     first = _build_and_publish()

@@ -143,6 +143,8 @@ def test_stray_snapshot_named_entries_are_listed_never_pruned_and_never_break_a_
     assert main(["publish", "--list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert {s["snapshot"] for s in listed if s["problem"]} == {impossible.name, a_folder.name}
+    assert all(s.keys() == listed[0].keys() for s in listed)  # the strays lacked builds, models and held_by
+    assert [(s["builds"], s["models"], s["held_by"]) for s in listed if s["problem"]] == [([], [], None)] * 2
     assert main(["publish", "--rollback"]) == 0
     assert "rolled back" in capsys.readouterr().out
 
@@ -302,3 +304,65 @@ def test_rollback_or_release_before_any_publish_says_nothing_is_published(musim_
         assert (out, err) == ("", f"musim: error: nothing has been published under {serving} yet, so there is nothing "
                                   "to roll back to or release: `musim similarity build` publishes a snapshot\n"), argv
     assert not serving.exists()
+
+
+def test_a_pin_whose_snapshot_is_damaged_holds_nothing_and_a_publish_is_served(three_states, capsys, caplog):
+    """A rollback pinned a snapshot later cut short: every query failed with "damaged: publish a new one with `musim
+    publish`", and `musim publish` wrote a snapshot it left unserved, then failed (exit 2) with that same line."""
+    assert main(["publish", "--rollback", three_states[0].name]) == 0
+    three_states[0].chmod(0o644)
+    three_states[0].write_bytes(b"not a database" * 100)  # damaged in place
+    capsys.readouterr()
+    assert main(["publish"]) == 0
+    out, err = capsys.readouterr()
+    written = serving.current_path()
+    assert written not in three_states and out == f"published {written}\n" and err == ""
+    assert snapshots.read_pin() is None
+    assert f"published {written.name} and made it current: the rollback pin named {three_states[0].name}, which " \
+           "cannot be read (" in caplog.text
+
+
+def test_a_pinned_snapshot_held_read_write_elsewhere_still_holds(three_states, capsys, caplog):
+    assert main(["publish", "--rollback", three_states[1].name]) == 0
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); sys.stdin.read()", str(three_states[1])],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        written = _publish(4)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert written.exists() and serving.current_path() == three_states[1]
+    assert snapshots.read_pin().snapshot == three_states[1].name
+
+
+def test_a_folder_at_the_pin_is_refused_before_current_moves(three_states, capsys):
+    """`musim publish --release` with a folder at pin.json switched current to the newest snapshot, then failed with
+    `musim: error: …/pin.json: Is a directory`, leaving the folder pin holding; a rollback switched current, then
+    failed to write its pin, so the next publish moved current away again."""
+    assert main(["publish", "--rollback", three_states[0].name]) == 0
+    snapshots.pin_path().unlink()
+    snapshots.pin_path().mkdir()  # a folder where the pin file should be
+    capsys.readouterr()
+    for argv in (["publish", "--release"], ["publish", "--rollback", three_states[1].name]):
+        assert main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert out == "" and err == (f"musim: error: the rollback pin {snapshots.pin_path()} is not a file (a "
+                                     "folder?), so it can be neither written nor removed; nothing changed: remove "
+                                     "it by hand, then run the command again\n"), argv
+        assert serving.current_path() == three_states[0]  # nothing changed
+    snapshots.pin_path().rmdir()
+    assert main(["publish", "--release"]) == 0 and serving.current_path() == three_states[2]
+
+
+def test_a_damaged_snapshot_never_pushes_a_servable_state_out(three_states, musim_home):
+    """A snapshot cut short counted as a state of its own: the next publish of another state kept it (it can never
+    be served) and removed the only snapshot of the oldest state, a rollback target."""
+    three_states[1].chmod(0o644)
+    three_states[1].write_bytes(b"not a database" * 100)  # damaged in place
+    fourth = _publish(4)
+    assert all(p.exists() for p in three_states)  # k = 1, 3, 4 kept; the damaged one is newer than the third state
+    fifth = _publish(5)
+    assert [p.exists() for p in three_states] == [False, False, True] and fourth.exists() and fifth.exists()
+    assert main(["publish", "--rollback", three_states[2].name]) == 0

@@ -328,7 +328,8 @@ def _list_snapshots(args: argparse.Namespace) -> int:
     if args.json:
         print_json([s.to_json() | {"pinned": pinned(s), "pin": pin.to_json() if pinned(s) else None} for s in found]
                    + [{"snapshot": p.name, "path": str(p), "published_at": None, "current": False, "state": None,
-                       "problem": why, "pinned": False, "pin": None} for p, why in strays])
+                       "problem": why, "held_by": None, "builds": [], "models": [], "pinned": False, "pin": None}
+                      for p, why in strays])
         return 0
     if pin is not None:  # one line, before the table: the pin holds current, or is damaged
         print(printable(f"{pin.describe()}: publishes write new snapshots without serving them; `musim publish "
