@@ -69,8 +69,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 0
     print(f"run {result.run_id}: {counted(result.tracks, 'track')}; {counted(result.planned, 'preview')} computed "
           f"({counted(result.computed, 'feature row')}, {result.reused:,} reused from identical audio), "
-          f"{counted(result.rejected, 'rejection')} ({counted(sum(result.rejected_tracks.values()), 'track')}) "
-          f"in {result.seconds:.1f} s")
+          f"{counted(result.rejected, 'rejection')}"
+          + (f" ({counted(sum(result.rejected_tracks.values()), 'track')})" if result.rejected else "")
+          + f" in {result.seconds:.1f} s")
     for reason, n in result.rejects_by_reason.items():  # one row per track and extractor; `features show`: tracks
         again = (f" (under {args.min_duration:g} s; a build with a lower --min-duration examines them again)"
                  if reason == "too_short" else "")
