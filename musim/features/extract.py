@@ -168,6 +168,9 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
         with warehouse.transaction(con):
             for name, table in tables.items():
                 con.register(f"fs_in_{name}", table)
+            for track_id, detail in sql.query(con, "features/missing_kept.sql").fetchall():
+                log.warning("track %s was not computed again: %s; its rows stay as they were (restore the object, "
+                            "or read the track's audio again, then rebuild)", track_id, detail)
             sql.run(con, "features/record.sql", run_id=run_id, now=now or beat, replace=replace)
             sql.run(con, "features/heartbeat.sql", run_id=run_id, now=beat)
     finally:
