@@ -110,7 +110,8 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
             options: BuildOptions | None = None, mp_context: str | None = None) -> Iterator[ItemResult]:
     """Compute and store the features of ``items``; yields one result per item, in completion order.
 
-    Previews are read from ``store`` in this process (at most ``4 * workers`` ahead of the pool) and sent
+    Previews are read from ``store`` in this process (at most ``4 * workers`` ahead of the pool, and no further one
+    while those weigh :data:`READ_AHEAD_BYTES`) and sent
     to the workers as bytes; tensors come back as ``.npy`` bytes and are written here. A preview missing
     from the store is rejected as ``"missing object"`` (retried by the next build).
     """
@@ -149,7 +150,8 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
 
     def run(pool: cf.Executor | None, done: set[int]) -> Iterator[ItemResult]:
         base = len(sent)
-        for i, raw in imap_unordered(_extract_packed, jobs(), workers=n_workers, in_flight=limit, pool=pool):
+        for i, raw in imap_unordered(_extract_packed, jobs(), workers=n_workers, in_flight=limit, pool=pool,
+                                     weight=_bytes_of, budget=READ_AHEAD_BYTES):
             done.add(base + i)
             yield from _drain(missing)
             yield _store_outputs(store, sent[base + i], raw, by_hash)
@@ -195,6 +197,15 @@ def _alone(args: tuple[Any, ...], mp_context: str | None) -> dict[str, Any]:
     except cf.BrokenExecutor:
         log.warning("%s: the process computing its features died again: rejected", args[1])
         return {"reject": WORKER_DIED}
+
+
+#: At most this many bytes of audio objects are read ahead of the pool (besides the one item always in flight): a
+#: whole local track of hours (a WAV of a gigabyte) is held one or two at a time, not ``4 * workers`` at once.
+READ_AHEAD_BYTES = 256 * 2**20
+
+
+def _bytes_of(args: tuple[Any, ...]) -> int:
+    return len(args[0])
 
 
 def _extract_packed(args: tuple[Any, ...]) -> dict[str, Any]:
