@@ -152,12 +152,15 @@ def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = 
 
 
 def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | None = None,
-                   in_flight: int | None = None, pool: cf.Executor | None = None) -> Iterator[tuple[int, R]]:
+                   in_flight: int | None = None, pool: cf.Executor | None = None,
+                   weight: Callable[[T], int] | None = None, budget: int | None = None) -> Iterator[tuple[int, R]]:
     """``(index, fn(item))`` for every item, as each finishes, across :func:`process_pool` (``workers``, default one
     per CPU; with one worker: in this process, in order) or across ``pool`` when given. At most ``in_flight``
     (default twice the workers) are submitted and not yet taken, so that the items read ahead (``items`` is
-    consumed lazily) and the results held at once are bounded. ``fn`` must be picklable; an exception it raises
-    is raised here."""
+    consumed lazily) and the results held at once are bounded; with ``weight`` (e.g. an item's bytes) and
+    ``budget``, no further item is read while those submitted weigh ``budget`` or more (one item is always in
+    flight, whatever it weighs): a few huge items are not read ahead as many as small ones. ``fn`` must be
+    picklable; an exception it raises is raised here."""
     n = workers or default_workers()
     if pool is None and n <= 1:
         for i, item in enumerate(items):
@@ -165,18 +168,23 @@ def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | N
         return
     limit = in_flight or 2 * n
     with contextlib.nullcontext(pool) if pool is not None else process_pool(n) as pool:
-        pending: dict[cf.Future[R], int] = {}
+        pending: dict[cf.Future[R], tuple[int, int]] = {}
+        held = 0  # the weight of the items submitted and not yet taken
         source = enumerate(items)
         exhausted = False
         while True:
-            while not exhausted and len(pending) < limit:
+            while not exhausted and len(pending) < limit and (budget is None or held < budget or not pending):
                 nxt = next(source, None)
                 if nxt is None:
                     exhausted = True
                     break
-                pending[pool.submit(fn, nxt[1])] = nxt[0]
+                w = weight(nxt[1]) if weight is not None else 0
+                pending[pool.submit(fn, nxt[1])] = (nxt[0], w)
+                held += w
             if not pending:
                 return
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for fut in done:
-                yield pending.pop(fut), fut.result()
+                i, w = pending.pop(fut)
+                held -= w
+                yield i, fut.result()

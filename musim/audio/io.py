@@ -328,9 +328,26 @@ def load_audio(
     if seconds < min_duration:
         raise BadAudioError(name, BadAudioError.TOO_SHORT, f"{seconds:.3f} s < min_duration {min_duration} s")
     if silence_db is not None:
-        rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
-        level = 20.0 * math.log10(rms) if rms > 0 else -math.inf
+        level = signal_level_db(y)
         if level < silence_db:
             shown = "-inf" if level == -math.inf else f"{level:.1f}"
-            raise BadAudioError(name, BadAudioError.SILENT, f"RMS level {shown} dBFS < silence_db {silence_db} dBFS")
+            raise BadAudioError(name, BadAudioError.SILENT, f"RMS level {shown} dBFS < silence_db {silence_db} dBFS "
+                                "(DC offset removed)")
     return y, out_sr
+
+
+def signal_level_db(y: np.ndarray) -> float:
+    """The RMS level in dBFS of what can be heard: the samples less their mean, so a DC offset (a constant voltage
+    a faulty converter recorded, a silent track shifted off zero) counts as no sound; ``-inf`` for none."""
+    if not np.size(y):
+        return -math.inf
+    # Per channel (the last axis), then averaged over the channels: mean square less the squared mean (in float64,
+    # exact enough for any level above -250 dBFS beside a full-scale offset), without a copy of the samples.
+    mean = np.mean(y, axis=-1, dtype=np.float64)
+    square = np.mean(np.square(y, dtype=np.float64), axis=-1)
+    with np.errstate(invalid="ignore"):
+        power = float(np.mean(square - np.square(mean)))
+    if not math.isfinite(power):  # samples beyond float range (a mix that overflowed): loud, as their raw level says
+        power = float(np.mean(square))
+    rms = math.sqrt(max(power, 0.0))
+    return 20.0 * math.log10(rms) if rms > 0 else -math.inf

@@ -69,11 +69,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 0
     print(f"run {result.run_id}: {counted(result.tracks, 'track')}; {counted(result.planned, 'preview')} computed "
           f"({counted(result.computed, 'feature row')}, {result.reused:,} reused from identical audio), "
-          f"{counted(result.rejected, 'rejection')} in {result.seconds:.1f} s")
-    for reason, n in result.rejects_by_reason.items():
+          f"{counted(result.rejected, 'rejection')}"
+          + (f" ({counted(sum(result.rejected_tracks.values()), 'track')})" if result.rejected else "")
+          + f" in {result.seconds:.1f} s")
+    for reason, n in result.rejects_by_reason.items():  # one row per track and extractor; `features show`: tracks
         again = (f" (under {args.min_duration:g} s; a build with a lower --min-duration examines them again)"
                  if reason == "too_short" else "")
-        print(f"  rejected ({reason}): {n:,}{again}")
+        print(f"  rejected ({reason}): {counted(n, 'feature row')} of "
+              f"{counted(result.rejected_tracks.get(reason, 0), 'track')}{again}")
     for ref, n in result.materialised.items():
         print(f"materialised {ref}: {n:,} changed values")
     if result.quality:

@@ -168,6 +168,9 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
         with warehouse.transaction(con):
             for name, table in tables.items():
                 con.register(f"fs_in_{name}", table)
+            for track_id, detail in sql.query(con, "features/missing_kept.sql").fetchall():
+                log.warning("track %s was not computed again: %s; its rows stay as they were (restore the object, "
+                            "or read the track's audio again, then rebuild)", track_id, detail)
             sql.run(con, "features/record.sql", run_id=run_id, now=now or beat, replace=replace)
             sql.run(con, "features/heartbeat.sql", run_id=run_id, now=beat)
     finally:
@@ -222,10 +225,11 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
                     else release(con, views, gate=gate, skip_quality=skip_quality))
     computed, reused, rejected = sql.query(con, "features/build_counts.sql", run_id=run_id).fetchone()
     reasons = dict(sql.query(con, "features/reject_reasons.sql", run_id=run_id).fetchall())
+    rejected_tracks = dict(sql.query(con, "features/rejected_tracks.sql", run_id=run_id).fetchall())
     return BuildResult(run_id, int(tracks), int(planned), int(computed), int(reused), int(rejected), reasons,
                        materialised, released.published if released else [],
                        round(time.perf_counter() - started, 3) if started else 0.0, [v.ref for v in views],
-                       released.quality if released else quality)
+                       released.quality if released else quality, rejected_tracks)
 
 
 def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckDBPyConnection | None = None,

@@ -6,7 +6,8 @@
 
 Values are appended, never updated: every value keeps the moment it became available, which is what
 point-in-time retrieval (:func:`musim.features.get_training_frame`) compares with. An entity whose value did
-not change gets no new row, so materialising the same inputs twice writes nothing.
+not change gets no new row, so materialising the same inputs twice writes nothing. A derived value that ends (an
+artist none of whose tracks has a current value any more) gets a row with a NULL ``vec``: no value from then on.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView | str, *, crea
     def run() -> MaterialiseResult:
         load_latest(con, input_view, as_of=at)
         sql.run(con, "features/artist_mean.sql")
+        # An artist none of whose tracks has a current value any more (rejected new audio): its mean ends too.
+        sql.run(con, "features/derived_gone.sql", view_name=view.name, view_version=view.version)
         lin = {"inputs": [input_view.ref], **dict(lineage or {})}
         return _write(con, view, at, lin)
 

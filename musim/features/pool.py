@@ -110,7 +110,8 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
             options: BuildOptions | None = None, mp_context: str | None = None) -> Iterator[ItemResult]:
     """Compute and store the features of ``items``; yields one result per item, in completion order.
 
-    Previews are read from ``store`` in this process (at most ``4 * workers`` ahead of the pool) and sent
+    Previews are read from ``store`` in this process (at most ``4 * workers`` ahead of the pool, and no further one
+    while those weigh :data:`READ_AHEAD_BYTES`) and sent
     to the workers as bytes; tensors come back as ``.npy`` bytes and are written here. A preview missing
     from the store is rejected as ``"missing object"`` (retried by the next build).
     """
@@ -136,9 +137,10 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
 
     missing: collections.deque[ItemResult] = collections.deque()  # previews not in the store: no work for the pool
     sent: list[WorkItem] = []  # what the pool was given, by index
+    todo = iter(items)  # consumed once, across the pools a worker's death makes
 
     def jobs() -> Iterator[tuple[Any, ...]]:
-        for item in items:
+        for item in todo:
             args = job(item)
             if isinstance(args, ItemResult):
                 missing.append(args)
@@ -146,17 +148,64 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
                 sent.append(item)
                 yield args
 
-    def run(pool: cf.Executor | None) -> Iterator[ItemResult]:
-        for i, raw in imap_unordered(_extract_packed, jobs(), workers=n_workers, in_flight=limit, pool=pool):
+    def run(pool: cf.Executor | None, done: set[int]) -> Iterator[ItemResult]:
+        base = len(sent)
+        for i, raw in imap_unordered(_extract_packed, jobs(), workers=n_workers, in_flight=limit, pool=pool,
+                                     weight=_bytes_of, budget=READ_AHEAD_BYTES):
+            done.add(base + i)
             yield from _drain(missing)
-            yield _store_outputs(store, sent[i], raw, by_hash)
+            yield _store_outputs(store, sent[base + i], raw, by_hash)
         yield from _drain(missing)
 
     if n_workers == 1:
-        yield from run(None)
+        yield from run(None, set())
         return
-    with audio_pool(n_workers, mp_context=mp_context, warm=extractors) as pool:
-        yield from run(pool)
+    done: set[int] = set()
+    while True:
+        try:
+            with audio_pool(n_workers, mp_context=mp_context, warm=extractors) as pool:
+                yield from run(pool, done)
+            return
+        except cf.BrokenExecutor:
+            # A worker died (a decoder that crashed on one file, or the kernel's out-of-memory killer): every item in
+            # flight is lost with it, and which one killed it is unknown. Each is computed again alone in a fresh
+            # process; one that kills that too is rejected (a file that crashes its decoder would stop every build
+            # again), the others are kept; then a new pool goes on with the items not yet sent.
+            lost = [i for i in range(len(sent)) if i not in done]
+            log.warning("a feature worker process died abruptly with %d audio item(s) in flight: computing each "
+                        "again alone", len(lost))
+            for i in lost:
+                done.add(i)
+                args = job(sent[i])
+                if isinstance(args, ItemResult):  # its preview is gone meanwhile
+                    yield args
+                else:
+                    yield _store_outputs(store, sent[i], _alone(args, mp_context), by_hash)
+            yield from _drain(missing)
+
+
+#: The rejection of audio whose worker process died computing it, twice (:func:`compute`).
+WORKER_DIED = ("undecodable", "the process computing its features died abruptly, alone with it (a decoder crash on "
+               "this file, or killed for memory)")
+
+
+def _alone(args: tuple[Any, ...], mp_context: str | None) -> dict[str, Any]:
+    """:func:`_extract` of one item in a process of its own; the rejection :data:`WORKER_DIED` when that dies."""
+    try:
+        with process_pool(1, mp_context=mp_context) as pool:
+            return pool.submit(_extract_packed, args).result()
+    except cf.BrokenExecutor:
+        log.warning("%s: the process computing its features died again: rejected", args[1])
+        return {"reject": WORKER_DIED}
+
+
+#: At most this many bytes of audio objects are read ahead of the pool (besides the one item always in flight): a
+#: whole local track of hours (a WAV of a gigabyte) is held one or two at a time, not ``4 * workers`` at once.
+READ_AHEAD_BYTES = 256 * 2**20
+
+
+def _bytes_of(args: tuple[Any, ...]) -> int:
+    return len(args[0])
 
 
 def _extract_packed(args: tuple[Any, ...]) -> dict[str, Any]:

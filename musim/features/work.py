@@ -118,6 +118,9 @@ class BuildResult:
     #: The features quality gate the publish passed (run id, Data Docs URL, status per dataset); None when
     #: nothing was published or the gate was skipped.
     quality: dict[str, Any] | None = None
+    #: The tracks rejected per reason, each once (``rejected`` and ``rejects_by_reason`` count rows: one per track
+    #: and extractor, so one bad file is 3 rejections of a build of every view).
+    rejected_tracks: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

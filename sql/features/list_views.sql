@@ -14,7 +14,9 @@ SELECT v.name, v.version, v.entity, v.kind, v.storage, v.params_hash, v.model_ve
                                 AND NOT EXISTS (SELECT 1 FROM feature_reject r
                                                 WHERE r.kind = 'descriptors' AND r.params_hash = d.params_hash
                                                   AND r.track_id = d.track_id AND r.created_at > d.created_at))
-         ELSE (SELECT count(DISTINCT f.entity_id) FROM feature_value f
-               WHERE f.view_name = v.name AND f.view_version = v.version)
+         ELSE (SELECT count(*) FROM (SELECT f.vec FROM feature_value f
+                                     WHERE f.view_name = v.name AND f.view_version = v.version
+                                     QUALIFY row_number() OVER (PARTITION BY f.entity_id ORDER BY f.created_at DESC) = 1)
+               WHERE vec IS NOT NULL)  -- a NULL latest row ended the entity's value (migration 038)
        END AS entities
 FROM feature_view v ORDER BY v.name, v.version;

@@ -1,5 +1,6 @@
 -- Materialise fs_new(entity_key, vec) into feature_value at $created_at: only values that differ from the
--- entity's latest are written, so materialising unchanged inputs again writes nothing.
+-- entity's latest are written, so materialising unchanged inputs again writes nothing. A NULL vec ends the entity's
+-- value (derived_gone.sql).
 INSERT INTO feature_value (view_name, view_version, entity_id, vec, created_at)
 SELECT $view_name, $view_version, n.entity_key, n.vec, $created_at
 FROM fs_new n
@@ -12,8 +13,10 @@ WHERE cur.vec IS DISTINCT FROM n.vec;
 
 INSERT INTO feature_materialization (view_name, view_version, created_at, entities, rows_written, lineage)
 SELECT $view_name, $view_version, $created_at,
-       (SELECT count(DISTINCT entity_id) FROM feature_value
-        WHERE view_name = $view_name AND view_version = $view_version),
+       (SELECT count(*) FROM (SELECT vec FROM feature_value
+                              WHERE view_name = $view_name AND view_version = $view_version
+                              QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY created_at DESC) = 1)
+        WHERE vec IS NOT NULL),  -- the entities with a value now (a NULL row ended one: migration 038)
        (SELECT count(*) FROM feature_value
         WHERE view_name = $view_name AND view_version = $view_version AND created_at = $created_at),
        $lineage;

@@ -47,6 +47,30 @@ def test_imap_unordered_takes_no_more_items_than_it_may_hold():
     assert len(list(results)) == 9
 
 
+def test_imap_unordered_reads_no_more_ahead_than_its_weight_budget():
+    # The feature build reads each audio object whole before the pool takes it: 4 per worker of 1-GB local WAVs were
+    # held at once. With a budget no item is read while those in flight weigh that much (one always goes).
+    import concurrent.futures as cf
+
+    sizes = [300, 10, 10, 300, 300, 10, 5, 5]
+    out = {"i": 0, "held": 0, "most": 0}
+
+    def weigh(i: int) -> int:
+        assert out["held"] < 250 or out["held"] == 0, f"item {i} read while {out['held']} were held"
+        out["held"] += sizes[i]
+        out["most"] = max(out["most"], out["held"])
+        return sizes[i]
+
+    with cf.ThreadPoolExecutor(2) as pool:
+        got = []
+        for i, r in imap_unordered(_square_or_fail, range(len(sizes)), in_flight=4, pool=pool, weight=weigh,
+                                   budget=250):
+            out["held"] -= sizes[i]
+            got.append((i, r))
+    assert sorted(got) == [(i, i * i) for i in range(len(sizes))]
+    assert out["most"] <= 250 + 300  # under the budget before the last read, which is at most the largest item
+
+
 def test_imap_unordered_raises_what_a_worker_raised():
     with pytest.raises(ValueError, match="negative: -3"):
         list(imap_unordered(_square_or_fail, [1, -3, 2], workers=2))

@@ -139,6 +139,27 @@ def test_too_short_and_silent(tmp_path):
     assert err.value.reason == BadAudioError.EMPTY
 
 
+def test_silence_under_a_dc_offset_is_silent(tmp_path):
+    # A recording of nothing shifted off zero (a constant voltage, or -100 dBFS of hiss on it) has a high raw RMS
+    # but nothing to hear: silent, not music whose tempo, key and timbre are computed. Music with the same offset
+    # is kept as it was.
+    rng = np.random.default_rng(3)
+    for name, y in (("dc.wav", np.full(3 * SR, 0.5, dtype=np.float32)),
+                    ("dc_hiss.wav", (0.5 - 1e-5 * rng.standard_normal(3 * SR)).astype(np.float32))):
+        sf.write(tmp_path / name, y, SR, subtype="FLOAT")
+        with pytest.raises(BadAudioError) as err:
+            load_audio(tmp_path / name)
+        assert err.value.reason == BadAudioError.SILENT and "DC offset removed" in str(err.value)
+    stereo = np.stack([np.full(3 * SR, -0.4, dtype=np.float32), np.full(3 * SR, 0.7, dtype=np.float32)], axis=1)
+    sf.write(tmp_path / "dc_stereo.wav", stereo, SR, subtype="FLOAT")
+    with pytest.raises(BadAudioError, match="silent"):
+        load_audio(tmp_path / "dc_stereo.wav", mono=False)
+    music = sine(440.0, 3.0, amp=0.3) + np.float32(0.6)
+    sf.write(tmp_path / "offset_music.wav", music, SR, subtype="FLOAT")
+    y, _ = load_audio(tmp_path / "offset_music.wav")
+    np.testing.assert_array_equal(y, music)
+
+
 def test_bad_arguments():
     for kwargs in ({"sr": 0}, {"offset": -1.0}, {"duration": 0.0}, {"channel": -1}, {"min_duration": -1.0}):
         with pytest.raises(ParameterError):

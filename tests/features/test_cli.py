@@ -106,3 +106,21 @@ def test_a_failing_features_gate_stops_the_publish(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["quality"] is None and out["published"]
     assert _online_files() != before
+
+
+def test_build_counts_rejected_tracks_not_rows(capsys):
+    # One unusable file rejected by two extractors is one track rejected (as `features show` counts it): the summary
+    # says so beside the rows, instead of a bare "2" that reads as two files.
+    con = warehouse.connect()
+    cat = Catalogue(con, open_store())
+    cat.add("junk", 1, b"this is text, not audio", fmt="mp3", duration_s=6.0)
+    cat.add("nothing", 2, b"", fmt="wav", duration_s=6.0)
+    con.close()
+    assert main(["features", "build", "--view", "track_log_mel", "--view", "track_slices", "--workers", "1",
+                 "--no-progress", "--no-publish"]) == 0
+    out = capsys.readouterr().out
+    assert "4 rejections (2 tracks)" in out
+    assert "rejected (not_audio): 2 feature rows of 1 track\n" in out and "rejected (empty): 2 feature rows of 1 track\n" in out
+    assert main(["features", "show", "track_log_mel"]) == 0
+    shown = capsys.readouterr().out
+    assert "rejected (not_audio): 1\n" in shown and "rejected (empty): 1\n" in shown

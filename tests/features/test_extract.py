@@ -177,6 +177,26 @@ def test_missing_preview_object_is_retried(catalogue, con, store):
     assert con.execute("SELECT count(*) FROM feature_reject").fetchone()[0] == 0
 
 
+def test_recompute_of_a_track_whose_preview_is_missing_keeps_its_rows(catalogue, con, store, caplog):
+    """`--recompute T` while T's preview is not in the object store computed nothing, yet deleted T's rows (a
+    'missing object' rejection "replaced" them): T lost its features everywhere. Now its rows stay, with a warning."""
+    from musim.features import get_training_frame
+
+    key = catalogue.add_clip("t1", 1, community=3)
+    catalogue.add_clip("t2", 1, community=4)
+    build(["track_log_mel"], con=con, store=store, options=OPTIONS, publish=False)
+    before = con.execute("SELECT track_id, object_key, run_id FROM track_mel ORDER BY track_id").fetchall()
+    store.delete(key)
+    with caplog.at_level("WARNING", logger="musim.features.extract"):
+        again = build(["track_log_mel"], con=con, store=store, options=OPTIONS, publish=False, recompute=["t1"])
+    assert again.planned == 1 and again.computed == 0
+    assert con.execute("SELECT track_id, object_key, run_id FROM track_mel ORDER BY track_id").fetchall() == before
+    assert con.execute("SELECT count(*) FROM feature_reject").fetchone()[0] == 0
+    assert "track t1 was not computed again" in caplog.text and key in caplog.text
+    frame = get_training_frame("siamese_log_mel", ["t1", "t2"], con=con)
+    assert frame["track_log_mel__log_mel"].tolist() == [before[0][1], before[1][1]]
+
+
 def test_a_too_short_rejection_holds_only_for_thresholds_as_long(catalogue, con, store):
     """`features build --min-duration 20` once must not keep a 6-s preview out of every later build."""
     from dataclasses import replace

@@ -232,3 +232,39 @@ def test_a_view_reads_only_its_own_parameters_values_even_when_others_are_newer(
         np.testing.assert_allclose(frame.loc[i, cols].to_numpy(dtype=float), desc[(default, t)][1])
         assert frame.loc[i, "track_log_mel__log_mel"] == mel[(default_mel, t)][1]
         assert frame.loc[i, "track_log_mel__log_mel"].startswith(f"features/mel/{default_mel}/")
+
+
+def test_an_artist_whose_tracks_all_lost_their_values_loses_its_mean(catalogue, con, store):
+    """Artist 7's only track got new audio, which the next build rejected: the track has no value any more, and its
+    artist's mean (made of the old audio alone) ended with it instead of staying in lookups, the online snapshot,
+    `features list` and training sets; a training set pinned before still gets it."""
+    from musim.features import BuildOptions, build
+    from musim.features.online import OnlineStore
+    from musim.features.registry import list_views
+    from tests.features.helpers import silent_bytes
+
+    catalogue.add_clip("solo", 7, community=1)
+    catalogue.add_clip("x1", 8, community=2)
+    options = BuildOptions(workers=1, progress=False)
+    build(["artist_descriptors_mean"], con=con, store=store, options=options, publish=False)
+    pin = dt.datetime.now(dt.UTC)
+    assert sorted(OnlineStore.from_warehouse(con, d.artist_descriptors_mean).index) == ["7", "8"]
+
+    info = store.put_content_addressed(silent_bytes(), prefix="audio/previews", ext="wav")
+    con.execute("UPDATE track SET object_key = ?, sha256 = ? WHERE track_id = 'solo'", [info.key, info.sha256])
+    again = build(["artist_descriptors_mean"], con=con, store=store, options=options, publish=False)
+    assert again.rejects_by_reason == {"silent": 1} and again.materialised == {"artist_descriptors_mean:4": 1}
+
+    assert sorted(OnlineStore.from_warehouse(con, d.artist_descriptors_mean).index) == ["8"]
+    (row,) = [v for v in list_views(con) if v["name"] == "artist_descriptors_mean"]
+    assert row["entities"] == 1
+    column = "artist_descriptors_mean__track_descriptors_mean"
+    frames = {when: get_training_frame(d.descriptor_baseline, pd.DataFrame({"track_id": ["solo", "x1"],
+                                                                             "artist_id": [7, 8]}), when, con=con)
+              for when in (pin, None)}
+    assert frames[pin][column].notna().all() and frames[None][column].tolist()[0] is None
+    assert frames[None][column].tolist()[1] is not None
+    # Accepted audio again: the mean comes back.
+    catalogue.add_clip("solo2", 7, community=3)
+    build(["artist_descriptors_mean"], con=con, store=store, options=options, publish=False)
+    assert sorted(OnlineStore.from_warehouse(con, d.artist_descriptors_mean).index) == ["7", "8"]

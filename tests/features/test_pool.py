@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 
 from musim.features import BuildOptions, build, load_tensor
 from musim.features.extract import extractors_for, plan_build, select_views
 from musim.features.pool import compute
+from tests.features.helpers import clip, encode
 
 
 def _run(items, extractors, store, workers: int) -> dict[str, tuple]:
@@ -38,3 +42,44 @@ def test_two_workers_compute_what_one_process_computes(catalogue, con, store):
     result = build(["track_log_mel"], con=con, store=store, options=BuildOptions(workers=2, progress=False),
                    publish=False)
     assert (result.computed, result.rejects_by_reason) == (5, {"not_audio": 1})
+
+
+def _dies_on_some_files(real, flaky_mark):
+    """``_extract`` as it is, but its process dies (SIGKILL: what a decoder's crash or the out-of-memory killer does)
+    on audio whose bytes end with b"POISON", and on those ending with b"FLAKY" the first time only."""
+
+    def extract(data, key, *args):
+        if data.endswith(b"POISON") or (data.endswith(b"FLAKY") and not flaky_mark.exists()):
+            flaky_mark.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(data, key, *args)
+
+    return extract
+
+
+def test_a_worker_that_dies_costs_only_its_file(catalogue, con, store, tmp_path, monkeypatch):
+    # A dead worker broke the whole pool: the build stopped on "BrokenProcessPool" and every rerun met the same file
+    # again. Now the items in flight are computed again one by one in a process of their own: the file that kills
+    # that one too is rejected with a reason, the others (and the rest of the build) are computed.
+    from musim.features import pool
+
+    for i in range(4):
+        catalogue.add_clip(f"t{i}", 1, community=i)
+    wav = encode(clip(5, 1009, 1))
+    catalogue.add("poison", 2, wav + b"POISON", duration_s=6.0)
+    catalogue.add("flaky", 2, wav + b"FLAKY", duration_s=6.0)
+    monkeypatch.setattr(pool, "_extract", _dies_on_some_files(pool._extract, tmp_path / "flaky-died"))
+    extractors = extractors_for(select_views(["track_log_mel"]))
+    items = plan_build(con, extractors).items
+    got = {r.item.track_ids[0]: r for r in compute(items, extractors, store=store,
+                                                   options=BuildOptions(workers=2, batch_size=2, progress=False))}
+    assert sorted(got) == ["flaky", "poison", "t0", "t1", "t2", "t3"]
+    assert got["poison"].reject == pool.WORKER_DIED and got["poison"].reject[0] == "undecodable"
+    assert (tmp_path / "flaky-died").exists() and got["flaky"].reject is None
+    for track in ("flaky", "t0", "t1", "t2", "t3"):
+        (h,) = got[track].outputs
+        assert load_tensor(store, got[track].outputs[h]["object_key"]).shape == (256, 64)
+
+    result = build(["track_log_mel"], con=con, store=store, options=BuildOptions(workers=2, progress=False),
+                   publish=False)
+    assert (result.computed, result.rejects_by_reason) == (5, {"undecodable": 1})
