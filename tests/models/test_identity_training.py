@@ -65,3 +65,31 @@ def test_train_compares_the_model_with_every_baseline_as_its_card_does(toy, caps
     assert line.endswith(f"beats {beaten}/{len(shown)}")
     if "a baseline is at least as good" in out:  # the baseline that blocked it is shown, not beaten
         assert beaten < len(shown), out
+
+
+def test_a_library_where_no_artist_has_two_tracks_is_refused_before_training(toy, capsys, monkeypatch):
+    """Without listening data a version is judged by how a track finds its artist's other tracks: on a library of one
+    track per artist, `models train --family contrastive` trained the whole model and then failed with `no artist has
+    two tracks: nothing to evaluate by artist identity` (and so did the train_embeddings DAG's, every week)."""
+    import pytest
+
+    from musim.errors import NotEnoughData
+    from musim.models.families import record, staged
+
+    _library_without_listening_data(toy)
+    with warehouse.writer() as con:  # one track per artist
+        con.execute("DELETE FROM track WHERE track_id NOT IN (SELECT min(track_id) FROM track GROUP BY artist_id)")
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained although the version could not be evaluated")
+
+    monkeypatch.setattr(record, "train_evaluate", trained)
+    assert main(["models", "train", "--family", "contrastive", "--epochs", "1", "--no-publish"]) == 2
+    err = capsys.readouterr().err
+    assert "no artist has two tracks with features" in err and "nothing to evaluate by artist identity" in err, err
+    assert main(["models", "train", "--family", "siamese", "--epochs", "1", "--no-publish"]) == 2
+    assert "the siamese family learns from listening data" in capsys.readouterr().err
+    with pytest.raises(NotEnoughData, match="no artist has two tracks with features"):  # the DAGs' prepare: skipped
+        staged.plan_job("train_embeddings/r1", families=["contrastive", "autoencoder"])
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0
