@@ -119,7 +119,11 @@ def cmd_show(args: argparse.Namespace) -> int:
             cells.append("" if c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f},{c['hi']:.3f}]")
         rows.append([m, *cells])
     print()
-    print_table(rows, ["metric", *_marked(entry.metrics, scorers)], title="evaluation (mean [95% CI] over test artists)")
+    from musim.models.families.compare import by_identity
+
+    over = ("query tracks by artist identity (the interval resamples their artists)" if by_identity(entry)
+            else "test artists")
+    print_table(rows, ["metric", *_marked(entry.metrics, scorers)], title=f"evaluation (mean [95% CI] over {over})")
     for line in _fair_notes(entry.metrics):
         print(line)
     for d in decisions:
