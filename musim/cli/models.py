@@ -119,7 +119,11 @@ def cmd_show(args: argparse.Namespace) -> int:
             cells.append("" if c.get("mean") is None else f"{c['mean']:.3f} [{c['lo']:.3f},{c['hi']:.3f}]")
         rows.append([m, *cells])
     print()
-    print_table(rows, ["metric", *_marked(entry.metrics, scorers)], title="evaluation (mean [95% CI] over test artists)")
+    from musim.models.families.compare import by_identity
+
+    over = ("query tracks by artist identity (the interval resamples their artists)" if by_identity(entry)
+            else "test artists")
+    print_table(rows, ["metric", *_marked(entry.metrics, scorers)], title=f"evaluation (mean [95% CI] over {over})")
     for line in _fair_notes(entry.metrics):
         print(line)
     for d in decisions:
@@ -218,24 +222,38 @@ def _train_params(args: argparse.Namespace) -> tuple[dict, dict]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from musim.models.families import get_family, inputs_needed, load_inputs, run_family
+    import tempfile
+
+    from musim.models.families import evaluation, get_family, inputs_needed, load_inputs
     from musim.models.families.compare import evaluation_rows
-    from musim.models.families.inputs import require_features_gate
+    from musim.models.families.inputs import gate_inputs, require_features_gate
+    from musim.models.families.record import check_primary_metric, record_run
+    from musim.storage import open_store
 
     params, split = _train_params(args)  # a share not given adapts to the catalogue
     get_family(args.family).parse_params(params)  # a bad parameter is refused before anything is loaded
+    store = open_store()
     with warehouse.writer() as con:
         require_features_gate(con)  # before any tensor is loaded: no training on features that failed their suites
-        inputs = load_inputs(con, needs=inputs_needed([args.family]), dump_id=args.dump, target_metric=args.metric,
-                             **split)
-        out = run_family(args.family, con=con, inputs=inputs, params=params, primary_metric=args.primary_metric,
-                         publish=False if args.no_publish else "champion", k=args.k, snapshot=not args.no_publish,
-                         verbose=0 if args.no_progress else 1)
-        by_identity = inputs.targets is None  # no listening data: judged by artist identity, every track a query
-        names = list(IDENTITY_METRICS) if by_identity else list(dict.fromkeys(["precision@3", "precision@5",
-                                                                               out.entry.primary_metric]))
-        rows = evaluation_rows(out.entry.metrics, names)
-        paired = _paired(con, out)
+        inputs = load_inputs(con, store=store, needs=inputs_needed([args.family]), dump_id=args.dump,
+                             target_metric=args.metric, **split)
+        check_primary_metric(args.primary_metric, listening=inputs.targets is not None)
+        gate_inputs(con, inputs, families=[args.family])
+    # the warehouse is not held while the model trains (minutes, hours on a large catalogue): every other writer
+    # (an ingest, a DAG's task, `library add`) waited MUSIM_WAREHOUSE_LOCK_WAIT_S for it and failed. As the DAGs do,
+    # the run is recorded with a writer opened again; a champion promoted meanwhile was not re-scored in this run,
+    # and the promotion then says it cannot decide.
+    with tempfile.TemporaryDirectory(prefix=f"musim-{args.family}-") as tmp:
+        run = evaluation.train_evaluate(args.family, inputs, params, store=store, workdir=tmp,
+                                        verbose=0 if args.no_progress else 1)
+        with warehouse.writer() as con:
+            out = record_run(con, run, store=store, primary_metric=args.primary_metric,
+                             publish=False if args.no_publish else "champion", k=args.k, snapshot=not args.no_publish)
+            by_identity = inputs.targets is None  # no listening data: judged by artist identity, every track a query
+            names = list(IDENTITY_METRICS) if by_identity else list(dict.fromkeys(["precision@3", "precision@5",
+                                                                                   out.entry.primary_metric]))
+            rows = evaluation_rows(out.entry.metrics, names)
+            paired = _paired(con, out)
     if args.json:
         print_json(out.to_json() | {"evaluation": rows, "comparisons": paired})
         return 0

@@ -147,7 +147,7 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
             out.append(f"| {label} | {c.metric} | {_fmt(c.diff)} | [{_fmt(c.lo)}, {_fmt(c.hi)}] | {verdict} |")
     if examples and report.top.get("truth"):
         out += ["", "## Examples", ""]
-        label = lambda a: names.get(a, str(a))  # noqa: E731
+        label = lambda a: _table_text(names.get(a, str(a)))  # noqa: E731
         for q in list(report.top["truth"])[:examples]:
             out += [f"**{label(q)}**", "", "| truth | " + " | ".join(report.scorers) + " |",
                     "|---|" + "---|" * len(report.scorers)]
@@ -167,6 +167,12 @@ def render_card(*, version: str, family: str, report: EvaluationReport, params: 
                    "identity), an advantage the families trained on the training artists only do not have.")
     out.append("")
     return "\n".join(out)
+
+
+def _table_text(name: str) -> str:
+    """An artist name as the text of a markdown table cell: a ``|`` in it (``AC|DC``) split it into two cells and
+    moved every later scorer's neighbour under the wrong heading; a line break ended the table."""
+    return " ".join(str(name).split()).replace("|", "\\|")
 
 
 def versus(report: EvaluationReport, *, model_scorer: str = "model", primary_metric: str = PRIMARY_METRIC,

@@ -358,6 +358,12 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
             known = {p for p, _ in skipped}
             skipped += [(p, f"{champ.entry.version}: {e}") for p, e in failed if p not in known]
         keep = [i for i, p in enumerate(labels.paths) if all(str(p) in vecs for _, vecs in embedded)]
+        if len(keep) < len(labels):  # files a model cannot embed (shorter than one slice): checked again, or one
+            # artist left scored ap and p1 of 1 for every embedding, random's too, and auc none
+            dropped = [f"{p}: {why}" for p, why in skipped if any(why.startswith(f"{v}: ") for v, _ in embedded)]
+            _need_tracks_to_tell_apart([labels.artists[i] for i in keep], labels.source,
+                                       f" among the files that {' and '.join(v for v, _ in embedded)} can embed "
+                                       f"({len(labels) - len(keep)} cannot: {'; '.join(dropped[:2])})")
         labels = labels.subset(keep)
         values = {n: [v[i] for i in keep] for n, v in values.items()}
     reports = []

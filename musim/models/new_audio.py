@@ -264,6 +264,32 @@ def _embedding_version(family: str | None, version: str | None) -> tuple[Any, st
     return entry, None
 
 
+def _unpublished(snapshot: duckdb.DuckDBPyConnection, version: str | None) -> NotFoundError | None:
+    """Why ``similar-audio --model VERSION`` cannot search with a ``version`` that the published snapshot does not
+    know but the warehouse's registry holds (registered since it was published: a challenger never published), or
+    None (no version named, one the snapshot knows, or one registered nowhere: the snapshot's error says so). It said
+    ``no model version 'V'; recent: ...`` while `musim models list` showed V."""
+    from musim import sandbox
+    from musim.errors import MusimError
+    from musim.models import registry
+
+    if version is None or version.endswith(":champion"):
+        return None
+    try:
+        registry.get_model(snapshot, version)
+        return None  # the snapshot knows it: the error was another one (e.g. never published)
+    except (NotFoundError, duckdb.Error):
+        pass
+    try:
+        with sandbox.reader() as con:
+            entry = registry.get_model(con, version)
+    except (MusimError, duckdb.Error):
+        return None
+    return NotFoundError(f"{entry.version} is registered but not published (the published snapshot does not serve "
+                         f"it): publish it to rank the catalogue with it (`musim models publish {entry.version}`), or "
+                         f"embed files with it as it is (`musim embed FILE... --model {entry.version}`)")
+
+
 def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
     """The version's embeddings of featurised files (one row per file): each family's own embedding
     (:func:`musim.models.families.embed_features`)."""
@@ -384,7 +410,10 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
     store = store or open_store()
     con = open_published()
     try:
-        champ = load_champion(family, con=con, store=store, version=version)
+        try:
+            champ = load_champion(family, con=con, store=store, version=version)
+        except NotFoundError as exc:
+            raise _unpublished(con, version) or exc from None
         files, q, failed, _ = embed_files(paths, champion=champ)
         manifest = champ.manifest or {}
         found = track_index(store, manifest, search=search)

@@ -354,18 +354,36 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
 
 
 def fetch_model_file(store: ObjectStore, entry: ModelEntry, folder: str | os.PathLike[str] | None = None) -> Path:
-    """A local copy of the version's ``model.keras`` (cached under ``$MUSIM_HOME/cache/models/<version>/``)."""
+    """A local copy of the version's ``model.keras`` (cached under ``$MUSIM_HOME/cache/models/<version>/``, beside
+    ``registered_at``: the registration it was fetched for). A version name registered again (a warehouse restored
+    from a backup or made anew over the same object store numbers its versions from there, and the new model replaces
+    the stored one) is fetched again: the copy of the previous model under that name served it silently."""
     base = Path(folder) if folder is not None else get_settings().home / "cache" / "models"
     path = base / entry.version / MODEL_FILE
-    if path.exists() and zipfile.is_zipfile(path):
+    stamp = path.with_name(CACHED_FOR)
+    registered = entry.created_at.isoformat()
+    if path.exists() and zipfile.is_zipfile(path) and _read_text(stamp) == registered:
         return path
-    store.download(entry.key(MODEL_FILE), path)  # none yet, or a copy that is not a .keras archive: fetch again
-    if not _whole_archive(path):
+    stamp.unlink(missing_ok=True)
+    store.download(entry.key(MODEL_FILE), path)  # none yet, a copy that is not a .keras archive or of another
+    if not _whole_archive(path):                 # registration: fetch again
         path.unlink(missing_ok=True)
         raise DamagedObject(f"the model file of {entry.version} ({entry.key(MODEL_FILE)} in {store.root_url}) is "
                             f"damaged (not a whole .keras archive): train a new version (`musim models train "
                             f"--family {entry.family}`)")
+    stamp.write_text(registered)
     return path
+
+
+#: Beside a cached ``model.keras``: the ``created_at`` of the registration it was fetched for.
+CACHED_FOR = "registered_at"
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _whole_archive(path: Path) -> bool:

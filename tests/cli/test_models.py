@@ -144,3 +144,22 @@ def test_models_evaluate_shows_each_stage_on_a_terminal_and_nothing_with_no_prog
         assert main([*argv, "--no-progress"]) == 0 and terminal.getvalue() == ""
     assert "baseline: musly" in capsys.readouterr().out
     assert main(argv) == 0 and capsys.readouterr().err == ""  # not a terminal
+
+
+def test_show_says_a_version_judged_by_artist_identity_is_scored_over_query_tracks(capsys, tmp_path):
+    """`models show` titled every evaluation "over test artists": a version judged by artist identity (no listening
+    data) is scored over query tracks, its interval resampling their artists (as `models train` says it)."""
+    from musim.models import registry
+    from tests.models.test_promotion import _identity_report
+
+    f = tmp_path / "model.keras"
+    f.write_bytes(b"not really a keras file")
+    with warehouse.writer() as con:
+        registry.register_model(con, open_store(), family="contrastive", model_file=f, report=_identity_report(True),
+                                params={}, target_metric="artist", primary_metric="auc")
+        _register(con, open_store(), tmp_path, _report(_truth(), 0.3))
+    code, out, _ = run(capsys, "models", "show", "contrastive-1")
+    assert code == 0 and "evaluation (mean [95% CI] over query tracks by artist identity" in out, out
+    assert "over test artists" not in out
+    code, out, _ = run(capsys, "models", "show", "siamese-1")
+    assert code == 0 and "evaluation (mean [95% CI] over test artists)" in out

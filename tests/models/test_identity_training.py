@@ -65,3 +65,60 @@ def test_train_compares_the_model_with_every_baseline_as_its_card_does(toy, caps
     assert line.endswith(f"beats {beaten}/{len(shown)}")
     if "a baseline is at least as good" in out:  # the baseline that blocked it is shown, not beaten
         assert beaten < len(shown), out
+
+
+def test_a_library_where_no_artist_has_two_tracks_is_refused_before_training(toy, capsys, monkeypatch):
+    """Without listening data a version is judged by how a track finds its artist's other tracks: on a library of one
+    track per artist, `models train --family contrastive` trained the whole model and then failed with `no artist has
+    two tracks: nothing to evaluate by artist identity` (and so did the train_embeddings DAG's, every week)."""
+    import pytest
+
+    from musim.errors import NotEnoughData
+    from musim.models.families import evaluation, record, staged
+
+    _library_without_listening_data(toy)
+    with warehouse.writer() as con:  # one track per artist
+        con.execute("DELETE FROM track WHERE track_id NOT IN (SELECT min(track_id) FROM track GROUP BY artist_id)")
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained although the version could not be evaluated")
+
+    monkeypatch.setattr(record, "train_evaluate", trained)
+    monkeypatch.setattr(evaluation, "train_evaluate", trained)
+    assert main(["models", "train", "--family", "contrastive", "--epochs", "1", "--no-publish"]) == 2
+    err = capsys.readouterr().err
+    assert "no artist has two tracks with features" in err and "nothing to evaluate by artist identity" in err, err
+    assert main(["models", "train", "--family", "siamese", "--epochs", "1", "--no-publish"]) == 2
+    assert "the siamese family learns from listening data" in capsys.readouterr().err
+    with pytest.raises(NotEnoughData, match="no artist has two tracks with features"):  # the DAGs' prepare: skipped
+        staged.plan_job("train_embeddings/r1", families=["contrastive", "autoencoder"])
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0
+
+
+def test_models_train_does_not_hold_the_warehouse_while_the_model_trains(toy, capsys, monkeypatch):
+    """`musim models train` held the warehouse writer from loading its inputs to publishing, the training included
+    (minutes to hours): every other writer (an ingest, a DAG's task, `library add`) waited
+    MUSIM_WAREHOUSE_LOCK_WAIT_S and failed. The model now trains with no connection open, as in the DAGs."""
+    import subprocess
+    import sys
+
+    from musim.config import get_settings
+    from musim.models.families import evaluation, record
+
+    _library_without_listening_data(toy)
+    real = evaluation.train_evaluate
+    opened: list[int] = []
+
+    def another_writer_meanwhile(*args, **kwargs):  # another process opens the warehouse read-write, no waiting
+        done = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()",
+                               str(get_settings().warehouse.path)], capture_output=True, text=True, timeout=120,
+                              check=False)
+        opened.append(done.returncode)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "train_evaluate", another_writer_meanwhile)
+    monkeypatch.setattr(record, "train_evaluate", another_writer_meanwhile)
+    assert main(["models", "train", "--family", "descriptors", "--no-publish", "--no-progress"]) == 0
+    assert opened == [0]
+    assert capsys.readouterr().out.startswith("descriptors-1: challenger")

@@ -453,3 +453,37 @@ def test_with_nothing_published_the_error_names_model_and_baselines_only(tmp_pat
         assert line.startswith("no model has been published under ") and "\n" not in line
         assert line.endswith("; or evaluate a registered version, published or not, with `--model VERSION`; or the "
                              "baselines alone with `--baselines-only`"), line
+
+
+def test_files_a_model_cannot_embed_are_checked_again_for_two_artists(tmp_path, monkeypatch):
+    """A cnn_classifier model cannot embed a clip shorter than one slice, which the baselines decode: with B's two
+    short clips left out, only A's tracks remained and every embedding, random's too, scored ap and p1 of 1 (auc
+    undefined) in a table that looked like an answer."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from musim.models import label_eval, new_audio
+
+    def decode(paths, names, **kwargs):  # every file decodes for the baselines
+        return list(range(len(paths))), {n: [None] * len(paths) for n in names}, []
+
+    def embed(paths, *, champion, workers=None):  # the model embeds A's tracks only (B's are 3-second clips)
+        good = [p for p in paths if "/a" in p]
+        failed = [(p, "too short for one slice") for p in paths if p not in good]
+        return good, np.ones((len(good), 4), np.float32), failed, champion
+
+    champ = SimpleNamespace(entry=SimpleNamespace(version="cnn_classifier-1"), note=None)
+    monkeypatch.setattr(label_eval, "track_values", decode)
+    monkeypatch.setattr(label_eval, "_load_models", lambda wanted: [champ])
+    monkeypatch.setattr(new_audio, "embed_files", embed)
+    (tmp_path / "labels.csv").write_text("path,artist\na1.ogg,A\na2.ogg,A\nb1.ogg,B\nb2.ogg,B\n")
+    with pytest.raises(ParameterError, match=r"labels.csv: every track among the files that cnn_classifier-1 can "
+                                             r"embed \(2 cannot: .*b1.ogg: cnn_classifier-1: too short for one slice"):
+        label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), versions=["cnn_classifier-1"],
+                                   baseline_names=["random"], n_boot=100)
+    (tmp_path / "labels.csv").write_text("path,artist\na1.ogg,A\na2.ogg,A\nb1.ogg,B\nb2.ogg,B\na3.ogg,C\na4.ogg,C\n")
+    result = label_eval.evaluate_labels(read_labels(tmp_path / "labels.csv"), versions=["cnn_classifier-1"],
+                                        baseline_names=["random"], n_boot=100)
+    assert len(result.labels) == 4 and sorted(set(result.labels.artists)) == ["A", "C"]
+    assert [p for p, _ in result.skipped] == [str(tmp_path / "b1.ogg"), str(tmp_path / "b2.ogg")]

@@ -168,3 +168,24 @@ def test_embed_with_a_version_registered_nowhere_names_it_and_models_list(tmp_pa
     assert not out and err == ("musim: error: no model version 'siamese-7' is registered: `musim models list` shows "
                                "the registered versions\n")
     assert not (tmp_path / "e.npz").exists()
+
+
+def test_similar_audio_with_a_version_registered_since_the_snapshot_says_to_publish_it(tmp_path, musim_home):
+    """`similar-audio FILE --model descriptors-3` said `no model version 'descriptors-3'; recent: descriptors-1,
+    siamese-1` while `musim models list` showed descriptors-3: registered after the published snapshot, it is not
+    published, and the line now says so and how to publish it (or embed with it as it is)."""
+    from musim import serving, warehouse
+    from musim.models.new_audio import similar_audio
+    from musim.storage import open_store
+    from tests.models.conftest import _register, _report, _truth
+
+    song = _clip(tmp_path / "song.wav", 4)
+    with warehouse.writer() as con:
+        _register(con, open_store(), tmp_path, _report(_truth(), 0.3), run_id="r1")
+        serving.publish(con)
+        since = _register(con, open_store(), tmp_path, _report(_truth(), 0.3, seed=2), run_id="r2").version
+    with pytest.raises(NotFoundError, match=rf"^{since} is registered but not published \(the published snapshot does "
+                                            rf"not serve it\): .*`musim models publish {since}`"):
+        similar_audio([song], version=since)
+    with pytest.raises(NotFoundError, match=r"^no model version 'siamese-9'; recent: siamese-1$"):
+        similar_audio([song], version="siamese-9")

@@ -105,3 +105,33 @@ def test_a_champion_that_never_trained_on_the_test_artists_is_scored_on_all_of_t
     values = registry.query_values(con, e.version, champ.version, "ndcg@10")
     assert _cells(card, "ndcg@10")["siamese-1"].startswith(f"{float(np.mean(list(values.values()))):.3f} [")
     assert "never trained on" not in card and "| siamese-1 | ndcg@10 |" in card
+
+
+def test_a_version_name_registered_again_is_fetched_again_not_served_from_the_cache(con, tmp_path):
+    """A warehouse restored from a backup (or made anew) over the same object store numbers its versions from there:
+    the next siamese-1 replaces the stored model, and the local copy of the previous siamese-1 (`$MUSIM_HOME/cache/
+    models/siamese-1/model.keras`) went on serving `similar-audio`, `embed` and publishing, silently."""
+    import zipfile
+
+    store = open_store()
+    cache = tmp_path / "cache"
+
+    def register(weights: str) -> registry.ModelEntry:
+        f = tmp_path / "model.keras"
+        with zipfile.ZipFile(f, "w") as z:
+            z.writestr("model.weights.h5", weights)
+        return registry.register_model(con, store, family="siamese", model_file=f, report=_report(_truth(), 0.3),
+                                       params={}, target_metric="seed", dump_id="d" * 64)
+
+    def weights(path) -> str:
+        with zipfile.ZipFile(path) as z:
+            return z.read("model.weights.h5").decode()
+
+    first = register("first model")
+    assert weights(registry.fetch_model_file(store, first, cache)) == "first model"
+    assert weights(registry.fetch_model_file(store, first, cache)) == "first model"  # the copy, as before
+    for table in ("model_eval_query", "model_training_artist", "model_registry"):  # the warehouse restored
+        con.execute(f"DELETE FROM {table}")
+    again = register("second model")
+    assert again.version == first.version and again.created_at != first.created_at
+    assert weights(registry.fetch_model_file(store, again, cache)) == "second model"

@@ -103,9 +103,12 @@ def compare_families(con: duckdb.DuckDBPyConnection, *, metric: str | None = Non
         if entry is not None:
             chosen.append(entry)
     if not chosen:
-        return FamilyComparison(metric or PRIMARY_METRIC, list(metrics or []), [], [], True,
-                                ["no model registered yet: train one (`musim models train [--family F]` or the "
-                                 "train_siamese / train_embeddings DAGs)"])
+        asked = list(dict.fromkeys(families or []))
+        said = (["no model registered yet: train one (`musim models train [--family F]` or the train_siamese / "
+                 "train_embeddings DAGs)"] if not asked or not known else
+                [f"no {' or '.join(asked)} version registered yet (registered: {', '.join(known)}): train one "
+                 f"(`musim models train --family {asked[0]}`), or compare the registered families"])
+        return FamilyComparison(metric or PRIMARY_METRIC, list(metrics or []), [], [], True, said)
     ground = registry.evaluation_ground  # what makes stored values comparable
     sets: dict[tuple[str, str | None, str], int] = {}
     for e in chosen:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from musim.storage import ObjectStore
 
 __all__ = ["SLICES_IN_MEMORY_MAX", "FamilyInputs", "current_champions", "gate_inputs", "load_inputs", "load_manifest",
-           "load_slices", "require_features_gate", "split_payload"]
+           "load_slices", "require_features_gate", "require_identity_queries", "split_payload"]
 
 log = logging.getLogger(__name__)
 
@@ -403,17 +403,45 @@ def need_targets(inputs: FamilyInputs) -> PairTargets:
     return inputs.targets
 
 
-def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs) -> dict[str, Any] | None:
+def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs, *,
+                families: Sequence[str] = ()) -> dict[str, Any] | None:
     """Run the ``training_split`` quality suite on the run's split (QualityError if it fails): the one gate of
     every family's training, after :func:`require_features_gate`. Returns the run id, Data Docs URL and the
-    reported balance; None without targets (nothing is ranked then).
+    reported balance; None without targets (nothing is ranked then), where the ``families`` to train must be able to
+    train without listening data and the tracks to give an evaluation by artist identity
+    (:func:`require_identity_queries`): both said before training, not after it.
     """
     from musim.quality.suites.training_split import gate_split
 
     require_features_gate(con)
     if inputs.targets is None or inputs.split is None:
+        from musim.models.constants import SIAMESE
+        from musim.models.families.base import CNN_CLASSIFIER, need_listening
+
+        for family in families:  # before training: these train on listening data
+            if family in (SIAMESE, CNN_CLASSIFIER):
+                need_listening(inputs, family)
+        require_identity_queries(inputs)
         return None
     return gate_split(con, split_payload(inputs), dump_id=inputs.dump_id)
+
+
+def require_identity_queries(inputs: FamilyInputs) -> None:
+    """Without listening data a version is evaluated by artist identity (every track whose artist has another track
+    is a query, ranked against other artists' tracks: :func:`~.evaluation.evaluate_by_artist`): :class:`NotEnoughData`
+    in one line when no track can be a query, checked before training (it failed after the whole training)."""
+    artists, counts = np.unique(np.asarray(inputs.track_artist, dtype=np.int64), return_counts=True)
+    have = f"{len(inputs):,} tracks of {artists.size:,} artists"
+    if artists.size == 1:
+        only = inputs.artist_names.get(int(artists[0]), str(artists[0]))
+        raise NotEnoughData(f"every track with features is by one artist ({only}; {have}): nothing to evaluate by "
+                            "artist identity without listening data; add tracks of a second artist (files with no "
+                            "artist tag or folder all go to 'Unknown artist')")
+    if not (counts > 1).any():
+        raise NotEnoughData(f"no artist has two tracks with features ({have}): nothing to evaluate by artist identity "
+                            "without listening data, where a track is judged by how it finds its artist's other "
+                            "tracks; add a second track of some artists (`musim library add`, then `musim features "
+                            "build`)")
 
 
 def require_features_gate(con: duckdb.DuckDBPyConnection) -> None:

@@ -210,7 +210,7 @@ def run_family(family: str, *, con: duckdb.DuckDBPyConnection, store: ObjectStor
     else:
         inputs = dataclasses.replace(inputs, champions=current_champions(con))
     check_primary_metric(primary_metric, listening=inputs.targets is not None)
-    gate_inputs(con, inputs)
+    gate_inputs(con, inputs, families=[family])
     with tempfile.TemporaryDirectory(prefix=f"musim-{family}-") as tmp:
         run = train_evaluate(family, inputs, params, store=store, workdir=workdir or tmp, n_boot=n_boot,
                              verbose=verbose)

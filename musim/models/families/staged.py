@@ -69,7 +69,7 @@ def prepare(con: duckdb.DuckDBPyConnection, run_id: str, *, store: ObjectStore |
     return its key."""
     inputs = load_manifest(con, needs=inputs_needed(families), **kwargs)
     check_primary_metric(primary_metric, listening=inputs.targets is not None)
-    gate_inputs(con, inputs)
+    gate_inputs(con, inputs, families=families)
     key = f"{STAGING_PREFIX}/{run_key(run_id)}/inputs.npz"
     _store(store).put_bytes(key, inputs.to_bytes(), content_type="application/octet-stream")
     return key

@@ -246,3 +246,18 @@ def test_label_evaluated_runs_show_their_own_metrics_over_query_tracks(tmp_path)
     body, headers = table.table()
     assert headers[-3:] == ["auc", "ap", "p1"] and not any("–" in cell for row in body for cell in row[-3:])
     assert "mean [95% CI] over query tracks" in table.text() and "query artists" not in table.text()
+
+
+def test_compare_of_families_without_a_version_names_them_not_an_empty_registry(tmp_path, capsys):
+    """`models compare --family contrastive` said `no model registered yet: train one` beside registered siamese
+    versions: it names the families asked for and those registered."""
+    from tests.models.conftest import _register, _report, _truth
+
+    assert main(["models", "compare", "--family", "contrastive"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("no model registered yet: train one")
+    with warehouse.writer() as con:
+        _register(con, open_store(), tmp_path, _report(_truth(), 0.3))
+    assert main(["models", "compare", "--family", "contrastive", "--family", "autoencoder", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == [
+        "no contrastive or autoencoder version registered yet (registered: siamese): train one (`musim models train "
+        "--family contrastive`), or compare the registered families"]
