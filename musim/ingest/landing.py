@@ -49,7 +49,7 @@ from musim.config import Settings, get_settings
 from musim.errors import BusyError, IngestError, NotFoundError
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, content_sha256, several_profiles
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, content_sha256, hidden, several_profiles
 from musim.scratch import temp_folder
 from musim.storage import is_object_url, open_prefix
 
@@ -121,12 +121,14 @@ def _dump_key(name: str) -> str:
 
 
 def _folder_dumps(files: list[_File]) -> tuple[list[LandedDump], list[_File]]:
-    """The dumps of one folder's files (sorted by name), and the files the scan does not take."""
+    """The dumps of one folder's files (sorted by name), and the files the scan does not take (hidden files are
+    neither: partial uploads, macOS's ``._X`` beside each file X it copies)."""
+    files = [f for f in files if not hidden(f.name)]
     plays = [f for f in files if _named(f.name, PLAYS_PATTERNS)]
     profiles = [f for f in files if _named(f.name, PROFILE_PATTERNS)]
     archives = [f for f in files if _named(f.name, ARCHIVE_PATTERNS)]
     taken = {id(f) for f in (*plays, *profiles, *archives)}
-    others = [f for f in files if id(f) not in taken and not f.name.startswith(".")]  # dotfiles: partial uploads
+    others = [f for f in files if id(f) not in taken]
     dumps = sorted({_dump_key(f.name) for f in plays})
     profile = profiles[0] if profiles else None
     # X.tsv and X.tsv.gz: one profiles file (new_dumps picks which one is read); other names: several, refused

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import numpy as np
@@ -89,9 +89,18 @@ _EXAMPLE = {"plays": "usersha1-artmbid-artname-plays.tsv[.gz] or the 1K userid-t
                      "traname.tsv[.gz]", "profiles": "usersha1-profile.tsv[.gz]"}
 
 
+def hidden(name: str) -> bool:
+    """``name`` (a file name, or an archive member's path) is no dump file whatever it is called: a hidden file
+    (macOS's AppleDouble ``._usersha1-artmbid-artname-plays.tsv`` beside each file it copies or tars, a partial
+    upload), or a member under the ``__MACOSX/`` folder that a zip made on macOS holds."""
+    parts = PurePosixPath(name).parts
+    return bool(parts) and (parts[-1].startswith(".") or "__MACOSX" in parts[:-1])
+
+
 def files_named(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
-    """The regular files directly in ``folder`` whose names match ``patterns``, sorted."""
-    return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
+    """The regular files directly in ``folder`` whose names match ``patterns``, sorted (hidden files aside:
+    :func:`hidden`)."""
+    return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file() and not hidden(p.name)})
 
 
 def content_sha256(path: str | Path) -> str:

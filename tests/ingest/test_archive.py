@@ -229,3 +229,43 @@ def test_what_a_killed_ingest_extracted_is_removed_by_the_next_one_and_a_live_on
         assert live_dir.exists() and not dead_dir.exists()
         left = sorted(p.name for p in tmp.iterdir() if p.name.startswith(("archive-", "ingest-")))
         assert left == [live_dir.name, live_dir.name + ".lock"]
+
+
+#: What macOS writes beside each file it copies to a foreign disk, tars (bsdtar) or zips (Finder): an AppleDouble
+#: file of the same name with ``._`` before it (under ``__MACOSX/`` in a zip), holding the file's metadata.
+APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02"
+
+
+def test_the_appledouble_files_macos_adds_are_no_second_dump_or_profiles_file(tmp_path, monkeypatch):
+    """An archive, folder or landing folder made on a Mac was refused: "the archive holds 2 plays files
+    (.../usersha1-artmbid-artname-plays.tsv, __MACOSX/.../._usersha1-artmbid-artname-plays.tsv)", "holds 2 profiles
+    files (._usersha1-profile.tsv, usersha1-profile.tsv)"."""
+    import zipfile
+
+    plays = tiny_dump(tmp_path / "src" / PLAYS).read_bytes()
+    profiles = write_lines(tmp_path / "src" / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"]).read_bytes()
+    files = {PLAYS: plays, PROFILES: profiles}
+    tarred = _distributed(tmp_path, "mac.tar.gz", members={
+        f"lastfm-dataset-360K/{name}": data for n, d in files.items()
+        for name, data in ((f"._{n}", APPLEDOUBLE), (n, d))})
+    zipped = tmp_path / "mac.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(f"lastfm-dataset-360K/{name}", data)
+            zf.writestr(f"__MACOSX/lastfm-dataset-360K/._{name}", APPLEDOUBLE)
+    folder = tmp_path / "landing" / "copied-from-a-mac"
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        (folder / f"._{name}").write_bytes(APPLEDOUBLE)
+    first = ingest_lastfm(tarred)
+    assert (first.loaded, first.rejected, first.profile_lines, first.profile_loaded) == (9, 0, 1, 1)
+    for other in (zipped, folder):
+        again = ingest_lastfm(other)
+        assert again.already_ingested and again.dump_id == first.dump_id
+    assert _tables() == {"lastfm_dump": 1, "lastfm_plays": 9, "ingest_rejects": 0, "lastfm_profile": 1}
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    assert (ready.plays, ready.profiles) == (str(folder / PLAYS), str(folder / PROFILES))
+    assert (ready.other_dumps, ready.more_profiles) == ((), ())
+    assert ingest_landed(ready).dump_id == first.dump_id and new_dumps(settle_s=0) == []
