@@ -286,3 +286,28 @@ def test_an_empty_path_is_refused_not_the_working_folder(tmp_path, monkeypatch):
         with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\)"):
             ingest_lastfm(path, profiles=profiles)
     _nothing_stored()
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_utf16_dump_is_refused_saying_to_re_encode_it(tmp_path, capsys, gz):
+    """A dump saved as "Unicode" (UTF-16, with its byte-order mark) by a Windows editor: every line was rejected
+    for its NUL bytes and the refusal asked "Is this the right file and format (--format)?", which no --format
+    answers. It says what the file is and how to re-encode it; the re-encoded file is the dump."""
+    plain = tiny_dump(tmp_path / "plain" / "usersha1-artmbid-artname-plays.tsv")
+    data = plain.read_text(encoding="utf-8").encode("utf-16")
+    name = "usersha1-artmbid-artname-plays.tsv" + (".gz" if gz else "")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if gz else data)
+    assert main(["ingest", "lastfm", str(path)]) == 2
+    err = capsys.readouterr().err
+    read = f"gunzip -c {name} | iconv" if gz else f"iconv {name}"
+    assert err.startswith(f"musim: error: {path}: all 10 lines were rejected (") and err.count("\n") == 1
+    assert err.endswith(f"nothing was stored. It is UTF-16 text (it starts with a UTF-16 byte-order mark): re-encode "
+                        f"it as UTF-8 and ingest that, e.g. {read} -f UTF-16 -t UTF-8 > "
+                        "utf8-usersha1-artmbid-artname-plays.tsv\n")
+    _nothing_stored()
+    profiles = tmp_path / "usersha1-profile.tsv"
+    profiles.write_bytes(f"{U1}\tm\t22\tSweden\tFeb 1, 2007\n".encode("utf-16"))
+    with pytest.raises(IngestError, match=r"usersha1-profile.tsv: all 2 lines were rejected .* It is UTF-16 text"):
+        ingest_lastfm(plain, profiles=profiles)
+    _nothing_stored()
