@@ -137,6 +137,14 @@ def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, P
     several profiles files. ``X.tsv`` beside ``X.tsv.gz`` is one file when their (decompressed) content is the same,
     as in the landing scan; else two."""
     plays, differ = _one_file(files_named(folder, PLAYS_PATTERNS))
+    if not plays:
+        from musim.ingest.archive import ARCHIVE_PATTERNS
+
+        archives = [p.name for p in files_named(folder, ARCHIVE_PATTERNS)]
+        if archives:  # the folder a dump was downloaded into
+            raise IngestError(f"{folder} is a directory holding no plays file but {len(archives)} archive"
+                              f"{'s' if len(archives) > 1 else ''} ({', '.join(archives)}): pass the archive to load, "
+                              f"e.g. musim ingest lastfm {folder / archives[0]}")
     if len(plays) != 1:
         held = ", ".join(p.name for p in plays) if plays else "no plays file"
         why = f" ({_differ(differ)})" if differ else ""

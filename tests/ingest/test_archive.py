@@ -269,3 +269,18 @@ def test_the_appledouble_files_macos_adds_are_no_second_dump_or_profiles_file(tm
     assert (ready.plays, ready.profiles) == (str(folder / PLAYS), str(folder / PROFILES))
     assert (ready.other_dumps, ready.more_profiles) == ((), ())
     assert ingest_landed(ready).dump_id == first.dump_id and new_dumps(settle_s=0) == []
+
+
+def test_the_folder_a_dump_was_downloaded_into_names_its_archive(tmp_path, capsys):
+    """`musim ingest lastfm ~/Downloads/lastfm` with the .tar.gz in it said only "holding no plays file: pass the dump
+    file itself, with its profiles file": the archive it holds, which the command reads, went unmentioned."""
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    _distributed(tmp_path).rename(folder / "lastfm-dataset-360K.tar.gz")
+    assert main(["ingest", "lastfm", str(folder)]) == 2
+    assert capsys.readouterr().err == (
+        f"musim: error: {folder} is a directory holding no plays file but 1 archive (lastfm-dataset-360K.tar.gz): "
+        f"pass the archive to load, e.g. musim ingest lastfm {folder / 'lastfm-dataset-360K.tar.gz'}\n")
+    assert set(_tables().values()) == {0}
+    assert main(["ingest", "lastfm", str(folder / "lastfm-dataset-360K.tar.gz")]) == 0  # as it says
+    assert _tables()["lastfm_dump"] == 1
