@@ -320,13 +320,21 @@ def _profiles_loaded_before(con, d: LandedDump, seen: set) -> tuple[str, int, fl
     return d.profiles, d.profiles_size, d.profiles_mtime, dump_id
 
 
-def nothing_new(summary: IngestResult | dict) -> str | None:
-    """Why a landed dump's ingest (:func:`ingest_landed`'s result) changed nothing, in one line, or None when it
-    loaded something: a new dump, or profiles into a dump ingested before. A dump ingested before (the same
-    content landed again, under another name or folder) announces nothing: its consumers (the similarity build)
-    have no work."""
+def nothing_new(summary: IngestResult | dict, settings: Settings | None = None) -> str | None:
+    """Why a landed dump's ingest (:func:`ingest_landed`'s result) changed nothing, in one line, or None when there
+    is something to judge and announce: a new dump, profiles loaded into a dump ingested before, or a dump ingested
+    before that the quality gate never judged. A dump ingested and judged before (the same content landed again,
+    under another name or folder) announces nothing: its consumers (the similarity build) have no work. One never
+    judged, a dump ingested by hand or one whose run was cut off between its ingest and its gate (the worker killed,
+    the task cleared to try again), is judged and announced now: else it never would be."""
     s = summary.to_json() if isinstance(summary, IngestResult) else summary
     if not s["already_ingested"] or s.get("profiles_added") or s.get("profiles_replaced"):
+        return None
+    with sandbox.reader(settings) as con:
+        judged = sql.query(con, "ingest/dump_judged.sql", dump_id=s["dump_id"]).fetchone()[0]
+    if not judged:
+        log.info("dump %s was ingested before (as %s) but never judged by the quality gate: judging and announcing "
+                 "it now", s["dump_id"][:12], s.get("file_name") or "?")
         return None
     was = f" (as {s['file_name']})" if s.get("file_name") else ""
     return f"dump {s['dump_id'][:12]} was ingested before{was}: nothing new was loaded, so no lastfm_plays event"

@@ -12,6 +12,8 @@ import pytest
 from musim import warehouse
 from musim.errors import IngestError
 from musim.ingest.landing import ingest_landed, new_dumps, nothing_new
+from musim.ingest.lastfm import ingest_lastfm
+from musim.quality.runner import check
 from tests.lastfm_files import U1, U2, tiny_dump, write_lines
 
 PLAYS = "usersha1-artmbid-artname-plays.tsv"
@@ -51,6 +53,7 @@ def test_a_gunzipped_copy_made_after_the_ingest_is_found_ingested_and_announces_
     (ready,) = new_dumps(settle_s=0)
     first = ingest_landed(ready)
     assert nothing_new(first) is None
+    check(["lastfm_plays"], dump_id=first.dump_id, docs=False)  # the DAG's gate judged it
     with gzip.open(gz) as src, open(folder / PLAYS, "wb") as dst:
         shutil.copyfileobj(src, dst)
     (again,) = new_dumps(settle_s=0)
@@ -260,3 +263,25 @@ def test_a_profiles_twin_with_other_content_is_refused_not_remembered_unread(tmp
                                           rf"{PROFILES}.gz: not a gzip -k copy\): nothing was stored"):
         ingest_landed(ready)
     assert len(new_dumps(settle_s=0)) == 1
+
+
+def test_a_dump_landed_again_that_was_never_judged_is_judged_and_announced(tmp_path, monkeypatch):
+    """A run cut off between its ingest (committed) and its quality gate, the worker killed or the task failed
+    after the commit: every later run, and the task cleared to try again, found the dump "ingested before" and
+    skipped its gate and its lastfm_plays event, so it was never judged nor built. Likewise a dump ingested by hand,
+    then dropped in the landing area. Once judged (passed or failed), landing it again announces nothing."""
+    folder = tmp_path / "landing" / "d"
+    plays = tiny_dump(tmp_path / "by-hand" / PLAYS)
+    by_hand = ingest_lastfm(plays)  # `musim ingest lastfm PLAYS`: no gate
+    assert nothing_new(by_hand) is None  # a new dump
+    folder.mkdir(parents=True)
+    shutil.copy(plays, folder / PLAYS)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    again = ingest_landed(ready)
+    assert again.already_ingested and again.dump_id == by_hand.dump_id
+    assert nothing_new(again.to_json()) is None  # never judged: judged and announced now
+    check(["lastfm_plays"], dump_id=again.dump_id, docs=False)
+    assert nothing_new(again.to_json()) == (f"dump {again.dump_id[:12]} was ingested before (as {PLAYS}): nothing "
+                                            "new was loaded, so no lastfm_plays event")
+
