@@ -47,6 +47,7 @@ from pathlib import Path
 from musim import sandbox, sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import BusyError, IngestError, NotFoundError
+from musim.filenames import is_text, path_text
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
 from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, content_sha256, hidden, several_profiles
@@ -102,6 +103,9 @@ class _File:
     location: str  # its path, or its object URL
     size: int
     mtime: float
+    #: its path is valid UTF-8: one that is not (a legacy encoding such as Latin-1) cannot be stored nor ingested
+    #: as it is, and is reported with its location written with each byte that is not UTF-8 as ``\xNN``
+    text: bool = True
 
 
 #: The file names the landing scan takes (anything else in the landing area is reported, once, and left alone).
@@ -159,14 +163,17 @@ def _split_url(url: str) -> tuple[str, str]:
 def _scan_store(url: str) -> tuple[list[LandedDump], list[_File]]:
     root, store = open_prefix(url, what="the landing folder")
     folders: dict[str, list[_File]] = {}
+    found: list[LandedDump] = []
+    others: list[_File] = []
     for info in store.list(""):
         if info.key.endswith("/"):  # a folder marker: no file
             continue
         folder, _, name = info.key.rpartition("/")
-        folders.setdefault(folder, []).append(_File(name, f"{root}/{info.key}", info.size,
-                                                    info.modified.timestamp() if info.modified else 0.0))
-    found: list[LandedDump] = []
-    others: list[_File] = []
+        modified = info.modified.timestamp() if info.modified else 0.0
+        if is_text(info.key):
+            folders.setdefault(folder, []).append(_File(name, f"{root}/{info.key}", info.size, modified))
+        elif not hidden(name):  # a file:// landing folder's file named in a legacy encoding: reported, never taken
+            others.append(_File(path_text(name), f"{root}/{path_text(info.key)}", info.size, modified, text=False))
     for folder in sorted(folders):
         dumps, ignored = _folder_dumps(sorted(folders[folder], key=lambda f: f.name))
         found += dumps
@@ -188,7 +195,10 @@ def _scan(landing: str | Path) -> tuple[list[LandedDump], list[_File]]:
         files = []
         for path in sorted(p for p in folder.iterdir() if p.is_file()):
             st = path.stat()
-            files.append(_File(path.name, str(path), st.st_size, st.st_mtime))
+            if is_text(path):
+                files.append(_File(path.name, str(path), st.st_size, st.st_mtime))
+            elif not hidden(path.name):  # reported, never taken: nor stored, by name, to report it only once
+                others.append(_File(path_text(path.name), path_text(path), st.st_size, st.st_mtime, text=False))
         dumps, ignored = _folder_dumps(files)
         found += dumps
         others += ignored
@@ -201,8 +211,11 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
     return _scan(landing or get_settings().ingest.landing)[0]
 
 
-def _why_not_taken(name: str) -> str:
-    """What to do with a landed file the scan does not take, by its name."""
+def _why_not_taken(name: str, text: bool = True) -> str:
+    """What to do with a landed file the scan does not take, by its name (``text``: its path is valid UTF-8)."""
+    if not text:
+        return ("its path is not valid UTF-8 (a legacy encoding such as Latin-1?), and the warehouse records it as "
+                "text: rename it, e.g. `convmv -f latin1 -t utf-8 PATH`")
     stem = name
     for suffix in (".bz2", ".xz", ".zst", ".zip", ".7z"):
         if name.endswith(suffix) and not _named(name, ARCHIVE_PATTERNS):
@@ -222,7 +235,7 @@ def _unrecognised(reported: set[str], others: list[_File]) -> tuple[list[_File],
     present = {f.location for f in others}
     new = [f for f in others if f.location not in reported]
     for f in new:
-        log.warning("landing: %s is not ingested, %s (%s)", f.location, _why_not_taken(f.name), ACCEPTED)
+        log.warning("landing: %s is not ingested, %s (%s)", f.location, _why_not_taken(f.name, f.text), ACCEPTED)
     return new, sorted(reported - present)
 
 

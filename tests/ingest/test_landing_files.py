@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import logging
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -285,3 +286,32 @@ def test_a_dump_landed_again_that_was_never_judged_is_judged_and_announced(tmp_p
     assert nothing_new(again.to_json()) == (f"dump {again.dump_id[:12]} was ingested before (as {PLAYS}): nothing "
                                             "new was loaded, so no lastfm_plays event")
 
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_file_named_in_a_legacy_encoding_is_reported_and_the_rest_ingested(tmp_path, monkeypatch, caplog, as_url):
+    """One file whose name is not valid UTF-8 anywhere in the landing area (copied from a Latin-1 share, unzipped
+    from an old zip) made every scan fail with DuckDB's "cannot encode str as UTF-8, surrogate '\\udce9'"
+    traceback, as it stored the name to report it: no dump was ingested any more. It is reported once, with what
+    to do, never taken (a dump's file there too: its path cannot be recorded), and the other dumps are ingested."""
+    import os
+
+    root = tmp_path / "landing"
+    tiny_dump(root / "good" / PLAYS)
+    raw_root = os.fsencode(root)
+    os.makedirs(raw_root + b"/M\xf6tley")
+    (Path(os.fsdecode(raw_root + b"/M\xf6tley")) / PLAYS).write_bytes((root / "good" / PLAYS).read_bytes())
+    Path(os.fsdecode(raw_root + b"/good/caf\xe9 notes.txt")).write_bytes(b"notes\n")
+    monkeypatch.setenv("MUSIM_LANDING", root.as_uri() if as_url else str(root))
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        (ready,) = new_dumps(settle_s=0)
+    assert ready.plays.endswith(f"/good/{PLAYS}")
+    warned = sorted(r.getMessage() for r in caplog.records if r.name == "musim.ingest.landing")
+    assert [m.split(" is not ingested, ")[0].removeprefix("landing: ").rpartition("landing/")[2] for m in warned] == [
+        f"M\\xf6tley/{PLAYS}", "good/caf\\xe9 notes.txt"]
+    assert all("its path is not valid UTF-8 (a legacy encoding such as Latin-1?), and the warehouse records it as "
+               "text: rename it, e.g. `convmv -f latin1 -t utf-8 PATH`" in m for m in warned)
+    assert not ingest_landed(ready).already_ingested
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        assert new_dumps(settle_s=0) == []  # reported once
+    assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []
