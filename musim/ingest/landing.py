@@ -131,7 +131,9 @@ def _folder_dumps(files: list[_File]) -> tuple[list[LandedDump], list[_File]]:
     plays = [f for f in files if _named(f.name, PLAYS_PATTERNS)]
     profiles = [f for f in files if _named(f.name, PROFILE_PATTERNS)]
     archives = [f for f in files if _named(f.name, ARCHIVE_PATTERNS)]
-    taken = {id(f) for f in (*plays, *profiles, *archives)}
+    # a profiles file is taken with the plays files of its folder: one without any is reported, not left unread
+    # and unsaid (an archive reads its own profiles)
+    taken = {id(f) for f in (*plays, *(profiles if plays else ()), *archives)}
     others = [f for f in files if id(f) not in taken]
     dumps = sorted({_dump_key(f.name) for f in plays})
     profile = profiles[0] if profiles else None
@@ -216,6 +218,10 @@ def _why_not_taken(name: str, text: bool = True) -> str:
     if not text:
         return ("its path is not valid UTF-8 (a legacy encoding such as Latin-1?), and the warehouse records it as "
                 "text: rename it, e.g. `convmv -f latin1 -t utf-8 PATH`")
+    if _named(name, PROFILE_PATTERNS):
+        return ("it is a profiles file with no plays file beside it: a profiles file is loaded with the dump in its "
+                "folder, so put it beside its plays file (or load it with `musim ingest lastfm PLAYS --profiles "
+                "FILE`)")
     stem = name
     for suffix in (".bz2", ".xz", ".zst", ".zip", ".7z"):
         if name.endswith(suffix) and not _named(name, ARCHIVE_PATTERNS):

@@ -315,3 +315,29 @@ def test_a_file_named_in_a_legacy_encoding_is_reported_and_the_rest_ingested(tmp
     with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
         assert new_dumps(settle_s=0) == []  # reported once
     assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []
+
+
+def test_a_profiles_file_with_no_plays_file_beside_it_is_reported_then_taken_with_them(tmp_path, monkeypatch, caplog):
+    """A profiles file in a folder without a plays file (dropped in another folder than its dump's, or beside an
+    archive, which reads its own) was neither read nor reported: left waiting, unsaid. It is reported once, and
+    taken with the plays file put beside it."""
+    root = tmp_path / "landing"
+    _profiles(root / "profiles-here" / PROFILES)
+    tiny_dump(root / "plays-there" / PLAYS)
+    monkeypatch.setenv("MUSIM_LANDING", str(root))
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        (ready,) = new_dumps(settle_s=0)
+    assert ready.profiles is None
+    (warned,) = [r.getMessage() for r in caplog.records if r.name == "musim.ingest.landing"]
+    assert warned.startswith(f"landing: {root / 'profiles-here' / PROFILES} is not ingested, it is a profiles file "
+                             "with no plays file beside it: a profiles file is loaded with the dump in its folder, so "
+                             "put it beside its plays file (or load it with `musim ingest lastfm PLAYS --profiles")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        assert len(new_dumps(settle_s=0)) == 1  # reported once
+    assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []
+    shutil.move(root / "plays-there" / PLAYS, root / "profiles-here" / PLAYS)
+    (ready,) = new_dumps(settle_s=0)
+    assert ready.profiles == str(root / "profiles-here" / PROFILES)
+    result = ingest_landed(ready)
+    assert (result.loaded, result.profile_loaded) == (9, 2)
