@@ -15,6 +15,34 @@ FIELDS: dict[str, int] = {"360k": 4, "1k": 6}
 FILE_KIND: dict[str, str] = {"360k": "plays", "1k": "events"}
 
 
+#: How much of a file tells its format and its line ends.
+HEAD_BYTES = 1 << 20
+
+def cr_advice(path: str | Path) -> str:
+    """What a file whose lines end with a carriage return alone is, and the command that converts it."""
+    name = Path(path).name
+    plain = name.removesuffix(".gz")
+    convert = f"gunzip -c {name} | tr '\\r' '\\n'" if plain != name else f"tr '\\r' '\\n' < {name}"
+    return ("its lines end with a carriage return alone (classic Mac OS line ends, as Excel for Mac writes text), "
+            f"which end no line here: convert them to newlines and ingest that, e.g. {convert} > unix-{plain}")
+
+
+def cr_line_ends(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes) holds carriage returns and no newline: lines that end with a lone
+    carriage return, read as one line (a lone carriage return inside a line stands for a space)."""
+    return b"\r" in head and b"\n" not in head and head.count(b"\r") > 1
+
+
+def starts_cr_only(path: str | Path) -> bool:
+    """Whether the file at ``path`` (decompressed) has lines that end with a carriage return alone
+    (:func:`cr_line_ends` of its first :data:`HEAD_BYTES`)."""
+    try:
+        with reading(path), open_dump(path) as fh:
+            return cr_line_ends(fh.read(HEAD_BYTES))
+    except (IngestError, OSError):
+        return False
+
+
 def detect_format(path: str | Path, requested: str = "auto") -> Format:
     """``360k`` or ``1k``: as requested, else from the file name, else from the first lines' field count."""
     if requested in FIELDS:
@@ -28,9 +56,12 @@ def detect_format(path: str | Path, requested: str = "auto") -> Format:
         return "1k"
     counts: dict[int, int] = {}
     with reading(path), open_dump(path) as fh:
-        for i, raw in enumerate(fh):
-            if i >= 200:
+        for _ in range(200):
+            raw = fh.readline(HEAD_BYTES)  # bounded: a file without newlines is no line read whole into memory
+            if not raw:
                 break
+            if len(raw) == HEAD_BYTES and not raw.endswith(b"\n") and cr_line_ends(raw):
+                raise IngestError(f"{path}: {cr_advice(path)}; nothing was stored.")
             if raw.strip():
                 n = raw.count(b"\t") + 1
                 counts[n] = counts.get(n, 0) + 1

@@ -311,3 +311,30 @@ def test_a_utf16_dump_is_refused_saying_to_re_encode_it(tmp_path, capsys, gz):
     with pytest.raises(IngestError, match=r"usersha1-profile.tsv: all 2 lines were rejected .* It is UTF-16 text"):
         ingest_lastfm(plain, profiles=profiles)
     _nothing_stored()
+
+
+def test_a_dump_whose_lines_end_with_a_lone_carriage_return_says_so(tmp_path, capsys):
+    """Lines ended by a carriage return alone (classic Mac OS; Excel for Mac's text export) are one line here: the
+    dump was refused as "its only line was rejected (1 too many fields ...)" or, unnamed, as "lines have 18000001
+    tab-separated fields", after the format detection read the whole file into memory as its first line. Both now
+    say what the file is and how to convert it; the converted file is the dump."""
+    plain = tiny_dump(tmp_path / "plain" / "usersha1-artmbid-artname-plays.tsv")
+    data = plain.read_bytes().replace(b"\n", b"\r")
+    named = tmp_path / "usersha1-artmbid-artname-plays.tsv"
+    named.write_bytes(data)
+    assert main(["ingest", "lastfm", str(named)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"musim: error: {named}: its only line was rejected (1 too many fields (first: line 1)); "
+                          "nothing was stored. It is one line: its lines end with a carriage return alone (classic "
+                          "Mac OS line ends, as Excel for Mac writes text), which end no line here: convert them to "
+                          "newlines and ingest that, e.g. tr '\\r' '\\n' < usersha1-artmbid-artname-plays.tsv > "
+                          "unix-usersha1-artmbid-artname-plays.tsv\n")
+    unnamed = tmp_path / "export.txt"
+    unnamed.write_bytes(data * (2_000_000 // len(data)))  # the format told by its first lines: more than a megabyte
+    with pytest.raises(IngestError, match=r"^.*export.txt: its lines end with a carriage return alone .* e.g. "
+                                          r"tr '\\r' '\\n' < export.txt > unix-export.txt; nothing was stored.$"):
+        ingest_lastfm(unnamed)
+    _nothing_stored()
+    fixed = tmp_path / "unix-usersha1-artmbid-artname-plays.tsv"
+    fixed.write_bytes(data.replace(b"\r", b"\n"))
+    assert ingest_lastfm(fixed).dump_id == ingest_lastfm(plain).dump_id
