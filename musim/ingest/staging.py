@@ -139,8 +139,9 @@ def _stage_decompressed(con: duckdb.DuckDBPyConnection, path: Path, table: str, 
                         exc: duckdb.IOException) -> int:
     """Stage a gzip file that the pre-scan read whole and DuckDB's reader did not, from a decompressed copy in
     ``workdir``: the rows. Python's reader, like ``gunzip``, skips the zero bytes that pad a gzip file after its
-    last member (a block-padded copy or download); DuckDB's refuses the file ("Input is not a GZIP stream"), so the
-    DuckDB engine refused a dump the C engine loads."""
+    last member (a block-padded copy or download) and reads a header with a comment or a header CRC; DuckDB's
+    refuses such a file ("Input is not a GZIP stream", "Unsupported GZIP archive"), so the DuckDB engine refused a
+    dump the C engine loads."""
     log.warning("%s: DuckDB could not read the gzip file (%s); staging a decompressed copy instead", path.name,
                 str(exc).strip().splitlines()[0])
     plain = workdir / "decompressed.tsv"
