@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from musim.errors import IngestError
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, hidden, several_profiles
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, hidden, several_profiles, writing_into
 
 #: File names of the archives a dump is distributed in.
 ARCHIVE_PATTERNS = ("*.tar", "*.tar.gz", "*.tgz", "*.tar.bz2", "*.tar.xz", "*.zip")
@@ -75,7 +75,8 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True,
                 continue
             target = folder / str(len(held)) / PurePosixPath(name).name  # its own folder: names may repeat
             target.parent.mkdir()
-            with source() as stream, open(target, "wb") as sink:
+            with writing_into(folder.parent, f"{name} extracted from {archive.name}"), source() as stream, \
+                    open(target, "wb") as sink:
                 shutil.copyfileobj(stream, sink, 1 << 20)
             if members is not None:
                 members[target] = name

@@ -18,6 +18,7 @@ non-ASCII bytes only (numpy), and a slow path only for the lines found irregular
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import os
@@ -199,9 +200,26 @@ def reading(path: str | Path) -> Iterator[None]:
     except IsADirectoryError as exc:
         raise IngestError(f"{path} is a directory: pass the dump file itself ({_EXAMPLE['plays']})") from exc
     except OSError as exc:
-        if exc.errno is None:
+        if exc.errno is None or exc.errno in NO_ROOM:  # a copy's write (no read fails so): :func:`writing_into`
             raise
         raise IngestError(f"{path}: cannot be read ({os.strerror(exc.errno)}); nothing was stored") from exc
+
+
+#: The errors of a write to a full disk (or a user's full quota).
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def writing_into(folder: Path, what: str) -> Iterator[None]:
+    """Turns a full disk while writing ``what`` into ``folder`` (the ingest's scratch folder, under ``$MUSIM_TMP``)
+    into one :class:`IngestError` line naming the folder and what to do."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_ROOM:
+            raise
+        raise IngestError(f"no space left in {folder} for {what} ({os.strerror(exc.errno)}); nothing was stored. "
+                          "Free space there, or set MUSIM_TMP to a folder with room for it") from exc
 
 
 #: Compressions a dump file may come in that neither the pre-scan nor DuckDB's reader decompress: their magic

@@ -24,7 +24,7 @@ import duckdb
 
 from musim import sql
 from musim.errors import IngestError
-from musim.ingest.prescan import Prescan, is_gzip, open_dump, prescan, reading
+from musim.ingest.prescan import Prescan, is_gzip, open_dump, prescan, reading, writing_into
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ def _stage_decompressed(con: duckdb.DuckDBPyConnection, path: Path, table: str, 
     log.warning("%s: DuckDB could not read the gzip file (%s); staging a decompressed copy instead", path.name,
                 str(exc).strip().splitlines()[0])
     plain = workdir / "decompressed.tsv"
-    with reading(path), open_dump(path) as source, open(plain, "wb") as sink:
+    with writing_into(workdir.parent, f"a decompressed copy of {path.name}"), reading(path), open_dump(path) as source, \
+            open(plain, "wb") as sink:
         shutil.copyfileobj(source, sink, 1 << 20)
     try:
         return _insert(con, table, sql_name, plain, compressed=False)

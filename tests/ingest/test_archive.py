@@ -284,3 +284,39 @@ def test_the_folder_a_dump_was_downloaded_into_names_its_archive(tmp_path, capsy
     assert set(_tables().values()) == {0}
     assert main(["ingest", "lastfm", str(folder / "lastfm-dataset-360K.tar.gz")]) == 0  # as it says
     assert _tables()["lastfm_dump"] == 1
+
+
+def test_a_full_disk_while_extracting_or_decompressing_is_one_line_naming_the_folder(tmp_path, monkeypatch, capsys):
+    """The real 360K archive is extracted into $MUSIM_TMP (1.6 GB): a full disk there ended the ingest with
+    "musim: error: OSError: [Errno 28] No space left on device" (exit 1), naming neither the folder nor what to
+    do, and the DuckDB engine's decompressed copy of a gzip file it cannot read said the dump "cannot be read"."""
+    import errno
+    import gzip
+    import shutil
+
+    copy = shutil.copyfileobj
+
+    def disk_full(src, dst, length=0):
+        if Path(getattr(dst, "name", "")).name in (PLAYS, "decompressed.tsv"):
+            dst.write(src.read(10))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return copy(src, dst, length)
+
+    tmp = Path(warehouse.get_settings().tmp_dir)
+    archive = _distributed(tmp_path)
+    events = tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv.gz"
+    events.write_bytes(gzip.compress(b"user_000001\t2009-05-04T23:08:57Z\t\tSaxon\t\tWheels\n") + bytes(512))
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "copyfileobj", disk_full)
+        assert main(["ingest", "lastfm", str(archive)]) == 2
+        assert capsys.readouterr().err == (
+            f"musim: error: no space left in {tmp} for lastfm-dataset-360K/{PLAYS} extracted from "
+            f"{archive.name} (No space left on device); nothing was stored. Free space there, or set MUSIM_TMP to "
+            "a folder with room for it\n")
+        assert main(["ingest", "lastfm", str(events)]) == 2  # a gzip file DuckDB's reader refuses: a plain copy
+        assert capsys.readouterr().err.endswith(
+            f"musim: error: no space left in {tmp} for a decompressed copy of {events.name} (No space left on "
+            "device); nothing was stored. Free space there, or set MUSIM_TMP to a folder with room for it\n")
+    assert set(_tables().values()) == {0}
+    assert not [p for p in tmp.iterdir() if p.name.startswith(("archive-", "ingest-"))]  # nothing left behind
+    assert ingest_lastfm(archive).loaded == ingest_lastfm(events).loaded + 8 == 9  # with room: both load
