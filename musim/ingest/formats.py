@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 from typing import Literal
 
 from musim.errors import IngestError
-from musim.ingest.prescan import open_dump, reading
+from musim.ingest.prescan import PROFILE_PATTERNS, open_dump, reading
 
 Format = Literal["360k", "1k"]
 
@@ -43,6 +44,21 @@ def starts_cr_only(path: str | Path) -> bool:
         return False
 
 
+#: Fields per line of a profiles file (user, gender, age, country, signup).
+PROFILE_FIELDS = 5
+
+
+def looks_like_profiles(path: str | Path) -> bool:
+    """Whether ``path`` is named as a profiles file (``usersha1-profile.tsv``, the 1K ``userid-profile.tsv``)."""
+    return any(fnmatch.fnmatch(Path(path).name.lower(), pattern) for pattern in PROFILE_PATTERNS)
+
+
+def profiles_given_as_plays(path: str | Path) -> str:
+    """What to say of a profiles file given as the dump file."""
+    return ("it is a profiles file (user, gender, age, country, signup), given as the dump's plays file: pass the "
+            f"plays file, with this one as its profiles: musim ingest lastfm PLAYS --profiles {path}")
+
+
 def detect_format(path: str | Path, requested: str = "auto") -> Format:
     """``360k`` or ``1k``: as requested, else from the file name, else from the first lines' field count."""
     if requested in FIELDS:
@@ -71,6 +87,8 @@ def detect_format(path: str | Path, requested: str = "auto") -> Format:
     for fmt, n in FIELDS.items():
         if n == fields:
             return fmt  # type: ignore[return-value]
+    if fields == PROFILE_FIELDS or looks_like_profiles(path):
+        raise IngestError(f"{path}: {profiles_given_as_plays(path)}; nothing was stored.")
     raise IngestError(
         f"{path}: lines have {fields} tab-separated fields; expected 4 (Last.FM 360K "
         "user-sha1/artist-mbid/artist-name/plays) or 6 (Last.FM 1K listening events). Pass --format to force one.")

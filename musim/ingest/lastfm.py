@@ -30,7 +30,14 @@ from musim.errors import IngestError
 from musim.filenames import refuse_empty
 from musim.ingest.archive import extract_dump, is_archive
 from musim.ingest.engines import choose_engine
-from musim.ingest.formats import FILE_KIND, cr_advice, detect_format, starts_cr_only
+from musim.ingest.formats import (
+    FILE_KIND,
+    cr_advice,
+    detect_format,
+    looks_like_profiles,
+    profiles_given_as_plays,
+    starts_cr_only,
+)
 from musim.ingest.prescan import Prescan, check_input, dump_in_folder, open_dump, reading
 from musim.ingest.staging import scan_and_stage
 from musim.library.identity import join_dump
@@ -86,6 +93,8 @@ def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: st
     every = "its only line was" if lines == 1 else f"all {lines:,} lines were"
     ask = ("It was given as the profiles file: is it the dump's usersha1-profile.tsv? Pass that with --profiles, "
            "or leave --profiles out" if kind == "profiles" else "Is this the right file and format (--format)?")
+    if kind != "profiles" and looks_like_profiles(path):
+        ask = "It is named as " + profiles_given_as_plays(path).removeprefix("it is ")
     if starts_cr_only(path):  # one line of the whole file (or one per megabyte or so): nothing else to ask
         ask = f"It is one line: {cr_advice(path)}"
     if _utf16(path):  # its lines are rejected for their NUL bytes, whatever they hold: no other file or format helps

@@ -338,3 +338,23 @@ def test_a_dump_whose_lines_end_with_a_lone_carriage_return_says_so(tmp_path, ca
     fixed = tmp_path / "unix-usersha1-artmbid-artname-plays.tsv"
     fixed.write_bytes(data.replace(b"\r", b"\n"))
     assert ingest_lastfm(fixed).dump_id == ingest_lastfm(plain).dump_id
+
+
+def test_a_profiles_file_given_as_the_dump_says_to_pass_it_with_profiles(tmp_path, capsys):
+    """`musim ingest lastfm usersha1-profile.tsv` (the wrong file of the two) said "lines have 5 tab-separated
+    fields; expected 4 ... or 6 ... Pass --format to force one", and --format only had every line rejected."""
+    plays = tiny_dump(tmp_path / "usersha1-artmbid-artname-plays.tsv")
+    profiles = write_lines(tmp_path / "usersha1-profile.tsv", [f"{U1}\tm\t22\tSweden\tFeb 1, 2007",
+                                                               f"{U2}\tf\t\t\t"])
+    says = ("profiles file (user, gender, age, country, signup), given as the dump's plays file: pass the plays file, "
+            f"with this one as its profiles: musim ingest lastfm PLAYS --profiles {profiles}")
+    assert main(["ingest", "lastfm", str(profiles)]) == 2
+    assert capsys.readouterr().err == f"musim: error: {profiles}: it is a {says}; nothing was stored.\n"
+    assert main(["ingest", "lastfm", str(profiles), "--profiles", str(plays)]) == 2  # the two swapped
+    assert capsys.readouterr().err == f"musim: error: {profiles}: it is a {says}; nothing was stored.\n"
+    assert main(["ingest", "lastfm", str(profiles), "--format", "360k"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"musim: error: {profiles}: all 2 lines were rejected (") and err.count("\n") == 1
+    assert err.endswith(f"nothing was stored. It is named as a {says}\n")
+    _nothing_stored()
+    assert main(["ingest", "lastfm", str(plays), "--profiles", str(profiles)]) == 0  # as it says
