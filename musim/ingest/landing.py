@@ -168,7 +168,7 @@ def _scan_store(url: str) -> tuple[list[LandedDump], list[_File]]:
     found: list[LandedDump] = []
     others: list[_File] = []
     for info in store.list(""):
-        if info.key.endswith("/"):  # a folder marker: no file
+        if info.key.endswith("/") or hidden(info.key):  # a folder marker, or a hidden file or folder: no dump's
             continue
         folder, _, name = info.key.rpartition("/")
         modified = info.modified.timestamp() if info.modified else 0.0
@@ -193,7 +193,8 @@ def _scan(landing: str | Path) -> tuple[list[LandedDump], list[_File]]:
                             "lastfm_ingest DAG's `landing` param) to the folder dumps are dropped in")
     found: list[LandedDump] = []
     others: list[_File] = []
-    for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+    folders = sorted(p for p in root.rglob("*") if p.is_dir() and not hidden(p.relative_to(root).as_posix()))
+    for folder in [root, *folders]:
         files = []
         for path in sorted(p for p in folder.iterdir() if p.is_file()):
             st = path.stat()

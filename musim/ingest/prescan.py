@@ -91,11 +91,12 @@ _EXAMPLE = {"plays": "usersha1-artmbid-artname-plays.tsv[.gz] or the 1K userid-t
 
 
 def hidden(name: str) -> bool:
-    """``name`` (a file name, or an archive member's path) is no dump file whatever it is called: a hidden file
-    (macOS's AppleDouble ``._usersha1-artmbid-artname-plays.tsv`` beside each file it copies or tars, a partial
-    upload), or a member under the ``__MACOSX/`` folder that a zip made on macOS holds."""
-    parts = PurePosixPath(name).parts
-    return bool(parts) and (parts[-1].startswith(".") or "__MACOSX" in parts[:-1])
+    """``name`` (a file name, an archive member's path, or a path under the landing folder) is no dump file whatever
+    it is called: a hidden file (macOS's AppleDouble ``._usersha1-artmbid-artname-plays.tsv`` beside each file it
+    copies or tars, a partial upload), a file in a hidden folder (a desktop's ``.Trash-1000/``, a filer's
+    ``.snapshot/``, an uploader's ``.partial/``), or under the ``__MACOSX/`` folder that a zip made on macOS holds."""
+    return any((part.startswith(".") and part not in (".", "..")) or part == "__MACOSX"
+               for part in PurePosixPath(name).parts)
 
 
 def files_named(folder: Path, patterns: tuple[str, ...]) -> list[Path]:

@@ -341,3 +341,22 @@ def test_a_profiles_file_with_no_plays_file_beside_it_is_reported_then_taken_wit
     assert ready.profiles == str(root / "profiles-here" / PROFILES)
     result = ingest_landed(ready)
     assert (result.loaded, result.profile_loaded) == (9, 2)
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_dump_in_a_hidden_folder_is_not_taken(tmp_path, monkeypatch, caplog, as_url):
+    """A dump deleted on a mounted landing disk lies in `.Trash-1000/files/`, a filer's hourly copies in
+    `.snapshot/hourly.0/`: the scan ingested each of them as a dump (a deleted or an old one, announced as new)."""
+    root = tmp_path / "landing"
+    tiny_dump(root / "2026-11" / PLAYS)
+    write_lines(root / ".Trash-1000" / "files" / PLAYS, [f"{U1}\t\tDeleted Dump\t1"])
+    write_lines(root / ".snapshot" / "hourly.0" / "2026-10" / PLAYS, [f"{U2}\t\tAn Old Copy\t2"])
+    _profiles(root / ".snapshot" / "hourly.0" / "2026-10" / PROFILES)
+    (root / ".partial").mkdir()
+    (root / ".partial" / "notes.txt").write_text("uploading\n")
+    monkeypatch.setenv("MUSIM_LANDING", root.as_uri() if as_url else str(root))
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        (ready,) = new_dumps(settle_s=0)
+    assert ready.plays.endswith(f"landing/2026-11/{PLAYS}")
+    assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []  # nothing of theirs reported
+    assert ingest_landed(ready).loaded == 9 and new_dumps(settle_s=0) == []
