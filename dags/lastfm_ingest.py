@@ -26,10 +26,11 @@ file is remembered, so the next hourly run does not ingest it again; fix the cau
 `MUSIM_QUALITY_MAX_REJECT_SHARE` if the rejects are acceptable) and clear `check_quality` to re-judge and
 emit. Each dump is gated on its own: one bad dump does not hold back another.
 
-**Nothing new, no event.** A landed dump whose content was ingested before (the same dump dropped again under
-another name or folder) is found "already ingested": `check_quality` and `emit` end *skipped*, and no
+**Nothing new, no event.** A landed dump whose content was ingested and judged before (the same dump dropped
+again under another name or folder) is found "already ingested": `check_quality` and `emit` end *skipped*, and no
 **lastfm_plays** event triggers `artist_similarity` for nothing. A profiles file loaded into a dump ingested
-before is new: it is judged and announced.
+before is new: it is judged and announced; so is a dump the gate never judged (ingested by hand, or a run cut off
+after its ingest committed: clear its `ingest` task).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def lastfm_ingest():
         from musim.ingest.landing import nothing_new
         from musim.quality.gates import INGEST_DATASETS, gate_task
 
-        if why := nothing_new(summary):  # a dump ingested before: judged then, and nothing downstream to do
+        if why := nothing_new(summary):  # a dump ingested and judged before: nothing downstream to do
             raise AirflowSkipException(why)
         return gate_task(INGEST_DATASETS, summary["dump_id"])
 

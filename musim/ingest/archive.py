@@ -5,7 +5,8 @@ mirrors such as Kaggle serve).
 :func:`extract_dump` finds the two files among the archive's members (by the names of :data:`PLAYS_PATTERNS`
 and :data:`PROFILE_PATTERNS`, in any folder of the archive) and streams them into a scratch folder under their
 own names (the format is told by the name), so the ingest reads them as it reads files given alone. Only
-regular-file members are read, and each is written under its base name in a folder of its own inside the
+regular-file members are read (hidden ones aside: the ``._X`` and ``__MACOSX/`` members an archive made on macOS
+holds beside each file, :func:`musim.ingest.prescan.hidden`), and each is written under its base name in a folder of its own inside the
 scratch folder: a member's path never chooses where anything is written.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from musim.errors import IngestError
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, several_profiles
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, hidden, several_profiles, writing_into
 
 #: File names of the archives a dump is distributed in.
 ARCHIVE_PATTERNS = ("*.tar", "*.tar.gz", "*.tgz", "*.tar.bz2", "*.tar.xz", "*.zip")
@@ -66,13 +67,16 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True,
     held: list[str] = []
     with _reading(archive):
         for name, source in _members(archive):
+            if hidden(name):  # macOS's ._X beside each file X, __MACOSX/: no dump's file
+                continue
             held.append(name)
             is_plays = _named(name, PLAYS_PATTERNS)
             if not is_plays and not (with_profiles and _named(name, PROFILE_PATTERNS)):
                 continue
             target = folder / str(len(held)) / PurePosixPath(name).name  # its own folder: names may repeat
             target.parent.mkdir()
-            with source() as stream, open(target, "wb") as sink:
+            with writing_into(folder.parent, f"{name} extracted from {archive.name}"), source() as stream, \
+                    open(target, "wb") as sink:
                 shutil.copyfileobj(stream, sink, 1 << 20)
             if members is not None:
                 members[target] = name

@@ -47,9 +47,10 @@ from pathlib import Path
 from musim import sandbox, sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import BusyError, IngestError, NotFoundError
+from musim.filenames import is_text, path_text
 from musim.ingest.archive import ARCHIVE_PATTERNS
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, content_sha256, several_profiles
+from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, content_sha256, hidden, several_profiles
 from musim.scratch import temp_folder
 from musim.storage import is_object_url, open_prefix
 
@@ -102,6 +103,9 @@ class _File:
     location: str  # its path, or its object URL
     size: int
     mtime: float
+    #: its path is valid UTF-8: one that is not (a legacy encoding such as Latin-1) cannot be stored nor ingested
+    #: as it is, and is reported with its location written with each byte that is not UTF-8 as ``\xNN``
+    text: bool = True
 
 
 #: The file names the landing scan takes (anything else in the landing area is reported, once, and left alone).
@@ -121,12 +125,16 @@ def _dump_key(name: str) -> str:
 
 
 def _folder_dumps(files: list[_File]) -> tuple[list[LandedDump], list[_File]]:
-    """The dumps of one folder's files (sorted by name), and the files the scan does not take."""
+    """The dumps of one folder's files (sorted by name), and the files the scan does not take (hidden files are
+    neither: partial uploads, macOS's ``._X`` beside each file X it copies)."""
+    files = [f for f in files if not hidden(f.name)]
     plays = [f for f in files if _named(f.name, PLAYS_PATTERNS)]
     profiles = [f for f in files if _named(f.name, PROFILE_PATTERNS)]
     archives = [f for f in files if _named(f.name, ARCHIVE_PATTERNS)]
-    taken = {id(f) for f in (*plays, *profiles, *archives)}
-    others = [f for f in files if id(f) not in taken and not f.name.startswith(".")]  # dotfiles: partial uploads
+    # a profiles file is taken with the plays files of its folder: one without any is reported, not left unread
+    # and unsaid (an archive reads its own profiles)
+    taken = {id(f) for f in (*plays, *(profiles if plays else ()), *archives)}
+    others = [f for f in files if id(f) not in taken]
     dumps = sorted({_dump_key(f.name) for f in plays})
     profile = profiles[0] if profiles else None
     # X.tsv and X.tsv.gz: one profiles file (new_dumps picks which one is read); other names: several, refused
@@ -157,14 +165,17 @@ def _split_url(url: str) -> tuple[str, str]:
 def _scan_store(url: str) -> tuple[list[LandedDump], list[_File]]:
     root, store = open_prefix(url, what="the landing folder")
     folders: dict[str, list[_File]] = {}
-    for info in store.list(""):
-        if info.key.endswith("/"):  # a folder marker: no file
-            continue
-        folder, _, name = info.key.rpartition("/")
-        folders.setdefault(folder, []).append(_File(name, f"{root}/{info.key}", info.size,
-                                                    info.modified.timestamp() if info.modified else 0.0))
     found: list[LandedDump] = []
     others: list[_File] = []
+    for info in store.list(""):
+        if info.key.endswith("/") or hidden(info.key):  # a folder marker, or a hidden file or folder: no dump's
+            continue
+        folder, _, name = info.key.rpartition("/")
+        modified = info.modified.timestamp() if info.modified else 0.0
+        if is_text(info.key):
+            folders.setdefault(folder, []).append(_File(name, f"{root}/{info.key}", info.size, modified))
+        elif not hidden(name):  # a file:// landing folder's file named in a legacy encoding: reported, never taken
+            others.append(_File(path_text(name), f"{root}/{path_text(info.key)}", info.size, modified, text=False))
     for folder in sorted(folders):
         dumps, ignored = _folder_dumps(sorted(folders[folder], key=lambda f: f.name))
         found += dumps
@@ -182,11 +193,15 @@ def _scan(landing: str | Path) -> tuple[list[LandedDump], list[_File]]:
                             "lastfm_ingest DAG's `landing` param) to the folder dumps are dropped in")
     found: list[LandedDump] = []
     others: list[_File] = []
-    for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+    folders = sorted(p for p in root.rglob("*") if p.is_dir() and not hidden(p.relative_to(root).as_posix()))
+    for folder in [root, *folders]:
         files = []
         for path in sorted(p for p in folder.iterdir() if p.is_file()):
             st = path.stat()
-            files.append(_File(path.name, str(path), st.st_size, st.st_mtime))
+            if is_text(path):
+                files.append(_File(path.name, str(path), st.st_size, st.st_mtime))
+            elif not hidden(path.name):  # reported, never taken: nor stored, by name, to report it only once
+                others.append(_File(path_text(path.name), path_text(path), st.st_size, st.st_mtime, text=False))
         dumps, ignored = _folder_dumps(files)
         found += dumps
         others += ignored
@@ -199,8 +214,15 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
     return _scan(landing or get_settings().ingest.landing)[0]
 
 
-def _why_not_taken(name: str) -> str:
-    """What to do with a landed file the scan does not take, by its name."""
+def _why_not_taken(name: str, text: bool = True) -> str:
+    """What to do with a landed file the scan does not take, by its name (``text``: its path is valid UTF-8)."""
+    if not text:
+        return ("its path is not valid UTF-8 (a legacy encoding such as Latin-1?), and the warehouse records it as "
+                "text: rename it, e.g. `convmv -f latin1 -t utf-8 PATH`")
+    if _named(name, PROFILE_PATTERNS):
+        return ("it is a profiles file with no plays file beside it: a profiles file is loaded with the dump in its "
+                "folder, so put it beside its plays file (or load it with `musim ingest lastfm PLAYS --profiles "
+                "FILE`)")
     stem = name
     for suffix in (".bz2", ".xz", ".zst", ".zip", ".7z"):
         if name.endswith(suffix) and not _named(name, ARCHIVE_PATTERNS):
@@ -220,7 +242,7 @@ def _unrecognised(reported: set[str], others: list[_File]) -> tuple[list[_File],
     present = {f.location for f in others}
     new = [f for f in others if f.location not in reported]
     for f in new:
-        log.warning("landing: %s is not ingested, %s (%s)", f.location, _why_not_taken(f.name), ACCEPTED)
+        log.warning("landing: %s is not ingested, %s (%s)", f.location, _why_not_taken(f.name, f.text), ACCEPTED)
     return new, sorted(reported - present)
 
 
@@ -318,13 +340,21 @@ def _profiles_loaded_before(con, d: LandedDump, seen: set) -> tuple[str, int, fl
     return d.profiles, d.profiles_size, d.profiles_mtime, dump_id
 
 
-def nothing_new(summary: IngestResult | dict) -> str | None:
-    """Why a landed dump's ingest (:func:`ingest_landed`'s result) changed nothing, in one line, or None when it
-    loaded something: a new dump, or profiles into a dump ingested before. A dump ingested before (the same
-    content landed again, under another name or folder) announces nothing: its consumers (the similarity build)
-    have no work."""
+def nothing_new(summary: IngestResult | dict, settings: Settings | None = None) -> str | None:
+    """Why a landed dump's ingest (:func:`ingest_landed`'s result) changed nothing, in one line, or None when there
+    is something to judge and announce: a new dump, profiles loaded into a dump ingested before, or a dump ingested
+    before that the quality gate never judged. A dump ingested and judged before (the same content landed again,
+    under another name or folder) announces nothing: its consumers (the similarity build) have no work. One never
+    judged, a dump ingested by hand or one whose run was cut off between its ingest and its gate (the worker killed,
+    the task cleared to try again), is judged and announced now: else it never would be."""
     s = summary.to_json() if isinstance(summary, IngestResult) else summary
     if not s["already_ingested"] or s.get("profiles_added") or s.get("profiles_replaced"):
+        return None
+    with sandbox.reader(settings) as con:
+        judged = sql.query(con, "ingest/dump_judged.sql", dump_id=s["dump_id"]).fetchone()[0]
+    if not judged:
+        log.info("dump %s was ingested before (as %s) but never judged by the quality gate: judging and announcing "
+                 "it now", s["dump_id"][:12], s.get("file_name") or "?")
         return None
     was = f" (as {s['file_name']})" if s.get("file_name") else ""
     return f"dump {s['dump_id'][:12]} was ingested before{was}: nothing new was loaded, so no lastfm_plays event"

@@ -30,8 +30,15 @@ from musim.errors import IngestError
 from musim.filenames import refuse_empty
 from musim.ingest.archive import extract_dump, is_archive
 from musim.ingest.engines import choose_engine
-from musim.ingest.formats import FILE_KIND, detect_format
-from musim.ingest.prescan import Prescan, check_input, dump_in_folder
+from musim.ingest.formats import (
+    FILE_KIND,
+    cr_advice,
+    detect_format,
+    looks_like_profiles,
+    profiles_given_as_plays,
+    starts_cr_only,
+)
+from musim.ingest.prescan import Prescan, check_input, dump_in_folder, open_dump, reading
 from musim.ingest.staging import scan_and_stage
 from musim.library.identity import join_dump
 from musim.scratch import temp_folder
@@ -86,7 +93,25 @@ def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: st
     every = "its only line was" if lines == 1 else f"all {lines:,} lines were"
     ask = ("It was given as the profiles file: is it the dump's usersha1-profile.tsv? Pass that with --profiles, "
            "or leave --profiles out" if kind == "profiles" else "Is this the right file and format (--format)?")
+    if kind != "profiles" and looks_like_profiles(path):
+        ask = "It is named as " + profiles_given_as_plays(path).removeprefix("it is ")
+    if starts_cr_only(path):  # one line of the whole file (or one per megabyte or so): nothing else to ask
+        ask = f"It is one line: {cr_advice(path)}"
+    if _utf16(path):  # its lines are rejected for their NUL bytes, whatever they hold: no other file or format helps
+        plain = path.name.removesuffix(".gz")
+        read = f"gunzip -c {path.name} | iconv" if plain != path.name else f"iconv {path.name}"
+        ask = (f"It is UTF-16 text (it starts with a UTF-16 byte-order mark): re-encode it as UTF-8 and ingest that, "
+               f"e.g. {read} -f UTF-16 -t UTF-8 > utf8-{plain}")
     raise IngestError(f"{path}: {every} rejected ({why}{more}); nothing was stored. {ask}")
+
+
+def _utf16(path: Path) -> bool:
+    """Whether ``path`` (decompressed) starts with a UTF-16 byte-order mark: a file saved as "Unicode" on Windows."""
+    try:
+        with reading(path), open_dump(path) as fh:
+            return fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
+    except (IngestError, OSError):
+        return False
 
 
 #: Below this share of the profiles loaded being of users with plays in the dump, the ingest warns.

@@ -18,6 +18,7 @@ non-ASCII bytes only (numpy), and a slow path only for the lines found irregular
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import os
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import numpy as np
@@ -89,9 +90,19 @@ _EXAMPLE = {"plays": "usersha1-artmbid-artname-plays.tsv[.gz] or the 1K userid-t
                      "traname.tsv[.gz]", "profiles": "usersha1-profile.tsv[.gz]"}
 
 
+def hidden(name: str) -> bool:
+    """``name`` (a file name, an archive member's path, or a path under the landing folder) is no dump file whatever
+    it is called: a hidden file (macOS's AppleDouble ``._usersha1-artmbid-artname-plays.tsv`` beside each file it
+    copies or tars, a partial upload), a file in a hidden folder (a desktop's ``.Trash-1000/``, a filer's
+    ``.snapshot/``, an uploader's ``.partial/``), or under the ``__MACOSX/`` folder that a zip made on macOS holds."""
+    return any((part.startswith(".") and part not in (".", "..")) or part == "__MACOSX"
+               for part in PurePosixPath(name).parts)
+
+
 def files_named(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
-    """The regular files directly in ``folder`` whose names match ``patterns``, sorted."""
-    return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file()})
+    """The regular files directly in ``folder`` whose names match ``patterns``, sorted (hidden files aside:
+    :func:`hidden`)."""
+    return sorted({p for pattern in patterns for p in folder.glob(pattern) if p.is_file() and not hidden(p.name)})
 
 
 def content_sha256(path: str | Path) -> str:
@@ -128,6 +139,14 @@ def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, P
     several profiles files. ``X.tsv`` beside ``X.tsv.gz`` is one file when their (decompressed) content is the same,
     as in the landing scan; else two."""
     plays, differ = _one_file(files_named(folder, PLAYS_PATTERNS))
+    if not plays:
+        from musim.ingest.archive import ARCHIVE_PATTERNS
+
+        archives = [p.name for p in files_named(folder, ARCHIVE_PATTERNS)]
+        if archives:  # the folder a dump was downloaded into
+            raise IngestError(f"{folder} is a directory holding no plays file but {len(archives)} archive"
+                              f"{'s' if len(archives) > 1 else ''} ({', '.join(archives)}): pass the archive to load, "
+                              f"e.g. musim ingest lastfm {folder / archives[0]}")
     if len(plays) != 1:
         held = ", ".join(p.name for p in plays) if plays else "no plays file"
         why = f" ({_differ(differ)})" if differ else ""
@@ -182,9 +201,26 @@ def reading(path: str | Path) -> Iterator[None]:
     except IsADirectoryError as exc:
         raise IngestError(f"{path} is a directory: pass the dump file itself ({_EXAMPLE['plays']})") from exc
     except OSError as exc:
-        if exc.errno is None:
+        if exc.errno is None or exc.errno in NO_ROOM:  # a copy's write (no read fails so): :func:`writing_into`
             raise
         raise IngestError(f"{path}: cannot be read ({os.strerror(exc.errno)}); nothing was stored") from exc
+
+
+#: The errors of a write to a full disk (or a user's full quota).
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def writing_into(folder: Path, what: str) -> Iterator[None]:
+    """Turns a full disk while writing ``what`` into ``folder`` (the ingest's scratch folder, under ``$MUSIM_TMP``)
+    into one :class:`IngestError` line naming the folder and what to do."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_ROOM:
+            raise
+        raise IngestError(f"no space left in {folder} for {what} ({os.strerror(exc.errno)}); nothing was stored. "
+                          "Free space there, or set MUSIM_TMP to a folder with room for it") from exc
 
 
 #: Compressions a dump file may come in that neither the pre-scan nor DuckDB's reader decompress: their magic

@@ -16,6 +16,7 @@ come out exactly as predicted, or the ingest stops before anything is stored.
 from __future__ import annotations
 
 import logging
+import shutil
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import duckdb
 
 from musim import sql
 from musim.errors import IngestError
-from musim.ingest.prescan import Prescan, is_gzip, prescan
+from musim.ingest.prescan import Prescan, is_gzip, open_dump, prescan, reading, writing_into
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,11 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
         try:
             main_rows = staged.result()
         except duckdb.IOException as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise IngestError(f"{path}: DuckDB could not read it ({first}); nothing was stored. "
-                              "Download the file again.") from exc
+            if not compressed:
+                first = str(exc).strip().splitlines()[0]
+                raise IngestError(f"{path}: DuckDB could not read it ({first}); nothing was stored. "
+                                  "Download the file again.") from exc
+            main_rows = _stage_decompressed(con, path, table, sql_name, workdir, exc)
     scan.staged_rows = main_rows
     try:
         counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
@@ -130,6 +133,25 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
     log.debug("%s: %d rows staged, %d irregular lines (%d rows dropped, %d fixed)", path.name, main_rows,
               len(scan.irregular), len(drops), len(scan.fixed))
     return scan
+
+
+def _stage_decompressed(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str, workdir: Path,
+                        exc: duckdb.IOException) -> int:
+    """Stage a gzip file that the pre-scan read whole and DuckDB's reader did not, from a decompressed copy in
+    ``workdir``: the rows. Python's reader, like ``gunzip``, skips the zero bytes that pad a gzip file after its
+    last member (a block-padded copy or download) and reads a header with a comment or a header CRC; DuckDB's
+    refuses such a file ("Input is not a GZIP stream", "Unsupported GZIP archive"), so the DuckDB engine refused a
+    dump the C engine loads."""
+    log.warning("%s: DuckDB could not read the gzip file (%s); staging a decompressed copy instead", path.name,
+                str(exc).strip().splitlines()[0])
+    plain = workdir / "decompressed.tsv"
+    with writing_into(workdir.parent, f"a decompressed copy of {path.name}"), reading(path), open_dump(path) as source, \
+            open(plain, "wb") as sink:
+        shutil.copyfileobj(source, sink, 1 << 20)
+    try:
+        return _insert(con, table, sql_name, plain, compressed=False)
+    finally:
+        plain.unlink()
 
 
 def _apply(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str, workdir: Path, scan: Prescan,

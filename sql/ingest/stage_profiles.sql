@@ -26,8 +26,10 @@ FROM (
                regexp_full_match(trim(f3), '[+-]?[0-9]+') AS age_integer,
                CASE WHEN age_integer THEN try_cast(trim(f3) AS SMALLINT) END AS age,
                nullif(trim(f4), '') AS country,
-               coalesce(try_strptime(nullif(trim(f5), ''), '%b %d, %Y'),
-                        try_strptime(nullif(trim(f5), ''), '%Y-%m-%d'))::DATE AS signup
+               -- a year of four digits: strptime's %Y reads 'Feb 27, 20' (a line cut short) as the year 20
+               CASE WHEN regexp_matches(trim(f5), '(^|[^0-9])[0-9]{4}([^0-9]|$)')
+                    THEN coalesce(try_strptime(nullif(trim(f5), ''), '%b %d, %Y'),
+                                  try_strptime(nullif(trim(f5), ''), '%Y-%m-%d'))::DATE END AS signup
         FROM (
             SELECT line, f[1] AS f1, f[2] AS f2, f[3] AS f3, f[4] AS f4, f[5] AS f5, f[6] AS f6
             FROM (

@@ -229,3 +229,94 @@ def test_what_a_killed_ingest_extracted_is_removed_by_the_next_one_and_a_live_on
         assert live_dir.exists() and not dead_dir.exists()
         left = sorted(p.name for p in tmp.iterdir() if p.name.startswith(("archive-", "ingest-")))
         assert left == [live_dir.name, live_dir.name + ".lock"]
+
+
+#: What macOS writes beside each file it copies to a foreign disk, tars (bsdtar) or zips (Finder): an AppleDouble
+#: file of the same name with ``._`` before it (under ``__MACOSX/`` in a zip), holding the file's metadata.
+APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02"
+
+
+def test_the_appledouble_files_macos_adds_are_no_second_dump_or_profiles_file(tmp_path, monkeypatch):
+    """An archive, folder or landing folder made on a Mac was refused: "the archive holds 2 plays files
+    (.../usersha1-artmbid-artname-plays.tsv, __MACOSX/.../._usersha1-artmbid-artname-plays.tsv)", "holds 2 profiles
+    files (._usersha1-profile.tsv, usersha1-profile.tsv)"."""
+    import zipfile
+
+    plays = tiny_dump(tmp_path / "src" / PLAYS).read_bytes()
+    profiles = write_lines(tmp_path / "src" / PROFILES, [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"]).read_bytes()
+    files = {PLAYS: plays, PROFILES: profiles}
+    tarred = _distributed(tmp_path, "mac.tar.gz", members={
+        f"lastfm-dataset-360K/{name}": data for n, d in files.items()
+        for name, data in ((f"._{n}", APPLEDOUBLE), (n, d))})
+    zipped = tmp_path / "mac.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(f"lastfm-dataset-360K/{name}", data)
+            zf.writestr(f"__MACOSX/lastfm-dataset-360K/._{name}", APPLEDOUBLE)
+    folder = tmp_path / "landing" / "copied-from-a-mac"
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        (folder / f"._{name}").write_bytes(APPLEDOUBLE)
+    first = ingest_lastfm(tarred)
+    assert (first.loaded, first.rejected, first.profile_lines, first.profile_loaded) == (9, 0, 1, 1)
+    for other in (zipped, folder):
+        again = ingest_lastfm(other)
+        assert again.already_ingested and again.dump_id == first.dump_id
+    assert _tables() == {"lastfm_dump": 1, "lastfm_plays": 9, "ingest_rejects": 0, "lastfm_profile": 1}
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    assert (ready.plays, ready.profiles) == (str(folder / PLAYS), str(folder / PROFILES))
+    assert (ready.other_dumps, ready.more_profiles) == ((), ())
+    assert ingest_landed(ready).dump_id == first.dump_id and new_dumps(settle_s=0) == []
+
+
+def test_the_folder_a_dump_was_downloaded_into_names_its_archive(tmp_path, capsys):
+    """`musim ingest lastfm ~/Downloads/lastfm` with the .tar.gz in it said only "holding no plays file: pass the dump
+    file itself, with its profiles file": the archive it holds, which the command reads, went unmentioned."""
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    _distributed(tmp_path).rename(folder / "lastfm-dataset-360K.tar.gz")
+    assert main(["ingest", "lastfm", str(folder)]) == 2
+    assert capsys.readouterr().err == (
+        f"musim: error: {folder} is a directory holding no plays file but 1 archive (lastfm-dataset-360K.tar.gz): "
+        f"pass the archive to load, e.g. musim ingest lastfm {folder / 'lastfm-dataset-360K.tar.gz'}\n")
+    assert set(_tables().values()) == {0}
+    assert main(["ingest", "lastfm", str(folder / "lastfm-dataset-360K.tar.gz")]) == 0  # as it says
+    assert _tables()["lastfm_dump"] == 1
+
+
+def test_a_full_disk_while_extracting_or_decompressing_is_one_line_naming_the_folder(tmp_path, monkeypatch, capsys):
+    """The real 360K archive is extracted into $MUSIM_TMP (1.6 GB): a full disk there ended the ingest with
+    "musim: error: OSError: [Errno 28] No space left on device" (exit 1), naming neither the folder nor what to
+    do, and the DuckDB engine's decompressed copy of a gzip file it cannot read said the dump "cannot be read"."""
+    import errno
+    import gzip
+    import shutil
+
+    copy = shutil.copyfileobj
+
+    def disk_full(src, dst, length=0):
+        if Path(getattr(dst, "name", "")).name in (PLAYS, "decompressed.tsv"):
+            dst.write(src.read(10))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return copy(src, dst, length)
+
+    tmp = Path(warehouse.get_settings().tmp_dir)
+    archive = _distributed(tmp_path)
+    events = tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv.gz"
+    events.write_bytes(gzip.compress(b"user_000001\t2009-05-04T23:08:57Z\t\tSaxon\t\tWheels\n") + bytes(512))
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "copyfileobj", disk_full)
+        assert main(["ingest", "lastfm", str(archive)]) == 2
+        assert capsys.readouterr().err == (
+            f"musim: error: no space left in {tmp} for lastfm-dataset-360K/{PLAYS} extracted from "
+            f"{archive.name} (No space left on device); nothing was stored. Free space there, or set MUSIM_TMP to "
+            "a folder with room for it\n")
+        assert main(["ingest", "lastfm", str(events)]) == 2  # a gzip file DuckDB's reader refuses: a plain copy
+        assert capsys.readouterr().err.endswith(
+            f"musim: error: no space left in {tmp} for a decompressed copy of {events.name} (No space left on "
+            "device); nothing was stored. Free space there, or set MUSIM_TMP to a folder with room for it\n")
+    assert set(_tables().values()) == {0}
+    assert not [p for p in tmp.iterdir() if p.name.startswith(("archive-", "ingest-"))]  # nothing left behind
+    assert ingest_lastfm(archive).loaded == ingest_lastfm(events).loaded + 8 == 9  # with room: both load

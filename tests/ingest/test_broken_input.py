@@ -286,3 +286,75 @@ def test_an_empty_path_is_refused_not_the_working_folder(tmp_path, monkeypatch):
         with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\)"):
             ingest_lastfm(path, profiles=profiles)
     _nothing_stored()
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_utf16_dump_is_refused_saying_to_re_encode_it(tmp_path, capsys, gz):
+    """A dump saved as "Unicode" (UTF-16, with its byte-order mark) by a Windows editor: every line was rejected
+    for its NUL bytes and the refusal asked "Is this the right file and format (--format)?", which no --format
+    answers. It says what the file is and how to re-encode it; the re-encoded file is the dump."""
+    plain = tiny_dump(tmp_path / "plain" / "usersha1-artmbid-artname-plays.tsv")
+    data = plain.read_text(encoding="utf-8").encode("utf-16")
+    name = "usersha1-artmbid-artname-plays.tsv" + (".gz" if gz else "")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if gz else data)
+    assert main(["ingest", "lastfm", str(path)]) == 2
+    err = capsys.readouterr().err
+    read = f"gunzip -c {name} | iconv" if gz else f"iconv {name}"
+    assert err.startswith(f"musim: error: {path}: all 10 lines were rejected (") and err.count("\n") == 1
+    assert err.endswith(f"nothing was stored. It is UTF-16 text (it starts with a UTF-16 byte-order mark): re-encode "
+                        f"it as UTF-8 and ingest that, e.g. {read} -f UTF-16 -t UTF-8 > "
+                        "utf8-usersha1-artmbid-artname-plays.tsv\n")
+    _nothing_stored()
+    profiles = tmp_path / "usersha1-profile.tsv"
+    profiles.write_bytes(f"{U1}\tm\t22\tSweden\tFeb 1, 2007\n".encode("utf-16"))
+    with pytest.raises(IngestError, match=r"usersha1-profile.tsv: all 2 lines were rejected .* It is UTF-16 text"):
+        ingest_lastfm(plain, profiles=profiles)
+    _nothing_stored()
+
+
+def test_a_dump_whose_lines_end_with_a_lone_carriage_return_says_so(tmp_path, capsys):
+    """Lines ended by a carriage return alone (classic Mac OS; Excel for Mac's text export) are one line here: the
+    dump was refused as "its only line was rejected (1 too many fields ...)" or, unnamed, as "lines have 18000001
+    tab-separated fields", after the format detection read the whole file into memory as its first line. Both now
+    say what the file is and how to convert it; the converted file is the dump."""
+    plain = tiny_dump(tmp_path / "plain" / "usersha1-artmbid-artname-plays.tsv")
+    data = plain.read_bytes().replace(b"\n", b"\r")
+    named = tmp_path / "usersha1-artmbid-artname-plays.tsv"
+    named.write_bytes(data)
+    assert main(["ingest", "lastfm", str(named)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"musim: error: {named}: its only line was rejected (1 too many fields (first: line 1)); "
+                          "nothing was stored. It is one line: its lines end with a carriage return alone (classic "
+                          "Mac OS line ends, as Excel for Mac writes text), which end no line here: convert them to "
+                          "newlines and ingest that, e.g. tr '\\r' '\\n' < usersha1-artmbid-artname-plays.tsv > "
+                          "unix-usersha1-artmbid-artname-plays.tsv\n")
+    unnamed = tmp_path / "export.txt"
+    unnamed.write_bytes(data * (2_000_000 // len(data)))  # the format told by its first lines: more than a megabyte
+    with pytest.raises(IngestError, match=r"^.*export.txt: its lines end with a carriage return alone .* e.g. "
+                                          r"tr '\\r' '\\n' < export.txt > unix-export.txt; nothing was stored.$"):
+        ingest_lastfm(unnamed)
+    _nothing_stored()
+    fixed = tmp_path / "unix-usersha1-artmbid-artname-plays.tsv"
+    fixed.write_bytes(data.replace(b"\r", b"\n"))
+    assert ingest_lastfm(fixed).dump_id == ingest_lastfm(plain).dump_id
+
+
+def test_a_profiles_file_given_as_the_dump_says_to_pass_it_with_profiles(tmp_path, capsys):
+    """`musim ingest lastfm usersha1-profile.tsv` (the wrong file of the two) said "lines have 5 tab-separated
+    fields; expected 4 ... or 6 ... Pass --format to force one", and --format only had every line rejected."""
+    plays = tiny_dump(tmp_path / "usersha1-artmbid-artname-plays.tsv")
+    profiles = write_lines(tmp_path / "usersha1-profile.tsv", [f"{U1}\tm\t22\tSweden\tFeb 1, 2007",
+                                                               f"{U2}\tf\t\t\t"])
+    says = ("profiles file (user, gender, age, country, signup), given as the dump's plays file: pass the plays file, "
+            f"with this one as its profiles: musim ingest lastfm PLAYS --profiles {profiles}")
+    assert main(["ingest", "lastfm", str(profiles)]) == 2
+    assert capsys.readouterr().err == f"musim: error: {profiles}: it is a {says}; nothing was stored.\n"
+    assert main(["ingest", "lastfm", str(profiles), "--profiles", str(plays)]) == 2  # the two swapped
+    assert capsys.readouterr().err == f"musim: error: {profiles}: it is a {says}; nothing was stored.\n"
+    assert main(["ingest", "lastfm", str(profiles), "--format", "360k"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"musim: error: {profiles}: all 2 lines were rejected (") and err.count("\n") == 1
+    assert err.endswith(f"nothing was stored. It is named as a {says}\n")
+    _nothing_stored()
+    assert main(["ingest", "lastfm", str(plays), "--profiles", str(profiles)]) == 0  # as it says

@@ -13,7 +13,7 @@ from musim.errors import ConfigError
 from musim.ingest import engines
 from musim.ingest.lastfm import ingest_lastfm
 from tests.ingest.corpus import QUIRK_LINES
-from tests.ingest.engine_tables import ingest_with, needs_c_scanner, physical_lines
+from tests.ingest.engine_tables import ingest_with, needs_c_scanner, physical_lines, settings_for
 from tests.lastfm_files import tiny_dump, write_lines
 
 
@@ -104,3 +104,43 @@ def test_backslashes_in_a_line_are_text_to_both_engines(tmp_path):
     loaded, artists, rejects = results["duckdb"]
     assert loaded == 2 and {a[3] for a in artists} == {"DJ \\real", "C:\\new\\tracks"}
     assert [(r[2], r[4]) for r in rejects] == [(3, "ab\\rcd"), (4, "\\r(?!\\n)")]
+
+
+def _gzip_with_comment(data: bytes) -> bytes:
+    """``data`` gzipped with a comment in its header (the FCOMMENT field, which `gzip` reads and DuckDB does not)."""
+    import struct
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = packer.compress(data) + packer.flush()
+    header = b"\x1f\x8b\x08\x10" + bytes(5) + b"\x03" + b"exported by a mirror\x00"
+    return header + body + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+#: gzip files that `gunzip` and Python's reader read whole and DuckDB's reader refuses.
+ODD_GZIP = {"zero-padded": lambda data: gzip.compress(data) + bytes(4096), "commented": _gzip_with_comment}
+
+
+@needs_c_scanner
+@pytest.mark.parametrize("odd", sorted(ODD_GZIP))
+def test_a_gzip_file_duckdb_cannot_read_loads_in_both_engines_and_in_1k(tmp_path, odd):
+    """Zero bytes after a gzip file's last member (a block-padded copy or download; `gunzip` skips them, as Python's
+    reader does), or a comment in its header: the C engine loaded the dump, the DuckDB engine (and so every 1K
+    file) refused it, "DuckDB could not read it (IO Error: Input is not a GZIP stream; Unsupported GZIP archive);
+    nothing was stored. Download the file again."."""
+    plain = tiny_dump(tmp_path / "plain.tsv")
+    padded = tmp_path / "padded.tsv.gz"
+    padded.write_bytes(ODD_GZIP[odd](plain.read_bytes()))
+    results = {}
+    for engine in ("c", "duckdb"):
+        result, tables = ingest_with(engine, padded, tmp_path / engine)
+        assert not isinstance(result, str), result
+        results[engine] = (result.dump_id, result.lines, result.loaded, result.rejected, tables)
+    assert results["c"] == results["duckdb"]
+    _, plain_tables = ingest_with("c", plain, tmp_path / "plain")
+    assert results["c"][1:] == (9, 9, 0, plain_tables)  # the same dump as the file unpadded
+    events = "".join(f"user_00000{u}\t2009-05-04T23:08:57Z\t\tArtist {a}\t\tTrack\n" for u in (1, 2) for a in "ABA")
+    padded_1k = tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv.gz"
+    padded_1k.write_bytes(ODD_GZIP[odd](events.encode()))
+    result = ingest_lastfm(padded_1k, settings=settings_for(tmp_path / "1k"))
+    assert (result.format, result.lines, result.loaded, result.rejected, result.plays_rows) == ("1k", 6, 6, 0, 4)

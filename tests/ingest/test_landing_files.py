@@ -6,12 +6,15 @@ from __future__ import annotations
 import gzip
 import logging
 import shutil
+from pathlib import Path
 
 import pytest
 
 from musim import warehouse
 from musim.errors import IngestError
 from musim.ingest.landing import ingest_landed, new_dumps, nothing_new
+from musim.ingest.lastfm import ingest_lastfm
+from musim.quality.runner import check
 from tests.lastfm_files import U1, U2, tiny_dump, write_lines
 
 PLAYS = "usersha1-artmbid-artname-plays.tsv"
@@ -51,6 +54,7 @@ def test_a_gunzipped_copy_made_after_the_ingest_is_found_ingested_and_announces_
     (ready,) = new_dumps(settle_s=0)
     first = ingest_landed(ready)
     assert nothing_new(first) is None
+    check(["lastfm_plays"], dump_id=first.dump_id, docs=False)  # the DAG's gate judged it
     with gzip.open(gz) as src, open(folder / PLAYS, "wb") as dst:
         shutil.copyfileobj(src, dst)
     (again,) = new_dumps(settle_s=0)
@@ -260,3 +264,99 @@ def test_a_profiles_twin_with_other_content_is_refused_not_remembered_unread(tmp
                                           rf"{PROFILES}.gz: not a gzip -k copy\): nothing was stored"):
         ingest_landed(ready)
     assert len(new_dumps(settle_s=0)) == 1
+
+
+def test_a_dump_landed_again_that_was_never_judged_is_judged_and_announced(tmp_path, monkeypatch):
+    """A run cut off between its ingest (committed) and its quality gate, the worker killed or the task failed
+    after the commit: every later run, and the task cleared to try again, found the dump "ingested before" and
+    skipped its gate and its lastfm_plays event, so it was never judged nor built. Likewise a dump ingested by hand,
+    then dropped in the landing area. Once judged (passed or failed), landing it again announces nothing."""
+    folder = tmp_path / "landing" / "d"
+    plays = tiny_dump(tmp_path / "by-hand" / PLAYS)
+    by_hand = ingest_lastfm(plays)  # `musim ingest lastfm PLAYS`: no gate
+    assert nothing_new(by_hand) is None  # a new dump
+    folder.mkdir(parents=True)
+    shutil.copy(plays, folder / PLAYS)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    (ready,) = new_dumps(settle_s=0)
+    again = ingest_landed(ready)
+    assert again.already_ingested and again.dump_id == by_hand.dump_id
+    assert nothing_new(again.to_json()) is None  # never judged: judged and announced now
+    check(["lastfm_plays"], dump_id=again.dump_id, docs=False)
+    assert nothing_new(again.to_json()) == (f"dump {again.dump_id[:12]} was ingested before (as {PLAYS}): nothing "
+                                            "new was loaded, so no lastfm_plays event")
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_file_named_in_a_legacy_encoding_is_reported_and_the_rest_ingested(tmp_path, monkeypatch, caplog, as_url):
+    """One file whose name is not valid UTF-8 anywhere in the landing area (copied from a Latin-1 share, unzipped
+    from an old zip) made every scan fail with DuckDB's "cannot encode str as UTF-8, surrogate '\\udce9'"
+    traceback, as it stored the name to report it: no dump was ingested any more. It is reported once, with what
+    to do, never taken (a dump's file there too: its path cannot be recorded), and the other dumps are ingested."""
+    import os
+
+    root = tmp_path / "landing"
+    tiny_dump(root / "good" / PLAYS)
+    raw_root = os.fsencode(root)
+    os.makedirs(raw_root + b"/M\xf6tley")
+    (Path(os.fsdecode(raw_root + b"/M\xf6tley")) / PLAYS).write_bytes((root / "good" / PLAYS).read_bytes())
+    Path(os.fsdecode(raw_root + b"/good/caf\xe9 notes.txt")).write_bytes(b"notes\n")
+    monkeypatch.setenv("MUSIM_LANDING", root.as_uri() if as_url else str(root))
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        (ready,) = new_dumps(settle_s=0)
+    assert ready.plays.endswith(f"/good/{PLAYS}")
+    warned = sorted(r.getMessage() for r in caplog.records if r.name == "musim.ingest.landing")
+    assert [m.split(" is not ingested, ")[0].removeprefix("landing: ").rpartition("landing/")[2] for m in warned] == [
+        f"M\\xf6tley/{PLAYS}", "good/caf\\xe9 notes.txt"]
+    assert all("its path is not valid UTF-8 (a legacy encoding such as Latin-1?), and the warehouse records it as "
+               "text: rename it, e.g. `convmv -f latin1 -t utf-8 PATH`" in m for m in warned)
+    assert not ingest_landed(ready).already_ingested
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        assert new_dumps(settle_s=0) == []  # reported once
+    assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []
+
+
+def test_a_profiles_file_with_no_plays_file_beside_it_is_reported_then_taken_with_them(tmp_path, monkeypatch, caplog):
+    """A profiles file in a folder without a plays file (dropped in another folder than its dump's, or beside an
+    archive, which reads its own) was neither read nor reported: left waiting, unsaid. It is reported once, and
+    taken with the plays file put beside it."""
+    root = tmp_path / "landing"
+    _profiles(root / "profiles-here" / PROFILES)
+    tiny_dump(root / "plays-there" / PLAYS)
+    monkeypatch.setenv("MUSIM_LANDING", str(root))
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        (ready,) = new_dumps(settle_s=0)
+    assert ready.profiles is None
+    (warned,) = [r.getMessage() for r in caplog.records if r.name == "musim.ingest.landing"]
+    assert warned.startswith(f"landing: {root / 'profiles-here' / PROFILES} is not ingested, it is a profiles file "
+                             "with no plays file beside it: a profiles file is loaded with the dump in its folder, so "
+                             "put it beside its plays file (or load it with `musim ingest lastfm PLAYS --profiles")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        assert len(new_dumps(settle_s=0)) == 1  # reported once
+    assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []
+    shutil.move(root / "plays-there" / PLAYS, root / "profiles-here" / PLAYS)
+    (ready,) = new_dumps(settle_s=0)
+    assert ready.profiles == str(root / "profiles-here" / PROFILES)
+    result = ingest_landed(ready)
+    assert (result.loaded, result.profile_loaded) == (9, 2)
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
+def test_a_dump_in_a_hidden_folder_is_not_taken(tmp_path, monkeypatch, caplog, as_url):
+    """A dump deleted on a mounted landing disk lies in `.Trash-1000/files/`, a filer's hourly copies in
+    `.snapshot/hourly.0/`: the scan ingested each of them as a dump (a deleted or an old one, announced as new)."""
+    root = tmp_path / "landing"
+    tiny_dump(root / "2026-11" / PLAYS)
+    write_lines(root / ".Trash-1000" / "files" / PLAYS, [f"{U1}\t\tDeleted Dump\t1"])
+    write_lines(root / ".snapshot" / "hourly.0" / "2026-10" / PLAYS, [f"{U2}\t\tAn Old Copy\t2"])
+    _profiles(root / ".snapshot" / "hourly.0" / "2026-10" / PROFILES)
+    (root / ".partial").mkdir()
+    (root / ".partial" / "notes.txt").write_text("uploading\n")
+    monkeypatch.setenv("MUSIM_LANDING", root.as_uri() if as_url else str(root))
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        (ready,) = new_dumps(settle_s=0)
+    assert ready.plays.endswith(f"landing/2026-11/{PLAYS}")
+    assert [r for r in caplog.records if r.name == "musim.ingest.landing"] == []  # nothing of theirs reported
+    assert ingest_landed(ready).loaded == 9 and new_dumps(settle_s=0) == []

@@ -340,3 +340,20 @@ def test_unicode_spaces_inside_a_name_collapse_as_ascii_ones_do(tmp_path):
                                                                     "Sigur\u200bRós")]
     assert len(spellings) == len(spaces) + 1
     assert {name_norm(raw) for (raw,) in spellings} == {"sigur rós"}
+
+
+def test_a_signup_cut_short_is_rejected_not_stored_as_year_20(tmp_path):
+    """The last line of a profiles file cut mid-line ('Feb 27, 20'), or a two-digit year, was stored as a signup in
+    the year 20 (or 2, or 8): strptime's %Y reads one to four digits. A signup's year has four digits."""
+    plays = tiny_dump(tmp_path / "d.tsv")
+    profiles = write_lines(tmp_path / "p.tsv", [
+        f"{U1}\tf\t22\tSweden\tFeb 27, 20", f"{U2}\tm\t\tChile\t08-02-07", f"{U3}\tm\t\tChile\tFeb 7, 2",
+        f"{U4}\tf\t30\tPeru\tFeb 7, 2008", f"{U1[:-1]}9\tm\t\t\t2008-2-7"], newline_at_end=False)
+    r = ingest_lastfm(plays, profiles=profiles)
+    assert (r.profile_lines, r.profile_loaded, r.profile_rejected) == (5, 2, 3)
+    with warehouse.writer() as con:
+        signups = con.execute("SELECT signup::VARCHAR FROM lastfm_profile ORDER BY 1").fetchall()
+        rejects = con.execute("SELECT line_no, reason FROM ingest_rejects WHERE file_kind = 'profiles' "
+                              "ORDER BY line_no").fetchall()
+    assert signups == [("2008-02-07",), ("2008-02-07",)]
+    assert rejects == [(n, 'signup is not a date like "Apr 28, 2008"') for n in (1, 2, 3)]
