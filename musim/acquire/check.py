@@ -111,9 +111,17 @@ def get_preview(provider: Provider, track: TrackCandidate) -> Preview | Rejected
     """Fetch ``track`` from ``provider`` and check it.
 
     Returns a :class:`Preview`, or a :class:`RejectedPreview` with the reason when the audio is unusable
-    (so one bad file does not stop a batch). A failed download raises
+    (so one bad file does not stop a batch). A local file is checked by its analysis window, never decoded whole
+    (:meth:`~musim.acquire.providers.local.LocalFolderProvider.preview`). A failed download raises
     :class:`~musim.acquire.errors.ProviderError` (the caller records ``failed``).
     """
+    from musim.acquire.providers.local import LocalFolderProvider
+
+    if isinstance(provider, LocalFolderProvider):  # checked where it lies, by its window: never read whole
+        got = provider.preview(track)
+        if isinstance(got, RejectedPreview):
+            log.info("%s: rejected track %s: %s", track.provider, track.provider_track_id, got.reason)
+        return got
     data = provider.fetch(track)
     fmt = track.format or ""
     try:

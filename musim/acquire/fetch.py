@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import io
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -33,9 +34,11 @@ from musim.acquire.models import RejectedPreview, TrackCandidate
 from musim.acquire.resolve import resolve_artist
 from musim.config import AcquireSettings, get_settings
 from musim.errors import ConfigError, MusimError, ParameterError
+from musim.filenames import path_text
 from musim.quiet import sound_file
 from musim.redact import is_secret_name
-from musim.storage import ObjectStore, open_store
+from musim.storage import ObjectInfo, ObjectNotFound, ObjectStore, open_store
+from musim.storage.base import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -150,15 +153,53 @@ def _download(provider: Any, track: TrackCandidate, artist_id: int,
         return PreviewOutcome(**base, status="rejected", error=got.reason, fetched_at=_now()), False
     fmt = (got.format or Path(track.local_path or "").suffix.lstrip(".") or "bin").lower()
     try:
-        info = store.put_content_addressed(got.data, prefix=PREVIEW_PREFIX, ext=fmt)
+        if got.path is not None:  # a local file: stored as it is, streamed
+            info = store_file(store, got.path, ext=fmt)
+        else:
+            info = store.put_content_addressed(got.data, prefix=PREVIEW_PREFIX, ext=fmt)
+    except ProviderError as err:
+        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now()), False
     except MusimError as err:
         return PreviewOutcome(**base, status="failed", error=f"object store: {err}", fetched_at=_now()), False
-    if base["excerpt_offset_s"] is None:  # a preview: analyse all of it
+    if got.window is not None:  # the window read when the file was checked
+        base["excerpt_offset_s"], base["excerpt_duration_s"] = got.window
+    elif base["excerpt_offset_s"] is None:  # a preview: analyse all of it
         base["excerpt_offset_s"], base["excerpt_duration_s"] = 0.0, got.duration_s
+    channels = got.channels if got.channels is not None else probe_channels(got.data)
     return PreviewOutcome(
-        **base, status="downloaded", object_key=info.key, sha256=info.sha256, bytes=len(got.data),
-        duration_s=got.duration_s, sample_rate=got.sample_rate, channels=probe_channels(got.data), format=fmt,
+        **base, status="downloaded", object_key=info.key, sha256=info.sha256, bytes=info.size,
+        duration_s=got.duration_s, sample_rate=got.sample_rate, channels=channels, format=fmt,
         fetched_at=_now()), False
+
+
+def store_file(store: ObjectStore, path: Path, *, ext: str) -> ObjectInfo:
+    """The file at ``path`` stored as :meth:`~musim.storage.ObjectStore.put_content_addressed` stores bytes (under
+    ``audio/previews/<sha256>.<ext>``, left as it is when there), hashed and copied in chunks: never read into memory
+    whole. :class:`ProviderError` (``local``; failed, tried again next run) when it cannot be read or changed while it
+    was stored."""
+    try:
+        before = os.stat(path)
+        digest = file_sha256(path)
+    except OSError as exc:
+        raise ProviderError("local", f"cannot read {path_text(path)}: {exc.strerror or exc}") from None
+    key = f"{PREVIEW_PREFIX}/{digest}.{ext}"
+    try:
+        info: ObjectInfo | None = store.stat(key)
+    except ObjectNotFound:
+        info = None
+    fresh = info is None or info.size != before.st_size or info.sha256 not in (None, digest)
+    if fresh:
+        info = store.put_file(key, path)
+    assert info is not None
+    try:
+        after = os.stat(path)
+    except OSError as exc:
+        raise ProviderError("local", f"cannot read {path_text(path)}: {exc.strerror or exc}") from None
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or info.size != before.st_size:
+        if fresh:  # what was copied is not the content its key names
+            store.delete(key)
+        raise ProviderError("local", f"{path_text(path)} changed while it was stored: run it again once it is written")
+    return dataclasses.replace(info, sha256=digest)
 
 
 def _reuse(track: TrackCandidate, artist_id: int, known: Mapping[str, Any]) -> PreviewOutcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 MatchMethod = Literal["exact", "fuzzy"]
@@ -85,13 +86,22 @@ class TrackCandidate:
 
 @dataclass(frozen=True)
 class Preview:
-    """Audio that passed :func:`musim.acquire.check_preview`: the bytes and what was measured."""
+    """Audio that passed :func:`musim.acquire.check_preview`: the bytes and what was measured.
+
+    A local file is checked where it lies and never read whole (a two-hour DJ mix is gigabytes decoded): ``path``
+    is the file, stored as it is (streamed), ``data`` is empty, ``channels`` what its header says and ``window`` the
+    analysis window ``(offset_s, duration_s)`` that was read to check it (see
+    :meth:`musim.acquire.providers.local.LocalFolderProvider.preview`).
+    """
 
     track: TrackCandidate
     data: bytes = field(repr=False)
     format: str
     duration_s: float
     sample_rate: int
+    path: Path | None = None
+    channels: int | None = None
+    window: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

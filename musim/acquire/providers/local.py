@@ -6,7 +6,8 @@ Every audio file of the folder is offered for its artist, the unusable ones too,
 and recorded with the library's reason (``empty``, ``not_audio``, ``truncated``, ...) as a rejected
 preview instead of disappearing; files that name no artist, and files that are neither named nor made
 like audio, are listed in :attr:`LocalFolderProvider.skipped` and logged. Each track carries its full
-duration and the analysis window picked by :func:`musim.audio.excerpt.excerpt_window`.
+duration and the analysis window picked by :func:`musim.audio.excerpt.excerpt_window`; a file is checked as the library
+checks it, by reading that window only (:meth:`LocalFolderProvider.preview`), and stored as it is.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from musim.acquire.check import MAX_SR, MIN_SR
 from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.matching import match_artist, normalize_name
-from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
+from musim.acquire.models import ArtistCandidate, ArtistMatch, Preview, RejectedPreview, TrackCandidate
 from musim.acquire.providers.base import Provider
 from musim.audio.excerpt import excerpt_window
 from musim.config import AcquireSettings
 from musim.errors import ConfigError
 from musim.filenames import path_text
 from musim.library.artists import resolve_artist, title_of
-from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, suffix_format
+from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, read_excerpt, suffix_format
 from musim.library.scan import check_name, find_files
 from musim.library.tags import read_tags
 
@@ -156,7 +158,31 @@ class LocalFolderProvider(Provider):
             for rank, t in enumerate(good + bad, start=1)
         ]
 
+    def preview(self, track: TrackCandidate) -> Preview | RejectedPreview:
+        """``track``'s file checked where it lies, as ``musim library add`` checks a file: :func:`probe` (audio, whole,
+        not cut short; its length from the container, read without decoding it) and its analysis window
+        (:func:`excerpt_window` of that length) read by seeking with :func:`read_excerpt` (it decodes, not silent).
+        Memory is bounded by the window, not the file: nothing is decoded or read whole, and the file is stored as it
+        is, streamed from disk (:func:`musim.acquire.fetch.fetch_artist`). An unusable file is a
+        :class:`RejectedPreview` with the library's reason, as :func:`musim.acquire.check_preview` words it."""
+        if not track.local_path:
+            raise ProviderError(self.name, f"track {track.provider_track_id} has no local path")
+        path = Path(track.local_path)
+        try:
+            info = probe(path, min_seconds=self.min_audio_s, key=f"{self.name}:{track.provider_track_id}")
+            if not MIN_SR <= info.sample_rate <= MAX_SR:
+                return RejectedPreview(track, f"implausible sample rate {info.sample_rate} Hz")
+            window = excerpt_window(info.duration_s, length_s=self.settings.excerpt_s,
+                                    anchor=self.settings.excerpt_anchor)  # type: ignore[arg-type]
+            read_excerpt(path, info, offset_s=window[0], duration_s=window[1])
+        except FileSkipped as err:
+            return RejectedPreview(track, f"{err.reason}: {err.detail[:200]}" if err.detail else err.reason)
+        return Preview(track, b"", info.format, info.duration_s, info.sample_rate, path=path, channels=info.channels,
+                       window=window)
+
     def fetch(self, track: TrackCandidate) -> bytes:
+        """The whole file's bytes (the :class:`Provider` interface; acquisition checks and stores a local file with
+        :meth:`preview` instead, which never reads it whole)."""
         if not track.local_path:
             raise ProviderError(self.name, f"track {track.provider_track_id} has no local path")
         try:
