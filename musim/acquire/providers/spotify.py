@@ -79,11 +79,12 @@ def half_credentials(settings: Settings | None = None) -> str | None:
     """What is missing when only one variable of a pair is set (an id without its secret, or the other way round):
     said instead of "no credentials", which reads as if nothing had been set; ``None`` when no pair is half set."""
     acq = (settings or get_settings()).acquire
-    for cid, secret, prefix in ((acq.spotify_client_id, acq.spotify_client_secret, "MUSIM_SPOTIFY_CLIENT"),
-                                (acq.spotipy_client_id, acq.spotipy_client_secret, "SPOTIPY_CLIENT")):
+    pairs = ((acq.spotify_client_id, acq.spotify_client_secret, "MUSIM_SPOTIFY_CLIENT_ID", "MUSIM_SPOTIFY_CLIENT_SECRET"),
+             (acq.spotipy_client_id, acq.spotipy_client_secret, "SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET"))
+    for cid, secret, id_name, secret_name in pairs:
         if bool(cid) != bool(secret):
-            have, lack = ("ID", "SECRET") if cid else ("SECRET", "ID")
-            return f"{prefix}_{lack} is not set ({prefix}_{have} is): set both"
+            have, lack = (id_name, secret_name) if cid else (secret_name, id_name)
+            return f"{lack} is not set ({have} is): set both"
     return None
 
 
