@@ -684,3 +684,26 @@ def test_a_failed_check_of_the_artist_catalogue_keeps_publishes_back_until_it_pa
         assert check_on(con, ["artists"], docs=False).success  # checked again once fixed: published
         assert serving.publish(con).exists()
 
+
+def test_namesakes_without_listeners_in_the_dump_asked_answer_for_the_most_listened_elsewhere(tmp_path):
+    """Two "Nirvana", neither listened to in the latest dump nor with tracks: the name answered for the lower id
+    (1 listener in the older dump the snapshot serves), not the one 3 listeners heard there."""
+    from musim.similarity.query import find_artist, namesakes_of
+    from tests.lastfm_files import MB_A, MB_B, U2, U3, U4
+
+    users = (U1, U2, U3, U4)
+    first = [f"{U1}\t{MB_A}\tNirvana\t5"] + [f"{u}\t{MB_B}\tNirvana\t5" for u in users[1:]]
+    first += [f"{u}\t\t{name}\t2" for u in users for name in ("Artist A", "Artist B")]
+    ingest_lastfm(write_lines(tmp_path / "d1.tsv", first))
+    with warehouse.writer() as con:
+        build_similarity(con, None, P)
+    latest = ingest_lastfm(write_lines(tmp_path / "d2.tsv", [f"{u}\t\t{name}\t3" for u in users[:3]
+                                                             for name in ("Artist A", "Artist B")])).dump_id
+    _build_and_publish()
+    with serving.open_snapshot() as con:
+        ids = dict(con.execute("SELECT mbid::VARCHAR, artist_id FROM artist WHERE name = 'Nirvana'").fetchall())
+        fewer, most = ids[MB_A], ids[MB_B]
+        assert fewer < most  # the lower id is the less listened one: the order of their first lines
+        assert find_artist(con, "nirvana", latest) == (most, "Nirvana")
+        assert [n.artist_id for n in namesakes_of(con, fewer, latest)] == [most, fewer]
+        assert similar_artists(con, "Nirvana").artist_id == most
