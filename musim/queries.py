@@ -162,14 +162,16 @@ def artist_named(con: duckdb.DuckDBPyConnection, artist_id: int) -> str | None:
 
 
 def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | None, *, artist_id: int | None = None,
-                    mbid: str | None = None, metric: str = "seed", k: int = 10) -> dict[str, Any] | Unavailable:
+                    mbid: str | None = None, metric: str = "seed", k: int = 10,
+                    dump: str | None = None) -> dict[str, Any] | Unavailable:
     """Co-listening neighbours of ``name`` (or of id ``artist_id``, MBID ``mbid``: what ``musim similar --id``,
-    ``--mbid`` take) by ``metric`` (``ArtistSimilarity`` on the snapshot)."""
+    ``--mbid`` take) by ``metric`` (``ArtistSimilarity`` on the snapshot), in the build of ``dump`` (an id or
+    unique prefix, as ``musim similar --dump``; default: the latest the snapshot serves)."""
     if metric not in METRICS:
         raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
     if not snap.has("similarity_build") or not snap.has("artist_neighbors"):
         return snap.missing("artist_neighbors", "Co-listening similarity")
-    answer = ArtistSimilarity(con).similar(name, artist_id=artist_id, mbid=mbid, k=k, metric=metric)
+    answer = ArtistSimilarity(con).similar(name, artist_id=artist_id, mbid=mbid, k=k, metric=metric, dump_id=dump)
     query = name if name is not None else artist_id if artist_id is not None else mbid
     return {"available": True, "query": query, **answer.to_json()}  # what `musim similar --json` prints
 

@@ -73,7 +73,8 @@ def open_snapshot(settings: Settings | None = None) -> duckdb.DuckDBPyConnection
 
 def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
     """A similarity build whose latest quality check failed, or a gated build whose check never finished, is never
-    published (force to override)."""
+    published; nor is a build of a dump whose latest ingest check (``lastfm_plays``, ``lastfm_profiles``) failed,
+    nor anything while the artist catalogue's latest check (``artists``) failed (force to override)."""
     row = sql.query(con, "serving/failed_quality.sql").fetchone()
     if row is not None and row[0] is None:
         raise QualityError(
@@ -88,6 +89,20 @@ def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
             f"serving. Rebuild it once the cause is fixed (other thresholds: `musim similarity build --dump "
             f"{row[1][:12]} ...`), leave that dump out (`musim similarity drop --dump {row[1][:12]}`), or publish it "
             "anyway (`musim publish --force`).")
+    row = sql.query(con, "serving/failed_ingest_quality.sql").fetchone()
+    if row is not None and row[2] is None:
+        raise QualityError(
+            f"the artist catalogue failed its ingest quality check ({row[0]}, run {row[1]}: `musim quality report "
+            f"--run {row[1]}`); nothing was published and the previous snapshot keeps serving. Check it again once "
+            f"the cause is fixed (`musim quality check --dataset {row[0]}`), or publish anyway "
+            "(`musim publish --force`).")
+    if row is not None:
+        raise QualityError(
+            f"the Last.FM data of dump {row[2][:12]} failed its ingest quality check ({row[0]}, run {row[1]}: "
+            f"`musim quality report --run {row[1]}`); nothing was published and the previous snapshot keeps serving. "
+            f"Check it again once the cause is fixed (`musim quality check --dataset {row[0]} --dump {row[2][:12]}`), "
+            f"leave that dump out (`musim similarity drop --dump {row[2][:12]}`), or publish it anyway "
+            "(`musim publish --force`).")
 
 
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *, keep: int = 3,
@@ -97,7 +112,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
     While a rollback holds (:class:`musim.snapshots.Pin`) the snapshot is written and kept but ``current.duckdb``
     stays on the pinned one, and a warning says so in one line (:func:`musim.snapshots.served` tells a caller
     whether its snapshot is served). Refuses (:class:`~musim.errors.QualityError`) while the latest quality check of
-    a similarity build failed, unless ``force``.
+    a similarity build, of its dump's Last.FM data or of the artist catalogue failed, unless ``force``.
     """
     settings = settings or get_settings()
     if not force:

@@ -642,3 +642,68 @@ def test_a_snapshot_is_finished_in_one_transaction(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="killed"):
         serving._finish_snapshot(path, get_settings())
     assert described(path) == before
+
+
+def test_a_dump_whose_ingest_check_failed_is_not_published(tmp_path, capsys):
+    """`musim quality check` failed a dump's lastfm_plays (a tenth of its lines rejected), yet its similarity build,
+    made before the check, was still published by `musim publish`: only a failed *similarity* check was refused."""
+    from musim.cli import main
+
+    lines = tiny_dump(tmp_path / "d.tsv").read_text().splitlines() + [f"{U1}\tnot a play line"]
+    dump = ingest_lastfm(write_lines(tmp_path / "bad.tsv", lines)).dump_id
+    with warehouse.writer() as con:
+        build_similarity(con, None, P)
+    assert main(["quality", "check", "--dataset", "lastfm_plays", "--dump", dump[:12], "--no-docs"]) == 2
+    capsys.readouterr()
+    assert main(["publish"]) == 2
+    err = capsys.readouterr().err
+    assert f"the Last.FM data of dump {dump[:12]} failed its ingest quality check (lastfm_plays, run q" in err
+    assert "nothing was published" in err and "`musim publish --force`" in err and err.count("\n") == 1
+    assert f"`musim similarity drop --dump {dump[:12]}`" in err
+    with pytest.raises(NotFoundError):
+        serving.open_snapshot()
+    assert main(["publish", "--force"]) == 0  # the override, as for a failed similarity build
+    with serving.open_snapshot() as snap:
+        assert snap.execute("SELECT dump_id FROM similarity_build").fetchall() == [(dump,)]
+
+
+def test_a_failed_check_of_the_artist_catalogue_keeps_publishes_back_until_it_passes(tmp_path):
+    """A failed `artists` check (the catalogue every dump's names come from) did not keep a publish back."""
+    from musim.errors import QualityError
+    from musim.quality.runner import check_on
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    with warehouse.writer() as con:
+        build_similarity(con, None, P)
+        con.execute("UPDATE artist SET name = '   ' WHERE name = 'Artist B'")
+        assert not check_on(con, ["artists"], docs=False).success
+        with pytest.raises(QualityError, match=r"^the artist catalogue failed its ingest quality check \(artists, "
+                                               r"run q.*`musim quality check --dataset artists`"):
+            serving.publish(con)
+        con.execute("UPDATE artist SET name = 'Artist B' WHERE name = '   '")
+        assert check_on(con, ["artists"], docs=False).success  # checked again once fixed: published
+        assert serving.publish(con).exists()
+
+
+def test_namesakes_without_listeners_in_the_dump_asked_answer_for_the_most_listened_elsewhere(tmp_path):
+    """Two "Nirvana", neither listened to in the latest dump nor with tracks: the name answered for the lower id
+    (1 listener in the older dump the snapshot serves), not the one 3 listeners heard there."""
+    from musim.similarity.query import find_artist, namesakes_of
+    from tests.lastfm_files import MB_A, MB_B, U2, U3, U4
+
+    users = (U1, U2, U3, U4)
+    first = [f"{U1}\t{MB_A}\tNirvana\t5"] + [f"{u}\t{MB_B}\tNirvana\t5" for u in users[1:]]
+    first += [f"{u}\t\t{name}\t2" for u in users for name in ("Artist A", "Artist B")]
+    ingest_lastfm(write_lines(tmp_path / "d1.tsv", first))
+    with warehouse.writer() as con:
+        build_similarity(con, None, P)
+    latest = ingest_lastfm(write_lines(tmp_path / "d2.tsv", [f"{u}\t\t{name}\t3" for u in users[:3]
+                                                             for name in ("Artist A", "Artist B")])).dump_id
+    _build_and_publish()
+    with serving.open_snapshot() as con:
+        ids = dict(con.execute("SELECT mbid::VARCHAR, artist_id FROM artist WHERE name = 'Nirvana'").fetchall())
+        fewer, most = ids[MB_A], ids[MB_B]
+        assert fewer < most  # the lower id is the less listened one: the order of their first lines
+        assert find_artist(con, "nirvana", latest) == (most, "Nirvana")
+        assert [n.artist_id for n in namesakes_of(con, fewer, latest)] == [most, fewer]
+        assert similar_artists(con, "Nirvana").artist_id == most

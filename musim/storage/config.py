@@ -58,6 +58,13 @@ class S3Config:
     session_token: str | None = field(default=None, repr=False)
     source: str = "environment"
     """Where the settings came from (for messages): a variable or connection name, never a value."""
+    conn_id: str = DEFAULT_CONN_ID
+    """The Airflow connection the store URL names (``s3://conn_id@bucket/...``), found or not (for messages)."""
+
+    @property
+    def conn_variable(self) -> str:
+        """The variable that holds :attr:`conn_id` outside Airflow: ``AIRFLOW_CONN_<CONN_ID>``."""
+        return f"AIRFLOW_CONN_{self.conn_id.upper()}"
 
     @property
     def endpoint_label(self) -> str:
@@ -189,4 +196,5 @@ def resolve_s3_config(conn_id: str = DEFAULT_CONN_ID, settings: Settings | None 
         secret_access_key=keys[1] or None,
         session_token=keys[2] or None,
         source=source,
+        conn_id=conn_id,
     )

@@ -201,8 +201,8 @@ class S3Store(ObjectStore):
         if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
             return StorageError(
                 f"cannot {action} {where}: no S3 credentials; set AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY or the musim_s3 connection (AIRFLOW_CONN_MUSIM_S3; a connection kept in "
-                "Airflow's database is seen by tasks only, not by a command run outside Airflow)"
+                f"AWS_SECRET_ACCESS_KEY or the {self.config.conn_id} connection ({self.config.conn_variable}; a "
+                "connection kept in Airflow's database is seen by tasks only, not by a command run outside Airflow)"
             )
         return StorageError(_one_line(f"cannot {action} {where}: {type(exc).__name__}: {exc}"))
 

@@ -12,7 +12,8 @@ Routes (relative to where the app is mounted):
 ``GET /api/status``                    the snapshot: file, latest dump/build, which sections have data
 ``GET /api/similar``                   ``artist`` (or ``id``, ``mbid``: one of the three), ``metric``
                                        (seed|jaccard|cosine|lift|pmi), ``k``, ``source`` (colistening|audio),
-                                       ``model`` (audio only)
+                                       ``model`` (audio only), ``dump`` (co-listening only: a dump id or
+                                       prefix the snapshot serves, as ``musim similar --dump``)
 ``GET /api/suggest``                   ``q``: artists for autocomplete (``musim similar``'s rule), each with
                                        its id and, where several share a name, what tells them apart
 ``GET /api/tracks``                    ``q``: tracks whose title or artist contains it
@@ -150,18 +151,23 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
                                          description="artist MusicBrainz id instead of a name"),
                 metric: MetricName = "seed", k: int = Query(10, ge=1, le=100),
                 source: Literal["colistening", "audio"] = "colistening",
-                model: str | None = Query(None, description="audio model version (default: the champion)")) -> Any:
+                model: str | None = Query(None, description="audio model version (default: the champion)"),
+                dump: str | None = Query(None, max_length=MAX_QUERY_CHARS,
+                                         description="co-listening only: the dump id or unique prefix to answer "
+                                                     "from (`musim similar --dump`; default: the latest)")) -> Any:
         asked = [p for p, v in (("artist", artist), ("id", id), ("mbid", mbid)) if v is not None]
         if len(asked) != 1:
             raise HTTPException(422, "give the artist as one of artist=NAME, id=N or mbid=MBID"
                                      + (f", not {' and '.join(asked)} together" if asked else ""))
+        if dump is not None and source == "audio":
+            raise HTTPException(422, "dump= applies to co-listening neighbours only: leave it out with source=audio")
         try:
             with cache.open() as s:
                 if source == "audio":
                     return _out(queries.audio_neighbors(s.con, s.snap, artist, artist_id=id, mbid=mbid, k=k,
                                                         model=model))
                 return _out(queries.similar_artists(s.con, s.snap, artist, artist_id=id, mbid=mbid, metric=metric,
-                                                    k=k))
+                                                    k=k, dump=dump))
         except NotPublished:
             return _unpublished()
         except NotFoundError as exc:

@@ -204,3 +204,17 @@ def test_missing_bucket_message(s3_env: S3Env) -> None:
     store = open_store("s3://no-such-bucket-here/x")
     with pytest.raises(StorageError, match="bucket 'no-such-bucket-here' does not exist"):
         store.put_bytes("k", b"v")
+
+
+def test_no_credentials_names_the_connection_the_store_url_names(s3_env: S3Env,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`s3://nosuchconn@bucket/...` without keys said to set "the musim_s3 connection (AIRFLOW_CONN_MUSIM_S3...)":
+    a connection the URL does not read."""
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var)
+    for url, conn, var in ((f"s3://nosuchconn@{s3_env.bucket}/x", "nosuchconn", "AIRFLOW_CONN_NOSUCHCONN"),
+                           (f"s3://{s3_env.bucket}/x", "musim_s3", "AIRFLOW_CONN_MUSIM_S3")):
+        with pytest.raises(StorageError, match="no S3 credentials") as err:
+            open_store(url).put_bytes("k", b"v")
+        assert f"or the {conn} connection ({var}; " in str(err.value)
+        assert ("musim_s3" in str(err.value)) == (conn == "musim_s3")

@@ -459,3 +459,29 @@ def test_the_pages_leaderboard_shows_the_best_and_every_champion_not_every_versi
     assert '<a href="api/models">api/models</a>' in one
     everything = html.leaderboard_result(result)  # under the default limit: every version, no note
     assert len(re.findall(r"<td><strong>", everything)) == 4 and "Showing the best" not in everything
+
+
+def test_an_artist_only_in_an_older_served_dump_can_be_asked_there(tmp_path, client):
+    """The answer pointed web users at `musim similar 'Artist C' --dump X`: /api/similar took no dump."""
+    from musim import warehouse
+    from musim.ingest.lastfm import ingest_lastfm
+    from musim.similarity.build import SimilarityParams, build_similarity
+    from tests.lastfm_files import U1, U2, U3, tiny_dump, write_lines
+
+    params = SimilarityParams(min_listeners=1, min_co_listeners=1, k=5)
+    first = ingest_lastfm(tiny_dump(tmp_path / "d1.tsv")).dump_id  # Artist C: 2 listeners
+    with warehouse.writer() as con:
+        build_similarity(con, None, params)
+    ingest_lastfm(write_lines(tmp_path / "d2.tsv", [f"{u}\t\t{name}\t2" for u in (U1, U2, U3)
+                                                    for name in ("Artist A", "Artist B")]))
+    with warehouse.writer() as con:
+        build_similarity(con, None, params)
+        serving.publish(con)
+    latest = client.get("/api/similar", params={"artist": "Artist C"}).json()
+    assert latest["rows"] == [] and latest["dump_id"] != first and f"--dump {first[:12]}" in latest["reason"]
+    there = client.get("/api/similar", params={"artist": "Artist C", "dump": first[:12]}).json()
+    assert there["dump_id"] == first and {r["artist"] for r in there["rows"]} == {"Artist A", "Artist B"}
+    missing = client.get("/api/similar", params={"artist": "Artist C", "dump": "ffffffff"})
+    assert missing.status_code == 404 and "has no similarity build" in missing.json()["detail"]
+    audio = client.get("/api/similar", params={"artist": "Artist C", "dump": first[:12], "source": "audio"})
+    assert audio.status_code == 422
