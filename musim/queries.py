@@ -354,28 +354,21 @@ def _json_column(value: Any, unreadable: Any) -> Any:
         return unreadable
 
 
-def leaderboard(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any] | Unavailable:
+def leaderboard(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, limit: int | None = None
+                ) -> dict[str, Any] | Unavailable:
     """Every registered model ranked by its primary metric (mean over test queries, with its bootstrap
-    interval), next to the best baseline of its own evaluation run, with its model card's object key."""
+    interval), next to the best baseline of its own evaluation run, with its model card's object key.
+
+    ``limit``: only the best ``limit`` by each primary metric and every champion (what the page shows), chosen and
+    ranked in SQL (``queries/leaderboard_shown.sql``) among all of them, so only those are read and scored; ``total``
+    says how many there are. Their rows and ranks are those of the whole leaderboard."""
     if not snap.has("model_registry"):
         return snap.missing("model_registry", "The model leaderboard")
-    rows = _rows(con, "queries/leaderboard.sql")
-    for row in rows:
-        metrics = _json_column(row.pop("metrics"), {})
-        primary = row["primary_metric"]
-        row["score"] = _summary(metrics, MODEL_SCORER, primary)
-        baselines = {b: s for b in BASELINES if (s := _summary(metrics, b, primary))}
-        best = max(baselines.items(), key=lambda kv: kv[1]["mean"], default=None)
-        row["baselines"] = baselines
-        row["best_baseline"] = {"name": best[0], **best[1]} if best else None
-        row["vs_best_baseline"] = (row["score"]["mean"] - best[1]["mean"]) if best and row["score"] else None
-        row["other_metrics"] = {m: s["mean"] for m in (metrics.get(MODEL_SCORER, {}) if isinstance(metrics, dict)
-                                                       else {})
-                                if m != primary and (s := _summary(metrics, MODEL_SCORER, m))}
-        prefix = (row.get("object_prefix") or "").rstrip("/")
-        row["card_key"] = f"{prefix}/card.md" if prefix.startswith("models/") else None
-        row["metrics_key"] = f"{prefix}/metrics.json" if prefix.startswith("models/") else None
-        row["champion"] = row["status"] == "champion"
+    if limit is not None:
+        total, primary_metrics = sql.query(con, "queries/leaderboard_size.sql").fetchone()
+        rows = [_scored(row) for row in _rows(con, "queries/leaderboard_shown.sql", limit=limit)]
+        return {"available": True, "primary_metrics": list(primary_metrics), "rows": rows, "total": total}
+    rows = [_scored(row) for row in _rows(con, "queries/leaderboard.sql")]
 
     def key(row: dict[str, Any]) -> tuple:
         mean = row["score"]["mean"] if row["score"] and row["score"]["mean"] is not None else None
@@ -385,6 +378,26 @@ def leaderboard(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> dict[str, Any
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return {"available": True, "primary_metrics": sorted({r["primary_metric"] for r in rows}), "rows": rows}
+
+
+def _scored(row: dict[str, Any]) -> dict[str, Any]:
+    """A registry row as the leaderboard shows it: its score, baselines and other metrics from its metrics."""
+    metrics = _json_column(row.pop("metrics"), {})
+    primary = row["primary_metric"]
+    row["score"] = _summary(metrics, MODEL_SCORER, primary)
+    baselines = {b: s for b in BASELINES if (s := _summary(metrics, b, primary))}
+    best = max(baselines.items(), key=lambda kv: kv[1]["mean"], default=None)
+    row["baselines"] = baselines
+    row["best_baseline"] = {"name": best[0], **best[1]} if best else None
+    row["vs_best_baseline"] = (row["score"]["mean"] - best[1]["mean"]) if best and row["score"] else None
+    row["other_metrics"] = {m: s["mean"] for m in (metrics.get(MODEL_SCORER, {}) if isinstance(metrics, dict)
+                                                   else {})
+                            if m != primary and (s := _summary(metrics, MODEL_SCORER, m))}
+    prefix = (row.get("object_prefix") or "").rstrip("/")
+    row["card_key"] = f"{prefix}/card.md" if prefix.startswith("models/") else None
+    row["metrics_key"] = f"{prefix}/metrics.json" if prefix.startswith("models/") else None
+    row["champion"] = row["status"] == "champion"
+    return row
 
 
 # -- quality -------------------------------------------------------------------------------------

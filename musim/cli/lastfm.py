@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-quality", action="store_true",
                    help="publish without running the similarity quality suite first (not recommended)")
     p.add_argument("--force", action="store_true", help="build even if the dump already has a (checked) build of "
-                   "these parameters (without it, that is a no-op)")
+                   "these parameters (without it, that is a no-op), or its latest ingest quality check failed")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similarity_build)
 

@@ -115,6 +115,8 @@ def refuse_empty_values(parser: argparse.ArgumentParser) -> None:
 def artist_name(text: str) -> str:
     """An artist name to look up (``musim similar NAME``): at most :data:`~musim.names.MAX_QUERY_CHARS`."""
     if len(text) > MAX_QUERY_CHARS:
-        raise argparse.ArgumentTypeError(f"is {len(text):,} characters long: an artist name to look up has at most "
-                                         f"{MAX_QUERY_CHARS}")
+        raise argparse.ArgumentTypeError(
+            f"is {len(text):,} characters long: an artist name to look up has at most {MAX_QUERY_CHARS}; ask for an "
+            f"artist whose name is longer by its id, `--id N` (`musim sql \"SELECT artist_id, name FROM artist WHERE "
+            f"length(name) > {MAX_QUERY_CHARS}\"`), or `--mbid MBID`")
     return text

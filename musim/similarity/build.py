@@ -22,7 +22,7 @@ import duckdb
 from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine
-from musim.errors import NotFoundError, ParameterError, refuse_blank
+from musim.errors import NotFoundError, ParameterError, QualityError, refuse_blank
 from musim.similarity import fingerprint
 from musim.similarity.colisten import store_catalogue_pairs, store_pairs
 from musim.similarity.params import SimilarityParams
@@ -109,6 +109,23 @@ def existing_build(con: duckdb.DuckDBPyConnection, dump_id: str, params: Similar
                             code_fingerprint=built_by)
 
 
+def refuse_failed_ingest_check(con: duckdb.DuckDBPyConnection, dump_id: str) -> None:
+    """Raise :class:`~musim.errors.QualityError` when the latest check of one of the dump's ingest datasets
+    (``lastfm_plays``, ``lastfm_profiles``, ``artists``: the ``lastfm_ingest`` DAG's gate) failed: such a dump is not
+    built (``force`` builds it anyway). A dump never checked is not refused."""
+    failed = sql.query(con, "similarity/failed_ingest_checks.sql", dump_id=dump_id).fetchall()
+    if not failed:
+        return
+    which = ", ".join(f"{dataset} (run {run_id})" for dataset, run_id in failed)
+    datasets = " ".join(f"--dataset {dataset}" for dataset, _ in failed)
+    raise QualityError(
+        f"dump {dump_id[:12]} failed its ingest quality check: {which} (`musim quality report --run {failed[0][1]}`); "
+        f"nothing was built or published and the previous snapshot keeps serving. Fix the cause and check it again "
+        f"(`musim quality check {datasets} --dump {dump_id[:12]}`), then build; or build it anyway (`musim "
+        f"similarity build --dump {dump_id[:12]} --force`)",
+        run_id=failed[0][1], failed=[dataset for dataset, _ in failed])
+
+
 def other_code(dump_id: str, built_by: str | None, code: str) -> str:
     """One line: the build of ``dump_id`` that stands was made by other code than ``code`` (fingerprints, or none
     recorded), so it is made again."""
@@ -132,12 +149,17 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
     ``gated``: the similarity quality suite checks the build before it is published (the CLI's gate, the DAG's
     ``check_quality``); until a check is recorded, :func:`musim.serving.publish` refuses it.
 
+    A dump whose latest ingest quality check failed (:func:`refuse_failed_ingest_check`) is refused
+    (:class:`~musim.errors.QualityError`), as the ``lastfm_ingest`` DAG quarantines it, unless ``force``.
+
     ``engine`` counts the co-listened pairs: ``c`` or ``duckdb`` (default: ``$MUSIM_SIMILARITY_ENGINE``,
     else ``c`` where it is built; :mod:`musim.similarity.colisten`).
     """
     started = time.perf_counter()
     params = params or SimilarityParams()
     dump_id = resolve_dump(con, dump_id)
+    if not force:
+        refuse_failed_ingest_check(con, dump_id)
     code, rebuilt_because = fingerprint.code_fingerprint(), None
     if not force and (existing := existing_build(con, dump_id, params, gated=gated)) is not None:
         if existing.code_fingerprint == code:

@@ -343,4 +343,5 @@ def _sections(s, state: dict[str, Any]) -> dict[str, str]:
     except ConfigError as exc:  # a wrong MUSIM_OBJECT_STORE: this section says so, the others still answer
         quality = html.notice("error", f"Data-quality results cannot be shown: {html.esc(exc)}", "quality-error")
     return {"artists": artists, "tracks": tracks,
-            "models": html.leaderboard_result(queries.leaderboard(con, snap)), "quality": quality}
+            "models": html.leaderboard_result(queries.leaderboard(con, snap, limit=html.LEADERBOARD_ROWS)),
+            "quality": quality}

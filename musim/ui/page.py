@@ -256,7 +256,7 @@ LEADERBOARD_ROWS = 50
 
 def leaderboard_result(result: dict[str, Any] | Unavailable, *, limit: int = LEADERBOARD_ROWS) -> str:
     """The ranked models: the best ``limit`` by each primary metric and every champion, in rank order; a caption
-    says how many are left out."""
+    says how many are left out (of ``total`` when the result was limited already: ``queries.leaderboard(limit=)``)."""
     if isinstance(result, Unavailable):
         return unavailable(result)
     seen: dict[str, int] = {}
@@ -281,9 +281,10 @@ def leaderboard_result(result: dict[str, Any] | Unavailable, *, limit: int = LEA
                     f'<td>{esc(r["target_metric"])}</td><td>{esc(fmt(r["created_at"]))}</td><td>{links}</td></tr>')
     caption = ("Models ranked by their primary metric on held-out test artists (mean over query artists, "
                "bootstrap interval in brackets), next to the best baseline of the same evaluation.")
-    left_out = len(result["rows"]) - len(shown)
+    total = result.get("total", len(result["rows"]))
+    left_out = total - len(shown)
     if left_out:
-        caption += (f' Showing the best {limit} by each primary metric and every champion of {fmt(len(result["rows"]))} models; '
+        caption += (f' Showing the best {limit} by each primary metric and every champion of {fmt(total)} models; '
                     f'{fmt(left_out)} more in <a href="api/models">api/models</a>.')
     return f'<p class="caption">{caption}</p>' + table(
         [("#", "num"), ("Version", ""), ("Family", ""), ("Status", ""), ("Metric", ""), ("Score", "num"),

@@ -157,6 +157,30 @@ def test_similar_refuses_an_overlong_name_by_argparse(hostile, capsys):
     assert "10,000 characters long" in err and "at most 300" in err and "Traceback" not in err
 
 
+def test_an_overlong_name_says_how_to_ask_for_an_artist_with_a_longer_stored_name(tmp_path, capsys):
+    """The refusal said only "at most 300": an artist whose stored name is longer could not be asked for, and the
+    line did not say that `--id N` does it, nor how to find N."""
+    from tests.lastfm_files import write_lines
+
+    long_name = "Long " * 70  # 350 characters, as a dump may hold
+    dump = write_lines(tmp_path / "plays.tsv", [f"{u:040x}\t\t{name}\t3" for name in (long_name.strip(), "Other")
+                                                for u in range(3)])
+    assert run(capsys, "ingest", "lastfm", str(dump))[0] == 0
+    _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--skip-quality")
+    with pytest.raises(SystemExit) as stop:
+        main(["similar", long_name.strip()])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "Traceback" not in err
+    err = err.splitlines()[-1]  # argparse's usage, then its one error line
+    asked = re.search(r'`--id N` \(`musim sql "(.+?)"`\)', err)
+    assert asked and "`--mbid MBID`" in err, err
+    code, out, _ = run(capsys, "sql", asked.group(1), "--json")
+    assert code == 0, out
+    (row,) = json.loads(out)["rows"]
+    code, out, err = run(capsys, "similar", "--id", str(row["artist_id"]), "--json")
+    assert code == 0 and json.loads(out)["rows"][0]["artist"] == "Other", (out, err)
+
+
 def test_similar_escapes_hostile_names_and_cuts_long_ones(hostile, capsys):
     code, out, err = run(capsys, "similar", RED, "--k", "10")
     assert code == 0, err
@@ -504,6 +528,34 @@ def test_skip_quality_publishes_its_build_but_not_another_dumps_failed_one(tmp_p
     code, out, err = run(capsys, "similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1",
                          "--skip-quality", "--json")
     assert code == 0 and json.loads(out)["served"] and _served() == [json.loads(out)["dump_id"]]
+
+
+def test_a_dump_that_failed_its_ingest_check_is_not_built(tmp_path, capsys, monkeypatch):
+    """After `musim quality check` failed a dump's lastfm_plays, `musim similarity build` built and published it
+    anyway: only the lastfm_ingest DAG kept such a dump out."""
+    path = _similar_dump(tmp_path)
+    path.write_text(path.read_text() + "not a play line\n")  # 1 rejected line of 17: over the 1% allowed
+    assert run(capsys, "ingest", "lastfm", str(path))[0] == 0
+    params = ["--min-listeners", "1", "--min-co-listeners", "1"]
+    assert _build(capsys, *params, "--no-publish")  # never checked: built (the CLI's ingest runs no check)
+    code, out, _ = run(capsys, "quality", "check", "--json")
+    run_id = json.loads(out)["run_id"]
+    dump = json.loads(run(capsys, "dumps", "--json")[1])[0]["dump_id"][:12]
+    assert code == 2 and _served() == []
+    for extra in ([], ["--no-publish"], ["--skip-quality"]):
+        code, out, err = run(capsys, "similarity", "build", *params, *extra)
+        assert code == 2 and out == "" and one_line_error(err) == (
+            f"musim: error: dump {dump} failed its ingest quality check: lastfm_plays (run {run_id}) (`musim quality "
+            f"report --run {run_id}`); nothing was built or published and the previous snapshot keeps serving. Fix "
+            f"the cause and check it again (`musim quality check --dataset lastfm_plays --dump {dump}`), then build; "
+            f"or build it anyway (`musim similarity build --dump {dump} --force`)\n")
+    assert _served() == []
+    monkeypatch.setenv("MUSIM_QUALITY_MAX_REJECT_SHARE", "0.1")  # the rejects are acceptable: checked again
+    assert run(capsys, "quality", "check", "--dataset", "lastfm_plays", "--dump", dump)[0] == 0
+    assert _build(capsys, *params) and _served() != []
+    monkeypatch.delenv("MUSIM_QUALITY_MAX_REJECT_SHARE")  # failed again, then built anyway, as the line says
+    assert run(capsys, "quality", "check", "--dataset", "lastfm_plays", "--dump", dump)[0] == 2
+    assert run(capsys, "similarity", "build", *params, "--force", "--no-publish")[0] == 0
 
 
 def _served() -> list[str]:

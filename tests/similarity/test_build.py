@@ -293,3 +293,31 @@ def test_an_empty_dump_id_is_refused_not_a_prefix_of_every_dump(tiny):
                 build_similarity(con, empty, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5), force=True)
         assert con.execute("SELECT count(*) FROM similarity_build").fetchone()[0] == 1
         assert resolve_dump(con, None) == tiny.dump_id
+
+
+def test_a_checked_dump_is_not_built_while_the_latest_artists_check_failed(tmp_path):
+    """artists is checked across dumps: its latest failed check keeps a dump that was checked from being built (as the
+    lastfm_ingest DAG quarantines it), not a dump never checked; a passing re-check, or force, builds it."""
+    from musim.errors import QualityError
+    from musim.quality.runner import check_on
+    from tests.lastfm_files import write_lines
+
+    checked = ingest_lastfm(tiny_dump(tmp_path / "d.tsv")).dump_id
+    never = ingest_lastfm(write_lines(tmp_path / "e.tsv", [f"{u:040x}\t\t{a}\t2" for a in ("Artist A", "Artist B")
+                                                            for u in range(3)])).dump_id
+    params = SimilarityParams(min_listeners=1, min_co_listeners=1)
+    with warehouse.writer() as con:
+        assert check_on(con, ["lastfm_plays"], dump_id=checked, docs=False).success
+        con.execute("UPDATE artist_name_variant SET lines = 0 WHERE artist_id = 1")  # a spelling never used
+        run = check_on(con, ["artists"], docs=False)
+        assert not run.success
+        with pytest.raises(QualityError) as refused:
+            build_similarity(con, checked, params)
+        assert f"dump {checked[:12]} failed its ingest quality check: artists (run {run.run_id})" in str(refused.value)
+        assert refused.value.failed == ("artists",)
+        assert con.execute("SELECT count(*) FROM similarity_build").fetchone() == (0,)
+        assert build_similarity(con, never, params).pairs == 1  # never checked: built
+        assert build_similarity(con, checked, params, force=True).pairs == 3  # built anyway
+        con.execute("UPDATE artist_name_variant SET lines = 1 WHERE lines = 0")
+        assert check_on(con, ["artists"], docs=False).success
+        assert build_similarity(con, checked, params).pairs == 3  # checked again and passed: built (stands)
