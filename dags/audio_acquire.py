@@ -65,9 +65,23 @@ PREVIEWS = asset("previews")
 )
 def audio_acquire():
     @task(pool="duckdb_writer")
-    def plan(params=None) -> list[dict]:
-        from musim.acquire.pipeline import plan
+    def plan(params=None, dag=None) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowFailException
 
+        from musim.acquire.pipeline import plan
+        from musim.assets import unknown_params
+        from musim.errors import ParameterError, refuse_blank
+
+        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
+        try:  # "" or [] (a conf made from an unset variable) is no folder nor provider list, not "the default"
+            refuse_blank(params["local_path"], "the local_path param", "a local music folder, or null for "
+                         "$MUSIM_LOCAL_MUSIC_DIR")
+            if params["providers"] is not None and not params["providers"]:
+                raise ParameterError("the providers param is empty (an unset variable?): give providers in order, "
+                                     "e.g. [\"deezer\", \"itunes\"], or null for $MUSIM_ACQUIRE_PROVIDERS")
+        except ParameterError as exc:
+            raise AirflowFailException(str(exc)) from None
         return plan(params["top_n"], per_artist=params["per_artist"], batch_size=params["batch_size"],
                     max_attempts=params["max_attempts"], providers=params["providers"] or None,
                     local_dir=params["local_path"] or None, retry=bool(params.get("retry")))

@@ -104,13 +104,21 @@ def train_siamese():
     run_id = "train_siamese/{{ run_id }}"  # registry run ids: <this>/siamese, kept on retries
 
     @task(pool="duckdb_writer", retries=0)  # a refused gate (features, training_split) is not retried
-    def prepare(run: str, params=None) -> list[dict]:
-        from airflow.sdk.exceptions import AirflowSkipException
+    def prepare(run: str, params=None, dag=None) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from musim.errors import NotEnoughData
+        from musim.assets import unknown_params
+        from musim.errors import NotEnoughData, ParameterError, refuse_blank
         from musim.models.families import plan_job
         from musim.models.hyperparams import job_params
 
+        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
+        try:  # "" (a conf made from an unset variable) is no dump id, not "the latest dump"
+            refuse_blank(params["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null "
+                         "for the latest")
+        except ParameterError as exc:
+            raise AirflowFailException(str(exc)) from None
         hparams, split = job_params("siamese", params["hparams"], embedding_size=params["embedding_size"],
                                     **{k: params[k] for k in JOB_OPTIONS})
         try:

@@ -79,3 +79,58 @@ def test_unknown_params_names_only_the_keys_that_are_no_param():
     assert unknown_params("d", [], ["a"]) is None
     assert unknown_params("d", ["b", "zz", "a"], ["a", "b"]) == (
         "d has no param 'zz' (a typo?): it takes a, b; nothing was done, trigger it again with those")
+
+
+# The other DAGs' first tasks: a typo in the conf, then each empty value, called as the task runner calls them.
+CHILD_OTHERS = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import audio_acquire, lastfm_ingest, train_embeddings, train_siamese
+
+out = {}
+for module, first, args, conf in (
+        (lastfm_ingest, "find_new_dumps", (), {"settle": 0}),
+        (lastfm_ingest, "find_new_dumps", (), {"landing": ""}),
+        (train_siamese, "prepare", ("train_siamese/r1",), {"epoch": 1}),
+        (train_siamese, "prepare", ("train_siamese/r1",), {"dump_id": " "}),
+        (train_embeddings, "prepare", ("train_embeddings/r1",), {"family": ["autoencoder"]}),
+        (train_embeddings, "prepare", ("train_embeddings/r1",), {"dump_id": ""}),
+        (audio_acquire, "plan", (), {"topn": 5}),
+        (audio_acquire, "plan", (), {"local_path": ""}),
+        (audio_acquire, "plan", (), {"providers": []})):
+    dag = getattr(module, module.__name__)()
+    key = dag.dag_id + " " + ",".join(conf)
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | conf, dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_the_other_dags_refuse_a_conf_key_that_is_no_param_and_an_empty_value(tmp_path):
+    home = tmp_path / "home"
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO),
+               MUSIM_HOME=str(home), MUSIM_LANDING=str(tmp_path / "landing"))
+    proc = subprocess.run([sys.executable, "-c", CHILD_OTHERS], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["lastfm_ingest settle"] == ("lastfm_ingest has no param 'settle' (a typo?): it takes landing, settle_s; "
+                                           "nothing was done, trigger it again with those")
+    assert out["train_siamese epoch"].startswith("train_siamese has no param 'epoch' (a typo?): it takes ")
+    assert "epochs" in out["train_siamese epoch"] and "hparams" in out["train_siamese epoch"]
+    assert out["train_embeddings family"].startswith("train_embeddings has no param 'family' (a typo?): it takes ")
+    assert "families" in out["train_embeddings family"]
+    assert out["audio_acquire topn"].startswith("audio_acquire has no param 'topn' (a typo?): it takes ")
+    assert "top_n" in out["audio_acquire topn"]
+    assert out["lastfm_ingest landing"].startswith("the landing param is empty (an unset variable?): give ")
+    assert out["train_siamese dump_id"].startswith("the dump_id param is empty (an unset variable?): give ")
+    assert out["train_embeddings dump_id"].startswith("the dump_id param is empty (an unset variable?): give ")
+    assert out["audio_acquire local_path"].startswith("the local_path param is empty (an unset variable?): give ")
+    assert out["audio_acquire providers"].startswith("the providers param is empty (an unset variable?): give ")
+    assert all("\n" not in line for line in out.values())
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
