@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 
 import pytest
 
@@ -25,22 +26,24 @@ class Stop(ParameterError):
 
 
 def train_call(monkeypatch, argv: list[str]) -> dict:
-    """What `musim models train ARGV` would load and train: load_inputs' and run_family's arguments."""
+    """What `musim models train ARGV` would load and train: load_inputs' and train_evaluate's arguments."""
     import musim.models.families as families
     from musim.cli import main
+    from musim.models.families import evaluation
 
     seen: dict = {}
 
     def load_inputs(con, **kwargs):
         seen["load"] = kwargs
-        return "inputs"
+        return types.SimpleNamespace(targets="listening targets")  # what the command reads before it trains
 
-    def run_family(family, **kwargs):
-        seen["family"], seen["params"] = family, kwargs["params"]
+    def train_evaluate(family, inputs, params, **kwargs):
+        seen["family"], seen["params"] = family, params
         raise Stop("stop before training")
 
     monkeypatch.setattr(families, "load_inputs", load_inputs)
-    monkeypatch.setattr(families, "run_family", run_family)
+    monkeypatch.setattr(families.inputs, "gate_inputs", lambda con, inputs, **kwargs: None)
+    monkeypatch.setattr(evaluation, "train_evaluate", train_evaluate)
     assert main(["models", "train", *argv]) == 2
     return seen
 
