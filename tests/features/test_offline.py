@@ -422,3 +422,29 @@ def test_a_recompute_whose_audio_is_rejected_ends_the_value_only_from_then(catal
         np.testing.assert_array_equal(now_desc[1], desc_t1[1])
     assert "t1" not in OnlineStore.from_warehouse(con, d.track_descriptors)
     assert con.execute("SELECT count(*) FROM descriptor_rows_read(NULL) WHERE track_id = 't1'").fetchone()[0] == 0
+
+
+def test_a_rejection_a_later_value_cleared_still_holds_for_the_moments_it_was_current(catalogue, con, store):
+    """t1 got new audio whose preview was missing: the build's 'missing object' rejection ended t1's old values. Once
+    the object was back, the next build accepted it and deleted the rejection, so the moments in between read the
+    old audio's values again; now they still read none."""
+    from musim.features import BuildOptions, build
+    from tests.features.helpers import clip, encode
+
+    options = BuildOptions(workers=1, progress=False)
+    catalogue.add_clip("t1", 1, community=2)
+    build([d.track_descriptors], con=con, store=store, options=options, publish=False)
+    old = _frame(con, None, ("t1",))[0][0]
+    data = encode(clip(5, 1005, 2))
+    info = store.put_content_addressed(data, prefix="audio/previews", ext="wav")
+    store.delete(info.key)
+    con.execute("UPDATE track SET object_key = ?, sha256 = ? WHERE track_id = 't1'", [info.key, info.sha256])
+    assert build([d.track_descriptors], con=con, store=store, options=options,
+                 publish=False).rejects_by_reason == {"missing object": 1}
+    between = dt.datetime.now(dt.UTC)
+    assert np.isnan(_frame(con, between, ("t1",))[0]).all()
+    store.put_content_addressed(data, prefix="audio/previews", ext="wav")
+    assert build([d.track_descriptors], con=con, store=store, options=options, publish=False).computed == 1
+    assert np.isnan(_frame(con, between, ("t1",))[0]).all()
+    new = _frame(con, None, ("t1",))[0][0]
+    assert not np.isnan(new).any() and not np.allclose(new, old)
