@@ -161,7 +161,8 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
     """Insert the rows of computed results (one transaction; rerunning it changes nothing); a heartbeat of the run.
 
     ``replace`` (a build that recomputes named tracks): a new row replaces the row of the same track, parameters
-    and audio, and a new rejection the value of the same audio."""
+    and audio, and a new rejection the value of the same audio; what they replace stays readable as of its time
+    (``feature_superseded``, migration 039), and a new row equal to the old one keeps the old one's moment."""
     tables = _arrow_rows(rows)
     beat = dt.datetime.now(dt.UTC)
     try:
@@ -257,7 +258,8 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
         ``skipped``).
     recompute : track ids
         Extract these tracks' current audio again whatever they hold; the new rows replace their rows of that
-        audio (``musim features build --recompute``: the recovery from rows a failed features gate named).
+        audio (``musim features build --recompute``: the recovery from rows a failed features gate named) for the
+        latest reads, while point-in-time reads of an earlier moment still get the rows of then.
 
     Raises
     ------

@@ -268,3 +268,183 @@ def test_an_artist_whose_tracks_all_lost_their_values_loses_its_mean(catalogue, 
     catalogue.add_clip("solo2", 7, community=3)
     build(["artist_descriptors_mean"], con=con, store=store, options=options, publish=False)
     assert sorted(OnlineStore.from_warehouse(con, d.artist_descriptors_mean).index) == ["7", "8"]
+
+
+# -- `musim features build --recompute`: what a pinned training set got stays what it gets -------------------------
+TEMPO = 2  # tempo_bpm's 1-based index in the descriptor vector
+PIT_SERVICE = FeatureService("pit-recompute", (d.track_descriptors, d.track_log_mel))
+DESC = [f"track_descriptors__{f.name}" for f in d.track_descriptors.schema]
+MEL = "track_log_mel__log_mel"
+
+
+def _pit_built(catalogue, con, store):
+    """t1 and t2 extracted (descriptors and log-mels); the moment after."""
+    from musim.features import BuildOptions, build
+
+    catalogue.add_clip("t1", 1, community=2)
+    catalogue.add_clip("t2", 2, community=3)
+    build([d.track_descriptors, d.track_log_mel], con=con, store=store, options=BuildOptions(workers=1, progress=False),
+          publish=False)
+    return dt.datetime.now(dt.UTC)
+
+
+def _recompute(con, store, track="t1"):
+    from musim.features import BuildOptions, build
+
+    result = build([d.track_descriptors, d.track_log_mel], con=con, store=store, publish=False,
+                   options=BuildOptions(workers=1, progress=False), recompute=[track])
+    return result, dt.datetime.now(dt.UTC)
+
+
+def _bad_tempo(con, track="t1"):
+    """A bad row in place (what a failed features gate names and a recompute repairs): tempo 999 BPM."""
+    con.execute(f"UPDATE track_descriptors SET vec = list_transform(vec, lambda x, i: CASE WHEN i = {TEMPO} "
+                "THEN 999.0 ELSE x END) WHERE track_id = ?", [track])
+
+
+def _frame(con, when, tracks=("t1", "t2")):
+    frame = get_training_frame(PIT_SERVICE, list(tracks), when, con=con)
+    return frame[DESC].to_numpy(dtype=float), list(frame[MEL])
+
+
+def _history(con, track="t1"):
+    return con.execute("SELECT count(*) FROM feature_superseded WHERE track_id = ?", [track]).fetchone()[0]
+
+
+def test_a_recompute_that_changes_nothing_leaves_a_pinned_training_set_as_it_was(catalogue, con, store):
+    """`--recompute t1` re-stamped t1's rows with the recompute's moment: the training set as of before it (T1) had
+    NaN descriptors and no log-mel for t1. Its values did not even change: now T1 gives them, and no history row."""
+    from musim.features.online import OnlineStore
+
+    t1 = _pit_built(catalogue, con, store)
+    desc_t1, mel_t1 = _frame(con, t1)
+    assert not np.isnan(desc_t1).any() and all(mel_t1)
+    result, _ = _recompute(con, store)
+    assert result.planned == 1 and result.computed == 2  # t1 was extracted again
+    desc, mel = _frame(con, t1)
+    np.testing.assert_array_equal(desc, desc_t1)
+    assert mel == mel_t1
+    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors, as_of=t1).get("t1"),
+                               desc_t1[0], rtol=1e-6)  # the snapshot holds float32
+    now_desc, now_mel = _frame(con, None)  # the latest read: the same values
+    np.testing.assert_array_equal(now_desc, desc_t1)
+    assert now_mel == mel_t1 and _history(con) == 0
+
+
+def test_a_recompute_that_repairs_a_row_keeps_the_old_values_for_sets_pinned_before_it(catalogue, con, store):
+    """A bad row (tempo 999) repaired by `--recompute t1`: a training set pinned before the recompute still gets the
+    values it was trained on, the latest reads (frames, the online snapshot) the new ones; t2 is untouched."""
+    from musim.features.online import OnlineStore
+
+    _pit_built(catalogue, con, store)
+    _bad_tempo(con)
+    t1 = dt.datetime.now(dt.UTC)
+    desc_t1, mel_t1 = _frame(con, t1)
+    assert desc_t1[0, TEMPO - 1] == 999.0
+    _, t2 = _recompute(con, store)
+    desc, mel = _frame(con, t1)
+    np.testing.assert_array_equal(desc, desc_t1)
+    assert mel == mel_t1
+    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors, as_of=t1).get("t1"),
+                               desc_t1[0], rtol=1e-6)  # the snapshot holds float32
+    for when in (t2, None):
+        now_desc, now_mel = _frame(con, when)
+        assert 0 <= now_desc[0, TEMPO - 1] <= 320 and not np.isnan(now_desc).any()
+        np.testing.assert_array_equal(now_desc[1], desc_t1[1])
+        assert now_mel == mel_t1
+    latest = _frame(con, None)[0][0]
+    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors).get("t1"), latest, rtol=1e-6)
+    vec = con.execute("SELECT vec FROM descriptor_rows_read(NULL) WHERE track_id = 't1'").fetchone()[0]
+    np.testing.assert_array_equal(vec, latest)  # what the features gate checks: the new row alone
+    assert con.execute("SELECT count(*) FROM track_descriptors WHERE track_id = 't1'").fetchone()[0] == 1
+    assert _history(con) == 1
+
+
+def test_two_recomputes_each_moment_reads_its_values_and_history_grows_only_with_changes(catalogue, con, store):
+    """Bad row, recompute (repaired), bad again, recompute, recompute (nothing changes): every moment's training set
+    keeps the values it got then; the third recompute adds no history row."""
+    _pit_built(catalogue, con, store)
+    _bad_tempo(con)
+    seen = {}  # moment -> t1's descriptors read then
+
+    def note():
+        when = dt.datetime.now(dt.UTC)
+        seen[when] = _frame(con, when)[0][0]
+        return seen[when]
+
+    assert note()[TEMPO - 1] == 999.0
+    _recompute(con, store)
+    good = _frame(con, None)[0][0]  # not noted: the next damage rewrites this row in place, its past included
+    assert 0 <= good[TEMPO - 1] <= 320
+    con.execute("UPDATE track_descriptors SET vec = list_transform(vec, lambda x, i: CASE WHEN i = 3 THEN -1.0 "
+                "ELSE x END) WHERE track_id = 't1'")  # damaged again, in place
+    assert note()[2] == -1.0
+    _recompute(con, store)
+    np.testing.assert_array_equal(note(), good)
+    assert _history(con) == 2
+    _recompute(con, store)
+    assert _history(con) == 2  # unchanged values: nothing more kept
+    for when, values in seen.items():
+        np.testing.assert_array_equal(_frame(con, when)[0][0], values)
+    np.testing.assert_array_equal(_frame(con, None)[0][0], good)
+
+
+def test_a_training_set_as_of_before_the_first_build_stays_empty_after_recomputes(catalogue, con, store):
+    before = dt.datetime.now(dt.UTC)
+    _pit_built(catalogue, con, store)
+    _bad_tempo(con)
+    _recompute(con, store)
+    _recompute(con, store)
+    desc, mel = _frame(con, before)
+    assert np.isnan(desc).all() and mel == [None, None]
+
+
+def test_a_recompute_whose_audio_is_rejected_ends_the_value_only_from_then(catalogue, con, store):
+    """t1's preview object now decodes as silence under the same audio id: the recompute rejects it and withdraws
+    t1's values (latest reads have none), while a training set pinned before still gets them."""
+    from musim.features.online import OnlineStore
+    from tests.features.helpers import silent_bytes
+
+    t1 = _pit_built(catalogue, con, store)
+    desc_t1, mel_t1 = _frame(con, t1)
+    info = store.put_content_addressed(silent_bytes(), prefix="audio/previews", ext="wav")
+    con.execute("UPDATE track SET object_key = ? WHERE track_id = 't1'", [info.key])  # sha256 (the audio id) kept
+    result, t2 = _recompute(con, store)
+    assert result.rejects_by_reason == {"silent": 2}
+    desc, mel = _frame(con, t1)
+    np.testing.assert_array_equal(desc, desc_t1)
+    assert mel == mel_t1
+    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors, as_of=t1).get("t1"),
+                               desc_t1[0], rtol=1e-6)  # the snapshot holds float32
+    for when in (t2, None):
+        now_desc, now_mel = _frame(con, when)
+        assert np.isnan(now_desc[0]).all() and now_mel[0] is None
+        np.testing.assert_array_equal(now_desc[1], desc_t1[1])
+    assert "t1" not in OnlineStore.from_warehouse(con, d.track_descriptors)
+    assert con.execute("SELECT count(*) FROM descriptor_rows_read(NULL) WHERE track_id = 't1'").fetchone()[0] == 0
+
+
+def test_a_rejection_a_later_value_cleared_still_holds_for_the_moments_it_was_current(catalogue, con, store):
+    """t1 got new audio whose preview was missing: the build's 'missing object' rejection ended t1's old values. Once
+    the object was back, the next build accepted it and deleted the rejection, so the moments in between read the
+    old audio's values again; now they still read none."""
+    from musim.features import BuildOptions, build
+    from tests.features.helpers import clip, encode
+
+    options = BuildOptions(workers=1, progress=False)
+    catalogue.add_clip("t1", 1, community=2)
+    build([d.track_descriptors], con=con, store=store, options=options, publish=False)
+    old = _frame(con, None, ("t1",))[0][0]
+    data = encode(clip(5, 1005, 2))
+    info = store.put_content_addressed(data, prefix="audio/previews", ext="wav")
+    store.delete(info.key)
+    con.execute("UPDATE track SET object_key = ?, sha256 = ? WHERE track_id = 't1'", [info.key, info.sha256])
+    assert build([d.track_descriptors], con=con, store=store, options=options,
+                 publish=False).rejects_by_reason == {"missing object": 1}
+    between = dt.datetime.now(dt.UTC)
+    assert np.isnan(_frame(con, between, ("t1",))[0]).all()
+    store.put_content_addressed(data, prefix="audio/previews", ext="wav")
+    assert build([d.track_descriptors], con=con, store=store, options=options, publish=False).computed == 1
+    assert np.isnan(_frame(con, between, ("t1",))[0]).all()
+    new = _frame(con, None, ("t1",))[0][0]
+    assert not np.isnan(new).any() and not np.allclose(new, old)
