@@ -685,7 +685,7 @@ def test_a_failed_check_of_the_artist_catalogue_keeps_publishes_back_until_it_pa
         assert serving.publish(con).exists()
 
 
-def test_namesakes_without_listeners_in_the_dump_asked_answer_for_the_most_listened_elsewhere(tmp_path):
+def test_namesakes_without_listeners_in_the_dump_asked_answer_for_the_most_listened_elsewhere(tmp_path, capsys):
     """Two "Nirvana", neither listened to in the latest dump nor with tracks: the name answered for the lower id
     (1 listener in the older dump the snapshot serves), not the one 3 listeners heard there."""
     from musim.similarity.query import find_artist, namesakes_of
@@ -707,3 +707,9 @@ def test_namesakes_without_listeners_in_the_dump_asked_answer_for_the_most_liste
         assert find_artist(con, "nirvana", latest) == (most, "Nirvana")
         assert [n.artist_id for n in namesakes_of(con, fewer, latest)] == [most, fewer]
         assert similar_artists(con, "Nirvana").artist_id == most
+    # and the CLI's note says why that one answered (it said "the lowest id", which the other one has)
+    from tests.cli_output import run
+
+    _, _, err = run(capsys, "similar", "Nirvana")
+    assert (f"this answer is for id {most}, the most listened in the other dumps the snapshot serves (none has "
+            f"listeners in dump {latest[:12]} or tracks)") in err

@@ -388,11 +388,18 @@ def _who(artist: str, artist_id: int, mbid: str | None, namesakes: list[Namesake
     return f"{artist} (id {artist_id}{f', MBID {mbid}' if mbid else ''})"
 
 
-def _namesake_note(artist: str, artist_id: int, namesakes: list[Namesake]) -> str:
+def _namesake_note(artist: str, artist_id: int, namesakes: list[Namesake], dump_id: str | None = None) -> str:
     """The note of an answer by a name several artists share: which one answered, why, and the others."""
     chosen = next((n for n in namesakes if n.artist_id == artist_id), None)
-    why = ("the most listened" if chosen is None or chosen.listeners else "the one with the most tracks" if chosen.tracks
-           else "the lowest id: none has listeners in the dump or tracks")
+    if chosen is None or chosen.listeners:
+        why = "the most listened"
+    elif chosen.tracks:
+        why = "the one with the most tracks"
+    elif artist_id == min(n.artist_id for n in namesakes):
+        why = "the lowest id: none has listeners in the dump or tracks"
+    else:  # sql/serving/find_artist.sql: the most listened in the other dumps the snapshot has a build of
+        asked = f"dump {dump_id[:12]}" if dump_id else "the dump"
+        why = f"the most listened in the other dumps the snapshot serves (none has listeners in {asked} or tracks)"
     others = [n for n in namesakes if n.artist_id != artist_id]
     said = ", ".join(f"id {n.artist_id} ({f'MBID {n.mbid}, ' if n.mbid else ''}{n.heard})" for n in others)
     return (f"{len(namesakes)} artists are named {artist!r}; this answer is for id {artist_id}, {why}; the "
@@ -409,7 +416,7 @@ def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:
             f"; by sound: {similar_command(answer.artist, answer.artist_id, bool(answer.namesakes), '--audio')}")
         notes.append(answer.reason + hint)
     if answer.namesakes and by_name:
-        notes.append(_namesake_note(answer.artist, answer.artist_id, answer.namesakes))
+        notes.append(_namesake_note(answer.artist, answer.artist_id, answer.namesakes, answer.dump_id))
     if answer.cut:  # the artist has more neighbours than the build keeps: the same build with a larger k shows them
         most = min(answer.k, answer.compared - 1)  # an artist's neighbours are the other compared artists
         rebuild = shlex.join(["musim", "similarity", "build", "--dump", answer.dump_id[:12], *answer.build_options,
