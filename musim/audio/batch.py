@@ -4,7 +4,8 @@
 its extractors in it (:func:`musim.features.pool.audio_pool`, which warms the parent first, and
 :func:`musim.features.pool.compute`); :func:`pool_map` runs a function over files outside the store in it
 (``musim embed``, ``similar-audio``, ``models evaluate --labels``) and :func:`imap_unordered` runs one over a
-stream of items with a bounded number in flight (``musim library add``).
+stream of items with a bounded number in flight (``musim library add``); :func:`imap_surviving` does so and outlives a worker that dies (the feature build,
+``musim library add``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
@@ -23,7 +25,9 @@ from typing import TypeVar
 
 from musim.progress import progress_bar
 
-__all__ = ["default_workers", "imap_unordered", "pool_map", "process_pool"]
+log = logging.getLogger(__name__)
+
+__all__ = ["default_workers", "imap_surviving", "imap_unordered", "pool_map", "process_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -188,3 +192,56 @@ def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | N
                 i, w = pending.pop(fut)
                 held -= w
                 yield i, fut.result()
+
+
+def imap_surviving(fn: Callable[[T], R], items: Iterable[T], *, died: Callable[[T], R], workers: int | None = None,
+                   in_flight: int | None = None, weight: Callable[[T], int] | None = None, budget: int | None = None,
+                   make_pool: Callable[[int], contextlib.AbstractContextManager[cf.Executor]] | None = None,
+                   mp_context: str | None = None, what: str = "item") -> Iterator[tuple[int, T, R]]:
+    """:func:`imap_unordered` (``(index, item, fn(item))``) that goes on when a worker process dies.
+
+    A worker killed (a decoder crashing on one file, the out-of-memory killer) breaks the pool: every item in flight
+    is lost with it, and which one killed it is unknown. Each of those is run again alone in a fresh process; one
+    that kills that too gets ``died(item)`` (called here: the caller's rejection, naming it), the others their
+    results; then a new pool (``make_pool(workers)``, default :func:`process_pool` with ``mp_context``) goes on with
+    the items not yet sent. Only the items in flight are held. With one worker everything runs in this process."""
+    n = workers or default_workers()
+    if n <= 1:
+        for i, item in enumerate(items):
+            yield i, item, fn(item)
+        return
+    make = make_pool or (lambda k: process_pool(k, mp_context=mp_context))
+    source = iter(items)  # consumed once, across the pools a worker's death makes
+    flying: dict[int, T] = {}  # sent and not yet taken, by index
+    count = 0
+
+    def feed() -> Iterator[T]:
+        nonlocal count
+        for item in source:
+            flying[count] = item
+            count += 1
+            yield item
+
+    while True:
+        base = count
+        try:
+            with make(n) as pool:
+                for j, result in imap_unordered(fn, feed(), workers=n, in_flight=in_flight, pool=pool, weight=weight,
+                                                budget=budget):
+                    yield base + j, flying.pop(base + j), result
+            return
+        except cf.BrokenExecutor:
+            log.warning("a worker process died abruptly with %d %s(s) in flight: running each again alone",
+                        len(flying), what)
+            for i in sorted(flying):
+                item = flying.pop(i)
+                yield i, item, _alone(fn, item, died, mp_context)
+
+
+def _alone(fn: Callable[[T], R], item: T, died: Callable[[T], R], mp_context: str | None) -> R:
+    """``fn(item)`` in a process of its own; ``died(item)`` when that process dies too."""
+    try:
+        with process_pool(1, mp_context=mp_context) as pool:
+            return pool.submit(fn, item).result()
+    except cf.BrokenExecutor:
+        return died(item)

@@ -10,16 +10,21 @@ import contextlib
 import io
 import logging
 import multiprocessing
+import os
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from musim.audio.batch import default_workers, imap_unordered, process_pool
+from musim.audio.batch import default_workers, imap_surviving, process_pool
 from musim.errors import AudioError, ParameterError
 from musim.features.params import Extractor
 from musim.features.work import MISSING_OBJECT, BuildOptions, ItemResult, WorkItem
-from musim.storage import ObjectNotFound, ObjectStore
+from musim.storage import ObjectNotFound, ObjectStore, validate_key
+from musim.storage.local import LocalStore
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,7 @@ def _npy(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _extract(data: bytes, key: str, offset_s: float, duration_s: float | None,
+def _extract(data: bytes | str, key: str, offset_s: float, duration_s: float | None,
              extractors: tuple[Extractor, ...], min_duration_s: float,
              silence_db: float | None) -> dict[str, Any]:
     """Worker: decode once per rate, compute every extractor. Returns outputs or the rejection reason."""
@@ -110,10 +115,13 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
             options: BuildOptions | None = None, mp_context: str | None = None) -> Iterator[ItemResult]:
     """Compute and store the features of ``items``; yields one result per item, in completion order.
 
-    Previews are read from ``store`` in this process (at most ``4 * workers`` ahead of the pool, and no further one
-    while those weigh :data:`READ_AHEAD_BYTES`) and sent
-    to the workers as bytes; tensors come back as ``.npy`` bytes and are written here. A preview missing
-    from the store is rejected as ``"missing object"`` (retried by the next build).
+    The workers read each item's audio themselves, only the window they decode: a file of the local store by its
+    path, an object of another store up to :data:`SMALL_OBJECT_BYTES` as bytes read here and a larger one (a whole
+    local track of hours) through a scratch file under ``MUSIM_TMP``, removed once its item is done (:func:`_source`).
+    At most ``4 * workers`` items are ahead of the pool, and no further one while the bytes and scratch files they
+    hold weigh :data:`READ_AHEAD_BYTES`. Tensors come back as ``.npy`` bytes and are written here. A preview missing
+    from the store is rejected as ``"missing object"`` (retried by the next build). A worker process that dies costs
+    only the item that killed it (:func:`musim.audio.batch.imap_surviving`): rejected as :data:`WORKER_DIED`.
     """
     opts = options or BuildOptions()
     by_hash = {e.params_hash: e for e in extractors}
@@ -123,93 +131,126 @@ def compute(items: Iterable[WorkItem], extractors: Sequence[Extractor], *, store
         if not items:
             return
         n_workers = min(n_workers, len(items))
+    scratch: set[Path] = set()  # the scratch copies of the items in flight
 
-    def job(item: WorkItem) -> tuple[Any, ...] | ItemResult:
+    def job(item: WorkItem) -> _Job | ItemResult:
         missing = [h for h in item.extractors if h not in by_hash]
         if missing:
             raise ParameterError(f"work item {item.audio_id} needs extractors {missing} this run does not have")
         try:
-            data = store.get_bytes(item.object_key)
+            source, held, temp = _source(store, item.object_key)
         except ObjectNotFound as exc:
             return ItemResult(item, {}, (MISSING_OBJECT, str(exc)))
+        if temp is not None:
+            scratch.add(temp)
         exs = tuple(by_hash[h] for h in item.extractors)
-        return (data, item.object_key, item.offset_s, item.duration_s, exs, opts.min_duration_s, opts.silence_db)
+        return _Job(item, (source, item.object_key, item.offset_s, item.duration_s, exs, opts.min_duration_s,
+                           opts.silence_db), held, temp)
 
     missing: collections.deque[ItemResult] = collections.deque()  # previews not in the store: no work for the pool
-    sent: list[WorkItem] = []  # what the pool was given, by index
-    todo = iter(items)  # consumed once, across the pools a worker's death makes
 
-    def jobs() -> Iterator[tuple[Any, ...]]:
-        for item in todo:
+    def jobs() -> Iterator[_Job]:
+        for item in items:
             args = job(item)
             if isinstance(args, ItemResult):
                 missing.append(args)
             else:
-                sent.append(item)
                 yield args
 
-    def run(pool: cf.Executor | None, done: set[int]) -> Iterator[ItemResult]:
-        base = len(sent)
-        for i, raw in imap_unordered(_extract_packed, jobs(), workers=n_workers, in_flight=limit, pool=pool,
-                                     weight=_bytes_of, budget=READ_AHEAD_BYTES):
-            done.add(base + i)
-            yield from _drain(missing)
-            yield _store_outputs(store, sent[base + i], raw, by_hash)
-        yield from _drain(missing)
+    def died(j: _Job) -> dict[str, Any]:
+        log.warning("%s: the process computing its features died again: rejected", j.item.object_key)
+        return {"reject": WORKER_DIED}
 
-    if n_workers == 1:
-        yield from run(None, set())
-        return
-    done: set[int] = set()
-    while True:
-        try:
-            with audio_pool(n_workers, mp_context=mp_context, warm=extractors) as pool:
-                yield from run(pool, done)
-            return
-        except cf.BrokenExecutor:
-            # A worker died (a decoder that crashed on one file, or the kernel's out-of-memory killer): every item in
-            # flight is lost with it, and which one killed it is unknown. Each is computed again alone in a fresh
-            # process; one that kills that too is rejected (a file that crashes its decoder would stop every build
-            # again), the others are kept; then a new pool goes on with the items not yet sent.
-            lost = [i for i in range(len(sent)) if i not in done]
-            log.warning("a feature worker process died abruptly with %d audio item(s) in flight: computing each "
-                        "again alone", len(lost))
-            for i in lost:
-                done.add(i)
-                args = job(sent[i])
-                if isinstance(args, ItemResult):  # its preview is gone meanwhile
-                    yield args
-                else:
-                    yield _store_outputs(store, sent[i], _alone(args, mp_context), by_hash)
+    @contextlib.contextmanager
+    def pool(n: int) -> Iterator[cf.Executor]:
+        with audio_pool(n, mp_context=mp_context, warm=extractors) as p:
+            yield p
+
+    try:
+        for _, j, raw in imap_surviving(_extract_job, jobs(), died=died, workers=n_workers, in_flight=limit,
+                                        weight=_weight, budget=READ_AHEAD_BYTES, make_pool=pool, mp_context=mp_context,
+                                        what="audio item"):
+            _remove(j.temp, scratch)
             yield from _drain(missing)
+            yield _store_outputs(store, j.item, raw, by_hash)
+        yield from _drain(missing)
+    finally:
+        for temp in list(scratch):
+            _remove(temp, scratch)
 
 
 #: The rejection of audio whose worker process died computing it, twice (:func:`compute`).
 WORKER_DIED = ("undecodable", "the process computing its features died abruptly, alone with it (a decoder crash on "
                "this file, or killed for memory)")
 
-
-def _alone(args: tuple[Any, ...], mp_context: str | None) -> dict[str, Any]:
-    """:func:`_extract` of one item in a process of its own; the rejection :data:`WORKER_DIED` when that dies."""
-    try:
-        with process_pool(1, mp_context=mp_context) as pool:
-            return pool.submit(_extract_packed, args).result()
-    except cf.BrokenExecutor:
-        log.warning("%s: the process computing its features died again: rejected", args[1])
-        return {"reject": WORKER_DIED}
-
-
-#: At most this many bytes of audio objects are read ahead of the pool (besides the one item always in flight): a
-#: whole local track of hours (a WAV of a gigabyte) is held one or two at a time, not ``4 * workers`` at once.
+#: At most this many bytes of audio objects (read into memory, or copied to scratch files) are held ahead of the pool
+#: (besides the one item always in flight): a whole local track of hours is held one or two at a time, not
+#: ``4 * workers`` at once.
 READ_AHEAD_BYTES = 256 * 2**20
 
+#: An object of a store without local files (S3) up to this size is read into memory for its worker; a larger one is
+#: copied to a scratch file the worker reads the window of (:func:`_source`).
+SMALL_OBJECT_BYTES = 16 * 2**20
 
-def _bytes_of(args: tuple[Any, ...]) -> int:
-    return len(args[0])
+
+@dataclass(frozen=True)
+class _Job:
+    """One item for the pool: its work item, :func:`_extract`'s arguments, the bytes they hold here (read into memory
+    or copied to ``temp``, a scratch file removed once the item is done)."""
+
+    item: WorkItem
+    args: tuple[Any, ...]
+    held: int
+    temp: Path | None
 
 
-def _extract_packed(args: tuple[Any, ...]) -> dict[str, Any]:
-    return _extract(*args)
+def _source(store: ObjectStore, key: str) -> tuple[bytes | str, int, Path | None]:
+    """What a worker reads object ``key`` from, the bytes that holds here, and the scratch file to remove after.
+
+    A file of a local store: its path (nothing held; the worker reads the window it decodes). Another store's object:
+    its bytes up to :data:`SMALL_OBJECT_BYTES`, else a scratch copy under ``MUSIM_TMP`` (one request either way)."""
+    if isinstance(store, LocalStore):
+        path = store.root / validate_key(key)
+        if not path.is_file():
+            store.stat(key)  # ObjectNotFound naming it (or the store's own error)
+        return str(path), 0, None
+    with store.open(key) as fh:
+        head = fh.read(SMALL_OBJECT_BYTES + 1)
+        if len(head) <= SMALL_OBJECT_BYTES:
+            return head, len(head), None
+        from musim.config import get_settings
+
+        tmp_dir = Path(get_settings().tmp_dir)
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="features-audio-", suffix=Path(key).suffix, dir=tmp_dir)  # read as the file
+        temp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(head)
+                del head
+                while chunk := fh.read(_CHUNK):
+                    out.write(chunk)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    return str(temp), temp.stat().st_size, temp
+
+
+_CHUNK = 8 * 2**20
+
+
+def _remove(temp: Path | None, scratch: set[Path]) -> None:
+    if temp is not None:
+        temp.unlink(missing_ok=True)
+        scratch.discard(temp)
+
+
+def _weight(job: _Job) -> int:
+    return job.held
+
+
+def _extract_job(job: _Job) -> dict[str, Any]:
+    return _extract(*job.args)
 
 
 def _drain(results: collections.deque[ItemResult]) -> Iterator[ItemResult]:

@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -70,15 +70,46 @@ def _blame(wrote: int | None, writers: Sequence[str]) -> str:
         ", ".join(writers)
 
 
-def gate_failed_line(failed: Sequence[str], run_id: str, *, wrote: int | None = None,
+class FailedRun(Protocol):
+    """What :func:`gate_failed_line` reads of a failed quality run (:class:`musim.quality.runner.QualityRun`, a layer
+    above this one)."""
+
+    run_id: str
+
+    def failed_line(self) -> str: ...
+
+
+#: How :func:`gate_failed_line` begins, then what failed and ``; quality run <id>)``.
+_GATE_FAILED = "the features quality gate failed ("
+
+
+def gate_failed_line(failed: Sequence[str] | FailedRun | str, run_id: str, *, wrote: int | None = None,
                      writers: Sequence[str] = ()) -> str:
-    """The one line that says the features gate failed (``failed`` datasets of quality run ``run_id``); with the
-    build's count of rows written (``wrote``) and the builds that wrote the failing rows (``writers``:
-    :func:`gate_blame`), it says who wrote them when the build wrote none."""
-    return (f"the features quality gate failed ({', '.join(failed)}; quality run {run_id}){_blame(wrote, writers)}: "
+    """The one line that says the features gate failed in quality run ``run_id``: ``failed`` is the run
+    (``QualityRun``: its :meth:`failed_line` names each failed dataset with its failed expectations and how many rows
+    they found bad), that line itself (a ``str``), or the failed datasets' names. With the build's count of rows
+    written (``wrote``) and the builds that wrote the failing rows (``writers``: :func:`gate_blame`), it says who
+    wrote them when the build wrote none."""
+    if isinstance(failed, str):
+        what = failed
+    elif hasattr(failed, "failed_line"):
+        what = failed.failed_line()
+    else:
+        what = ", ".join(failed)
+    return (f"{_GATE_FAILED}{what}; quality run {run_id}){_blame(wrote, writers)}: "
             "no online snapshot was published and the previous ones keep serving, the build's artist means were "
             f"withdrawn and training waits for a build that passes; {RECOVERY}; or publish anyway with "
             "`musim features build --skip-quality`")
+
+
+def _what_failed(exc: QualityError) -> str | Sequence[str]:
+    """What failed, as the gate's own line (:func:`gate_failed_line`) of ``exc`` said it (the expectations and
+    counts of :meth:`FailedRun.failed_line`), else the failed datasets' names."""
+    first = str(exc).split("\n", 1)[0]
+    end = f"; quality run {exc.run_id})"
+    if first.startswith(_GATE_FAILED) and end in first:
+        return first[len(_GATE_FAILED):first.index(end)]
+    return exc.failed
 
 
 def gate_blame(con: duckdb.DuckDBPyConnection, run_id: str, quality_run: str | None) -> tuple[int, list[str]]:
@@ -144,7 +175,7 @@ def gate_failed(con: duckdb.DuckDBPyConnection, run_id: str, exc: QualityError) 
         return exc
     wrote, writers = gate_blame(con, run_id, exc.run_id)
     report = str(exc).split("\n", 1)[1:]
-    return QualityError("\n".join([gate_failed_line(exc.failed, str(exc.run_id), wrote=wrote, writers=writers),
+    return QualityError("\n".join([gate_failed_line(_what_failed(exc), str(exc.run_id), wrote=wrote, writers=writers),
                                    *report]), run_id=exc.run_id, failed=exc.failed)
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from musim import sql, warehouse
-from musim.audio.batch import default_workers, imap_unordered
+from musim.audio.batch import default_workers, imap_surviving
 from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
@@ -85,6 +85,21 @@ class AddSummary:
                 "moved": self.moved, "named_again": self.named_again, "gone": self.gone,
                 "gone_total": self.gone_total}
 
+
+
+#: Why a file whose worker process died reading it, twice, is skipped (``musim library skipped`` shows it).
+WORKER_DIED = ("the process reading it died abruptly, alone with it (a decoder crash on this file, or killed for "
+               "memory); `musim library add --retry` examines it again")
+
+
+def _worker_died(job: tuple[FoundFile, Examined]) -> Examined:
+    """The outcome of a file whose worker process died with it, and again alone (:func:`imap_surviving`): skipped as
+    ``undecodable``, with the reason, instead of the whole run stopping on ``BrokenProcessPool``."""
+    _, item = job
+    log.warning("library add: %s: the process reading it died again: skipped", path_text(item.path))
+    item.skip = FileSkipped("undecodable", WORKER_DIED)
+    item.payload = b""
+    return item
 
 def track_id_of(source_sha256: str) -> str:
     """The stable id of a library track: 16 hex of sha256('library|' + the file's content sha256)."""
@@ -299,8 +314,9 @@ def add(
     # as it comes back
     work = functools.partial(examine_found, tmp_dir=settings.tmp_dir, excerpt_s=excerpt_s, anchor=anchor,
                              artist_from=artist_from, keep_whole=keep_whole, min_seconds=min_seconds)
-    for j, item in imap_unordered(work, ((f, it) for _, f, it in to_examine), workers=min(workers or default_workers(),
-                                                                                         max(1, len(to_examine)))):
+    for j, _, item in imap_surviving(work, ((f, it) for _, f, it in to_examine), died=_worker_died,
+                                     workers=min(workers or default_workers(), max(1, len(to_examine))),
+                                     what="audio file"):
         i = to_examine[j][0]
         if i in rereading:  # stored beside the old excerpt, which stays recorded until this run records the new one
             if item.skip is None:

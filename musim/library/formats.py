@@ -272,7 +272,7 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
         ``undecodable`` when the window does not decode or decodes to NaN or infinite samples, ``silent``
         when its level is below -60 dBFS.
     """
-    from musim.audio.io import nonfinite_samples
+    from musim.audio.io import nonfinite_samples, signal_level_db
     from musim.audio.window import read_window
 
     src: str | bytes = source if isinstance(source, bytes) else os.fspath(source)
@@ -286,10 +286,10 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
                                        f"of {duration_s:.2f} s")
     if (detail := nonfinite_samples(data)) is not None:
         raise FileSkipped("undecodable", detail)
-    rms = float(np.sqrt(np.mean(np.square(data, dtype=np.float64)))) if data.size else 0.0
-    if rms <= 0 or 20 * math.log10(rms) < SILENCE_DB:
-        level = "-inf" if rms <= 0 else f"{20 * math.log10(rms):.1f}"
-        raise FileSkipped("silent", f"RMS level {level} dBFS < {SILENCE_DB:g} dBFS")
+    level = signal_level_db(data)  # without the DC offset, as load_audio measures it
+    if level < SILENCE_DB:
+        shown = "-inf" if level == -math.inf else f"{level:.1f}"
+        raise FileSkipped("silent", f"RMS level {shown} dBFS < {SILENCE_DB:g} dBFS (DC offset removed)")
     return data
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from musim.audio.batch import imap_unordered, pool_map, process_pool
+from musim.audio.batch import imap_surviving, imap_unordered, pool_map, process_pool
 
 
 def _square_or_fail(x: int) -> int:
@@ -171,3 +171,22 @@ def test_the_workers_end_when_the_process_that_made_the_pool_is_killed(method, h
     for p in left:  # not to leave them behind when the test fails
         os.kill(p, signal.SIGKILL)
     assert left == []
+
+
+def _square_or_die(x: int) -> int:
+    """``x * x``; the process dies (SIGKILL: a decoder's crash, the out-of-memory killer) on 13."""
+    import os
+    import signal
+
+    if x == 13:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x * x
+
+
+def test_imap_surviving_loses_only_the_item_that_kills_its_process():
+    # imap_unordered stops on BrokenProcessPool, naming no item; imap_surviving runs the items in flight again alone
+    # and gives died(item) for the one that kills that process too; every other item, before and after, is computed
+    items = list(range(20))
+    got = {i: (item, r) for i, item, r in imap_surviving(_square_or_die, items, died=lambda x: -x, workers=2,
+                                                          in_flight=4)}
+    assert got == {i: (i, -13 if i == 13 else i * i) for i in items}

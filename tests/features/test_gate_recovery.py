@@ -132,7 +132,31 @@ def test_the_dag_check_quality_error_starts_with_the_cli_line(capsys):
     with pytest.raises(QualityError) as info:
         check_run(dag_build.run_id, lambda: gate_task(FEATURES_DATASETS, None))
     first = str(info.value).splitlines()[0]
-    assert first.startswith("the features quality gate failed (features; quality run q")
+    assert first.startswith("the features quality gate failed (features") and "; quality run q" in first
     assert "the build's artist means were withdrawn" in first and "--recompute TRACK_ID..." in first
     assert f"the failing rows were written by build {writer}" in first
     assert "tempo_bpm" in str(info.value)  # the report follows
+
+
+def test_the_failed_gate_line_names_the_expectations_and_counts():
+    """The first line of a failed features gate named only the datasets (`failed (features; quality run ...)`); it now
+    says what failed on how many rows (QualityRun.failed_line), also once the build's failure adds who wrote them."""
+    from musim.features.release import gate_failed, gate_failed_line
+    from musim.quality.gates import FEATURES_DATASETS
+    from musim.quality.runner import check_on
+
+    three_artists_two_clips()
+    assert main(BUILD) == 0
+    _impossible_tempo("a1t1")
+    with warehouse.writer() as con:
+        run = check_on(con, FEATURES_DATASETS)
+        assert not run.success
+        build = con.execute("SELECT run_id FROM feature_build ORDER BY started_at DESC LIMIT 1").fetchone()[0]
+        line = gate_failed_line(run, run.run_id)
+        assert line.startswith(f"the features quality gate failed ({run.failed_line()}; quality run {run.run_id}):")
+        assert "expectations failed" in line and " rows)" in line and "tempo" in line
+        err = gate_failed(con, build, QualityError(f"{line}\n{run.describe()}", run_id=run.run_id,
+                                                   failed=[r.dataset for r in run.failed]))
+    first, report = str(err).split("\n", 1)
+    assert first.startswith(f"the features quality gate failed ({run.failed_line()}; quality run {run.run_id})")
+    assert "the build's artist means were withdrawn" in first and report == run.describe()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 
@@ -49,7 +50,8 @@ def _dies_on_some_files(real, flaky_mark):
     on audio whose bytes end with b"POISON", and on those ending with b"FLAKY" the first time only."""
 
     def extract(data, key, *args):
-        if data.endswith(b"POISON") or (data.endswith(b"FLAKY") and not flaky_mark.exists()):
+        raw = data if isinstance(data, bytes) else Path(data).read_bytes()  # the worker reads a stored file itself
+        if raw.endswith(b"POISON") or (raw.endswith(b"FLAKY") and not flaky_mark.exists()):
             flaky_mark.touch()
             os.kill(os.getpid(), signal.SIGKILL)
         return real(data, key, *args)
@@ -83,3 +85,54 @@ def test_a_worker_that_dies_costs_only_its_file(catalogue, con, store, tmp_path,
     result = build(["track_log_mel"], con=con, store=store, options=BuildOptions(workers=2, progress=False),
                    publish=False)
     assert (result.computed, result.rejects_by_reason) == (5, {"undecodable": 1})
+
+
+def _arrays(items, extractors, store, workers=1) -> dict[str, tuple]:
+    """audio id -> (rejection reason, {extractor hash: array as lists})."""
+    return {a: (rej and rej[0], {h: arr.tolist() for h, arr in arrays.items()})
+            for a, (rej, arrays) in _run(items, extractors, store, workers).items()}
+
+
+def test_the_worker_reads_the_window_itself_and_computes_the_same(catalogue, con, store, tmp_path, monkeypatch):
+    # The audio was read whole in this process (store.get_bytes) and sent to the workers as bytes. Now a local
+    # store's file goes by its path and another store's large object through a scratch file under MUSIM_TMP (removed
+    # after): the features are the same as from the bytes, for every way.
+    from musim.features import pool
+
+    for i, fmt in enumerate(["wav", "mp3", "wav"]):
+        catalogue.add_clip(f"t{i}", 1 + i % 2, community=i, fmt=fmt)
+    catalogue.add("junk", 2, b"not audio at all" * 50, fmt="mp3", duration_s=6.0)
+    extractors = extractors_for(select_views(["track_log_mel", "track_slices"]))
+    items = plan_build(con, extractors).items
+    by_path = _arrays(items, extractors, store)
+    monkeypatch.setattr(pool, "LocalStore", type("NotLocal", (), {}))  # as a store without local files
+    as_bytes = _arrays(items, extractors, store)
+    scratch = tmp_path / "scratch"
+    monkeypatch.setenv("MUSIM_TMP", str(scratch))
+    monkeypatch.setattr(pool, "SMALL_OBJECT_BYTES", 100)  # every object through a scratch copy
+    copied = _arrays(items, extractors, store)
+    assert by_path == as_bytes == copied
+    assert sorted(rej for rej, _ in by_path.values() if rej) == ["not_audio"]
+    assert scratch.is_dir() and not list(scratch.iterdir())  # made, and every copy removed
+
+
+def test_a_long_stored_file_is_not_read_whole(catalogue, con, store, monkeypatch):
+    # A whole local file stored by the local-folder provider (hours of WAV) was read whole into memory for each item
+    # (store.get_bytes), up to 4 x workers of them at once, though only its excerpt window is decoded.
+    import tracemalloc
+
+    long = encode(np.tile(clip(3, 1003, 1, duration=10.0), 60))  # 10 minutes: 26 MB of WAV
+    key = catalogue.add("long", 1, long, duration_s=600.0, offset_s=300.0, excerpt_s=6.0)
+    extractors = extractors_for(select_views(["track_log_mel"]))
+    items = plan_build(con, extractors).items
+    read_whole = []
+    real = store.get_bytes
+    monkeypatch.setattr(store, "get_bytes", lambda k: read_whole.append(k) or real(k))
+    tracemalloc.start()
+    try:
+        (result,) = compute(items, extractors, store=store, options=BuildOptions(workers=1, progress=False))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.reject is None and key not in read_whole
+    assert peak < len(long) / 4, f"{peak:,} bytes held for a {len(long):,} byte file"

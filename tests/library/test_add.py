@@ -1132,3 +1132,35 @@ def test_two_stored_files_whose_names_are_swapped_are_two_moves(tmp_path):
     assert set(after) == set(before)
     assert {i: os.path.basename(p) for i, p in after.items()} == {
         i: {"a.flac": "b.flac", "b.flac": "a.flac"}[os.path.basename(p)] for i, p in before.items()}
+
+
+def test_a_worker_that_dies_costs_only_its_file(tmp_path, capsys, monkeypatch):
+    """A decoder crash (or the out-of-memory killer) in one worker stopped `library add` with a bare
+    'BrokenProcessPool' line naming no file, and every rerun met the same file. Now the files in flight are examined
+    again alone in a fresh process: the one that kills that too is skipped with the reason, the others are stored."""
+    import signal
+
+    from musim.library import scan
+
+    root = tmp_path / "music"
+    for i in range(4):
+        write_audio(root / f"t{i}.wav", "wav", seconds=6, seed=i, freq=300 + 40 * i)
+    write_audio(root / "poison.wav", "wav", seconds=6, freq=700)
+    write_audio(root / "flaky.wav", "wav", seconds=6, freq=800)
+    flaky_died = tmp_path / "flaky-died"
+    real = scan.examine
+
+    def examine(item, **options):  # its process dies (SIGKILL) on poison.wav, and on flaky.wav the first time only
+        if item.path.name == "poison.wav" or (item.path.name == "flaky.wav" and not flaky_died.exists()):
+            flaky_died.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(item, **options)
+
+    monkeypatch.setattr(scan, "examine", examine)  # the forked workers inherit it
+    assert main(["library", "add", str(root), "--json", "--workers", "2", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stored"] == 5 and flaky_died.exists()
+    assert [(os.path.basename(s["path"]), s["reason"]) for s in out["skipped"]] == [("poison.wav", "undecodable")]
+    assert main(["library", "skipped", "--json"]) == 0
+    (shown,) = json.loads(capsys.readouterr().out)
+    assert shown["source_path"].endswith("poison.wav") and "died abruptly" in shown["detail"]

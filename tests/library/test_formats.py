@@ -123,3 +123,19 @@ def test_a_reason_read_from_bytes_names_no_python_object():
     with pytest.raises(FileSkipped) as skipped:
         probe(b"ID3\x03" + b"x" * 100, key="Broken.mp3")
     assert "BytesIO" not in str(skipped.value) and "0x" not in skipped.value.detail
+
+
+def test_silence_under_a_dc_offset_is_silent(tmp_path):
+    """A silent recording shifted off zero (a constant 0.2, faint hiss on it) was kept: its raw RMS is -14 dBFS. The
+    library measures the level as load_audio does (musim.audio.io.signal_level_db: the DC offset removed)."""
+    sr = 22050
+    y = 0.2 + np.random.default_rng(0).normal(0.0, 1e-5, 8 * sr)
+    sf.write(tmp_path / "offset.wav", y.astype(np.float32), sr, subtype="PCM_24")
+    err = _skip(tmp_path / "offset.wav")
+    assert err.reason == "silent" and "DC offset removed" in err.detail
+    # music on the same offset is kept
+    t = np.arange(8 * sr) / sr
+    sf.write(tmp_path / "music.wav", (0.2 + 0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), sr,
+             subtype="PCM_24")
+    info = probe(tmp_path / "music.wav")
+    assert read_excerpt(tmp_path / "music.wav", info, offset_s=0.0, duration_s=8.0).shape[-1] == 8 * sr
