@@ -73,6 +73,6 @@ def gate_features(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     run = check_on(con, FEATURES_DATASETS)
     if not run.success:
         failed = [r.dataset for r in run.failed]
-        raise QualityError(f"{gate_failed_line(failed, run.run_id)}\n{run.describe()}", run_id=run.run_id,
+        raise QualityError(f"{gate_failed_line(run, run.run_id)}\n{run.describe()}", run_id=run.run_id,
                            failed=failed)
     return {"run_id": run.run_id, "docs_url": run.docs_url, "datasets": {r.dataset: r.status for r in run.results}}
