@@ -5,11 +5,12 @@ DELETE FROM track WHERE track_id IN (SELECT track_id FROM lib_remove) AND provid
 DELETE FROM preview WHERE track_id IN (SELECT track_id FROM lib_remove) AND provider = 'library';
 DELETE FROM library_track WHERE track_id IN (SELECT track_id FROM lib_remove);
 -- Their extracted features go with them (the features suite checks that every feature row has its track; the
--- content-addressed .npy objects stay, as other tracks of the same audio may use them). The feature store's
--- time-stamped values keep their history.
+-- content-addressed .npy objects stay, as other tracks of the same audio may use them), and the values they replaced
+-- (feature_superseded, migration 039). The feature store's time-stamped values keep their history.
 DELETE FROM track_mel WHERE track_id IN (SELECT track_id FROM lib_remove);
 DELETE FROM track_descriptors WHERE track_id IN (SELECT track_id FROM lib_remove);
 DELETE FROM feature_reject WHERE track_id IN (SELECT track_id FROM lib_remove);
+DELETE FROM feature_superseded WHERE track_id IN (SELECT track_id FROM lib_remove);
 DELETE FROM track_audio_history WHERE track_id IN (SELECT track_id FROM lib_remove);
 -- A library spelling no track gives any more goes, unless it is all the artist has: a catalogue artist always
 -- has a spelling (the artists quality suite checks it), so one known only from removed files keeps its names.
