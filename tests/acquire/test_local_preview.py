@@ -135,3 +135,21 @@ def test_a_file_written_while_it_is_stored_fails_and_leaves_no_object_under_a_wr
     assert (outcome.status, network) == ("failed", False)
     assert "Uprising.wav changed while it was stored" in outcome.error
     assert list(store.list(PREVIEW_PREFIX)) == []
+
+
+def test_a_file_gone_when_it_is_fetched_fails_and_is_tried_again_not_rejected(tmp_path):
+    """A file listed, then gone or not readable when its turn came (a drive unmounted mid-run, a file being moved):
+    the whole-file path failed it (tried again next run), the window path rejected it 'unreadable', given up for good
+    (until --retry) although nothing is wrong with its audio."""
+    root = tmp_path / "music"
+    (root / "Muse").mkdir(parents=True)
+    path = root / "Muse" / "Uprising.wav"
+    path.write_bytes(tone_bytes("wav", 8.0))
+    provider = LocalFolderProvider(AcquireSettings(local_dir=root))
+    track = _only_track(provider)
+    path.unlink()
+    outcome, network = _download(provider, track, 1, LocalStore(tmp_path / "store"))
+    assert (outcome.status, network) == ("failed", False)
+    assert outcome.error.startswith(f"cannot read {path}")
+    path.write_bytes(tone_bytes("wav", 8.0))  # back: the next run stores it
+    assert _download(provider, track, 1, LocalStore(tmp_path / "store"))[0].status == "downloaded"

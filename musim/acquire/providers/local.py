@@ -164,7 +164,9 @@ class LocalFolderProvider(Provider):
         (:func:`excerpt_window` of that length) read by seeking with :func:`read_excerpt` (it decodes, not silent).
         Memory is bounded by the window, not the file: nothing is decoded or read whole, and the file is stored as it
         is, streamed from disk (:func:`musim.acquire.fetch.fetch_artist`). An unusable file is a
-        :class:`RejectedPreview` with the library's reason, as :func:`musim.acquire.check_preview` words it."""
+        :class:`RejectedPreview` with the library's reason, as :func:`musim.acquire.check_preview` words it; a file gone
+        or not readable now (a drive unmounted mid-run) is a :class:`ProviderError` (failed, tried again next run), as
+        :meth:`fetch` raises."""
         if not track.local_path:
             raise ProviderError(self.name, f"track {track.provider_track_id} has no local path")
         path = Path(track.local_path)
@@ -176,6 +178,8 @@ class LocalFolderProvider(Provider):
                                     anchor=self.settings.excerpt_anchor)  # type: ignore[arg-type]
             read_excerpt(path, info, offset_s=window[0], duration_s=window[1])
         except FileSkipped as err:
+            if err.reason == "unreadable" or not path.is_file():  # gone or not readable now: no verdict on its audio
+                raise ProviderError(self.name, f"cannot read {path_text(path)}: {err.detail or err.reason}") from None
             return RejectedPreview(track, f"{err.reason}: {err.detail[:200]}" if err.detail else err.reason)
         return Preview(track, b"", info.format, info.duration_s, info.sample_rate, path=path, channels=info.channels,
                        window=window)
