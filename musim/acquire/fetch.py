@@ -272,10 +272,14 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     provider = next(p for p in providers if p.name == res.provider)
     # the artist's previews from outside this list (another provider's, when that one failed to answer today) hold
     # their slots as the listed ones do: stored, or failed and to be retried; else each provider's own top tracks,
-    # the same songs, filled per_artist slots anew
+    # the same songs, filled per_artist slots anew. A failed one is tried again only by a provider that lists it, so
+    # it holds its slot only when a provider before this one failed to answer today (it will be asked again): one
+    # this provider no longer lists (its top list changed) would hold it for good, the artist short of a preview
     listed = {track_id_for(artist_id, t.provider, t.provider_track_id) for t in own}
+    other_failed = any(a.status == "error" for a in res.attempts if a.provider != res.provider)
     slots = per_artist - sum(1 for tid, k in known.items() if tid not in listed and (
-        k["status"] == "downloaded" or (k["status"] == "failed" and int(k["attempts"]) < max_attempts)))
+        k["status"] == "downloaded"
+        or (other_failed and k["status"] == "failed" and int(k["attempts"]) < max_attempts)))
     network_failures = 0
     seen: set[str] = set()
     audio: dict[str, tuple[str, str]] = {}  # sha256 -> the artist's track with that audio (provider id, title)

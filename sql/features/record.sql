@@ -84,6 +84,24 @@ WHERE EXISTS (SELECT 1 FROM feature_done d
               WHERE d.kind = r.kind AND d.params_hash = r.params_hash
                 AND d.track_id = r.track_id AND d.audio_id = r.audio_id);
 
+-- A rejection recorded again keeps its first created_at only while it is still the track's latest row: when a value
+-- of the track (other audio: A rejected, then B accepted, then A again) came after it, that moment would leave the
+-- value current; the old rejection goes to the history for its moments and the new one is of now.
+INSERT INTO feature_superseded (kind, params_hash, track_id, sha256, audio_id, run_id, created_at, superseded_at)
+SELECT r.kind, r.params_hash, r.track_id, r.sha256, r.audio_id, r.run_id, r.created_at, $now
+FROM feature_reject r
+WHERE EXISTS (SELECT 1 FROM fs_in_reject i WHERE i.kind = r.kind AND i.params_hash = r.params_hash
+                                            AND i.track_id = r.track_id AND i.audio_id = r.audio_id)
+  AND EXISTS (SELECT 1 FROM feature_done d WHERE d.kind = r.kind AND d.params_hash = r.params_hash
+                                             AND d.track_id = r.track_id AND d.created_at > r.created_at)
+ON CONFLICT DO NOTHING;
+
+DELETE FROM feature_reject r
+WHERE EXISTS (SELECT 1 FROM fs_in_reject i WHERE i.kind = r.kind AND i.params_hash = r.params_hash
+                                            AND i.track_id = r.track_id AND i.audio_id = r.audio_id)
+  AND EXISTS (SELECT 1 FROM feature_done d WHERE d.kind = r.kind AND d.params_hash = r.params_hash
+                                             AND d.track_id = r.track_id AND d.created_at > r.created_at);
+
 INSERT INTO feature_reject (kind, params_hash, track_id, sha256, audio_id, reason, detail, min_duration_s, run_id,
                             created_at)
 SELECT kind, params_hash, track_id, sha256, audio_id, reason, detail,

@@ -15,6 +15,7 @@ from musim.acquire import AcquireSettings, Preview, check_preview, get_preview
 from musim.acquire.fetch import _download, probe_channels
 from musim.acquire.journal import PREVIEW_PREFIX
 from musim.acquire.providers import LocalFolderProvider
+from musim.errors import AudioError
 from musim.storage.local import LocalStore
 from tests.fakes.audio import tone_bytes
 
@@ -135,3 +136,40 @@ def test_a_file_written_while_it_is_stored_fails_and_leaves_no_object_under_a_wr
     assert (outcome.status, network) == ("failed", False)
     assert "Uprising.wav changed while it was stored" in outcome.error
     assert list(store.list(PREVIEW_PREFIX)) == []
+
+
+def test_a_file_gone_when_it_is_fetched_fails_and_is_tried_again_not_rejected(tmp_path):
+    """A file listed, then gone or not readable when its turn came (a drive unmounted mid-run, a file being moved):
+    the whole-file path failed it (tried again next run), the window path rejected it 'unreadable', given up for good
+    (until --retry) although nothing is wrong with its audio."""
+    root = tmp_path / "music"
+    (root / "Muse").mkdir(parents=True)
+    path = root / "Muse" / "Uprising.wav"
+    path.write_bytes(tone_bytes("wav", 8.0))
+    provider = LocalFolderProvider(AcquireSettings(local_dir=root))
+    track = _only_track(provider)
+    path.unlink()
+    outcome, network = _download(provider, track, 1, LocalStore(tmp_path / "store"))
+    assert (outcome.status, network) == ("failed", False)
+    assert outcome.error.startswith(f"cannot read {path}")
+    path.write_bytes(tone_bytes("wav", 8.0))  # back: the next run stores it
+    assert _download(provider, track, 1, LocalStore(tmp_path / "store"))[0].status == "downloaded"
+
+
+def test_a_silent_local_file_shifted_off_zero_is_rejected_as_a_download_is(tmp_path):
+    """A silent recording with a DC offset (a constant 0.2 and faint hiss): check_preview (load_audio) measures the
+    level without the offset and rejects it 'silent', as the feature build would; the local window check counted the
+    offset as sound and stored it."""
+    root = tmp_path / "music"
+    (root / "Muse").mkdir(parents=True)
+    sr = 22050
+    offset = 0.2 + 1e-4 * np.random.default_rng(0).standard_normal(sr * 40)
+    sf.write(str(root / "Muse" / "offset.wav"), offset.astype(np.float32), sr)
+    sf.write(str(root / "Muse" / "music.wav"),
+             (0.2 + 0.3 * np.sin(2 * np.pi * 440 * np.arange(sr * 40) / sr)).astype(np.float32), sr)
+    provider = LocalFolderProvider(AcquireSettings(local_dir=root))
+    got = {t.title: get_preview(provider, t) for t in provider.top_tracks(provider.match_artist("Muse"), limit=5)}
+    assert not isinstance(got["offset"], Preview) and got["offset"].reason.startswith("silent: RMS level")
+    with pytest.raises(AudioError, match="^silent"):
+        check_preview((root / "Muse" / "offset.wav").read_bytes(), fmt="wav", max_s=None)
+    assert isinstance(got["music"], Preview)  # music on an offset is still music

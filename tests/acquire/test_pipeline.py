@@ -468,3 +468,19 @@ def test_tracks_an_artist_only_features_on_do_not_take_its_slots(snapshot):
     assert summary.downloaded == 1 + 3
     assert rows("""SELECT title FROM track JOIN acquire_artist USING (artist_id) WHERE name = 'Muse'
                    ORDER BY provider_rank""") == [("Uprising",), ("Madness",), ("Hysteria",)]
+
+
+def test_a_failed_song_the_provider_no_longer_lists_does_not_hold_a_slot_for_good(snapshot, fake_server):
+    """Radiohead's second song failed; by the next run Deezer no longer lists it as Radiohead's own (its top list
+    changed): it is never tried again, yet it held its slot on every run, so the third song was never fetched and the
+    artist stayed at one preview of --per-artist 2."""
+    settings = fake_server.settings()
+    fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=503))
+    first = acquire(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    assert (first.downloaded, first.failed) == (1, 1)
+    fake_server.clear_faults()
+    fake_server.catalogue[0].tracks[1].main_artist = "Muse"  # now credited to another main artist: not listed
+    second = acquire(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    assert (second.planned, second.downloaded) == (1, 1)
+    assert rows("SELECT title FROM track WHERE provider = 'deezer' ORDER BY title") == [("First Song",),
+                                                                                         ("Third Song",)]

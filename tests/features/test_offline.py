@@ -448,3 +448,32 @@ def test_a_rejection_a_later_value_cleared_still_holds_for_the_moments_it_was_cu
     assert np.isnan(_frame(con, between, ("t1",))[0]).all()
     new = _frame(con, None, ("t1",))[0][0]
     assert not np.isnan(new).any() and not np.allclose(new, old)
+
+
+def test_audio_rejected_again_after_another_audio_had_a_value_ends_that_value(catalogue, con, store):
+    """t1's audio A was missing ('missing object'), then t1 got audio B (accepted), then A again, still missing: the
+    rejection recorded again kept A's first moment, older than B's value, so every read served B's values for a track
+    whose audio is A. Now the rejection is of now (the one of before stays in the history for its moments)."""
+    from musim.features import BuildOptions, build
+    from tests.features.helpers import clip, encode
+
+    options = BuildOptions(workers=1, progress=False)
+    catalogue.add_clip("t1", 1, community=2)
+    a = store.put_content_addressed(encode(clip(5, 1005, 2)), prefix="audio/previews", ext="wav")
+    store.delete(a.key)
+    b = con.execute("SELECT object_key, sha256 FROM track WHERE track_id = 't1'").fetchone()
+
+    def audio(key, sha):
+        con.execute("UPDATE track SET object_key = ?, sha256 = ? WHERE track_id = 't1'", [key, sha])
+        return build([d.track_descriptors], con=con, store=store, options=options, publish=False)
+
+    assert audio(a.key, a.sha256).rejects_by_reason == {"missing object": 1}
+    missing_a = dt.datetime.now(dt.UTC)
+    assert audio(*b).computed == 1
+    with_b = dt.datetime.now(dt.UTC)
+    assert not np.isnan(_frame(con, with_b, ("t1",))[0]).any()
+    assert audio(a.key, a.sha256).rejects_by_reason == {"missing object": 1}
+    assert np.isnan(_frame(con, None, ("t1",))[0]).all()
+    assert con.execute("SELECT count(*) FROM descriptor_rows_read(NULL) WHERE track_id = 't1'").fetchone()[0] == 0
+    assert np.isnan(_frame(con, missing_a, ("t1",))[0]).all()  # the first rejection still holds for its moments
+    assert not np.isnan(_frame(con, with_b, ("t1",))[0]).any()  # and B's value for its own

@@ -13,6 +13,7 @@ checks it, by reading that window only (:meth:`LocalFolderProvider.preview`), an
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +24,20 @@ from musim.acquire.matching import match_artist, normalize_name
 from musim.acquire.models import ArtistCandidate, ArtistMatch, Preview, RejectedPreview, TrackCandidate
 from musim.acquire.providers.base import Provider
 from musim.audio.excerpt import excerpt_window
+from musim.audio.io import signal_level_db
 from musim.config import AcquireSettings
 from musim.errors import ConfigError
 from musim.filenames import path_text
 from musim.library.artists import resolve_artist, title_of
-from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, read_excerpt, suffix_format
+from musim.library.formats import (
+    AUDIO_SUFFIXES,
+    FORMATS,
+    SILENCE_DB,
+    FileSkipped,
+    probe,
+    read_excerpt,
+    suffix_format,
+)
 from musim.library.scan import check_name, find_files
 from musim.library.tags import read_tags
 
@@ -164,7 +174,9 @@ class LocalFolderProvider(Provider):
         (:func:`excerpt_window` of that length) read by seeking with :func:`read_excerpt` (it decodes, not silent).
         Memory is bounded by the window, not the file: nothing is decoded or read whole, and the file is stored as it
         is, streamed from disk (:func:`musim.acquire.fetch.fetch_artist`). An unusable file is a
-        :class:`RejectedPreview` with the library's reason, as :func:`musim.acquire.check_preview` words it."""
+        :class:`RejectedPreview` with the library's reason, as :func:`musim.acquire.check_preview` words it; a file gone
+        or not readable now (a drive unmounted mid-run) is a :class:`ProviderError` (failed, tried again next run), as
+        :meth:`fetch` raises."""
         if not track.local_path:
             raise ProviderError(self.name, f"track {track.provider_track_id} has no local path")
         path = Path(track.local_path)
@@ -174,8 +186,15 @@ class LocalFolderProvider(Provider):
                 return RejectedPreview(track, f"implausible sample rate {info.sample_rate} Hz")
             window = excerpt_window(info.duration_s, length_s=self.settings.excerpt_s,
                                     anchor=self.settings.excerpt_anchor)  # type: ignore[arg-type]
-            read_excerpt(path, info, offset_s=window[0], duration_s=window[1])
+            data = read_excerpt(path, info, offset_s=window[0], duration_s=window[1])
+            # silence as the feature build and check_preview measure it (load_audio): without the DC offset, which
+            # read_excerpt's raw level counts as sound (a silent recording shifted off zero, stored, then rejected)
+            if (level := signal_level_db(data)) < SILENCE_DB:
+                shown = "-inf" if level == -math.inf else f"{level:.1f}"
+                return RejectedPreview(track, f"silent: RMS level {shown} dBFS < {SILENCE_DB:g} dBFS (DC offset removed)")
         except FileSkipped as err:
+            if err.reason == "unreadable" or not path.is_file():  # gone or not readable now: no verdict on its audio
+                raise ProviderError(self.name, f"cannot read {path_text(path)}: {err.detail or err.reason}") from None
             return RejectedPreview(track, f"{err.reason}: {err.detail[:200]}" if err.detail else err.reason)
         return Preview(track, b"", info.format, info.duration_s, info.sample_rate, path=path, channels=info.channels,
                        window=window)
