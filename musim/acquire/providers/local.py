@@ -13,7 +13,6 @@ checks it, by reading that window only (:meth:`LocalFolderProvider.preview`), an
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,20 +23,11 @@ from musim.acquire.matching import match_artist, normalize_name
 from musim.acquire.models import ArtistCandidate, ArtistMatch, Preview, RejectedPreview, TrackCandidate
 from musim.acquire.providers.base import Provider
 from musim.audio.excerpt import excerpt_window
-from musim.audio.io import signal_level_db
 from musim.config import AcquireSettings
 from musim.errors import ConfigError
 from musim.filenames import path_text
 from musim.library.artists import resolve_artist, title_of
-from musim.library.formats import (
-    AUDIO_SUFFIXES,
-    FORMATS,
-    SILENCE_DB,
-    FileSkipped,
-    probe,
-    read_excerpt,
-    suffix_format,
-)
+from musim.library.formats import AUDIO_SUFFIXES, FORMATS, FileSkipped, probe, read_excerpt, suffix_format
 from musim.library.scan import check_name, find_files
 from musim.library.tags import read_tags
 
@@ -186,12 +176,7 @@ class LocalFolderProvider(Provider):
                 return RejectedPreview(track, f"implausible sample rate {info.sample_rate} Hz")
             window = excerpt_window(info.duration_s, length_s=self.settings.excerpt_s,
                                     anchor=self.settings.excerpt_anchor)  # type: ignore[arg-type]
-            data = read_excerpt(path, info, offset_s=window[0], duration_s=window[1])
-            # silence as the feature build and check_preview measure it (load_audio): without the DC offset, which
-            # read_excerpt's raw level counts as sound (a silent recording shifted off zero, stored, then rejected)
-            if (level := signal_level_db(data)) < SILENCE_DB:
-                shown = "-inf" if level == -math.inf else f"{level:.1f}"
-                return RejectedPreview(track, f"silent: RMS level {shown} dBFS < {SILENCE_DB:g} dBFS (DC offset removed)")
+            read_excerpt(path, info, offset_s=window[0], duration_s=window[1])
         except FileSkipped as err:
             if err.reason == "unreadable" or not path.is_file():  # gone or not readable now: no verdict on its audio
                 raise ProviderError(self.name, f"cannot read {path_text(path)}: {err.detail or err.reason}") from None
