@@ -22,7 +22,9 @@ A rerun is a no-op: a dump that already has a build of the same parameters whose
 (the fingerprint of the build's sources it records), is not built, checked or published again (its log says which
 build, and when); `publish` is skipped when the current snapshot serves every such build. A build made by other code
 (an upgrade since, or a build recorded before builds recorded their code) is built again, and the log says so. The
-`force` param builds it anyway (as `musim similarity build --force`).
+`force` param builds it anyway (as `musim similarity build --force`), and also a dump the ingest gate refuses (its
+latest `lastfm_plays`, `lastfm_profiles` or `artists` check failed: `build` fails, not retried, naming the runs);
+such a build's `publish` is refused the same way until `musim publish --force`.
 
 `build` waits in the `duckdb_writer` pool for the other DAGs' writers; a command holding the warehouse past the
 writer's wait (`MUSIM_WAREHOUSE_LOCK_WAIT_S`) is retried twice, a minute apart. An error no retry can mend (an
@@ -62,7 +64,8 @@ LASTFM_PLAYS = asset("lastfm_plays")
         "catalogue_size": Param(DEFAULTS["catalogue_size"], type="integer", minimum=1, maximum=MAX_COUNT,
                                 description="Top artists whose full pair table is kept (the audio catalogue)"),
         "force": Param(False, type="boolean", description="Build even a dump that already has a checked build of "
-                       "these parameters (else that dump is a no-op)"),
+                       "these parameters (else that dump is a no-op), or whose ingest quality check failed (its "
+                       "publish is then refused until `musim publish --force`)"),
     },
 )
 def artist_similarity():

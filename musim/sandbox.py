@@ -74,7 +74,10 @@ def _spill_folder(settings: Settings) -> Path:
         with _spill_lock:
             owner = _spill_owners.get(tmp)
             if owner is None or owner[0] != os.getpid():  # the first here, or a forked child: the parent's is its own
-                scratch.sweep(tmp, SPILL_PREFIX)
+                # a leftover the sweep cannot open or remove (a folder at a lock's name, another user's lock) is left:
+                # the failed sweep made every sandbox spill unowned, beside the others, which then swept it live
+                with contextlib.suppress(OSError):
+                    scratch.sweep(tmp, SPILL_PREFIX)
                 stack = contextlib.ExitStack()
                 try:
                     base = stack.enter_context(scratch.owned_scratch(tmp, SPILL_PREFIX))

@@ -73,8 +73,9 @@ def open_snapshot(settings: Settings | None = None) -> duckdb.DuckDBPyConnection
 
 def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
     """A similarity build whose latest quality check failed, or a gated build whose check never finished, is never
-    published; nor is a build of a dump whose latest ingest check (``lastfm_plays``, ``lastfm_profiles``) failed,
-    nor anything while the artist catalogue's latest check (``artists``) failed (force to override)."""
+    published; nor is a build of a dump the ingest gate refuses (``sql/similarity/failed_ingest_checks.sql``, as
+    ``musim similarity build`` refuses to build it: its latest ``lastfm_plays`` or ``lastfm_profiles`` check failed,
+    or the latest ``artists`` check failed judging it or the whole catalogue) (force to override)."""
     row = sql.query(con, "serving/failed_quality.sql").fetchone()
     if row is not None and row[0] is None:
         raise QualityError(
@@ -89,19 +90,20 @@ def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
             f"serving. Rebuild it once the cause is fixed (other thresholds: `musim similarity build --dump "
             f"{row[1][:12]} ...`), leave that dump out (`musim similarity drop --dump {row[1][:12]}`), or publish it "
             "anyway (`musim publish --force`).")
-    row = sql.query(con, "serving/failed_ingest_quality.sql").fetchone()
-    if row is not None and row[2] is None:
+    # the ingest gate, the rule `musim similarity build` keeps (one definition): for every dump with a build
+    row = sql.query(con, "similarity/failed_ingest_checks.sql", dump_id=None).fetchone()
+    if row is not None and row[1] == "artists":
         raise QualityError(
-            f"the artist catalogue failed its ingest quality check ({row[0]}, run {row[1]}: `musim quality report "
-            f"--run {row[1]}`); nothing was published and the previous snapshot keeps serving. Check it again once "
-            f"the cause is fixed (`musim quality check --dataset {row[0]}`), or publish anyway "
-            "(`musim publish --force`).")
+            f"the artist catalogue failed its ingest quality check (artists, run {row[2]}: `musim quality report "
+            f"--run {row[2]}`), which holds back the similarity build of dump {row[0][:12]}; nothing was published "
+            "and the previous snapshot keeps serving. Check it again once the cause is fixed (`musim quality check "
+            "--dataset artists`), or publish anyway (`musim publish --force`).")
     if row is not None:
         raise QualityError(
-            f"the Last.FM data of dump {row[2][:12]} failed its ingest quality check ({row[0]}, run {row[1]}: "
-            f"`musim quality report --run {row[1]}`); nothing was published and the previous snapshot keeps serving. "
-            f"Check it again once the cause is fixed (`musim quality check --dataset {row[0]} --dump {row[2][:12]}`), "
-            f"leave that dump out (`musim similarity drop --dump {row[2][:12]}`), or publish it anyway "
+            f"the Last.FM data of dump {row[0][:12]} failed its ingest quality check ({row[1]}, run {row[2]}: "
+            f"`musim quality report --run {row[2]}`); nothing was published and the previous snapshot keeps serving. "
+            f"Check it again once the cause is fixed (`musim quality check --dataset {row[1]} --dump {row[0][:12]}`), "
+            f"leave that dump out (`musim similarity drop --dump {row[0][:12]}`), or publish it anyway "
             "(`musim publish --force`).")
 
 

@@ -208,3 +208,29 @@ def test_duckdb_advice_to_set_a_setting_is_not_passed_on(snapshot_file):
     with pytest.raises(QueryError, match=r"^the query failed: Conversion Error: Could not convert string 'x' to "
                                          r"INT32$"):  # other errors as they were
         sandbox.query_file(snapshot_file, "SELECT 'x'::INTEGER")
+
+
+def test_a_leftover_the_sweep_cannot_open_leaves_each_sandbox_its_owned_spill_folder(snapshot_file, musim_home,
+                                                                                       monkeypatch):
+    """A leftover the sweep fails on (here a folder at a lock's name; another user's lock does the same) made the
+    first sandbox of every process spill into an unowned folder of MUSIM_TMP, which the next process's sweep removed
+    under the live query once the leftover was gone."""
+    import shutil
+
+    monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "30MB")
+    monkeypatch.setenv("MUSIM_DUCKDB_THREADS", "1")
+    tmp = get_settings().tmp_dir
+    stale = tmp / f"{sandbox.SPILL_PREFIX}1-deadbeef.lock"
+    stale.mkdir(parents=True)
+    proc = subprocess.Popen([sys.executable, "-c", _SPILLER, str(snapshot_file)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        own = Path(proc.stdout.readline().strip())
+        assert any(own.iterdir())  # it spilled
+        assert own.parent != tmp and own.parent.with_name(own.parent.name + ".lock").is_file()  # owned
+        shutil.rmtree(stale)
+        sandbox.open_sandbox(snapshot_file).close()  # this process's first sandbox sweeps
+        assert any(own.iterdir())  # the live query's spill is kept
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

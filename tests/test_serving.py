@@ -713,3 +713,28 @@ def test_namesakes_without_listeners_in_the_dump_asked_answer_for_the_most_liste
     _, _, err = run(capsys, "similar", "Nirvana")
     assert (f"this answer is for id {most}, the most listened in the other dumps the snapshot serves (none has "
             f"listeners in dump {latest[:12]} or tracks)") in err
+
+
+def test_a_dump_whose_ingest_gate_failed_on_the_catalogue_holds_back_its_own_build_not_every_publish(tmp_path):
+    """The artists check failed in the gate of a new dump (the lastfm_ingest DAG's run: plays, profiles and artists
+    together), which quarantines that dump: every publish (a model's, `library remove`'s, another dump's) was
+    refused, while `musim similarity build` built the other dumps; one rule now: the judged dump is held back."""
+    from musim.errors import QualityError
+    from musim.quality.runner import check_on
+
+    first = ingest_lastfm(tiny_dump(tmp_path / "d.tsv")).dump_id
+    with warehouse.writer() as con:
+        assert check_on(con, ["lastfm_plays", "artists"], dump_id=first, docs=False).success
+        build_similarity(con, first, P)
+    lines = [f"{u:040x}\t\tArtist {a}\t2" for a in ("A", "C") for u in range(3)]
+    second = ingest_lastfm(write_lines(tmp_path / "e.tsv", lines)).dump_id
+    with warehouse.writer() as con:
+        con.execute("UPDATE artist SET name = '   ' WHERE name = 'Artist C'")  # what the second dump's ingest broke
+        run = check_on(con, ["lastfm_plays", "artists"], dump_id=second, docs=False)
+        assert [r.dataset for r in run.failed] == ["artists"]  # quarantined: never built
+        assert serving.publish(con).exists()  # the first dump's build is served
+        build_similarity(con, second, P, force=True)  # built anyway: now its publish is refused
+        with pytest.raises(QualityError, match=rf"^the artist catalogue failed its ingest quality check \(artists, "
+                                               rf"run {run.run_id}: .* holds back the similarity build of dump "
+                                               rf"{second[:12]};"):
+            serving.publish(con)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from musim import sandbox, serving, snapshots, sql, warehouse
 from musim.cli.options import artist_name, non_negative, number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
-from musim.errors import ParameterError
+from musim.errors import ParameterError, QualityError
 from musim.jsonable import exact_floats, unique_names
 from musim.params import defaults
 from musim.similarity import METRICS
@@ -232,7 +232,14 @@ def cmd_similarity_build(args: argparse.Namespace) -> int:
 
             # not forced: --skip-quality leaves this build unchecked (so servable), while another dump's build that
             # failed its check still keeps the publish back, as `musim publish` is (it was served with this one)
-            published = publish_snapshot(con)  # and the online pointers it now serves
+            try:
+                published = publish_snapshot(con)  # and the online pointers it now serves
+            except QualityError as exc:  # the build is stored (--force past its ingest check; --skip-quality): say so
+                if result.built_before:
+                    raise
+                raise QualityError(f"built the similarity build of dump {result.dump_id[:12]} "
+                                   f"({result.neighbors:,} neighbour rows), not published: {exc}",
+                                   run_id=exc.run_id, failed=exc.failed) from exc
         else:
             published = None
     served = published is not None and snapshots.served(published)  # else a rollback's pin holds: a warning said so

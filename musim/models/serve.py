@@ -140,6 +140,15 @@ class NeighborsResult:
 
 
 def _track_artists(con: duckdb.DuckDBPyConnection, track_ids: Sequence[str]) -> np.ndarray:
+    owner = track_owners(con, track_ids)
+    if np.any(owner < 0):
+        missing = [str(track_ids[i]) for i in np.flatnonzero(owner < 0)[:5]]
+        raise NotFoundError(f"{int((owner < 0).sum())} tracks are not in the `track` table, e.g. {', '.join(missing)}")
+    return owner
+
+
+def track_owners(con: duckdb.DuckDBPyConnection, track_ids: Sequence[str]) -> np.ndarray:
+    """The artist id of each of ``track_ids`` in the ``track`` table, ``-1`` for a track not there (removed)."""
     import pandas as pd
 
     con.complete()  # a caller's half-read result (a fetchone()) would make register() fail
@@ -152,9 +161,6 @@ def _track_artists(con: duckdb.DuckDBPyConnection, track_ids: Sequence[str]) -> 
     owner = np.full(len(track_ids), -1, dtype=np.int64)
     for pos, artist in rows:
         owner[int(pos)] = int(artist)
-    if np.any(owner < 0):
-        missing = [str(track_ids[i]) for i in np.flatnonzero(owner < 0)[:5]]
-        raise NotFoundError(f"{int((owner < 0).sum())} tracks are not in the `track` table, e.g. {', '.join(missing)}")
     return owner
 
 

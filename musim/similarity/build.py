@@ -110,10 +110,12 @@ def existing_build(con: duckdb.DuckDBPyConnection, dump_id: str, params: Similar
 
 
 def refuse_failed_ingest_check(con: duckdb.DuckDBPyConnection, dump_id: str) -> None:
-    """Raise :class:`~musim.errors.QualityError` when the latest check of one of the dump's ingest datasets
-    (``lastfm_plays``, ``lastfm_profiles``, ``artists``: the ``lastfm_ingest`` DAG's gate) failed: such a dump is not
-    built (``force`` builds it anyway). A dump never checked is not refused."""
-    failed = sql.query(con, "similarity/failed_ingest_checks.sql", dump_id=dump_id).fetchall()
+    """Raise :class:`~musim.errors.QualityError` when the dump fails the ingest gate (the ``lastfm_ingest`` DAG's:
+    ``lastfm_plays``, ``lastfm_profiles``, ``artists``; ``sql/similarity/failed_ingest_checks.sql``, the rule every
+    publish keeps too): such a dump is not built (``force`` builds it anyway). A dump never checked is refused only
+    by a failed check of the whole artist catalogue."""
+    failed = [(dataset, run_id) for _, dataset, run_id in
+              sql.query(con, "similarity/failed_ingest_checks.sql", dump_id=dump_id).fetchall()]
     if not failed:
         return
     which = ", ".join(f"{dataset} (run {run_id})" for dataset, run_id in failed)

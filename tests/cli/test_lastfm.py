@@ -758,3 +758,22 @@ def test_rejects_say_when_the_list_is_cut_and_json_lists_them_all(tmp_path, caps
     assert code == 0 and out.count("not a line") == 60 and err == ""
     code, out, err = run(capsys, "rejects", "--json", "--limit", "7")
     assert len(json.loads(out)) == 7 and err == "(7 of 60 rejected lines; --limit 0 for all)\n"
+
+
+def test_a_build_forced_past_its_failed_ingest_check_says_it_is_built_and_not_published(tmp_path, capsys):
+    """`similarity build --force` builds a dump whose ingest check failed; its publish is then refused by the same
+    rule, and the error line said only 'nothing was published', not that the build was made and is stored."""
+    path = _similar_dump(tmp_path)
+    path.write_text(path.read_text() + "not a play line\n")  # 1 rejected line of 17: over the 1% allowed
+    assert run(capsys, "ingest", "lastfm", str(path))[0] == 0
+    assert run(capsys, "quality", "check", "--dataset", "lastfm_plays")[0] == 2
+    dump = json.loads(run(capsys, "dumps", "--json")[1])[0]["dump_id"][:12]
+    code, out, err = run(capsys, "similarity", "build", "--min-listeners", "1", "--min-co-listeners", "1", "--force")
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert line.startswith(f"musim: error: built the similarity build of dump {dump} (")
+    assert f"neighbour rows), not published: the Last.FM data of dump {dump} failed its ingest quality check" in line
+    assert line.endswith("or publish it anyway (`musim publish --force`).\n") and _served() == []
+    built = json.loads(run(capsys, "dumps", "--json")[1])[0]["similarity_built_at"]
+    assert built is not None  # stored, as the line says
+    assert run(capsys, "publish", "--force")[0] == 0 and _served() != []

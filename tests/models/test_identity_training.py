@@ -122,3 +122,25 @@ def test_models_train_does_not_hold_the_warehouse_while_the_model_trains(toy, ca
     assert main(["models", "train", "--family", "descriptors", "--no-publish", "--no-progress"]) == 0
     assert opened == [0]
     assert capsys.readouterr().out.startswith("descriptors-1: challenger")
+
+
+def test_a_track_removed_while_the_model_trains_is_left_out_of_its_publish(toy, caplog):
+    """The model trains with no writer open: a track removed meanwhile (`musim library remove`) made the publish of
+    the version, registered already, fail with '1 tracks are not in the `track` table'; it is now left out."""
+    from musim.models.families import evaluation, load_inputs
+    from musim.models.families.lookup import inputs_needed
+    from musim.models.families.record import record_run
+
+    _library_without_listening_data(toy)
+    store = open_store()
+    with warehouse.writer() as con:
+        inputs = load_inputs(con, store=store, needs=inputs_needed(["descriptors"]))
+    run = evaluation.train_evaluate("descriptors", inputs, {}, store=store, n_boot=50)
+    gone = str(run.track_ids[0])
+    with warehouse.writer() as con:
+        con.execute("DELETE FROM track WHERE track_id = ?", [gone])  # what `library remove` did meanwhile
+        out = record_run(con, run, store=store, publish=True)
+        served = {r[0] for r in con.execute("SELECT DISTINCT track_id FROM track_neighbors WHERE model_version = ?",
+                                            [out.entry.version]).fetchall()}
+    assert out.published is not None and gone not in served and len(served) == len(run.track_ids) - 1
+    assert f"1 of the {len(run.track_ids)} tracks descriptors embedded were removed" in caplog.text

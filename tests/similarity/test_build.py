@@ -296,8 +296,9 @@ def test_an_empty_dump_id_is_refused_not_a_prefix_of_every_dump(tiny):
 
 
 def test_a_checked_dump_is_not_built_while_the_latest_artists_check_failed(tmp_path):
-    """artists is checked across dumps: its latest failed check keeps a dump that was checked from being built (as the
-    lastfm_ingest DAG quarantines it), not a dump never checked; a passing re-check, or force, builds it."""
+    """artists is checked across dumps: its latest check, failed in a run that judged a dump (the lastfm_ingest DAG's
+    gate), keeps that dump from being built, not another; a failed check of the catalogue alone keeps every dump; a
+    passing re-check, or force, builds it."""
     from musim.errors import QualityError
     from musim.quality.runner import check_on
     from tests.lastfm_files import write_lines
@@ -307,16 +308,18 @@ def test_a_checked_dump_is_not_built_while_the_latest_artists_check_failed(tmp_p
                                                             for u in range(3)])).dump_id
     params = SimilarityParams(min_listeners=1, min_co_listeners=1)
     with warehouse.writer() as con:
-        assert check_on(con, ["lastfm_plays"], dump_id=checked, docs=False).success
         con.execute("UPDATE artist_name_variant SET lines = 0 WHERE artist_id = 1")  # a spelling never used
-        run = check_on(con, ["artists"], docs=False)
-        assert not run.success
+        run = check_on(con, ["lastfm_plays", "artists"], dump_id=checked, docs=False)  # the DAG's gate of `checked`
+        assert [r.dataset for r in run.failed] == ["artists"]
         with pytest.raises(QualityError) as refused:
             build_similarity(con, checked, params)
         assert f"dump {checked[:12]} failed its ingest quality check: artists (run {run.run_id})" in str(refused.value)
         assert refused.value.failed == ("artists",)
         assert con.execute("SELECT count(*) FROM similarity_build").fetchone() == (0,)
-        assert build_similarity(con, never, params).pairs == 1  # never checked: built
+        assert build_similarity(con, never, params).pairs == 1  # another dump: built
+        alone = check_on(con, ["artists"], docs=False)  # the catalogue as a whole: every dump is held back
+        with pytest.raises(QualityError, match=f"dump {never[:12]} failed .*: artists \\(run {alone.run_id}\\)"):
+            build_similarity(con, never, params, force=False)
         assert build_similarity(con, checked, params, force=True).pairs == 3  # built anyway
         con.execute("UPDATE artist_name_variant SET lines = 1 WHERE lines = 0")
         assert check_on(con, ["artists"], docs=False).success

@@ -171,9 +171,28 @@ def record_run(con: duckdb.DuckDBPyConnection, run: FamilyRun, *, store: ObjectS
     published = None
     if publish is True or (publish == "champion" and status == CHAMPION):
         published = publish_version(con, entry.version, store=store, k=k, run_id=run_id, snapshot=snapshot,
-                                    embeddings=None if run.embeddings is None else (run.track_ids, run.embeddings),
-                                    model_path=run.model_path)
+                                    embeddings=_still_there(con, run), model_path=run.model_path)
     return FamilyOutcome(registry.get_model(con, entry.version), decision, run.report, files, published)
+
+
+def _still_there(con: duckdb.DuckDBPyConnection, run: FamilyRun) -> tuple[list[str], Any] | None:
+    """The run's track embeddings (None: none made while training) of the tracks the warehouse still holds: a model
+    trains with no writer open, and a track removed meanwhile (`musim library remove`) is not published (the publish
+    refused the whole version, registered already, with 'N tracks are not in the `track` table')."""
+    import numpy as np
+
+    from musim.models.serve import track_owners
+
+    if run.embeddings is None:
+        return None
+    ids = [str(t) for t in run.track_ids]
+    kept = track_owners(con, ids) >= 0
+    if kept.all():
+        return ids, run.embeddings
+    gone = [t for t, k in zip(ids, kept, strict=True) if not k]
+    log.warning("%d of the %d tracks %s embedded were removed from the warehouse while it trained (e.g. %s): they "
+                "are not published", len(gone), len(ids), run.family, ", ".join(gone[:3]))
+    return [t for t, k in zip(ids, kept, strict=True) if k], np.asarray(run.embeddings)[kept]
 
 
 def check_primary_metric(name: str, *, listening: bool) -> None:
