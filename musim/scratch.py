@@ -105,23 +105,33 @@ def sweep(folder: Path, prefix: str) -> list[Path]:
         owner = _OWNER.match(entry.name[len(prefix):])
         groups.setdefault(prefix + owner.group(0) if owner else entry.name, []).append(entry)
     for base, entries in groups.items():
-        lock = folder / (base + LOCK_SUFFIX)
-        fd = None
-        if lock.exists():
-            fd = _try_lock(lock)
-            if fd is None:
-                continue  # a live owner holds it
         try:
-            for entry in entries if fd is None else _owned_entries(folder, base) + [lock]:
-                if entry.exists() or entry.is_symlink():
-                    _remove(entry)
-                    removed.append(entry)
-        finally:
-            if fd is not None:
-                os.close(fd)
+            removed += _sweep_group(folder, base, entries)
+        except OSError as err:  # one leftover it cannot open or remove (a folder at a lock, another user's): the next
+            log.debug("left %s in %s: %s", base, folder, err)  # ones still go
     if removed:
         log.info("removed %d leftover(s) of killed processes in %s: %s", len(removed), folder,
                  ", ".join(sorted(p.name for p in removed)[:10]))
+    return removed
+
+
+def _sweep_group(folder: Path, base: str, entries: list[Path]) -> list[Path]:
+    """:func:`sweep` of one owner's entries: removed unless a live owner holds their lock; the paths removed."""
+    lock = folder / (base + LOCK_SUFFIX)
+    fd = None
+    if lock.exists():
+        fd = _try_lock(lock)
+        if fd is None:
+            return []  # a live owner holds it
+    removed = []
+    try:
+        for entry in entries if fd is None else _owned_entries(folder, base) + [lock]:
+            if entry.exists() or entry.is_symlink():
+                _remove(entry)
+                removed.append(entry)
+    finally:
+        if fd is not None:
+            os.close(fd)
     return removed
 
 

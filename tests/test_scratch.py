@@ -70,3 +70,14 @@ def test_one_run_at_a_time_names_the_holder_and_frees_when_it_dies(tmp_path):
         kill(proc)
     with one_at_a_time(tmp_path, "acquire", "`musim acquire`"):  # its holder died: the lock is free
         assert (tmp_path / "acquire.lock").read_text() == str(os.getpid())
+
+
+def test_a_leftover_the_sweep_cannot_open_does_not_stop_it(tmp_path):
+    """A folder where an owner's lock should be (or another user's lock) raised out of the sweep, and every
+    leftover after it in the folder's order stayed."""
+    (tmp_path / "job-3-89abcdef.lock").mkdir()  # cannot be opened as a lock
+    for name in ("job-legacy-a", "job-legacy-b", "job-legacy-c"):
+        (tmp_path / name).mkdir()
+    removed = sweep(tmp_path, "job-")
+    assert {p.name for p in removed} == {"job-legacy-a", "job-legacy-b", "job-legacy-c"}
+    assert [p.name for p in tmp_path.iterdir()] == ["job-3-89abcdef.lock"]
