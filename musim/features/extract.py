@@ -162,7 +162,7 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
 
     ``replace`` (a build that recomputes named tracks): a new row replaces the row of the same track, parameters
     and audio, and a new rejection the value of the same audio; what they replace stays readable as of its time
-    (``feature_superseded``, migration 039), and a new row equal to the old one keeps the old one's moment."""
+    (``feature_superseded``, migration 033), and a new row equal to the old one keeps the old one's moment."""
     tables = _arrow_rows(rows)
     beat = dt.datetime.now(dt.UTC)
     try:

@@ -1,6 +1,6 @@
 -- The entities of the derived view $view_name:$view_version whose latest value is a vector but that the materialisation
 -- being written (fs_new, artist_mean.sql) no longer has (none of the artist's tracks has a current value): added to
--- fs_new with a NULL vec, which write_values.sql records as the end of their value (migration 038).
+-- fs_new with a NULL vec, which write_values.sql records as the end of their value (migration 032).
 INSERT INTO fs_new (entity_key, vec, n_tracks)
 SELECT cur.entity_id, NULL, 0
 FROM (SELECT entity_id, vec FROM feature_value

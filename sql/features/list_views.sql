@@ -17,6 +17,6 @@ SELECT v.name, v.version, v.entity, v.kind, v.storage, v.params_hash, v.model_ve
          ELSE (SELECT count(*) FROM (SELECT f.vec FROM feature_value f
                                      WHERE f.view_name = v.name AND f.view_version = v.version
                                      QUALIFY row_number() OVER (PARTITION BY f.entity_id ORDER BY f.created_at DESC) = 1)
-               WHERE vec IS NOT NULL)  -- a NULL latest row ended the entity's value (migration 038)
+               WHERE vec IS NOT NULL)  -- a NULL latest row ended the entity's value (migration 032)
        END AS entities
 FROM feature_view v ORDER BY v.name, v.version;

@@ -6,7 +6,7 @@
 -- replaces a value of the same audio. 'missing object' is no verdict on the audio (its preview was not in the object
 -- store: nothing was computed): it neither replaces nor withdraws a value of the same audio, and is not recorded for
 -- a track that holds one (musim.features.extract.record warns about those).
--- What readers saw before stays readable as of its time (feature_superseded, migration 039): a value a recompute
+-- What readers saw before stays readable as of its time (feature_superseded, migration 033): a value a recompute
 -- withdraws or replaces with another goes there first, and so does a rejection a value clears; a new value equal to
 -- the row it replaces keeps that row's created_at (it was the value since then), and a rejection recorded again keeps
 -- its first created_at (the track had no value since then): a recompute that changes nothing adds no history.

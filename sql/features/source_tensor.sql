@@ -2,7 +2,7 @@
 -- track's audio by this extractor as a NULL payload at the time it was made (the track had no value from then: a
 -- `library add` that read an excerpt again whose new audio the next build rejected). A newer value (the same audio
 -- accepted later, or new audio) comes after it; readers of a moment before it still get the older value. The rows a
--- recompute replaced or withdrew and the rejections a value cleared (feature_superseded, migration 039) come with
+-- recompute replaced or withdrew and the rejections a value cleared (feature_superseded, migration 033) come with
 -- valid_to, when they ended; the current rows have none.
 CREATE OR REPLACE TEMP TABLE fs_source AS
 SELECT track_id AS entity_key, created_at, object_key AS payload, NULL::TIMESTAMPTZ AS valid_to

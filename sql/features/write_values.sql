@@ -16,7 +16,7 @@ SELECT $view_name, $view_version, $created_at,
        (SELECT count(*) FROM (SELECT vec FROM feature_value
                               WHERE view_name = $view_name AND view_version = $view_version
                               QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY created_at DESC) = 1)
-        WHERE vec IS NOT NULL),  -- the entities with a value now (a NULL row ended one: migration 038)
+        WHERE vec IS NOT NULL),  -- the entities with a value now (a NULL row ended one: migration 032)
        (SELECT count(*) FROM feature_value
         WHERE view_name = $view_name AND view_version = $view_version AND created_at = $created_at),
        $lineage;

@@ -6,7 +6,7 @@ DELETE FROM preview WHERE track_id IN (SELECT track_id FROM lib_remove) AND prov
 DELETE FROM library_track WHERE track_id IN (SELECT track_id FROM lib_remove);
 -- Their extracted features go with them (the features suite checks that every feature row has its track; the
 -- content-addressed .npy objects stay, as other tracks of the same audio may use them), and the values they replaced
--- (feature_superseded, migration 039). The feature store's time-stamped values keep their history.
+-- (feature_superseded, migration 033). The feature store's time-stamped values keep their history.
 DELETE FROM track_mel WHERE track_id IN (SELECT track_id FROM lib_remove);
 DELETE FROM track_descriptors WHERE track_id IN (SELECT track_id FROM lib_remove);
 DELETE FROM feature_reject WHERE track_id IN (SELECT track_id FROM lib_remove);

@@ -250,7 +250,7 @@ def test_removed_tracks_take_their_features_with_them(tmp_path, capsys):
     capsys.readouterr()
     (track,) = list_tracks("Maxstack")
     assert rows("SELECT count(*) FROM track_mel WHERE track_id = ?", track["track_id"])[0][0] > 0
-    with warehouse.writer() as con:  # a value a recompute replaced (migration 039's history) goes with them too
+    with warehouse.writer() as con:  # a value a recompute replaced (migration 033's history) goes with them too
         con.execute("""INSERT INTO feature_superseded
                        SELECT kind, params_hash, track_id, sha256, audio_id, object_key, NULL, NULL, NULL, run_id,
                               created_at - INTERVAL 1 DAY, created_at FROM track_mel WHERE track_id = ?""",
