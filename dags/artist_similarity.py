@@ -73,16 +73,15 @@ def artist_similarity():
     def dumps(params=None, triggering_asset_events=None, dag=None) -> list:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from musim.assets import announced_dumps, unknown_params
-        from musim.errors import ParameterError, refuse_blank
+        from musim.assets import announced_dumps, refused_conf
+        from musim.errors import refuse_blank
 
-        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
-            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
-        try:  # "" (a conf made from an unset variable) is no dump id, not "the latest dump"
-            refuse_blank(params["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null "
-                         "for the dumps the triggering events announce (in a run started by hand: the latest)")
-        except ParameterError as exc:
-            raise AirflowFailException(str(exc)) from None
+        # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
+        # variable) is no dump id, not "the latest dump"
+        if refused := refused_conf(dag, params, lambda p: refuse_blank(
+                p["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null for the dumps "
+                "the triggering events announce (in a run started by hand: the latest)")):
+            raise AirflowFailException(refused)
         if params["dump_id"] is not None:
             return [params["dump_id"]]
         events = triggering_asset_events.get(LASTFM_PLAYS) if triggering_asset_events else None

@@ -69,19 +69,18 @@ def audio_acquire():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.acquire.pipeline import plan
-        from musim.assets import unknown_params
+        from musim.assets import refused_conf
         from musim.errors import ParameterError, refuse_blank
 
-        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
-            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
-        try:  # "" or [] (a conf made from an unset variable) is no folder nor provider list, not "the default"
-            refuse_blank(params["local_path"], "the local_path param", "a local music folder, or null for "
+        def check(p: dict) -> None:  # "" or [] (a conf made from an unset variable) is not "the default"
+            refuse_blank(p["local_path"], "the local_path param", "a local music folder, or null for "
                          "$MUSIM_LOCAL_MUSIC_DIR")
-            if params["providers"] is not None and not params["providers"]:
+            if p["providers"] is not None and not p["providers"]:
                 raise ParameterError("the providers param is empty (an unset variable?): give providers in order, "
                                      "e.g. [\"deezer\", \"itunes\"], or null for $MUSIM_ACQUIRE_PROVIDERS")
-        except ParameterError as exc:
-            raise AirflowFailException(str(exc)) from None
+
+        if refused := refused_conf(dag, params, check):  # a key that is no param (a typo) is not ignored in silence
+            raise AirflowFailException(refused)
         return plan(params["top_n"], per_artist=params["per_artist"], batch_size=params["batch_size"],
                     max_attempts=params["max_attempts"], providers=params["providers"] or None,
                     local_dir=params["local_path"] or None, retry=bool(params.get("retry")))

@@ -63,18 +63,17 @@ def audio_features():
     def plan(build_id: str, params=None, dag=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from musim.assets import unknown_params
-        from musim.errors import ParameterError, refuse_blank
+        from musim.assets import refused_conf
+        from musim.errors import refuse_blank
         from musim.features.staged import plan_run
 
-        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
-            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
-        try:  # as `--recompute ""` is refused ("" was reported as an unknown track: "no track , t1 in the warehouse")
-            for track_id in params["recompute"]:
+        def check(p: dict) -> None:  # as `--recompute ""` is refused ("" was "no track , t1 in the warehouse")
+            for track_id in p["recompute"]:
                 refuse_blank(track_id, "a track id of the recompute param", "the track ids the features quality "
                              "report names, or [] to extract only what is missing")
-        except ParameterError as exc:
-            raise AirflowFailException(str(exc)) from None
+
+        if refused := refused_conf(dag, params, check):  # a key that is no param (a typo) is not ignored in silence
+            raise AirflowFailException(refused)
         return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
                         min_duration_s=params["min_duration_s"], limit=params["limit"],
                         recompute=params["recompute"])

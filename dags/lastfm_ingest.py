@@ -65,17 +65,16 @@ def lastfm_ingest():
     def find_new_dumps(params=None, dag=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from musim.assets import unknown_params
-        from musim.errors import ParameterError, refuse_blank
+        from musim.assets import refused_conf
+        from musim.errors import refuse_blank
         from musim.ingest.landing import new_dumps
 
         params = params or {}
-        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
-            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
-        try:  # "" (a conf made from an unset variable) is no folder, not "the landing folder"
-            refuse_blank(params.get("landing"), "the landing param", "a landing folder, or null for $MUSIM_LANDING")
-        except ParameterError as exc:
-            raise AirflowFailException(str(exc)) from None
+        # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
+        # variable) is no folder, not "the landing folder"
+        if refused := refused_conf(dag, params, lambda p: refuse_blank(
+                p.get("landing"), "the landing param", "a landing folder, or null for $MUSIM_LANDING")):
+            raise AirflowFailException(refused)
         return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]
 
     @task(pool="duckdb_writer", max_active_tis_per_dag=1)

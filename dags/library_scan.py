@@ -48,18 +48,17 @@ def library_scan():
     def scan(params=None, dag=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from musim.assets import unknown_params
-        from musim.errors import ParameterError, refuse_blank
+        from musim.assets import refused_conf
+        from musim.errors import refuse_blank
         from musim.library.landing import scan_landing
 
         params = params or {}
-        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
-            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
-        try:  # "" (a conf made from an unset variable) is no folder, not "the landing folder"
-            refuse_blank(params.get("folder"), "the folder param", "a folder or object-store prefix (s3://bucket/prefix)"
-                         ", or null for $MUSIM_LIBRARY_LANDING")
-        except ParameterError as exc:
-            raise AirflowFailException(str(exc)) from None
+        # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
+        # variable) is no folder, not "the landing folder"
+        if refused := refused_conf(dag, params, lambda p: refuse_blank(
+                p.get("folder"), "the folder param", "a folder or object-store prefix (s3://bucket/prefix), or null "
+                "for $MUSIM_LIBRARY_LANDING")):
+            raise AirflowFailException(refused)
         return scan_landing(params.get("folder"), retry=bool(params.get("retry")))
 
     @task.short_circuit

@@ -107,18 +107,16 @@ def train_siamese():
     def prepare(run: str, params=None, dag=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from musim.assets import unknown_params
-        from musim.errors import NotEnoughData, ParameterError, refuse_blank
+        from musim.assets import refused_conf
+        from musim.errors import NotEnoughData, refuse_blank
         from musim.models.families import plan_job
         from musim.models.hyperparams import job_params
 
-        if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
-            raise AirflowFailException(refused)  # a key of the conf that is no param (a typo): not ignored in silence
-        try:  # "" (a conf made from an unset variable) is no dump id, not "the latest dump"
-            refuse_blank(params["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null "
-                         "for the latest")
-        except ParameterError as exc:
-            raise AirflowFailException(str(exc)) from None
+        # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
+        # variable) is no dump id, not "the latest dump"
+        if refused := refused_conf(dag, params, lambda p: refuse_blank(
+                p["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null for the latest")):
+            raise AirflowFailException(refused)
         hparams, split = job_params("siamese", params["hparams"], embedding_size=params["embedding_size"],
                                     **{k: params[k] for k in JOB_OPTIONS})
         try:

@@ -6,7 +6,7 @@ URIs are plain strings so that the library does not need Airflow; :func:`asset` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 URIS: dict[str, str] = {
@@ -36,6 +36,23 @@ def announced_dumps(events: Iterable[Any] | None) -> list[str]:
     ordered = stamped + [e for e in given if getattr(e, "timestamp", None) is None]
     ids = [str((getattr(e, "extra", None) or {}).get("dump_id") or "") for e in ordered]
     return list(dict.fromkeys(i for i in ids if i))
+
+
+def refused_conf(dag: Any, params: Mapping[str, Any], check: Callable[[Mapping[str, Any]], None] | None = None
+                 ) -> str | None:
+    """The one line a DAG's first task refuses its run's conf with, before anything is done, or None when it is
+    fine: a key that is none of ``dag``'s params (:func:`unknown_params`), else the :class:`~musim.errors.ParameterError`
+    that ``check(params)`` raises (an empty value, which an unset variable gives, must not read as "the default")."""
+    from musim.errors import ParameterError
+
+    if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+        return refused
+    try:
+        if check is not None:
+            check(params)
+    except ParameterError as exc:
+        return str(exc)
+    return None
 
 
 def unknown_params(dag_id: str, given: Iterable[str], known: Iterable[str]) -> str | None:
