@@ -68,8 +68,11 @@ def test_environment_matches_the_settings_the_code_reads(compose):
     env = compose["x-airflow-common"]["environment"]
     source = "\n".join(p.read_text() for p in (REPO / "musim").rglob("*.py"))
     for key in env:
-        if key.startswith(("MUSIM_", "AIRFLOW_CONN_MUSIM", "SPOTIPY_")):
+        if key.startswith(("MUSIM_", "SPOTIPY_")):
             assert key in source, f"compose sets {key}, which no musim code reads"
+        elif key.startswith("AIRFLOW_CONN_MUSIM"):  # read as AIRFLOW_CONN_<CONN_ID> of a connection id the code names
+            conn_id = key.removeprefix("AIRFLOW_CONN_").lower()
+            assert f'"{conn_id}"' in source, f"compose sets {key}, but no musim code names the connection {conn_id}"
     for key in ("MUSIM_HOME", "MUSIM_WAREHOUSE", "MUSIM_SERVING_DIR", "MUSIM_OBJECT_STORE", "MUSIM_LANDING",
                 "AIRFLOW_CONN_MUSIM_S3"):
         assert key in env

@@ -86,7 +86,9 @@ def test_a_failing_features_gate_stops_the_publish(capsys):
                  "--workers", "1", "--no-progress"]) == 2
     captured = capsys.readouterr()
     first, *report = captured.err.splitlines()
-    assert first.startswith("musim: error: the features quality gate failed (features; quality run q")
+    # the line names the failed expectation and its count, not only the dataset
+    assert first.startswith("musim: error: the features quality gate failed (features (") and "; quality run q" in first
+    assert "one image size per parameter set" in first
     assert "no online snapshot was published and the previous ones keep serving" in first
     assert "--skip-quality" in first and "Traceback" not in captured.err
     assert any("one image size per parameter set" in line for line in report)
