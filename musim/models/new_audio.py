@@ -17,6 +17,7 @@ This module imports Keras only inside the functions that load a model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -275,11 +276,9 @@ def _unpublished(snapshot: duckdb.DuckDBPyConnection, version: str | None) -> No
 
     if version is None or version.endswith(":champion"):
         return None
-    try:
+    with contextlib.suppress(NotFoundError, duckdb.Error):  # the snapshot does not know it: ask the warehouse
         registry.get_model(snapshot, version)
         return None  # the snapshot knows it: the error was another one (e.g. never published)
-    except (NotFoundError, duckdb.Error):
-        pass
     try:
         with sandbox.reader() as con:
             entry = registry.get_model(con, version)
