@@ -78,7 +78,9 @@ def train_families(env: dict[str, str], log: Path, families: list[str], params: 
     from musim.embedded import run_dag
     from musim.models import registry
 
-    conf = {"families": families, "seed": 0, "n_boot": 500, "k": 10, **{f: params[f] for f in families}}
+    # a family's settings go in its param; the descriptors family has none (and the DAG no param for it: a conf key
+    # that is none of the DAG's params fails the run)
+    conf = {"families": families, "seed": 0, "n_boot": 500, "k": 10, **{f: params[f] for f in families if params[f]}}
     took = run_dag("train_embeddings", env, log, conf)
     with warehouse.writer() as con:
         entries = [registry.list_models(con, family=f)[0] for f in families]

@@ -105,3 +105,34 @@ def test_the_closing_hint_names_a_version_not_a_family_champion(tmp_path):
     assert f"MUSIM_HOME={tmp_path}" in line and "--family" not in line
     assert "similar-audio FILE --model contrastive-1" in line and "--out embeddings.npz --model contrastive-1" in line
     assert "--model VERSION" in demo_real.try_line(tmp_path, [])
+
+
+def test_the_conf_it_triggers_train_embeddings_with_has_only_the_dags_params(monkeypatch, tmp_path):
+    """The demo passed `"descriptors": {}`, which the DAG has no param for: since a conf key that is none of the
+    DAG's params fails the run (a typo was ignored in silence), make demo-real stopped at its training step."""
+    import json
+    import subprocess
+    import sys
+
+    from musim import embedded
+    from musim.models.families import DEMO_PARAMS
+
+    sent = {}
+
+    class Sent(Exception):
+        pass
+
+    def run_dag(dag_id, env, log, conf):
+        sent[dag_id] = conf
+        raise Sent
+
+    monkeypatch.setattr(embedded, "run_dag", run_dag)
+    for params in (demo_real.QUICK_PARAMS, {f: DEMO_PARAMS[f] for f in demo_real.FAMILIES}):
+        with pytest.raises(Sent):
+            demo_real.train_families({}, tmp_path / "log", list(demo_real.FAMILIES), params)
+        child = ("import json, sys; sys.path.insert(0, 'dags'); import train_embeddings; "
+                 "print(json.dumps(sorted(train_embeddings.train_embeddings().params)))")
+        repo = Path(__file__).resolve().parents[1]
+        known = json.loads(subprocess.run([sys.executable, "-c", child], cwd=repo, capture_output=True, text=True,
+                                          check=True).stdout.splitlines()[-1])
+        assert set(sent["train_embeddings"]) <= set(known)
