@@ -120,7 +120,7 @@ def test_the_conf_it_triggers_train_embeddings_with_has_only_the_dags_params(mon
     sent = {}
 
     class Sent(Exception):
-        pass
+        """The conf was sent: the DAG run itself is not wanted here."""
 
     def run_dag(dag_id, env, log, conf):
         sent[dag_id] = conf

@@ -302,6 +302,17 @@ def _bad_tempo(con, track="t1"):
                 "THEN 999.0 ELSE x END) WHERE track_id = ?", [track])
 
 
+def _reads_as_it_was(con, d, t1, desc_t1, mel_t1) -> None:
+    """A training set and an online snapshot pinned at ``t1`` read what they read then."""
+    from musim.features.online import OnlineStore
+
+    desc, mel = _frame(con, t1)
+    np.testing.assert_array_equal(desc, desc_t1)
+    assert mel == mel_t1
+    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors, as_of=t1).get("t1"),
+                               desc_t1[0], rtol=1e-6)  # the snapshot holds float32
+
+
 def _frame(con, when, tracks=("t1", "t2")):
     frame = get_training_frame(PIT_SERVICE, list(tracks), when, con=con)
     return frame[DESC].to_numpy(dtype=float), list(frame[MEL])
@@ -314,18 +325,13 @@ def _history(con, track="t1"):
 def test_a_recompute_that_changes_nothing_leaves_a_pinned_training_set_as_it_was(catalogue, con, store):
     """`--recompute t1` re-stamped t1's rows with the recompute's moment: the training set as of before it (T1) had
     NaN descriptors and no log-mel for t1. Its values did not even change: now T1 gives them, and no history row."""
-    from musim.features.online import OnlineStore
 
     t1 = _pit_built(catalogue, con, store)
     desc_t1, mel_t1 = _frame(con, t1)
     assert not np.isnan(desc_t1).any() and all(mel_t1)
     result, _ = _recompute(con, store)
     assert result.planned == 1 and result.computed == 2  # t1 was extracted again
-    desc, mel = _frame(con, t1)
-    np.testing.assert_array_equal(desc, desc_t1)
-    assert mel == mel_t1
-    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors, as_of=t1).get("t1"),
-                               desc_t1[0], rtol=1e-6)  # the snapshot holds float32
+    _reads_as_it_was(con, d, t1, desc_t1, mel_t1)
     now_desc, now_mel = _frame(con, None)  # the latest read: the same values
     np.testing.assert_array_equal(now_desc, desc_t1)
     assert now_mel == mel_t1 and _history(con) == 0
@@ -342,11 +348,7 @@ def test_a_recompute_that_repairs_a_row_keeps_the_old_values_for_sets_pinned_bef
     desc_t1, mel_t1 = _frame(con, t1)
     assert desc_t1[0, TEMPO - 1] == 999.0
     _, t2 = _recompute(con, store)
-    desc, mel = _frame(con, t1)
-    np.testing.assert_array_equal(desc, desc_t1)
-    assert mel == mel_t1
-    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors, as_of=t1).get("t1"),
-                               desc_t1[0], rtol=1e-6)  # the snapshot holds float32
+    _reads_as_it_was(con, d, t1, desc_t1, mel_t1)
     for when in (t2, None):
         now_desc, now_mel = _frame(con, when)
         assert 0 <= now_desc[0, TEMPO - 1] <= 320 and not np.isnan(now_desc).any()
@@ -411,11 +413,7 @@ def test_a_recompute_whose_audio_is_rejected_ends_the_value_only_from_then(catal
     con.execute("UPDATE track SET object_key = ? WHERE track_id = 't1'", [info.key])  # sha256 (the audio id) kept
     result, t2 = _recompute(con, store)
     assert result.rejects_by_reason == {"silent": 2}
-    desc, mel = _frame(con, t1)
-    np.testing.assert_array_equal(desc, desc_t1)
-    assert mel == mel_t1
-    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors, as_of=t1).get("t1"),
-                               desc_t1[0], rtol=1e-6)  # the snapshot holds float32
+    _reads_as_it_was(con, d, t1, desc_t1, mel_t1)
     for when in (t2, None):
         now_desc, now_mel = _frame(con, when)
         assert np.isnan(now_desc[0]).all() and now_mel[0] is None
