@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -179,26 +180,40 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from musim.library import remove_tracks
 
     ids = remove_tracks(args.tracks, artist=args.artist)
-    published, note = _unserve(ids)
+    unserved = _unserve(ids)
+    published = unserved.written
     if args.json:
-        print_json({"removed": ids, "published": published})
+        print_json({"removed": ids, "published": published, "served": unserved.served,
+                    "still_served_by": unserved.still_served_by})
     else:
         print(f"removed {counted(len(ids), 'library track')}" + (f"; published {Path(published).name} without them"
                                                                    if published else ""))
-    if note:
-        print(note, file=sys.stderr)
+    if unserved.note:
+        print(unserved.note, file=sys.stderr)
     if ids and not args.json:
         print(f"note: a removed file still under a folder you add again comes back with the next `musim library add` "
               f"of that folder: move or delete {'it' if len(ids) == 1 else 'them'} first", file=sys.stderr)
     return 0
 
 
-def _unserve(ids: list[str]) -> tuple[str | None, str | None]:
+@dataclass(frozen=True)
+class _Unserved:
+    """What ``library remove`` did to the published snapshots: the snapshot ``written`` without the removed tracks
+    (``None``: none was needed, or it failed), whether it is ``served`` (``None``: none written), the snapshot a
+    rollback pin keeps serving with them (``still_served_by``: ``{"snapshot", "pin"}``, ``None``: none does), and a
+    ``note`` for stderr (why it failed, or what a rollback pin keeps served)."""
+
+    written: str | None = None
+    served: bool | None = None
+    still_served_by: dict | None = None
+    note: str | None = None
+
+
+def _unserve(ids: list[str]) -> _Unserved:
     """Publish the served snapshot again without the removed tracks ``ids`` where it still serves them (a snapshot
     is a file of its own: removing from the warehouse does not change it), derived from that snapshot alone, so that
     nothing else it serves changes (:func:`musim.serving.publish_without_tracks`; under a rollback pin, the newest
-    snapshot, what a release serves). The snapshot written (``None``: none was needed, or it failed) and a line to
-    say (why it failed, or that a rollback pin keeps a snapshot with them served)."""
+    snapshot, what a release serves, and the pinned snapshot stays as it is: a rollback serves what it served)."""
     import duckdb
 
     from musim import serving, snapshots
@@ -207,16 +222,29 @@ def _unserve(ids: list[str]) -> tuple[str | None, str | None]:
     try:
         path, pinned_serves = serving.publish_without_tracks(ids)
     except (MusimError, OSError, duckdb.Error) as exc:
-        return None, (f"note: the published snapshot may still serve the removed tracks: publishing it again without "
-                      f"them failed ({exc}); `musim publish` (of what the warehouse holds now) once that is fixed")
+        return _Unserved(note=f"note: the published snapshot may still serve the removed tracks: publishing it again "
+                              f"without them failed ({exc}); `musim publish` (of what the warehouse holds now) once "
+                              "that is fixed")
+    written = str(path) if path is not None else None
+    served = snapshots.served(path) if path is not None else None
+    it = "it" if len(ids) == 1 else "them"
     if pinned_serves:
-        return (str(path) if path else None), (
-            "note: a rollback pin keeps an older snapshot served, with the removed tracks; `musim publish --release` "
-            "serves the newest one, without them")
-    if path is not None and not snapshots.served(path):
-        return str(path), ("note: a rollback pin keeps the older snapshot served; `musim publish --release` serves "
-                           "the new one")
-    return (str(path) if path else None), None
+        pin, current = snapshots.read_pin(), snapshots.current_target()
+        name = current.name if current is not None else pin.snapshot if pin is not None else "the pinned snapshot"
+        since = (f"pinned by a rollback since {pin.pinned_at:%Y-%m-%d %H:%M:%S} UTC" if pin and not pin.problem
+                 else pin.describe() if pin else "pinned by a rollback")
+        newest = f"{path.name}, without {it}" if path is not None else f"which does not serve {it}"
+        return _Unserved(written, served, {"snapshot": name, "pin": pin.to_json() if pin else None},
+                         f"note: removed from the library, but {name}, {since}, still serves {it} until the pin is "
+                         f"released: `musim publish --release` serves the newest snapshot, {newest}")
+    if path is not None and not served:
+        pin = snapshots.read_pin()
+        held = (f"holds {pin.snapshot} (pinned since {pin.pinned_at:%Y-%m-%d %H:%M:%S} UTC; it does not serve {it} "
+                "either)" if pin and not pin.problem else "holds the current snapshot")
+        return _Unserved(written, served, None,
+                         f"note: {path.name}, written without {it}, is not served while the rollback pin {held}: "
+                         "`musim publish --release` serves the new one")
+    return _Unserved(written, served)
 
 
 def cmd_skipped(args: argparse.Namespace) -> int:

@@ -152,3 +152,65 @@ def test_a_remove_under_a_rollback_pin_takes_the_tracks_from_what_a_release_serv
     assert run(capsys, "publish", "--release")[0] == 0
     assert _served(f"SELECT count(*) FROM track WHERE track_id = '{late}'") == [(0,)]
     assert _served("SELECT count(*) FROM track")[0][0] == 4
+
+
+def test_a_remove_under_a_rollback_pin_names_the_pinned_snapshot_that_still_serves_the_track(library, tmp_path,
+                                                                                          capsys):
+    """A removed track that the pinned snapshot still serves: the note said "a rollback pin keeps an older snapshot
+    served", naming neither the snapshot, nor since when, nor that the track is still served; `--json` had nothing
+    of it. Now both say which snapshot, pinned when, serves it until `musim publish --release` (the real command),
+    and what the release serves. What the snapshots hold is unchanged: the pinned one still has the track."""
+    from musim import snapshots
+
+    _, ids = library
+    assert run(capsys, "publish")[0] == 0
+    _add_late(tmp_path, capsys)
+    assert run(capsys, "publish")[0] == 0
+    assert run(capsys, "publish", "--rollback")[0] == 0  # the snapshot of the four tracks, Kill 5 among them
+    pin = snapshots.read_pin()
+    code, out, err = run(capsys, "library", "remove", ids["Kill 5"])
+    assert code == 0 and out.startswith("removed 1 library track; published snapshot-")
+    written = out.split("published ")[1].split()[0]
+    assert _served(f"SELECT count(*) FROM track WHERE track_id = '{ids['Kill 5']}'") == [(1,)]  # as a rollback wants
+    assert (f"note: removed from the library, but {pin.snapshot}, pinned by a rollback since "
+            f"{pin.pinned_at:%Y-%m-%d %H:%M:%S} UTC, still serves it until the pin is released: "
+            f"`musim publish --release` serves the newest snapshot, {written}, without it\n") in err, err
+
+    code, out, err = run(capsys, "library", "remove", ids["Kill 6"], "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["removed"] == [ids["Kill 6"]] and doc["served"] is False
+    assert doc["still_served_by"] == {"snapshot": pin.snapshot, "pin": pin.to_json()}
+    assert f"{pin.snapshot}, pinned by a rollback since" in err and "still serves it until" in err
+
+    code, out, err = run(capsys, "library", "remove", ids["Other 1"], ids["Other 2"], "--json")
+    assert json.loads(out)["still_served_by"]["snapshot"] == pin.snapshot and "still serves them until" in err
+    assert run(capsys, "publish", "--release")[0] == 0
+    assert _served("SELECT count(*) FROM track")[0][0] == 1  # the late one alone
+
+
+def test_a_remove_the_pinned_snapshot_does_not_serve_says_the_copy_waits_for_the_release(library, tmp_path, capsys):
+    """The pinned snapshot does not serve the removed track, the newest does: the copy written without it is not
+    served until the release; the note names both, and says the pinned one does not serve the track."""
+    from musim import snapshots
+
+    _, ids = library
+    assert run(capsys, "publish")[0] == 0
+    late = _add_late(tmp_path, capsys)
+    assert run(capsys, "publish")[0] == 0
+    assert run(capsys, "publish", "--rollback")[0] == 0
+    pin = snapshots.read_pin()
+    code, out, err = run(capsys, "library", "remove", late, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["served"] is False and doc["still_served_by"] is None
+    written = doc["published"].rsplit("/", 1)[1]
+    assert (f"note: {written}, written without it, is not served while the rollback pin holds {pin.snapshot} "
+            f"(pinned since {pin.pinned_at:%Y-%m-%d %H:%M:%S} UTC; it does not serve it either): "
+            "`musim publish --release` serves the new one\n") in err, err
+
+
+def test_a_remove_without_a_pin_says_nothing_of_one(library, capsys):
+    _, ids = library
+    assert run(capsys, "publish")[0] == 0
+    code, out, err = run(capsys, "library", "remove", ids["Kill 5"], "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["served"] is True and doc["still_served_by"] is None and "pin" not in err
