@@ -214,3 +214,22 @@ def test_a_remove_without_a_pin_says_nothing_of_one(library, capsys):
     code, out, err = run(capsys, "library", "remove", ids["Kill 5"], "--json")
     doc = json.loads(out)
     assert code == 0 and doc["served"] is True and doc["still_served_by"] is None and "pin" not in err
+
+
+def test_a_remove_under_a_damaged_pin_names_the_served_snapshot_and_the_pin(library, tmp_path, capsys):
+    from musim import snapshots
+
+    _, ids = library
+    assert run(capsys, "publish")[0] == 0
+    _add_late(tmp_path, capsys)
+    assert run(capsys, "publish")[0] == 0
+    assert run(capsys, "publish", "--rollback")[0] == 0
+    served = snapshots.current_target().name
+    snapshots.pin_path().write_text("{not json", encoding="utf-8")  # a damaged pin still holds current
+    code, out, err = run(capsys, "library", "remove", ids["Kill 5"], "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["still_served_by"]["snapshot"] == served
+    assert doc["still_served_by"]["pin"]["problem"] == "not the JSON a rollback writes"
+    assert (f"note: removed from the library, but {served}, the rollback pin {snapshots.pin_path()} is damaged "
+            "(not the JSON a rollback writes), still serves it until the pin is released: `musim publish --release`"
+            in err), err
