@@ -134,3 +134,69 @@ def test_a_pin_between_a_rejection_and_the_value_that_cleared_it_reads_the_rejec
     _silence(con, store, "t1")
     _build(con, store, recompute=["t1"])
     assert [list(_entities(con, t)["track_id"]) for t in (rejected, accepted, None)] == [[], ["t1"], []]
+
+
+def _same_audio_silent(catalogue, con, track, artist, like):
+    """``track``: a preview that decodes as silence (12 s: too long to be too short) under the audio id of ``like``
+    (the same sha256): a build copies its rejection onto ``like`` as identical audio's."""
+    catalogue.add(track, artist, silent_bytes(12.0), duration_s=12.0)
+    con.execute("UPDATE track SET sha256 = (SELECT sha256 FROM track WHERE track_id = ?) WHERE track_id = ?",
+                [like, track])
+
+
+def _build_min(con, store, min_duration_s, recompute=()):
+    return build([d.track_descriptors], con=con, store=store, publish=False, recompute=recompute,
+                 options=BuildOptions(workers=1, progress=False, min_duration_s=min_duration_s))
+
+
+def test_a_rejection_copied_onto_a_track_already_rejected_keeps_its_moment(catalogue, con, store):
+    """x (6 s) is rejected too short under --min-duration 10, then pinned; y, the same audio id, is rejected silent by
+    its recompute; a build under --min-duration 5 examines x again and copies y's final rejection onto it. x was
+    rejected all along: the set pinned before still leaves it out (the copy re-stamped x's rejection with its own
+    moment, so the pinned set took x in)."""
+    catalogue.add_clip("x", 1, community=2)
+    catalogue.add_clip("t2", 2, community=3, duration=12.0)
+    assert _build_min(con, store, 10.0).rejects_by_reason == {"too_short": 1}
+    at = _pin(con, "pinned")
+    assert list(_entities(con, at)["track_id"]) == ["t2"]
+    _same_audio_silent(catalogue, con, "y", 3, "x")
+    assert _build_min(con, store, 10.0, recompute=["y"]).rejects_by_reason == {"silent": 1}
+    _build_min(con, store, 5.0)
+    assert con.execute("SELECT reason FROM feature_reject WHERE track_id = 'x'").fetchall() == [("silent",)]
+    assert list(_entities(con, at)["track_id"]) == ["t2"]
+    assert list(_entities(con, None)["track_id"]) == ["t2"]
+
+
+def test_a_rejection_copied_onto_a_track_whose_other_audio_had_a_value_since_ends_that_value(catalogue, con, store):
+    """x's audio A was rejected too short (under --min-duration 10), then x had audio B (accepted), then A again; y, of
+    audio A, is rejected silent; the next build copies y's rejection onto x: it is of now (keeping A's first moment,
+    older than B's value, would serve B's values for a track whose audio is A), and the old one holds for its moments."""
+    catalogue.add_clip("x", 1, community=2)
+    a = con.execute("SELECT object_key, sha256 FROM track WHERE track_id = 'x'").fetchone()
+    assert _build_min(con, store, 10.0).rejects_by_reason == {"too_short": 1}
+    rejected = dt.datetime.now(dt.UTC)
+    b = store.put_content_addressed(_long_clip(), prefix="audio/previews", ext="wav")
+    con.execute("UPDATE track SET object_key = ?, sha256 = ?, duration_s = 12.0, excerpt_duration_s = 12.0 "
+                "WHERE track_id = 'x'", [b.key, b.sha256])
+    assert _build_min(con, store, 10.0).computed == 1
+    with_b = dt.datetime.now(dt.UTC)
+    con.execute("UPDATE track SET object_key = ?, sha256 = ?, duration_s = 6.0, excerpt_duration_s = 6.0 "
+                "WHERE track_id = 'x'", list(a))
+    _same_audio_silent(catalogue, con, "y", 3, "x")
+    assert _build_min(con, store, 10.0, recompute=["y"]).rejects_by_reason == {"silent": 1}
+    _build_min(con, store, 5.0)
+
+    def desc(when):
+        frame = get_training_frame(FeatureService("d", (d.track_descriptors,)), ["x"], when, con=con)
+        return frame[DESC].to_numpy(dtype=float)[0]
+
+    assert np.isnan(desc(None)).all()
+    assert not np.isnan(desc(with_b)).any()
+    assert np.isnan(desc(rejected)).all()
+    assert [list(_entities(con, t)["track_id"]) for t in (rejected, with_b, None)] == [[], [], []]
+
+
+def _long_clip():
+    from tests.features.helpers import clip, encode
+
+    return encode(clip(4, 1004, 2, 12.0))
