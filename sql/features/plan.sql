@@ -44,6 +44,32 @@ FROM fs_todo td JOIN track_descriptors d
 WHERE NOT list_contains($recompute::VARCHAR[], td.track_id)
 GROUP BY td.params_hash, td.track_id, td.sha256, td.audio_id;
 
+-- A track that holds a rejection of that audio already (not final for this run: 'missing object', a longer
+-- 'too_short') has had no value of it since that rejection was made: the copied one keeps its created_at, as a
+-- rejection recorded again does (record.sql), so training sets pinned in between still see the track rejected. Unless
+-- a value of the track (other audio) came after it: that rejection goes to the history for its moments
+-- (feature_superseded, migration 033) and the copied one is of now.
+INSERT INTO feature_superseded (kind, params_hash, track_id, sha256, audio_id, run_id, created_at, superseded_at)
+SELECT r.kind, r.params_hash, r.track_id, r.sha256, r.audio_id, r.run_id, r.created_at, $now
+FROM feature_reject r
+WHERE EXISTS (SELECT 1 FROM fs_todo td JOIN fs_final_reject f
+                ON f.kind = td.kind AND f.params_hash = td.params_hash AND f.audio_id = td.audio_id
+               AND f.track_id <> td.track_id
+              WHERE td.kind = r.kind AND td.params_hash = r.params_hash AND td.track_id = r.track_id
+                AND td.audio_id = r.audio_id AND NOT list_contains($recompute::VARCHAR[], td.track_id))
+  AND EXISTS (SELECT 1 FROM feature_done d WHERE d.kind = r.kind AND d.params_hash = r.params_hash
+                                             AND d.track_id = r.track_id AND d.created_at > r.created_at)
+ON CONFLICT DO NOTHING;
+
+DELETE FROM feature_reject r
+WHERE EXISTS (SELECT 1 FROM fs_todo td JOIN fs_final_reject f
+                ON f.kind = td.kind AND f.params_hash = td.params_hash AND f.audio_id = td.audio_id
+               AND f.track_id <> td.track_id
+              WHERE td.kind = r.kind AND td.params_hash = r.params_hash AND td.track_id = r.track_id
+                AND td.audio_id = r.audio_id AND NOT list_contains($recompute::VARCHAR[], td.track_id))
+  AND EXISTS (SELECT 1 FROM feature_done d WHERE d.kind = r.kind AND d.params_hash = r.params_hash
+                                             AND d.track_id = r.track_id AND d.created_at > r.created_at);
+
 INSERT INTO feature_reject (kind, params_hash, track_id, sha256, audio_id, reason, detail, min_duration_s, run_id,
                             created_at)
 SELECT td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id, arg_max(r.reason, r.created_at),
@@ -55,7 +81,7 @@ WHERE NOT list_contains($recompute::VARCHAR[], td.track_id)
 GROUP BY td.kind, td.params_hash, td.track_id, td.sha256, td.audio_id
 ON CONFLICT (kind, params_hash, track_id, audio_id)
 DO UPDATE SET reason = excluded.reason, detail = excluded.detail, min_duration_s = excluded.min_duration_s,
-              run_id = excluded.run_id, created_at = excluded.created_at;
+              run_id = excluded.run_id;
 
 DELETE FROM fs_todo td
 WHERE NOT list_contains($recompute::VARCHAR[], td.track_id)
