@@ -25,10 +25,13 @@ from musim.acquire.journal import (
     PREVIEW_PREFIX,
     ArtistOutcome,
     PreviewOutcome,
+    drop_progress,
     read_journals,
+    read_progress,
     read_sources_index,
     track_id_for,
     write_journal,
+    write_progress,
 )
 from musim.acquire.models import RejectedPreview, TrackCandidate
 from musim.acquire.resolve import resolve_artist
@@ -232,7 +235,10 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     its attempts are below ``max_attempts``, and a source whose object is still stored is reused. Only the
     artist's own tracks are taken (not another artist's track it features on). A rejected track frees its
     slot for the next one; a failed one keeps it (it is retried next run), and so do the artist's previews that
-    another provider gave (stored, or failed and to be retried) when this one answers instead.
+    another provider gave (stored, or failed and to be retried) when this one answers instead. Each preview finished
+    here (stored, or rejected) is noted at once in the artist's progress object, and one that an interrupted fetch
+    noted is taken from it (its object still whole in the store) instead of being fetched again
+    (:func:`~musim.acquire.journal.read_progress`).
 
     The outcome is ``unreachable`` when the artist got nothing only because of the network: every provider's
     lookup failed on network errors, or every preview it tried failed on network errors (its audio host not
@@ -283,6 +289,8 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     network_failures = 0
     seen: set[str] = set()
     audio: dict[str, tuple[str, str]] = {}  # sha256 -> the artist's track with that audio (provider id, title)
+    progress = read_progress(store, artist_id)  # what a fetch of this artist killed before its journal finished
+    finished: list[PreviewOutcome] = []  # noted in the progress as each one is done (a kill loses none of them)
     for track in own:
         if slots <= 0:
             break
@@ -304,16 +312,25 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
                 continue
         key = source_key(track)
         stored = sources.get(key) if key else None
-        if stored is not None and _exists(store, stored["object_key"]):
+        carried = progress.get(tid)
+        fresh = False
+        if carried is not None and _finished(store, carried):  # done by a fetch killed before its journal
+            result = carried
+        elif stored is not None and _exists(store, stored["object_key"]):
             result = _reuse(track, artist_id, stored)
         else:
             result, network = _download(provider, track, artist_id, store)
             network_failures += network
+            fresh = result.status != "failed"
         if result.status == "downloaded" and result.sha256 in audio:  # one song listed twice (single and album)
             result = _duplicate(result, audio[result.sha256])
         elif result.status == "downloaded" and result.sha256:
             audio[result.sha256] = (track.provider_track_id, track.title)
         outcome.previews.append(result)
+        if result.status != "failed" and not result.reused:
+            finished.append(result)
+            if fresh:  # after its object is whole in the store: noted as done, never fetched again
+                write_progress(store, artist_id, finished)
         if result.status != "rejected":
             slots -= 1
     # every preview tried failed on the network: nothing is known about its audio (a retried task asks again)
@@ -334,6 +351,21 @@ def _raise_outage(tried: int, unreachable: list[ArtistOutcome], downloading: lis
         names = sorted({p for o in unreachable for p in o.providers_tried})
         first = next((o.error for o in unreachable if o.error), "no reason recorded")
         raise ProvidersUnreachable(tried, names, first.split("; ")[0], then=then)
+
+
+def _finished(store: ObjectStore, preview: PreviewOutcome) -> bool:
+    """Whether ``preview``, noted in an artist's progress, is finished: rejected (nothing stored), or downloaded with
+    its object in the store, whole (its size, and its sha256 where the store knows it, as noted); else it is fetched
+    again."""
+    if preview.status == "rejected":
+        return True
+    if preview.status != "downloaded" or not preview.object_key or preview.bytes is None:
+        return False
+    try:
+        info = store.stat(preview.object_key)
+    except MusimError:
+        return False
+    return info.size == preview.bytes and info.sha256 in (None, preview.sha256)
 
 
 def _exists(store: ObjectStore, key: str) -> bool:
@@ -394,6 +426,7 @@ def fetch_batch(
     lock = threading.Lock()
 
     def one(item: Mapping[str, Any]) -> None:
+        surprise = False
         try:
             outcome = fetch_artist(item, providers, store, batch_id=batch_id, per_artist=per_artist,
                                    max_attempts=max_attempts, download=download, sources=sources)
@@ -404,10 +437,13 @@ def fetch_batch(
             return
         except Exception as exc:  # one artist's surprise must not lose the batch: record it as failed
             log.exception("acquire: artist %r failed", item.get("name"))
+            surprise = True  # its progress stays: the previews finished are taken from it next time
             outcome = ArtistOutcome(artist_id=int(item["artist_id"]), name=str(item["name"]), batch_id=batch_id,
                                     resolve_status="failed", fetched_at=_now(), wanted=per_artist,
                                     error=f"{type(exc).__name__}: {exc}"[:1000])
         key = write_journal(store, outcome)
+        if not surprise:  # the journal holds what the progress noted
+            drop_progress(store, outcome.artist_id)
         all_failed = outcome.resolve_status == "failed" or (  # every provider failed, or every preview it tried
             bool(outcome.previews) and all(p.status == "failed" for p in outcome.previews))
         with lock:

@@ -42,6 +42,7 @@ from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
 from musim.acquire.journal import (
     PREVIEW_PREFIX,
     ArtistOutcome,
+    drop_progress,
     pending_journals,
     read_journals,
     write_sources_index,
@@ -248,6 +249,8 @@ def record(
                         previews["reused" if p.reused else p.status] += 1
     for key in applied + already:  # after the commit: a crash before this only leaves no-op journals
         store.delete(key)
+    for artist_id in {o.artist_id for _, o in journals}:  # a fetch killed before it dropped it: obsolete now
+        drop_progress(store, artist_id)
     return {"journals": len(applied), "already_applied": len(already), "artists": dict(artists),
             "previews": dict(previews)}
 

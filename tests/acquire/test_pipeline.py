@@ -484,3 +484,41 @@ def test_a_failed_song_the_provider_no_longer_lists_does_not_hold_a_slot_for_goo
     assert (second.planned, second.downloaded) == (1, 1)
     assert rows("SELECT title FROM track WHERE provider = 'deezer' ORDER BY title") == [("First Song",),
                                                                                          ("Third Song",)]
+
+
+def test_a_run_killed_between_two_previews_of_an_artist_fetches_only_the_one_left(snapshot, fake_server):
+    """`musim acquire` SIGKILLed while the artist's third preview is on its way (two stored, no journal yet): the next
+    run downloads the third only; the first two are taken from the store as the killed run noted them, never fetched
+    again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    radiohead = [fake_server._track_id("deezer", 0, j) for j in range(3)]
+    third = rf"^/audio/deezer/{radiohead[2]}\.mp3$"
+    fake_server.add_fault(third, Fault("slow", delay_s=30.0, times=1))  # held until the process is killed
+    env = dict(os.environ, **fake_server.env(), MUSIM_HTTP_TIMEOUT_S="60", MUSIM_RETRY_INITIAL_S="0.01",
+               MUSIM_RETRY_MAX_S="0.02", MUSIM_RETRY_JITTER_S="0")
+    proc = subprocess.Popen([sys.executable, "-m", "musim.cli", "acquire", "--provider", "deezer", "--top", "1",
+                             "--concurrency", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not fake_server.count(third) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake_server.count(third) == 1, proc.stderr.read().decode() if proc.poll() is not None else "no request"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in radiohead] == [1, 1, 1]
+    assert rows("SELECT count(*) FROM preview") == [(0,)]  # killed before its journal: nothing recorded
+
+    again = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings())
+    assert (again.planned, again.failed) == (1, 0)
+    assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in radiohead] == [1, 1, 2]  # only the third again
+    assert rows("SELECT status, attempts FROM preview ORDER BY provider_rank DESC") == [("downloaded", 1)] * 3
+    assert status_counts()["tracks"] == 3 and status_counts()["artists"]["downloaded"] == 1
+    store = open_store()
+    assert not list(store.list("acquire/progress/")) and not list(store.list("acquire/journal/"))
+    assert all(store.stat(k).size == b for k, b in rows("SELECT object_key, bytes FROM preview"))
