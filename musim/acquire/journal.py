@@ -95,6 +95,9 @@ class ArtistOutcome:
     match_method: str | None = None
     error: str | None = None
     unreachable: bool = False
+    #: the providers whose failure for this artist said the provider was failing (5xx, 429, taken as down), not the
+    #: artist: while one of them is down, a failure of the artist is left for the next run, not counted
+    outage: list[str] = field(default_factory=list)
     previews: list[PreviewOutcome] = field(default_factory=list)
 
     @property

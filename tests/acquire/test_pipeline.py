@@ -153,16 +153,70 @@ def test_failed_is_retried_on_the_next_run_until_max_attempts(snapshot, fake_ser
 
 
 def test_an_artist_failing_every_run_is_given_up_after_max_attempts(snapshot, fake_server):
-    fake_server.add_fault(r"^/deezer/", Fault("status", status=500))
-    for attempt in (1, 2):
-        summary = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2)
-        assert (summary.planned, summary.artists_failed) == (1, 1)
-        assert rows("SELECT status, attempts FROM acquire_artist") == [("failed", attempt)]
-    assert acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2).planned == 0
+    """The provider fails for one artist only (a 500 on Radiohead's top tracks, every run) and answers the others: that
+    is the artist's failure, counted, and it is given up after --max-attempts."""
+    fake_server.add_fault(r"^/deezer/artist/1000/top$", Fault("status", status=500))  # Radiohead's, always
+    radiohead = "SELECT status, attempts FROM acquire_artist WHERE name = 'Radiohead'"
+    for attempt, planned in ((1, 2), (2, 1)):
+        summary = acquire(2, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2)
+        assert (summary.planned, summary.artists_failed, summary.left, summary.unavailable) == (planned, 1, 0, {})
+        assert rows(radiohead) == [("failed", attempt)]
+    assert acquire(2, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2).planned == 0
+    assert rows("SELECT status FROM acquire_artist WHERE name = 'Beyoncé'") == [("downloaded",)]
     fake_server.clear_faults()
-    later = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=3)
+    later = acquire(2, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=3)
     assert (later.planned, later.downloaded) == (1, 3)
-    assert rows("SELECT status, attempts, last_error FROM acquire_artist") == [("downloaded", 2, None)]
+    assert rows(radiohead.replace("attempts", "attempts, last_error")) == [("downloaded", 2, None)]
+
+
+def test_a_provider_answering_503_to_everything_is_down_not_the_artists(snapshot, fake_server, monkeypatch):
+    """Deezer answers 503 to every call for days: no artist's attempt is counted (none given up after --max-attempts
+    runs), the run stops asking it (a circuit breaker after calls in a row; a batch with nothing but its 503s), says it
+    is unavailable since when and leaves the artists for the next run, which gets them all once it is back."""
+    from musim.acquire import http
+
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
+    settings = fake_server.settings()  # 3 tries a call
+    as_set = http.OUTAGE_AFTER
+    monkeypatch.setattr(http, "OUTAGE_AFTER", 2)  # two calls in a row failed: asked nothing more
+    first = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1, concurrency=1)
+    assert fake_server.count(r"^/deezer/") == 2 * 3  # the first two artists' searches, then nothing
+    assert (first.planned, first.left, first.artists_failed, first.downloaded) == (5, 5, 0, 0)
+    outage = first.unavailable["deezer"]
+    assert outage["left"] == 5 and outage["reason"] == "gave up after 3 attempts: HTTP 503 server error on GET /search/artist"
+    monkeypatch.setattr(http, "OUTAGE_AFTER", as_set)
+    second = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1, batch_size=2)
+    assert fake_server.count(r"^/deezer/") == 2 * 3 + 2 * 3  # its first batch only: nothing but 503s, the rest untried
+    assert (second.planned, second.left, second.batches) == (5, 5, 3) and second.unavailable["deezer"]["left"] == 5
+    assert rows("SELECT status, attempts FROM acquire_artist") == [("pending", 0)] * 5  # nothing counted
+    assert rows("SELECT count(*) FROM preview") == [(0,)] and not list(open_store().list("acquire/journal/"))
+
+    fake_server.clear_faults()  # back: every artist is asked, although --max-attempts 1 runs have passed twice
+    back = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1)
+    assert (back.planned, back.downloaded, back.left, back.unavailable) == (5, 12, 0, {})
+    assert status_counts()["artists"]["downloaded"] == 4 and status_counts()["artists"]["no_match"] == 1
+
+
+def test_an_audio_host_answering_503_leaves_the_artists_and_keeps_what_they_stored(snapshot, fake_server, monkeypatch):
+    """The lookups answer, the preview host answers 503 from Beyoncé's second preview on (after Radiohead's three and
+    her first were stored): the host is down (downloads in a row failed), so no preview or artist is counted failed;
+    Beyoncé is left for the next run, which downloads only her two missing previews."""
+    from musim.acquire import http
+
+    monkeypatch.setattr(http, "OUTAGE_AFTER", 2)
+    beyonce = [fake_server._track_id("deezer", 1, j) for j in range(3)]
+    fake_server.add_fault(rf"^/audio/deezer/({beyonce[1]}|{beyonce[2]})\.mp3$", Fault("status", status=503))
+    settings = fake_server.settings()
+    first = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, concurrency=1, batch_size=1)
+    assert (first.downloaded, first.failed, first.left) == (3, 0, 1) and set(first.unavailable) == {"deezer"}
+    assert "HTTP 503 server error on preview of track" in first.unavailable["deezer"]["reason"]
+    assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "downloaded", "Beyoncé": "pending"}
+    assert rows("SELECT count(*) FROM preview WHERE status = 'failed'") == [(0,)]
+    fake_server.clear_faults()
+    again = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
+    assert (again.planned, again.downloaded, again.failed, again.left) == (1, 3, 0, 0)
+    assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in beyonce] == [1, 3 + 1, 3 + 1]  # the first: once
+    assert status_counts()["tracks"] == 6 and status_counts()["artists"]["downloaded"] == 2
 
 
 def test_provider_outage_fails_the_artist_and_the_next_provider_is_asked(snapshot, fake_server):
@@ -201,7 +255,7 @@ def test_a_retried_fetch_task_skips_the_artists_it_already_journaled(snapshot, f
 
 def test_retry_replans_artists_and_previews_failed_past_max_attempts(snapshot, fake_server):
     settings = fake_server.settings()
-    fake_server.add_fault(r"^/deezer/", Fault("status", status=500))  # the artist search fails: artist failed
+    fake_server.add_fault(r"^/deezer/artist/", Fault("status", status=500))  # the top tracks fail: artist failed
     fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=503))  # Radiohead #2: always
     acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
     assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "failed", "Beyoncé": "failed"}
