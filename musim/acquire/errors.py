@@ -74,10 +74,11 @@ class ProviderDown(ProviderError):
 
 
 def is_outage(err: ProviderError) -> bool:
-    """Whether ``err`` says the provider is failing, whatever the artist: a server error (5xx, after its retries), a
-    rate limit (429, Deezer's quota, a ``Retry-After`` pause too long to wait), or the provider taken as down. A 4xx
-    about the request (404), unusable audio or a broken answer are the artist's (they count)."""
-    return isinstance(err, ProviderDown | RateLimited) or (err.status is not None and err.status >= 500)
+    """Whether ``err`` says the provider is failing, whatever the artist: a server error (5xx, after its retries;
+    Deezer's "service busy"), a rate limit (429, Deezer's quota, a ``Retry-After`` pause too long to wait), or the
+    provider taken as down. A 4xx about the request (404), Deezer's error codes about the request (500 parameter, 600
+    invalid query: not retryable), unusable audio or a broken answer are the artist's (they count)."""
+    return isinstance(err, ProviderDown | RateLimited) or (err.retryable and (err.status or 0) >= 500)
 
 
 class ProviderRefused(ProviderError):
