@@ -576,3 +576,24 @@ def test_a_run_killed_between_two_previews_of_an_artist_fetches_only_the_one_lef
     store = open_store()
     assert not list(store.list("acquire/progress/")) and not list(store.list("acquire/journal/"))
     assert all(store.stat(k).size == b for k, b in rows("SELECT object_key, bytes FROM preview"))
+
+
+def test_a_preview_noted_done_whose_object_is_not_whole_is_fetched_again(snapshot, fake_server):
+    """The progress of an artist killed mid-fetch names two stored previews, but the first one's object is cut short
+    (a store that kept half a write): only the intact one is taken; the cut one is downloaded and stored whole again."""
+    from musim.acquire.journal import read_journals, write_progress
+
+    settings = fake_server.settings()
+    (batch,) = plan(1, providers=["deezer"], acquire_settings=settings)
+    fetched = fetch_batch(batch, settings=settings)
+    store = open_store()
+    ((key, outcome),) = read_journals(store, fetched["journals"])
+    store.delete(key)  # as if killed before its journal: the progress had the first two
+    write_progress(store, outcome.artist_id, outcome.previews[:2])
+    cut = outcome.previews[0]
+    store.put_bytes(cut.object_key, store.get_bytes(cut.object_key)[: cut.bytes // 2])
+    again = fetch_batch(dict(batch, batch_id="again"), settings=settings)
+    assert again["counts"]["downloaded"] == 3
+    tracks = [p.provider_track_id for p in outcome.previews]
+    assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in tracks] == [2, 1, 2]
+    assert store.stat(cut.object_key).size == cut.bytes
