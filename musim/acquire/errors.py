@@ -3,6 +3,8 @@ configuration (:class:`ProviderRefused`), which is not the artist's failure; and
 
 from __future__ import annotations
 
+import datetime as dt
+
 from musim.errors import ConfigError, MusimError
 
 
@@ -61,6 +63,24 @@ class RateLimited(ProviderError):
         super().__init__(provider, reason, status=status, retryable=retryable)
 
 
+class ProviderDown(ProviderError):
+    """The provider is taken as down for the rest of the run (its circuit breaker is open: calls in a row ended in
+    server errors, see :class:`~musim.acquire.http.Outage`): this call was not sent. ``since``: when its failures
+    began (UTC). Not the artist's failure: an artist it leaves without an answer is left for the next run."""
+
+    def __init__(self, provider: str, reason: str, *, since: dt.datetime) -> None:
+        self.since = since
+        super().__init__(provider, reason, retryable=True)
+
+
+def is_outage(err: ProviderError) -> bool:
+    """Whether ``err`` says the provider is failing, whatever the artist: a server error (5xx, after its retries;
+    Deezer's "service busy"), a rate limit (429, Deezer's quota, a ``Retry-After`` pause too long to wait), or the
+    provider taken as down. A 4xx about the request (404), Deezer's error codes about the request (500 parameter, 600
+    invalid query: not retryable), unusable audio or a broken answer are the artist's (they count)."""
+    return isinstance(err, ProviderDown | RateLimited) or (err.retryable and (err.status or 0) >= 500)
+
+
 class ProviderRefused(ProviderError):
     """The provider refused musim's own configuration (Spotify's token URL refused the client credentials): no call
     to it can succeed until that is fixed. It is left out for the rest of the run at the first refusal, and the
@@ -80,6 +100,23 @@ class NoProviderLeft(ConfigError):
         why = "; ".join(f"{r.provider} refused musim's configuration ({r.reason}): {r.fix}" for r in refused)
         super().__init__(f"no provider is left: {why}. Nothing more was tried; the artists not done stay pending "
                          "(not counted as failed attempts)")
+
+
+class ProvidersUnavailable(MusimError):
+    """A run left artists for the next one because a provider was down (:class:`ProviderDown`): their attempts were
+    not counted. ``unavailable``: provider -> ``{"since", "reason", "left"}`` as in the run's summary."""
+
+    def __init__(self, unavailable: dict[str, dict]) -> None:
+        self.unavailable = unavailable
+        super().__init__("; ".join(unavailable_line(name, u) for name, u in unavailable.items() if u.get("left")))
+
+
+def unavailable_line(provider: str, outage: dict) -> str:
+    """``deezer unavailable since 2026-01-02 03:04:05 UTC (HTTP 503 ...), 12 artists left for the next run``."""
+    left = int(outage.get("left") or 0)
+    since = dt.datetime.fromisoformat(outage["since"]).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (f"{provider} unavailable since {since} ({outage.get('reason') or 'server errors'}), "
+            f"{left:,} artist{'' if left == 1 else 's'} left for the next run (not counted as failed attempts)")
 
 
 class AcquireFailed(MusimError):

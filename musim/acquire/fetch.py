@@ -19,16 +19,25 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from musim.acquire.check import get_preview
-from musim.acquire.errors import NoProviderLeft, PreviewsUnreachable, ProviderError, ProvidersUnreachable
+from musim.acquire.errors import (
+    NoProviderLeft,
+    PreviewsUnreachable,
+    ProviderError,
+    ProvidersUnreachable,
+    is_outage,
+)
 from musim.acquire.journal import (
     JOURNAL_PREFIX,
     PREVIEW_PREFIX,
     ArtistOutcome,
     PreviewOutcome,
+    drop_progress,
     read_journals,
+    read_progress,
     read_sources_index,
     track_id_for,
     write_journal,
+    write_progress,
 )
 from musim.acquire.models import RejectedPreview, TrackCandidate
 from musim.acquire.resolve import resolve_artist
@@ -144,23 +153,30 @@ def _base_outcome(track: TrackCandidate, artist_id: int) -> dict[str, Any]:
 def _download(provider: Any, track: TrackCandidate, artist_id: int,
               store: ObjectStore) -> tuple[PreviewOutcome, bool]:
     """The preview's outcome, and whether it failed because its host was not reached (a network error)."""
+    outcome, err = _fetch_preview(provider, track, artist_id, store)
+    return outcome, bool(err and err.network)
+
+
+def _fetch_preview(provider: Any, track: TrackCandidate, artist_id: int,
+                   store: ObjectStore) -> tuple[PreviewOutcome, ProviderError | None]:
+    """The preview's outcome, and the provider's error it failed on (``None``: it did not fail on the provider)."""
     base = _base_outcome(track, artist_id)
     try:
         got = get_preview(provider, track)
     except ProviderError as err:
-        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now()), err.network
+        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now()), err
     if isinstance(got, RejectedPreview):
-        return PreviewOutcome(**base, status="rejected", error=got.reason, fetched_at=_now()), False
+        return PreviewOutcome(**base, status="rejected", error=got.reason, fetched_at=_now()), None
     fmt = (got.format or Path(track.local_path or "").suffix.lstrip(".") or "bin").lower()
     try:
         if got.path is not None:  # a local file: stored as it is, streamed
             info = store_file(store, got.path, ext=fmt)
         else:
             info = store.put_content_addressed(got.data, prefix=PREVIEW_PREFIX, ext=fmt)
-    except ProviderError as err:
-        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now()), False
+    except ProviderError as err:  # a local file unreadable or changed: not the network's, nor an outage
+        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now()), None
     except MusimError as err:
-        return PreviewOutcome(**base, status="failed", error=f"object store: {err}", fetched_at=_now()), False
+        return PreviewOutcome(**base, status="failed", error=f"object store: {err}", fetched_at=_now()), None
     if got.window is not None:  # the window read when the file was checked
         base["excerpt_offset_s"], base["excerpt_duration_s"] = got.window
     elif base["excerpt_offset_s"] is None:  # a preview: analyse all of it
@@ -169,7 +185,7 @@ def _download(provider: Any, track: TrackCandidate, artist_id: int,
     return PreviewOutcome(
         **base, status="downloaded", object_key=info.key, sha256=info.sha256, bytes=info.size,
         duration_s=got.duration_s, sample_rate=got.sample_rate, channels=channels, format=fmt,
-        fetched_at=_now()), False
+        fetched_at=_now()), None
 
 
 def store_file(store: ObjectStore, path: Path, *, ext: str) -> ObjectInfo:
@@ -232,7 +248,10 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     its attempts are below ``max_attempts``, and a source whose object is still stored is reused. Only the
     artist's own tracks are taken (not another artist's track it features on). A rejected track frees its
     slot for the next one; a failed one keeps it (it is retried next run), and so do the artist's previews that
-    another provider gave (stored, or failed and to be retried) when this one answers instead.
+    another provider gave (stored, or failed and to be retried) when this one answers instead. Each preview finished
+    here (stored, or rejected) is noted at once in the artist's progress object, and one that an interrupted fetch
+    noted is taken from it (its object still whole in the store) instead of being fetched again
+    (:func:`~musim.acquire.journal.read_progress`).
 
     The outcome is ``unreachable`` when the artist got nothing only because of the network: every provider's
     lookup failed on network errors, or every preview it tried failed on network errors (its audio host not
@@ -245,6 +264,7 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
                             fetched_at=_now(), wanted=per_artist)
     res = resolve_artist(providers, name, limit=per_artist + min(per_artist, 2))
     outcome.providers_tried = [a.provider for a in res.attempts]
+    outcome.outage = sorted({a.provider for a in res.attempts if a.outage})
     errors = [f"{a.provider}: {a.detail}" for a in res.attempts if a.status == "error"]
     if not res.found:
         if errors:
@@ -283,6 +303,8 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     network_failures = 0
     seen: set[str] = set()
     audio: dict[str, tuple[str, str]] = {}  # sha256 -> the artist's track with that audio (provider id, title)
+    progress = read_progress(store, artist_id)  # what a fetch of this artist killed before its journal finished
+    finished: list[PreviewOutcome] = []  # noted in the progress as each one is done (a kill loses none of them)
     for track in own:
         if slots <= 0:
             break
@@ -304,16 +326,27 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
                 continue
         key = source_key(track)
         stored = sources.get(key) if key else None
-        if stored is not None and _exists(store, stored["object_key"]):
+        carried = progress.get(tid)
+        fresh = False
+        if carried is not None and _finished(store, carried):  # done by a fetch killed before its journal
+            result = carried
+        elif stored is not None and _exists(store, stored["object_key"]):
             result = _reuse(track, artist_id, stored)
         else:
-            result, network = _download(provider, track, artist_id, store)
-            network_failures += network
+            result, err = _fetch_preview(provider, track, artist_id, store)
+            network_failures += bool(err and err.network)
+            if err is not None and is_outage(err) and provider.name not in outcome.outage:
+                outcome.outage.append(provider.name)
+            fresh = result.status != "failed"
         if result.status == "downloaded" and result.sha256 in audio:  # one song listed twice (single and album)
             result = _duplicate(result, audio[result.sha256])
         elif result.status == "downloaded" and result.sha256:
             audio[result.sha256] = (track.provider_track_id, track.title)
         outcome.previews.append(result)
+        if result.status != "failed" and not result.reused:
+            finished.append(result)
+            if fresh:  # after its object is whole in the store: noted as done, never fetched again
+                write_progress(store, artist_id, finished)
         if result.status != "rejected":
             slots -= 1
     # every preview tried failed on the network: nothing is known about its audio (a retried task asks again)
@@ -334,6 +367,21 @@ def _raise_outage(tried: int, unreachable: list[ArtistOutcome], downloading: lis
         names = sorted({p for o in unreachable for p in o.providers_tried})
         first = next((o.error for o in unreachable if o.error), "no reason recorded")
         raise ProvidersUnreachable(tried, names, first.split("; ")[0], then=then)
+
+
+def _finished(store: ObjectStore, preview: PreviewOutcome) -> bool:
+    """Whether ``preview``, noted in an artist's progress, is finished: rejected (nothing stored), or downloaded with
+    its object in the store, whole (its size, and its sha256 where the store knows it, as noted); else it is fetched
+    again."""
+    if preview.status == "rejected":
+        return True
+    if preview.status != "downloaded" or not preview.object_key or preview.bytes is None:
+        return False
+    try:
+        info = store.stat(preview.object_key)
+    except MusimError:
+        return False
+    return info.size == preview.bytes and info.sha256 in (None, preview.sha256)
 
 
 def _exists(store: ObjectStore, key: str) -> bool:
@@ -372,7 +420,14 @@ def fetch_batch(
     answered but where every preview download tried failed on network errors (the audio host not reached) and
     nothing was stored: :class:`~musim.acquire.errors.PreviewsUnreachable` (a ``ProvidersUnreachable``), after
     journaling those previews as failed. A batch where some download got an answer (stored, or rejected) is no
-    outage. A retried call asks the unreached artists again (their journals are not taken as done). ``then`` ends
+    outage. A retried call asks the unreached artists again (their journals are not taken as done).
+
+    A provider down (its circuit breaker open, or nothing but server errors and rate limits from it in this run: see
+    :class:`~musim.acquire.http.Outage`) is no artist's failure: an artist whose lookup or a preview failed on that
+    provider's outage is not journaled (nothing recorded, no attempt counted; the previews it stored stay noted in its
+    progress) but counted ``artists_left``, and the summary's ``unavailable`` maps each provider down to ``since``,
+    ``reason`` and the artists it ``left``; an artist that failed on an outage of a provider still up counts as
+    usual. ``then`` ends
     that error's message (what happens next: :func:`~musim.acquire.errors.task_then` in the DAG; default
     :data:`~musim.acquire.errors.RERUN_LATER`).
     """
@@ -391,9 +446,11 @@ def fetch_batch(
     refused: list[NoProviderLeft] = []
     unreachable: list[ArtistOutcome] = []
     downloading: list[ArtistOutcome] = []  # the artists that tried a download (not reused)
+    deferred: list[ArtistOutcome] = []  # failed on a provider's outage: journaled at the end unless it is down
     lock = threading.Lock()
 
     def one(item: Mapping[str, Any]) -> None:
+        surprise = False
         try:
             outcome = fetch_artist(item, providers, store, batch_id=batch_id, per_artist=per_artist,
                                    max_attempts=max_attempts, download=download, sources=sources)
@@ -404,10 +461,20 @@ def fetch_batch(
             return
         except Exception as exc:  # one artist's surprise must not lose the batch: record it as failed
             log.exception("acquire: artist %r failed", item.get("name"))
+            surprise = True  # its progress stays: the previews finished are taken from it next time
             outcome = ArtistOutcome(artist_id=int(item["artist_id"]), name=str(item["name"]), batch_id=batch_id,
                                     resolve_status="failed", fetched_at=_now(), wanted=per_artist,
                                     error=f"{type(exc).__name__}: {exc}"[:1000])
+        if not surprise and outcome.outage and _failed(outcome):  # the provider's failure or the artist's: known
+            with lock:  # once the batch is done (is the provider down?)
+                deferred.append(outcome)
+            return
+        finish(outcome, surprise)
+
+    def finish(outcome: ArtistOutcome, surprise: bool = False) -> None:
         key = write_journal(store, outcome)
+        if not surprise:  # the journal holds what the progress noted
+            drop_progress(store, outcome.artist_id)
         all_failed = outcome.resolve_status == "failed" or (  # every provider failed, or every preview it tried
             bool(outcome.previews) and all(p.status == "failed" for p in outcome.previews))
         with lock:
@@ -447,6 +514,19 @@ def fetch_batch(
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acquire") as pool:
                 for future in [pool.submit(one, item) for item in artists]:
                     future.result()
+        down = _down(providers)
+        left: Counter[str] = Counter()
+        for outcome in deferred:
+            why = [name for name in outcome.outage if name in down]
+            if not why:  # a provider that is up failed for this artist: its failure counts
+                finish(outcome)
+                continue
+            # the provider is down, not the artist: no journal (nothing recorded, no attempt counted), its progress
+            # kept (the previews it stored are not fetched again): the next run asks it again
+            counts["artists_left"] += 1
+            left.update(why)
+            if on_artist is not None:
+                on_artist(outcome)
         if refused:  # the journals written before stay in the store: the next record() applies them
             raise refused[0]
         tried = counts.pop("artists_tried", 0)
@@ -457,4 +537,26 @@ def fetch_batch(
             for p in providers:
                 p.close()
     return {"batch_id": batch_id, "journals": sorted(journals), "artists": len(journals),
-            "counts": dict(counts), "errors": errors, "seconds": round(time.perf_counter() - started, 3)}
+            "counts": dict(counts), "errors": errors, "seconds": round(time.perf_counter() - started, 3),
+            "unavailable": {name: {**outage.summary(), "left": left[name]} for name, outage in down.items()}}
+
+
+def _failed(outcome: ArtistOutcome) -> bool:
+    """Whether ``outcome`` would count as a failed attempt of the artist: its lookup failed, or a preview did."""
+    return outcome.resolve_status == "failed" or any(p.status == "failed" for p in outcome.previews)
+
+
+def _down(providers: Sequence[Any]) -> dict[str, Any]:
+    """The providers taken as down in this run (their :class:`~musim.acquire.http.Outage`), by name."""
+    found = {}
+    for p in providers:
+        http = getattr(p, "http", None)
+        for outage in (http.outage, http.download_outage) if http is not None else ():
+            if outage.settle():  # its API, or its audio host
+                found.setdefault(p.name, outage)
+    return found
+
+
+def providers_down(providers: Sequence[Any]) -> list[str]:
+    """The names of ``providers`` taken as down in this run (see :class:`~musim.acquire.http.Outage`)."""
+    return list(_down(providers))

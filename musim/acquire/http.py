@@ -27,7 +27,7 @@ from tenacity import (
 )
 
 import musim
-from musim.acquire.errors import ProviderError, RateLimited
+from musim.acquire.errors import ProviderDown, ProviderError, RateLimited, is_outage
 from musim.acquire.models import scrub
 from musim.config import RateLimit, RetryPolicy
 from musim.params import whole_number
@@ -226,6 +226,82 @@ def call_with_retries(
         raise
 
 
+#: Calls to one provider in a row that end, after their retries, in an outage's failure (5xx, 429) before it is taken as
+#: down for the rest of the run (:class:`Outage`)
+OUTAGE_AFTER = 5
+
+
+class Outage:
+    """One provider's failures in this run, a circuit breaker in front of its calls (:meth:`HttpClient.call`).
+
+    A call that ends, after its retries, in a server error or a rate limit (:func:`~musim.acquire.errors.is_outage`)
+    lengthens the streak; an answer (a success, or a 4xx about the request) ends it; a network error does neither (an
+    unreached provider is :class:`~musim.acquire.errors.ProvidersUnreachable`'s). ``after`` failures in a row open the
+    breaker: from then on every call fails at once without a request (:class:`ProviderDown`) for the rest of the run.
+    The provider is :attr:`down` when the breaker is open, or when every call it got so far ended in such a failure
+    (it answered nothing). Thread-safe.
+    """
+
+    def __init__(self, provider: str, after: int | None = None) -> None:
+        self.provider = provider
+        self.after = OUTAGE_AFTER if after is None else after
+        self._lock = threading.Lock()
+        self.streak = 0
+        self.since: dt.datetime | None = None  # when the current streak began
+        self.reason: str | None = None  # its first failure
+        self.answered = 0
+        self.failed = 0
+        self.open = False
+
+    @property
+    def down(self) -> bool:
+        with self._lock:
+            return self.open or (self.failed > 0 and self.answered == 0)
+
+    def settle(self) -> bool:
+        """At the end of a batch: whether the provider is :attr:`down`; when it is, the breaker opens (it answered
+        nothing but failures: it is asked nothing more in this run either)."""
+        with self._lock:
+            self.open = self.open or (self.failed > 0 and self.answered == 0)
+            return self.open
+
+    def check(self, what: str) -> None:
+        """Raise :class:`ProviderDown` when the breaker is open (nothing is sent)."""
+        with self._lock:
+            if not self.open:
+                return
+            since, reason = self.since, self.reason
+        assert since is not None
+        raise ProviderDown(self.provider, f"{what} not sent: {self.provider} unavailable since "
+                                          f"{since:%Y-%m-%d %H:%M:%S} UTC ({reason})", since=since)
+
+    def answer(self) -> None:
+        with self._lock:
+            self.answered += 1
+            if not self.open:
+                self.streak, self.since, self.reason = 0, None, None
+
+    def failure(self, err: ProviderError) -> None:
+        with self._lock:
+            self.failed += 1
+            if self.open:
+                return
+            self.streak += 1
+            if self.since is None:
+                self.since, self.reason = dt.datetime.now(dt.UTC), err.reason
+            if self.streak < self.after:
+                return
+            self.open = True
+            since, reason = self.since, self.reason
+        log.warning("%s: %d calls in a row failed (since %s UTC, first: %s): asked nothing more in this run, its "
+                    "artists left for the next run", self.provider, self.after, f"{since:%Y-%m-%d %H:%M:%S}", reason)
+
+    def summary(self) -> dict[str, Any]:
+        """``{"since": ISO time, "reason": first failure}`` of the outage (for a run's summary)."""
+        with self._lock:
+            return {"since": self.since.isoformat() if self.since else None, "reason": self.reason}
+
+
 #: What a download's ``Content-Type`` says when the answer is a page, not audio (a 200 error page)
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json", "text/xml", "application/xml"})
 
@@ -267,6 +343,8 @@ class HttpClient:
         self.session = PoliteSession(RateLimiter(limit), timeout_s=timeout_s)
         self.download_session = PoliteSession(RateLimiter(download_limit), timeout_s=timeout_s)
         self._waited = threading.local()  # .until: when the pause this thread last waited out ends (monotonic)
+        #: the API's and the downloads' (another host: the provider's CDN) circuit breakers
+        self.outage, self.download_outage = Outage(provider), Outage(provider)
 
     def _sleep(self, seconds: float) -> None:
         """``sleep``, noting that this thread has waited until ``seconds`` from now (a retry's wait for the
@@ -275,9 +353,23 @@ class HttpClient:
         self.sleep(seconds)
         self._waited.until = max(getattr(self._waited, "until", float("-inf")), until)
 
-    def call(self, fn: Callable[[], T], *, what: str) -> T:
-        """Retry ``fn`` per this client's policy (for SDK calls such as spotipy's)."""
-        return call_with_retries(fn, provider=self.provider, policy=self.retry, what=what, sleep=self._sleep)
+    def call(self, fn: Callable[[], T], *, what: str, outage: Outage | None = None) -> T:
+        """Retry ``fn`` per this client's policy (for SDK calls such as spotipy's), behind a circuit breaker
+        (:class:`Outage`; default the API's: once open, :class:`ProviderDown` at once, nothing sent)."""
+        outage = outage or self.outage
+        outage.check(what)
+        try:
+            result = call_with_retries(fn, provider=self.provider, policy=self.retry, what=what, sleep=self._sleep)
+        except ProviderDown:
+            raise
+        except ProviderError as err:
+            if is_outage(err):
+                outage.failure(err)
+            elif err.status is not None:  # the provider answered (a 404, a page instead of JSON): it is up
+                outage.answer()
+            raise
+        outage.answer()
+        return result
 
     def wait_for_pause(self, session: requests.Session, what: str) -> None:
         """Before a request of ``session``: wait out a pause the provider asked for (``Retry-After``, told to this
@@ -365,7 +457,7 @@ class HttpClient:
                 raise
             return b"".join(chunks)
 
-        return self.call(attempt, what=what)
+        return self.call(attempt, what=what, outage=self.download_outage)
 
     def close(self) -> None:
         self.session.close()

@@ -5,6 +5,12 @@
 journals to the warehouse exactly once (their keys go into ``acquire_journal`` in the same transaction)
 and then deletes them. A process killed between fetching and recording therefore loses no download: the
 next ``plan`` or ``record`` applies the journals it left behind.
+
+While an artist is fetched, each preview finished (stored, or rejected) is noted at once in the artist's progress
+object (``acquire/progress/<artist_id>.json``), after its audio object is whole in the store: a process killed
+between two previews of an artist (no journal yet) leaves the ones done there, and the next fetch of that artist
+takes them from it instead of downloading them again (:func:`read_progress`). The progress goes once the artist's
+journal is written, or applied.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from musim.storage import DamagedObject, ObjectNotFound, ObjectStore
 log = logging.getLogger(__name__)
 
 JOURNAL_PREFIX = "acquire/journal/"
+PROGRESS_PREFIX = "acquire/progress/"
 SOURCES_PREFIX = "acquire/sources/"
 PREVIEW_PREFIX = "audio/previews"
 
@@ -88,6 +95,9 @@ class ArtistOutcome:
     match_method: str | None = None
     error: str | None = None
     unreachable: bool = False
+    #: the providers whose failure for this artist said the provider was failing (5xx, 429, taken as down), not the
+    #: artist: while one of them is down, a failure of the artist is left for the next run, not counted
+    outage: list[str] = field(default_factory=list)
     previews: list[PreviewOutcome] = field(default_factory=list)
 
     @property
@@ -113,6 +123,39 @@ def write_journal(store: ObjectStore, outcome: ArtistOutcome) -> str:
     data = json.dumps(scrub(outcome.to_json()), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     store.put_bytes(outcome.journal_key, data, content_type="application/json")
     return outcome.journal_key
+
+
+def progress_key(artist_id: int) -> str:
+    """Where the previews finished so far for ``artist_id`` are noted while it is fetched."""
+    return f"{PROGRESS_PREFIX}{int(artist_id)}.json"
+
+
+def write_progress(store: ObjectStore, artist_id: int, previews: Iterable[PreviewOutcome]) -> None:
+    """Note ``previews`` (finished: stored, or rejected) as the artist's progress (one object, replaced whole)."""
+    doc = {"artist_id": int(artist_id), "previews": [asdict(p) for p in previews]}
+    data = json.dumps(scrub(doc), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    store.put_bytes(progress_key(artist_id), data, content_type="application/json")
+
+
+def read_progress(store: ObjectStore, artist_id: int) -> dict[str, PreviewOutcome]:
+    """The previews an earlier, interrupted fetch of ``artist_id`` finished, by ``track_id`` (empty when none, or
+    when the progress object is damaged: those previews are then fetched again)."""
+    key = progress_key(artist_id)
+    try:
+        doc = store.get_json(key)
+    except ObjectNotFound:
+        return {}
+    except DamagedObject:
+        log.warning("acquire progress %s is not valid JSON; its previews are fetched again", store.url(key))
+        return {}
+    names = {f.name for f in fields(PreviewOutcome)}
+    found = [PreviewOutcome(**{k: v for k, v in p.items() if k in names}) for p in doc.get("previews") or []]
+    return {p.track_id: p for p in found}
+
+
+def drop_progress(store: ObjectStore, artist_id: int) -> None:
+    """Forget the artist's progress (its journal holds those previews now)."""
+    store.delete(progress_key(artist_id))
 
 
 def pending_journals(store: ObjectStore) -> list[str]:

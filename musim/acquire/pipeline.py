@@ -38,10 +38,11 @@ import duckdb
 
 from musim import serving, sql, warehouse
 from musim.acquire.errors import RERUN_LATER, NoProviderLeft, ProviderError, ProvidersUnreachable
-from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers
+from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers, providers_down
 from musim.acquire.journal import (
     PREVIEW_PREFIX,
     ArtistOutcome,
+    drop_progress,
     pending_journals,
     read_journals,
     write_sources_index,
@@ -248,6 +249,8 @@ def record(
                         previews["reused" if p.reused else p.status] += 1
     for key in applied + already:  # after the commit: a crash before this only leaves no-op journals
         store.delete(key)
+    for artist_id in {o.artist_id for _, o in journals}:  # a fetch killed before it dropped it: obsolete now
+        drop_progress(store, artist_id)
     return {"journals": len(applied), "already_applied": len(already), "artists": dict(artists),
             "previews": dict(previews)}
 
@@ -287,6 +290,10 @@ class AcquireSummary:
     #: artists that got nothing but failures (every provider failed, or every preview tried), and up to 3 reasons
     artists_all_failed: int = 0
     errors: list[str] = field(default_factory=list)
+    #: artists left for the next run because a provider was down (not recorded, no attempt counted)
+    left: int = 0
+    #: provider -> ``{"since", "reason", "left"}`` for each provider down in this run (see ``fetch_batch``)
+    unavailable: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def previews_per_s(self) -> float:
@@ -310,6 +317,15 @@ class AcquireSummary:
         self.bytes += c.get("bytes", 0)
         self.artists_all_failed += c.get("artists_all_failed", 0)
         self.errors += [e for e in fetched.get("errors") or () if e not in self.errors][:3 - len(self.errors)]
+        self.left += c.get("artists_left", 0)
+        for name, outage in (fetched.get("unavailable") or {}).items():
+            self.down(name, outage, outage.get("left", 0))
+
+    def down(self, provider: str, outage: Mapping[str, Any], left: int) -> None:
+        """Note ``provider`` down (its first ``since`` and ``reason`` kept) and ``left`` more artists it left."""
+        known = self.unavailable.setdefault(provider, {"since": outage.get("since"), "reason": outage.get("reason"),
+                                                       "left": 0})
+        known["left"] += left
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self) | {"previews_per_s": round(self.previews_per_s, 3)}
@@ -340,7 +356,9 @@ def acquire(
     whole batch (every artist tried failed on network errors), or every preview download of a batch failed on network
     errors with nothing stored (:class:`~musim.acquire.errors.PreviewsUnreachable`): that batch's artists and previews
     are recorded as failed (``musim acquire --retry`` plans them again), the batches left are not tried. A run where every artist failed otherwise returns
-    (``every_artist_failed``): the CLI exits 2 on it."""
+    (``every_artist_failed``): the CLI exits 2 on it. A provider down (server errors or rate limits only, or too many in
+    a row: see ``fetch_batch``) leaves the artists it failed for the next run, not counted (``left``, ``unavailable``);
+    once every provider is down the batches left are not tried, their artists left too; the CLI exits 2 on it."""
     settings = settings or get_settings()
     with one_at_a_time(settings.ensure_tmp(), "acquire", "`musim acquire`"):
         return _acquire(top_n, per_artist=per_artist, providers=providers, local_dir=local_dir,
@@ -365,7 +383,14 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
         built = _reachable(open_providers(providers, local_dir, acquire_settings, say_skipped=False),  # plan() said
                            (acquire_settings or settings.acquire).timeout_s)
         try:
-            for batch in batches:
+            for i, batch in enumerate(batches):
+                down = providers_down(built)
+                if down and len(down) == len(built):  # every provider down: asked nothing more, the rest left
+                    rest = sum(len(b["artists"]) for b in batches[i:])
+                    summary.left += rest
+                    for name in down:
+                        summary.down(name, summary.unavailable.get(name, {}), rest)
+                    break
                 try:
                     fetched = fetch_batch(batch, providers=built, store=store, concurrency=concurrency,
                                           on_artist=on_artist, then=_UNREACHABLE_THEN)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from musim.acquire.errors import NoProviderLeft, ProviderError, ProviderRefused
+from musim.acquire.errors import NoProviderLeft, ProviderDown, ProviderError, ProviderRefused, is_outage
 from musim.acquire.models import ArtistMatch, TrackCandidate
 
 if TYPE_CHECKING:
@@ -22,13 +22,15 @@ AttemptStatus = Literal["found", "no_match", "no_preview", "error"]
 @dataclass(frozen=True)
 class ProviderAttempt:
     """What one provider answered for one artist (``detail``: the match score or the error reason; ``network``:
-    an error because the provider was not reached, see :attr:`ProviderError.network`)."""
+    an error because the provider was not reached, see :attr:`ProviderError.network`; ``outage``: an error that says
+    the provider is failing whatever the artist, see :func:`~musim.acquire.errors.is_outage`)."""
 
     provider: str
     status: AttemptStatus
     detail: str = ""
     match: ArtistMatch | None = None
     network: bool = False
+    outage: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,10 @@ def resolve_artist(providers: Sequence[Provider], artist: str, *, limit: int = 3
             _leave_out(provider, err, providers)
             continue
         except ProviderError as err:
-            log.warning("%s failed for artist %r: %s", provider.name, artist, err.reason)
-            attempts.append(ProviderAttempt(provider.name, "error", err.reason, network=err.network))
+            if not isinstance(err, ProviderDown):  # said once, when its breaker opened
+                log.warning("%s failed for artist %r: %s", provider.name, artist, err.reason)
+            attempts.append(ProviderAttempt(provider.name, "error", err.reason, network=err.network,
+                                            outage=is_outage(err)))
             continue
         detail = f"{match.method} {match.score:.2f} {match.candidate.name!r}"
         if not tracks:

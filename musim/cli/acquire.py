@@ -73,6 +73,10 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if summary.left:  # a provider down left artists for the next run (not counted against them): one line, exit 2
+        from musim.acquire.errors import ProvidersUnavailable
+
+        raise ProvidersUnavailable(summary.unavailable)
     if summary.every_artist_failed:  # a failure as any other (README, Output): nothing on stdout, one line
         from musim.acquire.errors import AcquireFailed
 

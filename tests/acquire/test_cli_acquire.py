@@ -213,10 +213,10 @@ def test_credentials_the_token_url_refuses_stop_the_provider_at_once_and_its_art
 
 
 def test_a_run_where_every_artist_failed_exits_2(snapshot, fake_env, capsys):
-    """Every artist failed (the provider answered 500 to everything): `failed 2`, exit 0."""
+    """Every artist failed (the provider answered 500 to every artist's top tracks, its search answered): exit 2."""
     from tests.fakes.provider_server import Fault
 
-    fake_env.add_fault(r"^/deezer/", Fault("status", status=500))
+    fake_env.add_fault(r"^/deezer/artist/", Fault("status", status=500))
     for json_flag in ([], ["--json"]):
         code, out, err = run(capsys, "acquire", "--provider", "deezer", "--top", "2", "--max-attempts", "5",
                              *json_flag)
@@ -302,3 +302,27 @@ def test_the_summary_does_not_say_audio_was_acquired_when_none_was(snapshot, tmp
     first = out.splitlines()[0]
     assert code == 0 and first.startswith("tried 3 artists in ") and ": 0 previews downloaded (" in first
     assert "acquired" not in out and "matched 0, no match 3" in out
+
+
+def test_a_provider_down_is_one_line_exit_2_and_its_artists_stay_pending(snapshot, fake_env, capsys):
+    """Deezer answers 500 to everything: one line saying since when it is unavailable and how many artists are left
+    for the next run, nothing on stdout, exit 2; no artist counted failed, whatever --max-attempts."""
+    import re
+
+    from musim import warehouse
+    from tests.fakes.provider_server import Fault
+
+    fake_env.add_fault(r"^/deezer/", Fault("status", status=500))
+    for json_flag in ([], ["--json"]):
+        code, out, err = run(capsys, "acquire", "--provider", "deezer", "--top", "2", "--max-attempts", "1",
+                             *json_flag)
+        assert (code, out) == (2, "")
+        (line,) = [x for x in err.splitlines() if x.startswith("musim: error:")]
+        assert re.fullmatch(r"musim: error: deezer unavailable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(gave up after "
+                            r"\d attempts: HTTP 500 server error on GET /search/artist\), 2 artists left for the next run "
+                            r"\(not counted as failed attempts\)", line), line
+    with warehouse.writer() as con:
+        assert con.execute("SELECT status, attempts FROM acquire_artist").fetchall() == [("pending", 0)] * 2
+    fake_env.clear_faults()
+    code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "2", "--max-attempts", "1")
+    assert code == 0 and "6 previews downloaded" in out

@@ -298,3 +298,37 @@ def test_a_json_answer_cut_off_is_retried_a_web_page_is_not(provider_server, sle
         itunes.match_artist("Muse")
     assert info.value.reason == "invalid JSON from GET /search (text/html)" and not info.value.retryable
     assert provider_server.count(r"^/itunes/search$") == 1
+
+
+def test_calls_in_a_row_failing_on_the_server_open_the_breaker_and_an_answer_ends_a_streak(provider_server, sleeps,
+                                                                                           monkeypatch):
+    """The provider's circuit breaker: an answer about the request (a 404, Deezer's 'invalid query' code 600) ends a
+    streak of server errors; OUTAGE_AFTER 5xx in a row open it, and then nothing more is sent (ProviderDown); the
+    downloads' breaker is another one (the audio host)."""
+    from musim.acquire import http
+    from musim.acquire.errors import ProviderDown, is_outage
+
+    monkeypatch.setattr(http, "OUTAGE_AFTER", 3)
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+        breaker = deezer.http.outage
+        for fault in (Fault("status", status=502, times=3), Fault("status", status=404, times=1),
+                      Fault("status", status=503, times=6), Fault("deezer_error", code=600, times=1)):
+            provider_server.add_fault(r"^/deezer/search/artist$", fault)
+            with pytest.raises(ProviderError) as info:
+                deezer.match_artist("Muse")
+            assert is_outage(info.value) == (fault.kind == "status" and fault.status >= 500)
+            while fault.times:  # the 503s: twice
+                with pytest.raises(ProviderError):
+                    deezer.match_artist("Muse")
+        assert (breaker.streak, breaker.open, breaker.down) == (0, False, False)  # streaks of 1 and 2: never 3
+
+        provider_server.add_fault(r"^/deezer/search/artist$", Fault("status", status=500))
+        for _ in range(3):
+            with pytest.raises(ProviderError, match="HTTP 500"):
+                deezer.match_artist("Muse")
+        sent = provider_server.count(r"^/deezer/search/artist$")
+        with pytest.raises(ProviderDown, match=r"GET /search/artist not sent: deezer unavailable since .* UTC \(gave up "
+                                               r"after 3 attempts: HTTP 500 server error on GET /search/artist\)"):
+            deezer.match_artist("Muse")
+        assert provider_server.count(r"^/deezer/search/artist$") == sent and breaker.open and breaker.down
+        assert not deezer.http.download_outage.open  # the audio host is asked still

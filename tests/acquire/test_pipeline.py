@@ -153,16 +153,70 @@ def test_failed_is_retried_on_the_next_run_until_max_attempts(snapshot, fake_ser
 
 
 def test_an_artist_failing_every_run_is_given_up_after_max_attempts(snapshot, fake_server):
-    fake_server.add_fault(r"^/deezer/", Fault("status", status=500))
-    for attempt in (1, 2):
-        summary = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2)
-        assert (summary.planned, summary.artists_failed) == (1, 1)
-        assert rows("SELECT status, attempts FROM acquire_artist") == [("failed", attempt)]
-    assert acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2).planned == 0
+    """The provider fails for one artist only (a 500 on Radiohead's top tracks, every run) and answers the others: that
+    is the artist's failure, counted, and it is given up after --max-attempts."""
+    fake_server.add_fault(r"^/deezer/artist/1000/top$", Fault("status", status=500))  # Radiohead's, always
+    radiohead = "SELECT status, attempts FROM acquire_artist WHERE name = 'Radiohead'"
+    for attempt, planned in ((1, 2), (2, 1)):
+        summary = acquire(2, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2)
+        assert (summary.planned, summary.artists_failed, summary.left, summary.unavailable) == (planned, 1, 0, {})
+        assert rows(radiohead) == [("failed", attempt)]
+    assert acquire(2, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=2).planned == 0
+    assert rows("SELECT status FROM acquire_artist WHERE name = 'Beyoncé'") == [("downloaded",)]
     fake_server.clear_faults()
-    later = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=3)
+    later = acquire(2, providers=["deezer"], acquire_settings=fake_server.settings(), max_attempts=3)
     assert (later.planned, later.downloaded) == (1, 3)
-    assert rows("SELECT status, attempts, last_error FROM acquire_artist") == [("downloaded", 2, None)]
+    assert rows(radiohead.replace("attempts", "attempts, last_error")) == [("downloaded", 2, None)]
+
+
+def test_a_provider_answering_503_to_everything_is_down_not_the_artists(snapshot, fake_server, monkeypatch):
+    """Deezer answers 503 to every call for days: no artist's attempt is counted (none given up after --max-attempts
+    runs), the run stops asking it (a circuit breaker after calls in a row; a batch with nothing but its 503s), says it
+    is unavailable since when and leaves the artists for the next run, which gets them all once it is back."""
+    from musim.acquire import http
+
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
+    settings = fake_server.settings()  # 3 tries a call
+    as_set = http.OUTAGE_AFTER
+    monkeypatch.setattr(http, "OUTAGE_AFTER", 2)  # two calls in a row failed: asked nothing more
+    first = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1, concurrency=1)
+    assert fake_server.count(r"^/deezer/") == 2 * 3  # the first two artists' searches, then nothing
+    assert (first.planned, first.left, first.artists_failed, first.downloaded) == (5, 5, 0, 0)
+    outage = first.unavailable["deezer"]
+    assert outage["left"] == 5 and outage["reason"] == "gave up after 3 attempts: HTTP 503 server error on GET /search/artist"
+    monkeypatch.setattr(http, "OUTAGE_AFTER", as_set)
+    second = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1, batch_size=2)
+    assert fake_server.count(r"^/deezer/") == 2 * 3 + 2 * 3  # its first batch only: nothing but 503s, the rest untried
+    assert (second.planned, second.left, second.batches) == (5, 5, 3) and second.unavailable["deezer"]["left"] == 5
+    assert rows("SELECT status, attempts FROM acquire_artist") == [("pending", 0)] * 5  # nothing counted
+    assert rows("SELECT count(*) FROM preview") == [(0,)] and not list(open_store().list("acquire/journal/"))
+
+    fake_server.clear_faults()  # back: every artist is asked, although --max-attempts 1 runs have passed twice
+    back = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1)
+    assert (back.planned, back.downloaded, back.left, back.unavailable) == (5, 12, 0, {})
+    assert status_counts()["artists"]["downloaded"] == 4 and status_counts()["artists"]["no_match"] == 1
+
+
+def test_an_audio_host_answering_503_leaves_the_artists_and_keeps_what_they_stored(snapshot, fake_server, monkeypatch):
+    """The lookups answer, the preview host answers 503 from Beyoncé's second preview on (after Radiohead's three and
+    her first were stored): the host is down (downloads in a row failed), so no preview or artist is counted failed;
+    Beyoncé is left for the next run, which downloads only her two missing previews."""
+    from musim.acquire import http
+
+    monkeypatch.setattr(http, "OUTAGE_AFTER", 2)
+    beyonce = [fake_server._track_id("deezer", 1, j) for j in range(3)]
+    fake_server.add_fault(rf"^/audio/deezer/({beyonce[1]}|{beyonce[2]})\.mp3$", Fault("status", status=503))
+    settings = fake_server.settings()
+    first = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, concurrency=1, batch_size=1)
+    assert (first.downloaded, first.failed, first.left) == (3, 0, 1) and set(first.unavailable) == {"deezer"}
+    assert "HTTP 503 server error on preview of track" in first.unavailable["deezer"]["reason"]
+    assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "downloaded", "Beyoncé": "pending"}
+    assert rows("SELECT count(*) FROM preview WHERE status = 'failed'") == [(0,)]
+    fake_server.clear_faults()
+    again = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
+    assert (again.planned, again.downloaded, again.failed, again.left) == (1, 3, 0, 0)
+    assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in beyonce] == [1, 3 + 1, 3 + 1]  # the first: once
+    assert status_counts()["tracks"] == 6 and status_counts()["artists"]["downloaded"] == 2
 
 
 def test_provider_outage_fails_the_artist_and_the_next_provider_is_asked(snapshot, fake_server):
@@ -201,7 +255,7 @@ def test_a_retried_fetch_task_skips_the_artists_it_already_journaled(snapshot, f
 
 def test_retry_replans_artists_and_previews_failed_past_max_attempts(snapshot, fake_server):
     settings = fake_server.settings()
-    fake_server.add_fault(r"^/deezer/", Fault("status", status=500))  # the artist search fails: artist failed
+    fake_server.add_fault(r"^/deezer/artist/", Fault("status", status=500))  # the top tracks fail: artist failed
     fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=503))  # Radiohead #2: always
     acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
     assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "failed", "Beyoncé": "failed"}
@@ -484,3 +538,62 @@ def test_a_failed_song_the_provider_no_longer_lists_does_not_hold_a_slot_for_goo
     assert (second.planned, second.downloaded) == (1, 1)
     assert rows("SELECT title FROM track WHERE provider = 'deezer' ORDER BY title") == [("First Song",),
                                                                                          ("Third Song",)]
+
+
+def test_a_run_killed_between_two_previews_of_an_artist_fetches_only_the_one_left(snapshot, fake_server):
+    """`musim acquire` SIGKILLed while the artist's third preview is on its way (two stored, no journal yet): the next
+    run downloads the third only; the first two are taken from the store as the killed run noted them, never fetched
+    again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    radiohead = [fake_server._track_id("deezer", 0, j) for j in range(3)]
+    third = rf"^/audio/deezer/{radiohead[2]}\.mp3$"
+    fake_server.add_fault(third, Fault("slow", delay_s=30.0, times=1))  # held until the process is killed
+    env = dict(os.environ, **fake_server.env(), MUSIM_HTTP_TIMEOUT_S="60", MUSIM_RETRY_INITIAL_S="0.01",
+               MUSIM_RETRY_MAX_S="0.02", MUSIM_RETRY_JITTER_S="0")
+    proc = subprocess.Popen([sys.executable, "-m", "musim.cli", "acquire", "--provider", "deezer", "--top", "1",
+                             "--concurrency", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not fake_server.count(third) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake_server.count(third) == 1, proc.stderr.read().decode() if proc.poll() is not None else "no request"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in radiohead] == [1, 1, 1]
+    assert rows("SELECT count(*) FROM preview") == [(0,)]  # killed before its journal: nothing recorded
+
+    again = acquire(1, providers=["deezer"], acquire_settings=fake_server.settings())
+    assert (again.planned, again.failed) == (1, 0)
+    assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in radiohead] == [1, 1, 2]  # only the third again
+    assert rows("SELECT status, attempts FROM preview ORDER BY provider_rank DESC") == [("downloaded", 1)] * 3
+    assert status_counts()["tracks"] == 3 and status_counts()["artists"]["downloaded"] == 1
+    store = open_store()
+    assert not list(store.list("acquire/progress/")) and not list(store.list("acquire/journal/"))
+    assert all(store.stat(k).size == b for k, b in rows("SELECT object_key, bytes FROM preview"))
+
+
+def test_a_preview_noted_done_whose_object_is_not_whole_is_fetched_again(snapshot, fake_server):
+    """The progress of an artist killed mid-fetch names two stored previews, but the first one's object is cut short
+    (a store that kept half a write): only the intact one is taken; the cut one is downloaded and stored whole again."""
+    from musim.acquire.journal import read_journals, write_progress
+
+    settings = fake_server.settings()
+    (batch,) = plan(1, providers=["deezer"], acquire_settings=settings)
+    fetched = fetch_batch(batch, settings=settings)
+    store = open_store()
+    ((key, outcome),) = read_journals(store, fetched["journals"])
+    store.delete(key)  # as if killed before its journal: the progress had the first two
+    write_progress(store, outcome.artist_id, outcome.previews[:2])
+    cut = outcome.previews[0]
+    store.put_bytes(cut.object_key, store.get_bytes(cut.object_key)[: cut.bytes // 2])
+    again = fetch_batch(dict(batch, batch_id="again"), settings=settings)
+    assert again["counts"]["downloaded"] == 3
+    tracks = [p.provider_track_id for p in outcome.previews]
+    assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in tracks] == [2, 1, 2]
+    assert store.stat(cut.object_key).size == cut.bytes
