@@ -148,19 +148,26 @@ def test_the_raw_text_of_a_line_with_invalid_bytes_tells_its_bytes_exactly(tmp_p
 
 @pytest.mark.parametrize("fmt", ["360k", "1k"])
 def test_an_artist_name_with_a_control_character_is_rejected(tmp_path, fmt):
-    """NUL and C0 control characters loaded as artist names (nul\\x00band, an OSC escape that retitles a terminal)."""
-    names = ["nul\x00band", "\x1b]0;pwned\x07 Artist", "Foo\x0b", "\x01", "Del\x7fC1\x9b", "Good Artist"]
+    """NUL, C0 control characters and DEL loaded as artist names (nul\\x00band, an OSC escape that retitles a
+    terminal), and C1 ones (U+0080-U+009F), which were loaded: 'Guns N\\x92 Roses' is Windows-1252's curly quote
+    read as Latin-1, an artist apart from 'Guns N\u2019 Roses', and U+009B is a terminal's CSI. Each is rejected
+    with its reason, on both engines, in both formats; the right quote and the no-break space (U+00A0, just past
+    the C1 block) load."""
+    names = ["nul\x00band", "\x1b]0;pwned\x07 Artist", "Foo\x0b", "\x01", "Del\x7f", "Guns N\x92 Roses",
+             "\x9b31mRed", "Ellipsis\x85", "\x80uro", "Good Artist", "Guns N\u2019 Roses", "Sigur\u00a0R\u00f3s"]
     if fmt == "360k":
         lines = [f"{U1}\t{mbid}\t{name}\t3" for name in names for mbid in ("", MB_A)]
     else:
         lines = [f"user_000001\t2009-05-04T23:08:57Z\t{mbid}\t{name}\t\tTrack" for name in names for mbid in ("", MB_A)]
     result = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines), fmt=fmt)
-    assert (result.lines, result.loaded, result.rejected) == (12, 4, 8)
+    assert (result.lines, result.loaded, result.rejected) == (24, 6, 18)
     with warehouse.writer() as con:
         rejects = con.execute("SELECT line_no, reason FROM ingest_rejects ORDER BY line_no").fetchall()
-        stored = {r[0] for r in con.execute("SELECT name FROM artist").fetchall()}
-    assert rejects == [(n, "control character in artist name") for n in range(1, 9)]
-    assert stored <= {"Del\x7fC1\x9b", "Good Artist"} and "Good Artist" in stored
+        stored = {r[0] for r in con.execute("SELECT raw_name FROM artist_name_variant").fetchall()}
+    c1 = "C1 control character in artist name (U+0080-U+009F: Windows-1252 text read as Latin-1?)"
+    assert rejects == [(n, "control character in artist name") for n in range(1, 11)] + \
+        [(n, c1) for n in range(11, 19)]
+    assert stored == {"Good Artist", "Guns N\u2019 Roses", "Sigur\u00a0R\u00f3s"}
 
 
 def test_an_empty_profiles_file_is_refused(tmp_path):
