@@ -18,17 +18,35 @@ CREATE MACRO ingest_scratch.spelling_reason(name_raw, mbid_raw) AS
     -- empty: whitespace only, by the whitespace of the name's normal form (sql/ingest/load_dump.sql)
     CASE WHEN try_cast(trim(mbid_raw) AS UUID) IS NULL AND regexp_full_match(name_raw, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]*')
          THEN 'empty artist name and no valid MBID'
-         -- NUL and the other C0 control characters (a tab separates fields: never in a name) are no part of a
-         -- name, and a terminal would act on them where the name is shown
-         WHEN regexp_matches(name_raw, '[\x{00}-\x{08}\x{0A}-\x{1F}]') THEN 'control character in artist name' END;
+         -- NUL, the other C0 control characters (a tab separates fields: never in a name) and DEL are no part of
+         -- a name, and a terminal would act on them where the name is shown
+         WHEN regexp_matches(name_raw, '[\x{00}-\x{08}\x{0A}-\x{1F}\x{7F}]') THEN 'control character in artist name'
+         -- so are the C1 ones (U+0080-U+009F, CSI and OSC among them): in a name they are text written in
+         -- Windows-1252 and read as Latin-1 (its curly quotes, dashes, ellipsis and euro sign), so the name is
+         -- not the artist's; the line is rejected, as a byte that is not UTF-8 is
+         WHEN regexp_matches(name_raw, '[\x{80}-\x{9F}]')
+             THEN 'C1 control character in artist name (U+0080-U+009F: Windows-1252 text read as Latin-1?)' END;
 
 -- The check of a 1K event's timestamp (sql/ingest/stage_1k.sql; a line counts one play, its time is only checked):
 -- an ISO-8601 date and time, in the extended form (2009-05-04T23:08:57Z; a space for the T, seconds, a fraction
 -- and the zone, Z or +hh:mm, optional) or the basic one (20090504T230857Z); the regular expression picks the
 -- form, the cast checks the calendar (no 2009-02-30). A date alone is no time of a listening event; 2009/05/04
--- or 2009-5-4 1:2:3 are not ISO-8601, though DuckDB's cast alone reads them.
+-- or 2009-5-4 1:2:3 are not ISO-8601, though DuckDB's cast alone reads them. The cast takes any two digits for a
+-- zone offset's hours and minutes too (+99:00, +05:99): a real offset lies within -12:00..+14:00, its minutes
+-- below 60, and one that does not is rejected with its own reason.
+
+-- The zone offset of a time in one of the rule's two forms (+hh, +hh:mm or, in the basic form, +hhmm); NULL for any
+-- other value, and for Z or no zone.
+CREATE MACRO ingest_scratch.event_time_offset(t) AS
+    CASE WHEN regexp_full_match(t, '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?[+-][0-9]{2}(:[0-9]{2})?')
+              OR regexp_full_match(t, '[0-9]{8}T[0-9]{6}(\.[0-9]+)?[+-][0-9]{2}([0-9]{2})?')
+         THEN regexp_extract(t, '[+-][0-9:]+$') END;
+
 CREATE MACRO ingest_scratch.event_time_reason(time_raw) AS
-    CASE WHEN try_cast(CASE
+    CASE WHEN NOT regexp_full_match(coalesce(ingest_scratch.event_time_offset(trim(time_raw)), 'Z'),
+                                    'Z|\+((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?)|-((0[0-9]|1[01])(:?[0-5][0-9])?|12(:?00)?)')
+         THEN 'time-zone offset of the timestamp out of range (-12:00 to +14:00, minutes 00 to 59)'
+         WHEN try_cast(CASE
                            WHEN regexp_full_match(trim(time_raw), '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:[0-9]{2})?)?')
                                THEN trim(time_raw)
                            WHEN regexp_full_match(trim(time_raw), '[0-9]{8}T[0-9]{6}(\.[0-9]+)?(Z|[+-][0-9]{2}([0-9]{2})?)?')
@@ -57,8 +75,8 @@ CREATE MACRO ingest_scratch.event_time_reason_fast(time_raw) AS
 CREATE MACRO ingest_scratch.spelling_reason_fast(name_raw, mbid_raw) AS
     -- a name that starts with printable ASCII other than the space (! to ~) holds a character that is no
     -- whitespace: it is not empty, whatever its MBID (the rule's cast and expression would find that too); the
-    -- check for control characters is left (the rule's own)
-    CASE WHEN ascii(name_raw) BETWEEN 33 AND 126 AND NOT regexp_matches(name_raw, '[\x{00}-\x{08}\x{0A}-\x{1F}]')
+    -- check for control characters (C0, DEL, C1) is left (the rule's own)
+    CASE WHEN ascii(name_raw) BETWEEN 33 AND 126 AND NOT regexp_matches(name_raw, '[\x{00}-\x{08}\x{0A}-\x{1F}\x{7F}-\x{9F}]')
               THEN NULL
          ELSE ingest_scratch.spelling_reason(name_raw, mbid_raw) END;
 

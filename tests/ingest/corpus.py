@@ -23,13 +23,15 @@ QUIRK_LINES: list[bytes] = [x.encode() if isinstance(x, str) else x for x in [
     f"{U3}\t{MB_B}\tBar\t007", f"{U3}\t{MB_B}\tBar\t-0", f"{U3}\t{MB_B}\tBar\t1234567890123456789",
     f"{U3}\t{MB_B}\tBar\t123456789012345678", f"{U3}\t{MB_B}\tBar\t1_000", f"{U3}\t{MB_B}\tBar\t0x10",
     f"{U3}\t{MB_B}\tNul\x00Name\t2", "\ufeff" + f"{U3}\t{MB_B}\tBom\t2", f"{U1}\t{MB_C}\tBack to U1\t9",
-    f"{U1.upper()}\t{MB_C}\tUpper\t1", f"{U2}\t{MB_C}\t{'x' * 5000}\t1", b"\xed\xa0\x80\t\t\t1", b"\xc3",
+    f"{U1.upper()}\t{MB_C}\tUpper\t1", f"{U2}\t{MB_C}\t{'x' * 5000}\t1", f"{U3}\t{MB_B}\tGuns N\x92 Roses\t6",
+    f"{U3}\t\tDel\x7f\t-6", f"{U3}\t\t\x9b31mRed\tx", b"\xed\xa0\x80\t\t\t1", b"\xc3",
     f"{U2}\t{MB_C}\tend without newline\t8",
 ]]
 
 USERS = st.sampled_from([U1, U2, U3, "", " ", f" {U1} ", U1.upper(), "nothex" + "0" * 34, U2[:39]])
 MBIDS = st.sampled_from([MB_A, MB_B, "", "not-a-uuid", f" {MB_A} ", MB_A.upper()])
-NAMES = st.one_of(st.sampled_from(["Foo", "foo", " Foo  Fighters ", "[unknown]", "", "Björk", "\"quoted\"", "x" * 3000]),
+NAMES = st.one_of(st.sampled_from(["Foo", "foo", " Foo  Fighters ", "[unknown]", "", "Björk", "\"quoted\"", "x" * 3000,
+                                  "Guns N\x92 Roses", "Del\x7f", "\x85"]),
                   st.text(st.characters(codec="utf-8", exclude_characters="\t\n"), max_size=12))
 PLAYS = st.one_of(st.integers(-5, 10**6).map(str),
                   st.sampled_from(["", "007", "+5", "-0", " 7 ", "2.5", "1e3", "0x10", "1_000", "5x",
@@ -74,7 +76,8 @@ QUIRK_EVENTS: list[bytes] = [x.encode() if isinstance(x, str) else x for x in [
     *(f"user_000001\t{t}\t{MB_A}\tDeep Dish\t\tA" for t in [
         "2009-05-04 23:08:57.250+02:00", "2009-05-04T23:08", "20090504T230857Z", "20090504T230857+0200",
         "2009/05/04 23:08", "2009-5-4 1:2:3", "2009-05-04 23:08:57 Europe/Berlin", "0001-01-01", "-2009-05-04",
-        "2009-02-30T10:00:00Z", "20090230T100000Z", "2009-05-04T23:08:57z"]),
+        "2009-02-30T10:00:00Z", "20090230T100000Z", "2009-05-04T23:08:57z", "2009-05-04T23:08:57+99:00",
+        "2009-05-04T23:08:57+05:60", "2009-05-04T23:08:57-12:30", "20090504T230857+1400", "2009-05-04T23:08-12"]),
     f" user_000003 \t {_ISO} \t {MB_B} \t  Deep Dish  \t\t A ", f"user_000003\t{_ISO}\tnot-a-uuid\tQux\t\tA",
     f"user_000003\t{_ISO}\tnot-a-uuid\t  \t\tA", f"user_000003\t{_ISO}\t\t\t\tA", f"user_000003\t{_ISO}\t{MB_C}\t\t\tA",
     f"user_000003\t{_ISO}\t\t[unknown]\t\tA", f'user_000003\t{_ISO}\t\t"weird al" yankovic\t\tA',
@@ -90,9 +93,11 @@ TIMES_1K = st.one_of(st.sampled_from([_ISO, "2009-06-19T00:00:00Z", "2009-02-29T
                                       "2009-05-04T24:00:00Z", "2009-05-04T23:59:60Z", "0000-01-01T00:00:00Z",
                                       f" {_ISO}", f"{_ISO}\u00a0", "2009-05-04 23:08:57Z", "2009-05-04T23:08:57z",
                                       "20090504T230857Z", "2009-05-04T23:08:57.5+02:00", "2009/05/04 23:08:57",
-                                      "\uff12009-05-04T23:08:57Z", "", "yesterday", "2009-05-04"]),
+                                      "\uff12009-05-04T23:08:57Z", "", "yesterday", "2009-05-04",
+                                      "2009-05-04T23:08:57+14:00", "2009-05-04T23:08:57+14:01", "2009-05-04T23:08:57+99:00",
+                                      "2009-05-04T23:08:57-12:00", "20090504T230857-1201", "2009-05-04T23:08:57+05:99"]),
                      st.text(st.sampled_from("0123456789-:T Z+./"), max_size=24))
-NAMES_1K = st.one_of(NAMES, st.sampled_from([" Foo", "\u00a0Foo", "\u00a0", "\x01Foo", "\x0b", "\x1c\x1f", "\x7fFoo", "\x85",
+NAMES_1K = st.one_of(NAMES, st.sampled_from([" Foo", "\u00a0Foo", "\u00a0", "\x01Foo", "\x0b", "\x1c\x1f", "\x7fFoo", "\x85", "Foo\x92s", "\x9b1m",
                                             "\u2028", "\u3000", "\u200b", "!", "~", MB_A, f" {MB_A}"]))
 
 

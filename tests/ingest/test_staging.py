@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+import unicodedata
 from dataclasses import asdict
 from pathlib import Path
 from unittest import mock
@@ -181,13 +182,15 @@ def test_each_shortened_1k_check_gives_its_plain_rules_result_value_by_value():
                    SELECT v, NULL::VARCHAR AS m FROM (
                        SELECT left(base, k) || c || substr(base, k + 2) AS v
                        FROM (SELECT unnest(?::VARCHAR[]) AS base), (SELECT unnest(string_split(?, '')) AS c),
-                            range(0, 20) t(k)
+                            range(0, 25) t(k)
                        UNION ALL SELECT base FROM (SELECT unnest(?::VARCHAR[]) AS base)
-                   )""", [[ISO, "2009-02-28T23:59:59Z", "2008-02-29T00:00:00Z", "9999-12-31T23:59:59Z"], odd,
+                   )""", [[ISO, "2009-02-28T23:59:59Z", "2008-02-29T00:00:00Z", "9999-12-31T23:59:59Z",
+                           "2009-05-04T23:08:57+14:00", "2009-05-04 23:08-12:00", "20090504T230857+0530"], odd,
                           [ISO, f" {ISO}", f"{ISO} ", "2009-02-29T10:00:00Z", "2008-02-29T10:00:00Z", "2009-13-01T00:00:00Z",
                            "2009-12-32T00:00:00Z", "2009-05-04T24:00:00Z", "2009-05-04T23:60:00Z", "2009-05-04T23:59:60Z",
                            "0000-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "2009-05-04 23:08:57Z", "20090504T230857Z",
-                           "2009-05-04T23:08:57.5Z", "2009/05/04 23:08:57", "", " "]])
+                           "2009-05-04T23:08:57.5Z", "2009/05/04 23:08:57", "", " ", "2009-05-04T23:08:57+99:00",
+                           "2009-05-04T23:08:57+05:60", "2009-05-04T23:08:57-12:30", "20090504T230857+1401"]])
     assert con.execute("SELECT count(*) FROM names").fetchone()[0] > 2_000_000
     assert _differences(con, "names", "ingest_scratch.spelling_reason_fast(v, m)",
                         "ingest_scratch.spelling_reason(v, m)") == []
@@ -200,7 +203,8 @@ def test_each_shortened_1k_check_gives_its_plain_rules_result_value_by_value():
     assert _differences(con, "names", "ingest_scratch.spelling_reason_1k_line(v, m)",
                         "ingest_scratch.spelling_reason(v, m)") == \
         con.execute("SELECT v, m, NULL, ingest_scratch.spelling_reason(v, m) FROM names "
-                    "WHERE ascii(v) BETWEEN 33 AND 126 AND regexp_matches(v, '[\\x{00}-\\x{08}\\x{0A}-\\x{1F}]')").fetchall()
+                    "WHERE ascii(v) BETWEEN 33 AND 126 AND regexp_matches(v, '[\\x{00}-\\x{08}\\x{0A}-\\x{1F}\\x{7F}-\\x{9F}]')"
+                    ).fetchall()
     # and each shortcut's own values pass (were they never taken, the above would prove nothing)
     assert con.execute("SELECT ingest_scratch.spelling_reason_fast('Foo', ''), ingest_scratch.user_reason_1k_fast("
                        "'user_000001'), ingest_scratch.event_time_reason_fast(?)", [ISO]).fetchone() == (None,) * 3
@@ -247,7 +251,8 @@ def _edge_lines() -> list[str]:
     lines += [f"{u}\t{ISO}\t\tFoo\t\tTrack" for u in users]
     times = [f" {ISO}", f"{ISO} ", f"{ISO}\u00a0", "2009-02-29T10:00:00Z", "2008-02-29T10:00:00Z", "2009-05-04T24:00:00Z",
              "2009-05-04T23:59:60Z", "0000-01-01T00:00:00Z", "2009-05-04t23:08:57Z", "2009-05-04T23:08:57z",
-             "2009-05-04 23:08:57Z", "\uff12009-05-04T23:08:57Z", "2009-05-04T23:08:57", "2009-05-04T23:08:57+00:00"]
+             "2009-05-04 23:08:57Z", "\uff12009-05-04T23:08:57Z", "2009-05-04T23:08:57", "2009-05-04T23:08:57+00:00",
+             "2009-05-04T23:08:57+14:00", "2009-05-04T23:08:57+99:00", "20090504T230857-1230"]
     lines += [f"user_000003\t{t}\t\tFoo\t\tTrack" for t in times]
     many = [f"user_000004\t2009-05-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}Z\t\tArtist {i % 7}\t\tT"
             for i in range(3000)]
@@ -274,9 +279,9 @@ def _names_line(user: str, name: str, *, mbid: str = "", track: str = "Track", t
 
 
 def _control_character_lines() -> list[str]:
-    """Artist names with NUL and C0 control characters: on the first and the last line, many times over, of an
-    artist (MBID) also written clean, beside a clean spelling that differs only by the character, on lines
-    rejected for their user or time first; control characters in track names (not checked), DEL (not C0)."""
+    """Artist names with NUL, C0 control characters, DEL and C1 ones: on the first and the last line, many times
+    over, of an artist (MBID) also written clean, beside a clean spelling that differs only by the character, on
+    lines rejected for their user or time first; control characters in track names (not checked)."""
     clean = [_names_line(f"user_00000{1 + i % 5}", f"Artist {i % 9}", track=f"T{i}") for i in range(2500)]
     odd = [
         _names_line("user_000001", "Foo\x01", mbid=MB_A),  # MB_A is also "Foo", clean, below
@@ -291,6 +296,8 @@ def _control_character_lines() -> list[str]:
         _names_line("user_000005", " \x1cLeading space"),  # checked per line already
         _names_line("user_000005", "Line\x1e", mbid=MB_A),
         _names_line("user_000005", "Lone\rCR\x02"),
+        _names_line("user_000005", "Guns N\x92 Roses", mbid=MB_A),
+        _names_line("user_000005", "Guns N\u2019 Roses", track="Track\x92"),
     ]
     lines = clean[:1200] + odd + clean[1200:]
     return [_names_line("user_000009", "First\x08")] + lines + [_names_line("user_000009", "Last\x1a")]
@@ -312,19 +319,22 @@ def test_1k_artist_names_checked_per_spelling_reject_the_lines_the_plain_rule_do
     assert ran.count("ingest/names_per_line.sql") == 1
     assert ran.count("ingest/group_staged.sql") == 2
     control = "control character in artist name"
+    c1 = "C1 control character in artist name (U+0080-U+009F: Windows-1252 text read as Latin-1?)"
     odd = 1 + 1200 + 1  # the first line of the odd ones
     assert [(r[2], r[3]) for r in tables["ingest_rejects"]] == [
         (1, control), (odd, control), (odd + 2, control), (odd + 3, control),
         (odd + 5, "user id is not like user_000001 (the 1K dump's ids)"), (odd + 6, "timestamp is not an ISO-8601 time"),
-        (odd + 9, control), (odd + 10, control), (odd + 11, control), (len(lines), control)]
+        (odd + 8, control), (odd + 9, control), (odd + 10, control), (odd + 11, control), (odd + 12, c1),
+        (len(lines), control)]
     raws = {r[2]: r[4] for r in tables["ingest_rejects"]}
-    assert [raws[n] for n in (1, odd, odd + 5, len(lines))] == [lines[0], lines[odd - 1], lines[odd + 4], lines[-1]]
+    assert [raws[n] for n in (1, odd, odd + 5, odd + 12, len(lines))] == \
+        [lines[0], lines[odd - 1], lines[odd + 4], lines[odd + 11], lines[-1]]
     assert raws[odd + 11] == lines[odd + 10].replace("\r", " ")  # the lone CR's line, fixed by the pre-scan
-    assert (outcome["lines"], outcome["loaded"], outcome["rejected"]) == (len(lines), len(lines) - 10, 10)
+    assert (outcome["lines"], outcome["loaded"], outcome["rejected"]) == (len(lines), len(lines) - 12, 12)
 
 
 def test_a_1k_file_whose_names_pass_is_staged_once(tmp_path):
-    lines = [x for x in _control_character_lines() if not any("\x00" <= c <= "\x1f" and c != "\t" for c in
+    lines = [x for x in _control_character_lines() if not any(unicodedata.category(c) == "Cc" and c != "\t" for c in
                                                              x.split("\t")[3])]
     path = write_lines(tmp_path / "events.tsv", lines)
     (outcome, tables), ran = _runs(path, tmp_path / "fast")
