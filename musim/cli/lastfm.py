@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replace-profiles", action="store_true",
                    help="with --profiles: a dump ingested before with another profiles file gets these in their "
                    "place (and their rejected lines), in one transaction")
-    p.add_argument("--format", default="auto", choices=["auto", "360k", "1k"])
+    p.add_argument("--format", default="auto", choices=["auto", "360k", "1k"],
+                   help="the dump's format (default auto: from the file name, else its lines' field count)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_ingest)
 
@@ -109,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "`--json` and a shared name's note show)")
     p.add_argument("--mbid", metavar="MBID", help="the artist of this MusicBrainz id instead of a NAME")
     p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10; at most the build's k)")
-    p.add_argument("--metric", default="seed", choices=METRICS)
+    p.add_argument("--metric", default="seed", choices=METRICS, help="the co-listening metric ranked by (default seed)")
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest built)")
     p.add_argument("--audio", action="store_true", help="by sound: the published audio neighbours")
     p.add_argument("--model", metavar="VERSION", type=version, help="with --audio: this published version's neighbours "

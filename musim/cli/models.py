@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("version")
     p.add_argument("--metric", help="compare on this metric (default: the version's primary metric, `musim models "
                    "show` says which: nDCG against co-listening, auc by artist identity without listening data)")
-    p.add_argument("--confidence", type=open_share, default=0.95)
+    p.add_argument("--confidence", type=open_share, default=0.95,
+                   help="level of the paired difference's CI (default 0.95)")
     p.add_argument("--force", action="store_true", help="promote whatever the comparison says (recorded)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_promote)
@@ -194,7 +195,7 @@ def register_train(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--primary-metric", default="auto", choices=PRIMARY_METRIC_CHOICES, metavar="METRIC",
                    help="promotion metric: auto (the default: ndcg@10, @5 or @3; auc without listening data) or "
                         "one of the evaluation's metrics (precision@5, map, ...)")
-    p.add_argument("--k", type=positive, default=10, help="neighbours published per artist and track")
+    p.add_argument("--k", type=positive, default=10, help="neighbours published per artist and track (default 10)")
     p.add_argument("--no-publish", action="store_true", help="do not embed and publish the champion's neighbours")
     p.add_argument("--no-progress", action="store_true", help="no progress bar of the epochs")
     p.add_argument("--json", action="store_true")
@@ -382,8 +383,8 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
     who.add_argument("--baselines-only", action="store_true", help="no model: the baselines alone")
     p.add_argument("--baselines", default="random,mfcc,descriptors", type=may_be_empty,
                    help="comma-separated: random, mfcc (20 MFCC mean+std), descriptors, musly (libmusly timbre); "
-                        "\"\" for none")
-    p.add_argument("--n-boot", type=count(100, 1_000_000), default=1000, help="bootstrap resamples of the CIs")
+                        "\"\" for none (default random,mfcc,descriptors)")
+    p.add_argument("--n-boot", type=count(100, 1_000_000), default=1000, help="bootstrap resamples of the CIs (default 1000)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (decoding, featurising, musly, scoring; drawn on a terminal only)")
     p.add_argument("--json", action="store_true")

@@ -98,3 +98,25 @@ def test_promote_names_the_default_metric_of_label_free_versions():
     """It said the default metric was ndcg@10; a version evaluated without listening data is compared on auc."""
     text = " ".join(subparser("models", "promote").format_help().split())
     assert "primary metric" in text and "auc" in text and "ndcg@10)" not in text
+
+
+def _shown(value: object) -> set[str]:
+    """How a default may be written in a help text: `1000`, `1,000`; a whole float as an integer (`30`, `5`)."""
+    forms = {str(value)}
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        forms |= {str(value), f"{value:,}"}
+    return forms
+
+
+@pytest.mark.parametrize("command", commands())
+def test_every_option_with_a_default_says_it_in_its_help(command):
+    """`musim synth lastfm --help` showed `--users USERS` and `--artists ARTISTS` without a word (2000 and 400),
+    `models evaluate --baselines` listed musly among the choices but not that the default leaves it out, and
+    `similar --metric`, `ingest lastfm --format`, `models promote --confidence`, `models train --k`, `--n-boot`
+    named no default: a user reading `--help` could not tell what leaving an option out does."""
+    silent = [(a.option_strings[-1], a.default) for a in subparser(*command.split())._actions  # noqa: SLF001
+              if a.option_strings and a.default not in (None, False, argparse.SUPPRESS) and a.dest != "width"
+              and not any(form in (a.help or "") for form in _shown(a.default))]
+    assert silent == []
