@@ -110,7 +110,9 @@ def cmd_acquire(args: argparse.Namespace) -> int:
 def cmd_previews(args: argparse.Namespace) -> int:
     from musim.acquire.pipeline import list_previews
 
-    rows = list_previews(args.artist, all_statuses=args.all, limit=args.limit)
+    rows = list_previews(args.artist, all_statuses=args.all, limit=args.limit + 1 if args.limit else 0)
+    cut = bool(args.limit) and len(rows) > args.limit  # one row past the limit tells that more exist
+    rows = rows[:args.limit] if cut else rows
     if args.json:
         print_json(rows)
         return 0
@@ -125,5 +127,6 @@ def cmd_previews(args: argparse.Namespace) -> int:
     print_table(table, headers)
     artists_only = sum(r["title"] is None for r in rows)  # --all: artists that got no preview, with the reason
     without = f"; {counted(artists_only, 'artist')} without one" if artists_only else ""
-    print(f"({counted(len(rows) - artists_only, 'preview')}{without})", file=sys.stderr)
+    more = "; more exist: --limit 0 for all" if cut else ""
+    print(f"({counted(len(rows) - artists_only, 'preview')}{without}{more})", file=sys.stderr)
     return 0
