@@ -17,11 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--users", type=positive, default=2000, help="users of the dump (default 2000)")
     p.add_argument("--artists", type=positive, default=400, help="artists of the dump (default 400)")
     p.add_argument("--communities", type=positive, default=None, help="taste communities (default: by size, <= 12)")
-    p.add_argument("--quirks", type=share, default=0.0, help="share of lines given a real-dump quirk (e.g. 0.01)")
-    p.add_argument("--max-artists-per-user", type=count(1, 100_000), default=50, help="the real dump lists each user's top 50")
+    p.add_argument("--quirks", type=share, default=0.0, help="share of lines given a real-dump quirk (default 0: none; e.g. 0.01)")
+    p.add_argument("--max-artists-per-user", type=count(1, 100_000), default=50, help="artists listed per user (default 50: the real dump lists each user's top 50)")
     p.add_argument("--home-share", type=share, default=0.85,
                    help="share of a user's artists drawn from their own taste community (default 0.85)")
-    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--seed", type=seed, default=0, help="seeds the generator (default 0)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_synth_lastfm)
 
