@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "musim previews)")
     p.add_argument("--k", type=positive, default=10, help="neighbours to show (default 10)")
     p.add_argument("--model", metavar="VERSION", type=version, help="this published version's neighbours (default: the champion's, "
-                   "else the newest)")
+                   "else the version published last)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_similar_tracks)
 

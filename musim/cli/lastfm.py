@@ -114,7 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dump", help="dump id or unique prefix (default: the latest built)")
     p.add_argument("--audio", action="store_true", help="by sound: the published audio neighbours")
     p.add_argument("--model", metavar="VERSION", type=version, help="with --audio: this published version's neighbours "
-                   "(default: the champion's, else the newest)")
+                   "(default: the champion's, else the version published last)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similar)
 

@@ -123,3 +123,11 @@ def test_every_option_with_a_default_says_it_in_its_help(command):
               if a.option_strings and a.default is not None and a.default is not False
               and a.default != argparse.SUPPRESS and a.dest != "width" and not _names_default(a.help or "", a.default)]
     assert silent == []
+
+
+@pytest.mark.parametrize("command", ["similar", "similar-tracks"])
+def test_the_audio_model_default_is_the_version_published_last(command):
+    """`--model` said "default: the champion's, else the newest": without a champion it is the version published
+    last (README, Models; `musim.models.new_audio.serving_choice`), not the newest registered or trained."""
+    text = " ".join(next(a for a in subparser(command)._actions if "--model" in a.option_strings).help.split())  # noqa: SLF001
+    assert "else the version published last" in text and "newest" not in text
