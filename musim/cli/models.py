@@ -48,10 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = msub.add_parser("publish", help="serve a version: embed the catalogue, publish its audio neighbours",
                         description="Embed every track with features with VERSION (any family, champion or "
                                     "not), replace its family's rows of the audio neighbour tables, put its vectors "
-                                    "in the online store and publish a serving snapshot. The version published last "
-                                    "among the champions is the serving model: what `similar-audio` and `embed` use "
-                                    "without --family/--model; a version that is not a champion is queried with "
-                                    "--model VERSION.")
+                                    "in the online store and publish a serving snapshot. The serving model, what "
+                                    "`similar-audio` and `embed` use without --family/--model, is the champion "
+                                    "published last, else (no champion published) the version published last; any "
+                                    "other published version answers with --model VERSION.")
     p.add_argument("version", help="e.g. autoencoder-2 or cnn_classifier:champion")
     p.add_argument("--k", type=positive, default=10, help="neighbours per artist and track (default 10)")
     p.add_argument("--json", action="store_true")

@@ -131,3 +131,10 @@ def test_the_audio_model_default_is_the_version_published_last(command):
     last (README, Models; `musim.models.new_audio.serving_choice`), not the newest registered or trained."""
     text = " ".join(next(a for a in subparser(command)._actions if "--model" in a.option_strings).help.split())  # noqa: SLF001
     assert "else the version published last" in text and "newest" not in text
+
+
+def test_models_publish_says_what_serves_without_a_champion():
+    """It said a version that is no champion is queried with --model VERSION; without a published champion the version
+    published last is the serving model (`similar-audio` and `embed` answer by it with a note, README Models)."""
+    text = " ".join(subparser("models", "publish").description.split())
+    assert "else (no champion published) the version published last" in text
