@@ -170,7 +170,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def register_train(msub: argparse._SubParsersAction) -> None:
     p = msub.add_parser("train", help="train, evaluate, register and promote a model; publish the champion's neighbours",
                         description="One run of the nightly job in this process, for any family: the inputs of the "
-                                    "latest similarity build (checked by the training_split gate first), training, "
+                                    "latest similarity build (without listening data, the label-free families' "
+                                    "tracks judged by artist identity; checked by the training_split gate first), "
+                                    "training, "
                                     "evaluation against the baselines and the champion on the same held-out "
                                     "artists, registration, promotion, then the champion's embeddings and audio "
                                     "neighbours with a new serving snapshot.")

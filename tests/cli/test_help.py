@@ -138,3 +138,10 @@ def test_models_publish_says_what_serves_without_a_champion():
     published last is the serving model (`similar-audio` and `embed` answer by it with a note, README Models)."""
     text = " ".join(subparser("models", "publish").description.split())
     assert "else (no champion published) the version published last" in text
+
+
+def test_models_train_says_it_runs_without_listening_data():
+    """Its description named only "the inputs of the latest similarity build": README's library workflow trains
+    contrastive, autoencoder and descriptors with no dump at all, judged by artist identity."""
+    text = " ".join(subparser("models", "train").description.split())
+    assert "without listening data" in text and "artist identity" in text
