@@ -203,7 +203,10 @@ def build_docs(ctx) -> None:
 
 
 def _finite_or_text(value: Any) -> Any:
-    """``value`` with every NaN or infinite float (nested in lists, tuples, dicts) written as text."""
+    """``value`` with every NaN or infinite float (nested in lists, tuples, dicts) written as text, and numpy's
+    scalars as Python's (an aggregate's observed value is an ``np.int64``, which JSON would write as text)."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():  # a scalar (or 0-d array)
+        value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, (list, tuple)):
