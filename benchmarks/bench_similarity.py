@@ -134,7 +134,7 @@ machine was shared, load 8-11 on 2 cores; five interleaved pairs of fresh proces
 - Data Docs views with Jinja's bytecode cache (musim.quality.gx_views; Jinja's per-user folder in the temp dir,
   so it outlives the benchmark's fresh MUSIM_HOME): the templates compiled once per user, 0.15-0.2 -> 0.06-0.07 s;
 - together (GX imported before the gate): main-thread CPU 0.56-0.88 s -> 0.31-0.53 s (medians of nine pairs
-  0.70 -> 0.45); the gate's process CPU 1.18-1.69 s -> 0.92-1.38 s (1.45 -> 1.17); at load ~5, four pairs:
+  0.70 -> 0.45); the gate's process CPU 1.18-1.69 s -> 0.92-1.38 s (1.50 -> 1.17); at load ~5, four pairs:
   wall 1.22-2.11 s -> 0.91-2.35 s (medians 1.74 -> 1.33), Data Docs 0.20-0.35 -> 0.07-0.18 s.
 - measured and left: GX's BASIC result format for the row-level parts (-0.05 s: no value counts, so Data Docs
   would list sampled bad values without their counts); GX rebuilds each expectation's pydantic configuration
