@@ -121,6 +121,31 @@ build + gate level (5.1-5.4 s) with any preload, the priority only moving the im
 What is left: Great Expectations' import (2.6-2.9 s of CPU, which no idle core hides on two cores busy with
 the build) and its fixed cost per expectation (~15-20 ms, 24 expectations); writing rows (19.7M pairs, 39.5M
 lookup rows, ~25M rows/s here on two threads).
+The gate's fixed cost (1/4 scale, 4.7M pairs, GX imported first; CPU by time.thread_time/process_time, since the
+machine was shared, load 8-11 on 2 cores; five interleaved pairs of fresh processes, before -> after):
+- where the main thread's ~0.7 s of CPU went: GX validating the 15 one-row facts 0.17-0.25 s (~15 ms a fact: a
+  row-by-row expectation builds ~10 metrics, counts, lists, value counts, indexes, for one value), the 100,000-row
+  sample's 9 expectations 0.13-0.18 s (~0.1 s of it fixed: the same on one row), Data Docs 0.15-0.2 s (of which
+  Jinja compiling GX's ~34 page templates again in each build, a new environment per build, 0.1-0.15 s), the
+  parts' suites and definitions 0.04-0.05 s, the suites' import 0.05 s, context, upload and record ~0.05 s;
+- the facts checked by their value (registry.fact_between: GX's column maximum on the one-row frame, one
+  aggregate): 0.17-0.25 -> 0.05-0.06 s. Same expectations by name and description, same failure lines and
+  examples; a NULL or NaN fact now fails (it passed as "missing");
+- Data Docs views with Jinja's bytecode cache (musim.quality.gx_views; Jinja's per-user folder in the temp dir,
+  so it outlives the benchmark's fresh MUSIM_HOME): the templates compiled once per user, 0.15-0.2 -> 0.06-0.07 s;
+- together (GX imported before the gate): main-thread CPU 0.56-0.88 s -> 0.31-0.53 s (medians of nine pairs
+  0.70 -> 0.45); the gate's process CPU 1.18-1.69 s -> 0.92-1.38 s (1.50 -> 1.17); at load ~5, four pairs:
+  wall 1.22-2.11 s -> 0.91-2.35 s (medians 1.74 -> 1.33), Data Docs 0.20-0.35 -> 0.07-0.18 s.
+- measured and left: GX's BASIC result format for the row-level parts (-0.05 s: no value counts, so Data Docs
+  would list sampled bad values without their counts); GX rebuilds each expectation's pydantic configuration
+  ~170 times per validation (4,056 calls for 24 expectations; its code, not musim's); a process-wide GX context
+  (0.01-0.015 s: not worth sharing state between runs); the suites imported ahead (0.03-0.05 s, moved not cut);
+  mistune and jsonschema deferred as scipy.stats is (a gate with Data Docs reads neither): no change in six
+  interleaved imports (1.7-2.3 s of CPU either way).
+- build + gate as the CLI runs them (GX preloaded at nice 19), three interleaved pairs at load ~5: gate CPU
+  2.8-3.3 s before, 2.7-3.7 s after, walls 4-8.5 s: GX's import remainder (the most of it) swamps the 0.3 s.
+What is left: GX's import (2.6-2.9 s of CPU, the gate pays what the build's idle cores did not), the invariants'
+SQL and the sample's fetch (both grow with the pairs), GX's fixed ~10 ms per row-level expectation.
 """
 
 from __future__ import annotations

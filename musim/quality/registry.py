@@ -247,6 +247,23 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
                 description=description or f"whole-table invariants ({query})", facts=True)
 
 
+def fact_between(column: str, *, min_value: float | None = None, max_value: float | None = None,
+                 description: str) -> Any:
+    """The expectation that the whole-table fact ``column`` of a :func:`sql_invariants` part (one row) lies between
+    ``min_value`` and ``max_value`` (inclusive; None: unbounded), described by ``description``.
+
+    GX's column-maximum expectation: on one row the maximum is the fact's value, which a failure shows as its
+    observed value, as the row-by-row expectation did. GX computes one aggregate for it where the row-by-row
+    ``ExpectColumnValuesToBeBetween`` builds and resolves ~10 metrics (unexpected counts, lists, value counts,
+    indexes): ~5 ms of CPU per fact instead of ~15 (the similarity suite's 15 facts: ~0.07 s instead of ~0.22 s).
+    A fact the SQL left NULL or NaN fails here; the row-by-row expectation counted it as missing and passed.
+    """
+    import great_expectations.expectations as gxe
+
+    return gxe.ExpectColumnMaxToBeBetween(column=column, min_value=min_value, max_value=max_value,
+                                          description=description)
+
+
 def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, by_rowid: bool = False,
                params: Callable[[CheckContext], dict[str, Any]] | None = None,
                examples: Callable[[CheckContext, set[str]], dict[str, list[str]]] | None = None,

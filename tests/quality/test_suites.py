@@ -317,6 +317,54 @@ def test_bad_data_fails_its_suite(good, case, dataset, statements, column, examp
         assert example in shown, shown
 
 
+def _similarity_facts(con):
+    """The similarity suite's invariants part, its context and its one-row frame of facts (the real SQL's)."""
+    from musim.config import get_settings
+    from musim.quality.registry import CheckContext, Coverage, get_suite
+    from musim.similarity.build import resolve_dump
+
+    part = get_suite("similarity").parts[0]
+    ctx = CheckContext(con=con, thresholds=get_settings().quality, dump_id=resolve_dump(con, None))
+    (df,) = part.frames(ctx, Coverage())
+    return part, ctx, df
+
+
+def test_a_similarity_fact_the_sql_left_null_or_nan_fails(good):
+    """The similarity facts were checked by row-by-row expectations on their one-row frame, which count a NULL or
+    NaN value as missing and pass it: a fact the SQL could not compute passed the gate. Each fact is now checked
+    by its value (GX's column maximum, registry.fact_between): such a fact fails, named, with its value."""
+    import pandas as pd
+
+    from musim.quality import gx
+
+    with warehouse.writer() as con:
+        part, ctx, df = _similarity_facts(con)
+    context = gx.new_context(None)
+    ok = gx.PartValidator(context, "t.good", part.expectations(ctx), "r")
+    ok.validate(df)
+    assert len(ok.finish()) == 15 and all(o.success for o in ok.finish())
+    for i, value in enumerate((pd.array([None], dtype="Int64"), [float("nan")])):
+        bad = df.copy()
+        bad["catalogue_mismatches"] = value
+        validator = gx.PartValidator(context, f"t.bad{i}", part.expectations(ctx), "r")
+        validator.validate(bad)
+        failed = [o for o in validator.finish() if not o.success]
+        assert [o.columns for o in failed] == [["catalogue_mismatches"]], [o.label() for o in failed]
+
+
+def test_a_failed_similarity_fact_says_how_many_it_found(good):
+    """A failed fact's line gives its value as a count (``1 found``), with the examples its SQL shows."""
+    with warehouse.writer() as con:
+        con.execute("INSERT INTO artist_listeners SELECT * FROM artist_listeners WHERE artist_id = "
+                    "(SELECT min(artist_id) FROM artist_listeners)")
+    result = run(["similarity"]).results[0]
+    (failure,) = [f for f in result.failures if f.columns == ["duplicate_listeners"]]
+    assert failure.observed == [1] and failure.summary() == "invariants: one listeners row per artist (1 found)"
+    assert failure.line().startswith("invariants: one listeners row per artist | min_value=0.0 max_value=0.0 | "
+                                     "1 found; examples: ['artist ")
+    assert result.expectations == 24 and "invariants: one listeners row per artist (1 found)" in result.summary(9)
+
+
 def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):
     # 20 lines, 2 rejected (10 %): more than the default 1 %
     lines = [f"{U1 if i % 2 else U2}\t{MB_A if i % 3 else MB_B}\tArtist {i % 3}\t{i + 1}" for i in range(18)]
@@ -361,7 +409,9 @@ def _zero_columns(con, dump_id: str) -> set[tuple[str, str]]:
     for suite in all_suites().values():
         for part in suite.parts:
             for e in part.expectations(ctx):
-                if type(e).__name__ == "ExpectColumnValuesToBeBetween" and e.min_value == 0 and e.max_value == 0:
+                # a fact of a one-row frame is checked by its value (registry.fact_between: the column's maximum)
+                if type(e).__name__ in ("ExpectColumnValuesToBeBetween", "ExpectColumnMaxToBeBetween") \
+                        and e.min_value == 0 and e.max_value == 0:
                     found.add((suite.name, e.column))
     return found
 

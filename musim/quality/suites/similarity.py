@@ -13,7 +13,14 @@ sample of its rows was also checked row by row by GX: the same checks again on a
 
 from __future__ import annotations
 
-from musim.quality.registry import CheckContext, DatasetSuite, register, sql_invariants, table_rows
+from musim.quality.registry import (
+    CheckContext,
+    DatasetSuite,
+    fact_between,
+    register,
+    sql_invariants,
+    table_rows,
+)
 
 BOUNDED = ["seed", "jaccard", "cosine"]
 
@@ -25,16 +32,13 @@ def _has_build(ctx: CheckContext) -> str | None:
 
 
 def invariants(ctx: CheckContext) -> list:
-    import great_expectations.expectations as gxe
-
     f = ctx.facts()
 
     def zero(column: str, description: str):
-        return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0, description=description)
+        return fact_between(column, min_value=0, max_value=0, description=description)
 
     return [
-        gxe.ExpectColumnValuesToBeBetween(column="pair_rows", min_value=1,
-                                          description="the build has co-listened pairs to serve"),
+        fact_between("pair_rows", min_value=1, description="the build has co-listened pairs to serve"),
         zero("unordered_pairs", "pairs are stored once, artist_a < artist_b"),
         zero("pairs_out_of_order", "pairs stored once each, in pair order (artist_a, artist_b)"),
         zero("below_min_co_listeners", f"pairs have >= {f['min_co_listeners']} co-listeners (the build's threshold)"),
@@ -49,8 +53,8 @@ def invariants(ctx: CheckContext) -> list:
         zero("catalogue_out_of_range", "catalogue scores in range (pmi = ln lift, co-listeners >= 1)"),
         zero("catalogue_mismatches", "catalogue scores equal the metrics of the same stored pair"),
         zero("catalogue_missing_pairs", "every catalogue pair above the threshold is a stored pair"),
-        gxe.ExpectColumnValuesToBeBetween(column="catalogue_artists", min_value=0, max_value=f["catalogue_size"],
-                                          description=f"at most catalogue_size = {f['catalogue_size']} artists"),
+        fact_between("catalogue_artists", min_value=0, max_value=f["catalogue_size"],
+                     description=f"at most catalogue_size = {f['catalogue_size']} artists"),
     ]
 
 
