@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 
 from musim import sql
 from musim.features import BuildOptions, FeatureService, build, get_training_frame, register_service
@@ -193,10 +194,50 @@ def test_a_rejection_copied_onto_a_track_whose_other_audio_had_a_value_since_end
     assert np.isnan(desc(None)).all()
     assert not np.isnan(desc(with_b)).any()
     assert np.isnan(desc(rejected)).all()
-    assert [list(_entities(con, t)["track_id"]) for t in (rejected, with_b, None)] == [[], [], []]
+    # with B's value current x is in (its readers serve B; A's rejection is not of the audio it had then)
+    assert [list(_entities(con, t)["track_id"]) for t in (rejected, with_b, None)] == [[], ["x"], []]
+
+
+def _new_audio(con, store, track, data, duration_s):
+    """The track has new audio (a library re-add, a new preview): its object, sha256 and duration; its old audio's
+    rows stay (they are that audio's)."""
+    info = store.put_content_addressed(data, prefix="audio/previews", ext="wav")
+    con.execute("UPDATE track SET object_key = ?, sha256 = ?, duration_s = ?, excerpt_duration_s = ? "
+                "WHERE track_id = ?", [info.key, info.sha256, duration_s, duration_s, track])
+
+
+@pytest.mark.parametrize(("bad", "reason"), [(lambda: _clip_bytes(2.0), "too_short"),
+                                             (silent_bytes, "silent")], ids=["too_short", "silent"])
+def test_a_track_rejected_for_its_old_audio_is_in_once_its_new_audio_is_accepted(catalogue, con, store, bad, reason):
+    """t1's audio A is rejected (too short, or silent), then pinned; t1 gets audio B (good), which the next build
+    accepts. A's rejections stay in feature_reject (they are A's verdict) but every reader serves B's values: the
+    current set has t1 with them, the set pinned between the two still leaves t1 out."""
+    catalogue.add("t1", 1, bad(), duration_s=2.0 if reason == "too_short" else 6.0)
+    catalogue.add_clip("t2", 2, community=3)
+    assert _build(con, store).rejects_by_reason == {reason: 2}
+    at = _pin(con, "pinned")
+    before = _training_set(con, "pinned")
+    assert before[0] == ["t2"]
+
+    _new_audio(con, store, "t1", _clip_bytes(6.0), 6.0)
+    result = _build(con, store)
+    assert result.computed == 2 and not result.rejects_by_reason
+    assert con.execute("SELECT count(*) FROM feature_reject WHERE track_id = 't1'").fetchone()[0] == 2
+
+    assert list(_entities(con, None)["track_id"]) == ["t1", "t2"]
+    register_service(con, FeatureService("current", tuple(VIEWS)))
+    ids, desc, mel = _training_set(con, "current")
+    assert ids == ["t1", "t2"] and not np.isnan(desc).any() and all(mel)
+    assert _online(con, None)[0] == ["t1", "t2"]
+    assert list(_entities(con, at)["track_id"]) == ["t2"]
+    _assert_same(before, _training_set(con, "pinned"))
 
 
 def _long_clip():
+    return _clip_bytes(12.0)
+
+
+def _clip_bytes(duration):
     from tests.features.helpers import clip, encode
 
-    return encode(clip(4, 1004, 2, 12.0))
+    return encode(clip(4, 1004, 2, duration))
