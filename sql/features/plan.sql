@@ -13,6 +13,33 @@ FROM feature_reject
 WHERE reason <> 'missing object'
   AND NOT (reason = 'too_short' AND coalesce(min_duration_s, 0) > $min_duration_s);
 
+-- A track back on audio whose final rejection is older than a value of the track (other audio: A rejected, then B
+-- accepted, then A again) is not examined again, and that rejection alone would leave B's value its newest row: every
+-- reader (and the training sets, sql/quality/training_entities.sql) would serve B's values for a track whose audio is
+-- A. The rejection is the track's verdict again from now: the old row goes to the history for its moments
+-- (feature_superseded, migration 033) and the row is of this run and now, as record.sql does for a rejection
+-- recorded again after a value. ($recompute tracks are examined again: record.sql does it for them.)
+CREATE OR REPLACE TEMP TABLE fs_back_on_rejected AS
+SELECT r.kind, r.params_hash, r.track_id, r.audio_id
+FROM fs_final_reject r
+JOIN fs_track t ON t.track_id = r.track_id AND t.audio_id = r.audio_id
+JOIN fs_want w ON w.kind = r.kind AND w.params_hash = r.params_hash
+WHERE NOT list_contains($recompute::VARCHAR[], r.track_id)
+  AND EXISTS (SELECT 1 FROM feature_done d WHERE d.kind = r.kind AND d.params_hash = r.params_hash
+                                             AND d.track_id = r.track_id AND d.created_at > r.created_at);
+
+INSERT INTO feature_superseded (kind, params_hash, track_id, sha256, audio_id, run_id, created_at, superseded_at)
+SELECT r.kind, r.params_hash, r.track_id, r.sha256, r.audio_id, r.run_id, r.created_at, $now
+FROM feature_reject r
+JOIN fs_back_on_rejected b
+  ON b.kind = r.kind AND b.params_hash = r.params_hash AND b.track_id = r.track_id AND b.audio_id = r.audio_id
+ON CONFLICT DO NOTHING;
+
+UPDATE feature_reject SET run_id = $run_id, created_at = $now
+FROM fs_back_on_rejected b
+WHERE b.kind = feature_reject.kind AND b.params_hash = feature_reject.params_hash
+  AND b.track_id = feature_reject.track_id AND b.audio_id = feature_reject.audio_id;
+
 CREATE OR REPLACE TEMP TABLE fs_todo AS
 SELECT t.track_id, t.sha256, t.audio_id, t.object_key, t.whole, t.excerpt_offset_s, t.excerpt_duration_s,
        w.kind, w.params_hash

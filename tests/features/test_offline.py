@@ -475,3 +475,30 @@ def test_audio_rejected_again_after_another_audio_had_a_value_ends_that_value(ca
     assert con.execute("SELECT count(*) FROM descriptor_rows_read(NULL) WHERE track_id = 't1'").fetchone()[0] == 0
     assert np.isnan(_frame(con, missing_a, ("t1",))[0]).all()  # the first rejection still holds for its moments
     assert not np.isnan(_frame(con, with_b, ("t1",))[0]).any()  # and B's value for its own
+
+
+def test_a_value_and_a_rejection_of_the_same_moment_read_as_the_value_point_in_time_as_latest(catalogue, con, store):
+    """At the same moment a value wins over a rejection, in the point-in-time join (pit.sql) as in the latest read
+    (latest.sql). No build makes such a tie (a build stamps one moment per track and audio, and records a value or a
+    rejection of it), so it is constructed in the warehouse tables: t1's real log-mel row copied onto 200 tracks, each
+    with a rejection of another audio stamped with the value's very moment. The ASOF join took either row of a tie,
+    so about half of them read as rejected."""
+    from musim.features import BuildOptions, build
+    from musim.features.sources import load_latest
+
+    catalogue.add_clip("t1", 1, community=2)
+    build([d.track_log_mel], con=con, store=store, options=BuildOptions(workers=1, progress=False), publish=False)
+    key, made = con.execute("SELECT object_key, created_at FROM track_mel WHERE track_id = 't1'").fetchone()
+    tracks = [f"c{i:03d}" for i in range(200)]
+    for t in tracks:
+        con.execute("INSERT INTO track_mel SELECT * REPLACE (? AS track_id) FROM track_mel WHERE track_id = 't1'", [t])
+        con.execute("INSERT INTO feature_reject (kind, params_hash, track_id, sha256, audio_id, reason, detail, run_id, "
+                    "created_at) SELECT kind, params_hash, ?, 'other', 'other', 'silent', 'silent', run_id, created_at "
+                    "FROM track_mel WHERE track_id = 't1'", [t])
+    service = FeatureService("tie", (d.track_log_mel,))
+    assert list(get_training_frame(service, tracks, made, con=con)[MEL]) == [key] * 200
+    assert list(get_training_frame(service, tracks, None, con=con)[MEL]) == [key] * 200
+    assert list(get_training_frame(service, tracks, made - dt.timedelta(microseconds=1), con=con)[MEL]) == [None] * 200
+    load_latest(con, d.track_log_mel)
+    assert con.execute("SELECT count(*) FROM fs_latest WHERE payload = ? AND entity_key LIKE 'c%'",
+                       [key]).fetchone()[0] == 200

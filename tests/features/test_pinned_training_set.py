@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 
 from musim import sql
 from musim.features import BuildOptions, FeatureService, build, get_training_frame, register_service
@@ -183,7 +184,8 @@ def test_a_rejection_copied_onto_a_track_whose_other_audio_had_a_value_since_end
     con.execute("UPDATE track SET object_key = ?, sha256 = ?, duration_s = 6.0, excerpt_duration_s = 6.0 "
                 "WHERE track_id = 'x'", list(a))
     _same_audio_silent(catalogue, con, "y", 3, "x")
-    assert _build_min(con, store, 10.0, recompute=["y"]).rejects_by_reason == {"silent": 1}
+    # y rejected; x, back on A whose rejection is final under 10 s, has that rejection as of this build (plan.sql)
+    assert _build_min(con, store, 10.0, recompute=["y"]).rejects_by_reason == {"silent": 1, "too_short": 1}
     _build_min(con, store, 5.0)
 
     def desc(when):
@@ -193,10 +195,81 @@ def test_a_rejection_copied_onto_a_track_whose_other_audio_had_a_value_since_end
     assert np.isnan(desc(None)).all()
     assert not np.isnan(desc(with_b)).any()
     assert np.isnan(desc(rejected)).all()
-    assert [list(_entities(con, t)["track_id"]) for t in (rejected, with_b, None)] == [[], [], []]
+    # with B's value current x is in (its readers serve B; A's rejection is not of the audio it had then)
+    assert [list(_entities(con, t)["track_id"]) for t in (rejected, with_b, None)] == [[], ["x"], []]
+
+
+def _new_audio(con, store, track, data, duration_s):
+    """The track has new audio (a library re-add, a new preview): its object, sha256 and duration; its old audio's
+    rows stay (they are that audio's)."""
+    info = store.put_content_addressed(data, prefix="audio/previews", ext="wav")
+    con.execute("UPDATE track SET object_key = ?, sha256 = ?, duration_s = ?, excerpt_duration_s = ? "
+                "WHERE track_id = ?", [info.key, info.sha256, duration_s, duration_s, track])
+
+
+@pytest.mark.parametrize(("bad", "reason"), [(lambda: _clip_bytes(2.0), "too_short"),
+                                             (silent_bytes, "silent")], ids=["too_short", "silent"])
+def test_a_track_rejected_for_its_old_audio_is_in_once_its_new_audio_is_accepted(catalogue, con, store, bad, reason):
+    """t1's audio A is rejected (too short, or silent), then pinned; t1 gets audio B (good), which the next build
+    accepts. A's rejections stay in feature_reject (they are A's verdict) but every reader serves B's values: the
+    current set has t1 with them, the set pinned between the two still leaves t1 out."""
+    catalogue.add("t1", 1, bad(), duration_s=2.0 if reason == "too_short" else 6.0)
+    catalogue.add_clip("t2", 2, community=3)
+    assert _build(con, store).rejects_by_reason == {reason: 2}
+    at = _pin(con, "pinned")
+    before = _training_set(con, "pinned")
+    assert before[0] == ["t2"]
+
+    _new_audio(con, store, "t1", _clip_bytes(6.0), 6.0)
+    result = _build(con, store)
+    assert result.computed == 2 and not result.rejects_by_reason
+    assert con.execute("SELECT count(*) FROM feature_reject WHERE track_id = 't1'").fetchone()[0] == 2
+
+    assert list(_entities(con, None)["track_id"]) == ["t1", "t2"]
+    register_service(con, FeatureService("current", tuple(VIEWS)))
+    ids, desc, mel = _training_set(con, "current")
+    assert ids == ["t1", "t2"] and not np.isnan(desc).any() and all(mel)
+    assert _online(con, None)[0] == ["t1", "t2"]
+    assert list(_entities(con, at)["track_id"]) == ["t2"]
+    _assert_same(before, _training_set(con, "pinned"))
 
 
 def _long_clip():
+    return _clip_bytes(12.0)
+
+
+def _clip_bytes(duration):
     from tests.features.helpers import clip, encode
 
-    return encode(clip(4, 1004, 2, 12.0))
+    return encode(clip(4, 1004, 2, duration))
+
+
+def test_a_track_back_on_its_rejected_audio_is_out_from_the_build_that_sees_it(catalogue, con, store):
+    """x's audio A is rejected (silent), x gets audio B (accepted), then A again: A's rejection is final, so the build
+    examines nothing, and that rejection, older than B's value, left B's values served and x in the training sets for
+    a track whose audio is A. The build makes it x's verdict of now: the current set and reads leave x out, a set
+    pinned while B's value was current keeps x with it, one pinned at A's first rejection leaves it out."""
+    catalogue.add("x", 1, silent_bytes(), duration_s=6.0)
+    catalogue.add_clip("t2", 2, community=3)
+    a = con.execute("SELECT object_key, sha256 FROM track WHERE track_id = 'x'").fetchone()
+    assert _build(con, store).rejects_by_reason == {"silent": 2}
+    _pin(con, "rejected")
+    _new_audio(con, store, "x", _clip_bytes(6.0), 6.0)
+    assert _build(con, store).computed == 2
+    _pin(con, "with-b")
+    with_b = _training_set(con, "with-b")
+    assert with_b[0] == ["t2", "x"] and not np.isnan(with_b[1]).any() and all(with_b[2])
+
+    con.execute("UPDATE track SET object_key = ?, sha256 = ? WHERE track_id = 'x'", list(a))
+    result = _build(con, store)
+    assert result.planned == 0 and result.computed == 0  # A is not decoded again
+
+    assert list(_entities(con, None)["track_id"]) == ["t2"]
+    frame = get_training_frame(FeatureService("d", tuple(VIEWS)), ["x"], None, con=con)
+    assert np.isnan(frame[DESC].to_numpy(dtype=float)).all() and frame[MEL][0] is None
+    assert _online(con, None)[0] == ["t2"]
+    _assert_same(with_b, _training_set(con, "with-b"))
+    assert _training_set(con, "rejected")[0] == ["t2"]
+    assert con.execute("SELECT count(*) FROM feature_superseded WHERE track_id = 'x' AND object_key IS NULL "
+                       "AND vec IS NULL").fetchone()[0] == 2  # A's first rejections, for their moments
+    assert result.rejects_by_reason == {"silent": 2}  # the build's verdicts: x's rejections are of it now

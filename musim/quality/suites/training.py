@@ -2,11 +2,12 @@
 
 Training sets have no table: :func:`musim.features.get_training_frame` builds them on demand. This suite
 builds, for each service in ``feature_service``, the frame of the audio catalogue (every ``track``, with
-its ``artist_id``, except those feature extraction rejected with a reason in ``feature_reject``) at the service's
-pinned ``as_of`` (else now), and checks one fact row per service. A pinned service is checked on the tracks that
-were in the catalogue at its ``as_of`` (``track.added_at``): a track added since cannot have had features then,
-and a music folder keeps growing after its first model is trained; a track that was there and had no feature
-then is still a gap. The facts:
+its ``artist_id``, except those feature extraction had rejected at the service's pinned ``as_of``, else now:
+``sql/quality/training_entities.sql`` judges the rejections of ``feature_reject`` and ``feature_superseded`` as they
+stood then, of the audio the track had then) at that moment, and checks one fact row per service. A pinned
+service is checked on the tracks that were in the catalogue at its ``as_of`` (``track.added_at``): a track added
+since cannot have had features then, and a music folder keeps growing after its first model is trained; a track
+that was there and had no feature then is still a gap. The facts:
 one frame row per entity, every feature column present for at least ``training_feature_mostly`` of the
 rows, scalar and vector values finite, one vector length per column, tensor values are feature object
 keys. A scalars view's row is present when any of its columns holds a number: NaN in a column beside numbers
