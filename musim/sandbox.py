@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import os
 import pickle
 import re
@@ -376,15 +377,25 @@ def _worker(read_end: int, write_end: int, parent: int, mask: set[signal.Signals
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, which raises it
             answer = ("error", exc.with_traceback(None))
         try:
-            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            data = _dumps(answer)
         except Exception as exc:  # an unpicklable value or exception: its type and first line
-            data = pickle.dumps(("error", QueryError(f"the query failed: {first_line(exc)}")))
+            data = _dumps(("error", QueryError(f"the query failed: {first_line(exc)}")))
         with open(write_end, "wb", closefd=True) as out:
             out.write(data)
     except BaseException:  # noqa: BLE001 - nothing may escape into the parent's code
         code = 1
     finally:
         os._exit(code)
+
+
+def _dumps(answer: tuple[str, Any]) -> bytes:
+    """``answer`` pickled without the memo (a fetched result has no cycles; the memo of a million rows' objects made
+    pickling 4 times slower)."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(answer)
+    return out.getvalue()
 
 
 def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
