@@ -244,6 +244,16 @@ def test_a_worker_that_dies_is_one_line_and_leaves_nothing(snapshot_file, musim_
     assert spilled == "[]"
 
 
+def test_what_a_worker_spilled_goes_when_it_answers(snapshot_file, musim_home, monkeypatch):
+    """The worker exits without closing DuckDB (which would remove its spill folder): the parent removes it."""
+    monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "30MB")
+    monkeypatch.setenv("MUSIM_DUCKDB_THREADS", "1")
+    res = sandbox.query_file(snapshot_file, "SELECT i, repeat('x', 100) || i AS s FROM range(1000000) r(i) "
+                             "ORDER BY s DESC", max_rows=1)
+    assert res.rows == [(999999, "x" * 100 + "999999")] and res.truncated
+    assert not list(get_settings().tmp_dir.glob("duckdb-sandbox-*/*"))
+
+
 def test_query_file_in_a_worker_returns_what_runs_here(snapshot_file, monkeypatch):
     """The worker's answer (rows of every DuckDB type, a cut-off result, each error) is the in-process one."""
     forks = []
