@@ -10,15 +10,22 @@ and friends fail with a permission error) and ``lock_configuration = true`` (no 
 can undo it). On top of that, :func:`check_statement` lets exactly one statement through, and only one
 that reads: ``SELECT`` (with ``FROM``-first, ``DESCRIBE``, ``SHOW``, ``SUMMARIZE``, ``VALUES``, ``WITH``),
 ``EXPLAIN [ANALYZE]`` of a SELECT, and the read-only ``PRAGMA``\\s of :data:`READ_PRAGMAS`. :func:`run_query`
-returns at most ``max_rows`` rows and interrupts a query that runs longer than ``timeout_s``.
+returns at most ``max_rows`` rows and interrupts a query that runs longer than ``timeout_s``; :func:`query_file`
+(``musim sql``) runs it in a worker process, killed when DuckDB's interrupt has not stopped it a moment later (one
+long call of a scalar function never looks at it) or on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import os
+import pickle
 import re
+import select
+import shutil
+import signal
 import threading
 import time
 import uuid
@@ -26,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 
@@ -39,6 +46,9 @@ DEFAULT_MAX_ROWS = 1000
 DEFAULT_TIMEOUT_S = 30.0
 #: The longest time limit a query can be given (a timer of 1e10 s overflows: threading.TIMEOUT_MAX).
 MAX_TIMEOUT_S = 1e6
+#: Seconds a query past its time gets to stop at DuckDB's interrupt before its worker process is killed.
+INTERRUPT_GRACE_S = 1.0
+_PR_SET_PDEATHSIG = 1
 #: Seconds a reader waits for a writer holding the warehouse before giving up (tests lower it).
 LOCK_WAIT_S = 10.0
 #: PRAGMAs that only read (every other PRAGMA is refused; those that change settings are SET statements).
@@ -116,7 +126,7 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.DuckDBPyConnection:
+def _attach_read_only(path: Path, alias: str, settings: Settings, spill: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB with ``path`` attached read-only as ``alias`` (the default database),
     then locked down.
 
@@ -125,12 +135,13 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
 
     Private: DuckDB shares one instance per file within a process, and a locked configuration would
     leak into every other connection of this process to the same file (``warehouse.connect`` sets memory
-    and threads on each new connection); an instance of our own keeps the lock to ourselves.
+    and threads on each new connection); an instance of our own keeps the lock to ourselves. ``spill``: the spill
+    folder, where the caller chose it (a query worker's, chosen by its parent, which removes it).
     """
     con = duckdb.connect(":memory:")
     try:
         warehouse.configure(con, settings)
-        sql.run(con, "sandbox/temp_directory.sql", temp_directory=str(_spill_folder(settings)))
+        sql.run(con, "sandbox/temp_directory.sql", temp_directory=str(spill or _spill_folder(settings)))
         warehouse.opened(path)
         sql.run(con, "sandbox/attach.sql", path=str(path), alias=alias)
         return lock_down(con)
@@ -139,7 +150,8 @@ def _attach_read_only(path: Path, alias: str, settings: Settings) -> duckdb.Duck
         raise
 
 
-def open_sandbox(path: str | Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+def open_sandbox(path: str | Path, settings: Settings | None = None, *,
+                 _spill: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only, locked-down connection whose default database is the DuckDB file ``path`` (a published
     snapshot), attached as ``snapshot``.
 
@@ -150,7 +162,8 @@ def open_sandbox(path: str | Path, settings: Settings | None = None) -> duckdb.D
     if not path.is_file():
         raise NotFoundError(f"no snapshot file {path}: run `musim similarity build` (or `musim publish`)")
     settings = settings or get_settings()
-    return warehouse.open_waiting(lambda: _attach_read_only(path, SNAPSHOT_ALIAS, settings), path, 0.0, settings)
+    return warehouse.open_waiting(lambda: _attach_read_only(path, SNAPSHOT_ALIAS, settings, _spill), path, 0.0,
+                                  settings)
 
 
 def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckdb.DuckDBPyConnection:
@@ -236,8 +249,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | Non
         columns = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchmany(max_rows + 1) if max_rows else cur.fetchall()
     except duckdb.InterruptException:
-        raise QueryError(f"the query ran longer than {timeout_s:g} s and was stopped: narrow it, or raise the "
-                         "limit with --timeout SECONDS (0 = none)") from None
+        raise _timed_out(timeout_s) from None
     except duckdb.Error as exc:
         explained = warehouse.explain(exc, reading=reading)
         if explained is not None:
@@ -252,12 +264,152 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | Non
 
 def query_file(path: str | Path, query: str, *, max_rows: int | None = DEFAULT_MAX_ROWS,
                timeout_s: float | None = DEFAULT_TIMEOUT_S, settings: Settings | None = None) -> QueryResult:
-    """:func:`run_query` on a fresh sandbox of the DuckDB file ``path``, closed afterwards."""
+    """:func:`run_query` on a fresh sandbox of the DuckDB file ``path``, closed afterwards, in a worker process
+    that is killed if it outlives ``timeout_s`` by :data:`INTERRUPT_GRACE_S` (or on Ctrl-C).
+
+    DuckDB checks an interrupt only between chunks of rows: one long call of a scalar function (``levenshtein``
+    on two 60,000-character strings) ran 19 s past ``--timeout 2``, and Ctrl-C waited for it too. The worker is a
+    fork of this process (a few milliseconds: nothing is imported again); it dies with this process
+    (``PR_SET_PDEATHSIG``); what a killed one spilled is swept at once. A process with other Python threads (a
+    server) runs the query in-process instead, where DuckDB's interrupt is all there is: forking it could copy a
+    lock another thread holds.
+    """
+    settings = settings or get_settings()
+    check_statement(query)  # a refused statement needs no worker
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return _query_here(path, query, max_rows, timeout_s, settings)
+    return _query_in_worker(path, query, max_rows, timeout_s, settings)
+
+
+def _query_here(path: str | Path, query: str, max_rows: int | None, timeout_s: float | None,
+                settings: Settings) -> QueryResult:
     con = open_sandbox(path, settings)
     try:
         return run_query(con, query, max_rows=max_rows, timeout_s=timeout_s, reading=Path(path).resolve())
     finally:
         con.close()
+
+
+def _timed_out(timeout_s: float | None) -> QueryError:
+    return QueryError(f"the query ran longer than {timeout_s:g} s and was stopped: narrow it, or raise the limit "
+                      "with --timeout SECONDS (0 = none)")
+
+
+def _query_in_worker(path: str | Path, query: str, max_rows: int | None, timeout_s: float | None,
+                     settings: Settings) -> QueryResult:
+    """:func:`_query_here` in a forked child, which sends back its pickled result (or exception) through a pipe."""
+    spill = _spill_folder(settings)  # a folder of this process's own: it removes the worker's, however it ends
+    read_end, write_end = os.pipe()
+    parent = os.getpid()
+    pid, data, status = -1, None, 0
+    # Ctrl-C reaches the worker too (a terminal signals the whole group): it must not see one before it ignores them
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        with contextlib.suppress(OSError):  # no process to spare (EAGAIN, ENOMEM): in-process, below
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child (coverage does not follow a fork)
+            _worker(read_end, write_end, parent, mask, path, query, max_rows, timeout_s, settings, spill)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C meanwhile is raised here: the worker goes below
+        os.close(write_end)
+        write_end = -1
+        if pid > 0:
+            data = _receive(read_end, None if not timeout_s else time.monotonic() + timeout_s + INTERRUPT_GRACE_S)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for fd in (read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
+        if pid > 0:
+            if not data:  # past its time, Ctrl-C here (KeyboardInterrupt), or dead: the worker goes for sure
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            shutil.rmtree(spill, ignore_errors=True)  # what it spilled (it exits without closing DuckDB)
+    if pid < 0:
+        return _query_here(path, query, max_rows, timeout_s, settings)
+    if data is None:
+        raise _timed_out(timeout_s)
+    if not data:  # it died before answering: the OOM killer, a crash inside DuckDB
+        why = (f"signal {signal.Signals(-os.waitstatus_to_exitcode(status)).name}"
+               if os.WIFSIGNALED(status) else f"exit status {os.waitstatus_to_exitcode(status)}")
+        raise QueryError(f"the query's worker process died ({why}) before it answered: out of memory? Narrow the "
+                         "query (fewer columns, a WHERE, a LIMIT)")
+    try:
+        kind, value = pickle.loads(data)
+    except Exception as exc:  # an exception class that cannot be rebuilt from its pickle
+        raise QueryError(f"the query failed, and its answer could not be read back: {first_line(exc)}") from None
+    if kind == "error":
+        raise value
+    return value
+
+
+def _receive(fd: int, deadline: float | None) -> bytes | None:
+    """Everything the worker writes to ``fd`` until it closes it (``b""``: it died without a word); ``None`` if
+    nothing came by ``deadline`` (a monotonic time). Once its answer starts coming, it is read to the end."""
+    chunks: list[bytes] = []
+    while True:
+        if not chunks and deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _worker(read_end: int, write_end: int, parent: int, mask: set[signal.Signals], path: str | Path, query: str,
+            max_rows: int | None, timeout_s: float | None, settings: Settings,
+            spill: Path) -> NoReturn:  # pragma: no cover - the child
+    """The forked child: run the query, write ``pickle((kind, value))`` to ``write_end``, exit without returning
+    into the caller's code (nor running its ``atexit`` or ``finally`` blocks), and without closing DuckDB (the
+    snapshot is attached read-only; the parent removes ``spill``)."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        os.close(read_end)
+        _die_with(parent)
+        try:
+            con = open_sandbox(path, settings, _spill=spill)
+            answer: tuple[str, Any] = ("ok", run_query(con, query, max_rows=max_rows, timeout_s=timeout_s,
+                                                       reading=Path(path).resolve()))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, which raises it
+            answer = ("error", exc.with_traceback(None))
+        try:
+            data = _dumps(answer)
+        except Exception as exc:  # an unpicklable value or exception: its type and first line
+            data = _dumps(("error", QueryError(f"the query failed: {first_line(exc)}")))
+        with open(write_end, "wb", closefd=True) as out:
+            out.write(data)
+    except BaseException:  # noqa: BLE001 - nothing may escape into the parent's code
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _dumps(answer: tuple[str, Any]) -> bytes:
+    """``answer`` pickled without the memo (a fetched result has no cycles; the memo of a million rows' objects made
+    pickling 4 times slower)."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(answer)
+    return out.getvalue()
+
+
+def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
+    """Have the kernel kill this process when its parent dies, however it dies (Linux; elsewhere a worker whose parent
+    was killed runs until its query ends)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
 
 
 def _door_line(exc: duckdb.Error) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -12,7 +16,7 @@ import pytest
 
 from musim import sandbox, warehouse
 from musim.config import get_settings
-from musim.errors import BusyError, QueryError
+from musim.errors import BusyError, NotFoundError, QueryError
 
 
 @pytest.fixture
@@ -155,6 +159,123 @@ def test_run_query_interrupts_a_query_past_its_time(snapshot_file):
     forever = "SELECT count(*) FROM range(3000000) a, range(3000000) b WHERE a.range + b.range = 7"
     with pytest.raises(QueryError, match="ran longer than 0.2 s"):
         sandbox.query_file(snapshot_file, forever, timeout_s=0.2)
+
+
+#: One call of a scalar function that runs for minutes (levenshtein on two 400,000-character strings), inside which
+#: DuckDB never looks at an interrupt (whether it runs as the plan's one row or is folded while planning).
+LONG_CALL = "SELECT levenshtein(repeat('ab', 200000), repeat('ba', 200000)) AS d"
+#: Seconds a stopped query is given to be gone: far less than LONG_CALL takes, far more than a stop needs.
+GONE_WITHIN_S = 90
+
+
+def in_session(sid: int) -> list[str]:
+    """The processes still alive in session ``sid`` (the process started with start_new_session, and all it
+    started, children of a killed parent included): ``pid state command`` each."""
+    alive = []
+    for proc in Path("/proc").iterdir():
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:  # not a process, or gone meanwhile
+            continue
+        state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2:].split()[:4]
+        if proc.name.isdigit() and int(session) == sid and state != "Z":
+            alive.append(f"{proc.name} {state} {stat[stat.index('(') + 1:stat.rindex(')')]}")
+    return alive
+
+
+def worker_of(proc: subprocess.Popen, wait_s: float = 30.0) -> int | None:
+    """The pid of the first child ``proc`` starts (the query's worker), once it has one; ``None`` if it starts none
+    within ``wait_s`` (the query then runs in ``proc`` itself)."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError):
+            if kids := children.read_text().split():
+                return int(kids[0])
+        time.sleep(0.02)
+    return None
+
+
+_STOPPED = """
+import sys
+from musim import sandbox
+from musim.errors import QueryError
+try:
+    sandbox.query_file(sys.argv[1], sys.argv[2], timeout_s=float(sys.argv[3]))
+except QueryError as exc:
+    print(exc, flush=True)
+print(sorted(str(p) for p in sandbox.get_settings().tmp_dir.glob("duckdb-sandbox-*/*")), flush=True)
+"""
+
+
+def _stop(snapshot_file: Path, timeout: str, kill_worker: bool = False) -> list[str]:
+    proc = subprocess.Popen([sys.executable, "-c", _STOPPED, str(snapshot_file), LONG_CALL, timeout],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        if kill_worker:  # as the OOM killer would
+            worker = worker_of(proc)
+            assert worker is not None, "the query ran in the calling process"
+            os.kill(worker, signal.SIGKILL)
+        out, err = proc.communicate(timeout=GONE_WITHIN_S)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert in_session(proc.pid) == []
+    return out.splitlines()
+
+
+def test_a_long_single_call_is_stopped_for_sure(snapshot_file, musim_home):
+    """DuckDB looks at an interrupt only between chunks of rows: `levenshtein` on two 60,000-character strings ran
+    19 s past `--timeout 2`. Now the query runs in a worker process killed a grace period past its time, which
+    leaves no process and no spill folder behind."""
+    message, spilled = _stop(snapshot_file, "0.5")
+    assert message.startswith("the query ran longer than 0.5 s and was stopped: narrow it, or raise the limit "
+                              "with --timeout SECONDS")
+    assert spilled == "[]"
+    assert not list(get_settings().tmp_dir.glob("duckdb-sandbox-*"))
+
+
+def test_a_worker_that_dies_is_one_line_and_leaves_nothing(snapshot_file, musim_home):
+    """A worker killed from outside (the OOM killer) while the query ran, no time limit set: one line saying so."""
+    message, spilled = _stop(snapshot_file, "0", kill_worker=True)
+    assert message.startswith("the query's worker process died (signal SIGKILL) before it answered")
+    assert spilled == "[]"
+
+
+def test_what_a_worker_spilled_goes_when_it_answers(snapshot_file, musim_home, monkeypatch):
+    """The worker exits without closing DuckDB (which would remove its spill folder): the parent removes it."""
+    monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "30MB")
+    monkeypatch.setenv("MUSIM_DUCKDB_THREADS", "1")
+    res = sandbox.query_file(snapshot_file, "SELECT i, repeat('x', 100) || i AS s FROM range(1000000) r(i) "
+                             "ORDER BY s DESC", max_rows=1)
+    assert res.rows == [(999999, "x" * 100 + "999999")] and res.truncated
+    assert not list(get_settings().tmp_dir.glob("duckdb-sandbox-*/*"))
+
+
+def test_query_file_in_a_worker_returns_what_runs_here(snapshot_file, monkeypatch):
+    """The worker's answer (rows of every DuckDB type, a cut-off result, each error) is the in-process one."""
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or fork())
+    query = ("SELECT artist_id, name, 1.5::DECIMAL(4, 2) AS d, DATE '2024-01-02' AS day, INTERVAL 3 DAY AS span, "
+             "[artist_id, 2] AS l, {'k': name} AS s, NULL AS n, 'nan'::DOUBLE AS x, uuid() IS NOT NULL AS u "
+             "FROM artist ORDER BY artist_id")
+    res = sandbox.query_file(snapshot_file, query, max_rows=3, timeout_s=0)
+    con = sandbox.open_sandbox(snapshot_file)
+    try:
+        here = sandbox.run_query(con, query, max_rows=3)
+    finally:
+        con.close()
+    assert (res.columns, str(res.rows), res.truncated) == (here.columns, str(here.rows), here.truncated) == (
+        here.columns, str(here.rows), True)
+    for bad, kind in (("SELECT nope FROM artist", QueryError), ("DROP TABLE artist", QueryError)):
+        with pytest.raises(kind):
+            sandbox.query_file(snapshot_file, bad)
+    with pytest.raises(NotFoundError, match="no snapshot file"):
+        sandbox.query_file(snapshot_file.with_name("missing.duckdb"), "SELECT 1")
+    assert len(forks) == 3  # the refused DROP needs no worker
 
 
 HOLD = """

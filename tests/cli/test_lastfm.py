@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 
@@ -16,6 +19,7 @@ from musim import sandbox
 from musim.cli import main
 from tests.cli.conftest import BAD_LINE, BELL, BIDI, LONG, NUL, RED
 from tests.cli_output import run
+from tests.test_sandbox import GONE_WITHIN_S, LONG_CALL, in_session, worker_of
 
 # Anything a terminal would act on: C0 controls but the line feed, DEL, C1, bidi and other format controls.
 UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -138,6 +142,49 @@ def test_time_limit_stops_a_runaway_query(hostile, capsys):
     forever = "SELECT count(*) FROM range(2000000) a, range(2000000) b WHERE a.range + b.range = 7"
     code, _, err = run(capsys, "sql", forever, "--timeout", "0.3")
     assert code == 2 and "ran longer than 0.3 s and was stopped" in one_line_error(err) and "--timeout" in err
+
+
+def _long_call(*args: str) -> subprocess.Popen:
+    """``musim sql`` of one call that runs for minutes (:data:`tests.test_sandbox.LONG_CALL`), in a session of its
+    own, Ctrl-C doing what it does at a terminal."""
+    return subprocess.Popen([sys.executable, "-m", "musim.cli", "sql", LONG_CALL, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(timeout=GONE_WITHIN_S)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert in_session(proc.pid) == []  # the query's worker went with it
+    return proc.returncode, out, err
+
+
+def test_time_limit_stops_a_single_long_call(hostile):
+    """`--timeout 2` let `levenshtein` on two 60,000-character strings run 19 s: DuckDB's interrupt is not looked
+    at inside one call. Now the same line and status, and nothing left running or spilled."""
+    code, out, err = _finish(_long_call("--timeout", "0.5"))
+    assert code == 2 and out == ""
+    assert "ran longer than 0.5 s and was stopped" in one_line_error(err) and "--timeout" in err
+    assert not list((hostile.path / "tmp").glob("duckdb-sandbox-*"))
+
+
+def test_ctrl_c_stops_a_single_long_call(hostile):
+    """Ctrl-C waited for the call to end (minutes); now `musim: interrupted` and 130 at once, the worker gone."""
+    proc = _long_call("--timeout", "0")
+    worker_of(proc)  # its query is under way (or, if there is no worker, given the time to start)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the whole foreground group
+    code, out, err = _finish(proc)
+    assert (code, out, err) == (130, "", "musim: interrupted\n")
+    assert not list((hostile.path / "tmp").glob("duckdb-sandbox-*"))
+
+
+def test_no_time_limit_still_answers(hostile, capsys):
+    code, out, _ = run(capsys, "sql", "SELECT 42 AS x", "--timeout", "0", "--json")
+    assert code == 0 and json.loads(out)["rows"] == [{"x": 42}]
 
 
 def test_similar_k_is_checked_by_argparse(hostile, capsys):
