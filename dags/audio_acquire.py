@@ -20,6 +20,14 @@ artists and previews as failed (they stay retryable), and asks them again on its
 got an answer, or some download did, succeeds, its failures recorded. That and any other error of `fetch` (the
 object store unreachable) is retried, twice, a minute apart; if every try fails the run fails.
 
+A provider that is down (nothing but server errors and rate limits from it in a batch, or 5 calls in a row: its
+circuit breaker) is no artist's failure: `fetch` succeeds, the artists it left are not journaled (no attempt counted,
+they stay pending), `record` applies what was fetched, the quality check and `emit` run as for any partial run (the
+**previews** event only for what was stored), and `outage` fails the run, not retried, with the line of `musim
+acquire`: "deezer unavailable since 2026-01-02 03:04:05 UTC (...), N artists left for the next run (not counted as
+failed attempts) (not retried: the next audio_acquire run asks them again)". Each `fetch` task meets the outage anew
+(its own providers): a batch asks the provider until its breaker opens.
+
 `record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
 one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
 tracks) must pass before the **previews** asset is emitted, which schedules feature extraction; if it fails,
@@ -104,14 +112,14 @@ def audio_acquire():
 
     @task(pool="duckdb_writer", trigger_rule="none_failed")
     def record(fetched, params=None) -> dict:
-        from musim.acquire.pipeline import record, status_counts
+        from musim.acquire.pipeline import left_over, record, status_counts
 
         fetched = list(fetched or [])
         applied = record(fetched, max_attempts=params["max_attempts"])
         totals = status_counts()
         return {"batches": len(fetched), "journals": applied["journals"], **applied["previews"],
                 "tracks": totals["tracks"], "artists_with_tracks": totals["artists_with_tracks"],
-                **{f"artists_{k}": v for k, v in totals["artists"].items()}}
+                **{f"artists_{k}": v for k, v in totals["artists"].items()}, **left_over(fetched)}
 
     @task(pool="duckdb_writer")
     def check_quality(recorded: dict) -> dict:
@@ -130,7 +138,20 @@ def audio_acquire():
         yield Metadata(PREVIEWS, extra={**recorded, "quality_run": quality["run_id"]})
         return recorded
 
+    @task(retries=0)
+    def outage(recorded: dict) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from musim.acquire.errors import ProvidersUnavailable
+        from musim.acquire.pipeline import refuse_left_over
+
+        try:
+            refuse_left_over(recorded)
+        except ProvidersUnavailable as exc:  # no retry can bring the provider back: the next run asks them again
+            raise AirflowFailException(f"{exc} (not retried: the next audio_acquire run asks them again)") from None
+
     recorded = record(fetch.expand(batch=plan()))
     emit(recorded, check_quality(recorded))
+    outage(recorded)  # beside the gate and the event: what was stored is announced, the run still fails
 
 audio_acquire()
