@@ -25,8 +25,9 @@ circuit breaker) is no artist's failure: `fetch` succeeds, the artists it left a
 they stay pending), `record` applies what was fetched, the quality check and `emit` run as for any partial run (the
 **previews** event only for what was stored), and `outage` fails the run, not retried, with the line of `musim
 acquire`: "deezer unavailable since 2026-01-02 03:04:05 UTC (...), N artists left for the next run (not counted as
-failed attempts) (not retried: the next audio_acquire run asks them again)". Each `fetch` task meets the outage anew
-(its own providers): a batch asks the provider until its breaker opens.
+failed attempts) (not retried: the next audio_acquire run asks them again)". Each `fetch` task has its own
+providers: once the batches before it found every provider down, it asks nothing (its artists left too); a provider
+down while another is up is asked again by each batch until its breaker opens.
 
 `record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
 one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
@@ -98,13 +99,18 @@ def audio_acquire():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.acquire.errors import task_then
-        from musim.acquire.pipeline import fetch_batch
+        from musim.acquire.pipeline import fetch_in_run
         from musim.errors import ConfigError, ParameterError
 
         # an outage's message says whether this try is retried (not on the last: what to do then)
         then = task_then(ti.try_number, ti.max_tries) if ti is not None else None
+        # the batches fetched before this one (one at a time, in no set order): every map index's summary so far;
+        # once they found every provider down, nothing more is asked
+        pull = getattr(ti, "xcom_pull", None)
+        earlier = pull(task_ids="fetch") if pull is not None else None
         try:
-            return fetch_batch(batch, concurrency=params["concurrency"], then=then)
+            return fetch_in_run(batch, [earlier] if isinstance(earlier, dict) else list(earlier or []),
+                                concurrency=params["concurrency"], then=then)
         except (ConfigError, ParameterError) as exc:  # every provider refused musim (NoProviderLeft), a bad setting:
             # no retry can pass until it is fixed, so none is spent (a batch that reached no provider, or no preview's
             # host, raises ProvidersUnreachable, a MusimError but no ConfigError: retried, then the run fails)

@@ -58,7 +58,7 @@ from musim.params import Count, params_record
 from musim.scratch import one_at_a_time
 from musim.storage import ObjectStore, open_store
 
-__all__ = ["AcquireSummary", "acquire", "catalogue", "fetch_batch", "left_over", "list_previews", "plan", "record",
+__all__ = ["AcquireSummary", "acquire", "catalogue", "fetch_batch", "fetch_in_run", "left_over", "list_previews", "plan", "record",
            "refuse_left_over", "status_counts"]
 
 log = logging.getLogger(__name__)
@@ -265,6 +265,25 @@ def has_new_previews(recorded: dict[str, Any]) -> bool:
     """Whether a DAG run's ``record`` summary stored previews (downloaded, or taken over from identical audio):
     the ``previews`` asset's consumers (the feature build) have work only then."""
     return recorded.get("downloaded", 0) + recorded.get("reused", 0) > 0
+
+
+def fetch_in_run(batch: Mapping[str, Any], earlier: Iterable[Mapping[str, Any] | None] = (), *,
+                 concurrency: int = DEFAULT_CONCURRENCY, then: str | None = None,
+                 settings: AcquireSettings | None = None, store: ObjectStore | None = None) -> dict[str, Any]:
+    """:func:`fetch_batch` for one batch of a DAG run (a mapped ``fetch`` task, with its own providers), given the
+    summaries of the run's batches fetched before it (``earlier``; ``None`` for one not fetched yet). Once they found
+    every provider of the batch down, as :func:`acquire` does it asks nothing more: the batch's artists are left for
+    the next run (not journaled, no attempt counted), counted ``artists_left`` under each provider's outage."""
+    down = left_over(s for s in earlier if s)["unavailable"]
+    names = list(batch.get("providers") or ())
+    if not names or not all(name in down for name in names):
+        return fetch_batch(batch, settings=settings, store=store, concurrency=concurrency, then=then)
+    left = len(batch.get("artists") or ())
+    log.warning("acquire: batch %s not tried: %s down since an earlier batch", batch["batch_id"], ", ".join(names))
+    return {"batch_id": str(batch["batch_id"]), "journals": [], "artists": 0, "counts": {"artists_left": left},
+            "errors": [], "seconds": 0.0,
+            "unavailable": {name: {"since": down[name]["since"], "reason": down[name]["reason"], "left": left}
+                            for name in names}}
 
 
 def left_over(fetched: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from musim.acquire.pipeline import (
     acquire,
     catalogue,
     fetch_batch,
+    fetch_in_run,
     left_over,
     plan,
     record,
@@ -232,6 +233,16 @@ def test_the_dag_s_batches_left_by_a_provider_down_end_in_the_command_s_line(sna
                         r"server error on GET /search/artist\), 4 artists left for the next run \(not counted as failed "
                         r"attempts\)", str(caught.value)), str(caught.value)
     assert rows("SELECT status, attempts FROM acquire_artist") == [("pending", 0)] * 4  # nothing counted
+
+    asked = fake_server.count(r"^/deezer/")
+    again = plan(4, providers=["deezer"], batch_size=2, max_attempts=1, acquire_settings=settings)
+    first = fetch_in_run(again[0], [], settings=settings, concurrency=1)  # asked as fetch_batch: down again
+    assert first["counts"]["artists_left"] == 2 and fake_server.count(r"^/deezer/") > asked
+    asked = fake_server.count(r"^/deezer/")
+    second = fetch_in_run(again[1], [first, None], settings=settings, concurrency=1)  # every provider down: not asked
+    assert fake_server.count(r"^/deezer/") == asked and second["journals"] == []
+    assert left_over([first, second])["unavailable"]["deezer"]["left"] == 4
+    assert second["unavailable"]["deezer"]["since"] == first["unavailable"]["deezer"]["since"]
 
     fake_server.clear_faults()
     batches = plan(4, providers=["deezer"], batch_size=2, max_attempts=1, acquire_settings=settings)

@@ -98,6 +98,30 @@ def test_a_provider_down_records_what_was_fetched_announces_it_and_fails_the_run
 
 
 
+
+def test_the_batches_after_every_provider_was_found_down_ask_nothing(airflow, snapshot, fake_server):  # noqa: F811
+    """Deezer answers 503 to everything: the first batch's `fetch` finds it down; each mapped `fetch` has its own
+    providers, so every later batch asked it again (a run of 40 batches hammered it 40 times). Now, as `musim acquire`,
+    the batches after ask nothing, their artists left too; the run fails on the one line."""
+    env, log = airflow
+    env = {k: v for k, v in env.items() if k not in CREDENTIALS}
+    env.update(**fake_server.env(), **FAST, MUSIM_SERVING_DIR=str(snapshot), MUSIM_RETRY_ATTEMPTS="2")
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
+
+    with pytest.raises(embedded.AirflowRunError):
+        embedded.run_dag("audio_acquire", env, log, {"top_n": 3, "providers": ["deezer"], "batch_size": 1,
+                                                     "concurrency": 1})
+    text = log.read_text(errors="replace")
+    assert fake_server.count(r"^/deezer/") == 2, text[-3000:]  # Radiohead's search, 2 attempts; then nothing
+    states = dict(airflow_db(env, "SELECT task_id || ':' || map_index, state FROM task_instance "
+                                  "WHERE dag_id = 'audio_acquire'"))
+    assert states == {"plan:-1": "success", "fetch:0": "success", "fetch:1": "success", "fetch:2": "success",
+                      "record:-1": "success", "check_quality:-1": "success", "emit:-1": "skipped",
+                      "outage:-1": "failed"}, text[-3000:]
+    assert re.search(r"deezer unavailable since .* UTC \(gave up after 2 attempts: HTTP 503 server error on GET "
+                     r"/search/artist\), 3 artists left for the next run \(not counted as failed attempts\)", text)
+
+
 def _ingested_artists() -> None:
     """The snapshot's dump and artists in the test's own warehouse, as the ingest that built the snapshot left them."""
     from musim import warehouse
