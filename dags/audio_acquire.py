@@ -20,6 +20,15 @@ artists and previews as failed (they stay retryable), and asks them again on its
 got an answer, or some download did, succeeds, its failures recorded. That and any other error of `fetch` (the
 object store unreachable) is retried, twice, a minute apart; if every try fails the run fails.
 
+A provider that is down (nothing but server errors and rate limits from it in a batch, or 5 calls in a row: its
+circuit breaker) is no artist's failure: `fetch` succeeds, the artists it left are not journaled (no attempt counted,
+they stay pending), `record` applies what was fetched, the quality check and `emit` run as for any partial run (the
+**previews** event only for what was stored), and `outage` fails the run, not retried, with the line of `musim
+acquire`: "deezer unavailable since 2026-01-02 03:04:05 UTC (...), N artists left for the next run (not counted as
+failed attempts) (not retried: the next audio_acquire run asks them again)". Each `fetch` task has its own
+providers: once the batches before it found every provider down, it asks nothing (its artists left too); a provider
+down while another is up is asked again by each batch until its breaker opens.
+
 `record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
 one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
 tracks) must pass before the **previews** asset is emitted, which schedules feature extraction; if it fails,
@@ -90,13 +99,18 @@ def audio_acquire():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.acquire.errors import task_then
-        from musim.acquire.pipeline import fetch_batch
+        from musim.acquire.pipeline import fetch_in_run
         from musim.errors import ConfigError, ParameterError
 
         # an outage's message says whether this try is retried (not on the last: what to do then)
         then = task_then(ti.try_number, ti.max_tries) if ti is not None else None
+        # the batches fetched before this one (one at a time, in no set order): every map index's summary so far;
+        # once they found every provider down, nothing more is asked
+        pull = getattr(ti, "xcom_pull", None)
+        earlier = pull(task_ids="fetch") if pull is not None else None
         try:
-            return fetch_batch(batch, concurrency=params["concurrency"], then=then)
+            return fetch_in_run(batch, [earlier] if isinstance(earlier, dict) else list(earlier or []),
+                                concurrency=params["concurrency"], then=then)
         except (ConfigError, ParameterError) as exc:  # every provider refused musim (NoProviderLeft), a bad setting:
             # no retry can pass until it is fixed, so none is spent (a batch that reached no provider, or no preview's
             # host, raises ProvidersUnreachable, a MusimError but no ConfigError: retried, then the run fails)
@@ -104,14 +118,14 @@ def audio_acquire():
 
     @task(pool="duckdb_writer", trigger_rule="none_failed")
     def record(fetched, params=None) -> dict:
-        from musim.acquire.pipeline import record, status_counts
+        from musim.acquire.pipeline import left_over, record, status_counts
 
         fetched = list(fetched or [])
         applied = record(fetched, max_attempts=params["max_attempts"])
         totals = status_counts()
         return {"batches": len(fetched), "journals": applied["journals"], **applied["previews"],
                 "tracks": totals["tracks"], "artists_with_tracks": totals["artists_with_tracks"],
-                **{f"artists_{k}": v for k, v in totals["artists"].items()}}
+                **{f"artists_{k}": v for k, v in totals["artists"].items()}, **left_over(fetched)}
 
     @task(pool="duckdb_writer")
     def check_quality(recorded: dict) -> dict:
@@ -130,7 +144,20 @@ def audio_acquire():
         yield Metadata(PREVIEWS, extra={**recorded, "quality_run": quality["run_id"]})
         return recorded
 
+    @task(retries=0)
+    def outage(recorded: dict) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from musim.acquire.errors import ProvidersUnavailable
+        from musim.acquire.pipeline import refuse_left_over
+
+        try:
+            refuse_left_over(recorded)
+        except ProvidersUnavailable as exc:  # no retry can bring the provider back: the next run asks them again
+            raise AirflowFailException(f"{exc} (not retried: the next audio_acquire run asks them again)") from None
+
     recorded = record(fetch.expand(batch=plan()))
     emit(recorded, check_quality(recorded))
+    outage(recorded)  # beside the gate and the event: what was stored is announced, the run still fails
 
 audio_acquire()

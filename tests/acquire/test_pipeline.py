@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from musim import warehouse
-from musim.acquire.pipeline import acquire, catalogue, fetch_batch, plan, record, status_counts
+from musim.acquire.pipeline import (
+    acquire,
+    catalogue,
+    fetch_batch,
+    fetch_in_run,
+    left_over,
+    plan,
+    record,
+    refuse_left_over,
+    status_counts,
+)
 from musim.storage import open_store
 from tests.acquire.conftest import REAL
 from tests.fakes.provider_server import Fault
@@ -195,6 +207,50 @@ def test_a_provider_answering_503_to_everything_is_down_not_the_artists(snapshot
     back = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1)
     assert (back.planned, back.downloaded, back.left, back.unavailable) == (5, 12, 0, {})
     assert status_counts()["artists"]["downloaded"] == 4 and status_counts()["artists"]["no_match"] == 1
+
+
+def test_the_dag_s_batches_left_by_a_provider_down_end_in_the_command_s_line(snapshot, fake_server):
+    """The DAG's path (each batch fetched with its own providers, as each mapped `fetch` task is): Deezer answering
+    503 to everything left every artist of both batches, but `record` only applied what was fetched and the run ended
+    green. Now the batches' outages are merged (artists summed, the first `since`) and the run ends on the line of
+    `musim acquire`, after recording, with no attempt counted; a normal run passes."""
+    from musim.acquire.errors import ProvidersUnavailable
+
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
+    settings = fake_server.settings()  # 3 tries a call
+    batches = plan(4, providers=["deezer"], batch_size=2, max_attempts=1, acquire_settings=settings)
+    fetched = [fetch_batch(b, settings=settings, concurrency=1) for b in batches]
+    assert [f["unavailable"]["deezer"]["left"] for f in fetched] == [2, 2]
+    assert fetched[0]["unavailable"]["deezer"]["since"] < fetched[1]["unavailable"]["deezer"]["since"]
+    record(fetched, max_attempts=1)
+    recorded = left_over(reversed(fetched))  # in whatever order the batches come
+    assert recorded == {"artists_left": 4, "unavailable": {"deezer": {
+        "since": fetched[0]["unavailable"]["deezer"]["since"], "left": 4,
+        "reason": "gave up after 3 attempts: HTTP 503 server error on GET /search/artist"}}}
+    with pytest.raises(ProvidersUnavailable) as caught:
+        refuse_left_over(recorded)
+    assert re.fullmatch(r"deezer unavailable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(gave up after 3 attempts: HTTP 503 "
+                        r"server error on GET /search/artist\), 4 artists left for the next run \(not counted as failed "
+                        r"attempts\)", str(caught.value)), str(caught.value)
+    assert rows("SELECT status, attempts FROM acquire_artist") == [("pending", 0)] * 4  # nothing counted
+
+    asked = fake_server.count(r"^/deezer/")
+    again = plan(4, providers=["deezer"], batch_size=2, max_attempts=1, acquire_settings=settings)
+    first = fetch_in_run(again[0], [], settings=settings, concurrency=1)  # asked as fetch_batch: down again
+    assert first["counts"]["artists_left"] == 2 and fake_server.count(r"^/deezer/") > asked
+    asked = fake_server.count(r"^/deezer/")
+    second = fetch_in_run(again[1], [first, None], settings=settings, concurrency=1)  # every provider down: not asked
+    assert fake_server.count(r"^/deezer/") == asked and second["journals"] == []
+    assert left_over([first, second])["unavailable"]["deezer"]["left"] == 4
+    assert second["unavailable"]["deezer"]["since"] == first["unavailable"]["deezer"]["since"]
+
+    fake_server.clear_faults()
+    batches = plan(4, providers=["deezer"], batch_size=2, max_attempts=1, acquire_settings=settings)
+    fetched = [fetch_batch(b, settings=settings, concurrency=1) for b in batches]
+    record(fetched, max_attempts=1)
+    assert left_over(fetched) == {"artists_left": 0, "unavailable": {}}
+    refuse_left_over(left_over(fetched))  # returns: nothing left
+    assert status_counts()["artists"]["downloaded"] == 3
 
 
 def test_an_audio_host_answering_503_leaves_the_artists_and_keeps_what_they_stored(snapshot, fake_server, monkeypatch):

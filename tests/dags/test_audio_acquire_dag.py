@@ -49,6 +49,95 @@ def test_every_provider_refusing_fails_fetch_once_without_retries(airflow, snaps
     assert "not retried" in line and "not-the-secret" not in text
 
 
+
+def test_a_provider_down_records_what_was_fetched_announces_it_and_fails_the_run_in_one_line(  # noqa: F811
+        airflow, snapshot, fake_server):  # noqa: F811
+    """Deezer's audio host answers 503 to every preview of Beyoncé (the second batch, its own `fetch` task): the
+    host is down, so Beyoncé is left for the next run, no attempt counted. The run ended green (artists pending in
+    silence); now Radiohead's previews (the first batch) are recorded and announced, and the run fails, not retried,
+    on the line `musim acquire` ends with."""
+    env, log = airflow
+    env = {k: v for k, v in env.items() if k not in CREDENTIALS}
+    env.update(**fake_server.env(), **FAST, MUSIM_SERVING_DIR=str(snapshot))
+    beyonce = "|".join(str(fake_server._track_id("deezer", 1, j)) for j in range(4))
+    fake_server.add_fault(rf"^/audio/deezer/({beyonce})\.mp3$", Fault("status", status=503))
+    _ingested_artists()  # the quality gate's tracks belong to artists of the warehouse, as after an ingest
+
+    with pytest.raises(embedded.AirflowRunError):  # the run fails
+        embedded.run_dag("audio_acquire", env, log, {"top_n": 2, "providers": ["deezer"], "batch_size": 1,
+                                                     "concurrency": 1, "max_attempts": 1})
+    text = log.read_text(errors="replace")
+    tries = dict(airflow_db(env, "SELECT task_id || ':' || map_index, state || ' ' || try_number FROM task_instance "
+                                 "WHERE dag_id = 'audio_acquire'"))
+    assert tries == {"plan:-1": "success 1", "fetch:0": "success 1", "fetch:1": "success 1", "record:-1": "success 1",
+                     "check_quality:-1": "success 1", "emit:-1": "success 1", "outage:-1": "failed 1"}, text[-3000:]
+    assert "up_for_retry" not in text.lower()
+    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(1,)]  # Radiohead's previews, stored
+    said = [line for line in text.splitlines() if "deezer unavailable since" in line]
+    assert said, text[-3000:]
+    line = said[-1][said[-1].index("deezer unavailable since"):]
+    assert re.fullmatch(r"deezer unavailable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(gave up after \d+ attempts: "
+                        r"HTTP 503 server error on preview of track \d+\), 1 artist left for the next run \(not "
+                        r"counted as failed attempts\) \(not retried: the next audio_acquire run asks them again\)",
+                        line.strip()), line
+
+    from musim import warehouse
+
+    with warehouse.writer() as con:
+        assert dict(con.execute("SELECT name, status || ' ' || attempts FROM acquire_artist").fetchall()) == {
+            "Radiohead": "downloaded 0", "Beyoncé": "pending 0"}
+        assert con.execute("SELECT status, count(*) FROM preview GROUP BY ALL").fetchall() == [("downloaded", 3)]
+
+    fake_server.clear_faults()  # back: the next run gets Beyoncé's previews, and ends green as before
+    embedded.run_dag("audio_acquire", env, log, {"top_n": 2, "providers": ["deezer"], "batch_size": 1,
+                                                 "concurrency": 1, "max_attempts": 1})
+    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(2,)]
+    with warehouse.writer() as con:
+        assert dict(con.execute("SELECT name, status || ' ' || attempts FROM acquire_artist").fetchall()) == {
+            "Radiohead": "downloaded 0", "Beyoncé": "downloaded 0"}
+
+
+
+
+def test_the_batches_after_every_provider_was_found_down_ask_nothing(airflow, snapshot, fake_server):  # noqa: F811
+    """Deezer answers 503 to everything: the first batch's `fetch` finds it down; each mapped `fetch` has its own
+    providers, so every later batch asked it again (a run of 40 batches hammered it 40 times). Now, as `musim acquire`,
+    the batches after ask nothing, their artists left too; the run fails on the one line."""
+    env, log = airflow
+    env = {k: v for k, v in env.items() if k not in CREDENTIALS}
+    env.update(**fake_server.env(), **FAST, MUSIM_SERVING_DIR=str(snapshot), MUSIM_RETRY_ATTEMPTS="2")
+    fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
+
+    with pytest.raises(embedded.AirflowRunError):
+        embedded.run_dag("audio_acquire", env, log, {"top_n": 3, "providers": ["deezer"], "batch_size": 1,
+                                                     "concurrency": 1})
+    text = log.read_text(errors="replace")
+    assert fake_server.count(r"^/deezer/") == 2, text[-3000:]  # Radiohead's search, 2 attempts; then nothing
+    states = dict(airflow_db(env, "SELECT task_id || ':' || map_index, state FROM task_instance "
+                                  "WHERE dag_id = 'audio_acquire'"))
+    assert states == {"plan:-1": "success", "fetch:0": "success", "fetch:1": "success", "fetch:2": "success",
+                      "record:-1": "success", "check_quality:-1": "success", "emit:-1": "skipped",
+                      "outage:-1": "failed"}, text[-3000:]
+    assert re.search(r"deezer unavailable since .* UTC \(gave up after 2 attempts: HTTP 503 server error on GET "
+                     r"/search/artist\), 3 artists left for the next run \(not counted as failed attempts\)", text)
+
+
+def _ingested_artists() -> None:
+    """The snapshot's dump and artists in the test's own warehouse, as the ingest that built the snapshot left them."""
+    from musim import warehouse
+    from tests.acquire.conftest import DUMP, SNAPSHOT_ARTISTS
+
+    with warehouse.writer() as con:
+        con.execute("""INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected,
+                       plays_rows, users, artists, started_at, finished_at)
+                       VALUES (?, 1, 'plays.tsv', '360k', 1, 63, 63, 0, 63, 9, 10, now(), now())""", [DUMP])
+        for i, (name, placeholder, _listeners) in enumerate(SNAPSHOT_ARTISTS, start=1):
+            mbid = f"{i:08d}-0000-4000-8000-000000000000"
+            shown = mbid if name is None else name
+            con.execute("""INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder,
+                           first_dump_id) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                        [i, f"mbid:{mbid}", mbid, shown, " ".join(shown.lower().split()), placeholder, DUMP])
+
 CHILD = r"""
 import json, sys, types
 from airflow.sdk.exceptions import AirflowFailException
