@@ -433,8 +433,6 @@ def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs, *,
     train without listening data and the tracks to give an evaluation by artist identity
     (:func:`require_identity_queries`): both said before training, not after it.
     """
-    from musim.quality.suites.training_split import gate_split
-
     require_features_gate(con)
     if inputs.targets is None or inputs.split is None:
         from musim.models.families.base import need_listening
@@ -444,7 +442,23 @@ def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs, *,
                 need_listening(inputs, family)
         require_identity_queries(inputs)
         return None
-    return gate_split(con, split_payload(inputs), dump_id=inputs.dump_id)
+    return _gate_split(con, split_payload(inputs), dump_id=inputs.dump_id)
+
+
+def _gate_split(con: duckdb.DuckDBPyConnection, split: Any, *, dump_id: str | None) -> dict[str, Any]:
+    """The ``training_split`` suite on ``split``: its run id, Data Docs URL and the balance it reported; if it fails,
+    a :class:`QualityError` whose first line names the failed expectations and their counts, as every other gate's
+    does (:meth:`~musim.quality.runner.QualityRun.failed_line`; ``gate_split`` of the suite named the run only)."""
+    from musim.quality.runner import check_on
+    from musim.quality.suites.training_split import NAME
+
+    run = check_on(con, [NAME], dump_id=dump_id, payload={NAME: split})
+    if not run.success:
+        raise QualityError(f"the training-set quality gate failed for {run.failed_line()} (run {run.run_id}); nothing "
+                           f"was trained.\n{run.describe()}", run_id=run.run_id, failed=[r.dataset for r in run.failed])
+    balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
+    log.info("%s passed its quality gate (run %s): %s", split.description or "training split", run.run_id, balance)
+    return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
 
 
 def require_identity_queries(inputs: FamilyInputs) -> None:
