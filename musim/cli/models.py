@@ -413,6 +413,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     columns, rows, title = result.table()
     print_table(rows, columns, title=title)
+    if result.group_note:  # auc_group undefined (every album by one artist), or counted on some tracks only
+        print(printable(f"  note: {result.group_note}", 0))
     for path, reason in result.skipped:
         print(printable(f"  skipped {path}: {reason}", 0))
     for line, why in result.labels.left_out:
