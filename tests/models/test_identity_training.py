@@ -188,7 +188,7 @@ def test_label_free_families_train_on_a_library_whose_artists_the_dump_does_not_
     assert code == 0, err
     assert out.startswith("contrastive-1: ") and "evaluation by artist identity" in out, out
     assert "has listening data for 0 of the 4 artists with audio features" in err, err
-    assert "contrastive trained without it, judged by artist identity" in err, err
+    assert "contrastive trains on the audio alone, judged by artist identity" in err, err
     with warehouse.writer() as con:
         assert con.execute("SELECT version FROM model_registry").fetchall() == [("contrastive-1",)]
     code, out, err = run(capsys, "models", "train", "--family", "siamese", "--epochs", "1", "--no-publish")
@@ -196,5 +196,6 @@ def test_label_free_families_train_on_a_library_whose_artists_the_dump_does_not_
     items = staged.plan_job("train_embeddings/r1", families=["contrastive", "autoencoder"])  # the DAG's prepare
     manifest = FamilyInputs.from_bytes(open_store().get_bytes(items[0]["manifest"]))
     assert manifest.targets is None and len(manifest) == 12
+    assert manifest.listening_gap.endswith("contrastive, autoencoder train on the audio alone, judged by artist identity")
     with pytest.raises(NotEnoughData, match="0 both"):
         staged.plan_job("train_embeddings/r2", families=["contrastive", "siamese"])

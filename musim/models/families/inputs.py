@@ -353,7 +353,8 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
             listening_gap = (
                 f"the latest similarity build (dump {targets.dump_id[:12]}) has listening data for {usable.size:,} of "
                 f"the {with_audio.size:,} artists with audio features (at least {MIN_USABLE_ARTISTS} are needed to "
-                f"hold out test artists): {', '.join(label_free)} trained without it, judged by artist identity")
+                f"hold out test artists): {', '.join(label_free)} "
+                f"train{'s' if len(label_free) == 1 else ''} on the audio alone, judged by artist identity")
             log.info("%s", listening_gap)
             targets = listeners = None
         elif usable.size < MIN_USABLE_ARTISTS:  # e.g. a new dump whose artists have no audio yet
