@@ -239,9 +239,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     with warehouse.writer() as con:
         require_features_gate(con)  # before any tensor is loaded: no training on features that failed their suites
         inputs = load_inputs(con, store=store, needs=inputs_needed([args.family]), dump_id=args.dump,
-                             target_metric=args.metric, **split)
+                             target_metric=args.metric, families=[args.family], **split)
         check_primary_metric(args.primary_metric, listening=inputs.targets is not None)
         gate_inputs(con, inputs, families=[args.family])
+    if inputs.listening_gap:  # a dump of other artists than the library's: this family trains without it
+        print(printable(f"musim: {inputs.listening_gap}", 0), file=sys.stderr)
     # the warehouse is not held while the model trains (minutes, hours on a large catalogue): every other writer
     # (an ingest, a DAG's task, `library add`) waited MUSIM_WAREHOUSE_LOCK_WAIT_S for it and failed. As the DAGs do,
     # the run is recorded with a writer opened again; a champion promoted meanwhile was not re-scored in this run,
@@ -411,6 +413,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     columns, rows, title = result.table()
     print_table(rows, columns, title=title)
+    if result.group_note:  # auc_group undefined (every album by one artist), or counted on some tracks only
+        print(printable(f"  note: {result.group_note}", 0))
     for path, reason in result.skipped:
         print(printable(f"  skipped {path}: {reason}", 0))
     for line, why in result.labels.left_out:

@@ -22,6 +22,7 @@ Chance: AUC 0.5, p@1 and AP about the share of same-artist tracks.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from musim.models.bootstrap import bootstrap_ci
 from musim.models.label_baselines import baselines, check_baselines, track_values
 
 __all__ = ["METRICS", "LabelSet", "LabelEvaluation", "RetrievalReport", "cosine_similarity", "evaluate_labels",
-           "query_metrics", "read_labels", "retrieval_report"]
+           "group_coverage", "group_note", "query_metrics", "read_labels", "retrieval_report"]
 
 #: The summary metrics, in table order.
 METRICS: tuple[str, ...] = ("auc_group", "auc", "ap", "p1")
@@ -51,6 +52,7 @@ class LabelSet:
     groups: list[str] | None = None
     source: str = ""
     left_out: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of the rows without an artist or group
+    group_by: str | None = None  # the column the groups come from (``album``): named in the notes
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -58,7 +60,8 @@ class LabelSet:
     def subset(self, keep: Sequence[int]) -> LabelSet:
         idx = list(keep)
         return LabelSet([self.paths[i] for i in idx], [self.artists[i] for i in idx],
-                        None if self.groups is None else [self.groups[i] for i in idx], self.source, self.left_out)
+                        None if self.groups is None else [self.groups[i] for i in idx], self.source, self.left_out,
+                        self.group_by)
 
 
 def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
@@ -126,7 +129,8 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
         first_line[path] = line
         paths.append(path)
     return LabelSet(paths, [r["artist"].strip() for _, r in rows],
-                    [(r[group_by] or "").strip() for _, r in rows] if group_by else None, str(csv_path), left_out)
+                    [(r[group_by] or "").strip() for _, r in rows] if group_by else None, str(csv_path), left_out,
+                    group_by)
 
 
 def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
@@ -231,6 +235,37 @@ def _summary(values: np.ndarray, artists: np.ndarray, *, n_boot: int, seed: int)
     return {**tracks, "artist_lo": whole["lo"], "artist_hi": whole["hi"], "artists": whole["clusters"]}
 
 
+def group_coverage(artists: Sequence[Any], groups: Sequence[Any]) -> dict[str, int]:
+    """Where ``auc_group`` is defined, from the labels alone (whatever the embedding): ``queries``, the tracks whose
+    group holds another track by their artist and one by another artist, of ``tracks``; ``mixed``, the groups that
+    hold tracks of two artists or more, of ``groups``."""
+    pairs = Counter(zip(map(str, groups), map(str, artists), strict=True))
+    sizes: Counter[str] = Counter()
+    artists_in: Counter[str] = Counter()
+    for (g, _), n in pairs.items():
+        sizes[g] += n
+        artists_in[g] += 1
+    queries = sum(n for (g, _), n in pairs.items() if n >= 2 and sizes[g] > n)
+    return {"queries": queries, "tracks": sum(sizes.values()), "mixed": sum(k >= 2 for k in artists_in.values()),
+            "groups": len(sizes)}
+
+
+def group_note(coverage: Mapping[str, int], column: str | None) -> str | None:
+    """Why ``auc_group`` is undefined (no query has it), or how many queries it counts when some have not; None
+    when every track is a query of it."""
+    col = column or "group"
+    if coverage["queries"] == coverage["tracks"]:
+        return None
+    mixed = f"{coverage['mixed']} of {coverage['groups']} {col} groups mix artists"
+    if coverage["queries"]:
+        return (f"auc_group counts {coverage['queries']} of {coverage['tracks']} query tracks, those whose {col} holds "
+                f"another track by their artist and one by another artist ({mixed})")
+    what = (f"no {col} holds two artists' tracks" if not coverage["mixed"] else
+            f"no {col} holds two tracks of one artist beside another artist's track ({mixed})")
+    return (f"{what}: the within-{col} AUC (auc_group) is undefined; --group-by a column that mixes artists "
+            "(e.g. source, genre), or leave it out")
+
+
 @dataclass
 class LabelEvaluation:
     """Every embedding evaluated on the same tracks and queries: the models (if any) and the baselines."""
@@ -242,22 +277,45 @@ class LabelEvaluation:
     model_versions: list[str] = field(default_factory=list)
     note: str | None = None  # why a version that is no champion answers (a family without one: its last published)
 
+    @property
+    def coverage(self) -> dict[str, int] | None:
+        """Where ``auc_group`` is defined (:func:`group_coverage`); None without groups."""
+        if self.labels.groups is None:
+            return None
+        return group_coverage(self.labels.artists, self.labels.groups)
+
+    @property
+    def group_note(self) -> str | None:
+        """Why ``auc_group`` is undefined, or how many queries it counts (:func:`group_note`); None when every track
+        is one of its queries, and without groups (the table has no such column then)."""
+        coverage = self.coverage
+        return None if coverage is None else group_note(coverage, self.labels.group_by)
+
     def to_json(self) -> dict[str, Any]:
+        reports = [r.to_json() for r in self.reports]
+        note = self.group_note
+        why = note if self.labels.groups is not None else "no --group-by column: no groups to compare within"
+        for doc in reports:  # a metric undefined on every query is null with its reason, never a silent blank
+            if doc["summary"]["auc_group"]["mean"] is None:
+                doc["summary"]["auc_group"]["reason"] = why
         return json_safe({"labels": self.labels.source, "tracks": len(self.labels),
                           "artists": len(set(self.labels.artists)),
                           "groups": None if self.labels.groups is None else len(set(self.labels.groups)),
+                          "group_by": self.labels.group_by, "group_coverage": self.coverage, "group_note": note,
                           "model_version": self.model_version, "model_versions": self.model_versions,
-                          "model_note": self.note, "metrics": list(METRICS), "reports": [r.to_json() for r in self.reports],
+                          "model_note": self.note, "metrics": list(METRICS), "reports": reports,
                           "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
                           "left_out": [{"line": n, "reason": r} for n, r in self.labels.left_out]})
 
     def table(self) -> tuple[list[str], list[list[str]], str]:
         """``(columns, rows, title)`` of the comparison table (``musim models evaluate``, ``make demo-real``):
-        one row per embedding, mean [95% CI] of each metric (``auc_group`` only with groups)."""
+        one row per embedding, mean [95% CI] of each metric (``auc_group`` only with groups: ``undefined`` where no
+        query has it, :attr:`group_note` says why), and the interval over artists of the first metric defined."""
         metrics = [m for m in METRICS if m != "auc_group" or self.labels.groups is not None]
-        first = metrics[0]
-        rows = [[r.name, *[_ci_cell(r.summary[m]) for m in metrics], _ci_cell(r.summary[first], "artist_")]
-                for r in self.reports]
+        undefined = {m for m in metrics if all(r.summary[m].get("mean") is None for r in self.reports)}
+        first = next((m for m in metrics if m not in undefined), metrics[0])
+        rows = [[r.name, *["undefined" if m in undefined else _ci_cell(r.summary[m]) for m in metrics],
+                 _ci_cell(r.summary[first], "artist_")] for r in self.reports]
         title = (f"{len(self.labels)} tracks of {len(set(self.labels.artists))} artists "
                  f"(mean [95% CI] over query tracks, and {first}'s CI resampling whole artists, the one to "
                  "trust with few artists; AUC chance 0.5)")

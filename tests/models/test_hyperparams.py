@@ -35,7 +35,7 @@ def train_call(monkeypatch, argv: list[str]) -> dict:
 
     def load_inputs(con, **kwargs):
         seen["load"] = kwargs
-        return types.SimpleNamespace(targets="listening targets")  # what the command reads before it trains
+        return types.SimpleNamespace(targets="listening targets", listening_gap=None)  # what the command reads
 
     def train_evaluate(family, inputs, params, **kwargs):
         seen["family"], seen["params"] = family, params

@@ -144,3 +144,58 @@ def test_a_track_removed_while_the_model_trains_is_left_out_of_its_publish(toy, 
                                             [out.entry.version]).fetchall()}
     assert out.published is not None and gone not in served and len(served) == len(run.track_ids) - 1
     assert f"1 of the {len(run.track_ids)} tracks descriptors embedded were removed" in caplog.text
+
+
+def _dump_and_a_library_of_other_artists(tmp_path, capsys) -> None:
+    """A synthetic Last.FM dump ingested and built (its artists have no audio), and a music library of generated
+    clips by four other artists (folders name them), with features: no artist has both."""
+    from tests.cli_output import run
+
+    code, out, _ = run(capsys, "synth", "lastfm", str(tmp_path / "dump"), "--users", "200", "--artists", "30",
+                       "--seed", "5", "--json")
+    assert code == 0, out
+    dump = json.loads(out)
+    assert run(capsys, "ingest", "lastfm", dump["plays_path"])[0] == 0
+    assert run(capsys, "similarity", "build", "--min-listeners", "1", "--no-publish")[0] == 0
+    (tmp_path / "clips").mkdir()
+    rows = labelled_clips(tmp_path / "clips", duration=8.0, artists=4, per_artist=3, group=None)
+    for row in rows[1:]:  # a folder per artist: the library names the artist by it
+        name, artist = row.split(",")
+        folder = tmp_path / "music" / f"Library {artist}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "clips" / name).rename(folder / name)
+    assert run(capsys, "library", "add", str(tmp_path / "music"), "--no-progress")[0] == 0
+    code, _, err = run(capsys, "features", "build", "--no-progress", "--no-publish", "--workers", "1")
+    assert code == 0, err
+
+
+def test_label_free_families_train_on_a_library_whose_artists_the_dump_does_not_know(tmp_path, capsys):
+    """With a Last.FM dump ingested whose artists are not the library's, `models train --family contrastive` refused
+    ('30 artists have listening data ..., 4 have audio features, 0 both'), and so did the train_embeddings DAG's
+    prepare: the label-free families need no listening data, they train on the library's audio and are judged by
+    artist identity. The siamese family still says why it cannot."""
+    import pytest
+
+    from musim.errors import NotEnoughData
+    from musim.models.families import staged
+    from musim.models.families.inputs import FamilyInputs
+    from tests.cli_output import run
+
+    _dump_and_a_library_of_other_artists(tmp_path, capsys)
+    code, out, err = run(capsys, "models", "train", "--family", "contrastive", "--no-publish", "--no-progress",
+                         "--hparams", '{"epochs": 1, "conv_filters": [8], "dense_units": 8, "projection_units": 8, '
+                                      '"crop_frames": 32, "batch_size": 8, "embed_crops": 1}')
+    assert code == 0, err
+    assert out.startswith("contrastive-1: ") and "evaluation by artist identity" in out, out
+    assert "has listening data for 0 of the 4 artists with audio features" in err, err
+    assert "contrastive trains on the audio alone, judged by artist identity" in err, err
+    with warehouse.writer() as con:
+        assert con.execute("SELECT version FROM model_registry").fetchall() == [("contrastive-1",)]
+    code, out, err = run(capsys, "models", "train", "--family", "siamese", "--epochs", "1", "--no-publish")
+    assert code == 2 and out == "" and "4 have audio features, 0 both" in err, err
+    items = staged.plan_job("train_embeddings/r1", families=["contrastive", "autoencoder"])  # the DAG's prepare
+    manifest = FamilyInputs.from_bytes(open_store().get_bytes(items[0]["manifest"]))
+    assert manifest.targets is None and len(manifest) == 12
+    assert manifest.listening_gap.endswith("contrastive, autoencoder train on the audio alone, judged by artist identity")
+    with pytest.raises(NotEnoughData, match="0 both"):
+        staged.plan_job("train_embeddings/r2", families=["contrastive", "siamese"])

@@ -487,3 +487,57 @@ def test_files_a_model_cannot_embed_are_checked_again_for_two_artists(tmp_path, 
                                         baseline_names=["random"], n_boot=100)
     assert len(result.labels) == 4 and sorted(set(result.labels.artists)) == ["A", "C"]
     assert [p for p, _ in result.skipped] == [str(tmp_path / "b1.ogg"), str(tmp_path / "b2.ogg")]
+
+
+def test_albums_of_one_artist_each_say_why_auc_group_is_undefined(tmp_path, capsys):
+    """`models evaluate --labels labels.csv --group-by album` (README's example) on a library whose every album is by
+    one artist, the usual case: the auc_group column was blank and --json null, with no word of why. The table says
+    `undefined` and a note why (its interval over artists is auc's then), --json a reason beside the null; where some
+    albums mix artists, the note says how many query tracks auc_group counts."""
+    import json
+
+    from musim.cli import main
+
+    rows = labelled_clips(tmp_path, duration=4.0, artists=3, per_artist=2, group=None)
+    by_artist = [rows[0] + ",album", *[f"{r},Album of {r.split(',')[1]}" for r in rows[1:]]]
+    (tmp_path / "albums.csv").write_text("\n".join(by_artist) + "\n")
+    argv = ["models", "evaluate", "--labels", str(tmp_path / "albums.csv"), "--group-by", "album", "--baselines-only",
+            "--baselines", "random,mfcc", "--n-boot", "100", "--no-progress"]
+    assert main([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    why = ("no album holds two artists' tracks: the within-album AUC (auc_group) is undefined; --group-by a column "
+           "that mixes artists (e.g. source, genre), or leave it out")
+    assert doc["group_note"] == why and doc["group_coverage"] == {"queries": 0, "tracks": 6, "mixed": 0, "groups": 3}
+    for report in doc["reports"]:
+        assert report["summary"]["auc_group"]["mean"] is None and report["summary"]["auc_group"]["reason"] == why
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"  note: {why}" in lines
+    mfcc = next(x for x in lines if x.startswith("baseline: mfcc"))
+    assert mfcc.split()[2] == "undefined" and mfcc.endswith("[1.000, 1.000]"), lines  # auc's interval over artists
+    assert "auc CI over artists" in lines[1], lines
+
+    # one album mixes artists 0 and 1 (two tracks of artist 0): only artist 0's two tracks are auc_group's queries
+    albums = {"a0-0": "Mix", "a0-1": "Mix", "a1-0": "Mix", "a1-1": "Solo 1", "a2-0": "Solo 2", "a2-1": "Solo 2"}
+    some = [rows[0] + ",album", *[f"{r},{albums[r.split('.')[0]]}" for r in rows[1:]]]
+    (tmp_path / "some.csv").write_text("\n".join(some) + "\n")
+    assert main(["models", "evaluate", "--labels", str(tmp_path / "some.csv"), "--group-by", "album",
+                 "--baselines-only", "--baselines", "mfcc", "--n-boot", "100", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert ("  note: auc_group counts 2 of 6 query tracks, those whose album holds another track by their artist and "
+            "one by another artist (1 of 3 album groups mix artists)") in out.splitlines(), out
+    assert "undefined" not in out
+
+
+def test_group_coverage_counts_the_queries_auc_group_is_defined_for():
+    from musim.models.label_eval import group_coverage, group_note
+
+    # every group mixes artists but none holds two tracks of one artist: undefined everywhere, said so
+    cover = group_coverage(["A", "B", "A", "B"], ["x", "x", "y", "y"])
+    assert cover == {"queries": 0, "tracks": 4, "mixed": 2, "groups": 2}
+    assert group_note(cover, "source").startswith("no source holds two tracks of one artist beside another artist's "
+                                                  "track (2 of 2 source groups mix artists): ")
+    per = query_metrics(np.eye(5), ["A", "A", "B", "B", "C"], ["x", "x", "x", "y", "y"])
+    cover = group_coverage(["A", "A", "B", "B", "C"], ["x", "x", "x", "y", "y"])
+    assert cover["queries"] == int(np.isfinite(per["auc_group"]).sum()) == 2
+    assert group_note(group_coverage(ARTISTS, ["g"] * 4), "album") is None  # every track a query: nothing to say

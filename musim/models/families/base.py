@@ -35,7 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from musim.models.families.inputs import FamilyInputs
 
-__all__ = ["AUTOENCODER", "CNN_CLASSIFIER", "CONTRASTIVE", "DESCRIPTORS", "FAMILY_NAMES", "FEATURES", "SIAMESE", "Family",
+__all__ = ["AUTOENCODER", "CNN_CLASSIFIER", "CONTRASTIVE", "DESCRIPTORS", "FAMILY_NAMES", "FEATURES", "LISTENING_FAMILIES",
+           "SIAMESE", "Family",
            "Trained", "cosine_scorer", "load_keras", "need", "need_listening", "save_keras",
            "trained_artists"]
 
@@ -44,6 +45,9 @@ AUTOENCODER = "autoencoder"
 DESCRIPTORS = "descriptors"
 CONTRASTIVE = "contrastive"
 assert FAMILY_NAMES == (SIAMESE, CNN_CLASSIFIER, AUTOENCODER, CONTRASTIVE, DESCRIPTORS)
+#: The families that learn from listening data (co-listening targets and the common split: :func:`need_listening`);
+#: the others train on the audio alone, and without listening data are judged by artist identity.
+LISTENING_FAMILIES = (SIAMESE, CNN_CLASSIFIER)
 #: The inputs a family can need.
 FEATURES = ("log_mel", "slices", "descriptors")
 

@@ -19,7 +19,7 @@ from musim.errors import NotEnoughData, NotFoundError, ParameterError, QualityEr
 from musim.models import registry
 from musim.models.constants import DEFAULT_TARGET, MIN_USABLE_ARTISTS, MODEL_FILE, SPLIT_DEFAULTS
 from musim.models.data import ArtistSplit, ClipTable, PairTargets, default_test_share, split_artists
-from musim.models.families.base import FAMILY_NAMES, FEATURES
+from musim.models.families.base import FAMILY_NAMES, FEATURES, LISTENING_FAMILIES
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -63,6 +63,7 @@ class FamilyInputs:
     slices: np.ndarray | None = None               # (M, frames, n_mels) float16 dB
     slice_track: np.ndarray | None = None          # (M,) track index of every slice
     descriptors_gap: str | None = None             # why ``descriptors`` is None although they were needed
+    listening_gap: str | None = None               # why ``targets`` is None although a similarity build exists
 
     def __len__(self) -> int:
         return len(self.track_ids)
@@ -129,6 +130,7 @@ class FamilyInputs:
                "slice_keys": self.slice_keys, "listeners": None if self.listeners is None else
                {str(k): v for k, v in self.listeners.items()}, "clips_per_artist": self.clips_per_artist,
                "snapshot_id": self.snapshot_id, "champions": self.champions, "descriptors_gap": self.descriptors_gap,
+               "listening_gap": self.listening_gap,
                "targets": None if self.targets is None else {"metric": self.targets.metric,
                                                              "dump_id": self.targets.dump_id},
                "split": None if self.split is None else {"seed": self.split.seed,
@@ -162,7 +164,7 @@ class FamilyInputs:
                    z["descriptors"] if "descriptors" in z else None, targets, split,
                    None if doc["listeners"] is None else {int(k): v for k, v in doc["listeners"].items()},
                    doc["clips_per_artist"], doc["snapshot_id"], doc["champions"],
-                   descriptors_gap=doc.get("descriptors_gap"))
+                   descriptors_gap=doc.get("descriptors_gap"), listening_gap=doc.get("listening_gap"))
 
 
 #: Slices of more bytes than this are kept in a local memory-mapped cache file, not in RAM.
@@ -288,7 +290,8 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
                   seed: int = int(SPLIT_DEFAULTS["seed"]),
                   validation_share: float = float(SPLIT_DEFAULTS["validation_share"]),
                   test_share: float | None = None, clips_per_artist: int = 3,
-                  track_ids: Sequence[str] | None = None, as_of: dt.datetime | None = None) -> FamilyInputs:
+                  track_ids: Sequence[str] | None = None, as_of: dt.datetime | None = None,
+                  families: Sequence[str] | None = None) -> FamilyInputs:
     """Read the inputs (without tensors) from the warehouse: tracks with every feature in ``needs``
     (log-mel always) as of ``as_of`` (point in time, through :func:`musim.features.get_training_frame`),
     their artists, genres and feature keys, the targets, listeners and the common split. ``with_targets=None``
@@ -299,6 +302,12 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
     :data:`~musim.models.constants.SPLIT_DEFAULTS` unless given, and a test share that adapts to small
     catalogues (:func:`~musim.models.data.default_test_share`) unless ``test_share`` is given: every family
     holds out the same test artists.
+
+    Fewer than :data:`~musim.models.constants.MIN_USABLE_ARTISTS` artists with both audio features and targets is
+    :class:`NotEnoughData`, unless the latest build was taken by default (no ``dump_id``, ``with_targets=None``) for
+    ``families`` of which none learns from listening data (:data:`LISTENING_FAMILIES`): a music library beside a
+    dump of other artists. Those families train on the audio alone; the inputs then have no targets (evaluation by
+    artist identity), and ``listening_gap`` says why.
     """
     from musim.features.definitions import track_log_mel, track_slices
     from musim.models.data import load_catalogue, load_pair_targets
@@ -326,6 +335,11 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
     if gap is not None:
         log.info("the descriptor baseline is left out: %s", gap)
     targets = split = listeners = None
+    listening_gap = None
+    # a library beside a dump of other artists: the latest build taken by default, for families that need none of it
+    label_free = list(families or ())
+    optional = with_targets is None and dump_id is None and bool(label_free) and \
+        not any(f in LISTENING_FAMILIES for f in label_free)
     if with_targets is None:  # auto: with the co-listening targets when a similarity build exists
         with_targets = dump_id is not None or _has_similarity(con)
         if not with_targets:
@@ -335,20 +349,29 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
         listeners = load_catalogue(con, targets.dump_id)
         with_audio = np.unique(artist)
         usable = np.intersect1d(with_audio, targets.artist_ids)
-        if usable.size < MIN_USABLE_ARTISTS:  # e.g. a new dump whose artists have no audio yet
+        if usable.size < MIN_USABLE_ARTISTS and optional:
+            listening_gap = (
+                f"the latest similarity build (dump {targets.dump_id[:12]}) has listening data for {usable.size:,} of "
+                f"the {with_audio.size:,} artists with audio features (at least {MIN_USABLE_ARTISTS} are needed to "
+                f"hold out test artists): {', '.join(label_free)} "
+                f"train{'s' if len(label_free) == 1 else ''} on the audio alone, judged by artist identity")
+            log.info("%s", listening_gap)
+            targets = listeners = None
+        elif usable.size < MIN_USABLE_ARTISTS:  # e.g. a new dump whose artists have no audio yet
             raise NotEnoughData(
                 f"{len(listeners):,} artists have listening data (dump {targets.dump_id[:12]}), {with_audio.size:,} have "
                 f"audio features, {usable.size:,} both; training needs at least {MIN_USABLE_ARTISTS} with both to hold "
                 "out test artists: acquire and extract the listened artists' audio first (the audio_acquire and "
                 "audio_features DAGs, or `musim acquire` and `musim features build`)")
-        share = default_test_share(usable.size) if test_share is None else test_share
-        split = split_artists(usable, validation=validation_share, test=share, seed=seed)
+        else:
+            share = default_test_share(usable.size) if test_share is None else test_share
+            split = split_artists(usable, validation=validation_share, test=share, seed=seed)
     return FamilyInputs(ids, artist, [r[2] for r in kept], [r[3] for r in kept],
                         {int(r[1]): str(r[4]) or str(r[1]) for r in kept},
                         [k for k, ok in zip(mel_keys, keep, strict=True) if ok],
                         [k for k, ok in zip(slice_keys, keep, strict=True) if ok], descriptors, targets, split,
                         listeners, clips_per_artist, as_of.isoformat(), current_champions(con),
-                        descriptors_gap=gap)
+                        descriptors_gap=gap, listening_gap=listening_gap)
 
 
 def _has_similarity(con: duckdb.DuckDBPyConnection) -> bool:
@@ -411,19 +434,32 @@ def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs, *,
     train without listening data and the tracks to give an evaluation by artist identity
     (:func:`require_identity_queries`): both said before training, not after it.
     """
-    from musim.quality.suites.training_split import gate_split
-
     require_features_gate(con)
     if inputs.targets is None or inputs.split is None:
-        from musim.models.constants import SIAMESE
-        from musim.models.families.base import CNN_CLASSIFIER, need_listening
+        from musim.models.families.base import need_listening
 
         for family in families:  # before training: these train on listening data
-            if family in (SIAMESE, CNN_CLASSIFIER):
+            if family in LISTENING_FAMILIES:
                 need_listening(inputs, family)
         require_identity_queries(inputs)
         return None
-    return gate_split(con, split_payload(inputs), dump_id=inputs.dump_id)
+    return _gate_split(con, split_payload(inputs), dump_id=inputs.dump_id)
+
+
+def _gate_split(con: duckdb.DuckDBPyConnection, split: Any, *, dump_id: str | None) -> dict[str, Any]:
+    """The ``training_split`` suite on ``split``: its run id, Data Docs URL and the balance it reported; if it fails,
+    a :class:`QualityError` whose first line names the failed expectations and their counts, as every other gate's
+    does (:meth:`~musim.quality.runner.QualityRun.failed_line`; ``gate_split`` of the suite named the run only)."""
+    from musim.quality.runner import check_on
+    from musim.quality.suites.training_split import NAME
+
+    run = check_on(con, [NAME], dump_id=dump_id, payload={NAME: split})
+    if not run.success:
+        raise QualityError(f"the training-set quality gate failed for {run.failed_line()} (run {run.run_id}); nothing "
+                           f"was trained.\n{run.describe()}", run_id=run.run_id, failed=[r.dataset for r in run.failed])
+    balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
+    log.info("%s passed its quality gate (run %s): %s", split.description or "training split", run.run_id, balance)
+    return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
 
 
 def require_identity_queries(inputs: FamilyInputs) -> None:

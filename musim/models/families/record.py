@@ -225,7 +225,7 @@ def run_family(family: str, *, con: duckdb.DuckDBPyConnection, store: ObjectStor
     fam = get_family(family)
     fam.parse_params(params or {})
     if inputs is None:
-        inputs = load_inputs(con, store=store, needs=inputs_needed([family]))
+        inputs = load_inputs(con, store=store, needs=inputs_needed([family]), families=[family])
     else:
         inputs = dataclasses.replace(inputs, champions=current_champions(con))
     check_primary_metric(primary_metric, listening=inputs.targets is not None)

@@ -67,7 +67,7 @@ def prepare(con: duckdb.DuckDBPyConnection, run_id: str, *, store: ObjectStore |
     """Load the run's inputs (``kwargs``: :func:`load_manifest`), check that their evaluation will have
     ``primary_metric``, gate them with the ``training_split`` suite, and write the manifest to the object store;
     return its key."""
-    inputs = load_manifest(con, needs=inputs_needed(families), **kwargs)
+    inputs = load_manifest(con, needs=inputs_needed(families), families=families, **kwargs)
     check_primary_metric(primary_metric, listening=inputs.targets is not None)
     gate_inputs(con, inputs, families=families)
     key = f"{STAGING_PREFIX}/{run_key(run_id)}/inputs.npz"

@@ -171,3 +171,26 @@ def test_an_unknown_hyperparameter_names_init_encoder_among_those_it_takes():
     with pytest.raises(ParameterError, match=r"^unknown hyperparameter\(s\) nope; known: .*\binit_encoder\b"):
         parse_params({"nope": 1})
     assert parse_params({"init_encoder": "contrastive", "init_encoder_path": "/m.keras", "epochs": 2}).epochs == 2
+
+
+def test_models_train_names_the_failed_expectations_of_the_training_set_gate(toy, capsys):
+    """`musim models train`'s failed training-set gate said only `the training-set quality gate failed (run q…)`:
+    its first line now names the dataset and each failed expectation with its counts, as `similarity build`'s and the
+    features gate's do (QualityRun.failed_line), and the report follows."""
+    from musim.models.families import load_manifest
+    from musim.models.families.inputs import split_payload
+    from musim.quality.runner import check_on
+
+    with warehouse.writer() as con:
+        make_catalogue(con, open_store(), toy)
+        run = check_on(con, ["training_split"], payload={"training_split": split_payload(
+            load_manifest(con, needs=("log_mel",), test_share=0.15))})  # 4 test artists: too few
+    assert not run.success
+    assert main(["models", "train", "--family", "siamese", "--test-share", "0.15", "--epochs", "1"]) == 2
+    out, err = capsys.readouterr()
+    first = err.splitlines()[0]
+    assert out == "" and first.startswith("musim: error: the training-set quality gate failed for training_split ("), err
+    assert run.failed_line() in first and "expectations failed: " in first, (first, run.failed_line())
+    assert "; nothing was trained" in first and "quality run q" in err
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0
