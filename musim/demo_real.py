@@ -159,6 +159,8 @@ def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int) -> Non
           "package, so a package's production style does not give the composer away")
     columns, rows, title = result.table()
     print_table(rows, columns, title=title)
+    if result.group_note:
+        print(f"   note: {result.group_note}")
     if "musly" not in names:
         print("   (libmusly baseline left out: pymusly is not installed)")
     for path, reason in result.skipped:

@@ -25,6 +25,7 @@ from musim.acquire.errors import (
     ProviderError,
     ProvidersUnreachable,
     is_outage,
+    unavailable_line,
 )
 from musim.acquire.journal import (
     JOURNAL_PREFIX,
@@ -536,9 +537,12 @@ def fetch_batch(
         if own_providers:
             for p in providers:
                 p.close()
+    unavailable = {name: {**outage.summary(), "left": left[name]} for name, outage in down.items()}
+    for name, outage in unavailable.items():  # the batch's own log line (an Airflow task's log); the CLI ends with it
+        log.info("batch %s: %s", batch_id, unavailable_line(name, outage))
     return {"batch_id": batch_id, "journals": sorted(journals), "artists": len(journals),
             "counts": dict(counts), "errors": errors, "seconds": round(time.perf_counter() - started, 3),
-            "unavailable": {name: {**outage.summary(), "left": left[name]} for name, outage in down.items()}}
+            "unavailable": unavailable}
 
 
 def _failed(outcome: ArtistOutcome) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -209,7 +210,7 @@ def test_a_provider_answering_503_to_everything_is_down_not_the_artists(snapshot
     assert status_counts()["artists"]["downloaded"] == 4 and status_counts()["artists"]["no_match"] == 1
 
 
-def test_the_dag_s_batches_left_by_a_provider_down_end_in_the_command_s_line(snapshot, fake_server):
+def test_the_dag_s_batches_left_by_a_provider_down_end_in_the_command_s_line(snapshot, fake_server, caplog):
     """The DAG's path (each batch fetched with its own providers, as each mapped `fetch` task is): Deezer answering
     503 to everything left every artist of both batches, but `record` only applied what was fetched and the run ended
     green. Now the batches' outages are merged (artists summed, the first `since`) and the run ends on the line of
@@ -219,8 +220,12 @@ def test_the_dag_s_batches_left_by_a_provider_down_end_in_the_command_s_line(sna
     fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
     settings = fake_server.settings()  # 3 tries a call
     batches = plan(4, providers=["deezer"], batch_size=2, max_attempts=1, acquire_settings=settings)
-    fetched = [fetch_batch(b, settings=settings, concurrency=1) for b in batches]
+    with caplog.at_level(logging.INFO, logger="musim.acquire.fetch"):
+        fetched = [fetch_batch(b, settings=settings, concurrency=1) for b in batches]
     assert [f["unavailable"]["deezer"]["left"] for f in fetched] == [2, 2]
+    said = [r.getMessage() for r in caplog.records if "unavailable since" in r.getMessage()]
+    assert len(said) == 2 and all("deezer unavailable since" in line and "2 artists left" in line for line in said), \
+        said  # each batch's task log says so, not only the run's last task
     assert fetched[0]["unavailable"]["deezer"]["since"] < fetched[1]["unavailable"]["deezer"]["since"]
     record(fetched, max_attempts=1)
     recorded = left_over(reversed(fetched))  # in whatever order the batches come
