@@ -352,6 +352,36 @@ def test_a_similarity_fact_the_sql_left_null_or_nan_fails(good):
         assert [o.columns for o in failed] == [["catalogue_mismatches"]], [o.label() for o in failed]
 
 
+@pytest.mark.parametrize("dataset", ["lastfm_plays", "lastfm_profiles", "artists", "previews", "features"])
+def test_a_fact_the_sql_left_null_fails_in_every_suite(good, dataset):
+    """As for the similarity suite: every bounded fact of these suites' invariants was checked row by row on its
+    one-row frame, which passes a NULL value as missing (a count the SQL could not compute passed the gate). Each is
+    now checked by its value (registry.fact_between), so every one of them fails when NULL."""
+    import pandas as pd
+
+    from musim.config import get_settings
+    from musim.quality import gx
+    from musim.quality.registry import CheckContext, Coverage, get_suite
+    from musim.similarity.build import resolve_dump
+
+    suite = get_suite(dataset)
+    (part,) = [p for p in suite.parts if p.facts]
+    with warehouse.writer() as con:
+        ctx = CheckContext(con=con, thresholds=get_settings().quality,
+                           dump_id=resolve_dump(con, None) if suite.scope == "dump" else None)
+        (df,) = part.frames(ctx, Coverage())
+        expectations = part.expectations(ctx)
+    bounded = [e.column for e in expectations if hasattr(e, "min_value")]
+    assert len(bounded) >= 2, bounded
+    df = df.copy()
+    for column in bounded:
+        df[column] = pd.array([None], dtype="Float64")
+    validator = gx.PartValidator(gx.new_context(None), f"t.{dataset}", expectations, "r")
+    validator.validate(df)
+    outcomes = [o for o in validator.finish() if "min_value" in o.kwargs]  # not the equalities of two facts
+    assert sorted(o.columns[0] for o in outcomes if not o.success) == sorted(bounded)
+
+
 def test_a_failed_similarity_fact_says_how_many_it_found(good):
     """A failed fact's line gives its value as a count (``1 found``), with the examples its SQL shows."""
     with warehouse.writer() as con:
