@@ -410,6 +410,29 @@ def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):
     assert run(["lastfm_plays"]).success
 
 
+def test_a_failed_fact_says_its_value_against_its_bound(tmp_path, musim_home, monkeypatch):
+    """A fact over its bound said only which expectation failed (`rejected lines are at most 0.10% of all lines`),
+    not by how much: its line and the one-line summary (the gate's, the CLI's `musim: error:`) now give the value
+    against the bound, for every kind of fact: a share, a count below its minimum, two facts that differ."""
+    lines = [f"{U1 if i % 2 else U2}\t{MB_A if i % 3 else MB_B}\tArtist {i % 3}\t{i + 1}" for i in range(18)]
+    lines += [f"{U1}\t{MB_A}\tArtist A\tmany", f"{U2}\t{MB_B}\tArtist B\t-4"]  # 2 of 20 lines rejected
+    dump = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines)).dump_id
+    monkeypatch.setenv("MUSIM_QUALITY_MAX_REJECT_SHARE", "0.001")
+    with warehouse.writer() as con:  # the dump's record says one user-artist row more than the table holds
+        con.execute("UPDATE lastfm_dump SET plays_rows = plays_rows + 1 WHERE dump_id = ?", [dump])
+    done = run(["lastfm_plays"])
+    by_column = {tuple(f.columns): f for f in done.results[0].failures}
+    stored = by_column[("plays_rows", "rows_stored")].observed[0][1]
+    share = by_column[("reject_share",)]
+    assert share.summary() == "invariants: rejected lines are at most 0.10% of all lines (reject share 0.1 > 0.001)"
+    assert "| min_value=0.0 max_value=0.001 | reject share 0.1 > 0.001; examples: [" in share.line()
+    pair = by_column[("plays_rows", "rows_stored")]
+    assert pair.summary().endswith(f"(plays rows {stored + 1} != rows stored {stored})") and pair.line().endswith(
+        f"| plays rows {stored + 1} != rows stored {stored}")
+    assert "(reject share 0.1 > 0.001)" in done.failed_line() and f"(plays rows {stored + 1} != rows stored " \
+        f"{stored})" in done.failed_line()
+
+
 def test_1k_dump_user_ids_are_checked_in_their_own_format(tmp_path, musim_home):
     events = [f"user_{u:06d}\t2009-05-04T23:08:57Z\t{MB_A if u % 2 else MB_B}\tArtist\t\tTrack {u}" for u in range(1, 30)]
     ingest_lastfm(write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", events))
