@@ -64,6 +64,14 @@ class TrainingSplit:
         return np.where(found, pos, -1)
 
 
+@dataclass(frozen=True)
+class NoSplit:
+    """The payload where no training split can be made, with why (the suite's reason to skip): e.g. a home with no
+    co-listening targets, whose model runs train without a split (``musim quality check`` hands it over)."""
+
+    reason: str
+
+
 def gate_split(con, split: TrainingSplit, *, dump_id: str | None) -> dict[str, Any]:
     """Check a training run's ``split`` with this suite (recorded, with Data Docs); raise
     :class:`~musim.errors.QualityError` naming the failed expectations if it fails, so nothing is trained.
@@ -102,7 +110,10 @@ def _split(ctx: CheckContext) -> TrainingSplit:
 
 
 def _applies(ctx: CheckContext) -> str | None:
-    if ctx.payload.get(NAME) is not None:
+    given = ctx.payload.get(NAME)
+    if isinstance(given, NoSplit):
+        return given.reason
+    if given is not None:
         return None
     return ("no training split given: each model run checks its own (payload); `musim quality check --dataset "
             "training_split` checks the split the next run would use once audio features and targets exist")
