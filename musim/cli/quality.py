@@ -51,17 +51,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _next_training_split() -> dict:
-    """The payload of the ``training_split`` suite: the split the next model run would use (default shares)."""
+    """The payload of the ``training_split`` suite: the split the next model run would use (default shares), or,
+    where there is none to make, why not and what would make one (the suite's reason to skip)."""
     from musim import warehouse
-    from musim.errors import MusimError
+    from musim.errors import MusimError, NotFoundError
+    from musim.models.data import latest_dump
     from musim.models.families.inputs import load_manifest, split_payload
+    from musim.quality.suites.training_split import NoSplit
+    from musim.similarity.build import resolve_dump
 
     with warehouse.writer() as con:
         try:
+            latest_dump(con)  # the split is of the artists with co-listening targets: a similarity build's
+        except NotFoundError as exc:
+            try:
+                resolve_dump(con, None)
+            except NotFoundError:  # no Last.FM dump at all: a music library only
+                return {"training_split": NoSplit(
+                    "a music library without listening data has no training split: its model runs train without "
+                    "one (evaluated by artist identity), so training_split does not apply; a split comes with "
+                    "co-listening targets: ingest a Last.FM dump and build its similarity (`musim ingest lastfm "
+                    "PATH`, then `musim similarity build`)")}
+            return {"training_split": NoSplit(f"no training split without co-listening targets: {exc}")}
+        try:
             return {"training_split": split_payload(load_manifest(con, needs=("log_mel",)))}
-        except MusimError as exc:  # nothing to train on yet: the suite then says it does not apply
-            print(f"musim: no training split to check yet: {exc}", file=sys.stderr)
-            return {}
+        except MusimError as exc:  # nothing to train on yet: its message says what must run first
+            return {"training_split": NoSplit(f"no training split yet: {exc}")}
 
 
 def cmd_check(args: argparse.Namespace) -> int:

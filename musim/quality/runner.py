@@ -77,20 +77,43 @@ class Failure:
 
     def count(self) -> str | None:
         """How much was bad, in words: ``3 of 52,227 rows`` (row by row), ``3 found`` (a whole-table count that
-        must be zero), or None where the expectation counts nothing (a comparison of two facts, an error)."""
+        must be zero), a fact's value against its bound (``reject share 0.02103 > 0.001``, ``test artists 3 < 5``,
+        ``lines 52,353 != loaded plus rejected 52,352``, ``catalogue mismatches is NULL``), or None where there is
+        nothing to say (an error, a fact whose value was not recorded)."""
         if self.exception:
             return None
         if self.facts:
-            if not (self.kwargs.get("min_value") == 0 and self.kwargs.get("max_value") == 0):
-                return None  # a fact compared with another, or with a bound: its value says it (line)
-            found = self.observed[0] if self.observed else None
-            if isinstance(found, (int, float)) and not isinstance(found, bool):
-                return f"{found:,.0f} found" if float(found).is_integer() else f"{found:,} found"
-            return None
+            return self._fact()
         if self.element_count and self.unexpected_count:
             share = f", at most {1 - self.kwargs['mostly']:.0%} may be" if self.kwargs.get("mostly") is not None else ""
             return f"{self.unexpected_count:,} of {self.element_count:,} rows{share}"
         return None
+
+    def _fact(self) -> str | None:
+        """A failed whole-table fact: its value against what it must be (see :meth:`count`)."""
+        if not self.observed:
+            return None
+        value, kw = self.observed[0], self.kwargs
+        if len(self.columns) == 2 and isinstance(value, (list, tuple)) and len(value) == 2:  # two facts compared
+            a, b = (_number(v) if _is_number(v) else repr(v) for v in value)
+            return f"{_words(self.columns[0])} {a} != {_words(self.columns[1])} {b}"
+        name = _words(self.columns[0]) if self.columns else "the fact"
+        if isinstance(value, float) and value != value or isinstance(value, str) and value.lower() == "nan":
+            return f"{name} is NaN"
+        if value is None or isinstance(value, str) and value.lower() in ("none", "null", "<na>"):
+            return f"{name} is NULL"
+        if not _is_number(value):
+            return f"{name} {value!r}"
+        lo, hi = kw.get("min_value"), kw.get("max_value")
+        if lo == 0 and hi == 0:  # a count of bad things
+            return f"{_number(value)} found"
+        if _is_number(hi) and (value > hi or (kw.get("strict_max") and value == hi)):
+            op = ">=" if value == hi else ">"
+            return f"{name} {_number(value, hi)} {op} {_number(hi, value)}"
+        if _is_number(lo) and (value < lo or (kw.get("strict_min") and value == lo)):
+            op = "<=" if value == lo else "<"
+            return f"{name} {_number(value, lo)} {op} {_number(lo, value)}"
+        return f"{name} {_number(value)}"
 
     def summary(self) -> str:
         """``part: what (how much)``: the failure in a few words, for one-line messages."""
@@ -112,6 +135,27 @@ class Failure:
     def _short(values: list[Any], n: int = 5) -> str:
         text = ", ".join(repr(v) if isinstance(v, str) else json.dumps(v, default=str) for v in values[:n])
         return f"[{text}{', ...' if len(values) > n else ''}]"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value: float, other: float | None = None) -> str:
+    """``value`` in few digits (integers with thousands separators), with as many as it takes to differ from
+    ``other`` (a share just above its bound is not written as the bound)."""
+    if float(value).is_integer() and (other is None or float(other).is_integer()):
+        return f"{value:,.0f}"
+    for digits in range(4, 18):
+        text = f"{value:.{digits}g}"
+        if other is None or value == other or text != f"{other:.{digits}g}":
+            return text
+    return repr(value)
+
+
+def _words(column: str) -> str:
+    """A fact's column as words: ``reject_share`` -> ``reject share``."""
+    return column.replace("_", " ")
 
 
 @dataclass

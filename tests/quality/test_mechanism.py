@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 
@@ -238,8 +239,19 @@ def test_a_failure_counts_rows_of_a_table_and_the_value_of_a_whole_table_fact():
                    kwargs={"min_value": 0, "max_value": 0})
     assert zero.summary() == "invariants: one row per key (4 found)" and "| 4 found" in zero.line()
     pair = failure(part="invariants", facts=True, description="loaded = rows", observed=[[5, 4]],
-                   expectation="expect_column_pair_values_to_be_equal", kwargs={})
-    assert pair.summary() == "invariants: loaded = rows" and pair.line().endswith("| observed [[5, 4]]")
+                   expectation="expect_column_pair_values_to_be_equal", kwargs={}, columns=["loaded", "rows_stored"])
+    assert pair.summary() == "invariants: loaded = rows (loaded 5 != rows stored 4)"
+    assert pair.line().endswith("| loaded 5 != rows stored 4")
+    # a fact against its bound: the value and the bound it broke, in as many digits as it takes to tell them apart
+    fact = functools.partial(failure, part="invariants", facts=True, description="d",
+                             expectation="expect_column_max_to_be_between", columns=["min_coverage"])
+    assert fact(observed=[0.8999999], kwargs={"min_value": 0.9, "max_value": 1.0}).summary() \
+        == "invariants: d (min coverage 0.8999999 < 0.9)"
+    assert fact(observed=[3], kwargs={"min_value": 5}).count() == "min coverage 3 < 5"
+    assert fact(observed=[12_000], kwargs={"min_value": 0, "max_value": 10_000}).count() == "min coverage 12,000 > 10,000"
+    assert fact(observed=[0], kwargs={"min_value": 0, "strict_min": True}).count() == "min coverage 0 <= 0"
+    assert fact(observed=[None], kwargs={"min_value": 0, "max_value": 0}).count() == "min coverage is NULL"
+    assert fact(observed=["nan"], kwargs={"min_value": 1}).line() == "invariants: d | min_value=1 | min coverage is NaN"
     mostly = failure(unexpected_count=200, element_count=2000, kwargs={"mostly": 0.95, "min_value": 1})
     assert mostly.summary() == "rows: no empty names (200 of 2,000 rows, at most 5% may be)"
     # recorded before `facts` was: the suites' facts part is the one named invariants

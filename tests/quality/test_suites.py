@@ -352,6 +352,36 @@ def test_a_similarity_fact_the_sql_left_null_or_nan_fails(good):
         assert [o.columns for o in failed] == [["catalogue_mismatches"]], [o.label() for o in failed]
 
 
+@pytest.mark.parametrize("dataset", ["lastfm_plays", "lastfm_profiles", "artists", "previews", "features"])
+def test_a_fact_the_sql_left_null_fails_in_every_suite(good, dataset):
+    """As for the similarity suite: every bounded fact of these suites' invariants was checked row by row on its
+    one-row frame, which passes a NULL value as missing (a count the SQL could not compute passed the gate). Each is
+    now checked by its value (registry.fact_between), so every one of them fails when NULL."""
+    import pandas as pd
+
+    from musim.config import get_settings
+    from musim.quality import gx
+    from musim.quality.registry import CheckContext, Coverage, get_suite
+    from musim.similarity.build import resolve_dump
+
+    suite = get_suite(dataset)
+    (part,) = [p for p in suite.parts if p.facts]
+    with warehouse.writer() as con:
+        ctx = CheckContext(con=con, thresholds=get_settings().quality,
+                           dump_id=resolve_dump(con, None) if suite.scope == "dump" else None)
+        (df,) = part.frames(ctx, Coverage())
+        expectations = part.expectations(ctx)
+    bounded = [e.column for e in expectations if hasattr(e, "min_value")]
+    assert len(bounded) >= 2, bounded
+    df = df.copy()
+    for column in bounded:
+        df[column] = pd.array([None], dtype="Float64")
+    validator = gx.PartValidator(gx.new_context(None), f"t.{dataset}", expectations, "r")
+    validator.validate(df)
+    outcomes = [o for o in validator.finish() if "min_value" in o.kwargs]  # not the equalities of two facts
+    assert sorted(o.columns[0] for o in outcomes if not o.success) == sorted(bounded)
+
+
 def test_a_failed_similarity_fact_says_how_many_it_found(good):
     """A failed fact's line gives its value as a count (``1 found``), with the examples its SQL shows."""
     with warehouse.writer() as con:
@@ -378,6 +408,29 @@ def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):
     assert any("negative plays: 1 lines" in e for e in share.examples)
     monkeypatch.setenv("MUSIM_QUALITY_MAX_REJECT_SHARE", "0.2")
     assert run(["lastfm_plays"]).success
+
+
+def test_a_failed_fact_says_its_value_against_its_bound(tmp_path, musim_home, monkeypatch):
+    """A fact over its bound said only which expectation failed (`rejected lines are at most 0.10% of all lines`),
+    not by how much: its line and the one-line summary (the gate's, the CLI's `musim: error:`) now give the value
+    against the bound, for every kind of fact: a share, a count below its minimum, two facts that differ."""
+    lines = [f"{U1 if i % 2 else U2}\t{MB_A if i % 3 else MB_B}\tArtist {i % 3}\t{i + 1}" for i in range(18)]
+    lines += [f"{U1}\t{MB_A}\tArtist A\tmany", f"{U2}\t{MB_B}\tArtist B\t-4"]  # 2 of 20 lines rejected
+    dump = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines)).dump_id
+    monkeypatch.setenv("MUSIM_QUALITY_MAX_REJECT_SHARE", "0.001")
+    with warehouse.writer() as con:  # the dump's record says one user-artist row more than the table holds
+        con.execute("UPDATE lastfm_dump SET plays_rows = plays_rows + 1 WHERE dump_id = ?", [dump])
+    done = run(["lastfm_plays"])
+    by_column = {tuple(f.columns): f for f in done.results[0].failures}
+    stored = by_column[("plays_rows", "rows_stored")].observed[0][1]
+    share = by_column[("reject_share",)]
+    assert share.summary() == "invariants: rejected lines are at most 0.10% of all lines (reject share 0.1 > 0.001)"
+    assert "| min_value=0.0 max_value=0.001 | reject share 0.1 > 0.001; examples: [" in share.line()
+    pair = by_column[("plays_rows", "rows_stored")]
+    assert pair.summary().endswith(f"(plays rows {stored + 1} != rows stored {stored})") and pair.line().endswith(
+        f"| plays rows {stored + 1} != rows stored {stored}")
+    assert "(reject share 0.1 > 0.001)" in done.failed_line() and f"(plays rows {stored + 1} != rows stored " \
+        f"{stored})" in done.failed_line()
 
 
 def test_1k_dump_user_ids_are_checked_in_their_own_format(tmp_path, musim_home):

@@ -8,14 +8,19 @@ with its analysis window inside the audio.
 from __future__ import annotations
 
 from musim.audio.formats import FORMATS
-from musim.quality.registry import CheckContext, DatasetSuite, register, sql_invariants, table_rows
+from musim.quality.registry import (
+    CheckContext,
+    DatasetSuite,
+    fact_between,
+    register,
+    sql_invariants,
+    table_rows,
+)
 
 
 def invariants(ctx: CheckContext) -> list:
-    import great_expectations.expectations as gxe
-
     def zero(column: str, description: str):
-        return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0, description=description)
+        return fact_between(column, min_value=0, max_value=0, description=description)
 
     return [
         zero("duplicate_preview_ids", "preview track ids are unique"),

@@ -35,6 +35,7 @@ from musim.quality.registry import (
     DatasetSuite,
     Part,
     _fetch_df,
+    fact_between,
     register,
     sql_invariants,
     table_rows,
@@ -113,10 +114,8 @@ def descriptor_params(ctx: CheckContext) -> dict[str, Any]:
 
 
 def invariants(ctx: CheckContext) -> list:
-    import great_expectations.expectations as gxe
-
     def zero(column: str, description: str):
-        return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0, description=description)
+        return fact_between(column, min_value=0, max_value=0, description=description)
 
     return [
         zero("mel_unknown_params", "spectrograms have registered parameters"),
