@@ -449,7 +449,7 @@ def gate_inputs(con: duckdb.DuckDBPyConnection, inputs: FamilyInputs, *,
 def _gate_split(con: duckdb.DuckDBPyConnection, split: Any, *, dump_id: str | None) -> dict[str, Any]:
     """The ``training_split`` suite on ``split``: its run id, Data Docs URL and the balance it reported; if it fails,
     a :class:`QualityError` whose first line names the failed expectations and their counts, as every other gate's
-    does (:meth:`~musim.quality.runner.QualityRun.failed_line`; ``gate_split`` of the suite named the run only)."""
+    does (:meth:`~musim.quality.runner.QualityRun.failed_line`)."""
     from musim.quality.runner import check_on
     from musim.quality.suites.training_split import NAME
 

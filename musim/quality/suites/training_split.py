@@ -20,7 +20,6 @@ Three parts:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +27,6 @@ from typing import Any
 import numpy as np
 
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, fact_between, register
-
-log = logging.getLogger(__name__)
 
 NAME = "training_split"
 SIDES = ("train", "validation", "test")
@@ -70,24 +67,6 @@ class NoSplit:
     co-listening targets, whose model runs train without a split (``musim quality check`` hands it over)."""
 
     reason: str
-
-
-def gate_split(con, split: TrainingSplit, *, dump_id: str | None) -> dict[str, Any]:
-    """Check a training run's ``split`` with this suite (recorded, with Data Docs); raise
-    :class:`~musim.errors.QualityError` naming the failed expectations if it fails, so nothing is trained.
-
-    Returns the run id, the Data Docs URL and the balance the suite reported (for logs and XCom).
-    """
-    from musim.errors import QualityError
-    from musim.quality.runner import check_on
-
-    run = check_on(con, [NAME], dump_id=dump_id, payload={NAME: split})
-    if not run.success:
-        raise QualityError(f"the training-set quality gate failed (run {run.run_id}); nothing was trained.\n"
-                           + run.describe())
-    balance = next((p["coverage"] for r in run.results for p in r.parts if p["part"] == "balance"), None)
-    log.info("%s passed its quality gate (run %s): %s", split.description or "training split", run.run_id, balance)
-    return {"run_id": run.run_id, "docs_url": run.docs_url, "balance": balance}
 
 
 def _has_label(x: Any) -> bool:
