@@ -20,6 +20,25 @@ def test_pool_map_keeps_the_order_in_and_out_of_the_pool():
     assert pool_map(_square_or_fail, [], workers=2) == []
 
 
+_LOADED: list[bool] = []
+
+
+def _loaded_before(x: int) -> bool:
+    """Whether this process had made its "kernel" before this call (a stand-in for numba's first-call compile)."""
+    before = bool(_LOADED)
+    _LOADED.append(True)
+    return before
+
+
+def test_pool_map_s_workers_inherit_what_the_first_call_loaded():
+    """librosa compiles some numba kernels on import and never caches them: every worker forked from a cold parent
+    compiled them again (seconds each; a compile in a forked child of a threaded pytest worker crashed llvmlite).
+    The first item runs here, so every worker starts with it loaded."""
+    _LOADED.clear()
+    assert pool_map(_loaded_before, list(range(6)), workers=2) == [False] + [True] * 5
+    assert _LOADED, "the first call ran in a worker: the pool forked from a parent that had loaded nothing"
+
+
 def test_pool_map_raises_what_a_worker_raised():
     with pytest.raises(ValueError, match="negative: -3"):
         pool_map(_square_or_fail, [1, -3, 2], workers=2)
@@ -115,7 +134,8 @@ def test_the_pool_runs_in_parallel_inside_a_daemonic_process(start_method):
     assert "error" not in result, result["error"]
     assert result["squares"] == [x * x for x in range(8)]
     assert result["unordered"] == {i: i * i for i in range(5)}
-    assert result["me"] not in result["pids"] and len(result["pids"]) >= 2  # in worker processes, not serially here
+    workers = set(result["pids"]) - {result["me"]}  # pool_map does its first item here, the rest in workers
+    assert len(workers) >= 2  # in worker processes, not serially here
     assert result["daemon_after"] is True  # the flag is put back once the pool has closed
     assert proc.exitcode == 0
 
