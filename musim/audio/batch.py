@@ -136,28 +136,30 @@ def process_pool(n_workers: int, *, mp_context: str | None = None) -> Iterator[c
 
 
 def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",
-             unit: str = "file") -> list[R]:
+             unit: str = "file", warm: Callable[[], object] | None = None) -> list[R]:
     """``[fn(item) for item in items]`` across :func:`process_pool` (``workers``, default one per CPU; with one item
     or one worker: in this process), in order, with a progress bar on a terminal. ``fn`` must be picklable (a
     module-level function, or a :func:`functools.partial` of one); an exception it raises is raised here.
 
-    The first item is done in this process before the pool forks: what ``fn`` imports and compiles on its first
-    call (librosa's numba kernels, some of which librosa never caches on disk) the workers inherit instead of
-    compiling it each, which cost seconds per worker and, in a forked child of a process with threads, crashed
-    llvmlite's compiler now and then (a worker's segfault in ``librosa.beat``'s import)."""
+    ``warm`` runs here before the pool forks: what it imports and compiles (e.g.
+    :func:`musim.audio.descriptors.load_kernels`: a numba kernel librosa compiles on import and never caches) the
+    workers inherit instead of compiling it each, which cost seconds per worker and, in a forked child of a process
+    with threads, crashed llvmlite's compiler now and then."""
     n = min(workers or default_workers(), len(items))
     with progress_bar(len(items), unit=unit, desc=desc, leave=False) as bar:
-        out: list[R] = []
-        for item in items[:1] if n > 1 else items:
-            out.append(fn(item))
-            bar.update()
         if n <= 1:
+            out: list[R] = []
+            for item in items:
+                out.append(fn(item))
+                bar.update()
             return out
+        if warm is not None:
+            warm()
         with process_pool(n) as pool:
-            futures = [pool.submit(fn, item) for item in items[1:]]
+            futures = [pool.submit(fn, item) for item in items]
             for _ in cf.as_completed(futures):
                 bar.update()
-            return out + [f.result() for f in futures]
+            return [f.result() for f in futures]
 
 
 def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | None = None,

@@ -153,6 +153,17 @@ def _finite(x: float) -> float:
     return x if math.isfinite(x) else 0.0
 
 
+def load_kernels() -> None:
+    """Import what :func:`descriptors` compiles on first use: ``librosa.beat`` compiles a numba kernel
+    (``__beat_local_score``, ``cache=False``) when imported, in every process that imports it. A process that forks
+    workers to compute descriptors calls this first (:func:`musim.audio.batch.pool_map`'s ``warm``), so that they
+    inherit the compiled kernel instead of compiling it each."""
+    import librosa.beat
+    import librosa.onset
+
+    del librosa
+
+
 def descriptors(y: np.ndarray, *, sr: int = 22050) -> dict[str, float | str]:
     """Compute the handcrafted descriptors of a mono clip (definitions in the module docstring).
 

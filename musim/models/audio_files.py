@@ -124,9 +124,11 @@ def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: 
     the file's name); across the audio path's process pool
     (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU)."""
     from musim.audio.batch import pool_map
+    from musim.audio.descriptors import load_kernels
+    from musim.features.params import DescriptorParams
 
     return pool_map(functools.partial(_featurise_or_reason, params=params), files, workers=workers,
-                    desc="featurise")
+                    desc="featurise", warm=load_kernels if isinstance(params, DescriptorParams) else None)
 
 
 def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "middle",

@@ -226,13 +226,14 @@ def track_values(paths: Sequence[Path], names: Sequence[str], *, sr: int = 22050
     one value per kept file}, [(path, reason)] of the files that do not decode)``. No excerpt is held: memory
     grows with the baselines' per-track values (kilobytes), not with the audio."""
     from musim.audio.batch import pool_map
+    from musim.audio.descriptors import load_kernels
 
     if "musly" in names:
         _musly_rate(sr)
     specs = baselines(names, seed=seed)
     steps = tuple((n, b.track) for n, b in specs.items() if b.track is not None)
     rows = pool_map(functools.partial(_track_values, steps=steps, sr=sr, window_s=window_s), list(paths),
-                    workers=workers, desc="decode + baselines")
+                    workers=workers, desc="decode + baselines", warm=load_kernels if "descriptors" in names else None)
     kept, failed = [], []
     values: dict[str, list[Any]] = {n: [] for n in names}
     for i, (path, row) in enumerate(zip(paths, rows, strict=True)):
