@@ -204,7 +204,8 @@ def test_remove_deletes_rows_and_unshared_objects(folder, capsys):
     add([folder / "Maxstack"])
     (t, _) = sorted(list_tracks(), key=lambda r: r["title"])
     assert main(["library", "remove", t["track_id"], "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"removed": [t["track_id"]], "published": None}
+    assert json.loads(capsys.readouterr().out) == {"removed": [t["track_id"]], "published": None, "served": None,
+                                                   "still_served_by": None}  # nothing published, no pin
     assert not open_store().exists(t["object_key"]) and len(list_tracks()) == 1
     assert rows("SELECT count(*) FROM track")[0][0] == rows("SELECT count(*) FROM preview")[0][0] == 1
     assert main(["library", "show", "nope-nope"]) == 2
