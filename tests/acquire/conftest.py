@@ -59,6 +59,19 @@ REAL = ["Radiohead", "Beyoncé", "Muse", "Metallica", "Björk"]
 DUMP = "d" * 64
 
 
+def insert_snapshot_artists(con) -> None:
+    """The dump DUMP and the artists of SNAPSHOT_ARTISTS (ids 1.., an mbid each), as an ingest leaves them."""
+    con.execute("""INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected,
+                   plays_rows, users, artists, started_at, finished_at)
+                   VALUES (?, 1, 'plays.tsv', '360k', 1, 63, 63, 0, 63, 9, 10, now(), now())""", [DUMP])
+    for i, (name, placeholder, _listeners) in enumerate(SNAPSHOT_ARTISTS, start=1):
+        mbid = f"{i:08d}-0000-4000-8000-000000000000"
+        shown = mbid if name is None else name
+        con.execute("""INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder,
+                       first_dump_id) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    [i, f"mbid:{mbid}", mbid, shown, " ".join(shown.lower().split()), placeholder, DUMP])
+
+
 @pytest.fixture(scope="session")
 def snapshot_serving_dir(tmp_path_factory):
     """A snapshot published (by :func:`musim.serving.publish`) from a warehouse holding one built dump with
@@ -69,15 +82,8 @@ def snapshot_serving_dir(tmp_path_factory):
     home = tmp_path_factory.mktemp("snapshot_home")
     settings = get_settings({"MUSIM_HOME": str(home), "MUSIM_DUCKDB_MEMORY": "1GB", "MUSIM_DUCKDB_THREADS": "2"})
     with warehouse.writer(settings) as con:
-        con.execute("""INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected,
-                       plays_rows, users, artists, started_at, finished_at)
-                       VALUES (?, 1, 'plays.tsv', '360k', 1, 63, 63, 0, 63, 9, 10, now(), now())""", [DUMP])
-        for i, (name, placeholder, listeners) in enumerate(SNAPSHOT_ARTISTS, start=1):
-            mbid = f"{i:08d}-0000-4000-8000-000000000000"
-            shown = mbid if name is None else name
-            con.execute("""INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder,
-                           first_dump_id) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                        [i, f"mbid:{mbid}", mbid, shown, " ".join(shown.lower().split()), placeholder, DUMP])
+        insert_snapshot_artists(con)
+        for i, (_name, _placeholder, listeners) in enumerate(SNAPSHOT_ARTISTS, start=1):
             con.execute("INSERT INTO artist_listeners VALUES (?, ?, ?, ?)", [DUMP, i, listeners, 10 * listeners])
         con.execute("""INSERT INTO similarity_build (dump_id, min_listeners, min_co_listeners, k, users, artists, pairs, seed_raw_max, catalogue_size, built_at, seconds) VALUES (?, 1, 1, 5, 9, 10, 0, 1.0, 10, now(), 0.1)""", [DUMP])
         serving.publish(con, settings)

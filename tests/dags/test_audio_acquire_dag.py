@@ -125,18 +125,10 @@ def test_the_batches_after_every_provider_was_found_down_ask_nothing(airflow, sn
 def _ingested_artists() -> None:
     """The snapshot's dump and artists in the test's own warehouse, as the ingest that built the snapshot left them."""
     from musim import warehouse
-    from tests.acquire.conftest import DUMP, SNAPSHOT_ARTISTS
+    from tests.acquire.conftest import insert_snapshot_artists
 
     with warehouse.writer() as con:
-        con.execute("""INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected,
-                       plays_rows, users, artists, started_at, finished_at)
-                       VALUES (?, 1, 'plays.tsv', '360k', 1, 63, 63, 0, 63, 9, 10, now(), now())""", [DUMP])
-        for i, (name, placeholder, _listeners) in enumerate(SNAPSHOT_ARTISTS, start=1):
-            mbid = f"{i:08d}-0000-4000-8000-000000000000"
-            shown = mbid if name is None else name
-            con.execute("""INSERT INTO artist (artist_id, artist_key, mbid, name, name_norm, is_placeholder,
-                           first_dump_id) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                        [i, f"mbid:{mbid}", mbid, shown, " ".join(shown.lower().split()), placeholder, DUMP])
+        insert_snapshot_artists(con)
 
 CHILD = r"""
 import json, sys, types
