@@ -99,7 +99,7 @@ def audio_acquire():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.acquire.errors import task_then
-        from musim.acquire.pipeline import fetch_in_run
+        from musim.acquire.outage import fetch_in_run
         from musim.errors import ConfigError, ParameterError
 
         # an outage's message says whether this try is retried (not on the last: what to do then)
@@ -118,7 +118,8 @@ def audio_acquire():
 
     @task(pool="duckdb_writer", trigger_rule="none_failed")
     def record(fetched, params=None) -> dict:
-        from musim.acquire.pipeline import left_over, record, status_counts
+        from musim.acquire.outage import left_over
+        from musim.acquire.pipeline import record, status_counts
 
         fetched = list(fetched or [])
         applied = record(fetched, max_attempts=params["max_attempts"])
@@ -149,7 +150,7 @@ def audio_acquire():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.acquire.errors import ProvidersUnavailable
-        from musim.acquire.pipeline import refuse_left_over
+        from musim.acquire.outage import refuse_left_over
 
         try:
             refuse_left_over(recorded)

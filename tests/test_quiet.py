@@ -77,7 +77,7 @@ def test_opening_a_cut_mp3_prints_nothing(tmp_path):
     err = stderr_of(f"""
         import io
         from pathlib import Path
-        from musim.acquire.fetch import probe_channels
+        from musim.acquire.sources import probe_channels
         from musim.audio.io import load_audio
         from musim.library.formats import FileSkipped, probe
 

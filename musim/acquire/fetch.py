@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import logging
 import os
 import threading
@@ -16,7 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from musim.acquire.check import get_preview
 from musim.acquire.errors import (
@@ -42,93 +40,16 @@ from musim.acquire.journal import (
 )
 from musim.acquire.models import RejectedPreview, TrackCandidate
 from musim.acquire.resolve import resolve_artist
-from musim.config import AcquireSettings, get_settings
-from musim.errors import ConfigError, MusimError, ParameterError
+from musim.acquire.sources import probe_channels, public_url, source_key
+from musim.config import AcquireSettings
+from musim.errors import MusimError
 from musim.filenames import path_text
-from musim.quiet import sound_file
-from musim.redact import is_secret_name
 from musim.storage import ObjectInfo, ObjectNotFound, ObjectStore, open_store
 from musim.storage.base import file_sha256
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 4
-#: Query parameters that sign or expire a URL (Deezer ``hdnea``, S3/CloudFront signatures): dropped from
-#: the source key, so a re-signed URL of the same preview is recognised.
-VOLATILE_PARAMS = {"hdnea", "hmac", "exp", "expires", "signature", "policy", "key-pair-id", "token", "sig"}
-
-
-def public_url(url: str) -> str:
-    """``url`` as it is stored and shown (the journal, ``preview.source_url``, ``musim previews``): without what signs,
-    expires or authorises it (Deezer's ``hdnea``, S3's ``X-Amz-*``, any secret-named parameter, user info), which
-    is no address of the audio but a short-lived key to it."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in VOLATILE_PARAMS and not k.lower().startswith("x-amz-") and not is_secret_name(k)]
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=urlencode(query), fragment=""))
-
-
-def source_key(track: TrackCandidate) -> str | None:
-    """Where ``track``'s audio comes from, stable across runs: ``<provider>:<url without signing
-    parameters>`` or ``local:<absolute path>``; ``None`` without audio."""
-    if track.local_path:
-        return f"local:{Path(track.local_path).absolute().as_posix()}"
-    if not track.preview_url:
-        return None
-    parts = urlsplit(track.preview_url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in VOLATILE_PARAMS and not k.lower().startswith("x-amz-")]
-    return f"{track.provider}:{urlunsplit(parts._replace(query=urlencode(query), fragment=''))}"
-
-
-def probe_channels(data: bytes) -> int | None:
-    """Number of audio channels from the header (soundfile, else PyAV); ``None`` if unreadable."""
-    try:
-        with sound_file(io.BytesIO(data)) as f:
-            return int(f.channels)
-    except Exception:
-        pass
-    try:
-        import av
-
-        with av.open(io.BytesIO(data), mode="r") as container:
-            return int(container.streams.audio[0].codec_context.channels)
-    except Exception:
-        return None
-
-
-def provider_settings(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,
-                      base: AcquireSettings | None = None) -> AcquireSettings:
-    """``base`` (default: from the environment) with the provider order and local folder overridden."""
-    base = base or get_settings().acquire
-    changes: dict[str, Any] = {}
-    if providers:
-        changes["order"] = tuple(providers)
-    if local_dir is not None and not str(local_dir).strip():  # an unset variable, not "no folder" (the network)
-        raise ParameterError("the local music folder is empty (an unset variable?): give the folder that holds the "
-                             "music")
-    if local_dir:
-        changes["local_dir"] = Path(local_dir).expanduser()
-    return base.model_copy(update=changes) if changes else base
-
-
-def open_providers(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,
-                   base: AcquireSettings | None = None, *, say_skipped: bool = True) -> list:
-    """Build the providers that can run here, in order; :class:`ConfigError` if none can. A provider left out
-    (Spotify without credentials) is logged, unless ``say_skipped`` is false (a run opening them a second time)."""
-    from musim.acquire.providers import build_providers
-
-    settings = provider_settings(providers, local_dir, base)
-    skipped: list[tuple[int, str]] = []
-    built = build_providers(settings, skipped=skipped)
-    if not built:  # one line saying why, not a warning for each provider and then the error
-        raise ConfigError(f"no audio provider can run with providers={list(settings.order)}: "
-                          + "; ".join(why for _, why in skipped))
-    for level, why in skipped if say_skipped else ():
-        log.log(level, why)
-    return built
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
@@ -435,6 +356,8 @@ def fetch_batch(
     started = time.perf_counter()
     own_providers = providers is None
     if providers is None:
+        from musim.acquire.providers import open_providers
+
         providers = open_providers(batch.get("providers"), batch.get("local_dir"), settings)
     store = store or open_store()
     batch_id = str(batch["batch_id"])

@@ -41,10 +41,9 @@ from musim.acquire.errors import (
     RERUN_LATER,
     NoProviderLeft,
     ProviderError,
-    ProvidersUnavailable,
     ProvidersUnreachable,
 )
-from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, open_providers, providers_down
+from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, providers_down
 from musim.acquire.journal import (
     PREVIEW_PREFIX,
     ArtistOutcome,
@@ -58,8 +57,7 @@ from musim.params import Count, params_record
 from musim.scratch import one_at_a_time
 from musim.storage import ObjectStore, open_store
 
-__all__ = ["AcquireSummary", "acquire", "catalogue", "fetch_batch", "fetch_in_run", "left_over", "list_previews", "plan", "record",
-           "refuse_left_over", "status_counts"]
+__all__ = ["AcquireSummary", "acquire", "catalogue", "fetch_batch", "list_previews", "plan", "record", "status_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +142,8 @@ def plan(
     store = store or open_store(settings.storage.object_store)
     record(store=store, settings=settings, max_attempts=max_attempts)  # journals a killed run left behind
     store.cleanup_incomplete(PREVIEW_PREFIX)  # and the partial previews it was writing
+    from musim.acquire.providers import open_providers
+
     names = [p.name for p in _closing(open_providers(providers, local_dir, acquire_settings))]
     rows = catalogue(top_n, settings=settings)
     with warehouse.writer(settings) as con:
@@ -267,58 +267,6 @@ def has_new_previews(recorded: dict[str, Any]) -> bool:
     return recorded.get("downloaded", 0) + recorded.get("reused", 0) > 0
 
 
-def fetch_in_run(batch: Mapping[str, Any], earlier: Iterable[Mapping[str, Any] | None] = (), *,
-                 concurrency: int = DEFAULT_CONCURRENCY, then: str | None = None,
-                 settings: AcquireSettings | None = None, store: ObjectStore | None = None) -> dict[str, Any]:
-    """:func:`fetch_batch` for one batch of a DAG run (a mapped ``fetch`` task, with its own providers), given the
-    summaries of the run's batches fetched before it (``earlier``; ``None`` for one not fetched yet). Once they found
-    every provider of the batch down, as :func:`acquire` does it asks nothing more: the batch's artists are left for
-    the next run (not journaled, no attempt counted), counted ``artists_left`` under each provider's outage."""
-    down = left_over(s for s in earlier if s)["unavailable"]
-    names = list(batch.get("providers") or ())
-    if not names or not all(name in down for name in names):
-        return fetch_batch(batch, settings=settings, store=store, concurrency=concurrency, then=then)
-    left = len(batch.get("artists") or ())
-    log.warning("acquire: batch %s not tried: %s down since an earlier batch", batch["batch_id"], ", ".join(names))
-    return {"batch_id": str(batch["batch_id"]), "journals": [], "artists": 0, "counts": {"artists_left": left},
-            "errors": [], "seconds": 0.0,
-            "unavailable": {name: {"since": down[name]["since"], "reason": down[name]["reason"], "left": left}
-                            for name in names}}
-
-
-def left_over(fetched: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """What providers down left of a DAG run's batches, merged over their :func:`fetch_batch` summaries (each
-    mapped ``fetch`` task has its own providers, so each batch meets the outage anew): ``artists_left`` and
-    ``unavailable``, provider -> ``{"since", "reason", "left"}`` (the earliest ``since`` and its reason, the artists
-    left summed), as in :class:`AcquireSummary`. JSON-serialisable, for the DAG's ``record`` summary."""
-    left = 0
-    unavailable: dict[str, dict[str, Any]] = {}
-    for summary in fetched:
-        left += int((summary.get("counts") or {}).get("artists_left", 0))
-        for name, outage in (summary.get("unavailable") or {}).items():
-            known = unavailable.get(name)
-            if known is None or (outage.get("since") and (not known["since"] or _utc(outage["since"])
-                                                          < _utc(known["since"]))):
-                unavailable[name] = {"since": outage.get("since"), "reason": outage.get("reason"),
-                                     "left": known["left"] if known else 0}
-            unavailable[name]["left"] += int(outage.get("left") or 0)
-    return {"artists_left": left, "unavailable": unavailable}
-
-
-def _utc(iso: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(iso).astimezone(dt.UTC)
-
-
-def refuse_left_over(recorded: Mapping[str, Any]) -> None:
-    """End a DAG run that left artists for the next run (a provider down: see :func:`left_over`) as ``musim acquire``
-    does: raise :class:`~musim.acquire.errors.ProvidersUnavailable`, whose message is the CLI's line (``deezer
-    unavailable since ... UTC (...), N artists left for the next run (not counted as failed attempts)``). Called once
-    the run's journals are applied (``recorded``: the ``record`` task's summary), so nothing fetched is lost, and
-    apart from the quality check and the asset event, which announce what was stored as for any partial run."""
-    if recorded.get("artists_left"):
-        raise ProvidersUnavailable(dict(recorded.get("unavailable") or {}))
-
-
 def status_counts(settings: Settings | None = None) -> dict[str, Any]:
     """Catalogue artists per status (those with a catalogue rank) and the stored tracks."""
     with warehouse.writer(settings) as con:
@@ -438,6 +386,8 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
     if on_plan is not None:
         on_plan(summary.planned)
     if batches:
+        from musim.acquire.providers import open_providers
+
         built = _reachable(open_providers(providers, local_dir, acquire_settings, say_skipped=False),  # plan() said
                            (acquire_settings or settings.acquire).timeout_s)
         try:

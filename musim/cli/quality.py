@@ -119,7 +119,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 title=f"quality run {runs[0]}" if args.run else
                 f"the latest quality result of {'each dataset' if not args.dataset else args.dataset}"
                 + (f" (dump {args.dump})" if args.dump else "") + (f": run {runs[0]}" if one and not args.run else ""))
-    from musim.quality.runner import Failure
+    from musim.quality.failures import Failure
 
     for r in rows:
         for f in r["failures"]:  # as `quality check` said it: the limits, how many rows, examples of bad values

@@ -178,7 +178,7 @@ def test_a_provider_that_cannot_be_reached_is_left_out_and_none_stops_the_run_at
 
 def test_an_empty_local_folder_from_a_dag_or_python_is_refused_too():
     """The DAG's local_path '' fell through to the network providers, as `--path ''` did."""
-    from musim.acquire.fetch import provider_settings
+    from musim.acquire.providers import provider_settings
     from musim.errors import ParameterError
 
     with pytest.raises(ParameterError, match=r"the local music folder is empty \(an unset variable\?\)"):

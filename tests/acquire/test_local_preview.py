@@ -12,9 +12,10 @@ import pytest
 import soundfile as sf
 
 from musim.acquire import AcquireSettings, Preview, check_preview, get_preview
-from musim.acquire.fetch import _download, probe_channels
+from musim.acquire.fetch import _download
 from musim.acquire.journal import PREVIEW_PREFIX
 from musim.acquire.providers import LocalFolderProvider
+from musim.acquire.sources import probe_channels
 from musim.errors import AudioError
 from musim.storage.local import LocalStore
 from tests.fakes.audio import tone_bytes

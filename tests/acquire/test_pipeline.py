@@ -8,15 +8,13 @@ import re
 import pytest
 
 from musim import warehouse
+from musim.acquire.outage import fetch_in_run, left_over, refuse_left_over
 from musim.acquire.pipeline import (
     acquire,
     catalogue,
     fetch_batch,
-    fetch_in_run,
-    left_over,
     plan,
     record,
-    refuse_left_over,
     status_counts,
 )
 from musim.storage import open_store

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from musim.acquire.providers.base import HttpProvider, Provider
 from musim.acquire.providers.deezer import DeezerProvider
@@ -17,6 +19,7 @@ from musim.acquire.providers.spotify import (
     spotify_credentials,
 )
 from musim.config import AcquireSettings, get_settings
+from musim.errors import ConfigError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,8 @@ __all__ = [
     "Provider",
     "SpotifyProvider",
     "build_providers",
+    "open_providers",
+    "provider_settings",
 ]
 
 
@@ -76,3 +81,33 @@ def build_providers(
                 continue
             providers.append(LocalFolderProvider(settings))
     return providers
+
+
+def provider_settings(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,
+                      base: AcquireSettings | None = None) -> AcquireSettings:
+    """``base`` (default: from the environment) with the provider order and local folder overridden."""
+    base = base or get_settings().acquire
+    changes: dict[str, Any] = {}
+    if providers:
+        changes["order"] = tuple(providers)
+    if local_dir is not None and not str(local_dir).strip():  # an unset variable, not "no folder" (the network)
+        raise ParameterError("the local music folder is empty (an unset variable?): give the folder that holds the "
+                             "music")
+    if local_dir:
+        changes["local_dir"] = Path(local_dir).expanduser()
+    return base.model_copy(update=changes) if changes else base
+
+
+def open_providers(providers: Sequence[str] | None = None, local_dir: str | Path | None = None,
+                   base: AcquireSettings | None = None, *, say_skipped: bool = True) -> list:
+    """Build the providers that can run here, in order; :class:`ConfigError` if none can. A provider left out
+    (Spotify without credentials) is logged, unless ``say_skipped`` is false (a run opening them a second time)."""
+    settings = provider_settings(providers, local_dir, base)
+    skipped: list[tuple[int, str]] = []
+    built = build_providers(settings, skipped=skipped)
+    if not built:  # one line saying why, not a warning for each provider and then the error
+        raise ConfigError(f"no audio provider can run with providers={list(settings.order)}: "
+                          + "; ".join(why for _, why in skipped))
+    for level, why in skipped if say_skipped else ():
+        log.log(level, why)
+    return built
