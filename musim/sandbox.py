@@ -375,7 +375,7 @@ def _worker(read_end: int, write_end: int, parent: int, mask: set[signal.Signals
             answer: tuple[str, Any] = ("ok", run_query(con, query, max_rows=max_rows, timeout_s=timeout_s,
                                                        reading=Path(path).resolve()))
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, which raises it
-            answer = ("error", exc.with_traceback(None))
+            answer = ("error", _explained(exc, path, settings).with_traceback(None))
         try:
             data = _dumps(answer)
         except Exception as exc:  # an unpicklable value or exception: its type and first line
@@ -386,6 +386,14 @@ def _worker(read_end: int, write_end: int, parent: int, mask: set[signal.Signals
         code = 1
     finally:
         os._exit(code)
+
+
+def _explained(exc: BaseException, path: str | Path, settings: Settings) -> BaseException:
+    """``exc`` as the caller sees it in-process: a DuckDB error a user can act on (a damaged snapshot, a full disk) is
+    put in words here, where the file read is known; the parent opened no DuckDB file to name."""
+    if isinstance(exc, duckdb.Error):
+        return warehouse.explain(exc, settings, reading=Path(path).resolve()) or exc
+    return exc
 
 
 def _dumps(answer: tuple[str, Any]) -> bytes:
