@@ -69,15 +69,21 @@ def test_a_provider_down_records_what_was_fetched_announces_it_and_fails_the_run
     text = log.read_text(errors="replace")
     tries = dict(airflow_db(env, "SELECT task_id || ':' || map_index, state || ' ' || try_number FROM task_instance "
                                  "WHERE dag_id = 'audio_acquire'"))
+    # `airflow dags test` runs mapped tasks in no set order: when Beyoncé's batch ran first, Radiohead's found Deezer
+    # down already and asked it nothing (left too, nothing stored, no event); else Radiohead's previews are stored
+    started = dict(airflow_db(env, "SELECT map_index, start_date FROM task_instance WHERE task_id = 'fetch'"))
+    radiohead_first = started[0] < started[1]
     assert tries == {"plan:-1": "success 1", "fetch:0": "success 1", "fetch:1": "success 1", "record:-1": "success 1",
-                     "check_quality:-1": "success 1", "emit:-1": "success 1", "outage:-1": "failed 1"}, text[-3000:]
+                     "check_quality:-1": "success 1", "emit:-1": "success 1" if radiohead_first else "skipped 1",
+                     "outage:-1": "failed 1"}, text[-3000:]
     assert "up_for_retry" not in text.lower()
-    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(1,)]  # Radiohead's previews, stored
+    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(int(radiohead_first),)]  # Radiohead's previews
     said = [line for line in text.splitlines() if "deezer unavailable since" in line]
     assert said, text[-3000:]
     line = said[-1][said[-1].index("deezer unavailable since"):]
+    left = "1 artist" if radiohead_first else "2 artists"
     assert re.fullmatch(r"deezer unavailable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(gave up after \d+ attempts: "
-                        r"HTTP 503 server error on preview of track \d+\), 1 artist left for the next run \(not "
+                        rf"HTTP 503 server error on preview of track \d+\), {left} left for the next run \(not "
                         r"counted as failed attempts\) \(not retried: the next audio_acquire run asks them again\)",
                         line.strip()), line
 
@@ -85,13 +91,14 @@ def test_a_provider_down_records_what_was_fetched_announces_it_and_fails_the_run
 
     with warehouse.writer() as con:
         assert dict(con.execute("SELECT name, status || ' ' || attempts FROM acquire_artist").fetchall()) == {
-            "Radiohead": "downloaded 0", "Beyoncé": "pending 0"}
-        assert con.execute("SELECT status, count(*) FROM preview GROUP BY ALL").fetchall() == [("downloaded", 3)]
+            "Radiohead": "downloaded 0" if radiohead_first else "pending 0", "Beyoncé": "pending 0"}
+        assert con.execute("SELECT status, count(*) FROM preview GROUP BY ALL").fetchall() == (
+            [("downloaded", 3)] if radiohead_first else [])
 
     fake_server.clear_faults()  # back: the next run gets Beyoncé's previews, and ends green as before
     embedded.run_dag("audio_acquire", env, log, {"top_n": 2, "providers": ["deezer"], "batch_size": 1,
                                                  "concurrency": 1, "max_attempts": 1})
-    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(2,)]
+    assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(int(radiohead_first) + 1,)]
     with warehouse.writer() as con:
         assert dict(con.execute("SELECT name, status || ' ' || attempts FROM acquire_artist").fetchall()) == {
             "Radiohead": "downloaded 0", "Beyoncé": "downloaded 0"}
