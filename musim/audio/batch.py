@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -45,6 +46,13 @@ def default_workers() -> int:
 _PR_SET_PDEATHSIG = 1
 #: How often a worker that cannot ask the kernel looks whether its parent is still there (seconds).
 _PARENT_POLL_S = 1.0
+
+
+# A forked child must not garbage-collect what it inherited: objects another thread of the parent was changing at the
+# fork, or whose finalizers hold native state (a segfault "Garbage-collecting" in a pool worker, now and then, in a
+# pytest process that had run other tests). The objects are frozen at the fork, as the gc module's documentation
+# advises for fork without exec, and the parent collects them again as before.
+os.register_at_fork(before=gc.freeze, after_in_parent=gc.unfreeze)
 
 
 def _init_worker(parent: int | None = None) -> None:
