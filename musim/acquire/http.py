@@ -256,14 +256,18 @@ class Outage:
     @property
     def down(self) -> bool:
         with self._lock:
-            return self.open or (self.failed > 0 and self.answered == 0)
+            return self.open or self._answered_nothing()
 
     def settle(self) -> bool:
         """At the end of a batch: whether the provider is :attr:`down`; when it is, the breaker opens (it answered
         nothing but failures: it is asked nothing more in this run either)."""
         with self._lock:
-            self.open = self.open or (self.failed > 0 and self.answered == 0)
+            self.open = self.open or self._answered_nothing()
             return self.open
+
+    def _answered_nothing(self) -> bool:
+        """Every call so far ended in an outage's failure (caller holds the lock)."""
+        return self.failed > 0 and self.answered == 0
 
     def check(self, what: str) -> None:
         """Raise :class:`ProviderDown` when the breaker is open (nothing is sent)."""
