@@ -9,6 +9,9 @@ and ingests each new one into the DuckDB warehouse, once. Every line is loaded o
 
 Per dump: `ingest` → `check_quality` → `emit`.
 
+A landing folder that does not exist (the `landing` param, or `$MUSIM_LANDING`) fails `find_new_dumps` at once in
+one line ending "(not retried)": its retries are for a warehouse held by another writer.
+
 **Files it does not take.** The scan goes by file names (the CLI, `musim ingest lastfm FILE`, also by content): a
 file in the landing area that is no dump's (`plays.tsv`, `...plays.tsv.bz2`, `.tsv.xz`) is named in
 `find_new_dumps`'s log with a warning saying what to do (rename, gzip, or ingest it with the CLI), once, by the
@@ -66,7 +69,7 @@ def lastfm_ingest():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.assets import refused_conf
-        from musim.errors import refuse_blank
+        from musim.errors import NotFoundError, refuse_blank
         from musim.ingest.landing import new_dumps
 
         params = params or {}
@@ -75,7 +78,10 @@ def lastfm_ingest():
         if refused := refused_conf(dag, params, lambda p: refuse_blank(
                 p.get("landing"), "the landing param", "a landing folder, or null for $MUSIM_LANDING")):
             raise AirflowFailException(refused)
-        return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]
+        try:
+            return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]
+        except NotFoundError as exc:  # no such landing folder: no retry mends it (a busy warehouse is retried)
+            raise AirflowFailException(f"{exc} (not retried)") from None
 
     @task(pool="duckdb_writer", max_active_tis_per_dag=1)
     def ingest(dump: dict) -> dict:
