@@ -123,7 +123,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
 
     @app.exception_handler(duckdb.Error)
     def duckdb_failure(request: Any, exc: duckdb.Error) -> JSONResponse:  # e.g. a snapshot cut short
-        explained = explain(exc, settings(), reading=_serving_file(settings()))
+        explained = _explained(exc, settings())
         if explained is None:
             raise exc  # an error of another kind: Starlette's 500
         return JSONResponse({"detail": str(explained)}, status_code=503)
@@ -264,8 +264,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=NOT_PUBLISHED,
                                           artists="", tracks="", models="", quality=""))
         except (duckdb.Error, StorageError) as exc:  # a damaged or missing snapshot, DuckDB out of memory: the page
-            explained = exc if isinstance(exc, StorageError) else explain(exc, settings(),  # says so, and what to do
-                                                                          reading=_serving_file(settings()))
+            explained = exc if isinstance(exc, StorageError) else _explained(exc, settings())  # says so, and what to do
             if explained is None:
                 raise
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=str(explained),
@@ -281,6 +280,21 @@ def _serving_file(settings: Any) -> Path | None:
         return serving.current_path(settings)
     except (NotFoundError, StorageError):
         return None
+
+
+def _explained(exc: duckdb.Error, settings: Any) -> StorageError | None:
+    """What the app answers (503) for DuckDB's ``exc`` reading the snapshot, or None for an error of another kind (a
+    500): a damaged file, memory (:func:`musim.warehouse.explain`), or a table, view or column the snapshot lacks: it
+    was published by an earlier version of musim (``musim similar`` says so too), and every page and API answered 500
+    until the next publish."""
+    reading = _serving_file(settings)
+    explained = explain(exc, settings, reading=reading)
+    if explained is None and isinstance(exc, duckdb.CatalogException | duckdb.BinderException):
+        said = str(exc).splitlines()[0].partition(": ")[2] or str(exc).splitlines()[0]
+        where = f" {reading}" if reading is not None else ""
+        return StorageError(f"the published snapshot{where} lacks what this version of musim reads ({said}): it was "
+                            "published by an earlier version of musim; publish a new one (`musim publish`)")
+    return explained
 
 
 def _one_artist(con: Any, state: dict[str, Any]) -> None:

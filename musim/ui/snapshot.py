@@ -23,7 +23,7 @@ import duckdb
 
 from musim import queries, sandbox, serving
 from musim.config import Settings, get_settings
-from musim.errors import NotFoundError
+from musim.errors import NotFoundError, StorageError
 
 
 class NotPublished(NotFoundError):
@@ -72,7 +72,10 @@ class SnapshotCache:
                 del self._open[path]
                 entry = None
             if entry is None:
-                con = sandbox.open_sandbox(path, self._settings())
+                try:
+                    con = sandbox.open_sandbox(path, self._settings())
+                except NotFoundError as exc:  # current.duckdb names no file (a folder put there by hand): not "nothing
+                    raise StorageError(str(exc)) from None  # published", nor a 500 on every page: a 503 saying so
                 entry = (con, queries.inspect(con), stamp)
                 self._open[path] = entry
                 while len(self._open) > self._keep:
