@@ -44,6 +44,7 @@ from airflow.sdk import Metadata, Param, dag, task, task_group
 from musim.assets import asset
 
 LASTFM_PLAYS = asset("lastfm_plays")
+SETTLE_MAX_S = 86400
 
 
 @dag(
@@ -56,7 +57,7 @@ LASTFM_PLAYS = asset("lastfm_plays")
     params={
         "landing": Param(None, type=["null", "string"],
                          description="Landing folder to scan (default: $MUSIM_LANDING, e.g. .musim/landing/lastfm)"),
-        "settle_s": Param(None, type=["null", "number"], minimum=0, maximum=86400,
+        "settle_s": Param(None, type=["null", "number"], minimum=0, maximum=SETTLE_MAX_S,
                           description="Take dumps whose files have not changed for this many seconds (default: "
                                       "$MUSIM_LANDING_SETTLE_S, 60); 0 once a copy is known to be complete"),
     },
@@ -69,14 +70,21 @@ def lastfm_ingest():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.assets import refused_conf
-        from musim.errors import NotFoundError, refuse_blank
+        from musim.errors import NotFoundError, ParameterError, refuse_blank
         from musim.ingest.landing import new_dumps
+
+        def check(p: dict) -> None:
+            refuse_blank(p.get("landing"), "the landing param", "a landing folder, or null for $MUSIM_LANDING")
+            settle = p.get("settle_s")  # NaN passes the param's schema (no bound compares true) and took every dump
+            if settle is not None and (isinstance(settle, bool) or not isinstance(settle, int | float)
+                                       or not 0 <= settle <= SETTLE_MAX_S):
+                raise ParameterError(f"the settle_s param must be seconds from 0 to {SETTLE_MAX_S}, or null for "
+                                     f"$MUSIM_LANDING_SETTLE_S; got {settle!r}: nothing was done")
 
         params = params or {}
         # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
         # variable) is no folder, not "the landing folder"
-        if refused := refused_conf(dag, params, lambda p: refuse_blank(
-                p.get("landing"), "the landing param", "a landing folder, or null for $MUSIM_LANDING")):
+        if refused := refused_conf(dag, params, check):
             raise AirflowFailException(refused)
         try:
             return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]

@@ -1,5 +1,6 @@
 """The lastfm_ingest DAG's landing folder that does not exist (its `landing` param, or $MUSIM_LANDING): the run's
-first task fails at once in one line, not retried, nothing written."""
+first task fails at once in one line, not retried, nothing written; so does a settle time that is no number of
+seconds in range."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.lastfm_files import U1, write_lines
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,6 +69,73 @@ def test_a_landing_folder_that_does_not_exist_fails_at_once_in_one_line(tmp_path
             f"the landing folder {folder} is no folder: create it, or set MUSIM_LANDING"
         )
         assert message.endswith(" (not retried)") and "\n" not in message
+    assert not home.exists() or not any(
+        p.is_file() for p in home.rglob("*")
+    )  # no warehouse, no object written
+
+
+# settle_s as a run's conf gives it: merged into the DAG's params and validated by Airflow's own schema check, then the
+# first task called as the task runner calls it.
+CHILD_SETTLE = r"""
+import json, math, sys
+sys.path.insert(0, "dags")
+from airflow.sdk.definitions.param import process_params
+import lastfm_ingest as module
+
+dag = module.lastfm_ingest()
+task = dag.get_task("find_new_dumps")
+out = {}
+for name, value in (("nan", float("nan")), ("negative", -1), ("text", "60")):
+    conf = {"landing": sys.argv[1], "settle_s": value}
+    try:
+        params = process_params(dag, task, conf, suppress_exception=False)  # the task runner's merge and check
+        out[name + " schema"] = "valid"
+    except Exception as exc:
+        out[name + " schema"] = type(exc).__name__
+        params = {k: dag.params[k] for k in dag.params} | conf  # a direct caller: the task checks it itself
+    try:
+        found = task.python_callable(params=params, dag=dag)
+        out[name] = ["ran", [d["plays"] for d in found]]
+    except Exception as exc:
+        out[name] = [type(exc).__name__, str(exc)]
+print(json.dumps(out))
+"""
+
+
+def test_a_settle_time_that_is_not_a_number_of_seconds_is_refused_before_the_scan(tmp_path):
+    """NaN passes the param's schema (minimum 0, maximum 86400: no comparison with NaN is true), and the scan then
+    took every dump at once, one still being copied included, as if settle_s were 0."""
+    home, landing = tmp_path / "home", tmp_path / "landing"
+    write_lines(
+        landing / "d1" / "usersha1-artmbid-artname-plays.tsv", [f"{U1}\t\tArtist A\t3"]
+    )  # changed just now
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=str(tmp_path / "airflow"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}",
+        PYTHONPATH=str(REPO),
+        MUSIM_HOME=str(home),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD_SETTLE, str(landing)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["nan schema"] == "valid"  # Airflow lets it through
+    assert out["negative schema"] != "valid" and out["text schema"] != "valid"
+    for name, shown in (("nan", "nan"), ("negative", "-1"), ("text", "'60'")):
+        kind, message = out[name]
+        assert kind == "AirflowFailException", (name, out[name])
+        assert message == (
+            "the settle_s param must be seconds from 0 to 86400, or null for $MUSIM_LANDING_SETTLE_S; "
+            f"got {shown}: nothing was done"
+        )
     assert not home.exists() or not any(
         p.is_file() for p in home.rglob("*")
     )  # no warehouse, no object written
