@@ -155,6 +155,7 @@ class S3Store(ObjectStore):
         self._transfer = TransferConfig(multipart_threshold=self.options.multipart_threshold,
                                         multipart_chunksize=self.options.part_size)
         self.root_url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        self._bucket_seen = False  # the bucket answered once (see _check_bucket)
 
     def __repr__(self) -> str:
         return (
@@ -292,8 +293,28 @@ class S3Store(ObjectStore):
 
     def stat(self, key: str) -> ObjectInfo:
         with self._errors("stat", key):
-            resp = self.client.head_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
+            try:
+                resp = self.client.head_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code", "")) in _NOT_FOUND:
+                    self._check_bucket("stat", key)
+                raise
         return self._info(key, resp)
+
+    def _check_bucket(self, action: str, key: str) -> None:
+        """Raise the missing bucket's error when the bucket is not there. A HEAD answers 404 with no body for a
+        missing object and a missing bucket alike, so a missing object is checked against the bucket once per store:
+        a store set to a wrong bucket must not read as "no such object" (``exists`` False) while every write fails."""
+        if self._bucket_seen:
+            return
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in {*_NOT_FOUND, "NoSuchBucket"}:
+                raise ClientError({"Error": {"Code": "NoSuchBucket", "Message": "no such bucket"}},
+                                  "HeadBucket") from None
+            return  # denied HeadBucket (a key allowed objects only): nothing learnt, the object is missing
+        self._bucket_seen = True
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         validate_key(prefix, prefix=True)  # now, not on first next()

@@ -14,7 +14,7 @@ import pytest
 from musim.config import TransferOptions, get_settings
 from musim.config.connections import parse_airflow_connection
 from musim.errors import ConfigError, StorageError
-from musim.storage import StorageUnavailable, open_store
+from musim.storage import ObjectNotFound, StorageUnavailable, open_store
 from musim.storage.config import parse_store_url, resolve_s3_config
 from tests.s3_server import ACCESS_KEY, S3TestServer, free_port
 from tests.storage.conftest import S3Env, s3_environment
@@ -204,6 +204,23 @@ def test_missing_bucket_message(s3_env: S3Env) -> None:
     store = open_store("s3://no-such-bucket-here/x")
     with pytest.raises(StorageError, match="bucket 'no-such-bucket-here' does not exist"):
         store.put_bytes("k", b"v")
+
+
+@pytest.mark.server
+def test_a_missing_bucket_is_no_missing_object(s3_env: S3Env) -> None:
+    """S3 answers a HEAD of a missing bucket with a bare 404, as for a missing object: stat said "no object" and
+    exists() False on a store set to a wrong bucket, while every write failed."""
+    store = open_store("s3://no-such-bucket-here/x")
+    for check in (store.exists, store.stat, lambda key: store.delete(key, missing_ok=False)):
+        with pytest.raises(StorageError, match="bucket 'no-such-bucket-here' does not exist") as err:
+            check("k")
+        assert not isinstance(err.value, ObjectNotFound) and "\n" not in str(err.value)
+    good = open_store(s3_env.url)
+    assert good.exists("k") is False  # a bucket that is there: a missing object stays a missing object
+    with pytest.raises(ObjectNotFound):
+        good.stat("k")
+    good.put_bytes("k", b"v")
+    assert good.exists("k") and good.stat("k").size == 1
 
 
 def test_no_credentials_names_the_connection_the_store_url_names(s3_env: S3Env,
