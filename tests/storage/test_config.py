@@ -235,3 +235,30 @@ def test_no_credentials_names_the_connection_the_store_url_names(s3_env: S3Env,
             open_store(url).put_bytes("k", b"v")
         assert f"or the {conn} connection ({var}; " in str(err.value)
         assert ("musim_s3" in str(err.value)) == (conn == "musim_s3")
+
+
+TRICKY = ["p@ss/w:rd", "a+b c", "semi;colon#hash?q", "ünï-cödé", "pa?ss", "a/b", "per%cent"]
+
+
+@pytest.mark.parametrize("password", TRICKY)
+def test_a_connection_uri_reads_any_encoded_password_and_refuses_one_that_is_not(password):
+    """`aws://KEY:p@ss/w:rd@/?...` was read with the password 'p', `aws://KEY:a#b@/?...` and `aws://KEY:pa?ss@/?...`
+    with no keys at all (musim then used whatever AWS_* said), and `?endpoint_url=http://minio:9000` as it is was taken
+    while Airflow refuses it ("Invalid connection string"): every one without a word."""
+    from airflow.models.connection import Connection
+
+    endpoint = quote("http://minio:9000", safe="")
+    encoded = f"aws://AKIA:{quote(password, safe='')}@/?endpoint_url={endpoint}&region_name=us-east-1"
+    parsed = parse_airflow_connection(encoded, name="AIRFLOW_CONN_MUSIM_S3")
+    airflow = Connection(conn_id="musim_s3", uri=encoded)
+    assert (parsed["login"], parsed["password"]) == ("AKIA", password) == (airflow.login, airflow.password)
+    assert parsed["extra"]["endpoint_url"] == "http://minio:9000" == airflow.extra_dejson["endpoint_url"]
+    for raw in (f"aws://AKIA:{password}@/?endpoint_url={endpoint}", f"aws://AKIA:{quote(password, safe='')}@/"
+                "?endpoint_url=http://minio:9000"):
+        if raw.startswith(f"aws://AKIA:{password}@/") and not any(c in password for c in "@/?#"):
+            continue  # nothing in it that a URI cannot carry as it is
+        with pytest.raises(ConfigError) as err:
+            parse_airflow_connection(raw, name="AIRFLOW_CONN_MUSIM_S3")
+        message = str(err.value)
+        assert message.startswith("AIRFLOW_CONN_MUSIM_S3: ") and "percent-encoded" in message and "\n" not in message
+        assert password not in message and quote(password, safe="") not in message
