@@ -160,6 +160,20 @@ def check_endpoint_url(url: str, name: str) -> str:
     return url
 
 
+def check_region(region: str, name: str) -> str:
+    """``region`` if botocore takes it as a region name, else a ConfigError naming ``name``, where it came from
+    (botocore's own message named neither the variable nor the connection)."""
+    from botocore.exceptions import InvalidRegionError
+    from botocore.utils import validate_region_name  # lazy, as in check_endpoint_url
+
+    try:
+        validate_region_name(region)
+    except InvalidRegionError:
+        raise ConfigError(f"{name}: {redact(region)[:80]!r} is not a region name (e.g. us-east-1; MinIO takes any "
+                          "such name, its default is us-east-1)") from None
+    return region
+
+
 def resolve_s3_config(conn_id: str = DEFAULT_CONN_ID, settings: Settings | None = None) -> S3Config:
     """Resolve endpoint, region and credentials for ``conn_id`` (see the module docstring)."""
     settings = settings or get_settings()
@@ -189,9 +203,13 @@ def resolve_s3_config(conn_id: str = DEFAULT_CONN_ID, settings: Settings | None 
         ("AWS_ENDPOINT_URL_S3", env.aws_endpoint_url_s3),
         ("AWS_ENDPOINT_URL", env.aws_endpoint_url),
     ) if v), (None, ""))
+    region, region_from = next(((str(v), n) for n, v in (
+        (f"extra.region_name of {source}", extra.get("region_name")),
+        ("AWS_REGION (or AWS_DEFAULT_REGION)", env.region),
+    ) if v), (DEFAULT_REGION, ""))
     return S3Config(
         endpoint_url=check_endpoint_url(endpoint, endpoint_from) if endpoint else None,
-        region=pick(extra.get("region_name"), env.region) or DEFAULT_REGION,
+        region=check_region(region, region_from) if region_from else region,
         access_key_id=keys[0] or None,
         secret_access_key=keys[1] or None,
         session_token=keys[2] or None,

@@ -259,3 +259,22 @@ def test_a_connection_uri_reads_any_encoded_password_and_refuses_one_that_is_not
         message = str(err.value)
         assert message.startswith("AIRFLOW_CONN_MUSIM_S3: ") and "percent-encoded" in message and "\n" not in message
         assert password not in message and quote(password, safe="") not in message
+
+
+def test_a_bad_region_names_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`AWS_REGION="us east"` was botocore's "Provided region_name 'us east' doesn't match a supported format", naming
+    neither the variable nor the connection that set it."""
+    monkeypatch.setenv("MUSIM_S3_AIRFLOW_LOOKUP", "never")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_MUSIM_S3", raising=False)
+    monkeypatch.setenv("AWS_REGION", "us east")
+    with pytest.raises(ConfigError, match=r"^AWS_REGION \(or AWS_DEFAULT_REGION\): 'us east' is not a region name"):
+        open_store("s3://bucket-x/p")
+    monkeypatch.setenv("AIRFLOW_CONN_MUSIM_S3", json.dumps({"conn_type": "aws", "extra": {"region_name": "eu/west"}}))
+    with pytest.raises(ConfigError, match=r"^extra.region_name of AIRFLOW_CONN_MUSIM_S3: 'eu/west' is not a region"):
+        open_store("s3://bucket-x/p")
+    monkeypatch.setenv("AIRFLOW_CONN_MUSIM_S3", json.dumps({"conn_type": "aws", "extra": {"region_name": "eu-west-3"}}))
+    assert resolve_s3_config(settings=get_settings()).region == "eu-west-3"  # the connection's wins, checked
+    monkeypatch.delenv("AIRFLOW_CONN_MUSIM_S3")
+    monkeypatch.delenv("AWS_REGION")
+    assert resolve_s3_config(settings=get_settings()).region == "us-east-1"
