@@ -179,6 +179,9 @@ class S3Store(ObjectStore):
         if isinstance(exc, ClientError):
             err = exc.response.get("Error", {})
             code = str(err.get("Code", ""))
+            if (not code or code.isdigit()) and action != "stat":  # a HEAD's error has no body; any other S3 error
+                status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", code or "?"))
+                return self._not_s3(status, action, where)  # names its code
             if code in _NOT_FOUND:
                 return ObjectNotFound(f"no object {key!r} in {self.root_url} (endpoint {endpoint})")
             if code == "NoSuchBucket":
@@ -206,6 +209,21 @@ class S3Store(ObjectStore):
                 "connection kept in Airflow's database is seen by tasks only, not by a command run outside Airflow)"
             )
         return StorageError(_one_line(f"cannot {action} {where}: {type(exc).__name__}: {exc}"))
+
+    def _not_s3(self, status: str, action: str, where: str) -> StorageError:
+        """An error answer without an S3 error code: not an S3 server's (a web page, the MinIO console's port) or a
+        proxy's in front of a server that is down (502, 503, 504)."""
+        endpoint = self.config.endpoint_label
+        if status in ("502", "503", "504"):
+            return StorageUnavailable(
+                f"cannot {action} {where}: {endpoint} answered HTTP {status} without an S3 error "
+                f"({self.options.max_attempts} attempt(s)): a proxy in front of an S3 server that is down or overloaded?"
+            )
+        return StorageError(
+            f"cannot {action} {where}: {endpoint} answered HTTP {status} without an S3 error, so it is no S3 server: "
+            f"check that MUSIM_S3_ENDPOINT_URL or extra.endpoint_url of the connection (credentials from "
+            f"{self.config.source}) is the S3 API's address (MinIO's API port, 9000 by default, not its console's)"
+        )
 
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -278,3 +280,48 @@ def test_a_bad_region_names_where_it_came_from(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("AIRFLOW_CONN_MUSIM_S3")
     monkeypatch.delenv("AWS_REGION")
     assert resolve_s3_config(settings=get_settings()).region == "us-east-1"
+
+
+class _NotS3(http.server.BaseHTTPRequestHandler):
+    """A web server that is no S3 server: a page for every GET, 404 elsewhere; a proxy's 502 for PUT."""
+
+    def _answer(self, status: int) -> None:
+        body = b"<html><body>not here</body></html>"
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer(404)
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer(502)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(404)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_endpoint_that_is_no_s3_server_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MUSIM_S3_ENDPOINT_URL at a web server (MinIO's console port, the Airflow UI) answered a read "no object 'k'" and a
+    listing "no object ''": a wrong endpoint read as missing data."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotS3)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s3_environment(monkeypatch, S3TestServer(server.server_address[1]))
+        store = open_store("s3://bucket-x/p")
+        for read in (lambda: store.get_bytes("k"), lambda: list(store.list("a/"))):
+            with pytest.raises(StorageError, match="answered HTTP 404 without an S3 error, so it is no S3 server") as err:
+                read()
+            assert not isinstance(err.value, ObjectNotFound) and "MUSIM_S3_ENDPOINT_URL" in str(err.value)
+        with pytest.raises(StorageUnavailable, match="answered HTTP 502 without an S3 error"):
+            store.put_bytes("k", b"v")
+    finally:
+        server.shutdown()
+        server.server_close()
