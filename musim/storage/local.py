@@ -162,6 +162,9 @@ class LocalStore(ObjectStore):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         validate_key(prefix, prefix=True)
         folder = self.root / prefix.rpartition("/")[0]
+        if not folder.is_dir() and (blocked := self._blocking_file()) is not None:  # not "no objects": no store
+            raise StorageError(f"cannot list {prefix!r} in {self.root_url}: the store's folder is not a folder, "
+                               f"{blocked} is a file (MUSIM_OBJECT_STORE?)")
         found: list[tuple[str, os.stat_result]] = []
         with self._errors("list", prefix):
             for dirpath, _dirs, files in os.walk(folder):
