@@ -242,3 +242,17 @@ def test_a_database_password_the_database_url_cannot_carry_is_refused_by_airflow
         assert password not in refused.stderr and "\n" not in refused.stderr.strip()
     accepted = _run_init_check(compose, {**real, "POSTGRES_PASSWORD": "fine-pass/with:colon!"})
     assert accepted.returncode == 0 and accepted.stdout.strip() == "env-ok", accepted.stderr
+
+
+def test_minio_is_checked_with_what_its_image_carries(compose):
+    """MinIO's images carry no curl since RELEASE.2023-11-01 (minio/minio#18371, #18389), and the pinned one is newer:
+    the `curl -fsS .../minio/health/live` check never passed, so minio stayed unhealthy and minio-init, airflow-init and
+    every Airflow service (which wait for a healthy minio) never started. MinIO documents `mc ready local`."""
+    minio = compose["services"]["minio"]
+    release = re.search(r"RELEASE\.(\d{4}-\d{2}-\d{2})", minio["image"])
+    assert release and release.group(1) >= "2023-11-01", minio["image"]  # an image without curl: the check below
+    test = minio["healthcheck"]["test"]
+    assert test == ["CMD", "mc", "ready", "local"], test
+    for name, svc in compose["services"].items():
+        if svc.get("image", "").startswith("minio/"):
+            assert "curl" not in str(svc.get("healthcheck", {}).get("test", "")), name
