@@ -19,6 +19,7 @@ the text of a logged exception's traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -63,7 +64,7 @@ def register_secret(value: object) -> None:
     with _lock:
         if value in _secrets:
             return
-        _secrets.add(value)
+        _secrets.update(v for v in _escaped_forms(value) if len(v) >= _MIN_SECRET_LEN)
     if "airflow.sdk" in sys.modules:
         try:
             from airflow.sdk.log import mask_secret
@@ -71,6 +72,14 @@ def register_secret(value: object) -> None:
             mask_secret(value)
         except Exception:  # an Airflow without it: musim's own redaction still applies
             pass
+
+
+def _escaped_forms(value: str) -> set[str]:
+    """``value`` and the forms it takes inside a quoted string: a ``repr`` (how a bad setting's value is quoted), JSON
+    (ASCII or not) and Python's escapes of non-ASCII; a secret holding a backslash, a quote, a control or a non-ASCII
+    character is written so (``a\\b`` for ``a\b``), and must be hidden there too."""
+    return {value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+            value.encode("unicode_escape").decode("ascii")}
 
 
 def is_secret_name(name: str) -> bool:

@@ -52,9 +52,15 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
     opened(path)
     wait_s = settings.warehouse.lock_wait_s if not read_only and path == settings.warehouse.path else 0.0
     con = open_waiting(lambda: duckdb.connect(str(path), read_only=read_only), path, wait_s, settings)
-    configure(con, settings)
     if not read_only:
-        migrate(con)
+        try:
+            configure(con, settings)
+            migrate(con)
+        except BaseException:
+            con.close()  # a refused or failed migration must not keep the file locked in this process
+            raise
+    else:
+        configure(con, settings)
     return con
 
 
@@ -370,8 +376,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """
     run(con, "warehouse/schema_migrations.sql")
     done = {row[0] for row in query(con, "warehouse/applied_migrations.sql").fetchall()}
+    known = available_migrations()
+    check_not_newer(con, done, known)
     applied: list[str] = []
-    for number, name, path in available_migrations():
+    for number, name, path in known:
         if number in done:
             continue
         with transaction(con):
@@ -380,3 +388,19 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             run(con, "warehouse/record_migration.sql", version=number, migration=name)
         applied.append(name)
     return applied
+
+
+def check_not_newer(con: duckdb.DuckDBPyConnection, done: set[int], known: list[tuple[int, str, Path]]) -> None:
+    """Refuse a warehouse that records migrations this musim does not have (one written by a newer musim, or by
+    another branch): writing it with older code could store rows its schema no longer means. One line naming the
+    file, the migration and what to do; nothing is changed."""
+    unknown = sorted(done - {number for number, _, _ in known})
+    if not unknown:
+        return
+    names = dict(query(con, "warehouse/migration_names.sql", versions=unknown).fetchall())
+    path = query(con, "warehouse/database_path.sql").fetchall()[0][0] or "in memory"
+    newest = max((number for number, _, _ in known), default=0)
+    shown = ", ".join(str(names.get(n, n)) for n in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+    raise StorageError(f"the warehouse {path} was migrated by a newer musim: it records migration(s) {shown}, "
+                       f"this musim knows up to {newest:03d}; run the musim that wrote it (upgrade this one), or set "
+                       "MUSIM_WAREHOUSE (or MUSIM_HOME) to another file; nothing was changed")

@@ -93,3 +93,24 @@ def test_a_usage_error_hides_a_password_in_the_argument_it_quotes(capsys, argv):
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "error: argument" in err
     assert "pw123456" not in err and "u:***@example.invalid" in err
+
+
+@pytest.mark.parametrize("secret", ["Sec\\ret-4821", "tab\there-4821", "q\"uo'te-4821", "ünï-cödé-4821",
+                                    "ctl\x7f\x1b-4821"])
+def test_a_registered_secret_is_hidden_in_its_escaped_forms_too(secret, musim_home, monkeypatch, capsys):
+    """A secret with a backslash, a quote, a control or a non-ASCII character was hidden only as it is: a bad setting's
+    error quotes the value by repr (`MUSIM_DUCKDB_THREADS=$AWS_SECRET_ACCESS_KEY`, a slip in an env file), which
+    doubles the backslash, so `got 'Sec\\\\ret-4821'` printed the S3 secret key."""
+    import json
+
+    from musim.cli import main
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("MUSIM_DUCKDB_THREADS", secret)
+    assert main(["dumps"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musim: error: MUSIM_DUCKDB_THREADS must be") and "***" in err, err
+    for shown in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+                  secret.encode("unicode_escape").decode()):
+        assert shown not in err
+        assert redact(f"value {shown}!") == "value ***!"

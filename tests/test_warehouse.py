@@ -540,3 +540,28 @@ def test_the_code_fingerprint_migration_keeps_builds_and_their_next_build_is_mad
         assert rebuilt.built_before is None and "recorded before builds recorded their code" in rebuilt.rebuilt_because
         assert con.execute("SELECT code_fingerprint FROM similarity_build").fetchall() == [(code_fingerprint(),)]
         assert build_similarity(con, dump_id, p).built_before is not None
+
+
+def test_a_warehouse_from_a_newer_musim_is_refused_in_one_line_and_left_as_it_is(musim_home, capsys):
+    """A warehouse that records a migration this musim does not have (written by a newer musim) was opened and
+    written as if it were current: older code storing rows into a schema it does not know."""
+    from musim import cli
+
+    warehouse.connect().close()
+    path = get_settings().warehouse.path
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_migrations (version, name) VALUES (998, '998_from_the_future')")
+    con.execute("CREATE TABLE future_table (x INTEGER)")
+    con.close()
+    with pytest.raises(StorageError) as err:
+        warehouse.connect()
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message and "998_from_the_future" in message
+    assert "newer musim" in message and "MUSIM_WAREHOUSE" in message
+    assert cli.main(["publish"]) == 2
+    assert "998_from_the_future" in capsys.readouterr().err
+    con = duckdb.connect(str(path))  # the refusing process closed its connection: the file is free
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone() == (998,)
+    con.execute("DELETE FROM schema_migrations WHERE version = 998")
+    con.close()
+    warehouse.connect().close()  # back to what this musim knows: it opens again

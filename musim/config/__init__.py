@@ -14,7 +14,9 @@ Airflow connections (the object store's ``musim_s3``, Spotify's ``musim_spotify`
 
 from __future__ import annotations
 
+import difflib
 import functools
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -72,6 +74,12 @@ __all__ = [
 ]
 
 _ENV: ContextVar[Mapping[str, str] | None] = ContextVar("musim_settings_env", default=None)
+log = logging.getLogger(__name__)
+
+#: ``MUSIM_*`` variables that are no setting but are read elsewhere (benchmarks, tests, compose): never a typo.
+NOT_SETTINGS = frozenset({"MUSIM_BUCKET", "MUSIM_REAL_MUSIC_DEV", "MUSIM_FUZZ_EXAMPLES", "MUSIM_WORKER_NAME",
+                          "MUSIM_BENCH_BUDGET_S", "MUSIM_BENCH_RAM_GIB", "MUSIM_BENCH_SCALES",
+                          "MUSIM_BENCH_SIMILARITY_FRACTION"})
 
 
 def _names(field: FieldInfo) -> tuple[str, ...]:
@@ -236,6 +244,8 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
 @functools.lru_cache(maxsize=16)
 def _read(relevant: tuple[tuple[str, str], ...], cwd: str, user_home: str) -> Settings:
     env = dict(relevant)
+    for line in misspelt(env):
+        log.warning(line)
     for variable, value in relevant:  # before anything is validated: a section's bad value stops the reading there,
         if is_secret_name(variable):  # before the sections after it, whose secrets the error could then quote
             register_secret(value)
@@ -248,6 +258,20 @@ def _read(relevant: tuple[tuple[str, str], ...], cwd: str, user_home: str) -> Se
         _ENV.reset(token)
     settings._env = env
     return settings
+
+
+def misspelt(env: Mapping[str, str]) -> list[str]:
+    """One line for each set ``MUSIM_*`` variable that is no setting but close to one's name (``MUSIM_DUCKDB_THREADS``
+    without its ``S``): it is ignored, and the setting keeps its default without a word otherwise."""
+    known = {name for _, names in _plan(Settings) for name in names}
+    lines = []
+    for variable in sorted(env):
+        if not variable.startswith("MUSIM_") or variable in known or variable in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(variable, known, n=1, cutoff=0.85)
+        if close and env[variable].strip():
+            lines.append(f"{variable} is not a musim setting and is ignored: did you mean {close[0]}?")
+    return lines
 
 
 def variables() -> Iterator[tuple[str, str, str, str]]:

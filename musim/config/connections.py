@@ -53,6 +53,7 @@ def parse_airflow_connection(raw: str, *, name: str, types: tuple[str, ...] = ("
         parts = split_url(raw, name)
         if not parts.scheme:
             raise ConfigError(f"{name} is neither JSON nor a connection URI (aws://KEY:SECRET@/?endpoint_url=...)")
+        _check_uri(raw, parts, name)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         extra = query.pop("__extra__", None) or query
         doc = {
@@ -76,6 +77,20 @@ def parse_airflow_connection(raw: str, *, name: str, types: tuple[str, ...] = ("
         if doc.get(field_name) is not None and not isinstance(doc[field_name], str):
             raise ConfigError(f"{name}: '{field_name}' must be a string")
     return {"login": doc.get("login"), "password": doc.get("password"), "extra": extra}
+
+
+def _check_uri(raw: str, parts: SplitResult, name: str) -> None:
+    """Refuse a connection URI whose fields were not percent-encoded, as Airflow refuses it (more than one other
+    ``://``, or one after an ``@`` or ``:``: ``?endpoint_url=http://minio:9000`` as it is) or reads it wrong without a
+    word: an ``@`` after the host part (``aws://KEY:p@ss@/``: the password read as ``p``), or a ``#`` (everything after
+    it dropped: ``aws://KEY:a#b@/``, no keys at all). The message names the variable, never a value."""
+    rest = raw.split("://", 1)[1]
+    airflow_refuses = rest.count("://") > 1 or ("://" in rest and any(c in rest.split("://", 1)[0] for c in "@:"))
+    cut = "@" in parts.path or bool(parts.fragment) or "#" in raw or ("@" in parts.query and "@" not in parts.netloc)
+    if airflow_refuses or cut:
+        raise ConfigError(f"{name}: the connection URI holds an '@', '/', '?', '#' or '://' that is not percent-encoded, "
+                          "so its login, password or extra would be read wrong; encode each value "
+                          "(urllib.parse.quote(value, safe='')), or give the connection as JSON")
 
 
 def _register_secrets(password: Any, extra: Mapping[str, Any]) -> None:

@@ -55,6 +55,7 @@ def open_store(
     *,
     options: TransferOptions | None = None,
     s3_config: S3Config | None = None,
+    source: str | None = None,
 ) -> ObjectStore:
     """Open the object store at ``url`` (default: ``get_settings().storage.object_store``).
 
@@ -67,12 +68,15 @@ def open_store(
     s3_config
         Endpoint and credentials for S3; default resolved from the Airflow connection and environment
         (:func:`musim.storage.config.resolve_s3_config`).
+    source
+        Where ``url`` came from, for messages (a bad URL from the settings names ``MUSIM_OBJECT_STORE``).
 
     Opening makes no request: a wrong endpoint or missing bucket shows on first use, as a
     :class:`~musim.errors.StorageError` that names it.
     """
     settings = get_settings()
-    location = parse_store_url(url if url is not None else settings.storage.object_store)
+    location = (parse_store_url(url, source) if url is not None
+                else parse_store_url(settings.storage.object_store, "MUSIM_OBJECT_STORE"))
     options = options or settings.storage.transfer
     if location.kind == "local":
         from musim.storage.local import LocalStore
@@ -100,7 +104,7 @@ def open_prefix(url: str, *, what: str) -> tuple[str, ObjectStore]:
     scheme, _, rest = url.partition("://")
     trimmed = rest.rstrip("/")
     root = f"{scheme}://{trimmed}" if trimmed and (scheme != "file" or trimmed.startswith("/")) else url
-    store = open_store(root)
+    store = open_store(root, source=what)
     from musim.storage.local import LocalStore
 
     if isinstance(store, LocalStore) and not store.root.is_dir():

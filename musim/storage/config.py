@@ -88,51 +88,52 @@ def redact_url(url: str) -> str:
     return redact(url)
 
 
-def parse_store_url(url: str) -> StoreLocation:
+def parse_store_url(url: str, source: str | None = None) -> StoreLocation:
     """Parse a store URL (see the module docstring); raise :class:`ConfigError` naming it if invalid.
 
-    Every message shows the URL with credentials hidden (:func:`musim.redact.redact`).
+    Every message shows the URL with credentials hidden (:func:`musim.redact.redact`), and ``source``, where it came
+    from (``MUSIM_OBJECT_STORE``, a landing setting), when given.
     """
     url = url.strip()
     if not url:
         raise ConfigError("object store URL is empty; set MUSIM_OBJECT_STORE (file:///path or s3://bucket/prefix)")
-    shown = redact(url)
+    shown = repr(redact(url)) + (f" ({source})" if source else "")  # as messages quote it
     if "\x00" in url:
-        raise ConfigError(f"object store URL {shown!r} contains a NUL character")
+        raise ConfigError(f"object store URL {shown} contains a NUL character")
     if "://" not in url:
         try:
             return StoreLocation("local", path=Path(url).expanduser().absolute())
         except RuntimeError as exc:  # ~user that does not exist
-            raise ConfigError(f"object store path {shown!r}: {exc}") from None
+            raise ConfigError(f"object store path {shown}: {exc}") from None
     parts = split_url(url, "object store URL")
     scheme = parts.scheme.lower()
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
-            raise ConfigError(f"object store URL {shown!r}: file URLs must be absolute (file:///abs/path)")
+            raise ConfigError(f"object store URL {shown}: file URLs must be absolute (file:///abs/path)")
         return StoreLocation("local", path=Path(unquote(parts.path)).absolute())
     if scheme == "s3":
         conn_id, at, bucket = parts.netloc.rpartition("@")
         if ":" in conn_id or (at and not _CONN_ID_RE.match(conn_id)):
             raise ConfigError(
-                f"object store URL {shown!r}: the part before '@' must be an Airflow connection id "
+                f"object store URL {shown}: the part before '@' must be an Airflow connection id "
                 "(s3://conn_id@bucket/prefix: letters, digits, '_', '.', '-'), never credentials; put the keys "
                 "in that connection or in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
             )
         if not _BUCKET_RE.match(bucket) or ".." in bucket:
             raise ConfigError(
-                f"object store URL {shown!r}: {bucket!r} is not a valid bucket name "
+                f"object store URL {shown}: {bucket!r} is not a valid bucket name "
                 "(3-63 characters: lowercase letters, digits, dots, hyphens)"
             )
         if parts.query or parts.fragment:
-            raise ConfigError(f"object store URL {shown!r}: s3:// URLs take no '?' or '#' part")
+            raise ConfigError(f"object store URL {shown}: s3:// URLs take no '?' or '#' part")
         prefix = unquote(parts.path).strip("/")
         if prefix and (any(seg in ("", ".", "..") for seg in prefix.split("/")) or _BAD_PREFIX_RE.search(prefix)):
             raise ConfigError(
-                f"object store URL {shown!r}: invalid prefix {redact(prefix)!r} (no empty, '.' or '..' "
+                f"object store URL {shown}: invalid prefix {redact(prefix)!r} (no empty, '.' or '..' "
                 "segment, backslash or control character)"
             )
         return StoreLocation("s3", bucket=bucket, prefix=prefix, conn_id=conn_id or DEFAULT_CONN_ID)
-    raise ConfigError(f"object store URL {shown!r}: unsupported scheme {scheme!r} (use file:// or s3://)")
+    raise ConfigError(f"object store URL {shown}: unsupported scheme {scheme!r} (use file:// or s3://)")
 
 
 def check_endpoint_url(url: str, name: str) -> str:
@@ -158,6 +159,20 @@ def check_endpoint_url(url: str, name: str) -> str:
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
         raise ConfigError(f"{name}: the endpoint URL {shown!r} contains spaces or control characters")
     return url
+
+
+def check_region(region: str, name: str) -> str:
+    """``region`` if botocore takes it as a region name, else a ConfigError naming ``name``, where it came from
+    (botocore's own message named neither the variable nor the connection)."""
+    from botocore.exceptions import InvalidRegionError
+    from botocore.utils import validate_region_name  # lazy, as in check_endpoint_url
+
+    try:
+        validate_region_name(region)
+    except InvalidRegionError:
+        raise ConfigError(f"{name}: {redact(region)[:80]!r} is not a region name (e.g. us-east-1; MinIO takes any "
+                          "such name, its default is us-east-1)") from None
+    return region
 
 
 def resolve_s3_config(conn_id: str = DEFAULT_CONN_ID, settings: Settings | None = None) -> S3Config:
@@ -189,9 +204,13 @@ def resolve_s3_config(conn_id: str = DEFAULT_CONN_ID, settings: Settings | None 
         ("AWS_ENDPOINT_URL_S3", env.aws_endpoint_url_s3),
         ("AWS_ENDPOINT_URL", env.aws_endpoint_url),
     ) if v), (None, ""))
+    region, region_from = next(((str(v), n) for n, v in (
+        (f"extra.region_name of {source}", extra.get("region_name")),
+        ("AWS_REGION (or AWS_DEFAULT_REGION)", env.region),
+    ) if v), (DEFAULT_REGION, ""))
     return S3Config(
         endpoint_url=check_endpoint_url(endpoint, endpoint_from) if endpoint else None,
-        region=pick(extra.get("region_name"), env.region) or DEFAULT_REGION,
+        region=check_region(region, region_from) if region_from else region,
         access_key_id=keys[0] or None,
         secret_access_key=keys[1] or None,
         session_token=keys[2] or None,

@@ -10,6 +10,7 @@ URI on this machine, which is where an embedded installation's readers are.
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import os
 import shutil
@@ -31,6 +32,13 @@ from musim.storage.base import (
     create_temp,
     validate_key,
 )
+
+_NOT_WRITABLE = ("; musim may not write the store's folder: make it writable, or point MUSIM_OBJECT_STORE (or "
+                 "MUSIM_HOME) at a folder musim may write")
+_FULL = "; nothing was stored (an object already under the key is as it was): free space and rerun"
+#: What to do about a write the store's folder refused, by errno.
+_WHAT_TO_DO = {errno.EACCES: _NOT_WRITABLE, errno.EPERM: _NOT_WRITABLE, errno.EROFS: _NOT_WRITABLE,
+               errno.ENOSPC: _FULL, errno.EDQUOT: _FULL}
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -70,9 +78,11 @@ class LocalStore(ObjectStore):
                     f"cannot write {key!r} in {self.root_url}: a key and a key prefix collide "
                     f"({exc.strerror}); locally 'a' and 'a/b' cannot both be objects"
                 ) from exc
-            raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}") from exc
+            raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}"
+                               f"{_WHAT_TO_DO.get(exc.errno, '') if action == 'write' else ''}") from exc
         except OSError as exc:
-            raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}") from exc
+            hint = _WHAT_TO_DO.get(exc.errno, "") if action == "write" else ""
+            raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}{hint}") from exc
 
     def _blocking_file(self) -> Path | None:
         """The file standing where the store's folder or one above it should be (``None``: no such file)."""
@@ -152,6 +162,9 @@ class LocalStore(ObjectStore):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         validate_key(prefix, prefix=True)
         folder = self.root / prefix.rpartition("/")[0]
+        if not folder.is_dir() and (blocked := self._blocking_file()) is not None:  # not "no objects": no store
+            raise StorageError(f"cannot list {prefix!r} in {self.root_url}: the store's folder is not a folder, "
+                               f"{blocked} is a file (MUSIM_OBJECT_STORE?)")
         found: list[tuple[str, os.stat_result]] = []
         with self._errors("list", prefix):
             for dirpath, _dirs, files in os.walk(folder):

@@ -155,6 +155,7 @@ class S3Store(ObjectStore):
         self._transfer = TransferConfig(multipart_threshold=self.options.multipart_threshold,
                                         multipart_chunksize=self.options.part_size)
         self.root_url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        self._bucket_seen = False  # the bucket answered once (see _check_bucket)
 
     def __repr__(self) -> str:
         return (
@@ -178,6 +179,9 @@ class S3Store(ObjectStore):
         if isinstance(exc, ClientError):
             err = exc.response.get("Error", {})
             code = str(err.get("Code", ""))
+            if (not code or code.isdigit()) and action != "stat":  # a HEAD's error has no body; any other S3 error
+                status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", code or "?"))
+                return self._not_s3(status, action, where)  # names its code
             if code in _NOT_FOUND:
                 return ObjectNotFound(f"no object {key!r} in {self.root_url} (endpoint {endpoint})")
             if code == "NoSuchBucket":
@@ -205,6 +209,21 @@ class S3Store(ObjectStore):
                 "connection kept in Airflow's database is seen by tasks only, not by a command run outside Airflow)"
             )
         return StorageError(_one_line(f"cannot {action} {where}: {type(exc).__name__}: {exc}"))
+
+    def _not_s3(self, status: str, action: str, where: str) -> StorageError:
+        """An error answer without an S3 error code: not an S3 server's (a web page, the MinIO console's port) or a
+        proxy's in front of a server that is down (502, 503, 504)."""
+        endpoint = self.config.endpoint_label
+        if status in ("502", "503", "504"):
+            return StorageUnavailable(
+                f"cannot {action} {where}: {endpoint} answered HTTP {status} without an S3 error "
+                f"({self.options.max_attempts} attempt(s)): a proxy in front of an S3 server that is down or overloaded?"
+            )
+        return StorageError(
+            f"cannot {action} {where}: {endpoint} answered HTTP {status} without an S3 error, so it is no S3 server: "
+            f"check that MUSIM_S3_ENDPOINT_URL or extra.endpoint_url of the connection (credentials from "
+            f"{self.config.source}) is the S3 API's address (MinIO's API port, 9000 by default, not its console's)"
+        )
 
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
@@ -292,8 +311,28 @@ class S3Store(ObjectStore):
 
     def stat(self, key: str) -> ObjectInfo:
         with self._errors("stat", key):
-            resp = self.client.head_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
+            try:
+                resp = self.client.head_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code", "")) in _NOT_FOUND:
+                    self._check_bucket("stat", key)
+                raise
         return self._info(key, resp)
+
+    def _check_bucket(self, action: str, key: str) -> None:
+        """Raise the missing bucket's error when the bucket is not there. A HEAD answers 404 with no body for a
+        missing object and a missing bucket alike, so a missing object is checked against the bucket once per store:
+        a store set to a wrong bucket must not read as "no such object" (``exists`` False) while every write fails."""
+        if self._bucket_seen:
+            return
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in {*_NOT_FOUND, "NoSuchBucket"}:
+                raise ClientError({"Error": {"Code": "NoSuchBucket", "Message": "no such bucket"}},
+                                  "HeadBucket") from None
+            return  # denied HeadBucket (a key allowed objects only): nothing learnt, the object is missing
+        self._bucket_seen = True
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         validate_key(prefix, prefix=True)  # now, not on first next()

@@ -119,6 +119,9 @@ def test_every_variable_the_code_names_is_a_setting():
     named = {m for folder in ("musim", "dags", "plugins") for path in (REPO / folder).rglob("*.py")
              for m in re.findall(r"\bMUSIM_[A-Z0-9_]*[A-Z0-9]\b", path.read_text())}
     named -= {"MUSIM_PRESCAN_RULES_H"}  # the C header's include guard
+    from musim.config import NOT_SETTINGS
+
+    named -= NOT_SETTINGS  # listed as read elsewhere (benchmarks, tests, compose): never taken for a typo
     assert named <= known, f"variables read outside the settings: {sorted(named - known)}"
     assert all(meaning for *_, meaning in variables())
 
@@ -218,3 +221,28 @@ def test_blanks_around_a_path_are_dropped_as_around_a_number(tmp_path):
                                                                     "s3://bucket/music")
     assert s.warehouse.threads == 4
     assert get_settings({"MUSIM_HOME": f" {tmp_path}"}).warehouse.path == tmp_path / "warehouse.duckdb"
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_was_meant_for(tmp_path):
+    """`MUSIM_DUCKDB_THREAD=2` (or `MUSIM_S3_ENDPOINT=...`, `MUSIM_TEMP=...`) was ignored without a word: the setting
+    kept its default and nothing said why the value did not apply."""
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"MUSIM_HOME": str(tmp_path), "MUSIM_DUCKDB_THREAD": "2", "MUSIM_S3_ENDPOINT": "http://m:9000"}
+    done = subprocess.run([sys.executable, "-m", "musim.cli", "publish", "--list"], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    err = done.stderr
+    assert "MUSIM_DUCKDB_THREAD is not a musim setting and is ignored: did you mean MUSIM_DUCKDB_THREADS?" in err
+    assert "MUSIM_S3_ENDPOINT is not a musim setting and is ignored: did you mean MUSIM_S3_ENDPOINT_URL?" in err
+    from musim.config import misspelt
+
+    assert misspelt({"MUSIM_TEMP": "/x", "MUSIM_HOME": "/x", "MUSIM_DUCKDB_THREAD": " "}) == [
+        "MUSIM_TEMP is not a musim setting and is ignored: did you mean MUSIM_TMP?"]
+    # no variable the project uses is taken for a typo: the settings, and those read by benchmarks, tests, compose
+    used = {m for path in REPO.rglob("*") if path.suffix in (".py", ".md", ".yaml", ".sh", ".toml")
+            and not {".git", ".venv", "node_modules"} & set(path.parts) and path.is_file()
+            for m in re.findall(r"\bMUSIM_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(errors="replace"))}
+    assert misspelt(dict.fromkeys(used - {"MUSIM_DUCKDB_THREAD", "MUSIM_TEMP", "MUSIM_S3_ENDPOINT"}, "x")) == []

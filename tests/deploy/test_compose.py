@@ -213,3 +213,46 @@ def test_the_pools_are_the_embedded_ones_and_fetching_has_one_slot(compose):
     readme = (REPO / "README.md").read_text()
     assert "Audio fetching scales with more Celery workers" not in readme
     assert "one fetch task at a time" in readme
+
+
+@pytest.mark.parametrize("password", ['pa"ss\\word-1', "back\\nslash-x", "t\\u0041b-tab-1", "ünï cödé $&@/:%#?"])
+def test_the_object_store_keys_reach_musim_whatever_characters_they_hold(compose, password):
+    """The MinIO keys were written by compose into the JSON of AIRFLOW_CONN_MUSIM_S3: a '"' or '\\' in the password
+    broke the connection ("not valid JSON"), and '\\n' or '\\u0041' quietly became another password."""
+    from musim.config import get_settings
+    from musim.storage.config import resolve_s3_config
+
+    dotenv = {**_real_values(_env_example()), "MINIO_ROOT_PASSWORD": password, "MINIO_ROOT_USER": 'mu"s\\im'}
+    env = {k: _interpolate(str(v), dotenv) for k, v in compose["x-airflow-common"]["environment"].items()}
+    env["MUSIM_S3_AIRFLOW_LOOKUP"] = "never"  # the compose environment alone, as a task outside Airflow's DB sees it
+    config = resolve_s3_config(settings=get_settings(env))
+    assert (config.access_key_id, config.secret_access_key) == ('mu"s\\im', password)
+    assert config.endpoint_url == "http://minio:9000" and config.source == "AIRFLOW_CONN_MUSIM_S3"
+    minio = compose["services"]["minio"]["environment"]
+    assert _interpolate(minio["MINIO_ROOT_PASSWORD"], dotenv) == password  # the same keys MinIO is started with
+
+
+def test_a_database_password_the_database_url_cannot_carry_is_refused_by_airflow_init(compose):
+    """POSTGRES_PASSWORD goes into AIRFLOW__DATABASE__SQL_ALCHEMY_CONN as it is: an '@' ended it early (the rest read
+    as the host) and a '%' was decoded, so every Airflow service failed to reach its database."""
+    real = _real_values(_env_example())
+    for password in ("p@ssword-1234", "per%41cent-1234"):
+        refused = _run_init_check(compose, {**real, "POSTGRES_PASSWORD": password})
+        assert refused.returncode != 0 and "POSTGRES_PASSWORD holds '@' or '%'" in refused.stderr
+        assert password not in refused.stderr and "\n" not in refused.stderr.strip()
+    accepted = _run_init_check(compose, {**real, "POSTGRES_PASSWORD": "fine-pass/with:colon!"})
+    assert accepted.returncode == 0 and accepted.stdout.strip() == "env-ok", accepted.stderr
+
+
+def test_minio_is_checked_with_what_its_image_carries(compose):
+    """MinIO's images carry no curl since RELEASE.2023-11-01 (minio/minio#18371, #18389), and the pinned one is newer:
+    the `curl -fsS .../minio/health/live` check never passed, so minio stayed unhealthy and minio-init, airflow-init and
+    every Airflow service (which wait for a healthy minio) never started. MinIO documents `mc ready local`."""
+    minio = compose["services"]["minio"]
+    release = re.search(r"RELEASE\.(\d{4}-\d{2}-\d{2})", minio["image"])
+    assert release and release.group(1) >= "2023-11-01", minio["image"]  # an image without curl: the check below
+    test = minio["healthcheck"]["test"]
+    assert test == ["CMD", "mc", "ready", "local"], test
+    for name, svc in compose["services"].items():
+        if svc.get("image", "").startswith("minio/"):
+            assert "curl" not in str(svc.get("healthcheck", {}).get("test", "")), name

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from musim.config import TransferOptions, get_settings
 from musim.config.connections import parse_airflow_connection
 from musim.errors import ConfigError, StorageError
-from musim.storage import StorageUnavailable, open_store
+from musim.storage import ObjectNotFound, StorageUnavailable, open_store
 from musim.storage.config import parse_store_url, resolve_s3_config
 from tests.s3_server import ACCESS_KEY, S3TestServer, free_port
 from tests.storage.conftest import S3Env, s3_environment
@@ -206,6 +208,23 @@ def test_missing_bucket_message(s3_env: S3Env) -> None:
         store.put_bytes("k", b"v")
 
 
+@pytest.mark.server
+def test_a_missing_bucket_is_no_missing_object(s3_env: S3Env) -> None:
+    """S3 answers a HEAD of a missing bucket with a bare 404, as for a missing object: stat said "no object" and
+    exists() False on a store set to a wrong bucket, while every write failed."""
+    store = open_store("s3://no-such-bucket-here/x")
+    for check in (store.exists, store.stat, lambda key: store.delete(key, missing_ok=False)):
+        with pytest.raises(StorageError, match="bucket 'no-such-bucket-here' does not exist") as err:
+            check("k")
+        assert not isinstance(err.value, ObjectNotFound) and "\n" not in str(err.value)
+    good = open_store(s3_env.url)
+    assert good.exists("k") is False  # a bucket that is there: a missing object stays a missing object
+    with pytest.raises(ObjectNotFound):
+        good.stat("k")
+    good.put_bytes("k", b"v")
+    assert good.exists("k") and good.stat("k").size == 1
+
+
 def test_no_credentials_names_the_connection_the_store_url_names(s3_env: S3Env,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """`s3://nosuchconn@bucket/...` without keys said to set "the musim_s3 connection (AIRFLOW_CONN_MUSIM_S3...)":
@@ -218,3 +237,91 @@ def test_no_credentials_names_the_connection_the_store_url_names(s3_env: S3Env,
             open_store(url).put_bytes("k", b"v")
         assert f"or the {conn} connection ({var}; " in str(err.value)
         assert ("musim_s3" in str(err.value)) == (conn == "musim_s3")
+
+
+TRICKY = ["p@ss/w:rd", "a+b c", "semi;colon#hash?q", "ünï-cödé", "pa?ss", "a/b", "per%cent"]
+
+
+@pytest.mark.parametrize("password", TRICKY)
+def test_a_connection_uri_reads_any_encoded_password_and_refuses_one_that_is_not(password):
+    """`aws://KEY:p@ss/w:rd@/?...` was read with the password 'p', `aws://KEY:a#b@/?...` and `aws://KEY:pa?ss@/?...`
+    with no keys at all (musim then used whatever AWS_* said), and `?endpoint_url=http://minio:9000` as it is was taken
+    while Airflow refuses it ("Invalid connection string"): every one without a word."""
+    endpoint = quote("http://minio:9000", safe="")
+    encoded = f"aws://AKIA:{quote(password, safe='')}@/?endpoint_url={endpoint}&region_name=us-east-1"
+    parsed = parse_airflow_connection(encoded, name="AIRFLOW_CONN_MUSIM_S3")
+    assert (parsed["login"], parsed["password"]) == ("AKIA", password)  # as Airflow's Connection(uri=...) reads it
+    assert parsed["extra"] == {"endpoint_url": "http://minio:9000", "region_name": "us-east-1"}
+    for raw in (f"aws://AKIA:{password}@/?endpoint_url={endpoint}", f"aws://AKIA:{quote(password, safe='')}@/"
+                "?endpoint_url=http://minio:9000"):
+        if raw.startswith(f"aws://AKIA:{password}@/") and not any(c in password for c in "@/?#"):
+            continue  # nothing in it that a URI cannot carry as it is
+        with pytest.raises(ConfigError) as err:
+            parse_airflow_connection(raw, name="AIRFLOW_CONN_MUSIM_S3")
+        message = str(err.value)
+        assert message.startswith("AIRFLOW_CONN_MUSIM_S3: ") and "percent-encoded" in message and "\n" not in message
+        assert password not in message and quote(password, safe="") not in message
+
+
+def test_a_bad_region_names_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`AWS_REGION="us east"` was botocore's "Provided region_name 'us east' doesn't match a supported format", naming
+    neither the variable nor the connection that set it."""
+    monkeypatch.setenv("MUSIM_S3_AIRFLOW_LOOKUP", "never")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_MUSIM_S3", raising=False)
+    monkeypatch.setenv("AWS_REGION", "us east")
+    with pytest.raises(ConfigError, match=r"^AWS_REGION \(or AWS_DEFAULT_REGION\): 'us east' is not a region name"):
+        open_store("s3://bucket-x/p")
+    monkeypatch.setenv("AIRFLOW_CONN_MUSIM_S3", json.dumps({"conn_type": "aws", "extra": {"region_name": "eu/west"}}))
+    with pytest.raises(ConfigError, match=r"^extra.region_name of AIRFLOW_CONN_MUSIM_S3: 'eu/west' is not a region"):
+        open_store("s3://bucket-x/p")
+    monkeypatch.setenv("AIRFLOW_CONN_MUSIM_S3", json.dumps({"conn_type": "aws", "extra": {"region_name": "eu-west-3"}}))
+    assert resolve_s3_config(settings=get_settings()).region == "eu-west-3"  # the connection's wins, checked
+    monkeypatch.delenv("AIRFLOW_CONN_MUSIM_S3")
+    monkeypatch.delenv("AWS_REGION")
+    assert resolve_s3_config(settings=get_settings()).region == "us-east-1"
+
+
+class _NotS3(http.server.BaseHTTPRequestHandler):
+    """A web server that is no S3 server: a page for every GET, 404 elsewhere; a proxy's 502 for PUT."""
+
+    def _answer(self, status: int) -> None:
+        body = b"<html><body>not here</body></html>"
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer(404)
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer(502)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(404)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_endpoint_that_is_no_s3_server_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MUSIM_S3_ENDPOINT_URL at a web server (MinIO's console port, the Airflow UI) answered a read "no object 'k'" and a
+    listing "no object ''": a wrong endpoint read as missing data."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotS3)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s3_environment(monkeypatch, S3TestServer(server.server_address[1]))
+        store = open_store("s3://bucket-x/p")
+        for read in (lambda: store.get_bytes("k"), lambda: list(store.list("a/"))):
+            with pytest.raises(StorageError, match="answered HTTP 404 without an S3 error, so it is no S3 server") as err:
+                read()
+            assert not isinstance(err.value, ObjectNotFound) and "MUSIM_S3_ENDPOINT_URL" in str(err.value)
+        with pytest.raises(StorageUnavailable, match="answered HTTP 502 without an S3 error"):
+            store.put_bytes("k", b"v")
+    finally:
+        server.shutdown()
+        server.server_close()

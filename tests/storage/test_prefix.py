@@ -30,3 +30,18 @@ def test_a_local_folder_that_is_not_there_is_named(tmp_path):
 
 def test_an_object_url_is_told_from_a_path():
     assert is_object_url("s3://b/p") and is_object_url("file:///x") and not is_object_url("/srv/landing")
+
+
+def test_a_bad_store_url_names_the_setting_or_place_it_came_from(monkeypatch):
+    """`MUSIM_OBJECT_STORE=s3://Bad_Bucket` and a landing URL with a bad bucket both said only "object store URL ...":
+    a landing setting's mistake read as the object store's."""
+    from musim.storage import open_store
+
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", "s3://Bad_Bucket/p")
+    with pytest.raises(ConfigError, match=r"^object store URL 's3://Bad_Bucket/p' \(MUSIM_OBJECT_STORE\): 'Bad_Bucket' "
+                                          "is not a valid bucket name"):
+        open_store()
+    with pytest.raises(ConfigError, match=r"^object store URL 'gs://b/landing' \(the landing folder\): unsupported"):
+        open_prefix("gs://b/landing", what="the landing folder")
+    with pytest.raises(ConfigError, match=r"^object store URL 's3://AK:\*\*\*@bucket/p': the part before '@'"):
+        open_store("s3://AK:PLANTED-4821@bucket/p")  # given directly: no source to name

@@ -342,3 +342,27 @@ def test_a_local_store_set_to_a_file_is_a_store_error_when_read_not_a_missing_ob
         assert not isinstance(raised.value, ObjectNotFound)
     with pytest.raises(ObjectNotFound):  # a store folder not made yet: its objects are missing, as before
         open_store((tmp_path / "fresh").as_uri()).get_bytes("audio/x.mp3")
+
+
+def test_a_local_store_set_to_a_file_is_no_empty_listing(tmp_path):
+    """A store (or the folder above it) that is a file listed no objects, without a word: a scan of it found nothing
+    to do, every run."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for root in (afile, afile / "objects"):
+        for prefix in ("", "audio/", "audio/previews/x"):
+            with pytest.raises(StorageError, match=f"the store's folder is not a folder, {afile} is a file"):
+                list(open_store(root.as_uri()).list(prefix))
+    assert list(open_store((tmp_path / "fresh").as_uri()).list("audio/")) == []  # not made yet: nothing stored
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's /sys, a folder nobody may write")
+def test_a_local_store_folder_musim_may_not_write_says_what_to_do() -> None:
+    """`cannot write 'a/b' in file:///sys/kernel/objs: Operation not permitted` named the folder but not the setting
+    that chose it nor what to do."""
+    store = open_store("/sys/kernel/musim-objects")
+    with pytest.raises(StorageError) as raised:
+        store.put_bytes("audio/x.mp3", b"x")
+    message = str(raised.value)
+    assert message.startswith("cannot write 'audio/x.mp3' in file:///sys/kernel/musim-objects: ")
+    assert "point MUSIM_OBJECT_STORE (or MUSIM_HOME) at a folder musim may write" in message and "\n" not in message
