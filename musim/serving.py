@@ -66,9 +66,18 @@ def current_path(settings: Settings | None = None) -> Path:
 
 
 def open_snapshot(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the current published snapshot."""
+    """A read-only connection to the current published snapshot. A publish that swaps ``current.duckdb`` and prunes
+    the snapshot it pointed to between the link's reading and the file's opening (a publish of the same state
+    replaces its identical predecessor) is followed: the snapshot served now is opened."""
     settings = settings or get_settings()
-    return warehouse.connect(current_path(settings), read_only=True, settings=settings)
+    for followed in range(1, snapshots.SWAPS_FOLLOWED + 1):
+        path = current_path(settings)
+        try:
+            return warehouse.connect(path, read_only=True, settings=settings)
+        except Exception:
+            if path.exists() or followed == snapshots.SWAPS_FOLLOWED:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
