@@ -194,6 +194,8 @@ def _verb(stmt: duckdb.Statement) -> str:
 
 def check_statement(query: str) -> duckdb.Statement:
     """The one reading statement in ``query``; :class:`QueryError` for anything else (see the module doc)."""
+    if (bad := sql.not_utf8(query, "the query")) is not None:
+        raise QueryError(bad)
     try:
         found = duckdb.extract_statements(query)
     except duckdb.Error as exc:

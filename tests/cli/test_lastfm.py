@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -860,3 +861,30 @@ def test_a_name_with_a_c1_control_character_is_refused_not_matched(tmp_path, cap
     finally:
         con.close()
     assert sorted(p.name for p in serving.current_path().parent.iterdir()) == before
+
+
+def test_text_that_is_not_utf8_is_one_line_naming_the_byte(hostile, capsys):
+    """A name, dump id, version or query typed in a terminal of another encoding (Latin-1: `é` is the byte 0xE9)
+    reaches Python as a lone surrogate, which DuckDB refuses: `musim similar NAME`, `--dump`, `rejects --dump`,
+    `models show` ended with "InvalidInputException: … Python Conversion Failure" and `musim sql` with a TypeError of
+    extract_statements(), exit 1 ("run with -v for the traceback"). Each is one line naming the byte now, exit 2,
+    and nothing stored changes; a real process given the bytes says the same."""
+    before = hostile.fingerprint()
+    for argv, said in ((["similar", "Caf\udce9"], "argument name: 'Caf\\xe9' is not UTF-8 text (byte 0xE9 at "
+                                                  "character 4"),
+                       (["similar", RED, "--dump", "\udcff"], "'\\xff' is not UTF-8 text (byte 0xFF at character 1"),
+                       (["rejects", "--dump", "ab\udcff"], "'ab\\xff' is not UTF-8 text (byte 0xFF at character 3"),
+                       (["models", "show", "x\udcff"], "'x\\xff' is not UTF-8 text (byte 0xFF"),
+                       (["sql", "SELECT 'caf\udce9'"], "the query is not UTF-8 text (byte 0xE9 at character 12")):
+        if argv[0] == "similar" and len(argv) == 2:  # argparse's usage line, then its error
+            with pytest.raises(SystemExit) as stop:
+                main(argv)
+            code, err = stop.value.code, capsys.readouterr().err.splitlines()[-1] + "\n"
+        else:
+            code, _, err = run(capsys, *argv)
+            one_line_error(err)
+        assert code == 2 and said in err and "Traceback" not in err and not UNSAFE.search(err[:-1]), (argv, err)
+    assert hostile.fingerprint() == before
+    proc = subprocess.run([sys.executable, "-m", "musim.cli", "sql", b"SELECT 'caf\xe9'"], capture_output=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert proc.returncode == 2 and proc.stderr.decode().startswith("musim: error: the query is not UTF-8"), proc.stderr
