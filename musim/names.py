@@ -21,6 +21,12 @@ NAME_KEY_RULE = 1
 #: real artist name, and it bounds the work of a fuzzy match (whose cost grows with the query's length).
 MAX_QUERY_CHARS = 300
 
+#: The C1 control characters (U+0080-U+009F). No artist name holds one: Last.FM ingest rejects such a name as
+#: Windows-1252 text decoded as Latin-1 (``Guns N\x92 Roses`` for ``Guns N’ Roses``), so a name looked up with one is
+#: refused (:func:`lookup_problem`) rather than matched as the name without it (to :func:`name_norm` NEL, U+0085, is a
+#: space, as to ingest's rule; :func:`name_key` drops every control character).
+_C1 = re.compile("[\x80-\x9f]")
+
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\d?\.)?([^/\s]+?)"
                   r"(?:\.(?:com|net|org|info|biz|de|fr|uk|co|io|eu|nl|it|es|ru|pl|be|ch|at|se|fm|us|ca))+/?(?:/.*)?$")
 
@@ -101,7 +107,34 @@ def url_name(name: str) -> str | None:
     return url.group(1) if url and url.group(1) else None
 
 
+def lookup_problem(name: str) -> str | None:
+    """Why ``name`` cannot be looked up as typed (``musim similar NAME``, the web page's artist), in words that
+    follow "the artist name": it holds a C1 control character, which no artist name holds (see :data:`_C1`); with
+    the name as Windows-1252 would read it, where it reads as one. ``None``: it can be looked up."""
+    found = _C1.search(name)
+    if found is None:
+        return None
+    char = found.group()
+    meant = "".join(_cp1252(c) for c in name)
+    reads = "" if _C1.search(meant) else f" (in Windows-1252: {meant!r})"
+    return (f"holds U+{ord(char):04X}, a C1 control character (U+0080-U+009F), at character {found.start() + 1}, "
+            f"which an artist name never holds (Last.FM ingest rejects it: Windows-1252 text read as Latin-1?); type the "
+            f"name as it reads{reads}, or ask for the artist by `--id N` or `--mbid MBID`")
+
+
+def _cp1252(c: str) -> str:
+    """``c``, a C1 control character as the Windows-1252 character of its byte (``\x92`` -> ``’``); itself where
+    Windows-1252 has none (``\x81``) and for any other character."""
+    if not _C1.fullmatch(c):
+        return c
+    try:
+        return bytes([ord(c)]).decode("cp1252")
+    except UnicodeDecodeError:
+        return c
+
+
 def name_norm(name: str) -> str:
-    """The warehouse's ``artist.name_norm`` (as Last.FM ingest computes it): NFC, lower case, whitespace trimmed
-    and collapsed."""
+    """The warehouse's ``artist.name_norm`` (as Last.FM ingest computes it, ``sql/ingest/load_dump.sql``): NFC, lower
+    case, whitespace trimmed and collapsed. NEL (U+0085) is whitespace to both, but ingest rejects a name holding it
+    (a C1 control character) and a lookup refuses one (:func:`lookup_problem`)."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip().lower()

@@ -37,9 +37,9 @@ from typing import Any, NoReturn
 
 import duckdb
 
-from musim import scratch, sql, warehouse
+from musim import scratch, snapshots, sql, warehouse
 from musim.config import Settings, get_settings
-from musim.errors import NotFoundError, QueryError
+from musim.errors import QueryError
 
 #: Rows ``musim sql`` returns unless told otherwise (``--limit``), and seconds before a query is stopped.
 DEFAULT_MAX_ROWS = 1000
@@ -153,17 +153,22 @@ def _attach_read_only(path: Path, alias: str, settings: Settings, spill: Path | 
 def open_sandbox(path: str | Path, settings: Settings | None = None, *,
                  _spill: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only, locked-down connection whose default database is the DuckDB file ``path`` (a published
-    snapshot), attached as ``snapshot``.
+    snapshot), attached as ``snapshot``; a snapshot a publish pruned since its link was read: the one served now
+    (:func:`musim.snapshots.served_instead`).
 
     Its cursors share the sandbox (the settings are the instance's) but start in the in-memory database:
     take them with :func:`cursor`.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise NotFoundError(f"no snapshot file {path}: run `musim similarity build` (or `musim publish`)")
-    settings = settings or get_settings()
-    return warehouse.open_waiting(lambda: _attach_read_only(path, SNAPSHOT_ALIAS, settings, _spill), path, 0.0,
-                                  settings)
+    path, settings = Path(path), settings or get_settings()
+    for followed in range(1, snapshots.SWAPS_FOLLOWED + 1):  # a publish that pruned it meanwhile: the one served now
+        path = path if path.is_file() else snapshots.served_instead(path, settings)
+        try:
+            return warehouse.open_waiting(lambda p=path: _attach_read_only(p, SNAPSHOT_ALIAS, settings, _spill), path,
+                                          0.0, settings)
+        except Exception:
+            if path.exists() or followed == snapshots.SWAPS_FOLLOWED:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckdb.DuckDBPyConnection:
@@ -189,6 +194,8 @@ def _verb(stmt: duckdb.Statement) -> str:
 
 def check_statement(query: str) -> duckdb.Statement:
     """The one reading statement in ``query``; :class:`QueryError` for anything else (see the module doc)."""
+    if (bad := sql.not_utf8(query, "the query")) is not None:
+        raise QueryError(bad)
     try:
         found = duckdb.extract_statements(query)
     except duckdb.Error as exc:

@@ -66,9 +66,18 @@ def current_path(settings: Settings | None = None) -> Path:
 
 
 def open_snapshot(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the current published snapshot."""
+    """A read-only connection to the current published snapshot. A publish that swaps ``current.duckdb`` and prunes
+    the snapshot it pointed to between the link's reading and the file's opening (a publish of the same state
+    replaces its identical predecessor) is followed: the snapshot served now is opened."""
     settings = settings or get_settings()
-    return warehouse.connect(current_path(settings), read_only=True, settings=settings)
+    for followed in range(1, snapshots.SWAPS_FOLLOWED + 1):
+        path = current_path(settings)
+        try:
+            return warehouse.connect(path, read_only=True, settings=settings)
+        except Exception:
+            if path.exists() or followed == snapshots.SWAPS_FOLLOWED:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _refuse_failed_quality(con: duckdb.DuckDBPyConnection) -> None:
@@ -154,13 +163,15 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
     return final
 
 
-def _serve(final: Path, settings: Settings, keep: int) -> None:
-    """Make the new snapshot ``final`` current (unless a rollback pin holds: then say so) and prune."""
+def _serve(final: Path, settings: Settings, keep: int, *, say_pinned: bool = True) -> None:
+    """Make the new snapshot ``final`` current (unless a rollback pin holds: then say so, but where ``say_pinned`` is
+    false, for a caller that says it in its own words) and prune."""
     folder = final.parent
     with snapshots.serving_lock(settings):
         pin = snapshots.read_pin(settings)
         if snapshots.holds(pin, settings):  # a rollback holds: written, kept, not served (say so)
-            log.warning("%s", snapshots.pinned_line(final, pin))
+            if say_pinned:
+                log.warning("%s", snapshots.pinned_line(final, pin))
         else:
             why = snapshots.why_not_held(pin, settings) if pin is not None else None
             snapshots.point_current(final, settings)
@@ -198,8 +209,10 @@ def publish_without_tracks(ids: list[str], settings: Settings | None = None, *,
     ``ids`` without them, and nothing else changed (the warehouse may hold builds not published yet: they stay
     unpublished). The copy is derived from the current snapshot; while a rollback pin holds, from the newest one
     (what ``musim publish --release`` serves), and the pinned one stays served as it is. It goes through the same
-    atomic swap, recorded state and pruning as :func:`publish`. Returns the snapshot written (``None``: none held
-    the tracks, or nothing is published) and whether a rollback pin keeps serving a snapshot that holds them."""
+    atomic swap, recorded state and pruning as :func:`publish`, but logs nothing of a pin: the caller (``musim library
+    remove``) says in one note what a pin keeps serving (:func:`musim.snapshots.served` tells whether the copy is).
+    Returns the snapshot written (``None``: none held the tracks, or nothing is published) and whether a rollback pin
+    keeps serving a snapshot that holds them."""
     settings = settings or get_settings()
     if not ids or not (settings.serving_dir / CURRENT).is_symlink():
         return None, False
@@ -233,7 +246,7 @@ def publish_without_tracks(ids: list[str], settings: Settings | None = None, *,
         partial.chmod(SNAPSHOT_MODE)
         _fsync(partial)
         os.replace(partial, final)
-    _serve(final, settings, keep)
+    _serve(final, settings, keep, say_pinned=False)
     return final, pinned_serves
 
 

@@ -97,6 +97,23 @@ def current_target(settings: Settings | None = None) -> Path | None:
     return (link.parent / os.readlink(link)).resolve()
 
 
+#: Publishes a reader follows that swap ``current.duckdb`` and prune the snapshot it was about to open.
+SWAPS_FOLLOWED = 3
+
+
+def served_instead(path: Path, settings: Settings | None = None) -> Path:
+    """The snapshot served now in place of the published snapshot ``path``, which is gone: a query reads
+    ``current.duckdb``, then opens the file, and a publish in between (of the same state: it replaces its identical
+    predecessor) may prune that file. :class:`NotFoundError` for a file that is not a published snapshot, or when
+    none other is served."""
+    settings = settings or get_settings()
+    now = current_target(settings)
+    if (path.parent.resolve() != snapshots_dir(settings).resolve() or now is None or now == path.resolve()
+            or not now.is_file()):
+        raise NotFoundError(f"no snapshot file {path}: run `musim similarity build` (or `musim publish`)")
+    return now
+
+
 def read_snapshot(path: Path, settings: Settings | None = None, *, current: Path | None = None,
                   full_check: bool = False) -> Snapshot:
     """The snapshot at ``path`` (a ``snapshot-*.duckdb`` file) as :class:`Snapshot`; one that cannot be opened or

@@ -18,11 +18,14 @@ from pathlib import Path
 
 import duckdb
 
+from musim.errors import ParameterError
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _LITERAL = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 _IDENTIFIER = re.compile(r"\{\{([a-z_][a-z0-9_]*)\}\}")
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
+#: A byte that is not UTF-8, as Python keeps it in a command-line argument (``surrogateescape``): DuckDB takes none.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 @cache
@@ -110,11 +113,37 @@ def _bound(name: str, stmt: str, params: dict) -> dict | None:
     return {k: params[k] for k in used} if used else None
 
 
+def _execute(con, stmt: str, bound: dict | None):
+    """``con.execute(stmt, bound)``; a bound text that is not UTF-8 (a command-line argument typed in a terminal of
+    another encoding: DuckDB refused it as "Python Conversion Failure", an unexpected error) is a
+    :class:`~musim.errors.ParameterError` naming it."""
+    try:
+        return con.execute(stmt, bound)
+    except duckdb.InvalidInputException:
+        texts = [v for v in (bound or {}).values() for v in (v if isinstance(v, list | tuple) else [v])]
+        bad = next((v for v in texts if isinstance(v, str) and _NOT_UTF8.search(v)), None)
+        if bad is None:
+            raise
+        raise ParameterError(not_utf8(bad)) from None
+
+
+def not_utf8(text: str, what: str | None = None) -> str | None:
+    """What is wrong with ``text`` where it holds a byte that is not UTF-8 (see :data:`_NOT_UTF8`), in one line
+    naming it (or calling it ``what``: "the query"); ``None`` for text DuckDB takes."""
+    found = _NOT_UTF8.search(text)
+    if found is None:
+        return None
+    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")  # each such byte as \\xNN
+    return (f"{what or chr(39) + shown + chr(39)} is not UTF-8 text (byte 0x{ord(found.group()) - 0xDC00:02X} at "
+            f"character {found.start() + 1}: typed in a terminal or read from a file of another encoding, such as "
+            "Latin-1?): give it in UTF-8")
+
+
 def run(con, name: str, /, **params) -> None:
     """Execute every statement of ``sql/<name>``, binding only the parameters each statement uses (and
     filling its ``${...}`` literals and ``{{...}}`` identifiers from the same ``params``)."""
     for stmt in statements(_filled(name, params)):
-        con.execute(stmt, _bound(name, stmt, params))
+        _execute(con, stmt, _bound(name, stmt, params))
 
 
 def rows(con, name: str, /, **params) -> list[dict]:
@@ -129,4 +158,4 @@ def query(con, name: str, /, **params):
     """Execute the single statement of ``sql/<name>``, binding the parameters it uses (literals and
     identifiers filled as by :func:`run`); the result to fetch."""
     stmt = _one(name, _filled(name, params))
-    return con.execute(stmt, _bound(name, stmt, params))
+    return _execute(con, stmt, _bound(name, stmt, params))

@@ -84,3 +84,17 @@ def test_name_key_of_pathological_brackets_is_the_same_and_a_long_one_completes(
         assert name_key(name) == _plain_name_key(name), n
     assert name_key("(" * 50000 + ")" * 50000) == "(" * 50000 + ")" * 50000  # symbols alone: its symbols
     assert name_key("a (" + "b " * 50000 + ")") == "a"  # a long gloss still goes
+
+
+def test_a_lookup_refuses_exactly_the_c1_control_characters_that_ingest_rejects():
+    """A looked-up name holding U+0080-U+009F is refused (ingest rejects such names); the characters next to them
+    (DEL, the no-break space, ordinary accents) are not, and the Windows-1252 reading is offered where it exists."""
+    from musim.names import lookup_problem
+
+    for c in map(chr, range(0x80, 0xA0)):
+        problem = lookup_problem(f"Guns N{c} Roses")
+        assert problem is not None and problem.startswith(f"holds U+{ord(c):04X}, a C1 control character"), c
+    assert "(in Windows-1252: 'Guns N’ Roses')" in lookup_problem("Guns N\x92 Roses")
+    assert "Windows-1252:" not in lookup_problem("Guns N\x81 Roses")  # no character of Windows-1252
+    assert all(lookup_problem(n) is None for n in ("Sigur\u00a0Rós", "Björk", "a\x7fb", "ＡＢＣ", "\u202eEvil", "x" * 300))
+    assert name_norm("Sigur\x85Rós") == "sigur rós"  # ingest's rule (sql/ingest/load_dump.sql), kept: keys unchanged

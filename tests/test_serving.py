@@ -738,3 +738,46 @@ def test_a_dump_whose_ingest_gate_failed_on_the_catalogue_holds_back_its_own_bui
                                                rf"run {run.run_id}: .* holds back the similarity build of dump "
                                                rf"{second[:12]};"):
             serving.publish(con)
+
+
+def test_a_query_that_read_the_link_before_a_publish_pruned_its_snapshot_answers_from_the_new_one(tmp_path,
+                                                                                                  monkeypatch):
+    """A query reads `current.duckdb`, then opens the file; a publish in between of the same state (a rerun: it
+    replaces its identical predecessor) swapped the link and pruned that file, and the query failed: the query door
+    with "no snapshot file …: run `musim similarity build`" (it was built and published), a reader of
+    `open_snapshot` with DuckDB's error. Both answer from the snapshot served now; a missing file that is no
+    published snapshot is still refused, and nothing stored changes."""
+    from musim import sandbox
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    first = _build_and_publish()
+    with warehouse.writer() as con:
+        second = serving.publish(con)  # the same state: the first snapshot goes
+    assert not first.exists() and serving.current_path() == second
+    answer = sandbox.query_file(first, "SELECT count(*) AS n FROM artist_neighbors")
+    assert answer.rows == [(30,)]
+    con = sandbox.open_sandbox(first)
+    try:
+        assert con.execute("SELECT count(*) FROM artist").fetchone()[0] == 3
+    finally:
+        con.close()
+    with pytest.raises(NotFoundError, match="no snapshot file"):
+        sandbox.open_sandbox(tmp_path / "snapshot-gone.duckdb")
+
+    real_connect, published = warehouse.connect, []
+
+    def publish_first(*args, **kwargs):  # the publish lands between the link's reading and the opening
+        if kwargs.get("read_only") and not published:
+            published.append(None)
+            with warehouse.writer() as con:
+                published[0] = serving.publish(con)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(warehouse, "connect", publish_first)
+    con = serving.open_snapshot()
+    try:
+        assert not second.exists() and con.execute("SELECT count(*) FROM artist_neighbors").fetchone()[0] == 30
+    finally:
+        con.close()
+    monkeypatch.undo()
+    assert sorted(p.name for p in second.parent.iterdir()) == [published[0].name]

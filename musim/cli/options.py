@@ -9,8 +9,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from musim.names import MAX_QUERY_CHARS
+from musim.names import MAX_QUERY_CHARS, lookup_problem
 from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
+from musim.sql import not_utf8
 
 
 def count(minimum: int = 1, maximum: int = MAX_COUNT) -> Callable[[str], int]:
@@ -113,10 +114,15 @@ def refuse_empty_values(parser: argparse.ArgumentParser) -> None:
 
 
 def artist_name(text: str) -> str:
-    """An artist name to look up (``musim similar NAME``): at most :data:`~musim.names.MAX_QUERY_CHARS`."""
+    """An artist name to look up (``musim similar NAME``): at most :data:`~musim.names.MAX_QUERY_CHARS`, and none
+    that no artist can have (:func:`musim.names.lookup_problem`: a C1 control character) or that is not UTF-8 text
+    (:func:`musim.sql.not_utf8`: a byte of another encoding)."""
     if len(text) > MAX_QUERY_CHARS:
         raise argparse.ArgumentTypeError(
             f"is {len(text):,} characters long: an artist name to look up has at most {MAX_QUERY_CHARS}; ask for an "
             f"artist whose name is longer by its id, `--id N` (`musim sql \"SELECT artist_id, name FROM artist WHERE "
             f"length(name) > {MAX_QUERY_CHARS}\"`), or `--mbid MBID`")
+    problem = not_utf8(text) or lookup_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return text

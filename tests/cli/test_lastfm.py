@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -824,3 +825,66 @@ def test_a_build_forced_past_its_failed_ingest_check_says_it_is_built_and_not_pu
     built = json.loads(run(capsys, "dumps", "--json")[1])[0]["similarity_built_at"]
     assert built is not None  # stored, as the line says
     assert run(capsys, "publish", "--force")[0] == 0 and _served() != []
+
+
+@pytest.mark.parametrize("typed", ["Artist A\x85", "Artist\x85A", "Artist\x92 A", "\x81Artist A"])
+def test_a_name_with_a_c1_control_character_is_refused_not_matched(tmp_path, capsys, typed):
+    """Ingest rejects an artist name holding a C1 control character (U+0080-U+009F), but `musim similar` matched one
+    silently as the name without it: NEL (U+0085) is whitespace to the normalised name, and the name key drops every
+    control character, so "Artist\\x92 A" (Windows-1252's "Artist’ A" read as Latin-1) answered for Artist A. Now it
+    is refused in one line naming the character and what the name reads as in Windows-1252, by the CLI and by the
+    web page's questions alike, and nothing is answered."""
+    from musim import queries, sandbox, serving
+    from musim.errors import ParameterError
+
+    assert run(capsys, "ingest", "lastfm", str(_similar_dump(tmp_path)))[0] == 0
+    _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--skip-quality")
+    assert run(capsys, "similar", "Artist A", "--json")[0] == 0
+    before = sorted(p.name for p in serving.current_path().parent.iterdir())
+    char = next(c for c in typed if "\x80" <= c <= "\x9f")
+    for extra in ([], ["--json"], ["--audio"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["similar", typed, *extra])
+        out, err = capsys.readouterr()
+        assert stop.value.code == 2 and out == "" and "Traceback" not in err
+        line = err.splitlines()[-1]  # argparse's usage, then its one error line
+        assert line.startswith(f"musim similar: error: argument name: holds U+{ord(char):04X}, a C1 control character")
+        assert not UNSAFE.search(line) and "`--id N`" in line
+    if char == "\x92":
+        assert "(in Windows-1252: 'Artist’ A')" in line
+    con = sandbox.open_sandbox(serving.current_path())
+    try:
+        snap = queries.inspect(con)
+        for question in (queries.similar_artists, queries.audio_neighbors):
+            with pytest.raises(ParameterError, match=rf"^the artist name holds U\+{ord(char):04X}, a C1 control"):
+                question(con, snap, typed)
+    finally:
+        con.close()
+    assert sorted(p.name for p in serving.current_path().parent.iterdir()) == before
+
+
+def test_text_that_is_not_utf8_is_one_line_naming_the_byte(hostile, capsys):
+    """A name, dump id, version or query typed in a terminal of another encoding (Latin-1: `é` is the byte 0xE9)
+    reaches Python as a lone surrogate, which DuckDB refuses: `musim similar NAME`, `--dump`, `rejects --dump`,
+    `models show` ended with "InvalidInputException: … Python Conversion Failure" and `musim sql` with a TypeError of
+    extract_statements(), exit 1 ("run with -v for the traceback"). Each is one line naming the byte now, exit 2,
+    and nothing stored changes; a real process given the bytes says the same."""
+    before = hostile.fingerprint()
+    for argv, said in ((["similar", "Caf\udce9"], "argument name: 'Caf\\xe9' is not UTF-8 text (byte 0xE9 at "
+                                                  "character 4"),
+                       (["similar", RED, "--dump", "\udcff"], "'\\xff' is not UTF-8 text (byte 0xFF at character 1"),
+                       (["rejects", "--dump", "ab\udcff"], "'ab\\xff' is not UTF-8 text (byte 0xFF at character 3"),
+                       (["models", "show", "x\udcff"], "'x\\xff' is not UTF-8 text (byte 0xFF"),
+                       (["sql", "SELECT 'caf\udce9'"], "the query is not UTF-8 text (byte 0xE9 at character 12")):
+        if argv[0] == "similar" and len(argv) == 2:  # argparse's usage line, then its error
+            with pytest.raises(SystemExit) as stop:
+                main(argv)
+            code, err = stop.value.code, capsys.readouterr().err.splitlines()[-1] + "\n"
+        else:
+            code, _, err = run(capsys, *argv)
+            one_line_error(err)
+        assert code == 2 and said in err and "Traceback" not in err and not UNSAFE.search(err[:-1]), (argv, err)
+    assert hostile.fingerprint() == before
+    proc = subprocess.run([sys.executable, "-m", "musim.cli", "sql", b"SELECT 'caf\xe9'"], capture_output=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert proc.returncode == 2 and proc.stderr.decode().startswith("musim: error: the query is not UTF-8"), proc.stderr

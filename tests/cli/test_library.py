@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import pytest
 
@@ -206,6 +207,24 @@ def test_a_remove_the_pinned_snapshot_does_not_serve_says_the_copy_waits_for_the
     assert (f"note: {written}, written without it, is not served while the rollback pin holds {pin.snapshot} "
             f"(pinned since {pin.pinned_at:%Y-%m-%d %H:%M:%S} UTC; it does not serve it either): "
             "`musim publish --release` serves the new one\n") in err, err
+
+
+def test_a_remove_under_a_rollback_pin_says_it_once(library, tmp_path, capsys, caplog):
+    """Under a rollback pin, `library remove` printed its note and, above it, the publish's own warning ("wrote …, but
+    current stays on …, pinned by a rollback since …") of the same snapshot and pin: two lines saying one thing in two
+    ways. The note says it alone now, whether the pinned snapshot serves the removed track or not."""
+    _, ids = library
+    assert run(capsys, "publish")[0] == 0
+    late = _add_late(tmp_path, capsys)
+    assert run(capsys, "publish")[0] == 0
+    assert run(capsys, "publish", "--rollback")[0] == 0
+    for track in (late, ids["Kill 5"]):  # the pinned snapshot serves Kill 5, not the late one
+        caplog.clear()
+        code, out, err = run(capsys, "library", "remove", track)
+        said = [*err.splitlines(), *(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)]
+        assert code == 0 and out.startswith("removed 1 library track; published snapshot-")
+        assert [line for line in said if "pin" in line] == [line for line in err.splitlines() if "pin" in line], said
+        assert len([line for line in said if "pin" in line]) == 1, said
 
 
 def test_a_remove_without_a_pin_says_nothing_of_one(library, capsys):
