@@ -66,6 +66,24 @@ def _init_worker(parent: int | None = None) -> None:
         threadpool_limits(1)
 
 
+def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """One BLAS/OpenMP thread in this process while the context lasts (the limit each worker runs under)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except Exception:  # noqa: BLE001 - best effort, as in a worker
+        return contextlib.nullcontext()
+
+
+def _as_in_a_worker(fn: Callable[[T], R], item: T) -> R:
+    """``fn(item)`` in this process under the limit a worker runs under (one BLAS thread): a matrix product summed
+    by several threads in another order gives other last bits, so without it the features one process computed
+    (``--workers 1``, a single file) differed from the pool's in their last bits."""
+    with _one_blas_thread():
+        return fn(item)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -158,7 +176,7 @@ def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = 
         if n <= 1:
             out: list[R] = []
             for item in items:
-                out.append(fn(item))
+                out.append(_as_in_a_worker(fn, item))
                 bar.update()
             return out
         if warm is not None:
@@ -183,7 +201,7 @@ def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | N
     n = workers or default_workers()
     if pool is None and n <= 1:
         for i, item in enumerate(items):
-            yield i, fn(item)
+            yield i, _as_in_a_worker(fn, item)
         return
     limit = in_flight or 2 * n
     with contextlib.nullcontext(pool) if pool is not None else process_pool(n) as pool:
@@ -223,7 +241,7 @@ def imap_surviving(fn: Callable[[T], R], items: Iterable[T], *, died: Callable[[
     n = workers or default_workers()
     if n <= 1:
         for i, item in enumerate(items):
-            yield i, item, fn(item)
+            yield i, item, _as_in_a_worker(fn, item)
         return
     make = make_pool or (lambda k: process_pool(k, mp_context=mp_context))
     source = iter(items)  # consumed once, across the pools a worker's death makes
