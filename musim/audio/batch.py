@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
+import functools
 import gc
 import logging
 import multiprocessing
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from musim.progress import progress_bar
 
@@ -162,10 +163,15 @@ def process_pool(n_workers: int, *, mp_context: str | None = None) -> Iterator[c
 
 
 def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",
-             unit: str = "file", warm: Callable[[], object] | None = None) -> list[R]:
+             unit: str = "file", warm: Callable[[], object] | None = None,
+             died: Callable[[T], R] | None = None) -> list[R]:
     """``[fn(item) for item in items]`` across :func:`process_pool` (``workers``, default one per CPU; with one item
     or one worker: in this process), in order, with a progress bar on a terminal. ``fn`` must be picklable (a
     module-level function, or a :func:`functools.partial` of one); an exception it raises is raised here.
+
+    A worker process that dies (a decoder crashing on one file, the out-of-memory killer) costs only its item
+    (:func:`imap_surviving`): the items it had in flight are run again alone, and the one that kills its own process
+    too gets ``died(item)``; without ``died``, an :class:`~musim.errors.AudioError` naming that item is raised.
 
     ``warm`` runs here before the pool forks: what it imports and compiles (e.g.
     :func:`musim.audio.descriptors.load_kernels`: a numba kernel librosa compiles on import and never caches) the
@@ -181,11 +187,21 @@ def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = 
             return out
         if warm is not None:
             warm()
-        with process_pool(n) as pool:
-            futures = [pool.submit(fn, item) for item in items]
-            for _ in cf.as_completed(futures):
-                bar.update()
-            return [f.result() for f in futures]
+        got: dict[int, R] = {}
+        for i, _, result in imap_surviving(fn, items, died=died or functools.partial(_died, unit=unit), workers=n,
+                                           what=unit):
+            got[i] = result
+            bar.update()
+        return [got[i] for i in range(len(items))]
+
+
+def _died(item: object, *, unit: str) -> NoReturn:
+    """:func:`pool_map`'s answer for an item whose process died, alone with it, when its caller has none."""
+    from musim.errors import AudioError
+
+    name = getattr(item, "path", item)
+    raise AudioError(f"{name}: the process computing this {unit} died abruptly, alone with it (a decoder crash on "
+                     "it, or killed for memory): leave it out, or give it more memory, and run again")
 
 
 def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | None = None,
