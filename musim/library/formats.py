@@ -293,11 +293,21 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
     return data
 
 
+#: The most channels a FLAC stream holds.
+FLAC_MAX_CHANNELS = 8
+
+
 def encode_flac(data: np.ndarray, sample_rate: int) -> bytes:
     """``(channels, n)`` float samples as 16-bit FLAC: the stored excerpt (the decoded audio of a 16-bit
-    source, lossless; the excerpts of lossy sources need no more bits)."""
+    source, lossless; the excerpts of lossy sources need no more bits). Audio of more channels than FLAC holds
+    (:data:`FLAC_MAX_CHANNELS`: a multitrack recording) is stored as the mean of its channels, the mono mix every
+    feature is computed from: libsndfile refused it, and that one file stopped the whole ``musim library add``."""
     import soundfile as sf
 
+    from musim.audio.io import to_mono
+
+    if data.ndim == 2 and data.shape[0] > FLAC_MAX_CHANNELS:
+        data = to_mono(data)[None, :]
     buf = io.BytesIO()
     sf.write(buf, np.clip(data.T, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
     return buf.getvalue()

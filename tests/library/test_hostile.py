@@ -29,3 +29,37 @@ def test_a_track_number_tag_of_any_size_stores_the_file(tmp_path, workers):
     assert (summary["files"], summary["stored"], summary["skipped"]) == (4, 4, [])
     got = dict(rows("SELECT title, tracknumber FROM library_track"))
     assert got == {"huge.flac": None, "big.flac": None, "padded.flac": 7, "ok.flac": 3}
+
+
+def test_audio_of_more_channels_than_flac_holds_is_stored_as_its_mono_mix(tmp_path):
+    # A 10-channel WAV (a multitrack field recording) stopped the whole add: its excerpt is stored as FLAC, which
+    # holds at most 8 channels, and libsndfile's "Format not recognised" came out of the worker. Now such an excerpt
+    # is the mean of its channels (the mono mix every feature is computed from), and the others are stored as before.
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from musim.audio import load_audio
+    from musim.storage import open_store
+
+    sr = 22050
+    t = np.arange(8 * sr) / sr
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    originals = {}
+    for channels in (2, 8, 10, 16):
+        y = np.stack([0.3 * np.sin(2 * np.pi * (200 + 10 * channels + 30 * i) * t) for i in range(channels)], axis=1)
+        sf.write(root / f"ch{channels}.wav", y.astype(np.float32), sr, subtype="PCM_16")
+        originals[f"ch{channels}"] = root / f"ch{channels}.wav"
+    summary = add([tmp_path / "music"], workers=2).to_json()
+    assert (summary["stored"], summary["skipped"]) == (4, [])
+    store = open_store()
+    for title, key in rows("SELECT title, object_key FROM library_track"):
+        excerpt = store.get_bytes(key)
+        stored_channels = sf.info(io.BytesIO(excerpt)).channels
+        source_channels = int(title.removeprefix("ch"))
+        assert stored_channels == (source_channels if source_channels <= 8 else 1)
+        mono_stored, _ = load_audio(excerpt, sr=sr)
+        mono_source, _ = load_audio(originals[title].read_bytes(), sr=sr, offset=0.0, duration=8.0)
+        np.testing.assert_allclose(mono_stored, mono_source[: mono_stored.size], atol=2 / 32768)
