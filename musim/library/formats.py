@@ -293,8 +293,8 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
     return data
 
 
-#: The most channels a FLAC stream holds.
-FLAC_MAX_CHANNELS = 8
+#: The most channels a FLAC stream holds, and its highest sample rate (Hz).
+FLAC_MAX_CHANNELS, FLAC_MAX_RATE = 8, 655350
 
 
 def encode_flac(data: np.ndarray, sample_rate: int) -> bytes:
@@ -311,6 +311,23 @@ def encode_flac(data: np.ndarray, sample_rate: int) -> bytes:
     buf = io.BytesIO()
     sf.write(buf, np.clip(data.T, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
     return buf.getvalue()
+
+
+def encode_excerpt(data: np.ndarray, sample_rate: int) -> tuple[bytes, str]:
+    """The stored excerpt of ``(channels, n)`` float samples and its format: :func:`encode_flac`, or 16-bit WAV
+    (the same samples) at a rate past FLAC's :data:`FLAC_MAX_RATE` (705.6 and 768 kHz recordings), which libsndfile
+    refused, stopping the whole ``musim library add``."""
+    if sample_rate <= FLAC_MAX_RATE:
+        return encode_flac(data, sample_rate), "flac"
+    import soundfile as sf
+
+    from musim.audio.io import to_mono
+
+    if data.ndim == 2 and data.shape[0] > FLAC_MAX_CHANNELS:  # as FLAC stores it: one excerpt, whatever its rate
+        data = to_mono(data)[None, :]
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(data.T, -1.0, 1.0), sample_rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue(), "wav"
 
 
 def suffix_format(path: Path) -> str | None:

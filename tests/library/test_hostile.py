@@ -63,3 +63,31 @@ def test_audio_of_more_channels_than_flac_holds_is_stored_as_its_mono_mix(tmp_pa
         mono_stored, _ = load_audio(excerpt, sr=sr)
         mono_source, _ = load_audio(originals[title].read_bytes(), sr=sr, offset=0.0, duration=8.0)
         np.testing.assert_allclose(mono_stored, mono_source[: mono_stored.size], atol=2 / 32768)
+
+
+def test_audio_at_a_rate_past_flac_s_is_stored_and_its_features_computed(tmp_path):
+    # A 768 kHz WAV (DXD recorders) stopped the whole add: its excerpt is stored as FLAC, whose highest rate is
+    # 655,350 Hz, and libsndfile's "flac does not support this sample rate" came out of the worker. Now that excerpt
+    # is stored as 16-bit WAV (the same samples), the file beside it as before, and both get their features.
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from musim.features import BuildOptions, build
+    from musim.storage import open_store
+
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    for sr in (768000, 44100):
+        t = np.arange(6 * sr) / sr
+        sf.write(root / f"sr{sr}.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr, subtype="PCM_16")
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert (summary["stored"], summary["skipped"]) == (2, [])
+    store = open_store()
+    stored = {title: sf.info(io.BytesIO(store.get_bytes(key)))
+              for title, key in rows("SELECT title, object_key FROM library_track")}
+    assert {t: (i.samplerate, i.format) for t, i in stored.items()} == {"sr768000": (768000, "WAV"),
+                                                                       "sr44100": (44100, "FLAC")}
+    result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
+    assert (result.computed, result.rejects_by_reason) == (2, {})
