@@ -132,6 +132,28 @@ def _ogg_finished(src: str | bytes) -> bool:
     return i >= 0 and i + 5 < len(tail) and bool(tail[i + 5] & 0x04)
 
 
+#: The sizes a WAV writer puts in its header when it cannot go back to fill them in (its output a pipe): FFmpeg's
+#: 0xFFFFFFFF, arecord's 0x7FFFFFFF, SoX's 0x7FFFF000. Such a header declares no length: its data runs to the end.
+_WAV_UNKNOWN_SIZES = (0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
+
+
+def _wav_size_unknown(src: str | bytes) -> bool:
+    """Whether a RIFF/WAVE file's ``data`` chunk has a placeholder size (:data:`_WAV_UNKNOWN_SIZES`): a WAV written to
+    a pipe (``ffmpeg -f wav -``, ``arecord``, ``sox ... -t wav -``) and saved whole, whose length is what it holds."""
+    if isinstance(src, bytes):
+        head = src[:1 << 16]
+    else:
+        with open(src, "rb") as fh:
+            head = fh.read(1 << 16)
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if chunk == b"data":
+            return size in _WAV_UNKNOWN_SIZES
+        pos += 8 + size + (size & 1)
+    return False
+
+
 def _source(src: str | bytes) -> Any:
     return io.BytesIO(src) if isinstance(src, bytes) else src
 
@@ -230,6 +252,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
         raise FileSkipped("not_audio", tag_error or "no audio container recognised", key=name)
     declared = getattr(getattr(mf, "info", None), "length", None)
     declared = float(declared) if declared and math.isfinite(declared) and declared > 0 else None
+    if fmt == "wav" and declared is not None and _wav_size_unknown(src):
+        declared = None  # the placeholder of a WAV written to a pipe declares nothing: its length is what decodes
     readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
     errors = []
     for reader in readers:

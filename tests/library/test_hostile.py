@@ -91,3 +91,41 @@ def test_audio_at_a_rate_past_flac_s_is_stored_and_its_features_computed(tmp_pat
                                                                        "sr44100": (44100, "FLAC")}
     result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
     assert (result.computed, result.rejects_by_reason) == (2, {})
+
+
+def _wav_with_sizes(seconds: float, *, riff: int | None, data: int | None, keep: float = 1.0) -> bytes:
+    """A 16-bit WAV of a tone whose RIFF and data sizes are set to ``riff`` and ``data`` (None: as written), cut to
+    the first ``keep`` of its bytes."""
+    import io
+    import struct
+
+    import numpy as np
+    import soundfile as sf
+
+    sr = 22050
+    t = np.arange(int(seconds * sr)) / sr
+    buf = io.BytesIO()
+    sf.write(buf, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), sr, format="WAV", subtype="PCM_16")
+    raw = bytearray(buf.getvalue())
+    at = raw.find(b"data")
+    if riff is not None:
+        raw[4:8] = struct.pack("<I", riff)
+    if data is not None:
+        raw[at + 4:at + 8] = struct.pack("<I", data)
+    return bytes(raw[: int(len(raw) * keep)])
+
+
+def test_a_wav_written_to_a_pipe_is_whole_and_one_claiming_more_than_it_holds_is_truncated(tmp_path):
+    # A WAV written to a pipe and saved whole (`ffmpeg -i x.mp3 -f wav - > x.wav`, arecord, `sox ... -t wav -`) has
+    # a placeholder for its sizes (0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000): it was skipped `truncated` ("decodes to 8.00 s
+    # of 97391.55 s declared"). Its length is now what it holds; a header with a real size past the data is still cut.
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    (root / "ffmpeg.wav").write_bytes(_wav_with_sizes(8, riff=0xFFFFFFFF, data=0xFFFFFFFF))
+    (root / "arecord.wav").write_bytes(_wav_with_sizes(9, riff=0x7FFFFFFF, data=0x7FFFFFFF))
+    (root / "sox.wav").write_bytes(_wav_with_sizes(10, riff=0x7FFFF024, data=0x7FFFF000))
+    (root / "cut.wav").write_bytes(_wav_with_sizes(30, riff=None, data=None, keep=0.5))
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert [(s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary["skipped"]] == [("cut.wav", "truncated")]
+    got = dict(rows("SELECT title, round(duration_s, 2) FROM library_track"))
+    assert got == {"ffmpeg": 8.0, "arecord": 9.0, "sox": 10.0}
