@@ -135,23 +135,39 @@ def _ogg_finished(src: str | bytes) -> bool:
 #: The sizes a WAV writer puts in its header when it cannot go back to fill them in (its output a pipe): FFmpeg's
 #: 0xFFFFFFFF, arecord's 0x7FFFFFFF, SoX's 0x7FFFF000. Such a header declares no length: its data runs to the end.
 _WAV_UNKNOWN_SIZES = (0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
+#: WAV format tags of one sample per block (PCM, IEEE float, A-law, mu-law, extensible), whose length the tag
+#: library computes right; for the others (IMA and MS ADPCM, GSM 6.10, G.721: blocks of many samples) it divides
+#: the bytes by the bits of a sample and declares a hundredth of the length.
+_WAV_PLAIN_TAGS = (0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE)
 
 
-def _wav_size_unknown(src: str | bytes) -> bool:
-    """Whether a RIFF/WAVE file's ``data`` chunk has a placeholder size (:data:`_WAV_UNKNOWN_SIZES`): a WAV written to
-    a pipe (``ffmpeg -f wav -``, ``arecord``, ``sox ... -t wav -``) and saved whole, whose length is what it holds."""
+def _wav_declared(src: str | bytes, declared: float) -> float | None:
+    """The length a RIFF/WAVE file declares, given the tag library's ``declared``: ``None`` when its ``data`` chunk
+    has a placeholder size (:data:`_WAV_UNKNOWN_SIZES`: a WAV written to a pipe, ``ffmpeg -f wav -``, ``arecord``,
+    ``sox ... -t wav -``, and saved whole, whose length is what it holds); for a compressed format, its ``fact``
+    chunk's sample count (``None`` without one)."""
     if isinstance(src, bytes):
         head = src[:1 << 16]
     else:
         with open(src, "rb") as fh:
             head = fh.read(1 << 16)
+    tag = rate = frames = None
     pos = 12
     while pos + 8 <= len(head):
         chunk, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
-        if chunk == b"data":
-            return size in _WAV_UNKNOWN_SIZES
+        body = head[pos + 8:pos + 8 + min(size, 16)]
+        if chunk == b"fmt " and len(body) >= 8:
+            tag, rate = int.from_bytes(body[0:2], "little"), int.from_bytes(body[4:8], "little")
+        elif chunk == b"fact" and len(body) >= 4:
+            frames = int.from_bytes(body[0:4], "little")
+        elif chunk == b"data":
+            if size in _WAV_UNKNOWN_SIZES:
+                return None
+            break
         pos += 8 + size + (size & 1)
-    return False
+    if tag is None or tag in _WAV_PLAIN_TAGS:
+        return declared
+    return frames / rate if frames and rate else None
 
 
 def _source(src: str | bytes) -> Any:
@@ -252,8 +268,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
         raise FileSkipped("not_audio", tag_error or "no audio container recognised", key=name)
     declared = getattr(getattr(mf, "info", None), "length", None)
     declared = float(declared) if declared and math.isfinite(declared) and declared > 0 else None
-    if fmt == "wav" and declared is not None and _wav_size_unknown(src):
-        declared = None  # the placeholder of a WAV written to a pipe declares nothing: its length is what decodes
+    if fmt == "wav" and declared is not None:
+        declared = _wav_declared(src, declared)  # a pipe's placeholder declares nothing; ADPCM's is the fact chunk's
     readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
     errors = []
     for reader in readers:

@@ -129,3 +129,25 @@ def test_a_wav_written_to_a_pipe_is_whole_and_one_claiming_more_than_it_holds_is
     assert [(s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary["skipped"]] == [("cut.wav", "truncated")]
     got = dict(rows("SELECT title, round(duration_s, 2) FROM library_track"))
     assert got == {"ffmpeg": 8.0, "arecord": 9.0, "sox": 10.0}
+
+
+def test_an_adpcm_wav_is_as_long_as_it_is_and_cut_one_is_truncated(tmp_path):
+    # The tag library declares an ADPCM WAV's length as its bytes over 4 bits a sample, a hundredth of it (blocks
+    # of many samples): a 40-second IMA or MS ADPCM WAV (voice recorders, old games) was skipped `too_short (0.01 s
+    # < 5 s)`. Its length is now its fact chunk's sample count, so a cut one is still found `truncated`.
+    import numpy as np
+    import soundfile as sf
+
+    sr = 22050
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    for k, subtype in enumerate(("IMA_ADPCM", "MS_ADPCM")):
+        t = np.arange(40 * sr) / sr
+        y = 0.3 * np.sin(2 * np.pi * (300 + 40 * k) * t) + 0.02 * np.random.default_rng(k).standard_normal(t.size)
+        sf.write(root / f"{subtype}.wav", y.astype(np.float32), sr, subtype=subtype)
+    whole = (root / "IMA_ADPCM.wav").read_bytes()
+    (root / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert [(s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary["skipped"]] == [("cut.wav", "truncated")]
+    got = dict(rows("SELECT title, round(duration_s) FROM library_track"))
+    assert got == {"IMA_ADPCM": 40.0, "MS_ADPCM": 40.0}
