@@ -151,3 +151,31 @@ def test_an_adpcm_wav_is_as_long_as_it_is_and_cut_one_is_truncated(tmp_path):
     assert [(s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary["skipped"]] == [("cut.wav", "truncated")]
     got = dict(rows("SELECT title, round(duration_s) FROM library_track"))
     assert got == {"IMA_ADPCM": 40.0, "MS_ADPCM": 40.0}
+
+
+def test_a_gsm_or_g721_wav_is_read_to_its_window_without_seeking(tmp_path):
+    # libsndfile cannot seek in GSM 6.10 or G.721 WAV (old telephony and voice-mail recordings): the excerpt from the
+    # middle failed "Seek attempted on unseekable file type" and the file was skipped `undecodable`. The frames before
+    # the window are now read and dropped: the window is what a decode from the start gives, and the file is stored.
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from musim.audio.window import read_window
+
+    sr = 8000
+    t = np.arange(40 * sr) / sr
+    y = (0.3 * np.sin(2 * np.pi * 300 * t) + 0.02 * np.random.default_rng(0).standard_normal(t.size)).astype(np.float32)
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    for subtype in ("GSM610", "G721_32"):
+        path = root / f"{subtype}.wav"
+        sf.write(path, y, sr, subtype=subtype)
+        with sf.SoundFile(path) as f:
+            whole = f.read(frames=f.frames, dtype="float32", always_2d=True).T
+        window, rate = read_window(io.BytesIO(path.read_bytes()), offset=17.3, duration=10.0, pyav=False)
+        assert rate == sr
+        np.testing.assert_array_equal(window, whole[:, int(17.3 * sr):int(17.3 * sr) + 10 * sr])
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert (summary["stored"], summary["skipped"]) == (2, [])
