@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
+import functools
 import gc
 import logging
 import multiprocessing
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from musim.progress import progress_bar
 
@@ -64,6 +65,24 @@ def _init_worker(parent: int | None = None) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """One BLAS/OpenMP thread in this process while the context lasts (the limit each worker runs under)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except Exception:  # noqa: BLE001 - best effort, as in a worker
+        return contextlib.nullcontext()
+
+
+def _as_in_a_worker(fn: Callable[[T], R], item: T) -> R:
+    """``fn(item)`` in this process under the limit a worker runs under (one BLAS thread): a matrix product summed
+    by several threads in another order gives other last bits, so without it the features one process computed
+    (``--workers 1``, a single file) differed from the pool's in their last bits."""
+    with _one_blas_thread():
+        return fn(item)
 
 
 def _alive(pid: int) -> bool:
@@ -144,10 +163,15 @@ def process_pool(n_workers: int, *, mp_context: str | None = None) -> Iterator[c
 
 
 def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",
-             unit: str = "file", warm: Callable[[], object] | None = None) -> list[R]:
+             unit: str = "file", warm: Callable[[], object] | None = None,
+             died: Callable[[T], R] | None = None) -> list[R]:
     """``[fn(item) for item in items]`` across :func:`process_pool` (``workers``, default one per CPU; with one item
     or one worker: in this process), in order, with a progress bar on a terminal. ``fn`` must be picklable (a
     module-level function, or a :func:`functools.partial` of one); an exception it raises is raised here.
+
+    A worker process that dies (a decoder crashing on one file, the out-of-memory killer) costs only its item
+    (:func:`imap_surviving`): the items it had in flight are run again alone, and the one that kills its own process
+    too gets ``died(item)``; without ``died``, an :class:`~musim.errors.AudioError` naming that item is raised.
 
     ``warm`` runs here before the pool forks: what it imports and compiles (e.g.
     :func:`musim.audio.descriptors.load_kernels`: a numba kernel librosa compiles on import and never caches) the
@@ -158,16 +182,26 @@ def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = 
         if n <= 1:
             out: list[R] = []
             for item in items:
-                out.append(fn(item))
+                out.append(_as_in_a_worker(fn, item))
                 bar.update()
             return out
         if warm is not None:
             warm()
-        with process_pool(n) as pool:
-            futures = [pool.submit(fn, item) for item in items]
-            for _ in cf.as_completed(futures):
-                bar.update()
-            return [f.result() for f in futures]
+        got: dict[int, R] = {}
+        for i, _, result in imap_surviving(fn, items, died=died or functools.partial(_died, unit=unit), workers=n,
+                                           what=unit):
+            got[i] = result
+            bar.update()
+        return [got[i] for i in range(len(items))]
+
+
+def _died(item: object, *, unit: str) -> NoReturn:
+    """:func:`pool_map`'s answer for an item whose process died, alone with it, when its caller has none."""
+    from musim.errors import AudioError
+
+    name = getattr(item, "path", item)
+    raise AudioError(f"{name}: the process computing this {unit} died abruptly, alone with it (a decoder crash on "
+                     "it, or killed for memory): leave it out, or give it more memory, and run again")
 
 
 def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | None = None,
@@ -183,7 +217,7 @@ def imap_unordered(fn: Callable[[T], R], items: Iterable[T], *, workers: int | N
     n = workers or default_workers()
     if pool is None and n <= 1:
         for i, item in enumerate(items):
-            yield i, fn(item)
+            yield i, _as_in_a_worker(fn, item)
         return
     limit = in_flight or 2 * n
     with contextlib.nullcontext(pool) if pool is not None else process_pool(n) as pool:
@@ -223,7 +257,7 @@ def imap_surviving(fn: Callable[[T], R], items: Iterable[T], *, died: Callable[[
     n = workers or default_workers()
     if n <= 1:
         for i, item in enumerate(items):
-            yield i, item, fn(item)
+            yield i, item, _as_in_a_worker(fn, item)
         return
     make = make_pool or (lambda k: process_pool(k, mp_context=mp_context))
     source = iter(items)  # consumed once, across the pools a worker's death makes

@@ -52,8 +52,10 @@ fresh environment also compiles librosa's numba kernels (~15 s, cached on disk a
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -179,7 +181,27 @@ def descriptors(y: np.ndarray, *, sr: int = 22050) -> dict[str, float | str]:
     dict
         Every name in :data:`DESCRIPTOR_NAMES` as a finite float, plus ``tonic_pc`` (float 0-11),
         ``tonic_name`` (e.g. ``"A"``) and ``key_name`` (e.g. ``"A minor"``).
+
+    Notes
+    -----
+    Computed with one BLAS thread, whatever this process has: a matrix product (musicnn's layers, the timbre model)
+    summed by several threads in another order gives other last bits, so the same clip gave other descriptors in a
+    process of several BLAS threads (``--workers 1``, one file) than in the pool's workers, which have one.
     """
+    with _one_blas_thread():
+        return _descriptors(y, sr=sr)
+
+
+def _one_blas_thread() -> Any:
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except Exception:  # noqa: BLE001 - best effort, as in a worker of the pool
+        return contextlib.nullcontext()
+
+
+def _descriptors(y: np.ndarray, *, sr: int) -> dict[str, float | str]:
     import librosa
 
     y = np.asarray(y)

@@ -68,14 +68,28 @@ def read_window(src: Any, *, offset: float = 0.0, duration: float | None = None,
     return _read_pyav(src, offset, duration)
 
 
+#: Frames read at a time to reach a window in a stream libsndfile cannot seek in.
+_SKIP_BLOCK = 1 << 16
+
+
 def _read_soundfile(src: Any, offset: float, duration: float | None, *, seek: bool = True
                     ) -> tuple[np.ndarray, int]:
-    """(channels, n) float32 and the native rate; raises whatever soundfile raises."""
+    """(channels, n) float32 and the native rate; raises whatever soundfile raises.
+
+    A codec libsndfile cannot seek in (GSM 6.10, G.721 WAV) is read from its start, the frames before the window
+    :data:`_SKIP_BLOCK` at a time and dropped (never the whole file at once), with the frame counts its header gives:
+    libsndfile refused such a file's window ("Seek attempted on unseekable file type")."""
     with sound_file(src) as f:
         sr_native = int(f.samplerate)
         start = int(offset * sr_native)
         frames = -1 if duration is None else int(duration * sr_native)
-        if not seek:
+        if not f.seekable():  # libsndfile reads only forward, and only a given number of frames
+            frames = max(0, int(f.frames) - start) if frames < 0 else frames
+            for at in range(0, start, _SKIP_BLOCK):
+                if not len(f.read(frames=min(_SKIP_BLOCK, start - at), dtype="float32", always_2d=True)):
+                    break
+            data = f.read(frames=frames, dtype="float32", always_2d=True)
+        elif not seek:
             data = f.read(dtype="float32", always_2d=True)[start:]
             data = data if frames < 0 else data[:frames]
         else:  # enter PREROLL_S early: libsndfile's mp3 decoder (mpg123) lacks its bit reservoir after a seek

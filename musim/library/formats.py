@@ -132,6 +132,44 @@ def _ogg_finished(src: str | bytes) -> bool:
     return i >= 0 and i + 5 < len(tail) and bool(tail[i + 5] & 0x04)
 
 
+#: The sizes a WAV writer puts in its header when it cannot go back to fill them in (its output a pipe): FFmpeg's
+#: 0xFFFFFFFF, arecord's 0x7FFFFFFF, SoX's 0x7FFFF000. Such a header declares no length: its data runs to the end.
+_WAV_UNKNOWN_SIZES = (0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
+#: WAV format tags of one sample per block (PCM, IEEE float, A-law, mu-law, extensible), whose length the tag
+#: library computes right; for the others (IMA and MS ADPCM, GSM 6.10, G.721: blocks of many samples) it divides
+#: the bytes by the bits of a sample and declares a hundredth of the length.
+_WAV_PLAIN_TAGS = (0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE)
+
+
+def _wav_declared(src: str | bytes, declared: float) -> float | None:
+    """The length a RIFF/WAVE file declares, given the tag library's ``declared``: ``None`` when its ``data`` chunk
+    has a placeholder size (:data:`_WAV_UNKNOWN_SIZES`: a WAV written to a pipe, ``ffmpeg -f wav -``, ``arecord``,
+    ``sox ... -t wav -``, and saved whole, whose length is what it holds); for a compressed format, its ``fact``
+    chunk's sample count (``None`` without one)."""
+    if isinstance(src, bytes):
+        head = src[:1 << 16]
+    else:
+        with open(src, "rb") as fh:
+            head = fh.read(1 << 16)
+    tag = rate = frames = None
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        body = head[pos + 8:pos + 8 + min(size, 16)]
+        if chunk == b"fmt " and len(body) >= 8:
+            tag, rate = int.from_bytes(body[0:2], "little"), int.from_bytes(body[4:8], "little")
+        elif chunk == b"fact" and len(body) >= 4:
+            frames = int.from_bytes(body[0:4], "little")
+        elif chunk == b"data":
+            if size in _WAV_UNKNOWN_SIZES:
+                return None
+            break
+        pos += 8 + size + (size & 1)
+    if tag is None or tag in _WAV_PLAIN_TAGS:
+        return declared
+    return frames / rate if frames and rate else None
+
+
 def _source(src: str | bytes) -> Any:
     return io.BytesIO(src) if isinstance(src, bytes) else src
 
@@ -230,6 +268,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
         raise FileSkipped("not_audio", tag_error or "no audio container recognised", key=name)
     declared = getattr(getattr(mf, "info", None), "length", None)
     declared = float(declared) if declared and math.isfinite(declared) and declared > 0 else None
+    if fmt == "wav" and declared is not None:
+        declared = _wav_declared(src, declared)  # a pipe's placeholder declares nothing; ADPCM's is the fact chunk's
     readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
     errors = []
     for reader in readers:
@@ -293,14 +333,41 @@ def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_
     return data
 
 
+#: The most channels a FLAC stream holds, and its highest sample rate (Hz).
+FLAC_MAX_CHANNELS, FLAC_MAX_RATE = 8, 655350
+
+
 def encode_flac(data: np.ndarray, sample_rate: int) -> bytes:
     """``(channels, n)`` float samples as 16-bit FLAC: the stored excerpt (the decoded audio of a 16-bit
-    source, lossless; the excerpts of lossy sources need no more bits)."""
+    source, lossless; the excerpts of lossy sources need no more bits). Audio of more channels than FLAC holds
+    (:data:`FLAC_MAX_CHANNELS`: a multitrack recording) is stored as the mean of its channels, the mono mix every
+    feature is computed from: libsndfile refused it, and that one file stopped the whole ``musim library add``."""
     import soundfile as sf
 
+    from musim.audio.io import to_mono
+
+    if data.ndim == 2 and data.shape[0] > FLAC_MAX_CHANNELS:
+        data = to_mono(data)[None, :]
     buf = io.BytesIO()
     sf.write(buf, np.clip(data.T, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
     return buf.getvalue()
+
+
+def encode_excerpt(data: np.ndarray, sample_rate: int) -> tuple[bytes, str]:
+    """The stored excerpt of ``(channels, n)`` float samples and its format: :func:`encode_flac`, or 16-bit WAV
+    (the same samples) at a rate past FLAC's :data:`FLAC_MAX_RATE` (705.6 and 768 kHz recordings), which libsndfile
+    refused, stopping the whole ``musim library add``."""
+    if sample_rate <= FLAC_MAX_RATE:
+        return encode_flac(data, sample_rate), "flac"
+    import soundfile as sf
+
+    from musim.audio.io import to_mono
+
+    if data.ndim == 2 and data.shape[0] > FLAC_MAX_CHANNELS:  # as FLAC stores it: one excerpt, whatever its rate
+        data = to_mono(data)[None, :]
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(data.T, -1.0, 1.0), sample_rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue(), "wav"
 
 
 def suffix_format(path: Path) -> str | None:

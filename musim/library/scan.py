@@ -24,7 +24,7 @@ from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
 from musim.library.formats import (
     AudioProbe,
     FileSkipped,
-    encode_flac,
+    encode_excerpt,
     probe,
     read_excerpt,
     require_regular_file,
@@ -259,7 +259,7 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
         if keep_whole:
             item.payload, item.stored_format = item.readable.read_bytes(), info.format
         else:
-            item.payload, item.stored_format = encode_flac(samples, info.sample_rate), "flac"
+            item.payload, item.stored_format = encode_excerpt(samples, info.sample_rate)
     except FileSkipped as skip:
         item.skip = skip
         return item

@@ -30,6 +30,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
                          "TXXX:MUSICBRAINZ_ALBUMARTISTID", "----:com.apple.iTunes:MusicBrainz Album Artist Id"),
 }
 _NUMBER = re.compile(r"\d+")
+#: The largest track number kept (the warehouse's INTEGER); a tag holding a larger one is no track number.
+MAX_TRACKNUMBER = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,17 @@ def _mbid(mbids: tuple[str, ...]) -> str | None:
     return None if not mbids or mbids[0] == VARIOUS_ARTISTS_MBID else mbids[0]
 
 
+def _tracknumber(digits: str) -> int | None:
+    """The track number ``digits`` give; ``None`` past :data:`MAX_TRACKNUMBER` (a tag of thousands of digits, or one
+    past the warehouse's INTEGER, once stopped the whole add: Python refuses to convert over 4,300 digits, and the
+    warehouse refused the row)."""
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_TRACKNUMBER)):
+        return None
+    value = int(digits)
+    return value if value <= MAX_TRACKNUMBER else None
+
+
 def read_tags(audio: Any) -> Tags:
     """Tags of a parsed file (``mutagen.File(...)`` result, or ``None`` for no tags)."""
     tags = getattr(audio, "tags", None)
@@ -131,7 +144,7 @@ def read_tags(audio: Any) -> Tags:
         title=_get(tags, "title"),
         album=_get(tags, "album"),
         genre=_get(tags, "genre"),
-        tracknumber=int(match.group()) if match else None,
+        tracknumber=_tracknumber(match.group()) if match else None,
         compilation=(_get(tags, "compilation") or "").strip().lower() in ("1", "true", "yes"),
     )
 

@@ -225,3 +225,17 @@ def test_imap_surviving_loses_only_the_item_that_kills_its_process():
     got = {i: (item, r) for i, item, r in imap_surviving(_square_or_die, items, died=lambda x: -x, workers=2,
                                                           in_flight=4)}
     assert got == {i: (i, -13 if i == 13 else i * i) for i in items}
+
+
+def test_pool_map_loses_only_the_item_that_kills_its_process():
+    # pool_map (`musim embed`, `similar-audio`, `models evaluate --labels`) stopped on BrokenProcessPool, naming no
+    # file, when a worker died (a decoder crashing on one file, the out-of-memory killer): the whole batch was lost.
+    # Now the items in flight run again alone: every other item is computed, and the one that kills its own process
+    # too gets died(item), or, without died, one error naming it.
+    from musim.errors import AudioError
+
+    items = list(range(12, 20))
+    assert pool_map(_square_or_die, items, workers=2, died=lambda x: -x) == [-13 if x == 13 else x * x for x in items]
+    with pytest.raises(AudioError, match=r"^13: the process computing this file died abruptly") as err:
+        pool_map(_square_or_die, items, workers=2)
+    assert "\n" not in str(err.value)

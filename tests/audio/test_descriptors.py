@@ -69,3 +69,25 @@ def test_bad_input():
         descriptors(np.zeros(0, dtype=np.float32), sr=SR)
     with pytest.raises(ParameterError):
         descriptor_vector({"duration_s": 1.0})
+
+
+def test_descriptors_are_the_same_bits_whatever_the_blas_threads_of_the_process(tmp_path):
+    # A process of several BLAS threads (`--workers 1`, one file, `musim embed` of one file) summed musicnn's and the
+    # timbre model's matrix products in another order than a pool worker (one thread): the same file gave descriptors
+    # that differed in their last bits. Now they are computed with one thread, in every process.
+    import soundfile as sf
+    from threadpoolctl import threadpool_limits
+
+    from musim.audio import load_audio
+
+    rng = np.random.default_rng(3)
+    t = np.arange(8 * SR) / SR
+    path = tmp_path / "clip.wav"
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32), SR)
+    y, _ = load_audio(path.read_bytes(), sr=SR)
+    with threadpool_limits(limits=4, user_api="blas"):
+        several = descriptor_vector(descriptors(y, sr=SR))
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = descriptor_vector(descriptors(y, sr=SR))
+    assert np.isfinite(one).all()
+    np.testing.assert_array_equal(several, one)

@@ -136,3 +136,31 @@ def test_a_long_stored_file_is_not_read_whole(catalogue, con, store, monkeypatch
         tracemalloc.stop()
     assert result.reject is None and key not in read_whole
     assert peak < len(long) / 4, f"{peak:,} bytes held for a {len(long):,} byte file"
+
+
+def _descriptor_vectors(items, extractors, store, workers: int) -> dict[str, np.ndarray]:
+    out = {}
+    for r in compute(items, extractors, store=store, options=BuildOptions(workers=workers, progress=False)):
+        ((_, o),) = r.outputs.items()
+        out[r.item.audio_id] = np.asarray(o["vec"], dtype=np.float32)
+    return out
+
+
+def test_descriptors_are_bit_identical_across_worker_counts(catalogue, con, store):
+    # `--workers 1` computed in this process with every BLAS thread it had, the pool's workers with one: a matrix
+    # product summed by several threads in another order (musicnn's layers, the timbre model) gave descriptors
+    # that differed in their last bits from one worker count to another. Now this process computes under the
+    # workers' limit, whatever its own BLAS threads.
+    from threadpoolctl import threadpool_limits
+
+    for i in range(2):
+        catalogue.add_clip(f"t{i}", 1 + i, community=i, fmt="mp3" if i else "wav")
+    extractors = extractors_for(select_views(["track_descriptors"]))
+    items = plan_build(con, extractors).items
+    with threadpool_limits(limits=4, user_api="blas"):  # a parent with several BLAS threads (a multi-core host)
+        one = _descriptor_vectors(items, extractors, store, 1)
+    two = _descriptor_vectors(items, extractors, store, 2)
+    assert sorted(one) == sorted(two) and len(one) == 2
+    for audio_id, vec in one.items():
+        assert np.isfinite(vec).all()
+        np.testing.assert_array_equal(vec, two[audio_id])

@@ -1,0 +1,181 @@
+"""A user's own music folder with hostile files: each bad file costs only itself, with its reason, and the rest is
+stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from musim import warehouse
+from musim.library import add
+from tests.library.conftest import write_audio, write_tags
+
+
+def rows(query: str, *params):
+    with warehouse.writer() as con:
+        return con.execute(query, list(params)).fetchall()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_track_number_tag_of_any_size_stores_the_file(tmp_path, workers):
+    # A TRACKNUMBER of 5,000 digits stopped the whole add (Python refuses to convert a string of over 4,300 digits),
+    # and one past 2^31-1 too, at the end, when the warehouse refused the row: nothing of the folder was stored. Now
+    # such a tag is no track number and every file is stored.
+    root = tmp_path / "music"
+    numbers = {"huge.flac": "9" * 5000, "big.flac": "99999999999", "padded.flac": "0" * 40 + "7/12", "ok.flac": "3"}
+    for i, (name, number) in enumerate(numbers.items()):
+        path = write_audio(root / "Band" / name, "flac", seconds=6, freq=220 + 70 * i, seed=i)
+        write_tags(path, "flac", artist="Band", title=name, tracknumber=number)
+    summary = add([root], workers=workers).to_json()
+    assert (summary["files"], summary["stored"], summary["skipped"]) == (4, 4, [])
+    got = dict(rows("SELECT title, tracknumber FROM library_track"))
+    assert got == {"huge.flac": None, "big.flac": None, "padded.flac": 7, "ok.flac": 3}
+
+
+def test_audio_of_more_channels_than_flac_holds_is_stored_as_its_mono_mix(tmp_path):
+    # A 10-channel WAV (a multitrack field recording) stopped the whole add: its excerpt is stored as FLAC, which
+    # holds at most 8 channels, and libsndfile's "Format not recognised" came out of the worker. Now such an excerpt
+    # is the mean of its channels (the mono mix every feature is computed from), and the others are stored as before.
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from musim.audio import load_audio
+    from musim.storage import open_store
+
+    sr = 22050
+    t = np.arange(8 * sr) / sr
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    originals = {}
+    for channels in (2, 8, 10, 16):
+        y = np.stack([0.3 * np.sin(2 * np.pi * (200 + 10 * channels + 30 * i) * t) for i in range(channels)], axis=1)
+        sf.write(root / f"ch{channels}.wav", y.astype(np.float32), sr, subtype="PCM_16")
+        originals[f"ch{channels}"] = root / f"ch{channels}.wav"
+    summary = add([tmp_path / "music"], workers=2).to_json()
+    assert (summary["stored"], summary["skipped"]) == (4, [])
+    store = open_store()
+    for title, key in rows("SELECT title, object_key FROM library_track"):
+        excerpt = store.get_bytes(key)
+        stored_channels = sf.info(io.BytesIO(excerpt)).channels
+        source_channels = int(title.removeprefix("ch"))
+        assert stored_channels == (source_channels if source_channels <= 8 else 1)
+        mono_stored, _ = load_audio(excerpt, sr=sr)
+        mono_source, _ = load_audio(originals[title].read_bytes(), sr=sr, offset=0.0, duration=8.0)
+        np.testing.assert_allclose(mono_stored, mono_source[: mono_stored.size], atol=2 / 32768)
+
+
+def test_audio_at_a_rate_past_flac_s_is_stored_and_its_features_computed(tmp_path):
+    # A 768 kHz WAV (DXD recorders) stopped the whole add: its excerpt is stored as FLAC, whose highest rate is
+    # 655,350 Hz, and libsndfile's "flac does not support this sample rate" came out of the worker. Now that excerpt
+    # is stored as 16-bit WAV (the same samples), the file beside it as before, and both get their features.
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from musim.features import BuildOptions, build
+    from musim.storage import open_store
+
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    for sr in (768000, 44100):
+        t = np.arange(6 * sr) / sr
+        sf.write(root / f"sr{sr}.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr, subtype="PCM_16")
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert (summary["stored"], summary["skipped"]) == (2, [])
+    store = open_store()
+    stored = {title: sf.info(io.BytesIO(store.get_bytes(key)))
+              for title, key in rows("SELECT title, object_key FROM library_track")}
+    assert {t: (i.samplerate, i.format) for t, i in stored.items()} == {"sr768000": (768000, "WAV"),
+                                                                       "sr44100": (44100, "FLAC")}
+    result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
+    assert (result.computed, result.rejects_by_reason) == (2, {})
+
+
+def _wav_with_sizes(seconds: float, *, riff: int | None, data: int | None, keep: float = 1.0) -> bytes:
+    """A 16-bit WAV of a tone whose RIFF and data sizes are set to ``riff`` and ``data`` (None: as written), cut to
+    the first ``keep`` of its bytes."""
+    import io
+    import struct
+
+    import numpy as np
+    import soundfile as sf
+
+    sr = 22050
+    t = np.arange(int(seconds * sr)) / sr
+    buf = io.BytesIO()
+    sf.write(buf, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), sr, format="WAV", subtype="PCM_16")
+    raw = bytearray(buf.getvalue())
+    at = raw.find(b"data")
+    if riff is not None:
+        raw[4:8] = struct.pack("<I", riff)
+    if data is not None:
+        raw[at + 4:at + 8] = struct.pack("<I", data)
+    return bytes(raw[: int(len(raw) * keep)])
+
+
+def test_a_wav_written_to_a_pipe_is_whole_and_one_claiming_more_than_it_holds_is_truncated(tmp_path):
+    # A WAV written to a pipe and saved whole (`ffmpeg -i x.mp3 -f wav - > x.wav`, arecord, `sox ... -t wav -`) has
+    # a placeholder for its sizes (0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000): it was skipped `truncated` ("decodes to 8.00 s
+    # of 97391.55 s declared"). Its length is now what it holds; a header with a real size past the data is still cut.
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    (root / "ffmpeg.wav").write_bytes(_wav_with_sizes(8, riff=0xFFFFFFFF, data=0xFFFFFFFF))
+    (root / "arecord.wav").write_bytes(_wav_with_sizes(9, riff=0x7FFFFFFF, data=0x7FFFFFFF))
+    (root / "sox.wav").write_bytes(_wav_with_sizes(10, riff=0x7FFFF024, data=0x7FFFF000))
+    (root / "cut.wav").write_bytes(_wav_with_sizes(30, riff=None, data=None, keep=0.5))
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert [(s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary["skipped"]] == [("cut.wav", "truncated")]
+    got = dict(rows("SELECT title, round(duration_s, 2) FROM library_track"))
+    assert got == {"ffmpeg": 8.0, "arecord": 9.0, "sox": 10.0}
+
+
+def test_an_adpcm_wav_is_as_long_as_it_is_and_cut_one_is_truncated(tmp_path):
+    # The tag library declares an ADPCM WAV's length as its bytes over 4 bits a sample, a hundredth of it (blocks
+    # of many samples): a 40-second IMA or MS ADPCM WAV (voice recorders, old games) was skipped `too_short (0.01 s
+    # < 5 s)`. Its length is now its fact chunk's sample count, so a cut one is still found `truncated`.
+    import numpy as np
+    import soundfile as sf
+
+    sr = 22050
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    for k, subtype in enumerate(("IMA_ADPCM", "MS_ADPCM")):
+        t = np.arange(40 * sr) / sr
+        y = 0.3 * np.sin(2 * np.pi * (300 + 40 * k) * t) + 0.02 * np.random.default_rng(k).standard_normal(t.size)
+        sf.write(root / f"{subtype}.wav", y.astype(np.float32), sr, subtype=subtype)
+    whole = (root / "IMA_ADPCM.wav").read_bytes()
+    (root / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert [(s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary["skipped"]] == [("cut.wav", "truncated")]
+    got = dict(rows("SELECT title, round(duration_s) FROM library_track"))
+    assert got == {"IMA_ADPCM": 40.0, "MS_ADPCM": 40.0}
+
+
+def test_a_gsm_or_g721_wav_is_read_to_its_window_without_seeking(tmp_path):
+    # libsndfile cannot seek in GSM 6.10 or G.721 WAV (old telephony and voice-mail recordings): the excerpt from the
+    # middle failed "Seek attempted on unseekable file type" and the file was skipped `undecodable`. The frames before
+    # the window are now read and dropped: the window is what a decode from the start gives, and the file is stored.
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from musim.audio.window import read_window
+
+    sr = 8000
+    t = np.arange(40 * sr) / sr
+    y = (0.3 * np.sin(2 * np.pi * 300 * t) + 0.02 * np.random.default_rng(0).standard_normal(t.size)).astype(np.float32)
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    for subtype in ("GSM610", "G721_32"):
+        path = root / f"{subtype}.wav"
+        sf.write(path, y, sr, subtype=subtype)
+        with sf.SoundFile(path) as f:
+            whole = f.read(frames=f.frames, dtype="float32", always_2d=True).T
+        window, rate = read_window(io.BytesIO(path.read_bytes()), offset=17.3, duration=10.0, pyav=False)
+        assert rate == sr
+        np.testing.assert_array_equal(window, whole[:, int(17.3 * sr):int(17.3 * sr) + 10 * sr])
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert (summary["stored"], summary["skipped"]) == (2, [])
