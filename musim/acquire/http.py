@@ -226,32 +226,44 @@ def call_with_retries(
         raise
 
 
-#: Calls to one provider in a row that end, after their retries, in an outage's failure (5xx, 429) before it is taken as
-#: down for the rest of the run (:class:`Outage`)
-OUTAGE_AFTER = 5
-
-
 class Outage:
     """One provider's failures in this run, a circuit breaker in front of its calls (:meth:`HttpClient.call`).
 
-    A call that ends, after its retries, in a server error or a rate limit (:func:`~musim.acquire.errors.is_outage`)
-    lengthens the streak; an answer (a success, or a 4xx about the request) ends it; a network error does neither (an
-    unreached provider is :class:`~musim.acquire.errors.ProvidersUnreachable`'s). ``after`` failures in a row open the
-    breaker: from then on every call fails at once without a request (:class:`ProviderDown`) for the rest of the run.
-    The provider is :attr:`down` when the breaker is open, or when every call it got so far ended in such a failure
-    (it answered nothing). Thread-safe.
+    A call that ends, after its retries, in an outage's failure (:func:`~musim.acquire.errors.is_outage`: a server
+    error, a rate limit, or the provider not reached at all: connection refused, a name that does not resolve, a
+    timeout) lengthens the streak; an answer (a success, or a 4xx about the request) ends it. ``after`` failures in a
+    row (the setting ``MUSIM_OUTAGE_AFTER``) open the breaker: from then on every call fails at once without a request
+    (:class:`ProviderDown`) for the rest of the run. The provider is :attr:`down` when the breaker is open, or when
+    every call it got in the current batch (:meth:`new_batch`) ended in such a failure (it answered nothing).
+    Thread-safe.
     """
 
-    def __init__(self, provider: str, after: int | None = None) -> None:
+    def __init__(self, provider: str, after: int) -> None:
+        if after < 1:
+            raise ValueError(f"a breaker opens after at least 1 failure, got {after}")
         self.provider = provider
-        self.after = OUTAGE_AFTER if after is None else after
+        self.after = after
         self._lock = threading.Lock()
         self.streak = 0
         self.since: dt.datetime | None = None  # when the current streak began
         self.reason: str | None = None  # its first failure
-        self.answered = 0
+        self.answered = 0  # in the current batch
         self.failed = 0
         self.open = False
+
+    def new_batch(self) -> None:
+        """A batch begins: whether the provider answered nothing is judged on this batch's calls (providers shared by
+        a run's batches, as `musim acquire` shares them, answered the earlier batches before it went down)."""
+        with self._lock:
+            self.answered = self.failed = 0
+
+    def trip(self, since: dt.datetime, reason: str | None) -> None:
+        """Open the breaker now: an earlier batch of the run (another task of the DAG, with providers of its own) found
+        the provider down ``since`` then, first on ``reason``; nothing is sent to it from now on."""
+        with self._lock:
+            if self.open:
+                return
+            self.open, self.since, self.reason = True, since, reason
 
     @property
     def down(self) -> bool:
@@ -348,7 +360,8 @@ class HttpClient:
         self.download_session = PoliteSession(RateLimiter(download_limit), timeout_s=timeout_s)
         self._waited = threading.local()  # .until: when the pause this thread last waited out ends (monotonic)
         #: the API's and the downloads' (another host: the provider's CDN) circuit breakers
-        self.outage, self.download_outage = Outage(provider), Outage(provider)
+        self.outage = Outage(provider, retry.outage_after)
+        self.download_outage = Outage(provider, retry.outage_after)
 
     def _sleep(self, seconds: float) -> None:
         """``sleep``, noting that this thread has waited until ``seconds`` from now (a retry's wait for the

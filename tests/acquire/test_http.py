@@ -300,16 +300,14 @@ def test_a_json_answer_cut_off_is_retried_a_web_page_is_not(provider_server, sle
     assert provider_server.count(r"^/itunes/search$") == 1
 
 
-def test_calls_in_a_row_failing_on_the_server_open_the_breaker_and_an_answer_ends_a_streak(provider_server, sleeps,
-                                                                                           monkeypatch):
+def test_calls_in_a_row_failing_on_the_server_open_the_breaker_and_an_answer_ends_a_streak(provider_server, sleeps):
     """The provider's circuit breaker: an answer about the request (a 404, Deezer's 'invalid query' code 600) ends a
-    streak of server errors; OUTAGE_AFTER 5xx in a row open it, and then nothing more is sent (ProviderDown); the
+    streak of server errors; MUSIM_OUTAGE_AFTER 5xx in a row open it, and then nothing more is sent (ProviderDown); the
     downloads' breaker is another one (the audio host)."""
-    from musim.acquire import http
     from musim.acquire.errors import ProviderDown, is_outage
+    from tests.acquire.conftest import breaker_after
 
-    monkeypatch.setattr(http, "OUTAGE_AFTER", 3)
-    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+    with DeezerProvider(breaker_after(provider_server.settings(), 3), sleep=sleeps) as deezer:
         breaker = deezer.http.outage
         for fault in (Fault("status", status=502, times=3), Fault("status", status=404, times=1),
                       Fault("status", status=503, times=6), Fault("deezer_error", code=600, times=1)):
@@ -332,3 +330,63 @@ def test_calls_in_a_row_failing_on_the_server_open_the_breaker_and_an_answer_end
             deezer.match_artist("Muse")
         assert provider_server.count(r"^/deezer/search/artist$") == sent and breaker.open and breaker.down
         assert not deezer.http.download_outage.open  # the audio host is asked still
+
+
+def _closed_port() -> str:
+    """A URL on 127.0.0.1 where nothing listens: every connection is refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_a_provider_that_cannot_be_reached_opens_its_breaker_as_one_answering_503(provider_server, sleeps):
+    """Deezer's API on a port nothing listens on: each call failed (connection refused, after its retries) without
+    touching the breaker, so a provider unreachable for days was asked again for every artist and its artists failed.
+    Now MUSIM_OUTAGE_AFTER such calls in a row open it, as 5xx do, and nothing more is sent (ProviderDown)."""
+    from musim.acquire.errors import ProviderDown, is_outage
+    from tests.acquire.conftest import breaker_after
+
+    settings = breaker_after(provider_server.settings(deezer_url=f"{_closed_port()}/deezer"), 2)
+    with DeezerProvider(settings, sleep=sleeps) as deezer:
+        for _ in range(2):
+            with pytest.raises(ProviderError) as info:
+                deezer.match_artist("Muse")
+            assert info.value.network and is_outage(info.value)
+        assert deezer.http.outage.open and deezer.http.outage.down
+        tries = len(sleeps.calls)
+        with pytest.raises(ProviderDown, match=r"^deezer: GET /search/artist not sent: deezer unavailable since .* UTC "
+                                               r"\(gave up after 3 attempts: connection error on GET /search/artist: "
+                                               r"ConnectionError\)$"):
+            deezer.match_artist("Muse")
+        assert len(sleeps.calls) == tries  # no request, so no retry wait either
+
+
+def test_a_server_that_never_answers_in_time_opens_the_breaker_too(provider_server, sleeps):
+    """A timeout (the server accepts the connection but says nothing in time) is the network's failure as well."""
+    from musim.acquire.errors import ProviderDown
+    from tests.acquire.conftest import breaker_after
+
+    provider_server.add_fault(r"^/itunes/search$", Fault("slow", delay_s=0.6))
+    with ItunesProvider(breaker_after(provider_server.settings(timeout_s=0.2), 1), sleep=sleeps) as itunes:
+        with pytest.raises(ProviderError, match="timeout on GET /search"):
+            itunes.match_artist("Muse")
+        asked = provider_server.count(r"^/itunes/search$")
+        with pytest.raises(ProviderDown):
+            itunes.match_artist("Björk")
+        assert provider_server.count(r"^/itunes/search$") == asked == 3
+
+
+def test_the_breaker_s_threshold_is_a_setting_refused_when_not_a_positive_integer(monkeypatch):
+    """MUSIM_OUTAGE_AFTER was a constant (5) in the code; now a setting with that default, checked."""
+    from musim.config import get_settings
+    from musim.errors import ConfigError
+
+    monkeypatch.delenv("MUSIM_OUTAGE_AFTER", raising=False)
+    assert get_settings({}).acquire.retry.outage_after == 5
+    assert get_settings({"MUSIM_OUTAGE_AFTER": " 2 "}).acquire.retry.outage_after == 2
+    for bad in ("0", "-3", "five", "2.5"):
+        with pytest.raises(ConfigError) as info:
+            get_settings({"MUSIM_OUTAGE_AFTER": bad})
+        assert str(info.value) == f"MUSIM_OUTAGE_AFTER must be a positive integer, got '{bad}'"
