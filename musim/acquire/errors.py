@@ -65,7 +65,7 @@ class RateLimited(ProviderError):
 
 class ProviderDown(ProviderError):
     """The provider is taken as down for the rest of the run (its circuit breaker is open: calls in a row ended in
-    server errors or reached no server, see :class:`~musim.acquire.http.Outage`): this call was not sent. ``since``: when its failures
+    server errors or reached no server, see :class:`~musim.acquire.breaker.Outage`): this call was not sent. ``since``: when its failures
     began (UTC). Not the artist's failure: an artist it leaves without an answer is left for the next run."""
 
     def __init__(self, provider: str, reason: str, *, since: dt.datetime) -> None:

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from musim.acquire.breaker import begin_batch, down_by_name
 from musim.acquire.check import get_preview
 from musim.acquire.errors import (
     NoProviderLeft,
@@ -347,7 +348,7 @@ def fetch_batch(
 
     A provider down (its circuit breaker open, or nothing but server errors, rate limits and network errors from it in
     this batch: see
-    :class:`~musim.acquire.http.Outage`) is no artist's failure: an artist whose lookup or a preview failed on that
+    :class:`~musim.acquire.breaker.Outage`) is no artist's failure: an artist whose lookup or a preview failed on that
     provider's outage is not journaled (nothing recorded, no attempt counted; the previews it stored stay noted in its
     progress) but counted ``artists_left``, and the summary's ``unavailable`` maps each provider down to ``since``,
     ``reason`` and the artists it ``left``; an artist that failed on an outage of a provider still up counts as
@@ -363,7 +364,7 @@ def fetch_batch(
         from musim.acquire.providers import open_providers
 
         providers = open_providers(batch.get("providers"), batch.get("local_dir"), settings)
-    _begin(providers, down or {})
+    begin_batch(providers, down or {})
     store = store or open_store()
     batch_id = str(batch["batch_id"])
     per_artist, max_attempts = int(batch.get("per_artist", 3)), int(batch.get("max_attempts", 3))
@@ -443,7 +444,7 @@ def fetch_batch(
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acquire") as pool:
                 for future in [pool.submit(one, item) for item in artists]:
                     future.result()
-        down = _down(providers)
+        down = down_by_name(providers)
         left: Counter[str] = Counter()
         for outcome in deferred:
             why = [name for name in outcome.outage if name in down]
@@ -473,36 +474,6 @@ def fetch_batch(
             "unavailable": unavailable}
 
 
-def _begin(providers: Sequence[Any], down: Mapping[str, Mapping[str, Any]]) -> None:
-    """A batch begins: each provider's breakers judge what it answers in this batch (:meth:`Outage.new_batch`), and
-    the ones ``down`` names are open from the start (found down by an earlier batch: asked nothing)."""
-    for p in providers:
-        http = getattr(p, "http", None)
-        for outage in (http.outage, http.download_outage) if http is not None else ():
-            outage.new_batch()
-            known = down.get(p.name)
-            if known is not None:
-                since = known.get("since")
-                outage.trip(dt.datetime.fromisoformat(since).astimezone(dt.UTC) if since else dt.datetime.now(dt.UTC),
-                            known.get("reason"))
-
-
 def _failed(outcome: ArtistOutcome) -> bool:
     """Whether ``outcome`` would count as a failed attempt of the artist: its lookup failed, or a preview did."""
     return outcome.resolve_status == "failed" or any(p.status == "failed" for p in outcome.previews)
-
-
-def _down(providers: Sequence[Any]) -> dict[str, Any]:
-    """The providers taken as down in this run (their :class:`~musim.acquire.http.Outage`), by name."""
-    found = {}
-    for p in providers:
-        http = getattr(p, "http", None)
-        for outage in (http.outage, http.download_outage) if http is not None else ():
-            if outage.settle():  # its API, or its audio host
-                found.setdefault(p.name, outage)
-    return found
-
-
-def providers_down(providers: Sequence[Any]) -> list[str]:
-    """The names of ``providers`` taken as down in this run (see :class:`~musim.acquire.http.Outage`)."""
-    return list(_down(providers))

@@ -9,6 +9,7 @@ import collections
 import datetime as dt
 import email.utils
 import logging
+import math
 import socket
 import threading
 import time
@@ -27,6 +28,7 @@ from tenacity import (
 )
 
 import musim
+from musim.acquire.breaker import Outage
 from musim.acquire.errors import ProviderDown, ProviderError, RateLimited, is_outage
 from musim.acquire.models import scrub
 from musim.config import RateLimit, RetryPolicy
@@ -122,9 +124,11 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "inf", "nan", "1e400": no number of seconds (it would pause the provider for ever, or not at all)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -226,100 +230,12 @@ def call_with_retries(
         raise
 
 
-class Outage:
-    """One provider's failures in this run, a circuit breaker in front of its calls (:meth:`HttpClient.call`).
-
-    A call that ends, after its retries, in an outage's failure (:func:`~musim.acquire.errors.is_outage`: a server
-    error, a rate limit, or the provider not reached at all: connection refused, a name that does not resolve, a
-    timeout) lengthens the streak; an answer (a success, or a 4xx about the request) ends it. ``after`` failures in a
-    row (the setting ``MUSIM_OUTAGE_AFTER``) open the breaker: from then on every call fails at once without a request
-    (:class:`ProviderDown`) for the rest of the run. The provider is :attr:`down` when the breaker is open, or when
-    every call it got in the current batch (:meth:`new_batch`) ended in such a failure (it answered nothing).
-    Thread-safe.
-    """
-
-    def __init__(self, provider: str, after: int) -> None:
-        if after < 1:
-            raise ValueError(f"a breaker opens after at least 1 failure, got {after}")
-        self.provider = provider
-        self.after = after
-        self._lock = threading.Lock()
-        self.streak = 0
-        self.since: dt.datetime | None = None  # when the current streak began
-        self.reason: str | None = None  # its first failure
-        self.answered = 0  # in the current batch
-        self.failed = 0
-        self.open = False
-
-    def new_batch(self) -> None:
-        """A batch begins: whether the provider answered nothing is judged on this batch's calls (providers shared by
-        a run's batches, as `musim acquire` shares them, answered the earlier batches before it went down)."""
-        with self._lock:
-            self.answered = self.failed = 0
-
-    def trip(self, since: dt.datetime, reason: str | None) -> None:
-        """Open the breaker now: an earlier batch of the run (another task of the DAG, with providers of its own) found
-        the provider down ``since`` then, first on ``reason``; nothing is sent to it from now on."""
-        with self._lock:
-            if self.open:
-                return
-            self.open, self.since, self.reason = True, since, reason
-
-    @property
-    def down(self) -> bool:
-        with self._lock:
-            return self.open or self._answered_nothing()
-
-    def settle(self) -> bool:
-        """At the end of a batch: whether the provider is :attr:`down`; when it is, the breaker opens (it answered
-        nothing but failures: it is asked nothing more in this run either)."""
-        with self._lock:
-            self.open = self.open or self._answered_nothing()
-            return self.open
-
-    def _answered_nothing(self) -> bool:
-        """Every call so far ended in an outage's failure (caller holds the lock)."""
-        return self.failed > 0 and self.answered == 0
-
-    def check(self, what: str) -> None:
-        """Raise :class:`ProviderDown` when the breaker is open (nothing is sent)."""
-        with self._lock:
-            if not self.open:
-                return
-            since, reason = self.since, self.reason
-        assert since is not None
-        raise ProviderDown(self.provider, f"{what} not sent: {self.provider} unavailable since "
-                                          f"{since:%Y-%m-%d %H:%M:%S} UTC ({reason})", since=since)
-
-    def answer(self) -> None:
-        with self._lock:
-            self.answered += 1
-            if not self.open:
-                self.streak, self.since, self.reason = 0, None, None
-
-    def failure(self, err: ProviderError) -> None:
-        with self._lock:
-            self.failed += 1
-            if self.open:
-                return
-            self.streak += 1
-            if self.since is None:
-                self.since, self.reason = dt.datetime.now(dt.UTC), err.reason
-            if self.streak < self.after:
-                return
-            self.open = True
-            since, reason = self.since, self.reason
-        log.warning("%s: %d calls in a row failed (since %s UTC, first: %s): asked nothing more in this run, its "
-                    "artists left for the next run", self.provider, self.after, f"{since:%Y-%m-%d %H:%M:%S}", reason)
-
-    def summary(self) -> dict[str, Any]:
-        """``{"since": ISO time, "reason": first failure}`` of the outage (for a run's summary)."""
-        with self._lock:
-            return {"since": self.since.isoformat() if self.since else None, "reason": self.reason}
-
-
 #: What a download's ``Content-Type`` says when the answer is a page, not audio (a 200 error page)
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json", "text/xml", "application/xml"})
+
+#: The largest API answer read: a search or a top list is a few kB; anything this big is no answer of the API (a proxy's
+#: or a broken server's stream), and is not read on into memory.
+MAX_JSON_BYTES = 8 * 2**20
 
 #: The largest download taken: a 30-second preview is 0.5-2 MB; anything this big is not one (a wrong URL, a
 #: whole album, a server that never stops sending).
@@ -415,6 +331,7 @@ class HttpClient:
             raise error_for_exception(self.provider, exc, what=what) from None
         err = error_for_status(self.provider, response.status_code, response.headers, what=what)
         if err is not None:
+            response.close()  # a streamed error page is not read
             raise err
         return response
 
@@ -429,9 +346,13 @@ class HttpClient:
         """GET ``url`` and decode JSON; ``check(body)`` may raise :class:`ProviderError` (retried if so marked)."""
 
         def attempt() -> Any:
-            response = self._get(self.session, url, params, what)
+            response = self._get(self.session, url, params, what, stream=True)
+            self._read_capped(response, what, MAX_JSON_BYTES, "not an answer of the API")
             try:
                 body = scrub(response.json())
+            except RecursionError:  # arrays or objects nested thousands deep: no answer of any API
+                raise ProviderError(self.provider, f"invalid JSON from {what} (nested too deep)",
+                                    status=response.status_code) from None
             except ValueError:
                 # said to be JSON but broken (cut off by the server or a proxy): likely fine on the next try; any other
                 # page (a portal's HTML) is no answer of the API and will not be one in a second
@@ -444,6 +365,29 @@ class HttpClient:
             return body
 
         return self.call(attempt, what=what)
+
+    def _read_capped(self, response: requests.Response, what: str, max_bytes: int, verdict: str) -> None:
+        """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
+        as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of that call
+        (the server answered: no outage). A connection broken or stalled mid-body is the network's error."""
+        try:
+            size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)
+            if size_said is not None and size_said > max_bytes:
+                raise ProviderError(self.provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
+                                    status=response.status_code)
+            chunks, size = [], 0
+            for chunk in response.iter_content(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ProviderError(self.provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
+                                        status=response.status_code)
+                chunks.append(chunk)
+        except BaseException as exc:
+            response.close()  # drop the connection rather than read the rest
+            if isinstance(exc, requests.RequestException):
+                raise error_for_exception(self.provider, exc, what=what) from None
+            raise
+        response._content = b"".join(chunks)  # what .json() and .content read: the body is consumed
 
     def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
         """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter. A body

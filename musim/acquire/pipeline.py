@@ -37,13 +37,14 @@ from typing import Any
 import duckdb
 
 from musim import serving, sql, warehouse
+from musim.acquire.breaker import providers_down
 from musim.acquire.errors import (
     RERUN_LATER,
     NoProviderLeft,
     ProviderError,
     ProvidersUnreachable,
 )
-from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, providers_down
+from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch
 from musim.acquire.journal import (
     PREVIEW_PREFIX,
     ArtistOutcome,

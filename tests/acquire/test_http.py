@@ -390,3 +390,84 @@ def test_the_breaker_s_threshold_is_a_setting_refused_when_not_a_positive_intege
         with pytest.raises(ConfigError) as info:
             get_settings({"MUSIM_OUTAGE_AFTER": bad})
         assert str(info.value) == f"MUSIM_OUTAGE_AFTER must be a positive integer, got '{bad}'"
+
+
+class _OneAnswer:
+    """A server on 127.0.0.1 that answers every GET with ``body`` (bytes, or an iterable of chunks streamed until the
+    client stops reading), typed JSON, and counts the bytes it got out."""
+
+    def __init__(self, body) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+        self.body, self.sent = body, 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                chunks = [owner.body] if isinstance(owner.body, bytes) else owner.body()
+                try:
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
+                        owner.sent += len(chunk)
+                except OSError:  # the client hung up
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _client(sleeps) -> HttpClient:
+    return HttpClient("deezer", limit=RateLimit(100, 1.0), download_limit=RateLimit(100, 1.0), timeout_s=5,
+                      retry=RetryPolicy(max_attempts=2, initial_s=0.01, max_s=0.01, jitter_s=0), sleep=sleeps)
+
+
+def test_an_api_answer_too_big_to_be_one_is_refused_without_reading_it_all(sleeps):
+    """A proxy or a broken server streaming JSON without end: the API's answer was read whole into memory (a
+    never-ending one: forever), where a download stops at 32 MiB. Now an answer stops at MAX_JSON_BYTES: a failure
+    of that call (an answer, not an outage), after a few MiB read, not the 64 MiB sent."""
+    from musim.acquire.http import MAX_JSON_BYTES
+
+    def endless():
+        yield b'{"data": [], "pad": "'
+        for _ in range(64):
+            yield b"x" * 2**20
+        yield b'"}'
+
+    client = _client(sleeps)
+    with _OneAnswer(endless) as server, pytest.raises(ProviderError) as info:
+        client.get_json(f"{server.url}/search/artist", what="GET /search/artist")
+    assert info.value.reason == f"GET /search/artist answered over {MAX_JSON_BYTES / 2**20:g} MiB: not an answer of the API"
+    assert not info.value.retryable and server.sent < MAX_JSON_BYTES + 8 * 2**20  # the socket's buffers aside
+    assert not client.outage.down  # the provider answered
+
+
+def test_json_nested_too_deep_to_decode_is_a_broken_answer_not_a_crash(sleeps):
+    """A body of 100,000 nested arrays: json raised RecursionError (no ValueError), which escaped every handler of the
+    provider layer (the artist recorded with a Python error, and a traceback logged)."""
+    client = _client(sleeps)
+    with _OneAnswer(b"[" * 100_000 + b"]" * 100_000) as server, pytest.raises(ProviderError) as info:
+        client.get_json(f"{server.url}/search/artist", what="GET /search/artist")
+    assert info.value.reason == "invalid JSON from GET /search/artist (nested too deep)" and not info.value.retryable
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "nan", "1e400", "-inf"])
+def test_a_retry_after_that_is_no_number_of_seconds_is_ignored(value):
+    """``Retry-After: inf`` (no delta-seconds nor HTTP date) paused the provider for ever: every later call of the
+    run failed at once ("Retry-After inf s"). Now ignored, as any unreadable value."""
+    assert parse_retry_after(value) is None
