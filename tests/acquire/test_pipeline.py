@@ -660,3 +660,30 @@ def test_a_preview_noted_done_whose_object_is_not_whole_is_fetched_again(snapsho
     tracks = [p.provider_track_id for p in outcome.previews]
     assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in tracks] == [2, 1, 2]
     assert store.stat(cut.object_key).size == cut.bytes
+
+
+def test_a_preview_url_s_credentials_are_stored_nowhere(snapshot, fake_server):
+    """A preview URL carrying credentials (user info, an ``access_token`` parameter): ``source_url`` was cleaned, but
+    the source key (the journal, ``preview.source_key``, ``preview_source``: what `musim sql` reads) kept them."""
+    fake_server.audio_query = "?access_token=tok3n0123&quality=128"
+    host, port = fake_server.url.rsplit(":", 1)[0].split("//")[1], fake_server.url.rsplit(":", 1)[1]
+    fake_server.move_audio(f"http://listener:pa55w0rdZ@{host}:{port}")
+    settings = fake_server.settings()
+    (batch,) = plan(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    fetched = fetch_batch(batch, settings=settings)
+    store = open_store()
+    journals = b"".join(store.get_bytes(k) for k in fetched["journals"])
+    assert b"quality=128" in journals and b"tok3n0123" not in journals and b"pa55w0rdZ" not in journals
+    record([fetched])
+    stored = rows("SELECT source_key, source_url FROM preview") + rows("SELECT source_key, object_key FROM preview_source")
+    assert len(stored) == 4 and all(key.endswith("?quality=128") for key, _ in stored), stored
+    assert not any(s in str(stored) for s in ("tok3n0123", "pa55w0rdZ", "listener")), stored
+    assert fake_server.count(AUDIO) == 2  # downloaded with the whole URL
+
+    fake_server.audio_query = "?access_token=an0ther&quality=128"  # a new token, the same audio: reused, not fetched
+    with warehouse.writer() as con:
+        con.execute("DELETE FROM preview")
+        con.execute("DELETE FROM track")
+        con.execute("UPDATE acquire_artist SET status = 'pending'")
+    again = acquire(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    assert (again.downloaded, again.reused) == (0, 2) and fake_server.count(AUDIO) == 2
