@@ -101,6 +101,14 @@ class PoliteSession(requests.Session):
         self.limiter = limiter
         self.timeout_s = timeout_s
         self.headers["User-Agent"] = USER_AGENT
+        self.max_redirects = MAX_REDIRECTS
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Each redirect followed is a request too: it takes its own slot (requests sends it here, ``allow_redirects``
+        false; the first request took its slot in :meth:`request`)."""
+        if self.limiter is not None and kwargs.get("allow_redirects") is False:
+            self.limiter.acquire()
+        return super().send(request, **kwargs)
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.limiter is not None:
@@ -114,6 +122,9 @@ class PoliteSession(requests.Session):
                 self.limiter.pause(wait)
         return response
 
+
+#: Redirects followed per request (requests' own default, 30, let a redirect loop send 31 requests per call)
+MAX_REDIRECTS = 5
 
 #: Statuses whose ``Retry-After`` pauses every request to the provider, not only the retry of the one told
 PAUSING_STATUSES = (429, 503)

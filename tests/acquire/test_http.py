@@ -471,3 +471,39 @@ def test_a_retry_after_that_is_no_number_of_seconds_is_ignored(value):
     """``Retry-After: inf`` (no delta-seconds nor HTTP date) paused the provider for ever: every later call of the
     run failed at once ("Retry-After inf s"). Now ignored, as any unreadable value."""
     assert parse_retry_after(value) is None
+
+
+def test_a_redirect_loop_is_cut_short_and_each_hop_takes_a_rate_limit_slot(sleeps):
+    """An API that redirects to itself: requests followed 30 redirects per call, none of them counted by the rate
+    limiter (31 requests sent for one slot, per artist). Now at most MAX_REDIRECTS are followed, each taking a slot;
+    the call fails as a broken request, not retried."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from musim.acquire.http import MAX_REDIRECTS
+
+    seen: list[str] = []
+
+    class Loop(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(302)
+            self.send_header("Location", f"/hop{len(seen)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Loop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    clock = FakeClock()
+    client = _client(sleeps)
+    client.session.limiter = RateLimiter(RateLimit(1000, 1.0), clock=clock, sleep=clock.sleep)
+    try:
+        with pytest.raises(ProviderError) as info:
+            client.get_json(f"http://127.0.0.1:{server.server_address[1]}/search", what="GET /search")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert info.value.reason == "request failed on GET /search: TooManyRedirects" and not info.value.retryable
+    assert len(seen) == MAX_REDIRECTS + 1 and len(client.session.limiter._sent) == MAX_REDIRECTS + 1
