@@ -11,23 +11,19 @@ providers' rate limits hold); `record` applies the fetch journals. A rerun does 
 When every provider refuses musim (Spotify's token URL refusing the client credentials, an API answering 401 or
 403), `fetch` fails at once, without its retries, in one line naming the providers and what to set
 (`MUSIM_SPOTIFY_CLIENT_ID`/`_SECRET` or the connection `musim_spotify`, `MUSIM_DEEZER_API_URL`, ...); the artists
-not done stay pending. When no artist of a batch got an answer and every failure was a network error (connection
-refused, a name that does not resolve, a timeout: the providers were not reached), or the lookups were answered but
-every preview download of the batch failed on network errors and nothing was stored (the previews' host not
-reached), `fetch` fails with one line saying so ("... could not be reached: check the network/proxy; the task
-retries", on its last try "no retries left: rerun the task or `musim acquire --retry`"), after journaling those
-artists and previews as failed (they stay retryable), and asks them again on its retries; a batch where some artist
-got an answer, or some download did, succeeds, its failures recorded. That and any other error of `fetch` (the
-object store unreachable) is retried, twice, a minute apart; if every try fails the run fails.
+not done stay pending. Any other error of `fetch` (the object store unreachable) is retried, twice, a minute apart;
+if every try fails the run fails.
 
-A provider that is down (nothing but server errors and rate limits from it in a batch, or 5 calls in a row: its
-circuit breaker) is no artist's failure: `fetch` succeeds, the artists it left are not journaled (no attempt counted,
-they stay pending), `record` applies what was fetched, the quality check and `emit` run as for any partial run (the
-**previews** event only for what was stored), and `outage` fails the run, not retried, with the line of `musim
-acquire`: "deezer unavailable since 2026-01-02 03:04:05 UTC (...), N artists left for the next run (not counted as
-failed attempts) (not retried: the next audio_acquire run asks them again)". Each `fetch` task has its own
-providers: once the batches before it found every provider down, it asks nothing (its artists left too); a provider
-down while another is up is asked again by each batch until its breaker opens.
+A provider that is down is no artist's failure: one that answered nothing in a batch but server errors (5xx), rate
+limits (429) or network errors (connection refused, a name that does not resolve, a timeout: not reached at all), or
+`MUSIM_OUTAGE_AFTER` (5) calls in a row that ended so (its circuit breaker; its API or its audio host). `fetch`
+succeeds, the artists it left are not journaled (no attempt counted, they stay pending), `record` applies what was
+fetched, the quality check and `emit` run as for any partial run (the **previews** event only for what was stored),
+and `outage` fails the run, not retried, with the line of `musim acquire`: "deezer unavailable since 2026-01-02
+03:04:05 UTC (...), N artists left for the next run (not counted as failed attempts) (not retried: the next
+audio_acquire run asks them again)". Each `fetch` task has its own providers, and asks nothing of a provider an
+earlier batch of the run found down: it fetches from the others (an artist only the provider down could give is
+left too), and once every one of its providers is down it asks nothing at all.
 
 `record` → `check_quality` → `emit`: the `previews` quality suite (`musim quality check --dataset previews`:
 one track per stored object, content-addressed keys, durations and sample rates in range, no sha256 under two
@@ -105,15 +101,15 @@ def audio_acquire():
         # an outage's message says whether this try is retried (not on the last: what to do then)
         then = task_then(ti.try_number, ti.max_tries) if ti is not None else None
         # the batches fetched before this one (one at a time, in no set order): every map index's summary so far;
-        # once they found every provider down, nothing more is asked
+        # a provider they found down is asked nothing more (once every one is, nothing at all)
         pull = getattr(ti, "xcom_pull", None)
         earlier = pull(task_ids="fetch") if pull is not None else None
         try:
             return fetch_in_run(batch, [earlier] if isinstance(earlier, dict) else list(earlier or []),
                                 concurrency=params["concurrency"], then=then)
         except (ConfigError, ParameterError) as exc:  # every provider refused musim (NoProviderLeft), a bad setting:
-            # no retry can pass until it is fixed, so none is spent (a batch that reached no provider, or no preview's
-            # host, raises ProvidersUnreachable, a MusimError but no ConfigError: retried, then the run fails)
+            # no retry can pass until it is fixed, so none is spent (a provider down, unreachable included, is no
+            # error here: its artists are left and the `outage` task fails the run)
             raise AirflowFailException(f"{exc} (not retried: fix it, then trigger audio_acquire again)") from None
 
     @task(pool="duckdb_writer", trigger_rule="none_failed")

@@ -87,11 +87,14 @@ def check_preview(
     if not data:
         raise AudioError("empty: 0 bytes downloaded")
     try:  # the library's checks, by content: not_audio, undecodable, truncated (an Ogg stream without its end)
-        probe(data, min_seconds=0.0, key=key)
+        probed = probe(data, min_seconds=0.0, key=key)
     except FileSkipped as err:
         raise AudioError(f"{err.reason}: {err.detail[:200]}" if err.detail else err.reason) from None
-    try:
-        y, sr = load_audio(data, sr=None, mono=True, key=key or f"<{fmt or 'audio'} bytes>", min_duration=0.0)
+    if max_s is not None and probed.duration_s > max_s:  # said before decoding: hours of FLAC fit in a few MiB
+        raise AudioError(f"too long for a preview: {probed.duration_s:.2f} s > {max_s:g} s")
+    try:  # never more than a preview's length decoded (a header may say less than the stream holds)
+        y, sr = load_audio(data, sr=None, mono=True, key=key or f"<{fmt or 'audio'} bytes>", min_duration=0.0,
+                           duration=None if max_s is None else max_s + 1.0)
     except BadAudioError as err:
         reason = canonical_reason(err.reason)
         raise AudioError(f"{reason}: {err.detail[:200]}" if err.detail else reason) from None

@@ -65,7 +65,7 @@ class RateLimited(ProviderError):
 
 class ProviderDown(ProviderError):
     """The provider is taken as down for the rest of the run (its circuit breaker is open: calls in a row ended in
-    server errors, see :class:`~musim.acquire.http.Outage`): this call was not sent. ``since``: when its failures
+    server errors or reached no server, see :class:`~musim.acquire.breaker.Outage`): this call was not sent. ``since``: when its failures
     began (UTC). Not the artist's failure: an artist it leaves without an answer is left for the next run."""
 
     def __init__(self, provider: str, reason: str, *, since: dt.datetime) -> None:
@@ -75,10 +75,13 @@ class ProviderDown(ProviderError):
 
 def is_outage(err: ProviderError) -> bool:
     """Whether ``err`` says the provider is failing, whatever the artist: a server error (5xx, after its retries;
-    Deezer's "service busy"), a rate limit (429, Deezer's quota, a ``Retry-After`` pause too long to wait), or the
-    provider taken as down. A 4xx about the request (404), Deezer's error codes about the request (500 parameter, 600
-    invalid query: not retryable), unusable audio or a broken answer are the artist's (they count)."""
-    return isinstance(err, ProviderDown | RateLimited) or (err.retryable and (err.status or 0) >= 500)
+    Deezer's "service busy"), a rate limit (429, Deezer's quota, a ``Retry-After`` pause too long to wait), the
+    provider not reached at all (``network``: connection refused, a name that does not resolve, a timeout, after its
+    retries), or the provider taken as down. A 4xx about the request (404), Deezer's error codes about the request
+    (500 parameter, 600 invalid query: not retryable), unusable audio or a broken answer are the artist's (they
+    count)."""
+    return (isinstance(err, ProviderDown | RateLimited) or (err.retryable and (err.status or 0) >= 500)
+            or (err.retryable and err.network))
 
 
 class ProviderRefused(ProviderError):

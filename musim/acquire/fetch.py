@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from musim.acquire.breaker import begin_batch, down_by_name
 from musim.acquire.check import get_preview
 from musim.acquire.errors import (
     NoProviderLeft,
@@ -280,7 +281,9 @@ def _raise_outage(tried: int, unreachable: list[ArtistOutcome], downloading: lis
                   then: str | None) -> None:
     """Raise :class:`ProvidersUnreachable` when the ``tried`` artists of a batch met an outage: every one reached no
     provider (no download tried), or every download tried failed on network errors (``downloading`` all
-    ``unreachable``; then nothing was stored, as an artist with a preview stored, reused or rejected is not)."""
+    ``unreachable``; then nothing was stored, as an artist with a preview stored, reused or rejected is not). A safety
+    net: a network error is an outage of its provider's breaker, so such artists are left as for a provider down
+    (``tried`` counts only the artists journaled); this catches a network failure that reached no breaker."""
     if downloading and all(o.unreachable for o in downloading):
         failed = [(o.provider or "?", p.error or "no reason recorded") for o in downloading for p in o.previews]
         raise PreviewsUnreachable(len(downloading), len(failed), sorted({name for name, _ in failed}),
@@ -322,6 +325,7 @@ def fetch_batch(
     concurrency: int = DEFAULT_CONCURRENCY,
     on_artist: Callable[[ArtistOutcome], None] | None = None,
     then: str | None = None,
+    down: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Fetch every artist of ``batch`` (from :func:`musim.acquire.pipeline.plan`) with ``concurrency`` threads.
 
@@ -335,21 +339,22 @@ def fetch_batch(
     provider has refused, the artists left are not tried, are not journaled (they stay pending) and
     :class:`~musim.acquire.errors.NoProviderLeft` is raised at the end of the batch.
 
-    When every artist tried failed only on network errors (no provider was reached: connection refused, a name
-    that does not resolve, a timeout) and none got an answer, :class:`~musim.acquire.errors.ProvidersUnreachable`
-    is raised at the end of the batch, after their journals are written (they are recorded as failed, and stay
-    retryable): an outage is the run's failure, so the DAG task's retries apply. So is a batch whose lookups were
-    answered but where every preview download tried failed on network errors (the audio host not reached) and
-    nothing was stored: :class:`~musim.acquire.errors.PreviewsUnreachable` (a ``ProvidersUnreachable``), after
-    journaling those previews as failed. A batch where some download got an answer (stored, or rejected) is no
-    outage. A retried call asks the unreached artists again (their journals are not taken as done).
+    A provider not reached at all (connection refused, a name that does not resolve, a timeout) is an outage as a
+    server error is (see below): its artists are left, not counted. When every artist tried failed only on network
+    errors all the same (a failure no breaker saw), :class:`~musim.acquire.errors.ProvidersUnreachable` is raised at
+    the end of the batch, after their journals are written (recorded as failed, retryable); so is a batch whose every
+    preview download failed on network errors with nothing stored (:class:`~musim.acquire.errors.PreviewsUnreachable`).
+    A retried call asks the unreached artists again (their journals are not taken as done).
 
-    A provider down (its circuit breaker open, or nothing but server errors and rate limits from it in this run: see
-    :class:`~musim.acquire.http.Outage`) is no artist's failure: an artist whose lookup or a preview failed on that
+    A provider down (its circuit breaker open, or nothing but server errors, rate limits and network errors from it in
+    this batch: see
+    :class:`~musim.acquire.breaker.Outage`) is no artist's failure: an artist whose lookup or a preview failed on that
     provider's outage is not journaled (nothing recorded, no attempt counted; the previews it stored stay noted in its
     progress) but counted ``artists_left``, and the summary's ``unavailable`` maps each provider down to ``since``,
     ``reason`` and the artists it ``left``; an artist that failed on an outage of a provider still up counts as
-    usual. ``then`` ends
+    usual. ``down`` (provider -> ``{"since", "reason"}``, as in ``unavailable``) names the providers an earlier batch
+    of the run found down (the DAG's other ``fetch`` tasks): they are asked nothing in this batch (their breakers open
+    from the start), the others as usual; an artist that only they could have answered is left as above. ``then`` ends
     that error's message (what happens next: :func:`~musim.acquire.errors.task_then` in the DAG; default
     :data:`~musim.acquire.errors.RERUN_LATER`).
     """
@@ -359,6 +364,7 @@ def fetch_batch(
         from musim.acquire.providers import open_providers
 
         providers = open_providers(batch.get("providers"), batch.get("local_dir"), settings)
+    begin_batch(providers, down or {})
     store = store or open_store()
     batch_id = str(batch["batch_id"])
     per_artist, max_attempts = int(batch.get("per_artist", 3)), int(batch.get("max_attempts", 3))
@@ -438,7 +444,7 @@ def fetch_batch(
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acquire") as pool:
                 for future in [pool.submit(one, item) for item in artists]:
                     future.result()
-        down = _down(providers)
+        down = down_by_name(providers)
         left: Counter[str] = Counter()
         for outcome in deferred:
             why = [name for name in outcome.outage if name in down]
@@ -471,19 +477,3 @@ def fetch_batch(
 def _failed(outcome: ArtistOutcome) -> bool:
     """Whether ``outcome`` would count as a failed attempt of the artist: its lookup failed, or a preview did."""
     return outcome.resolve_status == "failed" or any(p.status == "failed" for p in outcome.previews)
-
-
-def _down(providers: Sequence[Any]) -> dict[str, Any]:
-    """The providers taken as down in this run (their :class:`~musim.acquire.http.Outage`), by name."""
-    found = {}
-    for p in providers:
-        http = getattr(p, "http", None)
-        for outage in (http.outage, http.download_outage) if http is not None else ():
-            if outage.settle():  # its API, or its audio host
-                found.setdefault(p.name, outage)
-    return found
-
-
-def providers_down(providers: Sequence[Any]) -> list[str]:
-    """The names of ``providers`` taken as down in this run (see :class:`~musim.acquire.http.Outage`)."""
-    return list(_down(providers))

@@ -9,6 +9,7 @@ import collections
 import datetime as dt
 import email.utils
 import logging
+import math
 import socket
 import threading
 import time
@@ -27,6 +28,7 @@ from tenacity import (
 )
 
 import musim
+from musim.acquire.breaker import Outage
 from musim.acquire.errors import ProviderDown, ProviderError, RateLimited, is_outage
 from musim.acquire.models import scrub
 from musim.config import RateLimit, RetryPolicy
@@ -99,6 +101,14 @@ class PoliteSession(requests.Session):
         self.limiter = limiter
         self.timeout_s = timeout_s
         self.headers["User-Agent"] = USER_AGENT
+        self.max_redirects = MAX_REDIRECTS
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Each redirect followed is a request too: it takes its own slot (requests sends it here, ``allow_redirects``
+        false; the first request took its slot in :meth:`request`)."""
+        if self.limiter is not None and kwargs.get("allow_redirects") is False:
+            self.limiter.acquire()
+        return super().send(request, **kwargs)
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.limiter is not None:
@@ -113,6 +123,9 @@ class PoliteSession(requests.Session):
         return response
 
 
+#: Redirects followed per request (requests' own default, 30, let a redirect loop send 31 requests per call)
+MAX_REDIRECTS = 5
+
 #: Statuses whose ``Retry-After`` pauses every request to the provider, not only the retry of the one told
 PAUSING_STATUSES = (429, 503)
 
@@ -122,9 +135,11 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "inf", "nan", "1e400": no number of seconds (it would pause the provider for ever, or not at all)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -226,88 +241,12 @@ def call_with_retries(
         raise
 
 
-#: Calls to one provider in a row that end, after their retries, in an outage's failure (5xx, 429) before it is taken as
-#: down for the rest of the run (:class:`Outage`)
-OUTAGE_AFTER = 5
-
-
-class Outage:
-    """One provider's failures in this run, a circuit breaker in front of its calls (:meth:`HttpClient.call`).
-
-    A call that ends, after its retries, in a server error or a rate limit (:func:`~musim.acquire.errors.is_outage`)
-    lengthens the streak; an answer (a success, or a 4xx about the request) ends it; a network error does neither (an
-    unreached provider is :class:`~musim.acquire.errors.ProvidersUnreachable`'s). ``after`` failures in a row open the
-    breaker: from then on every call fails at once without a request (:class:`ProviderDown`) for the rest of the run.
-    The provider is :attr:`down` when the breaker is open, or when every call it got so far ended in such a failure
-    (it answered nothing). Thread-safe.
-    """
-
-    def __init__(self, provider: str, after: int | None = None) -> None:
-        self.provider = provider
-        self.after = OUTAGE_AFTER if after is None else after
-        self._lock = threading.Lock()
-        self.streak = 0
-        self.since: dt.datetime | None = None  # when the current streak began
-        self.reason: str | None = None  # its first failure
-        self.answered = 0
-        self.failed = 0
-        self.open = False
-
-    @property
-    def down(self) -> bool:
-        with self._lock:
-            return self.open or self._answered_nothing()
-
-    def settle(self) -> bool:
-        """At the end of a batch: whether the provider is :attr:`down`; when it is, the breaker opens (it answered
-        nothing but failures: it is asked nothing more in this run either)."""
-        with self._lock:
-            self.open = self.open or self._answered_nothing()
-            return self.open
-
-    def _answered_nothing(self) -> bool:
-        """Every call so far ended in an outage's failure (caller holds the lock)."""
-        return self.failed > 0 and self.answered == 0
-
-    def check(self, what: str) -> None:
-        """Raise :class:`ProviderDown` when the breaker is open (nothing is sent)."""
-        with self._lock:
-            if not self.open:
-                return
-            since, reason = self.since, self.reason
-        assert since is not None
-        raise ProviderDown(self.provider, f"{what} not sent: {self.provider} unavailable since "
-                                          f"{since:%Y-%m-%d %H:%M:%S} UTC ({reason})", since=since)
-
-    def answer(self) -> None:
-        with self._lock:
-            self.answered += 1
-            if not self.open:
-                self.streak, self.since, self.reason = 0, None, None
-
-    def failure(self, err: ProviderError) -> None:
-        with self._lock:
-            self.failed += 1
-            if self.open:
-                return
-            self.streak += 1
-            if self.since is None:
-                self.since, self.reason = dt.datetime.now(dt.UTC), err.reason
-            if self.streak < self.after:
-                return
-            self.open = True
-            since, reason = self.since, self.reason
-        log.warning("%s: %d calls in a row failed (since %s UTC, first: %s): asked nothing more in this run, its "
-                    "artists left for the next run", self.provider, self.after, f"{since:%Y-%m-%d %H:%M:%S}", reason)
-
-    def summary(self) -> dict[str, Any]:
-        """``{"since": ISO time, "reason": first failure}`` of the outage (for a run's summary)."""
-        with self._lock:
-            return {"since": self.since.isoformat() if self.since else None, "reason": self.reason}
-
-
 #: What a download's ``Content-Type`` says when the answer is a page, not audio (a 200 error page)
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json", "text/xml", "application/xml"})
+
+#: The largest API answer read: a search or a top list is a few kB; anything this big is no answer of the API (a proxy's
+#: or a broken server's stream), and is not read on into memory.
+MAX_JSON_BYTES = 8 * 2**20
 
 #: The largest download taken: a 30-second preview is 0.5-2 MB; anything this big is not one (a wrong URL, a
 #: whole album, a server that never stops sending).
@@ -348,7 +287,8 @@ class HttpClient:
         self.download_session = PoliteSession(RateLimiter(download_limit), timeout_s=timeout_s)
         self._waited = threading.local()  # .until: when the pause this thread last waited out ends (monotonic)
         #: the API's and the downloads' (another host: the provider's CDN) circuit breakers
-        self.outage, self.download_outage = Outage(provider), Outage(provider)
+        self.outage = Outage(provider, retry.outage_after)
+        self.download_outage = Outage(provider, retry.outage_after)
 
     def _sleep(self, seconds: float) -> None:
         """``sleep``, noting that this thread has waited until ``seconds`` from now (a retry's wait for the
@@ -402,6 +342,7 @@ class HttpClient:
             raise error_for_exception(self.provider, exc, what=what) from None
         err = error_for_status(self.provider, response.status_code, response.headers, what=what)
         if err is not None:
+            response.close()  # a streamed error page is not read
             raise err
         return response
 
@@ -416,9 +357,13 @@ class HttpClient:
         """GET ``url`` and decode JSON; ``check(body)`` may raise :class:`ProviderError` (retried if so marked)."""
 
         def attempt() -> Any:
-            response = self._get(self.session, url, params, what)
+            response = self._get(self.session, url, params, what, stream=True)
+            self._read_capped(response, what, MAX_JSON_BYTES, "not an answer of the API")
             try:
                 body = scrub(response.json())
+            except RecursionError:  # arrays or objects nested thousands deep: no answer of any API
+                raise ProviderError(self.provider, f"invalid JSON from {what} (nested too deep)",
+                                    status=response.status_code) from None
             except ValueError:
                 # said to be JSON but broken (cut off by the server or a proxy): likely fine on the next try; any other
                 # page (a portal's HTML) is no answer of the API and will not be one in a second
@@ -431,6 +376,29 @@ class HttpClient:
             return body
 
         return self.call(attempt, what=what)
+
+    def _read_capped(self, response: requests.Response, what: str, max_bytes: int, verdict: str) -> None:
+        """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
+        as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of that call
+        (the server answered: no outage). A connection broken or stalled mid-body is the network's error."""
+        try:
+            size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)
+            if size_said is not None and size_said > max_bytes:
+                raise ProviderError(self.provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
+                                    status=response.status_code)
+            chunks, size = [], 0
+            for chunk in response.iter_content(1 << 16):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ProviderError(self.provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
+                                        status=response.status_code)
+                chunks.append(chunk)
+        except BaseException as exc:
+            response.close()  # drop the connection rather than read the rest
+            if isinstance(exc, requests.RequestException):
+                raise error_for_exception(self.provider, exc, what=what) from None
+            raise
+        response._content = b"".join(chunks)  # what .json() and .content read: the body is consumed
 
     def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
         """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter. A body

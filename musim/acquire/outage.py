@@ -1,7 +1,8 @@
 """A provider outage across a DAG run's batches: each mapped ``fetch`` task of ``audio_acquire`` has its own providers,
-so the run merges what its batches found down (:func:`left_over`), skips a batch whose every provider an earlier
-batch found down (:func:`fetch_in_run`), and ends as ``musim acquire`` does, with the same line
-(:func:`refuse_left_over`), once what was fetched is recorded."""
+so the run merges what its batches found down (:func:`left_over`), asks nothing of a provider an earlier batch found
+down (:func:`fetch_in_run`: the batch is fetched from the others, and not at all once every one of its providers is
+down), and ends as ``musim acquire`` does, with the same line (:func:`refuse_left_over`), once what was fetched is
+recorded."""
 
 from __future__ import annotations
 
@@ -24,13 +25,19 @@ def fetch_in_run(batch: Mapping[str, Any], earlier: Iterable[Mapping[str, Any] |
                  concurrency: int = DEFAULT_CONCURRENCY, then: str | None = None,
                  settings: AcquireSettings | None = None, store: ObjectStore | None = None) -> dict[str, Any]:
     """:func:`fetch_batch` for one batch of a DAG run (a mapped ``fetch`` task, with its own providers), given the
-    summaries of the run's batches fetched before it (``earlier``; ``None`` for one not fetched yet). Once they found
-    every provider of the batch down, as :func:`~musim.acquire.pipeline.acquire` does it asks nothing more: the batch's artists are left for
-    the next run (not journaled, no attempt counted), counted ``artists_left`` under each provider's outage."""
+    summaries of the run's batches fetched before it (``earlier``; ``None`` for one not fetched yet). A provider they
+    found down is asked nothing, as :func:`~musim.acquire.pipeline.acquire` does within one process: the batch is
+    fetched from the providers that are up, and an artist only a provider down could have answered is left for the
+    next run (not journaled, no attempt counted), counted ``artists_left`` under its outage. Once every provider of the
+    batch is down nothing is opened or asked: every artist is left."""
     down = left_over(s for s in earlier if s)["unavailable"]
     names = list(batch.get("providers") or ())
-    if not names or not all(name in down for name in names):
-        return fetch_batch(batch, settings=settings, store=store, concurrency=concurrency, then=then)
+    skip = {name: down[name] for name in names if name in down}
+    if not names or len(skip) < len(names):
+        if skip:
+            log.warning("acquire: batch %s does not ask %s (down since an earlier batch)", batch["batch_id"],
+                        ", ".join(skip))
+        return fetch_batch(batch, settings=settings, store=store, concurrency=concurrency, then=then, down=skip)
     left = len(batch.get("artists") or ())
     log.warning("acquire: batch %s not tried: %s down since an earlier batch", batch["batch_id"], ", ".join(names))
     return {"batch_id": str(batch["batch_id"]), "journals": [], "artists": 0, "counts": {"artists_left": left},

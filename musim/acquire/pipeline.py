@@ -37,13 +37,14 @@ from typing import Any
 import duckdb
 
 from musim import serving, sql, warehouse
+from musim.acquire.breaker import providers_down
 from musim.acquire.errors import (
     RERUN_LATER,
     NoProviderLeft,
     ProviderError,
     ProvidersUnreachable,
 )
-from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch, providers_down
+from musim.acquire.fetch import DEFAULT_CONCURRENCY, fetch_batch
 from musim.acquire.journal import (
     PREVIEW_PREFIX,
     ArtistOutcome,
@@ -358,12 +359,11 @@ def acquire(
     batches) and record after each batch (``retry``: see :func:`plan`). ``on_plan(n_artists)`` and ``on_artist(outcome)`` report
     progress (the CLI's progress bar). Raises :class:`~musim.acquire.errors.NoProviderLeft` (a configuration error)
     once every provider has refused musim's configuration, after recording what was fetched before; the artists
-    left stay pending, and :class:`~musim.acquire.errors.ProvidersUnreachable` when no provider was reached for a
-    whole batch (every artist tried failed on network errors), or every preview download of a batch failed on network
-    errors with nothing stored (:class:`~musim.acquire.errors.PreviewsUnreachable`): that batch's artists and previews
-    are recorded as failed (``musim acquire --retry`` plans them again), the batches left are not tried. A run where every artist failed otherwise returns
-    (``every_artist_failed``): the CLI exits 2 on it. A provider down (server errors or rate limits only, or too many in
-    a row: see ``fetch_batch``) leaves the artists it failed for the next run, not counted (``left``, ``unavailable``);
+    left stay pending, and (a safety net, see ``fetch_batch``) :class:`~musim.acquire.errors.ProvidersUnreachable`
+    when every artist of a batch failed on network errors that no provider's breaker saw: that batch's artists and
+    previews are recorded as failed, the batches left are not tried. A run where every artist failed otherwise returns
+    (``every_artist_failed``): the CLI exits 2 on it. A provider down (server errors, rate limits or network errors
+    only in a batch, or ``MUSIM_OUTAGE_AFTER`` calls in a row: see ``fetch_batch``) leaves the artists it failed for the next run, not counted (``left``, ``unavailable``);
     once every provider is down the batches left are not tried, their artists left too; the CLI exits 2 on it."""
     settings = settings or get_settings()
     with one_at_a_time(settings.ensure_tmp(), "acquire", "`musim acquire`"):

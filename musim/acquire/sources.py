@@ -30,16 +30,14 @@ def public_url(url: str) -> str:
 
 
 def source_key(track: TrackCandidate) -> str | None:
-    """Where ``track``'s audio comes from, stable across runs: ``<provider>:<url without signing
-    parameters>`` or ``local:<absolute path>``; ``None`` without audio."""
+    """Where ``track``'s audio comes from, stable across runs: ``<provider>:<url without what signs, expires or
+    authorises it>`` (:func:`public_url`: it is stored, in the journal and the warehouse, so no credential either) or
+    ``local:<absolute path>``; ``None`` without audio."""
     if track.local_path:
         return f"local:{Path(track.local_path).absolute().as_posix()}"
     if not track.preview_url:
         return None
-    parts = urlsplit(track.preview_url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in VOLATILE_PARAMS and not k.lower().startswith("x-amz-")]
-    return f"{track.provider}:{urlunsplit(parts._replace(query=urlencode(query), fragment=''))}"
+    return f"{track.provider}:{public_url(track.preview_url)}"
 
 
 def probe_channels(data: bytes) -> int | None:

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "acquire", help="download audio previews of the top artists (resumable; only what is left)",
         description="Match the top artists by listeners (published snapshot) with the providers and store up "
-                    "to --per-artist previews each in the object store. A rerun does only what is left.")
+                    "to --per-artist previews each in the object store. A rerun does only what is left. A provider "
+                    "down (MUSIM_OUTAGE_AFTER calls in a row, default 5, failing on server errors, rate limits or "
+                    "the network) is asked nothing more in the run; the artists it left count no attempt.")
     p.add_argument("--provider", dest="providers", type=_providers, action="extend", metavar="NAME[,NAME]",
                    help=f"provider(s) to ask, in order: {', '.join(KNOWN_PROVIDERS)} (repeatable; default "
                         "MUSIM_ACQUIRE_PROVIDERS; 'local' when only --path is given)")

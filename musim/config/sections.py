@@ -180,6 +180,10 @@ class RetryPolicy(Section):
     jitter_s: NonNegativeSeconds = var("MUSIM_RETRY_JITTER_S", default=1.0, description="random extra wait, up to this many seconds")
     max_retry_after_s: NonNegativeSeconds = var("MUSIM_RETRY_AFTER_MAX_S", default=120.0,
                                       description="longest Retry-After honoured, in seconds")
+    outage_after: PositiveInt = var(
+        "MUSIM_OUTAGE_AFTER", default=5,
+        description="calls to a provider in a row that fail after their retries (5xx, 429, no connection, timeout) "
+                    "before it is taken as down for the rest of the run")
 
 
 class RateLimits(Section):

@@ -114,3 +114,9 @@ def fake_server():
 
     with FakeProviderServer(fake_catalogue()) as server:
         yield server
+
+
+def breaker_after(settings, calls: int):
+    """``settings`` (:class:`AcquireSettings`) whose providers are taken as down after ``calls`` calls in a row failed
+    (``MUSIM_OUTAGE_AFTER``)."""
+    return settings.model_copy(update={"retry": settings.retry.model_copy(update={"outage_after": calls})})

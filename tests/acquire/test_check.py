@@ -83,3 +83,27 @@ def test_short_preview_from_the_provider_is_rejected():
         short, fine = (get_preview(deezer, t) for t in deezer.top_tracks(deezer.match_artist("Muse")))
     assert isinstance(short, RejectedPreview) and "too_short" in short.reason
     assert isinstance(fine, Preview) and fine.duration_s == pytest.approx(6.0, abs=0.1)
+
+
+def test_an_hour_of_flac_is_refused_without_being_decoded_whole():
+    """A 'preview' of an hour of quiet FLAC (a few MiB, under the download cap: a wrong URL, a hostile host) was decoded
+    whole (an hour at 16 kHz: over 200 MB of samples; a night of it, the worker's memory) before its length was
+    checked. Now the length said by the file is checked first, and no more than a preview's length is decoded."""
+    import tracemalloc
+
+    rate, noise = 16_000, np.zeros(16_000 * 60, dtype="float32")
+    noise[::100] = 0.5  # a click every 100 samples: no silence, and it packs small
+    buf = io.BytesIO()
+    with sf.SoundFile(buf, mode="w", samplerate=rate, channels=1, format="FLAC") as f:
+        for _ in range(60):
+            f.write(noise)
+    data = buf.getvalue()
+    assert len(data) < 32 * 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(AudioError, match=r"^too long for a preview: 3600\.00 s > 35 s$"):
+            check_preview(data, fmt="flac")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MiB traced"

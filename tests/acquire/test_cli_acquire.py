@@ -243,26 +243,99 @@ def test_a_provider_left_out_is_said_once_at_info_unless_asked_for(snapshot, fak
         assert code == 0 and [r.levelno for r in said] == [level], (asked, said)
 
 
-def test_acquire_stops_on_a_batch_that_reaches_no_provider(snapshot, fake_env, capsys, monkeypatch):
-    """The service answers a TCP connection (the check before the run passes) but every lookup times out: the
-    first batch raises, the command stops there with one line (exit 2, as any musim error), the batches left are
-    not tried, and that batch's artists are recorded as failed (a later run tries them again)."""
+def test_a_provider_that_times_out_is_down_one_line_exit_2_its_artists_not_counted(snapshot, fake_env, capsys,
+                                                                                    monkeypatch):
+    """The service answers a TCP connection (the check before the run passes) but every lookup times out: the first
+    batch's artist was recorded failed (an attempt counted: after --max-attempts runs of an outage, given up) and the
+    line said to run --retry. Now Deezer is down as if it answered 503: the one line of a provider down, exit 2, the
+    batches left not tried, no artist counted."""
+    import re
+
+    from musim import warehouse
     from tests.fakes.provider_server import Fault
 
     monkeypatch.setenv("MUSIM_HTTP_TIMEOUT_S", "0.2")
     monkeypatch.setenv("MUSIM_RETRY_ATTEMPTS", "2")
     fake_env.add_fault(r"^/deezer/", Fault("slow", delay_s=0.6))
-    code, out, err = run(capsys, "acquire", "--provider", "deezer", "--top", "3", "--batch-size", "1", "--json")
+    code, out, err = run(capsys, "acquire", "--provider", "deezer", "--top", "3", "--batch-size", "1", "--json",
+                         "--max-attempts", "1")
     assert code == 2 and out == ""
     (line,) = [ln for ln in err.splitlines() if ln.startswith("musim: error:")]
-    assert line.startswith("musim: error: the one artist of the batch failed on network errors with deezer (first: "
-                           "deezer: gave up after 2 attempts: timeout on GET /search/artist)")
-    assert "the provider could not be reached: check the network/proxy; the batches left were not tried" in line
-    assert line.endswith("run `musim acquire --retry` once the network is back")  # what to run (nothing retries)
+    assert re.fullmatch(r"musim: error: deezer unavailable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(gave up after 2 "
+                        r"attempts: timeout on GET /search/artist\), 3 artists left for the next run \(not counted as "
+                        r"failed attempts\)", line), line
     assert fake_env.count(r"^/deezer/search/artist$") == 2  # one artist's two tries; the other batches never asked
+    with warehouse.writer() as con:
+        assert con.execute("SELECT status, attempts FROM acquire_artist").fetchall() == [("pending", 0)] * 3
     fake_env.clear_faults()
-    code, out, _ = run(capsys, "previews", "--all", "--json")
-    assert [(r["status"], r["title"]) for r in json.loads(out)] == [("failed", None)]
+    monkeypatch.setenv("MUSIM_HTTP_TIMEOUT_S", "10")  # a preview is generated as it is asked: give it time
+    code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "3", "--max-attempts", "1")
+    assert code == 0 and "9 previews downloaded" in out  # no --retry needed: nobody was given up
+
+
+class HangUp:
+    """A server on 127.0.0.1 that accepts each connection and closes it at once, answering nothing (a provider's host
+    whose service is dead behind a live port): the check before a run passes, every request fails on the network."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+def test_a_provider_that_hangs_up_opens_its_breaker_after_the_setting_and_the_others_answer(snapshot, fake_env,
+                                                                                           capsys, monkeypatch):
+    """Deezer's port accepts connections and closes them unanswered; iTunes answers. Deezer was asked again for every
+    artist (its network errors never opened its breaker) and Metallica, whom only Deezer could have known, was counted
+    failed, exit 0. Now MUSIM_OUTAGE_AFTER (1 here) such calls open it: iTunes answers the others, Metallica is left for
+    the next run, and the run ends on the one line naming Deezer, exit 2."""
+    import re
+
+    from musim import warehouse
+
+    hangup = HangUp()
+    try:
+        monkeypatch.setenv("MUSIM_DEEZER_API_URL", f"{hangup.url}/deezer")
+        monkeypatch.setenv("MUSIM_ITUNES_RATE_LIMIT", "1000/1")
+        monkeypatch.setenv("MUSIM_RETRY_ATTEMPTS", "2")
+        monkeypatch.setenv("MUSIM_OUTAGE_AFTER", "1")
+        code, out, err = run(capsys, "acquire", "--provider", "deezer,itunes", "--top", "4", "--concurrency", "1",
+                             "--max-attempts", "1")
+        accepted = hangup.accepted
+    finally:
+        hangup.close()
+    assert (code, out) == (2, "")
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("musim: error:")]
+    assert re.fullmatch(r"musim: error: deezer unavailable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(gave up after 2 "
+                        r"attempts: connection error on GET /search/artist: ConnectionError\), 1 artist left for the "
+                        r"next run \(not counted as failed attempts\)", line), line
+    assert accepted == 1 + 2  # the check before the run, then the first artist's two tries: nothing more
+    with warehouse.writer() as con:
+        assert dict(con.execute("SELECT name, status || ' ' || attempts FROM acquire_artist").fetchall()) == {
+            "Radiohead": "downloaded 0", "Beyoncé": "downloaded 0", "Muse": "downloaded 0", "Metallica": "pending 0"}
+        assert con.execute("SELECT DISTINCT provider FROM track").fetchall() == [("itunes",)]
+    monkeypatch.setenv("MUSIM_OUTAGE_AFTER", "0")
+    code, out, err = run(capsys, "acquire", "--provider", "itunes", "--top", "4")
+    assert (code, out) == (2, "") and err.strip() == ("musim: error: MUSIM_OUTAGE_AFTER must be a positive integer, "
+                                                      "got '0'"), err
 
 
 def test_an_empty_music_folder_stops_the_run_and_records_no_artist(snapshot, tmp_path, capsys, monkeypatch):

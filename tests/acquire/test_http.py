@@ -300,16 +300,14 @@ def test_a_json_answer_cut_off_is_retried_a_web_page_is_not(provider_server, sle
     assert provider_server.count(r"^/itunes/search$") == 1
 
 
-def test_calls_in_a_row_failing_on_the_server_open_the_breaker_and_an_answer_ends_a_streak(provider_server, sleeps,
-                                                                                           monkeypatch):
+def test_calls_in_a_row_failing_on_the_server_open_the_breaker_and_an_answer_ends_a_streak(provider_server, sleeps):
     """The provider's circuit breaker: an answer about the request (a 404, Deezer's 'invalid query' code 600) ends a
-    streak of server errors; OUTAGE_AFTER 5xx in a row open it, and then nothing more is sent (ProviderDown); the
+    streak of server errors; MUSIM_OUTAGE_AFTER 5xx in a row open it, and then nothing more is sent (ProviderDown); the
     downloads' breaker is another one (the audio host)."""
-    from musim.acquire import http
     from musim.acquire.errors import ProviderDown, is_outage
+    from tests.acquire.conftest import breaker_after
 
-    monkeypatch.setattr(http, "OUTAGE_AFTER", 3)
-    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer:
+    with DeezerProvider(breaker_after(provider_server.settings(), 3), sleep=sleeps) as deezer:
         breaker = deezer.http.outage
         for fault in (Fault("status", status=502, times=3), Fault("status", status=404, times=1),
                       Fault("status", status=503, times=6), Fault("deezer_error", code=600, times=1)):
@@ -332,3 +330,180 @@ def test_calls_in_a_row_failing_on_the_server_open_the_breaker_and_an_answer_end
             deezer.match_artist("Muse")
         assert provider_server.count(r"^/deezer/search/artist$") == sent and breaker.open and breaker.down
         assert not deezer.http.download_outage.open  # the audio host is asked still
+
+
+def _closed_port() -> str:
+    """A URL on 127.0.0.1 where nothing listens: every connection is refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_a_provider_that_cannot_be_reached_opens_its_breaker_as_one_answering_503(provider_server, sleeps):
+    """Deezer's API on a port nothing listens on: each call failed (connection refused, after its retries) without
+    touching the breaker, so a provider unreachable for days was asked again for every artist and its artists failed.
+    Now MUSIM_OUTAGE_AFTER such calls in a row open it, as 5xx do, and nothing more is sent (ProviderDown)."""
+    from musim.acquire.errors import ProviderDown, is_outage
+    from tests.acquire.conftest import breaker_after
+
+    settings = breaker_after(provider_server.settings(deezer_url=f"{_closed_port()}/deezer"), 2)
+    with DeezerProvider(settings, sleep=sleeps) as deezer:
+        for _ in range(2):
+            with pytest.raises(ProviderError) as info:
+                deezer.match_artist("Muse")
+            assert info.value.network and is_outage(info.value)
+        assert deezer.http.outage.open and deezer.http.outage.down
+        tries = len(sleeps.calls)
+        with pytest.raises(ProviderDown, match=r"^deezer: GET /search/artist not sent: deezer unavailable since .* UTC "
+                                               r"\(gave up after 3 attempts: connection error on GET /search/artist: "
+                                               r"ConnectionError\)$"):
+            deezer.match_artist("Muse")
+        assert len(sleeps.calls) == tries  # no request, so no retry wait either
+
+
+def test_a_server_that_never_answers_in_time_opens_the_breaker_too(provider_server, sleeps):
+    """A timeout (the server accepts the connection but says nothing in time) is the network's failure as well."""
+    from musim.acquire.errors import ProviderDown
+    from tests.acquire.conftest import breaker_after
+
+    provider_server.add_fault(r"^/itunes/search$", Fault("slow", delay_s=0.6))
+    with ItunesProvider(breaker_after(provider_server.settings(timeout_s=0.2), 1), sleep=sleeps) as itunes:
+        with pytest.raises(ProviderError, match="timeout on GET /search"):
+            itunes.match_artist("Muse")
+        asked = provider_server.count(r"^/itunes/search$")
+        with pytest.raises(ProviderDown):
+            itunes.match_artist("Björk")
+        assert provider_server.count(r"^/itunes/search$") == asked == 3
+
+
+def test_the_breaker_s_threshold_is_a_setting_refused_when_not_a_positive_integer(monkeypatch):
+    """MUSIM_OUTAGE_AFTER was a constant (5) in the code; now a setting with that default, checked."""
+    from musim.config import get_settings
+    from musim.errors import ConfigError
+
+    monkeypatch.delenv("MUSIM_OUTAGE_AFTER", raising=False)
+    assert get_settings({}).acquire.retry.outage_after == 5
+    assert get_settings({"MUSIM_OUTAGE_AFTER": " 2 "}).acquire.retry.outage_after == 2
+    for bad in ("0", "-3", "five", "2.5"):
+        with pytest.raises(ConfigError) as info:
+            get_settings({"MUSIM_OUTAGE_AFTER": bad})
+        assert str(info.value) == f"MUSIM_OUTAGE_AFTER must be a positive integer, got '{bad}'"
+
+
+class _OneAnswer:
+    """A server on 127.0.0.1 that answers every GET with ``body`` (bytes, or an iterable of chunks streamed until the
+    client stops reading), typed JSON, and counts the bytes it got out."""
+
+    def __init__(self, body) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+        self.body, self.sent = body, 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                chunks = [owner.body] if isinstance(owner.body, bytes) else owner.body()
+                try:
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
+                        owner.sent += len(chunk)
+                except OSError:  # the client hung up
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _client(sleeps) -> HttpClient:
+    return HttpClient("deezer", limit=RateLimit(100, 1.0), download_limit=RateLimit(100, 1.0), timeout_s=5,
+                      retry=RetryPolicy(max_attempts=2, initial_s=0.01, max_s=0.01, jitter_s=0), sleep=sleeps)
+
+
+def test_an_api_answer_too_big_to_be_one_is_refused_without_reading_it_all(sleeps):
+    """A proxy or a broken server streaming JSON without end: the API's answer was read whole into memory (a
+    never-ending one: forever), where a download stops at 32 MiB. Now an answer stops at MAX_JSON_BYTES: a failure
+    of that call (an answer, not an outage), after a few MiB read, not the 64 MiB sent."""
+    from musim.acquire.http import MAX_JSON_BYTES
+
+    def endless():
+        yield b'{"data": [], "pad": "'
+        for _ in range(64):
+            yield b"x" * 2**20
+        yield b'"}'
+
+    client = _client(sleeps)
+    with _OneAnswer(endless) as server, pytest.raises(ProviderError) as info:
+        client.get_json(f"{server.url}/search/artist", what="GET /search/artist")
+    assert info.value.reason == f"GET /search/artist answered over {MAX_JSON_BYTES / 2**20:g} MiB: not an answer of the API"
+    assert not info.value.retryable and server.sent < MAX_JSON_BYTES + 8 * 2**20  # the socket's buffers aside
+    assert not client.outage.down  # the provider answered
+
+
+def test_json_nested_too_deep_to_decode_is_a_broken_answer_not_a_crash(sleeps):
+    """A body of 100,000 nested arrays: json raised RecursionError (no ValueError), which escaped every handler of the
+    provider layer (the artist recorded with a Python error, and a traceback logged)."""
+    client = _client(sleeps)
+    with _OneAnswer(b"[" * 100_000 + b"]" * 100_000) as server, pytest.raises(ProviderError) as info:
+        client.get_json(f"{server.url}/search/artist", what="GET /search/artist")
+    assert info.value.reason == "invalid JSON from GET /search/artist (nested too deep)" and not info.value.retryable
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "nan", "1e400", "-inf"])
+def test_a_retry_after_that_is_no_number_of_seconds_is_ignored(value):
+    """``Retry-After: inf`` (no delta-seconds nor HTTP date) paused the provider for ever: every later call of the
+    run failed at once ("Retry-After inf s"). Now ignored, as any unreadable value."""
+    assert parse_retry_after(value) is None
+
+
+def test_a_redirect_loop_is_cut_short_and_each_hop_takes_a_rate_limit_slot(sleeps):
+    """An API that redirects to itself: requests followed 30 redirects per call, none of them counted by the rate
+    limiter (31 requests sent for one slot, per artist). Now at most MAX_REDIRECTS are followed, each taking a slot;
+    the call fails as a broken request, not retried."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from musim.acquire.http import MAX_REDIRECTS
+
+    seen: list[str] = []
+
+    class Loop(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(302)
+            self.send_header("Location", f"/hop{len(seen)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Loop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    clock = FakeClock()
+    client = _client(sleeps)
+    client.session.limiter = RateLimiter(RateLimit(1000, 1.0), clock=clock, sleep=clock.sleep)
+    try:
+        with pytest.raises(ProviderError) as info:
+            client.get_json(f"http://127.0.0.1:{server.server_address[1]}/search", what="GET /search")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert info.value.reason == "request failed on GET /search: TooManyRedirects" and not info.value.retryable
+    assert len(seen) == MAX_REDIRECTS + 1 and len(client.session.limiter._sent) == MAX_REDIRECTS + 1

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from musim import warehouse
+from musim.acquire.errors import ProvidersUnavailable
 from musim.acquire.outage import fetch_in_run, left_over, refuse_left_over
 from musim.acquire.pipeline import (
     acquire,
@@ -18,7 +19,7 @@ from musim.acquire.pipeline import (
     status_counts,
 )
 from musim.storage import open_store
-from tests.acquire.conftest import REAL
+from tests.acquire.conftest import REAL, breaker_after
 from tests.fakes.provider_server import Fault
 
 pytestmark = pytest.mark.server
@@ -180,22 +181,19 @@ def test_an_artist_failing_every_run_is_given_up_after_max_attempts(snapshot, fa
     assert rows(radiohead.replace("attempts", "attempts, last_error")) == [("downloaded", 2, None)]
 
 
-def test_a_provider_answering_503_to_everything_is_down_not_the_artists(snapshot, fake_server, monkeypatch):
+def test_a_provider_answering_503_to_everything_is_down_not_the_artists(snapshot, fake_server):
     """Deezer answers 503 to every call for days: no artist's attempt is counted (none given up after --max-attempts
     runs), the run stops asking it (a circuit breaker after calls in a row; a batch with nothing but its 503s), says it
     is unavailable since when and leaves the artists for the next run, which gets them all once it is back."""
-    from musim.acquire import http
-
     fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
     settings = fake_server.settings()  # 3 tries a call
-    as_set = http.OUTAGE_AFTER
-    monkeypatch.setattr(http, "OUTAGE_AFTER", 2)  # two calls in a row failed: asked nothing more
-    first = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1, concurrency=1)
+    # two calls in a row failed: asked nothing more
+    first = acquire(10, providers=["deezer"], acquire_settings=breaker_after(settings, 2), max_attempts=1,
+                    concurrency=1)
     assert fake_server.count(r"^/deezer/") == 2 * 3  # the first two artists' searches, then nothing
     assert (first.planned, first.left, first.artists_failed, first.downloaded) == (5, 5, 0, 0)
     outage = first.unavailable["deezer"]
     assert outage["left"] == 5 and outage["reason"] == "gave up after 3 attempts: HTTP 503 server error on GET /search/artist"
-    monkeypatch.setattr(http, "OUTAGE_AFTER", as_set)
     second = acquire(10, providers=["deezer"], acquire_settings=settings, max_attempts=1, batch_size=2)
     assert fake_server.count(r"^/deezer/") == 2 * 3 + 2 * 3  # its first batch only: nothing but 503s, the rest untried
     assert (second.planned, second.left, second.batches) == (5, 5, 3) and second.unavailable["deezer"]["left"] == 5
@@ -213,7 +211,6 @@ def test_the_dag_s_batches_left_by_a_provider_down_end_in_the_command_s_line(sna
     503 to everything left every artist of both batches, but `record` only applied what was fetched and the run ended
     green. Now the batches' outages are merged (artists summed, the first `since`) and the run ends on the line of
     `musim acquire`, after recording, with no attempt counted; a normal run passes."""
-    from musim.acquire.errors import ProvidersUnavailable
 
     fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
     settings = fake_server.settings()  # 3 tries a call
@@ -256,17 +253,14 @@ def test_the_dag_s_batches_left_by_a_provider_down_end_in_the_command_s_line(sna
     assert status_counts()["artists"]["downloaded"] == 3
 
 
-def test_an_audio_host_answering_503_leaves_the_artists_and_keeps_what_they_stored(snapshot, fake_server, monkeypatch):
+def test_an_audio_host_answering_503_leaves_the_artists_and_keeps_what_they_stored(snapshot, fake_server):
     """The lookups answer, the preview host answers 503 from Beyoncé's second preview on (after Radiohead's three and
     her first were stored): the host is down (downloads in a row failed), so no preview or artist is counted failed;
     Beyoncé is left for the next run, which downloads only her two missing previews."""
-    from musim.acquire import http
-
-    monkeypatch.setattr(http, "OUTAGE_AFTER", 2)
     beyonce = [fake_server._track_id("deezer", 1, j) for j in range(3)]
     fake_server.add_fault(rf"^/audio/deezer/({beyonce[1]}|{beyonce[2]})\.mp3$", Fault("status", status=503))
     settings = fake_server.settings()
-    first = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, concurrency=1, batch_size=1)
+    first = acquire(2, providers=["deezer"], acquire_settings=breaker_after(settings, 2), max_attempts=1, concurrency=1, batch_size=1)
     assert (first.downloaded, first.failed, first.left) == (3, 0, 1) and set(first.unavailable) == {"deezer"}
     assert "HTTP 503 server error on preview of track" in first.unavailable["deezer"]["reason"]
     assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "downloaded", "Beyoncé": "pending"}
@@ -350,43 +344,44 @@ def _journal(key: str):
     return outcome
 
 
-def test_a_batch_that_reaches_no_provider_raises_and_its_retry_asks_again(snapshot, fake_server):
-    """Every lookup refused (nothing listens): the batch raises ProvidersUnreachable in one line, after journaling
-    each artist as failed (retryable); the retried call asks them again rather than take the journals as done."""
-    from musim.acquire.errors import ProvidersUnreachable
-
+def test_a_batch_that_reaches_no_provider_leaves_its_artists_not_counted(snapshot, fake_server):
+    """Every lookup refused (nothing listens on the providers' port): the artists were journaled failed (one attempt
+    each, given up after --max-attempts runs of an outage lasting days). Now the providers are down, as if they had
+    answered 503: the batch returns, nothing journaled, every artist left for the next run, both providers named; the
+    next batch, the network back, fetches them all."""
     settings = fake_server.settings()
-    (batch,) = plan(3, providers=["deezer", "itunes"], acquire_settings=settings)
+    (batch,) = plan(3, providers=["deezer", "itunes"], acquire_settings=settings, max_attempts=1)
     dead = _dead_url()
     down = fake_server.settings(deezer_url=f"{dead}/deezer", itunes_url=f"{dead}/itunes")
-    with pytest.raises(ProvidersUnreachable) as err:
-        fetch_batch(batch, settings=down, concurrency=2)
-    msg = str(err.value)
-    assert "\n" not in msg and msg.startswith("all 3 artists of the batch failed on network errors with deezer, itunes")
-    assert "(first: deezer: gave up after 3 attempts: connection error on GET /search/artist: ConnectionError)" in msg
-    assert msg.endswith("the provider could not be reached: check the network/proxy; run `musim acquire --retry` "
-                        "once the network is back")  # nothing retries a direct call by itself
-    journals = sorted(info.key for info in open_store().list(f"acquire/journal/{batch['batch_id']}/"))
-    assert len(journals) == 3 and all(_journal(k).resolve_status == "failed" and _journal(k).unreachable
-                                      for k in journals)
+    fetched = fetch_batch(batch, settings=down, concurrency=2)
+    assert fetched["journals"] == [] and fetched["counts"] == {"artists_left": 3}
+    assert set(fetched["unavailable"]) == {"deezer", "itunes"}
+    assert fetched["unavailable"]["deezer"]["reason"] == ("gave up after 3 attempts: connection error on GET "
+                                                          "/search/artist: ConnectionError")
+    assert fetched["unavailable"]["deezer"]["left"] == 3  # each artist left is counted under each provider it needed
+    assert not list(open_store().list("acquire/journal/"))
+    record([fetched], max_attempts=1)
+    assert rows("SELECT status, attempts FROM acquire_artist") == [("pending", 0)] * 3
+    with pytest.raises(ProvidersUnavailable, match=r"^deezer unavailable since .* UTC \(gave up after 3 attempts: "
+                                                   r"connection error on GET /search/artist: ConnectionError\), 3 "
+                                                   r"artists left for the next run \(not counted as failed attempts\)"):
+        refuse_left_over(left_over([fetched]))
 
-    retried = fetch_batch(batch, settings=settings)  # the task's retry, the network back: asked again
-    assert "artists_resumed" not in retried["counts"] and retried["counts"]["artists_found"] == 3
-    assert sorted(retried["journals"]) == journals and record([retried])["journals"] == 3
+    (again,) = plan(3, providers=["deezer", "itunes"], acquire_settings=settings, max_attempts=1)  # still planned
+    retried = fetch_batch(again, settings=settings)  # the network back
+    assert retried["counts"]["artists_found"] == 3 and record([retried])["journals"] == 3
     assert status_counts()["artists"]["downloaded"] == 3 and status_counts()["artists"]["failed"] == 0
 
 
-def test_an_outage_left_unrecorded_by_a_failed_task_is_recorded_failed_and_retryable(snapshot, fake_server):
-    """Every try of the task failed: the next plan records the artists as failed (one attempt) and plans them again."""
-    from musim.acquire.errors import ProvidersUnreachable
-
-    settings = fake_server.settings()
-    (batch,) = plan(2, providers=["deezer"], acquire_settings=settings)
-    with pytest.raises(ProvidersUnreachable, match=r"^all 2 artists of the batch failed on network errors with deezer"):
-        fetch_batch(batch, settings=fake_server.settings(deezer_url=f"{_dead_url()}/deezer"))
-    (again,) = plan(2, providers=["deezer"], acquire_settings=settings, max_attempts=3)
-    assert rows("SELECT status, attempts FROM acquire_artist ORDER BY name") == [("failed", 1), ("failed", 1)]
-    assert len(again["artists"]) == 2
+def test_a_provider_unreachable_for_runs_on_end_never_gives_an_artist_up(snapshot, fake_server):
+    """Runs after runs with Deezer's port closed (the DAG's path: no check before the batch): each run leaves the
+    artists pending with no attempt counted, however many runs pass --max-attempts."""
+    settings = fake_server.settings(deezer_url=f"{_dead_url()}/deezer")
+    for _ in range(3):
+        (batch,) = plan(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
+        fetched = fetch_batch(batch, settings=settings)
+        assert fetched["counts"] == {"artists_left": 2} and record([fetched], max_attempts=1)["journals"] == 0
+        assert rows("SELECT status, attempts FROM acquire_artist ORDER BY name") == [("pending", 0), ("pending", 0)]
 
 
 def test_a_partial_outage_returns_with_the_unreached_artist_failed(snapshot, fake_server):
@@ -416,34 +411,26 @@ def test_artists_the_providers_do_not_know_are_no_outage(snapshot, fake_server):
     assert fetch_batch(unknown, settings=settings)["counts"] == {"artists_no_match": 1, "artists_all_failed": 0}
 
 
-def test_a_batch_whose_every_preview_download_is_refused_raises_and_its_retry_downloads(snapshot, fake_server):
+def test_a_batch_whose_every_preview_download_is_refused_leaves_its_artists_and_the_next_downloads(snapshot,
+                                                                                                   fake_server):
     """The lookups answer but every preview URL they give is on a port nothing listens on (the audio host down): the
-    run ended green with every preview failed. Now the batch raises PreviewsUnreachable (a ProvidersUnreachable: the
-    task's retries apply) after journaling the previews as failed, and the retried call asks those artists again."""
-    from musim.acquire.errors import PreviewsUnreachable, ProvidersUnreachable
-
+    previews were journaled failed, attempts counted. Now the audio host is down as one answering 503 is: nothing
+    journaled, the artists left for the next run, which downloads them."""
     settings = fake_server.settings()
     (batch,) = plan(3, providers=["deezer"], acquire_settings=settings)
     fake_server.move_audio(_dead_url())
-    with pytest.raises(PreviewsUnreachable) as err:
-        fetch_batch(batch, settings=settings, concurrency=1)
-    assert isinstance(err.value, ProvidersUnreachable) and fake_server.count(AUDIO) == 0
-    msg = str(err.value)
-    assert "\n" not in msg and msg.startswith("all 9 preview downloads of the batch (3 artists) failed on network "
-                                             "errors with deezer (first: deezer: gave up after 3 attempts: connection "
-                                             "error on preview of track 3000000: ConnectionError) and nothing was stored")
-    assert msg.endswith("the previews' host could not be reached: check the network/proxy; run `musim acquire --retry` "
-                        "once the network is back")
-    journals = sorted(info.key for info in open_store().list(f"acquire/journal/{batch['batch_id']}/"))
-    outcomes = [_journal(k) for k in journals]
-    assert len(outcomes) == 3 and all(o.resolve_status == "found" and o.unreachable for o in outcomes)
-    assert [p.status for o in outcomes for p in o.previews] == ["failed"] * 9
+    fetched = fetch_batch(batch, settings=settings, concurrency=1)
+    assert fake_server.count(AUDIO) == 0 and fetched["journals"] == [] and fetched["counts"]["artists_left"] == 3
+    assert fetched["unavailable"]["deezer"]["reason"].startswith("gave up after 3 attempts: connection error on "
+                                                                 "preview of track 3000000: ConnectionError")
     assert not list(open_store().list("audio/previews/"))
+    record([fetched])
+    assert rows("SELECT count(*) FROM preview") == [(0,)]
 
-    fake_server.move_audio(None)  # the task's retry, the audio host back: the artists are asked again
-    retried = fetch_batch(batch, settings=settings)
-    assert "artists_resumed" not in retried["counts"] and retried["counts"]["downloaded"] == 9
-    assert sorted(retried["journals"]) == journals and record([retried])["journals"] == 3
+    fake_server.move_audio(None)  # the audio host back: the artists are asked again
+    (again,) = plan(3, providers=["deezer"], acquire_settings=settings)
+    retried = fetch_batch(again, settings=settings)
+    assert retried["counts"]["downloaded"] == 9 and record([retried])["journals"] == 3
     assert status_counts()["artists"]["downloaded"] == 3 and status_counts()["tracks"] == 9
 
 
@@ -464,23 +451,40 @@ def test_a_batch_where_some_download_got_an_answer_is_no_outage(snapshot, fake_s
     assert "downloaded" not in rejected["counts"]  # nothing stored, yet the audio host of one artist answered
 
 
-def test_an_acquire_run_stopped_by_a_preview_outage_is_planned_again_by_retry(snapshot, fake_server):
-    """The command's path: the previews are recorded failed (one attempt, given up at --max-attempts 1), the message
-    says what to run, and `musim acquire --retry` plans and downloads them once the audio host is back."""
-    from musim.acquire.errors import PreviewsUnreachable
-
+def test_an_acquire_run_whose_audio_host_is_unreachable_leaves_the_artists_for_the_next_run(snapshot, fake_server):
+    """The command's path: the previews were recorded failed (one attempt, given up at --max-attempts 1, only `--retry`
+    planned them again). Now the audio host is down: the artists are left, no preview counted, and the next run
+    downloads them without --retry."""
     settings = fake_server.settings()
     fake_server.move_audio(_dead_url())
-    with pytest.raises(PreviewsUnreachable) as err:
-        acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
-    assert str(err.value).endswith("the batches left were not tried (their artists stay pending, this batch's are "
-                                   "recorded as failed): run `musim acquire --retry` once the network is back")
-    assert rows("SELECT status, attempts FROM preview") == [("failed", 1)] * 6
-    assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "failed", "Beyoncé": "failed"}
+    first = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
+    assert (first.left, first.failed, first.downloaded) == (2, 0, 0) and first.unavailable["deezer"]["left"] == 2
+    assert "connection error on preview of track" in first.unavailable["deezer"]["reason"]
+    assert rows("SELECT count(*) FROM preview") == [(0,)]
+    assert dict(rows("SELECT name, status FROM acquire_artist")) == {"Radiohead": "pending", "Beyoncé": "pending"}
     fake_server.move_audio(None)
-    assert acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1).planned == 0  # given up
-    again = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1, retry=True)
+    again = acquire(2, providers=["deezer"], acquire_settings=settings, max_attempts=1)
     assert (again.planned, again.downloaded, again.failed) == (2, 6, 0) and status_counts()["tracks"] == 6
+
+
+def test_a_provider_that_fails_in_a_later_batch_of_the_command_is_down_not_the_artists(snapshot, fake_server):
+    """`musim acquire` shares its providers between batches: Deezer answered the first batch, then 503 to everything.
+    The batch after it got nothing but 503s (fewer than MUSIM_OUTAGE_AFTER), yet its artists were counted failed: the
+    breaker judged 'answered nothing' over the whole run. Now over the batch, as the README says: they are left."""
+    settings = fake_server.settings()
+    done: list[str] = []
+
+    def on_artist(outcome) -> None:  # after the first batch (two artists), Deezer starts failing
+        done.append(outcome.name)
+        if len(done) == 2:
+            fake_server.add_fault(r"^/deezer/", Fault("status", status=503))
+
+    summary = acquire(4, providers=["deezer"], acquire_settings=settings, batch_size=2, concurrency=1,
+                      max_attempts=1, on_artist=on_artist)
+    assert (summary.downloaded, summary.artists_failed, summary.left) == (6, 0, 2), summary
+    assert summary.unavailable["deezer"]["reason"] == "gave up after 3 attempts: HTTP 503 server error on GET /search/artist"
+    assert rows("SELECT name, status, attempts FROM acquire_artist WHERE status <> 'downloaded' ORDER BY name") == [
+        ("Metallica", "pending", 0), ("Muse", "pending", 0)]
 
 
 def test_a_signed_preview_url_is_kept_without_its_signature(snapshot, fake_server):
@@ -656,3 +660,30 @@ def test_a_preview_noted_done_whose_object_is_not_whole_is_fetched_again(snapsho
     tracks = [p.provider_track_id for p in outcome.previews]
     assert [fake_server.count(rf"^/audio/deezer/{t}\.mp3$") for t in tracks] == [2, 1, 2]
     assert store.stat(cut.object_key).size == cut.bytes
+
+
+def test_a_preview_url_s_credentials_are_stored_nowhere(snapshot, fake_server):
+    """A preview URL carrying credentials (user info, an ``access_token`` parameter): ``source_url`` was cleaned, but
+    the source key (the journal, ``preview.source_key``, ``preview_source``: what `musim sql` reads) kept them."""
+    fake_server.audio_query = "?access_token=tok3n0123&quality=128"
+    host, port = fake_server.url.rsplit(":", 1)[0].split("//")[1], fake_server.url.rsplit(":", 1)[1]
+    fake_server.move_audio(f"http://listener:pa55w0rdZ@{host}:{port}")
+    settings = fake_server.settings()
+    (batch,) = plan(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    fetched = fetch_batch(batch, settings=settings)
+    store = open_store()
+    journals = b"".join(store.get_bytes(k) for k in fetched["journals"])
+    assert b"quality=128" in journals and b"tok3n0123" not in journals and b"pa55w0rdZ" not in journals
+    record([fetched])
+    stored = rows("SELECT source_key, source_url FROM preview") + rows("SELECT source_key, object_key FROM preview_source")
+    assert len(stored) == 4 and all(key.endswith("?quality=128") for key, _ in stored), stored
+    assert not any(s in str(stored) for s in ("tok3n0123", "pa55w0rdZ", "listener")), stored
+    assert fake_server.count(AUDIO) == 2  # downloaded with the whole URL
+
+    fake_server.audio_query = "?access_token=an0ther&quality=128"  # a new token, the same audio: reused, not fetched
+    with warehouse.writer() as con:
+        con.execute("DELETE FROM preview")
+        con.execute("DELETE FROM track")
+        con.execute("UPDATE acquire_artist SET status = 'pending'")
+    again = acquire(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
+    assert (again.downloaded, again.reused) == (0, 2) and fake_server.count(AUDIO) == 2

@@ -169,6 +169,16 @@ def test_no_secret_in_logs(caplog, monkeypatch):
      r"itunes: unexpected answer from GET /search: results\.0\.trackTimeMillis: Input should be a valid number"),
     ("spotify", r"^/spotify/v1/search$", {"artists": {"items": "none"}},
      r"spotify: unexpected answer from GET /search: artists\.items: Input should be a valid list"),
+    # an answer without its results (a gateway's JSON with a 200, a body of null) was "nothing found": the artist
+    # given up as unmatched, not retried
+    ("deezer", r"^/deezer/search/artist$", {"message": "upstream busy, try later"},
+     r"deezer: unexpected answer from GET /search/artist: data: Field required \(got \{'message': 'upstream busy"),
+    ("deezer", r"^/deezer/search/artist$", None,
+     r"deezer: unexpected answer from GET /search/artist: the answer: Input should be a JSON object \(got None\)"),
+    ("itunes", r"^/itunes/search$", {"errorMessage": "Invalid value(s) for key(s): [term]"},
+     r"itunes: unexpected answer from GET /search: results: Field required"),
+    ("spotify", r"^/spotify/v1/search$", {"albums": {"items": []}},
+     r"spotify: unexpected answer from GET /search: artists: Field required"),
 ])
 def test_an_answer_of_another_shape_names_the_call_and_the_field(provider_server, provider, path, answer, message):
     """Such answers failed the artist with "TypeError: 'NoneType' object is not iterable" and the like."""

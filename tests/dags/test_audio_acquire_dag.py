@@ -129,6 +129,51 @@ def test_the_batches_after_every_provider_was_found_down_ask_nothing(airflow, sn
                      r"/search/artist\), 3 artists left for the next run \(not counted as failed attempts\)", text)
 
 
+def test_later_batches_skip_only_the_provider_found_down_and_fetch_from_the_others(airflow, snapshot):  # noqa: F811
+    """Deezer answers 503 to everything, iTunes answers (but knows no Beyoncé). Each mapped `fetch` has its own
+    providers and skipped a provider only when every one was down, so each batch asked Deezer again (2 tries each,
+    6 in all) before its own breaker opened. Now the batches after the first ask only iTunes: Deezer is asked by one
+    batch, whichever runs first; Radiohead and Muse come from iTunes, Beyoncé (only Deezer has her) stays pending, no
+    attempt counted, and the run fails on the one line naming Deezer. Holds in any order of the mapped tasks."""
+    from musim import warehouse
+    from tests.acquire.conftest import fake_catalogue
+    from tests.fakes.provider_server import FakeProviderServer
+
+    catalogue = fake_catalogue()
+    catalogue[1].providers = ("deezer",)  # Beyoncé
+    assert catalogue[1].name == "Beyoncé"
+    env, log = airflow
+    env = {k: v for k, v in env.items() if k not in CREDENTIALS}
+    with FakeProviderServer(catalogue) as server:
+        env.update(**server.env(), **FAST, MUSIM_SERVING_DIR=str(snapshot), MUSIM_RETRY_ATTEMPTS="2",
+                   MUSIM_ITUNES_RATE_LIMIT="1000/1")
+        server.add_fault(r"^/deezer/", Fault("status", status=503))
+        _ingested_artists()
+        with pytest.raises(embedded.AirflowRunError):
+            embedded.run_dag("audio_acquire", env, log, {"top_n": 3, "providers": ["deezer", "itunes"],
+                                                         "batch_size": 1, "concurrency": 1, "max_attempts": 1})
+        text = log.read_text(errors="replace")
+        assert server.count(r"^/deezer/") == 2, text[-3000:]  # one batch's search, 2 tries; then never again
+        assert server.count(r"^/itunes/search$") == 3 and server.count(r"^/audio/itunes/") == 6
+    states = dict(airflow_db(env, "SELECT task_id || ':' || map_index, state FROM task_instance "
+                                  "WHERE dag_id = 'audio_acquire'"))
+    assert states == {"plan:-1": "success", "fetch:0": "success", "fetch:1": "success", "fetch:2": "success",
+                      "record:-1": "success", "check_quality:-1": "success", "emit:-1": "success",
+                      "outage:-1": "failed"}, text[-3000:]
+    said = [line for line in text.splitlines() if "deezer unavailable since" in line and "not retried" in line]
+    assert said, text[-3000:]
+    line = said[-1][said[-1].index("deezer unavailable since"):]
+    assert re.fullmatch(r"deezer unavailable since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(gave up after 2 attempts: HTTP "
+                        r"503 server error on GET /search/artist\), 1 artist left for the next run \(not counted as "
+                        r"failed attempts\) \(not retried: the next audio_acquire run asks them again\)",
+                        line.strip()), line
+    assert "itunes unavailable" not in text
+    with warehouse.writer() as con:
+        assert dict(con.execute("SELECT name, status || ' ' || attempts FROM acquire_artist").fetchall()) == {
+            "Radiohead": "downloaded 0", "Beyoncé": "pending 0", "Muse": "downloaded 0"}
+        assert con.execute("SELECT provider, count(*) FROM track GROUP BY ALL").fetchall() == [("itunes", 6)]
+
+
 def _ingested_artists() -> None:
     """The snapshot's dump and artists in the test's own warehouse, as the ingest that built the snapshot left them."""
     from musim import warehouse
@@ -149,8 +194,8 @@ batch = {"batch_id": sys.argv[1], "providers": [sys.argv[2]], "per_artist": 1,
 # the fields of Airflow's task instance that the task reads (Airflow passes `ti` to a task function asking for it)
 ti = types.SimpleNamespace(try_number=int(sys.argv[3]), max_tries=int(sys.argv[4])) if len(sys.argv) > 3 else None
 try:
-    fetch.python_callable(batch, params={"concurrency": 1}, ti=ti)
-    print(json.dumps(["returned"]))
+    out = fetch.python_callable(batch, params={"concurrency": 1}, ti=ti)
+    print(json.dumps(["returned", out["counts"], out["journals"], sorted(out["unavailable"])]))
 except AirflowFailException as exc:
     print(json.dumps(["failed, not retried", str(exc)]))
 except Exception as exc:
@@ -202,9 +247,12 @@ def test_fetch_fails_a_refusal_without_retries_and_leaves_a_network_error_to_its
     assert unreachable[:3] == ["raised, retried", "StorageUnavailable", 2]
 
 
-def test_fetch_of_a_batch_that_reaches_no_provider_raises_to_its_retries(tmp_path, fake_server, musim_home):  # noqa: F811
-    """Every lookup of the batch refused (nothing listens on the provider's port): `fetch` no longer returns as if
-    the batch were done (the run green, no alert) but raises ProvidersUnreachable, which its retries take."""
+def test_fetch_of_a_batch_that_reaches_no_provider_returns_it_down_not_its_artists_failed(tmp_path, fake_server,  # noqa: F811
+                                                                                           musim_home):
+    """Every lookup of the batch refused (nothing listens on the provider's port): `fetch` journaled the artists
+    failed (an attempt counted each) and raised to its retries, so an outage lasting days gave the artists up. Now
+    the provider is down, as one answering 503: `fetch` returns, nothing journaled, the artist left (the `outage`
+    task then fails the run on the one line)."""
     import socket
 
     with socket.socket() as s:  # a port nothing listens on
@@ -212,16 +260,12 @@ def test_fetch_of_a_batch_that_reaches_no_provider_raises_to_its_retries(tmp_pat
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     env = {**fake_server.env(), **FAST, "MUSIM_HOME": str(musim_home), "MUSIM_DEEZER_API_URL": f"{dead}/deezer",
            "MUSIM_RETRY_ATTEMPTS": "2"}
-    got = _fetch_in_airflow(tmp_path, env, "b3", "deezer", 1, 2)
-    assert got[:3] == ["raised, retried", "ProvidersUnreachable", 2]
-    assert got[3].endswith("the provider could not be reached: check the network/proxy; the task retries (this was "
-                           "try 1 of 3)")
+    assert _fetch_in_airflow(tmp_path, env, "b3", "deezer", 1, 2) == ["returned", {"artists_left": 1}, [], ["deezer"]]
 
 
-def test_an_outage_on_the_fetch_task_s_last_try_says_no_retry_is_left(tmp_path, fake_server, musim_home):  # noqa: F811
-    """The message said "the task retries" on the last try too (and from the CLI, where nothing retries): on the last
-    try (try_number 3 of max_tries 2 + 1) it says what to do instead; so for an outage of the previews' host (the
-    lookups answered, every download refused), which fails the task as a lookup outage does."""
+def test_fetch_of_a_batch_whose_audio_host_is_unreachable_returns_it_down(tmp_path, fake_server, musim_home):  # noqa: F811
+    """The lookups answered, every preview download refused (the previews' host down): the same, on its last try
+    too."""
     import socket
 
     with socket.socket() as s:  # a port nothing listens on
@@ -229,10 +273,7 @@ def test_an_outage_on_the_fetch_task_s_last_try_says_no_retry_is_left(tmp_path, 
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     env = {**fake_server.env(), **FAST, "MUSIM_HOME": str(musim_home), "MUSIM_RETRY_ATTEMPTS": "2"}
     fake_server.move_audio(dead)
-    got = _fetch_in_airflow(tmp_path, env, "b4", "deezer", 3, 2)
-    assert got[:3] == ["raised, retried", "PreviewsUnreachable", 2]
-    assert got[3].startswith("the one preview download of the batch (the one artist) failed on network errors with "
-                             "deezer (first: deezer: gave up after 2 attempts: connection error on preview of track")
-    assert got[3].endswith("the previews' host could not be reached: check the network/proxy; no retries left: rerun "
-                           "the task or `musim acquire --retry`")
+    assert _fetch_in_airflow(tmp_path, env, "b4", "deezer", 3, 2) == ["returned", {"artists_left": 1}, [], ["deezer"]]
     assert fake_server.count(r"^/deezer/search/artist$") == 1 and fake_server.count(r"^/audio/") == 0
+
+

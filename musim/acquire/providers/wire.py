@@ -2,7 +2,9 @@
 
 A provider that answers with another shape (an API change, a proxy's page turned into JSON, ``"data": 5``)
 is a :class:`~musim.acquire.errors.ProviderError` naming the call and the first field that is wrong, not a
-``TypeError`` from deep inside the parsing. ``null`` where a list is expected counts as empty.
+``TypeError`` from deep inside the parsing. ``null`` where a list is expected counts as empty, but an answer without
+its results at all (``null``, a gateway's ``{"message": ...}`` with a 200) is no answer of the API: taken as "nothing
+found", it gave every artist up as unmatched.
 """
 
 from __future__ import annotations
@@ -69,11 +71,11 @@ class DeezerTrack(_Wire):
 
 
 class DeezerArtists(_Wire):
-    data: Annotated[list[DeezerArtist], BeforeValidator(_null_is_empty)] = []
+    data: Annotated[list[DeezerArtist], BeforeValidator(_null_is_empty)]  # required: see the module
 
 
 class DeezerTracks(_Wire):
-    data: Annotated[list[DeezerTrack], BeforeValidator(_null_is_empty)] = []
+    data: Annotated[list[DeezerTrack], BeforeValidator(_null_is_empty)]  # required: see the module
 
 
 # -- iTunes Search ---------------------------------------------------------------------------------
@@ -90,7 +92,7 @@ class ITunesSong(_Wire):
 
 
 class ITunesSearch(_Wire):
-    results: Annotated[list[ITunesSong], BeforeValidator(_null_is_empty)] = []
+    results: Annotated[list[ITunesSong], BeforeValidator(_null_is_empty)]  # required: see the module
 
 
 # -- Spotify Web API -------------------------------------------------------------------------------
@@ -106,7 +108,7 @@ class SpotifyArtistPage(_Wire):
 
 
 class SpotifySearch(_Wire):
-    artists: SpotifyArtistPage | None = None
+    artists: SpotifyArtistPage | None  # required: see the module
 
 
 class SpotifyRef(_Wire):
@@ -123,13 +125,13 @@ class SpotifyTrack(_Wire):
 
 
 class SpotifyTopTracks(_Wire):
-    tracks: Annotated[list[SpotifyTrack], BeforeValidator(_null_is_empty)] = []
+    tracks: Annotated[list[SpotifyTrack], BeforeValidator(_null_is_empty)]  # required: see the module
 
 
 def parse(model: type[M], body: Any, *, provider: str, what: str) -> M:
     """``body`` (decoded JSON) as ``model``; a :class:`ProviderError` naming ``what`` and the first wrong field."""
     try:
-        return model.model_validate({} if body is None else scrub(body))
+        return model.model_validate(scrub(body))
     except ValidationError as exc:
         where, first, got = first_error(exc)
         msg = "Input should be a JSON object" if first["type"] in ("model_type", "dict_type") else first["msg"]
