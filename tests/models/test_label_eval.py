@@ -101,7 +101,11 @@ def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
         read_labels(semicolons)
     latin = tmp_path / "latin1.csv"
     latin.write_bytes("path,artist\na.ogg,Bj\xf6rk\n".encode("latin-1"))
-    with pytest.raises(ParameterError, match=r"latin1.csv: not UTF-8 text .*save the labels as a UTF-8 CSV"):
+    with pytest.raises(ParameterError, match=r"latin1.csv, line 2: not UTF-8 text \(byte 0xf6 at column 9: .*save "
+                                             "the labels as a UTF-8 CSV"):
+        read_labels(latin)
+    latin.write_bytes(b"\xef\xbb\xbfpath,artist\na.ogg,A\nb.ogg,Bj\xf6rk\n")  # a byte-order mark before: same count
+    with pytest.raises(ParameterError, match=r"latin1.csv, line 3: not UTF-8 text \(byte 0xf6 at column 9: "):
         read_labels(latin)
     huge = tmp_path / "huge.csv"
     huge.write_text('path,artist\na.ogg,A\nb.ogg,"' + "x" * 200_000 + '"\n')  # over csv's field limit
@@ -111,6 +115,19 @@ def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
     unclosed.write_text('path,artist\na.ogg,A\n"b.ogg,B\nc.ogg,A\n')
     with pytest.raises(ParameterError, match=r"unclosed.csv, line 3: a double quote opened here is never closed"):
         read_labels(unclosed)
+
+
+@pytest.mark.parametrize("content", [b"path,artist\na.ogg,A\nb\x00.ogg,B\n", "path,artist\na.ogg,A\n".encode("utf-16-le")])
+def test_a_labels_file_holding_a_nul_byte_is_named_by_its_line(tmp_path, content):
+    """A NUL in a path was "musim: error: ValueError: embedded null byte" (pathlib, resolving it) with exit 1; a
+    UTF-16 file without its byte-order mark (every other byte a NUL) the same."""
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(content)
+    line = 3 if content.startswith(b"path") else 1
+    with pytest.raises(ParameterError) as err:
+        read_labels(nul)
+    assert str(err.value) == (f"{nul}, line {line}: a NUL byte (a binary or UTF-16 file?); save the labels as a "
+                              "UTF-8 CSV with columns path, artist[, group]")
 
 
 def test_a_missing_version_fails_before_any_file_is_decoded(tmp_path, monkeypatch):
