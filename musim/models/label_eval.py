@@ -371,6 +371,9 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     progress bar (``progress``: always, never, or on a terminal when None)."""
     from musim.progress import progress_setting
 
+    # a name given twice is one report: `--baselines random,random` was "one artist (and group) per track is needed"
+    # after every file was decoded, and `--model V --model V` embedded every file twice for two identical rows
+    versions, baseline_names = list(dict.fromkeys(versions)), list(dict.fromkeys(baseline_names))
     with progress_setting(progress):
         return _evaluate_labels(labels, family=family, version=version, versions=versions, with_model=with_model,
                                 baseline_names=baseline_names, n_boot=n_boot, seed=seed, workers=workers)

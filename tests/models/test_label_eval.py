@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -560,3 +562,16 @@ def test_group_coverage_counts_the_queries_auc_group_is_defined_for():
     cover = group_coverage(["A", "A", "B", "B", "C"], ["x", "x", "x", "y", "y"])
     assert cover["queries"] == int(np.isfinite(per["auc_group"]).sum()) == 2
     assert group_note(group_coverage(ARTISTS, ["g"] * 4), "album") is None  # every track a query: nothing to say
+
+
+def test_a_baseline_given_twice_is_one_report(tmp_path, capsys):
+    """`models evaluate --labels CSV --baselines random,random` decoded every file, then failed with "one artist (and
+    group) per track is needed": the values of a baseline named twice were gathered twice per track."""
+    from musim.cli import main
+
+    (tmp_path / "labels.csv").write_text("\n".join(labelled_clips(tmp_path, duration=4.0)) + "\n")
+    code = main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only", "--baselines",
+                 "random,mfcc,random", "--n-boot", "100", "--no-progress", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert [r["name"] for r in json.loads(out)["reports"]] == ["baseline: random", "baseline: mfcc"]
