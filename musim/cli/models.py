@@ -97,6 +97,7 @@ def _target(entry, *, short: bool = True) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from musim.models.card import decision_words
     from musim.models.registry import get_model, promotions
 
     with sandbox.reader() as con:
@@ -127,9 +128,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     print_table(rows, ["metric", *_marked(entry.metrics, scorers)], title=f"evaluation (mean [95% CI] over {over})")
     for line in _fair_notes(entry.metrics):
         print(line)
-    for d in decisions:
-        print(f"\npromotion {d['decided_at']:%Y-%m-%d %H:%M}: {'PROMOTED' if d['promoted'] else 'not promoted'} "
-              f"vs {d['against']}: {d['reason']}")
+    for d in decisions:  # in the card's words: "not promoted: not promoted: too little evidence" said it twice
+        outcome, why = decision_words(d)
+        print(f"\npromotion {d['decided_at']:%Y-%m-%d %H:%M}: {outcome.upper() if d['promoted'] else outcome} "
+              f"vs {d['against']} on {d['metric']}: {why}")
     return 0
 
 

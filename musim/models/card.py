@@ -205,6 +205,14 @@ def with_section(card: str, section: str) -> str:
     return card.rstrip("\n") + "\n\n" + section
 
 
+def decision_words(d: Mapping[str, Any]) -> tuple[str, str]:
+    """A recorded promotion decision (a row of ``model_promotion``) as its outcome (``promoted``, ``promoted (forced)``,
+    ``not promoted``) and its reason without the words the outcome says already: what the card and ``musim models
+    show`` print."""
+    outcome = ("promoted (forced)" if d["forced"] else "promoted") if d["promoted"] else "not promoted"
+    return outcome, str(d["reason"]).removeprefix("forced; " if d["forced"] else "not promoted: ")
+
+
 def promotion_section(*, status: str, since: dt.datetime, decisions: Sequence[Mapping[str, Any]],
                       replaced_by: str | None = None) -> str:
     """The card's Promotion section: the version's status and every decision on it, newest first (rows of
@@ -215,8 +223,7 @@ def promotion_section(*, status: str, since: dt.datetime, decisions: Sequence[Ma
         head += f": {replaced_by} became the champion"
     out = ["## Promotion", "", head + ".", ""]
     for d in decisions:
-        outcome = ("promoted (forced)" if d["forced"] else "promoted") if d["promoted"] else "not promoted"
-        why = d["reason"].removeprefix("forced; " if d["forced"] else "not promoted: ")  # the outcome says it
+        outcome, why = decision_words(d)
         out.append(f"- {when(d['decided_at'])}: **{outcome}** against {d['against']} on {d['metric']}: {why}")
     if not decisions:
         out.append("- no decision recorded")

@@ -21,7 +21,9 @@ Chance: AUC 0.5, p@1 and AP about the share of same-artist tracks.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,7 +77,22 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
         what = "is a folder, not a labels file" if csv_path.is_dir() else "no such labels file"
         raise ParameterError(f"{csv_path}: {what} (a CSV with columns path, artist[, group])")
     base = csv_path.parent if csv_path.is_file() else Path.cwd()  # a pipe (/dev/stdin): paths from here
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
+    data = csv_path.read_bytes()  # a labels file is small; read once, so a bad byte is named by its line
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0  # a spreadsheet's byte-order mark
+    try:
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = bom + exc.start
+        line = data[:at].count(b"\n") + 1
+        column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+        raise ParameterError(f"{csv_path}, line {line}: not UTF-8 text (byte 0x{data[at]:02x} at column "
+                             f"{column}: {exc.reason}); save the labels as a UTF-8 CSV with columns path, "
+                             "artist[, group]") from None
+    if "\0" in text:  # no path or name holds one (the OS refuses it): a binary file, or a UTF-16 one
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise ParameterError(f"{csv_path}, line {line}: a NUL byte (a binary or UTF-16 file?); save the labels as "
+                             "a UTF-8 CSV with columns path, artist[, group]")
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh, strict=True)  # strict: a quote never closed is an error, not one long field
         start = 1  # the line where the record being read starts
         try:
@@ -109,9 +126,6 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
                                      "fields" if short else "no path" if not located else "no artist"
                                      if not (r.get("artist") or "").strip() else f"no {group_by}"))
                 start = reader.line_num + 1
-        except UnicodeDecodeError as exc:
-            raise ParameterError(f"{csv_path}: not UTF-8 text ({exc.reason}); save the labels as a UTF-8 CSV "
-                                 "with columns path, artist[, group]") from None
         except csv.Error as exc:
             what = "a double quote opened here is never closed" if "end of data" in str(exc) else str(exc)
             raise ParameterError(f"{csv_path}, line {start}: {what}; the labels must be a CSV with "
@@ -357,6 +371,9 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     progress bar (``progress``: always, never, or on a terminal when None)."""
     from musim.progress import progress_setting
 
+    # a name given twice is one report: `--baselines random,random` was "one artist (and group) per track is needed"
+    # after every file was decoded, and `--model V --model V` embedded every file twice for two identical rows
+    versions, baseline_names = list(dict.fromkeys(versions)), list(dict.fromkeys(baseline_names))
     with progress_setting(progress):
         return _evaluate_labels(labels, family=family, version=version, versions=versions, with_model=with_model,
                                 baseline_names=baseline_names, n_boot=n_boot, seed=seed, workers=workers)

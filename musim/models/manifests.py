@@ -65,9 +65,59 @@ def read_manifest(store: ObjectStore, family: str, version: str, *,
 
 def _get_manifest(store: ObjectStore, key: str, version: str) -> dict[str, Any]:
     try:
-        return store.get_json(key)
+        doc = store.get_json(key)
+        problem = manifest_problem(doc)
+        if problem:  # a manifest edited by hand: one line naming it, never a KeyError or a model fed wrong shapes
+            raise DamagedObject(f"object {key} in {store.root_url} is damaged: {problem}")
+        return doc
     except DamagedObject as exc:
         raise DamagedObject(f"{exc}: publish {version} again (`musim models publish {version}`)") from None
+
+
+#: The view fields of a serving manifest: ``<feature view>:<version>``.
+_VIEW_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[0-9]+$")
+
+
+def manifest_problem(doc: Any) -> str | None:
+    """What is wrong with a serving manifest's fields that the serving side reads (``similar-audio``, ``embed``,
+    ``evaluate``), in words, or None: a JSON object whose ``track_view`` and ``artist_view`` are view references
+    (``name:version``), ``scoring`` cosine or pair_mean, ``ann`` null or an object, ``input`` a feature kind and
+    ``input_params``/``mel_params`` that kind's parameters (as :func:`musim.features.params.params_from_dict` reads
+    them)."""
+    from musim.errors import ParameterError
+    from musim.features.params import params_from_dict
+
+    if not isinstance(doc, dict):
+        return f"a serving manifest is a JSON object, this one is a JSON {type(doc).__name__}"
+    for field in ("track_view", "artist_view"):
+        if not isinstance(doc.get(field), str) or not _VIEW_REF.fullmatch(doc[field]):
+            return f"{field} is {json_text(doc.get(field))}, not a view reference (name:version)"
+    if doc.get("scoring") not in ("cosine", "pair_mean"):
+        return f"scoring is {json_text(doc.get('scoring'))}, not \"cosine\" or \"pair_mean\""
+    if doc.get("ann") is not None and not isinstance(doc["ann"], dict):
+        return f"ann is {json_text(doc['ann'])}, not null or an object"
+    kind = doc.get("input")
+    if kind is not None and kind not in ("log_mel", "slices", "descriptors"):
+        return f"input is {json_text(kind)}, not log_mel, slices or descriptors"
+    for field, of in (("input_params", kind), ("mel_params", "log_mel")):
+        value = doc.get(field)
+        if value is None or of is None:
+            continue
+        if not isinstance(value, dict):
+            return f"{field} is {json_text(value)}, not an object of {of} parameters"
+        try:
+            params_from_dict(of, dict(value))
+        except (ParameterError, TypeError, ValueError) as exc:
+            return f"{field}: {exc}"
+    return None
+
+
+def json_text(value: Any, limit: int = 60) -> str:
+    """``value`` as JSON, cut to ``limit`` characters: how a manifest's field is named in a message."""
+    import json
+
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def served_manifest_key(snapshot: duckdb.DuckDBPyConnection, version: str) -> str | None:

@@ -32,7 +32,7 @@ from musim.errors import NotFoundError, ParameterError
 from musim.models.audio_files import featurise_files, find_audio
 from musim.models.manifests import read_manifest
 from musim.models.neighbours import _cosine
-from musim.storage import ObjectStore
+from musim.storage import DamagedObject, ObjectStore
 
 __all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "load_champion", "resolve_version", "serving_choice",
            "serving_model", "similar_audio"]
@@ -113,7 +113,7 @@ class Champion:
 
 
 def _input_of(family: str, manifest: Mapping[str, Any] | None, model: Any,
-              trained: Mapping[str, Any] | None = None) -> tuple[str, Any]:
+              trained: Mapping[str, Any] | None = None, *, version: str | None = None) -> tuple[str, Any]:
     """The input kind and feature parameters a version embeds: from its manifest, else the family's
     input with the feature store's default parameters, checked against the model's input shape (a family that
     embeds crops of the log-mel, as contrastive does, takes ``crop_frames`` of its ``trained`` parameters)."""
@@ -122,13 +122,20 @@ def _input_of(family: str, manifest: Mapping[str, Any] | None, model: Any,
 
     kind = (manifest or {}).get("input") or get_family(family).inputs[0]
     saved = (manifest or {}).get("input_params") or (manifest or {}).get("mel_params" if kind == "log_mel" else "")
+    want = tuple(model.inputs[0].shape[1:]) if hasattr(model, "inputs") else None
     if saved:
-        return kind, params_from_dict(kind, dict(saved))
+        params = params_from_dict(kind, dict(saved))
+        if kind == "log_mel" and want is not None and len(want) == 2 and want[-1] != params.n_mels:
+            # a manifest edited by hand, or one of another version: new audio would reach the model in a shape it
+            # was not built for (a Keras ValueError deep in the first layer)
+            raise DamagedObject(f"the serving manifest of {version or family} gives log-mels of {params.n_mels} mel "
+                                f"bands, its model takes {want[-1]}: publish it again (`musim models publish "
+                                f"{version or 'VERSION'}`)")
+        return kind, params
     from musim.audio import MelParams, SliceParams
     from musim.features.params import DescriptorParams
 
     params = {"log_mel": MelParams, "slices": SliceParams, "descriptors": DescriptorParams}[kind]()
-    want = tuple(model.inputs[0].shape[1:]) if hasattr(model, "inputs") else None
     shape = (None if kind == "descriptors"  # a vector of descriptors: no frames, no mel bands
              else ((trained or {}).get("crop_frames") or params.frames, params.n_mels))
     if want is not None and shape is not None and tuple(want) != shape:
@@ -213,7 +220,7 @@ def load_champion(family: str | None = None, *, con: duckdb.DuckDBPyConnection |
     from musim.models.siamese import load_model
 
     model = load_model(registry.fetch_model_file(store, entry))
-    kind, params = _input_of(entry.family, manifest, model, entry.params)
+    kind, params = _input_of(entry.family, manifest, model, entry.params, version=entry.version)
     return Champion(entry, model, kind, params, manifest, note)
 
 

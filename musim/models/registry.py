@@ -62,7 +62,7 @@ from musim.models.constants import (
 )
 from musim.models.evaluate import EvaluationReport
 from musim.models.fairness import FairQueries, unseen_queries
-from musim.storage import DamagedObject, ObjectStore
+from musim.storage import DamagedObject, ObjectNotFound, ObjectStore
 
 __all__ = [
     "ModelEntry",
@@ -365,8 +365,15 @@ def fetch_model_file(store: ObjectStore, entry: ModelEntry, folder: str | os.Pat
     if path.exists() and zipfile.is_zipfile(path) and _read_text(stamp) == registered:
         return path
     stamp.unlink(missing_ok=True)
-    store.download(entry.key(MODEL_FILE), path)  # none yet, a copy that is not a .keras archive or of another
-    if not _whole_archive(path):                 # registration: fetch again
+    try:  # none yet, a copy that is not a .keras archive or of another registration: fetch again
+        store.download(entry.key(MODEL_FILE), path)
+    except ObjectNotFound:  # removed from the object store (by hand, a lifecycle rule, another store configured)
+        raise NotFoundError(f"the model file of {entry.version} ({entry.key(MODEL_FILE)} in {store.root_url}) is "
+                            f"missing: restore it from a backup of the object store, or train a new version "
+                            f"(`musim models train --family {entry.family}`)"
+                            + (" and serve it (`musim models publish VERSION`)" if entry.status == "champion"
+                               else "")) from None
+    if not _whole_archive(path):
         path.unlink(missing_ok=True)
         raise DamagedObject(f"the model file of {entry.version} ({entry.key(MODEL_FILE)} in {store.root_url}) is "
                             f"damaged (not a whole .keras archive): train a new version (`musim models train "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -101,7 +103,11 @@ def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
         read_labels(semicolons)
     latin = tmp_path / "latin1.csv"
     latin.write_bytes("path,artist\na.ogg,Bj\xf6rk\n".encode("latin-1"))
-    with pytest.raises(ParameterError, match=r"latin1.csv: not UTF-8 text .*save the labels as a UTF-8 CSV"):
+    with pytest.raises(ParameterError, match=r"latin1.csv, line 2: not UTF-8 text \(byte 0xf6 at column 9: .*save "
+                                             "the labels as a UTF-8 CSV"):
+        read_labels(latin)
+    latin.write_bytes(b"\xef\xbb\xbfpath,artist\na.ogg,A\nb.ogg,Bj\xf6rk\n")  # a byte-order mark before: same count
+    with pytest.raises(ParameterError, match=r"latin1.csv, line 3: not UTF-8 text \(byte 0xf6 at column 9: "):
         read_labels(latin)
     huge = tmp_path / "huge.csv"
     huge.write_text('path,artist\na.ogg,A\nb.ogg,"' + "x" * 200_000 + '"\n')  # over csv's field limit
@@ -111,6 +117,19 @@ def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
     unclosed.write_text('path,artist\na.ogg,A\n"b.ogg,B\nc.ogg,A\n')
     with pytest.raises(ParameterError, match=r"unclosed.csv, line 3: a double quote opened here is never closed"):
         read_labels(unclosed)
+
+
+@pytest.mark.parametrize("content", [b"path,artist\na.ogg,A\nb\x00.ogg,B\n", "path,artist\na.ogg,A\n".encode("utf-16-le")])
+def test_a_labels_file_holding_a_nul_byte_is_named_by_its_line(tmp_path, content):
+    """A NUL in a path was "musim: error: ValueError: embedded null byte" (pathlib, resolving it) with exit 1; a
+    UTF-16 file without its byte-order mark (every other byte a NUL) the same."""
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(content)
+    line = 3 if content.startswith(b"path") else 1
+    with pytest.raises(ParameterError) as err:
+        read_labels(nul)
+    assert str(err.value) == (f"{nul}, line {line}: a NUL byte (a binary or UTF-16 file?); save the labels as a "
+                              "UTF-8 CSV with columns path, artist[, group]")
 
 
 def test_a_missing_version_fails_before_any_file_is_decoded(tmp_path, monkeypatch):
@@ -543,3 +562,16 @@ def test_group_coverage_counts_the_queries_auc_group_is_defined_for():
     cover = group_coverage(["A", "A", "B", "B", "C"], ["x", "x", "x", "y", "y"])
     assert cover["queries"] == int(np.isfinite(per["auc_group"]).sum()) == 2
     assert group_note(group_coverage(ARTISTS, ["g"] * 4), "album") is None  # every track a query: nothing to say
+
+
+def test_a_baseline_given_twice_is_one_report(tmp_path, capsys):
+    """`models evaluate --labels CSV --baselines random,random` decoded every file, then failed with "one artist (and
+    group) per track is needed": the values of a baseline named twice were gathered twice per track."""
+    from musim.cli import main
+
+    (tmp_path / "labels.csv").write_text("\n".join(labelled_clips(tmp_path, duration=4.0)) + "\n")
+    code = main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only", "--baselines",
+                 "random,mfcc,random", "--n-boot", "100", "--no-progress", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert [r["name"] for r in json.loads(out)["reports"]] == ["baseline: random", "baseline: mfcc"]

@@ -352,3 +352,20 @@ def test_too_few_artists_judged_by_identity_says_how_many_more_are_needed(con, t
     # held-out artists (not by identity): a larger test share does help there
     clear = _register(con, store, tmp_path, _report(_truth(), 0.01))
     assert "raise test_share" in promotion.promote(con, clear.version, min_test_artists=41).reason
+
+
+def test_models_show_says_each_decision_once_in_the_cards_words(con, tmp_path, capsys):
+    """`musim models show` printed "not promoted vs random: not promoted: too little evidence: …" (the reason's own
+    prefix after the outcome) and no metric; it now reads as the card's Promotion section does."""
+    from musim.cli import main
+
+    e = _register(con, open_store(), tmp_path, _report(_truth(), 0.01))
+    promotion.promote(con, e.version, min_test_artists=41)
+    promotion.promote(con, e.version, min_test_artists=41, force=True)
+    con.close()
+    assert main(["models", "show", e.version]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("promotion ")]
+    why = ("too little evidence: 40 test artists and 40 queries (at least 41 and 10: add artists with audio, raise "
+           "test_share, or lower MUSIM_PROMOTION_MIN_TEST_ARTISTS / MUSIM_PROMOTION_MIN_QUERIES)")
+    assert [line.split(": ", 1)[1] for line in lines] == [f"PROMOTED (FORCED) vs random on ndcg@10: {why}",
+                                                          f"not promoted vs random on ndcg@10: {why}"]

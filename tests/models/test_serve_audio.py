@@ -282,6 +282,92 @@ def test_a_damaged_embedding_manifest_says_to_publish_the_version_again(home, tm
     assert err.endswith("): publish cnn_classifier-1 again (`musim models publish cnn_classifier-1`)\n")
 
 
+def _served_manifest_key(version: str) -> str:
+    from musim import serving
+    from musim.models.manifests import served_manifest_key
+
+    snap = serving.open_snapshot()
+    try:
+        key = served_manifest_key(snap, version)
+    finally:
+        snap.close()
+    assert key is not None
+    return key
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    (lambda d: [d], "a serving manifest is a JSON object, this one is a JSON list"),
+    (lambda d: d | {"track_view": None}, "track_view is null, not a view reference (name:version)"),
+    (lambda d: d | {"ann": "voyager"}, 'ann is "voyager", not null or an object'),
+    (lambda d: d | {"input_params": d["input_params"] | {"n_mels": "64"}},
+     "input_params: n_mels must be a positive integer, got '64'"),
+])
+def test_a_serving_manifest_edited_by_hand_is_named_with_what_is_wrong(home, tmp_path, capsys, edit, problem):
+    """A manifest edited by hand was "musim: error: AttributeError: 'list' object has no attribute 'get'", "ValueError:
+    invalid literal for int() with base 10: ''" (track_view null) or a bare "n_mels must be a positive integer" that
+    named neither the object nor what to do."""
+    import json
+
+    from musim.storage import open_store
+
+    _, path = _preview_file(home, tmp_path, 5)
+    key, store = _served_manifest_key("autoencoder-1"), open_store()
+    good = store.get_bytes(key)
+    store.put_bytes(key, json.dumps(edit(json.loads(good))).encode())
+    try:
+        code, _, err = _run(capsys, "similar-audio", str(path), "--model", "autoencoder-1", "--no-progress")
+    finally:
+        store.put_bytes(key, good)
+    assert code == 2 and err == (f"musim: error: object {key} in {store.root_url} is damaged: {problem}: publish "
+                                 "autoencoder-1 again (`musim models publish autoencoder-1`)\n")
+
+
+def test_a_manifest_whose_mel_bands_are_not_the_models_is_refused_before_the_model_runs(home, tmp_path, capsys):
+    """A manifest giving 32 mel bands to a model built on 64 was Keras's "ValueError: Input 0 with name 'log_mel' of
+    layer 'encoder' is incompatible with the layer: expected shape=(None, 256, 64), found shape=(1, 256, 32)"."""
+    import json
+
+    from musim.storage import open_store
+
+    _, path = _preview_file(home, tmp_path, 5)
+    key, store = _served_manifest_key("autoencoder-1"), open_store()
+    good = store.get_bytes(key)
+    doc = json.loads(good)
+    bands = doc["input_params"]["n_mels"]
+    for field in ("input_params", "mel_params"):
+        doc[field] = doc[field] | {"n_mels": bands // 2}
+    store.put_bytes(key, json.dumps(doc).encode())
+    try:
+        code, _, err = _run(capsys, "similar-audio", str(path), "--model", "autoencoder-1", "--no-progress")
+    finally:
+        store.put_bytes(key, good)
+    assert code == 2 and err == (f"musim: error: the serving manifest of autoencoder-1 gives log-mels of {bands // 2} "
+                                 f"mel bands, its model takes {bands}: publish it again (`musim models publish "
+                                 "autoencoder-1`)\n")
+
+
+def test_a_champion_model_file_removed_from_the_store_says_what_to_do(home, tmp_path, capsys):
+    """A model.keras deleted from the object store was "musim: error: no object 'models/…/model.keras' in file://…":
+    neither which version nor what to do."""
+    from musim.models.registry import object_prefix
+    from musim.storage import open_store
+
+    _, path = _preview_file(home, tmp_path, 5)
+    cached = home["home"] / "cache" / "models" / "autoencoder-1" / "model.keras"
+    store, key = open_store(), object_prefix("autoencoder", "autoencoder-1") + "model.keras"
+    good = store.get_bytes(key)
+    store.delete(key)
+    cached.unlink(missing_ok=True)
+    try:
+        code, _, err = _run(capsys, "similar-audio", str(path), "--family", "autoencoder", "--no-progress")
+    finally:
+        store.put_bytes(key, good)
+    assert code == 2 and err == (f"musim: error: the model file of autoencoder-1 ({key} in {store.root_url}) is "
+                                 "missing: restore it from a backup of the object store, or train a new version "
+                                 "(`musim models train --family autoencoder`) and serve it (`musim models publish "
+                                 "VERSION`)\n")
+
+
 def test_a_damaged_model_file_is_named_and_a_damaged_local_copy_fetched_again(home, tmp_path, capsys):
     """A model.keras cut short was "ValueError: File not found: filepath=.../model.keras. Please ensure the file
     is an accessible `.keras` zip file." (it is found: it is not a zip), and stayed in the local cache."""

@@ -4,6 +4,7 @@ the served neighbour tables alike (the head on the encodings, :func:`pair_simila
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,24 @@ def parse_params(params: Mapping[str, Any]) -> HyperParams:
     own = ("init_encoder", "init_encoder_path")
     check_known("hyperparameter", [k for k in params if k != "init_encoder_path"],  # the path is resolved, not given
                 [f.name for f in fields(HyperParams)] + ["init_encoder"])
+    check_init_encoder(params.get("init_encoder"))
     return HyperParams.from_json({k: v for k, v in params.items() if k not in own})
+
+
+#: What ``init_encoder`` names: the contrastive champion (``contrastive``) or a contrastive version (``contrastive-3``).
+_INIT_ENCODER = re.compile(r"^contrastive(-[1-9][0-9]*)?$")
+
+
+def check_init_encoder(start: Any) -> None:
+    """Refuse an ``init_encoder`` that names no contrastive encoder, before anything is loaded (it was found out in the
+    train task, after the inputs were prepared: another family's model, a number, a typo). Null means none."""
+    from musim.errors import ParameterError
+
+    if start is None or start == "" or (isinstance(start, str) and _INIT_ENCODER.fullmatch(start)):
+        return
+    raise ParameterError(f"hyperparameter init_encoder: {start!r} is no contrastive encoder; give \"contrastive\" (its "
+                         "champion), a contrastive version such as \"contrastive-3\" (`musim models list --family "
+                         "contrastive`), or null for random weights")
 
 
 def embed(model: keras.Model, inputs: FamilyInputs, rows: np.ndarray, params: HyperParams | None = None) -> np.ndarray:

@@ -173,6 +173,17 @@ def test_an_unknown_hyperparameter_names_init_encoder_among_those_it_takes():
     assert parse_params({"init_encoder": "contrastive", "init_encoder_path": "/m.keras", "epochs": 2}).epochs == 2
 
 
+@pytest.mark.parametrize("start", [5, "autoencoder", "autoencoder-1", "siamese", "contrastive-0", "contrastive 3"])
+def test_an_init_encoder_that_names_no_contrastive_encoder_is_refused_before_anything_loads(start, capsys):
+    """`--hparams '{"init_encoder": 5}'` (or another family's model, a typo) passed the parameter check and failed in
+    training, after the inputs were loaded (in the DAGs, in the train task after prepare had written its manifest)."""
+    code = main(["models", "train", "--family", "siamese", "--hparams", json.dumps({"init_encoder": start})])
+    err = capsys.readouterr().err
+    assert code == 2 and err == (f"musim: error: hyperparameter init_encoder: {start!r} is no contrastive encoder; give "
+                                 '"contrastive" (its champion), a contrastive version such as "contrastive-3" (`musim '
+                                 "models list --family contrastive`), or null for random weights\n")
+
+
 def test_models_train_names_the_failed_expectations_of_the_training_set_gate(toy, capsys):
     """`musim models train`'s failed training-set gate said only `the training-set quality gate failed (run q…)`:
     its first line now names the dataset and each failed expectation with its counts, as `similarity build`'s and the
