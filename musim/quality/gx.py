@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import logging
@@ -43,9 +44,12 @@ class DeferredModule(types.ModuleType):
     makes threads that read at once import it once (the standard library's ``LazyLoader`` executes the module
     in place, which is not thread-safe before Python 3.12, and GX is imported in a preload thread)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, spec: importlib.machinery.ModuleSpec | None = None):
         super().__init__(name)
         self.__dict__["_deferred_real"] = None
+        # the real module's spec: ``importlib.util.find_spec(name)``, which reads ``sys.modules[name].__spec__``
+        # (the usual "is it installed?"), raised ValueError for a stand-in without one
+        self.__spec__ = spec
 
     def _deferred_load(self) -> types.ModuleType:
         real = self.__dict__["_deferred_real"]
@@ -67,9 +71,10 @@ def defer(names: tuple[str, ...] = DEFERRED_BY_GX) -> list[str]:
     returns those deferred."""
     deferred = []
     for name in names:
-        if name in sys.modules or importlib.util.find_spec(name) is None:
+        spec = None if name in sys.modules else importlib.util.find_spec(name)
+        if spec is None:
             continue
-        sys.modules.setdefault(name, DeferredModule(name))
+        sys.modules.setdefault(name, DeferredModule(name, spec))
         deferred.append(name)
     return deferred
 

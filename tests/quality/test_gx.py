@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -51,6 +52,17 @@ def test_a_deferred_module_is_imported_once_on_the_first_read_even_from_many_thr
     real = sys.modules[name]
     assert not isinstance(real, DeferredModule) and real.VALUE == 42
     assert stand_in.VALUE == 42 and "VALUE" in dir(stand_in)  # holders of the stand-in read the real module
+
+
+def test_find_spec_of_a_deferred_module_answers_without_importing_it(slow_module):
+    """``importlib.util.find_spec(name)`` (the usual "is it installed?") raised ValueError ("__spec__ is None") for
+    every module GX's import had deferred (altair, scipy.stats, jsonschema)."""
+    name, count = slow_module
+    assert defer((name,)) == [name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.name == name and spec.origin.endswith("musim_slow_module.py")
+    assert isinstance(sys.modules[name], DeferredModule) and not count.exists()  # still not imported
+    assert importlib.import_module(name).VALUE == 42
 
 
 def test_defer_leaves_imported_and_missing_modules_alone(slow_module):
