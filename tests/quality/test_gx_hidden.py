@@ -83,19 +83,34 @@ def test_a_library_imported_before_gx_is_left_as_it_is():
 
 def test_another_thread_imports_a_hidden_library_while_gx_is_being_imported():
     """GX is preloaded in a thread beside a build, which may import boto3 (an S3 object store): hiding it from the
-    whole process (``sys.modules["boto3"] = None``) would fail the build's import. The preload thread is held just
-    before GX's AWS module while the main thread imports boto3; GX then sees it (imported already) and still works."""
+    whole process (``sys.modules["boto3"] = None``) would fail the build's import. The preload thread is held as it
+    executes GX's AWS module while the main thread imports boto3; GX then sees it (imported already) and works."""
     code = """
-        import importlib.abc, sys, threading
+        import importlib.abc, importlib.machinery, sys, threading
         from musim.quality.gx import import_gx
         reached, done = threading.Event(), threading.Event()
 
+        # holds the GX thread as it executes GX's AWS module: finders run under the global import lock, which the
+        # main thread's import needs, so the wait is in the loader, under that module's own lock only
         class Hold(importlib.abc.MetaPathFinder):
+
             def find_spec(self, name, path=None, target=None):
-                if name == "great_expectations.compatibility.aws" and threading.current_thread().name == "gx":
-                    reached.set()
-                    done.wait(120)
-                return None
+                if name != "great_expectations.compatibility.aws" or threading.current_thread().name != "gx":
+                    return None
+                spec = importlib.machinery.PathFinder.find_spec(name, path)
+                real = spec.loader
+
+                class Held(importlib.abc.Loader):
+                    def create_module(self, spec):
+                        return real.create_module(spec)
+
+                    def exec_module(self, module):
+                        reached.set()
+                        assert done.wait(120)
+                        real.exec_module(module)
+
+                spec.loader = Held()
+                return spec
 
         sys.meta_path.insert(0, Hold())
         thread = threading.Thread(target=import_gx, name="gx")
