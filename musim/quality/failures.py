@@ -36,7 +36,7 @@ class Failure:
         if limits:
             bits.append(" ".join(f"{k}={v}" for k, v in limits.items()))
         if self.exception:
-            bits.append(f"error: {self.exception}")
+            bits.append(f"error: {self._error() or 'could not be evaluated'}")
         elif self.examples or (self.facts and self.observed):  # a whole-table fact: its value
             seen = self.count() or f"observed {self._short(self.observed)}"
             bits.append(seen + (f"; examples: {self._short(self.examples)}" if self.examples else ""))
@@ -88,9 +88,14 @@ class Failure:
     def summary(self) -> str:
         """``part: what (how much)``: the failure in a few words, for one-line messages."""
         what = self.description or f"{self.expectation}({', '.join(self.columns)})"
-        error = self.exception.strip().splitlines()[0][:160] if self.exception and self.exception.strip() else None
-        how = self.count() or (f"error: {error}" if error else "could not be evaluated" if self.exception else None)
+        error = self._error()
+        how = self.count() or (f"error: {error[:160]}" if error else "could not be evaluated" if self.exception else None)
         return f"{self.part}: {what}" + (f" ({how})" if how else "")
+
+    def _error(self) -> str | None:
+        """The exception's first line (DuckDB's messages go on with candidates and a caret under the statement: the
+        whole of it is recorded, and logged for ``musim -v``)."""
+        return next((line.strip() for line in (self.exception or "").splitlines() if line.strip()), None)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Failure:

@@ -7,12 +7,15 @@ import time. Results of several batches of one part are merged into one outcome 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import logging
 import math
 import os
 import sys
+import threading
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +25,15 @@ log = logging.getLogger(__name__)
 
 DOCS_SITE = "musim"
 #: Modules GX imports with itself but uses only inside functions musim's suites never call (its KL-divergence
-#: expectation's ``scipy.stats`` and altair charts): 0.5-0.9 s of CPU of its 3.4-3.8 s, measured under load.
-DEFERRED_BY_GX = ("scipy.stats", "altair")
+#: expectation's ``scipy.stats``, altair charts, its JSON-schema metric's ``jsonschema``): 0.5-0.9 s of CPU of its
+#: 3.4-3.8 s, measured under load (jsonschema: ~0.07 s more).
+DEFERRED_BY_GX = ("scipy.stats", "altair", "jsonschema")
+#: Libraries GX's base install does not require and binds stand-ins for when they are absent
+#: (``great_expectations/compatibility/``), used only for what musim never asks of it: SQL databases (sqlalchemy,
+#: psycopg2), S3 and Athena (boto3, botocore, pyathena); musim validates pandas frames in an ephemeral context.
+#: Where the process has not imported them, GX's import does not see them: ~0.5 s of its ~2.3 s of CPU (fresh
+#: processes, interleaved, under load).
+HIDDEN_FROM_GX = ("sqlalchemy", "psycopg2", "boto3", "botocore", "pyathena")
 #: What GX keeps per failed expectation of one batch (enough to show examples, bounded in size).
 _PARTIAL = 20
 
@@ -34,9 +44,12 @@ class DeferredModule(types.ModuleType):
     makes threads that read at once import it once (the standard library's ``LazyLoader`` executes the module
     in place, which is not thread-safe before Python 3.12, and GX is imported in a preload thread)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, spec: importlib.machinery.ModuleSpec | None = None):
         super().__init__(name)
         self.__dict__["_deferred_real"] = None
+        # the real module's spec: ``importlib.util.find_spec(name)``, which reads ``sys.modules[name].__spec__``
+        # (the usual "is it installed?"), raised ValueError for a stand-in without one
+        self.__spec__ = spec
 
     def _deferred_load(self) -> types.ModuleType:
         real = self.__dict__["_deferred_real"]
@@ -58,18 +71,42 @@ def defer(names: tuple[str, ...] = DEFERRED_BY_GX) -> list[str]:
     returns those deferred."""
     deferred = []
     for name in names:
-        if name in sys.modules or importlib.util.find_spec(name) is None:
+        spec = None if name in sys.modules else importlib.util.find_spec(name)
+        if spec is None:
             continue
-        sys.modules.setdefault(name, DeferredModule(name))
+        sys.modules.setdefault(name, DeferredModule(name, spec))
         deferred.append(name)
     return deferred
 
 
+class HiddenFromThread(importlib.abc.MetaPathFinder):
+    """First on ``sys.meta_path`` while one thread imports a module: that thread's imports of ``names`` fail as if
+    they were not installed. A module imported already is left as it is (finders are asked only for modules not
+    in ``sys.modules``), and other threads import them as usual: a preload imports GX beside a build that may
+    import boto3 (``sys.modules[name] = None`` would fail that build's import)."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self.names = frozenset(names)
+        self.thread = threading.get_ident()
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname in self.names and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (hidden from this import)", name=fullname)
+        return None
+
+
 def import_gx() -> types.ModuleType:
-    """``great_expectations``, imported (once per process) without what its import loads and musim never uses."""
-    if "great_expectations" not in sys.modules:
-        defer()
-    return importlib.import_module("great_expectations")
+    """``great_expectations``, imported (once per process) without what its import loads and musim never uses:
+    the modules of :data:`DEFERRED_BY_GX` deferred, those of :data:`HIDDEN_FROM_GX` hidden from it."""
+    if "great_expectations" in sys.modules:
+        return importlib.import_module("great_expectations")
+    defer()
+    hidden = HiddenFromThread(HIDDEN_FROM_GX)
+    sys.meta_path.insert(0, hidden)
+    try:
+        return importlib.import_module("great_expectations")
+    finally:
+        sys.meta_path.remove(hidden)
 
 
 def new_context(docs_dir: Path | None):

@@ -45,7 +45,7 @@ import pyarrow as pa
 
 from musim import sql, warehouse
 from musim.config import QualityThresholds
-from musim.errors import NotFoundError
+from musim.errors import MusimError, NotFoundError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,6 +98,26 @@ class CheckContext:
 
 #: User keys per dump format: sha1 hex in the 360K dump, ``user_000001`` in the 1K dump.
 USER_KEY_REGEX = {"360k": r"^[0-9a-f]{40}$", "1k": r"^user_[0-9]{6}$"}
+
+
+class SuiteSQLError(MusimError):
+    """A suite's SQL file failed in DuckDB (e.g. a table that lacks a column the suite reads)."""
+
+
+@contextlib.contextmanager
+def sql_file(name: str) -> Iterator[None]:
+    """DuckDB's errors in the SQL of ``sql/name`` as one line naming the file: DuckDB's own message spans several
+    (its candidates, the statement's line with a caret), and named no file (the whole of it: ``musim -v``)."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise sql_error(name, exc) from exc
+
+
+def sql_error(name: str, exc: duckdb.Error) -> SuiteSQLError:
+    """``exc``, raised by the SQL of ``sql/name``, as one line naming the file (see :func:`sql_file`)."""
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return SuiteSQLError(f"sql/{name}: {first}")
 
 
 Expectations = Callable[[CheckContext], list[Any]]
@@ -211,7 +231,7 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
         return warehouse.in_order(ctx.con) if in_order else contextlib.nullcontext()
 
     def fetch(ctx: CheckContext) -> pd.DataFrame:
-        with ordered(ctx):
+        with ordered(ctx), sql_file(query):
             return _fetch_df(ctx.con, query, bound(ctx))
 
     def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
@@ -236,7 +256,7 @@ def sql_invariants(name: str, *, query: str, expectations: Expectations, example
         if examples is None or not failed:
             return {}
         out: dict[str, list[str]] = {}
-        with ordered(ctx):
+        with ordered(ctx), sql_file(examples):
             df = _fetch_df(ctx.con, examples, bound(ctx, limit=ctx.thresholds.examples))
         for check, example in zip(df["check_name"], df["example"], strict=True):
             if check in failed:
@@ -283,6 +303,13 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
     extra_params = params
 
     def frames(ctx: CheckContext, coverage: Coverage) -> Iterator[pd.DataFrame]:
+        running = [base]  # the sql/ file whose statement runs: named by an error
+        try:
+            yield from _frames(ctx, coverage, running)
+        except duckdb.Error as exc:
+            raise sql_error(running[-1], exc) from exc
+
+    def _frames(ctx: CheckContext, coverage: Coverage, running: list[str]) -> Iterator[pd.DataFrame]:
         t = ctx.thresholds
         params = ctx.params(**(extra_params(ctx) if extra_params is not None else {}))
         base_stmt = sql.single(base)
@@ -312,6 +339,7 @@ def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, b
             # sql-in-python: copies the rows of the statement of the sql/ file `base`
             ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE q_base AS {base_stmt}", base_params)
             coverage.how = f"all {total:,} rows"
+        running.append(rows)
         try:
             rows_stmt = sql.single(rows)
             used = {k: params[k] for k in sql.params_of(rows_stmt)}

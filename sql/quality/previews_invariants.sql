@@ -8,7 +8,8 @@ SELECT
     (SELECT count(*) - count(DISTINCT track_id) FROM track) AS duplicate_track_ids,
     (SELECT count(*) FROM preview
      WHERE status = 'downloaded'
-       AND (object_key IS NULL OR sha256 IS NULL OR coalesce(bytes, 0) <= 0 OR coalesce(duration_s, 0) <= 0
+       AND (object_key IS NULL OR sha256 IS NULL OR coalesce(bytes, 0) <= 0
+            OR NOT coalesce(isfinite(duration_s) AND duration_s > 0, false)  -- NULL, NaN, infinite or <= 0
             OR sample_rate IS NULL OR format IS NULL)) AS incomplete_downloads,
     (SELECT count(*) FROM preview WHERE attempts < 0) AS negative_attempts,
     (SELECT count(*) FROM track t
@@ -24,7 +25,8 @@ SELECT
     (SELECT count(*) FROM track
      WHERE NOT regexp_full_match(sha256, '[0-9a-f]{64}')
         OR object_key <> 'audio/previews/' || sha256 || '.' || format) AS bad_object_keys,
-    (SELECT count(*) FROM track WHERE NOT (duration_s > 0 AND sample_rate BETWEEN 8000 AND 192000)) AS implausible_audio,
+    (SELECT count(*) FROM track
+     WHERE NOT (isfinite(duration_s) AND duration_s > 0 AND sample_rate BETWEEN 8000 AND 192000)) AS implausible_audio,
     (SELECT count(*) FROM track
      WHERE NOT (excerpt_offset_s >= 0 AND excerpt_duration_s > 0
                 AND excerpt_offset_s + excerpt_duration_s <= duration_s + 0.05)) AS excerpt_outside_audio;

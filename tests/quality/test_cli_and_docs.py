@@ -370,3 +370,21 @@ def test_data_docs_templates_are_compiled_once_and_then_loaded(good, monkeypatch
         page = store.get_bytes(f"quality/docs/{run.run_id}/index.html")
         assert b"similarity.invariants" in page and b"similarity.pair_rows" in page
     assert list((tmp_path).glob("_jinja2-cache-*/__jinja2_*.cache"))
+
+
+@pytest.mark.parametrize("table, column, sql_file", [
+    ("artist", "is_placeholder", "sql/quality/artists_base.sql"),  # the rows part alone reads it
+    ("artist_name_variant", "lines", "sql/quality/artist_variants_"),  # both parts read it: the first to fail
+])
+def test_a_suite_whose_sql_fails_says_so_in_one_line_naming_the_file(good, capsys, table, column, sql_file):
+    """A suite's SQL failed in DuckDB (a table without a column it reads): the report's FAILED line went on over five
+    lines (DuckDB's candidates, the statement's line and a caret) and named no SQL file, nor did the error line."""
+    with warehouse.writer() as con:
+        con.execute(f"ALTER TABLE {table} RENAME COLUMN {column} TO {column}_gone")
+    code, out, err = cli(capsys, "quality", "check", "--dataset", "artists", "--no-docs")
+    assert code == 2
+    failed = [line for line in out.splitlines() if "FAILED (suite)" in line]
+    assert len(failed) == 1 and sql_file in failed[0] and f'"{column}"' in failed[0], out
+    assert "LINE" not in out and "^" not in out and "Candidate" not in out, out
+    errors = err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("musim: error:") and sql_file in errors[0], err

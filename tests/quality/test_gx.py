@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -53,6 +54,17 @@ def test_a_deferred_module_is_imported_once_on_the_first_read_even_from_many_thr
     assert stand_in.VALUE == 42 and "VALUE" in dir(stand_in)  # holders of the stand-in read the real module
 
 
+def test_find_spec_of_a_deferred_module_answers_without_importing_it(slow_module):
+    """``importlib.util.find_spec(name)`` (the usual "is it installed?") raised ValueError ("__spec__ is None") for
+    every module GX's import had deferred (altair, scipy.stats, jsonschema)."""
+    name, count = slow_module
+    assert defer((name,)) == [name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.name == name and spec.origin.endswith("musim_slow_module.py")
+    assert isinstance(sys.modules[name], DeferredModule) and not count.exists()  # still not imported
+    assert importlib.import_module(name).VALUE == 42
+
+
 def test_defer_leaves_imported_and_missing_modules_alone(slow_module):
     name, _ = slow_module
     importlib.import_module(name)
@@ -61,21 +73,31 @@ def test_defer_leaves_imported_and_missing_modules_alone(slow_module):
     assert "musim_no_such_module" not in sys.modules
 
 
-def test_gx_imports_without_scipy_stats_and_altair_and_its_uses_of_them_still_work():
-    """In a fresh process, as the CLI imports it: the KL-divergence expectation's module holds stand-ins, and
-    reading them imports the real modules (the same function, the same value)."""
+def test_gx_imports_without_scipy_stats_altair_and_jsonschema_and_its_uses_of_them_still_work():
+    """In a fresh process, as the CLI imports it: the KL-divergence expectation's and the JSON-schema metric's
+    modules hold stand-ins, and reading them imports the real modules (the same function, the same value)."""
     code = textwrap.dedent("""
         import sys
         from musim.quality.gx import DeferredModule, import_gx
         import_gx()
         assert isinstance(sys.modules["scipy.stats"], DeferredModule), type(sys.modules["scipy.stats"])
         assert isinstance(sys.modules["altair"], DeferredModule)
+        assert isinstance(sys.modules["jsonschema"], DeferredModule)
+        from great_expectations.expectations.metrics.column_map_metrics import column_values_match_json_schema as js
+        js.jsonschema.validate({"a": 1}, {"type": "object"})
+        try:
+            js.jsonschema.validate([1], {"type": "object"})
+            raise AssertionError("a list is no object")
+        except js.jsonschema.ValidationError:
+            pass
+        import jsonschema
+        assert not isinstance(jsonschema, DeferredModule) and js.jsonschema.ValidationError is jsonschema.ValidationError
         from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
         value = kl.stats.entropy([0.5, 0.5], [0.9, 0.1])
         import scipy.stats
         assert not isinstance(scipy.stats, DeferredModule)
         assert value == scipy.stats.entropy([0.5, 0.5], [0.9, 0.1]) > 0
-        assert kl.alt.Chart is sys.modules["altair"].Chart
+        assert kl.alt.Chart is sys.modules["altair"].Chart  # (altair imports jsonschema: read first, above)
         print("ok")
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
