@@ -463,8 +463,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
     result = sandbox.query_file(serving.current_path(), args.query, max_rows=args.limit, timeout_s=args.timeout)
     if args.json:
         names = unique_names(result.columns)
-        print_json({"columns": names, "rows": [dict(zip(names, exact_floats(list(r)), strict=True))
-                                               for r in result.rows],
+        # the rows streamed: the JSON text of a million rows is never held whole (print_json)
+        print_json({"columns": names, "rows": (dict(zip(names, exact_floats(list(r)), strict=True))
+                                               for r in result.rows),
                     "truncated": result.truncated, "limit": args.limit or None})
     else:
         print_table(result.rows, result.columns)
