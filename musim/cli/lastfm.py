@@ -291,6 +291,10 @@ def _snapshot_serves_dump(dump_id: str) -> bool:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    other = "--list" if args.list else "--release" if args.release else "--rollback" if args.rollback is not None else None
+    if args.force and other:  # it was ignored without a word: a user who gave it expected it to do something
+        raise ParameterError(f"--force publishes despite a failed quality check; {other} publishes nothing and "
+                             f"checks no quality: leave --force out (or {other} out, to publish)")
     if args.list:
         return _list_snapshots(args)
     if args.rollback is not None or args.release:
