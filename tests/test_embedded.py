@@ -130,7 +130,7 @@ def test_the_app_alone_checks_its_port_and_host_before_printing_an_address(tmp_p
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize("name", ["a?b", "a#b", "a%41b", "a b@c:d", "a%3Fb?x=1"])
+@pytest.mark.parametrize("name", ["a?b", "a#b", "a%41b", "a b@c:d", "a%3Fb?x=1", "Ärger €"])
 def test_airflow_database_lands_in_the_home_whatever_its_name(name, tmp_path):
     """`sqlite:///{path}` unquoted: a MUSIM_HOME with `?` put Airflow's database at the part before it, `%41` at
     `A`; the URL now reads back (SQLAlchemy's parser) as the path, and a database opened by it is made there."""
