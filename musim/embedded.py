@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from musim.errors import ConfigError, MusimError
 
@@ -33,11 +34,23 @@ class AirflowRunError(MusimError):
     multiline = True
 
 
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the SQLite database at absolute ``path``, the path percent-quoted: SQLAlchemy reads
+    ``?`` as the start of the URL's query and decodes ``%XX``, and Airflow expands ``$NAME`` in a setting's value, so a
+    ``MUSIM_HOME`` holding any of them put Airflow's database elsewhere (``/tmp/a?b/airflow.db`` at ``/tmp/a``;
+    ``/tmp/a%41/airflow.db`` at ``/tmp/aA/``)."""
+    return "sqlite:///" + quote(str(path), safe="/")
+
+
 def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False) -> dict[str, str]:
     """The environment of embedded Airflow processes (``os.environ`` plus Airflow's and musim's settings).
 
-    ``port`` sets the API server's port; ``all_admins`` turns the login off (a single-user machine).
+    ``port`` sets the API server's port; ``all_admins`` turns the login off (a single-user machine). The database
+    URL is quoted (:func:`sqlite_url`); a ``home`` holding ``$`` is a :class:`~musim.errors.ConfigError`.
     """
+    if "$" in str(home):  # Airflow expands $NAME in AIRFLOW_HOME and its log folders: `a$HOME` is `a/root`
+        raise ConfigError(f"MUSIM_HOME {home} holds '$', which Airflow reads as a variable in the paths of its home "
+                          "and logs (they would land elsewhere): choose a MUSIM_HOME without '$'")
     airflow_home = home / "airflow"
     airflow_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -49,7 +62,7 @@ def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlite_url(airflow_home / "airflow.db"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     })
     # airflow.cfg, written once, pins the logs under the home it was made in: follow a copied or moved home

@@ -8,14 +8,29 @@ import math
 import sys
 from typing import Any
 
-__all__ = ["exact_floats", "json_safe", "plain", "unique_names"]
+__all__ = ["exact_floats", "json_key", "json_safe", "plain", "unique_names"]
+
+
+def json_key(key: Any) -> Any:
+    """A dict key as JSON can hold it (``json.dumps`` refuses a NaN or infinite float key under ``allow_nan=False``,
+    and any key besides text, numbers, booleans and None: a DuckDB MAP's DATE, DECIMAL, UUID or BLOB keys): a numpy
+    scalar as its Python number, a NaN or infinite float as ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (a key
+    cannot be null: distinct keys must stay distinct), anything else as its ``str``, as ``default=str`` writes such a
+    value. Text, finite numbers, booleans and None are left for ``json.dumps`` (``1.5`` → ``"1.5"``, ``True`` →
+    ``"true"``)."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(key, np.generic):
+        key = key.item()
+    if isinstance(key, float) and not math.isfinite(key):
+        return NON_FINITE[repr(key)]
+    return key if key is None or isinstance(key, str | int | float | bool) else str(key)
 
 
 def json_safe(obj: Any) -> Any:
     """``obj`` with NaN and infinite floats as None (strict JSON has neither: ``jq`` and most parsers refuse
-    them), tuples as lists and numpy scalars as Python numbers."""
+    them), tuples as lists, numpy scalars as Python numbers and dict keys as :func:`json_key` makes them."""
     if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
+        return {json_key(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [json_safe(v) for v in obj]
     np = sys.modules.get("numpy")  # a numpy scalar exists only once numpy is imported: no import for it here
@@ -49,9 +64,9 @@ NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 def exact_floats(obj: Any) -> Any:
     """``obj`` with each NaN or infinite float (in lists, tuples and dict values too) as the string ``"NaN"``,
     ``"Infinity"`` or ``"-Infinity"``: where a value must not read as SQL NULL (``musim sql --json``), not
-    :func:`json_safe`'s ``null``."""
+    :func:`json_safe`'s ``null``; dict keys as :func:`json_key` makes them."""
     if isinstance(obj, dict):
-        return {k: exact_floats(v) for k, v in obj.items()}
+        return {json_key(k): exact_floats(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [exact_floats(v) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):

@@ -250,14 +250,28 @@ def pin_path(settings: Settings | None = None) -> Path:
     return (settings or get_settings()).serving_dir / PIN
 
 
+def _not_a_folder(path: Path) -> Path | None:
+    """The nearest folder above ``path`` that exists and is no folder (a file), if one is."""
+    for above in path.parents:
+        if above.exists() or above.is_symlink():
+            return None if above.is_dir() else above
+    return None
+
+
 def read_pin(settings: Settings | None = None) -> Pin | None:
-    """The rollback pin, or None when nothing is pinned (no pin file). Never raises: a pin file that cannot be read,
-    is not the JSON a rollback writes or names no snapshot is a :class:`Pin` with ``problem`` set."""
+    """The rollback pin, or None when nothing is pinned (no pin file). A pin file that cannot be read, is not the
+    JSON a rollback writes or names no snapshot is a :class:`Pin` with ``problem`` set; a serving folder that cannot
+    exist (a file stands in its path: ``MUSIM_HOME`` under a file) is a :class:`~musim.errors.StorageError`."""
     path = pin_path(settings)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except NotADirectoryError:  # no pin to be damaged: the serving folder itself cannot be there
+        blocker = _not_a_folder(path)
+        raise StorageError(f"{blocker or path.parent} is a file, not a folder, so the serving folder "
+                           f"{path.parent} cannot be there: set MUSIM_HOME (or MUSIM_SERVING_DIR) to a folder, or "
+                           "move that file aside") from None
     except (OSError, ValueError) as exc:  # a folder, unreadable, not UTF-8, not JSON
         return Pin(path, problem=_first_line(exc) if isinstance(exc, OSError) else "not the JSON a rollback writes")
     try:

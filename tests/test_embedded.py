@@ -128,3 +128,30 @@ def test_the_app_alone_checks_its_port_and_host_before_printing_an_address(tmp_p
         with pytest.raises(ConfigError, match=rf"^port {port} is in use .* another port, e.g. --port {port + 1}$"):
             standalone.main(["app", "--port", str(port)])
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("name", ["a?b", "a#b", "a%41b", "a b@c:d", "a%3Fb?x=1", "Ärger €"])
+def test_airflow_database_lands_in_the_home_whatever_its_name(name, tmp_path):
+    """`sqlite:///{path}` unquoted: a MUSIM_HOME with `?` put Airflow's database at the part before it, `%41` at
+    `A`; the URL now reads back (SQLAlchemy's parser) as the path, and a database opened by it is made there."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    home = tmp_path / name
+    env = embedded.airflow_env(home)
+    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    wanted = home / "airflow" / "airflow.db"
+    assert make_url(url).database == str(wanted) and not make_url(url).query
+    engine = create_engine(url)
+    with engine.connect() as con:
+        con.execute(text("CREATE TABLE t (x INTEGER)"))
+    engine.dispose()
+    assert wanted.is_file() and sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_a_home_with_a_dollar_is_refused_before_anything_is_made(tmp_path):
+    """Airflow expands `$HOME` in AIRFLOW_HOME: its home and logs went to `<home up to $>/root/airflow`."""
+    home = tmp_path / "a$HOME"
+    with pytest.raises(embedded.ConfigError, match=r"holds '\$'.*choose a MUSIM_HOME without '\$'"):
+        embedded.airflow_env(home)
+    assert list(tmp_path.iterdir()) == []

@@ -366,3 +366,29 @@ def test_a_damaged_snapshot_never_pushes_a_servable_state_out(three_states, musi
     fifth = _publish(5)
     assert [p.exists() for p in three_states] == [False, False, True] and fourth.exists() and fifth.exists()
     assert main(["publish", "--rollback", three_states[2].name]) == 0
+
+
+@pytest.mark.parametrize("argv", [["publish", "--list"], ["publish", "--list", "--json"]])
+def test_a_home_under_a_file_is_named_not_called_a_damaged_pin(argv, tmp_path, monkeypatch, capsys):
+    """`MUSIM_HOME=/tmp/f/sub` with /tmp/f a file: reading pin.json fails with NotADirectoryError, which was reported as
+    a damaged rollback pin to be released (`--release`, which cannot help): the file in the way is named instead."""
+    blocker = tmp_path / "f"
+    blocker.write_text("a file\n")
+    monkeypatch.setenv("MUSIM_HOME", str(blocker / "sub"))
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1, err
+    assert f"{blocker} is a file, not a folder" in err and "MUSIM_HOME" in err
+    assert "damaged" not in err and "--release" not in err
+
+
+@pytest.mark.parametrize("argv", [["--list"], ["--release"], ["--rollback"], ["--list", "--json"]])
+def test_force_is_refused_where_it_means_nothing(argv, three_states, capsys):
+    """`musim publish --list --force` (--release, --rollback) ignored --force without a word (and rolled back): it
+    only lets a publish pass a failed quality check. Refused in one line; nothing changed."""
+    current = serving.current_path()
+    assert main(["publish", *argv, "--force"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and f"{argv[0]} publishes nothing" in err, err
+    assert "leave --force out" in err
+    assert serving.current_path() == current == three_states[-1] and snapshots.read_pin() is None

@@ -20,6 +20,7 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from typing import NoReturn
 
 from musim import redact
@@ -52,13 +53,38 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParse
     return found
 
 
+#: Where :class:`_Parser` notes the ``prog`` of the deepest (sub)command parsed, for an error found after it returned.
+_PROG = "_musim_prog"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse's parser, its usage errors redacted: they quote the argument they refused (`musim ingest
-    https://user:pass@host/plays.tsv`, `lastfm` left out: `invalid choice: '…'`). Subcommands' parsers are of this
-    class too (``add_subparsers`` makes them of their parent's)."""
+    """argparse's parser, its usage errors one line (exit 2), as every other error of musim: what is wrong and
+    ``see `musim COMMAND --help```, without argparse's usage block (``--help`` shows it). Redacted: they quote the
+    argument they refused (`musim ingest https://user:pass@host/plays.tsv`, `lastfm` left out: `invalid choice:
+    '…'`), and with its control characters escaped. Subcommands' parsers are of this class too (``add_subparsers``
+    makes them of their parent's)."""
 
     def error(self, message: str) -> NoReturn:
-        super().error(redact.redact(message))
+        from musim.cli.output import printable
+
+        self.exit(2, f"{self.prog}: error: {printable(redact.redact(message), 0)}; see `{self.prog} --help`\n")
+
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if not hasattr(parsed, _PROG):  # the innermost subcommand's parser returns first; its parents copy it up
+            setattr(parsed, _PROG, self.prog)
+        return parsed, extras
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        """As argparse's, an unrecognised argument reported by the subcommand it was given to (`musim publish:
+        error: unrecognized arguments: --bogus; see `musim publish --help``), not by ``musim``."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        prog = vars(parsed).pop(_PROG, self.prog)
+        if extras:
+            _Parser(prog=prog, add_help=False).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -291,6 +291,10 @@ def _snapshot_serves_dump(dump_id: str) -> bool:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    other = "--list" if args.list else "--release" if args.release else "--rollback" if args.rollback is not None else None
+    if args.force and other:  # it was ignored without a word: a user who gave it expected it to do something
+        raise ParameterError(f"--force publishes despite a failed quality check; {other} publishes nothing and "
+                             f"checks no quality: leave --force out (or {other} out, to publish)")
     if args.list:
         return _list_snapshots(args)
     if args.rollback is not None or args.release:
@@ -463,8 +467,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
     result = sandbox.query_file(serving.current_path(), args.query, max_rows=args.limit, timeout_s=args.timeout)
     if args.json:
         names = unique_names(result.columns)
-        print_json({"columns": names, "rows": [dict(zip(names, exact_floats(list(r)), strict=True))
-                                               for r in result.rows],
+        # the rows streamed: the JSON text of a million rows is never held whole (print_json)
+        print_json({"columns": names, "rows": (dict(zip(names, exact_floats(list(r)), strict=True))
+                                               for r in result.rows),
                     "truncated": result.truncated, "limit": args.limit or None})
     else:
         print_table(result.rows, result.columns)

@@ -11,10 +11,11 @@ escapes, so they are still inert on a terminal).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from wcwidth import wcswidth, wcwidth
@@ -100,12 +101,54 @@ def counted(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+#: Items of a streamed list (:func:`print_json`) encoded, then written, together.
+STREAM_CHUNK = 1000
+_ENCODER = json.JSONEncoder(indent=2, default=str, ensure_ascii=False, allow_nan=False)
+
+
+def _json_text(obj: Any, level: int = 0) -> str:
+    """``obj`` as :func:`print_json` writes it, its lines after the first indented as at nesting ``level``."""
+    return _inert(_indented(_ENCODER.encode(json_safe(obj)), level))
+
+
+def _indented(text: str, level: int) -> str:
+    """JSON ``text`` with its lines after the first indented by ``level`` more: its only raw line breaks are the
+    indent's (a string's own are written ``\\n``)."""
+    return text.replace("\n", "\n" + "  " * level) if level else text
+
+
+def _inert(text: str) -> str:
+    """JSON ``text`` with DEL, C1 and the invisible format characters written as ``\\uXXXX``."""
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
 def print_json(obj: Any) -> None:
     """``obj`` as strict JSON (NaN and infinities as ``null``): strings exact; DEL, C1 and invisible format
-    characters written as ``\\uXXXX``."""
-    text = json.dumps(json_safe(obj), indent=2, default=str, ensure_ascii=False, allow_nan=False)
-    sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, text))
-    sys.stdout.write("\n")
+    characters written as ``\\uXXXX``. A value of a dict ``obj`` that is an iterator (``{"rows": (... for r in
+    rows)}``, its keys text) is written as a list, :data:`STREAM_CHUNK` items at a time as they come: the text of a
+    large answer (``musim sql --json --limit 0``) is never held whole, and reads byte for byte as the list's."""
+    out = sys.stdout
+    if not (isinstance(obj, dict) and any(isinstance(v, Iterator) for v in obj.values())):
+        out.write(_json_text(obj))
+        out.write("\n")
+        return
+    for n, (key, value) in enumerate(obj.items()):
+        out.write(("{" if n == 0 else ",") + "\n  " + _json_text(str(key)) + ": ")
+        if isinstance(value, Iterator):
+            _stream_list(value)
+        else:
+            out.write(_json_text(value, 1))
+    out.write("\n}\n")
+
+
+def _stream_list(items: Iterator[Any]) -> None:
+    """``items`` as a list at nesting level 1 of :func:`print_json`, :data:`STREAM_CHUNK` at a time."""
+    out, first = sys.stdout, True
+    while chunk := list(itertools.islice(items, STREAM_CHUNK)):
+        text = _ENCODER.encode(json_safe(chunk))  # "[\n  item,\n  item\n]": the items, one level too far out
+        out.write(("[" if first else ",") + _inert(_indented(text[1:-2], 1)))
+        first = False
+    out.write("[]" if first else "\n  ]")
 
 
 def _fmt(value: Any) -> str:

@@ -34,6 +34,41 @@ def test_bad_numbers_are_usage_errors(argv, capsys):
         main(argv)
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "error: argument" in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1 and "usage:" not in err, err
+
+
+#: Usage errors of each kind argparse finds (unknown option, missing argument, bad choice, missing value, options
+#: that exclude each other, no command), and the parser (command) that must name itself in the one line.
+USAGE_ERRORS = [
+    (["publish", "--bogus"], "musim publish", "unrecognized arguments: --bogus"),
+    (["similarity", "build", "--bogus", "1"], "musim similarity build", "unrecognized arguments: --bogus 1"),
+    (["sql"], "musim sql", "the following arguments are required: query"),
+    (["similar", "x", "--metric", "nope"], "musim similar", "argument --metric: invalid choice: 'nope'"),
+    (["similarity", "build", "--k"], "musim similarity build", "argument --k: expected one argument"),
+    (["publish", "--list", "--release"], "musim publish", "not allowed with argument --list"),
+    (["similarity"], "musim similarity", "the following arguments are required: ACTION"),
+    ([], "musim", "the following arguments are required: COMMAND"),
+    (["nope"], "musim", "argument COMMAND: invalid choice: 'nope'"),
+    (["library", "list", "--bogus\x1b[31m"], "musim library list", "unrecognized arguments: --bogus\\x1b[31m"),
+]
+
+
+@pytest.mark.parametrize(("argv", "prog", "said"), USAGE_ERRORS, ids=[" ".join(a) or "nothing" for a, _, _ in USAGE_ERRORS])
+def test_a_usage_error_is_one_line_naming_the_command_and_its_help(argv, prog, said, capsys):
+    """argparse printed its usage block, then `musim: error: ...`; the rule for every error is one line (exit 2)."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert err.startswith(f"{prog}: error: ") and said in err and "\x1b" not in err, err
+    assert err.endswith(f"; see `{prog} --help`\n"), err
+
+
+def test_help_still_shows_the_usage(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["publish", "--help"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 0 and out.startswith("usage: musim publish [-h]") and "--release" in out
 
 
 def test_no_numeric_option_is_left_unchecked():
