@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from musim import warehouse
 from musim.assets import announced_dumps
 from musim.ingest.lastfm import ingest_lastfm
@@ -222,6 +224,7 @@ print(json.dumps("ran"))
 """
 
 
+@pytest.mark.slow
 def test_a_dump_without_pairs_fails_the_run_but_the_other_dumps_build_is_published(tmp_path, airflow):
     """Two dumps announced, one with no co-listened pair: its build failed, so check_quality and publish were
     upstream_failed and the good dump's build stayed unpublished until a later run. Now the good build is checked and
