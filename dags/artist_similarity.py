@@ -28,7 +28,9 @@ such a build's `publish` is refused the same way until `musim publish --force`.
 
 `build` waits in the `duckdb_writer` pool for the other DAGs' writers; a command holding the warehouse past the
 writer's wait (`MUSIM_WAREHOUSE_LOCK_WAIT_S`) is retried twice, a minute apart. An error no retry can mend (an
-unknown dump, no pairs at these parameters) fails it at once, in one line ending "(not retried)".
+unknown dump, no pairs at these parameters) fails it at once, in one line ending "(not retried)". One dump's failed
+build keeps no other dump back: the others are checked and published as ever, then the task `failed` fails the run
+(a failed check publishes nothing: `publish` is skipped and says which dump).
 """
 
 from __future__ import annotations
@@ -104,38 +106,59 @@ def artist_similarity():
         except MusimError as exc:  # an unknown dump, no pairs at these parameters: no retry can pass
             raise AirflowFailException(f"{exc} (not retried)") from None
 
-    @task(pool="duckdb_writer")
+    # all_done: a dump whose build failed (no co-listened pair) keeps neither the others' checks nor their publish back;
+    # only the builds that succeeded are mapped here (a failed build pushes no value)
+    @task(pool="duckdb_writer", trigger_rule="all_done")
     def check_quality(built: dict) -> dict:
         from musim.quality.gates import SIMILARITY_DATASETS, gate_task
 
         if built["built_before"]:  # nothing was built: the standing build passed its check
-            return {"run_id": built["check_run"], "docs_url": None, "datasets": {}}
-        return gate_task(SIMILARITY_DATASETS, built["dump_id"])
+            return {"run_id": built["check_run"], "docs_url": None, "datasets": {}, "dump_id": built["dump_id"]}
+        return {**gate_task(SIMILARITY_DATASETS, built["dump_id"]), "dump_id": built["dump_id"]}
 
-    @task(pool="duckdb_writer", outlets=[SIMILARITY])
+    # all_done, as check_quality: it publishes the builds that passed their check when another dump's build failed;
+    # a failed check still publishes nothing (musim.serving refuses a snapshot with a build whose check failed)
+    @task(pool="duckdb_writer", outlets=[SIMILARITY], trigger_rule="all_done")
     def publish(built: list, quality: list):
         from airflow.sdk.exceptions import AirflowSkipException
 
         from musim import serving, snapshots, warehouse
         from musim.models.serve import publish_snapshot
 
+        built, quality = list(built), list(quality)
+        checked = {q["dump_id"] for q in quality}
+        if not built:
+            raise AirflowSkipException("no dump was built (its build failed): nothing to publish")
+        if unchecked := [b["dump_id"][:12] for b in built if b["dump_id"] not in checked]:
+            raise AirflowSkipException(f"the quality check of dump {', '.join(unchecked)} did not pass: nothing is "
+                                       "published (its check_quality task says why)")
         with warehouse.writer() as con:
-            if serving.serves_builds(con, list(built)):
+            if serving.serves_builds(con, built):
                 raise AirflowSkipException("nothing was built and the current snapshot serves every build: "
                                            "nothing to publish")
             path = publish_snapshot(con)  # and the online lookup pointers move to what it serves
         if not snapshots.served(path):  # a rollback's pin holds (the warning above says so): nothing new is served
             raise AirflowSkipException(f"{path.name} is written but not served (a rollback pins the current "
                                        "snapshot): no artist_similarity event")
-        last, checked = list(built)[-1], list(quality)[-1]
+        last, checked = built[-1], quality[-1]
         yield Metadata(SIMILARITY, extra={"dump_id": last["dump_id"], "pairs": last["pairs"],
                                           "artists": last["artists"], "snapshot": path.name,
                                           "quality_run": checked["run_id"],
                                           "dumps": [b["dump_id"] for b in built]})
         return str(path)
 
+    # the run's leaf when a task failed (one dump's build, a check): it fails the run, as that task would have were it
+    # the leaf, while publish serves the builds that passed (a run is failed by a failed leaf, not a failed build)
+    @task(trigger_rule="one_failed")
+    def failed():
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("a build or quality check of this run failed (its task's log says why, in one "
+                                   "line); the builds that passed their check are published")
+
     built = build.expand(dump_id=dumps())
-    publish(built, check_quality.expand(built=built))
+    quality = check_quality.expand(built=built)
+    [built, quality, publish(built, quality)] >> failed()
 
 
 artist_similarity()

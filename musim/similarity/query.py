@@ -12,7 +12,7 @@ import numpy as np
 
 from musim import sql
 from musim.errors import NotFoundError, ParameterError, StorageError, refuse_blank
-from musim.names import MAX_QUERY_CHARS, name_key, name_norm
+from musim.names import MAX_QUERY_CHARS, lookup_problem, name_key, name_norm
 from musim.similarity import METRICS, metrics
 
 
@@ -30,12 +30,14 @@ class Neighbor:
 
 @dataclass(frozen=True)
 class Namesake:
-    """One of several artists with the same (normalised) name: its id, MBID, listeners in the dump and tracks."""
+    """One of several artists with the same (normalised) name, or of the same name key where a name was found by its
+    key: its id, MBID, listeners in the dump and tracks, and (the artists of a key, whose names differ) its name."""
 
     artist_id: int
     mbid: str | None
     listeners: int
     tracks: int = 0
+    name: str | None = None
 
     @property
     def heard(self) -> str:
@@ -53,6 +55,14 @@ def namesakes_of(con: duckdb.DuckDBPyConnection, artist_id: int, dump_id: str | 
     return [Namesake(int(i), m, int(n), int(t)) for i, m, n, t in found] if len(found) > 1 else []
 
 
+def key_namesakes(con: duckdb.DuckDBPyConnection, key: str, dump_id: str | None) -> list[Namesake]:
+    """The artists of the name key ``key`` (:func:`~musim.names.name_key`: ``Motley Crue`` and ``Mötley Crüe``), each
+    with its name, in the order a name found by its key is answered in (as :func:`namesakes_of`); [] when one artist
+    has it. A name typed as none of them is stored is found by its key: these are the artists it could mean."""
+    found = _snapshot_query(con, "similarity/key_namesakes.sql", name_key=key, dump_id=dump_id).fetchall()
+    return [Namesake(int(i), m, int(n), int(t), str(name)) for i, m, name, n, t in found] if len(found) > 1 else []
+
+
 @dataclass(frozen=True)
 class SimilarArtists:
     """One answer of :meth:`ArtistSimilarity.similar`: the artist, what answered (dump, metric, the ``k`` asked
@@ -68,6 +78,9 @@ class SimilarArtists:
     neighbors: list[Neighbor]
     namesakes: list[Namesake]  # when several artists have this name: all of them (this one too), most listened first
     reason: str | None  # why there are no neighbours; None when there are
+    #: how the artist was found: "name" (its normalised name), "key" (its name key: the name was typed as no artist's
+    #: is stored, and ``namesakes`` are the artists of that key), None (by id or MBID)
+    matched_by: str | None = None
     compared: int = 0  # the artists the build compared (listeners >= its min_listeners): at most compared - 1 neighbours
     co_listened: int = 0  # the artists co-listened with this one in the build: its neighbours before the build's k
     #: the options of ``musim similarity build`` that make the dump's build again with its parameters (besides k)
@@ -81,7 +94,7 @@ class SimilarArtists:
     def to_json(self) -> dict:
         return {"artist": self.artist, "artist_id": self.artist_id, "mbid": self.mbid, "dump_id": self.dump_id,
                 "metric": self.metric, "k": self.k, "build_k": self.build_k,
-                "namesakes": [asdict(n) for n in self.namesakes], "reason": self.reason,
+                "matched_by": self.matched_by, "namesakes": [asdict(n) for n in self.namesakes], "reason": self.reason,
                 "rows": [{"rank": n.rank, "artist": n.artist, "artist_id": n.artist_id, "mbid": n.mbid,
                           "score": n.score, "co_listeners": n.co_listeners, "listeners": n.listeners}
                          for n in self.neighbors]}
@@ -105,14 +118,14 @@ def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
     """The dump to answer from: a unique id prefix (not empty), or the latest dump with a similarity build."""
     refuse_blank(dump_id, "the dump id", "a dump id or unique prefix (`musim dumps`), or none for the latest")
     if dump_id is None:
-        row = sql.query(con, "similarity/snapshot_latest_dump.sql").fetchone()
+        row = _snapshot_query(con, "similarity/snapshot_latest_dump.sql").fetchone()
         if row is None:
             raise NotFoundError("the published snapshot has no similarity build yet: run `musim similarity build` "
                                 "(from a Last.FM dump); neighbours by sound need none: `musim similar NAME --audio`")
         return row[0]
-    rows = sql.query(con, "similarity/built_dumps_with_prefix.sql", prefix=dump_id).fetchall()
+    rows = _snapshot_query(con, "similarity/built_dumps_with_prefix.sql", prefix=dump_id).fetchall()
     if len(rows) != 1:
-        known = ", ".join(r[0][:12] for r in sql.query(con, "similarity/built_dumps.sql").fetchall())
+        known = ", ".join(r[0][:12] for r in _snapshot_query(con, "similarity/built_dumps.sql").fetchall())
         raise NotFoundError(f"dump {dump_id!r} has {'no' if not rows else 'an ambiguous'} similarity build in the "
                             f"published snapshot; built dumps: {known or 'none'}")
     return rows[0][0]
@@ -154,6 +167,7 @@ def suggest_artists(con: duckdb.DuckDBPyConnection, name: str, dump_id: str | No
     norm = name_norm(name)
     if not norm:
         return []
+    _refuse_unlookable(name)
     rows = _snapshot_query(con, "serving/suggest_artist.sql", name_norm=norm, name_key=name_key(name),
                            dump_id=dump_id, limit=limit).fetchall()
     return [Suggestion(int(i), str(n), m, int(ln), int(t), int(k)) for i, n, m, ln, t, k in rows]
@@ -192,11 +206,22 @@ def find_artist(con: duckdb.DuckDBPyConnection, name: str, dump_id: str | None) 
 
 
 def _norm_of(name: str) -> str:
-    """The name's normal form; an empty name refused."""
+    """The name's normal form; an empty name refused, and one no artist can have (:func:`_refuse_unlookable`)."""
     norm = name_norm(name)
     if not norm:
         raise ParameterError("the artist name is empty: give a name, e.g. musim similar 'Radiohead'")
+    _refuse_unlookable(name)
     return norm
+
+
+def _refuse_unlookable(name: str) -> None:
+    """Refuse a name no artist can have (:func:`musim.names.lookup_problem`: a C1 control character), which the
+    lookup would otherwise match silently as the name without it (:func:`~musim.names.name_key` drops it): the one
+    check of every name lookup (:func:`find_artist`, :meth:`ArtistSimilarity.similar`, :func:`suggest_artists`), so
+    the command line, the web API and page, and a direct caller refuse it alike."""
+    problem = lookup_problem(name)
+    if problem is not None:
+        raise ParameterError(f"the artist name {problem}")
 
 
 def _snapshot_query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> duckdb.DuckDBPyConnection:
@@ -285,7 +310,7 @@ class ArtistSimilarity:
         them would compare other artists (``--min-listeners`` 50 where the build took 1) or be refused."""
         from musim.similarity.params import SimilarityParams
 
-        min_listeners, min_co_listeners, catalogue, compared = sql.query(
+        min_listeners, min_co_listeners, catalogue, compared = _snapshot_query(
             self.con, "similarity/served_build_params.sql", dump_id=dump).fetchone()
         default = SimilarityParams()
         options = []
@@ -302,8 +327,9 @@ class ArtistSimilarity:
         """The ``k`` most similar artists by ``metric`` to the artist named ``name``, or of id ``artist_id``, or of
         MBID ``mbid`` (one of the three), ranked like the ``artist_neighbors`` view (score, co-listeners, lower
         id), at most the build's k. The name is found as :func:`find_artist` finds it (normalised name, else name
-        key); several artists sharing it: the most listened one (the answer's ``namesakes`` list them all;
-        ``artist_id`` or ``mbid`` asks for another)."""
+        key); several artists sharing it (the name, or where it was found by its key, the key: ``Motley-Crue``
+        keys ``Motley Crue`` and ``Mötley Crüe``): the most listened one (the answer's ``namesakes`` list them all,
+        its ``matched_by`` says which; ``artist_id`` or ``mbid`` asks for another)."""
         if metric not in METRICS:
             raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
@@ -312,17 +338,18 @@ class ArtistSimilarity:
             raise ParameterError("ask for one artist: by its name, its id or its MBID")
         dump = self.dump(dump_id)
         artists = self.artists(dump)
+        matched_by = None
         if name is None:
             artist_id = artist_id_of(self.con, artist_id, mbid)
         else:
             norm, key = _norm_of(name), name_key(name)
-            artist_id = artists.by_name.get(norm)
+            artist_id, matched_by = artists.by_name.get(norm), "name"
             if artist_id is None:
                 # (how: 0 by name, 1 by key, artist_id, name) of every artist, listeners in this dump or not
                 named = _snapshot_query(self.con, "serving/artists_by_name.sql", name_norm=norm,
                                         name_key=key).fetchall()
                 if not any(how == 0 for how, _, _ in named):  # the name as typed wins over a key
-                    artist_id = artists.by_key.get(key)
+                    artist_id, matched_by = artists.by_key.get(key), "key"
                 if artist_id is None:  # an artist without listeners in this dump (the most tracks), or none of that
                     artist_id = find_artist(self.con, name, dump)[0]  # name: ArtistNotFound with suggestions
         build = self.build(dump)
@@ -347,12 +374,14 @@ class ArtistSimilarity:
             display, artist_mbid, placeholder = sql.query(self.con, "serving/artist_of.sql",
                                                           artist_id=artist_id).fetchone()
         namesakes = []
-        if artist_id in artists.shared_names or not listeners:
+        if matched_by == "key":  # the artists the key could mean ("Motley-Crue": "Motley Crue", "Mötley Crüe")
+            namesakes = key_namesakes(self.con, key, dump)
+        elif artist_id in artists.shared_names or not listeners:
             namesakes = namesakes_of(self.con, artist_id, dump)
         options = self.build_options(dump) if int(k) > build.k and co_listened > build.k else ()
         return SimilarArtists(
             artist=display, artist_id=artist_id, mbid=artist_mbid, dump_id=dump, metric=metric, k=int(k),
-            build_k=build.k, namesakes=namesakes,
+            build_k=build.k, namesakes=namesakes, matched_by=matched_by,
             reason=None if top else _why_no_neighbours(display, placeholder, listeners, build, dump, elsewhere,
                                                        artist_id=artist_id, shared=bool(namesakes)),
             compared=self.compared(dump), co_listened=co_listened, build_options=options,

@@ -324,6 +324,8 @@ def _sections(s, state: dict[str, Any]) -> dict[str, str]:
                                                   k=state["k"])
         except ArtistNotFound as exc:
             error = {"message": str(exc).split("; did you mean")[0], "suggestions": [a.to_json() for a in exc.artists]}
+        except ParameterError as exc:  # a name no artist can have (a C1 control character): said on the page, not
+            error = {"message": str(exc), "suggestions": []}  # the API's JSON answer in place of the page
         if error is None:
             try:
                 audio = queries.audio_neighbors(con, snap, name, artist_id=by_id, k=state["k"], model=state["model"])

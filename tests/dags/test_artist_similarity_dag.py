@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from musim import warehouse
 from musim.assets import announced_dumps
 from musim.ingest.lastfm import ingest_lastfm
@@ -207,3 +209,78 @@ def test_a_busy_warehouse_is_retried_and_an_unknown_dump_is_not(tmp_path):
         kind, message = child("")
     assert kind == "BusyError" and "is held by pid" in message
     assert child("")[0] == "built"  # once it is free
+
+
+# A whole run (dag.test()) whose events announce two dumps, the first without a co-listened pair at these params.
+TWO_DUMPS = r"""
+import json, sys
+sys.path.insert(0, "dags")
+import musim.assets
+musim.assets.announced_dumps = lambda events: DUMPS  # what the run's two lastfm_plays events announce
+import artist_similarity as module
+
+module.artist_similarity().test(run_conf={"min_listeners": 1, "min_co_listeners": 2, "k": 5})
+print(json.dumps("ran"))
+"""
+
+
+@pytest.mark.slow
+def test_a_dump_without_pairs_fails_the_run_but_the_other_dumps_build_is_published(tmp_path, airflow):
+    """Two dumps announced, one with no co-listened pair: its build failed, so check_quality and publish were
+    upstream_failed and the good dump's build stayed unpublished until a later run. Now the good build is checked and
+    published (the artist_similarity event says so), and the run still fails: its failed build, in one line."""
+    from musim import serving
+    from musim.similarity.query import similar_artists
+    from tests.dags.airflow_db import airflow_db
+    from tests.lastfm_files import U1, U2, U3, write_lines
+
+    env, _ = airflow
+    lonely = ingest_lastfm(write_lines(tmp_path / "lonely.tsv", [f"{U1}\t\tSolo X\t3", f"{U1}\t\tSolo Y\t2",
+                                                                   f"{U2}\t\tSolo Z\t4", f"{U3}\t\tSolo X\t1"])).dump_id
+    good = ingest_lastfm(tiny_dump(tmp_path / "d.tsv")).dump_id
+    proc = subprocess.run([sys.executable, "-c", TWO_DUMPS.replace("DUMPS", repr([lonely, good]))], cwd=REPO,
+                          env=dict(env, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith('"ran"'), proc.stderr[-3000:]
+    said = proc.stdout + proc.stderr
+    assert f"no co-listened pairs in dump {lonely[:12]}" in said and "(not retried)" in said
+    states = dict(((t, i), s) for t, i, s in airflow_db(env, "SELECT task_id, map_index, state FROM task_instance"))
+    assert states[("build", 0)] == "failed" and states[("build", 1)] == "success", states
+    assert states[("check_quality", 0)] == "success" and states[("publish", -1)] == "success", states
+    assert states[("failed", -1)] == "failed", states
+    assert airflow_db(env, "SELECT state FROM dag_run") == [("failed",)]
+    extra = airflow_db(env, "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                            "WHERE a.name = 'artist_similarity'")
+    assert len(extra) == 1 and json.loads(extra[0][0])["dumps"] == [good]
+    with serving.open_snapshot() as con:
+        assert [n.artist for n in similar_artists(con, "Artist A", k=5).neighbors] == ["Artist B"]
+        assert con.execute("SELECT dump_id FROM similarity_build").fetchall() == [(good,)]
+
+
+# publish (trigger rule all_done) after a build whose check_quality failed: it pushed no result for that dump
+UNCHECKED = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowSkipException
+sys.path.insert(0, "dags")
+import artist_similarity as module
+
+dag = module.artist_similarity()
+build, publish = (dag.get_task(t).python_callable for t in ("build", "publish"))
+built = build(None, params={"min_listeners": 1, "min_co_listeners": 1, "k": 5, "catalogue_size": 1000, "force": False})
+try:
+    next(publish([built], []))
+    print(json.dumps("published"))
+except AirflowSkipException as exc:
+    print(json.dumps(str(exc)))
+"""
+
+
+def test_publish_after_a_failed_check_publishes_nothing(tmp_path):
+    """publish runs once every build and check is done (all_done, so that one dump's failed build keeps no other back):
+    a build whose check failed (no check_quality result for it) is not published, and publish says which."""
+    from musim import snapshots
+
+    dump = ingest_lastfm(tiny_dump(tmp_path / "d.tsv")).dump_id
+    said = _child_answer(tmp_path, UNCHECKED, timeout=300)
+    assert said == (f"the quality check of dump {dump[:12]} did not pass: nothing is published (its check_quality "
+                    "task says why)")
+    assert snapshots.list_snapshots() == []

@@ -239,3 +239,79 @@ def test_an_empty_dump_id_is_refused_not_read_as_the_latest(tmp_path):
     with serving.open_snapshot() as snap:
         with pytest.raises(ParameterError, match=r"the dump id is empty \(an unset variable\?\)"):
             ArtistSimilarity(snap).similar("Artist A", dump_id="", k=5, metric="seed")
+
+
+def _publish(tmp_path: Path, heard: dict[str, int]) -> str:
+    """A dump where the first ``n`` of 8 users heard each artist of ``heard``, built (every pair kept) and published."""
+    users = [f"{i:040x}" for i in range(8)]
+    lines = [f"{u}\t\t{name}\t2" for name, n in heard.items() for u in users[:n]]
+    dump_id = ingest_lastfm(write_lines(tmp_path / "d.tsv", lines)).dump_id
+    with warehouse.writer() as con:
+        build_similarity(con, dump_id, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+        serving.publish(con)
+    return dump_id
+
+
+def test_a_snapshot_of_an_earlier_layout_is_one_line_asking_to_publish_again(tmp_path, capsys):
+    """`musim similar` on a snapshot without the lastfm_dump table (an earlier layout) printed DuckDB's
+    CatalogException ("Table with name lastfm_dump does not exist!"), with and without --dump."""
+    import duckdb
+
+    from musim.cli import main
+
+    dump_id = _publish(tmp_path, {"Poison": 4, "Ratt": 3})
+    path = serving.current_path().resolve()
+    path.chmod(0o644)  # writable, as an older musim left it
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE lastfm_dump")
+    for args in (["similar", "Poison"], ["similar", "Poison", "--dump", dump_id[:8]], ["similar", "Poison", "--json"]):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert err.endswith("published by an earlier version of musim; publish a new one (`musim publish`)"), err
+        assert "\n" not in err and "Catalog" not in err
+
+
+def test_a_name_found_by_its_key_lists_every_artist_of_the_key(tmp_path, capsys):
+    """"Motley-Crue" is neither stored name but the key of "Motley Crue" and "Mötley Crüe": the answer was for one of
+    them with `namesakes: []` (namesakes were counted by normalised name, which the two do not share), so nothing said
+    another artist could be meant, nor how to ask for it."""
+    from musim.cli import main
+
+    _publish(tmp_path, {"Motley Crue": 5, "Mötley Crüe": 4, "Poison": 6, "Ratt": 3})
+    with serving.open_snapshot() as snap:
+        service = ArtistSimilarity(snap)
+        answer = service.similar("Motley-Crue")
+        assert (answer.artist, answer.matched_by) == ("Motley Crue", "key")  # the most listened of the key
+        assert [(n.name, n.listeners) for n in answer.namesakes] == [("Motley Crue", 5), ("Mötley Crüe", 4)]
+        other = answer.namesakes[1].artist_id
+        typed = service.similar("mötley crüe")  # a stored name, as typed: no other artist has it
+        assert (typed.artist_id, typed.matched_by, typed.namesakes) == (other, "name", [])
+        by_id = service.similar(artist_id=other)
+        assert (by_id.artist, by_id.matched_by, by_id.namesakes) == ("Mötley Crüe", None, [])
+        assert service.similar("Poison").namesakes == []
+    assert main(["similar", "Motley-Crue", "--json"]) == 0
+    out, err = capsys.readouterr()
+    got = json.loads(out)
+    assert got["matched_by"] == "key" and [n["name"] for n in got["namesakes"]] == ["Motley Crue", "Mötley Crüe"]
+    assert f"this answer is for id {answer.artist_id}" in err and f"id {other} (4 listeners)" in err
+    assert "--id N" in err
+    assert main(["similar", "Motley-Crue"]) == 0
+    out, err = capsys.readouterr()
+    assert f"Motley Crue (id {answer.artist_id})" in out and f"id {other} (4 listeners)" in err
+
+
+def test_every_name_lookup_refuses_a_c1_control_character(tmp_path):
+    """The CLI refused a name holding a C1 control character (`musim.names.lookup_problem`), but the lookup itself
+    matched it as the name without it (its key drops control characters): the suggestions, find_artist and a direct
+    caller of similar_artists answered for "Poison" when asked "Poison\\x92"."""
+    from musim.errors import ParameterError
+    from musim.similarity.query import find_artist, similar_artists, suggest_artists
+
+    dump_id = _publish(tmp_path, {"Poison": 4, "Ratt": 3})
+    said = r"^the artist name holds U\+0092, a C1 control character .*in Windows-1252: 'Poison’'"
+    with serving.open_snapshot() as snap:
+        for ask in (lambda: similar_artists(snap, "Poison\x92"), lambda: ArtistSimilarity(snap).similar("Poison\x92"),
+                    lambda: find_artist(snap, "Poison\x92", dump_id), lambda: suggest_artists(snap, "Poison\x92", None)):
+            with pytest.raises(ParameterError, match=said):
+                ask()
+        assert similar_artists(snap, "Poison").artist == "Poison"

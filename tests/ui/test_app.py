@@ -487,3 +487,20 @@ def test_an_artist_only_in_an_older_served_dump_can_be_asked_there(tmp_path, cli
     assert missing.status_code == 404 and "has no similarity build" in missing.json()["detail"]
     audio = client.get("/api/similar", params={"artist": "Artist C", "dump": first[:12], "source": "audio"})
     assert audio.status_code == 422
+
+
+def test_a_name_with_a_c1_control_character_is_refused_by_every_lookup(minimal, client):
+    """`musim similar` refuses a name holding a C1 control character (Windows-1252 text read as Latin-1: no artist
+    name holds one); the autocomplete answered the name without it, and the page answered the API's JSON (422) in
+    place of the page. Each now refuses it with the same line (musim.similarity.query, the one check)."""
+    artist = top_artist()
+    bad = artist + "\x92"
+    said = "holds U+0092, a C1 control character"
+    for url, params in (("/api/similar", {"artist": bad}), ("/api/similar", {"artist": bad, "source": "audio"}),
+                        ("/api/suggest", {"q": bad})):
+        r = client.get(url, params=params)
+        assert r.status_code == 422 and said in r.json()["detail"], (url, r.status_code, r.text[:200])
+    page = client.get("/", params={"artist": bad})
+    assert page.status_code == 200 and 'data-testid="artist-not-found"' in page.text and said in page.text
+    assert 'id="colistening-table"' not in page.text
+    assert client.get("/api/suggest", params={"q": artist}).json()["names"]  # the name as it reads is still found
