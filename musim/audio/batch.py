@@ -67,7 +67,7 @@ def _init_worker(parent: int | None = None) -> None:
         threadpool_limits(1)
 
 
-def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+def one_blas_thread() -> contextlib.AbstractContextManager[object]:
     """One BLAS/OpenMP thread in this process while the context lasts (the limit each worker runs under)."""
     try:
         from threadpoolctl import threadpool_limits
@@ -81,7 +81,7 @@ def _as_in_a_worker(fn: Callable[[T], R], item: T) -> R:
     """``fn(item)`` in this process under the limit a worker runs under (one BLAS thread): a matrix product summed
     by several threads in another order gives other last bits, so without it the features one process computed
     (``--workers 1``, a single file) differed from the pool's in their last bits."""
-    with _one_blas_thread():
+    with one_blas_thread():
         return fn(item)
 
 

@@ -52,13 +52,12 @@ fresh environment also compiles librosa's numba kernels (~15 s, cached on disk a
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
+from musim.audio.batch import one_blas_thread
 from musim.audio.mel import _mel_sparse, power_spectrogram, power_to_db
 from musim.audio.musicnn import EMBEDDING_DIM
 from musim.audio.musicnn import embedding as musicnn_embedding
@@ -188,17 +187,8 @@ def descriptors(y: np.ndarray, *, sr: int = 22050) -> dict[str, float | str]:
     summed by several threads in another order gives other last bits, so the same clip gave other descriptors in a
     process of several BLAS threads (``--workers 1``, one file) than in the pool's workers, which have one.
     """
-    with _one_blas_thread():
+    with one_blas_thread():
         return _descriptors(y, sr=sr)
-
-
-def _one_blas_thread() -> Any:
-    try:
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(1)
-    except Exception:  # noqa: BLE001 - best effort, as in a worker of the pool
-        return contextlib.nullcontext()
 
 
 def _descriptors(y: np.ndarray, *, sr: int) -> dict[str, float | str]:
