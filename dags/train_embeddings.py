@@ -54,16 +54,18 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
 
 
 #: The top-level params a family's params object may not set otherwise (the top-level one seeds the split too).
-_TOP_LEVEL = {"classifier": ("seed", "label"), "autoencoder": ("seed",), "contrastive": ("seed",)}
+_TOP_LEVEL = {"classifier": ("cnn_classifier", ("seed", "label")), "autoencoder": ("autoencoder", ("seed",)),
+              "contrastive": ("contrastive", ("seed",))}
 
 
 def _conflicting_params(params) -> str | None:
     """Why the run is refused when a family's params object sets ``seed`` (or the classifier's ``label``) otherwise
     than the top-level param: it overrode it for that family's weights in silence, while the split kept the
     top-level seed (train_siamese's top-level params win; here the top-level ``seed`` has a default, 0, so an
-    object's value would be dropped in silence instead). The same value is accepted."""
-    for obj, keys in _TOP_LEVEL.items():
-        given = params[obj] or {}
+    object's value would be dropped in silence instead). The same value is accepted, and so is the object of a
+    family not trained (it is not read)."""
+    for obj, (family, keys) in _TOP_LEVEL.items():
+        given = (params[obj] or {}) if family in params["families"] else {}
         for key in keys:
             if key in given and given[key] != params[key]:
                 return (f"the {obj} param sets {key} {given[key]!r}, the {key} param is {params[key]!r}: set the {key} "

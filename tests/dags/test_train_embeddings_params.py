@@ -24,7 +24,8 @@ for name, conf in (("classifier seed", {"classifier": {"seed": 5, "epochs": 1}})
                    ("classifier label", {"label": "genre", "classifier": {"label": "artist"}}),
                    ("autoencoder seed", {"seed": 3, "autoencoder": {"seed": 0}}),
                    ("contrastive seed", {"contrastive": {"seed": 1}}),
-                   ("same", {"seed": 4, "classifier": {"seed": 4, "label": "genre"}, "autoencoder": {"seed": 4}})):
+                   ("same", {"seed": 4, "classifier": {"seed": 4, "label": "genre"}, "autoencoder": {"seed": 4}}),
+                   ("not trained", {"families": ["autoencoder"], "classifier": {"seed": 5}})):
     dag = train_embeddings.train_embeddings()
     try:
         dag.get_task("prepare").python_callable("train_embeddings/r1",
@@ -55,4 +56,5 @@ def test_a_family_object_s_seed_or_label_that_differs_from_the_top_level_param_i
     assert out["contrastive seed"].startswith("failed: the contrastive param sets seed 1, the seed param is 0")
     # the same value is no conflict: the run goes on (to the features gate: no warehouse with features here)
     assert out["same"].startswith("skipped: not trained:"), out["same"]
+    assert out["not trained"].startswith("skipped: not trained:"), out["not trained"]  # the object is not read
     assert all("\n" not in line for line in out.values())
