@@ -53,6 +53,27 @@ TRAIN_QUEUE = train_queue()
 FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
 
 
+#: The top-level params a family's params object may not set otherwise (the top-level one seeds the split too).
+_TOP_LEVEL = {"classifier": ("cnn_classifier", ("seed", "label")), "autoencoder": ("autoencoder", ("seed",)),
+              "contrastive": ("contrastive", ("seed",))}
+
+
+def _conflicting_params(params) -> str | None:
+    """Why the run is refused when a family's params object sets ``seed`` (or the classifier's ``label``) otherwise
+    than the top-level param: it overrode it for that family's weights in silence, while the split kept the
+    top-level seed (train_siamese's top-level params win; here the top-level ``seed`` has a default, 0, so an
+    object's value would be dropped in silence instead). The same value is accepted, and so is the object of a
+    family not trained (it is not read)."""
+    for obj, (family, keys) in _TOP_LEVEL.items():
+        given = (params[obj] or {}) if family in params["families"] else {}
+        for key in keys:
+            if key in given and given[key] != params[key]:
+                return (f"the {obj} param sets {key} {given[key]!r}, the {key} param is {params[key]!r}: set the {key} "
+                        f"param (it applies to every family and the split) and leave {key} out of {obj}; "
+                        "nothing was done")
+    return None
+
+
 @dag(
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 4 * * 1", timezone="UTC"),
                                  assets=[asset("features")]),
@@ -80,7 +101,7 @@ FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
                       description="Seeds the artist split, the track split and the weights"),
         "classifier": Param({}, type="object",
                             description="Other ClassifierParams fields, e.g. {\"epochs\": 30, \"conv_filters\": "
-                                        "[16, 32, 64, 128]}"),
+                                        "[16, 32, 64, 128]} (seed and label: the top-level params)"),
         "autoencoder": Param({}, type="object",
                              description="Other AutoencoderParams fields, e.g. {\"loss\": \"mse\", \"perplexity\": "
                                          "10, \"k\": 8}"),
@@ -114,9 +135,11 @@ def train_embeddings():
         if refused := refused_conf(dag, params, lambda p: refuse_blank(
                 p["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null for the latest")):
             raise AirflowFailException(refused)
-        per_family = {"cnn_classifier": {"label": params["label"], "seed": params["seed"], **params["classifier"]},
-                      "autoencoder": {"seed": params["seed"], **params["autoencoder"]},
-                      "contrastive": {"seed": params["seed"], **params["contrastive"]},
+        if refused := _conflicting_params(params):
+            raise AirflowFailException(refused)
+        per_family = {"cnn_classifier": {**params["classifier"], "label": params["label"], "seed": params["seed"]},
+                      "autoencoder": {**params["autoencoder"], "seed": params["seed"]},
+                      "contrastive": {**params["contrastive"], "seed": params["seed"]},
                       "descriptors": {"seed": params["seed"]}}
         try:
             return plan_job(run, families=params["families"], params=per_family, dump_id=params["dump_id"],

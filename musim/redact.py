@@ -7,7 +7,9 @@ What is hidden (replaced by ``***``):
 - the values of secret-looking ``name=value`` pairs (URL query parameters, ``key=value`` text) and JSON or
   Python-dict fields (``"password": "..."``): names containing ``password``, ``passwd``, ``secret``,
   ``token``, ``signature``, ``credential`` or ``api_key`` (``aws_secret_access_key``, ``aws_session_token``,
-  ``client_secret``, ``X-Amz-Signature``, ...);
+  ``client_secret``, ``X-Amz-Signature``, ...), and signed URLs' signing parameters (Deezer's preview
+  ``hdnea=exp=...~hmac=...``, Azure's ``sig``, ``hmac``); a URL query parameter's value is hidden up to the next
+  parameter, whatever it holds (``,``, ``;``, ``=``, ``~``);
 - ``Authorization``-style ``Bearer``/``Basic`` credentials;
 - every value registered with :func:`register_secret` (musim registers the S3 secret key and session token
   and the provider client secrets it resolves, whatever they are called where they came from).
@@ -41,7 +43,14 @@ _FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*[:=]\s*)(?
 # name=value in query strings and plain text (value up to &, whitespace, quote, comma or ;)
 _BARE_FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*:\s*)(?!["'\[{{]|null\b|None\b)[^,}}\]\s]+""",
                          re.IGNORECASE)
-_PAIR = re.compile(rf"""(?P<name>(?<![A-Za-z0-9_.-]){_NAME})(?P<sep>=)(?P<value>[^&\s"',;#]+)""", re.IGNORECASE)
+# signing parameters of signed URLs named otherwise: Akamai's (Deezer's previews: ``hdnea=exp=...~acl=...~hmac=...``),
+# Azure's SAS ``sig``; matched as whole names only (``design=`` is no secret)
+_SIGNING = r"(?:hdnea|hdnt[ls]|hmac|sig)"
+_PAIR = re.compile(rf"""(?P<name>(?<![A-Za-z0-9_.-])(?:{_NAME}|{_SIGNING}))(?P<sep>=)(?P<value>[^&\s"',;#]+)""",
+                   re.IGNORECASE)
+# a URL's query parameter: its value runs to the next parameter (a signing token holds '=', ',', ';' and '~':
+# ``data=user_id=0,application_id=42~hmac=...``)
+_QUERY_PAIR = re.compile(rf"""(?P<lead>[?&])(?P<name>{_NAME}|{_SIGNING})=[^&\s"'#<>]+""", re.IGNORECASE)
 _AUTH = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
 # scheme://userinfo@ : userinfo is everything up to the last '@' before whitespace, '"', '<' or '>' (a
 # single quote is a legal password character; repr() quotes such strings with '"'). Also scheme:/userinfo@: a URL
@@ -108,6 +117,7 @@ def redact(text: object) -> str:
                 out = out.replace(secret, MASK)
     out = _FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{m['vq']}{MASK}{m['vq']}", out)
     out = _BARE_FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{MASK}", out)
+    out = _QUERY_PAIR.sub(lambda m: f"{m['lead']}{m['name']}={MASK}", out)
     out = _PAIR.sub(lambda m: f"{m['name']}={MASK}", out)
     out = _AUTH.sub(rf"\1 {MASK}", out)
     return _USERINFO.sub(_userinfo, out)

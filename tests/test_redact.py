@@ -27,6 +27,14 @@ from musim.redact import format_exception, has_secret, is_secret_name, redact, r
     # a URL given where a path was expected, as pathlib gives it back ('//' made '/')
     ("https:/u:pw123456@example.invalid/x.tsv: no such file", "https:/u:***@example.invalid/x.tsv: no such file"),
     ("s3:/AKIA:pw123456@bucket/x.tsv", "s3:/AKIA:***@bucket/x.tsv"),
+    # signed URLs: Deezer's preview signing (its value holds '=', '~', ',' and a hmac), Azure's sig, a credential
+    # and a token holding ',' or ';' (a value was cut at them, the rest shown)
+    ('GET /a.mp3?hdnea=exp=1733500000~acl=/a/*~data=user_id=0,application_id=42~hmac=5eC7e7&quality=128 HTTP/1.1"',
+     'GET /a.mp3?hdnea=***&quality=128 HTTP/1.1"'),
+    ("http://h/b?sv=2022&sig=Az%2Bs1g&token=a,b;c&X-Amz-Credential=AK%2F1,x#f",
+     "http://h/b?sv=2022&sig=***&token=***&X-Amz-Credential=***#f"),
+    ('"preview":"https:\\/\\/cdn\\/a.mp3?hdnea=exp=1~hmac=ab","n":1', '"preview":"https:\\/\\/cdn\\/a.mp3?hdnea=***","n":1'),
+    ("acl=/a~hmac=5eC7e7 sig=x1", "acl=/a~hmac=*** sig=***"),
 ])
 def test_what_is_hidden(text, expected):
     assert redact(text) == expected and has_secret(text)
@@ -37,6 +45,7 @@ def test_what_is_hidden(text, expected):
     '{"login": "AKIA", "password": null}', "file:///tmp/x",
     '"spotify_token_url": "http://localhost:9999/tok"',  # where a token is fetched, no secret (it was masked)
     "file:/tmp/x", "s3:/musim_s3@bucket/prefix", "at 10:30/5 s", "https:/example.org/x",
+    "http://h/x?design=3&signal=4&quality=128", "the sig of design=x",  # 'sig' only as a whole name
 ])
 def test_what_is_kept(text):
     assert redact(text) == text and not has_secret(text)

@@ -117,18 +117,31 @@ def _featurise_or_reason(path: Path | FoundFile, params: Any) -> np.ndarray | st
         return str(exc)
 
 
+#: Why a file is unusable when the worker process featurising it died, and again alone with it (a decoder crash on
+#: it, the out-of-memory killer): :func:`musim.audio.batch.pool_map` gives it only for that file.
+WORKER_DIED = ("undecodable (the process computing its features died abruptly, alone with it: a decoder crash on "
+               "this file, or killed for memory)")
+
+
+def _worker_died(item: Path | FoundFile) -> str:
+    """:func:`featurise_files`' reason for a file whose process died with it, alone (the others go on)."""
+    return WORKER_DIED
+
+
 def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: int | None = None
                     ) -> list[np.ndarray | str]:
     """:func:`featurise_file` of every file (a path, or an entry of :func:`find_audio`: a zip member is read from
     its archive), in order: its features, or why it is unusable (the ``AudioError``'s reason and detail, without
     the file's name); across the audio path's process pool
-    (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU)."""
+    (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU). A file whose worker process dies with
+    it, and again alone, is :data:`WORKER_DIED`; the other files go on."""
     from musim.audio.batch import pool_map
     from musim.audio.descriptors import load_kernels
     from musim.features.params import DescriptorParams
 
     return pool_map(functools.partial(_featurise_or_reason, params=params), files, workers=workers,
-                    desc="featurise", warm=load_kernels if isinstance(params, DescriptorParams) else None)
+                    desc="featurise", warm=load_kernels if isinstance(params, DescriptorParams) else None,
+                    died=_worker_died)
 
 
 def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "middle",

@@ -507,3 +507,39 @@ def test_a_redirect_loop_is_cut_short_and_each_hop_takes_a_rate_limit_slot(sleep
         server.server_close()
     assert info.value.reason == "request failed on GET /search: TooManyRedirects" and not info.value.retryable
     assert len(seen) == MAX_REDIRECTS + 1 and len(client.session.limiter._sent) == MAX_REDIRECTS + 1
+
+
+#: A preview URL's signing and token parameters, each value unique, as Deezer (``hdnea=exp=...~acl=...~data=...~hmac=``),
+#: a CDN on S3 (``X-Amz-Signature``, ``X-Amz-Credential``) or on Azure (``sig``) sign them.
+SIGNED = {"hdnea": "exp=1733500000~acl=/audio/*~data=user_id=0,application_id=42~hmac=5eC7e7d1ce0b",
+          "token": "t0kenvalue77", "signature": "s1gnature88", "X-Amz-Signature": "feedfacecafe99",
+          "X-Amz-Credential": "AKIAFAKE0123%2F20261206%2Fus-east-1%2Fs3%2Faws4_request", "sig": "azuresig4242"}
+
+
+def test_a_signed_preview_url_shows_no_signature_in_the_verbose_output(snapshot, fake_server):
+    """`musim -v acquire` run with its log records at DEBUG (an Airflow task's log, a program logging at DEBUG)
+    printed urllib3's request lines with Deezer's signing key whole (`hdnea=exp=...~acl=...~hmac=...`) and an Azure
+    CDN's (`sig=`): the redaction of log lines and errors masked `token`, `signature` and `credential` values only up
+    to a comma or a semicolon, and neither `hdnea` nor `sig`."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fakes.provider_server import Fault
+
+    fake_server.audio_query = "?" + "&".join(f"{k}={v}" for k, v in SIGNED.items()) + "&quality=128"
+    fake_server.add_fault(r"^/audio/deezer/3000001\.mp3$", Fault("status", status=404))  # a failed download too
+    env = dict(os.environ, **fake_server.env(), MUSIM_RETRY_INITIAL_S="0.01", MUSIM_RETRY_MAX_S="0.02",
+               MUSIM_RETRY_JITTER_S="0", MUSIM_DOWNLOAD_RATE_LIMIT="1000/1", MUSIM_DEEZER_RATE_LIMIT="1000/1")
+    # the real command line, its log records at DEBUG (urllib3's request lines: as an Airflow task or a program
+    # logging at DEBUG runs it)
+    debug = ("import logging, sys; logging.basicConfig(level=logging.DEBUG); from musim.cli import main; "
+             "sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", debug, "-v", "acquire", "--provider", "deezer", "--top", "1",
+                           "--per-artist", "3"], env=env, capture_output=True, text=True, timeout=300)
+    out = done.stdout + done.stderr
+    assert fake_server.count(r"^/audio/deezer/") == 3, out[-3000:]  # downloaded with the whole URL
+    assert "/audio/deezer/3000000.mp3?" in out, out[-3000:]  # the URLs are in the output, their signatures not
+    for secret in ("5eC7e7d1ce0b", "application_id=42", "acl=/audio/", "t0kenvalue77", "s1gnature88", "feedfacecafe99",
+                   "AKIAFAKE0123", "aws4_request", "azuresig4242"):
+        assert secret not in out, (secret, [line for line in out.splitlines() if secret in line][:3])

@@ -67,3 +67,39 @@ def test_featurise_files_in_the_pool_equals_one_by_one_with_failures_in_place(tm
         for i in (0, 2, 3):  # a worker has one BLAS thread, this process several: float32 rounding apart
             np.testing.assert_allclose(pooled[i], alone[i], rtol=1e-4, atol=1e-5)
             np.testing.assert_array_equal(alone[i], featurise_file(files[i], params))
+
+
+def _load_or_die(path, *args, **kwargs):
+    """``load_audio``, but the process dies (SIGKILL: a decoder crashing on this file) reading ``crash.wav``."""
+    import signal
+    from pathlib import Path
+
+    from musim.audio import io
+
+    if Path(path).name == "crash.wav":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return io.load_audio(path, *args, **kwargs)
+
+
+def test_a_file_that_kills_its_worker_is_its_own_reason_and_the_others_go_on(tmp_path, monkeypatch):
+    # featurise_files (`musim embed`, `similar-audio`, `models evaluate --labels`) gave pool_map no `died`: a file
+    # whose decoder kills its worker process stopped the whole batch with one error. Now that file alone is
+    # `undecodable` with the reason, in its place, and every other file is featurised.
+    import musim.audio
+    from musim.audio import MelParams
+    from musim.models.audio_files import featurise_file, featurise_files
+
+    files = [write_clip(tmp_path / f"{i}.wav", synthesize_clip(community=i % 2, artist_seed=i, track_no=0, sr=22050,
+                                                                duration=6.0), sr=22050) for i in range(4)]
+    crash = write_clip(tmp_path / "crash.wav", synthesize_clip(community=0, artist_seed=9, track_no=0, sr=22050,
+                                                                duration=6.0), sr=22050)
+    files.insert(2, crash)
+    alone = [featurise_file(f, MelParams()) for f in files if f != crash]
+    monkeypatch.setattr(musim.audio, "load_audio", _load_or_die)  # the forked workers inherit it
+    got = featurise_files(files, MelParams(), workers=2)
+    assert isinstance(got[2], str) and got[2].startswith("undecodable (the process computing its features died")
+    assert "\n" not in got[2]
+    rest = [x for i, x in enumerate(got) if i != 2]
+    assert len(rest) == len(alone)
+    for a, b in zip(rest, alone, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
