@@ -154,7 +154,8 @@ def artist_similarity():
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException("a build or quality check of this run failed (its task's log says why, in one "
-                                   "line); the builds that passed their check are published")
+                                   "line); publish's log says what was published: the other dumps' builds when only "
+                                   "builds failed, nothing when a check failed")
 
     built = build.expand(dump_id=dumps())
     quality = check_quality.expand(built=built)
