@@ -413,9 +413,16 @@ def _namesake_note(artist: str, artist_id: int, namesakes: list[Namesake], dump_
         asked = f"dump {dump_id[:12]}" if dump_id else "the dump"
         why = f"the most listened in the other dumps the snapshot serves (none has listeners in {asked} or tracks)"
     others = [n for n in namesakes if n.artist_id != artist_id]
-    said = ", ".join(f"id {n.artist_id} ({f'MBID {n.mbid}, ' if n.mbid else ''}{n.heard})" for n in others)
-    return (f"{len(namesakes)} artists are named {artist!r}; this answer is for id {artist_id}, {why}; the "
-            f"other{'s' if len(others) > 1 else ''}: {said}. Ask for another with --id N or --mbid MBID")
+    # found by its name key, the artists' names differ ("Motley Crue", "Mötley Crüe"): each is named, with its --id
+    by_key = any(n.name is not None and n.name != artist for n in namesakes)
+    said = ", ".join(f"{f'{n.name!r}: ' if by_key and n.name else ''}id {n.artist_id} "
+                     f"({f'MBID {n.mbid}, ' if n.mbid else ''}{n.heard})"
+                     f"{f', picked by --id {n.artist_id}' if by_key else ''}" for n in others)
+    which = (f"{len(namesakes)} artists match this name by its key (case, accents and punctuation aside); this "
+             f"answer is for {artist!r}, id {artist_id}" if by_key
+             else f"{len(namesakes)} artists are named {artist!r}; this answer is for id {artist_id}")
+    return (f"{which}, {why}; the other{'s' if len(others) > 1 else ''}: {said}. Ask for another with --id N or "
+            "--mbid MBID")
 
 
 def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:
