@@ -333,6 +333,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def _list_snapshots(args: argparse.Namespace) -> int:
     """``musim publish --list``: the snapshots, which is current, and the rollback pin that holds it."""
     found, strays, pin = snapshots.list_snapshots(), snapshots.strays(), snapshots.read_pin()
+    older = snapshots.older_layout()  # a plain current.duckdb, served: listed first, with what to do
+    found = [older, *found] if older is not None else found
 
     def pinned(s: snapshots.Snapshot) -> bool:
         return pin is not None and (s.name == pin.snapshot or (pin.problem is not None and s.current))
@@ -340,7 +342,8 @@ def _list_snapshots(args: argparse.Namespace) -> int:
     if args.json:
         print_json([s.to_json() | {"pinned": pinned(s), "pin": pin.to_json() if pinned(s) else None} for s in found]
                    + [{"snapshot": p.name, "path": str(p), "published_at": None, "current": False, "state": None,
-                       "problem": why, "held_by": None, "builds": [], "models": [], "pinned": False, "pin": None}
+                       "older_layout": False, "problem": why, "held_by": None, "builds": [], "models": [],
+                       "pinned": False, "pin": None}
                       for p, why in strays])
         return 0
     if pin is not None:  # one line, before the table: the pin holds current, or is damaged
@@ -349,7 +352,11 @@ def _list_snapshots(args: argparse.Namespace) -> int:
     if not found and not strays:
         print("no snapshot has been published yet: `musim similarity build` publishes one")
     else:
-        print_table([(("*" if s.current else "") + (" pinned" if pinned(s) else ""), s.name,
+        if older is not None:
+            print(printable(f"{older.path} is a plain file, the older layout (before the snapshots folder): it is "
+                            "served as it is; `musim publish` moves it to the current layout", 0))
+        print_table([(("*" if s.current else "") + (" pinned" if pinned(s) else "")
+                      + (" older layout" if s is older else ""), s.name,
                       s.state[:12] if s.state else "", s.serves())
                      for s in found] + [("", p.name, "", why) for p, why in strays],
                     ["current", "snapshot", "state", "serves"])
