@@ -426,7 +426,7 @@ def _namesake_note(artist: str, artist_id: int, namesakes: list[Namesake], dump_
                      f"({f'MBID {n.mbid}, ' if n.mbid else ''}{n.heard})"
                      f"{f', picked by --id {n.artist_id}' if by_key else ''}" for n in others)
     which = (f"{len(namesakes)} artists match this name by its key (case, accents and punctuation aside); this "
-             f"answer is for {artist!r}, id {artist_id}" if by_key
+             f"answer is for id {artist_id} ({artist!r})" if by_key
              else f"{len(namesakes)} artists are named {artist!r}; this answer is for id {artist_id}")
     return (f"{which}, {why}; the other{'s' if len(others) > 1 else ''}: {said}. Ask for another with --id N or "
             "--mbid MBID")

@@ -905,7 +905,7 @@ def test_a_name_found_by_its_key_names_each_artist_it_could_mean_and_its_id(tmp_
     code, _, err = run(capsys, "similar", "Motley-Crue")
     assert code == 0 and "are named" not in err, err
     assert (f"2 artists match this name by its key (case, accents and punctuation aside); this answer is for "
-            f"'Motley Crue', id {ids['Motley Crue']}, the most listened; the other: 'Mötley Crüe': id "
+            f"id {ids['Motley Crue']} ('Motley Crue'), the most listened; the other: 'Mötley Crüe': id "
             f"{ids['Mötley Crüe']} (4 listeners), picked by --id {ids['Mötley Crüe']}.") in err
     other = json.loads(run(capsys, "similar", "--id", str(ids["Mötley Crüe"]), "--json")[1])
     assert other["artist"] == "Mötley Crüe"
