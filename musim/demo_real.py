@@ -20,7 +20,6 @@ manifest.csv --group-by source_package`` for every family's new version beside t
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import sys
@@ -214,7 +213,9 @@ def print_examples(examples: list[tuple[Path, str]], owners: dict[str, tuple[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m musim.demo --real", description=__doc__.splitlines()[0])
+    from musim.cli import _Parser  # usage errors in one line, as the musim command's
+
+    parser = _Parser(prog="python -m musim.demo --real", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=None,
                         help=f"the corpus folder with manifest.csv (default ${CORPUS_ENV}, else {DEFAULT_CORPUS})")
     parser.add_argument("--home", type=Path, default=Path(DEFAULT_HOME),

@@ -24,9 +24,16 @@ import duckdb
 from musim import sandbox, serving, sql
 from musim.errors import NotFoundError, ParameterError
 from musim.jsonable import plain
-from musim.names import lookup_problem, name_norm
+from musim.names import name_norm
 from musim.similarity import METRICS
-from musim.similarity.query import ArtistNotFound, ArtistSimilarity, artist_id_of, find_artist, namesakes_of
+from musim.similarity.query import (
+    ArtistNotFound,
+    ArtistSimilarity,
+    _refuse_unlookable,
+    artist_id_of,
+    find_artist,
+    namesakes_of,
+)
 from musim.similarity.query import suggest_artists as suggest
 
 # Which DAG (or command) produces each optional table: the hint a missing table shows.
@@ -169,20 +176,13 @@ def similar_artists(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | 
     unique prefix, as ``musim similar --dump``; default: the latest the snapshot serves)."""
     if metric not in METRICS:
         raise ParameterError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
-    _check_name(name)
+    if name is not None:  # refused before what is published is looked at (the lookups' one check)
+        _refuse_unlookable(name)
     if not snap.has("similarity_build") or not snap.has("artist_neighbors"):
         return snap.missing("artist_neighbors", "Co-listening similarity")
     answer = ArtistSimilarity(con).similar(name, artist_id=artist_id, mbid=mbid, k=k, metric=metric, dump_id=dump)
     query = name if name is not None else artist_id if artist_id is not None else mbid
     return {"available": True, "query": query, **answer.to_json()}  # what `musim similar --json` prints
-
-
-def _check_name(name: str | None) -> None:
-    """Refuse a name no artist can have (:func:`musim.names.lookup_problem`), which the lookup would otherwise match
-    silently as the name without its C1 control character."""
-    problem = None if name is None else lookup_problem(name)
-    if problem is not None:
-        raise ParameterError(f"the artist name {problem}")
 
 
 #: The model versions each neighbours table holds (newest publication first).
@@ -216,7 +216,8 @@ def audio_neighbors(con: duckdb.DuckDBPyConnection, snap: Snapshot, name: str | 
     co-listening question does (:func:`similar_artists`): the most listened, without listeners the one with the most
     tracks, the others in ``namesakes``; each row says whether its name is shared (``shared_name``: its id tells it
     apart), and ``reason`` why there is none."""
-    _check_name(name)
+    if name is not None:  # refused before what is published is looked at (the lookups' one check)
+        _refuse_unlookable(name)
     if not snap.has("artist_neighbors_audio"):
         return snap.missing("artist_neighbors_audio", "Audio similarity")
     dump = latest_dump(con)  # None for a music library without listening data: its artists are found by name alone

@@ -71,9 +71,9 @@ class Snapshot:
 
     def to_json(self) -> dict:
         return {"snapshot": self.name, "path": str(self.path), "published_at": self.published_at.isoformat(),
-                "current": self.current, "state": self.state, "problem": self.problem, "held_by": self.held,
-                "builds": [{"dump_id": d, "built_at": t.isoformat()} for d, t in self.builds],
-                "models": self.models}
+                "current": self.current, "older_layout": self.name == CURRENT, "state": self.state,
+                "problem": self.problem, "held_by": self.held, "models": self.models,
+                "builds": [{"dump_id": d, "built_at": t.isoformat()} for d, t in self.builds]}
 
 
 def snapshots_dir(settings: Settings | None = None) -> Path:
@@ -119,7 +119,8 @@ def read_snapshot(path: Path, settings: Settings | None = None, *, current: Path
     """The snapshot at ``path`` (a ``snapshot-*.duckdb`` file) as :class:`Snapshot`; one that cannot be opened or
     read has ``problem`` set. ``full_check`` also reads the size of its pair lookup (before it is served again)."""
     settings = settings or get_settings()
-    stamp = published_at(path.name)
+    older = path.name == CURRENT  # a plain current.duckdb (:func:`older_layout`): when it was written
+    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) if older else published_at(path.name)
     if stamp is None:
         raise ValueError(f"{path.name} is not a snapshot name")
     is_current = current is not None and path.resolve() == current
@@ -170,6 +171,12 @@ def list_snapshots(settings: Settings | None = None) -> list[Snapshot]:
         return []
     files = sorted((p for p in folder.iterdir() if published_at(p.name) and _regular(p)), reverse=True)
     return [read_snapshot(p, settings, current=current) for p in files]
+
+
+def older_layout(settings: Settings | None = None) -> Snapshot | None:
+    """``current.duckdb`` as a plain file (served: the layout before the snapshots folder, a publish moves), or None."""
+    plain = (settings or get_settings()).serving_dir / CURRENT
+    return read_snapshot(plain, settings, current=plain.resolve()) if _regular(plain) else None
 
 
 def strays(settings: Settings | None = None) -> list[tuple[Path, str]]:

@@ -136,3 +136,22 @@ def test_the_conf_it_triggers_train_embeddings_with_has_only_the_dags_params(mon
         known = json.loads(subprocess.run([sys.executable, "-c", child], cwd=repo, capture_output=True, text=True,
                                           check=True).stdout.splitlines()[-1])
         assert set(sent["train_embeddings"]) <= set(known)
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--families", "siamese,bogus"], "--families: bogus, siamese need listening data or are unknown; use "),
+    (["--examples", "many"], "argument --examples: invalid int value: 'many'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_a_usage_error_is_one_line_without_the_usage_block(tmp_path, monkeypatch, capsys, argv, says):
+    """A wrong option printed argparse's usage block before its error line: one line now, as `musim`'s, naming
+    what is wrong and where the help is."""
+    monkeypatch.setenv("MUSIM_REAL_MUSIC", str(tmp_path))
+    (tmp_path / "manifest.csv").write_text("path,artist,title,source_package,licence\n")
+    with pytest.raises(SystemExit) as stop:
+        demo_real.main([*argv, "--home", str(tmp_path / "home")])
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"python -m musim.demo --real: error: {says}") and "usage:" not in err
+    assert err.rstrip().endswith("see `python -m musim.demo --real --help`")
+    assert not (tmp_path / "home").exists()  # nothing started

@@ -392,3 +392,35 @@ def test_force_is_refused_where_it_means_nothing(argv, three_states, capsys):
     assert out == "" and len(err.splitlines()) == 1 and f"{argv[0]} publishes nothing" in err, err
     assert "leave --force out" in err
     assert serving.current_path() == current == three_states[-1] and snapshots.read_pin() is None
+
+
+def test_a_plain_current_file_of_the_older_layout_is_listed_with_what_to_do(tmp_path, musim_home, capsys):
+    """`current.duckdb` as a plain file (the layout before the snapshots folder) is what `musim similar` answers
+    from, yet `musim publish --list` said "no snapshot has been published yet"."""
+    import shutil
+
+    ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
+    served = _publish(2)
+    current = musim_home / "serving" / "current.duckdb"
+    current.unlink()
+    current.write_bytes(served.read_bytes())  # the older layout: the snapshot itself, no snapshots folder
+    shutil.rmtree(served.parent)
+    assert _answer(capsys) == 2
+    assert main(["publish", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "no snapshot has been published" not in out
+    assert (f"{current} is a plain file, the older layout (before the snapshots folder): it is served as it is; "
+            "`musim publish` moves it to the current layout") in out
+    row = next(line for line in out.splitlines() if " built " in line)
+    assert row.lstrip().startswith("* older layout") and "current.duckdb" in row
+    assert main(["publish", "--list", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert (listed["snapshot"], listed["current"], listed["older_layout"], listed["problem"]) == (
+        "current.duckdb", True, True, None)
+    assert [b["dump_id"] for b in listed["builds"]] and listed["path"] == str(current)
+    # what it says to do moves it to the current layout: then the snapshot is listed, not the plain file
+    assert main(["publish"]) == 0
+    capsys.readouterr()
+    assert current.is_symlink() and _answer(capsys) == 2
+    assert main(["publish", "--list", "--json"]) == 0
+    assert [s["older_layout"] for s in json.loads(capsys.readouterr().out)] == [False]

@@ -333,6 +333,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def _list_snapshots(args: argparse.Namespace) -> int:
     """``musim publish --list``: the snapshots, which is current, and the rollback pin that holds it."""
     found, strays, pin = snapshots.list_snapshots(), snapshots.strays(), snapshots.read_pin()
+    older = snapshots.older_layout()  # a plain current.duckdb, served: listed first, with what to do
+    found = [older, *found] if older is not None else found
 
     def pinned(s: snapshots.Snapshot) -> bool:
         return pin is not None and (s.name == pin.snapshot or (pin.problem is not None and s.current))
@@ -340,7 +342,8 @@ def _list_snapshots(args: argparse.Namespace) -> int:
     if args.json:
         print_json([s.to_json() | {"pinned": pinned(s), "pin": pin.to_json() if pinned(s) else None} for s in found]
                    + [{"snapshot": p.name, "path": str(p), "published_at": None, "current": False, "state": None,
-                       "problem": why, "held_by": None, "builds": [], "models": [], "pinned": False, "pin": None}
+                       "older_layout": False, "problem": why, "held_by": None, "builds": [], "models": [],
+                       "pinned": False, "pin": None}
                       for p, why in strays])
         return 0
     if pin is not None:  # one line, before the table: the pin holds current, or is damaged
@@ -349,7 +352,11 @@ def _list_snapshots(args: argparse.Namespace) -> int:
     if not found and not strays:
         print("no snapshot has been published yet: `musim similarity build` publishes one")
     else:
-        print_table([(("*" if s.current else "") + (" pinned" if pinned(s) else ""), s.name,
+        if older is not None:
+            print(printable(f"{older.path} is a plain file, the older layout (before the snapshots folder): it is "
+                            "served as it is; `musim publish` moves it to the current layout", 0))
+        print_table([(("*" if s.current else "") + (" pinned" if pinned(s) else "")
+                      + (" older layout" if s is older else ""), s.name,
                       s.state[:12] if s.state else "", s.serves())
                      for s in found] + [("", p.name, "", why) for p, why in strays],
                     ["current", "snapshot", "state", "serves"])
@@ -413,9 +420,16 @@ def _namesake_note(artist: str, artist_id: int, namesakes: list[Namesake], dump_
         asked = f"dump {dump_id[:12]}" if dump_id else "the dump"
         why = f"the most listened in the other dumps the snapshot serves (none has listeners in {asked} or tracks)"
     others = [n for n in namesakes if n.artist_id != artist_id]
-    said = ", ".join(f"id {n.artist_id} ({f'MBID {n.mbid}, ' if n.mbid else ''}{n.heard})" for n in others)
-    return (f"{len(namesakes)} artists are named {artist!r}; this answer is for id {artist_id}, {why}; the "
-            f"other{'s' if len(others) > 1 else ''}: {said}. Ask for another with --id N or --mbid MBID")
+    # found by its name key, the artists' names differ ("Motley Crue", "Mötley Crüe"): each is named, with its --id
+    by_key = any(n.name is not None and n.name != artist for n in namesakes)
+    said = ", ".join(f"{f'{n.name!r}: ' if by_key and n.name else ''}id {n.artist_id} "
+                     f"({f'MBID {n.mbid}, ' if n.mbid else ''}{n.heard})"
+                     f"{f', picked by --id {n.artist_id}' if by_key else ''}" for n in others)
+    which = (f"{len(namesakes)} artists match this name by its key (case, accents and punctuation aside); this "
+             f"answer is for id {artist_id} ({artist!r})" if by_key
+             else f"{len(namesakes)} artists are named {artist!r}; this answer is for id {artist_id}")
+    return (f"{which}, {why}; the other{'s' if len(others) > 1 else ''}: {said}. Ask for another with --id N or "
+            "--mbid MBID")
 
 
 def _notes(answer: SimilarArtists, *, by_name: bool) -> list[str]:

@@ -149,12 +149,25 @@ def namesakes(result: Mapping[str, Any], state: Mapping[str, Any]) -> str:
     def heard(n: Mapping[str, Any]) -> str:
         return f'{fmt(n["listeners"])} listeners' if n["listeners"] else f'{fmt(n.get("tracks", 0))} tracks'
 
-    links = ", ".join(f'<a href="{href(state, "artists", artist=result["artist"], artist_id=n["artist_id"], model=None)}">'
-                      f'id {esc(n["artist_id"])}</a> ({esc(mbid(n["mbid"]))}, {esc(heard(n))})'
+    # a name found by its key (result["matched_by"] == "key") lists artists of other names ("Motley Crue",
+    # "Mötley Crüe"): each is linked, and named, by its own name, which the page keeps its id under
+    by_key = any((n.get("name") or result["artist"]) != result["artist"] for n in others)
+
+    def named(n: Mapping[str, Any]) -> str:
+        return f"{esc(n['name'])}, " if by_key and n.get("name") else ""
+
+    def link(n: Mapping[str, Any]) -> str:
+        return href(state, "artists", artist=n.get("name") or result["artist"], artist_id=n["artist_id"], model=None)
+
+    links = ", ".join(f'<a href="{link(n)}">'
+                      f'id {esc(n["artist_id"])}</a> ({named(n)}{esc(mbid(n["mbid"]))}, {esc(heard(n))})'
                       for n in others)
     this = mbid(result.get("mbid"))
-    return (f'<p class="caption" id="namesakes">{len(others) + 1} artists are named {esc(result["artist"])}: this is id '
-            f'{esc(result["artist_id"])} ({esc(this)}); the other{"s" if len(others) > 1 else ""}: {links}.</p>')
+    said = (f"{len(others) + 1} artists match this name" if by_key
+            else f"{len(others) + 1} artists are named {esc(result['artist'])}")
+    return (f'<p class="caption" id="namesakes">{said}: this is id '
+            f'{esc(result["artist_id"])} ({esc(result["artist"]) + ", " if by_key else ""}{esc(this)}); '
+            f'the other{"s" if len(others) > 1 else ""}: {links}.</p>')
 
 
 def examples(names: list[str], state: Mapping[str, Any]) -> str:

@@ -888,3 +888,24 @@ def test_text_that_is_not_utf8_is_one_line_naming_the_byte(hostile, capsys):
     proc = subprocess.run([sys.executable, "-m", "musim.cli", "sql", b"SELECT 'caf\xe9'"], capture_output=True,
                           timeout=120, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert proc.returncode == 2 and proc.stderr.decode().startswith("musim: error: the query is not UTF-8"), proc.stderr
+
+
+def test_a_name_found_by_its_key_names_each_artist_it_could_mean_and_its_id(tmp_path, capsys):
+    """"Motley-Crue" is the key of the stored "Motley Crue" and "Mötley Crüe": the note said "2 artists are named
+    'Motley Crue'" (the other is not) and did not say which name the other id has."""
+    from tests.lastfm_files import write_lines
+
+    users = [f"{i:040x}" for i in range(8)]
+    heard = {"Motley Crue": 5, "Mötley Crüe": 4, "Poison": 6}
+    dump = write_lines(tmp_path / "d.tsv", [f"{u}\t\t{a}\t2" for a, n in heard.items() for u in users[:n]])
+    assert run(capsys, "ingest", "lastfm", str(dump))[0] == 0
+    _build(capsys, "--min-listeners", "1", "--min-co-listeners", "1", "--k", "5")
+    answer = json.loads(run(capsys, "similar", "Motley-Crue", "--json")[1])
+    ids = {n["name"]: n["artist_id"] for n in answer["namesakes"]}
+    code, _, err = run(capsys, "similar", "Motley-Crue")
+    assert code == 0 and "are named" not in err, err
+    assert (f"2 artists match this name by its key (case, accents and punctuation aside); this answer is for "
+            f"id {ids['Motley Crue']} ('Motley Crue'), the most listened; the other: 'Mötley Crüe': id "
+            f"{ids['Mötley Crüe']} (4 listeners), picked by --id {ids['Mötley Crüe']}.") in err
+    other = json.loads(run(capsys, "similar", "--id", str(ids["Mötley Crüe"]), "--json")[1])
+    assert other["artist"] == "Mötley Crüe"

@@ -504,3 +504,30 @@ def test_a_name_with_a_c1_control_character_is_refused_by_every_lookup(minimal, 
     assert page.status_code == 200 and 'data-testid="artist-not-found"' in page.text and said in page.text
     assert 'id="colistening-table"' not in page.text
     assert client.get("/api/suggest", params={"q": artist}).json()["names"]  # the name as it reads is still found
+
+
+def test_a_namesake_found_by_the_name_key_is_linked_by_its_own_name(tmp_path, client):
+    """"Motley-Crue" answers "Motley Crue" and lists "Mötley Crüe" (the same name key): the page linked the other
+    artist as `artist=Motley Crue&artist_id=<Mötley Crüe's id>`, whose id the page then dropped (the name typed is
+    not the id's), so following the link answered "Motley Crue" again."""
+    from musim import warehouse
+    from musim.ingest.lastfm import ingest_lastfm
+    from musim.similarity.build import SimilarityParams, build_similarity
+    from tests.lastfm_files import write_lines
+
+    users = [f"{i:040x}" for i in range(8)]
+    heard = {"Motley Crue": 5, "Mötley Crüe": 4, "Poison": 6}
+    ingest_lastfm(write_lines(tmp_path / "d.tsv", [f"{u}\t\t{a}\t2" for a, n in heard.items() for u in users[:n]]))
+    with warehouse.writer() as con:
+        build_similarity(con, None, SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+        serving.publish(con)
+        ids = dict(con.execute("SELECT name, artist_id FROM artist").fetchall())
+    page = client.get("/", params={"artist": "Motley-Crue"}).text
+    caption = re.search(r'id="namesakes">(.*?)</p>', page, re.S).group(1)
+    link = re.search(rf'href="\?([^"]*artist_id={ids["Mötley Crüe"]}[^"]*)"', caption).group(1)
+    followed = client.get("/?" + link.replace("&amp;", "&")).text
+    assert re.search(rf'id="artist-id" value="{ids["Mötley Crüe"]}"', followed)
+    assert re.search(r'id="artist-name">Mötley Crüe<', followed)
+    # the caption says the two names differ: not "2 artists are named Motley Crue"
+    assert f"2 artists match this name: this is id {ids['Motley Crue']} (Motley Crue, no MBID)" in caption
+    assert f">id {ids['Mötley Crüe']}</a> (Mötley Crüe, no MBID, 4 listeners)" in caption
