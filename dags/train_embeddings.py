@@ -153,13 +153,15 @@ def train_embeddings():
             raise AirflowSkipException(f"not trained: {exc}") from None
 
     @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
-    def train(item: dict, ti=None) -> dict:
+    def train(item: dict) -> dict:
         import logging
 
         from musim.models.families import train_staged
         from musim.models.train import no_gpu_line
 
-        if line := no_gpu_line(ti.queue):  # sent to a GPU worker whose TensorFlow sees none: say so, train on CPU
+        # the queue it was sent to (the runtime `ti.queue` reads `default` under `airflow dags test` whatever it is);
+        # on a GPU worker whose TensorFlow sees no GPU: say so in one line, train on the CPU
+        if line := no_gpu_line(TRAIN_QUEUE):
             logging.getLogger(__name__).warning(line)
 
         return train_staged(item)

@@ -16,14 +16,14 @@ from musim.storage import open_store
 REPO = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
-import logging, sys, types
+import logging, sys
 sys.path.insert(0, "dags")
 import importlib
 module = importlib.import_module(sys.argv[1])
 train = getattr(module, sys.argv[1])().get_task("train")
 logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="LOG %(levelname)s %(message)s", force=True)
 item = {"family": "siamese", "manifest": "models/runs/device-test/inputs.npz"}
-out = train.python_callable(item, ti=types.SimpleNamespace(queue=sys.argv[2]))
+out = train.python_callable(item)
 print("RETURNED", out["prefix"])
 """
 
@@ -33,7 +33,7 @@ print("RETURNED", out["prefix"])
 def test_train_on_a_gpu_queue_without_a_visible_gpu_says_so(dag_id, queue, musim_home):
     # an item trained before (a retry after success): the task returns it without training again
     open_store().put_bytes("models/runs/device-test/siamese/trained.json", json.dumps({"family": "siamese"}).encode())
-    done = subprocess.run([sys.executable, "-c", CHILD, dag_id, queue], cwd=REPO, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", CHILD, dag_id], cwd=REPO, capture_output=True, text=True,
                           env={**os.environ, "MUSIM_TRAIN_QUEUE": queue, "CUDA_VISIBLE_DEVICES": ""}, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RETURNED models/runs/device-test/siamese/" in done.stdout
