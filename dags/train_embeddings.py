@@ -26,6 +26,9 @@ The one model path of every family (`musim.models.families.staged`, shared with 
   GPU worker consumes it), reading the object store only: train the
   family and embed every track; evaluate it with the baselines and its champion on the held-out artists
   (co-listening ground truth, bootstrap CIs). A retry after success does not train again.
+  No automatic CPU fallback: with no worker on that queue `train` stays queued until the scheduler fails it
+  (`task_queued_timeout`, twice requeued). On a worker whose TensorFlow sees no GPU, `train` logs one warning
+  line (queue, host, CUDA build) and trains on the CPU.
 - `promote` (pool `duckdb_writer`) registers each family's version and promotes it only if it beats its
   champion beyond the CI; `publish` serves the champions' embeddings and audio neighbours with a new
   serving snapshot. Emits **models**.
@@ -151,7 +154,15 @@ def train_embeddings():
 
     @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def train(item: dict) -> dict:
+        import logging
+
         from musim.models.families import train_staged
+        from musim.models.train import no_gpu_line
+
+        # the queue it was sent to (the runtime `ti.queue` reads `default` under `airflow dags test` whatever it is);
+        # on a GPU worker whose TensorFlow sees no GPU: say so in one line, train on the CPU
+        if line := no_gpu_line(TRAIN_QUEUE):
+            logging.getLogger(__name__).warning(line)
 
         return train_staged(item)
 

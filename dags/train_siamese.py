@@ -20,6 +20,9 @@ The one model path of every family (`musim.models.families.staged`, shared with 
   worker with an NVIDIA device consumes it; ignored under the embedded LocalExecutor): they read the object store only and stage the
   model, its embeddings and the evaluation (model, champion and baselines on the same test artists). A retry
   after success does not train again.
+  No automatic CPU fallback: with no worker on that queue `train` stays queued until the scheduler fails it
+  (`task_queued_timeout`, twice requeued). On a worker whose TensorFlow sees no GPU, `train` logs one warning
+  line (queue, host, CUDA build) and trains on the CPU.
 - `promote`, `publish` write the warehouse (pool `duckdb_writer`): registry row, promotion decision, the
   champion's embeddings as feature views (online store), neighbour tables, snapshot.
 
@@ -128,7 +131,15 @@ def train_siamese():
 
     @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
     def train(item: dict) -> dict:
+        import logging
+
         from musim.models.families import train_staged
+        from musim.models.train import no_gpu_line
+
+        # the queue it was sent to (the runtime `ti.queue` reads `default` under `airflow dags test` whatever it is);
+        # on a GPU worker whose TensorFlow sees no GPU: say so in one line, train on the CPU
+        if line := no_gpu_line(TRAIN_QUEUE):
+            logging.getLogger(__name__).warning(line)
 
         return train_staged(item)
 

@@ -73,6 +73,27 @@ def runtime(hparams: HyperParams) -> tuple[Any, bool, dict[str, Any]]:
                              "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
+def no_gpu_line(queue: str, gpus: int | None = None) -> str | None:
+    """The one line a training task on ``queue`` logs when it was sent to a GPU worker (any queue but ``default``,
+    ``MUSIM_TRAIN_QUEUE``) whose TensorFlow sees no GPU: it then trains on the CPU, as a CPU worker would.
+    None on queue ``default`` or where a GPU is visible. ``gpus``: the visible GPUs (default: TensorFlow's)."""
+    if queue == "default":
+        return None
+    if gpus is None:
+        import tensorflow as tf
+
+        gpus = len(tf.config.list_physical_devices("GPU"))
+    if gpus:
+        return None
+    import socket
+
+    import tensorflow as tf
+
+    cuda = "built with CUDA" if tf.test.is_built_with_cuda() else "built without CUDA (requirements-gpu.lock installs it)"
+    return (f"queue {queue!r} (MUSIM_TRAIN_QUEUE) but TensorFlow {tf.__version__} on {socket.gethostname()} sees no "
+            f"GPU ({cuda}; check the NVIDIA runtime and the device reservation): training on the CPU")
+
+
 class _Timing(keras.callbacks.Callback):
     """Seconds spent in the training part of each epoch (validation excluded)."""
 
