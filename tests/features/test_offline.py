@@ -502,3 +502,22 @@ def test_a_value_and_a_rejection_of_the_same_moment_read_as_the_value_point_in_t
     load_latest(con, d.track_log_mel)
     assert con.execute("SELECT count(*) FROM fs_latest WHERE payload = ? AND entity_key LIKE 'c%'",
                        [key]).fetchone()[0] == 200
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_a_training_set_of_a_changed_or_never_written_view_version_is_refused_not_read_as_another(con):
+    from musim.errors import NotFoundError
+    from musim.features.registry import RegistryError
+
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 2, 3]]), created_at=T1)
+    # the same name:version with another definition (another dimension): its stored values are not of this one
+    changed = embedding_view("artist_embedding", 1, entity=ARTIST, dim=4, model_version="m1",
+                             description="test embedding")
+    with pytest.raises(RegistryError, match=r"artist_embedding:1 is registered with another definition.*:2"):
+        get_training_frame(FeatureService("s", (changed,)), [1], con=con)
+    # a version nothing was ever written to: refused, not a column of NaN that reads as "no value yet"
+    with pytest.raises(NotFoundError, match=r"no feature view 'artist_embedding:7'.*registered: artist_embedding"):
+        get_training_frame(FeatureService("s", (_emb(7, "m7"),)), [1], con=con)
+    # the registered definition still reads its values
+    assert _col(get_training_frame(FeatureService("s", (v1,)), [1], con=con)) == [[1, 2, 3]]
