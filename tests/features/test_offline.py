@@ -521,3 +521,28 @@ def test_a_training_set_of_a_changed_or_never_written_view_version_is_refused_no
         get_training_frame(FeatureService("s", (_emb(7, "m7"),)), [1], con=con)
     # the registered definition still reads its values
     assert _col(get_training_frame(FeatureService("s", (v1,)), [1], con=con)) == [[1, 2, 3]]
+
+
+def test_rematerialising_unchanged_inputs_writes_nothing_whatever_order_the_threads_sum_in(con):
+    """An artist's mean is the same bits every time: a parallel avg() summed the tracks in the order the threads met
+    them, so unchanged inputs gave means a few ulps apart and each rerun wrote "changed" values and history."""
+    from musim.features import TRACK, derived_view, materialise
+
+    con.execute("SET threads = 4")
+    artists, per_artist, dim = 40, 60, 32
+    con.execute("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
+                "SELECT i, 'artist-' || i, 'Artist ' || i, 'artist ' || i, 'test' FROM range(?) t(i)", [artists])
+    con.execute("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, provider_rank, object_key, "
+                "sha256, format, duration_s, sample_rate, channels, excerpt_offset_s, excerpt_duration_s, added_at) "
+                "SELECT 't' || i, i % ?, 'title ' || i, 'test', 't' || i, 1, 'audio/previews/t' || i || '.wav', "
+                "'00', 'wav', 6.0, 22050, 1, 0.0, 6.0, now() FROM range(?) t(i)",
+                [artists, artists * per_artist])
+    ids = [f"t{i}" for i in range(artists * per_artist)]
+    rng = np.random.default_rng(7)
+    vecs = rng.standard_normal((len(ids), dim)) * 10.0 ** rng.integers(-3, 4, (len(ids), 1))
+    tracks = embedding_view("track_emb", 1, entity=TRACK, dim=dim, model_version="m1", description="test")
+    write_vectors(con, tracks, ids, vecs, created_at=T1)
+    means = derived_view("artist_emb_mean", 1, input_view=tracks, description="test")
+    assert materialise(con, means).rows_written == artists
+    assert [materialise(con, means).rows_written for _ in range(6)] == [0] * 6
+    assert con.execute("SELECT count(*) FROM feature_value WHERE view_name = 'artist_emb_mean'").fetchone()[0] == artists
