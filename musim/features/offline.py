@@ -23,9 +23,16 @@ import duckdb
 import numpy as np
 
 from musim import sql, warehouse
-from musim.errors import ParameterError
+from musim.errors import NotFoundError, ParameterError
 from musim.features.keys import entity_keys, not_in_future
-from musim.features.registry import ARTIST, FeatureService, get_service
+from musim.features.registry import (
+    ARTIST,
+    FeatureService,
+    FeatureView,
+    RegistryError,
+    get_service,
+    view_names,
+)
 from musim.features.sources import load_source, utc
 
 if TYPE_CHECKING:
@@ -51,6 +58,22 @@ def _entity_frame(service: FeatureService, entities: Any) -> pd.DataFrame:
     values = entities if one_id else list(entities)
     entity_keys(values, what="entities")  # a bare string, a mapping or a number is refused here
     return pd.DataFrame({key: values})
+
+
+def _require_registered(con: duckdb.DuckDBPyConnection, view: FeatureView) -> None:
+    """Refuse a view whose name:version the registry holds with another definition (its stored values are of
+    that one: another dimension, another model), or a pushed / derived view never registered (no value of it
+    was ever written: every row would be NaN, not "no value yet")."""
+    row = sql.query(con, "features/view_hash.sql", view_name=view.name, view_version=view.version).fetchone()
+    if row is not None:
+        if row[0] != view.definition_hash():
+            raise RegistryError(f"feature view {view.ref} is registered with another definition than the one given; "
+                                f"read the registered one (get_view(con, {view.name!r}, {view.version})) or give the "
+                                f"changed definition a new version (e.g. {view.name}:{view.version + 1})")
+        return
+    if view.source.type in ("push", "derived"):
+        raise NotFoundError(f"no feature view {view.ref!r}: nothing was ever written to it; registered: "
+                            f"{', '.join(view_names(con)) or 'none'} (`musim features list` shows their versions)")
 
 
 def _as_of_column(column: pd.Series, default: dt.datetime) -> pd.Series:
@@ -131,6 +154,7 @@ def get_training_frame(service: FeatureService | str, entities: pd.DataFrame | S
         ids = entity_keys(frame[key], view.entity is ARTIST, what=f"the column {key}")
         ents = pd.DataFrame({"row_id": np.arange(n, dtype=np.int64), "entity_key": pd.Series(ids, dtype=object),
                              "as_of": frame["as_of"]})
+        _require_registered(con, view)
         load_source(con, view)
         with warehouse.registered(con, "fs_entities", ents):
             sql.run(con, "features/pit.sql")

@@ -56,6 +56,9 @@ class OnlineStore:
     matrix: np.ndarray
     names: tuple[str, ...]
     created_at: str | None = None
+    #: The view's entity ("artist", "track"); None for a snapshot published before it was recorded. An artist
+    #: store keys every id as the offline store does ("01", " 1 ", 1.0 and 1 are artist "1").
+    entity: str | None = None
     index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -64,12 +67,13 @@ class OnlineStore:
         if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.ids):
             raise ParameterError(f"online store {self.view}: {len(self.ids)} ids for a matrix {self.matrix.shape}")
         self.index = {str(k): i for i, k in enumerate(self.ids.tolist())}
+        self._integer = True if self.entity == "artist" else None
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __contains__(self, entity_id: object) -> bool:
-        return entity_key(entity_id) in self.index
+        return entity_key(entity_id, self._integer) in self.index
 
     @property
     def dim(self) -> int:
@@ -77,13 +81,13 @@ class OnlineStore:
 
     def get(self, entity_id: Any) -> np.ndarray | None:
         """The entity's vector (a read-only view, shape ``(dim,)``, float32), or None if it has none."""
-        key = entity_key(entity_id)
+        key = entity_key(entity_id, self._integer)
         i = None if key is None else self.index.get(key)
         return None if i is None else self.matrix[i]
 
     def get_many(self, entity_ids: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
         """``(vectors (n, dim) float32, found (n,) bool)``; rows of unknown ids are NaN."""
-        keys = entity_keys(entity_ids, what="entity_ids")
+        keys = entity_keys(entity_ids, self._integer, what="entity_ids")
         rows = np.array([-1 if k is None else self.index.get(k, -1) for k in keys], dtype=np.int64)
         found = rows >= 0
         out = np.full((len(rows), self.dim), np.nan, dtype=np.float32)
@@ -102,7 +106,7 @@ class OnlineStore:
         ids = np.array([r[0] for r in rows], dtype=str)
         mat = np.array([r[1] for r in rows], dtype=np.float32).reshape(len(rows), view.dim)
         names = tuple(f.name for f in view.schema) if view.kind == "scalars" else (view.schema[0].name,)
-        return cls(view.ref, ids, mat, names, newest.isoformat() if newest else None)
+        return cls(view.ref, ids, mat, names, newest.isoformat() if newest else None, view.entity.name)
 
     def save(self, path: Path) -> None:
         """Write as ``.npz`` (atomically: a temp file, removed if the write fails, then a rename)."""
@@ -110,7 +114,7 @@ class OnlineStore:
             with open(tmp, "wb") as fh:
                 np.savez(fh, ids=self.ids.astype(str), matrix=self.matrix,
                          meta=np.array(json.dumps({"view": self.view, "names": list(self.names),
-                                                   "created_at": self.created_at})))
+                                                   "created_at": self.created_at, "entity": self.entity})))
             os.replace(tmp, path)
 
     @classmethod
@@ -120,7 +124,8 @@ class OnlineStore:
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
-                return cls(meta["view"], z["ids"], z["matrix"], tuple(meta["names"]), meta["created_at"])
+                return cls(meta["view"], z["ids"], z["matrix"], tuple(meta["names"]), meta["created_at"],
+                           meta.get("entity"))
         except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, TypeError) as exc:
             how = ("`musim models publish VERSION` (the model version whose embeddings these are)"
                    if path.parent.name.endswith("_embedding") else "`musim features build`")
@@ -259,6 +264,12 @@ def point_online(name: str, version: int, file_name: str, *, latest: int,
 
 def _current_file(settings: Settings, name: str, version: int | None) -> Path:
     folder = _folder(settings, name)
+    if version is not None:
+        number = None if isinstance(version, bool) else whole_number(str(version), max_digits=9)
+        if not number:
+            raise ParameterError(f"{name}: version {version!r} is no view version (a whole number from 1, e.g. "
+                                 f"{name}:1); `musim features list` shows the versions")
+        version = number
     pointer = folder / ("latest" if version is None else f"v{version}.current")
     try:
         if version is None:

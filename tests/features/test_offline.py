@@ -502,3 +502,47 @@ def test_a_value_and_a_rejection_of_the_same_moment_read_as_the_value_point_in_t
     load_latest(con, d.track_log_mel)
     assert con.execute("SELECT count(*) FROM fs_latest WHERE payload = ? AND entity_key LIKE 'c%'",
                        [key]).fetchone()[0] == 200
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_a_training_set_of_a_changed_or_never_written_view_version_is_refused_not_read_as_another(con):
+    from musim.errors import NotFoundError
+    from musim.features.registry import RegistryError
+
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 2, 3]]), created_at=T1)
+    # the same name:version with another definition (another dimension): its stored values are not of this one
+    changed = embedding_view("artist_embedding", 1, entity=ARTIST, dim=4, model_version="m1",
+                             description="test embedding")
+    with pytest.raises(RegistryError, match=r"artist_embedding:1 is registered with another definition.*:2"):
+        get_training_frame(FeatureService("s", (changed,)), [1], con=con)
+    # a version nothing was ever written to: refused, not a column of NaN that reads as "no value yet"
+    with pytest.raises(NotFoundError, match=r"no feature view 'artist_embedding:7'.*registered: artist_embedding"):
+        get_training_frame(FeatureService("s", (_emb(7, "m7"),)), [1], con=con)
+    # the registered definition still reads its values
+    assert _col(get_training_frame(FeatureService("s", (v1,)), [1], con=con)) == [[1, 2, 3]]
+
+
+def test_rematerialising_unchanged_inputs_writes_nothing_whatever_order_the_threads_sum_in(con):
+    """An artist's mean is the same bits every time: a parallel avg() summed the tracks in the order the threads met
+    them, so unchanged inputs gave means a few ulps apart and each rerun wrote "changed" values and history."""
+    from musim.features import TRACK, derived_view, materialise
+
+    con.execute("SET threads = 4")
+    artists, per_artist, dim = 40, 60, 32
+    con.execute("INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id) "
+                "SELECT i, 'artist-' || i, 'Artist ' || i, 'artist ' || i, 'test' FROM range(?) t(i)", [artists])
+    con.execute("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, provider_rank, object_key, "
+                "sha256, format, duration_s, sample_rate, channels, excerpt_offset_s, excerpt_duration_s, added_at) "
+                "SELECT 't' || i, i % ?, 'title ' || i, 'test', 't' || i, 1, 'audio/previews/t' || i || '.wav', "
+                "'00', 'wav', 6.0, 22050, 1, 0.0, 6.0, now() FROM range(?) t(i)",
+                [artists, artists * per_artist])
+    ids = [f"t{i}" for i in range(artists * per_artist)]
+    rng = np.random.default_rng(7)
+    vecs = rng.standard_normal((len(ids), dim)) * 10.0 ** rng.integers(-3, 4, (len(ids), 1))
+    tracks = embedding_view("track_emb", 1, entity=TRACK, dim=dim, model_version="m1", description="test")
+    write_vectors(con, tracks, ids, vecs, created_at=T1)
+    means = derived_view("artist_emb_mean", 1, input_view=tracks, description="test")
+    assert materialise(con, means).rows_written == artists
+    assert [materialise(con, means).rows_written for _ in range(6)] == [0] * 6
+    assert con.execute("SELECT count(*) FROM feature_value WHERE view_name = 'artist_emb_mean'").fetchone()[0] == artists

@@ -203,3 +203,30 @@ def test_lookups_take_ids_of_any_numeric_type_and_refuse_a_bare_string():
         store.get_many("101")
     with pytest.raises(ParameterError, match="not a whole number"):
         store.get(1.5)
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_an_artist_id_online_is_the_same_key_as_offline_and_a_version_that_is_no_number_is_refused(con):
+    from musim.errors import ParameterError
+    from musim.features import FeatureService, get_training_frame
+
+    view = embedding_view("artist_embedding", 1, entity=ARTIST, dim=2, model_version="m1", description="t")
+    write_vectors(con, view, [7], np.array([[1.0, 2.0]]))
+    publish_online(con, view)
+    offline = get_training_frame(FeatureService("s", (view,)), ["07", " 7 "], con=con)["artist_embedding__embedding"]
+    assert [v.tolist() for v in offline] == [[1.0, 2.0], [1.0, 2.0]]
+    # online: the same ids give the same vector (they gave None: the digits were matched as they came)
+    assert lookup("artist_embedding", "07").tolist() == [1.0, 2.0]
+    assert lookup("artist_embedding", " 7 ").tolist() == [1.0, 2.0]
+    assert "07" in open_online("artist_embedding")
+    _, found = open_online("artist_embedding").get_many(["07", 7.0, np.int64(7), 8])
+    assert found.tolist() == [True, True, True, False]
+    with pytest.raises(ParameterError, match="is not a whole number"):
+        lookup("artist_embedding", "seven")
+    # a version that is no whole number from 1 is refused as such, not "no snapshot ... run a build first"
+    for bad in (True, 1.5, "abc", "", 0, -1):
+        with pytest.raises(ParameterError, match=r"artist_embedding: version .* is no view version"):
+            lookup("artist_embedding", 7, version=bad)
+    assert lookup("artist_embedding", 7, version="1").tolist() == [1.0, 2.0]
+    with pytest.raises(NotFoundError, match="no online snapshot of artist_embedding:9"):
+        lookup("artist_embedding", 7, version=9)
