@@ -89,7 +89,9 @@ def _as_of_column(column: pd.Series, default: dt.datetime) -> pd.Series:
         what = f"{bad!r}" if bad is not None else str(exc).splitlines()[0]
         raise ParameterError(f"the as_of column has {what}, which is not a moment: give datetimes or ISO "
                              "strings such as 2026-01-31T12:00:00+00:00") from None
-    stamps = stamps.fillna(pd.Timestamp(default))
+    # to the microsecond, down, as the warehouse keeps moments (a nanosecond stamp read the same, with pandas'
+    # "Discarding nonzero nanoseconds" warning on the user's screen)
+    stamps = stamps.fillna(pd.Timestamp(default)).dt.floor("us")
     if len(stamps):
         not_in_future(stamps.max().to_pydatetime(), "the as_of column's latest moment")
     return stamps

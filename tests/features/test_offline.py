@@ -166,6 +166,20 @@ def test_mixed_offsets_in_the_as_of_column_are_each_converted_to_utc(con):
 
 
 @pytest.mark.usefixtures("artist_con")
+def test_an_as_of_with_nanoseconds_is_read_to_the_microsecond_down_without_a_warning(con):
+    import warnings
+
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 1, 1]]), created_at=T1)
+    stamps = [pd.Timestamp(T1) - pd.Timedelta(nanoseconds=1), pd.Timestamp(T1) + pd.Timedelta(nanoseconds=999)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = get_training_frame(FeatureService("s", (v1,)), pd.DataFrame({"artist_id": [1, 1], "as_of": stamps}),
+                                   con=con)
+    assert _col(frame) == [None, [1, 1, 1]]  # T1 - 1 ns is T1 - 1 us; T1 + 999 ns is T1
+
+
+@pytest.mark.usefixtures("artist_con")
 def test_pushed_vectors_are_refused_for_ids_the_warehouse_does_not_have_or_a_future_moment(con):
     """``write_vectors`` stored ``'not-an-artist'``, ``'1.0'`` (so artist 1 kept its old vector) and one row per
     character of ``"ab"``; a ``created_at`` in the future hid the values and refused every later write."""
