@@ -25,7 +25,7 @@ from musim.config import get_settings
 from musim.embedded import airflow_env, prepare_airflow, run_dag
 from musim.errors import MusimError
 from musim.similarity.query import similar_artists
-from musim.synth.lastfm import TRUTH_FILE, write_lastfm_dump
+from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE, TRUTH_FILE, write_lastfm_dump
 
 
 def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int) -> Path:
@@ -38,14 +38,19 @@ def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int
     if (landing / TRUTH_FILE).exists() and not truth.exists():  # an older demo's home: out of the landing area
         made.mkdir(parents=True, exist_ok=True)
         shutil.move(landing / TRUTH_FILE, truth)
-    if truth.exists():
+    landed = [landing / PLAYS_FILE, landing / PROFILE_FILE]
+    if truth.exists() and all(p.exists() for p in landed):
         print(f"1. the demo dump is already in the landing folder: {landing}")
         return truth
+    # a demo killed before its dump landed left the answer file without it: the same seed writes it again
     s = write_lastfm_dump(made, users=users, artists=artists, communities=communities, quirks=0.002, seed=seed,
                           max_artists_per_user=20)
     landing.mkdir(parents=True, exist_ok=True)
-    for written in (s.plays_path, s.profiles_path):  # whole files into the landing folder: renamed, not copied
-        shutil.move(written, landing / Path(written).name)
+    for written, target in zip((s.plays_path, s.profiles_path), landed, strict=True):
+        # whole files into the landing folder: moved under a hidden name (the scan skips it), then renamed
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.move(written, partial)
+        partial.replace(target)
     print(f"1. generated a Last.FM dump: {s.lines:,} lines, {s.users:,} users, {s.artists} artists in "
           f"{s.communities} taste communities, {sum(s.quirk_counts.values())} quirky lines -> {landing}")
     return truth

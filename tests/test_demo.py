@@ -45,3 +45,31 @@ def test_the_demo_dump_lands_without_its_answer_file(musim_home, caplog):
     shutil.move(truth, landing / "demo-7" / TRUTH_FILE)  # a home of an older demo: its answer file moves out
     assert demo_dump(settings, users=40, artists=12, communities=3, seed=7) == truth and truth.exists()
     assert not (landing / "demo-7" / TRUTH_FILE).exists()
+
+
+def test_a_demo_killed_before_its_dump_landed_writes_it_again(musim_home, capsys):
+    """A demo killed after the dump was generated (its answer file written) but before its files were moved into
+    the landing folder said "the demo dump is already in the landing folder" on the next run, with none there: the
+    ingest found nothing and the demo failed further on."""
+    from pathlib import Path
+
+    from musim.config import get_settings
+    from musim.demo import demo_dump
+    from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    truth = demo_dump(settings, users=40, artists=12, communities=3, seed=7)
+    folder = Path(settings.ingest.landing) / "demo-7"
+    whole = {n: (folder / n).read_bytes() for n in (PLAYS_FILE, PROFILE_FILE)}
+    for kept in ([], [PROFILE_FILE]):  # killed before either file moved, or between the two
+        for n in (PLAYS_FILE, PROFILE_FILE):
+            if n not in kept:
+                (folder / n).unlink()
+        capsys.readouterr()
+        assert demo_dump(settings, users=40, artists=12, communities=3, seed=7) == truth
+        assert "1. generated a Last.FM dump" in capsys.readouterr().out
+        assert {n: (folder / n).read_bytes() for n in whole} == whole
+        assert sorted(p.name for p in folder.iterdir()) == sorted(whole)  # nothing hidden left behind
+    demo_dump(settings, users=40, artists=12, communities=3, seed=7)  # landed whole: kept as it is
+    assert "already in the landing folder" in capsys.readouterr().out
