@@ -19,8 +19,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from musim import serving, sql, warehouse
+from musim.cli.options import count, number, open_share
+from musim.cli.options import seed as seed_option
 from musim.config import get_settings
 from musim.embedded import airflow_env, prepare_airflow, run_dag
 from musim.errors import MusimError
@@ -338,25 +341,32 @@ def print_models(settings) -> None:
             print(f"    {'model card:':<42} {store.url(keys[CARD_FILE])}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (exit 2), as the musim command's: without argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--real" in argv:  # `make demo-real`: the audio path on the real-music corpus (musim.demo_real)
         from musim.demo_real import main as real_main
 
         return real_main([a for a in argv if a != "--real"])
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m musim.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="store_true",
                         help="the real-music demo instead (`python -m musim.demo --real --help`)")
-    parser.add_argument("--users", type=int, default=3000)
-    parser.add_argument("--artists", type=int, default=240)
-    parser.add_argument("--communities", type=int, default=6)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--audio-artists", type=int, default=120,
+    parser.add_argument("--users", type=count(1), default=3000)
+    parser.add_argument("--artists", type=count(2), default=240)
+    parser.add_argument("--communities", type=count(1), default=6)
+    parser.add_argument("--seed", type=seed_option, default=42)
+    parser.add_argument("--audio-artists", type=count(1), default=120,
                         help="top artists given synthesized audio (120: enough held-out artists to rank)")
-    parser.add_argument("--clip-seconds", type=float, default=15.0,
+    parser.add_argument("--clip-seconds", type=number(0.0, 600.0, above=True), default=15.0,
                         help="length of each synthesized track (mp3 encoding costs ~0.16 s per 15 s clip)")
-    parser.add_argument("--train-epochs", type=int, default=10, help="epochs of the demo's siamese training")
-    parser.add_argument("--test-share", type=float, default=0.3, help="share of the audio artists held out for testing")
+    parser.add_argument("--train-epochs", type=count(1, 10_000), default=10, help="epochs of the demo's siamese training")
+    parser.add_argument("--test-share", type=open_share, default=0.3, help="share of the audio artists held out for testing")
     parser.add_argument("--no-train", action="store_true", help="stop after the audio features (steps 1-5)")
     parser.add_argument("--no-families", action="store_true",
                         help="train the siamese model only (skip step 8: the classifier, autoencoder and contrastive "

@@ -73,3 +73,24 @@ def test_a_demo_killed_before_its_dump_landed_writes_it_again(musim_home, capsys
         assert sorted(p.name for p in folder.iterdir()) == sorted(whole)  # nothing hidden left behind
     demo_dump(settings, users=40, artists=12, communities=3, seed=7)  # landed whole: kept as it is
     assert "already in the landing folder" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["--users", "0"], ["--users", "-5"], ["--artists", "1"], ["--communities", "0"],
+                                  ["--seed", "-1"], ["--audio-artists", "0"], ["--clip-seconds", "0"],
+                                  ["--clip-seconds", "nan"], ["--train-epochs", "0"], ["--test-share", "1"],
+                                  ["--test-share", "-0.2"]])
+def test_bad_sizes_are_usage_errors_before_any_work(args, musim_home, monkeypatch, capsys):
+    """`--users 0` failed after the demo had set up its home, with exit code 1; `--test-share 5`, `--clip-seconds 0`
+    or `--train-epochs 0` ran the dump, the ingest and the similarity DAGs first and failed minutes later, deep in a
+    DAG. Now each is one usage line (exit 2) before anything is written."""
+    import musim.demo as demo
+
+    def ran(*_a, **_k):
+        raise AssertionError("the demo started its work")
+
+    monkeypatch.setattr(demo, "demo_dump", ran)
+    monkeypatch.setattr(demo, "prepare_airflow", ran)
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1 and args[0] in err, err
