@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from musim import serving, sql, warehouse
+from musim.acquire.providers.local import LocalFolderProvider
 from musim.cli.options import count, number, open_share
 from musim.cli.options import seed as seed_option
 from musim.config import get_settings
@@ -363,8 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=seed_option, default=42)
     parser.add_argument("--audio-artists", type=count(1), default=120,
                         help="top artists given synthesized audio (120: enough held-out artists to rank)")
-    parser.add_argument("--clip-seconds", type=number(0.0, 600.0, above=True), default=15.0,
-                        help="length of each synthesized track (mp3 encoding costs ~0.16 s per 15 s clip)")
+    parser.add_argument("--clip-seconds", type=number(LocalFolderProvider.min_audio_s, 600.0), default=15.0,
+                        help="length of each synthesized track, at least the local provider's "
+                             f"{LocalFolderProvider.min_audio_s:g} s (mp3 encoding costs ~0.16 s per 15 s clip)")
     parser.add_argument("--train-epochs", type=count(1, 10_000), default=10, help="epochs of the demo's siamese training")
     parser.add_argument("--test-share", type=open_share, default=0.3, help="share of the audio artists held out for testing")
     parser.add_argument("--no-train", action="store_true", help="stop after the audio features (steps 1-5)")

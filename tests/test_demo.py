@@ -77,12 +77,13 @@ def test_a_demo_killed_before_its_dump_landed_writes_it_again(musim_home, capsys
 
 @pytest.mark.parametrize("args", [["--users", "0"], ["--users", "-5"], ["--artists", "1"], ["--communities", "0"],
                                   ["--seed", "-1"], ["--audio-artists", "0"], ["--clip-seconds", "0"],
-                                  ["--clip-seconds", "nan"], ["--train-epochs", "0"], ["--test-share", "1"],
+                                  ["--clip-seconds", "4.9"], ["--clip-seconds", "nan"], ["--train-epochs", "0"], ["--test-share", "1"],
                                   ["--test-share", "-0.2"]])
 def test_bad_sizes_are_usage_errors_before_any_work(args, musim_home, monkeypatch, capsys):
     """`--users 0` failed after the demo had set up its home, with exit code 1; `--test-share 5`, `--clip-seconds 0`
     or `--train-epochs 0` ran the dump, the ingest and the similarity DAGs first and failed minutes later, deep in a
-    DAG. Now each is one usage line (exit 2) before anything is written."""
+    DAG; `--clip-seconds 4` ran the whole demo on tracks the local provider rejects as too short (under 5 s): no
+    previews, no features. Now each is one usage line (exit 2) before anything is written."""
     import musim.demo as demo
 
     def ran(*_a, **_k):
