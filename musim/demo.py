@@ -60,6 +60,15 @@ def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int
     return truth
 
 
+def _marked(marker: Path) -> dict | None:
+    """What the demo music folder was made for (its marker), or None (no marker, or an older demo's)."""
+    try:
+        made = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return made if isinstance(made, dict) else None
+
+
 def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, settings, *, artists: int, clip_s: float,
                        seed: int) -> None:
     """Step 4: a local folder of synthesized tracks for the top artists (each sounding like its taste
@@ -73,8 +82,10 @@ def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, setting
     wanted = [(name, community[name.casefold()]) for name in top if name.casefold() in community]
     music = settings.home / "music" / f"demo-{seed}"
     marker = music / ".complete"
+    made_for = {"clip_s": clip_s, "artists": [name for name, _ in wanted]}
     started = time.perf_counter()
-    if not marker.exists():
+    if _marked(marker) != made_for:  # none yet, cut short, or made for other artists or another clip length
+        shutil.rmtree(music, ignore_errors=True)  # the demo's own folder: written again whole
         import concurrent.futures as cf
         import functools
 
@@ -86,7 +97,7 @@ def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, setting
             parts = pool.map(write, [music / f"part-{i}" for i in range(workers)],
                              [wanted[i::workers] for i in range(workers)])
             files = [f for part in parts for f in part]
-        marker.write_text(str(len(files)))
+        marker.write_text(json.dumps(made_for))
         print(f"4. synthesized {len(files)} tagged mp3 tracks ({clip_s:g} s each) for the top {len(wanted)} artists "
               f"in {time.perf_counter() - started:.0f} s -> {music}")
     else:

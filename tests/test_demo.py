@@ -95,3 +95,41 @@ def test_bad_sizes_are_usage_errors_before_any_work(args, musim_home, monkeypatc
         main(args)
     err = capsys.readouterr().err.strip()
     assert stop.value.code == 2 and len(err.splitlines()) == 1 and args[0] in err, err
+
+
+def test_the_demo_music_folder_is_made_again_for_other_artists_or_clip_lengths(musim_home, monkeypatch, capsys):
+    """The folder's marker said only that it was complete: a demo run again with another --clip-seconds (or
+    --audio-artists) acquired the first run's tracks, saying "the demo music folder is already there"."""
+    import json
+
+    import musim.acquire.pipeline as pipeline
+    import musim.demo as demo
+    from musim.config import get_settings
+    from musim.library.formats import probe
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    truth = demo.demo_dump(settings, users=40, artists=12, communities=3, seed=7)
+    names = [a["name"] for a in json.loads(truth.read_text())["artists"]]
+    monkeypatch.setattr(pipeline, "catalogue", lambda n, settings: [{"name": x} for x in names[:n]])
+    monkeypatch.setattr(pipeline, "status_counts", lambda settings: {"artists": {}, "tracks": 0,
+                                                                    "artists_with_tracks": 0})
+    dags = []
+    monkeypatch.setattr(demo, "run_dag", lambda dag, env, log, conf: dags.append(conf) or 1.0)
+
+    def run(artists, clip_s):
+        capsys.readouterr()
+        demo.acquire_demo_audio(truth, {}, settings.home / "x.log", settings, artists=artists, clip_s=clip_s, seed=7)
+        music = settings.home / "music" / "demo-7"
+        tracks = sorted(music.rglob("*.mp3"))
+        return capsys.readouterr().out, {p.parent.name for p in tracks}, {round(probe(p).duration_s) for p in tracks}
+
+    out, artists, lengths = run(2, 5.0)
+    assert "synthesized 6 tagged mp3 tracks" in out and len(artists) == 2 and lengths == {5}
+    out, *_ = run(2, 5.0)
+    assert "already there" in out
+    out, artists, lengths = run(2, 6.0)
+    assert "synthesized 6" in out and len(artists) == 2 and lengths == {6}
+    out, artists, lengths = run(3, 6.0)
+    assert "synthesized 9" in out and len(artists) == 3 and lengths == {6}
+    assert all(conf["local_path"] == str(settings.home / "music" / "demo-7") for conf in dags)
