@@ -84,7 +84,8 @@ def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, setting
     marker = music / ".complete"
     made_for = {"clip_s": clip_s, "artists": [name for name, _ in wanted]}
     started = time.perf_counter()
-    if _marked(marker) != made_for:  # none yet, cut short, or made for other artists or another clip length
+    remade = _marked(marker) != made_for
+    if remade:  # none yet, cut short, or made for other artists or another clip length
         shutil.rmtree(music, ignore_errors=True)  # the demo's own folder: written again whole
         import concurrent.futures as cf
         import functools
@@ -102,8 +103,9 @@ def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, setting
               f"in {time.perf_counter() - started:.0f} s -> {music}")
     else:
         print(f"4. the demo music folder is already there: {music}")
+    # new tracks: the artists an earlier run gave up on (its tracks rejected, e.g. too short) are tried again
     took = run_dag("audio_acquire", env, log, {"top_n": artists, "providers": ["local"], "local_path": str(music),
-                                               "per_artist": 3})
+                                               "per_artist": 3, "retry": remade})
     counts = status_counts(settings)
     by_status = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts["artists"].items() if v)
     print(f"   Airflow DAG audio_acquire ran in {took:.0f} s: {counts['tracks']} previews of "

@@ -133,3 +133,5 @@ def test_the_demo_music_folder_is_made_again_for_other_artists_or_clip_lengths(m
     out, artists, lengths = run(3, 6.0)
     assert "synthesized 9" in out and len(artists) == 3 and lengths == {6}
     assert all(conf["local_path"] == str(settings.home / "music" / "demo-7") for conf in dags)
+    # new tracks are acquired again for the artists whose earlier tracks were rejected (given up)
+    assert [conf["retry"] for conf in dags] == [True, False, True, True]
