@@ -19,13 +19,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from musim import serving, sql, warehouse
+from musim.acquire.providers.local import LocalFolderProvider
+from musim.cli.options import count, number, open_share
+from musim.cli.options import seed as seed_option
 from musim.config import get_settings
 from musim.embedded import airflow_env, prepare_airflow, run_dag
 from musim.errors import MusimError
 from musim.similarity.query import similar_artists
-from musim.synth.lastfm import TRUTH_FILE, write_lastfm_dump
+from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE, TRUTH_FILE, write_lastfm_dump
 
 
 def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int) -> Path:
@@ -38,17 +42,31 @@ def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int
     if (landing / TRUTH_FILE).exists() and not truth.exists():  # an older demo's home: out of the landing area
         made.mkdir(parents=True, exist_ok=True)
         shutil.move(landing / TRUTH_FILE, truth)
-    if truth.exists():
+    landed = [landing / PLAYS_FILE, landing / PROFILE_FILE]
+    if truth.exists() and all(p.exists() for p in landed):
         print(f"1. the demo dump is already in the landing folder: {landing}")
         return truth
+    # a demo killed before its dump landed left the answer file without it: the same seed writes it again
     s = write_lastfm_dump(made, users=users, artists=artists, communities=communities, quirks=0.002, seed=seed,
                           max_artists_per_user=20)
     landing.mkdir(parents=True, exist_ok=True)
-    for written in (s.plays_path, s.profiles_path):  # whole files into the landing folder: renamed, not copied
-        shutil.move(written, landing / Path(written).name)
+    for written, target in zip((s.plays_path, s.profiles_path), landed, strict=True):
+        # whole files into the landing folder: moved under a hidden name (the scan skips it), then renamed
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.move(written, partial)
+        partial.replace(target)
     print(f"1. generated a Last.FM dump: {s.lines:,} lines, {s.users:,} users, {s.artists} artists in "
           f"{s.communities} taste communities, {sum(s.quirk_counts.values())} quirky lines -> {landing}")
     return truth
+
+
+def _marked(marker: Path) -> dict | None:
+    """What the demo music folder was made for (its marker), or None (no marker, or an older demo's)."""
+    try:
+        made = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return made if isinstance(made, dict) else None
 
 
 def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, settings, *, artists: int, clip_s: float,
@@ -64,8 +82,11 @@ def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, setting
     wanted = [(name, community[name.casefold()]) for name in top if name.casefold() in community]
     music = settings.home / "music" / f"demo-{seed}"
     marker = music / ".complete"
+    made_for = {"clip_s": clip_s, "artists": [name for name, _ in wanted]}
     started = time.perf_counter()
-    if not marker.exists():
+    remade = _marked(marker) != made_for
+    if remade:  # none yet, cut short, or made for other artists or another clip length
+        shutil.rmtree(music, ignore_errors=True)  # the demo's own folder: written again whole
         import concurrent.futures as cf
         import functools
 
@@ -77,13 +98,14 @@ def acquire_demo_audio(truth_file: Path, env: dict[str, str], log: Path, setting
             parts = pool.map(write, [music / f"part-{i}" for i in range(workers)],
                              [wanted[i::workers] for i in range(workers)])
             files = [f for part in parts for f in part]
-        marker.write_text(str(len(files)))
+        marker.write_text(json.dumps(made_for))
         print(f"4. synthesized {len(files)} tagged mp3 tracks ({clip_s:g} s each) for the top {len(wanted)} artists "
               f"in {time.perf_counter() - started:.0f} s -> {music}")
     else:
         print(f"4. the demo music folder is already there: {music}")
+    # new tracks: the artists an earlier run gave up on (its tracks rejected, e.g. too short) are tried again
     took = run_dag("audio_acquire", env, log, {"top_n": artists, "providers": ["local"], "local_path": str(music),
-                                               "per_artist": 3})
+                                               "per_artist": 3, "retry": remade})
     counts = status_counts(settings)
     by_status = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts["artists"].items() if v)
     print(f"   Airflow DAG audio_acquire ran in {took:.0f} s: {counts['tracks']} previews of "
@@ -333,25 +355,33 @@ def print_models(settings) -> None:
             print(f"    {'model card:':<42} {store.url(keys[CARD_FILE])}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (exit 2), as the musim command's: without argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--real" in argv:  # `make demo-real`: the audio path on the real-music corpus (musim.demo_real)
         from musim.demo_real import main as real_main
 
         return real_main([a for a in argv if a != "--real"])
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m musim.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="store_true",
                         help="the real-music demo instead (`python -m musim.demo --real --help`)")
-    parser.add_argument("--users", type=int, default=3000)
-    parser.add_argument("--artists", type=int, default=240)
-    parser.add_argument("--communities", type=int, default=6)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--audio-artists", type=int, default=120,
+    parser.add_argument("--users", type=count(1), default=3000)
+    parser.add_argument("--artists", type=count(2), default=240)
+    parser.add_argument("--communities", type=count(1), default=6)
+    parser.add_argument("--seed", type=seed_option, default=42)
+    parser.add_argument("--audio-artists", type=count(1), default=120,
                         help="top artists given synthesized audio (120: enough held-out artists to rank)")
-    parser.add_argument("--clip-seconds", type=float, default=15.0,
-                        help="length of each synthesized track (mp3 encoding costs ~0.16 s per 15 s clip)")
-    parser.add_argument("--train-epochs", type=int, default=10, help="epochs of the demo's siamese training")
-    parser.add_argument("--test-share", type=float, default=0.3, help="share of the audio artists held out for testing")
+    parser.add_argument("--clip-seconds", type=number(LocalFolderProvider.min_audio_s, 600.0), default=15.0,
+                        help="length of each synthesized track, at least the local provider's "
+                             f"{LocalFolderProvider.min_audio_s:g} s (mp3 encoding costs ~0.16 s per 15 s clip)")
+    parser.add_argument("--train-epochs", type=count(1, 10_000), default=10, help="epochs of the demo's siamese training")
+    parser.add_argument("--test-share", type=open_share, default=0.3, help="share of the audio artists held out for testing")
     parser.add_argument("--no-train", action="store_true", help="stop after the audio features (steps 1-5)")
     parser.add_argument("--no-families", action="store_true",
                         help="train the siamese model only (skip step 8: the classifier, autoencoder and contrastive "

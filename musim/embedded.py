@@ -142,15 +142,56 @@ def check_port_free(port: int, *, host: str = "0.0.0.0", another: str = "AIRFLOW
                               f"another port, e.g. {another.format(port=port + 1)}") from None
 
 
+#: Under ``AIRFLOW_HOME``: the pid and port of the ``airflow standalone`` started there (the runner's own pid: it
+#: becomes Airflow), so a second start names the first instead of a second scheduler on the same database.
+RUNNING_FILE = "musim-standalone.json"
+
+
+def _is_airflow(pid: int) -> bool:
+    """Whether process ``pid`` lives and is Airflow (not a later process given a dead one's pid)."""
+    if pid <= 0 or pid == os.getpid():
+        return False
+    proc = Path("/proc")
+    if proc.is_dir():
+        try:
+            return b"airflow" in (proc / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            return False
+    try:  # no /proc (macOS): whether it lives
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_standalone(airflow_home: Path) -> tuple[int, int] | None:
+    """The pid and port of the ``airflow standalone`` running on ``airflow_home``, or None (none recorded, or the
+    one recorded is gone: killed, or the machine restarted)."""
+    try:
+        data = json.loads((airflow_home / RUNNING_FILE).read_text())
+        pid, port = int(data["pid"]), int(data["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (pid, port) if _is_airflow(pid) else None
+
+
 def standalone(env: dict[str, str], log: Path, *, port: int) -> None:
-    """Check the port, migrate, create the pools, print the UI address and login, then become
-    ``airflow standalone``."""
+    """Refuse if Airflow already runs on this home; check the port, migrate, create the pools, print the UI address
+    and login, then become ``airflow standalone``."""
+    airflow_home = Path(env["AIRFLOW_HOME"])
+    running = running_standalone(airflow_home)
+    if running is not None:
+        pid, at = running
+        raise ConfigError(f"Airflow is already running on MUSIM_HOME {env['MUSIM_HOME']} (pid {pid}) at "
+                          f"http://localhost:{at}/: use it, or stop it first (Ctrl-C where it runs, or `kill {pid}`)")
     check_port_free(port)
     prepare_airflow(env, log)
-    airflow_home = Path(env["AIRFLOW_HOME"])
     login = ("no login (all admins)" if env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS") == "True" else
              f"user admin, password in {airflow_home / PASSWORDS_FILE} (written once Airflow is up)")
     print(f"Airflow UI: http://localhost:{port}/  ·  musim page: http://localhost:{port}/plugin/musim  ·  {login}\n"
           "Ctrl-C stops Airflow.", flush=True)
     exe = _airflow_exe()
+    (airflow_home / RUNNING_FILE).write_text(json.dumps({"pid": os.getpid(), "port": port}))  # kept by the exec
     os.execve(exe, [exe, "standalone"], env)

@@ -155,3 +155,53 @@ def test_a_home_with_a_dollar_is_refused_before_anything_is_made(tmp_path):
     with pytest.raises(embedded.ConfigError, match=r"holds '\$'.*choose a MUSIM_HOME without '\$'"):
         embedded.airflow_env(home)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_start_names_the_running_airflow_and_a_killed_ones_record_is_stale(tmp_path, monkeypatch):
+    """A second `make up` on the same home said only "port 8080 is in use", or, on another port, started a second
+    Airflow (scheduler and all) on the same SQLite database. Now it names the running one and its address; the
+    record of one that was killed (or of a pid now used by another program) does not stop the next start."""
+    import json
+    import subprocess
+
+    from musim.errors import ConfigError
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__API__PORT", "8457")
+    calls = _fake_airflow(monkeypatch)
+    with pytest.raises(SystemExit):
+        up.main()  # the first start records itself (its pid becomes Airflow's)
+    record = tmp_path / "airflow" / embedded.RUNNING_FILE
+    assert json.loads(record.read_text()) == {"pid": os.getpid(), "port": 8457}
+    # an Airflow that runs: a process whose command line names airflow
+    airflow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "airflow", "standalone"])
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        record.write_text(json.dumps({"pid": airflow.pid, "port": 8457}))
+        calls.clear()
+        monkeypatch.setenv("AIRFLOW__API__PORT", "8458")
+        with pytest.raises(ConfigError) as refused:
+            up.main()
+        assert str(refused.value) == (f"Airflow is already running on MUSIM_HOME {tmp_path} (pid {airflow.pid}) at "
+                                      f"http://localhost:8457/: use it, or stop it first (Ctrl-C where it runs, or "
+                                      f"`kill {airflow.pid}`)")
+        assert calls == []
+        with pytest.raises(ConfigError, match=rf"already running .*\(pid {airflow.pid}\)"):
+            standalone.main(["airflow", "--port", "8459"])
+        record.write_text(json.dumps({"pid": other.pid, "port": 8457}))  # a pid reused by another program
+        with pytest.raises(SystemExit):
+            up.main()
+        assert calls[-1] == ("execve", "standalone", "8458")
+    finally:
+        for p in (airflow, other):
+            p.kill()
+            p.wait()
+    record.write_text(json.dumps({"pid": airflow.pid, "port": 8457}))  # killed: its record is stale
+    calls.clear()
+    with pytest.raises(SystemExit):
+        up.main()
+    assert calls[-1] == ("execve", "standalone", "8458")
+    assert json.loads(record.read_text()) == {"pid": os.getpid(), "port": 8458}
+    record.write_text("{not json")  # half-written by a start killed midway
+    with pytest.raises(SystemExit):
+        up.main()

@@ -30,6 +30,7 @@ import numpy as np
 
 from musim.errors import ParameterError
 from musim.filenames import refuse_empty
+from musim.synth.output import publish, refuse_foreign_files, temporary
 
 PLAYS_FILE = "usersha1-artmbid-artname-plays.tsv"
 PROFILE_FILE = "usersha1-profile.tsv"
@@ -160,6 +161,7 @@ def _communities_and_folder(communities: int | None, artists: int, out_dir: str 
     if out.exists() and not out.is_dir():
         raise ParameterError(f"{out} is a file: give a folder to write the dump into")
     out.mkdir(parents=True, exist_ok=True)
+    refuse_foreign_files(out, [PLAYS_FILE, PROFILE_FILE, EVENTS_FILE, PROFILE_1K_FILE], TRUTH_FILE)
     return communities, out
 
 def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communities: int | None = None,
@@ -189,7 +191,7 @@ def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communit
     counts: Counter[str] = Counter()
     lines_written = 0
     plays_path = out / PLAYS_FILE
-    with open(plays_path, "wb") as fh:
+    with open(temporary(plays_path), "wb") as fh:
         for start in range(0, n_rows, chunk_rows):
             stop = min(n_rows, start + chunk_rows)
             u_txt = user_sha[ru[start:stop]]
@@ -210,7 +212,7 @@ def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communit
     age[rng.random(users) < 0.2] = ""
     country = rng.choice(np.array(_COUNTRIES, dtype=object), size=users)
     signup = _signup(rng, users)
-    with open(profiles_path, "w", encoding="utf-8", newline="\n") as fh:
+    with open(temporary(profiles_path), "w", encoding="utf-8", newline="\n") as fh:
         fh.write("".join(f"{a}\t{b}\t{c}\t{d}\t{e}\n"
                          for a, b, c, d, e in zip(user_sha, gender, age, country, signup, strict=True)))
     summary = SynthSummary(plays_path=str(plays_path), profiles_path=str(profiles_path),
@@ -221,7 +223,8 @@ def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communit
              "artists": [{"name": str(names[i]), "mbid": str(mbids[i]), "community": int(s["artist_community"][i])}
                          for i in range(artists)],
              "summary": asdict(summary)}
-    (out / TRUTH_FILE).write_text(json.dumps(truth))
+    temporary(out / TRUTH_FILE).write_text(json.dumps(truth))
+    publish([out / TRUTH_FILE, plays_path, profiles_path])
     return summary
 
 
@@ -575,7 +578,7 @@ def write_lastfm_1k_dump(out_dir: str | Path, *, users: int = 992, events: int =
     kinds = list(QUIRKS_1K)
     lines_written = rejected = 0
     events_path = out / EVENTS_FILE
-    with open(events_path, "wb") as fh:
+    with open(temporary(events_path), "wb") as fh:
         for block, start in enumerate(range(0, users, _USERS_PER_BLOCK)):
             b_rng = np.random.default_rng([seed, block])
             ids = np.arange(start, min(users, start + _USERS_PER_BLOCK))
@@ -632,7 +635,7 @@ def write_lastfm_1k_dump(out_dir: str | Path, *, users: int = 992, events: int =
     country = rng.choice(np.array(_COUNTRIES, dtype=object), size=users)
     registered = _signup(rng, users)
     registered = [r if keep else "" for r, keep in zip(registered, rng.random(users) < 0.9, strict=True)]
-    with open(profiles_path, "w", encoding="utf-8", newline="\n") as fh:
+    with open(temporary(profiles_path), "w", encoding="utf-8", newline="\n") as fh:
         fh.write(PROFILE_1K_HEADER + "\n" + "".join(
             f"user_{i + 1:06d}\t{g}\t{a}\t{c}\t{r}\n"
             for i, (g, a, c, r) in enumerate(zip(gender, age, country, registered, strict=True))))
@@ -645,5 +648,6 @@ def write_lastfm_1k_dump(out_dir: str | Path, *, users: int = 992, events: int =
              "artists": [{"name": an[i].decode(), "mbid": am[i].decode(), "community": int(artist_comm[i])}
                          for i in range(artists)],
              "summary": asdict(summary)}
-    (out / TRUTH_FILE).write_text(json.dumps(truth))
+    temporary(out / TRUTH_FILE).write_text(json.dumps(truth))
+    publish([out / TRUTH_FILE, events_path, profiles_path])
     return summary

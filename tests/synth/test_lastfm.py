@@ -95,3 +95,38 @@ def test_an_empty_output_folder_is_refused_not_the_working_folder(tmp_path, monk
         with pytest.raises(ParameterError, match=r"an empty path was given \(an unset variable\?\)"):
             write_lastfm_dump(empty, users=5, artists=4)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_real_dumps_files_in_the_output_folder_are_refused_not_overwritten(tmp_path):
+    """The dump's files carry the real dumps' names: a folder holding a real dump lost it, without a word."""
+    from musim.synth.lastfm import PLAYS_FILE, write_lastfm_dump
+
+    real = tmp_path / "lastfm-dataset-360K"
+    real.mkdir()
+    (real / PLAYS_FILE).write_bytes(b"the user's real plays\n")
+    (real / "README.txt").write_text("theirs")
+    with pytest.raises(ParameterError, match=f"{PLAYS_FILE} exists and is no synthetic dump's file"):
+        write_lastfm_dump(real, users=20, artists=10)
+    assert (real / PLAYS_FILE).read_bytes() == b"the user's real plays\n"
+    assert sorted(p.name for p in real.iterdir()) == sorted([PLAYS_FILE, "README.txt"])
+
+    only_1k = tmp_path / "lastfm-dataset-1K"
+    only_1k.mkdir()
+    (only_1k / "userid-profile.tsv").write_text("#id\tgender\n")
+    with pytest.raises(ParameterError, match="userid-profile.tsv exists"):
+        write_lastfm_1k_dump(only_1k, users=5, events=50)
+    assert (only_1k / "userid-profile.tsv").read_text() == "#id\tgender\n"
+
+
+def test_an_earlier_synthetic_dump_is_written_again_byte_for_byte_beside_other_files(tmp_path):
+    from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE, TRUTH_FILE, write_lastfm_dump
+
+    out = tmp_path / "dump"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    write_lastfm_dump(out, users=30, artists=12, seed=4, quirks=0.05)
+    first = {n: (out / n).read_bytes() for n in (PLAYS_FILE, PROFILE_FILE, TRUTH_FILE)}
+    write_lastfm_dump(out, users=30, artists=12, seed=4, quirks=0.05)
+    assert {n: (out / n).read_bytes() for n in first} == first
+    assert sorted(p.name for p in out.iterdir()) == sorted([*first, "notes.txt"])  # no temporary file left
+    assert (out / "notes.txt").read_text() == "mine"

@@ -1,0 +1,45 @@
+"""`musim synth lastfm` as a user runs it: usage errors are one line with exit code 2, a folder's other files
+are kept, and a seed writes the same bytes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE
+
+
+def synth(*args, home):
+    env = dict(os.environ, MUSIM_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "musim.cli", "synth", "lastfm", *map(str, args)], env=env,
+                          capture_output=True, text=True, check=False)
+
+
+def test_a_folder_with_a_real_dump_is_refused_in_one_line_and_kept(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / PROFILE_FILE).write_text("real profiles\n")
+    proc = synth(out, "--users", 20, "--artists", 8, home=tmp_path / "home")
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert f"{out / PROFILE_FILE} exists" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [PROFILE_FILE]
+    assert (out / PROFILE_FILE).read_text() == "real profiles\n"
+
+
+def test_bad_sizes_are_one_line_usage_errors(tmp_path):
+    for args in (["--users", 0], ["--users", -3], ["--artists", 10**12], ["--artists", 1], ["--communities", 0],
+                 ["--artists", 5, "--communities", 6], ["--quirks", 1.5], ["--seed", -1]):
+        proc = synth(tmp_path / "x", *args, home=tmp_path / "home")
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, (args, proc.stderr)
+    assert not (tmp_path / "x" / PLAYS_FILE).exists()
+
+
+def test_the_same_seed_writes_the_same_bytes(tmp_path):
+    for name in ("a", "b"):
+        assert synth(tmp_path / name, "--users", 40, "--artists", 15, "--seed", 9, "--quirks", 0.02,
+                     home=tmp_path / "home").returncode == 0
+    for file in (PLAYS_FILE, PROFILE_FILE):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
