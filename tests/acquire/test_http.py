@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from email.utils import formatdate
@@ -412,12 +413,10 @@ class _OneAnswer:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 chunks = [owner.body] if isinstance(owner.body, bytes) else owner.body()
-                try:
+                with contextlib.suppress(OSError):  # the client hung up
                     for chunk in chunks:
                         self.wfile.write(chunk)
                         owner.sent += len(chunk)
-                except OSError:  # the client hung up
-                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
