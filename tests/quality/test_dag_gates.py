@@ -86,9 +86,11 @@ def test_failed_gates_and_builds_stop_the_asset_event_and_the_publishing(musim_h
     assert "rejected lines are at most 1.00% of all lines" in out
 
     # artist_similarity: a build with nothing to serve is refused (nothing stored), so nothing is checked or
-    # published: the previous snapshot keeps serving
+    # published (check_quality and publish run once every build is done, and find no build to check or publish):
+    # the previous snapshot keeps serving, and the run's leaf fails it
     assert states["artist_similarity.build"] == "failed"
-    assert states["artist_similarity.check_quality"] == "upstream_failed"
-    assert states["artist_similarity.publish"] == "upstream_failed"
+    assert states["artist_similarity.check_quality"] == "skipped"
+    assert states["artist_similarity.publish"] == "skipped"
+    assert states["artist_similarity.failed"] == "failed"
     assert serving.current_path() == published
     assert "no co-listened pairs in dump" in out and "Lower --min-listeners" in out
