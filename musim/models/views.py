@@ -156,7 +156,11 @@ def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
 
 # -- plots -----------------------------------------------------------------------------------------------
 
-def _check_written(path: Path) -> Path:
+def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (100 dpi), close it, and return the path once the file is there."""
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    _plt().close(fig)
     if not path.exists() or path.stat().st_size == 0:  # pragma: no cover - matplotlib raises first
         raise OSError(f"{path} was not written")
     return path
@@ -199,10 +203,7 @@ def plot_scatter(coords: np.ndarray, path: str | os.PathLike[str], *, labels: Se
     ax.set_yticks([])
     ax.set_title(title or "t-SNE")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return _check_written(path)
+    return _save(fig, path)
 
 
 def plot_dendrogram(Z: np.ndarray, names: Sequence[str], path: str | os.PathLike[str], *, title: str = "",
@@ -223,10 +224,7 @@ def plot_dendrogram(Z: np.ndarray, names: Sequence[str], path: str | os.PathLike
     ax.set_ylabel("merge distance")
     ax.set_title(title or "hierarchical clustering")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return _check_written(path)
+    return _save(fig, path)
 
 
 def plot_reconstruction(original: np.ndarray, reconstructed: np.ndarray, path: str | os.PathLike[str], *,
@@ -245,10 +243,7 @@ def plot_reconstruction(original: np.ndarray, reconstructed: np.ndarray, path: s
     fig.colorbar(im, ax=axes, label="dB", shrink=0.85)
     if title:
         fig.suptitle(title)
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return _check_written(path)
+    return _save(fig, path)
 
 
 def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLike[str], *, title: str = "",
@@ -276,10 +271,7 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLi
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax.set_title(title or "confusion matrix")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return _check_written(path)
+    return _save(fig, path)
 
 
 # -- the autoencoder's set of views ----------------------------------------------------------------------
