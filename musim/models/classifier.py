@@ -118,6 +118,10 @@ class ClassifierConfig:
                                  "to nothing: use fewer blocks or a smaller pool")
 
 
+#: The network's defaults, which :class:`ClassifierParams` takes its own from.
+_NETWORK = ClassifierConfig()
+
+
 @params_record("classifier parameter")
 class ClassifierParams:
     """Every knob of a classifier run (architecture, labels, splits, optimisation, runtime)."""
@@ -127,16 +131,16 @@ class ClassifierParams:
     heldout_share: Share = 0.15          # of the training artists' tracks: the by-track report
     min_class_tracks: Count = 2          # classes with fewer training tracks are dropped (their tracks unlabelled)
     max_slices_per_track: Count | None = None
-    # network (ClassifierConfig)
-    conv_filters: tuple[Count, ...] = (16, 32, 64, 128)
-    kernel_size: Count = 3
-    pool_size: Count = 2
-    batchnorm: bool = True
-    bn_momentum: Share = 0.9
-    pooling: Literal["time_avg", "global_avg", "flatten"] = "time_avg"
-    embedding_units: Count = 128
-    dropout: Share = 0.3
-    l2: NonNegativeFloat = 0.0
+    # network (ClassifierConfig, with its defaults)
+    conv_filters: tuple[Count, ...] = _NETWORK.conv_filters
+    kernel_size: Count = _NETWORK.kernel_size
+    pool_size: Count = _NETWORK.pool_size
+    batchnorm: bool = _NETWORK.batchnorm
+    bn_momentum: Share = _NETWORK.bn_momentum
+    pooling: Literal["time_avg", "global_avg", "flatten"] = _NETWORK.pooling
+    embedding_units: Count = _NETWORK.embedding_units
+    dropout: Share = _NETWORK.dropout
+    l2: NonNegativeFloat = _NETWORK.l2
     # optimisation
     learning_rate: LearningRate = 1e-3
     batch_size: Count = 32
