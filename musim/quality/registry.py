@@ -284,6 +284,12 @@ def fact_between(column: str, *, min_value: float | None = None, max_value: floa
                                           description=description)
 
 
+def fact_zero(column: str, description: str) -> Any:
+    """The expectation that the whole-table count ``column`` of a :func:`sql_invariants` part is zero (bad rows,
+    duplicates): :func:`fact_between` 0 and 0."""
+    return fact_between(column, min_value=0, max_value=0, description=description)
+
+
 def table_rows(name: str, *, base: str, rows: str, expectations: Expectations, by_rowid: bool = False,
                params: Callable[[CheckContext], dict[str, Any]] | None = None,
                examples: Callable[[CheckContext, set[str]], dict[str, list[str]]] | None = None,

@@ -11,7 +11,7 @@ from musim.audio.formats import FORMATS
 from musim.quality.registry import (
     CheckContext,
     DatasetSuite,
-    fact_between,
+    fact_zero,
     register,
     sql_invariants,
     table_rows,
@@ -19,21 +19,18 @@ from musim.quality.registry import (
 
 
 def invariants(ctx: CheckContext) -> list:
-    def zero(column: str, description: str):
-        return fact_between(column, min_value=0, max_value=0, description=description)
-
     return [
-        zero("duplicate_preview_ids", "preview track ids are unique"),
-        zero("duplicate_track_ids", "track ids are unique"),
-        zero("incomplete_downloads", "a downloaded preview has its object, sha256, size, length, rate and format"),
-        zero("negative_attempts", "attempts >= 0"),
-        zero("tracks_without_download", "every track is a downloaded preview"),
-        zero("downloads_without_track", "every downloaded preview is a track"),
-        zero("track_preview_mismatches", "a track points at its preview's object"),
-        zero("tracks_of_unknown_artists", "every track belongs to a known artist"),
-        zero("bad_object_keys", "audio is stored content-addressed: audio/previews/<sha256>.<format>"),
-        zero("implausible_audio", "tracks have a positive length and a sample rate in 8..192 kHz"),
-        zero("excerpt_outside_audio", "the analysis window lies inside the audio"),
+        fact_zero("duplicate_preview_ids", "preview track ids are unique"),
+        fact_zero("duplicate_track_ids", "track ids are unique"),
+        fact_zero("incomplete_downloads", "a downloaded preview has its object, sha256, size, length, rate and format"),
+        fact_zero("negative_attempts", "attempts >= 0"),
+        fact_zero("tracks_without_download", "every track is a downloaded preview"),
+        fact_zero("downloads_without_track", "every downloaded preview is a track"),
+        fact_zero("track_preview_mismatches", "a track points at its preview's object"),
+        fact_zero("tracks_of_unknown_artists", "every track belongs to a known artist"),
+        fact_zero("bad_object_keys", "audio is stored content-addressed: audio/previews/<sha256>.<format>"),
+        fact_zero("implausible_audio", "tracks have a positive length and a sample rate in 8..192 kHz"),
+        fact_zero("excerpt_outside_audio", "the analysis window lies inside the audio"),
     ]
 
 

@@ -35,7 +35,7 @@ from musim.quality.registry import (
     DatasetSuite,
     Part,
     _fetch_df,
-    fact_between,
+    fact_zero,
     register,
     sql_invariants,
     table_rows,
@@ -114,32 +114,29 @@ def descriptor_params(ctx: CheckContext) -> dict[str, Any]:
 
 
 def invariants(ctx: CheckContext) -> list:
-    def zero(column: str, description: str):
-        return fact_between(column, min_value=0, max_value=0, description=description)
-
     return [
-        zero("mel_unknown_params", "spectrograms have registered parameters"),
-        zero("mel_unknown_tracks", "spectrograms belong to known tracks"),
-        zero("mel_audio_mismatches", "spectrograms are of the track's audio (sha256) when made"),
-        zero("mel_bad_shapes", "log-mel shapes are (frames, n_mels), slices (n, frames, n_mels), no empty axis"),
-        zero("mel_mixed_shapes", "one image size per parameter set"),
-        zero("mel_bad_dtypes", "spectrograms are float16"),
-        zero("mel_bad_db_ranges", "finite dB range with min <= max"),
-        zero("mel_empty_objects", "spectrogram objects are not empty"),
-        zero("mel_bad_object_keys", "keys are features/<mel|slices>/<params_hash>/<audio_id>.npy"),
-        zero("mel_also_rejected", "nothing is both extracted and rejected"),
-        zero("descriptor_unknown_params", "descriptors have registered parameters"),
-        zero("descriptor_unknown_tracks", "descriptors belong to known tracks"),
-        zero("descriptor_audio_mismatches", "descriptors are of the track's audio (sha256) when made"),
-        zero("descriptor_mixed_lengths", "one descriptor length per parameter set"),
-        zero("descriptor_non_finite", "descriptor vectors are non-empty and finite"),
-        zero("descriptor_out_of_range", "descriptors within what the extractor can produce (by name: duration > 0 "
-                                        "and within its excerpt, tempo 0..320 BPM, zcr 0..1, frequencies "
-                                        "0..sr/2, ...)"),
-        zero("descriptor_duplicate_rows", "one descriptor row per (parameters, track, created_at): the row a "
-                                          "point-in-time read takes"),
-        zero("descriptor_bad_tonic", "tonic pitch class in 0..11"),
-        zero("descriptor_also_rejected", "nothing is both described and rejected"),
+        fact_zero("mel_unknown_params", "spectrograms have registered parameters"),
+        fact_zero("mel_unknown_tracks", "spectrograms belong to known tracks"),
+        fact_zero("mel_audio_mismatches", "spectrograms are of the track's audio (sha256) when made"),
+        fact_zero("mel_bad_shapes", "log-mel shapes are (frames, n_mels), slices (n, frames, n_mels), no empty axis"),
+        fact_zero("mel_mixed_shapes", "one image size per parameter set"),
+        fact_zero("mel_bad_dtypes", "spectrograms are float16"),
+        fact_zero("mel_bad_db_ranges", "finite dB range with min <= max"),
+        fact_zero("mel_empty_objects", "spectrogram objects are not empty"),
+        fact_zero("mel_bad_object_keys", "keys are features/<mel|slices>/<params_hash>/<audio_id>.npy"),
+        fact_zero("mel_also_rejected", "nothing is both extracted and rejected"),
+        fact_zero("descriptor_unknown_params", "descriptors have registered parameters"),
+        fact_zero("descriptor_unknown_tracks", "descriptors belong to known tracks"),
+        fact_zero("descriptor_audio_mismatches", "descriptors are of the track's audio (sha256) when made"),
+        fact_zero("descriptor_mixed_lengths", "one descriptor length per parameter set"),
+        fact_zero("descriptor_non_finite", "descriptor vectors are non-empty and finite"),
+        fact_zero("descriptor_out_of_range", "descriptors within what the extractor can produce (by name: duration > 0 "
+                                             "and within its excerpt, tempo 0..320 BPM, zcr 0..1, frequencies "
+                                             "0..sr/2, ...)"),
+        fact_zero("descriptor_duplicate_rows", "one descriptor row per (parameters, track, created_at): the row a "
+                                               "point-in-time read takes"),
+        fact_zero("descriptor_bad_tonic", "tonic pitch class in 0..11"),
+        fact_zero("descriptor_also_rejected", "nothing is both described and rejected"),
     ]
 
 

@@ -17,6 +17,7 @@ from musim.quality.registry import (
     CheckContext,
     DatasetSuite,
     fact_between,
+    fact_zero,
     register,
     sql_invariants,
     table_rows,
@@ -24,11 +25,6 @@ from musim.quality.registry import (
 
 ARTIST_KEY_REGEX = r"^(?:mbid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|name:.+)$"
 _FORMAT_NAME = {"360k": "40-hex sha1 (360K dump)", "1k": "user_NNNNNN (1K dump)"}
-
-
-def _zero(column: str, description: str):
-    """A whole-table count that must be zero (a fact of a one-row invariants frame, checked by its value)."""
-    return fact_between(column, min_value=0, max_value=0, description=description)
 
 
 def _equal(gxe, a: str, b: str, description: str):
@@ -50,13 +46,13 @@ def plays_invariants(ctx: CheckContext) -> list:
         fact_between("loaded", min_value=1, description="the dump loaded at least one line"),
         fact_between("reject_share", min_value=0, max_value=share,
                      description=f"rejected lines are at most {share:.2%} of all lines"),
-        _zero("bad_plays_rows", "plays are integers >= 0 (rows with NULL or negative plays)"),
-        _zero("bad_lines_rows", "every row merges >= 1 line"),
-        _zero("duplicate_rows", "one row per user and artist"),
-        _zero("bad_user_keys", f"user ids are {fmt}"),
-        _zero("duplicate_user_ids", "user ids are unique"),
-        _zero("duplicate_user_keys", "one user id per user key"),
-        _zero("missing_artist_keys", "every artist played has an artist row with a key"),
+        fact_zero("bad_plays_rows", "plays are integers >= 0 (rows with NULL or negative plays)"),
+        fact_zero("bad_lines_rows", "every row merges >= 1 line"),
+        fact_zero("duplicate_rows", "one row per user and artist"),
+        fact_zero("bad_user_keys", f"user ids are {fmt}"),
+        fact_zero("duplicate_user_ids", "user ids are unique"),
+        fact_zero("duplicate_user_keys", "one user id per user key"),
+        fact_zero("missing_artist_keys", "every artist played has an artist row with a key"),
     ]
 
 
@@ -130,7 +126,7 @@ def profiles_invariants(ctx: CheckContext) -> list:
         _equal(gxe, "profile_rejected", "rejects_stored", "profile_rejected = profile lines in ingest_rejects"),
         fact_between("reject_share", min_value=0, max_value=share,
                      description=f"rejected profile lines are at most {share:.2%}"),
-        _zero("bad_user_keys", f"profile user ids are {fmt}"),
+        fact_zero("bad_user_keys", f"profile user ids are {fmt}"),
     ]
 
 
@@ -169,16 +165,16 @@ register(DatasetSuite(
 
 def artists_invariants(ctx: CheckContext) -> list:
     return [
-        _zero("duplicate_artist_ids", "artist ids are unique"),
-        _zero("duplicate_artist_keys", "artist keys are unique"),
-        _zero("empty_names", "no empty (or blank) display names"),
-        _zero("empty_name_norms", "no empty normalised names"),
-        _zero("malformed_keys", "artist keys are mbid:<uuid> or name:<normalised name>"),
-        _zero("mbid_key_mismatches", "an artist with an MBID is keyed by it"),
-        _zero("duplicate_variants", "one spelling row per artist, spelling and dump"),
-        _zero("bad_variant_lines", "every spelling was used by >= 1 line"),
-        _zero("orphan_variants", "every spelling belongs to an artist"),
-        _zero("artists_without_variant", "every artist has at least one spelling"),
+        fact_zero("duplicate_artist_ids", "artist ids are unique"),
+        fact_zero("duplicate_artist_keys", "artist keys are unique"),
+        fact_zero("empty_names", "no empty (or blank) display names"),
+        fact_zero("empty_name_norms", "no empty normalised names"),
+        fact_zero("malformed_keys", "artist keys are mbid:<uuid> or name:<normalised name>"),
+        fact_zero("mbid_key_mismatches", "an artist with an MBID is keyed by it"),
+        fact_zero("duplicate_variants", "one spelling row per artist, spelling and dump"),
+        fact_zero("bad_variant_lines", "every spelling was used by >= 1 line"),
+        fact_zero("orphan_variants", "every spelling belongs to an artist"),
+        fact_zero("artists_without_variant", "every artist has at least one spelling"),
     ]
 
 

@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, fact_between, register
+from musim.quality.registry import (
+    CheckContext,
+    Coverage,
+    DatasetSuite,
+    Part,
+    fact_between,
+    fact_zero,
+    register,
+)
 
 NAME = "training_split"
 SIDES = ("train", "validation", "test")
@@ -236,14 +244,11 @@ def balance_expectations(ctx: CheckContext) -> list:
 
     t = ctx.thresholds
 
-    def zero(column: str, description: str):  # the one summary row's facts, checked by their value
-        return fact_between(column, min_value=0, max_value=0, description=description)
-
     out = [
-        zero("non_finite_targets", "targets off the diagonal are finite"),
-        zero("targets_out_of_range", "targets on 0..1"),
-        zero("asymmetric_pairs", "targets are symmetric"),
-        zero("artists_on_two_sides", "no artist on both sides of the split"),
+        fact_zero("non_finite_targets", "targets off the diagonal are finite"),
+        fact_zero("targets_out_of_range", "targets on 0..1"),
+        fact_zero("asymmetric_pairs", "targets are symmetric"),
+        fact_zero("artists_on_two_sides", "no artist on both sides of the split"),
         fact_between("train_artists", min_value=2, description="at least 2 training artists"),
         fact_between("test_artists", min_value=t.training_min_test_artists,
                      description=f"at least {t.training_min_test_artists} test artists"),
@@ -256,8 +261,8 @@ def balance_expectations(ctx: CheckContext) -> list:
                                         description="share of test pairs with co-listeners (reported)"),
     ]
     if _split(ctx).track_labels is not None:
-        out.append(zero("labels_misaligned", "one label per clip"))
-        out.append(zero("test_tracks_of_unseen_classes", "every test label occurs in training"))
+        out.append(fact_zero("labels_misaligned", "one label per clip"))
+        out.append(fact_zero("test_tracks_of_unseen_classes", "every test label occurs in training"))
         out.append(gxe.ExpectColumnMeanToBeBetween(column="train_min_class_share", min_value=0.0, max_value=1.0,
                                                    description="share of the rarest class in training (reported)"))
     return out
