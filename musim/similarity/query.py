@@ -51,15 +51,16 @@ def namesakes_of(con: duckdb.DuckDBPyConnection, artist_id: int, dump_id: str | 
     """The artists of artist ``artist_id``'s (normalised) name, itself included, in the order a name is answered in
     (the most listened in ``dump_id``, without listeners the most tracks, then the lower id); [] when no other artist
     has its name."""
-    found = _snapshot_query(con, "serving/namesakes.sql", artist_id=artist_id, dump_id=dump_id).fetchall()
-    return [Namesake(int(i), m, int(n), int(t)) for i, m, n, t in found] if len(found) > 1 else []
+    found = _snapshot_query(con, "serving/namesakes.sql", artist_id=artist_id, name_key=None,
+                            dump_id=dump_id).fetchall()
+    return [Namesake(int(i), m, int(n), int(t)) for i, m, _, n, t in found] if len(found) > 1 else []
 
 
 def key_namesakes(con: duckdb.DuckDBPyConnection, key: str, dump_id: str | None) -> list[Namesake]:
     """The artists of the name key ``key`` (:func:`~musim.names.name_key`: ``Motley Crue`` and ``Mötley Crüe``), each
     with its name, in the order a name found by its key is answered in (as :func:`namesakes_of`); [] when one artist
     has it. A name typed as none of them is stored is found by its key: these are the artists it could mean."""
-    found = _snapshot_query(con, "similarity/key_namesakes.sql", name_key=key, dump_id=dump_id).fetchall()
+    found = _snapshot_query(con, "serving/namesakes.sql", artist_id=None, name_key=key, dump_id=dump_id).fetchall()
     return [Namesake(int(i), m, int(n), int(t), str(name)) for i, m, name, n, t in found] if len(found) > 1 else []
 
 
