@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -85,8 +85,37 @@ def _short_hash(kind: str, canonical: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+class _SpectralParams:
+    """What :class:`MelParams` and :class:`SliceParams` share besides their fields' checks: the effective ``fmax``,
+    and their dict form."""
+
+    sr: int
+    fmax: float | None
+
+    @property
+    def fmax_hz(self) -> float:
+        """The effective upper band edge in Hz (``fmax`` or ``sr / 2``)."""
+        return self.sr / 2.0 if self.fmax is None else float(self.fmax)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as a JSON-serialisable dict (``MelParams(**d)``, ``SliceParams(**d)`` rebuilds them)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        """Rebuild from :meth:`to_dict` output; unknown keys raise ParameterError."""
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ParameterError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+        return cls(**d)
+
+    def _canonical(self) -> dict[str, Any]:
+        """:meth:`to_dict` with ``fmax`` as :attr:`fmax_hz` (``None`` and ``sr / 2`` compute the same)."""
+        return self.to_dict() | {"fmax": self.fmax_hz}
+
+
 @dataclass(frozen=True)
-class MelParams:
+class MelParams(_SpectralParams):
     """Parameters of a fixed-size log-mel spectrogram.
 
     Parameters
@@ -137,11 +166,6 @@ class MelParams:
             object.__setattr__(self, "frames", check_positive_int("frames", self.frames))
 
     @property
-    def fmax_hz(self) -> float:
-        """The effective upper band edge in Hz (``fmax`` or ``sr / 2``)."""
-        return self.sr / 2.0 if self.fmax is None else float(self.fmax)
-
-    @property
     def shape(self) -> tuple[int | None, int]:
         """Output shape ``(frames, n_mels)``; ``frames`` is None when not fixed."""
         return (self.frames, self.n_mels)
@@ -151,18 +175,6 @@ class MelParams:
         """Span of audio covered by ``frames`` centred frames, in seconds (``frames * hop / sr``)."""
         return None if self.frames is None else self.frames * self.hop_length / self.sr
 
-    def to_dict(self) -> dict[str, Any]:
-        """The parameters as a JSON-serialisable dict (``MelParams(**d)`` rebuilds them)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> MelParams:
-        """Rebuild from :meth:`to_dict` output; unknown keys raise ParameterError."""
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ParameterError(f"unknown MelParams fields: {sorted(unknown)}")
-        return cls(**d)
-
     def hash(self) -> str:
         """Short (12 hex digits) stable hash of every parameter, used in object keys.
 
@@ -170,13 +182,11 @@ class MelParams:
         any field changes the hash. The hash also covers an algorithm version, bumped when the
         computation itself changes.
         """
-        canonical = self.to_dict()
-        canonical["fmax"] = self.fmax_hz
-        return _short_hash("log_mel", canonical)
+        return _short_hash("log_mel", self._canonical())
 
 
 @dataclass(frozen=True)
-class SliceParams:
+class SliceParams(_SpectralParams):
     """Parameters of fixed-size log-mel slices for the genre-classifier family (origin 003).
 
     The origin cut spectrogram images into 256 x 256 squares of "just over 5 seconds". Here: a log-mel
@@ -219,11 +229,6 @@ class SliceParams:
             object.__setattr__(self, "max_slices", check_positive_int("max_slices", self.max_slices))
 
     @property
-    def fmax_hz(self) -> float:
-        """The effective upper band edge in Hz (``fmax`` or ``sr / 2``)."""
-        return self.sr / 2.0 if self.fmax is None else float(self.fmax)
-
-    @property
     def step_frames(self) -> int:
         """Frames between slice starts (``step`` or ``frames``)."""
         return self.frames if self.step is None else int(self.step)
@@ -239,21 +244,6 @@ class SliceParams:
                          fmin=self.fmin, fmax=self.fmax, frames=None, top_db=self.top_db, ref=self.ref,
                          power=self.power)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The parameters as a JSON-serialisable dict (``SliceParams(**d)`` rebuilds them)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SliceParams:
-        """Rebuild from :meth:`to_dict` output; unknown keys raise ParameterError."""
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ParameterError(f"unknown SliceParams fields: {sorted(unknown)}")
-        return cls(**d)
-
     def hash(self) -> str:
         """Short (12 hex digits) stable hash of every parameter (``step=None`` = ``step=frames``)."""
-        canonical = self.to_dict()
-        canonical["fmax"] = self.fmax_hz
-        canonical["step"] = self.step_frames
-        return _short_hash("mel_slices", canonical)
+        return _short_hash("mel_slices", self._canonical() | {"step": self.step_frames})
