@@ -4,15 +4,8 @@ seconds in range."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
+from tests.dags.dag_child import child_env, run_child
 from tests.lastfm_files import U1, write_lines
-
-REPO = Path(__file__).resolve().parents[2]
 
 # The DAG's first task, called as the task runner calls it (its params, the conf merged in; the DAG); a retry is
 # told by the exception's type: AirflowFailException fails the task without spending its retries.
@@ -38,25 +31,8 @@ def test_a_landing_folder_that_does_not_exist_fails_at_once_in_one_line(tmp_path
     before the run failed."""
     home, missing, a_file = tmp_path / "home", tmp_path / "no-such-landing", tmp_path / "plays.tsv"
     a_file.write_text("x\n")
-    env = dict(
-        os.environ,
-        AIRFLOW_HOME=str(tmp_path / "airflow"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}",
-        PYTHONPATH=str(REPO),
-        MUSIM_HOME=str(home),
-        MUSIM_LANDING=str(tmp_path / "no-default-landing"),
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(missing), str(a_file)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    env = child_env(tmp_path, MUSIM_HOME=str(home), MUSIM_LANDING=str(tmp_path / "no-default-landing"))
+    out = run_child(CHILD, missing, a_file, env=env)
     assert out.pop("retries") > 0  # the task is retried, for a busy warehouse
     for name, folder in (
         ("param", missing),
@@ -109,24 +85,7 @@ def test_a_settle_time_that_is_not_a_number_of_seconds_is_refused_before_the_sca
     write_lines(
         landing / "d1" / "usersha1-artmbid-artname-plays.tsv", [f"{U1}\t\tArtist A\t3"]
     )  # changed just now
-    env = dict(
-        os.environ,
-        AIRFLOW_HOME=str(tmp_path / "airflow"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}",
-        PYTHONPATH=str(REPO),
-        MUSIM_HOME=str(home),
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD_SETTLE, str(landing)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_child(CHILD_SETTLE, landing, env=child_env(tmp_path, MUSIM_HOME=str(home)))
     assert out["nan schema"] == "valid"  # Airflow lets it through
     assert out["negative schema"] != "valid" and out["text schema"] != "valid"
     for name, shown in (("nan", "nan"), ("negative", "-1"), ("text", "'60'")):
