@@ -107,14 +107,30 @@ def test_a_snapshot_of_an_earlier_layout_asks_for_a_new_publish(tmp_path):
         similar_artists(con, "Artist B")
 
 
-@pytest.mark.parametrize("damage", ["cut", "overwritten"])
-def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_recover(tmp_path, capsys, damage):
-    """A snapshot cut short (a disk that filled under a copy) was "musim: error: IOException: IO Error: Could not
-    read enough bytes from file ..." with no word of what to do, and the web app answered 500."""
+def _every_door_says(capsys, says: str):
+    """`musim similar` and `musim sql` (exit 2) and the API (503) each answer with ``says``, in one line (the query
+    door and the API showed DuckDB's own error); returns the web app's test client."""
     from fastapi.testclient import TestClient
 
     from musim.cli import main
     from musim.ui.app import create_app
+
+    assert main(["similar", "Artist B"]) == 2
+    assert capsys.readouterr().err == f"musim: error: {says}\n"
+    for query in ("SELECT * FROM artist_neighbors", "SELECT * FROM similar_artists"):
+        assert main(["sql", query]) == 2, query
+        assert capsys.readouterr().err == f"musim: error: {says}\n", query
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    answer = client.get("/api/similar", params={"artist": "Artist B"})
+    assert answer.status_code == 503 and answer.json() == {"detail": says}
+    return client
+
+
+@pytest.mark.parametrize("damage", ["cut", "overwritten"])
+def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_recover(tmp_path, capsys, damage):
+    """A snapshot cut short (a disk that filled under a copy) was "musim: error: IOException: IO Error: Could not
+    read enough bytes from file ..." with no word of what to do, and the web app answered 500."""
+    from musim.cli import main
 
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     path = _build_and_publish()
@@ -125,14 +141,7 @@ def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_r
         path.write_bytes(os.urandom(4096))
     why = "cut short" if damage == "cut" else "not a DuckDB database"
     says = f"the published snapshot {path} is damaged ({why}): publish a new one from the warehouse with `musim publish`"
-    assert main(["similar", "Artist B"]) == 2
-    assert capsys.readouterr().err == f"musim: error: {says}\n"
-    for query in ("SELECT * FROM artist_neighbors", "SELECT * FROM similar_artists"):
-        assert main(["sql", query]) == 2, query  # the query door says the same (it showed DuckDB's IO error)
-        assert capsys.readouterr().err == f"musim: error: {says}\n", query
-    client = TestClient(create_app(), raise_server_exceptions=False)
-    answer = client.get("/api/similar", params={"artist": "Artist B"})
-    assert answer.status_code == 503 and answer.json() == {"detail": says}
+    client = _every_door_says(capsys, says)
     page = client.get("/", params={"artist": "Artist B"})  # the page shows it where "not published" would be
     assert page.status_code == 503 and f"is damaged ({why}): publish a new one" in page.text
     assert "The published snapshot cannot be read." in page.text and "Nothing to show yet" not in page.text
@@ -147,24 +156,12 @@ def test_a_damaged_snapshot_says_to_publish_again_and_the_warehouse_one_how_to_r
 
 def test_duckdb_out_of_memory_names_the_limit_and_the_settings(tmp_path, capsys, monkeypatch):
     """It was "musim: error: OutOfMemoryException: Out of Memory Error: failed to pin block ..." (exit 1)."""
-    from fastapi.testclient import TestClient
-
-    from musim.cli import main
-    from musim.ui.app import create_app
-
     ingest_lastfm(tiny_dump(tmp_path / "d.tsv"))
     _build_and_publish()
     monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "1KB")
     says = ("DuckDB ran out of memory within its limit of 1KB (MUSIM_DUCKDB_MEMORY): raise it (e.g. "
             "MUSIM_DUCKDB_MEMORY=80%), give it fewer threads (MUSIM_DUCKDB_THREADS), or ask less of it at once")
-    assert main(["similar", "Artist B"]) == 2
-    assert capsys.readouterr().err == f"musim: error: {says}\n"
-    for query in ("SELECT * FROM artist_neighbors", "SELECT * FROM similar_artists"):
-        assert main(["sql", query]) == 2, query  # the query door says the same (it showed DuckDB's IO error)
-        assert capsys.readouterr().err == f"musim: error: {says}\n", query
-    client = TestClient(create_app(), raise_server_exceptions=False)
-    answer = client.get("/api/similar", params={"artist": "Artist B"})
-    assert answer.status_code == 503 and answer.json() == {"detail": says}
+    _every_door_says(capsys, says)
 
 
 def test_old_readers_keep_their_snapshot_and_new_ones_see_the_new_build(tmp_path):
