@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import numpy as np
 import pytest
 
 from musim import cooccurrence
 from musim.errors import ConfigError
+from tests.native_engines import not_built
 from tests.pair_counts import pair_counts
 
 needs_c_kernels = pytest.mark.skipif(cooccurrence.KERNELS.missing() is not None,
@@ -126,11 +126,8 @@ def test_counter_refuses_bad_edges_with_the_edge_named():
 
 @pytest.fixture
 def no_c_kernels(monkeypatch):
-    """As on a machine where the extension was not built: importing it fails."""
-    monkeypatch.setitem(sys.modules, "musim._cooccurrence", None)
-    cooccurrence.KERNELS.reset()
-    yield
-    cooccurrence.KERNELS.reset()
+    """As on a machine where the C co-occurrence kernels were not built: importing them fails."""
+    yield from not_built(monkeypatch, cooccurrence.KERNELS)
 
 
 def test_without_the_c_counter_duckdb_counts_and_says_so(monkeypatch, no_c_kernels, caplog):

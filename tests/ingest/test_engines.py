@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import logging
-import sys
 
 import pytest
 
@@ -15,15 +14,13 @@ from musim.ingest.lastfm import ingest_lastfm
 from tests.ingest.corpus import QUIRK_LINES
 from tests.ingest.engine_tables import ingest_with, needs_c_scanner, physical_lines, settings_for
 from tests.lastfm_files import tiny_dump, write_lines
+from tests.native_engines import not_built
 
 
 @pytest.fixture
 def no_c_scanner(monkeypatch):
-    """As on a machine where the extension was not built: importing it fails."""
-    monkeypatch.setitem(sys.modules, "musim.ingest._scan360k", None)
-    engines.SCANNER.reset()
-    yield
-    engines.SCANNER.reset()
+    """As on a machine where the C scanner was not built: importing it fails."""
+    yield from not_built(monkeypatch, engines.SCANNER)
 
 
 @needs_c_scanner
