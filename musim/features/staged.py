@@ -15,7 +15,7 @@ import duckdb
 from musim import warehouse
 from musim.errors import ParameterError, QualityError
 from musim.features.builds import compute_heartbeat_key, object_heartbeat
-from musim.features.extract import complete_build, extractors_for, plan_build, record, select_views
+from musim.features.extract import Recorded, complete_build, extractors_for, plan_build, record, select_views
 from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
@@ -66,12 +66,14 @@ def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBP
     if publish:
         require_gate(gate=gate)
     store = store or open_store()
+    recorded = Recorded()
     for key in manifests:
         doc = store.get_json(key)
         if doc["run_id"] != run_id:
             raise ParameterError(f"manifest {key} belongs to run {doc['run_id']}, not {run_id}")
-        record(con, run_id, doc["rows"], replace=replace)
-    return complete_build(con, run_id, views=views, materialise=materialise, publish=publish, gate=gate)
+        recorded += record(con, run_id, doc["rows"], replace=replace)
+    return complete_build(con, run_id, views=views, materialise=materialise, publish=publish, gate=gate,
+                          recorded=recorded)
 
 
 def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int = 64,
