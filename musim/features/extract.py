@@ -132,7 +132,7 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
         preview_set = hashlib.sha256("\n".join(r[0] for r in lines).encode()).hexdigest()[:16]
         dump = sql.query(con, "features/lineage_dump.sql").fetchone()
         dump = dump if dump and dump[0] else None
-        reused = sql.query(con, "features/reused.sql", run_id=run_id).fetchone()[0]
+        reused = sql.query(con, "features/reused.sql", run_id=run_id, now=now).fetchone()[0]
         sql.run(con, "features/start_build.sql", run_id=run_id,
                 extractors=json.dumps([{"kind": e.kind, "params_hash": e.params_hash} for e in extractors]),
                 tracks=len(lines), items_planned=len(items), reused=reused, preview_set=preview_set,

@@ -81,7 +81,9 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
              recompute: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The DAG's ``plan``: open the warehouse writer, register the views, plan run ``run_id``, cut it into batches.
 
-    Planning the same ``run_id`` again (a retried task) replaces the run's plan. Returns the batches (JSON,
+    Planning the same ``run_id`` again (a retried task, a DAG run cleared and run again) replaces the run's plan:
+    what its earlier attempts recorded stays the run's (their rows are done, so not planned again; the run counts
+    them computed, and what they took over from identical audio reused, as before). Returns the batches (JSON,
     fit for XCom; empty when nothing is missing). ``recompute``: track ids extracted again from their current audio
     whatever they hold (:func:`musim.features.extract.plan_build`; record them with :func:`record_run`'s
     ``recompute`` so their new rows replace theirs).
