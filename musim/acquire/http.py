@@ -253,6 +253,30 @@ MAX_JSON_BYTES = 8 * 2**20
 MAX_DOWNLOAD_BYTES = 32 * 2**20
 
 
+def read_capped(response: requests.Response, provider: str, what: str, max_bytes: int, verdict: str) -> None:
+    """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
+    as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of ``provider``'s
+    call (the server answered: no outage). A connection broken or stalled mid-body is the network's error."""
+    try:
+        size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)
+        if size_said is not None and size_said > max_bytes:
+            raise ProviderError(provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
+                                status=response.status_code)
+        chunks, size = [], 0
+        for chunk in response.iter_content(1 << 16):
+            size += len(chunk)
+            if size > max_bytes:
+                raise ProviderError(provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
+                                    status=response.status_code)
+            chunks.append(chunk)
+    except BaseException as exc:
+        response.close()  # drop the connection rather than read the rest
+        if isinstance(exc, requests.RequestException):
+            raise error_for_exception(provider, exc, what=what) from None
+        raise
+    response._content = b"".join(chunks)  # what .json() and .content read: the body is consumed
+
+
 class HttpClient:
     """GET JSON and bytes for one provider: API calls and downloads each behind their own rate limiter.
 
@@ -378,27 +402,8 @@ class HttpClient:
         return self.call(attempt, what=what)
 
     def _read_capped(self, response: requests.Response, what: str, max_bytes: int, verdict: str) -> None:
-        """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
-        as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of that call
-        (the server answered: no outage). A connection broken or stalled mid-body is the network's error."""
-        try:
-            size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)
-            if size_said is not None and size_said > max_bytes:
-                raise ProviderError(self.provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
-                                    status=response.status_code)
-            chunks, size = [], 0
-            for chunk in response.iter_content(1 << 16):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ProviderError(self.provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
-                                        status=response.status_code)
-                chunks.append(chunk)
-        except BaseException as exc:
-            response.close()  # drop the connection rather than read the rest
-            if isinstance(exc, requests.RequestException):
-                raise error_for_exception(self.provider, exc, what=what) from None
-            raise
-        response._content = b"".join(chunks)  # what .json() and .content read: the body is consumed
+        """:func:`read_capped` for this client's provider."""
+        read_capped(response, self.provider, what, max_bytes, verdict)
 
     def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
         """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter. A body

@@ -67,11 +67,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
         return 0
+    # feature rows: computed anew (new values), unchanged (a recompute found the values they hold: kept as they were),
+    # reused (taken over from identical audio), rejected; tracks skipped (a recompute whose preview is missing)
     print(f"run {result.run_id}: {counted(result.tracks, 'track')}; {counted(result.planned, 'preview')} computed "
-          f"({counted(result.computed, 'feature row')}, {result.reused:,} reused from identical audio), "
-          f"{counted(result.rejected, 'rejection')}"
+          f"({counted(result.computed, 'feature row')} anew"
+          + (f", {result.unchanged:,} unchanged" if args.recompute else "")
+          + f", {result.reused:,} reused from identical audio), {counted(result.rejected, 'rejection')}"
           + (f" ({counted(sum(result.rejected_tracks.values()), 'track')})" if result.rejected else "")
           + f" in {result.seconds:.1f} s")
+    if result.skipped:
+        print(f"  skipped: {counted(result.skipped, 'track')} not computed again (preview missing from the object "
+              "store; their rows stay as they were: restore the object or read the track's audio again, then rebuild)")
     for reason, n in result.rejects_by_reason.items():  # one row per track and extractor; `features show`: tracks
         again = (f" (under {args.min_duration:g} s; a build with a lower --min-duration examines them again)"
                  if reason == "too_short" else "")

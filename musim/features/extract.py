@@ -28,6 +28,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -45,7 +46,7 @@ from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["build", "complete_build", "extractors_for", "plan_build", "record", "select_views"]
+__all__ = ["Recorded", "build", "complete_build", "extractors_for", "plan_build", "record", "select_views"]
 
 # -- choosing what to compute ------------------------------------------------------------------------
 def select_views(names: Sequence[str] | None) -> list[FeatureView]:
@@ -131,7 +132,7 @@ def plan_build(con: duckdb.DuckDBPyConnection, extractors: Sequence[Extractor], 
         preview_set = hashlib.sha256("\n".join(r[0] for r in lines).encode()).hexdigest()[:16]
         dump = sql.query(con, "features/lineage_dump.sql").fetchone()
         dump = dump if dump and dump[0] else None
-        reused = sql.query(con, "features/reused.sql", run_id=run_id).fetchone()[0]
+        reused = sql.query(con, "features/reused.sql", run_id=run_id, now=now).fetchone()[0]
         sql.run(con, "features/start_build.sql", run_id=run_id,
                 extractors=json.dumps([{"kind": e.kind, "params_hash": e.params_hash} for e in extractors]),
                 tracks=len(lines), items_planned=len(items), reused=reused, preview_set=preview_set,
@@ -156,32 +157,50 @@ def _arrow_rows(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return {name: pa.Table.from_pylist(rows.get(name, []), schema=schemas[name]) for name in schemas}
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What :func:`record` kept as it was: ``unchanged`` feature rows (a recompute found the values they hold:
+    they keep their build and moment, and are not the run's computed rows) and ``skipped`` tracks (a recompute whose
+    preview is missing from the object store: nothing was computed, their rows stay)."""
+
+    unchanged: int = 0
+    skipped: int = 0
+
+    def __add__(self, other: Recorded) -> Recorded:
+        return Recorded(self.unchanged + other.unchanged, self.skipped + other.skipped)
+
+
 def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dict[str, Any]]],
-           *, now: dt.datetime | None = None, replace: bool = False) -> None:
+           *, now: dt.datetime | None = None, replace: bool = False) -> Recorded:
     """Insert the rows of computed results (one transaction; rerunning it changes nothing); a heartbeat of the run.
 
     ``replace`` (a build that recomputes named tracks): a new row replaces the row of the same track, parameters
     and audio, and a new rejection the value of the same audio; what they replace stays readable as of its time
-    (``feature_superseded``, migration 033), and a new row equal to the old one keeps the old one's moment."""
+    (``feature_superseded``, migration 033), and a new row equal to the old one keeps the old one as it was (its
+    moment and build). Returns what was kept as it was (:class:`Recorded`)."""
     tables = _arrow_rows(rows)
     beat = dt.datetime.now(dt.UTC)
     try:
         with warehouse.transaction(con):
             for name, table in tables.items():
                 con.register(f"fs_in_{name}", table)
-            for track_id, detail in sql.query(con, "features/missing_kept.sql").fetchall():
+            kept = sql.query(con, "features/missing_kept.sql").fetchall()
+            for track_id, detail in kept:
                 log.warning("track %s was not computed again: %s; its rows stay as they were (restore the object, "
                             "or read the track's audio again, then rebuild)", track_id, detail)
+            unchanged = sql.query(con, "features/unchanged.sql", run_id=run_id, replace=replace).fetchone()[0]
             sql.run(con, "features/record.sql", run_id=run_id, now=now or beat, replace=replace)
             sql.run(con, "features/heartbeat.sql", run_id=run_id, now=beat)
     finally:
         for name in tables:
             con.unregister(f"fs_in_{name}")
+    return Recorded(int(unchanged), len(kept))
 
 
 def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequence[FeatureView] | None = None,
                    materialise: bool = True, publish: bool = True, gate: Gate | None = None,
-                   skip_quality: bool = False, started: float | None = None) -> BuildResult:
+                   skip_quality: bool = False, started: float | None = None,
+                   recorded: Recorded | None = None) -> BuildResult:
     """Close run ``run_id``; materialise the derived views; run the features quality ``gate`` (when ``views``
     hold warehouse-stored ones) and record its outcome on the build; with ``publish``, release the online
     snapshots of ``views`` once it passed (:func:`musim.features.release.release`; ``skip_quality`` publishes
@@ -189,7 +208,8 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
 
     Write → audit → publish: when the gate fails (QualityError) the build stays recorded, but what it
     materialised into the derived views is withdrawn (:func:`musim.features.release.gate_build`) and nothing
-    is published; training refuses until a later build passes."""
+    is published; training refuses until a later build passes. ``recorded``: what the run's :func:`record` calls
+    kept as it was (their sum), told in the result."""
     from musim.features.materialize import materialise as materialise_view
     from musim.features.registry import apply
 
@@ -230,7 +250,8 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
     return BuildResult(run_id, int(tracks), int(planned), int(computed), int(reused), int(rejected), reasons,
                        materialised, released.published if released else [],
                        round(time.perf_counter() - started, 3) if started else 0.0, [v.ref for v in views],
-                       released.quality if released else quality, rejected_tracks)
+                       released.quality if released else quality, rejected_tracks,
+                       unchanged=recorded.unchanged if recorded else 0, skipped=recorded.skipped if recorded else 0)
 
 
 def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
@@ -296,6 +317,7 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
     log.info("feature build %s: %d audio items to compute for %d tracks (%d rows reused)",
              plan.run_id, len(plan.items), plan.tracks, plan.reused)
     beat = warehouse_heartbeat(con, plan.run_id)
+    recorded = Recorded()
     try:
         buffer: list[ItemResult] = []
         with progress_bar(len(plan.items), unit="preview", desc="features", enabled=opts.progress) as bar:
@@ -304,14 +326,14 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
                 bar.update(1)
                 beat()
                 if len(buffer) >= opts.batch_size:
-                    record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
+                    recorded += record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
                     buffer.clear()
         if buffer:
-            record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
+            recorded += record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
     except BaseException:
         sql.run(con, "features/finish.sql", run_id=plan.run_id, status="failed", now=dt.datetime.now(dt.UTC))
         raise
     return complete_build(con, plan.run_id, views=chosen, materialise=materialise, publish=publish, gate=gate,
-                          skip_quality=skip_quality, started=started)
+                          skip_quality=skip_quality, started=started, recorded=recorded)
 
 

@@ -15,7 +15,7 @@ import duckdb
 from musim import warehouse
 from musim.errors import ParameterError, QualityError
 from musim.features.builds import compute_heartbeat_key, object_heartbeat
-from musim.features.extract import complete_build, extractors_for, plan_build, record, select_views
+from musim.features.extract import Recorded, complete_build, extractors_for, plan_build, record, select_views
 from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
@@ -66,12 +66,14 @@ def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBP
     if publish:
         require_gate(gate=gate)
     store = store or open_store()
+    recorded = Recorded()
     for key in manifests:
         doc = store.get_json(key)
         if doc["run_id"] != run_id:
             raise ParameterError(f"manifest {key} belongs to run {doc['run_id']}, not {run_id}")
-        record(con, run_id, doc["rows"], replace=replace)
-    return complete_build(con, run_id, views=views, materialise=materialise, publish=publish, gate=gate)
+        recorded += record(con, run_id, doc["rows"], replace=replace)
+    return complete_build(con, run_id, views=views, materialise=materialise, publish=publish, gate=gate,
+                          recorded=recorded)
 
 
 def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int = 64,
@@ -79,7 +81,9 @@ def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int
              recompute: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The DAG's ``plan``: open the warehouse writer, register the views, plan run ``run_id``, cut it into batches.
 
-    Planning the same ``run_id`` again (a retried task) replaces the run's plan. Returns the batches (JSON,
+    Planning the same ``run_id`` again (a retried task, a DAG run cleared and run again) replaces the run's plan:
+    what its earlier attempts recorded stays the run's (their rows are done, so not planned again; the run counts
+    them computed, and what they took over from identical audio reused, as before). Returns the batches (JSON,
     fit for XCom; empty when nothing is missing). ``recompute``: track ids extracted again from their current audio
     whatever they hold (:func:`musim.features.extract.plan_build`; record them with :func:`record_run`'s
     ``recompute`` so their new rows replace theirs).

@@ -121,6 +121,11 @@ class BuildResult:
     #: The tracks rejected per reason, each once (``rejected`` and ``rejects_by_reason`` count rows: one per track
     #: and extractor, so one bad file is 3 rejections of a build of every view).
     rejected_tracks: dict[str, int] = field(default_factory=dict)
+    #: Feature rows a recompute (``recompute=``) found unchanged: kept as they were (their build and moment), not
+    #: counted in ``computed``, which counts the rows written anew.
+    unchanged: int = 0
+    #: Tracks a recompute could not compute again (their preview is missing from the object store): their rows stay.
+    skipped: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

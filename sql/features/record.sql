@@ -8,8 +8,11 @@
 -- a track that holds one (musim.features.extract.record warns about those).
 -- What readers saw before stays readable as of its time (feature_superseded, migration 033): a value a recompute
 -- withdraws or replaces with another goes there first, and so does a rejection a value clears; a new value equal to
--- the row it replaces keeps that row's created_at (it was the value since then), and a rejection recorded again keeps
--- its first created_at (the track had no value since then): a recompute that changes nothing adds no history.
+-- the row it replaces keeps that row's created_at (it was the value since then) and its build (run_id: the build that
+-- wrote the value; this one only found it again, and counts it unchanged, not computed: unchanged.sql), and a
+-- rejection recorded again keeps its first created_at (the track had no value since then): a recompute that changes
+-- nothing adds no history. A tensor row is equal when its object and everything stored of it are (its object key
+-- alone names the audio and parameters, whatever the values written there).
 INSERT INTO feature_superseded (kind, params_hash, track_id, sha256, audio_id, object_key, run_id, created_at,
                                 superseded_at)
 SELECT m.kind, m.params_hash, m.track_id, m.sha256, m.audio_id, m.object_key, m.run_id, m.created_at, $now
@@ -20,7 +23,9 @@ WHERE $replace
                                              AND r.reason <> 'missing object')
        OR EXISTS (SELECT 1 FROM fs_in_mel i WHERE i.kind = m.kind AND i.params_hash = m.params_hash
                                              AND i.track_id = m.track_id AND i.audio_id = m.audio_id
-                                             AND i.object_key <> m.object_key))
+                                             AND (i.object_key, i.shape, i.dtype, i.min_db, i.max_db, i.bytes)
+                                                 IS DISTINCT FROM (m.object_key, m.shape, m.dtype, m.min_db, m.max_db,
+                                                                   m.bytes)))
 ON CONFLICT DO NOTHING;
 
 INSERT INTO feature_superseded (kind, params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name, run_id,
@@ -55,16 +60,29 @@ SELECT kind, params_hash, track_id, sha256, audio_id, object_key, shape, dtype, 
 FROM fs_in_mel
 ON CONFLICT DO UPDATE SET sha256 = excluded.sha256, object_key = excluded.object_key, shape = excluded.shape,
                           dtype = excluded.dtype, min_db = excluded.min_db, max_db = excluded.max_db,
-                          bytes = excluded.bytes, run_id = excluded.run_id,
-                          created_at = CASE WHEN track_mel.object_key = excluded.object_key THEN track_mel.created_at
-                                            ELSE excluded.created_at END
+                          bytes = excluded.bytes,
+                          run_id = CASE WHEN (track_mel.object_key, track_mel.shape, track_mel.dtype, track_mel.min_db,
+                                              track_mel.max_db, track_mel.bytes)
+                                             IS NOT DISTINCT FROM (excluded.object_key, excluded.shape, excluded.dtype,
+                                                                   excluded.min_db, excluded.max_db, excluded.bytes)
+                                        THEN track_mel.run_id ELSE excluded.run_id END,
+                          created_at = CASE WHEN (track_mel.object_key, track_mel.shape, track_mel.dtype,
+                                                  track_mel.min_db, track_mel.max_db, track_mel.bytes)
+                                                 IS NOT DISTINCT FROM (excluded.object_key, excluded.shape,
+                                                                       excluded.dtype, excluded.min_db, excluded.max_db,
+                                                                       excluded.bytes)
+                                            THEN track_mel.created_at ELSE excluded.created_at END
 WHERE $replace;
 
 INSERT INTO track_descriptors (params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name, run_id, created_at)
 SELECT params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name, $run_id, $now
 FROM fs_in_desc
 ON CONFLICT DO UPDATE SET sha256 = excluded.sha256, vec = excluded.vec, tonic_pc = excluded.tonic_pc,
-                          key_name = excluded.key_name, run_id = excluded.run_id,
+                          key_name = excluded.key_name,
+                          run_id = CASE WHEN track_descriptors.vec IS NOT DISTINCT FROM excluded.vec
+                                         AND track_descriptors.tonic_pc IS NOT DISTINCT FROM excluded.tonic_pc
+                                         AND track_descriptors.key_name IS NOT DISTINCT FROM excluded.key_name
+                                        THEN track_descriptors.run_id ELSE excluded.run_id END,
                           created_at = CASE WHEN track_descriptors.vec IS NOT DISTINCT FROM excluded.vec
                                              AND track_descriptors.tonic_pc IS NOT DISTINCT FROM excluded.tonic_pc
                                              AND track_descriptors.key_name IS NOT DISTINCT FROM excluded.key_name

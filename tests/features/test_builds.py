@@ -97,11 +97,12 @@ KILLABLE_BUILD = textwrap.dedent("""
     record, marker, calls = extract.record, Path(sys.argv[1]), []
 
     def record_then_hang(*args, **kwargs):
-        record(*args, **kwargs)
+        recorded = record(*args, **kwargs)
         calls.append(1)
         if len(calls) == 2:  # two batches recorded: wait here to be killed
             marker.write_text("recorded")
             time.sleep(600)
+        return recorded
 
     extract.record = record_then_hang
     from musim.cli import main
@@ -177,3 +178,37 @@ def test_the_heartbeat_migration_gives_earlier_builds_their_last_beat(monkeypatc
         c.close()
     assert rows["old-done"]["heartbeat_at"] == started + dt.timedelta(minutes=5)
     assert (rows["old-dead"]["heartbeat_at"], rows["old-dead"]["state"]) == (started, "interrupted")
+
+
+def test_a_dag_run_planned_again_after_its_record_task_died_counts_every_row_it_computed(monkeypatch, con, store,
+                                                                                         catalogue):
+    """A DAG run whose `record` task died after recording its first batch, then cleared and run again from `plan`
+    (the build keeps its run id): the second plan counted the rows the first attempt had computed as "reused from
+    identical audio", so the run's summary and registry row said 2 computed and 3 reused where it computed 4 and
+    took 1 over. Now the run counts every row computed under its id, in either attempt, and what it took over from
+    identical audio once."""
+    from musim.features.extract import record
+    from musim.features.staged import record_run
+
+    add_tracks(catalogue, 4)
+    con.close()
+    run_id = "audio_features/manual__2026-01-02T00:00:00+00:00"
+    batches = plan_run(run_id, ["track_log_mel"], batch_size=2, min_duration_s=5.0)
+    assert [len(b["items"]) for b in batches] == [2, 2]
+    first = compute_batch(batches[0], store=store, workers=1)
+    with warehouse.writer() as w:  # the record task recorded the first manifest, then died (never closed the run)
+        record(w, run_id, store.get_json(first["manifest"])["rows"])
+        assert build_row(w, run_id)["computed"] == 2
+        done = w.execute("SELECT track_id FROM track_mel ORDER BY track_id LIMIT 1").fetchone()[0]
+        i = int(done[1:])  # a twin of a recorded track (its audio again): the next plan takes its row over
+        Catalogue(w, store).add_clip("twin", 1 + i % 2, community=i % 3, track_no=i)
+
+    again = plan_run(run_id, ["track_log_mel"], batch_size=2, min_duration_s=5.0)  # the run cleared: planned again
+    assert [len(b["items"]) for b in again] == [2]  # what the first attempt left
+    summary = record_run(run_id, [compute_batch(b, store=store, workers=1) for b in again],
+                         views=["track_log_mel"])
+    assert (summary["computed"], summary["reused"], summary["rejected"]) == (4, 1, 0)
+    with warehouse.writer() as w:
+        row = build_row(w, run_id)
+        assert (row["state"], row["computed"], row["reused"]) == ("done", 4, 1)
+        assert w.execute("SELECT count(*) FROM track_mel WHERE run_id = ?", [run_id]).fetchone()[0] == 5

@@ -126,3 +126,54 @@ def test_build_counts_rejected_tracks_not_rows(capsys):
     assert main(["features", "show", "track_log_mel"]) == 0
     shown = capsys.readouterr().out
     assert "rejected (not_audio): 1\n" in shown and "rejected (empty): 1\n" in shown
+
+
+RECOMPUTE = ["features", "build", "--view", "track_descriptors", "--view", "track_log_mel", "--workers", "1",
+             "--no-progress", "--no-publish", "--skip-quality"]
+
+
+def test_a_recompute_counts_rows_computed_anew_unchanged_and_tracks_skipped(capsys):
+    """`--recompute` reported every row it found again as computed (and stamped it with its build): a recompute of
+    two tracks one of which had a bad tempo said "4 feature rows" computed where one value changed, and its
+    registry row (`features list --builds`) said 4 computed. Now: 1 computed anew, 3 unchanged (kept as they were,
+    their build included); a track whose preview is gone is said skipped, not silently counted in nothing."""
+    con = warehouse.connect()
+    cat = Catalogue(con, open_store())
+    cat.add_clip("t1", 1, community=2)
+    cat.add_clip("t2", 2, community=3)
+    gone = cat.add_clip("t3", 3, community=4)
+    con.close()
+    assert main([*RECOMPUTE, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["computed"] == 6
+
+    con = warehouse.connect()
+    con.execute("UPDATE track_descriptors SET vec = list_transform(vec, lambda x, i: CASE WHEN i = 2 THEN 999.0 "
+                "ELSE x END) WHERE track_id = 't1'")  # a bad tempo, as a failed features gate names it
+    con.close()
+    assert main([*RECOMPUTE, "--json", "--recompute", "t1", "t2"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["planned"], again["computed"], again["reused"], again["rejected"]) == (2, 1, 0, 0)
+    assert (again["unchanged"], again["skipped"]) == (3, 0)
+    con = warehouse.connect()
+    try:
+        writers = dict(con.execute("SELECT kind || ':' || track_id, run_id FROM track_mel UNION ALL "
+                                   "SELECT 'descriptors:' || track_id, run_id FROM track_descriptors").fetchall())
+    finally:
+        con.close()
+    assert writers == {"log_mel:t1": first["run_id"], "log_mel:t2": first["run_id"], "log_mel:t3": first["run_id"],
+                       "descriptors:t1": again["run_id"], "descriptors:t2": first["run_id"],
+                       "descriptors:t3": first["run_id"]}
+
+    open_store().delete(gone)
+    assert main([*RECOMPUTE, "--recompute", "t2", "t3"]) == 0
+    out = capsys.readouterr().out
+    assert "2 previews computed (0 feature rows anew, 2 unchanged, 0 reused from identical audio), 0 rejections" in out
+    assert ("  skipped: 1 track not computed again (preview missing from the object store; their rows stay as they "
+            "were: restore the object or read the track's audio again, then rebuild)") in out
+
+    assert main(["features", "list", "--json", "--builds", "3"]) == 0
+    builds = json.loads(capsys.readouterr().out)["builds"]
+    assert [(b["run_id"], b["items_planned"], b["computed"], b["reused"], b["rejected"]) for b in builds][1:] == [
+        (again["run_id"], 2, 1, 0, 0), (first["run_id"], 3, 6, 0, 0)]
+    assert (builds[0]["items_planned"], builds[0]["computed"], builds[0]["rejected"]) == (2, 0, 0)

@@ -343,8 +343,13 @@ def test_a_recompute_that_changes_nothing_leaves_a_pinned_training_set_as_it_was
     t1 = _pit_built(catalogue, con, store)
     desc_t1, mel_t1 = _frame(con, t1)
     assert not np.isnan(desc_t1).any() and all(mel_t1)
+    run_ids = con.execute("SELECT run_id FROM track_descriptors UNION ALL SELECT run_id FROM track_mel").fetchall()
     result, _ = _recompute(con, store)
-    assert result.planned == 1 and result.computed == 2  # t1 was extracted again
+    # t1 was extracted again and gave the values it holds: its two rows are unchanged (kept as they were, build
+    # included), not computed (the build counted them computed, and stamped them as its own)
+    assert (result.planned, result.computed) == (1, 0)
+    assert (result.unchanged, result.skipped) == (2, 0)
+    assert con.execute("SELECT run_id FROM track_descriptors UNION ALL SELECT run_id FROM track_mel").fetchall() == run_ids
     _reads_as_it_was(con, d, t1, desc_t1, mel_t1)
     now_desc, now_mel = _frame(con, None)  # the latest read: the same values
     np.testing.assert_array_equal(now_desc, desc_t1)

@@ -27,7 +27,14 @@ from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
 from musim.acquire.errors import ProviderError, ProviderRefused
-from musim.acquire.http import PoliteSession, error_for_exception, error_for_status
+from musim.acquire.http import (
+    MAX_JSON_BYTES,
+    PoliteSession,
+    RateLimiter,
+    error_for_exception,
+    error_for_status,
+    read_capped,
+)
 from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import HttpProvider
@@ -134,6 +141,29 @@ def _install_redaction(creds: SpotifyCredentials) -> None:
                 logger.addFilter(wanted)
 
 
+class CappedSession(PoliteSession):
+    """The :class:`PoliteSession` spotipy sends through, reading each answer at most ``MAX_JSON_BYTES`` as
+    :meth:`HttpClient.get_json <musim.acquire.http.HttpClient.get_json>` does for Deezer and iTunes: requests reads
+    a body whole into memory (spotipy then decodes it), so a proxy's or a broken server's endless stream was read
+    until memory ran out. An answer over the cap is refused as soon as that is known (its Content-Length, else while
+    it streams) with a :class:`ProviderError` naming the call and the cap (an answer of the provider: not retried,
+    no outage). ``describe(method, url)``: the call as musim names it ("GET /search")."""
+
+    def __init__(self, provider: str, limiter: RateLimiter | None, *, timeout_s: float,
+                 describe: Callable[[str, str], str]) -> None:
+        super().__init__(limiter, timeout_s=timeout_s)
+        self.provider = provider
+        self.describe = describe
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        streamed = kwargs.pop("stream", False)
+        response = super().request(method, url, *args, stream=True, **kwargs)
+        if not streamed:  # what requests itself would have read whole
+            read_capped(response, self.provider, self.describe(str(method).upper(), str(url)), MAX_JSON_BYTES,
+                        "not an answer of the API")
+        return response
+
+
 def _token_error(provider: str, exc: SpotifyOauthError) -> ProviderError:
     """What an error of the token URL means: a server error or a rate limit is retried as for any call; any other
     answer (400 ``invalid_client``: the client credentials, 401, 403, 404 of a wrong ``MUSIM_SPOTIFY_TOKEN_URL``)
@@ -163,7 +193,11 @@ class SpotifyProvider(HttpProvider):
     ) -> None:
         super().__init__(settings, sleep=sleep)
         _install_redaction(credentials)
-        self._token_session = PoliteSession(None, timeout_s=settings.timeout_s)
+        self._token_session = CappedSession(self.name, None, timeout_s=settings.timeout_s,
+                                            describe=lambda _method, _url: "POST token")
+        api = self.http.session  # spotipy's calls: the API's rate limiter (and its pauses), each answer capped
+        self.http.session = CappedSession(self.name, api.limiter, timeout_s=settings.timeout_s, describe=self._what)
+        api.close()
         auth = spotipy.SpotifyClientCredentials(
             client_id=credentials.client_id,
             client_secret=credentials.client_secret,
@@ -183,6 +217,12 @@ class SpotifyProvider(HttpProvider):
 
     def endpoint(self) -> str:
         return self.client.prefix
+
+    def _what(self, method: str, url: str) -> str:
+        """A call of spotipy's as musim names it: ``GET /search`` for ``<prefix>search?q=...``."""
+        path = url.split("?", 1)[0]
+        prefix = getattr(getattr(self, "client", None), "prefix", "")
+        return f"{method} /{path[len(prefix):] if prefix and path.startswith(prefix) else path}"
 
     def _call(self, fn: Callable[[], T], what: str) -> T:
         def attempt() -> T:
