@@ -17,6 +17,10 @@ from tests.fakes.provider_server import Fault
 pytestmark = pytest.mark.server
 
 
+#: how late the test server may see a request the client sent in time (its threads wait on a loaded machine)
+JITTER_S = 0.1
+
+
 def max_in_window(times: list[float], period: float) -> int:
     """Most requests seen in any half-open window of ``period`` seconds."""
     times = sorted(times)
@@ -52,9 +56,10 @@ def test_rate_limit_respected_on_the_wire(provider_server):
             deezer.match_artist("Muse")
     times = provider_server.times(r"^/deezer/search/artist$")
     assert len(times) == 10
-    # the client sends at most 4 per 0.3 s; allow a little network jitter on the server's clock
-    assert max_in_window(times, limit.period_s - 0.03) <= limit.calls
-    assert times[-1] - times[0] >= 2 * limit.period_s - 0.03
+    # the client sends at most 4 per 0.3 s (unlimited, the 10 arrive within milliseconds); allow for the server's
+    # threads being scheduled late on a loaded machine, which bunches arrivals that left the client in time
+    assert max_in_window(times, limit.period_s - JITTER_S) <= limit.calls
+    assert times[-1] - times[0] >= 2 * limit.period_s - JITTER_S
 
 
 def test_rate_limit_is_shared_by_threads(provider_server):
@@ -68,7 +73,7 @@ def test_rate_limit_is_shared_by_threads(provider_server):
             w.join()
     times = provider_server.times(r"^/itunes/search$")
     assert len(times) == 9
-    assert max_in_window(times, limit.period_s - 0.03) <= limit.calls
+    assert max_in_window(times, limit.period_s - JITTER_S) <= limit.calls
 
 
 def test_429_retry_after_is_honoured(provider_server):
