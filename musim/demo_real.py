@@ -213,9 +213,9 @@ def print_examples(examples: list[tuple[Path, str]], owners: dict[str, tuple[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    from musim.cli import _Parser  # usage errors in one line, as the musim command's
+    from musim.terminal import Parser  # usage errors in one line, as every entry point's
 
-    parser = _Parser(prog="python -m musim.demo --real", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m musim.demo --real", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=None,
                         help=f"the corpus folder with manifest.csv (default ${CORPUS_ENV}, else {DEFAULT_CORPUS})")
     parser.add_argument("--home", type=Path, default=Path(DEFAULT_HOME),

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from musim.config import get_settings, markdown_table
 from musim.errors import ConfigError
 from musim.quiet import reader_gone
 from musim.redact import redact
+from musim.terminal import Parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m musim.config", description=__doc__)
+    parser = Parser(prog="python -m musim.config", description=__doc__)
     parser.add_argument("--markdown", action="store_true", help="print the table of every variable (Markdown)")
     args = parser.parse_args(argv)
     try:
