@@ -28,7 +28,7 @@ from musim.embedded import airflow_env, prepare_airflow, run_dag
 from musim.errors import MusimError
 from musim.similarity.query import similar_artists
 from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE, TRUTH_FILE, write_lastfm_dump
-from musim.terminal import Parser
+from musim.terminal import Parser, error_line
 
 
 def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int) -> Path:
@@ -460,4 +460,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except MusimError as exc:
-        sys.exit(f"musim demo: error: {exc}")
+        print(error_line("musim demo", exc), file=sys.stderr)
+        sys.exit(2)

@@ -1,5 +1,6 @@
 """What every musim entry point shows a person at a terminal: text with its control characters escaped
-(:func:`escaped`), and :class:`Parser`, the argument parser whose usage errors are one such line.
+(:func:`escaped`), an error of musim's as one such line (:func:`error_line`), and :class:`Parser`, the argument
+parser whose usage errors are one such line.
 
 One of each for every entry point (``musim``, ``python -m musim.demo``, ``python -m musim.ui.standalone``,
 ``python -m musim.config``, ``python -m musim.ingest.prescan_rules``): this module is of the foundation layer, so
@@ -40,6 +41,16 @@ def escaped(text: Any) -> str:
     return UNSAFE.sub(_escape, str(text))
 
 
+def error_line(prog: str, exc: BaseException | str) -> str:
+    """How every entry point reports an error of musim's: ``PROG: error: MESSAGE``, redacted (a URL's password, a
+    registered secret), its control characters escaped; the line breaks of a report of several lines (an error whose
+    ``multiline`` is true: a failed Airflow command with its log's tail) kept, each line escaped."""
+    message = redact.redact(exc)
+    if getattr(exc, "multiline", False):
+        return f"{prog}: error: " + "\n".join(escaped(line) for line in message.split("\n"))
+    return f"{prog}: error: {escaped(message)}"
+
+
 #: Where :class:`Parser` notes the ``prog`` of the deepest (sub)command parsed, for an error found after it returned.
 _PROG = "_musim_prog"
 
@@ -52,7 +63,7 @@ class Parser(argparse.ArgumentParser):
     of their parent's)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {escaped(redact.redact(message))}; see `{self.prog} --help`\n")
+        self.exit(2, f"{error_line(self.prog, message)}; see `{self.prog} --help`\n")
 
     def parse_known_args(self, args: Sequence[str] | None = None,
                          namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from musim.config import get_settings
 from musim.embedded import airflow_env, standalone
 from musim.errors import ConfigError, MusimError
-from musim.terminal import Parser
+from musim.terminal import Parser, error_line
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -38,4 +38,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
     except MusimError as exc:
-        sys.exit(f"musim up: error: {exc}")
+        print(error_line("musim up", exc), file=sys.stderr)
+        sys.exit(2)

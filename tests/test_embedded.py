@@ -103,7 +103,7 @@ def test_a_port_in_use_or_not_a_number_is_one_line_before_airflow_starts(tmp_pat
     assert calls == []
     env = dict(os.environ, MUSIM_HOME=str(tmp_path), AIRFLOW__API__PORT="eighty")
     proc = subprocess.run([sys.executable, "-m", "musim.up"], env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.returncode == 2 and proc.stdout == ""  # 2, as `musim` for an error of musim's
     assert proc.stderr == "musim up: error: AIRFLOW__API__PORT must be a port number, got 'eighty'\n"
 
 
@@ -188,7 +188,7 @@ def test_a_checkout_with_a_dollar_is_refused_in_one_line_naming_it(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(checkout), "MUSIM_HOME": str(tmp_path / "home")}
     done = subprocess.run([sys.executable, "-m", "musim.ui.standalone", "env"], cwd=checkout, env=env,
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode != 0 and done.stdout == "", done.stdout
+    assert done.returncode == 2 and done.stdout == "", done.stdout
     assert done.stderr.splitlines() == [
         f"python -m musim.ui.standalone: error: the musim checkout {checkout} holds '$', which Airflow reads as a "
         "variable in the paths of its DAGs and plugins folders (it would find no DAGs there): move or clone the "

@@ -26,7 +26,7 @@ from musim import redact
 from musim.cli.quiet import quiet_tensorflow_start
 from musim.errors import MusimError
 from musim.quiet import reader_gone
-from musim.terminal import Parser
+from musim.terminal import Parser, error_line
 
 #: Modules that add subcommands, in help order.
 AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality",
@@ -99,9 +99,8 @@ def _main(argv: list[str] | None) -> int:
     except MusimError as exc:
         if args.verbose:
             sys.stderr.write(redact.format_exception(exc))
-        message = redact.redact(exc)  # a URL with a password given where a path, a name or an id was expected
-        print(f"musim: error: {output.safe_line(message) if exc.multiline else output.printable(message, 0)}",
-              file=sys.stderr)
+        # redacted: a URL with a password given where a path, a name or an id was expected
+        print(error_line("musim", exc), file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`musim ... | head`): nothing to report, as for any filter
         return reader_gone()

@@ -8,7 +8,7 @@ from musim.config import get_settings, markdown_table
 from musim.errors import ConfigError
 from musim.quiet import reader_gone
 from musim.redact import redact
-from musim.terminal import Parser
+from musim.terminal import Parser, error_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             settings = get_settings()
         except ConfigError as exc:  # a bad value: one line naming the variable, as every musim command says it
-            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            print(error_line(parser.prog, exc), file=sys.stderr)
             return 2
         print(redact(settings.model_dump_json(indent=1)))  # URLs may carry a key or password
         sys.stdout.flush()  # here, where a reader that went away (`| head -1`) is caught, not at exit
