@@ -2,8 +2,8 @@
 (:func:`escaped`), an error of musim's as one such line (:func:`error_line`), and :class:`Parser`, the argument
 parser whose usage errors are one such line.
 
-One of each for every entry point (``musim``, ``python -m musim.demo``, ``python -m musim.ui.standalone``,
-``python -m musim.config``, ``python -m musim.ingest.prescan_rules``): this module is of the foundation layer, so
+One of each for every entry point (``musim``, ``python -m musim.demo [--real]``, ``python -m musim.up``,
+``python -m musim.ui.standalone``, ``python -m musim.config``, ``python -m musim.ingest.prescan_rules``): this module is of the foundation layer, so
 the command line and the page's runner, which may not import each other, both use it. :mod:`musim.cli.output`
 builds its table cells (:func:`musim.cli.output.printable`: escaped, then cut to a width) on :func:`escaped`.
 """
