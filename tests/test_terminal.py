@@ -22,6 +22,8 @@ BAD = "--bogus=https://user:hunter2@host/x\x1b[2J\u202e"
     (["musim.ui.standalone", "app"], "python -m musim.ui.standalone app"),
     (["musim.config"], "python -m musim.config"),
     (["musim.ingest.prescan_rules"], "python -m musim.ingest.prescan_rules"),
+    (["musim.features.compile_kernels"], "python -m musim.features.compile_kernels"),
+    (["benchmarks.run"], "python -m benchmarks.run"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_a_bad_option_is_one_line_and_exit_2_at_every_entry_point(module, prog, tmp_path):
     """`python -m musim.ui.standalone`, `python -m musim.config` and `python -m musim.ingest.prescan_rules` printed
