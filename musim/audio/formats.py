@@ -15,6 +15,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "flac": (".flac",),
     "wav": (".wav", ".wave"),
     "aiff": (".aif", ".aiff", ".aifc"),
+    "w64": (".w64",),
+    "caf": (".caf",),
     "m4a": (".m4a", ".mp4", ".m4b", ".aac"),
 }
 #: Formats PyAV (FFmpeg) decodes; libsndfile (soundfile) reads the others and seeks in them.
@@ -23,7 +25,8 @@ AUDIO_SUFFIXES = frozenset(s for suffixes in FORMATS.values() for s in suffixes)
 #: The suffixes of the formats PyAV decodes (a hint for a file whose first bytes say nothing).
 PYAV_SUFFIXES = frozenset(s for name in PYAV_FORMATS for s in FORMATS[name])
 #: :func:`musim.audio.io.sniff_format`'s container names -> the format they are.
-SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "aiff", "mp4": "m4a", "aac": "m4a"}
+SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "aiff", "w64": "w64", "caf": "caf",
+           "mp4": "m4a", "aac": "m4a"}
 #: The sniffed containers PyAV decodes.
 PYAV_CONTAINERS = frozenset(c for c, name in SNIFFED.items() if name in PYAV_FORMATS)
 

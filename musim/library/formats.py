@@ -22,6 +22,7 @@ import math
 import os
 import re
 import stat
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,67 @@ def _wav_declared(src: str | bytes, declared: float) -> float | None:
     return frames / rate if frames and rate else None
 
 
+def _head(src: str | bytes, size: int = 1 << 16) -> bytes:
+    if isinstance(src, bytes):
+        return src[:size]
+    with open(src, "rb") as fh:
+        return fh.read(size)
+
+
+def _w64_declared(src: str | bytes) -> float | None:
+    """The length a Sony Wave64 file's ``data`` chunk declares (PCM and float; ``None`` for other codecs): each
+    chunk a 16-byte GUID (``fmt `` and ``data`` begin theirs), its size (8 bytes, little-endian, with its 24-byte
+    header), padded to 8 bytes. libsndfile reads a cut file's data as its whole length."""
+    head = _head(src)
+    tag = rate = align = None
+    pos = 40  # the riff GUID, its size, the wave GUID
+    while pos + 24 <= len(head):
+        guid, size = head[pos:pos + 16], int.from_bytes(head[pos + 16:pos + 24], "little")
+        body = head[pos + 24:pos + 24 + 14]
+        if guid[:4] == b"fmt " and len(body) >= 14:
+            tag, rate = int.from_bytes(body[0:2], "little"), int.from_bytes(body[4:8], "little")
+            align = int.from_bytes(body[12:14], "little")
+        elif guid[:4] == b"data":
+            plain = tag in _WAV_PLAIN_TAGS and rate and align
+            return (size - 24) / align / rate if plain else None  # type: ignore[operator]
+        if size < 24:
+            return None
+        pos += size + (-size % 8)
+    return None
+
+
+def _caf_declared(src: str | bytes) -> float | None:
+    """The length an Apple CAF file declares: its ``pakt`` chunk's valid frames (a compressed codec), else its
+    ``data`` chunk's bytes over the bytes of a linear-PCM frame (``desc``); ``None`` where the data runs to the end
+    (size -1: written to a pipe) or nothing says. Chunks: a 4-byte type and an 8-byte big-endian size."""
+    head = _head(src)
+    rate = 0.0
+    frame_bytes = frames = None
+    pos = 8  # "caff", the version and the flags
+    while pos + 12 <= len(head):
+        kind, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 12], "big", signed=True)
+        body = head[pos + 12:pos + 12 + 32]
+        if kind == b"desc" and len(body) >= 32:
+            rate = struct.unpack(">d", body[:8])[0]
+            fmt_id, per_packet = body[8:12], int.from_bytes(body[20:24], "big")
+            frame_bytes = int.from_bytes(body[16:20], "big") if fmt_id == b"lpcm" and per_packet == 1 else None
+        elif kind == b"pakt" and len(body) >= 16:
+            frames = int.from_bytes(body[8:16], "big")
+        elif kind == b"data":
+            if not (rate > 0 and math.isfinite(rate)):
+                return None
+            if frames:
+                return frames / rate
+            return (size - 4) / frame_bytes / rate if frame_bytes and size >= 4 else None
+        if size < 0:
+            return None
+        pos += 12 + size
+    return frames / rate if frames and rate > 0 else None
+
+
+_DECLARED = {"w64": _w64_declared, "caf": _caf_declared}
+
+
 def _source(src: str | bytes) -> Any:
     return io.BytesIO(src) if isinstance(src, bytes) else src
 
@@ -270,6 +332,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
     declared = float(declared) if declared and math.isfinite(declared) and declared > 0 else None
     if fmt == "wav" and declared is not None:
         declared = _wav_declared(src, declared)  # a pipe's placeholder declares nothing; ADPCM's is the fact chunk's
+    elif fmt in _DECLARED:  # containers the tag library does not read
+        declared = _DECLARED[fmt](src)
     readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
     errors = []
     for reader in readers:

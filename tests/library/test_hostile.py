@@ -179,3 +179,20 @@ def test_a_gsm_or_g721_wav_is_read_to_its_window_without_seeking(tmp_path):
         np.testing.assert_array_equal(window, whole[:, int(17.3 * sr):int(17.3 * sr) + 10 * sr])
     summary = add([tmp_path / "music"], workers=1).to_json()
     assert (summary["stored"], summary["skipped"]) == (2, [])
+
+
+def test_wave64_and_caf_files_are_stored_not_skipped_as_not_audio(tmp_path):
+    # Sony Wave64 (long recordings past WAV's 4 GiB) and Apple's Core Audio Format (Logic, GarageBand exports) were
+    # skipped `not_audio`: no magic bytes told them, though libsndfile reads both. A cut one is truncated.
+    from tests.library.conftest import UNTAGGED
+
+    root = tmp_path / "music" / "Band"
+    for fmt in UNTAGGED:
+        write_audio(root / f"take.{fmt}", fmt, seconds=8)
+        data = write_audio(tmp_path / f"long.{fmt}", fmt, seconds=20).read_bytes()
+        (root / f"cut.{fmt}").write_bytes(data[: len(data) // 2])
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary["skipped"]) == [
+        ("cut.caf", "truncated"), ("cut.w64", "truncated")]
+    got = sorted(rows("SELECT source_path, source_format, round(duration_s, 2) FROM library_track"))
+    assert [(p.rsplit("/", 1)[1], f, d) for p, f, d in got] == [("take.caf", "caf", 8.0), ("take.w64", "w64", 8.0)]
