@@ -65,32 +65,43 @@ def test_audio_of_more_channels_than_flac_holds_is_stored_as_its_mono_mix(tmp_pa
         np.testing.assert_allclose(mono_stored, mono_source[: mono_stored.size], atol=2 / 32768)
 
 
-def test_audio_at_a_rate_past_flac_s_is_stored_and_its_features_computed(tmp_path):
-    # A 768 kHz WAV (DXD recorders) stopped the whole add: its excerpt is stored as FLAC, whose highest rate is
-    # 655,350 Hz, and libsndfile's "flac does not support this sample rate" came out of the worker. Now that excerpt
-    # is stored as 16-bit WAV (the same samples), the file beside it as before, and both get their features.
-    import io
+def test_a_file_at_a_rate_outside_the_accepted_range_is_skipped_naming_it(tmp_path, capsys):
+    # `musim library add` stored WAVs at 1 Hz and 100 Hz (and 768 kHz), rates acquisition refuses ("implausible
+    # sample rate") and the previews gate flags on every track (`implausible_audio`: 8..192 kHz). One range now, in
+    # musim.audio.formats: a file outside it is skipped with its rate and the range, recorded and listed like any
+    # skip; the file beside it at 44.1 kHz is stored and gets its features.
+    import json
 
     import numpy as np
     import soundfile as sf
 
+    from musim.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+    from musim.cli import main
     from musim.features import BuildOptions, build
-    from musim.storage import open_store
 
     root = tmp_path / "music" / "Band"
     root.mkdir(parents=True)
-    for sr in (768000, 44100):
-        t = np.arange(6 * sr) / sr
-        sf.write(root / f"sr{sr}.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr, subtype="PCM_16")
-    summary = add([tmp_path / "music"], workers=1).to_json()
-    assert (summary["stored"], summary["skipped"]) == (2, [])
-    store = open_store()
-    stored = {title: sf.info(io.BytesIO(store.get_bytes(key)))
-              for title, key in rows("SELECT title, object_key FROM library_track")}
-    assert {t: (i.samplerate, i.format) for t, i in stored.items()} == {"sr768000": (768000, "WAV"),
-                                                                       "sr44100": (44100, "FLAC")}
+    rates = (1, 100, MIN_SAMPLE_RATE - 1, MIN_SAMPLE_RATE, 44100, MAX_SAMPLE_RATE, MAX_SAMPLE_RATE + 1, 768000)
+    for sr in rates:
+        t = np.arange(12 * sr) / sr
+        freq = min(440.0, sr / 4)
+        sf.write(root / f"sr{sr}.wav", (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr, subtype="PCM_16")
+    summary = add([tmp_path / "music"], workers=1)
+    outside = (1, 100, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1, 768000)
+    assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary.to_json()["skipped"]) == sorted(
+        (f"sr{sr}.wav", "undecodable") for sr in outside)
+    details = {p.rsplit("/", 1)[1]: d for p, d in summary.details.items()}
+    assert details["sr100.wav"] == "sample rate 100 Hz is outside the 8,000-192,000 Hz musim accepts"
+    assert details["sr768000.wav"] == "sample rate 768,000 Hz is outside the 8,000-192,000 Hz musim accepts"
+    assert sorted(r[0] for r in rows("SELECT title FROM library_track")) == ["sr192000", "sr44100", "sr8000"]
+    recorded = dict(rows("SELECT source_path, detail FROM library_skip WHERE reason = 'undecodable'"))
+    assert {p.rsplit("/", 1)[1]: d for p, d in recorded.items()} == details
+    capsys.readouterr()
+    assert main(["library", "skipped", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "sample rate 1 Hz is outside the 8,000-192,000 Hz musim accepts" in json.dumps(listed)
     result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
-    assert (result.computed, result.rejects_by_reason) == (2, {})
+    assert (result.computed, result.rejects_by_reason) == (3, {})
 
 
 def _wav_with_sizes(seconds: float, *, riff: int | None, data: int | None, keep: float = 1.0) -> bytes:
