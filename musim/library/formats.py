@@ -229,6 +229,33 @@ def _caf_declared(src: str | bytes) -> float | None:
     return frames / rate if frames and rate > 0 else None
 
 
+def _flac_of_unknown_length(src: str | bytes) -> bool:
+    """Whether a FLAC's STREAMINFO (the first metadata block, right after ``fLaC``) declares 0 samples: a FLAC
+    written to a pipe (``flac -``, ``ffmpeg -f flac -``), whose encoder could not go back to fill its length in.
+    Such a file is as long as what it holds; libsndfile takes its length for endless and fails at its end."""
+    head = _head(src, 8 + 18)
+    if len(head) < 26 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:  # not STREAMINFO first: a broken file
+        return False
+    return int.from_bytes(head[18:26], "big") & ((1 << 36) - 1) == 0  # rate 20 bits, channels 3, depth 5, samples 36
+
+
+def _decoded_lengths(src: str | bytes) -> tuple[float, int, int, float]:
+    """:func:`_soundfile_lengths` of a stream that declares no length, decoded from its start to its end with PyAV
+    (a decoder error on the way, a cut file, is raised)."""
+    import av
+
+    with av.open(_source(src), mode="r") as container:
+        if not container.streams.audio:
+            raise ValueError("no audio stream")
+        stream = container.streams.audio[0]
+        sr = int(stream.codec_context.sample_rate or stream.rate or 0)
+        if sr <= 0:
+            raise ValueError("unknown sampling rate")
+        channels = int(stream.codec_context.channels or 1)
+        frames = sum(frame.samples for frame in container.decode(stream))
+    return frames / sr, sr, channels, min(frames / sr, 1.0)
+
+
 _DECLARED = {"w64": _w64_declared, "caf": _caf_declared}
 
 
@@ -335,6 +362,9 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
     elif fmt in _DECLARED:  # containers the tag library does not read
         declared = _DECLARED[fmt](src)
     readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
+    unknown_length = fmt == "flac" and _flac_of_unknown_length(src)
+    if unknown_length:  # written to a pipe: what it holds is its length, read to its end
+        readers = (_decoded_lengths,)
     errors = []
     for reader in readers:
         try:
@@ -344,6 +374,9 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
             said = _IN_MEMORY.sub("the file", str(exc)).replace("'<none>'", "the file")  # not Python's address
             errors.append(f"{type(exc).__name__}: {said}"[:200])
     else:
+        if unknown_length and _start_decodes(src):  # no length to fall short of: its last frame is cut
+            raise FileSkipped("truncated", "a FLAC of unknown length (written to a pipe) whose decoding fails "
+                              "before its end (" + "; ".join(errors) + ")", key=name)
         if _start_decodes(src):  # the file holds less than its header declares: cut short (a broken download)
             raise FileSkipped("truncated", "its start decodes but reading toward the length it declares fails ("
                               + "; ".join(errors) + ")", key=name)

@@ -207,3 +207,64 @@ def test_wave64_and_caf_files_are_stored_not_skipped_as_not_audio(tmp_path):
         ("cut.caf", "truncated"), ("cut.w64", "truncated")]
     got = sorted(rows("SELECT source_path, source_format, round(duration_s, 2) FROM library_track"))
     assert [(p.rsplit("/", 1)[1], f, d) for p, f, d in got] == [("take.caf", "caf", 8.0), ("take.w64", "w64", 8.0)]
+
+
+def _flac_from_a_pipe(seconds: float, *, keep: float = 1.0, freq: float = 330.0) -> tuple[bytes, bytes]:
+    """A 16-bit stereo FLAC of a tone as an encoder writing to a pipe leaves it (``flac -``, ``ffmpeg -f flac -``):
+    STREAMINFO's total samples, MD5 and frame sizes 0, as it could not go back to fill them in; cut to the first
+    ``keep`` of its bytes. Also the same FLAC as written to a file."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    sr = 22050
+    t = np.arange(int(seconds * sr)) / sr
+    y = np.stack([0.3 * np.sin(2 * np.pi * freq * t), 0.2 * np.sin(2 * np.pi * 1.5 * freq * t)], axis=1)
+    buf = io.BytesIO()
+    sf.write(buf, y.astype(np.float32), sr, format="FLAC", subtype="PCM_16")
+    whole = buf.getvalue()
+    raw = bytearray(whole)
+    assert raw[:4] == b"fLaC" and raw[4] & 0x7F == 0  # STREAMINFO first, its 34 bytes from offset 8
+    raw[12:18] = bytes(6)  # the smallest and largest frame sizes: unknown
+    raw[21] &= 0xF0  # the total samples' top 4 bits (below them: channels and bits per sample)
+    raw[22:26] = bytes(4)  # ... and its low 32
+    raw[26:42] = bytes(16)  # the MD5 of the audio: unknown
+    return bytes(raw[: int(len(raw) * keep)]), whole
+
+
+def test_a_flac_of_unknown_length_is_read_whole_and_a_cut_one_is_truncated(tmp_path):
+    # A FLAC written to a pipe (`flac -`, `ffmpeg -i x.wav -f flac - > x.flac`) declares 0 samples: libsndfile took
+    # it for an endless stream, failed reading its end ("Internal psf_fseek() failed") and the complete file was
+    # skipped `truncated`. It is now decoded to its end (its length is what it holds) and stored, and its whole
+    # audio gets its features; one cut mid-frame is still truncated.
+    from musim.features import BuildOptions, build
+
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    (root / "piped.flac").write_bytes(_flac_from_a_pipe(9)[0])
+    (root / "cut.flac").write_bytes(_flac_from_a_pipe(30, freq=500, keep=0.5)[0])
+    (root / "cut-near-end.flac").write_bytes(_flac_from_a_pipe(12, freq=600, keep=0.99)[0])
+    summary = add([tmp_path / "music"], workers=1, keep_whole=True)
+    assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary.to_json()["skipped"]) == [
+        ("cut-near-end.flac", "truncated"), ("cut.flac", "truncated")]
+    assert "a FLAC of unknown length (written to a pipe) whose decoding fails before its end" in \
+        summary.details[str(root / "cut.flac")]
+    assert rows("SELECT title, round(duration_s, 2), source_format FROM library_track") == [("piped", 9.0, "flac")]
+    result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
+    assert (result.computed, result.rejects_by_reason) == (1, {})
+
+
+def test_a_flac_of_unknown_length_gives_the_samples_of_the_same_flac_written_to_a_file():
+    import numpy as np
+
+    from musim.audio import load_audio
+    from musim.library.formats import probe, read_excerpt
+
+    piped, whole = _flac_from_a_pipe(12)
+    got, want = probe(piped), probe(whole)
+    assert (got.duration_s, got.sample_rate, got.channels, got.declared_s) == (12.0, 22050, 2, None)
+    for offset in (0.0, 5.5, 9.0):
+        np.testing.assert_array_equal(read_excerpt(piped, got, offset_s=offset, duration_s=3.0),
+                                      read_excerpt(whole, want, offset_s=offset, duration_s=3.0))
+    np.testing.assert_array_equal(load_audio(piped, sr=None, mono=False)[0], load_audio(whole, sr=None, mono=False)[0])
