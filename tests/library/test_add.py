@@ -317,21 +317,73 @@ def test_skipped_says_so_when_no_file_was_skipped(tmp_path, capsys):
 
 def test_each_excerpt_is_stored_before_the_next_file_is_read(tmp_path, monkeypatch):
     """Memory holds one file's excerpt, not the library's: a 10,000-track folder held every excerpt (3-5 MB each,
-    a whole file each with --keep-whole) until the end of the run."""
+    a whole file each with --keep-whole) until the end of the run. With one worker (a process of its own, whose
+    reads are written to a file to be seen here) at most two files are read and not yet stored."""
     import musim.library.scan as scan
 
-    for i in range(3):
+    for i in range(5):
         write_audio(tmp_path / "music" / "Composer" / f"{i}.ogg", "ogg", seconds=6, freq=300 + 100 * i)
-    events: list[str] = []
+    events = tmp_path / "events"
     examine = scan.examine
-    monkeypatch.setattr(scan, "examine", lambda item, **kw: (events.append("read"), examine(item, **kw))[1])
+
+    def log(event: str) -> None:
+        with open(events, "a") as fh:
+            fh.write(event + "\n")
+
+    monkeypatch.setattr(scan, "examine", lambda item, **kw: (log("read"), examine(item, **kw))[1])
     store = open_store()
     put = store.put_content_addressed
-    monkeypatch.setattr(store, "put_content_addressed", lambda data, **kw: (events.append("store"), put(data, **kw))[1])
-    # in this process, where the calls can be seen; across the pool at most twice the workers are in flight
+    monkeypatch.setattr(store, "put_content_addressed", lambda data, **kw: (log("store"), put(data, **kw))[1])
+    # across the pool at most twice the workers are in flight
     # (tests/audio/test_batch.py::test_imap_unordered_takes_no_more_items_than_it_may_hold)
-    assert add([tmp_path / "music"], store=store, workers=1).stored == 3
-    assert events == ["read", "store"] * 3
+    assert add([tmp_path / "music"], store=store, workers=1).stored == 5
+    seen = events.read_text().split()
+    assert sorted(seen) == ["read"] * 5 + ["store"] * 5
+    held = [seen[:k].count("read") - seen[:k].count("store") for k in range(len(seen) + 1)]
+    assert max(held) <= 2 and min(held) >= 0
+
+
+def _add_reported(root, out) -> None:
+    try:
+        summary = add([root], workers=1)
+        out.put({"stored": summary.stored, "details": {os.path.basename(p): d for p, d in summary.details.items()},
+                 "skipped": [(os.path.basename(s["path"]), s["reason"]) for s in summary.to_json()["skipped"]]})
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        out.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+@pytest.mark.parametrize("others", [0, 4])
+def test_with_one_worker_a_file_that_kills_its_process_costs_only_itself(tmp_path, monkeypatch, others):
+    # `musim library add --workers 1` (and an add of one new file) examined the files in its own process: a decoder's
+    # crash on one file (a segfault) ended the whole run, the files read before it never recorded, and every rerun
+    # met the same file. They are examined in a worker process now, as with several: that file is skipped with the
+    # reason, the others stored. (The add runs in a forked child here: the old crash ended it, not the test run.)
+    import multiprocessing
+    import signal
+
+    from musim.library import scan
+    from musim.library.add_files import WORKER_DIED
+
+    root = tmp_path / "music"
+    for i in range(others):
+        write_audio(root / f"t{i}.wav", "wav", seconds=6, seed=i, freq=300 + 40 * i)
+    write_audio(root / "poison.wav", "wav", seconds=6, freq=700)
+    real = scan.examine
+
+    def examine(item, **options):  # the process examining poison.wav dies (SIGKILL: a decoder's segfault)
+        if item.path.name == "poison.wav":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(item, **options)
+
+    monkeypatch.setattr(scan, "examine", examine)  # the forked processes inherit it
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_add_reported, args=(root, out))
+    proc.start()
+    proc.join(300)
+    got = out.get(timeout=5) if not out.empty() else {"exitcode": proc.exitcode}
+    assert got == {"stored": others, "skipped": [("poison.wav", "undecodable")], "details": {"poison.wav": WORKER_DIED}}
+    assert sorted(os.path.basename(t["source_path"]) for t in list_tracks()) == [f"t{i}.wav" for i in range(others)]
 
 
 def _outcome(summary) -> tuple:
