@@ -146,8 +146,9 @@ def _warm(params: Any) -> None:
     processes inherit it, and this process keeps it for its next call): a second of a tone, decoded from a FLAC and
     featurised. Imported in each worker instead (scipy.signal, librosa: about 3 s), it cost every call that much
     again, a single file's too, since a file is featurised in a worker process however many there are."""
-    from musim.audio import MelParams, SliceParams, load_audio, log_mel
+    from musim.audio import MelParams, SliceParams, log_mel
     from musim.audio.descriptors import load_kernels
+    from musim.audio.io import load_audio
     from musim.features.params import DescriptorParams
     from musim.library.formats import encode_flac
 
