@@ -90,7 +90,7 @@ def test_a_terminal_sees_a_progress_bar_over_every_file_and_a_pipe_none(folder, 
     assert main(["library", "add", str(folder)]) == 0 and capsys.readouterr().err == ""  # not a terminal
 
 
-def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, capsys):
+def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, tmp_path, capsys):
     first = add([folder]).to_json()
     objects = sorted(o.key for o in open_store().list("audio/previews/"))
     again = add([folder]).to_json()
@@ -107,19 +107,26 @@ def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, capsy
     assert fixed["files"] == fixed["stored"] + fixed["already_stored"] + len(fixed["skipped"]) == 18
     assert not rows("SELECT * FROM library_skip WHERE source_path = ?", str(short))
 
-    calls: list[str] = []
     import musim.library.scan as scan
 
+    calls = tmp_path / "examined"  # written by the worker process that examines each file
+    calls.touch()
+
+    def examine(item, **kw):
+        with open(calls, "a") as fh:
+            fh.write(item.path.name + "\n")
+        return real(item, **kw)
+
     real = scan.examine
-    scan.examine = lambda item, **kw: (calls.append(item.path.name), real(item, **kw))[1]
-    try:  # in this process (workers=1), where the calls can be counted
+    scan.examine = examine  # the forked worker inherits it
+    try:
         add([folder], workers=1)
-        assert calls == []  # unchanged skipped files are not decoded again
+        assert calls.read_text() == ""  # unchanged skipped files are not decoded again
         retried = add([folder], retry=True, workers=1).to_json()
     finally:
         scan.examine = real
     # empty, unreadable and duplicate files are told before decoding; short.wav is stored now
-    assert sorted(calls) == ["cover.jpg", "cut.ogg", "junk.ogg", "notes.txt", "silent.wav"]
+    assert sorted(calls.read_text().split()) == ["cover.jpg", "cut.ogg", "junk.ogg", "notes.txt", "silent.wav"]
     assert retried["stored"] == 0 and len(retried["skipped"]) == 8
 
 
