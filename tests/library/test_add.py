@@ -402,7 +402,7 @@ def _outcome(summary) -> tuple:
 
 
 def test_the_pool_and_one_process_give_the_same_outcomes(folder, tmp_path, monkeypatch):
-    """Differential: the files decoded across the audio pool, and one after another in this process."""
+    """Differential: the files decoded across the audio pool, and one after another in one worker process."""
     cut = (folder / "broken" / "cut.ogg").read_bytes()
     (folder / "broken" / "cut again.ogg").write_bytes(cut)  # a copy of a file that fails: it fails the same way
     pooled = _outcome(add([folder], workers=2))
