@@ -32,7 +32,9 @@ PYAV_CONTAINERS = frozenset(c for c, name in SNIFFED.items() if name in PYAV_FOR
 
 #: The sample rates musim accepts (Hz), the one range: acquired previews (:mod:`musim.acquire.check`) and library
 #: files (``musim library add``) alike, and what the previews gate expects of every track (``implausible_audio``).
-MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
+#: From telephone audio (8 kHz; below it a file holds no music the features can read) to the highest rates of
+#: high-resolution recordings (DXD 352.8/384 kHz and their doubles, 705.6/768 kHz).
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 768000
 
 
 def rate_outside(sample_rate: int) -> str | None:

@@ -33,7 +33,7 @@ UNION ALL
  LIMIT $limit)
 UNION ALL
 (SELECT 'implausible_audio', track_id || ': ' || duration_s || ' s at ' || sample_rate || ' Hz'
- FROM track WHERE NOT (isfinite(duration_s) AND duration_s > 0 AND sample_rate BETWEEN 8000 AND 192000) LIMIT $limit)
+ FROM track WHERE NOT (isfinite(duration_s) AND duration_s > 0 AND sample_rate BETWEEN $min_rate AND $max_rate) LIMIT $limit)
 UNION ALL
 (SELECT 'excerpt_outside_audio', track_id || ': window ' || excerpt_offset_s || ' + ' || excerpt_duration_s
         || ' s of ' || duration_s || ' s'

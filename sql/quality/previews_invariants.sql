@@ -26,7 +26,7 @@ SELECT
      WHERE NOT regexp_full_match(sha256, '[0-9a-f]{64}')
         OR object_key <> 'audio/previews/' || sha256 || '.' || format) AS bad_object_keys,
     (SELECT count(*) FROM track
-     WHERE NOT (isfinite(duration_s) AND duration_s > 0 AND sample_rate BETWEEN 8000 AND 192000)) AS implausible_audio,
+     WHERE NOT (isfinite(duration_s) AND duration_s > 0 AND sample_rate BETWEEN $min_rate AND $max_rate)) AS implausible_audio,
     (SELECT count(*) FROM track
      WHERE NOT (excerpt_offset_s >= 0 AND excerpt_duration_s > 0
                 AND excerpt_offset_s + excerpt_duration_s <= duration_s + 0.05)) AS excerpt_outside_audio;

@@ -66,10 +66,12 @@ def test_audio_of_more_channels_than_flac_holds_is_stored_as_its_mono_mix(tmp_pa
 
 
 def test_a_file_at_a_rate_outside_the_accepted_range_is_skipped_naming_it(tmp_path, capsys):
-    # `musim library add` stored WAVs at 1 Hz and 100 Hz (and 768 kHz), rates acquisition refuses ("implausible
-    # sample rate") and the previews gate flags on every track (`implausible_audio`: 8..192 kHz). One range now, in
-    # musim.audio.formats: a file outside it is skipped with its rate and the range, recorded and listed like any
-    # skip; the file beside it at 44.1 kHz is stored and gets its features.
+    # `musim library add` stored WAVs at 1 Hz and 100 Hz, rates acquisition refuses ("implausible sample rate") and
+    # the previews gate flags on every track (`implausible_audio`). One range now, in musim.audio.formats: a file
+    # outside it is skipped with its rate and the range, recorded and listed like any skip; the files inside it, up
+    # to a 768 kHz recording (whose excerpt is past FLAC's highest rate: stored as 16-bit WAV), are stored and get
+    # their features, and the previews gate passes them.
+    import io
     import json
 
     import numpy as np
@@ -78,30 +80,37 @@ def test_a_file_at_a_rate_outside_the_accepted_range_is_skipped_naming_it(tmp_pa
     from musim.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
     from musim.cli import main
     from musim.features import BuildOptions, build
+    from musim.storage import open_store
 
     root = tmp_path / "music" / "Band"
     root.mkdir(parents=True)
-    rates = (1, 100, MIN_SAMPLE_RATE - 1, MIN_SAMPLE_RATE, 44100, MAX_SAMPLE_RATE, MAX_SAMPLE_RATE + 1, 768000)
+    rates = (1, 100, MIN_SAMPLE_RATE - 1, MIN_SAMPLE_RATE, 44100, 192000, MAX_SAMPLE_RATE, MAX_SAMPLE_RATE + 1)
     for sr in rates:
-        t = np.arange(12 * sr) / sr
+        t = np.arange(6 * sr) / sr
         freq = min(440.0, sr / 4)
         sf.write(root / f"sr{sr}.wav", (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr, subtype="PCM_16")
     summary = add([tmp_path / "music"], workers=1)
-    outside = (1, 100, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1, 768000)
+    outside = (1, 100, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1)
     assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary.to_json()["skipped"]) == sorted(
         (f"sr{sr}.wav", "undecodable") for sr in outside)
     details = {p.rsplit("/", 1)[1]: d for p, d in summary.details.items()}
-    assert details["sr100.wav"] == "sample rate 100 Hz is outside the 8,000-192,000 Hz musim accepts"
-    assert details["sr768000.wav"] == "sample rate 768,000 Hz is outside the 8,000-192,000 Hz musim accepts"
-    assert sorted(r[0] for r in rows("SELECT title FROM library_track")) == ["sr192000", "sr44100", "sr8000"]
+    assert details["sr100.wav"] == "sample rate 100 Hz is outside the 8,000-768,000 Hz musim accepts"
+    assert details["sr768001.wav"] == "sample rate 768,001 Hz is outside the 8,000-768,000 Hz musim accepts"
+    store = open_store()
+    stored = {title: sf.info(io.BytesIO(store.get_bytes(key)))
+              for title, key in rows("SELECT title, object_key FROM library_track")}
+    assert {t: (i.samplerate, i.format) for t, i in stored.items()} == {
+        "sr8000": (8000, "FLAC"), "sr44100": (44100, "FLAC"), "sr192000": (192000, "FLAC"),
+        "sr768000": (768000, "WAV")}
     recorded = dict(rows("SELECT source_path, detail FROM library_skip WHERE reason = 'undecodable'"))
     assert {p.rsplit("/", 1)[1]: d for p, d in recorded.items()} == details
     capsys.readouterr()
     assert main(["library", "skipped", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert "sample rate 1 Hz is outside the 8,000-192,000 Hz musim accepts" in json.dumps(listed)
+    assert "sample rate 1 Hz is outside the 8,000-768,000 Hz musim accepts" in json.dumps(listed)
+    assert main(["quality", "check", "--dataset", "previews", "--no-docs"]) == 0, capsys.readouterr()
     result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
-    assert (result.computed, result.rejects_by_reason) == (3, {})
+    assert (result.computed, result.rejects_by_reason) == (4, {})
 
 
 def _wav_with_sizes(seconds: float, *, riff: int | None, data: int | None, keep: float = 1.0) -> bytes:

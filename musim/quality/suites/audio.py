@@ -7,7 +7,7 @@ with its analysis window inside the audio.
 
 from __future__ import annotations
 
-from musim.audio.formats import FORMATS
+from musim.audio.formats import FORMATS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from musim.quality.registry import (
     CheckContext,
     DatasetSuite,
@@ -47,8 +47,9 @@ def rows(ctx: CheckContext) -> list:
         gxe.ExpectColumnValuesToBeInSet(column="format", value_set=sorted(FORMATS), description="a known audio format"),
         gxe.ExpectColumnValuesToBeBetween(column="duration_s", min_value=0, strict_min=True,
                                           description="audio has a positive length"),
-        gxe.ExpectColumnValuesToBeBetween(column="sample_rate", min_value=8000, max_value=192000,
-                                          description="sample rates in 8..192 kHz"),
+        gxe.ExpectColumnValuesToBeBetween(column="sample_rate", min_value=MIN_SAMPLE_RATE, max_value=MAX_SAMPLE_RATE,
+                                          description=f"sample rates in {MIN_SAMPLE_RATE // 1000}.."
+                                                      f"{MAX_SAMPLE_RATE // 1000} kHz"),
         gxe.ExpectColumnValuesToBeBetween(column="channels", min_value=1, max_value=8,
                                           description="1..8 channels where known"),
         gxe.ExpectColumnValuesToBeBetween(column="excerpt_offset_s", min_value=0, description="window starts >= 0"),
@@ -63,7 +64,8 @@ register(DatasetSuite(
     tables=("preview", "track", "artist"),
     parts=(
         sql_invariants("invariants", query="quality/previews_invariants.sql",
-                       examples="quality/previews_examples.sql", expectations=invariants),
+                       examples="quality/previews_examples.sql", expectations=invariants,
+                       params=lambda ctx: {"min_rate": MIN_SAMPLE_RATE, "max_rate": MAX_SAMPLE_RATE}),
         table_rows("track_rows", base="quality/previews_base.sql", rows="quality/previews_rows.sql",
                    expectations=rows),
     ),
