@@ -1,7 +1,7 @@
 """Reading the analysis window of whole tracks: by seeking (the library's ``probe`` + ``read_excerpt``,
 what ``musim library add`` does) against decoding the whole file and cutting 30 s, on the same multi-minute
 files (ogg, mp3, flac, m4a); ``musim library add`` of them (fresh warehouse and object store) across the audio
-pool against the same add in one process;
+pool against the same add in one worker process (--workers 1);
 and ``musim embed`` of those files (:func:`musim.models.new_audio.embed_files`: load the model, read each
 excerpt by seeking, compute its features, encode) against reading their excerpts and computing the features
 alone (:func:`~musim.models.audio_files.featurise_file` per file), target <= 1.5x (issue 17). The model is a
@@ -87,7 +87,7 @@ def run(*, quick: bool = False, workdir: Path) -> list[dict]:
          "ratio": round(embed_s / features_s, 3), "target": "<= 1.5x", "met": embed_s <= 1.5 * features_s,
          "notes": notes + "; model load + read by seeking + log-mel + encode"},
         {"benchmark": "library", "metric": "library add", "value": round(added, 3), "unit": "s",
-         "baseline": "the same add in one process (--workers 1)", "baseline_value": round(added_alone, 3),
+         "baseline": "the same add in one worker process (--workers 1)", "baseline_value": round(added_alone, 3),
          "ratio": round(added / added_alone, 3), "target": "< 1.0x", "met": added < added_alone,
          "notes": f"{summary.stored} stored of {summary.files} files, FLAC excerpts, {default_workers()} workers; "
                   f"{summary.stored / added:.2f} tracks/s"},
