@@ -1,0 +1,119 @@
+"""Every `musim ...` command line the README quotes names a real command and real options.
+
+The README's code blocks and its inline code spans (the command tables included) are read as a new user reads
+them: each `musim COMMAND [SUBCOMMAND]` must be a command of the real parser (:func:`musim.cli.build_parser`), each
+`--option` written after it must be one of that command's options, and each concrete line of a code block (no
+`[...]` synopsis) must parse as it stands, so that it can be copied and pasted.
+"""
+
+import argparse
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from musim.cli import build_parser
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+#: A `musim` invocation: the command words, then the rest of the span up to the next invocation.
+_INVOCATION = re.compile(r"(?:^|(?<=[\s(`/]))musim ((?:[a-z][a-z-]*(?:\s+|$))+)(.*?)(?=(?<![\w-])musim [a-z]|$)")
+_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def _children(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps its subparsers there, and nowhere public
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            return dict(action.choices)
+    return {}
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    return {option for action in parser._actions for option in action.option_strings}  # noqa: SLF001
+
+
+def quoted_commands(text: str) -> list[tuple[int, str, bool]]:
+    """(line number, text, in a code block) of every README span that quotes a `musim` command: each inline code
+    span holding one, and each code block line (with its `\\` continuation lines, without its `#` comment) holding
+    one."""
+    found = []
+    for match in re.finditer(r"`([^`\n]*\bmusim [a-z][^`\n]*)`", text):
+        found.append((text.count("\n", 0, match.start()) + 1, match.group(1), False))
+    in_block, lines = False, text.splitlines()
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        number += 1
+        if line.startswith("```"):
+            in_block = not in_block
+            continue
+        if in_block and re.search(r"\bmusim [a-z]", line):
+            start = number
+            while line.endswith("\\") and number < len(lines):
+                line = line[:-1] + " " + lines[number].strip()
+                number += 1
+            found.append((start, shlex.join(shlex.split(line, comments=True)), True))  # its comment left out
+    return found
+
+
+def problems(text: str) -> list[str]:
+    """What is wrong with the `musim` commands ``text`` quotes: an unknown command, an unknown option, a code
+    block line that does not parse (checked once its command and options are known). One line each, naming the
+    README line."""
+    parser = build_parser()
+    found = []
+    for number, span, in_block in quoted_commands(text):
+        before = len(found)
+        for match in _INVOCATION.finditer(span):
+            words, rest = match.group(1).split(), match.group(2)
+            command, path = parser, []
+            for word in words:
+                child = _children(command).get(word)
+                if child is None:
+                    break
+                command, path = child, [*path, word]
+            if not path or _children(command):  # none, or a group without its subcommand
+                found.append(f"README line {number}: `musim {' '.join(words)}` is no musim command")
+                continue
+            known = _options(command)
+            for option in _OPTION.findall(" ".join(words[len(path):]) + " " + rest):
+                if option not in known:
+                    found.append(f"README line {number}: `musim {' '.join(path)}` has no option {option}")
+        if in_block and len(found) == before and not re.search(r"[\[\]|]|\.\.\.", span):
+            argv = shlex.split(span.split("musim ", 1)[1])
+            try:
+                parser.parse_args(argv)
+            except SystemExit as exc:
+                if exc.code:
+                    found.append(f"README line {number}: `musim {' '.join(argv)}` does not parse")
+    return found
+
+
+def test_every_musim_command_the_readme_quotes_exists_with_its_options():
+    text = README.read_text(encoding="utf-8")
+    assert len(quoted_commands(text)) > 50  # the README quotes commands in its code blocks and tables
+    assert problems(text) == []
+
+
+@pytest.mark.parametrize(("text", "wrong"), [
+    ("Run `musim similar NAME [--k 10] [--bogus-option]` to see.", "has no option --bogus-option"),
+    ("```bash\nmusim similarity build --min-listeners 5 --no-such-flag\n```\n", "has no option --no-such-flag"),
+    ("```bash\nmusim models evaluate --labels x.csv \\\n    --baseline random\n```\n", "has no option --baseline"),
+    ("Then `musim simlar NAME`.", "is no musim command"),
+    ("Then `musim models` alone.", "is no musim command"),
+    ("Then `musim models trian --epochs 1`.", "is no musim command"),
+    ("```bash\nmusim similar --k ten NAME\n```\n", "does not parse"),
+])
+def test_a_wrong_command_in_the_readme_is_reported_with_its_line(text, wrong, capsys):
+    found = problems(text)
+    assert len(found) == 1 and wrong in found[0] and found[0].startswith("README line ")
+
+
+def test_every_command_answers_help():
+    parser = build_parser()
+    pending = [parser]
+    while pending:
+        command = pending.pop()
+        assert command.format_help().startswith("usage: ")
+        pending += list(dict.fromkeys(_children(command).values()))
