@@ -117,3 +117,19 @@ def test_every_command_answers_help():
         command = pending.pop()
         assert command.format_help().startswith("usage: ")
         pending += list(dict.fromkeys(_children(command).values()))
+
+
+def test_the_layout_table_names_every_module_the_layer_contract_places():
+    """The README's Layout table and `[tool.importlinter]` (exhaustive: every module of musim has its layer) agree
+    on which modules there are: each one the contract places is in the table, as `name.py` or `name/`."""
+    import tomllib
+
+    root = README.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(each for each in config["tool"]["importlinter"]["contracts"] if each["type"] == "layers")
+    modules = {name.strip() for layer in contract["layers"] for name in re.split(r"[|:]", layer)}
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("\n## Layout\n"):text.index("\n## Development\n")]
+    named = set(re.findall(r"`(?:musim/)?(\w+)(?:\.py|/)`", table))
+    assert modules - named == set()
+    assert all((root / "musim" / f"{name}.py").exists() or (root / "musim" / name).is_dir() for name in modules)
