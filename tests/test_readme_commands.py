@@ -3,7 +3,8 @@
 The README's code blocks and its inline code spans (the command tables included) are read as a new user reads
 them: each `musim COMMAND [SUBCOMMAND]` must be a command of the real parser (:func:`musim.cli.build_parser`), each
 `--option` written after it must be one of that command's options, and each concrete line of a code block (no
-`[...]` synopsis) must parse as it stands, so that it can be copied and pasted.
+`[...]` synopsis) must parse as it stands, so that it can be copied and pasted. The options of the
+`python -m MODULE` lines it quotes (the demos, the settings, the benchmarks) must be in that module's `--help`.
 """
 
 import argparse
@@ -133,3 +134,41 @@ def test_the_layout_table_names_every_module_the_layer_contract_places():
     named = set(re.findall(r"`(?:musim/)?(\w+)(?:\.py|/)`", table))
     assert modules - named == set()
     assert all((root / "musim" / f"{name}.py").exists() or (root / "musim" / name).is_dir() for name in modules)
+
+
+def module_option_problems(text: str, help_of) -> list[str]:
+    """What is wrong with the `python -m MODULE --option ...` lines ``text`` quotes in code spans: an option the
+    module's ``--help`` (``help_of(module, argv)``, with ``--real`` kept: the real-music demo's own options) does
+    not show."""
+    found = []
+    for match in re.finditer(r"`python -m ([\w.]+)((?: [^`\n]*)?)`", text):
+        module, rest = match.group(1), match.group(2)
+        options = _OPTION.findall(rest)
+        if not options:
+            continue  # `python -m musim.ingest.prescan_rules` does its work when run: never run here
+        shown = help_of(module, ["--real"] if "--real" in options else [])
+        number = text.count("\n", 0, match.start()) + 1
+        found += [f"README line {number}: `python -m {module}` has no option {option}"
+                  for option in options if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", shown)]
+    return found
+
+
+def _help_of(module: str, argv: list[str], capsys) -> str:
+    import importlib
+
+    found = importlib.import_module(module)
+    if hasattr(found, "__path__"):  # a package: `python -m` runs its __main__
+        found = importlib.import_module(f"{module}.__main__")
+    with pytest.raises(SystemExit) as exited:
+        found.main([*argv, "--help"])
+    assert exited.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_every_python_m_option_the_readme_quotes_exists(capsys):
+    text = README.read_text(encoding="utf-8")
+    assert module_option_problems(text, lambda module, argv: _help_of(module, argv, capsys)) == []
+    wrong = "Run `python -m musim.demo --no-familes`, or `python -m musim.demo --real [--corpus DIR] [--qiuck]`."
+    assert module_option_problems(wrong, lambda module, argv: _help_of(module, argv, capsys)) == [
+        "README line 1: `python -m musim.demo` has no option --no-familes",
+        "README line 1: `python -m musim.demo` has no option --qiuck"]
