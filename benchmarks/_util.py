@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from musim.terminal import Parser
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -18,12 +20,11 @@ def run_alone(module: str, argv: list[str] | None = None, *, workdir: str | None
     """``python -m benchmarks.bench_X [--quick] [--workdir DIR]``: one benchmark alone, its rows printed as
     JSON (``make bench`` runs them all through ``benchmarks.run``). Its environment is checked first
     (``check_env``); ``workdir`` is the default folder for generated inputs (None: a temporary one)."""
-    import argparse
     import importlib
     import tempfile
 
     bench = importlib.import_module(module)
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(bench.__doc__ or module).splitlines()[0])
+    parser = Parser(prog=f"python -m {module}", description=(bench.__doc__ or module).splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs: checks the benchmark in seconds")
     parser.add_argument("--workdir", default=workdir, help="where generated inputs are kept "
                         f"(default: {workdir or 'a temporary folder'})")

@@ -10,7 +10,6 @@ exact top-10 (float64 brute force) is the reference. Used by :mod:`benchmarks.be
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -20,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from musim.terminal import Parser
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -158,7 +159,7 @@ def compare(n: int, dim: int, *, queries: int = 500, threads: int = 2, seed: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(prog=f"python -m {__spec__.name}" if __spec__ else None, description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--dim", type=int, nargs="*", default=[64, 128])
     parser.add_argument("--threads", type=int, default=2)

@@ -374,9 +374,9 @@ def refit(path: Path) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.bench_scaling [--quick] [--workdir DIR] | --refit SCALING_JSON``."""
-    import argparse
+    from musim.terminal import Parser
 
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_scaling", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m benchmarks.bench_scaling", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the benchmark in minutes")
     parser.add_argument("--workdir", default="benchmarks/data/scaling", help="where the dumps are generated")
     parser.add_argument("--refit", metavar="SCALING_JSON", type=Path,

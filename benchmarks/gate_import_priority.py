@@ -17,11 +17,11 @@ each run rebuilds that dump's similarity (idempotent). Usage::
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from pathlib import Path
 
 from benchmarks._util import measure
+from musim.terminal import Parser
 
 SETTINGS = ("off", "19", "10", "0")
 
@@ -57,7 +57,7 @@ def summarise(runs: dict[str, list[dict]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(prog=f"python -m {__spec__.name}" if __spec__ else None, description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--home", default="benchmarks/data/similarity/full/home")
     parser.add_argument("--min-listeners", type=int, default=50, help="as the benchmark's full run (10 at --quick)")

@@ -9,7 +9,6 @@ benchmark's environment variables (a module's ``check_env(quick)``) are checked 
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import importlib
 import json
@@ -18,6 +17,7 @@ import traceback
 from pathlib import Path
 
 from benchmarks.machine import describe, probe
+from musim.terminal import Parser
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,7 +33,7 @@ def _fmt(v) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(prog=f"python -m {__spec__.name}" if __spec__ else None, description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs: checks the harness in seconds")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="benchmark module names (e.g. lastfm storage)")
     parser.add_argument("--workdir", default=str(HERE / "data"), help="where generated inputs are kept")

@@ -11,7 +11,6 @@ every model family and where their plots and model cards are.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -19,7 +18,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
 
 from musim import serving, sql, warehouse
 from musim.acquire.providers.local import LocalFolderProvider
@@ -30,6 +28,7 @@ from musim.embedded import airflow_env, prepare_airflow, run_dag
 from musim.errors import MusimError
 from musim.similarity.query import similar_artists
 from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE, TRUTH_FILE, write_lastfm_dump
+from musim.terminal import Parser, error_line
 
 
 def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int) -> Path:
@@ -355,20 +354,13 @@ def print_models(settings) -> None:
             print(f"    {'model card:':<42} {store.url(keys[CARD_FILE])}")
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line (exit 2), as the musim command's: without argparse's usage block."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--real" in argv:  # `make demo-real`: the audio path on the real-music corpus (musim.demo_real)
         from musim.demo_real import main as real_main
 
         return real_main([a for a in argv if a != "--real"])
-    parser = _Parser(prog="python -m musim.demo", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m musim.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--real", action="store_true",
                         help="the real-music demo instead (`python -m musim.demo --real --help`)")
     parser.add_argument("--users", type=count(1), default=3000)
@@ -468,4 +460,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except MusimError as exc:
-        sys.exit(f"musim demo: error: {exc}")
+        print(error_line("musim demo", exc), file=sys.stderr)
+        sys.exit(2)

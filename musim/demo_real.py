@@ -213,15 +213,16 @@ def print_examples(examples: list[tuple[Path, str]], owners: dict[str, tuple[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    from musim.cli import _Parser  # usage errors in one line, as the musim command's
+    from musim.cli.options import count
+    from musim.terminal import Parser, error_line  # errors in one line, as every entry point's
 
-    parser = _Parser(prog="python -m musim.demo --real", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m musim.demo --real", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=None,
                         help=f"the corpus folder with manifest.csv (default ${CORPUS_ENV}, else {DEFAULT_CORPUS})")
     parser.add_argument("--home", type=Path, default=Path(DEFAULT_HOME),
                         help=f"this demo's MUSIM_HOME (default ./{DEFAULT_HOME}, apart from the synthetic demo's)")
     parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated label-free families")
-    parser.add_argument("--examples", type=int, default=3, help="similar-audio queries shown")
+    parser.add_argument("--examples", type=count(0), default=3, help="similar-audio queries shown")
     parser.add_argument("--quick", action="store_true", help="tiny training settings (checks the path, not the models)")
     parser.add_argument("--report-only", action="store_true",
                         help="no DAG runs: print the table and the queries of the newest version of each family")
@@ -230,8 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus = (args.corpus or corpus_dir()).expanduser().absolute()
     manifest = corpus / "manifest.csv"
     if not manifest.is_file():
-        print(f"musim demo --real: no real-music corpus at {corpus} (no manifest.csv): run "
-              f"benchmarks/real_music/make_corpus.sh first, or set {CORPUS_ENV} to one", file=sys.stderr)
+        print(error_line("musim demo --real", f"no real-music corpus at {corpus} (no manifest.csv): run "
+                         f"benchmarks/real_music/make_corpus.sh first, or set {CORPUS_ENV} to one"), file=sys.stderr)
         return 2
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = sorted(set(families) - set(FAMILIES))

@@ -46,8 +46,14 @@ def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False
     """The environment of embedded Airflow processes (``os.environ`` plus Airflow's and musim's settings).
 
     ``port`` sets the API server's port; ``all_admins`` turns the login off (a single-user machine). The database
-    URL is quoted (:func:`sqlite_url`); a ``home`` holding ``$`` is a :class:`~musim.errors.ConfigError`.
+    URL is quoted (:func:`sqlite_url`); a ``home`` holding ``$`` is a :class:`~musim.errors.ConfigError`, and so is
+    a checkout (:data:`REPO`, its real path) holding one: Airflow expands ``$NAME`` in its DAGs and plugins folders
+    (``expand_env_var``, again until nothing changes) and has no escape for a ``$`` meant as itself.
     """
+    if "$" in str(REPO):  # `/src/a$HOME/musim`: Airflow read its DAGs from /src/a/root/musim/dags, none there
+        raise ConfigError(f"the musim checkout {REPO} holds '$', which Airflow reads as a variable in the paths of "
+                          "its DAGs and plugins folders (it would find no DAGs there): move or clone the repository "
+                          "to a path without '$'")
     if "$" in str(home):  # Airflow expands $NAME in AIRFLOW_HOME and its log folders: `a$HOME` is `a/root`
         raise ConfigError(f"MUSIM_HOME {home} holds '$', which Airflow reads as a variable in the paths of its home "
                           "and logs (they would land elsewhere): choose a MUSIM_HOME without '$'")

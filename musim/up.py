@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 
 from musim.config import get_settings
 from musim.embedded import airflow_env, standalone
 from musim.errors import ConfigError, MusimError
+from musim.terminal import Parser, error_line
 
 
-def main() -> int:
+def main(argv: Sequence[str] = ()) -> int:
+    """``make up`` (``python -m musim.up``, its arguments ``argv``: none but ``--help``)."""
+    Parser(prog="python -m musim.up",
+           description="Airflow standalone with musim's DAGs and plugin on the embedded defaults, until Ctrl-C; its "
+                       "port is $AIRFLOW__API__PORT (default 8080). Takes no arguments.").parse_args(argv)
     settings = get_settings()
     settings.ensure_dirs()
     text = os.environ.get("AIRFLOW__API__PORT", "8080")
@@ -30,6 +36,7 @@ def main() -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(main())
+        sys.exit(main(sys.argv[1:]))
     except MusimError as exc:
-        sys.exit(f"musim up: error: {exc}")
+        print(error_line("musim up", exc), file=sys.stderr)
+        sys.exit(2)

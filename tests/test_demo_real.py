@@ -32,11 +32,12 @@ def make_corpus(root: Path) -> Path:
 
 
 def test_without_a_corpus_one_line_says_how_to_make_it(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("MUSIM_REAL_MUSIC", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("MUSIM_REAL_MUSIC", str(tmp_path / "nowhere\x1b[2J"))
     assert demo.main(["--real", "--home", str(tmp_path / "home")]) == 2  # through `python -m musim.demo --real`
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1
-    assert str(tmp_path / "nowhere") in err and "benchmarks/real_music/make_corpus.sh" in err
+    assert f"musim demo --real: error: no real-music corpus at {tmp_path}/nowhere\\x1b[2J " in err  # escaped
+    assert "benchmarks/real_music/make_corpus.sh" in err
     assert not (tmp_path / "home").exists()  # nothing started
 
 
@@ -140,7 +141,8 @@ def test_the_conf_it_triggers_train_embeddings_with_has_only_the_dags_params(mon
 
 @pytest.mark.parametrize(("argv", "says"), [
     (["--families", "siamese,bogus"], "--families: bogus, siamese need listening data or are unknown; use "),
-    (["--examples", "many"], "argument --examples: invalid int value: 'many'"),
+    (["--examples", "many"], "argument --examples: expected a whole number, got 'many'"),
+    (["--examples", "-1"], "argument --examples: must be between 0 and 1,000,000,000, got -1"),  # showed every composer
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_a_usage_error_is_one_line_without_the_usage_block(tmp_path, monkeypatch, capsys, argv, says):

@@ -103,7 +103,7 @@ def test_a_port_in_use_or_not_a_number_is_one_line_before_airflow_starts(tmp_pat
     assert calls == []
     env = dict(os.environ, MUSIM_HOME=str(tmp_path), AIRFLOW__API__PORT="eighty")
     proc = subprocess.run([sys.executable, "-m", "musim.up"], env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.returncode == 2 and proc.stdout == ""  # 2, as `musim` for an error of musim's
     assert proc.stderr == "musim up: error: AIRFLOW__API__PORT must be a port number, got 'eighty'\n"
 
 
@@ -155,6 +155,60 @@ def test_a_home_with_a_dollar_is_refused_before_anything_is_made(tmp_path):
     with pytest.raises(embedded.ConfigError, match=r"holds '\$'.*choose a MUSIM_HOME without '\$'"):
         embedded.airflow_env(home)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["--help"]])
+def test_make_up_takes_no_arguments_and_its_help_starts_nothing(argv, tmp_path, monkeypatch, capsys):
+    """`python -m musim.up --help` (or any argument) was ignored: it started Airflow. Now `--help` prints its usage
+    and anything else is one usage line (exit 2), as at every entry point; neither starts Airflow."""
+    def started(*_a, **_k):
+        raise AssertionError("Airflow was started")
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(up, "standalone", started)
+    with pytest.raises(SystemExit) as stop:
+        up.main(argv)
+    out, err = capsys.readouterr()
+    if argv == ["--help"]:
+        assert stop.value.code == 0 and "usage: python -m musim.up" in out and "AIRFLOW__API__PORT" in out
+    else:
+        assert stop.value.code == 2 and err.splitlines() == [
+            "python -m musim.up: error: unrecognized arguments: --bogus; see `python -m musim.up --help`"]
+
+
+def test_a_checkout_with_a_dollar_is_refused_in_one_line_naming_it(tmp_path):
+    """A checkout at `/src/a$HOME/musim` gave Airflow `AIRFLOW__CORE__DAGS_FOLDER=/src/a$HOME/musim/dags`, which it
+    expands (again until nothing changes, no escape for a `$`) to `/src/a/root/musim/dags`: `make up` and the demo
+    found no DAGs. Now the page's runner, run from a copy of the package at such a path, refuses it in one line."""
+    import shutil
+    import subprocess
+
+    checkout = tmp_path / "src$HOME" / "musim"
+    shutil.copytree(embedded.REPO / "musim", checkout / "musim", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(checkout), "MUSIM_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "musim.ui.standalone", "env"], cwd=checkout, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.splitlines() == [
+        f"python -m musim.ui.standalone: error: the musim checkout {checkout} holds '$', which Airflow reads as a "
+        "variable in the paths of its DAGs and plugins folders (it would find no DAGs there): move or clone the "
+        "repository to a path without '$'"]
+
+
+@pytest.mark.parametrize("entry", ["make up", "demo"])
+def test_make_up_and_the_demo_refuse_a_checkout_with_a_dollar_before_airflow_starts(entry, tmp_path, monkeypatch):
+    import musim.demo as demo
+
+    def started(*_a, **_k):
+        raise AssertionError("Airflow was started")
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(embedded, "REPO", tmp_path / "a$PATH")
+    for module, name in ((up, "standalone"), (demo, "prepare_airflow"), (demo, "demo_dump")):
+        monkeypatch.setattr(module, name, started)
+    with pytest.raises(embedded.ConfigError, match=r"checkout .*a\$PATH holds '\$'.*a path without '\$'"):
+        up.main() if entry == "make up" else demo.main([])
+    assert not (tmp_path / "home" / "airflow").exists()
 
 
 def test_a_second_start_names_the_running_airflow_and_a_killed_ones_record_is_stale(tmp_path, monkeypatch):

@@ -18,7 +18,6 @@ ending) leaves ``DATA_DIR/midi/<composer>__<score>__<font>.failed``; reruns skip
 
 from __future__ import annotations
 
-import argparse
 import csv
 import fnmatch
 import re
@@ -30,6 +29,7 @@ from pathlib import Path
 from musim.library.artists import is_placeholder
 from musim.library.formats import AUDIO_SUFFIXES
 from musim.library.tags import read_tags_of
+from musim.terminal import Parser
 
 SOUNDFONTS = {"fluidr3": Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
               "timgm6mb": Path("/usr/share/sounds/sf2/TimGM6mb.sf2")}
@@ -260,7 +260,7 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = Parser(prog=f"python -m {__spec__.name}" if __spec__ else None, description=__doc__)
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--packages", nargs="*", default=[])
     ap.add_argument("--deny", nargs="*", default=[])

@@ -69,6 +69,7 @@ from benchmarks.real_music.family_dev import (
 from benchmarks.real_music.timbre_dev import _cache
 from musim.models.label_baselines import standardized
 from musim.models.label_eval import cosine_similarity, read_labels
+from musim.terminal import Parser
 
 PATTERNS = ("spectral pattern", "delta spectral pattern", "variance delta spectral pattern", "fluctuation pattern",
             "correlation pattern")
@@ -187,7 +188,7 @@ def _load(corpus: Path, cache: Path, names: list[str]):
 def corpus_parser(doc: str | None, prog: str, *, benchmark_once: bool = False) -> argparse.ArgumentParser:
     """The arguments every development-choice script takes: CACHE, --dev-corpus, --corpus; and ``--benchmark``
     where the script scores its development choice once on the benchmark only when asked."""
-    ap = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n\n")[0])
+    ap = Parser(prog=prog, description=(doc or "").split("\n\n")[0])
     ap.add_argument("cache", nargs="?", type=Path, default=Path("/tmp/musim_dev_select"))
     ap.add_argument("--dev-corpus", type=Path, default=os.environ.get("MUSIM_REAL_MUSIC_DEV")
                     or Path("benchmarks/data/real_music_dev"))

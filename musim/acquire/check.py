@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from musim.acquire.models import Preview, RejectedPreview, TrackCandidate
+from musim.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from musim.errors import AudioError
 
 if TYPE_CHECKING:
     from musim.acquire.providers.base import Provider
 
 log = logging.getLogger(__name__)
-MIN_SR, MAX_SR = 8000, 192000
+MIN_SR, MAX_SR = MIN_SAMPLE_RATE, MAX_SAMPLE_RATE  # the one range (musim.audio.formats)
 
 
 @dataclass(frozen=True)

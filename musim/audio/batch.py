@@ -4,8 +4,9 @@
 its extractors in it (:func:`musim.features.pool.audio_pool`, which warms the parent first, and
 :func:`musim.features.pool.compute`); :func:`pool_map` runs a function over files outside the store in it
 (``musim embed``, ``similar-audio``, ``models evaluate --labels``) and :func:`imap_unordered` runs one over a
-stream of items with a bounded number in flight (``musim library add``); :func:`imap_surviving` does so and outlives a worker that dies (the feature build,
-``musim library add``).
+stream of items with a bounded number in flight; :func:`imap_surviving` does so and outlives a worker that dies (the
+feature build, ``musim library add``). Those two and :func:`pool_map` run every item in a worker process, with one
+worker or one item too: a decoder's crash (a segfault on one file) costs that item, never the run.
 """
 
 from __future__ import annotations
@@ -165,26 +166,24 @@ def process_pool(n_workers: int, *, mp_context: str | None = None) -> Iterator[c
 def pool_map(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None = None, desc: str = "audio",
              unit: str = "file", warm: Callable[[], object] | None = None,
              died: Callable[[T], R] | None = None) -> list[R]:
-    """``[fn(item) for item in items]`` across :func:`process_pool` (``workers``, default one per CPU; with one item
-    or one worker: in this process), in order, with a progress bar on a terminal. ``fn`` must be picklable (a
-    module-level function, or a :func:`functools.partial` of one); an exception it raises is raised here.
+    """``[fn(item) for item in items]`` across :func:`process_pool` (``workers``, default one per CPU, at most one
+    per item), in order, with a progress bar on a terminal. ``fn`` must be picklable (a module-level function, or a
+    :func:`functools.partial` of one); an exception it raises is raised here.
 
     A worker process that dies (a decoder crashing on one file, the out-of-memory killer) costs only its item
     (:func:`imap_surviving`): the items it had in flight are run again alone, and the one that kills its own process
-    too gets ``died(item)``; without ``died``, an :class:`~musim.errors.AudioError` naming that item is raised.
+    too gets ``died(item)``; without ``died``, an :class:`~musim.errors.AudioError` naming that item is raised. With
+    one item or one worker too (``--workers 1``): the items run in one worker process, not in this one, which a
+    decoder's crash would end with every result.
 
     ``warm`` runs here before the pool forks: what it imports and compiles (e.g.
     :func:`musim.audio.descriptors.load_kernels`: a numba kernel librosa compiles on import and never caches) the
     workers inherit instead of compiling it each, which cost seconds per worker and, in a forked child of a process
-    with threads, crashed llvmlite's compiler now and then."""
+    with threads, crashed llvmlite's compiler now and then; this process keeps it for its next call."""
+    if not items:
+        return []
     n = min(workers or default_workers(), len(items))
     with progress_bar(len(items), unit=unit, desc=desc, leave=False) as bar:
-        if n <= 1:
-            out: list[R] = []
-            for item in items:
-                out.append(_as_in_a_worker(fn, item))
-                bar.update()
-            return out
         if warm is not None:
             warm()
         got: dict[int, R] = {}
@@ -253,12 +252,10 @@ def imap_surviving(fn: Callable[[T], R], items: Iterable[T], *, died: Callable[[
     is lost with it, and which one killed it is unknown. Each of those is run again alone in a fresh process; one
     that kills that too gets ``died(item)`` (called here: the caller's rejection, naming it), the others their
     results; then a new pool (``make_pool(workers)``, default :func:`process_pool` with ``mp_context``) goes on with
-    the items not yet sent. Only the items in flight are held. With one worker everything runs in this process."""
-    n = workers or default_workers()
-    if n <= 1:
-        for i, item in enumerate(items):
-            yield i, item, _as_in_a_worker(fn, item)
-        return
+    the items not yet sent. Only the items in flight are held. With one worker too the items run in a worker
+    process (one for them all, as long as none dies), never in this one: a decoder's crash on one file ended the
+    whole run (``musim library add --workers 1``, a build of one item) with what it had done."""
+    n = max(1, workers or default_workers())
     make = make_pool or (lambda k: process_pool(k, mp_context=mp_context))
     source = iter(items)  # consumed once, across the pools a worker's death makes
     flying: dict[int, T] = {}  # sent and not yet taken, by index

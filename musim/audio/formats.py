@@ -15,6 +15,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "flac": (".flac",),
     "wav": (".wav", ".wave"),
     "aiff": (".aif", ".aiff", ".aifc"),
+    "w64": (".w64",),
+    "caf": (".caf",),
     "m4a": (".m4a", ".mp4", ".m4b", ".aac"),
 }
 #: Formats PyAV (FFmpeg) decodes; libsndfile (soundfile) reads the others and seeks in them.
@@ -23,8 +25,22 @@ AUDIO_SUFFIXES = frozenset(s for suffixes in FORMATS.values() for s in suffixes)
 #: The suffixes of the formats PyAV decodes (a hint for a file whose first bytes say nothing).
 PYAV_SUFFIXES = frozenset(s for name in PYAV_FORMATS for s in FORMATS[name])
 #: :func:`musim.audio.io.sniff_format`'s container names -> the format they are.
-SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "aiff", "mp4": "m4a", "aac": "m4a"}
+SNIFFED = {"mp3": "mp3", "ogg": "ogg", "flac": "flac", "wav": "wav", "aiff": "aiff", "w64": "w64", "caf": "caf",
+           "mp4": "m4a", "aac": "m4a"}
 #: The sniffed containers PyAV decodes.
 PYAV_CONTAINERS = frozenset(c for c, name in SNIFFED.items() if name in PYAV_FORMATS)
 
-__all__ = ["AUDIO_SUFFIXES", "FORMATS", "PYAV_CONTAINERS", "PYAV_FORMATS", "PYAV_SUFFIXES", "SNIFFED"]
+#: The sample rates musim accepts (Hz), the one range: acquired previews (:mod:`musim.acquire.check`) and library
+#: files (``musim library add``) alike, and what the previews gate expects of every track (``implausible_audio``).
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
+
+
+def rate_outside(sample_rate: int) -> str | None:
+    """Why audio at ``sample_rate`` Hz is not accepted (it names the rate and the range), or ``None``."""
+    if MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        return None
+    return f"sample rate {sample_rate:,} Hz is outside the {MIN_SAMPLE_RATE:,}-{MAX_SAMPLE_RATE:,} Hz musim accepts"
+
+
+__all__ = ["AUDIO_SUFFIXES", "FORMATS", "MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "PYAV_CONTAINERS", "PYAV_FORMATS",
+           "PYAV_SUFFIXES", "SNIFFED", "rate_outside"]

@@ -67,6 +67,10 @@ def nonfinite_samples(data: np.ndarray) -> str | None:
     return f"{bad:,} of {data.size:,} samples are not finite numbers (NaN or infinity): the file is corrupt"
 
 
+#: The first 12 bytes of the GUID a Sony Wave64 file starts with (its ``riff`` chunk; lowercase, unlike RIFF/WAVE).
+_W64_RIFF_GUID = b"riff\x2e\x91\xcf\x11\xa5\xd6\x28\xdb\x04\xc1\x00\x00"
+
+
 def sniff_format(header: bytes) -> str | None:
     """Guess the container from the first bytes of a file.
 
@@ -79,7 +83,7 @@ def sniff_format(header: bytes) -> str | None:
     -------
     str or None
         ``"wav"``, ``"flac"``, ``"ogg"``, ``"mp3"``, ``"mp4"`` (m4a/AAC in an ISO media file), ``"aac"`` (raw
-        ADTS), ``"aiff"`` or None when unknown.
+        ADTS), ``"aiff"``, ``"w64"`` (Sony Wave64), ``"caf"`` (Apple Core Audio Format) or None when unknown.
     """
     h = bytes(header[:12])
     if h[:4] in (b"RIFF", b"RF64") and h[8:12] == b"WAVE":
@@ -90,6 +94,10 @@ def sniff_format(header: bytes) -> str | None:
         return "ogg"
     if h[:4] == b"FORM" and h[8:12] in (b"AIFF", b"AIFC"):
         return "aiff"
+    if h[:12] == _W64_RIFF_GUID[:12]:
+        return "w64"
+    if h[:6] == b"caff\x00\x01":  # the file type and version 1
+        return "caf"
     if h[4:8] == b"ftyp":
         return "mp4"
     if h[:3] == b"ID3":

@@ -58,7 +58,12 @@ def read_window(src: Any, *, offset: float = 0.0, duration: float | None = None,
     Raises whatever the decoder raises.
     """
     if not pyav:
-        return _read_soundfile(src, offset, duration, seek=seek)
+        got = _read_soundfile(src, offset, duration, seek=seek)
+        if got is not None:
+            return got
+        if hasattr(src, "seek"):  # a stream whose length libsndfile does not know: decoded from the start
+            src.seek(0)
+        return _read_pyav(src, offset, duration)
     if seek and offset > PREROLL_S:
         got = _seek_pyav(src, offset, duration)
         if got is not None:
@@ -72,14 +77,22 @@ def read_window(src: Any, *, offset: float = 0.0, duration: float | None = None,
 _SKIP_BLOCK = 1 << 16
 
 
+#: libsndfile's frame count of a stream whose header declares no length (``SF_COUNT_MAX``: a FLAC written to a pipe,
+#: STREAMINFO's total samples 0). libsndfile fails reading at such a stream's end ("Internal psf_fseek() failed").
+_UNKNOWN_FRAMES = (1 << 63) - 1
+
+
 def _read_soundfile(src: Any, offset: float, duration: float | None, *, seek: bool = True
-                    ) -> tuple[np.ndarray, int]:
-    """(channels, n) float32 and the native rate; raises whatever soundfile raises.
+                    ) -> tuple[np.ndarray, int] | None:
+    """(channels, n) float32 and the native rate; raises whatever soundfile raises; ``None`` for a stream whose
+    length libsndfile does not know (:data:`_UNKNOWN_FRAMES`), which the caller decodes with PyAV.
 
     A codec libsndfile cannot seek in (GSM 6.10, G.721 WAV) is read from its start, the frames before the window
     :data:`_SKIP_BLOCK` at a time and dropped (never the whole file at once), with the frame counts its header gives:
     libsndfile refused such a file's window ("Seek attempted on unseekable file type")."""
     with sound_file(src) as f:
+        if int(f.frames) >= _UNKNOWN_FRAMES:
+            return None
         sr_native = int(f.samplerate)
         start = int(offset * sr_native)
         frames = -1 if duration is None else int(duration * sr_native)

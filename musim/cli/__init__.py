@@ -4,7 +4,8 @@ Each area registers its subcommands from its own module (``musim/cli/<area>.py``
 function); errors musim raises on purpose print one clear line and exit with status 2; any other error
 prints one line naming its type and exits 1 (``-v`` shows the traceback); Ctrl-C, at any moment from the parser's
 construction on, prints ``musim: interrupted`` and exits 130. No argument takes an empty value
-(:func:`musim.cli.options.refuse_empty_values`). TensorFlow's C++ start-up lines are kept off stderr unless ``-v``
+(:func:`musim.cli.options.refuse_empty_values`). Its parser is every entry point's, :class:`musim.terminal.Parser`:
+a usage error is one line. TensorFlow's C++ start-up lines are kept off stderr unless ``-v``
 (:mod:`musim.cli.quiet`), and so are its later log lines (``TF_CPP_MIN_LOG_LEVEL=3`` unless set). Messages are
 printed with their control characters escaped (:func:`musim.cli.output.printable`; a report's line breaks kept:
 :func:`musim.cli.output.safe_line`).
@@ -20,13 +21,12 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
 from musim import redact
 from musim.cli.quiet import quiet_tensorflow_start
 from musim.errors import MusimError
 from musim.quiet import reader_gone
+from musim.terminal import Parser, error_line
 
 #: Modules that add subcommands, in help order.
 AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality",
@@ -53,44 +53,10 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParse
     return found
 
 
-#: Where :class:`_Parser` notes the ``prog`` of the deepest (sub)command parsed, for an error found after it returned.
-_PROG = "_musim_prog"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse's parser, its usage errors one line (exit 2), as every other error of musim: what is wrong and
-    ``see `musim COMMAND --help```, without argparse's usage block (``--help`` shows it). Redacted: they quote the
-    argument they refused (`musim ingest https://user:pass@host/plays.tsv`, `lastfm` left out: `invalid choice:
-    '…'`), and with its control characters escaped. Subcommands' parsers are of this class too (``add_subparsers``
-    makes them of their parent's)."""
-
-    def error(self, message: str) -> NoReturn:
-        from musim.cli.output import printable
-
-        self.exit(2, f"{self.prog}: error: {printable(redact.redact(message), 0)}; see `{self.prog} --help`\n")
-
-    def parse_known_args(self, args: Sequence[str] | None = None,
-                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
-        parsed, extras = super().parse_known_args(args, namespace)
-        if not hasattr(parsed, _PROG):  # the innermost subcommand's parser returns first; its parents copy it up
-            setattr(parsed, _PROG, self.prog)
-        return parsed, extras
-
-    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
-                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
-        """As argparse's, an unrecognised argument reported by the subcommand it was given to (`musim publish:
-        error: unrecognized arguments: --bogus; see `musim publish --help``), not by ``musim``."""
-        parsed, extras = self.parse_known_args(args, namespace)
-        prog = vars(parsed).pop(_PROG, self.prog)
-        if extras:
-            _Parser(prog=prog, add_help=False).error(f"unrecognized arguments: {' '.join(extras)}")
-        return parsed
-
-
 def build_parser() -> argparse.ArgumentParser:
     from musim.cli.options import refuse_empty_values
 
-    parser = _Parser(
+    parser = Parser(
         prog="musim", description="Content-based music similarity: ingest, similarity, audio, models.")
     _add_global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -133,9 +99,8 @@ def _main(argv: list[str] | None) -> int:
     except MusimError as exc:
         if args.verbose:
             sys.stderr.write(redact.format_exception(exc))
-        message = redact.redact(exc)  # a URL with a password given where a path, a name or an id was expected
-        print(f"musim: error: {output.safe_line(message) if exc.multiline else output.printable(message, 0)}",
-              file=sys.stderr)
+        # redacted: a URL with a password given where a path, a name or an id was expected
+        print(error_line("musim", exc), file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`musim ... | head`): nothing to report, as for any filter
         return reader_gone()

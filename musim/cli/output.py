@@ -2,9 +2,9 @@
 
 Text for people goes through :func:`printable`: control characters (ESC, CR, LF, NUL, the other C0 and C1
 codes, DEL) and the invisible bidirectional/format controls (U+202E and friends) are shown escaped
-(``\\x1b``, ``\\r``, ``\\u202e``), so a hostile artist name or dump line cannot move the cursor, recolour
-or rewrite the terminal; long values are cut to :data:`CELL_WIDTH` columns with an ellipsis (``musim
---width N``; 0 = never cut). Widths are terminal columns (wcwidth): a CJK character or an emoji takes two, a
+(``\\x1b``, ``\\r``, ``\\u202e``; :func:`musim.terminal.escaped`), so a hostile artist name or dump line cannot
+move the cursor, recolour or rewrite the terminal; long values are cut to :data:`CELL_WIDTH` columns with an
+ellipsis (``musim --width N``; 0 = never cut). Widths are terminal columns (wcwidth): a CJK character or an emoji takes two, a
 combining accent none, so tables of such names stay aligned. JSON keeps every string exact (controls are JSON
 escapes, so they are still inert on a terminal).
 """
@@ -21,29 +21,15 @@ from typing import Any
 from wcwidth import wcswidth, wcwidth
 
 from musim.jsonable import json_safe
+from musim.terminal import escaped
 
 #: Terminal columns of a table cell shown at most (``musim --width N``; 0 = no limit).
 DEFAULT_CELL_WIDTH = 60
 CELL_WIDTH = DEFAULT_CELL_WIDTH
 ELLIPSIS = "…"
-_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# C0, DEL, C1, and the format characters that reorder or hide text (bidi embeddings, overrides, isolates,
-# marks, zero-width joiners, the BOM, the soft hyphen, interlinear annotations, tags).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-                     "\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
-# The same set without the line break, for JSON text (the encoder escapes C0 itself).
+# musim.terminal.UNSAFE without C0, for JSON text (the encoder escapes C0 itself).
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
                           "\ud800-\udfff\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
-
-
-def _escape(m: re.Match[str]) -> str:
-    c = m.group(0)
-    if c in _SHORT:
-        return _SHORT[c]
-    code = ord(c)
-    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (Python's surrogateescape)
-        code -= 0xDC00
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def columns(text: str) -> int:
@@ -68,7 +54,7 @@ def printable(text: Any, width: int | None = None, *, keep_end: bool = False) ->
     """``text`` safe for a terminal: controls escaped, cut to ``width`` columns (default :data:`CELL_WIDTH`;
     0 = whole) with an ellipsis, at the start instead of the end with ``keep_end`` (paths: the file name
     stays)."""
-    out = _UNSAFE.sub(_escape, str(text))
+    out = escaped(text)
     width = CELL_WIDTH if width is None else width
     if width and columns(out) > width:
         out = _cut(out, width, keep_end)

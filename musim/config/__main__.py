@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from musim.config import get_settings, markdown_table
 from musim.errors import ConfigError
 from musim.quiet import reader_gone
 from musim.redact import redact
+from musim.terminal import Parser, error_line
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m musim.config", description=__doc__)
+    parser = Parser(prog="python -m musim.config", description=__doc__)
     parser.add_argument("--markdown", action="store_true", help="print the table of every variable (Markdown)")
     args = parser.parse_args(argv)
     try:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             settings = get_settings()
         except ConfigError as exc:  # a bad value: one line naming the variable, as every musim command says it
-            print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+            print(error_line(parser.prog, exc), file=sys.stderr)
             return 2
         print(redact(settings.model_dump_json(indent=1)))  # URLs may carry a key or password
         sys.stdout.flush()  # here, where a reader that went away (`| head -1`) is caught, not at exit

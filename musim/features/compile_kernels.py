@@ -18,7 +18,10 @@ from musim.features.extract import extractors_for, select_views
 from musim.features.pool import warm_up
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    from musim.terminal import Parser
+
+    Parser(prog="python -m musim.features.compile_kernels", description=__doc__.splitlines()[0]).parse_args(argv)
     started = time.perf_counter()
     warm_up(extractors_for(select_views(None)))
     print(f"compiled the feature kernels in {time.perf_counter() - started:.0f} s (cached for every later process)")

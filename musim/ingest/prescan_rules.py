@@ -84,9 +84,9 @@ def render_header() -> str:
 def main(argv: list[str] | None = None) -> int:
     """``python -m musim.ingest.prescan_rules``: write the C header from the rules (then ``make install`` builds
     the scanner with it)."""
-    import argparse
+    from musim.terminal import Parser  # a usage error in one line, as every entry point's
 
-    argparse.ArgumentParser(
+    Parser(
         prog="python -m musim.ingest.prescan_rules",
         description=f"Regenerate musim/ingest/{HEADER.name}, the C scanner's tables of the pre-scan rules (blank "
                     "bytes, the UTF-8 lead bytes, the lone CR), from this module: run it after changing a rule, then "

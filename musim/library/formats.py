@@ -22,6 +22,7 @@ import math
 import os
 import re
 import stat
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,94 @@ def _wav_declared(src: str | bytes, declared: float) -> float | None:
     return frames / rate if frames and rate else None
 
 
+def _head(src: str | bytes, size: int = 1 << 16) -> bytes:
+    if isinstance(src, bytes):
+        return src[:size]
+    with open(src, "rb") as fh:
+        return fh.read(size)
+
+
+def _w64_declared(src: str | bytes) -> float | None:
+    """The length a Sony Wave64 file's ``data`` chunk declares (PCM and float; ``None`` for other codecs): each
+    chunk a 16-byte GUID (``fmt `` and ``data`` begin theirs), its size (8 bytes, little-endian, with its 24-byte
+    header), padded to 8 bytes. libsndfile reads a cut file's data as its whole length."""
+    head = _head(src)
+    tag = rate = align = None
+    pos = 40  # the riff GUID, its size, the wave GUID
+    while pos + 24 <= len(head):
+        guid, size = head[pos:pos + 16], int.from_bytes(head[pos + 16:pos + 24], "little")
+        body = head[pos + 24:pos + 24 + 14]
+        if guid[:4] == b"fmt " and len(body) >= 14:
+            tag, rate = int.from_bytes(body[0:2], "little"), int.from_bytes(body[4:8], "little")
+            align = int.from_bytes(body[12:14], "little")
+        elif guid[:4] == b"data":
+            plain = tag in _WAV_PLAIN_TAGS and rate and align
+            return (size - 24) / align / rate if plain else None  # type: ignore[operator]
+        if size < 24:
+            return None
+        pos += size + (-size % 8)
+    return None
+
+
+def _caf_declared(src: str | bytes) -> float | None:
+    """The length an Apple CAF file declares: its ``pakt`` chunk's valid frames (a compressed codec), else its
+    ``data`` chunk's bytes over the bytes of a linear-PCM frame (``desc``); ``None`` where the data runs to the end
+    (size -1: written to a pipe) or nothing says. Chunks: a 4-byte type and an 8-byte big-endian size."""
+    head = _head(src)
+    rate = 0.0
+    frame_bytes = frames = None
+    pos = 8  # "caff", the version and the flags
+    while pos + 12 <= len(head):
+        kind, size = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 12], "big", signed=True)
+        body = head[pos + 12:pos + 12 + 32]
+        if kind == b"desc" and len(body) >= 32:
+            rate = struct.unpack(">d", body[:8])[0]
+            fmt_id, per_packet = body[8:12], int.from_bytes(body[20:24], "big")
+            frame_bytes = int.from_bytes(body[16:20], "big") if fmt_id == b"lpcm" and per_packet == 1 else None
+        elif kind == b"pakt" and len(body) >= 16:
+            frames = int.from_bytes(body[8:16], "big")
+        elif kind == b"data":
+            if not (rate > 0 and math.isfinite(rate)):
+                return None
+            if frames:
+                return frames / rate
+            return (size - 4) / frame_bytes / rate if frame_bytes and size >= 4 else None
+        if size < 0:
+            return None
+        pos += 12 + size
+    return frames / rate if frames and rate > 0 else None
+
+
+def _flac_of_unknown_length(src: str | bytes) -> bool:
+    """Whether a FLAC's STREAMINFO (the first metadata block, right after ``fLaC``) declares 0 samples: a FLAC
+    written to a pipe (``flac -``, ``ffmpeg -f flac -``), whose encoder could not go back to fill its length in.
+    Such a file is as long as what it holds; libsndfile takes its length for endless and fails at its end."""
+    head = _head(src, 8 + 18)
+    if len(head) < 26 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:  # not STREAMINFO first: a broken file
+        return False
+    return int.from_bytes(head[18:26], "big") & ((1 << 36) - 1) == 0  # rate 20 bits, channels 3, depth 5, samples 36
+
+
+def _decoded_lengths(src: str | bytes) -> tuple[float, int, int, float]:
+    """:func:`_soundfile_lengths` of a stream that declares no length, decoded from its start to its end with PyAV
+    (a decoder error on the way, a cut file, is raised)."""
+    import av
+
+    with av.open(_source(src), mode="r") as container:
+        if not container.streams.audio:
+            raise ValueError("no audio stream")
+        stream = container.streams.audio[0]
+        sr = int(stream.codec_context.sample_rate or stream.rate or 0)
+        if sr <= 0:
+            raise ValueError("unknown sampling rate")
+        channels = int(stream.codec_context.channels or 1)
+        frames = sum(frame.samples for frame in container.decode(stream))
+    return frames / sr, sr, channels, min(frames / sr, 1.0)
+
+
+_DECLARED = {"w64": _w64_declared, "caf": _caf_declared}
+
+
 def _source(src: str | bytes) -> Any:
     return io.BytesIO(src) if isinstance(src, bytes) else src
 
@@ -270,7 +359,12 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
     declared = float(declared) if declared and math.isfinite(declared) and declared > 0 else None
     if fmt == "wav" and declared is not None:
         declared = _wav_declared(src, declared)  # a pipe's placeholder declares nothing; ADPCM's is the fact chunk's
+    elif fmt in _DECLARED:  # containers the tag library does not read
+        declared = _DECLARED[fmt](src)
     readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
+    unknown_length = fmt == "flac" and _flac_of_unknown_length(src)
+    if unknown_length:  # written to a pipe: what it holds is its length, read to its end
+        readers = (_decoded_lengths,)
     errors = []
     for reader in readers:
         try:
@@ -280,6 +374,9 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: s
             said = _IN_MEMORY.sub("the file", str(exc)).replace("'<none>'", "the file")  # not Python's address
             errors.append(f"{type(exc).__name__}: {said}"[:200])
     else:
+        if unknown_length and _start_decodes(src):  # no length to fall short of: its last frame is cut
+            raise FileSkipped("truncated", "a FLAC of unknown length (written to a pipe) whose decoding fails "
+                              "before its end (" + "; ".join(errors) + ")", key=name)
         if _start_decodes(src):  # the file holds less than its header declares: cut short (a broken download)
             raise FileSkipped("truncated", "its start decodes but reading toward the length it declares fails ("
                               + "; ".join(errors) + ")", key=name)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from musim.audio.formats import rate_outside
 from musim.errors import NotFoundError
 from musim.filenames import is_text, refuse_empty
 from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
@@ -251,6 +252,8 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
         if item.local is not None and is_zip(item.local):
             raise FileSkipped("not_audio", "a zip archive inside a zip archive; extract it and add its folder")
         info = probe(item.readable, min_seconds=0.0 if item.reread else min_seconds)  # a stored file was long enough
+        if (outside := rate_outside(info.sample_rate)) is not None:  # the one range, as acquisition's
+            raise FileSkipped("undecodable", outside)
         if item.reread is not None:
             (offset, length), keep_whole = item.reread, False
         else:

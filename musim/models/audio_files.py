@@ -136,12 +136,29 @@ def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: 
     (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU). A file whose worker process dies with
     it, and again alone, is :data:`WORKER_DIED`; the other files go on."""
     from musim.audio.batch import pool_map
-    from musim.audio.descriptors import load_kernels
-    from musim.features.params import DescriptorParams
 
     return pool_map(functools.partial(_featurise_or_reason, params=params), files, workers=workers,
-                    desc="featurise", warm=load_kernels if isinstance(params, DescriptorParams) else None,
-                    died=_worker_died)
+                    desc="featurise", warm=functools.partial(_warm, params), died=_worker_died)
+
+
+def _warm(params: Any) -> None:
+    """What featurising a file imports and compiles, done here before :func:`featurise_files`' pool forks (its worker
+    processes inherit it, and this process keeps it for its next call): a second of a tone, decoded from a FLAC and
+    featurised. Imported in each worker instead (scipy.signal, librosa: about 3 s), it cost every call that much
+    again, a single file's too, since a file is featurised in a worker process however many there are."""
+    from musim.audio import MelParams, SliceParams, log_mel
+    from musim.audio.descriptors import load_kernels
+    from musim.audio.io import load_audio
+    from musim.features.params import DescriptorParams
+    from musim.library.formats import encode_flac
+
+    if isinstance(params, DescriptorParams):
+        load_kernels()
+    t = np.arange(44100) / 44100
+    y, _ = load_audio(encode_flac((0.3 * np.sin(2 * np.pi * 440 * t))[None, :], 44100), sr=getattr(params, "sr", 22050),
+                      min_duration=0.0)
+    if isinstance(params, (MelParams, SliceParams)):  # the mel filters and the STFT a slice is cut from
+        log_mel(y, params=params if isinstance(params, MelParams) else None)
 
 
 def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "middle",

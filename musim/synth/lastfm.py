@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
+import resource
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -164,6 +166,68 @@ def _communities_and_folder(communities: int | None, artists: int, out_dir: str 
     refuse_foreign_files(out, [PLAYS_FILE, PROFILE_FILE, EVENTS_FILE, PROFILE_1K_FILE], TRUTH_FILE)
     return communities, out
 
+#: Bytes :func:`write_lastfm_dump` holds per play line (the structure's candidate rows, the rows kept, their numbers),
+#: per line of the text chunk it writes at a time (the line and its fields as Python strings), per user (id, profile)
+#: and per artist (name, MBID, truth entry): measured, rounded up. Its peak over the interpreter's: ~540 MB for
+#: 20,000 users (760,000 lines in one chunk), ~1 GB for 200,000 users, ~350 MB for 500,000 artists.
+_BYTES_PER_LINE, _BYTES_PER_CHUNK_LINE, _BYTES_PER_USER, _BYTES_PER_ARTIST = 100, 700, 400, 800
+
+
+def memory_needed(*, users: int, artists: int, max_artists_per_user: int = 50,
+                  chunk_rows: int = 1_000_000) -> tuple[int, str]:
+    """About the most memory :func:`write_lastfm_dump` takes for a dump of this size, in bytes, and the option that
+    takes most of it (``--users`` or ``--artists``)."""
+    lines = users * max_artists_per_user
+    by_users = lines * _BYTES_PER_LINE + min(lines, chunk_rows) * _BYTES_PER_CHUNK_LINE + users * _BYTES_PER_USER
+    by_artists = artists * _BYTES_PER_ARTIST
+    return by_users + by_artists, "--users" if by_users >= by_artists else "--artists"
+
+
+def available_memory() -> int:
+    """Bytes this process can still take: the kernel's estimate of memory available without swapping (MemAvailable,
+    free memory plus what it can reclaim), else the physical memory; less where a limit on the address space
+    (``ulimit -v``) leaves less."""
+    available = None
+    try:
+        with open("/proc/meminfo") as fh:
+            available = next((int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:")), None)
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    if available is None:  # pragma: no cover - not Linux
+        try:
+            available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return 1 << 62  # nothing known: refuse nothing
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if limit != resource.RLIM_INFINITY:
+        try:
+            with open("/proc/self/status") as fh:
+                used = next((int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:")), 0)
+        except OSError:  # pragma: no cover - not Linux
+            used = 0
+        available = min(available, max(limit - used, 0))
+    return available
+
+
+def refuse_too_large(*, users: int, artists: int, max_artists_per_user: int = 50, chunk_rows: int = 1_000_000) -> None:
+    """ParameterError, one line naming the option, the memory a dump of this size needs and the memory available,
+    before anything is allocated: `--users 1000000000` died in a MemoryError (or took the machine's memory)."""
+    need, option = memory_needed(users=users, artists=artists, max_artists_per_user=max_artists_per_user,
+                                 chunk_rows=chunk_rows)
+    available = available_memory()
+    if need <= available:
+        return
+    value = users if option == "--users" else artists
+    each = f" with up to {max_artists_per_user:,} artists each" if option == "--users" else ""
+    also = " or --max-artists-per-user" if option == "--users" and max_artists_per_user > 50 else ""
+    raise ParameterError(f"{option} {value:,}{each} needs about {_gib(need)} of memory to generate, more than the "
+                         f"{_gib(available)} available here: lower {option}{also}")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB"
+
+
 def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communities: int | None = None,
                       quirks: float = 0.0, seed: int = 0, max_artists_per_user: int = 50,
                       mbid_share: float = 0.9, home_share: float = 0.85,
@@ -173,6 +237,7 @@ def write_lastfm_dump(out_dir: str | Path, *, users: int, artists: int, communit
     refuse_empty([out_dir], "the folder to write the dump into")
     if users < 1 or artists < 2:
         raise ParameterError(f"need at least 1 user and 2 artists, got {users} and {artists}")
+    refuse_too_large(users=users, artists=artists, max_artists_per_user=max_artists_per_user, chunk_rows=chunk_rows)
     communities, out = _communities_and_folder(communities, artists, out_dir)
     rng = np.random.default_rng(seed + 1)
     s = generate_structure(users=users, artists=artists, communities=communities, seed=seed,

@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import sys
 
 from musim.config import get_settings
 from musim.embedded import airflow_env, check_port_free, standalone
 from musim.errors import MusimError
 from musim.params import whole_number
+from musim.terminal import Parser, error_line
 
 
 def changed(env: dict[str, str]) -> dict[str, str]:
@@ -43,8 +45,8 @@ def port_number(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m musim.ui.standalone", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    parser = Parser(prog="python -m musim.ui.standalone", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     for name in ("env", "airflow"):
         p = sub.add_parser(name)
         p.add_argument("--port", type=port_number, default=8080)
@@ -79,4 +81,5 @@ if __name__ == "__main__":
     try:
         raise SystemExit(main())
     except MusimError as exc:
-        raise SystemExit(f"python -m musim.ui.standalone: error: {exc}") from None
+        print(error_line("python -m musim.ui.standalone", exc), file=sys.stderr)
+        raise SystemExit(2) from None

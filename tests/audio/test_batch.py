@@ -36,8 +36,8 @@ def test_pool_map_s_workers_inherit_what_its_warm_up_loaded():
     ``warm`` runs here before the pool forks, so every worker starts with it loaded."""
     _LOADED.clear()
     assert pool_map(_loaded_before, list(range(6)), workers=2, warm=lambda: _loaded_before(-1)) == [True] * 6
-    _LOADED.clear()
-    assert pool_map(_loaded_before, [1], workers=2, warm=lambda: _loaded_before(-1)) == [False]  # here: no warm-up
+    _LOADED.clear()  # one item runs in a worker process too (a crash on it is its own): warmed before it forks
+    assert pool_map(_loaded_before, [1], workers=2, warm=lambda: _loaded_before(-1)) == [True]
 
 
 def _frozen(_: int) -> int:
@@ -239,3 +239,54 @@ def test_pool_map_loses_only_the_item_that_kills_its_process():
     with pytest.raises(AudioError, match=r"^13: the process computing this file died abruptly") as err:
         pool_map(_square_or_die, items, workers=2)
     assert "\n" not in str(err.value)
+
+
+def _reported(target, *args) -> dict:
+    """What ``target(*args, out)`` put on its queue, run in a forked child: one whose crash ends only that child
+    (``{"exitcode": ...}``), not the test run."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, out))
+    proc.start()
+    proc.join(120)
+    try:
+        return out.get(timeout=5)
+    except Exception:  # noqa: BLE001 - nothing put: it died
+        return {"exitcode": proc.exitcode}
+
+
+def _one_worker_runs(out) -> None:
+    import os
+
+    from musim.errors import AudioError
+
+    try:
+        got = {"one worker": pool_map(_square_or_die, list(range(10, 16)), workers=1, died=lambda x: -x),
+               "one item": pool_map(_square_or_die, [13], workers=8, died=lambda x: -x),
+               "surviving": [(i, r) for i, _, r in imap_surviving(_square_or_die, [12, 13, 14], died=lambda x: -x,
+                                                                  workers=1)]}
+        try:
+            pool_map(_square_or_die, [13], workers=1)
+        except AudioError as err:
+            got["error"] = str(err)
+        got["pids"] = sorted({pid for _, pid in pool_map(_pid_after, [1, 2, 3], workers=1)})
+        got["me"] = os.getpid()
+        out.put(got)
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        out.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def test_one_worker_or_one_item_loses_only_the_item_that_kills_its_process():
+    # With one worker (`--workers 1`) or one item, pool_map and imap_surviving ran the items in this process: a
+    # decoder's crash on one file (a segfault, os._exit) ended the whole run, with every result computed before it.
+    # The items now run in a worker process there too: the one that kills it gets died(item) (or an error naming
+    # it), the others their results.
+    got = _reported(_one_worker_runs)
+    assert got == {"one worker": [100, 121, 144, -13, 196, 225], "one item": [-13],
+                   "surviving": [(0, 144), (1, -13), (2, 196)],
+                   "error": "13: the process computing this file died abruptly, alone with it (a decoder crash on it, "
+                            "or killed for memory): leave it out, or give it more memory, and run again",
+                   "pids": got.get("pids"), "me": got.get("me")}
+    assert len(got["pids"]) == 1 and got["me"] not in got["pids"]  # one worker process for them all, not this one

@@ -24,7 +24,8 @@ def test_every_sniffed_container_is_a_known_format():
     assert PYAV_FORMATS <= set(FORMATS)
     assert PYAV_CONTAINERS == {"mp4", "aac"}
     for data, name in ((_encoded("WAV"), "wav"), (_encoded("FLAC"), "flac"), (_encoded("AIFF"), "aiff"),
-                       (_encoded("OGG", "OPUS"), "ogg")):
+                       (_encoded("OGG", "OPUS"), "ogg"), (_encoded("W64"), "w64"), (_encoded("CAF"), "caf"),
+                       (_encoded("CAF", "ALAC_16"), "caf")):
         assert SNIFFED[sniff_format(data[:12])] == name
 
 

@@ -4,8 +4,11 @@ are kept, and a seed writes the same bytes."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+
+import pytest
 
 from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE
 
@@ -35,6 +38,29 @@ def test_bad_sizes_are_one_line_usage_errors(tmp_path):
         assert proc.returncode == 2, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1, (args, proc.stderr)
     assert not (tmp_path / "x" / PLAYS_FILE).exists()
+
+
+@pytest.mark.parametrize(("args", "option"), [(["--users", 10**9], "--users 1,000,000,000 with up to 50 artists each"),
+                                              (["--users", 1, "--artists", 10**9], "--artists 1,000,000,000")])
+def test_a_size_that_cannot_fit_in_memory_is_one_line_before_anything_is_allocated(args, option, tmp_path):
+    """`musim synth lastfm OUT --users 1000000000` died in a MemoryError (exit 1, "run with -v for the traceback")
+    once it had taken what memory it could. Now the dump's size is weighed against the memory available first: one
+    line naming the option, the memory it needs and the memory there is (exit 2), nothing written. Run under a 4 GiB
+    limit on the address space (`ulimit -v`), which the memory available follows, so that no run takes more."""
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    proc = subprocess.run([sys.executable, "-m", "musim.cli", "synth", "lastfm", str(tmp_path / "x"), *map(str, args)],
+                          env=dict(os.environ, MUSIM_HOME=str(tmp_path / "home"), OPENBLAS_NUM_THREADS="1"),
+                          capture_output=True, text=True, check=False, preexec_fn=limited, timeout=120)
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    found = re.fullmatch(rf"musim: error: {option} needs about ([\d,.]+) GiB of memory to generate, more than the "
+                         rf"([\d.]+) GiB available here: lower {option.split()[0]}", lines[0])
+    assert found and float(found[1].replace(",", "")) > 100 and float(found[2]) <= 4.0, lines[0]
+    assert not (tmp_path / "x").exists()
 
 
 def test_the_same_seed_writes_the_same_bytes(tmp_path):

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 
 FORMATS = ("mp3", "ogg", "opus", "flac", "wav", "aiff", "m4a")
+#: Formats the tag library neither reads nor writes (no tags): Sony Wave64 and Apple's Core Audio Format.
+UNTAGGED = ("w64", "caf")
 _SF = {"mp3": ("MP3", "MPEG_LAYER_III"), "ogg": ("OGG", "VORBIS"), "opus": ("OGG", "OPUS"), "flac": ("FLAC", None),
-       "wav": ("WAV", None), "aiff": ("AIFF", None)}
+       "wav": ("WAV", None), "aiff": ("AIFF", None), "w64": ("W64", None), "caf": ("CAF", None)}
 
 
 def tone(seconds: float, sr: int, *, freq: float = 330.0, seed: int = 0, level: float = 0.3) -> np.ndarray:

@@ -90,7 +90,7 @@ def test_a_terminal_sees_a_progress_bar_over_every_file_and_a_pipe_none(folder, 
     assert main(["library", "add", str(folder)]) == 0 and capsys.readouterr().err == ""  # not a terminal
 
 
-def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, capsys):
+def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, tmp_path, capsys):
     first = add([folder]).to_json()
     objects = sorted(o.key for o in open_store().list("audio/previews/"))
     again = add([folder]).to_json()
@@ -107,19 +107,26 @@ def test_rerun_stores_nothing_twice_and_retry_examines_skips_again(folder, capsy
     assert fixed["files"] == fixed["stored"] + fixed["already_stored"] + len(fixed["skipped"]) == 18
     assert not rows("SELECT * FROM library_skip WHERE source_path = ?", str(short))
 
-    calls: list[str] = []
     import musim.library.scan as scan
 
+    calls = tmp_path / "examined"  # written by the worker process that examines each file
+    calls.touch()
+
+    def examine(item, **kw):
+        with open(calls, "a") as fh:
+            fh.write(item.path.name + "\n")
+        return real(item, **kw)
+
     real = scan.examine
-    scan.examine = lambda item, **kw: (calls.append(item.path.name), real(item, **kw))[1]
-    try:  # in this process (workers=1), where the calls can be counted
+    scan.examine = examine  # the forked worker inherits it
+    try:
         add([folder], workers=1)
-        assert calls == []  # unchanged skipped files are not decoded again
+        assert calls.read_text() == ""  # unchanged skipped files are not decoded again
         retried = add([folder], retry=True, workers=1).to_json()
     finally:
         scan.examine = real
     # empty, unreadable and duplicate files are told before decoding; short.wav is stored now
-    assert sorted(calls) == ["cover.jpg", "cut.ogg", "junk.ogg", "notes.txt", "silent.wav"]
+    assert sorted(calls.read_text().split()) == ["cover.jpg", "cut.ogg", "junk.ogg", "notes.txt", "silent.wav"]
     assert retried["stored"] == 0 and len(retried["skipped"]) == 8
 
 
@@ -317,21 +324,73 @@ def test_skipped_says_so_when_no_file_was_skipped(tmp_path, capsys):
 
 def test_each_excerpt_is_stored_before_the_next_file_is_read(tmp_path, monkeypatch):
     """Memory holds one file's excerpt, not the library's: a 10,000-track folder held every excerpt (3-5 MB each,
-    a whole file each with --keep-whole) until the end of the run."""
+    a whole file each with --keep-whole) until the end of the run. With one worker (a process of its own, whose
+    reads are written to a file to be seen here) at most two files are read and not yet stored."""
     import musim.library.scan as scan
 
-    for i in range(3):
+    for i in range(5):
         write_audio(tmp_path / "music" / "Composer" / f"{i}.ogg", "ogg", seconds=6, freq=300 + 100 * i)
-    events: list[str] = []
+    events = tmp_path / "events"
     examine = scan.examine
-    monkeypatch.setattr(scan, "examine", lambda item, **kw: (events.append("read"), examine(item, **kw))[1])
+
+    def log(event: str) -> None:
+        with open(events, "a") as fh:
+            fh.write(event + "\n")
+
+    monkeypatch.setattr(scan, "examine", lambda item, **kw: (log("read"), examine(item, **kw))[1])
     store = open_store()
     put = store.put_content_addressed
-    monkeypatch.setattr(store, "put_content_addressed", lambda data, **kw: (events.append("store"), put(data, **kw))[1])
-    # in this process, where the calls can be seen; across the pool at most twice the workers are in flight
+    monkeypatch.setattr(store, "put_content_addressed", lambda data, **kw: (log("store"), put(data, **kw))[1])
+    # across the pool at most twice the workers are in flight
     # (tests/audio/test_batch.py::test_imap_unordered_takes_no_more_items_than_it_may_hold)
-    assert add([tmp_path / "music"], store=store, workers=1).stored == 3
-    assert events == ["read", "store"] * 3
+    assert add([tmp_path / "music"], store=store, workers=1).stored == 5
+    seen = events.read_text().split()
+    assert sorted(seen) == ["read"] * 5 + ["store"] * 5
+    held = [seen[:k].count("read") - seen[:k].count("store") for k in range(len(seen) + 1)]
+    assert max(held) <= 2 and min(held) >= 0
+
+
+def _add_reported(root, out) -> None:
+    try:
+        summary = add([root], workers=1)
+        out.put({"stored": summary.stored, "details": {os.path.basename(p): d for p, d in summary.details.items()},
+                 "skipped": [(os.path.basename(s["path"]), s["reason"]) for s in summary.to_json()["skipped"]]})
+    except BaseException as exc:  # noqa: BLE001 - reported to the test
+        out.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+@pytest.mark.parametrize("others", [0, 4])
+def test_with_one_worker_a_file_that_kills_its_process_costs_only_itself(tmp_path, monkeypatch, others):
+    # `musim library add --workers 1` (and an add of one new file) examined the files in its own process: a decoder's
+    # crash on one file (a segfault) ended the whole run, the files read before it never recorded, and every rerun
+    # met the same file. They are examined in a worker process now, as with several: that file is skipped with the
+    # reason, the others stored. (The add runs in a forked child here: the old crash ended it, not the test run.)
+    import multiprocessing
+    import signal
+
+    from musim.library import scan
+    from musim.library.add_files import WORKER_DIED
+
+    root = tmp_path / "music"
+    for i in range(others):
+        write_audio(root / f"t{i}.wav", "wav", seconds=6, seed=i, freq=300 + 40 * i)
+    write_audio(root / "poison.wav", "wav", seconds=6, freq=700)
+    real = scan.examine
+
+    def examine(item, **options):  # the process examining poison.wav dies (SIGKILL: a decoder's segfault)
+        if item.path.name == "poison.wav":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(item, **options)
+
+    monkeypatch.setattr(scan, "examine", examine)  # the forked processes inherit it
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_add_reported, args=(root, out))
+    proc.start()
+    proc.join(300)
+    got = out.get(timeout=5) if not out.empty() else {"exitcode": proc.exitcode}
+    assert got == {"stored": others, "skipped": [("poison.wav", "undecodable")], "details": {"poison.wav": WORKER_DIED}}
+    assert sorted(os.path.basename(t["source_path"]) for t in list_tracks()) == [f"t{i}.wav" for i in range(others)]
 
 
 def _outcome(summary) -> tuple:
@@ -343,7 +402,7 @@ def _outcome(summary) -> tuple:
 
 
 def test_the_pool_and_one_process_give_the_same_outcomes(folder, tmp_path, monkeypatch):
-    """Differential: the files decoded across the audio pool, and one after another in this process."""
+    """Differential: the files decoded across the audio pool, and one after another in one worker process."""
     cut = (folder / "broken" / "cut.ogg").read_bytes()
     (folder / "broken" / "cut again.ogg").write_bytes(cut)  # a copy of a file that fails: it fails the same way
     pooled = _outcome(add([folder], workers=2))

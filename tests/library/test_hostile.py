@@ -65,32 +65,43 @@ def test_audio_of_more_channels_than_flac_holds_is_stored_as_its_mono_mix(tmp_pa
         np.testing.assert_allclose(mono_stored, mono_source[: mono_stored.size], atol=2 / 32768)
 
 
-def test_audio_at_a_rate_past_flac_s_is_stored_and_its_features_computed(tmp_path):
-    # A 768 kHz WAV (DXD recorders) stopped the whole add: its excerpt is stored as FLAC, whose highest rate is
-    # 655,350 Hz, and libsndfile's "flac does not support this sample rate" came out of the worker. Now that excerpt
-    # is stored as 16-bit WAV (the same samples), the file beside it as before, and both get their features.
-    import io
+def test_a_file_at_a_rate_outside_the_accepted_range_is_skipped_naming_it(tmp_path, capsys):
+    # `musim library add` stored WAVs at 1 Hz and 100 Hz (and 768 kHz), rates acquisition refuses ("implausible
+    # sample rate") and the previews gate flags on every track (`implausible_audio`: 8..192 kHz). One range now, in
+    # musim.audio.formats: a file outside it is skipped with its rate and the range, recorded and listed like any
+    # skip; the file beside it at 44.1 kHz is stored and gets its features.
+    import json
 
     import numpy as np
     import soundfile as sf
 
+    from musim.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+    from musim.cli import main
     from musim.features import BuildOptions, build
-    from musim.storage import open_store
 
     root = tmp_path / "music" / "Band"
     root.mkdir(parents=True)
-    for sr in (768000, 44100):
-        t = np.arange(6 * sr) / sr
-        sf.write(root / f"sr{sr}.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr, subtype="PCM_16")
-    summary = add([tmp_path / "music"], workers=1).to_json()
-    assert (summary["stored"], summary["skipped"]) == (2, [])
-    store = open_store()
-    stored = {title: sf.info(io.BytesIO(store.get_bytes(key)))
-              for title, key in rows("SELECT title, object_key FROM library_track")}
-    assert {t: (i.samplerate, i.format) for t, i in stored.items()} == {"sr768000": (768000, "WAV"),
-                                                                       "sr44100": (44100, "FLAC")}
+    rates = (1, 100, MIN_SAMPLE_RATE - 1, MIN_SAMPLE_RATE, 44100, MAX_SAMPLE_RATE, MAX_SAMPLE_RATE + 1, 768000)
+    for sr in rates:
+        t = np.arange(12 * sr) / sr
+        freq = min(440.0, sr / 4)
+        sf.write(root / f"sr{sr}.wav", (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr, subtype="PCM_16")
+    summary = add([tmp_path / "music"], workers=1)
+    outside = (1, 100, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1, 768000)
+    assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary.to_json()["skipped"]) == sorted(
+        (f"sr{sr}.wav", "undecodable") for sr in outside)
+    details = {p.rsplit("/", 1)[1]: d for p, d in summary.details.items()}
+    assert details["sr100.wav"] == "sample rate 100 Hz is outside the 8,000-192,000 Hz musim accepts"
+    assert details["sr768000.wav"] == "sample rate 768,000 Hz is outside the 8,000-192,000 Hz musim accepts"
+    assert sorted(r[0] for r in rows("SELECT title FROM library_track")) == ["sr192000", "sr44100", "sr8000"]
+    recorded = dict(rows("SELECT source_path, detail FROM library_skip WHERE reason = 'undecodable'"))
+    assert {p.rsplit("/", 1)[1]: d for p, d in recorded.items()} == details
+    capsys.readouterr()
+    assert main(["library", "skipped", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "sample rate 1 Hz is outside the 8,000-192,000 Hz musim accepts" in json.dumps(listed)
     result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
-    assert (result.computed, result.rejects_by_reason) == (2, {})
+    assert (result.computed, result.rejects_by_reason) == (3, {})
 
 
 def _wav_with_sizes(seconds: float, *, riff: int | None, data: int | None, keep: float = 1.0) -> bytes:
@@ -179,3 +190,81 @@ def test_a_gsm_or_g721_wav_is_read_to_its_window_without_seeking(tmp_path):
         np.testing.assert_array_equal(window, whole[:, int(17.3 * sr):int(17.3 * sr) + 10 * sr])
     summary = add([tmp_path / "music"], workers=1).to_json()
     assert (summary["stored"], summary["skipped"]) == (2, [])
+
+
+def test_wave64_and_caf_files_are_stored_not_skipped_as_not_audio(tmp_path):
+    # Sony Wave64 (long recordings past WAV's 4 GiB) and Apple's Core Audio Format (Logic, GarageBand exports) were
+    # skipped `not_audio`: no magic bytes told them, though libsndfile reads both. A cut one is truncated.
+    from tests.library.conftest import UNTAGGED
+
+    root = tmp_path / "music" / "Band"
+    for fmt in UNTAGGED:
+        write_audio(root / f"take.{fmt}", fmt, seconds=8)
+        data = write_audio(tmp_path / f"long.{fmt}", fmt, seconds=20).read_bytes()
+        (root / f"cut.{fmt}").write_bytes(data[: len(data) // 2])
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary["skipped"]) == [
+        ("cut.caf", "truncated"), ("cut.w64", "truncated")]
+    got = sorted(rows("SELECT source_path, source_format, round(duration_s, 2) FROM library_track"))
+    assert [(p.rsplit("/", 1)[1], f, d) for p, f, d in got] == [("take.caf", "caf", 8.0), ("take.w64", "w64", 8.0)]
+
+
+def _flac_from_a_pipe(seconds: float, *, keep: float = 1.0, freq: float = 330.0) -> tuple[bytes, bytes]:
+    """A 16-bit stereo FLAC of a tone as an encoder writing to a pipe leaves it (``flac -``, ``ffmpeg -f flac -``):
+    STREAMINFO's total samples, MD5 and frame sizes 0, as it could not go back to fill them in; cut to the first
+    ``keep`` of its bytes. Also the same FLAC as written to a file."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    sr = 22050
+    t = np.arange(int(seconds * sr)) / sr
+    y = np.stack([0.3 * np.sin(2 * np.pi * freq * t), 0.2 * np.sin(2 * np.pi * 1.5 * freq * t)], axis=1)
+    buf = io.BytesIO()
+    sf.write(buf, y.astype(np.float32), sr, format="FLAC", subtype="PCM_16")
+    whole = buf.getvalue()
+    raw = bytearray(whole)
+    assert raw[:4] == b"fLaC" and raw[4] & 0x7F == 0  # STREAMINFO first, its 34 bytes from offset 8
+    raw[12:18] = bytes(6)  # the smallest and largest frame sizes: unknown
+    raw[21] &= 0xF0  # the total samples' top 4 bits (below them: channels and bits per sample)
+    raw[22:26] = bytes(4)  # ... and its low 32
+    raw[26:42] = bytes(16)  # the MD5 of the audio: unknown
+    return bytes(raw[: int(len(raw) * keep)]), whole
+
+
+def test_a_flac_of_unknown_length_is_read_whole_and_a_cut_one_is_truncated(tmp_path):
+    # A FLAC written to a pipe (`flac -`, `ffmpeg -i x.wav -f flac - > x.flac`) declares 0 samples: libsndfile took
+    # it for an endless stream, failed reading its end ("Internal psf_fseek() failed") and the complete file was
+    # skipped `truncated`. It is now decoded to its end (its length is what it holds) and stored, and its whole
+    # audio gets its features; one cut mid-frame is still truncated.
+    from musim.features import BuildOptions, build
+
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    (root / "piped.flac").write_bytes(_flac_from_a_pipe(9)[0])
+    (root / "cut.flac").write_bytes(_flac_from_a_pipe(30, freq=500, keep=0.5)[0])
+    (root / "cut-near-end.flac").write_bytes(_flac_from_a_pipe(12, freq=600, keep=0.99)[0])
+    summary = add([tmp_path / "music"], workers=1, keep_whole=True)
+    assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary.to_json()["skipped"]) == [
+        ("cut-near-end.flac", "truncated"), ("cut.flac", "truncated")]
+    assert "a FLAC of unknown length (written to a pipe) whose decoding fails before its end" in \
+        summary.details[str(root / "cut.flac")]
+    assert rows("SELECT title, round(duration_s, 2), source_format FROM library_track") == [("piped", 9.0, "flac")]
+    result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
+    assert (result.computed, result.rejects_by_reason) == (1, {})
+
+
+def test_a_flac_of_unknown_length_gives_the_samples_of_the_same_flac_written_to_a_file():
+    import numpy as np
+
+    from musim.audio import load_audio
+    from musim.library.formats import probe, read_excerpt
+
+    piped, whole = _flac_from_a_pipe(12)
+    got, want = probe(piped), probe(whole)
+    assert (got.duration_s, got.sample_rate, got.channels, got.declared_s) == (12.0, 22050, 2, None)
+    for offset in (0.0, 5.5, 9.0):
+        np.testing.assert_array_equal(read_excerpt(piped, got, offset_s=offset, duration_s=3.0),
+                                      read_excerpt(whole, want, offset_s=offset, duration_s=3.0))
+    np.testing.assert_array_equal(load_audio(piped, sr=None, mono=False)[0], load_audio(whole, sr=None, mono=False)[0])

@@ -130,3 +130,37 @@ def test_an_earlier_synthetic_dump_is_written_again_byte_for_byte_beside_other_f
     assert {n: (out / n).read_bytes() for n in first} == first
     assert sorted(p.name for p in out.iterdir()) == sorted([*first, "notes.txt"])  # no temporary file left
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_360k_dump_too_large_for_the_memory_is_refused_naming_the_option_before_any_file(tmp_path, monkeypatch):
+    from musim.synth import lastfm
+
+    monkeypatch.setattr(lastfm, "available_memory", lambda: 64 << 20)
+    for kwargs, says in [({"users": 2000, "artists": 400, "max_artists_per_user": 1000},
+                          "--users 2,000 with up to 1,000 artists each needs about "),
+                         ({"users": 5, "artists": 200_000}, "--artists 200,000 needs about ")]:
+        with pytest.raises(ParameterError) as refused:
+            lastfm.write_lastfm_dump(tmp_path / "dump", **kwargs)
+        assert str(refused.value).startswith(says) and str(refused.value).endswith(
+            "GiB of memory to generate, more than the 0.1 GiB available here: lower "
+            + ("--users or --max-artists-per-user" if "users" in says else "--artists")), refused.value
+    assert not (tmp_path / "dump").exists()
+    assert lastfm.write_lastfm_dump(tmp_path / "dump", users=200, artists=40).lines > 0  # 8 MB: it fits
+
+
+def test_the_memory_a_360k_dump_is_said_to_need_is_more_than_it_takes(tmp_path):
+    """The refusal above is only as good as its estimate: a dump of 20,000 users (a million lines) takes less than
+    :func:`memory_needed` says, measured as the growth of the peak memory of a process that writes it."""
+    import json
+    import subprocess
+    import sys
+
+    script = ("import json, resource, sys; from musim.synth.lastfm import write_lastfm_dump, memory_needed\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+              "write_lastfm_dump(sys.argv[1], users=20_000, artists=3_000, quirks=0.01)\n"
+              "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+              "print(json.dumps([after - before, memory_needed(users=20_000, artists=3_000)[0]]))")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "dump")], capture_output=True, text=True,
+                          check=True, timeout=300)
+    took, said = json.loads(done.stdout)
+    assert 0 < took < said, (took, said)

@@ -1,0 +1,65 @@
+"""Every entry point's usage errors: one line, redacted, its control characters escaped (musim.terminal.Parser)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from musim.embedded import REPO
+from musim.terminal import error_line, escaped
+
+BAD = "--bogus=https://user:hunter2@host/x\x1b[2J\u202e"
+
+
+@pytest.mark.parametrize(("module", "prog"), [
+    (["musim.cli", "sql", "select 1"], "musim sql"),
+    (["musim.demo"], "python -m musim.demo"),
+    (["musim.demo", "--real"], "python -m musim.demo --real"),
+    (["musim.ui.standalone", "env"], "python -m musim.ui.standalone env"),
+    (["musim.ui.standalone", "app"], "python -m musim.ui.standalone app"),
+    (["musim.config"], "python -m musim.config"),
+    (["musim.ingest.prescan_rules"], "python -m musim.ingest.prescan_rules"),
+    (["musim.features.compile_kernels"], "python -m musim.features.compile_kernels"),
+    (["benchmarks.run"], "python -m benchmarks.run"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_a_bad_option_is_one_line_and_exit_2_at_every_entry_point(module, prog, tmp_path):
+    """`python -m musim.ui.standalone`, `python -m musim.config` and `python -m musim.ingest.prescan_rules` printed
+    argparse's usage block before the error, and the demo's own parser printed the refused argument as given: a
+    password in a URL, and an escape sequence that cleared the terminal. Now each says one line, as `musim` does."""
+    done = subprocess.run([sys.executable, "-m", *module, BAD], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 2 and done.stdout == "" and len(lines) == 1, done.stderr
+    line = lines[0]
+    assert line.startswith(f"{prog}: error: ") and line.endswith(f"; see `{prog} --help`"), line
+    assert "--bogus" in line and "hunter2" not in line and escaped("\x1b[2J\u202e") in line and "\x1b" not in line
+
+
+@pytest.mark.parametrize(("module", "prog"), [(["musim.up"], "musim up"), (["musim.demo"], "musim demo"),
+                                              (["musim.ui.standalone", "env"], "python -m musim.ui.standalone")])
+def test_an_error_of_musim_at_an_entry_point_is_one_escaped_line_and_exit_2(module, prog, tmp_path):
+    """`make up`, the demo and the page's runner printed the error they stopped on as it was, exit 1: a MUSIM_HOME
+    holding an escape sequence cleared the terminal. Now as `musim` says it: escaped, redacted, exit 2."""
+    home = tmp_path / "home$\x1b[2J"
+    done = subprocess.run([sys.executable, "-m", *module], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MUSIM_HOME": str(home)})
+    assert done.returncode == 2 and done.stdout == "" and done.stderr.splitlines() == [
+        f"{prog}: error: MUSIM_HOME {tmp_path}/home$\\x1b[2J holds '$', which Airflow reads as a variable in the paths "
+        "of its home and logs (they would land elsewhere): choose a MUSIM_HOME without '$'"], done.stderr
+
+
+def test_error_line_keeps_the_lines_of_a_report_and_hides_a_password():
+    class Report(Exception):
+        multiline = True
+
+    assert error_line("p", Report("failed: https://u:hunter2@host/x\nlog \x1b[31mtail")) == (
+        "p: error: failed: https://u:***@host/x\nlog \\x1b[31mtail")
+    assert error_line("p", ValueError("a\nb")) == "p: error: a\\nb"
+
+
+def test_escaped_shows_controls_and_keeps_the_rest():
+    assert escaped("a\tb\nc\x1b[31m\u202ed\udcff é 椎名") == "a\\tb\\nc\\x1b[31m\\u202ed\\xff é 椎名"
+    assert escaped(12) == "12"
