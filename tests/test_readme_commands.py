@@ -40,7 +40,7 @@ def quoted_commands(text: str) -> list[tuple[int, str, bool]]:
     one."""
     found = []
     for match in re.finditer(r"`([^`\n]*\bmusim [a-z][^`\n]*)`", text):
-        found.append((text.count("\n", 0, match.start()) + 1, match.group(1), False))
+        found.append((text.count("\n", 0, match.start()) + 1, match.group(1).removeprefix(".venv/bin/"), False))
     in_block, lines = False, text.splitlines()
     number = 0
     while number < len(lines):
@@ -54,7 +54,8 @@ def quoted_commands(text: str) -> list[tuple[int, str, bool]]:
             while line.endswith("\\") and number < len(lines):
                 line = line[:-1] + " " + lines[number].strip()
                 number += 1
-            found.append((start, shlex.join(shlex.split(line, comments=True)), True))  # its comment left out
+            line = shlex.join(shlex.split(line, comments=True))  # its comment left out
+            found.append((start, line.removeprefix(".venv/bin/"), True))
     return found
 
 
@@ -74,6 +75,8 @@ def problems(text: str) -> list[str]:
                 if child is None:
                     break
                 command, path = child, [*path, word]
+            if not path and match.start() > 0:
+                continue  # prose inside a quoted message (`... 192,000 Hz musim accepts`), not a command line
             if not path or _children(command):  # none, or a group without its subcommand
                 found.append(f"README line {number}: `musim {' '.join(words)}` is no musim command")
                 continue
@@ -104,11 +107,16 @@ def test_every_musim_command_the_readme_quotes_exists_with_its_options():
     ("Then `musim simlar NAME`.", "is no musim command"),
     ("Then `musim models` alone.", "is no musim command"),
     ("Then `musim models trian --epochs 1`.", "is no musim command"),
+    ("```bash\n.venv/bin/musim simlar NAME  # a typo\n```\n", "is no musim command"),
     ("```bash\nmusim similar --k ten NAME\n```\n", "does not parse"),
 ])
 def test_a_wrong_command_in_the_readme_is_reported_with_its_line(text, wrong, capsys):
     found = problems(text)
     assert len(found) == 1 and wrong in found[0] and found[0].startswith("README line ")
+
+
+def test_musim_inside_a_quoted_message_is_prose_not_a_command():
+    assert problems("A clip is refused (`sample rate 100 Hz is outside the 8,000-192,000 Hz musim accepts`).") == []
 
 
 def test_every_command_answers_help():
