@@ -105,6 +105,9 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
             group_by = group_by.strip().lower() if group_by else None
             need = ["path", "artist", *([group_by] if group_by else [])]
             missing = [c for c in need if c not in reader.fieldnames]
+            if missing == need and len(columns) >= 2:  # no column it needs: the first line is a row, not a header
+                raise ParameterError(f"{csv_path}: line 1 ({', '.join(columns)}) is no header; start the file with a "
+                                     f"line naming the columns: {','.join(need)}")
             if missing:
                 other = next((d for d in ";\t|" if len(columns) == 1 and d in columns[0]), None)
                 hint = f" (separated by {other!r}: save it with commas)" if other else ""

@@ -76,6 +76,13 @@ def test_labels_file(tmp_path):
         read_labels(tmp_path / "labels.csv", group_by="source")
     with pytest.raises(ParameterError, match="no such labels file"):
         read_labels(tmp_path / "nope.csv")
+    # a file without its header: its first row was quoted as the columns ("missing column(s) path, artist; it has
+    # a/1.ogg, Bach, Suites"); it says the first line must name them
+    (tmp_path / "nohdr.csv").write_text("a/1.ogg,Bach,Suites\nb/2.ogg,Mozart,Requiem\n")
+    with pytest.raises(ParameterError) as refused:
+        read_labels(tmp_path / "nohdr.csv", group_by="album")
+    assert str(refused.value) == (f"{tmp_path / 'nohdr.csv'}: line 1 (a/1.ogg, Bach, Suites) is no header; start the "
+                                  "file with a line naming the columns: path,artist,album")
     with pytest.raises(ParameterError, match="is a folder, not a labels file"):
         read_labels(tmp_path)
     (tmp_path / "twice.csv").write_text(f"path,artist\na/1.ogg,Bach\nb.ogg,Bach\n{tmp_path}/a/../a/1.ogg,Bach\n")
