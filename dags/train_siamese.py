@@ -8,7 +8,8 @@ the audio neighbours (`artist_neighbors_audio`, `track_neighbors`, artists witho
 included) with a new serving snapshot. Emits the **models** asset.
 
 The one model path of every family (`musim.models.families.staged`, shared with `train_embeddings`):
-`prepare` → `train` → `evaluate` → `promote` → `publish`
+`prepare` → `route` → `train` → `evaluate` → `promote` → `publish`, or after `route` the CPU fallback's
+`train_cpu` → `evaluate_cpu` (the same phases on queue `default`)
 
 - `prepare` (warehouse): tracks with features as of now (the feature store's point-in-time frame), targets,
   listeners, the common artist split; the `training_split` quality gate — a failure stops the run; the
@@ -16,14 +17,21 @@ The one model path of every family (`musim.models.families.staged`, shared with 
   Before anything is loaded for training, the newest feature build whose features quality gate ran must have
   passed it (`musim features list --builds`): while it failed, `prepare` ends the run failed, not retried, with
   one line naming the build, its quality run, `musim quality report --dataset features` and what to do.
-- `train` and `evaluate` run in pool `gpu` on the Celery queue `$MUSIM_TRAIN_QUEUE` (`default`; `gpu` where a
-  worker with an NVIDIA device consumes it; ignored under the embedded LocalExecutor): they read the object store only and stage the
-  model, its embeddings and the evaluation (model, champion and baselines on the same test artists). A retry
-  after success does not train again.
-  No automatic CPU fallback: with no worker on that queue `train` stays queued until the scheduler fails it
-  (`task_queued_timeout`, twice requeued). On a worker whose TensorFlow sees no GPU, `train` logs one warning
-  line (queue, host, CUDA build) and trains on the CPU.
-- `promote`, `publish` write the warehouse (pool `duckdb_writer`): registry row, promotion decision, the
+- `route` (queue `default`) sends training to the Celery queue `$MUSIM_TRAIN_QUEUE` (`default`; `gpu` where a
+  worker with an NVIDIA device consumes it) while a live worker consumes it: it asks the workers (Celery's
+  `active_queues`, 2 s wait). While none does, it follows the CPU fallback on queue `default` (Airflow's
+  `[operators] default_queue`, whose worker ran `route`) and logs one warning line: the queue, "no worker consumes
+  it", the live workers and where it trains instead. Under the LocalExecutor (`airflow standalone`, `airflow dags
+  test`), which ignores queues, it asks nothing and follows `train`. The path not taken ends skipped. It is decided
+  once per run: a GPU worker that stops after `route` leaves `train` queued until the scheduler fails it
+  (`task_queued_timeout`, twice requeued).
+- `train` and `evaluate` (queue `$MUSIM_TRAIN_QUEUE`), or `train_cpu` and `evaluate_cpu` (queue `default`), run in
+  pool `gpu`: they read the object store only and stage the model, its embeddings and the evaluation (model,
+  champion and baselines on the same test artists). A retry after success does not train again. On a worker of
+  a queue other than `default` whose TensorFlow sees no GPU, `train` logs one warning line (queue, host, CUDA
+  build) and trains on the CPU.
+- `promote` (after the path taken: trigger rule none_failed_min_one_success, so a failure on that path fails
+  it), `publish` write the warehouse (pool `duckdb_writer`): registry row, promotion decision, the
   champion's embeddings as feature views (online store), neighbour tables, snapshot.
 
 While a rollback pins the served snapshot (`musim publish --rollback`), `publish` still writes its snapshot but
@@ -47,10 +55,12 @@ from musim.assets import asset
 from musim.config import train_queue
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.models.hyperparams import EMBEDDING_PARAM, HyperParams
+from musim.models.routing import JOIN, staged_training
 from musim.params import LEARNING_RATE_MAX, MAX_COUNT, SEED_MAX, SEED_MIN, defaults
 
 MODELS = asset("models")
-#: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it)
+#: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it; while
+#: no live worker does, `route` sends training to train_cpu and evaluate_cpu on queue `default`)
 TRAIN_QUEUE = train_queue()
 DEFAULTS = defaults(HyperParams)  # the library's: one place for every default
 #: The params that set the HyperParams field of the same name (as `musim models train`'s options do).
@@ -129,27 +139,7 @@ def train_siamese():
             # to train; the run ends skipped (no models event). Any other error fails the run.
             raise AirflowSkipException(f"not trained: {exc}") from None
 
-    @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
-    def train(item: dict) -> dict:
-        import logging
-
-        from musim.models.families import train_staged
-        from musim.models.train import no_gpu_line
-
-        # the queue it was sent to (the runtime `ti.queue` reads `default` under `airflow dags test` whatever it is);
-        # on a GPU worker whose TensorFlow sees no GPU: say so in one line, train on the CPU
-        if line := no_gpu_line(TRAIN_QUEUE):
-            logging.getLogger(__name__).warning(line)
-
-        return train_staged(item)
-
-    @task(queue=TRAIN_QUEUE, pool="gpu", retries=1, retry_delay=pendulum.duration(minutes=2))
-    def evaluate(item: dict) -> dict:
-        from musim.models.families import evaluate_staged
-
-        return evaluate_staged(item)
-
-    @task(pool="duckdb_writer")
+    @task(pool="duckdb_writer", trigger_rule=JOIN)  # after the path route took (the other is skipped)
     def promote(evaluated, params=None) -> list[dict]:
         from musim.models.families import promote_job
 
@@ -168,7 +158,7 @@ def train_siamese():
                                       "snapshot_served": summary.get("served")})  # false under a rollback's pin
         return summary
 
-    publish(promote(evaluate.expand(item=train.expand(item=prepare(run_id)))))
+    publish(promote(staged_training(prepare(run_id), train_queue=TRAIN_QUEUE)))
 
 
 train_siamese()

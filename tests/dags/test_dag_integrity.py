@@ -115,8 +115,12 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
 @pytest.mark.parametrize("dag_id", ["train_siamese", "train_embeddings"])
 def test_training_runs_on_the_queue_the_deployment_names(dag_id, tmp_path):
     """A deployment without a GPU worker (docker compose's CPU setup) consumes only `default`: training sent to
-    queue gpu sat queued until it failed. MUSIM_TRAIN_QUEUE (default `default`) names the queue."""
+    queue gpu sat queued until it failed. MUSIM_TRAIN_QUEUE (default `default`) names the queue of train and
+    evaluate; their CPU fallback (train_cpu, evaluate_cpu, which route follows while no worker consumes that
+    queue) is on `default` whatever it names."""
     path = REPO / "dags" / f"{dag_id}.py"
     for env, queue in (({}, "default"), ({"MUSIM_TRAIN_QUEUE": "gpu"}, "gpu")):
         tasks = parse(path, tmp_path, **env)["dags"][dag_id]["tasks"]
-        assert {t["queue"] for t in tasks.values() if t["pool"] == "gpu"} == {queue}
+        assert {t: tasks[t]["queue"] for t in tasks if tasks[t]["pool"] == "gpu"} == {
+            "train": queue, "evaluate": queue, "train_cpu": "default", "evaluate_cpu": "default"}
+        assert tasks["route"]["upstream"] == ["prepare"] and tasks["route"]["queue"] == "default"

@@ -32,6 +32,12 @@ def test_train_siamese_dag_trains_evaluates_promotes_publishes(airflow, musim_ho
         make_catalogue(con, store, planted_data(communities=4, artists_per_community=6, clips_per_artist=3, seed=1))
 
     embedded.run_dag("train_siamese", env, log, CONF)
+    # the LocalExecutor ignores queues: route asked no worker and followed train; the CPU fallback's path is skipped
+    states = dict(airflow_db(env, "SELECT task_id, state FROM task_instance WHERE dag_id = 'train_siamese' "
+                                  "AND map_index IN (-1, 0)"))
+    assert (states["route"], states["train"], states["evaluate"], states["promote"]) == ("success",) * 4, states
+    assert states["train_cpu"] == states["evaluate_cpu"] == "skipped", states
+    assert "executor is not Celery's and ignores queues (no worker was asked)" in log.read_text(errors="replace")
     with warehouse.writer() as con:
         version, run_id, status, pm = con.execute(
             "SELECT version, run_id, status, primary_metric FROM model_registry").fetchone()
@@ -83,6 +89,7 @@ def test_a_new_dump_whose_artists_have_no_audio_yet_ends_the_run_skipped_not_fai
     assert "audio_acquire and audio_features DAGs" in said[-1]
     states = dict(airflow_db(env, "SELECT task_id, state FROM task_instance WHERE dag_id = 'train_siamese'"))
     assert states["prepare"] == "skipped" and states["publish"] == "skipped", states
+    assert states["route"] == states["train"] == states["train_cpu"] == states["promote"] == "skipped", states
     assert airflow_db(env, "SELECT count(*) FROM asset_event") == [(0,)]  # no models event
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0

@@ -1,8 +1,8 @@
 """A real Airflow 3 CeleryExecutor deployment on this machine's PostgreSQL and Redis, for tests.
 
-Starts api-server, scheduler, dag-processor and two Celery workers (queue ``default`` and queue ``gpu``),
-each worker reporting its own hostname, in a fresh Postgres database and a dedicated Redis database; stops
-every process and drops the database on exit.
+Starts api-server, scheduler, dag-processor and Celery workers (by default two: queue ``default`` and queue
+``gpu``; :meth:`CeleryCluster.start_worker` starts one later), each worker reporting its own hostname, in a fresh
+Postgres database and a dedicated Redis database; stops every process and drops the database on exit.
 """
 
 from __future__ import annotations
@@ -40,8 +40,13 @@ def services_available() -> str | None:
 
 
 class CeleryCluster:
-    def __init__(self, workdir: Path, dags_folder: Path, extra_env: dict[str, str] | None = None):
+    #: The hostname each worker reports (the task_instance's hostname), by its queue.
+    WORKER_NAMES = {"default": "musim-cpu-worker", "gpu": "musim-gpu-worker"}
+
+    def __init__(self, workdir: Path, dags_folder: Path, extra_env: dict[str, str] | None = None,
+                 workers: tuple[str, ...] = ("default", "gpu")):
         self.workdir = workdir
+        self.workers = workers
         self.db = f"musim_celery_{os.getpid()}_{secrets.token_hex(3)}"
         # a broker of its own: a Redis database and key prefix that no other cluster on this machine uses
         self.redis_db = 8 + secrets.randbelow(8)
@@ -69,6 +74,9 @@ class CeleryCluster:
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://postgres@127.0.0.1:5432/{self.db}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            # only the runs a test triggers: unpausing a scheduled DAG made a scheduled run too (catchup=False still
+            # runs the latest interval), which a later triggered run waited for (max_active_runs=1)
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "MUSIM_TRAIN_QUEUE": "gpu",  # as docker compose --profile gpu with MUSIM_TRAIN_QUEUE=gpu
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
@@ -87,12 +95,8 @@ class CeleryCluster:
         self.start("api-server", ["api-server", "--port", str(self.port), "--host", "127.0.0.1"])
         self.start("scheduler", ["scheduler"])
         self.start("dag-processor", ["dag-processor"])
-        self.start("worker-default", ["celery", "worker", "--queues", "default", "--concurrency", "2",
-                                      "--celery-hostname", f"default-{self.db}@%h"],
-                   {"MUSIM_WORKER_NAME": "musim-cpu-worker"})
-        self.start("worker-gpu", ["celery", "worker", "--queues", "gpu", "--concurrency", "1",
-                                  "--celery-hostname", f"gpu-{self.db}@%h"],
-                   {"MUSIM_WORKER_NAME": "musim-gpu-worker"})
+        for queue in self.workers:
+            self.start_worker(queue)
         self._wait_http(f"http://127.0.0.1:{self.port}/api/v2/version", 180)
         return self
 
@@ -118,6 +122,24 @@ class CeleryCluster:
         proc = subprocess.Popen([self.airflow, *args], env={**self.env, **(env or {})}, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append((name, proc))
+
+    def start_worker(self, queue: str) -> None:
+        """A Celery worker consuming ``queue`` only (``default``: two processes, ``gpu``: one)."""
+        self.start(f"worker-{queue}", ["celery", "worker", "--queues", queue,
+                                       "--concurrency", "2" if queue == "default" else "1",
+                                       "--celery-hostname", f"{queue}-{self.db}@%h"],
+                   {"MUSIM_WORKER_NAME": self.WORKER_NAMES[queue]})
+
+    def wait_for_worker(self, queue: str, timeout: float = 120) -> None:
+        """Until the worker of ``queue`` says it is ready (it then answers the control messages)."""
+        log = self.workdir / f"worker-{queue}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            if " ready." in log.read_text(errors="replace"):  # celery's "<hostname> ready."
+                return
+            time.sleep(1)
+        raise TimeoutError(f"the worker of queue {queue} was not ready in {timeout} s; log: {log}")
 
     def cli(self, *args: str) -> str:
         proc = subprocess.run([self.airflow, *args], env=self.env, capture_output=True, text=True, timeout=300)
@@ -193,3 +215,8 @@ class CeleryCluster:
         rows = self.query("""SELECT task_id, hostname, queue, state FROM task_instance WHERE dag_id = %s
                              AND run_id = %s AND map_index IN (-1, 0)""", (dag_id, self.last_run_id))
         return {t: (h, q, s) for t, h, q, s in rows}
+
+    def task_log(self, dag_id: str, task_id: str) -> str:
+        """The log text of every try of ``task_id`` in the last run (written by the worker on this machine)."""
+        folder = Path(self.env["AIRFLOW_HOME"]) / "logs" / f"dag_id={dag_id}" / f"run_id={self.last_run_id}"
+        return "".join(p.read_text(errors="replace") for p in sorted(folder.glob(f"task_id={task_id}/**/*.log")))

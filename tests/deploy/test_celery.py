@@ -1,6 +1,7 @@
-"""Airflow's CeleryExecutor for real: metadata DB on this machine's PostgreSQL, broker on its Redis, one
-worker on the default queue and one on ``gpu``. The training DAG runs on tiny data; its training task must
-run on the gpu worker and every other task on the default worker."""
+"""Airflow's CeleryExecutor for real: metadata DB on this machine's PostgreSQL, broker on its Redis, workers on
+the default queue and on ``gpu``. The training DAG runs on tiny data: with MUSIM_TRAIN_QUEUE=gpu its training
+tasks run on the gpu worker while one runs, else on the default worker (the CPU fallback); every other task on
+the default worker."""
 
 from __future__ import annotations
 
@@ -12,25 +13,54 @@ from tests.pipeline_data import prepare
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 
+#: a tiny training run (the data of tests.pipeline_data)
+TRAIN_CONF = {"epochs": 1, "batch_size": 32, "train_pairs": 600, "hparams": {"test_share": 0.3, "validation_share": 0.2}}
+
+
+def _assert_on_their_workers(hosts: dict, train_queue: str, workdir) -> None:
+    """Every task that ran did so on the worker of its queue, and train and evaluate ran on ``train_queue``."""
+    ran = {t: (host, queue) for t, (host, queue, state) in hosts.items() if state != "skipped"}
+    assert {ran[t][1] for t in ran if t.startswith(("train", "evaluate"))} == {train_queue}, hosts
+    for task_id, (host, queue) in ran.items():
+        expected = CeleryCluster.WORKER_NAMES[queue]
+        assert host == expected, f"{task_id} (queue {queue}) ran on {host}, not {expected}; logs in {workdir}"
+
+
 @pytest.mark.skipif(services_available() is not None, reason=str(services_available()))
-def test_training_runs_on_the_gpu_worker(tmp_path, musim_home):
+def test_training_falls_back_to_the_cpu_worker_and_goes_to_the_gpu_worker_once_one_runs(tmp_path, musim_home):
+    """MUSIM_TRAIN_QUEUE=gpu (the harness's) with only the default worker: `route` finds no worker consuming gpu,
+    says so in one warning line, and train and evaluate run on the default worker (before, train sat queued until
+    the scheduler failed it). Once a gpu worker runs, the next run trains on it, every other task on the default
+    worker."""
     prepare(tmp_path / "data")
     workdir = tmp_path / "cluster"
     workdir.mkdir()
     env = {"MUSIM_HOME": str(musim_home), "MUSIM_DUCKDB_THREADS": "1", "MUSIM_DUCKDB_MEMORY": "1GB"}
-    with CeleryCluster(workdir, REPO / "dags", env) as cluster:
-        state = cluster.run_dag("train_siamese", {"epochs": 1, "batch_size": 32, "train_pairs": 600,
-                                                  "hparams": {"test_share": 0.3, "validation_share": 0.2}},
-                                timeout=900)
-        hosts = cluster.task_hosts("train_siamese")
-    assert state == "success", f"train_siamese ended {state}; tasks: {hosts}; logs in {workdir}"
-    gpu_tasks = {t for t, (_, queue, _) in hosts.items() if queue == "gpu"}
-    assert gpu_tasks, f"no task of train_siamese is on queue gpu: {hosts}"
-    for task_id, (host, queue, task_state) in hosts.items():
-        if task_state == "skipped":
-            continue
-        expected = "musim-gpu-worker" if queue == "gpu" else "musim-cpu-worker"
-        assert host == expected, f"{task_id} (queue {queue}) ran on {host}, not {expected}"
+    with CeleryCluster(workdir, REPO / "dags", env, workers=("default",)) as cluster:
+        fallback = cluster.run_dag("train_siamese", TRAIN_CONF, timeout=900)
+        fallback_hosts = cluster.task_hosts("train_siamese")
+        route_log = cluster.task_log("train_siamese", "route")
+        cluster.start_worker("gpu")
+        cluster.wait_for_worker("gpu")
+        on_gpu = cluster.run_dag("train_siamese", TRAIN_CONF, timeout=900)
+        gpu_hosts = cluster.task_hosts("train_siamese")
+        gpu_route_log = cluster.task_log("train_siamese", "route")
+
+    assert fallback == "success", f"train_siamese ended {fallback}; tasks: {fallback_hosts}; logs in {workdir}"
+    assert fallback_hosts["train"][2] == fallback_hosts["evaluate"][2] == "skipped", fallback_hosts
+    assert fallback_hosts["train_cpu"][2] == "success" and fallback_hosts["promote"][2] == "success", fallback_hosts
+    _assert_on_their_workers(fallback_hosts, "default", workdir)
+    said = [line for line in route_log.splitlines() if "no worker consumes it" in line]
+    assert len(said) == 1, route_log[-3000:]
+    assert "queue 'gpu' (MUSIM_TRAIN_QUEUE): no worker consumes it (live Celery workers: default-" in said[0]
+    assert "training on queue 'default' (the CPU worker) instead" in said[0] and "warning" in said[0].lower()
+
+    assert on_gpu == "success", f"train_siamese ended {on_gpu}; tasks: {gpu_hosts}; logs in {workdir}"
+    assert gpu_hosts["train_cpu"][2] == gpu_hosts["evaluate_cpu"][2] == "skipped", gpu_hosts
+    assert gpu_hosts["train"][:2] == ("musim-gpu-worker", "gpu") and gpu_hosts["train"][2] == "success", gpu_hosts
+    _assert_on_their_workers(gpu_hosts, "gpu", workdir)
+    assert "no worker consumes it" not in gpu_route_log
+    assert "training on queue 'gpu' (MUSIM_TRAIN_QUEUE): consumed by gpu-" in gpu_route_log, gpu_route_log[-3000:]
 
 
 @pytest.mark.skipif(services_available() is not None, reason=str(services_available()))
