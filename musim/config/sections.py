@@ -335,7 +335,8 @@ class ModelSettings(Section):
     train_queue: QueueName = var(
         "MUSIM_TRAIN_QUEUE", default="default",
         description="Celery queue of the training DAGs' train and evaluate tasks, read when the DAGs are parsed: gpu "
-                    "where a GPU worker consumes it (docker compose --profile gpu), else a worker of this queue")
+                    "where a GPU worker consumes it (docker compose --profile gpu); while no live worker consumes "
+                    "it, each run trains on the default (CPU) queue instead, saying so in one warning line")
     ann_recall: Fraction = var(
         "MUSIM_ANN_RECALL", default=0.95,
         description="recall@10 against exact search that each ANN index's search depth is calibrated to "

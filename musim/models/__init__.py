@@ -23,6 +23,8 @@ Modules (each a few hundred lines):
   point-in-time frames), the training_split gate, train → evaluate → register → promote → publish in one
   process or as the training DAGs' five phases, serving, ``compare`` (a package; see its docstring)
 - :mod:`~musim.models.serve` — neighbour tables and audio-only queries (``similar-audio``, ``embed``)
+- :mod:`~musim.models.routing` — where the training DAGs train: the GPU queue while a Celery worker consumes it,
+  else the CPU queue (the DAGs' shared ``route`` → train → evaluate wiring)
 
 Importing ``musim.models`` never imports TensorFlow; the names below load their module on first use,
 and only ``layers``, ``siamese`` and ``train`` import Keras. ``load_model`` registers

@@ -44,7 +44,7 @@ In one process::
 
 In the DAGs (``train_siamese``, ``train_embeddings``: the same five phases) the steps pass object-store keys:
 :func:`plan_job` (warehouse → a manifest of track ids, labels, feature keys, targets, split, gated by the
-``training_split`` suite), :func:`train_staged` and :func:`evaluate_staged` (object store only, queue ``$MUSIM_TRAIN_QUEUE``),
+``training_split`` suite), :func:`train_staged` and :func:`evaluate_staged` (object store only, queue ``$MUSIM_TRAIN_QUEUE``, or the CPU queue: :mod:`musim.models.routing`),
 :func:`promote_job` (register, decide) and :func:`publish_job` (the champions' neighbours, one snapshot).
 Staged objects live under ``models/runs/<run>/``.
 

@@ -102,7 +102,7 @@ def _inputs(store: ObjectStore, item: Mapping[str, Any], needs: Sequence[str]) -
 
 
 def train_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, verbose: int = 0) -> dict[str, Any]:
-    """Phase ``train`` (object store only; queue ``$MUSIM_TRAIN_QUEUE``): train the item's family on the manifest, and stage
+    """Phase ``train`` (object store only; queue ``$MUSIM_TRAIN_QUEUE``, or the CPU queue: :mod:`musim.models.routing`): train the item's family on the manifest, and stage
     the model, its track embeddings, its files and what training reported. A staged item is not trained again."""
     store = _store(store)
     prefix = _prefix(item)
@@ -154,7 +154,7 @@ def _trained(store: ObjectStore, item: Mapping[str, Any], folder: Path) -> tuple
 
 def evaluate_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, n_boot: int = 1000
                     ) -> dict[str, Any]:
-    """Phase ``evaluate`` (object store only; queue ``$MUSIM_TRAIN_QUEUE``): the staged model, its family's champion and the
+    """Phase ``evaluate`` (object store only; queue ``$MUSIM_TRAIN_QUEUE``, or the CPU queue: :mod:`musim.models.routing`): the staged model, its family's champion and the
     baselines on the manifest's test artists in one run (same queries, same resamples); stages the report."""
     from musim.models.families.base import load_keras
 
