@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from musim import scratch, snapshots, sql, warehouse
 from musim.config import Settings, get_settings, make_folder
-from musim.cooccurrence import choose_engine, int32_column, symmetric_pairs
+from musim.cooccurrence import choose_engine, fetch_columns, int32_column, symmetric_pairs
 from musim.errors import NotFoundError, QualityError, StorageError
 from musim.names import NAME_KEY_RULE, name_key
 
@@ -320,7 +320,7 @@ def _lay_out_pairs(cursor: duckdb.DuckDBPyConnection, seq: int) -> pa.Table:
     """The stored pairs of the dump of ``seq`` in both directions, grouped by artist (one counting pass in C), each
     artist's neighbours ascending: the pairs are read in their storage order, which is pair order."""
     with warehouse.in_order(cursor):
-        stored = sql.query(cursor, "similarity/stored_pairs.sql", dump_seq=seq).fetchnumpy()
+        stored = fetch_columns(cursor, "similarity/stored_pairs.sql", dump_seq=seq)
     artist, neighbor, co = symmetric_pairs(stored["artist_a"], stored["artist_b"], stored["co_listeners"])
     return pa.Table.from_arrays([int32_column(artist), int32_column(neighbor), int32_column(co)],
                                 names=["artist_id", "neighbor_id", "co_listeners"])

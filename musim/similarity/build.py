@@ -12,9 +12,11 @@ DuckDB's self-join in ``sql/similarity/pairs.sql``); see
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import duckdb
@@ -172,9 +174,10 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
     engine, threads = choose_engine(engine), get_settings().warehouse.threads
     with warehouse.transaction(con):
         sql.run(con, "similarity/views.sql")
-        sql.run(con, "similarity/listeners.sql", dump_id=dump_id, min_listeners=params.min_listeners)
+        with _perfect_hash(con):
+            sql.run(con, "similarity/listeners.sql", dump_id=dump_id, min_listeners=params.min_listeners)
+            users = sql.query(con, "similarity/users.sql", dump_id=dump_id).fetchone()[0]
         n_artists = sql.query(con, "similarity/eligible_count.sql").fetchone()[0]
-        users = sql.query(con, "similarity/users.sql", dump_id=dump_id).fetchone()[0]
         dump_seq = sql.query(con, "similarity/dump_seq.sql", dump_id=dump_id).fetchone()[0]
         sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id, dump_seq=dump_seq)
         summary = store_pairs(con, dump_seq, params.min_co_listeners, params.k, engine, threads)
@@ -197,6 +200,25 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
     return SimilarityResult(dump_id=dump_id, users=users, artists=n_artists, pairs=pairs, neighbors=summary.neighbors,
                             catalogue_pairs=cat_pairs, seconds=seconds, params=params, engine=engine,
                             code_fingerprint=code, rebuilt_because=rebuilt_because)
+
+
+#: Bits of an id range that DuckDB groups in a perfect hash table during a build (sql/similarity/perfect_hash.sql):
+#: ids up to ~1M (2^20), at most ~40 MiB of aggregate states per thread.
+PERFECT_HASH_BITS = 20
+
+
+@contextlib.contextmanager
+def _perfect_hash(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block's aggregates over dense ids (the listeners per artist, the users of a dump) in perfect hash tables
+    (``sql/similarity/perfect_hash.sql``); DuckDB's default again afterwards. A block that fails leaves its
+    transaction aborted, where DuckDB runs no statement, not even a RESET: the setting then stays on the connection
+    (a faster grouping, memory bounded by the bits) and the block's error is the one raised."""
+    sql.run(con, "similarity/perfect_hash.sql", bits=PERFECT_HASH_BITS)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.TransactionException):
+            sql.run(con, "similarity/perfect_hash_off.sql")
 
 
 def drop_build(con: duckdb.DuckDBPyConnection, dump_id: str) -> str:

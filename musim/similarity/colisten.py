@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from musim import sql, warehouse
-from musim.cooccurrence import Chunk, int32_column, pair_count_chunks, pair_summary
+from musim.cooccurrence import Chunk, fetch_columns, int32_column, pair_count_chunks, pair_summary
 from musim.similarity.metrics import seed_raw
 
 #: Eligible artists per slice of the DuckDB engine's self-join (see sql/similarity/pairs.sql).
@@ -66,8 +66,8 @@ def _count_in_c(con: duckdb.DuckDBPyConnection, edges: str, ids: str, min_co_lis
     """The pairs of the edges that the sql file ``edges`` selects (user_id, idx), labelled with the artist ids
     of the sql file ``ids`` (artist_id, listeners by idx): an Arrow table of the chunks (columns
     ``artist_a``, ``artist_b``, ``co_listeners``, sorted by pair), the chunks, and the listeners by artist id."""
-    found = sql.query(con, edges).fetchnumpy()
-    artists = sql.query(con, ids).fetchnumpy()
+    found = fetch_columns(con, edges)
+    artists = fetch_columns(con, ids)
     users = found["user_id"]
     n_users = int(users.max()) + 1 if users.size else 0
     ids_ = artists["artist_id"]
@@ -90,8 +90,8 @@ def store_pairs(con: duckdb.DuckDBPyConnection, dump_seq: int, min_co_listeners:
     the dump's seq ``dump_seq``, in pair order; their summary for the build's record."""
     if engine == "duckdb":
         _store_by_self_join(con, dump_seq, min_co_listeners)
-        stored = sql.query(con, "similarity/stored_pairs.sql", dump_seq=dump_seq).fetchnumpy()
-        artists = sql.query(con, "similarity/eligible_ids.sql").fetchnumpy()
+        stored = fetch_columns(con, "similarity/stored_pairs.sql", dump_seq=dump_seq)
+        artists = fetch_columns(con, "similarity/eligible_ids.sql")
         listeners = listeners_by_id(artists["artist_id"], artists["listeners"])
         return summarize([(stored["artist_a"], stored["artist_b"], stored["co_listeners"])], listeners, k)
     table, chunks, listeners = _count_in_c(con, "similarity/edges.sql", "similarity/eligible_ids.sql",

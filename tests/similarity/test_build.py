@@ -324,3 +324,47 @@ def test_a_checked_dump_is_not_built_while_the_latest_artists_check_failed(tmp_p
         con.execute("UPDATE artist_name_variant SET lines = 1 WHERE lines = 0")
         assert check_on(con, ["artists"], docs=False).success
         assert build_similarity(con, checked, params).pairs == 3  # checked again and passed: built (stands)
+
+
+def test_the_listeners_and_users_are_grouped_in_perfect_hash_tables(tmp_path, monkeypatch):
+    """The build's two aggregates over the whole dump, the listeners per artist and the users who played anything,
+    grouped the ids in DuckDB's hash tables (its default leaves a range of more than 4,096 ids to hashing): now in
+    perfect hash tables, one slot per id (sql/similarity/perfect_hash.sql), the same rows; DuckDB's default on the
+    connection afterwards."""
+    from musim import sql
+    from musim.synth.lastfm import write_lastfm_dump
+
+    ingest_lastfm(write_lastfm_dump(tmp_path / "d", users=5000, artists=4200, communities=4, seed=3).plays_path)
+    plans, execute = {}, sql._execute
+
+    def explained(con, stmt, bound):
+        for key, mark in (("listeners", "GROUP BY p.artist_id"), ("users", "count(DISTINCT user_id)")):
+            if mark in stmt:
+                plans[key] = con.execute("EXPLAIN " + stmt, bound).fetchall()[0][1]
+        return execute(con, stmt, bound)
+
+    monkeypatch.setattr(sql, "_execute", explained)
+    with warehouse.writer() as con:
+        result = build_similarity(con, None, SimilarityParams(min_listeners=2, min_co_listeners=1, k=5))
+        ids = con.execute("SELECT max(artist_id) - min(artist_id) FROM lastfm_plays").fetchone()[0]
+        assert ids >= 4096  # past DuckDB's default range for a perfect hash table
+        assert set(plans) == {"listeners", "users"}
+        assert all("Perfect Hash Group By" in plan for plan in plans.values()), plans
+        assert con.execute("SELECT current_setting('perfect_ht_threshold')").fetchone()[0] == 12
+        counted = con.execute("""SELECT count(DISTINCT user_id), count(DISTINCT artist_id) FILTER (WHERE NOT a.is_placeholder)
+                                 FROM lastfm_plays p JOIN artist a USING (artist_id) WHERE plays > 0""").fetchone()
+        assert (result.users, con.execute("SELECT count(*) FROM artist_listeners").fetchone()[0]) == counted
+
+
+def test_a_failed_build_step_under_the_perfect_hash_setting_raises_its_own_error(tiny):
+    """DuckDB runs no statement in an aborted transaction, not even the RESET of the perfect hash setting: the
+    step's error is raised, not the RESET's."""
+    import duckdb
+
+    from musim.similarity.build import _perfect_hash
+
+    with warehouse.writer() as con:
+        con.begin()
+        with pytest.raises(duckdb.CatalogException, match="no_such_table"), _perfect_hash(con):
+            con.execute("SELECT * FROM no_such_table")
+        con.rollback()
