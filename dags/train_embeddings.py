@@ -28,9 +28,9 @@ The one model path of every family (`musim.models.families.staged`, shared with 
   wait). While none does, it follows the CPU fallback on queue `default` (Airflow's `[operators] default_queue`,
   whose worker ran `route`) and logs one warning line: the queue, "no worker consumes it", the live workers and
   where it trains instead. Under the LocalExecutor (`airflow standalone`, `airflow dags test`), which ignores
-  queues, it asks nothing and follows `train`. The path not taken ends skipped. It is decided once per run: a
-  GPU worker that stops after `route` leaves `train` queued until the scheduler fails it (`task_queued_timeout`,
-  twice requeued).
+  queues, and while `$MUSIM_TRAIN_QUEUE` is `default`, it asks nothing and follows `train`. The path not taken
+  ends skipped. It is decided once per run: a GPU worker that stops after `route` leaves `train` queued until the
+  scheduler fails it (`task_queued_timeout`, twice requeued).
 - `train` and `evaluate` (queue `$MUSIM_TRAIN_QUEUE`), or `train_cpu` and `evaluate_cpu` (queue `default`), run in
   pool `gpu`, reading the object store only: train the family and embed every track; evaluate it with the
   baselines and its champion on the held-out artists (co-listening ground truth, bootstrap CIs). A retry after

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from musim.audio.formats import AUDIO_SUFFIXES
 from musim.errors import ParameterError
 from musim.filenames import refuse_empty
 from musim.jsonable import json_safe
@@ -105,7 +106,10 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
             group_by = group_by.strip().lower() if group_by else None
             need = ["path", "artist", *([group_by] if group_by else [])]
             missing = [c for c in need if c not in reader.fieldnames]
-            if missing == need and len(columns) >= 2:  # no column it needs: the first line is a row, not a header
+            # no column it needs, and a field names an audio file: the first line is a row, not a header (a header
+            # whose columns are named otherwise, `file,composer`, is told its missing columns below)
+            if missing == need and len(columns) >= 2 and any(Path(c.strip()).suffix.lower() in AUDIO_SUFFIXES
+                                                             for c in columns):
                 raise ParameterError(f"{csv_path}: line 1 ({', '.join(columns)}) is no header; start the file with a "
                                      f"line naming the columns: {','.join(need)}")
             if missing:

@@ -11,7 +11,8 @@ paths of the same phases and a branch before them (:func:`staged_training`)::
 the evaluations of the path taken. The decision (:func:`choose_route`) needs no Airflow; the question to the workers
 (:func:`live_worker_queues`, Celery's ``active_queues`` through the CeleryExecutor's app) is asked only where
 Airflow's executor is Celery's: the LocalExecutor (``airflow standalone``, ``airflow dags test``) ignores queues,
-so there ``route`` always follows ``train`` and asks nothing.
+so there ``route`` always follows ``train`` and asks nothing; nor does it ask where ``MUSIM_TRAIN_QUEUE`` is the CPU
+queue (``default``, its default), which it follows.
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ def staged_training(items: XComArg, *, train_queue: str) -> XComArg:
 
     @task.branch(task_id="route", retries=1, retry_delay=pendulum.duration(seconds=30))
     def route() -> str:
-        chosen = choose_route(train_queue, cpu_queue, live_worker_queues())
+        # MUSIM_TRAIN_QUEUE is the CPU queue (its default): nothing to choose, no worker to ask (the question waits
+        # its whole timeout, and needs a broker that takes remote control)
+        chosen = choose_route(train_queue, cpu_queue, {} if train_queue == cpu_queue else live_worker_queues())
         log.log(logging.WARNING if chosen.fallback else logging.INFO, chosen.line)
         return TRAIN_CPU if chosen.fallback else TRAIN
 

@@ -104,6 +104,18 @@ def test_under_the_local_executor_route_follows_train_and_asks_no_broker(dag_id,
                       "Celery's and ignores queues (no worker was asked)"]
 
 
+@pytest.mark.parametrize("dag_id", DAGS)
+def test_under_celery_with_the_default_train_queue_route_asks_no_worker(dag_id, tmp_path):
+    """From a review: MUSIM_TRAIN_QUEUE left at its default is the CPU queue, so there is nothing to choose: under the
+    CeleryExecutor route follows `train` without asking the workers (the question waited its whole 2 s, and failed
+    the task with a broker that takes no remote control; this one listens nowhere)."""
+    env = _env(tmp_path, MUSIM_TRAIN_QUEUE="default", AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
+               AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    follows, logged, celery_imported = _route(dag_id, env)
+    assert follows == "train" and not celery_imported
+    assert logged == ["LOG INFO training on queue 'default' (MUSIM_TRAIN_QUEUE), the CPU queue"]
+
+
 @pytest.mark.server
 @pytest.mark.skipif(services_available() is not None, reason=str(services_available()))
 def test_under_celery_route_follows_a_live_gpu_worker_else_the_cpu_queue(tmp_path):

@@ -83,6 +83,12 @@ def test_labels_file(tmp_path):
         read_labels(tmp_path / "nohdr.csv", group_by="album")
     assert str(refused.value) == (f"{tmp_path / 'nohdr.csv'}: line 1 (a/1.ogg, Bach, Suites) is no header; start the "
                                   "file with a line naming the columns: path,artist,album")
+    # from a review: a header whose columns are named otherwise is a header, not a row: it was told to start the file
+    # with a header line (a second one, above it); it is told the columns it lacks and the ones it has
+    (tmp_path / "renamed.csv").write_text("file,composer\na/1.ogg,Bach\n")
+    with pytest.raises(ParameterError) as refused:
+        read_labels(tmp_path / "renamed.csv")
+    assert str(refused.value) == f"{tmp_path / 'renamed.csv'}: missing column(s) path, artist; it has file, composer"
     with pytest.raises(ParameterError, match="is a folder, not a labels file"):
         read_labels(tmp_path)
     (tmp_path / "twice.csv").write_text(f"path,artist\na/1.ogg,Bach\nb.ogg,Bach\n{tmp_path}/a/../a/1.ogg,Bach\n")

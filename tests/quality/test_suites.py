@@ -327,6 +327,19 @@ def test_bad_data_fails_its_suite(good, case, dataset, statements, column, examp
         assert example in shown, shown
 
 
+def test_an_implausible_rate_is_reported_against_the_one_range(good):
+    """From a review: the range is 8-768 kHz since high-resolution files are stored again (musim.audio.formats); the
+    failed expectation's line still said 8..192 kHz, which the stored 384 kHz tracks are outside of."""
+    from musim.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+
+    with warehouse.writer() as con:
+        con.execute("UPDATE track SET sample_rate = 1000 WHERE track_id = '0000000000000001'")
+    result = run(["previews"]).results[0]
+    (hit,) = [f for f in failures(result) if "implausible_audio" in f["columns"]]
+    assert f"{MIN_SAMPLE_RATE // 1000}..{MAX_SAMPLE_RATE // 1000} kHz" in hit["text"], hit["text"]
+    assert "192 kHz" not in hit["text"]
+
+
 def _similarity_facts(con):
     """The similarity suite's invariants part, its context and its one-row frame of facts (the real SQL's)."""
     from musim.config import get_settings

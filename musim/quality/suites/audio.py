@@ -29,7 +29,8 @@ def invariants(ctx: CheckContext) -> list:
         fact_zero("track_preview_mismatches", "a track points at its preview's object"),
         fact_zero("tracks_of_unknown_artists", "every track belongs to a known artist"),
         fact_zero("bad_object_keys", "audio is stored content-addressed: audio/previews/<sha256>.<format>"),
-        fact_zero("implausible_audio", "tracks have a positive length and a sample rate in 8..192 kHz"),
+        fact_zero("implausible_audio", "tracks have a positive length and a sample rate in "
+                                       f"{MIN_SAMPLE_RATE // 1000}..{MAX_SAMPLE_RATE // 1000} kHz"),
         fact_zero("excerpt_outside_audio", "the analysis window lies inside the audio"),
     ]
 
