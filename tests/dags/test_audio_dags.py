@@ -3,13 +3,7 @@ a task with outlets is an asset event in Airflow 3: an empty nightly run retrain
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.dags.dag_child import child_env, run_child
 
 CHILD = r"""
 import json, sys
@@ -43,12 +37,7 @@ print(json.dumps([
 
 
 def test_audio_dags_announce_their_asset_only_when_something_new_was_stored(tmp_path):
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO),
-               MUSIM_HOME=str(tmp_path / "home"))
-    proc = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [
+    out = run_child(CHILD, env=child_env(tmp_path, MUSIM_HOME=str(tmp_path / "home")))
+    assert out == [
         "skipped: no preview was stored: no previews event", "an asset event", "an asset event",
         "skipped: no feature was computed (0 planned): no features event", "an asset event", "an asset event"]

@@ -5,15 +5,8 @@ track id to `recompute` (as `--recompute ""` is refused)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from musim.assets import unknown_params
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.dags.dag_child import child_env, run_child
 
 # Each DAG's first task, called as the task runner calls it: its params (the DAG's, with the conf merged in) and the
 # DAG (the `dag` of the task's context).
@@ -53,13 +46,7 @@ print(json.dumps(out))
 
 def test_a_conf_key_that_is_no_param_fails_the_first_task_and_writes_nothing(tmp_path):
     home = tmp_path / "home"
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO),
-               MUSIM_HOME=str(home))
-    proc = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_child(CHILD, env=child_env(tmp_path, MUSIM_HOME=str(home)))
     assert out["artist_similarity"] == (
         "artist_similarity has no param 'min_listener' (a typo?): it takes catalogue_size, dump_id, force, k, "
         "min_co_listeners, min_listeners; nothing was done, trigger it again with those")
@@ -112,13 +99,7 @@ print(json.dumps(out))
 
 def test_the_other_dags_refuse_a_conf_key_that_is_no_param_and_an_empty_value(tmp_path):
     home = tmp_path / "home"
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO),
-               MUSIM_HOME=str(home), MUSIM_LANDING=str(tmp_path / "landing"))
-    proc = subprocess.run([sys.executable, "-c", CHILD_OTHERS], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_child(CHILD_OTHERS, env=child_env(tmp_path, MUSIM_HOME=str(home), MUSIM_LANDING=str(tmp_path / "landing")))
     assert out["lastfm_ingest settle"] == ("lastfm_ingest has no param 'settle' (a typo?): it takes landing, settle_s; "
                                            "nothing was done, trigger it again with those")
     assert out["train_siamese epoch"].startswith("train_siamese has no param 'epoch' (a typo?): it takes ")

@@ -5,13 +5,7 @@ same value is accepted."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.dags.dag_child import child_env, run_child
 
 CHILD = r"""
 import json, sys
@@ -40,13 +34,7 @@ print(json.dumps(out))
 
 
 def test_a_family_object_s_seed_or_label_that_differs_from_the_top_level_param_is_refused(tmp_path):
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{tmp_path / 'never-used.db'}", PYTHONPATH=str(REPO),
-               MUSIM_HOME=str(tmp_path / "home"))
-    proc = subprocess.run([sys.executable, "-c", CHILD], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_child(CHILD, env=child_env(tmp_path, MUSIM_HOME=str(tmp_path / "home")))
     assert out["classifier seed"] == (
         "failed: the classifier param sets seed 5, the seed param is 0: set the seed param (it applies to every "
         "family and the split) and leave seed out of classifier; nothing was done")
