@@ -32,12 +32,13 @@ def test_train_siamese_dag_trains_evaluates_promotes_publishes(airflow, musim_ho
         make_catalogue(con, store, planted_data(communities=4, artists_per_community=6, clips_per_artist=3, seed=1))
 
     embedded.run_dag("train_siamese", env, log, CONF)
-    # the LocalExecutor ignores queues: route asked no worker and followed train; the CPU fallback's path is skipped
+    # MUSIM_TRAIN_QUEUE is the CPU queue (its default; the LocalExecutor ignores queues anyway): route asked no worker
+    # and followed train; the CPU fallback's path is skipped
     states = dict(airflow_db(env, "SELECT task_id, state FROM task_instance WHERE dag_id = 'train_siamese' "
                                   "AND map_index IN (-1, 0)"))
     assert (states["route"], states["train"], states["evaluate"], states["promote"]) == ("success",) * 4, states
     assert states["train_cpu"] == states["evaluate_cpu"] == "skipped", states
-    assert "executor is not Celery's and ignores queues (no worker was asked)" in log.read_text(errors="replace")
+    assert "training on queue 'default' (MUSIM_TRAIN_QUEUE), the CPU queue" in log.read_text(errors="replace")
     with warehouse.writer() as con:
         version, run_id, status, pm = con.execute(
             "SELECT version, run_id, status, primary_metric FROM model_registry").fetchone()
