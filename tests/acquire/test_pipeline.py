@@ -31,6 +31,15 @@ def rows(query: str, *params):
         return con.execute(query, list(params)).fetchall()
 
 
+def _forget_previews() -> None:
+    """Lose the preview state (previews, tracks, every artist pending again), keeping the source -> object mapping
+    and the objects."""
+    with warehouse.writer() as con:
+        con.execute("DELETE FROM preview")
+        con.execute("DELETE FROM track")
+        con.execute("UPDATE acquire_artist SET status = 'pending'")
+
+
 def test_catalogue_skips_junk_and_keeps_listener_order(snapshot):
     got = catalogue(10)
     assert [r["name"] for r in got] == REAL
@@ -104,10 +113,7 @@ def test_downloaded_never_again_and_stored_sources_reused(snapshot, fake_server)
     assert (more.planned, more.downloaded) == (2, 2) and fake_server.count(AUDIO) == 6  # only the third ones
 
     # The preview state is lost but the source -> object mapping is kept: nothing is downloaded again.
-    with warehouse.writer() as con:
-        con.execute("DELETE FROM preview")
-        con.execute("DELETE FROM track")
-        con.execute("UPDATE acquire_artist SET status = 'pending'")
+    _forget_previews()
     again = acquire(2, per_artist=3, providers=["deezer"], acquire_settings=settings)
     assert (again.downloaded, again.reused) == (0, 6) and fake_server.count(AUDIO) == 6
     assert status_counts()["tracks"] == 6
@@ -116,10 +122,7 @@ def test_downloaded_never_again_and_stored_sources_reused(snapshot, fake_server)
     store = open_store()
     key = rows("SELECT object_key FROM track ORDER BY track_id LIMIT 1")[0][0]
     store.delete(key)
-    with warehouse.writer() as con:
-        con.execute("DELETE FROM preview")
-        con.execute("DELETE FROM track")
-        con.execute("UPDATE acquire_artist SET status = 'pending'")
+    _forget_previews()
     last = acquire(2, per_artist=3, providers=["deezer"], acquire_settings=settings)
     assert (last.downloaded, last.reused) == (1, 5) and store.exists(key)
 
@@ -681,9 +684,6 @@ def test_a_preview_url_s_credentials_are_stored_nowhere(snapshot, fake_server):
     assert fake_server.count(AUDIO) == 2  # downloaded with the whole URL
 
     fake_server.audio_query = "?access_token=an0ther&quality=128"  # a new token, the same audio: reused, not fetched
-    with warehouse.writer() as con:
-        con.execute("DELETE FROM preview")
-        con.execute("DELETE FROM track")
-        con.execute("UPDATE acquire_artist SET status = 'pending'")
+    _forget_previews()
     again = acquire(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
     assert (again.downloaded, again.reused) == (0, 2) and fake_server.count(AUDIO) == 2
