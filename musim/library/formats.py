@@ -37,8 +37,8 @@ from musim.quiet import sound_file
 log = logging.getLogger(__name__)
 
 #: Every reason a file can be skipped, in the order the checks run.
-SKIP_REASONS = ("empty", "unreadable", "not_audio", "undecodable", "truncated", "too_short", "silent",
-                "duplicate_content")
+SKIP_REASONS = ("empty", "unreadable", "not_audio", "undecodable", "truncated", "too_short",
+                "sample_rate_out_of_range", "silent", "duplicate_content")
 
 _MUTAGEN_FORMATS = {"MP3": "mp3", "EasyMP3": "mp3", "OggVorbis": "ogg", "OggOpus": "opus", "FLAC": "flac",
                     "WAVE": "wav", "AIFF": "aiff", "MP4": "m4a", "EasyMP4": "m4a", "AAC": "m4a"}

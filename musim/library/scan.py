@@ -253,7 +253,7 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
             raise FileSkipped("not_audio", "a zip archive inside a zip archive; extract it and add its folder")
         info = probe(item.readable, min_seconds=0.0 if item.reread else min_seconds)  # a stored file was long enough
         if (outside := rate_outside(info.sample_rate)) is not None:  # the one range, as acquisition's
-            raise FileSkipped("undecodable", outside)
+            raise FileSkipped("sample_rate_out_of_range", outside)  # it decodes: its rate is what musim refuses
         if item.reread is not None:
             (offset, length), keep_whole = item.reread, False
         else:

@@ -93,7 +93,7 @@ def test_too_short_and_silent(tmp_path):
 
 def test_reasons_are_a_fixed_list():
     assert set(SKIP_REASONS) == {"empty", "not_audio", "truncated", "undecodable", "too_short", "silent",
-                                 "duplicate_content", "unreadable"}
+                                 "duplicate_content", "unreadable", "sample_rate_out_of_range"}
     with pytest.raises(ValueError):
         FileSkipped("bad vibes")
     assert canonical_reason("too short") == "too_short" and canonical_reason("silent") == "silent"

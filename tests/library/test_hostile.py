@@ -92,7 +92,7 @@ def test_a_file_at_a_rate_outside_the_accepted_range_is_skipped_naming_it(tmp_pa
     summary = add([tmp_path / "music"], workers=1)
     outside = (1, 100, MIN_SAMPLE_RATE - 1, MAX_SAMPLE_RATE + 1)
     assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in summary.to_json()["skipped"]) == sorted(
-        (f"sr{sr}.wav", "undecodable") for sr in outside)
+        (f"sr{sr}.wav", "sample_rate_out_of_range") for sr in outside)
     details = {p.rsplit("/", 1)[1]: d for p, d in summary.details.items()}
     assert details["sr100.wav"] == "sample rate 100 Hz is outside the 8,000-768,000 Hz musim accepts"
     assert details["sr768001.wav"] == "sample rate 768,001 Hz is outside the 8,000-768,000 Hz musim accepts"
@@ -102,7 +102,7 @@ def test_a_file_at_a_rate_outside_the_accepted_range_is_skipped_naming_it(tmp_pa
     assert {t: (i.samplerate, i.format) for t, i in stored.items()} == {
         "sr8000": (8000, "FLAC"), "sr44100": (44100, "FLAC"), "sr192000": (192000, "FLAC"),
         "sr768000": (768000, "WAV")}
-    recorded = dict(rows("SELECT source_path, detail FROM library_skip WHERE reason = 'undecodable'"))
+    recorded = dict(rows("SELECT source_path, detail FROM library_skip WHERE reason = 'sample_rate_out_of_range'"))
     assert {p.rsplit("/", 1)[1]: d for p, d in recorded.items()} == details
     capsys.readouterr()
     assert main(["library", "skipped", "--json"]) == 0
@@ -111,6 +111,82 @@ def test_a_file_at_a_rate_outside_the_accepted_range_is_skipped_naming_it(tmp_pa
     assert main(["quality", "check", "--dataset", "previews", "--no-docs"]) == 0, capsys.readouterr()
     result = build(["track_log_mel"], options=BuildOptions(workers=1, progress=False), publish=False)
     assert (result.computed, result.rejects_by_reason) == (4, {})
+
+
+
+def test_musim_library_add_names_a_file_at_4_khz_and_one_at_1_mhz_by_their_rate_not_undecodable(tmp_path, capsys):
+    # A file at a rate outside 8-768 kHz decodes; it was skipped `undecodable`, which said the file was broken. Its
+    # reason is `sample_rate_out_of_range` now, with a line naming the file, its rate and the range, in the summary,
+    # in --json, in the warehouse and in `musim library skipped`; a rerun reports the recorded skip the same way.
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from musim.cli import main
+
+    root = tmp_path / "music" / "Band"
+    root.mkdir(parents=True)
+    for sr in (4000, 1_000_000, 22050):
+        t = np.arange(6 * sr) / sr
+        sf.write(root / f"at{sr}.wav", (0.3 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32), sr,
+                 subtype="PCM_16")
+    assert sf.info(root / "at1000000.wav").samplerate == 1_000_000  # the writer keeps the rate asked for
+    capsys.readouterr()
+    assert main(["--width", "0", "library", "add", str(tmp_path / "music"), "--workers", "1", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    lines = {name: [ln for ln in text.splitlines() if name in ln] for name in ("at4000.wav", "at1000000.wav")}
+    assert lines["at4000.wav"] == [lines["at4000.wav"][0]] and lines["at4000.wav"][0].startswith(
+        "sample_rate_out_of_range") and lines["at4000.wav"][0].endswith(
+        "sample rate 4,000 Hz is outside the 8,000-768,000 Hz musim accepts")
+    assert len(lines["at1000000.wav"]) == 1 and lines["at1000000.wav"][0].startswith(
+        "sample_rate_out_of_range") and lines["at1000000.wav"][0].endswith(
+        "sample rate 1,000,000 Hz is outside the 8,000-768,000 Hz musim accepts")
+    assert "undecodable" not in text
+    assert rows("SELECT title FROM library_track") == [("at22050",)]
+    recorded = {p.rsplit("/", 1)[1]: r for p, r in rows("SELECT source_path, reason FROM library_skip")}
+    assert recorded == {"at4000.wav": "sample_rate_out_of_range", "at1000000.wav": "sample_rate_out_of_range"}
+    assert main(["library", "add", str(tmp_path / "music"), "--json", "--no-progress"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert sorted((s["path"].rsplit("/", 1)[1], s["reason"]) for s in again["skipped"]) == [
+        ("at1000000.wav", "sample_rate_out_of_range"), ("at4000.wav", "sample_rate_out_of_range")]
+    assert main(["--width", "0", "library", "skipped"]) == 0
+    listed = capsys.readouterr().out
+    assert "sample_rate_out_of_range" in listed and "sample rate 4,000 Hz is outside" in listed
+
+
+def test_the_skip_reason_migration_keeps_every_row_and_names_rate_skips_recorded_before(monkeypatch, musim_home):
+    """036 rebuilds library_skip with the new reason in its CHECK: a warehouse filled under 035 keeps every row, and
+    the rows an out-of-range rate was recorded `undecodable` for take `sample_rate_out_of_range`."""
+    import datetime as dt
+
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 36])
+    con = wh.connect()
+    seen = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    before = [("/m/a.wav", "aa", "undecodable", "sample rate 100 Hz is outside the 8,000-768,000 Hz musim accepts"),
+              ("/m/b.wav", "bb", "undecodable", "the analysis window does not decode: RuntimeError: x"),
+              ("/m/c.wav", None, "unreadable", "Permission denied"),
+              ("/m/d.wav", "dd", "too_short", "2.00 s < 5 s"),
+              ("/m/e.wav", "ee", "undecodable", None)]
+    con.executemany("INSERT INTO library_skip VALUES (?, ?, ?, ?, ?)", [(*r, seen) for r in before])
+    with pytest.raises(Exception, match="CHECK"):
+        con.execute("INSERT INTO library_skip VALUES ('/m/x.wav', 'x', 'sample_rate_out_of_range', NULL, now())")
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    con = wh.connect()
+    after = con.execute("SELECT source_path, source_sha256, reason, detail, seen_at FROM library_skip "
+                        "ORDER BY source_path").fetchall()
+    assert [r[:4] for r in after] == [("/m/a.wav", "aa", "sample_rate_out_of_range", before[0][3]), *before[1:]]
+    assert {r[4] for r in after} == {seen}
+    con.execute("INSERT INTO library_skip VALUES ('/m/x.wav', 'x', 'sample_rate_out_of_range', NULL, now())")
+    with pytest.raises(Exception, match="CHECK"):
+        con.execute("INSERT INTO library_skip VALUES ('/m/y.wav', 'y', 'bad vibes', NULL, now())")
+    with pytest.raises(Exception, match="PRIMARY KEY|Duplicate"):
+        con.execute("INSERT INTO library_skip VALUES ('/m/a.wav', 'a', 'empty', NULL, now())")
+    con.close()
 
 
 def _wav_with_sizes(seconds: float, *, riff: int | None, data: int | None, keep: float = 1.0) -> bytes:
