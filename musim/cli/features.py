@@ -144,7 +144,7 @@ VIEW_BUILDS = 5
 def _build_doc(row: dict) -> dict:
     """A build as ``features list/show --json`` prints it."""
     keys = ("run_id", "state", "status", "started_at", "heartbeat_at", "finished_at", "tracks", "items_planned",
-            "reused", "computed", "rejected", "quality_status", "quality_run_id")
+            "reused", "computed", "unchanged", "rejected", "skipped", "quality_status", "quality_run_id")
     return {k: row[k].isoformat() if hasattr(row[k], "isoformat") else row[k] for k in keys}
 
 
@@ -152,9 +152,10 @@ def _print_builds(builds: list[dict], *, title: str) -> None:
     from musim.config import get_settings
 
     print_table([(b["run_id"], b["state"], _gate(b), _minute(b["started_at"]), _minute(b["heartbeat_at"]),
-                  _minute(b["finished_at"]), b["items_planned"], b["computed"], b["rejected"]) for b in builds],
+                  _minute(b["finished_at"]), b["items_planned"], b["computed"], _count(b["unchanged"]), b["reused"],
+                  b["rejected"], _count(b["skipped"])) for b in builds],
                 ["run", "state", "quality gate", "started", "last heartbeat", "finished", "planned", "computed",
-                 "rejected"],
+                 "unchanged", "reused", "rejected", "skipped"],
                 title=title)
     failed = next((b for b in builds if b["quality_status"] is not None), None)
     if failed is not None and failed["quality_status"] == "failed":
@@ -166,6 +167,11 @@ def _print_builds(builds: list[dict], *, title: str) -> None:
         print(f"interrupted: still marked running, but no heartbeat for over {timeout:g} s "
               "(MUSIM_FEATURE_BUILD_TIMEOUT_S): killed half-way. What it recorded stays; `musim features build` "
               "computes the rest.")
+
+
+def _count(n: int | None) -> int | str:
+    """A count a build keeps when it closes: blank while it is not closed, and for builds before migration 035."""
+    return "" if n is None else n
 
 
 def _gate(build: dict) -> str:

@@ -209,7 +209,8 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
     Write → audit → publish: when the gate fails (QualityError) the build stays recorded, but what it
     materialised into the derived views is withdrawn (:func:`musim.features.release.gate_build`) and nothing
     is published; training refuses until a later build passes. ``recorded``: what the run's :func:`record` calls
-    kept as it was (their sum), told in the result."""
+    kept as it was (their sum), written on the build's row (``unchanged``, ``skipped``) and told in the result, as
+    every count is, from that row."""
     from musim.features.materialize import materialise as materialise_view
     from musim.features.registry import apply
 
@@ -223,7 +224,9 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
         raise NotFoundError(f"no feature build {run_id!r}")
     preview_set, tracks, dump_id, planned = row
     lineage = {"run_id": run_id, "preview_set": preview_set, "preview_count": tracks, "dump_id": dump_id}
-    sql.run(con, "features/finish.sql", run_id=run_id, status="done", now=now)
+    recorded = recorded or Recorded()
+    sql.run(con, "features/finish.sql", run_id=run_id, status="done", now=now, unchanged=recorded.unchanged,
+            skipped=recorded.skipped)
     apply(con, views=views)
     for v in views:
         if v.source.type == "extract":
@@ -244,14 +247,15 @@ def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequen
     if publish:
         released = (release(con, views, quality=quality) if quality is not None
                     else release(con, views, gate=gate, skip_quality=skip_quality))
-    computed, reused, rejected = sql.query(con, "features/build_counts.sql", run_id=run_id).fetchone()
+    computed, reused, rejected, unchanged, skipped = sql.query(con, "features/build_counts.sql",
+                                                               run_id=run_id).fetchone()
     reasons = dict(sql.query(con, "features/reject_reasons.sql", run_id=run_id).fetchall())
     rejected_tracks = dict(sql.query(con, "features/rejected_tracks.sql", run_id=run_id).fetchall())
     return BuildResult(run_id, int(tracks), int(planned), int(computed), int(reused), int(rejected), reasons,
                        materialised, released.published if released else [],
                        round(time.perf_counter() - started, 3) if started else 0.0, [v.ref for v in views],
                        released.quality if released else quality, rejected_tracks,
-                       unchanged=recorded.unchanged if recorded else 0, skipped=recorded.skipped if recorded else 0)
+                       unchanged=int(unchanged), skipped=int(skipped))
 
 
 def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
@@ -331,7 +335,8 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
         if buffer:
             recorded += record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
     except BaseException:
-        sql.run(con, "features/finish.sql", run_id=plan.run_id, status="failed", now=dt.datetime.now(dt.UTC))
+        sql.run(con, "features/finish.sql", run_id=plan.run_id, status="failed", now=dt.datetime.now(dt.UTC),
+                unchanged=recorded.unchanged, skipped=recorded.skipped)  # what its recorded batches kept
         raise
     return complete_build(con, plan.run_id, views=chosen, materialise=materialise, publish=publish, gate=gate,
                           skip_quality=skip_quality, started=started, recorded=recorded)

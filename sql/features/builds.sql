@@ -2,7 +2,9 @@
 -- state a reader is shown: 'interrupted' for a build still 'running' whose last heartbeat in the warehouse is before
 -- $stale_before (a DAG build may still beat in the object store, at heartbeat_key: musim.features.builds reads it).
 -- A build not closed counts what it recorded so far, as closing it would (finish.sql). quality_status, quality_run_id:
--- its features gate's outcome (passed, failed, skipped; NULL: not gated, migration 029).
+-- its features gate's outcome (passed, failed, skipped; NULL: not gated, migration 029). unchanged, skipped: what a
+-- recompute kept as it was, written when the build closes (NULL before that, and for builds closed before migration
+-- 035).
 SELECT b.run_id,
        CASE WHEN b.status = 'running' AND b.heartbeat_at < $stale_before THEN 'interrupted' ELSE b.status END AS state,
        b.status, b.started_at, b.heartbeat_at, b.finished_at, b.heartbeat_key, b.tracks, b.items_planned, b.reused,
@@ -13,6 +15,7 @@ SELECT b.run_id,
        CASE WHEN b.finished_at IS NULL
             THEN (SELECT count(*) FROM feature_reject r WHERE r.run_id = b.run_id)
             ELSE b.rejected END AS rejected,
+       b.unchanged, b.skipped,
        json_extract_string(b.extractors, '$[*].params_hash') AS params_hashes,
        b.quality_status, b.quality_run_id
 FROM feature_build b

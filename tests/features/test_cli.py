@@ -177,3 +177,98 @@ def test_a_recompute_counts_rows_computed_anew_unchanged_and_tracks_skipped(caps
     assert [(b["run_id"], b["items_planned"], b["computed"], b["reused"], b["rejected"]) for b in builds][1:] == [
         (again["run_id"], 2, 1, 0, 0), (first["run_id"], 3, 6, 0, 0)]
     assert (builds[0]["items_planned"], builds[0]["computed"], builds[0]["rejected"]) == (2, 0, 0)
+
+
+def _build_rows() -> dict[str, tuple]:
+    con = warehouse.connect()
+    try:
+        return {r[0]: r[1:] for r in con.execute(
+            "SELECT run_id, computed, unchanged, reused, rejected, skipped FROM feature_build").fetchall()}
+    finally:
+        con.close()
+
+
+def test_a_recompute_s_registry_row_holds_the_numbers_its_summary_printed(capsys):
+    """The build's registry row kept computed, reused and rejected but not the rows a recompute found unchanged nor
+    the tracks it skipped: `features list --builds` could not say what the summary had said. Now the row holds all
+    five, as printed (text and --json), and the builds' listing shows them."""
+    con = warehouse.connect()
+    cat = Catalogue(con, open_store())
+    cat.add_clip("t1", 1, community=2)
+    cat.add_clip("t2", 2, community=3)
+    gone = cat.add_clip("t3", 3, community=4)
+    cat.add("junk", 4, b"this is text, not audio", fmt="mp3", duration_s=6.0)
+    con.close()
+    assert main([*RECOMPUTE, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    con = warehouse.connect()
+    con.execute("UPDATE track_descriptors SET vec = list_transform(vec, lambda x, i: CASE WHEN i = 2 THEN 999.0 "
+                "ELSE x END) WHERE track_id = 't1'")
+    con.close()
+    open_store().delete(gone)
+    assert main([*RECOMPUTE, "--json", "--recompute", "t1", "t2", "t3"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    printed = (again["computed"], again["unchanged"], again["reused"], again["rejected"], again["skipped"])
+    assert printed == (1, 3, 0, 0, 1)
+    rows = _build_rows()
+    assert rows[again["run_id"]] == printed
+    assert rows[first["run_id"]] == (first["computed"], 0, first["reused"], first["rejected"], 0) == (6, 0, 0, 2, 0)
+
+    con = warehouse.connect()
+    con.execute("UPDATE track_descriptors SET vec = list_transform(vec, lambda x, i: CASE WHEN i = 2 THEN 999.0 "
+                "ELSE x END) WHERE track_id = 't2'")
+    con.close()
+    assert main([*RECOMPUTE, "--recompute", "t2", "t3"]) == 0
+    out = capsys.readouterr().out
+    assert "2 previews computed (1 feature row anew, 1 unchanged, 0 reused from identical audio), 0 rejections" in out
+    assert "  skipped: 1 track not computed again" in out
+    third = out.split("run ", 1)[1].split(":", 1)[0]
+    assert _build_rows()[third] == (1, 1, 0, 0, 1)
+
+    assert main(["features", "list", "--json", "--builds", "3"]) == 0
+    listed = {b["run_id"]: (b["computed"], b["unchanged"], b["reused"], b["rejected"], b["skipped"])
+              for b in json.loads(capsys.readouterr().out)["builds"]}
+    assert listed == {first["run_id"]: (6, 0, 0, 2, 0), again["run_id"]: printed, third: (1, 1, 0, 0, 1)}
+    assert main(["--width", "0", "features", "list", "--builds", "3"]) == 0
+    shown = [(r["run"], r["planned"], r["computed"], r["unchanged"], r["reused"], r["rejected"], r["skipped"])
+             for r in _builds_table(capsys.readouterr().out)]
+    assert shown == [(third, "2", "1", "1", "0", "0", "1"), (again["run_id"], "3", "1", "3", "0", "0", "1"),
+                     (first["run_id"], "4", "6", "0", "0", "2", "0")]
+
+
+def test_builds_closed_before_the_counts_were_kept_show_them_blank_not_zero(capsys, monkeypatch):
+    """Migration 035 adds unchanged and skipped to the builds' rows: a build closed before it keeps NULL (a recompute
+    then may have had some: 0 would claim what no one counted), listed blank, while its other counts stay."""
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 35])
+    con = wh.connect()
+    con.execute("INSERT INTO feature_build (run_id, status, extractors, tracks, items_planned, reused, computed, "
+                "rejected, preview_set, started_at, finished_at, heartbeat_at) VALUES ('old', 'done', '[]', 3, 2, 1, "
+                "4, 1, 'p', now(), now(), now())")
+    con.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    assert main(["features", "list", "--json", "--builds", "1"]) == 0
+    (old,) = json.loads(capsys.readouterr().out)["builds"]
+    assert (old["computed"], old["reused"], old["rejected"], old["unchanged"], old["skipped"]) == (4, 1, 1, None, None)
+    assert main(["--width", "0", "features", "list", "--builds", "1"]) == 0
+    (row,) = _builds_table(capsys.readouterr().out)
+    assert {k: row[k] for k in ("computed", "unchanged", "reused", "rejected", "skipped")} == {
+        "computed": "4", "unchanged": "", "reused": "1", "rejected": "1", "skipped": ""}
+
+
+def _builds_table(out: str) -> list[dict[str, str]]:
+    """The rows of the builds table ``features list --builds`` prints, each cell by its header (cut where the dashes
+    under the headers say)."""
+    import re
+
+    header, dashes, *lines = out.split("feature builds (newest first)\n", 1)[1].splitlines()
+    spans = [m.span() for m in re.finditer(r"-+", dashes)]
+    names = [header[a:b].strip() for a, b in spans]
+    rows = []
+    for line in lines:
+        if not line.strip() or line.startswith(("the newest", "interrupted")):
+            break
+        rows.append({n: line.ljust(spans[-1][1])[a:b].strip() for n, (a, b) in zip(names, spans, strict=True)})
+    return rows

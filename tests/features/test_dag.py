@@ -99,9 +99,11 @@ def test_audio_features_dag_recomputes_the_tracks_its_recompute_param_names(airf
     try:
         rows = con.execute("SELECT run_id, vec[2] FROM track_descriptors WHERE track_id = 't1'").fetchall()
         assert len(rows) == 1 and rows[0][0] != writer and 0 <= rows[0][1] <= 320  # replaced, not added
-        build = con.execute("SELECT items_planned, quality_status FROM feature_build ORDER BY started_at DESC "
-                            "LIMIT 1").fetchone()
-        assert build == (1, "passed")  # t1's audio alone was extracted again; t2 was left as it was
+        build = con.execute("SELECT items_planned, quality_status, computed, unchanged, reused, rejected, skipped "
+                            "FROM feature_build ORDER BY started_at DESC LIMIT 1").fetchone()
+        # t1's audio alone was extracted again; t2 was left as it was. The DAG's record task writes the counts
+        # `musim features build --recompute` prints: its descriptors anew, its log-mel found unchanged
+        assert build == (1, "passed", 1, 1, 0, 0, 0)
     finally:
         con.close()
     states = dict(airflow_db(env, "SELECT task_id, state FROM task_instance WHERE dag_id = 'audio_features' "
