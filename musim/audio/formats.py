@@ -36,6 +36,12 @@ PYAV_CONTAINERS = frozenset(c for c, name in SNIFFED.items() if name in PYAV_FOR
 #: high-resolution recordings (DXD 352.8/384 kHz and their doubles, 705.6/768 kHz).
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 768000
 
+#: The shortest audio (seconds) musim computes features of, the one rule: a feature build rejects shorter audio
+#: ``too_short`` (its default ``--min-duration``), ``musim library add`` skips a shorter file, and new audio embedded
+#: against a model (``musim similar-audio``, ``musim embed``) is refused as the build refuses it: a model's
+#: fixed-size input of a shorter clip would be mostly padding, and its neighbours meaningless.
+MIN_DURATION_S = 5.0
+
 
 def rate_outside(sample_rate: int) -> str | None:
     """Why audio at ``sample_rate`` Hz is not accepted (it names the rate and the range), or ``None``."""
@@ -44,5 +50,5 @@ def rate_outside(sample_rate: int) -> str | None:
     return f"sample rate {sample_rate:,} Hz is outside the {MIN_SAMPLE_RATE:,}-{MAX_SAMPLE_RATE:,} Hz musim accepts"
 
 
-__all__ = ["AUDIO_SUFFIXES", "FORMATS", "MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "PYAV_CONTAINERS", "PYAV_FORMATS",
+__all__ = ["AUDIO_SUFFIXES", "FORMATS", "MAX_SAMPLE_RATE", "MIN_DURATION_S", "MIN_SAMPLE_RATE", "PYAV_CONTAINERS", "PYAV_FORMATS",
            "PYAV_SUFFIXES", "SNIFFED", "rate_outside"]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import duckdb
 
 from musim import sandbox, sql, warehouse
+from musim.audio.formats import MIN_DURATION_S
 from musim.cli.options import count, number, positive
 from musim.cli.output import counted, print_json, print_table
 from musim.jsonable import plain
@@ -26,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=count(1, 1024), help="worker processes (default: every CPU)")
     p.add_argument("--batch-size", type=positive, default=64, help="previews per recorded batch (default 64)")
     p.add_argument("--limit", type=positive, help="compute at most this many previews in this run")
-    p.add_argument("--min-duration", type=number(0.0, 3600.0), default=5.0,
-                   help="reject audio shorter than this many seconds (default 5)")
+    p.add_argument("--min-duration", type=number(0.0, 3600.0), default=MIN_DURATION_S,
+                   help=f"reject audio shorter than this many seconds (default {MIN_DURATION_S:g})")
     p.add_argument("--no-publish", action="store_true", help="do not publish online snapshots")
     p.add_argument("--skip-quality", action="store_true",
                    help="publish without running the features and training_sets quality suites first (not recommended)")

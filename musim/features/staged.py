@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from musim import warehouse
+from musim.audio.formats import MIN_DURATION_S
 from musim.errors import ParameterError, QualityError
 from musim.features.builds import compute_heartbeat_key, object_heartbeat
 from musim.features.extract import Recorded, complete_build, extractors_for, plan_build, record, select_views
@@ -41,7 +42,7 @@ def compute_batch(batch: dict[str, Any], *, store: ObjectStore | None = None, wo
     beat(force=True)
     extractors = [Extractor.from_json(e) for e in batch["extractors"]]
     items = [WorkItem.from_json(d) for d in batch["items"]]
-    opts = BuildOptions(workers=workers, min_duration_s=float(batch.get("min_duration_s", 5.0)),
+    opts = BuildOptions(workers=workers, min_duration_s=float(batch.get("min_duration_s", MIN_DURATION_S)),
                         silence_db=batch.get("silence_db", -60.0), progress=False)
     results = []
     for res in compute(items, extractors, store=store, options=opts):
@@ -77,7 +78,7 @@ def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBP
 
 
 def plan_run(run_id: str, views: Sequence[str] | None = None, *, batch_size: int = 64,
-             min_duration_s: float = 5.0, limit: int | None = None,
+             min_duration_s: float = MIN_DURATION_S, limit: int | None = None,
              recompute: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The DAG's ``plan``: open the warehouse writer, register the views, plan run ``run_id``, cut it into batches.
 

@@ -7,6 +7,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
+from musim.audio.formats import MIN_DURATION_S
 from musim.features.params import Extractor
 from musim.params import Count, NonNegativeFloat, NonNegativeInt, NotBool, params_record
 
@@ -40,7 +41,7 @@ class BuildOptions:
 
     workers: Count | None = None
     batch_size: Count = 64
-    min_duration_s: NonNegativeFloat = 5.0
+    min_duration_s: NonNegativeFloat = MIN_DURATION_S
     silence_db: Annotated[float, NotBool] | None = -60.0
     limit: NonNegativeInt | None = None
     progress: bool | None = None

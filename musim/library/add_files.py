@@ -36,6 +36,7 @@ from typing import Any
 
 from musim import sql, warehouse
 from musim.audio.batch import default_workers, imap_surviving
+from musim.audio.formats import MIN_DURATION_S
 from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
@@ -231,7 +232,7 @@ def add(
     retry: bool = False,
     excerpt_s: float | None = None,
     anchor: str | float | None = None,
-    min_seconds: float = 5.0,
+    min_seconds: float = MIN_DURATION_S,
     settings: Settings | None = None,
     store: ObjectStore | None = None,
     on_plan: Callable[[int], None] | None = None,

@@ -29,7 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from musim.audio.formats import AUDIO_SUFFIXES, FORMATS, PYAV_FORMATS, SNIFFED  # noqa: F401 - AUDIO_SUFFIXES re-exported
+from musim.audio.formats import (  # noqa: F401 - AUDIO_SUFFIXES re-exported
+    AUDIO_SUFFIXES,
+    FORMATS,
+    MIN_DURATION_S,
+    PYAV_FORMATS,
+    SNIFFED,
+)
 from musim.errors import AudioError
 from musim.library.tags import parse_file
 from musim.quiet import sound_file
@@ -315,7 +321,7 @@ def _start_decodes(src: str | bytes) -> bool:
         return False
 
 
-def probe(source: str | os.PathLike | bytes, *, min_seconds: float = 5.0, key: str | None = None) -> AudioProbe:
+def probe(source: str | os.PathLike | bytes, *, min_seconds: float = MIN_DURATION_S, key: str | None = None) -> AudioProbe:
     """Check one audio file or its bytes without decoding all of it.
 
     Parameters

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from musim.audio.formats import rate_outside
+from musim.audio.formats import MIN_DURATION_S, rate_outside
 from musim.errors import NotFoundError
 from musim.filenames import is_text, refuse_empty
 from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
@@ -239,7 +239,7 @@ def hashed(found: FoundFile, tmp_dir: Path) -> Examined:
 
 
 def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_from: ArtistFrom = "auto",
-            keep_whole: bool = False, min_seconds: float = 5.0) -> Examined:
+            keep_whole: bool = False, min_seconds: float = MIN_DURATION_S) -> Examined:
     """Check the file, read its tags and artist, pick and read its analysis window (by seeking).
 
     Fills ``item`` in place and returns it; a file that fails a check gets ``item.skip``. With ``item.reread`` (the

@@ -171,10 +171,14 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
     A file longer than the analysed span (the log-mel's span, 30 s by default; ``window_s`` otherwise) is read
     only in a window of that span, by seeking, placed like the library and the acquisition place it in whole
     tracks (``anchor``, default the middle). Unusable files raise the library's reasons (``truncated``,
-    ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError), naming ``key`` (default the path).
+    ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError), naming ``key`` (default the path);
+    a file shorter than :data:`musim.audio.formats.MIN_DURATION_S` is ``too_short`` with its length and that minimum,
+    as a feature build rejects it (its input would be mostly padding: a 1 s clip was padded silently to the log-mel's
+    256 frames and given neighbours).
     """
     from musim.audio import MelParams, SliceParams, load_audio, log_mel, slices
     from musim.audio.excerpt import excerpt_window
+    from musim.audio.formats import MIN_DURATION_S
     from musim.features.params import DescriptorParams
     from musim.library.formats import probe
 
@@ -182,7 +186,7 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
         raise ParameterError(f"no features for parameters of type {type(params).__name__}")
     span = params.seconds if isinstance(params, MelParams) and params.seconds is not None else window_s
     key = key or str(path)
-    info = probe(Path(path), min_seconds=1.0, key=key)
+    info = probe(Path(path), min_seconds=MIN_DURATION_S, key=key)  # the feature build's rule: too_short below it
     offset, length = excerpt_window(info.duration_s, length_s=span, anchor=anchor)
     y, sr = load_audio(Path(path), sr=params.sr, key=key, offset=offset, duration=length)
     if isinstance(params, MelParams):

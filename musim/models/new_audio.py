@@ -343,7 +343,7 @@ def embed_files(paths: Sequence[str | Path], *, family: str | None = None, versi
         feats.append(x)
         good.append(str(f.path))
     if not feats:
-        raise ParameterError("no file could be decoded: " + "; ".join(f"{f}: {e}" for f, e in failed))
+        raise ParameterError("no usable audio file: " + "; ".join(f"{f}: {e}" for f, e in failed))
     return good, np.asarray(_encode(champ, feats), dtype=np.float32), failed, champ
 
 

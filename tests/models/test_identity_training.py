@@ -28,7 +28,8 @@ def test_an_unpublished_descriptors_version_is_evaluated_on_labelled_files(toy, 
     monkeypatch.setattr(batch, "default_workers", lambda: 1)
     _library_without_listening_data(toy)
     assert main(["models", "train", "--family", "descriptors", "--no-publish"]) == 0
-    rows = labelled_clips(tmp_path, duration=4.0, artists=3, per_artist=2, group=None)
+    # clips of 6 s: a model embeds no audio shorter than a feature build computes (musim.audio.formats.MIN_DURATION_S)
+    rows = labelled_clips(tmp_path, duration=6.0, artists=3, per_artist=2, group=None)
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     capsys.readouterr()
     assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--model", "descriptors-1",

@@ -15,7 +15,7 @@ def _clip(path, seed: int):
     from musim.synth.files import write_clip
     from musim.synth.sound import synthesize_clip
 
-    return write_clip(path, synthesize_clip(community=seed % 2, artist_seed=seed, track_no=0, sr=22050, duration=3.0),
+    return write_clip(path, synthesize_clip(community=seed % 2, artist_seed=seed, track_no=0, sr=22050, duration=6.0),
                       sr=22050)
 
 
