@@ -125,9 +125,10 @@ def _pyav_stream(container: Any) -> tuple[Any, int]:
     return stream, sr_native
 
 
-def _stack(chunks: list[np.ndarray]) -> np.ndarray:
-    """Decoded blocks side by side (a block with fewer channels repeats its first)."""
-    n_ch = max(c.shape[0] for c in chunks)
+def _stack(chunks: list[np.ndarray], n_ch: int | None = None) -> np.ndarray:
+    """Decoded blocks side by side (a block with fewer than ``n_ch`` channels, default the most any block has,
+    repeats its first)."""
+    n_ch = max(c.shape[0] for c in chunks) if n_ch is None else n_ch
     return np.concatenate([c if c.shape[0] == n_ch else np.repeat(c[:1], n_ch, axis=0) for c in chunks], axis=1)
 
 
@@ -140,27 +141,41 @@ def _samples_of(frame: Any, resampler: Any) -> list[np.ndarray]:
 
 
 def _read_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
-    """(channels, n) float32 and the native rate, decoded with PyAV (FFmpeg) from the start."""
+    """(channels, n) float32 and the native rate, decoded with PyAV (FFmpeg) from the start.
+
+    Only the window's samples are kept: the blocks before it are counted and dropped as they are decoded, so the
+    memory is the window's, however far into the stream it lies (a FLAC of unknown length, which libsndfile cannot
+    read, held every block from the start up to the window's end: hours of audio for the middle of a long one)."""
     import av
 
     chunks: list[np.ndarray] = []
+    n_ch = 0  # the most channels any decoded block had, the window's or not (as _stack counts them)
     with av.open(src, mode="r") as container:
         stream, sr_native = _pyav_stream(container)
         start = int(offset * sr_native)
         stop = None if duration is None else start + int(duration * sr_native)
         resampler = av.AudioResampler(format="fltp")  # same layout and rate: sample-format conversion only
         have = 0
-        for frame in container.decode(stream):
-            for arr in _samples_of(frame, resampler):
-                chunks.append(arr)
+
+        def keep(blocks: list[np.ndarray]) -> None:
+            nonlocal have, n_ch
+            for arr in blocks:
+                n_ch = max(n_ch, arr.shape[0])
+                if have + arr.shape[-1] > start:
+                    chunks.append(arr[:, max(0, start - have):])
                 have += arr.shape[-1]
+
+        for frame in container.decode(stream):
+            keep(_samples_of(frame, resampler))
             if stop is not None and have >= stop:
                 break
         else:
-            chunks.extend(_samples_of(None, resampler))
-    if not chunks:
+            keep(_samples_of(None, resampler))
+    if not n_ch:
         return np.zeros((1, 0), dtype=np.float32), sr_native
-    data = _stack(chunks)[:, start:stop]
+    if not chunks:  # the window starts past the end
+        return np.zeros((n_ch, 0), dtype=np.float32), sr_native
+    data = _stack(chunks, n_ch)[:, :None if stop is None else stop - start]
     return np.ascontiguousarray(data, dtype=np.float32), sr_native
 
 

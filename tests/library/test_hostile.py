@@ -340,6 +340,64 @@ def test_a_flac_of_unknown_length_is_read_whole_and_a_cut_one_is_truncated(tmp_p
     assert (result.computed, result.rejects_by_reason) == (1, {})
 
 
+def _long_flac_from_a_pipe(path, minutes: int, sr: int = 22050, *, piped: bool = True):
+    """A mono 16-bit FLAC of ``minutes`` of tone and a little noise, written a minute at a time (never whole in
+    memory), then (``piped``) its STREAMINFO made a pipe's (:func:`_flac_from_a_pipe`): total samples, frame sizes
+    and MD5 0."""
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    t = np.arange(60 * sr) / sr
+    with sf.SoundFile(path, "w", sr, 1, format="FLAC", subtype="PCM_16") as f:
+        for m in range(minutes):
+            f.write((0.3 * np.sin(2 * np.pi * (220 + m) * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32))
+    if not piped:
+        return path
+    with open(path, "r+b") as fh:
+        raw = bytearray(fh.read(42))
+        raw[12:18], raw[21], raw[22:26], raw[26:42] = bytes(6), raw[21] & 0xF0, bytes(4), bytes(16)
+        fh.seek(0)
+        fh.write(bytes(raw))
+    return path
+
+
+def test_a_window_deep_into_a_long_flac_of_unknown_length_costs_the_window_s_memory_not_the_file_s(tmp_path):
+    # libsndfile cannot read a FLAC that declares no length, so its window was decoded with PyAV from the start and
+    # every block kept up to the window's end: the middle 30 s of 30 minutes held 15 minutes of float32 samples
+    # (79 MiB, and twice that while stacked), the last 30 s all of it. The blocks before the window are dropped as
+    # they are decoded now; the window is the same samples. The length check (probe) counted frames without keeping
+    # them already: held here to stay so.
+    import tracemalloc
+
+    import numpy as np
+
+    from musim.audio import load_audio
+    from musim.library.formats import probe, read_excerpt
+
+    sr, minutes = 22050, 30
+    piped = _long_flac_from_a_pipe(tmp_path / "piped.flac", minutes, sr)
+    decoded_bytes = minutes * 60 * sr * 4  # the whole file as float32 samples
+    tracemalloc.start()
+    try:
+        info = probe(piped)
+        length_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        window = read_excerpt(piped, info, offset_s=885.0, duration_s=30.0)
+        window_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        tail, _ = load_audio(piped, sr=None, offset=1770.0, duration=30.0)
+        tail_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (info.duration_s, info.declared_s, info.sample_rate) == (minutes * 60.0, None, sr)
+    assert length_peak < decoded_bytes / 16
+    assert window_peak < decoded_bytes / 6 and tail_peak < decoded_bytes / 6  # the window's: 4-6x its 2.6 MB
+    known = _long_flac_from_a_pipe(tmp_path / "known.flac", minutes, sr, piped=False)  # libsndfile seeks in it
+    np.testing.assert_array_equal(window, read_excerpt(known, probe(known), offset_s=885.0, duration_s=30.0))
+    np.testing.assert_array_equal(tail, load_audio(known, sr=None, offset=1770.0, duration=30.0)[0])
+
+
 def test_a_flac_of_unknown_length_gives_the_samples_of_the_same_flac_written_to_a_file():
     import numpy as np
 
