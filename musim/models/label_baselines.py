@@ -178,11 +178,12 @@ def _read_excerpt(path: Path, *, sr: int, window_s: float) -> np.ndarray | str:
     or why it does not decode."""
     from musim.audio import load_audio
     from musim.audio.excerpt import excerpt_window
+    from musim.audio.formats import MIN_DURATION_S
     from musim.errors import AudioError
     from musim.library.formats import FileSkipped, probe
 
     try:
-        info = probe(Path(path), min_seconds=1.0, key=str(path))
+        info = probe(Path(path), min_seconds=MIN_DURATION_S, key=str(path))  # the feature build's rule
         offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
         y, _ = load_audio(path, sr=sr, key=str(path), offset=offset, duration=length)
     except FileSkipped as exc:

@@ -217,16 +217,24 @@ def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
 
     from musim.cli import main
 
-    rows = labelled_clips(tmp_path, duration=4.0)
+    rows = labelled_clips(tmp_path, duration=6.0)
     (tmp_path / "broken.ogg").write_bytes(b"OggS not really")
     rows.append("broken.ogg,Artist 0,pack0")
+    from musim.synth.files import write_clip
+    from musim.synth.sound import synthesize_clip
+
+    # shorter than the feature build's minimum: left out of the baselines too, as every model leaves it out
+    write_clip(tmp_path / "short.ogg", synthesize_clip(community=1, artist_seed=101, track_no=9, sr=22050, duration=3.0),
+               sr=22050)
+    rows.append("short.ogg,Artist 1,pack1")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--group-by", "source",
                  "--baselines-only", "--baselines", "random,mfcc,musly", "--n-boot", "100", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["tracks"] == 9 and doc["artists"] == 3 and doc["groups"] == 2 and doc["model_version"] is None
     assert [r["name"] for r in doc["reports"]] == ["baseline: random", "baseline: mfcc", "baseline: musly"]
-    assert doc["skipped"][0]["path"].endswith("broken.ogg")
+    skipped = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in doc["skipped"]}
+    assert set(skipped) == {"broken.ogg", "short.ogg"} and skipped["short.ogg"].startswith("too_short (3.00 s < 5 s")
     mfcc = doc["reports"][1]["summary"]
     assert mfcc["auc"]["mean"] > 0.9 and mfcc["auc"]["n"] == 9  # synthesized artists differ in timbre
     assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only",
@@ -532,7 +540,7 @@ def test_albums_of_one_artist_each_say_why_auc_group_is_undefined(tmp_path, caps
 
     from musim.cli import main
 
-    rows = labelled_clips(tmp_path, duration=4.0, artists=3, per_artist=2, group=None)
+    rows = labelled_clips(tmp_path, duration=6.0, artists=3, per_artist=2, group=None)
     by_artist = [rows[0] + ",album", *[f"{r},Album of {r.split(',')[1]}" for r in rows[1:]]]
     (tmp_path / "albums.csv").write_text("\n".join(by_artist) + "\n")
     argv = ["models", "evaluate", "--labels", str(tmp_path / "albums.csv"), "--group-by", "album", "--baselines-only",
@@ -582,7 +590,7 @@ def test_a_baseline_given_twice_is_one_report(tmp_path, capsys):
     group) per track is needed": the values of a baseline named twice were gathered twice per track."""
     from musim.cli import main
 
-    (tmp_path / "labels.csv").write_text("\n".join(labelled_clips(tmp_path, duration=4.0)) + "\n")
+    (tmp_path / "labels.csv").write_text("\n".join(labelled_clips(tmp_path, duration=6.0)) + "\n")
     code = main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only", "--baselines",
                  "random,mfcc,random", "--n-boot", "100", "--no-progress", "--json"])
     out, err = capsys.readouterr()
