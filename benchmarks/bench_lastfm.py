@@ -115,8 +115,8 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
         RESULT['checksum'] = con.execute('''SELECT sum(p.co_listeners::HUGEINT * (a.idx + 1) + b.idx) FROM artist_pairs p
             JOIN sim_eligible a ON a.artist_id = p.artist_a JOIN sim_eligible b ON b.artist_id = p.artist_b
             WHERE p.dump_id = ?''', [dump]).fetchone()[0]
-        con.sql(sql.single("similarity/edges.sql"), params={{"dump_id": dump}}).write_parquet(
-            {str(workdir / 'edges.parquet')!r})
+        edges = sql.single("similarity/edges.sql").strip().rstrip(";")
+        con.execute(f"COPY ({{edges}}) TO {str(workdir / 'edges.parquet')!r}", {{"dump_id": dump}})
         con.rollback()
         RESULT['artists'] = n
     """, env=env) for engine in ("c", "duckdb")}
