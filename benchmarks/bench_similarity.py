@@ -149,8 +149,9 @@ SQL and the sample's fetch (both grow with the pairs), GX's fixed ~10 ms per row
 Stop 50 (full scale; CPU by resource.getrusage around each statement and step, a shared 2-core AMD EPYC):
 - the C engine's edges read from the plays straight into its arrays (sql/similarity/edges.sql), without the
   temporary table sim_edges, which only DuckDB's self-join reads now (sql/similarity/edges_table.sql); the
-  catalogue's edges picked out of them by index in numpy (np.flatnonzero and take(): a boolean index of the 12.3M
-  edges took 0.115 s, these 0.015 s) instead of a second join;
+  catalogue's edges picked out of them by index in numpy instead of a second join, in pieces of 1M edges by
+  np.flatnonzero and take() (a boolean index of the 12.3M edges took 0.115 s warm; all at once, the ~150 MiB of
+  temporaries took 0.31-0.33 s in three of four fresh processes, in pieces 0.085-0.098 s in all four);
 - artist_pair_counts names its columns' compression (migration 034: RLE, RLE, bit-packing, bit-packing, what
   DuckDB picks anyway, without its trial of every method per segment): inserting the 19.7M pairs 1.30-1.34 ->
   0.99-1.01 s of CPU in isolation (three alternating runs), the same file size;

@@ -83,10 +83,29 @@ def read_edges(con: duckdb.DuckDBPyConnection, dump_id: str) -> tuple[Edges, Edg
     users, idx, ids = found["user_id"], found["idx"], eligible["artist_id"]
     in_catalogue = np.full(ids.size, -1, np.int32)  # eligible index -> catalogue index (-1: not in it)
     in_catalogue[np.searchsorted(ids, catalogue["artist_id"])] = np.arange(catalogue["artist_id"].size, dtype=np.int32)
-    picked = in_catalogue[idx]
-    kept = np.flatnonzero(picked >= 0)  # positions and take(): a boolean index of 12M edges took 8x the CPU
+    cat_users, cat_idx = _picked(users, idx, in_catalogue)
     return (Edges(users, idx, ids, eligible["listeners"]),
-            Edges(users.take(kept), picked.take(kept), catalogue["artist_id"], catalogue["listeners"]))
+            Edges(cat_users, cat_idx, catalogue["artist_id"], catalogue["listeners"]))
+
+
+#: Edges picked at a time by :func:`_picked`: 1M, a few MiB of temporaries that stay in the process's heap.
+PICK_CHUNK = 1 << 20
+
+
+def _picked(users: np.ndarray, idx: np.ndarray, index_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The edges ``(users, idx)`` whose ``index_of[idx]`` is not -1, with that index, in their order. In pieces of
+    :data:`PICK_CHUNK` edges, by positions and take(): a boolean index of all 12.3M edges at full scale took 0.115 s
+    of CPU, and the temporaries for all of them at once (~150 MiB, new pages to fault in) 0.3 s in a fresh
+    process, against ~0.09 s this way."""
+    users_out, idx_out = [], []
+    for start in range(0, idx.size, PICK_CHUNK):
+        mapped = index_of[idx[start:start + PICK_CHUNK]]
+        kept = np.flatnonzero(mapped >= 0)
+        users_out.append(users[start:start + PICK_CHUNK].take(kept))
+        idx_out.append(mapped.take(kept))
+    if not idx_out:
+        return users[:0].copy(), idx[:0].astype(np.int32)
+    return np.concatenate(users_out), np.concatenate(idx_out)
 
 
 def _count_in_c(edges: Edges, min_co_listeners: int, threads: int) -> tuple[pa.Table, list[Chunk], np.ndarray]:
