@@ -586,7 +586,7 @@ def test_the_declared_compression_migration_keeps_every_pair_in_storage_order(mo
         stored, viewed = _pairs_in_storage_order(con)
     monkeypatch.setattr(wh, "available_migrations", lambda: every)
     with wh.writer() as con:
-        assert sql.query(con, "warehouse/applied_migrations.sql").fetchall()[-1][0] == 34
+        assert (34,) in sql.query(con, "warehouse/applied_migrations.sql").fetchall()
         declared = _table_sql(con, "artist_pair_counts")
         for column, method in (("dump_seq", "RLE"), ("artist_a", "RLE"), ("artist_b", "BitPacking"),
                                ("co_listeners", "BitPacking")):
