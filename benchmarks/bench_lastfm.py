@@ -100,21 +100,23 @@ def run(*, quick: bool, workdir: Path) -> list[dict]:
     counted = {engine: measure(f"""
         from musim import warehouse, sql
         from musim.config import get_settings
-        from musim.similarity.colisten import store_pairs
+        from musim.similarity.colisten import prepare_edges, store_pairs
         con = warehouse.connect()
         dump, seq = con.execute("SELECT dump_id, seq FROM lastfm_dump").fetchone()
         con.begin()  # rolled back: the pairs are only counted
         T0 = time.perf_counter()
         sql.run(con, "similarity/listeners.sql", dump_id=dump, min_listeners={50 if not quick else 10})
         n = con.execute("SELECT count(*) FROM sim_eligible").fetchone()[0]
-        store_pairs(con, seq, 2, 100, {engine!r}, get_settings().warehouse.threads)
+        sql.run(con, "similarity/catalogue.sql", catalogue_size=0)  # the catalogue's edges are not counted here
+        edges, _ = prepare_edges(con, dump, {engine!r})
+        store_pairs(con, seq, edges, 2, 100, get_settings().warehouse.threads)
         RESULT['_wall'] = time.perf_counter() - T0
         RESULT['pairs'] = con.execute("SELECT count(*) FROM artist_pairs WHERE dump_id = ?", [dump]).fetchone()[0]
         RESULT['checksum'] = con.execute('''SELECT sum(p.co_listeners::HUGEINT * (a.idx + 1) + b.idx) FROM artist_pairs p
             JOIN sim_eligible a ON a.artist_id = p.artist_a JOIN sim_eligible b ON b.artist_id = p.artist_b
             WHERE p.dump_id = ?''', [dump]).fetchone()[0]
-        con.execute('''COPY (SELECT e.user_id, s.idx FROM sim_edges e JOIN sim_eligible s USING (artist_id))
-                       TO {str(workdir / 'edges.parquet')!r} ''')  # the space ends the path's quote
+        edges = sql.single("similarity/edges.sql").strip().rstrip(";")
+        con.execute(f"COPY ({{edges}}) TO {str(workdir / 'edges.parquet')!r}", {{"dump_id": dump}})
         con.rollback()
         RESULT['artists'] = n
     """, env=env) for engine in ("c", "duckdb")}

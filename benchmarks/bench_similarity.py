@@ -146,6 +146,20 @@ machine was shared, load 8-11 on 2 cores; five interleaved pairs of fresh proces
   2.8-3.3 s before, 2.7-3.7 s after, walls 4-8.5 s: GX's import remainder (the most of it) swamps the 0.3 s.
 What is left: GX's import (2.6-2.9 s of CPU, the gate pays what the build's idle cores did not), the invariants'
 SQL and the sample's fetch (both grow with the pairs), GX's fixed ~10 ms per row-level expectation.
+Stop 50 (full scale; CPU by resource.getrusage around each statement and step, a shared 2-core AMD EPYC):
+- the C engine's edges read from the plays straight into its arrays (sql/similarity/edges.sql), without the
+  temporary table sim_edges, which only DuckDB's self-join reads now (sql/similarity/edges_table.sql); the
+  catalogue's edges picked out of them by index in numpy instead of a second join, in pieces of 1M edges by
+  np.flatnonzero and take() (a boolean index of the 12.3M edges took 0.115 s warm; all at once, the ~150 MiB of
+  temporaries took 0.31-0.33 s in three of four fresh processes, in pieces 0.085-0.098 s in all four);
+- artist_pair_counts names its columns' compression (migration 034: RLE, RLE, bit-packing, bit-packing, what
+  DuckDB picks anyway, without its trial of every method per segment): inserting the 19.7M pairs 1.30-1.34 ->
+  0.99-1.01 s of CPU in isolation (three alternating runs), the same file size;
+- tried and left: the edges fetched without the join and mapped to indexes in numpy (0.19-0.20 s against
+  0.21 s: noise); the snapshot's artist and catalogue-pair tables with declared compression (0.31-0.38 ->
+  0.31-0.33 s, 0.11-0.14 -> 0.10-0.13 s: noise); the listeners grouped before joining the artists (0.15-0.21
+  against 0.22-0.34 s, but the rows of sim_listeners, and so of the snapshot's artist_listeners, would come in
+  a join's order rather than the perfect hash table's).
 """
 
 from __future__ import annotations

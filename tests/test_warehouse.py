@@ -565,3 +565,47 @@ def test_a_warehouse_from_a_newer_musim_is_refused_in_one_line_and_left_as_it_is
     con.execute("DELETE FROM schema_migrations WHERE version = 998")
     con.close()
     warehouse.connect().close()  # back to what this musim knows: it opens again
+
+
+def test_the_declared_compression_migration_keeps_every_pair_in_storage_order(monkeypatch, tmp_path, musim_home):
+    """034 names the compression of artist_pair_counts' columns (DuckDB tried every method on each segment of a
+    build's ~20M pairs before writing them in the one it picks): a warehouse built under 033 keeps every pair in its
+    storage order (pair order, which the quality gate reads), behind the artist_pairs view, and builds again."""
+    import musim.warehouse as wh
+    from musim.ingest.lastfm import ingest_lastfm
+    from musim.similarity.build import SimilarityParams, build_similarity
+    from musim.synth.lastfm import write_lastfm_dump
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 34])
+    ingest_lastfm(write_lastfm_dump(tmp_path / "synth", users=300, artists=90, communities=3, seed=1).plays_path)
+    params = SimilarityParams(min_listeners=3, min_co_listeners=2, k=5)
+    with wh.writer() as con:
+        build_similarity(con, None, params)
+        assert "COMPRESSION" not in _table_sql(con, "artist_pair_counts")
+        stored, viewed = _pairs_in_storage_order(con)
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    with wh.writer() as con:
+        assert (34,) in sql.query(con, "warehouse/applied_migrations.sql").fetchall()
+        declared = _table_sql(con, "artist_pair_counts")
+        for column, method in (("dump_seq", "RLE"), ("artist_a", "RLE"), ("artist_b", "BitPacking"),
+                               ("co_listeners", "BitPacking")):
+            assert f"{column} INTEGER USING COMPRESSION {method} NOT NULL" in declared, declared
+        assert _pairs_in_storage_order(con) == (stored, viewed) and len(stored) > 100
+        assert stored == sorted(stored)
+        build_similarity(con, None, params, force=True)  # a build after it stores the same pairs in the same order
+        assert _pairs_in_storage_order(con) == (stored, viewed)
+        con.execute("CHECKPOINT")
+        methods = {m for (m,) in con.execute("""SELECT DISTINCT compression FROM pragma_storage_info('artist_pair_counts')
+                                                WHERE segment_type <> 'VALIDITY'""").fetchall()}
+    assert methods <= {"RLE", "BitPacking", "Constant"}, methods
+
+
+def _table_sql(con, table):
+    return con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0]
+
+
+def _pairs_in_storage_order(con):
+    with warehouse.in_order(con):
+        stored = con.execute("SELECT * FROM artist_pair_counts").fetchall()
+    return stored, con.execute("SELECT * FROM artist_pairs ORDER BY ALL").fetchall()

@@ -26,7 +26,7 @@ from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine
 from musim.errors import NotFoundError, ParameterError, QualityError, refuse_blank
 from musim.similarity import fingerprint
-from musim.similarity.colisten import store_catalogue_pairs, store_pairs
+from musim.similarity.colisten import prepare_edges, store_catalogue_pairs, store_pairs
 from musim.similarity.params import SimilarityParams
 
 log = logging.getLogger(__name__)
@@ -180,13 +180,14 @@ def build_similarity(con: duckdb.DuckDBPyConnection, dump_id: str | None = None,
         n_artists = sql.query(con, "similarity/eligible_count.sql").fetchone()[0]
         dump_seq = sql.query(con, "similarity/dump_seq.sql", dump_id=dump_id).fetchone()[0]
         sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id, dump_seq=dump_seq)
-        summary = store_pairs(con, dump_seq, params.min_co_listeners, params.k, engine, threads)
+        sql.run(con, "similarity/catalogue.sql", catalogue_size=params.catalogue_size)
+        edges, catalogue_edges = prepare_edges(con, dump_id, engine)
+        summary = store_pairs(con, dump_seq, edges, params.min_co_listeners, params.k, threads)
         pairs, seed_raw_max = summary.pairs, summary.seed_raw_max
         if pairs == 0:  # the transaction is rolled back: the dump's earlier build, if any, stays
             raise ParameterError(_no_pairs(con, dump_id, n_artists, params))
         sql.run(con, "similarity/store_listeners.sql", dump_id=dump_id)
-        sql.run(con, "similarity/catalogue.sql", catalogue_size=params.catalogue_size)
-        seed_raw_max = store_catalogue_pairs(con, dump_id, users, seed_raw_max, engine, threads)
+        seed_raw_max = store_catalogue_pairs(con, dump_id, users, seed_raw_max, catalogue_edges, threads)
         cat_pairs = sql.query(con, "similarity/catalogue_count.sql", dump_id=dump_id).fetchone()[0]
         catalogue = min(params.catalogue_size, n_artists)
         seconds = time.perf_counter() - started
