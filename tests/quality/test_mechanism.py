@@ -218,6 +218,8 @@ def test_preload_imports_at_the_lowest_cpu_priority_until_a_check_hurries_it(mon
     thread.join(10)
     assert seen[0] == ("great_expectations", 19)
     assert seen[1] == (0 if os.geteuid() == 0 else 19)  # raising a priority back needs the privilege
+    # then what a check imports next, in the same thread, after GX
+    assert [name for name, *_ in seen[2::2]] == list(preloading.AHEAD)
     assert preloading._importing == {}  # an ended thread's id is never touched again
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's thread keeps its own
 
