@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.metadata
 import importlib.util
 import json
 import logging
@@ -34,6 +35,24 @@ DEFERRED_BY_GX = ("scipy.stats", "altair", "jsonschema")
 #: Where the process has not imported them, GX's import does not see them: ~0.5 s of its ~2.3 s of CPU (fresh
 #: processes, interleaved, under load).
 HIDDEN_FROM_GX = ("sqlalchemy", "psycopg2", "boto3", "botocore", "pyathena")
+#: GX's fluent datasources for Spark, SQL databases and pandas reading files: ``great_expectations.datasource.fluent``
+#: imports every one of them to register its type (their pydantic models and ~60 generated asset classes: ~0.45 s of
+#: the import's ~2 s of CPU), and musim asks GX for none: it validates pandas frames through ``add_pandas`` (the
+#: ``PandasDatasource``, imported as usual) in an ephemeral context. Where the process has not imported them, GX's
+#: import gets a :class:`GXStub` for each instead (:func:`import_gx`).
+STUBBED_IN_GX = tuple(f"great_expectations.datasource.fluent.{name}" for name in (
+    "alloy_datasource", "aurora_datasource", "bigquery_datasource", "citus_datasource", "databricks_sql_datasource",
+    "fabric", "fabric_datasource", "neon_datasource", "postgres_datasource", "redshift_datasource",
+    "snowflake_datasource", "sql_datasource", "sql_server_datasource", "sqlite_datasource",
+    "spark_datasource", "spark_file_path_datasource", "spark_filesystem_datasource", "spark_dbfs_datasource",
+    "spark_s3_datasource", "spark_google_cloud_storage_datasource", "spark_azure_blob_storage_datasource",
+    "pandas_file_path_datasource", "pandas_filesystem_datasource", "pandas_dbfs_datasource",
+    "pandas_s3_datasource", "pandas_google_cloud_storage_datasource", "pandas_azure_blob_storage_datasource",
+))
+#: The GX releases whose import is known to take the stubs (its package reads no more than the names it imports of
+#: them; requirements.lock pins one): any other imports GX whole. GX cannot be imported a second time in one
+#: process (pydantic keeps its validators' names), so a release is listed once checked, not tried and undone.
+STUBS_CHECKED_WITH = ("1.24.1",)
 #: What GX keeps per failed expectation of one batch (enough to show examples, bounded in size).
 _PARTIAL = 20
 
@@ -95,18 +114,67 @@ class HiddenFromThread(importlib.abc.MetaPathFinder):
         return None
 
 
+class GXStub(types.ModuleType):
+    """Stands in ``sys.modules`` for one of GX's modules of :data:`STUBBED_IN_GX`: each name read from it is a class
+    of that name that cannot be made (GX's package imports the names; musim never uses them)."""
+
+    def __getattr__(self, name: str) -> type:
+        if name.startswith("__"):  # module protocol (``__path__``, ``__file__``...): a plain module's answer
+            raise AttributeError(name)
+        stand_in = self.__dict__[name] = type(name, (_NotLoaded,), {"__module__": self.__name__})
+        return stand_in
+
+
+class _NotLoaded:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise ImportError(f"{type(self).__module__}.{type(self).__name__} was not loaded: musim imports Great "
+                          "Expectations without its Spark, SQL and file datasources (musim.quality.gx.STUBBED_IN_GX)")
+
+
+class StubbedInThread(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """First on ``sys.meta_path`` while one thread imports GX: that thread's imports of ``names`` get a
+    :class:`GXStub` (other threads, and modules imported already, as usual)."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self.names = frozenset(names)
+        self.thread = threading.get_ident()
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname in self.names and threading.get_ident() == self.thread:
+            return importlib.machinery.ModuleSpec(fullname, self)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return GXStub(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
 def import_gx() -> types.ModuleType:
     """``great_expectations``, imported (once per process) without what its import loads and musim never uses:
-    the modules of :data:`DEFERRED_BY_GX` deferred, those of :data:`HIDDEN_FROM_GX` hidden from it."""
+    the modules of :data:`DEFERRED_BY_GX` deferred, those of :data:`HIDDEN_FROM_GX` hidden from it, and, for the
+    GX releases of :data:`STUBS_CHECKED_WITH`, those of :data:`STUBBED_IN_GX` stubbed."""
     if "great_expectations" in sys.modules:
         return importlib.import_module("great_expectations")
     defer()
-    hidden = HiddenFromThread(HIDDEN_FROM_GX)
-    sys.meta_path.insert(0, hidden)
+    finders: list[importlib.abc.MetaPathFinder] = [HiddenFromThread(HIDDEN_FROM_GX)]
+    if gx_version() in STUBS_CHECKED_WITH:
+        finders.append(StubbedInThread(STUBBED_IN_GX))
+    sys.meta_path[:0] = finders
     try:
         return importlib.import_module("great_expectations")
     finally:
-        sys.meta_path.remove(hidden)
+        for finder in finders:
+            sys.meta_path.remove(finder)
+
+
+def gx_version() -> str | None:
+    """The installed Great Expectations' version (from its metadata, without importing it), or None."""
+    try:
+        return importlib.metadata.version("great_expectations")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def new_context(docs_dir: Path | None):

@@ -188,7 +188,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
 
         @functools.cache
         def gx_context():  # when a part first needs it: the parts' SQL has started, and runs beside the wait
-            hurry_preload()  # for GX's import, if a preload is still at it
+            hurry_preload()  # for GX's import, if a preload is still at it (a suite without prefetched parts)
             return gx.new_context(scratch / "docs" if docs else None)
 
         present = _tables(con)
@@ -282,6 +282,10 @@ def _run_suite(gx_context: Callable[[], Any], suite: DatasetSuite, ctx: CheckCon
             # a slow whole-table query no longer holds up the parts after it
             early = {i: pool.submit(_fetch_frames, suite.parts[i], dataclasses.replace(ctx, con=cursor))
                      for i, cursor in zip(prefetched, cursors, strict=True)}
+            # the SQL has started: what a preload has left of GX's import goes on at normal priority beside it
+            # now, not once the first frames are in (the thread at nice 19 got next to no CPU while the cores
+            # were busy: with the similarity suite, up to 1 s of the gate waiting for the import after its SQL)
+            hurry_preload()
             for i in _ready_first(early, len(suite.parts)):
                 per_part[i] = dataclasses.replace(result, failures=[], parts=[])
                 _run_part(gx_context, suite, suite.parts[i], ctx, run_id, per_part[i], early.get(i))

@@ -1,5 +1,6 @@
 """Great Expectations' import without the optional libraries musim never asks it to use (SQL databases, S3,
-Athena): hidden from its import only, only where the process has not imported them, only in the importing thread."""
+Athena): hidden from its import only, only where the process has not imported them, only in the importing thread; and
+without its own Spark, SQL and file datasources (stubbed), falling back to the whole GX should that fail."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def test_gx_is_imported_without_the_hidden_libraries_which_import_normally_after
         seen = [n for n in HIDDEN_FROM_GX if n in sys.modules]
         assert not seen, f"imported with GX: {seen}"
         assert not any(isinstance(f, HiddenFromThread) for f in sys.meta_path)  # gone once GX is imported
+        from musim.quality.gx import StubbedInThread
+        assert not any(isinstance(f, StubbedInThread) for f in sys.meta_path)
         from great_expectations.compatibility import aws, sqlalchemy as gx_sa
         assert not gx_sa.sqlalchemy and not aws.boto3  # GX's stand-ins for absent libraries
         import boto3, botocore.exceptions, sqlalchemy
@@ -135,10 +138,12 @@ def _docs(home: Path, hide: bool) -> tuple[str, dict[str, str]]:
         import sys
         import musim.quality.gx as gx
         if not {hide}:
-            gx.HIDDEN_FROM_GX = ()
+            gx.HIDDEN_FROM_GX = gx.STUBBED_IN_GX = ()
         from musim.quality import check
         run = check()
         assert ("sqlalchemy" in sys.modules) is not {hide}
+        stubs = [n for n, m in sys.modules.items() if isinstance(m, gx.GXStub)]
+        assert len(stubs) == ({hide} and len(gx.STUBBED_IN_GX)), stubs
         print(run.run_id, run.success, run.docs_url)
     """,
         env={"MUSIM_HOME": str(home)},
@@ -166,7 +171,8 @@ def _docs(home: Path, hide: bool) -> tuple[str, dict[str, str]]:
 
 
 def test_data_docs_pages_are_the_same_with_the_libraries_hidden(good):
-    """Every suite checked on the good warehouse: the same verdict and the same Data Docs pages, page by page."""
+    """Every suite checked on the good warehouse, GX imported whole and trimmed (the libraries hidden, its Spark, SQL
+    and file datasources stubbed): the same verdict and the same Data Docs pages, page by page."""
     seen_success, seen = _docs(good, hide=False)
     hidden_success, hidden = _docs(good, hide=True)
     assert seen_success == hidden_success == "True"
@@ -177,3 +183,41 @@ def test_data_docs_pages_are_the_same_with_the_libraries_hidden(good):
             line for line in diff if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
         ]
         assert not changed, f"{name}: {changed[:6]}"
+
+
+def test_gx_is_imported_without_its_spark_sql_and_file_datasources():
+    """GX's package imports every fluent datasource to register it (~0.45 s of its import's CPU); musim validates
+    pandas frames only: those modules are stubs, whose classes cannot be made (one line naming why), and GX still
+    validates a frame through its pandas datasource (its failures as before)."""
+    code = """
+        import sys
+        import pytest
+        from musim.quality.gx import STUBBED_IN_GX, GXStub, StubbedInThread, import_gx
+        import_gx()
+        assert all(isinstance(sys.modules[n], GXStub) for n in STUBBED_IN_GX)
+        assert not any(isinstance(f, StubbedInThread) for f in sys.meta_path)
+        from great_expectations.datasource.fluent import PandasDatasource, SQLDatasource, SparkDatasource
+        assert not isinstance(sys.modules[PandasDatasource.__module__], GXStub)
+        for stand_in in (SQLDatasource, SparkDatasource):
+            with pytest.raises(ImportError, match=r"was not loaded: musim imports Great Expectations without"):
+                stand_in(name="x")
+    """
+    failed = json.loads(run_python(textwrap.dedent(code) + textwrap.dedent(VALIDATE)))
+    assert failed == ["expect_column_pair_values_to_be_equal", "expect_column_values_to_match_regex"]
+
+
+def test_another_gx_release_is_imported_whole():
+    """The stubs are for the GX releases checked with them (the locked one): any other is imported as it ships, and
+    validates as before."""
+    code = """
+        import sys
+        import musim.quality.gx as gx
+        assert gx.gx_version() in gx.STUBS_CHECKED_WITH  # the locked release: stubbed (a new one: check it, list it)
+        gx.STUBS_CHECKED_WITH = ()
+        gx.import_gx()
+        assert not [n for n, m in sys.modules.items() if isinstance(m, gx.GXStub)]
+        assert "great_expectations.datasource.fluent.sql_datasource" in sys.modules
+        assert not any(isinstance(f, (gx.StubbedInThread, gx.HiddenFromThread)) for f in sys.meta_path)
+    """
+    failed = json.loads(run_python(textwrap.dedent(code) + textwrap.dedent(VALIDATE)))
+    assert failed == ["expect_column_pair_values_to_be_equal", "expect_column_values_to_match_regex"]

@@ -190,6 +190,36 @@ def test_parts_run_as_their_frames_arrive_and_are_reported_in_suite_order(musim_
     assert [(f.description, f.observed) for f in result.failures] == [("slow", [5]), ("fast", [7])]
 
 
+def test_a_check_hurries_the_preload_as_soon_as_its_sql_has_started(musim_home, monkeypatch):
+    """What a preload has left of GX's import goes on at normal priority from the moment the parts' SQL starts, not
+    once the first frames are in: at nice 19 it got next to no CPU while the SQL kept the cores busy (the similarity
+    gate then waited up to 1 s for the import after its SQL). Here the part's frames wait for the hurry: a runner
+    hurrying once frames are in sees none for 5 s."""
+    import threading
+
+    import great_expectations.expectations as gxe
+
+    from musim.quality import runner
+
+    hurried, seen = threading.Event(), []
+    monkeypatch.setattr(runner, "hurry_preload", hurried.set)
+
+    def frames(ctx, coverage):
+        seen.append(hurried.wait(5))
+        return [pd.DataFrame({"x": [0]})]
+
+    def expectations(ctx):
+        return [gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=1, description="x in 0..1")]
+
+    suite = register(DatasetSuite(name="test_hurry", description="x", parts=(
+        Part(name="p", expectations=expectations, frames=frames, prefetch=True),)), replace=True)
+    try:
+        result = check([suite.name], docs=False).results[0]
+    finally:
+        unregister(suite.name)
+    assert seen == [True] and result.status == "passed"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
 def test_preload_imports_at_the_lowest_cpu_priority_until_a_check_hurries_it(monkeypatch):
     """GX's import beside the build uses only the CPU the build leaves idle: its thread runs at nice 19, until a
@@ -218,6 +248,8 @@ def test_preload_imports_at_the_lowest_cpu_priority_until_a_check_hurries_it(mon
     thread.join(10)
     assert seen[0] == ("great_expectations", 19)
     assert seen[1] == (0 if os.geteuid() == 0 else 19)  # raising a priority back needs the privilege
+    # then what a check imports next, in the same thread, after GX
+    assert [name for name, *_ in seen[2::2]] == list(preloading.AHEAD)
     assert preloading._importing == {}  # an ended thread's id is never touched again
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's thread keeps its own
 
