@@ -36,5 +36,6 @@ for dag_id, dag in bag.dags.items():
         "tz": str(dag.timezone), "catchup": dag.catchup, "tags": sorted(dag.tags), "doc_md": bool(dag.doc_md),
         "params": {k: dag.params.get_param(k).description for k in dag.params}, "tasks": tasks,
         "schemas": {k: dag.params.get_param(k).schema for k in dag.params},
+        "defaults": {k: dag.params.get_param(k).value for k in dag.params},
     }
-print(json.dumps(out))
+print(json.dumps(out, default=str))

@@ -99,6 +99,9 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
         if dag_id != path.stem:
             continue
         schema, action = dag["schemas"][name], cli_option(command, option)
+        default = dag["defaults"][name]
+        if default is not None and action.default is not None:  # a run from the trigger form as the command's
+            assert default == action.default, f"{name} defaults to {default}, {option} to {action.default}"
         if "enum" in schema:
             assert schema["enum"] == list(action.choices), f"{name} takes what {option} takes"
             continue
