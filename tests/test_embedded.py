@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -231,6 +232,12 @@ def test_a_second_start_names_the_running_airflow_and_a_killed_ones_record_is_st
     airflow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "airflow", "standalone"])
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
+        # until the child has exec'd, its command line is this test's (forked): under load that took long enough
+        # for the start below to find no Airflow at the recorded pid
+        cmdline = Path(f"/proc/{airflow.pid}/cmdline")
+        deadline = time.monotonic() + 60
+        while b"airflow" not in cmdline.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         record.write_text(json.dumps({"pid": airflow.pid, "port": 8457}))
         calls.clear()
         monkeypatch.setenv("AIRFLOW__API__PORT", "8458")

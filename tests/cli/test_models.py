@@ -129,7 +129,7 @@ def test_models_evaluate_shows_each_stage_on_a_terminal_and_nothing_with_no_prog
         def isatty(self) -> bool:
             return True
 
-    rows = labelled_clips(tmp_path, duration=3.0, artists=2, per_artist=2, seed=50, group=None)
+    rows = labelled_clips(tmp_path, duration=6.0, artists=2, per_artist=2, seed=50, group=None)
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     argv = ["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only",
             "--baselines", "mfcc,musly", "--n-boot", "100"]
