@@ -12,8 +12,9 @@ copyright holder that is a project, not a composer); and ``--composer-tags``, wh
 normalises every name with :func:`credit_name` (``Nikola Whallon (saturn)`` and ``Nikola Whallon`` are one
 composer). MIDI scores from the music21 corpus are rendered by
 fluidsynth with each soundfont, so the same composer appears in several timbres; an ABC file whose voices
-parse as an opus of tunes is merged into one score. A render that fails (a fluidsynth error, or 180 s without
-ending) leaves ``DATA_DIR/midi/<composer>__<score>__<font>.failed``; reruns skip it until that file is deleted.
+parse as an opus of tunes is merged into one score; only the opening kept is rendered (fluidsynth is stopped once
+it has written it). A render that fails (a fluidsynth error, or 180 s without the opening) leaves
+``DATA_DIR/midi/<composer>__<score>__<font>.failed``; reruns skip it until that file is deleted.
 """
 
 from __future__ import annotations
@@ -24,13 +25,21 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from musim.library.artists import is_placeholder
 from musim.library.formats import AUDIO_SUFFIXES
 from musim.library.tags import read_tags_of
 from musim.terminal import Parser
 
+if TYPE_CHECKING:
+    import numpy as np
+
+#: fluidsynth's output rate and how long one render may take (a render that exceeds it is remembered as failed).
+RENDER_RATE = 22050
+RENDER_TIMEOUT_S = 180.0
 SOUNDFONTS = {"fluidr3": Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
               "timgm6mb": Path("/usr/share/sounds/sf2/TimGM6mb.sf2")}
 _YEARS = re.compile(r"(?:\(c\)|©|copyright)?\s*\d{4}(?:\s*[-–,]\s*\d{2,4})*\s*,?", re.I)
@@ -180,6 +189,40 @@ def midi_artist(folder: str) -> str:
     return f"{given.capitalize()} {family.capitalize()}" if given else family.capitalize()
 
 
+def render_opening(sf2: Path, mid: Path, raw: Path, *, seconds: float, sr: int,
+                   timeout_s: float | None = None) -> np.ndarray:
+    """The first ``seconds`` of fluidsynth's render of ``mid`` with ``sf2`` (float32, frames x 2 channels, as
+    soundfile reads a 16-bit WAV), read from its raw 16-bit output (``raw``, deleted after) while it renders:
+    fluidsynth is stopped once it has written them, so a score that renders without end (a note never released:
+    four music21 scores wrote 7.8 GB in 180 s) costs its opening, not the timeout. Raises
+    ``subprocess.TimeoutExpired`` after ``timeout_s`` (default :data:`RENDER_TIMEOUT_S`) without the opening,
+    ``CalledProcessError`` when fluidsynth fails."""
+    import numpy as np
+
+    timeout_s = RENDER_TIMEOUT_S if timeout_s is None else timeout_s
+    frames = int(seconds * sr)
+    cmd = ["fluidsynth", "-ni", "-q", "-g", "0.7", "-r", str(sr), "-T", "raw", "-O", "s16", "-E", "little",
+           "-F", str(raw), str(sf2), str(mid)]
+    try:
+        with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+            deadline = time.monotonic() + timeout_s
+            while proc.poll() is None:
+                if raw.exists() and raw.stat().st_size >= frames * 4:  # enough: the rest is not needed
+                    proc.kill()
+                    break
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    raise subprocess.TimeoutExpired(cmd, timeout_s)
+                time.sleep(0.05)
+            else:
+                if proc.returncode != 0:
+                    raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=proc.stderr.read())
+        pcm = np.fromfile(raw, dtype="<i2", count=frames * 2) if raw.exists() else np.zeros(0, dtype="<i2")
+    finally:
+        raw.unlink(missing_ok=True)
+    return (pcm[: pcm.size - pcm.size % 2].reshape(-1, 2) / np.float32(32768)).astype(np.float32)
+
+
 def render_midi(data: Path, composers: list[str], per_composer: int, seconds: float,
                 rows: list[dict[str, str]], *, package: str = "music21-corpus") -> None:
     fonts = {k: v for k, v in SOUNDFONTS.items() if v.is_file()}
@@ -231,22 +274,16 @@ def render_midi(data: Path, composers: list[str], per_composer: int, seconds: fl
                           f"run; delete {failed} to retry)", file=sys.stderr)
                     continue
                 if not out.exists():
-                    wav = midi_dir / f"{composer}__{stem}__{font}.wav"
+                    raw = midi_dir / f"{composer}__{stem}__{font}.raw"
                     try:
-                        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.7", "-r", "22050", "-F", str(wav),
-                                        str(sf2), str(mid)], check=True, capture_output=True, timeout=180)
+                        y = render_opening(sf2, mid, raw, seconds=seconds, sr=RENDER_RATE)
                     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
                         print(f"corpus: {stem} with {font}: not rendered ({type(exc).__name__})", file=sys.stderr)
-                        wav.unlink(missing_ok=True)
                         failed.write_text(type(exc).__name__ + "\n")
                         continue
-                    y, sr = sf.read(str(wav), dtype="float32")
-                    y = y[: int(seconds * sr)]
                     if y.size == 0 or float(np.abs(y).max()) == 0.0:
-                        wav.unlink()
                         continue
-                    sf.write(str(out), y, sr, format="FLAC")
-                    wav.unlink()
+                    sf.write(str(out), y, RENDER_RATE, format="FLAC")
                     tagged = mutagen.File(out)
                     tagged["artist"], tagged["title"], tagged["genre"] = name, stem, f"rendered: {font}"
                     tagged.save()

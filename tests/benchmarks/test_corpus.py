@@ -1,8 +1,10 @@
 """corpus.py's MIDI part: music21 folders named as artists, an ABC opus rendered as one score, and a score that
-failed to render is not waited for again on a rerun (fluidsynth is replaced by a stand-in that writes a tone)."""
+failed to render is not waited for again on a rerun (fluidsynth is replaced by a stand-in that writes a tone),
+and a render is stopped once its opening is written."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 
 import numpy as np
@@ -19,6 +21,48 @@ def test_midi_artist_names_a_music21_folder():
     assert midi_artist("schumann_clara") != midi_artist("schumann_robert")
 
 
+class FakeFluidsynth:
+    """Stands in for ``subprocess.Popen`` of fluidsynth: writes ``seconds`` of a stereo 16-bit tone to -F's file
+    at once and then either has ended (``endless`` False) or renders on until killed; with ``hang`` it writes
+    nothing and never ends. Records the commands and whether it was killed."""
+
+    def __init__(self, *, seconds: float = 2.0, endless: bool = False, hang: bool = False):
+        self.seconds, self.endless, self.hang = seconds, endless, hang
+        self.commands: list[list[str]] = []
+        self.killed = 0
+
+    def __call__(self, cmd, **kwargs):
+        self.commands.append(cmd)
+        fake = self
+
+        class Proc:
+            returncode = None
+            stderr = io.BytesIO(b"")
+
+            def __init__(self):
+                if not fake.hang:
+                    t = np.arange(int(fake.seconds * 22050)) / 22050
+                    tone = np.round(0.3 * 32767 * np.sin(2 * np.pi * 440 * t)).astype("<i2")
+                    np.repeat(tone, 2).tofile(cmd[cmd.index("-F") + 1])
+                if not (fake.endless or fake.hang):
+                    self.returncode = 0
+
+            def poll(self):
+                return self.returncode
+
+            def kill(self):
+                fake.killed += 1
+                self.returncode = -9
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+        return Proc()
+
+
 @pytest.fixture
 def fake_fluidsynth(tmp_path, monkeypatch):
     """Soundfonts in tmp_path, fluidsynth 'installed', and a stand-in that writes 2 s of a tone to -F's file,
@@ -31,17 +75,43 @@ def fake_fluidsynth(tmp_path, monkeypatch):
     monkeypatch.setattr(corpus.shutil, "which", lambda name: f"/usr/bin/{name}")
     calls: dict = {"runs": [], "timeout": None}
 
-    def run(cmd, **kwargs):
-        font = next(k for k, v in fonts.items() if str(v) in cmd)
-        calls["runs"].append((font, cmd[-1]))
+    def render_opening(sf2, mid, raw, *, seconds, sr, timeout_s=None):
+        font = next(k for k, v in fonts.items() if v == sf2)
+        calls["runs"].append((font, str(mid)))
         if font == calls["timeout"]:
-            raise subprocess.TimeoutExpired(cmd, kwargs.get("timeout", 0))
-        t = np.arange(2 * 22050) / 22050
-        sf.write(cmd[cmd.index("-F") + 1], (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 22050)
-        return subprocess.CompletedProcess(cmd, 0)
+            raise subprocess.TimeoutExpired(["fluidsynth"], 180)
+        t = np.arange(min(2.0, seconds) * sr) / sr
+        return np.repeat((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[:, None], 2, axis=1)
 
-    monkeypatch.setattr(corpus.subprocess, "run", run)
+    monkeypatch.setattr(corpus, "render_opening", render_opening)
     return calls
+
+
+def test_the_opening_is_read_as_fluidsynths_wav_would_read_and_the_rest_not_waited_for(tmp_path, monkeypatch):
+    """Four music21 scores made fluidsynth render without end (7.8 GB of WAV in its 180 s timeout, then failed):
+    it is stopped once the opening is written, whose samples are those soundfile reads of a 16-bit WAV."""
+    endless = FakeFluidsynth(seconds=3.0, endless=True)
+    monkeypatch.setattr(corpus.subprocess, "Popen", endless)
+    raw = tmp_path / "x.raw"
+    y = corpus.render_opening(tmp_path / "font.sf2", tmp_path / "x.mid", raw, seconds=1.0, sr=22050)
+    assert endless.killed == 1 and not raw.exists() and y.dtype == np.float32 and y.shape == (22050, 2)
+    cmd = endless.commands[0]
+    assert cmd[cmd.index("-T") + 1] == "raw" and cmd[cmd.index("-O") + 1] == "s16" and "-r" in cmd
+    t = np.arange(22050) / 22050
+    tone = np.round(0.3 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    sf.write(tmp_path / "same.wav", np.stack([tone, tone], axis=1), 22050, subtype="PCM_16")
+    assert np.array_equal(y, sf.read(tmp_path / "same.wav", dtype="float32")[0])  # the old path's samples
+
+    short = FakeFluidsynth(seconds=0.5)  # a score shorter than the opening: all of it, fluidsynth not stopped
+    monkeypatch.setattr(corpus.subprocess, "Popen", short)
+    y = corpus.render_opening(tmp_path / "font.sf2", tmp_path / "x.mid", raw, seconds=1.0, sr=22050)
+    assert short.killed == 0 and y.shape == (11025, 2)
+
+    hung = FakeFluidsynth(hang=True)
+    monkeypatch.setattr(corpus.subprocess, "Popen", hung)
+    with pytest.raises(subprocess.TimeoutExpired):
+        corpus.render_opening(tmp_path / "font.sf2", tmp_path / "x.mid", raw, seconds=1.0, sr=22050, timeout_s=0.2)
+    assert hung.killed == 1
 
 
 def test_an_abc_opus_is_rendered_as_one_score_of_its_voices(tmp_path, fake_fluidsynth):
