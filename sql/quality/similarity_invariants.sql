@@ -14,6 +14,11 @@ WITH b AS (
 l AS (
     SELECT artist_id, listeners FROM artist_listeners WHERE dump_id = $dump_id
 ),
+-- The artists a pair may have: a pair of any other artist (below the threshold, or with no listeners row) drops out
+-- of the inner joins below and is counted as ineligible by the difference in rows.
+eligible AS (
+    SELECT artist_id, listeners FROM l WHERE listeners >= $min_listeners
+),
 -- Every stored pair in storage order, in one streaming pass: stored once each in pair order means each row's
 -- pair is above the row's before it (a strictly increasing sequence has no pair twice). Both engines store
 -- the pairs in pair order (musim.similarity.colisten), and lag() OVER () reads them in storage order: a
@@ -26,22 +31,22 @@ scan_ AS MATERIALIZED (
     FROM (SELECT artist_a, artist_b, co_listeners, lag(artist_a) OVER () AS prev_a, lag(artist_b) OVER () AS prev_b
           FROM artist_pair_counts WHERE dump_seq = $dump_seq)
 ),
--- The pairs with both artists' listeners: inner joins (a pair whose artist has no listeners row drops out and
--- is counted as ineligible below), three times faster here than left joins.
+-- The pairs with both artists' listeners: inner joins with the eligible artists (three times faster here than left
+-- joins; a quarter less CPU than joining every listeners row and counting the pairs below the threshold per pair).
 joined_ AS MATERIALIZED (
     SELECT count(*) AS joined_rows,
-           count(*) FILTER (WHERE p.co_listeners > least(la.listeners, lb.listeners)) AS co_listeners_above_listeners,
-           count(*) FILTER (WHERE la.listeners < $min_listeners OR lb.listeners < $min_listeners) AS low_listeners,
+           count(*) FILTER (WHERE p.co_listeners > la.listeners OR p.co_listeners > lb.listeners)
+               AS co_listeners_above_listeners,
            max(sim_seed_raw(p.co_listeners, la.listeners, lb.listeners)) AS seed_raw_max
     FROM artist_pair_counts p
-    JOIN l la ON la.artist_id = p.artist_a
-    JOIN l lb ON lb.artist_id = p.artist_b
+    JOIN eligible la ON la.artist_id = p.artist_a
+    JOIN eligible lb ON lb.artist_id = p.artist_b
     WHERE p.dump_seq = $dump_seq
 ),
 pairs_ AS (
     SELECT scan_.pair_rows, scan_.unordered_pairs, scan_.pairs_out_of_order, scan_.below_min_co_listeners,
            joined_.co_listeners_above_listeners,
-           scan_.pair_rows - joined_.joined_rows + joined_.low_listeners AS ineligible_pairs,
+           scan_.pair_rows - joined_.joined_rows AS ineligible_pairs,
            joined_.seed_raw_max
     FROM scan_, joined_
 ),

@@ -67,7 +67,7 @@ def test_check_fails_with_exit_2_naming_expectations_and_bad_values(good, capsys
 def test_gate_raises_with_the_report(good):
     with warehouse.writer() as con:
         con.execute("UPDATE artist_pair_counts SET co_listeners = 0 WHERE artist_a = (SELECT min(artist_a) FROM artist_pair_counts)")
-    with pytest.raises(QualityError, match=r"similarity[\s\S]*co-listeners >= 2"):
+    with pytest.raises(QualityError, match=r"similarity[\s\S]*pairs have >= 2 co-listeners[\s\S]*43 found"):
         gate(["similarity"])
 
 

@@ -120,6 +120,9 @@ BAD = [
     ("pair of an ineligible artist", "similarity",
      ["INSERT INTO artist_pair_counts SELECT seq, 99998, 99999, 3 FROM similarity_build JOIN lastfm_dump USING (dump_id)"], "ineligible_pairs",
      "99998, 99999"),
+    ("pair of an artist below the listener threshold", "similarity",
+     ["UPDATE artist_listeners SET listeners = 1 WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_counts)"],
+     "ineligible_pairs", "an artist with fewer than"),
     ("build record disagrees", "similarity",
      ["DELETE FROM artist_pair_counts WHERE artist_a = (SELECT max(artist_a) FROM artist_pair_counts)"],
      "build_record_mismatches", "similarity_build says"),
@@ -415,7 +418,7 @@ def test_a_failed_similarity_fact_says_how_many_it_found(good):
     assert failure.observed == [1] and failure.summary() == "invariants: one listeners row per artist (1 found)"
     assert failure.line().startswith("invariants: one listeners row per artist | min_value=0.0 max_value=0.0 | "
                                      "1 found; examples: ['artist ")
-    assert result.expectations == 24 and "invariants: one listeners row per artist (1 found)" in result.summary(9)
+    assert result.expectations == 20 and "invariants: one listeners row per artist (1 found)" in result.summary(9)
 
 
 def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):

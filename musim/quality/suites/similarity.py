@@ -5,8 +5,8 @@ top-K neighbours derive from them at query time (``sql/similarity/views.sql``), 
 checked on the stored counts, once, not on five copies of derived scores. Thresholds come from the build's
 own record (``similarity_build``): co-listeners >= its ``min_co_listeners``, artists with >=
 ``min_listeners``. Co-listeners <= either artist's listeners <= users bounds every derived score (seed,
-jaccard, cosine in 0..1, lift > 0, pmi finite); a sample of pairs is scored and checked row by row (the
-metrics' arithmetic itself, which the bounds only imply). The catalogue stores each pair once with
+jaccard, cosine in 0..1, lift > 0, pmi finite), on every pair; a sample of pairs is scored and its metrics are
+checked row by row (their arithmetic itself, which the bounds only imply). The catalogue stores each pair once with
 artist_a < artist_b, and its scores are in range and equal the pairs' metrics: checked in SQL on every row (a
 sample of its rows was also checked row by row by GX: the same checks again on a fifth of the rows).
 """
@@ -59,19 +59,13 @@ def invariants(ctx: CheckContext) -> list:
 
 
 def pair_rows(ctx: CheckContext) -> list:
+    """The metrics' arithmetic on the sampled pairs. What the pairs' own columns must hold (artist_a < artist_b,
+    the co-listener and listener thresholds) is checked on every pair by :func:`invariants`, not again here
+    (on the full dump, four expectations over the 100,000 sampled rows: ~0.045 s of the gate's CPU)."""
     import great_expectations.expectations as gxe
 
-    f = ctx.facts()
-    out = [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="artist_b", column_B="artist_a",
-                                                       description="pairs stored once: artist_a < artist_b"),
-           gxe.ExpectColumnValuesToBeBetween(column="co_listeners", min_value=f["min_co_listeners"],
-                                             description=f"co-listeners >= {f['min_co_listeners']}"),
-           gxe.ExpectColumnValuesToBeBetween(column="listeners_a", min_value=f["min_listeners"],
-                                             description=f"artist_a has >= {f['min_listeners']} listeners"),
-           gxe.ExpectColumnValuesToBeBetween(column="listeners_b", min_value=f["min_listeners"],
-                                             description=f"artist_b has >= {f['min_listeners']} listeners")]
-    out += [gxe.ExpectColumnValuesToBeBetween(column=m, min_value=0, max_value=1, description=f"{m} in 0..1")
-            for m in BOUNDED]
+    out = [gxe.ExpectColumnValuesToBeBetween(column=m, min_value=0, max_value=1, description=f"{m} in 0..1")
+           for m in BOUNDED]
     out += [gxe.ExpectColumnValuesToBeBetween(column="lift", min_value=0, strict_min=True, description="lift > 0"),
             gxe.ExpectColumnValuesToNotBeNull(column="pmi", description="pmi is defined")]
     return out
