@@ -272,6 +272,8 @@ def _run_suite(gx_context: Callable[[], Any], suite: DatasetSuite, ctx: CheckCon
         return result
     if suite.version is not None:
         result.version = suite.version(ctx)
+    from musim.quality import gx
+
     prefetched = [i for i, part in enumerate(suite.parts) if part.prefetch]
     cursors = [ctx.con.cursor() for _ in prefetched]
     per_part = {}
@@ -286,9 +288,18 @@ def _run_suite(gx_context: Callable[[], Any], suite: DatasetSuite, ctx: CheckCon
             # now, not once the first frames are in (the thread at nice 19 got next to no CPU while the cores
             # were busy: with the similarity suite, up to 1 s of the gate waiting for the import after its SQL)
             hurry_preload()
-            for i in _ready_first(early, len(suite.parts)):
+            validators: dict[int, Any] = {}
+
+            def validator(i: int) -> Any:  # each part's GX suite, built once
+                if i not in validators:
+                    part = suite.parts[i]
+                    validators[i] = gx.PartValidator(gx_context(), f"{suite.name}.{part.name}", part.expectations(ctx),
+                                                     run_id)
+                return validators[i]
+
+            for i in _ready_first(early, len(suite.parts), prepare=validator):
                 per_part[i] = dataclasses.replace(result, failures=[], parts=[])
-                _run_part(gx_context, suite, suite.parts[i], ctx, run_id, per_part[i], early.get(i))
+                _run_part(validator(i), suite.parts[i], ctx, per_part[i], early.get(i))
     finally:
         for cursor in cursors:
             cursor.close()
@@ -299,13 +310,18 @@ def _run_suite(gx_context: Callable[[], Any], suite: DatasetSuite, ctx: CheckCon
     return result
 
 
-def _ready_first(early: dict[int, Future], n_parts: int) -> Iterator[int]:
+def _ready_first(early: dict[int, Future], n_parts: int, prepare: Callable[[int], Any] | None = None) -> Iterator[int]:
     """The parts' indexes, each once: first a part that need not wait (its frames have arrived, or it reads
-    them itself), in order; when none can go, wait for the next prefetch to finish."""
+    them itself), in order; when none can go, ``prepare`` the pending parts (their GX suites: on the full
+    similarity dump the whole-table facts' SQL is the last to arrive, and its suite was built after it) and then
+    wait for the next prefetch to finish."""
     pending = list(range(n_parts))
     while pending:
         ready = [i for i in pending if i not in early or early[i].done()]
         if not ready:
+            for i in pending:
+                if prepare is not None and not early[i].done():
+                    prepare(i)
             wait([early[i] for i in pending], return_when=FIRST_COMPLETED)
             continue
         pending.remove(ready[0])
@@ -328,13 +344,10 @@ def _fetch_frames(part: Part, ctx: CheckContext) -> tuple[list[pd.DataFrame], Co
     return list(part.frames(ctx, coverage)), coverage
 
 
-def _run_part(gx_context: Callable[[], Any], suite: DatasetSuite, part: Part, ctx: CheckContext, run_id: str, result: DatasetResult,
-              fetched: Future | None) -> None:
+def _run_part(validator: Any, part: Part, ctx: CheckContext, result: DatasetResult, fetched: Future | None) -> None:
     from musim.quality import gx
 
     part_started = time.perf_counter()
-    name = f"{suite.name}.{part.name}"
-    validator = gx.PartValidator(gx_context(), name, part.expectations(ctx), run_id)
     if fetched is not None:
         frames, coverage = fetched.result()
     else:

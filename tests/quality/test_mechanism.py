@@ -153,7 +153,7 @@ def test_narrow_numeric_columns_are_widened_and_judged_the_same():
     assert [o[3] for o in outcomes["vectorised"]] == [2, 2]
 
 
-def test_parts_run_as_their_frames_arrive_and_are_reported_in_suite_order(musim_home):
+def test_parts_run_as_their_frames_arrive_and_are_reported_in_suite_order(musim_home, monkeypatch):
     """A slow prefetched part does not hold up the parts after it (here the slow part's frames wait until the
     fast part is being validated: a runner taking parts in order would wait 20 s, then validate slow first);
     the result lists parts and failures in the suite's order all the same."""
@@ -161,13 +161,26 @@ def test_parts_run_as_their_frames_arrive_and_are_reported_in_suite_order(musim_
 
     import great_expectations.expectations as gxe
 
+    from musim.quality import gx
+
     fast_started, validated = threading.Event(), []
+    made = gx.PartValidator
+
+    class Recording(made):
+        def __init__(self, ctx, suite_name, *args, **kwargs):
+            super().__init__(ctx, suite_name, *args, **kwargs)
+            self.part = suite_name.rsplit(".", 1)[1]
+
+        def validate(self, df):
+            validated.append(self.part)
+            if self.part == "fast":
+                fast_started.set()
+            super().validate(df)
+
+    monkeypatch.setattr(gx, "PartValidator", Recording)
 
     def expectations_of(name):
         def expectations(ctx):
-            validated.append(name)
-            if name == "fast":
-                fast_started.set()
             return [gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=1, description=name)]
         return expectations
 
@@ -218,6 +231,43 @@ def test_a_check_hurries_the_preload_as_soon_as_its_sql_has_started(musim_home, 
     finally:
         unregister(suite.name)
     assert seen == [True] and result.status == "passed"
+
+
+def test_a_parts_suite_is_built_while_its_frames_are_on_their_way(musim_home, monkeypatch):
+    """The main thread builds each part's GX suite while the parts' SQL runs, not once its frames are in: on the
+    full similarity dump the whole-table facts arrive last and their suite was built after them, on the gate's
+    critical path. Here the frames wait until the part's suite has been built: a runner building it only once
+    the frames are in sees none for 5 s."""
+    import threading
+
+    import great_expectations.expectations as gxe
+
+    from musim.quality import gx
+
+    built, seen = threading.Event(), []
+    made = gx.PartValidator
+
+    class Recording(made):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.set()
+
+    monkeypatch.setattr(gx, "PartValidator", Recording)
+
+    def frames(ctx, coverage):
+        seen.append(built.wait(5))
+        return [pd.DataFrame({"x": [0]})]
+
+    def expectations(ctx):
+        return [gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=1, description="x in 0..1")]
+
+    suite = register(DatasetSuite(name="test_built_early", description="x", parts=(
+        Part(name="p", expectations=expectations, frames=frames, prefetch=True),)), replace=True)
+    try:
+        result = check([suite.name], docs=False).results[0]
+    finally:
+        unregister(suite.name)
+    assert seen == [True] and result.status == "passed" and result.expectations == 1
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
