@@ -40,6 +40,17 @@ def run_alone(module: str, argv: list[str] | None = None, *, workdir: str | None
     return 0
 
 
+def env_int(name: str, default: int) -> int:
+    """The positive integer in ``$name`` (default when unset or blank); a bad value stops the run with one line
+    naming the variable (checked by ``benchmarks.run`` before any benchmark starts)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name}={raw!r}: must be a whole number >= 1, e.g. {name}={default}")
+    return int(raw)
+
+
 def env_float(name: str, default: float) -> float:
     """The positive finite number in ``$name`` (default when unset or blank); a bad value stops the run with one
     line naming the variable (checked by ``benchmarks.run`` before any benchmark starts)."""

@@ -85,3 +85,25 @@ def test_one_benchmark_alone_takes_only_its_options_and_checks_its_environment(s
     with pytest.raises(SystemExit) as exc:
         run_alone("benchmarks.bench_good", [])
     assert exc.value.code == 2 and "GOOD_FRACTION='abc'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", 3), ("2", 2), (" 5 ", 5), ("0", None), ("-1", None), ("1.5", None),
+                                               ("three", None)])
+def test_a_count_from_the_environment_is_a_whole_number_of_at_least_one(monkeypatch, raw, expected):
+    from benchmarks._util import env_int
+
+    monkeypatch.setenv("BENCH_REPEATS", raw)
+    if expected is not None:
+        assert env_int("BENCH_REPEATS", 3) == expected
+        return
+    with pytest.raises(SystemExit, match=r"BENCH_REPEATS='.*': must be a whole number >= 1, e.g. BENCH_REPEATS=3"):
+        env_int("BENCH_REPEATS", 3)
+
+
+def test_the_similarity_benchmark_checks_its_repeats_before_any_benchmark_runs(monkeypatch):
+    from benchmarks import bench_similarity
+
+    monkeypatch.setenv("MUSIM_BENCH_SIMILARITY_REPEATS", "0")
+    with pytest.raises(SystemExit, match="MUSIM_BENCH_SIMILARITY_REPEATS='0'"):
+        bench_similarity.check_env(quick=False)
+    bench_similarity.check_env(quick=True)  # --quick times each side once, whatever the variable says
