@@ -91,7 +91,10 @@ def cmd_build(args: argparse.Namespace) -> int:
               f"run {result.quality['run_id']})" + (f": {result.quality['docs_url']}" if result.quality["docs_url"] else ""))
     for path in result.published:
         print(f"published {path}")
-    if not result.planned and not result.reused:
+    if not result.tracks:
+        print("no audio stored yet, so nothing to extract: add a music folder with `musim library add PATH` or fetch "
+              "previews with `musim acquire`, then build again.")
+    elif not result.planned and not result.reused:
         print("nothing new to extract.")
     return 0
 

@@ -12,6 +12,13 @@ from musim.storage import open_store
 from tests.features.helpers import Catalogue
 
 
+def test_a_build_with_no_audio_stored_says_where_audio_comes_from(capsys):
+    assert main(["features", "build", "--workers", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "no audio stored yet, so nothing to extract: add a music folder with `musim library add PATH`" in out
+    assert "nothing new to extract" not in out
+
+
 def test_build_list_show(capsys):
     con = warehouse.connect()
     cat = Catalogue(con, open_store())
