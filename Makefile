@@ -60,7 +60,7 @@ bench-quick: $(STAMP)
 
 lock:  ## re-resolve the whole stack (needs uv)
 	$(UV) pip compile pyproject.toml --override overrides.txt --extra dev --extra bench --python 3.11 -o requirements.lock
-	$(UV) pip compile pyproject.toml --override overrides.txt --extra dev --extra bench --extra gpu --python 3.11 -o requirements-gpu.lock
+	$(UV) pip compile pyproject.toml --override overrides.txt --override overrides-gpu.txt --extra dev --extra bench --extra gpu --python 3.11 -o requirements-gpu.lock
 
 clean:
 	rm -rf .musim .musim-real benchmarks/results
