@@ -203,6 +203,26 @@ def test_parts_run_as_their_frames_arrive_and_are_reported_in_suite_order(musim_
     assert [(f.description, f.observed) for f in result.failures] == [("slow", [5]), ("fast", [7])]
 
 
+def _check_one_part(name: str, *, waits_for, seen: list[bool]):
+    """Check a suite ``name`` of one prefetched part whose frames (one row, x = 0, expected in 0..1) first wait up to
+    5 s for the event ``waits_for``, noting in ``seen`` whether it came; the dataset's result."""
+    import great_expectations.expectations as gxe
+
+    def frames(ctx, coverage):
+        seen.append(waits_for.wait(5))
+        return [pd.DataFrame({"x": [0]})]
+
+    def expectations(ctx):
+        return [gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=1, description="x in 0..1")]
+
+    suite = register(DatasetSuite(name=name, description="x", parts=(
+        Part(name="p", expectations=expectations, frames=frames, prefetch=True),)), replace=True)
+    try:
+        return check([suite.name], docs=False).results[0]
+    finally:
+        unregister(suite.name)
+
+
 def test_a_check_hurries_the_preload_as_soon_as_its_sql_has_started(musim_home, monkeypatch):
     """What a preload has left of GX's import goes on at normal priority from the moment the parts' SQL starts, not
     once the first frames are in: at nice 19 it got next to no CPU while the SQL kept the cores busy (the similarity
@@ -210,26 +230,11 @@ def test_a_check_hurries_the_preload_as_soon_as_its_sql_has_started(musim_home, 
     hurrying once frames are in sees none for 5 s."""
     import threading
 
-    import great_expectations.expectations as gxe
-
     from musim.quality import runner
 
     hurried, seen = threading.Event(), []
     monkeypatch.setattr(runner, "hurry_preload", hurried.set)
-
-    def frames(ctx, coverage):
-        seen.append(hurried.wait(5))
-        return [pd.DataFrame({"x": [0]})]
-
-    def expectations(ctx):
-        return [gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=1, description="x in 0..1")]
-
-    suite = register(DatasetSuite(name="test_hurry", description="x", parts=(
-        Part(name="p", expectations=expectations, frames=frames, prefetch=True),)), replace=True)
-    try:
-        result = check([suite.name], docs=False).results[0]
-    finally:
-        unregister(suite.name)
+    result = _check_one_part("test_hurry", waits_for=hurried, seen=seen)
     assert seen == [True] and result.status == "passed"
 
 
@@ -239,8 +244,6 @@ def test_a_parts_suite_is_built_while_its_frames_are_on_their_way(musim_home, mo
     critical path. Here the frames wait until the part's suite has been built: a runner building it only once
     the frames are in sees none for 5 s."""
     import threading
-
-    import great_expectations.expectations as gxe
 
     from musim.quality import gx
 
@@ -253,20 +256,7 @@ def test_a_parts_suite_is_built_while_its_frames_are_on_their_way(musim_home, mo
             built.set()
 
     monkeypatch.setattr(gx, "PartValidator", Recording)
-
-    def frames(ctx, coverage):
-        seen.append(built.wait(5))
-        return [pd.DataFrame({"x": [0]})]
-
-    def expectations(ctx):
-        return [gxe.ExpectColumnValuesToBeBetween(column="x", min_value=0, max_value=1, description="x in 0..1")]
-
-    suite = register(DatasetSuite(name="test_built_early", description="x", parts=(
-        Part(name="p", expectations=expectations, frames=frames, prefetch=True),)), replace=True)
-    try:
-        result = check([suite.name], docs=False).results[0]
-    finally:
-        unregister(suite.name)
+    result = _check_one_part("test_built_early", waits_for=built, seen=seen)
     assert seen == [True] and result.status == "passed" and result.expectations == 1
 
 
