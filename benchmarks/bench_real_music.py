@@ -48,6 +48,12 @@ def _by_group(report) -> str:
                                         if v.get("auc") is not None)
 
 
+def _content(labels) -> str:
+    """The scored files' content fingerprint, whole and per package (``LabelSet.fingerprint``)."""
+    whole, per_group = labels.fingerprint()
+    return f"{whole} ({', '.join(f'{g} {h}' for g, h in per_group.items())})"
+
+
 def run(*, quick: bool, workdir: Path) -> list[dict]:
     corpus = Path(os.environ.get("MUSIM_REAL_MUSIC") or REPO / "benchmarks" / "data" / "real_music")
     manifest = corpus / "manifest.csv"
@@ -127,7 +133,7 @@ def _measure(manifest: Path, *, quick: bool) -> list[dict]:
                      baseline_value=round(musly, 3), ratio=round(best_v / musly, 3) if musly else None,
                      target=">= 1.0x", met=best_v >= musly,
                      notes=f"{len(base.labels)} tracks of {len(set(base.labels.artists))} composers; baselines "
-                           f"{base_s:.0f} s"))
+                           f"{base_s:.0f} s; corpus content {_content(labels)}"))
     rows.append(_row(f"best label-free family ({best}) - 20-MFCC", round(best_v - mfcc, 3), "AUC",
                      baseline="20 MFCC mean+std", baseline_value=round(mfcc, 3), target=">= +0.05",
                      met=best_v - mfcc >= 0.05))

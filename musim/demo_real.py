@@ -160,6 +160,9 @@ def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int) -> Non
     print_table(rows, columns, title=title)
     if result.group_note:
         print(f"   note: {result.group_note}")
+    whole, per_group = labels.fingerprint()
+    print(f"   corpus content {whole} ({', '.join(f'{g} {h}' for g, h in per_group.items())}): another run scored the "
+          "same audio only where these agree")
     if "musly" not in names:
         print("   (libmusly baseline left out: pymusly is not installed)")
     for path, reason in result.skipped:

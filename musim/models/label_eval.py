@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -65,6 +66,26 @@ class LabelSet:
         return LabelSet([self.paths[i] for i in idx], [self.artists[i] for i in idx],
                         None if self.groups is None else [self.groups[i] for i in idx], self.source, self.left_out,
                         self.group_by)
+
+    def fingerprint(self) -> tuple[str, dict[str, str]]:
+        """What the labelled files hold: the first 12 hex digits of a sha256 over their contents' sha256s (sorted, so
+        neither their paths nor their order count), and the same per group. Two evaluations scored the same audio
+        only where these agree (a corpus rebuilt on another machine may not be the one scored before); a file that
+        cannot be read counts as ``missing``."""
+        from musim.storage.base import file_sha256
+
+        def digest(hashes: list[str]) -> str:
+            return hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest()[:12]
+
+        hashes = []
+        for path in self.paths:
+            try:
+                hashes.append(file_sha256(path))
+            except OSError:
+                hashes.append("missing")
+        groups = self.groups if self.groups is not None else []
+        per_group = {g: digest([h for h, gg in zip(hashes, groups, strict=True) if gg == g]) for g in sorted(set(groups))}
+        return digest(hashes), per_group
 
 
 def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:

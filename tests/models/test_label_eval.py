@@ -103,6 +103,31 @@ def test_labels_file(tmp_path):
         read_labels(tmp_path / "no paths.csv")
 
 
+def test_the_corpus_fingerprint_follows_the_files_contents_not_their_paths_or_order(tmp_path):
+    """Two evaluations scored the same audio only where the fingerprints agree: the same bytes elsewhere and in
+    another order give the same digests; one changed file changes the whole and its own group's, not another's."""
+    import shutil
+
+    def corpus(folder, order, changed=None):
+        folder.mkdir()
+        rows = ["path,artist,pkg"]
+        for name, pkg in order:
+            (folder / name).write_bytes(b"changed" if name == changed else f"audio of {name}".encode())
+            rows.append(f"{name},A{name[0]},{pkg}")
+        (folder / "labels.csv").write_text("\n".join(rows) + "\n")
+        return read_labels(folder / "labels.csv", group_by="pkg")
+
+    files = [("a.flac", "p1"), ("b.flac", "p1"), ("c.flac", "p2")]
+    whole, per_group = corpus(tmp_path / "one", files).fingerprint()
+    assert len(whole) == 12 and set(per_group) == {"p1", "p2"}
+    assert corpus(tmp_path / "two", files[::-1]).fingerprint() == (whole, per_group)
+    other_whole, other_groups = corpus(tmp_path / "three", files, changed="c.flac").fingerprint()
+    assert other_whole != whole and other_groups["p1"] == per_group["p1"] and other_groups["p2"] != per_group["p2"]
+    gone = corpus(tmp_path / "four", files)
+    shutil.rmtree(tmp_path / "four")
+    assert gone.fingerprint()[0] not in (whole, other_whole)  # unreadable files count as missing, not as skipped
+
+
 def test_labels_file_from_a_spreadsheet_or_not_text(tmp_path):
     bom = tmp_path / "excel.csv"
     bom.write_bytes("path,artist\r\na.ogg,Björk\r\n".encode("utf-8-sig"))  # a spreadsheet's UTF-8 with a BOM
