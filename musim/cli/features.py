@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 
@@ -23,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = fsub.add_parser("build", help="extract the features every stored preview lacks, materialise, gate, publish")
     p.add_argument("--view", action="append", metavar="NAME",
-                   help="only this view (name or name:version; repeatable; default: every defined view)")
+                   help="only this view and the views derived from it (name or name:version; repeatable; default: "
+                        "every defined view); the gate then judges the training frames they feed")
     p.add_argument("--workers", type=count(1, 1024), help="worker processes (default: every CPU)")
     p.add_argument("--batch-size", type=positive, default=64, help="previews per recorded batch (default 64)")
     p.add_argument("--limit", type=positive, help="compute at most this many previews in this run")
@@ -61,10 +63,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         from musim.quality import preload
 
         preload()  # Great Expectations' import overlaps the build; the gate runs before anything is published
+    from musim.features.extract import select_views
     from musim.quality.gates import gate_features
 
-    result = build(args.view, options=opts, publish=not args.no_publish, gate=gate_features,
-                   skip_quality=args.skip_quality, recompute=args.recompute or ())
+    # some views: the gate judges the training frames they feed (all views: every service, as the DAG's gate)
+    refs = [v.ref for v in select_views(args.view)] if args.view else None
+    result = build(args.view, options=opts, publish=not args.no_publish,
+                   gate=functools.partial(gate_features, views=refs), skip_quality=args.skip_quality,
+                   recompute=args.recompute or ())
     if args.json:
         print_json(result.to_json())
         return 0

@@ -50,18 +50,24 @@ __all__ = ["Recorded", "build", "complete_build", "extractors_for", "plan_build"
 
 # -- choosing what to compute ------------------------------------------------------------------------
 def select_views(names: Sequence[str] | None) -> list[FeatureView]:
-    """The code-defined views called ``names`` (``name`` or ``name:version``); all when None or empty."""
+    """The code-defined views called ``names`` (``name`` or ``name:version``), then every view derived from them
+    (``artist_descriptors_mean`` of ``track_descriptors``): a derived view is materialised again when its input
+    changes, or it would lag behind it, and the features gate's training frames read both; all when None or empty."""
     from musim.features import definitions
 
     if not names:
         return list(definitions.VIEWS)
-    out = []
+    out: list[FeatureView] = []
     for name in names:
         found = [v for v in definitions.VIEWS if name in (v.name, v.ref)]
         if not found:
             known = ", ".join(v.ref for v in definitions.VIEWS)
             raise NotFoundError(f"no feature view {name!r} is defined; defined: {known}")
-        out.append(max(found, key=lambda v: v.version))
+        chosen = max(found, key=lambda v: v.version)
+        if chosen not in out:
+            out.append(chosen)
+    for view in out:  # grows while it is walked: the views derived from derived views too
+        out += [v for v in definitions.VIEWS if view.ref in v.source.inputs and v not in out]
     return out
 
 

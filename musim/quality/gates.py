@@ -59,9 +59,12 @@ def gate_task(datasets: Sequence[str], dump_id: str | None) -> dict:
             "datasets": {r.dataset: r.status for r in run.results}}
 
 
-def gate_features(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def gate_features(con: duckdb.DuckDBPyConnection, *, views: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the ``features`` and ``training_sets`` suites (:data:`FEATURES_DATASETS`) on the writer ``con``;
     their summary (the shape the DAG's ``check_quality`` task returns: run id, Data Docs URL, status per dataset).
+    ``views``: the refs (``name:version``) a build of some views wrote; ``training_sets`` then judges the services
+    that read one of them (a build of the descriptors alone, on a library whose log-mels were never built, is not
+    failed for the log-mel service it never fed); None: every service.
 
     Raises
     ------
@@ -70,7 +73,7 @@ def gate_features(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """
     from musim.quality.runner import check_on
 
-    run = check_on(con, FEATURES_DATASETS)
+    run = check_on(con, FEATURES_DATASETS, payload=None if views is None else {"training_sets": tuple(views)})
     if not run.success:
         failed = [r.dataset for r in run.failed]
         raise QualityError(f"{gate_failed_line(run, run.run_id)}\n{run.describe()}", run_id=run.run_id,

@@ -19,6 +19,26 @@ def test_a_build_with_no_audio_stored_says_where_audio_comes_from(capsys):
     assert "nothing new to extract" not in out
 
 
+def test_a_build_of_one_view_materialises_the_views_derived_from_it_and_passes_its_gate(capsys):
+    """`--view track_descriptors` on a new library left the artist means unmaterialised, so the training_sets gate
+    found them missing for every track and the build failed; the views derived from a chosen view are built too."""
+    con = warehouse.connect()
+    cat = Catalogue(con, open_store())
+    cat.add_clip("t1", 1, community=3)
+    cat.add_clip("t2", 2, community=4)
+    con.close()
+
+    assert main(["features", "build", "--view", "track_descriptors", "--workers", "1", "--no-progress", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["views"] == ["track_descriptors:4", "artist_descriptors_mean:4"]
+    assert set(out["quality"]["datasets"].values()) == {"passed"}
+    clear_cache()
+    assert lookup("artist_descriptors_mean", 2).shape == (len(DESCRIPTOR_NAMES),)
+    with warehouse.connect() as con:  # the log-mel service, fed by no view of this build, was not judged
+        (details,) = con.execute("SELECT details FROM quality_result WHERE dataset = 'training_sets'").fetchone()
+    assert "not judged: siamese_log_mel, which read none of the views this build wrote" in details
+
+
 def test_build_list_show(capsys):
     con = warehouse.connect()
     cat = Catalogue(con, open_store())

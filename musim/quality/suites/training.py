@@ -100,12 +100,14 @@ def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     # tracks whose audio feature extraction rejected (with a recorded reason) are not training rows
     usable = len(sql.query(ctx.con, "quality/training_entities.sql", as_of=None).fetchall())
     excluded = sql.query(ctx.con, "quality/rejected_tracks.sql").fetchone()[0]
-    services = [r[0] for r in sql.query(ctx.con, "features/service_names.sql").fetchall()]
+    services = [get_service(ctx.con, r[0]) for r in sql.query(ctx.con, "features/service_names.sql").fetchall()]
+    built = ctx.payload.get("training_sets")  # a build of some views: the services it fed (gate_features)
+    fed = services if built is None else [s for s in services if {v.ref for v in s.views} & set(built)]
     examples: dict[str, list[str]] = {}
     rows = []
     checked = pinned = 0
-    for name in services:
-        service = get_service(ctx.con, name)
+    for service in fed:
+        name = service.name
         pinned += service.as_of is not None
         # a pinned service: the tracks of the catalogue at its as_of (those added since had no features then)
         entities = sql.query(ctx.con, "quality/training_entities.sql", as_of=service.as_of).df()
@@ -118,9 +120,12 @@ def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     ctx._cache["training_examples"] = examples
     coverage.rows_total = checked
     coverage.rows_validated = 0
-    coverage.how = (f"training frames of {len(services)} feature service(s) over the {usable:,} usable tracks "
+    coverage.how = (f"training frames of {len(fed)} feature service(s) over the {usable:,} usable tracks "
                     f"({excluded:,} rejected by feature extraction left out)"
-                    + (f", {pinned} pinned one(s) over those there at their as_of" if pinned else "") + ", summarised")
+                    + (f", {pinned} pinned one(s) over those there at their as_of" if pinned else "") + ", summarised"
+                    + (f"; not judged: {', '.join(s.name for s in services if s not in fed)}, which read none of the "
+                       f"views this build wrote ({', '.join(built)})" if built is not None and len(fed) < len(services)
+                       else ""))
     yield pd.DataFrame(rows, columns=_COLUMNS)
 
 
