@@ -92,11 +92,12 @@ def audio_features():
                           recompute=params["recompute"])
 
     @task(pool="duckdb_writer")
-    def check_quality(summary: dict) -> dict:
+    def check_quality(summary: dict, params=None) -> dict:
         from musim.features.staged import check_run
         from musim.quality.gates import FEATURES_DATASETS, gate_task
 
-        return check_run(summary["run_id"], lambda: gate_task(FEATURES_DATASETS, None))
+        views = summary["views"] if params["views"] else None  # some views: the services they feed are judged
+        return check_run(summary["run_id"], lambda: gate_task(FEATURES_DATASETS, None, views=views))
 
     @task(pool="duckdb_writer", outlets=[FEATURES])
     def publish(summary: dict, quality: dict, params=None):

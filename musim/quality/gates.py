@@ -30,16 +30,17 @@ PREVIEWS_DATASETS = ("previews",)
 # FEATURES_DATASETS: defined by the feature store, which releases only after they passed (imported above)
 
 
-def gate_task(datasets: Sequence[str], dump_id: str | None) -> dict:
+def gate_task(datasets: Sequence[str], dump_id: str | None, *, views: Sequence[str] | None = None) -> dict:
     """Run ``datasets`` for ``dump_id``; push the Data Docs URL for the task's "Data Docs" link; raise
     :class:`QualityError` (failing the task, so nothing downstream runs) if a dataset failed.
+    ``views``: as for :func:`gate_features` (the features DAG run with its ``views`` param).
 
     Returns a small summary for XCom: run id, docs URL, per dataset status.
     """
     from musim.quality import DOCS_LINK_XCOM_KEY
     from musim.quality.runner import check
 
-    run = check(list(datasets), dump_id=dump_id)
+    run = check(list(datasets), dump_id=dump_id, payload=_built(views))
     for line in run.describe().splitlines():
         log.info("%s", line)
     # Inside a task Airflow is loaded already; elsewhere (tests, the CLI) importing it would reconfigure this
@@ -73,9 +74,14 @@ def gate_features(con: duckdb.DuckDBPyConnection, *, views: Sequence[str] | None
     """
     from musim.quality.runner import check_on
 
-    run = check_on(con, FEATURES_DATASETS, payload=None if views is None else {"training_sets": tuple(views)})
+    run = check_on(con, FEATURES_DATASETS, payload=_built(views))
     if not run.success:
         failed = [r.dataset for r in run.failed]
         raise QualityError(f"{gate_failed_line(run, run.run_id)}\n{run.describe()}", run_id=run.run_id,
                            failed=failed)
     return {"run_id": run.run_id, "docs_url": run.docs_url, "datasets": {r.dataset: r.status for r in run.results}}
+
+
+def _built(views: Sequence[str] | None) -> dict[str, tuple[str, ...]] | None:
+    """The payload telling ``training_sets`` which views a build wrote (None: judge every service)."""
+    return None if views is None else {"training_sets": tuple(views)}

@@ -72,6 +72,27 @@ def test_audio_features_dag(airflow, musim_home):
     assert current_online("artist_descriptors_mean") == serving_before  # the previous snapshot keeps serving
 
 
+def test_the_dag_run_for_one_view_judges_the_services_it_fed(airflow, musim_home):
+    """`views: [track_descriptors]` on a new library: the artist means derived from them are built too, and the gate
+    judges the services that read them, not the log-mel one no view of the run fed (it failed the run before)."""
+    env, log = airflow
+    con = warehouse.connect()
+    cat = Catalogue(con, open_store())
+    cat.add_clip("t1", 1, community=12)
+    cat.add_clip("t2", 2, community=13)
+    con.close()
+    embedded.run_dag("audio_features", env, log, {"batch_size": 2, "workers": 1, "views": ["track_descriptors"]})
+    con = warehouse.connect()
+    try:
+        assert con.execute("SELECT count(*) FROM track_mel").fetchone()[0] == 0
+        (status, details), = con.execute("SELECT status, details FROM quality_result "
+                                         "WHERE dataset = 'training_sets'").fetchall()
+    finally:
+        con.close()
+    assert status == "passed" and "not judged: siamese_log_mel" in details
+    assert current_online("artist_descriptors_mean") is not None
+
+
 def test_audio_features_dag_recomputes_the_tracks_its_recompute_param_names(airflow, musim_home):
     """The DAG's `recompute` param is `musim features build --recompute` from Airflow: a track whose descriptor row
     is impossible (999 BPM: the features gate fails on it) is extracted again from its audio, its new row replaces
