@@ -67,8 +67,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     from musim.quality.gates import gate_features
 
     # some views: the gate judges the training frames they feed (all views: every service, as the DAG's gate)
-    refs = [v.ref for v in select_views(args.view)] if args.view else None
-    result = build(args.view, options=opts, publish=not args.no_publish,
+    views = select_views(args.view) if args.view else None  # with the views derived from them
+    refs = [v.ref for v in views] if views else None
+    result = build(views, options=opts, publish=not args.no_publish,
                    gate=functools.partial(gate_features, views=refs), skip_quality=args.skip_quality,
                    recompute=args.recompute or ())
     if args.json:
