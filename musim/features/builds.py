@@ -31,7 +31,7 @@ from musim.runs import run_key
 from musim.storage import ObjectStore, open_store
 from musim.storage.base import ObjectNotFound
 
-__all__ = ["INTERRUPTED", "Heartbeat", "beat_interval", "compute_heartbeat_key", "list_builds",
+__all__ = ["INTERRUPTED", "Heartbeat", "beat_interval", "built_min_duration", "compute_heartbeat_key", "list_builds",
            "object_heartbeat", "view_extractor_hashes", "warehouse_heartbeat"]
 
 INTERRUPTED = "interrupted"
@@ -87,6 +87,18 @@ def _last_object_beat(store: ObjectStore, key: str) -> dt.datetime | None:
         return store.stat(key).modified
     except ObjectNotFound:  # its compute tasks never started
         return None
+
+
+def built_min_duration(con: duckdb.DuckDBPyConnection) -> float:
+    """The shortest audio, in seconds, that the warehouse's features were built from: the lowest ``--min-duration``
+    among the completed feature builds, else :data:`musim.audio.formats.MIN_DURATION_S` (no completed build, or
+    none that recorded its threshold). New audio featurised for a trained model (``musim similar-audio``, ``embed``,
+    ``models evaluate --labels``) is held to it, so a library built with ``--min-duration 2`` is queried with the
+    clips it holds."""
+    from musim.audio.formats import MIN_DURATION_S
+
+    row = sql.query(con, "features/min_duration.sql").fetchone()
+    return MIN_DURATION_S if row is None or row[0] is None else float(row[0])
 
 
 def list_builds(con: duckdb.DuckDBPyConnection, *, params_hashes: Sequence[str] | None = None, limit: int = 10,
