@@ -8,7 +8,9 @@ champion. Nothing served fails before TensorFlow is imported. Each family embeds
 embedding (siamese: encoder of the log-mel; cnn_classifier: mean over 256 x 256 slices of its 128-unit layer;
 autoencoder: flattened encoder output). Both read only published data: the serving snapshot (registry, tracks,
 artists), the online store (the version's track embeddings) and the object store (the model and its manifest),
-never the writer's warehouse. TensorFlow is imported when a command runs, not when the CLI starts.
+never the writer's warehouse, save the threshold of its feature builds (read-only: a file shorter than their lowest
+--min-duration, else 5 s, is skipped; ``--min-duration`` sets it instead). TensorFlow is imported when a command
+runs, not when the CLI starts.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from musim.audio.formats import FORMATS
-from musim.cli.options import positive, version
+from musim.cli.options import number, positive, version
 from musim.cli.output import counted, print_json, print_table, printable
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import refuse_empty
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 from musim.progress import progress_setting
 from musim.scratch import temp_file
+
+#: ``--min-duration`` of the commands that featurise new audio (similar-audio, embed, models evaluate --labels).
+MIN_DURATION_HELP = ("skip audio files shorter than this many seconds (default: the lowest --min-duration of the "
+                     "warehouse's completed feature builds, else 5)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search", choices=("auto", "exact", "ann"),
                    help="tracks by brute force or through the version's ANN index (default auto: "
                         "MUSIM_AUDIO_SEARCH, else the index from MUSIM_ANN_MIN_TRACKS tracks, 20,000)")
+    p.add_argument("--min-duration", type=number(0.0, 3600.0), metavar="SECONDS", help=MIN_DURATION_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (drawn on a terminal while the files "
                    "are decoded)")
@@ -74,6 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use this family's champion, else its version published last (default: the serving model: the "
                         "champion published last, else the version published last)")
     p.add_argument("--model", metavar="VERSION", type=version, help="a registered version instead of the champion")
+    p.add_argument("--min-duration", type=number(0.0, 3600.0), metavar="SECONDS", help=MIN_DURATION_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (drawn on a terminal while the files "
                    "are decoded)")
@@ -123,7 +131,8 @@ def cmd_similar_audio(args: argparse.Namespace) -> int:
     from musim.models.new_audio import similar_audio
 
     with progress_setting(False if args.no_progress else None):
-        result = similar_audio(args.files, k=args.k, family=args.family, version=args.model, search=args.search)
+        result = similar_audio(args.files, k=args.k, family=args.family, version=args.model, search=args.search,
+                               min_duration_s=args.min_duration)
     if args.json:
         print_json(result.to_json())
         return 0
@@ -183,7 +192,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         out = out.with_name(out.name + ".npz")
     check_can_make(out.parent)  # before the files are embedded; made only once there is something to write
     with progress_setting(False if args.no_progress else None):
-        files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model)
+        files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model,
+                                                min_duration_s=args.min_duration)
     out.parent.mkdir(parents=True, exist_ok=True)
     with temp_file(out.parent, f".{out.name}.", ".tmp") as tmp:  # removed if the write fails (a full disk)
         with open(tmp, "wb") as fh:

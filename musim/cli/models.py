@@ -391,6 +391,9 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
                    help="comma-separated: random, mfcc (20 MFCC mean+std), descriptors, musly (libmusly timbre); "
                         "\"\" for none (default random,mfcc,descriptors)")
     p.add_argument("--n-boot", type=count(100, 1_000_000), default=1000, help="bootstrap resamples of the CIs (default 1000)")
+    p.add_argument("--min-duration", type=number(0.0, 3600.0), metavar="SECONDS",
+                   help="skip labelled files shorter than this many seconds (default: the lowest --min-duration of the "
+                        "warehouse's completed feature builds, else 5)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (decoding, featurising, musly, scoring; drawn on a terminal only)")
     p.add_argument("--json", action="store_true")
@@ -407,7 +410,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     labels = read_labels(args.labels, group_by=args.group_by)
     result = evaluate_labels(labels, family=args.family, versions=args.model or (),
                              with_model=not args.baselines_only, baseline_names=names, n_boot=args.n_boot,
-                             progress=False if args.no_progress else None)
+                             progress=False if args.no_progress else None, min_duration_s=args.min_duration)
     if result.note:  # as similar-audio says it: a family without a champion answers with its last published
         print(printable(f"musim: {result.note}", 0), file=sys.stderr)
     if args.json:

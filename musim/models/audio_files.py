@@ -4,7 +4,8 @@ similar-audio``, ``musim embed``: :mod:`musim.models.new_audio` embeds what this
 Files are read as the library reads them (:mod:`musim.library.formats`): only the analysed window of a longer file
 is decoded, by seeking (:func:`musim.audio.excerpt.excerpt_window`), and a zip archive is the album it holds
 (:mod:`musim.library.zips`: its audio members, as ``library add`` stores them). Features are computed as the feature
-store computes them for a preview, across the audio path's process pool.
+store computes them for a preview, across the audio path's process pool, and held to the feature builds' shortest
+audio (:func:`min_duration`): a file shorter is ``too_short``, as a build rejects it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from musim.library.formats import AUDIO_SUFFIXES
 from musim.library.scan import FoundFile
 from musim.library.zips import extract_member, is_zip, members
 
-__all__ = ["WINDOW_S", "featurise_file", "featurise_files", "find_audio", "find_audio_files"]
+__all__ = ["WINDOW_S", "featurise_file", "featurise_files", "find_audio", "find_audio_files", "min_duration",
+           "probe_long_enough"]
 
 
 def find_audio(paths: Sequence[str | Path]) -> list[FoundFile]:
@@ -74,12 +76,55 @@ def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
     return [f.path for f in find_audio(paths)]
 
 
+def min_duration(explicit: float | None = None) -> float:
+    """The shortest audio, in seconds, that new audio featurised for a trained model may be (``musim similar-audio``,
+    ``embed``, ``models evaluate --labels``): ``explicit`` (their ``--min-duration``) if given, else the threshold
+    of the feature builds behind the warehouse's features (the lowest ``--min-duration`` among its completed builds:
+    :func:`musim.features.builds.built_min_duration`, read-only), else :data:`musim.audio.formats.MIN_DURATION_S`
+    (no warehouse, no completed build). The one rule: a library built with ``features build --min-duration 2`` is
+    queried with the clips it holds. The warehouse is read through :func:`musim.sandbox.reader` (waiting while a
+    writer holds it); a process holding the warehouse itself passes ``explicit`` (``built_min_duration(con)``)."""
+    from musim.audio.formats import MIN_DURATION_S
+    from musim.config import get_settings
+
+    if explicit is not None:
+        if not 0.0 <= explicit < float("inf"):
+            raise ParameterError(f"the minimum duration must be a finite number of seconds >= 0, got {explicit!r}")
+        return float(explicit)
+    if not get_settings().warehouse.path.exists():  # nothing built: no warehouse is made just to read this
+        return MIN_DURATION_S
+    from musim import sandbox
+    from musim.errors import BusyError
+    from musim.features.builds import built_min_duration
+
+    try:
+        with sandbox.reader() as con:
+            return built_min_duration(con)
+    except BusyError as exc:
+        raise BusyError(f"{exc} (reading the feature builds' --min-duration; give --min-duration SECONDS to "
+                        "skip it)") from None
+
+
+def probe_long_enough(path: Path, min_seconds: float, *, key: str | None = None) -> Any:
+    """:func:`musim.library.formats.probe` of ``path``, ``too_short`` below ``min_seconds`` with a detail naming the
+    file's length, that minimum and how to change it (one line)."""
+    from musim.library.formats import FileSkipped, probe
+
+    try:
+        return probe(Path(path), min_seconds=min_seconds, key=key or str(path))
+    except FileSkipped as exc:
+        if exc.reason != "too_short":
+            raise
+        raise FileSkipped("too_short", f"{exc.detail}, the minimum applied; --min-duration SECONDS changes it",
+                          key=exc.key) from None
+
+
 #: Seconds of audio analysed in a longer file when the features have no fixed span (slices, descriptors):
 #: the acquisition's window of whole local tracks (``MUSIM_EXCERPT_S``' default).
 WINDOW_S = 30.0
 
 
-def _featurise_found(item: FoundFile, params: Any) -> np.ndarray:
+def _featurise_found(item: FoundFile, params: Any, min_duration_s: float) -> np.ndarray:
     """:func:`featurise_file` of a found file; a zip member streamed into a scratch file (``$MUSIM_TMP``) while it
     is read, as ``library add`` reads it."""
     import re
@@ -91,24 +136,24 @@ def _featurise_found(item: FoundFile, params: Any) -> np.ndarray:
     if item.skip is not None:
         raise item.skip
     if item.archive is None or item.member is None:
-        return featurise_file(item.path, params)
+        return featurise_file(item.path, params, min_duration_s=min_duration_s)
     suffix = re.sub(r"[^.A-Za-z0-9]", "", item.path.suffix)[:10]
     with temp_file(get_settings().ensure_tmp(), "embed-member-", suffix) as local:
         extract_member(item.archive, item.member, local)
         if is_zip(local):
             raise FileSkipped("not_audio", "a zip archive inside a zip archive; extract it and give its folder")
-        return featurise_file(local, params, key=str(item.path))
+        return featurise_file(local, params, key=str(item.path), min_duration_s=min_duration_s)
 
 
-def _featurise_or_reason(path: Path | FoundFile, params: Any) -> np.ndarray | str:
+def _featurise_or_reason(path: Path | FoundFile, params: Any, min_duration_s: float) -> np.ndarray | str:
     from musim.audio import BadAudioError
     from musim.errors import AudioError
     from musim.library.formats import FileSkipped
 
     try:
         if isinstance(path, FoundFile):
-            return _featurise_found(path, params)
-        return featurise_file(path, params)
+            return _featurise_found(path, params, min_duration_s)
+        return featurise_file(path, params, min_duration_s=min_duration_s)
     except FileSkipped as exc:  # the file's reason, handed back (an unusable file is not a failed run); the
         return exc.reason + (f" ({exc.detail})" if exc.detail else "")  # caller names the file
     except BadAudioError as exc:
@@ -128,17 +173,21 @@ def _worker_died(item: Path | FoundFile) -> str:
     return WORKER_DIED
 
 
-def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: int | None = None
-                    ) -> list[np.ndarray | str]:
+def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: int | None = None,
+                    min_duration_s: float | None = None) -> list[np.ndarray | str]:
     """:func:`featurise_file` of every file (a path, or an entry of :func:`find_audio`: a zip member is read from
     its archive), in order: its features, or why it is unusable (the ``AudioError``'s reason and detail, without
     the file's name); across the audio path's process pool
     (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU). A file whose worker process dies with
-    it, and again alone, is :data:`WORKER_DIED`; the other files go on."""
+    it, and again alone, is :data:`WORKER_DIED`; the other files go on. ``min_duration_s``: the shortest usable
+    file (default :data:`musim.audio.formats.MIN_DURATION_S`; :func:`min_duration` gives the commands' rule), sent
+    to every worker with the parameters."""
     from musim.audio.batch import pool_map
+    from musim.audio.formats import MIN_DURATION_S
 
-    return pool_map(functools.partial(_featurise_or_reason, params=params), files, workers=workers,
-                    desc="featurise", warm=functools.partial(_warm, params), died=_worker_died)
+    shortest = MIN_DURATION_S if min_duration_s is None else float(min_duration_s)
+    return pool_map(functools.partial(_featurise_or_reason, params=params, min_duration_s=shortest), files,
+                    workers=workers, desc="featurise", warm=functools.partial(_warm, params), died=_worker_died)
 
 
 def _warm(params: Any) -> None:
@@ -162,7 +211,8 @@ def _warm(params: Any) -> None:
 
 
 def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "middle",
-                   window_s: float = WINDOW_S, key: str | None = None) -> np.ndarray:
+                   window_s: float = WINDOW_S, key: str | None = None, min_duration_s: float | None = None
+                   ) -> np.ndarray:
     """An audio file's features as the feature store computes them for a preview, by the type of
     ``params``: :class:`~musim.audio.MelParams` → log-mel ``(frames, n_mels)`` float16;
     :class:`~musim.audio.SliceParams` → slices ``(n, frames, n_mels)`` float16;
@@ -172,21 +222,22 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
     only in a window of that span, by seeking, placed like the library and the acquisition place it in whole
     tracks (``anchor``, default the middle). Unusable files raise the library's reasons (``truncated``,
     ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError), naming ``key`` (default the path);
-    a file shorter than :data:`musim.audio.formats.MIN_DURATION_S` is ``too_short`` with its length and that minimum,
-    as a feature build rejects it (its input would be mostly padding: a 1 s clip was padded silently to the log-mel's
-    256 frames and given neighbours).
+    a file shorter than ``min_duration_s`` (default :data:`musim.audio.formats.MIN_DURATION_S`; the commands pass
+    :func:`min_duration`, the feature builds' threshold) is ``too_short`` with its length, that minimum and how to
+    change it, as a feature build rejects it (its input would be mostly padding: a 1 s clip was padded silently to
+    the log-mel's 256 frames and given neighbours).
     """
     from musim.audio import MelParams, SliceParams, load_audio, log_mel, slices
     from musim.audio.excerpt import excerpt_window
     from musim.audio.formats import MIN_DURATION_S
     from musim.features.params import DescriptorParams
-    from musim.library.formats import probe
 
     if not isinstance(params, MelParams | SliceParams | DescriptorParams):
         raise ParameterError(f"no features for parameters of type {type(params).__name__}")
     span = params.seconds if isinstance(params, MelParams) and params.seconds is not None else window_s
     key = key or str(path)
-    info = probe(Path(path), min_seconds=MIN_DURATION_S, key=key)  # the feature build's rule: too_short below it
+    shortest = MIN_DURATION_S if min_duration_s is None else float(min_duration_s)
+    info = probe_long_enough(Path(path), shortest, key=key)  # the feature build's rule: too_short below it
     offset, length = excerpt_window(info.duration_s, length_s=span, anchor=anchor)
     y, sr = load_audio(Path(path), sr=params.sr, key=key, offset=offset, duration=length)
     if isinstance(params, MelParams):

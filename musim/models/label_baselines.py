@@ -173,17 +173,20 @@ def _musly_track_at(y: np.ndarray, sr: int, method: str) -> bytes:
 EXCERPT_S = 30.0
 
 
-def _read_excerpt(path: Path, *, sr: int, window_s: float) -> np.ndarray | str:
+def _read_excerpt(path: Path, *, sr: int, window_s: float, min_duration_s: float | None = None) -> np.ndarray | str:
     """A file's mono ``sr`` excerpt (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads it),
-    or why it does not decode."""
+    or why it does not decode (``too_short`` under ``min_duration_s``, default
+    :data:`musim.audio.formats.MIN_DURATION_S`)."""
     from musim.audio import load_audio
     from musim.audio.excerpt import excerpt_window
     from musim.audio.formats import MIN_DURATION_S
     from musim.errors import AudioError
-    from musim.library.formats import FileSkipped, probe
+    from musim.library.formats import FileSkipped
+    from musim.models.audio_files import probe_long_enough
 
+    shortest = MIN_DURATION_S if min_duration_s is None else float(min_duration_s)
     try:
-        info = probe(Path(path), min_seconds=MIN_DURATION_S, key=str(path))  # the feature build's rule
+        info = probe_long_enough(Path(path), shortest, key=str(path))  # the feature build's rule
         offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
         y, _ = load_audio(path, sr=sr, key=str(path), offset=offset, duration=length)
     except FileSkipped as exc:
@@ -193,14 +196,14 @@ def _read_excerpt(path: Path, *, sr: int, window_s: float) -> np.ndarray | str:
     return y
 
 
-def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = EXCERPT_S
-                  ) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
+def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = EXCERPT_S,
+                  min_duration_s: float | None = None) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
     """Mono ``sr`` excerpts (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads them)
     of the files that decode: ``(kept indices, excerpts, [(path, reason)] of the others)``. Every excerpt is held
     (about 2.6 MB a 30-s track): :func:`track_values` keeps only what the baselines need."""
     kept, excerpts, failed = [], [], []
     for i, path in enumerate(paths):
-        y = _read_excerpt(path, sr=sr, window_s=window_s)
+        y = _read_excerpt(path, sr=sr, window_s=window_s, min_duration_s=min_duration_s)
         if isinstance(y, str):
             failed.append((str(path), y))
             continue
@@ -209,23 +212,24 @@ def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = E
     return kept, excerpts, failed
 
 
-def _track_values(path: Path, *, steps: tuple[tuple[str, Any], ...], sr: int, window_s: float
-                  ) -> dict[str, Any] | str:
+def _track_values(path: Path, *, steps: tuple[tuple[str, Any], ...], sr: int, window_s: float,
+                  min_duration_s: float | None = None) -> dict[str, Any] | str:
     """One file, in a worker of the audio pool: its excerpt decoded and each baseline's ``track`` step of it (the
     excerpt is dropped here), or why it does not decode."""
-    y = _read_excerpt(path, sr=sr, window_s=window_s)
+    y = _read_excerpt(path, sr=sr, window_s=window_s, min_duration_s=min_duration_s)
     if isinstance(y, str):
         return y
     return {name: step(y, sr) for name, step in steps}
 
 
 def track_values(paths: Sequence[Path], names: Sequence[str], *, sr: int = 22050, window_s: float = EXCERPT_S,
-                 seed: int = 0, workers: int | None = None
+                 seed: int = 0, workers: int | None = None, min_duration_s: float | None = None
                  ) -> tuple[list[int], dict[str, list[Any]], list[tuple[str, str]]]:
     """Each file decoded in the audio path's process pool (:func:`musim.audio.batch.pool_map`, with a bar) and
     turned there into what each baseline of ``names`` keeps of it (:class:`Baseline`): ``(kept indices, {name:
     one value per kept file}, [(path, reason)] of the files that do not decode)``. No excerpt is held: memory
-    grows with the baselines' per-track values (kilobytes), not with the audio."""
+    grows with the baselines' per-track values (kilobytes), not with the audio. A file shorter than
+    ``min_duration_s`` (default :data:`musim.audio.formats.MIN_DURATION_S`) is ``too_short``."""
     from musim.audio.batch import pool_map
     from musim.audio.descriptors import load_kernels
 
@@ -233,7 +237,8 @@ def track_values(paths: Sequence[Path], names: Sequence[str], *, sr: int = 22050
         _musly_rate(sr)
     specs = baselines(names, seed=seed)
     steps = tuple((n, b.track) for n, b in specs.items() if b.track is not None)
-    rows = pool_map(functools.partial(_track_values, steps=steps, sr=sr, window_s=window_s), list(paths),
+    rows = pool_map(functools.partial(_track_values, steps=steps, sr=sr, window_s=window_s,
+                                      min_duration_s=min_duration_s), list(paths),
                     workers=workers, desc="decode + baselines", warm=load_kernels if "descriptors" in names else None)
     kept, failed = [], []
     values: dict[str, list[Any]] = {n: [] for n in names}

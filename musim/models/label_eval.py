@@ -387,7 +387,7 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
                     versions: Sequence[str] = (), with_model: bool = True,
                     baseline_names: Sequence[str] = ("random", "mfcc", "descriptors"),
                     n_boot: int = 1000, seed: int = 0, progress: bool | None = None,
-                    workers: int | None = None) -> LabelEvaluation:
+                    workers: int | None = None, min_duration_s: float | None = None) -> LabelEvaluation:
     """Label retrieval of registered models and of the baselines, on the tracks of ``labels`` that decode and
     that every model embeds: the ``versions`` given, else one model (``version``, else ``family``'s
     champion, else its version published last, else the serving model; none with ``with_model=False``; ``note``
@@ -396,7 +396,13 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
 
     Files are decoded in the audio path's process pool (``workers``, default one per CPU), where each baseline keeps
     what it needs of a track (:func:`track_values`), and each model featurises them there too; every stage has a
-    progress bar (``progress``: always, never, or on a terminal when None)."""
+    progress bar (``progress``: always, never, or on a terminal when None).
+
+    A file shorter than ``min_duration_s`` is skipped ``too_short``, by the baselines and the models alike. Without
+    it, the threshold is the warehouse's, when there is one: the lowest ``--min-duration`` of its completed feature
+    builds (read-only), the rule of ``similar-audio`` and ``embed``; with no warehouse or no completed build, 5 s
+    (:data:`musim.audio.formats.MIN_DURATION_S`). The labelled files need not be the warehouse's tracks, so give
+    ``min_duration_s`` to hold them to another minimum (:func:`~musim.models.audio_files.min_duration`)."""
     from musim.progress import progress_setting
 
     # a name given twice is one report: `--baselines random,random` was "one artist (and group) per track is needed"
@@ -404,7 +410,8 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     versions, baseline_names = list(dict.fromkeys(versions)), list(dict.fromkeys(baseline_names))
     with progress_setting(progress):
         return _evaluate_labels(labels, family=family, version=version, versions=versions, with_model=with_model,
-                                baseline_names=baseline_names, n_boot=n_boot, seed=seed, workers=workers)
+                                baseline_names=baseline_names, n_boot=n_boot, seed=seed, workers=workers,
+                                min_duration_s=min_duration_s)
 
 
 def _load_models(wanted: list[tuple[str | None, str | None]]) -> list[Any]:
@@ -436,14 +443,17 @@ def _load_models(wanted: list[tuple[str | None, str | None]]) -> list[Any]:
 
 def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | None, versions: Sequence[str],
                      with_model: bool, baseline_names: Sequence[str], n_boot: int, seed: int,
-                     workers: int | None) -> LabelEvaluation:
+                     workers: int | None, min_duration_s: float | None = None) -> LabelEvaluation:
+    from musim.models.audio_files import min_duration
     from musim.progress import progress_bar
 
     wanted = [(None, v) for v in versions] if versions else [(family, version)] if with_model else []
     _need_tracks_to_tell_apart(labels.artists, labels.source, "")
     check_baselines(baseline_names)
     champions = _load_models(wanted) if wanted else []  # a version that does not exist fails before any decoding
-    kept, values, skipped = track_values(labels.paths, baseline_names, seed=seed, workers=workers)
+    shortest = min_duration(min_duration_s)  # read once: the baselines and every model hold the files to it
+    kept, values, skipped = track_values(labels.paths, baseline_names, seed=seed, workers=workers,
+                                         min_duration_s=shortest)
     if len(kept) < 2:
         first = "; ".join(f"{p}: {why}" for p, why in skipped[:2])
         raise ParameterError(f"{labels.source}: fewer than two of its files decode, nothing to evaluate ({first}); "
@@ -456,7 +466,7 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
 
         for loaded in champions:
             files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], champion=loaded,
-                                                        workers=workers)
+                                                        workers=workers, min_duration_s=shortest)
             embedded.append((champ.entry.version, dict(zip(files, vectors, strict=True))))
             known = {p for p, _ in skipped}
             skipped += [(p, f"{champ.entry.version}: {e}") for p, e in failed if p not in known]

@@ -10,7 +10,9 @@ writer's warehouse (``models evaluate --labels --model VERSION`` alone resolves 
 warehouse, read-only: :func:`resolve_version` with its connection; so does ``embed --model VERSION`` for a version
 the published snapshot does not know, registered but never published). Files are found and featurised as the library
 reads them by :mod:`musim.models.audio_files` (only the analysed window of a longer file is decoded; a zip archive
-is the album it holds).
+is the album it holds), held to the shortest audio the warehouse's feature builds accepted (their lowest
+``--min-duration``, read-only; 5 s without a completed build) unless ``--min-duration`` is given:
+:func:`~musim.models.audio_files.min_duration`.
 
 This module imports Keras only inside the functions that load a model.
 """
@@ -29,7 +31,7 @@ import numpy as np
 
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
-from musim.models.audio_files import featurise_files, find_audio
+from musim.models.audio_files import featurise_files, find_audio, min_duration
 from musim.models.manifests import read_manifest
 from musim.models.neighbours import _cosine
 from musim.storage import DamagedObject, ObjectStore
@@ -315,14 +317,15 @@ def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def embed_files(paths: Sequence[str | Path], *, family: str | None = None, version: str | None = None,
-                store: ObjectStore | None = None, champion: Champion | None = None, workers: int | None = None
-                ) -> tuple[list[str], np.ndarray, list[tuple[str, str]], Champion]:
+                store: ObjectStore | None = None, champion: Champion | None = None, workers: int | None = None,
+                min_duration_s: float | None = None) -> tuple[list[str], np.ndarray, list[tuple[str, str]], Champion]:
     """Each audio file's embedding by ``version``, else ``family``'s champion (else its version published last),
     else the serving model (:func:`serving_choice`; folders and zip archives are searched for audio files): the
     family's own embedding of the features it was trained on (siamese: encoder of the log-mel; cnn_classifier:
     mean over the 256 x 256 slices of the 128-unit layer; autoencoder: flattened encoder output; descriptors:
     z-scored descriptors). Files are featurised in the audio path's process pool (``workers``, default one per
-    CPU; see :func:`~musim.models.audio_files.featurise_files`).
+    CPU; see :func:`~musim.models.audio_files.featurise_files`). A file shorter than ``min_duration_s`` (default:
+    the feature builds' threshold, :func:`~musim.models.audio_files.min_duration`) fails ``too_short``.
 
     Returns ``(files embedded, embeddings (n, d) float32, [(file, error)] of files that failed, champion)``.
     """
@@ -332,8 +335,9 @@ def embed_files(paths: Sequence[str | Path], *, family: str | None = None, versi
         champion.note = note
     champ = champion
     files = find_audio(paths)
+    shortest = min_duration(min_duration_s)
     good, feats, failed = [], [], []
-    for f, x in zip(files, featurise_files(files, champ.params, workers=workers), strict=True):
+    for f, x in zip(files, featurise_files(files, champ.params, workers=workers, min_duration_s=shortest), strict=True):
         if isinstance(x, str):
             failed.append((str(f.path), x))
             continue
@@ -386,7 +390,7 @@ class SimilarAudio:
 
 def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | None = None,
                   version: str | None = None, store: ObjectStore | None = None,
-                  search: str | None = None) -> SimilarAudio:
+                  search: str | None = None, min_duration_s: float | None = None) -> SimilarAudio:
     """The known artists and tracks most similar to new audio, by a model's embeddings alone: ``version``
     if given, else ``family``'s champion (else its version published last), else the serving model
     (:func:`serving_choice`). The version must have published embeddings (its neighbour tables and online
@@ -404,8 +408,12 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
     ``exact``; ``ann``): the cosine families search the version's stored ANN index for the tracks
     (:mod:`musim.models.audio_search`); siamese always scores every track.
 
+    ``min_duration_s``: the shortest usable file (default: the feature builds' threshold, read from the warehouse:
+    :func:`~musim.models.audio_files.min_duration`); a shorter one is skipped ``too_short``.
+
     Reads the published snapshot (registry, ``track``, ``artist``), the online store (the version's track
-    embeddings) and the object store (model, manifest, index).
+    embeddings) and the object store (model, manifest, index); without ``min_duration_s``, the warehouse's feature
+    builds too (read-only, their threshold only).
     """
     from musim.features import open_online
     from musim.models.audio_search import search_through_index, track_index
@@ -420,7 +428,7 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
             champ = load_champion(family, con=con, store=store, version=version)
         except NotFoundError as exc:
             raise _unpublished(con, version) or exc from None
-        files, q, failed, _ = embed_files(paths, champion=champ)
+        files, q, failed, _ = embed_files(paths, champion=champ, min_duration_s=min_duration_s)
         manifest = champ.manifest or {}
         found = track_index(store, manifest, search=search)
         if found is not None:

@@ -25,6 +25,9 @@ BAD = [
     ["models", "train", "--epochs", "0"], ["models", "train", "--learning-rate", "0"],
     ["models", "train", "--test-share", "0"], ["models", "train", "--batch-size", "0"],
     ["similar-audio", "f.wav", "--k", "0"],
+    *([*cmd, "--min-duration", bad] for cmd in (["similar-audio", "f.wav"], ["embed", "f.wav", "--out", "e.npz"],
+                                                 ["models", "evaluate", "--labels", "l.csv"])
+      for bad in ("-1", "nan", "3601")),  # as `features build --min-duration` checks it
 ]
 
 

@@ -1,5 +1,6 @@
 """``musim similar-audio`` and ``musim embed`` of a clip shorter than a feature build computes features of: the one
-rule (:data:`musim.audio.formats.MIN_DURATION_S`), held as the build holds it, against a trained model."""
+rule, held as the builds hold it, against a trained model: the lowest --min-duration of the warehouse's completed
+feature builds (:data:`musim.audio.formats.MIN_DURATION_S` without one), or the commands' own --min-duration."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from musim.storage import open_store
 from tests.cli_output import run
 from tests.models.catalogue import make_catalogue
 from tests.models.conftest import toy  # noqa: F401 - the planted catalogue, a fixture
+
+HOW = "the minimum applied; --min-duration SECONDS changes it"
+
+
+def _too_short(seconds: float, minimum: float) -> str:
+    return f"too_short ({seconds:.2f} s < {minimum:g} s, {HOW})"
 
 
 def _tone(path, seconds: float, sr: int = 22050):
@@ -47,7 +54,9 @@ def test_a_clip_shorter_than_the_feature_builds_minimum_is_refused_naming_it_its
     # embed hold it to the same rule: alone, one line naming the file, its length and the minimum, exit 2; beside a
     # usable clip, skipped with that reason while the other is answered.
     short, usable = _tone(tmp_path / "short.wav", 1.0), _tone(tmp_path / "usable.wav", 8.0)
-    why = f"too_short (1.00 s < {MIN_DURATION_S:g} s)"
+    with warehouse.writer() as con:  # no feature build: the default minimum
+        assert con.execute("SELECT count(*) FROM feature_build").fetchone()[0] == 0
+    why = _too_short(1.0, MIN_DURATION_S)
     code, out, err = run(capsys, "similar-audio", str(short), "--model", "descriptors-1", "--no-progress")
     assert (code, out) == (2, "")
     assert err == f"musim: error: no usable audio file: {short}: {why}\n"
@@ -82,5 +91,62 @@ def test_every_family_s_input_of_a_too_short_clip_is_refused_as_the_build_reject
     for params in (MelParams(), SliceParams(), DescriptorParams()):
         with pytest.raises(FileSkipped) as err:
             featurise_file(clip, params)
-        assert (err.value.reason, err.value.detail) == ("too_short", f"{seconds:.2f} s < {MIN_DURATION_S:g} s")
+        assert err.value.why == _too_short(seconds, MIN_DURATION_S)
     assert featurise_file(_tone(tmp_path / "enough.wav", MIN_DURATION_S), MelParams()).shape == (256, 64)
+
+
+def _answers(capsys, *argv: str) -> dict:
+    code, out, err = run(capsys, *argv, "--model", "descriptors-1", "--json", "--no-progress")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_a_library_built_with_a_lower_min_duration_is_queried_with_its_own_short_clips(trained_home, tmp_path,
+                                                                                      capsys):
+    # `features build --min-duration 2` computes features of 3 s clips, but similar-audio and embed refused the same
+    # clips too_short under a fixed 5 s. They now hold new audio to the feature builds' threshold (the lowest
+    # --min-duration of the warehouse's completed builds), and say which minimum refused a file and how to change it.
+    code, _, err = run(capsys, "features", "build", "--min-duration", "2", "--no-publish", "--skip-quality", "--workers", "1",
+                       "--no-progress")
+    assert code == 0, err
+    clip, tiny = _tone(tmp_path / "clip.wav", 3.0), _tone(tmp_path / "tiny.wav", 1.0)
+    doc = _answers(capsys, "similar-audio", str(clip), str(tiny))
+    assert doc["files"] == [str(clip)] and doc["failed"] == [{"file": str(tiny), "error": _too_short(1.0, 2.0)}]
+    assert doc["artists"] and doc["tracks"]
+    doc = _answers(capsys, "embed", str(clip), str(tiny), "--out", str(tmp_path / "e.npz"))
+    assert doc["files"] == 1 and doc["failed"] == [{"file": str(tiny), "error": _too_short(1.0, 2.0)}]
+    code, out, err = run(capsys, "similar-audio", str(tiny), "--model", "descriptors-1", "--no-progress")
+    assert (code, out, err) == (2, "", f"musim: error: no usable audio file: {tiny}: {_too_short(1.0, 2.0)}\n")
+
+
+def test_min_duration_given_to_the_commands_overrides_the_feature_builds(trained_home, tmp_path, capsys):
+    code, _, err = run(capsys, "features", "build", "--min-duration", "2", "--no-publish", "--skip-quality", "--workers", "1",
+                       "--no-progress")
+    assert code == 0, err
+    clip, tiny = _tone(tmp_path / "clip.wav", 3.0), _tone(tmp_path / "tiny.wav", 1.0)
+    doc = _answers(capsys, "similar-audio", str(clip), str(tiny), "--min-duration", "0.5")  # lower: both answer
+    assert doc["files"] == [str(clip), str(tiny)] and doc["failed"] == []
+    code, out, err = run(capsys, "embed", str(clip), "--model", "descriptors-1", "--min-duration", "4", "--out",
+                         str(tmp_path / "e.npz"), "--no-progress")
+    assert (code, out, err) == (2, "", f"musim: error: no usable audio file: {clip}: {_too_short(3.0, 4.0)}\n")
+
+
+def test_the_threshold_is_the_lowest_of_the_completed_builds_only(musim_home):
+    # a running or failed build computed no features to stand on; without a warehouse (none is made to read it) or
+    # any completed build, 5 s
+    import datetime as dt
+
+    from musim import sql
+    from musim.models.audio_files import min_duration
+
+    assert min_duration() == MIN_DURATION_S and min_duration(1.5) == 1.5
+    assert not list(musim_home.rglob("*.duckdb"))
+    now = dt.datetime.now(dt.UTC)
+    with warehouse.writer() as con:
+        for run_id, seconds, status in (("r-done", 3.0, "done"), ("r-done-strict", 8.0, "done"),
+                                        ("r-running", 1.0, "running"), ("r-failed", 0.5, "failed")):
+            sql.run(con, "features/start_build.sql", run_id=run_id, extractors="[]", tracks=0, items_planned=0,
+                    reused=0, preview_set="x", dump_id=None, min_duration_s=seconds, now=now, heartbeat_key=None)
+            if status != "running":
+                sql.run(con, "features/finish.sql", run_id=run_id, status=status, now=now, unchanged=0, skipped=0)
+    assert min_duration() == 3.0 and min_duration(6.0) == 6.0

@@ -103,3 +103,23 @@ def test_a_file_that_kills_its_worker_is_its_own_reason_and_the_others_go_on(tmp
     assert len(rest) == len(alone)
     for a, b in zip(rest, alone, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
+
+
+def test_the_minimum_duration_reaches_the_pool_s_workers(tmp_path):
+    # `similar-audio`, `embed` and `models evaluate --labels` held new audio to a fixed 5 s; the minimum they apply
+    # (the feature builds' --min-duration, or their own) now travels to every worker featurising a file.
+    from musim.audio import MelParams
+    from musim.audio.formats import MIN_DURATION_S
+    from musim.models.audio_files import featurise_file, featurise_files
+
+    files = [write_clip(tmp_path / f"{s}.wav", synthesize_clip(community=0, artist_seed=i, track_no=0, sr=22050,
+                                                                duration=s), sr=22050)
+             for i, s in enumerate((3.0, 6.0, 1.0))]
+    how = "the minimum applied; --min-duration SECONDS changes it"
+    for workers in (2, 1):
+        got = featurise_files(files, MelParams(), workers=workers, min_duration_s=2.0)
+        assert got[2] == f"too_short (1.00 s < 2 s, {how})"
+        np.testing.assert_allclose(got[0], featurise_file(files[0], MelParams(), min_duration_s=2.0), atol=1e-3)
+        assert got[1].shape == (256, 64)
+        default = featurise_files(files, MelParams(), workers=workers)  # unchanged: 5 s
+        assert default[0] == f"too_short (3.00 s < {MIN_DURATION_S:g} s, {how})" and default[1].shape == (256, 64)

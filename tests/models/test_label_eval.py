@@ -268,6 +268,35 @@ def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
     assert "baseline: mfcc" in out and "auc_group" not in out and "skipped" in out
 
 
+def test_models_evaluate_holds_files_to_the_feature_builds_threshold_or_its_own(tmp_path, capsys):
+    # `--labels` files were held to a fixed 5 s, whatever --min-duration the warehouse's features were built with.
+    # Now: the command's own --min-duration, else the lowest of the warehouse's completed builds, else 5 s.
+    from musim.cli import main
+    from musim.synth.files import write_clip
+    from musim.synth.sound import synthesize_clip
+
+    rows = labelled_clips(tmp_path, duration=6.0)
+    write_clip(tmp_path / "short.ogg", synthesize_clip(community=1, artist_seed=101, track_no=9, sr=22050, duration=3.0),
+               sr=22050)
+    (tmp_path / "labels.csv").write_text("\n".join([*rows, "short.ogg,Artist 1,pack1"]) + "\n")
+
+    def evaluate(*extra: str) -> dict:
+        assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only",
+                     "--baselines", "mfcc", "--n-boot", "100", "--json", *extra]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    assert [s["reason"] for s in evaluate()["skipped"]] == [
+        "too_short (3.00 s < 5 s, the minimum applied; --min-duration SECONDS changes it)"]  # no warehouse: 5 s
+    doc = evaluate("--min-duration", "2")
+    assert doc["tracks"] == 10 and doc["skipped"] == []
+    assert main(["features", "build", "--min-duration", "2", "--no-publish", "--workers", "1", "--no-progress"]) == 0
+    capsys.readouterr()
+    doc = evaluate()  # the warehouse's threshold
+    assert doc["tracks"] == 10 and doc["skipped"] == []
+    assert [s["reason"] for s in evaluate("--min-duration", "4")["skipped"]] == [
+        "too_short (3.00 s < 4 s, the minimum applied; --min-duration SECONDS changes it)"]
+
+
 def test_the_auc_equals_scikit_learn_with_ties_and_uneven_sides():
     """The average-rank AUC (one sort per query) against scikit-learn's ROC AUC, ties counted half."""
     from sklearn.metrics import roc_auc_score
@@ -535,7 +564,7 @@ def test_files_a_model_cannot_embed_are_checked_again_for_two_artists(tmp_path, 
     def decode(paths, names, **kwargs):  # every file decodes for the baselines
         return list(range(len(paths))), {n: [None] * len(paths) for n in names}, []
 
-    def embed(paths, *, champion, workers=None):  # the model embeds A's tracks only (B's are 3-second clips)
+    def embed(paths, *, champion, workers=None, min_duration_s=None):  # the model embeds A's tracks only (B's are 3-second clips)
         good = [p for p in paths if "/a" in p]
         failed = [(p, "too short for one slice") for p in paths if p not in good]
         return good, np.ones((len(good), 4), np.float32), failed, champion
