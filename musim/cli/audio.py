@@ -8,9 +8,9 @@ champion. Nothing served fails before TensorFlow is imported. Each family embeds
 embedding (siamese: encoder of the log-mel; cnn_classifier: mean over 256 x 256 slices of its 128-unit layer;
 autoencoder: flattened encoder output). Both read only published data: the serving snapshot (registry, tracks,
 artists), the online store (the version's track embeddings) and the object store (the model and its manifest),
-never the writer's warehouse, save the threshold of its feature builds (read-only: a file shorter than their lowest
---min-duration, else 5 s, is skipped; ``--min-duration`` sets it instead). TensorFlow is imported when a command
-runs, not when the CLI starts.
+never the writer's warehouse (a file shorter than the shortest audio the version's features were built from, which
+its manifest records, else 5 s, is skipped; ``--min-duration`` sets it instead). TensorFlow is imported when a
+command runs, not when the CLI starts.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from musim.scratch import temp_file
 
 #: ``--min-duration`` of the commands that featurise new audio (similar-audio, embed, models evaluate --labels).
 MIN_DURATION_HELP = ("skip audio files shorter than this many seconds (default: the lowest --min-duration of the "
-                     "warehouse's completed feature builds, else 5)")
+                     "feature builds when the model was published, else 5)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -393,7 +393,7 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-boot", type=count(100, 1_000_000), default=1000, help="bootstrap resamples of the CIs (default 1000)")
     p.add_argument("--min-duration", type=number(0.0, 3600.0), metavar="SECONDS",
                    help="skip labelled files shorter than this many seconds (default: the lowest --min-duration of the "
-                        "warehouse's completed feature builds, else 5)")
+                        "feature builds when the evaluated models were published, else 5)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (decoding, featurising, musly, scoring; drawn on a terminal only)")
     p.add_argument("--json", action="store_true")

@@ -92,9 +92,10 @@ def _last_object_beat(store: ObjectStore, key: str) -> dt.datetime | None:
 def built_min_duration(con: duckdb.DuckDBPyConnection) -> float:
     """The shortest audio, in seconds, that the warehouse's features were built from: the lowest ``--min-duration``
     among the completed feature builds, else :data:`musim.audio.formats.MIN_DURATION_S` (no completed build, or
-    none that recorded its threshold). New audio featurised for a trained model (``musim similar-audio``, ``embed``,
-    ``models evaluate --labels``) is held to it, so a library built with ``--min-duration 2`` is queried with the
-    clips it holds."""
+    none that recorded its threshold). A version's publication records it in its serving manifest
+    (``min_duration_s``), and new audio featurised for the version (``musim similar-audio``, ``embed``, ``models
+    evaluate --labels``) is held to it, so a library built with ``--min-duration 2`` is queried with the clips it
+    holds."""
     from musim.audio.formats import MIN_DURATION_S
 
     row = sql.query(con, "features/min_duration.sql").fetchone()

@@ -4,14 +4,14 @@ similar-audio``, ``musim embed``: :mod:`musim.models.new_audio` embeds what this
 Files are read as the library reads them (:mod:`musim.library.formats`): only the analysed window of a longer file
 is decoded, by seeking (:func:`musim.audio.excerpt.excerpt_window`), and a zip archive is the album it holds
 (:mod:`musim.library.zips`: its audio members, as ``library add`` stores them). Features are computed as the feature
-store computes them for a preview, across the audio path's process pool, and held to the feature builds' shortest
-audio (:func:`min_duration`): a file shorter is ``too_short``, as a build rejects it.
+store computes them for a preview, across the audio path's process pool, and held to the shortest audio the model's
+features were built from (:func:`min_duration`): a file shorter is ``too_short``, as a build rejects it.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,33 +76,22 @@ def find_audio_files(paths: Sequence[str | Path]) -> list[Path]:
     return [f.path for f in find_audio(paths)]
 
 
-def min_duration(explicit: float | None = None) -> float:
+def min_duration(explicit: float | None = None, manifest: Mapping[str, Any] | None = None) -> float:
     """The shortest audio, in seconds, that new audio featurised for a trained model may be (``musim similar-audio``,
     ``embed``, ``models evaluate --labels``): ``explicit`` (their ``--min-duration``) if given, else the threshold
-    of the feature builds behind the warehouse's features (the lowest ``--min-duration`` among its completed builds:
-    :func:`musim.features.builds.built_min_duration`, read-only), else :data:`musim.audio.formats.MIN_DURATION_S`
-    (no warehouse, no completed build). The one rule: a library built with ``features build --min-duration 2`` is
-    queried with the clips it holds. The warehouse is read through :func:`musim.sandbox.reader` (waiting while a
-    writer holds it); a process holding the warehouse itself passes ``explicit`` (``built_min_duration(con)``)."""
+    the version's serving manifest records (``min_duration_s``: the lowest ``--min-duration`` of the warehouse's
+    completed feature builds when the version was published, :func:`musim.features.builds.built_min_duration`), else
+    :data:`musim.audio.formats.MIN_DURATION_S` (a manifest from before it was recorded, or none). The one rule: a
+    library built with ``features build --min-duration 2`` is queried with the clips it holds, and serving reads only
+    what was published, never the writer's warehouse."""
     from musim.audio.formats import MIN_DURATION_S
-    from musim.config import get_settings
 
-    if explicit is not None:
-        if not 0.0 <= explicit < float("inf"):
-            raise ParameterError(f"the minimum duration must be a finite number of seconds >= 0, got {explicit!r}")
-        return float(explicit)
-    if not get_settings().warehouse.path.exists():  # nothing built: no warehouse is made just to read this
+    value = explicit if explicit is not None else (manifest or {}).get("min_duration_s")
+    if value is None:
         return MIN_DURATION_S
-    from musim import sandbox
-    from musim.errors import BusyError
-    from musim.features.builds import built_min_duration
-
-    try:
-        with sandbox.reader() as con:
-            return built_min_duration(con)
-    except BusyError as exc:
-        raise BusyError(f"{exc} (reading the feature builds' --min-duration; give --min-duration SECONDS to "
-                        "skip it)") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < float("inf"):
+        raise ParameterError(f"the minimum duration must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def probe_long_enough(path: Path, min_seconds: float, *, key: str | None = None) -> Any:

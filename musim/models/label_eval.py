@@ -399,10 +399,10 @@ def evaluate_labels(labels: LabelSet, *, family: str | None = None, version: str
     progress bar (``progress``: always, never, or on a terminal when None).
 
     A file shorter than ``min_duration_s`` is skipped ``too_short``, by the baselines and the models alike. Without
-    it, the threshold is the warehouse's, when there is one: the lowest ``--min-duration`` of its completed feature
-    builds (read-only), the rule of ``similar-audio`` and ``embed``; with no warehouse or no completed build, 5 s
-    (:data:`musim.audio.formats.MIN_DURATION_S`). The labelled files need not be the warehouse's tracks, so give
-    ``min_duration_s`` to hold them to another minimum (:func:`~musim.models.audio_files.min_duration`)."""
+    it, the threshold is the lowest that the evaluated versions' serving manifests record (the shortest audio their
+    features were built from: the rule of ``similar-audio`` and ``embed``,
+    :func:`~musim.models.audio_files.min_duration`); with no model, or none published with one, 5 s
+    (:data:`musim.audio.formats.MIN_DURATION_S`)."""
     from musim.progress import progress_setting
 
     # a name given twice is one report: `--baselines random,random` was "one artist (and group) per track is needed"
@@ -451,7 +451,8 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
     _need_tracks_to_tell_apart(labels.artists, labels.source, "")
     check_baselines(baseline_names)
     champions = _load_models(wanted) if wanted else []  # a version that does not exist fails before any decoding
-    shortest = min_duration(min_duration_s)  # read once: the baselines and every model hold the files to it
+    # one threshold: the baselines and every model hold the files to it (else they would score different tracks)
+    shortest = min([min_duration(min_duration_s, c.manifest) for c in champions] or [min_duration(min_duration_s)])
     kept, values, skipped = track_values(labels.paths, baseline_names, seed=seed, workers=workers,
                                          min_duration_s=shortest)
     if len(kept) < 2:

@@ -81,7 +81,8 @@ _VIEW_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:[0-9]+$")
 def manifest_problem(doc: Any) -> str | None:
     """What is wrong with a serving manifest's fields that the serving side reads (``similar-audio``, ``embed``,
     ``evaluate``), in words, or None: a JSON object whose ``track_view`` and ``artist_view`` are view references
-    (``name:version``), ``scoring`` cosine or pair_mean, ``ann`` null or an object, ``input`` a feature kind and
+    (``name:version``), ``scoring`` cosine or pair_mean, ``ann`` null or an object, ``min_duration_s`` null or seconds
+    >= 0 (the shortest audio the version's features were built from), ``input`` a feature kind and
     ``input_params``/``mel_params`` that kind's parameters (as :func:`musim.features.params.params_from_dict` reads
     them)."""
     from musim.errors import ParameterError
@@ -96,6 +97,10 @@ def manifest_problem(doc: Any) -> str | None:
         return f"scoring is {json_text(doc.get('scoring'))}, not \"cosine\" or \"pair_mean\""
     if doc.get("ann") is not None and not isinstance(doc["ann"], dict):
         return f"ann is {json_text(doc['ann'])}, not null or an object"
+    shortest = doc.get("min_duration_s")
+    if shortest is not None and (isinstance(shortest, bool) or not isinstance(shortest, int | float)
+                                 or not 0 <= shortest < float("inf")):
+        return f"min_duration_s is {json_text(shortest)}, not null or a number of seconds >= 0"
     kind = doc.get("input")
     if kind is not None and kind not in ("log_mel", "slices", "descriptors"):
         return f"input is {json_text(kind)}, not log_mel, slices or descriptors"

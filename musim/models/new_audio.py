@@ -10,8 +10,8 @@ writer's warehouse (``models evaluate --labels --model VERSION`` alone resolves 
 warehouse, read-only: :func:`resolve_version` with its connection; so does ``embed --model VERSION`` for a version
 the published snapshot does not know, registered but never published). Files are found and featurised as the library
 reads them by :mod:`musim.models.audio_files` (only the analysed window of a longer file is decoded; a zip archive
-is the album it holds), held to the shortest audio the warehouse's feature builds accepted (their lowest
-``--min-duration``, read-only; 5 s without a completed build) unless ``--min-duration`` is given:
+is the album it holds), held to the shortest audio the version's features were built from (its serving manifest's
+``min_duration_s``; 5 s in a manifest from before it was recorded) unless ``--min-duration`` is given:
 :func:`~musim.models.audio_files.min_duration`.
 
 This module imports Keras only inside the functions that load a model.
@@ -325,7 +325,8 @@ def embed_files(paths: Sequence[str | Path], *, family: str | None = None, versi
     mean over the 256 x 256 slices of the 128-unit layer; autoencoder: flattened encoder output; descriptors:
     z-scored descriptors). Files are featurised in the audio path's process pool (``workers``, default one per
     CPU; see :func:`~musim.models.audio_files.featurise_files`). A file shorter than ``min_duration_s`` (default:
-    the feature builds' threshold, :func:`~musim.models.audio_files.min_duration`) fails ``too_short``.
+    the threshold in the version's serving manifest, :func:`~musim.models.audio_files.min_duration`) fails
+    ``too_short``.
 
     Returns ``(files embedded, embeddings (n, d) float32, [(file, error)] of files that failed, champion)``.
     """
@@ -335,7 +336,7 @@ def embed_files(paths: Sequence[str | Path], *, family: str | None = None, versi
         champion.note = note
     champ = champion
     files = find_audio(paths)
-    shortest = min_duration(min_duration_s)
+    shortest = min_duration(min_duration_s, champ.manifest)
     good, feats, failed = [], [], []
     for f, x in zip(files, featurise_files(files, champ.params, workers=workers, min_duration_s=shortest), strict=True):
         if isinstance(x, str):
@@ -408,12 +409,11 @@ def similar_audio(paths: Sequence[str | Path], *, k: int = 10, family: str | Non
     ``exact``; ``ann``): the cosine families search the version's stored ANN index for the tracks
     (:mod:`musim.models.audio_search`); siamese always scores every track.
 
-    ``min_duration_s``: the shortest usable file (default: the feature builds' threshold, read from the warehouse:
+    ``min_duration_s``: the shortest usable file (default: the threshold in the version's serving manifest:
     :func:`~musim.models.audio_files.min_duration`); a shorter one is skipped ``too_short``.
 
     Reads the published snapshot (registry, ``track``, ``artist``), the online store (the version's track
-    embeddings) and the object store (model, manifest, index); without ``min_duration_s``, the warehouse's feature
-    builds too (read-only, their threshold only).
+    embeddings) and the object store (model, manifest, index).
     """
     from musim.features import open_online
     from musim.models.audio_search import search_through_index, track_index

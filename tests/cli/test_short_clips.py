@@ -1,6 +1,7 @@
 """``musim similar-audio`` and ``musim embed`` of a clip shorter than a feature build computes features of: the one
-rule, held as the builds hold it, against a trained model: the lowest --min-duration of the warehouse's completed
-feature builds (:data:`musim.audio.formats.MIN_DURATION_S` without one), or the commands' own --min-duration."""
+rule, held as the builds hold it, against a trained model: the shortest audio the version's features were built from,
+as its serving manifest records it (the lowest --min-duration of the warehouse's completed feature builds when it was
+published; :data:`musim.audio.formats.MIN_DURATION_S` without one), or the commands' own --min-duration."""
 
 from __future__ import annotations
 
@@ -101,14 +102,21 @@ def _answers(capsys, *argv: str) -> dict:
     return json.loads(out)
 
 
+def _build_and_publish_at(capsys, seconds: str) -> None:
+    code, _, err = run(capsys, "features", "build", "--min-duration", seconds, "--no-publish", "--skip-quality",
+                       "--workers", "1", "--no-progress")
+    assert code == 0, err
+    code, _, err = run(capsys, "models", "publish", "descriptors-1")
+    assert code == 0, err
+
+
 def test_a_library_built_with_a_lower_min_duration_is_queried_with_its_own_short_clips(trained_home, tmp_path,
                                                                                       capsys):
     # `features build --min-duration 2` computes features of 3 s clips, but similar-audio and embed refused the same
-    # clips too_short under a fixed 5 s. They now hold new audio to the feature builds' threshold (the lowest
-    # --min-duration of the warehouse's completed builds), and say which minimum refused a file and how to change it.
-    code, _, err = run(capsys, "features", "build", "--min-duration", "2", "--no-publish", "--skip-quality", "--workers", "1",
-                       "--no-progress")
-    assert code == 0, err
+    # clips too_short under a fixed 5 s. A version's publication now records the feature builds' threshold (the
+    # lowest --min-duration of the warehouse's completed builds) in its serving manifest, the commands hold new audio
+    # to it, and say which minimum refused a file and how to change it.
+    _build_and_publish_at(capsys, "2")
     clip, tiny = _tone(tmp_path / "clip.wav", 3.0), _tone(tmp_path / "tiny.wav", 1.0)
     doc = _answers(capsys, "similar-audio", str(clip), str(tiny))
     assert doc["files"] == [str(clip)] and doc["failed"] == [{"file": str(tiny), "error": _too_short(1.0, 2.0)}]
@@ -119,10 +127,22 @@ def test_a_library_built_with_a_lower_min_duration_is_queried_with_its_own_short
     assert (code, out, err) == (2, "", f"musim: error: no usable audio file: {tiny}: {_too_short(1.0, 2.0)}\n")
 
 
-def test_min_duration_given_to_the_commands_overrides_the_feature_builds(trained_home, tmp_path, capsys):
-    code, _, err = run(capsys, "features", "build", "--min-duration", "2", "--no-publish", "--skip-quality", "--workers", "1",
-                       "--no-progress")
+def test_serving_reads_the_threshold_from_the_publication_not_the_writer_s_warehouse(trained_home, tmp_path, capsys):
+    # a feature build after the version's publication does not move what the served version accepts: serving reads
+    # only what was published (the manifest), until the version is published again
+    code, _, err = run(capsys, "features", "build", "--min-duration", "2", "--no-publish", "--skip-quality",
+                       "--workers", "1", "--no-progress")
     assert code == 0, err
+    clip = _tone(tmp_path / "clip.wav", 3.0)
+    doc = _answers(capsys, "similar-audio", str(clip), str(_tone(tmp_path / "usable.wav", 8.0)))
+    assert doc["failed"] == [{"file": str(clip), "error": _too_short(3.0, MIN_DURATION_S)}]
+    code, _, err = run(capsys, "models", "publish", "descriptors-1")
+    assert code == 0, err
+    assert _answers(capsys, "similar-audio", str(clip))["files"] == [str(clip)]
+
+
+def test_min_duration_given_to_the_commands_overrides_the_published_threshold(trained_home, tmp_path, capsys):
+    _build_and_publish_at(capsys, "2")
     clip, tiny = _tone(tmp_path / "clip.wav", 3.0), _tone(tmp_path / "tiny.wav", 1.0)
     doc = _answers(capsys, "similar-audio", str(clip), str(tiny), "--min-duration", "0.5")  # lower: both answer
     assert doc["files"] == [str(clip), str(tiny)] and doc["failed"] == []
@@ -132,21 +152,45 @@ def test_min_duration_given_to_the_commands_overrides_the_feature_builds(trained
 
 
 def test_the_threshold_is_the_lowest_of_the_completed_builds_only(musim_home):
-    # a running or failed build computed no features to stand on; without a warehouse (none is made to read it) or
-    # any completed build, 5 s
+    # a running or failed build computed no features to stand on; without any completed build, 5 s
     import datetime as dt
 
     from musim import sql
+    from musim.errors import ParameterError
+    from musim.features.builds import built_min_duration
     from musim.models.audio_files import min_duration
 
-    assert min_duration() == MIN_DURATION_S and min_duration(1.5) == 1.5
-    assert not list(musim_home.rglob("*.duckdb"))
     now = dt.datetime.now(dt.UTC)
     with warehouse.writer() as con:
+        assert built_min_duration(con) == MIN_DURATION_S
         for run_id, seconds, status in (("r-done", 3.0, "done"), ("r-done-strict", 8.0, "done"),
                                         ("r-running", 1.0, "running"), ("r-failed", 0.5, "failed")):
             sql.run(con, "features/start_build.sql", run_id=run_id, extractors="[]", tracks=0, items_planned=0,
                     reused=0, preview_set="x", dump_id=None, min_duration_s=seconds, now=now, heartbeat_key=None)
             if status != "running":
                 sql.run(con, "features/finish.sql", run_id=run_id, status=status, now=now, unchanged=0, skipped=0)
-    assert min_duration() == 3.0 and min_duration(6.0) == 6.0
+        assert built_min_duration(con) == 3.0
+    # what the commands apply: their own, else the manifest's (a manifest from before it was recorded: 5 s)
+    assert min_duration() == MIN_DURATION_S and min_duration(None, {"input": "log_mel"}) == MIN_DURATION_S
+    assert min_duration(None, {"min_duration_s": 3.0}) == 3.0 and min_duration(6.0, {"min_duration_s": 3.0}) == 6.0
+    with pytest.raises(ParameterError, match="finite number of seconds"):
+        min_duration(None, {"min_duration_s": "3"})
+
+
+def test_models_evaluate_of_a_published_version_holds_its_files_to_the_version_s_threshold(trained_home, tmp_path,
+                                                                                          capsys):
+    _build_and_publish_at(capsys, "2")
+    files = {"a1.wav": ("A", 8.0), "a2.wav": ("A", 9.0), "b1.wav": ("B", 7.0), "b2.wav": ("B", 3.0)}
+    for name, (_, seconds) in files.items():
+        _tone(tmp_path / name, seconds)
+    (tmp_path / "labels.csv").write_text("path,artist\n" + "".join(f"{n},{a}\n" for n, (a, _) in files.items()))
+
+    def evaluate(*extra: str) -> dict:
+        code, out, err = run(capsys, "models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--model",
+                             "descriptors-1", "--baselines", "mfcc", "--n-boot", "100", "--no-progress", "--json", *extra)
+        assert code == 0, err
+        return json.loads(out)
+
+    doc = evaluate()  # the version's 2 s: the 3 s clip is scored, by the model and the baseline alike
+    assert doc["tracks"] == 4 and doc["skipped"] == []
+    assert [s["reason"] for s in evaluate("--min-duration", "4")["skipped"]] == [_too_short(3.0, 4.0)]

@@ -268,9 +268,9 @@ def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
     assert "baseline: mfcc" in out and "auc_group" not in out and "skipped" in out
 
 
-def test_models_evaluate_holds_files_to_the_feature_builds_threshold_or_its_own(tmp_path, capsys):
-    # `--labels` files were held to a fixed 5 s, whatever --min-duration the warehouse's features were built with.
-    # Now: the command's own --min-duration, else the lowest of the warehouse's completed builds, else 5 s.
+def test_models_evaluate_holds_files_to_its_own_min_duration(tmp_path, capsys):
+    # `--labels` files were held to a fixed 5 s; --min-duration now sets it (without a model: 5 s; with models, the
+    # lowest threshold their serving manifests record: tests/cli/test_short_clips.py)
     from musim.cli import main
     from musim.synth.files import write_clip
     from musim.synth.sound import synthesize_clip
@@ -286,12 +286,8 @@ def test_models_evaluate_holds_files_to_the_feature_builds_threshold_or_its_own(
         return json.loads(capsys.readouterr().out)
 
     assert [s["reason"] for s in evaluate()["skipped"]] == [
-        "too_short (3.00 s < 5 s, the minimum applied; --min-duration SECONDS changes it)"]  # no warehouse: 5 s
+        "too_short (3.00 s < 5 s, the minimum applied; --min-duration SECONDS changes it)"]
     doc = evaluate("--min-duration", "2")
-    assert doc["tracks"] == 10 and doc["skipped"] == []
-    assert main(["features", "build", "--min-duration", "2", "--no-publish", "--workers", "1", "--no-progress"]) == 0
-    capsys.readouterr()
-    doc = evaluate()  # the warehouse's threshold
     assert doc["tracks"] == 10 and doc["skipped"] == []
     assert [s["reason"] for s in evaluate("--min-duration", "4")["skipped"]] == [
         "too_short (3.00 s < 4 s, the minimum applied; --min-duration SECONDS changes it)"]
@@ -569,7 +565,7 @@ def test_files_a_model_cannot_embed_are_checked_again_for_two_artists(tmp_path, 
         failed = [(p, "too short for one slice") for p in paths if p not in good]
         return good, np.ones((len(good), 4), np.float32), failed, champion
 
-    champ = SimpleNamespace(entry=SimpleNamespace(version="cnn_classifier-1"), note=None)
+    champ = SimpleNamespace(entry=SimpleNamespace(version="cnn_classifier-1"), note=None, manifest=None)
     monkeypatch.setattr(label_eval, "track_values", decode)
     monkeypatch.setattr(label_eval, "_load_models", lambda wanted: [champ])
     monkeypatch.setattr(new_audio, "embed_files", embed)

@@ -299,6 +299,7 @@ def _served_manifest_key(version: str) -> str:
     (lambda d: [d], "a serving manifest is a JSON object, this one is a JSON list"),
     (lambda d: d | {"track_view": None}, "track_view is null, not a view reference (name:version)"),
     (lambda d: d | {"ann": "voyager"}, 'ann is "voyager", not null or an object'),
+    (lambda d: d | {"min_duration_s": -1}, "min_duration_s is -1, not null or a number of seconds >= 0"),
     (lambda d: d | {"input_params": d["input_params"] | {"n_mels": "64"}},
      "input_params: n_mels must be a positive integer, got '64'"),
 ])

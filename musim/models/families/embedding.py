@@ -56,6 +56,7 @@ def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: Obje
     neighbour tables (scored with the family's pair similarity) and online vectors, ``embedding.json``, and a
     new serving snapshot (``snapshot``). ``model_path``: a local copy of the model, if there is one.
     ``defer_online``: the online pointers stay put until the caller's snapshot (see :func:`publish_neighbors`)."""
+    from musim.features.builds import built_min_duration
     from musim.models.serve import publish_neighbors
     from musim.storage import open_store
 
@@ -74,7 +75,8 @@ def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: Obje
         pair = fam.pair_similarity(model)
     result = publish_neighbors(con, fam.name, entry.version, [str(t) for t in ids], np.asarray(vectors, np.float32),
                                pair_similarity=pair, k=k, store=store, run_id=run_id, snapshot=snapshot,
-                               manifest=serving_manifest(fam.name), defer_online=defer_online)
+                               manifest={**serving_manifest(fam.name), "min_duration_s": built_min_duration(con)},
+                               defer_online=defer_online)
     return {"version": entry.version, **result.to_json()}
 
 
