@@ -200,9 +200,14 @@ def corpus_parser(doc: str | None, prog: str, *, benchmark_once: bool = False) -
 
 
 def check_corpora(args: argparse.Namespace, prog: str) -> None:
-    """Exit with one line when the development corpus is the benchmark corpus."""
+    """Exit with one line when the development corpus is the benchmark corpus, or when their manifests share a
+    package (a choice made on the development corpus must not have seen the benchmark's packages)."""
     if Path(args.dev_corpus).resolve() == Path(args.corpus).resolve():
         raise SystemExit(f"{prog}: the development corpus is the benchmark corpus")
+    packages = [set(read_labels(Path(c) / "manifest.csv", group_by="source_package").groups)
+                for c in (args.corpus, args.dev_corpus)]
+    if packages[0] & packages[1]:
+        raise SystemExit(f"{prog}: the corpora share packages {sorted(packages[0] & packages[1])}")
 
 
 def _fmt(ws: Mapping[str, float]) -> str:
@@ -219,10 +224,6 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(0)
 
     labels, feats = _load(Path(args.dev_corpus), args.cache / "dev", names)
-    bench_packages = set(read_labels(Path(args.corpus) / "manifest.csv", group_by="source_package").groups)
-    shared = bench_packages & set(labels.groups)
-    if shared:
-        raise SystemExit(f"dev_select: the corpora share packages {sorted(shared)}")
     blocks = feature_blocks(feats, names)
     groups = np.asarray(labels.groups)
     sets = pair_sets(labels.artists, groups, np.ones(len(labels), bool))

@@ -190,3 +190,21 @@ def test_report_choice_adopts_only_a_choice_that_holds_on_unseen_packages(capsys
     choice, adopt = report_choice(np.stack([steady, base]), ["steady", "same"], base, packages, clusters, rng,
                                   against="base")
     assert (choice, adopt) == (0, True)
+
+
+def test_the_corpora_must_not_share_a_package(tmp_path):
+    import argparse
+
+    import pytest
+
+    from benchmarks.real_music.dev_select import check_corpora
+
+    for name, packages in (("bench", ("a", "b")), ("dev", ("c", "b")), ("other", ("c", "d"))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.csv").write_text(
+            "path,artist,source_package\n" + "".join(f"{p}.ogg,X,{p}\n" for p in packages))
+    with pytest.raises(SystemExit, match=r"^prog: the corpora share packages \['b'\]$"):
+        check_corpora(argparse.Namespace(corpus=tmp_path / "bench", dev_corpus=tmp_path / "dev"), "prog")
+    with pytest.raises(SystemExit, match="the development corpus is the benchmark corpus"):
+        check_corpora(argparse.Namespace(corpus=tmp_path / "bench", dev_corpus=tmp_path / "bench"), "prog")
+    check_corpora(argparse.Namespace(corpus=tmp_path / "bench", dev_corpus=tmp_path / "other"), "prog")
