@@ -31,7 +31,7 @@ from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 from musim.progress import progress_setting
 from musim.scratch import temp_file
 
-#: ``--min-duration`` of the commands that featurise new audio (similar-audio, embed, models evaluate --labels).
+#: ``--min-duration`` of similar-audio and embed (models evaluate --labels words it for labelled files).
 MIN_DURATION_HELP = ("skip audio files shorter than this many seconds (default: the lowest --min-duration of the "
                      "feature builds when the model was published, else 5)")
 
