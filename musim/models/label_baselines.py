@@ -18,7 +18,7 @@ import numpy as np
 from musim.errors import ParameterError
 from musim.models.evaluate import column_stats
 
-__all__ = ["BASELINE_NAMES", "EXCERPT_S", "Baseline", "baselines", "check_baselines", "mfcc_stats",
+__all__ = ["BASELINE_NAMES", "EXCERPT_S", "Baseline", "baselines", "check_baselines", "features_of", "mfcc_stats",
            "musly_similarity", "musly_similarity_of", "musly_track", "read_excerpts", "standardized", "track_values"]
 
 def standardized(vectors: np.ndarray) -> np.ndarray:
@@ -163,6 +163,20 @@ def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
     assert tuple(known) == BASELINE_NAMES  # noqa: S101 - one list of the names
     check_baselines(names)
     return {n: known[n] for n in names}
+
+
+def features_of(name: str, *, sr: int = 22050, window_s: float | None = None) -> Any | None:
+    """The feature parameters whose features baseline ``name``'s ``track`` step computes, value for value, as
+    :func:`musim.models.audio_files.featurise_file` computes them for a model (the same excerpt window, rate and
+    function): ``descriptors`` of the default window gives :class:`~musim.features.params.DescriptorParams` at ``sr``
+    (a descriptors-family model reads the baseline's rows instead of featurising every file again); None for the
+    others."""
+    from musim.features.params import DescriptorParams
+    from musim.models.audio_files import WINDOW_S
+
+    if name == "descriptors" and (EXCERPT_S if window_s is None else window_s) == WINDOW_S:
+        return DescriptorParams(sr=sr)
+    return None
 
 
 def _musly_track_at(y: np.ndarray, sr: int, method: str) -> bytes:

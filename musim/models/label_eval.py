@@ -463,11 +463,21 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
     _need_tracks_to_tell_apart(labels.artists, labels.source, " among the files that decode")
     embedded: list[tuple[str, dict[str, np.ndarray]]] = []
     if champions:
-        from musim.models.new_audio import embed_files
+        from musim.models.label_baselines import features_of
+        from musim.models.new_audio import embed_files, encode_featurised
 
+        # features a baseline computed already, value for value (the descriptors): a model reading the same ones
+        # embeds the baseline's rows instead of decoding and featurising every file again (half the work of
+        # evaluating the descriptors family beside the descriptors baseline)
+        computed = [(features_of(n), values[n]) for n in baseline_names if features_of(n) is not None]
         for loaded in champions:
-            files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], champion=loaded,
-                                                        workers=workers, min_duration_s=shortest)
+            rows = next((v for params, v in computed if params == loaded.params), None)
+            if rows is not None:
+                files, failed, champ = [str(p) for p in labels.paths], [], loaded
+                vectors = np.asarray(encode_featurised(loaded, rows), dtype=np.float32)
+            else:
+                files, vectors, failed, champ = embed_files([str(p) for p in labels.paths], champion=loaded,
+                                                            workers=workers, min_duration_s=shortest)
             embedded.append((champ.entry.version, dict(zip(files, vectors, strict=True))))
             known = {p for p, _ in skipped}
             skipped += [(p, f"{champ.entry.version}: {e}") for p, e in failed if p not in known]

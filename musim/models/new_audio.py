@@ -36,7 +36,7 @@ from musim.models.manifests import read_manifest
 from musim.models.neighbours import _cosine
 from musim.storage import DamagedObject, ObjectStore
 
-__all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "load_champion", "resolve_version", "serving_choice",
+__all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "encode_featurised", "load_champion", "resolve_version", "serving_choice",
            "serving_model", "similar_audio"]
 
 log = logging.getLogger(__name__)
@@ -298,8 +298,9 @@ def _unpublished(snapshot: duckdb.DuckDBPyConnection, version: str | None) -> No
                          f"embed files with it as it is (`musim embed FILE... --model {entry.version}`)")
 
 
-def _encode(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
-    """The version's embeddings of featurised files (one row per file): each family's own embedding
+def encode_featurised(champ: Champion, features: Sequence[np.ndarray]) -> np.ndarray:
+    """The version's embeddings of featurised files (one row per file, as
+    :func:`~musim.models.audio_files.featurise_file` gives them for ``champ.params``): each family's own embedding
     (:func:`musim.models.families.embed_features`)."""
     from musim.models.families import embed_features
 
@@ -349,7 +350,7 @@ def embed_files(paths: Sequence[str | Path], *, family: str | None = None, versi
         good.append(str(f.path))
     if not feats:
         raise ParameterError("no usable audio file: " + "; ".join(f"{f}: {e}" for f, e in failed))
-    return good, np.asarray(_encode(champ, feats), dtype=np.float32), failed, champ
+    return good, np.asarray(encode_featurised(champ, feats), dtype=np.float32), failed, champ
 
 
 @dataclass(frozen=True)

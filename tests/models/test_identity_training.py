@@ -42,6 +42,39 @@ def test_an_unpublished_descriptors_version_is_evaluated_on_labelled_files(toy, 
     assert model["summary"]["auc"]["n"] == 6
 
 
+def test_a_descriptors_version_reads_the_descriptors_baseline_s_rows_and_scores_as_it_embeds(toy, tmp_path,
+                                                                                             monkeypatch):
+    """`models evaluate --labels` computed every file's descriptors twice beside the descriptors baseline (once for
+    the baseline, once for a descriptors-family model: about half the command's time on real music). The model now
+    embeds the baseline's rows: no second featurising pass, and the same report as the files embedded on their own
+    (`musim embed`'s path)."""
+    from musim.audio import batch
+    from musim.models import audio_files
+    from musim.models.label_eval import evaluate_labels, read_labels, retrieval_report
+    from musim.models.new_audio import embed_files
+
+    monkeypatch.setattr(batch, "default_workers", lambda: 1)
+    _library_without_listening_data(toy)
+    assert main(["models", "train", "--family", "descriptors", "--no-publish"]) == 0
+    rows = labelled_clips(tmp_path, duration=6.0, artists=3, per_artist=2)
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    labels = read_labels(tmp_path / "labels.csv", group_by="source")
+    alone = embed_files([str(p) for p in labels.paths], version="descriptors-1")
+    assert alone[0] == [str(p) for p in labels.paths]
+    want = retrieval_report("descriptors-1", labels.artists, labels.groups, vectors=alone[1], n_boot=100, seed=0)
+
+    passes = []
+    featurise = audio_files.featurise_files
+    monkeypatch.setattr("musim.models.new_audio.featurise_files",
+                        lambda files, params, **kw: passes.append(params) or featurise(files, params, **kw))
+    for baseline_names, featurised in ((["descriptors"], 0), (["random"], 1)):
+        result = evaluate_labels(labels, versions=["descriptors-1"], baseline_names=baseline_names, n_boot=100)
+        assert len(passes) == featurised
+        got = next(r for r in result.reports if r.name == "descriptors-1")
+        assert got.to_json() == want.to_json()
+        passes.clear()
+
+
 def test_train_compares_the_model_with_every_baseline_as_its_card_does(toy, capsys):
     """`models train` printed "beats 6/6" (against random and pixel only) while refusing the promotion because the
     descriptors baseline was at least as good, and its CIs came from another bootstrap than the card's."""

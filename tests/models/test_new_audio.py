@@ -67,7 +67,7 @@ def test_embed_reads_zip_members_and_names_the_archives_it_cannot(tmp_path, monk
     music, a, b = _music_with_zips(tmp_path)
     champ = new_audio.Champion(SimpleNamespace(version="contrastive-1", family="contrastive"), None, "log_mel",
                                MelParams(), None)
-    monkeypatch.setattr(new_audio, "_encode", lambda c, feats: np.stack([f.astype(np.float32).ravel() for f in feats]))
+    monkeypatch.setattr(new_audio, "encode_featurised", lambda c, feats: np.stack([f.astype(np.float32).ravel() for f in feats]))
     files, vectors, failed, _ = new_audio.embed_files([music], champion=champ, workers=1)
     album = music / "Live at the Hall.zip" / "Live at the Hall"
     assert files == [str(album / "01 - A.wav"), str(album / "02 - B.flac"), str(music / "x.wav")]

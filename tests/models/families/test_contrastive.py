@@ -193,7 +193,7 @@ def test_a_version_is_embedded_later_with_its_own_crops_as_it_was_published(toy,
     from musim.models.families import current_champions, embed_features, embed_tracks, load_inputs
     from musim.models.families.evaluation import champion_models, evaluate_by_artist, train_evaluate
     from musim.models.families.record import record_run
-    from musim.models.new_audio import Champion, _encode
+    from musim.models.new_audio import Champion, encode_featurised
     from musim.models.siamese import load_model
 
     store = open_store()
@@ -215,7 +215,7 @@ def test_a_version_is_embedded_later_with_its_own_crops_as_it_was_published(toy,
     model = load_model(registry.fetch_model_file(store, entry))
     new = embed_features("contrastive", model, mel=inputs.mel, params=entry.params)  # new audio: the same vectors
     np.testing.assert_allclose(new, run.embeddings, rtol=1e-5, atol=1e-6)
-    served = _encode(Champion(entry, model, "log_mel", None, None), list(inputs.mel))  # similar-audio, embed
+    served = encode_featurised(Champion(entry, model, "log_mel", None, None), list(inputs.mel))  # similar-audio, embed
     np.testing.assert_allclose(served, run.embeddings, rtol=1e-5, atol=1e-6)
     # re-scored as the champion beside a challenger: its own crops too (the same vectors, the same per-query values)
     others = champion_models(dataclasses.replace(inputs, champions=champions), store, ["contrastive"],
