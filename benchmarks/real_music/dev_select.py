@@ -178,6 +178,19 @@ def report_choice(per_query: np.ndarray, names: list[str], base: np.ndarray, pac
     return choice, clo > 0
 
 
+def report_benchmark_once(per_query: np.ndarray, names: list[str], mfcc: np.ndarray, packages,
+                          rng: np.random.Generator, *, against: str) -> None:
+    """Print each candidate's benchmark mean (rows of ``per_query``, the first the reference ``against``), its
+    difference from 20-MFCC (``mfcc``, per query) and from the reference with CIs over queries, and its mean per
+    package (``packages``, one per query): the lines a development script prints once, after its choice."""
+    for name, row in zip(names, per_query, strict=True):
+        m, lo, hi = paired_ci(row - mfcc, rng)
+        d, dlo, dhi = paired_ci(row - per_query[0], rng)
+        print(f"  {name}: {row.mean():.3f}; - 20-MFCC {m:+.3f} [{lo:+.3f}, {hi:+.3f}]; - {against} {d:+.3f} "
+              f"[{dlo:+.3f}, {dhi:+.3f}] over queries; per package: " + ", ".join(
+                  f"{g} {row[packages == g].mean():.3f}" for g in sorted(set(packages))))
+
+
 def _load(corpus: Path, cache: Path, names: list[str]):
     labels = read_labels(corpus / "manifest.csv", group_by="source_package")
     feats = _cache(labels, cache / f"features-{len(names)}.npz")

@@ -41,7 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.real_music.dev_select import _load, check_corpora, corpus_parser, paired_ci, report_choice
+from benchmarks.real_music.dev_select import (
+    _load,
+    check_corpora,
+    corpus_parser,
+    report_benchmark_once,
+    report_choice,
+)
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.fusion_dev import family_vector
 from musim.models.label_eval import cosine_similarity
@@ -101,12 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.benchmark:
         print("\nonce, after the choice, NOT used to choose:")
         per_b, mfcc_b, packages_b, _ = scored(Path(args.corpus), args.cache / "benchmark")
-        for name, row in zip(names, per_b, strict=True):
-            m, lo, hi = paired_ci(row - mfcc_b, rng)
-            d, dlo, dhi = paired_ci(row - per_b[0], rng)
-            print(f"  {name}: {row.mean():.3f}; - 20-MFCC {m:+.3f} [{lo:+.3f}, {hi:+.3f}]; - k 0 {d:+.3f} "
-                  f"[{dlo:+.3f}, {dhi:+.3f}] over queries; per package: " + ", ".join(
-                      f"{g} {row[packages_b == g].mean():.3f}" for g in sorted(set(packages_b))))
+        report_benchmark_once(per_b, names, mfcc_b, packages_b, rng, against="k 0")
 
 
 if __name__ == "__main__":
