@@ -79,7 +79,8 @@ def _measure(manifest: Path, *, quick: bool) -> list[dict]:
     from musim.library import add
     from musim.models import constants, promotion, registry
     from musim.models.families import load_inputs, publish_version, run_family
-    from musim.models.label_eval import evaluate_labels, read_labels
+    from musim.models.label_eval import evaluate_labels
+    from musim.models.labels import read_labels
     from musim.quality.gates import gate_features
 
     get_settings().ensure_dirs()

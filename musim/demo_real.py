@@ -145,7 +145,8 @@ def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int) -> Non
     """Step 4: ``musim models evaluate --labels manifest.csv --group-by source_package`` of every version
     beside the baselines, on the same tracks."""
     from musim.cli.output import print_table
-    from musim.models.label_eval import evaluate_labels, read_labels
+    from musim.models.label_eval import evaluate_labels
+    from musim.models.labels import read_labels
 
     names = baseline_names()
     started = time.perf_counter()
@@ -172,7 +173,7 @@ def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int) -> Non
 def pick_examples(manifest: Path, n: int) -> list[tuple[Path, str]]:
     """Up to ``n`` query files of different composers and packages: in each package, the first track of its
     composer with the most tracks."""
-    from musim.models.label_eval import read_labels
+    from musim.models.labels import read_labels
 
     labels = read_labels(manifest, group_by="source_package")
     counts = Counter(zip(labels.groups or [""] * len(labels), labels.artists, strict=True))

@@ -48,7 +48,8 @@ import numpy as np
 
 from benchmarks.real_music.dev_select import check_corpora, corpus_parser, paired_ci, report_choice
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
-from musim.models.label_eval import LabelSet, cosine_similarity, read_labels
+from musim.models.label_eval import cosine_similarity
+from musim.models.labels import LabelSet, read_labels
 
 NAMES = {"A": "A as served (relu encoding, L2)", "B": "B relu encoding, centred, L2",
          "C": "C linear encoding, L2", "D": "D linear encoding, centred, L2",

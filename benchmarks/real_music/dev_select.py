@@ -68,7 +68,8 @@ from benchmarks.real_music.family_dev import (
 )
 from benchmarks.real_music.timbre_dev import _cache
 from musim.models.label_baselines import standardized
-from musim.models.label_eval import cosine_similarity, read_labels
+from musim.models.label_eval import cosine_similarity
+from musim.models.labels import read_labels
 from musim.terminal import Parser
 
 PATTERNS = ("spectral pattern", "delta spectral pattern", "variance delta spectral pattern", "fluctuation pattern",

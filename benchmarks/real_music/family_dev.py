@@ -39,7 +39,8 @@ import numpy as np
 
 from benchmarks.real_music.timbre_dev import SR, _cache, _split, mutual_proximity
 from musim.models.label_baselines import read_excerpts, standardized
-from musim.models.label_eval import cosine_similarity, read_labels
+from musim.models.label_eval import cosine_similarity
+from musim.models.labels import read_labels
 
 HOP = 512  # of the cached log-mels
 

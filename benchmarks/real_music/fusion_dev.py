@@ -55,7 +55,8 @@ from benchmarks.real_music.dev_select import (
     report_choice,
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
-from musim.models.label_eval import LabelSet, cosine_similarity
+from musim.models.label_eval import cosine_similarity
+from musim.models.labels import LabelSet
 
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)
 

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from musim.models.label_baselines import standardized
-from musim.models.label_eval import cosine_similarity, query_metrics, read_labels
+from musim.models.label_eval import cosine_similarity, query_metrics
+from musim.models.labels import read_labels
 
 SR = 22050
 HOP = 512

@@ -41,7 +41,8 @@ from benchmarks.real_music.dev_select import (
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.timbre_dev import SR
-from musim.models.label_eval import cosine_similarity, read_labels
+from musim.models.label_eval import cosine_similarity
+from musim.models.labels import read_labels
 
 CROPS = 3
 ALPHAS = (0.05, 0.1, 0.2, 0.4, 0.7)

@@ -401,7 +401,8 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from musim.models.label_eval import evaluate_labels, read_labels
+    from musim.models.label_eval import evaluate_labels
+    from musim.models.labels import read_labels
 
     names = [b.strip() for b in args.baselines.split(",") if b.strip()]
     if args.baselines_only and not names:

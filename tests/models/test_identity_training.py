@@ -50,7 +50,8 @@ def test_a_descriptors_version_reads_the_descriptors_baseline_s_rows_and_scores_
     (`musim embed`'s path)."""
     from musim.audio import batch
     from musim.models import audio_files
-    from musim.models.label_eval import evaluate_labels, read_labels, retrieval_report
+    from musim.models.label_eval import evaluate_labels, retrieval_report
+    from musim.models.labels import read_labels
     from musim.models.new_audio import embed_files
 
     monkeypatch.setattr(batch, "default_workers", lambda: 1)

@@ -201,7 +201,8 @@ def test_the_serving_model_is_the_default_and_publish_chooses_it(home, tmp_path,
 
 
 def test_models_evaluate_compares_several_versions_and_baselines_on_the_same_tracks(home, tmp_path, capsys):
-    from musim.models.label_eval import read_labels, retrieval_report
+    from musim.models.label_eval import retrieval_report
+    from musim.models.labels import read_labels
     from musim.models.new_audio import embed_files
 
     rows = labelled_clips(tmp_path, duration=6.0, artists=2, per_artist=2, seed=300, ext="wav",
