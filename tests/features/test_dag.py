@@ -72,15 +72,22 @@ def test_audio_features_dag(airflow, musim_home):
     assert current_online("artist_descriptors_mean") == serving_before  # the previous snapshot keeps serving
 
 
+def _two_artists_clips(communities: tuple[int, int]) -> None:
+    """A new library of two clips, t1 by artist 1 and t2 by artist 2, of the given communities."""
+    con = warehouse.connect()
+    try:
+        cat = Catalogue(con, open_store())
+        cat.add_clip("t1", 1, community=communities[0])
+        cat.add_clip("t2", 2, community=communities[1])
+    finally:
+        con.close()
+
+
 def test_the_dag_run_for_one_view_judges_the_services_it_fed(airflow, musim_home):
     """`views: [track_descriptors]` on a new library: the artist means derived from them are built too, and the gate
     judges the services that read them, not the log-mel one no view of the run fed (it failed the run before)."""
     env, log = airflow
-    con = warehouse.connect()
-    cat = Catalogue(con, open_store())
-    cat.add_clip("t1", 1, community=12)
-    cat.add_clip("t2", 2, community=13)
-    con.close()
+    _two_artists_clips(communities=(12, 13))
     embedded.run_dag("audio_features", env, log, {"batch_size": 2, "workers": 1, "views": ["track_descriptors"]})
     con = warehouse.connect()
     try:
@@ -100,11 +107,7 @@ def test_audio_features_dag_recomputes_the_tracks_its_recompute_param_names(airf
     from tests.dags.airflow_db import airflow_db
 
     env, log = airflow
-    con = warehouse.connect()
-    cat = Catalogue(con, open_store())
-    cat.add_clip("t1", 1, community=10)
-    cat.add_clip("t2", 2, community=11)
-    con.close()
+    _two_artists_clips(communities=(10, 11))
     conf = {"batch_size": 2, "workers": 1, "views": ["track_log_mel", "artist_descriptors_mean"]}
     embedded.run_dag("audio_features", env, log, conf)
     con = warehouse.connect()
