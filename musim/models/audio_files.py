@@ -94,13 +94,16 @@ def min_duration(explicit: float | None = None, manifest: Mapping[str, Any] | No
     return float(value)
 
 
-def probe_long_enough(path: Path, min_seconds: float, *, key: str | None = None) -> Any:
-    """:func:`musim.library.formats.probe` of ``path``, ``too_short`` below ``min_seconds`` with a detail naming the
-    file's length, that minimum and how to change it (one line)."""
+def probe_long_enough(path: Path, min_seconds: float | None = None, *, key: str | None = None) -> Any:
+    """:func:`musim.library.formats.probe` of ``path``, ``too_short`` below ``min_seconds`` (default
+    :data:`musim.audio.formats.MIN_DURATION_S`, the feature build's) with a detail naming the file's length, that
+    minimum and how to change it (one line)."""
+    from musim.audio.formats import MIN_DURATION_S
     from musim.library.formats import FileSkipped, probe
 
+    shortest = MIN_DURATION_S if min_seconds is None else float(min_seconds)
     try:
-        return probe(Path(path), min_seconds=min_seconds, key=key or str(path))
+        return probe(Path(path), min_seconds=shortest, key=key or str(path))
     except FileSkipped as exc:
         if exc.reason != "too_short":
             raise
@@ -113,7 +116,7 @@ def probe_long_enough(path: Path, min_seconds: float, *, key: str | None = None)
 WINDOW_S = 30.0
 
 
-def _featurise_found(item: FoundFile, params: Any, min_duration_s: float) -> np.ndarray:
+def _featurise_found(item: FoundFile, params: Any, min_duration_s: float | None) -> np.ndarray:
     """:func:`featurise_file` of a found file; a zip member streamed into a scratch file (``$MUSIM_TMP``) while it
     is read, as ``library add`` reads it."""
     import re
@@ -134,7 +137,7 @@ def _featurise_found(item: FoundFile, params: Any, min_duration_s: float) -> np.
         return featurise_file(local, params, key=str(item.path), min_duration_s=min_duration_s)
 
 
-def _featurise_or_reason(path: Path | FoundFile, params: Any, min_duration_s: float) -> np.ndarray | str:
+def _featurise_or_reason(path: Path | FoundFile, params: Any, min_duration_s: float | None) -> np.ndarray | str:
     from musim.audio import BadAudioError
     from musim.errors import AudioError
     from musim.library.formats import FileSkipped
@@ -172,10 +175,7 @@ def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: 
     file (default :data:`musim.audio.formats.MIN_DURATION_S`; :func:`min_duration` gives the commands' rule), sent
     to every worker with the parameters."""
     from musim.audio.batch import pool_map
-    from musim.audio.formats import MIN_DURATION_S
-
-    shortest = MIN_DURATION_S if min_duration_s is None else float(min_duration_s)
-    return pool_map(functools.partial(_featurise_or_reason, params=params, min_duration_s=shortest), files,
+    return pool_map(functools.partial(_featurise_or_reason, params=params, min_duration_s=min_duration_s), files,
                     workers=workers, desc="featurise", warm=functools.partial(_warm, params), died=_worker_died)
 
 
@@ -218,15 +218,13 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
     """
     from musim.audio import MelParams, SliceParams, load_audio, log_mel, slices
     from musim.audio.excerpt import excerpt_window
-    from musim.audio.formats import MIN_DURATION_S
     from musim.features.params import DescriptorParams
 
     if not isinstance(params, MelParams | SliceParams | DescriptorParams):
         raise ParameterError(f"no features for parameters of type {type(params).__name__}")
     span = params.seconds if isinstance(params, MelParams) and params.seconds is not None else window_s
     key = key or str(path)
-    shortest = MIN_DURATION_S if min_duration_s is None else float(min_duration_s)
-    info = probe_long_enough(Path(path), shortest, key=key)  # the feature build's rule: too_short below it
+    info = probe_long_enough(Path(path), min_duration_s, key=key)  # the feature build's rule: too_short below it
     offset, length = excerpt_window(info.duration_s, length_s=span, anchor=anchor)
     y, sr = load_audio(Path(path), sr=params.sr, key=key, offset=offset, duration=length)
     if isinstance(params, MelParams):

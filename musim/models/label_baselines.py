@@ -165,7 +165,7 @@ def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
     return {n: known[n] for n in names}
 
 
-def features_of(name: str, *, sr: int = 22050, window_s: float | None = None) -> Any | None:
+def features_of(name: str, *, sr: int = 22050) -> Any | None:
     """The feature parameters whose features baseline ``name``'s ``track`` step computes, value for value, as
     :func:`musim.models.audio_files.featurise_file` computes them for a model (the same excerpt window, rate and
     function): ``descriptors`` of the default window gives :class:`~musim.features.params.DescriptorParams` at ``sr``
@@ -174,7 +174,7 @@ def features_of(name: str, *, sr: int = 22050, window_s: float | None = None) ->
     from musim.features.params import DescriptorParams
     from musim.models.audio_files import WINDOW_S
 
-    if name == "descriptors" and (EXCERPT_S if window_s is None else window_s) == WINDOW_S:
+    if name == "descriptors" and EXCERPT_S == WINDOW_S:  # track_values' default window, the one evaluate reads
         return DescriptorParams(sr=sr)
     return None
 
@@ -193,14 +193,12 @@ def _read_excerpt(path: Path, *, sr: int, window_s: float, min_duration_s: float
     :data:`musim.audio.formats.MIN_DURATION_S`)."""
     from musim.audio import load_audio
     from musim.audio.excerpt import excerpt_window
-    from musim.audio.formats import MIN_DURATION_S
     from musim.errors import AudioError
     from musim.library.formats import FileSkipped
     from musim.models.audio_files import probe_long_enough
 
-    shortest = MIN_DURATION_S if min_duration_s is None else float(min_duration_s)
     try:
-        info = probe_long_enough(Path(path), shortest, key=str(path))  # the feature build's rule
+        info = probe_long_enough(Path(path), min_duration_s, key=str(path))  # the feature build's rule
         offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
         y, _ = load_audio(path, sr=sr, key=str(path), offset=offset, duration=length)
     except FileSkipped as exc:

@@ -335,7 +335,7 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
         # features a baseline computed already, value for value (the descriptors): a model reading the same ones
         # embeds the baseline's rows instead of decoding and featurising every file again (half the work of
         # evaluating the descriptors family beside the descriptors baseline)
-        computed = [(features_of(n), values[n]) for n in baseline_names if features_of(n) is not None]
+        computed = [(params, values[n]) for n in baseline_names if (params := features_of(n)) is not None]
         for loaded in champions:
             rows = next((v for params, v in computed if params == loaded.params), None)
             if rows is not None:
