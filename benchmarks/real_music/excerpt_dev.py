@@ -1,0 +1,124 @@
+"""How much of a whole track the descriptors family analyses, chosen on the DEVELOPMENT corpus (issue 18;
+label-free).
+
+    MUSIM_REAL_MUSIC_DEV=... MUSIM_REAL_MUSIC=... .venv/bin/python -m benchmarks.real_music.excerpt_dev \\
+        [--benchmark] [CACHE]
+
+Every earlier candidate changed what the family computes from a track's middle 30 seconds (the feature store's
+window for whole-track files, ``MUSIM_EXCERPT_S``). A library holds whole tracks, and a composer's habits
+(instrumentation, harmony, form) are spread over the whole piece; stop 13's family_dev saw the whole track score
+level with the excerpt on one half of the benchmark's composers and lower on the other (an old family, a split
+too small to choose on). Never asked on the development corpus: does a longer window help the family as it now is?
+
+The candidates: the family's vector (:func:`benchmarks.real_music.fusion_dev.family_vector`, the adopted blocks and
+weights, z-scored over the scored corpus) of the middle 30 s (as adopted), 60 s, 120 s, and of the whole track up
+to 600 s (:data:`WINDOWS`), each computed as ``models evaluate --labels`` computes its descriptors baseline
+(:func:`musim.models.label_baselines.track_values`, the window in the middle, the whole file when it is shorter;
+the rendered MIDI files are 60 s). Composer AUC within a package, as the benchmark scores it. The 20-MFCC baseline
+of the same windows is printed beside them (a diagnosis: the issue's baseline is the 30-s one).
+
+The rule, fixed and committed before this script first ran: the development argmax is adopted only if the choice
+made leave-one-package-out (each package's queries scored with the window that is best on the other packages'
+queries; :func:`benchmarks.real_music.dev_select.report_choice`) beats the 30-s window with its 95% CI over (package,
+composer) clusters above 0 (an argmax of 30 s adopts nothing). Adopting would make that window the default analysis
+window of whole-track files; previews stay what they are (30 s). ``--benchmark`` scores every window once on the
+benchmark corpus, after the choice (never used to choose), with the 30-s 20-MFCC baseline beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.real_music.dev_select import (
+    check_corpora,
+    corpus_parser,
+    report_benchmark_once,
+    report_choice,
+)
+from benchmarks.real_music.family_dev import auc_per_query, pair_sets
+from benchmarks.real_music.fusion_dev import family_vector
+from musim.models.label_eval import cosine_similarity
+from musim.models.labels import read_labels
+
+#: The analysed window of each candidate, seconds (the first is the adopted one); the last stands for the whole track.
+WINDOWS: tuple[float, ...] = (30.0, 60.0, 120.0, 600.0)
+
+
+def window_name(window_s: float) -> str:
+    if window_s == WINDOWS[0]:
+        return f"{window_s:g} s (adopted)"
+    return "whole track (up to 600 s)" if window_s == WINDOWS[-1] else f"{window_s:g} s"
+
+
+def window_features(paths: list[Path], window_s: float, path: Path) -> dict[str, np.ndarray]:
+    """The descriptor vector and the 20-MFCC row of the middle ``window_s`` seconds of each file, through the harness
+    ``models evaluate --labels`` uses, cached in ``path``: ``{"kept", "desc", "mfcc20"}``."""
+    if path.is_file():
+        return dict(np.load(path))
+    from musim.models.label_baselines import track_values
+
+    kept, values, failed = track_values(paths, ["mfcc", "descriptors"], window_s=window_s)
+    for p, why in failed:
+        print(f"  skipped {p}: {why}", file=sys.stderr)
+    out = {"kept": np.asarray(kept, dtype=np.int64), "desc": np.stack(values["descriptors"]),
+           "mfcc20": np.stack(values["mfcc"])}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def common_rows(kept: list[np.ndarray]) -> list[np.ndarray]:
+    """For each candidate's kept file indices, the rows of the files every candidate kept (in file order)."""
+    both = sorted(set.intersection(*(set(int(i) for i in k) for k in kept)))
+    return [np.searchsorted(np.asarray(k), both) for k in kept]
+
+
+def scored(corpus: Path, cache: Path):
+    """Per-query AUC of every window's family vector and of 20-MFCC of each window (rows follow :data:`WINDOWS`), the
+    queries' packages and clusters on ``corpus``."""
+    from musim.audio import DESCRIPTOR_NAMES
+
+    names = list(DESCRIPTOR_NAMES)
+    labels = read_labels(corpus / "manifest.csv", group_by="source_package")
+    feats = [window_features(list(labels.paths), w, cache / f"excerpt-{len(names)}-{w:g}.npz") for w in WINDOWS]
+    rows = common_rows([f["kept"] for f in feats])
+    labels = labels.subset([int(i) for i in feats[0]["kept"][rows[0]]])
+    groups = np.asarray(labels.groups)
+    sets = pair_sets(labels.artists, groups, np.ones(len(labels), bool))
+    clusters = [f"{groups[i]}/{labels.artists[i]}" for i, _, _ in sets]
+    per = np.stack([auc_per_query(cosine_similarity(family_vector({"desc": f["desc"][r]}, names)), sets)
+                    for f, r in zip(feats, rows, strict=True)])
+    mfcc = np.stack([auc_per_query(cosine_similarity(f["mfcc20"][r].astype(np.float64)), sets)
+                     for f, r in zip(feats, rows, strict=True)])
+    print(f"corpus {corpus}: {len(labels)} tracks of {len(set(labels.artists))} composers; {len(sets)} queries in "
+          f"{len(set(clusters))} (package, composer) clusters; 20-MFCC of each window: "
+          + ", ".join(f"{window_name(w)} {m.mean():.3f}" for w, m in zip(WINDOWS, mfcc, strict=True)), flush=True)
+    return per, mfcc[0], groups[[i for i, _, _ in sets]], clusters
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap: argparse.ArgumentParser = corpus_parser(__doc__, "excerpt_dev", benchmark_once=True)
+    args = ap.parse_args(argv)
+    check_corpora(args, "excerpt_dev")
+    rng = np.random.default_rng(0)
+    names = [window_name(w) for w in WINDOWS]
+
+    per, _, packages, clusters = scored(Path(args.dev_corpus), args.cache / "dev")
+    print("\non the development corpus, against the 30-s window:")
+    choice, passed = report_choice(per, names, per[0], packages, clusters, rng, against="30 s")
+    adopt = passed and choice > 0
+    print(f"decision: {'ADOPT ' + names[choice] if adopt else 'keep the 30-s window (the rule is not met)'}",
+          flush=True)
+
+    if args.benchmark:
+        print("\nonce, after the choice, NOT used to choose:")
+        per_b, mfcc_b, packages_b, _ = scored(Path(args.corpus), args.cache / "benchmark")
+        report_benchmark_once(per_b, names, mfcc_b, packages_b, rng, against="30 s")
+
+
+if __name__ == "__main__":
+    main()
