@@ -31,7 +31,7 @@ from musim.runs import run_key
 from musim.storage import ObjectStore, open_store
 from musim.storage.base import ObjectNotFound
 
-__all__ = ["INTERRUPTED", "Heartbeat", "beat_interval", "built_min_duration", "compute_heartbeat_key", "list_builds",
+__all__ = ["INTERRUPTED", "Heartbeat", "beat_interval", "built_min_duration", "built_window", "compute_heartbeat_key", "list_builds",
            "object_heartbeat", "view_extractor_hashes", "warehouse_heartbeat"]
 
 INTERRUPTED = "interrupted"
@@ -100,6 +100,18 @@ def built_min_duration(con: duckdb.DuckDBPyConnection) -> float:
 
     row = sql.query(con, "features/min_duration.sql").fetchone()
     return MIN_DURATION_S if row is None or row[0] is None else float(row[0])
+
+
+def built_window(con: duckdb.DuckDBPyConnection) -> tuple[float, float] | None:
+    """The analysis window the features of whole tracks were computed in, ``(seconds, anchor)`` with the anchor a
+    fraction of the free room before the window (0 the start, 0.5 the middle): where ``musim library add`` (and the
+    local provider) cut the files longer than ``MUSIM_EXCERPT_S``, as the stored tracks record it; None when no
+    stored track was cut from a longer file (previews). A version's publication records it in its serving manifest
+    (``excerpt_s``, ``excerpt_anchor``), and new audio featurised for the version is cut the same way
+    (:func:`musim.models.audio_files.analysis_window`), so a library added with ``MUSIM_EXCERPT_S=60`` or
+    ``MUSIM_EXCERPT_ANCHOR=start`` is queried with the part of a file its tracks were analysed in."""
+    row = sql.query(con, "features/analysis_window.sql").fetchone()
+    return None if row is None or row[0] is None else (float(row[0]), float(row[1]))
 
 
 def list_builds(con: duckdb.DuckDBPyConnection, *, params_hashes: Sequence[str] | None = None, limit: int = 10,

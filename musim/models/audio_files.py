@@ -23,7 +23,8 @@ from musim.library.formats import AUDIO_SUFFIXES
 from musim.library.scan import FoundFile
 from musim.library.zips import extract_member, is_zip, members
 
-__all__ = ["WINDOW_S", "featurise_file", "featurise_files", "find_audio", "find_audio_files", "min_duration",
+__all__ = ["WINDOW_S", "analysis_window", "featurise_file", "featurise_files", "find_audio", "find_audio_files",
+           "min_duration",
            "probe_long_enough"]
 
 
@@ -111,12 +112,31 @@ def probe_long_enough(path: Path, min_seconds: float | None = None, *, key: str 
                           key=exc.key) from None
 
 
-#: Seconds of audio analysed in a longer file when the features have no fixed span (slices, descriptors):
-#: the acquisition's window of whole local tracks (``MUSIM_EXCERPT_S``' default).
+#: Seconds of audio analysed in a longer file, in its middle, when the version's serving manifest records no window
+#: (a catalogue of previews, or a manifest from before it was recorded): the acquisition's window of whole local
+#: tracks (``MUSIM_EXCERPT_S``' default), a preview's length.
 WINDOW_S = 30.0
 
 
-def _featurise_found(item: FoundFile, params: Any, min_duration_s: float | None) -> np.ndarray:
+def analysis_window(manifest: Mapping[str, Any] | None = None) -> tuple[float, float]:
+    """Where new audio featurised for a version is cut, ``(seconds, anchor)`` (the anchor a fraction of the free room
+    before the window, :func:`musim.audio.excerpt.excerpt_window`): the analysis window the version's serving
+    manifest records (``excerpt_s``, ``excerpt_anchor``: where the library cut its whole tracks when the version was
+    published, :func:`musim.features.builds.built_window`), else the middle :data:`WINDOW_S` seconds. A library
+    added with ``MUSIM_EXCERPT_S=60`` or ``MUSIM_EXCERPT_ANCHOR=start`` is queried with the part of a file its own
+    tracks were analysed in (it was always the middle 30 s)."""
+    window, anchor = (manifest or {}).get("excerpt_s"), (manifest or {}).get("excerpt_anchor")
+    if window is None:
+        return WINDOW_S, 0.5
+    if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window < float("inf"):
+        raise ParameterError(f"the analysis window must be a finite number of seconds > 0, got {window!r}")
+    if isinstance(anchor, bool) or not isinstance(anchor, int | float) or not 0 <= anchor <= 1:
+        raise ParameterError(f"the analysis window's anchor must be a fraction in [0, 1], got {anchor!r}")
+    return float(window), float(anchor)
+
+
+def _featurise_found(item: FoundFile, params: Any, min_duration_s: float | None,
+                     window: tuple[float, float]) -> np.ndarray:
     """:func:`featurise_file` of a found file; a zip member streamed into a scratch file (``$MUSIM_TMP``) while it
     is read, as ``library add`` reads it."""
     import re
@@ -128,24 +148,26 @@ def _featurise_found(item: FoundFile, params: Any, min_duration_s: float | None)
     if item.skip is not None:
         raise item.skip
     if item.archive is None or item.member is None:
-        return featurise_file(item.path, params, min_duration_s=min_duration_s)
+        return featurise_file(item.path, params, min_duration_s=min_duration_s, window_s=window[0], anchor=window[1])
     suffix = re.sub(r"[^.A-Za-z0-9]", "", item.path.suffix)[:10]
     with temp_file(get_settings().ensure_tmp(), "embed-member-", suffix) as local:
         extract_member(item.archive, item.member, local)
         if is_zip(local):
             raise FileSkipped("not_audio", "a zip archive inside a zip archive; extract it and give its folder")
-        return featurise_file(local, params, key=str(item.path), min_duration_s=min_duration_s)
+        return featurise_file(local, params, key=str(item.path), min_duration_s=min_duration_s, window_s=window[0],
+                              anchor=window[1])
 
 
-def _featurise_or_reason(path: Path | FoundFile, params: Any, min_duration_s: float | None) -> np.ndarray | str:
+def _featurise_or_reason(path: Path | FoundFile, params: Any, min_duration_s: float | None,
+                         window: tuple[float, float] = (WINDOW_S, 0.5)) -> np.ndarray | str:
     from musim.audio import BadAudioError
     from musim.errors import AudioError
     from musim.library.formats import FileSkipped
 
     try:
         if isinstance(path, FoundFile):
-            return _featurise_found(path, params, min_duration_s)
-        return featurise_file(path, params, min_duration_s=min_duration_s)
+            return _featurise_found(path, params, min_duration_s, window)
+        return featurise_file(path, params, min_duration_s=min_duration_s, window_s=window[0], anchor=window[1])
     except FileSkipped as exc:  # the file's reason, handed back (an unusable file is not a failed run); the
         return exc.reason + (f" ({exc.detail})" if exc.detail else "")  # caller names the file
     except BadAudioError as exc:
@@ -166,16 +188,19 @@ def _worker_died(item: Path | FoundFile) -> str:
 
 
 def featurise_files(files: Sequence[Path | FoundFile], params: Any, *, workers: int | None = None,
-                    min_duration_s: float | None = None) -> list[np.ndarray | str]:
+                    min_duration_s: float | None = None, window: tuple[float, float] = (WINDOW_S, 0.5)
+                    ) -> list[np.ndarray | str]:
     """:func:`featurise_file` of every file (a path, or an entry of :func:`find_audio`: a zip member is read from
     its archive), in order: its features, or why it is unusable (the ``AudioError``'s reason and detail, without
     the file's name); across the audio path's process pool
     (:func:`musim.audio.batch.pool_map`; ``workers``, default one per CPU). A file whose worker process dies with
     it, and again alone, is :data:`WORKER_DIED`; the other files go on. ``min_duration_s``: the shortest usable
     file (default :data:`musim.audio.formats.MIN_DURATION_S`; :func:`min_duration` gives the commands' rule), sent
-    to every worker with the parameters."""
+    to every worker with the parameters; ``window``: where a longer file is cut, ``(seconds, anchor)``
+    (:func:`analysis_window` gives the commands' rule)."""
     from musim.audio.batch import pool_map
-    return pool_map(functools.partial(_featurise_or_reason, params=params, min_duration_s=min_duration_s), files,
+    return pool_map(functools.partial(_featurise_or_reason, params=params, min_duration_s=min_duration_s,
+                                      window=window), files,
                     workers=workers, desc="featurise", warm=functools.partial(_warm, params), died=_worker_died)
 
 
@@ -207,9 +232,10 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
     :class:`~musim.audio.SliceParams` → slices ``(n, frames, n_mels)`` float16;
     :class:`~musim.features.params.DescriptorParams` → descriptor vector ``(D,)`` float32.
 
-    A file longer than the analysed span (the log-mel's span, 30 s by default; ``window_s`` otherwise) is read
-    only in a window of that span, by seeking, placed like the library and the acquisition place it in whole
-    tracks (``anchor``, default the middle). Unusable files raise the library's reasons (``truncated``,
+    A file longer than ``window_s`` (default the middle 30 s: :func:`analysis_window` gives the version's) is read
+    only in a window of that length, by seeking, placed in it by ``anchor`` (a name or a fraction, as
+    :func:`musim.audio.excerpt.excerpt_window` takes it), as the library cuts its whole tracks; then featurised as
+    the feature build featurises a stored excerpt (a log-mel of the window's first frames). Unusable files raise the library's reasons (``truncated``,
     ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError), naming ``key`` (default the path);
     a file shorter than ``min_duration_s`` (default :data:`musim.audio.formats.MIN_DURATION_S`; the commands pass
     :func:`min_duration`, the feature builds' threshold) is ``too_short`` with its length, that minimum and how to
@@ -222,10 +248,9 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
 
     if not isinstance(params, MelParams | SliceParams | DescriptorParams):
         raise ParameterError(f"no features for parameters of type {type(params).__name__}")
-    span = params.seconds if isinstance(params, MelParams) and params.seconds is not None else window_s
     key = key or str(path)
     info = probe_long_enough(Path(path), min_duration_s, key=key)  # the feature build's rule: too_short below it
-    offset, length = excerpt_window(info.duration_s, length_s=span, anchor=anchor)
+    offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor=anchor)  # type: ignore[arg-type]
     y, sr = load_audio(Path(path), sr=params.sr, key=key, offset=offset, duration=length)
     if isinstance(params, MelParams):
         return log_mel(y, params=params).astype(np.float16)

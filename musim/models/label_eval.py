@@ -329,7 +329,8 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
     _need_tracks_to_tell_apart(labels.artists, labels.source, " among the files that decode")
     embedded: list[tuple[str, dict[str, np.ndarray]]] = []
     if champions:
-        from musim.models.label_baselines import features_of
+        from musim.models.audio_files import analysis_window
+        from musim.models.label_baselines import EXCERPT_S, features_of
         from musim.models.new_audio import embed_files, encode_featurised
 
         # features a baseline computed already, value for value (the descriptors): a model reading the same ones
@@ -337,7 +338,8 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
         # evaluating the descriptors family beside the descriptors baseline)
         computed = [(params, values[n]) for n in baseline_names if (params := features_of(n)) is not None]
         for loaded in champions:
-            rows = next((v for params, v in computed if params == loaded.params), None)
+            rows = next((v for params, v in computed if params == loaded.params
+                         and analysis_window(loaded.manifest) == (EXCERPT_S, 0.5)), None)  # the baselines' window
             if rows is not None:
                 files, failed, champ = [str(p) for p in labels.paths], [], loaded
                 vectors = np.asarray(encode_featurised(loaded, rows), dtype=np.float32)

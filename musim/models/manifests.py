@@ -82,7 +82,8 @@ def manifest_problem(doc: Any) -> str | None:
     """What is wrong with a serving manifest's fields that the serving side reads (``similar-audio``, ``embed``,
     ``evaluate``), in words, or None: a JSON object whose ``track_view`` and ``artist_view`` are view references
     (``name:version``), ``scoring`` cosine or pair_mean, ``ann`` null or an object, ``min_duration_s`` null or seconds
-    >= 0 (the shortest audio the version's features were built from), ``input`` a feature kind and
+    >= 0 (the shortest audio the version's features were built from), ``excerpt_s`` and ``excerpt_anchor`` both null or
+    seconds > 0 and a fraction in [0, 1] (the analysis window of whole tracks), ``input`` a feature kind and
     ``input_params``/``mel_params`` that kind's parameters (as :func:`musim.features.params.params_from_dict` reads
     them)."""
     from musim.errors import ParameterError
@@ -101,6 +102,13 @@ def manifest_problem(doc: Any) -> str | None:
     if shortest is not None and (isinstance(shortest, bool) or not isinstance(shortest, int | float)
                                  or not 0 <= shortest < float("inf")):
         return f"min_duration_s is {json_text(shortest)}, not null or a number of seconds >= 0"
+    window, anchor = doc.get("excerpt_s"), doc.get("excerpt_anchor")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int | float)
+                               or not 0 < window < float("inf")):
+        return f"excerpt_s is {json_text(window)}, not null or a number of seconds > 0"
+    if (anchor is None) != (window is None) or anchor is not None and (
+            isinstance(anchor, bool) or not isinstance(anchor, int | float) or not 0 <= anchor <= 1):
+        return f"excerpt_anchor is {json_text(anchor)}, not a fraction in [0, 1] beside excerpt_s (or both null)"
     kind = doc.get("input")
     if kind is not None and kind not in ("log_mel", "slices", "descriptors"):
         return f"input is {json_text(kind)}, not log_mel, slices or descriptors"

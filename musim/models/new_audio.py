@@ -31,7 +31,7 @@ import numpy as np
 
 from musim import sql
 from musim.errors import NotFoundError, ParameterError
-from musim.models.audio_files import featurise_files, find_audio, min_duration
+from musim.models.audio_files import analysis_window, featurise_files, find_audio, min_duration
 from musim.models.manifests import read_manifest
 from musim.models.neighbours import _cosine
 from musim.storage import DamagedObject, ObjectStore
@@ -339,7 +339,9 @@ def embed_files(paths: Sequence[str | Path], *, family: str | None = None, versi
     files = find_audio(paths)
     shortest = min_duration(min_duration_s, champ.manifest)
     good, feats, failed = [], [], []
-    for f, x in zip(files, featurise_files(files, champ.params, workers=workers, min_duration_s=shortest), strict=True):
+    cut = featurise_files(files, champ.params, workers=workers, min_duration_s=shortest,
+                          window=analysis_window(champ.manifest))  # cut as the version's library cut its tracks
+    for f, x in zip(files, cut, strict=True):
         if isinstance(x, str):
             failed.append((str(f.path), x))
             continue

@@ -123,3 +123,37 @@ def test_the_minimum_duration_reaches_the_pool_s_workers(tmp_path):
         assert got[1].shape == (256, 64)
         default = featurise_files(files, MelParams(), workers=workers)  # unchanged: 5 s
         assert default[0] == f"too_short (3.00 s < {MIN_DURATION_S:g} s, {how})" and default[1].shape == (256, 64)
+
+
+def test_the_analysis_window_is_the_manifest_s_else_the_middle_30_s():
+    import pytest
+
+    from musim.errors import ParameterError
+    from musim.models.audio_files import WINDOW_S, analysis_window
+
+    assert analysis_window(None) == analysis_window({"excerpt_s": None}) == (WINDOW_S, 0.5)
+    assert analysis_window({"excerpt_s": 8, "excerpt_anchor": 0}) == (8.0, 0.0)
+    for bad in ({"excerpt_s": -1, "excerpt_anchor": 0.5}, {"excerpt_s": 8, "excerpt_anchor": 2},
+                {"excerpt_s": 8, "excerpt_anchor": None}, {"excerpt_s": True, "excerpt_anchor": 0.5}):
+        with pytest.raises(ParameterError):
+            analysis_window(bad)
+
+
+def test_the_analysis_window_reaches_the_pool_s_workers_and_cuts_every_input(tmp_path):
+    # new audio was always cut in its middle 30 s, whatever window the version's library analysed its tracks in
+    from musim.audio import MelParams, load_audio, log_mel
+    from musim.features.params import DescriptorParams
+    from musim.models.audio_files import featurise_file, featurise_files
+
+    path = write_clip(tmp_path / "a.wav", synthesize_clip(community=0, artist_seed=1, track_no=0, sr=22050,
+                                                          duration=20.0), sr=22050)
+    first, _ = load_audio(path, sr=22050, offset=0.0, duration=8.0)
+    want = log_mel(first, params=MelParams())  # the feature build's log-mel of an 8-s excerpt stored from the start
+    for workers in (2, 1):
+        got = featurise_files([path], MelParams(), workers=workers, window=(8.0, 0.0))[0]
+        np.testing.assert_allclose(got, want, atol=0.02)  # float16
+        middle = featurise_files([path], MelParams(), workers=workers)[0]  # the middle 30 s: the whole 20-s file
+        assert not np.allclose(middle, got, atol=0.5)
+    end = featurise_file(path, DescriptorParams(), window_s=8.0, anchor=1.0)
+    start = featurise_file(path, DescriptorParams(), window_s=8.0, anchor=0.0)
+    assert not np.allclose(end, start)

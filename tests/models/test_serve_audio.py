@@ -301,6 +301,11 @@ def _served_manifest_key(version: str) -> str:
     (lambda d: d | {"track_view": None}, "track_view is null, not a view reference (name:version)"),
     (lambda d: d | {"ann": "voyager"}, 'ann is "voyager", not null or an object'),
     (lambda d: d | {"min_duration_s": -1}, "min_duration_s is -1, not null or a number of seconds >= 0"),
+    (lambda d: d | {"excerpt_s": 0, "excerpt_anchor": 0.5}, "excerpt_s is 0, not null or a number of seconds > 0"),
+    (lambda d: d | {"excerpt_s": 60, "excerpt_anchor": "start"},
+     'excerpt_anchor is "start", not a fraction in [0, 1] beside excerpt_s (or both null)'),
+    (lambda d: d | {"excerpt_s": None, "excerpt_anchor": 0.5},
+     "excerpt_anchor is 0.5, not a fraction in [0, 1] beside excerpt_s (or both null)"),
     (lambda d: d | {"input_params": d["input_params"] | {"n_mels": "64"}},
      "input_params: n_mels must be a positive integer, got '64'"),
 ])

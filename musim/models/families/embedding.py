@@ -56,7 +56,6 @@ def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: Obje
     neighbour tables (scored with the family's pair similarity) and online vectors, ``embedding.json``, and a
     new serving snapshot (``snapshot``). ``model_path``: a local copy of the model, if there is one.
     ``defer_online``: the online pointers stay put until the caller's snapshot (see :func:`publish_neighbors`)."""
-    from musim.features.builds import built_min_duration
     from musim.models.serve import publish_neighbors
     from musim.storage import open_store
 
@@ -75,9 +74,20 @@ def publish_version(con: duckdb.DuckDBPyConnection, version: str, *, store: Obje
         pair = fam.pair_similarity(model)
     result = publish_neighbors(con, fam.name, entry.version, [str(t) for t in ids], np.asarray(vectors, np.float32),
                                pair_similarity=pair, k=k, store=store, run_id=run_id, snapshot=snapshot,
-                               manifest={**serving_manifest(fam.name), "min_duration_s": built_min_duration(con)},
+                               manifest={**serving_manifest(fam.name), **_how_audio_was_cut(con)},
                                defer_online=defer_online)
     return {"version": entry.version, **result.to_json()}
+
+
+def _how_audio_was_cut(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The manifest fields that say how the version's features cut their audio, so that new audio is cut alike: the
+    shortest audio the feature builds took (``min_duration_s``) and the analysis window of whole tracks
+    (``excerpt_s``, ``excerpt_anchor``; null for a catalogue of previews)."""
+    from musim.features.builds import built_min_duration, built_window
+
+    window = built_window(con)
+    return {"min_duration_s": built_min_duration(con), "excerpt_s": None if window is None else window[0],
+            "excerpt_anchor": None if window is None else window[1]}
 
 
 def embed_features(family: str, model: keras.Model, *, mel: np.ndarray | None = None,
