@@ -9,8 +9,9 @@ that snapshot serves), never the
 writer's warehouse (``models evaluate --labels --model VERSION`` alone resolves a registered version in the
 warehouse, read-only: :func:`resolve_version` with its connection; so does ``embed --model VERSION`` for a version
 the published snapshot does not know, registered but never published). Files are found and featurised as the library
-reads them by :mod:`musim.models.audio_files` (only the analysed window of a longer file is decoded; a zip archive
-is the album it holds), held to the shortest audio the version's features were built from (its serving manifest's
+reads them by :mod:`musim.models.audio_files` (only the analysed window of a longer file is decoded, cut where the
+version's library cut its whole tracks: its serving manifest's ``excerpt_s`` and ``excerpt_anchor``, the middle 30 s
+without them, :func:`~musim.models.audio_files.analysis_window`; a zip archive is the album it holds), held to the shortest audio the version's features were built from (its serving manifest's
 ``min_duration_s``; 5 s in a manifest from before it was recorded) unless ``--min-duration`` is given:
 :func:`~musim.models.audio_files.min_duration`.
 
