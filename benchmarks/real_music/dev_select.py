@@ -192,6 +192,26 @@ def report_benchmark_once(per_query: np.ndarray, names: list[str], mfcc: np.ndar
                   f"{g} {row[packages == g].mean():.3f}" for g in sorted(set(packages))))
 
 
+def decide(args: argparse.Namespace, names: list[str], score: Callable[[Path, Path], tuple], *, against: str,
+           keep: str) -> None:
+    """The development scripts' rule, run and printed: ``score(corpus, cache)`` gives the per-query AUC of each
+    candidate of ``names`` (row 0 the reference, ``against``), 20-MFCC per query, and the queries' packages and
+    clusters. The development argmax is adopted only if the choice made leave-one-package-out beats row 0 with its CI
+    over clusters above 0 and it is not row 0 (:func:`report_choice`); otherwise ``keep`` stays. With
+    ``args.benchmark``, every candidate is then scored once on the benchmark corpus (:func:`report_benchmark_once`),
+    after the choice and never used for it."""
+    rng = np.random.default_rng(0)
+    per, _, packages, clusters = score(Path(args.dev_corpus), args.cache / "dev")
+    print(f"\non the development corpus, against {against}:")
+    choice, passed = report_choice(per, names, per[0], packages, clusters, rng, against=against)
+    print(f"decision: {'ADOPT ' + names[choice] if passed and choice > 0 else f'keep {keep} (the rule is not met)'}",
+          flush=True)
+    if getattr(args, "benchmark", False):
+        print("\nonce, after the choice, NOT used to choose:")
+        per_b, mfcc_b, packages_b, _ = score(Path(args.corpus), args.cache / "benchmark")
+        report_benchmark_once(per_b, names, mfcc_b, packages_b, rng, against=against)
+
+
 def _load(corpus: Path, cache: Path, names: list[str]):
     labels = read_labels(corpus / "manifest.csv", group_by="source_package")
     feats = _cache(labels, cache / f"features-{len(names)}.npz")

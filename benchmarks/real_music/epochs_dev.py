@@ -30,18 +30,13 @@ leave-one-package-out 0.649, +0.016 [-0.016, +0.048] over clusters: **not adopte
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.real_music.contrastive_dev import log_mels
-from benchmarks.real_music.dev_select import (
-    _load,
-    check_corpora,
-    corpus_parser,
-    report_benchmark_once,
-    report_choice,
-)
+from benchmarks.real_music.dev_select import _load, check_corpora, corpus_parser, decide
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.fusion_dev import embeddings, rows_of
 from musim.models.label_eval import cosine_similarity
@@ -80,19 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args(argv)
     check_corpora(args, "epochs_dev")
-    rng = np.random.default_rng(0)
     names = [f"{e} epochs" + (" (the default)" if e == 20 else "") for e in EPOCHS]
-
-    per, _, packages, clusters = scored(Path(args.dev_corpus), args.cache / "dev", args.seeds)
-    print("\non the development corpus, against 20 epochs (per query AUC averaged over seeds):")
-    choice, passed = report_choice(per, names, per[0], packages, clusters, rng, against="20 epochs")
-    adopt = passed and EPOCHS[choice] != 20
-    print(f"decision: {'ADOPT ' + names[choice] if adopt else 'keep 20 epochs (the rule is not met)'}", flush=True)
-
-    if args.benchmark:
-        print("\nonce, after the choice, NOT used to choose:")
-        per_b, mfcc_b, packages_b, _ = scored(Path(args.corpus), args.cache / "benchmark", args.seeds)
-        report_benchmark_once(per_b, names, mfcc_b, packages_b, rng, against="20 epochs")
+    print("(each query's AUC averaged over the seeds)")
+    decide(args, names, functools.partial(scored, seeds=args.seeds), against="20 epochs", keep="20 epochs")
 
 
 if __name__ == "__main__":

@@ -40,12 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.real_music.dev_select import (
-    check_corpora,
-    corpus_parser,
-    report_benchmark_once,
-    report_choice,
-)
+from benchmarks.real_music.dev_select import check_corpora, corpus_parser, decide
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.fusion_dev import family_vector
 from musim.models.label_eval import cosine_similarity
@@ -111,20 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap: argparse.ArgumentParser = corpus_parser(__doc__, "excerpt_dev", benchmark_once=True)
     args = ap.parse_args(argv)
     check_corpora(args, "excerpt_dev")
-    rng = np.random.default_rng(0)
-    names = [window_name(w) for w in WINDOWS]
-
-    per, _, packages, clusters = scored(Path(args.dev_corpus), args.cache / "dev")
-    print("\non the development corpus, against the 30-s window:")
-    choice, passed = report_choice(per, names, per[0], packages, clusters, rng, against="30 s")
-    adopt = passed and choice > 0
-    print(f"decision: {'ADOPT ' + names[choice] if adopt else 'keep the 30-s window (the rule is not met)'}",
-          flush=True)
-
-    if args.benchmark:
-        print("\nonce, after the choice, NOT used to choose:")
-        per_b, mfcc_b, packages_b, _ = scored(Path(args.corpus), args.cache / "benchmark")
-        report_benchmark_once(per_b, names, mfcc_b, packages_b, rng, against="30 s")
+    decide(args, [window_name(w) for w in WINDOWS], scored, against="30 s", keep="the 30-s window")
 
 
 if __name__ == "__main__":

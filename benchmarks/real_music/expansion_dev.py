@@ -41,13 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.real_music.dev_select import (
-    _load,
-    check_corpora,
-    corpus_parser,
-    report_benchmark_once,
-    report_choice,
-)
+from benchmarks.real_music.dev_select import _load, check_corpora, corpus_parser, decide
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.fusion_dev import family_vector
 from musim.models.label_eval import cosine_similarity
@@ -94,20 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     ap: argparse.ArgumentParser = corpus_parser(__doc__, "expansion_dev", benchmark_once=True)
     args = ap.parse_args(argv)
     check_corpora(args, "expansion_dev")
-    rng = np.random.default_rng(0)
-    names = [_name(k, a) for k, a in CANDIDATES]
-
-    per, _, packages, clusters = scored(Path(args.dev_corpus), args.cache / "dev")
-    print("\non the development corpus, against k 0:")
-    choice, passed = report_choice(per, names, per[0], packages, clusters, rng, against="k 0")
-    adopt = passed and CANDIDATES[choice][0] > 0
-    print(f"decision: {'ADOPT ' + names[choice] if adopt else 'keep the family as adopted (the rule is not met)'}",
-          flush=True)
-
-    if args.benchmark:
-        print("\nonce, after the choice, NOT used to choose:")
-        per_b, mfcc_b, packages_b, _ = scored(Path(args.corpus), args.cache / "benchmark")
-        report_benchmark_once(per_b, names, mfcc_b, packages_b, rng, against="k 0")
+    decide(args, [_name(k, a) for k, a in CANDIDATES], scored, against="k 0", keep="the family as adopted")
 
 
 if __name__ == "__main__":

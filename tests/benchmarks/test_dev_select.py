@@ -208,3 +208,30 @@ def test_the_corpora_must_not_share_a_package(tmp_path):
     with pytest.raises(SystemExit, match="the development corpus is the benchmark corpus"):
         check_corpora(argparse.Namespace(corpus=tmp_path / "bench", dev_corpus=tmp_path / "bench"), "prog")
     check_corpora(argparse.Namespace(corpus=tmp_path / "bench", dev_corpus=tmp_path / "other"), "prog")
+
+
+def test_decide_adopts_only_a_candidate_ahead_on_held_out_packages_and_scores_the_benchmark_after(tmp_path, capsys):
+    import argparse
+
+    from benchmarks.real_music.dev_select import decide
+
+    packages = np.repeat([f"p{i}" for i in range(6)], 10)
+    clusters = [f"{p}/c{i % 5}" for i, p in enumerate(packages)]
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.5, 0.7, size=60)
+    seen = []
+
+    def score(ahead: float):
+        def run(corpus, cache):
+            seen.append(cache.name)
+            return np.stack([base, base + ahead]), base - 0.1, packages, clusters
+        return run
+
+    args = argparse.Namespace(dev_corpus=tmp_path / "dev", corpus=tmp_path / "bench", cache=tmp_path, benchmark=False)
+    decide(args, ["ref", "cand"], score(0.05), against="ref", keep="the reference")
+    assert "decision: ADOPT cand" in capsys.readouterr().out and seen == ["dev"]
+    args.benchmark = True
+    decide(args, ["ref", "cand"], score(0.0), against="ref", keep="the reference")
+    out = capsys.readouterr().out
+    assert "decision: keep the reference (the rule is not met)" in out and seen == ["dev", "dev", "benchmark"]
+    assert out.index("decision:") < out.index("NOT used to choose") and "- 20-MFCC +0.100" in out
