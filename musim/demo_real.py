@@ -141,9 +141,9 @@ def serve_for_comparison(versions: list[str]) -> None:
             serving.publish(con)
 
 
-def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int) -> None:
-    """Step 4: ``musim models evaluate --labels manifest.csv --group-by source_package`` of every version
-    beside the baselines, on the same tracks."""
+def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int, plot: Path) -> None:
+    """Step 4: ``musim models evaluate --labels manifest.csv --group-by source_package --plot PLOT`` of every
+    version beside the baselines, on the same tracks."""
     from musim.cli.output import print_table
     from musim.models.label_eval import evaluate_labels
     from musim.models.labels import read_labels
@@ -153,7 +153,7 @@ def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int) -> Non
     labels = read_labels(manifest, group_by="source_package")
     result = evaluate_labels(labels, versions=versions, baseline_names=names, n_boot=n_boot)
     command = (f"musim models evaluate --labels {manifest} --group-by source_package "
-               + " ".join(f"--model {v}" for v in versions) + f" --baselines {','.join(names)}")
+               + " ".join(f"--model {v}" for v in versions) + f" --baselines {','.join(names)} --plot {plot}")
     print(f"\n4. composer retrieval by the manifest's labels ({time.perf_counter() - started:.0f} s; `{command}`): "
           "auc_group compares a track's same-composer tracks with other composers' tracks of the same "
           "package, so a package's production style does not give the composer away")
@@ -161,6 +161,7 @@ def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int) -> Non
     print_table(rows, columns, title=title)
     if result.group_note:
         print(f"   note: {result.group_note}")
+    print(f"   plot: {result.plot(plot)}")
     whole, per_group = labels.fingerprint()
     print(f"   corpus content {whole} ({', '.join(f'{g} {h}' for g, h in per_group.items())}): another run scored the "
           "same audio only where these agree")
@@ -276,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         params = QUICK_PARAMS if args.quick else {f: DEMO_PARAMS[f] for f in FAMILIES}
         versions = train_families(env, log, families, params)
     serve_for_comparison(versions)
-    print_evaluation(manifest, versions, n_boot=100 if args.quick else 1000)
+    print_evaluation(manifest, versions, n_boot=100 if args.quick else 1000, plot=settings.home / "comparison.png")
     print_examples(pick_examples(manifest, args.examples), owners, versions)
     print(try_line(settings.home, versions))
     return 0

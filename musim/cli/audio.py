@@ -105,7 +105,7 @@ def check_inputs(paths: Sequence[str]) -> None:
             raise NotFoundError(f"no such file or folder: {printable(text, 0)}")
 
 
-def check_can_make(folder: Path) -> None:
+def check_can_make(folder: Path, option: str = "--out") -> None:
     """``folder`` exists or can be made: its nearest existing ancestor is a folder this user can write into.
     Nothing is created, so a command that fails later (no model published) leaves no empty folder behind."""
     missing = folder
@@ -116,14 +116,32 @@ def check_can_make(folder: Path) -> None:
                              "is a file, not a folder")
     if not os.access(missing, os.W_OK | os.X_OK):
         raise ParameterError(f"cannot write into {printable(str(missing), 0)}: check its permissions, "
-                             "or give --out in a folder you can write")
+                             f"or give {option} in a folder you can write")
     try:  # what permissions do not tell: /proc, /sys, a read-only mount (root passes every access check)
         fd, probe = tempfile.mkstemp(dir=missing, prefix=".musim-write-test-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise ParameterError(f"cannot write into {printable(str(missing), 0)} ({exc.strerror or exc}): give --out in a "
-                             "folder you can write") from None
+        raise ParameterError(f"cannot write into {printable(str(missing), 0)} ({exc.strerror or exc}): give {option} "
+                             "in a folder you can write") from None
+
+
+def output_file(text: str, *, option: str, example: str) -> Path:
+    """The file ``option`` (``--out``, ``--plot``) names, checked before any work is done: not a folder, nor a name
+    ending in a separator (a folder that is not there), its suffix ``example``'s (added when it has another), in a
+    folder that exists or can be made (:func:`check_can_make`; made by the caller once there is something to
+    write). ``example`` is the file name an error suggests in a folder."""
+    out = Path(text)
+    if out.is_dir():  # numpy or matplotlib would write OUT.npz beside the folder, or fail after the work
+        raise ParameterError(f"{option} {out} is a folder: give a file, e.g. {option} {out / example}")
+    if text.endswith((os.sep, os.altsep or os.sep)):
+        raise ParameterError(f"{option} {text} names a folder, which does not exist: make it, or give a file, e.g. "
+                             f"{option} {out / example}")
+    suffix = Path(example).suffix
+    if out.suffix != suffix:
+        out = out.with_name(out.name + suffix)
+    check_can_make(out.parent, option)
+    return out
 
 
 def cmd_similar_audio(args: argparse.Namespace) -> int:
@@ -182,15 +200,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     from musim.models.new_audio import embed_files
 
-    out = Path(args.out)
-    if out.is_dir():  # checked before the files are embedded; numpy would write OUT.npz beside the folder
-        raise ParameterError(f"--out {out} is a folder: give a file, e.g. --out {out / 'embeddings.npz'}")
-    if args.out.endswith((os.sep, os.altsep or os.sep)):  # a folder that is not there: not OUT.npz beside it
-        raise ParameterError(f"--out {args.out} names a folder, which does not exist: make it, or give a file, e.g. "
-                             f"--out {out / 'embeddings.npz'}")
-    if out.suffix != ".npz":
-        out = out.with_name(out.name + ".npz")
-    check_can_make(out.parent)  # before the files are embedded; made only once there is something to write
+    out = output_file(args.out, option="--out", example="embeddings.npz")  # checked before the files are embedded
     with progress_setting(False if args.no_progress else None):
         files, emb, failed, champ = embed_files(args.paths, family=args.family, version=args.model,
                                                 min_duration_s=args.min_duration)

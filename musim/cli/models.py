@@ -394,6 +394,8 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-duration", type=number(0.0, 3600.0), metavar="SECONDS",
                    help="skip labelled files shorter than this many seconds (default: the lowest --min-duration of the "
                         "feature builds when the evaluated models were published, else 5)")
+    p.add_argument("--plot", metavar="PNG", help="also draw the comparison as a PNG: a panel per metric, each "
+                   "embedding's mean and 95%% CI (.png added when missing)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (decoding, featurising, musly, scoring; drawn on a terminal only)")
     p.add_argument("--json", action="store_true")
@@ -401,21 +403,29 @@ def register_evaluate(msub: argparse._SubParsersAction) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from musim.cli.audio import output_file
     from musim.models.label_eval import evaluate_labels
     from musim.models.labels import read_labels
+    from musim.scratch import temp_file
 
     names = [b.strip() for b in args.baselines.split(",") if b.strip()]
     if args.baselines_only and not names:
         raise ParameterError("nothing to evaluate: --baselines-only with no baselines; give --baselines "
                              "random,mfcc,descriptors,musly (any of them)")
+    plot = None if args.plot is None else output_file(args.plot, option="--plot", example="comparison.png")
     labels = read_labels(args.labels, group_by=args.group_by)
     result = evaluate_labels(labels, family=args.family, versions=args.model or (),
                              with_model=not args.baselines_only, baseline_names=names, n_boot=args.n_boot,
                              progress=False if args.no_progress else None, min_duration_s=args.min_duration)
     if result.note:  # as similar-audio says it: a family without a champion answers with its last published
         print(printable(f"musim: {result.note}", 0), file=sys.stderr)
+    if plot is not None:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        with temp_file(plot.parent, f".{plot.name}.", ".png") as tmp:  # an earlier plot there stays whole until then
+            result.plot(tmp)
+            tmp.replace(plot)
     if args.json:
-        print_json(result.to_json())
+        print_json(result.to_json() | ({} if plot is None else {"plot": str(plot)}))
         return 0
     columns, rows, title = result.table()
     print_table(rows, columns, title=title)
@@ -425,4 +435,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(printable(f"  skipped {path}: {reason}", 0))
     for line, why in result.labels.left_out:
         print(printable(f"  left out {args.labels}, line {line}: {why}", 0))
+    if plot is not None:
+        print(printable(f"  plot: {plot}", 0))
     return 0

@@ -21,9 +21,12 @@ Chance: AUC 0.5, p@1 and AP about the share of same-artist tracks.
 
 from __future__ import annotations
 
+import os
+import textwrap
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -228,6 +231,22 @@ class LabelEvaluation:
                  f"(mean [95% CI] over query tracks, and {first}'s CI resampling whole artists, the one to "
                  "trust with few artists; AUC chance 0.5)")
         return ["embedding", *metrics, f"{first} CI over artists"], rows, title
+
+
+    def plot(self, path: str | os.PathLike[str]) -> Path:
+        """The comparison table as a forest plot at ``path`` (PNG, :func:`musim.models.views.plot_intervals`): a
+        panel per metric the table shows and some embedding defines, a line per embedding, its mean and 95% CI over
+        query tracks; the AUCs' chance level dashed."""
+        from musim.models.views import plot_intervals
+
+        metrics = [m for m in METRICS if (m != "auc_group" or self.labels.groups is not None)
+                   and any(r.summary[m].get("mean") is not None for r in self.reports)]
+        panels = {m: [(r.name, r.summary[m].get("mean"), r.summary[m].get("lo"), r.summary[m].get("hi"))
+                      for r in self.reports] for m in metrics}
+        title = textwrap.fill(f"{len(self.labels)} tracks of {len(set(self.labels.artists))} artists: mean and 95% CI "
+                              "over query tracks" + (f"; {self.group_note}" if self.group_note else ""),
+                              width=40 + 32 * len(metrics))
+        return plot_intervals(panels, path, title=title, chance={"auc_group": 0.5, "auc": 0.5})
 
 
 def _ci_cell(c: Mapping[str, Any] | None, prefix: str = "") -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "per_class_accuracy",
     "plot_confusion",
     "plot_dendrogram",
+    "plot_intervals",
     "plot_reconstruction",
     "plot_scatter",
     "tsne",
@@ -270,6 +271,48 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLi
     ax.set_ylabel("true (accuracy)")
     fig.colorbar(im, ax=ax, shrink=0.8)
     ax.set_title(title or "confusion matrix")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+#: One row of :func:`plot_intervals`: a name, and its mean and 95% CI (None: undefined, left blank).
+Interval = tuple[str, float | None, float | None, float | None]
+
+
+def plot_intervals(panels: Mapping[str, Sequence[Interval]], path: str | os.PathLike[str], *, title: str = "",
+                   chance: Mapping[str, float] | None = None) -> Path:
+    """A forest plot: one panel per metric (``panels``: metric -> rows, the same names in the same order in each),
+    one line per row: its mean (a dot) and 95% CI (a bar), the best mean of the panel in bold; an undefined row is
+    left blank; ``chance`` draws a metric's chance level (a dashed line). What ``models evaluate --labels --plot``
+    writes: the comparison table, to be looked at."""
+    plt = _plt()
+    if not panels:
+        raise ValueError("plot_intervals: no panel")
+    names = [row[0] for row in next(iter(panels.values()))]
+    y = np.arange(len(names))[::-1]
+    fig, axes = plt.subplots(1, len(panels), sharey=True, squeeze=False,
+                             figsize=(2.0 + 3.2 * len(panels), 1.2 + 0.42 * len(names)))
+    for ax, (metric, rows) in zip(axes[0], panels.items(), strict=True):
+        if [r[0] for r in rows] != names:
+            raise ValueError(f"plot_intervals: panel {metric} names other rows")
+        means = [np.nan if r[1] is None else r[1] for r in rows]
+        best = int(np.nanargmax(means)) if np.isfinite(means).any() else -1
+        for i, (_, mean, lo, hi) in enumerate(rows):
+            if mean is None:
+                continue
+            colour = "C3" if i == best else "C0"
+            if lo is not None and hi is not None:
+                ax.plot([lo, hi], [y[i], y[i]], color=colour, linewidth=2.2 if i == best else 1.4)
+            ax.plot([mean], [y[i]], "o", color=colour, markersize=6)
+            ax.annotate(f"{mean:.3f}", (mean, y[i]), xytext=(0, 6), textcoords="offset points", ha="center",
+                        fontsize=7, weight="bold" if i == best else "normal")
+        if chance and metric in chance:
+            ax.axvline(chance[metric], color="grey", linestyle="--", linewidth=1)
+        ax.set_title(metric, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(y, [n[:40] for n in names], fontsize=8)
+    axes[0][0].set_ylim(-0.7, len(names) - 0.3)
+    fig.suptitle(title or "mean and 95% CI", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 

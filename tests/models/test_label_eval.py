@@ -495,3 +495,27 @@ def test_a_baseline_given_twice_is_one_report(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert [r["name"] for r in json.loads(out)["reports"]] == ["baseline: random", "baseline: mfcc"]
+
+
+def test_models_evaluate_draws_the_comparison_it_prints_and_refuses_a_folder_before_decoding(tmp_path, capsys):
+    from PIL import Image
+
+    from musim.cli import main
+
+    rows = labelled_clips(tmp_path, duration=6.0)
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    argv = ["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--group-by", "source", "--baselines-only",
+            "--baselines", "random,mfcc", "--n-boot", "100"]
+    (tmp_path / "plots").mkdir()
+    assert main([*argv, "--plot", str(tmp_path / "plots")]) == 2  # before any file is decoded
+    assert capsys.readouterr().err.endswith(
+        f"--plot {tmp_path / 'plots'} is a folder: give a file, e.g. --plot {tmp_path / 'plots' / 'comparison.png'}\n")
+    assert main([*argv, "--plot", str(tmp_path / "plots" / "new" / "cmp"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["plot"] == str(tmp_path / "plots" / "new" / "cmp.png")
+    with Image.open(doc["plot"]) as im:
+        assert im.format == "PNG"
+    assert sorted(p.name for p in (tmp_path / "plots" / "new").iterdir()) == ["cmp.png"]  # no temporary file left
+    assert main([*argv, "--plot", doc["plot"]]) == 0
+    out = capsys.readouterr().out
+    assert "baseline: mfcc" in out and out.rstrip().endswith(f"plot: {doc['plot']}")

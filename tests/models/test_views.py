@@ -77,3 +77,16 @@ def test_tsne_refuses_too_few_points():
         views.tsne(np.zeros((2, 4)))
     with pytest.raises(ParameterError):
         views.kmeans(np.zeros((3, 2)), 4)
+
+
+def test_plot_intervals_draws_a_panel_per_metric_and_leaves_undefined_rows_blank(tmp_path):
+    from PIL import Image
+
+    panels = {"auc": [("model", 0.8, 0.7, 0.9), ("baseline: random", 0.5, 0.45, 0.55)],
+              "ap": [("model", 0.6, 0.5, 0.7), ("baseline: random", None, None, None)]}
+    path = views.plot_intervals(panels, tmp_path / "c.png", title="t", chance={"auc": 0.5})
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size[0] > im.size[1]  # two panels side by side
+    with pytest.raises(ValueError, match="panel ap names other rows"):
+        views.plot_intervals({"auc": panels["auc"], "ap": panels["ap"][::-1]}, tmp_path / "d.png")
+    assert not (tmp_path / "d.png").exists()
