@@ -83,6 +83,11 @@ def test_acquire_from_a_local_folder(snapshot, tmp_path, capsys, monkeypatch):
     assert first["duration_s"] == pytest.approx(12.0, abs=0.05) and first["sample_rate"] == 22050
     assert (first["excerpt_offset_s"], first["excerpt_duration_s"]) == (2.0, 8.0)  # the middle 8 s
     assert first["source_url"].startswith(str(music)) and first["object_key"].endswith(".ogg")
+    from musim import warehouse
+    from musim.features.builds import built_window
+
+    with warehouse.writer() as con:  # what a version's publication records, so new audio is cut alike
+        assert built_window(con) == (8.0, 0.5)
 
 
 def test_unknown_provider_and_no_runnable_provider(snapshot, capsys):

@@ -43,14 +43,16 @@ def _library_cut_at(tmp_path, capsys, monkeypatch, window: str, anchor: str):
     return tmp_path / "music"
 
 
-def test_a_library_cut_at_the_start_of_its_files_is_queried_with_the_start_of_a_file(tmp_path, capsys, monkeypatch):
-    # A library added with MUSIM_EXCERPT_S=8 and MUSIM_EXCERPT_ANCHOR=start analyses each file's first 8 s, but embed
-    # and similar-audio cut every file in its middle 30 s: a library file given back as a query was embedded from
-    # other audio than its own catalogue vector. The publication now records the library's window, and new audio is
-    # cut there: the file's embedding is its track's.
-    music = _library_cut_at(tmp_path, capsys, monkeypatch, "8", "start")
+@pytest.mark.parametrize(("anchor", "fraction"), [("end", 1.0), ("0.25", 0.25)])
+def test_a_library_cut_away_from_the_middle_is_queried_where_it_cut(tmp_path, capsys, monkeypatch, anchor, fraction):
+    # A library added with MUSIM_EXCERPT_S=8 and MUSIM_EXCERPT_ANCHOR=end analyses each file's last 8 s, but embed and
+    # similar-audio cut every file in its middle 30 s: a library file given back as a query was embedded from other
+    # audio than its own catalogue vector. The publication now records the library's window (from the tracks' cut of
+    # their source files: a library track's preview row holds the window within its stored excerpt, offset 0), and
+    # new audio is cut there: the file's embedding is its track's.
+    music = _library_cut_at(tmp_path, capsys, monkeypatch, "8", anchor)
     manifest = read_manifest(open_store(), "descriptors", "descriptors-1")
-    assert (manifest["excerpt_s"], manifest["excerpt_anchor"]) == (8.0, 0.0)
+    assert (manifest["excerpt_s"], manifest["excerpt_anchor"]) == (8.0, fraction)
     monkeypatch.setenv("MUSIM_EXCERPT_S", "30")  # the serving side reads the manifest, not its own settings
     monkeypatch.setenv("MUSIM_EXCERPT_ANCHOR", "middle")
     code, out, err = run(capsys, "embed", str(music), "--model", "descriptors-1", "--out", str(tmp_path / "e.npz"),
