@@ -10,7 +10,8 @@ even outside a music folder: ``*/tuxmath/sounds/01_rush.ogg``) transcribed from 
 (``authors.xml``, ``music/readme``, ...), which come first (an empty composer leaves matching files out: a
 copyright holder that is a project, not a composer); and ``--composer-tags``, which reads the ``composer`` tag when the artist tags are empty and
 normalises every name with :func:`credit_name` (``Nikola Whallon (saturn)`` and ``Nikola Whallon`` are one
-composer). MIDI scores from the music21 corpus are rendered by
+composer), and ``--suffixless-ogg``, which takes an Ogg file without a suffix (blobwars-data's ``music/arctic``)
+as music, linked with ``.ogg`` added. MIDI scores from the music21 corpus are rendered by
 fluidsynth with each soundfont, so the same composer appears in several timbres; an ABC file whose voices
 parse as an opus of tunes is merged into one score; only the opening kept is rendered (fluidsynth is stopped once
 it has written it). A render that fails (a fluidsynth error, or 180 s without the opening) leaves
@@ -133,12 +134,21 @@ def composer_tag(path: Path) -> str | None:
     return next((v for v in values or [] if not is_placeholder(v)), None)
 
 
+def is_suffixless_ogg(path: Path) -> bool:
+    """Whether ``path`` has no suffix and is an Ogg file (blobwars-data's ``music/arctic``, with ``arctic.tags``)."""
+    if path.suffix:
+        return False
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"OggS"
+
+
 def safe(name: str) -> str:
     return re.sub(r"[/\\\x00-\x1f]+", " ", name).strip()[:80] or "unnamed"
 
 
 def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[dict[str, str]], *,
-                   credits: dict[str, list[tuple[str, str]]] | None = None, composer_tags: bool = False) -> None:
+                   credits: dict[str, list[tuple[str, str]]] | None = None, composer_tags: bool = False,
+                   suffixless_ogg: bool = False) -> None:
     corpus = data / "corpus"
     for pkg in packages:
         if pkg in deny:
@@ -151,7 +161,8 @@ def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[d
                             if "*" in s["files"]), "")
         kept = dropped = 0
         pkg_credits = (credits or {}).get(pkg, [])
-        for f in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES):
+        for f in sorted(p for p in root.rglob("*") if p.is_file() and (
+                p.suffix.lower() in AUDIO_SUFFIXES or suffixless_ogg and is_suffixless_ogg(p))):
             rel = f.relative_to(root).as_posix()
             if "/music" not in rel.lower() and "/sound/music" not in rel.lower() and pkg not in (
                     "drascula-music", "planetblupi-music-ogg", "tomatoes-data") and not named_by_path(rel, pkg_credits):
@@ -172,7 +183,7 @@ def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[d
             if artist is None:
                 dropped += 1
                 continue
-            dest = corpus / safe(artist) / f"{pkg}__{f.name}"
+            dest = corpus / safe(artist) / f"{pkg}__{f.name}{'' if f.suffix else '.ogg'}"
             dest.parent.mkdir(parents=True, exist_ok=True)
             if not dest.exists():
                 dest.symlink_to(f)
@@ -303,6 +314,8 @@ def main() -> int:
     ap.add_argument("--deny", nargs="*", default=[])
     ap.add_argument("--credits", type=Path, help="CSV package,file,composer,evidence (first; empty composer: drop)")
     ap.add_argument("--composer-tags", action="store_true", help="the composer tag too; nicknames dropped")
+    ap.add_argument("--suffixless-ogg", action="store_true",
+                    help="Ogg files without a suffix too (linked with .ogg added)")
     ap.add_argument("--midi-composers", nargs="*", default=[])
     ap.add_argument("--midi-per-composer", type=int, default=6)
     ap.add_argument("--midi-seconds", type=float, default=60.0)
@@ -310,7 +323,7 @@ def main() -> int:
     args = ap.parse_args()
     rows: list[dict[str, str]] = []
     label_packages(args.data, args.packages, set(args.deny), rows, credits=read_credits(args.credits),
-                   composer_tags=args.composer_tags)
+                   composer_tags=args.composer_tags, suffixless_ogg=args.suffixless_ogg)
     render_midi(args.data, args.midi_composers, args.midi_per_composer, args.midi_seconds, rows,
                 package=args.midi_package)
     with open(args.data / "manifest.csv", "w", newline="") as fh:

@@ -175,6 +175,30 @@ def test_label_packages_takes_credits_first_then_tags_then_the_composer_tag(tmp_
     assert {r["artist"] for r in rows} == {"Bob", "Project Team"}
 
 
+def test_label_packages_takes_an_ogg_without_a_suffix_only_when_asked(tmp_path):
+    import mutagen
+    import soundfile as sf
+
+    from benchmarks.real_music.corpus import label_packages
+
+    music = tmp_path / "pkgs" / "game-data" / "usr" / "share" / "games" / "game" / "music"
+    music.mkdir(parents=True)
+    tone = (0.1 * np.sin(np.arange(22050) / 5)).astype(np.float32)
+    sf.write(music / "arctic.ogg", tone, 22050, format="OGG")
+    tagged = mutagen.File(music / "arctic.ogg")
+    tagged["artist"] = "SinQ"
+    tagged.save()
+    (music / "arctic.ogg").rename(music / "arctic")  # blobwars-data's way: no suffix, the tags beside it
+    (music / "arctic.tags").write_text("artist=SinQ\n")
+    (music / "notes").write_bytes(b"not an ogg file")
+    rows: list[dict[str, str]] = []
+    label_packages(tmp_path, ["game-data"], set(), rows)  # the benchmark's way: suffixes only
+    assert rows == []
+    label_packages(tmp_path, ["game-data"], set(), rows, suffixless_ogg=True)
+    assert [(r["path"], r["artist"]) for r in rows] == [("corpus/SinQ/game-data__arctic.ogg", "SinQ")]
+    assert sf.info(str(tmp_path / rows[0]["path"])).frames == 22050
+
+
 def test_report_choice_adopts_only_a_choice_that_holds_on_unseen_packages(capsys):
     rng = np.random.default_rng(0)
     packages = np.repeat(["p1", "p2", "p3", "p4"], 10)
