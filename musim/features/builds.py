@@ -31,8 +31,8 @@ from musim.runs import run_key
 from musim.storage import ObjectStore, open_store
 from musim.storage.base import ObjectNotFound
 
-__all__ = ["INTERRUPTED", "Heartbeat", "beat_interval", "built_min_duration", "built_window", "compute_heartbeat_key", "list_builds",
-           "object_heartbeat", "view_extractor_hashes", "warehouse_heartbeat"]
+__all__ = ["INTERRUPTED", "Heartbeat", "beat_interval", "built_min_duration", "built_window", "compute_heartbeat_key",
+           "list_builds", "object_heartbeat", "view_extractor_hashes", "warehouse_heartbeat"]
 
 INTERRUPTED = "interrupted"
 #: The longest wait between two beats of a build at work (a shorter timeout beats four times within it).

@@ -24,8 +24,7 @@ from musim.library.scan import FoundFile
 from musim.library.zips import extract_member, is_zip, members
 
 __all__ = ["WINDOW_S", "analysis_window", "featurise_file", "featurise_files", "find_audio", "find_audio_files",
-           "min_duration",
-           "probe_long_enough"]
+           "min_duration", "probe_long_enough"]
 
 
 def find_audio(paths: Sequence[str | Path]) -> list[FoundFile]:
@@ -235,8 +234,8 @@ def featurise_file(path: str | Path, params: Any, *, anchor: str | float = "midd
     A file longer than ``window_s`` (default the middle 30 s: :func:`analysis_window` gives the version's) is read
     only in a window of that length, by seeking, placed in it by ``anchor`` (a name or a fraction, as
     :func:`musim.audio.excerpt.excerpt_window` takes it), as the library cuts its whole tracks; then featurised as
-    the feature build featurises a stored excerpt (a log-mel of the window's first frames). Unusable files raise the library's reasons (``truncated``,
-    ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError), naming ``key`` (default the path);
+    the feature build featurises a stored excerpt (a log-mel of the window's first frames). Unusable files raise the
+    library's reasons (``truncated``, ``not_audio``...: :class:`musim.library.formats.FileSkipped`, an AudioError), naming ``key`` (default the path);
     a file shorter than ``min_duration_s`` (default :data:`musim.audio.formats.MIN_DURATION_S`; the commands pass
     :func:`min_duration`, the feature builds' threshold) is ``too_short`` with its length, that minimum and how to
     change it, as a feature build rejects it (its input would be mostly padding: a 1 s clip was padded silently to

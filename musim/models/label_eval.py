@@ -232,7 +232,6 @@ class LabelEvaluation:
                  "trust with few artists; AUC chance 0.5)")
         return ["embedding", *metrics, f"{first} CI over artists"], rows, title
 
-
     def plot(self, path: str | os.PathLike[str]) -> Path:
         """The comparison table as a forest plot at ``path`` (PNG, :func:`musim.models.views.plot_intervals`): a
         panel per metric the table shows and some embedding defines, a line per embedding, its mean and 95% CI over
