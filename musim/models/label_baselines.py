@@ -165,16 +165,16 @@ def baselines(names: Sequence[str], *, seed: int = 0) -> Mapping[str, Baseline]:
     return {n: known[n] for n in names}
 
 
-def features_of(name: str, *, sr: int = 22050) -> Any | None:
+def features_of(name: str, window: tuple[float, float], *, sr: int = 22050) -> Any | None:
     """The feature parameters whose features baseline ``name``'s ``track`` step computes, value for value, as
-    :func:`musim.models.audio_files.featurise_file` computes them for a model (the same excerpt window, rate and
-    function): ``descriptors`` of the default window gives :class:`~musim.features.params.DescriptorParams` at ``sr``
-    (a descriptors-family model reads the baseline's rows instead of featurising every file again); None for the
-    others."""
+    :func:`musim.models.audio_files.featurise_file` computes them for a model that cuts new audio in ``window``
+    (``(seconds, anchor)``: :func:`~musim.models.audio_files.analysis_window`): ``descriptors``, when that window is
+    the baselines' (the middle :data:`EXCERPT_S` seconds), gives :class:`~musim.features.params.DescriptorParams` at
+    ``sr`` (a descriptors-family model reads the baseline's rows instead of featurising every file again); None for
+    the others."""
     from musim.features.params import DescriptorParams
-    from musim.models.audio_files import WINDOW_S
 
-    if name == "descriptors" and EXCERPT_S == WINDOW_S:  # track_values' default window, the one evaluate reads
+    if name == "descriptors" and tuple(window) == (EXCERPT_S, 0.5):
         return DescriptorParams(sr=sr)
     return None
 

@@ -348,16 +348,16 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
     embedded: list[tuple[str, dict[str, np.ndarray]]] = []
     if champions:
         from musim.models.audio_files import analysis_window
-        from musim.models.label_baselines import EXCERPT_S, features_of
+        from musim.models.label_baselines import features_of
         from musim.models.new_audio import embed_files, encode_featurised
 
-        # features a baseline computed already, value for value (the descriptors): a model reading the same ones
-        # embeds the baseline's rows instead of decoding and featurising every file again (half the work of
-        # evaluating the descriptors family beside the descriptors baseline)
-        computed = [(params, values[n]) for n in baseline_names if (params := features_of(n)) is not None]
         for loaded in champions:
-            rows = next((v for params, v in computed if params == loaded.params
-                         and analysis_window(loaded.manifest) == (EXCERPT_S, 0.5)), None)  # the baselines' window
+            # features a baseline computed already, value for value (the descriptors of the same window): a model
+            # reading the same ones embeds the baseline's rows instead of decoding and featurising every file again
+            # (half the work of evaluating the descriptors family beside the descriptors baseline)
+            window = analysis_window(loaded.manifest)
+            rows = next((values[n] for n in baseline_names
+                         if (params := features_of(n, window)) is not None and params == loaded.params), None)
             if rows is not None:
                 files, failed, champ = [str(p) for p in labels.paths], [], loaded
                 vectors = np.asarray(encode_featurised(loaded, rows), dtype=np.float32)

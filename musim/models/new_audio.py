@@ -11,8 +11,9 @@ warehouse, read-only: :func:`resolve_version` with its connection; so does ``emb
 the published snapshot does not know, registered but never published). Files are found and featurised as the library
 reads them by :mod:`musim.models.audio_files` (only the analysed window of a longer file is decoded, cut where the
 version's library cut its whole tracks: its serving manifest's ``excerpt_s`` and ``excerpt_anchor``, the middle 30 s
-without them, :func:`~musim.models.audio_files.analysis_window`; a zip archive is the album it holds), held to the shortest audio the version's features were built from (its serving manifest's
-``min_duration_s``; 5 s in a manifest from before it was recorded) unless ``--min-duration`` is given:
+without them, :func:`~musim.models.audio_files.analysis_window`; a zip archive is the album it holds), held to the
+shortest audio the version's features were built from (its serving manifest's ``min_duration_s``; 5 s in a manifest
+from before it was recorded) unless ``--min-duration`` is given:
 :func:`~musim.models.audio_files.min_duration`.
 
 This module imports Keras only inside the functions that load a model.
@@ -37,8 +38,8 @@ from musim.models.manifests import read_manifest
 from musim.models.neighbours import _cosine
 from musim.storage import DamagedObject, ObjectStore
 
-__all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "encode_featurised", "load_champion", "resolve_version", "serving_choice",
-           "serving_model", "similar_audio"]
+__all__ = ["Champion", "Match", "SimilarAudio", "embed_files", "encode_featurised", "load_champion", "resolve_version",
+           "serving_choice", "serving_model", "similar_audio"]
 
 log = logging.getLogger(__name__)
 
