@@ -44,10 +44,19 @@ from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Reso
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.registry import delete_tracks, delete_unused, record_gone, stale_excerpts
-from musim.library.scan import Examined, FoundFile, entry_key, examine_found, find_files, hashed
+from musim.library.scan import (
+    MEMBER_SCRATCH,
+    Examined,
+    FoundFile,
+    entry_key,
+    examine_found,
+    find_files,
+    hashed,
+)
 from musim.library.tags import Tags
 from musim.library.zips import holds
 from musim.names import name_key
+from musim.scratch import sweep
 from musim.storage import ObjectInfo, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -256,6 +265,7 @@ def add(
     folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store = store or open_store(settings.storage.object_store)
     store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
+    sweep(settings.tmp_dir, MEMBER_SCRATCH)  # ... and its scratch copies of zip members (up to 4 GiB each)
     state = _load_state(settings)
     summary = AddSummary(files=len(found))
     if on_plan:

@@ -210,6 +210,10 @@ def content_sha256(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+#: The scratch copies of zip members being read (``$MUSIM_TMP/library-member-<pid>-<random>``).
+MEMBER_SCRATCH = "library-member-"
+
+
 #: Why a file whose content changed between its hashing and its reading is skipped: what was read is not what was hashed
 CHANGED = "it changed while it was read (still being copied or written?): add it again once it is written"
 
@@ -250,7 +254,7 @@ def hashed(found: FoundFile, tmp_dir: Path) -> Examined:
     """:func:`hash_file`, a zip member streamed through a scratch file in ``tmp_dir`` (removed after)."""
     if found.member is None:
         return hash_file(found)
-    with temp_file(tmp_dir, "library-member-") as local:
+    with temp_file(tmp_dir, MEMBER_SCRATCH) as local:
         item = hash_file(found, local)
     item.local = None
     return item
@@ -309,7 +313,7 @@ def examine_found(job: tuple[FoundFile, Examined], *, tmp_dir: Path, **options: 
     else:
         assert found.archive is not None
         suffix = re.sub(r"[^.A-Za-z0-9]", "", found.path.suffix)[:10]
-        with temp_file(tmp_dir, "library-member-", suffix) as local:
+        with temp_file(tmp_dir, MEMBER_SCRATCH, suffix) as local:
             try:
                 extract_member(found.archive, found.member, local)
             except FileSkipped as skip:  # the archive changed since it was hashed
