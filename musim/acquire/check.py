@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from musim.acquire.models import Preview, RejectedPreview, TrackCandidate
-from musim.audio.formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from musim.audio.formats import rate_outside
 from musim.errors import AudioError
 
 if TYPE_CHECKING:
     from musim.acquire.providers.base import Provider
 
 log = logging.getLogger(__name__)
-MIN_SR, MAX_SR = MIN_SAMPLE_RATE, MAX_SAMPLE_RATE  # the one range (musim.audio.formats)
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def check_preview(
     ------
     AudioError
         Starting with the reason the file is unusable: the library's words (``empty``, ``not_audio``,
-        ``undecodable``, ``truncated``, ``too_short``, ``silent``), or ``too long``, ``implausible sample rate``.
+        ``undecodable``, ``truncated``, ``too_short``, ``silent``, ``sample_rate_out_of_range``), or ``too long``.
     """
     from musim.audio import BadAudioError, load_audio
     from musim.library.formats import FileSkipped, canonical_reason, probe
@@ -100,8 +99,8 @@ def check_preview(
         reason = canonical_reason(err.reason)
         raise AudioError(f"{reason}: {err.detail[:200]}" if err.detail else reason) from None
     info = AudioInfo(y.shape[-1] / sr, declared_duration(data), int(sr))
-    if not MIN_SR <= info.sample_rate <= MAX_SR:
-        raise AudioError(f"implausible sample rate {info.sample_rate} Hz")
+    if (outside := rate_outside(info.sample_rate)) is not None:  # the library's reason and words
+        raise AudioError(f"sample_rate_out_of_range: {outside}")
     if info.declared_s and info.duration_s < 0.9 * info.declared_s - 0.5:
         raise AudioError(f"truncated: decodes to {info.duration_s:.2f} s of {info.declared_s:.2f} s declared")
     if info.duration_s < min_s:

@@ -11,7 +11,7 @@ import numpy as np
 
 from musim.quiet import sound_file
 
-__all__ = ["PREROLL_S", "READ_WINDOW_VERSION", "read_window"]
+__all__ = ["PREROLL_S", "READ_WINDOW_VERSION", "pyav_stream", "read_window"]
 
 
 #: How far before a window a compressed stream is entered when seeking (PyAV): the decoder's first frames after a
@@ -114,11 +114,16 @@ def _read_soundfile(src: Any, offset: float, duration: float | None, *, seek: bo
     return data.T, sr_native  # (channels, n) view, as librosa.load transposes it
 
 
-def _pyav_stream(container: Any) -> tuple[Any, int]:
+def pyav_stream(container: Any) -> tuple[Any, int]:
+    """The first audio stream of a PyAV ``container`` and its native rate (Hz); ``ValueError`` naming what is
+    missing: no audio stream, no decoder for its codec (PyAV gives it no codec context: ``AttributeError: 'NoneType'
+    object has no attribute 'sample_rate'`` was what a WAV of an unknown format code was skipped with), no rate."""
     streams = container.streams.audio
     if not streams:
         raise ValueError("no audio stream")
     stream = streams[0]
+    if stream.codec_context is None:
+        raise ValueError("no decoder for its audio codec")
     sr_native = int(stream.codec_context.sample_rate or stream.rate or 0)
     if sr_native <= 0:
         raise ValueError("unknown sampling rate")
@@ -151,7 +156,7 @@ def _read_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndar
     chunks: list[np.ndarray] = []
     n_ch = 0  # the most channels any decoded block had, the window's or not (as _stack counts them)
     with av.open(src, mode="r") as container:
-        stream, sr_native = _pyav_stream(container)
+        stream, sr_native = pyav_stream(container)
         start = int(offset * sr_native)
         stop = None if duration is None else start + int(duration * sr_native)
         resampler = av.AudioResampler(format="fltp")  # same layout and rate: sample-format conversion only
@@ -185,7 +190,7 @@ def _seek_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndar
     import av
 
     with av.open(src, mode="r") as container:
-        stream, sr = _pyav_stream(container)
+        stream, sr = pyav_stream(container)
         tb = stream.time_base
         if not tb:
             return None

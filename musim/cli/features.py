@@ -85,7 +85,8 @@ def cmd_build(args: argparse.Namespace) -> int:
           + f" in {result.seconds:.1f} s")
     if result.skipped:
         print(f"  skipped: {counted(result.skipped, 'track')} not computed again (preview missing from the object "
-              "store; their rows stay as they were: restore the object or read the track's audio again, then rebuild)")
+              "store; their rows stay as they were: restore the object or `musim library add` a library track's "
+              "file again, then rebuild)")
     for reason, n in result.rejects_by_reason.items():  # one row per track and extractor; `features show`: tracks
         again = (f" (under {args.min_duration:g} s; a build with a lower --min-duration examines them again)"
                  if reason == "too_short" else "")

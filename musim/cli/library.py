@@ -80,8 +80,10 @@ def cmd_add(args: argparse.Namespace) -> int:
         return 0
     replacing = f" ({summary.replaced:,} replacing an earlier version at the same path)" if summary.replaced else ""
     reread = f" (re-read {counted(summary.reread, 'excerpt')} cut by an older reader)" if summary.reread else ""
+    restored = (f" (stored again {counted(summary.restored, 'excerpt')} missing from the object store)"
+                if summary.restored else "")
     print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}, {summary.already_stored:,} already "
-          f"stored{reread}, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+          f"stored{reread}{restored}, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
     if summary.stale:
         print(f"note: {counted(summary.stale, 'stored excerpt')} cut by an older reader, not read again here (their "
               f"files were not among the paths given, or could not be read): {stale_hint(summary.stale_paths)}",

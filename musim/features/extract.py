@@ -193,7 +193,7 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
             kept = sql.query(con, "features/missing_kept.sql").fetchall()
             for track_id, detail in kept:
                 log.warning("track %s was not computed again: %s; its rows stay as they were (restore the object, "
-                            "or read the track's audio again, then rebuild)", track_id, detail)
+                            "or `musim library add` a library track's file again, then rebuild)", track_id, detail)
             unchanged = sql.query(con, "features/unchanged.sql", run_id=run_id, replace=replace).fetchone()[0]
             sql.run(con, "features/record.sql", run_id=run_id, now=now or beat, replace=replace)
             sql.run(con, "features/heartbeat.sql", run_id=run_id, now=beat)

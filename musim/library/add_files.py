@@ -44,10 +44,19 @@ from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Reso
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.registry import delete_tracks, delete_unused, record_gone, stale_excerpts
-from musim.library.scan import Examined, FoundFile, entry_key, examine_found, find_files, hashed
+from musim.library.scan import (
+    MEMBER_SCRATCH,
+    Examined,
+    FoundFile,
+    entry_key,
+    examine_found,
+    find_files,
+    hashed,
+)
 from musim.library.tags import Tags
 from musim.library.zips import holds
 from musim.names import name_key
+from musim.scratch import sweep
 from musim.storage import ObjectInfo, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -70,6 +79,7 @@ class AddSummary:
     moved: int = 0  # already stored files found at a new path (their old one gone)
     named_again: int = 0  # ... whose new folder (or file name) gives another name than their old one did
     reread: int = 0  # already stored files whose excerpt, cut by an older reader, was read again
+    restored: int = 0  # already stored files whose excerpt was missing from the object store, read again and stored
     stale: int = 0  # stored excerpts an older reader cut left in the library after this run (files not given or gone)
     gone: int = 0  # stored tracks from under the folders given whose file went since the last scan (kept: `library
     # remove` takes them); a track is counted here once, by the scan that finds it gone
@@ -82,7 +92,8 @@ class AddSummary:
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
-                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "stale": self.stale,
+                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "restored": self.restored,
+                "stale": self.stale,
                 "moved": self.moved, "named_again": self.named_again, "gone": self.gone,
                 "gone_total": self.gone_total}
 
@@ -254,6 +265,7 @@ def add(
     folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store = store or open_store(settings.storage.object_store)
     store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
+    sweep(settings.tmp_dir, MEMBER_SCRATCH)  # ... and its scratch copies of zip members (up to 4 GiB each)
     state = _load_state(settings)
     summary = AddSummary(files=len(found))
     if on_plan:
@@ -262,12 +274,23 @@ def add(
     by_index: dict[int, tuple[Examined, ObjectInfo]] = {}  # usable files by their place in ``found``
     rereading: dict[int, tuple[str, Any]] = {}  # stored files whose stale excerpt is read again, and their outcome
     reread: dict[int, tuple[Examined, ObjectInfo]] = {}  # ... read and stored again
+    restoring: set[int] = set()  # ... of them, the stored files whose excerpt is missing from the object store
+    present: set[str] | None = None  # the keys under OBJECT_PREFIX, listed once, when a stored file is first found
     skipped_at: dict[int, Examined] = {}
     moved: list[dict[str, Any]] = []  # stored files found at a new path (the old one is gone)
     found_at: list[str] = []  # the paths of the files found already stored (a skip recorded there before goes)
     named_again: dict[str, Resolved] = {}  # ... whose folder or file name named their artist: its rules at the new path
     by_artist: Counter[int] = Counter()  # tracks by artist id
     names = {t["artist_id"]: (t["artist"], t["mbid"]) for t in state.tracks.values()}
+
+    def missing(track: dict[str, Any]) -> bool:
+        """Whether a stored track's excerpt is missing from the object store."""
+        nonlocal present
+        if track["stored"] != "excerpt":
+            return False
+        if present is None:
+            present = {o.key for o in store.list(f"{OBJECT_PREFIX}/")}  # one listing, not a request per file
+        return track["object_key"] not in present
 
     def account(i: int, item: Examined, decided: tuple[str, Any]) -> None:
         if decided[0] == "already_stored":
@@ -302,7 +325,14 @@ def add(
         if decided is None:
             examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
-        elif decided[0] == "already_stored" and _stale(stored_as := state.tracks[item.sha256]):  # type: ignore[index]
+        elif decided[0] == "already_stored" and (_stale(stored_as := state.tracks[item.sha256])  # type: ignore[index]
+                                                 or missing(stored_as)):
+            # cut by an older reader, or its excerpt gone from the store (deleted, a store restored from an older
+            # backup): the same window read again, from the file that is right here
+            if not _stale(stored_as):
+                restoring.add(i)
+                log.info("library add: %s: its stored excerpt %s is missing from the object store: reading it again",
+                         path_text(item.path), stored_as["object_key"])
             item.reread = (stored_as["excerpt_offset_s"], stored_as["excerpt_duration_s"])
             rereading[i] = decided  # accounted once read again
             to_examine.append((i, f, item))
@@ -322,6 +352,9 @@ def add(
         if i in rereading:  # stored beside the old excerpt, which stays recorded until this run records the new one
             if item.skip is None:
                 reread[i] = (item, store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format))
+            elif i in restoring:
+                log.warning("library add: %s: its excerpt, missing from the object store, could not be read again "
+                            "(%s)", path_text(item.path), item.skip.why)
             else:
                 log.warning("library add: %s: its excerpt, cut by an older reader, could not be read again (%s); it "
                             "stays as it was", path_text(item.path), item.skip.why)
@@ -436,7 +469,8 @@ def add(
         summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found}, changed)
     summary.gone = sum(t["new"] for t in summary.gone_tracks)
     summary.gone_total = len(summary.gone_tracks)
-    summary.reread = sum(obj.key in in_use for _, obj in reread.values())
+    summary.reread = sum(obj.key in in_use for i, (_, obj) in reread.items() if i not in restoring)
+    summary.restored = sum(obj.key in in_use for i, (_, obj) in reread.items() if i in restoring)
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)
     summary.replaced = len(replaced)

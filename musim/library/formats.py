@@ -36,6 +36,7 @@ from musim.audio.formats import (  # noqa: F401 - AUDIO_SUFFIXES re-exported
     PYAV_FORMATS,
     SNIFFED,
 )
+from musim.audio.window import pyav_stream
 from musim.errors import AudioError
 from musim.library.tags import parse_file
 from musim.quiet import sound_file
@@ -251,12 +252,7 @@ def _decoded_lengths(src: str | bytes) -> tuple[float, int, int, float]:
     import av
 
     with av.open(_source(src), mode="r") as container:
-        if not container.streams.audio:
-            raise ValueError("no audio stream")
-        stream = container.streams.audio[0]
-        sr = int(stream.codec_context.sample_rate or stream.rate or 0)
-        if sr <= 0:
-            raise ValueError("unknown sampling rate")
+        stream, sr = pyav_stream(container)
         channels = int(stream.codec_context.channels or 1)
         frames = sum(frame.samples for frame in container.decode(stream))
     return frames / sr, sr, channels, min(frames / sr, 1.0)
@@ -284,10 +280,7 @@ def _pyav_lengths(src: str | bytes) -> tuple[float, int, int, float]:
     import av
 
     with av.open(_source(src), mode="r") as container:
-        if not container.streams.audio:
-            raise ValueError("no audio stream")
-        stream = container.streams.audio[0]
-        sr = int(stream.codec_context.sample_rate or stream.rate or 0)
+        stream, sr = pyav_stream(container)
         channels = int(stream.codec_context.channels or 1)
         if stream.duration and stream.time_base:
             length = float(stream.duration * stream.time_base)
@@ -295,8 +288,6 @@ def _pyav_lengths(src: str | bytes) -> tuple[float, int, int, float]:
             length = container.duration / 1e6
         else:
             raise ValueError("unknown length")
-        if sr <= 0:
-            raise ValueError("unknown sampling rate")
         start = max(0.0, length - 1.0)
         container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
         got = 0

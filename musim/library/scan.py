@@ -80,6 +80,7 @@ class Examined:
     stored_format: str = ""
     reread: tuple[float, float] | None = None  # the window of a stored excerpt to read again (an older reader cut it)
     recorded: bool = False  # skipped as an earlier scan recorded it, not examined again
+    stamp: tuple[int, int, int] | None = None  # size, mtime (ns) and inode the file had when hashed (not a zip member)
 
     @property
     def readable(self) -> Path:
@@ -209,6 +210,24 @@ def content_sha256(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+#: The scratch copies of zip members being read (``$MUSIM_TMP/library-member-<pid>-<random>``).
+MEMBER_SCRATCH = "library-member-"
+
+
+#: Why a file whose content changed between its hashing and its reading is skipped: what was read is not what was hashed
+CHANGED = "it changed while it was read (still being copied or written?): add it again once it is written"
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What tells a file's content changed, without reading it: its size, modification time (ns) and inode (a file
+    replaced by a rename)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise FileSkipped("unreadable", exc.strerror or str(exc)) from None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def hash_file(found: FoundFile, local: Path | None = None) -> Examined:
     """The first step for every file: its size and content hash (or why it cannot be read). A zip member is
     streamed into ``local`` on the way."""
@@ -219,6 +238,9 @@ def hash_file(found: FoundFile, local: Path | None = None) -> Examined:
         check_name(found.path)
         if found.member is None:
             item.bytes, item.sha256 = content_sha256(found.path)
+            item.stamp = _stamp(found.path)
+            if item.stamp[0] != item.bytes:  # written to while it was hashed
+                raise FileSkipped("unreadable", CHANGED)
         else:
             assert found.archive is not None and local is not None
             item.local = local
@@ -232,7 +254,7 @@ def hashed(found: FoundFile, tmp_dir: Path) -> Examined:
     """:func:`hash_file`, a zip member streamed through a scratch file in ``tmp_dir`` (removed after)."""
     if found.member is None:
         return hash_file(found)
-    with temp_file(tmp_dir, "library-member-") as local:
+    with temp_file(tmp_dir, MEMBER_SCRATCH) as local:
         item = hash_file(found, local)
     item.local = None
     return item
@@ -283,10 +305,15 @@ def examine_found(job: tuple[FoundFile, Examined], *, tmp_dir: Path, **options: 
     found, item = job
     if found.member is None:
         examine(item, **options)
+        try:  # what was read must be what was hashed: a file overwritten meanwhile is not its track
+            if item.skip is None and item.stamp is not None and _stamp(item.path) != item.stamp:
+                raise FileSkipped("unreadable", CHANGED)
+        except FileSkipped as skip:
+            item.skip, item.payload = skip, b""
     else:
         assert found.archive is not None
         suffix = re.sub(r"[^.A-Za-z0-9]", "", found.path.suffix)[:10]
-        with temp_file(tmp_dir, "library-member-", suffix) as local:
+        with temp_file(tmp_dir, MEMBER_SCRATCH, suffix) as local:
             try:
                 extract_member(found.archive, found.member, local)
             except FileSkipped as skip:  # the archive changed since it was hashed

@@ -115,6 +115,28 @@ def test_a_local_file_is_rejected_by_its_window_with_the_library_reason(tmp_path
     assert reasons == {"quiet": "silent", "short": "too_short", "cut": "truncated"}
 
 
+def _wav_at(rate: int, seconds: float = 8.0) -> bytes:
+    import io
+
+    t = np.arange(int(rate * seconds)) / rate
+    buf = io.BytesIO()
+    sf.write(buf, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), rate, format="WAV")
+    return buf.getvalue()
+
+
+def test_a_file_at_a_rate_outside_the_range_is_rejected_in_the_library_s_words(tmp_path):
+    """A local file at 4 kHz was rejected ``implausible sample rate 4000 Hz``, a reason neither ``musim library add``
+    (``sample_rate_out_of_range``, naming the range) nor the list of reasons knows; a download at that rate too."""
+    root = tmp_path / "music"
+    (root / "Muse").mkdir(parents=True)
+    (root / "Muse" / "phone.wav").write_bytes(_wav_at(4000))
+    provider = LocalFolderProvider(AcquireSettings(local_dir=root))
+    got = get_preview(provider, _only_track(provider))
+    assert got.reason == "sample_rate_out_of_range: sample rate 4,000 Hz is outside the 8,000-768,000 Hz musim accepts"
+    with pytest.raises(AudioError, match="^sample_rate_out_of_range: sample rate 4,000 Hz is outside"):
+        check_preview(_wav_at(4000), fmt="wav")
+
+
 def test_a_file_written_while_it_is_stored_fails_and_leaves_no_object_under_a_wrong_key(tmp_path):
     """Stored by streaming, a file still being written (a rip in progress) could land under the sha256 of its older
     content: it fails (tried again next run) and what was copied is removed."""

@@ -197,7 +197,7 @@ def test_a_recompute_counts_rows_computed_anew_unchanged_and_tracks_skipped(caps
     out = capsys.readouterr().out
     assert "2 previews computed (0 feature rows anew, 2 unchanged, 0 reused from identical audio), 0 rejections" in out
     assert ("  skipped: 1 track not computed again (preview missing from the object store; their rows stay as they "
-            "were: restore the object or read the track's audio again, then rebuild)") in out
+            "were: restore the object or `musim library add` a library track's file again, then rebuild)") in out
 
     assert main(["features", "list", "--json", "--builds", "3"]) == 0
     builds = json.loads(capsys.readouterr().out)["builds"]

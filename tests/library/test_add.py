@@ -64,7 +64,8 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     assert main(["library", "add", str(folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
-                        "regrouped", "reread", "stale", "moved", "named_again", "gone", "gone_total"}
+                        "regrouped", "reread", "restored", "stale", "moved", "named_again", "gone",
+                        "gone_total"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -925,6 +926,29 @@ def test_a_reread_whose_new_audio_is_rejected_serves_no_features_now_but_keeps_t
     with warehouse.writer() as con:
         assert t["track_id"] in OnlineStore.from_warehouse(con, track_descriptors)
     assert get_training_frame("model-before", [t["track_id"]]).drop(columns="as_of").equals(before.drop(columns="as_of"))
+
+
+def test_an_excerpt_missing_from_the_store_is_stored_again_from_its_file(tmp_path, capsys):
+    """An excerpt deleted from the object store (by hand, a store restored from an older backup) left its track
+    pointing at nothing: a rerun said ``already stored`` and, even with ``--retry``, never stored it again, while the
+    feature build skipped the track as missing. The rerun reads the same window again and stores it under the same
+    key; the track, its sha256 and the other excerpts stay as they were."""
+    write_audio(tmp_path / "music" / "A" / "one.flac", "flac", seconds=20, freq=500)
+    write_audio(tmp_path / "music" / "A" / "two.ogg", "ogg", seconds=20, freq=700)
+    add([tmp_path / "music"], excerpt_s=10)
+    before = rows("SELECT track_id, object_key, sha256 FROM track ORDER BY 1")
+    store = open_store()
+    gone = before[0][1]
+    kept = store.get_bytes(gone)
+    store.delete(gone)
+    assert main(["library", "add", str(tmp_path / "music"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["already_stored"], out["restored"], out["reread"], out["stored"]) == (2, 1, 0, 0)
+    assert store.get_bytes(gone) == kept
+    assert rows("SELECT track_id, object_key, sha256 FROM track ORDER BY 1") == before
+    assert rows("SELECT count(*) FROM track_audio_history") == [(0,)]
+    assert main(["library", "add", str(tmp_path / "music")]) == 0  # nothing missing now: nothing read again
+    assert capsys.readouterr().out.startswith("2 files: 0 stored, 2 already stored, 0 skipped")
 
 
 def test_only_excerpts_of_an_older_reader_are_read_again(tmp_path):

@@ -140,3 +140,18 @@ def test_silence_under_a_dc_offset_is_silent(tmp_path):
              subtype="PCM_24")
     info = probe(tmp_path / "music.wav")
     assert read_excerpt(tmp_path / "music.wav", info, offset_s=0.0, duration_s=8.0).shape[-1] == 8 * sr
+
+
+def test_a_wav_of_a_codec_no_decoder_knows_is_undecodable_saying_so_not_with_a_python_error(tmp_path):
+    """A WAV whose format code no decoder knows (a damaged header, an exotic codec) was skipped with PyAV's missing
+    codec context as its detail: ``AttributeError: 'NoneType' object has no attribute 'sample_rate'``."""
+    import struct
+
+    path = write_audio(tmp_path / "odd.wav", "wav", seconds=8)
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<H", raw, 20, 0x1234)  # the fmt chunk's format code
+    path.write_bytes(bytes(raw))
+    with pytest.raises(FileSkipped) as got:
+        probe(path)
+    assert got.value.reason == "undecodable"
+    assert "ValueError: no decoder for its audio codec" in got.value.detail and "AttributeError" not in got.value.detail

@@ -54,3 +54,23 @@ def test_a_folder_that_cannot_be_listed_is_a_skipped_file(tmp_path, monkeypatch)
 
     monkeypatch.setattr(os, "scandir", scandir)
     assert _found(music) == {"A/01.flac": None, "Locked": "unreadable"}
+
+
+def test_a_file_overwritten_between_its_hashing_and_its_reading_is_skipped_not_stored_as_the_old_content(tmp_path):
+    """Files are hashed first, read later: a file overwritten in between (a copy of another song, a sync tool) was
+    stored as a track of the content it was hashed with (its id, its ``source_sha256``) holding the excerpt of the
+    new content: two tracks of one audio, one under a content it never had. It is skipped ``unreadable`` (recorded
+    with the hash of what it held, so the next add examines the new content)."""
+    import shutil
+
+    from musim.library.scan import CHANGED, examine_found, hashed
+
+    root = tmp_path / "music"
+    first, other = _song(root / "A" / "01 - a.flac", 1), _song(root / "A" / "02 - b.flac", 2)
+    (found,) = find_files([first])
+    item = hashed(found, tmp_path)
+    shutil.copyfile(other, first)
+    got = examine_found((found, item), tmp_dir=tmp_path, excerpt_s=30.0, anchor="middle")
+    assert (got.skip.reason, got.skip.detail, got.payload) == ("unreadable", CHANGED, b"")
+    item = hashed(found, tmp_path)  # the same file, not touched since its hashing, is stored
+    assert examine_found((found, item), tmp_dir=tmp_path, excerpt_s=30.0, anchor="middle").skip is None

@@ -210,3 +210,15 @@ def test_skipped_details_are_whole_with_width_0(tmp_path, capsys):
     add([tmp_path / "music"])
     assert main(["--width", "0", "library", "skipped"]) == 0
     assert "which audio never does (a zip bomb?); not extracted" in capsys.readouterr().out
+
+
+def test_the_scratch_copy_of_a_member_a_killed_add_left_goes_with_the_next_add_of_any_file(tmp_path):
+    """A `library add` killed (kill -9, the OOM killer) while it read a zip member left its scratch copy in
+    ``$MUSIM_TMP`` (up to 4 GiB) until an add that read a zip again: the next add of any file removes it."""
+    tmp = get_settings().ensure_tmp()
+    left = [tmp / "library-member-4242-deadbeef.flac", tmp / "library-member-4242-deadbeef.lock"]
+    left[0].write_bytes(b"\0" * 4096)
+    left[1].touch()
+    write_audio(tmp_path / "music" / "A" / "one.flac", "flac", seconds=8)
+    assert add([tmp_path / "music"], workers=1).stored == 1
+    assert not any(p.exists() for p in left)

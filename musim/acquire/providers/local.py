@@ -17,12 +17,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from musim.acquire.check import MAX_SR, MIN_SR
 from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.matching import match_artist, normalize_name
 from musim.acquire.models import ArtistCandidate, ArtistMatch, Preview, RejectedPreview, TrackCandidate
 from musim.acquire.providers.base import Provider
 from musim.audio.excerpt import excerpt_window
+from musim.audio.formats import rate_outside
 from musim.config import AcquireSettings
 from musim.errors import ConfigError
 from musim.filenames import path_text
@@ -172,8 +172,8 @@ class LocalFolderProvider(Provider):
         path = Path(track.local_path)
         try:
             info = probe(path, min_seconds=self.min_audio_s, key=f"{self.name}:{track.provider_track_id}")
-            if not MIN_SR <= info.sample_rate <= MAX_SR:
-                return RejectedPreview(track, f"implausible sample rate {info.sample_rate} Hz")
+            if (outside := rate_outside(info.sample_rate)) is not None:  # the library's reason and words
+                return RejectedPreview(track, f"sample_rate_out_of_range: {outside}")
             window = excerpt_window(info.duration_s, length_s=self.settings.excerpt_s,
                                     anchor=self.settings.excerpt_anchor)  # type: ignore[arg-type]
             read_excerpt(path, info, offset_s=window[0], duration_s=window[1])
