@@ -182,14 +182,25 @@ def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckd
     return cur
 
 
+def _kind(stmt: duckdb.Statement) -> duckdb.StatementType | None:
+    """DuckDB's type of ``stmt``; None for a type its Python enum does not name (``UPDATE EXTENSIONS``: reading
+    ``.type`` raises ValueError), which is no reading statement."""
+    try:
+        return stmt.type
+    except ValueError:
+        return None
+
+
 def _verb(stmt: duckdb.Statement) -> str:
     """The statement's kind as the user wrote it (INSTALL, RESET, USE, CHECKPOINT...), not DuckDB's grouping of it
     (LOAD, SET, CALL...); DuckDB's name where the text starts otherwise (WITH ... INSERT)."""
     m = _VERB.match(stmt.query)
     word = m.group(1).upper() if m else ""
+    kind = _kind(stmt)
+    name = kind.name if kind is not None else "such"
     if word == "PRAGMA":  # PRAGMA name = value is DuckDB's SET
-        return f"{stmt.type.name} (PRAGMA name = value)"
-    return word if word and word != "WITH" else stmt.type.name
+        return f"{name} (PRAGMA name = value)"
+    return word if word and word != "WITH" else name
 
 
 def check_statement(query: str) -> duckdb.Statement:
@@ -205,14 +216,14 @@ def check_statement(query: str) -> duckdb.Statement:
     if len(found) != 1:
         raise QueryError(f"give exactly one SQL statement (got {len(found)}); run several queries one by one")
     stmt = found[0]
-    kind = stmt.type
+    kind = _kind(stmt)
     if kind == duckdb.StatementType.EXPLAIN:
         inner = _EXPLAIN.sub("", stmt.query, count=1)
         try:
             inner_found = duckdb.extract_statements(inner)
         except duckdb.Error:
             inner_found = []
-        if len(inner_found) != 1 or inner_found[0].type != duckdb.StatementType.SELECT:
+        if len(inner_found) != 1 or _kind(inner_found[0]) != duckdb.StatementType.SELECT:
             raise QueryError("only EXPLAIN of a SELECT is allowed through `musim sql` (the snapshot is read-only)")
     elif kind == duckdb.StatementType.PRAGMA:
         m = _PRAGMA.match(stmt.query)
