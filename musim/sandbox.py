@@ -61,6 +61,11 @@ _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.I
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 #: DuckDB's advice to change a setting ('Use "SET max_expression_depth TO x" to increase ...'), which the door refuses.
 _SET_ADVICE = re.compile(r"\s*\b(?:Use|Try|Consider)\b[^.]*?\bSET\b[^.]*\.?", re.IGNORECASE)
+#: A function of an extension DuckDB would install and load on the fly (``iceberg_scan``, ``sql_auto_complete``): its
+#: message's first line is cut in the middle ("... install the required extension 'iceberg:"); or one not loaded
+#: ("... but it exists in the spatial extension."), whose advice (INSTALL, LOAD) the door refuses.
+_AUTOINSTALL = re.compile(r"automatically install the required extension '([A-Za-z0-9_]+)")
+_IN_EXTENSION = re.compile(r"exists in the ([A-Za-z0-9_]+) extension")
 #: What the attached file is called inside a sandbox (``current_database()``).
 SNAPSHOT_ALIAS = "snapshot"
 WAREHOUSE_ALIAS = "warehouse"
@@ -441,6 +446,9 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
 def _door_line(exc: duckdb.Error) -> str:
     """DuckDB's first line without advice to change a setting: the door refuses SET, so it says that instead."""
     line = first_line(exc)
+    needed = _AUTOINSTALL.search(line)
+    if needed is not None:
+        return f"it needs DuckDB's {needed.group(1)} extension, which the query door does not install or load"
     plain = _SET_ADVICE.sub("", line)
     if plain == line:
         return line
@@ -451,6 +459,8 @@ def _hint(exc: duckdb.Error) -> str:
     """What to do about a failed query, by the kind of DuckDB error."""
     if isinstance(exc, duckdb.PermissionException):
         return " (the query door reads only the published snapshot: no files, ATTACH, COPY or extensions)"
+    if isinstance(exc, duckdb.CatalogException) and _IN_EXTENSION.search(first_line(exc)):
+        return " (the query door loads no extension: the snapshot's tables and DuckDB's built-in functions only)"
     if isinstance(exc, duckdb.CatalogException):
         return ' (list the tables with `musim sql "SHOW TABLES"`, a table\'s columns with `DESCRIBE name`)'
     if isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in str(exc):

@@ -156,6 +156,20 @@ def test_run_query_limits_rows_and_reports_errors_in_one_line(snapshot_file):
     assert "\n" not in str(err.value) and "the query failed: Binder Error" in str(err.value)
 
 
+def test_a_function_of_an_extension_is_one_line_saying_the_door_loads_none(snapshot_file):
+    """`musim sql "FROM iceberg_scan('x')"` printed DuckDB's first line, cut in the middle: "the query failed: An
+    error occurred while trying to automatically install the required extension 'iceberg:"."""
+    with pytest.raises(QueryError) as err:
+        sandbox.query_file(snapshot_file, "SELECT * FROM iceberg_scan('x')")
+    assert str(err.value) == ("the query failed: it needs DuckDB's iceberg extension, which the query door does not "
+                              "install or load")
+    with pytest.raises(QueryError) as err:
+        sandbox.query_file(snapshot_file, "SELECT st_point(1, 2)")
+    assert "\n" not in str(err.value) and str(err.value).endswith(
+        "exists in the spatial extension. (the query door loads no extension: the snapshot's tables and DuckDB's "
+        "built-in functions only)")
+
+
 def test_run_query_interrupts_a_query_past_its_time(snapshot_file):
     forever = "SELECT count(*) FROM range(3000000) a, range(3000000) b WHERE a.range + b.range = 7"
     with pytest.raises(QueryError, match="ran longer than 0.2 s"):
