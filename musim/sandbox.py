@@ -61,6 +61,11 @@ _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.I
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 #: DuckDB's advice to change a setting ('Use "SET max_expression_depth TO x" to increase ...'), which the door refuses.
 _SET_ADVICE = re.compile(r"\s*\b(?:Use|Try|Consider)\b[^.]*?\bSET\b[^.]*\.?", re.IGNORECASE)
+#: A function of an extension DuckDB would install and load on the fly (``iceberg_scan``, ``sql_auto_complete``): its
+#: message's first line is cut in the middle ("... install the required extension 'iceberg:"); or one not loaded
+#: ("... but it exists in the spatial extension."), whose advice (INSTALL, LOAD) the door refuses.
+_AUTOINSTALL = re.compile(r"automatically install the required extension '([A-Za-z0-9_]+)")
+_IN_EXTENSION = re.compile(r"exists in the ([A-Za-z0-9_]+) extension")
 #: What the attached file is called inside a sandbox (``current_database()``).
 SNAPSHOT_ALIAS = "snapshot"
 WAREHOUSE_ALIAS = "warehouse"
@@ -182,14 +187,25 @@ def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckd
     return cur
 
 
+def _kind(stmt: duckdb.Statement) -> duckdb.StatementType | None:
+    """DuckDB's type of ``stmt``; None for a type its Python enum does not name (``UPDATE EXTENSIONS``: reading
+    ``.type`` raises ValueError), which is no reading statement."""
+    try:
+        return stmt.type
+    except ValueError:
+        return None
+
+
 def _verb(stmt: duckdb.Statement) -> str:
     """The statement's kind as the user wrote it (INSTALL, RESET, USE, CHECKPOINT...), not DuckDB's grouping of it
     (LOAD, SET, CALL...); DuckDB's name where the text starts otherwise (WITH ... INSERT)."""
     m = _VERB.match(stmt.query)
     word = m.group(1).upper() if m else ""
+    kind = _kind(stmt)
+    name = kind.name if kind is not None else "such"
     if word == "PRAGMA":  # PRAGMA name = value is DuckDB's SET
-        return f"{stmt.type.name} (PRAGMA name = value)"
-    return word if word and word != "WITH" else stmt.type.name
+        return f"{name} (PRAGMA name = value)"
+    return word if word and word != "WITH" else name
 
 
 def check_statement(query: str) -> duckdb.Statement:
@@ -205,14 +221,14 @@ def check_statement(query: str) -> duckdb.Statement:
     if len(found) != 1:
         raise QueryError(f"give exactly one SQL statement (got {len(found)}); run several queries one by one")
     stmt = found[0]
-    kind = stmt.type
+    kind = _kind(stmt)
     if kind == duckdb.StatementType.EXPLAIN:
         inner = _EXPLAIN.sub("", stmt.query, count=1)
         try:
             inner_found = duckdb.extract_statements(inner)
         except duckdb.Error:
             inner_found = []
-        if len(inner_found) != 1 or inner_found[0].type != duckdb.StatementType.SELECT:
+        if len(inner_found) != 1 or _kind(inner_found[0]) != duckdb.StatementType.SELECT:
             raise QueryError("only EXPLAIN of a SELECT is allowed through `musim sql` (the snapshot is read-only)")
     elif kind == duckdb.StatementType.PRAGMA:
         m = _PRAGMA.match(stmt.query)
@@ -430,6 +446,9 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
 def _door_line(exc: duckdb.Error) -> str:
     """DuckDB's first line without advice to change a setting: the door refuses SET, so it says that instead."""
     line = first_line(exc)
+    needed = _AUTOINSTALL.search(line)
+    if needed is not None:
+        return f"it needs DuckDB's {needed.group(1)} extension, which the query door does not install or load"
     plain = _SET_ADVICE.sub("", line)
     if plain == line:
         return line
@@ -440,6 +459,8 @@ def _hint(exc: duckdb.Error) -> str:
     """What to do about a failed query, by the kind of DuckDB error."""
     if isinstance(exc, duckdb.PermissionException):
         return " (the query door reads only the published snapshot: no files, ATTACH, COPY or extensions)"
+    if isinstance(exc, duckdb.CatalogException) and _IN_EXTENSION.search(first_line(exc)):
+        return " (the query door loads no extension: the snapshot's tables and DuckDB's built-in functions only)"
     if isinstance(exc, duckdb.CatalogException):
         return ' (list the tables with `musim sql "SHOW TABLES"`, a table\'s columns with `DESCRIBE name`)'
     if isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in str(exc):

@@ -8,6 +8,7 @@ network to fetch anything else.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import sys
@@ -280,13 +281,16 @@ def writer(settings: Settings | None = None) -> Iterator[duckdb.DuckDBPyConnecti
 def registered(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> Iterator[duckdb.DuckDBPyConnection]:
     """``data`` (an Arrow table, a DataFrame, a dict of numpy columns) readable as the view ``name`` on ``con``
     for the block, without a copy; unregistered when it ends, however it ends (a result the block left
-    unfetched is finished first: it could only read the view that goes)."""
+    unfetched is finished first: it could only read the view that goes). A block that fails inside a transaction
+    leaves it aborted, where DuckDB unregisters nothing: the block's error is the one raised, not "Current
+    transaction is aborted" (Ctrl-C, a full disk, DuckDB out of memory), and the rollback drops the view."""
     con.register(name, data)
     try:
         yield con
     finally:
-        con.complete()
-        con.unregister(name)
+        with contextlib.suppress(duckdb.TransactionException):
+            con.complete()
+            con.unregister(name)
 
 
 @contextmanager
@@ -297,7 +301,8 @@ def in_order(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnecti
     the setting to the database, not the cursor, so the blocks of all cursors of one database file are counted
     (threads of a process may hold several at once, e.g. a publish writing while the quality gate reads): the
     first turns the setting on, the last to end turns it off. Statements that other cursors run meanwhile
-    keep order too."""
+    keep order too. A block that fails inside a transaction leaves it aborted, where DuckDB runs no statement: the
+    setting then stays on until the connection closes, and the block's error is the one raised."""
     key = _database_key(con)
     with _ORDER_LOCK:
         if _ORDER_BLOCKS.get(key, 0) == 0:
@@ -310,7 +315,8 @@ def in_order(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnecti
             _ORDER_BLOCKS[key] -= 1
             if _ORDER_BLOCKS[key] == 0:
                 del _ORDER_BLOCKS[key]
-                run(con, "warehouse/insertion_order.sql", keep=False)
+                with contextlib.suppress(duckdb.TransactionException):
+                    run(con, "warehouse/insertion_order.sql", keep=False)
 
 
 #: Open :func:`in_order` blocks per database (its file; a block of an in-memory database counts alone).

@@ -47,6 +47,7 @@ def test_reading_statements_are_let_through(statement):
     ("/* c */ -- d\n load httpfs", "^LOAD statements"),
     ("WITH t AS (SELECT 1) INSERT INTO x SELECT * FROM t", "^INSERT statements"), ("VACUUM", "VACUUM"),
     ("DETACH snapshot", "DETACH"), ("SELEC 1", "does not parse"),
+    ("UPDATE EXTENSIONS", "^UPDATE statements are not allowed"),  # a type DuckDB's Python enum does not name
 ])
 def test_everything_else_is_refused(statement, why):
     with pytest.raises(QueryError, match=why):
@@ -153,6 +154,20 @@ def test_run_query_limits_rows_and_reports_errors_in_one_line(snapshot_file):
     with pytest.raises(QueryError) as err:
         sandbox.query_file(snapshot_file, "SELECT nope FROM artist")
     assert "\n" not in str(err.value) and "the query failed: Binder Error" in str(err.value)
+
+
+def test_a_function_of_an_extension_is_one_line_saying_the_door_loads_none(snapshot_file):
+    """`musim sql "FROM iceberg_scan('x')"` printed DuckDB's first line, cut in the middle: "the query failed: An
+    error occurred while trying to automatically install the required extension 'iceberg:"."""
+    with pytest.raises(QueryError) as err:
+        sandbox.query_file(snapshot_file, "SELECT * FROM iceberg_scan('x')")
+    assert str(err.value) == ("the query failed: it needs DuckDB's iceberg extension, which the query door does not "
+                              "install or load")
+    with pytest.raises(QueryError) as err:
+        sandbox.query_file(snapshot_file, "SELECT st_point(1, 2)")
+    assert "\n" not in str(err.value) and str(err.value).endswith(
+        "exists in the spatial extension. (the query door loads no extension: the snapshot's tables and DuckDB's "
+        "built-in functions only)")
 
 
 def test_run_query_interrupts_a_query_past_its_time(snapshot_file):

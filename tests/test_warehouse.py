@@ -112,6 +112,29 @@ def test_registered_data_is_a_view_for_the_block_only(musim_home):
         con.execute("SELECT * FROM tmp_rows")
 
 
+@pytest.mark.parametrize("block", ["registered", "in_order"])
+def test_a_statement_failing_inside_a_transaction_is_the_error_raised(tmp_path, block):
+    """A failed statement aborts its transaction, where DuckDB runs nothing more: the block's cleanup (unregister,
+    insertion order off) must not replace the statement's error (Ctrl-C's "Query interrupted", a full disk, DuckDB
+    out of memory, each told in one line) with "Current transaction is aborted" (exit 1)."""
+    import numpy as np
+
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    con.execute("CREATE TABLE t (a INTEGER PRIMARY KEY)")
+    with pytest.raises(duckdb.ConstraintException):
+        with warehouse.transaction(con):
+            cm = (warehouse.registered(con, "tmp_rows", {"a": np.arange(2, dtype=np.int32)}) if block == "registered"
+                  else warehouse.in_order(con))
+            with cm:
+                con.execute("INSERT INTO t VALUES (1), (1)")
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (0,)  # rolled back; the connection works
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("SELECT * FROM tmp_rows")
+    with warehouse.in_order(con):  # the count of in_order blocks was kept right
+        assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone() == (True,)
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone() == (False,)
+
+
 def test_insertion_order_stays_on_until_the_last_cursor_block_ends(tmp_path):
     """DuckDB scopes preserve_insertion_order to the database: blocks on two cursors (a publish writing while
     the gate reads) are counted, and the first to end does not turn it off under the other."""

@@ -147,24 +147,27 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         full = result.to_json()
         print_json({k: full[k] for k in keys} | {k: v for k, v in full.items() if k not in keys})
         return 0
+    said = []
     if result.profiles_added:
-        print(f"{args.path}: already ingested as dump {result.dump_id[:12]}, without profiles: its profiles file "
-              f"{args.profiles} is loaded now.")
+        said.append(f"{args.path}: already ingested as dump {result.dump_id[:12]}, without profiles: its profiles "
+                    f"file {args.profiles} is loaded now.")
     elif result.profiles_replaced:
-        print(f"{args.path}: already ingested as dump {result.dump_id[:12]}: its profiles file "
-              f"{result.profiles_replaced} is replaced by {args.profiles}.")
+        said.append(f"{args.path}: already ingested as dump {result.dump_id[:12]}: its profiles file "
+                    f"{result.profiles_replaced} is replaced by {args.profiles}.")
     elif result.already_ingested:
-        print(f"{args.path}: already ingested as dump {result.dump_id[:12]}; nothing changed.")
-    print(f"dump {result.dump_id[:12]} ({result.format}): {result.lines:,} lines = "
-          f"{result.loaded:,} loaded + {result.rejected:,} rejected; "
-          f"{result.users:,} users, {result.artists:,} artists, {result.plays_rows:,} user-artist rows")
+        said.append(f"{args.path}: already ingested as dump {result.dump_id[:12]}; nothing changed.")
+    said.append(f"dump {result.dump_id[:12]} ({result.format}): {result.lines:,} lines = {result.loaded:,} loaded + "
+                f"{result.rejected:,} rejected; {result.users:,} users, {result.artists:,} artists, "
+                f"{result.plays_rows:,} user-artist rows")
     if result.profile_lines:
-        print(f"profiles: {result.profile_lines:,} lines = {result.profile_loaded:,} loaded + "
-              f"{result.profile_rejected:,} rejected")
+        said.append(f"profiles: {result.profile_lines:,} lines = {result.profile_loaded:,} loaded + "
+                    f"{result.profile_rejected:,} rejected")
     if result.profiles_warning:
-        print(f"warning: {result.profiles_warning}")
+        said.append(f"warning: {result.profiles_warning}")
     if result.rejected or result.profile_rejected:
-        print(f"see the rejected lines with: musim rejects --dump {result.dump_id[:12]}")
+        said.append(f"see the rejected lines with: musim rejects --dump {result.dump_id[:12]}")
+    for line in said:  # file names are whoever named the dump's: a control character (ESC) must not drive the terminal
+        print(printable(line, 0))
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 
 from musim.cli.options import count, positive, seed, share
-from musim.cli.output import print_json
+from musim.cli.output import print_json, printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +35,8 @@ def cmd_synth_lastfm(args: argparse.Namespace) -> int:
     if args.json:
         print_json(dataclasses.asdict(summary))
     else:
-        print(f"wrote {summary.lines:,} lines for {summary.users:,} users and {summary.artists:,} artists "
-              f"in {summary.communities} communities to {summary.plays_path}")
+        print(printable(f"wrote {summary.lines:,} lines for {summary.users:,} users and {summary.artists:,} artists "
+                        f"in {summary.communities} communities to {summary.plays_path}", 0))  # OUT may hold an ESC
         if summary.quirk_counts:
             print("quirks: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.quirk_counts.items())))
     return 0

@@ -181,6 +181,7 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
     source = check_input(path, "plays")
     if profiles is not None:
         profiles = check_input(profiles, "profiles")
+    stamps = _Stamps(source, profiles)
     settings.ensure_dirs()
     started = dt.datetime.now(dt.UTC)
     chosen = detect_format(source, fmt)
@@ -204,7 +205,8 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
                                   "dump (download it again if it should not be empty).")
             existing = _existing(con, scan.sha256)
             if existing is not None and profiles is not None:
-                return _profiles_later(con, existing, Path(profiles), Path(scratch), replace=replace_profiles)
+                return _profiles_later(con, existing, Path(profiles), Path(scratch), stamps,
+                                       replace=replace_profiles)
             if existing is not None:
                 log.info("dump %s (%s) was already ingested; nothing to do", scan.sha256[:12], source.name)
                 return existing
@@ -220,14 +222,41 @@ def ingest_lastfm(path: str | Path, *, profiles: str | Path | None = None, fmt: 
             with warehouse.transaction(con):
                 result = _load(con, chosen, kind, source, scan, rows, profiles, pscan, started)
                 result = replace(result, engine=used)
+                stamps.check()
                 committing = dt.datetime.now(dt.UTC)
             log.debug("loaded %.1f s after the start; committed in %.1f s", (committing - started).total_seconds(),
                       (dt.datetime.now(dt.UTC) - committing).total_seconds())
+        except IngestError:
+            stamps.check()  # a file that changed under the reading (DuckDB read other rows than the pre-scan)
+            raise
         finally:
             sql.run(con, "ingest/detach_scratch.sql")
     log.info("ingested %s: %d lines, %d loaded, %d rejected", source.name, result.lines, result.loaded,
              result.rejected)
     return result
+
+
+class _Stamps:
+    """The size, modification time and inode of the files an ingest reads, taken before it reads them: a file
+    still being copied or written grows while it is read, so what was hashed, pre-scanned and loaded would be
+    a part of it, each a different part. :meth:`check` refuses such a file before the transaction commits."""
+
+    def __init__(self, *paths: Path | None) -> None:
+        self.before = {path: _stamp(path) for path in paths if path is not None}
+
+    def check(self) -> None:
+        for path, before in self.before.items():
+            if _stamp(path) != before:
+                raise IngestError(f"{path}: the file changed while it was read (is it still being copied or "
+                                  "written?); nothing was stored. Ingest it again once it is complete.")
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:  # removed or renamed meanwhile
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def _stage(con: duckdb.DuckDBPyConnection, source: Path, chosen: str, scratch: Path) -> Prescan:
@@ -248,7 +277,7 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Path, chosen: str, scratch: P
 
 
 def _profiles_later(con: duckdb.DuckDBPyConnection, existing: IngestResult, profiles: Path,
-                    scratch: Path, *, replace: bool = False) -> IngestResult:
+                    scratch: Path, stamps: _Stamps, *, replace: bool = False) -> IngestResult:
     """The profiles file given with a dump ingested before: loaded now if the dump has none; nothing to do if it
     has this one; if it has another, loaded in their place with ``replace`` (one transaction: the old profiles
     and their rejects are withdrawn, the new ones loaded; a failure leaves the old ones), else an
@@ -277,6 +306,7 @@ def _profiles_later(con: duckdb.DuckDBPyConnection, existing: IngestResult, prof
                 profiles_sha256=pscan.sha256, profile_lines=pscan.lines, profile_loaded=pscan.lines - rejected,
                 profile_rejected=rejected)
         warning = _profile_overlap(con, dump_id, profiles)
+        stamps.check()
     log.info("dump %s: its profiles file %s loaded now%s", dump_id[:12], profiles.name,
              f", in place of {held}" if held_sha is not None else "")
     return dataclasses.replace(existing, profile_lines=pscan.lines, profile_loaded=pscan.lines - int(rejected),

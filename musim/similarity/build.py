@@ -25,7 +25,7 @@ from musim import sql, warehouse
 from musim.config import Settings, get_settings
 from musim.cooccurrence import choose_engine
 from musim.errors import NotFoundError, ParameterError, QualityError, refuse_blank
-from musim.similarity import fingerprint
+from musim.similarity import fingerprint, listed_dumps
 from musim.similarity.colisten import prepare_edges, store_catalogue_pairs, store_pairs
 from musim.similarity.params import SimilarityParams
 
@@ -78,10 +78,12 @@ def resolve_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
             raise NotFoundError("no dump has been ingested yet: run `musim ingest lastfm PATH` first")
         return row[0]
     rows = sql.query(con, "similarity/dumps_with_prefix.sql", prefix=dump_id).fetchall()
-    if len(rows) != 1:
-        known = [r[0][:12] for r in sql.query(con, "similarity/dumps.sql").fetchall()]
-        what = "matches no dump" if not rows else "matches several dumps"
-        raise NotFoundError(f"dump id {dump_id!r} {what}; known dumps: {', '.join(known) or 'none'}")
+    if len(rows) > 1:  # the ones it matches, not every dump: more digits of one of them tell it apart
+        raise NotFoundError(f"dump id {dump_id!r} matches several dumps: {listed_dumps([r[0] for r in rows])}; give "
+                            "more of its digits")
+    if not rows:
+        known = [r[0] for r in sql.query(con, "similarity/dumps.sql").fetchall()]
+        raise NotFoundError(f"dump id {dump_id!r} matches no dump; known dumps: {listed_dumps(known)}")
     return rows[0][0]
 
 
@@ -229,8 +231,8 @@ def drop_build(con: duckdb.DuckDBPyConnection, dump_id: str) -> str:
     dump has no build."""
     dump_id = resolve_dump(con, dump_id)
     if not sql.query(con, "similarity/built_dumps_with_prefix.sql", prefix=dump_id).fetchall():
-        built = [r[0][:12] for r in sql.query(con, "similarity/built_dumps.sql").fetchall()]
-        raise NotFoundError(f"dump {dump_id[:12]} has no similarity build to drop; built: {', '.join(built) or 'none'}")
+        built = [r[0] for r in sql.query(con, "similarity/built_dumps.sql").fetchall()]
+        raise NotFoundError(f"dump {dump_id[:12]} has no similarity build to drop; built: {listed_dumps(built)}")
     dump_seq = sql.query(con, "similarity/dump_seq.sql", dump_id=dump_id).fetchone()[0]
     with warehouse.transaction(con):
         sql.run(con, "similarity/clear_dump.sql", dump_id=dump_id, dump_seq=dump_seq)

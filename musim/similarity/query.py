@@ -13,7 +13,7 @@ import numpy as np
 from musim import sql
 from musim.errors import NotFoundError, ParameterError, StorageError, refuse_blank
 from musim.names import MAX_QUERY_CHARS, lookup_problem, name_key, name_norm
-from musim.similarity import METRICS, metrics
+from musim.similarity import METRICS, listed_dumps, metrics
 
 
 @dataclass(frozen=True)
@@ -125,10 +125,11 @@ def serving_dump(con: duckdb.DuckDBPyConnection, dump_id: str | None) -> str:
                                 "(from a Last.FM dump); neighbours by sound need none: `musim similar NAME --audio`")
         return row[0]
     rows = _snapshot_query(con, "similarity/built_dumps_with_prefix.sql", prefix=dump_id).fetchall()
-    if len(rows) != 1:
-        known = ", ".join(r[0][:12] for r in _snapshot_query(con, "similarity/built_dumps.sql").fetchall())
+    if len(rows) != 1:  # ambiguous: the built dumps it matches; none: the built ones
+        known = [r[0] for r in (rows or _snapshot_query(con, "similarity/built_dumps.sql").fetchall())]
         raise NotFoundError(f"dump {dump_id!r} has {'no' if not rows else 'an ambiguous'} similarity build in the "
-                            f"published snapshot; built dumps: {known or 'none'}")
+                            f"published snapshot; {'built dumps' if not rows else 'it matches'}: "
+                            f"{listed_dumps(known)}")
     return rows[0][0]
 
 

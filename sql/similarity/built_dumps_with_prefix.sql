@@ -1,2 +1,3 @@
--- The dumps with a similarity build whose id starts with $prefix.
-SELECT dump_id FROM similarity_build WHERE starts_with(dump_id, $prefix);
+-- The dumps with a similarity build whose id starts with $prefix, oldest first.
+SELECT b.dump_id FROM similarity_build b JOIN lastfm_dump d USING (dump_id) WHERE starts_with(b.dump_id, $prefix)
+ORDER BY d.seq;

@@ -260,6 +260,21 @@ def test_rejects_escape_the_raw_line_and_json_keeps_it(hostile, capsys):
     assert [r["raw"] for r in json.loads(out)] == [BAD_LINE]
 
 
+def test_ingest_escapes_hostile_file_names(tmp_path, capsys):
+    """The ingest's summary printed the dump's and the profiles file's names raw: ESC, BEL and OSC sequences in a
+    file name (a landed dump's) drove the terminal."""
+    from tests.lastfm_files import tiny_dump, write_lines
+
+    plays = tiny_dump(tmp_path / f"plays{RED}.tsv")
+    profiles = write_lines(tmp_path / "prof\x1b]0;pwned\x07.tsv", [f"{'e' * 40}\tm\t22\tSweden\tFeb 1, 2007"])
+    assert run(capsys, "ingest", "lastfm", str(plays), "--format", "360k")[0] == 0
+    code, out, err = run(capsys, "ingest", "lastfm", str(plays), "--format", "360k", "--profiles", str(profiles))
+    assert code == 0, err
+    assert "already ingested" in out and "only 0 of its 1 profiles" in out  # the lines that name the files
+    assert not UNSAFE.search(out.replace("\n", "")), out
+    assert "plays\\x1b[31mRed Alert\\x1b[0m.tsv" in out and "prof\\x1b]0;pwned\\x07.tsv" in out
+
+
 def test_sql_table_is_escaped(hostile, capsys):
     code, out, _ = run(capsys, "sql", "SELECT name FROM artist ORDER BY name")
     assert code == 0 and not UNSAFE.search(out) and "Nul\\x00Band" in out

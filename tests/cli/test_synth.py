@@ -31,6 +31,13 @@ def test_a_folder_with_a_real_dump_is_refused_in_one_line_and_kept(tmp_path):
     assert (out / PROFILE_FILE).read_text() == "real profiles\n"
 
 
+def test_a_control_character_in_the_folder_name_is_escaped(tmp_path):
+    """The summary printed OUT raw: an ESC in it drove the terminal."""
+    proc = synth(tmp_path / "out\x1b[31mred", "--users", 5, "--artists", 3, home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "out\\x1b[31mred/" in proc.stdout
+
+
 def test_bad_sizes_are_one_line_usage_errors(tmp_path):
     for args in (["--users", 0], ["--users", -3], ["--artists", 10**12], ["--artists", 1], ["--communities", 0],
                  ["--artists", 5, "--communities", 6], ["--quirks", 1.5], ["--seed", -1]):

@@ -417,3 +417,62 @@ def test_a_profiles_file_given_as_the_dump_says_to_pass_it_with_profiles(tmp_pat
     assert err.endswith(f"nothing was stored. It is named as a {says}\n")
     _nothing_stored()
     assert main(["ingest", "lastfm", str(plays), "--profiles", str(profiles)]) == 0  # as it says
+
+
+def _grows(path, monkeypatch, target, name):
+    """Append a line to ``path`` when ``target.name`` is called, as a copy still being written appends."""
+    original = getattr(target, name)
+
+    def appending(*args, **kwargs):
+        with open(path, "ab") as fh:
+            fh.write(f"{U2}\t{MB_A}\tArtist A\t4\n".encode())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, appending)
+
+
+@pytest.mark.parametrize("role", ["plays", "profiles"])
+def test_a_file_that_grows_while_it_is_read_is_refused_nothing_stored(tmp_path, monkeypatch, role):
+    """A dump still being copied was loaded as the part read so far (its id the hash of that part); it is refused
+    in one line before the transaction commits."""
+    import musim.ingest.lastfm as lastfm
+
+    plays = tiny_dump(tmp_path / "usersha1-artmbid-artname-plays.tsv")
+    profiles = write_lines(tmp_path / "usersha1-profile.tsv", [f"{U1}\tm\t22\tSweden\tFeb 1, 2007"])
+    _grows(plays if role == "plays" else profiles, monkeypatch, lastfm, "join_dump")
+    with pytest.raises(IngestError, match=rf"{'plays' if role == 'plays' else 'profile'}.tsv: the file changed while it was read \(is it still being "
+                                          r"copied or written\?\); nothing was stored"):
+        ingest_lastfm(plays, profiles=profiles)
+    _nothing_stored()
+
+
+def test_a_file_duckdb_reads_grown_is_refused_as_changed_not_as_a_musim_bug(tmp_path, monkeypatch, engine):
+    """The pre-scan read the file, then DuckDB read it grown: "DuckDB read 10 rows where 9 were expected ... This
+    is a musim bug: please report it with the file" was the message."""
+    import threading
+
+    import musim.ingest.staging as staging
+
+    if engine == "c":
+        pytest.skip("the C scanner reads the file once")
+    path = tiny_dump(tmp_path / "usersha1-artmbid-artname-plays.tsv")
+    scanned = threading.Event()
+    prescan, stage = staging.prescan, staging._stage_in_background
+
+    def prescan_first(*args, **kwargs):
+        try:
+            return prescan(*args, **kwargs)
+        finally:
+            scanned.set()
+
+    def grown_then_staged(*args, **kwargs):  # DuckDB reads the file after the pre-scan, one line longer
+        scanned.wait(30)
+        with open(path, "ab") as fh:
+            fh.write(f"{U2}\t{MB_A}\tArtist A\t4\n".encode())
+        return stage(*args, **kwargs)
+
+    monkeypatch.setattr(staging, "prescan", prescan_first)
+    monkeypatch.setattr(staging, "_stage_in_background", grown_then_staged)
+    with pytest.raises(IngestError, match=r"plays.tsv: the file changed while it was read"):
+        ingest_lastfm(path)
+    _nothing_stored()

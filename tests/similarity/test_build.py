@@ -73,6 +73,30 @@ def test_rebuild_replaces_and_unknown_dump_is_explained(tiny):
             resolve_dump(con, "ffff")
 
 
+def test_a_dump_id_matching_several_or_none_names_the_matching_or_newest_dumps(tmp_path):
+    """An ambiguous prefix listed every dump, not the ones it matched; a wrong one listed every dump (hundreds, where
+    the landing ingests hourly) in its one line."""
+    from collections import Counter
+
+    from musim.similarity import DUMPS_LISTED
+    from tests.lastfm_files import U1, U2, write_lines
+
+    ids = [ingest_lastfm(write_lines(tmp_path / f"d{i}.tsv", [f"{U1}\t\tA\t{i + 1}", f"{U2}\t\tA\t1"])).dump_id
+           for i in range(17)]  # 17 ids over 16 hex digits: two start alike
+    digit, _ = Counter(i[0] for i in ids).most_common(1)[0]
+    matching = [i[:12] for i in ids if i.startswith(digit)]
+    with warehouse.writer() as con:
+        with pytest.raises(NotFoundError) as err:
+            resolve_dump(con, digit)
+        assert str(err.value) == (f"dump id {digit!r} matches several dumps: {', '.join(matching)}; give more of its "
+                                  "digits")
+        with pytest.raises(NotFoundError) as err:
+            resolve_dump(con, "nope")
+    newest = ", ".join(i[:12] for i in ids[-DUMPS_LISTED:])
+    assert str(err.value) == (f"dump id 'nope' matches no dump; known dumps: {newest} (the newest {DUMPS_LISTED} of "
+                              "17; `musim dumps` lists them all)")
+
+
 def test_ties_are_broken_deterministically(tmp_path):
     from tests.lastfm_files import write_lines
     # X is co-listened with Y and Z by the same single user pattern: identical scores

@@ -241,6 +241,29 @@ def test_an_empty_dump_id_is_refused_not_read_as_the_latest(tmp_path):
             ArtistSimilarity(snap).similar("Artist A", dump_id="", k=5, metric="seed")
 
 
+def test_an_ambiguous_dump_prefix_names_the_built_dumps_it_matches(tmp_path):
+    """`musim similar NAME --dump PREFIX` matching two built dumps listed every built dump, not the two."""
+    from collections import Counter
+
+    from musim.errors import NotFoundError
+    from tests.lastfm_files import U1, U2
+
+    ids = []
+    with warehouse.writer() as con:
+        for i in range(17):  # 17 ids over 16 hex digits: two start alike
+            path = write_lines(tmp_path / f"d{i}.tsv", [f"{U1}\t\tA\t{i + 1}", f"{U1}\t\tB\t1", f"{U2}\t\tA\t1"])
+            ids.append(ingest_lastfm(path).dump_id)
+            build_similarity(con, ids[-1], SimilarityParams(min_listeners=1, min_co_listeners=1, k=5))
+        serving.publish(con)
+    digit, _ = Counter(i[0] for i in ids).most_common(1)[0]
+    with serving.open_snapshot() as snap:
+        with pytest.raises(NotFoundError) as err:
+            ArtistSimilarity(snap).similar("A", dump_id=digit, k=5, metric="seed")
+    matching = ", ".join(i[:12] for i in ids if i.startswith(digit))
+    assert str(err.value) == (f"dump {digit!r} has an ambiguous similarity build in the published snapshot; it "
+                              f"matches: {matching}")
+
+
 def _publish(tmp_path: Path, heard: dict[str, int]) -> str:
     """A dump where the first ``n`` of 8 users heard each artist of ``heard``, built (every pair kept) and published."""
     users = [f"{i:040x}" for i in range(8)]
