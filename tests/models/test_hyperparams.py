@@ -64,7 +64,10 @@ def test_job_params_maps_options_and_moves_the_shares_to_the_split():
     assert params == {"conv_filters": [8, 16], "epochs": 2, "dense_units": 16, "seed": 3}
     assert split == {"test_share": 0.4, "seed": 3}
     assert job_params("cnn_classifier", embedding_size=32)[0] == {"embedding_units": 32}
-    assert job_params("descriptors", None, epochs=3, seed=1) == ({"seed": 1}, {"seed": 1})
+    assert job_params("descriptors", None, seed=1, epochs=None) == ({"seed": 1}, {"seed": 1})
+    # `models train --family descriptors --epochs 3` trained what it would have without it, and said nothing
+    with pytest.raises(ParameterError, match=r"^--epochs, --learning-rate: the descriptors family is not trained "):
+        job_params("descriptors", None, epochs=3, learning_rate=0.1, batch_size=None, seed=1)
     with pytest.raises(ParameterError, match="--embedding-size applies to siamese and cnn_classifier"):
         job_params("autoencoder", embedding_size=8)
     with pytest.raises(ParameterError, match="test_share"):
