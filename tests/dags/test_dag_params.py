@@ -33,7 +33,8 @@ out["known"] = dag.get_task("dumps").python_callable(params={k: dag.params[k] fo
 # an empty value (a conf made from an unset variable: -c '{"dump_id": "$DUMP"}') is refused, not taken as the default
 for module, first, args, key, value in ((artist_similarity, "dumps", (), "dump_id", ""),
                                         (library_scan, "scan", (), "folder", ""),
-                                        (audio_features, "plan", ("audio_features/r1",), "recompute", ["t1", " "])):
+                                        (audio_features, "plan", ("audio_features/r1",), "recompute", ["t1", " "]),
+                                        (audio_features, "plan", ("audio_features/r1",), "views", [])):
     dag = getattr(module, module.__name__)()
     try:
         dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | {key: value}, dag=dag)
@@ -58,6 +59,7 @@ def test_a_conf_key_that_is_no_param_fails_the_first_task_and_writes_nothing(tmp
     assert out["blank dump_id"].startswith("the dump_id param is empty (an unset variable?): give a dump id or unique ")
     assert out["blank folder"].startswith("the folder param is empty (an unset variable?): give a folder or ")
     assert out["blank recompute"].startswith("a track id of the recompute param is empty (an unset variable?): give ")
+    assert out["blank views"].startswith("the views param is empty (an unset variable?): give feature views")  # not all
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
 
 
