@@ -156,7 +156,7 @@ class HyperParams:
     zero_padding: NonNegativeInt | None = _NETWORK.zero_padding
     batchnorm: bool = _NETWORK.batchnorm
     dense_units: Count = _NETWORK.dense_units
-    dense_activation: str | None = _NETWORK.dense_activation
+    dense_activation: Literal["relu", "tanh", "linear"] | None = _NETWORK.dense_activation  # as the contrastive's
     dropout: Share = _NETWORK.dropout
     l2: NonNegativeFloat = _NETWORK.l2
     # optimisation

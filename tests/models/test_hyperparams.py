@@ -124,6 +124,15 @@ def test_a_record_and_its_network_are_checked_without_keras():
     assert out.stdout.split() == ["refused", "16", "False", "False"]
 
 
+def test_an_unknown_dense_activation_is_refused_before_anything_loads():
+    # any string was taken: `--hparams '{"dense_activation": "bogus"}'` loaded the inputs, then failed in Keras
+    # (ValueError: Could not interpret activation function identifier), in the DAG's train task after prepare
+    with pytest.raises(ParameterError, match=r"^hyperparameter dense_activation: input should be 'relu', 'tanh' or "
+                                             r"'linear' \('bogus' given\)$"):
+        HyperParams.from_json({"dense_activation": "bogus"})
+    assert HyperParams.from_json({"dense_activation": None}).siamese_config().dense_activation is None
+
+
 def test_the_contrastive_encoder_defaults_are_the_siamese_configs():
     """The contrastive encoder is the siamese one (the siamese family can start from it): its knobs default to
     SiameseConfig's, and the encoder the defaults give is SiameseConfig's for the crop."""
