@@ -64,10 +64,13 @@ def audio_features():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.assets import refused_conf
-        from musim.errors import refuse_blank
+        from musim.errors import ParameterError, refuse_blank
         from musim.features.staged import plan_run
 
         def check(p: dict) -> None:  # as `--recompute ""` is refused ("" was "no track , t1 in the warehouse")
+            if p["views"] is not None and not p["views"]:  # [] built every view, as null does
+                raise ParameterError("the views param is empty (an unset variable?): give feature views, e.g. "
+                                     "[\"track_log_mel\"], or null for every defined view")
             for track_id in p["recompute"]:
                 refuse_blank(track_id, "a track id of the recompute param", "the track ids the features quality "
                              "report names, or [] to extract only what is missing")

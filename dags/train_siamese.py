@@ -56,7 +56,7 @@ from musim.config import train_queue
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.models.hyperparams import EMBEDDING_PARAM, HyperParams
 from musim.models.routing import JOIN, staged_training
-from musim.params import LEARNING_RATE_MAX, MAX_COUNT, SEED_MAX, SEED_MIN, defaults
+from musim.params import LEARNING_RATE_MAX, MAX_COUNT, MAX_SIZE, SEED_MAX, SEED_MIN, defaults
 
 MODELS = asset("models")
 #: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it; while
@@ -91,9 +91,9 @@ def _default(text: str, field: str) -> str:
                                      "(default: the latest)"),
         "learning_rate": Param(None, type=["null", "number"], exclusiveMinimum=0, maximum=LEARNING_RATE_MAX,
                                description=_default("Adam learning rate", "learning_rate")),
-        "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
+        "batch_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_SIZE,
                             description=_default("Clip pairs per training step (global)", "batch_size")),
-        "embedding_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_COUNT,
+        "embedding_size": Param(None, type=["null", "integer"], minimum=1, maximum=MAX_SIZE,
                                 description=_default("Size of the encoding (the Dense layer after the global "
                                                      "max-pool)", EMBEDDING_PARAM["siamese"])),
         "sampling": Param(None, type=["null", "string"], enum=[None, "stratified", "natural"],

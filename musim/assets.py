@@ -41,17 +41,33 @@ def announced_dumps(events: Iterable[Any] | None) -> list[str]:
 def refused_conf(dag: Any, params: Mapping[str, Any], check: Callable[[Mapping[str, Any]], None] | None = None
                  ) -> str | None:
     """The one line a DAG's first task refuses its run's conf with, before anything is done, or None when it is
-    fine: a key that is none of ``dag``'s params (:func:`unknown_params`), else the :class:`~musim.errors.ParameterError`
-    that ``check(params)`` raises (an empty value, which an unset variable gives, must not read as "the default")."""
+    fine: a key that is none of ``dag``'s params (:func:`unknown_params`), a float given to a whole-number param
+    (:func:`float_for_integer`), else the :class:`~musim.errors.ParameterError` that ``check(params)`` raises (an empty value, which an unset variable gives, must not read as "the default")."""
     from musim.errors import ParameterError
 
     if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
+        return refused
+    if dag is not None and (refused := float_for_integer(params, dag.params)):
         return refused
     try:
         if check is not None:
             check(params)
     except ParameterError as exc:
         return str(exc)
+    return None
+
+
+def float_for_integer(given: Mapping[str, Any], known: Any) -> str | None:
+    """One line naming the first param of a whole-number type whose value is a float (``8.0``), or None. JSON
+    Schema counts ``8.0`` an integer, so Airflow's form and ``--conf`` take it, and the float reached ``range()`` or
+    a slice deep in a task as a ``TypeError`` traceback. ``known``: the DAG's ``ParamsDict``."""
+    for name, value in given.items():
+        if not isinstance(value, float) or name not in known:
+            continue
+        kind = known.get_param(name).schema.get("type")
+        if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+            return (f"the {name} param is {value!r}, a float: give it as a whole number"
+                    f"{f' ({int(value)})' if value.is_integer() else ''}; nothing was done, trigger it again")
     return None
 
 

@@ -46,6 +46,8 @@ SEED_MIN, SEED_MAX = 0, 2**32 - 1
 LEARNING_RATE_MAX = 10.0
 #: The largest count any parameter or option takes (beyond it DuckDB's integers and memory give out first).
 MAX_COUNT = 1_000_000_000
+#: The largest batch or embedding size ``musim models train`` and the train_siamese DAG take.
+MAX_SIZE = 1_000_000
 
 
 def _not_bool(value: Any) -> Any:

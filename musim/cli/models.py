@@ -12,7 +12,7 @@ from musim.cli.output import print_json, print_table, printable
 from musim.errors import ParameterError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 from musim.models.constants import IDENTITY_METRICS, PRIMARY_METRIC_CHOICES, TARGET_METRICS
-from musim.params import LEARNING_RATE_MAX
+from musim.params import LEARNING_RATE_MAX, MAX_SIZE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -185,8 +185,8 @@ def register_train(msub: argparse._SubParsersAction) -> None:
     p.add_argument("--dump", help="dump id or unique prefix of the targets (default: the latest similarity build that passed its "
                    "quality check)")
     p.add_argument("--learning-rate", type=number(0.0, LEARNING_RATE_MAX, above=True))
-    p.add_argument("--batch-size", type=count(1, 1_000_000))
-    p.add_argument("--embedding-size", type=count(1, 1_000_000),
+    p.add_argument("--batch-size", type=count(1, MAX_SIZE))
+    p.add_argument("--embedding-size", type=count(1, MAX_SIZE),
                    help="size of the embedding (siamese: dense_units; cnn_classifier: embedding_units)")
     p.add_argument("--sampling", choices=["stratified", "natural"], help="siamese: how artist pairs are drawn")
     p.add_argument("--train-pairs", type=positive, help="siamese: artist pairs drawn for training")

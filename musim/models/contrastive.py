@@ -135,6 +135,11 @@ def train_contrastive(mel: np.ndarray, rows: np.ndarray | None = None, params: C
     if p.crop_frames > mel.shape[1]:  # a crop is part of the excerpt; longer, every crop would be padding
         raise ParameterError(f"crop_frames {p.crop_frames} is longer than the log-mel excerpts ({mel.shape[1]} "
                              f"frames): use at most {mel.shape[1]}")
+    bands = int(mel.shape[2])  # a mask wider than the bands failed once trained (ValueError: high <= 0), a shift
+    # of every band blanked the crop
+    for name, value, most in (("freq_mask", p.freq_mask, bands), ("pitch_bins", p.pitch_bins, bands - 1)):
+        if value > most:
+            raise ParameterError(f"{name} {value} is wider than the log-mel's {bands} mel bands: use at most {most}")
     keras.utils.set_random_seed(p.seed)
     rng = np.random.default_rng(p.seed)
     encoder = build_encoder(p.encoder_config(int(mel.shape[2])))

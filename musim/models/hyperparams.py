@@ -156,7 +156,7 @@ class HyperParams:
     zero_padding: NonNegativeInt | None = _NETWORK.zero_padding
     batchnorm: bool = _NETWORK.batchnorm
     dense_units: Count = _NETWORK.dense_units
-    dense_activation: str | None = _NETWORK.dense_activation
+    dense_activation: Literal["relu", "tanh", "linear"] | None = _NETWORK.dense_activation  # as the contrastive's
     dropout: Share = _NETWORK.dropout
     l2: NonNegativeFloat = _NETWORK.l2
     # optimisation
@@ -316,7 +316,8 @@ def job_params(family: str, hparams: Mapping[str, Any] | None = None, *, embeddi
     embedding_size : the family's embedding size (siamese ``dense_units``, cnn_classifier ``embedding_units``)
     test_share : the test artists' share (``--test-share``; over one in ``hparams``)
     named : ``epochs``, ``learning_rate``, ``batch_size``, ``seed``, ``sampling``, ``train_pairs``: each one
-        not None sets the parameter of that name (over ``hparams``; the descriptors family takes only ``seed``)
+        not None sets the parameter of that name (over ``hparams``; the descriptors family takes only ``seed``, and
+        another is refused)
 
     Returns
     -------
@@ -331,8 +332,13 @@ def job_params(family: str, hparams: Mapping[str, Any] | None = None, *, embeddi
             raise ParameterError(f"--embedding-size applies to {' and '.join(EMBEDDING_PARAM)} (the autoencoder's is "
                                  "its code size)")
         params[EMBEDDING_PARAM[family]] = embedding_size
+    if family == "descriptors" and (moot := [k for k, v in named.items() if v is not None and k != "seed"]):
+        # dropped in silence, a run said `--epochs 5` and trained what it would have without it
+        raise ParameterError(f"{', '.join('--' + k.replace('_', '-') for k in moot)}: the descriptors family is not "
+                             "trained (its vector is the z-scored descriptors), so it takes only --seed and --hparams "
+                             "'{\"weights\": ...}'; leave them out")
     for key, value in named.items():
-        if value is not None and (family != "descriptors" or key == "seed"):
+        if value is not None:
             params[key] = value
     shares = {k: params.pop(k) for k in SPLIT_KEYS if k in params}
     if test_share is not None:

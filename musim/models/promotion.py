@@ -240,6 +240,10 @@ def _write_promotion_cards(con: duckdb.DuckDBPyConnection, store: ObjectStore | 
                                           replaced_by=replaced_by if e.status == ARCHIVED else None)
         try:
             write_card_section(store, e, section)
+        except NotFoundError:  # no store outage: waiting would not help ("once the object store is reachable")
+            raise StorageError(f"the model card of {e.version} ({e.key(CARD_FILE)} in {store.root_url}) is missing, "
+                               "so the decision was not recorded: restore the version's folder from a backup of the "
+                               "object store, then promote again") from None
         except (MusimError, OSError) as exc:
             raise StorageError(f"the model card of {e.version} ({e.key(CARD_FILE)} in {store.root_url}) could not "
                                f"be rewritten ({exc}), so the decision was not recorded: promote again once the "

@@ -62,6 +62,7 @@ from musim.models.constants import (
 )
 from musim.models.evaluate import EvaluationReport
 from musim.models.fairness import FairQueries, unseen_queries
+from musim.models.manifests import EMBEDDING_FILE
 from musim.storage import DamagedObject, ObjectNotFound, ObjectStore
 
 __all__ = [
@@ -316,6 +317,9 @@ def register_model(con: duckdb.DuckDBPyConnection, store: ObjectStore, *, family
         if history:
             cards.plot_curves(history, Path(tmp) / CURVES_FILE, title=version)
             store.put_file(prefix + CURVES_FILE, Path(tmp) / CURVES_FILE, content_type="image/png")
+    # a number reused (a crash, a warehouse restored from a backup): the newest-publication manifest of the version
+    # that had it is not this one's, which is not published yet (`embed --model` read it as its own)
+    store.delete(prefix + EMBEDDING_FILE)
     store.put_bytes(prefix + METRICS_FILE, json.dumps(json_safe(metrics_doc), indent=1, default=str).encode(),
                     content_type="application/json")
     store.put_bytes(prefix + CARD_FILE, card_md.encode(), content_type="text/markdown")

@@ -33,7 +33,8 @@ out["known"] = dag.get_task("dumps").python_callable(params={k: dag.params[k] fo
 # an empty value (a conf made from an unset variable: -c '{"dump_id": "$DUMP"}') is refused, not taken as the default
 for module, first, args, key, value in ((artist_similarity, "dumps", (), "dump_id", ""),
                                         (library_scan, "scan", (), "folder", ""),
-                                        (audio_features, "plan", ("audio_features/r1",), "recompute", ["t1", " "])):
+                                        (audio_features, "plan", ("audio_features/r1",), "recompute", ["t1", " "]),
+                                        (audio_features, "plan", ("audio_features/r1",), "views", [])):
     dag = getattr(module, module.__name__)()
     try:
         dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | {key: value}, dag=dag)
@@ -58,6 +59,7 @@ def test_a_conf_key_that_is_no_param_fails_the_first_task_and_writes_nothing(tmp
     assert out["blank dump_id"].startswith("the dump_id param is empty (an unset variable?): give a dump id or unique ")
     assert out["blank folder"].startswith("the folder param is empty (an unset variable?): give a folder or ")
     assert out["blank recompute"].startswith("a track id of the recompute param is empty (an unset variable?): give ")
+    assert out["blank views"].startswith("the views param is empty (an unset variable?): give feature views")  # not all
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
 
 
@@ -114,4 +116,43 @@ def test_the_other_dags_refuse_a_conf_key_that_is_no_param_and_an_empty_value(tm
     assert out["audio_acquire local_path"].startswith("the local_path param is empty (an unset variable?): give ")
     assert out["audio_acquire providers"].startswith("the providers param is empty (an unset variable?): give ")
     assert all("\n" not in line for line in out.values())
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+# A float for a whole-number param: JSON Schema counts 8.0 an integer, so Airflow took {"batch_size": 8.0} and the
+# float reached range() as a TypeError traceback (audio_features), a slice (its limit), or the registry (a seed).
+CHILD_FLOATS = r"""
+import copy, json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import audio_features, train_embeddings, train_siamese
+
+out = {}
+for module, first, args, conf in ((audio_features, "plan", ("audio_features/r1",), {"batch_size": 8.0}),
+                                  (audio_features, "plan", ("audio_features/r1",), {"limit": 3.0}),
+                                  (train_embeddings, "prepare", ("train_embeddings/r1",), {"seed": 1.0}),
+                                  (train_siamese, "prepare", ("train_siamese/r1",), {"epochs": 2.0})):
+    dag = getattr(module, module.__name__)()
+    (name, value), = conf.items()
+    copy.deepcopy(dag.params.get_param(name)).resolve(value)  # Airflow's own check takes it (resolve keeps it)
+    key = dag.dag_id + " " + ",".join(conf)
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | conf, dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+    except Exception as exc:
+        out[key] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_a_float_given_to_a_whole_number_param_fails_the_first_task_in_one_line(tmp_path):
+    home = tmp_path / "home"
+    out = run_child(CHILD_FLOATS, env=child_env(tmp_path, MUSIM_HOME=str(home)))
+    assert out["audio_features batch_size"] == ("the batch_size param is 8.0, a float: give it as a whole number (8); "
+                                                "nothing was done, trigger it again")
+    assert out["audio_features limit"].startswith("the limit param is 3.0, a float: give it as a whole number (3);")
+    assert out["train_embeddings seed"].startswith("the seed param is 1.0, a float: ")
+    assert out["train_siamese epochs"].startswith("the epochs param is 2.0, a float: ")
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written

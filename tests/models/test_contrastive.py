@@ -68,6 +68,17 @@ def test_the_loss_falls_and_embeddings_find_the_same_signature():
         train_contrastive(x, params=ContrastiveParams(**too_long))
 
 
+def test_a_frequency_mask_or_pitch_shift_wider_than_the_mel_bands_is_refused_before_training():
+    # `--hparams '{"freq_mask": 1000}'` failed after the inputs were loaded with "ValueError: high <= 0"
+    from musim.models.contrastive import ContrastiveParams, train_contrastive
+
+    x, _ = _signatures(mels=16)
+    for name, value, most in (("freq_mask", 17, 16), ("pitch_bins", 16, 15)):
+        with pytest.raises(ParameterError, match=rf"^{name} {value} is wider than the log-mel's 16 mel bands: use at "
+                                                 rf"most {most}$"):
+            train_contrastive(x, params=ContrastiveParams(**SMALL | {name: value}))
+
+
 def test_the_siamese_network_starts_from_the_contrastive_encoder():
     from musim.models.contrastive import ContrastiveParams, train_contrastive
     from musim.models.siamese import SiameseConfig, build_siamese

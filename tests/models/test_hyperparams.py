@@ -64,7 +64,10 @@ def test_job_params_maps_options_and_moves_the_shares_to_the_split():
     assert params == {"conv_filters": [8, 16], "epochs": 2, "dense_units": 16, "seed": 3}
     assert split == {"test_share": 0.4, "seed": 3}
     assert job_params("cnn_classifier", embedding_size=32)[0] == {"embedding_units": 32}
-    assert job_params("descriptors", None, epochs=3, seed=1) == ({"seed": 1}, {"seed": 1})
+    assert job_params("descriptors", None, seed=1, epochs=None) == ({"seed": 1}, {"seed": 1})
+    # `models train --family descriptors --epochs 3` trained what it would have without it, and said nothing
+    with pytest.raises(ParameterError, match=r"^--epochs, --learning-rate: the descriptors family is not trained "):
+        job_params("descriptors", None, epochs=3, learning_rate=0.1, batch_size=None, seed=1)
     with pytest.raises(ParameterError, match="--embedding-size applies to siamese and cnn_classifier"):
         job_params("autoencoder", embedding_size=8)
     with pytest.raises(ParameterError, match="test_share"):
@@ -119,6 +122,15 @@ def test_a_record_and_its_network_are_checked_without_keras():
             "print(c.dense_units, 'keras' in sys.modules, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["refused", "16", "False", "False"]
+
+
+def test_an_unknown_dense_activation_is_refused_before_anything_loads():
+    # any string was taken: `--hparams '{"dense_activation": "bogus"}'` loaded the inputs, then failed in Keras
+    # (ValueError: Could not interpret activation function identifier), in the DAG's train task after prepare
+    with pytest.raises(ParameterError, match=r"^hyperparameter dense_activation: input should be 'relu', 'tanh' or "
+                                             r"'linear' \('bogus' given\)$"):
+        HyperParams.from_json({"dense_activation": "bogus"})
+    assert HyperParams.from_json({"dense_activation": None}).siamese_config().dense_activation is None
 
 
 def test_the_contrastive_encoder_defaults_are_the_siamese_configs():

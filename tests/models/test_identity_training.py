@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from musim import warehouse
 from musim.cli import main
+from musim.errors import ParameterError
 from musim.storage import open_store
 from tests.models.catalogue import make_catalogue
 from tests.models.conftest import labelled_clips
@@ -127,6 +130,22 @@ def test_a_library_where_no_artist_has_two_tracks_is_refused_before_training(toy
     assert "the siamese family learns from listening data" in capsys.readouterr().err
     with pytest.raises(NotEnoughData, match="no artist has two tracks with features"):  # the DAGs' prepare: skipped
         staged.plan_job("train_embeddings/r1", families=["contrastive", "autoencoder"])
+    with warehouse.writer() as con:
+        assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0
+
+
+def test_a_test_share_given_without_listening_data_is_refused_not_dropped(toy, capsys):
+    """`models train --test-share 0.3` on a library without listening data trained and evaluated every artist, as
+    without it, and said nothing (a train_embeddings run's test_share too): no artist is held out here."""
+    from musim.models.families import staged
+
+    _library_without_listening_data(toy)
+    assert main(["models", "train", "--family", "descriptors", "--test-share", "0.3", "--no-publish"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musim: error: a test share (0.3) holds out artists of an evaluation against co-listening; ")
+    assert err.count("\n") == 1 and "leave --test-share (the test_share param) out" in err, err
+    with pytest.raises(ParameterError, match="^a test share \\(0.4\\) holds out artists"):
+        staged.plan_job("train_embeddings/r1", families=["descriptors"], test_share=0.4)
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM model_registry").fetchone()[0] == 0
 

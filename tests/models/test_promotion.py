@@ -301,6 +301,22 @@ def test_a_card_that_cannot_be_rewritten_leaves_the_decision_unrecorded(con, tmp
     assert "**champion**" in store.get_bytes(e.key("card.md")).decode()
 
 
+def test_a_missing_card_says_so_and_leaves_the_decision_unrecorded(con, tmp_path):
+    # a hand-deleted card.md said "could not be rewritten (no object ...): promote again once the object store is
+    # reachable", though the store was reachable and waiting would never help
+    from musim.errors import StorageError
+
+    store = open_store()
+    champ = _champion_trained_on(con, store, tmp_path, np.r_[TEST[:20], np.arange(500, 540)])
+    e = _challenger(con, store, tmp_path, champ, np.arange(600, 660))
+    store.delete(e.key("card.md"))
+    with pytest.raises(StorageError, match=r"^the model card of siamese-2 \(models/siamese/siamese-2/card.md in .*\) "
+                                           r"is missing, so the decision was not recorded: restore the version's "
+                                           r"folder from a backup of the object store, then promote again$"):
+        promotion.promote(con, e.version)
+    assert registry.champion(con, "siamese").version == champ.version
+
+
 def test_the_baseline_that_blocked_a_promotion_is_the_one_it_is_recorded_against(con, tmp_path):
     """The card read "**not promoted** against random on auc: not promoted: a baseline is at least as good on auc:
     ... descriptors ...": it named random (the first model's default opponent) though the descriptors baseline

@@ -135,3 +135,21 @@ def test_a_version_name_registered_again_is_fetched_again_not_served_from_the_ca
     again = register("second model")
     assert again.version == first.version and again.created_at != first.created_at
     assert weights(registry.fetch_model_file(store, again, cache)) == "second model"
+
+
+def test_a_version_name_registered_again_does_not_take_the_published_manifest_of_the_one_before(con, tmp_path):
+    """A warehouse restored from a backup numbers its versions from there: the earlier siamese-1's embedding.json (its
+    newest publication's manifest: views, input parameters, analysis window) stayed beside the new siamese-1, which
+    `embed --model siamese-1` read as the new, unpublished version's own."""
+    from musim.models.manifests import EMBEDDING_FILE, read_manifest
+
+    store = open_store()
+    first = _register(con, store, tmp_path, _report(_truth(), 0.3))
+    store.put_bytes(first.key(EMBEDDING_FILE), json.dumps({"version": first.version, "excerpt_s": 12.0}).encode())
+    assert store.exists(first.key(EMBEDDING_FILE))  # published
+    for table in ("model_eval_query", "model_training_artist", "model_registry"):  # the warehouse restored
+        con.execute(f"DELETE FROM {table}")
+    again = _register(con, store, tmp_path, _report(_truth(), 0.3))
+    assert again.version == first.version
+    with pytest.raises(NotFoundError):  # never published: the earlier version's manifest is not its own
+        read_manifest(store, "siamese", again.version)

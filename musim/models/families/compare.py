@@ -63,6 +63,8 @@ class FamilyComparison:
 
     def text(self) -> str:
         body, headers = self.table()
+        if not body:  # nothing registered to compare: the note alone, not the header of an empty table
+            return "\n".join(self.notes)
         widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(headers)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
                  "  ".join("-" * w for w in widths)]

@@ -64,6 +64,9 @@ def block_scales(names: tuple[str, ...] | list[str], weights: Mapping[str, float
     if unknown or bad:
         raise ParameterError(f"descriptor weights: blocks are {', '.join(BLOCKS)} with weights >= 0, got {dict(weights)}")
     w = {**DEFAULT_WEIGHTS, **weights}
+    if not any(w.values()):  # every vector would be zeros: every cosine 0, neighbours in arbitrary order
+        raise ParameterError(f"descriptor weights: every block's weight is 0 ({dict(weights)} beside the defaults "
+                             f"{DEFAULT_WEIGHTS}): give at least one block a weight above 0")
     blocks = [block_of(n) for n in names]
     sizes = {b: blocks.count(b) for b in set(blocks)}
     return np.array([w[b] / np.sqrt(sizes[b]) for b in blocks], dtype=np.float32)

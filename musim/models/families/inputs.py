@@ -366,6 +366,10 @@ def load_manifest(con: duckdb.DuckDBPyConnection, *, needs: Sequence[str] = FEAT
         else:
             share = default_test_share(usable.size) if test_share is None else test_share
             split = split_artists(usable, validation=validation_share, test=share, seed=seed)
+    if targets is None and test_share is not None:  # it was dropped in silence: no artist is held out here
+        raise ParameterError(f"a test share ({test_share:g}) holds out artists of an evaluation against co-listening; "
+                             "this run has no listening data and is judged by artist identity, every artist with two "
+                             "tracks or more a test artist: leave --test-share (the test_share param) out")
     return FamilyInputs(ids, artist, [r[2] for r in kept], [r[3] for r in kept],
                         {int(r[1]): str(r[4]) or str(r[1]) for r in kept},
                         [k for k, ok in zip(mel_keys, keep, strict=True) if ok],

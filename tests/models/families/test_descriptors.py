@@ -55,6 +55,14 @@ def test_default_weights_and_bad_parameters(tmp_path):
             fam.train(_inputs(), {"weights": not_an_object}, tmp_path, 0)
     with pytest.raises(ParameterError, match="rebuild the features"):
         fam.train(_inputs(dims=42), {}, tmp_path, 0)
+    # every weight 0 trained and registered a model whose every vector is zeros (each cosine 0, the neighbours in
+    # arbitrary order), which `models publish` then served
+    zero = dict.fromkeys(fam.BLOCKS, 0)
+    with pytest.raises(ParameterError, match="every block's weight is 0") as err:
+        fam.parse_params({"weights": zero})
+    assert "\n" not in str(err.value)
+    with pytest.raises(ParameterError, match="give at least one block a weight above 0"):
+        fam.train(_inputs(), {"weights": zero}, tmp_path, 0)
 
 
 def test_a_column_constant_over_the_training_tracks_is_left_out(tmp_path):
