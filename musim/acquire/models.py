@@ -105,6 +105,14 @@ class Preview:
 
 
 @dataclass(frozen=True)
+class PassedOver:
+    """An audio file of a music folder that is offered for no artist, and why (``reason``: what to do about it)."""
+
+    relpath: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class RejectedPreview:
     """Audio that was downloaded but is unusable (empty, undecodable, too short/long); not an exception."""
 

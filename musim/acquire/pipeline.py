@@ -301,6 +301,8 @@ class AcquireSummary:
     left: int = 0
     #: provider -> ``{"since", "reason", "left"}`` for each provider down in this run (see ``fetch_batch``)
     unavailable: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``{"provider", "path", "reason"}`` of each audio file a music folder offered for no artist
+    passed_over: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def previews_per_s(self) -> float:
@@ -410,6 +412,8 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
                 summary.add(fetched)
                 record([fetched], max_attempts=max_attempts, settings=settings, store=store)
         finally:
+            summary.passed_over = [{"provider": p.name, "path": f.relpath, "reason": f.reason}
+                                   for p in built for f in p.passed_over]
             _closing(built)
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.catalogue = status_counts(settings)

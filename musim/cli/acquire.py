@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from typing import Any
 
 from musim.cli.options import count, non_negative, positive
@@ -106,6 +107,12 @@ def cmd_acquire(args: argparse.Namespace) -> int:
     print(f"catalogue: {counts or 'empty'}; {cat['tracks']} tracks of {cat['artists_with_tracks']} artists stored")
     if s.rejected or s.failed or cat["artists"].get("failed"):
         print("see why with: musim previews --all")
+    if s.passed_over:  # audio files of the folder offered for no artist: never left out without a word
+        kinds = Counter(f["reason"].split(":")[0] for f in s.passed_over)
+        first = s.passed_over[0]
+        print(printable(f"passed over {counted(len(s.passed_over), 'audio file')} of the music folder ("
+                        + ", ".join(f"{n:,} {kind}" for kind, n in kinds.most_common())
+                        + f"), e.g. {first['path']}: {first['reason']}; --json lists every one", 0))
     return 0
 
 

@@ -90,6 +90,30 @@ def test_acquire_from_a_local_folder(snapshot, tmp_path, capsys, monkeypatch):
         assert built_window(con) == (8.0, 0.5)
 
 
+def test_audio_files_of_the_folder_offered_for_no_artist_are_reported_not_left_out_silently(snapshot, tmp_path, capsys):
+    """A file that names no artist, or whose name is not UTF-8, was only logged at info level: without -v the user's
+    file vanished, and its artist (if any) read as no match."""
+    import os
+
+    from tests.fakes.audio import tone_bytes
+
+    music = tmp_path / "music"
+    write_music_folder(music, [("Radiohead", 0)], tracks_per_artist=2, fmt="ogg", duration=12.0)
+    (music / "untitled.mp3").write_bytes(tone_bytes("mp3", 6))  # no tag, no artist folder, no "Artist - Title"
+    latin1 = os.fsdecode(bytes(music) + b"/Muse - caf\xe9.mp3")
+    with open(latin1, "wb") as fh:
+        fh.write(tone_bytes("mp3", 6))
+    code, out, _ = run(capsys, "acquire", "--path", str(music), "--top", "3")
+    assert code == 0
+    said = [line for line in out.splitlines() if line.startswith("passed over")]
+    assert said == [said[0]] and "2 audio files of the music folder" in said[0]
+    assert "1 no artist" in said[0] and "1 unreadable" in said[0] and "--json lists every one" in said[0]
+    code, out, _ = run(capsys, "acquire", "--path", str(music), "--top", "3", "--retry", "--json")
+    over = {f["path"]: f["reason"] for f in json.loads(out)["passed_over"]}
+    assert sorted(over) == ["Muse - caf\\xe9.mp3", "untitled.mp3"]
+    assert over["untitled.mp3"].startswith("no artist:") and "name not UTF-8" in over["Muse - caf\\xe9.mp3"]
+
+
 def test_unknown_provider_and_no_runnable_provider(snapshot, capsys):
     with pytest.raises(SystemExit):
         main(["acquire", "--provider", "napster"])

@@ -67,8 +67,11 @@ def test_reads_tags_and_falls_back_to_folder_and_file_names(local, music):
         "Muse/Tiny.wav": ("Muse", "Tiny", None, "wav"),
         "Broken - Junk.mp3": ("Broken", "Junk", None, "mp3"),  # not audio: offered, then rejected with the reason
     }
-    assert read_track(music / "Nobody.mp3", music) is None
+    assert read_track(music / "notes.txt", music) is None  # not audio at all
+    nobody = read_track(music / "Nobody.mp3", music)  # audio that names no artist: passed over, with what to do
+    assert nobody.relpath == "Nobody.mp3" and nobody.reason.startswith("no artist:") and "tag it" in nobody.reason
     assert sorted(local.skipped) == ["Nobody.mp3", "notes.txt"]
+    assert local.passed_over == [nobody]
 
 
 def test_match_top_tracks_and_excerpt_window(local):
@@ -167,6 +170,9 @@ def test_pipes_broken_links_and_names_that_are_not_utf8_are_skipped_and_the_fold
         scans = list(pool.map(lambda _: provider.tracks, range(4)))
     assert [[t.relpath for t in tracks] for tracks in scans] == [["Muse/Uprising.wav"]] * 4
     assert sorted(provider.skipped) == ["Muse/caf\\xe9.wav", "Muse/dangling.mp3", "Muse/pipe.wav"]
+    over = {f.relpath: f.reason for f in provider.passed_over}  # each with its reason, for the run's summary
+    assert sorted(over) == sorted(provider.skipped) and all(r.startswith("unreadable: ") for r in over.values())
+    assert "name not UTF-8" in over["Muse/caf\\xe9.wav"]
     assert sum("tracks in" in r.message for r in caplog.records) == 1
     reasons = "\n".join(r.getMessage() for r in caplog.records)
     assert "name not UTF-8" in reasons and "a named pipe" in reasons and "a broken link" in reasons

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.http import HttpClient
-from musim.acquire.models import ArtistMatch, TrackCandidate
+from musim.acquire.models import ArtistMatch, PassedOver, TrackCandidate
 from musim.config import AcquireSettings
 
 
@@ -28,6 +28,8 @@ class Provider(abc.ABC):
     #: set at the provider's first refusal of musim's configuration (:class:`ProviderRefused`): it is asked nothing
     #: more in this run (:func:`musim.acquire.resolve.resolve_artist`)
     refused: ProviderRefused | None = None
+    #: the audio files of a music folder offered for no artist, with why (the local provider's; a run reports them)
+    passed_over: Sequence[PassedOver] = ()
 
     @abc.abstractmethod
     def match_artist(self, name: str) -> ArtistMatch | None:

@@ -5,7 +5,9 @@ tag reader and the artist rules (tags, then the nearest non-generic folder, then
 Every audio file of the folder is offered for its artist, the unusable ones too, so that each is checked
 and recorded with the library's reason (``empty``, ``not_audio``, ``truncated``, ...) as a rejected
 preview instead of disappearing; files that name no artist, and files that are neither named nor made
-like audio, are listed in :attr:`LocalFolderProvider.skipped` and logged. Each track carries its full
+like audio, are listed in :attr:`LocalFolderProvider.skipped` and logged; the audio files among them (no artist, or
+no readable file: a name that is not UTF-8, a broken link, a pipe) also in :attr:`LocalFolderProvider.passed_over`
+with the reason, which a run's summary reports (an audio file is never left out without a word). Each track carries its full
 duration and the analysis window picked by :func:`musim.audio.excerpt.excerpt_window`; a file is checked as the library
 checks it, by reading that window only (:meth:`LocalFolderProvider.preview`), and stored as it is.
 """
@@ -19,7 +21,14 @@ from pathlib import Path
 
 from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.matching import match_artist, normalize_name
-from musim.acquire.models import ArtistCandidate, ArtistMatch, Preview, RejectedPreview, TrackCandidate
+from musim.acquire.models import (
+    ArtistCandidate,
+    ArtistMatch,
+    PassedOver,
+    Preview,
+    RejectedPreview,
+    TrackCandidate,
+)
 from musim.acquire.providers.base import Provider
 from musim.audio.excerpt import excerpt_window
 from musim.audio.formats import rate_outside
@@ -32,7 +41,10 @@ from musim.library.scan import check_name, find_files
 from musim.library.tags import read_tags
 
 log = logging.getLogger(__name__)
-__all__ = ["FORMATS", "LocalFolderProvider", "LocalTrack", "read_track"]
+__all__ = ["FORMATS", "LocalFolderProvider", "LocalTrack", "PassedOver", "read_track"]
+
+#: Why an audio file that names no artist is passed over, and what to do.
+NO_ARTIST = "no artist: no artist tag, artist folder or 'Artist - Title' name (tag it, or put it in its artist's folder)"
 
 
 @dataclass(frozen=True)
@@ -49,10 +61,10 @@ class LocalTrack:
     format: str
 
 
-def read_track(path: Path, root: Path) -> LocalTrack | None:
-    """Tags, artist and duration of one file; ``None`` (logged) when it names no artist, cannot be read (a
-    broken link, a named pipe, a name that is not UTF-8) or is not audio at all (neither an audio suffix nor
-    audio content)."""
+def read_track(path: Path, root: Path) -> LocalTrack | PassedOver | None:
+    """Tags, artist and duration of one file; :class:`PassedOver` (logged) when it names no artist or cannot be
+    read (a broken link, a named pipe, a name that is not UTF-8), ``None`` (logged) when it is not audio at all
+    (neither an audio suffix nor audio content)."""
     import mutagen
 
     rel = path.relative_to(root)
@@ -61,9 +73,12 @@ def read_track(path: Path, root: Path) -> LocalTrack | None:
         info = probe(path, min_seconds=0.0)
         audio, fmt, duration = info.mutagen, info.format, info.duration_s
     except FileSkipped as skip:
-        if skip.reason == "unreadable" or (skip.reason == "not_audio" and path.suffix.lower() not in AUDIO_SUFFIXES):
+        if skip.reason == "not_audio" and path.suffix.lower() not in AUDIO_SUFFIXES:
             log.info("local: skipped %s: %s (%s)", path_text(rel), skip.reason, skip.detail)
             return None
+        if skip.reason == "unreadable":
+            log.info("local: skipped %s: %s (%s)", path_text(rel), skip.reason, skip.detail)
+            return PassedOver(path_text(rel.as_posix()), f"unreadable: {skip.detail}" if skip.detail else "unreadable")
         try:
             audio = mutagen.File(path)
         except Exception:  # noqa: BLE001 - broken files: no tags
@@ -72,8 +87,8 @@ def read_track(path: Path, root: Path) -> LocalTrack | None:
     tags = read_tags(audio)
     artist = resolve_artist(tags, path, root)
     if artist.rule == "unknown":
-        log.info("local: skipped %s: no artist tag, artist folder or 'Artist - Title' name", rel)
-        return None
+        log.info("local: skipped %s: %s", rel, NO_ARTIST)
+        return PassedOver(rel.as_posix(), NO_ARTIST)
     return LocalTrack(path=path, relpath=rel.as_posix(), artist=artist.name, title=title_of(tags, path),
                       genre=tags.genre, duration_s=round(duration, 3), format=fmt)
 
@@ -101,10 +116,12 @@ class LocalFolderProvider(Provider):
         """Scan the folder again; return every track that names an artist, sorted by path."""
         files = [f.path for f in find_files([self.root], open_zips=False)]
         read = [(p, read_track(p, self.root)) for p in files]
-        tracks = [t for _, t in read if t is not None]
+        tracks = [t for _, t in read if isinstance(t, LocalTrack)]
         with self._lock:
             self._tracks = tracks
-            self.skipped = [path_text(p.relative_to(self.root).as_posix()) for p, t in read if t is None]
+            self.skipped = [path_text(p.relative_to(self.root).as_posix()) for p, t in read
+                            if not isinstance(t, LocalTrack)]
+            self.passed_over = [t for _, t in read if isinstance(t, PassedOver)]
         log.info("local: %d tracks in %s (%d other files)", len(tracks), self.root, len(self.skipped))
         return tracks
 
