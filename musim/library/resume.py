@@ -160,8 +160,8 @@ def resume(store: ObjectStore, notes: set[str], item: Examined, options: dict[st
         if not re.fullmatch(r"[0-9a-f]{64}", obj["sha256"]) or obj["key"] != f"{prefix}/{obj['sha256']}.{stored_format}":
             raise _Foreign(f"object {obj['key']!r}")
         stored = store.stat(obj["key"])
-        if stored.size != obj["size"]:
-            raise _Foreign(f"its object {obj['key']} has {stored.size} bytes, not {obj['size']}")
+        if stored.size != obj["size"] or stored.sha256 not in (None, obj["sha256"]):  # sha256: where the store keeps it
+            raise _Foreign(f"its object {obj['key']} is not the one stored ({stored.size} bytes, not {obj['size']})")
     except (StorageError, OSError, KeyError, ValueError) as exc:  # _Foreign, DamagedObject, ObjectNotFound
         log.info("library add: %s: its note is not used (%s): examined again", path_text(item.path), exc)
         return None
