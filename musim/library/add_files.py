@@ -6,7 +6,8 @@ same content was stored from this path before) or ``skipped`` with one of
 :data:`musim.library.formats.SKIP_REASONS`. The warehouse is read once at the start and written once at the
 end (one transaction); the work between holds no lock. Each file's excerpt is stored as soon as it is read (memory
 holds one file's, not the library's). Objects are content-addressed, so a run killed between storing and
-recording leaves nothing half-written: the next run finds the same keys stored and records them.
+recording leaves nothing half-written; each stored excerpt is noted as it is stored (:mod:`musim.library.resume`), and
+the next run takes the files noted from their notes instead of decoding them again, and records them.
 
 A stored file found at a new path (its old one gone) keeps its track, at the new path; where its folder or file name
 named its artist (not a tag), the folder rules name it again there. Tracks stored from under a folder given whose file
@@ -44,6 +45,8 @@ from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Reso
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.registry import delete_tracks, delete_unused, record_gone, stale_excerpts
+from musim.library.resume import PREFIX as NOTES
+from musim.library.resume import drop_notes, list_notes, note, note_key, options_of, resume
 from musim.library.scan import (
     MEMBER_SCRATCH,
     Examined,
@@ -265,8 +268,14 @@ def add(
     folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store = store or open_store(settings.storage.object_store)
     store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
+    store.cleanup_incomplete(NOTES)  # ... and its partial notes
     sweep(settings.tmp_dir, MEMBER_SCRATCH)  # ... and its scratch copies of zip members (up to 4 GiB each)
     state = _load_state(settings)
+    notes = list_notes(store)  # what a run killed before it recorded examined and stored (musim.library.resume)
+    noted: set[str] = set()  # ... and the notes this run wrote
+    options = {"excerpt_s": excerpt_s, "anchor": anchor, "artist_from": artist_from, "keep_whole": keep_whole,
+               "min_seconds": min_seconds}
+    noting = options_of(**options)  # what a note must have been written with to be used
     summary = AddSummary(files=len(found))
     if on_plan:
         on_plan(len(found))
@@ -292,7 +301,7 @@ def add(
             present = {o.key for o in store.list(f"{OBJECT_PREFIX}/")}  # one listing, not a request per file
         return track["object_key"] not in present
 
-    def account(i: int, item: Examined, decided: tuple[str, Any]) -> None:
+    def account(i: int, item: Examined, decided: tuple[str, Any], obj: ObjectInfo | None = None) -> None:
         if decided[0] == "already_stored":
             summary.already_stored += 1
             by_artist[decided[1]] += 1
@@ -305,10 +314,14 @@ def add(
                     named_again[item.sha256] = again  # type: ignore[index]
         elif decided[0] == "skipped":
             skipped_at[i] = item
+        elif obj is not None:  # examined and stored by a run killed before it recorded it: its note read back
+            by_index[i] = (item, obj)
         else:  # stored now, so that memory holds a few files' excerpts, not the library's
             obj = store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format)
             item.payload = b""
             by_index[i] = (item, obj)
+            note(store, item, obj, noting)  # after its excerpt is whole in the store
+            noted.add(note_key(item.sha256))  # type: ignore[arg-type]
         if on_file:
             on_file(item.path, decided[0])
 
@@ -322,7 +335,9 @@ def add(
         decided = _decide(item, state, seen, retry, content_at)
         if item.sha256 and (decided is None or decided[0] != "skipped"):
             seen[item.sha256] = item.path
-        if decided is None:
+        if decided is None and (resumed := resume(store, notes, item, noting, OBJECT_PREFIX)) is not None:
+            account(i, item, ("stored", ""), resumed)  # its later copies are told apart as any stored file's
+        elif decided is None:
             examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
         elif decided[0] == "already_stored" and (_stale(stored_as := state.tracks[item.sha256])  # type: ignore[index]
@@ -343,8 +358,7 @@ def add(
             account(i, item, decided)
     # 2. the new files (and the stale excerpts of stored ones) decoded and checked across the audio pool, each stored
     # as it comes back
-    work = functools.partial(examine_found, tmp_dir=settings.tmp_dir, excerpt_s=excerpt_s, anchor=anchor,
-                             artist_from=artist_from, keep_whole=keep_whole, min_seconds=min_seconds)
+    work = functools.partial(examine_found, tmp_dir=settings.tmp_dir, **options)
     for j, _, item in imap_surviving(work, ((f, it) for _, f, it in to_examine), died=_worker_died,
                                      workers=min(workers or default_workers(), max(1, len(to_examine))),
                                      what="audio file"):
@@ -467,6 +481,8 @@ def add(
         changed = {path_text(i.path) for i in skipped if path_text(i.path) in stored_sha
                    and (i.sha256 or "") != stored_sha[path_text(i.path)] and i.skip.reason != "unreadable"}  # type: ignore[union-attr]
         summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found}, changed)
+    # the notes of the files this run accounted for (recorded, already stored or skipped) are done with
+    drop_notes(store, (notes | noted) & {note_key(item.sha256) for item in items if item.sha256})
     summary.gone = sum(t["new"] for t in summary.gone_tracks)
     summary.gone_total = len(summary.gone_tracks)
     summary.reread = sum(obj.key in in_use for i, (_, obj) in reread.items() if i not in restoring)
