@@ -297,7 +297,7 @@ def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: 
             subject = {"track_id": track_id, "title": None, "artist": None}
     else:
         if not q or not q.strip():
-            raise TrackNotFound("give a track title, an artist name or a track id")
+            raise ParameterError("the track query is empty: give words of a track's title or artist, or a track id")
         found_or = find_tracks(con, snap, q)
         if isinstance(found_or, Unavailable):
             return found_or

@@ -112,6 +112,17 @@ def test_bad_parameters_are_rejected_by_the_api_and_tolerated_by_the_page(minima
     assert page.status_code == 200 and 'id="colistening-table"' in page.text
 
 
+def test_a_blank_track_query_or_an_empty_model_is_a_422_not_a_404(full, client):
+    """`/api/tracks/similar?q=%20` answered 404 ("give a track title...": a usage error said as "not found"), and an
+    empty `model=` 404 "no audio neighbours of model ''", where `artist=%20` and `dump=` are refused (422)."""
+    blank = client.get("/api/tracks/similar", params={"q": "   "})
+    assert blank.status_code == 422 and "the track query is empty" in blank.json()["detail"], blank.text[:200]
+    for url, params in (("/api/similar", {"artist": top_artist(), "source": "audio", "model": ""}),
+                        ("/api/tracks/similar", {"q": "song", "model": ""})):
+        r = client.get(url, params=params)
+        assert r.status_code == 422, (url, r.status_code, r.text[:200])
+
+
 def test_suggest_and_empty_page_examples(minimal, client):
     artist = top_artist()
     names = client.get("/api/suggest", params={"q": artist[:3].lower()}).json()["names"]
