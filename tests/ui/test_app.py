@@ -183,6 +183,26 @@ def test_audio_neighbours_default_to_the_champion_model(full, client, capsys):
     assert 'id="audio-table"' in page and 'id="colistening-table"' in page
 
 
+def test_a_title_in_decomposed_unicode_or_with_doubled_spaces_is_found_as_typed(tmp_path, monkeypatch, client):
+    """The search normalises the text typed as artist names are (NFC, spaces collapsed, lower case) and compared it
+    with the titles lower-cased only: a title as tags and file names from macOS hold it ("Cafe" + U+0301) or with
+    two spaces was never found by its own text, nor by the page's or `musim similar-tracks`' search."""
+    from tests.ui import conftest
+
+    def odd_titles(con, settings):
+        conftest._later_stages(con, settings)
+        con.execute("UPDATE track SET title = 'Cafe\u0301 del Mar' WHERE track_id = '0001000000000000'")
+        con.execute("UPDATE track SET title = 'Two  Spaces' WHERE track_id = '0002000000000000'")
+
+    use(conftest._build(tmp_path / "home", odd_titles), monkeypatch)
+    for typed, track_id in (("Café del", "0001000000000000"), ("two  spaces", "0002000000000000"),
+                            ("Two Spaces", "0002000000000000")):
+        rows = client.get("/api/tracks", params={"q": typed}).json()["rows"]
+        assert [r["track_id"] for r in rows] == [track_id], typed
+        found = client.get("/api/tracks/similar", params={"q": typed}).json()
+        assert found["track"]["track_id"] == track_id, typed
+
+
 def test_similar_tracks_by_text_and_by_id(full, client):
     artist = top_artist()
     body = client.get("/api/tracks/similar", params={"q": f"{artist} song 2", "k": 3}).json()
