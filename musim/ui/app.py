@@ -263,8 +263,9 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         except NotPublished:
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=NOT_PUBLISHED,
                                           artists="", tracks="", models="", quality=""))
-        except (duckdb.Error, StorageError) as exc:  # a damaged or missing snapshot, DuckDB out of memory: the page
-            explained = exc if isinstance(exc, StorageError) else _explained(exc, settings())  # says so, and what to do
+        except (duckdb.Error, StorageError, ConfigError) as exc:  # a damaged or missing snapshot, DuckDB out of
+            # memory, a MUSIM_* setting DuckDB refuses: the page says so, and what to do (not the API's JSON in its place)
+            explained = exc if isinstance(exc, StorageError | ConfigError) else _explained(exc, settings())
             if explained is None:
                 raise
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=str(explained),
