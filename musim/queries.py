@@ -22,11 +22,12 @@ from typing import Any
 import duckdb
 
 from musim import sandbox, serving, sql
-from musim.errors import NotFoundError, ParameterError
+from musim.errors import NotFoundError, ParameterError, StorageError
 from musim.jsonable import plain
 from musim.names import name_norm
 from musim.similarity import METRICS
 from musim.similarity.query import (
+    EARLIER_LAYOUT,
     ArtistNotFound,
     ArtistSimilarity,
     _refuse_unlookable,
@@ -77,6 +78,8 @@ def ask(question: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     con = sandbox.open_sandbox(serving.current_path())
     try:
         result = question(con, inspect(con), *args, **kwargs)
+    except (duckdb.BinderException, duckdb.CatalogException) as exc:  # a table or column the snapshot lacks: said as
+        raise StorageError(EARLIER_LAYOUT) from exc                     # `musim similar` and the web app say it
     finally:
         con.close()
     if isinstance(result, Unavailable):
@@ -297,7 +300,7 @@ def similar_tracks(con: duckdb.DuckDBPyConnection, snap: Snapshot, *, track_id: 
             subject = {"track_id": track_id, "title": None, "artist": None}
     else:
         if not q or not q.strip():
-            raise TrackNotFound("give a track title, an artist name or a track id")
+            raise ParameterError("the track query is empty: give words of a track's title or artist, or a track id")
         found_or = find_tracks(con, snap, q)
         if isinstance(found_or, Unavailable):
             return found_or

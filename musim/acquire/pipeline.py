@@ -54,6 +54,7 @@ from musim.acquire.journal import (
     write_sources_index,
 )
 from musim.config import AcquireSettings, Settings, get_settings
+from musim.names import name_norm
 from musim.params import Count, params_record
 from musim.scratch import one_at_a_time
 from musim.storage import ObjectStore, open_store
@@ -453,10 +454,11 @@ def _reachable(providers: list, timeout_s: float) -> list:
 def list_previews(artist: str | None = None, *, all_statuses: bool = False, limit: int | None = None,
                   settings: Settings | None = None) -> list[dict[str, Any]]:
     """Previews in the warehouse: stored ones (or every one tried, ``all_statuses``), optionally of the
-    artists whose name contains ``artist`` (case-insensitive; an exact match wins). Reads without the writer's
+    artists whose name contains ``artist`` (as :func:`musim.names.name_norm` has it: case, spacing and Unicode
+    composition do not matter; an exact match wins). Reads without the writer's
     lock, so a running ingest or build does not stop it (nor it them)."""
     from musim import sandbox
 
     with sandbox.reader(settings) as con:
-        return sql.rows(con, "acquire/previews.sql", artist=artist, all_statuses=all_statuses,
-                      limit=limit if limit and limit > 0 else 1 << 62)
+        return sql.rows(con, "acquire/previews.sql", artist=None if artist is None else name_norm(artist),
+                        all_statuses=all_statuses, limit=limit if limit and limit > 0 else 1 << 62)

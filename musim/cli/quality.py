@@ -80,8 +80,16 @@ def _next_training_split() -> dict:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from musim.quality import check
+    from musim.quality import all_suites, check
 
+    suites = all_suites()
+    if args.dump and args.dataset and all(d in suites and suites[d].scope != "dump" for d in args.dataset):
+        from musim.errors import ParameterError
+
+        # it was ignored without a word (an unknown dump id too): the check ran as if --dump were not given
+        per_dump = ", ".join(name for name, s in suites.items() if s.scope == "dump")
+        raise ParameterError(f"--dump applies only to the datasets checked per dump ({per_dump}), not to "
+                             f"{', '.join(dict.fromkeys(args.dataset))}: leave --dump out")
     payload = _next_training_split() if args.dataset and "training_split" in args.dataset else None
     run = check(args.dataset, dump_id=args.dump, docs=not args.no_docs, payload=payload)
     if args.json:

@@ -226,13 +226,16 @@ def _refuse_unlookable(name: str) -> None:
         raise ParameterError(f"the artist name {problem}")
 
 
+#: What a reader says of a snapshot that lacks a table or column this version reads (an earlier layout).
+EARLIER_LAYOUT = "the current snapshot was published by an earlier version of musim; publish a new one (`musim publish`)"
+
+
 def _snapshot_query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> duckdb.DuckDBPyConnection:
     """:func:`musim.sql.query`, a snapshot of an earlier layout (a column it lacks) asked to be published again."""
     try:
         return sql.query(con, name, **params)
     except (duckdb.BinderException, duckdb.CatalogException) as e:
-        raise StorageError("the current snapshot was published by an earlier version of musim; publish a new one "
-                           "(`musim publish`)") from e
+        raise StorageError(EARLIER_LAYOUT) from e
 
 
 @dataclass(frozen=True)

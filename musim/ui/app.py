@@ -151,7 +151,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
                                          description="artist MusicBrainz id instead of a name"),
                 metric: MetricName = "seed", k: int = Query(10, ge=1, le=100),
                 source: Literal["colistening", "audio"] = "colistening",
-                model: str | None = Query(None, description="audio model version (default: the champion)"),
+                model: str | None = Query(None, min_length=1, description="audio model version (default: the champion)"),
                 dump: str | None = Query(None, max_length=MAX_QUERY_CHARS,
                                          description="co-listening only: the dump id or unique prefix to answer "
                                                      "from (`musim similar --dump`; default: the latest)")) -> Any:
@@ -196,7 +196,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
     @app.get("/api/tracks/similar")
     def tracks_similar(track_id: str | None = Query(None, max_length=MAX_QUERY_CHARS),
                        q: str | None = Query(None, max_length=MAX_QUERY_CHARS), k: int = Query(10, ge=1, le=100),
-                       model: str | None = None) -> Any:
+                       model: str | None = Query(None, min_length=1)) -> Any:
         if not track_id and not q:
             raise HTTPException(422, "give track_id or q")
         try:
@@ -263,8 +263,9 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         except NotPublished:
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=NOT_PUBLISHED,
                                           artists="", tracks="", models="", quality=""))
-        except (duckdb.Error, StorageError) as exc:  # a damaged or missing snapshot, DuckDB out of memory: the page
-            explained = exc if isinstance(exc, StorageError) else _explained(exc, settings())  # says so, and what to do
+        except (duckdb.Error, StorageError, ConfigError) as exc:  # a damaged or missing snapshot, DuckDB out of
+            # memory, a MUSIM_* setting DuckDB refuses: the page says so, and what to do (not the API's JSON in its place)
+            explained = exc if isinstance(exc, StorageError | ConfigError) else _explained(exc, settings())
             if explained is None:
                 raise
             return HTMLResponse(html.page(state=state, snapshot=None, path_name=None, not_published=str(explained),

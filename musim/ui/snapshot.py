@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from musim import queries, sandbox, serving
+from musim import queries, sandbox, serving, snapshots
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, StorageError
 
@@ -65,8 +65,15 @@ class SnapshotCache:
     def open(self) -> Iterator[Opened]:
         path = self.current()
         with self._lock:
+            try:
+                stamp = _stamp(path)
+            except FileNotFoundError:  # a publish pruned it since the link was read (`musim sql` follows it too):
+                try:                   # the one served now, not a 500
+                    path = snapshots.served_instead(path, self._settings())
+                except NotFoundError as exc:
+                    raise StorageError(str(exc)) from None
+                stamp = _stamp(path)
             entry = self._open.get(path)
-            stamp = _stamp(path)
             if entry is not None and entry[2] != stamp:  # a published file never changes: damaged or replaced
                 entry[0].close()                         # by hand; read it again (and say so if it cannot be)
                 del self._open[path]

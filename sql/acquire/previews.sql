@@ -1,19 +1,24 @@
 -- Previews in the warehouse (acquired, and the music library's), by catalogue rank then provider rank: the stored ones, or every one tried
 -- when $all_statuses, and then also one row per artist that has no preview row at all (failed, no match,
 -- no preview: title NULL, the artist's status and last error); optionally only of the artist named $artist
--- (case-insensitive; when no name is equal, the artists whose name contains it).
+-- (musim.names.name_norm of the name typed, compared with each name normalised alike as sql/ingest/load_dump.sql
+-- does: NFC, whitespace collapsed, lower case; when no name is equal, the artists whose name contains it).
 WITH named AS (  -- the acquisition's artists, and the music library's (their previews have provider 'library')
     SELECT artist_id, name, catalogue_rank FROM acquire_artist
     UNION ALL
     SELECT c.artist_id, c.name, NULL FROM artist c
     WHERE NOT EXISTS (SELECT 1 FROM acquire_artist q WHERE q.artist_id = c.artist_id)
       AND EXISTS (SELECT 1 FROM preview p WHERE p.artist_id = c.artist_id)
+), normed AS (
+    SELECT artist_id, lower(nfc_normalize(trim(regexp_replace(
+               name, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]+', ' ', 'g')))) AS name_norm
+    FROM named
 ), wanted AS (
-    SELECT artist_id FROM named
+    SELECT artist_id FROM normed
     WHERE $artist IS NULL
-       OR lower(name) = lower($artist)
-       OR (NOT EXISTS (SELECT 1 FROM named WHERE lower(name) = lower($artist))
-           AND contains(lower(name), lower($artist)))
+       OR name_norm = $artist
+       OR (NOT EXISTS (SELECT 1 FROM normed WHERE name_norm = $artist)
+           AND contains(name_norm, $artist))
 )
 SELECT artist, title, genre, provider, status, duration_s, sample_rate, channels, format, bytes, excerpt_offset_s,
        excerpt_duration_s, object_key, sha256, track_id, artist_id, attempts, last_error, source_url, fetched_at

@@ -79,6 +79,8 @@ def test_acquire_from_a_local_folder(snapshot, tmp_path, capsys, monkeypatch):
     assert code == 0 and (summary["matched"], summary["no_match"], summary["downloaded"]) == (2, 1, 4)
     listed = json.loads(run(capsys, "previews", "--artist", "muse", "--json")[1])
     assert len(listed) == 2 and all(r["provider"] == "local" and r["format"] == "ogg" for r in listed)
+    # the name as `musim similar` takes it (spacing, case): " MUSE " listed no preview, said "no previews of ' MUSE '"
+    assert json.loads(run(capsys, "previews", "--artist", " MUSE ", "--json")[1]) == listed
     first = listed[0]
     assert first["duration_s"] == pytest.approx(12.0, abs=0.05) and first["sample_rate"] == 22050
     assert (first["excerpt_offset_s"], first["excerpt_duration_s"]) == (2.0, 8.0)  # the middle 8 s

@@ -252,3 +252,24 @@ def test_a_remove_under_a_damaged_pin_names_the_served_snapshot_and_the_pin(libr
     assert (f"note: removed from the library, but {served}, the rollback pin {snapshots.pin_path()} is damaged "
             "(not the JSON a rollback writes), still serves it until the pin is released: `musim publish --release`"
             in err), err
+
+
+def test_similar_tracks_on_a_snapshot_of_an_earlier_layout_asks_for_a_new_publish(library, capsys):
+    """A snapshot lacking a column this version reads (published before it): `musim similar-tracks` and `similar
+    --audio` ended in "BinderException: ..." and exit 1 (an unexpected error), where `musim similar` and the web app
+    say to publish again."""
+    import duckdb
+
+    from musim import serving
+
+    _publish_neighbours(capsys, library[1])
+    current = serving.current_path()
+    current.chmod(0o644)
+    con = duckdb.connect(str(current))
+    try:
+        con.execute("ALTER TABLE track DROP COLUMN genre")  # the layout of an earlier release lacks it
+    finally:
+        con.close()
+    code, out, err = run(capsys, "similar-tracks", "kill 6")
+    assert code == 2 and out == "" and err.count("\n") == 1, (code, err)
+    assert "published by an earlier version of musim; publish a new one (`musim publish`)" in err

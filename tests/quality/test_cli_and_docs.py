@@ -83,6 +83,17 @@ def test_unknown_dataset_and_empty_warehouse(musim_home, capsys):
         s["name"] for s in json.loads(out)}
 
 
+def test_dump_with_datasets_not_checked_per_dump_is_refused_not_ignored(good, capsys):
+    """`quality check --dataset artists --dump zz` ran and passed as if --dump were not given, even for a dump id that
+    matches no dump: the user asked for a dump's check and got another."""
+    code, out, err = cli(capsys, "quality", "check", "--dataset", "artists", "--dump", "zz", "--no-docs")
+    assert code == 2 and out == "" and err.count("\n") == 1, (code, out, err)
+    assert err.startswith("musim: error: --dump applies only to the datasets checked per dump (") and "artists" in err
+    code, out, err = cli(capsys, "quality", "check", "--dataset", "artists", "--dataset", "lastfm_plays", "--dump",
+                         "zz", "--no-docs")
+    assert code == 2 and "dump id 'zz' matches no dump" in err  # a dump dataset among them: the dump is resolved
+
+
 def test_a_failed_build_blocks_publishing_until_it_is_rebuilt_dropped_or_forced(good, capsys):
     """The refusal named a way out that did not exist ("fix the data": a dump is its content) and blocked every
     other dump's publish; dropping the failed build leaves that dump out of the next snapshot."""

@@ -112,6 +112,17 @@ def test_bad_parameters_are_rejected_by_the_api_and_tolerated_by_the_page(minima
     assert page.status_code == 200 and 'id="colistening-table"' in page.text
 
 
+def test_a_blank_track_query_or_an_empty_model_is_a_422_not_a_404(full, client):
+    """`/api/tracks/similar?q=%20` answered 404 ("give a track title...": a usage error said as "not found"), and an
+    empty `model=` 404 "no audio neighbours of model ''", where `artist=%20` and `dump=` are refused (422)."""
+    blank = client.get("/api/tracks/similar", params={"q": "   "})
+    assert blank.status_code == 422 and "the track query is empty" in blank.json()["detail"], blank.text[:200]
+    for url, params in (("/api/similar", {"artist": top_artist(), "source": "audio", "model": ""}),
+                        ("/api/tracks/similar", {"q": "song", "model": ""})):
+        r = client.get(url, params=params)
+        assert r.status_code == 422, (url, r.status_code, r.text[:200])
+
+
 def test_suggest_and_empty_page_examples(minimal, client):
     artist = top_artist()
     names = client.get("/api/suggest", params={"q": artist[:3].lower()}).json()["names"]
@@ -170,6 +181,26 @@ def test_audio_neighbours_default_to_the_champion_model(full, client, capsys):
     assert json.loads(capsys.readouterr().out)["rows"] == body["rows"]
     page = client.get("/", params={"artist": artist}).text
     assert 'id="audio-table"' in page and 'id="colistening-table"' in page
+
+
+def test_a_title_in_decomposed_unicode_or_with_doubled_spaces_is_found_as_typed(tmp_path, monkeypatch, client):
+    """The search normalises the text typed as artist names are (NFC, spaces collapsed, lower case) and compared it
+    with the titles lower-cased only: a title as tags and file names from macOS hold it ("Cafe" + U+0301) or with
+    two spaces was never found by its own text, nor by the page's or `musim similar-tracks`' search."""
+    from tests.ui import conftest
+
+    def odd_titles(con, settings):
+        conftest._later_stages(con, settings)
+        con.execute("UPDATE track SET title = 'Cafe\u0301 del Mar' WHERE track_id = '0001000000000000'")
+        con.execute("UPDATE track SET title = 'Two  Spaces' WHERE track_id = '0002000000000000'")
+
+    use(conftest._build(tmp_path / "home", odd_titles), monkeypatch)
+    for typed, track_id in (("Café del", "0001000000000000"), ("two  spaces", "0002000000000000"),
+                            ("Two Spaces", "0002000000000000")):
+        rows = client.get("/api/tracks", params={"q": typed}).json()["rows"]
+        assert [r["track_id"] for r in rows] == [track_id], typed
+        found = client.get("/api/tracks/similar", params={"q": typed}).json()
+        assert found["track"]["track_id"] == track_id, typed
 
 
 def test_similar_tracks_by_text_and_by_id(full, client):

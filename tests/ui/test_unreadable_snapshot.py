@@ -70,3 +70,11 @@ def test_a_snapshot_of_an_earlier_layout_asks_for_a_new_publish_on_every_route(
 def test_a_current_link_to_a_folder_is_named_not_a_500(tmp_path, monkeypatch):
     _serve(tmp_path / "home", monkeypatch, lambda path: path.mkdir())
     _answers(f"no snapshot file {tmp_path / 'home' / 'serving' / 'snapshots' / 'snapshot-old.duckdb'}")
+
+
+def test_a_duckdb_setting_it_refuses_is_said_by_the_page_too_not_its_json(minimal_home, monkeypatch):
+    """MUSIM_DUCKDB_MEMORY=banana: the API's routes answered 503 naming it, and the page answered the same JSON in place
+    of the page (shown raw in the Airflow UI's frame)."""
+    monkeypatch.setenv("MUSIM_HOME", str(minimal_home.path))
+    monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "banana")
+    _answers("MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit such as 8GB or 80%")
