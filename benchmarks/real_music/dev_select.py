@@ -51,7 +51,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -190,6 +190,20 @@ def report_benchmark_once(per_query: np.ndarray, names: list[str], mfcc: np.ndar
         print(f"  {name}: {row.mean():.3f}; - 20-MFCC {m:+.3f} [{lo:+.3f}, {hi:+.3f}]; - {against} {d:+.3f} "
               f"[{dlo:+.3f}, {dhi:+.3f}] over queries; per package: " + ", ".join(
                   f"{g} {row[packages == g].mean():.3f}" for g in sorted(set(packages))))
+
+
+def scored_candidates(corpus: Path, labels, similarities: Iterable[np.ndarray], mfcc20: np.ndarray):
+    """What :func:`decide`'s ``score`` returns, from the candidates' track-by-track ``similarities`` on ``labels``
+    (grouped by package): each candidate's per-query composer AUC within a package (rows), 20-MFCC's (cosine of
+    ``mfcc20``), and the queries' packages and (package, composer) clusters; the corpus's size is printed."""
+    groups = np.asarray(labels.groups)
+    sets = pair_sets(labels.artists, groups, np.ones(len(labels), bool))
+    clusters = [f"{groups[i]}/{labels.artists[i]}" for i, _, _ in sets]
+    per = np.stack([auc_per_query(sim, sets) for sim in similarities])
+    mfcc = auc_per_query(cosine_similarity(np.asarray(mfcc20, dtype=np.float64)), sets)
+    print(f"corpus {corpus}: {len(labels)} tracks of {len(set(labels.artists))} composers; {len(sets)} queries in "
+          f"{len(set(clusters))} (package, composer) clusters; 20-MFCC {mfcc.mean():.3f}", flush=True)
+    return per, mfcc, groups[[i for i, _, _ in sets]], clusters
 
 
 def decide(args: argparse.Namespace, names: list[str], score: Callable[[Path, Path], tuple], *, against: str,

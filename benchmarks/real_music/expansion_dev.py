@@ -41,8 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.real_music.dev_select import _load, check_corpora, corpus_parser, decide
-from benchmarks.real_music.family_dev import auc_per_query, pair_sets
+from benchmarks.real_music.dev_select import _load, check_corpora, corpus_parser, decide, scored_candidates
 from benchmarks.real_music.fusion_dev import family_vector
 from musim.models.label_eval import cosine_similarity
 
@@ -74,14 +73,8 @@ def scored(corpus: Path, cache: Path):
     names = list(DESCRIPTOR_NAMES)
     labels, feats = _load(corpus, cache, names)
     family = family_vector(feats, names)
-    groups = np.asarray(labels.groups)
-    sets = pair_sets(labels.artists, groups, np.ones(len(labels), bool))
-    clusters = [f"{groups[i]}/{labels.artists[i]}" for i, _, _ in sets]
-    per = np.stack([auc_per_query(cosine_similarity(augmented(family, k, a)), sets) for k, a in CANDIDATES])
-    mfcc = auc_per_query(cosine_similarity(np.asarray(feats["mfcc20"])), sets)
-    print(f"corpus {corpus}: {len(labels)} tracks of {len(set(labels.artists))} composers; {len(sets)} queries in "
-          f"{len(set(clusters))} (package, composer) clusters; 20-MFCC {mfcc.mean():.3f}", flush=True)
-    return per, mfcc, groups[[i for i, _, _ in sets]], clusters
+    return scored_candidates(corpus, labels, (cosine_similarity(augmented(family, k, a)) for k, a in CANDIDATES),
+                             feats["mfcc20"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,9 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.real_music.dev_select import check_corpora, corpus_parser, decide
+from benchmarks.real_music.dev_select import check_corpora, corpus_parser, decide, scored_candidates
 from benchmarks.real_music.excerpt_dev import window_features
-from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from musim.models.evaluate import column_stats
 from musim.models.label_eval import cosine_similarity
 from musim.models.labels import read_labels
@@ -111,15 +110,8 @@ def scored(corpus: Path, cache: Path):
     labels = read_labels(corpus / "manifest.csv", group_by="source_package")
     feats = window_features(list(labels.paths), 30.0, cache / f"excerpt-{len(names)}-30.npz")
     labels = labels.subset([int(i) for i in feats["kept"]])
-    groups = np.asarray(labels.groups)
-    sets = pair_sets(labels.artists, groups, np.ones(len(labels), bool))
-    clusters = [f"{groups[i]}/{labels.artists[i]}" for i, _, _ in sets]
-    per = np.stack([auc_per_query(cosine_similarity(family_vector(scale(feats["desc"]), names)), sets)
-                    for scale in SCALINGS.values()])
-    mfcc = auc_per_query(cosine_similarity(feats["mfcc20"].astype(np.float64)), sets)
-    print(f"corpus {corpus}: {len(labels)} tracks of {len(set(labels.artists))} composers; {len(sets)} queries in "
-          f"{len(set(clusters))} (package, composer) clusters; 20-MFCC {mfcc.mean():.3f}", flush=True)
-    return per, mfcc, groups[[i for i, _, _ in sets]], clusters
+    return scored_candidates(corpus, labels, (cosine_similarity(family_vector(scale(feats["desc"]), names))
+                                              for scale in SCALINGS.values()), feats["mfcc20"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from benchmarks.real_music.dev_select import (
     most_often_best,
     paired_ci,
     report_choice,
+    scored_candidates,
     weighted_similarity,
 )
 
@@ -259,3 +260,18 @@ def test_decide_adopts_only_a_candidate_ahead_on_held_out_packages_and_scores_th
     out = capsys.readouterr().out
     assert "decision: keep the reference (the rule is not met)" in out and seen == ["dev", "dev", "benchmark"]
     assert out.index("decision:") < out.index("NOT used to choose") and "- 20-MFCC +0.100" in out
+
+
+def test_scored_candidates_gives_each_candidate_its_per_query_auc_within_a_package_and_the_queries_clusters(capsys):
+    from musim.models.labels import LabelSet
+
+    # package p: composers A (tracks 0, 1) and B (2); package q: C (3, 4) and D (5)
+    labels = LabelSet([Path(f"/t{i}") for i in range(6)], ["A", "A", "B", "C", "C", "D"], ["p"] * 3 + ["q"] * 3)
+    perfect = np.eye(6) + np.kron(np.eye(2), np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]))  # same composer closest
+    inverse = -perfect
+    mfcc = np.eye(6)
+    per, base, packages, clusters = scored_candidates(Path("corpus"), labels, [perfect, inverse], mfcc)
+    assert per.shape == (2, 4) and np.all(per[0] == 1.0) and np.all(per[1] == 0.0)  # queries: 0, 1, 3, 4
+    assert packages.tolist() == ["p", "p", "q", "q"] and clusters == ["p/A", "p/A", "q/C", "q/C"]
+    assert base.shape == (4,)
+    assert "6 tracks of 4 composers; 4 queries in 2 (package, composer) clusters" in capsys.readouterr().out
