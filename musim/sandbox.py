@@ -7,9 +7,8 @@ snapshot with :func:`open_sandbox`; commands that only read the warehouse (``mus
 The sandbox (:func:`open_sandbox`): the file is attached ``READ_ONLY`` to a private in-memory DuckDB (so
 the lock below stays inside it); then ``enable_external_access = false`` (no file, ATTACH, COPY, EXPORT, extension or network access: ``read_csv``, ``read_text``, ``glob``
 and friends fail with a permission error) and ``lock_configuration = true`` (no ``SET``/``RESET``/``PRAGMA``
-can undo it). On top of that, :func:`check_statement` lets exactly one statement through, and only one
-that reads: ``SELECT`` (with ``FROM``-first, ``DESCRIBE``, ``SHOW``, ``SUMMARIZE``, ``VALUES``, ``WITH``),
-``EXPLAIN [ANALYZE]`` of a SELECT, and the read-only ``PRAGMA``\\s of :data:`READ_PRAGMAS`. :func:`run_query`
+can undo it). On top of that, :func:`~musim.query_rules.check_statement` lets exactly one statement through, and
+only one that reads (:mod:`musim.query_rules`). :func:`run_query`
 returns at most ``max_rows`` rows and interrupts a query that runs longer than ``timeout_s``; :func:`query_file`
 (``musim sql``) runs it in a worker process, killed when DuckDB's interrupt has not stopped it a moment later (one
 long call of a scalar function never looks at it) or on Ctrl-C.
@@ -22,7 +21,6 @@ import contextlib
 import io
 import os
 import pickle
-import re
 import select
 import shutil
 import signal
@@ -40,6 +38,7 @@ import duckdb
 from musim import scratch, snapshots, sql, warehouse
 from musim.config import Settings, get_settings
 from musim.errors import QueryError
+from musim.query_rules import check_statement, door_line, first_line, hint
 
 #: Rows ``musim sql`` returns unless told otherwise (``--limit``), and seconds before a query is stopped.
 DEFAULT_MAX_ROWS = 1000
@@ -51,21 +50,6 @@ INTERRUPT_GRACE_S = 1.0
 _PR_SET_PDEATHSIG = 1
 #: Seconds a reader waits for a writer holding the warehouse before giving up (tests lower it).
 LOCK_WAIT_S = 10.0
-#: PRAGMAs that only read (every other PRAGMA is refused; those that change settings are SET statements).
-READ_PRAGMAS = frozenset({"show_tables", "show_tables_expanded", "table_info", "show", "database_list",
-                          "database_size", "storage_info", "version", "platform", "functions", "collations",
-                          "metadata_info"})
-_READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN, duckdb.StatementType.PRAGMA}
-_VERB = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
-_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
-_PRAGMA = re.compile(r"^\s*PRAGMA\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
-#: DuckDB's advice to change a setting ('Use "SET max_expression_depth TO x" to increase ...'), which the door refuses.
-_SET_ADVICE = re.compile(r"\s*\b(?:Use|Try|Consider)\b[^.]*?\bSET\b[^.]*\.?", re.IGNORECASE)
-#: A function of an extension DuckDB would install and load on the fly (``iceberg_scan``, ``sql_auto_complete``): its
-#: message's first line is cut in the middle ("... install the required extension 'iceberg:"); or one not loaded
-#: ("... but it exists in the spatial extension."), whose advice (INSTALL, LOAD) the door refuses.
-_AUTOINSTALL = re.compile(r"automatically install the required extension '([A-Za-z0-9_]+)")
-_IN_EXTENSION = re.compile(r"exists in the ([A-Za-z0-9_]+) extension")
 #: What the attached file is called inside a sandbox (``current_database()``).
 SNAPSHOT_ALIAS = "snapshot"
 WAREHOUSE_ALIAS = "warehouse"
@@ -187,61 +171,6 @@ def cursor(con: duckdb.DuckDBPyConnection, alias: str = SNAPSHOT_ALIAS) -> duckd
     return cur
 
 
-def _kind(stmt: duckdb.Statement) -> duckdb.StatementType | None:
-    """DuckDB's type of ``stmt``; None for a type its Python enum does not name (``UPDATE EXTENSIONS``: reading
-    ``.type`` raises ValueError), which is no reading statement."""
-    try:
-        return stmt.type
-    except ValueError:
-        return None
-
-
-def _verb(stmt: duckdb.Statement) -> str:
-    """The statement's kind as the user wrote it (INSTALL, RESET, USE, CHECKPOINT...), not DuckDB's grouping of it
-    (LOAD, SET, CALL...); DuckDB's name where the text starts otherwise (WITH ... INSERT)."""
-    m = _VERB.match(stmt.query)
-    word = m.group(1).upper() if m else ""
-    kind = _kind(stmt)
-    name = kind.name if kind is not None else "such"
-    if word == "PRAGMA":  # PRAGMA name = value is DuckDB's SET
-        return f"{name} (PRAGMA name = value)"
-    return word if word and word != "WITH" else name
-
-
-def check_statement(query: str) -> duckdb.Statement:
-    """The one reading statement in ``query``; :class:`QueryError` for anything else (see the module doc)."""
-    if (bad := sql.not_utf8(query, "the query")) is not None:
-        raise QueryError(bad)
-    try:
-        found = duckdb.extract_statements(query)
-    except duckdb.Error as exc:
-        raise QueryError(f"the query does not parse: {_door_line(exc)}") from None
-    if not found:
-        raise QueryError('the query is empty: give one SQL statement, e.g. "SHOW TABLES"')
-    if len(found) != 1:
-        raise QueryError(f"give exactly one SQL statement (got {len(found)}); run several queries one by one")
-    stmt = found[0]
-    kind = _kind(stmt)
-    if kind == duckdb.StatementType.EXPLAIN:
-        inner = _EXPLAIN.sub("", stmt.query, count=1)
-        try:
-            inner_found = duckdb.extract_statements(inner)
-        except duckdb.Error:
-            inner_found = []
-        if len(inner_found) != 1 or _kind(inner_found[0]) != duckdb.StatementType.SELECT:
-            raise QueryError("only EXPLAIN of a SELECT is allowed through `musim sql` (the snapshot is read-only)")
-    elif kind == duckdb.StatementType.PRAGMA:
-        m = _PRAGMA.match(stmt.query)
-        if not m or m.group(1).lower() not in READ_PRAGMAS:
-            raise QueryError(f"only the read-only PRAGMAs ({', '.join(sorted(READ_PRAGMAS))}) are allowed; "
-                             "use SELECT * FROM duckdb_settings() to read settings")
-    elif kind not in _READING:
-        raise QueryError(f"{_verb(stmt)} statements are not allowed: `musim sql` runs one SELECT (or DESCRIBE, "
-                         "SHOW, SUMMARIZE, EXPLAIN) on the published snapshot, without file, ATTACH or setting "
-                         "changes")
-    return stmt
-
-
 @dataclass(frozen=True)
 class QueryResult:
     """What one query returned: its ``columns``, at most ``max_rows`` ``rows``, and whether more existed."""
@@ -277,7 +206,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, *, max_rows: int | Non
         explained = warehouse.explain(exc, reading=reading)
         if explained is not None:
             raise explained from None
-        raise QueryError(f"the query failed: {_door_line(exc)}{_hint(exc)}") from None
+        raise QueryError(f"the query failed: {door_line(exc)}{hint(exc)}") from None
     finally:
         if timer is not None:
             timer.cancel()
@@ -441,37 +370,6 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child
         return
     if os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
-
-
-def _door_line(exc: duckdb.Error) -> str:
-    """DuckDB's first line without advice to change a setting: the door refuses SET, so it says that instead."""
-    line = first_line(exc)
-    needed = _AUTOINSTALL.search(line)
-    if needed is not None:
-        return f"it needs DuckDB's {needed.group(1)} extension, which the query door does not install or load"
-    plain = _SET_ADVICE.sub("", line)
-    if plain == line:
-        return line
-    return f"{plain} (settings cannot be changed through the query door: simplify the query)"
-
-
-def _hint(exc: duckdb.Error) -> str:
-    """What to do about a failed query, by the kind of DuckDB error."""
-    if isinstance(exc, duckdb.PermissionException):
-        return " (the query door reads only the published snapshot: no files, ATTACH, COPY or extensions)"
-    if isinstance(exc, duckdb.CatalogException) and _IN_EXTENSION.search(first_line(exc)):
-        return " (the query door loads no extension: the snapshot's tables and DuckDB's built-in functions only)"
-    if isinstance(exc, duckdb.CatalogException):
-        return ' (list the tables with `musim sql "SHOW TABLES"`, a table\'s columns with `DESCRIBE name`)'
-    if isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in str(exc):
-        return " (settings cannot be changed through the query door)"
-    return ""
-
-
-def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message (DuckDB adds context lines and carets)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 # -- reading the warehouse without the writer's lock -------------------------------------------------

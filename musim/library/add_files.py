@@ -41,9 +41,10 @@ from musim.audio.formats import MIN_DURATION_S
 from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
-from musim.library.artists import FOLDER_RULES, UNKNOWN_ARTIST, ArtistFrom, Resolved, resolve_artist
+from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom, Resolved
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
+from musim.library.known import RECORDED, artist_at_new_path, decide, load_state, same_entry, stale_excerpt
 from musim.library.registry import delete_tracks, delete_unused, record_gone, stale_excerpts
 from musim.library.resume import PREFIX as NOTES
 from musim.library.resume import drop_notes, list_notes, note, note_key, options_of, resume
@@ -56,8 +57,6 @@ from musim.library.scan import (
     find_files,
     hashed,
 )
-from musim.library.tags import Tags
-from musim.library.zips import holds
 from musim.names import name_key
 from musim.scratch import sweep
 from musim.storage import ObjectInfo, ObjectStore, open_store
@@ -121,81 +120,6 @@ def track_id_of(source_sha256: str) -> str:
     return hashlib.sha256(f"{PROVIDER}|{source_sha256}".encode()).hexdigest()[:16]
 
 
-@dataclass
-class _State:
-    tracks: dict[str, dict[str, Any]]        # source sha256 -> stored track
-    skips: dict[str, dict[str, Any]]         # path -> recorded skip
-    artists: list[dict[str, Any]]            # the library artists
-    acquired: dict[str, dict[str, Any]]      # sha256 -> an acquired (not library) preview of the same bytes
-
-
-def _load_state(settings: Settings) -> _State:
-    with warehouse.writer(settings) as con:
-        return _State({r["source_sha256"]: r for r in sql.rows(con, "library/known_tracks.sql")},
-                      {r["source_path"]: r for r in sql.rows(con, "library/known_skips.sql")},
-                      sql.rows(con, "library/known_artists.sql"),
-                      {r["sha256"]: r for r in sql.rows(con, "library/acquired_previews.sql")})
-
-
-def _decide(item: Examined, state: _State, seen: dict[str, Path], retry: bool,
-            content_at: dict[str, str | None] | None = None) -> tuple[str, Any] | None:
-    """The outcome known before examining the file: ``("already_stored", artist_id)``, ``("skipped",
-    reason)`` or ``None`` (examine it). ``content_at``: the content hash this scan found at each path it found (by
-    :func:`~musim.library.scan.entry_key`), so that a stored path holding other content now (two files whose names
-    were swapped) no longer holds its track."""
-    if item.skip is not None:
-        return "skipped", item.skip.reason
-    assert item.sha256 is not None
-    path = path_text(item.path)
-    if item.sha256 in seen:
-        item.skip = FileSkipped("duplicate_content", f"same content as {seen[item.sha256]}")
-        return "skipped", "duplicate_content"
-    known = state.tracks.get(item.sha256)
-    if known is not None:
-        if _same_entry(known["source_path"], path) or not _still_holds(known["source_path"], item.sha256,
-                                                                        content_at or {}):
-            return "already_stored", known["artist_id"]
-        item.skip = FileSkipped("duplicate_content", f"same content as {known['source_path']} (stored)")
-        return "skipped", "duplicate_content"
-    acquired = state.acquired.get(item.sha256)
-    if acquired is not None:  # the very file an acquire run stored (the local provider keeps files as they are)
-        item.skip = FileSkipped("duplicate_content", f"same content as track {acquired['track_id']} by "
-                                f"{acquired['artist']}, acquired from {acquired['provider']} "
-                                f"({acquired['source_url'] or 'its preview'})")
-        return "skipped", "duplicate_content"
-    recorded = state.skips.get(path)
-    if not retry and recorded and recorded["source_sha256"] == item.sha256 and recorded["reason"] != "duplicate_content":
-        item.skip = FileSkipped(recorded["reason"], recorded_detail(recorded["detail"]))
-        item.recorded = True
-        return "skipped", recorded["reason"]
-    return None
-
-
-def _still_holds(stored: str, sha256: str, content_at: dict[str, str | None]) -> bool:
-    """Whether the stored path ``stored`` still holds the content ``sha256``: what this scan found there when it
-    found that path (``content_at``), else whether something is there at all (a path outside the folders given, or
-    a file it could not read)."""
-    found = content_at.get(entry_key(stored))
-    return found == sha256 if found is not None else holds(stored)
-
-
-def _same_entry(stored: str, path: str) -> bool:
-    """Whether ``path`` is the stored path, or names the same file through a link to its folder."""
-    return stored == path or entry_key(stored) == entry_key(path)
-
-
-#: What the summary adds to the detail of a skip told from the record, not by examining the file (never stored).
-RECORDED = " (recorded; --retry examines it again)"
-
-
-def recorded_detail(detail: str | None) -> str:
-    """A recorded skip's detail without the :data:`RECORDED` note (runs before migration 026 stored it, once more
-    each run)."""
-    detail = detail or ""
-    at = detail.find(" (recorded; --retry")  # what the 1,000 characters stored kept of the first
-    return detail[:at] if at >= 0 else detail
-
-
 def _labels(names: dict[int, tuple[str, str | None]]) -> dict[int, str]:
     """Each artist's name, with its MusicBrainz id where two artists share a name (two bands called
     "Nirvana")."""
@@ -221,21 +145,6 @@ def _track_row(item: Examined, obj: ObjectInfo, artist_id: int, keep_whole: bool
         "object_offset_s": offset if keep_whole else 0.0, "object_window_s": window,
         "sample_rate": info.sample_rate, "channels": info.channels, "excerpt_reader": READ_WINDOW_VERSION,
     }
-
-
-def _named_again(known: dict[str, Any], item: Examined, artist_from: ArtistFrom) -> Resolved | None:
-    """The artist a stored file found at a new path gets there, when its folder or file name named it (rules
-    ``folder``, ``filename``, ``unknown``: the folder rules again, with the album tag it was stored with); ``None``
-    when its tags named it (they moved with it) or the same artist comes again."""
-    if known["artist_rule"] not in FOLDER_RULES or artist_from == "tag":
-        return None
-    found = resolve_artist(Tags(album=known["album"]), item.rule_path or item.path, item.root, artist_from="folder")
-    return None if (found.name, found.rule) == (known["artist_spelling"], known["artist_rule"]) else found
-
-
-def _stale(track: dict[str, Any]) -> bool:
-    """Whether a stored track's excerpt was cut by an older reader (a whole stored file has no excerpt)."""
-    return track["stored"] == "excerpt" and track["excerpt_reader"] < READ_WINDOW_VERSION
 
 
 def add(
@@ -270,7 +179,7 @@ def add(
     store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
     store.cleanup_incomplete(NOTES)  # ... and its partial notes
     sweep(settings.tmp_dir, MEMBER_SCRATCH)  # ... and its scratch copies of zip members (up to 4 GiB each)
-    state = _load_state(settings)
+    state = load_state(settings)
     notes = list_notes(store)  # what a run killed before it recorded examined and stored (musim.library.resume)
     noted: set[str] = set()  # ... and the notes this run wrote
     options = {"excerpt_s": excerpt_s, "anchor": anchor, "artist_from": artist_from, "keep_whole": keep_whole,
@@ -307,10 +216,10 @@ def add(
             by_artist[decided[1]] += 1
             known = state.tracks[item.sha256]  # type: ignore[index]
             found_at.append(path_text(item.path))
-            if not _same_entry(known["source_path"], path_text(item.path)):  # not the same file through a link
+            if not same_entry(known["source_path"], path_text(item.path)):  # not the same file through a link
                 moved.append({"source_sha256": item.sha256, "source_path": path_text(item.path), "artist_spelling": None,
                               "artist_rule": None, "name_key": None})
-                if (again := _named_again(known, item, artist_from)) is not None:
+                if (again := artist_at_new_path(known, item, artist_from)) is not None:
                     named_again[item.sha256] = again  # type: ignore[index]
         elif decided[0] == "skipped":
             skipped_at[i] = item
@@ -332,7 +241,7 @@ def add(
     items = [hashed(f, settings.tmp_dir) for f in found]  # all first: what each path holds now, before deciding
     content_at = {entry_key(path_text(item.path)): item.sha256 for item in items}
     for i, (f, item) in enumerate(zip(found, items, strict=True)):
-        decided = _decide(item, state, seen, retry, content_at)
+        decided = decide(item, state, seen, retry, content_at)
         if item.sha256 and (decided is None or decided[0] != "skipped"):
             seen[item.sha256] = item.path
         if decided is None and (resumed := resume(store, notes, item, noting, OBJECT_PREFIX)) is not None:
@@ -340,11 +249,11 @@ def add(
         elif decided is None:
             examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
-        elif decided[0] == "already_stored" and (_stale(stored_as := state.tracks[item.sha256])  # type: ignore[index]
+        elif decided[0] == "already_stored" and (stale_excerpt(stored_as := state.tracks[item.sha256])  # type: ignore[index]
                                                  or missing(stored_as)):
             # cut by an older reader, or its excerpt gone from the store (deleted, a store restored from an older
             # backup): the same window read again, from the file that is right here
-            if not _stale(stored_as):
+            if not stale_excerpt(stored_as):
                 restoring.add(i)
                 log.info("library add: %s: its stored excerpt %s is missing from the object store: reading it again",
                          path_text(item.path), stored_as["object_key"])

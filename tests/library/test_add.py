@@ -484,9 +484,9 @@ def test_a_run_beside_this_one_that_recorded_the_same_files_first_is_reported_no
 
     copy = tmp_path / "copy"
     shutil.copytree(folder, copy, symlinks=True)
-    stale = add_files._load_state(get_settings())  # what the second run read before the first recorded
+    stale = add_files.load_state(get_settings())  # what the second run read before the first recorded
     first = add([folder])
-    monkeypatch.setattr(add_files, "_load_state", lambda settings: stale)
+    monkeypatch.setattr(add_files, "load_state", lambda settings: stale)
     again = add([folder])  # the same paths: already stored
     assert (again.stored, again.already_stored) == (0, first.stored)
     beside = add([copy])  # other paths, same content: duplicates of what the first run stored
