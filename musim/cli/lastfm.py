@@ -201,6 +201,8 @@ def cmd_dumps(args: argparse.Namespace) -> int:
             "ingested_at", "similarity_built_at", "similarity_code"]
     if args.json:
         print_json([dict(zip(keys, r, strict=True)) for r in rows])
+    elif not rows:  # a line saying so and what to do, not the header of an empty table
+        print("no dump has been ingested yet: run `musim ingest lastfm PATH` first")
     else:  # the similarity build's code: its fingerprint's first digits (musim.similarity.fingerprint)
         print_table([(r[0][:12], *r[1:9], _build_code(r[10], r[11])) for r in rows], [*keys[:9], "similarity_code"])
     return 0

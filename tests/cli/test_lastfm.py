@@ -924,3 +924,11 @@ def test_a_name_found_by_its_key_names_each_artist_it_could_mean_and_its_id(tmp_
             f"{ids['Mötley Crüe']} (4 listeners), picked by --id {ids['Mötley Crüe']}.") in err
     other = json.loads(run(capsys, "similar", "--id", str(ids["Mötley Crüe"]), "--json")[1])
     assert other["artist"] == "Mötley Crüe"
+
+
+def test_dumps_on_an_empty_warehouse_says_so_and_what_to_do_not_an_empty_table(capsys):
+    """`musim dumps` before any ingest printed the header of an empty table and nothing else."""
+    assert main(["dumps"]) == 0
+    assert capsys.readouterr().out == "no dump has been ingested yet: run `musim ingest lastfm PATH` first\n"
+    assert main(["dumps", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
