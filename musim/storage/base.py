@@ -31,6 +31,10 @@ class ObjectNotFound(StorageError, NotFoundError):
     """No object under the key; the message names the store URL and the key."""
 
 
+class ObjectOutsideStore(ObjectNotFound):
+    """A local store's key whose file is a link to somewhere outside the store: refused, as no object of the store."""
+
+
 class StorageUnavailable(StorageError):
     """The storage service cannot be reached (after the configured retries); the message names the endpoint."""
 

@@ -2,7 +2,9 @@
 
 Writes go to a ``.musim-tmp-*`` file in the object's own folder and are renamed into place with
 ``os.replace``, so readers see the old object or the new one, never a partial file (``fsync`` first when
-:attr:`TransferOptions.fsync` is set, for crash durability). A key cannot be both an object and a
+:attr:`TransferOptions.fsync` is set, for crash durability). Reads refuse an object whose real path (symbolic links followed) is outside the store's real folder: a link
+placed in the store to ``/etc/passwd`` is no object of the store. A store folder that is itself a link, or is
+reached through linked folders, works as the folder it points to. A key cannot be both an object and a
 "folder" of other keys here (``a`` and ``a/b``), unlike S3; such a write raises :class:`StorageError`.
 ``presigned_url`` returns the ``file://`` URI: there is no server to sign for, and ``urllib`` opens that
 URI on this machine, which is where an embedded installation's readers are.
@@ -14,6 +16,7 @@ import errno
 import mimetypes
 import os
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +30,7 @@ from musim.storage.base import (
     TMP_PREFIX,
     ObjectInfo,
     ObjectNotFound,
+    ObjectOutsideStore,
     ObjectStore,
     check_expires,
     create_temp,
@@ -58,6 +62,16 @@ class LocalStore(ObjectStore):
 
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)
+
+    def _inside(self, key: str) -> Path:
+        """The real path of ``key``'s file (links followed), or :class:`ObjectOutsideStore` when a link takes it
+        outside the store's real folder."""
+        path = self._path(key)
+        real = path.resolve()
+        if not real.is_relative_to(self.root.resolve()):
+            raise ObjectOutsideStore(f"no object {key!r} in {self.root_url}: it is a link to a file outside the "
+                                     "store (refused)")
+        return real
 
     @contextmanager
     def _errors(self, action: str, key: str) -> Iterator[None]:
@@ -138,22 +152,34 @@ class LocalStore(ObjectStore):
         return self._write(key, fill, content_type)
 
     def _open(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
-        path = self._path(key)
         with self._errors("read", key):
-            fh = open(path, "rb")
-            return fh, self._info(key, os.fstat(fh.fileno()))
+            # the real path checked, then opened without following a link swapped in for its last part since
+            path = self._inside(key)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+            try:
+                st = os.fstat(fd)
+                if stat.S_ISDIR(st.st_mode):
+                    raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+                fh = open(fd, "rb")
+            except BaseException:
+                os.close(fd)
+                raise
+            return fh, self._info(key, st)
 
     def get_bytes(self, key: str) -> bytes:
-        path = self._path(key)
-        with self._errors("read", key):
-            return path.read_bytes()
+        fh, _info = self._open(key)
+        with fh, self._errors("read", key):
+            return fh.read()
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        try:
+            return self._inside(key).is_file()
+        except ObjectOutsideStore:
+            return False
 
     def stat(self, key: str) -> ObjectInfo:
-        path = self._path(key)
         with self._errors("stat", key):
+            path = self._inside(key)
             st = path.stat()
             if not path.is_file():
                 raise IsADirectoryError(21, "is a folder", str(path))

@@ -1,0 +1,46 @@
+"""The web app against hostile input: links out of the object store, large objects, framing, ambiguous queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from musim.storage import open_store
+from musim.ui.app import create_app
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, monkeypatch) -> Path:
+    """A local object store (``MUSIM_OBJECT_STORE``) with one model card in it."""
+    root = tmp_path / "store"
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", root.as_uri())
+    open_store(root.as_uri()).put_bytes("models/m/v1/card.md", b"# Model card: v1\n")
+    return root
+
+
+def test_objects_refuses_a_link_in_the_store_to_a_file_outside_it(store_dir: Path, tmp_path: Path, client) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (store_dir / "models" / "m" / "v1" / "leak.txt").symlink_to(secret)
+    (store_dir / "models" / "up").symlink_to(tmp_path, target_is_directory=True)
+    for url in ("/objects/models/m/v1/leak.txt", "/objects/models/up/passwd"):
+        r = client.get(url)
+        assert r.status_code == 404 and "root:x" not in r.text, url
+    assert client.get("/objects/models/m/v1/card.md").status_code == 200
+
+
+def test_objects_are_served_from_a_store_folder_reached_through_links(tmp_path: Path, monkeypatch, client) -> None:
+    real = tmp_path / "disk" / "musim-store"
+    open_store(real.as_uri()).put_bytes("quality/docs/r1/index.html", b"<h1>Data Docs r1</h1>")
+    (tmp_path / "mnt").symlink_to(tmp_path / "disk", target_is_directory=True)
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", (tmp_path / "mnt" / "musim-store").as_uri())
+    r = client.get("/objects/quality/docs/r1/")
+    assert r.status_code == 200 and "Data Docs r1" in r.text
