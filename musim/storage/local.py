@@ -1,8 +1,10 @@
 """The local-folder backend: one file per object under a root folder (the embedded default).
 
 Writes go to a ``.musim-tmp-*`` file in the object's own folder and are renamed into place with
-``os.replace``, so readers see the old object or the new one, never a partial file (``fsync`` first when
-:attr:`TransferOptions.fsync` is set, for crash durability). Reads refuse an object whose real path (symbolic links followed) is outside the store's real folder: a link
+``os.replace``, so readers see the old object or the new one, never a partial file. With
+:attr:`TransferOptions.fsync` set (``MUSIM_LOCAL_FSYNC=1``) the file is fsynced before the rename and its folder
+after it (and the folders above that the write created), so a crash leaves the old object or the new one on disk.
+Reads refuse an object whose real path (symbolic links followed) is outside the store's real folder: a link
 placed in the store to ``/etc/passwd`` is no object of the store. A store folder that is itself a link, or is
 reached through linked folders, works as the folder it points to. A key cannot be both an object and a
 "folder" of other keys here (``a`` and ``a/b``), unlike S3; such a write raises :class:`StorageError`.
@@ -43,6 +45,15 @@ _FULL = "; nothing was stored (an object already under the key is as it was): fr
 #: What to do about a write the store's folder refused, by errno.
 _WHAT_TO_DO = {errno.EACCES: _NOT_WRITABLE, errno.EPERM: _NOT_WRITABLE, errno.EROFS: _NOT_WRITABLE,
                errno.ENOSPC: _FULL, errno.EDQUOT: _FULL}
+
+
+def fsync_folder(folder: Path) -> None:
+    """fsync ``folder`` itself, so the names written or renamed in it are on disk."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -117,11 +128,14 @@ class LocalStore(ObjectStore):
     def _write(self, key: str, fill: Any, content_type: str | None) -> ObjectInfo:
         """Create a temp file next to the target, let ``fill(fd, tmp_path)`` write it, rename it into place."""
         target = self._path(key)
+        synced = [target.parent]  # the folders to fsync after the rename, when options.fsync is set
         with self._errors("write", key):
             try:
                 fd, tmp = create_temp(target.parent)
             except FileNotFoundError:  # first object in this folder
+                synced += [f for f in target.parent.parents if f.is_relative_to(self.root) and not f.exists()]
                 target.parent.mkdir(parents=True, exist_ok=True)
+                synced.append(synced[-1].parent)  # the folder that now names the first folder made
                 fd, tmp = create_temp(target.parent)
             try:
                 try:
@@ -135,6 +149,9 @@ class LocalStore(ObjectStore):
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
+            if self.options.fsync:
+                for folder in synced:
+                    fsync_folder(folder)
             return self._info(key, st, content_type)
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> ObjectInfo:

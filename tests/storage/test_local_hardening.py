@@ -1,12 +1,16 @@
-"""The local store against hostile or unlucky files: links out of the store."""
+"""The local store against hostile or unlucky files: links out of the store, crashes mid-write."""
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
 
-from musim.storage import ObjectNotFound, ObjectOutsideStore, open_store
+from musim.errors import StorageError
+from musim.storage import ObjectNotFound, ObjectOutsideStore, TransferOptions, open_store
+from musim.storage.base import TMP_PREFIX
 from musim.storage.local import LocalStore
 
 
@@ -45,3 +49,60 @@ def test_links_inside_the_store_and_a_linked_store_folder_keep_working(tmp_path:
     assert sorted(p.name for p in (real / "a").iterdir()) == ["musim-store.bin", "store.bin"]
     (real / "a" / "alias.bin").symlink_to(real / "a" / "store.bin")  # a link to an object of the same store
     assert LocalStore(tmp_path / "store").get_bytes("a/alias.bin") == b"data"
+
+
+def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Record ("file"/"folder", path) for every fsync, and every os.replace as ("replace", target)."""
+    calls: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        calls.append(("folder" if os.path.isdir(path) else "file", path))
+        real_fsync(fd)
+
+    def replace(src, dst) -> None:
+        calls.append(("replace", str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names fsynced descriptors through /proc")
+def test_with_fsync_the_file_then_its_folder_are_synced_around_the_rename(tmp_path: Path, monkeypatch) -> None:
+    """MUSIM_LOCAL_FSYNC=1 fsynced the file but not its folder: after a crash the rename could be lost."""
+    store = LocalStore(tmp_path / "store", options=TransferOptions(fsync=True))
+    store.put_bytes("first.bin", b"0")
+    calls = _record_fsyncs(monkeypatch)
+    store.put_bytes("a/b/obj.bin", b"x" * 100)
+    root = str((tmp_path / "store").resolve())
+    assert [kind for kind, _ in calls] == ["file", "replace", "folder", "folder", "folder"]
+    assert calls[0][1].startswith(f"{root}/a/b/{TMP_PREFIX}") and calls[1][1] == f"{root}/a/b/obj.bin"
+    assert [p for _, p in calls[2:]] == [f"{root}/a/b", f"{root}/a", root]  # the folders made name their children
+    calls.clear()
+    store.put_file("a/b/obj.bin", tmp_path / "store" / "first.bin")
+    assert calls == [("file", calls[0][1]), ("replace", f"{root}/a/b/obj.bin"), ("folder", f"{root}/a/b")]
+
+
+def test_a_crash_mid_write_leaves_no_object_and_no_temp_file(tmp_path: Path, monkeypatch) -> None:
+    store = LocalStore(tmp_path, options=TransferOptions(fsync=True))
+    store.put_bytes("keep.bin", b"old")
+    real_write = os.write
+
+    def write(fd: int, data) -> int:  # half the bytes land, then the disk fails
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "write", write)
+    for key in ("keep.bin", "new.bin"):
+        with pytest.raises(StorageError, match=f"cannot write '{key}'.*Input/output error"):
+            store.put_bytes(key, b"n" * 1000)
+    monkeypatch.undo()
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "Input/output error")))
+    with pytest.raises(StorageError, match="Input/output error"):
+        store.put_bytes("synced.bin", b"s" * 1000)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.bin"]
+    assert store.get_bytes("keep.bin") == b"old"
