@@ -122,6 +122,33 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+class ObjectChunks(Iterator[bytes]):
+    """An object's content read chunk by chunk (:meth:`ObjectStore.iter_bytes`); ``info`` describes the object."""
+
+    def __init__(self, stream: BinaryIO, info: ObjectInfo, chunk_size: int = _CHUNK) -> None:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        self.info = info
+        self._stream = stream
+        self._size = chunk_size
+
+    def __iter__(self) -> ObjectChunks:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._stream.closed:
+            raise StopIteration
+        chunk = self._stream.read(self._size)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        """Close the object's stream (at the end this is done already)."""
+        self._stream.close()
+
+
 class ObjectStore(ABC):
     """A flat namespace of ``/``-separated keys mapping to immutable byte strings.
 
@@ -173,6 +200,13 @@ class ObjectStore(ABC):
     def open(self, key: str) -> BinaryIO:
         """A readable binary stream of the object's content; close it (or use ``with``)."""
         return self._open(key)[0]
+
+    def iter_bytes(self, key: str, *, chunk_size: int = _CHUNK) -> ObjectChunks:
+        """The object's content as chunks of at most ``chunk_size`` bytes, each read when it is asked for (one chunk
+        in memory at a time, for serving large objects). Opened at once: a missing key raises here, not while
+        iterating. The iterator's ``info`` describes the object; it closes its stream when done (or ``close()``)."""
+        fh, info = self._open(key)
+        return ObjectChunks(fh, info, chunk_size)
 
     def get_bytes(self, key: str) -> bytes:
         """The whole content of the object under ``key``."""

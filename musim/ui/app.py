@@ -21,7 +21,7 @@ Routes (relative to where the app is mounted):
 ``GET /api/models``                    the model leaderboard
 ``GET /api/quality``                   the latest data-quality result of every dataset
 ``GET /objects/<key>``                 Data Docs (``quality/docs/…``) and model cards (``models/…``)
-                                       from the object store, read-only
+                                       from the object store, read-only, streamed in chunks
 =====================================  =============================================================
 
 A section whose table is not built answers ``{"available": false, "message": "… run DAG X"}`` (HTTP 200);
@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.params import Depends
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from musim import queries, serving
@@ -232,16 +233,20 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         if not key.startswith(OBJECT_PREFIXES):
             raise HTTPException(404, f"only {' and '.join(OBJECT_PREFIXES)} objects are served here")
         try:
-            data = open_store().get_bytes(validate_key(key))
+            chunks = open_store().iter_bytes(validate_key(key))  # opened now: a missing object is a 404, not a cut
         except (InvalidKey, ObjectNotFound):
             raise HTTPException(404, f"no object {key!r} in the object store") from None
         except StorageUnavailable as exc:
             raise HTTPException(503, f"the object store is unavailable: {exc}") from None
-        if key.endswith(".md"):
-            return HTMLResponse(html.markdown_page(data.decode("utf-8", "replace"), key), headers=OBJECT_HEADERS)
+        if key.endswith(".md"):  # a model card, rendered whole (a few KiB)
+            with closing(chunks):
+                text = b"".join(chunks).decode("utf-8", "replace")
+            return HTMLResponse(html.markdown_page(text, key), headers=OBJECT_HEADERS)
         media = "text/plain; charset=utf-8" if key.endswith((".txt", ".log")) \
             else mimetypes.guess_type(key)[0] or "application/octet-stream"
-        return Response(data, media_type=media, headers=OBJECT_HEADERS)
+        # streamed a chunk at a time (a large object is never held in memory whole); closed at its end
+        return StreamingResponse(chunks, media_type=media,
+                                 headers={**OBJECT_HEADERS, "Content-Length": str(chunks.info.size)})
 
     @app.get("/", response_class=HTMLResponse)
     def index(artist: str = Query("", max_length=MAX_QUERY_CHARS), artist_id: str = "", metric: str = "seed",

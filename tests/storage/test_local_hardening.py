@@ -1,4 +1,5 @@
-"""The local store against hostile or unlucky files: links out of the store, crashes mid-write."""
+"""The local store against hostile or unlucky files: links out of the store, crashes mid-write; and reading an
+object in chunks (what the web app streams)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from musim.errors import StorageError
 from musim.storage import ObjectNotFound, ObjectOutsideStore, TransferOptions, open_store
-from musim.storage.base import TMP_PREFIX
+from musim.storage.base import TMP_PREFIX, ObjectChunks
 from musim.storage.local import LocalStore
 
 
@@ -28,7 +29,7 @@ def test_a_link_in_the_store_to_a_file_outside_it_is_refused(tmp_path: Path, sec
     (tmp_path / "store" / "models" / "x.md").symlink_to(secret)
     (tmp_path / "store" / "models" / "up").symlink_to(secret.parent, target_is_directory=True)
     for key in ("models/x.md", "models/up/passwd"):
-        for read in (store.get_bytes, store.open, store.stat):
+        for read in (store.get_bytes, store.open, store.stat, store.iter_bytes):
             with pytest.raises(ObjectOutsideStore, match="outside the store") as caught:
                 read(key)
             assert isinstance(caught.value, ObjectNotFound) and "root:x" not in str(caught.value)
@@ -49,6 +50,18 @@ def test_links_inside_the_store_and_a_linked_store_folder_keep_working(tmp_path:
     assert sorted(p.name for p in (real / "a").iterdir()) == ["musim-store.bin", "store.bin"]
     (real / "a" / "alias.bin").symlink_to(real / "a" / "store.bin")  # a link to an object of the same store
     assert LocalStore(tmp_path / "store").get_bytes("a/alias.bin") == b"data"
+
+
+def test_iter_bytes_reads_the_object_chunk_by_chunk(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    data = os.urandom(10_000)
+    store.put_bytes("big.bin", data)
+    chunks = store.iter_bytes("big.bin", chunk_size=4096)
+    assert isinstance(chunks, ObjectChunks) and chunks.info.size == len(data)
+    assert [len(c) for c in chunks] == [4096, 4096, 1808]
+    assert b"".join(store.iter_bytes("big.bin", chunk_size=4096)) == data
+    with pytest.raises(ObjectNotFound):  # a missing key raises when asked, not while the response is sent
+        store.iter_bytes("nope.bin")
 
 
 def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:

@@ -44,3 +44,35 @@ def test_objects_are_served_from_a_store_folder_reached_through_links(tmp_path: 
     monkeypatch.setenv("MUSIM_OBJECT_STORE", (tmp_path / "mnt" / "musim-store").as_uri())
     r = client.get("/objects/quality/docs/r1/")
     assert r.status_code == 200 and "Data Docs r1" in r.text
+
+
+def test_objects_are_streamed_in_chunks_not_read_whole(store_dir: Path, monkeypatch, client) -> None:
+    """/objects read the whole object into memory (get_bytes) before sending a byte of it."""
+    from musim.storage.base import ObjectChunks, ObjectStore
+    from musim.storage.local import LocalStore
+
+    data = bytes(range(256)) * (3 * 4096 + 7)  # 3 MiB and a bit: four chunks of at most 1 MiB
+    open_store(store_dir.as_uri()).put_bytes("quality/docs/big/data.bin", data)
+
+    def whole(self, key):
+        raise AssertionError(f"{key} was read whole")
+
+    sent: list[int] = []
+    real_next = ObjectChunks.__next__
+
+    def next_chunk(self):
+        chunk = real_next(self)
+        sent.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(LocalStore, "get_bytes", whole)
+    monkeypatch.setattr(ObjectStore, "get_bytes", whole)
+    monkeypatch.setattr(ObjectChunks, "__next__", next_chunk)
+    r = client.get("/objects/quality/docs/big/data.bin")
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["content-length"] == str(len(data)) and r.headers["x-content-type-options"] == "nosniff"
+    assert len(sent) == 4 and max(sent) <= 1024 * 1024
+    head = client.head("/objects/quality/docs/big/data.bin")
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(len(data))
+    card = client.get("/objects/models/m/v1/card.md")  # a model card is still rendered as a page
+    assert card.status_code == 200 and "<h1>Model card: v1</h1>" in card.text
