@@ -17,7 +17,7 @@ Routes (relative to where the app is mounted):
 ``GET /api/suggest``                   ``q``: artists for autocomplete (``musim similar``'s rule), each with
                                        its id and, where several share a name, what tells them apart
 ``GET /api/tracks``                    ``q``: tracks whose title or artist contains it
-``GET /api/tracks/similar``            ``track_id`` or ``q``, ``k``, ``model``
+``GET /api/tracks/similar``            ``track_id`` or ``q`` (one of them), ``k``, ``model``
 ``GET /api/models``                    the model leaderboard
 ``GET /api/quality``                   the latest data-quality result of every dataset
 ``GET /objects/<key>``                 Data Docs (``quality/docs/…``) and model cards (``models/…``)
@@ -198,8 +198,9 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
     def tracks_similar(track_id: str | None = Query(None, max_length=MAX_QUERY_CHARS),
                        q: str | None = Query(None, max_length=MAX_QUERY_CHARS), k: int = Query(10, ge=1, le=100),
                        model: str | None = Query(None, min_length=1)) -> Any:
-        if not track_id and not q:
-            raise HTTPException(422, "give track_id or q")
+        if bool(track_id) == bool(q):  # as `musim similar-tracks` (QUERY or --id): which one was meant is unknown
+            raise HTTPException(422, "give the track's title or artist words, q=WORDS, or track_id=TRACK_ID (one of "
+                                     f"them{', not both' if track_id else ''})")
         try:
             with cache.open() as s:
                 return _out(queries.similar_tracks(s.con, s.snap, track_id=track_id, q=q, k=k, model=model))

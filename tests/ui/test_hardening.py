@@ -76,3 +76,14 @@ def test_objects_are_streamed_in_chunks_not_read_whole(store_dir: Path, monkeypa
     assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(len(data))
     card = client.get("/objects/models/m/v1/card.md")  # a model card is still rendered as a page
     assert card.status_code == 200 and "<h1>Model card: v1</h1>" in card.text
+
+
+def test_similar_tracks_given_both_track_id_and_q_is_a_422_not_a_guess(client) -> None:
+    """`/api/tracks/similar?track_id=A&q=B` answered for track_id and ignored q; the CLI refuses both."""
+    r = client.get("/api/tracks/similar", params={"track_id": "0101000000000000", "q": "another song"})
+    assert r.status_code == 422
+    assert r.json() == {"detail": "give the track's title or artist words, q=WORDS, or track_id=TRACK_ID "
+                                  "(one of them, not both)"}
+    neither = client.get("/api/tracks/similar")
+    assert neither.status_code == 422 and "\n" not in neither.json()["detail"]
+    assert neither.json()["detail"].endswith("(one of them)")
