@@ -62,8 +62,22 @@ OBJECT_PREFIXES = ("quality/docs/", "models/")
 #: Headers of every stored object served. Data Docs show the data's own values (GX does not escape them: an
 #: artist named ``<img onerror=...>`` would run as the viewer, beside Airflow's session), so each page is its
 #: own opaque origin: its scripts run, as Data Docs need, but can read no cookie and call no API as the viewer.
-OBJECT_HEADERS = {"Content-Security-Policy": "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox",
+OBJECT_HEADERS = {"Content-Security-Policy": "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox; "
+                                             "frame-ancestors 'self'",
                   "X-Content-Type-Options": "nosniff"}
+#: The page's policy: its script, style sheet and icon come from ``static/``, its script fetches ``api/suggest``,
+#: its forms submit to itself, and only a page of the same origin may frame it (Airflow's UI shows it in an iframe
+#: of its own origin); no inline script or style, no plugin, no ``<base>``.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+#: FastAPI's ``/api/docs`` (the unguarded app's only): Swagger UI from its CDN, started by an inline script.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'")
+DOCS_PATHS = ("/api/docs", "/api/docs/oauth2-redirect")
+#: Headers of every response, each unless the route set its own (the objects' sandbox policy).
+SECURITY_HEADERS = {"X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff",
+                    "Content-Security-Policy": PAGE_CSP}
 MetricName = Literal["seed", "jaccard", "cosine", "lift", "pmi"]
 assert set(MetricName.__args__) == set(METRICS)  # noqa: S101 - the Literal mirrors musim.similarity.METRICS
 
@@ -97,6 +111,30 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
+class SecurityHeaders:
+    """:data:`SECURITY_HEADERS` added to every response (the page could be framed by any site, and had no policy)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+        self.docs = [(k, DOCS_CSP.encode("latin-1") if k == b"content-security-policy" else v) for k, v in self.headers]
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.docs if scope["path"].endswith(DOCS_PATHS) else self.headers
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  *((k, v) for k, v in extra if k not in have)]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], Settings] = get_settings,
                title: str = "musim") -> FastAPI:
     """The app; ``dependencies`` guard every route (the Airflow plugin passes its authentication). FastAPI's own
@@ -109,6 +147,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
     app.state.snapshots = cache
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ParameterError)
     def bad_parameter(request: Any, exc: ParameterError) -> JSONResponse:  # e.g. an artist name of spaces

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from musim.storage import open_store
-from musim.ui.app import create_app
+from musim.ui.app import STATIC, create_app
+from tests.ui.conftest import use
 
 
 @pytest.fixture
 def client():
     with TestClient(create_app()) as c:
         yield c
+
+
+@pytest.fixture
+def full(full_home, monkeypatch):
+    return use(full_home, monkeypatch)
 
 
 @pytest.fixture
@@ -87,3 +94,40 @@ def test_similar_tracks_given_both_track_id_and_q_is_a_422_not_a_guess(client) -
     neither = client.get("/api/tracks/similar")
     assert neither.status_code == 422 and "\n" not in neither.json()["detail"]
     assert neither.json()["detail"].endswith("(one of them)")
+
+
+def _policy(header: str) -> dict[str, list[str]]:
+    return {d.split()[0]: d.split()[1:] for d in (p.strip() for p in header.split(";")) if d}
+
+
+def test_every_response_forbids_framing_by_other_sites_and_sniffing(full, store_dir, client) -> None:
+    """The page and the API had no X-Frame-Options, Content-Security-Policy or X-Content-Type-Options."""
+    for url in ("/", "/?artist=nobody-at-all", "/api/status", "/api/similar?artist=nobody-at-all", "/api/similar",
+                "/static/musim.js", "/static/musim.css", "/no/such/route", "/objects/models/m/v1/card.md"):
+        for r in (client.get(url), client.head(url)):
+            assert r.headers["x-frame-options"] == "SAMEORIGIN", url  # Airflow's UI frames it from its own origin
+            assert r.headers["x-content-type-options"] == "nosniff", url
+            assert _policy(r.headers["content-security-policy"])["frame-ancestors"] == ["'self'"], url
+    page = _policy(client.get("/").headers["content-security-policy"])
+    assert page["default-src"] == page["script-src"] == page["style-src"] == page["connect-src"] == ["'self'"]
+    assert page["object-src"] == page["base-uri"] == ["'none'"]
+    card = client.get("/objects/models/m/v1/card.md").headers["content-security-policy"]
+    assert card.startswith("sandbox allow-scripts")  # a stored object keeps its own, stricter policy
+
+
+def test_the_page_needs_nothing_its_policy_forbids(full, client) -> None:
+    """The page renders and loads only same-origin files: no inline script, style or event handler, and no other
+    origin (what `script-src 'self'; style-src 'self'` would block)."""
+    r = client.get("/", params={"artist": "a"})
+    assert r.status_code == 200 and 'id="artist-form"' in r.text and 'id="models-table"' in r.text
+    text = r.text
+    assert re.findall(r"<script\b([^>]*)>(.*?)</script>", text, re.S) == [(' src="static/musim.js" defer', "")]
+    assert "<style" not in text and not re.search(r"\sstyle=", text) and not re.search(r"\son[a-z]+=", text)
+    assert not re.search(r"""(?:src|href|action)=["'](?:https?:)?//""", text)
+    assert not re.search(r"javascript:", text, re.I)
+    static = {p.name for p in STATIC.iterdir()}
+    for ref in re.findall(r"""(?:src|href)="static/([^"]+)\"""", text):
+        assert ref in static and client.get(f"/static/{ref}").status_code == 200
+    assert not re.search(r"url\(|@import", (STATIC / "musim.css").read_text())
+    js = (STATIC / "musim.js").read_text()
+    assert "eval(" not in js and "innerHTML" not in js and re.findall(r'fetch\("([^"]+)"', js) == ["api/suggest?limit=10&q="]
