@@ -78,7 +78,10 @@ class LocalStore(ObjectStore):
         """The real path of ``key``'s file (links followed), or :class:`ObjectOutsideStore` when a link takes it
         outside the store's real folder."""
         path = self._path(key)
-        real = path.resolve()
+        try:
+            real = path.resolve()
+        except RuntimeError:  # a loop of links (Python 3.11 and 3.12; later ones raise OSError, which _errors names)
+            raise ObjectNotFound(f"no object {key!r} in {self.root_url}: it is a loop of links") from None
         if not real.is_relative_to(self.root.resolve()):
             raise ObjectOutsideStore(f"no object {key!r} in {self.root_url}: it is a link to a file outside the "
                                      "store (refused)")
@@ -191,7 +194,7 @@ class LocalStore(ObjectStore):
     def exists(self, key: str) -> bool:
         try:
             return self._inside(key).is_file()
-        except ObjectOutsideStore:
+        except ObjectNotFound:  # a link out of the store, a loop of links
             return False
 
     def stat(self, key: str) -> ObjectInfo:

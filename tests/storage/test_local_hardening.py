@@ -119,3 +119,13 @@ def test_a_crash_mid_write_leaves_no_object_and_no_temp_file(tmp_path: Path, mon
     monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.bin"]
     assert store.get_bytes("keep.bin") == b"old"
+
+
+def test_a_loop_of_links_in_the_store_is_no_object(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for read in (store.get_bytes, store.stat, store.iter_bytes):
+        with pytest.raises(StorageError, match="'a'"):
+            read("a")
+    assert not store.exists("a")

@@ -94,6 +94,18 @@ def test_put_file_open_download(backend: Backend, tmp_path: Path) -> None:
         store.put_file("files/none", tmp_path / "missing.bin")
 
 
+def test_iter_bytes_yields_the_object_in_chunks(backend: Backend) -> None:
+    store = backend.store
+    data = blob(300_000, seed=9)
+    store.put_bytes("files/chunked.bin", data)
+    chunks = store.iter_bytes("files/chunked.bin", chunk_size=128 * 1024)
+    assert chunks.info.size == len(data)
+    got = list(chunks)
+    assert [len(c) for c in got] == [131072, 131072, 37856] and b"".join(got) == data
+    with pytest.raises(ObjectNotFound, match="files/none.bin"):  # raised when asked, before any chunk
+        store.iter_bytes("files/none.bin")
+
+
 def test_multipart_sized_object(backend: Backend, tmp_path: Path) -> None:
     store = backend.store
     data = blob(BIG, seed=1)
