@@ -8,6 +8,11 @@ table, an attached database's alias) is written ``{{table}}`` and replaced by a 
 (:func:`identifier`, plain names only), never a name from a request; nothing else is filled in.
 A file may hold several statements; DuckDB's own parser splits them and names their parameters
 (``duckdb.extract_statements``), so semicolons and ``--`` inside strings are data.
+
+An expression more than one file needs (``name_norm(text)``, the warehouse's normal form of a name) is a DuckDB
+macro of :data:`MACROS`, defined there once; :func:`install_macros` puts them on a connection (every connection
+:func:`musim.warehouse.configure` sets up, and each cursor that reads a snapshot: DuckDB keeps a TEMP macro per
+connection, and a cursor is a connection of its own).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import duckdb
 from musim.errors import ParameterError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+#: The file of musim's SQL macros (:func:`install_macros`).
+MACROS = "warehouse/macros.sql"
 _LITERAL = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 _IDENTIFIER = re.compile(r"\{\{([a-z_][a-z0-9_]*)\}\}")
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -159,3 +166,11 @@ def query(con, name: str, /, **params):
     identifiers filled as by :func:`run`); the result to fetch."""
     stmt = _one(name, _filled(name, params))
     return _execute(con, stmt, _bound(name, stmt, params))
+
+
+def install_macros(con):
+    """Define musim's SQL macros (:data:`MACROS`: ``name_norm(text)``...) on ``con`` as TEMP macros, kept in that
+    connection only (so a read-only or locked-down one takes them too, and no file is written); ``con``."""
+    run(con, MACROS)
+    return con
+
