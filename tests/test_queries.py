@@ -1,11 +1,16 @@
-"""musim.queries: the track search's name rule (the name_norm macro)."""
+"""musim.queries: the track search's name rule (the name_norm macro), and which DuckDB errors `ask` calls an earlier
+snapshot layout."""
 
 from __future__ import annotations
 
 import duckdb
+import pytest
 
-from musim import sql
+from musim import queries, sql
+from musim.cli import main
+from musim.errors import StorageError
 from musim.names import name_norm
+from musim.similarity.query import EARLIER_LAYOUT
 from tests.test_sql import HOSTILE
 
 #: sql/queries/track_search.sql before the name_norm macro (its own spelling of the rule, untrimmed).
@@ -51,3 +56,54 @@ def test_the_track_search_finds_and_orders_what_it_did_before_the_macro():
     assert compared > 50
     con.close()
 
+
+# --- ask: an earlier layout, or an error of its own -----------------------------------------------------------
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A published snapshot of ``artist`` and ``track``, but ``track`` without ``provider_rank`` (a layout before
+    it): its connection, to change it, and ``ask`` reading it."""
+    path = tmp_path / "snapshot.duckdb"
+    con = duckdb.connect(str(path))
+    _catalogue(con, ["Song One", "Song Two"])
+    con.execute("ALTER TABLE track DROP COLUMN provider_rank")
+    con.close()
+    monkeypatch.setattr(queries.serving, "current_path", lambda settings=None: path)
+    return path
+
+
+def test_a_table_or_column_the_current_layout_has_and_the_snapshot_lacks_is_an_earlier_layout(served):
+    with pytest.raises(StorageError, match=r"^the current snapshot was published by an earlier version") as caught:
+        queries.ask(queries.find_tracks, "song")  # track.provider_rank, which the current layout has
+    assert str(caught.value) == EARLIER_LAYOUT and isinstance(caught.value.__cause__, duckdb.BinderException)
+    with pytest.raises(StorageError, match=r"earlier version") as caught:
+        queries.ask(lambda con, snap: con.execute("SELECT * FROM track_neighbors").fetchall())
+    assert isinstance(caught.value.__cause__, duckdb.CatalogException)
+
+
+@pytest.mark.parametrize(("question", "error", "said"), [
+    ("SELECT lower(artist_id) FROM track", duckdb.BinderException, "No function matches"),  # a wrong type
+    ("SELECT name_norm(title) || 1 + 'x' FROM track", duckdb.BinderException, "Could not choose"),
+    ("SELECT no_such_function(title) FROM track", duckdb.CatalogException, "no_such_function does not exist"),
+    ("SELECT titel FROM track", duckdb.BinderException, '"titel" not found'),  # a name no layout has: a bug
+    ("SELECT * FROM trakc", duckdb.CatalogException, "trakc does not exist"),
+])
+def test_any_other_binder_error_is_raised_as_it_is(served, question, error, said):
+    """`ask` called every Binder and Catalog error the snapshot's earlier layout ("publish a new one"): a wrong type,
+    a missing function or a misspelt name (bugs, which no publish mends) were hidden behind it."""
+    with pytest.raises(error, match=said):
+        queries.ask(lambda con, snap: con.execute(question).fetchall())
+
+
+def test_the_cli_says_a_binder_error_in_one_line_and_its_cause_with_v(served, monkeypatch, capsys):
+    def broken(con, snap, **_):
+        return con.execute("SELECT lower(artist_id) FROM track").fetchall()
+
+    monkeypatch.setattr(queries, "similar_tracks", broken)
+    assert main(["similar-tracks", "song"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("musim: error: BinderException: Binder Error: No function matches") and err.count("\n") == 1
+    assert "earlier version" not in err
+    assert main(["-v", "similar-tracks", "song"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "test_queries.py" in err and "No function matches" in err

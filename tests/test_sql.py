@@ -325,3 +325,27 @@ def test_the_macros_are_the_connections_own_not_the_files(tmp_path):
     assert con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'name_norm'").fetchone() == (0,)
     con.close()
 
+
+# --- DuckDB's errors for a missing name ---------------------------------------------------------------------------
+
+def test_missing_name_tells_a_missing_table_or_column_from_other_binder_errors():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE artist (artist_id INTEGER, name VARCHAR)")
+
+    def error(query: str) -> duckdb.Error:
+        with pytest.raises(duckdb.Error) as caught:
+            con.execute(query)
+        return caught.value
+
+    assert sql.missing_name(error("SELECT * FROM track")) == ("table", "track")
+    assert sql.missing_name(error("SELECT a.artist_id FROM artist a JOIN track USING (artist_id)")) == ("table", "track")
+    assert sql.missing_name(error("SELECT name_key FROM artist")) == ("column", "name_key")
+    assert sql.missing_name(error("SELECT a.name_key FROM artist a")) == ("column", "name_key")
+    assert sql.missing_name(error("WITH t AS (SELECT * FROM artist) SELECT t.name_key FROM t")) == ("column", "name_key")
+    assert sql.missing_name(error("SELECT * FROM artist a JOIN artist b USING (name_key)")) == ("column", "name_key")
+    for other in ("SELECT lower(1)", "SELECT nosuch(name) FROM artist", "SELECT name_norm(name) FROM artist",
+                  "SELECT artist_id + 'x' FROM artist", "INSERT INTO artist SELECT 1, 2, 3"):
+        assert sql.missing_name(error(other)) is None, other
+    con.close()
+    assert sql.in_current_layout("name_key") and sql.in_current_layout("TRACK_NEIGHBORS")
+    assert not sql.in_current_layout("artst_id") and not sql.in_current_layout("the")
