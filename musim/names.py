@@ -134,7 +134,9 @@ def _cp1252(c: str) -> str:
 
 
 def name_norm(name: str) -> str:
-    """The warehouse's ``artist.name_norm`` (as Last.FM ingest computes it, ``sql/ingest/load_dump.sql``): NFC, lower
-    case, whitespace trimmed and collapsed. NEL (U+0085) is whitespace to both, but ingest rejects a name holding it
-    (a C1 control character) and a lookup refuses one (:func:`lookup_problem`)."""
+    """The warehouse's ``artist.name_norm`` (as the SQL macro ``name_norm()`` computes it, ``sql/warehouse/macros.sql``,
+    which Last.FM ingest and the searches call): NFC, lower case, whitespace trimmed and collapsed. The two agree
+    (tests/test_sql.py) but on U+0130 (``İ``: ``i`` + a combining dot here, ``i`` to DuckDB) and a Greek capital sigma
+    ending a word (the final ``ς`` here, ``σ`` to DuckDB). NEL (U+0085) is whitespace to both, but ingest rejects a
+    name holding it (a C1 control character) and a lookup refuses one (:func:`lookup_problem`)."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", name)).strip().lower()

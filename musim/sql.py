@@ -8,6 +8,11 @@ table, an attached database's alias) is written ``{{table}}`` and replaced by a 
 (:func:`identifier`, plain names only), never a name from a request; nothing else is filled in.
 A file may hold several statements; DuckDB's own parser splits them and names their parameters
 (``duckdb.extract_statements``), so semicolons and ``--`` inside strings are data.
+
+An expression more than one file needs (``name_norm(text)``, the warehouse's normal form of a name) is a DuckDB
+macro of :data:`MACROS`, defined there once; :func:`install_macros` puts them on a connection (every connection
+:func:`musim.warehouse.configure` sets up, and each cursor that reads a snapshot: DuckDB keeps a TEMP macro per
+connection, and a cursor is a connection of its own).
 """
 
 from __future__ import annotations
@@ -21,9 +26,19 @@ import duckdb
 from musim.errors import ParameterError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+#: The file of musim's SQL macros (:func:`install_macros`).
+MACROS = "warehouse/macros.sql"
 _LITERAL = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
 _IDENTIFIER = re.compile(r"\{\{([a-z_][a-z0-9_]*)\}\}")
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: What DuckDB's binder says of a table or column it cannot find (DuckDB 1.x-2.x), the name in a group.
+_MISSING_TABLE = re.compile(r'^Catalog Error: Table with name "?([^\s"!]+)"? does not exist')
+_MISSING_COLUMN = re.compile(r'^Binder Error: (?:Referenced column "([^"]+)" not found|[A-Za-z ]+ "[^"]*" does not '
+                             r'have a column named "([^"]+)"|Column "([^"]+)" does not exist on (?:left|right) side of '
+                             r'join)')
+#: The ``sql/`` folders whose files lay out a snapshot: the warehouse's tables, and what publishing adds.
+_LAYOUT_DIRS = ("migrations", "serving")
+_NAME_AT = re.compile(r'"?([A-Za-z_][A-Za-z0-9_]*)')
 #: A byte that is not UTF-8, as Python keeps it in a command-line argument (``surrogateescape``): DuckDB takes none.
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
@@ -159,3 +174,43 @@ def query(con, name: str, /, **params):
     identifiers filled as by :func:`run`); the result to fetch."""
     stmt = _one(name, _filled(name, params))
     return _execute(con, stmt, _bound(name, stmt, params))
+
+
+def install_macros(con):
+    """Define musim's SQL macros (:data:`MACROS`: ``name_norm(text)``...) on ``con`` as TEMP macros, kept in that
+    connection only (so a read-only or locked-down one takes them too, and no file is written); ``con``."""
+    run(con, MACROS)
+    return con
+
+
+def missing_name(exc: BaseException) -> tuple[str, str] | None:
+    """``("table", name)`` or ``("column", name)`` where ``exc`` is DuckDB's error for a table (or view) or a column
+    that is not there; ``None`` for any other error (a function or macro missing, a wrong type, a bug)."""
+    text = str(exc)
+    table = _MISSING_TABLE.match(text)
+    if table:
+        return "table", table.group(1)
+    column = _MISSING_COLUMN.match(text)
+    if column:
+        return "column", next(g for g in column.groups() if g)
+    return None
+
+
+def in_current_layout(name: str) -> bool:
+    """Whether this version's migrations or publishing SQL (``sql/migrations``, ``sql/serving``) name ``name`` (a
+    table, view or column; case folded): what a snapshot of the current layout can hold."""
+    return name.lower() in _layout_names()
+
+
+@cache
+def _layout_names() -> frozenset[str]:
+    names: set[str] = set()
+    for folder in _LAYOUT_DIRS:
+        for path in sorted((SQL_DIR / folder).glob("*.sql")):
+            text = path.read_text(encoding="utf-8")
+            for start, kind in duckdb.tokenize(text):  # names, not the words of comments or strings
+                word = _NAME_AT.match(text, start) if kind in (duckdb.token_type.identifier,
+                                                               duckdb.token_type.keyword) else None
+                if word:
+                    names.add(word.group(1).lower())
+    return frozenset(names)

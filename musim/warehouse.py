@@ -23,18 +23,19 @@ import duckdb
 
 from musim.config import Settings, get_settings
 from musim.errors import BusyError, StorageError
-from musim.sql import SQL_DIR, query, run, statements
+from musim.sql import SQL_DIR, install_macros, query, run, statements
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
 def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
-    """Set memory, threads, spill directory and insertion order on a connection."""
+    """Set memory, threads, spill directory and insertion order on a connection, and define musim's SQL macros on
+    it (:func:`musim.sql.install_macros`)."""
     settings.ensure_tmp()
     run(con, "warehouse/configure.sql", memory_limit=str(settings.warehouse.memory_limit),
         threads=int(settings.warehouse.threads), temp_directory=str(settings.tmp_dir / "duckdb"))
-    return con
+    return install_macros(con)
 
 
 def connect(path: str | Path | None = None, *, read_only: bool = False,

@@ -233,3 +233,124 @@ def test_rows_as_dicts_are_read_in_one_place():
               if p.name not in ("sql.py", "sandbox.py") or p.parent != root
               if re.search(r"for \w+ in \w+\.description\b", p.read_text(encoding="utf-8"))]
     assert not copies, f"rows read by column name outside musim.sql.rows: {copies}"
+
+
+# --- the name_norm macro ----------------------------------------------------------------------------------------
+
+#: The expression sql/ingest/load_dump.sql and sql/acquire/previews.sql spelled out before the name_norm macro (as
+#: migration 023 still does): the macro must give exactly what it gave.
+OLD_NAME_NORM = ("lower(nfc_normalize(trim(regexp_replace(s, '[\\s\\x{0B}\\x{1C}-\\x{1F}\\x{85}\\p{Zs}\\x{2028}"
+                 "\\x{2029}]+', ' ', 'g'))))")
+#: sql/queries/track_search.sql's, which kept the title's outer space (its ORDER BY trimmed it).
+OLD_TITLE_NORM = ("lower(nfc_normalize(regexp_replace(s, '[\\s\\x{0B}\\x{1C}-\\x{1F}\\x{85}\\p{Zs}\\x{2028}"
+                  "\\x{2029}]+', ' ', 'g')))")
+#: Names no normalisation may trip on: empty, blank, 'The', punctuation, every kind of space, decomposed and
+#: compatibility forms, case folds that are not one character to one, format and control characters, SQL marks.
+HOSTILE = ["", " ", "  ", "\t\n\r", "The", "the", "THE", " The ", "The The", "The  Beatles", "Beatles, The",
+           "AC/DC", "Guns N' Roses", "Guns N’ Roses", "!!!", "...And You Will Know Us by the Trail of Dead",
+           "Sigur\u00a0Rós", "Sigur Ro\u0301s", "Sigur\u3000\u2028\u2029Rós\u205f", "a\x0bb\x0cc\x1cd\x1de\x1ef\x1fg",
+           "a\x85b", "Beyoncé", "BEYONCE\u0301", "ＡＢＣ ｄｅｆ", "ﬁnal", "Ǆemal ǅ ǆ", "İstanbul", "ΟΔΟΣ ΣΑ", "STRASSE ẞ ß",
+           "\u200bzero\u200b width", "\ufeffBOM", "e\u0301\u0301", "\u1100\u1161\u11a8", "日本語 の 名前", "ガガ", "👍🏽 🇸🇪",
+           "'; DROP TABLE artist; --", "%_\\*?[]", "x" * 2000, " \u00a0 ", "\u2003lead and trail\u2003",
+           "Ω Å K", "\u212b\u2126\u212a"]
+
+
+def _strings() -> list[str]:
+    """:data:`HOSTILE`, then every code point but NUL and the surrogates inside a name, doubled, and at its end."""
+    return HOSTILE + [f"A{c}b{c}{c}" for c in map(chr, range(1, 0x110000)) if not 0xD800 <= ord(c) < 0xE000]
+
+
+def _normed(con, expressions: list[str]) -> list[tuple]:
+    return con.execute(f"SELECT s, {', '.join(expressions)} FROM unnest($s) WITH ORDINALITY AS t(s, i) ORDER BY i",
+                       {"s": _strings()}).fetchall()
+
+
+@pytest.fixture
+def macro_con():
+    con = sql.install_macros(duckdb.connect())
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def test_the_name_norm_macro_gives_what_the_inline_expressions_gave(macro_con):
+    """sql/ingest/load_dump.sql, sql/acquire/previews.sql and sql/queries/track_search.sql each spelled the name
+    rule out; now they call the macro. It gives what the first two gave on every string, and the title search's
+    (untrimmed) form differs from it by an outer space at most, which its $q (trimmed, not empty) never matches."""
+    rows = _normed(macro_con, ["name_norm(s)", OLD_NAME_NORM, OLD_TITLE_NORM])
+    assert len(rows) > 1_000_000
+    assert [r for r in rows if r[1] != r[2]] == []
+    assert [r for r in rows if r[3] not in {r[1], " " + r[1], r[1] + " ", " " + r[1] + " "}] == []
+    assert macro_con.execute("SELECT name_norm(NULL)").fetchone() == (None,)
+
+
+def test_the_name_norm_macro_agrees_with_musim_names(macro_con):
+    """musim.names.name_norm (what a lookup normalises the name typed by) and the macro (what the warehouse's
+    names are normalised by) agree on every string but two case rules Python has and DuckDB lacks: U+0130 (İ) lower
+    cases to i + a combining dot in Python, to i in DuckDB, and Python writes a Greek capital sigma at a word's end
+    as the final ς. Both were so before the macro (ingest took the same expression)."""
+    from musim.names import name_norm
+
+    rows = _normed(macro_con, ["name_norm(s)"])
+    differ = [(s, sql_norm, name_norm(s)) for s, sql_norm in rows if sql_norm != name_norm(s)]
+    assert {(s, sql_norm) for s, sql_norm, _ in differ} == {
+        ("\u0130stanbul", "istanbul"), ("ΟΔΟΣ ΣΑ", "οδοσ σα"), ("A\u0130b\u0130\u0130", "aibii"),
+        ("A\u03a3b\u03a3\u03a3", "a\u03c3b\u03c3\u03c3")}
+    assert {s: py for s, _, py in differ}["ΟΔΟΣ ΣΑ"] == "οδος σα"
+    for s in ("", " ", "The", " The ", "The  Beatles", "AC/DC", "Sigur\u00a0Rós", "Sigur Ro\u0301s", "ＡＢＣ"):
+        assert macro_con.execute("SELECT name_norm($s)", {"s": s}).fetchone()[0] == name_norm(s), s
+
+
+def test_the_name_rule_is_written_once():
+    """The name rule (NFC, lower case, whitespace collapsed) is the name_norm macro of sql/warehouse/macros.sql:
+    no other SQL file (but the applied migrations, kept as they ran) writes it out."""
+    macros = sql.SQL_DIR / sql.MACROS
+    spelled = [p for p in sorted(sql.SQL_DIR.rglob("*.sql"))
+               if p != macros and "migrations" not in p.parts and "nfc_normalize(" in p.read_text()]
+    assert spelled == []
+    assert "CREATE OR REPLACE TEMP MACRO name_norm(" in macros.read_text()
+    # ingest's check of a blank name keeps its own copy of the whitespace (its macro runs in staging cursors, which
+    # have no TEMP macro): the same characters
+    whitespace = re.compile(r"'\[\\s[^']*\]")
+    found = whitespace.findall(macros.read_text())
+    assert len(found) == 1 and whitespace.findall((sql.SQL_DIR / "ingest" / "scratch.sql").read_text()) == found
+
+
+def test_the_macros_are_the_connections_own_not_the_files(tmp_path):
+    """TEMP macros: a read-only file takes them, and none is written into a file (a snapshot read by `duckdb` or an
+    older musim would hold a function it does not have)."""
+    path = tmp_path / "f.duckdb"
+    duckdb.connect(str(path)).close()
+    for read_only in (False, True):
+        con = sql.install_macros(duckdb.connect(str(path), read_only=read_only))
+        assert con.execute("SELECT name_norm(' The  Beatles ')").fetchone() == ("the beatles",)
+        con.close()
+    con = duckdb.connect(str(path))
+    assert con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'name_norm'").fetchone() == (0,)
+    con.close()
+
+
+# --- DuckDB's errors for a missing name ---------------------------------------------------------------------------
+
+def test_missing_name_tells_a_missing_table_or_column_from_other_binder_errors():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE artist (artist_id INTEGER, name VARCHAR)")
+
+    def error(query: str) -> duckdb.Error:
+        with pytest.raises(duckdb.Error) as caught:
+            con.execute(query)
+        return caught.value
+
+    assert sql.missing_name(error("SELECT * FROM track")) == ("table", "track")
+    assert sql.missing_name(error("SELECT a.artist_id FROM artist a JOIN track USING (artist_id)")) == ("table", "track")
+    assert sql.missing_name(error("SELECT name_key FROM artist")) == ("column", "name_key")
+    assert sql.missing_name(error("SELECT a.name_key FROM artist a")) == ("column", "name_key")
+    assert sql.missing_name(error("WITH t AS (SELECT * FROM artist) SELECT t.name_key FROM t")) == ("column", "name_key")
+    assert sql.missing_name(error("SELECT * FROM artist a JOIN artist b USING (name_key)")) == ("column", "name_key")
+    for other in ("SELECT lower(1)", "SELECT nosuch(name) FROM artist", "SELECT name_norm(name) FROM artist",
+                  "SELECT artist_id + 'x' FROM artist", "INSERT INTO artist SELECT 1, 2, 3"):
+        assert sql.missing_name(error(other)) is None, other
+    con.close()
+    assert sql.in_current_layout("name_key") and sql.in_current_layout("TRACK_NEIGHBORS")
+    assert not sql.in_current_layout("artst_id") and not sql.in_current_layout("the")

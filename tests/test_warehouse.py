@@ -632,3 +632,21 @@ def _pairs_in_storage_order(con):
     with warehouse.in_order(con):
         stored = con.execute("SELECT * FROM artist_pair_counts").fetchall()
     return stored, con.execute("SELECT * FROM artist_pairs ORDER BY ALL").fetchall()
+
+
+def test_every_connection_musim_opens_has_the_name_norm_macro(musim_home, tmp_path):
+    """The SQL files call name_norm() (sql/warehouse/macros.sql): the writer, a read-only connection, a reader of the
+    warehouse and a sandbox on a snapshot (`musim sql`, `musim similar-tracks`) each have it."""
+    probe = "SELECT name_norm(' The\u00a0 Beatles ')"
+    with warehouse.writer() as con:
+        assert con.execute(probe).fetchone() == ("the beatles",)
+    con = warehouse.connect(read_only=True)
+    assert con.execute(probe).fetchone() == ("the beatles",)
+    con.close()
+    with sandbox.reader() as con:
+        assert con.execute(probe).fetchone() == ("the beatles",)
+    snapshot = tmp_path / "snap.duckdb"
+    duckdb.connect(str(snapshot)).close()
+    con = sandbox.open_sandbox(snapshot)
+    assert con.execute(probe).fetchone() == ("the beatles",)
+    con.close()

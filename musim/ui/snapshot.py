@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from musim import queries, sandbox, serving, snapshots
+from musim import queries, sandbox, serving, snapshots, sql
 from musim.config import Settings, get_settings
 from musim.errors import NotFoundError, StorageError
 
@@ -90,6 +90,11 @@ class SnapshotCache:
             else:
                 self._open.move_to_end(path)
             cur = sandbox.cursor(entry[0])
+            try:  # a cursor is a connection of its own: it has none of the sandbox's TEMP macros (name_norm...)
+                sql.install_macros(cur)
+            except BaseException:
+                cur.close()
+                raise
         try:
             yield Opened(path, cur, entry[1])
         finally:

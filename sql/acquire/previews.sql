@@ -1,8 +1,9 @@
 -- Previews in the warehouse (acquired, and the music library's), by catalogue rank then provider rank: the stored ones, or every one tried
 -- when $all_statuses, and then also one row per artist that has no preview row at all (failed, no match,
 -- no preview: title NULL, the artist's status and last error); optionally only of the artist named $artist
--- (musim.names.name_norm of the name typed, compared with each name normalised alike as sql/ingest/load_dump.sql
--- does: NFC, whitespace collapsed, lower case; when no name is equal, the artists whose name contains it).
+-- (musim.names.name_norm of the name typed, compared with each name normalised alike by the name_norm macro,
+-- sql/warehouse/macros.sql: NFC, whitespace collapsed, lower case; when no name is equal, the artists whose name
+-- contains it).
 WITH named AS (  -- the acquisition's artists, and the music library's (their previews have provider 'library')
     SELECT artist_id, name, catalogue_rank FROM acquire_artist
     UNION ALL
@@ -10,8 +11,7 @@ WITH named AS (  -- the acquisition's artists, and the music library's (their pr
     WHERE NOT EXISTS (SELECT 1 FROM acquire_artist q WHERE q.artist_id = c.artist_id)
       AND EXISTS (SELECT 1 FROM preview p WHERE p.artist_id = c.artist_id)
 ), normed AS (
-    SELECT artist_id, lower(nfc_normalize(trim(regexp_replace(
-               name, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]+', ' ', 'g')))) AS name_norm
+    SELECT artist_id, name_norm(name) AS name_norm
     FROM named
 ), wanted AS (
     SELECT artist_id FROM normed

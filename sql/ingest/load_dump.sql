@@ -47,11 +47,9 @@ WITH spellings AS (
     GROUP BY raw_name, mbid_text
 ),
 normalised AS (
-    -- whitespace: every character Python's str.isspace() takes (musim.names.name_norm, the library's rule):
-    -- ASCII's, the C1 NEL, the Unicode spaces that trim() removes (no-break, en/em..., ideographic) and the
-    -- line and paragraph separators; runs of them are one space. Zero-width U+200B and the other format
-    -- characters are not whitespace (neither trim() nor Python strips them): kept, as the name's own text.
-    SELECT *, lower(nfc_normalize(trim(regexp_replace(raw_name, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]+', ' ', 'g')))) AS name_norm
+    -- NFC, lower case, every run of whitespace (each character Python's str.isspace() takes) one space, trimmed:
+    -- the name_norm macro (sql/warehouse/macros.sql), musim.names.name_norm's rule
+    SELECT *, name_norm(raw_name) AS name_norm
     FROM spellings
 ),
 name_single_mbid AS (

@@ -15,7 +15,8 @@ CREATE MACRO ingest_scratch.user_reason(user_raw, fmt) AS
     END;
 
 CREATE MACRO ingest_scratch.spelling_reason(name_raw, mbid_raw) AS
-    -- empty: whitespace only, by the whitespace of the name's normal form (sql/ingest/load_dump.sql)
+    -- empty: whitespace only, by the whitespace of the name's normal form (the name_norm macro,
+    -- sql/warehouse/macros.sql: a macro of this database cannot call that TEMP one from a staging cursor)
     CASE WHEN try_cast(trim(mbid_raw) AS UUID) IS NULL AND regexp_full_match(name_raw, '[\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Zs}\x{2028}\x{2029}]*')
          THEN 'empty artist name and no valid MBID'
          -- NUL, the other C0 control characters (a tab separates fields: never in a name) and DEL are no part of

@@ -17,6 +17,8 @@ def test_page_connections_cannot_read_files_attach_or_unlock(minimal_home, monke
     try:
         with cache.open() as s:
             assert s.con.execute("SELECT count(*) > 0 FROM artist_neighbors").fetchone() == (True,)
+            # a cursor of its own, with the macros the queries call (sql/warehouse/macros.sql)
+            assert s.con.execute("SELECT name_norm(' The  Beatles ')").fetchone() == ("the beatles",)
             with pytest.raises(duckdb.PermissionException):
                 s.con.execute(f"SELECT * FROM read_text('{secret}')")
             with pytest.raises(duckdb.PermissionException):
