@@ -81,7 +81,7 @@ def ask(question: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         result = question(con, inspect(con), *args, **kwargs)
     except (duckdb.BinderException, duckdb.CatalogException) as exc:
-        if not earlier_layout(con, exc):
+        if not sql.earlier_layout(con, exc):
             raise
         raise StorageError(EARLIER_LAYOUT) from exc
     finally:
@@ -89,25 +89,6 @@ def ask(question: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     if isinstance(result, Unavailable):
         raise NotFoundError(result.message)
     return result
-
-
-def earlier_layout(con: duckdb.DuckDBPyConnection, exc: BaseException) -> bool:
-    """Whether ``exc``, raised reading the snapshot of ``con``, is that snapshot's layout being an earlier one: a table
-    (or view) or a column that this version's layout has (:func:`musim.sql.in_current_layout`) is not there (a
-    table: not in the snapshot's catalog either). Not a missing function or macro, a wrong type, or a name no layout
-    has (a bug of the query). A bug that reads a column the layout has from a relation that lacks it is still called
-    an earlier layout: DuckDB's error names the query's alias for the relation, not the relation."""
-    missing = sql.missing_name(exc)
-    if missing is None or not sql.in_current_layout(missing[1]):
-        return False
-    kind, name = missing
-    if kind == "column":  # DuckDB found no such column where the query looked: the snapshot lacks it there
-        return True
-    try:
-        relations = {table.lower() for table, *_ in sql.query(con, "queries/relations.sql").fetchall()}
-    except duckdb.Error:  # the catalog cannot be read either: not a layout to judge
-        return False
-    return name.lower() not in relations
 
 
 class TrackNotFound(NotFoundError):

@@ -196,6 +196,25 @@ def missing_name(exc: BaseException) -> tuple[str, str] | None:
     return None
 
 
+def earlier_layout(con: duckdb.DuckDBPyConnection, exc: BaseException) -> bool:
+    """Whether ``exc``, raised reading the snapshot of ``con``, is that snapshot's layout being an earlier one: a table
+    (or view) or a column that this version's layout has (:func:`in_current_layout`) is not there (a
+    table: not in the snapshot's catalog either). Not a missing function or macro, a wrong type, or a name no layout
+    has (a bug of the query). A bug that reads a column the layout has from a relation that lacks it is still called
+    an earlier layout: DuckDB's error names the query's alias for the relation, not the relation."""
+    missing = missing_name(exc)
+    if missing is None or not in_current_layout(missing[1]):
+        return False
+    kind, name = missing
+    if kind == "column":  # DuckDB found no such column where the query looked: the snapshot lacks it there
+        return True
+    try:
+        relations = {table.lower() for table, *_ in query(con, "queries/relations.sql").fetchall()}
+    except duckdb.Error:  # the catalog cannot be read either: not a layout to judge
+        return False
+    return name.lower() not in relations
+
+
 def in_current_layout(name: str) -> bool:
     """Whether this version's migrations or publishing SQL (``sql/migrations``, ``sql/serving``) name ``name`` (a
     table, view or column; case folded): what a snapshot of the current layout can hold."""

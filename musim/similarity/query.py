@@ -231,10 +231,13 @@ EARLIER_LAYOUT = "the current snapshot was published by an earlier version of mu
 
 
 def _snapshot_query(con: duckdb.DuckDBPyConnection, name: str, **params: object) -> duckdb.DuckDBPyConnection:
-    """:func:`musim.sql.query`, a snapshot of an earlier layout (a column it lacks) asked to be published again."""
+    """:func:`musim.sql.query`, a snapshot of an earlier layout (a table or column this version's has and it lacks,
+    :func:`musim.sql.earlier_layout`) asked to be published again; any other binder error raised as it is."""
     try:
         return sql.query(con, name, **params)
     except (duckdb.BinderException, duckdb.CatalogException) as e:
+        if not sql.earlier_layout(con, e):
+            raise
         raise StorageError(EARLIER_LAYOUT) from e
 
 

@@ -42,7 +42,7 @@ from fastapi.params import Depends
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from musim import queries, serving
+from musim import queries, serving, sql
 from musim.config import Settings, get_settings
 from musim.errors import ConfigError, NotFoundError, ParameterError, StorageError
 from musim.names import MAX_QUERY_CHARS, name_norm
@@ -332,10 +332,12 @@ def _explained(exc: duckdb.Error, settings: Any) -> StorageError | None:
     """What the app answers (503) for DuckDB's ``exc`` reading the snapshot, or None for an error of another kind (a
     500): a damaged file, memory (:func:`musim.warehouse.explain`), or a table, view or column the snapshot lacks: it
     was published by an earlier version of musim (``musim similar`` says so too), and every page and API answered 500
-    until the next publish."""
+    until the next publish. Only a table or column this version's layout has (:func:`musim.sql.earlier_layout`'s
+    test): any other binder error is a bug, a 500."""
     reading = _serving_file(settings)
     explained = explain(exc, settings, reading=reading)
-    if explained is None and isinstance(exc, duckdb.CatalogException | duckdb.BinderException):
+    missing = sql.missing_name(exc) if isinstance(exc, duckdb.CatalogException | duckdb.BinderException) else None
+    if explained is None and missing is not None and sql.in_current_layout(missing[1]):  # not a bug's binder error
         said = str(exc).splitlines()[0].partition(": ")[2] or str(exc).splitlines()[0]
         where = f" {reading}" if reading is not None else ""
         return StorageError(f"the published snapshot{where} lacks what this version of musim reads ({said}): it was "

@@ -6,6 +6,7 @@ import json
 import re
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -338,3 +339,29 @@ def test_every_name_lookup_refuses_a_c1_control_character(tmp_path):
             with pytest.raises(ParameterError, match=said):
                 ask()
         assert similar_artists(snap, "Poison").artist == "Poison"
+
+
+def test_a_binder_error_of_no_layout_is_raised_as_it_is_not_called_an_earlier_layout(monkeypatch):
+    """Every Binder and Catalog error of the similarity door was "published by an earlier version of musim": a wrong
+    type or a misspelt name in its SQL (a bug, which no publish mends) was hidden behind it. A table this version's
+    layout has and the snapshot lacks still is one."""
+    import duckdb
+
+    from musim import sql
+    from musim.errors import StorageError
+    from musim.similarity import query as door
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE track (title VARCHAR)")
+
+    def door_running(statement):  # the door's sql module, its query running `statement` whatever file it is asked
+        return SimpleNamespace(query=lambda c, name, **params: c.execute(statement), earlier_layout=sql.earlier_layout)
+
+    for bug, error in (("SELECT titel FROM track", duckdb.BinderException),
+                       ("SELECT no_such_function(title) FROM track", duckdb.CatalogException)):
+        monkeypatch.setattr(door, "sql", door_running(bug))
+        with pytest.raises(error):
+            door._snapshot_query(con, "similarity/built_dumps.sql")
+    monkeypatch.setattr(door, "sql", door_running("SELECT dump_id FROM lastfm_dump"))
+    with pytest.raises(StorageError, match="earlier version of musim"):
+        door._snapshot_query(con, "similarity/built_dumps.sql")

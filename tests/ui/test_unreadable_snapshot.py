@@ -78,3 +78,17 @@ def test_a_duckdb_setting_it_refuses_is_said_by_the_page_too_not_its_json(minima
     monkeypatch.setenv("MUSIM_HOME", str(minimal_home.path))
     monkeypatch.setenv("MUSIM_DUCKDB_MEMORY", "banana")
     _answers("MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit such as 8GB or 80%")
+
+
+def test_a_binder_error_of_no_layout_is_a_500_not_an_earlier_layout(tmp_path, monkeypatch):
+    """The app answered every Binder and Catalog error "published by an earlier version of musim; publish a new one"
+    (503): a misspelt name or a wrong type in its SQL is a bug, which no publish mends."""
+    from musim.config import get_settings
+    from musim.ui.app import _explained
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home"))
+    settings = get_settings()
+    bug = duckdb.BinderException('Binder Error: Referenced column "titel" not found in FROM clause!')
+    assert _explained(bug, settings) is None
+    lacking = duckdb.BinderException('Binder Error: Referenced column "dump_id" not found in FROM clause!')
+    assert "earlier version of musim" in str(_explained(lacking, settings))
