@@ -107,6 +107,14 @@ def _main(argv: list[str] | None) -> int:
     except OSError as exc:
         if exc.filename is None:
             return _unexpected(exc, args.verbose)
+        from musim.config import unwritable_folder
+
+        explained = unwritable_folder(exc.filename, exc)
+        if explained is not None:  # a scratch file under MUSIM_TMP on a read-only disk: the setting, not the file
+            if args.verbose:
+                sys.stderr.write(redact.format_exception(exc))
+            print(error_line("musim", explained), file=sys.stderr)
+            return 2
         if args.verbose:  # a path the command could not create, read or write: the path and why, one line
             sys.stderr.write(redact.format_exception(exc))
         where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
