@@ -238,18 +238,19 @@ def make_folder(path: Path, variable: str) -> Path:
 _NOT_WRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
-def unwritable_folder(path: str | Path, exc: OSError, settings: Settings | None = None) -> ConfigError | None:
+def unwritable_folder(path: str | Path, exc: OSError, settings: Settings | None = None, *,
+                      only: tuple[str, ...] | None = None) -> ConfigError | None:
     """The one line for ``exc``, an error creating or writing ``path`` (a lock file, a scratch file or folder), when
-    ``path`` is in a folder a setting chose (:meth:`Settings.folder_setting`) and musim may not write there, or its
-    disk is full: ``MUSIM_TMP (PATH) is not writable: Read-only file system; ...``. None for any other error or
-    path: the caller reports it as it would have."""
+    ``path`` is in a folder a setting chose (:meth:`Settings.folder_setting`; ``only``: one of those variables) and
+    musim may not write there, or its disk is full: ``MUSIM_TMP (PATH) is not writable: Read-only file system;
+    ...``. None for any other error or path: the caller reports it as it would have."""
     if exc.errno not in _NOT_WRITABLE and exc.errno != errno.ENOSPC:
         return None
     try:
         found = (settings or get_settings()).folder_setting(Path(path))
     except (ConfigError, OSError, ValueError):  # settings that cannot be read: the error as it was
         return None
-    if found is None:
+    if found is None or (only is not None and found[0] not in only):
         return None
     variable, folder = found
     why = exc.strerror or str(exc)
