@@ -167,3 +167,20 @@ def test_a_read_only_scratch_disk_is_one_line_naming_musim_tmp(tmp_path, monkeyp
                                            "point MUSIM_TMP at a folder musim may write\n")
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_an_unwritable_scratch_folder_is_still_an_oserror_for_those_that_go_on_without_it(tmp_path, monkeypatch):
+    """A sandbox goes on without its spill folder when MUSIM_TMP cannot be written (`except OSError`): the setting's
+    one line is still an OSError, with the errno it was."""
+    import errno
+
+    import pytest
+
+    from musim.errors import ConfigError
+
+    monkeypatch.setenv("MUSIM_TMP", str(tmp_path))
+    _read_only_open(monkeypatch, tmp_path)
+    with pytest.raises(OSError) as raised, owned_scratch(tmp_path, "job-"):
+        pass
+    assert isinstance(raised.value, ConfigError) and raised.value.errno == errno.EROFS
+    assert str(raised.value).startswith(f"MUSIM_TMP ({tmp_path}) is not writable")

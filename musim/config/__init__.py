@@ -56,6 +56,7 @@ __all__ = [
     "KNOWN_PROVIDERS",
     "AcquireSettings",
     "FeatureSettings",
+    "FolderNotWritable",
     "IngestSettings",
     "LibrarySettings",
     "ModelSettings",
@@ -238,8 +239,14 @@ def make_folder(path: Path, variable: str) -> Path:
 _NOT_WRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
+class FolderNotWritable(ConfigError, OSError):
+    """A folder a setting chose (``MUSIM_TMP``) that musim may not write, or whose disk is full: one line naming the
+    setting (a :class:`ConfigError`), and still the OSError it was for a caller that goes on without the folder (a
+    sandbox's spill folder: DuckDB makes it only if it spills). ``errno``: the error's."""
+
+
 def unwritable_folder(path: str | Path, exc: OSError, settings: Settings | None = None, *,
-                      only: tuple[str, ...] | None = None) -> ConfigError | None:
+                      only: tuple[str, ...] | None = None) -> FolderNotWritable | None:
     """The one line for ``exc``, an error creating or writing ``path`` (a lock file, a scratch file or folder), when
     ``path`` is in a folder a setting chose (:meth:`Settings.folder_setting`; ``only``: one of those variables) and
     musim may not write there, or its disk is full: ``MUSIM_TMP (PATH) is not writable: Read-only file system;
@@ -255,10 +262,13 @@ def unwritable_folder(path: str | Path, exc: OSError, settings: Settings | None 
     variable, folder = found
     why = exc.strerror or str(exc)
     if exc.errno == errno.ENOSPC:
-        return ConfigError(f"{variable} ({path_text(folder)}) is full: {why}; nothing was written: free space there or "
-                           f"point {variable} at a larger disk")
-    return ConfigError(f"{variable} ({path_text(folder)}) is not writable: {why}; point {variable} at a folder musim "
-                       "may write")
+        error = FolderNotWritable(f"{variable} ({path_text(folder)}) is full: {why}; nothing was written: free space "
+                                  f"there or point {variable} at a larger disk")
+    else:
+        error = FolderNotWritable(f"{variable} ({path_text(folder)}) is not writable: {why}; point {variable} at a "
+                                  "folder musim may write")
+    error.errno = exc.errno
+    return error
 
 
 #: The variables settings are read from (every field's, and the Airflow connections').
