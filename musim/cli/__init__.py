@@ -182,6 +182,8 @@ def _main(argv: list[str] | None) -> int:
         from musim.config import unwritable_folder
 
         explained = unwritable_folder(exc.filename, exc, only=("MUSIM_TMP",))  # what musim alone writes there
+        if isinstance(exc, IsADirectoryError) and exc.filename2 is not None:  # a file renamed onto a folder
+            explained = _folder_in_the_way(exc.filename2)
         if explained is not None:  # a scratch file under MUSIM_TMP on a read-only disk: the setting, not the file
             if args.verbose:
                 sys.stderr.write(redact.format_exception(exc))
@@ -198,6 +200,24 @@ def _main(argv: list[str] | None) -> int:
     finally:
         sys.stdout = stdout
         output.set_cell_width(previous_width)
+
+
+def _folder_in_the_way(path: str) -> MusimError:
+    """The error for a folder where musim moves a file it wrote into place (``os.replace``): the published snapshot
+    link ``current.duckdb`` (:func:`musim.warehouse.folder_at`), or any other file."""
+    from pathlib import Path
+
+    from musim.config import get_settings
+    from musim.errors import StorageError
+    from musim.warehouse import folder_at
+
+    try:
+        settings = get_settings()
+    except MusimError:  # settings that cannot be read: the path alone
+        settings = None
+    if settings is not None and (settings.folder_setting(Path(path)) or ("",))[0] == "MUSIM_SERVING_DIR":
+        return folder_at(Path(path), settings)
+    return StorageError(f"{path} is a folder where musim writes a file: move it away and rerun")
 
 
 def _unexpected(exc: Exception, verbose: bool) -> int:
