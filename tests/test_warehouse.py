@@ -656,4 +656,3 @@ def _pairs_in_storage_order(con):
     with warehouse.in_order(con):
         stored = con.execute("SELECT * FROM artist_pair_counts").fetchall()
     return stored, con.execute("SELECT * FROM artist_pairs ORDER BY ALL").fetchall()
-
