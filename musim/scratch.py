@@ -58,6 +58,22 @@ def _owned_entries(folder: Path, base: str) -> list[Path]:
     return [p for p in folder.iterdir() if p.name.startswith(base) and p.name != base + LOCK_SUFFIX]
 
 
+def _create_lock(folder: Path, lock: Path, flags: int = 0) -> int:
+    """An fd of the lock file ``lock`` in ``folder``, both made if missing. A folder musim may not write (a read-only
+    disk, its permissions) or a full disk is one :class:`~musim.errors.ConfigError` naming the setting that chose
+    the folder (``MUSIM_TMP (PATH) is not writable: ...``), not the lock file it could not create."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.open(lock, os.O_RDWR | os.O_CREAT | flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        from musim.config import unwritable_folder
+
+        explained = unwritable_folder(folder, exc)
+        if explained is None:
+            raise
+        raise explained from None
+
+
 @contextlib.contextmanager
 def owned_scratch(folder: Path, prefix: str) -> Iterator[Path]:
     """Lock a fresh owner name in ``folder`` and yield ``folder/<prefix><pid>-<random>`` (not created).
@@ -65,11 +81,10 @@ def owned_scratch(folder: Path, prefix: str) -> Iterator[Path]:
     Create the scratch file(s) or folder under that base path (or names starting with it). On exit every
     entry starting with it is removed (unless moved away), then the lock file.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     while True:
         base = f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
         lock = folder / (base + LOCK_SUFFIX)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        fd = _create_lock(folder, lock, os.O_EXCL)
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             same = os.path.samestat(os.fstat(fd), os.stat(lock))
@@ -163,8 +178,7 @@ def one_at_a_time(folder: Path, name: str, what: str) -> Iterator[None]:
     drops the lock when its holder dies, however it dies."""
     from musim.errors import BusyError
 
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / f"{name}{LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    fd = _create_lock(folder, folder / f"{name}{LOCK_SUFFIX}")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -9,6 +9,7 @@ network to fetch anything else.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import sys
@@ -128,13 +129,26 @@ def _setting_of(path: Path, settings: Settings) -> str:
     return "MUSIM_WAREHOUSE (or MUSIM_HOME)" if path == settings.warehouse.path else "the path"
 
 
+def folder_at(path: Path, settings: Settings) -> StorageError:
+    """The one-line error for a folder where a DuckDB file was to be opened: the warehouse (set MUSIM_WAREHOUSE to a
+    file), a published snapshot (``current.duckdb``, the link musim points at the snapshot it serves: move the
+    folder away and publish again), or any other path (give a file)."""
+    if path == settings.warehouse.path:
+        return StorageError(f"DuckDB file {path} is a folder: set {_setting_of(path, settings)} to a file, e.g. "
+                            f"{path / 'warehouse.duckdb'}")
+    if Path(os.path.abspath(path)).is_relative_to(os.path.abspath(settings.serving_dir)):
+        return StorageError(f"the published snapshot {path} is a folder, not a DuckDB file (musim keeps a link to the "
+                            "snapshot it serves there): move that folder out of MUSIM_SERVING_DIR, then serve the "
+                            "newest snapshot again with `musim publish`")
+    return StorageError(f"DuckDB file {path} is a folder: give the path of a DuckDB file")
+
+
 def unusable_file(exc: duckdb.Error, path: Path, settings: Settings) -> StorageError | None:
     """The one-line error for a DuckDB file that cannot be opened because of what is at ``path`` (a folder,
     a file that is not a database), or ``None`` for other errors (e.g. another process holds the write lock)."""
     text = str(exc)
     if "Is a directory" in text:
-        return StorageError(f"DuckDB file {path} is a folder: set {_setting_of(path, settings)} to a file, e.g. "
-                            f"{path / 'warehouse.duckdb'}")
+        return folder_at(path, settings)
     if "not a valid DuckDB database file" in text and path == settings.warehouse.path:
         return StorageError(f"{path} is not a DuckDB database: set {_setting_of(path, settings)} to the warehouse "
                             "file, or move this file away to start a new warehouse")

@@ -81,3 +81,106 @@ def test_a_leftover_the_sweep_cannot_open_does_not_stop_it(tmp_path):
     removed = sweep(tmp_path, "job-")
     assert {p.name for p in removed} == {"job-legacy-a", "job-legacy-b", "job-legacy-c"}
     assert [p.name for p in tmp_path.iterdir()] == ["job-3-89abcdef.lock"]
+
+
+def _read_only_open(monkeypatch, folder):
+    """os.open in musim.scratch refuses to create a file in ``folder`` as a read-only disk would."""
+    import errno
+
+    import musim.scratch as scratch
+
+    real = os.open
+
+    def refusing(path, flags, *args):
+        if os.path.dirname(os.fspath(path)) == str(folder) and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+        return real(path, flags, *args)
+
+    monkeypatch.setattr(scratch.os, "open", refusing)
+
+
+def test_a_scratch_folder_musim_may_not_write_names_its_setting_not_the_lock_file(tmp_path, monkeypatch, capsys):
+    """An unwritable MUSIM_TMP was `musim: error: /tmp/x/ingest-123-abcd.lock: Read-only file system`: a lock file the
+    user never named. It is the setting now, in one line, and nothing is left there."""
+    import pytest
+
+    from musim.cli import main
+    from musim.config import get_settings
+    from musim.errors import ConfigError
+    from musim.scratch import one_at_a_time, temp_folder
+
+    tmp = tmp_path / "scratch"
+    tmp.mkdir()
+    monkeypatch.setenv("MUSIM_TMP", str(tmp))
+    _read_only_open(monkeypatch, tmp)
+    says = f"MUSIM_TMP ({tmp}) is not writable: Read-only file system; point MUSIM_TMP at a folder musim may write"
+    for scratch_of in (lambda: owned_scratch(tmp, "job-"), lambda: temp_folder(tmp, "job-"),
+                       lambda: one_at_a_time(tmp, "acquire", "`musim acquire`")):
+        with pytest.raises(ConfigError) as raised, scratch_of():
+            pass
+        assert str(raised.value) == says
+    dump = tmp_path / "dump.tsv"
+    dump.write_text("u\t2009-05-04T23:08:57Z\tmbid\tArtist\n")
+    assert main(["ingest", "lastfm", str(dump)]) == 2
+    assert capsys.readouterr().err == f"musim: error: {says}\n"
+    assert list(tmp.iterdir()) == []
+    elsewhere = tmp_path / "elsewhere"  # a folder no setting chose: the error as it was, the path named
+    _read_only_open(monkeypatch, elsewhere)
+    with pytest.raises(OSError, match="Read-only file system"), owned_scratch(elsewhere, "job-"):
+        pass
+    assert get_settings().folder_setting(tmp / "a" / "b.lock") == ("MUSIM_TMP", tmp)
+
+
+def test_a_full_scratch_disk_names_its_setting(tmp_path, monkeypatch):
+    import errno
+
+    from musim.config import unwritable_folder
+
+    monkeypatch.setenv("MUSIM_TMP", str(tmp_path))
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "x.lock"))
+    assert str(unwritable_folder(tmp_path / "x.lock", full)) == (
+        f"MUSIM_TMP ({tmp_path}) is full: No space left on device; nothing was written: free space there or point "
+        "MUSIM_TMP at a larger disk")
+    assert unwritable_folder(tmp_path / "x.lock", FileNotFoundError(errno.ENOENT, "gone")) is None
+
+
+def test_a_read_only_scratch_disk_is_one_line_naming_musim_tmp(tmp_path, monkeypatch, capsys):
+    """The same on a real read-only disk (a tmpfs mounted read-only: root only)."""
+    import subprocess
+
+    import pytest
+
+    from musim.cli import main
+
+    disk = tmp_path / "ro"
+    disk.mkdir()
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1M,ro", "tmpfs", str(disk)], check=False,
+            capture_output=True).returncode:
+        pytest.skip("mounting a read-only tmpfs needs root")
+    try:
+        monkeypatch.setenv("MUSIM_TMP", str(disk))
+        dump = tmp_path / "dump.tsv"
+        dump.write_text("u\t2009-05-04T23:08:57Z\tmbid\tArtist\n")
+        assert main(["ingest", "lastfm", str(dump)]) == 2
+        assert capsys.readouterr().err == (f"musim: error: MUSIM_TMP ({disk}) is not writable: Read-only file system; "
+                                           "point MUSIM_TMP at a folder musim may write\n")
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_an_unwritable_scratch_folder_is_still_an_oserror_for_those_that_go_on_without_it(tmp_path, monkeypatch):
+    """A sandbox goes on without its spill folder when MUSIM_TMP cannot be written (`except OSError`): the setting's
+    one line is still an OSError, with the errno it was."""
+    import errno
+
+    import pytest
+
+    from musim.errors import ConfigError
+
+    monkeypatch.setenv("MUSIM_TMP", str(tmp_path))
+    _read_only_open(monkeypatch, tmp_path)
+    with pytest.raises(OSError) as raised, owned_scratch(tmp_path, "job-"):
+        pass
+    assert isinstance(raised.value, ConfigError) and raised.value.errno == errno.EROFS
+    assert str(raised.value).startswith(f"MUSIM_TMP ({tmp_path}) is not writable")

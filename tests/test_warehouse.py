@@ -192,6 +192,30 @@ def test_a_warehouse_path_that_is_a_folder_or_not_a_database_is_one_clear_error(
     assert (tmp_path / "junk.duckdb").read_text() == "not a database\n"  # nothing written over it
 
 
+def test_a_folder_at_the_published_snapshot_is_one_line_saying_what_to_do(musim_home, capsys):
+    """A folder at serving/current.duckdb (where musim keeps the link to the snapshot it serves): opening it said "set
+    the path to a file, e.g. .../current.duckdb/warehouse.duckdb", and `musim publish` "musim: error:
+    .../.current-link-123-abcd -> .../current.duckdb: Is a directory", a file the user never named."""
+    from musim import serving
+    from musim.cli import main
+
+    current = get_settings().serving_dir / "current.duckdb"
+    current.mkdir(parents=True)
+    says = (f"the published snapshot {current} is a folder, not a DuckDB file (musim keeps a link to the snapshot it "
+            "serves there): move that folder out of MUSIM_SERVING_DIR, then serve the newest snapshot again with "
+            "`musim publish`")
+    with pytest.raises(StorageError) as raised:
+        serving.open_snapshot()
+    assert str(raised.value) == says
+    assert main(["publish"]) == 2
+    assert capsys.readouterr().err == f"musim: error: {says}\n"
+    assert current.is_dir() and list(current.iterdir()) == []  # left as it was
+    other = musim_home / "elsewhere.duckdb"
+    other.mkdir()
+    with pytest.raises(StorageError, match=f"^DuckDB file {other} is a folder: give the path of a DuckDB file$"):
+        warehouse.connect(other, read_only=True)
+
+
 def test_the_library_artist_migration_makes_one_row_per_catalogue_artist(monkeypatch, musim_home):
     """019 keys library artists by catalogue artist: the rows one MBID had under two spellings' keys become one,
     with both spellings and keys, and every other row stays as it was."""

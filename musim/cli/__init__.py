@@ -3,7 +3,9 @@
 Each area registers its subcommands from its own module (``musim/cli/<area>.py``, a ``register``
 function); errors musim raises on purpose print one clear line and exit with status 2; any other error
 prints one line naming its type and exits 1 (``-v`` shows the traceback); Ctrl-C, at any moment from the parser's
-construction on, prints ``musim: interrupted`` and exits 130. No argument takes an empty value
+construction on, prints ``musim: interrupted`` and exits 130; an output that cannot be written (stdout on a full
+disk) prints ``musim: could not write the output: ...`` and exits 2, and a reader gone (``| head``) ends it quietly
+with 141. No argument takes an empty value
 (:func:`musim.cli.options.refuse_empty_values`). Its parser is every entry point's, :class:`musim.terminal.Parser`:
 a usage error is one line. TensorFlow's C++ start-up lines are kept off stderr unless ``-v``
 (:mod:`musim.cli.quiet`), and so are its later log lines (``TF_CPP_MIN_LOG_LEVEL=3`` unless set). Messages are
@@ -17,10 +19,12 @@ before :func:`main` runs, and :func:`main` imports the rest.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
 import sys
+from typing import Any
 
 from musim import redact
 from musim.cli.quiet import quiet_tensorflow_start
@@ -71,12 +75,74 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit status. Ctrl-C at any point (building the parser and importing the commands'
-    modules take a second) ends it with ``musim: interrupted`` and 130, as a shell reports SIGINT."""
+    modules take a second) ends it with ``musim: interrupted`` and 130, as a shell reports SIGINT. Its output is
+    flushed here, where an output that cannot be written is caught (:func:`_output_flushed`), not at exit."""
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt:
         print("musim: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    return _output_flushed(code)
+
+
+class OutputError(OSError):
+    """Standard output could not be written (a full disk: ``musim dumps > /dev/full``), not a file of the command."""
+
+
+class _Output:
+    """``sys.stdout`` while a command runs: everything goes to the stream it stands for, and a write or flush that
+    fails there (not a reader gone, a ``BrokenPipeError``: that one stays what it is) is an :class:`OutputError`,
+    told apart from the OSErrors of the files the command reads and writes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror or str(exc)) from exc
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror or str(exc)) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _output_failed(exc: OSError) -> int:
+    """After standard output could not be written: one line on stderr, and stdout pointed at the null device so
+    that Python's flush at exit raises no second error; the exit status, 2."""
+    print(f"musim: could not write the output: {exc.strerror or exc}", file=sys.stderr)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 2
+
+
+def _output_flushed(code: int) -> int:
+    """``code``, once what the command wrote to standard output is out of Python's buffers. An output that cannot
+    be written is one line (:func:`_output_failed`) and a failing status; a reader gone ends it quietly, as
+    ``musim ... | head`` expects."""
+    if sys.stdout is None:
+        return code
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return reader_gone() if code == 0 else code
+    except OSError as exc:
+        return _output_failed(exc) if code == 0 else code
+    return code
 
 
 def _main(argv: list[str] | None) -> int:
@@ -94,8 +160,16 @@ def _main(argv: list[str] | None) -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         quiet_tensorflow_start()  # its C++ start-up lines, which come whatever the level says; -v shows them
     previous_width = output.set_cell_width(args.width)
+    stdout, sys.stdout = sys.stdout, _Output(sys.stdout) if sys.stdout is not None else None
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, where a full disk or a reader gone is caught, not at exit
+        return code
+    except OutputError as exc:  # stdout is a full disk (`musim dumps > /dev/full`): one line, no traceback
+        sys.stdout = stdout
+        if args.verbose:
+            sys.stderr.write(redact.format_exception(exc))
+        return _output_failed(exc)
     except MusimError as exc:
         if args.verbose:
             sys.stderr.write(redact.format_exception(exc))
@@ -107,6 +181,16 @@ def _main(argv: list[str] | None) -> int:
     except OSError as exc:
         if exc.filename is None:
             return _unexpected(exc, args.verbose)
+        from musim.config import unwritable_folder
+
+        explained = unwritable_folder(exc.filename, exc, only=("MUSIM_TMP",))  # what musim alone writes there
+        if isinstance(exc, IsADirectoryError) and exc.filename2 is not None:  # a file renamed onto a folder
+            explained = _folder_in_the_way(exc.filename2)
+        if explained is not None:  # a scratch file under MUSIM_TMP on a read-only disk: the setting, not the file
+            if args.verbose:
+                sys.stderr.write(redact.format_exception(exc))
+            print(error_line("musim", explained), file=sys.stderr)
+            return 2
         if args.verbose:  # a path the command could not create, read or write: the path and why, one line
             sys.stderr.write(redact.format_exception(exc))
         where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
@@ -116,7 +200,26 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:
         return _unexpected(exc, args.verbose)
     finally:
+        sys.stdout = stdout
         output.set_cell_width(previous_width)
+
+
+def _folder_in_the_way(path: str) -> MusimError:
+    """The error for a folder where musim moves a file it wrote into place (``os.replace``): the published snapshot
+    link ``current.duckdb`` (:func:`musim.warehouse.folder_at`), or any other file."""
+    from pathlib import Path
+
+    from musim.config import get_settings
+    from musim.errors import StorageError
+    from musim.warehouse import folder_at
+
+    try:
+        settings = get_settings()
+    except MusimError:  # settings that cannot be read: the path alone
+        settings = None
+    if settings is not None and (settings.folder_setting(Path(path)) or ("",))[0] == "MUSIM_SERVING_DIR":
+        return folder_at(Path(path), settings)
+    return StorageError(f"{path} is a folder where musim writes a file: move it away and rerun")
 
 
 def _unexpected(exc: Exception, verbose: bool) -> int:

@@ -162,6 +162,7 @@ def _build_doc(row: dict) -> dict:
 
 def _print_builds(builds: list[dict], *, title: str) -> None:
     from musim.config import get_settings
+    from musim.features.builds import INTERRUPTED, RUNNING
 
     print_table([(b["run_id"], b["state"], _gate(b), _minute(b["started_at"]), _minute(b["heartbeat_at"]),
                   _minute(b["finished_at"]), b["items_planned"], b["computed"], _count(b["unchanged"]), b["reused"],
@@ -174,11 +175,16 @@ def _print_builds(builds: list[dict], *, title: str) -> None:
         print(f"the newest gated build {failed['run_id']} failed its features quality gate (quality run "
               f"{failed['quality_run_id']}): its artist means were withdrawn and training refuses until a build "
               "passes; see `musim quality report --dataset features`")
-    if any(b["state"] == "interrupted" for b in builds):
+    interrupted = {b["status"] for b in builds if b["state"] == INTERRUPTED}
+    if interrupted:
         timeout = get_settings().features.build_timeout_s
-        print(f"interrupted: still marked running, but no heartbeat for over {timeout:g} s "
-              "(MUSIM_FEATURE_BUILD_TIMEOUT_S): killed half-way. What it recorded stays; `musim features build` "
-              "computes the rest.")
+        why = []
+        if INTERRUPTED in interrupted:  # it closed its row so itself (migration 037)
+            why.append("stopped with Ctrl-C")
+        if RUNNING in interrupted:
+            why.append(f"still marked running, but no heartbeat for over {timeout:g} s "
+                       "(MUSIM_FEATURE_BUILD_TIMEOUT_S): killed half-way")
+        print(f"interrupted: {'; or '.join(why)}. What it recorded stays; `musim features build` computes the rest.")
 
 
 def _count(n: int | None) -> int | str:

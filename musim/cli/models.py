@@ -12,6 +12,7 @@ from musim.cli.output import print_json, print_table, printable
 from musim.errors import ParameterError
 from musim.models.constants import FAMILY_NAMES as FAMILY_CHOICES
 from musim.models.constants import IDENTITY_METRICS, PRIMARY_METRIC_CHOICES, TARGET_METRICS
+from musim.models.promotion import CONFIDENCE_RANGE
 from musim.params import LEARNING_RATE_MAX, MAX_SIZE
 
 
@@ -39,8 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("version")
     p.add_argument("--metric", help="compare on this metric (default: the version's primary metric, `musim models "
                    "show` says which: nDCG against co-listening, auc by artist identity without listening data)")
-    p.add_argument("--confidence", type=open_share, default=0.95,
-                   help="level of the paired difference's CI (default 0.95)")
+    p.add_argument("--confidence", type=number(*CONFIDENCE_RANGE), default=0.95,
+                   help=f"level of the paired difference's CI, {CONFIDENCE_RANGE[0]:g} to {CONFIDENCE_RANGE[1]:g} "
+                        "(default 0.95)")
     p.add_argument("--force", action="store_true", help="promote whatever the comparison says (recorded)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_promote)

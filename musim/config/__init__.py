@@ -15,6 +15,7 @@ Airflow connections (the object store's ``musim_s3``, Spotify's ``musim_spotify`
 from __future__ import annotations
 
 import difflib
+import errno
 import functools
 import logging
 import os
@@ -55,6 +56,7 @@ __all__ = [
     "KNOWN_PROVIDERS",
     "AcquireSettings",
     "FeatureSettings",
+    "FolderNotWritable",
     "IngestSettings",
     "LibrarySettings",
     "ModelSettings",
@@ -70,6 +72,7 @@ __all__ = [
     "get_settings",
     "markdown_table",
     "train_queue",
+    "unwritable_folder",
     "variables",
 ]
 
@@ -194,6 +197,21 @@ class Settings(BaseSettings):
         """The scratch folder, made if missing (:class:`ConfigError` naming ``MUSIM_TMP`` if it cannot be)."""
         return make_folder(self.tmp_dir, "MUSIM_TMP (or MUSIM_HOME)")
 
+    def folder_setting(self, path: Path) -> tuple[str, Path] | None:
+        """The variable that chose the local folder ``path`` is in, with that folder: ``MUSIM_TMP`` for the scratch
+        folder (and anything under it), ``MUSIM_SERVING_DIR``, ``MUSIM_LANDING``, else ``MUSIM_HOME``; None for a
+        path outside them all."""
+        folders = [(self.tmp_dir, "MUSIM_TMP"), (self.serving_dir, "MUSIM_SERVING_DIR")]
+        if "://" not in self.ingest.landing:
+            folders.append((Path(self.ingest.landing), "MUSIM_LANDING"))
+        folders.append((self.home, "MUSIM_HOME"))
+        path = Path(os.path.abspath(path))
+        for folder, variable in folders:
+            folder = Path(os.path.abspath(folder))
+            if path == folder or path.is_relative_to(folder):
+                return variable, folder
+        return None
+
     def connection(self, conn_id: str, *, types: tuple[str, ...] = (),
                    ask_airflow: bool = True) -> tuple[dict[str, Any], str] | None:
         """The Airflow connection ``conn_id`` as ``({"login", "password", "extra"}, source)``, or ``None``.
@@ -215,6 +233,42 @@ def make_folder(path: Path, variable: str) -> Path:
         raise ConfigError(f"{variable}: cannot make the folder {path_text(path)} ({exc.strerror or exc}); set it to a "
                           "folder you can write") from None
     return path
+
+
+#: What an OSError says when musim may not write a folder: a read-only disk, its permissions, an immutable folder.
+_NOT_WRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+class FolderNotWritable(ConfigError, OSError):
+    """A folder a setting chose (``MUSIM_TMP``) that musim may not write, or whose disk is full: one line naming the
+    setting (a :class:`ConfigError`), and still the OSError it was for a caller that goes on without the folder (a
+    sandbox's spill folder: DuckDB makes it only if it spills). ``errno``: the error's."""
+
+
+def unwritable_folder(path: str | Path, exc: OSError, settings: Settings | None = None, *,
+                      only: tuple[str, ...] | None = None) -> FolderNotWritable | None:
+    """The one line for ``exc``, an error creating or writing ``path`` (a lock file, a scratch file or folder), when
+    ``path`` is in a folder a setting chose (:meth:`Settings.folder_setting`; ``only``: one of those variables) and
+    musim may not write there, or its disk is full: ``MUSIM_TMP (PATH) is not writable: Read-only file system;
+    ...``. None for any other error or path: the caller reports it as it would have."""
+    if exc.errno not in _NOT_WRITABLE and exc.errno != errno.ENOSPC:
+        return None
+    try:
+        found = (settings or get_settings()).folder_setting(Path(path))
+    except (ConfigError, OSError, ValueError):  # settings that cannot be read: the error as it was
+        return None
+    if found is None or (only is not None and found[0] not in only):
+        return None
+    variable, folder = found
+    why = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        error = FolderNotWritable(f"{variable} ({path_text(folder)}) is full: {why}; nothing was written: free space "
+                                  f"there or point {variable} at a larger disk")
+    else:
+        error = FolderNotWritable(f"{variable} ({path_text(folder)}) is not writable: {why}; point {variable} at a "
+                                  "folder musim may write")
+    error.errno = exc.errno
+    return error
 
 
 #: The variables settings are read from (every field's, and the Airflow connections').

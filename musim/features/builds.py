@@ -11,6 +11,8 @@ closing the run write ``feature_build.heartbeat_at``; the DAG's compute tasks, w
 ``MUSIM_FEATURE_BUILD_TIMEOUT_S`` as ``interrupted``. The rule is the reader's, not written into the row: the
 stored status stays what the build wrote, so a build that was only slow (a DAG run waiting for the writer's slot
 past the timeout) is shown running again at its next beat and closes as usual, and no live build is ever marked.
+A build stopped with Ctrl-C closes its row as ``interrupted`` itself (:func:`musim.features.extract.closed_as`); it
+never beats again, whatever the object store holds.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from musim.runs import run_key
 from musim.storage import ObjectStore, open_store
 from musim.storage.base import ObjectNotFound
 
-__all__ = ["INTERRUPTED", "Heartbeat", "beat_interval", "built_min_duration", "built_window", "compute_heartbeat_key",
-           "list_builds", "object_heartbeat", "view_extractor_hashes", "warehouse_heartbeat"]
+__all__ = ["INTERRUPTED", "RUNNING", "Heartbeat", "beat_interval", "built_min_duration", "built_window",
+           "compute_heartbeat_key", "list_builds", "object_heartbeat", "view_extractor_hashes", "warehouse_heartbeat"]
 
 INTERRUPTED = "interrupted"
+"""A build stopped half-way: closed so by a build stopped with Ctrl-C (migration 037), or shown so by the readers
+for a build still ``running`` whose heartbeat stopped (killed outright)."""
+RUNNING = "running"
 #: The longest wait between two beats of a build at work (a shorter timeout beats four times within it).
 MAX_BEAT_INTERVAL_S = 60.0
 
@@ -118,7 +123,8 @@ def list_builds(con: duckdb.DuckDBPyConnection, *, params_hashes: Sequence[str] 
                 store: ObjectStore | None = None, settings: Settings | None = None,
                 now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The newest ``limit`` feature builds (of the extractors ``params_hashes``, or all), newest first, as dicts
-    with ``state``: the stored status, or ``interrupted`` for a ``running`` build whose latest heartbeat is older
+    with ``state``: the stored status (``interrupted`` for a build stopped with Ctrl-C), or ``interrupted`` for a
+    ``running`` build whose latest heartbeat is older
     than ``MUSIM_FEATURE_BUILD_TIMEOUT_S`` at ``now``. ``heartbeat_at`` is that latest beat. The object store
     (``store``, default :func:`~musim.storage.open_store`) is read only for a staged build the warehouse's
     heartbeat alone would show interrupted."""
@@ -128,7 +134,7 @@ def list_builds(con: duckdb.DuckDBPyConnection, *, params_hashes: Sequence[str] 
     rows = sql.rows(con, "features/builds.sql", stale_before=stale_before, limit=int(limit),
                     params_hashes=list(params_hashes) if params_hashes is not None else None)
     for row in rows:
-        if row["state"] == INTERRUPTED and row["heartbeat_key"]:
+        if row["state"] == INTERRUPTED and row["status"] == RUNNING and row["heartbeat_key"]:  # not one stopped
             store = store or open_store(settings.storage.object_store)
             beat = _last_object_beat(store, row["heartbeat_key"])
             if beat is not None and (row["heartbeat_at"] is None or beat > row["heartbeat_at"]):

@@ -35,7 +35,7 @@ import duckdb
 
 from musim import sql, warehouse
 from musim.errors import NotFoundError, ParameterError
-from musim.features.builds import warehouse_heartbeat
+from musim.features.builds import INTERRUPTED, warehouse_heartbeat
 from musim.features.params import Extractor
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
@@ -46,7 +46,7 @@ from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Recorded", "build", "complete_build", "extractors_for", "plan_build", "record", "select_views"]
+__all__ = ["Recorded", "build", "closed_as", "complete_build", "extractors_for", "plan_build", "record", "select_views"]
 
 # -- choosing what to compute ------------------------------------------------------------------------
 def select_views(names: Sequence[str] | None) -> list[FeatureView]:
@@ -203,6 +203,13 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dic
     return Recorded(int(unchanged), len(kept))
 
 
+def closed_as(exc: BaseException) -> str:
+    """The status a build stopped by ``exc`` closes with: ``interrupted`` for Ctrl-C (KeyboardInterrupt, or DuckDB's
+    interrupt of the query it was in), ``failed`` for any other error. What it recorded stays either way."""
+    stopped = isinstance(exc, KeyboardInterrupt | duckdb.InterruptException)
+    return INTERRUPTED if stopped else "failed"
+
+
 def complete_build(con: duckdb.DuckDBPyConnection, run_id: str, *, views: Sequence[FeatureView] | None = None,
                    materialise: bool = True, publish: bool = True, gate: Gate | None = None,
                    skip_quality: bool = False, started: float | None = None,
@@ -340,8 +347,8 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
                     buffer.clear()
         if buffer:
             recorded += record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
-    except BaseException:
-        sql.run(con, "features/finish.sql", run_id=plan.run_id, status="failed", now=dt.datetime.now(dt.UTC),
+    except BaseException as exc:
+        sql.run(con, "features/finish.sql", run_id=plan.run_id, status=closed_as(exc), now=dt.datetime.now(dt.UTC),
                 unchanged=recorded.unchanged, skipped=recorded.skipped)  # what its recorded batches kept
         raise
     return complete_build(con, plan.run_id, views=chosen, materialise=materialise, publish=publish, gate=gate,

@@ -9,6 +9,7 @@ queries whose artist the champion never trained on, is above 0.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,14 +19,38 @@ import numpy as np
 
 from musim import sql, warehouse
 from musim.config import get_settings
-from musim.errors import MusimError, NotFoundError, StorageError
+from musim.errors import MusimError, NotFoundError, ParameterError, StorageError
 from musim.models import card as cards
 from musim.models import registry
 from musim.models.constants import ARCHIVED, BASELINES, CARD_FILE, CHAMPION
 from musim.models.fairness import FairQueries
 from musim.storage import ObjectStore
 
-__all__ = ["FairQueries", "PromotionDecision", "fair_queries", "promote", "write_card_section"]
+__all__ = ["CONFIDENCE_RANGE", "FairQueries", "PromotionDecision", "check_confidence", "fair_queries", "promote",
+           "write_card_section"]
+
+#: The levels a promotion's CI (``confidence``, ``musim models promote --confidence``) may have, bounds included. At
+#: least 0.5: a narrower interval holds less than half the bootstrap's differences, and its lower bound above 0
+#: would promote on noise (0.01 promoted any challenger ahead by a hair). At most 0.995: the default 2,000 resamples
+#: (``n_boot``) then leave 5 in each tail (fewer make the bound a single draw; a level of 1 is no interval at all).
+CONFIDENCE_RANGE = (0.5, 0.995)
+#: The resamples each tail of the interval holds at the least (:data:`CONFIDENCE_RANGE` at the default ``n_boot``).
+MIN_TAIL_RESAMPLES = 5
+
+
+def check_confidence(confidence: float, *, n_boot: int = 2000) -> float:
+    """``confidence``, a promotion's CI level, if it is within :data:`CONFIDENCE_RANGE` and leaves
+    :data:`MIN_TAIL_RESAMPLES` of ``n_boot`` resamples in each tail; else one :class:`~musim.errors.ParameterError`
+    line saying what it may be (NaN, 0, 1 and 1.5 included)."""
+    lo, hi = CONFIDENCE_RANGE
+    value = float(confidence)
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise ParameterError(f"a promotion's confidence (--confidence) must be between {lo:g} and {hi:g}, got "
+                             f"{confidence!r}: it is the level of the paired difference's CI (default 0.95)")
+    if (1 - value) / 2 * n_boot < MIN_TAIL_RESAMPLES:
+        raise ParameterError(f"a confidence of {value:g} leaves fewer than {MIN_TAIL_RESAMPLES} of {n_boot:,} "
+                             "bootstrap resamples in each tail of the CI: lower it, or resample more (n_boot)")
+    return value
 
 
 def fair_queries(con: duckdb.DuckDBPyConnection, other: registry.ModelEntry, entry: registry.ModelEntry,
@@ -133,11 +158,13 @@ def promote(con: duckdb.DuckDBPyConnection, version: str, *, metric: str | None 
     ----------
     metric : the metric compared (default: the version's primary metric: nDCG against co-listening, auc by artist
         identity)
-    confidence, n_boot, seed : the paired bootstrap of the per-query differences
+    confidence, n_boot, seed : the paired bootstrap of the per-query differences (``confidence`` within
+        :data:`CONFIDENCE_RANGE`, :func:`check_confidence`)
     force : promote whatever the comparison says (recorded as forced)
     baseline : what the first model of a family must beat beyond the CI (a scorer of its own evaluation)
     store : where the model cards are (default: the configured object store)
     """
+    check_confidence(confidence, n_boot=n_boot)
     settings = get_settings()
     min_test_artists = settings.models.promotion_min_test_artists if min_test_artists is None else min_test_artists
     min_queries = settings.models.promotion_min_queries if min_queries is None else min_queries

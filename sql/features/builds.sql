@@ -1,6 +1,7 @@
 -- Feature builds, newest first (at most $limit; those of the extractors $params_hashes, or all when NULL), with the
 -- state a reader is shown: 'interrupted' for a build still 'running' whose last heartbeat in the warehouse is before
--- $stale_before (a DAG build may still beat in the object store, at heartbeat_key: musim.features.builds reads it).
+-- $stale_before (a DAG build may still beat in the object store, at heartbeat_key: musim.features.builds reads it),
+-- and for a build stopped with Ctrl-C, which closed its row 'interrupted' itself (migration 037).
 -- A build not closed counts what it recorded so far, as closing it would (finish.sql). quality_status, quality_run_id:
 -- its features gate's outcome (passed, failed, skipped; NULL: not gated, migration 029). unchanged, skipped: what a
 -- recompute kept as it was, written when the build closes (NULL before that, and for builds closed before migration

@@ -179,3 +179,93 @@ def test_a_float16_op_after_tensorflows_start_leaves_stderr_empty():
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # tests/conftest.py sets 2
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert (proc.returncode, proc.stderr) == (0, "level 3\n")
+
+
+def _musim_dumps(stdout, tmp_path, **env):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "musim.cli", "dumps"], stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, timeout=120, env=os.environ | {"MUSIM_HOME": str(tmp_path), **env})
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_an_output_on_a_full_disk_is_one_line_and_a_failing_status(tmp_path, unbuffered):
+    """`musim dumps > /dev/full` was `musim: error: OSError: [Errno 28] No space left on device (run with -v for the
+    traceback)` with exit 1 (stdout unbuffered), or Python's "Exception ignored in: <_io.TextIOWrapper name='<stdout>'"
+    and exit 120 (buffered: the write failed at exit)."""
+    import os
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        done = _musim_dumps(full, tmp_path, PYTHONUNBUFFERED=unbuffered)
+    assert (done.returncode, done.stderr) == (2, "musim: could not write the output: No space left on device\n")
+
+
+def test_a_reader_gone_before_the_output_is_flushed_is_still_quiet(tmp_path):
+    """`musim dumps | head -0`, stdout buffered: Python's flush at exit printed "Exception ignored ...
+    BrokenPipeError" and exited 120; it is quiet, 141, as a reader gone mid-command always was."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = _musim_dumps(write, tmp_path, PYTHONUNBUFFERED="")
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+class _FullDisk:
+    """A stdout whose writes find the disk full."""
+
+    def write(self, text):
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return 1
+
+
+def test_a_write_to_a_full_stdout_is_told_apart_from_the_commands_own_errors(monkeypatch, capsys):
+    import errno
+    import sys
+
+    monkeypatch.setattr("os.dup2", lambda fd, fd2: None)  # the test's stdout has no descriptor to replace
+    monkeypatch.setattr(lastfm, "cmd_dumps", lambda args: print("a row"))
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    assert main(["dumps"]) == 2
+    assert capsys.readouterr().err == "musim: could not write the output: No space left on device\n"
+    assert isinstance(sys.stdout, _FullDisk)  # put back as it was
+
+    def own_full_disk(args):  # a file the command writes, not its output: named as before
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/x.parquet")
+
+    monkeypatch.setattr(lastfm, "cmd_dumps", own_full_disk)
+    monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+    assert main(["dumps"]) == 2
+    assert capsys.readouterr().err == "musim: error: /data/x.parquet: No space left on device\n"
+
+
+def test_a_file_under_an_unwritable_musim_tmp_names_the_setting(monkeypatch, capsys, tmp_path):
+    """A scratch file under MUSIM_TMP that could not be made (a read-only disk) was named, not the setting."""
+    import errno
+
+    monkeypatch.setenv("MUSIM_TMP", str(tmp_path))
+
+    def read_only(args):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "features-audio-x.mp3"))
+
+    monkeypatch.setattr(lastfm, "cmd_dumps", read_only)
+    assert main(["dumps"]) == 2
+    assert capsys.readouterr().err == (f"musim: error: MUSIM_TMP ({tmp_path}) is not writable: Read-only file system; "
+                                       "point MUSIM_TMP at a folder musim may write\n")
+    monkeypatch.setenv("MUSIM_TMP", str(tmp_path / "other"))  # a file elsewhere: named as before
+    assert main(["dumps"]) == 2
+    assert capsys.readouterr().err == f"musim: error: {tmp_path}/features-audio-x.mp3: Read-only file system\n"

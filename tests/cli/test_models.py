@@ -163,3 +163,14 @@ def test_show_says_a_version_judged_by_artist_identity_is_scored_over_query_trac
     assert "over test artists" not in out
     code, out, _ = run(capsys, "models", "show", "siamese-1")
     assert code == 0 and "evaluation (mean [95% CI] over test artists)" in out
+
+
+@pytest.mark.parametrize("confidence", ["0.01", "0.3", "0.999", "0", "1", "1.5", "nan", "-0.95"])
+def test_promote_refuses_a_confidence_outside_its_range_in_one_line(capsys, confidence):
+    """`musim models promote V --confidence 0.01` was accepted (any level in (0, 1)): a 1 % "CI" promotes on noise."""
+    with pytest.raises(SystemExit) as stop:
+        main(["models", "promote", "siamese-1", "--confidence", confidence])
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith("musim models promote: error: argument --confidence: must be ")
+    assert ("in [0.5, 0.995]" in err or "finite" in err) and "see `musim models promote --help`" in err

@@ -212,3 +212,113 @@ def test_a_dag_run_planned_again_after_its_record_task_died_counts_every_row_it_
         row = build_row(w, run_id)
         assert (row["state"], row["computed"], row["reused"]) == ("done", 4, 1)
         assert w.execute("SELECT count(*) FROM track_mel WHERE run_id = ?", [run_id]).fetchone()[0] == 5
+
+
+def _stopped_after_one_batch(monkeypatch, error: BaseException) -> None:
+    """`record` of musim.features.extract records its first batch, then ``error`` is raised (as Ctrl-C would)."""
+    from musim.features import extract
+
+    record, calls = extract.record, []
+
+    def record_then_stop(*args, **kwargs):
+        recorded = record(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            raise error
+        return recorded
+
+    monkeypatch.setattr(extract, "record", record_then_stop)
+
+
+def test_a_build_stopped_with_ctrl_c_is_closed_interrupted_not_failed_and_a_later_build_computes_the_rest(
+        monkeypatch, con, catalogue, capsys):
+    """A `musim features build` stopped with Ctrl-C closed its row as 'failed' (and was listed so): it is closed
+    'interrupted' now (migration 037 lets the row say so), listed as stopped, and keeps what it recorded."""
+    add_tracks(catalogue, 4)
+    con.close()
+    argv = ["features", "build", "--workers", "1", "--batch-size", "1", "--no-progress", "--view", "track_log_mel",
+            "--skip-quality", "--no-publish"]
+    with monkeypatch.context() as mp:
+        _stopped_after_one_batch(mp, KeyboardInterrupt())
+        assert main(argv) == 130
+    assert capsys.readouterr().err == "musim: interrupted\n"
+    with warehouse.writer() as w:
+        (stopped,) = list_builds(w)
+        assert w.execute("SELECT status FROM feature_build").fetchall() == [("interrupted",)]
+        # an hour later (past the timeout) still what it was: it never beats again, and is not "running"
+        later = list_builds(w, now=stopped["finished_at"] + dt.timedelta(hours=2))[0]
+    assert (stopped["state"], stopped["status"], stopped["computed"]) == ("interrupted", "interrupted", 1)
+    assert stopped["finished_at"] is not None and later["state"] == "interrupted"
+
+    assert main(["features", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"{stopped['run_id']}  interrupted" in out
+    assert "interrupted: stopped with Ctrl-C. What it recorded stays" in out and "no heartbeat" not in out
+
+    assert main([*argv, "--json"]) == 0
+    rest = json.loads(capsys.readouterr().out)
+    assert rest["planned"] == 3  # the one recorded before the stop is kept
+    assert main(["features", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["builds"]
+    assert [(b["run_id"], b["state"]) for b in listed] == [(rest["run_id"], "done"), (stopped["run_id"], "interrupted")]
+
+
+def test_a_build_that_fails_is_still_closed_failed(monkeypatch, con, catalogue):
+    from musim.features.extract import closed_as
+
+    add_tracks(catalogue, 2)
+    _stopped_after_one_batch(monkeypatch, RuntimeError("boom"))
+    with pytest.raises(RuntimeError, match="boom"):
+        build(["track_log_mel"], con=con, options=OPTIONS, publish=False, skip_quality=True)
+    assert con.execute("SELECT status FROM feature_build").fetchall() == [("failed",)]
+    import duckdb
+
+    assert closed_as(duckdb.InterruptException("INTERRUPT Error: Interrupted!")) == "interrupted"  # Ctrl-C in DuckDB
+    assert closed_as(KeyboardInterrupt()) == "interrupted"
+    assert closed_as(SystemExit(1)) == "failed"
+
+
+def test_the_interrupted_migration_keeps_every_build_and_admits_interrupted(monkeypatch, musim_home):
+    """037 rebuilds feature_build with 'interrupted' in its CHECK: a warehouse filled under 036 keeps every row and
+    column, the table keeps its key and defaults, and an unknown status is still refused."""
+    import duckdb
+
+    import musim.warehouse as wh
+
+    every = wh.available_migrations()
+    monkeypatch.setattr(wh, "available_migrations", lambda: [m for m in every if m[0] < 37])
+    c = wh.connect()
+    started = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for run_id, status in (("b-done", "done"), ("b-failed", "failed"), ("b-running", "running")):
+        c.execute("""INSERT INTO feature_build (run_id, status, extractors, tracks, items_planned, reused, computed,
+                                                rejected, preview_set, dump_id, started_at, finished_at, min_duration_s,
+                                                heartbeat_at, heartbeat_key, quality_run_id, quality_status,
+                                                quality_checked_at, unchanged, skipped)
+                     VALUES (?, ?, '[{"kind": "log_mel", "params_hash": "h"}]', 4, 3, 1, 2, 1, 'ps', 'd1', ?, ?, 2.5,
+                             ?, 'k', 'q1', 'passed', ?, 5, 0)""",
+                  [run_id, status, started, None if status == "running" else started, started, started])
+    with pytest.raises(duckdb.ConstraintException):
+        c.execute("UPDATE feature_build SET status = 'interrupted' WHERE run_id = 'b-running'")
+    columns = c.execute("SELECT column_name, data_type, column_default, is_nullable FROM information_schema.columns "
+                        "WHERE table_name = 'feature_build' ORDER BY ordinal_position").fetchall()
+    before = c.execute("SELECT * FROM feature_build ORDER BY run_id").fetchall()
+    c.close()
+    monkeypatch.setattr(wh, "available_migrations", lambda: every)
+    c = wh.connect()
+    try:
+        assert c.execute("SELECT * FROM feature_build ORDER BY run_id").fetchall() == before
+        assert c.execute("SELECT column_name, data_type, column_default, is_nullable FROM information_schema.columns "
+                         "WHERE table_name = 'feature_build' ORDER BY ordinal_position").fetchall() == columns
+        c.execute("UPDATE feature_build SET status = 'interrupted' WHERE run_id = 'b-running'")
+        with pytest.raises(duckdb.ConstraintException):
+            c.execute("UPDATE feature_build SET status = 'paused' WHERE run_id = 'b-done'")
+        with pytest.raises(duckdb.ConstraintException):  # still keyed by run id
+            c.execute("INSERT INTO feature_build (run_id, status, extractors, tracks, items_planned, preview_set, "
+                      "started_at) VALUES ('b-done', 'done', '[]', 0, 0, 'x', now())")
+        c.execute("INSERT INTO feature_build (run_id, status, extractors, tracks, items_planned, preview_set, "
+                  "started_at) VALUES ('b-new', 'running', '[]', 0, 0, 'x', now())")
+        assert c.execute("SELECT reused, computed, rejected FROM feature_build WHERE run_id = 'b-new'").fetchone() == (
+            0, 0, 0)
+        assert {b["run_id"]: b["state"] for b in list_builds(c)}["b-running"] == "interrupted"
+    finally:
+        c.close()

@@ -385,3 +385,20 @@ def test_models_show_says_each_decision_once_in_the_cards_words(con, tmp_path, c
            "test_share, or lower MUSIM_PROMOTION_MIN_TEST_ARTISTS / MUSIM_PROMOTION_MIN_QUERIES)")
     assert [line.split(": ", 1)[1] for line in lines] == [f"PROMOTED (FORCED) vs random on ndcg@10: {why}",
                                                           f"not promoted vs random on ndcg@10: {why}"]
+
+
+@pytest.mark.parametrize("confidence", [0.01, 0.3, 0.999, 0.0, 1.0, 1.5, float("nan"), float("inf")])
+def test_a_confidence_outside_what_the_bootstrap_can_tell_is_refused_before_anything_is_decided(con, tmp_path,
+                                                                                                 confidence):
+    """`promote(confidence=0.01)` promoted a challenger whose narrow "CI" of 1 % cleared 0 by a hair; a level of 1
+    or more is no interval at all, 0.999 a single draw of 2,000 in its tail."""
+    from musim.errors import ParameterError
+
+    version = _register(con, open_store(), tmp_path, _report(_truth(), 0.3)).version
+    with pytest.raises(ParameterError, match=r"^a promotion's confidence \(--confidence\) must be between 0\.5 and "
+                                             r"0\.995, got .*: it is the level of the paired difference's CI"):
+        promotion.promote(con, version, confidence=confidence)
+    assert registry.promotions(con, family="siamese") == [] and registry.champion(con, "siamese") is None
+    assert promotion.check_confidence(0.5) == 0.5 and promotion.check_confidence(0.995) == 0.995
+    with pytest.raises(ParameterError, match="fewer than 5 of 1,000 bootstrap resamples"):
+        promotion.check_confidence(0.995, n_boot=1000)
