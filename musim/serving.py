@@ -130,6 +130,9 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         _refuse_failed_quality(con)
     folder = snapshots.snapshots_dir(settings)
     make_folder(folder, "MUSIM_SERVING_DIR (or MUSIM_HOME)")
+    current = settings.serving_dir / CURRENT
+    if current.is_dir() and not current.is_symlink():  # the link could not be made: refused before a snapshot is written
+        raise warehouse.folder_at(current, settings)
     clean_leftovers(settings)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = folder / f"snapshot-{stamp}.duckdb"

@@ -210,6 +210,8 @@ def test_a_folder_at_the_published_snapshot_is_one_line_saying_what_to_do(musim_
     assert main(["publish"]) == 2
     assert capsys.readouterr().err == f"musim: error: {says}\n"
     assert current.is_dir() and list(current.iterdir()) == []  # left as it was
+    # refused before a snapshot was written: each publish used to leave a whole snapshot that nothing serves
+    assert not list(get_settings().serving_dir.glob("snapshots/snapshot-*"))
     other = musim_home / "elsewhere.duckdb"
     other.mkdir()
     with pytest.raises(StorageError, match=f"^DuckDB file {other} is a folder: give the path of a DuckDB file$"):
