@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from musim import redact
 
@@ -64,6 +65,19 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{error_line(self.prog, message)}; see `{self.prog} --help`\n")
+
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        """As argparse's, but a help that cannot be written (``musim --help > /dev/full``, stdout unbuffered) is
+        raised, not dropped with exit 0: the CLI says it in one line (``musim.cli``)."""
+        target = file or sys.stderr
+        if not message or target is None:
+            return
+        try:
+            target.write(message)
+        except OSError:
+            if target is sys.stdout:
+                raise
+            # a usage error to a stderr that cannot take it: nowhere to say more (argparse's own behaviour)
 
     def parse_known_args(self, args: Sequence[str] | None = None,
                          namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:

@@ -82,6 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("musim: interrupted", file=sys.stderr)
         code = 130
+    except SystemExit as stop:  # argparse's --help, a usage error: its exit, once the help is out (> /dev/full)
+        if stop.code in (0, None) and (flushed := _output_flushed(0)) != 0:
+            raise SystemExit(flushed) from None
+        raise
+    except BrokenPipeError:  # the help to a reader gone (`musim --help | head -1`, stdout unbuffered): quiet
+        code = reader_gone()
+    except OSError as exc:  # what reaches here is the help written to stdout (terminal.Parser); the commands' own
+        code = _output_failed(exc)  # OSErrors are said by _main
     return _output_flushed(code)
 
 

@@ -204,6 +204,24 @@ def test_an_output_on_a_full_disk_is_one_line_and_a_failing_status(tmp_path, unb
     assert (done.returncode, done.stderr) == (2, "musim: could not write the output: No space left on device\n")
 
 
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+@pytest.mark.parametrize("asked", [["--help"], ["dumps", "--help"]])
+def test_a_help_on_a_full_disk_is_one_line_and_a_failing_status(tmp_path, unbuffered, asked):
+    """`musim --help > /dev/full` exited 0 without a word: argparse drops a help it cannot write (stdout unbuffered),
+    and its exit came before the CLI's flush (buffered)."""
+    import os
+    import subprocess
+    import sys
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "musim.cli", *asked], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120,
+                              env=os.environ | {"MUSIM_HOME": str(tmp_path), "PYTHONUNBUFFERED": unbuffered})
+    assert (done.returncode, done.stderr) == (2, "musim: could not write the output: No space left on device\n")
+
+
 def test_a_reader_gone_before_the_output_is_flushed_is_still_quiet(tmp_path):
     """`musim dumps | head -0`, stdout buffered: Python's flush at exit printed "Exception ignored ...
     BrokenPipeError" and exited 120; it is quiet, 141, as a reader gone mid-command always was."""
