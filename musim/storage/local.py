@@ -56,6 +56,14 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _resolves_inside(path: str, real_root: Path) -> bool:
+    """Whether the link ``path`` leads to a file inside the store's real folder ``real_root`` (a loop: no)."""
+    try:
+        return Path(path).resolve().is_relative_to(real_root)
+    except (RuntimeError, OSError):  # a loop of links
+        return False
+
+
 def write_all(fd: int, data: bytes) -> None:
     """Write all of ``data`` to the file descriptor ``fd``."""
     view = memoryview(data)
@@ -213,6 +221,7 @@ class LocalStore(ObjectStore):
                                f"{blocked} is a file (MUSIM_OBJECT_STORE?)")
         found: list[tuple[str, os.stat_result]] = []
         with self._errors("list", prefix):
+            real_root = self.root.resolve()
             for dirpath, _dirs, files in os.walk(folder):
                 rel = Path(dirpath).relative_to(self.root).as_posix()
                 base = "" if rel == "." else rel + "/"
@@ -220,8 +229,11 @@ class LocalStore(ObjectStore):
                     key = base + name
                     if name.startswith(TMP_PREFIX) or not key.startswith(prefix):
                         continue
+                    path = os.path.join(dirpath, name)
+                    if os.path.islink(path) and not _resolves_inside(path, real_root):  # what reads refuse (_inside)
+                        continue
                     try:
-                        found.append((key, os.stat(os.path.join(dirpath, name))))
+                        found.append((key, os.stat(path)))
                     except FileNotFoundError:  # deleted while listing
                         continue
         found.sort(key=lambda item: item[0])

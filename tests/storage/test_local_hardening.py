@@ -35,6 +35,9 @@ def test_a_link_in_the_store_to_a_file_outside_it_is_refused(tmp_path: Path, sec
             assert isinstance(caught.value, ObjectNotFound) and "root:x" not in str(caught.value)
         assert not store.exists(key)
     assert store.get_bytes("models/m/card.md") == b"# card"
+    # nor listed: a listing named the link as an object, which every read then refused
+    (tmp_path / "store" / "models" / "loop").symlink_to(tmp_path / "store" / "models" / "loop")
+    assert [info.key for info in store.list("models/")] == ["models/m/card.md"]
 
 
 def test_links_inside_the_store_and_a_linked_store_folder_keep_working(tmp_path: Path) -> None:
