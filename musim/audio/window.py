@@ -69,7 +69,7 @@ def read_window(src: Any, *, offset: float = 0.0, duration: float | None = None,
 
     Raises whatever the decoder raises.
     """
-    if chained_stream(src) is not None:
+    if _chained(src):
         try:
             return _read_pyav(src, offset, duration, chained=True)
         except Exception:  # noqa: BLE001 - decoders raise many types: read as a single stream below
@@ -265,6 +265,14 @@ def _seek_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndar
 # joined into one file, a podcast's parts), `cat a.ogg b.ogg` (a valid chained Ogg: internet radio recordings).
 
 
+def _chained(src: Any) -> bool:
+    """:func:`chained_stream`, ``False`` where the file cannot be read that way (the decoder then says why)."""
+    try:
+        return chained_stream(src) is not None
+    except (OSError, ValueError):
+        return False
+
+
 #: The most packets of a file of streams one after the other that may fail to decode (the tags between its streams).
 _MAX_BAD_PACKETS = 64
 
@@ -322,10 +330,12 @@ def _bytes_of(src: Any) -> Iterator[Any]:
     sought back)."""
     if isinstance(src, (str, os.PathLike)):
         with open(src, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
-                yield b""
+            try:
+                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # empty, or a file system that maps no files
+                yield fh.read()
                 return
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            with mapped:
                 yield mapped
         return
     at = src.tell()

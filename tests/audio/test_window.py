@@ -100,3 +100,10 @@ def test_a_stream_object_is_read_from_its_position_and_left_there():
     for src in (io.BytesIO(b"x" * 7 + data + data), io.BufferedReader(io.BytesIO(b"x" * 7 + data + data))):
         src.seek(7)
         assert chained_stream(src) is not None and src.tell() == 7
+
+
+def test_an_empty_file_is_no_chain(tmp_path):
+    from musim.audio.window import chained_stream
+
+    (tmp_path / "empty.mp3").write_bytes(b"")
+    assert chained_stream(str(tmp_path / "empty.mp3")) is None

@@ -320,3 +320,21 @@ def test_an_excerpt_read_again_before_an_interrupt_is_not_read_again(tmp_path, m
     assert add([root], workers=1).to_json() == resumed
     assert seen() == ["0 long.m4a", "1 long.m4a"]
     assert _library() == library
+
+
+def test_a_skip_note_damaged_is_ignored_and_the_file_examined_again(tmp_path, monkeypatch):
+    from musim.library.scan import content_sha256
+
+    seen = _examined(monkeypatch, tmp_path)
+    root = tmp_path / "music"
+    _skipping(root, tmp_path)
+    _interrupted(root, 1)
+    seen()
+    store = open_store()
+    for name, damage in (("2 junk.ogg", {"skip": {"reason": "bad vibes", "detail": ""}}),
+                         ("3 cut.ogg", {"nickname": "x"}), ("4 notes.mp3", {"outcome": "unheard of"})):
+        key = note_key(content_sha256(root / "Composer" / name)[1])
+        store.put_bytes(key, json.dumps(store.get_json(key) | damage).encode())
+    summary = add([root], workers=1).to_json()
+    assert seen() == ["2 junk.ogg", "3 cut.ogg", "4 notes.mp3", "6 song.wav"]
+    assert summary["stored"] == 2 and len(summary["skipped"]) == 6
