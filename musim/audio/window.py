@@ -5,13 +5,18 @@ others, entering a compressed stream :data:`PREROLL_S` early so that a window eq
 
 from __future__ import annotations
 
+import contextlib
+import io
+import mmap
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from musim.quiet import sound_file
 
-__all__ = ["PREROLL_S", "READ_WINDOW_VERSION", "pyav_stream", "read_window"]
+__all__ = ["PREROLL_S", "READ_WINDOW_VERSION", "chained_frames", "chained_stream", "pyav_stream", "read_window"]
 
 
 #: How far before a window a compressed stream is entered when seeking (PyAV): the decoder's first frames after a
@@ -25,6 +30,8 @@ PREROLL_S = 1.0
 #: pre-roll (libsndfile seeked straight to the window, mp3s lacking their bit reservoir; PyAV started at the
 #: keyframe before it, AAC lacking its overlap: m4a and mp3 windows at an offset differed from a full decode).
 #: 2: entered :data:`PREROLL_S` early and cut at the exact sample (equal to a decode from the start).
+#: Reading a file of streams one after the other whole (:func:`chained_stream`) did not bump it: every other file's
+#: windows are the same samples, and a read again takes the window stored, which the first stream's length chose.
 READ_WINDOW_VERSION = 2
 
 
@@ -55,8 +62,19 @@ def read_window(src: Any, *, offset: float = 0.0, duration: float | None = None,
     sr : int
         The native rate in Hz.
 
+    A file of several streams one after the other (:func:`chained_stream`: MP3 files ``cat``-ed together, a chained
+    Ogg), of which libsndfile reads only the first, is decoded from the start with PyAV, whichever ``pyav`` and
+    ``seek`` say (its timestamps start again with each stream, so no seek can place a window in it); where PyAV
+    cannot decode it all (streams of different sample rates) it is read as before.
+
     Raises whatever the decoder raises.
     """
+    if _chained(src):
+        try:
+            return _read_pyav(src, offset, duration, chained=True)
+        except Exception:  # noqa: BLE001 - decoders raise many types: read as a single stream below
+            if hasattr(src, "seek"):
+                src.seek(0)
     if not pyav:
         got = _read_soundfile(src, offset, duration, seek=seek)
         if got is not None:
@@ -145,12 +163,13 @@ def _samples_of(frame: Any, resampler: Any) -> list[np.ndarray]:
     return out
 
 
-def _read_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
+def _read_pyav(src: Any, offset: float, duration: float | None, *, chained: bool = False) -> tuple[np.ndarray, int]:
     """(channels, n) float32 and the native rate, decoded with PyAV (FFmpeg) from the start.
 
     Only the window's samples are kept: the blocks before it are counted and dropped as they are decoded, so the
     memory is the window's, however far into the stream it lies (a FLAC of unknown length, which libsndfile cannot
-    read, held every block from the start up to the window's end: hours of audio for the middle of a long one)."""
+    read, held every block from the start up to the window's end: hours of audio for the middle of a long one).
+    ``chained``: a file of streams one after the other, read by :func:`chained_frames`."""
     import av
 
     chunks: list[np.ndarray] = []
@@ -170,7 +189,7 @@ def _read_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndar
                     chunks.append(arr[:, max(0, start - have):])
                 have += arr.shape[-1]
 
-        for frame in container.decode(stream):
+        for frame in chained_frames(container, stream) if chained else container.decode(stream):
             keep(_samples_of(frame, resampler))
             if stop is not None and have >= stop:
                 break
@@ -238,3 +257,187 @@ def _seek_pyav(src: Any, offset: float, duration: float | None) -> tuple[np.ndar
         return np.zeros((1, 0), dtype=np.float32), sr
     data = _stack(chunks)[:, start - begin:None if stop is None else stop - begin]
     return np.ascontiguousarray(data, dtype=np.float32), sr
+
+
+# Several streams one after the other in one file. libsndfile reads the first only: an Ogg file's first logical stream
+# (its length the last granule position of that stream), an MP3 to the frame count its first frame's Xing/Info (or
+# VBRI) header declares, which libmpg123 trusts. Both are common in the wild: `cat a.mp3 b.mp3 > ab.mp3` (an album
+# joined into one file, a podcast's parts), `cat a.ogg b.ogg` (a valid chained Ogg: internet radio recordings).
+
+
+def _chained(src: Any) -> bool:
+    """:func:`chained_stream`, ``False`` where the file cannot be read that way (the decoder then says why)."""
+    try:
+        return chained_stream(src) is not None
+    except (OSError, ValueError):
+        return False
+
+
+#: The most packets of a file of streams one after the other that may fail to decode (the tags between its streams).
+_MAX_BAD_PACKETS = 64
+
+
+def chained_frames(container: Any, stream: Any) -> Iterator[Any]:
+    """The decoded frames of the audio ``stream`` of a PyAV ``container`` that holds streams one after the other
+    (:func:`chained_stream`). FFmpeg's MP3 demuxer passes an ID3v2 tag between two streams on as a packet, which does
+    not decode (``InvalidDataError``): such packets are passed over, up to :data:`_MAX_BAD_PACKETS` of them. A frame
+    of another sample rate than the stream's (a later stream recorded at another rate, whose samples would be
+    counted at the first one's) raises ``ValueError``: neither decoder reads such a file whole."""
+    import av
+
+    _, sr = pyav_stream(container)
+    bad = 0
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.InvalidDataError:
+            bad += 1
+            if bad > _MAX_BAD_PACKETS:
+                raise
+            continue
+        for frame in frames:
+            if frame.sample_rate != sr:
+                raise ValueError(f"a stream at {frame.sample_rate} Hz follows one at {sr} Hz")
+            yield frame
+
+
+def chained_stream(src: Any) -> str | None:
+    """What a file holds after the stream libsndfile reads (``"a chained Ogg stream"``, ``"MP3 streams concatenated"``),
+    or ``None`` for a file of one stream (and anything that is neither Ogg nor MP3).
+
+    Ogg: a beginning-of-stream page after the pages of data of a first logical stream (a chained Ogg; the streams of a
+    multiplexed one all begin before any data). MP3: more MPEG audio frames (after ID3v2 tags between them) than the
+    Xing/Info or VBRI header of the first frame declares; a file without such a header is read to its end already.
+    Reads only page and frame headers, without decoding.
+
+    Parameters
+    ----------
+    src : path or binary file object
+        A file object is read from its position, and left there.
+    """
+    with _bytes_of(src) as buf:
+        if buf[:4] == b"OggS":
+            return "a chained Ogg stream" if _ogg_chained(buf) else None
+        pos = _after_id3v2(buf, 0)
+        if (first := _mpeg_frame(buf, pos)) is not None:
+            return "MP3 streams concatenated" if _mp3_concatenated(buf, pos, first) else None
+    return None
+
+
+@contextlib.contextmanager
+def _bytes_of(src: Any) -> Iterator[Any]:
+    """The bytes of a path (mapped, not read) or of a binary file object from its position (its buffer, or read and
+    sought back)."""
+    if isinstance(src, (str, os.PathLike)):
+        with open(src, "rb") as fh:
+            try:
+                mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # empty, or a file system that maps no files
+                yield fh.read()
+                return
+            with mapped:
+                yield mapped
+        return
+    at = src.tell()
+    if isinstance(src, io.BytesIO):
+        view = src.getbuffer()
+        try:
+            yield view[at:].toreadonly()
+        finally:
+            view.release()
+        return
+    try:
+        yield src.read()
+    finally:
+        src.seek(at)
+
+
+def _ogg_chained(buf: Any) -> bool:
+    """Whether an Ogg file's pages hold a beginning-of-stream page after a page that is not one."""
+    pos, n, data = 0, len(buf), False
+    while pos + 27 <= n and bytes(buf[pos:pos + 4]) == b"OggS":
+        flags, segments = buf[pos + 5], buf[pos + 26]
+        if pos + 27 + segments > n:
+            break
+        if flags & 0x02:
+            if data:
+                return True
+        else:
+            data = True
+        pos += 27 + segments + sum(buf[pos + 27:pos + 27 + segments])
+    return False
+
+
+def _after_id3v2(buf: Any, pos: int) -> int:
+    """The position after the ID3v2 tags at ``pos`` (``pos`` when there is none)."""
+    while bytes(buf[pos:pos + 3]) == b"ID3" and pos + 10 <= len(buf):
+        size = buf[pos + 6:pos + 10]
+        if any(b & 0x80 for b in size):
+            break
+        pos += 10 + (size[0] << 21 | size[1] << 14 | size[2] << 7 | size[3]) + (10 if buf[pos + 5] & 0x10 else 0)
+    return pos
+
+
+#: Bit rates (kbit/s) by (MPEG-1, layer) and (MPEG-2/2.5, layer), bit rate index 1-14; sample rates by version.
+_KBPS = {(True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+         (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+         (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+         (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+         (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+         (False, 3): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mpeg_frame(buf: Any, pos: int) -> tuple[int, int, bool, bool] | None:
+    """The MPEG audio frame header at ``pos``: (its frame's length in bytes, its layer, MPEG-1, mono), or ``None``
+    (no frame sync, a reserved or free-format field, ADTS AAC)."""
+    if pos + 4 > len(buf):
+        return None
+    b1, b2, b3 = buf[pos + 1], buf[pos + 2], buf[pos + 3]
+    if buf[pos] != 0xFF or b1 & 0xE0 != 0xE0:
+        return None
+    version, layer, index, rate = (b1 >> 3) & 3, 4 - ((b1 >> 1) & 3), b2 >> 4, (b2 >> 2) & 3
+    if version == 1 or layer == 4 or index in (0, 15) or rate == 3:
+        return None
+    mpeg1 = version == 3
+    bps, sr, padding = _KBPS[mpeg1, layer][index - 1] * 1000, _RATES[version][rate], (b2 >> 1) & 1
+    if layer == 1:
+        length = (12 * bps // sr + padding) * 4
+    else:
+        length = (144 if mpeg1 or layer == 2 else 72) * bps // sr + padding
+    return length, layer, mpeg1, b3 >> 6 == 3
+
+
+def _mp3_concatenated(buf: Any, pos: int, first: tuple[int, int, bool, bool]) -> bool:
+    """Whether an MP3 holds more frames than the Xing/Info or VBRI header of its first frame (at ``pos``) declares."""
+    length, layer, mpeg1, mono = first
+    if layer != 3:
+        return False
+    side = (17 if mono else 32) if mpeg1 else (9 if mono else 17)
+    declared = end = None
+    xing = pos + 4 + side
+    if bytes(buf[xing:xing + 4]) in (b"Xing", b"Info") and xing + 16 <= len(buf):
+        flags = int.from_bytes(buf[xing + 4:xing + 8], "big")
+        at = xing + 8
+        if flags & 1:
+            declared = int.from_bytes(buf[at:at + 4], "big")
+            at += 4
+        if flags & 2:
+            end = pos + int.from_bytes(buf[at:at + 4], "big")
+    elif bytes(buf[pos + 36:pos + 40]) == b"VBRI" and pos + 58 <= len(buf):
+        end = pos + int.from_bytes(buf[pos + 46:pos + 50], "big")
+        declared = int.from_bytes(buf[pos + 50:pos + 54], "big")
+    if not declared:
+        return False
+    n = len(buf)
+    if end is not None and end >= n - 128:  # the stream the header declares ends where the file does (an ID3v1 tag)
+        return False
+    frames, at = 0, pos + length
+    limit = declared + max(2, declared // 100)
+    while frames <= limit:
+        at = _after_id3v2(buf, at)
+        if (frame := _mpeg_frame(buf, at)) is None:
+            break
+        frames += 1
+        at += frame[0]
+    return frames > limit

@@ -6,8 +6,9 @@ same content was stored from this path before) or ``skipped`` with one of
 :data:`musim.library.formats.SKIP_REASONS`. The warehouse is read once at the start and written once at the
 end (one transaction); the work between holds no lock. Each file's excerpt is stored as soon as it is read (memory
 holds one file's, not the library's). Objects are content-addressed, so a run killed between storing and
-recording leaves nothing half-written; each stored excerpt is noted as it is stored (:mod:`musim.library.resume`), and
-the next run takes the files noted from their notes instead of decoding them again, and records them.
+recording leaves nothing half-written; each file examined is noted as its outcome is known (:mod:`musim.library.resume`:
+its excerpt stored, its skip, its stale excerpt read again), and the next run takes the files noted from their notes
+instead of decoding them again, and records them.
 
 A stored file found at a new path (its old one gone) keeps its track, at the new path; where its folder or file name
 named its artist (not a tag), the folder rules name it again there. Tracks stored from under a folder given whose file
@@ -115,6 +116,17 @@ def _worker_died(job: tuple[FoundFile, Examined]) -> Examined:
     item.payload = b""
     return item
 
+
+def _not_read_again(item: Examined, skip: FileSkipped, restoring: bool) -> None:
+    """Say that the excerpt of a stored file could not be read again (``skip`` says why); the track stays as it was."""
+    if restoring:
+        log.warning("library add: %s: its excerpt, missing from the object store, could not be read again (%s)",
+                    path_text(item.path), skip.why)
+    else:
+        log.warning("library add: %s: its excerpt, cut by an older reader, could not be read again (%s); it stays as "
+                    "it was", path_text(item.path), skip.why)
+
+
 def track_id_of(source_sha256: str) -> str:
     """The stable id of a library track: 16 hex of sha256('library|' + the file's content sha256)."""
     return hashlib.sha256(f"{PROVIDER}|{source_sha256}".encode()).hexdigest()[:16]
@@ -195,6 +207,7 @@ def add(
     restoring: set[int] = set()  # ... of them, the stored files whose excerpt is missing from the object store
     present: set[str] | None = None  # the keys under OBJECT_PREFIX, listed once, when a stored file is first found
     skipped_at: dict[int, Examined] = {}
+    skipped_first: dict[str, Examined] = {}  # the files skipped by their note (a run killed), by content: their copies
     moved: list[dict[str, Any]] = []  # stored files found at a new path (the old one is gone)
     found_at: list[str] = []  # the paths of the files found already stored (a skip recorded there before goes)
     named_again: dict[str, Resolved] = {}  # ... whose folder or file name named their artist: its rules at the new path
@@ -244,8 +257,18 @@ def add(
         decided = decide(item, state, seen, retry, content_at)
         if item.sha256 and (decided is None or decided[0] != "skipped"):
             seen[item.sha256] = item.path
-        if decided is None and (resumed := resume(store, notes, item, noting, OBJECT_PREFIX)) is not None:
-            account(i, item, ("stored", ""), resumed)  # its later copies are told apart as any stored file's
+        if decided is None and (resumed := resume(store, notes, item, noting, OBJECT_PREFIX,
+                                                  skips=not retry)) is not None:
+            if isinstance(resumed, FileSkipped):  # skipped by the run killed: the same skip, not decoded again
+                item.skip = resumed
+                skipped_first[item.sha256] = item  # type: ignore[index]
+                account(i, item, ("skipped", resumed.reason))
+            else:
+                account(i, item, ("stored", ""), resumed)  # its later copies are told apart as any stored file's
+        elif decided == ("skipped", "duplicate_content") and item.sha256 in skipped_first:
+            first = skipped_first[item.sha256].skip  # type: ignore[index]
+            item.skip = FileSkipped(first.reason, first.detail)  # type: ignore[union-attr]
+            account(i, item, ("skipped", item.skip.reason))  # as the copies of a file examined now (below)
         elif decided is None:
             examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
@@ -258,8 +281,15 @@ def add(
                 log.info("library add: %s: its stored excerpt %s is missing from the object store: reading it again",
                          path_text(item.path), stored_as["object_key"])
             item.reread = (stored_as["excerpt_offset_s"], stored_as["excerpt_duration_s"])
-            rereading[i] = decided  # accounted once read again
-            to_examine.append((i, f, item))
+            if (resumed := resume(store, notes, item, noting, OBJECT_PREFIX)) is None:
+                rereading[i] = decided  # accounted once read again
+                to_examine.append((i, f, item))
+            else:  # read again by the run killed: its note
+                if isinstance(resumed, FileSkipped):
+                    _not_read_again(item, resumed, i in restoring)
+                else:
+                    reread[i] = (item, resumed)
+                account(i, item, decided)
         elif decided == ("skipped", "duplicate_content") and item.sha256 in examining:
             copies[item.sha256].append(i)
             skipped_at[i] = item  # its outcome follows the first copy's (below)
@@ -273,17 +303,20 @@ def add(
                                      what="audio file"):
         i = to_examine[j][0]
         if i in rereading:  # stored beside the old excerpt, which stays recorded until this run records the new one
+            obj = None
             if item.skip is None:
-                reread[i] = (item, store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format))
-            elif i in restoring:
-                log.warning("library add: %s: its excerpt, missing from the object store, could not be read again "
-                            "(%s)", path_text(item.path), item.skip.why)
+                obj = store.put_content_addressed(item.payload, prefix=OBJECT_PREFIX, ext=item.stored_format)
+                reread[i] = (item, obj)
             else:
-                log.warning("library add: %s: its excerpt, cut by an older reader, could not be read again (%s); it "
-                            "stays as it was", path_text(item.path), item.skip.why)
+                _not_read_again(item, item.skip, i in restoring)
+            note(store, item, obj, noting)  # after the excerpt is whole in the store
+            noted.add(note_key(item.sha256))  # type: ignore[arg-type]
             item.payload, item.skip = b"", None
             account(i, item, rereading.pop(i))
             continue
+        if item.skip is not None:  # noted as a stored file is (in account), so that a resumed run skips it the same
+            note(store, item, None, noting)
+            noted.add(note_key(item.sha256))  # type: ignore[arg-type]
         account(i, item, ("skipped", item.skip.reason) if item.skip else ("stored", ""))
         for c in copies.pop(item.sha256, ()):  # type: ignore[arg-type]
             copy = skipped_at[c]

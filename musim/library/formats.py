@@ -5,7 +5,9 @@ A file's format is chosen by its content (the tag library's parser, then the mag
 name alone. :func:`probe` opens the file once, reads the length its container declares and checks the file
 is whole (an Ogg stream ends with its end-of-stream page; the decoder can read the last second the
 container declares; the decodable length agrees with the declared one) without decoding the whole file.
-:func:`read_excerpt` then reads only the analysis window, by seeking.
+:func:`read_excerpt` then reads only the analysis window, by seeking. A file of several streams one after the other
+(MP3 files ``cat``-ed together, a chained Ogg: :func:`musim.audio.window.chained_stream`), whose container declares
+the first stream's length only, is decoded to its end instead: its length is all its streams'.
 
 Every reason a file is not used is one of :data:`SKIP_REASONS`; the library, the acquisition path and the
 feature path all report these words.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import itertools
 import logging
@@ -36,7 +39,7 @@ from musim.audio.formats import (  # noqa: F401 - AUDIO_SUFFIXES re-exported
     PYAV_FORMATS,
     SNIFFED,
 )
-from musim.audio.window import pyav_stream
+from musim.audio.window import chained_frames, chained_stream, pyav_stream
 from musim.errors import AudioError
 from musim.library.tags import parse_file
 from musim.quiet import sound_file
@@ -246,16 +249,23 @@ def _flac_of_unknown_length(src: str | bytes) -> bool:
     return int.from_bytes(head[18:26], "big") & ((1 << 36) - 1) == 0  # rate 20 bits, channels 3, depth 5, samples 36
 
 
-def _decoded_lengths(src: str | bytes) -> tuple[float, int, int, float]:
+def _decoded_lengths(src: str | bytes, *, chained: bool = False) -> tuple[float, int, int, float]:
     """:func:`_soundfile_lengths` of a stream that declares no length, decoded from its start to its end with PyAV
-    (a decoder error on the way, a cut file, is raised)."""
+    (a decoder error on the way, a cut file, is raised). ``chained``: a file of streams one after the other, decoded
+    as :func:`musim.audio.window.read_window` decodes it (:func:`musim.audio.window.chained_frames`)."""
     import av
 
     with av.open(_source(src), mode="r") as container:
         stream, sr = pyav_stream(container)
         channels = int(stream.codec_context.channels or 1)
-        frames = sum(frame.samples for frame in container.decode(stream))
+        frames = sum(frame.samples for frame in (chained_frames(container, stream) if chained
+                                                 else container.decode(stream)))
     return frames / sr, sr, channels, min(frames / sr, 1.0)
+
+
+#: The lengths of a file of several streams one after the other (:func:`musim.audio.window.chained_stream`): all of
+#: it decoded, as :func:`musim.audio.window.read_window` reads it.
+_chained_lengths = functools.partial(_decoded_lengths, chained=True)
 
 
 _DECLARED = {"w64": _w64_declared, "caf": _caf_declared}
@@ -296,6 +306,15 @@ def _pyav_lengths(src: str | bytes) -> tuple[float, int, int, float]:
             if t + frame.samples / sr > start:
                 got += frame.samples
     return length, sr, channels, min(got / sr, 1.0)
+
+
+def _chained(src: str | bytes) -> bool:
+    """Whether the file holds streams one after the other (:func:`musim.audio.window.chained_stream`); ``False`` where
+    it cannot be read (the readers say why)."""
+    try:
+        return chained_stream(_source(src)) is not None
+    except OSError:
+        return False
 
 
 def _start_decodes(src: str | bytes) -> bool:
@@ -362,6 +381,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = MIN_DURATIO
     unknown_length = fmt == "flac" and _flac_of_unknown_length(src)
     if unknown_length:  # written to a pipe: what it holds is its length, read to its end
         readers = (_decoded_lengths,)
+    elif fmt in ("mp3", "ogg", "opus") and _chained(src):  # its container (and libsndfile) know its first stream only
+        readers = (_chained_lengths, *readers)  # read as one stream where they cannot all be decoded
     errors = []
     for reader in readers:
         try:
@@ -382,6 +403,8 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = MIN_DURATIO
         raise FileSkipped("truncated", "the Ogg stream has no end-of-stream page", key=name)
     if tail < min(0.5, 0.5 * length):
         raise FileSkipped("truncated", f"nothing decodes in the last second of {length:.2f} s declared", key=name)
+    if reader is _chained_lengths:
+        declared = None  # the first stream's length: the file holds more
     if declared and length < 0.9 * declared - 0.5:
         raise FileSkipped("truncated", f"decodes to {length:.2f} s of {declared:.2f} s declared", key=name)
     duration = min(length, declared) if declared else length

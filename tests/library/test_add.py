@@ -1254,3 +1254,18 @@ def test_a_worker_that_dies_costs_only_its_file(tmp_path, capsys, monkeypatch):
     assert main(["library", "skipped", "--json"]) == 0
     (shown,) = json.loads(capsys.readouterr().out)
     assert shown["source_path"].endswith("poison.wav") and "died abruptly" in shown["detail"]
+
+
+def test_a_file_of_files_joined_is_stored_by_the_middle_of_all_of_it(tmp_path):
+    """Two MP3s ``cat``-ed into one (a 20 s and a 25 s track): the library recorded 20 s and stored the first part's
+    middle; the window is the middle of the 45 s."""
+    root = tmp_path / "music"
+    parts = [write_audio(tmp_path / f"part{i}.mp3", "mp3", seconds=s, seed=i, freq=f).read_bytes()
+             for i, (s, f) in enumerate(((20.0, 440.0), (25.0, 880.0)))]
+    (root / "Joined").mkdir(parents=True)
+    (root / "Joined" / "both.mp3").write_bytes(b"".join(parts))
+    assert add([root]).stored == 1
+    (track,) = list_tracks("Joined")
+    shown = show_track(track["track_id"][:8])
+    assert shown["duration_s"] == pytest.approx(45.0, abs=0.3)
+    assert shown["excerpt_offset_s"] == pytest.approx(7.5, abs=0.2) and shown["excerpt_duration_s"] == 30.0

@@ -155,3 +155,51 @@ def test_a_wav_of_a_codec_no_decoder_knows_is_undecodable_saying_so_not_with_a_p
         probe(path)
     assert got.value.reason == "undecodable"
     assert "ValueError: no decoder for its audio codec" in got.value.detail and "AttributeError" not in got.value.detail
+
+
+def _peak_hz(y: np.ndarray, sr: int) -> float:
+    spec = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+    return float(np.argmax(spec) * sr / len(y))
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "ogg", "opus"])
+def test_files_joined_into_one_are_as_long_as_all_of_them_and_their_middle_is_read(tmp_path, fmt):
+    """``cat a.mp3 b.mp3`` (an album joined into one file) and ``cat a.ogg b.ogg`` (a chained Ogg): each part tagged,
+    as a player saves them. The probe said 8 s (the first part's length, which its header declares and libsndfile
+    reads), so the window was the first part's middle, and the 12 s after it were never read."""
+    from musim.audio.excerpt import excerpt_window
+    from tests.library.conftest import write_tags
+
+    parts = []
+    for i, (seconds, freq) in enumerate(((8.0, 440.0), (12.0, 880.0))):
+        part = write_audio(tmp_path / f"part{i}.{fmt}", fmt, seconds=seconds, freq=freq, seed=i)
+        write_tags(part, fmt, artist="Joined", title=f"Part {i}")
+        parts.append(part.read_bytes())
+    path = tmp_path / "joined.bin"
+    path.write_bytes(b"".join(parts))
+    info = probe(path)
+    assert info.format == fmt and info.duration_s == pytest.approx(20.0, abs=0.3) and info.declared_s is None
+    assert probe(path.read_bytes()).duration_s == info.duration_s
+    offset, length = excerpt_window(info.duration_s, length_s=10.0)
+    assert offset == pytest.approx(5.0, abs=0.2)
+    window = read_excerpt(path, info, offset_s=offset, duration_s=length)
+    sr = info.sample_rate
+    assert window.shape == (1, int(length * sr))
+    assert _peak_hz(window[0, :2 * sr], sr) == pytest.approx(440.0, abs=3)  # 5-7 s: the first part
+    assert _peak_hz(window[0, -2 * sr:], sr) == pytest.approx(880.0, abs=3)  # 13-15 s: the second
+    whole, _ = load_audio(path, sr=None, mono=False, min_duration=0)
+    start = int(offset * sr)
+    np.testing.assert_array_equal(window, whole[:, start:start + window.shape[1]])
+
+
+def test_a_single_file_keeps_its_length_and_excerpt(tmp_path):
+    """The files of one stream (every file the benchmark reads) are probed and read as before: no chain."""
+    from musim.audio.window import _read_soundfile
+
+    path = write_audio(tmp_path / "one.mp3", "mp3", seconds=12)
+    info = probe(path)
+    assert info.declared_s == pytest.approx(12.0, abs=0.1) and info.duration_s == pytest.approx(12.0, abs=0.1)
+    window = read_excerpt(path, info, offset_s=3.0, duration_s=6.0)
+    want = _read_soundfile(str(path), 3.0, 6.0)
+    assert want is not None
+    np.testing.assert_array_equal(window, want[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 
 from musim import warehouse
@@ -74,6 +75,8 @@ def test_an_interrupted_add_decodes_only_what_it_had_not_stored_and_ends_as_an_a
     stored = _interrupted(folder, 3)
     assert len(stored) == 3
     seen()
+    noted = _noted(folder)
+    assert set(stored) | {"cover.jpg", "cut.ogg", "junk.ogg"} <= noted  # and the files skipped before the Ctrl-C
     resumed = add([folder], workers=1).to_json()
     decoded_again = seen()
     library = _library()
@@ -84,7 +87,16 @@ def test_an_interrupted_add_decodes_only_what_it_had_not_stored_and_ends_as_an_a
     decoded = seen()
     assert resumed == whole and resumed["stored"] == 9
     assert _library() == library
-    assert decoded_again == sorted(set(decoded) - set(stored)) and len(decoded_again) == len(decoded) - 3
+    assert decoded_again == sorted(set(decoded) - noted)
+
+
+def _noted(root) -> set[str]:
+    """The names of the files under ``root`` that have a note."""
+    from musim.library.scan import content_sha256
+
+    keys = {o.key for o in open_store().list(PREFIX)}
+    return {p.name for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size
+            and note_key(content_sha256(p)[1]) in keys}
 
 
 def test_a_resumed_file_keeps_what_examining_it_found(tmp_path, monkeypatch):
@@ -194,3 +206,135 @@ def test_a_note_holds_every_field_examining_gives():
     assert set(resume._ARTIST) == {f.name for f in dataclasses.fields(Resolved)}
     assert set(resume._INFO) == {f.name for f in dataclasses.fields(AudioProbe)} - {"mutagen"}
     assert resume.code_version() == resume.code_version() and len(resume.code_version()) == 16
+
+
+def _skipping(root, tmp_path) -> None:
+    """Files skipped for every reason examining gives, then two stored, and a copy of a skipped file (in the order
+    they are examined)."""
+    where = root / "Composer"
+    write_audio(where / "0 short.wav", "wav", seconds=2)
+    write_audio(where / "1 silent.flac", "flac", seconds=8, level=0.0)
+    where.joinpath("2 junk.ogg").write_bytes(b"OggS" + np.random.default_rng(1).bytes(4000))
+    whole = write_audio(tmp_path / "whole.ogg", "ogg", seconds=20).read_bytes()
+    where.joinpath("3 cut.ogg").write_bytes(whole[: len(whole) // 3])
+    where.joinpath("4 notes.mp3").write_text("these are my notes, not a song\n" * 20)
+    write_audio(where / "5 song.wav", "wav", seconds=6, seed=1, freq=300)
+    write_audio(where / "6 song.wav", "wav", seconds=6, seed=2, freq=400)
+    where.joinpath("7 short copy.wav").write_bytes(where.joinpath("0 short.wav").read_bytes())
+
+
+SKIPPED = ["0 short.wav", "1 silent.flac", "2 junk.ogg", "3 cut.ogg", "4 notes.mp3"]
+
+
+def test_the_files_skipped_before_an_interrupt_are_not_decoded_again_and_skipped_the_same(tmp_path, monkeypatch):
+    """A skip was noted nowhere until the add recorded it: the resumed add decoded every file skipped again (a long
+    add of a folder of broken files, interrupted, decoded them all again). Now its note gives the same skip, the
+    same detail; the copy of a skipped file is skipped as it (not as a duplicate), and the counts add up."""
+    seen = _examined(monkeypatch, tmp_path)
+    root = tmp_path / "music"
+    _skipping(root, tmp_path)
+    assert _interrupted(root, 1) == ["5 song.wav"]
+    assert seen() == sorted(SKIPPED + ["5 song.wav", "6 song.wav"])
+    assert _noted(root) == set(SKIPPED) | {"5 song.wav", "7 short copy.wav"}  # the copy: by its content
+    resumed = add([root], workers=1)
+    assert seen() == ["6 song.wav"]
+    library = _library()
+    assert not list(open_store().list(PREFIX))
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "other-home"))
+    whole = add([root], workers=1)
+    assert seen() == sorted(SKIPPED + ["5 song.wav", "6 song.wav"])
+    assert resumed.to_json() == whole.to_json() and resumed.details == whole.details
+    assert _library() == library
+    summary = resumed.to_json()
+    assert (summary["files"], summary["stored"], summary["already_stored"], len(summary["skipped"])) == (8, 2, 0, 6)
+    assert {os.path.basename(s["path"]): s["reason"] for s in summary["skipped"]} == {
+        "0 short.wav": "too_short", "1 silent.flac": "silent", "2 junk.ogg": "undecodable", "3 cut.ogg": "truncated",
+        "4 notes.mp3": "not_audio", "7 short copy.wav": "too_short"}
+
+
+@pytest.mark.parametrize("how", ["touched", "grown", "retry"])
+def test_a_skip_noted_of_a_file_changed_since_or_with_retry_is_examined_again(tmp_path, monkeypatch, how):
+    """The note of a skip is of the file as it was: one whose modification time or size changed since (copied again,
+    repaired) is examined again, and so is every skip with ``--retry``."""
+    seen = _examined(monkeypatch, tmp_path)
+    root = tmp_path / "music"
+    _skipping(root, tmp_path)
+    _interrupted(root, 1)
+    seen()
+    short = root / "Composer" / "0 short.wav"
+    if how == "touched":
+        os.utime(short, ns=(short.stat().st_atime_ns, short.stat().st_mtime_ns + 10**9))
+    elif how == "grown":
+        with open(short, "ab") as fh:
+            fh.write(b"\0" * 100)  # after the data chunk: the same audio, another size (its copy is no copy now)
+    summary = add([root], workers=1, retry=how == "retry").to_json()
+    again = {"touched": ["0 short.wav"], "grown": ["0 short.wav", "7 short copy.wav"], "retry": SKIPPED}[how]
+    assert seen() == sorted(again + ["6 song.wav"])
+    assert {os.path.basename(s["path"]): s["reason"] for s in summary["skipped"]}["0 short.wav"] == "too_short"
+    assert summary["stored"] == 2 and len(summary["skipped"]) == 6
+    assert not list(open_store().list(PREFIX))
+
+
+def _stale(root) -> None:
+    """Two stored m4a files whose excerpts an older reader cut (read again by the next add)."""
+    from musim.library.formats import encode_flac
+    from tests.library.test_add import _as_if_cut_by_the_old_reader
+
+    for i in range(2):
+        write_audio(root / "Maxstack" / f"{i} long.m4a", "m4a", seconds=20, freq=500 + 100 * i, seed=i)
+    add([root], excerpt_s=10, workers=1)
+    for i, t in enumerate(sorted(list_tracks(), key=lambda t: t["source_path"])):
+        _as_if_cut_by_the_old_reader(t["track_id"], encode_flac(np.full((1, 22050), 0.01 * (i + 1), np.float32), 22050))
+
+
+def test_an_excerpt_read_again_before_an_interrupt_is_not_read_again(tmp_path, monkeypatch):
+    """A stale excerpt read again is stored beside the old one and recorded at the end: an add interrupted after
+    reading the first of two read both again; its note gives the first's object."""
+    root = tmp_path / "music"
+    _stale(root)
+    seen = _examined(monkeypatch, tmp_path)
+    store = open_store()
+    put = store.put_content_addressed
+    puts: list = []
+
+    def interrupting(data, **options):
+        if len(puts) == 1:
+            raise KeyboardInterrupt
+        puts.append(put(data, **options))
+        return puts[-1]
+
+    store.put_content_addressed = interrupting
+    with pytest.raises(KeyboardInterrupt):
+        add([root], store=store, workers=1)
+    assert seen() == ["0 long.m4a", "1 long.m4a"] and len(_noted(root)) == 1
+    resumed = add([root], workers=1).to_json()
+    assert seen() == ["1 long.m4a"]
+    assert (resumed["already_stored"], resumed["reread"], resumed["stale"]) == (2, 2, 0)
+    library = _library()
+    assert not list(open_store().list(PREFIX))
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "other-home"))
+    _stale(root)
+    seen()
+    assert add([root], workers=1).to_json() == resumed
+    assert seen() == ["0 long.m4a", "1 long.m4a"]
+    assert _library() == library
+
+
+def test_a_skip_note_damaged_is_ignored_and_the_file_examined_again(tmp_path, monkeypatch):
+    from musim.library.scan import content_sha256
+
+    seen = _examined(monkeypatch, tmp_path)
+    root = tmp_path / "music"
+    _skipping(root, tmp_path)
+    _interrupted(root, 1)
+    seen()
+    store = open_store()
+    for name, damage in (("2 junk.ogg", {"skip": {"reason": "bad vibes", "detail": ""}}),
+                         ("3 cut.ogg", {"nickname": "x"}), ("4 notes.mp3", {"outcome": "unheard of"})):
+        key = note_key(content_sha256(root / "Composer" / name)[1])
+        store.put_bytes(key, json.dumps(store.get_json(key) | damage).encode())
+    summary = add([root], workers=1).to_json()
+    assert seen() == ["2 junk.ogg", "3 cut.ogg", "4 notes.mp3", "6 song.wav"]
+    assert summary["stored"] == 2 and len(summary["skipped"]) == 6
