@@ -14,10 +14,11 @@ import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from tenacity import (
     RetryCallState,
     RetryError,
@@ -253,28 +254,71 @@ MAX_JSON_BYTES = 8 * 2**20
 MAX_DOWNLOAD_BYTES = 32 * 2**20
 
 
-def read_capped(response: requests.Response, provider: str, what: str, max_bytes: int, verdict: str) -> None:
-    """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
-    as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of ``provider``'s
-    call (the server answered: no outage). A connection broken or stalled mid-body is the network's error."""
+#: The longest a body is read, however it trickles in: a preview (2 MB) or an API answer takes seconds even on a slow
+#: link; a server sending a byte now and then, each within the read timeout, held a worker (and the run) for ever.
+MAX_BODY_S = 120.0
+
+
+def _chunks(response: requests.Response, deadline_s: float) -> Iterator[bytes]:
+    """The body of a streamed ``response``, decoded, one socket read at a time (so that a body dripping in is seen
+    between reads), until ``deadline_s`` seconds have passed: then :class:`requests.Timeout`. urllib3's errors are
+    requests' as :meth:`requests.Response.iter_content` raises them."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # an urllib3 before 2.3, or no urllib3 response: requests' chunks
+        yield from response.iter_content(1 << 16)
+        return
+    end = time.monotonic() + deadline_s
+    while True:
+        if time.monotonic() > end:
+            raise requests.Timeout(f"the body was still coming in after {deadline_s:g} s")
+        try:
+            chunk = read1(1 << 16, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(exc) from None
+        except urllib3.exceptions.ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        except urllib3.exceptions.SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from None
+        if not chunk:
+            return
+        yield chunk
+
+
+def read_body(response: requests.Response, provider: str, what: str, max_bytes: int, too_big: str,
+              *, deadline_s: float = MAX_BODY_S) -> bytes:
+    """The body of a streamed ``response``, refusing one over ``max_bytes`` as soon as that is known (its
+    Content-Length, else while it streams) with a :class:`ProviderError` saying ``too_big`` (the server answered: no
+    outage). A connection broken or stalled mid-body, or a body still coming in after ``deadline_s`` seconds, is the
+    network's error (a timeout)."""
     try:
-        size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)
+        size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)  # more digits: read on
         if size_said is not None and size_said > max_bytes:
-            raise ProviderError(provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
-                                status=response.status_code)
+            raise ProviderError(provider, too_big, status=response.status_code)
         chunks, size = [], 0
-        for chunk in response.iter_content(1 << 16):
+        for chunk in _chunks(response, deadline_s):
             size += len(chunk)
             if size > max_bytes:
-                raise ProviderError(provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
-                                    status=response.status_code)
+                raise ProviderError(provider, too_big, status=response.status_code)
             chunks.append(chunk)
     except BaseException as exc:
-        response.close()  # drop the connection rather than read the rest
+        response.close()  # drop the connection rather than read the rest (a body read whole goes back to the pool)
         if isinstance(exc, requests.RequestException):
             raise error_for_exception(provider, exc, what=what) from None
         raise
-    response._content = b"".join(chunks)  # what .json() and .content read: the body is consumed
+    return b"".join(chunks)
+
+
+def read_capped(response: requests.Response, provider: str, what: str, max_bytes: int, verdict: str,
+                *, deadline_s: float = MAX_BODY_S) -> None:
+    """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
+    as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of ``provider``'s
+    call (the server answered: no outage). A connection broken or stalled mid-body, or a body still coming in after
+    ``deadline_s`` seconds, is the network's error."""
+    response._content = read_body(response, provider, what, max_bytes,
+                                  f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}", deadline_s=deadline_s)
 
 
 class HttpClient:
@@ -313,6 +357,8 @@ class HttpClient:
         #: the API's and the downloads' (another host: the provider's CDN) circuit breakers
         self.outage = Outage(provider, retry.outage_after)
         self.download_outage = Outage(provider, retry.outage_after)
+        #: the longest one body (an API answer, a preview) is read, however it trickles in (:data:`MAX_BODY_S`)
+        self.body_deadline_s = MAX_BODY_S
 
     def _sleep(self, seconds: float) -> None:
         """``sleep``, noting that this thread has waited until ``seconds`` from now (a retry's wait for the
@@ -403,36 +449,22 @@ class HttpClient:
 
     def _read_capped(self, response: requests.Response, what: str, max_bytes: int, verdict: str) -> None:
         """:func:`read_capped` for this client's provider."""
-        read_capped(response, self.provider, what, max_bytes, verdict)
+        read_capped(response, self.provider, what, max_bytes, verdict, deadline_s=self.body_deadline_s)
 
     def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
         """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter. A body
-        over ``max_bytes`` is refused as soon as it is known (its Content-Length, else while it streams)."""
+        over ``max_bytes`` is refused as soon as it is known (its Content-Length, else while it streams); one still
+        coming in after ``body_deadline_s`` seconds is a timeout."""
 
         def attempt() -> bytes:
             response = self._get(self.download_session, url, None, what, stream=True)
-            chunks, size = [], 0
             said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if said in PAGE_TYPES or said.endswith("+json"):  # a proxy's, a portal's or a CDN's page: no audio was
                 response.close()  # offered, so none was refused (a rejection is never tried again)
                 raise ProviderError(self.provider, f"{what} answered a page ({said}), not audio: an error page of the "
                                                    "server or of a proxy in between")
-            try:
-                declared = response.headers.get("Content-Length", "")
-                size_said = whole_number(declared, max_digits=30)  # more digits: not a length, read on
-                if size_said is not None and size_said > max_bytes:
-                    raise ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
-                for chunk in response.iter_content(1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
-                    chunks.append(chunk)
-            except BaseException as exc:
-                response.close()  # drop the connection rather than read the rest (a body read whole goes back to the pool)
-                if isinstance(exc, requests.RequestException):  # the connection broke or stalled mid-body
-                    raise error_for_exception(self.provider, exc, what=what) from None
-                raise
-            return b"".join(chunks)
+            return read_body(response, self.provider, what, max_bytes,
+                             f"{what} is over {max_bytes / 2**20:g} MiB: not a preview", deadline_s=self.body_deadline_s)
 
         return self.call(attempt, what=what, outage=self.download_outage)
 

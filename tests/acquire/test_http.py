@@ -400,9 +400,9 @@ def test_the_breaker_s_threshold_is_a_setting_refused_when_not_a_positive_intege
 
 class _OneAnswer:
     """A server on 127.0.0.1 that answers every GET with ``body`` (bytes, or an iterable of chunks streamed until the
-    client stops reading), typed JSON, and counts the bytes it got out."""
+    client stops reading), typed JSON (or ``ctype``), and counts the bytes it got out."""
 
-    def __init__(self, body) -> None:
+    def __init__(self, body, ctype: str = "application/json") -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         owner = self
@@ -414,7 +414,7 @@ class _OneAnswer:
 
             def do_GET(self) -> None:
                 self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", ctype)
                 self.send_header("Connection", "close")
                 self.end_headers()
                 chunks = [owner.body] if isinstance(owner.body, bytes) else owner.body()
@@ -459,6 +459,34 @@ def test_an_api_answer_too_big_to_be_one_is_refused_without_reading_it_all(sleep
     assert info.value.reason == f"GET /search/artist answered over {MAX_JSON_BYTES / 2**20:g} MiB: not an answer of the API"
     assert not info.value.retryable and server.sent < MAX_JSON_BYTES + 8 * 2**20  # the socket's buffers aside
     assert not client.outage.down  # the provider answered
+
+
+@pytest.mark.parametrize("download", [False, True], ids=["api", "preview"])
+def test_a_body_that_trickles_in_for_ever_is_a_timeout_not_a_hung_worker(sleeps, download):
+    """A server (or a proxy) sending a byte now and then, each within the read timeout: the body was read on for as
+    long as it came (a preview at a byte every 9 s: days), the artist's worker and the run hung with it. Now a body
+    still coming in after ``body_deadline_s`` is a timeout (the network's: retried, then an outage), read no further."""
+
+    def drip():
+        yield b'{"data": [], "pad": "' if not download else b"ID3"
+        for _ in range(400):  # 20 s in all
+            time.sleep(0.05)
+            yield b"x"
+        yield b'"}'
+
+    client = _client(sleeps)
+    client.body_deadline_s = 0.5
+    started = time.monotonic()
+    with _OneAnswer(drip, ctype="audio/mpeg" if download else "application/json") as server, \
+            pytest.raises(ProviderError) as info:
+        if download:
+            client.get_bytes(f"{server.url}/preview.mp3", what="preview of track 1")
+        else:
+            client.get_json(f"{server.url}/search/artist", what="GET /search/artist")
+    what = "preview of track 1" if download else "GET /search/artist"
+    assert info.value.reason == f"gave up after 2 attempts: timeout on {what}"
+    assert info.value.retryable and info.value.network
+    assert time.monotonic() - started < 5
 
 
 def test_json_nested_too_deep_to_decode_is_a_broken_answer_not_a_crash(sleeps):
