@@ -286,3 +286,24 @@ def test_a_page_spotify_answers_instead_of_json_is_an_error_not_no_match(provide
     with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify, \
             pytest.raises(ProviderError, match=r"^spotify: invalid JSON from GET /search$"):
         spotify.match_artist("Muse")
+
+
+@pytest.mark.parametrize("artist_id", ["../../evil", "1?limit=999#", "7/../../../other"])
+def test_an_artist_id_from_an_answer_stays_one_path_segment(provider_server, artist_id):
+    """Deezer's and Spotify's artist ids from a search answer went into the next call's path as they were: an id with
+    '..', '/', '?' or '#' sent that call elsewhere on the API's host (``../../evil`` asked ``/evil/top``, with
+    Spotify's bearer token). Now the id is one percent-encoded segment of ``/artist/ID/top``."""
+    from musim.acquire.models import ArtistCandidate, ArtistMatch
+
+    for provider, make, below in (("deezer", DeezerProvider, "/deezer/artist/"),
+                                  ("spotify", lambda s: SpotifyProvider(s, CREDS), "/spotify/v1/artists/")):
+        match = ArtistMatch(ArtistCandidate(provider, artist_id, "Muse"), 1.0, "exact")
+        with make(provider_server.settings()) as client:
+            try:
+                client.top_tracks(match)
+            except ProviderError:  # no such artist (a 404): what matters is where it was asked
+                pass
+        asked = [r.path for r in provider_server.matching(f"^/{provider}/") if not r.path.endswith(("/search", "/token"))]
+        assert asked and all(p.startswith(below) and p.count("/") == below.count("/") + 1 for p in asked), asked
+        assert not provider_server.matching(r"^/(evil|other)")
+

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from musim.acquire.errors import ProviderError, RateLimited
 from musim.acquire.matching import match_artist
@@ -97,7 +98,7 @@ class DeezerProvider(HttpProvider):
             if album_id in self._genres:
                 return self._genres[album_id]
         try:
-            data = (self._get_as(DeezerAlbum, f"/album/{album_id}").genres or DeezerGenres()).data
+            data = (self._get_as(DeezerAlbum, f"/album/{quote(album_id, safe='')}").genres or DeezerGenres()).data
             genre = data[0].name if data else None
         except ProviderError as err:
             log.info("deezer: no genre for album %s (%s)", album_id, err.reason)
@@ -112,7 +113,8 @@ class DeezerProvider(HttpProvider):
         artist_id = match.candidate.provider_artist_id
         try:
             asked = max(limit, min(2 * limit + 5, 100))  # room for the features left out
-            body = self._get_as(DeezerTracks, f"/artist/{artist_id}/top", {"limit": asked})
+            # the id as one path segment: one holding '/', '..', '?' or '#' sent the call elsewhere on the host
+            body = self._get_as(DeezerTracks, f"/artist/{quote(artist_id, safe='')}/top", {"limit": asked})
         except ProviderError as err:
             if err.status == NO_DATA:
                 return []

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 import spotipy
@@ -258,7 +259,7 @@ class SpotifyProvider(HttpProvider):
 
     def top_tracks(self, match: ArtistMatch, limit: int = 3) -> list[TrackCandidate]:
         artist_id = match.candidate.provider_artist_id
-        path = f"artists/{artist_id}/top-tracks"
+        path = f"artists/{quote(artist_id, safe='')}/top-tracks"  # one segment: an id with '/' or '..' went elsewhere
         # spotipy's artist_top_tracks() sends the legacy ``country``; the Web API documents ``market``.
         body: Any = self._call(lambda: self.client._get(path, market=self.settings.spotify_market), f"GET /{path}")
         genre = match.candidate.genres[0] if match.candidate.genres else None
