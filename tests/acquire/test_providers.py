@@ -307,3 +307,13 @@ def test_an_artist_id_from_an_answer_stays_one_path_segment(provider_server, art
         assert asked and all(p.startswith(below) and p.count("/") == below.count("/") + 1 for p in asked), asked
         assert not provider_server.matching(r"^/(evil|other)")
 
+
+def test_a_deezer_error_message_a_page_long_is_cut(provider_server, sleeps):
+    """``{"error": {"message": <5,000 characters>}}``: the whole message went into the error, and so into every error
+    line, log line and journal of the artist; the other form (``{"error": "..."}``) was cut to 200 characters."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("answer", answer={
+        "error": {"type": "Exception" * 100, "message": "busy " + "y" * 5000, "code": 12}}))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer, pytest.raises(ProviderError) as info:
+        deezer.match_artist("Muse")
+    assert info.value.reason.startswith("Deezer error 12 Exception") and "busy yyy" in info.value.reason
+    assert len(info.value.reason) < 400

@@ -72,7 +72,8 @@ class DeezerProvider(HttpProvider):
         if not isinstance(error, dict):  # {"error": "..."} or {"error": true}: a proxy's or an older API's words
             raise ProviderError(self.name, f"Deezer error: {str(error)[:200]}")
         code = _code(error.get("code"))
-        text = f"Deezer error {code} {error.get('type', '')}: {error.get('message', '')}".strip()
+        # its words cut as a non-object error's are: a page-long message filled every error line and journal with it
+        text = f"Deezer error {code} {str(error.get('type', ''))[:100]}: {str(error.get('message', ''))[:200]}".strip()
         if code == QUOTA:
             raise RateLimited(self.name, text, status=code)
         raise ProviderError(self.name, text, status=code, retryable=code == BUSY)
