@@ -457,7 +457,8 @@ def test_an_api_answer_too_big_to_be_one_is_refused_without_reading_it_all(sleep
     with _OneAnswer(endless) as server, pytest.raises(ProviderError) as info:
         client.get_json(f"{server.url}/search/artist", what="GET /search/artist")
     assert info.value.reason == f"GET /search/artist answered over {MAX_JSON_BYTES / 2**20:g} MiB: not an answer of the API"
-    assert not info.value.retryable and server.sent < MAX_JSON_BYTES + 8 * 2**20  # the socket's buffers aside
+    # the socket's buffers aside (on loopback they grow to several MiB as fast as the body is read)
+    assert not info.value.retryable and server.sent < MAX_JSON_BYTES + 16 * 2**20
     assert not client.outage.down  # the provider answered
 
 
