@@ -229,6 +229,12 @@ def call_with_retries(
         last = err.last_attempt.exception()
         attempts = err.last_attempt.attempt_number
         reason = getattr(last, "reason", repr(last))
+        if isinstance(last, RateLimited):  # still a rate limit (an outage's failure, not the artist's): a plain error
+            # with its 429 (or Deezer's quota code 4) counted each artist a provider rate-limits as failed, and gave it up
+            limited = RateLimited(provider, f"gave up after {attempts} attempts: {reason}", retry_after=last.retry_after,
+                                  status=last.status)
+            limited.attempts = attempts
+            raise limited from last
         raise ProviderError(
             provider,
             f"gave up after {attempts} attempts: {reason}",

@@ -454,3 +454,20 @@ def test_a_preview_url_that_does_not_parse_fails_that_preview_not_the_artist(sna
     failed = [r for r in json.loads(out) if r["status"] == "failed"]
     assert len(failed) == 1 and "InvalidURL" in failed[0]["last_error"]
     assert failed[0]["source_url"] == "http://[::1/p.mp3"  # neither its user info nor its token kept
+
+
+@pytest.mark.parametrize("fault", [Fault("status", status=429), Fault("status", status=429, retry_after="0"),
+                                   Fault("deezer_error", code=4)], ids=["429", "429-retry-after-0", "quota"])
+def test_a_provider_that_keeps_rate_limiting_is_down_not_the_artists_failure(snapshot, fake_env, capsys, fault):
+    """Deezer answering 429 (or its quota error) to every call, past the retries: the error after them was a plain one
+    with status 429, no rate limit any more, so each artist was counted failed (and given up after --max-attempts runs)
+    where a provider answering 5xx leaves them. Now a rate limit it stays: the provider is down, its artists pending."""
+    from musim import warehouse
+
+    fake_env.add_fault(r"^/deezer/", fault)
+    code, out, err = run(capsys, "acquire", "--provider", "deezer", "--top", "2", "--max-attempts", "1")
+    assert (code, out) == (2, "")
+    (line,) = [x for x in err.splitlines() if x.startswith("musim: error:")]
+    assert "deezer unavailable since" in line and "2 artists left for the next run" in line, line
+    with warehouse.writer() as con:
+        assert con.execute("SELECT status, attempts FROM acquire_artist").fetchall() == [("pending", 0)] * 2
