@@ -246,3 +246,17 @@ def test_a_misspelt_variable_is_named_with_the_setting_it_was_meant_for(tmp_path
             and not {".git", ".venv", "node_modules"} & set(path.parts) and path.is_file()
             for m in re.findall(r"\bMUSIM_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(errors="replace"))}
     assert misspelt(dict.fromkeys(used - {"MUSIM_DUCKDB_THREAD", "MUSIM_TEMP", "MUSIM_S3_ENDPOINT"}, "x")) == []
+
+
+def test_a_connection_that_is_no_uri_is_shown_the_form_of_its_own_kind(tmp_path):
+    """AIRFLOW_CONN_MUSIM_SPOTIFY=notaurl was told to look like ``aws://KEY:SECRET@/?endpoint_url=...``: the S3
+    connection's form, for the Spotify credentials."""
+    from musim.acquire.providers.spotify import spotify_credentials
+
+    settings = get_settings({"MUSIM_HOME": str(tmp_path), "AIRFLOW_CONN_MUSIM_SPOTIFY": "notaurl"})
+    with pytest.raises(ConfigError) as info:
+        spotify_credentials(settings)
+    assert "aws://" not in str(info.value) and "TYPE://LOGIN:PASSWORD@HOST/" in str(info.value)
+    s3 = get_settings({"MUSIM_HOME": str(tmp_path), "AIRFLOW_CONN_MUSIM_S3": "notaurl"})
+    with pytest.raises(ConfigError, match=r"aws://KEY:SECRET@/\?endpoint_url="):
+        s3.connection("musim_s3", types=("aws", "s3"))
