@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import email.utils
+import ipaddress
 import logging
 import math
 import socket
@@ -111,6 +112,11 @@ class PoliteSession(requests.Session):
             self.limiter.acquire()
         return super().send(request, **kwargs)
 
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        """A redirect from a public host to a local or private address is not followed (:func:`check_inward`)."""
+        check_inward(str(prepared_request.url), response.url or None)
+        super().rebuild_auth(prepared_request, response)
+
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.limiter is not None:
             self.limiter.acquire()
@@ -129,6 +135,42 @@ MAX_REDIRECTS = 5
 
 #: Statuses whose ``Retry-After`` pauses every request to the provider, not only the retry of the one told
 PAUSING_STATUSES = (429, 503)
+
+
+class InwardURL(requests.exceptions.InvalidURL):
+    """A download sent (by a redirect, or by the preview URL of an answer) from a public host to a local or private
+    address (loopback, a private network, link-local such as a cloud's metadata service at 169.254.169.254)."""
+
+    def __init__(self, url: str) -> None:
+        self.host = urllib.parse.urlsplit(url).hostname or "?"
+        super().__init__(f"{self.host} is a local or private address")
+
+
+def local_host(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address) is, or resolves to, an address that is not on the public internet
+    (loopback, private, link-local, reserved); ``False`` for a name that does not resolve (requests fails on it)."""
+    if not host:
+        return False
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return False
+    return any(not ipaddress.ip_address(a.split("%", 1)[0]).is_global for a in addresses)
+
+
+def check_inward(url: str, origin: str | None) -> None:
+    """Raise :class:`InwardURL` when ``url`` goes to a local or private address and ``origin`` (the URL it came from:
+    the page that redirected, the provider's API) is on a public one: a provider's answer or redirect must not make
+    musim fetch from the machine's own network (its database, a cloud's metadata service). A service that is itself
+    local (a test server, a mirror on the LAN) may send to local addresses."""
+    if origin is None:
+        return
+    try:
+        host, from_host = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(origin).hostname
+    except ValueError:  # not a URL: requests refuses it
+        return
+    if host != from_host and local_host(host) and not local_host(from_host):
+        raise InwardURL(url)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -166,6 +208,9 @@ def error_for_status(provider: str, status: int, headers: Any, *, what: str) -> 
 def error_for_exception(provider: str, exc: requests.RequestException, *, what: str) -> ProviderError:
     """Timeouts and connection errors are retryable, and are the network's (``network``); other request errors
     are not."""
+    if isinstance(exc, InwardURL):
+        return ProviderError(provider, f"{what} not fetched: it leads to {exc.host}, a local or private address, from a "
+                                       "public one")
     if isinstance(exc, requests.Timeout):
         return ProviderError(provider, f"timeout on {what}", retryable=True, network=True)
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
@@ -457,12 +502,17 @@ class HttpClient:
         """:func:`read_capped` for this client's provider."""
         read_capped(response, self.provider, what, max_bytes, verdict, deadline_s=self.body_deadline_s)
 
-    def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+    def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES, origin: str | None = None) -> bytes:
         """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter. A body
         over ``max_bytes`` is refused as soon as it is known (its Content-Length, else while it streams); one still
-        coming in after ``body_deadline_s`` seconds is a timeout."""
+        coming in after ``body_deadline_s`` seconds is a timeout. ``origin`` (the provider's API, which gave ``url``): on a
+        public host, a ``url`` on a local or private address is refused (:func:`check_inward`); so is such a redirect."""
 
         def attempt() -> bytes:
+            try:
+                check_inward(url, origin)
+            except InwardURL as exc:
+                raise error_for_exception(self.provider, exc, what=what) from None
             response = self._get(self.download_session, url, None, what, stream=True)
             said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if said in PAGE_TYPES or said.endswith("+json"):  # a proxy's, a portal's or a CDN's page: no audio was

@@ -576,3 +576,64 @@ def test_a_signed_preview_url_shows_no_signature_in_the_verbose_output(snapshot,
     for secret in ("5eC7e7d1ce0b", "application_id=42", "acl=/audio/", "t0kenvalue77", "s1gnature88", "feedfacecafe99",
                    "AKIAFAKE0123", "aws4_request", "azuresig4242"):
         assert secret not in out, (secret, [line for line in out.splitlines() if secret in line][:3])
+
+
+def test_a_preview_redirected_or_pointed_to_a_local_address_is_not_fetched(sleeps, monkeypatch):
+    """A preview URL of a public API's answer, or a redirect of its audio host, sending musim to the machine's own
+    network (127.0.0.1:5432, a cloud's metadata service at 169.254.169.254) was followed: whatever answered there was
+    fetched (and, were it audio, stored). Now such a download fails at once, nothing sent there; a service that is
+    itself local (this test's, a mirror on the LAN) may still send to local addresses. Here "localhost" plays the
+    local address and 127.0.0.1 the public host."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import musim.acquire.http as http
+
+    monkeypatch.setattr(http, "local_host", lambda host: host == "localhost", raising=False)
+    inside: list[str] = []
+
+    class Inside(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            inside.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"ID3")
+
+    target = ThreadingHTTPServer(("127.0.0.1", 0), Inside)
+    local_url = f"http://localhost:{target.server_address[1]}/secret"
+
+    class Redirect(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", local_url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    public = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    for server in (target, public):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = _client(sleeps)
+    public_url = f"http://127.0.0.1:{public.server_address[1]}"
+    try:
+        with pytest.raises(ProviderError) as redirected:
+            client.get_bytes(f"{public_url}/p.mp3", what="preview of track 1")
+        with pytest.raises(ProviderError) as pointed:
+            client.get_bytes(local_url, what="preview of track 2", origin=f"{public_url}/api")
+        assert inside == []  # nothing was sent there
+        assert client.get_bytes(local_url, what="preview of track 3", origin=local_url) == b"ID3"  # local to local
+    finally:
+        for server in (target, public):
+            server.shutdown()
+            server.server_close()
+        client.close()
+    assert redirected.value.reason == ("preview of track 1 not fetched: it leads to localhost, a local or private "
+                                       "address, from a public one")
+    assert pointed.value.reason.startswith("preview of track 2 not fetched: it leads to localhost")
+    assert not redirected.value.retryable and not pointed.value.retryable and sleeps.calls == []
