@@ -515,7 +515,8 @@ class HttpClient:
                 raise error_for_exception(self.provider, exc, what=what) from None
             response = self._get(self.download_session, url, None, what, stream=True)
             said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if said in PAGE_TYPES or said.endswith("+json"):  # a proxy's, a portal's or a CDN's page: no audio was
+            if said in PAGE_TYPES or said.endswith("+json") or said.startswith("text/"):  # a proxy's, a portal's or a
+                # CDN's page (text/plain "Forbidden" too: it was checked as audio and rejected for good): no audio was
                 response.close()  # offered, so none was refused (a rejection is never tried again)
                 raise ProviderError(self.provider, f"{what} answered a page ({said}), not audio: an error page of the "
                                                    "server or of a proxy in between")

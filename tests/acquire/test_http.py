@@ -637,3 +637,14 @@ def test_a_preview_redirected_or_pointed_to_a_local_address_is_not_fetched(sleep
                                        "address, from a public one")
     assert pointed.value.reason.startswith("preview of track 2 not fetched: it leads to localhost")
     assert not redirected.value.retryable and not pointed.value.retryable and sleeps.calls == []
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "text/plain; charset=utf-8", "text/css"])
+def test_a_preview_answered_with_a_text_page_is_a_page_not_audio_rejected_for_good(sleeps, ctype):
+    """A CDN's or a proxy's 200 "Forbidden" typed text/plain was taken as audio: checked, it was rejected, and a
+    rejection is never tried again. Any text/* answer is a page, as text/html was: the download fails (tried again
+    next run)."""
+    client = _client(sleeps)
+    with _OneAnswer(b"Forbidden", ctype=ctype) as server, pytest.raises(ProviderError) as info:
+        client.get_bytes(f"{server.url}/p.mp3", what="preview of track 1")
+    assert info.value.reason.startswith(f"preview of track 1 answered a page ({ctype.split(';')[0]}), not audio")
