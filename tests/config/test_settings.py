@@ -260,3 +260,15 @@ def test_a_connection_that_is_no_uri_is_shown_the_form_of_its_own_kind(tmp_path)
     s3 = get_settings({"MUSIM_HOME": str(tmp_path), "AIRFLOW_CONN_MUSIM_S3": "notaurl"})
     with pytest.raises(ConfigError, match=r"aws://KEY:SECRET@/\?endpoint_url="):
         s3.connection("musim_s3", types=("aws", "s3"))
+
+
+def test_a_setting_in_the_wrong_case_or_a_misspelt_spotipy_variable_is_named_too():
+    """`musim_http_timeout_s=5` (a compose file in lower case) and `SPOTIPY_CLIENT_SECRT` were ignored without a word,
+    where a misspelt MUSIM_ name was: names are case-sensitive, so the setting kept its default."""
+    from musim.config import misspelt
+
+    assert misspelt({"musim_http_timeout_s": "5", "SPOTIPY_CLIENT_SECRT": "x", "Musim_Tmp": "/x",
+                     "SPOTIPY_REDIRECT_URI": "http://x", "musim_home": " "}) == [
+        "Musim_Tmp is not a musim setting and is ignored: did you mean MUSIM_TMP?",
+        "SPOTIPY_CLIENT_SECRT is not a musim setting and is ignored: did you mean SPOTIPY_CLIENT_SECRET?",
+        "musim_http_timeout_s is not a musim setting and is ignored: did you mean MUSIM_HTTP_TIMEOUT_S?"]
