@@ -272,3 +272,13 @@ def test_a_setting_in_the_wrong_case_or_a_misspelt_spotipy_variable_is_named_too
         "Musim_Tmp is not a musim setting and is ignored: did you mean MUSIM_TMP?",
         "SPOTIPY_CLIENT_SECRT is not a musim setting and is ignored: did you mean SPOTIPY_CLIENT_SECRET?",
         "musim_http_timeout_s is not a musim setting and is ignored: did you mean MUSIM_HTTP_TIMEOUT_S?"]
+
+
+def test_a_bad_spotify_or_itunes_address_is_not_shown_deezer_s_as_the_example():
+    """MUSIM_SPOTIFY_TOKEN_URL=ftp://x was told "must be an http:// or https:// URL with a host (e.g.
+    https://api.deezer.com)": another provider's address, for Spotify's token URL."""
+    for variable in ("MUSIM_SPOTIFY_TOKEN_URL", "MUSIM_ITUNES_API_URL", "MUSIM_SPOTIFY_API_URL"):
+        with pytest.raises(ConfigError) as info:
+            get_settings({variable: "ftp://x"})
+        assert str(info.value).startswith(f"{variable} must be an http:// or https:// URL with a host")
+        assert "deezer" not in str(info.value)
