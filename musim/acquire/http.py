@@ -310,6 +310,11 @@ MAX_DOWNLOAD_BYTES = 32 * 2**20
 MAX_BODY_S = 120.0
 
 
+def body_deadline(timeout_s: float) -> float:
+    """The longest a body is read with a read timeout of ``timeout_s``: :data:`MAX_BODY_S`, or twice ``timeout_s``."""
+    return max(MAX_BODY_S, 2 * timeout_s)
+
+
 def _chunks(response: requests.Response, deadline_s: float) -> Iterator[bytes]:
     """The body of a streamed ``response``, decoded, one socket read at a time (so that a body dripping in is seen
     between reads), until ``deadline_s`` seconds have passed: then :class:`requests.Timeout`. urllib3's errors are
@@ -408,8 +413,9 @@ class HttpClient:
         #: the API's and the downloads' (another host: the provider's CDN) circuit breakers
         self.outage = Outage(provider, retry.outage_after)
         self.download_outage = Outage(provider, retry.outage_after)
-        #: the longest one body (an API answer, a preview) is read, however it trickles in (:data:`MAX_BODY_S`)
-        self.body_deadline_s = MAX_BODY_S
+        #: the longest one body (an API answer, a preview) is read, however it trickles in (:data:`MAX_BODY_S`, or
+        #: twice a longer read timeout: MUSIM_HTTP_TIMEOUT_S set for a slow link)
+        self.body_deadline_s = body_deadline(timeout_s)
 
     def _sleep(self, seconds: float) -> None:
         """``sleep``, noting that this thread has waited until ``seconds`` from now (a retry's wait for the

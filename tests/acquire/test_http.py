@@ -648,3 +648,12 @@ def test_a_preview_answered_with_a_text_page_is_a_page_not_audio_rejected_for_go
     with _OneAnswer(b"Forbidden", ctype=ctype) as server, pytest.raises(ProviderError) as info:
         client.get_bytes(f"{server.url}/p.mp3", what="preview of track 1")
     assert info.value.reason.startswith(f"preview of track 1 answered a page ({ctype.split(';')[0]}), not audio")
+
+
+def test_a_read_timeout_set_longer_than_the_body_deadline_lengthens_it():
+    """MUSIM_HTTP_TIMEOUT_S=300 (a slow link) let one read wait 5 minutes, yet a whole body was cut at 120 s."""
+    from musim.acquire.http import MAX_BODY_S
+
+    slow = HttpClient("deezer", limit=RateLimit(1, 1.0), download_limit=RateLimit(1, 1.0), timeout_s=300,
+                      retry=RetryPolicy())
+    assert _client(None).body_deadline_s == MAX_BODY_S and slow.body_deadline_s == 600

@@ -33,6 +33,7 @@ from musim.acquire.http import (
     MAX_JSON_BYTES,
     PoliteSession,
     RateLimiter,
+    body_deadline,
     error_for_exception,
     error_for_status,
     read_capped,
@@ -162,7 +163,7 @@ class CappedSession(PoliteSession):
         response = super().request(method, url, *args, stream=True, **kwargs)
         if not streamed:  # what requests itself would have read whole
             read_capped(response, self.provider, self.describe(str(method).upper(), str(url)), MAX_JSON_BYTES,
-                        "not an answer of the API")
+                        "not an answer of the API", deadline_s=body_deadline(self.timeout_s))
         return response
 
 
