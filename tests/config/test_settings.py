@@ -55,7 +55,7 @@ def test_defaults_live_under_home(tmp_path):
                                       r"\(Memory must have a number \(e.g. 1GB\)\), got 'lots'"),
     ({"MUSIM_DUCKDB_MEMORY": "8"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit .*Unknown unit.*, got '8'"),
     ({"MUSIM_DEEZER_API_URL": "api.deezer.com"}, r"MUSIM_DEEZER_API_URL must be an http:// or https:// URL with a "
-                                                 r"host \(e.g. https://api.deezer.com\), got 'api.deezer.com'"),
+                                                 r"host \(e.g. https://api.example.com/v1/\), got 'api.deezer.com'"),
     ({"MUSIM_SPOTIFY_TOKEN_URL": "http://:80/token"}, r"MUSIM_SPOTIFY_TOKEN_URL must be an http:// .*, got 'http://:80/token'"),
     ({"MUSIM_ITUNES_COUNTRY": "USA"}, r"MUSIM_ITUNES_COUNTRY must be a two-letter country code \(ISO 3166-1, e.g. US, "
                                       r"GB, DE\), got 'USA'"),
