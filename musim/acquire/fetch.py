@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -442,8 +442,15 @@ def fetch_batch(
                 one(item)
         else:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acquire") as pool:
-                for future in [pool.submit(one, item) for item in artists]:
-                    future.result()
+                futures = [pool.submit(one, item) for item in artists]
+                try:
+                    wait(futures, return_when=FIRST_EXCEPTION)  # an error of any artist at once, not in turn
+                    for future in sorted(futures, key=lambda f: not f.done()):
+                        future.result()
+                except BaseException:  # Ctrl-C (or a journal that cannot be written): the artists not begun are not
+                    for future in futures:  # begun (they stay pending); the ones running finish and are journaled
+                        future.cancel()
+                    raise
         down = down_by_name(providers)
         left: Counter[str] = Counter()
         for outcome in deferred:

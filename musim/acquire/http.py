@@ -8,16 +8,18 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import email.utils
+import ipaddress
 import logging
 import math
 import socket
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from tenacity import (
     RetryCallState,
     RetryError,
@@ -110,6 +112,11 @@ class PoliteSession(requests.Session):
             self.limiter.acquire()
         return super().send(request, **kwargs)
 
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        """A redirect from a public host to a local or private address is not followed (:func:`check_inward`)."""
+        check_inward(str(prepared_request.url), response.url or None)
+        super().rebuild_auth(prepared_request, response)
+
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.limiter is not None:
             self.limiter.acquire()
@@ -128,6 +135,42 @@ MAX_REDIRECTS = 5
 
 #: Statuses whose ``Retry-After`` pauses every request to the provider, not only the retry of the one told
 PAUSING_STATUSES = (429, 503)
+
+
+class InwardURL(requests.exceptions.InvalidURL):
+    """A download sent (by a redirect, or by the preview URL of an answer) from a public host to a local or private
+    address (loopback, a private network, link-local such as a cloud's metadata service at 169.254.169.254)."""
+
+    def __init__(self, url: str) -> None:
+        self.host = urllib.parse.urlsplit(url).hostname or "?"
+        super().__init__(f"{self.host} is a local or private address")
+
+
+def local_host(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address) is, or resolves to, an address that is not on the public internet
+    (loopback, private, link-local, reserved); ``False`` for a name that does not resolve (requests fails on it)."""
+    if not host:
+        return False
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return False
+    return any(not ipaddress.ip_address(a.split("%", 1)[0]).is_global for a in addresses)
+
+
+def check_inward(url: str, origin: str | None) -> None:
+    """Raise :class:`InwardURL` when ``url`` goes to a local or private address and ``origin`` (the URL it came from:
+    the page that redirected, the provider's API) is on a public one: a provider's answer or redirect must not make
+    musim fetch from the machine's own network (its database, a cloud's metadata service). A service that is itself
+    local (a test server, a mirror on the LAN) may send to local addresses."""
+    if origin is None:
+        return
+    try:
+        host, from_host = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(origin).hostname
+    except ValueError:  # not a URL: requests refuses it
+        return
+    if host != from_host and local_host(host) and not local_host(from_host):
+        raise InwardURL(url)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -165,6 +208,9 @@ def error_for_status(provider: str, status: int, headers: Any, *, what: str) -> 
 def error_for_exception(provider: str, exc: requests.RequestException, *, what: str) -> ProviderError:
     """Timeouts and connection errors are retryable, and are the network's (``network``); other request errors
     are not."""
+    if isinstance(exc, InwardURL):
+        return ProviderError(provider, f"{what} not fetched: it leads to {exc.host}, a local or private address, from a "
+                                       "public one")
     if isinstance(exc, requests.Timeout):
         return ProviderError(provider, f"timeout on {what}", retryable=True, network=True)
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
@@ -228,6 +274,12 @@ def call_with_retries(
         last = err.last_attempt.exception()
         attempts = err.last_attempt.attempt_number
         reason = getattr(last, "reason", repr(last))
+        if isinstance(last, RateLimited):  # still a rate limit (an outage's failure, not the artist's): a plain error
+            # with its 429 (or Deezer's quota code 4) counted each artist a provider rate-limits as failed, and gave it up
+            limited = RateLimited(provider, f"gave up after {attempts} attempts: {reason}", retry_after=last.retry_after,
+                                  status=last.status)
+            limited.attempts = attempts
+            raise limited from last
         raise ProviderError(
             provider,
             f"gave up after {attempts} attempts: {reason}",
@@ -253,28 +305,76 @@ MAX_JSON_BYTES = 8 * 2**20
 MAX_DOWNLOAD_BYTES = 32 * 2**20
 
 
-def read_capped(response: requests.Response, provider: str, what: str, max_bytes: int, verdict: str) -> None:
-    """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
-    as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of ``provider``'s
-    call (the server answered: no outage). A connection broken or stalled mid-body is the network's error."""
+#: The longest a body is read, however it trickles in: a preview (2 MB) or an API answer takes seconds even on a slow
+#: link; a server sending a byte now and then, each within the read timeout, held a worker (and the run) for ever.
+MAX_BODY_S = 120.0
+
+
+def body_deadline(timeout_s: float) -> float:
+    """The longest a body is read with a read timeout of ``timeout_s``: :data:`MAX_BODY_S`, or twice ``timeout_s``."""
+    return max(MAX_BODY_S, 2 * timeout_s)
+
+
+def _chunks(response: requests.Response, deadline_s: float) -> Iterator[bytes]:
+    """The body of a streamed ``response``, decoded, one socket read at a time (so that a body dripping in is seen
+    between reads), until ``deadline_s`` seconds have passed: then :class:`requests.Timeout`. urllib3's errors are
+    requests' as :meth:`requests.Response.iter_content` raises them."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # an urllib3 before 2.3, or no urllib3 response: requests' chunks
+        yield from response.iter_content(1 << 16)
+        return
+    end = time.monotonic() + deadline_s
+    while True:
+        if time.monotonic() > end:
+            raise requests.Timeout(f"the body was still coming in after {deadline_s:g} s")
+        try:
+            chunk = read1(1 << 16, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(exc) from None
+        except urllib3.exceptions.ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        except urllib3.exceptions.SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from None
+        if not chunk:
+            return
+        yield chunk
+
+
+def read_body(response: requests.Response, provider: str, what: str, max_bytes: int, too_big: str,
+              *, deadline_s: float = MAX_BODY_S) -> bytes:
+    """The body of a streamed ``response``, refusing one over ``max_bytes`` as soon as that is known (its
+    Content-Length, else while it streams) with a :class:`ProviderError` saying ``too_big`` (the server answered: no
+    outage). A connection broken or stalled mid-body, or a body still coming in after ``deadline_s`` seconds, is the
+    network's error (a timeout)."""
     try:
-        size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)
+        size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)  # more digits: read on
         if size_said is not None and size_said > max_bytes:
-            raise ProviderError(provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
-                                status=response.status_code)
+            raise ProviderError(provider, too_big, status=response.status_code)
         chunks, size = [], 0
-        for chunk in response.iter_content(1 << 16):
+        for chunk in _chunks(response, deadline_s):
             size += len(chunk)
             if size > max_bytes:
-                raise ProviderError(provider, f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}",
-                                    status=response.status_code)
+                raise ProviderError(provider, too_big, status=response.status_code)
             chunks.append(chunk)
     except BaseException as exc:
-        response.close()  # drop the connection rather than read the rest
+        response.close()  # drop the connection rather than read the rest (a body read whole goes back to the pool)
         if isinstance(exc, requests.RequestException):
             raise error_for_exception(provider, exc, what=what) from None
         raise
-    response._content = b"".join(chunks)  # what .json() and .content read: the body is consumed
+    return b"".join(chunks)
+
+
+def read_capped(response: requests.Response, provider: str, what: str, max_bytes: int, verdict: str,
+                *, deadline_s: float = MAX_BODY_S) -> None:
+    """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
+    as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of ``provider``'s
+    call (the server answered: no outage). A connection broken or stalled mid-body, or a body still coming in after
+    ``deadline_s`` seconds, is the network's error."""
+    response._content = read_body(response, provider, what, max_bytes,
+                                  f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}", deadline_s=deadline_s)
 
 
 class HttpClient:
@@ -313,6 +413,9 @@ class HttpClient:
         #: the API's and the downloads' (another host: the provider's CDN) circuit breakers
         self.outage = Outage(provider, retry.outage_after)
         self.download_outage = Outage(provider, retry.outage_after)
+        #: the longest one body (an API answer, a preview) is read, however it trickles in (:data:`MAX_BODY_S`, or
+        #: twice a longer read timeout: MUSIM_HTTP_TIMEOUT_S set for a slow link)
+        self.body_deadline_s = body_deadline(timeout_s)
 
     def _sleep(self, seconds: float) -> None:
         """``sleep``, noting that this thread has waited until ``seconds`` from now (a retry's wait for the
@@ -403,36 +506,28 @@ class HttpClient:
 
     def _read_capped(self, response: requests.Response, what: str, max_bytes: int, verdict: str) -> None:
         """:func:`read_capped` for this client's provider."""
-        read_capped(response, self.provider, what, max_bytes, verdict)
+        read_capped(response, self.provider, what, max_bytes, verdict, deadline_s=self.body_deadline_s)
 
-    def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+    def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES, origin: str | None = None) -> bytes:
         """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter. A body
-        over ``max_bytes`` is refused as soon as it is known (its Content-Length, else while it streams)."""
+        over ``max_bytes`` is refused as soon as it is known (its Content-Length, else while it streams); one still
+        coming in after ``body_deadline_s`` seconds is a timeout. ``origin`` (the provider's API, which gave ``url``): on a
+        public host, a ``url`` on a local or private address is refused (:func:`check_inward`); so is such a redirect."""
 
         def attempt() -> bytes:
+            try:
+                check_inward(url, origin)
+            except InwardURL as exc:
+                raise error_for_exception(self.provider, exc, what=what) from None
             response = self._get(self.download_session, url, None, what, stream=True)
-            chunks, size = [], 0
             said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if said in PAGE_TYPES or said.endswith("+json"):  # a proxy's, a portal's or a CDN's page: no audio was
+            if said in PAGE_TYPES or said.endswith("+json") or said.startswith("text/"):  # a proxy's, a portal's or a
+                # CDN's page (text/plain "Forbidden" too: it was checked as audio and rejected for good): no audio was
                 response.close()  # offered, so none was refused (a rejection is never tried again)
                 raise ProviderError(self.provider, f"{what} answered a page ({said}), not audio: an error page of the "
                                                    "server or of a proxy in between")
-            try:
-                declared = response.headers.get("Content-Length", "")
-                size_said = whole_number(declared, max_digits=30)  # more digits: not a length, read on
-                if size_said is not None and size_said > max_bytes:
-                    raise ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
-                for chunk in response.iter_content(1 << 16):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ProviderError(self.provider, f"{what} is over {max_bytes / 2**20:g} MiB: not a preview")
-                    chunks.append(chunk)
-            except BaseException as exc:
-                response.close()  # drop the connection rather than read the rest (a body read whole goes back to the pool)
-                if isinstance(exc, requests.RequestException):  # the connection broke or stalled mid-body
-                    raise error_for_exception(self.provider, exc, what=what) from None
-                raise
-            return b"".join(chunks)
+            return read_body(response, self.provider, what, max_bytes,
+                             f"{what} is over {max_bytes / 2**20:g} MiB: not a preview", deadline_s=self.body_deadline_s)
 
         return self.call(attempt, what=what, outage=self.download_outage)
 

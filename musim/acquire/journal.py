@@ -149,8 +149,13 @@ def read_progress(store: ObjectStore, artist_id: int) -> dict[str, PreviewOutcom
         log.warning("acquire progress %s is not valid JSON; its previews are fetched again", store.url(key))
         return {}
     names = {f.name for f in fields(PreviewOutcome)}
-    found = [PreviewOutcome(**{k: v for k, v in p.items() if k in names}) for p in doc.get("previews") or []]
-    return {p.track_id: p for p in found}
+    try:
+        found = [PreviewOutcome(**{k: v for k, v in p.items() if k in names}) for p in doc.get("previews") or []]
+        return {str(p.track_id): p for p in found}
+    except (AttributeError, TypeError):  # JSON of another shape (another version's, or not musim's): damaged too; it
+        # failed the artist with a Python error on every run, until it was given up
+        log.warning("acquire progress %s is not an artist's progress; its previews are fetched again", store.url(key))
+        return {}
 
 
 def drop_progress(store: ObjectStore, artist_id: int) -> None:
@@ -174,7 +179,12 @@ def read_journals(store: ObjectStore, keys: Iterable[str]) -> list[tuple[str, Ar
         except DamagedObject:
             log.warning("journal %s is not valid JSON; left in place", store.url(key))
             continue
-        found.append((key, ArtistOutcome.from_json(doc)))
+        try:
+            outcome = ArtistOutcome.from_json(doc)
+        except (AttributeError, TypeError):  # JSON of another shape: it failed every fetch and record with a TypeError
+            log.warning("journal %s is not an artist's outcome; left in place", store.url(key))
+            continue
+        found.append((key, outcome))
     return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -22,8 +23,14 @@ VOLATILE_PARAMS = {"hdnea", "hmac", "exp", "expires", "signature", "policy", "ke
 def public_url(url: str) -> str:
     """``url`` as it is stored and shown (the journal, ``preview.source_url``, ``musim previews``): without what signs,
     expires or authorises it (Deezer's ``hdnea``, S3's ``X-Amz-*``, any secret-named parameter, user info), which
-    is no address of the audio but a short-lived key to it."""
-    parts = urlsplit(url)
+    is no address of the audio but a short-lived key to it. A URL that does not parse (``http://[::1``: an unbalanced
+    bracket) keeps only what comes before its ``?`` or ``#``, without user info: its download fails on its own."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        head = re.split(r"[?#]", url, maxsplit=1)[0]
+        scheme, sep, rest = head.partition("://")
+        return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else head
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if k.lower() not in VOLATILE_PARAMS and not k.lower().startswith("x-amz-") and not is_secret_name(k)]
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=urlencode(query), fragment=""))

@@ -291,7 +291,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     and the next call reads again.
     """
     env = os.environ if env is None else env
-    relevant = tuple(sorted((k, v) for k, v in env.items() if k.startswith(_PREFIXES)))
+    relevant = tuple(sorted((k, v) for k, v in env.items() if k.upper().startswith(_PREFIXES)))  # musim_x: misspelt
     return _read(relevant, os.getcwd(), os.path.expanduser("~"))
 
 
@@ -315,14 +315,16 @@ def _read(relevant: tuple[tuple[str, str], ...], cwd: str, user_home: str) -> Se
 
 
 def misspelt(env: Mapping[str, str]) -> list[str]:
-    """One line for each set ``MUSIM_*`` variable that is no setting but close to one's name (``MUSIM_DUCKDB_THREADS``
-    without its ``S``): it is ignored, and the setting keeps its default without a word otherwise."""
+    """One line for each set ``MUSIM_*`` (or ``SPOTIPY_*``) variable that is no setting but close to one's name
+    (``MUSIM_DUCKDB_THREADS`` without its ``S``), or one in the wrong case (``musim_http_timeout_s``: names are
+    case-sensitive): it is ignored, and the setting keeps its default without a word otherwise."""
     known = {name for _, names in _plan(Settings) for name in names}
     lines = []
     for variable in sorted(env):
-        if not variable.startswith("MUSIM_") or variable in known or variable in NOT_SETTINGS:
+        upper = variable.upper()
+        if not upper.startswith(("MUSIM_", "SPOTIPY_")) or variable in known or variable in NOT_SETTINGS:
             continue
-        close = difflib.get_close_matches(variable, known, n=1, cutoff=0.85)
+        close = [upper] if upper in known else difflib.get_close_matches(upper, known, n=1, cutoff=0.85)
         if close and env[variable].strip():
             lines.append(f"{variable} is not a musim setting and is ignored: did you mean {close[0]}?")
     return lines

@@ -52,7 +52,9 @@ def parse_airflow_connection(raw: str, *, name: str, types: tuple[str, ...] = ("
     else:
         parts = split_url(raw, name)
         if not parts.scheme:
-            raise ConfigError(f"{name} is neither JSON nor a connection URI (aws://KEY:SECRET@/?endpoint_url=...)")
+            form = ("aws://KEY:SECRET@/?endpoint_url=..." if "aws" in types  # the form of this kind of connection
+                    else "TYPE://LOGIN:PASSWORD@HOST/ with each value percent-encoded")
+            raise ConfigError(f"{name} is neither JSON nor a connection URI ({form})")
         _check_uri(raw, parts, name)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         extra = query.pop("__extra__", None) or query

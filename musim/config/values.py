@@ -135,7 +135,7 @@ def _http_url(raw: Any) -> str:
     except ValueError:  # a bad port or bracket
         ok = False
     if not ok:
-        raise ValueError("an http:// or https:// URL with a host (e.g. https://api.deezer.com)")
+        raise ValueError("an http:// or https:// URL with a host (e.g. https://api.example.com/v1/)")  # not one provider's
     return value
 
 

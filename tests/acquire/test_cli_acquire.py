@@ -9,6 +9,7 @@ import pytest
 from musim.cli import main
 from musim.synth.folders import write_music_folder
 from tests.cli_output import run
+from tests.fakes.provider_server import Fault
 
 pytestmark = pytest.mark.server
 
@@ -430,3 +431,43 @@ def test_a_provider_down_is_one_line_exit_2_and_its_artists_stay_pending(snapsho
     fake_env.clear_faults()
     code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "2", "--max-attempts", "1")
     assert code == 0 and "6 previews downloaded" in out
+
+
+def test_a_preview_url_that_does_not_parse_fails_that_preview_not_the_artist(snapshot, fake_env, capsys):
+    """A top list whose one preview URL does not parse (``http://[::1``: an unbalanced bracket) failed the whole artist
+    with "ValueError: Invalid IPv6 URL" (a traceback logged, its other previews not fetched): the URL is cut of what
+    signs it before it is stored, and that raised. Now that one preview fails, the others are stored."""
+    radiohead = fake_env.catalogue[0]
+    aid = fake_env.artist_id("deezer", radiohead.name)
+    good = fake_env._track_id("deezer", 0, 1)
+
+    def track(tid, preview):
+        return {"id": int(tid), "title": f"Song {tid}", "preview": preview, "duration": 200, "rank": 1,
+                "artist": {"id": int(aid), "name": radiohead.name}, "album": {"id": 1, "genres": {"data": [{"name": "Rock"}]}}}
+
+    fake_env.add_fault(r"^/deezer/artist/.*/top$", Fault("answer", answer={"data": [
+        track(1, "http://u:pw-0f-the-cdn@[::1/p.mp3?token=abc"), track(good, fake_env.audio_url("deezer", good, "mp3", radiohead))]}))
+    code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "1", "--per-artist", "2", "--json")
+    summary = json.loads(out)
+    assert code == 0 and (summary["downloaded"], summary["failed"], summary["artists_failed"]) == (1, 1, 0)
+    code, out, _ = run(capsys, "previews", "--all", "--json")
+    failed = [r for r in json.loads(out) if r["status"] == "failed"]
+    assert len(failed) == 1 and "InvalidURL" in failed[0]["last_error"]
+    assert failed[0]["source_url"] == "http://[::1/p.mp3"  # neither its user info nor its token kept
+
+
+@pytest.mark.parametrize("fault", [Fault("status", status=429), Fault("status", status=429, retry_after="0"),
+                                   Fault("deezer_error", code=4)], ids=["429", "429-retry-after-0", "quota"])
+def test_a_provider_that_keeps_rate_limiting_is_down_not_the_artists_failure(snapshot, fake_env, capsys, fault):
+    """Deezer answering 429 (or its quota error) to every call, past the retries: the error after them was a plain one
+    with status 429, no rate limit any more, so each artist was counted failed (and given up after --max-attempts runs)
+    where a provider answering 5xx leaves them. Now a rate limit it stays: the provider is down, its artists pending."""
+    from musim import warehouse
+
+    fake_env.add_fault(r"^/deezer/", fault)
+    code, out, err = run(capsys, "acquire", "--provider", "deezer", "--top", "2", "--max-attempts", "1")
+    assert (code, out) == (2, "")
+    (line,) = [x for x in err.splitlines() if x.startswith("musim: error:")]
+    assert "deezer unavailable since" in line and "2 artists left for the next run" in line, line
+    with warehouse.writer() as con:
+        assert con.execute("SELECT status, attempts FROM acquire_artist").fetchall() == [("pending", 0)] * 2

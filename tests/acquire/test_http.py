@@ -400,9 +400,9 @@ def test_the_breaker_s_threshold_is_a_setting_refused_when_not_a_positive_intege
 
 class _OneAnswer:
     """A server on 127.0.0.1 that answers every GET with ``body`` (bytes, or an iterable of chunks streamed until the
-    client stops reading), typed JSON, and counts the bytes it got out."""
+    client stops reading), typed JSON (or ``ctype``), and counts the bytes it got out."""
 
-    def __init__(self, body) -> None:
+    def __init__(self, body, ctype: str = "application/json") -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         owner = self
@@ -414,7 +414,7 @@ class _OneAnswer:
 
             def do_GET(self) -> None:
                 self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", ctype)
                 self.send_header("Connection", "close")
                 self.end_headers()
                 chunks = [owner.body] if isinstance(owner.body, bytes) else owner.body()
@@ -457,8 +457,37 @@ def test_an_api_answer_too_big_to_be_one_is_refused_without_reading_it_all(sleep
     with _OneAnswer(endless) as server, pytest.raises(ProviderError) as info:
         client.get_json(f"{server.url}/search/artist", what="GET /search/artist")
     assert info.value.reason == f"GET /search/artist answered over {MAX_JSON_BYTES / 2**20:g} MiB: not an answer of the API"
-    assert not info.value.retryable and server.sent < MAX_JSON_BYTES + 8 * 2**20  # the socket's buffers aside
+    # the socket's buffers aside (on loopback they grow to several MiB as fast as the body is read)
+    assert not info.value.retryable and server.sent < MAX_JSON_BYTES + 16 * 2**20
     assert not client.outage.down  # the provider answered
+
+
+@pytest.mark.parametrize("download", [False, True], ids=["api", "preview"])
+def test_a_body_that_trickles_in_for_ever_is_a_timeout_not_a_hung_worker(sleeps, download):
+    """A server (or a proxy) sending a byte now and then, each within the read timeout: the body was read on for as
+    long as it came (a preview at a byte every 9 s: days), the artist's worker and the run hung with it. Now a body
+    still coming in after ``body_deadline_s`` is a timeout (the network's: retried, then an outage), read no further."""
+
+    def drip():
+        yield b'{"data": [], "pad": "' if not download else b"ID3"
+        for _ in range(400):  # 20 s in all
+            time.sleep(0.05)
+            yield b"x"
+        yield b'"}'
+
+    client = _client(sleeps)
+    client.body_deadline_s = 0.5
+    started = time.monotonic()
+    with _OneAnswer(drip, ctype="audio/mpeg" if download else "application/json") as server, \
+            pytest.raises(ProviderError) as info:
+        if download:
+            client.get_bytes(f"{server.url}/preview.mp3", what="preview of track 1")
+        else:
+            client.get_json(f"{server.url}/search/artist", what="GET /search/artist")
+    what = "preview of track 1" if download else "GET /search/artist"
+    assert info.value.reason == f"gave up after 2 attempts: timeout on {what}"
+    assert info.value.retryable and info.value.network
+    assert time.monotonic() - started < 5
 
 
 def test_json_nested_too_deep_to_decode_is_a_broken_answer_not_a_crash(sleeps):
@@ -547,3 +576,84 @@ def test_a_signed_preview_url_shows_no_signature_in_the_verbose_output(snapshot,
     for secret in ("5eC7e7d1ce0b", "application_id=42", "acl=/audio/", "t0kenvalue77", "s1gnature88", "feedfacecafe99",
                    "AKIAFAKE0123", "aws4_request", "azuresig4242"):
         assert secret not in out, (secret, [line for line in out.splitlines() if secret in line][:3])
+
+
+def test_a_preview_redirected_or_pointed_to_a_local_address_is_not_fetched(sleeps, monkeypatch):
+    """A preview URL of a public API's answer, or a redirect of its audio host, sending musim to the machine's own
+    network (127.0.0.1:5432, a cloud's metadata service at 169.254.169.254) was followed: whatever answered there was
+    fetched (and, were it audio, stored). Now such a download fails at once, nothing sent there; a service that is
+    itself local (this test's, a mirror on the LAN) may still send to local addresses. Here "localhost" plays the
+    local address and 127.0.0.1 the public host."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import musim.acquire.http as http
+
+    monkeypatch.setattr(http, "local_host", lambda host: host == "localhost", raising=False)
+    inside: list[str] = []
+
+    class Inside(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            inside.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"ID3")
+
+    target = ThreadingHTTPServer(("127.0.0.1", 0), Inside)
+    local_url = f"http://localhost:{target.server_address[1]}/secret"
+
+    class Redirect(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", local_url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    public = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    for server in (target, public):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = _client(sleeps)
+    public_url = f"http://127.0.0.1:{public.server_address[1]}"
+    try:
+        with pytest.raises(ProviderError) as redirected:
+            client.get_bytes(f"{public_url}/p.mp3", what="preview of track 1")
+        with pytest.raises(ProviderError) as pointed:
+            client.get_bytes(local_url, what="preview of track 2", origin=f"{public_url}/api")
+        assert inside == []  # nothing was sent there
+        assert client.get_bytes(local_url, what="preview of track 3", origin=local_url) == b"ID3"  # local to local
+    finally:
+        for server in (target, public):
+            server.shutdown()
+            server.server_close()
+        client.close()
+    assert redirected.value.reason == ("preview of track 1 not fetched: it leads to localhost, a local or private "
+                                       "address, from a public one")
+    assert pointed.value.reason.startswith("preview of track 2 not fetched: it leads to localhost")
+    assert not redirected.value.retryable and not pointed.value.retryable and sleeps.calls == []
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "text/plain; charset=utf-8", "text/css"])
+def test_a_preview_answered_with_a_text_page_is_a_page_not_audio_rejected_for_good(sleeps, ctype):
+    """A CDN's or a proxy's 200 "Forbidden" typed text/plain was taken as audio: checked, it was rejected, and a
+    rejection is never tried again. Any text/* answer is a page, as text/html was: the download fails (tried again
+    next run)."""
+    client = _client(sleeps)
+    with _OneAnswer(b"Forbidden", ctype=ctype) as server, pytest.raises(ProviderError) as info:
+        client.get_bytes(f"{server.url}/p.mp3", what="preview of track 1")
+    assert info.value.reason.startswith(f"preview of track 1 answered a page ({ctype.split(';')[0]}), not audio")
+
+
+def test_a_read_timeout_set_longer_than_the_body_deadline_lengthens_it():
+    """MUSIM_HTTP_TIMEOUT_S=300 (a slow link) let one read wait 5 minutes, yet a whole body was cut at 120 s."""
+    from musim.acquire.http import MAX_BODY_S
+
+    slow = HttpClient("deezer", limit=RateLimit(1, 1.0), download_limit=RateLimit(1, 1.0), timeout_s=300,
+                      retry=RetryPolicy())
+    assert _client(None).body_deadline_s == MAX_BODY_S and slow.body_deadline_s == 600

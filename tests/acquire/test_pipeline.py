@@ -687,3 +687,26 @@ def test_a_preview_url_s_credentials_are_stored_nowhere(snapshot, fake_server):
     _forget_previews()
     again = acquire(1, per_artist=2, providers=["deezer"], acquire_settings=settings)
     assert (again.downloaded, again.reused) == (0, 2) and fake_server.count(AUDIO) == 2
+
+
+def test_an_interrupt_stops_the_batch_s_artists_not_begun(snapshot, fake_server):
+    """Ctrl-C during a batch (here: raised where the first artist is reported) waited for every artist of the batch,
+    those not begun too (25 by default, each with its retries): `musim acquire` went on fetching for minutes after
+    "interrupted". Now the artists not begun are left pending; those running finish and are journaled."""
+    fake_server.add_fault(AUDIO, Fault("slow", delay_s=0.5))
+    settings = fake_server.settings()
+    (batch,) = plan(10, providers=["deezer"], acquire_settings=settings, batch_size=10)
+    assert len(batch["artists"]) == 5
+    told: list[str] = []
+
+    def interrupt(outcome) -> None:
+        told.append(outcome.name)
+        if len(told) == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fetch_batch(batch, settings=settings, concurrency=2, on_artist=interrupt)
+    searched = fake_server.matching(r"^/deezer/search/artist$")
+    assert len(searched) <= 3, [r.query.get("q") for r in searched]  # the first two, and at most one taken up at once
+    journals = list(open_store().list(f"acquire/journal/{batch['batch_id']}/"))
+    assert len(journals) == len(told) == len(searched)  # each artist begun was journaled

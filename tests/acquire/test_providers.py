@@ -286,3 +286,34 @@ def test_a_page_spotify_answers_instead_of_json_is_an_error_not_no_match(provide
     with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify, \
             pytest.raises(ProviderError, match=r"^spotify: invalid JSON from GET /search$"):
         spotify.match_artist("Muse")
+
+
+@pytest.mark.parametrize("artist_id", ["../../evil", "1?limit=999#", "7/../../../other"])
+def test_an_artist_id_from_an_answer_stays_one_path_segment(provider_server, artist_id):
+    """Deezer's and Spotify's artist ids from a search answer went into the next call's path as they were: an id with
+    '..', '/', '?' or '#' sent that call elsewhere on the API's host (``../../evil`` asked ``/evil/top``, with
+    Spotify's bearer token). Now the id is one percent-encoded segment of ``/artist/ID/top``."""
+    from musim.acquire.models import ArtistCandidate, ArtistMatch
+
+    for provider, make, below in (("deezer", DeezerProvider, "/deezer/artist/"),
+                                  ("spotify", lambda s: SpotifyProvider(s, CREDS), "/spotify/v1/artists/")):
+        match = ArtistMatch(ArtistCandidate(provider, artist_id, "Muse"), 1.0, "exact")
+        with make(provider_server.settings()) as client:
+            try:
+                client.top_tracks(match)
+            except ProviderError:  # no such artist (a 404): what matters is where it was asked
+                pass
+        asked = [r.path for r in provider_server.matching(f"^/{provider}/") if not r.path.endswith(("/search", "/token"))]
+        assert asked and all(p.startswith(below) and p.count("/") == below.count("/") + 1 for p in asked), asked
+        assert not provider_server.matching(r"^/(evil|other)")
+
+
+def test_a_deezer_error_message_a_page_long_is_cut(provider_server, sleeps):
+    """``{"error": {"message": <5,000 characters>}}``: the whole message went into the error, and so into every error
+    line, log line and journal of the artist; the other form (``{"error": "..."}``) was cut to 200 characters."""
+    provider_server.add_fault(r"^/deezer/search/artist$", Fault("answer", answer={
+        "error": {"type": "Exception" * 100, "message": "busy " + "y" * 5000, "code": 12}}))
+    with DeezerProvider(provider_server.settings(), sleep=sleeps) as deezer, pytest.raises(ProviderError) as info:
+        deezer.match_artist("Muse")
+    assert info.value.reason.startswith("Deezer error 12 Exception") and "busy yyy" in info.value.reason
+    assert len(info.value.reason) < 400

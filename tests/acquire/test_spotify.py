@@ -71,3 +71,29 @@ def test_an_oversized_spotify_answer_fails_the_attempt_and_the_next_provider_is_
     assert (spotify.provider, spotify.status, spotify.outage, spotify.network) == ("spotify", "error", False, False)
     assert spotify.detail.startswith("GET /artists/") and spotify.detail.endswith(
         f"/top-tracks answered over {CAP}: not an answer of the API")
+
+
+@pytest.mark.parametrize("fault", [Fault("html"), Fault("answer", answer={}), Fault("answer", answer=["token"]),
+                                   Fault("answer", answer={"access_token": 5, "expires_in": "soon"})],
+                         ids=["page", "empty", "list", "wrong-types"])
+def test_a_token_url_answering_no_token_refuses_the_configuration_not_each_artist(provider_server, sleeps, fault):
+    """The token URL answering 200 with something that is no token (a portal's page, JSON of another shape) reached
+    spotipy as it was: each artist failed with "KeyError: 'expires_in'" or a TypeError (a traceback logged, an attempt
+    counted against every artist of the run). Now it refuses musim's configuration: the provider is left out of the
+    run, its artists stay pending; the fix names MUSIM_SPOTIFY_TOKEN_URL."""
+    from musim.acquire.errors import ProviderRefused
+
+    provider_server.add_fault(r"^/spotify/api/token$", fault)
+    with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify, \
+            pytest.raises(ProviderRefused) as info:
+        spotify.match_artist("Muse")
+    assert info.value.reason.startswith("POST token answered no access token (")
+    assert "MUSIM_SPOTIFY_TOKEN_URL" in info.value.fix and not info.value.retryable
+
+
+def test_a_token_answer_cut_off_is_retried_as_any_broken_answer(provider_server, sleeps):
+    """JSON cut off by a proxy on the token URL (a KeyError before) is a broken answer: tried again, then it works."""
+    provider_server.add_fault(r"^/spotify/api/token$", Fault("cut_json", keep_bytes=12, times=1))
+    with SpotifyProvider(provider_server.settings(), CREDS, sleep=sleeps) as spotify:
+        assert spotify.match_artist("Muse") is not None
+    assert provider_server.count(r"^/spotify/api/token$") == 2 and len(sleeps.calls) == 1

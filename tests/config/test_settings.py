@@ -55,7 +55,7 @@ def test_defaults_live_under_home(tmp_path):
                                       r"\(Memory must have a number \(e.g. 1GB\)\), got 'lots'"),
     ({"MUSIM_DUCKDB_MEMORY": "8"}, r"MUSIM_DUCKDB_MEMORY must be a DuckDB memory limit .*Unknown unit.*, got '8'"),
     ({"MUSIM_DEEZER_API_URL": "api.deezer.com"}, r"MUSIM_DEEZER_API_URL must be an http:// or https:// URL with a "
-                                                 r"host \(e.g. https://api.deezer.com\), got 'api.deezer.com'"),
+                                                 r"host \(e.g. https://api.example.com/v1/\), got 'api.deezer.com'"),
     ({"MUSIM_SPOTIFY_TOKEN_URL": "http://:80/token"}, r"MUSIM_SPOTIFY_TOKEN_URL must be an http:// .*, got 'http://:80/token'"),
     ({"MUSIM_ITUNES_COUNTRY": "USA"}, r"MUSIM_ITUNES_COUNTRY must be a two-letter country code \(ISO 3166-1, e.g. US, "
                                       r"GB, DE\), got 'USA'"),
@@ -246,3 +246,39 @@ def test_a_misspelt_variable_is_named_with_the_setting_it_was_meant_for(tmp_path
             and not {".git", ".venv", "node_modules"} & set(path.parts) and path.is_file()
             for m in re.findall(r"\bMUSIM_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(errors="replace"))}
     assert misspelt(dict.fromkeys(used - {"MUSIM_DUCKDB_THREAD", "MUSIM_TEMP", "MUSIM_S3_ENDPOINT"}, "x")) == []
+
+
+def test_a_connection_that_is_no_uri_is_shown_the_form_of_its_own_kind(tmp_path):
+    """AIRFLOW_CONN_MUSIM_SPOTIFY=notaurl was told to look like ``aws://KEY:SECRET@/?endpoint_url=...``: the S3
+    connection's form, for the Spotify credentials."""
+    from musim.acquire.providers.spotify import spotify_credentials
+
+    settings = get_settings({"MUSIM_HOME": str(tmp_path), "AIRFLOW_CONN_MUSIM_SPOTIFY": "notaurl"})
+    with pytest.raises(ConfigError) as info:
+        spotify_credentials(settings)
+    assert "aws://" not in str(info.value) and "TYPE://LOGIN:PASSWORD@HOST/" in str(info.value)
+    s3 = get_settings({"MUSIM_HOME": str(tmp_path), "AIRFLOW_CONN_MUSIM_S3": "notaurl"})
+    with pytest.raises(ConfigError, match=r"aws://KEY:SECRET@/\?endpoint_url="):
+        s3.connection("musim_s3", types=("aws", "s3"))
+
+
+def test_a_setting_in_the_wrong_case_or_a_misspelt_spotipy_variable_is_named_too():
+    """`musim_http_timeout_s=5` (a compose file in lower case) and `SPOTIPY_CLIENT_SECRT` were ignored without a word,
+    where a misspelt MUSIM_ name was: names are case-sensitive, so the setting kept its default."""
+    from musim.config import misspelt
+
+    assert misspelt({"musim_http_timeout_s": "5", "SPOTIPY_CLIENT_SECRT": "x", "Musim_Tmp": "/x",
+                     "SPOTIPY_REDIRECT_URI": "http://x", "musim_home": " "}) == [
+        "Musim_Tmp is not a musim setting and is ignored: did you mean MUSIM_TMP?",
+        "SPOTIPY_CLIENT_SECRT is not a musim setting and is ignored: did you mean SPOTIPY_CLIENT_SECRET?",
+        "musim_http_timeout_s is not a musim setting and is ignored: did you mean MUSIM_HTTP_TIMEOUT_S?"]
+
+
+def test_a_bad_spotify_or_itunes_address_is_not_shown_deezer_s_as_the_example():
+    """MUSIM_SPOTIFY_TOKEN_URL=ftp://x was told "must be an http:// or https:// URL with a host (e.g.
+    https://api.deezer.com)": another provider's address, for Spotify's token URL."""
+    for variable in ("MUSIM_SPOTIFY_TOKEN_URL", "MUSIM_ITUNES_API_URL", "MUSIM_SPOTIFY_API_URL"):
+        with pytest.raises(ConfigError) as info:
+            get_settings({variable: "ftp://x"})
+        assert str(info.value).startswith(f"{variable} must be an http:// or https:// URL with a host")
+        assert "deezer" not in str(info.value)

@@ -109,7 +109,8 @@ class HttpProvider(Provider):
     def fetch(self, track: TrackCandidate) -> bytes:
         if not track.preview_url:
             raise ProviderError(self.name, f"track {track.provider_track_id} has no preview")
-        return self.http.get_bytes(track.preview_url, what=f"preview of track {track.provider_track_id}")
+        return self.http.get_bytes(track.preview_url, what=f"preview of track {track.provider_track_id}",
+                                   origin=self.endpoint())
 
     def close(self) -> None:
         self.http.close()

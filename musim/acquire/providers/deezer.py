@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from musim.acquire.errors import ProviderError, RateLimited
 from musim.acquire.matching import match_artist
@@ -71,7 +72,8 @@ class DeezerProvider(HttpProvider):
         if not isinstance(error, dict):  # {"error": "..."} or {"error": true}: a proxy's or an older API's words
             raise ProviderError(self.name, f"Deezer error: {str(error)[:200]}")
         code = _code(error.get("code"))
-        text = f"Deezer error {code} {error.get('type', '')}: {error.get('message', '')}".strip()
+        # its words cut as a non-object error's are: a page-long message filled every error line and journal with it
+        text = f"Deezer error {code} {str(error.get('type', ''))[:100]}: {str(error.get('message', ''))[:200]}".strip()
         if code == QUOTA:
             raise RateLimited(self.name, text, status=code)
         raise ProviderError(self.name, text, status=code, retryable=code == BUSY)
@@ -97,7 +99,7 @@ class DeezerProvider(HttpProvider):
             if album_id in self._genres:
                 return self._genres[album_id]
         try:
-            data = (self._get_as(DeezerAlbum, f"/album/{album_id}").genres or DeezerGenres()).data
+            data = (self._get_as(DeezerAlbum, f"/album/{quote(album_id, safe='')}").genres or DeezerGenres()).data
             genre = data[0].name if data else None
         except ProviderError as err:
             log.info("deezer: no genre for album %s (%s)", album_id, err.reason)
@@ -112,7 +114,8 @@ class DeezerProvider(HttpProvider):
         artist_id = match.candidate.provider_artist_id
         try:
             asked = max(limit, min(2 * limit + 5, 100))  # room for the features left out
-            body = self._get_as(DeezerTracks, f"/artist/{artist_id}/top", {"limit": asked})
+            # the id as one path segment: one holding '/', '..', '?' or '#' sent the call elsewhere on the host
+            body = self._get_as(DeezerTracks, f"/artist/{quote(artist_id, safe='')}/top", {"limit": asked})
         except ProviderError as err:
             if err.status == NO_DATA:
                 return []

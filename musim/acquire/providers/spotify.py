@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 import spotipy
@@ -31,6 +33,7 @@ from musim.acquire.http import (
     MAX_JSON_BYTES,
     PoliteSession,
     RateLimiter,
+    body_deadline,
     error_for_exception,
     error_for_status,
     read_capped,
@@ -160,7 +163,34 @@ class CappedSession(PoliteSession):
         response = super().request(method, url, *args, stream=True, **kwargs)
         if not streamed:  # what requests itself would have read whole
             read_capped(response, self.provider, self.describe(str(method).upper(), str(url)), MAX_JSON_BYTES,
-                        "not an answer of the API")
+                        "not an answer of the API", deadline_s=body_deadline(self.timeout_s))
+        return response
+
+
+class TokenSession(CappedSession):
+    """The :class:`CappedSession` of the token URL: an answer 200 that is no client-credentials token (a portal's page,
+    JSON of another shape, JSON cut off) reached spotipy as it was, which failed each artist with a Python error
+    (``KeyError: 'expires_in'``, ``TypeError``) counted against it. Now JSON said but cut off is a
+    :class:`ProviderError` retried as any broken answer, and any other answer that is no token refuses musim's
+    configuration (:class:`ProviderRefused`: ``MUSIM_SPOTIFY_TOKEN_URL`` points at something else)."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().request(method, url, *args, **kwargs)
+        if response.status_code != 200:  # an error status: spotipy's own error, judged by _token_error
+            return response
+        said = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        try:
+            body = response.json()
+        except (ValueError, RecursionError):
+            if said == "application/json" or said.endswith("+json"):
+                raise ProviderError(self.provider, "invalid JSON from POST token", status=200, retryable=True) from None
+            body = None
+        token, expires = (body.get("access_token"), body.get("expires_in")) if isinstance(body, dict) else (None, None)
+        if not (isinstance(token, str) and token and isinstance(expires, int | float) and not isinstance(expires, bool)
+                and math.isfinite(expires)):
+            raise ProviderRefused(self.provider, f"POST token answered no access token ({said or 'no type'})",
+                                  status=200, fix="check MUSIM_SPOTIFY_TOKEN_URL (Spotify's is "
+                                                  "https://accounts.spotify.com/api/token) and any proxy in between")
         return response
 
 
@@ -193,7 +223,7 @@ class SpotifyProvider(HttpProvider):
     ) -> None:
         super().__init__(settings, sleep=sleep)
         _install_redaction(credentials)
-        self._token_session = CappedSession(self.name, None, timeout_s=settings.timeout_s,
+        self._token_session = TokenSession(self.name, None, timeout_s=settings.timeout_s,
                                             describe=lambda _method, _url: "POST token")
         api = self.http.session  # spotipy's calls: the API's rate limiter (and its pauses), each answer capped
         self.http.session = CappedSession(self.name, api.limiter, timeout_s=settings.timeout_s, describe=self._what)
@@ -258,7 +288,7 @@ class SpotifyProvider(HttpProvider):
 
     def top_tracks(self, match: ArtistMatch, limit: int = 3) -> list[TrackCandidate]:
         artist_id = match.candidate.provider_artist_id
-        path = f"artists/{artist_id}/top-tracks"
+        path = f"artists/{quote(artist_id, safe='')}/top-tracks"  # one segment: an id with '/' or '..' went elsewhere
         # spotipy's artist_top_tracks() sends the legacy ``country``; the Web API documents ``market``.
         body: Any = self._call(lambda: self.client._get(path, market=self.settings.spotify_market), f"GET /{path}")
         genre = match.candidate.genres[0] if match.candidate.genres else None
