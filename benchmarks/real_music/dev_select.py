@@ -113,6 +113,26 @@ def weighted_similarity(blocks: Mapping[str, np.ndarray], weights: Mapping[str, 
     return cosine_similarity(np.concatenate(parts, axis=1))
 
 
+def candidate_name(block: str | None, w: float) -> str:
+    """A candidate of :func:`beside_family`: the family as adopted, or ``block`` beside it at weight ``w``."""
+    return "w 0 (the family as adopted)" if block is None else f"{block} w {w:g}"
+
+
+def beside_family(family: Mapping[str, np.ndarray], extra: Mapping[str, np.ndarray], weights: Iterable[float], *,
+                  key: str) -> dict[str, np.ndarray]:
+    """Similarity matrix of each candidate: the family as adopted (its blocks at
+    :data:`~musim.models.families.descriptors.DEFAULT_WEIGHTS`), and each block of ``extra`` beside it as the block
+    ``key`` at each of ``weights`` (the candidates of pitch_dev and harmonic_dev)."""
+    from musim.models.families.descriptors import DEFAULT_WEIGHTS
+
+    out = {candidate_name(None, 0.0): weighted_similarity(family, DEFAULT_WEIGHTS)}
+    weights = tuple(weights)
+    for block, values in extra.items():
+        for w in weights:
+            out[candidate_name(block, w)] = weighted_similarity({**family, key: values}, {**DEFAULT_WEIGHTS, key: w})
+    return out
+
+
 def grid_weights(blocks: tuple[str, ...], grid: tuple[float, ...] = GRID) -> list[dict[str, float]]:
     """Every weighting of ``blocks`` on ``grid`` with its largest weight 1 (cosine ignores a common scale)."""
     return [dict(zip(blocks, ws, strict=True)) for ws in itertools.product(grid, repeat=len(blocks))

@@ -63,12 +63,13 @@ import numpy as np
 
 from benchmarks.real_music.dev_select import (
     _load,
+    beside_family,
+    candidate_name,
     check_corpora,
     corpus_parser,
     decide,
     descriptor_blocks,
     scored_candidates,
-    weighted_similarity,
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.pitch_dev import scaled_block
@@ -163,20 +164,9 @@ def harmonic_vectors(labels, path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def candidate_name(block: str | None, w: float) -> str:
-    return "w 0 (the family as adopted)" if block is None else f"{block} w {w:g}"
-
-
 def candidates(family: dict[str, np.ndarray], harmonic: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Similarity matrix of each candidate: the family as adopted, and each harmonic block beside it at each weight."""
-    from musim.models.families.descriptors import DEFAULT_WEIGHTS
-
-    out = {candidate_name(None, 0.0): weighted_similarity(family, DEFAULT_WEIGHTS)}
-    for b in BLOCKS:
-        for w in WEIGHTS:
-            out[candidate_name(b, w)] = weighted_similarity({**family, "harmonic": harmonic[b]},
-                                                            {**DEFAULT_WEIGHTS, "harmonic": w})
-    return out
+    return beside_family(family, {b: harmonic[b] for b in BLOCKS}, WEIGHTS, key="harmonic")
 
 
 NAMES = [candidate_name(None, 0.0), *(candidate_name(b, w) for b in BLOCKS for w in WEIGHTS)]

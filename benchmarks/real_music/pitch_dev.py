@@ -63,12 +63,12 @@ import numpy as np
 
 from benchmarks.real_music.dev_select import (
     _load,
+    beside_family,
     check_corpora,
     corpus_parser,
     descriptor_blocks,
     paired_ci,
     report_choice,
-    weighted_similarity,
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from musim.models.label_baselines import read_excerpts, standardized
@@ -294,20 +294,9 @@ def scaled_block(v: np.ndarray) -> np.ndarray:
     return z / np.sqrt(max(z.shape[1], 1))
 
 
-def candidate_name(block: str | None, w: float) -> str:
-    return "w 0 (the family as adopted)" if block is None else f"{block} w {w:g}"
-
-
 def candidates(family: dict[str, np.ndarray], pitch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Similarity matrix of each candidate: the family as adopted, and each pitch block beside it at each weight."""
-    from musim.models.families.descriptors import DEFAULT_WEIGHTS
-
-    out = {candidate_name(None, 0.0): weighted_similarity(family, DEFAULT_WEIGHTS)}
-    for b in BLOCKS:
-        for w in WEIGHTS:
-            out[candidate_name(b, w)] = weighted_similarity({**family, "pitch": pitch[b]},
-                                                            {**DEFAULT_WEIGHTS, "pitch": w})
-    return out
+    return beside_family(family, {b: pitch[b] for b in BLOCKS}, WEIGHTS, key="pitch")
 
 
 def scored(corpus: Path, cache: Path):
