@@ -198,6 +198,17 @@ def test_pushed_vectors_are_refused_for_ids_the_warehouse_does_not_have_or_a_fut
     assert con.execute("SELECT DISTINCT entity_id FROM feature_value").fetchall() == [("1",)]
 
 
+@pytest.mark.usefixtures("artist_con")
+def test_pushed_vectors_beyond_float32_are_refused_not_read_back_as_infinities(con):
+    """A finite 1e39 passed the NaN check, was stored, and every training frame and online snapshot read it as inf."""
+    v1 = _emb(1, "m1")
+    with pytest.raises(ParameterError, match=r"^vectors has values beyond ±3\.403e\+38 \(row 1 of 2: 1 rows\)"):
+        write_vectors(con, v1, [1, 2], np.array([[1.0, 2.0, 3.0], [1e39, 0.0, 0.0]]), created_at=T1)
+    assert con.execute("SELECT count(*) FROM feature_value").fetchone()[0] == 0
+    write_vectors(con, v1, [1], np.array([[3e38, -3e38, 0.0]]), created_at=T1)  # within float32: kept
+    assert np.isfinite(get_training_frame(FeatureService("s", (v1,)), [1], con=con)["artist_embedding__embedding"][0]).all()
+
+
 def test_a_service_cannot_pin_a_future_moment_or_take_a_name_show_cannot_tell_apart(con):
     """A pinned ``as_of`` in the future let values written after the pin into the "exact" training set."""
     from musim.features.registry import RegistryError
