@@ -576,3 +576,31 @@ def test_rematerialising_unchanged_inputs_writes_nothing_whatever_order_the_thre
     assert materialise(con, means).rows_written == artists
     assert [materialise(con, means).rows_written for _ in range(6)] == [0] * 6
     assert con.execute("SELECT count(*) FROM feature_value WHERE view_name = 'artist_emb_mean'").fetchone()[0] == artists
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_a_training_frame_given_back_as_entities_is_refused_not_doubled(con):
+    """A frame holding a view's columns (a training frame given back to read it at another moment) came out with a
+    scalars view's columns twice, the old values first, and a vector view's column silently replaced."""
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 2, 3]]), created_at=T1)
+    svc = FeatureService("s", (v1,))
+    old = get_training_frame(svc, [1], T1, con=con)
+    with pytest.raises(ParameterError, match=r"^the entity frame already has the feature column\(s\) "
+                                             r"artist_embedding__embedding of service s: pass only the entity columns "
+                                             r"and as_of \(e\.g\. frame\[\['artist_id'\]\]\)"):
+        get_training_frame(svc, old, con=con)
+    scalars = FeatureService("d", (d.track_descriptors,))
+    clash = pd.DataFrame({"track_id": ["t1"], "track_descriptors__tempo_bpm": [120.0]})
+    with pytest.raises(ParameterError, match="already has the feature column"):
+        get_training_frame(scalars, clash, con=con)
+    assert _col(get_training_frame(svc, old[["artist_id", "as_of"]], con=con)) == [[1, 2, 3]]
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_a_missing_as_of_given_as_pandas_nat_is_the_default_moment(con):
+    """``as_of=row.as_of`` of an empty cell (pandas' NaT) raised pandas' TypeError "Cannot convert tz-naive
+    timestamps"; it is missing, as an empty cell of an as_of column is: the default moment."""
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 2, 3]]), created_at=T1)
+    assert _col(get_training_frame(FeatureService("s", (v1,)), [1], pd.NaT, con=con)) == [[1, 2, 3]]
