@@ -306,6 +306,9 @@ def register_view(con: duckdb.DuckDBPyConnection, view: FeatureView) -> bool:
                 f"feature view {view.ref} is already registered with another definition; "
                 f"give the changed definition a new version (e.g. {view.name}:{view.version + 1})")
         return False
+    if sql.query(con, "features/service_hash.sql", service=view.name).fetchone() is not None:
+        raise RegistryError(f"{view.name!r} is the name of a feature service: give the view another name "
+                            f"(e.g. {view.name}_view) so `musim features show` can tell them apart")
     d = view.definition()
     sql.run(con, "features/register_view.sql", view_name=view.name, view_version=view.version,
             entity=view.entity.name, kind=view.kind, storage=view.storage, schema=json.dumps(d["schema"]),

@@ -222,6 +222,18 @@ def test_a_service_cannot_pin_a_future_moment_or_take_a_name_show_cannot_tell_ap
         register_service(con, FeatureService("track_log_mel", (d.track_log_mel,)))
 
 
+def test_a_view_cannot_take_a_registered_service_s_name(con):
+    """The other way round it was taken: a view registered under a service's name hid the service from `musim features
+    show NAME` (the view is shown first)."""
+    from musim.features.registry import RegistryError, get_service
+
+    register_service(con, FeatureService("emb_svc", (d.track_log_mel,)))
+    with pytest.raises(RegistryError, match="^'emb_svc' is the name of a feature service: give the view another name"):
+        write_vectors(con, embedding_view("emb_svc", 1, entity=ARTIST, dim=3, model_version="m", description="x"),
+                      [], np.ones((0, 3)))
+    assert get_service(con, "emb_svc").views == (d.track_log_mel,)
+
+
 def test_a_view_reads_only_its_own_parameters_values_even_when_others_are_newer(catalogue, con, store):
     """Descriptors at 22050 Hz, then (later) at 16000 Hz, and log-mels at the default then at smaller parameters:
     each view's frame, after both, still gives its own parameters' values, not the newest row of the track."""
