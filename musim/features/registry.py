@@ -407,6 +407,12 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
     """The registered view ``name`` (the highest version when ``version`` is None); also accepts ``"name:version"``."""
     if not isinstance(name, str):
         raise ParameterError(f"a feature view's name is a string such as track_log_mel, got {type(name).__name__}")
+    if version is not None:  # 'abc' reached DuckDB (its ConversionException and the SQL), True read as 1
+        number = None if isinstance(version, bool) else whole_number(str(version), max_digits=9)
+        if number is None:
+            raise ParameterError(f"{name}: version {version!r} is no view version (a whole number from 1, e.g. "
+                                 f"{name.partition(':')[0]}:1); `musim features list` shows the versions")
+        version = number
     if ":" in name:
         name, _, v = name.partition(":")
         named = whole_number(v, max_digits=9)
