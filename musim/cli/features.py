@@ -14,7 +14,7 @@ import duckdb
 from musim import sandbox, sql, warehouse
 from musim.audio.formats import MIN_DURATION_S
 from musim.cli.options import count, number, positive
-from musim.cli.output import counted, print_json, print_table
+from musim.cli.output import counted, print_json, print_table, printable
 from musim.jsonable import plain
 
 
@@ -232,8 +232,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             if args.json:
                 print_json(doc)
             else:
-                print(f"service {service.name}: {service.description}")
-                print(f"model version: {service.model_version or '-'}; as_of: {doc['as_of'] or '-'}")
+                # a registry's text is anyone's (a model's code registered it): escaped like every table cell
+                print(printable(f"service {service.name}: {service.description}", 0))
+                print(printable(f"model version: {service.model_version or '-'}; as_of: {doc['as_of'] or '-'}", 0))
                 print_table([(v.name, v.version, v.entity.name, v.kind) for v in service.views],
                             ["view", "version", "entity", "kind"])
             return 0
@@ -243,9 +244,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
-    print(f"{view.ref} ({view.entity.name}, {view.kind}, {view.storage}): {view.description}")
-    print(f"source: {json.dumps(doc['source'])}; params hash: {view.params_hash or '-'}"
-          + (f"; model version: {view.model_version}" if view.model_version else ""))
+    print(printable(f"{view.ref} ({view.entity.name}, {view.kind}, {view.storage}): {view.description}", 0))
+    print(printable(f"source: {json.dumps(doc['source'])}; params hash: {view.params_hash or '-'}"
+                    + (f"; model version: {view.model_version}" if view.model_version else ""), 0))
     print(f"entities with values: {doc['entities']:,}; materialised: {doc['materialised_at'] or '-'}")
     if doc["lineage"]:
         print(f"lineage: {json.dumps(doc['lineage'])}")

@@ -130,6 +130,14 @@ def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView | str, entit
         raise ParameterError("entity_ids must be distinct")
     if not np.all(np.isfinite(vectors)):
         raise ParameterError("vectors contain NaN or infinite values")
+    # Training frames read a vector view in its field's dtype and online snapshots hold float32: a value beyond
+    # either's range (e.g. 1e39) was stored and then read back as an infinity.
+    narrow = np.finfo(np.float16 if view.schema[0].dtype == "float16" else np.float32).max
+    big = np.flatnonzero((np.abs(vectors) > narrow).any(axis=1))
+    if big.size:
+        raise ParameterError(f"vectors has values beyond ±{float(narrow):.4g} (row {int(big[0])} of {len(ids)}: "
+                             f"{len(big)} rows), which the view's {view.schema[0].dtype} values and float32 online "
+                             "snapshots cannot hold: scale them (e.g. normalise the vectors) and push them again")
     register_view(con, view)
     at = _stamp(created_at)
     table = pa.table({"entity_key": pa.array(ids, pa.string()),

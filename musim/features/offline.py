@@ -60,6 +60,19 @@ def _entity_frame(service: FeatureService, entities: Any) -> pd.DataFrame:
     return pd.DataFrame({key: values})
 
 
+def _refuse_feature_columns(service: FeatureService, frame: pd.DataFrame) -> None:
+    """Refuse an entity frame that holds a column the service's views write (a training frame given back, e.g. to
+    read it at another moment): a scalars view's column came out twice, the old values first, and a vector or tensor
+    view's was silently replaced."""
+    written = {f"{view.name}__{f.name}" for view in service.views for f in view.schema}
+    clash = [str(c) for c in frame.columns if c in written]
+    if clash:
+        more = f" and {len(clash) - 3} more" if len(clash) > 3 else ""
+        raise ParameterError(f"the entity frame already has the feature column(s) {', '.join(clash[:3])}{more} of "
+                             f"service {service.name}: pass only the entity columns and as_of (e.g. "
+                             f"frame[{sorted({v.entity.key for v in service.views})}])")
+
+
 def _require_registered(con: duckdb.DuckDBPyConnection, view: FeatureView) -> None:
     """Refuse a view whose name:version the registry holds with another definition (its stored values are of
     that one: another dimension, another model), or a pushed / derived view never registered (no value of it
@@ -141,6 +154,7 @@ def get_training_frame(service: FeatureService | str, entities: pd.DataFrame | S
         raise ParameterError(f"service must be a FeatureService or a registered service's name, "
                              f"got {type(service).__name__}")
     frame = _entity_frame(service, entities)
+    _refuse_feature_columns(service, frame)
     given = utc(as_of, what="as_of")
     default_as_of = not_in_future(given, "as_of") if given else service.as_of or dt.datetime.now(dt.UTC)
     if "as_of" in frame.columns:

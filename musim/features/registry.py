@@ -306,6 +306,9 @@ def register_view(con: duckdb.DuckDBPyConnection, view: FeatureView) -> bool:
                 f"feature view {view.ref} is already registered with another definition; "
                 f"give the changed definition a new version (e.g. {view.name}:{view.version + 1})")
         return False
+    if sql.query(con, "features/service_hash.sql", service=view.name).fetchone() is not None:
+        raise RegistryError(f"{view.name!r} is the name of a feature service: give the view another name "
+                            f"(e.g. {view.name}_view) so `musim features show` can tell them apart")
     d = view.definition()
     sql.run(con, "features/register_view.sql", view_name=view.name, view_version=view.version,
             entity=view.entity.name, kind=view.kind, storage=view.storage, schema=json.dumps(d["schema"]),
@@ -404,6 +407,12 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
     """The registered view ``name`` (the highest version when ``version`` is None); also accepts ``"name:version"``."""
     if not isinstance(name, str):
         raise ParameterError(f"a feature view's name is a string such as track_log_mel, got {type(name).__name__}")
+    if version is not None:  # 'abc' reached DuckDB (its ConversionException and the SQL), True read as 1
+        number = None if isinstance(version, bool) else whole_number(str(version), max_digits=9)
+        if number is None:
+            raise ParameterError(f"{name}: version {version!r} is no view version (a whole number from 1, e.g. "
+                                 f"{name.partition(':')[0]}:1); `musim features list` shows the versions")
+        version = number
     if ":" in name:
         name, _, v = name.partition(":")
         named = whole_number(v, max_digits=9)

@@ -7,6 +7,8 @@ view. Offline retrieval, online snapshots, materialisation and the local cache a
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from typing import Any
 
 import duckdb
 
@@ -43,8 +45,8 @@ def load_latest(con: duckdb.DuckDBPyConnection, view: FeatureView, as_of: dt.dat
 
 
 def utc(value: dt.datetime | str | None, *, what: str = "the moment") -> dt.datetime | None:
-    """A timezone-aware UTC datetime from a datetime (naive = UTC) or an ISO string; None stays None."""
-    if value is None:
+    """A timezone-aware UTC datetime from a datetime (naive = UTC) or an ISO string; None (or pandas' NaT) is None."""
+    if value is None or value is getattr(_pandas(), "NaT", None):  # pandas' missing moment (a frame's empty cell)
         return None
     if isinstance(value, str):
         try:
@@ -54,3 +56,8 @@ def utc(value: dt.datetime | str | None, *, what: str = "the moment") -> dt.date
     if not isinstance(value, dt.datetime):
         raise ParameterError(f"{what} must be a datetime or ISO string, got {type(value).__name__}")
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _pandas() -> Any:
+    """pandas if some code imported it already (a NaT can come only from there), else None: never imported here."""
+    return sys.modules.get("pandas")

@@ -299,3 +299,23 @@ def _builds_table(out: str) -> list[dict[str, str]]:
             break
         rows.append({n: line.ljust(spans[-1][1])[a:b].strip() for n, (a, b) in zip(names, spans, strict=True)})
     return rows
+
+
+def test_show_escapes_the_control_characters_of_a_registered_description_and_model_version(capsys):
+    """`features show` printed a view's or service's description and model version raw (`features list`'s table
+    escaped them): an ESC a model's code registered drove the terminal."""
+    from musim.features import TRACK, FeatureService, embedding_view, register_service
+
+    view = embedding_view("esc_emb", 1, entity=TRACK, dim=3, model_version="m\x1b[2J",
+                          description="d \x1b[31mred\rover\u202e")
+    with warehouse.writer() as con:
+        register_service(con, FeatureService("esc-svc", (view,), description="s \x1b]0;title\x07",
+                                             model_version="m\x1b[2J"))
+    assert main(["features", "show", "esc_emb"]) == 0
+    out = capsys.readouterr().out
+    assert "d \\x1b[31mred\\rover\\u202e" in out and "model version: m\\x1b[2J" in out
+    assert main(["features", "show", "esc-svc"]) == 0
+    out = capsys.readouterr().out
+    assert "service esc-svc: s \\x1b]0;title\\x07" in out and "model version: m\\x1b[2J;" in out
+    assert main(["features", "show", "esc_emb", "--json"]) == 0  # --json keeps the text exact
+    assert json.loads(capsys.readouterr().out)["description"] == "d \x1b[31mred\rover\u202e"

@@ -198,6 +198,17 @@ def test_pushed_vectors_are_refused_for_ids_the_warehouse_does_not_have_or_a_fut
     assert con.execute("SELECT DISTINCT entity_id FROM feature_value").fetchall() == [("1",)]
 
 
+@pytest.mark.usefixtures("artist_con")
+def test_pushed_vectors_beyond_float32_are_refused_not_read_back_as_infinities(con):
+    """A finite 1e39 passed the NaN check, was stored, and every training frame and online snapshot read it as inf."""
+    v1 = _emb(1, "m1")
+    with pytest.raises(ParameterError, match=r"^vectors has values beyond ±3\.403e\+38 \(row 1 of 2: 1 rows\)"):
+        write_vectors(con, v1, [1, 2], np.array([[1.0, 2.0, 3.0], [1e39, 0.0, 0.0]]), created_at=T1)
+    assert con.execute("SELECT count(*) FROM feature_value").fetchone()[0] == 0
+    write_vectors(con, v1, [1], np.array([[3e38, -3e38, 0.0]]), created_at=T1)  # within float32: kept
+    assert np.isfinite(get_training_frame(FeatureService("s", (v1,)), [1], con=con)["artist_embedding__embedding"][0]).all()
+
+
 def test_a_service_cannot_pin_a_future_moment_or_take_a_name_show_cannot_tell_apart(con):
     """A pinned ``as_of`` in the future let values written after the pin into the "exact" training set."""
     from musim.features.registry import RegistryError
@@ -209,6 +220,18 @@ def test_a_service_cannot_pin_a_future_moment_or_take_a_name_show_cannot_tell_ap
             FeatureService(name, (d.track_log_mel,))
     with pytest.raises(RegistryError, match="'track_log_mel' is the name of a feature view"):
         register_service(con, FeatureService("track_log_mel", (d.track_log_mel,)))
+
+
+def test_a_view_cannot_take_a_registered_service_s_name(con):
+    """The other way round it was taken: a view registered under a service's name hid the service from `musim features
+    show NAME` (the view is shown first)."""
+    from musim.features.registry import RegistryError, get_service
+
+    register_service(con, FeatureService("emb_svc", (d.track_log_mel,)))
+    with pytest.raises(RegistryError, match="^'emb_svc' is the name of a feature service: give the view another name"):
+        write_vectors(con, embedding_view("emb_svc", 1, entity=ARTIST, dim=3, model_version="m", description="x"),
+                      [], np.ones((0, 3)))
+    assert get_service(con, "emb_svc").views == (d.track_log_mel,)
 
 
 def test_a_view_reads_only_its_own_parameters_values_even_when_others_are_newer(catalogue, con, store):
@@ -565,3 +588,31 @@ def test_rematerialising_unchanged_inputs_writes_nothing_whatever_order_the_thre
     assert materialise(con, means).rows_written == artists
     assert [materialise(con, means).rows_written for _ in range(6)] == [0] * 6
     assert con.execute("SELECT count(*) FROM feature_value WHERE view_name = 'artist_emb_mean'").fetchone()[0] == artists
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_a_training_frame_given_back_as_entities_is_refused_not_doubled(con):
+    """A frame holding a view's columns (a training frame given back to read it at another moment) came out with a
+    scalars view's columns twice, the old values first, and a vector view's column silently replaced."""
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 2, 3]]), created_at=T1)
+    svc = FeatureService("s", (v1,))
+    old = get_training_frame(svc, [1], T1, con=con)
+    with pytest.raises(ParameterError, match=r"^the entity frame already has the feature column\(s\) "
+                                             r"artist_embedding__embedding of service s: pass only the entity columns "
+                                             r"and as_of \(e\.g\. frame\[\['artist_id'\]\]\)"):
+        get_training_frame(svc, old, con=con)
+    scalars = FeatureService("d", (d.track_descriptors,))
+    clash = pd.DataFrame({"track_id": ["t1"], "track_descriptors__tempo_bpm": [120.0]})
+    with pytest.raises(ParameterError, match="already has the feature column"):
+        get_training_frame(scalars, clash, con=con)
+    assert _col(get_training_frame(svc, old[["artist_id", "as_of"]], con=con)) == [[1, 2, 3]]
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_a_missing_as_of_given_as_pandas_nat_is_the_default_moment(con):
+    """``as_of=row.as_of`` of an empty cell (pandas' NaT) raised pandas' TypeError "Cannot convert tz-naive
+    timestamps"; it is missing, as an empty cell of an as_of column is: the default moment."""
+    v1 = _emb(1, "m1")
+    write_vectors(con, v1, [1], np.array([[1, 2, 3]]), created_at=T1)
+    assert _col(get_training_frame(FeatureService("s", (v1,)), [1], pd.NaT, con=con)) == [[1, 2, 3]]

@@ -109,3 +109,12 @@ def test_list_and_show_read_the_registry_without_the_writer_once_it_is_applied(m
     with warehouse.writer() as con:
         assert apply(con) == {"views": [], "services": []}
     assert main(["features", "show", "track_log_mel"]) == 0 and "track_log_mel:1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("version", ["abc", True, -1, 4.5, 10**20])
+def test_get_view_refuses_a_version_that_is_no_whole_number(con, version):
+    """``get_view(con, name, "abc")`` raised DuckDB's ConversionException with the SQL statement; True read as 1."""
+    apply(con)
+    with pytest.raises(ParameterError, match=r"^track_descriptors: version .* is no view version \(a whole number"):
+        get_view(con, "track_descriptors", version)
+    assert get_view(con, "track_descriptors", "4") == get_view(con, "track_descriptors:4", 4) == d.track_descriptors

@@ -615,3 +615,19 @@ def test_features_of_a_replaced_audio_pass_until_it_was_replaced_and_a_real_mism
     assert result.status == "failed"
     shown = json.dumps([f["examples"] for f in failures(result) if "mel_audio_mismatches" in f["columns"]])
     assert "0000000000000000: features of " + "f" * 64 in shown and old_sha not in shown
+
+
+def test_a_failed_object_check_names_the_track_object_audio_and_build(good):
+    """The objects part gave no examples: a missing or unreadable spectrogram object failed the gate with "e.g.
+    [false]", naming no track to recompute."""
+    with warehouse.writer() as con:
+        (gone, gone_track, gone_run), (bad, bad_track, _) = con.execute(
+            "SELECT object_key, track_id, run_id FROM track_mel ORDER BY track_id, kind LIMIT 2").fetchall()
+    store = open_store()
+    store.delete(gone)
+    store.put_bytes(bad, b"not an array")
+    result = run(["features"]).results[0]
+    by_column = {c: f for f in failures(result) for c in f["columns"]}
+    assert f"{gone_track}: {gone} is not in the object store (audio " in by_column["exists"]["text"]
+    assert f", build {gone_run})" in by_column["exists"]["text"]
+    assert f"{bad_track}: {bad} is no readable .npy (" in by_column["finite"]["text"]

@@ -236,6 +236,12 @@ def object_rows(ctx: CheckContext) -> list:
     ]
 
 
+def object_examples(ctx: CheckContext, failed: set[str]) -> dict[str, list[str]]:
+    """The sampled objects behind failed object checks (what :func:`object_frames` found), by column."""
+    found = ctx._cache.get("object_examples", {})
+    return {column: found[column][:ctx.thresholds.examples] for column in failed if column in found}
+
+
 def object_frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     """Open a reproducible sample of spectrogram objects and describe what they hold."""
     import numpy as np
@@ -247,19 +253,32 @@ def object_frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     sample = _fetch_df(ctx.con, "quality/features_object_sample.sql", {"n": n, "seed": ctx.thresholds.seed})
     rows = []
     store = ctx.object_store() if len(sample) else None
-    for _kind, track_id, key, shape, dtype in sample.itertuples(index=False):
+    # what a failure names: the track to recompute, the object, and (as the descriptor rows' examples) the audio and
+    # the build that wrote it; without them a failed check said only "e.g. [false]"
+    examples: dict[str, list[str]] = ctx._cache.setdefault("object_examples", {})
+    for _kind, track_id, key, shape, dtype, audio_id, run_id in sample.itertuples(index=False):
         row = {"object_key": key, "track_id": track_id, "exists": True, "shape_matches": False,
                "dtype_matches": False, "finite": False}
+        recorded = [int(x) for x in shape]
+        why = {}
         try:
             arr = np.load(io.BytesIO(store.get_bytes(key)), allow_pickle=False)
         except ObjectNotFound:
             row["exists"] = False
-        except Exception:  # unreadable .npy: exists, but nothing else holds
-            pass
+            why = dict.fromkeys(("exists", "shape_matches", "dtype_matches", "finite"), "is not in the object store")
+        except Exception as exc:  # unreadable .npy: exists, but nothing else holds
+            why = dict.fromkeys(("shape_matches", "dtype_matches", "finite"),
+                                f"is no readable .npy ({type(exc).__name__})")
         else:
-            row["shape_matches"] = list(arr.shape) == [int(x) for x in shape]
+            row["shape_matches"] = list(arr.shape) == recorded
             row["dtype_matches"] = str(arr.dtype) == dtype
             row["finite"] = bool(np.isfinite(arr).all())
+            why = {"shape_matches": f"has shape {list(arr.shape)}, recorded {recorded}",
+                   "dtype_matches": f"has dtype {arr.dtype}, recorded {dtype}",
+                   "finite": "holds NaN or infinite values"}
+        for column, text in why.items():
+            if not row[column]:
+                examples.setdefault(column, []).append(f"{track_id}: {key} {text} (audio {audio_id}, build {run_id})")
         rows.append(row)
     total = sql.query(ctx.con, "quality/mel_objects.sql").fetchone()[0]
     coverage.rows_total, coverage.rows_validated, coverage.sampled = total, len(rows), len(rows) < total
@@ -283,7 +302,7 @@ register(DatasetSuite(
         table_rows("mel_rows", base="quality/features_mel_base.sql", rows="quality/features_mel_rows.sql",
                    expectations=mel_rows),
         _DESCRIPTOR_ROWS,
-        Part(name="objects", expectations=object_rows, frames=object_frames,
+        Part(name="objects", expectations=object_rows, frames=object_frames, examples=object_examples,
              description="a seeded sample of spectrogram objects opened from the object store"),
     ),
 ))
