@@ -130,6 +130,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, *,
         _refuse_failed_quality(con)
     folder = snapshots.snapshots_dir(settings)
     make_folder(folder, "MUSIM_SERVING_DIR (or MUSIM_HOME)")
+    warehouse.refuse_question_mark(folder, "MUSIM_SERVING_DIR (or MUSIM_HOME)")
     current = settings.serving_dir / CURRENT
     if current.is_dir() and not current.is_symlink():  # the link could not be made: refused before a snapshot is written
         raise warehouse.folder_at(current, settings)

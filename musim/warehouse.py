@@ -47,6 +47,8 @@ def connect(path: str | Path | None = None, *, read_only: bool = False,
     """
     settings = settings or get_settings()
     path = Path(path) if path is not None else settings.warehouse.path
+    if not read_only:
+        refuse_question_mark(path, _setting_of(path, settings))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -123,6 +125,15 @@ def open_waiting(opener: Callable[[], Any], path: Path, wait_s: float, settings:
                                     "try again when it finishes") from None
                 raise locked_file(holder, path, settings) from None
             time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
+
+
+def refuse_question_mark(path: Path, setting: str) -> None:
+    """Refuse to write the DuckDB file ``path`` when it holds ``?``: DuckDB names its write-ahead log by cutting the
+    path there (``/tmp/q?home/warehouse.duckdb`` logs to ``/tmp/q.wal?home/warehouse.duckdb``), so every commit failed
+    with a TransactionException naming a file no one chose, and nothing was stored."""
+    if "?" in str(path):
+        raise StorageError(f"{path}: DuckDB cannot write a database under a path that holds '?' (it cuts the path "
+                           f"there to name its write-ahead log); set {setting} to a path without '?'")
 
 
 def _setting_of(path: Path, settings: Settings) -> str:

@@ -676,3 +676,20 @@ def test_every_connection_musim_opens_has_the_name_norm_macro(musim_home, tmp_pa
     con = sandbox.open_sandbox(snapshot)
     assert con.execute(probe).fetchone() == ("the beatles",)
     con.close()
+
+
+def test_a_path_with_a_question_mark_is_refused_before_duckdb_writes_anything(tmp_path, monkeypatch):
+    """MUSIM_HOME=/tmp/q?home: DuckDB names the write-ahead log by cutting the path at '?' (/tmp/q.wal?home/...), so
+    every commit of the warehouse and of a publish failed with a TransactionException naming a file no one chose."""
+    from musim import serving
+
+    home = tmp_path / "q?home"
+    monkeypatch.setenv("MUSIM_HOME", str(home))
+    with pytest.raises(StorageError, match=r"holds '\?'.*set MUSIM_WAREHOUSE \(or MUSIM_HOME\) to a path without '\?'$"):
+        warehouse.connect()
+    assert not (home / "warehouse.duckdb").exists()
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MUSIM_SERVING_DIR", str(tmp_path / "q?serving"))
+    with warehouse.writer() as con, pytest.raises(StorageError, match=r"set MUSIM_SERVING_DIR \(or MUSIM_HOME\)"):
+        serving.publish(con, force=True)
+    assert not list((tmp_path / "q?serving").glob("snapshots/*"))
