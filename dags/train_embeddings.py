@@ -53,8 +53,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Param, dag, task
 
-from musim.assets import asset
-from musim.config import train_queue
+from musim.assets import asset, parsed_train_queue
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.models.routing import JOIN, staged_training
 from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
@@ -62,7 +61,7 @@ from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
 MODELS = asset("models")
 #: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it; while
 #: no live worker does, `route` sends training to train_cpu and evaluate_cpu on queue `default`)
-TRAIN_QUEUE = train_queue()
+TRAIN_QUEUE = parsed_train_queue()  # a bad value: `default`, and prepare fails saying so
 FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
 
 
@@ -139,12 +138,14 @@ def train_embeddings():
     def prepare(run: str, params=None, dag=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from musim.assets import refused_conf
+        from musim.assets import refused_conf, refused_train_queue
         from musim.errors import NotEnoughData, refuse_blank
         from musim.models.families import plan_job
 
         # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
         # variable) is no dump id, not "the latest dump"
+        if refused := refused_train_queue():  # a bad MUSIM_TRAIN_QUEUE: the DAG parsed with `default` in its place
+            raise AirflowFailException(refused)
         if refused := refused_conf(dag, params, lambda p: refuse_blank(
                 p["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null for the latest")):
             raise AirflowFailException(refused)

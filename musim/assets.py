@@ -25,6 +25,32 @@ def asset(name: str):
     return Asset(name=name, uri=URIS[name], group="musim")
 
 
+def parsed_train_queue() -> str:
+    """``MUSIM_TRAIN_QUEUE`` as the training DAGs read it when their files are parsed, for their train and evaluate
+    tasks: a bad value is no import error (the DAG vanished from the UI, an import error in its place, and no run
+    could say why) but ``default``, the CPU queue; their first task then fails with its one line
+    (:func:`refused_train_queue`), so nothing trains on a queue nobody asked for."""
+    from musim.config import train_queue
+    from musim.errors import ConfigError
+
+    try:
+        return train_queue()
+    except ConfigError:
+        return "default"
+
+
+def refused_train_queue() -> str | None:
+    """The one line a training DAG's first task refuses to run with while ``MUSIM_TRAIN_QUEUE`` is bad, or None."""
+    from musim.config import train_queue
+    from musim.errors import ConfigError
+
+    try:
+        train_queue()
+    except ConfigError as exc:
+        return f"{exc}: fix it where the Airflow services read it, then trigger the run again; nothing was done"
+    return None
+
+
 def announced_dumps(events: Iterable[Any] | None) -> list[str]:
     """The dump ids that ``lastfm_plays`` events announce (each event's ``extra["dump_id"]``), oldest event
     first, each once: what an asset-triggered ``artist_similarity`` run builds. Airflow gives a run every event
