@@ -120,7 +120,7 @@ def train_siamese():
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from musim.assets import refused_conf, refused_train_queue
-        from musim.errors import NotEnoughData, refuse_blank
+        from musim.errors import NotEnoughData, ParameterError, refuse_blank
         from musim.models.families import plan_job
         from musim.models.hyperparams import job_params
 
@@ -131,14 +131,16 @@ def train_siamese():
         if refused := refused_conf(dag, params, lambda p: refuse_blank(
                 p["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null for the latest")):
             raise AirflowFailException(refused)
-        hparams, split = job_params("siamese", params["hparams"], embedding_size=params["embedding_size"],
-                                    **{k: params[k] for k in JOB_OPTIONS})
         try:
+            hparams, split = job_params("siamese", params["hparams"], embedding_size=params["embedding_size"],
+                                        **{k: params[k] for k in JOB_OPTIONS})
             return plan_job(run, families=["siamese"], params={"siamese": hparams}, dump_id=params["dump_id"],
                             target_metric=params["metric"], primary_metric=params["primary_metric"], **split)
         except NotEnoughData as exc:  # the audio of a new dump's artists is not there yet: nothing wrong, nothing
             # to train; the run ends skipped (no models event). Any other error fails the run.
             raise AirflowSkipException(f"not trained: {exc}") from None
+        except ParameterError as exc:  # {"hparams": {"epochs": "ten"}} (checked before the inputs): one line
+            raise AirflowFailException(f"{exc} (not retried: trigger it again with that fixed)") from None
 
     @task(pool="duckdb_writer", trigger_rule=JOIN)  # after the path route took (the other is skipped)
     def promote(evaluated, params=None) -> list[dict]:

@@ -200,3 +200,43 @@ def test_nan_in_a_param_fails_the_first_task_in_one_line(tmp_path):
     assert out["train_siamese hparams"] == f"the hparams param holds 'l2' = inf, {then}"
     assert out["audio_features min_duration_s"] == f"the min_duration_s param holds nan, {then}"
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+# The object params' fields are checked by the families' records: a bad one was a ParameterError traceback.
+CHILD_OBJECTS = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import train_embeddings, train_siamese
+
+out = {}
+for module, conf in ((train_siamese, {"hparams": {"epochs": "ten"}}), (train_siamese, {"hparams": {"nope": 1}}),
+                     (train_siamese, {"hparams": {"conv_filters": {"a": 1}}}),
+                     (train_embeddings, {"classifier": {"epochs": "ten"}}), (train_embeddings, {"contrastive": {"x": 1}})):
+    dag = getattr(module, module.__name__)()
+    key = dag.dag_id + " " + json.dumps(conf)
+    try:
+        dag.get_task("prepare").python_callable(dag.dag_id + "/r1", params={k: dag.params[k] for k in dag.params} | conf,
+                                                dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+    except Exception as exc:
+        out[key] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_a_bad_field_of_an_object_param_fails_prepare_in_one_line(tmp_path):
+    home = tmp_path / "home"
+    out = run_child(CHILD_OBJECTS, env=child_env(tmp_path, MUSIM_HOME=str(home)))
+    then = " (not retried: trigger it again with that fixed)"
+    assert out['train_siamese {"hparams": {"epochs": "ten"}}'] == (
+        "hyperparameter epochs: input should be a valid integer, unable to parse string as an integer ('ten' given)"
+        + then)
+    assert out['train_siamese {"hparams": {"nope": 1}}'].startswith("unknown hyperparameter(s) nope; known: ")
+    assert out['train_siamese {"hparams": {"conv_filters": {"a": 1}}}'].startswith("hyperparameter conv_filters: ")
+    assert out['train_embeddings {"classifier": {"epochs": "ten"}}'].startswith("classifier parameter epochs: ")
+    assert out['train_embeddings {"contrastive": {"x": 1}}'].startswith("unknown contrastive parameter(s) x; known: ")
+    assert all(line.endswith(then) and "\n" not in line for line in out.values())
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
