@@ -56,7 +56,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Par
 from musim.assets import asset, parsed_train_queue
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.models.routing import JOIN, staged_training
-from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
+from musim.params import MAX_BOOT, MAX_COUNT, SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
 #: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it; while
@@ -120,7 +120,7 @@ def _conflicting_params(params) -> str | None:
         "contrastive": Param({}, type="object",
                              description="ContrastiveParams fields, e.g. {\"epochs\": 40, \"crop_frames\": 96, "
                                          "\"temperature\": 0.1}"),
-        "n_boot": Param(1000, type="integer", minimum=100, maximum=MAX_COUNT,
+        "n_boot": Param(1000, type="integer", minimum=100, maximum=MAX_BOOT,
                         description="Bootstrap resamples of the evaluation CIs"),
         "primary_metric": Param("auto", enum=list(PRIMARY_METRIC_CHOICES),
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
