@@ -9,8 +9,9 @@ and ingests each new one into the DuckDB warehouse, once. Every line is loaded o
 
 Per dump: `ingest` → `check_quality` → `emit`.
 
-A landing folder that does not exist (the `landing` param, or `$MUSIM_LANDING`) fails `find_new_dumps` at once in
-one line ending "(not retried)": its retries are for a warehouse held by another writer.
+A landing folder that does not exist (the `landing` param, or `$MUSIM_LANDING`), or an object-store URL that cannot be
+one (`s3://Bad_Bucket/`, `ftp://...`), fails `find_new_dumps` at once in one line ending "(not retried)": its retries
+are for a warehouse held by another writer.
 
 **Files it does not take.** The scan goes by file names (the CLI, `musim ingest lastfm FILE`, also by content): a
 file in the landing area that is no dump's (`plays.tsv`, `...plays.tsv.bz2`, `.tsv.xz`) is named in
@@ -70,7 +71,7 @@ def lastfm_ingest():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.assets import refused_conf
-        from musim.errors import NotFoundError, ParameterError, refuse_blank
+        from musim.errors import ConfigError, NotFoundError, ParameterError, refuse_blank
         from musim.ingest.landing import new_dumps
 
         def check(p: dict) -> None:
@@ -88,7 +89,8 @@ def lastfm_ingest():
             raise AirflowFailException(refused)
         try:
             return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]
-        except NotFoundError as exc:  # no such landing folder: no retry mends it (a busy warehouse is retried)
+        except (ConfigError, NotFoundError) as exc:  # no such landing folder, a bad landing URL (`s3://Bad_Bucket`, an
+            # ftp:// one): no retry mends it, so none is spent (a busy warehouse is retried)
             raise AirflowFailException(f"{exc} (not retried)") from None
 
     @task(pool="duckdb_writer", max_active_tis_per_dag=1)

@@ -53,16 +53,15 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Metadata, Param, dag, task
 
-from musim.assets import asset
-from musim.config import train_queue
+from musim.assets import asset, parsed_train_queue
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.models.routing import JOIN, staged_training
-from musim.params import MAX_COUNT, SEED_MAX, SEED_MIN
+from musim.params import MAX_BOOT, MAX_COUNT, SEED_MAX, SEED_MIN
 
 MODELS = asset("models")
 #: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it; while
 #: no live worker does, `route` sends training to train_cpu and evaluate_cpu on queue `default`)
-TRAIN_QUEUE = train_queue()
+TRAIN_QUEUE = parsed_train_queue()  # a bad value: `default`, and prepare fails saying so
 FAMILIES = ["cnn_classifier", "autoencoder", "contrastive"]
 
 
@@ -121,7 +120,7 @@ def _conflicting_params(params) -> str | None:
         "contrastive": Param({}, type="object",
                              description="ContrastiveParams fields, e.g. {\"epochs\": 40, \"crop_frames\": 96, "
                                          "\"temperature\": 0.1}"),
-        "n_boot": Param(1000, type="integer", minimum=100, maximum=MAX_COUNT,
+        "n_boot": Param(1000, type="integer", minimum=100, maximum=MAX_BOOT,
                         description="Bootstrap resamples of the evaluation CIs"),
         "primary_metric": Param("auto", enum=list(PRIMARY_METRIC_CHOICES),
                                 description="Promotion metric, e.g. ndcg@10; auto: ndcg@10 with >= 12 test "
@@ -139,12 +138,14 @@ def train_embeddings():
     def prepare(run: str, params=None, dag=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from musim.assets import refused_conf
-        from musim.errors import NotEnoughData, refuse_blank
+        from musim.assets import refused_conf, refused_train_queue
+        from musim.errors import NotEnoughData, ParameterError, refuse_blank
         from musim.models.families import plan_job
 
         # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
         # variable) is no dump id, not "the latest dump"
+        if refused := refused_train_queue():  # a bad MUSIM_TRAIN_QUEUE: the DAG parsed with `default` in its place
+            raise AirflowFailException(refused)
         if refused := refused_conf(dag, params, lambda p: refuse_blank(
                 p["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null for the latest")):
             raise AirflowFailException(refused)
@@ -161,6 +162,8 @@ def train_embeddings():
         except NotEnoughData as exc:  # no features yet, or too few artists with audio: the run ends skipped (no
             # models event), as train_siamese's does; any other error fails the run
             raise AirflowSkipException(f"not trained: {exc}") from None
+        except ParameterError as exc:  # {"classifier": {"epochs": "ten"}} (checked before the inputs): one line
+            raise AirflowFailException(f"{exc} (not retried: trigger it again with that fixed)") from None
 
     @task(pool="duckdb_writer", trigger_rule=JOIN)  # after the path route took (the other is skipped)
     def promote(evaluated, params=None) -> list[dict]:

@@ -51,8 +51,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
-from musim.assets import asset
-from musim.config import train_queue
+from musim.assets import asset, parsed_train_queue
 from musim.models.constants import PRIMARY_METRIC_CHOICES, TARGET_METRICS
 from musim.models.hyperparams import EMBEDDING_PARAM, HyperParams
 from musim.models.routing import JOIN, staged_training
@@ -61,7 +60,7 @@ from musim.params import LEARNING_RATE_MAX, MAX_COUNT, MAX_SIZE, SEED_MAX, SEED_
 MODELS = asset("models")
 #: the Celery queue of train and evaluate, read at parse time (`gpu` where a GPU worker consumes it; while
 #: no live worker does, `route` sends training to train_cpu and evaluate_cpu on queue `default`)
-TRAIN_QUEUE = train_queue()
+TRAIN_QUEUE = parsed_train_queue()  # a bad value: `default`, and prepare fails saying so
 DEFAULTS = defaults(HyperParams)  # the library's: one place for every default
 #: The params that set the HyperParams field of the same name (as `musim models train`'s options do).
 JOB_OPTIONS = ("epochs", "learning_rate", "batch_size", "sampling", "train_pairs", "seed")
@@ -120,24 +119,28 @@ def train_siamese():
     def prepare(run: str, params=None, dag=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from musim.assets import refused_conf
-        from musim.errors import NotEnoughData, refuse_blank
+        from musim.assets import refused_conf, refused_train_queue
+        from musim.errors import NotEnoughData, ParameterError, refuse_blank
         from musim.models.families import plan_job
         from musim.models.hyperparams import job_params
 
         # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
         # variable) is no dump id, not "the latest dump"
+        if refused := refused_train_queue():  # a bad MUSIM_TRAIN_QUEUE: the DAG parsed with `default` in its place
+            raise AirflowFailException(refused)
         if refused := refused_conf(dag, params, lambda p: refuse_blank(
                 p["dump_id"], "the dump_id param", "a dump id or unique prefix (`musim dumps`), or null for the latest")):
             raise AirflowFailException(refused)
-        hparams, split = job_params("siamese", params["hparams"], embedding_size=params["embedding_size"],
-                                    **{k: params[k] for k in JOB_OPTIONS})
         try:
+            hparams, split = job_params("siamese", params["hparams"], embedding_size=params["embedding_size"],
+                                        **{k: params[k] for k in JOB_OPTIONS})
             return plan_job(run, families=["siamese"], params={"siamese": hparams}, dump_id=params["dump_id"],
                             target_metric=params["metric"], primary_metric=params["primary_metric"], **split)
         except NotEnoughData as exc:  # the audio of a new dump's artists is not there yet: nothing wrong, nothing
             # to train; the run ends skipped (no models event). Any other error fails the run.
             raise AirflowSkipException(f"not trained: {exc}") from None
+        except ParameterError as exc:  # {"hparams": {"epochs": "ten"}} (checked before the inputs): one line
+            raise AirflowFailException(f"{exc} (not retried: trigger it again with that fixed)") from None
 
     @task(pool="duckdb_writer", trigger_rule=JOIN)  # after the path route took (the other is skipped)
     def promote(evaluated, params=None) -> list[dict]:

@@ -6,6 +6,7 @@ URIs are plain strings so that the library does not need Airflow; :func:`asset` 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,6 +26,32 @@ def asset(name: str):
     return Asset(name=name, uri=URIS[name], group="musim")
 
 
+def parsed_train_queue() -> str:
+    """``MUSIM_TRAIN_QUEUE`` as the training DAGs read it when their files are parsed, for their train and evaluate
+    tasks: a bad value is no import error (the DAG vanished from the UI, an import error in its place, and no run
+    could say why) but ``default``, the CPU queue; their first task then fails with its one line
+    (:func:`refused_train_queue`), so nothing trains on a queue nobody asked for."""
+    from musim.config import train_queue
+    from musim.errors import ConfigError
+
+    try:
+        return train_queue()
+    except ConfigError:
+        return "default"
+
+
+def refused_train_queue() -> str | None:
+    """The one line a training DAG's first task refuses to run with while ``MUSIM_TRAIN_QUEUE`` is bad, or None."""
+    from musim.config import train_queue
+    from musim.errors import ConfigError
+
+    try:
+        train_queue()
+    except ConfigError as exc:
+        return f"{exc}: fix it where the Airflow services read it, then trigger the run again; nothing was done"
+    return None
+
+
 def announced_dumps(events: Iterable[Any] | None) -> list[str]:
     """The dump ids that ``lastfm_plays`` events announce (each event's ``extra["dump_id"]``), oldest event
     first, each once: what an asset-triggered ``artist_similarity`` run builds. Airflow gives a run every event
@@ -42,7 +69,9 @@ def refused_conf(dag: Any, params: Mapping[str, Any], check: Callable[[Mapping[s
                  ) -> str | None:
     """The one line a DAG's first task refuses its run's conf with, before anything is done, or None when it is
     fine: a key that is none of ``dag``'s params (:func:`unknown_params`), a float given to a whole-number param
-    (:func:`float_for_integer`), else the :class:`~musim.errors.ParameterError` that ``check(params)`` raises (an empty value, which an unset variable gives, must not read as "the default")."""
+    (:func:`float_for_integer`), the :class:`~musim.errors.ParameterError` that ``check(params)`` raises (an
+    empty value, which an unset variable gives, must not read as "the default"), else NaN or an infinity anywhere in a
+    param (:func:`non_finite`)."""
     from musim.errors import ParameterError
 
     if dag is not None and (refused := unknown_params(dag.dag_id, params, dag.params)):
@@ -54,7 +83,7 @@ def refused_conf(dag: Any, params: Mapping[str, Any], check: Callable[[Mapping[s
             check(params)
     except ParameterError as exc:
         return str(exc)
-    return None
+    return non_finite(params)
 
 
 def float_for_integer(given: Mapping[str, Any], known: Any) -> str | None:
@@ -68,6 +97,27 @@ def float_for_integer(given: Mapping[str, Any], known: Any) -> str | None:
         if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
             return (f"the {name} param is {value!r}, a float: give it as a whole number"
                     f"{f' ({int(value)})' if value.is_integer() else ''}; nothing was done, trigger it again")
+    return None
+
+
+def non_finite(given: Mapping[str, Any]) -> str | None:
+    """One line naming the first param holding NaN or an infinity (at its top level, or inside an object or array
+    param: ``hparams`` ``learning_rate``), or None. JSON Schema lets NaN through every bound (no comparison with it is
+    true), and ``--conf`` or the REST API take it: a NaN ``test_share`` ended train_embeddings skipped ("not trained")
+    instead of refused, a NaN ``learning_rate`` or ``min_duration_s`` failed deep in a task with a traceback."""
+
+    def first(value: Any, path: tuple[str, ...]) -> tuple[tuple[str, ...], float] | None:
+        if isinstance(value, float) and not math.isfinite(value):
+            return path, value
+        items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+        return next((found for k, v in items if (found := first(v, (*path, str(k))))), None)
+
+    for name, value in given.items():
+        if found := first(value, ()):
+            path, bad = found
+            inside = f"{'.'.join(path)!r} = " if path else ""
+            return (f"the {name} param holds {inside}{bad!r}, which is no number: give a finite one (or leave it out "
+                    "for its default); nothing was done, trigger it again")
     return None
 
 

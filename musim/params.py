@@ -48,6 +48,10 @@ LEARNING_RATE_MAX = 10.0
 MAX_COUNT = 1_000_000_000
 #: The largest batch or embedding size ``musim models train`` and the train_siamese DAG take.
 MAX_SIZE = 1_000_000
+#: The most bootstrap resamples an evaluation takes (``musim models evaluate --n-boot``, the train_embeddings DAG's
+#: ``n_boot``): the resamples are one array of ``n_boot`` x test artists, so 1e9 of them ran out of memory in ``evaluate``,
+#: after the whole training.
+MAX_BOOT = 1_000_000
 
 
 def _not_bool(value: Any) -> Any:

@@ -37,6 +37,8 @@ CLI_TWINS = {("audio_acquire", "per_artist"): (["acquire"], "--per-artist"),
              ("train_embeddings", "primary_metric"): (["models", "train"], "--primary-metric"),
              ("train_siamese", "primary_metric"): (["models", "train"], "--primary-metric"),
              ("train_embeddings", "metric"): (["models", "train"], "--metric"),
+             # took 1e9: its resamples (n_boot x test artists) ran out of memory in evaluate, after the training
+             ("train_embeddings", "n_boot"): (["models", "evaluate"], "--n-boot"),
              ("train_siamese", "metric"): (["models", "train"], "--metric"),
              ("audio_features", "batch_size"): (["features", "build"], "--batch-size"),
              ("audio_features", "workers"): (["features", "build"], "--workers"),

@@ -156,3 +156,87 @@ def test_a_float_given_to_a_whole_number_param_fails_the_first_task_in_one_line(
     assert out["train_embeddings seed"].startswith("the seed param is 1.0, a float: ")
     assert out["train_siamese epochs"].startswith("the epochs param is 2.0, a float: ")
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+# NaN passes every bound of a param's schema (no comparison with it is true), and `--conf` or the REST API take it: a
+# NaN test_share ended train_embeddings skipped ("not trained") rather than refused; a NaN learning_rate (or one in the
+# hparams object) or min_duration_s failed deep in the task with a ParameterError traceback.
+CHILD_NAN = r"""
+import copy, json, sys
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+sys.path.insert(0, "dags")
+import audio_features, train_embeddings, train_siamese
+
+nan = float("nan")
+out = {}
+for module, first, args, conf in ((train_embeddings, "prepare", ("train_embeddings/r1",), {"test_share": nan}),
+                                  (train_siamese, "prepare", ("train_siamese/r1",), {"learning_rate": nan}),
+                                  (train_siamese, "prepare", ("train_siamese/r1",), {"hparams": {"l2": float("inf")}}),
+                                  (audio_features, "plan", ("audio_features/r1",), {"min_duration_s": nan})):
+    dag = getattr(module, module.__name__)()
+    (name, value), = conf.items()
+    if name != "hparams":
+        copy.deepcopy(dag.params.get_param(name)).resolve(value)  # Airflow's own check takes it
+    key = dag.dag_id + " " + name
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | conf, dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+    except AirflowSkipException as exc:
+        out[key] = "skipped: " + str(exc)
+    except Exception as exc:
+        out[key] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_nan_in_a_param_fails_the_first_task_in_one_line(tmp_path):
+    home = tmp_path / "home"
+    out = run_child(CHILD_NAN, env=child_env(tmp_path, MUSIM_HOME=str(home)))
+    then = "which is no number: give a finite one (or leave it out for its default); nothing was done, trigger it again"
+    assert out["train_embeddings test_share"] == f"the test_share param holds nan, {then}"
+    assert out["train_siamese learning_rate"] == f"the learning_rate param holds nan, {then}"
+    assert out["train_siamese hparams"] == f"the hparams param holds 'l2' = inf, {then}"
+    assert out["audio_features min_duration_s"] == f"the min_duration_s param holds nan, {then}"
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+# The object params' fields are checked by the families' records: a bad one was a ParameterError traceback.
+CHILD_OBJECTS = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import train_embeddings, train_siamese
+
+out = {}
+for module, conf in ((train_siamese, {"hparams": {"epochs": "ten"}}), (train_siamese, {"hparams": {"nope": 1}}),
+                     (train_siamese, {"hparams": {"conv_filters": {"a": 1}}}),
+                     (train_embeddings, {"classifier": {"epochs": "ten"}}), (train_embeddings, {"contrastive": {"x": 1}})):
+    dag = getattr(module, module.__name__)()
+    key = dag.dag_id + " " + json.dumps(conf)
+    try:
+        dag.get_task("prepare").python_callable(dag.dag_id + "/r1", params={k: dag.params[k] for k in dag.params} | conf,
+                                                dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+    except Exception as exc:
+        out[key] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_a_bad_field_of_an_object_param_fails_prepare_in_one_line(tmp_path):
+    home = tmp_path / "home"
+    out = run_child(CHILD_OBJECTS, env=child_env(tmp_path, MUSIM_HOME=str(home)))
+    then = " (not retried: trigger it again with that fixed)"
+    assert out['train_siamese {"hparams": {"epochs": "ten"}}'] == (
+        "hyperparameter epochs: input should be a valid integer, unable to parse string as an integer ('ten' given)"
+        + then)
+    assert out['train_siamese {"hparams": {"nope": 1}}'].startswith("unknown hyperparameter(s) nope; known: ")
+    assert out['train_siamese {"hparams": {"conv_filters": {"a": 1}}}'].startswith("hyperparameter conv_filters: ")
+    assert out['train_embeddings {"classifier": {"epochs": "ten"}}'].startswith("classifier parameter epochs: ")
+    assert out['train_embeddings {"contrastive": {"x": 1}}'].startswith("unknown contrastive parameter(s) x; known: ")
+    assert all(line.endswith(then) and "\n" not in line for line in out.values())
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written

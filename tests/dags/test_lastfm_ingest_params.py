@@ -98,3 +98,17 @@ def test_a_settle_time_that_is_not_a_number_of_seconds_is_refused_before_the_sca
     assert not home.exists() or not any(
         p.is_file() for p in home.rglob("*")
     )  # no warehouse, no object written
+
+
+def test_a_landing_url_that_cannot_be_one_fails_at_once_in_one_line(tmp_path):
+    """A landing object-store URL with a bad bucket or scheme raised ConfigError, which the task's retries (meant for a
+    busy warehouse) ran twice more, a minute apart, before the run failed."""
+    home = tmp_path / "home"
+    env = child_env(tmp_path, MUSIM_HOME=str(home), MUSIM_LANDING="ftp://host/landing")
+    out = run_child(CHILD, "s3://Bad_Bucket/landing", "s3://", env=env)
+    for name, url in (("param", "s3://Bad_Bucket/landing"), ("a file", "s3://"), ("default", "ftp://host/landing")):
+        kind, message = out[name]
+        assert kind == "AirflowFailException", (name, kind, message)
+        assert message.startswith(f"object store URL {url!r} (the landing folder): "), (name, message)
+        assert message.endswith(" (not retried)") and "\n" not in message
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written

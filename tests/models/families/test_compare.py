@@ -49,6 +49,7 @@ def test_the_five_phases_register_every_family_in_one_registry(toy):
         publish_job,
         train_staged,
     )
+    from musim.runs import run_key
 
     store = open_store()
     with warehouse.writer() as con:
@@ -56,7 +57,7 @@ def test_the_five_phases_register_every_family_in_one_registry(toy):
     items = plan_job("train_embeddings/manual 1", families=("autoencoder", "descriptors"),
                      params={"autoencoder": AE}, test_share=0.4)
     key = items[0]["manifest"]
-    assert key == "models/runs/train_embeddings_manual_1/inputs.npz" and items[1]["manifest"] == key
+    assert key == f"models/runs/{run_key('train_embeddings/manual 1')}/inputs.npz" and items[1]["manifest"] == key
     assert [i["run_id"] for i in items] == ["train_embeddings/manual 1/autoencoder", "train_embeddings/manual 1/descriptors"]
     inputs = FamilyInputs.from_bytes(store.get_bytes(key))
     assert inputs.track_ids == ids and inputs.genres[0] == "genre-0" and inputs.mel is None
