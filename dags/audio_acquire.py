@@ -53,7 +53,7 @@ PREVIEWS = asset("previews")
     doc_md=__doc__,
     params={
         "top_n": Param(1000, type="integer", minimum=1, maximum=MAX_COUNT, description="Catalogue: the top N artists by listeners"),
-        "providers": Param(None, type=["null", "array"], items={"enum": list(KNOWN_PROVIDERS)},
+        "providers": Param(None, type=["null", "array"], items={"enum": list(KNOWN_PROVIDERS)}, uniqueItems=True,
                            description="Providers in order, e.g. [\"deezer\", \"itunes\"] or [\"local\"] "
                                        "(default: $MUSIM_ACQUIRE_PROVIDERS)"),
         "per_artist": Param(3, type="integer", minimum=1, maximum=1000,

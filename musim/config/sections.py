@@ -123,7 +123,7 @@ class TransferOptions(Section):
     max_attempts: PositiveInt = var("MUSIM_S3_MAX_ATTEMPTS", default=3,
                                description="attempts per S3 request, the first included")
     fsync: Bool = var("MUSIM_LOCAL_FSYNC", default=False,
-                      description="1: the local store fsyncs each object before it becomes visible")
+                      description="1: the local store fsyncs each object before it becomes visible, and its folder after")
 
 
 def _part_size(raw: Any) -> int:
@@ -200,6 +200,10 @@ class RateLimits(Section):
 def _providers(order: tuple[str, ...]) -> tuple[str, ...]:
     if not order or set(order) - set(KNOWN_PROVIDERS):
         raise ValueError(f"a comma-separated list of the providers {', '.join(KNOWN_PROVIDERS)}")
+    twice = sorted({name for name in order if order.count(name) > 1})
+    if twice:  # each provider is asked once: a second deezer asked the same API again, and said every failure twice
+        raise ValueError(f"a comma-separated list of the providers {', '.join(KNOWN_PROVIDERS)}, each once "
+                         f"({', '.join(twice)} is listed twice)")
     return order
 
 

@@ -126,6 +126,18 @@ def test_unknown_provider_and_no_runnable_provider(snapshot, capsys):
                                  "skipped: MUSIM_LOCAL_MUSIC_DIR is not set (or pass --path)\n")
 
 
+def test_a_provider_given_twice_is_refused_in_one_line(snapshot, capsys, monkeypatch):
+    """`--provider deezer,itunes --provider deezer` (or MUSIM_ACQUIRE_PROVIDERS=itunes,deezer,itunes) asked the same
+    API twice for every artist and said each of its failures twice."""
+    code, out, err = run(capsys, "acquire", "--provider", "deezer,itunes", "--provider", "deezer", "--match-only")
+    assert (code, out) == (2, "")
+    assert err == ("musim: error: provider deezer is given twice (deezer,itunes,deezer): give each provider once, in "
+                   "the order to ask them\n")
+    monkeypatch.setenv("MUSIM_ACQUIRE_PROVIDERS", "itunes,deezer,itunes")
+    code, _, err = run(capsys, "acquire", "--match-only")
+    assert code == 2 and "(itunes is listed twice), got 'itunes,deezer,itunes'" in err and err.count("\n") == 1
+
+
 def test_no_runnable_provider_is_one_line_naming_only_the_providers_asked_for(snapshot, capsys, monkeypatch):
     """Spotify without credentials printed a logged WARNING with the help, then an error that also blamed the
     local folder, which was not asked for."""

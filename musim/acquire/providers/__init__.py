@@ -89,6 +89,10 @@ def provider_settings(providers: Sequence[str] | None = None, local_dir: str | P
     base = base or get_settings().acquire
     changes: dict[str, Any] = {}
     if providers:
+        twice = sorted({name for name in providers if list(providers).count(name) > 1})
+        if twice:  # asked twice, each failure was said twice and the same API asked again for every artist
+            raise ParameterError(f"provider {', '.join(twice)} is given twice ({','.join(providers)}): give each "
+                                 "provider once, in the order to ask them")
         changes["order"] = tuple(providers)
     if local_dir is not None and not str(local_dir).strip():  # an unset variable, not "no folder" (the network)
         raise ParameterError("the local music folder is empty (an unset variable?): give the folder that holds the "
