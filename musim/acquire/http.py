@@ -5,10 +5,8 @@ retry policy (exponential backoff with jitter; ``Retry-After`` honoured) that tu
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import email.utils
-import ipaddress
 import logging
 import math
 import socket
@@ -32,7 +30,9 @@ from tenacity import (
 import musim
 from musim.acquire.breaker import Outage
 from musim.acquire.errors import ProviderDown, ProviderError, RateLimited, is_outage
+from musim.acquire.inward import InwardURL, check_inward
 from musim.acquire.models import scrub
+from musim.acquire.ratelimit import RateLimiter
 from musim.config import RateLimit, RetryPolicy
 from musim.params import whole_number
 
@@ -40,54 +40,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # getattr: an editable install made before musim/__init__.py existed maps musim as a namespace package
 USER_AGENT = f"musim/{getattr(musim, '__version__', '0.1.0')} (music-similarity research; polite client)"
-
-
-class RateLimiter:
-    """Sliding-window limiter: at most ``limit.calls`` acquisitions in any ``limit.period_s`` window.
-
-    Thread-safe; :meth:`acquire` blocks until a slot is free. ``clock`` and ``sleep`` are injectable.
-    """
-
-    def __init__(
-        self,
-        limit: RateLimit,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.limit = limit
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: collections.deque[float] = collections.deque()
-        self._lock = threading.Lock()
-        self._resume_at = float("-inf")
-
-    def pause(self, seconds: float) -> None:
-        """The server asked for a pause (``Retry-After``): no request of any thread before ``seconds`` from now
-        (see :meth:`HttpClient.wait_for_pause`); a shorter pause does not end a longer one."""
-        with self._lock:
-            self._resume_at = max(self._resume_at, self._clock() + seconds)
-
-    @property
-    def resume_at(self) -> float:
-        """When the last pause asked for ends (on ``clock``); in the past when there is none."""
-        with self._lock:
-            return self._resume_at
-
-    def acquire(self) -> float:
-        """Take one slot, waiting as long as needed; return the seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                while self._sent and now - self._sent[0] >= self.limit.period_s:
-                    self._sent.popleft()
-                if len(self._sent) < self.limit.calls:
-                    self._sent.append(now)
-                    return waited
-                delay = self.limit.period_s - (now - self._sent[0])
-            self._sleep(delay)
-            waited += delay
 
 
 class PoliteSession(requests.Session):
@@ -135,42 +87,6 @@ MAX_REDIRECTS = 5
 
 #: Statuses whose ``Retry-After`` pauses every request to the provider, not only the retry of the one told
 PAUSING_STATUSES = (429, 503)
-
-
-class InwardURL(requests.exceptions.InvalidURL):
-    """A download sent (by a redirect, or by the preview URL of an answer) from a public host to a local or private
-    address (loopback, a private network, link-local such as a cloud's metadata service at 169.254.169.254)."""
-
-    def __init__(self, url: str) -> None:
-        self.host = urllib.parse.urlsplit(url).hostname or "?"
-        super().__init__(f"{self.host} is a local or private address")
-
-
-def local_host(host: str | None) -> bool:
-    """Whether ``host`` (a name or an address) is, or resolves to, an address that is not on the public internet
-    (loopback, private, link-local, reserved); ``False`` for a name that does not resolve (requests fails on it)."""
-    if not host:
-        return False
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
-    except (OSError, UnicodeError):
-        return False
-    return any(not ipaddress.ip_address(a.split("%", 1)[0]).is_global for a in addresses)
-
-
-def check_inward(url: str, origin: str | None) -> None:
-    """Raise :class:`InwardURL` when ``url`` goes to a local or private address and ``origin`` (the URL it came from:
-    the page that redirected, the provider's API) is on a public one: a provider's answer or redirect must not make
-    musim fetch from the machine's own network (its database, a cloud's metadata service). A service that is itself
-    local (a test server, a mirror on the LAN) may send to local addresses."""
-    if origin is None:
-        return
-    try:
-        host, from_host = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(origin).hostname
-    except ValueError:  # not a URL: requests refuses it
-        return
-    if host != from_host and local_host(host) and not local_host(from_host):
-        raise InwardURL(url)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -10,8 +10,9 @@ from email.utils import formatdate
 import pytest
 
 from musim.acquire import ProviderError, RateLimit, RetryPolicy
-from musim.acquire.http import HttpClient, RateLimiter, parse_retry_after
+from musim.acquire.http import HttpClient, parse_retry_after
 from musim.acquire.providers import DeezerProvider, ItunesProvider
+from musim.acquire.ratelimit import RateLimiter
 from tests.fakes.provider_server import Fault
 
 pytestmark = pytest.mark.server
@@ -586,9 +587,9 @@ def test_a_preview_redirected_or_pointed_to_a_local_address_is_not_fetched(sleep
     local address and 127.0.0.1 the public host."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    import musim.acquire.http as http
+    import musim.acquire.inward as inward
 
-    monkeypatch.setattr(http, "local_host", lambda host: host == "localhost", raising=False)
+    monkeypatch.setattr(inward, "local_host", lambda host: host == "localhost")
     inside: list[str] = []
 
     class Inside(BaseHTTPRequestHandler):

@@ -32,7 +32,6 @@ from musim.acquire.errors import ProviderError, ProviderRefused
 from musim.acquire.http import (
     MAX_JSON_BYTES,
     PoliteSession,
-    RateLimiter,
     body_deadline,
     error_for_exception,
     error_for_status,
@@ -42,6 +41,7 @@ from musim.acquire.matching import match_artist
 from musim.acquire.models import ArtistCandidate, ArtistMatch, TrackCandidate
 from musim.acquire.providers.base import HttpProvider
 from musim.acquire.providers.wire import SpotifySearch, SpotifyTopTracks, parse
+from musim.acquire.ratelimit import RateLimiter
 from musim.config import AcquireSettings, Settings, get_settings
 from musim.errors import ConfigError
 from musim.redact import register_secret
