@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from musim.errors import ConfigError, MusimError
+from musim.redact import redact
 
 
 class ProviderError(MusimError):
@@ -16,7 +17,7 @@ class ProviderError(MusimError):
     provider : str
         Provider name (``"deezer"``, ``"itunes"``, ``"spotify"``, ``"local"``).
     reason : str
-        What went wrong, safe to store and log (never contains credentials).
+        What went wrong, safe to store and log: credentials in it are masked (:func:`musim.redact.redact`).
     status : int or None
         HTTP status (or provider error code) when there was one.
     retryable : bool
@@ -39,12 +40,12 @@ class ProviderError(MusimError):
         network: bool = False,
     ) -> None:
         self.provider = provider
-        self.reason = reason
+        self.reason = redact(reason)  # stored in journals and the warehouse, shown by the CLI and the UI
         self.status = status
         self.retryable = retryable
         self.attempts = attempts
         self.network = network
-        super().__init__(f"{provider}: {reason}")
+        super().__init__(f"{provider}: {self.reason}")
 
 
 class RateLimited(ProviderError):
