@@ -707,6 +707,8 @@ def test_an_interrupt_stops_the_batch_s_artists_not_begun(snapshot, fake_server)
     with pytest.raises(KeyboardInterrupt):
         fetch_batch(batch, settings=settings, concurrency=2, on_artist=interrupt)
     searched = fake_server.matching(r"^/deezer/search/artist$")
-    assert len(searched) <= 3, [r.query.get("q") for r in searched]  # the first two, and at most one taken up at once
+    # the first two, and at most one more taken up by each of the two workers before the interrupt cancels the rest
+    # (a worker takes its next artist as soon as it is free; each artist takes 0.5 s): never all five
+    assert len(searched) <= 4, [r.query.get("q") for r in searched]
     journals = list(open_store().list(f"acquire/journal/{batch['batch_id']}/"))
     assert len(journals) == len(told) == len(searched)  # each artist begun was journaled
