@@ -24,24 +24,28 @@ from typing import Any
 from musim.config import TransferOptions, get_settings
 from musim.redact import redact
 from musim.storage.base import (
+    ByteRange,
     DamagedObject,
     InvalidKey,
     ObjectInfo,
     ObjectNotFound,
     ObjectOutsideStore,
     ObjectStore,
+    RangeNotSatisfiable,
     StorageUnavailable,
     validate_key,
 )
 from musim.storage.config import S3Config, parse_store_url, resolve_s3_config
 
 __all__ = [
+    "ByteRange",
     "DamagedObject",
     "InvalidKey",
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectOutsideStore",
     "ObjectStore",
+    "RangeNotSatisfiable",
     "S3Config",
     "StorageUnavailable",
     "TransferOptions",

@@ -47,6 +47,43 @@ class InvalidKey(StorageError):
     """A key or prefix is not acceptable (``..``, leading ``/``, backslash, control characters, ...)."""
 
 
+class RangeNotSatisfiable(StorageError):
+    """A byte range that no byte of the object lies in; ``size`` is the object's size (HTTP's 416 names it)."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Part of an object, in HTTP's three forms (RFC 9110 14.1.1): ``ByteRange(a, b)`` bytes ``a`` to ``b``
+    inclusive, ``ByteRange(a, None)`` from ``a`` to the end, ``ByteRange(None, n)`` the last ``n`` bytes."""
+
+    first: int | None
+    last: int | None
+
+    def __post_init__(self) -> None:
+        ends = [e for e in (self.first, self.last) if e is not None]
+        if not ends or any(not isinstance(e, int) or e < 0 for e in ends) or (len(ends) == 2 and ends[0] > ends[1]):
+            raise ValueError(f"not a byte range: first={self.first!r}, last={self.last!r}")
+
+    def __str__(self) -> str:
+        """As HTTP's ``Range`` header writes it (``bytes=0-99``, ``bytes=100-``, ``bytes=-50``)."""
+        return f"bytes={'' if self.first is None else self.first}-{'' if self.last is None else self.last}"
+
+    def within(self, size: int) -> tuple[int, int] | None:
+        """The first and last offset of this range in an object of ``size`` bytes (a last offset past the end, or a
+        suffix longer than the object, is cut to it); ``None`` when no byte of the object is in it (it starts at or
+        past the end, it is a suffix of 0 bytes, or the object is empty)."""
+        if self.first is None:
+            count = min(self.last or 0, size)
+            return (size - count, size - 1) if count else None
+        if self.first >= size:
+            return None
+        return self.first, size - 1 if self.last is None else min(self.last, size - 1)
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """What is known about one stored object.
@@ -125,12 +162,16 @@ def file_sha256(path: Path) -> str:
 class ObjectChunks(Iterator[bytes]):
     """An object's content read chunk by chunk (:meth:`ObjectStore.iter_bytes`); ``info`` describes the object."""
 
-    def __init__(self, stream: BinaryIO, info: ObjectInfo, chunk_size: int = _CHUNK) -> None:
+    def __init__(self, stream: BinaryIO, info: ObjectInfo, chunk_size: int = _CHUNK,
+                 span: tuple[int, int] | None = None) -> None:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
         self.info = info
+        #: The first and last offset of the part read (:meth:`ObjectStore.iter_bytes`'s ``byte_range``), None: all.
+        self.span = span
         self._stream = stream
         self._size = chunk_size
+        self._left = info.size if span is None else span[1] - span[0] + 1
 
     def __iter__(self) -> ObjectChunks:
         return self
@@ -138,10 +179,13 @@ class ObjectChunks(Iterator[bytes]):
     def __next__(self) -> bytes:
         if self._stream.closed:
             raise StopIteration
-        chunk = self._stream.read(self._size)
+        chunk = self._stream.read(min(self._size, self._left) if self.span is not None else self._size)
+        self._left -= len(chunk)
         if not chunk:
             self.close()
             raise StopIteration
+        if self.span is not None and self._left <= 0:  # the part's last byte: nothing more is read
+            self._stream.close()
         return chunk
 
     def close(self) -> None:
@@ -201,12 +245,30 @@ class ObjectStore(ABC):
         """A readable binary stream of the object's content; close it (or use ``with``)."""
         return self._open(key)[0]
 
-    def iter_bytes(self, key: str, *, chunk_size: int = _CHUNK) -> ObjectChunks:
+    def iter_bytes(self, key: str, *, chunk_size: int = _CHUNK, byte_range: ByteRange | None = None) -> ObjectChunks:
         """The object's content as chunks of at most ``chunk_size`` bytes, each read when it is asked for (one chunk
         in memory at a time, for serving large objects). Opened at once: a missing key raises here, not while
-        iterating. The iterator's ``info`` describes the object; it closes its stream when done (or ``close()``)."""
+        iterating. The iterator's ``info`` describes the object; it closes its stream when done (or ``close()``).
+
+        With ``byte_range`` only that part is read (its ``span`` says which bytes, cut to the object as
+        :meth:`ByteRange.within` does), or :class:`RangeNotSatisfiable` is raised when no byte of the object is in it.
+        """
+        if byte_range is None:
+            fh, info = self._open(key)
+            return ObjectChunks(fh, info, chunk_size)
+        fh, info, span = self._open_range(key, byte_range)
+        return ObjectChunks(fh, info, chunk_size, span)
+
+    def _open_range(self, key: str, byte_range: ByteRange) -> tuple[BinaryIO, ObjectInfo, tuple[int, int]]:
+        """A stream positioned at the first byte of ``byte_range``, the object's info and the range's offsets (here:
+        the object opened whole, then sought; a backend that can ask for the part alone overrides this)."""
         fh, info = self._open(key)
-        return ObjectChunks(fh, info, chunk_size)
+        span = byte_range.within(info.size)
+        if span is None:
+            fh.close()
+            raise unsatisfiable(self, key, byte_range, info.size)
+        skip(fh, span[0])
+        return fh, info, span
 
     def get_bytes(self, key: str) -> bytes:
         """The whole content of the object under ``key``."""
@@ -271,6 +333,21 @@ class ObjectStore(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.root_url!r})"
+
+
+def unsatisfiable(store: ObjectStore, key: str, byte_range: ByteRange, size: int) -> RangeNotSatisfiable:
+    """The error for a ``byte_range`` no byte of the ``size``-byte object ``key`` is in."""
+    return RangeNotSatisfiable(f"no byte of object {key!r} in {store.root_url} ({size} bytes) is in the range "
+                               f"{byte_range}", size)
+
+
+def skip(stream: BinaryIO, count: int) -> None:
+    """Move ``stream`` ``count`` bytes on: a seek where it can, else reads (a chunk at a time) thrown away."""
+    if stream.seekable():
+        stream.seek(count, os.SEEK_CUR)
+        return
+    while count > 0 and (chunk := stream.read(min(count, _CHUNK))):
+        count -= len(chunk)
 
 
 def _with_sha(info: ObjectInfo, digest: str) -> ObjectInfo:

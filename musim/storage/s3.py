@@ -16,6 +16,7 @@ import io
 import logging
 import mimetypes
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -41,12 +42,15 @@ from musim.config import TransferOptions
 from musim.errors import ConfigError, StorageError
 from musim.redact import has_secret, redact, register_secret
 from musim.storage.base import (
+    ByteRange,
     ObjectInfo,
     ObjectNotFound,
     ObjectStore,
     StorageUnavailable,
     check_expires,
     file_sha256,
+    skip,
+    unsatisfiable,
     validate_key,
 )
 from musim.storage.config import S3Config
@@ -54,6 +58,9 @@ from musim.storage.config import S3Config
 log = logging.getLogger(__name__)
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+_CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)")
+#: Offsets sent in a Range header are cut to this (a longer number of digits than any object size: past the end).
+_MAX_OFFSET = 2**62
 _DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 
 
@@ -289,10 +296,39 @@ class S3Store(ObjectStore):
         with self._errors("read", key):
             return self.client.get_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
 
+    def _stream(self, key: str, resp: Mapping[str, Any]) -> BinaryIO:
+        raw = _Reader(resp["Body"], lambda exc: self._error(exc, "read", key))
+        return io.BufferedReader(raw, 1024 * 1024)  # type: ignore[return-value]
+
     def _open(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
         resp = self._get(key)
-        raw = _Reader(resp["Body"], lambda exc: self._error(exc, "read", key))
-        return io.BufferedReader(raw, 1024 * 1024), self._info(key, resp)  # type: ignore[return-value]
+        return self._stream(key, resp), self._info(key, resp)
+
+    def _open_range(self, key: str, byte_range: ByteRange) -> tuple[BinaryIO, ObjectInfo, tuple[int, int]]:
+        """One ``GetObject`` with HTTP's ``Range``: the server sends that part only. A server that answers with the
+        whole object (an empty one; one that ignores ``Range``) is read from the range's first byte."""
+        sent = ByteRange(*(None if e is None else min(e, _MAX_OFFSET) for e in (byte_range.first, byte_range.last)))
+        with self._errors("read", key):
+            try:
+                resp = self.client.get_object(Bucket=self.bucket, Key=self._full(validate_key(key)), Range=str(sent))
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code", "")) != "InvalidRange":
+                    raise
+                resp = None
+        if resp is None:  # the range starts past the end: the 416 names the object's size
+            raise unsatisfiable(self, key, byte_range, self.stat(key).size)
+        stream = self._stream(key, resp)
+        part = _CONTENT_RANGE.fullmatch(str(resp.get("ContentRange", "")))
+        if part is not None:
+            first, last, size = (int(n) for n in part.groups())
+            return stream, self._info(key, resp, size), (first, last)
+        info = self._info(key, resp)
+        span = byte_range.within(info.size)
+        if span is None:
+            stream.close()
+            raise unsatisfiable(self, key, byte_range, info.size)
+        skip(stream, span[0])
+        return stream, info, span
 
     def get_bytes(self, key: str) -> bytes:
         body = self._get(key)["Body"]

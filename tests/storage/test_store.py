@@ -15,7 +15,14 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from musim.errors import NotFoundError, StorageError
-from musim.storage import InvalidKey, ObjectNotFound, TransferOptions, open_store
+from musim.storage import (
+    ByteRange,
+    InvalidKey,
+    ObjectNotFound,
+    RangeNotSatisfiable,
+    TransferOptions,
+    open_store,
+)
 from musim.storage.base import TMP_PREFIX
 from tests.storage.conftest import PART, Backend
 
@@ -104,6 +111,62 @@ def test_iter_bytes_yields_the_object_in_chunks(backend: Backend) -> None:
     assert [len(c) for c in got] == [131072, 131072, 37856] and b"".join(got) == data
     with pytest.raises(ObjectNotFound, match="files/none.bin"):  # raised when asked, before any chunk
         store.iter_bytes("files/none.bin")
+
+
+DIGITS = b"0123456789abcdefghij"  # 20 bytes: offset n holds DIGITS[n], so each part below is read off by hand
+
+
+@pytest.mark.parametrize(("first", "last", "part", "span"), [
+    (2, 5, b"2345", (2, 5)),           # bytes=2-5
+    (0, 0, b"0", (0, 0)),              # bytes=0-0
+    (18, 1000, b"ij", (18, 19)),       # bytes=18-1000: cut to the end
+    (15, None, b"fghij", (15, 19)),    # bytes=15-
+    (19, None, b"j", (19, 19)),        # bytes=19-
+    (None, 3, b"hij", (17, 19)),       # bytes=-3
+    (None, 50, DIGITS, (0, 19)),       # bytes=-50: the whole object
+])
+def test_iter_bytes_reads_one_byte_range(backend: Backend, first, last, part, span) -> None:
+    store = backend.store
+    whole = store.put_bytes("files/digits.txt", DIGITS)
+    sent: list[str] = []
+    if backend.kind == "s3":  # the server is asked for the part alone (GetObject's Range)
+        get_object = store.client.get_object
+        store.client.get_object = lambda **kw: sent.append(kw.get("Range")) or get_object(**kw)
+    chunks = store.iter_bytes("files/digits.txt", chunk_size=3, byte_range=ByteRange(first, last))
+    assert (chunks.span, chunks.info.size, chunks.info.etag) == (span, 20, whole.etag)
+    got = list(chunks)
+    assert b"".join(got) == part and all(1 <= len(c) <= 3 for c in got)
+    assert sent == ([str(ByteRange(first, last))] if backend.kind == "s3" else [])
+
+
+def test_iter_bytes_refuses_a_range_no_byte_of_the_object_is_in(backend: Backend) -> None:
+    store = backend.store
+    store.put_bytes("files/digits.txt", DIGITS)
+    store.put_bytes("files/empty.txt", b"")
+    for key, first, last, size in (("files/digits.txt", 20, None, 20), ("files/digits.txt", 25, 30, 20),
+                                   ("files/digits.txt", None, 0, 20), ("files/empty.txt", 0, None, 0),
+                                   ("files/empty.txt", None, 5, 0)):
+        with pytest.raises(RangeNotSatisfiable, match=re.escape(f"({size} bytes)")) as caught:
+            store.iter_bytes(key, byte_range=ByteRange(first, last))
+        assert caught.value.size == size and key in str(caught.value)
+    with pytest.raises(ObjectNotFound, match="files/none.txt"):
+        store.iter_bytes("files/none.txt", byte_range=ByteRange(0, 1))
+    for bad in ((None, None), (5, 3), (-1, 2), (None, -3)):
+        with pytest.raises(ValueError, match="not a byte range"):
+            ByteRange(*bad)
+
+
+@pytest.mark.server
+def test_a_range_from_a_server_that_sends_the_whole_object_is_cut_from_it(s3_env) -> None:
+    """A server that ignores GetObject's Range answers 200 with all of the object: the part is read from it."""
+    store = open_store(s3_env.url)
+    store.put_bytes("files/digits.txt", DIGITS)
+    get_object = store.client.get_object
+    store.client.get_object = lambda **kw: get_object(**{k: v for k, v in kw.items() if k != "Range"})
+    chunks = store.iter_bytes("files/digits.txt", chunk_size=3, byte_range=ByteRange(None, 4))
+    assert chunks.span == (16, 19) and b"".join(chunks) == b"ghij"
+    with pytest.raises(RangeNotSatisfiable):
+        store.iter_bytes("files/digits.txt", byte_range=ByteRange(20, None))
 
 
 def test_multipart_sized_object(backend: Backend, tmp_path: Path) -> None:
