@@ -21,7 +21,8 @@ Routes (relative to where the app is mounted):
 ``GET /api/models``                    the model leaderboard
 ``GET /api/quality``                   the latest data-quality result of every dataset
 ``GET /objects/<key>``                 Data Docs (``quality/docs/…``) and model cards (``models/…``)
-                                       from the object store, read-only, streamed in chunks
+                                       from the object store, read-only, streamed in chunks; one byte
+                                       range (``Range``, ``If-Range``: :mod:`musim.ui.objects`) is read alone
 =====================================  =============================================================
 
 A section whose table is not built answers ``{"available": false, "message": "… run DAG X"}`` (HTTP 200);
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.params import Depends
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -49,6 +50,15 @@ from musim.names import MAX_QUERY_CHARS, name_norm
 from musim.params import whole_number
 from musim.similarity import METRICS
 from musim.similarity.query import ArtistNotFound
+from musim.storage import (
+    InvalidKey,
+    ObjectNotFound,
+    RangeNotSatisfiable,
+    StorageUnavailable,
+    open_store,
+    validate_key,
+)
+from musim.ui import objects as objects_http
 from musim.ui import page as html
 from musim.ui.snapshot import NotPublished, SnapshotCache
 from musim.warehouse import explain
@@ -92,6 +102,11 @@ def _out(result: dict[str, Any] | queries.Unavailable | list) -> Any:
     return result
 
 
+#: Set in the scope of a HEAD request answered as GET (:class:`HeadAsGet`): a route that would read a body it does
+#: not send (an object from the store) answers with its headers alone.
+HEAD_ONLY = "musim.head_only"
+
+
 class HeadAsGet:
     """HEAD answered as GET without the body (HTTP's rule; FastAPI's GET routes answered it 405)."""
 
@@ -108,7 +123,7 @@ class HeadAsGet:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        await self.app({**scope, "method": "GET", HEAD_ONLY: True}, receive, headers_only)
 
 
 class SecurityHeaders:
@@ -265,28 +280,34 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return _unpublished()
 
     @app.get("/objects/{key:path}")
-    def objects(key: str) -> Response:
-        from musim.storage import InvalidKey, ObjectNotFound, StorageUnavailable, open_store, validate_key
-
+    def objects(key: str, request: Request) -> Response:
         if key.endswith("/"):
             key += "index.html"
         if not key.startswith(OBJECT_PREFIXES):
             raise HTTPException(404, f"only {' and '.join(OBJECT_PREFIXES)} objects are served here")
-        try:
-            chunks = open_store().iter_bytes(validate_key(key))  # opened now: a missing object is a 404, not a cut
+        rendered = key.endswith(".md")  # a model card, rendered whole as a page (a few KiB): no part of it is served
+        wanted = None if rendered else objects_http.requested_range(request.headers.get("range"))
+        try:  # opened now: a missing object is a 404, not a cut
+            chunks = objects_http.open_part(open_store(), validate_key(key), wanted, request.headers.get("if-range"))
         except (InvalidKey, ObjectNotFound):
             raise HTTPException(404, f"no object {key!r} in the object store") from None
+        except RangeNotSatisfiable as exc:
+            return Response(status_code=416, headers={**OBJECT_HEADERS, **objects_http.unsatisfiable_headers(exc)})
         except StorageUnavailable as exc:
             raise HTTPException(503, f"the object store is unavailable: {exc}") from None
-        if key.endswith(".md"):  # a model card, rendered whole (a few KiB)
+        if rendered:
             with closing(chunks):
                 text = b"".join(chunks).decode("utf-8", "replace")
-            return HTMLResponse(html.markdown_page(text, key), headers=OBJECT_HEADERS)
+            return HTMLResponse(html.markdown_page(text, key), headers={**OBJECT_HEADERS, "Accept-Ranges": "none"})
         media = "text/plain; charset=utf-8" if key.endswith((".txt", ".log")) \
             else mimetypes.guess_type(key)[0] or "application/octet-stream"
+        headers = {**OBJECT_HEADERS, **objects_http.part_headers(chunks)}
+        status = 200 if chunks.span is None else 206
+        if request.scope.get(HEAD_ONLY):  # HEAD: the headers alone, and nothing read from the store
+            chunks.close()
+            return Response(status_code=status, media_type=media, headers=headers)
         # streamed a chunk at a time (a large object is never held in memory whole); closed at its end
-        return StreamingResponse(chunks, media_type=media,
-                                 headers={**OBJECT_HEADERS, "Content-Length": str(chunks.info.size)})
+        return StreamingResponse(chunks, status_code=status, media_type=media, headers=headers)
 
     @app.get("/", response_class=HTMLResponse)
     def index(artist: str = Query("", max_length=MAX_QUERY_CHARS), artist_id: str = "", metric: str = "seed",

@@ -1,0 +1,99 @@
+"""HTTP's single byte ranges (RFC 9110 14) for ``/objects/<key>``: what a ``Range`` and an ``If-Range`` header ask for,
+and the headers of the answer. A browser's ``<audio>`` and ``<video>`` seek with them, and a resumed download asks
+for its rest; only the bytes asked for are read from the object store.
+
+A ``Range`` this module cannot honour as one range (another unit, several ranges, a malformed one) is ignored, and
+the whole object is served (RFC 9110 14.2 allows it); an ``If-Range`` whose validator is not the object's (the
+object was replaced since) has the whole object served, as does an ``If-Range`` date that is no strong validator.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from musim.storage import ByteRange, ObjectInfo, ObjectStore, RangeNotSatisfiable
+from musim.storage.base import ObjectChunks
+
+#: ``bytes=first-last``, ``bytes=first-`` or ``bytes=-suffix`` (ASCII digits only; the unit is case-insensitive).
+_ONE_RANGE = re.compile(r"bytes=[ \t]*([0-9]*)-([0-9]*)[ \t]*", re.IGNORECASE)
+#: A longer number than any object's offset (digits past this are cut: a first offset past the end, a last one cut
+#: to the end, a suffix longer than the object all mean the same for a shorter number).
+_MAX_DIGITS = 18
+#: What an entity-tag may hold between its quotes (RFC 9110 8.8.3's etagc); another ETag is not sent.
+_ETAG_CHARS = re.compile(r"[\x21\x23-\x7e]+")
+
+
+def requested_range(header: str | None) -> ByteRange | None:
+    """The one range a ``Range`` header asks for, or ``None``: none asked, several, or the header is malformed."""
+    found = _ONE_RANGE.fullmatch(header) if header else None
+    if found is None:
+        return None
+    first, last = (_offset(n) for n in found.groups())
+    try:
+        return ByteRange(first, last)
+    except ValueError:  # "bytes=-", "bytes=5-3": invalid, so ignored
+        return None
+
+
+def _offset(digits: str) -> int | None:
+    return None if not digits else int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
+def etag_header(info: ObjectInfo) -> str | None:
+    """The object's ``ETag`` header (quoted), or ``None`` when it has no etag HTTP can carry."""
+    return f'"{info.etag}"' if info.etag and _ETAG_CHARS.fullmatch(info.etag) else None
+
+
+def last_modified_header(info: ObjectInfo) -> str | None:
+    """The object's ``Last-Modified`` header (an HTTP date), or ``None`` when its time is not known."""
+    return format_datetime(info.modified.astimezone(UTC), usegmt=True) if info.modified else None
+
+
+def if_range_holds(if_range: str, info: ObjectInfo, *, now: datetime | None = None) -> bool:
+    """Whether ``If-Range``'s validator is the object's own: its strong ETag, or its Last-Modified date where that is
+    a strong validator (a second or more before ``now``, RFC 9110 8.8.2.2). A weak ETag never holds."""
+    value = if_range.strip()
+    if value.startswith(('"', "W/")):
+        return etag_header(info) == value
+    modified = last_modified_header(info)
+    if modified is None or value != modified:
+        return False
+    return info.modified is not None and info.modified <= (now or datetime.now(UTC)) - timedelta(seconds=1)
+
+
+def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: str | None) -> ObjectChunks:
+    """The object's chunks: the part ``wanted`` asks for unless there is none, or ``if_range`` does not hold (then
+    all of it); :class:`RangeNotSatisfiable` when no byte of the object is in a part that applies."""
+    if wanted is None:
+        return store.iter_bytes(key)
+    try:
+        chunks = store.iter_bytes(key, byte_range=wanted)
+    except RangeNotSatisfiable:
+        if if_range is not None and not if_range_holds(if_range, store.stat(key)):
+            return store.iter_bytes(key)
+        raise
+    if if_range is not None and not if_range_holds(if_range, chunks.info):
+        chunks.close()
+        return store.iter_bytes(key)
+    return chunks
+
+
+def part_headers(chunks: ObjectChunks) -> dict[str, str]:
+    """``Content-Length``, ``Content-Range`` (a part only), ``Accept-Ranges``, ``ETag`` and ``Last-Modified``."""
+    info = chunks.info
+    first, last = chunks.span or (0, info.size - 1)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(last - first + 1)}
+    if chunks.span is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
+    if (etag := etag_header(info)) is not None:
+        headers["ETag"] = etag
+    if (modified := last_modified_header(info)) is not None:
+        headers["Last-Modified"] = modified
+    return headers
+
+
+def unsatisfiable_headers(exc: RangeNotSatisfiable) -> dict[str, str]:
+    """The headers of a 416: the object's size in ``Content-Range``."""
+    return {"Accept-Ranges": "bytes", "Content-Range": f"bytes */{exc.size}"}
