@@ -76,3 +76,36 @@ def test_the_page_works_under_its_content_security_policy(app_url, full_home, tm
         b.wait_for("window.__csp.length > 0", timeout=10, what="the violation report")
         assert b.eval("window.__ran") is None
         assert b.eval("window.__csp")[0].startswith("script-src")
+
+
+def _silence_wav(seconds: int, rate: int = 8000) -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\0\0" * rate * seconds)
+    return out.getvalue()
+
+
+def test_an_audio_element_can_seek_in_an_object(app_url, tmp_path, monkeypatch):
+    """Chrome seeks in audio only where the server answers byte ranges: served whole, without Accept-Ranges, the
+    audio had no seekable range and a seek went back to 0 s."""
+    from musim.storage import open_store
+
+    store = open_store((tmp_path / "store").as_uri())
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", store.root_url)
+    store.put_bytes("quality/docs/r1/tone.wav", _silence_wav(20))
+    store.put_bytes("quality/docs/r1/player.html", b'<audio id="a" src="tone.wav" preload="auto"></audio>')
+    with Browser(tmp_path / "chromium-profile", log=tmp_path / "chromium.log") as b:
+        b.goto(f"{app_url}/objects/quality/docs/r1/player.html")
+        b.wait_for("document.getElementById('a').readyState >= 1", what="the audio's metadata")
+        assert b.eval("document.getElementById('a').duration") == pytest.approx(20, abs=0.1)
+        assert b.eval("(() => { const s = document.getElementById('a').seekable; "
+                      "return s.length ? s.end(s.length - 1) : 0; })()") == pytest.approx(20, abs=0.1)
+        b.eval("document.getElementById('a').currentTime = 15")
+        b.wait_for("!document.getElementById('a').seeking", what="the seek's end")
+        assert b.eval("document.getElementById('a').currentTime") == pytest.approx(15, abs=0.1)
