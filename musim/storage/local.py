@@ -117,6 +117,9 @@ class LocalStore(ObjectStore):
             raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}"
                                f"{_WHAT_TO_DO.get(exc.errno, '') if action == 'write' else ''}") from exc
         except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG and action in ("read", "stat", "delete"):  # no file can have that name
+                raise ObjectNotFound(f"no object {key!r} in {self.root_url}: a part of the key is longer than a file "
+                                     "name may be here") from exc
             hint = _WHAT_TO_DO.get(exc.errno, "") if action == "write" else ""
             raise StorageError(f"cannot {action} {key!r} in {self.root_url}: {exc.strerror or exc}{hint}") from exc
 
@@ -201,8 +204,9 @@ class LocalStore(ObjectStore):
 
     def exists(self, key: str) -> bool:
         try:
-            return self._inside(key).is_file()
-        except ObjectNotFound:  # a link out of the store, a loop of links
+            with self._errors("stat", key):
+                return self._inside(key).is_file()
+        except ObjectNotFound:  # a link out of the store, a loop of links, a name no file can have
             return False
 
     def stat(self, key: str) -> ObjectInfo:

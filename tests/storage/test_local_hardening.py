@@ -132,3 +132,20 @@ def test_a_loop_of_links_in_the_store_is_no_object(tmp_path: Path) -> None:
         with pytest.raises(StorageError, match="'a'"):
             read("a")
     assert not store.exists("a")
+
+
+def test_a_key_with_a_part_longer_than_a_file_name_may_be_is_no_object(tmp_path: Path) -> None:
+    """A valid key (S3 takes 1024 bytes in any parts) whose part is longer than the file system's 255 bytes: exists()
+    raised a bare OSError, and a read, stat or delete a StorageError, which the web app answered 503 (as if the store
+    were down) for a URL no object can have."""
+    store = LocalStore(tmp_path / "store")
+    store.put_bytes("models/card.md", b"# card")
+    key = "models/" + "x" * 300
+    assert not store.exists(key)
+    for read in (store.get_bytes, store.stat, store.iter_bytes, lambda k: store.delete(k, missing_ok=False)):
+        with pytest.raises(ObjectNotFound, match="longer than a file name may be"):
+            read(key)
+    store.delete(key)  # missing_ok: nothing to do
+    with pytest.raises(StorageError, match="File name too long"):  # a write says why it cannot be stored
+        store.put_bytes(key, b"x")
+    assert store.get_bytes("models/card.md") == b"# card"

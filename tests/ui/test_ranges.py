@@ -197,3 +197,12 @@ def test_a_range_of_a_link_out_of_the_store_is_still_refused(tmp_path, monkeypat
     for header in ("bytes=0-3", "bytes=-4", "bytes=100-"):
         r = client.get("/objects/quality/docs/r1/leak.txt", headers={"Range": header})
         assert r.status_code == 404 and "root" not in r.text and "content-range" not in r.headers, header
+
+
+def test_an_object_url_no_file_can_have_is_404_not_503(tmp_path, monkeypatch, client) -> None:
+    """A key with a part longer than a file name may be was answered 503, "cannot read … File name too long"."""
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", open_store((tmp_path / "store").as_uri()).root_url)
+    open_store().put_bytes(KEY, DIGITS)
+    for headers in ({}, {"Range": "bytes=0-1"}):
+        r = client.get("/objects/quality/docs/" + "x" * 300, headers=headers)
+        assert r.status_code == 404 and "in the object store" in r.json()["detail"]
