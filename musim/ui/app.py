@@ -288,7 +288,10 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         rendered = key.endswith(".md")  # a model card, rendered whole as a page (a few KiB): no part of it is served
         wanted = None if rendered else objects_http.requested_range(request.headers.get("range"))
         try:  # opened now: a missing object is a 404, not a cut
-            chunks = objects_http.open_part(open_store(), validate_key(key), wanted, request.headers.get("if-range"))
+            chunks = objects_http.open_part(open_store(), validate_key(key), wanted, request.headers.get("if-range"),
+                                            None if rendered else request.headers.get("if-none-match"))
+        except objects_http.NotModified as unchanged:
+            return Response(status_code=304, headers={**OBJECT_HEADERS, **objects_http.validator_headers(unchanged.info)})
         except (InvalidKey, ObjectNotFound):
             raise HTTPException(404, f"no object {key!r} in the object store") from None
         except RangeNotSatisfiable as exc:

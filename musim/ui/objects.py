@@ -5,6 +5,8 @@ for its rest; only the bytes asked for are read from the object store.
 A ``Range`` this module cannot honour as one range (another unit, several ranges, a malformed one) is ignored, and
 the whole object is served (RFC 9110 14.2 allows it); an ``If-Range`` whose validator is not the object's (the
 object was replaced since) has the whole object served, as does an ``If-Range`` date that is no strong validator.
+Each object is sent with ``Cache-Control: no-cache`` and its validators; a copy whose ``If-None-Match`` names the
+current ETag is answered 304, with nothing read from the store.
 """
 
 from __future__ import annotations
@@ -63,9 +65,31 @@ def if_range_holds(if_range: str, info: ObjectInfo, *, now: datetime | None = No
     return info.modified is not None and info.modified <= (now or datetime.now(UTC)) - timedelta(seconds=1)
 
 
-def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: str | None) -> ObjectChunks:
+class NotModified(Exception):  # noqa: N818 - HTTP's name for the answer
+    """The client's copy is the object's current one (``If-None-Match``): HTTP's 304, with the object's ``info``."""
+
+    def __init__(self, info: ObjectInfo) -> None:
+        super().__init__(info.key)
+        self.info = info
+
+
+def none_match_holds(if_none_match: str, info: ObjectInfo) -> bool:
+    """Whether ``If-None-Match`` (``*`` or a list of entity tags, weakly compared) lets the request go on: none of its
+    tags is the object's (RFC 9110 13.1.2)."""
+    etag = etag_header(info)
+    if etag is None:
+        return True
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" not in tags and etag not in tags
+
+
+def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: str | None,
+              if_none_match: str | None = None) -> ObjectChunks:
     """The object's chunks: the part ``wanted`` asks for unless there is none, or ``if_range`` does not hold (then
-    all of it); :class:`RangeNotSatisfiable` when no byte of the object is in a part that applies."""
+    all of it); :class:`RangeNotSatisfiable` when no byte of the object is in a part that applies, and
+    :class:`NotModified` (nothing read) when ``if_none_match`` names the object's etag."""
+    if if_none_match is not None and not none_match_holds(if_none_match, info := store.stat(key)):
+        raise NotModified(info)
     if wanted is None:
         return store.iter_bytes(key)
     try:
@@ -80,17 +104,24 @@ def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: 
     return chunks
 
 
-def part_headers(chunks: ObjectChunks) -> dict[str, str]:
-    """``Content-Length``, ``Content-Range`` (a part only), ``Accept-Ranges``, ``ETag`` and ``Last-Modified``."""
-    info = chunks.info
-    first, last = chunks.span or (0, info.size - 1)
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(last - first + 1)}
-    if chunks.span is not None:
-        headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
+def validator_headers(info: ObjectInfo) -> dict[str, str]:
+    """``ETag`` and ``Last-Modified``, and ``Cache-Control: no-cache``: a copy is checked (``If-None-Match``, a 304)
+    before each use, so an object replaced under its key is never shown stale from a browser's cache."""
+    headers = {"Cache-Control": "no-cache"}
     if (etag := etag_header(info)) is not None:
         headers["ETag"] = etag
     if (modified := last_modified_header(info)) is not None:
         headers["Last-Modified"] = modified
+    return headers
+
+
+def part_headers(chunks: ObjectChunks) -> dict[str, str]:
+    """``Content-Length``, ``Content-Range`` (a part only), ``Accept-Ranges`` and :func:`validator_headers`."""
+    info = chunks.info
+    first, last = chunks.span or (0, info.size - 1)
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(last - first + 1), **validator_headers(info)}
+    if chunks.span is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
     return headers
 
 

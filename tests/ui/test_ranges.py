@@ -179,6 +179,28 @@ def test_a_head_of_a_whole_object_reads_none_of_it(store, monkeypatch, client) -
     assert client.get(URL).content == DIGITS and read == [20]
 
 
+def test_a_cached_copy_whose_etag_is_current_is_answered_304_with_nothing_read(store, monkeypatch, client) -> None:
+    """Objects had no validator and no Cache-Control; a browser's copy was sent again whole (or, once Last-Modified
+    was sent, could be shown stale for a while without asking: hence no-cache)."""
+    first = client.get(URL)
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+    read: list[int] = []
+    real_next = ObjectChunks.__next__
+    monkeypatch.setattr(ObjectChunks, "__next__", lambda self: (lambda c: read.append(len(c)) or c)(real_next(self)))
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        for r in (client.get(URL, headers={"If-None-Match": header, "Range": "bytes=0-3"}),
+                  client.head(URL, headers={"If-None-Match": header})):
+            assert r.status_code == 304 and r.content == b"" and r.headers["etag"] == etag, header
+            _object_headers_kept(r)
+    assert read == []
+    other = client.get(URL, headers={"If-None-Match": '"other"'})
+    assert other.status_code == 200 and other.content == DIGITS
+    store.put_bytes(KEY, DIGITS * 2)  # replaced under its key: the old copy's etag no longer holds
+    replaced = client.get(URL, headers={"If-None-Match": etag})
+    assert replaced.status_code == 200 and replaced.content == DIGITS * 2 and replaced.headers["etag"] != etag
+
+
 def test_a_model_card_is_rendered_whole_whatever_range_is_asked(store, client) -> None:
     """A card is served as a page made from the stored markdown, not the stored bytes: no part of it is served."""
     r = client.get("/objects/models/m/v1/card.md", headers={"Range": "bytes=0-3"})
