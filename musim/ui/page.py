@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from musim.names import MAX_QUERY_CHARS
 from musim.queries import Unavailable
 from musim.similarity import METRICS
 
@@ -96,7 +97,8 @@ def artist_form(state: Mapping[str, Any]) -> str:
     return f"""
 <form class="search" method="get" action="" id="artist-form">
   <label>Artist <input type="search" name="artist" id="artist-input" list="artist-names" autocomplete="off"
-         placeholder="e.g. an artist you like" value="{esc(state.get('artist'))}" required></label>
+         placeholder="e.g. an artist you like" value="{esc(state.get('artist'))}" maxlength="{MAX_QUERY_CHARS}"
+         required></label>
   <datalist id="artist-names"></datalist>
   <input type="hidden" name="artist_id" id="artist-id" value="{esc(state.get('artist_id'))}"
          data-name="{esc(state.get('artist') if state.get('artist_id') is not None else '')}">
@@ -216,7 +218,7 @@ def track_form(state: Mapping[str, Any]) -> str:
     return f"""
 <form class="search" method="get" action="" id="track-form">
   <label>Track <input type="search" name="track" id="track-input" placeholder="title or artist"
-         value="{esc(state.get('track'))}" required></label>
+         value="{esc(state.get('track'))}" maxlength="{MAX_QUERY_CHARS}" required></label>
   {_hidden(state, ("artist", "artist_id", "metric", "k"))}
   <button type="submit">Find similar tracks</button>
 </form>"""

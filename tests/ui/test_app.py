@@ -142,6 +142,15 @@ def test_overlong_lookups_are_refused_before_any_work(minimal, client):
     assert client.get("/api/suggest", params={"q": "x" * 300}).status_code == 200
 
 
+def test_the_page_s_search_fields_take_no_more_than_a_lookup_takes(minimal, client):
+    """The artist and track fields took any length: a longer name pasted in the form was answered by the API's JSON
+    422 in place of the page. The browser now stops them at the limit."""
+    page = client.get("/").text
+    for field in ("artist-input", "track-input"):
+        tag = re.search(rf'<input [^>]*id="{field}"[^>]*>', page).group(0)
+        assert 'maxlength="300"' in tag, field
+
+
 def test_an_artist_id_that_is_no_ascii_number_is_ignored_not_a_500(minimal, client):
     for bad in ("\u00b2", "9" * 5000, "\u0663"):  # "²" and 5,000 digits passed isdigit() and int() refused them
         page = client.get("/", params={"artist_id": bad})
