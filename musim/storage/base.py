@@ -179,12 +179,12 @@ class ObjectChunks(Iterator[bytes]):
     def __next__(self) -> bytes:
         if self._stream.closed:
             raise StopIteration
-        chunk = self._stream.read(min(self._size, self._left) if self.span is not None else self._size)
+        chunk = self._stream.read(min(self._size, self._left))
         self._left -= len(chunk)
         if not chunk:
             self.close()
             raise StopIteration
-        if self.span is not None and self._left <= 0:  # the part's last byte: nothing more is read
+        if self._left <= 0:  # the last byte of the size opened (a file grown in place since is not read on)
             self._stream.close()
         return chunk
 

@@ -67,6 +67,18 @@ def test_iter_bytes_reads_the_object_chunk_by_chunk(tmp_path: Path) -> None:
         store.iter_bytes("nope.bin")
 
 
+def test_iter_bytes_stops_at_the_size_it_opened_though_the_file_grew_in_place(tmp_path: Path) -> None:
+    """A file appended to in place (``cp`` over it, an editor) while it was served: the chunks ran on past the size
+    the response's Content-Length had told, and the server broke the connection (too much data)."""
+    store = LocalStore(tmp_path)
+    store.put_bytes("docs/page.html", b"0123456789")
+    chunks = store.iter_bytes("docs/page.html", chunk_size=4)
+    with open(tmp_path / "docs" / "page.html", "ab") as fh:
+        fh.write(b"appended")
+    assert (chunks.info.size, list(chunks)) == (10, [b"0123", b"4567", b"89"])
+    assert b"".join(store.iter_bytes("docs/page.html")) == b"0123456789appended"  # opened anew: all of it
+
+
 def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Record ("file"/"folder", path) for every fsync, and every os.replace as ("replace", target)."""
     calls: list[tuple[str, str]] = []
