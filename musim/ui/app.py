@@ -107,15 +107,30 @@ def _out(result: dict[str, Any] | queries.Unavailable | list) -> Any:
 HEAD_ONLY = "musim.head_only"
 
 
+class StaticAssets(StaticFiles):
+    """``static/`` with ``Cache-Control: no-cache``: a browser checks its copy (a 304 when current) before each use.
+    Without it a copy was reused unchecked for a while (a tenth of its age), so after an upgrade the new page could
+    run the old script and style sheet."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+
 class HeadAsGet:
-    """HEAD answered as GET without the body (HTTP's rule; FastAPI's GET routes answered it 405)."""
+    """HEAD answered as GET without the body (HTTP's rule; FastAPI's GET routes answered it 405), and named with GET
+    in a 405's ``Allow`` (which said ``GET`` alone)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["method"] != "HEAD":
+            await self.app(scope, receive, _allowing_head(send))
             return
 
         async def headers_only(message: dict) -> None:
@@ -124,6 +139,23 @@ class HeadAsGet:
             await send(message)
 
         await self.app({**scope, "method": "GET", HEAD_ONLY: True}, receive, headers_only)
+
+
+def _allowing_head(send: Any) -> Any:
+    """``send`` with HEAD added to a 405's ``Allow`` where GET is in it."""
+
+    async def allowing_head(message: dict) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 405:
+            headers = []
+            for name, value in message.get("headers", []):
+                methods = [m.strip() for m in value.decode("latin-1").split(",")]
+                if name.lower() == b"allow" and "GET" in methods and "HEAD" not in methods:
+                    value = ", ".join([*methods, "HEAD"]).encode("latin-1")
+                headers.append((name, value))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return allowing_head
 
 
 class SecurityHeaders:
@@ -160,7 +192,7 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
                   openapi_url=None if guarded else "/api/openapi.json")
     cache = SnapshotCache(settings)
     app.state.snapshots = cache
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticAssets(directory=STATIC), name="static")
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
 

@@ -131,3 +131,21 @@ def test_the_page_needs_nothing_its_policy_forbids(full, client) -> None:
     assert not re.search(r"url\(|@import", (STATIC / "musim.css").read_text())
     js = (STATIC / "musim.js").read_text()
     assert "eval(" not in js and "innerHTML" not in js and re.findall(r'fetch\("([^"]+)"', js) == ["api/suggest?limit=10&q="]
+
+
+def test_static_files_are_checked_before_reuse(client) -> None:
+    """static/ had validators but no Cache-Control: a browser reused its copy unchecked for a tenth of its age, the old
+    script with a new page after an upgrade."""
+    r = client.get("/static/musim.js")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    again = client.get("/static/musim.js", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_a_405_allows_head_where_get_is_allowed(client) -> None:
+    """A 405 said ``Allow: GET`` of routes that answer HEAD too."""
+    for method, url in (("OPTIONS", "/api/status"), ("POST", "/"), ("PUT", "/objects/models/m/v1/card.md")):
+        refused = client.request(method, url)
+        assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD", (method, url)
+        assert client.head(url).status_code != 405, url
+    assert client.request("DELETE", "/static/musim.js").headers["allow"] == "GET, HEAD"  # said so already
