@@ -53,16 +53,16 @@ def last_modified_header(info: ObjectInfo) -> str | None:
     return format_datetime(info.modified.astimezone(UTC), usegmt=True) if info.modified else None
 
 
-def if_range_holds(if_range: str, info: ObjectInfo, *, now: datetime | None = None) -> bool:
+def if_range_holds(if_range: str, info: ObjectInfo) -> bool:
     """Whether ``If-Range``'s validator is the object's own: its strong ETag, or its Last-Modified date where that is
-    a strong validator (a second or more before ``now``, RFC 9110 8.8.2.2). A weak ETag never holds."""
+    a strong validator (a second or more before now, RFC 9110 8.8.2.2). A weak ETag never holds."""
     value = if_range.strip()
     if value.startswith(('"', "W/")):
         return etag_header(info) == value
     modified = last_modified_header(info)
     if modified is None or value != modified:
         return False
-    return info.modified is not None and info.modified <= (now or datetime.now(UTC)) - timedelta(seconds=1)
+    return info.modified is not None and info.modified <= datetime.now(UTC) - timedelta(seconds=1)
 
 
 class NotModified(Exception):  # noqa: N818 - HTTP's name for the answer
