@@ -25,6 +25,7 @@ from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
 from musim.library.formats import (
     AudioProbe,
     FileSkipped,
+    chained,
     encode_excerpt,
     probe,
     read_excerpt,
@@ -79,6 +80,7 @@ class Examined:
     payload: bytes = field(default=b"", repr=False)  # what is stored: the FLAC excerpt or the whole file
     stored_format: str = ""
     reread: tuple[float, float] | None = None  # the window of a stored excerpt to read again (an older reader cut it)
+    recut: float | None = None  # ... the file's whole length, when its window was chosen again in it (a chained file)
     recorded: bool = False  # skipped as an earlier scan recorded it, not examined again
     stamp: tuple[int, int, int] | None = None  # size, mtime (ns) and inode the file had when hashed (not a zip member)
 
@@ -266,7 +268,9 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
 
     Fills ``item`` in place and returns it; a file that fails a check gets ``item.skip``. With ``item.reread`` (the
     ``(offset, duration)`` of an excerpt stored before), that window is read again and stored as an excerpt, whatever
-    ``excerpt_s``, ``anchor`` and ``keep_whole`` say.
+    ``excerpt_s``, ``anchor`` and ``keep_whole`` say; in a chained file (streams one after the other, whose stored
+    window an older reader chose in the first stream's length) the window is chosen again in the whole length
+    (``item.recut``: that length).
     """
     from musim.audio.excerpt import excerpt_window
 
@@ -276,8 +280,11 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
         info = probe(item.readable, min_seconds=0.0 if item.reread else min_seconds)  # a stored file was long enough
         if (outside := rate_outside(info.sample_rate)) is not None:  # the one range, as acquisition's
             raise FileSkipped("sample_rate_out_of_range", outside)  # it decodes: its rate is what musim refuses
-        if item.reread is not None:
+        if item.reread is not None and not chained(item.readable):
             (offset, length), keep_whole = item.reread, False
+        elif item.reread is not None:  # a chained file, whose stored window an older reader chose in its first stream
+            offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
+            keep_whole, item.recut = False, info.duration_s
         else:
             offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
         samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
