@@ -48,7 +48,7 @@ from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom, Resolved
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.known import RECORDED, artist_at_new_path, decide, load_state, same_entry, stale_excerpt
-from musim.library.registry import delete_tracks, delete_unused, record_gone, stale_excerpts
+from musim.library.registry import delete_tracks, delete_unused, forget_skips, record_gone, stale_excerpts
 from musim.library.resume import PREFIX as NOTES
 from musim.library.resume import drop_notes, list_notes, note, note_key, options_of, resume
 from musim.library.scan import (
@@ -440,6 +440,7 @@ def add(
         changed = {path_text(i.path) for i in skipped if path_text(i.path) in stored_sha
                    and (i.sha256 or "") != stored_sha[path_text(i.path)] and i.skip.reason != "unreadable"}  # type: ignore[union-attr]
         summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found}, changed)
+        forget_skips(con, folders, {path_text(f.path) for f in found})
     # the notes of the files this run accounted for (recorded, already stored or skipped) are done with
     drop_notes(store, (notes | noted) & {note_key(item.sha256) for item in items if item.sha256})
     summary.gone = sum(t["new"] for t in summary.gone_tracks)

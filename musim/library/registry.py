@@ -95,6 +95,20 @@ def record_gone(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[s
              "changed": r["source_path"] in changed} for r in gone]
 
 
+def forget_skips(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str]) -> int:
+    """Forget the skips recorded under ``folders`` whose file a scan of them did not find (not among the paths
+    ``found``) and that is not there (deleted, moved away): ``musim library skipped`` listed them for ever. Returns
+    how many went."""
+    if not folders:
+        return 0
+    listed: dict[Path, set[str]] = {}
+    gone = [r["source_path"] for r in sql.rows(con, "library/skips_under.sql", folders=folders)
+            if r["source_path"] not in found and not holds(r["source_path"], listed)]
+    if gone:
+        sql.run(con, "library/forget_skips.sql", paths=gone)
+    return len(gone)
+
+
 def gone_hint(ids: list[str], limit: int = 3) -> str:
     """What to do about tracks whose file is gone: remove them (the first ``limit`` ids named), unless the disk they
     were on is only not mounted."""

@@ -1393,3 +1393,20 @@ def test_a_file_of_files_joined_is_stored_by_the_middle_of_all_of_it(tmp_path):
     shown = show_track(track["track_id"][:8])
     assert shown["duration_s"] == pytest.approx(45.0, abs=0.3)
     assert shown["excerpt_offset_s"] == pytest.approx(7.5, abs=0.2) and shown["excerpt_duration_s"] == 30.0
+
+
+def test_the_skip_of_a_file_deleted_since_goes_with_the_next_scan_of_its_folder(tmp_path, capsys):
+    """`musim library skipped` listed a skipped file its user had deleted for ever: a rescan of its folder left its
+    skip recorded. A skip of a file still there, and one under a folder not given, stay."""
+    from musim.library import skipped_files
+
+    for folder in ("music", "other"):
+        write_audio(tmp_path / folder / "A" / "short.wav", "wav", seconds=2)
+        write_audio(tmp_path / folder / "A" / "kept.wav", "wav", seconds=2, freq=500)
+    add([tmp_path / "music", tmp_path / "other"])
+    assert len(skipped_files()) == 4
+    (tmp_path / "music" / "A" / "short.wav").unlink()
+    (tmp_path / "other" / "A" / "short.wav").unlink()
+    add([tmp_path / "music"])
+    assert sorted(os.path.relpath(r["source_path"], tmp_path) for r in skipped_files()) \
+        == ["music/A/kept.wav", "other/A/kept.wav", "other/A/short.wav"]
