@@ -287,7 +287,10 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
             keep_whole, item.recut = False, info.duration_s
         else:
             offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
-        samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
+        if item.reread is None:
+            offset, length, samples = _audible_window(item.readable, info, (offset, length), excerpt_s)
+        else:
+            samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
         if keep_whole:
             item.payload, item.stored_format = item.readable.read_bytes(), info.format
         else:
@@ -303,6 +306,36 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
     item.artist = resolve_artist(item.tags, item.rule_path or item.path, item.root, artist_from=artist_from)
     item.title = title_of(item.tags, item.path)
     return item
+
+
+#: Where a window is taken next when the one the anchor chose is silent (a hidden track after minutes of silence, a
+#: long silent intro or outro): the start, then the end of the file. A file is skipped ``silent`` when all are.
+FALLBACK_ANCHORS = ("start", "end")
+
+
+def _audible_window(path: Path, info: AudioProbe, window: tuple[float, float], excerpt_s: float
+                    ) -> tuple[float, float, Any]:
+    """``(offset, length, samples)`` of ``window``, or, where it is silent, of the first window at one of
+    :data:`FALLBACK_ANCHORS` that is not. Raises :class:`FileSkipped` (``silent`` when every window tried is, naming
+    them)."""
+    from musim.audio.excerpt import excerpt_window
+
+    tried: list[tuple[float, float]] = []
+    for offset, length in [window, *(excerpt_window(info.duration_s, length_s=excerpt_s, anchor=a)  # type: ignore[arg-type]
+                                     for a in FALLBACK_ANCHORS)]:
+        if (offset, length) in tried:
+            continue
+        try:
+            return offset, length, read_excerpt(path, info, offset_s=offset, duration_s=length)
+        except FileSkipped as skip:
+            if skip.reason != "silent":
+                raise
+            silent = skip
+        tried.append((offset, length))
+    if len(tried) == 1:  # the whole file, or no other window
+        raise silent
+    where = ", ".join(f"{o:g}-{o + n:g} s" for o, n in tried)
+    raise FileSkipped("silent", f"{silent.detail} in every window tried ({where})")
 
 
 def examine_found(job: tuple[FoundFile, Examined], *, tmp_dir: Path, **options: Any) -> Examined:

@@ -1410,3 +1410,24 @@ def test_the_skip_of_a_file_deleted_since_goes_with_the_next_scan_of_its_folder(
     add([tmp_path / "music"])
     assert sorted(os.path.relpath(r["source_path"], tmp_path) for r in skipped_files()) \
         == ["music/A/kept.wav", "other/A/kept.wav", "other/A/short.wav"]
+
+
+def test_a_file_whose_middle_is_silent_is_stored_by_a_window_that_is_not(tmp_path):
+    """A hidden track after a minute of silence, a long silent intro: the window in the middle of the file was silent,
+    and the whole file was skipped `silent` though most of it is music. The start, then the end, are tried; a file
+    silent in every window is skipped naming them."""
+    from tests.library.conftest import tone
+
+    sr = 22050
+    music, quiet = tone(8.0, sr), np.zeros(60 * sr, dtype=np.float32)
+    folder = tmp_path / "music" / "Hidden"
+    folder.mkdir(parents=True)
+    sf.write(folder / "outro.flac", np.concatenate([music, quiet]), sr)
+    sf.write(folder / "intro.flac", np.concatenate([quiet, music]), sr)
+    sf.write(folder / "quiet.flac", np.concatenate([quiet, quiet[:8 * sr]]), sr)
+    summary = add([tmp_path / "music"], excerpt_s=10)
+    assert [(s["path"], s["reason"]) for s in summary.skipped] == [(str(folder / "quiet.flac"), "silent")]
+    assert "in every window tried (29-39 s, 0-10 s, 58-68 s)" in summary.details[str(folder / "quiet.flac")]
+    windows = {os.path.basename(t["source_path"]): (t["excerpt_offset_s"], t["excerpt_duration_s"])
+               for t in list_tracks()}
+    assert windows == {"outro.flac": (0.0, 10.0), "intro.flac": (58.0, 10.0)}
