@@ -141,6 +141,15 @@ def _reread_row(item: Examined, obj: ObjectInfo, stored_as: dict[str, Any]) -> d
             else item.recut, "excerpt_offset_s": offset, "excerpt_duration_s": window}
 
 
+def _own_paths(settings: Settings, store: ObjectStore) -> list[Path]:
+    """musim's own folders and files, which a folder added that holds them (``musim library add ~``) does not scan:
+    the object store's folder (the excerpts stored), the scratch and published folders, the warehouse and its log."""
+    warehouse_file = Path(settings.warehouse.path)
+    own = [settings.tmp_dir, settings.serving_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")]
+    root = getattr(store, "root", None)  # a local store's folder
+    return [Path(p) for p in own] + ([root] if isinstance(root, Path) else [])
+
+
 def track_id_of(source_sha256: str) -> str:
     """The stable id of a library track: 16 hex of sha256('library|' + the file's content sha256)."""
     return hashlib.sha256(f"{PROVIDER}|{source_sha256}".encode()).hexdigest()[:16]
@@ -199,9 +208,9 @@ def add(
     excerpt_s = acq.excerpt_s if excerpt_s is None else excerpt_s
     anchor = acq.excerpt_anchor if anchor is None else anchor
     paths = list(paths)
-    found = find_files(paths)
-    folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store = store or open_store(settings.storage.object_store)
+    found = find_files(paths, own=_own_paths(settings, store))
+    folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
     store.cleanup_incomplete(NOTES)  # ... and its partial notes
     sweep(settings.tmp_dir, MEMBER_SCRATCH)  # ... and its scratch copies of zip members (up to 4 GiB each)

@@ -90,10 +90,13 @@ class Examined:
         return self.local or self.path
 
 
-def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) -> list[FoundFile]:
+def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True,
+               own: Iterable[str | os.PathLike] = ()) -> list[FoundFile]:
     """Every regular file under ``paths`` (files or folders, recursively, following links to folders: see
     :func:`_walk`), each once, sorted per root; with ``open_zips``, the members of each zip archive in place of the
-    archive.
+    archive. ``own``: musim's own folders and files (its object store, scratch and published snapshots, the
+    warehouse), not walked into from a folder given that holds them (``musim library add ~`` stored musim's own
+    excerpts as tracks, more of them each run); a path given inside one is scanned.
 
     Raises
     ------
@@ -112,9 +115,10 @@ def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) ->
     refuse_empty(paths, "music files or folders to add")
     given = [Path(os.path.abspath(Path(raw).expanduser())) for raw in paths]  # ".." resolved by name: one path per file
     trees = [os.path.realpath(p) for p in given if p.is_dir()]
+    mine = {os.path.realpath(p) for p in own}
     for raw, path in zip(paths, given, strict=True):
         if path.is_dir():
-            for f, skip in sorted(_walk(path, trees), key=lambda entry: entry[0]):
+            for f, skip in sorted(_walk(path, trees, mine), key=lambda entry: entry[0]):
                 for one in [FoundFile(f, path, skip=skip)] if skip else _expand(f, path, open_zips):
                     keep(one)
         elif path.exists() or path.is_symlink():
@@ -151,9 +155,9 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _walk(root: Path, trees: list[str]) -> Iterator[tuple[Path, FileSkipped | None]]:
+def _walk(root: Path, trees: list[str], own: set[str] = frozenset()) -> Iterator[tuple[Path, FileSkipped | None]]:
     """Every file under ``root`` (``(path, None)``), by the path it has there, and ``(path, skip)`` for what cannot be
-    walked. A link to a folder is followed, each folder once: not a link into a folder given (``trees``: its files
+    walked; not musim's own folders and files (``own``, real paths: see :func:`find_files`). A link to a folder is followed, each folder once: not a link into a folder given (``trees``: its files
     are found at their own path), nor a second link to a folder followed already; a link to a folder that holds a
     folder given (a loop) and a folder that cannot be listed are skipped ``unreadable``."""
     seen = {os.path.realpath(root)}
@@ -166,8 +170,8 @@ def _walk(root: Path, trees: list[str]) -> Iterator[tuple[Path, FileSkipped | No
             real = os.path.realpath(path)
             if os.path.islink(path) and any(_inside(real, tree) for tree in trees):
                 continue  # walked at its own path
-            if real in seen:
-                continue  # a folder walked already, through another link
+            if real in seen or real in own:
+                continue  # a folder walked already, through another link; or musim's own
             if os.path.islink(path) and any(_inside(tree, real) for tree in trees):
                 yield Path(path), FileSkipped("unreadable", f"a link to {real}, a folder that holds the folder "
                                               "scanned (a loop): not followed; add the folders it holds by their own path")
@@ -176,7 +180,8 @@ def _walk(root: Path, trees: list[str]) -> Iterator[tuple[Path, FileSkipped | No
             kept.append(name)
         dirs[:] = kept
         for name in files:
-            yield Path(folder) / name, None
+            if not own or os.path.realpath(os.path.join(folder, name)) not in own:
+                yield Path(folder) / name, None
     yield from _unlisted(errors)
 
 

@@ -1431,3 +1431,22 @@ def test_a_file_whose_middle_is_silent_is_stored_by_a_window_that_is_not(tmp_pat
     windows = {os.path.basename(t["source_path"]): (t["excerpt_offset_s"], t["excerpt_duration_s"])
                for t in list_tracks()}
     assert windows == {"outro.flac": (0.0, 10.0), "intro.flac": (58.0, 10.0)}
+
+
+def test_a_folder_that_holds_musims_own_data_does_not_store_it_as_music(tmp_path, monkeypatch):
+    """`musim library add ~` with MUSIM_HOME under ~: the excerpts musim stored were found in its object store and
+    stored as tracks (more of them each run), and the warehouse was a skipped file. A path given inside musim's own
+    folders is still scanned."""
+    from musim.library import skipped_files
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / ".musim"))
+    monkeypatch.setenv("MUSIM_TMP", str(tmp_path / ".musim" / "tmp"))
+    write_audio(tmp_path / "Music" / "Artist" / "a.ogg", "ogg", seconds=8)
+    first = add([tmp_path / "Music"]).to_json()
+    assert first["stored"] == 1
+    again = add([tmp_path]).to_json()
+    assert (again["files"], again["stored"], again["already_stored"], again["skipped"]) == (1, 0, 1, [])
+    assert len(list_tracks()) == 1 and skipped_files() == []
+    inside = tmp_path / ".musim" / "tmp" / "drop"
+    write_audio(inside / "Artist" / "b.ogg", "ogg", seconds=8, freq=500)
+    assert add([inside]).to_json()["stored"] == 1
