@@ -297,7 +297,7 @@ def add(
             examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
         elif decided[0] == "already_stored" and ((outdated := stale_excerpt(
-                stored_as := state.tracks[item.sha256], None if f.member else item.path)) or missing(stored_as)):  # type: ignore[index]
+                stored_as := state.tracks[item.sha256], None if f.member is not None else item.path)) or missing(stored_as)):  # type: ignore[index]
             # cut by an older reader, or its excerpt gone from the store (deleted, a store restored from an older
             # backup): the same window read again, from the file that is right here (a chained file's chosen again)
             if not outdated:
@@ -454,9 +454,12 @@ def add(
     drop_notes(store, (notes | noted) & {note_key(item.sha256) for item in items if item.sha256})
     summary.gone = sum(t["new"] for t in summary.gone_tracks)
     summary.gone_total = len(summary.gone_tracks)
-    summary.reread = sum(obj.key in in_use for i, (_, obj) in reread.items() if i not in restoring)
-    summary.recut = sum(obj.key in in_use and item.recut is not None for i, (item, obj) in reread.items()
-                        if i not in restoring)
+    # an excerpt read again into the very object it had (a zip's member of version 2, not chained: the reading told)
+    # is no new audio
+    renewed = [(item, obj) for i, (item, obj) in reread.items() if i not in restoring and obj.key in in_use
+               and obj.key != state.tracks[item.sha256]["object_key"]]  # type: ignore[index]
+    summary.reread = len(renewed)
+    summary.recut = sum(item.recut is not None for item, _ in renewed)
     summary.restored = sum(obj.key in in_use for i, (_, obj) in reread.items() if i in restoring)
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)

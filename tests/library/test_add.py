@@ -1450,3 +1450,30 @@ def test_a_folder_that_holds_musims_own_data_does_not_store_it_as_music(tmp_path
     inside = tmp_path / ".musim" / "tmp" / "drop"
     write_audio(inside / "Artist" / "b.ogg", "ogg", seconds=8, freq=500)
     assert add([inside]).to_json()["stored"] == 1
+
+
+def test_zip_members_of_version_2_are_read_to_tell_and_only_a_chained_one_counts_as_re_cut(tmp_path):
+    """A zip's member is not at hand to read its headers, so a version-2 excerpt of one is read again: a chained Ogg's
+    is re-cut, a single stream's gives the very object it had, which is no new audio (it was counted as re-read, and
+    the landing's scan emitted `previews` for it); both are current after."""
+    import zipfile
+
+    from musim.audio.window import READ_WINDOW_VERSION
+
+    made = tmp_path / "made"
+    chained = _chained_ogg(made / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
+    single = write_audio(made / "single.ogg", "ogg", seconds=20, freq=300)
+    (tmp_path / "music").mkdir()
+    with zipfile.ZipFile(tmp_path / "music" / "Radio.zip", "w") as zf:
+        zf.write(chained, "Radio/recording.ogg")
+        zf.write(single, "Radio/single.ogg")
+    add([tmp_path / "music"], excerpt_s=6)
+    ids = {os.path.basename(r["source_path"]): r["track_id"] for r in list_tracks()}
+    _as_cut_by_version_2(ids["recording.ogg"], chained, 3.0, 6.0, 12.0)
+    with warehouse.writer() as con:
+        con.execute("UPDATE library_track SET excerpt_reader = 2 WHERE track_id = ?", [ids["single.ogg"]])
+    before = rows("SELECT object_key FROM track WHERE track_id = ?", ids["single.ogg"])
+    out = add([tmp_path / "music"], excerpt_s=6, workers=1).to_json()
+    assert (out["already_stored"], out["reread"], out["recut"]) == (2, 1, 1)
+    assert rows("SELECT object_key FROM track WHERE track_id = ?", ids["single.ogg"]) == before
+    assert rows("SELECT DISTINCT excerpt_reader FROM library_track") == [(READ_WINDOW_VERSION,)]
