@@ -97,13 +97,13 @@ def record_gone(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[s
 
 def forget_skips(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str]) -> int:
     """Forget the skips recorded under ``folders`` whose file a scan of them did not find (not among the paths
-    ``found``) and that is not there (deleted, moved away): ``musim library skipped`` listed them for ever. Returns
-    how many went."""
+    ``found``) and that is not there (deleted, moved away), or is a folder (one that could not be listed then, and
+    can now: its files were found): ``musim library skipped`` listed them for ever. Returns how many went."""
     if not folders:
         return 0
     listed: dict[Path, set[str]] = {}
-    gone = [r["source_path"] for r in sql.rows(con, "library/skips_under.sql", folders=folders)
-            if r["source_path"] not in found and not holds(r["source_path"], listed)]
+    gone = [path for r in sql.rows(con, "library/skips_under.sql", folders=folders)
+            if (path := r["source_path"]) not in found and (os.path.isdir(path) or not holds(path, listed))]
     if gone:
         sql.run(con, "library/forget_skips.sql", paths=gone)
     return len(gone)

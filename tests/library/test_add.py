@@ -1477,3 +1477,24 @@ def test_zip_members_of_version_2_are_read_to_tell_and_only_a_chained_one_counts
     assert (out["already_stored"], out["reread"], out["recut"]) == (2, 1, 1)
     assert rows("SELECT object_key FROM track WHERE track_id = ?", ids["single.ogg"]) == before
     assert rows("SELECT DISTINCT excerpt_reader FROM library_track") == [(READ_WINDOW_VERSION,)]
+
+
+def test_the_skip_of_a_folder_that_could_not_be_listed_goes_once_it_can(tmp_path, monkeypatch):
+    """A folder that could not be listed is a skipped entry; once it can be, its files are stored, and its skip, which
+    `musim library skipped` went on listing, goes."""
+    from musim.library import skipped_files
+
+    write_audio(tmp_path / "music" / "Locked" / "a.ogg", "ogg", seconds=8)
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("Locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    with monkeypatch.context() as locked:
+        locked.setattr(os, "scandir", scandir)
+        assert [s["reason"] for s in add([tmp_path / "music"]).skipped] == ["unreadable"]
+    assert len(skipped_files()) == 1
+    assert add([tmp_path / "music"]).to_json()["stored"] == 1
+    assert skipped_files() == []
