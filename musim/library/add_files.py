@@ -305,6 +305,7 @@ def add(
                 log.info("library add: %s: its stored excerpt %s is missing from the object store: reading it again",
                          path_text(item.path), stored_as["object_key"])
             item.reread = (stored_as["excerpt_offset_s"], stored_as["excerpt_duration_s"])
+            item.stale = bool(outdated)
             if (resumed := resume(store, notes, item, noting, OBJECT_PREFIX)) is None:
                 rereading[i] = decided  # accounted once read again
                 to_examine.append((i, f, item))
@@ -436,7 +437,7 @@ def add(
         for i, (item, obj) in sorted([*by_index.items(), *((i, r) for i, r in reread.items() if r[1].key in in_use)]):
             if not store.exists(obj.key):
                 again = hashed(found[i], settings.tmp_dir)
-                again.reread = item.reread
+                again.reread, again.stale = item.reread, item.stale
                 again = work((found[i], again))
                 if again.skip is None and again.sha256 == item.sha256:
                     store.put_content_addressed(again.payload, prefix=OBJECT_PREFIX, ext=again.stored_format)

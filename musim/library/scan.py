@@ -80,6 +80,8 @@ class Examined:
     payload: bytes = field(default=b"", repr=False)  # what is stored: the FLAC excerpt or the whole file
     stored_format: str = ""
     reread: tuple[float, float] | None = None  # the window of a stored excerpt to read again (an older reader cut it)
+    stale: bool = False  # ... cut by an older reader (not only missing from the store): a chained file's window is
+    # chosen again
     recut: float | None = None  # ... the file's whole length, when its window was chosen again in it (a chained file)
     recorded: bool = False  # skipped as an earlier scan recorded it, not examined again
     stamp: tuple[int, int, int] | None = None  # size, mtime (ns) and inode the file had when hashed (not a zip member)
@@ -273,9 +275,9 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
 
     Fills ``item`` in place and returns it; a file that fails a check gets ``item.skip``. With ``item.reread`` (the
     ``(offset, duration)`` of an excerpt stored before), that window is read again and stored as an excerpt, whatever
-    ``excerpt_s``, ``anchor`` and ``keep_whole`` say; in a chained file (streams one after the other, whose stored
-    window an older reader chose in the first stream's length) the window is chosen again in the whole length
-    (``item.recut``: that length).
+    ``excerpt_s``, ``anchor`` and ``keep_whole`` say; in a chained file (streams one after the other) whose stored
+    window an older reader chose in the first stream's length (``item.stale``) the window is chosen again in the whole length, by
+    ``excerpt_s`` and ``anchor`` as a new file's (``item.recut``: that length).
     """
     from musim.audio.excerpt import excerpt_window
 
@@ -285,17 +287,14 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
         info = probe(item.readable, min_seconds=0.0 if item.reread else min_seconds)  # a stored file was long enough
         if (outside := rate_outside(info.sample_rate)) is not None:  # the one range, as acquisition's
             raise FileSkipped("sample_rate_out_of_range", outside)  # it decodes: its rate is what musim refuses
-        if item.reread is not None and not chained(item.readable):
+        if item.reread is not None and not (item.stale and chained(item.readable)):  # the stored window, read again
             (offset, length), keep_whole = item.reread, False
-        elif item.reread is not None:  # a chained file, whose stored window an older reader chose in its first stream
-            offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
-            keep_whole, item.recut = False, info.duration_s
-        else:
-            offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
-        if item.reread is None:
-            offset, length, samples = _audible_window(item.readable, info, (offset, length), excerpt_s)
-        else:
             samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
+        else:  # a new file's window; or a chained file's, whose stored window an older reader chose in its first stream
+            if item.reread is not None:
+                keep_whole, item.recut = False, info.duration_s
+            window = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
+            offset, length, samples = _audible_window(item.readable, info, window, excerpt_s)
         if keep_whole:
             item.payload, item.stored_format = item.readable.read_bytes(), info.format
         else:

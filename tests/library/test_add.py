@@ -1498,3 +1498,18 @@ def test_the_skip_of_a_folder_that_could_not_be_listed_goes_once_it_can(tmp_path
     assert len(skipped_files()) == 1
     assert add([tmp_path / "music"]).to_json()["stored"] == 1
     assert skipped_files() == []
+
+
+def test_a_chained_files_excerpt_missing_from_the_store_is_stored_again_at_its_window(tmp_path):
+    """An excerpt the current reader cut, missing from the object store, is read again at the window recorded, even in
+    a chained file and with other options: only one an older reader cut in the first stream is chosen again."""
+    chained = _chained_ogg(tmp_path / "music" / "Radio" / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
+    add([tmp_path / "music"], excerpt_s=6)
+    (t,) = list_tracks()
+    kept = open_store().get_bytes(t["object_key"])
+    open_store().delete(t["object_key"])
+    out = add([tmp_path / "music"], excerpt_s=10, workers=1).to_json()
+    assert (out["restored"], out["reread"], out["recut"]) == (1, 0, 0)
+    (again,) = list_tracks()
+    assert (again["excerpt_offset_s"], again["excerpt_duration_s"]) == (t["excerpt_offset_s"], 6.0)
+    assert open_store().get_bytes(again["object_key"]) == kept and chained.exists()
