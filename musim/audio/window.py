@@ -30,9 +30,10 @@ PREROLL_S = 1.0
 #: pre-roll (libsndfile seeked straight to the window, mp3s lacking their bit reservoir; PyAV started at the
 #: keyframe before it, AAC lacking its overlap: m4a and mp3 windows at an offset differed from a full decode).
 #: 2: entered :data:`PREROLL_S` early and cut at the exact sample (equal to a decode from the start).
-#: Reading a file of streams one after the other whole (:func:`chained_stream`) did not bump it: every other file's
-#: windows are the same samples, and a read again takes the window stored, which the first stream's length chose.
-READ_WINDOW_VERSION = 2
+#: 3: a file of streams one after the other (:func:`chained_stream`) read whole; version 2 read its first stream only
+#: (its length, hence the window chosen in it, was the first stream's). Every other file's windows are the same
+#: samples as version 2's: the library re-cuts a version-2 excerpt only where its file is chained (migration 038).
+READ_WINDOW_VERSION = 3
 
 
 def read_window(src: Any, *, offset: float = 0.0, duration: float | None = None, pyav: bool,

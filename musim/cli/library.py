@@ -79,7 +79,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         print_json(summary.to_json())
         return 0
     replacing = f" ({summary.replaced:,} replacing an earlier version at the same path)" if summary.replaced else ""
-    reread = f" (re-read {counted(summary.reread, 'excerpt')} cut by an older reader)" if summary.reread else ""
+    recut = (f", {summary.recut:,} of them re-cut in the whole length of a chained file (an older reader read its "
+             "first stream only)" if summary.recut else "")
+    reread = f" (re-read {counted(summary.reread, 'excerpt')} cut by an older reader{recut})" if summary.reread else ""
     restored = (f" (stored again {counted(summary.restored, 'excerpt')} missing from the object store)"
                 if summary.restored else "")
     print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}, {summary.already_stored:,} already "

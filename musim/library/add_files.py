@@ -18,7 +18,9 @@ on a disk that is not mounted looks the same, and ``musim library remove`` takes
 
 Every stored excerpt records the version of the reader that cut it (``library_track.excerpt_reader``,
 :data:`musim.audio.window.READ_WINDOW_VERSION`). An unchanged file whose excerpt an older reader cut is read again (the
-same window) and stored beside the old object; the track points at the new one in the same transaction, and the old
+same window; a chained file's, which version 2 cut in its first stream, at the window chosen in its whole length: a
+version-2 excerpt of any other file is marked current without decoding, :func:`~musim.library.known.stale_excerpt`)
+and stored beside the old object; the track points at the new one in the same transaction, and the old
 one goes after. The old audio's features stay, as the values a feature service pinned before then was trained on
 (``track_audio_history``); the next feature build adds the new audio's as newer values. A run that fails midway
 leaves the old excerpt recorded and stored.
@@ -46,7 +48,7 @@ from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom, Resolved
 from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.known import RECORDED, artist_at_new_path, decide, load_state, same_entry, stale_excerpt
-from musim.library.registry import delete_tracks, delete_unused, record_gone, stale_excerpts
+from musim.library.registry import delete_tracks, delete_unused, forget_skips, record_gone, stale_excerpts
 from musim.library.resume import PREFIX as NOTES
 from musim.library.resume import drop_notes, list_notes, note, note_key, options_of, resume
 from musim.library.scan import (
@@ -82,6 +84,8 @@ class AddSummary:
     moved: int = 0  # already stored files found at a new path (their old one gone)
     named_again: int = 0  # ... whose new folder (or file name) gives another name than their old one did
     reread: int = 0  # already stored files whose excerpt, cut by an older reader, was read again
+    recut: int = 0  # ... of them, chained files (streams one after the other) whose window was chosen again in their
+    # whole length (the older reader read their first stream only)
     restored: int = 0  # already stored files whose excerpt was missing from the object store, read again and stored
     stale: int = 0  # stored excerpts an older reader cut left in the library after this run (files not given or gone)
     gone: int = 0  # stored tracks from under the folders given whose file went since the last scan (kept: `library
@@ -95,7 +99,8 @@ class AddSummary:
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
-                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "restored": self.restored,
+                "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "recut": self.recut,
+                "restored": self.restored,
                 "stale": self.stale,
                 "moved": self.moved, "named_again": self.named_again, "gone": self.gone,
                 "gone_total": self.gone_total}
@@ -125,6 +130,24 @@ def _not_read_again(item: Examined, skip: FileSkipped, restoring: bool) -> None:
     else:
         log.warning("library add: %s: its excerpt, cut by an older reader, could not be read again (%s); it stays as "
                     "it was", path_text(item.path), skip.why)
+
+
+def _reread_row(item: Examined, obj: ObjectInfo, stored_as: dict[str, Any]) -> dict[str, Any]:
+    """The staged row (``lib_reread``) of a stored file's excerpt read again: its new object and window, and the file's
+    length (measured again where the window was chosen again: a chained file)."""
+    offset, window = item.window
+    return {"track_id": stored_as["track_id"], "object_key": obj.key, "sha256": obj.sha256, "object_bytes": obj.size,
+            "excerpt_reader": READ_WINDOW_VERSION, "duration_s": stored_as["duration_s"] if item.recut is None
+            else item.recut, "excerpt_offset_s": offset, "excerpt_duration_s": window}
+
+
+def _own_paths(settings: Settings, store: ObjectStore) -> list[Path]:
+    """musim's own folders and files, which a folder added that holds them (``musim library add ~``) does not scan:
+    the object store's folder (the excerpts stored), the scratch and published folders, the warehouse and its log."""
+    warehouse_file = Path(settings.warehouse.path)
+    own = [settings.tmp_dir, settings.serving_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")]
+    root = getattr(store, "root", None)  # a local store's folder
+    return [Path(p) for p in own] + ([root] if isinstance(root, Path) else [])
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -185,9 +208,9 @@ def add(
     excerpt_s = acq.excerpt_s if excerpt_s is None else excerpt_s
     anchor = acq.excerpt_anchor if anchor is None else anchor
     paths = list(paths)
-    found = find_files(paths)
-    folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store = store or open_store(settings.storage.object_store)
+    found = find_files(paths, own=_own_paths(settings, store))
+    folders = [path_text(os.path.abspath(p)) for p in (Path(raw).expanduser() for raw in paths) if p.is_dir()]
     store.cleanup_incomplete(OBJECT_PREFIX)  # partial excerpts of a killed run
     store.cleanup_incomplete(NOTES)  # ... and its partial notes
     sweep(settings.tmp_dir, MEMBER_SCRATCH)  # ... and its scratch copies of zip members (up to 4 GiB each)
@@ -205,6 +228,7 @@ def add(
     rereading: dict[int, tuple[str, Any]] = {}  # stored files whose stale excerpt is read again, and their outcome
     reread: dict[int, tuple[Examined, ObjectInfo]] = {}  # ... read and stored again
     restoring: set[int] = set()  # ... of them, the stored files whose excerpt is missing from the object store
+    current: list[str] = []  # stored tracks whose excerpt an older reader cut as the current one does (not chained)
     present: set[str] | None = None  # the keys under OBJECT_PREFIX, listed once, when a stored file is first found
     skipped_at: dict[int, Examined] = {}
     skipped_first: dict[str, Examined] = {}  # the files skipped by their note (a run killed), by content: their copies
@@ -272,15 +296,16 @@ def add(
         elif decided is None:
             examining.add(item.sha256)  # type: ignore[arg-type]
             to_examine.append((i, f, item))
-        elif decided[0] == "already_stored" and (stale_excerpt(stored_as := state.tracks[item.sha256])  # type: ignore[index]
-                                                 or missing(stored_as)):
+        elif decided[0] == "already_stored" and ((outdated := stale_excerpt(
+                stored_as := state.tracks[item.sha256], None if f.member is not None else item.path)) or missing(stored_as)):  # type: ignore[index]
             # cut by an older reader, or its excerpt gone from the store (deleted, a store restored from an older
-            # backup): the same window read again, from the file that is right here
-            if not stale_excerpt(stored_as):
+            # backup): the same window read again, from the file that is right here (a chained file's chosen again)
+            if not outdated:
                 restoring.add(i)
                 log.info("library add: %s: its stored excerpt %s is missing from the object store: reading it again",
                          path_text(item.path), stored_as["object_key"])
             item.reread = (stored_as["excerpt_offset_s"], stored_as["excerpt_duration_s"])
+            item.stale = bool(outdated)
             if (resumed := resume(store, notes, item, noting, OBJECT_PREFIX)) is None:
                 rereading[i] = decided  # accounted once read again
                 to_examine.append((i, f, item))
@@ -294,6 +319,8 @@ def add(
             copies[item.sha256].append(i)
             skipped_at[i] = item  # its outcome follows the first copy's (below)
         else:
+            if decided[0] == "already_stored" and outdated is None:  # the current reader cuts the same excerpt
+                current.append(state.tracks[item.sha256]["track_id"])  # type: ignore[index]
             account(i, item, decided)
     # 2. the new files (and the stale excerpts of stored ones) decoded and checked across the audio pool, each stored
     # as it comes back
@@ -383,9 +410,8 @@ def add(
         regrouped = [{"track_id": t["track_id"], "artist_id": artist_id} for t, artist_id in moving]
         skip_rows = [{"source_path": path_text(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
-        reread_rows = [{"track_id": track_id_of(item.sha256), "object_key": obj.key, "sha256": obj.sha256,  # type: ignore[arg-type]
-                        "object_bytes": obj.size, "excerpt_reader": READ_WINDOW_VERSION}
-                       for item, obj in (reread[i] for i in sorted(reread))]
+        reread_rows = [_reread_row(item, obj, state.tracks[item.sha256]) for item, obj in  # type: ignore[index]
+                       (reread[i] for i in sorted(reread))]
         sql.run(con, "library/stage.sql")
         warehouse.fill(con, "lib_artists", artists)
         warehouse.fill(con, "lib_tracks", rows)
@@ -393,6 +419,7 @@ def add(
         warehouse.fill(con, "lib_moved", moved)
         warehouse.fill(con, "lib_regrouped", regrouped)
         warehouse.fill(con, "lib_reread", reread_rows)
+        warehouse.fill(con, "lib_current", [{"track_id": t, "excerpt_reader": READ_WINDOW_VERSION} for t in current])
         warehouse.fill(con, "lib_unskipped", [{"source_path": p} for p in found_at])
         stored_at = {t["source_path"]: t["track_id"] for t in state.tracks.values()}
         replaced = sorted({stored_at[r["source_path"]] for r in rows
@@ -410,7 +437,7 @@ def add(
         for i, (item, obj) in sorted([*by_index.items(), *((i, r) for i, r in reread.items() if r[1].key in in_use)]):
             if not store.exists(obj.key):
                 again = hashed(found[i], settings.tmp_dir)
-                again.reread = item.reread
+                again.reread, again.stale = item.reread, item.stale
                 again = work((found[i], again))
                 if again.skip is None and again.sha256 == item.sha256:
                     store.put_content_addressed(again.payload, prefix=OBJECT_PREFIX, ext=again.stored_format)
@@ -423,11 +450,17 @@ def add(
         changed = {path_text(i.path) for i in skipped if path_text(i.path) in stored_sha
                    and (i.sha256 or "") != stored_sha[path_text(i.path)] and i.skip.reason != "unreadable"}  # type: ignore[union-attr]
         summary.gone_tracks = record_gone(con, folders, {path_text(f.path) for f in found}, changed)
+        forget_skips(con, folders, {path_text(f.path) for f in found})
     # the notes of the files this run accounted for (recorded, already stored or skipped) are done with
     drop_notes(store, (notes | noted) & {note_key(item.sha256) for item in items if item.sha256})
     summary.gone = sum(t["new"] for t in summary.gone_tracks)
     summary.gone_total = len(summary.gone_tracks)
-    summary.reread = sum(obj.key in in_use for i, (_, obj) in reread.items() if i not in restoring)
+    # an excerpt read again into the very object it had (a zip's member of version 2, not chained: the reading told)
+    # is no new audio
+    renewed = [(item, obj) for i, (item, obj) in reread.items() if i not in restoring and obj.key in in_use
+               and obj.key != state.tracks[item.sha256]["object_key"]]  # type: ignore[index]
+    summary.reread = len(renewed)
+    summary.recut = sum(item.recut is not None for item, _ in renewed)
     summary.restored = sum(obj.key in in_use for i, (_, obj) in reread.items() if i in restoring)
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from musim.errors import ParameterError
-from musim.library.tags import Tags
+from musim.library.tags import Tags, library_text
 from musim.names import fold, name_key, url_name
 
 ArtistFrom = Literal["auto", "tag", "folder"]
@@ -149,7 +149,7 @@ def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved 
     except ValueError:
         return None
     album_key = name_key(album) if album else None
-    levels = _one_level_per_name(list(rel.parts[:-1]))  # top first
+    levels = _one_level_per_name([library_text(f) for f in rel.parts[:-1]])  # top first
     for folder in reversed(levels):  # `Artist - Album` of the file's album tag names its artist wherever it is
         split = _artist_album(folder)
         if split and album_key and name_key(split[1]) == album_key and _names_something(split[0]):
@@ -166,7 +166,7 @@ def _from_folders(path: Path, root: Path, album: str | None = None) -> Resolved 
 
 
 def _from_filename(path: Path, root: Path) -> Resolved | None:
-    stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", path.stem)
+    stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", library_text(path.stem))
     if path.parent != root or " - " not in stem:
         return None
     artist = primary_artist(stem.split(" - ", 1)[0].strip())
@@ -184,10 +184,12 @@ def resolve_artist(tags: Tags, path: Path, root: Path, *, artist_from: ArtistFro
 
 
 def title_of(tags: Tags, path: Path) -> str:
-    """The title tag, else the file name without a leading track number or ``Artist -`` part."""
+    """The title tag, else the file name without a leading track number or ``Artist -`` part (as a tag is read:
+    :func:`~musim.library.tags.library_text`)."""
     if tags.title:
         return tags.title
-    stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", path.stem).strip() or path.stem
+    name = library_text(path.stem)
+    stem = re.sub(r"^\s*\d{1,3}(?:\s*[-._)]\s*|\s+)(?=\S)", "", name).strip() or name
     return stem.split(" - ", 1)[1].strip() if " - " in stem else stem
 
 

@@ -308,12 +308,12 @@ def _pyav_lengths(src: str | bytes) -> tuple[float, int, int, float]:
     return length, sr, channels, min(got / sr, 1.0)
 
 
-def _chained(src: str | bytes) -> bool:
+def chained(src: str | os.PathLike | bytes) -> bool:
     """Whether the file holds streams one after the other (:func:`musim.audio.window.chained_stream`); ``False`` where
-    it cannot be read (the readers say why)."""
+    it cannot be read (the readers say why). Reads page or frame headers only, without decoding."""
     try:
         return chained_stream(_source(src)) is not None
-    except OSError:
+    except (OSError, ValueError):
         return False
 
 
@@ -381,7 +381,7 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = MIN_DURATIO
     unknown_length = fmt == "flac" and _flac_of_unknown_length(src)
     if unknown_length:  # written to a pipe: what it holds is its length, read to its end
         readers = (_decoded_lengths,)
-    elif fmt in ("mp3", "ogg", "opus") and _chained(src):  # its container (and libsndfile) know its first stream only
+    elif fmt in ("mp3", "ogg", "opus") and chained(src):  # its container (and libsndfile) know its first stream only
         readers = (_chained_lengths, *readers)  # read as one stream where they cannot all be decoded
     errors = []
     for reader in readers:

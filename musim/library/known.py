@@ -8,6 +8,7 @@ decide what a stored file found again needs (:mod:`musim.library.add_files`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,13 @@ from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings
 from musim.filenames import path_text
 from musim.library.artists import FOLDER_RULES, ArtistFrom, Resolved, resolve_artist
-from musim.library.formats import FileSkipped
+from musim.library.formats import FileSkipped, chained
 from musim.library.scan import Examined, entry_key
 from musim.library.tags import Tags
 from musim.library.zips import holds
 
-__all__ = ["RECORDED", "Known", "artist_at_new_path", "decide", "load_state", "recorded_detail", "same_entry",
-           "stale_excerpt"]
+__all__ = ["CHAINABLE", "FIRST_STREAM_ONLY", "RECORDED", "Known", "artist_at_new_path", "decide",
+           "load_state", "recorded_detail", "same_entry", "stale_excerpt"]
 
 
 @dataclass
@@ -113,6 +114,23 @@ def artist_at_new_path(known: dict[str, Any], item: Examined, artist_from: Artis
     return None if (found.name, found.rule) == (known["artist_spelling"], known["artist_rule"]) else found
 
 
-def stale_excerpt(track: dict[str, Any]) -> bool:
-    """Whether a stored track's excerpt was cut by an older reader (a whole stored file has no excerpt)."""
-    return track["stored"] == "excerpt" and track["excerpt_reader"] < READ_WINDOW_VERSION
+#: The reader version that read only the first stream of a chained file (:func:`musim.audio.window.chained_stream`):
+#: its excerpts of other files are what the current reader cuts (migration 038).
+FIRST_STREAM_ONLY = 2
+#: The formats whose files can hold streams one after the other.
+CHAINABLE = ("mp3", "ogg", "opus")
+
+
+def stale_excerpt(track: dict[str, Any], path: str | os.PathLike | None = None) -> bool | None:
+    """Whether a stored track's excerpt was cut by an older reader (a whole stored file has no excerpt): ``True``,
+    ``False``, or ``None`` for an excerpt of version :data:`FIRST_STREAM_ONLY` whose file (at ``path``) is not
+    chained: the current reader cuts the same one (recorded as current, not read again). Such an excerpt's file is
+    read for its page or frame headers only (no decoding); ``path=None`` (a zip's member, not at hand) takes it for
+    stale (read again: the reading tells)."""
+    if track["stored"] != "excerpt" or track["excerpt_reader"] >= READ_WINDOW_VERSION:
+        return False
+    if track["excerpt_reader"] < FIRST_STREAM_ONLY or path is None:
+        return True
+    if track["excerpt_reader"] == FIRST_STREAM_ONLY and track["source_format"] not in CHAINABLE:
+        return None
+    return True if chained(path) else None

@@ -11,11 +11,11 @@ from typing import Any
 import duckdb
 
 from musim import sql, warehouse
-from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
 from musim.library.formats import FileSkipped
+from musim.library.known import FIRST_STREAM_ONLY
 from musim.library.scan import content_sha256
 from musim.library.zips import holds
 from musim.names import name_key
@@ -30,7 +30,8 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
     """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id; or
     ``id:N``, the artist of id N alone, where a number is also a name); ``excerpt_stale``: the stored excerpt was
     cut by an older reader (:data:`musim.audio.window.READ_WINDOW_VERSION`), read again by the next ``library add`` of
-    its file; ``source_gone``: no file is at its source path any more (deleted, moved away, or on a disk not
+    its file (one cut by version :data:`~musim.library.known.FIRST_STREAM_ONLY` is not marked: which of those files
+    are chained, and need it, the next ``library add`` of them tells); ``source_gone``: no file is at its source path any more (deleted, moved away, or on a disk not
     mounted): it stays until ``library remove`` takes it out."""
     artist_id = whole_number(artist, max_digits=9) if artist else None
     if artist and artist.strip().lower().startswith(ID_FORM):
@@ -41,7 +42,7 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
         artist = None  # the id alone
     with warehouse.writer(settings) as con:
         rows = sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
-                        artist_key=name_key(artist) if artist else None, reader=READ_WINDOW_VERSION)
+                        artist_key=name_key(artist) if artist else None, reader=FIRST_STREAM_ONLY)
     listed: dict[Path, set[str]] = {}
     return [{k: v for k, v in r.items() if k not in ("marked_gone", "source_sha256")}
             | {"source_gone": not holds(r["source_path"], listed) or (r["marked_gone"] and _changed(r))} for r in rows]
@@ -94,6 +95,20 @@ def record_gone(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[s
              "changed": r["source_path"] in changed} for r in gone]
 
 
+def forget_skips(con: duckdb.DuckDBPyConnection, folders: list[str], found: set[str]) -> int:
+    """Forget the skips recorded under ``folders`` whose file a scan of them did not find (not among the paths
+    ``found``) and that is not there (deleted, moved away), or is a folder (one that could not be listed then, and
+    can now: its files were found): ``musim library skipped`` listed them for ever. Returns how many went."""
+    if not folders:
+        return 0
+    listed: dict[Path, set[str]] = {}
+    gone = [path for r in sql.rows(con, "library/skips_under.sql", folders=folders)
+            if (path := r["source_path"]) not in found and (os.path.isdir(path) or not holds(path, listed))]
+    if gone:
+        sql.run(con, "library/forget_skips.sql", paths=gone)
+    return len(gone)
+
+
 def gone_hint(ids: list[str], limit: int = 3) -> str:
     """What to do about tracks whose file is gone: remove them (the first ``limit`` ids named), unless the disk they
     were on is only not mounted."""
@@ -106,8 +121,10 @@ def gone_hint(ids: list[str], limit: int = 3) -> str:
 
 def stale_excerpts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The library tracks (``track_id``, ``source_path``) whose stored excerpt an older reader cut
-    (:data:`musim.audio.window.READ_WINDOW_VERSION`): ``musim library add`` of their files reads them again."""
-    return sql.rows(con, "library/stale_excerpts.sql", reader=READ_WINDOW_VERSION)
+    (:data:`musim.audio.window.READ_WINDOW_VERSION`): ``musim library add`` of their files reads them again. Those
+    version :data:`~musim.library.known.FIRST_STREAM_ONLY` cut are not listed: only the few of chained files need it,
+    which is known by reading them (the next ``library add`` of them does)."""
+    return sql.rows(con, "library/stale_excerpts.sql", reader=FIRST_STREAM_ONLY)
 
 
 def stale_hint(paths: list[str], limit: int = 3) -> str:

@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "library/examined/"
 #: The layout of a note: a note of another (an older version's) is ignored. 2: notes of skips and of excerpts read
-#: again, the size and modification time of the file.
-FORMAT = 2
+#: again, the size and modification time of the file. 3: a note of an excerpt read again holds its window, and the
+#: file's length where the window was chosen again (a chained file).
+FORMAT = 3
 
 #: The modules whose code examining a file runs (what it finds, read back from a note, is theirs), and the libraries.
 _EXAMINING = ("musim.library.scan", "musim.library.artists", "musim.library.tags", "musim.library.formats",
@@ -61,7 +62,7 @@ _OBJECT = {"key": _Str, "sha256": _Str, "size": _Int}
 _SKIP = {"reason": _Str, "detail": _Str}
 #: What each kind of note holds besides the options and where the file is (:func:`_where`).
 _OUTCOMES = {"stored": {"info", "tags", "artist", "title", "window", "stored_format", "object"},
-             "skipped": {"skip"}, "reread": {"stored_format", "object"}, "reread_skipped": {"skip"}}
+             "skipped": {"skip"}, "reread": {"stored_format", "object", "window", "recut"}, "reread_skipped": {"skip"}}
 
 
 class _Foreign(ValueError):
@@ -118,7 +119,8 @@ def note(store: ObjectStore, item: Examined, obj: ObjectInfo | None, options: di
                 "skip": {"reason": item.skip.reason, "detail": item.skip.detail}}
     elif item.reread is not None:
         assert obj is not None
-        doc |= {"outcome": "reread", "stored_format": item.stored_format, "object": _object(obj)}
+        doc |= {"outcome": "reread", "stored_format": item.stored_format, "object": _object(obj),
+                "window": list(item.window), "recut": item.recut}
     else:
         assert item.info is not None and item.artist is not None and obj is not None
         doc |= {"outcome": "stored", "info": {name: getattr(item.info, name) for name in _INFO},
@@ -193,10 +195,11 @@ def resume(store: ObjectStore, notes: set[str], item: Examined, options: dict[st
             tags = Tags(**_fields(doc["tags"], _TAGS))
             artist = Resolved(**_fields(doc["artist"], _ARTIST))
             title = _typed(doc["title"], _Str)
-            window = doc["window"]
-            if not isinstance(window, list) or len(window) != 2:
-                raise _Foreign(f"window {window!r}")
-            offset, length = (_typed(v, _Float) for v in window)
+        window = doc["window"]
+        if not isinstance(window, list) or len(window) != 2:
+            raise _Foreign(f"window {window!r}")
+        offset, length = (_typed(v, _Float) for v in window)
+        recut = _typed(doc["recut"], _OptFloat) if outcome == "reread" else None
         stored = store.stat(obj["key"])
         if stored.size != obj["size"] or stored.sha256 not in (None, obj["sha256"]):  # sha256: where the store keeps it
             raise _Foreign(f"its object {obj['key']} is not the one stored ({stored.size} bytes, not {obj['size']})")
@@ -205,7 +208,7 @@ def resume(store: ObjectStore, notes: set[str], item: Examined, options: dict[st
         return None
     if outcome == "stored":
         item.info, item.tags, item.artist, item.title = info, tags, artist, title
-        item.window = (offset, length)
+    item.window, item.recut = (offset, length), recut
     item.stored_format = stored_format
     return ObjectInfo(key=obj["key"], size=obj["size"], sha256=obj["sha256"])
 

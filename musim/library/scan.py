@@ -25,6 +25,7 @@ from musim.library.artists import ArtistFrom, Resolved, resolve_artist, title_of
 from musim.library.formats import (
     AudioProbe,
     FileSkipped,
+    chained,
     encode_excerpt,
     probe,
     read_excerpt,
@@ -79,6 +80,9 @@ class Examined:
     payload: bytes = field(default=b"", repr=False)  # what is stored: the FLAC excerpt or the whole file
     stored_format: str = ""
     reread: tuple[float, float] | None = None  # the window of a stored excerpt to read again (an older reader cut it)
+    stale: bool = False  # ... cut by an older reader (not only missing from the store): a chained file's window is
+    # chosen again
+    recut: float | None = None  # ... the file's whole length, when its window was chosen again in it (a chained file)
     recorded: bool = False  # skipped as an earlier scan recorded it, not examined again
     stamp: tuple[int, int, int] | None = None  # size, mtime (ns) and inode the file had when hashed (not a zip member)
 
@@ -88,10 +92,13 @@ class Examined:
         return self.local or self.path
 
 
-def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) -> list[FoundFile]:
+def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True,
+               own: Iterable[str | os.PathLike] = ()) -> list[FoundFile]:
     """Every regular file under ``paths`` (files or folders, recursively, following links to folders: see
     :func:`_walk`), each once, sorted per root; with ``open_zips``, the members of each zip archive in place of the
-    archive.
+    archive. ``own``: musim's own folders and files (its object store, scratch and published snapshots, the
+    warehouse), not walked into from a folder given that holds them (``musim library add ~`` stored musim's own
+    excerpts as tracks, more of them each run); a path given inside one is scanned.
 
     Raises
     ------
@@ -110,9 +117,10 @@ def find_files(paths: Iterable[str | os.PathLike], *, open_zips: bool = True) ->
     refuse_empty(paths, "music files or folders to add")
     given = [Path(os.path.abspath(Path(raw).expanduser())) for raw in paths]  # ".." resolved by name: one path per file
     trees = [os.path.realpath(p) for p in given if p.is_dir()]
+    mine = {os.path.realpath(p) for p in own}
     for raw, path in zip(paths, given, strict=True):
         if path.is_dir():
-            for f, skip in sorted(_walk(path, trees), key=lambda entry: entry[0]):
+            for f, skip in sorted(_walk(path, trees, mine), key=lambda entry: entry[0]):
                 for one in [FoundFile(f, path, skip=skip)] if skip else _expand(f, path, open_zips):
                     keep(one)
         elif path.exists() or path.is_symlink():
@@ -149,9 +157,9 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _walk(root: Path, trees: list[str]) -> Iterator[tuple[Path, FileSkipped | None]]:
+def _walk(root: Path, trees: list[str], own: set[str] = frozenset()) -> Iterator[tuple[Path, FileSkipped | None]]:
     """Every file under ``root`` (``(path, None)``), by the path it has there, and ``(path, skip)`` for what cannot be
-    walked. A link to a folder is followed, each folder once: not a link into a folder given (``trees``: its files
+    walked; not musim's own folders and files (``own``, real paths: see :func:`find_files`). A link to a folder is followed, each folder once: not a link into a folder given (``trees``: its files
     are found at their own path), nor a second link to a folder followed already; a link to a folder that holds a
     folder given (a loop) and a folder that cannot be listed are skipped ``unreadable``."""
     seen = {os.path.realpath(root)}
@@ -164,8 +172,8 @@ def _walk(root: Path, trees: list[str]) -> Iterator[tuple[Path, FileSkipped | No
             real = os.path.realpath(path)
             if os.path.islink(path) and any(_inside(real, tree) for tree in trees):
                 continue  # walked at its own path
-            if real in seen:
-                continue  # a folder walked already, through another link
+            if real in seen or real in own:
+                continue  # a folder walked already, through another link; or musim's own
             if os.path.islink(path) and any(_inside(tree, real) for tree in trees):
                 yield Path(path), FileSkipped("unreadable", f"a link to {real}, a folder that holds the folder "
                                               "scanned (a loop): not followed; add the folders it holds by their own path")
@@ -174,7 +182,8 @@ def _walk(root: Path, trees: list[str]) -> Iterator[tuple[Path, FileSkipped | No
             kept.append(name)
         dirs[:] = kept
         for name in files:
-            yield Path(folder) / name, None
+            if not own or os.path.realpath(os.path.join(folder, name)) not in own:
+                yield Path(folder) / name, None
     yield from _unlisted(errors)
 
 
@@ -266,7 +275,9 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
 
     Fills ``item`` in place and returns it; a file that fails a check gets ``item.skip``. With ``item.reread`` (the
     ``(offset, duration)`` of an excerpt stored before), that window is read again and stored as an excerpt, whatever
-    ``excerpt_s``, ``anchor`` and ``keep_whole`` say.
+    ``excerpt_s``, ``anchor`` and ``keep_whole`` say; in a chained file (streams one after the other) whose stored
+    window an older reader chose in the first stream's length (``item.stale``) the window is chosen again in the whole length, by
+    ``excerpt_s`` and ``anchor`` as a new file's (``item.recut``: that length).
     """
     from musim.audio.excerpt import excerpt_window
 
@@ -276,11 +287,14 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
         info = probe(item.readable, min_seconds=0.0 if item.reread else min_seconds)  # a stored file was long enough
         if (outside := rate_outside(info.sample_rate)) is not None:  # the one range, as acquisition's
             raise FileSkipped("sample_rate_out_of_range", outside)  # it decodes: its rate is what musim refuses
-        if item.reread is not None:
+        if item.reread is not None and not (item.stale and chained(item.readable)):  # the stored window, read again
             (offset, length), keep_whole = item.reread, False
-        else:
-            offset, length = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
-        samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
+            samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
+        else:  # a new file's window; or a chained file's, whose stored window an older reader chose in its first stream
+            if item.reread is not None:
+                keep_whole, item.recut = False, info.duration_s
+            window = excerpt_window(info.duration_s, length_s=excerpt_s, anchor=anchor)  # type: ignore[arg-type]
+            offset, length, samples = _audible_window(item.readable, info, window, excerpt_s)
         if keep_whole:
             item.payload, item.stored_format = item.readable.read_bytes(), info.format
         else:
@@ -296,6 +310,36 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
     item.artist = resolve_artist(item.tags, item.rule_path or item.path, item.root, artist_from=artist_from)
     item.title = title_of(item.tags, item.path)
     return item
+
+
+#: Where a window is taken next when the one the anchor chose is silent (a hidden track after minutes of silence, a
+#: long silent intro or outro): the start, then the end of the file. A file is skipped ``silent`` when all are.
+FALLBACK_ANCHORS = ("start", "end")
+
+
+def _audible_window(path: Path, info: AudioProbe, window: tuple[float, float], excerpt_s: float
+                    ) -> tuple[float, float, Any]:
+    """``(offset, length, samples)`` of ``window``, or, where it is silent, of the first window at one of
+    :data:`FALLBACK_ANCHORS` that is not. Raises :class:`FileSkipped` (``silent`` when every window tried is, naming
+    them)."""
+    from musim.audio.excerpt import excerpt_window
+
+    tried: list[tuple[float, float]] = []
+    for offset, length in [window, *(excerpt_window(info.duration_s, length_s=excerpt_s, anchor=a)  # type: ignore[arg-type]
+                                     for a in FALLBACK_ANCHORS)]:
+        if (offset, length) in tried:
+            continue
+        try:
+            return offset, length, read_excerpt(path, info, offset_s=offset, duration_s=length)
+        except FileSkipped as skip:
+            if skip.reason != "silent":
+                raise
+            silent = skip
+        tried.append((offset, length))
+    if len(tried) == 1:  # the whole file, or no other window
+        raise silent
+    where = ", ".join(f"{o:g}-{o + n:g} s" for o, n in tried)
+    raise FileSkipped("silent", f"{silent.detail} in every window tried ({where})")
 
 
 def examine_found(job: tuple[FoundFile, Examined], *, tmp_dir: Path, **options: Any) -> Examined:

@@ -11,6 +11,20 @@ from typing import Any
 
 from musim.names import plain_text
 
+#: The most characters of a name or title the library keeps (a tag value may be megabytes: each copy of it, in the
+#: warehouse, the catalogue and every snapshot and listing, was kept whole).
+MAX_TEXT = 1000
+
+#: Control characters (C0, DEL, C1): a terminal's escapes, a bell, line breaks in a tag or a file name.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def library_text(text: str) -> str:
+    """A name or title as the library keeps it, from a tag, a folder or a file name: :func:`musim.names.plain_text`
+    with each run of control characters one space, at most :data:`MAX_TEXT` characters."""
+    return plain_text(_CONTROL.sub(" ", text[:4 * MAX_TEXT]))[:MAX_TEXT].strip()
+
+
 #: Keys per field, across tag formats: easy/Vorbis names, ID3 frames, MP4 atoms (freeform for MusicBrainz).
 _KEYS: dict[str, tuple[str, ...]] = {
     "artist": ("artist", "ARTIST", "TPE1", "\xa9ART"),
@@ -61,7 +75,7 @@ def _text(value: Any) -> str | None:
         value = bytes(value).decode("utf-8", "replace")
     if value is None:
         return None
-    return plain_text(str(value)) or None  # a name a user types must find the stored one
+    return library_text(str(value)) or None  # a name a user types must find the stored one
 
 
 def _get_all(tags: Any, field: str) -> tuple[str, ...]:

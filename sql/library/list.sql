@@ -2,8 +2,9 @@
 -- have, its MusicBrainz id, or its id $artist_id when $artist is a number: every artist it names is listed, so a
 -- name that is also another artist's id lists both) or of the id $artist_id alone ($artist NULL: `--artist id:N`),
 -- with the rule that named the artist of each file and how the artist met the Last.FM catalogue; excerpt_stale: its
--- stored excerpt was cut by a reader older than $reader (musim.audio.io.READ_WINDOW_VERSION), read again by the next
--- `musim library add` of its file; marked_gone: a scan found its file gone, or changed and skipped.
+-- stored excerpt was cut by a reader older than $reader (musim.library.known.FIRST_STREAM_ONLY: version 2's excerpts
+-- differ from today's only for a chained file, which the next `musim library add` of it finds), read again by the
+-- next `musim library add` of its file; marked_gone: a scan found its file gone, or changed and skipped.
 SELECT a.name AS artist, CAST(a.mbid AS VARCHAR) AS mbid, t.title, t.album, t.artist_rule, t.artist_spelling,
        a.lastfm_match, t.artist_id, t.track_id, t.source_format, round(t.duration_s, 2) AS duration_s,
        t.excerpt_offset_s, t.excerpt_duration_s, t.stored, t.source_path, t.object_key,

@@ -46,12 +46,21 @@ SELECT t.track_id, t.sha256, now()
 FROM track t JOIN lib_reread r ON r.track_id = t.track_id AND t.provider = 'library'
 WHERE t.sha256 <> r.sha256
 ON CONFLICT (track_id, sha256) DO UPDATE SET replaced_at = excluded.replaced_at;
-UPDATE library_track SET object_key = r.object_key, sha256 = r.sha256, excerpt_reader = r.excerpt_reader
+-- A chained file's excerpt (an older reader read its first stream only) was cut again at a window chosen in its whole
+-- length: the window and length come with it (the same as before for every other file).
+UPDATE library_track SET object_key = r.object_key, sha256 = r.sha256, excerpt_reader = r.excerpt_reader,
+                         duration_s = r.duration_s, excerpt_offset_s = r.excerpt_offset_s,
+                         excerpt_duration_s = r.excerpt_duration_s
 FROM lib_reread r WHERE library_track.track_id = r.track_id;
-UPDATE preview SET object_key = r.object_key, sha256 = r.sha256, bytes = r.object_bytes, updated_at = now()
+UPDATE preview SET object_key = r.object_key, sha256 = r.sha256, bytes = r.object_bytes,
+                   duration_s = r.excerpt_duration_s, track_duration_s = r.duration_s,
+                   excerpt_duration_s = r.excerpt_duration_s, updated_at = now()
 FROM lib_reread r WHERE preview.track_id = r.track_id AND preview.provider = 'library';
-UPDATE track SET object_key = r.object_key, sha256 = r.sha256
+UPDATE track SET object_key = r.object_key, sha256 = r.sha256, duration_s = r.excerpt_duration_s,
+                 excerpt_duration_s = r.excerpt_duration_s
 FROM lib_reread r WHERE track.track_id = r.track_id AND track.provider = 'library';
+-- Excerpts an older reader cut as the current one does (version 2 of a file that is not chained): current now.
+UPDATE library_track SET excerpt_reader = c.excerpt_reader FROM lib_current c WHERE library_track.track_id = c.track_id;
 
 INSERT INTO preview (track_id, artist_id, provider, provider_track_id, provider_artist_id, title, genre,
                      provider_rank, status, attempts, object_key, sha256, bytes, duration_s, sample_rate,

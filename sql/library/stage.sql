@@ -20,9 +20,14 @@ CREATE OR REPLACE TEMP TABLE lib_moved (
 );
 CREATE OR REPLACE TEMP TABLE lib_regrouped (track_id VARCHAR, artist_id INTEGER);
 -- Excerpts of unchanged files read again (an older reader cut them): the object each track points at now.
+-- A chained file's window was chosen again, in its whole length (duration_s): the window of every row is its own.
 CREATE OR REPLACE TEMP TABLE lib_reread (
-    track_id VARCHAR, object_key VARCHAR, sha256 VARCHAR, object_bytes BIGINT, excerpt_reader SMALLINT
+    track_id VARCHAR, object_key VARCHAR, sha256 VARCHAR, object_bytes BIGINT, excerpt_reader SMALLINT,
+    duration_s DOUBLE, excerpt_offset_s DOUBLE, excerpt_duration_s DOUBLE
 );
+-- Stored excerpts an older reader cut as the current one cuts them (version 2 of a file found not chained): marked
+-- current, not read again.
+CREATE OR REPLACE TEMP TABLE lib_current (track_id VARCHAR, excerpt_reader SMALLINT);
 -- The paths of the files found already stored (a skip an earlier scan recorded at one goes: a file once taken for a
 -- copy of itself through a link to its folder).
 CREATE OR REPLACE TEMP TABLE lib_unskipped (source_path VARCHAR);

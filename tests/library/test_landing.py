@@ -29,8 +29,13 @@ def test_a_folder_is_added_as_it_is(tmp_path, monkeypatch):
 
 def test_a_scan_that_reads_a_stale_excerpt_again_has_new_audio_for_the_feature_build(tmp_path, monkeypatch):
     """library_scan emits `previews` (the feature build's trigger) only when a scan has new audio: an excerpt an
-    older reader cut, read again, is new audio for its track though nothing new was stored."""
-    from musim.audio.window import READ_WINDOW_VERSION
+    older reader cut, read again into other audio, is new audio for its track though nothing new was stored; one read
+    again into the very object it had is not."""
+    import numpy as np
+
+    from musim.library import list_tracks
+    from musim.library.formats import encode_flac
+    from tests.library.test_add import _as_if_cut_by_the_old_reader
 
     folder = tmp_path / "landing"
     write_audio(folder / "Composer" / "a.m4a", "m4a", seconds=40, freq=500)
@@ -38,7 +43,11 @@ def test_a_scan_that_reads_a_stale_excerpt_again_has_new_audio_for_the_feature_b
     assert has_new_audio(scan_landing())
     assert not has_new_audio(scan_landing())
     with warehouse.writer() as con:
-        con.execute("UPDATE library_track SET excerpt_reader = ?", [READ_WINDOW_VERSION - 1])
+        con.execute("UPDATE library_track SET excerpt_reader = ?", [1])
+    summary = scan_landing()
+    assert (summary["stored"], summary["reread"]) == (0, 0) and not has_new_audio(summary)
+    (t,) = list_tracks()
+    _as_if_cut_by_the_old_reader(t["track_id"], encode_flac(np.full((1, 22050), 0.01, np.float32), 22050))
     summary = scan_landing()
     assert (summary["stored"], summary["reread"]) == (0, 1) and has_new_audio(summary)
 

@@ -338,3 +338,55 @@ def test_a_skip_note_damaged_is_ignored_and_the_file_examined_again(tmp_path, mo
     summary = add([root], workers=1).to_json()
     assert seen() == ["2 junk.ogg", "3 cut.ogg", "4 notes.mp3", "6 song.wav"]
     assert summary["stored"] == 2 and len(summary["skipped"]) == 6
+
+
+def _chained_stale(root, *, make: bool = True) -> None:
+    """Two stored chained Oggs whose excerpts reader version 2 cut in their first stream (cut again by the next add);
+    ``make=False``: the files made before (an Ogg's stream serial numbers are random)."""
+    from tests.library.test_add import _as_cut_by_version_2, _chained_ogg
+
+    for i in range(2 if make else 0):
+        _chained_ogg(root / "Radio" / f"{i} recording.ogg", (12.0, 440.0 + 100 * i), (8.0, 880.0))
+    add([root], excerpt_s=6, workers=1)
+    for t in list_tracks():
+        _as_cut_by_version_2(t["track_id"], t["source_path"], 3.0, 6.0, 12.0)
+
+
+def test_a_chained_excerpt_cut_again_before_an_interrupt_keeps_its_new_window(tmp_path, monkeypatch):
+    """A note of a chained file's excerpt cut again holds the window chosen in its whole length and that length: the
+    resumed add records them (the note of a stale excerpt read again held the object only, the window stored being
+    the same), as an add not interrupted does."""
+    monkeypatch.setenv("MUSIM_EXCERPT_S", "6")
+    root = tmp_path / "music"
+    _chained_stale(root)
+    seen = _examined(monkeypatch, tmp_path)
+    store = open_store()
+    put = store.put_content_addressed
+    puts: list = []
+
+    def interrupting(data, **options):
+        if len(puts) == 1:
+            raise KeyboardInterrupt
+        puts.append(put(data, **options))
+        return puts[-1]
+
+    store.put_content_addressed = interrupting
+    with pytest.raises(KeyboardInterrupt):
+        add([root], store=store, workers=1)
+    assert len(seen()) == 2 and len(_noted(root)) == 1
+    resumed = add([root], workers=1).to_json()
+    assert len(seen()) == 1
+    assert (resumed["already_stored"], resumed["reread"], resumed["recut"]) == (2, 2, 2)
+    library = _library()
+    assert {round(r[0]) for r in rows_of("SELECT duration_s FROM library_track")} == {20}
+
+    monkeypatch.setenv("MUSIM_HOME", str(tmp_path / "other-home"))
+    _chained_stale(root, make=False)
+    seen()
+    assert add([root], workers=1).to_json() == resumed
+    assert _library() == library
+
+
+def rows_of(query: str) -> list[tuple]:
+    with warehouse.writer() as con:
+        return con.execute(query).fetchall()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from musim.library.tags import Tags, read_tags, read_tags_of
+from musim.library.tags import MAX_TEXT, Tags, read_tags, read_tags_of
 from tests.library.conftest import FORMATS, write_audio, write_tags
 
 MBID = "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
@@ -113,3 +113,27 @@ def test_tags_are_read_whatever_the_name_says(tmp_path, fmt, named):
     assert add([misnamed.parent]).stored == 1
     (track,) = list_tracks()
     assert (track["artist"], track["title"], track["artist_rule"]) == ("Corvid Lane", "Corvid Lane song 2", "artist")
+
+
+def test_control_characters_in_a_tag_are_spaces_and_a_huge_value_is_cut(tmp_path):
+    """A terminal's escape, a bell and a line break in a tag were stored as they were (only NULs and invisible format
+    characters went), and a title of 200,000 characters was stored, listed and published whole."""
+    path = write_audio(tmp_path / "a.flac", "flac", seconds=1)
+    write_tags(path, "flac", artist="Evil\x1b[31mBand\x07", album="Side A\r\nSide B\x85", title="T" * 200_000)
+    tags = read_tags_of(str(path))
+    assert (tags.artist, tags.album) == ("Evil [31mBand", "Side A Side B")
+    assert tags.title == "T" * MAX_TEXT
+
+
+def test_a_folder_or_file_name_names_an_artist_and_title_as_a_tag_would(tmp_path):
+    """Names taken from folders and file names kept their control and bidi characters (a tag's lost them): the artist
+    ``Evil\u202eArtist\x07`` could not be typed, nor found by the same name tagged."""
+    from musim.library.artists import resolve_artist, title_of
+
+    root = tmp_path / "music"
+    path = root / "Evil\u202eArtist\x07\x1b[0m" / "01 \x1b[2Jtitle\u202egpj.ogg"
+    assert (resolve_artist(Tags(), path, root).name, title_of(Tags(), path)) == ("EvilArtist [0m", "[2Jtitlegpj")
+    path = root / "Named - Real\u200b Song\x1b.ogg"
+    assert (resolve_artist(Tags(), path, root).name, title_of(Tags(), path)) == ("Named", "Real Song")
+    path = root / "Real Name" / "\x07\x1b" / "track.ogg"  # a folder of control characters names nothing
+    assert resolve_artist(Tags(), path, root).name == "Real Name"
