@@ -158,3 +158,38 @@ def test_an_artist_stopped_between_its_previews_keeps_the_ones_stored_whole(snap
     assert again.planned == 2 - stopped.value.done and status_counts()["artists"]["pending"] == 0
     assert fake_server.count(first) == 1 and fake_server.count(second) == 2  # the first never fetched again
     assert status_counts()["tracks"] == 6
+
+
+def test_an_interrupt_does_not_wait_for_the_scan_of_a_large_music_folder(snapshot, tmp_path, monkeypatch):
+    """`musim acquire --provider local`: the first worker scans the folder (every file's tags: minutes for a large
+    library). Ctrl-C during the scan waited for all of it, then let each worker check its artist's files. Now the scan
+    stops at its next file; nothing is journaled, and a rerun does every artist."""
+    from musim.acquire.providers import local
+    from musim.config import AcquireSettings
+    from tests.library.conftest import write_audio
+
+    root = tmp_path / "music"
+    write_audio(root / "Muse" / "song.ogg", "ogg", seconds=12)
+    for i in range(300):  # each read a fifth of a second below: a minute's scan
+        (root / "Other" / f"{i:03d}.ogg").parent.mkdir(parents=True, exist_ok=True)
+        (root / "Other" / f"{i:03d}.ogg").write_bytes(b"")
+    settings = AcquireSettings(local_dir=root)
+    (batch,) = plan(10, providers=["local"], local_dir=root, acquire_settings=settings, batch_size=10)
+    read_track, reads = local.read_track, []
+
+    def slow(path, root):
+        reads.append(path)
+        time.sleep(0.2)
+        return read_track(path, root)
+
+    monkeypatch.setattr(local, "read_track", slow)
+    started = time.monotonic()
+    with signal_when(lambda: len(reads) >= 2) as seen, pytest.raises(KeyboardInterrupt):
+        fetch_batch(batch, settings=settings, concurrency=2)
+    assert seen == [True] and time.monotonic() - started < STOPPED_WITHIN_S and len(reads) < 100
+    assert not list(open_store().list("acquire/journal/"))
+
+    monkeypatch.setattr(local, "read_track", read_track)
+    record()
+    again = acquire(10, providers=["local"], local_dir=root, acquire_settings=settings)
+    assert again.planned == 5 and again.downloaded == 1 and status_counts()["artists"]["pending"] == 0
