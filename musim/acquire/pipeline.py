@@ -417,8 +417,10 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
                 summary.add(fetched)
                 record([fetched], max_attempts=max_attempts, settings=settings, store=store)
                 done += fetched["artists"]
-        except KeyboardInterrupt:  # Ctrl-C: the batch stopped at once (fetch_batch); what it journaled is recorded now,
-            # the artists not done stay pending for the next run
+        except BaseException as exc:  # Ctrl-C: the batch stopped at once (fetch_batch), or a record rolled back; what
+            # was journaled is recorded now, the artists not done stay pending for the next run
+            if not _interrupted(exc):
+                raise
             recorded = record(max_attempts=max_attempts, settings=settings, store=store)
             raise AcquireInterrupted(done + recorded["journals"] + recorded["already_applied"],
                                      summary.planned) from None
@@ -429,6 +431,13 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.catalogue = status_counts(settings)
     return summary
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C: Python's, or DuckDB's (its SIGINT handler ends the query under way, a record's:
+    ``RuntimeError: Query interrupted``, its transaction rolled back)."""
+    return isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "Query interrupted" in str(exc))
 
 
 _UNREACHABLE_THEN = ("the batches left were not tried (their artists stay pending, this batch's are recorded as "

@@ -193,3 +193,25 @@ def test_an_interrupt_does_not_wait_for_the_scan_of_a_large_music_folder(snapsho
     record()
     again = acquire(10, providers=["local"], local_dir=root, acquire_settings=settings)
     assert again.planned == 5 and again.downloaded == 1 and status_counts()["artists"]["pending"] == 0
+
+
+def test_ctrl_c_while_a_batch_is_recorded_still_says_what_was_done(snapshot, fake_server, monkeypatch):
+    """Ctrl-C while a batch was being recorded ends DuckDB's query (``RuntimeError: Query interrupted``, rolled back):
+    `musim acquire` ended on a bare "musim: interrupted", the batch's artists recorded only by the next run. Now the
+    journals are recorded then and the run ends as any interrupted one (AcquireInterrupted: done, left)."""
+    from musim.acquire import pipeline
+
+    settings = fake_server.settings()
+    record_batch, calls = pipeline.record, []
+
+    def interrupted_once(fetched=None, **kwargs):
+        calls.append(fetched)
+        if fetched and len([c for c in calls if c]) == 1:
+            raise RuntimeError("Query interrupted")  # what DuckDB raises on SIGINT mid-query
+        return record_batch(fetched, **kwargs)
+
+    monkeypatch.setattr(pipeline, "record", interrupted_once)
+    with pytest.raises(AcquireInterrupted) as stopped:
+        acquire(10, providers=["deezer"], acquire_settings=settings, batch_size=2)
+    assert (stopped.value.done, stopped.value.planned) == (2, 5)
+    assert status_counts()["artists"]["pending"] == 3 and not list(open_store().list("acquire/journal/"))
