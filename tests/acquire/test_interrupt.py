@@ -85,7 +85,7 @@ def _sigterm_raises() -> Iterator[None]:
 @pytest.mark.parametrize(("signum", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, _Killed)],
                          ids=["ctrl-c", "task-killed"])
 def test_an_interrupt_does_not_wait_out_the_provider_s_back_off(snapshot, fake_server, signum, raised):
-    """Ctrl-C (or a DAG task killed: Airflow raises AirflowTaskTerminated in the main thread) while both workers waited
+    """Ctrl-C (or a DAG task killed: Airflow raises AirflowTaskTerminated in the main thread) while the workers waited
     out a 429's ``Retry-After: 60``: the batch waited for them, each through its retries (three minutes). Now every
     wait ends at once, nothing more is asked, no artist is journaled half-done, and a rerun does them all."""
     _rate_limited(fake_server)
@@ -93,12 +93,13 @@ def test_an_interrupt_does_not_wait_out_the_provider_s_back_off(snapshot, fake_s
     (batch,) = plan(10, providers=["deezer"], acquire_settings=settings, batch_size=10)
     assert len(batch["artists"]) == 5
     started = time.monotonic()
-    with _sigterm_raises(), signal_when(lambda: fake_server.count(SEARCH) >= 2, signum) as seen, \
+    # once a worker is told to wait (the other one too, or it waits out the pause the 429 set for every thread)
+    with _sigterm_raises(), signal_when(lambda: fake_server.count(SEARCH) >= 1, signum) as seen, \
             pytest.raises(raised):
         fetch_batch(batch, settings=settings, concurrency=2)
     assert seen == [True] and time.monotonic() - started < STOPPED_WITHIN_S
     time.sleep(0.2)  # a worker left running would ask again now
-    assert fake_server.count(SEARCH) == 2  # one try of each worker's artist, none after the stop
+    assert fake_server.count(SEARCH) <= 2  # one try of each worker's artist at most, none after the stop
     store = open_store()
     assert not list(store.list("acquire/journal/")) and not list(store.list("audio/previews/"))
 
