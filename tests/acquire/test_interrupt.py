@@ -219,3 +219,31 @@ def test_ctrl_c_while_a_batch_is_recorded_still_says_what_was_done(snapshot, fak
         acquire(10, providers=["deezer"], acquire_settings=settings, batch_size=2)
     assert (stopped.value.done, stopped.value.planned) == (2, 5)
     assert status_counts()["artists"]["pending"] == 3 and not list(open_store().list("acquire/journal/"))
+
+
+def test_ctrl_c_ends_the_musim_acquire_process_at_once(snapshot, fake_env, monkeypatch):
+    """The whole process, as a terminal's Ctrl-C reaches it: `musim acquire` stops within seconds of SIGINT, its
+    workers gone (the interpreter waits for every worker thread before it exits), with the one line and 130."""
+    import os
+    import subprocess
+    import sys
+
+    for var, value in (("MUSIM_RETRY_INITIAL_S", str(BACK_OFF_S)), ("MUSIM_RETRY_MAX_S", str(BACK_OFF_S)),
+                       ("MUSIM_RETRY_AFTER_MAX_S", str(2 * BACK_OFF_S))):
+        monkeypatch.setenv(var, value)
+    _rate_limited(fake_env, SEARCH)
+    proc = subprocess.Popen([sys.executable, "-m", "musim.cli", "acquire", "--provider", "deezer", "--top", "5"],
+                            env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60  # the start-up (imports) on a loaded machine
+        while fake_env.count(SEARCH) < 1 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None and fake_env.count(SEARCH) >= 1, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=STOPPED_WITHIN_S)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (proc.returncode, out) == (130, ""), err
+    assert err.splitlines()[-1].startswith("musim: interrupted: 0 of 5 artists done and recorded, 5 left pending"), err
