@@ -128,6 +128,18 @@ class AcquireFailed(MusimError):
     failed): the run acquired nothing. Their attempts are recorded; a later run tries them again."""
 
 
+class AcquireInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (:func:`~musim.acquire.pipeline.acquire`): ``done`` of the ``planned`` artists were
+    fetched and are recorded, the others stay pending for the next run. Still a ``KeyboardInterrupt`` for a caller
+    that only knows that; ``str()`` is the line the CLI prints."""
+
+    def __init__(self, done: int, planned: int) -> None:
+        self.done, self.planned = done, planned
+        left = planned - done
+        super().__init__(f"interrupted: {done:,} of {planned:,} artist{'' if planned == 1 else 's'} done and recorded, "
+                         f"{left:,} left pending; run the same `musim acquire` again to resume")
+
+
 #: How an outage's message ends where nothing retries by itself (the CLI, a direct call of ``fetch_batch``).
 RERUN_LATER = "run `musim acquire --retry` once the network is back"
 

@@ -357,6 +357,12 @@ def fetch_batch(
     from the start), the others as usual; an artist that only they could have answered is left as above. ``then`` ends
     that error's message (what happens next: :func:`~musim.acquire.errors.task_then` in the DAG; default
     :data:`~musim.acquire.errors.RERUN_LATER`).
+
+    Interrupted (Ctrl-C; the task killed, which raises ``SystemExit`` or Airflow's ``AirflowTaskTerminated`` in the
+    main thread), the batch stops within one request under way: the artists not begun are not begun, those being
+    fetched stop at their next wait (a back-off, a ``Retry-After``, a rate limit) or request (:func:`stop`), and the
+    interruption is raised. Those journaled before stay journaled; the others are not journaled and stay pending
+    (the previews they stored whole stay noted in their progress: never fetched again).
     """
     started = time.perf_counter()
     own_providers = providers is None
@@ -447,8 +453,12 @@ def fetch_batch(
                     wait(futures, return_when=FIRST_EXCEPTION)  # an error of any artist at once, not in turn
                     for future in sorted(futures, key=lambda f: not f.done()):
                         future.result()
-                except BaseException:  # Ctrl-C (or a journal that cannot be written): the artists not begun are not
-                    for future in futures:  # begun (they stay pending); the ones running finish and are journaled
+                except BaseException:  # Ctrl-C, a task killed (SIGTERM: SystemExit, Airflow's AirflowTaskTerminated)
+                    # or a journal that cannot be written: the artists not begun are not begun, and the ones running
+                    # stop at their next wait or request (Stopped: not journaled, their stored previews noted in their
+                    # progress); they stay pending. The pool's exit waits for them: one request under way at most.
+                    stop(providers)  # first: a second Ctrl-C below leaves no worker waiting out its back-off
+                    for future in futures:
                         future.cancel()
                     raise
         down = down_by_name(providers)
@@ -479,6 +489,13 @@ def fetch_batch(
     return {"batch_id": batch_id, "journals": sorted(journals), "artists": len(journals),
             "counts": dict(counts), "errors": errors, "seconds": round(time.perf_counter() - started, 3),
             "unavailable": unavailable}
+
+
+def stop(providers: Sequence[Any]) -> None:
+    """The run is stopped: every thread waiting on ``providers`` (a rate limit, a pause, a retry's back-off) stops now,
+    and none sends another request (see :meth:`~musim.acquire.providers.base.Provider.stop`)."""
+    for provider in providers:
+        provider.stop()
 
 
 def _failed(outcome: ArtistOutcome) -> bool:

@@ -32,7 +32,7 @@ from musim.acquire.breaker import Outage
 from musim.acquire.errors import ProviderDown, ProviderError, RateLimited, is_outage
 from musim.acquire.inward import InwardURL, check_inward
 from musim.acquire.models import scrub
-from musim.acquire.ratelimit import RateLimiter
+from musim.acquire.ratelimit import RateLimiter, Stop
 from musim.config import RateLimit, RetryPolicy
 from musim.params import whole_number
 
@@ -231,10 +231,11 @@ def body_deadline(timeout_s: float) -> float:
     return max(MAX_BODY_S, 2 * timeout_s)
 
 
-def _chunks(response: requests.Response, deadline_s: float) -> Iterator[bytes]:
+def _chunks(response: requests.Response, deadline_s: float, stop: Stop | None = None) -> Iterator[bytes]:
     """The body of a streamed ``response``, decoded, one socket read at a time (so that a body dripping in is seen
-    between reads), until ``deadline_s`` seconds have passed: then :class:`requests.Timeout`. urllib3's errors are
-    requests' as :meth:`requests.Response.iter_content` raises them."""
+    between reads), until ``deadline_s`` seconds have passed: then :class:`requests.Timeout`; or until ``stop`` is set
+    (:class:`~musim.acquire.ratelimit.Stopped`). urllib3's errors are requests' as
+    :meth:`requests.Response.iter_content` raises them."""
     raw = response.raw
     read1 = getattr(raw, "read1", None)
     if read1 is None:  # an urllib3 before 2.3, or no urllib3 response: requests' chunks
@@ -242,6 +243,8 @@ def _chunks(response: requests.Response, deadline_s: float) -> Iterator[bytes]:
         return
     end = time.monotonic() + deadline_s
     while True:
+        if stop is not None:
+            stop.check()
         if time.monotonic() > end:
             raise requests.Timeout(f"the body was still coming in after {deadline_s:g} s")
         try:
@@ -260,17 +263,18 @@ def _chunks(response: requests.Response, deadline_s: float) -> Iterator[bytes]:
 
 
 def read_body(response: requests.Response, provider: str, what: str, max_bytes: int, too_big: str,
-              *, deadline_s: float = MAX_BODY_S) -> bytes:
+              *, deadline_s: float = MAX_BODY_S, stop: Stop | None = None) -> bytes:
     """The body of a streamed ``response``, refusing one over ``max_bytes`` as soon as that is known (its
     Content-Length, else while it streams) with a :class:`ProviderError` saying ``too_big`` (the server answered: no
     outage). A connection broken or stalled mid-body, or a body still coming in after ``deadline_s`` seconds, is the
-    network's error (a timeout)."""
+    network's error (a timeout). ``stop`` set ends the read between two socket reads
+    (:class:`~musim.acquire.ratelimit.Stopped`)."""
     try:
         size_said = whole_number(response.headers.get("Content-Length", ""), max_digits=30)  # more digits: read on
         if size_said is not None and size_said > max_bytes:
             raise ProviderError(provider, too_big, status=response.status_code)
         chunks, size = [], 0
-        for chunk in _chunks(response, deadline_s):
+        for chunk in _chunks(response, deadline_s, stop):
             size += len(chunk)
             if size > max_bytes:
                 raise ProviderError(provider, too_big, status=response.status_code)
@@ -284,13 +288,14 @@ def read_body(response: requests.Response, provider: str, what: str, max_bytes: 
 
 
 def read_capped(response: requests.Response, provider: str, what: str, max_bytes: int, verdict: str,
-                *, deadline_s: float = MAX_BODY_S) -> None:
+                *, deadline_s: float = MAX_BODY_S, stop: Stop | None = None) -> None:
     """Read the body of a streamed ``response`` into it (``response.content`` after), refusing one over ``max_bytes``
     as soon as that is known (its Content-Length, else while it streams): a :class:`ProviderError` of ``provider``'s
     call (the server answered: no outage). A connection broken or stalled mid-body, or a body still coming in after
     ``deadline_s`` seconds, is the network's error."""
     response._content = read_body(response, provider, what, max_bytes,
-                                  f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}", deadline_s=deadline_s)
+                                  f"{what} answered over {max_bytes / 2**20:g} MiB: {verdict}", deadline_s=deadline_s,
+                                  stop=stop)
 
 
 class HttpClient:
@@ -307,7 +312,12 @@ class HttpClient:
     retry : RetryPolicy
         Backoff and attempts.
     sleep : callable
-        Used for retry waits (not for the rate limiter); injectable in tests.
+        Used for retry waits and pauses (not for the rate limiter); injectable in tests. Default: :attr:`stop`'s
+        wait.
+
+    Every wait of the client (its rate limiters', a pause's, a retry's back-off) is :attr:`stop`'s
+    (:class:`~musim.acquire.ratelimit.Stop`): once it is set (:meth:`stop_now`), they end at once and no request is
+    sent (:class:`~musim.acquire.ratelimit.Stopped`); a request under way ends at its timeout, a body between reads.
     """
 
     def __init__(
@@ -318,13 +328,14 @@ class HttpClient:
         download_limit: RateLimit,
         timeout_s: float,
         retry: RetryPolicy,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.provider = provider
         self.retry = retry
-        self.sleep = sleep
-        self.session = PoliteSession(RateLimiter(limit), timeout_s=timeout_s)
-        self.download_session = PoliteSession(RateLimiter(download_limit), timeout_s=timeout_s)
+        self.stop = Stop()
+        self.sleep = sleep or self.stop.wait
+        self.session = PoliteSession(RateLimiter(limit, stop=self.stop), timeout_s=timeout_s)
+        self.download_session = PoliteSession(RateLimiter(download_limit, stop=self.stop), timeout_s=timeout_s)
         self._waited = threading.local()  # .until: when the pause this thread last waited out ends (monotonic)
         #: the API's and the downloads' (another host: the provider's CDN) circuit breakers
         self.outage = Outage(provider, retry.outage_after)
@@ -337,7 +348,9 @@ class HttpClient:
         """``sleep``, noting that this thread has waited until ``seconds`` from now (a retry's wait for the
         ``Retry-After`` it was told is that pause waited out)."""
         until = time.monotonic() + seconds
+        self.stop.check()
         self.sleep(seconds)
+        self.stop.check()  # an injected sleep (tests) does not look at it
         self._waited.until = max(getattr(self._waited, "until", float("-inf")), until)
 
     def call(self, fn: Callable[[], T], *, what: str, outage: Outage | None = None) -> T:
@@ -422,7 +435,7 @@ class HttpClient:
 
     def _read_capped(self, response: requests.Response, what: str, max_bytes: int, verdict: str) -> None:
         """:func:`read_capped` for this client's provider."""
-        read_capped(response, self.provider, what, max_bytes, verdict, deadline_s=self.body_deadline_s)
+        read_capped(response, self.provider, what, max_bytes, verdict, deadline_s=self.body_deadline_s, stop=self.stop)
 
     def get_bytes(self, url: str, *, what: str, max_bytes: int = MAX_DOWNLOAD_BYTES, origin: str | None = None) -> bytes:
         """Download ``url`` whole (a preview); retried like API calls, limited by the download limiter. A body
@@ -443,9 +456,14 @@ class HttpClient:
                 raise ProviderError(self.provider, f"{what} answered a page ({said}), not audio: an error page of the "
                                                    "server or of a proxy in between")
             return read_body(response, self.provider, what, max_bytes,
-                             f"{what} is over {max_bytes / 2**20:g} MiB: not a preview", deadline_s=self.body_deadline_s)
+                             f"{what} is over {max_bytes / 2**20:g} MiB: not a preview", deadline_s=self.body_deadline_s,
+                             stop=self.stop)
 
         return self.call(attempt, what=what, outage=self.download_outage)
+
+    def stop_now(self) -> None:
+        """The run is stopped: every wait of its threads ends now and nothing more is sent (see :attr:`stop`)."""
+        self.stop.set()
 
     def close(self) -> None:
         self.session.close()

@@ -40,6 +40,7 @@ from musim import serving, sql, warehouse
 from musim.acquire.breaker import providers_down
 from musim.acquire.errors import (
     RERUN_LATER,
+    AcquireInterrupted,
     NoProviderLeft,
     ProviderError,
     ProvidersUnreachable,
@@ -367,7 +368,9 @@ def acquire(
     previews are recorded as failed, the batches left are not tried. A run where every artist failed otherwise returns
     (``every_artist_failed``): the CLI exits 2 on it. A provider down (server errors, rate limits or network errors
     only in a batch, or ``MUSIM_OUTAGE_AFTER`` calls in a row: see ``fetch_batch``) leaves the artists it failed for the next run, not counted (``left``, ``unavailable``);
-    once every provider is down the batches left are not tried, their artists left too; the CLI exits 2 on it."""
+    once every provider is down the batches left are not tried, their artists left too; the CLI exits 2 on it.
+    Ctrl-C stops the batch at once (see ``fetch_batch``), records what was done and raises
+    :class:`~musim.acquire.errors.AcquireInterrupted` (a ``KeyboardInterrupt``): a rerun does the artists left."""
     settings = settings or get_settings()
     with one_at_a_time(settings.ensure_tmp(), "acquire", "`musim acquire`"):
         return _acquire(top_n, per_artist=per_artist, providers=providers, local_dir=local_dir,
@@ -393,6 +396,7 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
 
         built = _reachable(open_providers(providers, local_dir, acquire_settings, say_skipped=False),  # plan() said
                            (acquire_settings or settings.acquire).timeout_s)
+        done = 0  # artists fetched and recorded
         try:
             for i, batch in enumerate(batches):
                 down = providers_down(built)
@@ -412,6 +416,14 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
                     raise
                 summary.add(fetched)
                 record([fetched], max_attempts=max_attempts, settings=settings, store=store)
+                done += fetched["artists"]
+        except BaseException as exc:  # Ctrl-C: the batch stopped at once (fetch_batch), or a record rolled back; what
+            # was journaled is recorded now, the artists not done stay pending for the next run
+            if not _interrupted(exc):
+                raise
+            recorded = record(max_attempts=max_attempts, settings=settings, store=store)
+            raise AcquireInterrupted(done + recorded["journals"] + recorded["already_applied"],
+                                     summary.planned) from None
         finally:
             summary.passed_over = [{"provider": p.name, "path": f.relpath, "reason": f.reason}
                                    for p in built for f in p.passed_over]
@@ -419,6 +431,13 @@ def _acquire(top_n: int, *, per_artist: int, providers: Sequence[str] | None, lo
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.catalogue = status_counts(settings)
     return summary
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C: Python's, or DuckDB's (its SIGINT handler ends the query under way, a record's:
+    ``RuntimeError: Query interrupted``, its transaction rolled back)."""
+    return isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "Query interrupted" in str(exc))
 
 
 _UNREACHABLE_THEN = ("the batches left were not tried (their artists stay pending, this batch's are recorded as "

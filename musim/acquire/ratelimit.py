@@ -1,5 +1,6 @@
 """A thread-safe sliding-window rate limiter: the providers' calls a second, shared by every thread of a run, and
-paused when a server asks for a pause (``Retry-After``)."""
+paused when a server asks for a pause (``Retry-After``); and :class:`Stop`, the one way a provider's thread waits
+(a rate limit, a pause, a retry's back-off), cut short when the run is stopped (Ctrl-C, a task killed)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,43 @@ from collections.abc import Callable
 
 from musim.config import RateLimit
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "Stop", "Stopped"]
+
+
+class Stopped(BaseException):  # noqa: N818 - an interruption, as KeyboardInterrupt, not an error
+    """The run was stopped while this thread waited, or was about to send a request: the artist it was fetching is
+    left as it was (not journaled, still pending; the previews it stored stay noted in its progress). A
+    ``BaseException``, as ``KeyboardInterrupt``: no ``except Exception`` takes it for the artist's failure."""
+
+
+class Stop:
+    """A run's stop signal, shared by the waits of a provider's threads: :meth:`wait` replaces ``time.sleep`` and
+    ends at once (:class:`Stopped`) when :meth:`set` is called, so that Ctrl-C (or a task killed) does not wait out a
+    back-off or a ``Retry-After`` of a minute in every worker."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        """Stop: every wait ends now, and every later one, and every request not yet sent, raises :class:`Stopped`."""
+        self._event.set()
+
+    def check(self) -> None:
+        """Raise :class:`Stopped` once :meth:`set` was called."""
+        if self._event.is_set():
+            raise Stopped
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, or raise :class:`Stopped` as soon as :meth:`set` is called."""
+        if self._event.wait(max(0.0, seconds)):
+            raise Stopped
 
 
 class RateLimiter:
     """Sliding-window limiter: at most ``limit.calls`` acquisitions in any ``limit.period_s`` window.
 
-    Thread-safe; :meth:`acquire` blocks until a slot is free. ``clock`` and ``sleep`` are injectable.
+    Thread-safe; :meth:`acquire` blocks until a slot is free, or raises :class:`Stopped` once ``stop`` is set (its
+    waits are ``stop``'s: cut short by it). ``clock`` and ``sleep`` (default ``stop.wait``) are injectable.
     """
 
     def __init__(
@@ -24,11 +55,13 @@ class RateLimiter:
         limit: RateLimit,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self.limit = limit
         self._clock = clock
-        self._sleep = sleep
+        self.stop = stop or Stop()
+        self._sleep = sleep or self.stop.wait
         self._sent: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
         self._resume_at = float("-inf")
@@ -49,6 +82,7 @@ class RateLimiter:
         """Take one slot, waiting as long as needed; return the seconds waited."""
         waited = 0.0
         while True:
+            self.stop.check()
             with self._lock:
                 now = self._clock()
                 while self._sent and now - self._sent[0] >= self.limit.period_s:

@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_acquire(args: argparse.Namespace) -> int:
+    from musim.acquire.errors import AcquireInterrupted
     from musim.acquire.pipeline import acquire
 
     providers = args.providers or (["local"] if args.path else None)
@@ -73,6 +74,12 @@ def cmd_acquire(args: argparse.Namespace) -> int:
                           concurrency=args.concurrency, batch_size=args.batch_size,
                           max_attempts=args.max_attempts, download=not args.match_only, retry=args.retry,
                           on_plan=on_plan, on_artist=on_artist)
+    except AcquireInterrupted as stopped:  # Ctrl-C: how far it got and how to go on, one line; 130 as for SIGINT
+        if bar is not None:
+            bar.close()
+            bar = None
+        print(f"musim: {stopped}", file=sys.stderr)
+        return 130
     finally:
         if bar is not None:
             bar.close()

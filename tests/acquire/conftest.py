@@ -116,6 +116,18 @@ def fake_server():
         yield server
 
 
+@pytest.fixture
+def fake_env(fake_server, monkeypatch):
+    """:func:`fake_server` in the environment, as the CLI reads it: its URLs, tiny retry waits, fast limits."""
+    for key, value in fake_server.env().items():
+        monkeypatch.setenv(key, value)
+    for var, value in (("MUSIM_RETRY_INITIAL_S", "0.01"), ("MUSIM_RETRY_MAX_S", "0.02"),
+                       ("MUSIM_RETRY_JITTER_S", "0"), ("MUSIM_DOWNLOAD_RATE_LIMIT", "1000/1"),
+                       ("MUSIM_DEEZER_RATE_LIMIT", "1000/1")):
+        monkeypatch.setenv(var, value)
+    return fake_server
+
+
 def breaker_after(settings, calls: int):
     """``settings`` (:class:`AcquireSettings`) whose providers are taken as down after ``calls`` calls in a row failed
     (``MUSIM_OUTAGE_AFTER``)."""

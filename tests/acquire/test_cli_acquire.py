@@ -14,17 +14,6 @@ from tests.fakes.provider_server import Fault
 pytestmark = pytest.mark.server
 
 
-@pytest.fixture
-def fake_env(fake_server, monkeypatch):
-    for key, value in fake_server.env().items():
-        monkeypatch.setenv(key, value)
-    for var, value in (("MUSIM_RETRY_INITIAL_S", "0.01"), ("MUSIM_RETRY_MAX_S", "0.02"),
-                       ("MUSIM_RETRY_JITTER_S", "0"), ("MUSIM_DOWNLOAD_RATE_LIMIT", "1000/1"),
-                       ("MUSIM_DEEZER_RATE_LIMIT", "1000/1")):
-        monkeypatch.setenv(var, value)
-    return fake_server
-
-
 def test_acquire_and_previews_json(snapshot, fake_env, capsys):
     code, out, _ = run(capsys, "acquire", "--provider", "deezer", "--top", "4", "--per-artist", "2", "--json")
     summary = json.loads(out)

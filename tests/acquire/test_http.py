@@ -12,7 +12,7 @@ import pytest
 from musim.acquire import ProviderError, RateLimit, RetryPolicy
 from musim.acquire.http import HttpClient, parse_retry_after
 from musim.acquire.providers import DeezerProvider, ItunesProvider
-from musim.acquire.ratelimit import RateLimiter
+from musim.acquire.ratelimit import RateLimiter, Stop, Stopped
 from tests.fakes.provider_server import Fault
 
 pytestmark = pytest.mark.server
@@ -47,6 +47,29 @@ def test_rate_limiter_sliding_window_with_a_fake_clock():
         limiter.acquire()
         stamps.append(clock.now)
     assert stamps == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0]
+
+
+def test_a_thread_waiting_for_a_rate_limit_slot_ends_when_the_run_is_stopped():
+    """A provider limited to one call a minute: a worker waiting for the next slot slept the minute through Ctrl-C
+    (``time.sleep``). Now its wait is the run's stop signal's: it ends at once, and no later call takes a slot."""
+    limiter = RateLimiter(RateLimit(1, 60.0), stop=Stop())
+    limiter.acquire()
+    ended: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            limiter.acquire()
+        except Stopped as exc:
+            ended.append(exc)
+
+    worker = threading.Thread(target=second, daemon=True)
+    worker.start()
+    time.sleep(0.1)  # in its wait for the slot (were it not yet, its first look at the signal stops it)
+    limiter.stop.set()
+    worker.join(timeout=15)
+    assert not worker.is_alive() and len(ended) == 1
+    with pytest.raises(Stopped):
+        limiter.acquire()
 
 
 def test_rate_limit_respected_on_the_wire(provider_server):

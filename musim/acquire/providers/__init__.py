@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ def build_providers(
     settings: AcquireSettings | None = None,
     *,
     env: Mapping[str, str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     skipped: list[tuple[int, str]] | None = None,
 ) -> list[Provider]:
     """Make the providers of ``settings.order`` (default: from the environment), in that order.
@@ -49,8 +48,8 @@ def build_providers(
     without ``MUSIM_LOCAL_MUSIC_DIR``): appended to ``skipped`` as (log level, why) where given, else logged; at
     WARNING where the order was asked for (``--provider``, ``MUSIM_ACQUIRE_PROVIDERS``, a DAG's providers), at INFO
     where the provider is only in the default order (every provider). Credentials are read
-    from the settings of ``env`` (default ``os.environ``) and never logged. ``sleep`` is used for retry waits
-    (tests pass a fast one).
+    from the settings of ``env`` (default ``os.environ``) and never logged. ``sleep`` is used for retry
+    waits (default: each client's stop signal's, cut short when the run is stopped; tests pass a fast one).
     """
 
     def skip(level: int, why: str) -> None:

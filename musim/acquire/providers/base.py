@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,6 +49,10 @@ class Provider(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
+    def stop(self) -> None:  # noqa: B027 - optional hook
+        """The run is stopped (Ctrl-C, a task killed): the threads waiting on this provider (a rate limit, a back-off)
+        end now, and nothing more is asked of it (:class:`~musim.acquire.ratelimit.Stopped`)."""
+
     def __enter__(self) -> Provider:
         return self
 
@@ -71,7 +74,7 @@ class HttpProvider(Provider):
 
     url_var: str = ""
 
-    def __init__(self, settings: AcquireSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, settings: AcquireSettings, *, sleep: Callable[[float], None] | None = None) -> None:
         self.settings = settings
         self.http = HttpClient(
             self.name,
@@ -81,6 +84,9 @@ class HttpProvider(Provider):
             retry=settings.retry,
             sleep=sleep,
         )
+
+    def stop(self) -> None:
+        self.http.stop_now()
 
     def refusal(self, err: ProviderError, what: str) -> ProviderError:
         """``err`` as a refusal of musim (:class:`ProviderRefused`) when the API answered 401 or 403: no artist can

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -54,7 +53,7 @@ class DeezerProvider(HttpProvider):
         settings: AcquireSettings,
         *,
         fetch_album_genre: bool = True,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(settings, sleep=sleep)
         self.base = settings.deezer_url.rstrip("/")

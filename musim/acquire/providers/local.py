@@ -30,6 +30,7 @@ from musim.acquire.models import (
     TrackCandidate,
 )
 from musim.acquire.providers.base import Provider
+from musim.acquire.ratelimit import Stop
 from musim.audio.excerpt import excerpt_window
 from musim.audio.formats import rate_outside
 from musim.config import AcquireSettings
@@ -111,11 +112,19 @@ class LocalFolderProvider(Provider):
         self.skipped: list[str] = []
         self._lock = threading.Lock()
         self._first_scan = threading.Lock()
+        self._stop = Stop()
+
+    def stop(self) -> None:
+        """The run is stopped: a scan of the folder under way (minutes for a large one) ends at its next file, and
+        no file is checked after (:class:`~musim.acquire.ratelimit.Stopped`)."""
+        self._stop.set()
 
     def refresh(self) -> list[LocalTrack]:
         """Scan the folder again; return every track that names an artist, sorted by path."""
-        files = [f.path for f in find_files([self.root], open_zips=False)]
-        read = [(p, read_track(p, self.root)) for p in files]
+        read = []
+        for found in find_files([self.root], open_zips=False):
+            self._stop.check()
+            read.append((found.path, read_track(found.path, self.root)))
         tracks = [t for _, t in read if isinstance(t, LocalTrack)]
         with self._lock:
             self._tracks = tracks
@@ -184,6 +193,7 @@ class LocalFolderProvider(Provider):
         :class:`RejectedPreview` with the library's reason, as :func:`musim.acquire.check_preview` words it; a file gone
         or not readable now (a drive unmounted mid-run) is a :class:`ProviderError` (failed, tried again next run), as
         :meth:`fetch` raises."""
+        self._stop.check()
         if not track.local_path:
             raise ProviderError(self.name, f"track {track.provider_track_id} has no local path")
         path = Path(track.local_path)

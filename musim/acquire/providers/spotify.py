@@ -17,7 +17,6 @@ import base64
 import logging
 import math
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -163,7 +162,8 @@ class CappedSession(PoliteSession):
         response = super().request(method, url, *args, stream=True, **kwargs)
         if not streamed:  # what requests itself would have read whole
             read_capped(response, self.provider, self.describe(str(method).upper(), str(url)), MAX_JSON_BYTES,
-                        "not an answer of the API", deadline_s=body_deadline(self.timeout_s))
+                        "not an answer of the API", deadline_s=body_deadline(self.timeout_s),
+                        stop=getattr(self.limiter, "stop", None))
         return response
 
 
@@ -219,7 +219,7 @@ class SpotifyProvider(HttpProvider):
         settings: AcquireSettings,
         credentials: SpotifyCredentials,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(settings, sleep=sleep)
         _install_redaction(credentials)
