@@ -3,14 +3,23 @@
 What is hidden (replaced by ``***``):
 
 - the password of a URL's user info (``http://user:pass@host`` → ``http://user:***@host``); user info
-  without a password is hidden whole except in ``s3://conn_id@bucket`` URLs, where it names a connection;
+  without a password is hidden whole except in ``s3://conn_id@bucket`` URLs, where it names a connection; an
+  upper-case placeholder password (``TYPE://LOGIN:PASSWORD@HOST``, in musim's own help) is kept;
 - the values of secret-looking ``name=value`` pairs (URL query parameters, ``key=value`` text) and JSON or
   Python-dict fields (``"password": "..."``): names containing ``password``, ``passwd``, ``secret``,
   ``token``, ``signature``, ``credential`` or ``api_key`` (``aws_secret_access_key``, ``aws_session_token``,
   ``client_secret``, ``X-Amz-Signature``, ...), and signed URLs' signing parameters (Deezer's preview
   ``hdnea=exp=...~hmac=...``, Azure's ``sig``, ``hmac``); a URL query parameter's value is hidden up to the next
   parameter, whatever it holds (``,``, ``;``, ``=``, ``~``);
-- ``Authorization``-style ``Bearer``/``Basic`` credentials;
+- the same names' values in unquoted ``name: value`` (YAML, HTTP headers: ``password: hunter22``,
+  ``X-Auth-Token: ...``) and spaced ``name = value`` (ini files: ``aws_secret_access_key = ...`` in
+  ``~/.aws/credentials``) forms; ``name: value`` only where ``name`` is a key, not a word of a sentence: a compound
+  name (``db_password``), or a word at a line's start or after ``{``, ``,`` or ``;`` ("could not get a token: timed
+  out" is kept);
+- an ``Authorization`` (or ``Proxy-Authorization``) header's or field's value whatever its scheme (``Token``,
+  ``ApiKey``, ``Digest``'s ``response=``, ``AWS4-HMAC-SHA256``'s ``Signature=``), to the end of its line or quoted
+  value, and ``Bearer``/``Basic`` credentials anywhere (not a lower-case word after them: "the Basic client
+  credentials" is prose);
 - every value registered with :func:`register_secret` (musim registers the S3 secret key and session token
   and the provider client secrets it resolves, whatever they are called where they came from).
 
@@ -35,7 +44,7 @@ _MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
 
 # ... but not an address named after one (``spotify_token_url``: where a token is fetched; a secret in a URL's
 # userinfo is masked on its own)
-_NAME = r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd)[A-Za-z0-9_.-]*(?<![_.-]ur[li])"
+_NAME = r"[A-Za-z0-9_.-]{0,64}(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd)[A-Za-z0-9_.-]{0,64}(?<![_.-]ur[li])"
 _NAME_RE = re.compile(rf"^{_NAME}$", re.IGNORECASE)
 # "name": "value" / 'name': 'value' (JSON, Python reprs), quotes kept, escapes inside the value honoured
 _FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*[:=]\s*)(?P<vq>["'])(?:\\.|(?!(?P=vq)).)*(?P=vq)""",
@@ -51,7 +60,23 @@ _PAIR = re.compile(rf"""(?P<name>(?<![A-Za-z0-9_.-])(?:{_NAME}|{_SIGNING}))(?P<s
 # a URL's query parameter: its value runs to the next parameter (a signing token holds '=', ',', ';' and '~':
 # ``data=user_id=0,application_id=42~hmac=...``)
 _QUERY_PAIR = re.compile(rf"""(?P<lead>[?&])(?P<name>{_NAME}|{_SIGNING})=[^&\s"'#<>]+""", re.IGNORECASE)
-_AUTH = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
+# a Bearer/Basic credential anywhere (not a lower-case word after it: "the Basic client credentials" is prose)
+_AUTH = re.compile(r"\b(Bearer|Basic)\s+(?![a-z]+\b)[A-Za-z0-9._~+/=-]+")
+# an (Proxy-)Authorization header or field, whatever its scheme (Token, Digest's response=, AWS4-HMAC-SHA256's
+# Signature=, ApiKey, none): its value hidden whole after the scheme's name, to the end of the line (of a quoted value:
+# to its closing quote; of a logged bytes repr: to its escaped line break)
+_AUTH_HEADER = re.compile(r"""(?P<head>(?:(?<![A-Za-z0-9_-])|(?<=\\[rn]))(?:proxy-)?authorization["']?\s*[:=]\s*)(?P<vq>["'])?"""
+                          r"""(?P<scheme>[A-Za-z][A-Za-z0-9-]*[ \t]+(?=[^\s"']))?"""
+                          r"""(?(vq)(?:\\.|(?!(?P=vq))[^\r\n])+|(?:(?!\\[rn])[^\r\n])+)""", re.IGNORECASE)
+# name = value (ini files: ~/.aws/credentials, boto's config) and name: value (YAML, HTTP headers), unquoted. A
+# "name: " is a key where it is one: a compound name (``db_password``, ``X-Auth-Token``), or a plain word at a line's
+# start (``password: hunter22``) or after '{', ',' or ';'; mid-sentence ("could not get a token: timed out") it is prose.
+_KEY_START = r"""(?:(?<![A-Za-z0-9_.'"\\-])|(?<=\\[rn]))"""  # a name's start (or a logged bytes repr's line's)
+_KEYED = (rf"""(?:{_KEY_START}(?:{_NAME})(?:[ \t]+=[ \t]*|=[ \t]+)"""  # '=' spaced: unspaced is _PAIR's
+          rf"""|{_KEY_START}(?=[A-Za-z0-9]*[_.-])(?:{_NAME})[ \t]*:[ \t]+"""
+          rf"""|(?:^|(?<=[{{,;]))[ \t]*(?:-[ \t]+)?(?:{_NAME})[ \t]*:[ \t]+)""")
+_KEY_VALUE = re.compile(rf"""(?P<key>{_KEYED})(?P<value>"(?:\\.|[^"\\\n])*"|'[^'\n]*'|(?:(?!\\[rn])[^\s"'])+)""",
+                        re.IGNORECASE | re.MULTILINE)
 # scheme://userinfo@ : userinfo is everything up to the last '@' before whitespace, '"', '<' or '>' (a
 # single quote is a legal password character; repr() quotes such strings with '"'). Also scheme:/userinfo@: a URL
 # given where a path was expected comes back from pathlib with its '//' made one '/' (`https:/u:pw@host/x: no such
@@ -98,12 +123,26 @@ def is_secret_name(name: str) -> bool:
 
 def _userinfo(match: re.Match[str]) -> str:
     scheme, slashes, info = match["scheme"], match["slashes"], match["info"]
-    user, colon, _ = info.partition(":")
+    user, colon, password = info.partition(":")
+    if colon and password.isupper() and is_secret_name(password):  # a placeholder: ``TYPE://LOGIN:PASSWORD@HOST``
+        return match[0]
     if colon:
         return f"{scheme}{slashes}{user}:{MASK}@"
     if scheme.lower() == "s3":
         return match[0]  # s3://conn_id@bucket: the name of a connection, not a secret
     return f"{scheme}{slashes}{MASK}@"
+
+
+def _auth_header(match: re.Match[str]) -> str:
+    return f"{match['head']}{match['vq'] or ''}{match['scheme'] or ''}{MASK}"
+
+
+def _key_value(match: re.Match[str]) -> str:
+    value = match["value"]
+    if value == MASK or value in ("null", "None", "~", "''", '""'):  # hidden already, or no value at all
+        return match[0]
+    quote = value[0] if value[0] in "\"'" else ""
+    return f"{match['key']}{quote}{MASK}{quote}"
 
 
 def redact(text: object) -> str:
@@ -119,6 +158,8 @@ def redact(text: object) -> str:
     out = _BARE_FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{MASK}", out)
     out = _QUERY_PAIR.sub(lambda m: f"{m['lead']}{m['name']}={MASK}", out)
     out = _PAIR.sub(lambda m: f"{m['name']}={MASK}", out)
+    out = _AUTH_HEADER.sub(_auth_header, out)
+    out = _KEY_VALUE.sub(_key_value, out)
     out = _AUTH.sub(rf"\1 {MASK}", out)
     return _USERINFO.sub(_userinfo, out)
 

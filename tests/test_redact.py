@@ -35,6 +35,26 @@ from musim.redact import format_exception, has_secret, is_secret_name, redact, r
      "http://h/b?sv=2022&sig=***&token=***&X-Amz-Credential=***#f"),
     ('"preview":"https:\\/\\/cdn\\/a.mp3?hdnea=exp=1~hmac=ab","n":1', '"preview":"https:\\/\\/cdn\\/a.mp3?hdnea=***","n":1'),
     ("acl=/a~hmac=5eC7e7 sig=x1", "acl=/a~hmac=*** sig=***"),
+    # unquoted config and header forms: YAML / HTTP header `name: value`, ini `name = value` (~/.aws/credentials)
+    ("password: hunter22", "password: ***"),
+    ("[default]\naws_access_key_id = AKIAX\naws_secret_access_key = wJalr/K7+x\n",
+     "[default]\naws_access_key_id = AKIAX\naws_secret_access_key = ***\n"),
+    ("db:\n  - password: 'hun ter'\n  token: \"a\\\"b\" x", "db:\n  - password: '***'\n  token: \"***\" x"),
+    ("{user: u, password: hunter22}", "{user: u, password: ***"),
+    ("bad line 3: db_password: hunter22", "bad line 3: db_password: ***"),
+    ("X-Api-Key: k123 X-Auth-Token: t456", "X-Api-Key: *** X-Auth-Token: ***"),
+    # Authorization headers of any scheme, to the end of the line or of the quoted value
+    ("Authorization: Token abc123\nnext", "Authorization: Token ***\nnext"),
+    ("Authorization: ApiKey abc123", "Authorization: ApiKey ***"),
+    ("authorization: abc123", "authorization: ***"),
+    ('Authorization: Digest username="u", realm="r", nonce="n", response="6629fae49393a053974509"',
+     "Authorization: Digest ***"),
+    ("Authorization: AWS4-HMAC-SHA256 Credential=AKIAX/20250101/us-east-1/s3/aws4_request, "
+     "SignedHeaders=host;x-amz-date, Signature=fe5f80f77d5fa3", "Authorization: AWS4-HMAC-SHA256 ***"),
+    ("{'Authorization': 'Token abc', 'Accept': '*/*'}", "{'Authorization': 'Token ***', 'Accept': '*/*'}"),
+    ("send: b'GET / HTTP/1.1\\r\\nAuthorization: Token abc\\r\\nX-Auth-Token: zzz\\r\\n\\r\\n'",
+     "send: b'GET / HTTP/1.1\\r\\nAuthorization: Token ***\\r\\nX-Auth-Token: ***\\r\\n\\r\\n'"),
+    ("Proxy-Authorization: Basic dXNlcjpwYXNz", "Proxy-Authorization: Basic ***"),
 ])
 def test_what_is_hidden(text, expected):
     assert redact(text) == expected and has_secret(text)
@@ -46,6 +66,9 @@ def test_what_is_hidden(text, expected):
     '"spotify_token_url": "http://localhost:9999/tok"',  # where a token is fetched, no secret (it was masked)
     "file:/tmp/x", "s3:/musim_s3@bucket/prefix", "at 10:30/5 s", "https:/example.org/x",
     "http://h/x?design=3&signal=4&quality=128", "the sig of design=x",  # 'sig' only as a whole name
+    # prose: a secret's name as a word of a sentence, no value after it
+    "could not get a token: timed out", "the password: wrong", "the Basic client credentials",
+    "authorization failed", "db_password: null", "token = None", "aws://KEY:SECRET@/?endpoint_url=...",
 ])
 def test_what_is_kept(text):
     assert redact(text) == text and not has_secret(text)
@@ -123,3 +146,31 @@ def test_a_registered_secret_is_hidden_in_its_escaped_forms_too(secret, musim_ho
                   secret.encode("unicode_escape").decode()):
         assert shown not in err
         assert redact(f"value {shown}!") == "value ***!"
+
+
+def _musim_messages() -> list[str]:
+    """The text of every string of musim's code (docstrings aside) that names a secret: what musim itself says."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import musim
+
+    names = re.compile(r"passw|secret|token|signature|credential|api.?key|authoriz|bearer|basic", re.IGNORECASE)
+    found = []
+    for path in Path(musim.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and ast.get_docstring(node, clean=False) is not None}
+        found += [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                  and isinstance(node.value, str) and id(node) not in docstrings and names.search(node.value)]
+    return found
+
+
+def test_musim_s_own_messages_are_kept_whole():
+    """A rule for unquoted secrets must not blank musim's own words: its messages about tokens, passwords and
+    secrets come back as they are (its help's ``TYPE://LOGIN:PASSWORD@HOST`` placeholder was shown with ``***``)."""
+    messages = _musim_messages()
+    assert len(messages) > 20 and "TYPE://LOGIN:PASSWORD@HOST/ with each value percent-encoded" in messages
+    assert [m for m in messages if redact(m) != m] == []
