@@ -9,7 +9,8 @@ import urllib.request
 from pathlib import Path
 
 from musim import sandbox
-from musim.cli.output import print_json, print_table, printable
+from musim.cli.output import print_json, print_table, printable, safe_line
+from musim.terminal import error_line
 
 #: Exit status of ``musim quality check`` when a dataset failed its suite (as for musim's own errors).
 FAILED = 2
@@ -94,14 +95,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     run = check(args.dataset, dump_id=args.dump, docs=not args.no_docs, payload=payload)
     if args.json:
         print_json(run.to_json())
-    else:
-        print(run.describe())
+    else:  # it quotes exceptions, reasons and file names: each line escaped and redacted
+        print(safe_line(run.describe()))
     if not run.success:
-        print(printable(f"musim: error: data quality check failed: {run.failed_line()}", 0), file=sys.stderr)
+        print(error_line("musim", f"data quality check failed: {run.failed_line()}"), file=sys.stderr)
         return FAILED
     if args.dataset and run.checked_nothing:  # what was asked for could not be checked
-        print(printable(f"musim: error: nothing was checked: {'; '.join(r.reason or r.dataset for r in run.results)}",
-                        0), file=sys.stderr)
+        print(error_line("musim", f"nothing was checked: {'; '.join(r.reason or r.dataset for r in run.results)}"),
+              file=sys.stderr)
         return FAILED
     return 0
 
@@ -131,7 +132,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     for r in rows:
         for f in r["failures"]:  # as `quality check` said it: the limits, how many rows, examples of bad values
-            print(printable(f"  {r['dataset']} FAILED {Failure.from_json(f).line()}", 0))
+            print(safe_line(f"  {r['dataset']} FAILED {Failure.from_json(f).line()}"))
     for run in runs:
         link = docs.get(run)
         if link is None:
