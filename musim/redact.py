@@ -177,13 +177,25 @@ def format_exception(exc: BaseException) -> str:
 def _redact_record(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
-    except Exception:  # a broken format string: leave it to logging's own error report
+    except Exception:  # a broken format string: left to logging's own error report, which prints the message and
+        record.msg, record.args = _redacted_args(record.msg), _redacted_args(record.args)  # its arguments: redacted
         return
     record.msg, record.args = redact(message), None
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
         record.exc_text = redact("".join(traceback.format_exception(*record.exc_info))).rstrip("\n")
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
+
+
+def _redacted_args(value: Any) -> Any:
+    """``value`` (a log record's message or arguments) with every text in it redacted, its containers kept."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, tuple):
+        return tuple(_redacted_args(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _redacted_args(v) for k, v in value.items()}
+    return value if value is None or isinstance(value, (int, float)) else redact(value)
 
 
 _installed = False

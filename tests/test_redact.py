@@ -174,3 +174,22 @@ def test_musim_s_own_messages_are_kept_whole():
     messages = _musim_messages()
     assert len(messages) > 20 and "TYPE://LOGIN:PASSWORD@HOST/ with each value percent-encoded" in messages
     assert [m for m in messages if redact(m) != m] == []
+
+
+def test_a_log_call_with_a_broken_format_has_its_arguments_redacted_in_logging_s_error_report(capsys):
+    """A log call whose format does not fit its arguments was left to logging's own error report, which printed
+    them as they were (`Arguments: ('http://u:pw@h/',)`), password included."""
+    handler = logging.StreamHandler()  # to this test's captured stderr
+    secret = "-".join(("pw", "broken", "3"))
+    log = logging.getLogger("some.library.broken")
+    log.addHandler(handler)
+    log.propagate = False  # pytest's own handlers raise a logging error rather than report it
+    try:
+        log.warning("endpoint %d", f"http://u:{secret}@h/")  # (logging's report shows these lines of the source)
+        log.warning("endpoint %(a)d", {"a": f"http://u:{secret}@h/", "n": 1})
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    err = capsys.readouterr().err
+    assert "--- Logging error ---" in err and secret not in err
+    assert "Arguments: ('http://u:***@h/',)" in err and "Arguments: {'a': 'http://u:***@h/', 'n': 1}" in err
