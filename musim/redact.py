@@ -7,8 +7,9 @@ What is hidden (replaced by ``***``):
   upper-case placeholder password (``TYPE://LOGIN:PASSWORD@HOST``, in musim's own help) is kept;
 - the values of secret-looking ``name=value`` pairs (URL query parameters, ``key=value`` text) and JSON or
   Python-dict fields (``"password": "..."``): names containing ``password``, ``passwd``, ``secret``,
-  ``token``, ``signature``, ``credential`` or ``api_key`` (``aws_secret_access_key``, ``aws_session_token``,
-  ``client_secret``, ``X-Amz-Signature``, ...), and signed URLs' signing parameters (Deezer's preview
+  ``token``, ``signature``, ``credential``, ``api_key``, ``passphrase``, ``private_key`` or ``fernet_key``
+  (``aws_secret_access_key``, ``aws_session_token``, ``client_secret``, ``X-Amz-Signature``,
+  ``AIRFLOW__CORE__FERNET_KEY``, ...), and signed URLs' signing parameters (Deezer's preview
   ``hdnea=exp=...~hmac=...``, Azure's ``sig``, ``hmac``); a URL query parameter's value is hidden up to the next
   parameter, whatever it holds (``,``, ``;``, ``=``, ``~``);
 - the same names' values in unquoted ``name: value`` (YAML, HTTP headers: ``password: hunter22``,
@@ -44,7 +45,7 @@ _MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
 
 # ... but not an address named after one (``spotify_token_url``: where a token is fetched; a secret in a URL's
 # userinfo is masked on its own)
-_NAME = r"[A-Za-z0-9_.-]{0,64}(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd)[A-Za-z0-9_.-]{0,64}(?<![_.-]ur[li])"
+_NAME = r"[A-Za-z0-9_.-]{0,64}(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd|passphrase|private[_-]?key|fernet[_-]?key)[A-Za-z0-9_.-]{0,64}(?<![_.-]ur[li])"
 _NAME_RE = re.compile(rf"^{_NAME}$", re.IGNORECASE)
 # "name": "value" / 'name': 'value' (JSON, Python reprs), quotes kept, escapes inside the value honoured
 _FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*[:=]\s*)(?P<vq>["'])(?:\\.|(?!(?P=vq)).)*(?P=vq)""",

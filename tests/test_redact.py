@@ -55,6 +55,9 @@ from musim.redact import format_exception, has_secret, is_secret_name, redact, r
     ("send: b'GET / HTTP/1.1\\r\\nAuthorization: Token abc\\r\\nX-Auth-Token: zzz\\r\\n\\r\\n'",
      "send: b'GET / HTTP/1.1\\r\\nAuthorization: Token ***\\r\\nX-Auth-Token: ***\\r\\n\\r\\n'"),
     ("Proxy-Authorization: Basic dXNlcjpwYXNz", "Proxy-Authorization: Basic ***"),
+    # Airflow's other secrets (the names its own masker hides), as an Airflow command's log may show them
+    ("AIRFLOW__CORE__FERNET_KEY=Zm9vYmFy fernet_key = Zm9v", "AIRFLOW__CORE__FERNET_KEY=*** fernet_key = ***"),
+    ('{"private_key": "-----BEGIN", "passphrase": "x"}', '{"private_key": "***", "passphrase": "***"}'),
 ])
 def test_what_is_hidden(text, expected):
     assert redact(text) == expected and has_secret(text)
