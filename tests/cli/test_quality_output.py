@@ -75,3 +75,16 @@ def test_quality_report_escapes_and_redacts_a_failure_it_shows(capsys, monkeypat
     code, out, _ = run(capsys, "quality", "report")
     assert code == 0
     _shown_safe(out)
+
+
+def test_quality_check_s_json_hides_a_secret_an_error_quotes(capsys, monkeypatch):
+    """`quality check --json` printed the exception and the Data Docs error as they came, an endpoint URL's password
+    included, while the text report hid it."""
+    import json
+
+    monkeypatch.setattr(musim.quality, "check", lambda *a, **k: _run())
+    code, out, _ = run(capsys, "quality", "check", "--no-docs", "--json")
+    doc = json.loads(out)
+    assert code == 2 and "pw-quality-77" not in out
+    assert doc["docs_error"].endswith("at http://minio:***@h:9000/b") and HOSTILE in doc["docs_error"]
+    assert doc["datasets"][0]["failures"][0]["exception"].startswith("IOException: cannot read http://minio:***@h")
