@@ -80,23 +80,25 @@ def main(argv: list[str] | None = None) -> int:
     its messages: a stderr that cannot take them (``2>/dev/full``) makes a success or an error's status 2
     (:class:`_Messages`), never Python's 120 at exit or an error about the error."""
     stderr = sys.stderr
-    messages = sys.stderr = _Messages(stderr) if stderr is not None else None
+    messages = sys.stderr = _Messages(stderr)
     try:
         code = _exit_status(argv)
     except SystemExit as stop:  # argparse's --help, a usage error
-        if messages is not None and not messages.flushed() and stop.code in (0, 1, None):
+        if not messages.flushed() and stop.code in (0, 1, None):
             raise SystemExit(2) from None
         raise
     finally:
         sys.stderr = stderr
-    return 2 if messages is not None and not messages.flushed() and code in (0, 1) else code
+    return 2 if not messages.flushed() and code in (0, 1) else code
 
 
 class _Messages:
     """``sys.stderr`` while :func:`main` runs: a message that cannot be written there (``2>/dev/full``, a reader
     gone) is dropped, not raised (there is nowhere to say more, and an error raised while reporting an error would
     end the command with a traceback it cannot print either), and remembered: :meth:`flushed` says it. The stream is
-    pointed at the null device then, so that what is left in its buffer fails no flush at exit (Python's 120)."""
+    pointed at the null device then, so that what is left in its buffer fails no flush at exit (Python's 120). No
+    stream at all (``2>&-``: Python's ``sys.stderr`` is None) loses every message, where ``print`` would have written
+    them to stdout, among the command's output."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -104,6 +106,8 @@ class _Messages:
 
     def write(self, text: str) -> int:
         try:
+            if self._stream is None:
+                raise OSError("no stderr")
             return self._stream.write(text)
         except OSError:
             self._lost()
@@ -115,9 +119,13 @@ class _Messages:
 
     def flush(self) -> None:
         try:
-            self._stream.flush()
+            if self._stream is not None:
+                self._stream.flush()
         except OSError:
             self._lost()
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
 
     def flushed(self) -> bool:
         """Whether every message so far reached the stream (flushing it now)."""

@@ -243,6 +243,19 @@ def test_messages_to_a_full_disk_end_with_status_2(tmp_path, unbuffered, argv):
     assert (done.returncode, done.stdout) == (2, "")
 
 
+def test_an_error_with_stderr_closed_stays_off_stdout(tmp_path):
+    """`musim quality report --run nope 2>&-` printed its `musim: error:` line on stdout, among the output a pipeline
+    reads (Python's sys.stderr is None there, and print(file=None) writes to stdout); it says nothing, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "musim.cli", "quality", "report", "--run", "nope"],
+                          stdout=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(2),
+                          env=os.environ | {"MUSIM_HOME": str(tmp_path)})
+    assert (done.returncode, done.stdout) == (2, "")
+
+
 def test_a_reader_gone_before_the_output_is_flushed_is_still_quiet(tmp_path):
     """`musim dumps | head -0`, stdout buffered: Python's flush at exit printed "Exception ignored ...
     BrokenPipeError" and exited 120; it is quiet, 141, as a reader gone mid-command always was."""
