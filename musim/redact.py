@@ -21,6 +21,8 @@ What is hidden (replaced by ``***``):
   ``ApiKey``, ``Digest``'s ``response=``, ``AWS4-HMAC-SHA256``'s ``Signature=``), to the end of its line or quoted
   value, and ``Bearer``/``Basic`` credentials anywhere (not a lower-case word after them: "the Basic client
   credentials" is prose);
+- a URL's password wherever else the text quotes it, whole or in the parts a URL parser splits it into
+  (``s3://KEY:abc/def@bucket`` is read as host ``KEY:abc``), percent-decoded or not;
 - every value registered with :func:`register_secret` (musim registers the S3 secret key and session token
   and the provider client secrets it resolves, whatever they are called where they came from).
 
@@ -39,6 +41,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 MASK = "***"
 _MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
@@ -84,6 +87,9 @@ _KEY_VALUE = re.compile(rf"""(?P<key>{_KEYED})(?P<value>"(?:\\.|[^"\\\n])*"|'[^'
 # file`).
 _USERINFO = re.compile(r"""(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*)(?P<slashes>:/{1,2})(?P<info>[^\s"<>/][^\s"<>]*)@""")
 
+#: An Airflow connection id, as ``s3://conn_id@bucket`` names one (any other user info there is a secret).
+_CONN_ID = re.compile(r"[A-Za-z0-9_.-]+")
+
 _secrets: set[str] = set()
 _lock = threading.Lock()
 
@@ -122,16 +128,37 @@ def is_secret_name(name: str) -> bool:
     return bool(_NAME_RE.match(name))
 
 
+def _placeholder(password: str) -> bool:
+    """Whether a URL's password is a placeholder of musim's help (``TYPE://LOGIN:PASSWORD@HOST``), no secret."""
+    return password.isupper() and is_secret_name(password)
+
+
 def _userinfo(match: re.Match[str]) -> str:
     scheme, slashes, info = match["scheme"], match["slashes"], match["info"]
     user, colon, password = info.partition(":")
-    if colon and password.isupper() and is_secret_name(password):  # a placeholder: ``TYPE://LOGIN:PASSWORD@HOST``
+    if colon and _placeholder(password):
         return match[0]
     if colon:
         return f"{scheme}{slashes}{user}:{MASK}@"
-    if scheme.lower() == "s3":
+    if scheme.lower() == "s3" and _CONN_ID.fullmatch(info):
         return match[0]  # s3://conn_id@bucket: the name of a connection, not a secret
     return f"{scheme}{slashes}{MASK}@"
+
+
+def _url_secrets(text: str) -> list[str]:
+    """The passwords of the URLs in ``text`` (user info not naming a connection, whole) and, percent-decoded or not,
+    the parts a URL parser splits them into at ``/``, ``?``, ``#``, ``@``, ``[`` or ``]`` (an AWS secret key holds
+    ``/``: ``s3://KEY:abc/def@bucket`` is read as host ``KEY:abc``, and an error quotes that host), longest first."""
+    found: set[str] = set()
+    for match in _USERINFO.finditer(text):
+        info = match["info"]
+        _, colon, password = info.partition(":")
+        if colon and _placeholder(password) or not colon and match["scheme"].lower() == "s3" and _CONN_ID.fullmatch(info):
+            continue
+        secret = password if colon else info
+        for form in (secret, unquote(secret)):
+            found.update(part for part in (form, *re.split(r"[/?#@\[\]]", form)) if len(part) >= _MIN_SECRET_LEN)
+    return sorted(found, key=len, reverse=True)
 
 
 def _auth_header(match: re.Match[str]) -> str:
@@ -146,15 +173,15 @@ def _key_value(match: re.Match[str]) -> str:
     return f"{match['key']}{quote}{MASK}{quote}"
 
 
-def redact(text: object) -> str:
-    """``str(text)`` with credentials hidden (see the module docstring)."""
+def redact(text: object, *, quoted_from: str = "") -> str:
+    """``str(text)`` with credentials hidden (see the module docstring); ``quoted_from``: the text it quotes a part of
+    (a URL whose host a message names), whose URLs' passwords are hidden in ``text`` too."""
     out = str(text)
-    if _secrets:
-        with _lock:
-            known = sorted(_secrets, key=len, reverse=True)
-        for secret in known:
-            if secret in out:
-                out = out.replace(secret, MASK)
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known + _url_secrets(f"{quoted_from} {out}"):  # a URL's password, wherever else the text quotes it
+        if secret in out:
+            out = out.replace(secret, MASK)
     out = _FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{m['vq']}{MASK}{m['vq']}", out)
     out = _BARE_FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{MASK}", out)
     out = _QUERY_PAIR.sub(lambda m: f"{m['lead']}{m['name']}={MASK}", out)

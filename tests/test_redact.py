@@ -55,6 +55,13 @@ from musim.redact import format_exception, has_secret, is_secret_name, redact, r
     ("send: b'GET / HTTP/1.1\\r\\nAuthorization: Token abc\\r\\nX-Auth-Token: zzz\\r\\n\\r\\n'",
      "send: b'GET / HTTP/1.1\\r\\nAuthorization: Token ***\\r\\nX-Auth-Token: ***\\r\\n\\r\\n'"),
     ("Proxy-Authorization: Basic dXNlcjpwYXNz", "Proxy-Authorization: Basic ***"),
+    # a URL's password wherever else the text quotes it, whole or as a parser split it (an AWS secret key holds '/':
+    # `s3://KEY:abc/def@bucket` is read as host `KEY:abc`), percent-decoded too
+    ("object store URL 's3://AKIA:Sekr1t/x+y@bucket/p': 'AKIA:Sekr1t' is not a valid bucket name",
+     "object store URL 's3://AKIA:***@bucket/p': 'AKIA:***' is not a valid bucket name"),
+    ("http://u:p%2Fw0rd@h/ said p/w0rd", "http://u:***@h/ said ***"),
+    # s3:// user info that cannot be a connection id is a secret (`s3://KEY@SECRET@bucket`, ':' mistyped)
+    ("s3://AKIA@Sekr1t@bucket/p", "s3://***@bucket/p"),
     # Airflow's other secrets (the names its own masker hides), as an Airflow command's log may show them
     ("AIRFLOW__CORE__FERNET_KEY=Zm9vYmFy fernet_key = Zm9v", "AIRFLOW__CORE__FERNET_KEY=*** fernet_key = ***"),
     ('{"private_key": "-----BEGIN", "passphrase": "x"}', '{"private_key": "***", "passphrase": "***"}'),
