@@ -150,7 +150,7 @@ def _url_secrets(text: str) -> list[str]:
     the parts a URL parser splits them into at ``/``, ``?``, ``#``, ``@``, ``[`` or ``]`` (an AWS secret key holds
     ``/``: ``s3://KEY:abc/def@bucket`` is read as host ``KEY:abc``, and an error quotes that host), longest first."""
     found: set[str] = set()
-    for match in _USERINFO.finditer(text):
+    for match in _USERINFO.finditer(text) if "@" in text else ():
         info = match["info"]
         _, colon, password = info.partition(":")
         if colon and _placeholder(password) or not colon and match["scheme"].lower() == "s3" and _CONN_ID.fullmatch(info):
@@ -189,7 +189,7 @@ def redact(text: object, *, quoted_from: str = "") -> str:
     out = _AUTH_HEADER.sub(_auth_header, out)
     out = _KEY_VALUE.sub(_key_value, out)
     out = _AUTH.sub(rf"\1 {MASK}", out)
-    return _USERINFO.sub(_userinfo, out)
+    return _USERINFO.sub(_userinfo, out) if "@" in out else out
 
 
 def has_secret(text: object) -> bool:
