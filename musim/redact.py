@@ -211,8 +211,38 @@ def _redact_record(record: logging.LogRecord) -> None:
     record.msg, record.args = redact(message), None
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
         record.exc_text = redact("".join(traceback.format_exception(*record.exc_info))).rstrip("\n")
+        try:  # for handlers that render the exception itself (Airflow's structlog task logs): its text redacted
+            stand_in = _stand_in(record.exc_info[1])
+            record.exc_info = (type(stand_in), stand_in, stand_in.__traceback__)
+        except Exception:  # noqa: S110 - an exception too odd to stand in for: its redacted text above stays
+            pass
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
+
+
+_STAND_INS: dict[type, type] = {}
+
+
+def _stand_in(exc: BaseException, depth: int = 0) -> BaseException:
+    """An exception like ``exc`` as a log handler shows it (its class's name and module, its traceback, its notes, its
+    cause and context, stood in for alike), whose text is ``exc``'s redacted; ``exc`` itself is left as it is."""
+    with _lock:
+        kind = _STAND_INS.get(type(exc)) or _STAND_INS.setdefault(type(exc), type(
+            type(exc).__name__, (Exception,),
+            {"__module__": type(exc).__module__, "__qualname__": type(exc).__qualname__, "__str__": _stand_in_text}))
+    stand_in = kind(redact(exc))
+    stand_in.__traceback__ = exc.__traceback__
+    if getattr(exc, "__notes__", None):
+        stand_in.__notes__ = [redact(note) for note in exc.__notes__]
+    if depth < 10:  # a chain of causes, not a loop
+        stand_in.__cause__ = exc.__cause__ and _stand_in(exc.__cause__, depth + 1)
+        stand_in.__context__ = exc.__context__ and _stand_in(exc.__context__, depth + 1)
+    stand_in.__suppress_context__ = exc.__suppress_context__
+    return stand_in
+
+
+def _stand_in_text(self: BaseException) -> str:
+    return str(self.args[0])
 
 
 def _redacted_args(value: Any) -> Any:

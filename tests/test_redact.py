@@ -203,3 +203,37 @@ def test_a_log_call_with_a_broken_format_has_its_arguments_redacted_in_logging_s
     err = capsys.readouterr().err
     assert "--- Logging error ---" in err and secret not in err
     assert "Arguments: ('http://u:***@h/',)" in err and "Arguments: {'a': 'http://u:***@h/', 'n': 1}" in err
+
+
+def test_a_handler_that_renders_a_logged_exception_itself_sees_it_redacted():
+    """Airflow's task logs (structlog) render a logged exception from the record's exc_info, not from the redacted
+    exc_text: `log.exception(...)` of an error quoting `http://u:PASSWORD@h` wrote the password into the task log.
+    The record now carries a stand-in (same class name, traceback, notes and causes) whose text is redacted; the
+    exception itself is left as it was."""
+    import traceback
+
+    class RendersItself(logging.Formatter):
+        def format(self, record):
+            return "".join(traceback.format_exception(*record.exc_info))
+
+    shown = []
+    handler = logging.Handler()
+    handler.setFormatter(RendersItself())
+    handler.emit = lambda record: shown.append(handler.format(record))
+    log = logging.getLogger("some.library.renders")
+    log.addHandler(handler)
+    secret = "-".join(("pw", "rendered", "5"))
+    try:
+        try:
+            raise KeyError(f"http://u:{secret}@h")
+        except KeyError as inner:
+            raise ValueError(f"endpoint http://u:{secret}@h failed") from inner
+    except ValueError as exc:
+        exc.add_note(f"note http://u:{secret}@h")
+        log.exception("failed")
+        assert secret in str(exc)
+    finally:
+        log.removeHandler(handler)
+    (text,) = shown
+    assert secret not in text and "ValueError: endpoint http://u:***@h failed" in text
+    assert "KeyError: 'http://u:***@h'" in text and "note http://u:***@h" in text and "direct cause" in text
