@@ -153,7 +153,8 @@ def _url_secrets(text: str) -> list[str]:
     for match in _USERINFO.finditer(text) if "@" in text else ():
         info = match["info"]
         _, colon, password = info.partition(":")
-        if colon and _placeholder(password) or not colon and match["scheme"].lower() == "s3" and _CONN_ID.fullmatch(info):
+        names_a_connection = not colon and match["scheme"].lower() == "s3" and _CONN_ID.fullmatch(info)
+        if colon and _placeholder(password) or names_a_connection:
             continue
         secret = password if colon else info
         for form in (secret, unquote(secret)):

@@ -5,8 +5,8 @@ function); errors musim raises on purpose print one clear line and exit with sta
 prints one line naming its type and exits 1 (``-v`` shows the traceback); Ctrl-C, at any moment from the parser's
 construction on, prints ``musim: interrupted`` and exits 130; an output that cannot be written (stdout on a full
 disk) prints ``musim: could not write the output: ...`` and exits 2, and a reader gone (``| head``) ends it quietly
-with 141; a stderr that cannot take its messages (``2>/dev/full``) makes its status 2 too. No argument takes an empty value
-(:func:`musim.cli.options.refuse_empty_values`). Its parser is every entry point's, :class:`musim.terminal.Parser`:
+with 141; a stderr that cannot take its messages (``2>/dev/full``) makes its status 2 too. No argument takes an
+empty value (:func:`musim.cli.options.refuse_empty_values`). Its parser is every entry point's, :class:`musim.terminal.Parser`:
 a usage error is one line. TensorFlow's C++ start-up lines are kept off stderr unless ``-v``
 (:mod:`musim.cli.quiet`), and so are its later log lines (``TF_CPP_MIN_LOG_LEVEL=3`` unless set). Messages are
 printed with their control characters escaped (:func:`musim.cli.output.printable`; a report's line breaks kept:
