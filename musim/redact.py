@@ -3,14 +3,26 @@
 What is hidden (replaced by ``***``):
 
 - the password of a URL's user info (``http://user:pass@host`` → ``http://user:***@host``); user info
-  without a password is hidden whole except in ``s3://conn_id@bucket`` URLs, where it names a connection;
+  without a password is hidden whole except in ``s3://conn_id@bucket`` URLs, where it names a connection; an
+  upper-case placeholder password (``TYPE://LOGIN:PASSWORD@HOST``, in musim's own help) is kept;
 - the values of secret-looking ``name=value`` pairs (URL query parameters, ``key=value`` text) and JSON or
   Python-dict fields (``"password": "..."``): names containing ``password``, ``passwd``, ``secret``,
-  ``token``, ``signature``, ``credential`` or ``api_key`` (``aws_secret_access_key``, ``aws_session_token``,
-  ``client_secret``, ``X-Amz-Signature``, ...), and signed URLs' signing parameters (Deezer's preview
+  ``token``, ``signature``, ``credential``, ``api_key``, ``passphrase``, ``private_key`` or ``fernet_key``
+  (``aws_secret_access_key``, ``aws_session_token``, ``client_secret``, ``X-Amz-Signature``,
+  ``AIRFLOW__CORE__FERNET_KEY``, ...), and signed URLs' signing parameters (Deezer's preview
   ``hdnea=exp=...~hmac=...``, Azure's ``sig``, ``hmac``); a URL query parameter's value is hidden up to the next
   parameter, whatever it holds (``,``, ``;``, ``=``, ``~``);
-- ``Authorization``-style ``Bearer``/``Basic`` credentials;
+- the same names' values in unquoted ``name: value`` (YAML, HTTP headers: ``password: hunter22``,
+  ``X-Auth-Token: ...``) and spaced ``name = value`` (ini files: ``aws_secret_access_key = ...`` in
+  ``~/.aws/credentials``) forms; ``name: value`` only where ``name`` is a key, not a word of a sentence: a compound
+  name (``db_password``), or a word at a line's start or after ``{``, ``,`` or ``;`` ("could not get a token: timed
+  out" is kept);
+- an ``Authorization`` (or ``Proxy-Authorization``) header's or field's value whatever its scheme (``Token``,
+  ``ApiKey``, ``Digest``'s ``response=``, ``AWS4-HMAC-SHA256``'s ``Signature=``), to the end of its line or quoted
+  value, and ``Bearer``/``Basic`` credentials anywhere (not a lower-case word after them: "the Basic client
+  credentials" is prose);
+- a URL's password wherever else the text quotes it, whole or in the parts a URL parser splits it into
+  (``s3://KEY:abc/def@bucket`` is read as host ``KEY:abc``), percent-decoded or not;
 - every value registered with :func:`register_secret` (musim registers the S3 secret key and session token
   and the provider client secrets it resolves, whatever they are called where they came from).
 
@@ -29,13 +41,14 @@ import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 MASK = "***"
 _MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
 
 # ... but not an address named after one (``spotify_token_url``: where a token is fetched; a secret in a URL's
 # userinfo is masked on its own)
-_NAME = r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd)[A-Za-z0-9_.-]*(?<![_.-]ur[li])"
+_NAME = r"[A-Za-z0-9_.-]{0,64}(?:passw(?:or)?d|secret|token|signature|credential|api[_-]?key|pwd|passphrase|private[_-]?key|fernet[_-]?key)[A-Za-z0-9_.-]{0,64}(?<![_.-]ur[li])"
 _NAME_RE = re.compile(rf"^{_NAME}$", re.IGNORECASE)
 # "name": "value" / 'name': 'value' (JSON, Python reprs), quotes kept, escapes inside the value honoured
 _FIELD = re.compile(rf"""(?P<q>["'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*[:=]\s*)(?P<vq>["'])(?:\\.|(?!(?P=vq)).)*(?P=vq)""",
@@ -51,12 +64,31 @@ _PAIR = re.compile(rf"""(?P<name>(?<![A-Za-z0-9_.-])(?:{_NAME}|{_SIGNING}))(?P<s
 # a URL's query parameter: its value runs to the next parameter (a signing token holds '=', ',', ';' and '~':
 # ``data=user_id=0,application_id=42~hmac=...``)
 _QUERY_PAIR = re.compile(rf"""(?P<lead>[?&])(?P<name>{_NAME}|{_SIGNING})=[^&\s"'#<>]+""", re.IGNORECASE)
-_AUTH = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+")
+# a Bearer/Basic credential anywhere (not a lower-case word after it: "the Basic client credentials" is prose)
+_AUTH = re.compile(r"\b(Bearer|Basic)\s+(?![a-z]+\b)[A-Za-z0-9._~+/=-]+")
+# an (Proxy-)Authorization header or field, whatever its scheme (Token, Digest's response=, AWS4-HMAC-SHA256's
+# Signature=, ApiKey, none): its value hidden whole after the scheme's name, to the end of the line (of a quoted value:
+# to its closing quote; of a logged bytes repr: to its escaped line break)
+_AUTH_HEADER = re.compile(r"""(?P<head>(?:(?<![A-Za-z0-9_-])|(?<=\\[rn]))(?:proxy-)?authorization["']?\s*[:=]\s*)(?P<vq>["'])?"""
+                          r"""(?P<scheme>[A-Za-z][A-Za-z0-9-]*[ \t]+(?=[^\s"']))?"""
+                          r"""(?(vq)(?:\\.|(?!(?P=vq))[^\r\n])+|(?:(?!\\[rn])[^\r\n])+)""", re.IGNORECASE)
+# name = value (ini files: ~/.aws/credentials, boto's config) and name: value (YAML, HTTP headers), unquoted. A
+# "name: " is a key where it is one: a compound name (``db_password``, ``X-Auth-Token``), or a plain word at a line's
+# start (``password: hunter22``) or after '{', ',' or ';'; mid-sentence ("could not get a token: timed out") it is prose.
+_KEY_START = r"""(?:(?<![A-Za-z0-9_.'"\\-])|(?<=\\[rn]))"""  # a name's start (or a logged bytes repr's line's)
+_KEYED = (rf"""(?:{_KEY_START}(?:{_NAME})(?:[ \t]+=[ \t]*|=[ \t]+)"""  # '=' spaced: unspaced is _PAIR's
+          rf"""|{_KEY_START}(?=[A-Za-z0-9]*[_.-])(?:{_NAME})[ \t]*:[ \t]+"""
+          rf"""|(?:^|(?<=[{{,;]))[ \t]*(?:-[ \t]+)?(?:{_NAME})[ \t]*:[ \t]+)""")
+_KEY_VALUE = re.compile(rf"""(?P<key>{_KEYED})(?P<value>"(?:\\.|[^"\\\n])*"|'[^'\n]*'|(?:(?!\\[rn])[^\s"'])+)""",
+                        re.IGNORECASE | re.MULTILINE)
 # scheme://userinfo@ : userinfo is everything up to the last '@' before whitespace, '"', '<' or '>' (a
 # single quote is a legal password character; repr() quotes such strings with '"'). Also scheme:/userinfo@: a URL
 # given where a path was expected comes back from pathlib with its '//' made one '/' (`https:/u:pw@host/x: no such
 # file`).
 _USERINFO = re.compile(r"""(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*)(?P<slashes>:/{1,2})(?P<info>[^\s"<>/][^\s"<>]*)@""")
+
+#: An Airflow connection id, as ``s3://conn_id@bucket`` names one (any other user info there is a secret).
+_CONN_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -96,31 +128,69 @@ def is_secret_name(name: str) -> bool:
     return bool(_NAME_RE.match(name))
 
 
+def _placeholder(password: str) -> bool:
+    """Whether a URL's password is a placeholder of musim's help (``TYPE://LOGIN:PASSWORD@HOST``), no secret."""
+    return password.isupper() and is_secret_name(password)
+
+
 def _userinfo(match: re.Match[str]) -> str:
     scheme, slashes, info = match["scheme"], match["slashes"], match["info"]
-    user, colon, _ = info.partition(":")
+    user, colon, password = info.partition(":")
+    if colon and _placeholder(password):
+        return match[0]
     if colon:
         return f"{scheme}{slashes}{user}:{MASK}@"
-    if scheme.lower() == "s3":
+    if scheme.lower() == "s3" and _CONN_ID.fullmatch(info):
         return match[0]  # s3://conn_id@bucket: the name of a connection, not a secret
     return f"{scheme}{slashes}{MASK}@"
 
 
-def redact(text: object) -> str:
-    """``str(text)`` with credentials hidden (see the module docstring)."""
+def _url_secrets(text: str) -> list[str]:
+    """The passwords of the URLs in ``text`` (user info not naming a connection, whole) and, percent-decoded or not,
+    the parts a URL parser splits them into at ``/``, ``?``, ``#``, ``@``, ``[`` or ``]`` (an AWS secret key holds
+    ``/``: ``s3://KEY:abc/def@bucket`` is read as host ``KEY:abc``, and an error quotes that host), longest first."""
+    found: set[str] = set()
+    for match in _USERINFO.finditer(text) if "@" in text else ():
+        info = match["info"]
+        _, colon, password = info.partition(":")
+        names_a_connection = not colon and match["scheme"].lower() == "s3" and _CONN_ID.fullmatch(info)
+        if colon and _placeholder(password) or names_a_connection:
+            continue
+        secret = password if colon else info
+        for form in (secret, unquote(secret)):
+            found.update(part for part in (form, *re.split(r"[/?#@\[\]]", form)) if len(part) >= _MIN_SECRET_LEN)
+    return sorted(found, key=len, reverse=True)
+
+
+def _auth_header(match: re.Match[str]) -> str:
+    return f"{match['head']}{match['vq'] or ''}{match['scheme'] or ''}{MASK}"
+
+
+def _key_value(match: re.Match[str]) -> str:
+    value = match["value"]
+    if value == MASK or value in ("null", "None", "~", "''", '""'):  # hidden already, or no value at all
+        return match[0]
+    quote = value[0] if value[0] in "\"'" else ""
+    return f"{match['key']}{quote}{MASK}{quote}"
+
+
+def redact(text: object, *, quoted_from: str = "") -> str:
+    """``str(text)`` with credentials hidden (see the module docstring); ``quoted_from``: the text it quotes a part of
+    (a URL whose host a message names), whose URLs' passwords are hidden in ``text`` too."""
     out = str(text)
-    if _secrets:
-        with _lock:
-            known = sorted(_secrets, key=len, reverse=True)
-        for secret in known:
-            if secret in out:
-                out = out.replace(secret, MASK)
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known + _url_secrets(f"{quoted_from} {out}"):  # a URL's password, wherever else the text quotes it
+        if secret in out:
+            out = out.replace(secret, MASK)
     out = _FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{m['vq']}{MASK}{m['vq']}", out)
     out = _BARE_FIELD.sub(lambda m: f"{m['q']}{m['name']}{m['q']}{m['sep']}{MASK}", out)
     out = _QUERY_PAIR.sub(lambda m: f"{m['lead']}{m['name']}={MASK}", out)
     out = _PAIR.sub(lambda m: f"{m['name']}={MASK}", out)
+    out = _AUTH_HEADER.sub(_auth_header, out)
+    out = _KEY_VALUE.sub(_key_value, out)
     out = _AUTH.sub(rf"\1 {MASK}", out)
-    return _USERINFO.sub(_userinfo, out)
+    return _USERINFO.sub(_userinfo, out) if "@" in out else out
 
 
 def has_secret(text: object) -> bool:
@@ -136,13 +206,55 @@ def format_exception(exc: BaseException) -> str:
 def _redact_record(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
-    except Exception:  # a broken format string: leave it to logging's own error report
+    except Exception:  # a broken format string: left to logging's own error report, which prints the message and
+        record.msg, record.args = _redacted_args(record.msg), _redacted_args(record.args)  # its arguments: redacted
         return
     record.msg, record.args = redact(message), None
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
         record.exc_text = redact("".join(traceback.format_exception(*record.exc_info))).rstrip("\n")
+        try:  # for handlers that render the exception itself (Airflow's structlog task logs): its text redacted
+            stand_in = _stand_in(record.exc_info[1])
+            record.exc_info = (type(stand_in), stand_in, stand_in.__traceback__)
+        except Exception:  # noqa: S110 - an exception too odd to stand in for: its redacted text above stays
+            pass
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
+
+
+_STAND_INS: dict[type, type] = {}
+
+
+def _stand_in(exc: BaseException, depth: int = 0) -> BaseException:
+    """An exception like ``exc`` as a log handler shows it (its class's name and module, its traceback, its notes, its
+    cause and context, stood in for alike), whose text is ``exc``'s redacted; ``exc`` itself is left as it is."""
+    with _lock:
+        kind = _STAND_INS.get(type(exc)) or _STAND_INS.setdefault(type(exc), type(
+            type(exc).__name__, (Exception,),
+            {"__module__": type(exc).__module__, "__qualname__": type(exc).__qualname__, "__str__": _stand_in_text}))
+    stand_in = kind(redact(exc))
+    stand_in.__traceback__ = exc.__traceback__
+    if getattr(exc, "__notes__", None):
+        stand_in.__notes__ = [redact(note) for note in exc.__notes__]
+    if depth < 10:  # a chain of causes, not a loop
+        stand_in.__cause__ = exc.__cause__ and _stand_in(exc.__cause__, depth + 1)
+        stand_in.__context__ = exc.__context__ and _stand_in(exc.__context__, depth + 1)
+    stand_in.__suppress_context__ = exc.__suppress_context__
+    return stand_in
+
+
+def _stand_in_text(self: BaseException) -> str:
+    return str(self.args[0])
+
+
+def _redacted_args(value: Any) -> Any:
+    """``value`` (a log record's message or arguments) with every text in it redacted, its containers kept."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, tuple):
+        return tuple(_redacted_args(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _redacted_args(v) for k, v in value.items()}
+    return value if value is None or isinstance(value, (int, float)) else redact(value)
 
 
 _installed = False

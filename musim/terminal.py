@@ -11,6 +11,8 @@ builds its table cells (:func:`musim.cli.output.printable`: escaped, then cut to
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -65,6 +67,19 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{error_line(self.prog, message)}; see `{self.prog} --help`\n")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        """As argparse's, its message flushed first: a usage error to a stderr that cannot take it (``2>/dev/full``)
+        exits 2, not 120 (Python's status when its flush at exit fails)."""
+        if message:
+            self._print_message(message, sys.stderr)
+        try:
+            if sys.stderr is not None:
+                sys.stderr.flush()
+        except OSError:  # nowhere to say it: the stream pointed at the null device, so no flush at exit fails
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
+        sys.exit(status)
 
     def _print_message(self, message: str, file: IO[str] | None = None) -> None:
         """As argparse's, but a help that cannot be written (``musim --help > /dev/full``, stdout unbuffered) is

@@ -35,6 +35,36 @@ from musim.redact import format_exception, has_secret, is_secret_name, redact, r
      "http://h/b?sv=2022&sig=***&token=***&X-Amz-Credential=***#f"),
     ('"preview":"https:\\/\\/cdn\\/a.mp3?hdnea=exp=1~hmac=ab","n":1', '"preview":"https:\\/\\/cdn\\/a.mp3?hdnea=***","n":1'),
     ("acl=/a~hmac=5eC7e7 sig=x1", "acl=/a~hmac=*** sig=***"),
+    # unquoted config and header forms: YAML / HTTP header `name: value`, ini `name = value` (~/.aws/credentials)
+    ("password: hunter22", "password: ***"),
+    ("[default]\naws_access_key_id = AKIAX\naws_secret_access_key = wJalr/K7+x\n",
+     "[default]\naws_access_key_id = AKIAX\naws_secret_access_key = ***\n"),
+    ("db:\n  - password: 'hun ter'\n  token: \"a\\\"b\" x", "db:\n  - password: '***'\n  token: \"***\" x"),
+    ("{user: u, password: hunter22}", "{user: u, password: ***"),
+    ("bad line 3: db_password: hunter22", "bad line 3: db_password: ***"),
+    ("X-Api-Key: k123 X-Auth-Token: t456", "X-Api-Key: *** X-Auth-Token: ***"),
+    # Authorization headers of any scheme, to the end of the line or of the quoted value
+    ("Authorization: Token abc123\nnext", "Authorization: Token ***\nnext"),
+    ("Authorization: ApiKey abc123", "Authorization: ApiKey ***"),
+    ("authorization: abc123", "authorization: ***"),
+    ('Authorization: Digest username="u", realm="r", nonce="n", response="6629fae49393a053974509"',
+     "Authorization: Digest ***"),
+    ("Authorization: AWS4-HMAC-SHA256 Credential=AKIAX/20250101/us-east-1/s3/aws4_request, "
+     "SignedHeaders=host;x-amz-date, Signature=fe5f80f77d5fa3", "Authorization: AWS4-HMAC-SHA256 ***"),
+    ("{'Authorization': 'Token abc', 'Accept': '*/*'}", "{'Authorization': 'Token ***', 'Accept': '*/*'}"),
+    ("send: b'GET / HTTP/1.1\\r\\nAuthorization: Token abc\\r\\nX-Auth-Token: zzz\\r\\n\\r\\n'",
+     "send: b'GET / HTTP/1.1\\r\\nAuthorization: Token ***\\r\\nX-Auth-Token: ***\\r\\n\\r\\n'"),
+    ("Proxy-Authorization: Basic dXNlcjpwYXNz", "Proxy-Authorization: Basic ***"),
+    # a URL's password wherever else the text quotes it, whole or as a parser split it (an AWS secret key holds '/':
+    # `s3://KEY:abc/def@bucket` is read as host `KEY:abc`), percent-decoded too
+    ("object store URL 's3://AKIA:Sekr1t/x+y@bucket/p': 'AKIA:Sekr1t' is not a valid bucket name",
+     "object store URL 's3://AKIA:***@bucket/p': 'AKIA:***' is not a valid bucket name"),
+    ("http://u:p%2Fw0rd@h/ said p/w0rd", "http://u:***@h/ said ***"),
+    # s3:// user info that cannot be a connection id is a secret (`s3://KEY@SECRET@bucket`, ':' mistyped)
+    ("s3://AKIA@Sekr1t@bucket/p", "s3://***@bucket/p"),
+    # Airflow's other secrets (the names its own masker hides), as an Airflow command's log may show them
+    ("AIRFLOW__CORE__FERNET_KEY=Zm9vYmFy fernet_key = Zm9v", "AIRFLOW__CORE__FERNET_KEY=*** fernet_key = ***"),
+    ('{"private_key": "-----BEGIN", "passphrase": "x"}', '{"private_key": "***", "passphrase": "***"}'),
 ])
 def test_what_is_hidden(text, expected):
     assert redact(text) == expected and has_secret(text)
@@ -46,6 +76,9 @@ def test_what_is_hidden(text, expected):
     '"spotify_token_url": "http://localhost:9999/tok"',  # where a token is fetched, no secret (it was masked)
     "file:/tmp/x", "s3:/musim_s3@bucket/prefix", "at 10:30/5 s", "https:/example.org/x",
     "http://h/x?design=3&signal=4&quality=128", "the sig of design=x",  # 'sig' only as a whole name
+    # prose: a secret's name as a word of a sentence, no value after it
+    "could not get a token: timed out", "the password: wrong", "the Basic client credentials",
+    "authorization failed", "db_password: null", "token = None", "aws://KEY:SECRET@/?endpoint_url=...",
 ])
 def test_what_is_kept(text):
     assert redact(text) == text and not has_secret(text)
@@ -123,3 +156,84 @@ def test_a_registered_secret_is_hidden_in_its_escaped_forms_too(secret, musim_ho
                   secret.encode("unicode_escape").decode()):
         assert shown not in err
         assert redact(f"value {shown}!") == "value ***!"
+
+
+def _musim_messages() -> list[str]:
+    """The text of every string of musim's code (docstrings aside) that names a secret: what musim itself says."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import musim
+
+    names = re.compile(r"passw|secret|token|signature|credential|api.?key|authoriz|bearer|basic", re.IGNORECASE)
+    found = []
+    for path in Path(musim.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and ast.get_docstring(node, clean=False) is not None}
+        found += [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                  and isinstance(node.value, str) and id(node) not in docstrings and names.search(node.value)]
+    return found
+
+
+def test_musim_s_own_messages_are_kept_whole():
+    """A rule for unquoted secrets must not blank musim's own words: its messages about tokens, passwords and
+    secrets come back as they are (its help's ``TYPE://LOGIN:PASSWORD@HOST`` placeholder was shown with ``***``)."""
+    messages = _musim_messages()
+    assert len(messages) > 20 and "TYPE://LOGIN:PASSWORD@HOST/ with each value percent-encoded" in messages
+    assert [m for m in messages if redact(m) != m] == []
+
+
+def test_a_log_call_with_a_broken_format_has_its_arguments_redacted_in_logging_s_error_report(capsys):
+    """A log call whose format does not fit its arguments was left to logging's own error report, which printed
+    them as they were (`Arguments: ('http://u:pw@h/',)`), password included."""
+    handler = logging.StreamHandler()  # to this test's captured stderr
+    secret = "-".join(("pw", "broken", "3"))
+    log = logging.getLogger("some.library.broken")
+    log.addHandler(handler)
+    log.propagate = False  # pytest's own handlers raise a logging error rather than report it
+    try:
+        log.warning("endpoint %d", f"http://u:{secret}@h/")  # (logging's report shows these lines of the source)
+        log.warning("endpoint %(a)d", {"a": f"http://u:{secret}@h/", "n": 1})
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    err = capsys.readouterr().err
+    assert "--- Logging error ---" in err and secret not in err
+    assert "Arguments: ('http://u:***@h/',)" in err and "Arguments: {'a': 'http://u:***@h/', 'n': 1}" in err
+
+
+def test_a_handler_that_renders_a_logged_exception_itself_sees_it_redacted():
+    """Airflow's task logs (structlog) render a logged exception from the record's exc_info, not from the redacted
+    exc_text: `log.exception(...)` of an error quoting `http://u:PASSWORD@h` wrote the password into the task log.
+    The record now carries a stand-in (same class name, traceback, notes and causes) whose text is redacted; the
+    exception itself is left as it was."""
+    import traceback
+
+    class RendersItself(logging.Formatter):
+        def format(self, record):
+            return "".join(traceback.format_exception(*record.exc_info))
+
+    shown = []
+    handler = logging.Handler()
+    handler.setFormatter(RendersItself())
+    handler.emit = lambda record: shown.append(handler.format(record))
+    log = logging.getLogger("some.library.renders")
+    log.addHandler(handler)
+    secret = "-".join(("pw", "rendered", "5"))
+    try:
+        try:
+            raise KeyError(f"http://u:{secret}@h")
+        except KeyError as inner:
+            raise ValueError(f"endpoint http://u:{secret}@h failed") from inner
+    except ValueError as exc:
+        exc.add_note(f"note http://u:{secret}@h")
+        log.exception("failed")
+        assert secret in str(exc)
+    finally:
+        log.removeHandler(handler)
+    (text,) = shown
+    assert secret not in text and "ValueError: endpoint http://u:***@h failed" in text
+    assert "KeyError: 'http://u:***@h'" in text and "note http://u:***@h" in text and "direct cause" in text

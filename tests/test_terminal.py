@@ -38,6 +38,20 @@ def test_a_bad_option_is_one_line_and_exit_2_at_every_entry_point(module, prog, 
     assert "--bogus" in line and "hunter2" not in line and escaped("\x1b[2J\u202e") in line and "\x1b" not in line
 
 
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+@pytest.mark.parametrize("module", [["musim.config"], ["musim.up"]], ids=" ".join)
+def test_a_usage_error_to_a_full_disk_exits_2(module, unbuffered, tmp_path):
+    """`python -m musim.config --bogus 2>/dev/full` exited 120: the parser dropped the line it could not write, and
+    Python's flush of stderr at exit failed on what was left in its buffer."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", *module, "--bogus"], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=full, text=True, timeout=120,
+                              env={**os.environ, "MUSIM_HOME": str(tmp_path), "PYTHONUNBUFFERED": unbuffered})
+    assert (done.returncode, done.stdout) == (2, "")
+
+
 @pytest.mark.parametrize(("module", "prog"), [(["musim.up"], "musim up"), (["musim.demo"], "musim demo"),
                                               (["musim.ui.standalone", "env"], "python -m musim.ui.standalone")])
 def test_an_error_of_musim_at_an_entry_point_is_one_escaped_line_and_exit_2(module, prog, tmp_path):

@@ -5,8 +5,8 @@ function); errors musim raises on purpose print one clear line and exit with sta
 prints one line naming its type and exits 1 (``-v`` shows the traceback); Ctrl-C, at any moment from the parser's
 construction on, prints ``musim: interrupted`` and exits 130; an output that cannot be written (stdout on a full
 disk) prints ``musim: could not write the output: ...`` and exits 2, and a reader gone (``| head``) ends it quietly
-with 141. No argument takes an empty value
-(:func:`musim.cli.options.refuse_empty_values`). Its parser is every entry point's, :class:`musim.terminal.Parser`:
+with 141; a stderr that cannot take its messages (``2>/dev/full``) makes its status 2 too. No argument takes an
+empty value (:func:`musim.cli.options.refuse_empty_values`). Its parser is every entry point's, :class:`musim.terminal.Parser`:
 a usage error is one line. TensorFlow's C++ start-up lines are kept off stderr unless ``-v``
 (:mod:`musim.cli.quiet`), and so are its later log lines (``TF_CPP_MIN_LOG_LEVEL=3`` unless set). Messages are
 printed with their control characters escaped (:func:`musim.cli.output.printable`; a report's line breaks kept:
@@ -76,7 +76,73 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit status. Ctrl-C at any point (building the parser and importing the commands'
     modules take a second) ends it with ``musim: interrupted`` and 130, as a shell reports SIGINT. Its output is
-    flushed here, where an output that cannot be written is caught (:func:`_output_flushed`), not at exit."""
+    flushed here, where an output that cannot be written is caught (:func:`_output_flushed`), not at exit; so are
+    its messages: a stderr that cannot take them (``2>/dev/full``) makes a success or an error's status 2
+    (:class:`_Messages`), never Python's 120 at exit or an error about the error."""
+    stderr = sys.stderr
+    messages = sys.stderr = _Messages(stderr)
+    try:
+        code = _exit_status(argv)
+    except SystemExit as stop:  # argparse's --help, a usage error
+        if not messages.flushed() and stop.code in (0, 1, None):
+            raise SystemExit(2) from None
+        raise
+    finally:
+        sys.stderr = stderr
+    return 2 if not messages.flushed() and code in (0, 1) else code
+
+
+class _Messages:
+    """``sys.stderr`` while :func:`main` runs: a message that cannot be written there (``2>/dev/full``, a reader
+    gone) is dropped, not raised (there is nowhere to say more, and an error raised while reporting an error would
+    end the command with a traceback it cannot print either), and remembered: :meth:`flushed` says it. The stream is
+    pointed at the null device then, so that what is left in its buffer fails no flush at exit (Python's 120). No
+    stream at all (``2>&-``: Python's ``sys.stderr`` is None) loses every message, where ``print`` would have written
+    them to stdout, among the command's output."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._failed = False
+
+    def write(self, text: str) -> int:
+        try:
+            if self._stream is None:
+                raise OSError("no stderr")
+            return self._stream.write(text)
+        except OSError:
+            self._lost()
+            return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            if self._stream is not None:
+                self._stream.flush()
+        except OSError:
+            self._lost()
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def flushed(self) -> bool:
+        """Whether every message so far reached the stream (flushing it now)."""
+        self.flush()
+        return not self._failed
+
+    def _lost(self) -> None:
+        self._failed = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _exit_status(argv: list[str] | None) -> int:
+    """:func:`main`'s work, its messages' stream aside."""
     try:
         code = _main(argv)
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ from typing import Any
 from wcwidth import wcswidth, wcwidth
 
 from musim.jsonable import json_safe
+from musim.redact import redact
 from musim.terminal import escaped
 
 #: Terminal columns of a table cell shown at most (``musim --width N``; 0 = no limit).
@@ -62,8 +63,10 @@ def printable(text: Any, width: int | None = None, *, keep_end: bool = False) ->
 
 
 def safe_line(text: Any) -> str:
-    """A message for stderr: controls escaped (line breaks kept, other controls shown), never cut."""
-    return "\n".join(printable(line, 0) for line in str(text).split("\n"))
+    """A message or report of one line or more that quotes what musim did not write (an exception, a file name, a
+    reason): redacted (:func:`musim.redact.redact`), its controls escaped (line breaks kept, other controls shown),
+    never cut."""
+    return "\n".join(printable(line, 0) for line in redact(text).split("\n"))
 
 
 def set_cell_width(width: int) -> int:

@@ -7,9 +7,12 @@ import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from musim import sandbox
-from musim.cli.output import print_json, print_table, printable
+from musim.cli.output import print_json, print_table, printable, safe_line
+from musim.redact import redact
+from musim.terminal import error_line
 
 #: Exit status of ``musim quality check`` when a dataset failed its suite (as for musim's own errors).
 FAILED = 2
@@ -79,6 +82,21 @@ def _next_training_split() -> dict:
             return {"training_split": NoSplit(f"no training split yet: {exc}")}
 
 
+#: Fields of a quality run's JSON that quote an error or a reason (its exception's message, a store's answer).
+_ERROR_FIELDS = ("exception", "reason", "docs_error")
+
+
+def _errors_redacted(doc: Any) -> Any:
+    """``doc`` with its :data:`_ERROR_FIELDS` redacted, as the text report shows them; the rest (the data's values,
+    a presigned Data Docs link asked for) exact."""
+    if isinstance(doc, dict):
+        return {k: redact(v) if k in _ERROR_FIELDS and isinstance(v, str) else _errors_redacted(v)
+                for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_errors_redacted(v) for v in doc]
+    return doc
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from musim.quality import all_suites, check
 
@@ -93,15 +111,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     payload = _next_training_split() if args.dataset and "training_split" in args.dataset else None
     run = check(args.dataset, dump_id=args.dump, docs=not args.no_docs, payload=payload)
     if args.json:
-        print_json(run.to_json())
-    else:
-        print(run.describe())
+        print_json(_errors_redacted(run.to_json()))
+    else:  # it quotes exceptions, reasons and file names: each line escaped and redacted
+        print(safe_line(run.describe()))
     if not run.success:
-        print(printable(f"musim: error: data quality check failed: {run.failed_line()}", 0), file=sys.stderr)
+        print(error_line("musim", f"data quality check failed: {run.failed_line()}"), file=sys.stderr)
         return FAILED
     if args.dataset and run.checked_nothing:  # what was asked for could not be checked
-        print(printable(f"musim: error: nothing was checked: {'; '.join(r.reason or r.dataset for r in run.results)}",
-                        0), file=sys.stderr)
+        print(error_line("musim", f"nothing was checked: {'; '.join(r.reason or r.dataset for r in run.results)}"),
+              file=sys.stderr)
         return FAILED
     return 0
 
@@ -116,7 +134,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         newest = next((docs[run] for run in runs if run in docs), None)
         print_json({"run_id": runs[0] if len(runs) == 1 else None, "runs": runs,
-                    "success": all(r["success"] for r in rows), "docs_url": newest, "datasets": rows})
+                    "success": all(r["success"] for r in rows), "docs_url": newest,
+                    "datasets": _errors_redacted(rows)})
         return 0
     one = len(runs) == 1
     print_table([(r["dataset"], (r["dump_id"] or "")[:12], *(() if one else (r["run_id"],)), r["status"],
@@ -131,7 +150,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     for r in rows:
         for f in r["failures"]:  # as `quality check` said it: the limits, how many rows, examples of bad values
-            print(printable(f"  {r['dataset']} FAILED {Failure.from_json(f).line()}", 0))
+            print(safe_line(f"  {r['dataset']} FAILED {Failure.from_json(f).line()}"))
     for run in runs:
         link = docs.get(run)
         if link is None:

@@ -121,7 +121,7 @@ def parse_store_url(url: str, source: str | None = None) -> StoreLocation:
             )
         if not _BUCKET_RE.match(bucket) or ".." in bucket:
             raise ConfigError(
-                f"object store URL {shown}: {bucket!r} is not a valid bucket name "
+                f"object store URL {shown}: {redact(repr(bucket), quoted_from=url)} is not a valid bucket name "
                 "(3-63 characters: lowercase letters, digits, dots, hyphens)"
             )
         if parts.query or parts.fragment:

@@ -222,6 +222,40 @@ def test_a_help_on_a_full_disk_is_one_line_and_a_failing_status(tmp_path, unbuff
     assert (done.returncode, done.stderr) == (2, "musim: could not write the output: No space left on device\n")
 
 
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+@pytest.mark.parametrize("argv", [["bogus"],                               # a usage error
+                                  ["quality", "report", "--run", "nope"],  # an error of musim's
+                                  ["-v", "ingest", "lastfm", "/nonexistent/plays.tsv"]])  # a traceback, then its line
+def test_messages_to_a_full_disk_end_with_status_2(tmp_path, unbuffered, argv):
+    """`musim bogus 2>/dev/full` exited 120 (Python's status when its flush of stderr at exit fails), and an error's
+    line that could not be written (stderr unbuffered) raised a second error: exit 1. Each is 2 now, as an output
+    that cannot be written is."""
+    import os
+    import subprocess
+    import sys
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "musim.cli", *argv], stdout=subprocess.PIPE, stderr=full,
+                              text=True, timeout=120,
+                              env=os.environ | {"MUSIM_HOME": str(tmp_path), "PYTHONUNBUFFERED": unbuffered})
+    assert (done.returncode, done.stdout) == (2, "")
+
+
+def test_an_error_with_stderr_closed_stays_off_stdout(tmp_path):
+    """`musim quality report --run nope 2>&-` printed its `musim: error:` line on stdout, among the output a pipeline
+    reads (Python's sys.stderr is None there, and print(file=None) writes to stdout); it says nothing, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "musim.cli", "quality", "report", "--run", "nope"],
+                          stdout=subprocess.PIPE, text=True, timeout=120, preexec_fn=lambda: os.close(2),
+                          env=os.environ | {"MUSIM_HOME": str(tmp_path)})
+    assert (done.returncode, done.stdout) == (2, "")
+
+
 def test_a_reader_gone_before_the_output_is_flushed_is_still_quiet(tmp_path):
     """`musim dumps | head -0`, stdout buffered: Python's flush at exit printed "Exception ignored ...
     BrokenPipeError" and exited 120; it is quiet, 141, as a reader gone mid-command always was."""
