@@ -240,3 +240,70 @@ def test_a_bad_field_of_an_object_param_fails_prepare_in_one_line(tmp_path):
     assert out['train_embeddings {"contrastive": {"x": 1}}'].startswith("unknown contrastive parameter(s) x; known: ")
     assert all(line.endswith(then) and "\n" not in line for line in out.values())
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+# A value the schema took but the scan or the plan could not use ended the first task with a traceback (and, for the
+# scan, left it to retries that cannot mend it): an unknown feature view, a folder that is a URL musim cannot open, one
+# that does not exist, an S3 prefix the worker has no credentials for. The schema refuses what it can say when the run
+# is triggered; the rest fails the first task in one line naming the param.
+CHILD_UNUSABLE = r"""
+import copy, json, sys
+from airflow.sdk.exceptions import AirflowFailException, ParamValidationError
+sys.path.insert(0, "dags")
+import audio_features, library_scan
+
+out = {}
+for module, first, args, name, value in (
+        (library_scan, "scan", (), "folder", "gs://bucket/music"),
+        (library_scan, "scan", (), "folder", "/music/http://x"),
+        (library_scan, "scan", (), "folder", sys.argv[1]),
+        (library_scan, "scan", (), "folder", "s3://user:hunter2@bucket/music"),
+        (library_scan, "scan", (), "folder", "s3://bucket/music"),  # no credentials
+        (audio_features, "plan", ("audio_features/r1",), "views", ["track_log_mel", "nope"]),
+        (audio_features, "plan", ("audio_features/r1",), "views", ["track_log_mel:9"])):
+    dag = getattr(module, module.__name__)()
+    key = f"{dag.dag_id} {value}"
+    try:
+        copy.deepcopy(dag.params.get_param(name)).resolve(value)
+        out["schema " + key] = "took"
+    except ParamValidationError:
+        out["schema " + key] = "refused"
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | {name: value},
+                                            dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+    except Exception as exc:
+        out[key] = type(exc).__name__
+for name, value in (("folder", "s3://bucket/music"), ("folder", "file:///srv/music"), ("folder", "music/new"),
+                    ("views", ["track_descriptors", "track_log_mel:1"])):
+    module = library_scan if name == "folder" else audio_features
+    dag = getattr(module, module.__name__)()
+    copy.deepcopy(dag.params.get_param(name)).resolve(value)  # what the scan and the plan take, the schema takes
+print(json.dumps(out))
+"""
+
+
+def test_a_folder_or_view_the_task_cannot_use_is_refused_in_one_line_naming_the_param(tmp_path):
+    home, missing = tmp_path / "home", tmp_path / "no-such-folder"
+    out = run_child(CHILD_UNUSABLE, missing, env=child_env(tmp_path, MUSIM_HOME=str(home), AWS_ACCESS_KEY_ID="",
+                                                           AWS_SECRET_ACCESS_KEY="", AIRFLOW_CONN_MUSIM_S3=""))
+    assert out["schema library_scan gs://bucket/music"] == out["schema library_scan /music/http://x"] == "refused"
+    assert out["schema audio_features ['track_log_mel', 'nope']"] == "refused"
+    assert out["schema audio_features ['track_log_mel:9']"] == "refused"
+    assert out[f"schema library_scan {missing}"] == "took"
+    for value in ("gs://bucket/music", missing, "s3://user:hunter2@bucket/music", "s3://bucket/music"):
+        line = out[f"library_scan {value}"]
+        assert line.startswith("the folder param cannot be scanned (") and line.endswith(
+            "give a folder or object-store prefix (s3://bucket/prefix, file:///path) the worker can read, or null "
+            "for $MUSIM_LIBRARY_LANDING; nothing was added (not retried)"), line
+    assert "unsupported scheme 'gs'" in out["library_scan gs://bucket/music"]
+    assert f"{missing}: no such folder" in out[f"library_scan {missing}"]
+    assert "cannot list s3://bucket/music: no S3 credentials" in out["library_scan s3://bucket/music"]
+    assert "hunter2" not in out["library_scan s3://user:hunter2@bucket/music"]
+    for value in (["track_log_mel", "nope"], ["track_log_mel:9"]):
+        assert out[f"audio_features {value}"].startswith("the views param holds what is no feature view: no feature view ")
+    assert "defined: track_log_mel:1, " in out["audio_features ['track_log_mel:9']"]
+    assert all("\n" not in line for line in out.values())
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
