@@ -57,6 +57,7 @@ def library_scan():
         from musim.errors import refuse_blank
         from musim.library.landing import UnreadableLanding, scan_landing
         from musim.redact import redact
+        from musim.storage import StorageUnavailable
 
         params = params or {}
         accepted = "a folder or object-store prefix (s3://bucket/prefix, file:///path) the worker can read, or " \
@@ -67,10 +68,13 @@ def library_scan():
             raise AirflowFailException(refused)
         try:
             return scan_landing(params.get("folder"), retry=bool(params.get("retry")))
+        except StorageUnavailable as exc:  # an outage: the next hourly scan tries again
+            raise AirflowFailException(redact(f"{exc} (the next scan tries again)")) from None
         except UnreadableLanding as exc:  # no such folder, gs://, an S3 prefix without credentials: no retry mends it
-            where = "the folder param" if params.get("folder") else "$MUSIM_LIBRARY_LANDING"
-            raise AirflowFailException(redact(f"{where} cannot be scanned ({exc}): give {accepted}; nothing was "
-                                              "added (not retried)")) from None
+            fix = (f"the folder param cannot be scanned ({exc}): give {accepted}" if params.get("folder") else
+                   f"$MUSIM_LIBRARY_LANDING cannot be scanned ({exc}): set it to a folder or object-store prefix the "
+                   "worker can read, or give the folder param")
+            raise AirflowFailException(redact(f"{fix}; nothing was added (not retried)")) from None
 
     @task.short_circuit
     def has_new(summary: dict) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 
 from musim.config import Settings, get_settings
 from musim.errors import ConfigError, NotFoundError, StorageError
-from musim.storage import is_object_url
+from musim.storage import StorageUnavailable, is_object_url
 
 log = logging.getLogger(__name__)
 MIRROR_DIR = "library-landing"
@@ -111,6 +111,8 @@ def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False
         return add([path], retry=retry, settings=settings).to_json() | {"folder": str(path)}
     try:
         mirrored = mirror_prefix(location, settings)
+    except StorageUnavailable:
+        raise  # an outage, not the location's fault: the next scan tries again
     except (ConfigError, NotFoundError, StorageError) as exc:  # the location's fault: nothing was added
         raise UnreadableLanding(" ".join(str(exc).split())) from exc
     summary = add([Path(mirrored["mirror"])], retry=retry, settings=settings).to_json()

@@ -5,6 +5,8 @@ track id to `recompute` (as `--recompute ""` is refused)."""
 
 from __future__ import annotations
 
+import json
+
 from musim.assets import unknown_params
 from tests.dags.dag_child import child_env, run_child
 
@@ -307,3 +309,33 @@ def test_a_folder_or_view_the_task_cannot_use_is_refused_in_one_line_naming_the_
     assert "defined: track_log_mel:1, " in out["audio_features ['track_log_mel:9']"]
     assert all("\n" not in line for line in out.values())
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+CHILD_SCAN = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import library_scan
+
+dag = library_scan.library_scan()
+try:
+    dag.get_task("scan").python_callable(params={k: dag.params[k] for k in dag.params} | json.loads(sys.argv[1]), dag=dag)
+    print(json.dumps("ran"))
+except AirflowFailException as exc:
+    print(json.dumps(str(exc)))
+"""
+
+
+def test_a_landing_setting_the_scan_cannot_read_or_a_store_outage_fails_scan_in_one_line(tmp_path):
+    """An unusable $MUSIM_LIBRARY_LANDING is named as the setting to fix (not the folder param); a store that cannot be
+    reached is an outage, not a bad folder: its line says the next scan tries again."""
+    env = child_env(tmp_path, MUSIM_HOME=str(tmp_path / "home"), MUSIM_LIBRARY_LANDING="gs://bucket/music")
+    line = run_child(CHILD_SCAN, "{}", env=env)
+    assert line.startswith("$MUSIM_LIBRARY_LANDING cannot be scanned (object store URL 'gs://bucket/music' ")
+    assert line.endswith("set it to a folder or object-store prefix the worker can read, or give the folder param; "
+                         "nothing was added (not retried)")
+    env |= {"MUSIM_S3_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+            "MUSIM_S3_MAX_ATTEMPTS": "1"}
+    line = run_child(CHILD_SCAN, json.dumps({"folder": "s3://bucket/music"}), env=env)
+    assert line.startswith("cannot reach the S3 endpoint ") and line.endswith("(the next scan tries again)"), line
+    assert "\n" not in line
