@@ -87,9 +87,14 @@ def audio_features():
 
         if refused := refused_conf(dag, params, check):  # a key that is no param (a typo) is not ignored in silence
             raise AirflowFailException(refused)
-        return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
-                        min_duration_s=params["min_duration_s"], limit=params["limit"],
-                        recompute=params["recompute"])
+        try:
+            return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
+                            min_duration_s=params["min_duration_s"], limit=params["limit"],
+                            recompute=params["recompute"])
+        except NotFoundError as exc:  # a recompute track id the warehouse does not hold: one line, not a traceback
+            if not params["recompute"]:
+                raise
+            raise AirflowFailException(f"the recompute param: {exc}; nothing was done, trigger it again") from None
 
     @task(max_active_tis_per_dag=1, retries=1, retry_delay=pendulum.duration(minutes=1))
     def compute(batch: dict, params=None) -> dict:

@@ -71,8 +71,9 @@ def lastfm_ingest():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.assets import refused_conf
-        from musim.errors import ConfigError, NotFoundError, ParameterError, refuse_blank
+        from musim.errors import ConfigError, NotFoundError, ParameterError, StorageError, refuse_blank
         from musim.ingest.landing import new_dumps
+        from musim.storage import StorageUnavailable
 
         def check(p: dict) -> None:
             refuse_blank(p.get("landing"), "the landing param", "a landing folder, or null for $MUSIM_LANDING")
@@ -89,8 +90,11 @@ def lastfm_ingest():
             raise AirflowFailException(refused)
         try:
             return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]
-        except (ConfigError, NotFoundError) as exc:  # no such landing folder, a bad landing URL (`s3://Bad_Bucket`, an
-            # ftp:// one): no retry mends it, so none is spent (a busy warehouse is retried)
+        except StorageUnavailable:
+            raise  # the store cannot be reached: retried
+        except (ConfigError, NotFoundError, StorageError) as exc:  # no such landing folder, a bad landing URL
+            # (`s3://Bad_Bucket`, an ftp:// one), an S3 prefix without credentials or with no such bucket: no retry
+            # mends it, so none is spent (a busy warehouse is retried)
             raise AirflowFailException(f"{exc} (not retried)") from None
 
     @task(pool="duckdb_writer", max_active_tis_per_dag=1)

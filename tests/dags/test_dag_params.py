@@ -339,3 +339,58 @@ def test_a_landing_setting_the_scan_cannot_read_or_a_store_outage_fails_scan_in_
     line = run_child(CHILD_SCAN, json.dumps({"folder": "s3://bucket/music"}), env=env)
     assert line.startswith("cannot reach the S3 endpoint ") and line.endswith("(the next scan tries again)"), line
     assert "\n" not in line
+
+
+# The other DAGs' values their schema took but the first task crashed on, with a traceback: a local_path that is no
+# folder (the provider's ConfigError named `--path`), no MUSIM_LOCAL_MUSIC_DIR for the local provider, a recompute track
+# id the warehouse lacks, an S3 landing without credentials (its retries spent on what no retry mends).
+CHILD_CRASHES = r"""
+import copy, json, sys
+from airflow.sdk.exceptions import AirflowFailException, ParamValidationError
+sys.path.insert(0, "dags")
+import audio_acquire, audio_features, lastfm_ingest
+
+out = {}
+for module, first, args, conf in (
+        (audio_acquire, "plan", (), {"local_path": sys.argv[1], "providers": ["local"]}),
+        (audio_acquire, "plan", (), {"local_path": sys.argv[2], "providers": ["local"]}),
+        (audio_acquire, "plan", (), {"providers": ["local"]}),
+        (audio_features, "plan", ("audio_features/r1",), {"recompute": ["no-such-track"]}),
+        (lastfm_ingest, "find_new_dumps", (), {"landing": "s3://bucket/dumps"})):
+    dag = getattr(module, module.__name__)()
+    key = dag.dag_id + " " + json.dumps(conf)
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | conf, dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+    except Exception as exc:
+        out[key] = type(exc).__name__
+try:
+    copy.deepcopy(audio_acquire.audio_acquire().params.get_param("local_path")).resolve("s3://bucket/music")
+    out["schema local_path URL"] = "took"
+except ParamValidationError:
+    out["schema local_path URL"] = "refused"
+print(json.dumps(out))
+"""
+
+
+def test_a_value_the_schema_took_but_the_first_task_cannot_use_fails_it_in_one_line(tmp_path):
+    missing, a_file = tmp_path / "no-such-folder", tmp_path / "song.mp3"
+    a_file.write_bytes(b"x")
+    env = child_env(tmp_path, MUSIM_HOME=str(tmp_path / "home"), MUSIM_LOCAL_MUSIC_DIR="", AWS_ACCESS_KEY_ID="",
+                    AWS_SECRET_ACCESS_KEY="", AIRFLOW_CONN_MUSIM_S3="")
+    out = run_child(CHILD_CRASHES, missing, a_file, env=env)
+    for path in (missing, a_file):
+        assert out[f'audio_acquire {{"local_path": "{path}", "providers": ["local"]}}'] == (
+            f"the local_path param '{path}' is no folder on the worker: give a local music folder the worker can "
+            "read, or null for $MUSIM_LOCAL_MUSIC_DIR; nothing was done, trigger it again")
+    assert out['audio_acquire {"providers": ["local"]}'].startswith("no audio provider can run with providers=")
+    assert out['audio_acquire {"providers": ["local"]}'].endswith(
+        "(not retried: fix it, then trigger audio_acquire again)")
+    assert out['audio_features {"recompute": ["no-such-track"]}'].startswith(
+        "the recompute param: no track no-such-track in the warehouse: ")
+    assert out['lastfm_ingest {"landing": "s3://bucket/dumps"}'].startswith("cannot list s3://bucket/dumps: no S3 ")
+    assert out['lastfm_ingest {"landing": "s3://bucket/dumps"}'].endswith("(not retried)")
+    assert out["schema local_path URL"] == "refused"
+    assert all("\n" not in line for line in out.values())
