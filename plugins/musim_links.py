@@ -29,8 +29,9 @@ DOCS_XCOM_KEY = "musim_quality_docs"  # = musim.quality.DOCS_LINK_XCOM_KEY (kept
 APP_PREFIX = "/musim"  # = musim_plugin.URL_PREFIX, where the musim app is mounted (a test holds them equal)
 MAX_URL = 4096  # a store URL longer than this is no page musim wrote
 #: What the gate pushes: the store's URL of a run's Data Docs page (``store.url(key)``: ``file:///…`` or
-#: ``s3://bucket/prefix/…``), its path of plain segments (none ``.`` or ``..``), no query, fragment or space.
-_DOCS = re.compile(r"(?:file|s3)://[^\s?#\\]*/quality/docs/(q\d{8}T\d{6}Z-[0-9a-f]{6})/"
+#: ``s3://bucket/prefix/…``, whose part before ``quality/docs/`` the link drops), the page's path of plain segments
+#: (none ``.`` or ``..``), no query, fragment, space or control character.
+_DOCS = re.compile(r"(?:file|s3)://[^\x00-\x1f\x7f?#\\]*/quality/docs/(q\d{8}T\d{6}Z-[0-9a-f]{6})/"
                    r"((?:[\w-][\w.-]*/)*[\w-][\w.-]*\.html)", re.ASCII)
 _refused: set[str] = set()  # the values logged already: each once per process
 

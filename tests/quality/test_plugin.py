@@ -148,6 +148,7 @@ for value in values + values:  # each twice: logged once
     with mock.patch.object(XComOperatorLink, "get_link", return_value=value):
         out[value] = link.get_link(None, ti_key="ti-1")
 out["non-strings"] = [links.served_url(v) for v in (None, 3, [f"file:///x/quality/docs/{run}/index.html"], b"x")]
+out["spaced"] = links.served_url(f"s3://b/my music/quality/docs/{run}/index.html", "https://af.example")
 out["logged"] = seen
 print(json.dumps(out))
 """
@@ -169,5 +170,6 @@ def test_a_data_docs_xcom_that_is_no_docs_page_musim_wrote_gives_no_link(tmp_pat
     out = _run(HOSTILE, str(REPO / "plugins" / "musim_links.py"), RUN, json.dumps(hostile), tmp_path=tmp_path)
     assert {value: out[value] for value in hostile} == dict.fromkeys(hostile, "")
     assert out["non-strings"] == [None, None, None, None]
+    assert out["spaced"] == f"https://af.example/musim/objects/{docs}"  # what precedes quality/docs/ is dropped
     assert len(out["logged"]) == len(hostile) and all("no link shown" in line for line in out["logged"])
     assert all(len(line) < 400 for line in out["logged"])
