@@ -10,8 +10,9 @@ and ingests each new one into the DuckDB warehouse, once. Every line is loaded o
 Per dump: `ingest` → `check_quality` → `emit`.
 
 A landing folder that does not exist (the `landing` param, or `$MUSIM_LANDING`), or an object-store URL that cannot be
-one (`s3://Bad_Bucket/`, `ftp://...`), fails `find_new_dumps` at once in one line ending "(not retried)": its retries
-are for a warehouse held by another writer.
+one (`s3://Bad_Bucket/`, `ftp://...`: a `landing` param other than `s3://` or `file://` is refused when the run is
+triggered) or cannot be listed (no credentials), fails `find_new_dumps` at once in one line ending "(not retried)": its
+retries are for a warehouse held by another writer, and a store that cannot be reached.
 
 **Files it does not take.** The scan goes by file names (the CLI, `musim ingest lastfm FILE`, also by content): a
 file in the landing area that is no dump's (`plays.tsv`, `...plays.tsv.bz2`, `.tsv.xz`) is named in
@@ -42,7 +43,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Metadata, Param, dag, task, task_group
 
-from musim.assets import asset
+from musim.assets import FOLDER_OR_PREFIX_PATTERN, asset
 
 LASTFM_PLAYS = asset("lastfm_plays")
 SETTLE_MAX_S = 86400
@@ -56,8 +57,9 @@ SETTLE_MAX_S = 86400
     tags=["musim", "lastfm", "ingest"],
     doc_md=__doc__,
     params={
-        "landing": Param(None, type=["null", "string"],
-                         description="Landing folder to scan (default: $MUSIM_LANDING, e.g. .musim/landing/lastfm)"),
+        "landing": Param(None, type=["null", "string"], pattern=FOLDER_OR_PREFIX_PATTERN,
+                         description="Landing folder or object-store prefix (s3://bucket/prefix or file:///path) to "
+                                     "scan (default: $MUSIM_LANDING, e.g. .musim/landing/lastfm)"),
         "settle_s": Param(None, type=["null", "number"], minimum=0, maximum=SETTLE_MAX_S,
                           description="Take dumps whose files have not changed for this many seconds (default: "
                                       "$MUSIM_LANDING_SETTLE_S, 60); 0 once a copy is known to be complete"),

@@ -27,10 +27,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
-from musim.assets import asset
+from musim.assets import FOLDER_OR_PREFIX_PATTERN, asset
 
 PREVIEWS = asset("previews")
-FOLDER_PATTERN = r"^(?!.*://)|^(s3|file)://."  # a folder (no "://"), or a prefix the object store opens
 
 
 @dag(
@@ -41,8 +40,7 @@ FOLDER_PATTERN = r"^(?!.*://)|^(s3|file)://."  # a folder (no "://"), or a prefi
     tags=["musim", "library", "audio"],
     doc_md=__doc__,
     params={
-        # a URL the scan cannot open (gs://, http://) is refused when the run is triggered, as `is_object_url` reads it
-        "folder": Param(None, type=["null", "string"], pattern=FOLDER_PATTERN,
+        "folder": Param(None, type=["null", "string"], pattern=FOLDER_OR_PREFIX_PATTERN,
                         description="Folder or object-store prefix (s3://bucket/prefix or file:///path) to scan "
                                     "(default: $MUSIM_LIBRARY_LANDING, e.g. .musim/landing/library)"),
         "retry": Param(False, type="boolean", description="Examine files skipped before again, even if unchanged"),

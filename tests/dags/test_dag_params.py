@@ -366,11 +366,14 @@ for module, first, args, conf in (
         out[key] = str(exc)
     except Exception as exc:
         out[key] = type(exc).__name__
-try:
-    copy.deepcopy(audio_acquire.audio_acquire().params.get_param("local_path")).resolve("s3://bucket/music")
-    out["schema local_path URL"] = "took"
-except ParamValidationError:
-    out["schema local_path URL"] = "refused"
+for module, name, value in ((audio_acquire, "local_path", "s3://bucket/music"),
+                            (lastfm_ingest, "landing", "ftp://host/landing"), (lastfm_ingest, "landing", "s3://b/p"),
+                            (lastfm_ingest, "landing", "/srv/landing")):
+    try:
+        copy.deepcopy(getattr(module, module.__name__)().params.get_param(name)).resolve(value)
+        out[f"schema {name} {value}"] = "took"
+    except ParamValidationError:
+        out[f"schema {name} {value}"] = "refused"
 print(json.dumps(out))
 """
 
@@ -392,7 +395,8 @@ def test_a_value_the_schema_took_but_the_first_task_cannot_use_fails_it_in_one_l
         "the recompute param: no track no-such-track in the warehouse: ")
     assert out['lastfm_ingest {"landing": "s3://bucket/dumps"}'].startswith("cannot list s3://bucket/dumps: no S3 ")
     assert out['lastfm_ingest {"landing": "s3://bucket/dumps"}'].endswith("(not retried)")
-    assert out["schema local_path URL"] == "refused"
+    assert out["schema local_path s3://bucket/music"] == out["schema landing ftp://host/landing"] == "refused"
+    assert out["schema landing s3://b/p"] == out["schema landing /srv/landing"] == "took"
     assert all("\n" not in line for line in out.values())
 
 
