@@ -58,7 +58,7 @@ PREVIEWS = asset("previews")
                                        "(default: $MUSIM_ACQUIRE_PROVIDERS)"),
         "per_artist": Param(3, type="integer", minimum=1, maximum=1000,
                             description="Previews per artist, most popular first (a local folder: its tracks)"),
-        "local_path": Param(None, type=["null", "string"],
+        "local_path": Param(None, type=["null", "string"], pattern=r"^(?!.*://)",  # a folder: no URL
                             description="Local music folder for the local provider (default: $MUSIM_LOCAL_MUSIC_DIR)"),
         "batch_size": Param(25, type="integer", minimum=1, maximum=MAX_COUNT, description="Artists per mapped fetch task"),
         "concurrency": Param(4, type="integer", minimum=1, maximum=256, description="Artists fetched at once per task"),
@@ -71,24 +71,33 @@ PREVIEWS = asset("previews")
 def audio_acquire():
     @task(pool="duckdb_writer")
     def plan(params=None, dag=None) -> list[dict]:
+        from pathlib import Path
+
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.acquire.pipeline import plan
         from musim.assets import refused_conf
-        from musim.errors import ParameterError, refuse_blank
+        from musim.errors import ConfigError, ParameterError, refuse_blank
 
         def check(p: dict) -> None:  # "" or [] (a conf made from an unset variable) is not "the default"
-            refuse_blank(p["local_path"], "the local_path param", "a local music folder, or null for "
-                         "$MUSIM_LOCAL_MUSIC_DIR")
+            give = "a local music folder the worker can read, or null for $MUSIM_LOCAL_MUSIC_DIR"
+            refuse_blank(p["local_path"], "the local_path param", give)
+            # no such folder (an s3:// URL is none): the provider's ConfigError traceback named `--path`
+            if p["local_path"] is not None and not Path(p["local_path"]).expanduser().is_dir():
+                raise ParameterError(f"the local_path param {p['local_path']!r} is no folder on the worker: give "
+                                     f"{give}; nothing was done, trigger it again")
             if p["providers"] is not None and not p["providers"]:
                 raise ParameterError("the providers param is empty (an unset variable?): give providers in order, "
                                      "e.g. [\"deezer\", \"itunes\"], or null for $MUSIM_ACQUIRE_PROVIDERS")
 
         if refused := refused_conf(dag, params, check):  # a key that is no param (a typo) is not ignored in silence
             raise AirflowFailException(refused)
-        return plan(params["top_n"], per_artist=params["per_artist"], batch_size=params["batch_size"],
-                    max_attempts=params["max_attempts"], providers=params["providers"] or None,
-                    local_dir=params["local_path"] or None, retry=bool(params.get("retry")))
+        try:
+            return plan(params["top_n"], per_artist=params["per_artist"], batch_size=params["batch_size"],
+                        max_attempts=params["max_attempts"], providers=params["providers"] or None,
+                        local_dir=params["local_path"] or None, retry=bool(params.get("retry")))
+        except ConfigError as exc:  # a setting no provider can run with ($MUSIM_LOCAL_MUSIC_DIR missing): one line
+            raise AirflowFailException(f"{exc} (not retried: fix it, then trigger audio_acquire again)") from None
 
     @task(pool="audio_fetch", max_active_tis_per_dag=1, retries=2, retry_delay=pendulum.duration(minutes=1))
     def fetch(batch: dict, params=None, ti=None) -> dict:

@@ -30,6 +30,9 @@ from musim.assets import asset
 from musim.params import MAX_COUNT
 
 FEATURES = asset("features")
+#: The feature views a run may build (``name:version``; the name alone is the same view): those of
+#: musim.features.definitions (kept literal: parsing imports no numpy; a test holds them equal).
+VIEWS = ("track_log_mel:1", "track_slices:1", "track_descriptors:4", "artist_descriptors_mean:4")
 
 
 @dag(
@@ -40,8 +43,9 @@ FEATURES = asset("features")
     tags=["musim", "audio", "features"],
     doc_md=__doc__,
     params={
-        "views": Param(None, type=["null", "array"],
-                       description="Feature views to build, e.g. [\"track_log_mel\"] (default: every defined view)"),
+        "views": Param(None, type=["null", "array"], items={"enum": [*(v.partition(":")[0] for v in VIEWS), *VIEWS]},
+                       minItems=1, description="Feature views to build, e.g. [\"track_log_mel\"] (default: every "
+                                               "defined view)"),
         "batch_size": Param(64, type="integer", minimum=1, maximum=MAX_COUNT, description="Previews per mapped compute task"),
         "workers": Param(None, type=["null", "integer"], minimum=1, maximum=1024,
                          description="Worker processes per compute task (default: every CPU of the worker)"),
@@ -64,22 +68,33 @@ def audio_features():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.assets import refused_conf
-        from musim.errors import ParameterError, refuse_blank
+        from musim.errors import NotFoundError, ParameterError, refuse_blank
+        from musim.features.extract import select_views
         from musim.features.staged import plan_run
 
         def check(p: dict) -> None:  # as `--recompute ""` is refused ("" was "no track , t1 in the warehouse")
             if p["views"] is not None and not p["views"]:  # [] built every view, as null does
                 raise ParameterError("the views param is empty (an unset variable?): give feature views, e.g. "
                                      "[\"track_log_mel\"], or null for every defined view")
+            try:  # an unknown view was a NotFoundError traceback (the schema's enum refuses it when triggered)
+                select_views(p["views"])
+            except NotFoundError as exc:
+                raise ParameterError(f"the views param holds what is no feature view: {exc}; nothing was done, "
+                                     "trigger it again with those (or null for every one)") from None
             for track_id in p["recompute"]:
                 refuse_blank(track_id, "a track id of the recompute param", "the track ids the features quality "
                              "report names, or [] to extract only what is missing")
 
         if refused := refused_conf(dag, params, check):  # a key that is no param (a typo) is not ignored in silence
             raise AirflowFailException(refused)
-        return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
-                        min_duration_s=params["min_duration_s"], limit=params["limit"],
-                        recompute=params["recompute"])
+        try:
+            return plan_run(build_id, params["views"] or None, batch_size=params["batch_size"],
+                            min_duration_s=params["min_duration_s"], limit=params["limit"],
+                            recompute=params["recompute"])
+        except NotFoundError as exc:  # a recompute track id the warehouse does not hold: one line, not a traceback
+            if not params["recompute"]:
+                raise
+            raise AirflowFailException(f"the recompute param: {exc}; nothing was done, trigger it again") from None
 
     @task(max_active_tis_per_dag=1, retries=1, retry_delay=pendulum.duration(minutes=1))
     def compute(batch: dict, params=None) -> dict:

@@ -10,8 +10,9 @@ and ingests each new one into the DuckDB warehouse, once. Every line is loaded o
 Per dump: `ingest` → `check_quality` → `emit`.
 
 A landing folder that does not exist (the `landing` param, or `$MUSIM_LANDING`), or an object-store URL that cannot be
-one (`s3://Bad_Bucket/`, `ftp://...`), fails `find_new_dumps` at once in one line ending "(not retried)": its retries
-are for a warehouse held by another writer.
+one (`s3://Bad_Bucket/`, `ftp://...`: a `landing` param other than `s3://` or `file://` is refused when the run is
+triggered) or cannot be listed (no credentials), fails `find_new_dumps` at once in one line ending "(not retried)": its
+retries are for a warehouse held by another writer, and a store that cannot be reached.
 
 **Files it does not take.** The scan goes by file names (the CLI, `musim ingest lastfm FILE`, also by content): a
 file in the landing area that is no dump's (`plays.tsv`, `...plays.tsv.bz2`, `.tsv.xz`) is named in
@@ -42,7 +43,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Metadata, Param, dag, task, task_group
 
-from musim.assets import asset
+from musim.assets import FOLDER_OR_PREFIX_PATTERN, asset
 
 LASTFM_PLAYS = asset("lastfm_plays")
 SETTLE_MAX_S = 86400
@@ -56,8 +57,9 @@ SETTLE_MAX_S = 86400
     tags=["musim", "lastfm", "ingest"],
     doc_md=__doc__,
     params={
-        "landing": Param(None, type=["null", "string"],
-                         description="Landing folder to scan (default: $MUSIM_LANDING, e.g. .musim/landing/lastfm)"),
+        "landing": Param(None, type=["null", "string"], pattern=FOLDER_OR_PREFIX_PATTERN,
+                         description="Landing folder or object-store prefix (s3://bucket/prefix or file:///path) to "
+                                     "scan (default: $MUSIM_LANDING, e.g. .musim/landing/lastfm)"),
         "settle_s": Param(None, type=["null", "number"], minimum=0, maximum=SETTLE_MAX_S,
                           description="Take dumps whose files have not changed for this many seconds (default: "
                                       "$MUSIM_LANDING_SETTLE_S, 60); 0 once a copy is known to be complete"),
@@ -71,8 +73,9 @@ def lastfm_ingest():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.assets import refused_conf
-        from musim.errors import ConfigError, NotFoundError, ParameterError, refuse_blank
+        from musim.errors import ConfigError, NotFoundError, ParameterError, StorageError, refuse_blank
         from musim.ingest.landing import new_dumps
+        from musim.storage import StorageUnavailable
 
         def check(p: dict) -> None:
             refuse_blank(p.get("landing"), "the landing param", "a landing folder, or null for $MUSIM_LANDING")
@@ -89,8 +92,11 @@ def lastfm_ingest():
             raise AirflowFailException(refused)
         try:
             return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]
-        except (ConfigError, NotFoundError) as exc:  # no such landing folder, a bad landing URL (`s3://Bad_Bucket`, an
-            # ftp:// one): no retry mends it, so none is spent (a busy warehouse is retried)
+        except StorageUnavailable:
+            raise  # the store cannot be reached: retried
+        except (ConfigError, NotFoundError, StorageError) as exc:  # no such landing folder, a bad landing URL
+            # (`s3://Bad_Bucket`, an ftp:// one), an S3 prefix without credentials or with no such bucket: no retry
+            # mends it, so none is spent (a busy warehouse is retried)
             raise AirflowFailException(f"{exc} (not retried)") from None
 
     @task(pool="duckdb_writer", max_active_tis_per_dag=1)

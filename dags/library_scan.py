@@ -13,6 +13,9 @@ suite must pass before the **previews** asset is emitted, which schedules featur
 (`audio_features`) and, after it, the families that need no listening data. A scan that stores nothing
 stops at `has_new` (no asset event, nothing downstream runs).
 
+A `folder` the scan cannot read (no such folder, an `s3://` prefix without credentials; a URL other than `s3://` or
+`file://` is refused when the run is triggered) fails `scan` at once in one line naming the param, nothing added.
+
 **A failed gate.** The scan commits its tracks before they are judged: a failed `check_quality` leaves them stored
 (`musim quality report --dataset previews`, the task's **Data Docs** link) but unannounced, and a later scan that finds
 nothing else new announces nothing either (clearing the whole run, `scan` included, ends it green without an event:
@@ -24,7 +27,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
-from musim.assets import asset
+from musim.assets import FOLDER_OR_PREFIX_PATTERN, asset
 
 PREVIEWS = asset("previews")
 
@@ -37,9 +40,9 @@ PREVIEWS = asset("previews")
     tags=["musim", "library", "audio"],
     doc_md=__doc__,
     params={
-        "folder": Param(None, type=["null", "string"],
-                        description="Folder or object-store prefix (s3://bucket/prefix) to scan (default: "
-                                    "$MUSIM_LIBRARY_LANDING, e.g. .musim/landing/library)"),
+        "folder": Param(None, type=["null", "string"], pattern=FOLDER_OR_PREFIX_PATTERN,
+                        description="Folder or object-store prefix (s3://bucket/prefix or file:///path) to scan "
+                                    "(default: $MUSIM_LIBRARY_LANDING, e.g. .musim/landing/library)"),
         "retry": Param(False, type="boolean", description="Examine files skipped before again, even if unchanged"),
     },
 )
@@ -50,16 +53,26 @@ def library_scan():
 
         from musim.assets import refused_conf
         from musim.errors import refuse_blank
-        from musim.library.landing import scan_landing
+        from musim.library.landing import UnreadableLanding, scan_landing
+        from musim.redact import redact
+        from musim.storage import StorageUnavailable
 
         params = params or {}
+        accepted = "a folder or object-store prefix (s3://bucket/prefix, file:///path) the worker can read, or " \
+                   "null for $MUSIM_LIBRARY_LANDING"
         # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
         # variable) is no folder, not "the landing folder"
-        if refused := refused_conf(dag, params, lambda p: refuse_blank(
-                p.get("folder"), "the folder param", "a folder or object-store prefix (s3://bucket/prefix), or null "
-                "for $MUSIM_LIBRARY_LANDING")):
+        if refused := refused_conf(dag, params, lambda p: refuse_blank(p.get("folder"), "the folder param", accepted)):
             raise AirflowFailException(refused)
-        return scan_landing(params.get("folder"), retry=bool(params.get("retry")))
+        try:
+            return scan_landing(params.get("folder"), retry=bool(params.get("retry")))
+        except StorageUnavailable as exc:  # an outage: the next hourly scan tries again
+            raise AirflowFailException(redact(f"{exc} (the next scan tries again)")) from None
+        except UnreadableLanding as exc:  # no such folder, gs://, an S3 prefix without credentials: no retry mends it
+            fix = (f"the folder param cannot be scanned ({exc}): give {accepted}" if params.get("folder") else
+                   f"$MUSIM_LIBRARY_LANDING cannot be scanned ({exc}): set it to a folder or object-store prefix the "
+                   "worker can read, or give the folder param")
+            raise AirflowFailException(redact(f"{fix}; nothing was added (not retried)")) from None
 
     @task.short_circuit
     def has_new(summary: dict) -> bool:

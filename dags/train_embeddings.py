@@ -139,7 +139,7 @@ def train_embeddings():
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from musim.assets import refused_conf, refused_train_queue
-        from musim.errors import NotEnoughData, ParameterError, refuse_blank
+        from musim.errors import NotEnoughData, NotFoundError, ParameterError, refuse_blank
         from musim.models.families import plan_job
 
         # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
@@ -162,7 +162,8 @@ def train_embeddings():
         except NotEnoughData as exc:  # no features yet, or too few artists with audio: the run ends skipped (no
             # models event), as train_siamese's does; any other error fails the run
             raise AirflowSkipException(f"not trained: {exc}") from None
-        except ParameterError as exc:  # {"classifier": {"epochs": "ten"}} (checked before the inputs): one line
+        except (ParameterError, NotFoundError) as exc:  # {"classifier": {"epochs": "ten"}} (checked before the inputs), a
+            # dump_id that matches no dump (it was a traceback): one line
             raise AirflowFailException(f"{exc} (not retried: trigger it again with that fixed)") from None
 
     @task(pool="duckdb_writer", trigger_rule=JOIN)  # after the path route took (the other is skipped)

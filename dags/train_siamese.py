@@ -120,7 +120,7 @@ def train_siamese():
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from musim.assets import refused_conf, refused_train_queue
-        from musim.errors import NotEnoughData, ParameterError, refuse_blank
+        from musim.errors import NotEnoughData, NotFoundError, ParameterError, refuse_blank
         from musim.models.families import plan_job
         from musim.models.hyperparams import job_params
 
@@ -139,7 +139,8 @@ def train_siamese():
         except NotEnoughData as exc:  # the audio of a new dump's artists is not there yet: nothing wrong, nothing
             # to train; the run ends skipped (no models event). Any other error fails the run.
             raise AirflowSkipException(f"not trained: {exc}") from None
-        except ParameterError as exc:  # {"hparams": {"epochs": "ten"}} (checked before the inputs): one line
+        except (ParameterError, NotFoundError) as exc:  # {"hparams": {"epochs": "ten"}} (checked before the inputs), a
+            # dump_id that matches no dump (it was a traceback): one line
             raise AirflowFailException(f"{exc} (not retried: trigger it again with that fixed)") from None
 
     @task(pool="duckdb_writer", trigger_rule=JOIN)  # after the path route took (the other is skipped)

@@ -17,6 +17,10 @@ URIS: dict[str, str] = {
     "features": "musim://objects/features",
     "models": "musim://objects/models",
 }
+#: The JSON Schema ``pattern`` of a param that is a folder or an object-store prefix (``library_scan``'s ``folder``,
+#: ``lastfm_ingest``'s ``landing``): no ``://`` (a folder, as :func:`musim.storage.is_object_url` reads it), or an
+#: ``s3://`` or ``file://`` URL; another URL (``gs://``, ``http://``) is refused when the run is triggered.
+FOLDER_OR_PREFIX_PATTERN = r"^(?!.*://)|^(s3|file)://."
 
 
 def asset(name: str):

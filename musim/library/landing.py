@@ -22,10 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from musim.config import Settings, get_settings
-from musim.storage import is_object_url
+from musim.errors import ConfigError, NotFoundError, StorageError
+from musim.storage import StorageUnavailable, is_object_url
 
 log = logging.getLogger(__name__)
 MIRROR_DIR = "library-landing"
+
+
+class UnreadableLanding(NotFoundError):
+    """The landing folder or prefix cannot be read, so nothing was added: no such folder, a URL musim cannot open
+    (a scheme other than ``s3://`` or ``file://``, a bad bucket name), or a store that refused to list it (no
+    credentials). The message is the cause's, on one line."""
 
 
 def landing_location(settings: Settings | None = None) -> str:
@@ -93,14 +100,21 @@ def scan_landing(folder: str | os.PathLike | None = None, *, retry: bool = False
                  settings: Settings | None = None) -> dict[str, Any]:
     """:func:`musim.library.add` over the landing folder or prefix; the run's JSON summary plus ``folder``
     (and, for a prefix, ``mirror``, ``objects``, ``downloaded``, ``removed``, with skipped paths given as
-    object URLs)."""
+    object URLs). :class:`UnreadableLanding` when the folder or prefix cannot be read (before anything is added)."""
     from musim.library.add_files import add
 
     location = str(folder) if folder else landing_location(settings)
     if not is_object_url(location):
         path = Path(location)
+        if not path.expanduser().exists():
+            raise UnreadableLanding(f"{location}: no such folder")
         return add([path], retry=retry, settings=settings).to_json() | {"folder": str(path)}
-    mirrored = mirror_prefix(location, settings)
+    try:
+        mirrored = mirror_prefix(location, settings)
+    except StorageUnavailable:
+        raise  # an outage, not the location's fault: the next scan tries again
+    except (ConfigError, NotFoundError, StorageError) as exc:  # the location's fault: nothing was added
+        raise UnreadableLanding(" ".join(str(exc).split())) from exc
     summary = add([Path(mirrored["mirror"])], retry=retry, settings=settings).to_json()
     root, mirror = mirrored.pop("root"), mirrored["mirror"]
     summary["skipped"] = [s | {"path": root + s["path"][len(mirror):] if s["path"].startswith(mirror) else s["path"]}

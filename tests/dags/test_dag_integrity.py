@@ -102,6 +102,10 @@ def test_dag_file_parses_cleanly_and_follows_conventions(path, tmp_path):
         from musim.config import KNOWN_PROVIDERS
 
         assert dag["schemas"]["providers"]["items"] == {"enum": list(KNOWN_PROVIDERS)}
+    if path.stem == "audio_features":  # the views `musim features build --view` takes, so the plan never refuses one
+        from musim.features.definitions import VIEWS
+
+        assert dag["schemas"]["views"]["items"] == {"enum": [v.name for v in VIEWS] + [v.ref for v in VIEWS]}
     for (dag_id, name), (command, option) in CLI_TWINS.items():
         if dag_id != path.stem:
             continue

@@ -5,6 +5,8 @@ track id to `recompute` (as `--recompute ""` is refused)."""
 
 from __future__ import annotations
 
+import json
+
 from musim.assets import unknown_params
 from tests.dags.dag_child import child_env, run_child
 
@@ -240,3 +242,193 @@ def test_a_bad_field_of_an_object_param_fails_prepare_in_one_line(tmp_path):
     assert out['train_embeddings {"contrastive": {"x": 1}}'].startswith("unknown contrastive parameter(s) x; known: ")
     assert all(line.endswith(then) and "\n" not in line for line in out.values())
     assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+# A value the schema took but the scan or the plan could not use ended the first task with a traceback (and, for the
+# scan, left it to retries that cannot mend it): an unknown feature view, a folder that is a URL musim cannot open, one
+# that does not exist, an S3 prefix the worker has no credentials for. The schema refuses what it can say when the run
+# is triggered; the rest fails the first task in one line naming the param.
+CHILD_UNUSABLE = r"""
+import copy, json, sys
+from airflow.sdk.exceptions import AirflowFailException, ParamValidationError
+sys.path.insert(0, "dags")
+import audio_features, library_scan
+
+out = {}
+for module, first, args, name, value in (
+        (library_scan, "scan", (), "folder", "gs://bucket/music"),
+        (library_scan, "scan", (), "folder", "/music/http://x"),
+        (library_scan, "scan", (), "folder", sys.argv[1]),
+        (library_scan, "scan", (), "folder", "s3://user:hunter2@bucket/music"),
+        (library_scan, "scan", (), "folder", "s3://bucket/music"),  # no credentials
+        (audio_features, "plan", ("audio_features/r1",), "views", ["track_log_mel", "nope"]),
+        (audio_features, "plan", ("audio_features/r1",), "views", ["track_log_mel:9"])):
+    dag = getattr(module, module.__name__)()
+    key = f"{dag.dag_id} {value}"
+    try:
+        copy.deepcopy(dag.params.get_param(name)).resolve(value)
+        out["schema " + key] = "took"
+    except ParamValidationError:
+        out["schema " + key] = "refused"
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | {name: value},
+                                            dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+    except Exception as exc:
+        out[key] = type(exc).__name__
+for name, value in (("folder", "s3://bucket/music"), ("folder", "file:///srv/music"), ("folder", "music/new"),
+                    ("views", ["track_descriptors", "track_log_mel:1"])):
+    module = library_scan if name == "folder" else audio_features
+    dag = getattr(module, module.__name__)()
+    copy.deepcopy(dag.params.get_param(name)).resolve(value)  # what the scan and the plan take, the schema takes
+print(json.dumps(out))
+"""
+
+
+def test_a_folder_or_view_the_task_cannot_use_is_refused_in_one_line_naming_the_param(tmp_path):
+    home, missing = tmp_path / "home", tmp_path / "no-such-folder"
+    out = run_child(CHILD_UNUSABLE, missing, env=child_env(tmp_path, MUSIM_HOME=str(home), AWS_ACCESS_KEY_ID="",
+                                                           AWS_SECRET_ACCESS_KEY="", AIRFLOW_CONN_MUSIM_S3=""))
+    assert out["schema library_scan gs://bucket/music"] == out["schema library_scan /music/http://x"] == "refused"
+    assert out["schema audio_features ['track_log_mel', 'nope']"] == "refused"
+    assert out["schema audio_features ['track_log_mel:9']"] == "refused"
+    assert out[f"schema library_scan {missing}"] == "took"
+    for value in ("gs://bucket/music", missing, "s3://user:hunter2@bucket/music", "s3://bucket/music"):
+        line = out[f"library_scan {value}"]
+        assert line.startswith("the folder param cannot be scanned (") and line.endswith(
+            "give a folder or object-store prefix (s3://bucket/prefix, file:///path) the worker can read, or null "
+            "for $MUSIM_LIBRARY_LANDING; nothing was added (not retried)"), line
+    assert "unsupported scheme 'gs'" in out["library_scan gs://bucket/music"]
+    assert f"{missing}: no such folder" in out[f"library_scan {missing}"]
+    assert "cannot list s3://bucket/music: no S3 credentials" in out["library_scan s3://bucket/music"]
+    assert "hunter2" not in out["library_scan s3://user:hunter2@bucket/music"]
+    for value in (["track_log_mel", "nope"], ["track_log_mel:9"]):
+        assert out[f"audio_features {value}"].startswith("the views param holds what is no feature view: no feature view ")
+    assert "defined: track_log_mel:1, " in out["audio_features ['track_log_mel:9']"]
+    assert all("\n" not in line for line in out.values())
+    assert not home.exists() or not any(p.is_file() for p in home.rglob("*"))  # no warehouse, no object written
+
+
+CHILD_SCAN = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import library_scan
+
+dag = library_scan.library_scan()
+try:
+    dag.get_task("scan").python_callable(params={k: dag.params[k] for k in dag.params} | json.loads(sys.argv[1]), dag=dag)
+    print(json.dumps("ran"))
+except AirflowFailException as exc:
+    print(json.dumps(str(exc)))
+"""
+
+
+def test_a_landing_setting_the_scan_cannot_read_or_a_store_outage_fails_scan_in_one_line(tmp_path):
+    """An unusable $MUSIM_LIBRARY_LANDING is named as the setting to fix (not the folder param); a store that cannot be
+    reached is an outage, not a bad folder: its line says the next scan tries again."""
+    env = child_env(tmp_path, MUSIM_HOME=str(tmp_path / "home"), MUSIM_LIBRARY_LANDING="gs://bucket/music")
+    line = run_child(CHILD_SCAN, "{}", env=env)
+    assert line.startswith("$MUSIM_LIBRARY_LANDING cannot be scanned (object store URL 'gs://bucket/music' ")
+    assert line.endswith("set it to a folder or object-store prefix the worker can read, or give the folder param; "
+                         "nothing was added (not retried)")
+    env |= {"MUSIM_S3_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+            "MUSIM_S3_MAX_ATTEMPTS": "1"}
+    line = run_child(CHILD_SCAN, json.dumps({"folder": "s3://bucket/music"}), env=env)
+    assert line.startswith("cannot reach the S3 endpoint ") and line.endswith("(the next scan tries again)"), line
+    assert "\n" not in line
+
+
+# The other DAGs' values their schema took but the first task crashed on, with a traceback: a local_path that is no
+# folder (the provider's ConfigError named `--path`), no MUSIM_LOCAL_MUSIC_DIR for the local provider, a recompute track
+# id the warehouse lacks, an S3 landing without credentials (its retries spent on what no retry mends).
+CHILD_CRASHES = r"""
+import copy, json, sys
+from airflow.sdk.exceptions import AirflowFailException, ParamValidationError
+sys.path.insert(0, "dags")
+import audio_acquire, audio_features, lastfm_ingest
+
+out = {}
+for module, first, args, conf in (
+        (audio_acquire, "plan", (), {"local_path": sys.argv[1], "providers": ["local"]}),
+        (audio_acquire, "plan", (), {"local_path": sys.argv[2], "providers": ["local"]}),
+        (audio_acquire, "plan", (), {"providers": ["local"]}),
+        (audio_features, "plan", ("audio_features/r1",), {"recompute": ["no-such-track"]}),
+        (lastfm_ingest, "find_new_dumps", (), {"landing": "s3://bucket/dumps"})):
+    dag = getattr(module, module.__name__)()
+    key = dag.dag_id + " " + json.dumps(conf)
+    try:
+        dag.get_task(first).python_callable(*args, params={k: dag.params[k] for k in dag.params} | conf, dag=dag)
+        out[key] = "ran"
+    except AirflowFailException as exc:
+        out[key] = str(exc)
+    except Exception as exc:
+        out[key] = type(exc).__name__
+for module, name, value in ((audio_acquire, "local_path", "s3://bucket/music"),
+                            (lastfm_ingest, "landing", "ftp://host/landing"), (lastfm_ingest, "landing", "s3://b/p"),
+                            (lastfm_ingest, "landing", "/srv/landing")):
+    try:
+        copy.deepcopy(getattr(module, module.__name__)().params.get_param(name)).resolve(value)
+        out[f"schema {name} {value}"] = "took"
+    except ParamValidationError:
+        out[f"schema {name} {value}"] = "refused"
+print(json.dumps(out))
+"""
+
+
+def test_a_value_the_schema_took_but_the_first_task_cannot_use_fails_it_in_one_line(tmp_path):
+    missing, a_file = tmp_path / "no-such-folder", tmp_path / "song.mp3"
+    a_file.write_bytes(b"x")
+    env = child_env(tmp_path, MUSIM_HOME=str(tmp_path / "home"), MUSIM_LOCAL_MUSIC_DIR="", AWS_ACCESS_KEY_ID="",
+                    AWS_SECRET_ACCESS_KEY="", AIRFLOW_CONN_MUSIM_S3="")
+    out = run_child(CHILD_CRASHES, missing, a_file, env=env)
+    for path in (missing, a_file):
+        assert out[f'audio_acquire {{"local_path": "{path}", "providers": ["local"]}}'] == (
+            f"the local_path param '{path}' is no folder on the worker: give a local music folder the worker can "
+            "read, or null for $MUSIM_LOCAL_MUSIC_DIR; nothing was done, trigger it again")
+    assert out['audio_acquire {"providers": ["local"]}'].startswith("no audio provider can run with providers=")
+    assert out['audio_acquire {"providers": ["local"]}'].endswith(
+        "(not retried: fix it, then trigger audio_acquire again)")
+    assert out['audio_features {"recompute": ["no-such-track"]}'].startswith(
+        "the recompute param: no track no-such-track in the warehouse: ")
+    assert out['lastfm_ingest {"landing": "s3://bucket/dumps"}'].startswith("cannot list s3://bucket/dumps: no S3 ")
+    assert out['lastfm_ingest {"landing": "s3://bucket/dumps"}'].endswith("(not retried)")
+    assert out["schema local_path s3://bucket/music"] == out["schema landing ftp://host/landing"] == "refused"
+    assert out["schema landing s3://b/p"] == out["schema landing /srv/landing"] == "took"
+    assert all("\n" not in line for line in out.values())
+
+
+# A dump_id that matches no dump passes every schema (any string may be a prefix): the training DAGs' prepare let the
+# warehouse's NotFoundError through as a traceback.
+CHILD_NO_DUMP = r"""
+import json, sys
+from airflow.sdk.exceptions import AirflowFailException
+sys.path.insert(0, "dags")
+import train_embeddings, train_siamese
+import musim.models.families as families
+from musim.errors import NotFoundError
+
+def plan_job(run, **kwargs):  # what musim.models.data raises for it, once the features are there
+    raise NotFoundError(f"dump id {kwargs['dump_id']!r} matches no dump; known dumps: abc123")
+families.plan_job = plan_job
+out = {}
+for module in (train_embeddings, train_siamese):
+    dag = getattr(module, module.__name__)()
+    try:
+        dag.get_task("prepare").python_callable(dag.dag_id + "/r1",
+                                                params={k: dag.params[k] for k in dag.params} | {"dump_id": "zzz"}, dag=dag)
+        out[dag.dag_id] = "ran"
+    except AirflowFailException as exc:
+        out[dag.dag_id] = str(exc)
+    except Exception as exc:
+        out[dag.dag_id] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_a_dump_id_that_matches_no_dump_fails_prepare_in_one_line(tmp_path):
+    out = run_child(CHILD_NO_DUMP, env=child_env(tmp_path, MUSIM_HOME=str(tmp_path / "home")))
+    assert out == dict.fromkeys(("train_embeddings", "train_siamese"), "dump id 'zzz' matches no dump; known dumps: "
+                                "abc123 (not retried: trigger it again with that fixed)")

@@ -109,7 +109,7 @@ def test_data_docs_link_leads_to_the_musim_app(musim_home, tmp_path):
     assert out["prefixes"][0] == out["prefixes"][1]
     assert out["link"] == f"/musim/objects/quality/docs/{RUN}/index.html" and out["no_link"] == ""
     assert out["on_base"] == f"https://airflow.example/af/musim/objects/quality/docs/{RUN}/index.html"
-    assert out["not_docs"] == "s3://b/models/x/card.md"
+    assert out["not_docs"] is None  # no Data Docs page: no link
     assert out["unauthenticated"] == 401  # logged-in Airflow users only
     status, ctype, csp, nosniff, text = out["page"]
     assert (status, ctype, text) == (200, "text/html; charset=utf-8", "<html>docs</html>")
@@ -126,3 +126,50 @@ def test_data_docs_with_the_store_unreachable_say_so(musim_home, tmp_path):
                         MUSIM_OBJECT_STORE="s3://bucket", MUSIM_S3_ENDPOINT_URL="http://127.0.0.1:9",
                         AWS_ACCESS_KEY_ID="a", AWS_SECRET_ACCESS_KEY="b", MUSIM_S3_MAX_ATTEMPTS="1")
     assert status == 503 and "the object store is unavailable" in text
+
+
+HOSTILE = r"""
+import importlib.util, json, logging, sys
+from unittest import mock
+
+spec = importlib.util.spec_from_file_location("musim_links", sys.argv[1])
+links = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(links)
+from airflow.serialization.definitions.operatorlink import XComOperatorLink
+
+run, values = sys.argv[2], json.loads(sys.argv[3])
+seen = []
+handler = logging.Handler()
+handler.emit = lambda record: seen.append(record.getMessage())
+links.log.addHandler(handler)
+link = links.MusimQualityPlugin.global_operator_extra_links[0]
+out = {}
+for value in values + values:  # each twice: logged once
+    with mock.patch.object(XComOperatorLink, "get_link", return_value=value):
+        out[value] = link.get_link(None, ti_key="ti-1")
+out["non-strings"] = [links.served_url(v) for v in (None, 3, [f"file:///x/quality/docs/{run}/index.html"], b"x")]
+out["spaced"] = links.served_url(f"s3://b/my music/quality/docs/{run}/index.html", "https://af.example")
+out["logged"] = seen
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.airflow
+def test_a_data_docs_xcom_that_is_no_docs_page_musim_wrote_gives_no_link(tmp_path):
+    """Any task can push the XCom the link reads, and the link showed it as given: `javascript:` ran in the UI's
+    origin, another site's address led there. Only the store URL of a Data Docs page becomes a link (to the musim
+    app, never to the host it names); anything else gives none, logged once."""
+    docs = f"quality/docs/{RUN}/index.html"
+    hostile = ["javascript:alert(document.cookie)", f"javascript:alert(1)//file:///x/{docs}",
+               "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "//evil.example/" + docs,
+               f"http://evil.example/{docs}", f"https://127.0.0.1:8080/{docs}", f"file:///x/{docs}?next=//evil.example",
+               f"file:///x/{docs}#x", f"file:///x/quality/docs/{RUN}/../../../../api/v2/dags",
+               f"s3://b/quality/docs/{RUN}/a/..%2f../index.html", f"file:///x/quality/docs/{RUN}/index.html\njs",
+               f"s3://b/quality/docs/{RUN}/index.html " + "x" * 100, "s3://b/" + "a/" * 3000 + docs,
+               "{'docs': 'file:///x/" + docs + "'}", "12"]
+    out = _run(HOSTILE, str(REPO / "plugins" / "musim_links.py"), RUN, json.dumps(hostile), tmp_path=tmp_path)
+    assert {value: out[value] for value in hostile} == dict.fromkeys(hostile, "")
+    assert out["non-strings"] == [None, None, None, None]
+    assert out["spaced"] == f"https://af.example/musim/objects/{docs}"  # what precedes quality/docs/ is dropped
+    assert len(out["logged"]) == len(hostile) and all("no link shown" in line for line in out["logged"])
+    assert all(len(line) < 400 for line in out["logged"])
