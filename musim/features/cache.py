@@ -91,6 +91,27 @@ def _holds(path: Path, shape: tuple[int, ...]) -> bool:
     return arr.shape == shape and arr.dtype == np.float16
 
 
+def _versions(store: ObjectStore, keys: Sequence[str], threads: int) -> list[str]:
+    """The store's version token of each object (S3's ETag; locally size and mtime): it changes when the object is
+    written again, whatever the warehouse's rows say (a recompute whose values' summary matched kept its row)."""
+    def version(key: str) -> str:
+        info = store.stat(key)
+        return info.etag or info.sha256 or f"{info.size}-{info.modified}"
+
+    if not keys:
+        return []
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(threads, len(keys)))) as pool:
+        return list(pool.map(version, keys))
+
+
+def _digest(tracks: Sequence[str], made: dict[str, tuple[str, dt.datetime]], versions: Sequence[str]) -> str:
+    """The cache file's name: 20 hex of sha256 over ``track, object key, when its row was made, the object's
+    version`` lines (a value made or written again is another file)."""
+    lines = (f"{t}\t{made[t][0]}\t{utc(made[t][1]).isoformat()}\t{v}"  # type: ignore[union-attr]
+             for t, v in zip(tracks, versions, strict=True))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:20]
+
+
 def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, view: FeatureView | None = None,
                    store: ObjectStore | None = None, folder: str | os.PathLike[str] | None = None,
                    as_of: dt.datetime | str | None = None, threads: int = 8) -> MelCache:
@@ -117,16 +138,15 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
     shape = tuple(int(s) for s in view.schema[0].shape)  # type: ignore[arg-type]
     store = store or open_store()
     load_latest(con, view, utc(as_of))
-    keys = dict(sql.query(con, "features/latest_payloads.sql").fetchall())
+    made = {t: (k, at) for t, k, at in sql.query(con, "features/latest_made.sql").fetchall()}
     ids = list(dict.fromkeys(given))
-    present = [t for t in ids if t in keys]
-    missing = tuple(t for t in ids if t not in keys)
-    object_keys = [keys[t] for t in present]
+    present = [t for t in ids if t in made]
+    missing = tuple(t for t in ids if t not in made)
+    object_keys = [made[t][0] for t in present]
     base = Path(folder) if folder is not None else get_settings().home / "cache" / "features"
     base = base / (view.params_hash or view.name)
     base.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256("\n".join(f"{t}\t{k}" for t, k in zip(present, object_keys, strict=True))
-                            .encode()).hexdigest()[:20]
+    digest = _digest(present, made, _versions(store, object_keys, threads))
     path, index_path = base / f"{digest}.npy", base / f"{digest}.json"
     result = MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
                       view.params_hash or "", reused=True)
