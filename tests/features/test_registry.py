@@ -118,3 +118,35 @@ def test_get_view_refuses_a_version_that_is_no_whole_number(con, version):
     with pytest.raises(ParameterError, match=r"^track_descriptors: version .* is no view version \(a whole number"):
         get_view(con, "track_descriptors", version)
     assert get_view(con, "track_descriptors", "4") == get_view(con, "track_descriptors:4", 4) == d.track_descriptors
+
+
+def test_a_service_pinned_in_the_future_is_refused_where_given_and_named_where_stored(musim_home, capsys):
+    """A row pinned beyond the clock skew (stored by an older musim, or by a machine whose clock ran ahead) made
+    every read of the service fail with "as_of ... is in the future ... give a past moment": the words of a refused
+    argument, for a value nobody gave, and the training_sets gate, which reads every service, failed with it."""
+    from musim import warehouse
+    from musim.cli import main
+    from musim.features.keys import CLOCK_SKEW
+
+    ahead = dt.datetime.now(dt.UTC) + 2 * CLOCK_SKEW
+    with pytest.raises(ParameterError, match=r"^service ahead-1: as_of .* is in the future \(now .*\): give a past"):
+        FeatureService("ahead-1", (d.track_log_mel,), as_of=ahead)
+    with warehouse.writer() as con:
+        register_service(con, FeatureService("ahead-1", (d.track_log_mel,), as_of=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+        con.execute("UPDATE feature_service SET as_of = ? WHERE name = 'ahead-1'", [ahead])
+        with pytest.raises(RegistryError, match=r"^feature service 'ahead-1' is pinned at as_of .*, later than now .*"
+                                                r"register the model's service under a new name .*ahead-1-2"):
+            get_service(con, "ahead-1")
+    capsys.readouterr()
+    assert main(["features", "show", "ahead-1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "'ahead-1' is pinned at as_of" in err and "Traceback" not in err
+
+
+def test_a_pinned_moment_reads_back_the_same_in_any_session_time_zone(con):
+    """The registry keeps as_of as TIMESTAMPTZ: a session in another zone reads the same moment, in UTC."""
+    at = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    con.execute("SET TimeZone = 'Pacific/Kiritimati'")
+    register_service(con, FeatureService("zoned-1", (d.track_log_mel,), as_of=at))
+    back = get_service(con, "zoned-1").as_of
+    assert back == at and back.utcoffset() == dt.timedelta(0)
