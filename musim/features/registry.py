@@ -423,6 +423,10 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
         version = named
     rows = sql.rows(con, "features/view_latest.sql", view_name=name, view_version=version)
     if not rows:
+        versions = [r[0] for r in sql.query(con, "features/view_versions.sql", view_name=name).fetchall()]
+        if versions:  # the name is registered, not that version
+            raise NotFoundError(f"no version {version} of feature view {name}; its registered versions: "
+                                f"{', '.join(map(str, versions))} (e.g. {name}:{versions[-1]})")
         what = f"{name}:{version}" if version is not None else name
         raise NotFoundError(f"no feature view {what!r}; registered: {', '.join(view_names(con)) or 'none'}")
     row = rows[0]

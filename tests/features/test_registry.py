@@ -150,3 +150,16 @@ def test_a_pinned_moment_reads_back_the_same_in_any_session_time_zone(con):
     register_service(con, FeatureService("zoned-1", (d.track_log_mel,), as_of=at))
     back = get_service(con, "zoned-1").as_of
     assert back == at and back.utcoffset() == dt.timedelta(0)
+
+
+def test_a_missing_version_of_a_registered_view_names_its_versions(musim_home, capsys):
+    """`features show track_descriptors:3` listed every view's name (track_descriptors among them) for a view that
+    is registered, only not in that version; a service given --version was looked up as a view version."""
+    from musim.cli import main
+
+    assert main(["features", "show", "track_descriptors:3"]) == 2
+    assert capsys.readouterr().err.strip() == ("musim: error: no version 3 of feature view track_descriptors; its "
+                                               "registered versions: 4 (e.g. track_descriptors:4)")
+    assert main(["features", "show", "descriptor_baseline", "--version", "2"]) == 2
+    assert capsys.readouterr().err.strip() == ("musim: error: descriptor_baseline is a feature service, which has no "
+                                               "versions (it pins its views' versions): drop --version 2")
