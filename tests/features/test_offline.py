@@ -616,3 +616,49 @@ def test_a_missing_as_of_given_as_pandas_nat_is_the_default_moment(con):
     v1 = _emb(1, "m1")
     write_vectors(con, v1, [1], np.array([[1, 2, 3]]), created_at=T1)
     assert _col(get_training_frame(FeatureService("s", (v1,)), [1], pd.NaT, con=con)) == [[1, 2, 3]]
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_two_threads_materialising_a_view_take_turns(con, monkeypatch):
+    """Two threads materialising one view on their own cursors failed in DuckDB ("TransactionContext Error: Conflict
+    on update!"), a raw error for a write the other thread had just made: now the second waits for the first, then
+    finds nothing changed."""
+    import threading
+
+    from musim.features import TRACK, derived_view, materialise
+    from musim.features import materialize as m
+
+    con.execute("INSERT INTO track (track_id, artist_id, title, provider, provider_track_id, provider_rank, object_key, "
+                "sha256, format, duration_s, sample_rate, channels, excerpt_offset_s, excerpt_duration_s, added_at) "
+                "SELECT 't' || i, i % 2, 'title', 'test', 't' || i, 1, 'audio/previews/t.wav', '00', 'wav', 6.0, "
+                "22050, 1, 0.0, 6.0, now() FROM range(4) t(i)")
+    tracks = embedding_view("track_emb", 1, entity=TRACK, dim=2, model_version="m1", description="test")
+    write_vectors(con, tracks, ["t0", "t1", "t2", "t3"], np.arange(8.0).reshape(4, 2), created_at=T1)
+    means = derived_view("artist_emb_mean", 1, input_view=tracks, description="test")
+    go, inside, write = threading.Event(), threading.Event(), m._write
+
+    def first_waits(*args, **kwargs):  # the first materialisation holds its transaction open until told to go on
+        if not inside.is_set():
+            inside.set()
+            go.wait(30)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(m, "_write", first_waits)
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(materialise(con.cursor(), means).rows_written)
+        except Exception as exc:  # noqa: BLE001 - what the test reports
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    first = threading.Thread(target=run)
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=run)
+    second.start()
+    second.join(2)  # the old code ran it through meanwhile, into the first one's write; the new one waits
+    go.set()
+    first.join(30)
+    second.join(30)
+    assert errors == [] and sorted(results) == [0, 2]
