@@ -135,13 +135,13 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "builds": [_build_doc(b) for b in builds]})
         return 0
     print_table([(v["name"], v["version"], v["entity"], v["kind"], v["storage"], v["params_hash"] or "",
-                  v["entities"], v["materialised_at"].strftime("%Y-%m-%d %H:%M") if v["materialised_at"] else "")
+                  v["entities"], _minute(v["materialised_at"]))
                  for v in views],
                 ["view", "version", "entity", "kind", "storage", "params", "entities", "materialised"],
                 title="feature views")
     print()
     print_table([(s["name"], s["model_version"] or "", ", ".join(s["views"]),
-                  s["as_of"].isoformat() if s["as_of"] else "") for s in services],
+                  s["as_of"].astimezone(dt.UTC).isoformat() if s["as_of"] else "") for s in services],
                 ["service", "model", "views", "as_of"], title="feature services")
     if builds:
         print()

@@ -163,3 +163,29 @@ def test_a_missing_version_of_a_registered_view_names_its_versions(musim_home, c
     assert main(["features", "show", "descriptor_baseline", "--version", "2"]) == 2
     assert capsys.readouterr().err.strip() == ("musim: error: descriptor_baseline is a feature service, which has no "
                                                "versions (it pins its views' versions): drop --version 2")
+
+
+def test_features_list_shows_moments_in_utc_whatever_the_session_time_zone(musim_home, capsys, monkeypatch):
+    """`features list` printed a view's materialisation and a service's as_of in DuckDB's session time zone (the
+    machine's: the materialisation with no zone at all), beside builds and `features show` in UTC."""
+    from musim import warehouse
+    from musim.cli import main
+    from musim.features import materialise
+
+    with warehouse.writer() as con:
+        apply(con)
+        register_service(con, FeatureService("pinned-1", (d.track_log_mel,),
+                                             as_of=dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)))
+        at = materialise(con, d.artist_descriptors_mean).created_at
+    from musim import sandbox
+
+    lock_down = sandbox.lock_down
+
+    def in_kiritimati(reader):  # the reader's session in a machine's time zone 14 h from UTC, then locked as ever
+        reader.execute("SET TimeZone = 'Pacific/Kiritimati'")
+        return lock_down(reader)
+
+    monkeypatch.setattr(sandbox, "lock_down", in_kiritimati)
+    assert main(["features", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-01-01T12:00:00+00:00" in out and at.strftime("%Y-%m-%d %H:%M") in out
