@@ -662,3 +662,44 @@ def test_two_threads_materialising_a_view_take_turns(con, monkeypatch):
     first.join(30)
     second.join(30)
     assert errors == [] and sorted(results) == [0, 2]
+
+
+def test_a_track_back_on_audio_it_had_serves_that_audio_s_values_again(catalogue, con, store):
+    """t1's audio A was replaced by B, then restored (a library file replaced and put back); t2's by silence (rejected),
+    then restored. A was done for each track, so nothing was computed, and B's row (or the rejection) stayed the newest:
+    every reader served B's values, or none, for tracks whose audio is A again. Moments before keep what they read."""
+    from musim.features import BuildOptions, build
+    from musim.features.online import OnlineStore
+    from tests.features.helpers import clip, encode, silent_bytes
+
+    first = _pit_built(catalogue, con, store)
+    audio = {t: con.execute("SELECT object_key, sha256 FROM track WHERE track_id = ?", [t]).fetchone()
+             for t in ("t1", "t2")}
+    desc_a, mel_a = _frame(con, first)
+
+    def put(track, data):
+        info = store.put_content_addressed(data, prefix="audio/previews", ext="wav")
+        con.execute("UPDATE track SET object_key = ?, sha256 = ? WHERE track_id = ?", [info.key, info.sha256, track])
+
+    def build_now():
+        build([d.track_descriptors, d.track_log_mel], con=con, store=store, publish=False,
+              options=BuildOptions(workers=1, progress=False))
+        return dt.datetime.now(dt.UTC)
+
+    put("t1", encode(clip(5, 1777, 2)))
+    put("t2", silent_bytes())
+    second = build_now()
+    desc_b, mel_b = _frame(con, second)
+    assert not np.array_equal(desc_b[0], desc_a[0]) and mel_b[0] != mel_a[0]
+    assert np.isnan(desc_b[1]).all() and mel_b[1] is None
+    for track, (key, sha) in audio.items():
+        con.execute("UPDATE track SET object_key = ?, sha256 = ? WHERE track_id = ?", [key, sha, track])
+    third = build_now()
+    desc, mel = _frame(con, third)
+    np.testing.assert_array_equal(desc, desc_a)
+    assert mel == mel_a
+    np.testing.assert_allclose(OnlineStore.from_warehouse(con, d.track_descriptors).get("t1"), desc_a[0], rtol=1e-6)
+    for when, (desc_then, mel_then) in ((first, (desc_a, mel_a)), (second, (desc_b, mel_b))):
+        desc, mel = _frame(con, when)
+        np.testing.assert_array_equal(desc, desc_then)
+        assert mel == mel_then
