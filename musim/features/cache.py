@@ -31,7 +31,7 @@ from musim import sql
 from musim.config import get_settings
 from musim.errors import ParameterError, StorageError
 from musim.features.keys import entity_keys
-from musim.features.registry import FeatureView
+from musim.features.registry import FeatureView, get_view
 from musim.features.sources import load_latest, utc
 from musim.scratch import temp_file
 from musim.storage import ObjectStore, open_store
@@ -112,7 +112,7 @@ def _digest(tracks: Sequence[str], made: dict[str, tuple[str, dt.datetime]], ver
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:20]
 
 
-def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, view: FeatureView | None = None,
+def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, view: FeatureView | str | None = None,
                    store: ObjectStore | None = None, folder: str | os.PathLike[str] | None = None,
                    as_of: dt.datetime | str | None = None, threads: int = 8) -> MelCache:
     """Materialise the tensors of ``track_ids`` (view default: ``track_log_mel``) into one local ``.npy``.
@@ -122,6 +122,7 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
 
     Parameters
     ----------
+    view : a tensor view, or a registered one's name (``"track_log_mel"``, ``"track_log_mel:1"``)
     folder : where cache files go (default ``$MUSIM_HOME/cache/features``)
     as_of : use the tensors available at this moment (default now)
     threads : parallel downloads
@@ -130,6 +131,10 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
         from musim.features.definitions import track_log_mel
 
         view = track_log_mel
+    elif isinstance(view, str):  # a registered view's name ("name" or "name:version"), as materialise() takes
+        view = get_view(con, view)
+    elif not isinstance(view, FeatureView):
+        raise ParameterError(f"view must be a FeatureView or a registered view's name, got {type(view).__name__}")
     if view.kind != "tensor" or any(s is None for s in view.schema[0].shape):
         raise ParameterError(f"{view.ref} is not a fixed-shape tensor view")
     given = entity_keys(track_ids, False, what="track_ids")

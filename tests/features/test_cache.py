@@ -103,3 +103,16 @@ def test_values_made_again_under_the_same_key_are_cached_anew(catalogue, con, st
     np.testing.assert_array_equal(new[0], load_tensor(store, again.object_keys[0]))
     assert not np.array_equal(new[0], old[0])
     np.testing.assert_array_equal(new[1], old[1])
+
+
+def test_the_view_can_be_named(built, tmp_path):
+    """A view given by name (as materialise() and write_vectors() take it) was an AttributeError: 'str' object has no
+    attribute 'kind'."""
+    from musim.errors import ParameterError
+
+    named = cache_log_mels(["a1t1"], con=built.con, store=built.store, folder=tmp_path, view="track_log_mel:1")
+    assert named.reused is False and named.array().shape == (1, 256, 64)
+    with pytest.raises(ParameterError, match="^view must be a FeatureView or a registered view's name, got int$"):
+        cache_log_mels(["a1t1"], con=built.con, store=built.store, folder=tmp_path, view=7)
+    with pytest.raises(ParameterError, match="track_descriptors:4 is not a fixed-shape tensor view"):
+        cache_log_mels(["a1t1"], con=built.con, store=built.store, folder=tmp_path, view="track_descriptors")
