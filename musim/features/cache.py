@@ -104,12 +104,27 @@ def _versions(store: ObjectStore, keys: Sequence[str], threads: int) -> list[str
         return list(pool.map(version, keys))
 
 
-def _digest(tracks: Sequence[str], made: dict[str, tuple[str, dt.datetime]], versions: Sequence[str]) -> str:
-    """The cache file's name: 20 hex of sha256 over ``track, object key, when its row was made, the object's
-    version`` lines (a value made or written again is another file)."""
-    lines = (f"{t}\t{made[t][0]}\t{utc(made[t][1]).isoformat()}\t{v}"  # type: ignore[union-attr]
-             for t, v in zip(tracks, versions, strict=True))
+def _digest(tracks: Sequence[str], object_keys: Sequence[str], versions: Sequence[str]) -> str:
+    """The cache file's name: 20 hex of sha256 over ``track, object key, the object's version`` lines (values written
+    again under the same key are another file)."""
+    lines = (f"{t}\t{k}\t{v}" for t, k, v in zip(tracks, object_keys, versions, strict=True))
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:20]
+
+
+def _drop_outdated(base: Path, index_path: Path, tracks: Sequence[str], object_keys: Sequence[str]) -> None:
+    """Remove the cache files of the same tracks and object keys made from older versions of the objects (written
+    again since: no reader can want them), so each rewrite does not leave a whole array behind. Best effort."""
+    for other in base.glob("*.json"):
+        if other == index_path:
+            continue
+        try:
+            doc = json.loads(other.read_text(encoding="utf-8"))
+            if doc.get("track_ids") != list(tracks) or doc.get("object_keys") != list(object_keys):
+                continue
+            other.with_suffix(".npy").unlink(missing_ok=True)
+            other.unlink(missing_ok=True)
+        except (OSError, ValueError, AttributeError):  # unreadable, not an index, removed meanwhile: left as it is
+            continue
 
 
 def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, view: FeatureView | str | None = None,
@@ -143,15 +158,15 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
     shape = tuple(int(s) for s in view.schema[0].shape)  # type: ignore[arg-type]
     store = store or open_store()
     load_latest(con, view, utc(as_of))
-    made = {t: (k, at) for t, k, at in sql.query(con, "features/latest_made.sql").fetchall()}
+    keys = dict(sql.query(con, "features/latest_payloads.sql").fetchall())
     ids = list(dict.fromkeys(given))
-    present = [t for t in ids if t in made]
-    missing = tuple(t for t in ids if t not in made)
-    object_keys = [made[t][0] for t in present]
+    present = [t for t in ids if t in keys]
+    missing = tuple(t for t in ids if t not in keys)
+    object_keys = [keys[t] for t in present]
     base = Path(folder) if folder is not None else get_settings().home / "cache" / "features"
     base = base / (view.params_hash or view.name)
     base.mkdir(parents=True, exist_ok=True)
-    digest = _digest(present, made, _versions(store, object_keys, threads))
+    digest = _digest(present, object_keys, _versions(store, object_keys, threads))
     path, index_path = base / f"{digest}.npy", base / f"{digest}.json"
     result = MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
                       view.params_hash or "", reused=True)
@@ -184,5 +199,6 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
     with temp_file(base, TMP_PREFIX, ".json") as tmp_index:
         tmp_index.write_text(json.dumps(index, indent=1, default=str), encoding="utf-8")
         os.replace(tmp_index, index_path)
+    _drop_outdated(base, index_path, present, object_keys)
     return MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
                     view.params_hash or "", reused=False)

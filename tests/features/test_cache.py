@@ -83,7 +83,8 @@ def test_track_ids_are_a_list_of_strings(built, tmp_path):
 
 def test_values_made_again_under_the_same_key_are_cached_anew(catalogue, con, store, tmp_path):
     """A recompute rewrites a track's log-mel under the same object key with the same shape (its preview now holds
-    other audio under the same audio id); the cache keyed on the object keys alone was reused: the old log-mel."""
+    other audio under the same audio id); the cache keyed on the object keys alone was reused: the old log-mel. The
+    file of the old values is removed, not left beside the new one."""
     from musim.features import BuildOptions, build
     from musim.features import definitions as d
     from tests.features.helpers import clip, encode
@@ -93,6 +94,7 @@ def test_values_made_again_under_the_same_key_are_cached_anew(catalogue, con, st
     options = BuildOptions(workers=1, progress=False)
     build([d.track_log_mel], con=con, store=store, publish=False, options=options)
     first = cache_log_mels(["t1", "t2"], con=con, store=store, folder=tmp_path)
+    other = cache_log_mels(["t2"], con=con, store=store, folder=tmp_path)
     old = np.array(first.array())
     info = store.put_content_addressed(encode(clip(5, 1777, 2)), prefix="audio/previews", ext="wav")
     con.execute("UPDATE track SET object_key = ? WHERE track_id = 't1'", [info.key])
@@ -103,6 +105,9 @@ def test_values_made_again_under_the_same_key_are_cached_anew(catalogue, con, st
     np.testing.assert_array_equal(new[0], load_tensor(store, again.object_keys[0]))
     assert not np.array_equal(new[0], old[0])
     np.testing.assert_array_equal(new[1], old[1])
+    # the file of the values written over is removed (each rewrite left a whole array behind); another selection stays
+    assert not first.path.exists() and not first.index_path.exists()
+    assert cache_log_mels(["t2"], con=con, store=store, folder=tmp_path).reused and other.path.exists()
 
 
 def test_the_view_can_be_named(built, tmp_path):
