@@ -135,13 +135,13 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "builds": [_build_doc(b) for b in builds]})
         return 0
     print_table([(v["name"], v["version"], v["entity"], v["kind"], v["storage"], v["params_hash"] or "",
-                  v["entities"], v["materialised_at"].strftime("%Y-%m-%d %H:%M") if v["materialised_at"] else "")
+                  v["entities"], _minute(v["materialised_at"]))
                  for v in views],
                 ["view", "version", "entity", "kind", "storage", "params", "entities", "materialised"],
                 title="feature views")
     print()
     print_table([(s["name"], s["model_version"] or "", ", ".join(s["views"]),
-                  s["as_of"].isoformat() if s["as_of"] else "") for s in services],
+                  s["as_of"].astimezone(dt.UTC).isoformat() if s["as_of"] else "") for s in services],
                 ["service", "model", "views", "as_of"], title="feature services")
     if builds:
         print()
@@ -206,20 +206,24 @@ def _minute(at) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from musim.errors import NotFoundError
+    from musim.errors import NotFoundError, ParameterError
     from musim.features import get_service, get_view
     from musim.features.builds import list_builds, view_extractor_hashes
+    from musim.features.registry import service_names
 
     with _registry() as con:
         try:
             view = get_view(con, args.name, args.version)
         except NotFoundError:
+            if args.version is not None and args.name in service_names(con):
+                raise ParameterError(f"{args.name} is a feature service, which has no versions (it pins its views' "
+                                     f"versions): drop --version {args.version}") from None
             if args.version is not None or ":" in args.name:
                 raise
             try:
                 service = get_service(con, args.name)
             except NotFoundError:
-                from musim.features.registry import service_names, view_names
+                from musim.features.registry import view_names
 
                 raise NotFoundError(f"no feature view or service {args.name!r}; views: "
                                     f"{', '.join(view_names(con)) or 'none'}; services: "

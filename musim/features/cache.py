@@ -31,7 +31,7 @@ from musim import sql
 from musim.config import get_settings
 from musim.errors import ParameterError, StorageError
 from musim.features.keys import entity_keys
-from musim.features.registry import FeatureView
+from musim.features.registry import FeatureView, get_view
 from musim.features.sources import load_latest, utc
 from musim.scratch import temp_file
 from musim.storage import ObjectStore, open_store
@@ -91,7 +91,43 @@ def _holds(path: Path, shape: tuple[int, ...]) -> bool:
     return arr.shape == shape and arr.dtype == np.float16
 
 
-def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, view: FeatureView | None = None,
+def _versions(store: ObjectStore, keys: Sequence[str], threads: int) -> list[str]:
+    """The store's version token of each object (S3's ETag; locally size and mtime): it changes when the object is
+    written again, whatever the warehouse's rows say (a recompute whose values' summary matched kept its row)."""
+    def version(key: str) -> str:
+        info = store.stat(key)
+        return info.etag or info.sha256 or f"{info.size}-{info.modified}"
+
+    if not keys:
+        return []
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(threads, len(keys)))) as pool:
+        return list(pool.map(version, keys))
+
+
+def _digest(tracks: Sequence[str], object_keys: Sequence[str], versions: Sequence[str]) -> str:
+    """The cache file's name: 20 hex of sha256 over ``track, object key, the object's version`` lines (values written
+    again under the same key are another file)."""
+    lines = (f"{t}\t{k}\t{v}" for t, k, v in zip(tracks, object_keys, versions, strict=True))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:20]
+
+
+def _drop_outdated(base: Path, index_path: Path, tracks: Sequence[str], object_keys: Sequence[str]) -> None:
+    """Remove the cache files of the same tracks and object keys made from older versions of the objects (written
+    again since: no reader can want them), so each rewrite does not leave a whole array behind. Best effort."""
+    for other in base.glob("*.json"):
+        if other == index_path:
+            continue
+        try:
+            doc = json.loads(other.read_text(encoding="utf-8"))
+            if doc.get("track_ids") != list(tracks) or doc.get("object_keys") != list(object_keys):
+                continue
+            other.with_suffix(".npy").unlink(missing_ok=True)
+            other.unlink(missing_ok=True)
+        except (OSError, ValueError, AttributeError):  # unreadable, not an index, removed meanwhile: left as it is
+            continue
+
+
+def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, view: FeatureView | str | None = None,
                    store: ObjectStore | None = None, folder: str | os.PathLike[str] | None = None,
                    as_of: dt.datetime | str | None = None, threads: int = 8) -> MelCache:
     """Materialise the tensors of ``track_ids`` (view default: ``track_log_mel``) into one local ``.npy``.
@@ -101,6 +137,7 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
 
     Parameters
     ----------
+    view : a tensor view, or a registered one's name (``"track_log_mel"``, ``"track_log_mel:1"``)
     folder : where cache files go (default ``$MUSIM_HOME/cache/features``)
     as_of : use the tensors available at this moment (default now)
     threads : parallel downloads
@@ -109,6 +146,10 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
         from musim.features.definitions import track_log_mel
 
         view = track_log_mel
+    elif isinstance(view, str):  # a registered view's name ("name" or "name:version"), as materialise() takes
+        view = get_view(con, view)
+    elif not isinstance(view, FeatureView):
+        raise ParameterError(f"view must be a FeatureView or a registered view's name, got {type(view).__name__}")
     if view.kind != "tensor" or any(s is None for s in view.schema[0].shape):
         raise ParameterError(f"{view.ref} is not a fixed-shape tensor view")
     given = entity_keys(track_ids, False, what="track_ids")
@@ -125,8 +166,7 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
     base = Path(folder) if folder is not None else get_settings().home / "cache" / "features"
     base = base / (view.params_hash or view.name)
     base.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256("\n".join(f"{t}\t{k}" for t, k in zip(present, object_keys, strict=True))
-                            .encode()).hexdigest()[:20]
+    digest = _digest(present, object_keys, _versions(store, object_keys, threads))
     path, index_path = base / f"{digest}.npy", base / f"{digest}.json"
     result = MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
                       view.params_hash or "", reused=True)
@@ -159,5 +199,6 @@ def cache_log_mels(track_ids: Sequence[str], *, con: duckdb.DuckDBPyConnection, 
     with temp_file(base, TMP_PREFIX, ".json") as tmp_index:
         tmp_index.write_text(json.dumps(index, indent=1, default=str), encoding="utf-8")
         os.replace(tmp_index, index_path)
+    _drop_outdated(base, index_path, present, object_keys)
     return MelCache(path, index_path, tuple(present), tuple(object_keys), missing, (len(present), *shape),
                     view.params_hash or "", reused=False)

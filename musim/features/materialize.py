@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,9 +69,19 @@ def _stamp(created_at: dt.datetime | str | None) -> dt.datetime:
     return not_in_future(at, "created_at") if at is not None else dt.datetime.now(dt.UTC)
 
 
-def _transaction(con: duckdb.DuckDBPyConnection, fn: Any) -> Any:
-    with warehouse.transaction(con):
-        return fn()
+#: The writes of values in one process take turns (one DuckDB file has one writing process): two threads
+#: materialising a view on their own cursors failed in DuckDB ("TransactionContext Error: Conflict on update!"),
+#: and a stamp taken before the other's commit was refused as not later than its values.
+_WRITING = threading.RLock()
+
+
+def _transaction(con: duckdb.DuckDBPyConnection, view: FeatureView, fn: Any) -> Any:
+    """Register ``view``, then ``fn()`` in one transaction on ``con``, after the other writes of values of this
+    process (``fn`` takes the values' moment inside)."""
+    with _WRITING:
+        register_view(con, view)
+        with warehouse.transaction(con):
+            return fn()
 
 
 def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView | str, *, created_at: dt.datetime | None = None,
@@ -83,11 +94,11 @@ def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView | str, *, crea
     view = _view(con, view)
     if view.source.type != "derived":
         raise ParameterError(f"{view.ref} is not a derived view (its source is {view.source.type})")
-    register_view(con, view)
-    at = _stamp(created_at)
+    _stamp(created_at)  # a moment in the future is refused before anything is written
     input_view = get_view(con, view.source.inputs[0])
 
     def run() -> MaterialiseResult:
+        at = _stamp(created_at)
         load_latest(con, input_view, as_of=at)
         sql.run(con, "features/artist_mean.sql")
         # An artist none of whose tracks has a current value any more (rejected new audio): its mean ends too.
@@ -95,7 +106,7 @@ def materialise(con: duckdb.DuckDBPyConnection, view: FeatureView | str, *, crea
         lin = {"inputs": [input_view.ref], **dict(lineage or {})}
         return _write(con, view, at, lin)
 
-    return _transaction(con, run)
+    return _transaction(con, view, run)
 
 
 def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView | str, entity_ids: Sequence[Any],
@@ -138,12 +149,12 @@ def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView | str, entit
         raise ParameterError(f"vectors has values beyond ±{float(narrow):.4g} (row {int(big[0])} of {len(ids)}: "
                              f"{len(big)} rows), which the view's {view.schema[0].dtype} values and float32 online "
                              "snapshots cannot hold: scale them (e.g. normalise the vectors) and push them again")
-    register_view(con, view)
-    at = _stamp(created_at)
+    _stamp(created_at)  # a moment in the future is refused before anything is written
     table = pa.table({"entity_key": pa.array(ids, pa.string()),
                       "vec": pa.array(list(vectors), pa.list_(pa.float64()))})
 
     def run() -> MaterialiseResult:
+        at = _stamp(created_at)
         con.register("fs_push", table)
         try:
             sql.run(con, "features/new_from_push.sql")
@@ -156,4 +167,4 @@ def write_vectors(con: duckdb.DuckDBPyConnection, view: FeatureView | str, entit
                                  f"{view.entity.name}s only")
         return _write(con, view, at, {"model_version": view.model_version, **dict(lineage or {})})
 
-    return _transaction(con, run)
+    return _transaction(con, view, run)

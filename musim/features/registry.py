@@ -29,7 +29,7 @@ import duckdb
 
 from musim import sql
 from musim.errors import MusimError, NotFoundError, ParameterError
-from musim.features.keys import not_in_future
+from musim.features.keys import CLOCK_SKEW, not_in_future
 from musim.features.params import Extractor
 from musim.params import whole_number
 
@@ -423,6 +423,10 @@ def get_view(con: duckdb.DuckDBPyConnection, name: str, version: int | None = No
         version = named
     rows = sql.rows(con, "features/view_latest.sql", view_name=name, view_version=version)
     if not rows:
+        versions = [r[0] for r in sql.query(con, "features/view_versions.sql", view_name=name).fetchall()]
+        if versions:  # the name is registered, not that version
+            raise NotFoundError(f"no version {version} of feature view {name}; its registered versions: "
+                                f"{', '.join(map(str, versions))} (e.g. {name}:{versions[-1]})")
         what = f"{name}:{version}" if version is not None else name
         raise NotFoundError(f"no feature view {what!r}; registered: {', '.join(view_names(con)) or 'none'}")
     row = rows[0]
@@ -459,7 +463,23 @@ def get_service(con: duckdb.DuckDBPyConnection, name: str) -> FeatureService:
         raise NotFoundError(f"no feature service {name!r}; registered: {', '.join(service_names(con)) or 'none'}")
     refs = sql.query(con, "features/service_views.sql", service=name).fetchall()
     row = rows[0]
-    as_of = row["as_of"]
     return FeatureService(name, tuple(get_view(con, n, v) for n, v in refs), row["description"],
-                          row["model_version"], as_of.astimezone(dt.UTC) if as_of is not None else None)
+                          row["model_version"], _stored_pin(name, row["as_of"]))
+
+
+def _stored_pin(name: str, as_of: dt.datetime | None) -> dt.datetime | None:
+    """A registered service's ``as_of`` (UTC); :class:`RegistryError` naming the service when it is later than now
+    beyond :data:`CLOCK_SKEW` (stored by a musim that did not refuse it, or by a machine whose clock ran ahead): its
+    training set cannot be rebuilt before then."""
+    if as_of is None:
+        return None
+    as_of = as_of.astimezone(dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    if as_of > now + CLOCK_SKEW:
+        raise RegistryError(
+            f"feature service {name!r} is pinned at as_of {as_of.isoformat()}, later than now "
+            f"({now.isoformat(timespec='seconds')}): an older musim, or a machine whose clock ran ahead, registered "
+            f"it, and its training set cannot be rebuilt before then; check the machines' clocks, then register the "
+            f"model's service under a new name with a past as_of (e.g. {name}-2), or wait until then")
+    return as_of
 

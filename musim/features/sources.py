@@ -34,8 +34,8 @@ def load_latest(con: duckdb.DuckDBPyConnection, view: FeatureView, as_of: dt.dat
     """Create ``fs_latest(entity_key, payload, created_at)``: each entity's latest value at ``as_of`` (default now).
 
     A descriptor view's are the rows ``descriptor_rows_read`` (migration 031) takes: the rows the features quality
-    gate checks."""
-    as_of = as_of or dt.datetime.now(dt.UTC)
+    gate checks. A naive ``as_of`` is UTC (DuckDB would read it in the session's time zone)."""
+    as_of = utc(as_of, what="as_of") or dt.datetime.now(dt.UTC)
     ex = view.source.extractor
     if ex is not None and not ex.is_tensor:
         sql.run(con, "features/latest_descriptors.sql", params_hash=ex.params_hash, as_of=as_of)

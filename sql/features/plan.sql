@@ -40,6 +40,50 @@ FROM fs_back_on_rejected b
 WHERE b.kind = feature_reject.kind AND b.params_hash = feature_reject.params_hash
   AND b.track_id = feature_reject.track_id AND b.audio_id = feature_reject.audio_id;
 
+-- A track back on audio it has a value of, after a row of other audio (A computed, then B computed or rejected, then A
+-- again: a library file replaced and restored) is not computed again, and B's row stayed its newest: every reader
+-- served B's values (or none) for a track whose audio is A. A's value is the track's value again from now: its row goes
+-- to the history for its moments (feature_superseded, migration 033) and is current from now, of the build that
+-- computed it (not counted reused by this one).
+CREATE OR REPLACE TEMP TABLE fs_back_on_value AS
+SELECT f.kind, f.params_hash, f.track_id, f.audio_id
+FROM feature_done f
+JOIN fs_track t ON t.track_id = f.track_id AND t.audio_id = f.audio_id
+JOIN fs_want w ON w.kind = f.kind AND w.params_hash = f.params_hash
+WHERE EXISTS (SELECT 1 FROM feature_done d WHERE d.kind = f.kind AND d.params_hash = f.params_hash
+                                           AND d.track_id = f.track_id AND d.audio_id <> f.audio_id
+                                           AND d.created_at > f.created_at)
+   OR EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = f.kind AND r.params_hash = f.params_hash
+                                             AND r.track_id = f.track_id AND r.audio_id <> f.audio_id
+                                             AND r.created_at > f.created_at);
+
+INSERT INTO feature_superseded (kind, params_hash, track_id, sha256, audio_id, object_key, run_id, created_at,
+                                superseded_at)
+SELECT m.kind, m.params_hash, m.track_id, m.sha256, m.audio_id, m.object_key, m.run_id, m.created_at, $now
+FROM track_mel m
+JOIN fs_back_on_value b
+  ON b.kind = m.kind AND b.params_hash = m.params_hash AND b.track_id = m.track_id AND b.audio_id = m.audio_id
+ON CONFLICT DO NOTHING;
+
+INSERT INTO feature_superseded (kind, params_hash, track_id, sha256, audio_id, vec, tonic_pc, key_name, run_id,
+                                created_at, superseded_at)
+SELECT 'descriptors', x.params_hash, x.track_id, x.sha256, x.audio_id, x.vec, x.tonic_pc, x.key_name, x.run_id,
+       x.created_at, $now
+FROM track_descriptors x
+JOIN fs_back_on_value b
+  ON b.kind = 'descriptors' AND b.params_hash = x.params_hash AND b.track_id = x.track_id AND b.audio_id = x.audio_id
+ON CONFLICT DO NOTHING;
+
+UPDATE track_mel SET created_at = $now
+FROM fs_back_on_value b
+WHERE b.kind = track_mel.kind AND b.params_hash = track_mel.params_hash AND b.track_id = track_mel.track_id
+  AND b.audio_id = track_mel.audio_id;
+
+UPDATE track_descriptors SET created_at = $now
+FROM fs_back_on_value b
+WHERE b.kind = 'descriptors' AND b.params_hash = track_descriptors.params_hash
+  AND b.track_id = track_descriptors.track_id AND b.audio_id = track_descriptors.audio_id;
+
 CREATE OR REPLACE TEMP TABLE fs_todo AS
 SELECT t.track_id, t.sha256, t.audio_id, t.object_key, t.whole, t.excerpt_offset_s, t.excerpt_duration_s,
        w.kind, w.params_hash

@@ -79,3 +79,45 @@ def test_track_ids_are_a_list_of_strings(built, tmp_path):
         cache_log_mels("a1t1", con=built.con, store=built.store, folder=tmp_path)
     with pytest.raises(ParameterError, match="track ids are strings"):
         cache_log_mels([7], con=built.con, store=built.store, folder=tmp_path)
+
+
+def test_values_made_again_under_the_same_key_are_cached_anew(catalogue, con, store, tmp_path):
+    """A recompute rewrites a track's log-mel under the same object key with the same shape (its preview now holds
+    other audio under the same audio id); the cache keyed on the object keys alone was reused: the old log-mel. The
+    file of the old values is removed, not left beside the new one."""
+    from musim.features import BuildOptions, build
+    from musim.features import definitions as d
+    from tests.features.helpers import clip, encode
+
+    catalogue.add_clip("t1", 1, community=0)
+    catalogue.add_clip("t2", 2, community=3)
+    options = BuildOptions(workers=1, progress=False)
+    build([d.track_log_mel], con=con, store=store, publish=False, options=options)
+    first = cache_log_mels(["t1", "t2"], con=con, store=store, folder=tmp_path)
+    other = cache_log_mels(["t2"], con=con, store=store, folder=tmp_path)
+    old = np.array(first.array())
+    info = store.put_content_addressed(encode(clip(5, 1777, 2)), prefix="audio/previews", ext="wav")
+    con.execute("UPDATE track SET object_key = ? WHERE track_id = 't1'", [info.key])
+    build([d.track_log_mel], con=con, store=store, publish=False, options=options, recompute=["t1"])
+    again = cache_log_mels(["t1", "t2"], con=con, store=store, folder=tmp_path)
+    assert again.object_keys == first.object_keys and not again.reused and again.path != first.path
+    new = again.array()
+    np.testing.assert_array_equal(new[0], load_tensor(store, again.object_keys[0]))
+    assert not np.array_equal(new[0], old[0])
+    np.testing.assert_array_equal(new[1], old[1])
+    # the file of the values written over is removed (each rewrite left a whole array behind); another selection stays
+    assert not first.path.exists() and not first.index_path.exists()
+    assert cache_log_mels(["t2"], con=con, store=store, folder=tmp_path).reused and other.path.exists()
+
+
+def test_the_view_can_be_named(built, tmp_path):
+    """A view given by name (as materialise() and write_vectors() take it) was an AttributeError: 'str' object has no
+    attribute 'kind'."""
+    from musim.errors import ParameterError
+
+    named = cache_log_mels(["a1t1"], con=built.con, store=built.store, folder=tmp_path, view="track_log_mel:1")
+    assert named.reused is False and named.array().shape == (1, 256, 64)
+    with pytest.raises(ParameterError, match="^view must be a FeatureView or a registered view's name, got int$"):
+        cache_log_mels(["a1t1"], con=built.con, store=built.store, folder=tmp_path, view=7)
+    with pytest.raises(ParameterError, match="track_descriptors:4 is not a fixed-shape tensor view"):
+        cache_log_mels(["a1t1"], con=built.con, store=built.store, folder=tmp_path, view="track_descriptors")

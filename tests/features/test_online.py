@@ -230,3 +230,19 @@ def test_an_artist_id_online_is_the_same_key_as_offline_and_a_version_that_is_no
     assert lookup("artist_embedding", 7, version="1").tolist() == [1.0, 2.0]
     with pytest.raises(NotFoundError, match="no online snapshot of artist_embedding:9"):
         lookup("artist_embedding", 7, version=9)
+
+
+@pytest.mark.usefixtures("artist_con")
+def test_a_naive_as_of_is_utc_whatever_the_session_time_zone(con):
+    """OnlineStore.from_warehouse passed a naive as_of to DuckDB as a TIMESTAMP, which a session in another time zone
+    read as its local time (14 h early in Kiritimati): the value written at 12:00 UTC was missing at 12:30 UTC."""
+    import datetime as dt
+
+    view = embedding_view("artist_zone_embedding", 1, entity=ARTIST, dim=2, model_version="zone-1",
+                          description="test")
+    write_vectors(con, view, [1], np.ones((1, 2)), created_at=dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC))
+    con.execute("SET TimeZone = 'Pacific/Kiritimati'")
+    at = OnlineStore.from_warehouse(con, view, as_of=dt.datetime(2026, 1, 1, 12, 30))
+    assert 1 in at
+    before = OnlineStore.from_warehouse(con, view, as_of=dt.datetime(2026, 1, 1, 11, 30))
+    assert 1 not in before

@@ -118,3 +118,74 @@ def test_get_view_refuses_a_version_that_is_no_whole_number(con, version):
     with pytest.raises(ParameterError, match=r"^track_descriptors: version .* is no view version \(a whole number"):
         get_view(con, "track_descriptors", version)
     assert get_view(con, "track_descriptors", "4") == get_view(con, "track_descriptors:4", 4) == d.track_descriptors
+
+
+def test_a_service_pinned_in_the_future_is_refused_where_given_and_named_where_stored(musim_home, capsys):
+    """A row pinned beyond the clock skew (stored by an older musim, or by a machine whose clock ran ahead) made
+    every read of the service fail with "as_of ... is in the future ... give a past moment": the words of a refused
+    argument, for a value nobody gave, and the training_sets gate, which reads every service, failed with it."""
+    from musim import warehouse
+    from musim.cli import main
+    from musim.features.keys import CLOCK_SKEW
+
+    ahead = dt.datetime.now(dt.UTC) + 2 * CLOCK_SKEW
+    with pytest.raises(ParameterError, match=r"^service ahead-1: as_of .* is in the future \(now .*\): give a past"):
+        FeatureService("ahead-1", (d.track_log_mel,), as_of=ahead)
+    with warehouse.writer() as con:
+        register_service(con, FeatureService("ahead-1", (d.track_log_mel,), as_of=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+        con.execute("UPDATE feature_service SET as_of = ? WHERE name = 'ahead-1'", [ahead])
+        with pytest.raises(RegistryError, match=r"^feature service 'ahead-1' is pinned at as_of .*, later than now .*"
+                                                r"register the model's service under a new name .*ahead-1-2"):
+            get_service(con, "ahead-1")
+    capsys.readouterr()
+    assert main(["features", "show", "ahead-1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "'ahead-1' is pinned at as_of" in err and "Traceback" not in err
+
+
+def test_a_pinned_moment_reads_back_the_same_in_any_session_time_zone(con):
+    """The registry keeps as_of as TIMESTAMPTZ: a session in another zone reads the same moment, in UTC."""
+    at = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    con.execute("SET TimeZone = 'Pacific/Kiritimati'")
+    register_service(con, FeatureService("zoned-1", (d.track_log_mel,), as_of=at))
+    back = get_service(con, "zoned-1").as_of
+    assert back == at and back.utcoffset() == dt.timedelta(0)
+
+
+def test_a_missing_version_of_a_registered_view_names_its_versions(musim_home, capsys):
+    """`features show track_descriptors:3` listed every view's name (track_descriptors among them) for a view that
+    is registered, only not in that version; a service given --version was looked up as a view version."""
+    from musim.cli import main
+
+    assert main(["features", "show", "track_descriptors:3"]) == 2
+    assert capsys.readouterr().err.strip() == ("musim: error: no version 3 of feature view track_descriptors; its "
+                                               "registered versions: 4 (e.g. track_descriptors:4)")
+    assert main(["features", "show", "descriptor_baseline", "--version", "2"]) == 2
+    assert capsys.readouterr().err.strip() == ("musim: error: descriptor_baseline is a feature service, which has no "
+                                               "versions (it pins its views' versions): drop --version 2")
+
+
+def test_features_list_shows_moments_in_utc_whatever_the_session_time_zone(musim_home, capsys, monkeypatch):
+    """`features list` printed a view's materialisation and a service's as_of in DuckDB's session time zone (the
+    machine's: the materialisation with no zone at all), beside builds and `features show` in UTC."""
+    from musim import warehouse
+    from musim.cli import main
+    from musim.features import materialise
+
+    with warehouse.writer() as con:
+        apply(con)
+        register_service(con, FeatureService("pinned-1", (d.track_log_mel,),
+                                             as_of=dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)))
+        at = materialise(con, d.artist_descriptors_mean).created_at
+    from musim import sandbox
+
+    lock_down = sandbox.lock_down
+
+    def in_kiritimati(reader):  # the reader's session in a machine's time zone 14 h from UTC, then locked as ever
+        reader.execute("SET TimeZone = 'Pacific/Kiritimati'")
+        return lock_down(reader)
+
+    monkeypatch.setattr(sandbox, "lock_down", in_kiritimati)
+    assert main(["features", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-01-01T12:00:00+00:00" in out and at.strftime("%Y-%m-%d %H:%M") in out
