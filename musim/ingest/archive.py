@@ -135,6 +135,11 @@ def _members(archive: Path) -> Iterable[tuple[str, Callable[[], IO[bytes]]]]:
         for member in tar:
             if member.isfile():
                 yield member.name, lambda member=member: _extracted(tar, member)
+        # tarfile ends quietly where the data ends between members (or inside a header): a .tar cut short, or still
+        # being copied, was read as the members before the cut (its profiles file missing, unsaid). The end of a
+        # whole archive is a block of zeros, read past the last member's end (``offset``)
+        if tar.fileobj.tell() < tar.offset + tarfile.BLOCKSIZE:
+            raise tarfile.ReadError("unexpected end of data: no end-of-archive block after the last member")
 
 
 def _extracted(tar: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:

@@ -340,3 +340,17 @@ def test_a_decompression_bomb_is_refused_before_it_fills_the_disk(tmp_path, monk
         ingest_lastfm(archive)
     assert _tables() == {"lastfm_dump": 0, "lastfm_plays": 0, "ingest_rejects": 0, "lastfm_profile": 0}
     assert not any((Path(warehouse.get_settings().tmp_dir)).glob("archive-*"))
+
+
+@pytest.mark.parametrize("cut", [0, 100])
+def test_a_tar_cut_between_members_is_refused_not_read_as_the_members_before(tmp_path, cut):
+    """A .tar cut short right after its plays file (a download or copy not finished) was read as an archive of the
+    plays file alone: the dump was ingested without its profiles, nothing said."""
+    whole = _distributed(tmp_path, "whole.tar", mode="w").read_bytes()
+    second = whole.index(f"lastfm-dataset-360K/{PROFILES}".encode())  # its header's first byte: the name
+    path = tmp_path / "cut.tar"
+    path.write_bytes(whole[:second + cut])
+    with pytest.raises(IngestError, match=r"cut.tar: the archive is truncated or corrupt .*nothing was stored"):
+        ingest_lastfm(path)
+    assert _tables() == {"lastfm_dump": 0, "lastfm_plays": 0, "ingest_rejects": 0, "lastfm_profile": 0}
+    assert ingest_lastfm(_distributed(tmp_path, "whole.tar", mode="w")).profile_loaded == 2
