@@ -138,6 +138,9 @@ def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, P
     (``None`` when it holds none); an :class:`IngestError` naming what it holds when it is not one dump, or holds
     several profiles files. ``X.tsv`` beside ``X.tsv.gz`` is one file when their (decompressed) content is the same,
     as in the landing scan; else two."""
+    _refuse_no_files(folder, PLAYS_PATTERNS, "plays")
+    if with_profiles:
+        _refuse_no_files(folder, PROFILE_PATTERNS, "profiles")
     plays, differ = _one_file(files_named(folder, PLAYS_PATTERNS))
     if not plays:
         from musim.ingest.archive import ARCHIVE_PATTERNS
@@ -156,6 +159,15 @@ def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, P
     if len(profiles) > 1:
         raise IngestError(several_profiles(folder, [p.name for p in profiles], _differ(differ)))
     return plays[0], profiles[0] if profiles else None
+
+
+def _refuse_no_files(folder: Path, patterns: tuple[str, ...], role: str) -> None:
+    """An :class:`IngestError` (:func:`check_input`'s) for an entry of ``folder`` named as a dump's plays or profiles
+    file that is no regular file (a FIFO, a folder, a broken link): such a profiles file was passed over, and the
+    dump ingested without its profiles, nothing said."""
+    for path in sorted({p for pattern in patterns for p in folder.glob(pattern) if not hidden(p.name)}):
+        if not path.is_file():
+            check_input(path, role)
 
 
 def several_profiles(where: Path, names: list[str], why: str = "") -> str:
