@@ -31,6 +31,13 @@ from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, hidden, sever
 ARCHIVE_PATTERNS = ("*.tar", "*.tar.gz", "*.tgz", "*.tar.bz2", "*.tar.xz", "*.zip")
 
 
+#: An archive whose members extracted come to more than this many times its own size (and more than
+#: :data:`BOMB_FLOOR_BYTES`) is refused as a decompression bomb: a dump's text compresses some 3 to 10 times, while
+#: a bomb (a megabyte of deflate, or a sparse tar member) expands a thousand times or more, and filled the disk.
+BOMB_RATIO = 100
+BOMB_FLOOR_BYTES = 1 << 30
+
+
 def is_archive(path: str | Path) -> bool:
     """``path`` is named like a tar or zip archive (:data:`ARCHIVE_PATTERNS`)."""
     name = Path(path).name.lower()
@@ -65,6 +72,7 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True,
     plays: list[tuple[str, Path]] = []
     profiles: list[Path] = []
     held: list[str] = []
+    room = [max(BOMB_FLOOR_BYTES, BOMB_RATIO * archive.stat().st_size)]  # bytes left to extract, all members
     with _reading(archive):
         for name, source in _members(archive):
             if hidden(name):  # macOS's ._X beside each file X, __MACOSX/: no dump's file
@@ -77,7 +85,7 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True,
             target.parent.mkdir()
             with writing_into(folder.parent, f"{name} extracted from {archive.name}"), source() as stream, \
                     open(target, "wb") as sink:
-                shutil.copyfileobj(stream, sink, 1 << 20)
+                shutil.copyfileobj(_Within(stream, room, archive, name), sink, 1 << 20)
             if members is not None:
                 members[target] = name
             if is_plays:
@@ -96,6 +104,24 @@ def extract_dump(archive: Path, folder: Path, *, with_profiles: bool = True,
     return plays[0][1], profiles[0] if profiles else None
 
 
+class _Within:
+    """A member's stream that raises an :class:`IngestError` once the archive's extracted bytes pass its
+    allowance, ``room[0]`` (the bytes it may still extract, taken down as they are read: :data:`BOMB_RATIO`)."""
+
+    def __init__(self, stream: IO[bytes], room: list[int], archive: Path, name: str) -> None:
+        self.stream, self.room, self.archive, self.name = stream, room, archive, name
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        self.room[0] -= len(chunk)
+        if self.room[0] < 0:
+            limit = max(BOMB_FLOOR_BYTES, BOMB_RATIO * self.archive.stat().st_size)
+            raise IngestError(f"{self.archive}: {self.name} decompresses to more than {limit:,} bytes, over "
+                              f"{BOMB_RATIO} times the archive's size (a decompression bomb?); nothing was stored. "
+                              "If it is a real dump, extract it yourself and pass the file")
+        return chunk
+
+
 def _members(archive: Path) -> Iterable[tuple[str, Callable[[], IO[bytes]]]]:
     """The archive's regular-file members in archive order: ``(name, open it)``; a tar archive is read as a stream
     (a compressed one is decompressed once)."""
@@ -109,6 +135,11 @@ def _members(archive: Path) -> Iterable[tuple[str, Callable[[], IO[bytes]]]]:
         for member in tar:
             if member.isfile():
                 yield member.name, lambda member=member: _extracted(tar, member)
+        # tarfile ends quietly where the data ends between members (or inside a header): a .tar cut short, or still
+        # being copied, was read as the members before the cut (its profiles file missing, unsaid). The end of a
+        # whole archive is a block of zeros, read past the last member's end (``offset``)
+        if tar.fileobj.tell() < tar.offset + tarfile.BLOCKSIZE:
+            raise tarfile.ReadError("unexpected end of data: no end-of-archive block after the last member")
 
 
 def _extracted(tar: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:

@@ -106,6 +106,8 @@ class _File:
     #: its path is valid UTF-8: one that is not (a legacy encoding such as Latin-1) cannot be stored nor ingested
     #: as it is, and is reported with its location written with each byte that is not UTF-8 as ``\xNN``
     text: bool = True
+    #: it is a regular file (or a link to one): a FIFO, a socket or a broken link is reported, never read
+    regular: bool = True
 
 
 #: The file names the landing scan takes (anything else in the landing area is reported, once, and left alone).
@@ -196,7 +198,11 @@ def _scan(landing: str | Path) -> tuple[list[LandedDump], list[_File]]:
     folders = sorted(p for p in root.rglob("*") if p.is_dir() and not hidden(p.relative_to(root).as_posix()))
     for folder in [root, *folders]:
         files = []
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        for path in sorted(folder.iterdir()):
+            if not path.is_file():
+                if not path.is_dir() and not hidden(path.name):  # a FIFO, a socket, a broken link: said, not read
+                    others.append(_File(path_text(path.name), path_text(path), 0, 0.0, regular=False))
+                continue
             st = path.stat()
             if is_text(path):
                 files.append(_File(path.name, str(path), st.st_size, st.st_mtime))
@@ -214,8 +220,12 @@ def scan_landing(landing: str | Path | None = None) -> list[LandedDump]:
     return _scan(landing or get_settings().ingest.landing)[0]
 
 
-def _why_not_taken(name: str, text: bool = True) -> str:
-    """What to do with a landed file the scan does not take, by its name (``text``: its path is valid UTF-8)."""
+def _why_not_taken(name: str, text: bool = True, regular: bool = True) -> str:
+    """What to do with a landed file the scan does not take, by its name (``text``: its path is valid UTF-8;
+    ``regular``: it is a regular file)."""
+    if not regular:
+        return ("it is no regular file (a FIFO, a socket or a broken link) and is not read: put the file itself there "
+                "(a profiles file is loaded into its dump when it is)")
     if not text:
         return ("its path is not valid UTF-8 (a legacy encoding such as Latin-1?), and the warehouse records it as "
                 "text: rename it, e.g. `convmv -f latin1 -t utf-8 PATH`")
@@ -242,7 +252,8 @@ def _unrecognised(reported: set[str], others: list[_File]) -> tuple[list[_File],
     present = {f.location for f in others}
     new = [f for f in others if f.location not in reported]
     for f in new:
-        log.warning("landing: %s is not ingested, %s (%s)", f.location, _why_not_taken(f.name, f.text), ACCEPTED)
+        log.warning("landing: %s is not ingested, %s (%s)", f.location, _why_not_taken(f.name, f.text, f.regular),
+                    ACCEPTED)
     return new, sorted(reported - present)
 
 

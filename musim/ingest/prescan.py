@@ -138,6 +138,9 @@ def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, P
     (``None`` when it holds none); an :class:`IngestError` naming what it holds when it is not one dump, or holds
     several profiles files. ``X.tsv`` beside ``X.tsv.gz`` is one file when their (decompressed) content is the same,
     as in the landing scan; else two."""
+    _refuse_no_files(folder, PLAYS_PATTERNS, "plays")
+    if with_profiles:
+        _refuse_no_files(folder, PROFILE_PATTERNS, "profiles")
     plays, differ = _one_file(files_named(folder, PLAYS_PATTERNS))
     if not plays:
         from musim.ingest.archive import ARCHIVE_PATTERNS
@@ -156,6 +159,15 @@ def dump_in_folder(folder: Path, *, with_profiles: bool = True) -> tuple[Path, P
     if len(profiles) > 1:
         raise IngestError(several_profiles(folder, [p.name for p in profiles], _differ(differ)))
     return plays[0], profiles[0] if profiles else None
+
+
+def _refuse_no_files(folder: Path, patterns: tuple[str, ...], role: str) -> None:
+    """An :class:`IngestError` (:func:`check_input`'s) for an entry of ``folder`` named as a dump's plays or profiles
+    file that is no regular file (a FIFO, a folder, a broken link): such a profiles file was passed over, and the
+    dump ingested without its profiles, nothing said."""
+    for path in sorted({p for pattern in patterns for p in folder.glob(pattern) if not hidden(p.name)}):
+        if not path.is_file():
+            check_input(path, role)
 
 
 def several_profiles(where: Path, names: list[str], why: str = "") -> str:
@@ -390,6 +402,7 @@ def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], N
     digest = hashlib.sha256()
     buf = bytearray(CHUNK_BYTES * 2)
     filled = 0
+    hashed = 0  # the bytes at the start of buf (of a line cut short) that are hashed and counted already
     at_start = True
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="musim-sha256")
     try:
@@ -408,28 +421,45 @@ def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], N
                         buf[:end - len(UTF8_BOM)] = buf[len(UTF8_BOM):end]
                         end -= len(UTF8_BOM)
                 if n:
-                    cut = buf.rfind(b"\n", 0, end) + 1
+                    cut = buf.rfind(b"\n", filled, end) + 1  # buf[:filled] is a line's start: no newline in it
                     if cut == 0:
-                        filled = end
+                        filled, hashed = _cut_short(buf, hashed, end, digest, scan)
                         continue
                 else:
                     cut = end  # the last line, without a final newline
                 if cut:
                     block = memoryview(buf)[:cut]
-                    hashed = hasher.submit(digest.update, block)
-                    scan.bytes += cut
+                    hashing = hasher.submit(digest.update, block[hashed:])
+                    scan.bytes += cut - hashed
                     try:
                         check(block)
                     finally:
-                        hashed.result()
+                        hashing.result()
                     del block
                 if not n:
                     break
                 buf[:end - cut] = buf[cut:end]
-                filled = end - cut
+                filled, hashed = end - cut, 0
     finally:
         hasher.shutdown(wait=True)
     scan.sha256 = digest.hexdigest()
+
+
+def _cut_short(buf: bytearray, hashed: int, end: int, digest: hashlib._Hash, scan: Prescan) -> tuple[int, int]:
+    """``(filled, hashed)``: how much of ``buf[:end]``, the start of a line without its newline yet, to keep (the
+    rest of the line is read on into ``buf`` after it), and how much of that is hashed and counted already.
+
+    A line longer than :data:`MAX_LINE_BYTES` is rejected whatever its length, so only its first
+    ``MAX_LINE_BYTES + 1`` bytes are kept: the others are hashed, counted and dropped as they are read (a line was
+    held whole: a gzip bomb of a few megabytes, gigabytes without a newline, filled memory)."""
+    keep = MAX_LINE_BYTES + 1
+    if end <= keep:
+        return end, hashed
+    block = memoryview(buf)[hashed:end]
+    digest.update(block)
+    del block
+    scan.bytes += end - hashed
+    return keep, keep
 
 
 def prescan(path: str | Path) -> Prescan:

@@ -14,6 +14,10 @@ FROM (
             WHEN f5 IS NULL THEN 'too few fields: expected 5 tab-separated fields (user, gender, age, country, signup)'
             WHEN f6 IS NOT NULL THEN 'too many fields: expected 5 tab-separated fields (user, gender, age, country, signup)'
             WHEN user_key = '' THEN 'empty user id'
+            -- NUL, the other C0 control characters and DEL, as in an artist name (sql/ingest/scratch.sql): junk
+            -- (an ESC sequence printed by whatever shows the profile), no gender nor country
+            WHEN regexp_matches(f2, '[\x{00}-\x{08}\x{0A}-\x{1F}\x{7F}]') THEN 'control character in gender'
+            WHEN regexp_matches(f4, '[\x{00}-\x{08}\x{0A}-\x{1F}\x{7F}]') THEN 'control character in country'
             WHEN trim(f3) <> '' AND NOT age_integer THEN 'age is not an integer'
             WHEN trim(f3) <> '' AND age IS NULL THEN 'age out of range: not from -32768 to 32767'
             WHEN trim(f5) <> '' AND signup IS NULL THEN 'signup is not a date like "Apr 28, 2008"'

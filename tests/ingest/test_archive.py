@@ -320,3 +320,37 @@ def test_a_full_disk_while_extracting_or_decompressing_is_one_line_naming_the_fo
     assert set(_tables().values()) == {0}
     assert not [p for p in tmp.iterdir() if p.name.startswith(("archive-", "ingest-"))]  # nothing left behind
     assert ingest_lastfm(archive).loaded == ingest_lastfm(events).loaded + 8 == 9  # with room: both load
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "zip"])
+def test_a_decompression_bomb_is_refused_before_it_fills_the_disk(tmp_path, monkeypatch, kind):
+    """A member expanding a thousand times its archive's size was extracted whole: a few megabytes of archive
+    filled $MUSIM_TMP's disk. Extracting stops past BOMB_RATIO times the archive's size (above a floor)."""
+    import zipfile
+
+    monkeypatch.setattr("musim.ingest.archive.BOMB_FLOOR_BYTES", 1 << 20)
+    plays = f"{U1}\t{MB_A}\tBetty Blue\t3\n".encode() * 200_000  # 13 MB, deflated some 500 times
+    if kind == "zip":
+        archive = tmp_path / "bomb.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(f"d/{PLAYS}", plays)
+    else:
+        archive = _distributed(tmp_path, "bomb.tar.gz", members={f"d/{PLAYS}": plays})
+    with pytest.raises(IngestError, match=rf"bomb.{kind}: d/{PLAYS} decompresses to more than .* nothing was stored"):
+        ingest_lastfm(archive)
+    assert _tables() == {"lastfm_dump": 0, "lastfm_plays": 0, "ingest_rejects": 0, "lastfm_profile": 0}
+    assert not any((Path(warehouse.get_settings().tmp_dir)).glob("archive-*"))
+
+
+@pytest.mark.parametrize("cut", [0, 100])
+def test_a_tar_cut_between_members_is_refused_not_read_as_the_members_before(tmp_path, cut):
+    """A .tar cut short right after its plays file (a download or copy not finished) was read as an archive of the
+    plays file alone: the dump was ingested without its profiles, nothing said."""
+    whole = _distributed(tmp_path, "whole.tar", mode="w").read_bytes()
+    second = whole.index(f"lastfm-dataset-360K/{PROFILES}".encode())  # its header's first byte: the name
+    path = tmp_path / "cut.tar"
+    path.write_bytes(whole[:second + cut])
+    with pytest.raises(IngestError, match=r"cut.tar: the archive is truncated or corrupt .*nothing was stored"):
+        ingest_lastfm(path)
+    assert _tables() == {"lastfm_dump": 0, "lastfm_plays": 0, "ingest_rejects": 0, "lastfm_profile": 0}
+    assert ingest_lastfm(_distributed(tmp_path, "whole.tar", mode="w")).profile_loaded == 2

@@ -295,6 +295,24 @@ def test_a_directory_is_the_dump_it_holds_or_names_what_to_pass(tmp_path):
         ingest_lastfm(tmp_path / "dump" / "usersha1-artmbid-artname-plays.tsv", profiles=tmp_path / "dump")
 
 
+@pytest.mark.parametrize("kind", ["fifo", "broken link", "folder"])
+def test_a_folders_profiles_file_that_is_no_file_is_refused_not_passed_over(tmp_path, kind):
+    """A folder's usersha1-profile.tsv that was a FIFO, a broken link or a folder was passed over: the dump was
+    ingested without its profiles, nothing said."""
+    tiny_dump(tmp_path / "dump" / "usersha1-artmbid-artname-plays.tsv")
+    profiles = tmp_path / "dump" / "usersha1-profile.tsv"
+    if kind == "fifo":
+        os.mkfifo(profiles)
+    elif kind == "broken link":
+        profiles.symlink_to(tmp_path / "unmounted" / "usersha1-profile.tsv")
+    else:
+        profiles.mkdir()
+    with pytest.raises(IngestError, match=r"dump/usersha1-profile.tsv(: not a regular file|: no such file| is a "
+                                          r"directory: pass).*the profiles file"):
+        ingest_lastfm(tmp_path / "dump")
+    _nothing_stored()
+
+
 def test_a_wrong_profiles_path_is_named_as_the_profiles_file(tmp_path):
     with pytest.raises(IngestError, match=r"nope.tsv: no such file; give the path of the profiles file"):
         ingest_lastfm(tiny_dump(tmp_path / "d.tsv"), profiles=tmp_path / "nope.tsv")

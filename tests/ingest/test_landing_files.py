@@ -118,6 +118,20 @@ def test_files_the_scan_does_not_take_are_reported_once_each(tmp_path, monkeypat
             if r.name == "musim.ingest.landing"] == ["plays.tsv"]
 
 
+def test_a_profiles_file_that_is_a_broken_link_is_reported_not_passed_over(tmp_path, monkeypatch, caplog):
+    """A landed usersha1-profile.tsv that was a broken link (or a FIFO) was passed over, unsaid: its dump was
+    ingested without it. It is reported, once, as no regular file; the dump is still taken."""
+    folder = tmp_path / "landing" / "2026-11"
+    tiny_dump(folder / PLAYS)
+    (folder / PROFILES).symlink_to(tmp_path / "unmounted" / PROFILES)
+    monkeypatch.setenv("MUSIM_LANDING", str(tmp_path / "landing"))
+    with caplog.at_level(logging.WARNING, logger="musim.ingest.landing"):
+        assert [d.profiles for d in new_dumps(settle_s=0)] == [None]
+    warned = [r.getMessage() for r in caplog.records if r.name == "musim.ingest.landing"]
+    assert len(warned) == 1 and warned[0].startswith(f"landing: {folder / PROFILES} is not ingested, it is no "
+                                                     "regular file (a FIFO, a socket or a broken link")
+
+
 @pytest.mark.parametrize("as_url", [False, True], ids=["folder", "file-url"])
 def test_a_profiles_file_dropped_after_its_plays_were_ingested_is_loaded_then(tmp_path, monkeypatch, as_url):
     """The landing remembered the plays file only: a profiles file arriving after it was never picked up."""

@@ -212,6 +212,22 @@ def test_an_age_that_is_not_written_as_an_integer_is_rejected_not_rounded(tmp_pa
     assert reasons == [("age is not an integer",)]
 
 
+def test_a_control_character_in_a_gender_or_country_is_rejected_not_stored(tmp_path):
+    """A gender of "m\\0" and a country holding NUL or an ESC sequence were stored as they were (an artist name's
+    control characters were rejected, a profile's kept)."""
+    plays = tiny_dump(tmp_path / "d.tsv")
+    users = [f"{i:040x}" for i in range(1, 5)]
+    fields = [("m\0", "Chile"), ("f", "Ch\0ile"), ("f", "\x1b[31mChile"), ("m", "Chile")]
+    lines = [f"{u}\t{g}\t22\t{c}\tFeb 1, 2007" for u, (g, c) in zip(users, fields, strict=True)]
+    r = ingest_lastfm(plays, profiles=write_lines(tmp_path / "p.tsv", lines))
+    assert (r.profile_loaded, r.profile_rejected) == (1, 3)
+    with warehouse.writer() as con:
+        assert con.execute("SELECT gender, country FROM lastfm_profile").fetchall() == [("m", "Chile")]
+        rejects = con.execute("SELECT line_no, reason, raw FROM ingest_rejects ORDER BY line_no").fetchall()
+    assert rejects == [(1, "control character in gender", lines[0]), (2, "control character in country", lines[1]),
+                       (3, "control character in country", lines[2])]
+
+
 def test_1k_listening_events_aggregate_to_play_counts(tmp_path):
     path = write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", [
         f"user_000001\t2009-05-04T23:08:57Z\t{MB_A}\tDeep Dish\t\tFuck Me Im Famous",

@@ -2,7 +2,8 @@ import hashlib
 
 import numpy as np
 
-from musim.ingest.prescan import prescan
+from musim.ingest.prescan import CHUNK_BYTES, Prescan, prescan, read_blocks
+from musim.ingest.prescan_rules import MAX_LINE_BYTES
 from tests.lastfm_files import write_lines
 
 
@@ -40,6 +41,22 @@ def test_long_lines_grow_the_buffer(tmp_path, monkeypatch):
     path = write_lines(tmp_path / "a.tsv", ["x" * 100, "y\tz\r!"])
     scan = prescan(path)
     assert scan.lines == 2 and [(f.line_no, f.text) for f in scan.fixed] == [(2, b"y\tz !")]
+
+
+def test_a_line_far_too_long_is_not_held_whole_yet_hashed_and_rejected_whole(tmp_path):
+    """A line without a newline was held whole in memory however long it was: a gzip bomb of a few megabytes
+    (gigabytes of one line) filled memory. Only its first ``MAX_LINE_BYTES + 1`` bytes are held now."""
+    lines = [b"a\tb", b"x" * (2 * CHUNK_BYTES + 12345), b"c\td"]
+    path = write_lines(tmp_path / "a.tsv", lines)
+    blocks: list[int] = []
+    scan = Prescan(path=path, sha256="", bytes=0, lines=0)
+    read_blocks(path, scan, lambda block: blocks.append(len(block)))
+    assert max(blocks) <= MAX_LINE_BYTES + 1 + CHUNK_BYTES
+    assert scan.bytes == path.stat().st_size
+    assert scan.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    full = prescan(path)
+    assert full.lines == 3 and [r.line_no for r in full.rejected] == [2]
+    assert full.rejected[0].raw == "x" * 1000 and full.sha256 == scan.sha256
 
 
 def test_gzip_hashes_the_content(tmp_path):
