@@ -35,6 +35,7 @@ from musim.quality.failures import Failure
 from musim.quality.preloading import hurry as hurry_preload
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, all_suites, get_suite
 from musim.quality.report import DOCS_PREFIX
+from musim.redact import redact
 from musim.scratch import owned_scratch, sweep
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
                 gx.build_docs(gx_context())
                 docs_url = publish_docs(scratch / "docs", run_id, settings)
             except Exception as exc:  # the data is judged already; an unreachable store must not hide that
-                docs_error = f"{type(exc).__name__}: {exc}"
+                docs_error = redact(f"{type(exc).__name__}: {exc}")  # stored in the run's details
                 log.warning("quality run %s: Data Docs were not published: %s", run_id, docs_error)
         for r in results:
             r.docs_url = docs_url
