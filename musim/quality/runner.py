@@ -385,7 +385,8 @@ def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) ->
     """Upload the Data Docs site in ``folder`` to ``quality/docs/<run_id>/``; return the index's URL.
 
     GX ships ~4 MB of static images with every site; only files some page or stylesheet refers to are
-    uploaded.
+    uploaded. An upload that fails (a full store, one gone away) takes back the files already uploaded, as far as
+    the store lets it: no half a site under the run's prefix, which nothing would link to or remove.
     """
     from musim.storage import open_store
 
@@ -394,11 +395,21 @@ def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) ->
     pages = [p for p in files if p.suffix in (".html", ".css", ".js")]
     text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in pages)
     prefix = f"{DOCS_PREFIX}/{run_id}"
-    for path in sorted(files):
-        rel = path.relative_to(folder).as_posix()
-        if path in pages or path.name in text:
-            ctype = {".html": "text/html", ".css": "text/css", ".js": "application/javascript"}.get(path.suffix)
-            store.put_file(f"{prefix}/{rel}", path, content_type=ctype)
+    uploaded: list[str] = []
+    try:
+        for path in sorted(files):
+            rel = path.relative_to(folder).as_posix()
+            if path in pages or path.name in text:
+                ctype = {".html": "text/html", ".css": "text/css", ".js": "application/javascript"}.get(path.suffix)
+                uploaded.append(f"{prefix}/{rel}")
+                store.put_file(uploaded[-1], path, content_type=ctype)
+    except BaseException:
+        for key in uploaded:
+            try:
+                store.delete(key)
+            except Exception:  # the store that failed the upload may refuse this too: the upload's error is said
+                log.info("quality run %s: could not remove %s of the unpublished Data Docs", run_id, key, exc_info=True)
+        raise
     return store.url(f"{prefix}/index.html")
 
 
