@@ -392,3 +392,18 @@ def test_a_column_missing_from_the_frame_is_a_failure_that_says_why(musim_home):
         assert failure.exception and '"a"' in failure.exception and "error: " in failure.line(), failure.line()
     finally:
         unregister(suite.name)
+
+
+def test_a_gate_whose_table_is_gone_fails(good):
+    """A suite asked for by name whose table was dropped or renamed was skipped ("tables missing"), and a skipped
+    dataset passes: the gate let everything downstream run on a warehouse without the table. It fails, naming it."""
+    from musim.errors import QualityError
+    from musim.quality import gate
+
+    with warehouse.writer(get_settings()) as con:
+        con.execute("ALTER TABLE artist_name_variant RENAME TO artist_name_variant_old")
+    with pytest.raises(QualityError) as failed:
+        gate(["artists"])
+    assert failed.value.failed == ("artists",)
+    assert ("(suite): the suite runs (error: NotFoundError: the warehouse lacks the tables the artists suite checks: "
+            "artist_name_variant") in str(failed.value)
