@@ -293,7 +293,7 @@ class PartValidator:
             out.missing_count += int(res.get("missing_count") or 0)
             raised = _raised(r.exception_info)
             if raised is not None:
-                out.exception = raised[:500]
+                out.exception = raised  # redacted, then cut, by Failure
             if not r.success:
                 observed = res.get("partial_unexpected_list")
                 if observed is None and "observed_value" in res:

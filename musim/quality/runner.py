@@ -208,7 +208,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
                     expectations=1, failed=1, reason=f"the suite could not run: {type(exc).__name__}",
                     failures=[Failure(part="(suite)", expectation="suite_runs", columns=[], description="the suite runs",
                                       kwargs={}, unexpected_count=0, element_count=0, observed=[], examples=[],
-                                      exception=f"{type(exc).__name__}: {str(exc)[:500]}")]))
+                                      exception=f"{type(exc).__name__}: {exc}")]))
         docs_url = docs_error = None
         docs_started = time.perf_counter()
         if docs:

@@ -407,3 +407,24 @@ def test_a_gate_whose_table_is_gone_fails(good):
     assert failed.value.failed == ("artists",)
     assert ("(suite): the suite runs (error: NotFoundError: the warehouse lacks the tables the artists suite checks: "
             "artist_name_variant") in str(failed.value)
+
+
+def test_a_long_error_is_cut_after_it_is_redacted(musim_home):
+    """A suite's error was cut to 500 characters before it was redacted: a registered secret cut in two at the
+    500th was no longer recognised, and its first part was stored."""
+    from musim.redact import register_secret
+
+    register_secret("PLANTED-QUALITY-CUT-4d2a")
+    message = "x" * 480 + " PLANTED-QUALITY-CUT-4d2a"  # its 500th character falls inside the secret
+
+    def broken(ctx, coverage):
+        raise OSError(message)
+        yield  # pragma: no cover
+
+    suite = register(DatasetSuite(name="test_long_error", description="x", parts=(
+        Part(name="p", expectations=lambda ctx: [], frames=broken),)), replace=True)
+    try:
+        (failure,) = check([suite.name], docs=False).results[0].failures
+        assert failure.exception == f"OSError: {'x' * 480} ***" and "PLANTED" not in failure.exception
+    finally:
+        unregister(suite.name)
