@@ -224,7 +224,10 @@ def _status(prog: str, main: Callable[[], int | None]) -> int:
     try:
         return int(main() or 0)
     except SystemExit as stop:  # the parser's --help or usage error; the status main() chose
-        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+        if stop.code is None or isinstance(stop.code, int):
+            return stop.code or 0
+        print(escaped(stop.code), file=sys.stderr)  # a message, as Python prints it at exit: status 1
+        return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

@@ -141,3 +141,17 @@ def test_a_file_an_entry_point_cannot_write_is_one_line_and_exit_2(capsys):
 
     assert run_entry_point("prog", main) == 2
     assert capsys.readouterr().err == "prog: error: /ro/https://u:***@h/\\x1b[2J.h: Permission denied\n"
+
+
+def test_an_entry_point_that_exits_with_a_message_says_it_and_exits_1(capsys):
+    """As Python does for `raise SystemExit("message")`; the status of `SystemExit(3)` is kept."""
+    from musim.terminal import run_entry_point
+
+    def says() -> int:
+        raise SystemExit("stopped \x1b[2J")
+
+    def three() -> int:
+        raise SystemExit(3)
+
+    assert run_entry_point("prog", says) == 1 and capsys.readouterr().err == "stopped \\x1b[2J\n"
+    assert run_entry_point("prog", three) == 3
