@@ -25,10 +25,9 @@ from musim.cli.options import count, number, open_share
 from musim.cli.options import seed as seed_option
 from musim.config import get_settings
 from musim.embedded import airflow_env, prepare_airflow, run_dag
-from musim.errors import MusimError
 from musim.similarity.query import similar_artists
 from musim.synth.lastfm import PLAYS_FILE, PROFILE_FILE, TRUTH_FILE, write_lastfm_dump
-from musim.terminal import Parser, error_line
+from musim.terminal import Parser, run_entry_point
 
 
 def demo_dump(settings, *, users: int, artists: int, communities: int, seed: int) -> Path:
@@ -457,8 +456,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except MusimError as exc:
-        print(error_line("musim demo", exc), file=sys.stderr)
-        sys.exit(2)
+    raise SystemExit(run_entry_point("musim demo", main))

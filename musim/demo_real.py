@@ -29,6 +29,8 @@ from pathlib import Path
 
 from musim.config import get_settings
 from musim.embedded import REPO
+from musim.redact import redact
+from musim.terminal import escaped
 
 #: Where the corpus is looked for: ``$MUSIM_REAL_MUSIC``, else this folder of the repository.
 CORPUS_ENV = "MUSIM_REAL_MUSIC"
@@ -59,7 +61,7 @@ def print_library(took: float, folder: Path) -> dict[str, tuple[str, str]]:
     artists = Counter(t["artist"] for t in tracks)
     rules = Counter(t["artist_rule"] for t in tracks)
     reasons = ", ".join(f"{r} {n}" for r, n in sorted(Counter(s["reason"] for s in skips).items())) or "none"
-    print(f"1. Airflow DAG library_scan ran in {took:.0f} s on {folder}: {len(tracks)} library tracks of "
+    print(f"1. Airflow DAG library_scan ran in {took:.0f} s on {escaped(folder)}: {len(tracks)} library tracks of "
           f"{len(artists)} artists (artists by rule: {', '.join(f'{r} {n}' for r, n in rules.most_common())}); "
           f"skipped: {reasons}. See `musim library list` and `musim library skipped`")
     return owners_of(tracks)
@@ -167,8 +169,8 @@ def print_evaluation(manifest: Path, versions: list[str], *, n_boot: int, plot: 
           "same audio only where these agree")
     if "musly" not in names:
         print("   (libmusly baseline left out: pymusly is not installed)")
-    for path, reason in result.skipped:
-        print(f"   skipped {path}: {reason}")
+    for path, reason in result.skipped:  # the corpus's file names, escaped: a hostile name cannot rewrite the terminal
+        print(f"   skipped {escaped(path)}: {escaped(reason)}")
 
 
 def pick_examples(manifest: Path, n: int) -> list[tuple[Path, str]]:
@@ -203,17 +205,17 @@ def print_examples(examples: list[tuple[Path, str]], owners: dict[str, tuple[str
           "own track left out; * = by the query's composer):")
     for path, composer in examples:
         own, own_id = owners.get(str(path.resolve()), (None, None))
-        print(f"\n   {path.name} by {composer}:")
+        print(f"\n   {escaped(path.name)} by {escaped(composer)}:")
         for version in versions:
             try:
                 found = similar_audio([path], k=6, version=version)
-            except MusimError as exc:
-                print(f"     {version}: {exc}")
+            except MusimError as exc:  # as an error line says it: redacted, escaped
+                print(f"     {version}: {escaped(redact(exc))}")
                 continue
             tracks = [m for m in found.tracks if m.track_id != own_id][:5]
             same = sum(own is not None and m.artist == own for m in tracks)
-            shown = "; ".join(f"{'*' if own is not None and m.artist == own else ''}{m.title} ({m.artist})"
-                              for m in tracks[:3])
+            shown = "; ".join(f"{'*' if own is not None and m.artist == own else ''}{escaped(m.title)} "
+                              f"({escaped(m.artist)})" for m in tracks[:3])
             print(f"     {found.version:<14} {same}/{len(tracks)} same composer: {shown}, ...")
 
 
@@ -257,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     settings.ensure_dirs()
     log = settings.home / "logs" / "demo-real-airflow.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    print(f"musim demo --real: corpus {corpus}; MUSIM_HOME={settings.home}; Airflow logs in {log}")
+    print(f"musim demo --real: corpus {escaped(corpus)}; MUSIM_HOME={escaped(settings.home)}; Airflow logs in "
+          f"{escaped(log)}")
     if args.report_only:
         from musim.library import list_tracks
 

@@ -6,6 +6,9 @@ One of each for every entry point (``musim``, ``python -m musim.demo [--real]``,
 ``python -m musim.ui.standalone``, ``python -m musim.config``, ``python -m musim.ingest.prescan_rules``): this module is of the foundation layer, so
 the command line and the page's runner, which may not import each other, both use it. :mod:`musim.cli.output`
 builds its table cells (:func:`musim.cli.output.printable`: escaped, then cut to a width) on :func:`escaped`.
+Their streams are :class:`Messages` while they run: a stderr that cannot take a message (``2>/dev/full``, ``2>&-``)
+makes the status 2, never Python's 120 at exit nor a line on stdout; :func:`run_entry_point` runs every entry point
+but ``musim`` (whose :func:`musim.cli.main` does the same with its ``-v``) that way.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
 from musim import redact
+from musim.errors import MusimError
+from musim.quiet import reader_gone
 
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 #: C0, DEL, C1, and the format characters that reorder or hide text (bidi embeddings, overrides, isolates, marks,
@@ -110,3 +115,155 @@ class Parser(argparse.ArgumentParser):
         if extras:
             Parser(prog=prog, add_help=False).error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed
+
+
+class Messages:
+    """``sys.stderr`` while an entry point runs: a message that cannot be written there (``2>/dev/full``, a reader
+    gone) is dropped, not raised (there is nowhere to say more, and an error raised while reporting an error would
+    end the command with a traceback it cannot print either), and remembered: :meth:`flushed` says it. The stream is
+    pointed at the null device then, so that what is left in its buffer fails no flush at exit (Python's 120). No
+    stream at all (``2>&-``: Python's ``sys.stderr`` is None) loses every message, where ``print`` would have written
+    them to stdout, among the command's output."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._failed = False
+
+    def write(self, text: str) -> int:
+        try:
+            if self._stream is None:
+                raise OSError("no stderr")
+            return self._stream.write(text)
+        except OSError:
+            self._lost()
+            return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            if self._stream is not None:
+                self._stream.flush()
+        except OSError:
+            self._lost()
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def flushed(self) -> bool:
+        """Whether every message so far reached the stream (flushing it now)."""
+        self.flush()
+        return not self._failed
+
+    def _lost(self) -> None:
+        self._failed = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class OutputError(OSError):
+    """Standard output could not be written (a full disk: ``musim dumps > /dev/full``), not a file of the command."""
+
+
+class Output:
+    """``sys.stdout`` while a command or entry point runs: everything goes to the stream it stands for, and a write or flush that
+    fails there (not a reader gone, a ``BrokenPipeError``: that one stays what it is) is an :class:`OutputError`,
+    told apart from the OSErrors of the files the command reads and writes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror or str(exc)) from exc
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror or str(exc)) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def run_entry_point(prog: str, main: Callable[[], int | None]) -> int:
+    """The exit status of ``main``, an entry point's work (``python -m musim.up``: ``raise
+    SystemExit(run_entry_point("musim up", lambda: main(sys.argv[1:])))``), each way it can end said as ``musim``
+    says it: an error of musim's, or a file it could not read or write, in one line (:func:`error_line`), exit 2;
+    Ctrl-C ``PROG: interrupted``, 130; its output flushed here, where a full disk is one line and 2 and a reader
+    gone (``| head``) quiet, 141; and its messages in :class:`Messages`: a stderr that cannot take them makes a
+    success or an error's status 2."""
+    stderr, stdout = sys.stderr, sys.stdout
+    messages = sys.stderr = Messages(stderr)
+    sys.stdout = Output(stdout) if stdout is not None else None
+    try:
+        code = output_flushed(prog, _status(prog, main))
+    finally:
+        sys.stderr, sys.stdout = stderr, stdout
+    return 2 if not messages.flushed() and code in (0, 1, None) else code
+
+
+def _status(prog: str, main: Callable[[], int | None]) -> int:
+    """:func:`run_entry_point`'s work, its streams aside."""
+    try:
+        return int(main() or 0)
+    except SystemExit as stop:  # the parser's --help or usage error; the status main() chose
+        if stop.code is None or isinstance(stop.code, int):
+            return stop.code or 0
+        print(escaped(stop.code), file=sys.stderr)  # a message, as Python prints it at exit: status 1
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except MusimError as exc:
+        print(error_line(prog, exc), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away: nothing to report, as for any filter
+        return reader_gone()
+    except OutputError as exc:  # standard output on a full disk (> /dev/full)
+        return output_failed(prog, exc)
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        print(error_line(prog, f"{where}: {exc.strerror or exc}"), file=sys.stderr)
+        return 2
+
+
+def output_flushed(prog: str, code: int) -> int:
+    """``code``, once standard output is out of Python's buffers: a full disk (``> /dev/full``) is one line and 2,
+    a reader gone quiet; stdout is pointed at the null device then, so that no flush at exit fails again."""
+    if sys.stdout is None:
+        return code
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return reader_gone() if code == 0 else code
+    except OSError as exc:
+        return output_failed(prog, exc) if code == 0 else code
+    return code
+
+
+def output_failed(prog: str, exc: OSError) -> int:
+    """After standard output could not be written: one line on stderr, and stdout pointed at the null device so
+    that Python's flush at exit raises no second error; the exit status, 2."""
+    print(f"{prog}: could not write the output: {exc.strerror or exc}", file=sys.stderr)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 2

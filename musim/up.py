@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from musim.config import get_settings
 from musim.embedded import airflow_env, standalone
-from musim.errors import ConfigError, MusimError
-from musim.terminal import Parser, error_line
+from musim.errors import ConfigError
+from musim.terminal import Parser, run_entry_point
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -35,8 +35,4 @@ def main(argv: Sequence[str] = ()) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except MusimError as exc:
-        print(error_line("musim up", exc), file=sys.stderr)
-        sys.exit(2)
+    raise SystemExit(run_entry_point("musim up", lambda: main(sys.argv[1:])))

@@ -157,3 +157,25 @@ def test_a_usage_error_is_one_line_without_the_usage_block(tmp_path, monkeypatch
     assert err.startswith(f"python -m musim.demo --real: error: {says}") and "usage:" not in err
     assert err.rstrip().endswith("see `python -m musim.demo --real --help`")
     assert not (tmp_path / "home").exists()  # nothing started
+
+
+def test_the_examples_show_a_hostile_name_and_an_error_escaped_and_redacted(tmp_path, monkeypatch, capsys):
+    """Step 5 printed the corpus's names and a query's error as they were: a composer or title holding an escape
+    sequence rewrote the terminal, and an error quoting a URL showed its password. Escaped and redacted now."""
+    from types import SimpleNamespace
+
+    from musim.errors import NotFoundError
+    from musim.models import new_audio
+
+    def similar_audio(paths, *, k, version):
+        if version == "bad":
+            raise NotFoundError("no model at s3://key:hunter2@bucket/\x1b[2J")
+        track = SimpleNamespace(track_id="t", title="Title\x1b[31m", artist="Com\u202eposer")
+        return SimpleNamespace(version=version, tracks=[track])
+
+    monkeypatch.setattr(new_audio, "similar_audio", similar_audio)
+    demo_real.print_examples([(tmp_path / "q\x1b[2J.wav", "Com\u202eposer")], {}, ["bad", "good"])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "hunter2" not in out, out
+    assert "q\\x1b[2J.wav by Com\\u202eposer:" in out and "bad: no model at s3://key:***@bucket/\\x1b[2J" in out
+    assert "Title\\x1b[31m (Com\\u202eposer)" in out

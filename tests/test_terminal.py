@@ -77,3 +77,81 @@ def test_error_line_keeps_the_lines_of_a_report_and_hides_a_password():
 def test_escaped_shows_controls_and_keeps_the_rest():
     assert escaped("a\tb\nc\x1b[31m\u202ed\udcff é 椎名") == "a\\tb\\nc\\x1b[31m\\u202ed\\xff é 椎名"
     assert escaped(12) == "12"
+
+
+#: Each entry point but `musim` (tests/cli/test_init.py), run so that it stops on an error of musim's, in one line:
+#: its arguments and environment. The pre-scan rules' generator has no such error: it succeeds, and says so on stderr.
+ERRORS = {
+    "musim.up": ([], {"MUSIM_HOME": "/tmp/home$x"}),
+    "musim.demo": ([], {"MUSIM_HOME": "/tmp/home$x"}),
+    "musim.demo --real": (["--corpus", "/nonexistent/corpus"], {}),
+    "musim.ui.standalone env": ([], {"MUSIM_HOME": "/tmp/home$x"}),
+    "musim.config": ([], {"MUSIM_DUCKDB_THREADS": "many"}),
+    "musim.ingest.prescan_rules": ([], {}),
+}
+
+
+def _entry_point(name: str, tmp_path, *, unbuffered: str = "", **streams) -> subprocess.CompletedProcess:
+    args, env = ERRORS[name]
+    return subprocess.run([sys.executable, "-m", *name.split(), *args], cwd=REPO, text=True, timeout=120,
+                          env={**os.environ, "MUSIM_HOME": str(tmp_path), "PYTHONUNBUFFERED": unbuffered, **env},
+                          **streams)
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+@pytest.mark.parametrize("name", ERRORS)
+def test_an_entry_points_message_to_a_full_disk_ends_with_status_2(name, unbuffered, tmp_path):
+    """`python -m musim.up 2>/dev/full` on a bad setting exited 1: its error line, unwritable, raised a second error
+    with a traceback nobody could read (and 120, Python's status when its flush at exit fails, when buffered). Every
+    entry point ends as `musim` does now: 2, nothing on stdout."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        done = _entry_point(name, tmp_path, unbuffered=unbuffered, stdout=subprocess.PIPE, stderr=full)
+    assert (done.returncode, done.stdout) == (2, "")
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_an_entry_points_message_with_stderr_closed_stays_off_stdout(name, tmp_path):
+    """`python -m musim.up 2>&-` printed its `error:` line on stdout (Python's sys.stderr is None there, and
+    print(file=None) writes to stdout); every entry point says nothing now, exit 2."""
+    done = _entry_point(name, tmp_path, stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2))
+    assert (done.returncode, done.stdout) == (2, "")
+
+
+@pytest.mark.parametrize("args", [[], ["--markdown"]], ids=["values", "markdown"])
+def test_the_settings_to_a_full_disk_are_one_line_and_exit_2(args, tmp_path):
+    """`python -m musim.config > /dev/full` ended on a traceback, exit 1; it says so in one line, as `musim` does."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "musim.config", *args], cwd=REPO, text=True, timeout=120,
+                              stdout=full, stderr=subprocess.PIPE, env={**os.environ, "MUSIM_HOME": str(tmp_path)})
+    assert (done.returncode, done.stderr) == (
+        2, "python -m musim.config: could not write the output: No space left on device\n")
+
+
+def test_a_file_an_entry_point_cannot_write_is_one_line_and_exit_2(capsys):
+    """`python -m musim.ingest.prescan_rules` in a read-only checkout ended on a traceback; it names the file and
+    why, redacted and escaped, exit 2."""
+    from musim.terminal import run_entry_point
+
+    def main() -> int:
+        raise PermissionError(13, "Permission denied", "/ro/https://u:hunter2@h/\x1b[2J.h")
+
+    assert run_entry_point("prog", main) == 2
+    assert capsys.readouterr().err == "prog: error: /ro/https://u:***@h/\\x1b[2J.h: Permission denied\n"
+
+
+def test_an_entry_point_that_exits_with_a_message_says_it_and_exits_1(capsys):
+    """As Python does for `raise SystemExit("message")`; the status of `SystemExit(3)` is kept."""
+    from musim.terminal import run_entry_point
+
+    def says() -> int:
+        raise SystemExit("stopped \x1b[2J")
+
+    def three() -> int:
+        raise SystemExit(3)
+
+    assert run_entry_point("prog", says) == 1 and capsys.readouterr().err == "stopped \\x1b[2J\n"
+    assert run_entry_point("prog", three) == 3

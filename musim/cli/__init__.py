@@ -19,18 +19,18 @@ before :func:`main` runs, and :func:`main` imports the rest.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import logging
 import os
 import sys
-from typing import Any
 
 from musim import redact
 from musim.cli.quiet import quiet_tensorflow_start
 from musim.errors import MusimError
 from musim.quiet import reader_gone
-from musim.terminal import Parser, error_line
+from musim.terminal import Messages as _Messages
+from musim.terminal import Output as _Output
+from musim.terminal import OutputError, Parser, error_line, output_failed, output_flushed
 
 #: Modules that add subcommands, in help order.
 AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality",
@@ -76,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit status. Ctrl-C at any point (building the parser and importing the commands'
     modules take a second) ends it with ``musim: interrupted`` and 130, as a shell reports SIGINT. Its output is
-    flushed here, where an output that cannot be written is caught (:func:`_output_flushed`), not at exit; so are
+    flushed here, where an output that cannot be written is caught (:func:`musim.terminal.output_flushed`), not at exit; so are
     its messages: a stderr that cannot take them (``2>/dev/full``) makes a success or an error's status 2
-    (:class:`_Messages`), never Python's 120 at exit or an error about the error."""
+    (:class:`musim.terminal.Messages`), never Python's 120 at exit or an error about the error."""
     stderr = sys.stderr
     messages = sys.stderr = _Messages(stderr)
     try:
@@ -92,55 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     return 2 if not messages.flushed() and code in (0, 1) else code
 
 
-class _Messages:
-    """``sys.stderr`` while :func:`main` runs: a message that cannot be written there (``2>/dev/full``, a reader
-    gone) is dropped, not raised (there is nowhere to say more, and an error raised while reporting an error would
-    end the command with a traceback it cannot print either), and remembered: :meth:`flushed` says it. The stream is
-    pointed at the null device then, so that what is left in its buffer fails no flush at exit (Python's 120). No
-    stream at all (``2>&-``: Python's ``sys.stderr`` is None) loses every message, where ``print`` would have written
-    them to stdout, among the command's output."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self._failed = False
-
-    def write(self, text: str) -> int:
-        try:
-            if self._stream is None:
-                raise OSError("no stderr")
-            return self._stream.write(text)
-        except OSError:
-            self._lost()
-            return len(text)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        try:
-            if self._stream is not None:
-                self._stream.flush()
-        except OSError:
-            self._lost()
-
-    def isatty(self) -> bool:
-        return self._stream is not None and self._stream.isatty()
-
-    def flushed(self) -> bool:
-        """Whether every message so far reached the stream (flushing it now)."""
-        self.flush()
-        return not self._failed
-
-    def _lost(self) -> None:
-        self._failed = True
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
 def _exit_status(argv: list[str] | None) -> int:
     """:func:`main`'s work, its messages' stream aside."""
     try:
@@ -149,74 +100,14 @@ def _exit_status(argv: list[str] | None) -> int:
         print("musim: interrupted", file=sys.stderr)
         code = 130
     except SystemExit as stop:  # argparse's --help, a usage error: its exit, once the help is out (> /dev/full)
-        if stop.code in (0, None) and (flushed := _output_flushed(0)) != 0:
+        if stop.code in (0, None) and (flushed := output_flushed("musim", 0)) != 0:
             raise SystemExit(flushed) from None
         raise
     except BrokenPipeError:  # the help to a reader gone (`musim --help | head -1`, stdout unbuffered): quiet
         code = reader_gone()
     except OSError as exc:  # what reaches here is the help written to stdout (terminal.Parser); the commands' own
-        code = _output_failed(exc)  # OSErrors are said by _main
-    return _output_flushed(code)
-
-
-class OutputError(OSError):
-    """Standard output could not be written (a full disk: ``musim dumps > /dev/full``), not a file of the command."""
-
-
-class _Output:
-    """``sys.stdout`` while a command runs: everything goes to the stream it stands for, and a write or flush that
-    fails there (not a reader gone, a ``BrokenPipeError``: that one stays what it is) is an :class:`OutputError`,
-    told apart from the OSErrors of the files the command reads and writes."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError(exc.errno, exc.strerror or str(exc)) from exc
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError(exc.errno, exc.strerror or str(exc)) from exc
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-def _output_failed(exc: OSError) -> int:
-    """After standard output could not be written: one line on stderr, and stdout pointed at the null device so
-    that Python's flush at exit raises no second error; the exit status, 2."""
-    print(f"musim: could not write the output: {exc.strerror or exc}", file=sys.stderr)
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 2
-
-
-def _output_flushed(code: int) -> int:
-    """``code``, once what the command wrote to standard output is out of Python's buffers. An output that cannot
-    be written is one line (:func:`_output_failed`) and a failing status; a reader gone ends it quietly, as
-    ``musim ... | head`` expects."""
-    if sys.stdout is None:
-        return code
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        return reader_gone() if code == 0 else code
-    except OSError as exc:
-        return _output_failed(exc) if code == 0 else code
-    return code
+        code = output_failed("musim", exc)  # OSErrors are said by _main
+    return output_flushed("musim", code)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -243,7 +134,7 @@ def _main(argv: list[str] | None) -> int:
         sys.stdout = stdout
         if args.verbose:
             sys.stderr.write(redact.format_exception(exc))
-        return _output_failed(exc)
+        return output_failed("musim", exc)
     except MusimError as exc:
         if args.verbose:
             sys.stderr.write(redact.format_exception(exc))

@@ -97,4 +97,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from musim.terminal import run_entry_point
+
+    raise SystemExit(run_entry_point("python -m musim.ingest.prescan_rules", main))

@@ -9,7 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from musim.redact import redact
+
 __all__ = ["Failure"]
+
+#: How much of an exception's text a failure keeps.
+_EXCEPTION_CHARS = 500
 
 
 @dataclass
@@ -27,6 +32,13 @@ class Failure:
     examples: list[Any]
     exception: str | None = None
     facts: bool = False  # of a part of whole-table facts (sql_invariants): element_count is 1, the fact's value counts
+
+    def __post_init__(self) -> None:
+        # the exception's text, redacted here, before it is stored (``quality_result.failures``, which `musim sql`
+        # and the report show) or printed: a data source may echo a URL with its password, or a registered secret;
+        # then cut to its first 500 characters (cut first, a secret cut in two is no longer recognised)
+        if self.exception is not None:
+            self.exception = redact(self.exception)[:_EXCEPTION_CHARS]
 
     def line(self) -> str:
         what = self.description or f"{self.expectation}({', '.join(self.columns)})"

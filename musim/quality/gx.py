@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,18 @@ class ExpectationOutcome:
         return f"{self.type}({', '.join(self.columns)})"
 
 
+def _raised(info: Any) -> str | None:
+    """The message of the exception GX met evaluating an expectation (a column not in the frame), or None. GX 1.x
+    keys it by the metric that raised (``{MetricConfigurationID(...): {"raised_exception": True, ...}}``), not at
+    the top of ``exception_info``; read only there, a column renamed away was a failure that said nothing."""
+    if not isinstance(info, Mapping):
+        return None
+    for each in (info, *info.values()):
+        if isinstance(each, Mapping) and each.get("raised_exception"):
+            return str(each.get("exception_message"))
+    return None
+
+
 class PartValidator:
     """Validates successive DataFrames of one part against one suite and merges the outcomes."""
 
@@ -278,9 +291,9 @@ class PartValidator:
             out.element_count += int(res.get("element_count") or 0)
             out.unexpected_count += int(res.get("unexpected_count") or 0)
             out.missing_count += int(res.get("missing_count") or 0)
-            exc = (r.exception_info or {})
-            if exc.get("raised_exception"):
-                out.exception = str(exc.get("exception_message"))[:500]
+            raised = _raised(r.exception_info)
+            if raised is not None:
+                out.exception = raised  # redacted, then cut, by Failure
             if not r.success:
                 observed = res.get("partial_unexpected_list")
                 if observed is None and "observed_value" in res:

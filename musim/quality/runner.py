@@ -35,6 +35,7 @@ from musim.quality.failures import Failure
 from musim.quality.preloading import hurry as hurry_preload
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, all_suites, get_suite
 from musim.quality.report import DOCS_PREFIX
+from musim.redact import redact
 from musim.scratch import owned_scratch, sweep
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
                     expectations=1, failed=1, reason=f"the suite could not run: {type(exc).__name__}",
                     failures=[Failure(part="(suite)", expectation="suite_runs", columns=[], description="the suite runs",
                                       kwargs={}, unexpected_count=0, element_count=0, observed=[], examples=[],
-                                      exception=f"{type(exc).__name__}: {str(exc)[:500]}")]))
+                                      exception=f"{type(exc).__name__}: {exc}")]))
         docs_url = docs_error = None
         docs_started = time.perf_counter()
         if docs:
@@ -215,7 +216,7 @@ def check_on(con: duckdb.DuckDBPyConnection, datasets: Sequence[str] | None = No
                 gx.build_docs(gx_context())
                 docs_url = publish_docs(scratch / "docs", run_id, settings)
             except Exception as exc:  # the data is judged already; an unreachable store must not hide that
-                docs_error = f"{type(exc).__name__}: {exc}"
+                docs_error = redact(f"{type(exc).__name__}: {exc}")  # stored in the run's details
                 log.warning("quality run %s: Data Docs were not published: %s", run_id, docs_error)
         for r in results:
             r.docs_url = docs_url
@@ -261,8 +262,12 @@ def _run_suite(gx_context: Callable[[], Any], suite: DatasetSuite, ctx: CheckCon
     started = time.perf_counter()
     result = DatasetResult(run_id=run_id, dataset=suite.name, dump_id=ctx.dump_id, version=None, status="passed")
     missing = [t for t in suite.tables if t not in present]
-    reason = f"tables missing from the warehouse: {', '.join(missing)}" if missing else None
-    if reason is None and suite.scope == "dump" and ctx.dump_id is None:
+    if missing:  # the migrations made them: a suite asked for by name cannot pass (a gate) on what is not there
+        raise NotFoundError(f"the warehouse lacks the tables the {suite.name} suite checks: {', '.join(missing)} "
+                            "(dropped or renamed since the migrations made them): restore them, e.g. from a copy "
+                            "of the warehouse")
+    reason = None
+    if suite.scope == "dump" and ctx.dump_id is None:
         reason = "no Last.FM dump has been ingested yet"
     if reason is None and suite.applies is not None:
         reason = suite.applies(ctx)
@@ -384,7 +389,8 @@ def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) ->
     """Upload the Data Docs site in ``folder`` to ``quality/docs/<run_id>/``; return the index's URL.
 
     GX ships ~4 MB of static images with every site; only files some page or stylesheet refers to are
-    uploaded.
+    uploaded. An upload that fails (a full store, one gone away) takes back the files already uploaded, as far as
+    the store lets it: no half a site under the run's prefix, which nothing would link to or remove.
     """
     from musim.storage import open_store
 
@@ -393,11 +399,21 @@ def publish_docs(folder: Path, run_id: str, settings: Settings | None = None) ->
     pages = [p for p in files if p.suffix in (".html", ".css", ".js")]
     text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in pages)
     prefix = f"{DOCS_PREFIX}/{run_id}"
-    for path in sorted(files):
-        rel = path.relative_to(folder).as_posix()
-        if path in pages or path.name in text:
-            ctype = {".html": "text/html", ".css": "text/css", ".js": "application/javascript"}.get(path.suffix)
-            store.put_file(f"{prefix}/{rel}", path, content_type=ctype)
+    uploaded: list[str] = []
+    try:
+        for path in sorted(files):
+            rel = path.relative_to(folder).as_posix()
+            if path in pages or path.name in text:
+                ctype = {".html": "text/html", ".css": "text/css", ".js": "application/javascript"}.get(path.suffix)
+                uploaded.append(f"{prefix}/{rel}")
+                store.put_file(uploaded[-1], path, content_type=ctype)
+    except BaseException:
+        for key in uploaded:
+            try:
+                store.delete(key)
+            except Exception:  # the store that failed the upload may refuse this too: the upload's error is said
+                log.info("quality run %s: could not remove %s of the unpublished Data Docs", run_id, key, exc_info=True)
+        raise
     return store.url(f"{prefix}/index.html")
 
 

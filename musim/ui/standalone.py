@@ -22,13 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import sys
 
 from musim.config import get_settings
 from musim.embedded import airflow_env, check_port_free, standalone
-from musim.errors import MusimError
 from musim.params import whole_number
-from musim.terminal import Parser, error_line
+from musim.terminal import Parser, run_entry_point
 
 
 def changed(env: dict[str, str]) -> dict[str, str]:
@@ -78,8 +76,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except MusimError as exc:
-        print(error_line("python -m musim.ui.standalone", exc), file=sys.stderr)
-        raise SystemExit(2) from None
+    raise SystemExit(run_entry_point("python -m musim.ui.standalone", main))

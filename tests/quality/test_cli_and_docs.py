@@ -401,3 +401,26 @@ def test_a_suite_whose_sql_fails_says_so_in_one_line_naming_the_file(good, capsy
     assert "LINE" not in out and "^" not in out and "Candidate" not in out, out
     errors = err.strip().splitlines()
     assert len(errors) == 1 and errors[0].startswith("musim: error:") and any(f in errors[0] for f in files), err
+
+
+def test_data_docs_that_cannot_all_be_uploaded_leave_none_behind(good, monkeypatch):
+    """A store that failed midway through the Data Docs upload (full, gone away) kept the pages uploaded before it:
+    half a site under quality/docs/<run>/ that no result links to and nothing removes. They are taken back; the
+    run is judged and recorded all the same, the docs' error named."""
+    from musim.config import get_settings
+    from musim.quality import check
+    from musim.storage.local import LocalStore
+
+    put_file, calls = LocalStore.put_file, []
+
+    def full_after_two(self, key, path, **kw):
+        calls.append(key)
+        if len(calls) > 2:
+            raise OSError(28, "No space left on device")
+        return put_file(self, key, path, **kw)
+
+    monkeypatch.setattr(LocalStore, "put_file", full_after_two)
+    run = check(["artists"])
+    assert run.success and run.docs_url is None and "No space left on device" in run.docs_error and len(calls) == 3
+    store = open_store(get_settings().storage.object_store)
+    assert [o.key for o in store.list(f"quality/docs/{run.run_id}/")] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 
@@ -330,3 +331,100 @@ def test_a_failure_counts_rows_of_a_table_and_the_value_of_a_whole_table_fact():
     assert Failure.from_json({"part": "invariants", "description": "d", "observed": [3], "element_count": 1,
                               "unexpected_count": 1, "kwargs": {"min_value": 0, "max_value": 0}}).summary() \
         == "invariants: d (3 found)"
+
+
+def test_the_errors_of_a_failed_check_are_stored_redacted(musim_home):
+    """A check's exception text was stored as given in `quality_result.failures`, where `musim sql` and `musim quality
+    report` show it: a data source that echoed a registered secret or a URL's password gave it away. Stored redacted
+    now, whether the suite could not run or GX could not evaluate an expectation."""
+    import great_expectations.expectations as gxe
+
+    from musim.redact import register_secret
+
+    register_secret("PLANTED-QUALITY-9c1e")
+    leaky = "s3://key:hunter2@bucket/x?token=PLANTED-QUALITY-9c1e"
+
+    def broken(ctx, coverage):
+        raise OSError(f"could not read {leaky}")
+        yield  # pragma: no cover
+
+    def frames(ctx, coverage):
+        coverage.rows_total = coverage.rows_validated = 1
+        yield pd.DataFrame({"a": [1]})
+
+    suites = [register(DatasetSuite(name="test_leaky_source", description="x", parts=(
+                  Part(name="p", expectations=lambda ctx: [], frames=broken),)), replace=True),
+              register(DatasetSuite(name="test_leaky_column", description="x", parts=(
+                  Part(name="p", expectations=lambda ctx: [gxe.ExpectColumnValuesToNotBeNull(column=leaky)],
+                       frames=frames),)), replace=True)]
+    try:
+        run = check([s.name for s in suites], docs=False)
+        assert [r.status for r in run.results] == ["failed", "failed"]
+        assert all(f.exception for r in run.results for f in r.failures)
+        with warehouse.writer(get_settings()) as con:
+            stored = [f["exception"] for (doc,) in con.execute(
+                "SELECT failures FROM quality_result WHERE run_id = ? ORDER BY dataset", [run.run_id]).fetchall()
+                for f in json.loads(doc)]
+        # the column's name is the suite's own code, quoted in GX's error (which would carry a source's words)
+        assert stored == ['Error: The column "s3://key:***@bucket/x?token=***" in BatchData does not exist.',
+                          "OSError: could not read s3://key:***@bucket/x?token=***"], stored
+        assert run.results[0].summary().endswith("(error: OSError: could not read s3://key:***@bucket/x?token=***))")
+    finally:
+        for s in suites:
+            unregister(s.name)
+
+
+def test_a_column_missing_from_the_frame_is_a_failure_that_says_why(musim_home):
+    """GX 1.x keys an expectation's exception by the metric that raised it; read at the top of `exception_info`
+    only, a column renamed away from a table was a failure with no reason (`p: expect_column_values_to_not_be_null
+    (a)`, no count, no error). It says GX's error now."""
+    import great_expectations.expectations as gxe
+
+    def frames(ctx, coverage):
+        coverage.rows_total = coverage.rows_validated = 1
+        yield pd.DataFrame({"renamed": [1]})
+
+    suite = register(DatasetSuite(name="test_renamed_column", description="x", parts=(
+        Part(name="p", expectations=lambda ctx: [gxe.ExpectColumnValuesToNotBeNull(column="a")], frames=frames),)),
+        replace=True)
+    try:
+        (failure,) = check([suite.name], docs=False).results[0].failures
+        assert failure.exception and '"a"' in failure.exception and "error: " in failure.line(), failure.line()
+    finally:
+        unregister(suite.name)
+
+
+def test_a_gate_whose_table_is_gone_fails(good):
+    """A suite asked for by name whose table was dropped or renamed was skipped ("tables missing"), and a skipped
+    dataset passes: the gate let everything downstream run on a warehouse without the table. It fails, naming it."""
+    from musim.errors import QualityError
+    from musim.quality import gate
+
+    with warehouse.writer(get_settings()) as con:
+        con.execute("ALTER TABLE artist_name_variant RENAME TO artist_name_variant_old")
+    with pytest.raises(QualityError) as failed:
+        gate(["artists"])
+    assert failed.value.failed == ("artists",)
+    assert ("(suite): the suite runs (error: NotFoundError: the warehouse lacks the tables the artists suite checks: "
+            "artist_name_variant") in str(failed.value)
+
+
+def test_a_long_error_is_cut_after_it_is_redacted(musim_home):
+    """A suite's error was cut to 500 characters before it was redacted: a registered secret cut in two at the
+    500th was no longer recognised, and its first part was stored."""
+    from musim.redact import register_secret
+
+    register_secret("PLANTED-QUALITY-CUT-4d2a")
+    message = "x" * 480 + " PLANTED-QUALITY-CUT-4d2a"  # its 500th character falls inside the secret
+
+    def broken(ctx, coverage):
+        raise OSError(message)
+        yield  # pragma: no cover
+
+    suite = register(DatasetSuite(name="test_long_error", description="x", parts=(
+        Part(name="p", expectations=lambda ctx: [], frames=broken),)), replace=True)
+    try:
+        (failure,) = check([suite.name], docs=False).results[0].failures
+        assert failure.exception == f"OSError: {'x' * 480} ***" and "PLANTED" not in failure.exception
+    finally:
+        unregister(suite.name)
