@@ -8,9 +8,10 @@ Three steps, so that Airflow can map the middle one over batches while one write
 2. :func:`musim.features.pool.compute` / :func:`musim.features.staged.compute_batch` (no warehouse): streams each preview from the object store,
    decodes it once (its excerpt window for local whole tracks) and computes every wanted extractor in a
    pool of worker processes on all cores; writes each tensor as a float16 ``.npy`` under a key holding
-   the parameter hash (``features/mel/<hash>/<audio_id>.npy``). Unusable audio becomes a rejection with
-   the library's reason (:data:`musim.library.formats.SKIP_REASONS`: empty, not_audio, undecodable,
-   truncated, too_short, silent) instead of stopping the batch.
+   the parameter hash and the sha256 of its bytes (``features/mel/<hash>/<audio_id>.<sha256>.npy``: never
+   written over with other values). Unusable audio becomes a rejection with the library's reason
+   (:data:`musim.library.formats.SKIP_REASONS`: empty, not_audio, undecodable, truncated, too_short, silent)
+   instead of stopping the batch.
 3. :func:`record` + :func:`complete_build` (warehouse writer): inserts the rows (idempotent), closes the
    run, materialises derived views and, once the features quality gate passed, publishes the online
    snapshots (:mod:`musim.features.release`: record → gate → publish).
