@@ -87,3 +87,32 @@ def test_a_recompute_giving_the_same_values_writes_no_row(catalogue, con, store)
     assert (result.computed, result.unchanged) == (0, 1)
     assert con.execute("SELECT * FROM track_mel ORDER BY track_id").fetchall() == before
     assert con.execute("SELECT count(*) FROM feature_superseded").fetchone()[0] == 0
+
+
+def _as_made_before_keys_named_bytes(con, store, track="t1"):
+    """The track's row as builds made it before keys held the digest: its object at ``<audio_id>.npy``."""
+    key, params_hash, audio_id = con.execute("SELECT object_key, params_hash, audio_id FROM track_mel "
+                                             "WHERE track_id = ?", [track]).fetchone()
+    legacy = f"features/mel/{params_hash}/{audio_id}.npy"
+    if key != legacy:
+        store.put_bytes(legacy, store.get_bytes(key))
+        store.delete(key)
+    con.execute("UPDATE track_mel SET object_key = ? WHERE track_id = ?", [legacy, track])
+    return legacy
+
+
+def test_a_row_made_before_keys_named_bytes_is_compared_by_its_bytes(catalogue, con, store):
+    """An old row's key names no digest: equal bytes keep the row as it was (its key, build and moment), other bytes
+    are a new row under a key of their own, the old object untouched."""
+    pinned = _built(catalogue, con, store)
+    legacy = _as_made_before_keys_named_bytes(con, store)
+    old = load_tensor(store, legacy)
+    before = _row(con)
+    result = _build(con, store, recompute=["t1"])
+    assert (result.computed, result.unchanged) == (0, 1) and _row(con) == before
+    _other_audio_same_id(con, store)
+    result = _build(con, store, recompute=["t1"])
+    assert result.computed == 1 and _row(con)[0] != legacy and _row(con)[1] == result.run_id
+    assert _keys(con, pinned)[0] == legacy
+    np.testing.assert_array_equal(load_tensor(store, legacy), old)
+    assert not np.array_equal(load_tensor(store, _row(con)[0]), old)
