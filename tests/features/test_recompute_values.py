@@ -116,3 +116,24 @@ def test_a_row_made_before_keys_named_bytes_is_compared_by_its_bytes(catalogue, 
     assert _keys(con, pinned)[0] == legacy
     np.testing.assert_array_equal(load_tensor(store, legacy), old)
     assert not np.array_equal(load_tensor(store, _row(con)[0]), old)
+
+
+def test_the_dag_s_recompute_of_other_values_is_a_new_row_too(catalogue, con, store):
+    """plan -> compute_batch -> record_batches with the `recompute` param, as the audio_features DAG runs them."""
+    from musim.features.extract import extractors_for, plan_build
+    from musim.features.staged import compute_batch, record_batches
+
+    pinned = _built(catalogue, con, store)
+    old_key, old_run, _ = _row(con)
+    old = load_tensor(store, old_key)
+    _other_audio_same_id(con, store)
+    plan = plan_build(con, extractors_for([d.track_log_mel]), run_id="dag-recompute", recompute=["t1"])
+    manifests = [compute_batch(b, store=store, workers=1)["manifest"] for b in plan.batches(4)]
+    result = record_batches("dag-recompute", manifests, con=con, store=store, views=[d.track_log_mel],
+                            publish=False, replace=True)
+    assert (result.computed, result.unchanged) == (1, 0)
+    new_key, new_run, _ = _row(con)
+    assert new_key != old_key and new_run == "dag-recompute"
+    assert _keys(con, pinned)[0] == old_key
+    np.testing.assert_array_equal(load_tensor(store, old_key), old)
+    assert not np.array_equal(load_tensor(store, new_key), old)
