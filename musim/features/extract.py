@@ -8,9 +8,10 @@ Three steps, so that Airflow can map the middle one over batches while one write
 2. :func:`musim.features.pool.compute` / :func:`musim.features.staged.compute_batch` (no warehouse): streams each preview from the object store,
    decodes it once (its excerpt window for local whole tracks) and computes every wanted extractor in a
    pool of worker processes on all cores; writes each tensor as a float16 ``.npy`` under a key holding
-   the parameter hash (``features/mel/<hash>/<audio_id>.npy``). Unusable audio becomes a rejection with
-   the library's reason (:data:`musim.library.formats.SKIP_REASONS`: empty, not_audio, undecodable,
-   truncated, too_short, silent) instead of stopping the batch.
+   the parameter hash and the sha256 of its bytes (``features/mel/<hash>/<audio_id>.<sha256>.npy``: never
+   written over with other values). Unusable audio becomes a rejection with the library's reason
+   (:data:`musim.library.formats.SKIP_REASONS`: empty, not_audio, undecodable, truncated, too_short, silent)
+   instead of stopping the batch.
 3. :func:`record` + :func:`complete_build` (warehouse writer): inserts the rows (idempotent), closes the
    run, materialises derived views and, once the features quality gate passed, publishes the online
    snapshots (:mod:`musim.features.release`: record → gate → publish).
@@ -36,13 +37,13 @@ import duckdb
 from musim import sql, warehouse
 from musim.errors import NotFoundError, ParameterError
 from musim.features.builds import INTERRUPTED, warehouse_heartbeat
-from musim.features.params import Extractor
+from musim.features.params import Extractor, key_digest
 from musim.features.pool import compute, rows_of
 from musim.features.registry import FeatureView
 from musim.features.release import Gate, gate_build, record_gate, release, require_gate
 from musim.features.work import BuildOptions, BuildResult, ItemResult, Plan, WorkItem
 from musim.progress import progress_bar
-from musim.storage import ObjectStore, open_store
+from musim.storage import ObjectNotFound, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -176,20 +177,57 @@ class Recorded:
         return Recorded(self.unchanged + other.unchanged, self.skipped + other.skipped)
 
 
+def _rows_of_equal_bytes(con: duckdb.DuckDBPyConnection, store: ObjectStore | None, *,
+                         replace: bool) -> dict[tuple[str, str, str, str], str]:
+    """The tensor rows of ``fs_in_mel`` whose bytes equal those of the row they replace, when that row's key holds no
+    digest (made before keys named their content): ``{(kind, params_hash, track_id, new key): old key}``. Each such
+    old object is read once and its bytes' sha256 compared with the new key's digest.
+
+    A row without a digest is judged on its content, not taken as changed: a recompute of unchanged audio would
+    otherwise give every such row a new build and moment (and a history row) for values that never changed, and count
+    them computed. An old object that is gone is changed (its row served nothing); one that cannot be read stops the
+    batch (nothing of it is recorded; the next build tries again)."""
+    rows = sql.query(con, "features/legacy_replaced.sql", replace=replace).fetchall()
+    if not rows:
+        return {}
+    store = store or open_store()
+    digests: dict[str, str | None] = {}
+    equal: dict[tuple[str, str, str, str], str] = {}
+    for kind, params_hash, track_id, new_key, old_key in rows:
+        if old_key not in digests:
+            try:
+                digests[old_key] = hashlib.sha256(store.get_bytes(old_key)).hexdigest()
+            except ObjectNotFound:
+                digests[old_key] = None
+        if digests[old_key] is not None and digests[old_key] == key_digest(new_key):
+            equal[(kind, params_hash, track_id, new_key)] = old_key
+    return equal
+
+
 def record(con: duckdb.DuckDBPyConnection, run_id: str, rows: dict[str, list[dict[str, Any]]],
-           *, now: dt.datetime | None = None, replace: bool = False) -> Recorded:
+           *, now: dt.datetime | None = None, replace: bool = False, store: ObjectStore | None = None) -> Recorded:
     """Insert the rows of computed results (one transaction; rerunning it changes nothing); a heartbeat of the run.
 
     ``replace`` (a build that recomputes named tracks): a new row replaces the row of the same track, parameters
     and audio, and a new rejection the value of the same audio; what they replace stays readable as of its time
     (``feature_superseded``, migration 033), and a new row equal to the old one keeps the old one as it was (its
-    moment and build). Returns what was kept as it was (:class:`Recorded`)."""
+    moment and build). Tensors are equal when their keys are: a key names its bytes' digest
+    (:meth:`~musim.features.params.Extractor.object_key`); an old row whose key has none is compared by reading its
+    object from ``store`` (default :func:`~musim.storage.open_store`) once (:func:`_rows_of_equal_bytes`). Returns
+    what was kept as it was (:class:`Recorded`)."""
     tables = _arrow_rows(rows)
     beat = dt.datetime.now(dt.UTC)
     try:
         with warehouse.transaction(con):
             for name, table in tables.items():
                 con.register(f"fs_in_{name}", table)
+            equal = _rows_of_equal_bytes(con, store, replace=replace)
+            if equal:  # found again: the row keeps its old key, so record.sql keeps it as it was
+                mel = [{**r, "object_key": equal.get((r["kind"], r["params_hash"], r["track_id"], r["object_key"]),
+                                                     r["object_key"])} for r in rows.get("mel", [])]
+                tables["mel"] = _arrow_rows({"mel": mel})["mel"]
+                con.unregister("fs_in_mel")
+                con.register("fs_in_mel", tables["mel"])
             kept = sql.query(con, "features/missing_kept.sql").fetchall()
             for track_id, detail in kept:
                 log.warning("track %s was not computed again: %s; its rows stay as they were (restore the object, "
@@ -343,10 +381,12 @@ def build(views: Sequence[str | FeatureView] | None = None, *, con: duckdb.DuckD
                 bar.update(1)
                 beat()
                 if len(buffer) >= opts.batch_size:
-                    recorded += record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
+                    recorded += record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute),
+                                       store=store)
                     buffer.clear()
         if buffer:
-            recorded += record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute))
+            recorded += record(con, plan.run_id, rows_of(buffer, extractors), replace=bool(recompute),
+                               store=store)
     except BaseException as exc:
         sql.run(con, "features/finish.sql", run_id=plan.run_id, status=closed_as(exc), now=dt.datetime.now(dt.UTC),
                 unchanged=recorded.unchanged, skipped=recorded.skipped)  # what its recorded batches kept

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import contextlib
+import hashlib
 import io
 import logging
 import multiprocessing
@@ -104,7 +105,8 @@ def _store_outputs(store: ObjectStore, item: WorkItem, raw: dict[str, Any],
         ex = by_hash[h]
         if ex.is_tensor:
             npy = out.pop("npy")
-            key = ex.object_key(item.audio_id)
+            digest = hashlib.sha256(npy).hexdigest()
+            key = ex.object_key(item.audio_id, digest)
             store.put_bytes(key, npy, content_type="application/octet-stream")
             out = {**out, "object_key": key, "bytes": len(npy)}
         outputs[h] = out

@@ -72,7 +72,7 @@ def record_batches(run_id: str, manifests: Sequence[str], *, con: duckdb.DuckDBP
         doc = store.get_json(key)
         if doc["run_id"] != run_id:
             raise ParameterError(f"manifest {key} belongs to run {doc['run_id']}, not {run_id}")
-        recorded += record(con, run_id, doc["rows"], replace=replace)
+        recorded += record(con, run_id, doc["rows"], replace=replace, store=store)
     return complete_build(con, run_id, views=views, materialise=materialise, publish=publish, gate=gate,
                           recorded=recorded)
 

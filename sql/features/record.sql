@@ -11,8 +11,11 @@
 -- the row it replaces keeps that row's created_at (it was the value since then) and its build (run_id: the build that
 -- wrote the value; this one only found it again, and counts it unchanged, not computed: unchanged.sql), and a
 -- rejection recorded again keeps its first created_at (the track had no value since then): a recompute that changes
--- nothing adds no history. A tensor row is equal when its object and everything stored of it are (its object key
--- alone names the audio and parameters, whatever the values written there).
+-- nothing adds no history. A tensor row is equal when its object and everything stored of it are: its object key
+-- names the audio, the parameters and the sha256 of its bytes (musim.features.params.Extractor.object_key), so other
+-- values never go under the key of a row they replace (a log-mel's shape, dB range and size are those of any other:
+-- it is normalised); an old row whose key names no digest has the new key when its bytes are equal
+-- (musim.features.extract.record reads them).
 INSERT INTO feature_superseded (kind, params_hash, track_id, sha256, audio_id, object_key, run_id, created_at,
                                 superseded_at)
 SELECT m.kind, m.params_hash, m.track_id, m.sha256, m.audio_id, m.object_key, m.run_id, m.created_at, $now

@@ -30,7 +30,8 @@ UNION ALL
 UNION ALL
 (SELECT 'mel_bad_object_keys', track_id || ' ' || object_key
  FROM track_mel
- WHERE object_key <> 'features/' || CASE kind WHEN 'log_mel' THEN 'mel' ELSE 'slices' END || '/'
+ WHERE regexp_replace(object_key, '\.[0-9a-f]{64}\.npy$', '.npy')  -- <audio_id>.<sha256 of its bytes>.npy
+       <> 'features/' || CASE kind WHEN 'log_mel' THEN 'mel' ELSE 'slices' END || '/'
                      || params_hash || '/' || audio_id || '.npy'
  LIMIT $limit)
 UNION ALL

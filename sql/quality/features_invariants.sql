@@ -55,7 +55,8 @@ SELECT
     (SELECT count(*) FROM mel WHERE NOT (isfinite(min_db) AND isfinite(max_db) AND min_db <= max_db)) AS mel_bad_db_ranges,
     (SELECT count(*) FROM mel WHERE bytes <= 0) AS mel_empty_objects,
     (SELECT count(*) FROM mel
-     WHERE object_key <> 'features/' || CASE kind WHEN 'log_mel' THEN 'mel' ELSE 'slices' END || '/'
+     WHERE regexp_replace(object_key, '\.[0-9a-f]{64}\.npy$', '.npy')  -- <audio_id>.<sha256 of its bytes>.npy
+           <> 'features/' || CASE kind WHEN 'log_mel' THEN 'mel' ELSE 'slices' END || '/'
                          || params_hash || '/' || audio_id || '.npy') AS mel_bad_object_keys,
     (SELECT count(*) FROM mel m
      WHERE EXISTS (SELECT 1 FROM feature_reject r WHERE r.kind = m.kind AND r.params_hash = m.params_hash

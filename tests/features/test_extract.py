@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import numpy as np
@@ -40,7 +41,8 @@ def test_log_mel_objects_have_shape_dtype_and_params_hash_in_key(built):
     rows = _rows(built.con, "SELECT * FROM track_mel WHERE kind = 'log_mel' ORDER BY track_id")
     assert [r["track_id"] for r in rows] == sorted(GOOD)
     for r in rows:
-        assert r["object_key"] == f"features/mel/{mel_hash}/{r['audio_id']}.npy"
+        digest = hashlib.sha256(built.store.get_bytes(r["object_key"])).hexdigest()  # the key names its bytes
+        assert r["object_key"] == f"features/mel/{mel_hash}/{r['audio_id']}.{digest}.npy"
         assert r["shape"] == [256, 64] and r["dtype"] == "float16"
         arr = load_tensor(built.store, r["object_key"])
         assert arr.dtype == np.float16 and arr.shape == (256, 64)

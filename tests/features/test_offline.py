@@ -88,7 +88,7 @@ def test_extracted_views_point_in_time(built):
     assert before["track_descriptors__tempo_bpm"].isna().all()
     now = get_training_frame(svc, tracks, con=built.con)
     keys = list(now["track_log_mel__log_mel"])
-    assert keys[0].startswith("features/mel/") and keys[1].endswith("-3000-6000.npy") and keys[2:] == [None, None]
+    assert keys[0].startswith("features/mel/") and "-3000-6000." in keys[1] and keys[2:] == [None, None]
     desc = [c for c in now.columns if c.startswith("track_descriptors__")]
     assert len(desc) == len(d.track_descriptors.schema)
     assert now.loc[0, desc].notna().all() and now.loc[2:, desc].isna().all().all()
