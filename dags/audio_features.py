@@ -2,7 +2,7 @@
 ### Audio features
 
 Extracts features from every stored preview that lacks them (`track` rows of the warehouse, audio in the
-object store): the log-mel image (`features/mel/<params hash>/<sha256>.npy`, float16), the log-mel slices
+object store): the log-mel image (`features/mel/<params hash>/<audio sha256>.<content sha256>.npy`, float16), the log-mel slices
 (`features/slices/...`) and the handcrafted descriptors (warehouse `track_descriptors`); a preview that
 cannot be used gets a reason row (`feature_reject`). `plan` registers the feature views and cuts the work
 into batches; `compute` runs per batch on every core of its worker (object store only); `record` writes the

@@ -1,5 +1,5 @@
 """The parameter sets of the log-mel features, each a frozen dataclass whose :meth:`hash` names the feature in
-object keys (``features/mel/<hash>/<sha256>.npy``):
+object keys (``features/mel/<hash>/<audio sha256>.<content sha256>.npy``):
 
 - :class:`MelParams` — one fixed-size log-mel image per clip for the siamese network and the autoencoder
   (the CS230 origin: 256 time steps x 64 mel bins per 30-second preview).
