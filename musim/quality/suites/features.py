@@ -123,7 +123,7 @@ def invariants(ctx: CheckContext) -> list:
         fact_zero("mel_bad_dtypes", "spectrograms are float16"),
         fact_zero("mel_bad_db_ranges", "finite dB range with min <= max"),
         fact_zero("mel_empty_objects", "spectrogram objects are not empty"),
-        fact_zero("mel_bad_object_keys", "keys are features/<mel|slices>/<params_hash>/<audio_id>.npy"),
+        fact_zero("mel_bad_object_keys", "keys are features/<mel|slices>/<params_hash>/<audio_id>[.<sha256>].npy"),
         fact_zero("mel_also_rejected", "nothing is both extracted and rejected"),
         fact_zero("descriptor_unknown_params", "descriptors have registered parameters"),
         fact_zero("descriptor_unknown_tracks", "descriptors belong to known tracks"),
@@ -152,7 +152,7 @@ def mel_rows(ctx: CheckContext) -> list:
                                                     description="max_db >= min_db"),
         gxe.ExpectColumnValuesToBeBetween(column="bytes", min_value=1, description="objects are not empty"),
         gxe.ExpectColumnValuesToMatchRegex(column="object_key", regex=r"^features/(?:mel|slices)/[^/]+/[^/]+\.npy$",
-                                           description="keys are features/<mel|slices>/<params>/<audio>.npy"),
+                                           description="keys are features/<mel|slices>/<params>/<audio>[.<sha256>].npy"),
     ]
 
 
