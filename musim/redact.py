@@ -23,8 +23,11 @@ What is hidden (replaced by ``***``):
   credentials" is prose);
 - a URL's password wherever else the text quotes it, whole or in the parts a URL parser splits it into
   (``s3://KEY:abc/def@bucket`` is read as host ``KEY:abc``), percent-decoded or not;
-- every value registered with :func:`register_secret` (musim registers the S3 secret key and session token
-  and the provider client secrets it resolves, whatever they are called where they came from).
+- every value registered with :func:`register_secret`, as it is and quoted, escaped or percent-encoded (musim
+  registers, when it reads its settings, every secret-named variable's value, every password and secret query
+  parameter of a URL in any setting or ``AIRFLOW_CONN_*`` variable, a JSON connection's password and secret fields;
+  and the S3 keys and provider client secrets it resolves, whatever they are called where they came from). Inside
+  Airflow they are handed to Airflow's masker too (:func:`forward_to_airflow`), which alone masks the task log.
 
 :func:`install_log_redaction` (done when :mod:`musim` is imported) makes every log record of the process,
 musim's, botocore's or Airflow's alike, pass through :func:`redact` before any handler sees it, including
@@ -41,7 +44,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 _MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
@@ -90,37 +93,71 @@ _USERINFO = re.compile(r"""(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*)(?P<slashes>:/{1
 #: An Airflow connection id, as ``s3://conn_id@bucket`` names one (any other user info there is a secret).
 _CONN_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
-_secrets: set[str] = set()
+_secrets: set[str] = set()  # every registered secret in every form it is hidden in
+_registered: list[str] = []  # the registered secrets, in the order they came
+_registered_set: set[str] = set()
+_forwarded = [0]  # how many of them Airflow's masker has had (forward_to_airflow)
 _lock = threading.Lock()
 
 
 def register_secret(value: object) -> None:
-    """Hide ``value`` wherever it appears in text passed to :func:`redact` (and so in every log line).
+    """Hide ``value`` wherever it appears in text passed to :func:`redact` (and so in every log line), as it is and in
+    the forms it takes quoted (:func:`_escaped_forms`: a ``repr``, JSON, percent-encoded in a URL).
 
-    Inside an Airflow process (``airflow.sdk`` already imported) Airflow's own masker learns it too, so the
-    task's log output is masked by the supervisor as well.
+    Inside an Airflow process (``airflow.sdk`` imported, now or later: see :func:`forward_to_airflow`) Airflow's own
+    masker learns it too, so the task's log output is masked by the supervisor as well.
     """
-    if not (isinstance(value, str) and len(value) >= _MIN_SECRET_LEN):
+    if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN:
+        with _lock:
+            if value not in _registered_set:
+                _registered_set.add(value)
+                _registered.append(value)
+                _secrets.update(v for v in _escaped_forms(value) if len(v) >= _MIN_SECRET_LEN)
+    forward_to_airflow()
+
+
+def forward_to_airflow() -> None:
+    """Give Airflow's masker (``airflow.sdk.log.mask_secret``: the task process's, and through it the supervisor's, which
+    writes the task log) every registered secret it has not had, in every form :func:`redact` hides; a no-op outside
+    Airflow (``airflow.sdk`` not imported). A secret registered before Airflow was imported is handed on here later."""
+    if "airflow.sdk" not in sys.modules:
         return
     with _lock:
-        if value in _secrets:
-            return
-        _secrets.update(v for v in _escaped_forms(value) if len(v) >= _MIN_SECRET_LEN)
-    if "airflow.sdk" in sys.modules:
+        pending = _registered[_forwarded[0]:]
+        _forwarded[0] = len(_registered)
+    if not pending:
+        return
+    try:
+        from airflow.sdk.log import mask_secret
+    except Exception:  # an Airflow without it: musim's own redaction still applies
+        return
+    for form in sorted({form for value in pending for form in _escaped_forms(value)}):
         try:
-            from airflow.sdk.log import mask_secret
+            mask_secret(form)
+        except Exception:  # noqa: S112 - Airflow's masker refusing one form: musim's own redaction still applies
+            continue
 
-            mask_secret(value)
-        except Exception:  # an Airflow without it: musim's own redaction still applies
-            pass
+
+def register_url_secrets(text: str) -> None:
+    """Register the secrets that ``text`` (a setting's value, a connection URI) holds in URLs: each user info's password
+    (or user info that names no connection, whole), percent-decoded and not, and the values of secret-named query
+    parameters (``?token=...``, ``X-Amz-Signature=...``)."""
+    for secret in _url_passwords(text):
+        for form in (secret, unquote(secret)):
+            register_secret(form)
+    for match in _QUERY_PAIR.finditer(text):
+        value = match[0].split("=", 1)[1]
+        for form in (value, unquote(value)):
+            register_secret(form)
 
 
 def _escaped_forms(value: str) -> set[str]:
     """``value`` and the forms it takes inside a quoted string: a ``repr`` (how a bad setting's value is quoted), JSON
     (ASCII or not) and Python's escapes of non-ASCII; a secret holding a backslash, a quote, a control or a non-ASCII
-    character is written so (``a\\b`` for ``a\b``), and must be hidden there too."""
+    character is written so (``a\\b`` for ``a\b``), and must be hidden there too; and percent-encoded, as a URL
+    holds it (``a%2Fb`` for ``a/b``, ``+`` for a space in a query)."""
     return {value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-            value.encode("unicode_escape").decode("ascii")}
+            value.encode("unicode_escape").decode("ascii"), quote(value, safe=""), quote(value), quote_plus(value)}
 
 
 def is_secret_name(name: str) -> bool:
@@ -145,18 +182,24 @@ def _userinfo(match: re.Match[str]) -> str:
     return f"{scheme}{slashes}{MASK}@"
 
 
-def _url_secrets(text: str) -> list[str]:
-    """The passwords of the URLs in ``text`` (user info not naming a connection, whole) and, percent-decoded or not,
-    the parts a URL parser splits them into at ``/``, ``?``, ``#``, ``@``, ``[`` or ``]`` (an AWS secret key holds
-    ``/``: ``s3://KEY:abc/def@bucket`` is read as host ``KEY:abc``, and an error quotes that host), longest first."""
-    found: set[str] = set()
+def _url_passwords(text: str) -> list[str]:
+    """The passwords of the URLs in ``text`` as written (user info not naming a connection, whole)."""
+    found = []
     for match in _USERINFO.finditer(text) if "@" in text else ():
         info = match["info"]
         _, colon, password = info.partition(":")
         names_a_connection = not colon and match["scheme"].lower() == "s3" and _CONN_ID.fullmatch(info)
-        if colon and _placeholder(password) or names_a_connection:
-            continue
-        secret = password if colon else info
+        if not (colon and _placeholder(password) or names_a_connection):
+            found.append(password if colon else info)
+    return found
+
+
+def _url_secrets(text: str) -> list[str]:
+    """The passwords of the URLs in ``text`` (:func:`_url_passwords`) and, percent-decoded or not, the parts a URL
+    parser splits them into at ``/``, ``?``, ``#``, ``@``, ``[`` or ``]`` (an AWS secret key holds ``/``:
+    ``s3://KEY:abc/def@bucket`` is read as host ``KEY:abc``, and an error quotes that host), longest first."""
+    found: set[str] = set()
+    for secret in _url_passwords(text):
         for form in (secret, unquote(secret)):
             found.update(part for part in (form, *re.split(r"[/?#@\[\]]", form)) if len(part) >= _MIN_SECRET_LEN)
     return sorted(found, key=len, reverse=True)

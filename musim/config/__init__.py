@@ -7,7 +7,8 @@ fields' descriptions (``python -m musim.config --markdown``; a test keeps the tw
 Settings are read on every call to :func:`get_settings` so that tests and Airflow tasks can change the
 environment; nothing is cached. A bad value is one :class:`~musim.errors.ConfigError` line naming the
 variable and what it must be; secrets (``AWS_SECRET_ACCESS_KEY``, client secrets, connection passwords) are
-``SecretStr`` fields, registered with :func:`musim.redact.register_secret` as soon as they are read.
+``SecretStr`` fields; every secret a variable holds (a secret-named value, a URL's password) is registered with
+:func:`musim.redact.register_secret` as soon as the variables are read (:func:`musim.config.connections.register_setting_secrets`).
 Airflow connections (the object store's ``musim_s3``, Spotify's ``musim_spotify``) are read through
 :meth:`Settings.connection` (see :mod:`musim.config.connections`).
 """
@@ -28,7 +29,7 @@ from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, ValidationErro
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from musim.config.connections import airflow_connection
+from musim.config.connections import airflow_connection, register_setting_secrets
 from musim.config.errors import config_error
 from musim.config.sections import (
     KNOWN_PROVIDERS,
@@ -50,7 +51,7 @@ from musim.config.sections import (
 from musim.config.values import FolderValue, RateLimit
 from musim.errors import ConfigError
 from musim.filenames import path_text
-from musim.redact import is_secret_name, register_secret
+from musim.redact import forward_to_airflow
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -292,6 +293,7 @@ def get_settings(env: Mapping[str, str] | None = None) -> Settings:
     """
     env = os.environ if env is None else env
     relevant = tuple(sorted((k, v) for k, v in env.items() if k.upper().startswith(_PREFIXES)))  # musim_x: misspelt
+    forward_to_airflow()  # secrets read before Airflow was imported (a cached reading registers nothing anew)
     return _read(relevant, os.getcwd(), os.path.expanduser("~"))
 
 
@@ -301,8 +303,7 @@ def _read(relevant: tuple[tuple[str, str], ...], cwd: str, user_home: str) -> Se
     for line in misspelt(env):
         log.warning(line)
     for variable, value in relevant:  # before anything is validated: a section's bad value stops the reading there,
-        if is_secret_name(variable):  # before the sections after it, whose secrets the error could then quote
-            register_secret(value)
+        register_setting_secrets(variable, value)  # before the sections after it, whose secrets the error could quote
     token = _ENV.set(env)
     try:
         settings = Settings()

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from musim.errors import ConfigError
-from musim.redact import is_secret_name, redact, register_secret
+from musim.redact import is_secret_name, redact, register_secret, register_url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,22 @@ def _register_secrets(password: Any, extra: Mapping[str, Any]) -> None:
     for key, value in extra.items():
         if isinstance(key, str) and is_secret_name(key):
             register_secret(value)
+
+
+def register_setting_secrets(variable: str, value: str) -> None:
+    """Register every secret the variable ``variable`` holds, as soon as it is read, before anything can fail and quote
+    it (in a task, Airflow's task log is masked only by what was registered): its whole value where its name is a
+    secret's (``AWS_SECRET_ACCESS_KEY``), the passwords and secret query parameters of URLs in it
+    (``MUSIM_OBJECT_STORE=s3://KEY:SECRET@bucket``, an ``AIRFLOW_CONN_*`` URI), and an ``AIRFLOW_CONN_*`` JSON
+    connection's password and secret-named extra fields."""
+    if is_secret_name(variable):
+        register_secret(value)
+    register_url_secrets(value)
+    if variable.upper().startswith("AIRFLOW_CONN_") and value.strip().startswith("{"):
+        try:
+            parse_airflow_connection(value, name=variable, types=())  # registers what it holds
+        except ConfigError:  # said when the connection is used; a value broken beyond reading holds nothing to find
+            pass
 
 
 def airflow_connection(conn_id: str, env: Mapping[str, str], *, lookup: str,
