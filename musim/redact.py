@@ -3,8 +3,8 @@
 What is hidden (replaced by ``***``):
 
 - the password of a URL's user info (``http://user:pass@host`` → ``http://user:***@host``); user info
-  without a password is hidden whole except in ``s3://conn_id@bucket`` URLs, where it names a connection; an
-  upper-case placeholder password (``TYPE://LOGIN:PASSWORD@HOST``, in musim's own help) is kept;
+  without a password is hidden whole except in ``s3://conn_id@bucket`` URLs, where it names a connection; a
+  placeholder password (``TYPE://LOGIN:PASSWORD@HOST``, ``KEY:SECRET``, in musim's own help) is kept;
 - the values of secret-looking ``name=value`` pairs (URL query parameters, ``key=value`` text) and JSON or
   Python-dict fields (``"password": "..."``): names containing ``password``, ``passwd``, ``secret``,
   ``token``, ``signature``, ``credential``, ``api_key``, ``passphrase``, ``private_key`` or ``fernet_key``
@@ -165,9 +165,14 @@ def is_secret_name(name: str) -> bool:
     return bool(_NAME_RE.match(name))
 
 
+#: The passwords of musim's help's URLs (``TYPE://LOGIN:PASSWORD@HOST``, ``aws://KEY:SECRET@``): placeholders, kept.
+_PLACEHOLDERS = frozenset({"PASSWORD", "SECRET", "TOKEN", "CLIENT_SECRET"})
+
+
 def _placeholder(password: str) -> bool:
-    """Whether a URL's password is a placeholder of musim's help (``TYPE://LOGIN:PASSWORD@HOST``), no secret."""
-    return password.isupper() and is_secret_name(password)
+    """Whether a URL's password is a placeholder of musim's help (``TYPE://LOGIN:PASSWORD@HOST``), no secret; a real
+    password in capitals that merely holds such a word (``MYSECRET2024``) is no placeholder."""
+    return password in _PLACEHOLDERS
 
 
 def _userinfo(match: re.Match[str]) -> str:

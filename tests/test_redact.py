@@ -237,3 +237,12 @@ def test_a_handler_that_renders_a_logged_exception_itself_sees_it_redacted():
     (text,) = shown
     assert secret not in text and "ValueError: endpoint http://u:***@h failed" in text
     assert "KeyError: 'http://u:***@h'" in text and "note http://u:***@h" in text and "direct cause" in text
+
+
+@pytest.mark.parametrize("password", ["MYSECRET2024", "TOKENS-PROD-77", "ADMINPASSWORD"])
+def test_a_password_in_capitals_that_holds_a_secret_s_name_is_no_placeholder(password):
+    """Only the placeholders of musim's own help (``TYPE://LOGIN:PASSWORD@HOST``) are kept: a real password in capitals
+    holding ``SECRET``, ``TOKEN`` or ``PASSWORD`` was kept as one, and shown in every message quoting its URL."""
+    assert redact(f"object store URL 's3://KEY:{password}@bucket/p' is refused") == \
+        "object store URL 's3://KEY:***@bucket/p' is refused"
+    assert redact("TYPE://LOGIN:PASSWORD@HOST/ and aws://KEY:SECRET@/") == "TYPE://LOGIN:PASSWORD@HOST/ and aws://KEY:SECRET@/"
