@@ -45,6 +45,7 @@ from musim.acquire.sources import probe_channels, public_url, source_key
 from musim.config import AcquireSettings
 from musim.errors import MusimError
 from musim.filenames import path_text
+from musim.redact import redact
 from musim.storage import ObjectInfo, ObjectNotFound, ObjectStore, open_store
 from musim.storage.base import file_sha256
 
@@ -400,7 +401,7 @@ def fetch_batch(
             surprise = True  # its progress stays: the previews finished are taken from it next time
             outcome = ArtistOutcome(artist_id=int(item["artist_id"]), name=str(item["name"]), batch_id=batch_id,
                                     resolve_status="failed", fetched_at=_now(), wanted=per_artist,
-                                    error=f"{type(exc).__name__}: {exc}"[:1000])
+                                    error=redact(f"{type(exc).__name__}: {exc}")[:1000])  # stored, shown
         if not surprise and outcome.outage and _failed(outcome):  # the provider's failure or the artist's: known
             with lock:  # once the batch is done (is the provider down?)
                 deferred.append(outcome)

@@ -723,3 +723,23 @@ def test_an_interrupt_stops_the_batch_s_artists_not_begun(snapshot, fake_server)
     fetch_batch(rest, settings=settings, concurrency=2)
     record()
     assert status_counts()["artists"]["pending"] == 0
+
+
+def test_an_artist_s_unexpected_failure_is_journaled_without_the_secret_it_quotes(snapshot, fake_server, monkeypatch):
+    """An exception no one expected was stored as it was (``acquire_artist.last_error``, the journal): a URL password
+    it quoted with it."""
+    import musim.acquire.fetch as fetch_module
+
+    secret = "pw-journaled-9c1e"
+
+    def explodes(*args, **kwargs):
+        raise RuntimeError(f"could not reach https://user:{secret}@provider.invalid/api")
+
+    monkeypatch.setattr(fetch_module, "fetch_artist", explodes)
+    settings = fake_server.settings()
+    (batch,) = plan(1, providers=["deezer"], acquire_settings=settings)
+    fetched = fetch_batch(batch, settings=settings)
+    (key,) = fetched["journals"]
+    journal = open_store().get_bytes(key).decode()
+
+    assert "RuntimeError: could not reach https://user:***@provider.invalid/api" in journal and secret not in journal
