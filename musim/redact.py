@@ -96,7 +96,7 @@ _CONN_ID = re.compile(r"[A-Za-z0-9_.-]+")
 _secrets: set[str] = set()  # every registered secret in every form it is hidden in
 _registered: list[str] = []  # the registered secrets, in the order they came
 _registered_set: set[str] = set()
-_forwarded = [0]  # how many of them Airflow's masker has had (forward_to_airflow)
+_forwarded: list = [0, False]  # how many of them Airflow's masker has had, and whether its supervisor was told too
 _lock = threading.Lock()
 
 
@@ -122,7 +122,10 @@ def forward_to_airflow() -> None:
     Airflow (``airflow.sdk`` not imported). A secret registered before Airflow was imported is handed on here later."""
     if "airflow.sdk" not in sys.modules:
         return
+    supervised = _supervised()
     with _lock:
+        if supervised and not _forwarded[1]:  # handed on before the task's link to its supervisor was made: again
+            _forwarded[:] = [0, True]
         pending = _registered[_forwarded[0]:]
         _forwarded[0] = len(_registered)
     if not pending:
@@ -136,6 +139,13 @@ def forward_to_airflow() -> None:
             mask_secret(form)
         except Exception:  # noqa: S112 - Airflow's masker refusing one form: musim's own redaction still applies
             continue
+
+
+def _supervised() -> bool:
+    """Whether this is an Airflow task process linked to its supervisor (which writes the task log): only then does
+    ``mask_secret`` tell the supervisor too."""
+    runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    return getattr(runner, "SUPERVISOR_COMMS", None) is not None
 
 
 def register_url_secrets(text: str) -> None:

@@ -67,3 +67,21 @@ def test_secrets_read_before_airflow_was_imported_reach_its_masker(tmp_path, mon
     get_settings(env)  # the task reads them again (the reading is cached: nothing is registered anew)
 
     assert secret not in _task_log(f"{secret} / {quote(secret, safe='')}")
+
+
+def test_secrets_handed_on_before_the_task_s_supervisor_link_reach_the_supervisor(tmp_path, monkeypatch):
+    """The supervisor writes the task log, and learns a secret only from ``mask_secret`` called while the task process
+    is linked to it (``SUPERVISOR_COMMS``): a secret handed on before that link existed is handed on again."""
+    from airflow.sdk.execution_time import task_runner
+
+    secret = _secret()
+    monkeypatch.delattr(task_runner, "SUPERVISOR_COMMS", raising=False)
+    env = {"MUSIM_HOME": str(tmp_path), "SPOTIPY_CLIENT_SECRET": secret}
+    get_settings(env)  # read in the task process before its link was made
+
+    sent = []
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", type("Comms", (), {"send": lambda self, msg: sent.append(msg)})(),
+                        raising=False)
+    get_settings(env)
+
+    assert secret in {getattr(msg, "value", None) for msg in sent}
