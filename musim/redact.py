@@ -149,10 +149,11 @@ def _supervised() -> bool:
 
 
 def register_url_secrets(text: str) -> None:
-    """Register the secrets that ``text`` (a setting's value, a connection URI) holds in URLs: each user info's password
-    (or user info that names no connection, whole), percent-decoded and not, and the values of secret-named query
-    parameters (``?token=...``, ``X-Amz-Signature=...``)."""
-    for secret in _url_passwords(text):
+    """Register the secrets that ``text`` (a setting's value, a connection URI) holds in URLs: each user info's password,
+    percent-decoded and not, and the values of secret-named query parameters (``?token=...``,
+    ``X-Amz-Signature=...``). User info without a password is not registered: most often a user's name
+    (``postgresql://musim@db/musim``), which would be masked in every log line; :func:`redact` hides it in URLs."""
+    for secret in _url_passwords(text, user_info=False):
         for form in (secret, unquote(secret)):
             register_secret(form)
     for match in _QUERY_PAIR.finditer(text):
@@ -197,15 +198,18 @@ def _userinfo(match: re.Match[str]) -> str:
     return f"{scheme}{slashes}{MASK}@"
 
 
-def _url_passwords(text: str) -> list[str]:
-    """The passwords of the URLs in ``text`` as written (user info not naming a connection, whole)."""
+def _url_passwords(text: str, *, user_info: bool = True) -> list[str]:
+    """The passwords of the URLs in ``text`` as written, and (``user_info``) user info without one that names no
+    connection, whole."""
     found = []
     for match in _USERINFO.finditer(text) if "@" in text else ():
         info = match["info"]
         _, colon, password = info.partition(":")
         names_a_connection = not colon and match["scheme"].lower() == "s3" and _CONN_ID.fullmatch(info)
-        if not (colon and _placeholder(password) or names_a_connection):
-            found.append(password if colon else info)
+        if colon and not _placeholder(password):
+            found.append(password)
+        elif not colon and user_info and not names_a_connection:
+            found.append(info)
     return found
 
 

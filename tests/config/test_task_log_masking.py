@@ -85,3 +85,14 @@ def test_secrets_handed_on_before_the_task_s_supervisor_link_reach_the_superviso
     get_settings(env)
 
     assert secret in {getattr(msg, "value", None) for msg in sent}
+
+
+def test_a_user_name_without_a_password_is_not_masked_everywhere(tmp_path):
+    """Only a URL's password is registered: a user name alone (``postgresql://musimdb@db/x``) masked in every line
+    would blank each mention of it."""
+    from musim.redact import redact
+
+    get_settings({"MUSIM_HOME": str(tmp_path), "MUSIM_LANDING": "postgresql://grafanauser@db/x"})
+
+    assert redact("grafanauser logged in") == "grafanauser logged in"
+    assert "grafanauser logged in" in _task_log("grafanauser logged in")
