@@ -14,6 +14,7 @@ from musim.acquire.providers import DeezerProvider, ItunesProvider, SpotifyProvi
 from musim.acquire.providers.spotify import SpotifyCredentials, spotify_credentials
 from musim.config import get_settings
 from musim.errors import ConfigError
+from musim.redact import redact
 from tests.fakes.provider_server import FakeArtist, FakeProviderServer, FakeTrack, Fault
 
 pytestmark = pytest.mark.server
@@ -158,6 +159,22 @@ def test_no_secret_in_logs(caplog, monkeypatch):
     for needle in (secret, basic, token):  # ... but nothing secret
         assert needle not in caplog.text
     assert secret not in repr(providers) and secret not in repr(get_settings())
+
+
+def test_the_access_token_is_masked_wherever_it_is_quoted(monkeypatch):
+    """Spotify's access token was masked in an Authorization header only: an error or a log line quoting it (a proxy's
+    page, a URL) showed it, and Airflow's task log too."""
+    with FakeProviderServer(client_secret="pw-42x") as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("AIRFLOW_CONN_MUSIM_SPOTIFY", json.dumps({"login": "fake-client-id", "password": "pw-42x"}))
+        monkeypatch.setenv("MUSIM_ACQUIRE_PROVIDERS", "spotify")
+        providers = build_providers()
+        resolve_artist(providers, "Muse")
+        for p in providers:
+            p.close()
+        token = server.access_tokens[0]
+    assert redact(f"the proxy said: token {token} expired") == "the proxy said: token *** expired"
 
 
 @pytest.mark.parametrize(("provider", "path", "answer", "message"), [

@@ -191,6 +191,7 @@ class TokenSession(CappedSession):
             raise ProviderRefused(self.provider, f"POST token answered no access token ({said or 'no type'})",
                                   status=200, fix="check MUSIM_SPOTIFY_TOKEN_URL (Spotify's is "
                                                   "https://accounts.spotify.com/api/token) and any proxy in between")
+        register_secret(token)  # a bearer of the client's rights for an hour: masked wherever an error quotes it
         return response
 
 
