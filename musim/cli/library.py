@@ -128,12 +128,17 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from musim.library import list_tracks
-    from musim.library.registry import gone_hint, stale_hint
+    from musim.library.registry import check_hint, gone_hint, stale_hint
 
     rows = list_tracks(args.artist)
     stale = [r["source_path"] for r in rows if r["excerpt_stale"]]
     if stale:
         print(f"note: {counted(len(stale), 'stored excerpt')} of these cut by an older reader: {stale_hint(stale)}",
+              file=sys.stderr)
+    to_check = [r["source_path"] for r in rows if r["excerpt_to_check"]]
+    if to_check:
+        print(f"note: {counted(len(to_check), 'stored excerpt')} of these may be re-cut in the whole length of a chained "
+              f"file (cut before chained files were read whole; their files not checked since): {check_hint(to_check)}",
               file=sys.stderr)
     gone = [r["track_id"] for r in rows if r["source_gone"]]
     if gone:

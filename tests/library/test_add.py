@@ -1155,6 +1155,28 @@ def test_a_chained_excerpt_that_cannot_be_cut_again_keeps_the_old_one(tmp_path, 
     assert rows("SELECT * FROM library_track") == before and open_store().exists(old_key)
 
 
+def test_list_counts_version_2_excerpts_of_chainable_files_as_to_be_checked(tmp_path, capsys):
+    """`library list` said nothing of a chained file's excerpt cut by version 2 that no add has checked since (it is
+    re-cut by the next add of its folder): it is counted "to be checked" in the list's note, and marked
+    ``excerpt_to_check`` in its JSON, until an add checks it."""
+    folder = tmp_path / "music" / "Radio"
+    chained = _chained_ogg(folder / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
+    add([tmp_path / "music"], excerpt_s=6)
+    (t,) = list_tracks()
+    _as_cut_by_version_2(t["track_id"], chained, 3.0, 6.0, 12.0)
+
+    assert main(["library", "list"]) == 0
+    err = capsys.readouterr().err
+    assert "note: 1 stored excerpt of these may be re-cut in the whole length of a chained file" in err
+    assert f"`musim library add {folder}` checks them" in err
+    assert main(["library", "list", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert (listed["excerpt_to_check"], listed["excerpt_stale"]) == (True, False)
+    add([tmp_path / "music"], excerpt_s=6, workers=1)  # checked (and re-cut): nothing more to check
+    assert main(["library", "list"]) == 0
+    assert "re-cut" not in capsys.readouterr().err and not list_tracks()[0]["excerpt_to_check"]
+
+
 def test_a_recorded_skip_says_so_once_and_its_detail_is_stored_as_examined(tmp_path, capsys):
     """The note "(recorded; --retry examines it again)" was stored with the detail, so every rerun added one more."""
     short = write_audio(tmp_path / "music" / "A" / "short.wav", "wav", seconds=2)
