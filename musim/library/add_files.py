@@ -24,6 +24,9 @@ and stored beside the old object; the track points at the new one in the same tr
 one goes after. The old audio's features stay, as the values a feature service pinned before then was trained on
 (``track_audio_history``); the next feature build adds the new audio's as newer values. A run that fails midway
 leaves the old excerpt recorded and stored.
+
+A chained file whose parts change codec, rate or channel count (which FFmpeg cannot decode whole) is stored from its
+first part, with a warning (``AddSummary.first_part_only``), not skipped: :mod:`musim.library.chains` says why.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class AddSummary:
     stale_paths: list[str] = field(default_factory=list)  # the source paths of the ``stale`` ones (not in the JSON)
     gone_tracks: list[dict[str, Any]] = field(default_factory=list)  # ``track_id``, ``source_path``, ``new`` of the
     # ``gone_total`` (``new``: one of the ``gone``)
+    first_part_only: list[dict[str, str]] = field(default_factory=list)  # ``path`` and ``detail`` of the stored chained
+    # files whose parts differ in codec, rate or channels, read from their first part (musim.library.chains)
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
@@ -103,7 +108,7 @@ class AddSummary:
                 "restored": self.restored,
                 "stale": self.stale,
                 "moved": self.moved, "named_again": self.named_again, "gone": self.gone,
-                "gone_total": self.gone_total}
+                "gone_total": self.gone_total, "first_part_only": self.first_part_only}
 
 
 
@@ -464,6 +469,8 @@ def add(
     summary.restored = sum(obj.key in in_use for i, (_, obj) in reread.items() if i in restoring)
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)
+    summary.first_part_only = [{"path": path_text(item.path), "detail": item.info.first_part_only}  # type: ignore[union-attr]
+                               for item, _ in (by_index[i] for i in sorted(by_index)) if item.info.first_part_only]  # type: ignore[union-attr]
     summary.replaced = len(replaced)
     summary.regrouped = sum(t["source_sha256"] not in named_again for t, _ in moving)
     summary.moved, summary.named_again = len(moved), len(named_again)

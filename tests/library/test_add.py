@@ -1155,6 +1155,43 @@ def test_a_chained_excerpt_that_cannot_be_cut_again_keeps_the_old_one(tmp_path, 
     assert rows("SELECT * FROM library_track") == before and open_store().exists(old_key)
 
 
+def _ogg_part(seconds: float, sr: int, channels: int, subtype: str = "VORBIS") -> bytes:
+    """An Ogg stream of a tone, as bytes: a part of a chained Ogg."""
+    y = np.sin(2 * np.pi * 440.0 * np.arange(int(seconds * sr)) / sr).astype(np.float32) * 0.3
+    out = io.BytesIO()
+    sf.write(out, np.stack([y] * channels, axis=1), sr, format="OGG", subtype=subtype)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("second", "change"), [
+    ((8.0, 44100, 1), "part 2 is Vorbis, 44100 Hz, 1 channel after part 1's Vorbis, 22050 Hz, 1 channel"),
+    ((8.0, 22050, 2), "part 2 is Vorbis, 22050 Hz, 2 channels after part 1's Vorbis, 22050 Hz, 1 channel"),
+    ((8.0, 48000, 1, "OPUS"), "part 2 is Opus, 48000 Hz, 1 channel after part 1's Vorbis, 22050 Hz, 1 channel")])
+def test_a_chained_ogg_whose_parts_change_format_is_stored_from_its_first_part_with_a_warning(
+        tmp_path, capsys, second, change):
+    """A chained Ogg whose second part changes rate, channels or codec (FFmpeg cannot decode it whole) was stored from
+    its first part without a word: it still is (its first part is the track's audio), but the summary counts it, the
+    JSON lists it and a warning names the file, the part where the format changes and what to do."""
+    path = tmp_path / "music" / "Radio" / "side.ogg"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_ogg_part(12.0, 22050, 1) + _ogg_part(*second))
+
+    assert main(["library", "add", str(tmp_path / "music"), "--workers", "1", "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert "1 file: 1 stored (1 of them from their first part only: see the warnings)" in out.out
+    assert f"warning: {path}: its parts cannot be decoded as one stream ({change})" in out.err
+    assert "split it into its parts, or re-encode it as one stream" in out.err
+    (t,) = list_tracks()
+    assert t["duration_s"] == pytest.approx(12.0, abs=0.1)
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert (summary["already_stored"], summary["first_part_only"]) == (1, [])
+    other = tmp_path / "other" / "Radio" / "side b.ogg"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(_ogg_part(10.0, 22050, 1) + _ogg_part(*second))
+    (listed,) = add([tmp_path / "other"], workers=1).to_json()["first_part_only"]
+    assert listed["path"] == str(other) and f"({change})" in listed["detail"]
+
+
 def test_list_counts_version_2_excerpts_of_chainable_files_as_to_be_checked(tmp_path, capsys):
     """`library list` said nothing of a chained file's excerpt cut by version 2 that no add has checked since (it is
     re-cut by the next add of its folder): it is counted "to be checked" in the list's note, and marked
