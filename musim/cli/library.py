@@ -84,10 +84,12 @@ def cmd_add(args: argparse.Namespace) -> int:
     reread = f" (re-read {counted(summary.reread, 'excerpt')} cut by an older reader{recut})" if summary.reread else ""
     restored = (f" (stored again {counted(summary.restored, 'excerpt')} missing from the object store)"
                 if summary.restored else "")
+    lengthened = (f" (corrected the recorded length of {counted(summary.length_corrected, 'chained file')} stored "
+                  "whole, measured in its first stream by an older reader)" if summary.length_corrected else "")
     first_part = (f" ({len(summary.first_part_only):,} of them from their first part only: see the warnings)"
                   if summary.first_part_only else "")
     print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}{first_part}, "
-          f"{summary.already_stored:,} already stored{reread}{restored}, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+          f"{summary.already_stored:,} already stored{reread}{restored}{lengthened}, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
     for part in summary.first_part_only:  # stored, but from the first of its parts only
         print(f"warning: {printable(part['path'], 0)}: {part['detail']}", file=sys.stderr)
     if summary.stale:

@@ -65,7 +65,7 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
                         "regrouped", "reread", "recut", "restored", "stale", "moved", "named_again", "gone",
-                        "gone_total"}
+                        "gone_total", "first_part_only", "length_corrected"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -1033,7 +1033,8 @@ def test_the_migration_marks_the_excerpts_an_older_reader_cut_differently(monkey
     con = wh.connect()
     got = dict(con.execute("SELECT track_id, excerpt_reader FROM library_track").fetchall())
     assert got == {"m4a-at-5": 1, "mp3-at-5": 1, "m4a-at-0": 3, "mp3-at-0": 2, "ogg-at-5": 2, "opus-at-5": 2,
-                   "flac-at-5": 3, "m4a-whole": 3, "mp3-whole": 3}
+                   "flac-at-5": 3, "m4a-whole": 3, "mp3-whole": 2}
+    # 042: a whole mp3 (or Ogg) may be chained, its length version 2's of its first stream: the next add checks it
 
 
 # A chained file (streams one after the other: a chained Ogg, MP3s `cat`-ed together) stored by reader version 2, which
@@ -1190,6 +1191,37 @@ def test_a_chained_ogg_whose_parts_change_format_is_stored_from_its_first_part_w
     other.write_bytes(_ogg_part(10.0, 22050, 1) + _ogg_part(*second))
     (listed,) = add([tmp_path / "other"], workers=1).to_json()["first_part_only"]
     assert listed["path"] == str(other) and f"({change})" in listed["detail"]
+
+
+def test_a_chained_file_stored_whole_by_version_2_gets_its_whole_length_recorded(tmp_path, capsys, monkeypatch):
+    """A chained Ogg stored whole (--keep-whole) by version 2 kept its first part's length (12 s of 20) in its rows:
+    the next add of its folder records its whole length (nothing stored again), says so, and the next one does
+    nothing; a whole Ogg of one stream is marked current without a change."""
+    music = tmp_path / "music" / "Radio"
+    chained = _chained_ogg(music / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
+    single = write_audio(music / "single.ogg", "ogg", seconds=10, freq=300)
+    add([tmp_path / "music"], keep_whole=True)
+    ids = {r["source_path"]: r["track_id"] for r in list_tracks()}
+    with warehouse.writer() as con:  # as version 2 recorded them (migration 042 marks them version 2)
+        con.execute("UPDATE library_track SET duration_s = 12.0, excerpt_reader = 2")
+        con.execute("UPDATE preview SET duration_s = 12.0, track_duration_s = 12.0 WHERE track_id = ?",
+                    [ids[str(chained)]])
+        con.execute("UPDATE track SET duration_s = 12.0 WHERE track_id = ?", [ids[str(chained)]])
+    objects = rows("SELECT object_key, sha256 FROM track ORDER BY track_id")
+    calls = _examined(monkeypatch)
+
+    assert main(["library", "add", str(tmp_path / "music"), "--workers", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert calls == [] and "(corrected the recorded length of 1 chained file stored whole" in out
+    tid = ids[str(chained)]
+    (length,) = rows("SELECT duration_s FROM library_track WHERE track_id = ?", tid)[0]
+    assert length == pytest.approx(20.0, abs=0.3)
+    assert rows("SELECT duration_s, track_duration_s FROM preview WHERE track_id = ?", tid) == [(length, length)]
+    assert rows("SELECT duration_s FROM track WHERE track_id = ?", tid) == [(length,)]
+    assert rows("SELECT duration_s FROM library_track WHERE track_id = ?", ids[str(single)]) == [(12.0,)]
+    assert rows("SELECT object_key, sha256 FROM track ORDER BY track_id") == objects  # nothing stored again
+    assert rows("SELECT DISTINCT excerpt_reader FROM library_track") == [(3,)]
+    assert add([tmp_path / "music"], workers=1).to_json()["length_corrected"] == 0
 
 
 def test_list_counts_version_2_excerpts_of_chainable_files_as_to_be_checked(tmp_path, capsys):
