@@ -162,17 +162,24 @@ def absolute_path(path: str | os.PathLike) -> str:
 
 
 def show_track(track: str, *, settings: Settings | None = None) -> dict[str, Any]:
-    """Everything recorded of one library track, by id, id prefix (6+ characters) or source path.
+    """Everything recorded of one library track, by id, id prefix (6+ characters; either in any case, blanks around
+    them ignored, as copied from a terminal) or source path; the track whose id or path it is, where it is also a
+    prefix of other tracks' ids (a file named ``deadbeef`` in the current folder).
 
-    Raises NotFoundError when nothing matches, ParameterError when a prefix matches several tracks.
+    Raises NotFoundError when nothing matches, ParameterError when a prefix matches several tracks (naming the first
+    three).
     """
     with warehouse.writer(settings) as con:
-        rows = sql.rows(con, "library/show.sql", track=str(track), path=absolute_path(track))
+        rows = sql.rows(con, "library/show.sql", track=str(track), id=str(track).strip().lower(),
+                        path=absolute_path(track))
     if not rows:
         raise NotFoundError(f"no library track {track!r}; `musim library list` shows the tracks")
-    if len(rows) > 1:
-        raise ParameterError(f"{track!r} matches {len(rows)} library tracks; give more of the track id")
-    return rows[0]
+    exact = [r for r in rows if r["track_id"] == str(track).strip().lower()
+             or r["source_path"] in (str(track), absolute_path(track))]
+    if len(rows) > 1 and len(exact) != 1:
+        named = ", ".join(f"{r['track_id']} ({r['source_path']!r})" for r in rows[:3]) + (", …" if len(rows) > 3 else "")
+        raise ParameterError(f"{track!r} matches {len(rows)} library tracks: {named}; give more of the track id")
+    return exact[0] if len(rows) > 1 else rows[0]
 
 
 def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None, settings: Settings | None = None,

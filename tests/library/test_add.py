@@ -1224,6 +1224,26 @@ def test_a_chained_file_stored_whole_by_version_2_gets_its_whole_length_recorded
     assert add([tmp_path / "music"], workers=1).to_json()["length_corrected"] == 0
 
 
+def test_show_takes_an_id_as_copied_and_names_the_tracks_a_prefix_matches(tmp_path, monkeypatch):
+    """An id in upper case or with blanks around it (copied from a terminal) was "no library track"; a prefix of
+    several tracks' ids did not say which; a path that is also a prefix of other ids (a file named ``abcdef00`` in the
+    current folder) was refused as ambiguous, though it names one track."""
+    for name in ("a", "b"):
+        write_audio(tmp_path / "music" / "A" / f"{name}.wav", "wav", seconds=6, freq=300 + ord(name))
+    add([tmp_path / "music"])
+    first, second = sorted(list_tracks(), key=lambda r: r["source_path"])
+    assert show_track(f" {first['track_id'].upper()}\n")["track_id"] == first["track_id"]
+    assert show_track(second["track_id"][:8].upper())["track_id"] == second["track_id"]
+    monkeypatch.chdir(tmp_path)
+    with warehouse.writer() as con:
+        con.execute("UPDATE library_track SET track_id = 'abcdef0000000001' WHERE track_id = ?", [first["track_id"]])
+        con.execute("UPDATE library_track SET track_id = 'abcdef0000000002', source_path = ? WHERE track_id = ?",
+                    [str(tmp_path / "abcdef00"), second["track_id"]])
+    with pytest.raises(ParameterError, match=r"'abcdef' matches 2 library tracks: abcdef0000000001 \("):
+        show_track("abcdef")
+    assert show_track("abcdef00")["track_id"] == "abcdef0000000002"  # the path given, not the prefix
+
+
 def test_list_counts_version_2_excerpts_of_chainable_files_as_to_be_checked(tmp_path, capsys):
     """`library list` said nothing of a chained file's excerpt cut by version 2 that no add has checked since (it is
     re-cut by the next add of its folder): it is counted "to be checked" in the list's note, and marked
