@@ -180,6 +180,10 @@ def artist_labels(rows: list[dict[str, Any]]) -> dict[int, str]:
     return labels
 
 
+#: The fields of ``library show`` that hold paths or object keys, whose end (the file name) tells them apart.
+_PATH_FIELDS = ("source_path", "object_key")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from musim.library import show_track
 
@@ -187,7 +191,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(row)
     else:
-        print_table([(k, v) for k, v in row.items()], ["field", "value"])
+        # a path cut at its start, as a path column is (its file name kept): the table cuts every other cell at its end
+        print_table([(k, printable(v, keep_end=True) if k in _PATH_FIELDS and isinstance(v, str) else v)
+                     for k, v in row.items()], ["field", "value"])
     return 0
 
 

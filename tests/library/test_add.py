@@ -1244,6 +1244,17 @@ def test_show_takes_an_id_as_copied_and_names_the_tracks_a_prefix_matches(tmp_pa
     assert show_track("abcdef00")["track_id"] == "abcdef0000000002"  # the path given, not the prefix
 
 
+def test_show_keeps_the_file_name_of_a_long_path(tmp_path, capsys):
+    """`library show` cut a long source path at its end (the table's cell width), hiding the file's name: it is cut at
+    its start, as path columns are, and a control character in the name is shown escaped."""
+    deep = tmp_path / "music" / ("Some Artist With A Long Name " * 3).strip() / ("An Album " * 6).strip()
+    path = write_audio(deep / "07 the\x07 track.wav", "wav", seconds=6)
+    add([tmp_path / "music"])
+    assert main(["library", "show", str(path)]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("source_path")]
+    assert line.endswith(" track.wav") and "\x07" not in line and "…" in line
+
+
 def test_list_counts_version_2_excerpts_of_chainable_files_as_to_be_checked(tmp_path, capsys):
     """`library list` said nothing of a chained file's excerpt cut by version 2 that no add has checked since (it is
     re-cut by the next add of its folder): it is counted "to be checked" in the list's note, and marked
