@@ -138,7 +138,7 @@ def stale_excerpt(track: dict[str, Any], path: str | os.PathLike | None = None) 
 
 def stale_length(track: dict[str, Any], path: str | os.PathLike | None) -> bool | None:
     """Whether a file stored whole (``--keep-whole``) may have the length version :data:`FIRST_STREAM_ONLY` measured in
-    its first stream recorded (migration 042): ``True`` for a chained file at ``path`` (its length is measured again),
+    its first stream recorded (migration 039): ``True`` for a chained file at ``path`` (its length is measured again),
     ``None`` for one that is not (marked current as it is), ``False`` for any other track, and for a zip's member
     (``path=None``: not at hand to read its headers; it stays to be checked). Reads page or frame headers only."""
     if (track["stored"] != "whole" or track["excerpt_reader"] > FIRST_STREAM_ONLY or path is None

@@ -1034,7 +1034,7 @@ def test_the_migration_marks_the_excerpts_an_older_reader_cut_differently(monkey
     got = dict(con.execute("SELECT track_id, excerpt_reader FROM library_track").fetchall())
     assert got == {"m4a-at-5": 1, "mp3-at-5": 1, "m4a-at-0": 3, "mp3-at-0": 2, "ogg-at-5": 2, "opus-at-5": 2,
                    "flac-at-5": 3, "m4a-whole": 3, "mp3-whole": 2}
-    # 042: a whole mp3 (or Ogg) may be chained, its length version 2's of its first stream: the next add checks it
+    # 039: a whole mp3 (or Ogg) may be chained, its length version 2's of its first stream: the next add checks it
 
 
 # A chained file (streams one after the other: a chained Ogg, MP3s `cat`-ed together) stored by reader version 2, which
@@ -1202,7 +1202,7 @@ def test_a_chained_file_stored_whole_by_version_2_gets_its_whole_length_recorded
     single = write_audio(music / "single.ogg", "ogg", seconds=10, freq=300)
     add([tmp_path / "music"], keep_whole=True)
     ids = {r["source_path"]: r["track_id"] for r in list_tracks()}
-    with warehouse.writer() as con:  # as version 2 recorded them (migration 042 marks them version 2)
+    with warehouse.writer() as con:  # as version 2 recorded them (migration 039 marks them version 2)
         con.execute("UPDATE library_track SET duration_s = 12.0, excerpt_reader = 2")
         con.execute("UPDATE preview SET duration_s = 12.0, track_duration_s = 12.0 WHERE track_id = ?",
                     [ids[str(chained)]])
