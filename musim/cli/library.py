@@ -84,8 +84,14 @@ def cmd_add(args: argparse.Namespace) -> int:
     reread = f" (re-read {counted(summary.reread, 'excerpt')} cut by an older reader{recut})" if summary.reread else ""
     restored = (f" (stored again {counted(summary.restored, 'excerpt')} missing from the object store)"
                 if summary.restored else "")
-    print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}, {summary.already_stored:,} already "
-          f"stored{reread}{restored}, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+    lengthened = (f" (corrected the recorded length of {counted(summary.length_corrected, 'chained file')} stored "
+                  "whole, measured in its first stream by an older reader)" if summary.length_corrected else "")
+    first_part = (f" ({len(summary.first_part_only):,} of them from their first part only: see the warnings)"
+                  if summary.first_part_only else "")
+    print(f"{counted(summary.files, 'file')}: {summary.stored:,} stored{replacing}{first_part}, "
+          f"{summary.already_stored:,} already stored{reread}{restored}{lengthened}, {len(summary.skipped):,} skipped; {counted(summary.artists, 'artist')}")
+    for part in summary.first_part_only:  # stored, but from the first of its parts only
+        print(f"warning: {printable(part['path'], 0)}: {part['detail']}", file=sys.stderr)
     if summary.stale:
         print(f"note: {counted(summary.stale, 'stored excerpt')} cut by an older reader, not read again here (their "
               f"files were not among the paths given, or could not be read): {stale_hint(summary.stale_paths)}",
@@ -128,12 +134,17 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from musim.library import list_tracks
-    from musim.library.registry import gone_hint, stale_hint
+    from musim.library.registry import check_hint, gone_hint, stale_hint
 
     rows = list_tracks(args.artist)
     stale = [r["source_path"] for r in rows if r["excerpt_stale"]]
     if stale:
         print(f"note: {counted(len(stale), 'stored excerpt')} of these cut by an older reader: {stale_hint(stale)}",
+              file=sys.stderr)
+    to_check = [r["source_path"] for r in rows if r["excerpt_to_check"]]
+    if to_check:
+        print(f"note: {counted(len(to_check), 'stored excerpt')} of these may be re-cut in the whole length of a chained "
+              f"file (cut before chained files were read whole; their files not checked since): {check_hint(to_check)}",
               file=sys.stderr)
     gone = [r["track_id"] for r in rows if r["source_gone"]]
     if gone:
@@ -169,6 +180,10 @@ def artist_labels(rows: list[dict[str, Any]]) -> dict[int, str]:
     return labels
 
 
+#: The fields of ``library show`` that hold paths or object keys, whose end (the file name) tells them apart.
+_PATH_FIELDS = ("source_path", "object_key")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from musim.library import show_track
 
@@ -176,7 +191,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(row)
     else:
-        print_table([(k, v) for k, v in row.items()], ["field", "value"])
+        # a path cut at its start, as a path column is (its file name kept): the table cuts every other cell at its end
+        print_table([(k, printable(v, keep_end=True) if k in _PATH_FIELDS and isinstance(v, str) else v)
+                     for k, v in row.items()], ["field", "value"])
     return 0
 
 

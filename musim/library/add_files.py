@@ -24,6 +24,9 @@ and stored beside the old object; the track points at the new one in the same tr
 one goes after. The old audio's features stay, as the values a feature service pinned before then was trained on
 (``track_audio_history``); the next feature build adds the new audio's as newer values. A run that fails midway
 leaves the old excerpt recorded and stored.
+
+A chained file whose parts change codec, rate or channel count (which FFmpeg cannot decode whole) is stored from its
+first part, with a warning (``AddSummary.first_part_only``), not skipped: :mod:`musim.library.chains` says why.
 """
 
 from __future__ import annotations
@@ -45,9 +48,17 @@ from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
 from musim.filenames import path_text
 from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom, Resolved
-from musim.library.formats import FileSkipped
+from musim.library.formats import FileSkipped, probe
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
-from musim.library.known import RECORDED, artist_at_new_path, decide, load_state, same_entry, stale_excerpt
+from musim.library.known import (
+    RECORDED,
+    artist_at_new_path,
+    decide,
+    load_state,
+    same_entry,
+    stale_excerpt,
+    stale_length,
+)
 from musim.library.registry import delete_tracks, delete_unused, forget_skips, record_gone, stale_excerpts
 from musim.library.resume import PREFIX as NOTES
 from musim.library.resume import drop_notes, list_notes, note, note_key, options_of, resume
@@ -86,6 +97,8 @@ class AddSummary:
     reread: int = 0  # already stored files whose excerpt, cut by an older reader, was read again
     recut: int = 0  # ... of them, chained files (streams one after the other) whose window was chosen again in their
     # whole length (the older reader read their first stream only)
+    length_corrected: int = 0  # already stored chained files stored whole whose recorded length (version 2 measured
+    # their first stream) was measured again and corrected
     restored: int = 0  # already stored files whose excerpt was missing from the object store, read again and stored
     stale: int = 0  # stored excerpts an older reader cut left in the library after this run (files not given or gone)
     gone: int = 0  # stored tracks from under the folders given whose file went since the last scan (kept: `library
@@ -95,15 +108,18 @@ class AddSummary:
     stale_paths: list[str] = field(default_factory=list)  # the source paths of the ``stale`` ones (not in the JSON)
     gone_tracks: list[dict[str, Any]] = field(default_factory=list)  # ``track_id``, ``source_path``, ``new`` of the
     # ``gone_total`` (``new``: one of the ``gone``)
+    first_part_only: list[dict[str, str]] = field(default_factory=list)  # ``path`` and ``detail`` of the stored chained
+    # files whose parts differ in codec, rate or channels, read from their first part (musim.library.chains)
 
     def to_json(self) -> dict[str, Any]:
         return {"files": self.files, "stored": self.stored, "already_stored": self.already_stored,
                 "skipped": self.skipped, "artists": self.artists, "tracks_by_artist": self.tracks_by_artist,
                 "replaced": self.replaced, "regrouped": self.regrouped, "reread": self.reread, "recut": self.recut,
+                "length_corrected": self.length_corrected,
                 "restored": self.restored,
                 "stale": self.stale,
                 "moved": self.moved, "named_again": self.named_again, "gone": self.gone,
-                "gone_total": self.gone_total}
+                "gone_total": self.gone_total, "first_part_only": self.first_part_only}
 
 
 
@@ -148,6 +164,17 @@ def _own_paths(settings: Settings, store: ObjectStore) -> list[Path]:
     own = [settings.tmp_dir, settings.serving_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")]
     root = getattr(store, "root", None)  # a local store's folder
     return [Path(p) for p in own] + ([root] if isinstance(root, Path) else [])
+
+
+def _whole_length(item: Examined) -> float | None:
+    """The length of a chained file stored whole, decoded to its end (:func:`~musim.library.formats.probe`); ``None``
+    (logged; the next add measures it again) where it cannot be read now."""
+    try:
+        return probe(item.readable, min_seconds=0.0).duration_s
+    except (FileSkipped, OSError) as exc:
+        log.warning("library add: %s: its length could not be measured again (%s); the next add tries again",
+                    path_text(item.path), exc.why if isinstance(exc, FileSkipped) else exc)
+        return None
 
 
 def track_id_of(source_sha256: str) -> str:
@@ -229,6 +256,8 @@ def add(
     reread: dict[int, tuple[Examined, ObjectInfo]] = {}  # ... read and stored again
     restoring: set[int] = set()  # ... of them, the stored files whose excerpt is missing from the object store
     current: list[str] = []  # stored tracks whose excerpt an older reader cut as the current one does (not chained)
+    lengths: list[dict[str, Any]] = []  # chained files stored whole, their length measured again (version 2's was
+    # their first stream's)
     present: set[str] | None = None  # the keys under OBJECT_PREFIX, listed once, when a stored file is first found
     skipped_at: dict[int, Examined] = {}
     skipped_first: dict[str, Examined] = {}  # the files skipped by their note (a run killed), by content: their copies
@@ -321,6 +350,12 @@ def add(
         else:
             if decided[0] == "already_stored" and outdated is None:  # the current reader cuts the same excerpt
                 current.append(state.tracks[item.sha256]["track_id"])  # type: ignore[index]
+            elif decided[0] == "already_stored" and (whole := stale_length(
+                    stored_as := state.tracks[item.sha256], None if f.member else item.path)) is not False:  # type: ignore[index]
+                if whole is None or (length := _whole_length(item)) is not None:  # measured (or not chained)
+                    current.append(stored_as["track_id"])
+                if whole and length is not None and abs(length - stored_as["duration_s"]) > 0.01:
+                    lengths.append({"track_id": stored_as["track_id"], "duration_s": length})
             account(i, item, decided)
     # 2. the new files (and the stale excerpts of stored ones) decoded and checked across the audio pool, each stored
     # as it comes back
@@ -420,6 +455,7 @@ def add(
         warehouse.fill(con, "lib_regrouped", regrouped)
         warehouse.fill(con, "lib_reread", reread_rows)
         warehouse.fill(con, "lib_current", [{"track_id": t, "excerpt_reader": READ_WINDOW_VERSION} for t in current])
+        warehouse.fill(con, "lib_length", lengths)
         warehouse.fill(con, "lib_unskipped", [{"source_path": p} for p in found_at])
         stored_at = {t["source_path"]: t["track_id"] for t in state.tracks.values()}
         replaced = sorted({stored_at[r["source_path"]] for r in rows
@@ -464,6 +500,9 @@ def add(
     summary.restored = sum(obj.key in in_use for i, (_, obj) in reread.items() if i in restoring)
     summary.stale, summary.stale_paths = len(stale), [r["source_path"] for r in stale]
     summary.stored = len(rows)
+    summary.length_corrected = len(lengths)
+    summary.first_part_only = [{"path": path_text(item.path), "detail": item.info.first_part_only}  # type: ignore[union-attr]
+                               for item, _ in (by_index[i] for i in sorted(by_index)) if item.info.first_part_only]  # type: ignore[union-attr]
     summary.replaced = len(replaced)
     summary.regrouped = sum(t["source_sha256"] not in named_again for t, _ in moving)
     summary.moved, summary.named_again = len(moved), len(named_again)

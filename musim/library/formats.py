@@ -41,6 +41,7 @@ from musim.audio.formats import (  # noqa: F401 - AUDIO_SUFFIXES re-exported
 )
 from musim.audio.window import chained_frames, chained_stream, pyav_stream
 from musim.errors import AudioError
+from musim.library.chains import first_part_only
 from musim.library.tags import parse_file
 from musim.quiet import sound_file
 
@@ -99,6 +100,7 @@ class AudioProbe:
     sample_rate: int
     channels: int
     mutagen: Any = None
+    first_part_only: str | None = None  # why a chained file is read from its first part only (musim.library.chains)
 
 
 _NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
@@ -379,9 +381,10 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = MIN_DURATIO
         declared = _DECLARED[fmt](src)
     readers = (_pyav_lengths, _soundfile_lengths) if fmt in PYAV_FORMATS else (_soundfile_lengths, _pyav_lengths)
     unknown_length = fmt == "flac" and _flac_of_unknown_length(src)
+    chain = fmt in ("mp3", "ogg", "opus") and chained(src)  # its container (and libsndfile) know its first stream only
     if unknown_length:  # written to a pipe: what it holds is its length, read to its end
         readers = (_decoded_lengths,)
-    elif fmt in ("mp3", "ogg", "opus") and chained(src):  # its container (and libsndfile) know its first stream only
+    elif chain:
         readers = (_chained_lengths, *readers)  # read as one stream where they cannot all be decoded
     errors = []
     for reader in readers:
@@ -403,14 +406,17 @@ def probe(source: str | os.PathLike | bytes, *, min_seconds: float = MIN_DURATIO
         raise FileSkipped("truncated", "the Ogg stream has no end-of-stream page", key=name)
     if tail < min(0.5, 0.5 * length):
         raise FileSkipped("truncated", f"nothing decodes in the last second of {length:.2f} s declared", key=name)
+    first_part = None
     if reader is _chained_lengths:
         declared = None  # the first stream's length: the file holds more
+    elif chain:  # its parts differ in codec, rate or channels: read as its first part (musim.library.chains)
+        first_part = first_part_only(src, errors)
     if declared and length < 0.9 * declared - 0.5:
         raise FileSkipped("truncated", f"decodes to {length:.2f} s of {declared:.2f} s declared", key=name)
     duration = min(length, declared) if declared else length
     if duration < min_seconds:
         raise FileSkipped("too_short", f"{duration:.2f} s < {min_seconds:g} s", key=name)
-    return AudioProbe(fmt, round(duration, 3), declared, sr, channels, mf)
+    return AudioProbe(fmt, round(duration, 3), declared, sr, channels, mf, first_part)
 
 
 def read_excerpt(source: str | os.PathLike | bytes, info: AudioProbe, *, offset_s: float,

@@ -15,7 +15,7 @@ from musim.config import Settings
 from musim.errors import NotFoundError, ParameterError
 from musim.filenames import path_text
 from musim.library.formats import FileSkipped
-from musim.library.known import FIRST_STREAM_ONLY
+from musim.library.known import CHAINABLE, FIRST_STREAM_ONLY
 from musim.library.scan import content_sha256
 from musim.library.zips import holds
 from musim.names import name_key
@@ -30,8 +30,9 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
     """Library tracks (of ``artist``: any of its spellings, up to case and punctuation, its MBID or its id; or
     ``id:N``, the artist of id N alone, where a number is also a name); ``excerpt_stale``: the stored excerpt was
     cut by an older reader (:data:`musim.audio.window.READ_WINDOW_VERSION`), read again by the next ``library add`` of
-    its file (one cut by version :data:`~musim.library.known.FIRST_STREAM_ONLY` is not marked: which of those files
-    are chained, and need it, the next ``library add`` of them tells); ``source_gone``: no file is at its source path any more (deleted, moved away, or on a disk not
+    its file; ``excerpt_to_check``: cut by version :data:`~musim.library.known.FIRST_STREAM_ONLY` of a file that can be
+    chained (:data:`~musim.library.known.CHAINABLE`): the next ``library add`` of its folder reads its headers and
+    re-cuts it if the file is chained (which is known only by reading it); ``source_gone``: no file is at its source path any more (deleted, moved away, or on a disk not
     mounted): it stays until ``library remove`` takes it out."""
     artist_id = whole_number(artist, max_digits=9) if artist else None
     if artist and artist.strip().lower().startswith(ID_FORM):
@@ -42,7 +43,8 @@ def list_tracks(artist: str | None = None, *, settings: Settings | None = None) 
         artist = None  # the id alone
     with warehouse.writer(settings) as con:
         rows = sql.rows(con, "library/list.sql", artist=artist, artist_id=artist_id,
-                        artist_key=name_key(artist) if artist else None, reader=FIRST_STREAM_ONLY)
+                        artist_key=name_key(artist) if artist else None, reader=FIRST_STREAM_ONLY,
+                        chainable=list(CHAINABLE))
     listed: dict[Path, set[str]] = {}
     return [{k: v for k, v in r.items() if k not in ("marked_gone", "source_sha256")}
             | {"source_gone": not holds(r["source_path"], listed) or (r["marked_gone"] and _changed(r))} for r in rows]
@@ -127,12 +129,23 @@ def stale_excerpts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return sql.rows(con, "library/stale_excerpts.sql", reader=FIRST_STREAM_ONLY)
 
 
+def check_hint(paths: list[str], limit: int = 3) -> str:
+    """What to do about excerpts to be checked (``excerpt_to_check``) of the files at ``paths``: add their folders
+    again (named, the first ``limit``)."""
+    return (f"`musim library add {_folders(paths, limit)}` checks them (their headers only, no decoding) and re-cuts "
+            "those of chained files (`musim library list --json` marks them excerpt_to_check)")
+
+
+def _folders(paths: list[str], limit: int) -> str:
+    """The folders of ``paths``, quoted for a shell, the first ``limit`` of them."""
+    folders = sorted({os.path.dirname(p) or p for p in paths})
+    return " ".join(shlex.quote(f) for f in folders[:limit]) + (" …" if len(folders) > limit else "")
+
+
 def stale_hint(paths: list[str], limit: int = 3) -> str:
     """What to do about stale excerpts of the files at ``paths``: add their folders again (named, the first
     ``limit``)."""
-    folders = sorted({os.path.dirname(p) or p for p in paths})
-    named = " ".join(shlex.quote(f) for f in folders[:limit]) + (" …" if len(folders) > limit else "")
-    return (f"`musim library add {named}` reads them again (a file that is gone keeps the excerpt it has; "
+    return (f"`musim library add {_folders(paths, limit)}` reads them again (a file that is gone keeps the excerpt it has; "
             "`musim library list --json` marks them excerpt_stale)")
 
 
@@ -149,17 +162,24 @@ def absolute_path(path: str | os.PathLike) -> str:
 
 
 def show_track(track: str, *, settings: Settings | None = None) -> dict[str, Any]:
-    """Everything recorded of one library track, by id, id prefix (6+ characters) or source path.
+    """Everything recorded of one library track, by id, id prefix (6+ characters; either in any case, blanks around
+    them ignored, as copied from a terminal) or source path; the track whose id or path it is, where it is also a
+    prefix of other tracks' ids (a file named ``deadbeef`` in the current folder).
 
-    Raises NotFoundError when nothing matches, ParameterError when a prefix matches several tracks.
+    Raises NotFoundError when nothing matches, ParameterError when a prefix matches several tracks (naming the first
+    three).
     """
     with warehouse.writer(settings) as con:
-        rows = sql.rows(con, "library/show.sql", track=str(track), path=absolute_path(track))
+        rows = sql.rows(con, "library/show.sql", track=str(track), id=str(track).strip().lower(),
+                        path=absolute_path(track))
     if not rows:
         raise NotFoundError(f"no library track {track!r}; `musim library list` shows the tracks")
-    if len(rows) > 1:
-        raise ParameterError(f"{track!r} matches {len(rows)} library tracks; give more of the track id")
-    return rows[0]
+    exact = [r for r in rows if r["track_id"] == str(track).strip().lower()
+             or r["source_path"] in (str(track), absolute_path(track))]
+    if len(rows) > 1 and len(exact) != 1:
+        named = ", ".join(f"{r['track_id']} ({r['source_path']!r})" for r in rows[:3]) + (", …" if len(rows) > 3 else "")
+        raise ParameterError(f"{track!r} matches {len(rows)} library tracks: {named}; give more of the track id")
+    return exact[0] if len(rows) > 1 else rows[0]
 
 
 def remove_tracks(tracks: list[str] | None = None, *, artist: str | None = None, settings: Settings | None = None,

@@ -53,7 +53,8 @@ _EXAMINING = ("musim.library.scan", "musim.library.artists", "musim.library.tags
 _LIBRARIES = ("av", "mutagen", "soundfile")
 
 _Str, _OptStr, _Float, _OptFloat, _Int, _OptInt, _Bool, _Strs = "str", "str?", "float", "float?", "int", "int?", "bool", "strs"
-_INFO = {"format": _Str, "duration_s": _Float, "declared_s": _OptFloat, "sample_rate": _Int, "channels": _Int}
+_INFO = {"format": _Str, "duration_s": _Float, "declared_s": _OptFloat, "sample_rate": _Int, "channels": _Int,
+         "first_part_only": _OptStr}  # a note without it (an older run's) is examined again
 _TAGS = {"artist": _OptStr, "albumartist": _OptStr, "mbid": _OptStr, "mbids": _Strs, "artists": _Strs,
          "albumartist_mbid": _OptStr, "title": _OptStr, "album": _OptStr, "genre": _OptStr, "tracknumber": _OptInt,
          "compilation": _Bool}

@@ -287,7 +287,8 @@ def examine(item: Examined, *, excerpt_s: float, anchor: str | float, artist_fro
         info = probe(item.readable, min_seconds=0.0 if item.reread else min_seconds)  # a stored file was long enough
         if (outside := rate_outside(info.sample_rate)) is not None:  # the one range, as acquisition's
             raise FileSkipped("sample_rate_out_of_range", outside)  # it decodes: its rate is what musim refuses
-        if item.reread is not None and not (item.stale and chained(item.readable)):  # the stored window, read again
+        if item.reread is not None and not (item.stale and chained(item.readable) and not info.first_part_only):
+            # the stored window, read again (a chained file read from its first part only: its window is there)
             (offset, length), keep_whole = item.reread, False
             samples = read_excerpt(item.readable, info, offset_s=offset, duration_s=length)
         else:  # a new file's window; or a chained file's, whose stored window an older reader chose in its first stream

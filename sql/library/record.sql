@@ -61,6 +61,11 @@ UPDATE track SET object_key = r.object_key, sha256 = r.sha256, duration_s = r.ex
 FROM lib_reread r WHERE track.track_id = r.track_id AND track.provider = 'library';
 -- Excerpts an older reader cut as the current one does (version 2 of a file that is not chained): current now.
 UPDATE library_track SET excerpt_reader = c.excerpt_reader FROM lib_current c WHERE library_track.track_id = c.track_id;
+-- Chained files stored whole, their length measured again (the whole file is the object: its duration too).
+UPDATE library_track SET duration_s = l.duration_s FROM lib_length l WHERE library_track.track_id = l.track_id;
+UPDATE preview SET duration_s = l.duration_s, track_duration_s = l.duration_s, updated_at = now()
+FROM lib_length l WHERE preview.track_id = l.track_id AND preview.provider = 'library';
+UPDATE track SET duration_s = l.duration_s FROM lib_length l WHERE track.track_id = l.track_id AND track.provider = 'library';
 
 INSERT INTO preview (track_id, artist_id, provider, provider_track_id, provider_artist_id, title, genre,
                      provider_rank, status, attempts, object_key, sha256, bytes, duration_s, sample_rate,

@@ -28,6 +28,8 @@ CREATE OR REPLACE TEMP TABLE lib_reread (
 -- Stored excerpts an older reader cut as the current one cuts them (version 2 of a file found not chained): marked
 -- current, not read again.
 CREATE OR REPLACE TEMP TABLE lib_current (track_id VARCHAR, excerpt_reader SMALLINT);
+-- Chained files stored whole whose length version 2 measured in their first stream: their whole length, measured again.
+CREATE OR REPLACE TEMP TABLE lib_length (track_id VARCHAR, duration_s DOUBLE);
 -- The paths of the files found already stored (a skip an earlier scan recorded at one goes: a file once taken for a
 -- copy of itself through a link to its folder).
 CREATE OR REPLACE TEMP TABLE lib_unskipped (source_path VARCHAR);

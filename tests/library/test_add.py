@@ -65,7 +65,7 @@ def test_every_file_has_one_outcome_and_the_json_adds_up(folder, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"files", "stored", "already_stored", "skipped", "artists", "tracks_by_artist", "replaced",
                         "regrouped", "reread", "recut", "restored", "stale", "moved", "named_again", "gone",
-                        "gone_total"}
+                        "gone_total", "first_part_only", "length_corrected"}
     assert out["files"] == out["stored"] + out["already_stored"] + len(out["skipped"]) == 17
     assert _skips(out) == EXPECTED_SKIPS
     assert out["stored"] == 9 and out["already_stored"] == 0
@@ -1033,7 +1033,8 @@ def test_the_migration_marks_the_excerpts_an_older_reader_cut_differently(monkey
     con = wh.connect()
     got = dict(con.execute("SELECT track_id, excerpt_reader FROM library_track").fetchall())
     assert got == {"m4a-at-5": 1, "mp3-at-5": 1, "m4a-at-0": 3, "mp3-at-0": 2, "ogg-at-5": 2, "opus-at-5": 2,
-                   "flac-at-5": 3, "m4a-whole": 3, "mp3-whole": 3}
+                   "flac-at-5": 3, "m4a-whole": 3, "mp3-whole": 2}
+    # 039: a whole mp3 (or Ogg) may be chained, its length version 2's of its first stream: the next add checks it
 
 
 # A chained file (streams one after the other: a chained Ogg, MP3s `cat`-ed together) stored by reader version 2, which
@@ -1153,6 +1154,127 @@ def test_a_chained_excerpt_that_cannot_be_cut_again_keeps_the_old_one(tmp_path, 
     out = add([tmp_path / "music"], excerpt_s=6, workers=1).to_json()
     assert (out["already_stored"], out["reread"], out["recut"]) == (1, 0, 0)
     assert rows("SELECT * FROM library_track") == before and open_store().exists(old_key)
+
+
+def _ogg_part(seconds: float, sr: int, channels: int, subtype: str = "VORBIS") -> bytes:
+    """An Ogg stream of a tone, as bytes: a part of a chained Ogg."""
+    y = np.sin(2 * np.pi * 440.0 * np.arange(int(seconds * sr)) / sr).astype(np.float32) * 0.3
+    out = io.BytesIO()
+    sf.write(out, np.stack([y] * channels, axis=1), sr, format="OGG", subtype=subtype)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("second", "change"), [
+    ((8.0, 44100, 1), "part 2 is Vorbis, 44100 Hz, 1 channel after part 1's Vorbis, 22050 Hz, 1 channel"),
+    ((8.0, 22050, 2), "part 2 is Vorbis, 22050 Hz, 2 channels after part 1's Vorbis, 22050 Hz, 1 channel"),
+    ((8.0, 48000, 1, "OPUS"), "part 2 is Opus, 48000 Hz, 1 channel after part 1's Vorbis, 22050 Hz, 1 channel")])
+def test_a_chained_ogg_whose_parts_change_format_is_stored_from_its_first_part_with_a_warning(
+        tmp_path, capsys, second, change):
+    """A chained Ogg whose second part changes rate, channels or codec (FFmpeg cannot decode it whole) was stored from
+    its first part without a word: it still is (its first part is the track's audio), but the summary counts it, the
+    JSON lists it and a warning names the file, the part where the format changes and what to do."""
+    path = tmp_path / "music" / "Radio" / "side.ogg"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_ogg_part(12.0, 22050, 1) + _ogg_part(*second))
+
+    assert main(["library", "add", str(tmp_path / "music"), "--workers", "1", "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert "1 file: 1 stored (1 of them from their first part only: see the warnings)" in out.out
+    assert f"warning: {path}: its parts cannot be decoded as one stream ({change})" in out.err
+    assert "split it into its parts, or re-encode it as one stream" in out.err
+    (t,) = list_tracks()
+    assert t["duration_s"] == pytest.approx(12.0, abs=0.1)
+    summary = add([tmp_path / "music"], workers=1).to_json()
+    assert (summary["already_stored"], summary["first_part_only"]) == (1, [])
+    other = tmp_path / "other" / "Radio" / "side b.ogg"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(_ogg_part(10.0, 22050, 1) + _ogg_part(*second))
+    (listed,) = add([tmp_path / "other"], workers=1).to_json()["first_part_only"]
+    assert listed["path"] == str(other) and f"({change})" in listed["detail"]
+
+
+def test_a_chained_file_stored_whole_by_version_2_gets_its_whole_length_recorded(tmp_path, capsys, monkeypatch):
+    """A chained Ogg stored whole (--keep-whole) by version 2 kept its first part's length (12 s of 20) in its rows:
+    the next add of its folder records its whole length (nothing stored again), says so, and the next one does
+    nothing; a whole Ogg of one stream is marked current without a change."""
+    music = tmp_path / "music" / "Radio"
+    chained = _chained_ogg(music / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
+    single = write_audio(music / "single.ogg", "ogg", seconds=10, freq=300)
+    add([tmp_path / "music"], keep_whole=True)
+    ids = {r["source_path"]: r["track_id"] for r in list_tracks()}
+    with warehouse.writer() as con:  # as version 2 recorded them (migration 039 marks them version 2)
+        con.execute("UPDATE library_track SET duration_s = 12.0, excerpt_reader = 2")
+        con.execute("UPDATE preview SET duration_s = 12.0, track_duration_s = 12.0 WHERE track_id = ?",
+                    [ids[str(chained)]])
+        con.execute("UPDATE track SET duration_s = 12.0 WHERE track_id = ?", [ids[str(chained)]])
+    objects = rows("SELECT object_key, sha256 FROM track ORDER BY track_id")
+    calls = _examined(monkeypatch)
+
+    assert main(["library", "add", str(tmp_path / "music"), "--workers", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert calls == [] and "(corrected the recorded length of 1 chained file stored whole" in out
+    tid = ids[str(chained)]
+    (length,) = rows("SELECT duration_s FROM library_track WHERE track_id = ?", tid)[0]
+    assert length == pytest.approx(20.0, abs=0.3)
+    assert rows("SELECT duration_s, track_duration_s FROM preview WHERE track_id = ?", tid) == [(length, length)]
+    assert rows("SELECT duration_s FROM track WHERE track_id = ?", tid) == [(length,)]
+    assert rows("SELECT duration_s FROM library_track WHERE track_id = ?", ids[str(single)]) == [(12.0,)]
+    assert rows("SELECT object_key, sha256 FROM track ORDER BY track_id") == objects  # nothing stored again
+    assert rows("SELECT DISTINCT excerpt_reader FROM library_track") == [(3,)]
+    assert add([tmp_path / "music"], workers=1).to_json()["length_corrected"] == 0
+
+
+def test_show_takes_an_id_as_copied_and_names_the_tracks_a_prefix_matches(tmp_path, monkeypatch):
+    """An id in upper case or with blanks around it (copied from a terminal) was "no library track"; a prefix of
+    several tracks' ids did not say which; a path that is also a prefix of other ids (a file named ``abcdef00`` in the
+    current folder) was refused as ambiguous, though it names one track."""
+    for name in ("a", "b"):
+        write_audio(tmp_path / "music" / "A" / f"{name}.wav", "wav", seconds=6, freq=300 + ord(name))
+    add([tmp_path / "music"])
+    first, second = sorted(list_tracks(), key=lambda r: r["source_path"])
+    assert show_track(f" {first['track_id'].upper()}\n")["track_id"] == first["track_id"]
+    assert show_track(second["track_id"][:8].upper())["track_id"] == second["track_id"]
+    monkeypatch.chdir(tmp_path)
+    with warehouse.writer() as con:
+        con.execute("UPDATE library_track SET track_id = 'abcdef0000000001' WHERE track_id = ?", [first["track_id"]])
+        con.execute("UPDATE library_track SET track_id = 'abcdef0000000002', source_path = ? WHERE track_id = ?",
+                    [str(tmp_path / "abcdef00"), second["track_id"]])
+    with pytest.raises(ParameterError, match=r"'abcdef' matches 2 library tracks: abcdef0000000001 \("):
+        show_track("abcdef")
+    assert show_track("abcdef00")["track_id"] == "abcdef0000000002"  # the path given, not the prefix
+
+
+def test_show_keeps_the_file_name_of_a_long_path(tmp_path, capsys):
+    """`library show` cut a long source path at its end (the table's cell width), hiding the file's name: it is cut at
+    its start, as path columns are, and a control character in the name is shown escaped."""
+    deep = tmp_path / "music" / ("Some Artist With A Long Name " * 3).strip() / ("An Album " * 6).strip()
+    path = write_audio(deep / "07 the\x07 track.wav", "wav", seconds=6)
+    add([tmp_path / "music"])
+    assert main(["library", "show", str(path)]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("source_path")]
+    assert line.endswith(" track.wav") and "\x07" not in line and "…" in line
+
+
+def test_list_counts_version_2_excerpts_of_chainable_files_as_to_be_checked(tmp_path, capsys):
+    """`library list` said nothing of a chained file's excerpt cut by version 2 that no add has checked since (it is
+    re-cut by the next add of its folder): it is counted "to be checked" in the list's note, and marked
+    ``excerpt_to_check`` in its JSON, until an add checks it."""
+    folder = tmp_path / "music" / "Radio"
+    chained = _chained_ogg(folder / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
+    add([tmp_path / "music"], excerpt_s=6)
+    (t,) = list_tracks()
+    _as_cut_by_version_2(t["track_id"], chained, 3.0, 6.0, 12.0)
+
+    assert main(["library", "list"]) == 0
+    err = capsys.readouterr().err
+    assert "note: 1 stored excerpt of these may be re-cut in the whole length of a chained file" in err
+    assert f"`musim library add {folder}` checks them" in err
+    assert main(["library", "list", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert (listed["excerpt_to_check"], listed["excerpt_stale"]) == (True, False)
+    add([tmp_path / "music"], excerpt_s=6, workers=1)  # checked (and re-cut): nothing more to check
+    assert main(["library", "list"]) == 0
+    assert "re-cut" not in capsys.readouterr().err and not list_tracks()[0]["excerpt_to_check"]
 
 
 def test_a_recorded_skip_says_so_once_and_its_detail_is_stored_as_examined(tmp_path, capsys):
