@@ -120,6 +120,16 @@ BAD = [
     ("pair of an ineligible artist", "similarity",
      ["INSERT INTO artist_pair_counts SELECT seq, 99998, 99999, 3 FROM similarity_build JOIN lastfm_dump USING (dump_id)"], "ineligible_pairs",
      "99998, 99999"),
+    # a dangling reference: the pairs' artist was removed from the artist table after the build (review); the
+    # served similarity would name an unknown artist
+    ("pair of an artist no longer in the artist table", "similarity",
+     ["DELETE FROM artist_name_variant WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_counts)",
+      "DELETE FROM artist WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_counts)"],
+     "unknown_artist_pairs", "is not in the artist table"),
+    ("catalogue pair of an artist no longer in the artist table", "similarity",
+     ["DELETE FROM artist_name_variant WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_similarity)",
+      "DELETE FROM artist WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_similarity)"],
+     "catalogue_unknown_artists", "is not in the artist table"),
     ("pair of an artist below the listener threshold", "similarity",
      ["UPDATE artist_listeners SET listeners = 1 WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_counts)"],
      "ineligible_pairs", "an artist with fewer than"),
@@ -372,7 +382,7 @@ def test_a_similarity_fact_the_sql_left_null_or_nan_fails(good):
     context = gx.new_context(None)
     ok = gx.PartValidator(context, "t.good", part.expectations(ctx), "r")
     ok.validate(df)
-    assert len(ok.finish()) == 15 and all(o.success for o in ok.finish())
+    assert len(ok.finish()) == 17 and all(o.success for o in ok.finish())
     for i, value in enumerate((pd.array([None], dtype="Int64"), [float("nan")])):
         bad = df.copy()
         bad["catalogue_mismatches"] = value
@@ -422,7 +432,7 @@ def test_a_failed_similarity_fact_says_how_many_it_found(good):
     assert failure.observed == [1] and failure.summary() == "invariants: one listeners row per artist (1 found)"
     assert failure.line().startswith("invariants: one listeners row per artist | min_value=0.0 max_value=0.0 | "
                                      "1 found; examples: ['artist ")
-    assert result.expectations == 20 and "invariants: one listeners row per artist (1 found)" in result.summary(9)
+    assert result.expectations == 22 and "invariants: one listeners row per artist (1 found)" in result.summary(9)
 
 
 def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):
