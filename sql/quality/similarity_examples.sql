@@ -35,6 +35,21 @@ UNION ALL
         OR p.artist_b NOT IN (SELECT artist_id FROM artist_listeners WHERE dump_id = $dump_id AND listeners >= $min_listeners))
  LIMIT $limit)
 UNION ALL
+(SELECT 'unknown_artist_pairs', 'pair ' || p.artist_a || ', ' || p.artist_b || ': artist '
+        || CASE WHEN p.artist_a IN (SELECT artist_id FROM artist) THEN p.artist_b ELSE p.artist_a END
+        || ' is not in the artist table'
+ FROM artist_pair_counts p
+ WHERE p.dump_seq = $dump_seq
+   AND (p.artist_a NOT IN (SELECT artist_id FROM artist) OR p.artist_b NOT IN (SELECT artist_id FROM artist))
+   AND p.artist_a IN (SELECT artist_id FROM artist_listeners WHERE dump_id = $dump_id AND listeners >= $min_listeners)
+   AND p.artist_b IN (SELECT artist_id FROM artist_listeners WHERE dump_id = $dump_id AND listeners >= $min_listeners)
+ LIMIT $limit)
+UNION ALL
+(SELECT 'catalogue_unknown_artists', 'artist ' || artist_id || ' of the catalogue pairs is not in the artist table'
+ FROM (SELECT artist_a AS artist_id FROM artist_pair_similarity WHERE dump_id = $dump_id
+       UNION SELECT artist_b FROM artist_pair_similarity WHERE dump_id = $dump_id)
+ WHERE artist_id NOT IN (SELECT artist_id FROM artist) LIMIT $limit)
+UNION ALL
 (SELECT 'listeners_out_of_range', 'artist ' || l.artist_id || ': ' || l.listeners || ' listeners of ' || b.users || ' users'
  FROM artist_listeners l JOIN similarity_build b USING (dump_id)
  WHERE l.dump_id = $dump_id AND (l.listeners < 1 OR l.listeners > b.users) LIMIT $limit)

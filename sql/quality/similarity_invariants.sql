@@ -15,9 +15,11 @@ l AS (
     SELECT artist_id, listeners FROM artist_listeners WHERE dump_id = $dump_id
 ),
 -- The artists a pair may have: a pair of any other artist (below the threshold, or with no listeners row) drops out
--- of the inner joins below and is counted as ineligible by the difference in rows.
+-- of the inner joins below and is counted as ineligible by the difference in rows. known: the artist is still in the
+-- artist table (a pair of one that is not would be served naming an unknown artist: unknown_artist_pairs).
 eligible AS (
-    SELECT artist_id, listeners FROM l WHERE listeners >= $min_listeners
+    SELECT artist_id, listeners, artist_id IN (SELECT artist_id FROM artist) AS known
+    FROM l WHERE listeners >= $min_listeners
 ),
 -- Every stored pair in storage order, in one streaming pass: stored once each in pair order means each row's
 -- pair is above the row's before it (a strictly increasing sequence has no pair twice). Both engines store
@@ -37,6 +39,7 @@ joined_ AS MATERIALIZED (
     SELECT count(*) AS joined_rows,
            count(*) FILTER (WHERE p.co_listeners > la.listeners OR p.co_listeners > lb.listeners)
                AS co_listeners_above_listeners,
+           count(*) FILTER (WHERE NOT (la.known AND lb.known)) AS unknown_artist_pairs,
            max(sim_seed_raw(p.co_listeners, la.listeners, lb.listeners)) AS seed_raw_max
     FROM artist_pair_counts p
     JOIN eligible la ON la.artist_id = p.artist_a
@@ -45,7 +48,7 @@ joined_ AS MATERIALIZED (
 ),
 pairs_ AS (
     SELECT scan_.pair_rows, scan_.unordered_pairs, scan_.pairs_out_of_order, scan_.below_min_co_listeners,
-           joined_.co_listeners_above_listeners,
+           joined_.co_listeners_above_listeners, joined_.unknown_artist_pairs,
            scan_.pair_rows - joined_.joined_rows AS ineligible_pairs,
            joined_.seed_raw_max
     FROM scan_, joined_
@@ -73,7 +76,9 @@ c_ids AS (
     SELECT artist_a AS artist_id FROM c UNION SELECT artist_b FROM c
 ),
 cat_artists AS (
-    SELECT count(*) AS catalogue_artists FROM c_ids
+    SELECT count(*) AS catalogue_artists,
+           count(*) FILTER (WHERE artist_id NOT IN (SELECT artist_id FROM artist)) AS catalogue_unknown_artists
+    FROM c_ids
 ),
 -- The stored pairs among the catalogue's artists (two semi-joins on ~1000 ids while scanning): the left join
 -- below then matches ~0.5M rows, not every pair (a third of the time at full scale).

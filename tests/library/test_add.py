@@ -904,7 +904,9 @@ def test_a_reread_whose_new_audio_is_rejected_serves_no_features_now_but_keeps_t
     assert "re-read 1 excerpt" in capsys.readouterr().out
     (new_sha,) = rows("SELECT sha256 FROM track WHERE track_id = ?", t["track_id"])[0]
     assert new_sha != old_sha
-    assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1", "--min-duration", "12"]) == 0
+    # the only track rejected leaves the training sets none: their gate fails that (tests/quality); not judged here
+    assert main(["features", "build", "--no-progress", "--no-publish", "--workers", "1", "--min-duration", "12",
+                 "--skip-quality"]) == 0
     assert "rejected (too_short): 3" in capsys.readouterr().out  # of the new audio (10 s), by each extractor
     assert {r[0] for r in rows("SELECT sha256 FROM feature_reject")} == {new_sha}
 

@@ -63,8 +63,18 @@ def _log_mel_service(con) -> None:
     register_service(con, FeatureService("q_mel", (track_log_mel,), description="test service"))
 
 
+def _service_pinned_before_the_catalogue(con) -> None:
+    """A trained model's service pinned a day before the good warehouse's tracks were added: no track then."""
+    import datetime as dt
+
+    from tests.quality.conftest import NOW
+
+    _pinned_descriptor_service(con, "too-early-1", NOW - dt.timedelta(days=1))
+
+
 #: Statements of a BAD case that are set-ups in Python (a service to break), not SQL.
-SETUPS = {"@track-embedding-service": _track_embedding_service, "@log-mel-service": _log_mel_service}
+SETUPS = {"@track-embedding-service": _track_embedding_service, "@log-mel-service": _log_mel_service,
+          "@service-pinned-before-the-catalogue": _service_pinned_before_the_catalogue}
 
 
 # (case id, dataset, SQL that breaks the good warehouse, failing column, text in the examples/observed)
@@ -120,6 +130,16 @@ BAD = [
     ("pair of an ineligible artist", "similarity",
      ["INSERT INTO artist_pair_counts SELECT seq, 99998, 99999, 3 FROM similarity_build JOIN lastfm_dump USING (dump_id)"], "ineligible_pairs",
      "99998, 99999"),
+    # a dangling reference: the pairs' artist was removed from the artist table after the build (review); the
+    # served similarity would name an unknown artist
+    ("pair of an artist no longer in the artist table", "similarity",
+     ["DELETE FROM artist_name_variant WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_counts)",
+      "DELETE FROM artist WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_counts)"],
+     "unknown_artist_pairs", "is not in the artist table"),
+    ("catalogue pair of an artist no longer in the artist table", "similarity",
+     ["DELETE FROM artist_name_variant WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_similarity)",
+      "DELETE FROM artist WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_similarity)"],
+     "catalogue_unknown_artists", "is not in the artist table"),
     ("pair of an artist below the listener threshold", "similarity",
      ["UPDATE artist_listeners SET listeners = 1 WHERE artist_id = (SELECT min(artist_a) FROM artist_pair_counts)"],
      "ineligible_pairs", "an artist with fewer than"),
@@ -166,6 +186,13 @@ BAD = [
     ("NaN in a training frame", "training_sets",
      ["UPDATE track_descriptors SET vec = list_concat(vec[:2], ['inf'::DOUBLE], vec[4:]) WHERE track_id = '0000000000000000'"],
      "non_finite_values", "of track 0000000000000000"),
+    # a training set of 0 usable tracks passed (review): every frame fact holds on no row
+    ("every track rejected: a training set of none", "training_sets",
+     ["INSERT INTO feature_reject SELECT 'descriptors', params_hash, track_id, sha256, audio_id, 'silent', NULL, 'r1', "
+      "now(), NULL FROM track_descriptors"], "no_usable_tracks",
+     "q_training: 0 usable tracks: feature extraction rejected all 2 tracks"),
+    ("a service pinned before any track was added", "training_sets", ["@service-pinned-before-the-catalogue"],
+     "no_usable_tracks", "too-early-1: 0 usable tracks: pinned at"),
     ("feature missing from the training frame", "training_sets",
      ["DELETE FROM track_descriptors WHERE track_id = '0000000000000001'"], "min_coverage",
      "missing for 1 of 2 rows"),
@@ -372,7 +399,7 @@ def test_a_similarity_fact_the_sql_left_null_or_nan_fails(good):
     context = gx.new_context(None)
     ok = gx.PartValidator(context, "t.good", part.expectations(ctx), "r")
     ok.validate(df)
-    assert len(ok.finish()) == 15 and all(o.success for o in ok.finish())
+    assert len(ok.finish()) == 17 and all(o.success for o in ok.finish())
     for i, value in enumerate((pd.array([None], dtype="Int64"), [float("nan")])):
         bad = df.copy()
         bad["catalogue_mismatches"] = value
@@ -422,7 +449,7 @@ def test_a_failed_similarity_fact_says_how_many_it_found(good):
     assert failure.observed == [1] and failure.summary() == "invariants: one listeners row per artist (1 found)"
     assert failure.line().startswith("invariants: one listeners row per artist | min_value=0.0 max_value=0.0 | "
                                      "1 found; examples: ['artist ")
-    assert result.expectations == 20 and "invariants: one listeners row per artist (1 found)" in result.summary(9)
+    assert result.expectations == 22 and "invariants: one listeners row per artist (1 found)" in result.summary(9)
 
 
 def test_reject_share_threshold_and_override(tmp_path, musim_home, monkeypatch):
@@ -554,6 +581,17 @@ def test_tracks_added_after_a_service_was_pinned_are_not_its_gaps(good):
     assert result.status == "passed", result.describe()
     facts = {r["service"]: r for r in _training_facts()}
     assert facts["contrastive-1"]["entities"] == 2 and facts["q_training"]["entities"] == 6  # the unpinned: all
+
+
+def test_a_catalogue_with_no_track_yet_passes_the_training_sets(good):
+    """Deliberately empty: a fresh install's `musim features build` (no audio stored yet, nothing to extract) runs
+    this gate and passes; only a training set of no track while the catalogue holds some fails."""
+    with warehouse.writer() as con:
+        for table in ("feature_value", "track_descriptors", "track_mel", "track"):
+            con.execute(f"DELETE FROM {table}")
+    result = run(["training_sets"]).results[0]
+    assert result.status == "passed", result.describe()
+    assert [r["no_usable_tracks"] for r in _training_facts()] == [0]
 
 
 def _training_facts() -> list[dict]:

@@ -84,6 +84,9 @@ def test_targets_off_range_or_asymmetric_fail(musim_home):
 @pytest.mark.parametrize(("change", "column"), [
     ("few test artists", "test_artists"),
     ("nothing similar in training", "train_positive_share"),
+    # the test side had no co-listened pair: the gate passed, the model trained, and registering it was refused
+    # after training ("the evaluation has no informative query")
+    ("nothing similar in test", "test_ranked_artists"),
     ("a test label never trained", "test_tracks_of_unseen_classes"),
     ("an artist without audio", "tracks"),
 ])
@@ -95,6 +98,11 @@ def test_unusable_splits_fail(musim_home, change, column):
     elif change == "nothing similar in training":
         m = s.targets.copy()
         idx = np.searchsorted(s.target_ids, s.sides["train"])
+        m[np.ix_(idx, idx)] = 0.0
+        s = _with(s, targets=m)
+    elif change == "nothing similar in test":
+        m = s.targets.copy()
+        idx = np.searchsorted(s.target_ids, s.sides["test"])
         m[np.ix_(idx, idx)] = 0.0
         s = _with(s, targets=m)
     elif change == "a test label never trained":

@@ -44,6 +44,8 @@ def invariants(ctx: CheckContext) -> list:
         zero("below_min_co_listeners", f"pairs have >= {f['min_co_listeners']} co-listeners (the build's threshold)"),
         zero("co_listeners_above_listeners", "co-listeners <= either artist's listeners (scores in range)"),
         zero("ineligible_pairs", f"only artists with >= {f['min_listeners']} listeners are paired"),
+        zero("unknown_artist_pairs", "pairs name artists of the artist table (else the served similarity names "
+                                     "unknown artists: rebuild with `musim similarity build --force`)"),
         zero("listeners_out_of_range", "listeners between 1 and the dump's users"),
         zero("duplicate_listeners", "one listeners row per artist"),
         zero("build_record_mismatches", "the build's record equals the stored pairs (their count; the seed "
@@ -53,6 +55,8 @@ def invariants(ctx: CheckContext) -> list:
         zero("catalogue_out_of_range", "catalogue scores in range (pmi = ln lift, co-listeners >= 1)"),
         zero("catalogue_mismatches", "catalogue scores equal the metrics of the same stored pair"),
         zero("catalogue_missing_pairs", "every catalogue pair above the threshold is a stored pair"),
+        zero("catalogue_unknown_artists", "catalogue pairs name artists of the artist table (rebuild with "
+                                          "`musim similarity build --force`)"),
         fact_between("catalogue_artists", min_value=0, max_value=f["catalogue_size"],
                      description=f"at most catalogue_size = {f['catalogue_size']} artists"),
     ]

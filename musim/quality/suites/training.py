@@ -24,7 +24,7 @@ from musim import sql
 from musim.quality.registry import CheckContext, Coverage, DatasetSuite, Part, register
 
 _TENSOR_KEY = re.compile(r"^features/[a-z_]+/[^/]+/[^/]+\.npy$")
-_COLUMNS = ["service", "entities", "rows", "feature_columns", "min_coverage", "worst_column",
+_COLUMNS = ["service", "entities", "rows", "no_usable_tracks", "feature_columns", "min_coverage", "worst_column",
             "non_finite_values", "mixed_vector_lengths", "bad_tensor_keys"]
 
 
@@ -91,6 +91,27 @@ def _describe(service: str, frame, entity_columns: list[str], examples: dict[str
             "non_finite_values": non_finite, "mixed_vector_lengths": mixed, "bad_tensor_keys": bad_keys}
 
 
+def _catalogue_tracks(ctx: CheckContext, as_of) -> int:
+    return sql.query(ctx.con, "quality/catalogue_tracks.sql", as_of=as_of).fetchone()[0]
+
+
+def _no_usable_tracks(ctx: CheckContext, service, entities: int, examples: dict[str, list[str]]) -> bool:
+    """Whether ``service``'s training set has no track to train on while the catalogue holds tracks (noting why in
+    ``examples``). A catalogue with no track at all is not one, deliberately: a fresh install's `musim features
+    build` (no audio stored yet, nothing to extract) runs this gate and passes; there is nothing wrong to fix yet."""
+    if entities or not _catalogue_tracks(ctx, None):
+        return False
+    there = _catalogue_tracks(ctx, service.as_of)
+    if there == 0:
+        why = f"pinned at {service.as_of}, before the catalogue's first track was added (pin it at a later as_of)"
+    else:
+        at = f" at its as_of {service.as_of}" if service.as_of else ""
+        why = (f"feature extraction rejected all {there:,} tracks of the catalogue{at} (`musim features build` "
+               "prints the reasons: fix the audio, then `musim features build --recompute TRACK_ID ...`)")
+    examples.setdefault("no_usable_tracks", []).append(f"{service.name}: 0 usable tracks: {why}")
+    return True
+
+
 def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
     import pandas as pd
 
@@ -113,7 +134,8 @@ def frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
         entities = sql.query(ctx.con, "quality/training_entities.sql", as_of=service.as_of).df()
         frame = get_training_frame(service, entities, con=ctx.con)
         row = _describe(name, frame, ["track_id", "artist_id", "as_of"], examples, ctx.thresholds.examples)
-        rows.append({"entities": len(entities), "rows": len(frame), **row})
+        empty = _no_usable_tracks(ctx, service, len(entities), examples)
+        rows.append({"entities": len(entities), "rows": len(frame), "no_usable_tracks": int(empty), **row})
         checked += len(entities)
         if len(frame) != len(entities):
             examples.setdefault("rows", []).append(f"{name}: {len(frame)} rows for {len(entities)} tracks")
@@ -142,6 +164,7 @@ def expectations(ctx: CheckContext) -> list:
         return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=0, description=description)
 
     return [
+        zero("no_usable_tracks", "every training set has a usable track (a set of none trains nothing)"),
         gxe.ExpectColumnPairValuesToBeEqual(column_A="rows", column_B="entities",
                                             description="one training row per catalogue track (at the service's as_of)"),
         gxe.ExpectColumnValuesToBeBetween(column="feature_columns", min_value=1, description="the frame has features"),

@@ -14,7 +14,7 @@ Three parts:
   all of them up to ``full_rows_max`` and a seeded sample above — targets present and on 0..1;
 - ``balance``: one summary row reporting the balance (artists, tracks and pairs per side, the share of
   pairs with co-listeners per side, classes when the run has labels) and checking the whole-matrix facts
-  on every pair: symmetric, finite, on 0..1; enough test artists; similar pairs to learn from; every test
+  on every pair: symmetric, finite, on 0..1; enough test artists, one with co-listeners among them; similar pairs to learn from; every test
   label seen in training.
 """
 
@@ -186,6 +186,7 @@ def _balance(ctx: CheckContext) -> dict[str, Any]:
         row[f"{side}_pairs"] = int(a.size)
         row[f"{side}_positive_share"] = float((t > s.zero_threshold).mean()) if t.size else 0.0
         row[f"{side}_target_mean"] = float(np.nanmean(t)) if t.size else 0.0
+    row["test_ranked_artists"] = _ranked_test_artists(s)
     if s.track_labels is not None:
         row["labels_misaligned"] = int(np.shape(s.track_labels) != np.shape(s.track_artist))
         if row["labels_misaligned"]:
@@ -196,6 +197,16 @@ def _balance(ctx: CheckContext) -> dict[str, Any]:
         row["train_min_class_share"] = float(counts.min() / counts.sum()) if counts.size else 0.0
         row["test_tracks_of_unseen_classes"] = int((~np.isin(test, train)).sum())
     return row
+
+
+def _ranked_test_artists(s: TrainingSplit) -> int:
+    """How many test artists have co-listeners (a target > 0) among the other test artists: the queries the
+    evaluation ranks (:func:`musim.models.evaluate.evaluate` leaves the others out; with none, registering the run
+    is refused after training: "the evaluation has no informative query")."""
+    idx = s.index_of(np.asarray(s.sides.get("test", []), dtype=np.int64))
+    idx = idx[idx >= 0]
+    within = np.nan_to_num(s.targets[np.ix_(idx, idx)].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    return int((within > 0).any(axis=1).sum())
 
 
 def balance_frames(ctx: CheckContext, coverage: Coverage) -> Iterator:
@@ -252,6 +263,9 @@ def balance_expectations(ctx: CheckContext) -> list:
         fact_between("train_artists", min_value=2, description="at least 2 training artists"),
         fact_between("test_artists", min_value=t.training_min_test_artists,
                      description=f"at least {t.training_min_test_artists} test artists"),
+        fact_between("test_ranked_artists", min_value=1,
+                     description="a test artist has co-listeners among the test artists (else the evaluation "
+                                 "ranks no query: move more artists to the test side, or pick another split seed)"),
         # a mean over one row: Data Docs show the observed share (the balance report)
         gxe.ExpectColumnMeanToBeBetween(column="train_positive_share", min_value=t.training_min_positive_share,
                                         max_value=1.0,
