@@ -57,6 +57,9 @@ def signal_when(ready: Callable[[], bool], signum: int = signal.SIGINT) -> Itera
             seen.append(ready())
             signal.pthread_kill(main, signum)
 
+    # Python's own Ctrl-C handler for the block: a process may have been started with SIGINT ignored (pytest-xdist's
+    # workers are), where the terminal's Ctrl-C would not reach musim either
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
@@ -64,6 +67,7 @@ def signal_when(ready: Callable[[], bool], signum: int = signal.SIGINT) -> Itera
     finally:
         done.set()
         watcher.join()
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Killed(BaseException):
