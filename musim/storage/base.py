@@ -263,6 +263,12 @@ class ObjectStore(ABC):
         """A stream positioned at the first byte of ``byte_range``, the object's info and the range's offsets (here:
         the object opened whole, then sought; a backend that can ask for the part alone overrides this)."""
         fh, info = self._open(key)
+        return self._positioned(fh, info, key, byte_range)
+
+    def _positioned(self, fh: BinaryIO, info: ObjectInfo, key: str, byte_range: ByteRange
+                    ) -> tuple[BinaryIO, ObjectInfo, tuple[int, int]]:
+        """``fh``, a stream of the whole object, read on to the first byte of ``byte_range``; closed and
+        :class:`RangeNotSatisfiable` when no byte of the object is in it."""
         span = byte_range.within(info.size)
         if span is None:
             fh.close()

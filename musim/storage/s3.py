@@ -49,7 +49,6 @@ from musim.storage.base import (
     StorageUnavailable,
     check_expires,
     file_sha256,
-    skip,
     unsatisfiable,
     validate_key,
 )
@@ -322,13 +321,7 @@ class S3Store(ObjectStore):
         if part is not None:
             first, last, size = (int(n) for n in part.groups())
             return stream, self._info(key, resp, size), (first, last)
-        info = self._info(key, resp)
-        span = byte_range.within(info.size)
-        if span is None:
-            stream.close()
-            raise unsatisfiable(self, key, byte_range, info.size)
-        skip(stream, span[0])
-        return stream, info, span
+        return self._positioned(stream, self._info(key, resp), key, byte_range)  # a server that sent it whole
 
     def get_bytes(self, key: str) -> bytes:
         body = self._get(key)["Body"]
