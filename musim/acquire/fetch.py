@@ -4,31 +4,24 @@ store, journal each artist. Never touches the warehouse (the DAG runs it in pool
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import logging
-import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from pathlib import Path
 from typing import Any
 
 from musim.acquire.breaker import begin_batch, down_by_name
-from musim.acquire.check import get_preview
 from musim.acquire.errors import (
     NoProviderLeft,
     PreviewsUnreachable,
-    ProviderError,
     ProvidersUnreachable,
     is_outage,
     unavailable_line,
 )
 from musim.acquire.journal import (
     JOURNAL_PREFIX,
-    PREVIEW_PREFIX,
     ArtistOutcome,
     PreviewOutcome,
     drop_progress,
@@ -39,128 +32,17 @@ from musim.acquire.journal import (
     write_journal,
     write_progress,
 )
-from musim.acquire.models import RejectedPreview, TrackCandidate
+from musim.acquire.preview_fetch import as_duplicate, fetch_preview, now_text, reuse_stored
 from musim.acquire.resolve import resolve_artist
-from musim.acquire.sources import probe_channels, public_url, source_key
+from musim.acquire.sources import source_key
 from musim.config import AcquireSettings
 from musim.errors import MusimError
-from musim.filenames import path_text
 from musim.redact import redact
-from musim.storage import ObjectInfo, ObjectNotFound, ObjectStore, open_store
-from musim.storage.base import file_sha256
+from musim.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 4
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
-
-
-def _base_outcome(track: TrackCandidate, artist_id: int) -> dict[str, Any]:
-    offset, window = track.excerpt if track.excerpt else (None, None)
-    return {
-        "track_id": track_id_for(artist_id, track.provider, track.provider_track_id),
-        "provider": track.provider,
-        "provider_track_id": track.provider_track_id,
-        "provider_artist_id": track.provider_artist_id,
-        "title": track.title,
-        "genre": track.genre,
-        "provider_rank": track.rank or None,
-        "track_duration_s": track.duration_s,
-        "excerpt_offset_s": offset,
-        "excerpt_duration_s": window,
-        "source_url": track.local_path or (public_url(track.preview_url) if track.preview_url else None),
-        "source_key": source_key(track),
-    }
-
-
-def _download(provider: Any, track: TrackCandidate, artist_id: int,
-              store: ObjectStore) -> tuple[PreviewOutcome, bool]:
-    """The preview's outcome, and whether it failed because its host was not reached (a network error)."""
-    outcome, err = _fetch_preview(provider, track, artist_id, store)
-    return outcome, bool(err and err.network)
-
-
-def _fetch_preview(provider: Any, track: TrackCandidate, artist_id: int,
-                   store: ObjectStore) -> tuple[PreviewOutcome, ProviderError | None]:
-    """The preview's outcome, and the provider's error it failed on (``None``: it did not fail on the provider)."""
-    base = _base_outcome(track, artist_id)
-    try:
-        got = get_preview(provider, track)
-    except ProviderError as err:
-        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now()), err
-    if isinstance(got, RejectedPreview):
-        return PreviewOutcome(**base, status="rejected", error=got.reason, fetched_at=_now()), None
-    fmt = (got.format or Path(track.local_path or "").suffix.lstrip(".") or "bin").lower()
-    try:
-        if got.path is not None:  # a local file: stored as it is, streamed
-            info = store_file(store, got.path, ext=fmt)
-        else:
-            info = store.put_content_addressed(got.data, prefix=PREVIEW_PREFIX, ext=fmt)
-    except ProviderError as err:  # a local file unreadable or changed: not the network's, nor an outage
-        return PreviewOutcome(**base, status="failed", error=err.reason, fetched_at=_now()), None
-    except MusimError as err:
-        return PreviewOutcome(**base, status="failed", error=f"object store: {err}", fetched_at=_now()), None
-    if got.window is not None:  # the window read when the file was checked
-        base["excerpt_offset_s"], base["excerpt_duration_s"] = got.window
-    elif base["excerpt_offset_s"] is None:  # a preview: analyse all of it
-        base["excerpt_offset_s"], base["excerpt_duration_s"] = 0.0, got.duration_s
-    channels = got.channels if got.channels is not None else probe_channels(got.data)
-    return PreviewOutcome(
-        **base, status="downloaded", object_key=info.key, sha256=info.sha256, bytes=info.size,
-        duration_s=got.duration_s, sample_rate=got.sample_rate, channels=channels, format=fmt,
-        fetched_at=_now()), None
-
-
-def store_file(store: ObjectStore, path: Path, *, ext: str) -> ObjectInfo:
-    """The file at ``path`` stored as :meth:`~musim.storage.ObjectStore.put_content_addressed` stores bytes (under
-    ``audio/previews/<sha256>.<ext>``, left as it is when there), hashed and copied in chunks: never read into memory
-    whole. :class:`ProviderError` (``local``; failed, tried again next run) when it cannot be read or changed while it
-    was stored."""
-    try:
-        before = os.stat(path)
-        digest = file_sha256(path)
-    except OSError as exc:
-        raise ProviderError("local", f"cannot read {path_text(path)}: {exc.strerror or exc}") from None
-    key = f"{PREVIEW_PREFIX}/{digest}.{ext}"
-    try:
-        info: ObjectInfo | None = store.stat(key)
-    except ObjectNotFound:
-        info = None
-    fresh = info is None or info.size != before.st_size or info.sha256 not in (None, digest)
-    if fresh:
-        info = store.put_file(key, path)
-    assert info is not None
-    try:
-        after = os.stat(path)
-    except OSError as exc:
-        raise ProviderError("local", f"cannot read {path_text(path)}: {exc.strerror or exc}") from None
-    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or info.size != before.st_size:
-        if fresh:  # what was copied is not the content its key names
-            store.delete(key)
-        raise ProviderError("local", f"{path_text(path)} changed while it was stored: run it again once it is written")
-    return dataclasses.replace(info, sha256=digest)
-
-
-def _reuse(track: TrackCandidate, artist_id: int, known: Mapping[str, Any]) -> PreviewOutcome:
-    base = _base_outcome(track, artist_id)
-    if base["excerpt_offset_s"] is None:
-        base["excerpt_offset_s"], base["excerpt_duration_s"] = 0.0, known["duration_s"]
-    return PreviewOutcome(
-        **base, status="downloaded", attempts=0, reused=True, object_key=known["object_key"],
-        sha256=known["sha256"], bytes=known["bytes"], duration_s=known["duration_s"],
-        sample_rate=known["sample_rate"], channels=known.get("channels"), format=known["format"],
-        fetched_at=_now())
-
-
-def _duplicate(result: PreviewOutcome, first: tuple[str, str]) -> PreviewOutcome:
-    """``result`` rejected as the very audio (the same bytes) of ``first`` (provider track id, title), an earlier track
-    of the artist: its slot goes to the next track (the object stays: it is ``first``'s)."""
-    why = f"duplicate: the same audio as track {first[0]} ({first[1]!r})"
-    return dataclasses.replace(result, status="rejected", error=why, reused=False, object_key=None, sha256=None,
-                               bytes=None, duration_s=None, sample_rate=None, channels=None, format=None)
-
-
 def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: ObjectStore, *, batch_id: str,
                  per_artist: int, max_attempts: int, download: bool = True,
                  sources: Mapping[str, Mapping[str, Any]] | None = None) -> ArtistOutcome:
@@ -185,7 +67,7 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
     known: Mapping[str, Any] = item.get("known") or {}
     sources = sources or {}
     outcome = ArtistOutcome(artist_id=artist_id, name=name, batch_id=batch_id, resolve_status="no_match",
-                            fetched_at=_now(), wanted=per_artist)
+                            fetched_at=now_text(), wanted=per_artist)
     res = resolve_artist(providers, name, limit=per_artist + min(per_artist, 2))
     outcome.providers_tried = [a.provider for a in res.attempts]
     outcome.outage = sorted({a.provider for a in res.attempts if a.outage})
@@ -255,15 +137,15 @@ def fetch_artist(item: Mapping[str, Any], providers: Sequence[Any], store: Objec
         if carried is not None and _finished(store, carried):  # done by a fetch killed before its journal
             result = carried
         elif stored is not None and _exists(store, stored["object_key"]):
-            result = _reuse(track, artist_id, stored)
+            result = reuse_stored(track, artist_id, stored)
         else:
-            result, err = _fetch_preview(provider, track, artist_id, store)
+            result, err = fetch_preview(provider, track, artist_id, store)
             network_failures += bool(err and err.network)
             if err is not None and is_outage(err) and provider.name not in outcome.outage:
                 outcome.outage.append(provider.name)
             fresh = result.status != "failed"
         if result.status == "downloaded" and result.sha256 in audio:  # one song listed twice (single and album)
-            result = _duplicate(result, audio[result.sha256])
+            result = as_duplicate(result, audio[result.sha256])
         elif result.status == "downloaded" and result.sha256:
             audio[result.sha256] = (track.provider_track_id, track.title)
         outcome.previews.append(result)
@@ -400,7 +282,7 @@ def fetch_batch(
             log.exception("acquire: artist %r failed", item.get("name"))
             surprise = True  # its progress stays: the previews finished are taken from it next time
             outcome = ArtistOutcome(artist_id=int(item["artist_id"]), name=str(item["name"]), batch_id=batch_id,
-                                    resolve_status="failed", fetched_at=_now(), wanted=per_artist,
+                                    resolve_status="failed", fetched_at=now_text(), wanted=per_artist,
                                     error=redact(f"{type(exc).__name__}: {exc}")[:1000])  # stored, shown
         if not surprise and outcome.outage and _failed(outcome):  # the provider's failure or the artist's: known
             with lock:  # once the batch is done (is the provider down?)

@@ -12,8 +12,8 @@ import pytest
 import soundfile as sf
 
 from musim.acquire import AcquireSettings, Preview, check_preview, get_preview
-from musim.acquire.fetch import _download
 from musim.acquire.journal import PREVIEW_PREFIX
+from musim.acquire.preview_fetch import _download
 from musim.acquire.providers import LocalFolderProvider
 from musim.acquire.sources import probe_channels
 from musim.errors import AudioError
