@@ -32,7 +32,6 @@ first part, with a warning (``AddSummary.first_part_only``), not skipped: :mod:`
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 from collections import Counter, defaultdict
@@ -62,6 +61,7 @@ from musim.library.known import (
 from musim.library.registry import delete_tracks, delete_unused, forget_skips, record_gone, stale_excerpts
 from musim.library.resume import PREFIX as NOTES
 from musim.library.resume import drop_notes, list_notes, note, note_key, options_of, resume
+from musim.library.rows import reread_row, track_row
 from musim.library.scan import (
     MEMBER_SCRATCH,
     Examined,
@@ -76,7 +76,6 @@ from musim.scratch import sweep
 from musim.storage import ObjectInfo, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
-PROVIDER = "library"
 OBJECT_PREFIX = "audio/previews"
 
 
@@ -148,15 +147,6 @@ def _not_read_again(item: Examined, skip: FileSkipped, restoring: bool) -> None:
                     "it was", path_text(item.path), skip.why)
 
 
-def _reread_row(item: Examined, obj: ObjectInfo, stored_as: dict[str, Any]) -> dict[str, Any]:
-    """The staged row (``lib_reread``) of a stored file's excerpt read again: its new object and window, and the file's
-    length (measured again where the window was chosen again: a chained file)."""
-    offset, window = item.window
-    return {"track_id": stored_as["track_id"], "object_key": obj.key, "sha256": obj.sha256, "object_bytes": obj.size,
-            "excerpt_reader": READ_WINDOW_VERSION, "duration_s": stored_as["duration_s"] if item.recut is None
-            else item.recut, "excerpt_offset_s": offset, "excerpt_duration_s": window}
-
-
 def _own_paths(settings: Settings, store: ObjectStore) -> list[Path]:
     """musim's own folders and files, which a folder added that holds them (``musim library add ~``) does not scan:
     the object store's folder (the excerpts stored), the scratch and published folders, the warehouse and its log."""
@@ -177,36 +167,12 @@ def _whole_length(item: Examined) -> float | None:
         return None
 
 
-def track_id_of(source_sha256: str) -> str:
-    """The stable id of a library track: 16 hex of sha256('library|' + the file's content sha256)."""
-    return hashlib.sha256(f"{PROVIDER}|{source_sha256}".encode()).hexdigest()[:16]
-
-
 def _labels(names: dict[int, tuple[str, str | None]]) -> dict[int, str]:
     """Each artist's name, with its MusicBrainz id where two artists share a name (two bands called
     "Nirvana")."""
     shared = Counter(name for name, _ in names.values())
     return {i: name if shared[name] == 1 else f"{name} ({f'MBID {mbid}' if mbid else 'no MBID'})"
             for i, (name, mbid) in names.items()}
-
-
-def _track_row(item: Examined, obj: ObjectInfo, artist_id: int, keep_whole: bool) -> dict[str, Any]:
-    info = item.info
-    assert info is not None and item.artist is not None and item.sha256 is not None
-    offset, window = item.window
-    key = name_key(item.artist.name) or name_key(UNKNOWN_ARTIST)
-    return {
-        "track_id": track_id_of(item.sha256), "artist_id": artist_id, "name_key": key,
-        "artist_spelling": item.artist.name, "artist_rule": item.artist.rule, "title": item.title,
-        "album": item.tags.album, "genre": item.tags.genre, "tracknumber": item.tags.tracknumber,
-        "source_path": path_text(item.path), "source_sha256": item.sha256, "source_bytes": item.bytes,
-        "source_format": info.format, "duration_s": info.duration_s, "excerpt_offset_s": offset,
-        "excerpt_duration_s": window, "stored": "whole" if keep_whole else "excerpt", "object_key": obj.key,
-        "sha256": obj.sha256, "object_bytes": obj.size, "object_format": item.stored_format,
-        "object_duration_s": info.duration_s if keep_whole else window,
-        "object_offset_s": offset if keep_whole else 0.0, "object_window_s": window,
-        "sample_rate": info.sample_rate, "channels": info.channels, "excerpt_reader": READ_WINDOW_VERSION,
-    }
 
 
 def add(
@@ -440,12 +406,12 @@ def add(
                 m |= {"artist_spelling": named.name, "artist_rule": named.rule,
                       "name_key": name_key(named.name) or name_key(UNKNOWN_ARTIST)}
         for item, obj, ident in zip(usable, objects, group_of[:len(usable)], strict=True):
-            rows.append(_track_row(item, obj, groups[ident].artist_id, keep_whole))  # type: ignore[arg-type]
+            rows.append(track_row(item, obj, groups[ident].artist_id, keep_whole))  # type: ignore[arg-type]
             by_artist[groups[ident].artist_id] += 1  # type: ignore[index]
         regrouped = [{"track_id": t["track_id"], "artist_id": artist_id} for t, artist_id in moving]
         skip_rows = [{"source_path": path_text(i.path), "source_sha256": i.sha256, "reason": i.skip.reason,  # type: ignore[union-attr]
                       "detail": (i.skip.detail or "")[:1000]} for i in skipped]  # type: ignore[union-attr]
-        reread_rows = [_reread_row(item, obj, state.tracks[item.sha256]) for item, obj in  # type: ignore[index]
+        reread_rows = [reread_row(item, obj, state.tracks[item.sha256]) for item, obj in  # type: ignore[index]
                        (reread[i] for i in sorted(reread))]
         sql.run(con, "library/stage.sql")
         warehouse.fill(con, "lib_artists", artists)
