@@ -162,6 +162,9 @@ class S3Store(ObjectStore):
                                         multipart_chunksize=self.options.part_size)
         self.root_url = f"s3://{bucket}/{self.prefix}".rstrip("/")
         self._bucket_seen = False  # the bucket answered once (see _check_bucket)
+        #: Keys asked for per ``ListObjectsV2`` page by :meth:`list` (None: the server's default, 1,000 on S3 and
+        #: MinIO); pages are followed to the end either way, so a store of millions of keys is listed whole.
+        self.list_page_size: int | None = None
 
     def __repr__(self) -> str:
         return (
@@ -369,7 +372,8 @@ class S3Store(ObjectStore):
         return self._list(prefix, full)
 
     def _list(self, prefix: str, full: str) -> Iterator[ObjectInfo]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full)
+        paging = {"PaginationConfig": {"PageSize": self.list_page_size}} if self.list_page_size else {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full, **paging)
         with self._errors("list", prefix):
             for page in pages:
                 for obj in page.get("Contents", []):

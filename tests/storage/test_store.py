@@ -72,6 +72,21 @@ def test_list_by_prefix_sorted(backend: Backend) -> None:
     assert sizes == {"b/10.bin": 6, "b/2.bin": 1}
 
 
+@pytest.mark.server
+def test_an_s3_listing_of_several_pages_is_listed_whole(s3_env) -> None:
+    """``list_page_size`` keys a request; every page is read (a store of millions of keys lists whole)."""
+    store = open_store(s3_env.url)
+    store.list_page_size = 2
+    keys = [f"p/{i}.bin" for i in range(5)]
+    for key in keys:
+        store.put_bytes(key, b"x")
+    asked = []
+    store.client.meta.events.register("before-parameter-build.s3.ListObjectsV2",
+                                      lambda **kw: asked.append(kw["params"].get("MaxKeys")))
+    assert [o.key for o in store.list("p/")] == keys
+    assert asked == [2, 2, 2]
+
+
 def test_delete(backend: Backend) -> None:
     store = backend.store
     store.put_bytes("d/x", b"1")
