@@ -1,0 +1,203 @@
+"""Garbage collection of the object store (``musim store gc``): the objects no warehouse row refers to any more.
+
+musim writes objects and then rows that name them, and deletes rows without their objects: a recompute that gives
+new bytes (the old row's object stays), a build killed between its objects and its rows, a library track removed, a
+model version deleted. This finds them and, asked to, deletes them, as ``git gc`` or Delta's ``VACUUM`` do:
+
+1. list the store under :data:`COLLECTED_PREFIXES` (every page of an S3 listing), leaving out
+   :data:`NOT_COLLECTED`;
+2. read every key and key prefix a row refers to, from one query, ``sql/storage/referenced_keys.sql`` (a new table
+   that refers to objects is added there, and only there). Superseded feature values kept for point-in-time reads
+   are referenced: a training set pinned before a recompute must still read them (see the query's comments);
+3. keep what is referenced, and what is younger than the grace period (``older_than``, 24 hours by default): a build
+   in flight writes its objects before the rows that name them (a feature build's batches, an acquisition's audio
+   before its journal is recorded), so a young object no row names yet may be one a row is about to name. The grace
+   period must be longer than any build takes from its first object to its last row;
+4. delete the rest, only when asked (``delete=True``), reading the references once more just before (a row
+   recorded while the store was listed keeps its object). A key gone meanwhile is no error.
+
+Outside the collected prefixes nothing is ever listed or deleted: the acquisition's journals and progress
+(``acquire/``), the library's notes (``library/examined/``) and the staging of DAG runs (``features/runs/``,
+``models/runs/``) are state their writers keep and remove themselves, not rows' objects; whatever else shares the
+store (a landing area, another program's keys) is not musim's. A warehouse that names no object at all while the
+store holds musim's objects is refused for deletion: it is more likely the wrong warehouse for this store (a new
+``MUSIM_HOME`` beside a shared bucket) than one whose every object is garbage.
+
+One race is left to the operator: audio previews are stored once per content (``put_content_addressed``), and an
+acquisition that finds an old unreferenced preview reuses it without writing it again; deleted between that moment
+and its row, the row names a missing object (the features build then rejects the track as ``missing object`` and a
+later acquisition stores it again). Collect when no acquisition runs, or with a grace period longer than one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from musim import sql
+from musim.errors import StorageError
+from musim.progress import progress_bar
+from musim.storage import ObjectInfo, ObjectStore
+
+__all__ = ["COLLECTED_PREFIXES", "DEFAULT_OLDER_THAN", "NOT_COLLECTED", "GcResult", "References", "collect_garbage",
+           "is_collected", "referenced_keys"]
+
+#: The key prefixes whose objects are rows' objects (kept in step with their writers by tests/test_storage_gc.py):
+#: audio previews and library excerpts (``musim.acquire.journal.PREVIEW_PREFIX``,
+#: ``musim.library.add_files.OBJECT_PREFIX``), log-mel and slice tensors (``musim.features.params``), model versions
+#: (``musim.models.registry.object_prefix``) and quality Data Docs (``musim.quality.report.DOCS_PREFIX``).
+COLLECTED_PREFIXES = ("audio/previews/", "features/mel/", "features/slices/", "models/", "quality/docs/")
+#: Under a collected prefix but no row's: the staging of model training runs (``musim.models.families.staged``).
+NOT_COLLECTED = ("models/runs/",)
+DEFAULT_OLDER_THAN = dt.timedelta(hours=24)
+
+
+def is_collected(key: str) -> bool:
+    """Whether ``key`` is under a prefix garbage collection may delete from."""
+    return key.startswith(COLLECTED_PREFIXES) and not key.startswith(NOT_COLLECTED)
+
+
+@dataclass(frozen=True)
+class References:
+    """The keys rows refer to: whole keys, and prefixes every key under which is referenced."""
+
+    keys: frozenset[str]
+    prefixes: tuple[str, ...]  # sorted, none under another (see :meth:`of`)
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, bool]]) -> References:
+        keys, prefixes = set(), []
+        for ref, is_prefix in rows:
+            (prefixes.append if is_prefix else keys.add)(ref)
+        outer: list[str] = []
+        for prefix in sorted(set(prefixes)):
+            if not (outer and prefix.startswith(outer[-1])):  # one under a kept prefix adds nothing
+                outer.append(prefix)
+        return cls(frozenset(keys), tuple(outer))
+
+    def __len__(self) -> int:
+        return len(self.keys) + len(self.prefixes)
+
+    def holds(self, key: str) -> bool:
+        """Whether a row refers to ``key``: by name, or by a prefix of it. With no prefix under another, the only
+        prefix that can start ``key`` is the greatest one not after it."""
+        if key in self.keys:
+            return True
+        at = bisect.bisect_right(self.prefixes, key) - 1
+        return at >= 0 and key.startswith(self.prefixes[at])
+
+
+def referenced_keys(con: duckdb.DuckDBPyConnection) -> References:
+    """Every key and key prefix a warehouse row refers to (``sql/storage/referenced_keys.sql``)."""
+    return References.of((key, bool(is_prefix)) for key, is_prefix, _source
+                         in sql.query(con, "storage/referenced_keys.sql").fetchall())
+
+
+@dataclass
+class GcResult:
+    """What one collection found: the unreferenced objects older than the grace period (deleted when ``deleted``),
+    those kept for being younger, and those a row refers to."""
+
+    store: str
+    older_than: dt.timedelta
+    deleted: bool
+    unreferenced: list[ObjectInfo] = field(default_factory=list)
+    young: int = 0
+    young_bytes: int = 0
+    referenced: int = 0
+    referenced_bytes: int = 0
+
+    @property
+    def unreferenced_bytes(self) -> int:
+        return sum(o.size for o in self.unreferenced)
+
+    def summary(self) -> str:
+        """One line: how many objects and megabytes are unreferenced, what became of them, and what was kept."""
+        done = "deleted" if self.deleted else "would be deleted (dry run: --delete deletes them)"
+        hours = self.older_than.total_seconds() / 3600
+        return (f"{len(self.unreferenced):,} objects, {_mb(self.unreferenced_bytes)} unreferenced in {self.store}: "
+                f"{done}; kept {self.young:,} unreferenced younger than {hours:g} h ({_mb(self.young_bytes)}) and "
+                f"{self.referenced:,} referenced ({_mb(self.referenced_bytes)})")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store": self.store, "older_than_s": self.older_than.total_seconds(), "deleted": self.deleted,
+                "unreferenced": len(self.unreferenced), "unreferenced_bytes": self.unreferenced_bytes,
+                "young": self.young, "young_bytes": self.young_bytes, "referenced": self.referenced,
+                "referenced_bytes": self.referenced_bytes, "prefixes": list(COLLECTED_PREFIXES),
+                "not_collected": list(NOT_COLLECTED), "keys": [o.key for o in self.unreferenced]}
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def list_collected(store: ObjectStore, *, progress: bool | None = None) -> list[ObjectInfo]:
+    """Every object under the collected prefixes (:func:`is_collected`), a progress bar counting them."""
+    found = []
+    bar = progress_bar(None, unit="object", desc="listing the object store", enabled=progress)
+    try:
+        for prefix in COLLECTED_PREFIXES:
+            for info in store.list(prefix):
+                bar.update(1)
+                if is_collected(info.key):
+                    found.append(info)
+    finally:
+        bar.close()
+    return found
+
+
+def collect_garbage(con: duckdb.DuckDBPyConnection, store: ObjectStore, *,
+                    older_than: dt.timedelta = DEFAULT_OLDER_THAN, delete: bool = False,
+                    now: dt.datetime | None = None, progress: bool | None = None) -> GcResult:
+    """Find the objects under the collected prefixes that no row of the warehouse ``con`` refers to and that are
+    older than ``older_than`` (at ``now``, default the present); delete them with ``delete`` (see the module doc).
+
+    The store is listed before the references are read, so an object and the row a build records for it while
+    this runs are both seen, or the row is. Raises :class:`~musim.errors.StorageError`, deleting nothing, when
+    ``delete`` is asked of a warehouse that refers to no object while the store holds some."""
+    if older_than < dt.timedelta(0):
+        raise StorageError(f"the grace period must not be negative, got {older_than}")
+    cutoff = (now or dt.datetime.now(dt.UTC)) - older_than
+    listed = list_collected(store, progress=progress)
+    refs = referenced_keys(con)
+    result = GcResult(store.root_url, older_than, delete)
+    for info in listed:
+        if refs.holds(info.key):
+            result.referenced += 1
+            result.referenced_bytes += info.size
+        elif info.modified is None or info.modified > cutoff:  # no time known: kept, as a young one
+            result.young += 1
+            result.young_bytes += info.size
+        else:
+            result.unreferenced.append(info)
+    if delete and result.unreferenced:
+        if not len(refs):
+            raise StorageError(
+                f"the warehouse refers to no object, while {store.root_url} holds {len(listed):,} of musim's: is "
+                "this the warehouse of this store (MUSIM_WAREHOUSE / MUSIM_HOME, MUSIM_OBJECT_STORE)? nothing was "
+                "deleted; delete the objects by hand if they are garbage")
+        again = referenced_keys(con)  # rows recorded while the store was listed keep their objects
+        result.unreferenced = [o for o in result.unreferenced if not again.holds(o.key)]
+        delete_objects(store, [o.key for o in result.unreferenced], progress=progress)
+    return result
+
+
+def delete_objects(store: ObjectStore, keys: Sequence[str], *, progress: bool | None = None) -> None:
+    """Delete ``keys`` from ``store`` (a key gone meanwhile is fine), a progress bar counting them; a key outside
+    the collected prefixes is refused, before anything is deleted."""
+    outside = [k for k in keys if not is_collected(k)]
+    if outside:
+        raise StorageError(f"refusing to delete {outside[0]!r} from {store.root_url}: it is outside the prefixes "
+                           f"garbage collection may delete from ({', '.join(COLLECTED_PREFIXES)})")
+    bar = progress_bar(len(keys), unit="object", desc="deleting unreferenced objects", enabled=progress)
+    try:
+        for key in keys:
+            store.delete(key, missing_ok=True)
+            bar.update(1)
+    finally:
+        bar.close()
