@@ -34,7 +34,8 @@ from musim.terminal import OutputError, Parser, error_line, output_failed, outpu
 
 #: Modules that add subcommands, in help order.
 AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality",
-         "musim.cli.models", "musim.cli.audio", "musim.cli.library"]
+         "musim.cli.models", "musim.cli.audio", "musim.cli.library",
+         "musim.cli.store"]
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
