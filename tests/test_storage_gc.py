@@ -204,3 +204,21 @@ def test_collected_prefixes_are_the_writers():
                object_prefix("f", "v").split("/")[0] + "/", DOCS_PREFIX + "/"}
     assert writers == set(storage_gc.COLLECTED_PREFIXES)
     assert storage_gc.NOT_COLLECTED == (STAGING_PREFIX + "/",)
+
+
+
+def test_what_musims_writers_store_is_referenced(tmp_path):
+    """The objects a real acquisition, feature build and its quality gate's Data Docs leave are all referenced by the
+    rows they record (the query reads each writer's keys as it records them); a deleted model version's go."""
+    from tests.pipeline_data import prepare
+
+    prepare(tmp_path, users=60, artists=4, communities=2, clips=1)
+    store = open_store()
+    store.put_bytes("models/siamese/siamese-9/model.keras", b"a deleted version's")
+    written = [o.key for o in store.list("") if storage_gc.is_collected(o.key)]
+    with warehouse.writer() as con:
+        result = collect_garbage(con, store, now=LATER, progress=False)
+    assert [o.key for o in result.unreferenced] == ["models/siamese/siamese-9/model.keras"]
+    assert {"/".join(k.split("/")[:2]) for k in written} == {"audio/previews", "features/mel", "features/slices",
+                                                             "models/siamese", "quality/docs"}
+    assert result.referenced == len(written) - 1
