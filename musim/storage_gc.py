@@ -33,19 +33,20 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from musim import sql
+from musim import sql, warehouse
+from musim.config import Settings
 from musim.errors import StorageError
 from musim.progress import progress_bar
 from musim.storage import ObjectInfo, ObjectStore
 
 __all__ = ["COLLECTED_PREFIXES", "DEFAULT_OLDER_THAN", "NOT_COLLECTED", "GcResult", "References", "collect_garbage",
-           "is_collected", "referenced_keys"]
+           "delete_objects", "is_collected", "referenced_keys", "warehouse_references"]
 
 #: The key prefixes whose objects are rows' objects (kept in step with their writers by tests/test_storage_gc.py):
 #: audio previews and library excerpts (``musim.acquire.journal.PREVIEW_PREFIX``,
@@ -55,6 +56,8 @@ COLLECTED_PREFIXES = ("audio/previews/", "features/mel/", "features/slices/", "m
 #: Under a collected prefix but no row's: the staging of model training runs (``musim.models.families.staged``).
 NOT_COLLECTED = ("models/runs/",)
 DEFAULT_OLDER_THAN = dt.timedelta(hours=24)
+#: Keys handed to the store's ``delete_many`` at a time (S3's ``DeleteObjects`` takes at most 1,000).
+DELETE_BATCH = 1000
 
 
 def is_collected(key: str) -> bool:
@@ -151,11 +154,19 @@ def list_collected(store: ObjectStore, *, progress: bool | None = None) -> list[
     return found
 
 
-def collect_garbage(con: duckdb.DuckDBPyConnection, store: ObjectStore, *,
+def warehouse_references(settings: Settings | None = None) -> References:
+    """:func:`referenced_keys` of the warehouse, opened for that read alone: a build waiting to record its rows waits
+    for this read only, not for the store's listing or the deletions."""
+    with warehouse.writer(settings) as con:
+        return referenced_keys(con)
+
+
+def collect_garbage(store: ObjectStore, *, references: Callable[[], References] = warehouse_references,
                     older_than: dt.timedelta = DEFAULT_OLDER_THAN, delete: bool = False,
                     now: dt.datetime | None = None, progress: bool | None = None) -> GcResult:
-    """Find the objects under the collected prefixes that no row of the warehouse ``con`` refers to and that are
-    older than ``older_than`` (at ``now``, default the present); delete them with ``delete`` (see the module doc).
+    """Find the objects under the collected prefixes that no row refers to (``references()``, by default
+    :func:`warehouse_references`) and that are older than ``older_than`` (at ``now``, default the present); delete
+    them with ``delete`` (see the module doc).
 
     The store is listed before the references are read, so an object and the row a build records for it while
     this runs are both seen, or the row is. Raises :class:`~musim.errors.StorageError`, deleting nothing, when
@@ -164,7 +175,7 @@ def collect_garbage(con: duckdb.DuckDBPyConnection, store: ObjectStore, *,
         raise StorageError(f"the grace period must not be negative, got {older_than}")
     cutoff = (now or dt.datetime.now(dt.UTC)) - older_than
     listed = list_collected(store, progress=progress)
-    refs = referenced_keys(con)
+    refs = references()
     result = GcResult(store.root_url, older_than, delete)
     for info in listed:
         if refs.holds(info.key):
@@ -181,23 +192,25 @@ def collect_garbage(con: duckdb.DuckDBPyConnection, store: ObjectStore, *,
                 f"the warehouse refers to no object, while {store.root_url} holds {len(listed):,} of musim's: is "
                 "this the warehouse of this store (MUSIM_WAREHOUSE / MUSIM_HOME, MUSIM_OBJECT_STORE)? nothing was "
                 "deleted; delete the objects by hand if they are garbage")
-        again = referenced_keys(con)  # rows recorded while the store was listed keep their objects
+        again = references()  # rows recorded while the store was listed keep their objects
         result.unreferenced = [o for o in result.unreferenced if not again.holds(o.key)]
         delete_objects(store, [o.key for o in result.unreferenced], progress=progress)
     return result
 
 
 def delete_objects(store: ObjectStore, keys: Sequence[str], *, progress: bool | None = None) -> None:
-    """Delete ``keys`` from ``store`` (a key gone meanwhile is fine), a progress bar counting them; a key outside
-    the collected prefixes is refused, before anything is deleted."""
+    """Delete ``keys`` from ``store``, :data:`DELETE_BATCH` a call of :meth:`~musim.storage.ObjectStore.delete_many`
+    (one request each on S3; a key gone meanwhile is fine), a progress bar counting them; a key outside the
+    collected prefixes is refused, before anything is deleted."""
     outside = [k for k in keys if not is_collected(k)]
     if outside:
         raise StorageError(f"refusing to delete {outside[0]!r} from {store.root_url}: it is outside the prefixes "
                            f"garbage collection may delete from ({', '.join(COLLECTED_PREFIXES)})")
     bar = progress_bar(len(keys), unit="object", desc="deleting unreferenced objects", enabled=progress)
     try:
-        for key in keys:
-            store.delete(key, missing_ok=True)
-            bar.update(1)
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start:start + DELETE_BATCH]
+            store.delete_many(batch)
+            bar.update(len(batch))
     finally:
         bar.close()

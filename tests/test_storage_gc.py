@@ -11,7 +11,7 @@ import pytest
 from musim import storage_gc, warehouse
 from musim.errors import StorageError
 from musim.storage import open_store
-from musim.storage_gc import References, collect_garbage, delete_objects
+from musim.storage_gc import References, collect_garbage, delete_objects, referenced_keys
 from tests.storage.conftest import moto_server, s3_env  # noqa: F401 - fixtures (S3 on moto)
 
 NOW = dt.datetime.now(dt.UTC)
@@ -82,6 +82,11 @@ def store(request):
     return open_store(request.getfixturevalue("s3_env").url)
 
 
+def _gc(store, con, **kw):
+    """A collection whose references are read from ``con`` (the test's open warehouse)."""
+    return collect_garbage(store, references=lambda: referenced_keys(con), progress=False, **kw)
+
+
 def _fill(store, keys) -> None:
     for key in sorted(keys):
         store.put_bytes(key, b"x" * 10)
@@ -93,7 +98,7 @@ def _keys(store) -> set[str]:
 
 def test_dry_run_finds_the_unreferenced_and_deletes_nothing(store, con):
     _fill(store, REFERENCED | GARBAGE | OUTSIDE)
-    result = collect_garbage(con, store, now=LATER, progress=False)
+    result = _gc(store, con, now=LATER)
     assert {o.key for o in result.unreferenced} == GARBAGE
     assert (result.referenced, result.referenced_bytes, result.young) == (len(REFERENCED), 10 * len(REFERENCED), 0)
     assert result.unreferenced_bytes == 10 * len(GARBAGE) and not result.deleted
@@ -106,7 +111,7 @@ def test_delete_removes_only_the_unreferenced(store, con):
     """Referenced objects, superseded feature values, model versions' and Data Docs' folders and everything outside
     the collected prefixes survive; the unreferenced old objects go."""
     _fill(store, REFERENCED | GARBAGE | OUTSIDE)
-    result = collect_garbage(con, store, now=LATER, delete=True, progress=False)
+    result = _gc(store, con, now=LATER, delete=True)
     assert result.deleted and {o.key for o in result.unreferenced} == GARBAGE
     assert _keys(store) == REFERENCED | OUTSIDE
 
@@ -114,7 +119,7 @@ def test_delete_removes_only_the_unreferenced(store, con):
 def test_young_unreferenced_objects_are_kept(store, con):
     """A build in flight writes its objects before its rows: within the grace period nothing goes."""
     _fill(store, REFERENCED | GARBAGE)
-    result = collect_garbage(con, store, delete=True, progress=False)
+    result = _gc(store, con, delete=True)
     assert (result.young, result.young_bytes, result.unreferenced) == (len(GARBAGE), 10 * len(GARBAGE), [])
     assert _keys(store) == REFERENCED | GARBAGE
     assert f"kept {len(GARBAGE)} unreferenced younger than 24 h" in result.summary()
@@ -126,25 +131,23 @@ def test_only_the_unreferenced_older_than_the_grace_period_go(con):
     old = time.time() - 3 * 24 * 3600
     os.utime(store.root / "audio/previews/bbb.mp3", (old, old))
     os.utime(store.root / "audio/previews/aaa.mp3", (old, old))  # old and referenced: kept
-    result = collect_garbage(con, store, older_than=dt.timedelta(days=2), delete=True, progress=False)
+    result = _gc(store, con, older_than=dt.timedelta(days=2), delete=True)
     assert [o.key for o in result.unreferenced] == ["audio/previews/bbb.mp3"]
     assert result.young == len(GARBAGE) - 1
     assert _keys(store) == REFERENCED | GARBAGE - {"audio/previews/bbb.mp3"}
 
 
-def test_a_row_recorded_while_the_store_was_listed_keeps_its_object(store, con, monkeypatch):
+def test_a_row_recorded_while_the_store_was_listed_keeps_its_object(store, con):
     _fill(store, REFERENCED | GARBAGE)
     reads = []
-    real = storage_gc.referenced_keys
 
-    def referenced_keys(c):
+    def references():
         reads.append(1)
         if len(reads) == 2:  # a build records its row between the first read and the deletion
-            c.execute("UPDATE preview SET object_key = 'audio/previews/bbb.mp3' WHERE track_id = 'p2'")
-        return real(c)
+            con.execute("UPDATE preview SET object_key = 'audio/previews/bbb.mp3' WHERE track_id = 'p2'")
+        return referenced_keys(con)
 
-    monkeypatch.setattr(storage_gc, "referenced_keys", referenced_keys)
-    result = collect_garbage(con, store, now=LATER, delete=True, progress=False)
+    result = collect_garbage(store, references=references, now=LATER, delete=True, progress=False)
     assert len(reads) == 2 and "audio/previews/bbb.mp3" not in {o.key for o in result.unreferenced}
     assert _keys(store) == REFERENCED | {"audio/previews/bbb.mp3"}
 
@@ -152,20 +155,19 @@ def test_a_row_recorded_while_the_store_was_listed_keeps_its_object(store, con, 
 def test_a_warehouse_that_names_no_object_is_refused_for_deletion(store):
     """A store shared with another warehouse (a new MUSIM_HOME beside a bucket) must not lose every object."""
     _fill(store, GARBAGE)
-    with warehouse.writer() as empty:
-        assert len(collect_garbage(empty, store, now=LATER, progress=False).unreferenced) == len(GARBAGE)
-        with pytest.raises(StorageError, match="refers to no object.*nothing was deleted"):
-            collect_garbage(empty, store, now=LATER, delete=True, progress=False)
+    assert len(collect_garbage(store, now=LATER, progress=False).unreferenced) == len(GARBAGE)
+    with pytest.raises(StorageError, match="refers to no object.*nothing was deleted"):
+        collect_garbage(store, now=LATER, delete=True, progress=False)
     assert _keys(store) == GARBAGE
 
 
 def test_a_key_gone_meanwhile_is_no_error_and_no_key_outside_is_deleted(store):
     store.put_bytes("landing/x.tsv", b"x")
-    delete_objects(store, ["audio/previews/gone.mp3"], progress=False)
+    delete_objects(store, ["audio/previews/gone.mp3"])
     with pytest.raises(StorageError, match="refusing to delete 'landing/x.tsv'"):
-        delete_objects(store, ["audio/previews/gone.mp3", "landing/x.tsv"], progress=False)
+        delete_objects(store, ["audio/previews/gone.mp3", "landing/x.tsv"])
     with pytest.raises(StorageError, match="models/runs/r/inputs.npz"):
-        delete_objects(store, ["models/runs/r/inputs.npz"], progress=False)
+        delete_objects(store, ["models/runs/r/inputs.npz"])
     assert _keys(store) == {"landing/x.tsv"}
 
 
@@ -178,11 +180,15 @@ def test_s3_listing_follows_every_page(s3_env, con):  # noqa: F811
     pages = []
     store.client.meta.events.register("before-parameter-build.s3.ListObjectsV2",
                                       lambda **kw: pages.append(dict(kw["params"])))
-    result = collect_garbage(con, store, now=LATER, delete=True, progress=False)
+    deletes = []
+    store.client.meta.events.register("before-parameter-build.s3.DeleteObjects",
+                                      lambda **kw: deletes.append(len(kw["params"]["Delete"]["Objects"])))
+    result = _gc(store, con, now=LATER, delete=True)
     assert {o.key for o in result.unreferenced} == garbage and result.referenced == len(REFERENCED)
     assert sum(p["Prefix"] == "musim/audio/previews/" for p in pages) == 5  # 9 keys, 2 a page
     assert all(p["MaxKeys"] == 2 for p in pages)
     assert _keys(store) == REFERENCED
+    assert deletes == [len(garbage)]  # one DeleteObjects request for the 7 keys
 
 
 def test_references_by_prefix_with_prefixes_inside_others():
@@ -216,8 +222,7 @@ def test_what_musims_writers_store_is_referenced(tmp_path):
     store = open_store()
     store.put_bytes("models/siamese/siamese-9/model.keras", b"a deleted version's")
     written = [o.key for o in store.list("") if storage_gc.is_collected(o.key)]
-    with warehouse.writer() as con:
-        result = collect_garbage(con, store, now=LATER, progress=False)
+    result = collect_garbage(store, now=LATER, progress=False)  # the warehouse's references, read by itself
     assert [o.key for o in result.unreferenced] == ["models/siamese/siamese-9/model.keras"]
     assert {"/".join(k.split("/")[:2]) for k in written} == {"audio/previews", "features/mel", "features/slices",
                                                              "models/siamese", "quality/docs"}

@@ -43,15 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    from musim import warehouse
     from musim.storage import open_store
     from musim.storage_gc import DEFAULT_OLDER_THAN, collect_garbage
 
-    store = open_store()
-    with warehouse.writer() as con:
-        older_than = DEFAULT_OLDER_THAN if args.older_than is None else args.older_than
-        result = collect_garbage(con, store, older_than=older_than, delete=args.delete,
-                                 progress=False if args.no_progress else None)
+    older_than = DEFAULT_OLDER_THAN if args.older_than is None else args.older_than
+    result = collect_garbage(open_store(), older_than=older_than, delete=args.delete,
+                             progress=False if args.no_progress else None)
     if args.json:
         print_json(result.to_json())
     else:

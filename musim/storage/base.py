@@ -9,7 +9,7 @@ import os
 import re
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -322,6 +322,12 @@ class ObjectStore(ABC):
     @abstractmethod
     def delete(self, key: str, *, missing_ok: bool = True) -> None:
         """Remove the object under ``key``; a missing key is fine unless ``missing_ok=False``."""
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove the objects under ``keys``; a missing key is fine. Here one :meth:`delete` a key; a backend that
+        deletes several in one request (S3's ``DeleteObjects``) overrides it."""
+        for key in keys:
+            self.delete(key, missing_ok=True)
 
     @abstractmethod
     def url(self, key: str) -> str:

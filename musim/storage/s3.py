@@ -18,7 +18,7 @@ import mimetypes
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -60,6 +60,8 @@ _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)")
 #: Offsets sent in a Range header are cut to this (a longer number of digits than any object size: past the end).
 _MAX_OFFSET = 2**62
+#: The most keys one ``DeleteObjects`` request may name.
+_DELETE_BATCH = 1000
 _DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 
 
@@ -390,6 +392,21 @@ class S3Store(ObjectStore):
             self.stat(key)
         with self._errors("delete", key):
             self.client.delete_object(Bucket=self.bucket, Key=self._full(validate_key(key)))
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """``DeleteObjects``, 1,000 keys a request (S3's most); a missing key is fine (S3 deletes it quietly), any
+        other key the server refuses is a :class:`StorageError` naming the first and how many."""
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start:start + _DELETE_BATCH]
+            objects = [{"Key": self._full(validate_key(key))} for key in batch]
+            with self._errors("delete", batch[0]):
+                resp = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
+            refused = [e for e in resp.get("Errors", []) if str(e.get("Code", "")) not in _NOT_FOUND]
+            if refused:
+                first = refused[0]
+                raise StorageError(_one_line(
+                    f"cannot delete {self._key(str(first.get('Key', '')))!r} in {self.root_url}: {first.get('Code')} "
+                    f"{first.get('Message', '')} ({len(refused)} of the {len(batch)} keys of one request refused)"))
 
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(validate_key(key))}"

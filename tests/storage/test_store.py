@@ -87,6 +87,38 @@ def test_an_s3_listing_of_several_pages_is_listed_whole(s3_env) -> None:
     assert asked == [2, 2, 2]
 
 
+def test_delete_many(backend: Backend) -> None:
+    """Several keys at once (one DeleteObjects request on S3); a missing key is fine."""
+    store = backend.store
+    for key in ("d/1.bin", "d/2.bin", "d/3.bin"):
+        store.put_bytes(key, b"x")
+    requests = []
+    if backend.s3 is not None:
+        store.client.meta.events.register("before-parameter-build.s3.DeleteObjects",
+                                          lambda **kw: requests.append(len(kw["params"]["Delete"]["Objects"])))
+    store.delete_many(["d/1.bin", "d/3.bin", "d/missing.bin"])
+    assert [o.key for o in store.list("d/")] == ["d/2.bin"]
+    assert requests == ([3] if backend.s3 is not None else [])
+    store.delete_many([])
+
+
+def test_an_s3_delete_many_the_server_refuses_in_part_names_a_refused_key() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from musim.storage.s3 import S3Store
+
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    store = S3Store("bucket", "musim", client=client)
+    with Stubber(client) as stub:
+        stub.add_response("delete_objects", {"Errors": [
+            {"Key": "musim/a/y", "Code": "NoSuchKey", "Message": "gone"},
+            {"Key": "musim/a/x", "Code": "AccessDenied", "Message": "Access Denied"}]})
+        with pytest.raises(StorageError, match=r"^cannot delete 'a/x' in s3://bucket/musim: AccessDenied Access "
+                                               r"Denied \(1 of the 2 keys of one request refused\)$"):
+            store.delete_many(["a/x", "a/y"])
+
+
 def test_delete(backend: Backend) -> None:
     store = backend.store
     store.put_bytes("d/x", b"1")
