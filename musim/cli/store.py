@@ -49,8 +49,9 @@ def cmd_gc(args: argparse.Namespace) -> int:
     older_than = DEFAULT_OLDER_THAN if args.older_than is None else args.older_than
     result = collect_garbage(open_store(), older_than=older_than, delete=args.delete,
                              progress=False if args.no_progress else None)
-    if args.json:
-        print_json(result.to_json())
+    if args.json:  # the keys written as they come (print_json streams an iterator): a million keys is no text held
+        doc = result.to_json()
+        print_json({**doc, "keys": iter(doc["keys"])})
     else:
         print(result.summary())
     return 0
