@@ -17,16 +17,16 @@ model version deleted. This finds them and, asked to, deletes them, as ``git gc`
    recorded while the store was listed keeps its object). A key gone meanwhile is no error.
 
 Outside the collected prefixes nothing is ever listed or deleted: the acquisition's journals and progress
-(``acquire/``), the library's notes (``library/examined/``) and the staging of DAG runs (``features/runs/``,
-``models/runs/``) are state their writers keep and remove themselves, not rows' objects; whatever else shares the
-store (a landing area, another program's keys) is not musim's. A warehouse that names no object at all while the
+(``acquire/``) and the library's notes (``library/examined/``) are state their writers keep and remove themselves;
+the staging of DAG runs (``features/runs/``, ``models/runs/``) is read back by a retried task of its run, which no
+row says is over; whatever else shares the store (a landing area, another program's keys) is not musim's. A warehouse that names no object at all while the
 store holds musim's objects is refused for deletion: it is more likely the wrong warehouse for this store (a new
 ``MUSIM_HOME`` beside a shared bucket) than one whose every object is garbage.
 
 One race is left to the operator: audio previews are stored once per content (``put_content_addressed``), and an
 acquisition that finds an old unreferenced preview reuses it without writing it again; deleted between that moment
-and its row, the row names a missing object (the features build then rejects the track as ``missing object`` and a
-later acquisition stores it again). Collect when no acquisition runs, or with a grace period longer than one.
+and its row, the row names a missing object (the features build then rejects the track as ``missing object``
+until its audio is stored again). Collect when no acquisition or library add runs.
 """
 
 from __future__ import annotations
