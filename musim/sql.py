@@ -53,15 +53,17 @@ def load(name: str) -> str:
 
 
 def _without_terminator(statement: str) -> str:
-    """``statement`` without its final ``;`` and the comments after it (found by DuckDB's tokenizer)."""
+    """``statement`` without its final ``;`` and the comments after it (found by DuckDB's tokenizer, whose offsets
+    count the bytes of the statement's UTF-8 text, not its characters)."""
+    text = statement.encode()
     tokens = [t for t in duckdb.tokenize(statement) if t[1] != duckdb.token_type.comment]
-    if tokens and tokens[-1][1] == duckdb.token_type.operator and statement[tokens[-1][0]] == ";":
-        statement = statement[:tokens[-1][0]]
+    if tokens and tokens[-1][1] == duckdb.token_type.operator and text[tokens[-1][0]:tokens[-1][0] + 1] == b";":
+        text = text[:tokens[-1][0]]
     elif tokens:  # no terminator: drop trailing comments only
         last = tokens[-1][0]
         following = [t[0] for t in duckdb.tokenize(statement) if t[0] > last]
-        statement = statement[:following[0]] if following else statement
-    return statement.strip()
+        text = text[:following[0]] if following else text
+    return text.decode().strip()
 
 
 def statements(text: str) -> list[str]:

@@ -17,6 +17,13 @@ def test_semicolons_and_comment_marks_inside_strings_are_data():
     assert sql.params_of("SELECT $a, '$b', $c_2 FROM t WHERE x = '$$'") == {"a", "c_2"}
 
 
+def test_statements_holding_characters_of_several_bytes_are_cut_where_the_parser_says():
+    # DuckDB's tokenizer counts UTF-8 bytes: cutting the text by those offsets as characters took the wrong end
+    # (or raised IndexError) wherever a name or a comment held an accent or a dash
+    text = "SELECT 'é' AS café; -- une fin…\nSELECT 1 -- …… et plus\n, 2; -- ça\nSELECT 'ü' -- trailing «note»"
+    assert sql.statements(text) == ["SELECT 'é' AS café", "SELECT 1 -- …… et plus\n, 2", "SELECT 'ü'"]
+
+
 def test_run_binds_each_statement_its_own_parameters(tmp_path, monkeypatch):
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "two.sql").write_text(
