@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -246,3 +247,25 @@ def test_a_password_in_capitals_that_holds_a_secret_s_name_is_no_placeholder(pas
     assert redact(f"object store URL 's3://KEY:{password}@bucket/p' is refused") == \
         "object store URL 's3://KEY:***@bucket/p' is refused"
     assert redact("TYPE://LOGIN:PASSWORD@HOST/ and aws://KEY:SECRET@/") == "TYPE://LOGIN:PASSWORD@HOST/ and aws://KEY:SECRET@/"
+
+
+def test_a_log_event_is_redacted_in_every_field_its_keys_and_times_kept():
+    import datetime
+
+    from musim.redact import redact_log_event
+
+    when = datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
+    event = {"event": "GET https://cdn.example/a.mp3?X-Amz-Signature=abc123&n=1", "timestamp": when, "n": 3,
+             "password": "Wq7z", "empty_token": "", "headers": {"Authorization": "Bearer eyJabc.def"},
+             "error_detail": [{"exc_type": "RuntimeError", "exc_value": "connect: password=Xk9q refused",
+                               "frames": [{"filename": "a.py", "lineno": 3}]}],
+             "plain": "42 artists, 3 previews", "url": Path("/x/token=abcd1234")}
+
+    out = redact_log_event(None, "info", event)
+
+    assert out == {"event": "GET https://cdn.example/a.mp3?X-Amz-Signature=***&n=1", "timestamp": when, "n": 3,
+                   "password": "***", "empty_token": "", "headers": {"Authorization": "Bearer ***"},
+                   "error_detail": [{"exc_type": "RuntimeError", "exc_value": "connect: password=*** refused",
+                                     "frames": [{"filename": "a.py", "lineno": 3}]}],
+                   "plain": "42 artists, 3 previews", "url": "/x/token=***"}
+    assert redact_log_event(None, "info", {"event": "x", "path": Path("/a/b")})["path"] == Path("/a/b")
