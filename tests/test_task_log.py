@@ -7,65 +7,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from musim import embedded
+from tests.supervised_task import LEAKING_DAG, assert_the_rest_is_kept, leaked_secrets, planted_secrets
 
 pytest.importorskip("airflow.sdk")
-
-DAG = '''
-import logging, os, traceback
-from datetime import datetime, timezone
-
-import structlog
-from airflow.sdk import dag, task
-
-
-@dag(dag_id="task_log_secrets", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False,
-     tags=["test"])
-def task_log_secrets():
-    @task
-    def leak():
-        from musim.config import get_settings
-
-        get_settings()  # registers MUSIM_LANDING's password, 4 characters
-        s = os.environ
-        signed = ("https://cdn.example/p/a.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=" + s["T_SIG"]
-                  + "&X-Amz-Expires=60")
-        print(s["T_PLAIN"])
-        structlog.get_logger("musim.acquire").info("fetching", url=signed,
-                                                   headers={"Authorization": "Bearer " + s["T_BEARER"]})
-        logging.getLogger("urllib3.connectionpool").warning("GET %s ?token=%s", signed, s["T_TOKEN"])
-        print("logging in to the landing as musim with " + s["T_PW4"])
-        try:
-            raise ConnectionError("connect failed: password=" + s["T_PWX4"] + " sent")
-        except ConnectionError:
-            traceback.print_exc()  # a library printing a traceback: the task's stderr
-        raise RuntimeError("login password=" + s["T_PWX4"] + " refused: preview " + signed
-                           + " with Authorization: Bearer " + s["T_BEARER"])
-
-    leak()
-
-
-task_log_secrets()
-'''
 
 
 @pytest.fixture(scope="module")
 def task_log(tmp_path_factory) -> tuple[str, dict[str, str]]:
-    """The task log file of the task above, failed, and the values it let out."""
+    """The task log file of ``LEAKING_DAG``'s task, failed, and the values it let out."""
     tmp = tmp_path_factory.mktemp("task_log")
     (tmp / "dags").mkdir()
-    (tmp / "dags" / "task_log_secrets.py").write_text(DAG)
-    planted = {"T_SIG": uuid.uuid4().hex, "T_BEARER": "eyJ" + uuid.uuid4().hex[:20], "T_TOKEN": uuid.uuid4().hex,
-               "T_PW4": "Zq" + uuid.uuid4().hex[:2], "T_PWX4": "Xk" + uuid.uuid4().hex[:2],
-               "T_PLAIN": f"plain message kept whole: 42 artists, {uuid.uuid4().hex[:6]} previews"}
-    env = dict(embedded.airflow_env(tmp / "home"), **planted,
-               AIRFLOW__CORE__DAGS_FOLDER=str(tmp / "dags"), MUSIM_HOME=str(tmp / "home"),
-               MUSIM_LANDING=f"postgresql://musim:{planted['T_PW4']}@db/musim")
+    (tmp / "dags" / "task_log_secrets.py").write_text(LEAKING_DAG)
+    planted = planted_secrets()
+    env = dict(embedded.airflow_env(tmp / "home"), **planted, AIRFLOW__CORE__DAGS_FOLDER=str(tmp / "dags"),
+               MUSIM_HOME=str(tmp / "home"))
     subprocess.run([sys.executable, "-m", "tests.supervised_task", "task_log_secrets", "leak", "task_log_secrets.py",
                     "task_log_secrets/leak.log"], env=env, cwd=embedded.REPO, check=True, timeout=600,
                    capture_output=True)
@@ -77,24 +37,12 @@ def test_no_secret_reaches_the_task_log_registered_or_not(task_log):
     text, planted = task_log
     events = [json.loads(line) for line in text.splitlines()]
     assert any(event.get("event") == "Task failed with exception" for event in events), text[-3000:]
-    leaked = {name for name in ("T_SIG", "T_BEARER", "T_TOKEN", "T_PW4", "T_PWX4") if planted[name] in text}
-    assert not leaked, text
+    assert not leaked_secrets(text, planted), text
 
 
 def test_the_rest_of_each_line_is_kept(task_log):
     text, planted = task_log
-    events = [json.loads(line) for line in text.splitlines()]
-    said = [event["event"] for event in events]
-    assert planted["T_PLAIN"] in said  # a plain message whole
-    assert "logging in to the landing as musim with ***" in said
-    failure = next(event for event in events if event.get("event") == "Task failed with exception")
-    error = failure["error_detail"][0]
-    assert error["exc_type"] == "RuntimeError" and error["frames"], error
-    assert error["exc_value"] == ("login password=*** refused: preview https://cdn.example/p/a.mp3?X-Amz-Algorithm="
-                                  "AWS4-HMAC-SHA256&X-Amz-Signature=***&X-Amz-Expires=60 with Authorization: Bearer ***")
-    fetching = next(event for event in events if event.get("event") == "fetching")
-    assert fetching["headers"] == {"Authorization": "***"} and "X-Amz-Signature=***" in fetching["url"]
-    assert any("ConnectionError: connect failed: password=*** sent" in line for line in said)  # the printed traceback
+    assert_the_rest_is_kept([json.loads(line) for line in text.splitlines()], planted)
 
 
 def test_the_settings_install_it_in_the_embedded_environment_and_the_deployment(tmp_path, monkeypatch):
