@@ -27,11 +27,13 @@ What is hidden (replaced by ``***``):
   registers, when it reads its settings, every secret-named variable's value, every password and secret query
   parameter of a URL in any setting or ``AIRFLOW_CONN_*`` variable, a JSON connection's password and secret fields;
   and the S3 keys and provider client secrets it resolves, whatever they are called where they came from). Inside
-  Airflow they are handed to Airflow's masker too (:func:`forward_to_airflow`), which alone masks the task log.
+  Airflow they are handed to Airflow's masker too (:func:`forward_to_airflow`): a task's log is written by its
+  supervisor, another process, which knows them only from there.
 
 :func:`install_log_redaction` (done when :mod:`musim` is imported) makes every log record of the process,
 musim's, botocore's or Airflow's alike, pass through :func:`redact` before any handler sees it, including
-the text of a logged exception's traceback.
+the text of a logged exception's traceback. :func:`redact_log_event` does the same to a structlog event: Airflow's task
+logs run it on every line their supervisor writes (:mod:`musim.task_log`).
 """
 
 from __future__ import annotations
@@ -260,8 +262,28 @@ def redact_log_event(logger: object, method_name: str, event: dict) -> dict:
     """A structlog processor: ``event`` with every text in it redacted (:func:`redact`: its message, its fields, a
     rendered exception's ``exc_value`` and frames) and the value of every field with a secret's name
     (:func:`is_secret_name`) hidden whole; keys, numbers and times are kept. Airflow's task log runs it on each line
-    it writes (:mod:`musim.task_log`), a secret no one registered included."""
-    return _redacted_event(event, depth=0)
+    it writes (:mod:`musim.task_log`), a secret no one registered included. An exception not rendered yet (a chain whose
+    renderer comes after, the console's) is replaced by one that reads redacted (:func:`_stand_in`)."""
+    out = _redacted_event({key: value for key, value in event.items() if key != "exc_info"}, depth=0)
+    if "exc_info" in event:
+        exc = _exception_of(event["exc_info"])
+        try:
+            out["exc_info"] = event["exc_info"] if exc is None else _stand_in(exc)
+        except Exception:  # an exception too odd to stand in for: its traceback as redacted text instead
+            out["exception"] = format_exception(exc)
+    return out
+
+
+def _exception_of(exc_info: Any) -> BaseException | None:
+    """The exception of a log event's ``exc_info``: ``True`` (the one being handled), an exception or a
+    ``sys.exc_info()`` tuple."""
+    if exc_info is True:
+        return sys.exc_info()[1]
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], BaseException):
+        return exc_info[1]
+    return None
 
 
 def _redacted_event(value: Any, *, depth: int) -> Any:

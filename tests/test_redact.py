@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -269,3 +270,29 @@ def test_a_log_event_is_redacted_in_every_field_its_keys_and_times_kept():
                                      "frames": [{"filename": "a.py", "lineno": 3}]}],
                    "plain": "42 artists, 3 previews", "url": "/x/token=***"}
     assert redact_log_event(None, "info", {"event": "x", "path": Path("/a/b")})["path"] == Path("/a/b")
+
+
+def test_an_exception_rendered_after_the_processor_reads_redacted_with_its_traceback():
+    """A chain whose renderer formats the exception after musim's processor (the console's): the exception is
+    replaced by one that reads redacted, its class and frames kept."""
+    import structlog
+
+    from musim.redact import redact_log_event
+
+    logger = structlog.wrap_logger(structlog.PrintLogger(file := io.StringIO()), processors=[
+        redact_log_event, structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)])
+
+    signature, password = "5eC7" + "e7aa0", "Wq" + "7z"  # not in the source line the traceback shows
+
+    def fetch():
+        raise ConnectionError(f"GET https://cdn.example/a.mp3?X-Amz-Signature={signature} failed: password={password}")
+
+    try:
+        fetch()
+    except ConnectionError:
+        logger.exception("preview failed")
+
+    text = file.getvalue()
+    assert signature not in text and password not in text
+    assert "ConnectionError: GET https://cdn.example/a.mp3?X-Amz-Signature=*** failed: password=***" in text
+    assert "in fetch" in text and "preview failed" in text
