@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from musim.errors import ConfigError, MusimError
+from musim.redact import MIN_SECRET_LEN, redact
 
 REPO = Path(__file__).resolve().parent.parent
 #: The pools every deployment has (the compose init creates the same ones).
@@ -75,6 +76,9 @@ def airflow_env(home: Path, *, port: int | None = None, all_admins: bool = False
     env.setdefault("AIRFLOW__LOGGING__BASE_LOG_FOLDER", str(airflow_home / "logs"))
     env.setdefault("AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY",
                    str(airflow_home / "logs" / "dag_processor"))
+    # every task log through musim's redaction (musim.task_log: the setting names the module, which imports Airflow)
+    env.setdefault("AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS", "musim.task_log.LOGGING_CONFIG")
+    env.setdefault("AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET", str(MIN_SECRET_LEN))
     # `airflow standalone` starts its components as `airflow …` found on PATH: this virtualenv's first
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bindir, *[p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir]])
@@ -93,8 +97,17 @@ def _airflow_exe() -> str:
 
 
 def _airflow(args: list[str], env: dict[str, str], log: Path) -> None:
-    with open(log, "a") as fh:
-        proc = subprocess.run([_airflow_exe(), *args], env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    """Run ``airflow ARGS``, its output appended to ``log`` line by line through :func:`musim.redact.redact`: ``airflow
+    dags test`` runs the tasks in its own process and prints their log lines, which no task log's redaction
+    (:mod:`musim.task_log`) reaches."""
+    with open(log, "a") as fh, subprocess.Popen([_airflow_exe(), *args], env=env, stdout=subprocess.PIPE,
+                                                stderr=subprocess.STDOUT, encoding="utf-8", errors="replace") as proc:
+        try:
+            for line in proc.stdout:
+                fh.write(redact(line))
+        except BaseException:  # Ctrl-C, a full disk: the command is not left running (as subprocess.run does)
+            proc.kill()
+            raise
     if proc.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
         raise AirflowRunError(f"`airflow {' '.join(args)}` failed (exit {proc.returncode}); log: {log}\n{tail}")

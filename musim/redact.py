@@ -27,15 +27,18 @@ What is hidden (replaced by ``***``):
   registers, when it reads its settings, every secret-named variable's value, every password and secret query
   parameter of a URL in any setting or ``AIRFLOW_CONN_*`` variable, a JSON connection's password and secret fields;
   and the S3 keys and provider client secrets it resolves, whatever they are called where they came from). Inside
-  Airflow they are handed to Airflow's masker too (:func:`forward_to_airflow`), which alone masks the task log.
+  Airflow they are handed to Airflow's masker too (:func:`forward_to_airflow`): a task's log is written by its
+  supervisor, another process, which knows them only from there.
 
 :func:`install_log_redaction` (done when :mod:`musim` is imported) makes every log record of the process,
 musim's, botocore's or Airflow's alike, pass through :func:`redact` before any handler sees it, including
-the text of a logged exception's traceback.
+the text of a logged exception's traceback. :func:`redact_log_event` does the same to a structlog event: Airflow's task
+logs run it on every line their supervisor writes (:mod:`musim.task_log`).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import re
@@ -47,7 +50,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
-_MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
+MIN_SECRET_LEN = 4  # shorter registered values would blank ordinary words
 
 # ... but not an address named after one (``spotify_token_url``: where a token is fetched; a secret in a URL's
 # userinfo is masked on its own)
@@ -107,12 +110,12 @@ def register_secret(value: object) -> None:
     Inside an Airflow process (``airflow.sdk`` imported, now or later: see :func:`forward_to_airflow`) Airflow's own
     masker learns it too, so the task's log output is masked by the supervisor as well.
     """
-    if isinstance(value, str) and len(value) >= _MIN_SECRET_LEN:
+    if isinstance(value, str) and len(value) >= MIN_SECRET_LEN:
         with _lock:
             if value not in _registered_set:
                 _registered_set.add(value)
                 _registered.append(value)
-                _secrets.update(v for v in _escaped_forms(value) if len(v) >= _MIN_SECRET_LEN)
+                _secrets.update(v for v in _escaped_forms(value) if len(v) >= MIN_SECRET_LEN)
     forward_to_airflow()
 
 
@@ -220,7 +223,7 @@ def _url_secrets(text: str) -> list[str]:
     found: set[str] = set()
     for secret in _url_passwords(text):
         for form in (secret, unquote(secret)):
-            found.update(part for part in (form, *re.split(r"[/?#@\[\]]", form)) if len(part) >= _MIN_SECRET_LEN)
+            found.update(part for part in (form, *re.split(r"[/?#@\[\]]", form)) if len(part) >= MIN_SECRET_LEN)
     return sorted(found, key=len, reverse=True)
 
 
@@ -253,6 +256,54 @@ def redact(text: object, *, quoted_from: str = "") -> str:
     out = _KEY_VALUE.sub(_key_value, out)
     out = _AUTH.sub(rf"\1 {MASK}", out)
     return _USERINFO.sub(_userinfo, out) if "@" in out else out
+
+
+def redact_log_event(logger: object, method_name: str, event: dict) -> dict:
+    """A structlog processor: ``event`` with every text in it redacted (:func:`redact`: its message, its fields, a
+    rendered exception's ``exc_value`` and frames) and the value of every field with a secret's name
+    (:func:`is_secret_name`) hidden whole; keys, numbers and times are kept. Airflow's task log runs it on each line
+    it writes (:mod:`musim.task_log`), a secret no one registered included. An exception not rendered yet (a chain whose
+    renderer comes after, the console's) is replaced by one that reads redacted (:func:`_stand_in`)."""
+    out = _redacted_event({key: value for key, value in event.items() if key != "exc_info"}, depth=0)
+    if "exc_info" in event:
+        exc = _exception_of(event["exc_info"])
+        try:
+            out["exc_info"] = event["exc_info"] if exc is None else _stand_in(exc)
+        except Exception:  # an exception too odd to stand in for: its traceback as redacted text instead
+            out["exception"] = format_exception(exc)
+    return out
+
+
+def _exception_of(exc_info: Any) -> BaseException | None:
+    """The exception of a log event's ``exc_info``: ``True`` (the one being handled), an exception or a
+    ``sys.exc_info()`` tuple."""
+    if exc_info is True:
+        return sys.exc_info()[1]
+    if isinstance(exc_info, BaseException):
+        return exc_info
+    if isinstance(exc_info, tuple) and len(exc_info) == 3 and isinstance(exc_info[1], BaseException):
+        return exc_info[1]
+    return None
+
+
+def _redacted_event(value: Any, *, depth: int) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if depth > 20:  # nested deeper than any log line: hidden rather than walked for ever
+        return MASK
+    if isinstance(value, dict):
+        return {key: MASK if isinstance(key, str) and is_secret_name(key) and value[key] not in (None, "")
+                else _redacted_event(value[key], depth=depth + 1) for key in value}
+    if type(value) in (list, tuple):
+        return type(value)(_redacted_event(item, depth=depth + 1) for item in value)
+    if value is None or isinstance(value, (bool, int, float, datetime.date, datetime.time)):
+        return value
+    try:  # another object, written as its text: kept as it is unless its text holds a secret
+        text = str(value)
+    except Exception:  # an object that cannot say what it is: the log line says so instead
+        return f"<unprintable {type(value).__name__}>"
+    hidden = redact(text)
+    return value if hidden == text else hidden
 
 
 def has_secret(text: object) -> bool:

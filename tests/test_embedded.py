@@ -81,6 +81,24 @@ def test_a_failing_airflow_command_names_its_log(tmp_path, monkeypatch):
     assert "boom: no such table" in log.read_text()
 
 
+def test_what_airflow_dags_test_prints_of_its_in_process_tasks_is_redacted_in_its_log(tmp_path, monkeypatch):
+    """``airflow dags test`` (the demo's runner) runs each task in its own process, with no supervisor and no task log
+    file: the task's lines, a signed URL in a library's error say, come out on its output."""
+    env = embedded.airflow_env(tmp_path)
+    fake = tmp_path / "bin" / "airflow"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'GET https://cdn.example/a.mp3?X-Amz-Signature=5eC7e7aa0 403'\n"
+                    "echo 'Authorization: Bearer eyJq8x.y'\necho 'DagRun Finished: dag_id=x, state=success'\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(embedded, "_airflow_exe", lambda: str(fake))
+    log = tmp_path / "demo.log"
+
+    embedded.run_dag("x", env, log)
+
+    assert log.read_text() == ("GET https://cdn.example/a.mp3?X-Amz-Signature=*** 403\nAuthorization: Bearer ***\n"
+                               "DagRun Finished: dag_id=x, state=success\n")
+
+
 def test_a_port_in_use_or_not_a_number_is_one_line_before_airflow_starts(tmp_path, monkeypatch):
     """Airflow's API server failed with a traceback after the migration, the UI address already printed; a port
     that was no number was a ValueError traceback."""

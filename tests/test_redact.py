@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -246,3 +248,51 @@ def test_a_password_in_capitals_that_holds_a_secret_s_name_is_no_placeholder(pas
     assert redact(f"object store URL 's3://KEY:{password}@bucket/p' is refused") == \
         "object store URL 's3://KEY:***@bucket/p' is refused"
     assert redact("TYPE://LOGIN:PASSWORD@HOST/ and aws://KEY:SECRET@/") == "TYPE://LOGIN:PASSWORD@HOST/ and aws://KEY:SECRET@/"
+
+
+def test_a_log_event_is_redacted_in_every_field_its_keys_and_times_kept():
+    import datetime
+
+    from musim.redact import redact_log_event
+
+    when = datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
+    event = {"event": "GET https://cdn.example/a.mp3?X-Amz-Signature=abc123&n=1", "timestamp": when, "n": 3,
+             "password": "Wq7z", "empty_token": "", "headers": {"Authorization": "Bearer eyJabc.def"},
+             "error_detail": [{"exc_type": "RuntimeError", "exc_value": "connect: password=Xk9q refused",
+                               "frames": [{"filename": "a.py", "lineno": 3}]}],
+             "plain": "42 artists, 3 previews", "url": Path("/x/token=abcd1234")}
+
+    out = redact_log_event(None, "info", event)
+
+    assert out == {"event": "GET https://cdn.example/a.mp3?X-Amz-Signature=***&n=1", "timestamp": when, "n": 3,
+                   "password": "***", "empty_token": "", "headers": {"Authorization": "Bearer ***"},
+                   "error_detail": [{"exc_type": "RuntimeError", "exc_value": "connect: password=*** refused",
+                                     "frames": [{"filename": "a.py", "lineno": 3}]}],
+                   "plain": "42 artists, 3 previews", "url": "/x/token=***"}
+    assert redact_log_event(None, "info", {"event": "x", "path": Path("/a/b")})["path"] == Path("/a/b")
+
+
+def test_an_exception_rendered_after_the_processor_reads_redacted_with_its_traceback():
+    """A chain whose renderer formats the exception after musim's processor (the console's): the exception is
+    replaced by one that reads redacted, its class and frames kept."""
+    import structlog
+
+    from musim.redact import redact_log_event
+
+    logger = structlog.wrap_logger(structlog.PrintLogger(file := io.StringIO()), processors=[
+        redact_log_event, structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)])
+
+    signature, password = "5eC7" + "e7aa0", "Wq" + "7z"  # not in the source line the traceback shows
+
+    def fetch():
+        raise ConnectionError(f"GET https://cdn.example/a.mp3?X-Amz-Signature={signature} failed: password={password}")
+
+    try:
+        fetch()
+    except ConnectionError:
+        logger.exception("preview failed")
+
+    text = file.getvalue()
+    assert signature not in text and password not in text
+    assert "ConnectionError: GET https://cdn.example/a.mp3?X-Amz-Signature=*** failed: password=***" in text
+    assert "in fetch" in text and "preview failed" in text

@@ -1,6 +1,7 @@
-"""Inside an Airflow task the log is masked by Airflow's own masker (the supervisor's), which knows only what musim
-registered: every secret a setting or connection holds is registered the moment the settings are read, in the forms
-an error quotes it in (percent-encoded in a URL, JSON-escaped), even when Airflow is imported after the reading."""
+"""Inside an Airflow task the log is written by the task's supervisor, another process, whose own masker knows only
+what musim registered: every secret a setting or connection holds is registered the moment the settings are read, in
+the forms an error quotes it in (percent-encoded in a URL, JSON-escaped), even when Airflow is imported after the
+reading. (What no one registered is hidden by musim's processor in the same write path: tests/test_task_log.py.)"""
 
 from __future__ import annotations
 

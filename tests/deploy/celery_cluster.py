@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psycopg2
 
+from musim.task_log import AIRFLOW_SETTINGS as TASK_LOG_SETTINGS
+
 REPO = Path(__file__).resolve().parents[2]
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
@@ -79,6 +81,7 @@ class CeleryCluster:
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "MUSIM_TRAIN_QUEUE": "gpu",  # as docker compose --profile gpu with MUSIM_TRAIN_QUEUE=gpu
+            **TASK_LOG_SETTINGS,  # as docker-compose.yaml: every task log through musim's redaction
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
             **(extra_env or {}),
         })

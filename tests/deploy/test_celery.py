@@ -89,3 +89,37 @@ def test_the_audio_pool_runs_in_a_celery_task(tmp_path, musim_home):
     with warehouse.writer() as con:
         assert con.execute("SELECT count(*) FROM track WHERE provider = 'library'").fetchone()[0] == 4
         assert con.execute("SELECT count(*) FROM track_descriptors").fetchone()[0] == 4
+
+
+@pytest.mark.skipif(services_available() is not None, reason=str(services_available()))
+def test_a_failed_task_s_log_holds_no_secret_as_written_and_as_the_ui_reads_it(tmp_path, musim_home):
+    """The deployment's settings (docker-compose.yaml's, musim.task_log): a Celery worker's supervisor writes the log
+    through musim's redaction, and the API server still reads it from the file (musim's logging config names a
+    remote-log handler, which has no remote copy to give)."""
+    import json
+    import urllib.request
+
+    from tests.supervised_task import LEAKING_DAG, assert_the_rest_is_kept, leaked_secrets, planted_secrets
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "task_log_secrets.py").write_text(LEAKING_DAG)
+    workdir = tmp_path / "cluster"
+    workdir.mkdir()
+    planted = planted_secrets()
+    env = {"MUSIM_HOME": str(musim_home), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True", **planted}
+    with CeleryCluster(workdir, dags, env, workers=("default",)) as cluster:
+        state = cluster.run_dag("task_log_secrets", timeout=300)
+        written = cluster.task_log("task_log_secrets", "leak")
+        api = f"http://127.0.0.1:{cluster.port}"
+        with urllib.request.urlopen(f"{api}/auth/token", timeout=30) as answer:
+            token = json.load(answer)["access_token"]
+        request = urllib.request.Request(
+            f"{api}/api/v2/dags/task_log_secrets/dagRuns/{cluster.last_run_id}/taskInstances/leak/logs/1",
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            read = json.load(answer)["content"]
+    assert state == "failed", f"task_log_secrets ended {state}; logs in {workdir}"
+    assert not leaked_secrets(written, planted) and not leaked_secrets(json.dumps(read), planted), written
+    assert_the_rest_is_kept([json.loads(line) for line in written.splitlines()], planted)
+    assert_the_rest_is_kept([event for event in read if isinstance(event, dict) and "event" in event], planted)
