@@ -23,10 +23,14 @@ row says is over; whatever else shares the store (a landing area, another progra
 store holds musim's objects is refused for deletion: it is more likely the wrong warehouse for this store (a new
 ``MUSIM_HOME`` beside a shared bucket) than one whose every object is garbage.
 
-One race is left to the operator: audio previews are stored once per content (``put_content_addressed``), and an
-acquisition that finds an old unreferenced preview reuses it without writing it again; deleted between that moment
-and its row, the row names a missing object (the features build then rejects the track as ``missing object``
-until its audio is stored again). Collect when no acquisition or library add runs.
+Audio is stored once per content (``put_content_addressed``): an acquisition or a library add that finds an old
+unreferenced copy of what it is about to store reuses it, and touches it first (``ObjectStore.reused``: its
+modification time becomes now), so the grace period keeps it until its row is written; and the store is listed
+again just before deleting, so an object touched while the collection ran is kept. One narrow race is left: a reuse
+that touches an object between that second listing and its deletion (the seconds a deletion batch takes) leaves a row
+naming a missing object (a library add stores it again when it finds it missing; for an acquisition the features
+build rejects the track as ``missing object`` until its audio is stored again). Collecting when no acquisition or
+library add runs avoids it.
 """
 
 from __future__ import annotations
@@ -193,7 +197,18 @@ def collect_garbage(store: ObjectStore, *, references: Callable[[], References] 
                 "this the warehouse of this store (MUSIM_WAREHOUSE / MUSIM_HOME, MUSIM_OBJECT_STORE)? nothing was "
                 "deleted; delete the objects by hand if they are garbage")
         again = references()  # rows recorded while the store was listed keep their objects
-        result.unreferenced = [o for o in result.unreferenced if not again.holds(o.key)]
+        now_listed = {o.key: o for o in list_collected(store, progress=progress)}
+        doomed = []
+        for old in result.unreferenced:
+            info = now_listed.get(old.key)
+            if info is None or again.holds(old.key):  # gone meanwhile, or a row names it now
+                continue
+            if info.modified is None or info.modified > cutoff:  # rewritten or touched by a reuse since the listing
+                result.young += 1
+                result.young_bytes += info.size
+                continue
+            doomed.append(info)
+        result.unreferenced = doomed
         delete_objects(store, [o.key for o in result.unreferenced], progress=progress)
     return result
 

@@ -152,6 +152,27 @@ def test_a_row_recorded_while_the_store_was_listed_keeps_its_object(store, con):
     assert _keys(store) == REFERENCED | {"audio/previews/bbb.mp3"}
 
 
+def test_an_object_touched_by_a_reuse_while_the_collection_ran_is_kept(con):
+    """An acquisition that reuses an old unreferenced copy touches it before its row is written: the store is listed
+    again before deleting, so the copy stays (counted young)."""
+    store = open_store()
+    _fill(store, REFERENCED | GARBAGE)
+    old = time.time() - 3 * 24 * 3600
+    for key in REFERENCED | GARBAGE:
+        os.utime(store.root / key, (old, old))
+    reads = []
+
+    def references():
+        reads.append(1)
+        if len(reads) == 2:  # after the first listing: a reuse touches bbb.mp3
+            store.touch("audio/previews/bbb.mp3")
+        return referenced_keys(con)
+
+    result = collect_garbage(store, references=references, delete=True, progress=False)
+    assert "audio/previews/bbb.mp3" not in {o.key for o in result.unreferenced} and result.young == 1
+    assert _keys(store) == REFERENCED | {"audio/previews/bbb.mp3"}
+
+
 def test_a_warehouse_that_names_no_object_is_refused_for_deletion(store):
     """A store shared with another warehouse (a new MUSIM_HOME beside a bucket) must not lose every object."""
     _fill(store, GARBAGE)
@@ -185,7 +206,8 @@ def test_s3_listing_follows_every_page(s3_env, con):  # noqa: F811
                                       lambda **kw: deletes.append(len(kw["params"]["Delete"]["Objects"])))
     result = _gc(store, con, now=LATER, delete=True)
     assert {o.key for o in result.unreferenced} == garbage and result.referenced == len(REFERENCED)
-    assert sum(p["Prefix"] == "musim/audio/previews/" for p in pages) == 5  # 9 keys, 2 a page
+    # 9 keys, 2 a page; listed twice: before the references are read, and again just before deleting
+    assert sum(p["Prefix"] == "musim/audio/previews/" for p in pages) == 2 * 5
     assert all(p["MaxKeys"] == 2 for p in pages)
     assert _keys(store) == REFERENCED
     assert deletes == [len(garbage)]  # one DeleteObjects request for the 7 keys

@@ -98,6 +98,12 @@ def store_file(store: ObjectStore, path: Path, *, ext: str) -> ObjectInfo:
     except ObjectNotFound:
         info = None
     fresh = info is None or info.size != before.st_size or info.sha256 not in (None, digest)
+    if not fresh:
+        assert info is not None
+        try:
+            info = store.reused(info)  # touched where old: garbage collection keeps it until its row is written
+        except ObjectNotFound:
+            fresh = True
     if fresh:
         info = store.put_file(key, path)
     assert info is not None

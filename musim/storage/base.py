@@ -11,7 +11,7 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,6 +25,10 @@ _MAX_KEY_BYTES = 1024
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 _EXT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
 _CHUNK = 1024 * 1024
+#: An object found in place of one about to be stored (:meth:`ObjectStore.put_content_addressed`) whose last change
+#: is older than this is touched before it is reused, so that garbage collection (``musim store gc``, whose grace
+#: period is 24 hours by default) sees it as the young object it is about to become a row's.
+REUSE_REFRESH_AFTER = timedelta(hours=1)
 
 
 class ObjectNotFound(StorageError, NotFoundError):
@@ -231,10 +235,28 @@ class ObjectStore(ABC):
         except ObjectNotFound:
             info = None
         if info is not None and info.size == len(data) and info.sha256 in (None, digest):
-            return _with_sha(info, digest)
+            try:
+                return _with_sha(self.reused(info), digest)
+            except ObjectNotFound:  # deleted since it was looked at (garbage collection): stored anew
+                info = None
         if info is not None:
             log.warning("replacing %s: its size or sha256 does not match its content-addressed key", self.url(key))
         return _with_sha(self.put_bytes(key, data), digest)
+
+    @abstractmethod
+    def touch(self, key: str) -> ObjectInfo:
+        """Make the object under ``key`` changed now, its content, sha256 and content type as they were, and describe
+        it; :class:`ObjectNotFound` when there is none."""
+
+    def reused(self, info: ObjectInfo, *, now: datetime | None = None) -> ObjectInfo:
+        """``info``'s object about to be named by a new row in place of a copy of it not stored: touched first
+        (:meth:`touch`) where its last change is older than :data:`REUSE_REFRESH_AFTER` or unknown, so that garbage
+        collection, which keeps objects changed within its grace period, does not delete it before that row is
+        written although no row named it when it looked. :class:`ObjectNotFound` when it is gone."""
+        now = now or datetime.now(UTC)
+        if info.modified is not None and now - info.modified <= REUSE_REFRESH_AFTER:
+            return info
+        return self.touch(info.key)
 
     # -- reading ---------------------------------------------------------------------------------
     @abstractmethod

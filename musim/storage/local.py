@@ -209,6 +209,13 @@ class LocalStore(ObjectStore):
         except ObjectNotFound:  # a link out of the store, a loop of links, a name no file can have
             return False
 
+    def touch(self, key: str) -> ObjectInfo:
+        self.stat(key)  # ObjectNotFound when there is none
+        with self._errors("stat", key):  # gone since: ObjectNotFound too
+            path = self._inside(key)
+            os.utime(path)
+            return self._info(key, path.stat())
+
     def stat(self, key: str) -> ObjectInfo:
         with self._errors("stat", key):
             path = self._inside(key)

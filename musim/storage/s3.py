@@ -353,6 +353,18 @@ class S3Store(ObjectStore):
                 raise
         return self._info(key, resp)
 
+    def touch(self, key: str) -> ObjectInfo:
+        """The object copied onto itself with its metadata and content type restated (S3 changes an object's
+        LastModified only by writing it; a copy within the server moves no bytes through musim), then one HEAD."""
+        info = self.stat(key)
+        full = self._full(key)
+        with self._errors("write", key):
+            self.client.copy_object(
+                Bucket=self.bucket, Key=full, CopySource={"Bucket": self.bucket, "Key": full},
+                MetadataDirective="REPLACE", Metadata={"sha256": info.sha256} if info.sha256 else {},
+                ContentType=info.content_type or "application/octet-stream")
+        return self.stat(key)
+
     def _check_bucket(self, action: str, key: str) -> None:
         """Raise the missing bucket's error when the bucket is not there. A HEAD answers 404 with no body for a
         missing object and a missing bucket alike, so a missing object is checked against the bucket once per store:

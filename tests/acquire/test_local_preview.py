@@ -4,6 +4,8 @@ be read whole and decoded whole to make its preview (gigabytes per fetch thread)
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import soundfile as sf
 
 from musim.acquire import AcquireSettings, Preview, check_preview, get_preview
 from musim.acquire.journal import PREVIEW_PREFIX
-from musim.acquire.preview_fetch import _download
+from musim.acquire.preview_fetch import _download, store_file
 from musim.acquire.providers import LocalFolderProvider
 from musim.acquire.sources import probe_channels
 from musim.errors import AudioError
@@ -196,3 +198,17 @@ def test_a_silent_local_file_shifted_off_zero_is_rejected_as_a_download_is(tmp_p
     with pytest.raises(AudioError, match="^silent"):
         check_preview((root / "Muse" / "offset.wav").read_bytes(), fmt="wav", max_s=None)
     assert isinstance(got["music"], Preview)  # music on an offset is still music
+
+
+def test_an_old_stored_copy_of_a_local_file_is_touched_when_reused(tmp_path):
+    """Garbage collection keeps what changed within its grace period: a local file whose content is already stored
+    (an old copy no row names) makes that object changed now, instead of leaving it old until its row is written."""
+    store = LocalStore(tmp_path / "objects")
+    path = tmp_path / "a.wav"
+    path.write_bytes(tone_bytes("wav", seconds=1.0))
+    first = store_file(store, path, ext="wav")
+    old = time.time() - 3 * 24 * 3600
+    os.utime(store.root / first.key, (old, old))
+    again = store_file(store, path, ext="wav")
+    assert again.key == first.key and time.time() - (store.root / first.key).stat().st_mtime < 300
+    assert again.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -261,6 +261,45 @@ def test_content_addressed(backend: Backend, monkeypatch: pytest.MonkeyPatch) ->
         store.put_content_addressed(data, prefix="../x", ext="mp3")
 
 
+def test_touch_makes_an_object_changed_now_and_keeps_it_whole(backend: Backend) -> None:
+    store = backend.store
+    data = blob(1000, seed=5)
+    store.put_bytes("audio/previews/t.mp3", data, content_type="audio/mpeg")
+    if backend.kind == "local":  # S3 cannot be told an object is old; the local store's is made old
+        old = time.time() - 3 * 24 * 3600
+        os.utime(store.root / "audio/previews/t.mp3", (old, old))  # type: ignore[attr-defined]
+    before = store.stat("audio/previews/t.mp3")
+    touched = store.touch("audio/previews/t.mp3")
+    after = store.stat("audio/previews/t.mp3")
+    assert touched.modified == after.modified and after.modified >= before.modified
+    assert datetime.now(UTC) - after.modified < timedelta(minutes=5)
+    assert (after.size, after.sha256, after.content_type) == (before.size, before.sha256, before.content_type)
+    assert store.get_bytes("audio/previews/t.mp3") == data
+    with pytest.raises(ObjectNotFound):
+        store.touch("audio/previews/none.mp3")
+
+
+def test_a_reused_object_is_touched_only_when_old(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Garbage collection keeps objects changed within its grace period: one about to be named by a new row in place
+    of a copy not stored is made changed now, where its last change is older than an hour."""
+    store = backend.store
+    info = store.put_content_addressed(blob(100, seed=6), prefix="audio/previews", ext="mp3")
+    touched: list[str] = []
+    real = store.touch
+    monkeypatch.setattr(store, "touch", lambda key: touched.append(key) or real(key))
+    assert store.reused(info, now=info.modified + timedelta(minutes=59)) is info and touched == []
+    store.reused(info, now=info.modified + timedelta(hours=2))
+    assert touched == [info.key]
+    monkeypatch.setattr("musim.storage.base.REUSE_REFRESH_AFTER", timedelta(seconds=-60))  # every object is old
+    again = store.put_content_addressed(blob(100, seed=6), prefix="audio/previews", ext="mp3")
+    assert touched == [info.key, info.key] and again.key == info.key and again.sha256 == info.sha256
+    store.delete(info.key)  # gone between its stat and its touch: stored anew
+    monkeypatch.setattr(store, "stat", lambda key: info)
+    assert store.put_content_addressed(blob(100, seed=6), prefix="audio/previews", ext="mp3").key == info.key
+    monkeypatch.undo()
+    assert store.get_bytes(info.key) == blob(100, seed=6)
+
+
 def _fail_midway(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the next large write fail after part of the data went out (backend-specific injection)."""
     if backend.kind == "local":
