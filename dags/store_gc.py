@@ -40,18 +40,21 @@ from airflow.sdk import Param, dag, task
 )
 def store_gc():
     @task(pool="duckdb_writer", retries=2, retry_delay=pendulum.duration(minutes=5))
-    def collect(params=None) -> dict:
+    def collect(params=None, dag=None) -> dict:
         import datetime as dt
         import logging
 
         from airflow.sdk.exceptions import AirflowFailException
 
+        from musim.assets import refused_conf
         from musim.errors import StorageError
         from musim.redact import redact
         from musim.storage import StorageUnavailable, open_store
         from musim.storage_gc import collect_garbage
 
         params = params or {}
+        if refused := refused_conf(dag, params):  # a typo ({"dry_run": true}) must not delete as the default does
+            raise AirflowFailException(refused)
         try:
             result = collect_garbage(open_store(), older_than=dt.timedelta(hours=int(params["older_than_hours"])),
                                      delete=bool(params["delete"]), progress=False)

@@ -39,12 +39,18 @@ def test_store_gc_deletes_old_unreferenced_objects_and_keeps_the_rest(airflow):
     assert {o.key for o in store.list("")} == {"audio/previews/kept.mp3", "audio/previews/young.mp3", "landing/x.tsv"}
 
 
-def test_store_gc_of_a_warehouse_naming_no_object_fails_and_deletes_nothing(airflow):
+def test_store_gc_refused_or_failed_deletes_nothing(airflow):
+    """A conf key that is no param (a typo such as {"dry_run": true} must not run the deleting default) fails the
+    task before anything is looked at; a warehouse that names no object fails it, nothing deleted."""
     env, log = airflow
     store = open_store()
     store.put_bytes("audio/previews/old.mp3", b"x")
     old = time.time() - 10 * 24 * 3600
     os.utime(store.root / "audio/previews/old.mp3", (old, old))
+    with pytest.raises(AirflowRunError):
+        demo.run_dag("store_gc", env, log, conf={"dry_run": True})
+    assert "store_gc has no param 'dry_run' (a typo?): it takes delete, older_than_hours" in log.read_text(
+        errors="replace")
     with pytest.raises(AirflowRunError):
         demo.run_dag("store_gc", env, log)
     assert store.exists("audio/previews/old.mp3")
