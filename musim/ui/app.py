@@ -321,7 +321,9 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
         wanted = None if rendered else objects_http.requested_range(request.headers.get("range"))
         try:  # opened now: a missing object is a 404, not a cut
             chunks = objects_http.open_part(open_store(), validate_key(key), wanted, request.headers.get("if-range"),
-                                            None if rendered else request.headers.get("if-none-match"))
+                                            None if rendered else request.headers.get("if-none-match"),
+                                            None if rendered else ", ".join(request.headers.getlist("if-modified-since"))
+                                            or None)  # two of them are no HTTP-date: ignored
         except objects_http.NotModified as unchanged:
             return Response(status_code=304, headers={**OBJECT_HEADERS, **objects_http.validator_headers(unchanged.info)})
         except (InvalidKey, ObjectNotFound):
