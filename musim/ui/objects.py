@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 from musim.storage import ByteRange, ObjectInfo, ObjectStore, RangeNotSatisfiable
-from musim.storage.base import ObjectChunks
+from musim.storage.base import ObjectChunks, unsatisfiable
 
 #: ``bytes=first-last``, ``bytes=first-`` or ``bytes=-suffix`` (ASCII digits only; the unit is case-insensitive).
 _ONE_RANGE = re.compile(r"bytes=[ \t]*([0-9]*)-([0-9]*)[ \t]*", re.IGNORECASE)
@@ -123,6 +124,29 @@ def none_match_holds(if_none_match: str, info: ObjectInfo) -> bool:
     return "*" not in tags and etag not in tags
 
 
+def conditions(headers: Any) -> dict[str, str | None]:
+    """The preconditions of a request's ``headers`` (Starlette's) that :func:`open_part` and :func:`head_part` judge:
+    ``If-None-Match``, and ``If-Modified-Since`` (two such fields joined are no HTTP-date: ignored)."""
+    return {"if_none_match": headers.get("if-none-match"),
+            "if_modified_since": ", ".join(headers.getlist("if-modified-since")) or None}
+
+
+def _not_modified(store: ObjectStore, key: str, if_none_match: str | None, if_modified_since: str | None
+                  ) -> ObjectInfo | None:
+    """:class:`NotModified` when ``if_none_match`` names the object's etag or, without an ``if_none_match``, the
+    object did not change after the ``if_modified_since`` date (ignored when it is no HTTP-date); else the object's
+    info when it was asked for (one metadata request), or None."""
+    if if_none_match is not None:
+        if not none_match_holds(if_none_match, info := store.stat(key)):
+            raise NotModified(info)
+        return info
+    if if_modified_since is not None and (since := http_date(if_modified_since)) is not None:
+        if not modified_since(since, info := store.stat(key)):
+            raise NotModified(info)
+        return info
+    return None
+
+
 def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: str | None,
               if_none_match: str | None = None, if_modified_since: str | None = None) -> ObjectChunks:
     """The object's chunks: the part ``wanted`` asks for unless there is none, or ``if_range`` does not hold (then
@@ -130,12 +154,7 @@ def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: 
     :class:`NotModified` (nothing read) when ``if_none_match`` names the object's etag or, without an
     ``if_none_match``, the object did not change after the ``if_modified_since`` date (ignored when it is no
     HTTP-date). The preconditions are judged in RFC 9110 13.2.2's order: these two before the range."""
-    if if_none_match is not None:
-        if not none_match_holds(if_none_match, info := store.stat(key)):
-            raise NotModified(info)
-    elif if_modified_since is not None and (since := http_date(if_modified_since)) is not None:
-        if not modified_since(since, info := store.stat(key)):
-            raise NotModified(info)
+    _not_modified(store, key, if_none_match, if_modified_since)
     if wanted is None:
         return store.iter_bytes(key)
     try:
@@ -150,6 +169,21 @@ def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: 
     return chunks
 
 
+def head_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: str | None,
+              if_none_match: str | None = None, if_modified_since: str | None = None
+              ) -> tuple[ObjectInfo, tuple[int, int] | None]:
+    """What a HEAD answers: the object's info and the span of the part :func:`open_part` would send (None: all of
+    it), with the same preconditions and errors, from the object's metadata alone (one ``stat``: S3's HeadObject,
+    where opening the object sent a GetObject whose body was left unread)."""
+    info = _not_modified(store, key, if_none_match, if_modified_since) or store.stat(key)
+    if wanted is None or (if_range is not None and not if_range_holds(if_range, info)):
+        return info, None
+    span = wanted.within(info.size)
+    if span is None:
+        raise unsatisfiable(store, key, wanted, info.size)
+    return info, span
+
+
 def validator_headers(info: ObjectInfo) -> dict[str, str]:
     """``ETag`` and ``Last-Modified``, and ``Cache-Control: no-cache``: a copy is checked (``If-None-Match``, a 304)
     before each use, so an object replaced under its key is never shown stale from a browser's cache."""
@@ -161,12 +195,12 @@ def validator_headers(info: ObjectInfo) -> dict[str, str]:
     return headers
 
 
-def part_headers(chunks: ObjectChunks) -> dict[str, str]:
-    """``Content-Length``, ``Content-Range`` (a part only), ``Accept-Ranges`` and :func:`validator_headers`."""
-    info = chunks.info
-    first, last = chunks.span or (0, info.size - 1)
+def part_headers(info: ObjectInfo, span: tuple[int, int] | None) -> dict[str, str]:
+    """``Content-Length``, ``Content-Range`` (a part only: ``span``, its first and last offsets), ``Accept-Ranges``
+    and :func:`validator_headers` of the object ``info`` describes."""
+    first, last = span or (0, info.size - 1)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(last - first + 1), **validator_headers(info)}
-    if chunks.span is not None:
+    if span is not None:
         headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
     return headers
 

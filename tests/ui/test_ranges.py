@@ -182,6 +182,31 @@ def test_a_head_of_a_whole_object_reads_none_of_it(store, monkeypatch, client) -
     assert client.get(URL).content == DIGITS and read == [20]
 
 
+@pytest.mark.server
+def test_a_head_on_s3_sends_head_object_requests_only(moto_server, tmp_path, monkeypatch, client) -> None:
+    """A HEAD opened the object as a GET would: on S3 a GetObject (the server starting to send the whole object, left
+    unread) where a HeadObject tells all a HEAD answers. Its headers are the GET's, parts and 416 included."""
+    s3_environment(monkeypatch, moto_server)
+    bucket = f"musim-{uuid.uuid4().hex[:12]}"
+    moto_server.client().create_bucket(Bucket=bucket)
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", f"s3://{bucket}/musim")
+    open_store().put_bytes(KEY, DIGITS)
+    etag = client.get(URL).headers["etag"]
+    cases = ({}, {"Range": "bytes=2-5"}, {"Range": "bytes=-3"}, {"Range": "bytes=30-"},
+             {"Range": "bytes=2-5", "If-Range": etag}, {"Range": "bytes=2-5", "If-Range": '"other"'},
+             {"Range": "bytes=30-", "If-Range": '"other"'}, {"If-None-Match": '"other"'})
+    moto_server.requests.clear()
+    heads = [client.head(URL, headers=headers) for headers in cases]
+    object_requests = [method for method, path in moto_server.requests if path.endswith(KEY)]
+    assert object_requests == ["HEAD"] * len(cases)  # one HeadObject each, no GetObject
+    for headers, head in zip(cases, heads, strict=True):
+        get = client.get(URL, headers=headers)
+        assert head.status_code == get.status_code and head.content == b"", headers
+        assert {k: v for k, v in head.headers.items() if k != "date"} == {
+            k: v for k, v in get.headers.items() if k != "date"}, headers
+    assert [h.status_code for h in heads] == [200, 206, 206, 416, 206, 200, 200, 200]
+
+
 def test_a_cached_copy_whose_etag_is_current_is_answered_304_with_nothing_read(store, monkeypatch, client) -> None:
     """Objects had no validator and no Cache-Control; a browser's copy was sent again whole (or, once Last-Modified
     was sent, could be shown stale for a while without asking: hence no-cache)."""
