@@ -115,6 +115,39 @@ def test_an_interrupt_does_not_wait_out_the_provider_s_back_off(snapshot, fake_s
     assert status_counts()["artists"]["pending"] == 0
 
 
+def test_ctrl_c_while_the_artists_are_handed_to_the_workers_stops_the_ones_running(snapshot, fake_server,
+                                                                                  monkeypatch):
+    """Ctrl-C while the batch's artists were still being handed to the workers (the first ones running already: on a
+    loaded machine the main thread lags behind them) stopped no worker: the pool's exit waited out each one's
+    back-offs and retries (minutes on a real ``Retry-After``, where a second Ctrl-C was the way out)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from musim.acquire import fetch
+
+    fake_server.add_fault(SEARCH, Fault("status", status=429, retry_after="1"))  # short: the old pool's wait ends too
+    settings = fake_server.settings(retry=RetryPolicy(max_attempts=2, initial_s=1, max_s=1, jitter_s=0,
+                                                      max_retry_after_s=2))
+    (batch,) = plan(10, providers=["deezer"], acquire_settings=settings, batch_size=10)
+    stops: list[bool] = []
+    real_stop, real_submit = fetch.stop, ThreadPoolExecutor.submit
+    monkeypatch.setattr(fetch, "stop", lambda providers: stops.append(True) or real_stop(providers))
+
+    def submit(pool, fn, *args, **kwargs):
+        if pool._work_queue.qsize() or pool._threads:  # the first artist handed over: Ctrl-C once it is asked
+            deadline = time.monotonic() + 30
+            while fake_server.count(SEARCH) < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+        return real_submit(pool, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", submit)
+    with pytest.raises(KeyboardInterrupt):
+        fetch_batch(batch, settings=settings, concurrency=2)
+    assert stops == [True]  # the workers were told to stop
+    assert fake_server.count(SEARCH) == 1  # and the one running asked nothing more: its retry after a second not sent
+    assert not list(open_store().list("acquire/journal/"))  # its artist not journaled: it stays pending
+
+
 @pytest.mark.parametrize("concurrency", ["1", "2"])
 def test_ctrl_c_ends_musim_acquire_with_what_was_done_and_how_to_resume(snapshot, fake_env, capsys, monkeypatch,
                                                                         concurrency):
