@@ -9,7 +9,8 @@ Each object is sent with ``Cache-Control: no-cache`` and its validators; a copy 
 current ETag is answered 304, with nothing read from the store. So is one whose ``If-Modified-Since`` (RFC 9110
 13.1.3: a client or cache that kept only the ``Last-Modified`` date) is not earlier than the object's Last-Modified,
 compared to the second as the header gives it; the date is ignored when ``If-None-Match`` is there too, or when it is
-no HTTP-date (or several). The route answers GET and HEAD only, the two methods the header applies to.
+no HTTP-date (or several). The route answers GET and HEAD only, the two methods the header applies to. A HEAD is
+answered from the object's metadata alone (:func:`head_part`: on S3 a HeadObject), nothing of it opened.
 """
 
 from __future__ import annotations
