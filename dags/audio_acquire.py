@@ -37,7 +37,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Metadata, Param, dag, task
 
-from musim.assets import asset
+from musim.assets import FOLDER_PATTERN, asset
 from musim.config import KNOWN_PROVIDERS
 from musim.params import MAX_COUNT
 
@@ -58,8 +58,9 @@ PREVIEWS = asset("previews")
                                        "(default: $MUSIM_ACQUIRE_PROVIDERS)"),
         "per_artist": Param(3, type="integer", minimum=1, maximum=1000,
                             description="Previews per artist, most popular first (a local folder: its tracks)"),
-        "local_path": Param(None, type=["null", "string"], pattern=r"^(?!.*://)",  # a folder: no URL
-                            description="Local music folder for the local provider (default: $MUSIM_LOCAL_MUSIC_DIR)"),
+        "local_path": Param(None, type=["null", "string"], pattern=FOLDER_PATTERN,  # an absolute folder: no URL
+                            description="Absolute path of the local music folder for the local provider (default: "
+                                        "$MUSIM_LOCAL_MUSIC_DIR)"),
         "batch_size": Param(25, type="integer", minimum=1, maximum=MAX_COUNT, description="Artists per mapped fetch task"),
         "concurrency": Param(4, type="integer", minimum=1, maximum=256, description="Artists fetched at once per task"),
         "max_attempts": Param(3, type="integer", minimum=1, maximum=1000, description="Retry failures while attempts are below this"),
@@ -76,12 +77,14 @@ def audio_acquire():
         from airflow.sdk.exceptions import AirflowFailException
 
         from musim.acquire.pipeline import plan
-        from musim.assets import refused_conf
+        from musim.assets import expand_folder, refuse_relative, refused_conf
         from musim.errors import ConfigError, ParameterError, refuse_blank
 
         def check(p: dict) -> None:  # "" or [] (a conf made from an unset variable) is not "the default"
             give = "a local music folder the worker can read, or null for $MUSIM_LOCAL_MUSIC_DIR"
             refuse_blank(p["local_path"], "the local_path param", give)
+            # a relative folder is read from the worker's working folder, a different one on each worker
+            refuse_relative(p["local_path"], "local_path", "an absolute path (~ is expanded)")
             # no such folder (an s3:// URL is none): the provider's ConfigError traceback named `--path`
             if p["local_path"] is not None and not Path(p["local_path"]).expanduser().is_dir():
                 raise ParameterError(f"the local_path param {p['local_path']!r} is no folder on the worker: give "
@@ -95,7 +98,8 @@ def audio_acquire():
         try:
             return plan(params["top_n"], per_artist=params["per_artist"], batch_size=params["batch_size"],
                         max_attempts=params["max_attempts"], providers=params["providers"] or None,
-                        local_dir=params["local_path"] or None, retry=bool(params.get("retry")))
+                        local_dir=expand_folder(params["local_path"]) or None,
+                        retry=bool(params.get("retry")))
         except ConfigError as exc:  # a setting no provider can run with ($MUSIM_LOCAL_MUSIC_DIR missing): one line
             raise AirflowFailException(f"{exc} (not retried: fix it, then trigger audio_acquire again)") from None
 

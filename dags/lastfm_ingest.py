@@ -12,7 +12,9 @@ Per dump: `ingest` → `check_quality` → `emit`.
 A landing folder that does not exist (the `landing` param, or `$MUSIM_LANDING`), or an object-store URL that cannot be
 one (`s3://Bad_Bucket/`, `ftp://...`: a `landing` param other than `s3://` or `file://` is refused when the run is
 triggered) or cannot be listed (no credentials), fails `find_new_dumps` at once in one line ending "(not retried)": its
-retries are for a warehouse held by another writer, and a store that cannot be reached.
+retries are for a warehouse held by another writer, and a store that cannot be reached. A relative `landing` param
+(`landing/lastfm`, which each worker would read from its own working folder) is refused the same way: give an absolute
+path (`~` is expanded) or an `s3://` URL.
 
 **Files it does not take.** The scan goes by file names (the CLI, `musim ingest lastfm FILE`, also by content): a
 file in the landing area that is no dump's (`plays.tsv`, `...plays.tsv.bz2`, `.tsv.xz`) is named in
@@ -58,8 +60,9 @@ SETTLE_MAX_S = 86400
     doc_md=__doc__,
     params={
         "landing": Param(None, type=["null", "string"], pattern=FOLDER_OR_PREFIX_PATTERN,
-                         description="Landing folder or object-store prefix (s3://bucket/prefix or file:///path) to "
-                                     "scan (default: $MUSIM_LANDING, e.g. .musim/landing/lastfm)"),
+                         description="Absolute landing folder path or object-store prefix (s3://bucket/prefix or "
+                                     "file:///path) to scan (default: $MUSIM_LANDING, e.g. "
+                                     "/srv/musim/landing/lastfm)"),
         "settle_s": Param(None, type=["null", "number"], minimum=0, maximum=SETTLE_MAX_S,
                           description="Take dumps whose files have not changed for this many seconds (default: "
                                       "$MUSIM_LANDING_SETTLE_S, 60); 0 once a copy is known to be complete"),
@@ -72,13 +75,16 @@ def lastfm_ingest():
     def find_new_dumps(params=None, dag=None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from musim.assets import refused_conf
+        from musim.assets import expand_folder, refuse_relative, refused_conf
         from musim.errors import ConfigError, NotFoundError, ParameterError, StorageError, refuse_blank
         from musim.ingest.landing import new_dumps
         from musim.storage import StorageUnavailable
 
         def check(p: dict) -> None:
             refuse_blank(p.get("landing"), "the landing param", "a landing folder, or null for $MUSIM_LANDING")
+            # a relative folder is read from the worker's working folder, a different one on each worker
+            refuse_relative(p.get("landing"), "landing", "an absolute path (~ is expanded), or an s3:// URL "
+                            "(s3://bucket/prefix)")
             settle = p.get("settle_s")  # NaN passes the param's schema (no bound compares true) and took every dump
             if settle is not None and (isinstance(settle, bool) or not isinstance(settle, int | float)
                                        or not 0 <= settle <= SETTLE_MAX_S):
@@ -91,7 +97,8 @@ def lastfm_ingest():
         if refused := refused_conf(dag, params, check):
             raise AirflowFailException(refused)
         try:
-            return [d.to_json() for d in new_dumps(params.get("landing"), settle_s=params.get("settle_s"))]
+            landing = expand_folder(params.get("landing"))
+            return [d.to_json() for d in new_dumps(landing, settle_s=params.get("settle_s"))]
         except StorageUnavailable:
             raise  # the store cannot be reached: retried
         except (ConfigError, NotFoundError, StorageError) as exc:  # no such landing folder, a bad landing URL

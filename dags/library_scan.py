@@ -14,7 +14,9 @@ suite must pass before the **previews** asset is emitted, which schedules featur
 stops at `has_new` (no asset event, nothing downstream runs).
 
 A `folder` the scan cannot read (no such folder, an `s3://` prefix without credentials; a URL other than `s3://` or
-`file://` is refused when the run is triggered) fails `scan` at once in one line naming the param, nothing added.
+`file://` is refused when the run is triggered) fails `scan` at once in one line naming the param, nothing added. So
+does a relative `folder` (`music/new`, which each worker would read from its own working folder): give an absolute
+path (`~` is expanded) or an `s3://` URL.
 
 **A failed gate.** The scan commits its tracks before they are judged: a failed `check_quality` leaves them stored
 (`musim quality report --dataset previews`, the task's **Data Docs** link) but unannounced, and a later scan that finds
@@ -41,8 +43,9 @@ PREVIEWS = asset("previews")
     doc_md=__doc__,
     params={
         "folder": Param(None, type=["null", "string"], pattern=FOLDER_OR_PREFIX_PATTERN,
-                        description="Folder or object-store prefix (s3://bucket/prefix or file:///path) to scan "
-                                    "(default: $MUSIM_LIBRARY_LANDING, e.g. .musim/landing/library)"),
+                        description="Absolute folder path or object-store prefix (s3://bucket/prefix or "
+                                    "file:///path) to scan (default: $MUSIM_LIBRARY_LANDING, e.g. "
+                                    "/srv/musim/landing/library)"),
         "retry": Param(False, type="boolean", description="Examine files skipped before again, even if unchanged"),
     },
 )
@@ -51,7 +54,7 @@ def library_scan():
     def scan(params=None, dag=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from musim.assets import refused_conf
+        from musim.assets import refuse_relative, refused_conf
         from musim.errors import refuse_blank
         from musim.library.landing import UnreadableLanding, scan_landing
         from musim.redact import redact
@@ -60,9 +63,15 @@ def library_scan():
         params = params or {}
         accepted = "a folder or object-store prefix (s3://bucket/prefix, file:///path) the worker can read, or " \
                    "null for $MUSIM_LIBRARY_LANDING"
-        # a key of the conf that is no param (a typo) is not ignored in silence; "" (a conf made from an unset
-        # variable) is no folder, not "the landing folder"
-        if refused := refused_conf(dag, params, lambda p: refuse_blank(p.get("folder"), "the folder param", accepted)):
+        def check(p: dict) -> None:
+            # "" (a conf made from an unset variable) is no folder, not "the landing folder"
+            refuse_blank(p.get("folder"), "the folder param", accepted)
+            # a relative folder is read from the worker's working folder, a different one on each worker
+            refuse_relative(p.get("folder"), "folder", "an absolute path (~ is expanded), or an s3:// URL "
+                            "(s3://bucket/prefix)")
+
+        # a key of the conf that is no param (a typo) is not ignored in silence
+        if refused := refused_conf(dag, params, check):
             raise AirflowFailException(refused)
         try:
             return scan_landing(params.get("folder"), retry=bool(params.get("retry")))

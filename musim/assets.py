@@ -17,10 +17,38 @@ URIS: dict[str, str] = {
     "features": "musim://objects/features",
     "models": "musim://objects/models",
 }
+#: The JSON Schema ``pattern`` of a param that is a folder on the worker (``audio_acquire``'s ``local_path``): an
+#: absolute path, or one from ``~`` (expanded), with no ``://`` (a folder, as :func:`musim.storage.is_object_url` reads
+#: it). A relative path would be read from the worker's working folder, a different place on each worker: refused when
+#: the run is triggered, and by the first task (:func:`refuse_relative`) where a run's conf skipped the schema.
+FOLDER_PATTERN = r"^(?!.*://)[/~]"
 #: The JSON Schema ``pattern`` of a param that is a folder or an object-store prefix (``library_scan``'s ``folder``,
-#: ``lastfm_ingest``'s ``landing``): no ``://`` (a folder, as :func:`musim.storage.is_object_url` reads it), or an
-#: ``s3://`` or ``file://`` URL; another URL (``gs://``, ``http://``) is refused when the run is triggered.
-FOLDER_OR_PREFIX_PATTERN = r"^(?!.*://)|^(s3|file)://."
+#: ``lastfm_ingest``'s ``landing``): a folder as :data:`FOLDER_PATTERN`, or an ``s3://`` or ``file://`` URL; another
+#: URL (``gs://``, ``http://``) is refused when the run is triggered.
+FOLDER_OR_PREFIX_PATTERN = FOLDER_PATTERN + r"|^(s3|file)://."
+
+
+def expand_folder(value: str | None) -> str | None:
+    """A DAG's folder param as its task goes on with it: ``~`` expanded (as the command line's folders are), an
+    object-store URL (a value with ``://``) and None as they are."""
+    import os
+
+    return value if value is None or "://" in str(value) else os.path.expanduser(str(value))
+
+
+def refuse_relative(value: str | None, what: str, give: str) -> None:
+    """:class:`~musim.errors.ParameterError` naming the param ``what`` when ``value`` is a relative path (``~``
+    expanded first: :func:`expand_folder`), which each worker would read from its own working folder, a different
+    place on each; ``give`` says what is wanted (an absolute path, or an s3:// URL where the param takes one). The
+    command line takes relative paths: a shell's working folder is the user's."""
+    import os
+
+    from musim.errors import ParameterError
+
+    expanded = expand_folder(value)
+    if expanded is not None and "://" not in expanded and not os.path.isabs(expanded):
+        raise ParameterError(f"the {what} param {value!r} is a relative path, which each worker would read from its "
+                             f"own working folder: give {give}; nothing was done, trigger it again")
 
 
 def asset(name: str):

@@ -68,6 +68,10 @@ PositiveFloat = Annotated[float, NotBool, Field(gt=0)]
 LearningRate = Annotated[float, NotBool, Field(gt=0, le=LEARNING_RATE_MAX)]
 NonNegativeFloat = Annotated[float, NotBool, Field(ge=0)]
 Share = Annotated[float, NotBool, Field(ge=0, lt=1)]
+#: The filters of each convolution block of a network, in order (its length is the depth): at least one block, each
+#: of at least one filter. ``[]`` was taken here and refused only when the network was configured, after the data was
+#: loaded, in a line that named no parameter.
+ConvFilters = Annotated[tuple[Count, ...], Field(min_length=1)]
 #: A share that must hold something (the test artists: the CLI's --test-share is in (0, 1) too).
 OpenShare = Annotated[float, NotBool, Field(gt=0, lt=1)]
 

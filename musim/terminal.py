@@ -18,7 +18,7 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, NoReturn
 
 from musim import redact
@@ -200,6 +200,42 @@ class Output:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def interrupted_once(*, process_ends: bool = False) -> Iterator[None]:
+    """The block's first Ctrl-C (SIGINT) raises ``KeyboardInterrupt`` as Python's own handler does; the presses after
+    it are ignored, so that the interrupt is handled to its end: what was done recorded, its one line said, exit 130.
+    Pressed twice, the second press landed in that handling (a line cut short, a bare ``musim: interrupted``) or as
+    the interpreter exited, where Python has put its handler back to the system's default: the process was killed by
+    the signal (-2) instead. The handler before is put back after the block; ``process_ends``: the process exits
+    after it (the console script), so after an interrupt SIGINT stays ignored through the exit.
+
+    Only where Python's own handler is SIGINT's, in the main thread (a process started with SIGINT ignored, as a
+    background job, keeps ignoring it; another handler is left alone)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    taken: list[bool] = []
+
+    def ignored(signum: int, frame: Any) -> None:  # a Python handler: a press already pending finds it, not SIG_IGN
+        pass
+
+    def first(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, ignored)
+        taken.append(True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        # the system's own ignoring outlives the interpreter's exit, which resets a Python handler to the default
+        signal.signal(signal.SIGINT, signal.SIG_IGN if taken and process_ends else previous)
 
 
 def run_entry_point(prog: str, main: Callable[[], int | None]) -> int:

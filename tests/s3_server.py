@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -43,6 +44,9 @@ class S3TestServer(ThreadedMotoServer):
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self.running = False
+        #: Every request served, as ``(method, path)`` (``("HEAD", "/bucket/key")``), in the order they came: what a
+        #: test counts to show which requests an operation sends. Clear it before the operation.
+        self.requests: list[tuple[str, str]] = []
 
     @property
     def port(self) -> int:
@@ -53,10 +57,14 @@ class S3TestServer(ThreadedMotoServer):
         return f"http://127.0.0.1:{self._port}"
 
     def _server_entry(self) -> None:
-        server = make_server(
-            self._ip_address, self._port, DomainDispatcherApplication(create_backend_app), True,
-            request_handler=MotoRequestHandler,
-        )
+        moto_app = DomainDispatcherApplication(create_backend_app)
+
+        def logged(environ: dict, start_response: Any) -> Any:
+            with self._lock:
+                self.requests.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
+            return moto_app(environ, start_response)
+
+        server = make_server(self._ip_address, self._port, logged, True, request_handler=MotoRequestHandler)
         accept = server.get_request
 
         def get_request() -> tuple[socket.socket, object]:

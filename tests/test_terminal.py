@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from musim.embedded import REPO
-from musim.terminal import error_line, escaped
+from musim.terminal import error_line, escaped, interrupted_once
 
 BAD = "--bogus=https://user:hunter2@host/x\x1b[2J\u202e"
 
@@ -155,3 +155,34 @@ def test_an_entry_point_that_exits_with_a_message_says_it_and_exits_1(capsys):
 
     assert run_entry_point("prog", says) == 1 and capsys.readouterr().err == "stopped \\x1b[2J\n"
     assert run_entry_point("prog", three) == 3
+
+
+@pytest.mark.parametrize("process_ends", [False, True])
+def test_the_first_ctrl_c_of_the_block_interrupts_and_the_ones_after_are_ignored(process_ends):
+    """A second Ctrl-C while the first was handled interrupted the handling (its line cut, or the process killed by
+    the signal as the interpreter exited); the handler is put back after the block unless the process ends then, when
+    SIGINT stays ignored through the exit (Python resets its own handler to the system's default as it exits)."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # a process started with SIGINT ignored
+    try:
+        handled = []
+        with pytest.raises(KeyboardInterrupt), interrupted_once(process_ends=process_ends):
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                signal.raise_signal(signal.SIGINT)  # pressed again while the first is handled: ignored
+                signal.raise_signal(signal.SIGINT)
+                handled.append(True)
+                raise
+        assert handled == [True]
+        after = signal.getsignal(signal.SIGINT)
+        assert after == (signal.SIG_IGN if process_ends else signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with interrupted_once(process_ends=process_ends):  # no Ctrl-C: the handler before, whatever comes after
+            pass
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from musim.acquire.breaker import begin_batch, down_by_name
@@ -331,8 +331,10 @@ def fetch_batch(
                 one(item)
         else:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acquire") as pool:
-                futures = [pool.submit(one, item) for item in artists]
-                try:
+                futures: list[Future] = []
+                try:  # the submits too: a Ctrl-C among them (the first workers running) stopped no worker
+                    for item in artists:
+                        futures.append(pool.submit(one, item))
                     wait(futures, return_when=FIRST_EXCEPTION)  # an error of any artist at once, not in turn
                     for future in sorted(futures, key=lambda f: not f.done()):
                         future.result()

@@ -19,6 +19,7 @@ before :func:`main` runs, and :func:`main` imports the rest.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -30,7 +31,7 @@ from musim.errors import MusimError
 from musim.quiet import reader_gone
 from musim.terminal import Messages as _Messages
 from musim.terminal import Output as _Output
-from musim.terminal import OutputError, Parser, error_line, output_failed, output_flushed
+from musim.terminal import OutputError, Parser, error_line, interrupted_once, output_failed, output_flushed
 
 #: Modules that add subcommands, in help order.
 AREAS = ["musim.cli.lastfm", "musim.cli.synth", "musim.cli.acquire", "musim.cli.features", "musim.cli.quality",
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 def _exit_status(argv: list[str] | None) -> int:
     """:func:`main`'s work, its messages' stream aside."""
     try:
-        code = _main(argv)
+        code = _main(argv, process_ends=argv is None)  # argv None: the console script's, `python -m musim.cli`'s
     except KeyboardInterrupt:
         print("musim: interrupted", file=sys.stderr)
         code = 130
@@ -111,7 +112,9 @@ def _exit_status(argv: list[str] | None) -> int:
     return output_flushed("musim", code)
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, *, process_ends: bool = False) -> int:
+    """The command ``argv`` asks for; ``process_ends``: the process exits after it (see
+    :func:`musim.terminal.interrupted_once`, which a command whose Ctrl-C has work to do asks for)."""
     from musim.cli import output
 
     parser = build_parser()
@@ -128,7 +131,9 @@ def _main(argv: list[str] | None) -> int:
     previous_width = output.set_cell_width(args.width)
     stdout, sys.stdout = sys.stdout, _Output(sys.stdout) if sys.stdout is not None else None
     try:
-        code = int(args.func(args) or 0)
+        with interrupted_once(process_ends=process_ends) if getattr(args, "interrupted_once", False) \
+                else contextlib.nullcontext():
+            code = int(args.func(args) or 0)
         sys.stdout.flush()  # here, where a full disk or a reader gone is caught, not at exit
         return code
     except OutputError as exc:  # stdout is a full disk (`musim dumps > /dev/full`): one line, no traceback

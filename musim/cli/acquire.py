@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also re-plan the artists given up (matched nothing, no preview, only rejects) or failed past "
                         "--max-attempts, and try their failed and rejected previews again")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(func=cmd_acquire)
+    # Ctrl-C records what was done and says it: a second press is ignored meanwhile (musim.terminal.interrupted_once)
+    p.set_defaults(func=cmd_acquire, interrupted_once=True)
 
     p = sub.add_parser("previews", help="list the audio previews stored for the catalogue")
     p.add_argument("--artist", help="only this artist (case-insensitive; else names containing it)")

@@ -44,6 +44,7 @@ from musim.models.epochs import EpochBar
 from musim.models.hyperparams import set_conv_shapes
 from musim.models.views import confusion_matrix
 from musim.params import (
+    ConvFilters,
     Count,
     LearningRate,
     NonNegativeFloat,
@@ -132,7 +133,7 @@ class ClassifierParams:
     min_class_tracks: Count = 2          # classes with fewer training tracks are dropped (their tracks unlabelled)
     max_slices_per_track: Count | None = None
     # network (ClassifierConfig, with its defaults)
-    conv_filters: tuple[Count, ...] = _NETWORK.conv_filters
+    conv_filters: ConvFilters = _NETWORK.conv_filters
     kernel_size: Count = _NETWORK.kernel_size
     pool_size: Count = _NETWORK.pool_size
     batchnorm: bool = _NETWORK.batchnorm

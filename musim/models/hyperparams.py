@@ -24,6 +24,7 @@ from pydantic import Field
 from musim.errors import ParameterError
 from musim.models.constants import INPUT_SHAPE, SIAMESE, SPLIT_DEFAULTS, TOP_DB
 from musim.params import (
+    ConvFilters,
     Count,
     LearningRate,
     NonNegativeFloat,
@@ -150,7 +151,7 @@ class HyperParams:
     zero_threshold: float = 0.0
     max_repeat: Count = 4
     # network
-    conv_filters: tuple[Count, ...] = _NETWORK.conv_filters
+    conv_filters: ConvFilters = _NETWORK.conv_filters
     kernel_size: Count = _NETWORK.kernel_size
     pool_size: Count = _NETWORK.pool_size
     zero_padding: NonNegativeInt | None = _NETWORK.zero_padding
@@ -201,7 +202,7 @@ class ContrastiveParams:
     defaults, so that the siamese family can start from it."""
 
     crop_frames: Annotated[int, Field(ge=8)] = 96
-    conv_filters: tuple[Count, ...] = _NETWORK.conv_filters
+    conv_filters: ConvFilters = _NETWORK.conv_filters
     kernel_size: Count = _NETWORK.kernel_size
     pool_size: Count = _NETWORK.pool_size
     dense_units: Count = _NETWORK.dense_units
@@ -268,7 +269,7 @@ _AUTOENCODER = AutoencoderConfig()
 class AutoencoderParams:
     """Every knob of an autoencoder run (the network's defaults are :class:`AutoencoderConfig`'s)."""
 
-    conv_filters: tuple[Count, ...] = _AUTOENCODER.conv_filters
+    conv_filters: ConvFilters = _AUTOENCODER.conv_filters
     kernel_size: Count = _AUTOENCODER.kernel_size
     pool_size: Count = _AUTOENCODER.pool_size
     loss: Literal["bce", "mse"] = "bce"

@@ -319,9 +319,15 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             raise HTTPException(404, f"only {' and '.join(OBJECT_PREFIXES)} objects are served here")
         rendered = key.endswith(".md")  # a model card, rendered whole as a page (a few KiB): no part of it is served
         wanted = None if rendered else objects_http.requested_range(request.headers.get("range"))
+        conditions = {} if rendered else objects_http.conditions(request.headers)
+        head = request.scope.get(HEAD_ONLY) and not rendered  # HEAD: the headers alone, from the object's metadata
         try:  # opened now: a missing object is a 404, not a cut
-            chunks = objects_http.open_part(open_store(), validate_key(key), wanted, request.headers.get("if-range"),
-                                            None if rendered else request.headers.get("if-none-match"))
+            part = (open_store(), validate_key(key), wanted, request.headers.get("if-range"))
+            if head:  # nothing opened: on S3 a HeadObject, not a GetObject whose body is left unread
+                info, span = objects_http.head_part(*part, **conditions)
+            else:
+                chunks = objects_http.open_part(*part, **conditions)
+                info, span = chunks.info, chunks.span
         except objects_http.NotModified as unchanged:
             return Response(status_code=304, headers={**OBJECT_HEADERS, **objects_http.validator_headers(unchanged.info)})
         except (InvalidKey, ObjectNotFound):
@@ -336,10 +342,9 @@ def create_app(*, dependencies: Sequence[Depends] = (), settings: Callable[[], S
             return HTMLResponse(html.markdown_page(text, key), headers={**OBJECT_HEADERS, "Accept-Ranges": "none"})
         media = "text/plain; charset=utf-8" if key.endswith((".txt", ".log")) \
             else mimetypes.guess_type(key)[0] or "application/octet-stream"
-        headers = {**OBJECT_HEADERS, **objects_http.part_headers(chunks)}
-        status = 200 if chunks.span is None else 206
-        if request.scope.get(HEAD_ONLY):  # HEAD: the headers alone, and nothing read from the store
-            chunks.close()
+        headers = {**OBJECT_HEADERS, **objects_http.part_headers(info, span)}
+        status = 200 if span is None else 206
+        if head:
             return Response(status_code=status, media_type=media, headers=headers)
         # streamed a chunk at a time (a large object is never held in memory whole); closed at its end
         return StreamingResponse(chunks, status_code=status, media_type=media, headers=headers)

@@ -6,7 +6,11 @@ A ``Range`` this module cannot honour as one range (another unit, several ranges
 the whole object is served (RFC 9110 14.2 allows it); an ``If-Range`` whose validator is not the object's (the
 object was replaced since) has the whole object served, as does an ``If-Range`` date that is no strong validator.
 Each object is sent with ``Cache-Control: no-cache`` and its validators; a copy whose ``If-None-Match`` names the
-current ETag is answered 304, with nothing read from the store.
+current ETag is answered 304, with nothing read from the store. So is one whose ``If-Modified-Since`` (RFC 9110
+13.1.3: a client or cache that kept only the ``Last-Modified`` date) is not earlier than the object's Last-Modified,
+compared to the second as the header gives it; the date is ignored when ``If-None-Match`` is there too, or when it is
+no HTTP-date (or several). The route answers GET and HEAD only, the two methods the header applies to. A HEAD is
+answered from the object's metadata alone (:func:`head_part`: on S3 a HeadObject), nothing of it opened.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 from musim.storage import ByteRange, ObjectInfo, ObjectStore, RangeNotSatisfiable
-from musim.storage.base import ObjectChunks
+from musim.storage.base import ObjectChunks, unsatisfiable
 
 #: ``bytes=first-last``, ``bytes=first-`` or ``bytes=-suffix`` (ASCII digits only; the unit is case-insensitive).
 _ONE_RANGE = re.compile(r"bytes=[ \t]*([0-9]*)-([0-9]*)[ \t]*", re.IGNORECASE)
@@ -25,6 +30,17 @@ _ONE_RANGE = re.compile(r"bytes=[ \t]*([0-9]*)-([0-9]*)[ \t]*", re.IGNORECASE)
 _MAX_DIGITS = 18
 #: What an entity-tag may hold between its quotes (RFC 9110 8.8.3's etagc); another ETag is not sent.
 _ETAG_CHARS = re.compile(r"[\x21\x23-\x7e]+")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = f"(?P<month>{'|'.join(_MONTHS)})"
+_TIME = r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"
+#: RFC 9110 5.6.7's HTTP-date, in its three forms: IMF-fixdate, and the obsolete rfc850-date and asctime-date that a
+#: recipient must still accept. Anything else (another zone, two dates, a date cut short) is no HTTP-date.
+_HTTP_DATES = (
+    re.compile(rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (?P<day>[0-9]{{2}}) {_MONTH} (?P<year>[0-9]{{4}}) {_TIME} GMT"),
+    re.compile(rf"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (?P<day>[0-9]{{2}})-{_MONTH}-(?P<year>[0-9]{{2}}) "
+               rf"{_TIME} GMT"),
+    re.compile(rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) {_MONTH} (?P<day>[0-9]{{2}}| [0-9]) {_TIME} (?P<year>[0-9]{{4}})"),
+)
 
 
 def requested_range(header: str | None) -> ByteRange | None:
@@ -65,8 +81,34 @@ def if_range_holds(if_range: str, info: ObjectInfo) -> bool:
     return info.modified is not None and info.modified <= datetime.now(UTC) - timedelta(seconds=1)
 
 
+def http_date(value: str) -> datetime | None:
+    """``value`` as a time in UTC when it is one HTTP-date (RFC 9110 5.6.7, any of its three forms), else ``None``.
+    An rfc850-date's two-digit year is the latest year with those digits that is not more than 50 years ahead."""
+    found = next((m for pattern in _HTTP_DATES if (m := pattern.fullmatch(value.strip(" \t")))), None)
+    if found is None:
+        return None
+    year = int(found["year"])
+    if len(found["year"]) == 2:
+        now = datetime.now(UTC).year
+        year += now - now % 100
+        year -= 100 if year > now + 50 else 0
+    try:
+        return datetime(year, _MONTHS.index(found["month"]) + 1, int(found["day"]), int(found["hour"]),
+                        int(found["minute"]), int(found["second"]), tzinfo=UTC)
+    except ValueError:  # 31 Feb, 25:00:00, a leap second: no date
+        return None
+
+
+def modified_since(since: datetime, info: ObjectInfo) -> bool:
+    """Whether the object changed after ``since`` (an ``If-Modified-Since`` date), to the second: its Last-Modified
+    header has no fraction of a second, so a copy stamped with it is not older than the object. An object whose time
+    is not known counts as changed."""
+    return info.modified is None or int(info.modified.timestamp()) > int(since.timestamp())
+
+
 class NotModified(Exception):  # noqa: N818 - HTTP's name for the answer
-    """The client's copy is the object's current one (``If-None-Match``): HTTP's 304, with the object's ``info``."""
+    """The client's copy is the object's current one (``If-None-Match``, or else ``If-Modified-Since``): HTTP's 304,
+    with the object's ``info``."""
 
     def __init__(self, info: ObjectInfo) -> None:
         super().__init__(info.key)
@@ -83,13 +125,37 @@ def none_match_holds(if_none_match: str, info: ObjectInfo) -> bool:
     return "*" not in tags and etag not in tags
 
 
+def conditions(headers: Any) -> dict[str, str | None]:
+    """The preconditions of a request's ``headers`` (Starlette's) that :func:`open_part` and :func:`head_part` judge:
+    ``If-None-Match``, and ``If-Modified-Since`` (two such fields joined are no HTTP-date: ignored)."""
+    return {"if_none_match": headers.get("if-none-match"),
+            "if_modified_since": ", ".join(headers.getlist("if-modified-since")) or None}
+
+
+def _not_modified(store: ObjectStore, key: str, if_none_match: str | None, if_modified_since: str | None
+                  ) -> ObjectInfo | None:
+    """:class:`NotModified` when ``if_none_match`` names the object's etag or, without an ``if_none_match``, the
+    object did not change after the ``if_modified_since`` date (ignored when it is no HTTP-date); else the object's
+    info when it was asked for (one metadata request), or None."""
+    if if_none_match is not None:
+        if not none_match_holds(if_none_match, info := store.stat(key)):
+            raise NotModified(info)
+        return info
+    if if_modified_since is not None and (since := http_date(if_modified_since)) is not None:
+        if not modified_since(since, info := store.stat(key)):
+            raise NotModified(info)
+        return info
+    return None
+
+
 def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: str | None,
-              if_none_match: str | None = None) -> ObjectChunks:
+              if_none_match: str | None = None, if_modified_since: str | None = None) -> ObjectChunks:
     """The object's chunks: the part ``wanted`` asks for unless there is none, or ``if_range`` does not hold (then
     all of it); :class:`RangeNotSatisfiable` when no byte of the object is in a part that applies, and
-    :class:`NotModified` (nothing read) when ``if_none_match`` names the object's etag."""
-    if if_none_match is not None and not none_match_holds(if_none_match, info := store.stat(key)):
-        raise NotModified(info)
+    :class:`NotModified` (nothing read) when ``if_none_match`` names the object's etag or, without an
+    ``if_none_match``, the object did not change after the ``if_modified_since`` date (ignored when it is no
+    HTTP-date). The preconditions are judged in RFC 9110 13.2.2's order: these two before the range."""
+    _not_modified(store, key, if_none_match, if_modified_since)
     if wanted is None:
         return store.iter_bytes(key)
     try:
@@ -104,6 +170,21 @@ def open_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: 
     return chunks
 
 
+def head_part(store: ObjectStore, key: str, wanted: ByteRange | None, if_range: str | None,
+              if_none_match: str | None = None, if_modified_since: str | None = None
+              ) -> tuple[ObjectInfo, tuple[int, int] | None]:
+    """What a HEAD answers: the object's info and the span of the part :func:`open_part` would send (None: all of
+    it), with the same preconditions and errors, from the object's metadata alone (one ``stat``: S3's HeadObject,
+    where opening the object sent a GetObject whose body was left unread)."""
+    info = _not_modified(store, key, if_none_match, if_modified_since) or store.stat(key)
+    if wanted is None or (if_range is not None and not if_range_holds(if_range, info)):
+        return info, None
+    span = wanted.within(info.size)
+    if span is None:
+        raise unsatisfiable(store, key, wanted, info.size)
+    return info, span
+
+
 def validator_headers(info: ObjectInfo) -> dict[str, str]:
     """``ETag`` and ``Last-Modified``, and ``Cache-Control: no-cache``: a copy is checked (``If-None-Match``, a 304)
     before each use, so an object replaced under its key is never shown stale from a browser's cache."""
@@ -115,12 +196,12 @@ def validator_headers(info: ObjectInfo) -> dict[str, str]:
     return headers
 
 
-def part_headers(chunks: ObjectChunks) -> dict[str, str]:
-    """``Content-Length``, ``Content-Range`` (a part only), ``Accept-Ranges`` and :func:`validator_headers`."""
-    info = chunks.info
-    first, last = chunks.span or (0, info.size - 1)
+def part_headers(info: ObjectInfo, span: tuple[int, int] | None) -> dict[str, str]:
+    """``Content-Length``, ``Content-Range`` (a part only: ``span``, its first and last offsets), ``Accept-Ranges``
+    and :func:`validator_headers` of the object ``info`` describes."""
+    first, last = span or (0, info.size - 1)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(last - first + 1), **validator_headers(info)}
-    if chunks.span is not None:
+    if span is not None:
         headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
     return headers
 

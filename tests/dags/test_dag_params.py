@@ -278,7 +278,7 @@ for module, first, args, name, value in (
         out[key] = str(exc)
     except Exception as exc:
         out[key] = type(exc).__name__
-for name, value in (("folder", "s3://bucket/music"), ("folder", "file:///srv/music"), ("folder", "music/new"),
+for name, value in (("folder", "s3://bucket/music"), ("folder", "file:///srv/music"), ("folder", "/srv/music/new"),
                     ("views", ["track_descriptors", "track_log_mel:1"])):
     module = library_scan if name == "folder" else audio_features
     dag = getattr(module, module.__name__)()

@@ -46,6 +46,22 @@ def test_shapes_and_embedding_layer():
         build_classifier(ClassifierConfig(input_shape=SHAPE), 1)
 
 
+@pytest.mark.parametrize(("filters", "said"), [
+    ([], "classifier parameter conv_filters: tuple should have at least 1 item after validation, not 0 ([] given)"),
+    ([16, 0], "classifier parameter conv_filters.1: input should be greater than or equal to 1 (0 given)"),
+    ([-4], "classifier parameter conv_filters.0: input should be greater than or equal to 1 (-4 given)"),
+])
+def test_conv_filters_with_no_block_or_a_block_of_no_filter_is_refused_when_parsed(filters, said):
+    """`{"conv_filters": []}` was taken by the record and refused only by the network's config, after the data was
+    loaded, in a line naming no parameter."""
+    from musim.models.classifier import ClassifierParams
+
+    with pytest.raises(ParameterError) as refused:
+        ClassifierParams.from_json({"conv_filters": filters})
+    assert str(refused.value) == said
+    assert ClassifierParams.from_json({"conv_filters": [4]}).conv_filters == (4,)
+
+
 def test_save_load_round_trip(tmp_path):
     from musim.models.classifier import ClassifierConfig, build_classifier, embedding_model
     from musim.models.siamese import load_model, save_model

@@ -177,3 +177,16 @@ def test_the_contrastive_and_autoencoder_records_are_checked_without_keras():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["refused"] * 3 + ["16", str(256 // 4 * 64 // 4 * 4), str(ContrastiveParams().epochs),
                                                     str(AutoencoderParams().epochs), "False", "False"]
+
+
+@pytest.mark.parametrize("record", [HyperParams, ContrastiveParams, AutoencoderParams])
+def test_conv_filters_with_no_block_is_refused_when_parsed_naming_the_parameter(record):
+    """`{"conv_filters": []}` was taken by the contrastive and autoencoder records (and the siamese one refused it in a
+    line of its network's that named no parameter): refused when the record is made, before anything loads."""
+    what = {HyperParams: "hyperparameter", ContrastiveParams: "contrastive parameter",
+            AutoencoderParams: "autoencoder parameter"}[record]
+    with pytest.raises(ParameterError, match=rf"^{what} conv_filters: tuple should have at least 1 item after "
+                                             r"validation, not 0 \(\[\] given\)$"):
+        record.from_json({"conv_filters": []})
+    with pytest.raises(ParameterError, match=rf"^{what} conv_filters.1: input should be greater than or equal to 1"):
+        record.from_json({"conv_filters": [8, 0]})

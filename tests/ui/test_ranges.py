@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from musim.storage import open_store
 from musim.storage.base import ObjectChunks
 from musim.storage.local import LocalStore
+from musim.ui import objects as objects_http
 from musim.ui.app import create_app
 from tests.s3_server import S3TestServer, s3_server
 from tests.storage.conftest import s3_environment
@@ -23,6 +25,7 @@ from tests.storage.conftest import s3_environment
 DIGITS = b"0123456789abcdefghij"  # 20 bytes: offset n holds DIGITS[n], so each part below is read off by hand
 KEY = "quality/docs/r1/digits.bin"
 URL = f"/objects/{KEY}"
+WEEKDAYS = {d[:3]: d for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +182,31 @@ def test_a_head_of_a_whole_object_reads_none_of_it(store, monkeypatch, client) -
     assert client.get(URL).content == DIGITS and read == [20]
 
 
+@pytest.mark.server
+def test_a_head_on_s3_sends_head_object_requests_only(moto_server, tmp_path, monkeypatch, client) -> None:
+    """A HEAD opened the object as a GET would: on S3 a GetObject (the server starting to send the whole object, left
+    unread) where a HeadObject tells all a HEAD answers. Its headers are the GET's, parts and 416 included."""
+    s3_environment(monkeypatch, moto_server)
+    bucket = f"musim-{uuid.uuid4().hex[:12]}"
+    moto_server.client().create_bucket(Bucket=bucket)
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", f"s3://{bucket}/musim")
+    open_store().put_bytes(KEY, DIGITS)
+    etag = client.get(URL).headers["etag"]
+    cases = ({}, {"Range": "bytes=2-5"}, {"Range": "bytes=-3"}, {"Range": "bytes=30-"},
+             {"Range": "bytes=2-5", "If-Range": etag}, {"Range": "bytes=2-5", "If-Range": '"other"'},
+             {"Range": "bytes=30-", "If-Range": '"other"'}, {"If-None-Match": '"other"'})
+    moto_server.requests.clear()
+    heads = [client.head(URL, headers=headers) for headers in cases]
+    object_requests = [method for method, path in moto_server.requests if path.endswith(KEY)]
+    assert object_requests == ["HEAD"] * len(cases)  # one HeadObject each, no GetObject
+    for headers, head in zip(cases, heads, strict=True):
+        get = client.get(URL, headers=headers)
+        assert head.status_code == get.status_code and head.content == b"", headers
+        assert {k: v for k, v in head.headers.items() if k != "date"} == {
+            k: v for k, v in get.headers.items() if k != "date"}, headers
+    assert [h.status_code for h in heads] == [200, 206, 206, 416, 206, 200, 200, 200]
+
+
 def test_a_cached_copy_whose_etag_is_current_is_answered_304_with_nothing_read(store, monkeypatch, client) -> None:
     """Objects had no validator and no Cache-Control; a browser's copy was sent again whole (or, once Last-Modified
     was sent, could be shown stale for a while without asking: hence no-cache)."""
@@ -199,6 +227,79 @@ def test_a_cached_copy_whose_etag_is_current_is_answered_304_with_nothing_read(s
     store.put_bytes(KEY, DIGITS * 2)  # replaced under its key: the old copy's etag no longer holds
     replaced = client.get(URL, headers={"If-None-Match": etag})
     assert replaced.status_code == 200 and replaced.content == DIGITS * 2 and replaced.headers["etag"] != etag
+
+
+def test_a_copy_not_older_than_the_object_by_if_modified_since_is_answered_304_with_nothing_read(store, monkeypatch,
+                                                                                                 client) -> None:
+    """If-Modified-Since (a cache that kept only Last-Modified) was ignored: the object was sent again whole. It is
+    judged to the second, before any range; If-None-Match overrides it, and a date that is no HTTP-date is ignored."""
+    first = client.get(URL)
+    stamp = first.headers["last-modified"]
+    modified = parsedate_to_datetime(stamp)
+    read: list[int] = []
+    real_next = ObjectChunks.__next__
+    monkeypatch.setattr(ObjectChunks, "__next__", lambda self: (lambda c: read.append(len(c)) or c)(real_next(self)))
+    later = modified + timedelta(days=1)
+    fixdate = format_datetime(later, usegmt=True)  # English names whatever the locale: "Wed, 09 Dec 2026 ..."
+    weekday, month = fixdate[:3], fixdate[8:11]
+    rfc850 = f"{WEEKDAYS[weekday]}, {later.day:02d}-{month}-{later.year % 100:02d} {later:%H:%M:%S} GMT"
+    asctime = f"{weekday} {month} {later.day:2d} {later:%H:%M:%S} {later.year}"
+    for date in (stamp, fixdate, rfc850, asctime):  # IMF-fixdate, and the obsolete rfc850 and asctime forms
+        for r in (client.get(URL, headers={"If-Modified-Since": date}),
+                  client.get(URL, headers={"If-Modified-Since": date, "Range": "bytes=0-3"}),
+                  client.head(URL, headers={"If-Modified-Since": date})):
+            assert r.status_code == 304 and r.content == b"", date
+            assert r.headers["etag"] == first.headers["etag"] and r.headers["last-modified"] == stamp
+            _object_headers_kept(r)
+    assert read == []
+    earlier = format_datetime(modified - timedelta(seconds=1), usegmt=True)
+    for headers in ({"If-Modified-Since": earlier},  # changed since that copy
+                    {"If-Modified-Since": stamp, "If-None-Match": '"other"'},  # the etag decides: not the one kept
+                    {"If-Modified-Since": f"{stamp}, {stamp}"},  # two dates are no HTTP-date
+                    {"If-Modified-Since": later.strftime("%a, %d %b %Y %H:%M:%S +0000")},  # no GMT: no HTTP-date
+                    {"If-Modified-Since": "tomorrow"}):
+        r = client.get(URL, headers=headers)
+        assert r.status_code == 200 and r.content == DIGITS, headers
+    r = client.get(URL, headers=[("If-Modified-Since", stamp), ("If-Modified-Since", stamp)])
+    assert r.status_code == 200 and r.content == DIGITS  # two header lines: ignored
+    part = client.get(URL, headers={"If-Modified-Since": earlier, "Range": "bytes=2-5"})
+    assert part.status_code == 206 and part.content == b"2345"
+    assert client.post(URL, headers={"If-Modified-Since": stamp}).status_code == 405  # GET and HEAD only
+
+
+def test_if_modified_since_compares_to_the_second_that_last_modified_gives(tmp_path, monkeypatch, client) -> None:
+    """A file's time has a fraction of a second that its Last-Modified header drops: the copy stamped with that header
+    is current, not one 0.7 s older than the object."""
+    store = open_store((tmp_path / "store").as_uri())
+    monkeypatch.setenv("MUSIM_OBJECT_STORE", store.root_url)
+    store.put_bytes(KEY, DIGITS)
+    os.utime(store.root / KEY, (1_700_000_000.7, 1_700_000_000.7))
+    stamp = client.get(URL).headers["last-modified"]
+    assert stamp == "Tue, 14 Nov 2023 22:13:20 GMT"
+    assert client.get(URL, headers={"If-Modified-Since": stamp}).status_code == 304
+    assert client.get(URL, headers={"If-Modified-Since": "Tue, 14 Nov 2023 22:13:19 GMT"}).status_code == 200
+
+
+@pytest.mark.parametrize(("text", "when"), [
+    ("Sun, 06 Nov 1994 08:49:37 GMT", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+    ("Sunday, 06-Nov-94 08:49:37 GMT", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+    ("Sun Nov  6 08:49:37 1994", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),
+    ("Sun Nov 16 08:49:37 1994", datetime(1994, 11, 16, 8, 49, 37, tzinfo=UTC)),
+    (" Sun, 06 Nov 1994 08:49:37 GMT ", datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)),  # a field's spaces around
+    ("Sun, 06 Nov 1994 08:49:37 gmt", None), ("Sun, 6 Nov 1994 08:49:37 GMT", None),
+    ("Sun, 30 Feb 1994 08:49:37 GMT", None), ("Sun, 06 Nov 1994 24:00:00 GMT", None),
+    ("Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT", None), ("1994-11-06T08:49:37Z", None),
+    ("Sun, 06 Nov 1994 08:49 GMT", None), ("", None), ("Sun, 06 Nov 1994 08:49:37 GMT\x00", None),
+])
+def test_http_date_reads_the_three_forms_of_rfc_9110_and_nothing_else(text, when) -> None:
+    assert objects_http.http_date(text) == when
+
+
+def test_an_rfc850_date_s_two_digit_year_is_at_most_50_years_ahead() -> None:
+    now = datetime.now(UTC).year
+    ahead, behind = (now + 50) % 100, (now + 51) % 100
+    assert objects_http.http_date(f"Monday, 01-Jan-{ahead:02d} 00:00:00 GMT").year == now + 50
+    assert objects_http.http_date(f"Monday, 01-Jan-{behind:02d} 00:00:00 GMT").year == now + 51 - 100
 
 
 def test_a_model_card_is_rendered_whole_whatever_range_is_asked(store, client) -> None:
