@@ -19,7 +19,9 @@ and its line number. The rare other lines come back as events:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -37,6 +39,49 @@ LINE_EVENTS = {_scan360k.TOO_FEW: "too few fields", _scan360k.TOO_MANY: "too man
                _scan360k.NOT_INTEGER: "plays is not an integer of at most 18 digits", _scan360k.NEGATIVE: "negative plays"}
 
 
+class LineTexts:
+    """Lines' numbers, labels (one of a few, or none) and UTF-8 texts, in flat buffers: about 17 bytes a line beside
+    its text, where a list of Python tuples of ints and strings took about 1.3 KB a line (a 90 MB file of 2M lines
+    that were no dump lines, each rejected and kept, peaked at 2.6 GB). Iterates as ``(line_no, label, text)``, or
+    ``(line_no, text)`` without labels; :meth:`arrow` is the table SQL reads (``row_id``, ``event``, ``raw``)."""
+
+    def __init__(self, labels: tuple[str, ...] = ()) -> None:
+        self.labels = labels
+        self._label_of = {label: i for i, label in enumerate(labels)}
+        self._line_nos = array("q")
+        self._label_ids = array("b")
+        self._data = bytearray()
+        self._offsets = array("q", [0])
+
+    def append(self, line_no: int, raw: bytes, label: str | None = None) -> None:
+        self._line_nos.append(line_no)
+        if self.labels:
+            self._label_ids.append(self._label_of[label])
+        self._data += raw
+        self._offsets.append(len(self._data))
+
+    def __len__(self) -> int:
+        return len(self._line_nos)
+
+    def __iter__(self) -> Iterator[tuple]:
+        for i, line_no in enumerate(self._line_nos):
+            text = self._data[self._offsets[i]:self._offsets[i + 1]].decode()
+            yield (line_no, self.labels[self._label_ids[i]], text) if self.labels else (line_no, text)
+
+    def arrow(self) -> pa.Table:
+        """``row_id`` (the line number), ``event`` (the label, where there are labels) and ``raw``, over the buffers
+        (the texts are not copied into Python strings)."""
+        n = len(self)
+        raw = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(self._offsets),
+                                                            pa.py_buffer(self._data)])
+        columns = {"row_id": pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(self._line_nos)])}
+        if self.labels:
+            ids = pa.Array.from_buffers(pa.int8(), n, [None, pa.py_buffer(self._label_ids)])
+            columns["event"] = pa.DictionaryArray.from_arrays(ids, pa.array(self.labels, pa.string())).cast(pa.string())
+        columns["raw"] = raw
+        return pa.table(columns)
+
+
 @dataclass
 class Scanned360k:
     """The rows and distinct values of a scanned plays file (indices into ``users`` and the spellings)."""
@@ -51,9 +96,9 @@ class Scanned360k:
     row_plays: np.ndarray
     row_line: np.ndarray
     #: ``(line_no, event, raw)`` of lines rejected for their fields or plays (reason given in SQL).
-    line_events: list[tuple[int, str, str]] = field(default_factory=list)
+    line_events: LineTexts
     #: ``(line_no, raw)`` of good lines whose plays are not written as a plain integer.
-    kept_raw: list[tuple[int, str]] = field(default_factory=list)
+    kept_raw: LineTexts
 
 
 def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
@@ -61,11 +106,24 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
     scan = Prescan(path=Path(path), sha256="", bytes=0, lines=0)
     scanner = _scan360k.Scanner()
 
+    rows_events = LineTexts(tuple(LINE_EVENTS.values()))
+    kept_raw = LineTexts()
+
+    def take_events() -> None:  # after each block: what the scanner found is kept compactly, not as its tuples
+        for kind, line_no, raw in scanner.take_events():
+            if kind == _scan360k.NOT_CANONICAL:
+                kept_raw.append(line_no, raw)
+            elif kind == _scan360k.IRREGULAR:
+                classify_line(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
+            else:
+                rows_events.append(line_no, raw, LINE_EVENTS[kind])
+
     def check(block: memoryview) -> None:
         scan.lines += scanner.feed(block, scan.lines + 1)
+        take_events()
 
     read_blocks(path, scan, check)
-    events = scanner.take_events()
+    take_events()
     result = scanner.result()
     rows = Scanned360k(
         users=_strings(result["users"]), user_first_line=np.frombuffer(result["user_first_line"], dtype=np.int64),
@@ -73,14 +131,7 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
         row_user=np.frombuffer(result["row_user"], dtype=np.int32),
         row_spelling=np.frombuffer(result["row_spelling"], dtype=np.int32),
         row_plays=np.frombuffer(result["row_plays"], dtype=np.int64),
-        row_line=np.frombuffer(result["row_line"], dtype=np.int64))
-    for kind, line_no, raw in events:
-        if kind == _scan360k.NOT_CANONICAL:
-            rows.kept_raw.append((line_no, raw.decode()))
-        elif kind == _scan360k.IRREGULAR:
-            classify_line(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
-        else:
-            rows.line_events.append((line_no, LINE_EVENTS[kind], raw.decode()))
+        row_line=np.frombuffer(result["row_line"], dtype=np.int64), line_events=rows_events, kept_raw=kept_raw)
     if scan.fixed:  # the scanner reads lines with a lone CR itself, as the lines they are meant to be
         raise IngestError(f"{path}: line {scan.fixed[0].line_no} was left to fix; nothing was stored. This is a "
                           "musim bug: please report it with the file.")
@@ -121,10 +172,11 @@ def register(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> None:
                                           name_raw=rows.names, mbid_text=rows.mbids, lines=spelling_lines))
     con.register("scan_rows", _table(row_id=rows.row_line, user_ref=rows.row_user, spelling_ref=rows.row_spelling,
                                      plays=rows.row_plays))
-    sql.run(con, "ingest/scan_events.sql",
-            event_row_id=[e[0] for e in rows.line_events], event=[e[1] for e in rows.line_events],
-            event_raw=[e[2] for e in rows.line_events],
-            kept_row_id=[k[0] for k in rows.kept_raw], kept_raw=[k[1] for k in rows.kept_raw])
+    con.register("scan_event_lines", rows.line_events.arrow())
+    con.register("scan_kept_lines", rows.kept_raw.arrow())
+    sql.run(con, "ingest/scan_events.sql")
+    con.unregister("scan_event_lines")
+    con.unregister("scan_kept_lines")
 
 
 def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table | None:
