@@ -25,7 +25,7 @@ rendered, played once without its loop, up to :data:`PACKAGED_SECONDS` (the long
 an opening would give every window past it the same audio, and the whole-track candidate needs real lengths.
 openmpt123 runs with every option fixed, without dither, and with ``fixed_seed.c`` preloaded (compiled with ``cc``
 into ``DATA_DIR/rendered/PACKAGE/fixed_seed.so``), which fixes libopenmpt's random seed: modules with random effects
-otherwise render differently each time (the library is compiled once per package folder of ``rendered/``). A render that fails or takes over :data:`RENDER_TIMEOUT_S` leaves
+otherwise render differently each time. A render that fails or takes over :data:`RENDER_TIMEOUT_S` leaves
 ``<file>.failed`` beside where its FLAC would be; reruns skip it until that file is deleted.
 """
 
