@@ -16,12 +16,24 @@ fluidsynth with each soundfont, so the same composer appears in several timbres;
 parse as an opus of tunes is merged into one score; only the opening kept is rendered (fluidsynth is stopped once
 it has written it). A render that fails (a fluidsynth error, or 180 s without the opening) leaves
 ``DATA_DIR/midi/<composer>__<score>__<font>.failed``; reruns skip it until that file is deleted.
+
+``--render-packaged`` (development corpus only) also takes a package's tracker modules (``.mod .xm .it .s3m``
+...) and MIDI files as music, labelled like any file, and renders each once into
+``DATA_DIR/rendered/PACKAGE/<file>.flac`` (16-bit stereo FLAC at :data:`RENDER_RATE`), linked from the corpus: a
+module with ``openmpt123``, a MIDI file with fluidsynth and FluidR3 as the MIDI part does. The whole piece is
+rendered, played once without its loop, up to :data:`PACKAGED_SECONDS` (the longest window excerpt_dev reads):
+an opening would give every window past it the same audio, and the whole-track candidate needs real lengths.
+openmpt123 runs with every option fixed, without dither, and with ``fixed_seed.c`` preloaded (compiled with ``cc``
+into ``DATA_DIR/rendered/PACKAGE/fixed_seed.so``), which fixes libopenmpt's random seed: modules with random effects
+otherwise render differently each time. A render that fails or takes over :data:`RENDER_TIMEOUT_S` leaves
+``<file>.failed`` beside where its FLAC would be; reruns skip it until that file is deleted.
 """
 
 from __future__ import annotations
 
 import csv
 import fnmatch
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +55,12 @@ RENDER_RATE = 22050
 RENDER_TIMEOUT_S = 180.0
 SOUNDFONTS = {"fluidr3": Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
               "timgm6mb": Path("/usr/share/sounds/sf2/TimGM6mb.sf2")}
+#: tracker modules and MIDI files a package may hold (``--render-packaged``), and how much of each is rendered
+MODULE_SUFFIXES = frozenset({".mod", ".xm", ".it", ".s3m", ".mptm", ".669", ".mtm", ".med", ".okt", ".stm", ".far",
+                             ".ult", ".umx", ".mo3"})
+MIDI_SUFFIXES = frozenset({".mid", ".midi"})
+PACKAGED_SECONDS = 600
+FIXED_SEED_C = Path(__file__).with_name("fixed_seed.c")
 _YEARS = re.compile(r"(?:\(c\)|©|copyright)?\s*\d{4}(?:\s*[-–,]\s*\d{2,4})*\s*,?", re.I)
 
 
@@ -148,8 +166,9 @@ def safe(name: str) -> str:
 
 def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[dict[str, str]], *,
                    credits: dict[str, list[tuple[str, str]]] | None = None, composer_tags: bool = False,
-                   suffixless_ogg: bool = False) -> None:
+                   suffixless_ogg: bool = False, render_packaged: bool = False) -> None:
     corpus = data / "corpus"
+    renderable = (MODULE_SUFFIXES | MIDI_SUFFIXES) if render_packaged else frozenset()
     for pkg in packages:
         if pkg in deny:
             raise SystemExit(f"corpus: {pkg} is reserved for independent evaluation")
@@ -159,10 +178,10 @@ def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[d
         stanzas = copyright_stanzas(root / "usr" / "share" / "doc" / pkg / "copyright")
         licence_all = next((s["licence"] for s in copyright_stanzas(root / "usr/share/doc" / pkg / "copyright")
                             if "*" in s["files"]), "")
-        kept = dropped = 0
+        kept = dropped = unrendered = 0
         pkg_credits = (credits or {}).get(pkg, [])
         for f in sorted(p for p in root.rglob("*") if p.is_file() and (
-                p.suffix.lower() in AUDIO_SUFFIXES or suffixless_ogg and is_suffixless_ogg(p))):
+                p.suffix.lower() in AUDIO_SUFFIXES | renderable or suffixless_ogg and is_suffixless_ogg(p))):
             rel = f.relative_to(root).as_posix()
             if "/music" not in rel.lower() and "/sound/music" not in rel.lower() and pkg not in (
                     "drascula-music", "planetblupi-music-ogg", "tomatoes-data") and not named_by_path(rel, pkg_credits):
@@ -183,15 +202,22 @@ def label_packages(data: Path, packages: list[str], deny: set[str], rows: list[d
             if artist is None:
                 dropped += 1
                 continue
-            dest = corpus / safe(artist) / f"{pkg}__{f.name}{'' if f.suffix else '.ogg'}"
+            target = f
+            if f.suffix.lower() in renderable:
+                target = data / "rendered" / pkg / f"{f.name}.flac"
+                if not render_packaged_file(f, target, artist=artist, title=tags.title or f.stem):
+                    unrendered += 1
+                    continue
+            dest = corpus / safe(artist) / f"{pkg}__{f.name}{'.flac' if target != f else '' if f.suffix else '.ogg'}"
             dest.parent.mkdir(parents=True, exist_ok=True)
             if not dest.exists():
-                dest.symlink_to(f)
+                dest.symlink_to(target)
             rows.append({"path": str(dest.relative_to(data)), "artist": artist, "title": tags.title or f.stem,
                          "source_package": pkg, "licence": (stanza or {}).get("licence") or licence_all,
                          "artist_source": source, "timbre": ""})
             kept += 1
-        print(f"corpus: {pkg}: {kept} music files labelled, {dropped} without a credited composer left out")
+        print(f"corpus: {pkg}: {kept} music files labelled, {dropped} without a credited composer left out"
+              + (f", {unrendered} not rendered" if unrendered else ""))
 
 
 def midi_artist(folder: str) -> str:
@@ -232,6 +258,93 @@ def render_opening(sf2: Path, mid: Path, raw: Path, *, seconds: float, sr: int,
     finally:
         raw.unlink(missing_ok=True)
     return (pcm[: pcm.size - pcm.size % 2].reshape(-1, 2) / np.float32(32768)).astype(np.float32)
+
+
+def fixed_seed_library(folder: Path) -> Path:
+    """``fixed_seed.c`` compiled with ``cc`` into ``folder/fixed_seed.so`` (once; via a partial file)."""
+    library = folder / "fixed_seed.so"
+    if not library.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / "fixed_seed.so.partial"
+        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(partial), str(FIXED_SEED_C)], check=True,
+                       capture_output=True)
+        partial.replace(library)
+    return library
+
+
+def openmpt_command(module: Path, wav: Path, *, sr: int, seconds: int) -> list[str]:
+    """openmpt123 rendering ``module`` once (no repeat) into a 16-bit stereo WAV at ``sr``, every playback option
+    given (no dither, the default gain, stereo separation, 8-tap interpolation and ramping), at most ``seconds``."""
+    return ["openmpt123", "--batch", "--quiet", "--no-progress", "--no-meters", "--no-float", "--dither", "0",
+            "--samplerate", str(sr), "--channels", "2", "--gain", "0", "--stereo", "100", "--filter", "8",
+            "--ramping", "-1", "--repeat", "0", "--end-time", str(seconds), "--force", "--output", str(wav),
+            str(module)]
+
+
+def render_module(module: Path, wav: Path, *, seconds: int, sr: int, timeout_s: float | None = None) -> np.ndarray:
+    """The samples of openmpt123's render of ``module`` (int16, frames x 2), through ``wav`` (deleted after), with
+    :func:`fixed_seed_library` preloaded so that random effects render the same each time. Raises
+    ``subprocess.TimeoutExpired`` after ``timeout_s`` (default :data:`RENDER_TIMEOUT_S`), ``CalledProcessError``
+    when openmpt123 or the compiler fails."""
+    import soundfile as sf
+
+    env = dict(os.environ, LD_PRELOAD=str(fixed_seed_library(wav.parent)))
+    try:
+        subprocess.run(openmpt_command(module, wav, sr=sr, seconds=seconds), env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True,
+                       timeout=RENDER_TIMEOUT_S if timeout_s is None else timeout_s)
+        y, rate = sf.read(str(wav), dtype="int16", always_2d=True)
+    finally:
+        wav.unlink(missing_ok=True)
+    if rate != sr:
+        raise subprocess.CalledProcessError(0, "openmpt123", stderr=f"wrote {rate} Hz, not {sr}".encode())
+    return y
+
+
+def render_packaged_file(src: Path, out: Path, *, artist: str, title: str) -> bool:
+    """Render a package's module or MIDI file ``src`` whole (up to :data:`PACKAGED_SECONDS`) into the FLAC ``out``,
+    tagged with ``artist`` and ``title``; True when ``out`` exists after. A failed or silent render leaves
+    ``out`` with the suffix ``.failed`` (reruns skip it until that file is deleted); a missing renderer skips."""
+    import mutagen
+    import numpy as np
+    import soundfile as sf
+
+    failed = out.with_suffix(".failed")
+    if out.exists():
+        return True
+    if failed.exists():
+        print(f"corpus: {src.name}: not rendered ({failed.read_text().strip()}, in an earlier run; delete {failed} "
+              "to retry)", file=sys.stderr)
+        return False
+    is_midi = src.suffix.lower() in MIDI_SUFFIXES
+    needs = ["fluidsynth"] if is_midi else ["openmpt123", "cc"]
+    if any(shutil.which(tool) is None for tool in needs) or is_midi and not SOUNDFONTS["fluidr3"].is_file():
+        print(f"corpus: {src.name}: {' or '.join(needs)} missing, not rendered (apt-get install -y "
+              + ("fluidsynth fluid-soundfont-gm" if is_midi else "openmpt123 gcc") + ")", file=sys.stderr)
+        return False
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if is_midi:
+            y = render_opening(SOUNDFONTS["fluidr3"], src, out.with_suffix(".raw"), seconds=PACKAGED_SECONDS,
+                               sr=RENDER_RATE)
+        else:
+            y = render_module(src, out.with_suffix(".wav"), seconds=PACKAGED_SECONDS, sr=RENDER_RATE)
+    except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
+        print(f"corpus: {src.name}: not rendered ({type(exc).__name__})", file=sys.stderr)
+        failed.write_text(type(exc).__name__ + "\n")
+        return False
+    if y.size == 0 or not np.any(y):
+        print(f"corpus: {src.name}: rendered silent, left out", file=sys.stderr)
+        failed.write_text("silent\n")
+        return False
+    partial = out.with_suffix(".partial.flac")
+    sf.write(str(partial), y, RENDER_RATE, format="FLAC", subtype="PCM_16")
+    tagged = mutagen.File(partial)
+    tagged["artist"], tagged["title"] = artist, title
+    tagged["genre"] = "rendered: " + ("fluidr3" if is_midi else "openmpt123")
+    tagged.save()
+    partial.replace(out)
+    return True
 
 
 def render_midi(data: Path, composers: list[str], per_composer: int, seconds: float,
@@ -316,6 +429,8 @@ def main() -> int:
     ap.add_argument("--composer-tags", action="store_true", help="the composer tag too; nicknames dropped")
     ap.add_argument("--suffixless-ogg", action="store_true",
                     help="Ogg files without a suffix too (linked with .ogg added)")
+    ap.add_argument("--render-packaged", action="store_true",
+                    help="tracker modules (openmpt123) and MIDI files (fluidsynth) in the packages too, rendered whole")
     ap.add_argument("--midi-composers", nargs="*", default=[])
     ap.add_argument("--midi-per-composer", type=int, default=6)
     ap.add_argument("--midi-seconds", type=float, default=60.0)
@@ -323,7 +438,8 @@ def main() -> int:
     args = ap.parse_args()
     rows: list[dict[str, str]] = []
     label_packages(args.data, args.packages, set(args.deny), rows, credits=read_credits(args.credits),
-                   composer_tags=args.composer_tags, suffixless_ogg=args.suffixless_ogg)
+                   composer_tags=args.composer_tags, suffixless_ogg=args.suffixless_ogg,
+                   render_packaged=args.render_packaged)
     render_midi(args.data, args.midi_composers, args.midi_per_composer, args.midi_seconds, rows,
                 package=args.midi_package)
     with open(args.data / "manifest.csv", "w", newline="") as fh:

@@ -20,6 +20,14 @@
 # A MIDI part like the benchmark's, of other composers (stop 34): music21 scores by DEV_MIDI_COMPOSERS, none of
 # the benchmark's, rendered with the same two soundfonts, as the package music21-corpus-dev (needs fluidsynth and
 # the soundfonts, as make_corpus.sh).
+# pingus-data (11 MB: Impulse Tracker modules by H. Matthew Smith 5, Joseph Toscano 9, Yuri Sucupira 5, credited
+# in the pingus package's AUTHORS) was added with the packages' tracker modules and MIDI files (--render-packaged:
+# rendered whole, played once, up to 600 s, into DATA_DIR/rendered/; this also brings in tuxmath-data's three
+# game*.mod, which its copyright credits), and heroes-sound-tracks (1 MB: FastTracker modules by Alexel 8 and Tnk 5,
+# credited in the game's own mod/sound.conf; in a mod/ folder, so named by path in dev_credits.csv), a build of
+# December 2026. Modules need `openmpt123` and a C compiler
+# (`apt-get install -y openmpt123 gcc`), MIDI files fluidsynth and fluid-soundfont-gm; without them those files are
+# left out with a message.
 # Environment: DEV_PACKAGES, DEV_MIDI_COMPOSERS (defaults below), MIDI_PER_COMPOSER (6), MIDI_SECONDS (60),
 # PYTHON. Needs `apt-get update` done once.
 set -euo pipefail
@@ -28,7 +36,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 DATA="$(realpath -m "${1:-$REPO/benchmarks/data/real_music_dev}")"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
-DEV_PACKAGES="${DEV_PACKAGES:-naev-data widelands-data colobot-common-sounds warmux-data extremetuxracer-data lordsawar-data xmoto-data lincity-ng-data trackballs-data megaglest-data gigalomania-data freecol angrydd tuxmath-data redeclipse-data unknown-horizons blobwars-data}"
+DEV_PACKAGES="${DEV_PACKAGES:-naev-data widelands-data colobot-common-sounds warmux-data extremetuxracer-data lordsawar-data xmoto-data lincity-ng-data trackballs-data megaglest-data gigalomania-data freecol angrydd tuxmath-data redeclipse-data unknown-horizons blobwars-data pingus-data heroes-sound-tracks}"
 # every music21 composer folder with five or more scores that the benchmark does not use
 DEV_MIDI_COMPOSERS="${DEV_MIDI_COMPOSERS:-beethoven haydn josquin schumann_robert schumann_clara}"
 
@@ -46,7 +54,7 @@ fi
 unpack_packages make_dev_corpus "$DATA" $DEV_PACKAGES
 
 "$PYTHON" "$HERE/corpus.py" --data "$DATA" --packages $DEV_PACKAGES --deny $BENCHMARK_PACKAGES $RESERVED_PACKAGES \
-  --credits "$HERE/dev_credits.csv" --composer-tags --suffixless-ogg \
+  --credits "$HERE/dev_credits.csv" --composer-tags --suffixless-ogg --render-packaged \
   --midi-composers $DEV_MIDI_COMPOSERS --midi-package music21-corpus-dev \
   --midi-per-composer "${MIDI_PER_COMPOSER:-6}" --midi-seconds "${MIDI_SECONDS:-60}"
 echo "make_dev_corpus: corpus in $DATA/corpus, manifest $DATA/manifest.csv"

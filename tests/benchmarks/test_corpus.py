@@ -1,10 +1,12 @@
 """corpus.py's MIDI part: music21 folders named as artists, an ABC opus rendered as one score, and a score that
 failed to render is not waited for again on a rerun (fluidsynth is replaced by a stand-in that writes a tone),
-and a render is stopped once its opening is written."""
+and a render is stopped once its opening is written; a package's tracker modules and MIDI files are rendered whole
+(openmpt123 and fluidsynth replaced by stand-ins) only when asked."""
 
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 
 import numpy as np
@@ -141,3 +143,108 @@ def test_a_failed_render_is_remembered_and_not_waited_for_again(tmp_path, fake_f
     assert len(fake_fluidsynth["runs"]) == first  # the rendered one is kept, the failed one not tried again
     err = capsys.readouterr().err
     assert "TimeoutExpired, in an earlier run; delete" in err and ".failed to retry" in err
+
+
+@pytest.fixture
+def game_with_modules(tmp_path, monkeypatch):
+    """A package with two tracker modules, a MIDI file and a sound effect module; the renderers replaced by
+    stand-ins that return a second of a tone (or fail for the files named in ``calls["fail"]``), each call
+    recorded."""
+    music = tmp_path / "pkgs" / "game-data" / "usr" / "share" / "games" / "game" / "music"
+    music.mkdir(parents=True)
+    for name in ("a.it", "b.xm", "c.mid"):
+        (music / name).write_bytes(b"not really a module")
+    (music.parent / "sounds").mkdir()
+    (music.parent / "sounds" / "boom.mod").write_bytes(b"an effect")
+    fonts = {"fluidr3": tmp_path / "fluidr3.sf2", "timgm6mb": tmp_path / "timgm6mb.sf2"}
+    for sf2 in fonts.values():
+        sf2.write_bytes(b"sf2")
+    monkeypatch.setattr(corpus, "SOUNDFONTS", fonts)
+    monkeypatch.setattr(corpus.shutil, "which", lambda name: f"/usr/bin/{name}")
+    calls: dict = {"modules": [], "midi": [], "fail": set()}
+    tone = np.round(0.3 * 32767 * np.sin(np.arange(22050) / 5)).astype(np.int16)
+
+    def render_module(module, wav, *, seconds, sr, timeout_s=None):
+        calls["modules"].append((module.name, seconds, sr))
+        if module.name in calls["fail"]:
+            raise subprocess.CalledProcessError(1, ["openmpt123"])
+        return np.stack([tone, tone], axis=1)
+
+    def render_opening(sf2, mid, raw, *, seconds, sr, timeout_s=None):
+        calls["midi"].append((sf2, mid.name, seconds, sr))
+        return np.stack([tone, tone], axis=1) / np.float32(32768)
+
+    monkeypatch.setattr(corpus, "render_module", render_module)
+    monkeypatch.setattr(corpus, "render_opening", render_opening)
+    return calls
+
+
+CREDITS = {"game-data": [("a.it", "Ann"), ("b.xm", "Bob"), ("c.mid", "Cy"), ("boom.mod", "Dee")]}
+
+
+def test_modules_and_midi_files_are_rendered_whole_and_linked_only_when_asked(tmp_path, game_with_modules):
+    from benchmarks.real_music.corpus import PACKAGED_SECONDS, label_packages
+
+    rows: list[dict[str, str]] = []
+    label_packages(tmp_path, ["game-data"], set(), rows, credits=CREDITS)  # the benchmark's way: none of them
+    assert rows == [] and game_with_modules["modules"] == []
+    label_packages(tmp_path, ["game-data"], set(), rows, credits=CREDITS, render_packaged=True)
+    assert [(r["path"], r["artist"]) for r in rows] == [("corpus/Ann/game-data__a.it.flac", "Ann"),
+                                                        ("corpus/Bob/game-data__b.xm.flac", "Bob"),
+                                                        ("corpus/Cy/game-data__c.mid.flac", "Cy")]  # no effects
+    assert game_with_modules["modules"] == [("a.it", PACKAGED_SECONDS, 22050), ("b.xm", PACKAGED_SECONDS, 22050)]
+    assert game_with_modules["midi"] == [(tmp_path / "fluidr3.sf2", "c.mid", PACKAGED_SECONDS, 22050)]
+    y, sr = sf.read(tmp_path / rows[0]["path"], dtype="int16")
+    assert sr == 22050 and y.shape == (22050, 2) and sf.info(str(tmp_path / rows[0]["path"])).subtype == "PCM_16"
+    assert (tmp_path / rows[2]["path"]).resolve() == tmp_path / "rendered" / "game-data" / "c.mid.flac"
+    import mutagen
+
+    assert mutagen.File(tmp_path / rows[1]["path"])["artist"] == ["Bob"]
+    again: list[dict[str, str]] = []
+    label_packages(tmp_path, ["game-data"], set(), again, credits=CREDITS, render_packaged=True)
+    assert again == rows and len(game_with_modules["modules"]) == 2  # rendered once, linked again
+
+
+def test_a_failed_module_render_is_remembered_and_not_tried_again(tmp_path, game_with_modules, capsys):
+    from benchmarks.real_music.corpus import label_packages
+
+    game_with_modules["fail"] = {"a.it"}
+    rows: list[dict[str, str]] = []
+    label_packages(tmp_path, ["game-data"], set(), rows, credits=CREDITS, render_packaged=True)
+    assert [r["artist"] for r in rows] == ["Bob", "Cy"]
+    out = capsys.readouterr()
+    assert "a.it: not rendered (CalledProcessError)" in out.err and "1 not rendered" in out.out
+    assert (tmp_path / "rendered" / "game-data" / "a.it.failed").is_file()
+    label_packages(tmp_path, ["game-data"], set(), [], credits=CREDITS, render_packaged=True)
+    assert [m for m, _, _ in game_with_modules["modules"]] == ["a.it", "b.xm"]  # neither rendered again
+    assert "in an earlier run; delete" in capsys.readouterr().err
+
+
+def test_openmpt_plays_each_module_once_with_its_options_fixed_and_the_seed_library_preloaded(tmp_path, monkeypatch):
+    cmd = corpus.openmpt_command(tmp_path / "m.it", tmp_path / "m.wav", sr=22050, seconds=600)
+    opt = {k: cmd[cmd.index(k) + 1] for k in ("--repeat", "--end-time", "--samplerate", "--channels", "--dither")}
+    assert opt == {"--repeat": "0", "--end-time": "600", "--samplerate": "22050", "--channels": "2", "--dither": "0"}
+    assert "--no-float" in cmd and cmd[-1] == str(tmp_path / "m.it")
+    monkeypatch.setattr(corpus, "fixed_seed_library", lambda folder: folder / "fixed_seed.so")
+    seen = {}
+
+    def run(cmd, *, env, **kwargs):
+        seen["preload"] = env.get("LD_PRELOAD")
+        tone = np.arange(-100, 100, dtype=np.int16)
+        sf.write(cmd[cmd.index("--output") + 1], np.stack([tone, -tone], axis=1), 22050, subtype="PCM_16")
+
+    monkeypatch.setattr(corpus.subprocess, "run", run)
+    y = corpus.render_module(tmp_path / "m.it", tmp_path / "m.wav", seconds=600, sr=22050)
+    assert y.dtype == np.int16 and y.shape == (200, 2) and y[0, 0] == -100 and y[0, 1] == 100
+    assert seen["preload"] == str(tmp_path / "fixed_seed.so") and not (tmp_path / "m.wav").exists()
+
+
+@pytest.mark.skipif(not (shutil.which("cc") and shutil.which("nm")), reason="needs a C compiler and nm")
+def test_the_seed_library_replaces_libstdcxx_random_device_and_clock(tmp_path):
+    library = corpus.fixed_seed_library(tmp_path)
+    symbols = subprocess.run(["nm", "-D", "--defined-only", str(library)], capture_output=True, text=True,
+                             check=True).stdout
+    for name in ("_ZNSt13random_device9_M_getvalEv", "_ZNKSt13random_device13_M_getentropyEv",
+                 "_ZNSt6chrono3_V212system_clock3nowEv"):
+        assert name in symbols
+    assert corpus.fixed_seed_library(tmp_path) == library and not (tmp_path / "fixed_seed.so.partial").exists()
