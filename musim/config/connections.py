@@ -12,6 +12,7 @@ field are registered with :func:`musim.redact.register_secret`; messages name th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -113,10 +114,9 @@ def register_setting_secrets(variable: str, value: str) -> None:
         register_secret(value)
     register_url_secrets(value)
     if variable.upper().startswith("AIRFLOW_CONN_") and value.strip().startswith("{"):
-        try:
-            parse_airflow_connection(value, name=variable, types=())  # registers what it holds
-        except ConfigError:  # said when the connection is used; a value broken beyond reading holds nothing to find
-            pass
+        # registers what it holds; a value broken beyond reading holds nothing to find (said when it is used)
+        with contextlib.suppress(ConfigError):
+            parse_airflow_connection(value, name=variable, types=())
 
 
 def airflow_connection(conn_id: str, env: Mapping[str, str], *, lookup: str,
