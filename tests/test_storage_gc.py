@@ -37,10 +37,13 @@ GARBAGE = {
 OUTSIDE = {
     "acquire/journal/b1/7.json",                   # state of its writer, outside the collected prefixes
     "library/examined/abc.json",
-    "features/runs/r1/batch-00001.json",
-    "models/runs/r1/inputs.npz",                   # model training staging: under models/, not collected
     "landing/lastfm/dump.tsv",                     # not musim's objects
 }
+STAGED = {                                         # DAG runs' staging: kept a week after the run's newest object
+    "features/runs/r1/batch-00001.json",
+    "models/runs/r1/inputs.npz",
+}
+WEEK_LATER = NOW + dt.timedelta(days=8)
 
 
 def _record_rows(con) -> None:
@@ -61,6 +64,9 @@ def _record_rows(con) -> None:
     con.execute("INSERT INTO model_registry (version, family, seq, status, params, target_metric, test_set_id, "
                 "primary_metric, metrics, object_prefix, created_at, status_at) VALUES ('siamese-1', 'siamese', 1, "
                 "'archived', '{}', 'pmi', 't', 'ndcg', '{}', 'models/siamese/siamese-1/', now(), now())")
+    con.execute("INSERT INTO feature_build (run_id, status, extractors, tracks, items_planned, reused, computed, "
+                "rejected, preview_set, started_at, heartbeat_key) VALUES ('r3', 'interrupted', '[]', 1, 1, 0, 0, 0, "
+                "'p', now(), 'features/runs/r3/heartbeat.json')")
     con.execute("INSERT INTO quality_result (run_id, dataset, status, success, expectations, failed, rows_validated, "
                 "sampled, failures, seconds, created_at, docs_url) VALUES ('run1', 'features', 'passed', true, 1, 0, "
                 "1, false, '[]', 0.1, now(), 's3://bucket/musim/quality/docs/run1/index.html')")
@@ -97,12 +103,13 @@ def _keys(store) -> set[str]:
 
 
 def test_dry_run_finds_the_unreferenced_and_deletes_nothing(store, con):
-    _fill(store, REFERENCED | GARBAGE | OUTSIDE)
+    _fill(store, REFERENCED | GARBAGE | OUTSIDE | STAGED)
     result = _gc(store, con, now=LATER)
     assert {o.key for o in result.unreferenced} == GARBAGE
-    assert (result.referenced, result.referenced_bytes, result.young) == (len(REFERENCED), 10 * len(REFERENCED), 0)
+    assert (result.referenced, result.referenced_bytes) == (len(REFERENCED), 10 * len(REFERENCED))
+    assert result.young == len(STAGED)  # two days old: within the staging grace period
     assert result.unreferenced_bytes == 10 * len(GARBAGE) and not result.deleted
-    assert _keys(store) == REFERENCED | GARBAGE | OUTSIDE
+    assert _keys(store) == REFERENCED | GARBAGE | OUTSIDE | STAGED
     assert result.summary().startswith(f"{len(GARBAGE)} objects, 0.0 MB unreferenced in {store.root_url}: "
                                        "would be deleted")
 
@@ -110,10 +117,40 @@ def test_dry_run_finds_the_unreferenced_and_deletes_nothing(store, con):
 def test_delete_removes_only_the_unreferenced(store, con):
     """Referenced objects, superseded feature values, model versions' and Data Docs' folders and everything outside
     the collected prefixes survive; the unreferenced old objects go."""
-    _fill(store, REFERENCED | GARBAGE | OUTSIDE)
+    _fill(store, REFERENCED | GARBAGE | OUTSIDE | STAGED)
     result = _gc(store, con, now=LATER, delete=True)
     assert result.deleted and {o.key for o in result.unreferenced} == GARBAGE
-    assert _keys(store) == REFERENCED | OUTSIDE
+    assert _keys(store) == REFERENCED | OUTSIDE | STAGED
+
+
+def test_the_staging_of_a_run_goes_once_the_staging_grace_period_is_over(store, con):
+    """Before, nothing under models/runs/ or features/runs/ was ever collected: every nightly training run left its
+    inputs and models there for good. A run's folder goes a week after its newest object; a heartbeat a
+    feature_build row names stays."""
+    heartbeat = "features/runs/r3/heartbeat.json"
+    _fill(store, REFERENCED | STAGED | {heartbeat})
+    result = _gc(store, con, now=WEEK_LATER, delete=True)
+    assert {o.key for o in result.unreferenced} == STAGED
+    assert _keys(store) == REFERENCED | {heartbeat}
+    assert "or in a run's staging changed within 168 h" in result.summary()
+
+
+def test_a_run_s_staging_goes_whole_or_not_at_all(con):
+    """One object of a run changed within the staging grace period (a retry staging again, a build still beating)
+    keeps the whole folder: its other objects are what the retry reads back."""
+    store = open_store()
+    keys = {"models/runs/old/inputs.npz", "models/runs/old/siamese/model.keras", "models/runs/busy/inputs.npz",
+            "models/runs/busy/siamese/trained.json", "features/runs/b/batch-00001.json", "features/runs/b/heartbeat.json"}
+    _fill(store, keys)
+    old = time.time() - 3 * 24 * 3600
+    for key in keys - {"models/runs/busy/siamese/trained.json", "features/runs/b/heartbeat.json"}:
+        os.utime(store.root / key, (old, old))
+    result = _gc(store, con, staging_older_than=dt.timedelta(days=2), delete=True)
+    assert {o.key for o in result.unreferenced} == {"models/runs/old/inputs.npz", "models/runs/old/siamese/model.keras"}
+    assert _keys(store) == keys - {o.key for o in result.unreferenced}
+    assert storage_gc.staged_run("models/runs/old/siamese/model.keras") == "models/runs/old/"
+    assert storage_gc.staged_run("features/runs/loose.json") == "features/runs/loose.json"
+    assert storage_gc.staged_run("models/siamese/siamese-1/model.keras") is None
 
 
 def test_young_unreferenced_objects_are_kept(store, con):
@@ -187,8 +224,8 @@ def test_a_key_gone_meanwhile_is_no_error_and_no_key_outside_is_deleted(store):
     delete_objects(store, ["audio/previews/gone.mp3"])
     with pytest.raises(StorageError, match="refusing to delete 'landing/x.tsv'"):
         delete_objects(store, ["audio/previews/gone.mp3", "landing/x.tsv"])
-    with pytest.raises(StorageError, match="models/runs/r/inputs.npz"):
-        delete_objects(store, ["models/runs/r/inputs.npz"])
+    with pytest.raises(StorageError, match="refusing to delete 'acquire/journal/b/1.json'"):
+        delete_objects(store, ["acquire/journal/b/1.json"])
     assert _keys(store) == {"landing/x.tsv"}
 
 
@@ -223,6 +260,7 @@ def test_references_by_prefix_with_prefixes_inside_others():
 def test_collected_prefixes_are_the_writers():
     from musim.acquire.journal import PREVIEW_PREFIX
     from musim.features.params import _PREFIX as TENSOR_PREFIXES
+    from musim.features.work import MANIFEST_PREFIX
     from musim.library.add_files import OBJECT_PREFIX
     from musim.models.families.staged import STAGING_PREFIX
     from musim.models.registry import object_prefix
@@ -231,7 +269,7 @@ def test_collected_prefixes_are_the_writers():
     writers = {PREVIEW_PREFIX + "/", OBJECT_PREFIX + "/", *(p + "/" for p in TENSOR_PREFIXES.values()),
                object_prefix("f", "v").split("/")[0] + "/", DOCS_PREFIX + "/"}
     assert writers == set(storage_gc.COLLECTED_PREFIXES)
-    assert storage_gc.NOT_COLLECTED == (STAGING_PREFIX + "/",)
+    assert storage_gc.STAGING_PREFIXES == (MANIFEST_PREFIX + "/", STAGING_PREFIX + "/")
 
 
 

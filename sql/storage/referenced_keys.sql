@@ -24,7 +24,8 @@ UNION ALL
 -- superseded values, kept for point-in-time (as_of) reads: referenced (see above)
 SELECT object_key, false, 'feature_superseded.object_key' FROM feature_superseded WHERE object_key IS NOT NULL
 UNION ALL
--- outside the collected prefixes (features/runs/, acquire/journal/): listed so that every key column is here
+-- a feature build's heartbeat (kept in its run's staging folder, features/runs/<run>/) and the acquisition's
+-- journals (outside the collected prefixes): listed so that every key column is here
 SELECT heartbeat_key, false, 'feature_build.heartbeat_key' FROM feature_build WHERE heartbeat_key IS NOT NULL
 UNION ALL
 SELECT journal_key, false, 'acquire_journal.journal_key' FROM acquire_journal

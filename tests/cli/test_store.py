@@ -35,7 +35,8 @@ def test_gc_is_a_dry_run_with_one_summary_line(capsys):
     code, out, err = run(capsys, "store", "gc")
     assert code == 0 and err == ""
     assert out == (f"1 objects, 1.5 MB unreferenced in {store.root_url}: would be deleted (dry run: --delete deletes "
-                   "them); kept 1 unreferenced younger than 24 h (2.0 MB) and 1 referenced (0.0 MB)\n")
+                   "them); kept 1 unreferenced younger than 24 h or in a run's staging changed within 168 h (2.0 MB) and 1 "
+                   "referenced (0.0 MB)\n")
     assert store.exists("audio/previews/old.mp3")
 
 
@@ -56,6 +57,20 @@ def test_gc_older_than(capsys):
     code, out, _err = run(capsys, "store", "gc", "--older-than", "0s", "--delete")
     assert code == 0 and out.startswith("2 objects, 3.5 MB unreferenced") and ": deleted; kept 0 unreferenced" in out
     assert {o.key for o in store.list("")} == {"audio/previews/kept.mp3", "landing/other.tsv"}
+
+
+def test_gc_staging_older_than(capsys):
+    """A DAG run's staging folder three days old is kept by the default staging grace period (7 days) and goes with
+    --staging-older-than 2d."""
+    store = _store_with_garbage()
+    store.put_bytes("models/runs/r1/inputs.npz", b"x" * 10)
+    os.utime(store.root / "models/runs/r1/inputs.npz", (OLD, OLD))
+    code, out, _err = run(capsys, "store", "gc", "--delete", "--json")
+    assert code == 0 and json.loads(out)["keys"] == ["audio/previews/old.mp3"]
+    code, out, _err = run(capsys, "store", "gc", "--delete", "--json", "--staging-older-than", "2d")
+    doc = json.loads(out)
+    assert code == 0 and doc["keys"] == ["models/runs/r1/inputs.npz"] and doc["staging_older_than_s"] == 2 * 86400
+    assert not store.exists("models/runs/r1/inputs.npz")
 
 
 def test_gc_errors_are_one_line(capsys):
