@@ -21,6 +21,7 @@ in one process are :func:`~.record.run_family` (``musim models train``).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import tempfile
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from musim.errors import ParameterError, QualityError
+from musim.errors import NotFoundError, ParameterError, QualityError
 from musim.jsonable import json_safe
 from musim.models import registry
 from musim.models.constants import MODEL_FILE, MODELS_PREFIX
@@ -42,6 +43,7 @@ from musim.models.families.lookup import get_family, inputs_needed
 from musim.models.families.record import check_primary_metric, record_run
 from musim.models.serve import commit_staged, unserved
 from musim.runs import run_key
+from musim.storage.base import ObjectNotFound
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -53,6 +55,22 @@ __all__ = ["STAGING_PREFIX", "evaluate_staged", "plan_job", "prepare", "promote_
 
 STAGING_PREFIX = f"{MODELS_PREFIX}/runs"
 TRAINED_DOC, RUN_DOC, EMBEDDINGS = "trained.json", "run.json", "embeddings.npy"
+
+
+def _staging_gone_explained(phase):
+    """A phase that finds an object of its run's staging missing says why that can be and what to do, in one line: a
+    task of an old run cleared by hand after ``musim store gc`` collected the run's staging folder."""
+    @functools.wraps(phase)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return phase(*args, **kwargs)
+        except ObjectNotFound as exc:
+            if f"'{STAGING_PREFIX}/" not in str(exc):
+                raise
+            raise NotFoundError(f"{exc}: this training run's staging is gone (musim store gc collects a DAG run's "
+                                "staging once its newest object is older than the staging grace period, 7 days by "
+                                "default): clear the whole DAG run, not one task of it") from None
+    return run
 
 
 def _store(store: ObjectStore | None) -> ObjectStore:
@@ -101,6 +119,7 @@ def _inputs(store: ObjectStore, item: Mapping[str, Any], needs: Sequence[str]) -
     return inputs.load_tensors(store, tuple(needs))
 
 
+@_staging_gone_explained
 def train_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, verbose: int = 0) -> dict[str, Any]:
     """Phase ``train`` (object store only; queue ``$MUSIM_TRAIN_QUEUE``, or the CPU queue: :mod:`musim.models.routing`): train the item's family on the manifest, and stage
     the model, its track embeddings, its files and what training reported. A staged item is not trained again."""
@@ -152,6 +171,7 @@ def _trained(store: ObjectStore, item: Mapping[str, Any], folder: Path) -> tuple
             model_path, doc)
 
 
+@_staging_gone_explained
 def evaluate_staged(item: Mapping[str, Any], *, store: ObjectStore | None = None, n_boot: int = 1000
                     ) -> dict[str, Any]:
     """Phase ``evaluate`` (object store only; queue ``$MUSIM_TRAIN_QUEUE``, or the CPU queue: :mod:`musim.models.routing`): the staged model, its family's champion and the
@@ -195,6 +215,7 @@ def _record(con: duckdb.DuckDBPyConnection, store: ObjectStore, item: Mapping[st
     return json_safe({**out.to_json(), "run_id": item["run_id"], "prefix": prefix, "manifest": item["manifest"]})
 
 
+@_staging_gone_explained
 def promote_job(evaluated: Sequence[Mapping[str, Any]], *, primary_metric: str = "auto",
                 store: ObjectStore | None = None) -> list[dict[str, Any]]:
     """Phase ``promote`` (warehouse writer): register every evaluated item (idempotent per run id) and decide
@@ -206,6 +227,7 @@ def promote_job(evaluated: Sequence[Mapping[str, Any]], *, primary_metric: str =
         return [_record(con, store, item, primary_metric=primary_metric) for item in evaluated]
 
 
+@_staging_gone_explained
 def publish_job(decisions: Sequence[Mapping[str, Any]], *, k: int = 10, snapshot: bool = True,
                 store: ObjectStore | None = None) -> dict[str, Any]:
     """Phase ``publish`` (warehouse writer): each family's champion (the new version, or the one it did not

@@ -263,3 +263,4 @@ def test_compare_of_families_without_a_version_names_them_not_an_empty_registry(
     assert json.loads(capsys.readouterr().out)["notes"] == [
         "no contrastive or autoencoder version registered yet (registered: siamese): train one (`musim models train "
         "--family contrastive`), or compare the registered families"]
+

@@ -91,3 +91,19 @@ def test_a_publish_phase_refused_by_the_quality_gate_still_moves_the_online_poin
         run()
     np.testing.assert_allclose(lookup("artist_autoencoder_embedding", 9, refresh_s=0),
                                _artist_vector(emb * 2, owner, 9), rtol=1e-5)
+
+
+def test_a_phase_whose_run_staging_was_collected_says_so_in_one_line():
+    """A task of an old training run cleared by hand after `musim store gc` collected the run's staging folder: the
+    error names the missing key, why it can be gone and what to do (before: only `no object ...`)."""
+    from musim.errors import NotFoundError
+    from musim.models.families.staged import evaluate_staged, train_staged
+
+    item = {"family": "autoencoder", "manifest": "models/runs/old-run/inputs.npz", "params": {},
+            "run_id": "old-run/autoencoder"}
+    for phase in (train_staged, evaluate_staged):
+        with pytest.raises(NotFoundError) as caught:
+            phase(item)
+        said = str(caught.value)
+        assert said.startswith("no object 'models/runs/old-run/") and "\n" not in said
+        assert "this training run's staging is gone" in said and "clear the whole DAG run" in said
