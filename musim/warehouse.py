@@ -309,7 +309,10 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> Iterator
     for the block, without a copy; unregistered when it ends, however it ends (a result the block left
     unfetched is finished first: it could only read the view that goes). A block that fails inside a transaction
     leaves it aborted, where DuckDB unregisters nothing: the block's error is the one raised, not "Current
-    transaction is aborted" (Ctrl-C, a full disk, DuckDB out of memory), and the rollback drops the view."""
+    transaction is aborted" (Ctrl-C, a full disk, DuckDB out of memory), and the rollback drops the view. A result
+    left unfinished before the block (an insert's count read with ``fetchone``) is finished first too: DuckDB
+    registers nothing on a connection with one."""
+    con.complete()
     con.register(name, data)
     try:
         yield con

@@ -78,10 +78,10 @@ class IngestResult:
 
 
 def _insert_prescan_rejects(con: duckdb.DuckDBPyConnection, dump_id: str, kind: str, scan: Prescan) -> None:
-    if scan.rejected:
-        sql.run(con, "ingest/prescan_rejects.sql", dump_id=dump_id, file_kind=kind,
-                line_nos=[r.line_no for r in scan.rejected], raws=[r.raw for r in scan.rejected],
-                reasons=[r.reason for r in scan.rejected])
+    if scan.rejected:  # as an Arrow table over the pre-scan's buffers: a million blank lines are no Python lists
+        with warehouse.registered(con, "prescan_rejected_lines", scan.rejected.arrow()):
+            sql.run(con, "ingest/prescan_rejects.sql", dump_id=dump_id, file_kind=kind,
+                    reasons=list(scan.rejected.labels))
 
 
 def _refuse_all_rejected(con: duckdb.DuckDBPyConnection, path: Path, dump_id: str, kind: str, lines: int) -> None:

@@ -19,8 +19,6 @@ and its line number. The rare other lines come back as events:
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,55 +29,12 @@ import pyarrow as pa
 from musim import sql
 from musim.errors import IngestError
 from musim.ingest import _scan360k
-from musim.ingest.prescan import Prescan, classify_line, read_blocks
+from musim.ingest.prescan import LineTexts, Prescan, arrow_table, classify_line, read_blocks
 from musim.ingest.prescan_rules import MAX_LINE_BYTES
 
 #: The events whose reason ``sql/ingest/group_360k.sql`` gives.
 LINE_EVENTS = {_scan360k.TOO_FEW: "too few fields", _scan360k.TOO_MANY: "too many fields",
                _scan360k.NOT_INTEGER: "plays is not an integer of at most 18 digits", _scan360k.NEGATIVE: "negative plays"}
-
-
-class LineTexts:
-    """Lines' numbers, labels (one of a few, or none) and UTF-8 texts, in flat buffers: about 17 bytes a line beside
-    its text, where a list of Python tuples of ints and strings took about 1.3 KB a line (a 90 MB file of 2M lines
-    that were no dump lines, each rejected and kept, peaked at 2.6 GB). Iterates as ``(line_no, label, text)``, or
-    ``(line_no, text)`` without labels; :meth:`arrow` is the table SQL reads (``row_id``, ``label``, ``raw``)."""
-
-    def __init__(self, labels: tuple[str, ...] = ()) -> None:
-        self.labels = labels
-        self._label_of = {label: i for i, label in enumerate(labels)}
-        self._line_nos = array("q")
-        self._label_ids = array("b")
-        self._data = bytearray()
-        self._offsets = array("q", [0])
-
-    def append(self, line_no: int, raw: bytes, label: str | None = None) -> None:
-        self._line_nos.append(line_no)
-        if self.labels:
-            self._label_ids.append(self._label_of[label])
-        self._data += raw
-        self._offsets.append(len(self._data))
-
-    def __len__(self) -> int:
-        return len(self._line_nos)
-
-    def __iter__(self) -> Iterator[tuple]:
-        for i, line_no in enumerate(self._line_nos):
-            text = self._data[self._offsets[i]:self._offsets[i + 1]].decode()
-            yield (line_no, self.labels[self._label_ids[i]], text) if self.labels else (line_no, text)
-
-    def arrow(self) -> pa.Table:
-        """``row_id`` (the line number), ``label`` (the index of its label in :attr:`labels`, where there are labels)
-        and ``raw``, over the buffers (the texts are not copied into Python strings)."""
-        n = len(self)
-        raw = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(self._offsets),
-                                                            pa.py_buffer(self._data)])
-        columns = {"row_id": pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(self._line_nos)])}
-        if self.labels:  # the label's index: SQL looks its text up in :attr:`labels` (a pyarrow dictionary array
-            # would import pyarrow.compute, 0.2 s of every ingest)
-            columns["label"] = pa.Array.from_buffers(pa.int8(), n, [None, pa.py_buffer(self._label_ids)])
-        columns["raw"] = raw
-        return pa.table(columns)
 
 
 @dataclass
@@ -137,7 +92,7 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
                           "musim bug: please report it with the file.")
     scan.longest_line = (result["longest"], result["longest_line"])
     width, line_no = scan.longest_line
-    if width > MAX_LINE_BYTES and not any(r.line_no == line_no for r in scan.rejected):
+    if width > MAX_LINE_BYTES and not (scan.rejected.line_nos() == line_no).any():
         raise IngestError(f"{path}: line {line_no} is {width:,} bytes long and the C scanner did not reject it: it "
                           "was built from an older musim/ingest/_scan360k.c; nothing was stored. Run `make install` "
                           "(or set MUSIM_INGEST_ENGINE=duckdb)")
@@ -151,26 +106,17 @@ def _strings(buffers: tuple) -> pa.Array:
     return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def _table(**columns: np.ndarray | pa.Array) -> pa.Table:
-    """An Arrow table over numpy arrays without a copy (and without pyarrow's numpy path, which imports
-    pandas: a second's work)."""
-    arrays = [c if isinstance(c, pa.Array) else
-              pa.Array.from_buffers(pa.from_numpy_dtype(c.dtype), len(c), [None, pa.py_buffer(c)])
-              for c in columns.values()]
-    return pa.Table.from_arrays(arrays, names=list(columns))
-
-
 def register(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> None:
     """Make the scan visible to SQL as ``scan_users``, ``scan_spellings`` and ``scan_rows`` (views on this
     connection, over the arrays: no copy), ``scan_events`` and ``scan_kept_raw`` (small temp tables,
     ``sql/ingest/scan_events.sql``)."""
     user_lines = np.bincount(rows.row_user, minlength=len(rows.users))
     spelling_lines = np.bincount(rows.row_spelling, minlength=len(rows.names))
-    con.register("scan_users", _table(user_ref=np.arange(len(rows.users), dtype=np.int32), user_raw=rows.users,
+    con.register("scan_users", arrow_table(user_ref=np.arange(len(rows.users), dtype=np.int32), user_raw=rows.users,
                                       first_line=rows.user_first_line, lines=user_lines))
-    con.register("scan_spellings", _table(spelling_ref=np.arange(len(rows.names), dtype=np.int32),
+    con.register("scan_spellings", arrow_table(spelling_ref=np.arange(len(rows.names), dtype=np.int32),
                                           name_raw=rows.names, mbid_text=rows.mbids, lines=spelling_lines))
-    con.register("scan_rows", _table(row_id=rows.row_line, user_ref=rows.row_user, spelling_ref=rows.row_spelling,
+    con.register("scan_rows", arrow_table(row_id=rows.row_line, user_ref=rows.row_user, spelling_ref=rows.row_spelling,
                                      plays=rows.row_plays))
     con.register("scan_event_lines", rows.line_events.arrow())
     con.register("scan_kept_lines", rows.kept_raw.arrow())
@@ -203,5 +149,5 @@ def merge_plays(con: duckdb.DuckDBPyConnection, rows: Scanned360k) -> pa.Table |
     merged = _scan360k.merge_runs(row_users, artist_of[rows.row_spelling], rows.row_plays)
     if merged is None:
         return None
-    return _table(**{name: np.frombuffer(merged[name], dtype=dtype) for name, dtype in
+    return arrow_table(**{name: np.frombuffer(merged[name], dtype=dtype) for name, dtype in
                      (("user_id", np.int32), ("artist_id", np.int32), ("plays", np.int64), ("lines", np.int32))})

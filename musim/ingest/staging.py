@@ -21,10 +21,20 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
-from musim import sql
+from musim import sql, warehouse
 from musim.errors import IngestError
-from musim.ingest.prescan import Prescan, is_gzip, open_dump, prescan, reading, writing_into
+from musim.ingest.prescan import (
+    LineTexts,
+    Prescan,
+    arrow_table,
+    is_gzip,
+    open_dump,
+    prescan,
+    reading,
+    writing_into,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,50 +59,50 @@ def _stage_in_background(con: duckdb.DuckDBPyConnection, table: str, sql_name: s
         cur.close()
 
 
-def rows_per_line(con: duckdb.DuckDBPyConnection, lines: list[bytes], table: str, sql_name: str,
-                  workdir: Path) -> list[int]:
-    """How many rows the staging SQL makes of each of ``lines`` (read alone, between sentinel lines).
+def rows_per_line(con: duckdb.DuckDBPyConnection, lines: LineTexts, table: str, sql_name: str,
+                  workdir: Path) -> np.ndarray:
+    """How many rows the staging SQL makes of each of ``lines`` (their bytes; each read alone, between sentinel lines).
 
     Every ``sql/ingest/stage_*.sql`` outputs the line's first field, at most trimmed, as ``user_key``: that is
-    how the sentinel rows are told apart.
+    how the sentinel rows are told apart (``sql/ingest/probe_counts.sql`` counts the rows between them).
     """
-    if not lines:
-        return []
+    if not len(lines):
+        return np.zeros(0, dtype=np.int64)
     probe = workdir / "irregular.tsv"
-    probe.write_bytes(b"".join(line + b"\n" + SENTINEL + b"\n" for line in lines))
+    with open(probe, "wb") as fh:
+        for raw in lines.texts():
+            fh.write(raw + b"\n" + SENTINEL + b"\n")
     sql.run(con, "ingest/probe.sql", table=table)
     _insert(con, "probe", sql_name, probe, compressed=False)
-    sentinel = SENTINEL.decode()
-    first = [r[0] for r in sql.query(con, "ingest/probe_first_fields.sql").fetchall()]
+    found = sql.query(con, "ingest/probe_counts.sql", sentinel=SENTINEL.decode()).fetchnumpy()
     sql.run(con, "ingest/drop_probe.sql")
-    counts, run = [], 0
-    for value in first:
-        if value == sentinel:
-            counts.append(run)
-            run = 0
-        else:
-            run += 1
-    if len(counts) != len(lines) or run:
+    closed = np.asarray(found["closed"], dtype=bool)
+    if int(closed.sum()) != len(lines) or not closed.all():
         raise IngestError("could not tell how DuckDB reads the irregular lines of this file; nothing was stored. "
                           "This is a musim bug: please report it with the file.")
-    return counts
+    return np.asarray(found["rows"], dtype=np.int64)
 
 
-def line_map(scan: Prescan, counts: list[int], main_rows: int) -> tuple[list[int], dict[int, int]]:
-    """Rows to delete (those DuckDB made of irregular lines) and ``{first rowid: shift}``: a row's line is
-    ``rowid + shift`` of the last entry at or below its rowid. The fixed lines follow the main rows, in order.
+def line_map(scan: Prescan, counts: np.ndarray, main_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows to delete (those DuckDB made of irregular lines), and first rowids with their shifts: a row's line is
+    ``rowid + shift`` of the last first rowid at or below its rowid. The fixed lines follow the main rows, in order.
+
+    Irregular line ``j`` (line ``L[j]``, ``R[j]`` rows) starts at rowid ``L[j] - shift[j]``, where ``shift[j] = 1 + j -
+    (R[0] + ... + R[j-1])``; its rows are dropped, and from the rowid after them the shift is ``shift[j] + 1 - R[j]``.
+    Those rowids never decrease, so where several are equal (lines of no rows in a row) the last one holds.
     """
-    drops: list[int] = []
-    shift = 1
-    shifts = {0: shift}
-    for (line_no, _), rows in zip(scan.irregular, counts, strict=True):
-        start = line_no - shift
-        drops.extend(range(start, start + rows))
-        shift += 1 - rows
-        shifts[start + rows] = shift
-    for k, fixed in enumerate(scan.fixed):
-        shifts[main_rows + k] = fixed.line_no - (main_rows + k)
-    return drops, shifts
+    lines = scan.irregular.line_nos()
+    rows = np.asarray(counts, dtype=np.int64)
+    before = np.concatenate(([0], np.cumsum(rows)))
+    shift = 1 + np.arange(len(lines), dtype=np.int64) - before[:-1]
+    start = lines - shift
+    drops = np.repeat(start - before[:-1], rows) + np.arange(int(before[-1]), dtype=np.int64)
+    fixed_first = main_rows + np.arange(len(scan.fixed), dtype=np.int64)
+    fixed_lines = np.asarray([f.line_no for f in scan.fixed], dtype=np.int64)
+    firsts = np.concatenate(([0], start + rows, fixed_first))
+    shifts = np.concatenate(([1], shift + 1 - rows, fixed_lines - fixed_first))
+    last = np.append(firsts[1:] != firsts[:-1], True)
+    return drops, firsts[last], shifts[last]
 
 
 def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str,
@@ -120,14 +130,14 @@ def scan_and_stage(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_n
             main_rows = _stage_decompressed(con, path, table, sql_name, workdir, exc)
     scan.staged_rows = main_rows
     try:
-        counts = rows_per_line(con, [raw for _, raw in scan.irregular], table, sql_name, workdir)
-        expected = scan.lines - len(scan.irregular) + sum(counts)
+        counts = rows_per_line(con, scan.irregular, table, sql_name, workdir)
+        expected = scan.lines - len(scan.irregular) + int(counts.sum())
         if main_rows != expected:
             raise IngestError(
                 f"{path}: DuckDB read {main_rows} rows where {expected} were expected from its {scan.lines} "
                 "lines; nothing was stored. This is a musim bug: please report it with the file.")
-        drops, shifts = line_map(scan, counts, main_rows)
-        _apply(con, path, table, sql_name, workdir, scan, drops, shifts)
+        drops, firsts, shifts = line_map(scan, counts, main_rows)
+        _apply(con, path, table, sql_name, workdir, scan, drops, firsts, shifts)
     finally:
         sql.run(con, "warehouse/insertion_order.sql", keep=False)
     log.debug("%s: %d rows staged, %d irregular lines (%d rows dropped, %d fixed)", path.name, main_rows,
@@ -155,9 +165,12 @@ def _stage_decompressed(con: duckdb.DuckDBPyConnection, path: Path, table: str, 
 
 
 def _apply(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str, workdir: Path, scan: Prescan,
-           drops: list[int], shifts: dict[int, int]) -> None:
-    if drops:
-        sql.run(con, "ingest/drop_rows.sql", table=table, rows=drops)
+           drops: np.ndarray, firsts: np.ndarray, shifts: np.ndarray) -> None:
+    """Drop the rows of irregular lines, stage the fixed lines after the rest, and write the line map (the arrays go
+    to DuckDB as Arrow tables, not as lists: a file may hold millions of irregular lines)."""
+    if len(drops):
+        with warehouse.registered(con, "staged_drops", arrow_table(row_id=drops)):
+            sql.run(con, "ingest/drop_rows.sql", table=table)
     if scan.fixed:
         fixed = workdir / "fixed.tsv"
         fixed.write_bytes(b"".join(f.text + b"\n" for f in scan.fixed))
@@ -165,4 +178,5 @@ def _apply(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str
         if added != len(scan.fixed):
             raise IngestError(f"{path}: {len(scan.fixed)} lines with a lone carriage return made {added} rows; "
                               "nothing was stored. This is a musim bug: please report it with the file.")
-    sql.run(con, "ingest/line_map.sql", lines=f"{table}_lines", first=list(shifts), shift=list(shifts.values()))
+    with warehouse.registered(con, "staged_line_map", arrow_table(first_rowid=firsts, shift=shifts)):
+        sql.run(con, "ingest/line_map.sql", lines=f"{table}_lines")

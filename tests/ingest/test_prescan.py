@@ -26,7 +26,7 @@ def test_irregular_lines_keep_their_numbers(tmp_path, monkeypatch):
         (9, "blank line")]
     assert scan.rejected[3].raw == "bad\\xff\tbyte"
     assert [(f.line_no, f.text) for f in scan.fixed] == [(3, b"two (live)\tok")]
-    assert scan.irregular == [(i + 1, lines[i]) for i in (0, 2, 3, 4, 5, 7, 8)]
+    assert list(scan.irregular) == [(i + 1, lines[i]) for i in (0, 2, 3, 4, 5, 7, 8)]
 
 
 def test_blank_line_at_the_start_of_a_block_is_found(tmp_path, monkeypatch):

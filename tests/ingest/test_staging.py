@@ -12,6 +12,7 @@ from pathlib import Path
 from unittest import mock
 
 import duckdb
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -27,13 +28,55 @@ from tests.lastfm_files import MB_A, U1, U2, write_lines
 
 def test_line_map_skips_the_rows_of_irregular_lines_and_shifts_the_rest():
     # lines: 1 ok, 2 empty (0 rows), 3 lone CR (2 rows), 4 ok, 5 bad UTF-8 (0 rows), 6 ok
-    scan = Prescan(path=Path("x"), sha256="", bytes=0, lines=6,
-                   irregular=[(2, b""), (3, b"a\rb"), (5, b"\xff")], fixed=[FixedLine(3, b"a b")])
-    drops, shifts = line_map(scan, [0, 2, 0], main_rows=5)
+    scan = _scan([(2, b""), (3, b"a\rb"), (5, b"\xff")], fixed=[FixedLine(3, b"a b")])
+    drops, firsts, shifts = line_map(scan, np.array([0, 2, 0]), main_rows=5)
     # DuckDB's rows: 0 = line 1, 1-2 = line 3's pieces, 3 = line 4, 4 = line 6; then line 3 fixed, row 5
-    assert drops == [1, 2]
-    line = lambda row: row + shifts[max(k for k in shifts if k <= row)]  # noqa: E731  (the ASOF join)
+    assert drops.tolist() == [1, 2]
+    mapped = dict(zip(firsts.tolist(), shifts.tolist(), strict=True))
+    line = lambda row: row + mapped[max(k for k in mapped if k <= row)]  # noqa: E731  (the ASOF join)
     assert [line(r) for r in (0, 3, 4, 5)] == [1, 4, 6, 3]
+
+
+def _scan(irregular: list[tuple[int, bytes]], fixed: list[FixedLine]) -> Prescan:
+    scan = Prescan(path=Path("x"), sha256="", bytes=0, lines=0, fixed=fixed)
+    for line_no, raw in irregular:
+        scan.irregular.append(line_no, raw)
+    return scan
+
+
+def _line_map_one_line_at_a_time(irregular_lines, counts, fixed, main_rows):
+    """The line map as it was computed before, a line at a time into a dict: the reference."""
+    drops, shift, shifts = [], 1, {0: 1}
+    for line_no, rows in zip(irregular_lines, counts, strict=True):
+        start = line_no - shift
+        drops.extend(range(start, start + rows))
+        shift += 1 - rows
+        shifts[start + rows] = shift
+    for k, f in enumerate(fixed):
+        shifts[main_rows + k] = f.line_no - (main_rows + k)
+    return drops, shifts
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_line_map_over_arrays_is_the_one_a_line_at_a_time(seed):
+    """The arrays (a file may hold millions of irregular lines, each a dict entry and list items before) give the
+    drops and the map the per-line loop gave: runs of empty lines, lines of several rows, fixed lines at the end."""
+    rng = random.Random(seed)
+    lines, irregular, counts, fixed, rows = rng.randint(1, 400), [], [], [], 0
+    for line_no in range(1, lines + 1):
+        if rng.random() < 0.4:
+            irregular.append((line_no, b"x"))
+            counts.append(rng.choice([0, 0, 0, 1, 2, 3]))
+            rows += counts[-1]
+            if counts[-1] and rng.random() < 0.3:
+                fixed.append(FixedLine(line_no, b"x"))
+        else:
+            rows += 1
+    scan = _scan(irregular, fixed)
+    drops, firsts, shifts = line_map(scan, np.array(counts, dtype=np.int64), main_rows=rows)
+    want_drops, want = _line_map_one_line_at_a_time([n for n, _ in irregular], counts, fixed, rows)
+    assert drops.tolist() == want_drops
+    assert dict(zip(firsts.tolist(), shifts.tolist(), strict=True)) == want and len(firsts) == len(want)
 
 
 def _user(i: int) -> str:
