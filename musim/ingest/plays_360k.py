@@ -29,7 +29,8 @@ import pyarrow as pa
 from musim import sql
 from musim.errors import IngestError
 from musim.ingest import _scan360k
-from musim.ingest.prescan import LineTexts, Prescan, arrow_table, classify_line, read_blocks
+from musim.ingest.lines import LineTexts, arrow_table
+from musim.ingest.prescan import Prescan, classify_line, read_blocks
 from musim.ingest.prescan_rules import MAX_LINE_BYTES
 
 #: The events whose reason ``sql/ingest/group_360k.sql`` gives.

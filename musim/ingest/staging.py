@@ -25,16 +25,8 @@ import numpy as np
 
 from musim import sql, warehouse
 from musim.errors import IngestError
-from musim.ingest.prescan import (
-    LineTexts,
-    Prescan,
-    arrow_table,
-    is_gzip,
-    open_dump,
-    prescan,
-    reading,
-    writing_into,
-)
+from musim.ingest.lines import LineTexts, arrow_table
+from musim.ingest.prescan import Prescan, is_gzip, open_dump, prescan, reading, writing_into
 
 log = logging.getLogger(__name__)
 
