@@ -37,10 +37,10 @@ demo-real: $(STAMP)  ## the audio path on the real-music corpus through Airflow 
 	$(PY) -m musim.demo --real
 
 test: $(STAMP) | /usr/bin/chromium  ## the whole test suite (what CI runs), one pytest-xdist worker per core, a file per worker
-	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 test-fast: $(STAMP)  ## skip the slow tests
-	$(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder -m "not slow"
+	$(PY) -m pytest -q -n auto --dist loadfile -m "not slow"
 
 test-sanitizers: $(STAMP)  ## the C extensions built with ASan+UBSan (build/asan/): the scanner over the quirk file and a fuzz corpus, the co-occurrence kernels over random edges (part of `make test`)
 	$(PY) -m pytest -q -p no:cacheprovider tests/ingest/test_scan360k_sanitizers.py tests/test_cooccurrence_sanitizers.py

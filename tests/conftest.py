@@ -18,15 +18,6 @@ os.environ["MUSIM_HOME"] = tempfile.mkdtemp(prefix="musim-tests-")
 atexit.register(shutil.rmtree, os.environ["MUSIM_HOME"], ignore_errors=True)
 
 
-def pytest_collection_modifyitems(config, items):
-    """The files that hold slow tests first, each file's tests in their order. pytest-xdist hands out whole files in
-    collection order (``make test``: ``--dist loadfile --no-loadscope-reorder``), so the long Airflow and Celery files
-    start early and the many short files fill both workers at the end. xdist's own order (the files with the most
-    tests first) put the few-test Celery and DAG files last, where one worker ran them alone for minutes."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
-
-
 @pytest.fixture(autouse=True)
 def musim_home(tmp_path_factory, monkeypatch):
     """A fresh MUSIM_HOME per test; all other paths default beneath it."""
