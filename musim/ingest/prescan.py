@@ -75,6 +75,25 @@ class RejectedLines(LineTexts):
             yield IrregularLine(line_no, raw, reason)
 
 
+class FixedLines(LineTexts):
+    """The irregular lines the pre-scan keeps, compactly (:class:`LineTexts` of bytes: each one's text with its lone
+    carriage returns turned into spaces); each one read back is a :class:`FixedLine`. A file whose line endings were
+    converted twice (``\\r\\r\\n``) is one such line per line."""
+
+    def __init__(self) -> None:
+        super().__init__(binary=True)
+
+    def add(self, line: FixedLine) -> None:
+        self.append(line.line_no, line.text)
+
+    def __getitem__(self, i: int) -> FixedLine:  # type: ignore[override]
+        return FixedLine(*super().__getitem__(i))
+
+    def __iter__(self) -> Iterator[FixedLine]:  # type: ignore[override]
+        for line_no, text in super().__iter__():
+            yield FixedLine(line_no, text)
+
+
 @dataclass(frozen=True)
 class FixedLine:
     """An irregular line that is kept: its text with each lone carriage return turned into a space."""
@@ -92,7 +111,7 @@ class Prescan:
     bytes: int
     lines: int
     rejected: RejectedLines = field(default_factory=RejectedLines)
-    fixed: list[FixedLine] = field(default_factory=list)
+    fixed: FixedLines = field(default_factory=FixedLines)
     #: ``(line_no, raw bytes)`` of every irregular line (rejected or fixed), in file order.
     irregular: LineTexts = field(default_factory=lambda: LineTexts(binary=True))
     compressed: bool = False
@@ -410,7 +429,7 @@ def classify_line(raw: bytes, line_no: int, scan: Prescan, *, newline: bool = Fa
             line_no, show_bytes(raw),
             f"invalid UTF-8 (byte 0x{bad} at column {exc.start + 1}); re-encode the file as UTF-8"))
         return
-    scan.fixed.append(FixedLine(line_no, _LONE_CR.sub(bytes([LONE_CR_AS]), raw)))
+    scan.fixed.add(FixedLine(line_no, _LONE_CR.sub(bytes([LONE_CR_AS]), raw)))
 
 
 def read_blocks(path: str | Path, scan: Prescan, check: Callable[[memoryview], None]) -> None:

@@ -90,7 +90,7 @@ def line_map(scan: Prescan, counts: np.ndarray, main_rows: int) -> tuple[np.ndar
     start = lines - shift
     drops = np.repeat(start - before[:-1], rows) + np.arange(int(before[-1]), dtype=np.int64)
     fixed_first = main_rows + np.arange(len(scan.fixed), dtype=np.int64)
-    fixed_lines = np.asarray([f.line_no for f in scan.fixed], dtype=np.int64)
+    fixed_lines = scan.fixed.line_nos()
     firsts = np.concatenate(([0], start + rows, fixed_first))
     shifts = np.concatenate(([1], shift + 1 - rows, fixed_lines - fixed_first))
     last = np.append(firsts[1:] != firsts[:-1], True)
@@ -165,7 +165,9 @@ def _apply(con: duckdb.DuckDBPyConnection, path: Path, table: str, sql_name: str
             sql.run(con, "ingest/drop_rows.sql", table=table)
     if scan.fixed:
         fixed = workdir / "fixed.tsv"
-        fixed.write_bytes(b"".join(f.text + b"\n" for f in scan.fixed))
+        with open(fixed, "wb") as fh:
+            for text in scan.fixed.texts():
+                fh.write(text + b"\n")
         added = _insert(con, table, sql_name, fixed, compressed=False)
         if added != len(scan.fixed):
             raise IngestError(f"{path}: {len(scan.fixed)} lines with a lone carriage return made {added} rows; "

@@ -6,7 +6,7 @@ import duckdb
 import numpy as np
 
 from musim.ingest.lines import LineTexts, arrow_table
-from musim.ingest.prescan import IrregularLine, RejectedLines
+from musim.ingest.prescan import FixedLine, FixedLines, IrregularLine, RejectedLines
 
 
 def test_labels_are_kept_once_in_the_order_they_first_come_and_sql_reads_them_back():
@@ -39,6 +39,9 @@ def test_rejected_lines_read_back_as_irregular_lines():
     assert list(rejected) == [IrregularLine(4, "bad\\xff", "invalid UTF-8 (byte 0xff at column 4)"),
                               IrregularLine(6, "", "blank line")]
     assert rejected[1] == IrregularLine(6, "", "blank line") and bool(rejected)
+    fixed = FixedLines()
+    fixed.add(FixedLine(8, b"a b\xff"))
+    assert list(fixed) == [FixedLine(8, b"a b\xff")] and fixed[0].line_no == 8 and fixed.line_nos().tolist() == [8]
 
 
 def test_arrow_table_is_the_arrays_without_a_copy():

@@ -38,7 +38,9 @@ def test_line_map_skips_the_rows_of_irregular_lines_and_shifts_the_rest():
 
 
 def _scan(irregular: list[tuple[int, bytes]], fixed: list[FixedLine]) -> Prescan:
-    scan = Prescan(path=Path("x"), sha256="", bytes=0, lines=0, fixed=fixed)
+    scan = Prescan(path=Path("x"), sha256="", bytes=0, lines=0)
+    for line in fixed:
+        scan.fixed.add(line)
     for line_no, raw in irregular:
         scan.irregular.append(line_no, raw)
     return scan
