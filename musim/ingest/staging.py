@@ -53,26 +53,33 @@ def _stage_in_background(con: duckdb.DuckDBPyConnection, table: str, sql_name: s
 
 def rows_per_line(con: duckdb.DuckDBPyConnection, lines: LineTexts, table: str, sql_name: str,
                   workdir: Path) -> np.ndarray:
-    """How many rows the staging SQL makes of each of ``lines`` (their bytes; each read alone, between sentinel lines).
+    """How many rows the staging SQL makes of each of ``lines`` (their bytes; each distinct one read alone, between
+    sentinel lines).
 
     Every ``sql/ingest/stage_*.sql`` outputs the line's first field, at most trimmed, as ``user_key``: that is
     how the sentinel rows are told apart (``sql/ingest/probe_counts.sql`` counts the rows between them).
     """
     if not len(lines):
         return np.zeros(0, dtype=np.int64)
+    # Each distinct line is read once: how many rows a line makes depends on its bytes alone (it is read alone), and
+    # a broken file repeats a few (a file of 40M blank lines made a probe of 40M, which DuckDB did not read back as
+    # 40M sentinels).
+    distinct: dict[bytes, int] = {}
+    which = np.fromiter((distinct.setdefault(raw, len(distinct)) for raw in lines.texts()), dtype=np.int64,
+                        count=len(lines))
     probe = workdir / "irregular.tsv"
     with open(probe, "wb") as fh:
-        for raw in lines.texts():
+        for raw in distinct:
             fh.write(raw + b"\n" + SENTINEL + b"\n")
     sql.run(con, "ingest/probe.sql", table=table)
     _insert(con, "probe", sql_name, probe, compressed=False)
     found = sql.query(con, "ingest/probe_counts.sql", sentinel=SENTINEL.decode()).fetchnumpy()
     sql.run(con, "ingest/drop_probe.sql")
     closed = np.asarray(found["closed"], dtype=bool)
-    if int(closed.sum()) != len(lines) or not closed.all():
+    if int(closed.sum()) != len(distinct) or not closed.all():
         raise IngestError("could not tell how DuckDB reads the irregular lines of this file; nothing was stored. "
                           "This is a musim bug: please report it with the file.")
-    return np.asarray(found["rows"], dtype=np.int64)
+    return np.asarray(found["rows"], dtype=np.int64)[which]
 
 
 def line_map(scan: Prescan, counts: np.ndarray, main_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

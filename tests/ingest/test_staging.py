@@ -158,6 +158,33 @@ def test_1k_events_with_irregular_lines(tmp_path):
         assert [n for (n,) in con.execute("SELECT line_no FROM ingest_rejects ORDER BY 1").fetchall()] == [1, 4, 5]
 
 
+def test_each_distinct_irregular_line_is_probed_once(tmp_path, monkeypatch):
+    """Blank lines by the thousand, a lone-CR line twice and two invalid-UTF-8 lines, one of them twice: the probe
+    holds the three distinct texts, not every line (before, a file of 20M blank lines made a probe of 20M that
+    DuckDB did not read back as 20M sentinels, and the ingest stopped as a musim bug), and every line is still
+    loaded or rejected where it is."""
+    from musim.ingest import staging
+
+    probed = []
+
+    def insert(cur, table, sql_name, path, compressed, _insert=staging._insert):
+        if table == "probe":
+            probed.append(path.read_bytes().split(b"\n")[::2][:-1])  # the lines between the sentinels
+        return _insert(cur, table, sql_name, path, compressed)
+
+    monkeypatch.setattr(staging, "_insert", insert)
+    good = "user_000001\t2009-05-04T13:54:10Z\t\tDeep Dish\t\tSong"
+    lines = [good, *[""] * 3000, "user_000001\t2009-05-04T23:08:57Z\t\tDeep\rDish\t\tSong", b"u\xff", b"u\xff",
+             "user_000001\t2009-05-04T23:08:57Z\t\tDeep\rDish\t\tSong", good]
+    path = write_lines(tmp_path / "userid-timestamp-artid-artname-traid-traname.tsv", lines)
+    r = ingest_lastfm(path, engine="duckdb")
+    assert probed == [[b"", b"user_000001\t2009-05-04T23:08:57Z\t\tDeep\rDish\t\tSong", b"u\xff"]]
+    assert (r.lines, r.loaded, r.rejected) == (3006, 4, 3002)
+    with warehouse.writer() as con:
+        rejected = [n for (n,) in con.execute("SELECT line_no FROM ingest_rejects ORDER BY 1").fetchall()]
+    assert rejected == [*range(2, 3002), 3003, 3004]
+
+
 def test_huge_play_counts_are_summed_exactly(tmp_path):
     """Plays that could overflow a 64-bit sum take the exact 128-bit path (the common case sums in 64 bits)."""
     big = 999_999_999_999_999_999
