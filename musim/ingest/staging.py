@@ -5,8 +5,9 @@ inserted into a scratch table with ``preserve_insertion_order`` on, so the table
 which DuckDB read the rows. While DuckDB reads, the pre-scan (:mod:`musim.ingest.prescan`) hashes the same
 file and finds its few irregular lines, the only ones DuckDB may not read as exactly one row.
 
-How many rows DuckDB makes of each irregular line is *measured*, not assumed: those lines are read again,
-alone, between sentinel lines, with the same SQL. From that, every row maps to its physical line: the rows
+How many rows DuckDB makes of each irregular line is *measured*, not assumed: each distinct one of those lines
+is read again, alone, between sentinel lines, with the same SQL (a line's rows depend on its bytes alone, and a
+broken file repeats a few texts millions of times). From that, every row maps to its physical line: the rows
 of irregular lines are deleted (the pre-scan rejected or fixed those lines; fixed ones are staged again from
 their clean text, after the rest), and :func:`line_map` gives each remaining row its line number as
 ``rowid + shift`` (the scratch table ``<table>_lines``, joined ``ASOF`` by the loads). The row count must
