@@ -49,6 +49,17 @@ class LineTexts:
         self._data += raw
         self._offsets.append(len(self._data))
 
+    def extend(self, line_nos: np.ndarray, lengths: np.ndarray, data: bytes, label: str | None = None) -> None:
+        """Append many lines at once, all with ``label``: their numbers, their texts' lengths, and the texts one after
+        another in ``data`` (a run of a million blank lines is a few array copies, not a million appends)."""
+        line_nos = np.ascontiguousarray(line_nos, dtype=np.int64)
+        self._line_nos.frombytes(line_nos.tobytes())
+        if self.labelled:
+            label_id = self._label_of.setdefault(label, len(self._label_of))
+            self._label_ids.frombytes(np.full(len(line_nos), label_id, dtype=np.int32).tobytes())
+        self._offsets.frombytes((self._offsets[-1] + np.cumsum(lengths, dtype=np.int64)).tobytes())
+        self._data += data
+
     def __len__(self) -> int:
         return len(self._line_nos)
 

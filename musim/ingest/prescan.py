@@ -375,9 +375,9 @@ def _blank_line_starts(buf: bytearray, b: np.ndarray, ends: np.ndarray, lengths:
                       dtype=np.int64)
 
 
-def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int]], tuple[int, int]]:
-    """Lines in ``buf[:end]`` (whole lines, the last one maybe without its newline); for each irregular
-    one, ``(index of the line in the block, start, stop)`` (usually none); and the longest line's
+def _scan_block(buf: bytearray, end: int) -> tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray], tuple[int, int]]:
+    """Lines in ``buf[:end]`` (whole lines, the last one maybe without its newline); the irregular ones as arrays
+    ``(index of the line in the block, start, stop)``, in order (usually empty); and the longest line's
     ``(length, index)``.
 
     One vectorised pass finds every newline; a line is empty where a newline follows a newline (or opens
@@ -394,14 +394,31 @@ def _scan_block(buf: bytearray, end: int) -> tuple[int, list[tuple[int, int, int
             np.asarray(_lone_cr_offsets(buf, end), dtype=np.int64), _utf8_error_offsets(memoryview(buf)[:end]),
             (ends - lengths)[lengths > MAX_LINE_BYTES]]
     found = np.concatenate(hits)
-    if not found.size:
-        return n_lines, [], longest
-    lines = []
-    for idx in np.unique(np.searchsorted(nl, found, side="left")).tolist():
-        start = int(nl[idx - 1]) + 1 if idx else 0
-        stop = int(nl[idx]) if idx < nl.size else end
-        lines.append((idx, start, stop))
-    return n_lines, lines, longest
+    idx = np.unique(np.searchsorted(nl, found, side="left")) if found.size else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate(([-1], nl))[idx] + 1
+    stops = np.concatenate((nl, [end]))[idx]
+    return n_lines, (idx, starts, stops), longest
+
+
+def _classify_block(buf: bytearray, end: int, line_nos: np.ndarray, starts: np.ndarray, stops: np.ndarray,
+                    scan: Prescan) -> None:
+    """:func:`classify_line` for a block's irregular lines, in order; a run of them that are empty (nothing, or a
+    carriage return before the newline) is rejected as ``blank line`` in one go, as :func:`classify_line` rejects
+    each (a file of blank lines, or one whose every line is followed by an empty one, is such runs)."""
+    b = np.frombuffer(memoryview(buf)[:end], dtype=np.uint8)
+    lengths = stops - starts
+    cr_only = (lengths == 1) & (stops < end) & (b[np.minimum(starts, end - 1)] == 0x0D)
+    empty = (lengths == 0) | cr_only
+    cuts = (np.flatnonzero(np.diff(empty.astype(np.int8))) + 1).tolist()
+    for lo, hi in zip([0, *cuts], [*cuts, len(line_nos)], strict=True):
+        if empty[lo]:
+            crs = cr_only[lo:hi]
+            scan.irregular.extend(line_nos[lo:hi], crs, b"\r" * int(crs.sum()))
+            scan.rejected.extend(line_nos[lo:hi], np.zeros(hi - lo, dtype=np.int64), b"", "blank line")
+            continue
+        for i in range(lo, hi):
+            start, stop = int(starts[i]), int(stops[i])
+            classify_line(bytes(buf[start:stop]), int(line_nos[i]), scan, newline=stop < end)
 
 
 #: The reason a line too long is rejected with (rule 5 of :mod:`musim.ingest.prescan_rules`).
@@ -507,9 +524,9 @@ def prescan(path: str | Path) -> Prescan:
 
     def check(block: memoryview) -> None:
         buf = block.obj
-        n_lines, irregular, (width, idx) = _scan_block(buf, len(block))
-        for i, start, stop in irregular:
-            classify_line(bytes(buf[start:stop]), scan.lines + i + 1, scan, newline=stop < len(block))
+        n_lines, (irregular, starts, stops), (width, idx) = _scan_block(buf, len(block))
+        if irregular.size:
+            _classify_block(buf, len(block), scan.lines + irregular + 1, starts, stops, scan)
         if width > scan.longest_line[0]:
             scan.longest_line = (width, scan.lines + idx + 1)
         scan.lines += n_lines

@@ -1,8 +1,11 @@
 import hashlib
+import random
 
 import numpy as np
+import pytest
 
-from musim.ingest.prescan import CHUNK_BYTES, Prescan, prescan, read_blocks
+from musim.ingest import prescan as prescan_module
+from musim.ingest.prescan import CHUNK_BYTES, Prescan, classify_line, prescan, read_blocks
 from musim.ingest.prescan_rules import MAX_LINE_BYTES
 from tests.lastfm_files import write_lines
 
@@ -107,3 +110,30 @@ def test_the_longest_line_is_found(tmp_path, monkeypatch):
     monkeypatch.setattr("musim.ingest.prescan.CHUNK_BYTES", 16)
     path = write_lines(tmp_path / "a.tsv", ["ab", "x" * 40, "", "abc"], newline_at_end=False)
     assert prescan(path).longest_line == (40, 2)
+
+
+def _one_line_at_a_time(buf, end, line_nos, starts, stops, scan):
+    """The reference: every irregular line through classify_line, as the pre-scan did before its runs of empty
+    lines were rejected in one go."""
+    for i in range(len(line_nos)):
+        classify_line(bytes(buf[int(starts[i]):int(stops[i])]), int(line_nos[i]), scan, newline=int(stops[i]) < end)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_runs_of_empty_lines_are_rejected_as_one_line_at_a_time(tmp_path, monkeypatch, seed):
+    """The pre-scan's runs of empty lines (nothing, or a CR before the newline) give the rejected, irregular and
+    fixed lines that classifying each line gives: beside blank lines of spaces, lone CRs, invalid UTF-8, a CR at
+    the very end of a file without its last newline, and runs across its blocks."""
+    rng = random.Random(seed)
+    kinds = [b"", b"", b"", b"\r", b"\r", b"  \t", b"a\tb\tc\t1", b"x\ry\tz", b"bad\xff\tline", b"ok\tline", b" \r"]
+    lines = [rng.choice(kinds) for _ in range(rng.randint(1, 3000))]
+    data = b"\n".join(lines) + (b"\n" if rng.random() < 0.5 else rng.choice([b"", b"\r"]))
+    path = tmp_path / "plays.tsv"
+    path.write_bytes(data)
+    monkeypatch.setattr(prescan_module, "CHUNK_BYTES", rng.choice([64, 1024, 1 << 20]))
+    fast = prescan(path)
+    monkeypatch.setattr(prescan_module, "_classify_block", _one_line_at_a_time)
+    slow = prescan(path)
+    assert fast.lines == slow.lines and fast.longest_line == slow.longest_line
+    assert list(fast.rejected) == list(slow.rejected) and list(fast.irregular) == list(slow.irregular)
+    assert list(fast.fixed) == list(slow.fixed)
