@@ -6,7 +6,7 @@ mirrors such as Kaggle serve).
 and :data:`PROFILE_PATTERNS`, in any folder of the archive) and streams them into a scratch folder under their
 own names (the format is told by the name), so the ingest reads them as it reads files given alone. Only
 regular-file members are read (hidden ones aside: the ``._X`` and ``__MACOSX/`` members an archive made on macOS
-holds beside each file, :func:`musim.ingest.prescan.hidden`), and each is written under its base name in a folder of its own inside the
+holds beside each file, :func:`musim.ingest.dump_files.hidden`), and each is written under its base name in a folder of its own inside the
 scratch folder: a member's path never chooses where anything is written.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from musim.errors import IngestError
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, hidden, several_profiles, writing_into
+from musim.ingest.dump_files import PLAYS_PATTERNS, PROFILE_PATTERNS, hidden, several_profiles, writing_into
 
 #: File names of the archives a dump is distributed in.
 ARCHIVE_PATTERNS = ("*.tar", "*.tar.gz", "*.tgz", "*.tar.bz2", "*.tar.xz", "*.zip")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from musim.errors import IngestError
-from musim.ingest.prescan import PROFILE_PATTERNS, open_dump, reading
+from musim.ingest.dump_files import PROFILE_PATTERNS, open_dump, reading
 
 Format = Literal["360k", "1k"]
 

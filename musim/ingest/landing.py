@@ -49,8 +49,8 @@ from musim.config import Settings, get_settings
 from musim.errors import BusyError, IngestError, NotFoundError
 from musim.filenames import is_text, path_text
 from musim.ingest.archive import ARCHIVE_PATTERNS
+from musim.ingest.dump_files import PLAYS_PATTERNS, PROFILE_PATTERNS, content_sha256, hidden, several_profiles
 from musim.ingest.lastfm import IngestResult, ingest_lastfm
-from musim.ingest.prescan import PLAYS_PATTERNS, PROFILE_PATTERNS, content_sha256, hidden, several_profiles
 from musim.scratch import temp_folder
 from musim.storage import is_object_url, open_prefix
 

@@ -29,6 +29,7 @@ from musim.config import Settings, get_settings
 from musim.errors import IngestError
 from musim.filenames import refuse_empty
 from musim.ingest.archive import extract_dump, is_archive
+from musim.ingest.dump_files import check_input, dump_in_folder, open_dump, reading
 from musim.ingest.engines import choose_engine
 from musim.ingest.formats import (
     FILE_KIND,
@@ -38,7 +39,7 @@ from musim.ingest.formats import (
     profiles_given_as_plays,
     starts_cr_only,
 )
-from musim.ingest.prescan import Prescan, check_input, dump_in_folder, open_dump, reading
+from musim.ingest.prescan import Prescan
 from musim.ingest.staging import scan_and_stage
 from musim.library.identity import join_dump
 from musim.scratch import temp_folder

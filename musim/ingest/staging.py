@@ -26,8 +26,9 @@ import numpy as np
 
 from musim import sql, warehouse
 from musim.errors import IngestError
+from musim.ingest.dump_files import is_gzip, open_dump, reading, writing_into
 from musim.ingest.lines import LineTexts, arrow_table
-from musim.ingest.prescan import Prescan, is_gzip, open_dump, prescan, reading, writing_into
+from musim.ingest.prescan import Prescan, prescan
 
 log = logging.getLogger(__name__)
 

@@ -343,7 +343,7 @@ def test_a_dump_named_in_latin1_is_refused_naming_it(tmp_path):
 
 
 def test_read_errors_become_one_line_naming_the_file():
-    from musim.ingest.prescan import reading
+    from musim.ingest.dump_files import reading
 
     with pytest.raises(IngestError, match=r"^x.tsv: cannot be read \(Permission denied\); make it readable"):
         with reading("x.tsv"):
