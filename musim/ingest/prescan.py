@@ -227,13 +227,15 @@ def _classify_block(buf: bytearray, end: int, line_nos: np.ndarray, starts: np.n
         if empty[lo]:
             crs = cr_only[lo:hi]
             scan.irregular.extend(line_nos[lo:hi], crs, b"\r" * int(crs.sum()))
-            scan.rejected.extend(line_nos[lo:hi], np.zeros(hi - lo, dtype=np.int64), b"", "blank line")
+            scan.rejected.extend(line_nos[lo:hi], np.zeros(hi - lo, dtype=np.int64), b"", BLANK_REASON)
             continue
         for i in range(lo, hi):
             start, stop = int(starts[i]), int(stops[i])
             classify_line(bytes(buf[start:stop]), int(line_nos[i]), scan, newline=stop < end)
 
 
+#: The reason a blank line is rejected with (rule 2 of :mod:`musim.ingest.prescan_rules`).
+BLANK_REASON = "blank line"
 #: The reason a line too long is rejected with (rule 5 of :mod:`musim.ingest.prescan_rules`).
 TOO_LONG = f"line too long (over {MAX_LINE_BYTES:,} bytes; its first {TOO_LONG_RAW_BYTES:,} bytes are kept)"
 
@@ -249,7 +251,7 @@ def classify_line(raw: bytes, line_no: int, scan: Prescan, *, newline: bool = Fa
     if newline and raw.endswith(b"\r"):
         raw = raw[:-1]
     if BLANK_LINE.fullmatch(raw):
-        scan.rejected.add(IrregularLine(line_no, show_bytes(raw), "blank line"))
+        scan.rejected.add(IrregularLine(line_no, show_bytes(raw), BLANK_REASON))
         return
     try:
         raw.decode("utf-8")
