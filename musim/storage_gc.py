@@ -11,8 +11,7 @@ model version deleted. This finds them and, asked to, deletes them, as ``git gc`
 3. keep what is referenced, and what is younger than the grace period (``older_than``, 24 hours by default): a build
    in flight writes its objects before the rows that name them (a feature build's batches, an acquisition's audio
    before its journal is recorded), so a young object no row names yet may be one a row is about to name. The grace
-   period must be longer than any build takes from its first object to its last row;
-   The staging of DAG runs (:data:`STAGING_PREFIXES`: a training run's inputs and models under ``models/runs/``, a
+   period must be longer than any build takes from its first object to its last row. The staging of DAG runs (:data:`STAGING_PREFIXES`: a training run's inputs and models under ``models/runs/``, a
    feature build's batch manifests under ``features/runs/``) is no row's: a retried task of its run reads it back,
    and no row says when the run is over. A run's folder is collected whole, once its newest object is older than
    the staging grace period (``staging_older_than``, 7 days by default: Airflow retries a task within minutes, a

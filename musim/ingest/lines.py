@@ -31,6 +31,7 @@ class LineTexts:
     def __init__(self, labels: tuple[str, ...] = (), *, binary: bool = False, labelled: bool | None = None) -> None:
         self.labelled = bool(labels) if labelled is None else labelled
         self.binary = binary
+        self._labels = list(labels)
         self._label_of = {label: i for i, label in enumerate(labels)}
         self._line_nos = array("q")
         self._label_ids = array("i")
@@ -40,12 +41,19 @@ class LineTexts:
     @property
     def labels(self) -> tuple[str, ...]:
         """Every label, in the order of their indices (the ``label`` column of :meth:`arrow`)."""
-        return tuple(self._label_of)
+        return tuple(self._labels)
+
+    def _label_id(self, label: str | None) -> int:
+        """The index of ``label``, a new one the first time it comes."""
+        if label not in self._label_of:
+            self._label_of[label] = len(self._labels)
+            self._labels.append(label)
+        return self._label_of[label]
 
     def append(self, line_no: int, raw: bytes, label: str | None = None) -> None:
         self._line_nos.append(line_no)
         if self.labelled:
-            self._label_ids.append(self._label_of.setdefault(label, len(self._label_of)))
+            self._label_ids.append(self._label_id(label))
         self._data += raw
         self._offsets.append(len(self._data))
 
@@ -55,8 +63,7 @@ class LineTexts:
         line_nos = np.ascontiguousarray(line_nos, dtype=np.int64)
         self._line_nos.frombytes(line_nos.tobytes())
         if self.labelled:
-            label_id = self._label_of.setdefault(label, len(self._label_of))
-            self._label_ids.frombytes(np.full(len(line_nos), label_id, dtype=np.int32).tobytes())
+            self._label_ids.frombytes(np.full(len(line_nos), self._label_id(label), dtype=np.int32).tobytes())
         self._offsets.frombytes((self._offsets[-1] + np.cumsum(lengths, dtype=np.int64)).tobytes())
         self._data += data
 
@@ -67,25 +74,22 @@ class LineTexts:
         """The line numbers, in the order they were appended (a view on the buffer)."""
         return np.frombuffer(self._line_nos, dtype=np.int64) if len(self) else np.zeros(0, dtype=np.int64)
 
-    def _text(self, i: int) -> bytes | str:
-        raw = bytes(self._data[self._offsets[i]:self._offsets[i + 1]])
-        return raw if self.binary else raw.decode()
+    def _bytes(self, i: int) -> bytes:
+        return bytes(self._data[self._offsets[i]:self._offsets[i + 1]])
 
     def __getitem__(self, i: int) -> tuple:
         i = range(len(self))[i]
+        text = self._bytes(i) if self.binary else self._bytes(i).decode()
         if self.labelled:
-            return self._line_nos[i], self.labels[self._label_ids[i]], self._text(i)
-        return self._line_nos[i], self._text(i)
+            return self._line_nos[i], self._labels[self._label_ids[i]], text
+        return self._line_nos[i], text
 
     def __iter__(self) -> Iterator[tuple]:
-        labels = self.labels
-        for i, line_no in enumerate(self._line_nos):
-            yield (line_no, labels[self._label_ids[i]], self._text(i)) if self.labelled else (line_no, self._text(i))
+        return (self[i] for i in range(len(self)))
 
     def texts(self) -> Iterator[bytes]:
         """Each line's bytes, in order."""
-        for i in range(len(self)):
-            yield bytes(self._data[self._offsets[i]:self._offsets[i + 1]])
+        return (self._bytes(i) for i in range(len(self)))
 
     def arrow(self) -> pa.Table:
         """``row_id`` (the line number), ``label`` (the index of its label in :attr:`labels`, where there are labels)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,10 +64,6 @@ class RejectedLines(LineTexts):
         line_no, reason, raw = super().__getitem__(i)
         return IrregularLine(line_no, raw, reason)
 
-    def __iter__(self) -> Iterator[IrregularLine]:  # type: ignore[override]
-        for line_no, reason, raw in super().__iter__():
-            yield IrregularLine(line_no, raw, reason)
-
 
 class FixedLines(LineTexts):
     """The irregular lines the pre-scan keeps, compactly (:class:`LineTexts` of bytes: each one's text with its lone
@@ -82,10 +78,6 @@ class FixedLines(LineTexts):
 
     def __getitem__(self, i: int) -> FixedLine:  # type: ignore[override]
         return FixedLine(*super().__getitem__(i))
-
-    def __iter__(self) -> Iterator[FixedLine]:  # type: ignore[override]
-        for line_no, text in super().__iter__():
-            yield FixedLine(line_no, text)
 
 
 @dataclass(frozen=True)
