@@ -202,7 +202,10 @@ typedef struct {
     vec fixed;                 /* char *: the fixed copies of lines with a lone carriage return */
     int64_t longest, longest_line;
     int64_t last_user;         /* the user index of the last committed row, within one block */
-    PyObject *out;             /* list of (kind, line_no, bytes) of every event so far */
+    /* every event since the last take_events, as flat arrays: its kind (int32), line (int64), the end of its
+       text in out_text (int64) and the texts one after another (a block of newlines is one event per byte:
+       kept as 20 bytes each, not a Python tuple each) */
+    vec out_kind, out_line, out_end, out_text;
 } Scanner;
 
 static void Scanner_dealloc(Scanner *self) {
@@ -212,7 +215,7 @@ static void Scanner_dealloc(Scanner *self) {
     free(self->row_line.data); free(self->events.data); free(self->user_first.data);
     for (size_t i = 0; i < self->fixed.len; i++) free(((char **)self->fixed.data)[i]);
     free(self->fixed.data);
-    Py_XDECREF(self->out);
+    free(self->out_kind.data); free(self->out_line.data); free(self->out_end.data); free(self->out_text.data);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -225,8 +228,10 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     self->events.item = sizeof(event);
     self->fixed.item = sizeof(char *);
     self->last_user = -1;
-    self->out = PyList_New(0);
-    return self->out ? 0 : -1;
+    self->out_kind.item = sizeof(int32_t);
+    self->out_line.item = self->out_end.item = sizeof(int64_t);
+    self->out_text.item = 1;
+    return 0;
 }
 
 /* RFC 3629 UTF-8, as Python's strict decoder (the tables of _prescan_rules.h): 1 when valid. */
@@ -442,14 +447,21 @@ static int scan_block(Scanner *self, const char *base, size_t n, int64_t first_l
     return 0;
 }
 
-/* Hands the events of the last block to Python as (kind, line_no, raw bytes); clears them. */
+/* Copies the events of the last block (whose texts point into the block) into the flat arrays take_events
+   hands over; clears them. -1: out of memory. */
 static int flush_events(Scanner *self) {
     event *ev = (event *)self->events.data;
-    for (size_t i = 0; i < self->events.len; i++) {
-        PyObject *t = Py_BuildValue("(iLy#)", ev[i].kind, (long long)ev[i].line_no, ev[i].line,
-                                    (Py_ssize_t)ev[i].length);
-        if (!t || PyList_Append(self->out, t)) { Py_XDECREF(t); return -1; }
-        Py_DECREF(t);
+    size_t n = self->events.len, text = 0;
+    for (size_t i = 0; i < n; i++) text += ev[i].length;
+    if (vec_reserve(&self->out_kind, n) || vec_reserve(&self->out_line, n) || vec_reserve(&self->out_end, n)
+        || vec_reserve(&self->out_text, text))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].length) memcpy(self->out_text.data + self->out_text.len, ev[i].line, ev[i].length);
+        self->out_text.len += ev[i].length;
+        VEC_PUSH(self->out_kind, int32_t, ev[i].kind);
+        VEC_PUSH(self->out_line, int64_t, ev[i].line_no);
+        VEC_PUSH(self->out_end, int64_t, (int64_t)self->out_text.len);
     }
     self->events.len = 0;
     return 0;
@@ -467,7 +479,7 @@ static PyObject *Scanner_feed(Scanner *self, PyObject *args) {
     if (rc) { PyBuffer_Release(&view); return PyErr_NoMemory(); }
     rc = flush_events(self);
     PyBuffer_Release(&view);
-    if (rc) return NULL;
+    if (rc) return PyErr_NoMemory();
     return PyLong_FromLongLong(lines);
 }
 
@@ -510,11 +522,12 @@ static PyObject *Scanner_result(Scanner *self, PyObject *Py_UNUSED(ignored)) {
 }
 
 static PyObject *Scanner_take_events(Scanner *self, PyObject *Py_UNUSED(ignored)) {
-    PyObject *fresh = PyList_New(0);
-    if (!fresh) return NULL;
-    PyObject *events = self->out;
-    self->out = fresh;
-    return events;
+    PyObject *kinds = buffer_from_vec(&self->out_kind);
+    PyObject *lines = kinds ? buffer_from_vec(&self->out_line) : NULL;
+    PyObject *ends = lines ? buffer_from_vec(&self->out_end) : NULL;
+    PyObject *text = ends ? buffer_from_vec(&self->out_text) : NULL;
+    if (!text) { Py_XDECREF(kinds); Py_XDECREF(lines); Py_XDECREF(ends); return NULL; }
+    return Py_BuildValue("(NNNN)", kinds, lines, ends, text);
 }
 
 static PyMethodDef Scanner_methods[] = {
@@ -522,7 +535,8 @@ static PyMethodDef Scanner_methods[] = {
      "feed(block, first_line) -> lines: scan whole lines (the last may lack its newline), numbered from "
      "first_line."},
     {"take_events", (PyCFunction)Scanner_take_events, METH_NOARGS,
-     "take_events() -> list of (kind, line_no, raw bytes): the events since the last call."},
+     "take_events() -> (kinds, line_nos, ends, text): the events since the last call, as buffers of int32 kind, "
+     "int64 line number and int64 end of each event's raw bytes in text (the texts one after another)."},
     {"result", (PyCFunction)Scanner_result, METH_NOARGS,
      "result() -> dict: the distinct users, mbids and names as (data, int64 offsets) buffers, and the line "
      "each user first appears on (int64); the rows as "

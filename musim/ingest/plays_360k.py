@@ -30,7 +30,7 @@ from musim import sql
 from musim.errors import IngestError
 from musim.ingest import _scan360k
 from musim.ingest.lines import LineTexts, arrow_table
-from musim.ingest.prescan import Prescan, classify_line, read_blocks
+from musim.ingest.prescan import BLANK_REASON, Prescan, classify_line, read_blocks
 from musim.ingest.prescan_rules import MAX_LINE_BYTES
 
 #: The events whose reason ``sql/ingest/group_360k.sql`` gives.
@@ -57,6 +57,39 @@ class Scanned360k:
     kept_raw: LineTexts
 
 
+def keep_events(kinds: memoryview, line_nos: memoryview, ends: memoryview, text: memoryview, *, scan: Prescan,
+                rows_events: LineTexts, kept_raw: LineTexts) -> None:
+    """Keep the events of :meth:`Scanner.take_events` (flat buffers: int32 kinds, int64 line numbers, int64 ends of
+    their texts in ``text``), in order: raw plays of good lines in ``kept_raw``, irregular lines classified into
+    ``scan`` (:func:`~musim.ingest.prescan.classify_line`: rejected as blank or invalid UTF-8), the others in
+    ``rows_events`` with their event. A run of empty lines (nothing, or a carriage return the scanner took off before
+    the newline) is rejected as ``blank line`` in one go, as ``classify_line`` rejects each: a block of nothing but
+    newlines is millions of them."""
+    kind = np.frombuffer(kinds, dtype=np.int32)
+    line_no = np.frombuffer(line_nos, dtype=np.int64)
+    stop = np.frombuffer(ends, dtype=np.int64)
+    text = memoryview(text)
+    start = np.concatenate(([0], stop[:-1])).astype(np.int64)
+    empty = (kind == _scan360k.IRREGULAR) & (stop == start)
+    cuts = (np.flatnonzero(np.diff(empty.astype(np.int8))) + 1).tolist()
+    for lo, hi in zip([0, *cuts], [*cuts, len(kind)], strict=True):
+        if lo == hi:
+            continue
+        if empty[lo]:
+            none = np.zeros(hi - lo, dtype=np.int64)
+            scan.irregular.extend(line_no[lo:hi], none, b"")
+            scan.rejected.extend(line_no[lo:hi], none, b"", BLANK_REASON)
+            continue
+        for i in range(lo, hi):
+            k, n, raw = int(kind[i]), int(line_no[i]), bytes(text[int(start[i]):int(stop[i])])
+            if k == _scan360k.NOT_CANONICAL:
+                kept_raw.append(n, raw)
+            elif k == _scan360k.IRREGULAR:
+                classify_line(raw, n, scan)  # rejected: blank, or invalid UTF-8
+            else:
+                rows_events.append(n, raw, LINE_EVENTS[k])
+
+
 def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
     """Hash, count, check and scan ``path`` (plain or gzip): what the pre-scan finds, and the rows."""
     scan = Prescan(path=Path(path), sha256="", bytes=0, lines=0)
@@ -65,14 +98,8 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
     rows_events = LineTexts(tuple(LINE_EVENTS.values()))
     kept_raw = LineTexts()
 
-    def take_events() -> None:  # after each block: what the scanner found is kept compactly, not as its tuples
-        for kind, line_no, raw in scanner.take_events():
-            if kind == _scan360k.NOT_CANONICAL:
-                kept_raw.append(line_no, raw)
-            elif kind == _scan360k.IRREGULAR:
-                classify_line(raw, line_no, scan)  # rejected: blank, or invalid UTF-8
-            else:
-                rows_events.append(line_no, raw, LINE_EVENTS[kind])
+    def take_events() -> None:  # after each block: what the scanner found is kept compactly
+        keep_events(*scanner.take_events(), scan=scan, rows_events=rows_events, kept_raw=kept_raw)
 
     def check(block: memoryview) -> None:
         scan.lines += scanner.feed(block, scan.lines + 1)

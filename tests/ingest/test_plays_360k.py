@@ -10,6 +10,7 @@ import pytest
 
 from musim import warehouse
 from musim.ingest.lastfm import ingest_lastfm
+from musim.ingest.prescan import IrregularLine
 
 _scan360k = pytest.importorskip("musim.ingest._scan360k", reason="the C scanner is not built here")
 
@@ -189,3 +190,64 @@ def test_lines_rejected_by_the_thousand_are_kept_in_flat_buffers_not_python_tupl
     events = list(rows.line_events)
     assert len(events) == len(lines) and events[0] == (1, "too few fields", lines[0])
     assert events[-1] == (300_000, "too few fields", lines[-1])
+
+
+def _kept(kinds, line_nos, texts):
+    """What a scan keeps of these events: through :func:`keep_events` over flat buffers, and the old way (a Python
+    tuple per event, each classified in turn)."""
+    from musim.ingest.lines import LineTexts
+    from musim.ingest.plays_360k import LINE_EVENTS, keep_events
+    from musim.ingest.prescan import Prescan, classify_line
+
+    def fresh():
+        return Prescan(path=None, sha256="", bytes=0, lines=0), LineTexts(tuple(LINE_EVENTS.values())), LineTexts()
+
+    flat = fresh()
+    ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
+    keep_events(np.asarray(kinds, np.int32), np.asarray(line_nos, np.int64), ends, b"".join(texts),
+                scan=flat[0], rows_events=flat[1], kept_raw=flat[2])
+    one_by_one = fresh()
+    scan, rows_events, kept_raw = one_by_one
+    for kind, line_no, raw in zip(kinds, line_nos, texts, strict=True):
+        if kind == _scan360k.NOT_CANONICAL:
+            kept_raw.append(line_no, raw)
+        elif kind == _scan360k.IRREGULAR:
+            classify_line(raw, line_no, scan)
+        else:
+            rows_events.append(line_no, raw, LINE_EVENTS[kind])
+    return [[list(s.rejected), list(s.irregular), list(s.fixed), list(e), list(k)] for s, e, k in (flat, one_by_one)]
+
+
+def test_events_kept_from_flat_buffers_are_those_kept_one_tuple_at_a_time():
+    from musim.ingest.plays_360k import LINE_EVENTS
+
+    rng = random.Random(18)
+    irregular = [b"", b"", b" \t ", b"Bj\xf6rk", b"a\rb"]  # runs of empty lines; blank; invalid UTF-8; a lone CR
+    for _ in range(300):
+        kinds, line_nos, texts = [], [], []
+        for line_no in sorted(rng.sample(range(1, 100), rng.randrange(0, 40))):
+            kind = rng.choice([_scan360k.IRREGULAR] * 4 + [_scan360k.NOT_CANONICAL, *LINE_EVENTS])
+            kinds.append(kind)
+            line_nos.append(line_no)
+            texts.append(rng.choice(irregular) if kind == _scan360k.IRREGULAR else f"{U1}\tFoo\t0{line_no}".encode())
+        flat, one_by_one = _kept(kinds, line_nos, texts)
+        assert flat == one_by_one
+
+
+def test_a_file_of_blank_lines_is_rejected_run_by_run_not_line_by_line(tmp_path):
+    """A 360K file of 1M newlines and 500,000 CRLF line endings around one dump line took 16 s in the scan and
+    peaked at 164 bytes a line: the scanner handed back each empty line as a Python tuple, classified in turn. Now
+    its events come back as flat buffers and a run of empty lines is rejected in one go (0.2 s, 86 bytes a line)."""
+    path = tmp_path / "d.tsv"
+    path.write_bytes(b"\n" * 1_000_000 + f"{U1}\t{MB_A}\tFoo\t1\n".encode() + b"\r\n" * 500_000)
+    tracemalloc.start()
+    try:
+        scan, rows = scan_360k(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 120 * 1_500_001
+    assert len(scan.rejected) == 1_500_000 and scan.rejected[0] == IrregularLine(1, "", "blank line")
+    assert scan.rejected[-1] == IrregularLine(1_500_001, "", "blank line") and len(scan.irregular) == 1_500_000
+    assert scan.rejected.line_nos()[999_998:1_000_001].tolist() == [999_999, 1_000_000, 1_000_002]
+    assert _rows(rows) == [(1_000_001, U1, MB_A, "Foo", 1)]
