@@ -173,18 +173,22 @@ def test_a_dump_as_last_fm_writes_them_is_merged_in_c(tmp_path, monkeypatch):
     assert stored == sorted(stored) and [s[2:] for s in stored] == [(7, 2), (1, 1), (2, 1)]  # (user, artist) order
 
 
+def _traced_scan(path):
+    """:func:`scan_360k` of ``path`` and the Python memory (tracemalloc's current and peak bytes) at its end."""
+    tracemalloc.start()
+    try:
+        return scan_360k(path), tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+
 def test_lines_rejected_by_the_thousand_are_kept_in_flat_buffers_not_python_tuples(tmp_path):
     """A file of 2M lines none of which was a dump line (90 MB) peaked at 2.6 GB: each rejected line was kept as a
     tuple of Python ints and strings (about 200 bytes beside its text, twice over). What the scan keeps of 300,000
     such lines is now their text and 17 bytes each; the lines are the same."""
     lines = [f"this is not a dump line number {i} at all" for i in range(300_000)]
     path = write_lines(tmp_path / "d.tsv", lines)
-    tracemalloc.start()
-    try:
-        _, rows = scan_360k(path)
-        kept, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    (_, rows), (kept, _) = _traced_scan(path)
     text = sum(len(line) for line in lines)
     assert kept < text + 40 * len(lines)  # 13.5 MB of text: 25.5 MB at most (the tuples took 59 MB)
     events = list(rows.line_events)
@@ -240,12 +244,7 @@ def test_a_file_of_blank_lines_is_rejected_run_by_run_not_line_by_line(tmp_path)
     its events come back as flat buffers and a run of empty lines is rejected in one go (0.2 s, 86 bytes a line)."""
     path = tmp_path / "d.tsv"
     path.write_bytes(b"\n" * 1_000_000 + f"{U1}\t{MB_A}\tFoo\t1\n".encode() + b"\r\n" * 500_000)
-    tracemalloc.start()
-    try:
-        scan, rows = scan_360k(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    (scan, rows), (_, peak) = _traced_scan(path)
     assert peak < 120 * 1_500_001
     assert len(scan.rejected) == 1_500_000 and scan.rejected[0] == IrregularLine(1, "", "blank line")
     assert scan.rejected[-1] == IrregularLine(1_500_001, "", "blank line") and len(scan.irregular) == 1_500_000
