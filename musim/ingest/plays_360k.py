@@ -57,17 +57,14 @@ class Scanned360k:
     kept_raw: LineTexts
 
 
-def keep_events(kinds: memoryview, line_nos: memoryview, ends: memoryview, text: memoryview, *, scan: Prescan,
+def keep_events(kind: np.ndarray, line_no: np.ndarray, stop: np.ndarray, text: bytes | memoryview, *, scan: Prescan,
                 rows_events: LineTexts, kept_raw: LineTexts) -> None:
-    """Keep the events of :meth:`Scanner.take_events` (flat buffers: int32 kinds, int64 line numbers, int64 ends of
-    their texts in ``text``), in order: raw plays of good lines in ``kept_raw``, irregular lines classified into
-    ``scan`` (:func:`~musim.ingest.prescan.classify_line`: rejected as blank or invalid UTF-8), the others in
-    ``rows_events`` with their event. A run of empty lines (nothing, or a carriage return the scanner took off before
-    the newline) is rejected as ``blank line`` in one go, as ``classify_line`` rejects each: a block of nothing but
-    newlines is millions of them."""
-    kind = np.frombuffer(kinds, dtype=np.int32)
-    line_no = np.frombuffer(line_nos, dtype=np.int64)
-    stop = np.frombuffer(ends, dtype=np.int64)
+    """Keep the scanner's events (:meth:`Scanner.take_events`: each one's kind, line number and the end of its text
+    in ``text``, the texts one after another), in order: raw plays of good lines in ``kept_raw``, irregular lines
+    classified into ``scan`` (:func:`~musim.ingest.prescan.classify_line`: rejected as blank or invalid UTF-8), the
+    others in ``rows_events`` with their event. A run of empty lines (nothing, or a carriage return the scanner took
+    off before the newline) is rejected as ``blank line`` in one go, as ``classify_line`` rejects each: a block of
+    nothing but newlines is millions of them."""
     text = memoryview(text)
     start = np.concatenate(([0], stop[:-1])).astype(np.int64)
     empty = (kind == _scan360k.IRREGULAR) & (stop == start)
@@ -99,7 +96,10 @@ def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
     kept_raw = LineTexts()
 
     def take_events() -> None:  # after each block: what the scanner found is kept compactly
-        keep_events(*scanner.take_events(), scan=scan, rows_events=rows_events, kept_raw=kept_raw)
+        kinds, line_nos, ends, text = scanner.take_events()
+        keep_events(np.frombuffer(kinds, dtype=np.int32), np.frombuffer(line_nos, dtype=np.int64),
+                    np.frombuffer(ends, dtype=np.int64), memoryview(text), scan=scan, rows_events=rows_events,
+                    kept_raw=kept_raw)
 
     def check(block: memoryview) -> None:
         scan.lines += scanner.feed(block, scan.lines + 1)
