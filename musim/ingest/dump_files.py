@@ -128,9 +128,8 @@ def check_input(path: str | Path, role: str = "plays") -> Path:
     if not is_text(path):
         raise IngestError(f"{path_text(path)}: the path is not valid UTF-8 (a legacy encoding such as Latin-1?), and "
                           "the warehouse records it as text; rename it, e.g. `convmv -f latin1 -t utf-8 FILE`")
-    with reading(path):
-        with open(path, "rb"):
-            pass
+    with reading(path):  # opened once: a file this user may not read is refused here, in one line
+        path.open("rb").close()
     return path
 
 
