@@ -66,6 +66,7 @@ from benchmarks.real_music.dev_select import (
 )
 from benchmarks.real_music.family_dev import auc_per_query, pair_sets
 from benchmarks.real_music.pitch_dev import scaled_block
+from musim.models.label_baselines import read_excerpts
 from musim.models.label_eval import cosine_similarity
 
 SR, N_FFT, HOP = 22050, 2048, 512
@@ -77,26 +78,14 @@ WEIGHTS = (0.25, 0.5, 1.0)
 _TINY = 1e-20
 
 
-def read_stereo_excerpt(path: Path, *, sr: int = SR, window_s: float | None = None) -> np.ndarray | str:
-    """A file's ``(2, n)`` excerpt at ``sr`` (the middle ``window_s`` seconds, default the family's 30, read by seeking
-    as the family reads it; a mono file's one channel twice, a file of more channels its first two), or why it does
-    not decode."""
-    from musim.audio import load_audio
-    from musim.audio.excerpt import excerpt_window
-    from musim.errors import AudioError
-    from musim.library.formats import FileSkipped
-    from musim.models.audio_files import probe_long_enough
-    from musim.models.label_baselines import EXCERPT_S
-
-    try:
-        info = probe_long_enough(Path(path), None, key=str(path))
-        offset, length = excerpt_window(info.duration_s, length_s=window_s or EXCERPT_S, anchor="middle")
-        y, _ = load_audio(path, sr=sr, mono=False, key=str(path), offset=offset, duration=length)
-    except FileSkipped as exc:
-        return exc.why
-    except (AudioError, OSError) as exc:
-        return str(exc)
-    y = np.atleast_2d(np.asarray(y, np.float64))
+def read_stereo_excerpt(path: Path, *, sr: int = SR) -> np.ndarray | str:
+    """A file's ``(2, n)`` excerpt at ``sr``, read as the family reads it but with its channels
+    (:func:`musim.models.label_baselines.read_excerpts`, the middle 30 s; a mono file's one channel twice, a file of
+    more channels its first two), or why it does not decode."""
+    _, excerpts, failed = read_excerpts([path], sr=sr, mono=False)
+    if failed:
+        return failed[0][1]
+    y = np.atleast_2d(np.asarray(excerpts[0], np.float64))
     return np.vstack([y[0], y[0]]) if y.shape[0] == 1 else y[:2]
 
 

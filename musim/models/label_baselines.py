@@ -187,10 +187,11 @@ def _musly_track_at(y: np.ndarray, sr: int, method: str) -> bytes:
 EXCERPT_S = 30.0
 
 
-def _read_excerpt(path: Path, *, sr: int, window_s: float, min_duration_s: float | None = None) -> np.ndarray | str:
-    """A file's mono ``sr`` excerpt (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads it),
-    or why it does not decode (``too_short`` under ``min_duration_s``, default
-    :data:`musim.audio.formats.MIN_DURATION_S`)."""
+def _read_excerpt(path: Path, *, sr: int, window_s: float, min_duration_s: float | None = None,
+                  mono: bool = True) -> np.ndarray | str:
+    """A file's mono ``sr`` excerpt (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads it;
+    ``mono=False``: its channels, ``(channels, n)``), or why it does not decode (``too_short`` under
+    ``min_duration_s``, default :data:`musim.audio.formats.MIN_DURATION_S`)."""
     from musim.audio import load_audio
     from musim.audio.excerpt import excerpt_window
     from musim.errors import AudioError
@@ -200,7 +201,7 @@ def _read_excerpt(path: Path, *, sr: int, window_s: float, min_duration_s: float
     try:
         info = probe_long_enough(Path(path), min_duration_s, key=str(path))  # the feature build's rule
         offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
-        y, _ = load_audio(path, sr=sr, key=str(path), offset=offset, duration=length)
+        y, _ = load_audio(path, sr=sr, mono=mono, key=str(path), offset=offset, duration=length)
     except FileSkipped as exc:
         return exc.why
     except (AudioError, OSError) as exc:
@@ -209,13 +210,14 @@ def _read_excerpt(path: Path, *, sr: int, window_s: float, min_duration_s: float
 
 
 def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = EXCERPT_S,
-                  min_duration_s: float | None = None) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
-    """Mono ``sr`` excerpts (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads them)
-    of the files that decode: ``(kept indices, excerpts, [(path, reason)] of the others)``. Every excerpt is held
+                  min_duration_s: float | None = None, mono: bool = True
+                  ) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
+    """Mono ``sr`` excerpts (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads them;
+    ``mono=False``: each file's channels) of the files that decode: ``(kept indices, excerpts, [(path, reason)] of the others)``. Every excerpt is held
     (about 2.6 MB a 30-s track): :func:`track_values` keeps only what the baselines need."""
     kept, excerpts, failed = [], [], []
     for i, path in enumerate(paths):
-        y = _read_excerpt(path, sr=sr, window_s=window_s, min_duration_s=min_duration_s)
+        y = _read_excerpt(path, sr=sr, window_s=window_s, min_duration_s=min_duration_s, mono=mono)
         if isinstance(y, str):
             failed.append((str(path), y))
             continue
