@@ -45,6 +45,7 @@ from musim.audio.batch import default_workers, imap_surviving
 from musim.audio.formats import MIN_DURATION_S
 from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
+from musim.errors import StorageError
 from musim.filenames import path_text
 from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom, Resolved
 from musim.library.formats import FileSkipped, probe
@@ -53,6 +54,7 @@ from musim.library.known import (
     RECORDED,
     artist_at_new_path,
     decide,
+    length_to_check,
     load_state,
     same_entry,
     stale_excerpt,
@@ -72,7 +74,7 @@ from musim.library.scan import (
     hashed,
 )
 from musim.names import name_key
-from musim.scratch import sweep
+from musim.scratch import sweep, temp_file
 from musim.storage import ObjectInfo, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -156,15 +158,37 @@ def _own_paths(settings: Settings, store: ObjectStore) -> list[Path]:
     return [Path(p) for p in own] + ([root] if isinstance(root, Path) else [])
 
 
-def _whole_length(item: Examined) -> float | None:
+def _whole_length(path: Path, shown: Path) -> float | None:
     """The length of a chained file stored whole, decoded to its end (:func:`~musim.library.formats.probe`); ``None``
-    (logged; the next add measures it again) where it cannot be read now."""
+    (logged, naming ``shown``; the next add measures it again) where it cannot be read now."""
     try:
-        return probe(item.readable, min_seconds=0.0).duration_s
+        return probe(path, min_seconds=0.0).duration_s
     except (FileSkipped, OSError) as exc:
         log.warning("library add: %s: its length could not be measured again (%s); the next add tries again",
-                    path_text(item.path), exc.why if isinstance(exc, FileSkipped) else exc)
+                    path_text(shown), exc.why if isinstance(exc, FileSkipped) else exc)
         return None
+
+
+def _checked_whole(track: dict[str, Any], item: Examined, member: bool, store: ObjectStore,
+                   tmp_dir: Path) -> tuple[bool | None, float | None]:
+    """:func:`~musim.library.known.stale_length` of a stored track and, for a chained file, its whole length measured
+    again (:func:`_whole_length`). A zip's member is not at hand to read: its stored object is (stored whole, it is
+    the member's bytes), copied to a scratch file for the reading; ``(False, None)`` (logged; the next add tries
+    again) where that object cannot be read now."""
+    if not member:
+        whole = stale_length(track, item.path)
+        return whole, _whole_length(item.path, item.path) if whole else None
+    if not length_to_check(track):  # nothing to read
+        return False, None
+    with temp_file(tmp_dir, MEMBER_SCRATCH) as local:
+        try:
+            store.download(track["object_key"], local)
+        except StorageError as exc:
+            log.warning("library add: %s: its stored file could not be read to check its length (%s); the next add "
+                        "tries again", path_text(item.path), exc)
+            return False, None
+        whole = stale_length(track, local)
+        return whole, _whole_length(local, item.path) if whole else None
 
 
 def _labels(names: dict[int, tuple[str, str | None]]) -> dict[int, str]:
@@ -316,9 +340,11 @@ def add(
         else:
             if decided[0] == "already_stored" and outdated is None:  # the current reader cuts the same excerpt
                 current.append(state.tracks[item.sha256]["track_id"])  # type: ignore[index]
-            elif decided[0] == "already_stored" and (whole := stale_length(
-                    stored_as := state.tracks[item.sha256], None if f.member else item.path)) is not False:  # type: ignore[index]
-                if whole is None or (length := _whole_length(item)) is not None:  # measured (or not chained)
+            elif decided[0] == "already_stored" and (checked := _checked_whole(
+                    stored_as := state.tracks[item.sha256], item, f.member is not None, store,  # type: ignore[index]
+                    settings.tmp_dir))[0] is not False:
+                whole, length = checked
+                if whole is None or length is not None:  # measured (or not chained)
                     current.append(stored_as["track_id"])
                 if whole and length is not None and abs(length - stored_as["duration_s"]) > 0.01:
                     lengths.append({"track_id": stored_as["track_id"], "duration_s": length})

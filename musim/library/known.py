@@ -24,7 +24,8 @@ from musim.library.tags import Tags
 from musim.library.zips import holds
 
 __all__ = ["CHAINABLE", "FIRST_STREAM_ONLY", "RECORDED", "Known", "artist_at_new_path", "decide",
-           "load_state", "recorded_detail", "same_entry", "stale_excerpt", "stale_length"]
+           "length_to_check", "load_state", "recorded_detail", "same_entry", "stale_excerpt",
+           "stale_length"]
 
 
 @dataclass
@@ -136,12 +137,18 @@ def stale_excerpt(track: dict[str, Any], path: str | os.PathLike | None = None) 
     return True if chained(path) else None
 
 
-def stale_length(track: dict[str, Any], path: str | os.PathLike | None) -> bool | None:
-    """Whether a file stored whole (``--keep-whole``) may have the length version :data:`FIRST_STREAM_ONLY` measured in
-    its first stream recorded (migration 039): ``True`` for a chained file at ``path`` (its length is measured again),
-    ``None`` for one that is not (marked current as it is), ``False`` for any other track, and for a zip's member
-    (``path=None``: not at hand to read its headers; it stays to be checked). Reads page or frame headers only."""
-    if (track["stored"] != "whole" or track["excerpt_reader"] > FIRST_STREAM_ONLY or path is None
-            or track["source_format"] not in CHAINABLE):
+def length_to_check(track: dict[str, Any]) -> bool:
+    """Whether a stored track is a file stored whole (``--keep-whole``) of a chainable format whose length version
+    :data:`FIRST_STREAM_ONLY` measured, in its first stream only if it is chained (migration 039)."""
+    return (track["stored"] == "whole" and track["excerpt_reader"] <= FIRST_STREAM_ONLY
+            and track["source_format"] in CHAINABLE)
+
+
+def stale_length(track: dict[str, Any], path: str | os.PathLike) -> bool | None:
+    """Whether a file stored whole may have the length version :data:`FIRST_STREAM_ONLY` measured in its first stream
+    recorded (:func:`length_to_check`): ``True`` for a chained file at ``path`` (its length is measured again),
+    ``None`` for one that is not (marked current as it is), ``False`` for any other track. Reads page or frame headers
+    only; ``path`` is the file, or a copy of its stored object (stored whole, it holds the same bytes)."""
+    if not length_to_check(track):
         return False
     return True if chained(path) else None

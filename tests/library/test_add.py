@@ -6,6 +6,7 @@ import io
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import soundfile as sf
 
 from musim import warehouse
 from musim.cli import main
+from musim.config import get_settings
 from musim.errors import ParameterError
 from musim.library import add, list_tracks, remove_tracks, show_track
 from musim.storage import open_store
@@ -1224,6 +1226,48 @@ def test_a_chained_file_stored_whole_by_version_2_gets_its_whole_length_recorded
     assert rows("SELECT object_key, sha256 FROM track ORDER BY track_id") == objects  # nothing stored again
     assert rows("SELECT DISTINCT excerpt_reader FROM library_track") == [(3,)]
     assert add([tmp_path / "music"], workers=1).to_json()["length_corrected"] == 0
+
+
+def test_zip_members_stored_whole_by_version_2_are_checked_from_their_stored_files(tmp_path, monkeypatch):
+    """Zip members stored whole by version 2 stayed "to check" after migration 039 (a member is not at hand to read
+    its headers): their stored objects are the members' bytes, so those are read instead. A chained member gets its
+    whole length, a single stream is marked current, nothing is stored again; while the object cannot be read the
+    track stays to check (logged), and the next add checks it."""
+    import zipfile
+
+    from musim.storage import base
+
+    made = tmp_path / "made"
+    chained = _chained_ogg(made / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
+    single = write_audio(made / "single.ogg", "ogg", seconds=10, freq=300)
+    (tmp_path / "music").mkdir()
+    with zipfile.ZipFile(tmp_path / "music" / "Radio.zip", "w") as zf:
+        zf.write(chained, "Radio/recording.ogg")
+        zf.write(single, "Radio/single.ogg")
+    add([tmp_path / "music"], keep_whole=True)
+    ids = {os.path.basename(r["source_path"]): r["track_id"] for r in list_tracks()}
+    with warehouse.writer() as con:  # as version 2 recorded them (migration 039 marks them version 2)
+        con.execute("UPDATE library_track SET duration_s = 12.0, excerpt_reader = 2")
+    objects = rows("SELECT object_key, sha256 FROM track ORDER BY track_id")
+    calls = _examined(monkeypatch)
+
+    def unavailable(self, key, path):
+        raise base.StorageUnavailable(f"store: {key}: connection refused")
+
+    with monkeypatch.context() as down:
+        down.setattr(base.ObjectStore, "download", unavailable)
+        assert add([tmp_path / "music"], workers=1).to_json()["length_corrected"] == 0
+    assert rows("SELECT DISTINCT excerpt_reader FROM library_track") == [(2,)]  # still to check
+
+    assert add([tmp_path / "music"], workers=1).to_json()["length_corrected"] == 1
+    assert calls == []  # nothing decoded to be stored
+    (length,) = rows("SELECT duration_s FROM library_track WHERE track_id = ?", ids["recording.ogg"])[0]
+    assert length == pytest.approx(20.0, abs=0.3)
+    assert rows("SELECT duration_s FROM library_track WHERE track_id = ?", ids["single.ogg"]) == [(12.0,)]
+    assert rows("SELECT object_key, sha256 FROM track ORDER BY track_id") == objects
+    assert rows("SELECT DISTINCT excerpt_reader FROM library_track") == [(3,)]
+    assert add([tmp_path / "music"], workers=1).to_json()["length_corrected"] == 0
+    assert not list(Path(get_settings().tmp_dir).glob("library-member-*"))  # its scratch copies are gone
 
 
 def test_show_takes_an_id_as_copied_and_names_the_tracks_a_prefix_matches(tmp_path, monkeypatch):
