@@ -433,8 +433,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print_table(rows, columns, title=title)
     if result.group_note:  # auc_group undefined (every album by one artist), or counted on some tracks only
         print(printable(f"  note: {result.group_note}", 0))
-    for path, reason in result.skipped:
-        print(printable(f"  skipped {path}: {reason}", 0))
+    for line, path, reason in result.skipped_lines():
+        where = f"{args.labels}, line {line}: " if line is not None else ""
+        print(printable(f"  skipped {where}{path}: {reason}", 0))
     for line, why in result.labels.left_out:
         print(printable(f"  left out {args.labels}, line {line}: {why}", 0))
     if plot is not None:

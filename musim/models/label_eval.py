@@ -187,6 +187,11 @@ class LabelEvaluation:
     model_version: str | None = None
     model_versions: list[str] = field(default_factory=list)
     note: str | None = None  # why a version that is no champion answers (a family without one: its last published)
+    listed_at: dict[str, int] = field(default_factory=dict)  # each labelled file -> its CSV line (skipped ones too)
+
+    def skipped_lines(self) -> list[tuple[int | None, str, str]]:
+        """``(CSV line or None, path, reason)`` of each file left out of the scores."""
+        return [(self.listed_at.get(p), p, r) for p, r in self.skipped]
 
     @property
     def coverage(self) -> dict[str, int] | None:
@@ -215,7 +220,7 @@ class LabelEvaluation:
                           "group_by": self.labels.group_by, "group_coverage": self.coverage, "group_note": note,
                           "model_version": self.model_version, "model_versions": self.model_versions,
                           "model_note": self.note, "metrics": list(METRICS), "reports": reports,
-                          "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+                          "skipped": [{"path": p, "line": n, "reason": r} for n, p, r in self.skipped_lines()],
                           "left_out": [{"line": n, "reason": r} for n, r in self.labels.left_out]})
 
     def table(self) -> tuple[list[str], list[list[str]], str]:
@@ -337,6 +342,7 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
     champions = _load_models(wanted) if wanted else []  # a version that does not exist fails before any decoding
     # one threshold: the baselines and every model hold the files to it (else they would score different tracks)
     shortest = min([min_duration(min_duration_s, c.manifest) for c in champions] or [min_duration(min_duration_s)])
+    listed_at = labels.line_numbers()
     kept, values, skipped = track_values(labels.paths, baseline_names, seed=seed, workers=workers,
                                          min_duration_s=shortest)
     if len(kept) < 2:
@@ -391,4 +397,4 @@ def _evaluate_labels(labels: LabelSet, *, family: str | None, version: str | Non
     names = [name for name, _ in embedded]
     notes = [c.note for c in champions if c.note]
     return LabelEvaluation(labels, reports, skipped, names[0] if len(names) == 1 else None, names,
-                           " ".join(notes) or None)
+                           " ".join(notes) or None, listed_at)

@@ -28,15 +28,20 @@ class LabelSet:
     source: str = ""
     left_out: list[tuple[int, str]] = field(default_factory=list)  # (line, why) of the rows without an artist or group
     group_by: str | None = None  # the column the groups come from (``album``): named in the notes
+    lines: list[int] | None = None  # each track's line in the CSV (``None``: not read from one)
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def line_numbers(self) -> dict[str, int]:
+        """Each track's path (as text) -> the CSV line that lists it; empty when not read from a CSV."""
+        return {} if self.lines is None else dict(zip(map(str, self.paths), self.lines, strict=True))
 
     def subset(self, keep: Sequence[int]) -> LabelSet:
         idx = list(keep)
         return LabelSet([self.paths[i] for i in idx], [self.artists[i] for i in idx],
                         None if self.groups is None else [self.groups[i] for i in idx], self.source, self.left_out,
-                        self.group_by)
+                        self.group_by, None if self.lines is None else [self.lines[i] for i in idx])
 
     def fingerprint(self) -> tuple[str, dict[str, str]]:
         """What the labelled files hold: the first 12 hex digits of a sha256 over their contents' sha256s (sorted, so
@@ -143,4 +148,4 @@ def read_labels(path: str | Path, *, group_by: str | None = None) -> LabelSet:
         paths.append(path)
     return LabelSet(paths, [r["artist"].strip() for _, r in rows],
                     [(r[group_by] or "").strip() for _, r in rows] if group_by else None, str(csv_path), left_out,
-                    group_by)
+                    group_by, [line for line, _ in rows])

@@ -155,12 +155,16 @@ def test_models_evaluate_command_on_audio_files(tmp_path, capsys):
     assert [r["name"] for r in doc["reports"]] == ["baseline: random", "baseline: mfcc", "baseline: musly"]
     skipped = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in doc["skipped"]}
     assert set(skipped) == {"broken.ogg", "short.ogg"} and skipped["short.ogg"].startswith("too_short (3.00 s < 5 s")
+    # each named by the CSV line that lists it (the path is the file's, resolved through links)
+    assert {s["path"].rsplit("/", 1)[-1]: s["line"] for s in doc["skipped"]} == {"broken.ogg": len(rows) - 1,
+                                                                                 "short.ogg": len(rows)}
     mfcc = doc["reports"][1]["summary"]
     assert mfcc["auc"]["mean"] > 0.9 and mfcc["auc"]["n"] == 9  # synthesized artists differ in timbre
     assert main(["models", "evaluate", "--labels", str(tmp_path / "labels.csv"), "--baselines-only",
                  "--baselines", "mfcc", "--n-boot", "100"]) == 0
     out = capsys.readouterr().out
-    assert "baseline: mfcc" in out and "auc_group" not in out and "skipped" in out
+    assert "baseline: mfcc" in out and "auc_group" not in out
+    assert f"  skipped {tmp_path / 'labels.csv'}, line {len(rows)}: {tmp_path / 'short.ogg'}: too_short (3.00 s" in out
 
 
 def test_models_evaluate_holds_files_to_its_own_min_duration(tmp_path, capsys):
@@ -213,6 +217,20 @@ def test_a_file_that_does_not_decode_is_listed_with_its_reason_once(tmp_path):
     assert kept == [] and excerpts == []
     assert failed == [(str(tmp_path / "nope.mp3"), "unreadable (No such file or directory)"),
                       (str(tmp_path / "text.mp3"), "not_audio (HeaderNotFoundError: can't sync to MPEG frame)")]
+
+
+def test_a_silent_file_is_listed_with_its_reason_and_level_without_its_path_again(tmp_path):
+    """"skipped /a.ogg: audio '/a.ogg' is silent: RMS level -inf dBFS < ..." named the file twice."""
+    import soundfile as sf
+
+    from musim.models.label_baselines import read_excerpts
+
+    sf.write(tmp_path / "quiet.wav", np.zeros(22050 * 8, dtype=np.float32), 22050)
+    kept, _, failed = read_excerpts([tmp_path / "quiet.wav"])
+    assert kept == [] and len(failed) == 1
+    path, reason = failed[0]
+    assert path == str(tmp_path / "quiet.wav") and reason.startswith("silent (RMS level -inf dBFS < ")
+    assert "quiet.wav" not in reason
 
 
 def test_tied_similarities_are_ranked_at_random_not_in_file_order():
