@@ -159,20 +159,28 @@ def _featurise_found(item: FoundFile, params: Any, min_duration_s: float | None,
 
 def _featurise_or_reason(path: Path | FoundFile, params: Any, min_duration_s: float | None,
                          window: tuple[float, float] = (WINDOW_S, 0.5)) -> np.ndarray | str:
-    from musim.audio import BadAudioError
     from musim.errors import AudioError
-    from musim.library.formats import FileSkipped
 
     try:
         if isinstance(path, FoundFile):
             return _featurise_found(path, params, min_duration_s, window)
         return featurise_file(path, params, min_duration_s=min_duration_s, window_s=window[0], anchor=window[1])
-    except FileSkipped as exc:  # the file's reason, handed back (an unusable file is not a failed run); the
-        return exc.reason + (f" ({exc.detail})" if exc.detail else "")  # caller names the file
-    except BadAudioError as exc:
+    except AudioError as exc:  # the file's reason, handed back (an unusable file is not a failed run)
+        return unusable_reason(exc)
+
+
+def unusable_reason(exc: Exception) -> str:
+    """Why a file cannot be used, without its name (the caller names it): ``too_short (1.00 s < 5 s, ...)`` for a
+    :class:`~musim.library.formats.FileSkipped`, ``silent: RMS level ...`` for a
+    :class:`~musim.audio.BadAudioError`, the message of any other error."""
+    from musim.audio import BadAudioError
+    from musim.library.formats import FileSkipped
+
+    if isinstance(exc, FileSkipped):
+        return exc.why
+    if isinstance(exc, BadAudioError):
         return exc.reason + (f": {exc.detail}" if exc.detail else "")
-    except AudioError as exc:
-        return str(exc)
+    return str(exc)
 
 
 #: Why a file is unusable when the worker process featurising it died, and again alone with it (a decoder crash on

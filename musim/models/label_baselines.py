@@ -192,21 +192,18 @@ def _read_excerpt(path: Path, *, sr: int, window_s: float, min_duration_s: float
     """A file's mono ``sr`` excerpt (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads it;
     ``mono=False``: its channels, ``(channels, n)``), or why it does not decode (``too_short`` under
     ``min_duration_s``, default :data:`musim.audio.formats.MIN_DURATION_S`)."""
-    from musim.audio import BadAudioError, load_audio
+    from musim.audio import load_audio
     from musim.audio.excerpt import excerpt_window
     from musim.errors import AudioError
-    from musim.library.formats import FileSkipped
-    from musim.models.audio_files import probe_long_enough
+    from musim.models.audio_files import probe_long_enough, unusable_reason
 
     try:
         info = probe_long_enough(Path(path), min_duration_s, key=str(path))  # the feature build's rule
         offset, length = excerpt_window(info.duration_s, length_s=window_s, anchor="middle")
         y, _ = load_audio(path, sr=sr, mono=mono, key=str(path), offset=offset, duration=length)
-    except FileSkipped as exc:
-        return exc.why
-    except BadAudioError as exc:  # its message names the file again: "audio '/a.ogg' is silent: ..."
-        return f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason
-    except (AudioError, OSError) as exc:
+    except AudioError as exc:  # FileSkipped too: "too_short (...)", "silent: RMS level ..." without the file's name
+        return unusable_reason(exc)
+    except OSError as exc:
         return str(exc)
     return y
 

@@ -229,7 +229,7 @@ def test_a_silent_file_is_listed_with_its_reason_and_level_without_its_path_agai
     kept, _, failed = read_excerpts([tmp_path / "quiet.wav"])
     assert kept == [] and len(failed) == 1
     path, reason = failed[0]
-    assert path == str(tmp_path / "quiet.wav") and reason.startswith("silent (RMS level -inf dBFS < ")
+    assert path == str(tmp_path / "quiet.wav") and reason.startswith("silent: RMS level -inf dBFS < ")  # as similar-audio words it
     assert "quiet.wav" not in reason
 
 
