@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from contextlib import contextmanager
@@ -52,11 +53,14 @@ def _publish_catalogue(home: Path, names: list[str]) -> Path:
     from musim import serving, warehouse
     from musim.config import get_settings
 
-    settings = get_settings({"MUSIM_HOME": str(home), "MUSIM_DUCKDB_MEMORY": "1GB", "MUSIM_DUCKDB_THREADS": "2"})
-    if (settings.serving_dir / serving.CURRENT).exists():
-        return settings.serving_dir
+    env = {"MUSIM_HOME": str(home), "MUSIM_DUCKDB_MEMORY": "1GB", "MUSIM_DUCKDB_THREADS": "2"}
+    if (get_settings(env).serving_dir / serving.CURRENT).exists():
+        return get_settings(env).serving_dir
+    shutil.rmtree(home, ignore_errors=True)  # whatever an earlier run stopped before publishing left
+    settings = get_settings(env)
     dump = "b" * 64
     with warehouse.writer(settings) as con:
+        con.begin()  # all the rows or none: a run stopped half-way left a dump row the next run's insert refused
         con.execute("""INSERT INTO lastfm_dump (dump_id, seq, file_name, format, bytes, lines, loaded, rejected,
                        plays_rows, users, artists, started_at, finished_at)
                        VALUES (?, 1, 'bench.tsv', '360k', 1, 1, 1, 0, 1, 1, ?, now(), now())""", [dump, len(names)])
@@ -64,16 +68,16 @@ def _publish_catalogue(home: Path, names: list[str]) -> Path:
             con.execute("""INSERT INTO artist (artist_id, artist_key, name, name_norm, first_dump_id)
                            VALUES (?, ?, ?, ?, ?)""", [i, f"name:{name.lower()}", name, name.lower(), dump])
             con.execute("INSERT INTO artist_listeners VALUES (?, ?, ?, ?)", [dump, i, 10_000 - i, 10_000])
-        con.execute("INSERT INTO similarity_build VALUES (?, 1, 1, 5, 1, ?, 0, 1.0, ?, now(), 0.1)",
+        con.execute("""INSERT INTO similarity_build (dump_id, min_listeners, min_co_listeners, k, users, artists, pairs,
+                       seed_raw_max, catalogue_size, built_at, seconds) VALUES (?, 1, 1, 5, 1, ?, 0, 1.0, ?, now(), 0.1)""",
                     [dump, len(names), len(names)])
+        con.commit()
         serving.publish(con, settings)
     return settings.serving_dir
 
 
 def _one_run(workdir: Path, serving_dir: Path, top_n: int, concurrency: int, acquire_settings: Any,
              tag: str) -> tuple[float, int]:
-    import shutil
-
     from musim.acquire.pipeline import acquire
 
     home = workdir / f"run-{tag}"

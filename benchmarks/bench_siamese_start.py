@@ -6,9 +6,12 @@ artists with similar style and co-listening targets), in one process:
 1. the contrastive family trains on every clip's log-mel (the audio alone);
 2. the siamese family trains twice on the same co-listening targets, artist split and seed, once from random
    weights and once with ``init_encoder`` = that contrastive encoder (same ``conv_filters`` and ``dense_units``);
-3. both are evaluated in one :func:`musim.models.families.evaluate_family` run (same test artists, same queries,
-   same bootstrap resamples) on the co-listening evaluation's primary metric, with the paired bootstrap CI of
-   their difference.
+3. steps 1-2 are repeated for :data:`SEEDS` seeds (training on a CPU is not bit-reproducible across machines, and
+   with 10 test queries one training run was a coin toss: the first run, 2026-12-03, measured +0.405 on an Intel
+   Xeon, the same code -0.122 on an AMD EPYC on 2026-12-08, and the same seed moves by 0.1 from run to run);
+4. every model is evaluated in one :func:`musim.models.families.evaluate_family` run (same test artists, same
+   queries, same bootstrap resamples) on the co-listening evaluation's primary metric; each query's metric is
+   averaged over the seeds, and the difference's CI is the paired bootstrap over queries.
 
 Target (issue 18): the contrastive start is no worse than scratch (mean difference >= 0).
 """
@@ -21,13 +24,16 @@ from pathlib import Path
 from benchmarks._util import measure, row
 
 BENCH = "siamese_start"
+#: Training seeds of the full run: each seed trains the contrastive encoder and both siamese models again.
+SEEDS = 5
 
 
 def _child(*, communities: int, artists_per_community: int, contrastive_epochs: int, siamese_epochs: int,
-           test_share: float, workdir: str) -> dict:
+           test_share: float, workdir: str, seeds: int) -> dict:
     """Runs inside the measured process."""
     import numpy as np
 
+    from musim.models.bootstrap import bootstrap_ci, paired_bootstrap
     from musim.models.data import split_artists
     from musim.models.evaluate import choose_primary_metric
     from musim.models.families import FamilyInputs, evaluate_family
@@ -49,30 +55,39 @@ def _child(*, communities: int, artists_per_community: int, contrastive_epochs: 
     arch = {"conv_filters": [16, 32, 32], "dense_units": 32}
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    enc = contrastive_family.train(inputs, {**arch, "projection_units": 32, "epochs": contrastive_epochs,
-                                            "batch_size": 32, "seed": 0}, work, 0)
-    contrastive_s = time.perf_counter() - t0
-    enc_path = work / "contrastive.keras"
-    save_keras(enc.model, enc_path)
-    siamese = {**arch, "epochs": siamese_epochs, "batch_size": 32, "train_pairs": 4000, "validation_pairs": 1000,
-               "seed": 0}
-    t0 = time.perf_counter()
-    scratch = siamese_family.train(inputs, dict(siamese), work, 0)
-    scratch_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    started = siamese_family.train(inputs, {**siamese, "init_encoder": "contrastive (this run)",
-                                            "init_encoder_path": str(enc_path)}, work, 0)
-    started_s = time.perf_counter() - t0
-    report = evaluate_family("siamese", scratch.model, inputs,
-                             others={"contrastive start": ("siamese", started.model, started.params)}, n_boot=1000, seed=0)
+    models, seconds = {}, {"contrastive_s": 0.0, "scratch_s": 0.0, "started_s": 0.0}
+    for seed in range(seeds):  # training on a CPU is not bit-reproducible across machines: one seed was a coin toss
+        t0 = time.perf_counter()
+        enc = contrastive_family.train(inputs, {**arch, "projection_units": 32, "epochs": contrastive_epochs,
+                                                "batch_size": 32, "seed": seed}, work, 0)
+        seconds["contrastive_s"] += time.perf_counter() - t0
+        enc_path = work / f"contrastive-{seed}.keras"
+        save_keras(enc.model, enc_path)
+        siamese = {**arch, "epochs": siamese_epochs, "batch_size": 32, "train_pairs": 4000, "validation_pairs": 1000,
+                   "seed": seed}
+        t0 = time.perf_counter()
+        scratch = siamese_family.train(inputs, dict(siamese), work, 0)
+        seconds["scratch_s"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        started = siamese_family.train(inputs, {**siamese, "init_encoder": "contrastive",  # this seed's, at the path
+                                                "init_encoder_path": str(enc_path)}, work, 0)
+        seconds["started_s"] += time.perf_counter() - t0
+        models[f"scratch {seed}"], models[f"started {seed}"] = scratch, started
+    first = models.pop("scratch 0")
+    report = evaluate_family("siamese", first.model, inputs, n_boot=1000, seed=0,
+                             others={name: ("siamese", m.model, m.params) for name, m in models.items()})
     metric = choose_primary_metric(int(split.test.size))
-    cmp = report.compare("contrastive start", "model", metric)
-    return {"metric": metric, "scratch": report.summary["model"][metric],
-            "started": report.summary["contrastive start"][metric], "diff": cmp.to_json(),
+    per_seed = {kind: [report.per_query["model" if (kind, s) == ("scratch", 0) else f"{kind} {s}"][metric]
+                       for s in range(seeds)] for kind in ("scratch", "started")}
+    mean = {kind: np.mean(rows, axis=0) for kind, rows in per_seed.items()}  # each query's metric, over seeds
+    cmp = paired_bootstrap(mean["started"], mean["scratch"], names=("contrastive start", "scratch"), metric=metric,
+                           n_boot=1000, seed=0)
+    return {"metric": metric, "seeds": seeds,
+            "scratch": bootstrap_ci(mean["scratch"], n_boot=1000, seed=0),
+            "started": bootstrap_ci(mean["started"], n_boot=1000, seed=0), "diff": cmp.to_json(),
+            "per_seed": {kind: [float(np.nanmean(r)) for r in rows] for kind, rows in per_seed.items()},
             "random": report.summary.get("random", {}).get(metric), "clips": int(n), "artists": int(artists.size),
-            "test_artists": int(split.test.size), "queries": int(report.queries.size), "data_s": data_s,
-            "contrastive_s": contrastive_s, "scratch_s": scratch_s, "started_s": started_s}
+            "test_artists": int(split.test.size), "queries": int(report.queries.size), "data_s": data_s, **seconds}
 
 
 def _cell(s: dict) -> str:
@@ -80,16 +95,19 @@ def _cell(s: dict) -> str:
 
 
 def run(*, quick: bool, workdir: Path) -> list[dict]:
-    cfg = dict(communities=3, artists_per_community=5, contrastive_epochs=2, siamese_epochs=2, test_share=0.34) \
+    cfg = dict(communities=3, artists_per_community=5, contrastive_epochs=2, siamese_epochs=2, test_share=0.34,
+               seeds=1) \
         if quick else dict(communities=4, artists_per_community=8, contrastive_epochs=15, siamese_epochs=10,
-                           test_share=0.3)
+                           test_share=0.3, seeds=SEEDS)
     cfg["workdir"] = str(Path(workdir) / "siamese_start")
     code = (f"from benchmarks.bench_siamese_start import _child\n"
             f"RESULT.update(_child(**{cfg!r}))\n")
     _, rss, r = measure(code, env={"TF_CPP_MIN_LOG_LEVEL": "3"})
     d = r["diff"]
     note = (f"synthetic demo audio: {r['clips']} clips of {r['artists']} artists, {r['test_artists']} test artists, "
-            f"{r['queries']} queries; data {r['data_s']:.0f} s, contrastive {r['contrastive_s']:.0f} s, siamese "
+            f"{r['queries']} queries, {r['seeds']} training seeds (each query's metric averaged over them; per seed: "
+            f"scratch {', '.join(f'{v:.3f}' for v in r['per_seed']['scratch'])}, from contrastive "
+            f"{', '.join(f'{v:.3f}' for v in r['per_seed']['started'])}); data {r['data_s']:.0f} s, contrastive {r['contrastive_s']:.0f} s, siamese "
             f"scratch {r['scratch_s']:.0f} s, from contrastive {r['started_s']:.0f} s; peak RSS {rss:.0f} MiB")
     rnd = r.get("random") or {}
     return [
