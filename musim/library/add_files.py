@@ -45,20 +45,18 @@ from musim.audio.batch import default_workers, imap_surviving
 from musim.audio.formats import MIN_DURATION_S
 from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings, get_settings
-from musim.errors import StorageError
 from musim.filenames import path_text
 from musim.library.artists import UNKNOWN_ARTIST, ArtistFrom, Resolved
-from musim.library.formats import FileSkipped, probe
+from musim.library.formats import FileSkipped
 from musim.library.identity import group_files, library_artists, match_catalogue, stranded, without
 from musim.library.known import (
     RECORDED,
     artist_at_new_path,
+    checked_whole,
     decide,
-    length_to_check,
     load_state,
     same_entry,
     stale_excerpt,
-    stale_length,
 )
 from musim.library.registry import delete_tracks, delete_unused, forget_skips, record_gone, stale_excerpts
 from musim.library.resume import PREFIX as NOTES
@@ -74,7 +72,7 @@ from musim.library.scan import (
     hashed,
 )
 from musim.names import name_key
-from musim.scratch import sweep, temp_file
+from musim.scratch import sweep
 from musim.storage import ObjectInfo, ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -156,39 +154,6 @@ def _own_paths(settings: Settings, store: ObjectStore) -> list[Path]:
     own = [settings.tmp_dir, settings.serving_dir, warehouse_file, warehouse_file.with_name(warehouse_file.name + ".wal")]
     root = getattr(store, "root", None)  # a local store's folder
     return [Path(p) for p in own] + ([root] if isinstance(root, Path) else [])
-
-
-def _whole_length(path: Path, shown: Path) -> float | None:
-    """The length of a chained file stored whole, decoded to its end (:func:`~musim.library.formats.probe`); ``None``
-    (logged, naming ``shown``; the next add measures it again) where it cannot be read now."""
-    try:
-        return probe(path, min_seconds=0.0).duration_s
-    except (FileSkipped, OSError) as exc:
-        log.warning("library add: %s: its length could not be measured again (%s); the next add tries again",
-                    path_text(shown), exc.why if isinstance(exc, FileSkipped) else exc)
-        return None
-
-
-def _checked_whole(track: dict[str, Any], item: Examined, member: bool, store: ObjectStore,
-                   tmp_dir: Path) -> tuple[bool | None, float | None]:
-    """:func:`~musim.library.known.stale_length` of a stored track and, for a chained file, its whole length measured
-    again (:func:`_whole_length`). A zip's member is not at hand to read: its stored object is (stored whole, it is
-    the member's bytes), copied to a scratch file for the reading; ``(False, None)`` (logged; the next add tries
-    again) where that object cannot be read now."""
-    if not member:
-        whole = stale_length(track, item.path)
-        return whole, _whole_length(item.path, item.path) if whole else None
-    if not length_to_check(track):  # nothing to read
-        return False, None
-    with temp_file(tmp_dir, MEMBER_SCRATCH) as local:
-        try:
-            store.download(track["object_key"], local)
-        except StorageError as exc:
-            log.warning("library add: %s: its stored file could not be read to check its length (%s); the next add "
-                        "tries again", path_text(item.path), exc)
-            return False, None
-        whole = stale_length(track, local)
-        return whole, _whole_length(local, item.path) if whole else None
 
 
 def _labels(names: dict[int, tuple[str, str | None]]) -> dict[int, str]:
@@ -340,7 +305,7 @@ def add(
         else:
             if decided[0] == "already_stored" and outdated is None:  # the current reader cuts the same excerpt
                 current.append(state.tracks[item.sha256]["track_id"])  # type: ignore[index]
-            elif decided[0] == "already_stored" and (checked := _checked_whole(
+            elif decided[0] == "already_stored" and (checked := checked_whole(
                     stored_as := state.tracks[item.sha256], item, f.member is not None, store,  # type: ignore[index]
                     settings.tmp_dir))[0] is not False:
                 whole, length = checked

@@ -3,11 +3,13 @@
 :func:`load_state` reads the stored tracks, the recorded skips, the library's artists and the acquired previews once,
 at the start of an add; :func:`decide` tells, from a hashed file and that state, whether it is already stored,
 skipped (a duplicate, or a skip recorded before) or to be examined; :func:`artist_at_new_path` and :func:`stale_excerpt`
-decide what a stored file found again needs (:mod:`musim.library.add_files`).
+decide what a stored file found again needs (:mod:`musim.library.add_files`), :func:`checked_whole` what a file stored
+whole by an older reader does.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +18,21 @@ from typing import Any
 from musim import sql, warehouse
 from musim.audio.window import READ_WINDOW_VERSION
 from musim.config import Settings
+from musim.errors import StorageError
 from musim.filenames import path_text
 from musim.library.artists import FOLDER_RULES, ArtistFrom, Resolved, resolve_artist
-from musim.library.formats import FileSkipped, chained
-from musim.library.scan import Examined, entry_key
+from musim.library.formats import FileSkipped, chained, probe
+from musim.library.scan import MEMBER_SCRATCH, Examined, entry_key
 from musim.library.tags import Tags
 from musim.library.zips import holds
+from musim.scratch import temp_file
+from musim.storage import ObjectStore
 
 __all__ = ["CHAINABLE", "FIRST_STREAM_ONLY", "RECORDED", "Known", "artist_at_new_path", "decide",
-           "length_to_check", "load_state", "recorded_detail", "same_entry", "stale_excerpt",
+           "checked_whole", "length_to_check", "load_state", "recorded_detail", "same_entry", "stale_excerpt",
            "stale_length"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -152,3 +159,36 @@ def stale_length(track: dict[str, Any], path: str | os.PathLike) -> bool | None:
     if not length_to_check(track):
         return False
     return True if chained(path) else None
+
+
+def whole_length(path: Path, shown: Path) -> float | None:
+    """The length of a chained file stored whole, decoded to its end (:func:`~musim.library.formats.probe`); ``None``
+    (logged, naming ``shown``; the next add measures it again) where it cannot be read now."""
+    try:
+        return probe(path, min_seconds=0.0).duration_s
+    except (FileSkipped, OSError) as exc:
+        log.warning("library add: %s: its length could not be measured again (%s); the next add tries again",
+                    path_text(shown), exc.why if isinstance(exc, FileSkipped) else exc)
+        return None
+
+
+def checked_whole(track: dict[str, Any], item: Examined, member: bool, store: ObjectStore,
+                   tmp_dir: Path) -> tuple[bool | None, float | None]:
+    """:func:`~musim.library.known.stale_length` of a stored track and, for a chained file, its whole length measured
+    again (:func:`whole_length`). A zip's member is not at hand to read: its stored object is (stored whole, it is
+    the member's bytes), copied to a scratch file for the reading; ``(False, None)`` (logged; the next add tries
+    again) where that object cannot be read now."""
+    if not member:
+        whole = stale_length(track, item.path)
+        return whole, whole_length(item.path, item.path) if whole else None
+    if not length_to_check(track):  # nothing to read
+        return False, None
+    with temp_file(tmp_dir, MEMBER_SCRATCH) as local:
+        try:
+            store.download(track["object_key"], local)
+        except StorageError as exc:
+            log.warning("library add: %s: its stored file could not be read to check its length (%s); the next add "
+                        "tries again", path_text(item.path), exc)
+            return False, None
+        whole = stale_length(track, local)
+        return whole, whole_length(local, item.path) if whole else None

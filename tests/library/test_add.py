@@ -1096,6 +1096,21 @@ def _examined(monkeypatch) -> list[str]:
     return calls
 
 
+def _zipped_radio(tmp_path, *, single_s: float):
+    """``music/Radio.zip`` holding ``Radio/recording.ogg``, a chained Ogg of 12 s + 8 s, and ``Radio/single.ogg``, one
+    stream of ``single_s``; returns the chained file zipped (made in ``made/``)."""
+    import zipfile
+
+    made = tmp_path / "made"
+    chained = _chained_ogg(made / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
+    single = write_audio(made / "single.ogg", "ogg", seconds=single_s, freq=300)
+    (tmp_path / "music").mkdir()
+    with zipfile.ZipFile(tmp_path / "music" / "Radio.zip", "w") as zf:
+        zf.write(chained, "Radio/recording.ogg")
+        zf.write(single, "Radio/single.ogg")
+    return chained
+
+
 def test_a_chained_ogg_cut_by_the_first_stream_reader_is_cut_again_in_its_whole_length(tmp_path, capsys, monkeypatch):
     """A chained Ogg (12 s at 440 Hz, then 8 s at 880 Hz) stored as version 2 stored it (12 s long, its 6-s excerpt
     [3, 9) all of the first part) is cut again by the next add: the window chosen in its 20 s ([7, 13), both parts),
@@ -1233,17 +1248,9 @@ def test_zip_members_stored_whole_by_version_2_are_checked_from_their_stored_fil
     its headers): their stored objects are the members' bytes, so those are read instead. A chained member gets its
     whole length, a single stream is marked current, nothing is stored again; while the object cannot be read the
     track stays to check (logged), and the next add checks it."""
-    import zipfile
-
     from musim.storage import base
 
-    made = tmp_path / "made"
-    chained = _chained_ogg(made / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
-    single = write_audio(made / "single.ogg", "ogg", seconds=10, freq=300)
-    (tmp_path / "music").mkdir()
-    with zipfile.ZipFile(tmp_path / "music" / "Radio.zip", "w") as zf:
-        zf.write(chained, "Radio/recording.ogg")
-        zf.write(single, "Radio/single.ogg")
+    _zipped_radio(tmp_path, single_s=10.0)
     add([tmp_path / "music"], keep_whole=True)
     ids = {os.path.basename(r["source_path"]): r["track_id"] for r in list_tracks()}
     with warehouse.writer() as con:  # as version 2 recorded them (migration 039 marks them version 2)
@@ -1624,17 +1631,9 @@ def test_zip_members_of_version_2_are_read_to_tell_and_only_a_chained_one_counts
     """A zip's member is not at hand to read its headers, so a version-2 excerpt of one is read again: a chained Ogg's
     is re-cut, a single stream's gives the very object it had, which is no new audio (it was counted as re-read, and
     the landing's scan emitted `previews` for it); both are current after."""
-    import zipfile
-
     from musim.audio.window import READ_WINDOW_VERSION
 
-    made = tmp_path / "made"
-    chained = _chained_ogg(made / "recording.ogg", (12.0, 440.0), (8.0, 880.0))
-    single = write_audio(made / "single.ogg", "ogg", seconds=20, freq=300)
-    (tmp_path / "music").mkdir()
-    with zipfile.ZipFile(tmp_path / "music" / "Radio.zip", "w") as zf:
-        zf.write(chained, "Radio/recording.ogg")
-        zf.write(single, "Radio/single.ogg")
+    chained = _zipped_radio(tmp_path, single_s=20.0)
     add([tmp_path / "music"], excerpt_s=6)
     ids = {os.path.basename(r["source_path"]): r["track_id"] for r in list_tracks()}
     _as_cut_by_version_2(ids["recording.ogg"], chained, 3.0, 6.0, 12.0)
