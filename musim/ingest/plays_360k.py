@@ -74,7 +74,8 @@ def keep_events(kind: np.ndarray, line_no: np.ndarray, stop: np.ndarray, text: b
             continue
         if empty[lo]:
             none = np.zeros(hi - lo, dtype=np.int64)
-            scan.irregular.extend(line_no[lo:hi], none, b"")
+            if scan.irregular is not None:
+                scan.irregular.extend(line_no[lo:hi], none, b"")
             scan.rejected.extend(line_no[lo:hi], none, b"", BLANK_REASON)
             continue
         for i in range(lo, hi):
@@ -89,7 +90,7 @@ def keep_events(kind: np.ndarray, line_no: np.ndarray, stop: np.ndarray, text: b
 
 def scan_360k(path: str | Path) -> tuple[Prescan, Scanned360k]:
     """Hash, count, check and scan ``path`` (plain or gzip): what the pre-scan finds, and the rows."""
-    scan = Prescan(path=Path(path), sha256="", bytes=0, lines=0)
+    scan = Prescan(path=Path(path), sha256="", bytes=0, lines=0, irregular=None)  # nothing stages it: no line map
     scanner = _scan360k.Scanner()
 
     rows_events = LineTexts(tuple(LINE_EVENTS.values()))
