@@ -54,10 +54,11 @@ def _publish_catalogue(home: Path, names: list[str]) -> Path:
     from musim.config import get_settings
 
     env = {"MUSIM_HOME": str(home), "MUSIM_DUCKDB_MEMORY": "1GB", "MUSIM_DUCKDB_THREADS": "2"}
-    if (get_settings(env).serving_dir / serving.CURRENT).exists():
-        return get_settings(env).serving_dir
-    shutil.rmtree(home, ignore_errors=True)  # whatever an earlier run stopped before publishing left
     settings = get_settings(env)
+    if (settings.serving_dir / serving.CURRENT).exists():
+        return settings.serving_dir
+    shutil.rmtree(home, ignore_errors=True)  # whatever an earlier run stopped before publishing left
+    settings = get_settings(env)  # its folders made again
     dump = "b" * 64
     with warehouse.writer(settings) as con:
         con.begin()  # all the rows or none: a run stopped half-way left a dump row the next run's insert refused

@@ -212,8 +212,9 @@ def read_excerpts(paths: Sequence[Path], *, sr: int = 22050, window_s: float = E
                   min_duration_s: float | None = None, mono: bool = True
                   ) -> tuple[list[int], list[np.ndarray], list[tuple[str, str]]]:
     """Mono ``sr`` excerpts (the middle ``window_s`` seconds, read by seeking as ``musim embed`` reads them;
-    ``mono=False``: each file's channels) of the files that decode: ``(kept indices, excerpts, [(path, reason)] of the others)``. Every excerpt is held
-    (about 2.6 MB a 30-s track): :func:`track_values` keeps only what the baselines need."""
+    ``mono=False``: each file's channels) of the files that decode: ``(kept indices, excerpts, [(path, reason)] of
+    the others)``. Every excerpt is held (about 2.6 MB a 30-s track): :func:`track_values` keeps only what the
+    baselines need."""
     kept, excerpts, failed = [], [], []
     for i, path in enumerate(paths):
         y = _read_excerpt(path, sr=sr, window_s=window_s, min_duration_s=min_duration_s, mono=mono)
