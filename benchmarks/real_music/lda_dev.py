@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.real_music.dev_select import _load, check_corpora, corpus_parser, decide, scored_candidates
+from benchmarks.real_music.wccn_dev import wccn
 from musim.models.label_eval import cosine_similarity
 
 WCCN_ALPHAS = (0.1, 0.2, 0.4, 0.7)
@@ -87,19 +88,14 @@ def scatters(x: np.ndarray, packages, classes) -> tuple[np.ndarray, np.ndarray, 
     return s_w / len(x), s_b / len(x), len(names)
 
 
-def shrunk(s: np.ndarray, alpha: float) -> np.ndarray:
-    """``(1 - alpha) S + alpha * mean eigenvalue * I``: full rank for any ``alpha`` above 0."""
-    return (1 - alpha) * s + alpha * max(float(np.trace(s)) / len(s), 1e-12) * np.eye(len(s))
-
-
 def wccn_matrix(s_w: np.ndarray, alpha: float) -> np.ndarray:
-    """``S^-1/2`` of ``S = shrunk(S_w, alpha)``."""
-    vals, vecs = np.linalg.eigh(shrunk(s_w, alpha))
-    return (vecs / np.sqrt(vals)) @ vecs.T
+    """``S^-1/2`` of ``S_w`` shrunk towards its mean eigenvalue by ``alpha`` (:func:`wccn_dev.wccn
+    <benchmarks.real_music.wccn_dev.wccn>`'s whitening, as a matrix)."""
+    return wccn(np.eye(len(s_w)), s_w, alpha)
 
 
 def lda_matrix(s_w: np.ndarray, s_b: np.ndarray, k: int, alpha: float) -> np.ndarray:
-    """``(d, k)``: the top ``k`` generalised eigenvectors of ``S_b v = l shrunk(S_w, alpha) v`` (``v' S v = 1``), each
+    """``(d, k)``: the top ``k`` generalised eigenvectors of ``S_b v = l S v`` (``S``: ``S_w`` shrunk by ``alpha``) (``v' S v = 1``), each
     times ``sqrt(l / sum l)`` so that an axis counts as much as it separates composers."""
     w_inv_half = wccn_matrix(s_w, alpha)
     vals, vecs = np.linalg.eigh(w_inv_half @ s_b @ w_inv_half)
